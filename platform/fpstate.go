@@ -1,0 +1,204 @@
+package platform
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
+
+// The layout of the XSAVE area (Intel SDM vol. 1, 13.4) in standard format,
+// which is what the kernel puts in signal frames and ptrace's NT_X86_XSTATE.
+const (
+	fxsaveSize      = 512
+	xsaveHeaderSize = 64
+	offMXCSR        = 24
+	offMXCSRMask    = 28
+	offXMM          = 160
+	offSWReserved   = 464
+	offXstateBV     = fxsaveSize
+	offXcompBV      = fxsaveSize + 8
+
+	featureX87 = 1 << 0
+	featureSSE = 1 << 1
+	featureAVX = 1 << 2
+)
+
+// HostFPFeatures is what the host supports: the size of its XSAVE area for
+// the user-visible state components, the component mask (XCR0), and where
+// the AVX upper halves live.
+type HostFPFeatures struct {
+	Size      int
+	XCR0      uint64
+	AVXOffset int
+}
+
+// Host is read once from CPUID.
+var Host = readHostFPFeatures()
+
+func readHostFPFeatures() HostFPFeatures {
+	_, _, ecx1, _ := cpuid(1, 0)
+	if ecx1&(1<<27) == 0 { // OSXSAVE: no XSAVE, only the legacy area.
+		return HostFPFeatures{Size: fxsaveSize, XCR0: featureX87 | featureSSE}
+	}
+	lo, size, _, hi := cpuid(0xd, 0)
+	f := HostFPFeatures{Size: int(size), XCR0: uint64(hi)<<32 | uint64(lo)}
+	if f.XCR0&featureAVX != 0 {
+		_, off, _, _ := cpuid(0xd, 2)
+		f.AVXOffset = int(off)
+	}
+	return f
+}
+
+// FPState is the floating-point, SSE and AVX state of a thread: an XSAVE area
+// in standard format, Host.Size bytes long.
+//
+// Copying it costs more than the rest of a syscall round trip, and the
+// sentry rarely looks at it, so a platform may fill it lazily (SetLazy) and
+// skip writing it back when Generation shows it unchanged.
+type FPState struct {
+	b    []byte
+	gen  uint64       // bumped by every change through this type
+	fill func([]byte) // pending lazy load into b, if any
+}
+
+// NewFPState returns the state of a freshly started Linux thread: x87
+// control word 0x37f, MXCSR 0x1f80, every other register zero.
+func NewFPState() *FPState {
+	f := &FPState{b: make([]byte, Host.Size)}
+	binary.LittleEndian.PutUint16(f.b[0:], 0x37f)
+	binary.LittleEndian.PutUint32(f.b[offMXCSR:], 0x1f80)
+	binary.LittleEndian.PutUint32(f.b[offMXCSRMask:], 0xffff)
+	if Host.Size > fxsaveSize {
+		binary.LittleEndian.PutUint64(f.b[offXstateBV:], featureX87|featureSSE)
+	}
+	return f
+}
+
+// Bytes is the raw XSAVE area. It is for reading: change the state only
+// through SetBytes and the setters, so that Generation sees it.
+func (f *FPState) Bytes() []byte {
+	f.load()
+	return f.b
+}
+
+// SetBytes replaces the state with a copy of b, which must be Host.Size long.
+func (f *FPState) SetBytes(b []byte) error {
+	if len(b) != Host.Size {
+		return fmt.Errorf("fp state is %d bytes, host XSAVE area is %d", len(b), Host.Size)
+	}
+	f.fill = nil
+	if len(f.b) != len(b) {
+		f.b = make([]byte, len(b))
+	}
+	copy(f.b, b)
+	f.gen++
+	return nil
+}
+
+// SetLazy makes fill the source of the state until it is first read; fill
+// gets a Host.Size buffer. A platform uses it for state that stays valid
+// until it next runs the thread, and calls Load before that.
+func (f *FPState) SetLazy(fill func([]byte)) {
+	if len(f.b) != Host.Size {
+		f.b = make([]byte, Host.Size)
+	}
+	f.fill = fill
+	f.gen++
+}
+
+// Load runs a pending lazy fill.
+func (f *FPState) Load() { f.load() }
+
+func (f *FPState) load() {
+	if f.fill != nil {
+		fill := f.fill
+		f.fill = nil
+		fill(f.b)
+	}
+}
+
+// Generation changes whenever the state does.
+func (f *FPState) Generation() uint64 { return f.gen }
+
+// Clone returns a deep copy.
+func (f *FPState) Clone() *FPState {
+	f.load()
+	return &FPState{b: append([]byte(nil), f.b...)}
+}
+
+// Sanitize clears what XRSTOR would reject, so that a state edited by the
+// sentry or the application can always be restored: unknown components in
+// XSTATE_BV, a compacted-format flag, reserved header bytes, and MXCSR bits
+// the CPU does not implement.
+func (f *FPState) Sanitize() {
+	f.load()
+	f.gen++
+	mask := binary.LittleEndian.Uint32(f.b[offMXCSRMask:])
+	if mask == 0 {
+		mask = 0xffbf
+	}
+	mxcsr := binary.LittleEndian.Uint32(f.b[offMXCSR:])
+	binary.LittleEndian.PutUint32(f.b[offMXCSR:], mxcsr&mask)
+	if len(f.b) >= fxsaveSize+xsaveHeaderSize {
+		bv := binary.LittleEndian.Uint64(f.b[offXstateBV:])
+		binary.LittleEndian.PutUint64(f.b[offXstateBV:], bv&Host.XCR0)
+		clear(f.b[offXcompBV : fxsaveSize+xsaveHeaderSize])
+	}
+}
+
+// XMM returns the low 128 bits of vector register i (0..15).
+func (f *FPState) XMM(i int) (v [16]byte) {
+	f.load()
+	copy(v[:], f.b[offXMM+16*i:])
+	return v
+}
+
+// SetXMM sets the low 128 bits of vector register i.
+func (f *FPState) SetXMM(i int, v [16]byte) {
+	f.load()
+	f.gen++
+	copy(f.b[offXMM+16*i:], v[:])
+	f.markInUse(featureSSE)
+}
+
+// YMMHigh returns the upper 128 bits of ymm register i, zero if the host has
+// no AVX or the component is in its initial state.
+func (f *FPState) YMMHigh(i int) (v [16]byte) {
+	f.load()
+	if Host.AVXOffset == 0 || f.xstateBV()&featureAVX == 0 {
+		return v
+	}
+	copy(v[:], f.b[Host.AVXOffset+16*i:])
+	return v
+}
+
+// SetYMMHigh sets the upper 128 bits of ymm register i; it does nothing on a
+// host without AVX.
+func (f *FPState) SetYMMHigh(i int, v [16]byte) {
+	if Host.AVXOffset == 0 {
+		return
+	}
+	f.load()
+	f.gen++
+	if f.xstateBV()&featureAVX == 0 {
+		clear(f.b[Host.AVXOffset : Host.AVXOffset+256])
+	}
+	copy(f.b[Host.AVXOffset+16*i:], v[:])
+	f.markInUse(featureAVX)
+}
+
+func (f *FPState) xstateBV() uint64 {
+	if len(f.b) < fxsaveSize+xsaveHeaderSize {
+		return featureX87 | featureSSE
+	}
+	return binary.LittleEndian.Uint64(f.b[offXstateBV:])
+}
+
+// markInUse sets a component's XSTATE_BV bit: XRSTOR loads the initial state
+// for a clear bit, whatever the area holds.
+func (f *FPState) markInUse(feature uint64) {
+	if len(f.b) >= fxsaveSize+xsaveHeaderSize {
+		binary.LittleEndian.PutUint64(f.b[offXstateBV:], f.xstateBV()|feature)
+	}
+}

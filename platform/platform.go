@@ -1,0 +1,89 @@
+// Package platform defines how the sentry runs application code: an
+// AddressSpace is the memory of one application process, a Context runs one
+// application thread inside an address space until it stops.
+//
+// Application memory is real host memory of a stub process (DESIGN.md,
+// section 4); the sentry changes its mappings only through the AddressSpace
+// methods and copies data with ReadAt/WriteAt. Every implementation passes
+// the suite in platform/platformtest.
+//
+// The value types here (Registers, FPState, Event) are shared by all
+// platforms so that the sentry never sees which one it runs on.
+package platform
+
+import (
+	"errors"
+	"os"
+)
+
+// Platform creates address spaces and thread contexts.
+type Platform interface {
+	// Name is the flag value that selects the platform ("systrap").
+	Name() string
+	// NewAddressSpace returns a fresh, empty address space.
+	NewAddressSpace() (AddressSpace, error)
+	// NewContext returns a context for one application thread. It is bound
+	// to an address space by its first Switch.
+	NewContext() Context
+	// Close releases the platform; address spaces must be released first.
+	Close() error
+}
+
+// AddressSpace is the memory of one application process.
+type AddressSpace interface {
+	// Mmap maps length bytes at addr (a hint unless flags has MAP_FIXED).
+	// f is nil for anonymous memory; otherwise the mapping shows f at off.
+	// It returns the address chosen.
+	Mmap(addr, length uintptr, prot, flags int, f *os.File, off int64) (uintptr, error)
+	Munmap(addr, length uintptr) error
+	Mprotect(addr, length uintptr, prot int) error
+	// ReadAt and WriteAt copy application memory. An unmapped or
+	// inaccessible address ends the copy with an error wrapping EFAULT; n
+	// says how much was copied before it.
+	ReadAt(dst []byte, addr uintptr) (n int, err error)
+	WriteAt(src []byte, addr uintptr) (n int, err error)
+	// Fork returns a copy-on-write copy of this address space.
+	Fork() (AddressSpace, error)
+	// Reserved lists the ranges the application may not map, unmap or
+	// protect: the platform's own code and shared memory.
+	Reserved() []Range
+	// VDSO returns where the host vDSO is mapped (zero Range if none).
+	VDSO() Range
+	// Release destroys the address space. Contexts bound to it are unbound.
+	Release()
+}
+
+// Context runs one application thread.
+type Context interface {
+	// Switch runs the thread in as with regs and fp until it makes a
+	// syscall, faults, gets a synchronous signal, or Interrupt is called.
+	// regs and fp are updated in place to the state at the stop.
+	Switch(as AddressSpace, regs *Registers, fp *FPState) (Event, error)
+	// Interrupt makes a running Switch return EventInterrupted promptly, or
+	// the next Switch if none is running. It may be called from any
+	// goroutine.
+	Interrupt()
+	// Release frees the host thread behind the context.
+	Release()
+}
+
+// Range is [Start, End).
+type Range struct {
+	Start, End uintptr
+}
+
+// Overlaps reports whether r and [start, start+length) share a byte.
+func (r Range) Overlaps(start, length uintptr) bool {
+	end := start + length
+	return length != 0 && start < r.End && r.Start < end
+}
+
+// Contains reports whether addr is in r.
+func (r Range) Contains(addr uintptr) bool {
+	return r.Start <= addr && addr < r.End
+}
+
+// ErrContextDead is returned by Switch when the host thread or process behind
+// the context is gone (killed, or destroyed by a hostile application). The
+// context cannot be switched into that address space again.
+var ErrContextDead = errors.New("platform: application thread is gone")

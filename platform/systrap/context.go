@@ -1,0 +1,263 @@
+package systrap
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+	"runsc-lite/sysmsg"
+)
+
+// context is one application thread: a slot, and the stub thread in it, in
+// the address space it last ran in.
+type context struct {
+	p *Platform
+
+	mu   sync.Mutex // guards as and tid for Interrupt
+	as   *addressSpace
+	tid  int
+	slot int
+
+	frame          frame // the signal frame of the last stop
+	fsBase, gsBase uint64
+
+	// fp and fpGen are the FP state the thread has: the host restores it from
+	// every frame and saves it in the next, so it needs writing only when
+	// the sentry passes another FPState or changed this one.
+	fp    *platform.FPState
+	fpGen uint64
+
+	interrupted atomic.Bool
+	running     atomic.Bool
+}
+
+var _ platform.Context = (*context)(nil)
+
+const auditArchX86_64 = 0xc000003e
+
+// Switch implements platform.Context.
+func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp *platform.FPState) (platform.Event, error) {
+	as, ok := pas.(*addressSpace)
+	if !ok {
+		return platform.Event{}, fmt.Errorf("systrap context switched into a %T", pas)
+	}
+	if !as.enter() {
+		return platform.Event{}, fmt.Errorf("address space released: %w", platform.ErrContextDead)
+	}
+	defer as.use.RUnlock()
+	if c.as != as {
+		c.unbind()
+		if err := c.bind(as); err != nil {
+			return platform.Event{}, err
+		}
+	}
+
+	c.running.Store(true)
+	defer c.running.Store(false)
+	if c.interrupted.Swap(false) {
+		return platform.Event{Kind: platform.EventInterrupted}, nil
+	}
+	c.frame.storeRegs(regs)
+	c.storeFP(fp)
+	m := as.sh.Msg(c.slot)
+	c.setBases(m, regs)
+
+	spin := sysmsg.SpinLimit(int(c.p.running.Add(1)))
+	if ctl := as.sh.Control(); atomic.LoadUint32(&ctl.SpinLimit) != stubSpin(spin) {
+		atomic.StoreUint32(&ctl.SpinLimit, stubSpin(spin))
+	}
+	m.Resume()
+	state := m.WaitEvent(spin, as.exited)
+	c.p.running.Add(-1)
+	if err := c.stopped(state); err != nil {
+		return platform.Event{}, err
+	}
+	c.frame.loadRegs(regs)
+	c.frame.loadFP(fp, as)
+	c.fp, c.fpGen = fp, fp.Generation()
+	if c.p.hasFSGSBase {
+		c.fsBase, c.gsBase = m.FsBase, m.GsBase
+	}
+	regs.FsBase, regs.GsBase = c.fsBase, c.gsBase
+	return c.event(m, regs), nil
+}
+
+// storeFP writes fp into the frame unless the thread already has it. A lazy
+// state the previous Switch left in another FPState is loaded first: its
+// frame is about to be reused.
+func (c *context) storeFP(fp *platform.FPState) {
+	if fp == c.fp && fp.Generation() == c.fpGen {
+		return
+	}
+	if c.fp != nil {
+		c.fp.Load()
+	}
+	c.frame.storeFP(fp)
+	c.fp = nil
+}
+
+// setBases asks the handler to load new fs/gs bases before it returns.
+func (c *context) setBases(m *sysmsg.Msg, regs *platform.Registers) {
+	var set uint32
+	if regs.FsBase != c.fsBase {
+		m.NewFsBase, c.fsBase = regs.FsBase, regs.FsBase
+		set |= sysmsg.SetFS
+	}
+	if regs.GsBase != c.gsBase {
+		m.NewGsBase, c.gsBase = regs.GsBase, regs.GsBase
+		set |= sysmsg.SetGS
+	}
+	m.SetBases = set
+}
+
+// stopped checks the state the thread stopped in and finds its frame. Any
+// failure leaves the context unbound.
+func (c *context) stopped(state uint32) error {
+	as := c.as
+	switch state {
+	case sysmsg.StateEvent:
+		f, err := locateFrame(as.sh, c.slot, as.sh.Msg(c.slot))
+		if err == nil {
+			c.frame = f
+			return nil
+		}
+		as.kill() // a forged frame pointer
+	case sysmsg.StateDead:
+	case sysmsg.StateResume:
+		// The wait gave up: the process is gone.
+	default:
+		as.kill() // a forged state
+	}
+	c.drop()
+	return platform.ErrContextDead
+}
+
+// event classifies the stop.
+func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event {
+	f := c.frame
+	si := f.siginfo()
+	switch m.Signo {
+	case uint32(unix.SIGSYS):
+		const sysSeccomp = 1
+		nr, arch := f.seccompSyscall()
+		if si.Code == sysSeccomp && arch == auditArchX86_64 {
+			regs.OrigRax = nr
+			return platform.Event{Kind: platform.EventSyscall}
+		}
+	case uint32(unix.SIGSEGV):
+		if fault, ok := f.fault(); ok {
+			return platform.Event{Kind: platform.EventFault, Fault: fault, Signal: si}
+		}
+	case uint32(unix.SIGCHLD):
+		c.interrupted.Store(false)
+		return platform.Event{Kind: platform.EventInterrupted}
+	}
+	return platform.Event{Kind: platform.EventSignal, Signal: si}
+}
+
+// bind starts a stub thread for c in as and waits for its first stop.
+func (c *context) bind(as *addressSpace) error {
+	slot, err := as.allocSlot()
+	if err != nil {
+		return err
+	}
+	prog, err := c.p.threadFilter(slot)
+	if err == nil {
+		err = as.sh.SetFilter(slot, prog)
+	}
+	if err != nil {
+		as.freeSlot(slot)
+		return err
+	}
+	tid, err := as.call(sysmsg.ReqNewThread, 0, [6]uint64{uint64(slot)})
+	if err != nil {
+		as.freeSlot(slot)
+		return fmt.Errorf("starting a stub thread: %w", err)
+	}
+	c.mu.Lock()
+	c.as, c.tid, c.slot = as, int(tid), slot
+	c.mu.Unlock()
+	c.fsBase, c.gsBase = 0, 0
+	m := as.sh.Msg(slot)
+	if err := c.stopped(m.WaitEvent(sysmsg.SpinLimit(int(c.p.running.Load())), as.exited)); err != nil {
+		return fmt.Errorf("stub thread did not start: %w", err)
+	}
+	if !c.frame.checkXSAVE() {
+		c.unbind()
+		return errors.New("the host's signal frames do not hold the XSAVE area CPUID describes")
+	}
+	if c.p.hasFSGSBase {
+		c.fsBase, c.gsBase = m.FsBase, m.GsBase
+	}
+	return nil
+}
+
+// unbind makes the stub thread exit and frees its slot.
+func (c *context) unbind() {
+	as := c.as
+	if as == nil {
+		return
+	}
+	if !as.enter() {
+		c.drop()
+		return
+	}
+	defer as.use.RUnlock()
+	m := as.sh.Msg(c.slot)
+	if m.LoadState() == sysmsg.StateEvent {
+		m.Exit()
+		deadline := time.Now().Add(time.Second)
+		for m.LoadState() != sysmsg.StateDead && !as.exited() {
+			if time.Now().After(deadline) {
+				as.kill() // the thread does not exit: do not leave it unsupervised
+				break
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	} else if m.LoadState() != sysmsg.StateDead {
+		as.kill()
+	}
+	c.drop()
+}
+
+// drop forgets the binding and frees the slot.
+func (c *context) drop() {
+	if c.fp != nil {
+		c.fp.Load()
+		c.fp = nil
+	}
+	c.mu.Lock()
+	as := c.as
+	c.as, c.tid = nil, 0
+	c.mu.Unlock()
+	if as != nil {
+		as.freeSlot(c.slot)
+	}
+}
+
+// Interrupt implements platform.Context. The signal (SIGCHLD, which the stub
+// otherwise never gets) makes the running thread stop in its handler; if it
+// is already stopped, the signal stays pending until the next Switch, which
+// the flag makes return at once anyway.
+func (c *context) Interrupt() {
+	c.interrupted.Store(true)
+	if !c.running.Load() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.as != nil && c.as.use.TryRLock() {
+		if !c.as.released.Load() {
+			unix.Tgkill(c.as.pid, c.tid, unix.SIGCHLD)
+		}
+		c.as.use.RUnlock()
+	}
+}
+
+// Release implements platform.Context.
+func (c *context) Release() { c.unbind() }

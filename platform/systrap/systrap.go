@@ -1,0 +1,167 @@
+// Package systrap is the main platform: application threads are threads of
+// a stub process whose seccomp filter traps every syscall they make
+// (SECCOMP_RET_TRAP), and whose signal handler hands each trap, fault or
+// signal to the sentry through shared memory (package sysmsg). See
+// DESIGN.md section 5 for the whole picture.
+//
+// Decisions worth knowing:
+//   - One stub process per address space, started by the forkserver (package
+//     stub). Its main thread is the syscall thread, which performs mmap,
+//     munmap, mprotect, thread creation and fork on the sentry's behalf.
+//   - A Context owns one thread slot of the address space it last ran in:
+//     a sysmsg page and a signal stack. It binds lazily on Switch and gives
+//     the slot back (the stub thread exits) when it moves or is released.
+//   - The stub image and the shared region, [stub.ImageBase,
+//     sysmsg.RegionEnd), are reserved: Mmap, Munmap, Mprotect, ReadAt and
+//     WriteAt refuse them with the errno Linux gives for kernel addresses.
+//   - Anything application code can write (its sysmsg page, its signal
+//     frame, the syscall thread's response) is validated. A lie the stub
+//     cannot survive (a frame pointer outside the slot, a forged state)
+//     kills the liar's stub process and nothing else; Switch then returns
+//     platform.ErrContextDead.
+//   - fs_base and gs_base are not in the signal frame. With FSGSBASE the
+//     handler reads and writes them directly; without it, the application
+//     cannot change them behind our back, so the sentry's copy is the truth
+//     and the handler sets them with arch_prctl when they change.
+package systrap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/bpf"
+
+	"runsc-lite/platform"
+	"runsc-lite/stub"
+	"runsc-lite/sysmsg"
+)
+
+// Platform is the systrap platform.
+type Platform struct {
+	syms        stub.Symbols
+	fs          *stub.Forkserver
+	req         stub.Request
+	hasFSGSBase bool
+
+	// running counts contexts inside Switch, to choose how long waiters spin.
+	running atomic.Int32
+
+	filterMu sync.Mutex
+	filters  map[int][]bpf.Instruction // thread programs by slot
+}
+
+var _ platform.Platform = (*Platform)(nil)
+
+// New starts a systrap platform with stub processes that keep no
+// capabilities and get no namespaces of their own.
+func New() (platform.Platform, error) {
+	return NewWithRequest(stub.Request{})
+}
+
+// NewWithRequest starts a systrap platform whose stub processes are made as
+// req says.
+func NewWithRequest(req stub.Request) (*Platform, error) {
+	syms, err := stub.LoadSymbols()
+	if err != nil {
+		return nil, err
+	}
+	base, err := BaseFilter(syms)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := stub.StartForkserver(base)
+	if err != nil {
+		return nil, err
+	}
+	return &Platform{
+		syms:        syms,
+		fs:          fs,
+		req:         req,
+		hasFSGSBase: hostHasFSGSBase(),
+		filters:     make(map[int][]bpf.Instruction),
+	}, nil
+}
+
+// Name implements platform.Platform.
+func (p *Platform) Name() string { return "systrap" }
+
+// Close implements platform.Platform.
+func (p *Platform) Close() error { return p.fs.Close() }
+
+// Symbols returns the stub's symbol addresses (for tests that attack them).
+func (p *Platform) Symbols() stub.Symbols { return p.syms }
+
+// NewContext implements platform.Platform.
+func (p *Platform) NewContext() platform.Context { return &context{p: p} }
+
+// NewAddressSpace implements platform.Platform.
+func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
+	return p.newAddressSpace(func(ctl, memfd int) (stub.Process, error) {
+		return p.fs.Spawn(p.req, ctl, memfd)
+	})
+}
+
+// newAddressSpace sets up the shared region and control socket of a new stub
+// process, which spawn starts.
+func (p *Platform) newAddressSpace(spawn func(ctl, memfd int) (stub.Process, error)) (*addressSpace, error) {
+	sh, err := sysmsg.NewShared()
+	if err != nil {
+		return nil, err
+	}
+	c := sh.Control()
+	c.SpinLimit = stubSpin(sysmsg.SpinLimit(0))
+	if p.hasFSGSBase {
+		c.HasFSGSBase = 1
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		sh.Close()
+		return nil, fmt.Errorf("stub control socket: %w", err)
+	}
+	proc, err := spawn(fds[1], sh.FD)
+	unix.Close(fds[1])
+	if err != nil {
+		unix.Close(fds[0])
+		sh.Close()
+		return nil, err
+	}
+	return &addressSpace{p: p, sh: sh, ctl: fds[0], pid: proc.Pid, pidfd: proc.Pidfd}, nil
+}
+
+// threadFilter returns the seccomp program for thread slot i.
+func (p *Platform) threadFilter(i int) ([]bpf.Instruction, error) {
+	p.filterMu.Lock()
+	defer p.filterMu.Unlock()
+	if f, ok := p.filters[i]; ok {
+		return f, nil
+	}
+	f, err := ThreadFilter(p.syms, i)
+	if err != nil {
+		return nil, err
+	}
+	p.filters[i] = f
+	return f, nil
+}
+
+// stubSpin converts a Go-side spin count to the stub's, whose loop pauses.
+func stubSpin(goSpin uint32) uint32 { return goSpin / 16 }
+
+// hostHasFSGSBase reports whether user code may use rdfsbase and friends
+// (AT_HWCAP2 bit HWCAP2_FSGSBASE).
+func hostHasFSGSBase() bool {
+	const atHWCAP2, hwcap2FSGSBASE = 26, 1 << 1
+	b, err := os.ReadFile("/proc/self/auxv")
+	if err != nil {
+		return false
+	}
+	for i := 0; i+16 <= len(b); i += 16 {
+		if binary.LittleEndian.Uint64(b[i:]) == atHWCAP2 {
+			return binary.LittleEndian.Uint64(b[i+8:])&hwcap2FSGSBASE != 0
+		}
+	}
+	return false
+}

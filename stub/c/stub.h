@@ -1,0 +1,104 @@
+/*
+ * stub.h: declarations shared by the stub program's C files.
+ *
+ * The stub runs without libc: every system call goes through one of the
+ * assembly entry points in stub_amd64.S, each of which has a single syscall
+ * instruction at a known address, so that seccomp filters can tell the
+ * stub's roles apart by instruction pointer (see platform/systrap/filters.go).
+ */
+#ifndef STUB_H
+#define STUB_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <asm/unistd.h>
+#include <linux/filter.h>
+
+#include "../../sysmsg/c/sysmsg.h"
+
+/* The stub image is linked here (stub.ld); see also SYSMSG_REGION. */
+#define STUB_IMAGE_BASE 0x7ff000000000UL
+
+/* File descriptors of a stub process. */
+#define STUB_CTL_FD 3 /* SOCK_SEQPACKET to the sentry (forkserver: to its owner) */
+
+/* Forkserver protocol. */
+#define FS_MODE_STUB    1   /* start an empty stub process */
+#define FS_MAX_RLIMITS  16
+#define FS_MAX_MOUNTS   8
+#define FS_MAX_UNMAP    32
+#define FS_MAX_FILTER   512
+
+struct fs_rlimit {
+	uint32_t resource;
+	uint32_t pad;
+	uint64_t cur;
+	uint64_t max;
+};
+
+struct fs_mount {
+	char source[128];
+	char target[128];
+	char fstype[32];
+	uint64_t flags;
+};
+
+/* Sent once, first thing, by the forkserver's owner. */
+struct fs_init {
+	uint64_t unmap[FS_MAX_UNMAP][2]; /* start, length */
+	uint32_t nunmap;
+	uint32_t filter_len;             /* base seccomp program for stubs */
+	struct sock_filter filter[FS_MAX_FILTER];
+};
+
+/* One per new stub process; carries the control socket and memfd as
+ * SCM_RIGHTS. */
+struct fs_request {
+	uint32_t mode;
+	uint32_t nrlimits;
+	uint64_t clone_flags;  /* namespace flags only */
+	uint64_t keep_caps;    /* capabilities to keep; ~0 keeps all */
+	struct fs_rlimit rlimits[FS_MAX_RLIMITS];
+	char hostname[72];
+	uint32_t nmounts;
+	uint32_t pad;
+	struct fs_mount mounts[FS_MAX_MOUNTS];
+};
+
+/* The answer, with the child's pidfd as SCM_RIGHTS when err == 0. */
+struct fs_reply {
+	int32_t pid;
+	int32_t err; /* positive errno */
+};
+
+/* stub_amd64.S */
+long stub_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+long handler_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+void stub_restorer(void);
+long stub_clone_thread(unsigned long flags, void *stack, uint32_t *ctid,
+		       void (*fn)(long), long arg);
+
+/* syscall_thread.c */
+extern int stub_forkserver_pid;
+void stub_process_main(struct fs_request *req, int ctl, int memfd,
+		       const struct fs_init *init) __attribute__((noreturn));
+
+/* freestanding.c */
+void *memset(void *dst, int c, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+
+#define sys0(nr) stub_syscall(nr, 0, 0, 0, 0, 0, 0)
+#define sys1(nr, a) stub_syscall(nr, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(nr, a, b) stub_syscall(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(nr, a, b, c) stub_syscall(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(nr, a, b, c, d) stub_syscall(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sys6(nr, a, b, c, d, e, f) \
+	stub_syscall(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+static inline void stub_die(void)
+{
+	for (;;)
+		sys1(__NR_exit_group, 127);
+}
+
+#endif

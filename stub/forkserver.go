@@ -1,0 +1,271 @@
+package stub
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/bpf"
+)
+
+// Forkserver starts stub processes. It is one host process, started from the
+// stub image, that clones a child for every request; see c/forkserver.c.
+type Forkserver struct {
+	mu   sync.Mutex // serializes requests on sock
+	sock int
+	cmd  *exec.Cmd
+
+	// VDSO and VVAR are where the host kernel mapped the vDSO and its data
+	// pages; every stub process has them at the same addresses.
+	VDSO, VVAR Range
+}
+
+// Range is [Start, End).
+type Range struct{ Start, End uintptr }
+
+// Process is a new stub process: its pid, a pidfd for it, and the sentry's
+// end of its control socket.
+type Process struct {
+	Pid   int
+	Pidfd int
+}
+
+// StartForkserver starts a forkserver whose stub processes install filter,
+// the base seccomp program of every stub process, before they do anything
+// else.
+func StartForkserver(filter []bpf.Instruction) (*Forkserver, error) {
+	if len(filter) == 0 || len(filter) > maxFilter {
+		return nil, fmt.Errorf("stub seccomp program has %d instructions, want 1 to %d", len(filter), maxFilter)
+	}
+	syms, err := LoadSymbols()
+	if err != nil {
+		return nil, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("forkserver socketpair: %w", err)
+	}
+	child := os.NewFile(uintptr(fds[1]), "forkserver-socket")
+	defer child.Close()
+	f := &Forkserver{sock: fds[0]}
+	if err := f.start(child); err != nil {
+		unix.Close(fds[0])
+		return nil, err
+	}
+	if err := f.init(syms, filter); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// launcher runs process starts on one OS thread that never exits: the kernel
+// sends PR_SET_PDEATHSIG when the *thread* that forked a process exits, and
+// Go may end threads (a goroutine that exits while locked to one).
+var launcher = sync.OnceValue(func() chan func() {
+	ch := make(chan func())
+	go func() {
+		runtime.LockOSThread()
+		for f := range ch {
+			f()
+		}
+	}()
+	return ch
+})
+
+func (f *Forkserver) start(sock *os.File) error {
+	mfd, err := unix.MemfdCreate("runsc-lite-stub", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return fmt.Errorf("memfd for the stub image: %w", err)
+	}
+	img := os.NewFile(uintptr(mfd), "runsc-lite-stub")
+	defer img.Close()
+	if _, err := img.Write(image); err != nil {
+		return fmt.Errorf("writing the stub image: %w", err)
+	}
+	if _, err := unix.FcntlInt(uintptr(mfd), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_GROW|unix.F_SEAL_SHRINK|unix.F_SEAL_SEAL); err != nil {
+		return fmt.Errorf("sealing the stub image: %w", err)
+	}
+	// The path is resolved in the child, whose descriptor table is a copy of
+	// ours until the exec succeeds.
+	f.cmd = &exec.Cmd{
+		Path:        "/proc/self/fd/" + strconv.Itoa(mfd),
+		Args:        []string{"runsc-lite-forkserver"},
+		Env:         []string{},
+		ExtraFiles:  []*os.File{sock}, // fd 3
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	}
+	done := make(chan error)
+	launcher() <- func() { done <- f.cmd.Start() }
+	if err := <-done; err != nil {
+		return fmt.Errorf("starting the stub forkserver: %w", err)
+	}
+	return nil
+}
+
+// init unmaps everything the kernel gave the forkserver but its own image,
+// the vDSO and the vsyscall page, and hands it the stub seccomp program.
+func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction) error {
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", f.cmd.Process.Pid))
+	if err != nil {
+		return fmt.Errorf("reading the forkserver's mappings: %w", err)
+	}
+	var w wireInit
+	sc := bufio.NewScanner(bytes.NewReader(maps))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		var start, end uint64
+		if _, err := fmt.Sscanf(fields[0], "%x-%x", &start, &end); err != nil {
+			return fmt.Errorf("parsing forkserver mapping %q: %w", sc.Text(), err)
+		}
+		name := ""
+		if len(fields) >= 6 {
+			name = fields[5]
+		}
+		switch {
+		case name == "[vdso]":
+			f.VDSO = Range{uintptr(start), uintptr(end)}
+		case name == "[vvar]" || name == "[vvar_vclock]":
+			if f.VVAR.Start == 0 || uintptr(start) < f.VVAR.Start {
+				f.VVAR.Start = uintptr(start)
+			}
+			f.VVAR.End = max(f.VVAR.End, uintptr(end))
+		case start >= ImageBase && end <= uint64(syms.ImageEnd):
+		case start >= 1<<47: // [vsyscall], not in the user address space
+		default:
+			if w.NUnmap == maxUnmap {
+				return fmt.Errorf("forkserver has more than %d mappings to remove", maxUnmap)
+			}
+			w.Unmap[w.NUnmap] = [2]uint64{start, end - start}
+			w.NUnmap++
+		}
+	}
+	w.FilterLen = uint32(len(filter))
+	copy(w.Filter[:], filter)
+	var b bytes.Buffer
+	if err := binary.Write(&b, binary.LittleEndian, &w); err != nil {
+		return fmt.Errorf("encoding forkserver init: %w", err)
+	}
+	if err := unix.Sendmsg(f.sock, b.Bytes(), nil, nil, 0); err != nil {
+		return fmt.Errorf("initializing the forkserver: %w", err)
+	}
+	r, _, err := f.reply()
+	if err != nil {
+		return err
+	}
+	if r.Err != 0 {
+		return fmt.Errorf("initializing the forkserver: %w", unix.Errno(r.Err))
+	}
+	return nil
+}
+
+// reply reads one fs_reply and the descriptor that may come with it.
+func (f *Forkserver) reply() (wireReply, int, error) {
+	var r wireReply
+	buf := make([]byte, binary.Size(r))
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(f.sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return r, -1, fmt.Errorf("reading from the forkserver: %w", err)
+	}
+	if n != len(buf) {
+		return r, -1, errors.New("the stub forkserver exited or sent a short reply")
+	}
+	fd := -1
+	if fds, err := parseRights(oob[:oobn]); err == nil && len(fds) == 1 {
+		fd = fds[0]
+	}
+	_ = binary.Read(bytes.NewReader(buf), binary.LittleEndian, &r)
+	return r, fd, nil
+}
+
+// parseRights returns the descriptors of an SCM_RIGHTS control message.
+func parseRights(oob []byte) ([]int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for i := range msgs {
+		got, err := unix.ParseUnixRights(&msgs[i])
+		if err != nil {
+			return nil, err
+		}
+		fds = append(fds, got...)
+	}
+	return fds, nil
+}
+
+// Spawn starts a stub process that serves requests on ctl and maps memfd
+// as its shared region (sysmsg). Both descriptors stay open in the caller.
+func (f *Forkserver) Spawn(req Request, ctl, memfd int) (Process, error) {
+	b, err := req.encode()
+	if err != nil {
+		return Process{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sock < 0 {
+		return Process{}, errors.New("the stub forkserver is closed")
+	}
+	if err := unix.Sendmsg(f.sock, b, unix.UnixRights(ctl, memfd), nil, 0); err != nil {
+		return Process{}, fmt.Errorf("asking the forkserver for a stub process: %w", err)
+	}
+	r, pidfd, err := f.reply()
+	if err != nil {
+		return Process{}, err
+	}
+	if r.Err != 0 || pidfd < 0 {
+		if pidfd >= 0 {
+			unix.Close(pidfd)
+		}
+		return Process{}, fmt.Errorf("forkserver could not start a stub process: %w", unix.Errno(r.Err))
+	}
+	return Process{Pid: int(r.Pid), Pidfd: pidfd}, nil
+}
+
+// RecvPidfd reads the pid and pidfd a stub's syscall thread sends after a
+// fork request (c/syscall_thread.c: fork_process).
+func RecvPidfd(ctl int) (Process, error) {
+	buf := make([]byte, 4)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return Process{}, fmt.Errorf("reading the forked stub's pidfd: %w", err)
+	}
+	fds, err := parseRights(oob[:oobn])
+	if err != nil || len(fds) != 1 || n != 4 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return Process{}, errors.New("stub sent a malformed fork reply")
+	}
+	return Process{Pid: int(binary.LittleEndian.Uint32(buf)), Pidfd: fds[0]}, nil
+}
+
+// Close stops the forkserver; its stub processes die with it.
+func (f *Forkserver) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sock < 0 {
+		return nil
+	}
+	unix.Close(f.sock)
+	f.sock = -1
+	if f.cmd.Process == nil {
+		return nil
+	}
+	f.cmd.Process.Kill()
+	f.cmd.Wait()
+	return nil
+}

@@ -1,0 +1,108 @@
+/*
+ * The stub half of the sysmsg hand-off: the handler of every signal an
+ * application thread can get (SIGSYS from the seccomp trap, SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGTRAP, and SIGCHLD, which the sentry sends to interrupt).
+ *
+ * It runs on the thread's signal stack, inside the memfd the sentry also maps,
+ * so the kernel's signal frame (registers and XSAVE area) is directly visible
+ * to the sentry, which reads and edits it in place. The handler publishes
+ * where the frame is, flips the state word to EVENT, and waits for RESUME;
+ * returning then makes the restorer call rt_sigreturn, which loads the
+ * (possibly edited) frame. It touches no memory but its own sysmsg page and
+ * the read-only control page, and makes syscalls only through
+ * handler_syscall, whose address the thread's seccomp filter allows.
+ */
+#include <stdint.h>
+#include <asm/unistd.h>
+#include <asm/prctl.h>
+#include <linux/futex.h>
+
+#include "sysmsg.h"
+
+long handler_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+/* The handler's stack is the thread's signal stack, which lies in the same
+ * slot as its sysmsg page, so the stack pointer locates the page. The kernel
+ * always switches to the signal stack (SA_ONSTACK) unless the thread already
+ * runs on it, and then the frame is still inside the slot. */
+static inline struct sysmsg *sysmsg_self(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	return (struct sysmsg *)(sp & ~(SYSMSG_SLOT_SIZE - 1));
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+static uint32_t wait_for_sentry(struct sysmsg *m, uint32_t spin)
+{
+	uint32_t s;
+	for (uint32_t i = 0; i < spin; i++) {
+		s = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
+		if (s != SYSMSG_STATE_EVENT)
+			return s;
+		cpu_relax();
+	}
+	for (;;) {
+		__atomic_store_n(&m->stub_waiting, 1, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&m->state, __ATOMIC_SEQ_CST);
+		if (s == SYSMSG_STATE_EVENT)
+			handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAIT,
+					SYSMSG_STATE_EVENT, 0, 0, 0);
+		__atomic_store_n(&m->stub_waiting, 0, __ATOMIC_RELAXED);
+		s = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
+		if (s != SYSMSG_STATE_EVENT)
+			return s;
+	}
+}
+
+static void set_bases(struct sysmsg *m, int has_fsgsbase)
+{
+	uint32_t set = m->set_bases;
+	if (!set)
+		return;
+	m->set_bases = 0;
+	if (set & SYSMSG_SET_FS) {
+		if (has_fsgsbase)
+			__asm__ volatile("wrfsbase %0" ::"r"(m->new_fs_base));
+		else
+			handler_syscall(__NR_arch_prctl, ARCH_SET_FS, (long)m->new_fs_base, 0, 0, 0, 0);
+	}
+	if (set & SYSMSG_SET_GS) {
+		if (has_fsgsbase)
+			__asm__ volatile("wrgsbase %0" ::"r"(m->new_gs_base));
+		else
+			handler_syscall(__NR_arch_prctl, ARCH_SET_GS, (long)m->new_gs_base, 0, 0, 0, 0);
+	}
+}
+
+void sysmsg_handler(int signo, void *siginfo, void *ucontext)
+{
+	const volatile struct stub_control *ctl = (const volatile struct stub_control *)SYSMSG_REGION;
+	struct sysmsg *m = sysmsg_self();
+	int has_fsgsbase = ctl->has_fsgsbase;
+
+	m->signo = (uint32_t)signo;
+	m->siginfo = (uint64_t)siginfo;
+	m->ucontext = (uint64_t)ucontext;
+	if (has_fsgsbase) {
+		uint64_t fs, gs;
+		__asm__ volatile("rdfsbase %0" : "=r"(fs));
+		__asm__ volatile("rdgsbase %0" : "=r"(gs));
+		m->fs_base = fs;
+		m->gs_base = gs;
+	}
+
+	__atomic_store_n(&m->state, SYSMSG_STATE_EVENT, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&m->sentry_waiting, __ATOMIC_SEQ_CST))
+		handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAKE, 1, 0, 0, 0);
+
+	uint32_t s = wait_for_sentry(m, ctl->spin_limit);
+	if (s == SYSMSG_STATE_EXIT)
+		for (;;)
+			handler_syscall(__NR_exit, 0, 0, 0, 0, 0, 0);
+	set_bases(m, has_fsgsbase);
+}

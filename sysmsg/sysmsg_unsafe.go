@@ -1,0 +1,120 @@
+package sysmsg
+
+import (
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The structures live in s.mem, a MAP_SHARED mapping that stays valid until
+// Close; callers must not use the returned pointers after that. All fields
+// are naturally aligned (the region is page aligned and the offsets match
+// c/sysmsg.h), so the atomic operations below are valid.
+
+// Control returns the control page.
+func (s *Shared) Control() *Control {
+	return (*Control)(unsafe.Pointer(&s.mem[0]))
+}
+
+// Response returns the syscall thread's response.
+func (s *Shared) Response() *Response {
+	return (*Response)(unsafe.Pointer(&s.mem[ROSize]))
+}
+
+// Msg returns thread slot i's message.
+func (s *Shared) Msg(i int) *Msg {
+	return (*Msg)(unsafe.Pointer(&s.mem[ROSize+ThreadsOffset+i*SlotSize]))
+}
+
+func futexWait(addr *uint32, val uint32, d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexOpWait, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
+// Wake wakes every sleeper on addr, in this process or a stub.
+func Wake(addr *uint32) {
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexOpWake, 1<<30, 0, 0, 0)
+}
+
+// Resume hands the thread back to the stub.
+func (m *Msg) Resume() {
+	atomic.StoreUint32(&m.State, StateResume)
+	if atomic.LoadUint32(&m.StubWaiting) != 0 {
+		Wake(&m.State)
+	}
+}
+
+// Exit asks the stub thread to exit.
+func (m *Msg) Exit() {
+	atomic.StoreUint32(&m.State, StateExit)
+	Wake(&m.State)
+}
+
+// LoadState reads the state word.
+func (m *Msg) LoadState() uint32 { return atomic.LoadUint32(&m.State) }
+
+// WaitEvent waits while the state is StateResume and returns the state it
+// changed to. It spins spin times, then sleeps; after every sleep it returns
+// early, with StateResume, if stop says so.
+func (m *Msg) WaitEvent(spin uint32, stop func() bool) uint32 {
+	return waitWhile(&m.State, &m.SentryWaiting, StateResume, spin, stop)
+}
+
+// WaitResponse waits until the syscall thread has answered request seq. It
+// returns false if stop said to give up.
+func (s *Shared) WaitResponse(seq, spin uint32, stop func() bool) bool {
+	r := s.Response()
+	for {
+		cur := atomic.LoadUint32(&r.Seq)
+		if cur == seq {
+			return true
+		}
+		if stop() {
+			return false
+		}
+		if spin > 0 {
+			spin--
+			continue
+		}
+		futexWait(&r.Seq, cur, sleepLimit)
+	}
+}
+
+// Post publishes request seq, whose fields the caller has filled in.
+func (s *Shared) Post(seq uint32) {
+	c := s.Control()
+	atomic.StoreUint32(&c.Seq, seq)
+	Wake(&c.Seq)
+}
+
+func waitWhile(word, waiting *uint32, val, spin uint32, stop func() bool) uint32 {
+	for i := uint32(0); i < spin; i++ {
+		if s := atomic.LoadUint32(word); s != val {
+			return s
+		}
+	}
+	for {
+		atomic.StoreUint32(waiting, 1)
+		if s := atomic.LoadUint32(word); s != val {
+			atomic.StoreUint32(waiting, 0)
+			return s
+		}
+		futexWait(word, val, sleepLimit)
+		atomic.StoreUint32(waiting, 0)
+		if s := atomic.LoadUint32(word); s != val {
+			return s
+		}
+		if stop() {
+			return val
+		}
+	}
+}
+
+// Shared (not FUTEX_PRIVATE) operations: the words are in a memfd mapped by
+// two processes, and only shared futexes match across them.
+const (
+	futexOpWait = 0
+	futexOpWake = 1
+)
