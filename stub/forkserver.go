@@ -269,3 +269,6 @@ func (f *Forkserver) Close() error {
 	f.cmd.Wait()
 	return nil
 }
+
+// Pid is the forkserver's process ID.
+func (f *Forkserver) Pid() int { return f.cmd.Process.Pid }

@@ -4,6 +4,7 @@
  * (seccomp_data.instruction_pointer is the address after `syscall`), and the
  * Go side reads these labels from the ELF symbol table.
  */
+	.file "stub_amd64.S"
 	.text
 
 /* Forkserver entry: switch to our own stack, so that the kernel's initial

@@ -1,0 +1,61 @@
+package sysmsg
+
+import (
+	"testing"
+	"unsafe"
+
+	"runsc-lite/tools/cabi"
+)
+
+func TestLayoutMatchesC(t *testing.T) {
+	var m Msg
+	var c Control
+	var r Response
+	want := map[string]uint64{
+		"SYSMSG_REGION":                               uint64(Region),
+		"SYSMSG_RO_SIZE":                              uint64(ROSize),
+		"SYSMSG_RW_BASE":                              uint64(RWBase),
+		"SYSMSG_MAX_THREADS":                          uint64(MaxThreads),
+		"SYSMSG_SLOT_SIZE":                            uint64(SlotSize),
+		"SYSMSG_THREADS_OFFSET":                       uint64(ThreadsOffset),
+		"SYSMSG_RW_SIZE":                              uint64(RWSize),
+		"SYSMSG_REGION_SIZE":                          uint64(RegionSize),
+		"SYSMSG_FILTERS_OFFSET":                       uint64(FiltersOffset),
+		"SYSMSG_FILTER_SLOT":                          uint64(FilterSlot),
+		"SYSMSG_ALTSTACK_OFFSET":                      uint64(AltstackOffset),
+		"SYSMSG_ALTSTACK_SIZE":                        uint64(AltstackSize),
+		"SYSMSG_STATE_DEAD":                           uint64(StateDead),
+		"SYSMSG_STATE_EVENT":                          uint64(StateEvent),
+		"SYSMSG_STATE_RESUME":                         uint64(StateResume),
+		"SYSMSG_STATE_EXIT":                           uint64(StateExit),
+		"SYSMSG_SET_FS":                               uint64(SetFS),
+		"SYSMSG_SET_GS":                               uint64(SetGS),
+		"STUB_REQ_SYSCALL":                            uint64(ReqSyscall),
+		"STUB_REQ_MMAP_FD":                            uint64(ReqMmapFD),
+		"STUB_REQ_NEW_THREAD":                         uint64(ReqNewThread),
+		"STUB_REQ_FORK":                               uint64(ReqFork),
+		"sizeof(struct sysmsg)":                       uint64(unsafe.Sizeof(m)),
+		"offsetof(struct sysmsg, state)":              uint64(unsafe.Offsetof(m.State)),
+		"offsetof(struct sysmsg, sentry_waiting)":     uint64(unsafe.Offsetof(m.SentryWaiting)),
+		"offsetof(struct sysmsg, stub_waiting)":       uint64(unsafe.Offsetof(m.StubWaiting)),
+		"offsetof(struct sysmsg, signo)":              uint64(unsafe.Offsetof(m.Signo)),
+		"offsetof(struct sysmsg, siginfo)":            uint64(unsafe.Offsetof(m.Siginfo)),
+		"offsetof(struct sysmsg, ucontext)":           uint64(unsafe.Offsetof(m.Ucontext)),
+		"offsetof(struct sysmsg, fs_base)":            uint64(unsafe.Offsetof(m.FsBase)),
+		"offsetof(struct sysmsg, gs_base)":            uint64(unsafe.Offsetof(m.GsBase)),
+		"offsetof(struct sysmsg, new_fs_base)":        uint64(unsafe.Offsetof(m.NewFsBase)),
+		"offsetof(struct sysmsg, new_gs_base)":        uint64(unsafe.Offsetof(m.NewGsBase)),
+		"offsetof(struct sysmsg, set_bases)":          uint64(unsafe.Offsetof(m.SetBases)),
+		"sizeof(struct stub_control)":                 uint64(unsafe.Sizeof(c)),
+		"offsetof(struct stub_control, seq)":          uint64(unsafe.Offsetof(c.Seq)),
+		"offsetof(struct stub_control, kind)":         uint64(unsafe.Offsetof(c.Kind)),
+		"offsetof(struct stub_control, sysno)":        uint64(unsafe.Offsetof(c.Sysno)),
+		"offsetof(struct stub_control, args)":         uint64(unsafe.Offsetof(c.Args)),
+		"offsetof(struct stub_control, spin_limit)":   uint64(unsafe.Offsetof(c.SpinLimit)),
+		"offsetof(struct stub_control, has_fsgsbase)": uint64(unsafe.Offsetof(c.HasFSGSBase)),
+		"sizeof(struct stub_response)":                uint64(unsafe.Sizeof(r)),
+		"offsetof(struct stub_response, seq)":         uint64(unsafe.Offsetof(r.Seq)),
+		"offsetof(struct stub_response, ret)":         uint64(unsafe.Offsetof(r.Ret)),
+	}
+	cabi.Check(t, "c", "sysmsg.h", want)
+}
