@@ -7,11 +7,11 @@ type Registers struct {
 	R15, R14, R13, R12, Rbp, Rbx, R11, R10 uint64
 	R9, R8, Rax, Rcx, Rdx, Rsi, Rdi        uint64
 	// OrigRax is the syscall number at a syscall stop, ^0 otherwise.
-	OrigRax             uint64
-	Rip, Cs, Eflags     uint64
-	Rsp, Ss             uint64
-	FsBase, GsBase      uint64
-	Ds, Es, Fs, Gs      uint64
+	OrigRax         uint64
+	Rip, Cs, Eflags uint64
+	Rsp, Ss         uint64
+	FsBase, GsBase  uint64
+	Ds, Es, Fs, Gs  uint64
 }
 
 // User-mode segment selectors on x86-64 Linux.

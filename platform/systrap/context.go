@@ -23,7 +23,8 @@ type context struct {
 	tid  int
 	slot int
 
-	frame          frame // the signal frame of the last stop
+	frame          frame              // the signal frame of the last stop
+	frameRegs      platform.Registers // the registers as the frame has them
 	fsBase, gsBase uint64
 
 	// fp and fpGen are the FP state the thread has: the host restores it from
@@ -62,7 +63,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	if c.interrupted.Swap(false) {
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
-	c.frame.storeRegs(regs)
+	c.frame.storeRegs(regs, &c.frameRegs)
 	c.storeFP(fp)
 	m := as.sh.Msg(c.slot)
 	c.setBases(m, regs)
@@ -78,6 +79,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 		return platform.Event{}, err
 	}
 	c.frame.loadRegs(regs)
+	c.frameRegs = *regs
 	c.frame.loadFP(fp, as)
 	c.fp, c.fpGen = fp, fp.Generation()
 	if c.p.hasFSGSBase {
@@ -112,7 +114,9 @@ func (c *context) setBases(m *sysmsg.Msg, regs *platform.Registers) {
 		m.NewGsBase, c.gsBase = regs.GsBase, regs.GsBase
 		set |= sysmsg.SetGS
 	}
-	m.SetBases = set
+	if set != 0 { // the handler clears it; not writing it saves a cache line
+		m.SetBases = set
+	}
 }
 
 // stopped checks the state the thread stopped in and finds its frame. Any
@@ -187,6 +191,7 @@ func (c *context) bind(as *addressSpace) error {
 	if err := c.stopped(m.WaitEvent(sysmsg.SpinLimit(int(c.p.running.Load())), as.exited)); err != nil {
 		return fmt.Errorf("stub thread did not start: %w", err)
 	}
+	c.frame.loadRegs(&c.frameRegs)
 	if !c.frame.checkXSAVE() {
 		c.unbind()
 		return errors.New("the host's signal frames do not hold the XSAVE area CPUID describes")

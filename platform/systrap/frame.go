@@ -18,8 +18,7 @@ const (
 	ucTrapno      = ucGregs + 20*8
 	ucCR2         = ucGregs + 22*8
 	ucFPState     = ucGregs + 23*8
-	ucSigmask     = ucFPState + 8 + 8*8
-	ucontextSize  = ucSigmask + 8
+	ucontextSize  = ucFPState + 8 + 8*8 + 8 // up to and with uc_sigmask
 	siginfoSize   = 128
 	fpSWReserved  = 464 // struct _fpx_sw_bytes in the FXSAVE area
 	fpXstateMagic = 0x46505853
@@ -87,18 +86,21 @@ func (f frame) loadRegs(r *platform.Registers) {
 	r.OrigRax = ^uint64(0)
 }
 
-// storeRegs writes r into the frame. The segment selectors are forced to
-// the user ones and the signal mask is cleared: rt_sigreturn would refuse
-// anything else or leave the stub's signals blocked.
-func (f frame) storeRegs(r *platform.Registers) {
-	for i, p := range gregOrder(r) {
-		le.PutUint64(f.uc[ucGregs+8*i:], *p)
+// storeRegs writes into the frame the registers in r that differ from
+// prev, the values loaded from it: every line of the frame the sentry
+// writes must travel back to the stub's CPU. The segment selectors are
+// forced to the user ones, which rt_sigreturn requires.
+func (f frame) storeRegs(r, prev *platform.Registers) {
+	next, old := gregOrder(r), gregOrder(prev)
+	for i, p := range next {
+		if *p != *old[i] {
+			le.PutUint64(f.uc[ucGregs+8*i:], *p)
+		}
 	}
-	le.PutUint16(f.uc[ucCSGSFS:], platform.UserCS)
-	le.PutUint16(f.uc[ucCSGSFS+2:], 0)
-	le.PutUint16(f.uc[ucCSGSFS+4:], 0)
-	le.PutUint16(f.uc[ucCSGSFS+6:], platform.UserSS)
-	le.PutUint64(f.uc[ucSigmask:], 0)
+	if prev.Cs != platform.UserCS || prev.Ss != platform.UserSS {
+		le.PutUint16(f.uc[ucCSGSFS:], platform.UserCS)
+		le.PutUint16(f.uc[ucCSGSFS+6:], platform.UserSS)
+	}
 }
 
 // loadFP makes the frame the lazy source of fp: it stays valid until the
