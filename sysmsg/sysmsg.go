@@ -188,4 +188,3 @@ func SpinLimit(busy int) uint32 {
 // sleepLimit bounds every futex sleep on a state word the application can
 // write, so that a forged "nobody is waiting" flag delays but never hangs.
 const sleepLimit = 20 * time.Millisecond
-

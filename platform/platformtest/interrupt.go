@@ -1,0 +1,93 @@
+package platformtest
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"runsc-lite/platform"
+)
+
+// spinSrc spins until the qword at dataAddr becomes non-zero, then traps.
+const spinSrc = `
+	movabs $0x30000000, %rbx
+spin:
+	cmpq $0, (%rbx)
+	je spin
+after:
+	mov $39, %eax
+	syscall
+	ud2
+`
+
+func testInterrupt(t *testing.T, f Factory, _ Options) {
+	p := newPlatform(t, f)
+
+	t.Run("WhileRunning", func(t *testing.T) {
+		th, prog := newProcess(t, p, spinSrc)
+		var requested atomic.Bool
+		done := make(chan switchResult, 1)
+		go func() {
+			for {
+				ev, err := th.ctx.Switch(th.as, &th.regs, th.fp)
+				if err == nil && ev.Kind == platform.EventInterrupted && !requested.Load() {
+					continue // Spurious.
+				}
+				done <- switchResult{ev, err}
+				return
+			}
+		}()
+		time.Sleep(50 * time.Millisecond)
+		requested.Store(true)
+		th.ctx.Interrupt()
+		select {
+		case r := <-done:
+			if r.err != nil || r.ev.Kind != platform.EventInterrupted {
+				t.Fatalf("Switch interrupted while spinning = %v, %v; want %v, nil", r.ev, r.err, platform.EventInterrupted)
+			}
+		case <-time.After(switchTimeout):
+			t.Fatalf("Switch did not return within %v of Interrupt", switchTimeout)
+		}
+		if spin, after := codeAddr+prog.off(t, "spin"), codeAddr+prog.off(t, "after"); th.regs.Rip < spin || th.regs.Rip >= after {
+			t.Errorf("interrupted at rip %#x, want within the spin loop [%#x, %#x)", th.regs.Rip, spin, after)
+		}
+
+		// The interrupted thread carries on where it was.
+		writeUint64(t, th.as, dataAddr, 1)
+		th.runToSyscall(sysGetpid)
+	})
+
+	t.Run("BeforeSwitch", func(t *testing.T) {
+		th, _ := newProcess(t, p, spinSrc)
+		// Before the first Switch of a fresh context.
+		th.ctx.Interrupt()
+		expectInterrupted(t, th, "the first Switch after Interrupt")
+
+		writeUint64(t, th.as, dataAddr, 1)
+		th.runToSyscall(sysGetpid)
+
+		// At a syscall stop: the program would continue into ud2.
+		th.ctx.Interrupt()
+		expectInterrupted(t, th, "the Switch after Interrupt at a syscall stop")
+	})
+}
+
+// expectInterrupted runs one Switch and fails the test unless it returns
+// EventInterrupted within switchTimeout.
+func expectInterrupted(t testing.TB, th *thread, what string) {
+	t.Helper()
+	done := make(chan switchResult, 1)
+	go func() {
+		ev, err := th.ctx.Switch(th.as, &th.regs, th.fp)
+		done <- switchResult{ev, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil || r.ev.Kind != platform.EventInterrupted {
+			t.Fatalf("%s = %v, %v; want %v, nil\n%s", what, r.ev, r.err, platform.EventInterrupted, th.dump())
+		}
+	case <-time.After(switchTimeout):
+		th.ctx.Interrupt()
+		t.Fatalf("%s did not return within %v", what, switchTimeout)
+	}
+}

@@ -1,0 +1,151 @@
+package platformtest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func testMmapFile(t *testing.T, f Factory, _ Options) {
+	const want = 0xfeedface12345678
+	p := newPlatform(t, f)
+	th, _ := newProcess(t, p, `
+	mov 0x100(%rbx), %rdi
+	mov $39, %eax
+	syscall
+	ud2
+`)
+	// Two pages; the mapping shows the second one, so the offset counts.
+	content := bytes.Repeat([]byte{0xee}, 2*pageSize)
+	binary.LittleEndian.PutUint64(content[pageSize+0x100:], want)
+	file := tempFile(t, content)
+
+	addr, err := th.as.Mmap(faultAddr, pageSize, unix.PROT_READ, unix.MAP_SHARED, file, pageSize)
+	if err != nil {
+		t.Fatalf("Mmap(hint %#x, one page of a file at offset %#x): %v", faultAddr, pageSize, err)
+	}
+	if addr == 0 || addr%pageSize != 0 {
+		t.Fatalf("Mmap returned address %#x, want a non-zero page-aligned address", addr)
+	}
+	// The mapping must not depend on the caller keeping its descriptor.
+	file.Close()
+
+	th.regs.Rbx = uint64(addr)
+	th.runToSyscall(sysGetpid)
+	expectReg(t, "rdi (qword the program read from the file mapping)", th.regs.Rdi, want)
+	expectUint64(t, th.as, addr+0x100, want, "ReadAt of the file mapping")
+}
+
+func testMmapMemfd(t *testing.T, f Factory, _ Options) {
+	const (
+		initial    = 0x0abc0abc0abc0abc
+		fromApp    = 0x5151515151515151
+		fromSentry = 0x7777777777777777
+	)
+	p := newPlatform(t, f)
+	th, _ := newProcess(t, p, `
+	movabs $0x40000000, %rbx
+	mov 0(%rbx), %rdi
+	movabs $0x5151515151515151, %rcx
+	mov %rcx, 8(%rbx)
+	mov $39, %eax
+	syscall
+	mov 16(%rbx), %rdi
+	mov $39, %eax
+	syscall
+	ud2
+`)
+	fd, err := unix.MemfdCreate("platformtest", unix.MFD_CLOEXEC)
+	if err != nil {
+		t.Fatalf("memfd_create: %v", err)
+	}
+	memfd := os.NewFile(uintptr(fd), "platformtest-memfd")
+	t.Cleanup(func() { memfd.Close() })
+	if err := memfd.Truncate(pageSize); err != nil {
+		t.Fatal(err)
+	}
+	pwriteUint64(t, memfd, 0, initial)
+
+	if addr, err := th.as.Mmap(faultAddr, pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED, memfd, 0); err != nil || addr != faultAddr {
+		t.Fatalf("Mmap(%#x, shared RW memfd) = %#x, %v; want %#x, nil", faultAddr, addr, err, faultAddr)
+	}
+
+	th.runToSyscall(sysGetpid)
+	expectReg(t, "rdi (qword written to the memfd before the mapping)", th.regs.Rdi, initial)
+	if got := preadUint64(t, memfd, 8); got != fromApp {
+		t.Errorf("memfd at offset 8 after the program's store = %#x, want %#x", got, fromApp)
+	}
+	expectUint64(t, th.as, faultAddr+8, fromApp, "ReadAt of the program's store")
+
+	pwriteUint64(t, memfd, 16, fromSentry)
+	th.runToSyscall(sysGetpid)
+	expectReg(t, "rdi (qword written to the memfd while mapped)", th.regs.Rdi, fromSentry)
+}
+
+func pwriteUint64(t testing.TB, f *os.File, off int64, v uint64) {
+	t.Helper()
+	if _, err := f.WriteAt(binary.LittleEndian.AppendUint64(nil, v), off); err != nil {
+		t.Fatalf("pwrite %s at %d: %v", f.Name(), off, err)
+	}
+}
+
+func preadUint64(t testing.TB, f *os.File, off int64) uint64 {
+	t.Helper()
+	var b [8]byte
+	if _, err := f.ReadAt(b[:], off); err != nil {
+		t.Fatalf("pread %s at %d: %v", f.Name(), off, err)
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func testReadWriteUnmapped(t *testing.T, f Factory, _ Options) {
+	const (
+		mapped   = faultAddr              // one read-write page
+		hole     = faultAddr + pageSize   // unmapped
+		noAccess = faultAddr + 2*pageSize // PROT_NONE
+		far      = 0x50000000             // unmapped
+	)
+	p := newPlatform(t, f)
+	as, _ := newAddressSpace(t, p)
+	mapAnon(t, as, mapped, pageSize, unix.PROT_READ|unix.PROT_WRITE)
+	mapAnon(t, as, noAccess, pageSize, unix.PROT_NONE)
+
+	copyCases := []struct {
+		name string
+		copy func([]byte, uintptr) (int, error)
+	}{
+		{"ReadAt", as.ReadAt},
+		{"WriteAt", as.WriteAt},
+	}
+	for _, c := range copyCases {
+		for _, tc := range []struct {
+			what   string
+			addr   uintptr
+			length int
+			wantN  int
+		}{
+			{"an unmapped page", far, 16, 0},
+			{"a PROT_NONE page", noAccess, 16, 0},
+			{"a mapped page into an unmapped one", hole - 100, 200, 100},
+		} {
+			n, err := c.copy(make([]byte, tc.length), tc.addr)
+			if n != tc.wantN || !errors.Is(err, unix.EFAULT) {
+				t.Errorf("%s of %d bytes at %#x (%s) = %d, %v; want %d and an error wrapping EFAULT",
+					c.name, tc.length, tc.addr, tc.what, n, err, tc.wantN)
+			}
+		}
+	}
+
+	// A short write still copies the part that is mapped.
+	pattern := bytes.Repeat([]byte{0x5a}, 200)
+	if n, err := as.WriteAt(pattern, hole-100); n != 100 || !errors.Is(err, unix.EFAULT) {
+		t.Fatalf("WriteAt(200 bytes at %#x) = %d, %v; want 100, EFAULT", hole-100, n, err)
+	}
+	if got := read(t, as, hole-100, 100); !bytes.Equal(got, pattern[:100]) {
+		t.Errorf("the mapped part of a short WriteAt holds % x, want % x", got, pattern[:100])
+	}
+}

@@ -1,0 +1,80 @@
+// Package platformtest is the conformance suite that every platform
+// (systrap, ptrace, ...) must pass, and the benchmark that compares them.
+//
+// The sentry only ever sees the platform interface, so every platform has to
+// behave the same way: deliver syscall stops with the right registers and FP
+// state, report faults and synchronous signals precisely, stop on Interrupt,
+// keep address spaces apart across Fork, map host files, copy memory with
+// EFAULT semantics, clean up its host processes and file descriptors, and
+// survive an application that attacks the platform's own code and shared
+// memory. A platform opts in with one test and one benchmark:
+//
+//	func TestPlatform(t *testing.T) {
+//		platformtest.Run(t, systrap.New, platformtest.Options{...})
+//	}
+//
+//	func BenchmarkSyscallRoundTrip(b *testing.B) {
+//		platformtest.BenchmarkSyscallRoundTrip(b, systrap.New)
+//	}
+//
+// and then, for instance,
+//
+//	go test ./platform/systrap/ -run X -bench SyscallRoundTrip -benchtime 20000x
+//
+// Application code is real x86-64 machine code, assembled when the tests run
+// (gcc and objcopy must be installed) from small AT&T-syntax sources kept
+// next to the test that runs them. Programs are position-independent and are
+// loaded at fixed low addresses (code at 0x10000000, stack at 0x20000000,
+// data at 0x30000000), far from anything a platform reserves.
+package platformtest
+
+import (
+	"testing"
+
+	"runsc-lite/platform"
+)
+
+// Factory creates a fresh platform instance.
+type Factory func() (platform.Platform, error)
+
+// Options describes attack targets specific to a platform. Attacks whose
+// targets are not given are skipped.
+type Options struct {
+	// StubSyscallAddrs: addresses of host `syscall` instructions (the 0f 05
+	// bytes) inside the platform's own code, mapped in every address space.
+	StubSyscallAddrs []uintptr
+	// ProtectedAddrs: addresses mapped in every address space that
+	// application code must NOT be able to write (e.g. the syscall thread's
+	// request page). A write must produce a fault event (EventFault,
+	// AccessWrite) or otherwise not change the page.
+	ProtectedAddrs []uintptr
+	// ForgeableRange: shared memory that application code CAN write
+	// (per-thread message pages of the address space). Forging it may break
+	// only the attacker's own address space.
+	ForgeableRange platform.Range
+}
+
+// Run runs every conformance subtest against platforms made by f. Each
+// subtest creates its own platform instance and releases everything it
+// creates.
+func Run(t *testing.T, f Factory, opts Options) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, Factory, Options)
+	}{
+		{"SyscallArgs", testSyscallArgs},
+		{"FPState", testFPState},
+		{"Faults", testFaults},
+		{"Signals", testSignals},
+		{"Interrupt", testInterrupt},
+		{"Threads", testThreads},
+		{"Fork", testFork},
+		{"MmapFile", testMmapFile},
+		{"MmapMemfd", testMmapMemfd},
+		{"ReadWriteUnmapped", testReadWriteUnmapped},
+		{"ManyAddressSpaces", testManyAddressSpaces},
+		{"Attacks", testAttacks},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f, opts) })
+	}
+}

@@ -1,0 +1,31 @@
+package systrap_test
+
+import (
+	"testing"
+
+	"runsc-lite/platform"
+	"runsc-lite/platform/platformtest"
+	"runsc-lite/platform/systrap"
+	"runsc-lite/stub"
+	"runsc-lite/sysmsg"
+)
+
+func options(t testing.TB) platformtest.Options {
+	syms, err := stub.LoadSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return platformtest.Options{
+		StubSyscallAddrs: syms.SyscallInstructions(),
+		ProtectedAddrs:   []uintptr{sysmsg.Region, sysmsg.Region + sysmsg.FiltersOffset, stub.ImageBase},
+		ForgeableRange:   platform.Range{Start: sysmsg.RWBase, End: sysmsg.RegionEnd},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	platformtest.Run(t, systrap.New, options(t))
+}
+
+func BenchmarkSyscallRoundTrip(b *testing.B) {
+	platformtest.BenchmarkSyscallRoundTrip(b, systrap.New)
+}
