@@ -1,0 +1,70 @@
+package kernel
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const infinity = ^uint64(0)
+
+// defaultLimits are what a process starts with: Linux's defaults for a
+// login shell on a typical distribution.
+var defaultLimits = map[int]unix.Rlimit{
+	unix.RLIMIT_CPU:        {Cur: infinity, Max: infinity},
+	unix.RLIMIT_FSIZE:      {Cur: infinity, Max: infinity},
+	unix.RLIMIT_DATA:       {Cur: infinity, Max: infinity},
+	unix.RLIMIT_STACK:      {Cur: 8 << 20, Max: infinity},
+	unix.RLIMIT_CORE:       {Cur: 0, Max: infinity},
+	unix.RLIMIT_RSS:        {Cur: infinity, Max: infinity},
+	unix.RLIMIT_NPROC:      {Cur: 4096, Max: 4096},
+	unix.RLIMIT_NOFILE:     {Cur: 1024, Max: 1 << 20},
+	unix.RLIMIT_MEMLOCK:    {Cur: 8 << 20, Max: 8 << 20},
+	unix.RLIMIT_AS:         {Cur: infinity, Max: infinity},
+	unix.RLIMIT_LOCKS:      {Cur: infinity, Max: infinity},
+	unix.RLIMIT_SIGPENDING: {Cur: 4096, Max: 4096},
+	unix.RLIMIT_MSGQUEUE:   {Cur: 819200, Max: 819200},
+	unix.RLIMIT_NICE:       {Cur: 0, Max: 0},
+	unix.RLIMIT_RTPRIO:     {Cur: 0, Max: 0},
+	unix.RLIMIT_RTTIME:     {Cur: infinity, Max: infinity},
+}
+
+// Rlimit returns resource res's limit and, if next is not nil, replaces it
+// as setrlimit(2) does: raising the hard limit needs privilege.
+func (tg *ThreadGroup) Rlimit(res int, next *unix.Rlimit, privileged bool) (unix.Rlimit, error) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	old, ok := tg.limits[res]
+	if !ok {
+		if old, ok = defaultLimits[res]; !ok {
+			return unix.Rlimit{}, unix.EINVAL
+		}
+	}
+	if next != nil {
+		if next.Cur > next.Max {
+			return old, unix.EINVAL
+		}
+		if next.Max > old.Max && !privileged {
+			return old, unix.EPERM
+		}
+		if res == unix.RLIMIT_NOFILE && next.Max > 1<<20 {
+			return old, unix.EPERM
+		}
+		if tg.limits == nil {
+			tg.limits = make(map[int]unix.Rlimit)
+		}
+		tg.limits[res] = *next
+	}
+	return old, nil
+}
+
+// CPUTime returns the user and system time of the process's host threads.
+// The stub process runs the application, so its times are the ones that
+// count; until tasks track them, the sentry's own are reported.
+func (tg *ThreadGroup) CPUTime() (user, sys time.Duration) {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}

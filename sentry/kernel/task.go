@@ -1,0 +1,201 @@
+package kernel
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/vfs"
+)
+
+// Task is one application thread. Its goroutine runs the application until
+// it stops, handles the stop, and runs it again (Run).
+type Task struct {
+	K   *Kernel
+	TG  *ThreadGroup
+	TID int
+
+	MM  *mm.MemoryManager
+	FDs *vfs.FDTable
+	FS  *vfs.FSContext
+
+	Regs platform.Registers
+	FP   *platform.FPState
+	ctx  platform.Context
+
+	// Exe is the path of the running executable (/proc/self/exe).
+	Exe string
+
+	// ClearChildTID is set_tid_address's pointer.
+	ClearChildTID uintptr
+	// RobustList is set_robust_list's head.
+	RobustList uintptr
+	// NoNewPrivs and PdeathSignal are prctl bookkeeping.
+	NoNewPrivs   int
+	PdeathSignal int
+	name         string
+	// SigMask is the blocked signal set (bookkeeping until signals land).
+	SigMask uint64
+	// AltStack is sigaltstack's stack_t, as the application set it.
+	AltStack [24]byte
+
+	mu      sync.Mutex
+	exiting bool
+}
+
+// CopyIn reads len(dst) bytes of application memory at addr; a bad address
+// is EFAULT.
+func (t *Task) CopyIn(addr uintptr, dst []byte) error {
+	if _, err := t.MM.CopyIn(addr, dst); err != nil {
+		return unix.EFAULT
+	}
+	return nil
+}
+
+// CopyOut writes src to application memory at addr; a bad address is EFAULT.
+func (t *Task) CopyOut(addr uintptr, src []byte) error {
+	if _, err := t.MM.CopyOut(addr, src); err != nil {
+		return unix.EFAULT
+	}
+	return nil
+}
+
+// CopyInString reads a NUL-terminated string of at most max bytes (without
+// the NUL). Longer strings are ENAMETOOLONG, bad addresses EFAULT.
+func (t *Task) CopyInString(addr uintptr, max int) (string, error) {
+	var out []byte
+	buf := make([]byte, 256)
+	for len(out) <= max {
+		// Never read across a page boundary in one go: the next page may be
+		// unmapped although the string ends before it.
+		n := int(4096 - addr%4096)
+		if n > len(buf) {
+			n = len(buf)
+		}
+		got, err := t.MM.CopyIn(addr, buf[:n])
+		if i := bytes.IndexByte(buf[:got], 0); i >= 0 {
+			out = append(out, buf[:i]...)
+			if len(out) > max {
+				break
+			}
+			return string(out), nil
+		}
+		if err != nil {
+			return "", unix.EFAULT
+		}
+		out = append(out, buf[:got]...)
+		addr += uintptr(got)
+	}
+	return "", unix.ENAMETOOLONG
+}
+
+// Name is the task's comm (prctl PR_GET_NAME, /proc/pid/comm).
+func (t *Task) Name() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.name
+}
+
+// SetName sets the task's comm.
+func (t *Task) SetName(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.name = name
+}
+
+// PID is the thread group's ID as the application sees it.
+func (t *Task) PID() int { return t.TG.PID }
+
+// Log returns the task's logger.
+func (t *Task) Log() *slog.Logger { return t.K.Log.With("tid", t.TID) }
+
+// ExitGroup ends the whole thread group with status (exit_group, or a fatal
+// signal when sig != 0).
+func (t *Task) ExitGroup(code, sig int) {
+	t.TG.setExit(code, sig)
+	t.mu.Lock()
+	t.exiting = true
+	t.mu.Unlock()
+}
+
+func (t *Task) isExiting() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.exiting
+}
+
+// Run runs the task until its thread group exits.
+func (t *Task) Run() {
+	defer t.release()
+	for !t.isExiting() {
+		ev, err := t.ctx.Switch(t.MM.AddressSpace(), &t.Regs, t.FP)
+		if err != nil {
+			t.Log().Error("application thread lost", "err", err)
+			t.ExitGroup(0, int(unix.SIGKILL))
+			return
+		}
+		switch ev.Kind {
+		case platform.EventSyscall:
+			t.syscall()
+		case platform.EventFault:
+			if t.MM.HandleFault(ev.Fault.Addr, ev.Fault.Access) {
+				continue
+			}
+			t.fatalSignal(unix.SIGSEGV, ev)
+		case platform.EventSignal:
+			t.fatalSignal(unix.Signal(ev.Signal.Signo), ev)
+		case platform.EventInterrupted:
+		}
+	}
+}
+
+// fatalSignal ends the thread group as the default action of a synchronous
+// signal does; handlers arrive with the signals work.
+func (t *Task) fatalSignal(sig unix.Signal, ev platform.Event) {
+	t.Log().Debug("fatal signal", "signal", sig, "event", ev.String(), "rip", fmt.Sprintf("%#x", t.Regs.Rip))
+	t.ExitGroup(0, int(sig))
+}
+
+// syscall runs the handler for the syscall the task stopped at.
+func (t *Task) syscall() {
+	nr := uintptr(t.Regs.OrigRax)
+	a := t.Regs.SyscallArgs()
+	args := SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}
+	st := t.K.Syscalls
+	s, ok := st.Entries[nr]
+	var ret uintptr
+	var err error
+	if !ok || s.Fn == nil {
+		if st.firstUnimplemented(nr) {
+			t.Log().Warn("unimplemented syscall", "nr", nr, "name", st.Name(nr))
+		}
+		err = unix.ENOSYS
+	} else {
+		ret, err = s.Fn(t, args)
+	}
+	var errno unix.Errno
+	switch {
+	case err == nil:
+	case errors.As(err, &errno):
+		ret = uintptr(-int64(errno))
+	default:
+		t.Log().Error("syscall failed", "name", st.Name(nr), "err", err)
+		errno = unix.EIO
+		ret = uintptr(-int64(errno))
+	}
+	if t.K.Strace != nil {
+		t.K.Strace.Syscall(t, nr, args, ret, errno)
+	}
+	t.Regs.Rax = uint64(ret)
+}
+
+func (t *Task) release() {
+	t.ctx.Release()
+	t.K.removeTask(t)
+}

@@ -1,0 +1,216 @@
+package loader
+
+import (
+	"debug/elf"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+	"runsc-lite/sentry/mm"
+)
+
+const (
+	pageSize = 4096
+	// dynBase is where Linux puts PIE executables (ELF_ET_DYN_BASE).
+	dynBase = 0x555555554000
+)
+
+// loaded describes one mapped ELF image.
+type loaded struct {
+	bias  uintptr // load address minus link address
+	entry uintptr
+	phdr  uintptr // address of the program headers in memory
+	phnum int
+	end   uintptr // end of the highest segment
+}
+
+func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, argv, envv []string) (Result, error) {
+	exe, err := parseELF(f)
+	if err != nil {
+		return Result{}, err
+	}
+	var interpPath string
+	for _, p := range exe.Progs {
+		if p.Type == elf.PT_INTERP {
+			b := make([]byte, p.Filesz)
+			if _, err := f.ReadAt(b, int64(p.Off)); err != nil || len(b) == 0 || b[len(b)-1] != 0 {
+				return Result{}, ErrBadFormat
+			}
+			interpPath = string(b[:len(b)-1])
+		}
+	}
+	bias := uintptr(0)
+	if exe.Type == elf.ET_DYN {
+		bias = dynBase + randomPages(1<<16)*pageSize
+	}
+	main, err := mapImage(m, exe, bias, resolved)
+	if err != nil {
+		return Result{}, err
+	}
+	m.SetBrkStart(main.end)
+	entry := main.entry
+	var interpBase uintptr
+	if interpPath != "" {
+		interp, err := loadInterp(m, open, interpPath)
+		if err != nil {
+			return Result{}, err
+		}
+		entry, interpBase = interp.entry, interp.bias
+	}
+	sp, err := buildStack(m, stackInfo{argv: argv, envv: envv, execfn: path, main: main, interpBase: interpBase})
+	if err != nil {
+		return Result{}, err
+	}
+	regs := platform.Registers{Rip: uint64(entry), Rsp: uint64(sp), Eflags: 0x202, Cs: platform.UserCS, Ss: platform.UserSS}
+	return Result{Regs: regs, Exe: resolved}, nil
+}
+
+func loadInterp(m *mm.MemoryManager, open Opener, path string) (loaded, error) {
+	f, resolved, done, err := open(path)
+	if err != nil {
+		return loaded{}, fmt.Errorf("opening interpreter %s: %w", path, err)
+	}
+	defer done()
+	img, err := parseELF(f)
+	if err != nil || img.Type != elf.ET_DYN {
+		return loaded{}, fmt.Errorf("interpreter %s: %w", path, ErrBadFormat)
+	}
+	lo, hi := span(img)
+	// Reserve the whole span in the mmap area, then map segments over it.
+	base, err := m.Mmap(mm.MmapOpts{Length: hi - lo, Prot: unix.PROT_NONE, Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS})
+	if err != nil {
+		return loaded{}, fmt.Errorf("reserving space for %s: %w", path, err)
+	}
+	l, err := mapImage(m, img, base-lo, resolved)
+	if err != nil {
+		return loaded{}, err
+	}
+	// The reservation's gaps between segments stay PROT_NONE, as with Linux.
+	return l, nil
+}
+
+// span returns the page-aligned link-address range of the PT_LOAD segments.
+func span(img *elfImage) (lo, hi uintptr) {
+	lo = ^uintptr(0)
+	for _, p := range img.Progs {
+		if p.Type != elf.PT_LOAD {
+			continue
+		}
+		lo = min(lo, uintptr(p.Vaddr)&^(pageSize-1))
+		hi = max(hi, pageUp(uintptr(p.Vaddr+p.Memsz)))
+	}
+	return lo, hi
+}
+
+func pageUp(x uintptr) uintptr { return (x + pageSize - 1) &^ (pageSize - 1) }
+
+func progProt(p *elf.Prog) int {
+	prot := 0
+	if p.Flags&elf.PF_R != 0 {
+		prot |= unix.PROT_READ
+	}
+	if p.Flags&elf.PF_W != 0 {
+		prot |= unix.PROT_WRITE
+	}
+	if p.Flags&elf.PF_X != 0 {
+		prot |= unix.PROT_EXEC
+	}
+	return prot
+}
+
+// mapImage maps the PT_LOAD segments of img at bias.
+func mapImage(m *mm.MemoryManager, img *elfImage, bias uintptr, name string) (loaded, error) {
+	l := loaded{bias: bias, entry: bias + uintptr(img.Entry), phnum: len(img.Progs)}
+	st, err := img.src.Stat()
+	if err != nil {
+		return l, err
+	}
+	nload := 0
+	for _, p := range img.Progs {
+		if p.Type != elf.PT_LOAD {
+			continue
+		}
+		nload++
+		if p.Filesz > p.Memsz || p.Off%pageSize != p.Vaddr%pageSize {
+			return l, ErrBadFormat
+		}
+		if err := mapSegment(m, img, p, bias, name, st); err != nil {
+			return l, fmt.Errorf("mapping %s: %w", name, err)
+		}
+		l.end = max(l.end, bias+uintptr(p.Vaddr+p.Memsz))
+		if p.Off <= img.phoff() && img.phoff() < p.Off+p.Filesz {
+			l.phdr = bias + uintptr(p.Vaddr) + uintptr(img.phoff()-p.Off)
+		}
+	}
+	if nload == 0 {
+		return l, ErrBadFormat
+	}
+	for _, p := range img.Progs {
+		if p.Type == elf.PT_PHDR {
+			l.phdr = bias + uintptr(p.Vaddr)
+		}
+	}
+	return l, nil
+}
+
+func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog, bias uintptr, name string, st unix.Stat_t) error {
+	start := bias + uintptr(p.Vaddr)
+	page := start &^ (pageSize - 1)
+	fileEnd := start + uintptr(p.Filesz)
+	memEnd := start + uintptr(p.Memsz)
+	prot := progProt(p)
+	if p.Filesz > 0 {
+		f, err := img.src.MappableFile()
+		if err != nil {
+			return err
+		}
+		zeroTail := memEnd > fileEnd && fileEnd%pageSize != 0
+		mapProt := prot
+		if zeroTail {
+			mapProt |= unix.PROT_WRITE
+		}
+		if _, err := m.Mmap(mm.MmapOpts{
+			Addr: page, Length: pageUp(fileEnd) - page, Prot: mapProt,
+			Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, File: f,
+			Offset: int64(p.Off) - int64(start-page), Name: name, Dev: st.Dev, Ino: st.Ino,
+		}); err != nil {
+			return err
+		}
+		if zeroTail {
+			// The rest of the last file page is .bss: it must read as zeros.
+			zeros := make([]byte, pageUp(fileEnd)-fileEnd)
+			if _, err := m.CopyOut(fileEnd, zeros); err != nil {
+				return err
+			}
+			if mapProt != prot {
+				if err := m.Mprotect(page, pageUp(fileEnd)-page, prot); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	anonStart := pageUp(fileEnd)
+	if p.Filesz == 0 {
+		anonStart = page
+	}
+	if anonEnd := pageUp(memEnd); anonEnd > anonStart {
+		if _, err := m.Mmap(mm.MmapOpts{
+			Addr: anonStart, Length: anonEnd - anonStart, Prot: prot,
+			Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// phoff is the file offset of the program headers.
+func (img *elfImage) phoff() uint64 {
+	var b [8]byte
+	if _, err := img.src.ReadAt(b[:], 32); err != nil {
+		return 0
+	}
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}

@@ -1,0 +1,167 @@
+package loader
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/mm"
+)
+
+const (
+	// stackSize is how much stack is mapped: RLIMIT_STACK's default.
+	stackSize = 8 << 20
+	// maxArgBytes bounds argv+envp, as Linux's MAX_ARG_STRLEN*32 does.
+	maxArgBytes = 32 * 128 << 10
+)
+
+// Auxiliary vector types (elf.h).
+const (
+	atNull         = 0
+	atPhdr         = 3
+	atPhent        = 4
+	atPhnum        = 5
+	atPagesz       = 6
+	atBase         = 7
+	atFlags        = 8
+	atEntry        = 9
+	atUID          = 11
+	atEUID         = 12
+	atGID          = 13
+	atEGID         = 14
+	atPlatform     = 15
+	atHWCAP        = 16
+	atClktck       = 17
+	atSecure       = 23
+	atRandom       = 25
+	atHWCAP2       = 26
+	atExecfn       = 31
+	atSysinfoEHDR  = 33
+	atMinsigstksz  = 51
+	elf64PhdrSize  = 56
+	clockTicksPerS = 100
+)
+
+type stackInfo struct {
+	argv, envv []string
+	execfn     string
+	main       loaded
+	interpBase uintptr
+}
+
+// hostAuxv returns the values of the sentry's own auxiliary vector: the
+// host's hardware capabilities and signal stack minimum are the
+// application's too, since it runs on the same CPU and kernel.
+func hostAuxv() map[uint64]uint64 {
+	b, err := os.ReadFile("/proc/self/auxv")
+	vals := make(map[uint64]uint64)
+	if err != nil {
+		return vals
+	}
+	for i := 0; i+16 <= len(b); i += 16 {
+		vals[binary.LittleEndian.Uint64(b[i:])] = binary.LittleEndian.Uint64(b[i+8:])
+	}
+	return vals
+}
+
+func randomPages(n uint64) uintptr {
+	var b [8]byte
+	rand.Read(b[:])
+	return uintptr(binary.LittleEndian.Uint64(b[:]) % n)
+}
+
+// buildStack maps the stack and writes the initial process stack. It
+// returns the stack pointer, which points at argc.
+func buildStack(m *mm.MemoryManager, si stackInfo) (uintptr, error) {
+	size := 0
+	for _, s := range append(append([]string{si.execfn}, si.argv...), si.envv...) {
+		size += len(s) + 1
+	}
+	if size > maxArgBytes {
+		return 0, unix.E2BIG
+	}
+	top := (mm.TaskSize - randomPages(1<<22)*pageSize) &^ 0xf
+	base := top - stackSize
+	if _, err := m.Mmap(mm.MmapOpts{
+		Addr: base, Length: stackSize, Prot: unix.PROT_READ | unix.PROT_WRITE,
+		Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED | unix.MAP_NORESERVE, Name: "[stack]",
+	}); err != nil {
+		return 0, err
+	}
+	m.StackTop = top
+
+	// Strings go at the top, in the order Linux uses: execfn last (highest).
+	var strs []byte
+	put := func(s string) uintptr {
+		strs = append(strs, s...)
+		strs = append(strs, 0)
+		return uintptr(len(strs) - len(s) - 1)
+	}
+	argOff := make([]uintptr, len(si.argv))
+	for i, s := range si.argv {
+		argOff[i] = put(s)
+	}
+	envOff := make([]uintptr, len(si.envv))
+	for i, s := range si.envv {
+		envOff[i] = put(s)
+	}
+	execOff := put(si.execfn)
+	platOff := put("x86_64")
+	var random [16]byte
+	rand.Read(random[:])
+	strsAt := top - 8 - uintptr(len(strs))
+	randomAt := (strsAt - 16) &^ 0xf
+
+	host := hostAuxv()
+	auxv := [][2]uint64{
+		{atPhdr, uint64(si.main.phdr)},
+		{atPhent, elf64PhdrSize},
+		{atPhnum, uint64(si.main.phnum)},
+		{atPagesz, pageSize},
+		{atBase, uint64(si.interpBase)},
+		{atFlags, 0},
+		{atEntry, uint64(si.main.entry)},
+		{atUID, 0}, {atEUID, 0}, {atGID, 0}, {atEGID, 0},
+		{atSecure, 0},
+		{atHWCAP, host[atHWCAP]},
+		{atHWCAP2, host[atHWCAP2]},
+		{atClktck, clockTicksPerS},
+		{atRandom, uint64(randomAt)},
+		{atExecfn, uint64(strsAt + execOff)},
+		{atPlatform, uint64(strsAt + platOff)},
+		{atMinsigstksz, host[atMinsigstksz]},
+	}
+	if v := m.AddressSpace().VDSO(); v.End > v.Start {
+		auxv = append(auxv, [2]uint64{atSysinfoEHDR, uint64(v.Start)})
+	}
+	auxv = append(auxv, [2]uint64{atNull, 0})
+
+	words := 1 + len(si.argv) + 1 + len(si.envv) + 1 + 2*len(auxv)
+	sp := (randomAt - uintptr(words*8)) &^ 0xf
+	vec := make([]byte, 0, words*8)
+	word := func(v uint64) { vec = binary.LittleEndian.AppendUint64(vec, v) }
+	word(uint64(len(si.argv)))
+	for _, o := range argOff {
+		word(uint64(strsAt + o))
+	}
+	word(0)
+	for _, o := range envOff {
+		word(uint64(strsAt + o))
+	}
+	word(0)
+	for _, a := range auxv {
+		word(a[0])
+		word(a[1])
+	}
+	for _, w := range []struct {
+		at uintptr
+		b  []byte
+	}{{strsAt, strs}, {randomAt, random[:]}, {sp, vec}} {
+		if _, err := m.CopyOut(w.at, w.b); err != nil {
+			return 0, err
+		}
+	}
+	return sp, nil
+}

@@ -1,0 +1,57 @@
+package mm
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// maxBrk bounds the heap, like RLIMIT_DATA would.
+const maxBrk = 1 << 40
+
+// SetBrkStart places the heap after the executable's end, at a random
+// offset of up to 32 MiB as Linux's brk randomization does.
+func (m *MemoryManager) SetBrkStart(end uintptr) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.brkStart = pageUp(end) + randomPages(1<<13)*pageSize
+	m.brk = m.brkStart
+}
+
+// Brk implements brk(2): it returns the new break, or the old one if addr
+// is out of range or the memory cannot be had.
+func (m *MemoryManager) Brk(addr uintptr) uintptr {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if addr < m.brkStart || addr > m.brkStart+maxBrk {
+		return m.brk
+	}
+	oldEnd, newEnd := pageUp(m.brk), pageUp(addr)
+	switch {
+	case newEnd > oldEnd:
+		if busy, _ := m.overlaps(oldEnd, newEnd); busy {
+			return m.brk
+		}
+		const rw = unix.PROT_READ | unix.PROT_WRITE
+		if _, err := m.as.Mmap(oldEnd, newEnd-oldEnd, rw, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED, nil, 0); err != nil {
+			return m.brk
+		}
+		m.extendHeap(oldEnd, newEnd)
+	case newEnd < oldEnd:
+		if err := m.as.Munmap(newEnd, oldEnd-newEnd); err != nil {
+			return m.brk
+		}
+		m.remove(newEnd, oldEnd)
+	}
+	m.brk = addr
+	return addr
+}
+
+// extendHeap grows the [heap] VMA (or starts it) to cover [start, end).
+func (m *MemoryManager) extendHeap(start, end uintptr) {
+	for i := range m.vmas {
+		if m.vmas[i].Name == "[heap]" && m.vmas[i].End == start {
+			m.vmas[i].End = end
+			return
+		}
+	}
+	m.insert(VMA{Start: start, End: end, Prot: unix.PROT_READ | unix.PROT_WRITE, Name: "[heap]"})
+}

@@ -1,0 +1,258 @@
+// Package mm is the memory of one application process: a mirror of every
+// mapping (VMA) of its address space, and the operations that change them.
+//
+// Application memory is real memory of the platform's stub process
+// (DESIGN.md section 4): the host kernel handles page faults, copy-on-write
+// and file caching. The sentry decides every address itself and maps with
+// MAP_FIXED, so the mirror is exactly what the host has; it backs
+// /proc/self/maps, brk, mremap and validation.
+//
+// Layout, as Linux x86-64 lays out a 64-bit process: the stack near the top
+// of the user address space (above the platform's reserved range), the mmap
+// area growing down from below the reserved range, randomized by up to
+// 1 TiB like mmap_rnd_bits=28, and brk after the executable.
+package mm
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+)
+
+const (
+	pageSize = 4096
+	// TaskSize is the end of the user address space (x86-64, 4-level).
+	TaskSize = 0x7ffffffff000
+	// minAddr is vm.mmap_min_addr's default.
+	minAddr = 0x10000
+)
+
+// VMA is one mapping.
+type VMA struct {
+	Start, End uintptr
+	Prot       int
+	Shared     bool
+	// File is nil for anonymous memory. The VMA keeps it open: the stack
+	// of files behind a process's mappings is part of its state (fork
+	// needs it for MADV_DONTNEED on private file mappings).
+	File     *os.File
+	Offset   int64
+	Name     string // path shown in /proc/self/maps, or [heap], [stack], [vdso]
+	Dev, Ino uint64
+	special  bool // the platform's own ranges: never changed by the application
+}
+
+// MemoryManager is one address space and its mirror.
+type MemoryManager struct {
+	as platform.AddressSpace
+
+	mu       sync.Mutex
+	vmas     []VMA // sorted, non-overlapping
+	mmapBase uintptr
+	brkStart uintptr
+	brk      uintptr
+	// StackTop is where the loader put the initial stack.
+	StackTop uintptr
+}
+
+// New returns an empty memory manager on a fresh address space.
+func New(as platform.AddressSpace) *MemoryManager {
+	m := &MemoryManager{as: as}
+	for _, r := range as.Reserved() {
+		m.insert(VMA{Start: r.Start, End: r.End, special: true, Name: "[platform]"})
+	}
+	if v := as.VDSO(); v.End > v.Start {
+		m.insert(VMA{Start: v.Start, End: v.End, Prot: unix.PROT_READ | unix.PROT_EXEC, Name: "[vdso]", special: true})
+	}
+	m.mmapBase = m.lowestSpecial() - randomPages(1<<28)*pageSize - 128<<20
+	return m
+}
+
+// AddressSpace returns the platform address space.
+func (m *MemoryManager) AddressSpace() platform.AddressSpace { return m.as }
+
+// lowestSpecial is the start of the lowest platform range, or TaskSize.
+func (m *MemoryManager) lowestSpecial() uintptr {
+	low := uintptr(TaskSize)
+	for _, v := range m.vmas {
+		if v.special && v.Start < low {
+			low = v.Start
+		}
+	}
+	return low &^ (pageSize - 1)
+}
+
+// randomPages returns a random number of pages below n.
+func randomPages(n uint64) uintptr {
+	var b [8]byte
+	rand.Read(b[:])
+	return uintptr(binary.LittleEndian.Uint64(b[:]) % n)
+}
+
+// Release destroys the address space.
+func (m *MemoryManager) Release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.as.Release()
+	for _, v := range m.vmas {
+		closeFile(v.File, m.vmas)
+	}
+	m.vmas = nil
+}
+
+// closeFile closes f unless a VMA in vmas still uses it. Files are shared
+// by the pieces a VMA is split into, so only the last piece closes it.
+func closeFile(f *os.File, vmas []VMA) {
+	if f == nil {
+		return
+	}
+	for _, v := range vmas {
+		if v.File == f {
+			return
+		}
+	}
+	f.Close()
+}
+
+func pageUp(x uintptr) uintptr { return (x + pageSize - 1) &^ (pageSize - 1) }
+
+// CopyIn reads application memory.
+func (m *MemoryManager) CopyIn(addr uintptr, dst []byte) (int, error) {
+	return m.as.ReadAt(dst, addr)
+}
+
+// CopyOut writes application memory, as the application could: a read-only
+// page is EFAULT.
+func (m *MemoryManager) CopyOut(addr uintptr, src []byte) (int, error) {
+	return m.as.WriteAt(src, addr)
+}
+
+// HandleFault reports whether a fault at addr was the sentry's business and
+// is now fixed. Nothing is: every mapping is real, so every fault the host
+// reports is one the application gets.
+func (m *MemoryManager) HandleFault(addr uintptr, access platform.Access) bool { return false }
+
+// Maps returns the mirror in /proc/self/maps format.
+func (m *MemoryManager) Maps() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var b strings.Builder
+	for _, v := range m.vmas {
+		if v.special && v.Name == "[platform]" {
+			continue
+		}
+		perm := []byte("---p")
+		if v.Prot&unix.PROT_READ != 0 {
+			perm[0] = 'r'
+		}
+		if v.Prot&unix.PROT_WRITE != 0 {
+			perm[1] = 'w'
+		}
+		if v.Prot&unix.PROT_EXEC != 0 {
+			perm[2] = 'x'
+		}
+		if v.Shared {
+			perm[3] = 's'
+		}
+		line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", v.Start, v.End, perm, v.Offset, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
+		if v.Name != "" {
+			line = fmt.Sprintf("%-73s%s", line+" ", v.Name)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// VMAs returns a copy of the mirror.
+func (m *MemoryManager) VMAs() []VMA {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]VMA(nil), m.vmas...)
+}
+
+// insert adds v, which must not overlap anything.
+func (m *MemoryManager) insert(v VMA) {
+	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].Start >= v.End })
+	m.vmas = append(m.vmas, VMA{})
+	copy(m.vmas[i+1:], m.vmas[i:])
+	m.vmas[i] = v
+}
+
+// overlaps reports whether [start, end) touches any VMA; special says
+// whether one of them is a platform range.
+func (m *MemoryManager) overlaps(start, end uintptr) (any, special bool) {
+	for _, v := range m.vmas {
+		if v.Start < end && start < v.End {
+			any = true
+			special = special || v.special
+		}
+	}
+	return any, special
+}
+
+// remove cuts [start, end) out of the mirror, splitting VMAs at its edges,
+// and returns the files no piece uses any more.
+func (m *MemoryManager) remove(start, end uintptr) []*os.File {
+	var kept []VMA
+	var dropped []*os.File
+	for _, v := range m.vmas {
+		if v.End <= start || v.Start >= end {
+			kept = append(kept, v)
+			continue
+		}
+		if v.Start < start {
+			left := v
+			left.End = start
+			kept = append(kept, left)
+		}
+		if v.End > end {
+			right := v
+			right.Offset += int64(end - v.Start)
+			right.Start = end
+			kept = append(kept, right)
+		}
+		if v.File != nil {
+			dropped = append(dropped, v.File)
+		}
+	}
+	m.vmas = kept
+	var unused []*os.File
+	for _, f := range dropped {
+		inUse := false
+		for _, v := range kept {
+			inUse = inUse || v.File == f
+		}
+		if !inUse {
+			unused = append(unused, f)
+		}
+	}
+	return unused
+}
+
+// findGap returns the highest free range of length that ends at or below
+// top.
+func (m *MemoryManager) findGap(length, top uintptr) (uintptr, bool) {
+	end := top
+	for i := len(m.vmas) - 1; i >= 0; i-- {
+		v := m.vmas[i]
+		if v.Start >= end {
+			continue
+		}
+		if v.End < end && end-v.End >= length {
+			return end - length, true
+		}
+		end = v.Start
+	}
+	if end > minAddr && end-minAddr >= length {
+		return end - length, true
+	}
+	return 0, false
+}

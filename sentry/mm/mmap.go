@@ -1,0 +1,218 @@
+package mm
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// MmapOpts are the arguments of mmap.
+type MmapOpts struct {
+	Addr, Length uintptr
+	Prot, Flags  int
+	// File is nil for MAP_ANONYMOUS. Mmap takes ownership: it is closed when
+	// the last piece of the mapping goes.
+	File     *os.File
+	Offset   int64
+	Name     string
+	Dev, Ino uint64
+}
+
+const protMask = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
+
+// Mmap maps memory as mmap(2) does and returns its address. On error the
+// file is closed.
+func (m *MemoryManager) Mmap(o MmapOpts) (uintptr, error) {
+	addr, err := m.mmap(o)
+	if err != nil && o.File != nil {
+		o.File.Close()
+	}
+	return addr, err
+}
+
+func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
+	kind := o.Flags & unix.MAP_SHARED_VALIDATE
+	if kind != unix.MAP_PRIVATE && kind != unix.MAP_SHARED && kind != unix.MAP_SHARED_VALIDATE {
+		return 0, unix.EINVAL
+	}
+	if o.Length == 0 || o.Prot&^protMask != 0 {
+		return 0, unix.EINVAL
+	}
+	if o.Flags&unix.MAP_ANONYMOUS == 0 && o.File == nil {
+		return 0, unix.EBADF
+	}
+	if o.Offset%pageSize != 0 || o.Offset < 0 {
+		return 0, unix.EINVAL
+	}
+	length := pageUp(o.Length)
+	if length < o.Length || length > TaskSize {
+		return 0, unix.ENOMEM
+	}
+	fixed := o.Flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0
+	if fixed && o.Addr%pageSize != 0 {
+		return 0, unix.EINVAL
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	addr, err := m.place(o.Addr, length, o.Flags)
+	if err != nil {
+		return 0, err
+	}
+	hostFlags := unix.MAP_SHARED | unix.MAP_FIXED
+	if kind == unix.MAP_PRIVATE {
+		hostFlags = unix.MAP_PRIVATE | unix.MAP_FIXED
+	}
+	if o.File == nil {
+		hostFlags |= unix.MAP_ANONYMOUS
+	}
+	hostFlags |= o.Flags & (unix.MAP_NORESERVE | unix.MAP_POPULATE | unix.MAP_STACK | unix.MAP_GROWSDOWN)
+	if _, err := m.as.Mmap(addr, length, o.Prot, hostFlags, o.File, o.Offset); err != nil {
+		return 0, err
+	}
+	for _, f := range m.remove(addr, addr+length) {
+		f.Close()
+	}
+	m.insert(VMA{
+		Start: addr, End: addr + length, Prot: o.Prot, Shared: kind != unix.MAP_PRIVATE,
+		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
+	})
+	return addr, nil
+}
+
+// place chooses where a new mapping of length goes, as Linux does: at addr
+// if it is fixed, at the hint if it is free, else top-down from mmapBase.
+func (m *MemoryManager) place(addr, length uintptr, flags int) (uintptr, error) {
+	end := addr + length
+	switch {
+	case flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0:
+		if addr < minAddr || end > TaskSize || end < addr {
+			return 0, unix.ENOMEM
+		}
+		busy, special := m.overlaps(addr, end)
+		if special {
+			return 0, unix.ENOMEM
+		}
+		if busy && flags&unix.MAP_FIXED_NOREPLACE != 0 {
+			return 0, unix.EEXIST
+		}
+		return addr, nil
+	case addr != 0:
+		addr &^= pageSize - 1
+		end = addr + length
+		if addr >= minAddr && end <= TaskSize && end > addr {
+			if busy, _ := m.overlaps(addr, end); !busy {
+				return addr, nil
+			}
+		}
+	}
+	a, ok := m.findGap(length, m.mmapBase)
+	if !ok {
+		return 0, unix.ENOMEM
+	}
+	return a, nil
+}
+
+// Munmap unmaps [addr, addr+length).
+func (m *MemoryManager) Munmap(addr, length uintptr) error {
+	if addr%pageSize != 0 || length == 0 {
+		return unix.EINVAL
+	}
+	length = pageUp(length)
+	end := addr + length
+	if end > TaskSize || end < addr {
+		return unix.EINVAL
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, special := m.overlaps(addr, end); special {
+		return unix.EINVAL
+	}
+	if err := m.as.Munmap(addr, length); err != nil {
+		return err
+	}
+	for _, f := range m.remove(addr, end) {
+		f.Close()
+	}
+	return nil
+}
+
+// Mprotect changes the protection of [addr, addr+length), which must be
+// wholly mapped.
+func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
+	if addr%pageSize != 0 {
+		return unix.EINVAL
+	}
+	if prot&^(protMask|unix.PROT_GROWSDOWN|unix.PROT_GROWSUP) != 0 {
+		return unix.EINVAL
+	}
+	prot &= protMask
+	end := addr + pageUp(length)
+	if end < addr {
+		return unix.ENOMEM
+	}
+	if length == 0 {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.covered(addr, end) {
+		return unix.ENOMEM
+	}
+	if err := m.as.Mprotect(addr, end-addr, prot); err != nil {
+		return err
+	}
+	m.update(addr, end, func(v *VMA) { v.Prot = prot })
+	return nil
+}
+
+// covered reports whether [start, end) is wholly mapped by application VMAs.
+func (m *MemoryManager) covered(start, end uintptr) bool {
+	at := start
+	for _, v := range m.vmas {
+		if v.End <= at || v.Start >= end {
+			continue
+		}
+		if v.Start > at || v.special {
+			return false
+		}
+		at = v.End
+		if at >= end {
+			return true
+		}
+	}
+	return at >= end
+}
+
+// update applies fn to the parts of VMAs inside [start, end), splitting them
+// at its edges.
+func (m *MemoryManager) update(start, end uintptr, fn func(*VMA)) {
+	var out []VMA
+	for _, v := range m.vmas {
+		if v.End <= start || v.Start >= end {
+			out = append(out, v)
+			continue
+		}
+		if v.Start < start {
+			left := v
+			left.End = start
+			out = append(out, left)
+			v.Offset += int64(start - v.Start)
+			v.Start = start
+		}
+		var right *VMA
+		if v.End > end {
+			r := v
+			r.Offset += int64(end - v.Start)
+			r.Start = end
+			right = &r
+			v.End = end
+		}
+		fn(&v)
+		out = append(out, v)
+		if right != nil {
+			out = append(out, *right)
+		}
+	}
+	m.vmas = out
+}
