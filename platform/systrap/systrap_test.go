@@ -29,3 +29,7 @@ func TestConformance(t *testing.T) {
 func BenchmarkSyscallRoundTrip(b *testing.B) {
 	platformtest.BenchmarkSyscallRoundTrip(b, systrap.New)
 }
+
+func BenchmarkFork(b *testing.B) {
+	platformtest.BenchmarkFork(b, systrap.New)
+}
