@@ -56,9 +56,10 @@ func (m *Msg) Exit() {
 func (m *Msg) LoadState() uint32 { return atomic.LoadUint32(&m.State) }
 
 // WaitEvent waits while the state is StateResume and returns the state it
-// changed to. It spins spin times, then sleeps; after every sleep it returns
-// early, with StateResume, if stop says so.
-func (m *Msg) WaitEvent(spin uint32, stop func() bool) uint32 {
+// changed to, and whether it changed while spinning. It spins spin times,
+// then sleeps; after every sleep it returns early, with StateResume, if
+// stop says so.
+func (m *Msg) WaitEvent(spin uint32, stop func() bool) (state uint32, spun bool) {
 	return waitWhile(&m.State, &m.SentryWaiting, StateResume, spin, stop)
 }
 
@@ -89,25 +90,25 @@ func (s *Shared) Post(seq uint32) {
 	Wake(&c.Seq)
 }
 
-func waitWhile(word, waiting *uint32, val, spin uint32, stop func() bool) uint32 {
+func waitWhile(word, waiting *uint32, val, spin uint32, stop func() bool) (uint32, bool) {
 	for i := uint32(0); i < spin; i++ {
 		if s := atomic.LoadUint32(word); s != val {
-			return s
+			return s, true
 		}
 	}
 	for {
 		atomic.StoreUint32(waiting, 1)
 		if s := atomic.LoadUint32(word); s != val {
 			atomic.StoreUint32(waiting, 0)
-			return s
+			return s, false
 		}
 		futexWait(word, val, sleepLimit)
 		atomic.StoreUint32(waiting, 0)
 		if s := atomic.LoadUint32(word); s != val {
-			return s
+			return s, false
 		}
 		if stop() {
-			return val
+			return val, false
 		}
 	}
 }

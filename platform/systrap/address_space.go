@@ -151,58 +151,22 @@ func (as *addressSpace) enter() bool {
 	return true
 }
 
-// userLength is how much of [addr, addr+n) can be copied before reaching
-// the reserved range or the end of the address space.
-func userLength(addr uintptr, n int) int {
-	end := addr + uintptr(n)
-	if end < addr {
-		end = ^uintptr(0)
-	}
-	if addr >= reserved.Start && addr < reserved.End {
-		return 0
-	}
-	if addr < reserved.Start && end > reserved.Start {
-		end = reserved.Start
-	}
-	return int(end - addr)
-}
-
 // ReadAt implements platform.AddressSpace.
 func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
-	return as.copy(dst, addr, unix.ProcessVMReadv)
+	return gone(platform.ReadProcessMemory(as.pid, reserved, dst, addr))
 }
 
 // WriteAt implements platform.AddressSpace.
 func (as *addressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
-	return as.copy(src, addr, unix.ProcessVMWritev)
+	return gone(platform.WriteProcessMemory(as.pid, reserved, src, addr))
 }
 
-func (as *addressSpace) copy(b []byte, addr uintptr, op func(int, []unix.Iovec, []unix.RemoteIovec, uint) (int, error)) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
+// gone turns the ESRCH of a copy from a dead stub into errGone.
+func gone(n int, err error) (int, error) {
+	if errors.Is(err, unix.ESRCH) {
+		return n, errGone
 	}
-	want := userLength(addr, len(b))
-	done := 0
-	for done < want {
-		local := []unix.Iovec{{Base: &b[done]}}
-		local[0].SetLen(want - done)
-		remote := []unix.RemoteIovec{{Base: addr + uintptr(done), Len: want - done}}
-		n, err := op(as.pid, local, remote, 0)
-		if err != nil {
-			if errors.Is(err, unix.ESRCH) {
-				return done, errGone
-			}
-			return done, err
-		}
-		if n == 0 {
-			break
-		}
-		done += n
-	}
-	if done < len(b) {
-		return done, unix.EFAULT
-	}
-	return done, nil
+	return n, err
 }
 
 // Fork implements platform.AddressSpace: the syscall thread forks the stub

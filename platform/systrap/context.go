@@ -68,12 +68,12 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	m := as.sh.Msg(c.slot)
 	c.setBases(m, regs)
 
-	spin := sysmsg.SpinLimit(int(c.p.running.Add(1)))
-	if ctl := as.sh.Control(); atomic.LoadUint32(&ctl.SpinLimit) != stubSpin(spin) {
-		atomic.StoreUint32(&ctl.SpinLimit, stubSpin(spin))
+	limit := sysmsg.SpinLimit(int(c.p.running.Add(1)))
+	if ctl := as.sh.Control(); atomic.LoadUint32(&ctl.SpinLimit) != stubSpin(limit) {
+		atomic.StoreUint32(&ctl.SpinLimit, stubSpin(limit))
 	}
 	m.Resume()
-	state := m.WaitEvent(spin, as.exited)
+	state, _ := m.WaitEvent(limit, as.exited)
 	c.p.running.Add(-1)
 	if err := c.stopped(state); err != nil {
 		return platform.Event{}, err
@@ -188,7 +188,8 @@ func (c *context) bind(as *addressSpace) error {
 	c.mu.Unlock()
 	c.fsBase, c.gsBase = 0, 0
 	m := as.sh.Msg(slot)
-	if err := c.stopped(m.WaitEvent(sysmsg.SpinLimit(int(c.p.running.Load())), as.exited)); err != nil {
+	state, _ := m.WaitEvent(sysmsg.SpinLimit(int(c.p.running.Load())), as.exited)
+	if err := c.stopped(state); err != nil {
 		return fmt.Errorf("stub thread did not start: %w", err)
 	}
 	c.frame.loadRegs(&c.frameRegs)
