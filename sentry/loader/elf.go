@@ -58,11 +58,12 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 		}
 		entry, interpBase = interp.entry, interp.bias
 	}
-	sp, err := buildStack(m, stackInfo{argv: argv, envv: envv, execfn: path, main: main, interpBase: interpBase})
+	stack, err := buildStack(m, stackInfo{argv: argv, envv: envv, execfn: path, main: main, interpBase: interpBase})
 	if err != nil {
 		return Result{}, err
 	}
-	regs := platform.Registers{Rip: uint64(entry), Rsp: uint64(sp), Eflags: 0x202, Cs: platform.UserCS, Ss: platform.UserSS}
+	m.Argv, m.Envv, m.Auxv = stack.argv, stack.envv, stack.auxv
+	regs := platform.Registers{Rip: uint64(entry), Rsp: uint64(stack.sp), Eflags: 0x202, Cs: platform.UserCS, Ss: platform.UserSS}
 	return Result{Regs: regs, Exe: resolved}, nil
 }
 

@@ -54,7 +54,7 @@ var (
 )
 
 // Load loads path into m with argv and envv, and returns the registers to
-// start it with.
+// start it with. It records where argv, envp and auxv are in m.
 func Load(m *mm.MemoryManager, open Opener, path string, argv, envv []string) (Result, error) {
 	for depth := 0; ; depth++ {
 		f, resolved, done, err := open(path)

@@ -72,15 +72,21 @@ func randomPages(n uint64) uintptr {
 	return uintptr(binary.LittleEndian.Uint64(b[:]) % n)
 }
 
-// buildStack maps the stack and writes the initial process stack. It
-// returns the stack pointer, which points at argc.
-func buildStack(m *mm.MemoryManager, si stackInfo) (uintptr, error) {
+// initialStack is what buildStack wrote.
+type initialStack struct {
+	sp         uintptr // points at argc
+	argv, envv [2]uintptr
+	auxv       []byte
+}
+
+// buildStack maps the stack and writes the initial process stack.
+func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	size := 0
 	for _, s := range append(append([]string{si.execfn}, si.argv...), si.envv...) {
 		size += len(s) + 1
 	}
 	if size > maxArgBytes {
-		return 0, unix.E2BIG
+		return initialStack{}, unix.E2BIG
 	}
 	top := (mm.TaskSize - randomPages(1<<22)*pageSize) &^ 0xf
 	base := top - stackSize
@@ -88,7 +94,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (uintptr, error) {
 		Addr: base, Length: stackSize, Prot: unix.PROT_READ | unix.PROT_WRITE,
 		Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED | unix.MAP_NORESERVE, Name: "[stack]",
 	}); err != nil {
-		return 0, err
+		return initialStack{}, err
 	}
 	m.StackTop = top
 
@@ -151,6 +157,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (uintptr, error) {
 		word(uint64(strsAt + o))
 	}
 	word(0)
+	auxvAt := len(vec)
 	for _, a := range auxv {
 		word(a[0])
 		word(a[1])
@@ -160,8 +167,21 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (uintptr, error) {
 		b  []byte
 	}{{strsAt, strs}, {randomAt, random[:]}, {sp, vec}} {
 		if _, err := m.CopyOut(w.at, w.b); err != nil {
-			return 0, err
+			return initialStack{}, err
 		}
 	}
-	return sp, nil
+	envStart, envEnd := strsAt+execOff, strsAt+execOff
+	if len(envOff) > 0 {
+		envStart = strsAt + envOff[0]
+	}
+	argEnd := envStart
+	if len(argOff) == 0 {
+		argEnd = strsAt
+	}
+	return initialStack{
+		sp:   sp,
+		argv: [2]uintptr{strsAt, argEnd},
+		envv: [2]uintptr{envStart, envEnd},
+		auxv: append([]byte(nil), vec[auxvAt:]...),
+	}, nil
 }

@@ -24,7 +24,8 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &MemoryManager{as: as, mmapBase: m.mmapBase, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop}
+	c := &MemoryManager{as: as, mmapBase: m.mmapBase, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop,
+		Argv: m.Argv, Envv: m.Envv, Auxv: m.Auxv}
 	dups := make(map[*os.File]*os.File)
 	for _, v := range m.vmas {
 		if v.File != nil {

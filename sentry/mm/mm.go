@@ -61,6 +61,11 @@ type MemoryManager struct {
 	brk      uintptr
 	// StackTop is where the loader put the initial stack.
 	StackTop uintptr
+	// Argv and Envv are the ranges of the argument and environment strings
+	// and Auxv the auxiliary vector, as the loader wrote them (Linux keeps
+	// them in mm_struct too): /proc/pid/cmdline, environ and auxv.
+	Argv, Envv [2]uintptr
+	Auxv       []byte
 }
 
 // New returns an empty memory manager on a fresh address space.
