@@ -209,7 +209,21 @@ func parseRights(oob []byte) ([]int, error) {
 // Spawn starts a stub process that serves requests on ctl and maps memfd
 // as its shared region (sysmsg). Both descriptors stay open in the caller.
 func (f *Forkserver) Spawn(req Request, ctl, memfd int) (Process, error) {
-	b, err := req.encode()
+	return f.spawn(req, modeStub, ctl, memfd)
+}
+
+// SpawnPtrace starts a stub process for the ptrace platform: it has ctl as
+// its control socket, no shared region, no seccomp filter and no signal
+// handlers, and waits in the stub's ptrace_wait loop to be traced (see
+// Symbols.PtraceSite). ctl stays open in the caller.
+func (f *Forkserver) SpawnPtrace(req Request, ctl int) (Process, error) {
+	// The wire format carries two descriptors; a ptrace stub ignores the
+	// second.
+	return f.spawn(req, modePtrace, ctl, ctl)
+}
+
+func (f *Forkserver) spawn(req Request, mode uint32, ctl, memfd int) (Process, error) {
+	b, err := req.encode(mode)
 	if err != nil {
 		return Process{}, err
 	}

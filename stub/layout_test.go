@@ -12,6 +12,7 @@ func TestWireFormatMatchesC(t *testing.T) {
 		"STUB_IMAGE_BASE":           ImageBase,
 		"STUB_CTL_FD":               CtlFD,
 		"FS_MODE_STUB":              modeStub,
+		"FS_MODE_PTRACE":            modePtrace,
 		"FS_MAX_RLIMITS":            maxRlimits,
 		"FS_MAX_MOUNTS":             maxMounts,
 		"FS_MAX_UNMAP":              maxUnmap,

@@ -52,6 +52,7 @@ const (
 	maxUnmap   = 32
 	maxFilter  = 512
 	modeStub   = 1
+	modePtrace = 2
 )
 
 const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
@@ -95,7 +96,7 @@ type wireReply struct {
 	Err int32
 }
 
-func (r *Request) encode() ([]byte, error) {
+func (r *Request) encode(mode uint32) ([]byte, error) {
 	if r.CloneFlags&^namespaceFlags != 0 {
 		return nil, fmt.Errorf("clone flags %#x: only namespace flags are allowed", r.CloneFlags)
 	}
@@ -108,7 +109,7 @@ func (r *Request) encode() ([]byte, error) {
 	if len(r.Mounts) > 0 {
 		return nil, errors.New("mount descriptions are not applied by the forkserver yet")
 	}
-	w := wireRequest{Mode: modeStub, NRlimits: uint32(len(r.Rlimits)), CloneFlags: r.CloneFlags, KeepCaps: r.KeepCaps}
+	w := wireRequest{Mode: mode, NRlimits: uint32(len(r.Rlimits)), CloneFlags: r.CloneFlags, KeepCaps: r.KeepCaps}
 	for i, l := range r.Rlimits {
 		w.Rlimits[i] = wireRlimit{Resource: uint32(l.Resource), Cur: l.Cur, Max: l.Max}
 	}

@@ -42,13 +42,16 @@ type Symbols struct {
 	HandlerSite  uintptr // signal handler: futex, exit, arch_prctl
 	RestorerSite uintptr // rt_sigreturn
 	CloneSite    uintptr // new application threads
-	ImageEnd     uintptr // end of the image's memory, page aligned
+	// PtraceSite is in ptrace_wait, the loop a ptrace stub thread waits in
+	// until it is seized; the ptrace platform runs remote syscalls there.
+	PtraceSite uintptr
+	ImageEnd   uintptr // end of the image's memory, page aligned
 }
 
 // SyscallInstructions returns the addresses of the stub's syscall
 // instructions themselves (2 bytes before each site).
 func (s Symbols) SyscallInstructions() []uintptr {
-	return []uintptr{s.SyscallSite - 2, s.HandlerSite - 2, s.RestorerSite - 2, s.CloneSite - 2}
+	return []uintptr{s.SyscallSite - 2, s.HandlerSite - 2, s.RestorerSite - 2, s.CloneSite - 2, s.PtraceSite - 2}
 }
 
 // LoadSymbols reads the symbols from the embedded image.
@@ -71,6 +74,7 @@ var LoadSymbols = sync.OnceValues(func() (Symbols, error) {
 		"handler_syscall_site": &s.HandlerSite,
 		"restorer_site":        &s.RestorerSite,
 		"clone_site":           &s.CloneSite,
+		"ptrace_syscall_site":  &s.PtraceSite,
 		"stub_image_end":       &s.ImageEnd,
 	} {
 		v, ok := byName[name]

@@ -2,9 +2,10 @@
  * The forkserver: the first process the sentry starts from the stub image.
  * It owns nothing but its control socket (fd 3). It reads one fs_init, then
  * answers fs_requests by cloning a child that becomes a fresh, empty stub
- * process (syscall_thread.c). It ignores SIGCHLD, so the kernel reaps every
- * child at once: no zombies. It dies with its owner (PR_SET_PDEATHSIG, set
- * by the Go side) and its children die with it.
+ * process (syscall_thread.c), for systrap or for ptrace. It ignores
+ * SIGCHLD, so the kernel reaps every child at once: no zombies. It dies with
+ * its owner (PR_SET_PDEATHSIG, set by the Go side) and its children die
+ * with it.
  */
 #include "socket.h"
 
@@ -34,7 +35,7 @@ static void reply(int pid, int err, int pidfd)
 
 static int valid(const struct fs_request *r)
 {
-	return r->mode == FS_MODE_STUB && r->nrlimits <= FS_MAX_RLIMITS &&
+	return (r->mode == FS_MODE_STUB || r->mode == FS_MODE_PTRACE) && r->nrlimits <= FS_MAX_RLIMITS &&
 	       r->nmounts <= FS_MAX_MOUNTS &&
 	       (r->clone_flags & ~(uint64_t)NAMESPACE_FLAGS) == 0;
 }
@@ -71,6 +72,8 @@ void forkserver_main(void)
 		int pidfd = -1;
 		long pid = sys6(__NR_clone, CLONE_PIDFD | SIGCHLD | req.clone_flags,
 				0, &pidfd, 0, 0, 0);
+		if (pid == 0 && req.mode == FS_MODE_PTRACE)
+			stub_ptrace_main(&req, fds[0]);
 		if (pid == 0)
 			stub_process_main(&req, fds[0], fds[1], &init);
 		sys1(__NR_close, fds[0]);

@@ -24,6 +24,7 @@
 
 /* Forkserver protocol. */
 #define FS_MODE_STUB    1   /* start an empty stub process */
+#define FS_MODE_PTRACE  2   /* start a stub process that waits to be traced */
 #define FS_MAX_RLIMITS  16
 #define FS_MAX_MOUNTS   8
 #define FS_MAX_UNMAP    32
@@ -52,7 +53,8 @@ struct fs_init {
 };
 
 /* One per new stub process; carries the control socket and memfd as
- * SCM_RIGHTS. */
+ * SCM_RIGHTS (FS_MODE_PTRACE maps no memfd: the second descriptor is
+ * ignored). */
 struct fs_request {
 	uint32_t mode;
 	uint32_t nrlimits;
@@ -77,11 +79,13 @@ long handler_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long 
 void stub_restorer(void);
 long stub_clone_thread(unsigned long flags, void *stack, uint32_t *ctid,
 		       void (*fn)(long), long arg);
+void ptrace_wait(void) __attribute__((noreturn));
 
 /* syscall_thread.c */
 extern int stub_forkserver_pid;
 void stub_process_main(struct fs_request *req, int ctl, int memfd,
 		       const struct fs_init *init) __attribute__((noreturn));
+void stub_ptrace_main(struct fs_request *req, int ctl) __attribute__((noreturn));
 
 /* freestanding.c */
 void *memset(void *dst, int c, size_t n);

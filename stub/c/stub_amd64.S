@@ -73,6 +73,17 @@ clone_site:
 1:
 	ret
 
+/* void ptrace_wait(void): ptrace platform. A stub thread waits here in
+ * pause(2), using no stack, until the sentry seizes it. The tracer runs
+ * remote syscalls on this syscall instruction, so a thread or process it
+ * clones here starts in this loop too. */
+	.globl ptrace_wait, ptrace_syscall_site
+ptrace_wait:
+	mov $34, %eax /* pause */
+	syscall
+ptrace_syscall_site:
+	jmp ptrace_wait
+
 	.bss
 	.align 16
 fs_stack:

@@ -145,6 +145,25 @@ void stub_process_main(struct fs_request *req, int ctl, int memfd, const struct 
 	serve();
 }
 
+/* A stub process for the ptrace platform: no shared region, no signal
+ * handlers, no seccomp filter (PTRACE_SYSEMU stops every application syscall
+ * before it runs). It waits in ptrace_wait, with no signal blocked so that
+ * the sentry's interrupts stop it, until the sentry seizes it; from then on
+ * it runs stub code only for remote syscalls the sentry sets up. */
+void stub_ptrace_main(struct fs_request *req, int ctl)
+{
+	uint64_t none = 0;
+
+	stub_clone_flags = req->clone_flags;
+	die_with_forkserver();
+	if (sys3(__NR_dup3, ctl, STUB_CTL_FD, 0) < 0)
+		stub_die();
+	sys3(__NR_close_range, STUB_CTL_FD + 1, ~0U, 0);
+	apply_limits(req);
+	sys4(__NR_rt_sigprocmask, SIG_SETMASK, &none, 0, 8);
+	ptrace_wait();
+}
+
 /* First code of a new application thread, on its slot's stack. It ends in a
  * trapped syscall; the sentry answers that first stop by loading the
  * application's registers into the frame, so this never returns. */

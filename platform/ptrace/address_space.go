@@ -1,0 +1,404 @@
+package ptrace
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+	"runsc-lite/stub"
+	"runsc-lite/sysmsg"
+)
+
+// reserved is what the application may not touch, as in systrap: the stub
+// image, the scratch page, and the rest of the range systrap uses.
+var reserved = platform.Range{Start: stub.ImageBase, End: sysmsg.RegionEnd}
+
+// scratch is a private read-write page of every stub process, where remote
+// recvmsg calls keep their msghdr. It is where systrap maps its shared
+// region, which ptrace stubs do not have.
+const (
+	scratch     = sysmsg.Region
+	scratchSize = 0x1000
+)
+
+// errGone is returned when the stub process died under a request.
+var errGone = fmt.Errorf("stub process is gone: %w", platform.ErrContextDead)
+
+// addressSpace is one stub process.
+type addressSpace struct {
+	p       *Platform
+	pid     int
+	pidfd   int
+	ctl     int     // the sentry's end of the stub's control socket
+	control *tracer // the control thread, which runs remote syscalls
+
+	// use is held for reading while the process is in use, and for writing
+	// by Release.
+	use      sync.RWMutex
+	released atomic.Bool
+
+	mu sync.Mutex // serializes remote syscalls and descriptor passing
+
+	threadsMu sync.Mutex
+	threads   map[*tracer]struct{} // application threads
+}
+
+var _ platform.AddressSpace = (*addressSpace)(nil)
+
+// NewAddressSpace implements platform.Platform.
+func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("stub control socket: %w", err)
+	}
+	proc, err := p.fs.SpawnPtrace(p.req, fds[1])
+	unix.Close(fds[1])
+	if err != nil {
+		unix.Close(fds[0])
+		return nil, err
+	}
+	as, err := p.adopt(proc.Pid, proc.Pidfd, fds[0])
+	if err != nil {
+		return nil, err
+	}
+	if _, err := as.syscall(unix.SYS_MMAP, scratch, scratchSize, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE, ^uint64(0), 0); err != nil {
+		as.Release()
+		return nil, fmt.Errorf("mapping the stub's scratch page: %w", err)
+	}
+	return as, nil
+}
+
+// adopt seizes the only thread of a new stub process, which waits in
+// ptrace_wait, and makes the process an address space that owns pidfd and
+// ctl. On failure it kills the process and closes both.
+func (p *Platform) adopt(pid, pidfd, ctl int) (*addressSpace, error) {
+	as := &addressSpace{p: p, pid: pid, pidfd: pidfd, ctl: ctl, threads: make(map[*tracer]struct{})}
+	t, err := startTracer(pid, pid, p.site())
+	if err != nil {
+		as.Release()
+		return nil, err
+	}
+	as.control = t
+	return as, nil
+}
+
+// enter takes the read side of use unless the address space is released.
+func (as *addressSpace) enter() bool {
+	as.use.RLock()
+	if as.released.Load() {
+		as.use.RUnlock()
+		return false
+	}
+	return true
+}
+
+// syscall runs a remote syscall in the control thread.
+func (as *addressSpace) syscall(nr uintptr, args ...uint64) (uintptr, error) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.syscallLocked(nr, args...)
+}
+
+func (as *addressSpace) syscallLocked(nr uintptr, args ...uint64) (uintptr, error) {
+	var ret uintptr
+	var err error
+	if !as.control.do(func() { ret, err = as.control.syscall(nr, args...) }) {
+		return 0, errGone
+	}
+	return ret, err
+}
+
+// Mmap implements platform.AddressSpace.
+func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, off int64) (uintptr, error) {
+	if flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0 && reserved.Overlaps(addr, length) {
+		return 0, unix.ENOMEM
+	}
+	if !as.enter() {
+		return 0, errGone
+	}
+	defer as.use.RUnlock()
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	fd := ^uint64(0)
+	if f != nil {
+		remote, err := as.passFD(int(f.Fd()))
+		runtime.KeepAlive(f)
+		if err != nil {
+			return 0, err
+		}
+		defer as.syscallLocked(unix.SYS_CLOSE, uint64(remote))
+		fd = uint64(remote)
+	}
+	got, err := as.syscallLocked(unix.SYS_MMAP, uint64(addr), uint64(length), uint64(prot), uint64(flags), fd, uint64(off))
+	if err == nil && reserved.Overlaps(got, length) {
+		// A hint the host honoured inside the reserved range.
+		as.syscallLocked(unix.SYS_MUNMAP, uint64(got), uint64(length))
+		return 0, unix.ENOMEM
+	}
+	return got, err
+}
+
+// Munmap implements platform.AddressSpace.
+func (as *addressSpace) Munmap(addr, length uintptr) error {
+	if reserved.Overlaps(addr, length) {
+		return unix.EINVAL
+	}
+	if !as.enter() {
+		return errGone
+	}
+	defer as.use.RUnlock()
+	_, err := as.syscall(unix.SYS_MUNMAP, uint64(addr), uint64(length))
+	return err
+}
+
+// Mprotect implements platform.AddressSpace.
+func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
+	if reserved.Overlaps(addr, length) {
+		return unix.ENOMEM
+	}
+	if !as.enter() {
+		return errGone
+	}
+	defer as.use.RUnlock()
+	_, err := as.syscall(unix.SYS_MPROTECT, uint64(addr), uint64(length), uint64(prot))
+	return err
+}
+
+// ReadAt implements platform.AddressSpace.
+func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
+	if !as.enter() {
+		return 0, errGone
+	}
+	defer as.use.RUnlock()
+	return gone(platform.ReadProcessMemory(as.pid, reserved, dst, addr))
+}
+
+// WriteAt implements platform.AddressSpace.
+func (as *addressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
+	if !as.enter() {
+		return 0, errGone
+	}
+	defer as.use.RUnlock()
+	return gone(platform.WriteProcessMemory(as.pid, reserved, src, addr))
+}
+
+// gone turns the ESRCH of a copy from a dead stub into errGone.
+func gone(n int, err error) (int, error) {
+	if errors.Is(err, unix.ESRCH) {
+		return n, errGone
+	}
+	return n, err
+}
+
+// The msghdr of a remote recvmsg in the scratch page (struct msghdr,
+// struct iovec and struct cmsghdr of x86-64), and the message's one byte.
+const (
+	msgOff     = 0  // struct msghdr, 56 bytes
+	iovOff     = 64 // struct iovec, 16 bytes
+	dataOff    = 80
+	controlOff = 128
+)
+
+// passFD sends fd to the stub and receives it there with a remote recvmsg;
+// it returns the stub's descriptor number, which the caller closes. The
+// caller holds as.mu, so the message received is the one sent.
+func (as *addressSpace) passFD(fd int) (int, error) {
+	if err := unix.Sendmsg(as.ctl, []byte{0}, unix.UnixRights(fd), nil, unix.MSG_DONTWAIT); err != nil {
+		return 0, fmt.Errorf("sending a descriptor to the stub: %w", err)
+	}
+	space := unix.CmsgSpace(4)
+	hdr := make([]byte, controlOff)
+	le := binary.LittleEndian
+	le.PutUint64(hdr[msgOff+16:], scratch+iovOff)     // msg_iov
+	le.PutUint64(hdr[msgOff+24:], 1)                  // msg_iovlen
+	le.PutUint64(hdr[msgOff+32:], scratch+controlOff) // msg_control
+	le.PutUint64(hdr[msgOff+40:], uint64(space))      // msg_controllen
+	le.PutUint64(hdr[iovOff:], scratch+dataOff)       // iov_base
+	le.PutUint64(hdr[iovOff+8:], 1)                   // iov_len
+	if _, err := as.writeScratch(hdr); err != nil {
+		as.kill()
+		return 0, err
+	}
+	flags := uint64(unix.MSG_CMSG_CLOEXEC | unix.MSG_DONTWAIT)
+	if _, err := as.syscallLocked(unix.SYS_RECVMSG, stub.CtlFD, scratch+msgOff, flags); err != nil {
+		// The message may still be queued, out of step with the next one:
+		// the stub cannot be trusted with another descriptor.
+		as.kill()
+		return 0, fmt.Errorf("receiving a descriptor in the stub: %w", err)
+	}
+	cmsg := make([]byte, space)
+	if _, err := gone(platform.ReadProcessMemory(as.pid, platform.Range{}, cmsg, scratch+controlOff)); err != nil {
+		return 0, fmt.Errorf("reading the stub's control message: %w", err)
+	}
+	if le.Uint64(cmsg) != uint64(unix.CmsgLen(4)) || le.Uint32(cmsg[8:]) != unix.SOL_SOCKET || le.Uint32(cmsg[12:]) != unix.SCM_RIGHTS {
+		// Only application code, racing with us, writes the page.
+		return 0, fmt.Errorf("the stub's control message was overwritten: %w", unix.EBADMSG)
+	}
+	return int(le.Uint32(cmsg[unix.CmsgLen(0):])), nil
+}
+
+func (as *addressSpace) writeScratch(b []byte) (int, error) {
+	n, err := gone(platform.WriteProcessMemory(as.pid, platform.Range{}, b, scratch))
+	if err != nil {
+		return n, fmt.Errorf("writing the stub's scratch page: %w", err)
+	}
+	return n, nil
+}
+
+// Fork implements platform.AddressSpace: a remote clone(CLONE_PARENT) of
+// the control thread, after handing the stub the child's control socket,
+// which the child then makes its fd 3.
+func (as *addressSpace) Fork() (platform.AddressSpace, error) {
+	if !as.enter() {
+		return nil, errGone
+	}
+	defer as.use.RUnlock()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("stub control socket: %w", err)
+	}
+	defer unix.Close(fds[1])
+	pid, ctl, err := as.forkProcess(fds[1])
+	if err != nil {
+		unix.Close(fds[0])
+		return nil, err
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		unix.Kill(pid, unix.SIGKILL) // not reaped yet: it has no way to die
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("pidfd of the forked stub: %w", err)
+	}
+	child, err := as.p.adopt(pid, pidfd, fds[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := child.setUpForked(ctl); err != nil {
+		child.Release()
+		return nil, err
+	}
+	return child, nil
+}
+
+// forkProcess passes sock to the stub and forks it; it returns the child's
+// pid and sock's number in the child.
+func (as *addressSpace) forkProcess(sock int) (int, int, error) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	ctl, err := as.passFD(sock)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer as.syscallLocked(unix.SYS_CLOSE, uint64(ctl))
+	pid, err := as.syscallLocked(unix.SYS_CLONE, unix.CLONE_PARENT|uint64(unix.SIGCHLD), 0, 0, 0, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("forking the stub process: %w", err)
+	}
+	return int(pid), ctl, nil
+}
+
+// setUpForked makes ctl the child's control socket and has the child die
+// with the forkserver, as a fresh stub does (fork clears the parent-death
+// signal); if the forkserver is already gone, so is the child.
+func (as *addressSpace) setUpForked(ctl int) error {
+	for _, call := range [][]uint64{
+		{unix.SYS_DUP3, uint64(ctl), stub.CtlFD, 0},
+		{unix.SYS_CLOSE, uint64(ctl)},
+		{unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uint64(unix.SIGKILL)},
+	} {
+		if _, err := as.syscall(uintptr(call[0]), call[1:]...); err != nil {
+			return fmt.Errorf("setting up the forked stub (syscall %d): %w", call[0], err)
+		}
+	}
+	ppid, err := as.syscall(unix.SYS_GETPPID)
+	if err != nil {
+		return fmt.Errorf("setting up the forked stub: %w", err)
+	}
+	if int(ppid) != as.p.fs.Pid() {
+		return errors.New("the stub forkserver died during a fork")
+	}
+	return nil
+}
+
+// newThread starts an application thread: a remote clone in the control
+// thread, which the new thread leaves in ptrace_wait, where its own tracer
+// seizes it.
+func (as *addressSpace) newThread() (*tracer, error) {
+	const flags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+		unix.CLONE_THREAD | unix.CLONE_SYSVSEM
+	tid, err := as.syscall(unix.SYS_CLONE, flags, 0, 0, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("starting a stub thread: %w", err)
+	}
+	t, err := startTracer(as.pid, int(tid), as.p.site())
+	if err != nil {
+		as.kill() // an untraced thread must not outlive its tracer's failure
+		return nil, err
+	}
+	as.threadsMu.Lock()
+	defer as.threadsMu.Unlock()
+	as.threads[t] = struct{}{}
+	return t, nil
+}
+
+// forget drops an application thread that has exited.
+func (as *addressSpace) forget(t *tracer) {
+	as.threadsMu.Lock()
+	defer as.threadsMu.Unlock()
+	delete(as.threads, t)
+}
+
+// kill ends the stub process.
+func (as *addressSpace) kill() {
+	unix.PidfdSendSignal(as.pidfd, unix.SIGKILL, nil, 0)
+}
+
+// Reserved implements platform.AddressSpace.
+func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{reserved} }
+
+// VDSO implements platform.AddressSpace.
+func (as *addressSpace) VDSO() platform.Range {
+	return platform.Range{Start: as.p.fs.VDSO.Start, End: as.p.fs.VDSO.End}
+}
+
+// Release implements platform.AddressSpace. It kills the stub process, has
+// every tracer reap its thread (the control thread, the group leader, last:
+// it is reaped after the others), and waits until the process is gone.
+func (as *addressSpace) Release() {
+	if as.released.Swap(true) {
+		return
+	}
+	as.kill()
+	as.use.Lock()
+	defer as.use.Unlock()
+	as.threadsMu.Lock()
+	threads := make([]*tracer, 0, len(as.threads))
+	for t := range as.threads {
+		threads = append(threads, t)
+	}
+	clear(as.threads)
+	as.threadsMu.Unlock()
+	for _, t := range threads {
+		t.do(t.reap)
+	}
+	if as.control != nil {
+		as.control.do(as.control.reap)
+	}
+	fds := []unix.PollFd{{Fd: int32(as.pidfd), Events: unix.POLLIN}}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if n, err := unix.Poll(fds, 100); n > 0 || (err != nil && err != unix.EINTR) {
+			break
+		}
+	}
+	unix.Close(as.ctl)
+	unix.Close(as.pidfd)
+}

@@ -1,0 +1,236 @@
+package ptrace
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+)
+
+// context is one application thread: a stub thread, and its tracer, in the
+// address space it last ran in.
+type context struct {
+	mu sync.Mutex // guards as and th for Interrupt
+	as *addressSpace
+	th *tracer
+
+	// fp and fpGen are the FP state the thread has: it needs writing only
+	// when the sentry passes another FPState or changed this one.
+	fp    *platform.FPState
+	fpGen uint64
+
+	interrupted atomic.Bool
+	running     atomic.Bool
+}
+
+var _ platform.Context = (*context)(nil)
+
+// Switch implements platform.Context.
+func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp *platform.FPState) (platform.Event, error) {
+	as, ok := pas.(*addressSpace)
+	if !ok {
+		return platform.Event{}, fmt.Errorf("ptrace context switched into a %T", pas)
+	}
+	if !as.enter() {
+		return platform.Event{}, fmt.Errorf("address space released: %w", platform.ErrContextDead)
+	}
+	defer as.use.RUnlock()
+	if c.as != as {
+		c.unbind()
+		if err := c.bind(as); err != nil {
+			return platform.Event{}, err
+		}
+	}
+
+	c.running.Store(true)
+	defer c.running.Store(false)
+	if c.interrupted.Swap(false) {
+		return platform.Event{Kind: platform.EventInterrupted}, nil
+	}
+	r := *regs
+	sanitize(&r)
+	fpArea := c.fpToStore(fp)
+	th := c.th
+	var s stop
+	var err error
+	if !th.do(func() { s, err = th.run(&r, fpArea) }) {
+		err = errExited
+	}
+	if err != nil {
+		if th.exited {
+			c.drop()
+		}
+		return platform.Event{}, err
+	}
+	*regs = r
+	fp.SetLazy(func(b []byte) { loadFP(th, b) })
+	c.fp, c.fpGen = fp, fp.Generation()
+	return c.event(s, regs), nil
+}
+
+// sanitize makes regs acceptable to PTRACE_SETREGS: user code and stack
+// segments, data segment selectors that are null or user ones, and no
+// syscall to restart.
+func sanitize(r *platform.Registers) {
+	r.Cs, r.Ss = platform.UserCS, platform.UserSS
+	r.OrigRax = ^uint64(0)
+	for _, s := range []*uint64{&r.Ds, &r.Es, &r.Fs, &r.Gs} {
+		if *s > 0xffff || *s&3 != 3 {
+			*s = 0
+		}
+	}
+}
+
+// fpToStore returns the XSAVE area to load into the thread, or nil if it
+// has it already. A lazy state the previous Switch left in another FPState
+// is loaded first: the thread is about to change it.
+func (c *context) fpToStore(fp *platform.FPState) []byte {
+	if fp == c.fp && fp.Generation() == c.fpGen {
+		return nil
+	}
+	if c.fp != nil {
+		c.fp.Load()
+	}
+	c.fp = nil
+	fp.Sanitize()
+	return fp.Bytes()
+}
+
+// loadFP reads the FP state of th's thread, stopped since the Switch that
+// set it up, into b; a thread that is gone reads as a fresh one.
+func loadFP(th *tracer, b []byte) {
+	var err error
+	if !th.do(func() { err = th.getFP(b) }) || err != nil {
+		copy(b, platform.NewFPState().Bytes())
+	}
+}
+
+// event classifies the stop.
+func (c *context) event(s stop, regs *platform.Registers) platform.Event {
+	if s.syscall {
+		// The kernel has put -ENOSYS in rax; the application had the
+		// syscall number there, as systrap shows it.
+		regs.Rax = regs.OrigRax
+		return platform.Event{Kind: platform.EventSyscall}
+	}
+	regs.OrigRax = ^uint64(0)
+	si := siginfo(s)
+	switch s.signo {
+	case 0:
+	case unix.SIGSEGV:
+		if fault, ok := c.fault(si, regs); ok {
+			return platform.Event{Kind: platform.EventFault, Fault: fault, Signal: si}
+		}
+		return platform.Event{Kind: platform.EventSignal, Signal: si}
+	case unix.SIGILL, unix.SIGFPE, unix.SIGBUS, unix.SIGTRAP:
+		return platform.Event{Kind: platform.EventSignal, Signal: si}
+	}
+	// Interrupt's SIGCHLD, an event stop, or a signal from outside: all
+	// dropped.
+	c.interrupted.Store(false)
+	return platform.Event{Kind: platform.EventInterrupted}
+}
+
+func siginfo(s stop) platform.SignalInfo {
+	le := binary.LittleEndian
+	si := platform.SignalInfo{Raw: s.info}
+	si.Signo = int32(le.Uint32(s.info[0:]))
+	si.Code = int32(le.Uint32(s.info[8:]))
+	si.Addr = uintptr(le.Uint64(s.info[16:]))
+	return si
+}
+
+// si_code values of a SIGSEGV from a page fault.
+const (
+	segvMapErr = 1
+	segvAccErr = 2
+	segvPKUErr = 4
+)
+
+// fault describes a SIGSEGV from a page fault; ok is false for others (a
+// general protection fault, say). ptrace does not show the page fault's
+// error code, so the access kind is inferred (see the package doc).
+func (c *context) fault(si platform.SignalInfo, regs *platform.Registers) (platform.Fault, bool) {
+	switch si.Code {
+	case segvMapErr, segvAccErr, segvPKUErr:
+	default:
+		return platform.Fault{}, false
+	}
+	f := platform.Fault{Addr: si.Addr, Access: platform.AccessRead}
+	const maxInsn = 16
+	switch rip := uintptr(regs.Rip); {
+	case f.Addr >= rip && f.Addr-rip < maxInsn:
+		f.Access = platform.AccessExec
+	case c.readable(f.Addr):
+		f.Access = platform.AccessWrite
+	}
+	return f, true
+}
+
+// readable reports whether the byte at addr can be read.
+func (c *context) readable(addr uintptr) bool {
+	var b [1]byte
+	local := []unix.Iovec{{Base: &b[0], Len: 1}}
+	remote := []unix.RemoteIovec{{Base: addr, Len: 1}}
+	n, err := unix.ProcessVMReadv(c.as.pid, local, remote, 0)
+	return err == nil && n == 1
+}
+
+// bind starts a stub thread for c in as.
+func (c *context) bind(as *addressSpace) error {
+	th, err := as.newThread()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.as, c.th = as, th
+	c.mu.Unlock()
+	return nil
+}
+
+// unbind makes the stub thread exit.
+func (c *context) unbind() {
+	if c.th != nil {
+		th := c.th
+		th.do(th.exit)
+	}
+	c.drop()
+}
+
+// drop forgets the binding.
+func (c *context) drop() {
+	if c.fp != nil {
+		c.fp.Load()
+		c.fp = nil
+	}
+	c.mu.Lock()
+	as, th := c.as, c.th
+	c.as, c.th = nil, nil
+	c.mu.Unlock()
+	if as != nil && th != nil {
+		as.forget(th)
+	}
+}
+
+// Interrupt implements platform.Context. SIGCHLD, which the stub ignores,
+// still stops a traced thread; if the thread is already stopped, the signal
+// stays pending until the next Switch, which the flag makes return at once
+// anyway.
+func (c *context) Interrupt() {
+	c.interrupted.Store(true)
+	if !c.running.Load() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.as != nil && c.th != nil && !c.as.released.Load() {
+		unix.Tgkill(c.as.pid, c.th.tid, unix.SIGCHLD)
+	}
+}
+
+// Release implements platform.Context.
+func (c *context) Release() { c.unbind() }

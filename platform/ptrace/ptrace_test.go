@@ -1,0 +1,32 @@
+package ptrace_test
+
+import (
+	"testing"
+
+	"runsc-lite/platform"
+	"runsc-lite/platform/platformtest"
+	"runsc-lite/platform/ptrace"
+	"runsc-lite/stub"
+	"runsc-lite/sysmsg"
+)
+
+func options(t testing.TB) platformtest.Options {
+	syms, err := stub.LoadSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return platformtest.Options{
+		StubSyscallAddrs: syms.SyscallInstructions(),
+		ProtectedAddrs:   []uintptr{stub.ImageBase, syms.PtraceSite - 2},
+		// The scratch page of remote recvmsg calls.
+		ForgeableRange: platform.Range{Start: sysmsg.Region, End: sysmsg.Region + 0x1000},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	platformtest.Run(t, ptrace.New, options(t))
+}
+
+func BenchmarkSyscallRoundTrip(b *testing.B) {
+	platformtest.BenchmarkSyscallRoundTrip(b, ptrace.New)
+}
