@@ -49,6 +49,9 @@ type AddressSpace interface {
 	Reserved() []Range
 	// VDSO returns where the host vDSO is mapped (zero Range if none).
 	VDSO() Range
+	// VVAR returns where the vDSO's data pages are mapped: the application
+	// must not map over them, or its vDSO reads garbage.
+	VVAR() Range
 	// Release destroys the address space. Contexts bound to it are unbound.
 	Release()
 }

@@ -370,6 +370,11 @@ func (as *addressSpace) VDSO() platform.Range {
 	return platform.Range{Start: as.p.fs.VDSO.Start, End: as.p.fs.VDSO.End}
 }
 
+// VVAR implements platform.AddressSpace.
+func (as *addressSpace) VVAR() platform.Range {
+	return platform.Range{Start: as.p.fs.VVAR.Start, End: as.p.fs.VVAR.End}
+}
+
 // Release implements platform.AddressSpace. It kills the stub process, has
 // every tracer reap its thread (the control thread, the group leader, last:
 // it is reaped after the others), and waits until the process is gone.

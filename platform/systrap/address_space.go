@@ -202,6 +202,11 @@ func (as *addressSpace) VDSO() platform.Range {
 	return platform.Range{Start: as.p.fs.VDSO.Start, End: as.p.fs.VDSO.End}
 }
 
+// VVAR implements platform.AddressSpace.
+func (as *addressSpace) VVAR() platform.Range {
+	return platform.Range{Start: as.p.fs.VVAR.Start, End: as.p.fs.VVAR.End}
+}
+
 // Release implements platform.AddressSpace. It kills the stub process, waits
 // until the host has reaped it, then unmaps the shared region.
 func (as *addressSpace) Release() {

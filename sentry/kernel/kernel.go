@@ -11,6 +11,7 @@ package kernel
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -33,6 +34,8 @@ type Kernel struct {
 	Log      *slog.Logger
 	// Hostname is what uname reports.
 	Hostname string
+	// Started is when the sandbox started (/proc/uptime, btime).
+	Started time.Time
 
 	mu     sync.Mutex
 	tasks  map[int]*Task
@@ -41,7 +44,7 @@ type Kernel struct {
 
 // New returns a kernel with no tasks.
 func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *Kernel {
-	return &Kernel{Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", tasks: make(map[int]*Task), nextID: 1}
+	return &Kernel{Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(), tasks: make(map[int]*Task), nextID: 1}
 }
 
 // ThreadGroup is a process.
@@ -136,4 +139,17 @@ func (k *Kernel) NumTasks() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.tasks)
+}
+
+// PIDs returns the IDs of the thread groups, in no particular order.
+func (k *Kernel) PIDs() []int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var pids []int
+	for _, t := range k.tasks {
+		if t.TID == t.TG.PID {
+			pids = append(pids, t.TG.PID)
+		}
+	}
+	return pids
 }

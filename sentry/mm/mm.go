@@ -74,6 +74,9 @@ func New(as platform.AddressSpace) *MemoryManager {
 	for _, r := range as.Reserved() {
 		m.insert(VMA{Start: r.Start, End: r.End, special: true, Name: "[platform]"})
 	}
+	if v := as.VVAR(); v.End > v.Start {
+		m.insert(VMA{Start: v.Start, End: v.End, Prot: unix.PROT_READ, Name: "[vvar]", special: true})
+	}
 	if v := as.VDSO(); v.End > v.Start {
 		m.insert(VMA{Start: v.Start, End: v.End, Prot: unix.PROT_READ | unix.PROT_EXEC, Name: "[vdso]", special: true})
 	}

@@ -1,0 +1,131 @@
+package proc
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/vfs"
+)
+
+// pidDir is /proc/PID. Its files look the task up at every access, so a
+// task that exits makes them ENOENT (ESRCH for reads), as in Linux.
+func (fs *FileSystem) pidDir(pid int) *dir {
+	base := "/" + strconv.Itoa(pid)
+	task := func() (*kernel.Task, error) {
+		if t := fs.k.Task(pid); t != nil {
+			return t, nil
+		}
+		return nil, unix.ESRCH
+	}
+	gen := func(name string, fn func(*kernel.Task) string) vfs.Inode {
+		return newFile(base+"/"+name, func(context.Context) (string, error) {
+			t, err := task()
+			if err != nil {
+				return "", err
+			}
+			return fn(t), nil
+		})
+	}
+	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
+		return newSymlink(base+"/"+name, func(context.Context) (string, error) {
+			t, err := task()
+			if err != nil {
+				return "", unix.ENOENT
+			}
+			return fn(t), nil
+		})
+	}
+	return newDir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
+		if _, err := task(); err != nil {
+			return nil, unix.ENOENT
+		}
+		return map[string]vfs.Inode{
+			"stat":    gen("stat", pidStat),
+			"status":  gen("status", pidStatus),
+			"cmdline": gen("cmdline", cmdline),
+			"environ": gen("environ", environ),
+			"auxv":    gen("auxv", auxv),
+			"maps":    gen("maps", maps),
+			"comm":    gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
+			"mounts":  gen("mounts", func(t *kernel.Task) string { return fs.mounts() }),
+			"exe":     link("exe", func(t *kernel.Task) string { return t.Exe }),
+			"cwd":     link("cwd", func(t *kernel.Task) string { return t.FS.Getcwd() }),
+			"root":    link("root", func(t *kernel.Task) string { return "/" }),
+			"fd":      fs.fdDir(base, task, false),
+			"fdinfo":  fs.fdDir(base, task, true),
+		}, nil
+	})
+}
+
+// mounts is /proc/pid/mounts.
+func (fs *FileSystem) mounts() string {
+	var s string
+	for _, m := range fs.mountTable {
+		s += fmt.Sprintf("%s %s %s %s 0 0\n", m.Source, m.Path, m.Type, m.Options)
+	}
+	return s
+}
+
+// fdTarget is what /proc/PID/fd/N links to.
+func fdTarget(t *kernel.Task, fd int32) (string, error) {
+	f, err := t.FDs.Get(fd)
+	if err != nil {
+		return "", unix.ENOENT
+	}
+	defer f.DecRef()
+	if d := f.Dentry(); d != nil {
+		return vfs.PathOf(t.FS.Root(), d), nil
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("anon_inode:[%d]", st.Ino), nil
+}
+
+// fdinfo is /proc/PID/fdinfo/N.
+func fdinfo(t *kernel.Task, fd int32) (string, error) {
+	f, err := t.FDs.Get(fd)
+	if err != nil {
+		return "", unix.ENOENT
+	}
+	defer f.DecRef()
+	pos, err := f.Seek(context.Background(), 0, unix.SEEK_CUR)
+	if err != nil {
+		pos = 0
+	}
+	flags := f.Flags()
+	if cloexec, _ := t.FDs.CloseOnExecFlag(fd); cloexec {
+		flags |= unix.O_CLOEXEC
+	}
+	return fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t0\n", pos, flags), nil
+}
+
+// fdDir is /proc/PID/fd (symlinks to what each descriptor is open on) or
+// /proc/PID/fdinfo (position and flags).
+func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info bool) *dir {
+	name := "/fd"
+	if info {
+		name = "/fdinfo"
+	}
+	return newDir(base+name, func(ctx context.Context) (map[string]vfs.Inode, error) {
+		t, err := task()
+		if err != nil {
+			return nil, unix.ENOENT
+		}
+		c := make(map[string]vfs.Inode)
+		for _, fd := range t.FDs.FDs() {
+			n := strconv.Itoa(int(fd))
+			if info {
+				c[n] = newFile(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
+				continue
+			}
+			c[n] = newSymlink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
+		}
+		return c, nil
+	})
+}

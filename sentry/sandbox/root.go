@@ -1,0 +1,109 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/fs/host"
+	"runsc-lite/sentry/fs/proc"
+	"runsc-lite/sentry/fs/rootfs"
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/loader"
+	"runsc-lite/sentry/vfs"
+)
+
+// Root is the sandbox's file system as the first process sees it.
+type Root struct {
+	VFS       *vfs.VFS
+	FSContext *vfs.FSContext
+	hostDir   string
+}
+
+func newRoot(dir string) (*Root, error) {
+	v, fsc, err := rootfs.New(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--root=%s: %w", dir, err)
+	}
+	return &Root{VFS: v, FSContext: fsc, hostDir: dir}, nil
+}
+
+// mountProc mounts /proc for k.
+func (r *Root) mountProc(k *kernel.Kernel) error {
+	mounts := []proc.Mount{
+		{Source: "runsc-lite-root", Path: "/", Type: "overlay", Options: "rw,lowerdir=" + r.hostDir},
+		{Source: "none", Path: "/dev", Type: "tmpfs", Options: "rw,mode=755"},
+		{Source: "none", Path: "/dev/shm", Type: "tmpfs", Options: "rw,mode=1777"},
+		{Source: "none", Path: "/tmp", Type: "tmpfs", Options: "rw,mode=1777"},
+		{Source: "proc", Path: "/proc", Type: "proc", Options: "rw"},
+	}
+	if err := r.VFS.Mount("/proc", proc.New(k, mounts)); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	return nil
+}
+
+// Chdir makes path the working directory.
+func (r *Root) Chdir(path string) error {
+	return r.VFS.Chdir(context.Background(), r.FSContext, path)
+}
+
+// IsDir reports whether path is a directory in the sandbox.
+func (r *Root) IsDir(path string) bool {
+	st, err := r.VFS.StatAt(context.Background(), r.FSContext, nil, path, true)
+	return err == nil && vfs.IsDir(st.Mode)
+}
+
+// CheckExecutable reports whether path is a file execve would accept.
+func (r *Root) CheckExecutable(path string) error {
+	st, err := r.VFS.StatAt(context.Background(), r.FSContext, nil, path, true)
+	if err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return unix.EACCES
+	}
+	return r.VFS.Access(context.Background(), r.FSContext, nil, path, unix.X_OK, true, vfs.Creds{})
+}
+
+// vfsFile adapts a vfs.File to the loader.
+type vfsFile struct{ *vfs.File }
+
+// Opener returns the loader's way of opening executables.
+func (r *Root) Opener() loader.Opener {
+	return func(path string) (loader.File, string, func(), error) {
+		f, err := r.VFS.OpenAt(r.FSContext, nil, path, unix.O_RDONLY, 0)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		name := path
+		if d := f.Dentry(); d != nil {
+			name = vfs.PathOf(r.FSContext.Root(), d)
+		}
+		return vfsFile{f}, name, f.DecRef, nil
+	}
+}
+
+// StdioTable returns a descriptor table holding the host's stdin, stdout
+// and stderr as 0, 1 and 2; a host descriptor that is closed stays closed.
+func (r *Root) StdioTable() (*vfs.FDTable, error) {
+	t := vfs.NewFDTable()
+	for fd := 0; fd < 3; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			continue
+		}
+		f, err := host.ImportFD(fd)
+		if err != nil {
+			t.Release()
+			return nil, err
+		}
+		got, err := t.Install(f, fd, false)
+		f.DecRef()
+		if err != nil || int(got) != fd {
+			t.Release()
+			return nil, fmt.Errorf("installing host descriptor %d: %v", fd, err)
+		}
+	}
+	return t, nil
+}

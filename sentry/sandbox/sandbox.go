@@ -1,0 +1,165 @@
+// Package sandbox assembles a sandbox: a platform, a kernel with its syscall
+// table, a root file system, and the first process, which it runs to the
+// end. The runsc-lite command is a thin layer of flags over Run.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+	"runsc-lite/platform/ptrace"
+	"runsc-lite/platform/systrap"
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/loader"
+	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/strace"
+	"runsc-lite/sentry/syscalls/linux"
+)
+
+// Config describes one sandbox run.
+type Config struct {
+	Root     string // host directory that is /
+	Cwd      string // working directory inside; "" picks one
+	Platform string // "systrap" or "ptrace"
+	Argv     []string
+	Env      []string
+	Strace   io.Writer // nil: off
+	Log      *slog.Logger
+}
+
+// Platforms are the platforms Run can use, by name.
+var Platforms = map[string]func() (platform.Platform, error){
+	"systrap": systrap.New,
+	"ptrace":  ptrace.New,
+}
+
+// Run runs cfg.Argv in a new sandbox and returns how it ended. An error
+// means the command could not be started; it wraps the errno execve would
+// have returned (ENOENT, EACCES, ENOEXEC...).
+func Run(cfg Config) (kernel.ExitStatus, error) {
+	newPlatform, ok := Platforms[cfg.Platform]
+	if !ok {
+		return kernel.ExitStatus{}, fmt.Errorf("--platform=%s: unknown platform (have %s)", cfg.Platform, platformNames())
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	root, err := newRoot(cfg.Root)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	cwd := chooseCwd(root, cfg.Cwd)
+	if err := root.Chdir(cwd); err != nil {
+		return kernel.ExitStatus{}, fmt.Errorf("--cwd=%s: %w", cwd, err)
+	}
+	exe, err := lookPath(root, cfg.Argv[0], cfg.Env)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+
+	p, err := newPlatform()
+	if err != nil {
+		return kernel.ExitStatus{}, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
+	}
+	defer p.Close()
+	k := kernel.New(p, root.VFS, linux.NewTable(), cfg.Log)
+	if cfg.Strace != nil {
+		k.Strace = strace.New(cfg.Strace)
+	}
+	if err := root.mountProc(k); err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	as, err := p.NewAddressSpace()
+	if err != nil {
+		return kernel.ExitStatus{}, fmt.Errorf("creating the address space: %w", err)
+	}
+	m := mm.New(as)
+	res, err := loader.Load(m, root.Opener(), exe, cfg.Argv, cfg.Env)
+	if err != nil {
+		m.Release()
+		return kernel.ExitStatus{}, fmt.Errorf("%s: %w", cfg.Argv[0], err)
+	}
+	fds, err := root.StdioTable()
+	if err != nil {
+		m.Release()
+		return kernel.ExitStatus{}, err
+	}
+	t := k.NewProcess(m, fds, root.FSContext)
+	t.Regs = res.Regs
+	t.Exe = res.Exe
+	t.SetName(comm(res.Exe))
+	t.Start()
+	return t.TG.Wait(), nil
+}
+
+func platformNames() string {
+	var names []string
+	for n := range Platforms {
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
+}
+
+// comm is the first 15 bytes of the executable's base name.
+func comm(exe string) string {
+	b := path.Base(exe)
+	if len(b) > 15 {
+		b = b[:15]
+	}
+	return b
+}
+
+// chooseCwd returns want, or the caller's working directory if it exists
+// inside the sandbox, or /.
+func chooseCwd(root *Root, want string) string {
+	if want != "" {
+		return want
+	}
+	if wd, err := os.Getwd(); err == nil && root.IsDir(wd) {
+		return wd
+	}
+	return "/"
+}
+
+// lookPath finds name as execvp does: as given if it has a slash, else in
+// the directories of PATH (or the default PATH).
+func lookPath(root *Root, name string, env []string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("empty command name: %w", unix.ENOENT)
+	}
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	var denied error
+	for _, dir := range strings.Split(pathEnv, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := path.Join(dir, name)
+		err := root.CheckExecutable(p)
+		if err == nil {
+			return p, nil
+		}
+		if errors.Is(err, unix.EACCES) && denied == nil {
+			denied = fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if denied != nil {
+		return "", denied
+	}
+	return "", fmt.Errorf("%s: command not found: %w", name, unix.ENOENT)
+}

@@ -1,0 +1,22 @@
+package linux
+
+import (
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+)
+
+func registerExit(st *kernel.SyscallTable) {
+	partial(st, unix.SYS_EXIT, "exit", exit, "ends the process: threads arrive with the processes work", kernel.ArgInt)
+	reg(st, unix.SYS_EXIT_GROUP, "exit_group", exitGroup, kernel.ArgInt)
+}
+
+func exit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	t.ExitGroup(int(a.Int(0)&0xff), 0)
+	return 0, nil
+}
+
+func exitGroup(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	t.ExitGroup(int(a.Int(0)&0xff), 0)
+	return 0, nil
+}

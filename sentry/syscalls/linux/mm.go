@@ -1,0 +1,64 @@
+package linux
+
+import (
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
+)
+
+func registerMM(st *kernel.SyscallTable) {
+	reg(st, unix.SYS_MMAP, "mmap", mmap, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgFD, kernel.ArgHex)
+	reg(st, unix.SYS_MUNMAP, "munmap", munmap, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_MPROTECT, "mprotect", mprotect, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_BRK, "brk", brk, kernel.ArgHex)
+	partial(st, unix.SYS_MREMAP, "mremap", mremap, "no moves: ENOMEM when growth in place is impossible", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_MADVISE, "madvise", madvise, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_MSYNC, "msync", msync, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_MINCORE, "mincore", mincore, "every mapped page reads as resident", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+}
+
+func mmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	o := mm.MmapOpts{
+		Addr: a.Pointer(0), Length: a.Pointer(1), Prot: int(a.Int(2)), Flags: int(a.Int(3)),
+		Offset: a.Int64(5),
+	}
+	if o.Flags&unix.MAP_ANONYMOUS != 0 {
+		o.Offset = 0
+	} else if err := mappedFile(t, a.Int(4), &o); err != nil {
+		return 0, err
+	}
+	return t.MM.Mmap(o)
+}
+
+func munmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, t.MM.Munmap(a.Pointer(0), a.Pointer(1))
+}
+
+func mprotect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, t.MM.Mprotect(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
+}
+
+func brk(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return t.MM.Brk(a.Pointer(0)), nil
+}
+
+func mremap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return t.MM.Mremap(a.Pointer(0), a.Pointer(1), a.Pointer(2), int(a.Int(3)))
+}
+
+func madvise(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, t.MM.Madvise(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
+}
+
+func msync(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, t.MM.Msync(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
+}
+
+func mincore(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	vec, err := t.MM.Mincore(a.Pointer(0), a.Pointer(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.CopyOut(a.Pointer(2), vec)
+}

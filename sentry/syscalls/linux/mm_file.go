@@ -1,0 +1,46 @@
+package linux
+
+import (
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/vfs"
+)
+
+// mappedFile fills o with the host file behind descriptor fd, checking the
+// access mmap(2) requires: a readable file, and a writable one for a shared
+// writable mapping. /dev/zero maps as anonymous memory.
+func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
+	f, err := t.FDs.Get(fd)
+	if err != nil {
+		return unix.EBADF
+	}
+	defer f.DecRef()
+	if f.MapsAnonymous() {
+		o.Flags |= unix.MAP_ANONYMOUS
+		o.Offset = 0
+		return nil
+	}
+	if !f.Readable() {
+		return unix.EACCES
+	}
+	shared := o.Flags&unix.MAP_SHARED_VALIDATE != unix.MAP_PRIVATE
+	if shared && o.Prot&unix.PROT_WRITE != 0 && !f.Writable() {
+		return unix.EACCES
+	}
+	hf, err := f.MappableFile()
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		hf.Close()
+		return err
+	}
+	o.File, o.Dev, o.Ino = hf, st.Dev, st.Ino
+	if d := f.Dentry(); d != nil {
+		o.Name = vfs.PathOf(t.FS.Root(), d)
+	}
+	return nil
+}

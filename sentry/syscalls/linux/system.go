@@ -1,0 +1,187 @@
+package linux
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+)
+
+func registerSystem(st *kernel.SyscallTable) {
+	reg(st, unix.SYS_UNAME, "uname", uname, kernel.ArgHex)
+	partial(st, unix.SYS_SYSINFO, "sysinfo", sysinfo, "memory and load figures are the host's", kernel.ArgHex)
+	reg(st, unix.SYS_GETRANDOM, "getrandom", getrandom, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_PRLIMIT64, "prlimit64", prlimit64, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_GETRLIMIT, "getrlimit", getrlimit, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SETRLIMIT, "setrlimit", setrlimit, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_GETRUSAGE, "getrusage", getrusage, "times are the sentry's, memory figures zero", kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_TIMES, "times", times, "times are the sentry's", kernel.ArgHex)
+	reg(st, unix.SYS_SCHED_GETAFFINITY, "sched_getaffinity", schedGetaffinity, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SCHED_YIELD, "sched_yield", schedYield)
+	reg(st, unix.SYS_GETCPU, "getcpu", getcpu, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+}
+
+// utsField is one 65-byte field of struct utsname.
+func utsField(s string) []byte {
+	b := make([]byte, 65)
+	copy(b[:64], s)
+	return b
+}
+
+func uname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	var host unix.Utsname
+	if err := unix.Uname(&host); err != nil {
+		return 0, err
+	}
+	str := func(b [65]byte) string { return string(bytes.TrimRight(b[:], "\x00")) }
+	var out []byte
+	for _, f := range []string{"Linux", t.K.Hostname, str(host.Release), str(host.Version), "x86_64", "(none)"} {
+		out = append(out, utsField(f)...)
+	}
+	return 0, t.CopyOut(a.Pointer(0), out)
+}
+
+func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return 0, err
+	}
+	si.Procs = uint16(t.K.NumTasks())
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, &si)
+	return 0, t.CopyOut(a.Pointer(0), b.Bytes())
+}
+
+func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Uint(2)&^(unix.GRND_NONBLOCK|unix.GRND_RANDOM|unix.GRND_INSECURE) != 0 {
+		return 0, unix.EINVAL
+	}
+	n := min(int(a.Uint(1)), 1<<25)
+	b := make([]byte, n)
+	rand.Read(b)
+	return uintptr(n), t.CopyOut(a.Pointer(0), b)
+}
+
+func rlimitBytes(l unix.Rlimit) []byte {
+	return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, l.Cur), l.Max)
+}
+
+func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if pid := int(a.Int(0)); pid != 0 && pid != t.PID() {
+		if t.K.Task(pid) == nil {
+			return 0, unix.ESRCH
+		}
+		return 0, unix.EPERM
+	}
+	res := int(a.Int(1))
+	var next *unix.Rlimit
+	if a.Pointer(2) != 0 {
+		var b [16]byte
+		if err := t.CopyIn(a.Pointer(2), b[:]); err != nil {
+			return 0, err
+		}
+		next = &unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
+	}
+	old, err := t.TG.Rlimit(res, next, t.Creds().UID.Effective == 0)
+	if err != nil {
+		return 0, err
+	}
+	if a.Pointer(3) != 0 {
+		return 0, t.CopyOut(a.Pointer(3), rlimitBytes(old))
+	}
+	return 0, nil
+}
+
+func getrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	old, err := t.TG.Rlimit(int(a.Int(0)), nil, false)
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.CopyOut(a.Pointer(1), rlimitBytes(old))
+}
+
+func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	var b [16]byte
+	if err := t.CopyIn(a.Pointer(1), b[:]); err != nil {
+		return 0, err
+	}
+	next := unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
+	_, err := t.TG.Rlimit(int(a.Int(0)), &next, t.Creds().UID.Effective == 0)
+	return 0, err
+}
+
+// timevalBytes encodes d as a struct timeval.
+func timevalBytes(d time.Duration) []byte {
+	b := binary.LittleEndian.AppendUint64(nil, uint64(d/time.Second))
+	return binary.LittleEndian.AppendUint64(b, uint64(d%time.Second/time.Microsecond))
+}
+
+func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	switch a.Int(0) {
+	case unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN, unix.RUSAGE_THREAD:
+	default:
+		return 0, unix.EINVAL
+	}
+	user, sys := t.TG.CPUTime()
+	if a.Int(0) == unix.RUSAGE_CHILDREN {
+		user, sys = 0, 0
+	}
+	b := append(timevalBytes(user), timevalBytes(sys)...)
+	b = append(b, make([]byte, 144-len(b))...)
+	return 0, t.CopyOut(a.Pointer(1), b)
+}
+
+func times(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	const tick = time.Second / 100
+	user, sys := t.TG.CPUTime()
+	if a.Pointer(0) != 0 {
+		var b []byte
+		for _, v := range []time.Duration{user, sys, 0, 0} {
+			b = binary.LittleEndian.AppendUint64(b, uint64(v/tick))
+		}
+		if err := t.CopyOut(a.Pointer(0), b); err != nil {
+			return 0, err
+		}
+	}
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return uintptr(time.Duration(ts.Nano()) / tick), nil
+}
+
+func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if pid := int(a.Int(0)); pid != 0 && t.K.Task(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	size := int(a.Uint(1))
+	n := runtime.NumCPU()
+	need := (n + 63) / 64 * 8
+	if size < need || size%8 != 0 {
+		return 0, unix.EINVAL
+	}
+	mask := make([]byte, need)
+	for i := 0; i < n; i++ {
+		mask[i/8] |= 1 << (i % 8)
+	}
+	return uintptr(need), t.CopyOut(a.Pointer(2), mask)
+}
+
+func schedYield(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	runtime.Gosched()
+	return 0, nil
+}
+
+func getcpu(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	for _, p := range []uintptr{a.Pointer(0), a.Pointer(1)} {
+		if p != 0 {
+			if err := t.CopyOut(p, make([]byte, 4)); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return 0, nil
+}

@@ -1,0 +1,109 @@
+package linux
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
+)
+
+func registerThread(st *kernel.SyscallTable) {
+	reg(st, unix.SYS_ARCH_PRCTL, "arch_prctl", archPrctl, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_SET_TID_ADDRESS, "set_tid_address", setTIDAddress, kernel.ArgHex)
+	reg(st, unix.SYS_SET_ROBUST_LIST, "set_robust_list", setRobustList, kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig bookkeeping; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+}
+
+const (
+	archSetGS = 0x1001
+	archSetFS = 0x1002
+	archGetFS = 0x1003
+	archGetGS = 0x1004
+)
+
+func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	addr := a.Pointer(1)
+	switch a.Int(0) {
+	case archSetFS:
+		if addr >= mm.TaskSize {
+			return 0, unix.EPERM
+		}
+		t.Regs.FsBase = uint64(addr)
+	case archSetGS:
+		if addr >= mm.TaskSize {
+			return 0, unix.EPERM
+		}
+		t.Regs.GsBase = uint64(addr)
+	case archGetFS:
+		return 0, t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, t.Regs.FsBase))
+	case archGetGS:
+		return 0, t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, t.Regs.GsBase))
+	default:
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}
+
+func setTIDAddress(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	t.ClearChildTID = a.Pointer(0)
+	return uintptr(t.TID), nil
+}
+
+// robustListHeadSize is sizeof(struct robust_list_head) on x86-64.
+const robustListHeadSize = 24
+
+func setRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(1) != robustListHeadSize {
+		return 0, unix.EINVAL
+	}
+	t.RobustList = a.Pointer(0)
+	return 0, nil
+}
+
+func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	switch a.Int(0) {
+	case unix.PR_SET_NAME:
+		name, err := t.CopyInString(a.Pointer(1), 4096)
+		if err != nil && err != unix.ENAMETOOLONG {
+			return 0, err
+		}
+		if len(name) > 15 {
+			name = name[:15]
+		}
+		t.SetName(name)
+	case unix.PR_GET_NAME:
+		b := make([]byte, 16)
+		copy(b, t.Name())
+		return 0, t.CopyOut(a.Pointer(1), b)
+	case unix.PR_GET_DUMPABLE:
+		return 1, nil
+	case unix.PR_SET_DUMPABLE:
+		if a[1] > 1 {
+			return 0, unix.EINVAL
+		}
+	case unix.PR_GET_NO_NEW_PRIVS:
+		return uintptr(t.NoNewPrivs), nil
+	case unix.PR_SET_NO_NEW_PRIVS:
+		if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		t.NoNewPrivs = 1
+	case unix.PR_SET_PDEATHSIG:
+		if a[1] > 64 {
+			return 0, unix.EINVAL
+		}
+		t.PdeathSignal = int(a[1])
+	case unix.PR_GET_PDEATHSIG:
+		return 0, t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint32(nil, uint32(t.PdeathSignal)))
+	case unix.PR_CAPBSET_READ:
+		if a[1] > 63 {
+			return 0, unix.EINVAL
+		}
+		return 1, nil
+	default:
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}

@@ -1,0 +1,144 @@
+package linux
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+)
+
+func registerTime(st *kernel.SyscallTable) {
+	reg(st, unix.SYS_CLOCK_GETTIME, "clock_gettime", clockGettime, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_CLOCK_GETRES, "clock_getres", clockGetres, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_GETTIMEOFDAY, "gettimeofday", gettimeofday, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_TIME, "time", timeSyscall, kernel.ArgHex)
+	partial(st, unix.SYS_NANOSLEEP, "nanosleep", nanosleep, "not interrupted by signals yet", kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_CLOCK_NANOSLEEP, "clock_nanosleep", clockNanosleep, "not interrupted by signals yet", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+}
+
+// clocks the application may read: the host's, which is what the vDSO
+// shows it anyway. CPU-time clocks of other processes are not visible.
+func validClock(id int32) bool {
+	switch id {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_PROCESS_CPUTIME_ID,
+		unix.CLOCK_THREAD_CPUTIME_ID, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_REALTIME_COARSE,
+		unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME, unix.CLOCK_REALTIME_ALARM,
+		unix.CLOCK_BOOTTIME_ALARM, unix.CLOCK_TAI:
+		return true
+	}
+	return false
+}
+
+func timespecBytes(ts unix.Timespec) []byte {
+	b := binary.LittleEndian.AppendUint64(nil, uint64(ts.Sec))
+	return binary.LittleEndian.AppendUint64(b, uint64(ts.Nsec))
+}
+
+func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if !validClock(a.Int(0)) {
+		return 0, unix.EINVAL
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(a.Int(0), &ts); err != nil {
+		return 0, err
+	}
+	return 0, t.CopyOut(a.Pointer(1), timespecBytes(ts))
+}
+
+func clockGetres(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if !validClock(a.Int(0)) {
+		return 0, unix.EINVAL
+	}
+	if a.Pointer(1) == 0 {
+		return 0, nil
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGetres(a.Int(0), &ts); err != nil {
+		return 0, err
+	}
+	return 0, t.CopyOut(a.Pointer(1), timespecBytes(ts))
+}
+
+func gettimeofday(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(0) != 0 {
+		now := time.Now()
+		b := binary.LittleEndian.AppendUint64(nil, uint64(now.Unix()))
+		b = binary.LittleEndian.AppendUint64(b, uint64(now.Nanosecond()/1000))
+		if err := t.CopyOut(a.Pointer(0), b); err != nil {
+			return 0, err
+		}
+	}
+	if a.Pointer(1) != 0 {
+		// struct timezone: always UTC, as the kernel keeps it by default.
+		if err := t.CopyOut(a.Pointer(1), make([]byte, 8)); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+func timeSyscall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	now := time.Now().Unix()
+	if a.Pointer(0) != 0 {
+		if err := t.CopyOut(a.Pointer(0), binary.LittleEndian.AppendUint64(nil, uint64(now))); err != nil {
+			return 0, err
+		}
+	}
+	return uintptr(now), nil
+}
+
+// copyInTimespec reads a struct timespec and checks it as nanosleep does.
+func copyInTimespec(t *kernel.Task, addr uintptr) (time.Duration, error) {
+	var b [16]byte
+	if err := t.CopyIn(addr, b[:]); err != nil {
+		return 0, err
+	}
+	sec, nsec := int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:]))
+	if sec < 0 || nsec < 0 || nsec >= 1e9 {
+		return 0, unix.EINVAL
+	}
+	if sec > int64(time.Duration(1<<62)/time.Second) {
+		sec = int64(time.Duration(1<<62) / time.Second)
+	}
+	return time.Duration(sec)*time.Second + time.Duration(nsec), nil
+}
+
+func nanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	d, err := copyInTimespec(t, a.Pointer(0))
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(d)
+	return 0, nil
+}
+
+func clockNanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	clock, flags := a.Int(0), a.Int(1)
+	switch clock {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_TAI:
+	case unix.CLOCK_THREAD_CPUTIME_ID:
+		return 0, unix.EINVAL
+	default:
+		if !validClock(clock) {
+			return 0, unix.EINVAL
+		}
+		return 0, unix.EOPNOTSUPP
+	}
+	d, err := copyInTimespec(t, a.Pointer(2))
+	if err != nil {
+		return 0, err
+	}
+	if flags&unix.TIMER_ABSTIME != 0 {
+		var now unix.Timespec
+		if err := unix.ClockGettime(clock, &now); err != nil {
+			return 0, err
+		}
+		d -= time.Duration(now.Nano())
+	}
+	if d > 0 {
+		time.Sleep(d)
+	}
+	return 0, nil
+}
