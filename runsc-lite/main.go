@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/google/subcommands"
 )
@@ -34,11 +35,63 @@ func runMain(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 1
 	}
+	if name := fs.Arg(0); name != "" && !known(cmdr, name) {
+		fmt.Fprintf(os.Stderr, "runsc-lite: unknown command %q; run 'runsc-lite help' for the list\n", name)
+		return 1
+	}
 	status := int(cmdr.Execute(context.Background()))
 	if status == int(subcommands.ExitUsageError) {
 		return 1
 	}
 	return status
+}
+
+// known reports whether name is a registered subcommand.
+func known(cmdr *subcommands.Commander, name string) bool {
+	found := false
+	cmdr.VisitCommands(func(_ *subcommands.CommandGroup, c subcommands.Command) {
+		found = found || c.Name() == name
+	})
+	return found
+}
+
+// oneLineFlagErrors makes f report a bad flag in one line ("runsc-lite:
+// CMD: ...") and print the full usage only when help was asked for.
+func oneLineFlagErrors(f *flag.FlagSet, cmd subcommands.Command) {
+	f.SetOutput(prefixWriter{prefix: "runsc-lite: " + cmd.Name() + ": "})
+	f.Usage = func() {
+		if !helpAsked(os.Args[1:]) {
+			return
+		}
+		fmt.Fprint(os.Stderr, cmd.Usage())
+		f.SetOutput(os.Stderr)
+		f.PrintDefaults()
+	}
+}
+
+// helpAsked reports whether args ask for help before any "--".
+func helpAsked(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
+}
+
+// prefixWriter writes each line to stderr with a prefix.
+type prefixWriter struct{ prefix string }
+
+func (w prefixWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line != "" {
+			fmt.Fprint(os.Stderr, w.prefix+line)
+		}
+	}
+	return len(p), nil
 }
 
 // fail prints a one-line error and returns the exit status to use.

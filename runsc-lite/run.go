@@ -60,6 +60,7 @@ Flags:
 }
 
 func (c *runCmd) SetFlags(f *flag.FlagSet) {
+	oneLineFlagErrors(f, c)
 	f.StringVar(&c.root, "root", "/", "host `DIR` that is the sandbox's /")
 	f.StringVar(&c.cwd, "cwd", "", "working `DIR` inside the sandbox (default: the current directory if it exists there, else /)")
 	f.StringVar(&c.platform, "platform", "systrap", "how syscalls are trapped: systrap or ptrace")
@@ -107,8 +108,12 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		cfg.Strace = w
 	}
 	status, err := sandbox.Run(cfg)
-	if err != nil {
-		return fail(exitCodeFor(err), "%v", err)
+	var execErr *sandbox.ExecError
+	switch {
+	case errors.As(err, &execErr):
+		return fail(exitCodeFor(execErr.Err), "%v", err)
+	case err != nil:
+		return fail(1, "%v", err)
 	}
 	if status.Signal != 0 {
 		return subcommands.ExitStatus(128 + status.Signal)

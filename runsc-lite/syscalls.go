@@ -28,6 +28,7 @@ is missing for partial ones. Unimplemented syscalls return ENOSYS.
 }
 
 func (c *syscallsCmd) SetFlags(f *flag.FlagSet) {
+	oneLineFlagErrors(f, c)
 	f.StringVar(&c.only, "only", "", "show only syscalls with this support: full, partial or unimplemented")
 }
 

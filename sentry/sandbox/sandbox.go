@@ -35,6 +35,16 @@ type Config struct {
 	Log      *slog.Logger
 }
 
+// ExecError is a command that could not be started: Err is the errno
+// execve would have returned (ENOENT, EACCES, ENOEXEC...).
+type ExecError struct {
+	Path string
+	Err  error
+}
+
+func (e *ExecError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *ExecError) Unwrap() error { return e.Err }
+
 // Platforms are the platforms Run can use, by name.
 var Platforms = map[string]func() (platform.Platform, error){
 	"systrap": systrap.New,
@@ -62,7 +72,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	}
 	exe, err := lookPath(root, cfg.Argv[0], cfg.Env)
 	if err != nil {
-		return kernel.ExitStatus{}, err
+		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
 	}
 
 	p, err := newPlatform()
@@ -85,7 +95,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	res, err := loader.Load(m, root.Opener(), exe, cfg.Argv, cfg.Env)
 	if err != nil {
 		m.Release()
-		return kernel.ExitStatus{}, fmt.Errorf("%s: %w", cfg.Argv[0], err)
+		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
 	}
 	fds, err := root.StdioTable()
 	if err != nil {
@@ -155,11 +165,11 @@ func lookPath(root *Root, name string, env []string) (string, error) {
 			return p, nil
 		}
 		if errors.Is(err, unix.EACCES) && denied == nil {
-			denied = fmt.Errorf("%s: %w", name, err)
+			denied = err
 		}
 	}
 	if denied != nil {
 		return "", denied
 	}
-	return "", fmt.Errorf("%s: command not found: %w", name, unix.ENOENT)
+	return "", fmt.Errorf("command not found: %w", unix.ENOENT)
 }
