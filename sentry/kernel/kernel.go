@@ -36,6 +36,8 @@ type Kernel struct {
 	Hostname string
 	// Started is when the sandbox started (/proc/uptime, btime).
 	Started time.Time
+	// Futexes are the futex waiters of every task.
+	Futexes Futexes
 
 	mu     sync.Mutex
 	tasks  map[int]*Task

@@ -36,6 +36,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerSignal,
 	registerExit,
 	registerFile,
+	registerFutex,
 }
 
 // reg is shorthand for a fully implemented entry.

@@ -1,0 +1,161 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// futexKey names a futex word: private futexes by address space and
+// address. (Shared futexes on shared file mappings are keyed the same way
+// until processes share memory across address spaces.)
+type futexKey struct {
+	mm   any
+	addr uintptr
+}
+
+type futexWaiter struct {
+	key    futexKey
+	bitset uint32
+	woken  chan struct{}
+}
+
+// Futexes is a kernel's table of futex waiters.
+type Futexes struct {
+	mu      sync.Mutex
+	waiters map[futexKey][]*futexWaiter
+}
+
+func (f *Futexes) key(t *Task, addr uintptr) futexKey { return futexKey{t.MM, addr} }
+
+// Wait blocks while the word at addr holds val, until a Wake whose bitset
+// meets bitset, or until timeout (zero: none). It returns EAGAIN if the word
+// differs, ETIMEDOUT on timeout.
+func (f *Futexes) Wait(t *Task, addr uintptr, val, bitset uint32, timeout time.Duration) error {
+	if addr%4 != 0 {
+		return unix.EINVAL
+	}
+	if bitset == 0 {
+		return unix.EINVAL
+	}
+	w := &futexWaiter{key: f.key(t, addr), bitset: bitset, woken: make(chan struct{})}
+	f.mu.Lock()
+	var b [4]byte
+	if err := t.CopyIn(addr, b[:]); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	if binary.LittleEndian.Uint32(b[:]) != val {
+		f.mu.Unlock()
+		return unix.EAGAIN
+	}
+	if f.waiters == nil {
+		f.waiters = make(map[futexKey][]*futexWaiter)
+	}
+	f.waiters[w.key] = append(f.waiters[w.key], w)
+	f.mu.Unlock()
+
+	var expired <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	select {
+	case <-w.woken:
+		return nil
+	case <-expired:
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		select {
+		case <-w.woken:
+			return nil
+		default:
+		}
+		f.remove(w)
+		return unix.ETIMEDOUT
+	}
+}
+
+func (f *Futexes) remove(w *futexWaiter) {
+	ws := f.waiters[w.key]
+	for i, x := range ws {
+		if x == w {
+			f.waiters[w.key] = append(ws[:i:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(f.waiters[w.key]) == 0 {
+		delete(f.waiters, w.key)
+	}
+}
+
+// Wake wakes up to n waiters on addr whose bitset meets bitset and returns
+// how many it woke.
+func (f *Futexes) Wake(t *Task, addr uintptr, n int, bitset uint32) (int, error) {
+	if addr%4 != 0 || bitset == 0 {
+		return 0, unix.EINVAL
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.wakeLocked(f.key(t, addr), n, bitset), nil
+}
+
+func (f *Futexes) wakeLocked(k futexKey, n int, bitset uint32) int {
+	woken := 0
+	var kept []*futexWaiter
+	for _, w := range f.waiters[k] {
+		if woken < n && w.bitset&bitset != 0 {
+			close(w.woken)
+			woken++
+			continue
+		}
+		kept = append(kept, w)
+	}
+	if len(kept) == 0 {
+		delete(f.waiters, k)
+	} else {
+		f.waiters[k] = kept
+	}
+	return woken
+}
+
+// Requeue wakes up to n waiters on addr and moves up to requeue of the rest
+// to addr2. With check, the word at addr must hold val (FUTEX_CMP_REQUEUE).
+func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, n, requeue int, check bool, val uint32) (int, error) {
+	if addr%4 != 0 || addr2%4 != 0 || n < 0 || requeue < 0 {
+		return 0, unix.EINVAL
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if check {
+		var b [4]byte
+		if err := t.CopyIn(addr, b[:]); err != nil {
+			return 0, err
+		}
+		if binary.LittleEndian.Uint32(b[:]) != val {
+			return 0, unix.EAGAIN
+		}
+	}
+	from, to := f.key(t, addr), f.key(t, addr2)
+	woken := f.wakeLocked(from, n, ^uint32(0))
+	moved := 0
+	var kept []*futexWaiter
+	for _, w := range f.waiters[from] {
+		if moved < requeue {
+			w.key = to
+			f.waiters[to] = append(f.waiters[to], w)
+			moved++
+			continue
+		}
+		kept = append(kept, w)
+	}
+	if len(kept) == 0 {
+		delete(f.waiters, from)
+	} else {
+		f.waiters[from] = kept
+	}
+	return woken + moved, nil
+}
