@@ -36,7 +36,12 @@ var registrars = []func(*kernel.SyscallTable){
 	registerSignal,
 	registerExit,
 	registerFile,
+	registerStat,
+	registerDir,
+	registerControl,
+	registerTransfer,
 	registerFutex,
+	registerXattr,
 }
 
 // reg is shorthand for a fully implemented entry.
