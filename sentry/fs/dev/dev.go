@@ -1,0 +1,176 @@
+// Package dev is the sandbox's /dev: null, zero, full, random, urandom,
+// tty, the fd/stdin/stdout/stderr symlinks into /proc/self/fd, and an
+// empty shm directory on which the sandbox mounts a tmpfs.
+//
+// Design decisions:
+//   - The tree is fixed: creating, removing or changing anything in /dev
+//     fails with EROFS (there is no DirWriter or AttrSetter). Devices are
+//     emulated by the sentry; no host device is ever opened.
+//   - /dev/tty fails with ENXIO: sandboxed processes have no controlling
+//     terminal yet (their stdio may still be the user's terminal, imported
+//     by package host).
+//   - Mapping /dev/zero is anonymous memory (vfs.AnonymousMapper); the
+//     other devices cannot be mapped (ENODEV).
+//   - pts is absent.
+package dev
+
+import (
+	"context"
+	"crypto/rand"
+	"sort"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// FS is a /dev.
+type FS struct {
+	dev  uint64
+	root *dir
+}
+
+// New returns a /dev.
+func New() *FS {
+	fs := &FS{dev: vfs.NewDeviceID()}
+	now := vfs.Now()
+	attr := func(ino uint64, mode uint32, rdev uint64) unix.Stat_t {
+		return unix.Stat_t{Dev: fs.dev, Ino: ino, Mode: mode, Nlink: 1, Rdev: rdev, Blksize: 4096, Atim: now, Mtim: now, Ctim: now}
+	}
+	chr := func(ino uint64, major, minor uint32, k kind) vfs.Inode {
+		return &device{st: attr(ino, unix.S_IFCHR|0o666, unix.Mkdev(major, minor)), kind: k}
+	}
+	link := func(ino uint64, target string) vfs.Inode {
+		st := attr(ino, unix.S_IFLNK|0o777, 0)
+		st.Size = int64(len(target))
+		return &symlink{st: st, target: target}
+	}
+	shm := &dir{st: attr(3, unix.S_IFDIR|0o1777, 0), entries: map[string]vfs.Inode{}}
+	shm.st.Nlink = 2
+	fs.root = &dir{st: attr(2, unix.S_IFDIR|0o755, 0), entries: map[string]vfs.Inode{
+		"null":    chr(4, 1, 3, null),
+		"zero":    chr(5, 1, 5, zero),
+		"full":    chr(6, 1, 7, full),
+		"random":  chr(7, 1, 8, random),
+		"urandom": chr(8, 1, 9, random),
+		"tty":     chr(9, 5, 0, tty),
+		"fd":      link(10, "/proc/self/fd"),
+		"stdin":   link(11, "/proc/self/fd/0"),
+		"stdout":  link(12, "/proc/self/fd/1"),
+		"stderr":  link(13, "/proc/self/fd/2"),
+		"shm":     shm,
+	}}
+	fs.root.st.Nlink = 3
+	return fs
+}
+
+// Root implements vfs.FileSystem.
+func (fs *FS) Root() vfs.Inode { return fs.root }
+
+// Statfs implements vfs.FileSystem.
+func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
+	return unix.Statfs_t{Type: 0x01021994, Bsize: 4096, Frsize: 4096, Namelen: 255, Flags: unix.ST_NOSUID}, nil
+}
+
+// dir is a fixed directory.
+type dir struct {
+	st      unix.Stat_t
+	entries map[string]vfs.Inode
+}
+
+func (d *dir) Stat(ctx context.Context) (unix.Stat_t, error) { return d.st, nil }
+
+func (d *dir) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { return nil, unix.EISDIR }
+
+func (d *dir) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
+	if i, ok := d.entries[name]; ok {
+		return i, nil
+	}
+	return nil, unix.ENOENT
+}
+
+func (d *dir) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
+	names := make([]string, 0, len(d.entries))
+	for n := range d.entries {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]vfs.Dirent, 0, len(names))
+	for _, n := range names {
+		st, _ := d.entries[n].Stat(ctx)
+		out = append(out, vfs.Dirent{Name: n, Ino: st.Ino, Type: vfs.DirentType(st.Mode)})
+	}
+	return out, nil
+}
+
+// symlink is a fixed symlink.
+type symlink struct {
+	st     unix.Stat_t
+	target string
+}
+
+func (s *symlink) Stat(ctx context.Context) (unix.Stat_t, error) { return s.st, nil }
+
+func (s *symlink) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { return nil, unix.ELOOP }
+
+func (s *symlink) Readlink(ctx context.Context) (string, error) { return s.target, nil }
+
+type kind int
+
+const (
+	null kind = iota
+	zero
+	full
+	random
+	tty
+)
+
+// device is a character device emulated here.
+type device struct {
+	st   unix.Stat_t
+	kind kind
+}
+
+func (d *device) Stat(ctx context.Context) (unix.Stat_t, error) { return d.st, nil }
+
+func (d *device) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if d.kind == tty {
+		return nil, unix.ENXIO
+	}
+	return &file{kind: d.kind}, nil
+}
+
+// file is an open device.
+type file struct{ kind kind }
+
+// ReadAt implements vfs.FileImpl.
+func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	switch f.kind {
+	case null:
+		return 0, nil
+	case random:
+		return rand.Read(p)
+	}
+	clear(p)
+	return len(p), nil
+}
+
+// WriteAt implements vfs.FileImpl.
+func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if f.kind == full {
+		return 0, unix.ENOSPC
+	}
+	return len(p), nil
+}
+
+// Seek implements vfs.Seeker: devices ignore the position, and lseek
+// returns 0 as Linux's memory devices do.
+func (f *file) Seek(ctx context.Context, off int64, whence int) (int64, error) {
+	return 0, nil
+}
+
+// MapsAnonymous implements vfs.AnonymousMapper.
+func (f *file) MapsAnonymous() bool { return f.kind == zero }
+
+// Release implements vfs.FileImpl.
+func (f *file) Release() {}

@@ -1,0 +1,249 @@
+// Package host is the host filesystem confined below the sandbox root, read
+// only. It is the lower layer of the root overlay.
+//
+// Every host lookup is an openat2(2) from the root descriptor with
+// RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_SYMLINKS and O_NOFOLLOW:
+// the VFS resolves symlinks itself (in the sandbox's namespace), so the
+// host never follows one for us, and even a path that a concurrent host
+// change turned into an escape stays below the root. Nothing here opens a
+// plain path, and nothing writes: opening for writing or changing anything
+// fails with EROFS.
+//
+// Design decisions:
+//   - An inode is a path below the root plus the attributes seen when it
+//     was looked up. The host tree is treated as static while the sandbox
+//     runs (it is read only to us), so Stat answers from that snapshot and
+//     costs no syscall; reads always see current contents.
+//   - Only directories, regular files and symlinks are opened; devices,
+//     FIFOs and sockets found on the host fail with EACCES, as on a
+//     filesystem mounted nodev (opening a host FIFO could block the sentry).
+//   - Host stdio comes in through ImportFD, which wraps a host descriptor.
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// resolveFlags confine every host lookup below the root.
+const resolveFlags = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_SYMLINKS
+
+// FS is a host directory tree, read only.
+type FS struct {
+	root *os.File // O_PATH descriptor of the sandbox root
+	top  *inode
+}
+
+// New opens the host directory root as a filesystem.
+func New(root string) (*FS, error) {
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening sandbox root %s: %w", root, err)
+	}
+	fs := &FS{root: os.NewFile(uintptr(fd), root)}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		fs.root.Close()
+		return nil, fmt.Errorf("stat of sandbox root %s: %w", root, err)
+	}
+	fs.top = &inode{fs: fs, path: ".", stat: st}
+	return fs, nil
+}
+
+// Close closes the root descriptor.
+func (fs *FS) Close() error { return fs.root.Close() }
+
+// Root implements vfs.FileSystem.
+func (fs *FS) Root() vfs.Inode { return fs.top }
+
+// Statfs implements vfs.FileSystem.
+func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
+	var s unix.Statfs_t
+	if err := unix.Fstatfs(int(fs.root.Fd()), &s); err != nil {
+		return s, err
+	}
+	s.Flags |= unix.ST_RDONLY
+	return s, nil
+}
+
+// open opens p (relative to the root) with openat2, confined.
+func (fs *FS) open(p string, flags int) (int, error) {
+	how := unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: resolveFlags}
+	for {
+		fd, err := unix.Openat2(int(fs.root.Fd()), p, &how)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		return fd, err
+	}
+}
+
+// inode is a host file below the root.
+type inode struct {
+	fs   *FS
+	path string // relative to the root, cleaned; "." for the root
+	stat unix.Stat_t
+}
+
+// Stat implements vfs.Inode.
+func (i *inode) Stat(ctx context.Context) (unix.Stat_t, error) { return i.stat, nil }
+
+// Lookup implements vfs.Dir.
+func (i *inode) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
+	p := path.Join(i.path, name)
+	fd, err := i.fs.open(p, unix.O_PATH)
+	if err != nil {
+		return nil, hostErr(err)
+	}
+	defer unix.Close(fd)
+	c := &inode{fs: i.fs, path: p}
+	if err := unix.Fstat(fd, &c.stat); err != nil {
+		return nil, hostErr(err)
+	}
+	return c, nil
+}
+
+// hostErr maps host errors to what the application may see: anything
+// unexpected from a confined lookup looks like a missing file.
+func hostErr(err error) error {
+	switch err {
+	case unix.ENOENT, unix.ENOTDIR, unix.EACCES, unix.ENAMETOOLONG, unix.ENOMEM, unix.EMFILE, unix.ENFILE:
+		return err
+	case unix.EXDEV, unix.ELOOP:
+		// A confinement check fired (the host tree changed under us).
+		return unix.ENOENT
+	}
+	if errno, ok := err.(unix.Errno); ok {
+		return errno
+	}
+	return unix.EIO
+}
+
+// ReadDir implements vfs.Dir.
+func (i *inode) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
+	fd, err := i.fs.open(i.path, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, hostErr(err)
+	}
+	defer unix.Close(fd)
+	var out []vfs.Dirent
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err != nil {
+			return nil, hostErr(err)
+		}
+		if n <= 0 {
+			return out, nil
+		}
+		out = parseDirents(buf[:n], out)
+	}
+}
+
+// parseDirents appends the linux_dirent64 records in b, without . and ..
+func parseDirents(b []byte, out []vfs.Dirent) []vfs.Dirent {
+	for len(b) >= 19 {
+		reclen := int(b[16]) | int(b[17])<<8
+		if reclen < 19 || reclen > len(b) {
+			break
+		}
+		ino := uint64(0)
+		for k := 7; k >= 0; k-- {
+			ino = ino<<8 | uint64(b[k])
+		}
+		name := b[19:reclen]
+		for k, c := range name {
+			if c == 0 {
+				name = name[:k]
+				break
+			}
+		}
+		if s := string(name); s != "." && s != ".." {
+			out = append(out, vfs.Dirent{Name: s, Ino: ino, Type: b[18]})
+		}
+		b = b[reclen:]
+	}
+	return out
+}
+
+// Readlink implements vfs.Symlink.
+func (i *inode) Readlink(ctx context.Context) (string, error) {
+	fd, err := i.fs.open(i.path, unix.O_PATH)
+	if err != nil {
+		return "", hostErr(err)
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(fd, "", buf)
+	if err != nil {
+		return "", hostErr(err)
+	}
+	return string(buf[:n]), nil
+}
+
+// Open implements vfs.Inode: regular files only, for reading.
+func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
+		return nil, unix.EROFS
+	}
+	if i.stat.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, unix.EACCES
+	}
+	fd, err := i.fs.open(i.path, unix.O_RDONLY)
+	if err != nil {
+		return nil, hostErr(err)
+	}
+	return &file{f: os.NewFile(uintptr(fd), i.path)}, nil
+}
+
+// OpenHost opens the regular file for reading and returns the host
+// descriptor, owned by the caller (the overlay copies files up with it).
+func (i *inode) OpenHost() (*os.File, error) {
+	impl, err := i.Open(context.Background(), unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	return impl.(*file).f, nil
+}
+
+// file is an open host regular file.
+type file struct{ f *os.File }
+
+// ReadAt implements vfs.FileImpl.
+func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	for {
+		n, err := unix.Pread(int(f.f.Fd()), p, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+}
+
+// WriteAt implements vfs.FileImpl: host files are never written.
+func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, unix.EBADF
+}
+
+// Release implements vfs.FileImpl.
+func (f *file) Release() { f.f.Close() }
+
+// MappableFile implements vfs.Mappable.
+func (f *file) MappableFile() (*os.File, error) { return dup(f.f) }
+
+func dup(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("duplicating %s: %w", f.Name(), err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}

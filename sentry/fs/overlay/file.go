@@ -1,0 +1,182 @@
+package overlay
+
+import (
+	"context"
+	"math"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// ensureData returns the memfd of a regular file, creating it; fs.mu is
+// held and n is up.
+func (n *node) ensureData() (*os.File, error) {
+	if n.data == nil {
+		m, err := newMemfd()
+		if err != nil {
+			return nil, err
+		}
+		n.data = m
+	}
+	return n.data, nil
+}
+
+// Open implements vfs.Inode.
+func (n *node) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	st, err := n.stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		return nil, unix.ENXIO
+	default:
+		return nil, unix.EACCES
+	}
+	if flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
+		if err := n.copyUp(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if n.up {
+		return &file{n: n}, nil
+	}
+	impl, err := n.lower.Open(ctx, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	return &file{n: n, lower: impl}, nil
+}
+
+// file is an open regular file of the overlay.
+type file struct {
+	n     *node
+	lower vfs.FileImpl // the lower file while n was not copied up at open
+}
+
+// source returns the memfd if the node is up (nil while empty), or the
+// lower file.
+func (f *file) source() (*os.File, vfs.FileImpl, bool) {
+	f.n.fs.mu.Lock()
+	defer f.n.fs.mu.Unlock()
+	return f.n.data, f.lower, f.n.up
+}
+
+// ReadAt implements vfs.FileImpl.
+func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	data, lower, up := f.source()
+	if !up {
+		return lower.ReadAt(ctx, p, off)
+	}
+	if data == nil {
+		return 0, nil
+	}
+	for {
+		n, err := unix.Pread(int(data.Fd()), p, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+}
+
+// WriteAt implements vfs.FileImpl.
+func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	n := f.n
+	n.dataMu.Lock()
+	defer n.dataMu.Unlock()
+	n.fs.mu.Lock()
+	if err := n.copyUp(ctx); err != nil {
+		n.fs.mu.Unlock()
+		return 0, err
+	}
+	data, err := n.ensureData()
+	n.fs.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(data.Fd()), &st); err != nil {
+			return 0, err
+		}
+		off = st.Size
+	}
+	if off > math.MaxInt64-int64(len(p)) {
+		return 0, unix.EFBIG
+	}
+	done := 0
+	for done < len(p) {
+		w, err := unix.Pwrite(int(data.Fd()), p[done:], off+int64(done))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			if done > 0 {
+				break
+			}
+			return 0, err
+		}
+		done += w
+	}
+	n.fs.mu.Lock()
+	now := vfs.Now()
+	n.st.Mtim, n.st.Ctim = now, now
+	n.fs.mu.Unlock()
+	return done, nil
+}
+
+// Release implements vfs.FileImpl.
+func (f *file) Release() {
+	if f.lower != nil {
+		f.lower.Release()
+	}
+}
+
+// MappableFile implements vfs.Mappable.
+func (f *file) MappableFile() (*os.File, error) {
+	n := f.n
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	if !n.up {
+		if m, ok := f.lower.(vfs.Mappable); ok {
+			return m.MappableFile()
+		}
+		return nil, unix.ENODEV
+	}
+	data, err := n.ensureData()
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.FcntlInt(data.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), data.Name()), nil
+}
+
+// Allocate implements vfs.Allocator.
+func (f *file) Allocate(ctx context.Context, mode uint32, off, length int64) error {
+	n := f.n
+	n.dataMu.Lock()
+	defer n.dataMu.Unlock()
+	n.fs.mu.Lock()
+	err := n.copyUp(ctx)
+	var data *os.File
+	if err == nil {
+		data, err = n.ensureData()
+	}
+	n.fs.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return unix.Fallocate(int(data.Fd()), mode, off, length)
+}

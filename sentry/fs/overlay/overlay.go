@@ -1,0 +1,255 @@
+// Package overlay is a writable filesystem in memory over a read-only
+// lower filesystem (the host root), so that the application can write,
+// create, rename and delete anywhere while the host stays unchanged.
+// With no lower filesystem it is an ordinary memory filesystem, which is
+// what package tmpfs mounts.
+//
+// Design decisions:
+//   - One tree of nodes in memory is the truth. A node starts as a view of
+//     a lower inode (attributes and contents come from below) and is
+//     "copied up" the first time it changes: its attributes move into the
+//     node, a regular file's contents into a memfd (so it can still be
+//     mapped), a symlink's target into a string. A directory copied up keeps
+//     its lower directory: its listing is the lower listing, minus
+//     whiteouts, with the node's own children laid over it.
+//   - Deleting a name that exists below records a whiteout in the parent.
+//     Renaming moves the node itself (lower reference included), so
+//     renaming a lower directory works and needs no redirects.
+//   - Copied-up files keep the lower st_dev and st_ino; files created here
+//     get the lower root's st_dev and inode numbers with the top bit set, so
+//     they never collide with host numbers. A memory-only filesystem gets a
+//     device number of its own and inode numbers from 1.
+//   - A file opened read-only before it is copied up reads the current
+//     contents (it switches to the copy); a mapping made before the copy up
+//     keeps mapping the host file (as overlayfs before Linux 4.19).
+//   - The memfd of an unlinked file is closed by the garbage collector when
+//     the last open file and mapping are gone.
+//   - One mutex per filesystem guards the tree and every node's attributes;
+//     file data is read and written without it.
+package overlay
+
+import (
+	"context"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// Statfs magic numbers.
+const (
+	overlayMagic = 0x794c7630
+	tmpfsMagic   = 0x01021994
+)
+
+// FS is an overlay (or, with no lower layer, a memory filesystem).
+type FS struct {
+	mu      sync.Mutex
+	lower   vfs.FileSystem
+	dev     uint64
+	inoBase uint64
+	nextIno atomic.Uint64
+	root    *node
+}
+
+// New returns an overlay over lower; lower is never written.
+func New(ctx context.Context, lower vfs.FileSystem) (*FS, error) {
+	st, err := lower.Root().Stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fs := &FS{lower: lower, dev: st.Dev, inoBase: 1 << 63}
+	fs.root = &node{fs: fs, lower: lower.Root()}
+	return fs, nil
+}
+
+// NewMemory returns an empty memory filesystem whose root directory has
+// permissions mode (tmpfs).
+func NewMemory(mode uint32) *FS {
+	fs := &FS{dev: vfs.NewDeviceID()}
+	fs.root = fs.newNode(context.Background(), unix.S_IFDIR|mode&0o7777, 0, nil)
+	return fs
+}
+
+// Root implements vfs.FileSystem.
+func (fs *FS) Root() vfs.Inode { return fs.root }
+
+// Statfs implements vfs.FileSystem.
+func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
+	if fs.lower == nil {
+		return unix.Statfs_t{Type: tmpfsMagic, Bsize: 4096, Frsize: 4096, Blocks: 1 << 20, Bfree: 1 << 20, Bavail: 1 << 20, Files: 1 << 20, Ffree: 1 << 20, Namelen: 255}, nil
+	}
+	s, err := fs.lower.Statfs(ctx)
+	s.Type = overlayMagic
+	s.Flags &^= unix.ST_RDONLY
+	return s, err
+}
+
+// node is a file of the overlay.
+type node struct {
+	fs    *FS
+	lower vfs.Inode // what is below; nil for nodes created here
+	up    bool      // st, data, target and children are authoritative
+
+	st        unix.Stat_t // attributes when up (st.Size unused for files)
+	data      *os.File    // regular file contents when up; nil while empty
+	dataMu    sync.Mutex  // orders appends and truncations
+	target    string      // symlink target when up
+	children  map[string]*node
+	whiteouts map[string]bool
+}
+
+func (fs *FS) newIno() uint64 { return fs.inoBase | fs.nextIno.Add(1) }
+
+// newNode returns a node created here, owned by the caller.
+func (fs *FS) newNode(ctx context.Context, mode uint32, rdev uint64, parent *node) *node {
+	c := vfs.CallerOf(ctx).Creds
+	now := vfs.Now()
+	n := &node{fs: fs, up: true}
+	n.st = unix.Stat_t{Ino: fs.newIno(), Dev: fs.dev, Mode: mode, Nlink: 1, Uid: c.UID, Gid: c.GID, Rdev: rdev, Blksize: 4096, Atim: now, Mtim: now, Ctim: now}
+	if parent != nil && parent.st.Mode&unix.S_ISGID != 0 {
+		n.st.Gid = parent.st.Gid
+		if vfs.IsDir(mode) {
+			n.st.Mode |= unix.S_ISGID
+		}
+	}
+	if vfs.IsDir(mode) {
+		n.st.Nlink = 2
+		n.children = make(map[string]*node)
+	}
+	return n
+}
+
+// Stat implements vfs.Inode.
+func (n *node) Stat(ctx context.Context) (unix.Stat_t, error) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	return n.stat(ctx)
+}
+
+func (n *node) stat(ctx context.Context) (unix.Stat_t, error) {
+	if !n.up {
+		return n.lower.Stat(ctx)
+	}
+	st := n.st
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		st.Size = 0
+		if n.data != nil {
+			var ds unix.Stat_t
+			if err := unix.Fstat(int(n.data.Fd()), &ds); err != nil {
+				return st, err
+			}
+			st.Size, st.Blocks = ds.Size, ds.Blocks
+		}
+	case unix.S_IFLNK:
+		st.Size = int64(len(n.target))
+	case unix.S_IFDIR:
+		st.Size = 4096
+		st.Blocks = 8
+	}
+	return st, nil
+}
+
+func (n *node) mode() uint32 {
+	st, _ := n.stat(context.Background())
+	return st.Mode
+}
+
+// child returns the child called name; fs.mu is held.
+func (n *node) child(ctx context.Context, name string) (*node, error) {
+	if c := n.children[name]; c != nil {
+		return c, nil
+	}
+	if n.whiteouts[name] || n.lower == nil {
+		return nil, unix.ENOENT
+	}
+	d, ok := n.lower.(vfs.Dir)
+	if !ok {
+		return nil, unix.ENOTDIR
+	}
+	li, err := d.Lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if n.children == nil {
+		n.children = make(map[string]*node)
+	}
+	c := &node{fs: n.fs, lower: li}
+	n.children[name] = c
+	return c, nil
+}
+
+// Lookup implements vfs.Dir.
+func (n *node) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	c, err := n.child(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ReadDir implements vfs.Dir: the lower listing minus whiteouts, with
+// this layer's children over it, then the names only this layer has.
+func (n *node) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	return n.readDir(ctx)
+}
+
+func (n *node) readDir(ctx context.Context) ([]vfs.Dirent, error) {
+	var out []vfs.Dirent
+	seen := make(map[string]bool)
+	if d, ok := n.lower.(vfs.Dir); ok {
+		list, err := d.ReadDir(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range list {
+			if n.whiteouts[e.Name] {
+				continue
+			}
+			seen[e.Name] = true
+			if c := n.children[e.Name]; c != nil {
+				e = c.dirent(ctx, e.Name)
+			}
+			out = append(out, e)
+		}
+	}
+	var names []string
+	for name := range n.children {
+		if !seen[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		out = append(out, n.children[name].dirent(ctx, name))
+	}
+	return out, nil
+}
+
+func (n *node) dirent(ctx context.Context, name string) vfs.Dirent {
+	st, _ := n.stat(ctx)
+	return vfs.Dirent{Name: name, Ino: st.Ino, Type: vfs.DirentType(st.Mode)}
+}
+
+// Readlink implements vfs.Symlink.
+func (n *node) Readlink(ctx context.Context) (string, error) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	if n.up {
+		return n.target, nil
+	}
+	l, ok := n.lower.(vfs.Symlink)
+	if !ok {
+		return "", unix.EINVAL
+	}
+	return l.Readlink(ctx)
+}

@@ -1,0 +1,63 @@
+// Package rootfs builds a sandbox's mount tree: the host directory as /,
+// read only, under a memory overlay that takes every write; a tmpfs at
+// /tmp and at /dev/shm; the emulated /dev. /proc is left for the caller
+// (VFS.Mount("/proc", ...)); its mount point exists.
+package rootfs
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/fs/dev"
+	"runsc-lite/sentry/fs/host"
+	"runsc-lite/sentry/fs/overlay"
+	"runsc-lite/sentry/fs/tmpfs"
+	"runsc-lite/sentry/vfs"
+)
+
+// New returns the VFS of a sandbox whose root is the host directory root,
+// and a filesystem context with root and working directory at /.
+func New(root string) (*vfs.VFS, *vfs.FSContext, error) {
+	ctx := context.Background()
+	h, err := host.New(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	ov, err := overlay.New(ctx, h)
+	if err != nil {
+		h.Close()
+		return nil, nil, fmt.Errorf("overlay over %s: %w", root, err)
+	}
+	v := vfs.New(ov)
+	fsc := v.NewFSContext()
+	mounts := []struct {
+		path string
+		fs   vfs.FileSystem
+	}{
+		{"/tmp", tmpfs.New(0o1777)},
+		{"/dev", dev.New()},
+		{"/dev/shm", tmpfs.New(0o1777)},
+	}
+	for _, dir := range []string{"/tmp", "/dev", "/proc"} {
+		if err := ensureDir(ctx, v, fsc, dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, m := range mounts {
+		if err := v.Mount(m.path, m.fs); err != nil {
+			return nil, nil, err
+		}
+	}
+	return v, fsc, nil
+}
+
+// ensureDir makes path a directory in the overlay if it is missing.
+func ensureDir(ctx context.Context, v *vfs.VFS, fsc *vfs.FSContext, path string) error {
+	err := v.Mkdir(ctx, fsc, nil, path, 0o755)
+	if err != nil && err != unix.EEXIST {
+		return fmt.Errorf("creating mount point %s: %w", path, err)
+	}
+	return nil
+}

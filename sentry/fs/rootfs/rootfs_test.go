@@ -1,0 +1,137 @@
+package rootfs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// sandbox is a VFS over a fresh host directory.
+type sandbox struct {
+	t   *testing.T
+	dir string
+	v   *vfs.VFS
+	fsc *vfs.FSContext
+	ctx context.Context
+}
+
+func newSandbox(t *testing.T, files map[string]string) *sandbox {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := cutLink(content); ok {
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, fsc, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sandbox{t: t, dir: dir, v: v, fsc: fsc, ctx: context.Background()}
+}
+
+// cutLink recognizes "-> target" as a symlink's content.
+func cutLink(s string) (string, bool) {
+	if len(s) > 3 && s[:3] == "-> " {
+		return s[3:], true
+	}
+	return "", false
+}
+
+func (s *sandbox) open(path string, flags int) (*vfs.File, error) {
+	return s.v.Open(s.ctx, s.fsc, nil, path, flags, 0o644)
+}
+
+func (s *sandbox) read(path string) (string, error) {
+	f, err := s.open(path, unix.O_RDONLY)
+	if err != nil {
+		return "", err
+	}
+	defer f.DecRef()
+	buf := make([]byte, 1<<16)
+	n, err := f.Read(s.ctx, buf)
+	return string(buf[:n]), err
+}
+
+func (s *sandbox) write(path, content string, flags int) {
+	s.t.Helper()
+	f, err := s.open(path, unix.O_WRONLY|flags)
+	if err != nil {
+		s.t.Fatalf("open %s: %v", path, err)
+	}
+	defer f.DecRef()
+	if _, err := f.Write(s.ctx, []byte(content)); err != nil {
+		s.t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: got %v, want %v", what, err, want)
+	}
+}
+
+func TestReadHostFile(t *testing.T) {
+	s := newSandbox(t, map[string]string{"etc/hello": "hi\n", "link": "-> etc/hello"})
+	for _, p := range []string{"/etc/hello", "etc/hello", "/link", "/etc/../etc/./hello", "//etc//hello"} {
+		got, err := s.read(p)
+		if err != nil || got != "hi\n" {
+			t.Errorf("read %q = %q, %v", p, got, err)
+		}
+	}
+}
+
+func TestMounts(t *testing.T) {
+	s := newSandbox(t, nil)
+	for _, p := range []string{"/tmp", "/dev", "/dev/shm", "/proc"} {
+		st, err := s.v.StatAt(s.ctx, s.fsc, nil, p, true)
+		if err != nil || !vfs.IsDir(st.Mode) {
+			t.Errorf("stat %s: %v, mode %o", p, err, st.Mode)
+		}
+	}
+	s.write("/tmp/x", "data", unix.O_CREAT)
+	if got, _ := s.read("/tmp/x"); got != "data" {
+		t.Errorf("tmpfs read back %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "tmp", "x")); err == nil {
+		t.Error("tmpfs file reached the host")
+	}
+	d, err := s.v.Lookup(s.ctx, s.fsc, nil, "/dev/shm/..", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := vfs.PathOf(s.fsc.Root(), d); got != "/dev" {
+		t.Errorf("/dev/shm/.. is %s", got)
+	}
+	if got, err := s.read("/dev/zero"); err != nil || len(got) != 1<<16 || got[100] != 0 {
+		t.Errorf("/dev/zero: %d bytes, %v", len(got), err)
+	}
+	if got, err := s.read("/dev/null"); err != nil || got != "" {
+		t.Errorf("/dev/null: %q, %v", got, err)
+	}
+	_, err = s.open("/dev/tty", unix.O_RDWR)
+	wantErr(t, "/dev/tty", err, unix.ENXIO)
+	err = s.v.Unlink(s.ctx, s.fsc, nil, "/dev/null")
+	wantErr(t, "unlink /dev/null", err, unix.EROFS)
+	err = s.v.Rmdir(s.ctx, s.fsc, nil, "/tmp")
+	wantErr(t, "rmdir /tmp", err, unix.EBUSY)
+	err = s.v.Rename(s.ctx, s.fsc, nil, "/tmp/x", nil, "/y", 0)
+	wantErr(t, "rename across mounts", err, unix.EXDEV)
+}

@@ -1,0 +1,204 @@
+package linux
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/vfs"
+)
+
+// Handlers that control descriptors and open files: fcntl, ioctl, flock.
+
+func registerControl(st *kernel.SyscallTable) {
+	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
+	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_SETOWN signals, leases, notify or seals", fd, i, hex)
+	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
+	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
+}
+
+// Generic ioctls handled on every file.
+const (
+	fionclex = 0x5450
+	fioclex  = 0x5451
+	fionbio  = 0x5421
+	fioasync = 0x5452
+)
+
+func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	fd, cmd := a.Int(0), a.Int(1)
+	f, err := getFile(t, fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	switch cmd {
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		nfd, err := t.FDs.Install(f, int(a.Int(2)), cmd == unix.F_DUPFD_CLOEXEC)
+		return uintptr(nfd), err
+	case unix.F_GETFD:
+		on, err := t.FDs.CloseOnExecFlag(fd)
+		if on {
+			return unix.FD_CLOEXEC, err
+		}
+		return 0, err
+	case unix.F_SETFD:
+		return 0, t.FDs.SetCloexec(fd, a.Int(2)&unix.FD_CLOEXEC != 0)
+	case unix.F_GETFL:
+		fl := f.Flags()
+		if fl&unix.O_PATH == 0 {
+			fl |= unix.O_LARGEFILE
+		}
+		return uintptr(fl), nil
+	case unix.F_SETFL:
+		if f.Flags()&unix.O_PATH != 0 {
+			return 0, unix.EBADF
+		}
+		f.SetStatusFlags(int(a.Int(2)))
+		return 0, nil
+	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
+		return 0, recordLock(t, f, cmd, a.Pointer(2))
+	case unix.F_GETOWN, unix.F_SETOWN, unix.F_GETSIG, unix.F_SETSIG:
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+// lockRange converts a struct flock's whence, start and len to a range.
+func lockRange(t *kernel.Task, f *vfs.File, fl *unix.Flock_t) (vfs.Range, error) {
+	var base int64
+	switch fl.Whence {
+	case unix.SEEK_SET:
+	case unix.SEEK_CUR:
+		off, err := f.Seek(callerCtx(t), 0, unix.SEEK_CUR)
+		if err != nil {
+			return vfs.Range{}, err
+		}
+		base = off
+	case unix.SEEK_END:
+		st, err := f.Stat()
+		if err != nil {
+			return vfs.Range{}, err
+		}
+		base = st.Size
+	default:
+		return vfs.Range{}, unix.EINVAL
+	}
+	start := base + fl.Start
+	if start < 0 {
+		return vfs.Range{}, unix.EINVAL
+	}
+	switch {
+	case fl.Len == 0:
+		return vfs.Range{Start: start, End: vfs.LockEOF}, nil
+	case fl.Len > 0:
+		if start > vfs.LockEOF-fl.Len {
+			return vfs.Range{}, unix.EOVERFLOW
+		}
+		return vfs.Range{Start: start, End: start + fl.Len - 1}, nil
+	default:
+		if start+fl.Len < 0 {
+			return vfs.Range{}, unix.EINVAL
+		}
+		return vfs.Range{Start: start + fl.Len, End: start - 1}, nil
+	}
+}
+
+// recordLock implements the F_*LK commands on a struct flock at addr.
+func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
+	var fl unix.Flock_t
+	if err := t.CopyIn(addr, bytesOf(&fl)); err != nil {
+		return err
+	}
+	ofd := cmd == unix.F_OFD_GETLK || cmd == unix.F_OFD_SETLK || cmd == unix.F_OFD_SETLKW
+	if ofd && fl.Pid != 0 {
+		return unix.EINVAL
+	}
+	r, err := lockRange(t, f, &fl)
+	if err != nil {
+		return err
+	}
+	owner := f.LockOwner(t.FDs, ofd)
+	ctx := callerCtx(t)
+	switch cmd {
+	case unix.F_GETLK, unix.F_OFD_GETLK:
+		info, err := f.TestLock(ctx, owner, fl.Type, r)
+		if err != nil {
+			return err
+		}
+		fl.Type = info.Type
+		if info.Type != vfs.UnlockType {
+			fl.Whence, fl.Start, fl.Pid = unix.SEEK_SET, info.Range.Start, info.PID
+			fl.Len = 0
+			if info.Range.End != vfs.LockEOF {
+				fl.Len = info.Range.End - info.Range.Start + 1
+			}
+		}
+		return t.CopyOut(addr, bytesOf(&fl))
+	}
+	pid := int32(t.PID())
+	if ofd {
+		pid = -1
+	}
+	wait := cmd == unix.F_SETLKW || cmd == unix.F_OFD_SETLKW
+	return f.SetLock(ctx, owner, pid, fl.Type, r, wait)
+}
+
+func flock(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	return 0, f.Flock(callerCtx(t), int(a.Int(1)))
+}
+
+func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	fd, cmd, arg := a.Int(0), a.Uint(1), a.Pointer(2)
+	f, err := getFile(t, fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	switch cmd {
+	case fioclex:
+		return 0, t.FDs.SetCloexec(fd, true)
+	case fionclex:
+		return 0, t.FDs.SetCloexec(fd, false)
+	case fionbio, fioasync:
+		var v [4]byte
+		if err := t.CopyIn(arg, v[:]); err != nil {
+			return 0, err
+		}
+		bit := unix.O_NONBLOCK
+		if cmd == fioasync {
+			bit = unix.O_ASYNC
+		}
+		fl := f.Flags() &^ bit
+		if binary.LittleEndian.Uint32(v[:]) != 0 {
+			fl |= bit
+		}
+		f.SetStatusFlags(fl)
+		return 0, nil
+	case unix.TIOCINQ: // FIONREAD
+		if n, ok := regularFIONREAD(t, f); ok {
+			return 0, t.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(n)))
+		}
+	}
+	return f.Ioctl(callerCtx(t), t, cmd, arg)
+}
+
+// regularFIONREAD answers FIONREAD for regular files: the bytes between
+// the position and the end.
+func regularFIONREAD(t *kernel.Task, f *vfs.File) (int64, bool) {
+	st, err := f.Stat()
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || f.Dentry() == nil {
+		return 0, false
+	}
+	off, err := f.Seek(callerCtx(t), 0, unix.SEEK_CUR)
+	if err != nil {
+		return 0, false
+	}
+	return max(st.Size-off, 0), true
+}

@@ -1,0 +1,498 @@
+package linux
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/vfs"
+)
+
+// Handlers that look at or change a file's attributes by path or
+// descriptor: stat, statx, statfs, readlink, access, chmod, chown,
+// utimensat.
+
+func registerStat(st *kernel.SyscallTable) {
+	fd, path, hex, oct, i := kernel.ArgFD, kernel.ArgPath, kernel.ArgHex, kernel.ArgOct, kernel.ArgInt
+	reg(st, unix.SYS_STAT, "stat", stat, path, hex)
+	reg(st, unix.SYS_LSTAT, "lstat", lstat, path, hex)
+	reg(st, unix.SYS_FSTAT, "fstat", fstat, fd, hex)
+	reg(st, unix.SYS_NEWFSTATAT, "newfstatat", newfstatat, fd, path, hex, hex)
+	reg(st, unix.SYS_STATX, "statx", statx, fd, path, hex, hex, hex)
+	reg(st, unix.SYS_STATFS, "statfs", statfs, path, hex)
+	reg(st, unix.SYS_FSTATFS, "fstatfs", fstatfs, fd, hex)
+	reg(st, unix.SYS_READLINK, "readlink", readlink, path, hex, i)
+	reg(st, unix.SYS_READLINKAT, "readlinkat", readlinkat, fd, path, hex, i)
+	reg(st, unix.SYS_ACCESS, "access", access, path, oct)
+	reg(st, unix.SYS_FACCESSAT, "faccessat", faccessat, fd, path, oct)
+	reg(st, unix.SYS_FACCESSAT2, "faccessat2", faccessat2, fd, path, oct, hex)
+	reg(st, unix.SYS_CHMOD, "chmod", chmod, path, oct)
+	reg(st, unix.SYS_FCHMOD, "fchmod", fchmod, fd, oct)
+	reg(st, unix.SYS_FCHMODAT, "fchmodat", fchmodat, fd, path, oct)
+	reg(st, unix.SYS_CHOWN, "chown", chown, path, i, i)
+	reg(st, unix.SYS_LCHOWN, "lchown", lchown, path, i, i)
+	reg(st, unix.SYS_FCHOWN, "fchown", fchown, fd, i, i)
+	reg(st, unix.SYS_FCHOWNAT, "fchownat", fchownat, fd, path, i, i, hex)
+	reg(st, unix.SYS_UTIMENSAT, "utimensat", utimensat, fd, path, hex, hex)
+	reg(st, unix.SYS_UTIMES, "utimes", utimes, path, hex)
+	reg(st, unix.SYS_FUTIMESAT, "futimesat", futimesat, fd, path, hex)
+	reg(st, unix.SYS_UTIME, "utime", utime, path, hex)
+}
+
+// target is what a *at call with AT_EMPTY_PATH or a path names.
+type target struct {
+	ctx    context.Context
+	dir    *vfs.File
+	path   string
+	follow bool
+}
+
+// dentry resolves the target; an empty path with AT_EMPTY_PATH names dir
+// itself (or the working directory).
+func (tg target) dentry(t *kernel.Task) (*vfs.Dentry, error) {
+	if tg.path == "" {
+		if tg.dir == nil {
+			return t.FS.Cwd(), nil
+		}
+		if d := tg.dir.Dentry(); d != nil {
+			return d, nil
+		}
+		return nil, errAnonymous
+	}
+	return t.K.VFS.Lookup(tg.ctx, t.FS, tg.dir, tg.path, tg.follow)
+}
+
+// errAnonymous marks a file without a name; callers fall back to the
+// file itself.
+var errAnonymous = errors.New("file has no name")
+
+// withTarget resolves dirfd, the path at addr and the AT_ flags shared by
+// the *at calls (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH), then runs fn.
+func withTarget(t *kernel.Task, dirfd int32, addr uintptr, flags int32, allowed int32, fn func(tg target) error) error {
+	if flags&^allowed != 0 {
+		return unix.EINVAL
+	}
+	var path string
+	if addr != 0 || flags&unix.AT_EMPTY_PATH == 0 {
+		p, err := copyInPath(t, addr)
+		if err != nil {
+			return err
+		}
+		path = p
+	}
+	if path == "" && flags&unix.AT_EMPTY_PATH == 0 {
+		return unix.ENOENT
+	}
+	dir, err := atDir(t, dirfd)
+	if err != nil {
+		return err
+	}
+	defer putFile(dir)
+	return fn(target{ctx: callerCtx(t), dir: dir, path: path, follow: flags&unix.AT_SYMLINK_NOFOLLOW == 0})
+}
+
+// statTarget returns the target's attributes; for an anonymous file
+// (AT_EMPTY_PATH on a pipe) the file's own.
+func statTarget(t *kernel.Task, tg target) (unix.Stat_t, error) {
+	d, err := tg.dentry(t)
+	if err == errAnonymous {
+		return tg.dir.StatCtx(tg.ctx)
+	}
+	if err != nil {
+		return unix.Stat_t{}, err
+	}
+	return d.Inode().Stat(tg.ctx)
+}
+
+func copyOutStat(t *kernel.Task, addr uintptr, st unix.Stat_t) error {
+	return t.CopyOut(addr, bytesOf(&st))
+}
+
+func stat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fstatatImpl(t, unix.AT_FDCWD, a.Pointer(0), a.Pointer(1), 0)
+}
+
+func lstat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fstatatImpl(t, unix.AT_FDCWD, a.Pointer(0), a.Pointer(1), unix.AT_SYMLINK_NOFOLLOW)
+}
+
+func newfstatat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fstatatImpl(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Int(3))
+}
+
+func fstatatImpl(t *kernel.Task, dirfd int32, pathAddr, statAddr uintptr, flags int32) (uintptr, error) {
+	return 0, withTarget(t, dirfd, pathAddr, flags, unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT, func(tg target) error {
+		st, err := statTarget(t, tg)
+		if err != nil {
+			return err
+		}
+		return copyOutStat(t, statAddr, st)
+	})
+}
+
+func fstat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	st, err := f.StatCtx(callerCtx(t))
+	if err != nil {
+		return 0, err
+	}
+	return 0, copyOutStat(t, a.Pointer(1), st)
+}
+
+// atStatxSyncType is AT_STATX_SYNC_TYPE, the mask of statx's sync modes.
+const atStatxSyncType = 0x6000
+
+// statxFlags are the flags statx accepts.
+const statxFlags = unix.AT_SYMLINK_NOFOLLOW | unix.AT_EMPTY_PATH | unix.AT_NO_AUTOMOUNT | atStatxSyncType
+
+func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	flags, mask := a.Int(2), a.Uint(3)
+	if mask&unix.STATX__RESERVED != 0 || flags&atStatxSyncType == atStatxSyncType {
+		return 0, unix.EINVAL
+	}
+	return 0, withTarget(t, a.Int(0), a.Pointer(1), flags, statxFlags, func(tg target) error {
+		st, err := statTarget(t, tg)
+		if err != nil {
+			return err
+		}
+		sx := toStatx(st)
+		return t.CopyOut(a.Pointer(4), bytesOf(&sx))
+	})
+}
+
+func toStatx(st unix.Stat_t) unix.Statx_t {
+	ts := func(t unix.Timespec) unix.StatxTimestamp {
+		return unix.StatxTimestamp{Sec: t.Sec, Nsec: uint32(t.Nsec)}
+	}
+	return unix.Statx_t{
+		Mask:       unix.STATX_BASIC_STATS,
+		Blksize:    uint32(st.Blksize),
+		Nlink:      uint32(st.Nlink),
+		Uid:        st.Uid,
+		Gid:        st.Gid,
+		Mode:       uint16(st.Mode),
+		Ino:        st.Ino,
+		Size:       uint64(st.Size),
+		Blocks:     uint64(st.Blocks),
+		Atime:      ts(st.Atim),
+		Ctime:      ts(st.Ctim),
+		Mtime:      ts(st.Mtim),
+		Rdev_major: unix.Major(st.Rdev),
+		Rdev_minor: unix.Minor(st.Rdev),
+		Dev_major:  unix.Major(st.Dev),
+		Dev_minor:  unix.Minor(st.Dev),
+	}
+}
+
+func statfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, dir *vfs.File, path string) error {
+		d, err := t.K.VFS.Lookup(ctx, t.FS, dir, path, true)
+		if err != nil {
+			return err
+		}
+		s, err := t.K.VFS.Statfs(ctx, d)
+		if err != nil {
+			return err
+		}
+		return t.CopyOut(a.Pointer(1), bytesOf(&s))
+	})
+}
+
+func fstatfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	var s unix.Statfs_t
+	if d := f.Dentry(); d != nil {
+		if s, err = t.K.VFS.Statfs(callerCtx(t), d); err != nil {
+			return 0, err
+		}
+	} else {
+		s = unix.Statfs_t{Type: 0x50495045, Bsize: 4096, Frsize: 4096, Namelen: 255} // PIPEFS_MAGIC
+	}
+	return 0, t.CopyOut(a.Pointer(1), bytesOf(&s))
+}
+
+func readlink(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return readlinkImpl(t, unix.AT_FDCWD, a.Pointer(0), a.Pointer(1), a.Int(2))
+}
+
+func readlinkat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return readlinkImpl(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Int(3))
+}
+
+// readlinkImpl reads a symlink; an empty path reads the symlink dirfd
+// was opened on (O_PATH|O_NOFOLLOW), as Linux allows.
+func readlinkImpl(t *kernel.Task, dirfd int32, pathAddr, buf uintptr, size int32) (uintptr, error) {
+	if size <= 0 {
+		return 0, unix.EINVAL
+	}
+	var n int
+	err := withTarget(t, dirfd, pathAddr, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, func(tg target) error {
+		if tg.path == "" && tg.dir == nil {
+			return unix.ENOENT
+		}
+		d, err := tg.dentry(t)
+		if err == errAnonymous {
+			return unix.EINVAL
+		}
+		if err != nil {
+			return err
+		}
+		s, err := vfs.ReadlinkDentry(tg.ctx, d)
+		if err != nil {
+			return err
+		}
+		n = min(len(s), int(size))
+		return t.CopyOut(buf, []byte(s[:n]))
+	})
+	return uintptr(n), err
+}
+
+func access(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return accessImpl(t, unix.AT_FDCWD, a.Pointer(0), a.Uint(1), 0)
+}
+
+func faccessat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return accessImpl(t, a.Int(0), a.Pointer(1), a.Uint(2), 0)
+}
+
+func faccessat2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return accessImpl(t, a.Int(0), a.Pointer(1), a.Uint(2), a.Int(3))
+}
+
+// accessImpl checks with the real IDs unless AT_EACCESS asks for the
+// effective ones.
+func accessImpl(t *kernel.Task, dirfd int32, addr uintptr, mode uint32, flags int32) (uintptr, error) {
+	if mode&^7 != 0 {
+		return 0, unix.EINVAL
+	}
+	c := t.Creds()
+	creds := vfs.Creds{UID: c.UID.Real, GID: c.GID.Real, Groups: c.Groups}
+	if flags&unix.AT_EACCESS != 0 {
+		creds.UID, creds.GID = c.UID.Effective, c.GID.Effective
+	}
+	return 0, withTarget(t, dirfd, addr, flags, unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH, func(tg target) error {
+		d, err := tg.dentry(t)
+		if err == errAnonymous {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return vfs.AccessDentry(tg.ctx, d, mode, creds)
+	})
+}
+
+// setAttrTarget applies attr to the target (or the anonymous file).
+func setAttrTarget(t *kernel.Task, tg target, attr vfs.Attr) error {
+	if tg.path == "" && tg.dir != nil {
+		return tg.dir.SetAttr(tg.ctx, attr)
+	}
+	if tg.path == "" {
+		return t.K.VFS.SetAttrAt(tg.ctx, t.FS, nil, ".", true, attr)
+	}
+	return t.K.VFS.SetAttrAt(tg.ctx, t.FS, tg.dir, tg.path, tg.follow, attr)
+}
+
+// fileAttr applies attr to the file at fd.
+func fileAttr(t *kernel.Task, fd int32, attr vfs.Attr) (uintptr, error) {
+	f, err := getFile(t, fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	return 0, f.SetAttr(callerCtx(t), attr)
+}
+
+func chmod(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fchmodatImpl(t, unix.AT_FDCWD, a.Pointer(0), a.Uint(1))
+}
+
+func fchmodat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fchmodatImpl(t, a.Int(0), a.Pointer(1), a.Uint(2))
+}
+
+func fchmodatImpl(t *kernel.Task, dirfd int32, addr uintptr, mode uint32) (uintptr, error) {
+	return 0, withTarget(t, dirfd, addr, 0, 0, func(tg target) error {
+		return setAttrTarget(t, tg, vfs.Attr{Mask: vfs.AttrMode, Mode: mode & 0o7777})
+	})
+}
+
+func fchmod(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fileAttr(t, a.Int(0), vfs.Attr{Mask: vfs.AttrMode, Mode: a.Uint(1) & 0o7777})
+}
+
+// ownerAttr builds the change for chown's uid and gid (-1: unchanged).
+func ownerAttr(uid, gid uint32) vfs.Attr {
+	var attr vfs.Attr
+	if uid != ^uint32(0) {
+		attr.Mask |= vfs.AttrUID
+		attr.UID = uid
+	}
+	if gid != ^uint32(0) {
+		attr.Mask |= vfs.AttrGID
+		attr.GID = gid
+	}
+	return attr
+}
+
+func chown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fchownatImpl(t, unix.AT_FDCWD, a.Pointer(0), a.Uint(1), a.Uint(2), 0)
+}
+
+func lchown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fchownatImpl(t, unix.AT_FDCWD, a.Pointer(0), a.Uint(1), a.Uint(2), unix.AT_SYMLINK_NOFOLLOW)
+}
+
+func fchownat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fchownatImpl(t, a.Int(0), a.Pointer(1), a.Uint(2), a.Uint(3), a.Int(4))
+}
+
+func fchownatImpl(t *kernel.Task, dirfd int32, addr uintptr, uid, gid uint32, flags int32) (uintptr, error) {
+	return 0, withTarget(t, dirfd, addr, flags, unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH, func(tg target) error {
+		return setAttrTarget(t, tg, ownerAttr(uid, gid))
+	})
+}
+
+func fchown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return fileAttr(t, a.Int(0), ownerAttr(a.Uint(1), a.Uint(2)))
+}
+
+// timesAttr turns two timespecs (nil: now) into an Attr, honouring
+// UTIME_NOW and UTIME_OMIT.
+func timesAttr(ts []unix.Timespec) (vfs.Attr, error) {
+	now := vfs.Now()
+	if ts == nil {
+		return vfs.Attr{Mask: vfs.AttrAtime | vfs.AttrMtime, Atime: now, Mtime: now}, nil
+	}
+	var attr vfs.Attr
+	for i, bit := range []uint32{vfs.AttrAtime, vfs.AttrMtime} {
+		t := ts[i]
+		switch {
+		case t.Nsec == unix.UTIME_OMIT:
+			continue
+		case t.Nsec == unix.UTIME_NOW:
+			t = now
+		case t.Nsec < 0 || t.Nsec >= 1e9:
+			return attr, unix.EINVAL
+		}
+		attr.Mask |= bit
+		if i == 0 {
+			attr.Atime = t
+		} else {
+			attr.Mtime = t
+		}
+	}
+	return attr, nil
+}
+
+// copyInTimespecs reads two timespecs (nil for a NULL pointer).
+func copyInTimespecs(t *kernel.Task, addr uintptr) ([]unix.Timespec, error) {
+	if addr == 0 {
+		return nil, nil
+	}
+	var raw [32]byte
+	if err := t.CopyIn(addr, raw[:]); err != nil {
+		return nil, err
+	}
+	ts := make([]unix.Timespec, 2)
+	for i := range ts {
+		ts[i].Sec = int64(binary.LittleEndian.Uint64(raw[16*i:]))
+		ts[i].Nsec = int64(binary.LittleEndian.Uint64(raw[16*i+8:]))
+	}
+	return ts, nil
+}
+
+// copyInTimevals reads two timevals as timespecs (nil for NULL).
+func copyInTimevals(t *kernel.Task, addr uintptr) ([]unix.Timespec, error) {
+	ts, err := copyInTimespecs(t, addr)
+	if err != nil || ts == nil {
+		return ts, err
+	}
+	for i := range ts {
+		if ts[i].Nsec < 0 || ts[i].Nsec >= 1e6 {
+			return nil, unix.EINVAL
+		}
+		ts[i].Nsec *= 1000
+	}
+	return ts, nil
+}
+
+// utimensat with a NULL path changes dirfd itself (Linux's extension).
+func utimensat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	ts, err := copyInTimespecs(t, a.Pointer(2))
+	if err != nil {
+		return 0, err
+	}
+	attr, err := timesAttr(ts)
+	if err != nil {
+		return 0, err
+	}
+	flags := a.Int(3)
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	if a.Pointer(1) == 0 {
+		if a.Int(0) == unix.AT_FDCWD {
+			return 0, unix.EFAULT
+		}
+		return fileAttr(t, a.Int(0), attr)
+	}
+	return utimesImpl(t, a.Int(0), a.Pointer(1), attr, flags)
+}
+
+func utimesImpl(t *kernel.Task, dirfd int32, addr uintptr, attr vfs.Attr, flags int32) (uintptr, error) {
+	return 0, withTarget(t, dirfd, addr, flags, unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH, func(tg target) error {
+		return setAttrTarget(t, tg, attr)
+	})
+}
+
+func utimes(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return futimesatImpl(t, unix.AT_FDCWD, a.Pointer(0), a.Pointer(1))
+}
+
+func futimesat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return futimesatImpl(t, a.Int(0), a.Pointer(1), a.Pointer(2))
+}
+
+func futimesatImpl(t *kernel.Task, dirfd int32, pathAddr, tvAddr uintptr) (uintptr, error) {
+	ts, err := copyInTimevals(t, tvAddr)
+	if err != nil {
+		return 0, err
+	}
+	attr, err := timesAttr(ts)
+	if err != nil {
+		return 0, err
+	}
+	return utimesImpl(t, dirfd, pathAddr, attr, 0)
+}
+
+// utime takes a struct utimbuf of two time_t (NULL: now).
+func utime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	var ts []unix.Timespec
+	if a.Pointer(1) != 0 {
+		var raw [16]byte
+		if err := t.CopyIn(a.Pointer(1), raw[:]); err != nil {
+			return 0, err
+		}
+		ts = []unix.Timespec{
+			{Sec: int64(binary.LittleEndian.Uint64(raw[0:]))},
+			{Sec: int64(binary.LittleEndian.Uint64(raw[8:]))},
+		}
+	}
+	attr, err := timesAttr(ts)
+	if err != nil {
+		return 0, err
+	}
+	return utimesImpl(t, unix.AT_FDCWD, a.Pointer(0), attr, 0)
+}

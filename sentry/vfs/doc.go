@@ -1,0 +1,35 @@
+// Package vfs is the sentry's virtual filesystem: open file descriptions,
+// descriptor tables, the mount tree, the path walk and advisory locks.
+// Filesystems (host, overlay, tmpfs, dev, proc) implement the small
+// interfaces in inode.go; the syscall handlers call the operations in
+// ops.go. Linux is the specification for every error this package returns.
+//
+// Design decisions:
+//
+//   - No dentry cache. A walk builds a chain of Dentry values (name, inode,
+//     parent, mount) that lives as long as whoever holds it (an open file, a
+//     working directory). `..` follows this chain, so it is the physical
+//     parent, as in Linux; getcwd prints the names the chain was built with,
+//     so it does not see a later rename of an ancestor (a known gap).
+//     Filesystems that need stable identities (the overlay, tmpfs, dev) keep
+//     their own in-memory trees; the host filesystem does not need to.
+//   - Mount points are keyed by (mount, inode). A filesystem that can hold
+//     a mount point must return the same comparable Inode value (a pointer)
+//     for the same directory each time it is looked up; non-comparable
+//     inodes are never treated as mount points (never a panic).
+//   - Symlinks are resolved here, not by the filesystems: a filesystem
+//     resolves one name in one directory. Symlinks chain at most 40 times
+//     (ELOOP), absolute targets restart at the caller's root, and `..` at
+//     the root stays at the root, so nothing can walk out of the sandbox.
+//   - The caller (credentials, and the task for filesystems such as proc
+//     whose contents depend on who asks) travels in a context.Context; see
+//     WithCaller. Without one, the caller is root.
+//   - Permission checks follow the mode bits for non-root callers; root
+//     (uid 0 inside the sandbox) passes them, except that execution needs
+//     some execute bit, as in Linux.
+//   - Advisory locks (fcntl record locks, OFD locks, flock) live in the VFS,
+//     keyed by (st_dev, st_ino), so they are correct between all tasks of
+//     the sandbox. They do not interact with host processes.
+//   - Files are reference counted: FDTable.Get returns a new reference that
+//     the caller drops with DecRef; the last DecRef releases the file.
+package vfs

@@ -1,0 +1,251 @@
+package vfs
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultFDLimit is RLIMIT_NOFILE's usual soft limit.
+const DefaultFDLimit = 1024
+
+// FDTable is a process's descriptor table. Threads created with
+// CLONE_FILES share one; fork copies it (Fork).
+type FDTable struct {
+	mu    sync.Mutex
+	fds   []fdEntry
+	limit int
+}
+
+type fdEntry struct {
+	f       *File
+	cloexec bool
+}
+
+// NewFDTable returns an empty table with the default limit.
+func NewFDTable() *FDTable { return &FDTable{limit: DefaultFDLimit} }
+
+// SetLimit sets the number of descriptors the table may hold
+// (RLIMIT_NOFILE); existing descriptors above it stay.
+func (t *FDTable) SetLimit(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.limit = n
+}
+
+// Get returns the file at fd with a new reference, or EBADF.
+func (t *FDTable) Get(fd int32) (*File, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || int(fd) >= len(t.fds) || t.fds[fd].f == nil {
+		return nil, unix.EBADF
+	}
+	f := t.fds[fd].f
+	f.IncRef()
+	return f, nil
+}
+
+// CloseOnExecFlag reports fd's FD_CLOEXEC flag.
+func (t *FDTable) CloseOnExecFlag(fd int32) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || int(fd) >= len(t.fds) || t.fds[fd].f == nil {
+		return false, unix.EBADF
+	}
+	return t.fds[fd].cloexec, nil
+}
+
+// SetCloexec sets or clears fd's FD_CLOEXEC flag.
+func (t *FDTable) SetCloexec(fd int32, on bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || int(fd) >= len(t.fds) || t.fds[fd].f == nil {
+		return unix.EBADF
+	}
+	t.fds[fd].cloexec = on
+	return nil
+}
+
+// Install puts f at the lowest free descriptor >= min and returns it; the
+// table takes its own reference. EMFILE when none is free below the
+// limit, EINVAL for a min beyond it (fcntl F_DUPFD's rules).
+func (t *FDTable) Install(f *File, min int, cloexec bool) (int32, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if min < 0 || min >= t.limit {
+		return 0, unix.EINVAL
+	}
+	fd := min
+	for fd < len(t.fds) && t.fds[fd].f != nil {
+		fd++
+	}
+	if fd >= t.limit {
+		return 0, unix.EMFILE
+	}
+	t.put(fd, f, cloexec)
+	return int32(fd), nil
+}
+
+// put stores f at fd, growing the table; t.mu is held.
+func (t *FDTable) put(fd int, f *File, cloexec bool) {
+	for fd >= len(t.fds) {
+		t.fds = append(t.fds, fdEntry{})
+	}
+	f.IncRef()
+	t.fds[fd] = fdEntry{f: f, cloexec: cloexec}
+}
+
+// take removes fd and returns its file (nil if none); t.mu is held.
+func (t *FDTable) take(fd int) *File {
+	if fd < 0 || fd >= len(t.fds) {
+		return nil
+	}
+	f := t.fds[fd].f
+	t.fds[fd] = fdEntry{}
+	return f
+}
+
+// closeFile drops the table's reference after releasing the process's
+// POSIX locks on the file, which any close does.
+func (t *FDTable) closeFile(f *File) {
+	if f.v != nil {
+		f.v.locks.releaseOwner(f, t)
+	}
+	f.DecRef()
+}
+
+// Close closes fd.
+func (t *FDTable) Close(fd int32) error {
+	t.mu.Lock()
+	f := t.take(int(fd))
+	t.mu.Unlock()
+	if f == nil {
+		return unix.EBADF
+	}
+	t.closeFile(f)
+	return nil
+}
+
+// Dup implements dup(2).
+func (t *FDTable) Dup(fd int32) (int32, error) {
+	f, err := t.Get(fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	nfd, err := t.Install(f, 0, false)
+	if err == unix.EINVAL {
+		err = unix.EMFILE
+	}
+	return nfd, err
+}
+
+// Dup3 implements dup3(2) (and dup2(2) when dup2 is set: equal
+// descriptors are then allowed and cloexec is false).
+func (t *FDTable) Dup3(oldfd, newfd int32, cloexec, dup2 bool) (int32, error) {
+	t.mu.Lock()
+	if oldfd < 0 || int(oldfd) >= len(t.fds) || t.fds[oldfd].f == nil {
+		t.mu.Unlock()
+		return 0, unix.EBADF
+	}
+	if oldfd == newfd {
+		t.mu.Unlock()
+		if dup2 {
+			return newfd, nil
+		}
+		return 0, unix.EINVAL
+	}
+	if newfd < 0 || int(newfd) >= t.limit {
+		t.mu.Unlock()
+		return 0, unix.EBADF
+	}
+	f := t.fds[oldfd].f
+	old := t.take(int(newfd))
+	t.put(int(newfd), f, cloexec)
+	t.mu.Unlock()
+	if old != nil {
+		t.closeFile(old)
+	}
+	return newfd, nil
+}
+
+// CloseRange implements close_range(2) for first <= fd <= last: it closes
+// them, or only marks them close-on-exec when cloexec is set.
+func (t *FDTable) CloseRange(first, last uint32, cloexec bool) {
+	t.mu.Lock()
+	var closed []*File
+	for fd := int(first); fd < len(t.fds) && uint32(fd) <= last; fd++ {
+		if t.fds[fd].f == nil {
+			continue
+		}
+		if cloexec {
+			t.fds[fd].cloexec = true
+			continue
+		}
+		closed = append(closed, t.take(fd))
+	}
+	t.mu.Unlock()
+	for _, f := range closed {
+		t.closeFile(f)
+	}
+}
+
+// Fork returns a copy of the table sharing the open files (fork(2)).
+func (t *FDTable) Fork() *FDTable {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := &FDTable{limit: t.limit, fds: make([]fdEntry, len(t.fds))}
+	for fd, e := range t.fds {
+		if e.f != nil {
+			e.f.IncRef()
+			c.fds[fd] = e
+		}
+	}
+	return c
+}
+
+// CloseOnExec closes every descriptor marked close-on-exec (execve(2)).
+func (t *FDTable) CloseOnExec() {
+	t.mu.Lock()
+	var closed []*File
+	for fd, e := range t.fds {
+		if e.f != nil && e.cloexec {
+			closed = append(closed, t.take(fd))
+		}
+	}
+	t.mu.Unlock()
+	for _, f := range closed {
+		t.closeFile(f)
+	}
+}
+
+// Release closes every descriptor.
+func (t *FDTable) Release() {
+	t.CloseRange(0, ^uint32(0), false)
+}
+
+// Count returns the number of open descriptors.
+func (t *FDTable) Count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, e := range t.fds {
+		if e.f != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// FDs returns the open descriptors in increasing order (for /proc/pid/fd).
+func (t *FDTable) FDs() []int32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var fds []int32
+	for fd, e := range t.fds {
+		if e.f != nil {
+			fds = append(fds, int32(fd))
+		}
+	}
+	return fds
+}

@@ -1,0 +1,416 @@
+package vfs
+
+import (
+	"context"
+	"io"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// File is an open file description: what open(2) returns and dup(2)
+// shares. It holds the position, the status flags and the filesystem's
+// implementation.
+type File struct {
+	refs  atomic.Int64
+	v     *VFS
+	d     *Dentry // nil for anonymous files (pipes, imported descriptors)
+	inode Inode
+	impl  FileImpl // nil for O_PATH files and directories
+
+	mu      sync.Mutex
+	off     int64
+	flags   int
+	dirents []Dirent // directory snapshot taken when reading from offset 0
+}
+
+// statusFlags are the flags F_SETFL may change.
+const statusFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_ASYNC | unix.O_DIRECT | unix.O_NOATIME
+
+// NewFile returns a file with one reference. d may be nil for files that
+// have no name (pipes, imported host descriptors); v may be nil for files
+// that take no locks.
+func NewFile(v *VFS, d *Dentry, inode Inode, impl FileImpl, flags int) *File {
+	f := &File{v: v, d: d, inode: inode, impl: impl, flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)}
+	f.refs.Store(1)
+	return f
+}
+
+// IncRef takes a reference.
+func (f *File) IncRef() { f.refs.Add(1) }
+
+// DecRef drops a reference; the last one releases the file and its
+// flock and OFD locks.
+func (f *File) DecRef() {
+	if f.refs.Add(-1) != 0 {
+		return
+	}
+	if f.v != nil {
+		f.v.locks.releaseFile(f)
+	}
+	if f.impl != nil {
+		f.impl.Release()
+	}
+}
+
+// Dentry returns the file's name in the mount tree (nil if anonymous).
+func (f *File) Dentry() *Dentry { return f.d }
+
+// Inode returns the file's inode.
+func (f *File) Inode() Inode { return f.inode }
+
+// Impl returns the filesystem's implementation (nil for O_PATH files and
+// directories).
+func (f *File) Impl() FileImpl { return f.impl }
+
+// Flags returns the access mode and status flags.
+func (f *File) Flags() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.flags
+}
+
+// SetStatusFlags replaces the flags F_SETFL may change.
+func (f *File) SetStatusFlags(flags int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flags = f.flags&^statusFlags | flags&statusFlags
+}
+
+func (f *File) isPath() bool { return f.flags&unix.O_PATH != 0 }
+
+func (f *File) readable() bool {
+	return !f.isPath() && f.flags&unix.O_ACCMODE != unix.O_WRONLY
+}
+
+func (f *File) writable() bool {
+	acc := f.flags & unix.O_ACCMODE
+	return !f.isPath() && (acc == unix.O_WRONLY || acc == unix.O_RDWR)
+}
+
+// Readable reports whether the file was opened for reading.
+func (f *File) Readable() bool { return f.readable() }
+
+// Writable reports whether the file was opened for writing.
+func (f *File) Writable() bool { return f.writable() }
+
+// Stat returns the file's attributes (fstat).
+func (f *File) Stat() (unix.Stat_t, error) { return f.StatCtx(context.Background()) }
+
+// StatCtx is Stat for a caller.
+func (f *File) StatCtx(ctx context.Context) (unix.Stat_t, error) { return f.inode.Stat(ctx) }
+
+func (f *File) io() (FileImpl, error) {
+	if f.impl == nil {
+		if f.isPath() {
+			return nil, unix.EBADF
+		}
+		return nil, unix.EISDIR
+	}
+	return f.impl, nil
+}
+
+// Read reads at the file position and advances it (read(2)).
+func (f *File) Read(ctx context.Context, p []byte) (int, error) {
+	if !f.readable() {
+		return 0, unix.EBADF
+	}
+	impl, err := f.io()
+	if err != nil {
+		return 0, err
+	}
+	if s, ok := impl.(Stream); ok {
+		return s.Read(ctx, p)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, err := impl.ReadAt(ctx, p, f.off)
+	f.off += int64(n)
+	return n, err
+}
+
+// Write writes at the file position (or the end, with O_APPEND) and
+// advances it (write(2)).
+func (f *File) Write(ctx context.Context, p []byte) (int, error) {
+	if !f.writable() {
+		return 0, unix.EBADF
+	}
+	impl, err := f.io()
+	if err != nil {
+		return 0, err
+	}
+	if s, ok := impl.(Stream); ok {
+		return s.Write(ctx, p)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.flags&unix.O_APPEND != 0 {
+		n, err := impl.WriteAt(ctx, p, -1)
+		if st, serr := f.inode.Stat(ctx); serr == nil {
+			f.off = st.Size
+		}
+		return n, err
+	}
+	if f.off+int64(len(p)) < f.off {
+		return 0, unix.EFBIG
+	}
+	n, err := impl.WriteAt(ctx, p, f.off)
+	f.off += int64(n)
+	return n, err
+}
+
+// positional checks that pread/pwrite apply to the file.
+func (f *File) positional(off int64) (FileImpl, error) {
+	impl, err := f.io()
+	if err != nil {
+		return nil, err
+	}
+	if off < 0 {
+		return nil, unix.EINVAL
+	}
+	if _, ok := impl.(Stream); ok {
+		if _, seek := impl.(Seeker); !seek {
+			return nil, unix.ESPIPE
+		}
+	}
+	return impl, nil
+}
+
+// PRead reads at off without moving the position (pread64(2)).
+func (f *File) PRead(ctx context.Context, p []byte, off int64) (int, error) {
+	if !f.readable() {
+		return 0, unix.EBADF
+	}
+	impl, err := f.positional(off)
+	if err != nil {
+		return 0, err
+	}
+	return impl.ReadAt(ctx, p, off)
+}
+
+// PWrite writes at off without moving the position (pwrite64(2)). As in
+// Linux, O_APPEND files append whatever off says.
+func (f *File) PWrite(ctx context.Context, p []byte, off int64) (int, error) {
+	if !f.writable() {
+		return 0, unix.EBADF
+	}
+	impl, err := f.positional(off)
+	if err != nil {
+		return 0, err
+	}
+	if f.Flags()&unix.O_APPEND != 0 {
+		off = -1
+	}
+	return impl.WriteAt(ctx, p, off)
+}
+
+// ReadAt implements io.ReaderAt for the loader: it reads until p is full
+// and returns io.EOF at the end of the file.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	ctx := context.Background()
+	done := 0
+	for done < len(p) {
+		n, err := f.PRead(ctx, p[done:], off+int64(done))
+		done += n
+		if err != nil {
+			return done, err
+		}
+		if n == 0 {
+			return done, io.EOF
+		}
+	}
+	return done, nil
+}
+
+// Seek implements lseek(2).
+func (f *File) Seek(ctx context.Context, off int64, whence int) (int64, error) {
+	if f.isPath() {
+		return 0, unix.EBADF
+	}
+	if s, ok := f.impl.(Seeker); ok {
+		return s.Seek(ctx, off, whence)
+	}
+	if _, ok := f.impl.(Stream); ok {
+		return 0, unix.ESPIPE
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var base int64
+	switch whence {
+	case unix.SEEK_SET:
+	case unix.SEEK_CUR:
+		base = f.off
+	case unix.SEEK_END, unix.SEEK_DATA, unix.SEEK_HOLE:
+		st, err := f.inode.Stat(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if IsDir(st.Mode) && whence == unix.SEEK_END {
+			return 0, unix.EINVAL
+		}
+		switch whence {
+		case unix.SEEK_END:
+			base = st.Size
+		case unix.SEEK_DATA:
+			if off >= st.Size {
+				return 0, unix.ENXIO
+			}
+		case unix.SEEK_HOLE:
+			if off >= st.Size {
+				return 0, unix.ENXIO
+			}
+			off, base = st.Size, 0
+		}
+	default:
+		return 0, unix.EINVAL
+	}
+	if base > 0 && off > math.MaxInt64-base {
+		return 0, unix.EOVERFLOW
+	}
+	next := base + off
+	if next < 0 {
+		return 0, unix.EINVAL
+	}
+	if next == 0 {
+		f.dirents = nil
+	}
+	f.off = next
+	return next, nil
+}
+
+// MappableFile returns a host descriptor of the file's contents for the
+// memory manager, owned by the caller: EACCES for O_PATH files and
+// directories, ENODEV for files that cannot be mapped.
+func (f *File) MappableFile() (*os.File, error) {
+	if f.impl == nil {
+		return nil, unix.EACCES
+	}
+	m, ok := f.impl.(Mappable)
+	if !ok {
+		return nil, unix.ENODEV
+	}
+	return m.MappableFile()
+}
+
+// MapsAnonymous reports whether mappings of the file are anonymous
+// memory (/dev/zero).
+func (f *File) MapsAnonymous() bool {
+	a, ok := f.impl.(AnonymousMapper)
+	return ok && a.MapsAnonymous()
+}
+
+// SetAttr changes the file's attributes (fchmod, fchown, ftruncate,
+// futimens).
+func (f *File) SetAttr(ctx context.Context, a Attr) error {
+	if f.isPath() {
+		return unix.EBADF
+	}
+	if a.Mask&AttrSize != 0 && !f.writable() {
+		return unix.EINVAL
+	}
+	return setAttr(ctx, f.inode, a)
+}
+
+// Sync implements fsync(2).
+func (f *File) Sync(ctx context.Context) error {
+	if f.isPath() {
+		return unix.EBADF
+	}
+	if s, ok := f.impl.(Syncer); ok {
+		return s.Sync(ctx)
+	}
+	return nil
+}
+
+// Allocate implements fallocate(2).
+func (f *File) Allocate(ctx context.Context, mode uint32, off, length int64) error {
+	if !f.writable() {
+		return unix.EBADF
+	}
+	if off < 0 || length <= 0 {
+		return unix.EINVAL
+	}
+	a, ok := f.impl.(Allocator)
+	if !ok {
+		st, err := f.inode.Stat(ctx)
+		if err == nil && IsDir(st.Mode) {
+			return unix.EISDIR
+		}
+		return unix.ENODEV
+	}
+	return a.Allocate(ctx, mode, off, length)
+}
+
+// Ioctl passes an ioctl the syscall layer does not handle to the file.
+func (f *File) Ioctl(ctx context.Context, mem Memory, cmd uint32, arg uintptr) (uintptr, error) {
+	if f.isPath() {
+		return 0, unix.EBADF
+	}
+	i, ok := f.impl.(Ioctler)
+	if !ok {
+		return 0, unix.ENOTTY
+	}
+	return i.Ioctl(ctx, mem, cmd, arg)
+}
+
+// Readiness returns the events of mask that would not block.
+func (f *File) Readiness(mask int16) int16 {
+	if r, ok := f.impl.(Readiness); ok {
+		return r.Readiness(mask)
+	}
+	return mask & (unix.POLLIN | unix.POLLOUT)
+}
+
+// ReadDir returns the directory entries from the file position on, and
+// that position; the caller moves past the entries it consumed with
+// AdvanceDir. The listing is taken when reading from position
+// 0, so a directory changing while read is listed consistently.
+func (f *File) ReadDir(ctx context.Context) ([]Dirent, int64, error) {
+	if f.isPath() {
+		return nil, 0, unix.EBADF
+	}
+	dir, ok := f.inode.(Dir)
+	if !ok || f.impl != nil || f.d == nil {
+		return nil, 0, unix.ENOTDIR
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dirents == nil || f.off == 0 {
+		list, err := dir.ReadDir(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		f.dirents = append(dotEntries(ctx, f.v, f.d), list...)
+	}
+	if f.off >= int64(len(f.dirents)) {
+		return nil, f.off, nil
+	}
+	return f.dirents[f.off:], f.off, nil
+}
+
+// AdvanceDir moves a directory's position by n entries.
+func (f *File) AdvanceDir(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.off += int64(n)
+}
+
+// dotEntries returns "." and ".." for d.
+func dotEntries(ctx context.Context, v *VFS, d *Dentry) []Dirent {
+	ino := func(i Inode) uint64 {
+		st, _ := i.Stat(ctx)
+		return st.Ino
+	}
+	parent := d
+	if v != nil {
+		w := &walker{v: v, ctx: ctx, root: v.Root()}
+		parent = w.dotdot(d)
+	}
+	return []Dirent{
+		{Name: ".", Ino: ino(d.inode), Type: unix.DT_DIR},
+		{Name: "..", Ino: ino(parent.inode), Type: unix.DT_DIR},
+	}
+}

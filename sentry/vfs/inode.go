@@ -1,0 +1,193 @@
+package vfs
+
+import (
+	"context"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// FileSystem is a mounted filesystem.
+type FileSystem interface {
+	// Root is the filesystem's root directory.
+	Root() Inode
+	// Statfs describes the filesystem (statfs(2)).
+	Statfs(ctx context.Context) (unix.Statfs_t, error)
+}
+
+// Inode is a file in a filesystem: a regular file, a directory, a symlink,
+// a device. Its Stat mode says which; the walk trusts it and then asks for
+// the optional interfaces below (Dir, Symlink, DirWriter, AttrSetter).
+type Inode interface {
+	// Stat returns the file's attributes. Filesystems report their own
+	// st_dev and st_ino; they must be stable while the inode exists.
+	Stat(ctx context.Context) (unix.Stat_t, error)
+	// Open opens a non-directory for I/O with open(2) flags (the access
+	// mode and O_APPEND, O_NONBLOCK, O_TRUNC...). Directories and symlinks
+	// are opened by the VFS itself and never reach Open.
+	Open(ctx context.Context, flags int) (FileImpl, error)
+}
+
+// Dir is implemented by directories.
+type Dir interface {
+	// Lookup returns the child called name (never "." or ".."), or ENOENT.
+	Lookup(ctx context.Context, name string) (Inode, error)
+	// ReadDir lists the directory without "." and "..", which the VFS adds.
+	ReadDir(ctx context.Context) ([]Dirent, error)
+}
+
+// Dirent is one directory entry.
+type Dirent struct {
+	Name string
+	Ino  uint64
+	Type uint8 // unix.DT_REG, DT_DIR...
+}
+
+// Symlink is implemented by symbolic links.
+type Symlink interface {
+	Readlink(ctx context.Context) (string, error)
+}
+
+// DirWriter is implemented by directories of writable filesystems. Names
+// are single components, never "." or ".."; the VFS has checked
+// permissions and applied the umask. Errors follow the matching syscall:
+// EEXIST, ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EXDEV, EPERM.
+type DirWriter interface {
+	// Create makes a non-directory (mode carries S_IFREG, S_IFIFO...) and
+	// returns it; EEXIST if name exists.
+	Create(ctx context.Context, name string, mode uint32, rdev uint64) (Inode, error)
+	Mkdir(ctx context.Context, name string, mode uint32) error
+	Symlink(ctx context.Context, name, target string) error
+	// Link makes name another name of target (same filesystem, not a
+	// directory).
+	Link(ctx context.Context, name string, target Inode) error
+	// Unlink removes a non-directory (EISDIR for a directory).
+	Unlink(ctx context.Context, name string) error
+	// Rmdir removes an empty directory.
+	Rmdir(ctx context.Context, name string) error
+	// Rename moves oldName to newName in newDir, a directory of the same
+	// filesystem, with renameat2 flags (RENAME_NOREPLACE,
+	// RENAME_EXCHANGE). The VFS has checked that newDir is not inside the
+	// moved directory.
+	Rename(ctx context.Context, oldName string, newDir Inode, newName string, flags uint32) error
+}
+
+// AttrSetter is implemented by inodes whose attributes can change.
+type AttrSetter interface {
+	SetAttr(ctx context.Context, a Attr) error
+}
+
+// Attr is a change of attributes; Mask says which fields apply. Times are
+// absolute (the VFS has resolved UTIME_NOW); ctime is updated by the
+// filesystem.
+type Attr struct {
+	Mask         uint32
+	Mode         uint32 // permission bits (07777)
+	UID, GID     uint32
+	Size         int64
+	Atime, Mtime unix.Timespec
+}
+
+// Attr mask bits.
+const (
+	AttrMode uint32 = 1 << iota
+	AttrUID
+	AttrGID
+	AttrSize
+	AttrAtime
+	AttrMtime
+)
+
+// FileImpl is a filesystem's side of an open file. Offsets are managed by
+// the File unless the implementation is a Stream.
+type FileImpl interface {
+	// ReadAt reads at off; at end of file it returns 0, nil (not io.EOF).
+	ReadAt(ctx context.Context, p []byte, off int64) (int, error)
+	// WriteAt writes at off; off < 0 means append at the end of the file,
+	// atomically with respect to other appends.
+	WriteAt(ctx context.Context, p []byte, off int64) (int, error)
+	// Release is called once, when the last reference to the File goes.
+	Release()
+}
+
+// Stream is implemented by files without a file position (pipes,
+// terminals, host descriptors): read and write go to it, and pread,
+// pwrite and lseek fail with ESPIPE unless the implementation is also a
+// Seeker.
+type Stream interface {
+	Read(ctx context.Context, p []byte) (int, error)
+	Write(ctx context.Context, p []byte) (int, error)
+}
+
+// Seeker is implemented by files with their own lseek(2).
+type Seeker interface {
+	Seek(ctx context.Context, off int64, whence int) (int64, error)
+}
+
+// Memory is the application memory an ioctl reads and writes
+// (*kernel.Task satisfies it).
+type Memory interface {
+	CopyIn(addr uintptr, dst []byte) error
+	CopyOut(addr uintptr, src []byte) error
+}
+
+// Ioctler is implemented by files with ioctls of their own; others get
+// ENOTTY. Generic ioctls (FIOCLEX, FIONBIO...) are handled before.
+type Ioctler interface {
+	Ioctl(ctx context.Context, mem Memory, cmd uint32, arg uintptr) (uintptr, error)
+}
+
+// Mappable is implemented by files that can be mapped into the
+// application: it returns a host descriptor owned by the caller.
+type Mappable interface {
+	MappableFile() (*os.File, error)
+}
+
+// Syncer is implemented by files whose fsync does something.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// Allocator is implemented by files that support fallocate(2).
+type Allocator interface {
+	Allocate(ctx context.Context, mode uint32, off, length int64) error
+}
+
+// AnonymousMapper is implemented by files whose mappings are anonymous
+// memory (/dev/zero).
+type AnonymousMapper interface {
+	MapsAnonymous() bool
+}
+
+// Readiness reports which of unix.POLLIN/POLLOUT would not block; files
+// without it are always ready.
+type Readiness interface {
+	Readiness(mask int16) int16
+}
+
+// IsDir reports whether a stat mode is a directory.
+func IsDir(mode uint32) bool { return mode&unix.S_IFMT == unix.S_IFDIR }
+
+// IsSymlink reports whether a stat mode is a symbolic link.
+func IsSymlink(mode uint32) bool { return mode&unix.S_IFMT == unix.S_IFLNK }
+
+// DirentType returns the d_type for a stat mode.
+func DirentType(mode uint32) uint8 {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return unix.DT_REG
+	case unix.S_IFDIR:
+		return unix.DT_DIR
+	case unix.S_IFLNK:
+		return unix.DT_LNK
+	case unix.S_IFCHR:
+		return unix.DT_CHR
+	case unix.S_IFBLK:
+		return unix.DT_BLK
+	case unix.S_IFIFO:
+		return unix.DT_FIFO
+	case unix.S_IFSOCK:
+		return unix.DT_SOCK
+	}
+	return unix.DT_UNKNOWN
+}

@@ -1,0 +1,163 @@
+package vfs
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// VFS is the mount tree of one sandbox, and its lock table.
+type VFS struct {
+	mu     sync.RWMutex
+	root   *Mount
+	mounts map[mountKey]*Mount
+	locks  lockTable
+}
+
+// Mount is a filesystem mounted at a directory of another mount (or at /).
+type Mount struct {
+	FS     FileSystem
+	parent *Mount
+	point  *Dentry // where it is mounted, in parent
+	root   *Dentry
+}
+
+type mountKey struct {
+	parent *Mount
+	inode  Inode
+}
+
+// Dentry is a name in a walk: an inode, the mount it was reached in, and
+// the directory it was reached from. A mount's root has no parent.
+type Dentry struct {
+	parent *Dentry
+	name   string
+	inode  Inode
+	mnt    *Mount
+}
+
+// Inode returns the dentry's inode.
+func (d *Dentry) Inode() Inode { return d.inode }
+
+// Mount returns the mount the dentry belongs to.
+func (d *Dentry) Mount() *Mount { return d.mnt }
+
+// New returns a VFS with root mounted at /.
+func New(root FileSystem) *VFS {
+	v := &VFS{mounts: make(map[mountKey]*Mount)}
+	v.root = &Mount{FS: root}
+	v.root.root = &Dentry{inode: root.Root(), mnt: v.root}
+	v.locks.files = make(map[lockKey]*fileLocks)
+	return v
+}
+
+// Root returns the dentry of /.
+func (v *VFS) Root() *Dentry { return v.root.root }
+
+// NewFSContext returns a context with root and working directory at /
+// and umask 022.
+func (v *VFS) NewFSContext() *FSContext {
+	return &FSContext{root: v.Root(), cwd: v.Root(), umask: 0o022}
+}
+
+// Mount mounts fs on the directory path (absolute, resolved from the
+// VFS's root with symlinks followed). Mounting twice on one directory
+// stacks, as in Linux.
+func (v *VFS) Mount(path string, fs FileSystem) error {
+	ctx := context.Background()
+	w := &walker{v: v, ctx: ctx, root: v.Root()}
+	d, err := w.lookup(v.Root(), path, true)
+	if err != nil {
+		return fmt.Errorf("mount point %s: %w", path, err)
+	}
+	st, err := d.inode.Stat(ctx)
+	if err != nil {
+		return fmt.Errorf("mount point %s: %w", path, err)
+	}
+	if !IsDir(st.Mode) {
+		return fmt.Errorf("mount point %s: %w", path, unix.ENOTDIR)
+	}
+	if !comparable(d.inode) {
+		return fmt.Errorf("mount point %s: its filesystem cannot hold mounts: %w", path, unix.EINVAL)
+	}
+	m := &Mount{FS: fs, parent: d.mnt, point: d}
+	m.root = &Dentry{inode: fs.Root(), mnt: m}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.mounts[mountKey{d.mnt, d.inode}] = m
+	return nil
+}
+
+// comparable reports whether i can be a map key without panicking.
+func comparable(i Inode) bool {
+	return i != nil && reflect.TypeOf(i).Comparable()
+}
+
+// sameInode reports whether a and b are the same inode value.
+func sameInode(a, b Inode) bool {
+	return comparable(a) && comparable(b) && a == b
+}
+
+// mountedAt returns the mount on d, if any.
+func (v *VFS) mountedAt(d *Dentry) *Mount {
+	if !comparable(d.inode) {
+		return nil
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.mounts[mountKey{d.mnt, d.inode}]
+}
+
+// crossMounts follows mounts stacked on d.
+func (v *VFS) crossMounts(d *Dentry) *Dentry {
+	for m := v.mountedAt(d); m != nil; m = v.mountedAt(d) {
+		d = m.root
+	}
+	return d
+}
+
+// isMountPoint reports whether something is mounted on d or d is the
+// root of a mount.
+func (v *VFS) isMountPoint(d *Dentry) bool {
+	return d.parent == nil || v.mountedAt(d) != nil
+}
+
+// PathOf returns d's absolute path as seen from root; a dentry that is
+// not below root gets "(unreachable)" in front, as getcwd(3) shows.
+func PathOf(root, d *Dentry) string {
+	var parts []string
+	for {
+		if d.mnt == root.mnt && sameInode(d.inode, root.inode) {
+			break
+		}
+		if d.parent == nil {
+			if d.mnt.parent == nil {
+				return "(unreachable)" + joinReversed(parts)
+			}
+			d = d.mnt.point
+			continue
+		}
+		parts = append(parts, d.name)
+		d = d.parent
+	}
+	return joinReversed(parts)
+}
+
+func joinReversed(parts []string) string {
+	if len(parts) == 0 {
+		return "/"
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	for i := len(parts) - 1; i >= 0; i-- {
+		b = append(b, '/')
+		b = append(b, parts[i]...)
+	}
+	return string(b)
+}

@@ -1,0 +1,604 @@
+package vfs
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// openFlagsIgnored are open(2) flags that change nothing here.
+const openFlagsIgnored = unix.O_LARGEFILE | unix.O_NOCTTY | unix.O_CLOEXEC | unix.O_DSYNC | unix.O_SYNC | unix.O_DIRECT | unix.O_NOATIME | unix.O_ASYNC
+
+func (v *VFS) walker(ctx context.Context, fsc *FSContext) *walker {
+	return &walker{v: v, ctx: ctx, root: fsc.Root()}
+}
+
+// startAt returns where a relative path starts: dir's dentry, or the
+// working directory when dir is nil.
+func startAt(fsc *FSContext, dir *File) (*Dentry, error) {
+	if dir == nil {
+		return fsc.Cwd(), nil
+	}
+	if dir.d == nil {
+		return nil, unix.ENOTDIR
+	}
+	return dir.d, nil
+}
+
+// OpenAt opens path as root would (the loader's entry point); see Open.
+func (v *VFS) OpenAt(fsc *FSContext, dir *File, path string, flags int, mode uint32) (*File, error) {
+	return v.Open(context.Background(), fsc, dir, path, flags, mode)
+}
+
+// Open implements openat(2): path relative to dir (nil: the working
+// directory), open flags and the creation mode (before the umask). The
+// returned file has one reference.
+func (v *VFS) Open(ctx context.Context, fsc *FSContext, dir *File, path string, flags int, mode uint32) (*File, error) {
+	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
+		return nil, unix.EOPNOTSUPP
+	}
+	if flags&unix.O_PATH != 0 {
+		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	}
+	start, err := startAt(fsc, dir)
+	if err != nil {
+		return nil, err
+	}
+	w := v.walker(ctx, fsc)
+	var d *Dentry
+	created := false
+	if flags&unix.O_CREAT != 0 {
+		d, created, err = w.openCreate(start, path, flags, mode&0o7777&^fsc.Umask())
+	} else {
+		d, err = w.lookup(start, path, flags&unix.O_NOFOLLOW == 0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v.openDentry(ctx, d, flags, created)
+}
+
+// openCreate resolves path for O_CREAT, creating a regular file if the
+// final name (or the target of a dangling final symlink) does not exist.
+func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) (*Dentry, bool, error) {
+	for {
+		dir, last, trailing, err := w.walkParent(start, path)
+		if err != nil {
+			return nil, false, err
+		}
+		if last == "" || trailing {
+			return nil, false, unix.EISDIR
+		}
+		d, err := w.step(dir, last)
+		if err == unix.ENOENT {
+			d, err = w.create(dir, last, unix.S_IFREG|mode)
+			if err == unix.EEXIST && flags&unix.O_EXCL == 0 {
+				continue
+			}
+			return d, err == nil, err
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if flags&unix.O_EXCL != 0 {
+			return nil, false, unix.EEXIST
+		}
+		st, err := d.inode.Stat(w.ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		if !IsSymlink(st.Mode) {
+			return d, false, nil
+		}
+		if flags&unix.O_NOFOLLOW != 0 {
+			return nil, false, unix.ELOOP
+		}
+		if w.links++; w.links > maxSymlinks {
+			return nil, false, unix.ELOOP
+		}
+		if path, err = readlink(w.ctx, d.inode); err != nil {
+			return nil, false, err
+		}
+		start = dir
+	}
+}
+
+// create makes a non-directory called name in dir.
+func (w *walker) create(dir *Dentry, name string, mode uint32) (*Dentry, error) {
+	dw, err := w.writableDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	i, err := dw.Create(w.ctx, name, mode, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &Dentry{parent: dir, name: name, inode: i, mnt: dir.mnt}, nil
+}
+
+// writableDir checks that the caller may add or remove names in dir.
+func (w *walker) writableDir(dir *Dentry) (DirWriter, error) {
+	st, err := dir.inode.Stat(w.ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayAccess(w.creds(), &st, mayWrite|mayExec); err != nil {
+		return nil, err
+	}
+	dw, ok := dir.inode.(DirWriter)
+	if !ok {
+		return nil, unix.EROFS
+	}
+	return dw, nil
+}
+
+// openDentry opens a resolved dentry.
+func (v *VFS) openDentry(ctx context.Context, d *Dentry, flags int, created bool) (*File, error) {
+	st, err := d.inode.Stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if flags&unix.O_DIRECTORY != 0 && !IsDir(st.Mode) {
+		return nil, unix.ENOTDIR
+	}
+	if flags&unix.O_PATH != 0 {
+		return NewFile(v, d, d.inode, nil, flags), nil
+	}
+	if IsSymlink(st.Mode) {
+		return nil, unix.ELOOP
+	}
+	acc := flags & unix.O_ACCMODE
+	if acc == unix.O_ACCMODE {
+		return nil, unix.EINVAL
+	}
+	if IsDir(st.Mode) {
+		if acc != unix.O_RDONLY || flags&unix.O_CREAT != 0 {
+			return nil, unix.EISDIR
+		}
+	}
+	if !created {
+		want := uint32(0)
+		if acc != unix.O_WRONLY {
+			want |= mayRead
+		}
+		if acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
+			want |= mayWrite
+		}
+		if err := mayAccess(CallerOf(ctx).Creds, &st, want); err != nil {
+			return nil, err
+		}
+	}
+	if IsDir(st.Mode) {
+		return NewFile(v, d, d.inode, nil, flags), nil
+	}
+	impl, err := d.inode.Open(ctx, flags)
+	if err != nil {
+		return nil, err
+	}
+	if flags&unix.O_TRUNC != 0 && acc != unix.O_RDONLY && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size != 0 {
+		if err := setAttr(ctx, d.inode, Attr{Mask: AttrSize}); err != nil {
+			impl.Release()
+			return nil, err
+		}
+	}
+	return NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)), nil
+}
+
+// Lookup resolves path relative to dir (nil: the working directory),
+// following a final symlink if follow is set.
+func (v *VFS) Lookup(ctx context.Context, fsc *FSContext, dir *File, path string, follow bool) (*Dentry, error) {
+	start, err := startAt(fsc, dir)
+	if err != nil {
+		return nil, err
+	}
+	return v.walker(ctx, fsc).lookup(start, path, follow)
+}
+
+// StatAt implements fstatat(2) for a non-empty path.
+func (v *VFS) StatAt(ctx context.Context, fsc *FSContext, dir *File, path string, follow bool) (unix.Stat_t, error) {
+	d, err := v.Lookup(ctx, fsc, dir, path, follow)
+	if err != nil {
+		return unix.Stat_t{}, err
+	}
+	return d.inode.Stat(ctx)
+}
+
+// Statfs implements statfs(2) on the filesystem holding d.
+func (v *VFS) Statfs(ctx context.Context, d *Dentry) (unix.Statfs_t, error) {
+	return d.mnt.FS.Statfs(ctx)
+}
+
+// Readlink implements readlinkat(2).
+func (v *VFS) Readlink(ctx context.Context, fsc *FSContext, dir *File, path string) (string, error) {
+	d, err := v.Lookup(ctx, fsc, dir, path, false)
+	if err != nil {
+		return "", err
+	}
+	return ReadlinkDentry(ctx, d)
+}
+
+// ReadlinkDentry reads the symlink d (EINVAL if it is not one).
+func ReadlinkDentry(ctx context.Context, d *Dentry) (string, error) {
+	st, err := d.inode.Stat(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !IsSymlink(st.Mode) {
+		return "", unix.EINVAL
+	}
+	return readlink(ctx, d.inode)
+}
+
+// Access implements faccessat2(2): mode is F_OK or a mix of R_OK, W_OK
+// and X_OK, checked against creds (the real or effective IDs, as the
+// caller chose).
+func (v *VFS) Access(ctx context.Context, fsc *FSContext, dir *File, path string, mode uint32, follow bool, creds Creds) error {
+	d, err := v.Lookup(ctx, fsc, dir, path, follow)
+	if err != nil {
+		return err
+	}
+	return AccessDentry(ctx, d, mode, creds)
+}
+
+// AccessDentry checks access mode (R_OK|W_OK|X_OK) to d for creds.
+func AccessDentry(ctx context.Context, d *Dentry, mode uint32, creds Creds) error {
+	st, err := d.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	if err := mayAccess(creds, &st, mode&7); err != nil {
+		return err
+	}
+	if mode&unix.W_OK != 0 {
+		if _, ok := d.inode.(AttrSetter); !ok && !IsDir(st.Mode) {
+			return unix.EROFS
+		}
+	}
+	return nil
+}
+
+// Mkdir implements mkdirat(2).
+func (v *VFS) Mkdir(ctx context.Context, fsc *FSContext, dir *File, path string, mode uint32) error {
+	w, parent, name, err := v.parentForCreate(ctx, fsc, dir, path)
+	if err != nil {
+		return err
+	}
+	dw, err := w.writableDir(parent)
+	if err != nil {
+		return err
+	}
+	return dw.Mkdir(ctx, name, mode&0o7777&^fsc.Umask())
+}
+
+// Mknod implements mknodat(2) for regular files and FIFOs.
+func (v *VFS) Mknod(ctx context.Context, fsc *FSContext, dir *File, path string, mode uint32, rdev uint64) error {
+	switch mode & unix.S_IFMT {
+	case 0:
+		mode |= unix.S_IFREG
+	case unix.S_IFREG, unix.S_IFIFO, unix.S_IFSOCK:
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return unix.EPERM
+	case unix.S_IFDIR:
+		return unix.EPERM
+	default:
+		return unix.EINVAL
+	}
+	w, parent, name, err := v.parentForCreate(ctx, fsc, dir, path)
+	if err != nil {
+		return err
+	}
+	dw, err := w.writableDir(parent)
+	if err != nil {
+		return err
+	}
+	_, err = dw.Create(ctx, name, mode&unix.S_IFMT|mode&0o7777&^fsc.Umask(), rdev)
+	return err
+}
+
+// Symlink implements symlinkat(2).
+func (v *VFS) Symlink(ctx context.Context, fsc *FSContext, target string, dir *File, path string) error {
+	if target == "" {
+		return unix.ENOENT
+	}
+	w, parent, name, err := v.parentForCreate(ctx, fsc, dir, path)
+	if err != nil {
+		return err
+	}
+	dw, err := w.writableDir(parent)
+	if err != nil {
+		return err
+	}
+	return dw.Symlink(ctx, name, target)
+}
+
+// parentForCreate resolves the directory a new name goes in: EEXIST when
+// the name exists (even as a dangling symlink), as mkdir and friends say.
+func (v *VFS) parentForCreate(ctx context.Context, fsc *FSContext, dir *File, path string) (*walker, *Dentry, string, error) {
+	start, err := startAt(fsc, dir)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	w := v.walker(ctx, fsc)
+	parent, name, _, err := w.walkParent(start, path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if name == "" || name == "." || name == ".." {
+		return nil, nil, "", unix.EEXIST
+	}
+	if _, err := w.step(parent, name); err == nil {
+		return nil, nil, "", unix.EEXIST
+	} else if err != unix.ENOENT {
+		return nil, nil, "", err
+	}
+	return w, parent, name, nil
+}
+
+// parentForRemove resolves the directory and name that unlink, rmdir and
+// rename act on, and the dentry the name refers to (without following).
+func (v *VFS) parentForRemove(w *walker, fsc *FSContext, dir *File, path string) (*Dentry, string, *Dentry, bool, error) {
+	start, err := startAt(fsc, dir)
+	if err != nil {
+		return nil, "", nil, false, err
+	}
+	parent, name, trailing, err := w.walkParent(start, path)
+	if err != nil {
+		return nil, "", nil, false, err
+	}
+	switch name {
+	case "", ".":
+		return nil, "", nil, false, unix.EINVAL
+	case "..":
+		return nil, "", nil, false, unix.ENOTEMPTY
+	}
+	d, err := w.step(parent, name)
+	if err != nil {
+		return nil, "", nil, false, err
+	}
+	return parent, name, d, trailing, nil
+}
+
+// Unlink implements unlinkat(2) without AT_REMOVEDIR.
+func (v *VFS) Unlink(ctx context.Context, fsc *FSContext, dir *File, path string) error {
+	w := v.walker(ctx, fsc)
+	parent, name, d, trailing, err := v.parentForRemove(w, fsc, dir, path)
+	if err == unix.EINVAL || err == unix.ENOTEMPTY {
+		return unix.EISDIR
+	}
+	if err != nil {
+		return err
+	}
+	st, err := d.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	if IsDir(st.Mode) {
+		return unix.EISDIR
+	}
+	if trailing {
+		return unix.ENOTDIR
+	}
+	if v.mountedAt(d) != nil {
+		return unix.EBUSY
+	}
+	dw, err := w.writableDir(parent)
+	if err != nil {
+		return err
+	}
+	return dw.Unlink(ctx, name)
+}
+
+// Rmdir implements unlinkat(2) with AT_REMOVEDIR.
+func (v *VFS) Rmdir(ctx context.Context, fsc *FSContext, dir *File, path string) error {
+	w := v.walker(ctx, fsc)
+	parent, name, d, _, err := v.parentForRemove(w, fsc, dir, path)
+	if err != nil {
+		return err
+	}
+	if err := w.checkDir(d); err != nil {
+		return err
+	}
+	if d.parent == nil || v.mountedAt(d) != nil || d.mnt != parent.mnt {
+		return unix.EBUSY
+	}
+	dw, err := w.writableDir(parent)
+	if err != nil {
+		return err
+	}
+	return dw.Rmdir(ctx, name)
+}
+
+// Rename implements renameat2(2).
+func (v *VFS) Rename(ctx context.Context, fsc *FSContext, oldDir *File, oldPath string, newDir *File, newPath string, flags uint32) error {
+	if flags&^(unix.RENAME_NOREPLACE|unix.RENAME_EXCHANGE) != 0 || flags == unix.RENAME_NOREPLACE|unix.RENAME_EXCHANGE {
+		return unix.EINVAL
+	}
+	w := v.walker(ctx, fsc)
+	op, oname, od, otrail, err := v.parentForRemove(w, fsc, oldDir, oldPath)
+	if err != nil {
+		return renameNameErr(err)
+	}
+	start, err := startAt(fsc, newDir)
+	if err != nil {
+		return err
+	}
+	np, nname, ntrail, err := w.walkParent(start, newPath)
+	if err != nil {
+		return err
+	}
+	switch nname {
+	case "", ".", "..":
+		return unix.EBUSY
+	}
+	if op.mnt != np.mnt {
+		return unix.EXDEV
+	}
+	ost, err := od.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	if (otrail || ntrail) && !IsDir(ost.Mode) {
+		return unix.ENOTDIR
+	}
+	if v.isMountPoint(od) {
+		return unix.EBUSY
+	}
+	nd, err := w.step(np, nname)
+	switch {
+	case err == nil:
+		if v.isMountPoint(nd) {
+			return unix.EBUSY
+		}
+	case err != unix.ENOENT:
+		return err
+	}
+	if IsDir(ost.Mode) && isAncestor(od, np) {
+		return unix.EINVAL
+	}
+	if nd != nil && flags&unix.RENAME_EXCHANGE != 0 {
+		if nst, err := nd.inode.Stat(ctx); err == nil && IsDir(nst.Mode) && isAncestor(nd, op) {
+			return unix.EINVAL
+		}
+	}
+	odw, err := w.writableDir(op)
+	if err != nil {
+		return err
+	}
+	if _, err := w.writableDir(np); err != nil {
+		return err
+	}
+	return odw.Rename(ctx, oname, np.inode, nname, flags)
+}
+
+func renameNameErr(err error) error {
+	if err == unix.EINVAL || err == unix.ENOTEMPTY {
+		return unix.EBUSY
+	}
+	return err
+}
+
+// isAncestor reports whether a is d or one of d's parents in the same
+// mount.
+func isAncestor(a, d *Dentry) bool {
+	for ; d != nil; d = d.parent {
+		if d.mnt == a.mnt && sameInode(d.inode, a.inode) {
+			return true
+		}
+	}
+	return false
+}
+
+// Link implements linkat(2); follow is AT_SYMLINK_FOLLOW.
+func (v *VFS) Link(ctx context.Context, fsc *FSContext, oldDir *File, oldPath string, newDir *File, newPath string, follow bool) error {
+	old, err := v.Lookup(ctx, fsc, oldDir, oldPath, follow)
+	if err != nil {
+		return err
+	}
+	return v.LinkDentry(ctx, fsc, old, newDir, newPath)
+}
+
+// LinkDentry gives old the new name newPath (linkat with AT_EMPTY_PATH).
+func (v *VFS) LinkDentry(ctx context.Context, fsc *FSContext, old *Dentry, newDir *File, newPath string) error {
+	st, err := old.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	if IsDir(st.Mode) {
+		return unix.EPERM
+	}
+	w, parent, name, err := v.parentForCreate(ctx, fsc, newDir, newPath)
+	if err != nil {
+		return err
+	}
+	if parent.mnt != old.mnt {
+		return unix.EXDEV
+	}
+	dw, err := w.writableDir(parent)
+	if err != nil {
+		return err
+	}
+	return dw.Link(ctx, name, old.inode)
+}
+
+// SetAttrAt changes the attributes of path (chmod, chown, truncate,
+// utimensat).
+func (v *VFS) SetAttrAt(ctx context.Context, fsc *FSContext, dir *File, path string, follow bool, a Attr) error {
+	d, err := v.Lookup(ctx, fsc, dir, path, follow)
+	if err != nil {
+		return err
+	}
+	if a.Mask&AttrSize != 0 {
+		st, err := d.inode.Stat(ctx)
+		if err != nil {
+			return err
+		}
+		if err := mayAccess(CallerOf(ctx).Creds, &st, mayWrite); err != nil {
+			return err
+		}
+	}
+	return setAttr(ctx, d.inode, a)
+}
+
+// setAttr checks the rules common to every filesystem and applies a.
+func setAttr(ctx context.Context, i Inode, a Attr) error {
+	st, err := i.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	c := CallerOf(ctx).Creds
+	if a.Mask&AttrSize != 0 {
+		switch {
+		case IsDir(st.Mode):
+			return unix.EISDIR
+		case st.Mode&unix.S_IFMT != unix.S_IFREG:
+			return unix.EINVAL
+		case a.Size < 0:
+			return unix.EINVAL
+		}
+	}
+	if c.UID != 0 {
+		if a.Mask&(AttrMode|AttrUID|AttrGID) != 0 && c.UID != st.Uid {
+			return unix.EPERM
+		}
+		if a.Mask&AttrUID != 0 && a.UID != st.Uid {
+			return unix.EPERM
+		}
+		if a.Mask&AttrGID != 0 && a.GID != st.Gid && !c.inGroup(a.GID) {
+			return unix.EPERM
+		}
+	}
+	s, ok := i.(AttrSetter)
+	if !ok {
+		return unix.EROFS
+	}
+	return s.SetAttr(ctx, a)
+}
+
+// Now returns the current time as a Timespec (for filesystems).
+func Now() unix.Timespec { return unix.NsecToTimespec(time.Now().UnixNano()) }
+
+// Chdir implements chdir(2) on path.
+func (v *VFS) Chdir(ctx context.Context, fsc *FSContext, path string) error {
+	d, err := v.Lookup(ctx, fsc, nil, path, true)
+	if err != nil {
+		return err
+	}
+	return ChdirDentry(ctx, fsc, d)
+}
+
+// ChdirDentry makes d the working directory (fchdir).
+func ChdirDentry(ctx context.Context, fsc *FSContext, d *Dentry) error {
+	st, err := d.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	if !IsDir(st.Mode) {
+		return unix.ENOTDIR
+	}
+	if err := mayAccess(CallerOf(ctx).Creds, &st, mayExec); err != nil {
+		return err
+	}
+	fsc.SetCwd(d)
+	return nil
+}
