@@ -39,94 +39,76 @@ type Kernel struct {
 	// Futexes are the futex waiters of every task.
 	Futexes Futexes
 
-	mu     sync.Mutex
-	tasks  map[int]*Task
-	nextID int
+	// mu guards the process tree: tasks, thread groups, parents and
+	// children, and exit states. treeChanged is broadcast whenever a thread
+	// group exits, for wait4.
+	mu          sync.Mutex
+	treeChanged *sync.Cond
+	tasks       map[int]*Task
+	groups      map[int]*ThreadGroup
+	nextID      int
+	init        *ThreadGroup
 }
 
 // New returns a kernel with no tasks.
 func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *Kernel {
-	return &Kernel{Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(), tasks: make(map[int]*Task), nextID: 1}
-}
-
-// ThreadGroup is a process.
-type ThreadGroup struct {
-	PID  int
-	PPID int
-
-	mu       sync.Mutex
-	creds    Credentials
-	limits   map[int]unix.Rlimit
-	exited   bool
-	code     int
-	signal   int
-	done     chan struct{}
-	sigmu    sync.Mutex
-	handlers map[int][32]byte // rt_sigaction records, by signal
-}
-
-// ExitStatus is how a thread group ended.
-type ExitStatus struct {
-	Code   int // exit code, when Signal is 0
-	Signal int // the signal that killed it
-}
-
-func (tg *ThreadGroup) setExit(code, sig int) {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	if !tg.exited {
-		tg.exited, tg.code, tg.signal = true, code, sig
+	k := &Kernel{
+		Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(),
+		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1,
 	}
+	k.treeChanged = sync.NewCond(&k.mu)
+	return k
 }
 
-// SigAction returns the recorded action of sig (zero: SIG_DFL).
-func (tg *ThreadGroup) SigAction(sig int) [32]byte {
-	tg.sigmu.Lock()
-	defer tg.sigmu.Unlock()
-	return tg.handlers[sig]
-}
-
-// SetSigAction records the action of sig.
-func (tg *ThreadGroup) SetSigAction(sig int, act [32]byte) {
-	tg.sigmu.Lock()
-	defer tg.sigmu.Unlock()
-	tg.handlers[sig] = act
-}
-
-// NewProcess creates the first task of a new thread group in memory mm, with
-// file table fds and filesystem context fs. The caller sets its registers
-// and FP state (usually from the loader) and calls Start.
+// NewProcess creates the first task of a new thread group in memory m, with
+// file table fds and filesystem context fs. The first process created is the
+// sandbox's init (PID 1). The caller sets its registers and calls Start.
 func (k *Kernel) NewProcess(m *mm.MemoryManager, fds *vfs.FDTable, fs *vfs.FSContext) *Task {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	id := k.nextID
-	k.nextID++
-	tg := &ThreadGroup{PID: id, done: make(chan struct{}), handlers: make(map[int][32]byte)}
-	t := &Task{K: k, TG: tg, TID: id, MM: m, FDs: fds, FS: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext()}
+	id := k.allocID()
+	tg := newThreadGroup(k, id, nil)
+	if k.init == nil {
+		k.init = tg
+	}
+	t := &Task{K: k, TG: tg, TID: id, MM: m, FDs: fds, FS: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{})}
+	tg.tasks = []*Task{t}
 	k.tasks[id] = t
+	k.groups[id] = tg
 	return t
 }
+
+// allocID returns a free ID for a task; k.mu is held.
+func (k *Kernel) allocID() int {
+	for {
+		id := k.nextID
+		k.nextID++
+		if k.nextID > maxPID {
+			k.nextID = 2
+		}
+		if k.tasks[id] == nil && k.groups[id] == nil {
+			return id
+		}
+	}
+}
+
+// maxPID is /proc/sys/kernel/pid_max's default on 64-bit.
+const maxPID = 4194304
 
 // Start runs t on its own goroutine.
 func (t *Task) Start() { go t.Run() }
 
-// Wait blocks until t's thread group has exited.
-func (tg *ThreadGroup) Wait() ExitStatus {
-	<-tg.done
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	return ExitStatus{Code: tg.code, Signal: tg.signal}
-}
-
-func (k *Kernel) removeTask(t *Task) {
+// KillAll ends every task: the sandbox's init has exited.
+func (k *Kernel) KillAll() {
 	k.mu.Lock()
-	delete(k.tasks, t.TID)
+	tasks := make([]*Task, 0, len(k.tasks))
+	for _, t := range k.tasks {
+		tasks = append(tasks, t)
+	}
 	k.mu.Unlock()
-	// One task per thread group until threads land: its end is the group's.
-	t.TG.setExit(0, 0)
-	t.MM.Release()
-	t.FDs.Release()
-	close(t.TG.done)
+	for _, t := range tasks {
+		t.TG.Kill(int(unix.SIGKILL))
+	}
 }
 
 // Task returns the task with the given ID, or nil.
@@ -148,9 +130,9 @@ func (k *Kernel) PIDs() []int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var pids []int
-	for _, t := range k.tasks {
-		if t.TID == t.TG.PID {
-			pids = append(pids, t.TG.PID)
+	for pid, tg := range k.groups {
+		if !tg.zombie {
+			pids = append(pids, pid)
 		}
 	}
 	return pids

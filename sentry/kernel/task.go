@@ -39,14 +39,22 @@ type Task struct {
 	// NoNewPrivs and PdeathSignal are prctl bookkeeping.
 	NoNewPrivs   int
 	PdeathSignal int
-	name         string
 	// SigMask is the blocked signal set (bookkeeping until signals land).
 	SigMask uint64
 	// AltStack is sigaltstack's stack_t, as the application set it.
 	AltStack [24]byte
 
-	mu      sync.Mutex
-	exiting bool
+	mu   sync.Mutex
+	name string
+
+	// killed is closed when the task must stop: its group is exiting.
+	// Blocking syscalls select on it (Killed) and return EINTR.
+	killed     chan struct{}
+	killedOnce sync.Once
+	// exitCode is the task's own exit(2) status.
+	exitCode int
+	// vforkDone is closed when a vfork child execs or exits.
+	vforkDone chan struct{}
 }
 
 // CopyIn reads len(dst) bytes of application memory at addr; a bad address
@@ -115,29 +123,56 @@ func (t *Task) PID() int { return t.TG.PID }
 // Log returns the task's logger.
 func (t *Task) Log() *slog.Logger { return t.K.Log.With("tid", t.TID) }
 
-// ExitGroup ends the whole thread group with status (exit_group, or a fatal
-// signal when sig != 0).
+// ExitGroup ends the whole thread group with code (exit_group), or as the
+// fatal signal sig does when sig != 0.
 func (t *Task) ExitGroup(code, sig int) {
-	t.TG.setExit(code, sig)
-	t.mu.Lock()
-	t.exiting = true
-	t.mu.Unlock()
+	t.TG.exit(ExitStatus{Code: code, Signal: sig})
 }
 
-func (t *Task) isExiting() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.exiting
+// Exit ends this thread only (exit(2)); the last thread's code is the
+// group's.
+func (t *Task) Exit(code int) {
+	t.exitCode = code
+	t.kill()
 }
 
-// Run runs the task until its thread group exits.
+// kill makes the task stop at its next chance.
+func (t *Task) kill() {
+	t.killedOnce.Do(func() {
+		close(t.killed)
+		t.ctx.Interrupt()
+		t.K.mu.Lock()
+		t.K.treeChanged.Broadcast()
+		t.K.mu.Unlock()
+	})
+}
+
+// Killed is closed when the task must stop; blocking syscalls select on it
+// and return EINTR.
+func (t *Task) Killed() <-chan struct{} { return t.killed }
+
+func (t *Task) isKilled() bool {
+	select {
+	case <-t.killed:
+		return true
+	default:
+		return false
+	}
+}
+
+// killedLocked is isKilled for callers holding k.mu.
+func (t *Task) killedLocked() bool { return t.isKilled() }
+
+// Run runs the task until it exits.
 func (t *Task) Run() {
 	defer t.release()
-	for !t.isExiting() {
+	for !t.isKilled() {
 		ev, err := t.ctx.Switch(t.MM.AddressSpace(), &t.Regs, t.FP)
 		if err != nil {
-			t.Log().Error("application thread lost", "err", err)
-			t.ExitGroup(0, int(unix.SIGKILL))
+			if !t.isKilled() {
+				t.Log().Error("application thread lost", "err", err)
+				t.ExitGroup(0, int(unix.SIGKILL))
+			}
 			return
 		}
 		switch ev.Kind {
@@ -195,7 +230,29 @@ func (t *Task) syscall() {
 	t.Regs.Rax = uint64(ret)
 }
 
+// release is the end of a task: its thread, its share of memory, files and
+// the vfork parent it may hold; the last task of a group makes it a zombie.
 func (t *Task) release() {
 	t.ctx.Release()
-	t.K.removeTask(t)
+	if t.ClearChildTID != 0 && !t.TG.lastTask(t.K) {
+		// CLONE_CHILD_CLEARTID: tell a joining thread, as Linux does.
+		if t.CopyOut(t.ClearChildTID, make([]byte, 4)) == nil {
+			t.K.Futexes.Wake(t, t.ClearChildTID, 1, ^uint32(0))
+		}
+	}
+	t.MM.DecUsers()
+	t.FDs.DecUsers()
+	t.finishVfork()
+	k := t.K
+	k.mu.Lock()
+	k.taskExited(t, ExitStatus{Code: t.exitCode})
+	k.mu.Unlock()
+}
+
+// finishVfork releases a parent waiting in vfork.
+func (t *Task) finishVfork() {
+	if t.vforkDone != nil {
+		close(t.vforkDone)
+		t.vforkDone = nil
+	}
 }

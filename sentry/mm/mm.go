@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -66,6 +67,18 @@ type MemoryManager struct {
 	// them in mm_struct too): /proc/pid/cmdline, environ and auxv.
 	Argv, Envv [2]uintptr
 	Auxv       []byte
+
+	users atomic.Int32 // tasks sharing the address space, less one
+}
+
+// IncUsers records another task sharing the address space (CLONE_VM).
+func (m *MemoryManager) IncUsers() { m.users.Add(1) }
+
+// DecUsers drops a task's use; the last one releases the address space.
+func (m *MemoryManager) DecUsers() {
+	if m.users.Add(-1) < 0 {
+		m.Release()
+	}
 }
 
 // New returns an empty memory manager on a fresh address space.

@@ -107,7 +107,9 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	t.Exe = res.Exe
 	t.SetName(comm(res.Exe))
 	t.Start()
-	return t.TG.Wait(), nil
+	status := t.TG.Wait()
+	k.KillAll()
+	return status, nil
 }
 
 func platformNames() string {

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,6 +16,7 @@ type FDTable struct {
 	mu    sync.Mutex
 	fds   []fdEntry
 	limit int
+	users atomic.Int32 // tasks sharing the table, less one
 }
 
 type fdEntry struct {
@@ -224,6 +226,16 @@ func (t *FDTable) Release() {
 	t.CloseRange(0, ^uint32(0), false)
 }
 
+// IncUsers records another task sharing the table (CLONE_FILES).
+func (t *FDTable) IncUsers() { t.users.Add(1) }
+
+// DecUsers drops a task's use; the last one releases the table.
+func (t *FDTable) DecUsers() {
+	if t.users.Add(-1) < 0 {
+		t.Release()
+	}
+}
+
 // Count returns the number of open descriptors.
 func (t *FDTable) Count() int {
 	t.mu.Lock()
@@ -249,3 +261,6 @@ func (t *FDTable) FDs() []int32 {
 	}
 	return fds
 }
+
+// Shared reports whether more than one task uses the table.
+func (t *FDTable) Shared() bool { return t.users.Load() > 0 }

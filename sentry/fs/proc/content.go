@@ -68,7 +68,7 @@ func stat(k *kernel.Kernel) string {
 // state, ppid, pgrp, session, threads, start time, vsize, rss) are real;
 // the accounting ones are zero.
 func pidStat(t *kernel.Task) string {
-	fields := []any{t.PID(), "(" + t.Name() + ")", "R", t.TG.PPID, t.PID(), t.PID(), 0, 0,
+	fields := []any{t.PID(), "(" + t.Name() + ")", "R", t.PPID(), t.PID(), t.PID(), 0, 0,
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, 0, 0}
 	var b strings.Builder
 	for i, f := range fields {
@@ -86,7 +86,7 @@ func pidStatus(t *kernel.Task) string {
 	return fmt.Sprintf("Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"+
 		"TracerPid:\t0\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nThreads:\t1\n"+
 		"SigPnd:\t0000000000000000\nSigBlk:\t%016x\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
-		t.Name(), 0o22, t.PID(), t.TID, t.TG.PPID,
+		t.Name(), 0o22, t.PID(), t.TID, t.PPID(),
 		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.Effective,
 		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.Effective,
 		t.SigMask, t.NoNewPrivs)

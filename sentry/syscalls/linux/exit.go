@@ -7,12 +7,12 @@ import (
 )
 
 func registerExit(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_EXIT, "exit", exit, "ends the process: threads arrive with the processes work", kernel.ArgInt)
+	reg(st, unix.SYS_EXIT, "exit", exit, kernel.ArgInt)
 	reg(st, unix.SYS_EXIT_GROUP, "exit_group", exitGroup, kernel.ArgInt)
 }
 
 func exit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	t.ExitGroup(int(a.Int(0)&0xff), 0)
+	t.Exit(int(a.Int(0) & 0xff))
 	return 0, nil
 }
 

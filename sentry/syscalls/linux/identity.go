@@ -31,7 +31,7 @@ func registerIdentity(st *kernel.SyscallTable) {
 func getpid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) { return uintptr(t.PID()), nil }
 
 func getppid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return uintptr(t.TG.PPID), nil
+	return uintptr(t.PPID()), nil
 }
 
 func gettid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) { return uintptr(t.TID), nil }

@@ -42,6 +42,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerTransfer,
 	registerFutex,
 	registerXattr,
+	registerProcess,
 }
 
 // reg is shorthand for a fully implemented entry.

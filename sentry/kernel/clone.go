@@ -1,0 +1,135 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
+
+// CloneArgs are the arguments of clone and clone3.
+type CloneArgs struct {
+	Flags      uint64
+	ExitSignal int
+	Stack      uintptr // new stack pointer; 0 keeps the parent's
+	ParentTID  uintptr
+	ChildTID   uintptr
+	TLS        uintptr
+}
+
+// Flags clone accepts. Namespaces, CLONE_PIDFD and the rest are EINVAL.
+const supportedCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
+	unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_VFORK | unix.CLONE_PARENT |
+	unix.CLONE_DETACHED | unix.CLONE_IO
+
+// Clone creates a task as clone(2) does and returns its ID in the caller's
+// view. The child starts with the caller's registers, rax 0.
+func (t *Task) Clone(a CloneArgs) (int, error) {
+	f := a.Flags
+	switch {
+	case f&^supportedCloneFlags != 0:
+		return 0, unix.EINVAL
+	case f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
+		f&unix.CLONE_SIGHAND != 0 && f&unix.CLONE_VM == 0:
+		return 0, unix.EINVAL
+	case a.ExitSignal < 0 || a.ExitSignal > 64:
+		return 0, unix.EINVAL
+	}
+	child, err := t.newChild(a)
+	if err != nil {
+		return 0, err
+	}
+	if f&unix.CLONE_PARENT_SETTID != 0 {
+		if err := t.CopyOut(a.ParentTID, binary.LittleEndian.AppendUint32(nil, uint32(child.TID))); err != nil {
+			child.abandon()
+			return 0, err
+		}
+	}
+	if f&unix.CLONE_CHILD_SETTID != 0 {
+		if err := child.CopyOut(a.ChildTID, binary.LittleEndian.AppendUint32(nil, uint32(child.TID))); err != nil {
+			child.abandon()
+			return 0, err
+		}
+	}
+	var vfork chan struct{}
+	if f&unix.CLONE_VFORK != 0 {
+		vfork = make(chan struct{})
+		child.vforkDone = vfork
+	}
+	child.Start()
+	if vfork != nil {
+		select {
+		case <-vfork:
+		case <-t.Killed():
+		}
+	}
+	return child.TID, nil
+}
+
+// newChild builds the child task and links it into the tree.
+func (t *Task) newChild(a CloneArgs) (*Task, error) {
+	f := a.Flags
+	m := t.MM
+	if f&unix.CLONE_VM != 0 {
+		m.IncUsers()
+	} else {
+		var err error
+		if m, err = t.MM.Fork(); err != nil {
+			return nil, err
+		}
+	}
+	fds := t.FDs
+	if f&unix.CLONE_FILES != 0 {
+		fds.IncUsers()
+	} else {
+		fds = fds.Fork()
+	}
+	fs := t.FS
+	if f&unix.CLONE_FS == 0 {
+		fs = fs.Fork()
+	}
+	c := &Task{K: t.K, MM: m, FDs: fds, FS: fs, Regs: t.Regs, FP: t.FP.Clone(),
+		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), Exe: t.Exe,
+		SigMask: t.SigMask, name: t.Name()}
+	c.Regs.Rax = 0
+	if a.Stack != 0 {
+		c.Regs.Rsp = uint64(a.Stack)
+	}
+	if f&unix.CLONE_SETTLS != 0 {
+		c.Regs.FsBase = uint64(a.TLS)
+	}
+	if f&unix.CLONE_CHILD_CLEARTID != 0 {
+		c.ClearChildTID = a.ChildTID
+	}
+
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if t.TG.exiting {
+		c.ctx.Release()
+		m.DecUsers()
+		fds.DecUsers()
+		return nil, unix.EINTR
+	}
+	c.TID = k.allocID()
+	if f&unix.CLONE_THREAD != 0 {
+		c.TG = t.TG
+	} else {
+		parent := t.TG
+		if f&unix.CLONE_PARENT != 0 && t.TG.parent != nil {
+			parent = t.TG.parent
+		}
+		c.TG = newThreadGroup(k, c.TID, parent)
+		c.TG.exitSignal = a.ExitSignal
+		k.groups[c.TID] = c.TG
+	}
+	c.TG.tasks = append(c.TG.tasks, c)
+	k.tasks[c.TID] = c
+	return c, nil
+}
+
+// abandon undoes newChild for a child that never ran.
+func (c *Task) abandon() {
+	c.kill()
+	c.Start()
+}

@@ -1,0 +1,100 @@
+package kernel
+
+import (
+	"context"
+	"path"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+	"runsc-lite/sentry/loader"
+	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/vfs"
+)
+
+// Ctx returns the context VFS operations run in for t: its credentials and
+// the task itself (for /proc/self).
+func (t *Task) Ctx() context.Context {
+	c := t.Creds()
+	return vfs.WithCaller(context.Background(), vfs.Caller{
+		Creds: vfs.Creds{UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups},
+		Task:  t,
+	})
+}
+
+// opener opens executables for the loader as t would.
+func (t *Task) opener() loader.Opener {
+	return func(p string) (loader.File, string, func(), error) {
+		f, err := t.K.VFS.Open(t.Ctx(), t.FS, nil, p, unix.O_RDONLY, 0)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		name := p
+		if d := f.Dentry(); d != nil {
+			name = vfs.PathOf(t.FS.Root(), d)
+		}
+		return f, name, f.DecRef, nil
+	}
+}
+
+// Exec replaces the task's program, as execve(2) does. The new image is
+// built in a fresh address space, so a failure leaves the caller as it was.
+// Other threads of the process are ended first.
+func (t *Task) Exec(p string, argv, envv []string) error {
+	as, err := t.K.Platform.NewAddressSpace()
+	if err != nil {
+		return unix.ENOMEM
+	}
+	m := mm.New(as)
+	res, err := loader.Load(m, t.opener(), p, argv, envv)
+	if err != nil {
+		m.Release()
+		return err
+	}
+	t.endOtherThreads()
+	old := t.MM
+	t.MM = m
+	old.DecUsers()
+	if t.FDs.Shared() {
+		fds := t.FDs.Fork()
+		t.FDs.DecUsers()
+		t.FDs = fds
+	}
+	t.FDs.CloseOnExec()
+	t.TG.resetHandlersForExec()
+	t.Regs = res.Regs
+	t.FP = platform.NewFPState()
+	t.Exe = res.Exe
+	name := path.Base(res.Exe)
+	if len(name) > 15 {
+		name = name[:15]
+	}
+	t.SetName(name)
+	t.ClearChildTID = 0
+	t.RobustList = 0
+	t.AltStack = [24]byte{}
+	t.finishVfork()
+	return nil
+}
+
+// endOtherThreads kills the other threads of the group and waits until they
+// are gone (de_thread in Linux).
+func (t *Task) endOtherThreads() {
+	k := t.K
+	k.mu.Lock()
+	var others []*Task
+	for _, o := range t.TG.tasks {
+		if o != t {
+			others = append(others, o)
+		}
+	}
+	k.mu.Unlock()
+	for _, o := range others {
+		o.kill()
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for len(t.TG.tasks) > 1 && !t.isKilled() {
+		k.treeChanged.Wait()
+	}
+}

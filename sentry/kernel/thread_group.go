@@ -1,0 +1,206 @@
+package kernel
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// ThreadGroup is a process: its threads, its place in the process tree, its
+// identity, limits and signal actions. Tree fields (parent, children,
+// tasks, zombie, exit status) are guarded by the kernel's mu.
+type ThreadGroup struct {
+	PID int
+	k   *Kernel
+
+	parent   *ThreadGroup
+	children map[*ThreadGroup]struct{}
+	tasks    []*Task
+	pgid     int
+	sid      int
+
+	// exitSignal is sent to the parent when the group exits (clone's
+	// low byte, usually SIGCHLD).
+	exitSignal int
+
+	// exiting is set by exit_group or a fatal signal: every thread stops.
+	exiting bool
+	// zombie is set when the last thread has exited, until a wait reaps it.
+	zombie bool
+	status ExitStatus
+	done   chan struct{} // closed when the group becomes a zombie
+
+	mu       sync.Mutex // guards what follows
+	creds    Credentials
+	limits   map[int]unix.Rlimit
+	sigmu    sync.Mutex
+	handlers map[int][32]byte // rt_sigaction records, by signal
+}
+
+func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
+	tg := &ThreadGroup{PID: pid, k: k, parent: parent, children: make(map[*ThreadGroup]struct{}),
+		pgid: pid, sid: pid, done: make(chan struct{}), handlers: make(map[int][32]byte)}
+	if parent != nil {
+		parent.children[tg] = struct{}{}
+		tg.pgid, tg.sid = parent.pgid, parent.sid
+		tg.creds = parent.creds
+		tg.creds.Groups = append([]uint32(nil), parent.creds.Groups...)
+		tg.limits = make(map[int]unix.Rlimit, len(parent.limits))
+		for r, l := range parent.limits {
+			tg.limits[r] = l
+		}
+		for sig, act := range parent.handlers {
+			tg.handlers[sig] = act
+		}
+	}
+	return tg
+}
+
+// ExitStatus is how a thread group ended.
+type ExitStatus struct {
+	Code   int // exit code, when Signal is 0
+	Signal int // the signal that killed it
+}
+
+// WaitStatus encodes s as wait4 reports it.
+func (s ExitStatus) WaitStatus() uint32 {
+	if s.Signal != 0 {
+		return uint32(s.Signal & 0x7f)
+	}
+	return uint32(s.Code&0xff) << 8
+}
+
+// Wait blocks until the thread group has exited.
+func (tg *ThreadGroup) Wait() ExitStatus {
+	<-tg.done
+	return tg.status
+}
+
+// PPID returns the parent's PID as the application sees it (0 for init).
+func (t *Task) PPID() int {
+	t.K.mu.Lock()
+	defer t.K.mu.Unlock()
+	if p := t.TG.parent; p != nil {
+		return p.PID
+	}
+	return 0
+}
+
+// Kill ends every thread of the group as the fatal signal sig does (or
+// exit_group with code when sig is 0, through ExitGroup).
+func (tg *ThreadGroup) Kill(sig int) {
+	tg.exit(ExitStatus{Signal: sig})
+}
+
+func (tg *ThreadGroup) exit(st ExitStatus) {
+	var tasks []*Task
+	k := tg.k
+	k.mu.Lock()
+	if !tg.exiting {
+		tg.exiting = true
+		tg.status = st
+	}
+	tasks = append(tasks, tg.tasks...)
+	k.mu.Unlock()
+	for _, t := range tasks {
+		t.kill()
+	}
+}
+
+// lastTask reports whether t is the only task left in its group.
+func (tg *ThreadGroup) lastTask(k *Kernel) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(tg.tasks) == 1
+}
+
+// Exiting reports whether the group is being torn down.
+func (tg *ThreadGroup) Exiting(k *Kernel) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return tg.exiting
+}
+
+// taskExited removes t from its group; the last task makes the group a
+// zombie, hands its children to init and wakes waiters. k.mu is held.
+func (k *Kernel) taskExited(t *Task, st ExitStatus) {
+	tg := t.TG
+	delete(k.tasks, t.TID)
+	for i, x := range tg.tasks {
+		if x == t {
+			tg.tasks = append(tg.tasks[:i:i], tg.tasks[i+1:]...)
+			break
+		}
+	}
+	if !tg.exiting {
+		// exit(2) of the last thread ends the group with its code.
+		tg.status = st
+	}
+	if len(tg.tasks) > 0 {
+		k.treeChanged.Broadcast()
+		return
+	}
+	tg.exiting, tg.zombie = true, true
+	for c := range tg.children {
+		delete(tg.children, c)
+		if k.init != nil && k.init != tg {
+			c.parent = k.init
+			k.init.children[c] = struct{}{}
+		} else {
+			c.parent = nil
+		}
+		if c.zombie && c.parent == nil {
+			delete(k.groups, c.PID)
+		}
+	}
+	close(tg.done)
+	if tg.parent == nil || tg.parent.ignoresChildren() {
+		k.reap(tg)
+	}
+	k.treeChanged.Broadcast()
+}
+
+// ignoresChildren reports whether SIGCHLD is ignored (SIG_IGN or
+// SA_NOCLDWAIT), in which case children are reaped at once, as in Linux.
+func (tg *ThreadGroup) ignoresChildren() bool {
+	act := tg.SigAction(int(unix.SIGCHLD))
+	handler := uint64(act[0]) | uint64(act[1])<<8 | uint64(act[2])<<16 | uint64(act[3])<<24 |
+		uint64(act[4])<<32 | uint64(act[5])<<40 | uint64(act[6])<<48 | uint64(act[7])<<56
+	flags := uint32(act[8]) | uint32(act[9])<<8 | uint32(act[10])<<16 | uint32(act[11])<<24
+	const sigIgn, saNocldwait = 1, 2
+	return handler == sigIgn || flags&saNocldwait != 0
+}
+
+// reap forgets a zombie; k.mu is held.
+func (k *Kernel) reap(tg *ThreadGroup) {
+	if tg.parent != nil {
+		delete(tg.parent.children, tg)
+	}
+	delete(k.groups, tg.PID)
+}
+
+// SigAction returns the recorded action of sig (zero: SIG_DFL).
+func (tg *ThreadGroup) SigAction(sig int) [32]byte {
+	tg.sigmu.Lock()
+	defer tg.sigmu.Unlock()
+	return tg.handlers[sig]
+}
+
+// SetSigAction records the action of sig.
+func (tg *ThreadGroup) SetSigAction(sig int, act [32]byte) {
+	tg.sigmu.Lock()
+	defer tg.sigmu.Unlock()
+	tg.handlers[sig] = act
+}
+
+// resetHandlersForExec resets caught signals to SIG_DFL; ignored ones stay
+// ignored (execve(2)).
+func (tg *ThreadGroup) resetHandlersForExec() {
+	tg.sigmu.Lock()
+	defer tg.sigmu.Unlock()
+	for sig, act := range tg.handlers {
+		if act[0] > 1 || act[1] != 0 || act[2] != 0 || act[3] != 0 || act[4] != 0 || act[5] != 0 || act[6] != 0 || act[7] != 0 {
+			delete(tg.handlers, sig)
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// WaitOptions select which children a wait reaps.
+type WaitOptions struct {
+	// Pid: > 0 that child, -1 any, 0 the caller's process group, < -1 the
+	// process group -Pid.
+	Pid    int
+	NoHang bool
+	NoWait bool // leave the child a zombie (waitid WNOWAIT)
+}
+
+// WaitResult is a reaped child.
+type WaitResult struct {
+	PID    int
+	UID    uint32
+	Status ExitStatus
+}
+
+// Wait waits for a child of t's process to exit, as wait4 and waitid do:
+// ECHILD if no child matches, a zero PID with NoHang if none has exited,
+// EINTR if the task is killed meanwhile.
+func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for {
+		matched := false
+		for c := range t.TG.children {
+			if !t.matches(c, o.Pid) {
+				continue
+			}
+			matched = true
+			if !c.zombie {
+				continue
+			}
+			res := WaitResult{PID: c.PID, UID: c.creds.UID.Real, Status: c.status}
+			if !o.NoWait {
+				k.reap(c)
+			}
+			return res, nil
+		}
+		switch {
+		case !matched:
+			return WaitResult{}, unix.ECHILD
+		case o.NoHang:
+			return WaitResult{}, nil
+		case t.killedLocked():
+			return WaitResult{}, unix.EINTR
+		}
+		k.treeChanged.Wait()
+	}
+}
+
+// matches reports whether child c is selected by a wait pid argument;
+// k.mu is held.
+func (t *Task) matches(c *ThreadGroup, pid int) bool {
+	switch {
+	case pid > 0:
+		return c.PID == pid
+	case pid == -1:
+		return true
+	case pid == 0:
+		return c.pgid == t.TG.pgid
+	default:
+		return c.pgid == -pid
+	}
+}
+
+// Pgid returns the process group of process pid (0: the caller's).
+func (t *Task) Pgid(pid int) (int, error) {
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg, err := t.groupLocked(pid)
+	if err != nil {
+		return 0, err
+	}
+	return tg.pgid, nil
+}
+
+// Sid returns the session of process pid (0: the caller's).
+func (t *Task) Sid(pid int) (int, error) {
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg, err := t.groupLocked(pid)
+	if err != nil {
+		return 0, err
+	}
+	return tg.sid, nil
+}
+
+func (t *Task) groupLocked(pid int) (*ThreadGroup, error) {
+	if pid == 0 {
+		return t.TG, nil
+	}
+	tg := t.K.groups[pid]
+	if tg == nil || tg.zombie {
+		return nil, unix.ESRCH
+	}
+	return tg, nil
+}
+
+// Setpgid implements setpgid(2) within the sandbox.
+func (t *Task) Setpgid(pid, pgid int) error {
+	if pgid < 0 {
+		return unix.EINVAL
+	}
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg, err := t.groupLocked(pid)
+	if err != nil {
+		return err
+	}
+	if tg != t.TG && tg.parent != t.TG {
+		return unix.ESRCH
+	}
+	if tg.sid != t.TG.sid {
+		return unix.EPERM
+	}
+	if tg.PID == tg.sid {
+		return unix.EPERM // a session leader cannot change group
+	}
+	if pgid == 0 {
+		pgid = tg.PID
+	}
+	if pgid != tg.PID {
+		found := false
+		for _, g := range k.groups {
+			if g.pgid == pgid && g.sid == t.TG.sid && !g.zombie {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return unix.EPERM
+		}
+	}
+	tg.pgid = pgid
+	return nil
+}
+
+// Setsid implements setsid(2).
+func (t *Task) Setsid() (int, error) {
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg := t.TG
+	for _, g := range k.groups {
+		if g.pgid == tg.PID && !g.zombie {
+			return 0, unix.EPERM
+		}
+	}
+	tg.sid, tg.pgid = tg.PID, tg.PID
+	return tg.sid, nil
+}
