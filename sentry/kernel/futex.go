@@ -63,10 +63,18 @@ func (f *Futexes) Wait(t *Task, addr uintptr, val, bitset uint32, timeout time.D
 		defer timer.Stop()
 		expired = timer.C
 	}
+	var interrupted error
 	select {
 	case <-w.woken:
 		return nil
+	case <-t.Killed():
+		interrupted = unix.EINTR
+	case <-t.SignalNotify():
+		interrupted = unix.EINTR
 	case <-expired:
+		interrupted = unix.ETIMEDOUT
+	}
+	{
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		select {
@@ -75,7 +83,7 @@ func (f *Futexes) Wait(t *Task, addr uintptr, val, bitset uint32, timeout time.D
 		default:
 		}
 		f.remove(w)
-		return unix.ETIMEDOUT
+		return interrupted
 	}
 }
 

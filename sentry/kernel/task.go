@@ -39,7 +39,8 @@ type Task struct {
 	// NoNewPrivs and PdeathSignal are prctl bookkeeping.
 	NoNewPrivs   int
 	PdeathSignal int
-	// SigMask is the blocked signal set (bookkeeping until signals land).
+	// SigMask is the blocked signal set; only the task's own goroutine
+	// changes it.
 	SigMask uint64
 	// AltStack is sigaltstack's stack_t, as the application set it.
 	AltStack [24]byte
@@ -55,6 +56,11 @@ type Task struct {
 	exitCode int
 	// vforkDone is closed when a vfork child execs or exits.
 	vforkDone chan struct{}
+
+	sig signalState
+	// savedMask, if set, is the mask the next signal frame saves instead of
+	// SigMask (rt_sigsuspend's temporary mask must not outlive the handler).
+	savedMask *uint64
 }
 
 // CopyIn reads len(dst) bytes of application memory at addr; a bad address
@@ -167,6 +173,10 @@ func (t *Task) killedLocked() bool { return t.isKilled() }
 func (t *Task) Run() {
 	defer t.release()
 	for !t.isKilled() {
+		t.deliverSignals()
+		if t.isKilled() {
+			return
+		}
 		ev, err := t.ctx.Switch(t.MM.AddressSpace(), &t.Regs, t.FP)
 		if err != nil {
 			if !t.isKilled() {
@@ -182,19 +192,14 @@ func (t *Task) Run() {
 			if t.MM.HandleFault(ev.Fault.Addr, ev.Fault.Access) {
 				continue
 			}
-			t.fatalSignal(unix.SIGSEGV, ev)
+			t.Log().Debug("fault", "event", ev.String(), "rip", fmt.Sprintf("%#x", t.Regs.Rip))
+			t.forceSignal(faultInfo(ev))
 		case platform.EventSignal:
-			t.fatalSignal(unix.Signal(ev.Signal.Signo), ev)
+			t.Log().Debug("synchronous signal", "event", ev.String(), "rip", fmt.Sprintf("%#x", t.Regs.Rip))
+			t.forceSignal(faultInfo(ev))
 		case platform.EventInterrupted:
 		}
 	}
-}
-
-// fatalSignal ends the thread group as the default action of a synchronous
-// signal does; handlers arrive with the signals work.
-func (t *Task) fatalSignal(sig unix.Signal, ev platform.Event) {
-	t.Log().Debug("fatal signal", "signal", sig, "event", ev.String(), "rip", fmt.Sprintf("%#x", t.Regs.Rip))
-	t.ExitGroup(0, int(sig))
 }
 
 // syscall runs the handler for the syscall the task stopped at.
@@ -224,6 +229,9 @@ func (t *Task) syscall() {
 		errno = unix.EIO
 		ret = uintptr(-int64(errno))
 	}
+	if errno == unix.EPIPE && writesToFile(nr) {
+		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), siUser, t.PID(), t.Creds().UID.Real))
+	}
 	if t.K.Strace != nil {
 		t.K.Strace.Syscall(t, nr, args, ret, errno)
 	}
@@ -232,6 +240,16 @@ func (t *Task) syscall() {
 
 // release is the end of a task: its thread, its share of memory, files and
 // the vfork parent it may hold; the last task of a group makes it a zombie.
+// writesToFile reports whether syscall nr raises SIGPIPE with EPIPE.
+func writesToFile(nr uintptr) bool {
+	switch nr {
+	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_PWRITE64, unix.SYS_PWRITEV, unix.SYS_PWRITEV2,
+		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG:
+		return true
+	}
+	return false
+}
+
 func (t *Task) release() {
 	t.ctx.Release()
 	if t.ClearChildTID != 0 && !t.TG.lastTask(t.K) {

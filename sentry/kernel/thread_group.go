@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,7 @@ type ThreadGroup struct {
 	limits   map[int]unix.Rlimit
 	sigmu    sync.Mutex
 	handlers map[int][32]byte // rt_sigaction records, by signal
+	pending  pendingSet       // signals sent to the process, guarded by sigmu
 }
 
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
@@ -156,6 +158,16 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) {
 	close(tg.done)
 	if tg.parent == nil || tg.parent.ignoresChildren() {
 		k.reap(tg)
+	} else if tg.exitSignal != 0 {
+		code, status := int32(cldExited), int32(tg.status.Code)
+		if tg.status.Signal != 0 {
+			code, status = cldKilled, int32(tg.status.Signal)
+		}
+		si := NewSigInfo(int32(tg.exitSignal), code, tg.PID, tg.creds.UID.Real)
+		binary.LittleEndian.PutUint32(si[24:], uint32(status))
+		parent := tg.parent
+		// Sending takes k.mu: do it once the tree is consistent.
+		go parent.SendSignal(si)
 	}
 	k.treeChanged.Broadcast()
 }

@@ -48,7 +48,7 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 			return WaitResult{}, unix.ECHILD
 		case o.NoHang:
 			return WaitResult{}, nil
-		case t.killedLocked():
+		case t.killedLocked() || t.SignalPending():
 			return WaitResult{}, unix.EINTR
 		}
 		k.treeChanged.Wait()

@@ -2,6 +2,7 @@ package linux
 
 import (
 	"encoding/binary"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -9,9 +10,19 @@ import (
 )
 
 func registerSignal(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_RT_SIGACTION, "rt_sigaction", rtSigaction, "recorded; handlers are not run until signal delivery lands", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_RT_SIGPROCMASK, "rt_sigprocmask", rtSigprocmask, "recorded; nothing is delivered yet", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_SIGALTSTACK, "sigaltstack", sigaltstack, "recorded; nothing is delivered yet", kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_RT_SIGACTION, "rt_sigaction", rtSigaction, "SA_RESTART does not restart syscalls: they return EINTR", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_RT_SIGPROCMASK, "rt_sigprocmask", rtSigprocmask, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_SIGALTSTACK, "sigaltstack", sigaltstack, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_RT_SIGRETURN, "rt_sigreturn", rtSigreturn)
+	partial(st, unix.SYS_KILL, "kill", kill, "stop signals are ignored: no job control yet", kernel.ArgInt, kernel.ArgInt)
+	reg(st, unix.SYS_TKILL, "tkill", tkill, kernel.ArgInt, kernel.ArgInt)
+	reg(st, unix.SYS_TGKILL, "tgkill", tgkill, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
+	reg(st, unix.SYS_RT_SIGPENDING, "rt_sigpending", rtSigpending, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_RT_SIGSUSPEND, "rt_sigsuspend", rtSigsuspend, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_PAUSE, "pause", pause)
+	reg(st, unix.SYS_RT_SIGTIMEDWAIT, "rt_sigtimedwait", rtSigtimedwait, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", rtSigqueueinfo, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", rtTgsigqueueinfo, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 }
 
 const (
@@ -89,7 +100,14 @@ const (
 
 func sigaltstack(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	old := t.AltStack
+	onStack := t.OnAltStack(t.Regs.Rsp)
+	if onStack {
+		binary.LittleEndian.PutUint32(old[8:], ssOnstack)
+	}
 	if a.Pointer(0) != 0 {
+		if onStack {
+			return 0, unix.EPERM
+		}
 		var ss [24]byte
 		if err := t.CopyIn(a.Pointer(0), ss[:]); err != nil {
 			return 0, err
@@ -108,6 +126,174 @@ func sigaltstack(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			binary.LittleEndian.PutUint32(old[8:], ssDisable)
 		}
 		return 0, t.CopyOut(a.Pointer(1), old[:])
+	}
+	return 0, nil
+}
+
+func rtSigreturn(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return t.SigReturn()
+}
+
+// validSignal reports whether sig is a signal number (0 is the existence
+// check kill allows).
+func validSignal(sig int32) bool { return sig >= 0 && sig <= 64 }
+
+func kill(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	pid, sig := int(a.Int(0)), a.Int(1)
+	if !validSignal(sig) {
+		return 0, unix.EINVAL
+	}
+	si := kernel.NewSigInfo(sig, 0, t.PID(), t.Creds().UID.Real)
+	return 0, t.K.Kill(t, pid, si)
+}
+
+func tkill(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, sendToThread(t, -1, int(a.Int(0)), a.Int(1))
+}
+
+func tgkill(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, sendToThread(t, int(a.Int(0)), int(a.Int(1)), a.Int(2))
+}
+
+// sendToThread implements tkill and tgkill (tgid -1: any group).
+func sendToThread(t *kernel.Task, tgid, tid int, sig int32) error {
+	if tid <= 0 || tgid == 0 || tgid < -1 || !validSignal(sig) {
+		return unix.EINVAL
+	}
+	target := t.K.Task(tid)
+	if target == nil || tgid != -1 && target.PID() != tgid {
+		return unix.ESRCH
+	}
+	if sig != 0 {
+		target.SendSignal(kernel.NewSigInfo(sig, -6 /* SI_TKILL */, t.PID(), t.Creds().UID.Real))
+	}
+	return nil
+}
+
+func rtSigpending(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(1) > sigsetSize {
+		return 0, unix.EINVAL
+	}
+	set := binary.LittleEndian.AppendUint64(nil, t.PendingSignals()&t.SigMask)
+	return 0, t.CopyOut(a.Pointer(0), set[:a.Pointer(1)])
+}
+
+// waitForSignal blocks until a signal is deliverable or the task is killed.
+func waitForSignal(t *kernel.Task) {
+	select {
+	case <-t.SignalNotify():
+	case <-t.Killed():
+	}
+}
+
+func rtSigsuspend(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(1) != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	var b [8]byte
+	if err := t.CopyIn(a.Pointer(0), b[:]); err != nil {
+		return 0, err
+	}
+	old := t.SigMask
+	t.SigMask = binary.LittleEndian.Uint64(b[:]) &^ unblockable
+	waitForSignal(t)
+	// The handler runs with the suspend mask; rt_sigreturn restores old.
+	t.RestoreMaskAfterSignal(old)
+	return 0, unix.EINTR
+}
+
+func pause(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	waitForSignal(t)
+	return 0, unix.EINTR
+}
+
+func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(3) != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	var b [8]byte
+	if err := t.CopyIn(a.Pointer(0), b[:]); err != nil {
+		return 0, err
+	}
+	set := binary.LittleEndian.Uint64(b[:]) &^ unblockable
+	var expired <-chan time.Time
+	if a.Pointer(2) != 0 {
+		d, err := copyInTimespec(t, a.Pointer(2))
+		if err != nil {
+			return 0, err
+		}
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	for {
+		if si, ok := t.Dequeue(set); ok {
+			if a.Pointer(1) != 0 {
+				if err := t.CopyOut(a.Pointer(1), si[:]); err != nil {
+					return 0, err
+				}
+			}
+			return uintptr(si.Signo()), nil
+		}
+		// Wait with the set unblocked, so that its signals wake us.
+		old := t.SigMask
+		t.SigMask &^= set
+		select {
+		case <-t.SignalNotify():
+		case <-t.Killed():
+		case <-expired:
+			t.SigMask = old
+			return 0, unix.EAGAIN
+		}
+		t.SigMask = old
+		if t.PendingSignals()&set == 0 {
+			return 0, unix.EINTR
+		}
+	}
+}
+
+// copyInSigInfo reads a siginfo for rt_*sigqueueinfo, which may not claim
+// to come from the kernel or from kill.
+func copyInSigInfo(t *kernel.Task, addr uintptr, sig int32) (kernel.SigInfo, error) {
+	var si kernel.SigInfo
+	if err := t.CopyIn(addr, si[:]); err != nil {
+		return si, err
+	}
+	code := int32(binary.LittleEndian.Uint32(si[8:]))
+	if code >= 0 || code == -6 {
+		return si, unix.EPERM
+	}
+	binary.LittleEndian.PutUint32(si[0:], uint32(sig))
+	return si, nil
+}
+
+func rtSigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	sig := a.Int(1)
+	if !validSignal(sig) {
+		return 0, unix.EINVAL
+	}
+	si, err := copyInSigInfo(t, a.Pointer(2), sig)
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.K.Kill(t, int(a.Int(0)), si)
+}
+
+func rtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	sig := a.Int(2)
+	if !validSignal(sig) {
+		return 0, unix.EINVAL
+	}
+	si, err := copyInSigInfo(t, a.Pointer(3), sig)
+	if err != nil {
+		return 0, err
+	}
+	target := t.K.Task(int(a.Int(1)))
+	if target == nil || target.PID() != int(a.Int(0)) {
+		return 0, unix.ESRCH
+	}
+	if sig != 0 {
+		target.SendSignal(si)
 	}
 	return 0, nil
 }

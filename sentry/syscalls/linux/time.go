@@ -14,8 +14,8 @@ func registerTime(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_CLOCK_GETRES, "clock_getres", clockGetres, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_GETTIMEOFDAY, "gettimeofday", gettimeofday, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_TIME, "time", timeSyscall, kernel.ArgHex)
-	partial(st, unix.SYS_NANOSLEEP, "nanosleep", nanosleep, "not interrupted by signals yet", kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_CLOCK_NANOSLEEP, "clock_nanosleep", clockNanosleep, "not interrupted by signals yet", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_NANOSLEEP, "nanosleep", nanosleep, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_CLOCK_NANOSLEEP, "clock_nanosleep", clockNanosleep, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
 // clocks the application may read: the host's, which is what the vDSO
@@ -110,8 +110,31 @@ func nanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	time.Sleep(d)
-	return 0, nil
+	return 0, sleep(t, d, a.Pointer(1))
+}
+
+// sleep waits for d unless a signal comes first; then it writes the time
+// left to rem (if not 0) and returns EINTR.
+func sleep(t *kernel.Task, d time.Duration, rem uintptr) error {
+	if d <= 0 {
+		return nil
+	}
+	start := time.Now()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-t.SignalNotify():
+	case <-t.Killed():
+	}
+	if rem != 0 {
+		left := max(d-time.Since(start), 0)
+		if err := t.CopyOut(rem, timespecBytes(unix.NsecToTimespec(left.Nanoseconds()))); err != nil {
+			return err
+		}
+	}
+	return unix.EINTR
 }
 
 func clockNanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -130,15 +153,14 @@ func clockNanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 	if err != nil {
 		return 0, err
 	}
+	rem := a.Pointer(3)
 	if flags&unix.TIMER_ABSTIME != 0 {
 		var now unix.Timespec
 		if err := unix.ClockGettime(clock, &now); err != nil {
 			return 0, err
 		}
 		d -= time.Duration(now.Nano())
+		rem = 0
 	}
-	if d > 0 {
-		time.Sleep(d)
-	}
-	return 0, nil
+	return 0, sleep(t, d, rem)
 }

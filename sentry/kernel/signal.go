@@ -1,0 +1,379 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+)
+
+// Signals, as Linux delivers them: a signal is posted to a task or to its
+// thread group, stays pending while blocked, and is delivered when the task
+// next returns to the application: ignored, handled by its default action,
+// or by running the application's handler on a signal frame built like the
+// kernel's (rt_sigframe: return address, ucontext, siginfo, XSAVE area), so
+// that glibc, musl and Go accept it. rt_sigreturn restores from that frame.
+//
+// Not done yet: stop and continue (job control; stop signals are
+// ignored), and restarting syscalls under SA_RESTART (an interrupted
+// blocking syscall returns EINTR).
+
+// SigInfo is a siginfo_t.
+type SigInfo [128]byte
+
+// NewSigInfo returns a siginfo with signo, code and the sender's pid/uid.
+func NewSigInfo(sig, code int32, pid int, uid uint32) SigInfo {
+	var si SigInfo
+	binary.LittleEndian.PutUint32(si[0:], uint32(sig))
+	binary.LittleEndian.PutUint32(si[8:], uint32(code))
+	binary.LittleEndian.PutUint32(si[16:], uint32(pid))
+	binary.LittleEndian.PutUint32(si[20:], uid)
+	return si
+}
+
+// Signo is si_signo.
+func (si *SigInfo) Signo() int { return int(binary.LittleEndian.Uint32(si[0:])) }
+
+// siginfo codes.
+const (
+	siUser     = 0
+	siKernel   = 0x80
+	siTkill    = -6
+	segvMapErr = 1
+	segvAccErr = 2
+	cldExited  = 1
+	cldKilled  = 2
+)
+
+// pendingSet is the signals waiting for delivery, with the siginfo of each
+// (standard signals do not queue: a second one while pending is lost).
+type pendingSet struct {
+	mask  uint64
+	infos map[int][]SigInfo
+}
+
+func (p *pendingSet) add(si SigInfo) {
+	sig := si.Signo()
+	bit := uint64(1) << (sig - 1)
+	if p.infos == nil {
+		p.infos = make(map[int][]SigInfo)
+	}
+	if p.mask&bit != 0 && sig < sigRTMin {
+		return
+	}
+	p.mask |= bit
+	p.infos[sig] = append(p.infos[sig], si)
+}
+
+// take removes and returns the lowest pending signal not in blocked.
+func (p *pendingSet) take(blocked uint64) (SigInfo, bool) {
+	ready := p.mask &^ blocked
+	if ready == 0 {
+		return SigInfo{}, false
+	}
+	sig := 1
+	for ready&1 == 0 {
+		ready >>= 1
+		sig++
+	}
+	q := p.infos[sig]
+	si := q[0]
+	if len(q) == 1 {
+		delete(p.infos, sig)
+		p.mask &^= 1 << (sig - 1)
+	} else {
+		p.infos[sig] = q[1:]
+	}
+	return si, true
+}
+
+const (
+	sigRTMin    = 32
+	unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
+)
+
+// signalState is a task's blocked mask, pending signals, and what wakes it
+// from a blocking syscall when a signal arrives.
+type signalState struct {
+	mu      sync.Mutex
+	pending pendingSet
+	// notify is closed (and replaced) when a signal becomes deliverable.
+	notify chan struct{}
+}
+
+// SignalNotify returns a channel closed when a signal arrives that the task
+// should handle; blocking syscalls select on it and return EINTR.
+func (t *Task) SignalNotify() <-chan struct{} {
+	t.sig.mu.Lock()
+	defer t.sig.mu.Unlock()
+	if t.sig.notify == nil {
+		t.sig.notify = make(chan struct{})
+	}
+	if t.deliverableLocked() {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return t.sig.notify
+}
+
+// deliverableLocked reports whether an unblocked signal is pending for t;
+// t.sig.mu is held.
+func (t *Task) deliverableLocked() bool {
+	blocked := t.SigMask
+	return t.sig.pending.mask&^blocked != 0 || t.TG.pendingMask()&^blocked != 0
+}
+
+func (t *Task) wake() {
+	t.sig.mu.Lock()
+	if t.sig.notify != nil {
+		close(t.sig.notify)
+		t.sig.notify = nil
+	}
+	t.sig.mu.Unlock()
+	t.ctx.Interrupt()
+	t.K.mu.Lock()
+	t.K.treeChanged.Broadcast()
+	t.K.mu.Unlock()
+}
+
+// SignalPending reports whether a signal the task does not block is
+// pending: a blocking syscall should return EINTR.
+func (t *Task) SignalPending() bool {
+	t.sig.mu.Lock()
+	defer t.sig.mu.Unlock()
+	return t.deliverableLocked()
+}
+
+// SendSignal posts a signal to this thread (tkill, a fault).
+func (t *Task) SendSignal(si SigInfo) {
+	if t.ignored(si.Signo()) {
+		return
+	}
+	t.sig.mu.Lock()
+	t.sig.pending.add(si)
+	t.sig.mu.Unlock()
+	t.wake()
+}
+
+// SendSignal posts a signal to the process: one of its threads that does
+// not block it will take it.
+func (tg *ThreadGroup) SendSignal(si SigInfo) {
+	sig := si.Signo()
+	if sig == int(unix.SIGKILL) {
+		tg.Kill(sig)
+		return
+	}
+	k := tg.k
+	k.mu.Lock()
+	tasks := append([]*Task(nil), tg.tasks...)
+	k.mu.Unlock()
+	if len(tasks) == 0 || tasks[0].ignored(sig) {
+		return
+	}
+	tg.sigmu.Lock()
+	tg.pending.add(si)
+	tg.sigmu.Unlock()
+	target := tasks[0]
+	for _, t := range tasks {
+		if t.SigMask&(1<<(sig-1)) == 0 {
+			target = t
+			break
+		}
+	}
+	target.wake()
+}
+
+func (tg *ThreadGroup) pendingMask() uint64 {
+	tg.sigmu.Lock()
+	defer tg.sigmu.Unlock()
+	return tg.pending.mask
+}
+
+// PendingSignals returns the task's and its group's pending set.
+func (t *Task) PendingSignals() uint64 {
+	t.sig.mu.Lock()
+	defer t.sig.mu.Unlock()
+	return t.sig.pending.mask | t.TG.pendingMask()
+}
+
+// ignored reports whether sig would be dropped on arrival: SIG_IGN, or
+// SIG_DFL with an ignoring default action.
+func (t *Task) ignored(sig int) bool {
+	act := t.TG.SigAction(sig)
+	switch sigHandler(act) {
+	case sigIgn:
+		return sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP)
+	case sigDfl:
+		return defaultAction(sig) == actIgnore
+	}
+	return false
+}
+
+// dequeue takes the next deliverable signal, from the thread first.
+func (t *Task) dequeue(blocked uint64) (SigInfo, bool) {
+	t.sig.mu.Lock()
+	defer t.sig.mu.Unlock()
+	if si, ok := t.sig.pending.take(blocked); ok {
+		return si, true
+	}
+	t.TG.sigmu.Lock()
+	defer t.TG.sigmu.Unlock()
+	return t.TG.pending.take(blocked)
+}
+
+// Dequeue takes a pending signal in set (rt_sigtimedwait).
+func (t *Task) Dequeue(set uint64) (SigInfo, bool) { return t.dequeue(^set) }
+
+type action int
+
+const (
+	actTerminate action = iota
+	actIgnore
+	actStop
+)
+
+// defaultAction is signal(7)'s table; core dumps count as termination.
+func defaultAction(sig int) action {
+	switch unix.Signal(sig) {
+	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH, unix.SIGCONT:
+		return actIgnore
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return actStop
+	}
+	return actTerminate
+}
+
+const (
+	sigDfl = 0
+	sigIgn = 1
+
+	saSiginfo   = 0x4
+	saOnstack   = 0x08000000
+	saRestart   = 0x10000000
+	saNodefer   = 0x40000000
+	saResethand = 0x80000000
+	saRestorer  = 0x04000000
+)
+
+func sigHandler(act [32]byte) uint64 { return binary.LittleEndian.Uint64(act[0:]) }
+func sigFlags(act [32]byte) uint64   { return binary.LittleEndian.Uint64(act[8:]) }
+func sigRestorer(act [32]byte) uint64 {
+	return binary.LittleEndian.Uint64(act[16:])
+}
+func sigMaskOf(act [32]byte) uint64 { return binary.LittleEndian.Uint64(act[24:]) }
+
+// deliverSignals runs before the task returns to the application: it
+// delivers at most one handled signal (its frame then runs first) and
+// applies default actions.
+func (t *Task) deliverSignals() {
+	for !t.isKilled() {
+		si, ok := t.dequeue(t.SigMask)
+		if !ok {
+			if t.savedMask != nil {
+				// rt_sigsuspend returned without a handler running.
+				t.SigMask = *t.savedMask
+				t.savedMask = nil
+			}
+			return
+		}
+		sig := si.Signo()
+		act := t.TG.SigAction(sig)
+		switch h := sigHandler(act); {
+		case h == sigIgn:
+			continue
+		case h == sigDfl:
+			switch defaultAction(sig) {
+			case actIgnore, actStop:
+				continue
+			}
+			t.ExitGroup(0, sig)
+			return
+		}
+		if err := t.pushFrame(sig, si, act); err != nil {
+			// As Linux: a frame that cannot be written kills with SIGSEGV.
+			t.ExitGroup(0, int(unix.SIGSEGV))
+			return
+		}
+		if sigFlags(act)&saResethand != 0 {
+			t.TG.SetSigAction(sig, [32]byte{})
+		}
+		return
+	}
+}
+
+// forceSignal delivers a synchronous signal (a fault): if it is blocked or
+// ignored, the default action applies, as force_sig does.
+func (t *Task) forceSignal(si SigInfo) {
+	sig := si.Signo()
+	bit := uint64(1) << (sig - 1)
+	act := t.TG.SigAction(sig)
+	if t.SigMask&bit != 0 || sigHandler(act) == sigIgn {
+		t.TG.SetSigAction(sig, [32]byte{})
+		t.SigMask &^= bit
+	}
+	t.sig.mu.Lock()
+	t.sig.pending.add(si)
+	t.sig.mu.Unlock()
+}
+
+// faultInfo is the siginfo of an application fault.
+func faultInfo(ev platform.Event) SigInfo {
+	if ev.Kind == platform.EventSignal {
+		return SigInfo(ev.Signal.Raw)
+	}
+	si := NewSigInfo(int32(unix.SIGSEGV), segvMapErr, 0, 0)
+	if ev.Signal.Signo == int32(unix.SIGSEGV) {
+		si = SigInfo(ev.Signal.Raw)
+	}
+	binary.LittleEndian.PutUint64(si[16:], uint64(ev.Fault.Addr))
+	return si
+}
+
+// RestoreMaskAfterSignal makes the next signal frame save old as the mask to
+// restore (rt_sigsuspend); if no signal is delivered, old is restored at
+// once.
+func (t *Task) RestoreMaskAfterSignal(old uint64) { t.savedMask = &old }
+
+// Kill sends si as kill(2) does: pid > 0 that process, 0 the caller's
+// process group, -1 every process but init and the caller, < -1 the group
+// -pid. Signal 0 only checks that a target exists.
+func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
+	k.mu.Lock()
+	var targets []*ThreadGroup
+	switch {
+	case pid > 0:
+		if tg := k.groups[pid]; tg != nil && !tg.zombie {
+			targets = append(targets, tg)
+		}
+	case pid == -1:
+		for _, tg := range k.groups {
+			if tg != k.init && tg != from.TG && !tg.zombie {
+				targets = append(targets, tg)
+			}
+		}
+	default:
+		pgid := -pid
+		if pid == 0 {
+			pgid = from.TG.pgid
+		}
+		for _, tg := range k.groups {
+			if tg.pgid == pgid && !tg.zombie {
+				targets = append(targets, tg)
+			}
+		}
+	}
+	k.mu.Unlock()
+	if len(targets) == 0 {
+		return unix.ESRCH
+	}
+	if si.Signo() == 0 {
+		return nil
+	}
+	for _, tg := range targets {
+		tg.SendSignal(si)
+	}
+	return nil
+}
