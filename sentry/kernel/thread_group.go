@@ -31,12 +31,14 @@ type ThreadGroup struct {
 	status ExitStatus
 	done   chan struct{} // closed when the group becomes a zombie
 
-	mu       sync.Mutex // guards what follows
-	creds    Credentials
-	limits   map[int]unix.Rlimit
-	sigmu    sync.Mutex
-	handlers map[int][32]byte // rt_sigaction records, by signal
-	pending  pendingSet       // signals sent to the process, guarded by sigmu
+	mu          sync.Mutex // guards what follows
+	creds       Credentials
+	limits      map[int]unix.Rlimit
+	realTimer   *IntervalTimer
+	posixTimers *TimerTable
+	sigmu       sync.Mutex
+	handlers    map[int][32]byte // rt_sigaction records, by signal
+	pending     pendingSet       // signals sent to the process, guarded by sigmu
 }
 
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
@@ -143,6 +145,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) {
 		return
 	}
 	tg.exiting, tg.zombie = true, true
+	go tg.stopTimers()
 	for c := range tg.children {
 		delete(tg.children, c)
 		if k.init != nil && k.init != tg {

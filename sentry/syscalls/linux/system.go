@@ -22,6 +22,8 @@ func registerSystem(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_GETRUSAGE, "getrusage", getrusage, "times are the sentry's, memory figures zero", kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_TIMES, "times", times, "times are the sentry's", kernel.ArgHex)
 	reg(st, unix.SYS_SCHED_GETAFFINITY, "sched_getaffinity", schedGetaffinity, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", schedSetaffinity, "checked and accepted; threads run where the host schedules them", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_MEMBARRIER, "membarrier", membarrier, "QUERY reports no command: barriers on running threads need an interrupt protocol", kernel.ArgInt, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SCHED_YIELD, "sched_yield", schedYield)
 	reg(st, unix.SYS_GETCPU, "getcpu", getcpu, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
@@ -184,4 +186,33 @@ func getcpu(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 	}
 	return 0, nil
+}
+
+func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if pid := int(a.Int(0)); pid != 0 && t.K.Task(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	size := int(min(a.Uint(1), 1024))
+	mask := make([]byte, size)
+	if err := t.CopyIn(a.Pointer(2), mask); err != nil {
+		return 0, err
+	}
+	n := runtime.NumCPU()
+	for i := 0; i < n && i/8 < len(mask); i++ {
+		if mask[i/8]&(1<<(i%8)) != 0 {
+			return 0, nil
+		}
+	}
+	return 0, unix.EINVAL
+}
+
+// membarrier answers MEMBARRIER_CMD_QUERY with an empty set, which tells
+// programs (liburcu, language runtimes) to use their fallback: a barrier
+// that reaches threads running application code on other CPUs needs a way
+// to interrupt them all and wait, which the sentry does not have yet.
+func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Int(0) == 0 && a.Uint(1) == 0 {
+		return 0, nil
+	}
+	return 0, unix.EINVAL
 }

@@ -43,6 +43,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerFutex,
 	registerXattr,
 	registerProcess,
+	registerTimer,
 }
 
 // reg is shorthand for a fully implemented entry.

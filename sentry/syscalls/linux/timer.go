@@ -1,0 +1,184 @@
+package linux
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+)
+
+func registerTimer(st *kernel.SyscallTable) {
+	partial(st, unix.SYS_SETITIMER, "setitimer", setitimer, "ITIMER_REAL only; the CPU-time timers are EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_GETITIMER, "getitimer", getitimer, "ITIMER_REAL only; the CPU-time timers are EINVAL", kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_ALARM, "alarm", alarm, kernel.ArgInt)
+	partial(st, unix.SYS_TIMER_CREATE, "timer_create", timerCreate, "CLOCK_REALTIME/MONOTONIC/BOOTTIME with SIGEV_SIGNAL, SIGEV_THREAD_ID or SIGEV_NONE", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_TIMER_SETTIME, "timer_settime", timerSettime, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_TIMER_GETTIME, "timer_gettime", timerGettime, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_TIMER_GETOVERRUN, "timer_getoverrun", timerGetoverrun, kernel.ArgInt)
+	reg(st, unix.SYS_TIMER_DELETE, "timer_delete", timerDelete, kernel.ArgInt)
+}
+
+// itimerval is {interval, value} as two struct timevals.
+func readItimerval(t *kernel.Task, addr uintptr) (value, interval time.Duration, err error) {
+	var b [32]byte
+	if err := t.CopyIn(addr, b[:]); err != nil {
+		return 0, 0, err
+	}
+	tv := func(o int) (time.Duration, bool) {
+		sec, usec := int64(binary.LittleEndian.Uint64(b[o:])), int64(binary.LittleEndian.Uint64(b[o+8:]))
+		return time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond, sec >= 0 && usec >= 0 && usec < 1e6
+	}
+	interval, ok1 := tv(0)
+	value, ok2 := tv(16)
+	if !ok1 || !ok2 {
+		return 0, 0, unix.EINVAL
+	}
+	return value, interval, nil
+}
+
+func itimervalBytes(value, interval time.Duration) []byte {
+	return append(timevalBytes(interval), timevalBytes(value)...)
+}
+
+func setitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Int(0) != unix.ITIMER_REAL {
+		return 0, unix.EINVAL
+	}
+	var value, interval time.Duration
+	if a.Pointer(1) != 0 {
+		var err error
+		if value, interval, err = readItimerval(t, a.Pointer(1)); err != nil {
+			return 0, err
+		}
+	}
+	oldV, oldI := t.TG.RealTimer().Set(value, interval)
+	if a.Pointer(2) != 0 {
+		return 0, t.CopyOut(a.Pointer(2), itimervalBytes(oldV, oldI))
+	}
+	return 0, nil
+}
+
+func getitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Int(0) != unix.ITIMER_REAL {
+		return 0, unix.EINVAL
+	}
+	v, i := t.TG.RealTimer().Get()
+	return 0, t.CopyOut(a.Pointer(1), itimervalBytes(v, i))
+}
+
+func alarm(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	old, _ := t.TG.RealTimer().Set(time.Duration(a.Uint(0))*time.Second, 0)
+	secs := uintptr(old / time.Second)
+	if old%time.Second >= time.Second/2 || (old > 0 && secs == 0) {
+		secs++
+	}
+	return secs, nil
+}
+
+// struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify (4),
+// then sigev_notify_thread_id (4) for SIGEV_THREAD_ID.
+const (
+	sigevSignal   = 0
+	sigevNone     = 1
+	sigevThreadID = 4
+)
+
+func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	switch a.Int(0) {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
+	default:
+		return 0, unix.EINVAL
+	}
+	notify, sig, value, target := int32(sigevSignal), int32(unix.SIGALRM), uint64(0), t
+	if a.Pointer(1) != 0 {
+		var b [64]byte
+		if err := t.CopyIn(a.Pointer(1), b[:]); err != nil {
+			return 0, err
+		}
+		value = binary.LittleEndian.Uint64(b[0:])
+		sig = int32(binary.LittleEndian.Uint32(b[8:]))
+		notify = int32(binary.LittleEndian.Uint32(b[12:]))
+		if notify == sigevThreadID {
+			target = t.K.Task(int(binary.LittleEndian.Uint32(b[16:])))
+			if target == nil || target.TG != t.TG {
+				return 0, unix.EINVAL
+			}
+		}
+	}
+	if notify != sigevNone && (sig < 1 || sig > 64) || notify != sigevSignal && notify != sigevNone && notify != sigevThreadID {
+		return 0, unix.EINVAL
+	}
+	tt := t.TG.PosixTimers()
+	var id int
+	it := kernel.NewIntervalTimer(func() {
+		if notify == sigevNone {
+			return
+		}
+		si := kernel.NewSigInfo(sig, -2 /* SI_TIMER */, 0, 0)
+		binary.LittleEndian.PutUint32(si[16:], uint32(id))
+		binary.LittleEndian.PutUint64(si[24:], value)
+		if notify == sigevThreadID {
+			target.SendSignal(si)
+		} else {
+			t.TG.SendSignal(si)
+		}
+	})
+	id = tt.Add(it)
+	return 0, t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint32(nil, uint32(id)))
+}
+
+func itimerspecBytes(value, interval time.Duration) []byte {
+	ts := func(d time.Duration) []byte { return timespecBytes(unix.NsecToTimespec(d.Nanoseconds())) }
+	return append(ts(interval), ts(value)...)
+}
+
+func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	it := t.TG.PosixTimers().Get(int(a.Int(0)))
+	if it == nil {
+		return 0, unix.EINVAL
+	}
+	interval, err := copyInTimespec(t, a.Pointer(2))
+	if err != nil {
+		return 0, err
+	}
+	value, err := copyInTimespec(t, a.Pointer(2)+16)
+	if err != nil {
+		return 0, err
+	}
+	if a.Int(1)&unix.TIMER_ABSTIME != 0 && value > 0 {
+		var now unix.Timespec
+		unix.ClockGettime(unix.CLOCK_REALTIME, &now)
+		value = max(value-time.Duration(now.Nano()), time.Nanosecond)
+	}
+	oldV, oldI := it.Set(value, interval)
+	if a.Pointer(3) != 0 {
+		return 0, t.CopyOut(a.Pointer(3), itimerspecBytes(oldV, oldI))
+	}
+	return 0, nil
+}
+
+func timerGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	it := t.TG.PosixTimers().Get(int(a.Int(0)))
+	if it == nil {
+		return 0, unix.EINVAL
+	}
+	v, i := it.Get()
+	return 0, t.CopyOut(a.Pointer(1), itimerspecBytes(v, i))
+}
+
+func timerGetoverrun(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	it := t.TG.PosixTimers().Get(int(a.Int(0)))
+	if it == nil {
+		return 0, unix.EINVAL
+	}
+	return uintptr(it.Overrun()), nil
+}
+
+func timerDelete(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if !t.TG.PosixTimers().Delete(int(a.Int(0))) {
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}
