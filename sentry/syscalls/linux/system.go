@@ -93,6 +93,7 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
+	applyLimit(t, res, next)
 	if a.Pointer(3) != 0 {
 		return 0, t.CopyOut(a.Pointer(3), rlimitBytes(old))
 	}
@@ -114,7 +115,17 @@ func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	next := unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
 	_, err := t.TG.Rlimit(int(a.Int(0)), &next, t.Creds().UID.Effective == 0)
+	if err == nil {
+		applyLimit(t, int(a.Int(0)), &next)
+	}
 	return 0, err
+}
+
+// applyLimit makes a new limit take effect where something enforces it.
+func applyLimit(t *kernel.Task, res int, l *unix.Rlimit) {
+	if l != nil && res == unix.RLIMIT_NOFILE {
+		t.FDs.SetLimit(int(min(l.Cur, 1<<20)))
+	}
 }
 
 // timevalBytes encodes d as a struct timeval.
