@@ -122,6 +122,9 @@ func (f *File) Read(ctx context.Context, p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if s, q, ok := f.blockingStream(); ok {
+		return f.readBlocking(ctx, s, q, p)
+	}
 	if s, ok := impl.(Stream); ok {
 		return s.Read(ctx, p)
 	}
@@ -141,6 +144,9 @@ func (f *File) Write(ctx context.Context, p []byte) (int, error) {
 	impl, err := f.io()
 	if err != nil {
 		return 0, err
+	}
+	if s, q, ok := f.blockingStream(); ok {
+		return f.writeBlocking(ctx, s, q, p)
 	}
 	if s, ok := impl.(Stream); ok {
 		return s.Write(ctx, p)
@@ -356,12 +362,14 @@ func (f *File) Ioctl(ctx context.Context, mem Memory, cmd uint32, arg uintptr) (
 	return i.Ioctl(ctx, mem, cmd, arg)
 }
 
-// Readiness returns the events of mask that would not block.
+// Readiness returns the events of mask that would not block, and
+// POLLHUP and POLLERR when they apply, whatever mask says. Files without
+// Readiness never block (DefaultEvents).
 func (f *File) Readiness(mask int16) int16 {
 	if r, ok := f.impl.(Readiness); ok {
-		return r.Readiness(mask)
+		return r.Readiness(mask) & (mask | alwaysEvents)
 	}
-	return mask & (unix.POLLIN | unix.POLLOUT)
+	return mask & DefaultEvents
 }
 
 // ReadDir returns the directory entries from the file position on, and

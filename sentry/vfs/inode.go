@@ -159,10 +159,32 @@ type AnonymousMapper interface {
 	MapsAnonymous() bool
 }
 
-// Readiness reports which of unix.POLLIN/POLLOUT would not block; files
-// without it are always ready.
+// Readiness reports which poll(2) events of mask hold now (POLLIN,
+// POLLOUT and their RDNORM/WRNORM twins, POLLPRI), plus POLLHUP and
+// POLLERR whatever mask says; files without it are always ready for
+// reading and writing. Files whose readiness changes also implement
+// Waitable (wait.go).
 type Readiness interface {
 	Readiness(mask int16) int16
+}
+
+// LinkNamer is implemented by the inodes of files without a name (pipes,
+// eventfds) to give the target of their /proc/PID/fd link, as
+// "pipe:[INO]" or "anon_inode:[eventfd]".
+type LinkNamer interface {
+	LinkName() string
+}
+
+// FIFOOpener opens named pipes. The VFS has no pipes of its own (they
+// live in package fs/pipe, above it): whoever builds the VFS installs one
+// with SetFIFOOpener, and opening a FIFO node goes to it with the node's
+// identity, so every opener of one node shares one pipe whatever
+// filesystem holds it. Without one, opening a FIFO is the filesystem's
+// business (which refuses, ENXIO).
+type FIFOOpener interface {
+	// OpenFIFO opens the pipe of the FIFO node (dev, ino) with open(2)
+	// flags, blocking as fifo(7) says.
+	OpenFIFO(ctx context.Context, dev, ino uint64, flags int) (FileImpl, error)
 }
 
 // IsDir reports whether a stat mode is a directory.

@@ -15,6 +15,7 @@ type VFS struct {
 	root   *Mount
 	mounts map[mountKey]*Mount
 	locks  lockTable
+	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
 }
 
 // Mount is a filesystem mounted at a directory of another mount (or at /).
@@ -53,6 +54,10 @@ func New(root FileSystem) *VFS {
 	v.locks.files = make(map[lockKey]*fileLocks)
 	return v
 }
+
+// SetFIFOOpener makes o open the FIFO nodes of every filesystem; call it
+// before the VFS is used.
+func (v *VFS) SetFIFOOpener(o FIFOOpener) { v.fifos = o }
 
 // Root returns the dentry of /.
 func (v *VFS) Root() *Dentry { return v.root.root }

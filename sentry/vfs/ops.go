@@ -172,7 +172,7 @@ func (v *VFS) openDentry(ctx context.Context, d *Dentry, flags int, created bool
 	if IsDir(st.Mode) {
 		return NewFile(v, d, d.inode, nil, flags), nil
 	}
-	impl, err := d.inode.Open(ctx, flags)
+	impl, err := v.openImpl(ctx, d.inode, &st, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +183,15 @@ func (v *VFS) openDentry(ctx context.Context, d *Dentry, flags int, created bool
 		}
 	}
 	return NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)), nil
+}
+
+// openImpl opens a non-directory: FIFOs through the FIFO opener if there
+// is one, everything else through its filesystem.
+func (v *VFS) openImpl(ctx context.Context, inode Inode, st *unix.Stat_t, flags int) (FileImpl, error) {
+	if st.Mode&unix.S_IFMT == unix.S_IFIFO && v.fifos != nil {
+		return v.fifos.OpenFIFO(ctx, st.Dev, st.Ino, flags)
+	}
+	return inode.Open(ctx, flags)
 }
 
 // Lookup resolves path relative to dir (nil: the working directory),

@@ -80,6 +80,9 @@ func fdTarget(t *kernel.Task, fd int32) (string, error) {
 	if d := f.Dentry(); d != nil {
 		return vfs.PathOf(t.FS.Root(), d), nil
 	}
+	if n, ok := f.Inode().(vfs.LinkNamer); ok {
+		return n.LinkName(), nil
+	}
 	st, err := f.Stat()
 	if err != nil {
 		return "", err

@@ -1,6 +1,7 @@
 // Package rootfs builds a sandbox's mount tree: the host directory as /,
 // read only, under a memory overlay that takes every write; a tmpfs at
-// /tmp and at /dev/shm; the emulated /dev. /proc is left for the caller
+// /tmp and at /dev/shm; the emulated /dev. FIFOs of every filesystem
+// open as in-sandbox pipes (fs/pipe). /proc is left for the caller
 // (VFS.Mount("/proc", ...)); its mount point exists.
 package rootfs
 
@@ -13,6 +14,7 @@ import (
 	"runsc-lite/sentry/fs/dev"
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/fs/overlay"
+	"runsc-lite/sentry/fs/pipe"
 	"runsc-lite/sentry/fs/tmpfs"
 	"runsc-lite/sentry/vfs"
 )
@@ -31,6 +33,7 @@ func New(root string) (*vfs.VFS, *vfs.FSContext, error) {
 		return nil, nil, fmt.Errorf("overlay over %s: %w", root, err)
 	}
 	v := vfs.New(ov)
+	v.SetFIFOOpener(pipe.NewFIFOs())
 	fsc := v.NewFSContext()
 	mounts := []struct {
 		path string

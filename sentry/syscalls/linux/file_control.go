@@ -61,6 +61,8 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, recordLock(t, f, cmd, a.Pointer(2))
 	case unix.F_GETOWN, unix.F_SETOWN, unix.F_GETSIG, unix.F_SETSIG:
 		return 0, nil
+	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
+		return pipeSize(t, f, cmd, int64(uint32(a.Int(2))))
 	}
 	return 0, unix.EINVAL
 }

@@ -42,6 +42,8 @@ var registrars = []func(*kernel.SyscallTable){
 	registerTransfer,
 	registerFutex,
 	registerXattr,
+	registerPipe,
+	registerPoll,
 	registerProcess,
 	registerTimer,
 }

@@ -1,0 +1,81 @@
+package main
+
+// Differential tests: each testdata/diff/NAME.c is compiled with gcc, static
+// and dynamic, and run natively and in the sandbox, each run in a fresh
+// directory given as argv[1]; stdout and exit status must be the same. The
+// programs print only deterministic facts (results and errno names, never
+// addresses, pids, times or inode numbers); see testdata/diff/common.h.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// diffPrograms are the programs under testdata/diff, one per syscall family.
+var diffPrograms = []string{
+	"fileio",   // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
+	"stat",     // stat/fstat/lstat/fstatat/statx
+	"dirs",     // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
+	"links",    // link/symlink/readlink/unlink/rename/renameat2
+	"perms",    // chmod/fchmod/umask/access/faccessat (needs a root host)
+	"fds",      // dup/dup2/dup3/fcntl/close_range/pipe2
+	"truncate", // truncate/ftruncate/fallocate
+	"ioctl",    // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
+	"identity", // uids, gids, groups, pids: relations only
+	"time",     // clock_gettime/clock_getres/nanosleep/gettimeofday/time
+	"system",   // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
+	"memory",   // mmap/munmap/mprotect/brk/mremap/madvise/msync
+	"efault",   // bad pointers everywhere
+	"process",  // fork/vfork/wait4/waitid/execve, pipes between processes
+}
+
+// rootOnly are programs whose native output is only comparable when the
+// host runs them as root, as the sandbox does.
+var rootOnly = map[string]bool{"perms": true}
+
+func TestDiff(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Fatal("the differential tests need gcc")
+	}
+	srcs, _ := filepath.Glob(filepath.Join("testdata", "diff", "*.c"))
+	if len(srcs) != len(diffPrograms) {
+		t.Errorf("testdata/diff has %d programs, diffPrograms lists %d: keep them in step", len(srcs), len(diffPrograms))
+	}
+	for _, name := range diffPrograms {
+		t.Run(name, func(t *testing.T) {
+			if rootOnly[name] && os.Geteuid() != 0 {
+				t.Skip("compares against a native run as root, as in the sandbox; the host is not root")
+			}
+			for _, variant := range []string{"static", "dynamic"} {
+				t.Run(variant, func(t *testing.T) {
+					skipKnownGap(t)
+					t.Parallel()
+					prog := buildC(t, filepath.Join("testdata", "diff", name+".c"), variant == "static")
+					nd, sd := workDir(t, "native"), workDir(t, "sandbox")
+					native, _ := compareRunsArgs(t, nd, sd, false, []string{prog, nd}, []string{prog, sd})
+					if native.code != 0 || native.stderr != "" {
+						t.Errorf("the program fails natively: %v", native)
+					}
+				})
+			}
+		})
+	}
+}
+
+// buildC compiles src into a fresh directory the sandbox can see and returns
+// the binary's path (the source's base name without .c).
+func buildC(t *testing.T, src string, static bool) string {
+	t.Helper()
+	out := filepath.Join(workDir(t, "bin"), strings.TrimSuffix(filepath.Base(src), ".c"))
+	args := []string{"-O0", "-w", "-o", out, src}
+	if static {
+		args = append(args, "-static")
+	}
+	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return out
+}

@@ -1,0 +1,61 @@
+/* Shared helpers for the differential programs: each program runs natively
+ * and inside runsc-lite, and both runs must print the same thing. Print only
+ * deterministic facts: results, errno names, sizes, modes; never addresses,
+ * pids, times or inode numbers. argv[1] is a fresh, empty directory, which
+ * is also the working directory; its name must not show in the output. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static const char *ename(int e) {
+	const char *n = strerrorname_np(e);
+	return n ? n : "E?";
+}
+
+/* T(expr) prints the expression, then its result or "-1 ENAME". */
+#define T(expr)                                                               \
+	do {                                                                  \
+		errno = 0;                                                    \
+		long _r = (long)(expr);                                       \
+		if (_r == -1)                                                 \
+			printf("%s = -1 %s\n", #expr, ename(errno));          \
+		else                                                          \
+			printf("%s = %ld\n", #expr, _r);                      \
+	} while (0)
+
+/* CHECK(cond) prints whether a fact holds. */
+#define CHECK(cond) printf("%s: %s\n", #cond, (cond) ? "yes" : "NO")
+
+#define BAD ((void *)1)
+
+static const char *ftype(mode_t m) {
+	switch (m & S_IFMT) {
+	case S_IFREG: return "reg";
+	case S_IFDIR: return "dir";
+	case S_IFLNK: return "lnk";
+	case S_IFCHR: return "chr";
+	case S_IFBLK: return "blk";
+	case S_IFIFO: return "fifo";
+	case S_IFSOCK: return "sock";
+	}
+	return "?";
+}
+
+/* setup line-buffers stdout, so that a crash shows how far it got. */
+static void setup(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		printf("usage: PROGRAM DIR (a fresh directory)\n");
+		exit(2);
+	}
+	/* The harness starts both runs in DIR (natively as the working
+	 * directory, in the sandbox with --cwd), so that a program does not
+	 * depend on chdir, which dirs.c tests. */
+}

@@ -1,0 +1,108 @@
+/* File descriptors: dup/dup2/dup3/fcntl/close_range/pipe2. */
+#include "common.h"
+#include <sys/resource.h>
+
+static void fl(int fd) {
+	errno = 0;
+	long r = fcntl(fd, F_GETFL);
+	if (r < 0) {
+		printf("F_GETFL %d: -1 %s\n", fd, ename(errno));
+		return;
+	}
+	printf("F_GETFL %d: acc=%ld append=%d nonblock=%d\n", fd, r & O_ACCMODE,
+	       !!(r & O_APPEND), !!(r & O_NONBLOCK));
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	char buf[64];
+	int fd = open("f", O_CREAT | O_RDWR, 0644);
+	printf("fd = %d\n", fd);
+	T(dup(fd));
+	T(dup(99));
+	T(dup(-1));
+	T(dup2(fd, 10));
+	T(dup2(fd, fd));
+	T(dup2(99, 11));
+	T(dup2(99, 99));
+	T(dup2(fd, -1));
+	T(dup2(fd, 1 << 20));
+	T(dup3(fd, fd, 0));
+	T(dup3(fd, 11, O_CLOEXEC));
+	T(fcntl(11, F_GETFD));
+	T(dup3(fd, 12, 0x1234));
+	T(dup3(99, 12, 0));
+
+	/* dup'd descriptors share the offset and status flags */
+	T(write(fd, "abcdef", 6));
+	T(lseek(4, 0, SEEK_CUR));
+	T(lseek(10, 2, SEEK_SET));
+	T(read(fd, buf, 2));
+	T(fcntl(10, F_SETFL, O_APPEND));
+	fl(fd);
+	T(fcntl(10, F_SETFL, 0));
+
+	/* fcntl */
+	T(fcntl(fd, F_GETFD));
+	T(fcntl(fd, F_SETFD, FD_CLOEXEC));
+	T(fcntl(fd, F_GETFD));
+	T(fcntl(4, F_GETFD)); /* per descriptor, not shared */
+	T(fcntl(fd, F_SETFD, 0));
+	T(fcntl(fd, F_GETFD));
+	fl(fd);
+	T(fcntl(fd, F_SETFL, O_APPEND | O_NONBLOCK | O_RDONLY));
+	fl(fd);
+	T(fcntl(fd, F_SETFL, 0));
+	fl(fd);
+	T(fcntl(fd, F_DUPFD, 20));
+	T(fcntl(fd, F_DUPFD, 20));
+	T(fcntl(fd, F_DUPFD_CLOEXEC, 30));
+	T(fcntl(31 - 1, F_GETFD));
+	T(fcntl(fd, F_DUPFD, 0));
+	T(fcntl(fd, F_DUPFD, -1));
+	T(fcntl(fd, F_DUPFD, 1 << 30));
+	T(fcntl(99, F_GETFD));
+	T(fcntl(99, F_DUPFD, 0));
+	T(fcntl(fd, 9999));
+	int ro = open("f", O_RDONLY);
+	int wo = open("f", O_WRONLY);
+	fl(ro);
+	fl(wo);
+	int p[2];
+	T(pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	fl(p[0]);
+	fl(p[1]);
+	T(fcntl(p[0], F_GETFD));
+	T(read(p[0], buf, 1));
+	T(pipe2(p, 0x4));
+	T(pipe2(BAD, 0));
+
+	/* close_range */
+	T(close_range(20, 30, 0));
+	T(fcntl(20, F_GETFD));
+	T(fcntl(30, F_GETFD));
+	T(fcntl(10, F_GETFD));
+	T(close_range(10, 11, CLOSE_RANGE_CLOEXEC));
+	T(fcntl(10, F_GETFD));
+	T(fcntl(11, F_GETFD));
+	T(close_range(10, ~0U, 0));
+	T(fcntl(10, F_GETFD));
+	T(close_range(5, 3, 0));
+	T(close_range(3, 5, 0x80));
+	T(close_range(100, 200, 0));
+
+	/* lowest free descriptor */
+	T(close(4));
+	T(dup(fd));
+	T(close(0));
+	T(dup(fd));
+	T(close(99));
+
+	/* RLIMIT_NOFILE bounds descriptor numbers */
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	T(dup2(fd, rl.rlim_cur));
+	T(dup2(fd, rl.rlim_cur - 1) == (long)rl.rlim_cur - 1);
+	T(fcntl(fd, F_DUPFD, rl.rlim_cur));
+	return 0;
+}

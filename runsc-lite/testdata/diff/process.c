@@ -1,0 +1,133 @@
+/* Processes: fork/vfork/wait4/waitid/execve/pipe between parent and child,
+ * exit statuses. No signal delivery beyond a child's exit. */
+#include "common.h"
+#include <sys/wait.h>
+
+#define WAIT(what, pid) do { int _st = 0; pid_t _r = waitpid(pid, &_st, 0); status(what, _r, pid, _st); } while (0)
+
+static void status(const char *what, pid_t r, pid_t want, int st) {
+	if (r < 0) {
+		printf("%s: -1 %s\n", what, ename(errno));
+		return;
+	}
+	printf("%s: %s exited=%d code=%d signaled=%d\n", what, r == want ? "child" : "OTHER",
+	       WIFEXITED(st), WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st));
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	int st = 0;
+	T(wait(&st));
+	T(waitpid(-1, &st, WNOHANG));
+
+	/* fork: the child sees a copy of memory; its writes stay its own */
+	int shared = 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		shared = 2;
+		_exit(shared + 40);
+	}
+	WAIT("fork/wait", pid);
+	printf("parent's copy = %d\n", shared);
+	T(waitpid(pid, &st, 0));
+
+	/* a pipe between parent and child */
+	int p[2];
+	pipe(p);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		char msg[64];
+		int n = snprintf(msg, sizeof msg, "child getppid matches: %d", getppid() > 0);
+		write(p[1], msg, n);
+		_exit(0);
+	}
+	close(p[1]);
+	char buf[128] = {0};
+	int n = 0, r;
+	while ((r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0)
+		n += r;
+	printf("from child: %s (eof %d)\n", buf, r);
+	close(p[0]);
+	WAIT("pipe child", pid);
+
+	/* files written by a child are visible to the parent */
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("from-child", O_CREAT | O_WRONLY, 0644);
+		write(fd, "child data", 10);
+		_exit(fd == 3 ? 0 : 1);
+	}
+	WAIT("file child", pid);
+	int fd = open("from-child", O_RDONLY);
+	memset(buf, 0, sizeof buf);
+	T(read(fd, buf, sizeof buf));
+	printf("read: %s\n", buf);
+	close(fd);
+
+	/* execve in a child, its output through a pipe */
+	pipe(p);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		char *args[] = {"/bin/echo", "exec", "works", NULL};
+		execve(args[0], args, (char *[]){NULL});
+		_exit(99);
+	}
+	close(p[1]);
+	memset(buf, 0, sizeof buf);
+	n = 0;
+	while ((r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0)
+		n += r;
+	printf("exec output: %s", buf);
+	close(p[0]);
+	WAIT("exec child", pid);
+
+	/* execve failures in the child */
+	pid = fork();
+	if (pid == 0) {
+		char *args[] = {"x", NULL};
+		int e1 = execve("/nonexistent", args, NULL) ? errno : 0;
+		int e2 = execve("/usr", args, NULL) ? errno : 0;
+		int e3 = execve("from-child", args, NULL) ? errno : 0; /* 0644 */
+		chmod("from-child", 0755);
+		int e4 = execve("from-child", args, NULL) ? errno : 0; /* not ELF */
+		printf("execve errors: %s %s %s %s\n", ename(e1), ename(e2), ename(e3), ename(e4));
+		fflush(stdout);
+		_exit(7);
+	}
+	WAIT("failing exec", pid);
+
+	/* vfork + _exit, and several children reaped in any order */
+	pid = vfork();
+	if (pid == 0)
+		_exit(5);
+	WAIT("vfork", pid);
+	int codes = 0;
+	for (int i = 0; i < 3; i++)
+		if (fork() == 0)
+			_exit(10 + i);
+	for (int i = 0; i < 3; i++) {
+		if (wait(&st) > 0 && WIFEXITED(st))
+			codes += WEXITSTATUS(st);
+	}
+	printf("sum of three children's codes = %d\n", codes);
+	T(wait(&st));
+
+	/* waitid */
+	pid = fork();
+	if (pid == 0)
+		_exit(3);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	T(waitid(P_PID, pid, &si, WEXITED));
+	printf("waitid: code=%s status=%d pid matches=%d\n", si.si_code == CLD_EXITED ? "CLD_EXITED" : "?",
+	       si.si_status, si.si_pid == pid);
+	T(waitid(P_ALL, 0, &si, 0));
+	T(waitid(P_ALL, 0, &si, WEXITED));
+	T(waitpid(pid, BAD, 0));
+	fflush(stdout);
+	return 0;
+}

@@ -1,0 +1,112 @@
+/* stat family: stat/fstat/lstat/fstatat/statx. Prints type, permission bits,
+ * size and link count, never inode numbers, devices or times. */
+#include "common.h"
+#include <sys/sysmacros.h>
+
+static void show(const char *what, int r, struct stat *st) {
+	if (r != 0) {
+		printf("%s = -1 %s\n", what, ename(errno));
+		return;
+	}
+	/* a directory's size is up to its file system: not printed */
+	long size = S_ISDIR(st->st_mode) ? -1 : (long)st->st_size;
+	printf("%s = 0: %s %04o size=%ld nlink=%ld\n", what, ftype(st->st_mode),
+	       st->st_mode & 07777, size, (long)st->st_nlink);
+}
+
+#define S(call) do { errno = 0; int _r = call; show(#call, _r, &st); } while (0)
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	umask(022);
+	struct stat st;
+	char longname[300];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+
+	int fd = open("file", O_CREAT | O_RDWR, 0640);
+	write(fd, "0123456789", 10);
+	mkdir("dir", 0751);
+	mkdir("dir/sub", 0700);
+	symlink("file", "link");
+	symlink("nowhere", "dangling");
+	link("file", "hard");
+
+	S(stat("file", &st));
+	S(lstat("file", &st));
+	S(stat("link", &st));
+	S(lstat("link", &st));
+	S(stat("dangling", &st));
+	S(lstat("dangling", &st));
+	S(stat("dir", &st));
+	S(stat("dir/sub", &st));
+	S(stat("dir/sub/", &st));
+	S(stat("file/", &st));
+	S(stat(".", &st));
+	S(stat("/", &st));
+	S(stat("/etc/passwd", &st));
+	S(stat("/dev/null", &st));
+	printf("/dev/null rdev = %u:%u\n", major(st.st_rdev), minor(st.st_rdev));
+	S(stat("/dev/zero", &st));
+	printf("/dev/zero rdev = %u:%u\n", major(st.st_rdev), minor(st.st_rdev));
+	S(fstat(fd, &st));
+	int p[2];
+	pipe(p);
+	S(fstat(p[0], &st));
+	S(fstat(1 + 98, &st));
+	S(fstat(-1, &st));
+
+	int dfd = open("dir", O_RDONLY | O_DIRECTORY);
+	S(fstatat(dfd, "sub", &st, 0));
+	S(fstatat(dfd, "..", &st, 0));
+	S(fstatat(AT_FDCWD, "link", &st, AT_SYMLINK_NOFOLLOW));
+	S(fstatat(AT_FDCWD, "link", &st, 0));
+	S(fstatat(fd, "", &st, AT_EMPTY_PATH));
+	S(fstatat(dfd, "", &st, AT_EMPTY_PATH));
+	S(fstatat(dfd, "", &st, 0));
+	S(fstatat(fd, "x", &st, 0));
+	S(fstatat(99, "x", &st, 0));
+	S(fstatat(99, "/etc/passwd", &st, 0));
+	S(fstatat(AT_FDCWD, "file", &st, 0x12345));
+
+	/* error paths */
+	S(stat("nonexistent", &st));
+	S(stat("nonexistent/x", &st));
+	S(stat("file/x", &st));
+	S(stat("", &st));
+	S(stat(longname, &st));
+	S(stat(BAD, &st));
+	S(stat("file", BAD));
+	S(fstat(fd, BAD));
+	S(lstat(BAD, &st));
+
+	/* statx */
+	struct statx sx;
+	unsigned basic = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_SIZE;
+#define SX(call) do { errno = 0; int _r = call; \
+	if (_r) printf("%s = -1 %s\n", #call, ename(errno)); \
+	else printf("%s = 0: %s %04o size=%lld nlink=%u basic=%s\n", #call, \
+	ftype(sx.stx_mode), sx.stx_mode & 07777, \
+	S_ISDIR(sx.stx_mode) ? -1LL : (long long)sx.stx_size, \
+	sx.stx_nlink, (sx.stx_mask & basic) == basic ? "yes" : "no"); } while (0)
+	SX(statx(AT_FDCWD, "file", 0, STATX_BASIC_STATS, &sx));
+	SX(statx(AT_FDCWD, "link", 0, STATX_BASIC_STATS, &sx));
+	SX(statx(AT_FDCWD, "link", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx));
+	SX(statx(AT_FDCWD, "dir", 0, STATX_BASIC_STATS, &sx));
+	SX(statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx));
+	SX(statx(AT_FDCWD, "nonexistent", 0, STATX_BASIC_STATS, &sx));
+	SX(statx(AT_FDCWD, "file", 0, STATX__RESERVED, &sx));
+	SX(statx(AT_FDCWD, "file", 0x7000000, STATX_BASIC_STATS, &sx));
+	SX(statx(AT_FDCWD, "file", 0, STATX_BASIC_STATS, BAD));
+
+	/* sizes follow writes and truncation */
+	write(fd, "abc", 3);
+	S(stat("hard", &st));
+	ftruncate(fd, 4);
+	S(stat("file", &st));
+	unlink("hard");
+	S(fstat(fd, &st));
+	unlink("file");
+	S(fstat(fd, &st));
+	return 0;
+}

@@ -1,0 +1,101 @@
+/* System: uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo. */
+#include "common.h"
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	struct utsname u;
+	T(uname(&u));
+	printf("sysname=%s machine=%s\n", u.sysname, u.machine);
+	CHECK(strlen(u.release) > 0 && strlen(u.nodename) > 0);
+	T(uname(BAD));
+
+	/* getrandom */
+	unsigned char r1[64] = {0}, r2[64] = {0};
+	T(getrandom(r1, sizeof r1, 0));
+	T(getrandom(r2, sizeof r2, GRND_NONBLOCK));
+	CHECK(memcmp(r1, r2, sizeof r1) != 0);
+	int zeros = 0;
+	for (int i = 0; i < 64; i++)
+		zeros += r1[i] == 0;
+	CHECK(zeros < 16);
+	T(getrandom(r1, 0, 0));
+	T(getrandom(r1, 16, GRND_RANDOM));
+	T(getrandom(r1, 16, 0x100));
+	T(getrandom(BAD, 16, 0));
+
+	/* rlimits */
+	struct rlimit rl, old;
+	T(getrlimit(RLIMIT_NOFILE, &rl));
+	CHECK(rl.rlim_cur <= rl.rlim_max);
+	CHECK(rl.rlim_cur >= 64);
+	T(prlimit(0, RLIMIT_NOFILE, NULL, &old));
+	CHECK(old.rlim_cur == rl.rlim_cur && old.rlim_max == rl.rlim_max);
+	struct rlimit low = {64, rl.rlim_max};
+	T(setrlimit(RLIMIT_NOFILE, &low));
+	T(getrlimit(RLIMIT_NOFILE, &rl));
+	printf("NOFILE soft = %ld\n", (long)rl.rlim_cur);
+	int last = -1;
+	for (;;) {
+		int fd = dup(0);
+		if (fd < 0) {
+			printf("dup until failure: last=%d errno=%s\n", last, ename(errno));
+			break;
+		}
+		last = fd;
+	}
+	T(open("/etc/passwd", O_RDONLY));
+	for (int fd = 3; fd <= last; fd++)
+		close(fd);
+	struct rlimit inverted = {rl.rlim_max, 10};
+	T(setrlimit(RLIMIT_NOFILE, &inverted));
+	struct rlimit higher = {rl.rlim_max, rl.rlim_max};
+	T(prlimit(0, RLIMIT_NOFILE, &higher, &old));
+	printf("old soft = %ld\n", (long)old.rlim_cur);
+	T(getrlimit(99, &rl));
+	T(getrlimit(RLIMIT_NOFILE, BAD));
+	T(setrlimit(RLIMIT_NOFILE, BAD));
+	T(prlimit(0x3fffffff, RLIMIT_NOFILE, NULL, &old));
+	T(getrlimit(RLIMIT_STACK, &rl));
+	CHECK(rl.rlim_cur > 0);
+	struct rlimit cpu;
+	T(getrlimit(RLIMIT_CPU, &cpu));
+	CHECK(cpu.rlim_cur == RLIM_INFINITY);
+
+	/* scheduling */
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	T(sched_getaffinity(0, sizeof set, &set) == 0);
+	CHECK(CPU_COUNT(&set) > 0);
+	T(syscall(SYS_sched_getaffinity, 0, sizeof set, &set) > 0);
+	T(syscall(SYS_sched_getaffinity, 0, 0, &set));
+	T(syscall(SYS_sched_getaffinity, 0, 3, &set));
+	T(syscall(SYS_sched_getaffinity, 0, sizeof set, BAD));
+	T(syscall(SYS_sched_getaffinity, 0x3fffffff, sizeof set, &set));
+	T(sched_yield());
+	T(sched_getscheduler(0));
+	CHECK(sysconf(_SC_NPROCESSORS_ONLN) > 0);
+
+	/* prctl */
+	char name[32] = {0};
+	T(prctl(PR_SET_NAME, "difftest-name-that-is-long"));
+	T(prctl(PR_GET_NAME, name));
+	printf("name = %s\n", name);
+	T(prctl(PR_GET_DUMPABLE));
+	T(prctl(0x7fffffff));
+	T(prctl(PR_GET_NAME, BAD));
+
+	/* sysinfo */
+	struct sysinfo si;
+	T(sysinfo(&si));
+	CHECK(si.totalram > 0 && si.mem_unit > 0 && si.uptime > 0);
+	T(sysinfo(BAD));
+	T(umask(027) == 022);
+	T(umask(022));
+	return 0;
+}

@@ -1,0 +1,225 @@
+// Package pipe implements pipes inside the sandbox: pipe(2) and pipe2(2)
+// descriptors and the named pipes (FIFOs) of every filesystem, as pipe(7)
+// and fifo(7) describe them.
+//
+// Why in the sentry rather than host pipes: a host pipe would block the
+// sentry goroutine in a host read that nothing in the sandbox can
+// interrupt, its readiness could not take part in the sandbox's own poll
+// and epoll, and a FIFO made with mknod in the memory overlay or a tmpfs
+// has no host object at all. A Pipe is a byte buffer with counts of
+// readers and writers; each open end is a vfs.FileImpl.
+//
+// Design decisions:
+//
+//   - Ends never block. Read and Write fail with EAGAIN when they would,
+//     and the VFS waits on the pipe's vfs.Queue and retries unless the
+//     file is O_NONBLOCK (see vfs/wait.go). Every change of the buffer or
+//     of the ends notifies the queue, which also drives poll and epoll.
+//   - The buffer is counted in bytes, not in pages as Linux does: the
+//     capacity is 65536 bytes by default, and F_SETPIPE_SZ rounds to a
+//     power of two of pages as Linux does. A write of at most PIPE_BUF
+//     (4096) bytes waits until it fits whole, so it is never interleaved
+//     with other writers; a larger one writes what fits and goes on.
+//     POLLOUT means PIPE_BUF bytes fit, which is what a free page means on
+//     Linux.
+//   - FIFOs: the VFS hands the opening of every FIFO node to a FIFOs
+//     table (vfs.FIFOOpener), which keeps one Pipe per (st_dev, st_ino)
+//     while any end is open; the data goes when the last end closes.
+//   - O_DIRECT (packet mode) is accepted and treated as a byte stream.
+//   - SIGPIPE is not sent yet (signals are not delivered); writes without
+//     readers fail with EPIPE.
+package pipe
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+const (
+	// PageSize is the unit of pipe capacities.
+	PageSize = 4096
+	// AtomicSize is PIPE_BUF: writes of at most this many bytes are atomic.
+	AtomicSize = 4096
+	// DefaultSize is a new pipe's capacity.
+	DefaultSize = 16 * PageSize
+	// MaxUserSize is /proc/sys/fs/pipe-max-size: the most F_SETPIPE_SZ
+	// gives a caller other than root.
+	MaxUserSize = 1 << 20
+	// maxSize is the most F_SETPIPE_SZ accepts at all (Linux: 2^31).
+	maxSize = 1 << 31
+)
+
+// Events a pipe reports to readers and to writers.
+const (
+	readEvents  = unix.POLLIN | vfs.POLLRDNORM
+	writeEvents = unix.POLLOUT | vfs.POLLWRNORM
+)
+
+var (
+	// dev is st_dev of anonymous pipes (Linux's pipefs).
+	dev     = vfs.NewDeviceID()
+	lastIno atomic.Uint64
+)
+
+// Pipe is the buffer and the ends of one pipe.
+type Pipe struct {
+	queue vfs.Queue
+	ino   uint64 // st_ino of an anonymous pipe
+
+	mu       sync.Mutex
+	data     []byte // queued bytes, oldest first
+	capacity int
+	readers  int
+	writers  int
+	// rOpens and wOpens count the opens of each kind ever, so a FIFO open
+	// waiting for a partner sees one come, and a reader tells "no writer
+	// yet" (no POLLHUP) from "the writers went" (Linux's w_counter).
+	rOpens, wOpens uint64
+	// opened is closed, and replaced, whenever an end opens.
+	opened chan struct{}
+
+	// fifos holds the pipe of a FIFO node while an end is open; nil for
+	// anonymous pipes.
+	fifos *FIFOs
+	key   fifoKey
+}
+
+// New returns a pipe with no ends.
+func New() *Pipe {
+	return &Pipe{ino: lastIno.Add(1), capacity: DefaultSize, opened: make(chan struct{})}
+}
+
+// Ino is the pipe's inode number (pipe:[INO]).
+func (p *Pipe) Ino() uint64 { return p.ino }
+
+// EventQueue returns the queue notified when the pipe's readiness
+// changes.
+func (p *Pipe) EventQueue() *vfs.Queue { return &p.queue }
+
+// read moves queued bytes to dst: 0 at end of file (no writers), EAGAIN
+// when the pipe is empty but has writers.
+func (p *Pipe) read(dst []byte) (int, error) {
+	if len(dst) == 0 {
+		return 0, nil
+	}
+	p.mu.Lock()
+	if len(p.data) == 0 {
+		writers := p.writers
+		p.mu.Unlock()
+		if writers == 0 {
+			return 0, nil
+		}
+		return 0, unix.EAGAIN
+	}
+	n := copy(dst, p.data)
+	p.data = p.data[n:]
+	if len(p.data) == 0 {
+		p.data = p.data[:0:0] // let the buffer go
+	}
+	p.mu.Unlock()
+	p.queue.Notify(writeEvents)
+	return n, nil
+}
+
+// write queues what fits of src: all of it or nothing for at most
+// AtomicSize bytes, EAGAIN when nothing fits, and the count with EAGAIN
+// when only part of a larger src fits (the vfs.Waitable contract); EPIPE
+// without readers.
+func (p *Pipe) write(src []byte) (int, error) {
+	if len(src) == 0 {
+		return 0, nil
+	}
+	p.mu.Lock()
+	if p.readers == 0 {
+		p.mu.Unlock()
+		return 0, unix.EPIPE
+	}
+	free := p.capacity - len(p.data)
+	if free <= 0 || len(src) <= AtomicSize && free < len(src) {
+		p.mu.Unlock()
+		return 0, unix.EAGAIN
+	}
+	n := min(free, len(src))
+	p.data = append(p.data, src[:n]...)
+	p.mu.Unlock()
+	p.queue.Notify(readEvents)
+	if n < len(src) {
+		return n, unix.EAGAIN // the rest waits for room
+	}
+	return n, nil
+}
+
+// Queued returns the number of bytes waiting to be read (FIONREAD).
+func (p *Pipe) Queued() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.data)
+}
+
+// Size returns the capacity (F_GETPIPE_SZ).
+func (p *Pipe) Size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.capacity
+}
+
+// SetSize sets the capacity as F_SETPIPE_SZ does and returns it: size is
+// rounded up to a power of two of pages; EBUSY if the queued bytes would
+// not fit, EPERM above MaxUserSize unless privileged.
+func (p *Pipe) SetSize(size int64, privileged bool) (int, error) {
+	if size < 0 || size > maxSize {
+		return 0, unix.EINVAL
+	}
+	n := roundSize(size)
+	if n > MaxUserSize && !privileged {
+		return 0, unix.EPERM
+	}
+	p.mu.Lock()
+	if n < len(p.data) {
+		p.mu.Unlock()
+		return 0, unix.EBUSY
+	}
+	p.capacity = n
+	p.mu.Unlock()
+	p.queue.Notify(writeEvents)
+	return n, nil
+}
+
+// roundSize rounds a requested capacity up to a power of two of pages,
+// at least one page.
+func roundSize(size int64) int {
+	n := PageSize
+	for int64(n) < size {
+		n <<= 1
+	}
+	return n
+}
+
+// readiness returns the events of an end that reads and/or writes; since
+// is the count of writer opens when the end opened.
+func (p *Pipe) readiness(read, write bool, since uint64) int16 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ev int16
+	if read {
+		if len(p.data) > 0 {
+			ev |= readEvents
+		}
+		if p.writers == 0 && p.wOpens != since {
+			ev |= unix.POLLHUP
+		}
+	}
+	if write {
+		if p.capacity-len(p.data) >= min(AtomicSize, p.capacity) {
+			ev |= writeEvents
+		}
+		if p.readers == 0 {
+			ev |= unix.POLLERR
+		}
+	}
+	return ev
+}

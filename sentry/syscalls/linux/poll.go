@@ -1,0 +1,208 @@
+package linux
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/vfs"
+)
+
+// Handlers that wait for descriptors: poll, ppoll, select, pselect6.
+// They ask each file's Readiness and, to wait, register one vfs.Waiter on
+// the queues of the files whose readiness can change (vfs/wait.go), so a
+// blocked task sleeps until a file tells it something changed.
+
+func registerPoll(st *kernel.SyscallTable) {
+	hex, i := kernel.ArgHex, kernel.ArgInt
+	reg(st, unix.SYS_POLL, "poll", poll, hex, i, i)
+	partial(st, unix.SYS_PPOLL, "ppoll", ppoll, "the signal mask is ignored", hex, i, hex, hex, i)
+	reg(st, unix.SYS_SELECT, "select", selectFDs, i, hex, hex, hex, hex)
+	partial(st, unix.SYS_PSELECT6, "pselect6", pselect6, "the signal mask is ignored", i, hex, hex, hex, hex, hex)
+}
+
+// Events select(2) maps to its three sets, as Linux's fs/select.c.
+const (
+	selectIn  = unix.POLLIN | vfs.POLLRDNORM | vfs.POLLRDBAND | unix.POLLHUP | unix.POLLERR
+	selectOut = unix.POLLOUT | vfs.POLLWRNORM | vfs.POLLWRBAND | unix.POLLERR
+	selectEx  = unix.POLLPRI
+)
+
+// forever is the timeout of a wait without one.
+const forever time.Duration = -1
+
+// watched is a file a poll waits on, and what for.
+type watched struct {
+	f    *vfs.File
+	mask int16
+}
+
+// waitReady calls check until it finds something ready (n > 0) or fails,
+// waiting between calls for a watched file to change, at most timeout
+// (forever: no limit; 0: check once). It returns 0 when the time runs
+// out, EINTR when the task is interrupted.
+func waitReady(t *kernel.Task, files []watched, timeout time.Duration, check func() (int, error)) (int, error) {
+	if n, err := check(); n > 0 || err != nil || timeout == 0 {
+		return n, err
+	}
+	w := vfs.NewWaiter()
+	for _, x := range files {
+		if q := x.f.EventQueue(); q != nil {
+			e := w.Entry(x.mask)
+			q.Add(e)
+			defer q.Remove(e)
+		}
+	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	for {
+		// Check again now that the waiter is registered: nothing that
+		// happened since the first check is lost.
+		if n, err := check(); n > 0 || err != nil {
+			return n, err
+		}
+		select {
+		case <-w.C():
+		case <-expired:
+			return check()
+		case <-t.Killed():
+			return 0, unix.EINTR
+		}
+	}
+}
+
+// deadline tracks a timeout so the time left can be written back.
+type deadline struct {
+	timeout time.Duration
+	end     time.Time
+}
+
+func newDeadline(d time.Duration) deadline { return deadline{timeout: d, end: time.Now().Add(d)} }
+
+// left returns the time remaining, never negative.
+func (d deadline) left() time.Duration { return max(time.Until(d.end), 0) }
+
+// pollFD is struct pollfd.
+type pollFD struct {
+	fd      int32
+	events  int16
+	revents int16
+}
+
+const pollFDSize = 8
+
+// fdLimit returns RLIMIT_NOFILE, the most descriptors a poll may name.
+func fdLimit(t *kernel.Task) uint64 {
+	lim, err := t.TG.Rlimit(unix.RLIMIT_NOFILE, nil, false)
+	if err != nil {
+		return vfs.DefaultFDLimit
+	}
+	return lim.Cur
+}
+
+func poll(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	timeout := forever
+	if ms := a.Int(2); ms >= 0 {
+		timeout = time.Duration(ms) * time.Millisecond
+	}
+	return doPoll(t, a.Pointer(0), uint64(a.Uint(1)), timeout)
+}
+
+func ppoll(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(3) != 0 && a[4] != 8 {
+		return 0, unix.EINVAL
+	}
+	tsp := a.Pointer(2)
+	timeout := forever
+	if tsp != 0 {
+		d, err := copyInTimespec(t, tsp)
+		if err != nil {
+			return 0, err
+		}
+		timeout = d
+	}
+	dl := newDeadline(timeout)
+	n, err := doPoll(t, a.Pointer(0), uint64(a.Uint(1)), timeout)
+	if tsp != 0 {
+		// Linux ignores a failure to write the time left back.
+		_ = t.CopyOut(tsp, timespecBytes(unix.NsecToTimespec(dl.left().Nanoseconds())))
+	}
+	return n, err
+}
+
+// doPoll implements poll(2) on the nfds pollfds at addr.
+func doPoll(t *kernel.Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr, error) {
+	if nfds > fdLimit(t) {
+		return 0, unix.EINVAL
+	}
+	pfds, err := copyInPollFDs(t, addr, int(nfds))
+	if err != nil {
+		return 0, err
+	}
+	files := make([]*vfs.File, len(pfds))
+	var watch []watched
+	for i, p := range pfds {
+		if p.fd < 0 {
+			continue
+		}
+		if f, err := getFile(t, p.fd); err == nil {
+			files[i] = f
+			defer f.DecRef()
+			watch = append(watch, watched{f, p.events})
+		}
+	}
+	n, err := waitReady(t, watch, timeout, func() (int, error) { return pollOnce(pfds, files), nil })
+	if err != nil {
+		return 0, err
+	}
+	return uintptr(n), copyOutPollFDs(t, addr, pfds)
+}
+
+// pollOnce sets every revents and returns how many are not zero.
+func pollOnce(pfds []pollFD, files []*vfs.File) int {
+	n := 0
+	for i := range pfds {
+		p := &pfds[i]
+		switch {
+		case p.fd < 0:
+			p.revents = 0
+		case files[i] == nil:
+			p.revents = unix.POLLNVAL
+		default:
+			p.revents = files[i].Readiness(p.events)
+		}
+		if p.revents != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func copyInPollFDs(t *kernel.Task, addr uintptr, n int) ([]pollFD, error) {
+	b := make([]byte, n*pollFDSize)
+	if err := t.CopyIn(addr, b); err != nil {
+		return nil, err
+	}
+	pfds := make([]pollFD, n)
+	for i := range pfds {
+		r := b[i*pollFDSize:]
+		pfds[i] = pollFD{fd: int32(binary.LittleEndian.Uint32(r)), events: int16(binary.LittleEndian.Uint16(r[4:]))}
+	}
+	return pfds, nil
+}
+
+func copyOutPollFDs(t *kernel.Task, addr uintptr, pfds []pollFD) error {
+	b := make([]byte, 0, len(pfds)*pollFDSize)
+	for _, p := range pfds {
+		b = binary.LittleEndian.AppendUint32(b, uint32(p.fd))
+		b = binary.LittleEndian.AppendUint16(b, uint16(p.events))
+		b = binary.LittleEndian.AppendUint16(b, uint16(p.revents))
+	}
+	return t.CopyOut(addr, b)
+}
