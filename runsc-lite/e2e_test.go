@@ -29,27 +29,8 @@ import (
 // reason; set RUNSC_LITE_E2E_GAPS=1 to run them anyway, to see whether an
 // entry can be removed. Every test not listed here must pass.
 var knownGaps = map[string]string{
-	// The command.
-	"TestCommandBehaviour/exit-status-2": "command bug: runMain (main.go) turns every status 2 into 1, taking the program's exit(2) for subcommands.ExitUsageError",
-	"TestHostBinaries/ls-missing":        "command bug: ls exits 2 for a missing argument and runsc-lite reports 1 (see exit-status-2)",
-
-	// The sentry.
-	"TestDiff/stat/static":      "fstatat(99, \"/etc/passwd\") returns EBADF: Linux ignores dirfd for an absolute path",
-	"TestDiff/stat/dynamic":     "fstatat(99, \"/etc/passwd\") returns EBADF: Linux ignores dirfd for an absolute path",
-	"TestDiff/dirs/static":      "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
-	"TestDiff/dirs/dynamic":     "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
-	"TestDiff/truncate/static":  "fallocate on a pipe returns ENODEV (Linux: ESPIPE)",
-	"TestDiff/truncate/dynamic": "fallocate on a pipe returns ENODEV (Linux: ESPIPE)",
-	"TestDiff/identity/static":  "setfsuid/setfsgid not implemented (ENOSYS; Linux returns the current fsuid/fsgid)",
-	"TestDiff/identity/dynamic": "setfsuid/setfsgid not implemented (ENOSYS; Linux returns the current fsuid/fsgid)",
-	"TestDiff/time/static":      "clock_settime not implemented (ENOSYS; Linux: EINVAL for CLOCK_MONOTONIC)",
-	"TestDiff/time/dynamic":     "clock_settime not implemented (ENOSYS; Linux: EINVAL for CLOCK_MONOTONIC)",
-	"TestDiff/system/static":    "sched_getscheduler not implemented (ENOSYS); sysinfo leaves totalram, mem_unit or uptime zero",
-	"TestDiff/system/dynamic":   "sched_getscheduler not implemented (ENOSYS); sysinfo leaves totalram, mem_unit or uptime zero",
-	"TestDiff/memory/static":    "madvise accepts an unknown advice (Linux: EINVAL); mremap growing with MREMAP_MAYMOVE fails with EFAULT; mmap accepts MAP_PRIVATE|MAP_SHARED (Linux: EINVAL); mmap of a directory gives EACCES (Linux: ENODEV)",
-	"TestDiff/memory/dynamic":   "madvise accepts an unknown advice (Linux: EINVAL); mremap growing with MREMAP_MAYMOVE fails with EFAULT; mmap accepts MAP_PRIVATE|MAP_SHARED (Linux: EINVAL); mmap of a directory gives EACCES (Linux: ENODEV)",
-	"TestDiff/efault/static":    "a read/write/pread/getrandom whose buffer runs into an inaccessible page fails with EFAULT instead of a short count, and read advances the file offset even when it fails with EFAULT",
-	"TestDiff/efault/dynamic":   "a read/write/pread/getrandom whose buffer runs into an inaccessible page fails with EFAULT instead of a short count, and read advances the file offset even when it fails with EFAULT",
+	"TestDiff/dirs/static":  "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
+	"TestDiff/dirs/dynamic": "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
 }
 
 // skipKnownGap skips t if it is listed in knownGaps.

@@ -40,7 +40,12 @@ func runMain(args []string) int {
 		return 1
 	}
 	status := int(cmdr.Execute(context.Background()))
-	if status == int(subcommands.ExitUsageError) {
+	if helpAsked(args) && status == int(subcommands.ExitUsageError) {
+		return 0
+	}
+	if usageError {
+		// subcommands reports a bad flag as 2; a shell would say 1, and 2
+		// must stay free for the program's own status.
 		return 1
 	}
 	return status
@@ -82,10 +87,15 @@ func helpAsked(args []string) bool {
 	return false
 }
 
-// prefixWriter writes each line to stderr with a prefix.
+// usageError is set when a subcommand's flags failed to parse.
+var usageError bool
+
+// prefixWriter writes each line to stderr with a prefix. The flag package
+// writes to it only to report a bad flag.
 type prefixWriter struct{ prefix string }
 
 func (w prefixWriter) Write(p []byte) (int, error) {
+	usageError = true
 	for _, line := range strings.SplitAfter(string(p), "\n") {
 		if line != "" {
 			fmt.Fprint(os.Stderr, w.prefix+line)

@@ -139,6 +139,15 @@ func (t *Task) wake() {
 	t.K.mu.Unlock()
 }
 
+// Interrupted returns a channel closed when a blocking syscall of the task
+// must return EINTR: the task is being killed, or has a signal to handle.
+func (t *Task) Interrupted() <-chan struct{} {
+	if t.isKilled() {
+		return t.killed
+	}
+	return t.SignalNotify()
+}
+
 // SignalPending reports whether a signal the task does not block is
 // pending: a blocking syscall should return EINTR.
 func (t *Task) SignalPending() bool {

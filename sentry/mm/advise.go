@@ -4,10 +4,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Mremap implements mremap(2) for what can be done without moving pages
-// between addresses: shrinking, and growing in place into free space. A
-// move (MREMAP_MAYMOVE when in-place growth is impossible, MREMAP_FIXED) is
-// ENOMEM, which glibc's realloc answers with mmap, copy and munmap.
+// Mremap implements mremap(2): shrinking, growing in place into free
+// space, and with MREMAP_MAYMOVE moving a private mapping by copying it to
+// a new place (the host's pages cannot be moved from outside the stub).
+// Shared mappings cannot move that way (their pages would stop being
+// shared), nor can MREMAP_FIXED and MREMAP_DONTUNMAP requests: ENOMEM.
 func (m *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int) (uintptr, error) {
 	if old%pageSize != 0 || newLen == 0 || flags&^(unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED|unix.MREMAP_DONTUNMAP) != 0 {
 		return 0, unix.EINVAL
@@ -51,11 +52,67 @@ func (m *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int) (uintptr,
 		}
 		grow.File, grow.Offset, grow.Dev, grow.Ino = f, v.Offset+int64(old+oldLen-v.Start), v.Dev, v.Ino
 	}
+	shared := v.Shared
 	m.mu.Unlock()
-	if _, err := m.Mmap(grow); err != nil {
+	if _, err := m.Mmap(grow); err == nil {
+		return old, nil
+	}
+	if grow.File != nil {
+		grow.File.Close()
+	}
+	if flags&unix.MREMAP_MAYMOVE == 0 || shared {
 		return 0, unix.ENOMEM
 	}
-	return old, nil
+	return m.moveByCopy(old, oldLen, newLen)
+}
+
+// moveByCopy maps newLen bytes elsewhere like the mapping at old, copies
+// its contents and unmaps it.
+func (m *MemoryManager) moveByCopy(old, oldLen, newLen uintptr) (uintptr, error) {
+	m.mu.Lock()
+	var v VMA
+	for _, x := range m.vmas {
+		if x.Start <= old && old < x.End {
+			v = x
+		}
+	}
+	m.mu.Unlock()
+	if v.Prot&unix.PROT_READ == 0 {
+		return 0, unix.ENOMEM
+	}
+	o := MmapOpts{Length: newLen, Prot: v.Prot | unix.PROT_WRITE, Flags: unix.MAP_PRIVATE, Name: v.Name, Dev: v.Dev, Ino: v.Ino}
+	if v.File == nil {
+		o.Flags |= unix.MAP_ANONYMOUS
+	} else {
+		f, err := dupFile(&v)
+		if err != nil {
+			return 0, err
+		}
+		o.File, o.Offset = f, v.Offset+int64(old-v.Start)
+	}
+	to, err := m.Mmap(o)
+	if err != nil {
+		return 0, unix.ENOMEM
+	}
+	buf := make([]byte, 1<<20)
+	for off := uintptr(0); off < oldLen; off += uintptr(len(buf)) {
+		n := min(uintptr(len(buf)), oldLen-off)
+		if _, err := m.CopyIn(old+off, buf[:n]); err != nil {
+			m.Munmap(to, newLen)
+			return 0, unix.EFAULT
+		}
+		if _, err := m.CopyOut(to+off, buf[:n]); err != nil {
+			m.Munmap(to, newLen)
+			return 0, unix.EFAULT
+		}
+	}
+	if v.Prot&unix.PROT_WRITE == 0 {
+		m.Mprotect(to, newLen, v.Prot)
+	}
+	if err := m.Munmap(old, oldLen); err != nil {
+		return 0, err
+	}
+	return to, nil
 }
 
 // Madvise implements madvise(2). Hints are accepted and ignored, as Linux
@@ -74,6 +131,10 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if !m.covered(addr, end) {
 		m.mu.Unlock()
 		return unix.ENOMEM
+	}
+	if !knownAdvice(advice) {
+		m.mu.Unlock()
+		return unix.EINVAL
 	}
 	if advice != unix.MADV_DONTNEED && advice != unix.MADV_FREE {
 		m.mu.Unlock()
@@ -103,6 +164,20 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 		}
 	}
 	return nil
+}
+
+// knownAdvice reports whether Linux x86-64 knows the madvise advice.
+func knownAdvice(a int) bool {
+	switch a {
+	case unix.MADV_NORMAL, unix.MADV_RANDOM, unix.MADV_SEQUENTIAL, unix.MADV_WILLNEED,
+		unix.MADV_DONTNEED, unix.MADV_FREE, unix.MADV_REMOVE, unix.MADV_DONTFORK,
+		unix.MADV_DOFORK, unix.MADV_MERGEABLE, unix.MADV_UNMERGEABLE, unix.MADV_HUGEPAGE,
+		unix.MADV_NOHUGEPAGE, unix.MADV_DONTDUMP, unix.MADV_DODUMP, unix.MADV_WIPEONFORK,
+		unix.MADV_KEEPONFORK, unix.MADV_COLD, unix.MADV_PAGEOUT, unix.MADV_POPULATE_READ,
+		unix.MADV_POPULATE_WRITE, unix.MADV_HWPOISON:
+		return true
+	}
+	return false
 }
 
 // Mincore reports every mapped page as resident: the host pages them in on

@@ -205,6 +205,27 @@ func (m *MemoryManager) insert(v VMA) {
 	m.vmas = append(m.vmas, VMA{})
 	copy(m.vmas[i+1:], m.vmas[i:])
 	m.vmas[i] = v
+	m.merge()
+}
+
+// merge joins neighbours that Linux would show as one VMA: contiguous,
+// same protection, sharing, file (and contiguous offsets) and name. mremap
+// and /proc/self/maps depend on it.
+func (m *MemoryManager) merge() {
+	out := m.vmas[:0]
+	for _, v := range m.vmas {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			if p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
+				p.Shared == v.Shared && p.File == v.File && p.Name == v.Name &&
+				(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset) {
+				p.End = v.End
+				continue
+			}
+		}
+		out = append(out, v)
+	}
+	m.vmas = out
 }
 
 // overlaps reports whether [start, end) touches any VMA; special says
@@ -276,4 +297,34 @@ func (m *MemoryManager) findGap(length, top uintptr) (uintptr, bool) {
 		return end - length, true
 	}
 	return 0, false
+}
+
+// AccessiblePrefix returns how many of the n bytes at addr the application
+// could access (write, or read) before reaching an unmapped or protected
+// page. Syscalls use it to copy as much as Linux would, and to consume no
+// more of a file than they can deliver.
+func (m *MemoryManager) AccessiblePrefix(addr uintptr, n int, write bool) int {
+	need := unix.PROT_READ
+	if write {
+		need = unix.PROT_WRITE
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, end := addr, addr+uintptr(n)
+	if end < addr {
+		end = ^uintptr(0)
+	}
+	for _, v := range m.vmas {
+		if v.End <= at {
+			continue
+		}
+		if v.Start > at || v.special && v.Name == "[platform]" || v.Prot&need == 0 {
+			break
+		}
+		at = v.End
+		if at >= end {
+			return n
+		}
+	}
+	return int(min(at, end) - addr)
 }

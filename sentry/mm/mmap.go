@@ -41,6 +41,9 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 	if o.Flags&unix.MAP_ANONYMOUS == 0 && o.File == nil {
 		return 0, unix.EBADF
 	}
+	if o.File == nil && kind == unix.MAP_SHARED_VALIDATE {
+		return 0, unix.EINVAL // anonymous memory has no flags to validate
+	}
 	if o.Offset%pageSize != 0 || o.Offset < 0 {
 		return 0, unix.EINVAL
 	}
@@ -215,4 +218,5 @@ func (m *MemoryManager) update(start, end uintptr, fn func(*VMA)) {
 		}
 	}
 	m.vmas = out
+	m.merge()
 }

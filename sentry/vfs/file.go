@@ -342,8 +342,11 @@ func (f *File) Allocate(ctx context.Context, mode uint32, off, length int64) err
 	a, ok := f.impl.(Allocator)
 	if !ok {
 		st, err := f.inode.Stat(ctx)
-		if err == nil && IsDir(st.Mode) {
+		switch {
+		case err == nil && IsDir(st.Mode):
 			return unix.EISDIR
+		case err == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO:
+			return unix.ESPIPE
 		}
 		return unix.ENODEV
 	}

@@ -136,11 +136,12 @@ func (w *Waiter) Wake() {
 func (w *Waiter) C() <-chan struct{} { return w.c }
 
 // Interrupt returns a channel that is closed when the blocking operation
-// of the caller in ctx must stop with EINTR: its task is being killed.
-// Without a task (tests, the loader) it is ctx.Done().
+// of the caller in ctx must stop with EINTR: its task is being killed or
+// has a signal to handle. Without a task (tests, the loader) it is
+// ctx.Done().
 func Interrupt(ctx context.Context) <-chan struct{} {
-	if k, ok := CallerOf(ctx).Task.(interface{ Killed() <-chan struct{} }); ok {
-		return k.Killed()
+	if k, ok := CallerOf(ctx).Task.(interface{ Interrupted() <-chan struct{} }); ok {
+		return k.Interrupted()
 	}
 	return ctx.Done()
 }

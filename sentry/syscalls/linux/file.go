@@ -3,6 +3,7 @@ package linux
 import (
 	"context"
 	"encoding/binary"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -72,8 +73,9 @@ func getFile(t *kernel.Task, fd int32) (*vfs.File, error) { return t.FDs.Get(fd)
 
 // atDir returns the directory a *at syscall starts from: nil for
 // AT_FDCWD. The caller releases it with putFile.
-func atDir(t *kernel.Task, dirfd int32) (*vfs.File, error) {
-	if dirfd == unix.AT_FDCWD {
+func atDir(t *kernel.Task, dirfd int32, path string) (*vfs.File, error) {
+	if dirfd == unix.AT_FDCWD || strings.HasPrefix(path, "/") {
+		// An absolute path ignores dirfd, even a bad one.
 		return nil, nil
 	}
 	return t.FDs.Get(dirfd)
@@ -92,7 +94,7 @@ func pathAt(t *kernel.Task, dirfd int32, addr uintptr, fn func(ctx context.Conte
 	if err != nil {
 		return err
 	}
-	dir, err := atDir(t, dirfd)
+	dir, err := atDir(t, dirfd, path)
 	if err != nil {
 		return err
 	}
@@ -161,6 +163,14 @@ func rwLen(n int64) (int, error) {
 // readInto reads up to n bytes with rd, in chunks, and copies them to
 // addr. A short read ends the loop (streams return what they have).
 func readInto(t *kernel.Task, addr uintptr, n int, rd func(p []byte, done int) (int, error)) (int, error) {
+	// Read no more than can be delivered: a buffer that runs into a bad page
+	// gets a short count, and the file keeps the rest (EFAULT if none fits).
+	if ok := t.MM.AccessiblePrefix(addr, n, true); ok < n {
+		if ok == 0 {
+			return 0, unix.EFAULT
+		}
+		n = ok
+	}
 	buf := make([]byte, min(n, chunk))
 	done := 0
 	for done < n {
@@ -188,6 +198,12 @@ func readInto(t *kernel.Task, addr uintptr, n int, rd func(p []byte, done int) (
 // writeFrom copies up to n bytes from addr and writes them with wr, in
 // chunks.
 func writeFrom(t *kernel.Task, addr uintptr, n int, wr func(p []byte, done int) (int, error)) (int, error) {
+	if ok := t.MM.AccessiblePrefix(addr, n, false); ok < n {
+		if ok == 0 {
+			return 0, unix.EFAULT
+		}
+		n = ok
+	}
 	buf := make([]byte, min(n, chunk))
 	done := 0
 	for done < n || n == 0 {

@@ -86,7 +86,7 @@ func withTarget(t *kernel.Task, dirfd int32, addr uintptr, flags int32, allowed 
 	if path == "" && flags&unix.AT_EMPTY_PATH == 0 {
 		return unix.ENOENT
 	}
-	dir, err := atDir(t, dirfd)
+	dir, err := atDir(t, dirfd, path)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,13 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 		o.Offset = 0
 		return nil
 	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.ENODEV
+	}
 	if !f.Readable() {
 		return unix.EACCES
 	}
@@ -31,11 +38,6 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	}
 	hf, err := f.MappableFile()
 	if err != nil {
-		return err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		hf.Close()
 		return err
 	}
 	o.File, o.Dev, o.Ino = hf, st.Dev, st.Ino

@@ -25,6 +25,12 @@ func registerSystem(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", schedSetaffinity, "checked and accepted; threads run where the host schedules them", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_MEMBARRIER, "membarrier", membarrier, "QUERY reports no command: barriers on running threads need an interrupt protocol", kernel.ArgInt, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SCHED_YIELD, "sched_yield", schedYield)
+	partial(st, unix.SYS_SCHED_GETSCHEDULER, "sched_getscheduler", schedGetscheduler, "every task is SCHED_OTHER", kernel.ArgInt)
+	partial(st, unix.SYS_SCHED_SETSCHEDULER, "sched_setscheduler", schedSetscheduler, "only SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with priority 0", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_SCHED_GETPARAM, "sched_getparam", schedGetparam, "priority is always 0", kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_SCHED_SETPARAM, "sched_setparam", schedSetparam, "priority 0 only", kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", schedPriorityMax, kernel.ArgInt)
+	reg(st, unix.SYS_SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", schedPriorityMin, kernel.ArgInt)
 	reg(st, unix.SYS_GETCPU, "getcpu", getcpu, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
@@ -53,10 +59,19 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err := unix.Sysinfo(&si); err != nil {
 		return 0, err
 	}
-	si.Procs = uint16(t.K.NumTasks())
-	var b bytes.Buffer
-	binary.Write(&b, binary.LittleEndian, &si)
-	return 0, t.CopyOut(a.Pointer(0), b.Bytes())
+	// struct sysinfo, with its padding (binary.Write would drop it).
+	var b []byte
+	for _, v := range []uint64{uint64(si.Uptime), si.Loads[0], si.Loads[1], si.Loads[2],
+		si.Totalram, si.Freeram, si.Sharedram, si.Bufferram, si.Totalswap, si.Freeswap} {
+		b = binary.LittleEndian.AppendUint64(b, v)
+	}
+	b = binary.LittleEndian.AppendUint16(b, uint16(t.K.NumTasks()))
+	b = append(b, make([]byte, 6)...)
+	b = binary.LittleEndian.AppendUint64(b, si.Totalhigh)
+	b = binary.LittleEndian.AppendUint64(b, si.Freehigh)
+	b = binary.LittleEndian.AppendUint32(b, si.Unit)
+	b = append(b, make([]byte, 112-len(b))...)
+	return 0, t.CopyOut(a.Pointer(0), b)
 }
 
 func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -64,6 +79,12 @@ func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	n := min(int(a.Uint(1)), 1<<25)
+	if ok := t.MM.AccessiblePrefix(a.Pointer(0), n, true); ok < n {
+		if ok == 0 {
+			return 0, unix.EFAULT
+		}
+		n = ok
+	}
 	b := make([]byte, n)
 	rand.Read(b)
 	return uintptr(n), t.CopyOut(a.Pointer(0), b)
@@ -223,6 +244,101 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 // to interrupt them all and wait, which the sentry does not have yet.
 func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Int(0) == 0 && a.Uint(1) == 0 {
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+// Scheduling policies (sched.h).
+const (
+	schedOther = 0
+	schedFIFO  = 1
+	schedRR    = 2
+	schedBatch = 3
+	schedIdle  = 5
+)
+
+// taskArg returns the task a sched_* pid argument names (0: the caller).
+func taskArg(t *kernel.Task, pid int32) (*kernel.Task, error) {
+	switch {
+	case pid < 0:
+		return nil, unix.EINVAL
+	case pid == 0:
+		return t, nil
+	}
+	if o := t.K.Task(int(pid)); o != nil {
+		return o, nil
+	}
+	return nil, unix.ESRCH
+}
+
+func schedGetscheduler(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	_, err := taskArg(t, a.Int(0))
+	return schedOther, err
+}
+
+func schedSetscheduler(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if _, err := taskArg(t, a.Int(0)); err != nil {
+		return 0, err
+	}
+	var prio [4]byte
+	if err := t.CopyIn(a.Pointer(2), prio[:]); err != nil {
+		return 0, err
+	}
+	switch a.Int(1) &^ 0x40000000 { // SCHED_RESET_ON_FORK
+	case schedOther, schedBatch, schedIdle:
+		if binary.LittleEndian.Uint32(prio[:]) != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	case schedFIFO, schedRR:
+		return 0, unix.EPERM
+	}
+	return 0, unix.EINVAL
+}
+
+func schedGetparam(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if _, err := taskArg(t, a.Int(0)); err != nil {
+		return 0, err
+	}
+	if a.Pointer(1) == 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, t.CopyOut(a.Pointer(1), make([]byte, 4))
+}
+
+func schedSetparam(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if _, err := taskArg(t, a.Int(0)); err != nil {
+		return 0, err
+	}
+	if a.Pointer(1) == 0 {
+		return 0, unix.EINVAL
+	}
+	var prio [4]byte
+	if err := t.CopyIn(a.Pointer(1), prio[:]); err != nil {
+		return 0, err
+	}
+	if binary.LittleEndian.Uint32(prio[:]) != 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}
+
+func schedPriorityMax(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	switch a.Int(0) {
+	case schedFIFO, schedRR:
+		return 99, nil
+	case schedOther, schedBatch, schedIdle:
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+func schedPriorityMin(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	switch a.Int(0) {
+	case schedFIFO, schedRR:
+		return 1, nil
+	case schedOther, schedBatch, schedIdle:
 		return 0, nil
 	}
 	return 0, unix.EINVAL

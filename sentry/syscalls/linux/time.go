@@ -12,6 +12,8 @@ import (
 func registerTime(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_CLOCK_GETTIME, "clock_gettime", clockGettime, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_CLOCK_GETRES, "clock_getres", clockGetres, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_CLOCK_SETTIME, "clock_settime", clockSettime, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SETTIMEOFDAY, "settimeofday", settimeofday, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_GETTIMEOFDAY, "gettimeofday", gettimeofday, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_TIME, "time", timeSyscall, kernel.ArgHex)
 	reg(st, unix.SYS_NANOSLEEP, "nanosleep", nanosleep, kernel.ArgHex, kernel.ArgHex)
@@ -163,4 +165,23 @@ func clockNanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 		rem = 0
 	}
 	return 0, sleep(t, d, rem)
+}
+
+// clockSettime: the sandbox may not set the host's clock, so it lacks
+// CAP_SYS_TIME: EPERM for the settable clock, EINVAL for the others.
+func clockSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Int(0) != unix.CLOCK_REALTIME {
+		return 0, unix.EINVAL
+	}
+	if _, err := copyInTimespec(t, a.Pointer(1)); err != nil {
+		return 0, err
+	}
+	return 0, unix.EPERM
+}
+
+func settimeofday(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(0) == 0 && a.Pointer(1) == 0 {
+		return 0, nil
+	}
+	return 0, unix.EPERM
 }
