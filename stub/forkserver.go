@@ -103,7 +103,9 @@ func (f *Forkserver) start(sock *os.File) error {
 		Args:        []string{"runsc-lite-forkserver"},
 		Env:         []string{},
 		ExtraFiles:  []*os.File{sock}, // fd 3
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		// Its own process group: a terminal's Ctrl-C must reach the sentry,
+		// which forwards it, not the stub processes directly.
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true},
 	}
 	done := make(chan error)
 	launcher() <- func() { done <- f.cmd.Start() }

@@ -8,13 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// futexKey names a futex word: private futexes by address space and
-// address. (Shared futexes on shared file mappings are keyed the same way
-// until processes share memory across address spaces.)
-type futexKey struct {
-	mm   any
-	addr uintptr
-}
+// futexKey names a futex word (mm.MemoryManager.FutexKey): by address
+// space and address for private futexes, by the shared object and offset
+// for shared ones, so that processes sharing memory meet on it.
+type futexKey any
 
 type futexWaiter struct {
 	key    futexKey
@@ -28,19 +25,25 @@ type Futexes struct {
 	waiters map[futexKey][]*futexWaiter
 }
 
-func (f *Futexes) key(t *Task, addr uintptr) futexKey { return futexKey{t.MM, addr} }
+func (f *Futexes) key(t *Task, addr uintptr, private bool) (futexKey, error) {
+	return t.MM.FutexKey(addr, private)
+}
 
 // Wait blocks while the word at addr holds val, until a Wake whose bitset
 // meets bitset, or until timeout (zero: none). It returns EAGAIN if the word
 // differs, ETIMEDOUT on timeout.
-func (f *Futexes) Wait(t *Task, addr uintptr, val, bitset uint32, timeout time.Duration) error {
+func (f *Futexes) Wait(t *Task, addr uintptr, private bool, val, bitset uint32, timeout time.Duration) error {
 	if addr%4 != 0 {
 		return unix.EINVAL
 	}
 	if bitset == 0 {
 		return unix.EINVAL
 	}
-	w := &futexWaiter{key: f.key(t, addr), bitset: bitset, woken: make(chan struct{})}
+	key, err := f.key(t, addr, private)
+	if err != nil {
+		return err
+	}
+	w := &futexWaiter{key: key, bitset: bitset, woken: make(chan struct{})}
 	f.mu.Lock()
 	var b [4]byte
 	if err := t.CopyIn(addr, b[:]); err != nil {
@@ -102,13 +105,17 @@ func (f *Futexes) remove(w *futexWaiter) {
 
 // Wake wakes up to n waiters on addr whose bitset meets bitset and returns
 // how many it woke.
-func (f *Futexes) Wake(t *Task, addr uintptr, n int, bitset uint32) (int, error) {
+func (f *Futexes) Wake(t *Task, addr uintptr, private bool, n int, bitset uint32) (int, error) {
 	if addr%4 != 0 || bitset == 0 {
 		return 0, unix.EINVAL
 	}
+	key, err := f.key(t, addr, private)
+	if err != nil {
+		return 0, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.wakeLocked(f.key(t, addr), n, bitset), nil
+	return f.wakeLocked(key, n, bitset), nil
 }
 
 func (f *Futexes) wakeLocked(k futexKey, n int, bitset uint32) int {
@@ -132,9 +139,17 @@ func (f *Futexes) wakeLocked(k futexKey, n int, bitset uint32) int {
 
 // Requeue wakes up to n waiters on addr and moves up to requeue of the rest
 // to addr2. With check, the word at addr must hold val (FUTEX_CMP_REQUEUE).
-func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, n, requeue int, check bool, val uint32) (int, error) {
+func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, private bool, n, requeue int, check bool, val uint32) (int, error) {
 	if addr%4 != 0 || addr2%4 != 0 || n < 0 || requeue < 0 {
 		return 0, unix.EINVAL
+	}
+	from, err := f.key(t, addr, private)
+	if err != nil {
+		return 0, err
+	}
+	to, err := f.key(t, addr2, private)
+	if err != nil {
+		return 0, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -147,7 +162,6 @@ func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, n, requeue int, check bo
 			return 0, unix.EAGAIN
 		}
 	}
-	from, to := f.key(t, addr), f.key(t, addr2)
 	woken := f.wakeLocked(from, n, ^uint32(0))
 	moved := 0
 	var kept []*futexWaiter

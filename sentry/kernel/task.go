@@ -261,7 +261,7 @@ func (t *Task) release() {
 	if t.ClearChildTID != 0 && !t.TG.lastTask(t.K) {
 		// CLONE_CHILD_CLEARTID: tell a joining thread, as Linux does.
 		if t.CopyOut(t.ClearChildTID, make([]byte, 4)) == nil {
-			t.K.Futexes.Wake(t, t.ClearChildTID, 1, ^uint32(0))
+			t.K.Futexes.Wake(t, t.ClearChildTID, false, 1, ^uint32(0))
 		}
 	}
 	t.MM.DecUsers()

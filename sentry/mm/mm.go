@@ -48,6 +48,9 @@ type VMA struct {
 	Offset   int64
 	Name     string // path shown in /proc/self/maps, or [heap], [stack], [vdso]
 	Dev, Ino uint64
+	// shm names a shared anonymous mapping, which fork shares: together
+	// with Offset it identifies a futex word across processes.
+	shm uint64
 	special  bool // the platform's own ranges: never changed by the application
 }
 
@@ -217,7 +220,7 @@ func (m *MemoryManager) merge() {
 		if n := len(out); n > 0 {
 			p := &out[n-1]
 			if p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
-				p.Shared == v.Shared && p.File == v.File && p.Name == v.Name &&
+				p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm &&
 				(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset) {
 				p.End = v.End
 				continue
@@ -327,4 +330,37 @@ func (m *MemoryManager) AccessiblePrefix(addr uintptr, n int, write bool) int {
 		}
 	}
 	return int(min(at, end) - addr)
+}
+
+// nextShm numbers shared anonymous mappings.
+var nextShm atomic.Uint64
+
+// FutexKey returns what identifies the futex word at addr: for a private
+// futex, or one in private memory, this address space and the address; in
+// a shared mapping, the object mapped (file or shared anonymous memory)
+// and the offset in it, so that processes sharing it meet. An unmapped
+// address is EFAULT.
+func (m *MemoryManager) FutexKey(addr uintptr, private bool) (any, error) {
+	type privateKey struct {
+		m    *MemoryManager
+		addr uintptr
+	}
+	type fileKey struct{ dev, ino, off uint64 }
+	type shmKey struct{ id, off uint64 }
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, v := range m.vmas {
+		if v.Start <= addr && addr < v.End && !v.special {
+			off := uint64(v.Offset) + uint64(addr-v.Start)
+			switch {
+			case private || !v.Shared:
+				return privateKey{m, addr}, nil
+			case v.File != nil:
+				return fileKey{v.Dev, v.Ino, off}, nil
+			default:
+				return shmKey{v.shm, off}, nil
+			}
+		}
+	}
+	return nil, unix.EFAULT
 }

@@ -76,10 +76,17 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 	for _, f := range m.remove(addr, addr+length) {
 		f.Close()
 	}
-	m.insert(VMA{
+	v := VMA{
 		Start: addr, End: addr + length, Prot: o.Prot, Shared: kind != unix.MAP_PRIVATE,
 		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
-	})
+	}
+	if v.Shared && v.File == nil {
+		v.shm = nextShm.Add(1)
+		if v.Name == "" {
+			v.Name = "/dev/zero (deleted)"
+		}
+	}
+	m.insert(v)
 	return addr, nil
 }
 

@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -107,9 +109,40 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	t.Exe = res.Exe
 	t.SetName(comm(res.Exe))
 	t.Start()
+	stop := forwardSignals(t.TG)
 	status := t.TG.Wait()
+	stop()
 	k.KillAll()
 	return status, nil
+}
+
+// forwardSignals delivers the termination signals the runsc-lite process
+// gets (Ctrl-C, kill) to the sandbox's init, as a container runtime does.
+// It also keeps a timer pending: tasks that all wait for each other forever
+// are the application's business, and must not look like a deadlock of the
+// sentry to the Go runtime, which would end the process.
+func forwardSignals(init *kernel.ThreadGroup) (stop func()) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	keepalive := time.NewTicker(time.Hour)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				sig := int32(s.(unix.Signal))
+				init.SendSignal(kernel.NewSigInfo(sig, 0, 0, 0))
+			case <-keepalive.C:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		keepalive.Stop()
+		close(done)
+	}
 }
 
 func platformNames() string {

@@ -26,6 +26,7 @@ const (
 func futex(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	addr, op, val := a.Pointer(0), a.Int(1), a.Uint(2)
 	cmd := op &^ (futexPrivateFlag | futexClockRealtime)
+	private := op&futexPrivateFlag != 0
 	f := &t.K.Futexes
 	switch cmd {
 	case futexWait, futexWaitBitset:
@@ -37,16 +38,16 @@ func futex(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return 0, err
 		}
-		return 0, f.Wait(t, addr, val, bitset, timeout)
+		return 0, f.Wait(t, addr, private, val, bitset, timeout)
 	case futexWake, futexWakeBitset:
 		bitset := ^uint32(0)
 		if cmd == futexWakeBitset {
 			bitset = a.Uint(5)
 		}
-		n, err := f.Wake(t, addr, int(int32(val)), bitset)
+		n, err := f.Wake(t, addr, private, int(int32(val)), bitset)
 		return uintptr(n), err
 	case futexRequeue, futexCmpRequeue:
-		n, err := f.Requeue(t, addr, a.Pointer(4), int(int32(val)), int(int32(a.Uint(3))), cmd == futexCmpRequeue, a.Uint(5))
+		n, err := f.Requeue(t, addr, a.Pointer(4), private, int(int32(val)), int(int32(a.Uint(3))), cmd == futexCmpRequeue, a.Uint(5))
 		return uintptr(n), err
 	}
 	return 0, unix.ENOSYS

@@ -18,9 +18,9 @@ import (
 func registerPoll(st *kernel.SyscallTable) {
 	hex, i := kernel.ArgHex, kernel.ArgInt
 	reg(st, unix.SYS_POLL, "poll", poll, hex, i, i)
-	partial(st, unix.SYS_PPOLL, "ppoll", ppoll, "the signal mask is ignored", hex, i, hex, hex, i)
+	reg(st, unix.SYS_PPOLL, "ppoll", ppoll, hex, i, hex, hex, i)
 	reg(st, unix.SYS_SELECT, "select", selectFDs, i, hex, hex, hex, hex)
-	partial(st, unix.SYS_PSELECT6, "pselect6", pselect6, "the signal mask is ignored", i, hex, hex, hex, hex, hex)
+	reg(st, unix.SYS_PSELECT6, "pselect6", pselect6, i, hex, hex, hex, hex, hex)
 }
 
 // Events select(2) maps to its three sets, as Linux's fs/select.c.
@@ -71,7 +71,7 @@ func waitReady(t *kernel.Task, files []watched, timeout time.Duration, check fun
 		case <-w.C():
 		case <-expired:
 			return check()
-		case <-t.Killed():
+		case <-t.Interrupted():
 			return 0, unix.EINTR
 		}
 	}
@@ -117,6 +117,9 @@ func poll(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func ppoll(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(3) != 0 && a[4] != 8 {
 		return 0, unix.EINVAL
+	}
+	if err := swapSigmask(t, a.Pointer(3)); err != nil {
+		return 0, err
 	}
 	tsp := a.Pointer(2)
 	timeout := forever
@@ -205,4 +208,21 @@ func copyOutPollFDs(t *kernel.Task, addr uintptr, pfds []pollFD) error {
 		b = binary.LittleEndian.AppendUint16(b, uint16(p.revents))
 	}
 	return t.CopyOut(addr, b)
+}
+
+// swapSigmask installs the mask at addr (if any) for the duration of a
+// ppoll or pselect6, as sigsuspend does: a signal it lets through runs its
+// handler with that mask, and the old mask comes back afterwards.
+func swapSigmask(t *kernel.Task, addr uintptr) error {
+	if addr == 0 {
+		return nil
+	}
+	var b [8]byte
+	if err := t.CopyIn(addr, b[:]); err != nil {
+		return err
+	}
+	old := t.SigMask
+	t.SigMask = binary.LittleEndian.Uint64(b[:]) &^ unblockable
+	t.RestoreMaskAfterSignal(old)
+	return nil
 }

@@ -54,8 +54,12 @@ func pselect6(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err := t.CopyIn(sig, b[:]); err != nil {
 			return 0, err
 		}
-		if binary.LittleEndian.Uint64(b[:]) != 0 && binary.LittleEndian.Uint64(b[8:]) != 8 {
+		mask := uintptr(binary.LittleEndian.Uint64(b[:]))
+		if mask != 0 && binary.LittleEndian.Uint64(b[8:]) != 8 {
 			return 0, unix.EINVAL
+		}
+		if err := swapSigmask(t, mask); err != nil {
+			return 0, err
 		}
 	}
 	tsp := a.Pointer(4)
