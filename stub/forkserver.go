@@ -99,10 +99,10 @@ func (f *Forkserver) start(sock *os.File) error {
 	// The path is resolved in the child, whose descriptor table is a copy of
 	// ours until the exec succeeds.
 	f.cmd = &exec.Cmd{
-		Path:        "/proc/self/fd/" + strconv.Itoa(mfd),
-		Args:        []string{"runsc-lite-forkserver"},
-		Env:         []string{},
-		ExtraFiles:  []*os.File{sock}, // fd 3
+		Path:       "/proc/self/fd/" + strconv.Itoa(mfd),
+		Args:       []string{"runsc-lite-forkserver"},
+		Env:        []string{},
+		ExtraFiles: []*os.File{sock}, // fd 3
 		// Its own process group: a terminal's Ctrl-C must reach the sentry,
 		// which forwards it, not the stub processes directly.
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true},

@@ -50,8 +50,8 @@ type VMA struct {
 	Dev, Ino uint64
 	// shm names a shared anonymous mapping, which fork shares: together
 	// with Offset it identifies a futex word across processes.
-	shm uint64
-	special  bool // the platform's own ranges: never changed by the application
+	shm     uint64
+	special bool // the platform's own ranges: never changed by the application
 }
 
 // MemoryManager is one address space and its mirror.
