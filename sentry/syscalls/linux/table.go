@@ -46,6 +46,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerPoll,
 	registerProcess,
 	registerTimer,
+	registerEpoll,
 }
 
 // reg is shorthand for a fully implemented entry.
