@@ -1,0 +1,147 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestRealSoftware runs shells, pipelines, interpreters, compilers and
+// threaded programs on every platform and compares them with the native
+// run: what turns "runs a binary" into "runs real software".
+func TestRealSoftware(t *testing.T) {
+	const makeProject = `set -e
+mkdir -p proj; cd proj
+for i in 1 2 3 4; do printf 'int f%d(void){return %d;}\n' $i $i > f$i.c; done
+printf '#include <stdio.h>\nint f1(void);int f2(void);int f3(void);int f4(void);\nint main(void){printf("%%d\\n", f1()+f2()+f3()+f4());return 0;}\n' > main.c
+printf 'prog: main.o f1.o f2.o f3.o f4.o\n\tgcc -o prog $^\n%%.o: %%.c\n\tgcc -c $<\n' > Makefile
+make -s -j2 && ./prog`
+	const busyboxScript = `a=$(echo abc | tr b x); (cd /etc && echo "$a $(pwd)") | cat
+for w in one two three; do echo $w; done | sort -r | head -2
+[ -d /proc/self ] && echo has-proc; exit 5`
+	const pyThreads = `import subprocess, threading, multiprocessing
+def sq(x): return x*x
+if __name__ == "__main__":
+    print(subprocess.run(["echo", "from subprocess"], capture_output=True, text=True).stdout, end="")
+    out = []
+    ts = [threading.Thread(target=lambda i=i: out.append(sq(i))) for i in range(8)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    print(sorted(out))
+    with multiprocessing.Pool(2) as p:
+        print(p.map(sq, range(6)))`
+	cases := []struct {
+		name  string
+		argv  []string
+		need  string
+		build func(t *testing.T, dir string) // prepares dir before both runs
+	}{
+		{name: "bash-loop", argv: []string{"bash", "-c", "for i in $(seq 1 50); do /bin/true; done; echo done"}},
+		{name: "sh-pipeline", argv: []string{"sh", "-c", "ls -la /usr/bin | sort | head -5"}},
+		{name: "busybox-script", argv: []string{"/bin/busybox", "sh", "-c", busyboxScript}, need: "/bin/busybox"},
+		{name: "python-processes-threads", argv: []string{"/usr/bin/python3", "-c", pyThreads}, need: "/usr/bin/python3"},
+		{name: "gcc-compile-and-run", argv: []string{"sh", "-c", "gcc -o h hello.c && ./h"}, need: "gcc",
+			build: copyTestdata("hello.c")},
+		{name: "make-j2", argv: []string{"sh", "-c", makeProject}, need: "make"},
+		{name: "go-goroutines", argv: []string{"./goroutines"}, build: buildGo},
+		{name: "pthreads", argv: []string{"./pthreads"}, build: compileInto("pthreads.c", "-pthread")},
+		{name: "signals-siglongjmp", argv: []string{"./signals"}, build: compileInto("signals.c")},
+	}
+	for _, platform := range []string{"systrap", "ptrace"} {
+		t.Run(platform, func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					skipKnownGap(t)
+					if tc.need != "" {
+						if _, err := exec.LookPath(tc.need); err != nil {
+							t.Skipf("%s is not installed", tc.need)
+						}
+					}
+					dirs := [2]string{workDir(t, "native"), workDir(t, "sandbox")}
+					if tc.build != nil {
+						tc.build(t, dirs[0])
+						copyDir(t, dirs[0], dirs[1])
+					}
+					native := runOut(t, runOpts{dir: dirs[0]}, tc.argv...)
+					args := append([]string{"run", "--platform", platform, "--cwd", dirs[1], "--"}, tc.argv...)
+					sandboxed := runscLite(t, runOpts{dir: dirs[1]}, args...)
+					if native.code != sandboxed.code || native.stdout != sandboxed.stdout {
+						t.Errorf("native and sandbox differ:\nnative: %v\nsandbox: %v\ndiff (- native, + sandbox):\n%s",
+							native, sandboxed, lineDiff(native.stdout, sandboxed.stdout))
+					}
+					if native.stdout == "" {
+						t.Errorf("the native run printed nothing: %v", native)
+					}
+				})
+			}
+		})
+	}
+}
+
+// copyTestdata copies testdata/e2e files into the directory.
+func copyTestdata(names ...string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		for _, n := range names {
+			b, err := os.ReadFile(filepath.Join("testdata", "e2e", n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// compileInto compiles testdata/e2e/src into dir, named after it.
+func compileInto(src string, flags ...string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		out := filepath.Join(dir, src[:len(src)-len(filepath.Ext(src))])
+		args := append([]string{"-O2", "-o", out, filepath.Join("testdata", "e2e", src)}, flags...)
+		if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+			t.Fatalf("gcc %s: %v\n%s", src, err, b)
+		}
+	}
+}
+
+// buildGo builds the goroutine program as a static binary.
+func buildGo(t *testing.T, dir string) {
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "e2e", "goroutines.go.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "main.go"), b, 0o644)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module goroutines\n\ngo 1.26\n"), 0o644)
+	cmd := exec.Command(goTool(), "build", "-o", filepath.Join(dir, "goroutines"), ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	os.RemoveAll(src)
+}
+
+// copyDir copies the regular files of one directory into another.
+func copyDir(t *testing.T, from, to string) {
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := e.Info()
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
