@@ -126,6 +126,8 @@ func (t *Task) deliverableLocked() bool {
 	return t.sig.pending.mask&^blocked != 0 || t.TG.pendingMask()&^blocked != 0
 }
 
+// wake gets the task's attention: blocking syscalls (through SignalNotify
+// and the process tree's condition) and the application (Interrupt).
 func (t *Task) wake() {
 	t.sig.mu.Lock()
 	if t.sig.notify != nil {

@@ -146,16 +146,7 @@ func (t *Task) Exit(code int) {
 func (t *Task) kill() {
 	t.killedOnce.Do(func() {
 		close(t.killed)
-		t.sig.mu.Lock()
-		if t.sig.notify != nil {
-			close(t.sig.notify)
-			t.sig.notify = nil
-		}
-		t.sig.mu.Unlock()
-		t.ctx.Interrupt()
-		t.K.mu.Lock()
-		t.K.treeChanged.Broadcast()
-		t.K.mu.Unlock()
+		t.wake()
 	})
 }
 

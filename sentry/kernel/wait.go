@@ -72,18 +72,16 @@ func (t *Task) matches(c *ThreadGroup, pid int) bool {
 
 // Pgid returns the process group of process pid (0: the caller's).
 func (t *Task) Pgid(pid int) (int, error) {
-	k := t.K
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	tg, err := t.groupLocked(pid)
-	if err != nil {
-		return 0, err
-	}
-	return tg.pgid, nil
+	return t.groupField(pid, func(tg *ThreadGroup) int { return tg.pgid })
 }
 
 // Sid returns the session of process pid (0: the caller's).
 func (t *Task) Sid(pid int) (int, error) {
+	return t.groupField(pid, func(tg *ThreadGroup) int { return tg.sid })
+}
+
+// groupField reads a field of process pid under the tree lock.
+func (t *Task) groupField(pid int, field func(*ThreadGroup) int) (int, error) {
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -91,7 +89,7 @@ func (t *Task) Sid(pid int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return tg.sid, nil
+	return field(tg), nil
 }
 
 func (t *Task) groupLocked(pid int) (*ThreadGroup, error) {
