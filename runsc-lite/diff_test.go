@@ -16,20 +16,21 @@ import (
 
 // diffPrograms are the programs under testdata/diff, one per syscall family.
 var diffPrograms = []string{
-	"fileio",   // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
-	"stat",     // stat/fstat/lstat/fstatat/statx
-	"dirs",     // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
-	"links",    // link/symlink/readlink/unlink/rename/renameat2
-	"perms",    // chmod/fchmod/umask/access/faccessat (needs a root host)
-	"fds",      // dup/dup2/dup3/fcntl/close_range/pipe2
-	"truncate", // truncate/ftruncate/fallocate
-	"ioctl",    // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
-	"identity", // uids, gids, groups, pids: relations only
-	"time",     // clock_gettime/clock_getres/nanosleep/gettimeofday/time
-	"system",   // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
-	"memory",   // mmap/munmap/mprotect/brk/mremap/madvise/msync
-	"efault",   // bad pointers everywhere
-	"process",  // fork/vfork/wait4/waitid/execve, pipes between processes
+	"fileio",    // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
+	"stat",      // stat/fstat/lstat/fstatat/statx
+	"dirs",      // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
+	"links",     // link/symlink/readlink/unlink/rename/renameat2
+	"perms",     // chmod/fchmod/umask/access/faccessat (needs a root host)
+	"fds",       // dup/dup2/dup3/fcntl/close_range/pipe2
+	"truncate",  // truncate/ftruncate/fallocate
+	"ioctl",     // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
+	"identity",  // uids, gids, groups, pids: relations only
+	"time",      // clock_gettime/clock_getres/nanosleep/gettimeofday/time
+	"system",    // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
+	"memory",    // mmap/munmap/mprotect/brk/mremap/madvise/msync
+	"efault",    // bad pointers everywhere
+	"process",   // fork/vfork/wait4/waitid/execve, pipes between processes
+	"sharedmem", // memfd_create, MAP_SHARED across fork, process-shared semaphores
 }
 
 // rootOnly are programs whose native output is only comparable when the

@@ -47,6 +47,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerProcess,
 	registerTimer,
 	registerEpoll,
+	registerMemfd,
 }
 
 // reg is shorthand for a fully implemented entry.

@@ -1,0 +1,39 @@
+package tmpfs
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// memfds is the hidden file system memfd_create's files live in, as Linux
+// keeps them on an internal tmpfs mount.
+var memfds = New(0o1777)
+
+var memfdSeq atomic.Uint64
+
+// NewMemFD returns an anonymous memory file (memfd_create(2)): a tmpfs
+// file that no directory lists, readable, writable and mappable.
+func NewMemFD(ctx context.Context, name string, flags int) (*vfs.File, error) {
+	dir, ok := memfds.Root().(vfs.DirWriter)
+	if !ok {
+		return nil, unix.ENOSYS
+	}
+	unique := fmt.Sprintf("memfd-%d", memfdSeq.Add(1))
+	ino, err := dir.Create(ctx, unique, unix.S_IFREG|0o777, 0)
+	if err != nil {
+		return nil, err
+	}
+	// Once open, the file needs no name: unlink it so it goes with its last
+	// reference.
+	defer dir.Unlink(ctx, unique)
+	impl, err := ino.Open(ctx, unix.O_RDWR)
+	if err != nil {
+		return nil, err
+	}
+	return vfs.NewFile(nil, nil, ino, impl, unix.O_RDWR|flags&unix.O_NONBLOCK), nil
+}

@@ -1,0 +1,40 @@
+package linux
+
+import (
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/fs/tmpfs"
+	"runsc-lite/sentry/kernel"
+)
+
+func registerMemfd(st *kernel.SyscallTable) {
+	partial(st, unix.SYS_MEMFD_CREATE, "memfd_create", memfdCreate, "no seals (MFD_ALLOW_SEALING files accept none), no huge pages", kernel.ArgString, kernel.ArgHex)
+}
+
+// memfdNameMax is the longest name memfd_create takes (249 bytes + NUL
+// after the "memfd:" prefix makes NAME_MAX).
+const memfdNameMax = 249
+
+func memfdCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	flags := a.Uint(1)
+	if flags&^(unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_HUGETLB|unix.MFD_NOEXEC_SEAL|unix.MFD_EXEC) != 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&unix.MFD_HUGETLB != 0 {
+		return 0, unix.EINVAL
+	}
+	name, err := t.CopyInString(a.Pointer(0), memfdNameMax)
+	if err == unix.ENAMETOOLONG {
+		return 0, unix.EINVAL
+	}
+	if err != nil {
+		return 0, err
+	}
+	f, err := tmpfs.NewMemFD(t.Ctx(), name, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	fd, err := t.FDs.Install(f, 0, flags&unix.MFD_CLOEXEC != 0)
+	return uintptr(fd), mfile(err)
+}
