@@ -32,6 +32,7 @@ func runMain(args []string) int {
 	cmdr.Register(&runCmd{name: "run"}, "")
 	cmdr.Register(&runCmd{name: "do"}, "")
 	cmdr.Register(&syscallsCmd{}, "")
+	cmdr.Register(&benchCmd{}, "")
 	if err := fs.Parse(args); err != nil {
 		return 1
 	}
@@ -63,6 +64,11 @@ func known(cmdr *subcommands.Commander, name string) bool {
 // oneLineFlagErrors makes f report a bad flag in one line ("runsc-lite:
 // CMD: ...") and print the full usage only when help was asked for.
 func oneLineFlagErrors(f *flag.FlagSet, cmd subcommands.Command) {
+	// `runsc-lite help CMD` lists the flags of a throwaway PanicOnError set
+	// to its own writer; only the set that parses the command line is ours.
+	if f.ErrorHandling() != flag.ContinueOnError {
+		return
+	}
 	f.SetOutput(prefixWriter{prefix: "runsc-lite: " + cmd.Name() + ": "})
 	f.Usage = func() {
 		if !helpAsked(os.Args[1:]) {

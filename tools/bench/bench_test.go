@@ -1,0 +1,245 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunShort runs the benchmark end to end, as `runsc-lite bench` does,
+// on a tiny subset: one micro and one macro workload, one rep, native and
+// runsc-lite on systrap, and a runner that always fails. The sandbox's
+// results are not checked (the sentry may not run a workload yet), only
+// that every row and cell is there and the JSON and SVG are well-formed.
+func TestRunShort(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("needs gcc")
+	}
+	exe := buildRunscLite(t)
+	ws, err := Select(Workloads(), "^(getppid|start-true)$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := Runner{Name: "broken", Platform: "broken", prefix: []string{"/bin/false"}}
+	cfg := Config{
+		Workloads: ws,
+		Runners:   []Runner{Native(), RunscLite(exe, "systrap"), broken, GVisorRunsc("", "systrap")},
+		Reps:      1,
+		Quick:     true,
+		Dir:       cacheDirForTest(t),
+		Timeout:   30 * time.Second,
+	}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, w := range ws {
+		if c := res.Cell(w.Name, Native()); !c.OK() {
+			t.Errorf("%s natively: no measurement: %s", w.Name, c.Err)
+		}
+		if c := res.Cell(w.Name, broken); c.OK() || c.Failed != 1 {
+			t.Errorf("%s on a failing runner: %+v, want one failure", w.Name, c)
+		}
+	}
+
+	var table bytes.Buffer
+	if err := WriteTable(&table, res); err != nil {
+		t.Fatalf("WriteTable: %v", err)
+	}
+	t.Logf("table:\n%s", table.String())
+	checkTable(t, table.String(), ws)
+	checkJSON(t, res, len(ws)*3)
+	checkSVG(t, res)
+}
+
+func checkTable(t *testing.T, table string, ws []Workload) {
+	t.Helper()
+	for _, w := range ws {
+		row := rowOf(table, w.Name)
+		if row == "" {
+			t.Errorf("table has no row for %s", w.Name)
+			continue
+		}
+		if !strings.Contains(row, "failed: exit status 1") || !strings.Contains(row, "not installed") {
+			t.Errorf("row %q: want the broken runner's failure and gVisor's \"not installed\"", row)
+		}
+	}
+}
+
+// rowOf returns the table line that starts with name.
+func rowOf(table, name string) string {
+	for _, line := range strings.Split(table, "\n") {
+		if strings.HasPrefix(line, name+" ") {
+			return line
+		}
+	}
+	return ""
+}
+
+func checkJSON(t *testing.T, res *Result, samples int) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, res); err != nil {
+		t.Fatalf("WriteJSON: %v", err)
+	}
+	var got report
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("JSON does not parse: %v", err)
+	}
+	if len(got.Samples) != samples {
+		t.Errorf("JSON has %d samples, want %d", len(got.Samples), samples)
+	}
+	for _, s := range got.Samples {
+		if s.Workload == "" || s.Runner == "" || s.Rep != 1 || s.Unit == "" || (s.Error == "") != (s.Value > 0) {
+			t.Errorf("bad sample %+v", s)
+		}
+	}
+}
+
+func checkSVG(t *testing.T, res *Result) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, res); err != nil {
+		t.Fatalf("WriteSVG: %v", err)
+	}
+	wellFormed(t, buf.Bytes())
+	for _, want := range []string{"<svg", "getppid", "start-true", "native = 1x", "runsc-lite systrap"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+}
+
+// wellFormed fails t unless doc is well-formed XML.
+func wellFormed(t *testing.T, doc []byte) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	for {
+		_, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+	}
+}
+
+// buildRunscLite builds the runsc-lite command for the sandbox runner.
+func buildRunscLite(t testing.TB) string {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "runsc-lite")
+	out, err := exec.Command("go", "build", "-o", exe, "runsc-lite/runsc-lite").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build runsc-lite: %v\n%s", err, out)
+	}
+	return exe
+}
+
+// cacheDirForTest is where the test compiles workloads: the user cache, as
+// the sandbox does not see the host's /tmp.
+func cacheDirForTest(t testing.TB) string {
+	t.Helper()
+	base, err := os.UserCacheDir()
+	if err != nil {
+		t.Skipf("no user cache directory: %v", err)
+	}
+	return filepath.Join(base, "runsc-lite-bench")
+}
+
+func TestSelect(t *testing.T) {
+	all := Workloads()
+	if got, _ := Select(all, ""); len(got) != len(all) {
+		t.Errorf("empty pattern selects %d of %d", len(got), len(all))
+	}
+	if got, err := Select(all, "^fork-"); err != nil || len(got) != 2 {
+		t.Errorf(`Select("^fork-") = %v, %v; want fork-wait and fork-exec-wait`, Names(got), err)
+	}
+	for _, bad := range []string{"(", "no-such-workload"} {
+		if _, err := Select(all, bad); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Select(%q) error = %v; want a one-line error", bad, err)
+		}
+	}
+}
+
+func TestWorkloadNamesUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, w := range Workloads() {
+		if seen[w.Name] || w.prepare == nil || w.Desc == "" {
+			t.Errorf("workload %q: duplicate, or no prepare or description", w.Name)
+		}
+		seen[w.Name] = true
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	s := summarize([]float64{5, 1, 4, 2, 3})
+	if s.N != 5 || s.Median != 3 || s.Min != 1 || s.Max != 5 || s.Q1 != 2 || s.Q3 != 4 {
+		t.Errorf("summarize = %+v", s)
+	}
+	if got := s.Spread(); math.Abs(got-2.0/3) > 1e-9 {
+		t.Errorf("Spread = %v, want IQR/median = 2/3", got)
+	}
+	if s := summarize([]float64{2, 4}); s.Median != 3 || s.Spread() != 2.0/3 {
+		t.Errorf("two samples: %+v, spread %v", s, s.Spread())
+	}
+	if s := summarize(nil); s.N != 0 {
+		t.Errorf("no samples: %+v", s)
+	}
+}
+
+func TestParseNsPerOp(t *testing.T) {
+	if v, err := parseNsPerOp("noise\nns/op 123.5\n"); err != nil || v != 123.5 {
+		t.Errorf("parseNsPerOp = %v, %v", v, err)
+	}
+	for _, bad := range []string{"", "ns/op x", "ns/op -1"} {
+		if _, err := parseNsPerOp(bad); err == nil {
+			t.Errorf("parseNsPerOp(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for ns, want := range map[float64]string{12.345: "12.3ns", 1234: "1.23µs", 45600000: "45.6ms", 2.5e9: "2.50s", 0: "0.00ns"} {
+		if got := FormatNs(ns); got != want {
+			t.Errorf("FormatNs(%v) = %q, want %q", ns, got, want)
+		}
+	}
+	if got := FormatRatio(123.4); got != "123x" {
+		t.Errorf("FormatRatio(123.4) = %q", got)
+	}
+}
+
+func TestScale(t *testing.T) {
+	lin := newScale([]float64{1.5, 3})
+	if lin.log || lin.hi != 5 || lin.x(0) != plotLeft || lin.x(5) != plotRight {
+		t.Errorf("linear scale %+v", lin)
+	}
+	lg := newScale([]float64{0.8, 350})
+	if !lg.log || lg.lo != 0.1 || lg.hi != 1000 || lg.x(1) <= plotLeft || lg.x(1000) != plotRight {
+		t.Errorf("log scale %+v", lg)
+	}
+	if ticks := lg.ticks(); len(ticks) != 5 {
+		t.Errorf("log ticks %v, want the 5 decades 0.1..1000", ticks)
+	}
+}
+
+// TestTail checks that only the end of a chatty program's output is kept.
+func TestTail(t *testing.T) {
+	var tl tail
+	tl.Write(bytes.Repeat([]byte("x"), 3*tailSize))
+	tl.Write([]byte("\nlast line\n\n"))
+	if len(tl.buf) > tailSize || tl.lastLine() != "last line" {
+		t.Errorf("tail kept %d bytes, last line %q", len(tl.buf), tl.lastLine())
+	}
+}

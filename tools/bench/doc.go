@@ -1,0 +1,27 @@
+// Package bench compares how fast the same programs run natively, under
+// runsc-lite on each platform, and under gVisor's runsc, in one sitting.
+//
+// Absolute times mean little: this project's VMs make a native getppid cost a
+// microsecond and a page fault tens of microseconds, ten times a laptop. What
+// carries from one machine to another is the ratio of a sandbox to native and
+// to gVisor measured side by side, so every figure this package reports is a
+// median next to its ratio to native, and every runner runs each workload in
+// turn (native, systrap, ptrace, gVisor..., then again) so that drift in the
+// machine's speed hits all runners alike.
+//
+// Two kinds of workload are measured:
+//
+//   - micro workloads are small C programs (workloads/*.c) compiled with gcc
+//     on first use and cached outside /tmp, since the sandbox sees the host's
+//     file system but has its own empty /tmp. Each times N operations from
+//     inside with CLOCK_MONOTONIC and prints ns per operation, so the
+//     sandbox's start-up cost is left out and only the cost of the operation
+//     (a syscall, a fault, a fork...) is compared;
+//   - macro workloads are real programs (bash, python3, sqlite3, gcc, a Go
+//     binary...) timed from outside as the wall time of the whole command,
+//     start-up included, which is what a user of a sandbox waits for.
+//
+// A run that fails (the sentry is young and some programs need syscalls it
+// does not have yet) is recorded with its one-line reason and never counted
+// as a measurement; it never stops the benchmark.
+package bench

@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Runner runs workloads one way: natively, or in a sandbox.
+type Runner struct {
+	// Name is the runner's column: native, systrap, ptrace, gvisor-systrap...
+	Name string
+	// Platform is the sandbox platform; empty for native.
+	Platform string
+	// GVisor is set for gVisor's runsc.
+	GVisor bool
+	// Unavailable says why the runner cannot run (e.g. "not installed").
+	Unavailable string
+	// prefix goes before a workload's argv.
+	prefix []string
+}
+
+// Native runs workloads directly on the host.
+func Native() Runner { return Runner{Name: "native"} }
+
+// RunscLite runs workloads with `exe run --platform=platform --`.
+func RunscLite(exe, platform string) Runner {
+	return Runner{Name: platform, Platform: platform,
+		prefix: []string{exe, "run", "--platform=" + platform, "--"}}
+}
+
+// GVisorRunsc runs workloads with gVisor's `runsc do` on platform. An empty
+// runsc path makes a runner whose cells say "not installed".
+func GVisorRunsc(runsc, platform string) Runner {
+	r := Runner{Name: "gvisor-" + platform, Platform: platform, GVisor: true,
+		prefix: []string{runsc, "--platform=" + platform, "--network=none", "do"}}
+	if runsc == "" {
+		r.Unavailable = "not installed"
+	}
+	return r
+}
+
+// Runners returns native, runsc-lite on each platform, then gVisor on each
+// platform (unavailable when runsc is empty).
+func Runners(exe, runsc string, platforms []string) []Runner {
+	rs := []Runner{Native()}
+	for _, p := range platforms {
+		rs = append(rs, RunscLite(exe, p))
+	}
+	for _, p := range platforms {
+		rs = append(rs, GVisorRunsc(runsc, p))
+	}
+	return rs
+}
+
+// errTimeout marks a run killed for taking too long.
+var errTimeout = errors.New("timed out")
+
+// measure runs cmd once with r and returns its value in ns: what a micro
+// workload printed, or the wall time of a macro workload.
+func (r Runner) measure(ctx context.Context, kind Kind, cmd Command, timeout time.Duration) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	argv := append(append([]string{}, r.prefix...), cmd.Argv...)
+	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	// A process group of its own, so a timeout kills the sandbox's
+	// processes too, not only its first one.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	c.WaitDelay = 2 * time.Second
+	var stdout, stderr tail
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if cmd.Stdin != "" {
+		f, err := os.Open(cmd.Stdin)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		c.Stdin = f
+	}
+	start := time.Now()
+	err := c.Run()
+	wall := time.Since(start)
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return 0, fmt.Errorf("%w after %v", errTimeout, timeout)
+	case err != nil:
+		return 0, runError(err, stderr.lastLine())
+	case kind == Macro:
+		return float64(wall.Nanoseconds()), nil
+	}
+	return parseNsPerOp(stdout.String())
+}
+
+// runError is err with the last line the program wrote on stderr.
+func runError(err error, last string) error {
+	if last == "" {
+		return err
+	}
+	return fmt.Errorf("%v: %s", err, last)
+}
+
+// parseNsPerOp reads the "ns/op VALUE" line a micro workload prints.
+func parseNsPerOp(out string) (float64, error) {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "ns/op "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f <= 0 {
+				return 0, fmt.Errorf("bad output %q", line)
+			}
+			return f, nil
+		}
+	}
+	return 0, fmt.Errorf("no ns/op line in output %q", truncate(strings.TrimSpace(out), 60))
+}
+
+// tail keeps the last tailSize bytes written to it: enough for a micro
+// workload's result and an error's last line, however chatty the program.
+type tail struct{ buf []byte }
+
+const tailSize = 4096
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > tailSize {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string { return string(t.buf) }
+
+// lastLine returns the last non-empty line written, trimmed.
+func (t *tail) lastLine() string {
+	lines := bytes.Split(bytes.TrimSpace(t.buf), []byte("\n"))
+	return strings.TrimSpace(string(lines[len(lines)-1]))
+}
+
+// truncate shortens s to at most n runes, marking the cut with "…".
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

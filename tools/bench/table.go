@@ -1,0 +1,162 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// failWidth bounds a failure's reason in a table cell; the full reasons are
+// listed under the table.
+const failWidth = 40
+
+// WriteTable writes res as a table: one row per workload; per runner, the
+// median, the spread, the ratio to native and, for runsc-lite, the ratio to
+// gVisor on the same platform. Failures' full reasons follow the table.
+func WriteTable(w io.Writer, res *Result) error {
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
+	names, columns := []string{"workload"}, []string{""}
+	for _, r := range res.Runners {
+		cols := res.columns(r)
+		names = append(names, r.Name)
+		names = append(names, make([]string, len(cols)-1)...)
+		columns = append(columns, cols...)
+	}
+	fmt.Fprintln(tw, strings.Join(names, "\t"))
+	fmt.Fprintln(tw, strings.Join(columns, "\t"))
+	for _, wl := range res.Workloads {
+		row := []string{wl.Name}
+		for _, r := range res.Runners {
+			row = append(row, res.cells(wl.Name, r)...)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// tabwriter pads the last cell too; trim it, for diffs and READMEs.
+	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "\n%d rep(s)%s. micro workloads (%s): time per operation, timed inside the program;\n",
+		res.Reps, map[bool]string{true: ", --quick", false: ""}[res.Quick], strings.Join(Names(res.of(Micro)), " "))
+	fmt.Fprintln(w, "macro workloads: wall time of the whole command, sandbox start included.")
+	fmt.Fprintln(w, "spread: (max-min)/median, or IQR/median with 4+ reps. x-native, x-gvisor: ratio of medians (lower is faster).")
+	writeFailures(w, res)
+	return nil
+}
+
+// columns names r's columns.
+func (res *Result) columns(r Runner) []string {
+	cols := []string{"median", "spread"}
+	if r.Platform != "" {
+		cols = append(cols, "x-native")
+	}
+	if _, ok := res.GVisorPeer(r); ok {
+		cols = append(cols, "x-gvisor")
+	}
+	return cols
+}
+
+// cells formats workload under r, one string per column of r.
+func (res *Result) cells(workload string, r Runner) []string {
+	out := make([]string, len(res.columns(r)))
+	for i := range out {
+		out[i] = "-"
+	}
+	c := res.Cell(workload, r)
+	switch {
+	case c.Unavailable != "":
+		out[0] = c.Unavailable
+		return out
+	case !c.OK():
+		out[0] = "failed: " + truncate(c.Err, failWidth)
+		return out
+	}
+	out[0] = FormatNs(c.Median)
+	out[1] = fmt.Sprintf("%.0f%%", 100*c.Spread())
+	if c.Failed > 0 {
+		out[1] += fmt.Sprintf(" (%d failed)", c.Failed)
+	}
+	if native, ok := res.Native(); ok && r.Platform != "" {
+		out[2] = res.ratioText(workload, r, native)
+	}
+	if peer, ok := res.GVisorPeer(r); ok {
+		out[3] = res.ratioText(workload, r, peer)
+	}
+	return out
+}
+
+func (res *Result) ratioText(workload string, r, base Runner) string {
+	x, ok := res.Ratio(workload, r, base)
+	if !ok {
+		return "-"
+	}
+	return FormatRatio(x)
+}
+
+// of returns the workloads of kind k.
+func (res *Result) of(k Kind) []Workload {
+	var out []Workload
+	for _, w := range res.Workloads {
+		if w.Kind == k {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// writeFailures lists every workload and runner whose runs failed, with
+// the first full reason.
+func writeFailures(w io.Writer, res *Result) {
+	first := true
+	for _, wl := range res.Workloads {
+		for _, r := range res.Runners {
+			c := res.Cell(wl.Name, r)
+			if c.Failed == 0 {
+				continue
+			}
+			if first {
+				fmt.Fprintln(w, "\nfailures:")
+				first = false
+			}
+			fmt.Fprintf(w, "  %s on %s: %d of %d failed: %s\n", wl.Name, r.Name, c.Failed, c.Failed+c.N, c.Err)
+		}
+	}
+}
+
+// FormatNs formats a duration in ns with three significant digits.
+func FormatNs(ns float64) string {
+	units := []struct {
+		scale float64
+		name  string
+	}{{1e9, "s"}, {1e6, "ms"}, {1e3, "µs"}, {1, "ns"}}
+	for _, u := range units {
+		if ns >= u.scale || u.scale == 1 {
+			return sig3(ns/u.scale) + u.name
+		}
+	}
+	return ""
+}
+
+// FormatRatio formats a ratio such as 12.3x.
+func FormatRatio(x float64) string { return sig3(x) + "x" }
+
+// sig3 formats v with three significant digits, without exponent.
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case v >= 0.1 || v == 0:
+		return fmt.Sprintf("%.2f", v)
+	case v >= 0.01:
+		return fmt.Sprintf("%.3f", v)
+	}
+	return fmt.Sprintf("%.4f", v)
+}
