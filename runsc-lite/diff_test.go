@@ -31,6 +31,7 @@ var diffPrograms = []string{
 	"efault",    // bad pointers everywhere
 	"process",   // fork/vfork/wait4/waitid/execve, pipes between processes
 	"sharedmem", // memfd_create, MAP_SHARED across fork, process-shared semaphores
+	"timerfd",   // timerfd_create/settime/gettime, read, poll, epoll
 }
 
 // rootOnly are programs whose native output is only comparable when the

@@ -18,6 +18,9 @@ func registerTimer(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_TIMER_GETTIME, "timer_gettime", timerGettime, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_TIMER_GETOVERRUN, "timer_getoverrun", timerGetoverrun, kernel.ArgInt)
 	reg(st, unix.SYS_TIMER_DELETE, "timer_delete", timerDelete, kernel.ArgInt)
+	reg(st, unix.SYS_TIMERFD_CREATE, "timerfd_create", timerfdCreate, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_TIMERFD_SETTIME, "timerfd_settime", timerfdSettime, kernel.ArgFD, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_TIMERFD_GETTIME, "timerfd_gettime", timerfdGettime, kernel.ArgFD, kernel.ArgHex)
 }
 
 // itimerval is {interval, value} as two struct timevals.
@@ -134,16 +137,23 @@ func itimerspecBytes(value, interval time.Duration) []byte {
 	return append(ts(interval), ts(value)...)
 }
 
+// copyInItimerspec reads a struct itimerspec: {interval, value}.
+func copyInItimerspec(t *kernel.Task, addr uintptr) (value, interval time.Duration, err error) {
+	if interval, err = copyInTimespec(t, addr); err != nil {
+		return 0, 0, err
+	}
+	if value, err = copyInTimespec(t, addr+16); err != nil {
+		return 0, 0, err
+	}
+	return value, interval, nil
+}
+
 func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	it := t.TG.PosixTimers().Get(int(a.Int(0)))
 	if it == nil {
 		return 0, unix.EINVAL
 	}
-	interval, err := copyInTimespec(t, a.Pointer(2))
-	if err != nil {
-		return 0, err
-	}
-	value, err := copyInTimespec(t, a.Pointer(2)+16)
+	value, interval, err := copyInItimerspec(t, a.Pointer(2))
 	if err != nil {
 		return 0, err
 	}
