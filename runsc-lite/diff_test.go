@@ -46,20 +46,24 @@ func TestDiff(t *testing.T) {
 	if len(srcs) != len(diffPrograms) {
 		t.Errorf("testdata/diff has %d programs, diffPrograms lists %d: keep them in step", len(srcs), len(diffPrograms))
 	}
-	for _, name := range diffPrograms {
-		t.Run(name, func(t *testing.T) {
-			if rootOnly[name] && os.Geteuid() != 0 {
-				t.Skip("compares against a native run as root, as in the sandbox; the host is not root")
-			}
-			for _, variant := range []string{"static", "dynamic"} {
-				t.Run(variant, func(t *testing.T) {
-					skipKnownGap(t)
-					t.Parallel()
-					prog := buildC(t, filepath.Join("testdata", "diff", name+".c"), variant == "static")
-					nd, sd := workDir(t, "native"), workDir(t, "sandbox")
-					native, _ := compareRunsArgs(t, nd, sd, false, []string{prog, nd}, []string{prog, sd})
-					if native.code != 0 || native.stderr != "" {
-						t.Errorf("the program fails natively: %v", native)
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			for _, name := range diffPrograms {
+				t.Run(name, func(t *testing.T) {
+					if rootOnly[name] && os.Geteuid() != 0 {
+						t.Skip("compares against a native run as root, as in the sandbox; the host is not root")
+					}
+					for _, variant := range []string{"static", "dynamic"} {
+						t.Run(variant, func(t *testing.T) {
+							skipKnownGap(t)
+							t.Parallel()
+							prog := buildC(t, filepath.Join("testdata", "diff", name+".c"), variant == "static")
+							nd, sd := workDir(t, "native"), workDir(t, "sandbox")
+							native, _ := compareRunsArgs(t, platform, nd, sd, false, []string{prog, nd}, []string{prog, sd})
+							if native.code != 0 || native.stderr != "" {
+								t.Errorf("the program fails natively: %v", native)
+							}
+						})
 					}
 				})
 			}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,19 +28,47 @@ import (
 // knownGaps lists the subtests that fail today because the sentry (or the
 // command) lacks a feature, each with the reason. They are skipped with that
 // reason; set RUNSC_LITE_E2E_GAPS=1 to run them anyway, to see whether an
-// entry can be removed. Every test not listed here must pass.
+// entry can be removed. Every test not listed here must pass. A key is a
+// path.Match pattern of test names; "*" stands for the platform in
+// "TestDiff/*/dirs/static".
 var knownGaps = map[string]string{
-	"TestDiff/dirs/static":  "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
-	"TestDiff/dirs/dynamic": "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
+	"TestDiff/*/dirs/static":  "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
+	"TestDiff/*/dirs/dynamic": "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
 }
 
 // skipKnownGap skips t if it is listed in knownGaps.
 func skipKnownGap(t *testing.T) {
 	t.Helper()
-	if reason, ok := knownGaps[t.Name()]; ok && os.Getenv("RUNSC_LITE_E2E_GAPS") == "" {
-		t.Skip("known gap: " + reason)
+	if os.Getenv("RUNSC_LITE_E2E_GAPS") != "" {
+		return
+	}
+	for pattern, reason := range knownGaps {
+		if ok, _ := path.Match(pattern, t.Name()); ok {
+			t.Skip("known gap: " + reason)
+		}
 	}
 }
+
+// skipUnlessRunnable skips t if it is a known gap or needs a program, need
+// (if not ""), that the host lacks.
+func skipUnlessRunnable(t *testing.T, need string) {
+	t.Helper()
+	skipKnownGap(t)
+	if need == "" {
+		return
+	}
+	if _, err := exec.LookPath(need); err != nil {
+		pkg, ok := map[string]string{"/bin/busybox": "busybox-static"}[need]
+		if !ok {
+			pkg = filepath.Base(need)
+		}
+		t.Skipf("%s is not installed (apt-get install -y %s)", need, pkg)
+	}
+}
+
+// platforms are the platforms the sandbox tests run on, each in a subtest
+// named after it.
+var platforms = []string{"systrap", "ptrace"}
 
 const runTimeout = 60 * time.Second
 
@@ -266,20 +295,20 @@ func runscLite(t *testing.T, o runOpts, args ...string) result {
 	return runOut(t, o, append([]string{runscBin}, args...)...)
 }
 
-// compareRuns runs argv natively in nativeDir and with `runsc-lite run` in
-// sandboxDir, and requires the same stdout and exit status; with
-// sameStderr, the same stderr too.
-func compareRuns(t *testing.T, nativeDir, sandboxDir string, sameStderr bool, argv ...string) (native, sandboxed result) {
+// compareRuns runs argv natively in nativeDir and with `runsc-lite run
+// --platform PLATFORM` in sandboxDir, and requires the same stdout and exit
+// status; with sameStderr, the same stderr too.
+func compareRuns(t *testing.T, platform, nativeDir, sandboxDir string, sameStderr bool, argv ...string) (native, sandboxed result) {
 	t.Helper()
-	return compareRunsArgs(t, nativeDir, sandboxDir, sameStderr, argv, argv)
+	return compareRunsArgs(t, platform, nativeDir, sandboxDir, sameStderr, argv, argv)
 }
 
 // compareRunsArgs is compareRuns with different arguments for the two runs
 // (typically the work directory).
-func compareRunsArgs(t *testing.T, nativeDir, sandboxDir string, sameStderr bool, nativeArgv, sandboxArgv []string) (native, sandboxed result) {
+func compareRunsArgs(t *testing.T, platform, nativeDir, sandboxDir string, sameStderr bool, nativeArgv, sandboxArgv []string) (native, sandboxed result) {
 	t.Helper()
 	native = runOut(t, runOpts{dir: nativeDir}, nativeArgv...)
-	args := append([]string{"run", "--cwd", sandboxDir, "--"}, sandboxArgv...)
+	args := append([]string{"run", "--platform", platform, "--cwd", sandboxDir, "--"}, sandboxArgv...)
 	sandboxed = runscLite(t, runOpts{dir: sandboxDir}, args...)
 	t.Logf("native %v, sandbox %v", native.dur.Round(time.Millisecond), sandboxed.dur.Round(time.Millisecond))
 	bad := false
@@ -346,7 +375,7 @@ func TestHostBinaries(t *testing.T) {
 		"data.txt":  strings.Repeat("the quick brown fox jumps over the lazy dog\n", 1000),
 		"lines.txt": lines.String(),
 	}
-	for _, tc := range []struct {
+	cases := []struct {
 		name       string
 		argv       []string
 		need       string // skip unless this file exists
@@ -365,27 +394,26 @@ func TestHostBinaries(t *testing.T) {
 		{name: "sqlite3", argv: []string{"sqlite3", ":memory:", "select 1+1"}, need: "sqlite3", sameStderr: true},
 		{name: "perl", argv: []string{"perl", "-e", "print 42"}, need: "perl", sameStderr: true},
 		{name: "python3", argv: []string{"/usr/bin/python3", "-c", "print(sum(range(10)))"}, need: "/usr/bin/python3", sameStderr: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			skipKnownGap(t)
-			if tc.need != "" {
-				if _, err := exec.LookPath(tc.need); err != nil {
-					t.Skipf("%s is not installed (apt-get install -y %s)", tc.need, map[string]string{
-						"/bin/busybox": "busybox-static", "sqlite3": "sqlite3", "perl": "perl", "/usr/bin/python3": "python3"}[tc.need])
-				}
-			}
-			t.Parallel()
-			dirs := [2]string{workDir(t, "native"), workDir(t, "sandbox")}
-			for _, d := range dirs {
-				for name, content := range files {
-					if err := os.WriteFile(filepath.Join(d, name), []byte(content), 0o644); err != nil {
-						t.Fatal(err)
+	}
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					skipUnlessRunnable(t, tc.need)
+					t.Parallel()
+					dirs := [2]string{workDir(t, "native"), workDir(t, "sandbox")}
+					for _, d := range dirs {
+						for name, content := range files {
+							if err := os.WriteFile(filepath.Join(d, name), []byte(content), 0o644); err != nil {
+								t.Fatal(err)
+							}
+						}
 					}
-				}
-			}
-			native, _ := compareRuns(t, dirs[0], dirs[1], tc.sameStderr, tc.argv...)
-			if tc.name != "ls-missing" && (native.code != 0 || native.stdout == "") {
-				t.Errorf("the native run itself is not a useful reference: %v", native)
+					native, _ := compareRuns(t, platform, dirs[0], dirs[1], tc.sameStderr, tc.argv...)
+					if tc.name != "ls-missing" && (native.code != 0 || native.stdout == "") {
+						t.Errorf("the native run itself is not a useful reference: %v", native)
+					}
+				})
 			}
 		})
 	}

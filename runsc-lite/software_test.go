@@ -47,16 +47,11 @@ if __name__ == "__main__":
 		{name: "pthreads", argv: []string{"./pthreads"}, build: compileInto("pthreads.c", "-pthread")},
 		{name: "signals-siglongjmp", argv: []string{"./signals"}, build: compileInto("signals.c")},
 	}
-	for _, platform := range []string{"systrap", "ptrace"} {
+	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					skipKnownGap(t)
-					if tc.need != "" {
-						if _, err := exec.LookPath(tc.need); err != nil {
-							t.Skipf("%s is not installed", tc.need)
-						}
-					}
+					skipUnlessRunnable(t, tc.need)
 					dirs := [2]string{workDir(t, "native"), workDir(t, "sandbox")}
 					if tc.build != nil {
 						tc.build(t, dirs[0])
