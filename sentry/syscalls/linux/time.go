@@ -10,7 +10,7 @@ import (
 )
 
 func registerTime(st *kernel.SyscallTable) {
-	reg(st, unix.SYS_CLOCK_GETTIME, "clock_gettime", clockGettime, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_CLOCK_GETTIME, "clock_gettime", clockGettime, "CPU-time clocks are the sentry's process's", kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_CLOCK_GETRES, "clock_getres", clockGetres, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_CLOCK_SETTIME, "clock_settime", clockSettime, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_SETTIMEOFDAY, "settimeofday", settimeofday, kernel.ArgHex, kernel.ArgHex)
@@ -39,11 +39,18 @@ func timespecBytes(ts unix.Timespec) []byte {
 }
 
 func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if !validClock(a.Int(0)) {
+	clock := a.Int(0)
+	if !validClock(clock) {
 		return 0, unix.EINVAL
 	}
+	if clock == unix.CLOCK_THREAD_CPUTIME_ID {
+		// The host thread that runs this handler changes from call to call,
+		// so its clock could go back; CPU time is the sentry's, as in
+		// getrusage, and the process's clock only goes forward.
+		clock = unix.CLOCK_PROCESS_CPUTIME_ID
+	}
 	var ts unix.Timespec
-	if err := unix.ClockGettime(a.Int(0), &ts); err != nil {
+	if err := unix.ClockGettime(clock, &ts); err != nil {
 		return 0, err
 	}
 	return 0, t.CopyOut(a.Pointer(1), timespecBytes(ts))
