@@ -52,6 +52,22 @@ func (m *Msg) Exit() {
 	Wake(&m.State)
 }
 
+// WaitDead waits, asleep, until the thread told to Exit is gone: the kernel
+// then writes StateDead and wakes the word (CLONE_CHILD_CLEARTID). It
+// returns false early if stop says to give up.
+func (m *Msg) WaitDead(stop func() bool) bool {
+	for {
+		s := atomic.LoadUint32(&m.State)
+		if s == StateDead {
+			return true
+		}
+		if stop() {
+			return false
+		}
+		futexWait(&m.State, s, sleepLimit)
+	}
+}
+
 // LoadState reads the state word.
 func (m *Msg) LoadState() uint32 { return atomic.LoadUint32(&m.State) }
 
@@ -67,6 +83,13 @@ func (m *Msg) WaitEvent(spin uint32, stop func() bool) (state uint32, spun bool)
 // returns false if stop said to give up.
 func (s *Shared) WaitResponse(seq, spin uint32, stop func() bool) bool {
 	r := s.Response()
+	for i := uint32(0); i < spin; i++ {
+		if atomic.LoadUint32(&r.Seq) == seq {
+			return true
+		}
+	}
+	// stop costs a host syscall: ask it only between sleeps, never while
+	// spinning.
 	for {
 		cur := atomic.LoadUint32(&r.Seq)
 		if cur == seq {
@@ -74,10 +97,6 @@ func (s *Shared) WaitResponse(seq, spin uint32, stop func() bool) bool {
 		}
 		if stop() {
 			return false
-		}
-		if spin > 0 {
-			spin--
-			continue
 		}
 		futexWait(&r.Seq, cur, sleepLimit)
 	}

@@ -108,3 +108,25 @@ func BenchmarkFork(b *testing.B, f Factory) {
 	b.ReportMetric(large, "ns/fork-256MiB")
 	b.ReportMetric(large/small, "x-small")
 }
+
+// BenchmarkAddressSpace measures what an execve costs the platform: a new
+// address space with code and a stack mapped, one thread run to its first
+// syscall, then both released. It reports ns/address-space.
+func BenchmarkAddressSpace(b *testing.B, f Factory) {
+	p := newPlatform(b, f)
+	prog := assemble(b, benchSrc)
+	start := time.Now()
+	for range b.N {
+		as, err := p.NewAddressSpace()
+		if err != nil {
+			b.Fatalf("NewAddressSpace: %v", err)
+		}
+		loadCode(b, as, codeAddr, prog.code)
+		th := makeThread(b, p.NewContext(), as, codeAddr, mapStack(b, as, stackAddr))
+		th.regs.R12 = 1
+		th.runToSyscall(sysGetppid)
+		th.ctx.Release()
+		as.Release()
+	}
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "ns/address-space")
+}

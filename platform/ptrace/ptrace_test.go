@@ -30,3 +30,7 @@ func TestConformance(t *testing.T) {
 func BenchmarkSyscallRoundTrip(b *testing.B) {
 	platformtest.BenchmarkSyscallRoundTrip(b, ptrace.New)
 }
+
+func BenchmarkAddressSpace(b *testing.B) {
+	platformtest.BenchmarkAddressSpace(b, ptrace.New)
+}

@@ -218,12 +218,8 @@ func (c *context) unbind() {
 	if m.LoadState() == sysmsg.StateEvent {
 		m.Exit()
 		deadline := time.Now().Add(time.Second)
-		for m.LoadState() != sysmsg.StateDead && !as.exited() {
-			if time.Now().After(deadline) {
-				as.kill() // the thread does not exit: do not leave it unsupervised
-				break
-			}
-			time.Sleep(50 * time.Microsecond)
+		if !m.WaitDead(func() bool { return as.exited() || time.Now().After(deadline) }) {
+			as.kill() // the thread does not exit: do not leave it unsupervised
 		}
 	} else if m.LoadState() != sysmsg.StateDead {
 		as.kill()

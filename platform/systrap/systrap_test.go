@@ -33,3 +33,7 @@ func BenchmarkSyscallRoundTrip(b *testing.B) {
 func BenchmarkFork(b *testing.B) {
 	platformtest.BenchmarkFork(b, systrap.New)
 }
+
+func BenchmarkAddressSpace(b *testing.B) {
+	platformtest.BenchmarkAddressSpace(b, systrap.New)
+}
