@@ -32,6 +32,7 @@ var diffPrograms = []string{
 	"process",   // fork/vfork/wait4/waitid/execve, pipes between processes
 	"sharedmem", // memfd_create, MAP_SHARED across fork, process-shared semaphores
 	"timerfd",   // timerfd_create/settime/gettime, read, poll, epoll
+	"signalfd",  // signalfd/signalfd4, reads of pending signals, poll, epoll
 }
 
 // rootOnly are programs whose native output is only comparable when the

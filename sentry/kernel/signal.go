@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/platform"
+	"runsc-lite/sentry/vfs"
 )
 
 // Signals, as Linux delivers them: a signal is posted to a task or to its
@@ -166,8 +167,19 @@ func (t *Task) SendSignal(si SigInfo) {
 	t.sig.mu.Lock()
 	t.sig.pending.add(si)
 	t.sig.mu.Unlock()
+	t.TG.signalQueued()
 	t.wake()
 }
+
+// signalQueued tells the process's signalfds that a signal became pending
+// (Linux's sighand->signalfd_wqh). Both ways of posting a signal end here.
+func (tg *ThreadGroup) signalQueued() {
+	tg.signalQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+}
+
+// SignalQueue is notified whenever a signal is queued to the process or
+// one of its threads; signalfds wait on it.
+func (tg *ThreadGroup) SignalQueue() *vfs.Queue { return &tg.signalQueue }
 
 // SendSignal posts a signal to the process: one of its threads that does
 // not block it will take it.
@@ -187,6 +199,7 @@ func (tg *ThreadGroup) SendSignal(si SigInfo) {
 	tg.sigmu.Lock()
 	tg.pending.add(si)
 	tg.sigmu.Unlock()
+	tg.signalQueued()
 	target := tasks[0]
 	for _, t := range tasks {
 		if t.SigMask&(1<<(sig-1)) == 0 {
@@ -211,8 +224,13 @@ func (t *Task) PendingSignals() uint64 {
 }
 
 // ignored reports whether sig would be dropped on arrival: SIG_IGN, or
-// SIG_DFL with an ignoring default action.
+// SIG_DFL with an ignoring default action. A blocked signal is never
+// dropped (sig_ignored): its action may change before it is unblocked, and
+// a signalfd may read it.
 func (t *Task) ignored(sig int) bool {
+	if t.SigMask&(1<<(sig-1)) != 0 {
+		return false
+	}
 	act := t.TG.SigAction(sig)
 	switch sigHandler(act) {
 	case sigIgn:

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
 )
 
 // ThreadGroup is a process: its threads, its place in the process tree, its
@@ -39,6 +41,7 @@ type ThreadGroup struct {
 	sigmu       sync.Mutex
 	handlers    map[int][32]byte // rt_sigaction records, by signal
 	pending     pendingSet       // signals sent to the process, guarded by sigmu
+	signalQueue vfs.Queue        // signalfd waiters (signalQueued)
 }
 
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {

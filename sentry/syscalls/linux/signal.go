@@ -23,6 +23,8 @@ func registerSignal(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_RT_SIGTIMEDWAIT, "rt_sigtimedwait", rtSigtimedwait, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", rtSigqueueinfo, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", rtTgsigqueueinfo, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SIGNALFD, "signalfd", signalfdOld, kernel.ArgFD, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_SIGNALFD4, "signalfd4", signalfd4, kernel.ArgFD, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
 }
 
 const (
