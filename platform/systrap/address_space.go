@@ -207,8 +207,9 @@ func (as *addressSpace) VVAR() platform.Range {
 	return platform.Range{Start: as.p.fs.VVAR.Start, End: as.p.fs.VVAR.End}
 }
 
-// Release implements platform.AddressSpace. It kills the stub process, waits
-// until the host has reaped it, then unmaps the shared region.
+// Release implements platform.AddressSpace. It kills the stub process at
+// once; reaping it and unmapping the shared region finish in the background
+// (Platform.Close waits for them).
 func (as *addressSpace) Release() {
 	if as.released.Swap(true) {
 		return
@@ -220,6 +221,12 @@ func (as *addressSpace) Release() {
 		}
 	}
 	sysmsg.Wake(&as.sh.Response().Seq)
+	as.p.inBackground(as.reap)
+}
+
+// reap waits for the killed stub process to be gone, then closes its
+// descriptors and unmaps the shared region once no Switch uses it.
+func (as *addressSpace) reap() {
 	as.use.Lock()
 	defer as.use.Unlock()
 	fds := []unix.PollFd{{Fd: int32(as.pidfd), Events: unix.POLLIN}}

@@ -8,6 +8,11 @@
 //   - One stub process per address space, started by the forkserver (package
 //     stub). Its main thread is the syscall thread, which performs mmap,
 //     munmap, mprotect, thread creation and fork on the sentry's behalf.
+//   - Starting a stub process and tearing one down each cost hundreds of
+//     microseconds on a VM, and every execve does both. So one fresh stub
+//     is kept spare, started in the background after each NewAddressSpace,
+//     and Release kills at once but reaps and unmaps in the background.
+//     Close waits for both, so no stub outlives the platform.
 //   - A Context owns one thread slot of the address space it last ran in:
 //     a sysmsg page and a signal stack. It binds lazily on Switch and gives
 //     the slot back (the stub thread exits) when it moves or is released.
@@ -52,6 +57,12 @@ type Platform struct {
 
 	filterMu sync.Mutex
 	filters  map[int][]bpf.Instruction // thread programs by slot
+
+	bgMu      sync.Mutex
+	closed    bool
+	spare     *addressSpace // a fresh stub process ready for NewAddressSpace
+	refilling bool
+	bg        sync.WaitGroup // refills and releases still running
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -89,8 +100,37 @@ func NewWithRequest(req stub.Request) (*Platform, error) {
 // Name implements platform.Platform.
 func (p *Platform) Name() string { return "systrap" }
 
-// Close implements platform.Platform.
-func (p *Platform) Close() error { return p.fs.Close() }
+// Close implements platform.Platform. It waits for background refills and
+// releases, so that every stub process is gone when it returns.
+func (p *Platform) Close() error {
+	p.bgMu.Lock()
+	p.closed = true
+	spare := p.spare
+	p.spare = nil
+	p.bgMu.Unlock()
+	if spare != nil {
+		spare.Release()
+	}
+	p.bg.Wait()
+	return p.fs.Close()
+}
+
+// inBackground runs f on its own goroutine, which Close waits for; once the
+// platform is closing it runs f at once instead.
+func (p *Platform) inBackground(f func()) {
+	p.bgMu.Lock()
+	if p.closed {
+		p.bgMu.Unlock()
+		f()
+		return
+	}
+	p.bg.Add(1)
+	p.bgMu.Unlock()
+	go func() {
+		defer p.bg.Done()
+		f()
+	}()
+}
 
 // Symbols returns the stub's symbol addresses (for tests that attack them).
 func (p *Platform) Symbols() stub.Symbols { return p.syms }
@@ -98,11 +138,60 @@ func (p *Platform) Symbols() stub.Symbols { return p.syms }
 // NewContext implements platform.Platform.
 func (p *Platform) NewContext() platform.Context { return &context{p: p} }
 
-// NewAddressSpace implements platform.Platform.
+// NewAddressSpace implements platform.Platform: the spare stub process if
+// there is a live one, else a new one; either way another spare is started.
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
+	defer p.refill()
+	if as := p.takeSpare(); as != nil {
+		return as, nil
+	}
+	return p.spawn()
+}
+
+// spawn starts a fresh stub process.
+func (p *Platform) spawn() (*addressSpace, error) {
 	return p.newAddressSpace(func(ctl, memfd int) (stub.Process, error) {
 		return p.fs.Spawn(p.req, ctl, memfd)
 	})
+}
+
+// takeSpare returns the spare stub process, or nil if there is none alive.
+func (p *Platform) takeSpare() *addressSpace {
+	p.bgMu.Lock()
+	as := p.spare
+	p.spare = nil
+	p.bgMu.Unlock()
+	if as != nil && as.exited() {
+		as.Release()
+		return nil
+	}
+	return as
+}
+
+// refill starts a spare stub process in the background unless there is one
+// or one is on its way.
+func (p *Platform) refill() {
+	p.bgMu.Lock()
+	defer p.bgMu.Unlock()
+	if p.closed || p.refilling || p.spare != nil {
+		return
+	}
+	p.refilling = true
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		as, err := p.spawn()
+		p.bgMu.Lock()
+		p.refilling = false
+		keep := err == nil && !p.closed
+		if keep {
+			p.spare = as
+		}
+		p.bgMu.Unlock()
+		if err == nil && !keep {
+			as.Release()
+		}
+	}()
 }
 
 // newAddressSpace sets up the shared region and control socket of a new stub
