@@ -33,6 +33,7 @@ var diffPrograms = []string{
 	"sharedmem", // memfd_create, MAP_SHARED across fork, process-shared semaphores
 	"timerfd",   // timerfd_create/settime/gettime, read, poll, epoll
 	"signalfd",  // signalfd/signalfd4, reads of pending signals, poll, epoll
+	"restart",   // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
 }
 
 // rootOnly are programs whose native output is only comparable when the

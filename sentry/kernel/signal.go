@@ -17,9 +17,10 @@ import (
 // kernel's (rt_sigframe: return address, ucontext, siginfo, XSAVE area), so
 // that glibc, musl and Go accept it. rt_sigreturn restores from that frame.
 //
+// Interrupted syscalls restart as in Linux (restart.go).
+//
 // Not done yet: stop and continue (job control; stop signals are
-// ignored), and restarting syscalls under SA_RESTART (an interrupted
-// blocking syscall returns EINTR).
+// ignored).
 
 // SigInfo is a siginfo_t.
 type SigInfo [128]byte
@@ -306,6 +307,7 @@ func (t *Task) deliverSignals() {
 				t.SigMask = *t.savedMask
 				t.savedMask = nil
 			}
+			t.restartAfterSignal(false, 0)
 			return
 		}
 		sig := si.Signo()
@@ -321,6 +323,7 @@ func (t *Task) deliverSignals() {
 			t.ExitGroup(0, sig)
 			return
 		}
+		t.restartAfterSignal(true, sigFlags(act))
 		if err := t.pushFrame(sig, si, act); err != nil {
 			// As Linux: a frame that cannot be written kills with SIGSEGV.
 			t.ExitGroup(0, int(unix.SIGSEGV))

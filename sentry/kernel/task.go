@@ -61,6 +61,11 @@ type Task struct {
 	// savedMask, if set, is the mask the next signal frame saves instead of
 	// SigMask (rt_sigsuspend's temporary mask must not outlive the handler).
 	savedMask *uint64
+	// restartErr is the restart errno the last syscall returned, until
+	// signal delivery settles it (restart.go); restartBlock is how
+	// restart_syscall finishes it.
+	restartErr   unix.Errno
+	restartBlock SyscallFn
 }
 
 // CopyIn reads len(dst) bytes of application memory at addr; a bad address
@@ -220,6 +225,9 @@ func (t *Task) syscall() {
 	switch {
 	case err == nil:
 	case errors.As(err, &errno):
+		if errno == unix.EINTR {
+			errno = interruptedErrno(nr)
+		}
 		ret = uintptr(-int64(errno))
 	default:
 		t.Log().Error("syscall failed", "name", st.Name(nr), "err", err)
@@ -233,6 +241,10 @@ func (t *Task) syscall() {
 		t.K.Strace.Syscall(t, nr, args, ret, errno)
 	}
 	t.Regs.Rax = uint64(ret)
+	t.restartErr = 0
+	if isRestart(errno) {
+		t.restartErr = errno
+	}
 }
 
 // release is the end of a task: its thread, its share of memory, files and

@@ -10,7 +10,7 @@ import (
 )
 
 func registerSignal(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_RT_SIGACTION, "rt_sigaction", rtSigaction, "SA_RESTART does not restart syscalls: they return EINTR", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_RT_SIGACTION, "rt_sigaction", rtSigaction, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_RT_SIGPROCMASK, "rt_sigprocmask", rtSigprocmask, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SIGALTSTACK, "sigaltstack", sigaltstack, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_RT_SIGRETURN, "rt_sigreturn", rtSigreturn)
@@ -23,6 +23,7 @@ func registerSignal(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_RT_SIGTIMEDWAIT, "rt_sigtimedwait", rtSigtimedwait, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", rtSigqueueinfo, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", rtTgsigqueueinfo, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_RESTART_SYSCALL, "restart_syscall", restartSyscall)
 	reg(st, unix.SYS_SIGNALFD, "signalfd", signalfdOld, kernel.ArgFD, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SIGNALFD4, "signalfd4", signalfd4, kernel.ArgFD, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
 }
@@ -130,6 +131,10 @@ func sigaltstack(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, t.CopyOut(a.Pointer(1), old[:])
 	}
 	return 0, nil
+}
+
+func restartSyscall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return t.RestartSyscall()
 }
 
 func rtSigreturn(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

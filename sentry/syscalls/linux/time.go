@@ -123,27 +123,34 @@ func nanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 // sleep waits for d unless a signal comes first; then it writes the time
-// left to rem (if not 0) and returns EINTR.
+// left to rem (if not 0) and returns ERESTART_RESTARTBLOCK: a handler
+// makes it EINTR, and without one restart_syscall sleeps what is left.
 func sleep(t *kernel.Task, d time.Duration, rem uintptr) error {
+	return sleepUntil(t, time.Now().Add(d), rem)
+}
+
+func sleepUntil(t *kernel.Task, end time.Time, rem uintptr) error {
+	d := time.Until(end)
 	if d <= 0 {
 		return nil
 	}
-	start := time.Now()
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
 		return nil
-	case <-t.SignalNotify():
-	case <-t.Killed():
+	case <-t.Interrupted():
 	}
 	if rem != 0 {
-		left := max(d-time.Since(start), 0)
+		left := max(time.Until(end), 0)
 		if err := t.CopyOut(rem, timespecBytes(unix.NsecToTimespec(left.Nanoseconds()))); err != nil {
 			return err
 		}
 	}
-	return unix.EINTR
+	t.SetRestartBlock(func(t *kernel.Task, _ kernel.SyscallArguments) (uintptr, error) {
+		return 0, sleepUntil(t, end, rem)
+	})
+	return kernel.ErrRestartBlock
 }
 
 func clockNanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
