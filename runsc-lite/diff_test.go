@@ -34,6 +34,7 @@ var diffPrograms = []string{
 	"timerfd",   // timerfd_create/settime/gettime, read, poll, epoll
 	"signalfd",  // signalfd/signalfd4, reads of pending signals, poll, epoll
 	"restart",   // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
+	"futex2",    // FUTEX_WAKE_OP, PI futexes, robust lists
 }
 
 // rootOnly are programs whose native output is only comparable when the

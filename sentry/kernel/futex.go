@@ -17,6 +17,12 @@ type futexWaiter struct {
 	key    futexKey
 	bitset uint32
 	woken  chan struct{}
+	// pi marks a FUTEX_LOCK_PI waiter, which only UNLOCK_PI (or its
+	// owner's death) wakes: tid is the waiter's, and acquired says the
+	// lock was handed to it rather than freed for it to retry.
+	pi       bool
+	tid      uint32
+	acquired bool
 }
 
 // Futexes is a kernel's table of futex waiters.
@@ -122,7 +128,7 @@ func (f *Futexes) wakeLocked(k futexKey, n int, bitset uint32) int {
 	woken := 0
 	var kept []*futexWaiter
 	for _, w := range f.waiters[k] {
-		if woken < n && w.bitset&bitset != 0 {
+		if woken < n && w.bitset&bitset != 0 && !w.pi {
 			close(w.woken)
 			woken++
 			continue
@@ -166,7 +172,7 @@ func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, private bool, n, requeue
 	moved := 0
 	var kept []*futexWaiter
 	for _, w := range f.waiters[from] {
-		if moved < requeue {
+		if moved < requeue && !w.pi {
 			w.key = to
 			f.waiters[to] = append(f.waiters[to], w)
 			moved++

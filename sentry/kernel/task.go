@@ -261,6 +261,7 @@ func writesToFile(nr uintptr) bool {
 
 func (t *Task) release() {
 	t.ctx.Release()
+	t.exitRobustList()
 	if t.ClearChildTID != 0 && !t.TG.lastTask(t.K) {
 		// CLONE_CHILD_CLEARTID: tell a joining thread, as Linux does.
 		if t.CopyOut(t.ClearChildTID, make([]byte, 4)) == nil {

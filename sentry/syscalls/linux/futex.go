@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -9,7 +10,8 @@ import (
 )
 
 func registerFutex(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_FUTEX, "futex", futex, "WAIT, WAKE, *_BITSET, REQUEUE, CMP_REQUEUE; no PI, no WAKE_OP", kernel.ArgHex, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_FUTEX, "futex", futex, "no *_REQUEUE_PI; PI locks are handed over in FIFO order without priority boosting", kernel.ArgHex, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_GET_ROBUST_LIST, "get_robust_list", getRobustList, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
 
 const (
@@ -17,8 +19,13 @@ const (
 	futexWake          = 1
 	futexRequeue       = 3
 	futexCmpRequeue    = 4
+	futexWakeOp        = 5
+	futexLockPI        = 6
+	futexUnlockPI      = 7
+	futexTrylockPI     = 8
 	futexWaitBitset    = 9
 	futexWakeBitset    = 10
+	futexLockPI2       = 13
 	futexPrivateFlag   = 128
 	futexClockRealtime = 256
 )
@@ -27,6 +34,10 @@ func futex(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	addr, op, val := a.Pointer(0), a.Int(1), a.Uint(2)
 	cmd := op &^ (futexPrivateFlag | futexClockRealtime)
 	private := op&futexPrivateFlag != 0
+	realtime := op&futexClockRealtime != 0
+	if realtime && cmd != futexWaitBitset && cmd != futexLockPI2 {
+		return 0, unix.ENOSYS
+	}
 	f := &t.K.Futexes
 	switch cmd {
 	case futexWait, futexWaitBitset:
@@ -34,11 +45,15 @@ func futex(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if cmd == futexWaitBitset {
 			bitset = a.Uint(5)
 		}
-		timeout, err := futexTimeout(t, a.Pointer(3), cmd == futexWaitBitset, op&futexClockRealtime != 0)
+		timeout, err := futexTimeout(t, a.Pointer(3), cmd == futexWaitBitset, realtime)
 		if err != nil {
 			return 0, err
 		}
-		return 0, f.Wait(t, addr, private, val, bitset, timeout)
+		var end time.Time
+		if timeout > 0 {
+			end = time.Now().Add(timeout)
+		}
+		return 0, futexWaitUntil(t, addr, private, val, bitset, end)
 	case futexWake, futexWakeBitset:
 		bitset := ^uint32(0)
 		if cmd == futexWakeBitset {
@@ -49,8 +64,61 @@ func futex(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case futexRequeue, futexCmpRequeue:
 		n, err := f.Requeue(t, addr, a.Pointer(4), private, int(int32(val)), int(int32(a.Uint(3))), cmd == futexCmpRequeue, a.Uint(5))
 		return uintptr(n), err
+	case futexWakeOp:
+		// The second count travels in the timeout argument.
+		n, err := f.WakeOp(t, addr, a.Pointer(4), private, int(int32(val)), int(int32(a.Uint(3))), a.Uint(5))
+		return uintptr(n), err
+	case futexLockPI, futexLockPI2, futexTrylockPI:
+		var deadline time.Time
+		if cmd != futexTrylockPI && a.Pointer(3) != 0 {
+			// An absolute time: CLOCK_REALTIME for LOCK_PI, CLOCK_MONOTONIC
+			// for LOCK_PI2 unless FUTEX_CLOCK_REALTIME.
+			d, err := futexTimeout(t, a.Pointer(3), true, cmd == futexLockPI || realtime)
+			if err != nil {
+				return 0, err
+			}
+			deadline = time.Now().Add(d)
+		}
+		return 0, f.LockPI(t, addr, private, cmd == futexTrylockPI, deadline)
+	case futexUnlockPI:
+		return 0, f.UnlockPI(t, addr, private)
 	}
 	return 0, unix.ENOSYS
+}
+
+// futexWaitUntil is FUTEX_WAIT until end (zero: no timeout). Interrupted,
+// a wait with a timeout restarts through restart_syscall with what is
+// left, as Linux's futex_wait_restart, so that a handler makes it EINTR
+// even under SA_RESTART; one without restarts as ERESTARTSYS.
+func futexWaitUntil(t *kernel.Task, addr uintptr, private bool, val, bitset uint32, end time.Time) error {
+	var timeout time.Duration
+	if !end.IsZero() {
+		// Even an expired wait compares the word first (EAGAIN).
+		timeout = max(time.Until(end), time.Nanosecond)
+	}
+	err := t.K.Futexes.Wait(t, addr, private, val, bitset, timeout)
+	if err == unix.EINTR && !end.IsZero() {
+		t.SetRestartBlock(func(t *kernel.Task, _ kernel.SyscallArguments) (uintptr, error) {
+			return 0, futexWaitUntil(t, addr, private, val, bitset, end)
+		})
+		return kernel.ErrRestartBlock
+	}
+	return err
+}
+
+// getRobustList implements get_robust_list(2) for the caller (pid 0) or
+// another thread of the sandbox.
+func getRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	target := t
+	if pid := a.Int(0); pid != 0 {
+		if target = t.K.Task(int(pid)); target == nil {
+			return 0, unix.ESRCH
+		}
+	}
+	if err := t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint64(nil, robustListHeadSize)); err != nil {
+		return 0, err
+	}
+	return 0, t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint64(nil, uint64(target.RobustList)))
 }
 
 // futexTimeout reads the timeout: relative for FUTEX_WAIT, an absolute time

@@ -1,0 +1,185 @@
+/* futex beyond wait/wake: FUTEX_WAKE_OP (every operation and comparison),
+ * PI futexes (uncontended, trylock, a timed out and a handed-over lock),
+ * robust lists (pthread robust mutexes whose owner dies, a hostile
+ * circular list, get/set_robust_list). */
+#include "common.h"
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static long fx(uint32_t *a, int op, uint32_t v, void *t, uint32_t *a2, uint32_t v3) {
+	return syscall(SYS_futex, a, op, v, t, a2, v3);
+}
+
+static void msleep(long ms) {
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static uint32_t w1, w2, pi;
+static uint32_t mytid(void) { return (uint32_t)syscall(SYS_gettid); }
+
+static void *waiter(void *arg) {
+	uint32_t *w = arg;
+	long r = fx(w, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	return (void *)r;
+}
+
+static void *pi_other(void *arg) {
+	long r[4];
+	r[0] = fx(&pi, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0) == -1 ? errno : 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 30000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	r[1] = fx(&pi, FUTEX_LOCK_PI, 0, &ts, NULL, 0) == -1 ? errno : 0;
+	printf("thread: trylock %s, timed lock %s, word has waiters %d\n", ename(r[0]), ename(r[1]),
+	       (pi & FUTEX_WAITERS) != 0);
+	r[2] = fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0) == -1 ? errno : 0;
+	printf("thread: lock %s, owner is me %d, waiters bit %d\n", ename(r[2]),
+	       (pi & FUTEX_TID_MASK) == mytid(), (pi & FUTEX_WAITERS) != 0);
+	r[3] = fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0) == -1 ? errno : 0;
+	printf("thread: unlock %s, word %u\n", ename(r[3]), pi);
+	return NULL;
+}
+
+static pthread_mutex_t robust;
+static void *die_holding(void *arg) {
+	printf("thread lock: %d\n", pthread_mutex_lock(&robust));
+	if (arg)
+		msleep(50);
+	return NULL;
+}
+
+static void robust_case(const char *what, int protocol, int wait_while_held) {
+	pthread_mutexattr_t at;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
+	pthread_mutexattr_setprotocol(&at, protocol);
+	pthread_mutex_init(&robust, &at);
+	pthread_t th;
+	pthread_create(&th, NULL, die_holding, wait_while_held ? (void *)1 : NULL);
+	if (wait_while_held)
+		msleep(20);
+	else
+		pthread_join(th, NULL);
+	int r = pthread_mutex_lock(&robust);
+	printf("%s: lock after the owner died: %s\n", what, ename(r));
+	if (wait_while_held)
+		pthread_join(th, NULL);
+	int c = pthread_mutex_consistent(&robust);
+	int u = pthread_mutex_unlock(&robust);
+	int l = pthread_mutex_lock(&robust);
+	printf("%s: consistent %d, unlock %d, lock %d, unlock %d\n", what, c, u, l, pthread_mutex_unlock(&robust));
+}
+
+#define OP(op, oparg, cmp, cmparg) FUTEX_OP(op, oparg, cmp, cmparg)
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+
+	/* FUTEX_WAKE_OP without waiters: the operations on the second word */
+	struct { const char *name; uint32_t op; } ops[] = {
+		{"set 5", OP(FUTEX_OP_SET, 5, FUTEX_OP_CMP_EQ, 0)},
+		{"add 3", OP(FUTEX_OP_ADD, 3, FUTEX_OP_CMP_EQ, 5)},
+		{"or 0x30", OP(FUTEX_OP_OR, 0x30, FUTEX_OP_CMP_NE, 8)},
+		{"andn 8", OP(FUTEX_OP_ANDN, 8, FUTEX_OP_CMP_LT, 0)},
+		{"xor 0xff", OP(FUTEX_OP_XOR, 0xff, FUTEX_OP_CMP_LE, 0x30)},
+		{"add -1", OP(FUTEX_OP_ADD, 0xfff, FUTEX_OP_CMP_GT, 0xfff)},
+		{"set 1<<4", OP(FUTEX_OP_SET | FUTEX_OP_OPARG_SHIFT, 4, FUTEX_OP_CMP_GE, 0x7ff)},
+		{"set 1<<(40&31)", OP(FUTEX_OP_SET | FUTEX_OP_OPARG_SHIFT, 40, FUTEX_OP_CMP_EQ, 16)},
+		{"bad op", OP(6, 1, FUTEX_OP_CMP_EQ, 0)},
+		{"bad cmp", OP(FUTEX_OP_SET, 9, 7, 0)},
+	};
+	for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		errno = 0;
+		long r = fx(&w1, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1, &w2, ops[i].op);
+		printf("wake_op %s: %ld %s, word %#x\n", ops[i].name, r, r < 0 ? ename(errno) : "", w2);
+	}
+	T(fx(&w1, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1, (uint32_t *)((char *)&w2 + 1), 0));
+	T(fx(&w1, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1, BAD, 0));
+	T(fx(&w1, FUTEX_WAKE_OP | FUTEX_CLOCK_REALTIME, 1, (void *)1, &w2, 0));
+
+	/* FUTEX_WAKE_OP with waiters on both words */
+	pthread_t a, b;
+	w1 = w2 = 0;
+	pthread_create(&a, NULL, waiter, &w1);
+	pthread_create(&b, NULL, waiter, &w2);
+	msleep(50);
+	T(fx(&w1, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1, &w2, OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_EQ, 1)));
+	T(fx(&w1, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1, &w2, OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_EQ, 0)));
+	void *ra, *rb;
+	pthread_join(a, &ra);
+	pthread_join(b, &rb);
+	printf("waiters returned %ld %ld\n", (long)ra, (long)rb);
+
+	/* PI, uncontended */
+	pi = 0;
+	T(fx(&pi, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0));
+	CHECK(pi == mytid());
+	T(fx(&pi, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0));
+	T(fx(&pi, FUTEX_TRYLOCK_PI_PRIVATE, 0, NULL, NULL, 0));
+	T(fx(&pi, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0));
+	printf("word %u\n", pi);
+	T(fx(&pi, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0));
+	T(fx(&pi, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0));
+	CHECK(pi == mytid());
+	T(fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+	pi = FUTEX_OWNER_DIED;
+	T(fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+	CHECK(pi == (mytid() | FUTEX_OWNER_DIED));
+	T(fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+	printf("word %u\n", pi);
+	pi = 0x3ffffff0;
+	T(fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+	T(fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+	T(fx((uint32_t *)((char *)&pi + 2), FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+	T(fx(BAD, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+
+	/* PI, contended: a timed out waiter, then a handover */
+	pi = 0;
+	T(fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+	pthread_t c;
+	pthread_create(&c, NULL, pi_other, NULL);
+	msleep(100);
+	long unlocked = fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+	pthread_join(c, NULL);
+	printf("main: unlock %ld\n", unlocked);
+
+	/* robust lists */
+	void *head;
+	size_t len;
+	T(syscall(SYS_get_robust_list, 0, &head, &len));
+	printf("len %zu head set %d\n", len, head != NULL);
+	T(syscall(SYS_get_robust_list, 0x3ffffff0, &head, &len));
+	T(syscall(SYS_get_robust_list, 0, BAD, &len));
+	T(syscall(SYS_set_robust_list, head, 23));
+	robust_case("robust", PTHREAD_PRIO_NONE, 0);
+	robust_case("robust, waiting", PTHREAD_PRIO_NONE, 1);
+	robust_case("robust pi", PTHREAD_PRIO_INHERIT, 0);
+	robust_case("robust pi, waiting", PTHREAD_PRIO_INHERIT, 1);
+
+	/* a circular list with a lock on it, in a child that exits */
+	pid_t pid = fork();
+	if (pid == 0) {
+		static struct { void *next; uint32_t lock; } node;
+		static struct { void *next; long offset; void *pending; } h;
+		node.next = &node;
+		node.lock = mytid();
+		h.next = &node;
+		h.offset = 8;
+		h.pending = NULL;
+		syscall(SYS_set_robust_list, &h, sizeof h);
+		_exit(3);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	printf("circular list: exited %d code %d\n", WIFEXITED(st), WEXITSTATUS(st));
+	return 0;
+}
