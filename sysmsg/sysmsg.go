@@ -185,11 +185,14 @@ func SpinLimit(busy int) uint32 {
 	return MaxSpin
 }
 
-// MaxSpin is about 30us of polling (an atomic load is about 0.3ns). An
-// adaptive spin (halved after every wait that had to sleep) was tried and
-// made round trips three times slower on the 2-core VM under load: a wake
-// from a futex costs more than the CPU a spin wastes.
-const MaxSpin = 100000
+// MaxSpin is about 15us of polling (an atomic load is about 0.3ns): long
+// enough to catch the next syscall of a program that makes them back to back
+// (a round trip is about 3.5us), short enough not to hold a CPU that the
+// stubs of a forking, exec'ing workload need (on 2 cores a bash loop of 100
+// fork+exec took 530 ms with 30us, 440 ms with 15us; with 3us the getppid
+// round trip tripled). An adaptive spin (halved after every wait that had to
+// sleep) was tried and made round trips three times slower under load.
+const MaxSpin = 50000
 
 // sleepLimit bounds every futex sleep on a state word the application can
 // write, so that a forged "nobody is waiting" flag delays but never hangs.
