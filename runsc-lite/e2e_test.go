@@ -31,10 +31,7 @@ import (
 // entry can be removed. Every test not listed here must pass. A key is a
 // path.Match pattern of test names; "*" stands for the platform in
 // "TestDiff/*/dirs/static".
-var knownGaps = map[string]string{
-	"TestDiff/*/dirs/static":  "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
-	"TestDiff/*/dirs/dynamic": "after rmdir of the working directory, getcwd returns its old path (Linux: ENOENT) and mkdir in it succeeds (Linux: ENOENT)",
-}
+var knownGaps = map[string]string{}
 
 // skipKnownGap skips t if it is listed in knownGaps.
 func skipKnownGap(t *testing.T) {

@@ -62,9 +62,12 @@ func (c *FSContext) SwapUmask(mask uint32) uint32 {
 	return old
 }
 
-// Getcwd returns the working directory's path from the root.
-func (c *FSContext) Getcwd() string {
+// Getcwd returns the working directory's path from the root, and whether
+// the directory was removed since (getcwd(2) then fails with ENOENT;
+// /proc/PID/cwd adds " (deleted)").
+func (c *FSContext) Getcwd() (path string, removed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return PathOf(c.root, c.cwd)
+	r, ok := c.cwd.inode.(Removable)
+	return PathOf(c.root, c.cwd), ok && r.Removed()
 }

@@ -28,6 +28,13 @@ type Inode interface {
 	Open(ctx context.Context, flags int) (FileImpl, error)
 }
 
+// Removable is implemented by directories that rmdir can remove while a
+// process still has them as its working directory: Removed reports that it
+// did, and such a directory takes no new entries (ENOENT, as in Linux).
+type Removable interface {
+	Removed() bool
+}
+
 // Dir is implemented by directories.
 type Dir interface {
 	// Lookup returns the child called name (never "." or ".."), or ENOENT.

@@ -38,6 +38,9 @@ func (n *node) remove(name string) {
 // prepareNew checks that name is free in n and copies n up; fs.mu is
 // held.
 func (n *node) prepareNew(ctx context.Context, name string) error {
+	if n.removed {
+		return unix.ENOENT
+	}
 	if _, err := n.child(ctx, name); err == nil {
 		return unix.EEXIST
 	} else if err != unix.ENOENT {
@@ -112,6 +115,9 @@ func (n *node) Link(ctx context.Context, name string, target vfs.Inode) error {
 
 // dropLink records that c lost a name; fs.mu is held.
 func (c *node) dropLink() {
+	if vfs.IsDir(c.mode()) {
+		c.removed = true
+	}
 	if !c.up {
 		return
 	}
@@ -183,6 +189,9 @@ func (n *node) Rename(ctx context.Context, oldName string, newDir vfs.Inode, new
 	}
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
+	if nd.removed {
+		return unix.ENOENT
+	}
 	src, err := n.child(ctx, oldName)
 	if err != nil {
 		return err

@@ -101,6 +101,14 @@ type node struct {
 	target    string      // symlink target when up
 	children  map[string]*node
 	whiteouts map[string]bool
+	removed   bool // a directory rmdir removed: it takes no new entries
+}
+
+// Removed implements vfs.Removable.
+func (n *node) Removed() bool {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	return n.removed
 }
 
 func (fs *FS) newIno() uint64 { return fs.inoBase | fs.nextIno.Add(1) }
@@ -133,7 +141,11 @@ func (n *node) Stat(ctx context.Context) (unix.Stat_t, error) {
 
 func (n *node) stat(ctx context.Context) (unix.Stat_t, error) {
 	if !n.up {
-		return n.lower.Stat(ctx)
+		st, err := n.lower.Stat(ctx)
+		if n.removed {
+			st.Nlink = 0
+		}
+		return st, err
 	}
 	st := n.st
 	switch st.Mode & unix.S_IFMT {

@@ -53,7 +53,7 @@ func (fs *FileSystem) pidDir(pid int) *dir {
 			"comm":    gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
 			"mounts":  gen("mounts", func(t *kernel.Task) string { return fs.mounts() }),
 			"exe":     link("exe", func(t *kernel.Task) string { return t.Exe }),
-			"cwd":     link("cwd", func(t *kernel.Task) string { return t.FS.Getcwd() }),
+			"cwd":     link("cwd", cwdLink),
 			"root":    link("root", func(t *kernel.Task) string { return "/" }),
 			"fd":      fs.fdDir(base, task, false),
 			"fdinfo":  fs.fdDir(base, task, true),
@@ -131,4 +131,13 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 		}
 		return c, nil
 	})
+}
+
+// cwdLink is the target of /proc/PID/cwd: Linux marks a removed directory.
+func cwdLink(t *kernel.Task) string {
+	cwd, removed := t.FS.Getcwd()
+	if removed {
+		return cwd + " (deleted)"
+	}
+	return cwd
 }

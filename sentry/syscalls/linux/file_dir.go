@@ -106,7 +106,10 @@ func getdentsImpl(t *kernel.Task, a kernel.SyscallArguments, encode func([]byte,
 }
 
 func getcwd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	cwd := t.FS.Getcwd()
+	cwd, removed := t.FS.Getcwd()
+	if removed {
+		return 0, unix.ENOENT
+	}
 	if len(cwd)+1 > int(a.Uint(1)) {
 		return 0, unix.ERANGE
 	}
