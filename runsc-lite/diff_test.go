@@ -35,6 +35,7 @@ var diffPrograms = []string{
 	"signalfd",  // signalfd/signalfd4, reads of pending signals, poll, epoll
 	"restart",   // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
 	"futex2",    // FUTEX_WAKE_OP, PI futexes, robust lists
+	"stopcont",  // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
 }
 
 // rootOnly are programs whose native output is only comparable when the

@@ -17,10 +17,8 @@ import (
 // kernel's (rt_sigframe: return address, ucontext, siginfo, XSAVE area), so
 // that glibc, musl and Go accept it. rt_sigreturn restores from that frame.
 //
-// Interrupted syscalls restart as in Linux (restart.go).
-//
-// Not done yet: stop and continue (job control; stop signals are
-// ignored).
+// Interrupted syscalls restart as in Linux (restart.go); stop signals
+// stop the process (jobcontrol.go).
 
 // SigInfo is a siginfo_t.
 type SigInfo [128]byte
@@ -131,6 +129,15 @@ func (t *Task) deliverableLocked() bool {
 // wake gets the task's attention: blocking syscalls (through SignalNotify
 // and the process tree's condition) and the application (Interrupt).
 func (t *Task) wake() {
+	t.interrupt()
+	t.K.mu.Lock()
+	t.K.treeChanged.Broadcast()
+	t.K.mu.Unlock()
+}
+
+// interrupt is wake without the process tree's condition, for callers
+// that hold k.mu and broadcast it themselves.
+func (t *Task) interrupt() {
 	t.sig.mu.Lock()
 	if t.sig.notify != nil {
 		close(t.sig.notify)
@@ -138,9 +145,6 @@ func (t *Task) wake() {
 	}
 	t.sig.mu.Unlock()
 	t.ctx.Interrupt()
-	t.K.mu.Lock()
-	t.K.treeChanged.Broadcast()
-	t.K.mu.Unlock()
 }
 
 // Interrupted returns a channel closed when a blocking syscall of the task
@@ -162,6 +166,7 @@ func (t *Task) SignalPending() bool {
 
 // SendSignal posts a signal to this thread (tkill, a fault).
 func (t *Task) SendSignal(si SigInfo) {
+	t.TG.prepareSignal(si.Signo())
 	if t.ignored(si.Signo()) {
 		return
 	}
@@ -190,25 +195,34 @@ func (tg *ThreadGroup) SendSignal(si SigInfo) {
 		tg.Kill(sig)
 		return
 	}
+	tg.prepareSignal(sig)
 	k := tg.k
 	k.mu.Lock()
-	tasks := append([]*Task(nil), tg.tasks...)
+	target := tg.queueLocked(si)
 	k.mu.Unlock()
+	if target != nil {
+		target.wake()
+	}
+}
+
+// queueLocked queues si for the process and returns the thread to wake,
+// nil if the signal is dropped; k.mu is held.
+func (tg *ThreadGroup) queueLocked(si SigInfo) *Task {
+	sig := si.Signo()
+	tasks := tg.tasks
 	if len(tasks) == 0 || tasks[0].ignored(sig) {
-		return
+		return nil
 	}
 	tg.sigmu.Lock()
 	tg.pending.add(si)
 	tg.sigmu.Unlock()
 	tg.signalQueued()
-	target := tasks[0]
 	for _, t := range tasks {
 		if t.SigMask&(1<<(sig-1)) == 0 {
-			target = t
-			break
+			return t
 		}
 	}
-	target.wake()
+	return tasks[0]
 }
 
 func (tg *ThreadGroup) pendingMask() uint64 {
@@ -300,6 +314,7 @@ func sigMaskOf(act [32]byte) uint64 { return binary.LittleEndian.Uint64(act[24:]
 // applies default actions.
 func (t *Task) deliverSignals() {
 	for !t.isKilled() {
+		t.waitWhileStopped()
 		si, ok := t.dequeue(t.SigMask)
 		if !ok {
 			if t.savedMask != nil {
@@ -317,7 +332,10 @@ func (t *Task) deliverSignals() {
 			continue
 		case h == sigDfl:
 			switch defaultAction(sig) {
-			case actIgnore, actStop:
+			case actIgnore:
+				continue
+			case actStop:
+				t.groupStop(sig)
 				continue
 			}
 			t.ExitGroup(0, sig)

@@ -32,6 +32,7 @@ type ThreadGroup struct {
 	zombie bool
 	status ExitStatus
 	done   chan struct{} // closed when the group becomes a zombie
+	job    jobState      // stopped by a stop signal (jobcontrol.go)
 
 	mu          sync.Mutex // guards what follows
 	creds       Credentials
@@ -171,9 +172,11 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) {
 		}
 		si := NewSigInfo(int32(tg.exitSignal), code, tg.PID, tg.creds.UID.Real)
 		binary.LittleEndian.PutUint32(si[24:], uint32(status))
-		parent := tg.parent
-		// Sending takes k.mu: do it once the tree is consistent.
-		go parent.SendSignal(si)
+		// Queued before the broadcast below, so that a wait that returns
+		// finds SIGCHLD pending, as in Linux.
+		if target := tg.parent.queueLocked(si); target != nil {
+			target.interrupt()
+		}
 	}
 	k.treeChanged.Broadcast()
 }

@@ -11,13 +11,31 @@ type WaitOptions struct {
 	Pid    int
 	NoHang bool
 	NoWait bool // leave the child a zombie (waitid WNOWAIT)
+	// Stopped and Continued also report stops and continues
+	// (WUNTRACED, WCONTINUED); NoExit skips exits (waitid without
+	// WEXITED).
+	Stopped, Continued, NoExit bool
 }
 
-// WaitResult is a reaped child.
+// WaitResult is a reaped child, or one that stopped (Stopped is the
+// signal) or continued.
 type WaitResult struct {
-	PID    int
-	UID    uint32
-	Status ExitStatus
+	PID       int
+	UID       uint32
+	Status    ExitStatus
+	Stopped   int
+	Continued bool
+}
+
+// WaitStatus encodes r as wait4 reports it.
+func (r WaitResult) WaitStatus() uint32 {
+	switch {
+	case r.Stopped != 0:
+		return uint32(r.Stopped)<<8 | 0x7f
+	case r.Continued:
+		return 0xffff
+	}
+	return r.Status.WaitStatus()
 }
 
 // Wait waits for a child of t's process to exit, as wait4 and waitid do:
@@ -34,14 +52,22 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 				continue
 			}
 			matched = true
-			if !c.zombie {
-				continue
-			}
 			res := WaitResult{PID: c.PID, UID: c.creds.UID.Real, Status: c.status}
-			if !o.NoWait {
-				k.reap(c)
+			switch {
+			case c.zombie && !o.NoExit:
+				if !o.NoWait {
+					k.reap(c)
+				}
+				return res, nil
+			case o.Stopped && c.job.stopReport:
+				res.Stopped = c.job.stopSig
+				c.job.stopReport = c.job.stopReport && o.NoWait
+				return res, nil
+			case o.Continued && c.job.contReport:
+				res.Continued = true
+				c.job.contReport = c.job.contReport && o.NoWait
+				return res, nil
 			}
-			return res, nil
 		}
 		switch {
 		case !matched:

@@ -16,8 +16,8 @@ func registerProcess(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_EXECVEAT, "execveat", execveat, kernel.ArgFD, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_WAIT4, "wait4", wait4, "exits only: no stop/continue reports, rusage zero", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_WAITID, "waitid", waitid, "exits only: no stop/continue reports, rusage zero", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_WAIT4, "wait4", wait4, "rusage zero", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_WAITID, "waitid", waitid, "rusage zero", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_GETPGID, "getpgid", getpgid, kernel.ArgInt)
 	reg(st, unix.SYS_GETPGRP, "getpgrp", getpgrp)
 	reg(st, unix.SYS_SETPGID, "setpgid", setpgid, kernel.ArgInt, kernel.ArgInt)
@@ -167,20 +167,21 @@ func doExec(t *kernel.Task, p string, argvAddr, envAddr uintptr) error {
 	return t.Exec(p, argv, envv)
 }
 
-// wait options the sentry understands; stop and continue reports are
-// accepted but never happen until job control lands.
+// wait options the sentry understands.
 const waitOptions = unix.WNOHANG | unix.WUNTRACED | unix.WCONTINUED | unix.WALL | unix.WCLONE | unix.WNOTHREAD
 
 func wait4(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if uint32(a.Int(2))&^waitOptions != 0 {
 		return 0, unix.EINVAL
 	}
-	res, err := t.Wait(kernel.WaitOptions{Pid: int(a.Int(0)), NoHang: a.Int(2)&unix.WNOHANG != 0})
+	opts := a.Int(2)
+	res, err := t.Wait(kernel.WaitOptions{Pid: int(a.Int(0)), NoHang: opts&unix.WNOHANG != 0,
+		Stopped: opts&unix.WUNTRACED != 0, Continued: opts&unix.WCONTINUED != 0})
 	if err != nil || res.PID == 0 {
 		return 0, err
 	}
 	if a.Pointer(1) != 0 {
-		if err := t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint32(nil, res.Status.WaitStatus())); err != nil {
+		if err := t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint32(nil, res.WaitStatus())); err != nil {
 			return 0, err
 		}
 	}
@@ -197,7 +198,8 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if uint32(options)&^(waitOptions|unix.WEXITED|unix.WSTOPPED|unix.WNOWAIT) != 0 || options&(unix.WEXITED|unix.WSTOPPED|unix.WCONTINUED) == 0 {
 		return 0, unix.EINVAL
 	}
-	o := kernel.WaitOptions{NoHang: options&unix.WNOHANG != 0, NoWait: options&unix.WNOWAIT != 0}
+	o := kernel.WaitOptions{NoHang: options&unix.WNOHANG != 0, NoWait: options&unix.WNOWAIT != 0,
+		Stopped: options&unix.WSTOPPED != 0, Continued: options&unix.WCONTINUED != 0, NoExit: options&unix.WEXITED == 0}
 	switch idtype {
 	case unix.P_ALL:
 		o.Pid = -1
@@ -217,13 +219,6 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	default:
 		return 0, unix.EINVAL
 	}
-	if options&unix.WEXITED == 0 {
-		// Only stops or continues asked for: none ever happen.
-		if o.NoHang {
-			return 0, clearSiginfo(t, a.Pointer(2))
-		}
-		return 0, unix.ECHILD
-	}
 	res, err := t.Wait(o)
 	if err != nil {
 		return 0, err
@@ -235,7 +230,12 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		si := make([]byte, 128)
 		binary.LittleEndian.PutUint32(si[0:], uint32(unix.SIGCHLD))
 		code, status := int32(1), int32(res.Status.Code) // CLD_EXITED
-		if res.Status.Signal != 0 {
+		switch {
+		case res.Stopped != 0:
+			code, status = 5, int32(res.Stopped) // CLD_STOPPED
+		case res.Continued:
+			code, status = 6, int32(unix.SIGCONT) // CLD_CONTINUED
+		case res.Status.Signal != 0:
 			code, status = 2, int32(res.Status.Signal) // CLD_KILLED
 		}
 		binary.LittleEndian.PutUint32(si[8:], uint32(code))

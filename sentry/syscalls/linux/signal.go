@@ -14,7 +14,7 @@ func registerSignal(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_RT_SIGPROCMASK, "rt_sigprocmask", rtSigprocmask, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SIGALTSTACK, "sigaltstack", sigaltstack, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_RT_SIGRETURN, "rt_sigreturn", rtSigreturn)
-	partial(st, unix.SYS_KILL, "kill", kill, "stop signals are ignored: no job control yet", kernel.ArgInt, kernel.ArgInt)
+	reg(st, unix.SYS_KILL, "kill", kill, kernel.ArgInt, kernel.ArgInt)
 	reg(st, unix.SYS_TKILL, "tkill", tkill, kernel.ArgInt, kernel.ArgInt)
 	reg(st, unix.SYS_TGKILL, "tgkill", tgkill, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	reg(st, unix.SYS_RT_SIGPENDING, "rt_sigpending", rtSigpending, kernel.ArgHex, kernel.ArgInt)

@@ -1,0 +1,164 @@
+/* Job control: stop signals stop a child, SIGCONT resumes it; the parent
+ * sees both through wait4 (WUNTRACED, WCONTINUED), waitid (WSTOPPED,
+ * WCONTINUED, WNOWAIT) and SIGCHLD (CLD_STOPPED, CLD_CONTINUED, none with
+ * SA_NOCLDSTOP). A stopped child does not run; its nanosleep goes on after
+ * SIGCONT. */
+#include "common.h"
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static void msleep(long ms) {
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static void status(const char *what, pid_t r, pid_t pid, int st) {
+	if (r < 0) {
+		printf("%s: -1 %s\n", what, ename(errno));
+		return;
+	}
+	printf("%s: %s stopped=%d sig=%d continued=%d exited=%d signaled=%d termsig=%d\n", what,
+	       r == pid ? "child" : r == 0 ? "none" : "OTHER", WIFSTOPPED(st), WIFSTOPPED(st) ? WSTOPSIG(st) : 0,
+	       WIFCONTINUED(st), WIFEXITED(st), WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+#define WAIT(what, pid, opts) do { int _st = 0; pid_t _r = waitpid(pid, &_st, opts); status(what, _r, pid, _st); } while (0)
+
+static void sigchld(const char *what, pid_t pid) {
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGCHLD);
+	struct timespec ts = {5, 0};
+	siginfo_t si;
+	int r = sigtimedwait(&s, &si, &ts);
+	if (r < 0) {
+		printf("%s: sigtimedwait -1 %s\n", what, ename(errno));
+		return;
+	}
+	printf("%s: SIGCHLD code %d status %d from child %d\n", what, si.si_code, si.si_status, si.si_pid == pid);
+}
+
+static pid_t sleeper(void) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static int handled;
+static void on_chld(int sig) { handled++; }
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+
+	/* SIGSTOP, SIGCONT, wait4 */
+	pid_t pid = sleeper();
+	T(kill(pid, SIGSTOP));
+	WAIT("stop", pid, WUNTRACED);
+	sigchld("stop", pid);
+	WAIT("stop reported once", pid, WUNTRACED | WNOHANG);
+	WAIT("no continue yet", pid, WCONTINUED | WNOHANG);
+	T(kill(pid, SIGCONT));
+	WAIT("continue", pid, WCONTINUED);
+	sigchld("continue", pid);
+	WAIT("continue reported once", pid, WCONTINUED | WUNTRACED | WNOHANG);
+	T(kill(pid, SIGCONT));
+	WAIT("SIGCONT to a running child", pid, WCONTINUED | WNOHANG);
+	T(kill(pid, SIGKILL));
+	WAIT("kill", pid, 0);
+	sigchld("kill", pid);
+
+	/* a stopped process can be killed */
+	pid = sleeper();
+	T(kill(pid, SIGSTOP));
+	WAIT("stop", pid, WUNTRACED);
+	T(kill(pid, SIGTERM));
+	T(kill(pid, SIGKILL));
+	WAIT("kill while stopped", pid, 0);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+
+	/* waitid */
+	pid = sleeper();
+	T(kill(pid, SIGSTOP));
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	T(waitid(P_PID, pid, &si, WSTOPPED | WNOWAIT));
+	printf("waitid nowait: code %d status %d\n", si.si_code, si.si_status);
+	memset(&si, 0, sizeof si);
+	T(waitid(P_PID, pid, &si, WSTOPPED));
+	printf("waitid: code %d status %d\n", si.si_code, si.si_status);
+	memset(&si, 0, sizeof si);
+	T(waitid(P_PID, pid, &si, WSTOPPED | WNOHANG));
+	printf("waitid again: pid set %d\n", si.si_pid != 0);
+	T(kill(pid, SIGCONT));
+	memset(&si, 0, sizeof si);
+	T(waitid(P_PID, pid, &si, WCONTINUED));
+	printf("waitid: code %d status %d\n", si.si_code, si.si_status);
+	T(kill(pid, SIGKILL));
+	WAIT("kill", pid, 0);
+
+	/* SIGTSTP stops a child in its own process group */
+	pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		for (;;)
+			pause();
+	}
+	setpgid(pid, pid);
+	T(kill(pid, SIGTSTP));
+	WAIT("tstp", pid, WUNTRACED);
+	T(kill(pid, SIGCONT));
+	WAIT("continue", pid, WCONTINUED);
+	T(kill(pid, SIGKILL));
+	WAIT("kill", pid, 0);
+
+	/* a stopped child does not run; its sleep goes on after SIGCONT */
+	int p[2];
+	pipe(p);
+	pid = fork();
+	if (pid == 0) {
+		struct timespec ts = {0, 100000000};
+		int r = nanosleep(&ts, NULL);
+		write(p[1], r == 0 ? "0" : "E", 1);
+		_exit(0);
+	}
+	msleep(30);
+	T(kill(pid, SIGSTOP));
+	WAIT("stop", pid, WUNTRACED);
+	struct pollfd pfd = {p[0], POLLIN, 0};
+	T(poll(&pfd, 1, 200));
+	T(kill(pid, SIGCONT));
+	char c = 0;
+	T(read(p[0], &c, 1));
+	printf("child's nanosleep: %c\n", c);
+	WAIT("exit", pid, 0);
+
+	/* SA_NOCLDSTOP: only the exit is signalled */
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
+	struct sigaction sa = {0};
+	sa.sa_handler = on_chld;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigset_t pend;
+	pid = sleeper();
+	T(kill(pid, SIGSTOP));
+	WAIT("stop", pid, WUNTRACED);
+	T(kill(pid, SIGCONT));
+	WAIT("continue", pid, WCONTINUED);
+	printf("SIGCHLD handled %d\n", handled);
+	T(kill(pid, SIGKILL));
+	WAIT("kill", pid, 0);
+	msleep(20);
+	printf("SIGCHLD handled %d\n", handled);
+	return 0;
+}
