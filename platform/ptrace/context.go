@@ -25,6 +25,18 @@ type context struct {
 
 	interrupted atomic.Bool
 	running     atomic.Bool
+
+	// The Switch job for th, and the lazy fill of its FP state, made once
+	// per binding so that a Switch allocates nothing; the job takes its
+	// input from sw and leaves its results there.
+	runJob func()
+	fillFP func([]byte)
+	sw     struct {
+		regs platform.Registers
+		fp   []byte // nil: the thread has the FP state already
+		stop stop
+		err  error
+	}
 }
 
 var _ platform.Context = (*context)(nil)
@@ -51,25 +63,22 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	if c.interrupted.Swap(false) {
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
-	r := *regs
-	sanitize(&r)
-	fpArea := c.fpToStore(fp)
-	th := c.th
-	var s stop
-	var err error
-	if !th.do(func() { s, err = th.run(&r, fpArea) }) {
-		err = errExited
+	c.sw.regs = *regs
+	sanitize(&c.sw.regs)
+	c.sw.fp = c.fpToStore(fp)
+	if !c.th.do(c.runJob) {
+		c.sw.err = errExited
 	}
-	if err != nil {
-		if th.exited {
+	if err := c.sw.err; err != nil {
+		if c.th.exited {
 			c.drop()
 		}
 		return platform.Event{}, err
 	}
-	*regs = r
-	fp.SetLazy(func(b []byte) { loadFP(th, b) })
+	*regs = c.sw.regs
+	fp.SetLazy(c.fillFP)
 	c.fp, c.fpGen = fp, fp.Generation()
-	return c.event(s, regs), nil
+	return c.event(c.sw.stop, regs), nil
 }
 
 // sanitize makes regs acceptable to PTRACE_SETREGS: user code and stack
@@ -189,6 +198,8 @@ func (c *context) bind(as *addressSpace) error {
 	c.mu.Lock()
 	c.as, c.th = as, th
 	c.mu.Unlock()
+	c.runJob = func() { c.sw.stop, c.sw.err = th.run(&c.sw.regs, c.sw.fp) }
+	c.fillFP = func(b []byte) { loadFP(th, b) }
 	return nil
 }
 

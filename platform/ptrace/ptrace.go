@@ -19,10 +19,12 @@
 //     OS thread that attached it. Every stub thread therefore has a tracer
 //     (tracer.go): a goroutine locked to its own OS thread that runs every
 //     request for that stub thread as a job; Switch and the remote syscalls
-//     hand their work to it. A tracer's goroutine ends, still locked, once
-//     its stub thread is reaped, so its OS thread exits with it and never
-//     serves anything else; if a sentry thread that traces dies, the kernel
-//     kills the tracee (PTRACE_O_EXITKILL).
+//     hand their work to it (handoff.go: both sides poll briefly before
+//     they block, since two futex wake-ups per trapped syscall would cost
+//     more than the ptrace stop). A tracer's goroutine ends, still locked,
+//     once its stub thread is reaped, so its OS thread exits with it and
+//     never serves anything else; if a sentry thread that traces dies, the
+//     kernel kills the tracee (PTRACE_O_EXITKILL).
 //   - Remote syscalls (mmap, munmap, mprotect, recvmsg, clone, ...) run in
 //     the stub's first thread, the control thread, which never runs
 //     application code: its tracer sets the registers at the syscall
@@ -46,6 +48,8 @@
 //     fetch; otherwise the fault is a write if the page is readable (a read
 //     would not have faulted) and a read if it is not. A write to an unmapped
 //     or PROT_NONE page is therefore reported as a read.
+//   - The sentry's SIGCHLD action gets SA_NOCLDSTOP (New): otherwise every
+//     ptrace stop would also signal the sentry.
 //   - Interrupt sends SIGCHLD to the thread with tgkill, as systrap does;
 //     its signal-delivery stop ends the Switch, and the signal is dropped.
 //   - Stub processes die with the sentry twice over: PTRACE_O_EXITKILL, and
@@ -87,6 +91,13 @@ func New() (platform.Platform, error) {
 func NewWithRequest(req stub.Request) (*Platform, error) {
 	if req.CloneFlags&unix.CLONE_NEWPID != 0 {
 		return nil, errors.New("the ptrace platform cannot put stub processes in a new PID namespace")
+	}
+	// Every ptrace stop of a stub thread would otherwise send the sentry a
+	// SIGCHLD, a signal handler run per trapped syscall that nothing here
+	// needs: stops are collected with wait4, which they still wake. Exits
+	// still send SIGCHLD.
+	if err := addSigchldFlags(linux.SA_NOCLDSTOP); err != nil {
+		return nil, err
 	}
 	syms, err := stub.LoadSymbols()
 	if err != nil {

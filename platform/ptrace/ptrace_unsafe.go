@@ -1,6 +1,7 @@
 package ptrace
 
 import (
+	"fmt"
 	"runtime"
 	"unsafe"
 
@@ -58,4 +59,30 @@ func regset(req, tid int, b []byte) (int, error) {
 		return 0, e
 	}
 	return int(iov.Len), nil
+}
+
+// sigaction is the kernel's struct sigaction on x86-64.
+type sigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+// addSigchldFlags ORs flags into the process's SIGCHLD action, keeping its
+// handler (the Go runtime's).
+func addSigchldFlags(flags uint64) error {
+	var act sigaction
+	const setSize = 8 // the kernel's sigset_t
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGCHLD), 0, uintptr(unsafe.Pointer(&act)), setSize, 0, 0); e != 0 {
+		return fmt.Errorf("reading the SIGCHLD action: %w", e)
+	}
+	if act.flags&flags == flags {
+		return nil
+	}
+	act.flags |= flags
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGCHLD), uintptr(unsafe.Pointer(&act)), 0, setSize, 0, 0); e != 0 {
+		return fmt.Errorf("setting the SIGCHLD action: %w", e)
+	}
+	return nil
 }

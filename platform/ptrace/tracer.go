@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,8 +28,18 @@ type tracer struct {
 	pid  int // the stub process
 	tid  int
 	site uintptr // the stub's syscall instruction in ptrace_wait
-	jobs chan func()
-	done chan struct{} // closed when the goroutine has ended
+
+	// A job passes from its caller to the tracer in job, announced by
+	// posted; ran announces that it has run. callMu keeps one caller at a
+	// time, and ended, set before the last ran, turns later callers away.
+	// Both sides poll for these while the pair holds a spin slot, and give
+	// it back when polling failed.
+	callMu sync.Mutex
+	job    func()
+	posted notice
+	ran    notice
+	ended  atomic.Bool
+	spin   spinSlot
 
 	// Only jobs touch these.
 	exited   bool               // the thread is gone and reaped
@@ -37,7 +49,7 @@ type tracer struct {
 // startTracer seizes tid, a stub thread waiting in ptrace_wait, from a new
 // tracer. On failure the tracer has ended, and with it any trace.
 func startTracer(pid, tid int, site uintptr) (*tracer, error) {
-	t := &tracer{pid: pid, tid: tid, site: site, jobs: make(chan func()), done: make(chan struct{})}
+	t := &tracer{pid: pid, tid: tid, site: site, posted: newNotice(), ran: newNotice()}
 	ready := make(chan error, 1)
 	go t.loop(ready)
 	return t, <-ready
@@ -49,30 +61,43 @@ func startTracer(pid, tid int, site uintptr) (*tracer, error) {
 // untraced; nothing else can ever run on a thread that has traced.
 func (t *tracer) loop(ready chan<- error) {
 	runtime.LockOSThread()
-	defer close(t.done)
 	if err := t.seize(); err != nil {
+		t.ended.Store(true)
 		ready <- err
 		return
 	}
 	ready <- nil
-	for f := range t.jobs {
-		f()
-		if t.exited {
-			return
+	defer t.spin.put()
+	var seen uint64
+	for !t.exited {
+		var polledInVain bool
+		if seen, polledInVain = t.posted.wait(seen, t.spin.held.Load()); polledInVain {
+			t.spin.put()
 		}
+		t.job()
+		t.job = nil
+		if t.exited {
+			t.ended.Store(true)
+		}
+		t.ran.notify()
 	}
 }
 
 // do runs f on the tracer's thread and waits for it. It reports false,
 // without running f, once the tracer has ended.
 func (t *tracer) do(f func()) bool {
-	ran := make(chan struct{})
-	select {
-	case t.jobs <- func() { defer close(ran); f() }:
-	case <-t.done:
+	t.callMu.Lock()
+	defer t.callMu.Unlock()
+	if t.ended.Load() {
 		return false
 	}
-	<-ran
+	t.job = f
+	seen := t.ran.seq.Load()
+	spin := t.spin.get()
+	t.posted.notify()
+	if _, polledInVain := t.ran.wait(seen, spin); polledInVain {
+		t.spin.put()
+	}
 	return true
 }
 
