@@ -36,6 +36,7 @@ var diffPrograms = []string{
 	"restart",   // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
 	"futex2",    // FUTEX_WAKE_OP, PI futexes, robust lists
 	"stopcont",  // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
+	"tty",       // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
 }
 
 // rootOnly are programs whose native output is only comparable when the

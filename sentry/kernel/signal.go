@@ -409,11 +409,7 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 		if pid == 0 {
 			pgid = from.TG.pgid
 		}
-		for _, tg := range k.groups {
-			if tg.pgid == pgid && !tg.zombie {
-				targets = append(targets, tg)
-			}
-		}
+		targets = k.pgrpLocked(pgid)
 	}
 	k.mu.Unlock()
 	if len(targets) == 0 {

@@ -21,6 +21,8 @@ type ThreadGroup struct {
 	tasks    []*Task
 	pgid     int
 	sid      int
+	// ctty is the process's controlling terminal, nil if none (tty.go).
+	ctty *TTY
 
 	// exitSignal is sent to the parent when the group exits (clone's
 	// low byte, usually SIGCHLD).
@@ -50,7 +52,7 @@ func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 		pgid: pid, sid: pid, done: make(chan struct{}), handlers: make(map[int][32]byte)}
 	if parent != nil {
 		parent.children[tg] = struct{}{}
-		tg.pgid, tg.sid = parent.pgid, parent.sid
+		tg.pgid, tg.sid, tg.ctty = parent.pgid, parent.sid, parent.ctty
 		tg.creds = parent.creds
 		tg.creds.Groups = append([]uint32(nil), parent.creds.Groups...)
 		tg.limits = make(map[int]unix.Rlimit, len(parent.limits))

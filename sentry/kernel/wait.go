@@ -180,6 +180,6 @@ func (t *Task) Setsid() (int, error) {
 			return 0, unix.EPERM
 		}
 	}
-	tg.sid, tg.pgid = tg.PID, tg.PID
+	tg.sid, tg.pgid, tg.ctty = tg.PID, tg.PID, nil
 	return tg.sid, nil
 }

@@ -87,13 +87,19 @@ func (r *Root) Opener() loader.Opener {
 
 // StdioTable returns a descriptor table holding the host's stdin, stdout
 // and stderr as 0, 1 and 2; a host descriptor that is closed stays closed.
-func (r *Root) StdioTable() (*vfs.FDTable, error) {
+// Those that are the terminal at host descriptor ttyFD come under tty's
+// job control (tty nil: no terminal).
+func (r *Root) StdioTable(tty *kernel.TTY, ttyFD int) (*vfs.FDTable, error) {
 	t := vfs.NewFDTable()
 	for fd := 0; fd < 3; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 			continue
 		}
-		f, err := host.ImportFD(fd)
+		var jc host.JobControl
+		if tty != nil && sameFile(fd, ttyFD) {
+			jc = tty
+		}
+		f, err := host.ImportTerminal(fd, jc)
 		if err != nil {
 			t.Release()
 			return nil, err
@@ -106,4 +112,24 @@ func (r *Root) StdioTable() (*vfs.FDTable, error) {
 		}
 	}
 	return t, nil
+}
+
+// terminalFD returns the first of the host's stdin, stdout and stderr
+// that is a terminal, -1 if none is.
+func terminalFD() int {
+	for fd := 0; fd < 3; fd++ {
+		if host.IsTerminal(fd) {
+			return fd
+		}
+	}
+	return -1
+}
+
+// sameFile reports whether host descriptors a and b are the same file.
+func sameFile(a, b int) bool {
+	var sa, sb unix.Stat_t
+	if unix.Fstat(a, &sa) != nil || unix.Fstat(b, &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }

@@ -19,11 +19,13 @@ import (
 	"runsc-lite/platform"
 	"runsc-lite/platform/ptrace"
 	"runsc-lite/platform/systrap"
+	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/strace"
 	"runsc-lite/sentry/syscalls/linux"
+	"runsc-lite/sentry/vfs"
 )
 
 // Config describes one sandbox run.
@@ -99,7 +101,12 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 		m.Release()
 		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
 	}
-	fds, err := root.StdioTable()
+	var tty *kernel.TTY
+	ttyFD := terminalFD()
+	if ttyFD >= 0 {
+		tty = k.NewTerminal(func(flags int) (vfs.FileImpl, error) { return host.ReopenTerminal(ttyFD, tty, flags) })
+	}
+	fds, err := root.StdioTable(tty, ttyFD)
 	if err != nil {
 		m.Release()
 		return kernel.ExitStatus{}, err
@@ -108,30 +115,48 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	t.Regs = res.Regs
 	t.Exe = res.Exe
 	t.SetName(comm(res.Exe))
+	if tty != nil {
+		tty.SetControlling(t.TG)
+	}
 	t.Start()
-	stop := forwardSignals(t.TG)
+	stop := forwardSignals(t.TG, tty)
 	status := t.TG.Wait()
 	stop()
 	k.KillAll()
 	return status, nil
 }
 
-// forwardSignals delivers the termination signals the runsc-lite process
-// gets (Ctrl-C, kill) to the sandbox's init, as a container runtime does.
+// forwardSignals delivers the signals the runsc-lite process gets to the
+// sandbox, as runsc does for a container with a terminal: the terminal's
+// (Ctrl-C, Ctrl-\, Ctrl-Z, a resize) go to its foreground process group,
+// SIGTERM and SIGHUP to init. Without a terminal, SIGINT and SIGQUIT go to
+// init too, and SIGTSTP keeps stopping runsc-lite itself. With one, it
+// never does: the sandbox's jobs stop, not the sentry.
 // It also keeps a timer pending: tasks that all wait for each other forever
 // are the application's business, and must not look like a deadlock of the
 // sentry to the Go runtime, which would end the process.
-func forwardSignals(init *kernel.ThreadGroup) (stop func()) {
+func forwardSignals(init *kernel.ThreadGroup, tty *kernel.TTY) (stop func()) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	if tty != nil {
+		signal.Notify(ch, unix.SIGTSTP, unix.SIGWINCH)
+	}
 	keepalive := time.NewTicker(time.Hour)
 	done := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case s := <-ch:
-				sig := int32(s.(unix.Signal))
-				init.SendSignal(kernel.NewSigInfo(sig, 0, 0, 0))
+				sig := s.(unix.Signal)
+				switch sig {
+				case unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGWINCH:
+					if tty != nil && tty.SignalForeground(int(sig)) {
+						continue
+					}
+				}
+				if sig != unix.SIGTSTP && sig != unix.SIGWINCH {
+					init.SendSignal(kernel.NewSigInfo(int32(sig), 0, 0, 0))
+				}
 			case <-keepalive.C:
 			case <-done:
 				return

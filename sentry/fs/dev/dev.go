@@ -6,9 +6,10 @@
 //   - The tree is fixed: creating, removing or changing anything in /dev
 //     fails with EROFS (there is no DirWriter or AttrSetter). Devices are
 //     emulated by the sentry; no host device is ever opened.
-//   - /dev/tty fails with ENXIO: sandboxed processes have no controlling
-//     terminal yet (their stdio may still be the user's terminal, imported
-//     by package host).
+//   - /dev/tty opens the caller's controlling terminal: the host terminal
+//     that the sandbox's stdio is, for the processes of the session that
+//     owns it (kernel/tty.go); ENXIO for the others, and when the stdio
+//     is not a terminal. The calling task (vfs.Caller.Task) opens it.
 //   - Mapping /dev/zero is anonymous memory (vfs.AnonymousMapper); the
 //     other devices cannot be mapped (ENODEV).
 //   - pts is absent.
@@ -133,8 +134,16 @@ type device struct {
 
 func (d *device) Stat(ctx context.Context) (unix.Stat_t, error) { return d.st, nil }
 
+// terminalOwner is the calling task as /dev/tty needs it (kernel.Task).
+type terminalOwner interface {
+	OpenControllingTerminal(flags int) (vfs.FileImpl, error)
+}
+
 func (d *device) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	if d.kind == tty {
+		if o, ok := vfs.CallerOf(ctx).Task.(terminalOwner); ok {
+			return o.OpenControllingTerminal(flags)
+		}
 		return nil, unix.ENXIO
 	}
 	return &file{kind: d.kind}, nil

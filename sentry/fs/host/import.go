@@ -15,9 +15,31 @@ import (
 // ImportFD wraps a duplicate of host descriptor fd as a file for the
 // application's descriptor table (its stdin, stdout, stderr). Reads and
 // writes go to the host descriptor at its own offset; the terminal ioctls
-// TCGETS, TCSETS*, TIOCGWINSZ and FIONREAD pass through, everything else
-// is ENOTTY. The caller keeps fd.
-func ImportFD(fd int) (*vfs.File, error) {
+// TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ and FIONREAD pass through,
+// everything else is ENOTTY. The caller keeps fd.
+func ImportFD(fd int) (*vfs.File, error) { return ImportTerminal(fd, nil) }
+
+// JobControl is the sandbox's side of a host terminal (kernel.TTY): who
+// may read, write and change it, and the job control ioctls, which are
+// about sandbox process groups and never reach the host.
+type JobControl interface {
+	// CheckAccess is asked before a read (SIGTTIN), a write with TOSTOP
+	// or a change of the terminal's settings (SIGTTOU).
+	CheckAccess(ctx context.Context, sig unix.Signal) error
+	// Ioctl answers TIOCGPGRP, TIOCSPGRP, TIOCGSID, TIOCSCTTY and
+	// TIOCNOTTY; handled is false for other commands.
+	Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr, readable bool) (ret uintptr, handled bool, err error)
+}
+
+// IsTerminal reports whether host descriptor fd is a terminal.
+func IsTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
+}
+
+// ImportTerminal is ImportFD for a descriptor of the sandbox's terminal,
+// whose job control jc decides (nil: none).
+func ImportTerminal(fd int, jc JobControl) (*vfs.File, error) {
 	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("importing host descriptor %d: %w", fd, err)
@@ -27,12 +49,28 @@ func ImportFD(fd int) (*vfs.File, error) {
 		unix.Close(nfd)
 		return nil, fmt.Errorf("importing host descriptor %d: %w", fd, err)
 	}
-	h := &hostFD{f: os.NewFile(uintptr(nfd), fmt.Sprintf("host:%d", fd))}
+	h := &hostFD{f: os.NewFile(uintptr(nfd), fmt.Sprintf("host:%d", fd)), jc: jc, readable: fl&unix.O_ACCMODE != unix.O_WRONLY}
 	return vfs.NewFile(nil, nil, h, h, fl&(unix.O_ACCMODE|unix.O_APPEND|unix.O_NONBLOCK)), nil
 }
 
+// ReopenTerminal opens the terminal at host descriptor fd again, with
+// open flags, for /dev/tty.
+func ReopenTerminal(fd int, jc JobControl, flags int) (vfs.FileImpl, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reopening the terminal: %w", err)
+	}
+	return &hostFD{f: os.NewFile(uintptr(nfd), "/dev/tty"), jc: jc, readable: flags&unix.O_ACCMODE != unix.O_WRONLY}, nil
+}
+
 // hostFD is an imported host descriptor: both its inode and its file.
-type hostFD struct{ f *os.File }
+// jc is the job control of a terminal; readable whether it was opened
+// for reading.
+type hostFD struct {
+	f        *os.File
+	jc       JobControl
+	readable bool
+}
 
 func (h *hostFD) fd() int { return int(h.f.Fd()) }
 
@@ -63,12 +101,32 @@ func retry(fn func() (int, error)) (int, error) {
 
 // Read implements vfs.Stream.
 func (h *hostFD) Read(ctx context.Context, p []byte) (int, error) {
+	if h.jc != nil {
+		if err := h.jc.CheckAccess(ctx, unix.SIGTTIN); err != nil {
+			return 0, err
+		}
+	}
 	return retry(func() (int, error) { return unix.Read(h.fd(), p) })
 }
 
 // Write implements vfs.Stream.
 func (h *hostFD) Write(ctx context.Context, p []byte) (int, error) {
+	if err := h.checkWrite(ctx); err != nil {
+		return 0, err
+	}
 	return retry(func() (int, error) { return unix.Write(h.fd(), p) })
+}
+
+// checkWrite applies job control to a write: with TOSTOP set, only the
+// foreground group writes.
+func (h *hostFD) checkWrite(ctx context.Context) error {
+	if h.jc == nil {
+		return nil
+	}
+	if t, err := unix.IoctlGetTermios(h.fd(), unix.TCGETS); err != nil || t.Lflag&unix.TOSTOP == 0 {
+		return nil
+	}
+	return h.jc.CheckAccess(ctx, unix.SIGTTOU)
 }
 
 // ReadAt implements vfs.FileImpl (pread on the host descriptor).
@@ -92,18 +150,34 @@ func (h *hostFD) Seek(ctx context.Context, off int64, whence int) (int64, error)
 // Release implements vfs.FileImpl.
 func (h *hostFD) Release() { h.f.Close() }
 
+// kernelTermiosSize is sizeof(struct termios) of TCGETS and TCSETS: the
+// flags, c_line and 19 control characters. unix.Termios is longer (it
+// ends with the speeds of struct termios2), and writing all of it would
+// overrun the application's buffer.
+const kernelTermiosSize = 36
+
 // Ioctl implements vfs.Ioctler.
 func (h *hostFD) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
+	if h.jc != nil {
+		if ret, handled, err := h.jc.Ioctl(ctx, mem, cmd, arg, h.readable); handled {
+			return ret, err
+		}
+	}
 	switch cmd {
 	case unix.TCGETS:
 		t, err := unix.IoctlGetTermios(h.fd(), unix.TCGETS)
 		if err != nil {
 			return 0, err
 		}
-		return 0, mem.CopyOut(arg, unsafe.Slice((*byte)(unsafe.Pointer(t)), unsafe.Sizeof(*t)))
+		return 0, mem.CopyOut(arg, unsafe.Slice((*byte)(unsafe.Pointer(t)), kernelTermiosSize))
 	case unix.TCSETS, unix.TCSETSW, unix.TCSETSF:
+		if h.jc != nil {
+			if err := h.jc.CheckAccess(ctx, unix.SIGTTOU); err != nil {
+				return 0, err
+			}
+		}
 		var t unix.Termios
-		if err := mem.CopyIn(arg, unsafe.Slice((*byte)(unsafe.Pointer(&t)), unsafe.Sizeof(t))); err != nil {
+		if err := mem.CopyIn(arg, unsafe.Slice((*byte)(unsafe.Pointer(&t)), kernelTermiosSize)); err != nil {
 			return 0, err
 		}
 		return 0, unix.IoctlSetTermios(h.fd(), uint(cmd), &t)
@@ -113,6 +187,14 @@ func (h *hostFD) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			return 0, err
 		}
 		return 0, mem.CopyOut(arg, unsafe.Slice((*byte)(unsafe.Pointer(w)), unsafe.Sizeof(*w)))
+	case unix.TIOCSWINSZ:
+		// The host terminal sends SIGWINCH to runsc-lite, which forwards
+		// it to the sandbox's foreground group.
+		var w unix.Winsize
+		if err := mem.CopyIn(arg, unsafe.Slice((*byte)(unsafe.Pointer(&w)), unsafe.Sizeof(w))); err != nil {
+			return 0, err
+		}
+		return 0, unix.IoctlSetWinsize(h.fd(), unix.TIOCSWINSZ, &w)
 	case unix.TIOCINQ: // FIONREAD
 		n, err := unix.IoctlGetInt(h.fd(), unix.TIOCINQ)
 		if err != nil {
