@@ -1,0 +1,462 @@
+// Package unix implements Unix-domain sockets (AF_UNIX) inside the
+// sandbox, as unix(7) describes them: SOCK_STREAM, SOCK_DGRAM and
+// SOCK_SEQPACKET sockets, unnamed (socketpair), bound to a path of the
+// sandbox's file system, or bound in the abstract namespace; data,
+// SCM_RIGHTS (descriptors) and SCM_CREDENTIALS travel between tasks of
+// the sandbox without any host socket.
+//
+// The sandbox has no network: the syscall layer refuses every other
+// address family with EAFNOSUPPORT, so this package is the only kind of
+// socket an application can make.
+//
+// Design decisions:
+//
+//   - One lock (mu) guards the state of every socket. Sending and
+//     connecting change two sockets at once, and one lock cannot be taken
+//     in the wrong order; no operation holds it for long. Readiness
+//     notifications and the release of files (a descriptor in flight may
+//     be the last reference to another socket) happen after it is
+//     released, because both can come back into this package.
+//   - Like pipes, sockets never block: operations fail with EAGAIN and
+//     the caller waits on the socket's vfs.Queue (read and write through
+//     the VFS, the socket syscalls through their own loop, which also
+//     honours MSG_DONTWAIT and SO_RCVTIMEO/SO_SNDTIMEO).
+//   - A message (one datagram or one write of a stream) is charged to
+//     its sender's send buffer (SO_SNDBUF, 212992 bytes by default) with
+//     a fixed overhead, until the receiver takes it, as Linux charges
+//     sk_wmem_alloc. A datagram socket that is not its receiver's peer
+//     also waits while the receiver holds more than maxDgramQueue
+//     datagrams (net.unix.max_dgram_qlen, 10). The counts of bytes that
+//     fit before EAGAIN therefore resemble Linux's without being equal.
+//   - Paths: bind creates a socket node with mknod in the sandbox's VFS
+//     (the memory overlay or a tmpfs, never the host) and registers the
+//     socket under the node's identity (st_dev, st_ino), as FIFOs are;
+//     connect resolves the path, checks it is a socket node the caller
+//     may write, and finds the socket by that identity. A socket node
+//     found on the host has no socket behind it: ECONNREFUSED.
+//   - Credentials (SCM_CREDENTIALS, SO_PEERCRED) carry the caller's pid
+//     and the uid and gid it acts with (the effective ones; Linux sends
+//     the real ones, which differ only in set-ID programs).
+//   - Descriptors in flight hold references to their files. Linux
+//     collects cycles (a socket sent over itself, then closed) with a
+//     garbage collector; this package does not, so such a cycle lives
+//     until the sandbox ends, and at most maxInflight descriptors may be
+//     in flight in a sandbox at once (ETOOMANYREFS beyond), which bounds
+//     what a hostile program can pin.
+//   - Not supported: MSG_OOB (EOPNOTSUPP), SO_PEEK_OFF, SCM_SECURITY,
+//     SO_PASSSEC.
+package unix
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	sys "golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// Sizes and limits, as Linux's defaults.
+const (
+	// DefaultBuf is SO_SNDBUF and SO_RCVBUF of a new socket
+	// (net.core.wmem_default and rmem_default).
+	DefaultBuf = 212992
+	// maxBuf is the most setsockopt gives (twice net.core.wmem_max).
+	maxBuf = 2 * DefaultBuf
+	// minSndBuf and minRcvBuf are the least setsockopt gives.
+	minSndBuf = 4608
+	minRcvBuf = 2304
+	// msgOverhead is what each queued message costs beyond its bytes (an
+	// sk_buff's truesize).
+	msgOverhead = 256
+	// maxDgramQueue is net.unix.max_dgram_qlen.
+	maxDgramQueue = 10
+	// MaxBacklog is net.core.somaxconn.
+	MaxBacklog = 4096
+	// MaxRights is SCM_MAX_FD: descriptors in one message.
+	MaxRights = 253
+	// maxInflight bounds the descriptors in flight in one sandbox.
+	maxInflight = 1 << 16
+	// dgramHeadroom is what a datagram's size must leave of SO_SNDBUF
+	// (Linux: len > sk_sndbuf - 32 is EMSGSIZE).
+	dgramHeadroom = 32
+)
+
+// Shutdown bits (Linux's RCV_SHUTDOWN and SEND_SHUTDOWN).
+const (
+	shutRcv  = 1
+	shutSend = 2
+	shutBoth = shutRcv | shutSend
+)
+
+// Events the package notifies.
+const (
+	readEvents  = sys.POLLIN | vfs.POLLRDNORM
+	writeEvents = sys.POLLOUT | vfs.POLLWRNORM | vfs.POLLWRBAND
+	allEvents   = readEvents | writeEvents | sys.POLLHUP | sys.POLLERR | vfs.POLLRDHUP
+)
+
+// mu guards the mutable state of every Socket and Namespace.
+var mu sync.Mutex
+
+var (
+	// dev is st_dev of sockets (Linux's sockfs).
+	dev     = vfs.NewDeviceID()
+	lastIno atomic.Uint64
+)
+
+// Namespace is the names of one sandbox: bound paths and abstract names,
+// and the count of descriptors in flight.
+type Namespace struct {
+	names    map[string]*Socket // by key (PathKey, AbstractKey)
+	inflight int
+	nextAuto uint32
+}
+
+// NewNamespace returns an empty namespace.
+func NewNamespace() *Namespace { return &Namespace{names: make(map[string]*Socket)} }
+
+// PathKey is the key of a socket bound to the node (dev, ino).
+func PathKey(dev, ino uint64) string { return fmt.Sprintf("path:%d:%d", dev, ino) }
+
+// AbstractKey is the key of an abstract name (without its leading NUL)
+// for sockets of type typ.
+func AbstractKey(name []byte, typ int) string { return fmt.Sprintf("abstract:%d:%s", typ, name) }
+
+// Cred is a struct ucred.
+type Cred struct {
+	PID      int32
+	UID, GID uint32
+}
+
+// noCred is what SO_PEERCRED reports without a peer (pid 0, ids -1).
+var noCred = Cred{UID: ^uint32(0), GID: ^uint32(0)}
+
+// CallerCred returns the credentials of the caller in ctx.
+func CallerCred(ctx context.Context) Cred {
+	c := vfs.CallerOf(ctx)
+	cr := Cred{UID: c.Creds.UID, GID: c.Creds.GID}
+	if p, ok := c.Task.(interface{ PID() int }); ok {
+		cr.PID = int32(p.PID())
+	}
+	return cr
+}
+
+type state int
+
+const (
+	unconnected state = iota
+	listening
+	connected
+)
+
+// message is one datagram, or one write of a stream, in a receive queue.
+type message struct {
+	data   []byte
+	rights []*vfs.File // references owned by the message
+	cred   Cred
+	from   []byte  // the sender's address, nil if unnamed
+	sender *Socket // charged for the message
+	charge int
+}
+
+// Socket is one AF_UNIX socket. It is the inode and the vfs.FileImpl of
+// its file.
+type Socket struct {
+	ns    *Namespace
+	typ   int
+	ino   uint64
+	queue vfs.Queue
+
+	// The rest is guarded by mu.
+	state      state
+	peer       *Socket
+	addr       []byte // bound address (a sockaddr_un), nil if unbound
+	key        string // where addr is registered in ns
+	rcv        []*message
+	backlog    []*Socket // listening: connections not accepted yet
+	maxBacklog int
+	listenCred Cred
+	peerCred   Cred
+	shutdown   int
+	err        sys.Errno // SO_ERROR
+	released   bool
+	charged    int // bytes of this socket's messages still queued
+	opts       options
+	// blocked are the sockets that wait for room in this socket's
+	// receive queue or backlog; they are woken when it shrinks.
+	blocked map[*Socket]struct{}
+}
+
+// newSocket returns an unconnected socket of type typ (SOCK_STREAM,
+// SOCK_DGRAM or SOCK_SEQPACKET).
+func newSocket(ns *Namespace, typ int) *Socket {
+	return &Socket{ns: ns, typ: typ, ino: lastIno.Add(1), peerCred: noCred,
+		opts: options{sndbuf: DefaultBuf, rcvbuf: DefaultBuf}}
+}
+
+// Types checks a socket(2) type (without its flags): EINVAL beyond the
+// known types, ESOCKTNOSUPPORT for types AF_UNIX lacks. SOCK_RAW is a
+// datagram socket, as in Linux.
+func Types(typ int) (int, error) {
+	switch typ {
+	case sys.SOCK_STREAM, sys.SOCK_DGRAM, sys.SOCK_SEQPACKET:
+		return typ, nil
+	case sys.SOCK_RAW:
+		return sys.SOCK_DGRAM, nil
+	}
+	if typ < 0 || typ > sys.SOCK_PACKET {
+		return 0, sys.EINVAL
+	}
+	return 0, sys.ESOCKTNOSUPPORT
+}
+
+// New implements socket(2): a file with one reference. flags may hold
+// SOCK_NONBLOCK (SOCK_CLOEXEC is for the caller's descriptor).
+func New(ns *Namespace, typ, flags int) *vfs.File {
+	return NewFile(newSocket(ns, typ), flags)
+}
+
+// NewPair implements socketpair(2): two connected sockets, each with
+// the caller's credentials as SO_PEERCRED.
+func NewPair(ctx context.Context, ns *Namespace, typ, flags int) (*vfs.File, *vfs.File) {
+	a, b := newSocket(ns, typ), newSocket(ns, typ)
+	cr := CallerCred(ctx)
+	mu.Lock()
+	a.peer, b.peer = b, a
+	a.state, b.state = connected, connected
+	a.peerCred, b.peerCred = cr, cr
+	mu.Unlock()
+	return NewFile(a, flags), NewFile(b, flags)
+}
+
+// NewFile returns a file with one reference for s (an accepted socket).
+func NewFile(s *Socket, flags int) *vfs.File {
+	return vfs.NewFile(nil, nil, s, s, sys.O_RDWR|flags&sys.O_NONBLOCK)
+}
+
+// FromFile returns the socket of f, or ENOTSOCK.
+func FromFile(f *vfs.File) (*Socket, error) {
+	s, ok := f.Impl().(*Socket)
+	if !ok {
+		return nil, sys.ENOTSOCK
+	}
+	return s, nil
+}
+
+// Type returns SO_TYPE.
+func (s *Socket) Type() int { return s.typ }
+
+// Stat implements vfs.Inode.
+func (s *Socket) Stat(ctx context.Context) (sys.Stat_t, error) {
+	return sys.Stat_t{Dev: dev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
+}
+
+// Open implements vfs.Inode: a socket cannot be opened by name.
+func (s *Socket) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	return nil, sys.ENXIO
+}
+
+// LinkName implements vfs.LinkNamer.
+func (s *Socket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
+
+// EventQueue implements vfs.Waitable.
+func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
+
+// ReadAt implements vfs.FileImpl: sockets have no offsets.
+func (s *Socket) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, sys.ESPIPE
+}
+
+// WriteAt implements vfs.FileImpl: sockets have no offsets.
+func (s *Socket) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, sys.ESPIPE
+}
+
+// Read implements vfs.Stream (read(2), readv(2)): recv without flags;
+// descriptors that came with the data are closed, as Linux does.
+func (s *Socket) Read(ctx context.Context, p []byte) (int, error) {
+	r, err := s.Recv(p, false)
+	r.Drop()
+	return r.N, err
+}
+
+// Write implements vfs.Stream (write(2), writev(2)): send without flags
+// to the peer.
+func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
+	return s.Send(ctx, p, nil, "", false)
+}
+
+// tx collects what to do once mu is released: readiness notifications
+// and references to drop.
+type tx struct {
+	notes []note
+	drop  []*vfs.File
+}
+
+type note struct {
+	s  *Socket
+	ev int16
+}
+
+func (t *tx) notify(s *Socket, ev int16) {
+	if s != nil {
+		t.notes = append(t.notes, note{s, ev})
+	}
+}
+
+// lock takes mu for a change described by the returned tx.
+func lock() *tx {
+	mu.Lock()
+	return &tx{}
+}
+
+// unlock releases mu, then notifies and drops references.
+func (t *tx) unlock() {
+	mu.Unlock()
+	for _, n := range t.notes {
+		n.s.queue.Notify(n.ev)
+	}
+	for _, f := range t.drop {
+		f.DecRef()
+	}
+}
+
+// Release implements vfs.FileImpl: the socket closes. Its peer sees the
+// end of the connection (and ECONNRESET if this socket left data
+// unread); connections waiting in its backlog are reset; its name is
+// free again.
+func (s *Socket) Release() {
+	t := lock()
+	defer t.unlock()
+	s.releaseLocked(t, false)
+}
+
+// releaseLocked closes s; reset says its peer must see ECONNRESET even
+// without unread data (a connection never accepted).
+func (s *Socket) releaseLocked(t *tx, reset bool) {
+	s.released = true
+	if s.key != "" && s.ns.names[s.key] == s {
+		delete(s.ns.names, s.key)
+	}
+	reset = reset || len(s.rcv) > 0
+	for _, m := range s.rcv {
+		s.dropLocked(t, m)
+	}
+	s.rcv = nil
+	for _, c := range s.backlog {
+		c.releaseLocked(t, true)
+	}
+	s.backlog = nil
+	s.wakeBlockedLocked(t)
+	if p := s.peer; p != nil && s.typ != sys.SOCK_DGRAM {
+		p.shutdown = shutBoth
+		if reset {
+			p.err = sys.ECONNRESET
+		}
+		t.notify(p, allEvents)
+	}
+	s.peer = nil
+}
+
+// dropLocked forgets a queued message that will not be read: its sender
+// gets the room back and its descriptors are closed.
+func (s *Socket) dropLocked(t *tx, m *message) {
+	s.uncharge(t, m)
+	s.ns.inflight -= len(m.rights)
+	t.drop = append(t.drop, m.rights...)
+	m.rights = nil
+}
+
+// uncharge gives a taken message's room back to its sender.
+func (s *Socket) uncharge(t *tx, m *message) {
+	m.sender.charged -= m.charge
+	m.charge = 0
+	t.notify(m.sender, writeEvents)
+}
+
+// wakeBlockedLocked wakes the sockets waiting for room in s.
+func (s *Socket) wakeBlockedLocked(t *tx) {
+	for b := range s.blocked {
+		t.notify(b, writeEvents)
+	}
+	s.blocked = nil
+}
+
+// block records that b waits for room in s.
+func (s *Socket) block(b *Socket) {
+	if s.blocked == nil {
+		s.blocked = make(map[*Socket]struct{})
+	}
+	s.blocked[b] = struct{}{}
+}
+
+// Readiness implements vfs.Readiness, as Linux's unix_poll and
+// unix_dgram_poll.
+func (s *Socket) Readiness(mask int16) int16 {
+	mu.Lock()
+	defer mu.Unlock()
+	var ev int16
+	if s.err != 0 {
+		ev |= sys.POLLERR
+	}
+	if s.shutdown == shutBoth {
+		ev |= sys.POLLHUP
+	}
+	if s.shutdown&shutRcv != 0 {
+		ev |= vfs.POLLRDHUP | readEvents
+	}
+	if len(s.rcv) > 0 || len(s.backlog) > 0 {
+		ev |= readEvents
+	}
+	if s.typ != sys.SOCK_DGRAM && s.state == unconnected {
+		ev |= sys.POLLHUP
+	}
+	if s.writableLocked() {
+		ev |= writeEvents
+	}
+	return ev
+}
+
+// writableLocked is Linux's unix_writable, plus a datagram socket's wait
+// for room in its peer's queue.
+func (s *Socket) writableLocked() bool {
+	if s.state == listening || s.charged*4 > s.opts.sndbuf {
+		return false
+	}
+	p := s.peer
+	return s.typ != sys.SOCK_DGRAM || p == nil || p.peer == s || !p.dgramQueueFull()
+}
+
+// dgramQueueFull reports whether s holds too many datagrams for senders
+// that are not its peer.
+func (s *Socket) dgramQueueFull() bool { return len(s.rcv) > maxDgramQueue }
+
+// Ioctl implements vfs.Ioctler: SIOCINQ (FIONREAD) and SIOCOUTQ.
+func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
+	mu.Lock()
+	var n int
+	switch cmd {
+	case sys.SIOCINQ:
+		if s.state == listening {
+			mu.Unlock()
+			return 0, sys.EINVAL
+		}
+		for i, m := range s.rcv {
+			if s.typ == sys.SOCK_DGRAM && i > 0 {
+				break
+			}
+			n += len(m.data)
+		}
+	case sys.SIOCOUTQ:
+		n = s.charged
+	default:
+		mu.Unlock()
+		return 0, sys.ENOTTY
+	}
+	mu.Unlock()
+	b := []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+	return 0, mem.CopyOut(arg, b)
+}
