@@ -17,6 +17,7 @@ import (
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/mm"
+	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -38,6 +39,8 @@ type Kernel struct {
 	Started time.Time
 	// Futexes are the futex waiters of every task.
 	Futexes Futexes
+	// UnixSockets are the names of the sandbox's Unix-domain sockets.
+	UnixSockets *unixsocket.Namespace
 
 	// mu guards the process tree: tasks, thread groups, parents and
 	// children, and exit states. treeChanged is broadcast whenever a thread
@@ -55,6 +58,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k := &Kernel{
 		Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(),
 		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1,
+		UnixSockets: unixsocket.NewNamespace(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
 	return k

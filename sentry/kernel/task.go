@@ -234,7 +234,10 @@ func (t *Task) syscall() {
 		errno = unix.EIO
 		ret = uintptr(-int64(errno))
 	}
-	if errno == unix.EPIPE && writesToFile(nr) {
+	// An error may say it raises no signal (a socket's EPIPE under
+	// MSG_NOSIGNAL, or from a datagram socket).
+	var quiet interface{ NoSignal() bool }
+	if errno == unix.EPIPE && writesToFile(nr) && !(errors.As(err, &quiet) && quiet.NoSignal()) {
 		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), siUser, t.PID(), t.Creds().UID.Real))
 	}
 	if t.K.Strace != nil {
@@ -253,7 +256,7 @@ func (t *Task) syscall() {
 func writesToFile(nr uintptr) bool {
 	switch nr {
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_PWRITE64, unix.SYS_PWRITEV, unix.SYS_PWRITEV2,
-		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG:
+		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG:
 		return true
 	}
 	return false

@@ -48,6 +48,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerTimer,
 	registerEpoll,
 	registerMemfd,
+	registerSocket,
 }
 
 // reg is shorthand for a fully implemented entry.
