@@ -8,14 +8,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// spinFor is how long a goroutine waiting for a notice polls before it
-// blocks. Every trapped syscall passes two notices between a task goroutine
-// and a tracer: a job, then its completion. Blocking on both costs a futex
-// wake and a sleep each way, more than the ptrace stop itself; a trapped
-// syscall's round trip (the stub stopping and the sentry answering) usually
-// takes well under this, so polling catches it, and a thread that runs or
-// blocks longer costs at most this much CPU before its waiter sleeps.
-const spinFor = 50 * time.Microsecond
+// How long the two sides of a hand-off poll before they block. Every
+// trapped syscall passes two notices between a task goroutine and a tracer:
+// a job, then its completion. Blocking on both costs a futex wake-up and a
+// sleep each way, more than the ptrace stop itself, so both poll first, for
+// about as long as the other side usually takes and no longer: a polling
+// thread holds a CPU that stubs and the sentry may need (a loop of fork and
+// exec in bash slowed down by a quarter with 50us on both sides, on 2 CPUs).
+const (
+	// pollJob is how long a tracer polls for its next job: the sentry
+	// answers most syscalls within 2us.
+	pollJob = 10 * time.Microsecond
+	// pollDone is how long a caller polls for its job to be done: a round
+	// trip through the stub thread takes 10 to 15us on a 2-CPU VM.
+	pollDone = 50 * time.Microsecond
+)
 
 // A pair, a tracer and the goroutine its job came from, polls only while
 // it holds a spin slot: one side polls while the other works, so a pair
@@ -73,16 +80,16 @@ func (n *notice) notify() {
 	}
 }
 
-// wait returns the counter once it differs from seen. If spin, it polls
-// for up to spinFor first; it reports whether that polling failed.
+// wait returns the counter once it differs from seen. It polls for up to
+// poll first; it reports whether polling (if any) failed.
 //
 // Either the waiter's check after it sets sleeping sees the new count, or
 // notify sees sleeping and sends a token: a wake-up is never lost. A token
 // that arrives after the waiter has seen the count is left over and only
 // makes a later wait check once more.
-func (n *notice) wait(seen uint64, spin bool) (uint64, bool) {
-	if spin {
-		if s, ok := n.poll(seen); ok {
+func (n *notice) wait(seen uint64, poll time.Duration) (uint64, bool) {
+	if poll > 0 {
+		if s, ok := n.poll(seen, poll); ok {
 			return s, false
 		}
 	}
@@ -90,20 +97,20 @@ func (n *notice) wait(seen uint64, spin bool) (uint64, bool) {
 		n.sleeping.Store(true)
 		if s := n.seq.Load(); s != seen {
 			n.sleeping.Store(false)
-			return s, spin
+			return s, poll > 0
 		}
 		<-n.wake
 		n.sleeping.Store(false)
 	}
 }
 
-// poll polls the counter for up to spinFor until it differs from seen.
+// poll polls the counter for up to d until it differs from seen.
 // Now and then it lets another thread have the CPU (sched_yield): the one
 // it waits for may be queued behind it. It never parks the goroutine
 // (runtime.Gosched): a tracer's goroutine is locked to its thread, and
 // the Go scheduler would put both to sleep and wake them with futexes.
-func (n *notice) poll(seen uint64) (uint64, bool) {
-	deadline := time.Now().Add(spinFor)
+func (n *notice) poll(seen uint64, d time.Duration) (uint64, bool) {
+	deadline := time.Now().Add(d)
 	for i := 1; ; i++ {
 		if s := n.seq.Load(); s != seen {
 			return s, true

@@ -32,8 +32,11 @@ type tracer struct {
 	// A job passes from its caller to the tracer in job, announced by
 	// posted; ran announces that it has run. callMu keeps one caller at a
 	// time, and ended, set before the last ran, turns later callers away.
-	// Both sides poll for these while the pair holds a spin slot, and give
-	// it back when polling failed.
+	// An application thread's tracer and callers poll for these while the
+	// pair holds a spin slot, and give it back when polling failed. The
+	// control thread's never poll: its remote syscalls come in bursts
+	// (fork, exec) that need every CPU.
+	polls  bool
 	callMu sync.Mutex
 	job    func()
 	posted notice
@@ -49,7 +52,7 @@ type tracer struct {
 // startTracer seizes tid, a stub thread waiting in ptrace_wait, from a new
 // tracer. On failure the tracer has ended, and with it any trace.
 func startTracer(pid, tid int, site uintptr) (*tracer, error) {
-	t := &tracer{pid: pid, tid: tid, site: site, posted: newNotice(), ran: newNotice()}
+	t := &tracer{pid: pid, tid: tid, site: site, polls: tid != pid, posted: newNotice(), ran: newNotice()}
 	ready := make(chan error, 1)
 	go t.loop(ready)
 	return t, <-ready
@@ -70,8 +73,12 @@ func (t *tracer) loop(ready chan<- error) {
 	defer t.spin.put()
 	var seen uint64
 	for !t.exited {
+		var poll time.Duration
+		if t.spin.held.Load() {
+			poll = pollJob
+		}
 		var polledInVain bool
-		if seen, polledInVain = t.posted.wait(seen, t.spin.held.Load()); polledInVain {
+		if seen, polledInVain = t.posted.wait(seen, poll); polledInVain {
 			t.spin.put()
 		}
 		t.job()
@@ -93,9 +100,12 @@ func (t *tracer) do(f func()) bool {
 	}
 	t.job = f
 	seen := t.ran.seq.Load()
-	spin := t.spin.get()
+	var poll time.Duration
+	if t.polls && t.spin.get() {
+		poll = pollDone
+	}
 	t.posted.notify()
-	if _, polledInVain := t.ran.wait(seen, spin); polledInVain {
+	if _, polledInVain := t.ran.wait(seen, poll); polledInVain {
 		t.spin.put()
 	}
 	return true
