@@ -37,6 +37,7 @@ var diffPrograms = []string{
 	"futex2",    // FUTEX_WAKE_OP, PI futexes, robust lists
 	"stopcont",  // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
 	"tty",       // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
+	"pidfd",     // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
 }
 
 // rootOnly are programs whose native output is only comparable when the

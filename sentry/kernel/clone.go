@@ -14,13 +14,16 @@ type CloneArgs struct {
 	ParentTID  uintptr
 	ChildTID   uintptr
 	TLS        uintptr
+	// PidFD is where CLONE_PIDFD writes the pidfd (an int): clone's
+	// parent_tid, clone3's pidfd.
+	PidFD uintptr
 }
 
-// Flags clone accepts. Namespaces, CLONE_PIDFD and the rest are EINVAL.
+// Flags clone accepts. Namespaces and the rest are EINVAL.
 const supportedCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
 	unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_VFORK | unix.CLONE_PARENT |
-	unix.CLONE_DETACHED | unix.CLONE_IO
+	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD
 
 // Clone creates a task as clone(2) does and returns its ID in the caller's
 // view. The child starts with the caller's registers, rax 0.
@@ -34,10 +37,20 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 		return 0, unix.EINVAL
 	case a.ExitSignal < 0 || a.ExitSignal > 64:
 		return 0, unix.EINVAL
+	case f&unix.CLONE_PIDFD != 0 && f&(unix.CLONE_DETACHED|unix.CLONE_THREAD) != 0,
+		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_PARENT_SETTID != 0 && a.PidFD == a.ParentTID:
+		// No thread pidfds (pidfd.go); one address cannot take both.
+		return 0, unix.EINVAL
 	}
 	child, err := t.newChild(a)
 	if err != nil {
 		return 0, err
+	}
+	if f&unix.CLONE_PIDFD != 0 {
+		if err := t.clonePidFD(child, a.PidFD); err != nil {
+			child.abandon()
+			return 0, err
+		}
 	}
 	if f&unix.CLONE_PARENT_SETTID != 0 {
 		if err := t.CopyOut(a.ParentTID, binary.LittleEndian.AppendUint32(nil, uint32(child.TID))); err != nil {
@@ -64,6 +77,20 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 		}
 	}
 	return child.TID, nil
+}
+
+// clonePidFD installs a pidfd for the new child's process and writes its
+// number at addr; the descriptor goes again if the write fails.
+func (t *Task) clonePidFD(child *Task, addr uintptr) error {
+	fd, err := t.installPidFD(child.TG, false)
+	if err != nil {
+		return err
+	}
+	if err := t.CopyOut(addr, binary.LittleEndian.AppendUint32(nil, uint32(fd))); err != nil {
+		t.FDs.Close(fd)
+		return err
+	}
+	return nil
 }
 
 // newChild builds the child task and links it into the tree.

@@ -276,8 +276,12 @@ func (t *Task) release() {
 	t.finishVfork()
 	k := t.K
 	k.mu.Lock()
-	k.taskExited(t, ExitStatus{Code: t.exitCode})
+	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
+	if died {
+		// Outside k.mu: a pidfd's waiters ask its readiness, which takes it.
+		t.TG.exitQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+	}
 }
 
 // finishVfork releases a parent waiting in vfork.

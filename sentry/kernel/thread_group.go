@@ -45,6 +45,7 @@ type ThreadGroup struct {
 	handlers    map[int][32]byte // rt_sigaction records, by signal
 	pending     pendingSet       // signals sent to the process, guarded by sigmu
 	signalQueue vfs.Queue        // signalfd waiters (signalQueued)
+	exitQueue   vfs.Queue        // pidfd waiters, notified when the group dies
 }
 
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
@@ -132,8 +133,9 @@ func (tg *ThreadGroup) Exiting(k *Kernel) bool {
 }
 
 // taskExited removes t from its group; the last task makes the group a
-// zombie, hands its children to init and wakes waiters. k.mu is held.
-func (k *Kernel) taskExited(t *Task, st ExitStatus) {
+// zombie, hands its children to init and wakes waiters, and taskExited
+// reports that the group died. k.mu is held.
+func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 	tg := t.TG
 	delete(k.tasks, t.TID)
 	for i, x := range tg.tasks {
@@ -148,7 +150,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) {
 	}
 	if len(tg.tasks) > 0 {
 		k.treeChanged.Broadcast()
-		return
+		return false
 	}
 	tg.exiting, tg.zombie = true, true
 	go tg.stopTimers()
@@ -181,6 +183,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) {
 		}
 	}
 	k.treeChanged.Broadcast()
+	return true
 }
 
 // ignoresChildren reports whether SIGCHLD is ignored (SIG_IGN or

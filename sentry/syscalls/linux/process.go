@@ -10,8 +10,8 @@ import (
 )
 
 func registerProcess(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_CLONE, "clone", clone, "no namespaces, no CLONE_PIDFD", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no namespaces, no CLONE_PIDFD, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_CLONE, "clone", clone, "no namespaces, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no namespaces, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_FORK, "fork", fork)
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
@@ -23,6 +23,9 @@ func registerProcess(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_SETPGID, "setpgid", setpgid, kernel.ArgInt, kernel.ArgInt)
 	reg(st, unix.SYS_GETSID, "getsid", getsid, kernel.ArgInt)
 	reg(st, unix.SYS_SETSID, "setsid", setsid)
+	partial(st, unix.SYS_PIDFD_OPEN, "pidfd_open", pidfdOpen, "no PIDFD_THREAD", kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_PIDFD_SEND_SIGNAL, "pidfd_send_signal", pidfdSendSignal, kernel.ArgFD, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_PIDFD_GETFD, "pidfd_getfd", pidfdGetfd, "no ptrace permission check: the sandbox's user owns every process", kernel.ArgFD, kernel.ArgInt, kernel.ArgHex)
 }
 
 func clone(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -30,6 +33,7 @@ func clone(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	tid, err := t.Clone(kernel.CloneArgs{
 		Flags: uint64(a[0]) &^ 0xff, ExitSignal: int(a[0] & 0xff),
 		Stack: a.Pointer(1), ParentTID: a.Pointer(2), ChildTID: a.Pointer(3), TLS: a.Pointer(4),
+		PidFD: a.Pointer(2), // CLONE_PIDFD's pidfd goes to parent_tid
 	})
 	return uintptr(tid), err
 }
@@ -54,7 +58,7 @@ func clone3(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	// flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
 	// tls, set_tid, set_tid_size, cgroup.
-	if u(1) != 0 && u(0)&unix.CLONE_PIDFD != 0 || size >= 80 && u(9) != 0 {
+	if size >= 80 && u(9) != 0 {
 		return 0, unix.EINVAL
 	}
 	stack := uintptr(0)
@@ -63,7 +67,7 @@ func clone3(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	tid, err := t.Clone(kernel.CloneArgs{
 		Flags: u(0), ExitSignal: int(u(4)), Stack: stack,
-		ChildTID: uintptr(u(2)), ParentTID: uintptr(u(3)), TLS: uintptr(u(7)),
+		ChildTID: uintptr(u(2)), ParentTID: uintptr(u(3)), TLS: uintptr(u(7)), PidFD: uintptr(u(1)),
 	})
 	return uintptr(tid), err
 }
@@ -200,6 +204,9 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	o := kernel.WaitOptions{NoHang: options&unix.WNOHANG != 0, NoWait: options&unix.WNOWAIT != 0,
 		Stopped: options&unix.WSTOPPED != 0, Continued: options&unix.WCONTINUED != 0, NoExit: options&unix.WEXITED == 0}
+	// eagain: a non-blocking pidfd's wait does not block, and says EAGAIN
+	// where WNOHANG would say "none".
+	eagain := false
 	switch idtype {
 	case unix.P_ALL:
 		o.Pid = -1
@@ -216,12 +223,33 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if id == 0 {
 			o.Pid = 0
 		}
+	case unix.P_PIDFD:
+		if id < 0 {
+			return 0, unix.EINVAL
+		}
+		f, err := getFile(t, int32(id))
+		if err != nil {
+			return 0, err
+		}
+		nonblock := f.Flags()&unix.O_NONBLOCK != 0
+		p, err := kernel.PidFDOf(f)
+		f.DecRef()
+		if err != nil {
+			return 0, err
+		}
+		o.Pid = p.PID()
+		if nonblock && !o.NoHang {
+			o.NoHang, eagain = true, true
+		}
 	default:
 		return 0, unix.EINVAL
 	}
 	res, err := t.Wait(o)
 	if err != nil {
 		return 0, err
+	}
+	if res.PID == 0 && eagain {
+		return 0, unix.EAGAIN
 	}
 	if res.PID == 0 {
 		return 0, clearSiginfo(t, a.Pointer(2))

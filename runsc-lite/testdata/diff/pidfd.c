@@ -1,0 +1,179 @@
+/* pidfd: clone with CLONE_PIDFD (clone and clone3), pidfd_open,
+ * pidfd_send_signal, waitid(P_PIDFD), poll and epoll readiness on exit,
+ * pidfd_getfd, and their errors: EBADF, EINVAL, ESRCH after reaping. */
+#include "common.h"
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK O_NONBLOCK
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static int pidfd_open(pid_t pid, unsigned flags) { return syscall(SYS_pidfd_open, pid, flags); }
+static int pidfd_send_signal(int fd, int sig, siginfo_t *info, unsigned flags) {
+	return syscall(SYS_pidfd_send_signal, fd, sig, info, flags);
+}
+static int pidfd_getfd(int fd, int target, unsigned flags) { return syscall(SYS_pidfd_getfd, fd, target, flags); }
+
+static short revents(int fd) {
+	struct pollfd p = {fd, POLLIN, 0};
+	poll(&p, 1, 0);
+	return p.revents;
+}
+
+static void sleep_ms(int ms) {
+	struct timespec ts = {0, ms * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* child forks a process that waits for SIGTERM (or exits after a while). */
+static pid_t child(void) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 500; i++)
+			sleep_ms(10);
+		_exit(7);
+	}
+	return pid;
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	int st;
+	siginfo_t si;
+
+	/* pidfd_open: flags, pids, a thread id that is not a process. */
+	pid_t pid = child();
+	T(pidfd_open(pid, 1));
+	T(pidfd_open(0, 0));
+	T(pidfd_open(-1, 0));
+	T(pidfd_open(4000000, 0));
+	int pfd = pidfd_open(pid, 0);
+	CHECK(pfd >= 0);
+	CHECK((fcntl(pfd, F_GETFD) & FD_CLOEXEC) != 0);
+	CHECK((fcntl(pfd, F_GETFL) & O_NONBLOCK) == 0);
+	char link[64] = {0}, path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", pfd);
+	readlink(path, link, sizeof link - 1);
+	printf("link: %s\n", link);
+	char buf[8];
+	T(read(pfd, buf, sizeof buf));
+	T(revents(pfd));
+
+	/* Not yet exited: a non-blocking pidfd's waitid is EAGAIN. */
+	int nb = pidfd_open(pid, PIDFD_NONBLOCK);
+	CHECK((fcntl(nb, F_GETFL) & O_NONBLOCK) != 0);
+	T(waitid(P_PIDFD, nb, &si, WEXITED));
+	memset(&si, 0xff, sizeof si);
+	T(waitid(P_PIDFD, pfd, &si, WEXITED | WNOHANG));
+	T(si.si_pid);
+
+	/* pidfd_send_signal: errors, then SIGTERM. */
+	T(pidfd_send_signal(pfd, SIGTERM, NULL, 99));
+	T(pidfd_send_signal(99, SIGTERM, NULL, 0));
+	T(pidfd_send_signal(0, SIGTERM, NULL, 0));
+	T(pidfd_send_signal(pfd, 99, NULL, 0));
+	T(pidfd_send_signal(pfd, 0, NULL, 0));
+	memset(&si, 0, sizeof si);
+	si.si_signo = SIGUSR1;
+	si.si_code = SI_QUEUE;
+	T(pidfd_send_signal(pfd, SIGTERM, &si, 0));
+	si.si_signo = SIGTERM;
+	T(pidfd_send_signal(pfd, SIGTERM, &si, 0));
+	T(pidfd_send_signal(pfd, SIGTERM, BAD, 0));
+	T(pidfd_send_signal(pfd, SIGTERM, NULL, 0));
+
+	/* poll and epoll: readable once it exited, before it is reaped. */
+	struct pollfd p = {pfd, POLLIN, 0};
+	T(poll(&p, 1, 5000));
+	T(p.revents);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 42}, out;
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev));
+	T(epoll_wait(ep, &out, 1, 1000));
+	printf("epoll: events %#x data %u\n", out.events, out.data.u32);
+	T(pidfd_send_signal(pfd, 0, NULL, 0));
+	T(pidfd_getfd(pfd, 0, 0));
+
+	/* waitid(P_PIDFD): errors, then the exit. */
+	T(waitid(P_PIDFD, 99, &si, WEXITED));
+	T(waitid(P_PIDFD, 0, &si, WEXITED));
+	T(waitid(P_PIDFD, -1, &si, WEXITED));
+	memset(&si, 0, sizeof si);
+	T(waitid(P_PIDFD, pfd, &si, WEXITED));
+	printf("waitid: signo %d code %d status %d pid-ok %d\n", si.si_signo, si.si_code, si.si_status, si.si_pid == pid);
+
+	/* After reaping: ESRCH, ECHILD, readable with POLLHUP. */
+	T(pidfd_send_signal(pfd, SIGTERM, NULL, 0));
+	T(pidfd_send_signal(pfd, 0, NULL, 0));
+	T(pidfd_getfd(pfd, 0, 0));
+	T(waitid(P_PIDFD, pfd, &si, WEXITED));
+	T(revents(pfd));
+	T(pidfd_open(pid, 0));
+	close(pfd);
+	close(nb);
+	close(ep);
+
+	/* A pidfd of a process that is not our child: waitid is ECHILD. */
+	pfd = pidfd_open(getpid(), 0);
+	T(waitid(P_PIDFD, pfd, &si, WEXITED | WNOHANG));
+	T(revents(pfd));
+	/* pidfd_getfd of our own descriptor, and its errors. */
+	int fd = pidfd_getfd(pfd, 1, 0);
+	CHECK(fd > 2);
+	CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+	T(write(fd, "via getfd\n", 0));
+	T(pidfd_getfd(pfd, 1, 1));
+	T(pidfd_getfd(pfd, 999, 0));
+	T(pidfd_getfd(99, 1, 0));
+	T(pidfd_getfd(0, 1, 0));
+	close(fd);
+	close(pfd);
+
+	/* clone(CLONE_PIDFD): the pidfd in parent_tid. */
+	int cfd = -1;
+	pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &cfd, 0, 0);
+	if (pid == 0)
+		_exit(3);
+	CHECK(pid > 0);
+	CHECK(cfd > 2);
+	CHECK((fcntl(cfd, F_GETFD) & FD_CLOEXEC) != 0);
+	memset(&si, 0, sizeof si);
+	T(waitid(P_PIDFD, cfd, &si, WEXITED));
+	printf("clone child: code %d status %d\n", si.si_code, si.si_status);
+	close(cfd);
+	T(syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &cfd, 0, 0));
+	T(syscall(SYS_clone, CLONE_PIDFD | CLONE_DETACHED | SIGCHLD, 0, &cfd, 0, 0));
+	T(syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, BAD, 0, 0));
+
+	/* clone3(CLONE_PIDFD): the pidfd in cl_args.pidfd. */
+	struct clone_args ca;
+	memset(&ca, 0, sizeof ca);
+	ca.flags = CLONE_PIDFD;
+	ca.pidfd = (unsigned long)&cfd;
+	ca.exit_signal = SIGCHLD;
+	cfd = -1;
+	pid = syscall(SYS_clone3, &ca, sizeof ca);
+	if (pid == 0) {
+		sleep_ms(20);
+		_exit(5);
+	}
+	CHECK(pid > 0);
+	CHECK(cfd > 2);
+	T(revents(cfd));
+	p.fd = cfd;
+	T(poll(&p, 1, 5000));
+	T(waitid(P_PIDFD, cfd, &si, WEXITED | WNOWAIT));
+	printf("clone3 child: code %d status %d\n", si.si_code, si.si_status);
+	T(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+	close(cfd);
+	return 0;
+}
