@@ -31,6 +31,7 @@ func TestTerminal(t *testing.T) {
 	}{
 		{"basic", ""},
 		{"intr", "\x03"},
+		{"quit", "\x1c"},
 		{"stop", "\x1a"},
 	}
 	for _, platform := range platforms {

@@ -6,6 +6,12 @@
 // (DESIGN.md section 7). Processes, signals and futexes beyond what a
 // single-threaded program needs arrive with the processes issue; until then
 // a synchronous signal ends the process as its default action would.
+//
+// Decision: when the sandbox's stdio is a host terminal, it is the
+// controlling terminal of init's session, and its foreground process group
+// is a sandbox pgid that the host never sees; runsc-lite forwards the
+// terminal's signals (Ctrl-C, Ctrl-\, Ctrl-Z, resizes) to that group
+// (tty.go). Pidfds hold a process, not a pid number (pidfd.go).
 package kernel
 
 import (

@@ -281,6 +281,7 @@ func (t *Task) release() {
 	if died {
 		// Outside k.mu: a pidfd's waiters ask its readiness, which takes it.
 		t.TG.exitQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+		t.TG.hangUp()
 	}
 }
 

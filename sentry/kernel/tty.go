@@ -279,9 +279,7 @@ func (tty *TTY) makeControlling(t *Task, steal, readable bool) error {
 	case !readable && !root:
 		return unix.EPERM
 	}
-	if tty.session != 0 {
-		k.clearSessionTTYLocked(tty.session)
-	}
+	tty.clearLocked()
 	tty.setControllingLocked(tg)
 	return nil
 }
@@ -297,27 +295,44 @@ func (tty *TTY) detach(t *Task) error {
 		k.mu.Unlock()
 		return unix.ENOTTY
 	}
-	tg.ctty = nil
 	if tg.PID != tg.sid {
+		tg.ctty = nil
 		k.mu.Unlock()
 		return nil
 	}
+	k.mu.Unlock()
+	tg.hangUp()
+	return nil
+}
+
+// hangUp takes the terminal of session leader tg from its session, when
+// it gives it up (TIOCNOTTY) or exits, and sends its foreground group
+// SIGHUP and SIGCONT, so that stopped jobs see the hangup
+// (disassociate_ctty, tty_vhangup_session).
+func (tg *ThreadGroup) hangUp() {
+	k := tg.k
+	k.mu.Lock()
+	tty := tg.ctty
+	if tty == nil || tg.PID != tg.sid || tty.session != tg.sid {
+		k.mu.Unlock()
+		return
+	}
 	pgrp := tty.pgrp
-	k.clearSessionTTYLocked(tty.session)
+	tty.clearLocked()
+	tg.ctty = nil
 	k.mu.Unlock()
 	if pgrp != 0 {
 		k.signalGroup(pgrp, NewSigInfo(int32(unix.SIGHUP), siKernel, 0, 0))
 		k.signalGroup(pgrp, NewSigInfo(int32(unix.SIGCONT), siKernel, 0, 0))
 	}
-	return nil
 }
 
-// clearSessionTTYLocked takes the terminal from every process of session
-// sid (session_clear_tty); k.mu is held.
-func (k *Kernel) clearSessionTTYLocked(sid int) {
-	for _, g := range k.groups {
-		if g.sid == sid && g.ctty != nil {
-			g.ctty.session, g.ctty.pgrp = 0, 0
+// clearLocked takes the terminal from the session that has it
+// (session_clear_tty): no process has it any longer; k.mu is held.
+func (tty *TTY) clearLocked() {
+	tty.session, tty.pgrp = 0, 0
+	for _, g := range tty.k.groups {
+		if g.ctty == tty {
 			g.ctty = nil
 		}
 	}

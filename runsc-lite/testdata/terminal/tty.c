@@ -4,6 +4,7 @@
  *   basic: isatty, tcgetpgrp, tcgetsid, /dev/tty, TIOCSPGRP errors,
  *          setsid losing the terminal, a background read (SIGTTIN, EIO).
  *   intr:  a child in its own foreground group; the test types Ctrl-C.
+ *   quit:  the same with Ctrl-\, which the child does not handle.
  *   stop:  the same; the test types Ctrl-Z, then the parent continues it. */
 #include "../diff/common.h"
 #include <signal.h>
@@ -145,7 +146,7 @@ int main(int argc, char **argv) {
 	int st;
 	if (strcmp(mode, "basic") == 0) {
 		basic();
-	} else if (strcmp(mode, "intr") == 0) {
+	} else if (strcmp(mode, "intr") == 0 || strcmp(mode, "quit") == 0) {
 		pid_t pid = foreground();
 		waitpid(pid, &st, 0);
 		status("child", st);
