@@ -32,6 +32,8 @@ import (
 // TTY is the sandbox's terminal.
 type TTY struct {
 	k *Kernel
+	// rdev is the host terminal's device number (/proc/PID/stat's tty_nr).
+	rdev uint64
 	// reopen opens the host terminal again, for /dev/tty.
 	reopen func(flags int) (vfs.FileImpl, error)
 
@@ -41,10 +43,10 @@ type TTY struct {
 	pgrp    int
 }
 
-// NewTerminal returns the sandbox's terminal, which reopen opens again;
-// no session has it yet (SetControlling).
-func (k *Kernel) NewTerminal(reopen func(flags int) (vfs.FileImpl, error)) *TTY {
-	return &TTY{k: k, reopen: reopen}
+// NewTerminal returns the sandbox's terminal, host device rdev, which
+// reopen opens again; no session has it yet (SetControlling).
+func (k *Kernel) NewTerminal(rdev uint64, reopen func(flags int) (vfs.FileImpl, error)) *TTY {
+	return &TTY{k: k, rdev: rdev, reopen: reopen}
 }
 
 // SetControlling makes tty the controlling terminal of init's session,
@@ -336,6 +338,20 @@ func (tty *TTY) clearLocked() {
 			g.ctty = nil
 		}
 	}
+}
+
+// JobInfo returns what /proc/PID/stat says of t's process: its group, its
+// session, its controlling terminal's device number (0: none) and that
+// terminal's foreground group (-1: no terminal).
+func (t *Task) JobInfo() (pgrp, sid int, ttyDev uint64, tpgid int) {
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg := t.TG
+	if tg.ctty == nil {
+		return tg.pgid, tg.sid, 0, -1
+	}
+	return tg.pgid, tg.sid, tg.ctty.rdev, tg.ctty.pgrp
 }
 
 // OpenControllingTerminal opens the caller's controlling terminal

@@ -104,7 +104,12 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	var tty *kernel.TTY
 	ttyFD := terminalFD()
 	if ttyFD >= 0 {
-		tty = k.NewTerminal(func(flags int) (vfs.FileImpl, error) { return host.ReopenTerminal(ttyFD, tty, flags) })
+		var st unix.Stat_t
+		if err := unix.Fstat(ttyFD, &st); err != nil {
+			m.Release()
+			return kernel.ExitStatus{}, fmt.Errorf("the terminal on descriptor %d: %w", ttyFD, err)
+		}
+		tty = k.NewTerminal(st.Rdev, func(flags int) (vfs.FileImpl, error) { return host.ReopenTerminal(ttyFD, tty, flags) })
 	}
 	fds, err := root.StdioTable(tty, ttyFD)
 	if err != nil {

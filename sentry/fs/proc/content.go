@@ -65,10 +65,11 @@ func stat(k *kernel.Kernel) string {
 }
 
 // pidStat is /proc/pid/stat (proc(5)): the fields programs read (pid, comm,
-// state, ppid, pgrp, session, threads, start time, vsize, rss) are real;
-// the accounting ones are zero.
+// state, ppid, pgrp, session, tty_nr, tpgid, threads, start time, vsize,
+// rss) are real; the accounting ones are zero.
 func pidStat(t *kernel.Task) string {
-	fields := []any{t.PID(), "(" + t.Name() + ")", "R", t.PPID(), t.PID(), t.PID(), 0, 0,
+	pgrp, sid, ttyDev, tpgid := t.JobInfo()
+	fields := []any{t.PID(), "(" + t.Name() + ")", "R", t.PPID(), pgrp, sid, encodeDev(ttyDev), tpgid,
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, 0, 0}
 	var b strings.Builder
 	for i, f := range fields {
@@ -79,6 +80,12 @@ func pidStat(t *kernel.Task) string {
 	}
 	b.WriteString(strings.Repeat(" 0", 52-len(fields)) + "\n")
 	return b.String()
+}
+
+// encodeDev is a device number as /proc shows it (new_encode_dev).
+func encodeDev(dev uint64) uint64 {
+	major, minor := uint64(unix.Major(dev)), uint64(unix.Minor(dev))
+	return minor&0xff | major<<8 | (minor&^0xff)<<12
 }
 
 func pidStatus(t *kernel.Task) string {
