@@ -42,6 +42,13 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 		// No thread pidfds (pidfd.go); one address cannot take both.
 		return 0, unix.EINVAL
 	}
+	if f&unix.CLONE_PIDFD != 0 {
+		// A bad address fails the clone before there is a child, as in
+		// Linux; clonePidFD writes the descriptor itself.
+		if err := t.CopyOut(a.PidFD, make([]byte, 4)); err != nil {
+			return 0, err
+		}
+	}
 	child, err := t.newChild(a)
 	if err != nil {
 		return 0, err

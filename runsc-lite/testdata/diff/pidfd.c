@@ -152,6 +152,8 @@ int main(int argc, char **argv) {
 	T(syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &cfd, 0, 0));
 	T(syscall(SYS_clone, CLONE_PIDFD | CLONE_DETACHED | SIGCHLD, 0, &cfd, 0, 0));
 	T(syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, BAD, 0, 0));
+	/* The failed clone left no child behind. */
+	T(waitpid(-1, &st, WNOHANG));
 
 	/* clone3(CLONE_PIDFD): the pidfd in cl_args.pidfd. */
 	struct clone_args ca;
