@@ -30,6 +30,17 @@ if __name__ == "__main__":
     print(sorted(out))
     with multiprocessing.Pool(2) as p:
         print(p.map(sq, range(6)))`
+	// Unix sockets as Python uses them: socketpair, descriptors passed
+	// with SCM_RIGHTS, multiprocessing's forkserver (an AF_UNIX listener
+	// and fds over it) and a Manager (a server on a path under /tmp).
+	const pySockets = `import socket, os, multiprocessing as mp
+if __name__ == "__main__":
+    a, b = socket.socketpair(); a.sendall(b"ping"); a.close(); print(b.recv(9), b.recv(9))
+    r, w = os.pipe()
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); socket.send_fds(x, [b"x"], [r])
+    _, fds, _, _ = socket.recv_fds(y, 1, 1); os.write(w, b"passed"); print(os.read(fds[0], 9))
+    with mp.get_context("forkserver").Pool(2) as p: print(p.map(abs, range(-2, 3)))
+    with mp.Manager() as m: d = m.dict(k=1); print(dict(d))`
 	cases := []struct {
 		name  string
 		argv  []string
@@ -40,6 +51,7 @@ if __name__ == "__main__":
 		{name: "sh-pipeline", argv: []string{"sh", "-c", "ls -la /usr/bin | sort | head -5"}},
 		{name: "busybox-script", argv: []string{"/bin/busybox", "sh", "-c", busyboxScript}, need: "/bin/busybox"},
 		{name: "python-processes-threads", argv: []string{"/usr/bin/python3", "-c", pyThreads}, need: "/usr/bin/python3"},
+		{name: "python-sockets", argv: []string{"/usr/bin/python3", "-c", pySockets}, need: "/usr/bin/python3"},
 		{name: "gcc-compile-and-run", argv: []string{"sh", "-c", "gcc -o h hello.c && ./h"}, need: "gcc",
 			build: copyTestdata("hello.c")},
 		{name: "make-j2", argv: []string{"sh", "-c", makeProject}, need: "make"},
