@@ -25,14 +25,21 @@ func TestTerminal(t *testing.T) {
 		t.Fatal("the terminal test needs gcc")
 	}
 	prog := buildC(t, filepath.Join("testdata", "terminal", "tty.c"), false)
+	typing := func(keys string) func(*os.File) error {
+		return func(m *os.File) error { _, err := m.Write([]byte(keys)); return err }
+	}
+	resize := func(m *os.File) error {
+		return unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 30, Col: 100})
+	}
 	scenarios := []struct {
 		name string
-		keys string // typed after the program prints "ready"
+		act  func(master *os.File) error // after the program prints "ready"
 	}{
-		{"basic", ""},
-		{"intr", "\x03"},
-		{"quit", "\x1c"},
-		{"stop", "\x1a"},
+		{"basic", nil},
+		{"intr", typing("\x03")},
+		{"quit", typing("\x1c")},
+		{"stop", typing("\x1a")},
+		{"winch", resize},
 	}
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {
@@ -40,8 +47,9 @@ func TestTerminal(t *testing.T) {
 				t.Run(sc.name, func(t *testing.T) {
 					skipKnownGap(t)
 					dir := workDir(t, "tty")
-					native := runOnPTY(t, dir, sc.keys, prog, sc.name)
-					sandboxed := runOnPTY(t, dir, sc.keys, runscBin, "run", "--platform", platform, "--cwd", dir, "--", prog, sc.name)
+					native := runOnPTY(t, dir, sc.act, prog, sc.name)
+					sandboxed := runOnPTY(t, dir, sc.act, runscBin, "run", "--platform", platform, "--cwd", dir, "--", prog, sc.name)
+					t.Logf("native output:\n%s", native)
 					if native != sandboxed {
 						t.Errorf("output differs (- native, + sandbox):\n%s", lineDiff(native, sandboxed))
 					}
@@ -56,9 +64,9 @@ func TestTerminal(t *testing.T) {
 
 // runOnPTY runs argv in a new session whose controlling terminal is a new
 // pseudo-terminal, its stdin, stdout and stderr; once the output shows
-// "ready", it types keys. It returns the output, with the terminal's \r\n
+// "ready", it acts on the terminal (types, resizes). It returns the output, with the terminal's \r\n
 // as \n, and a last line with the exit status.
-func runOnPTY(t *testing.T, dir, keys string, argv ...string) string {
+func runOnPTY(t *testing.T, dir string, act func(master *os.File) error, argv ...string) string {
 	t.Helper()
 	master, slave := openPTY(t)
 	defer master.Close()
@@ -100,14 +108,14 @@ func runOnPTY(t *testing.T, dir, keys string, argv ...string) string {
 	var err error
 	waitDone := make(chan struct{})
 	go func() { err = cmd.Wait(); close(waitDone) }()
-	if keys != "" {
+	if act != nil {
 		select {
 		case <-sawReady:
 			// Let the child reach pause(); a keystroke earlier is fine
 			// too, its handler is in place.
 			time.Sleep(100 * time.Millisecond)
-			if _, err := master.Write([]byte(keys)); err != nil {
-				t.Errorf("typing %q: %v", keys, err)
+			if err := act(master); err != nil {
+				t.Errorf("acting on the terminal: %v", err)
 			}
 		case <-waitDone:
 		}

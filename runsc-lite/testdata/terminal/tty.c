@@ -5,7 +5,8 @@
  *          setsid losing the terminal, a background read (SIGTTIN, EIO).
  *   intr:  a child in its own foreground group; the test types Ctrl-C.
  *   quit:  the same with Ctrl-\, which the child does not handle.
- *   stop:  the same; the test types Ctrl-Z, then the parent continues it. */
+ *   stop:  the same; the test types Ctrl-Z, then the parent continues it.
+ *   winch: the same; the test resizes the terminal (SIGWINCH). */
 #include "../diff/common.h"
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -97,6 +98,15 @@ static void on_int(int sig) {
 	_exit(3);
 }
 
+static void on_winch(int sig) {
+	struct winsize ws;
+	ioctl(0, TIOCGWINSZ, &ws);
+	char msg[64];
+	int n = snprintf(msg, sizeof msg, "child: got SIGWINCH, %dx%d\n", ws.ws_col, ws.ws_row);
+	write(1, msg, n);
+	_exit(4);
+}
+
 static void on_cont(int sig) { write(resumed[1], "c", 1); }
 
 /* foreground starts a child in its own group and makes it the terminal's
@@ -109,6 +119,7 @@ static pid_t foreground(void) {
 		setpgid(0, 0);
 		signal(SIGINT, on_int);
 		signal(SIGCONT, on_cont);
+		signal(SIGWINCH, on_winch);
 		write(ready[1], "r", 1);
 		for (;;)
 			pause();
@@ -146,7 +157,8 @@ int main(int argc, char **argv) {
 	int st;
 	if (strcmp(mode, "basic") == 0) {
 		basic();
-	} else if (strcmp(mode, "intr") == 0 || strcmp(mode, "quit") == 0) {
+	} else if (strcmp(mode, "intr") == 0 || strcmp(mode, "quit") == 0 ||
+		   strcmp(mode, "winch") == 0) {
 		pid_t pid = foreground();
 		waitpid(pid, &st, 0);
 		status("child", st);
