@@ -590,6 +590,12 @@ static void msgs(void) {
 	T(recvmmsg(sv[1], mm, 3, MSG_DONTWAIT, NULL));
 	printf("lens %d %d %d\n", mm[0].msg_len, mm[1].msg_len, mm[2].msg_len);
 	T(recvmmsg(sv[1], mm, 3, MSG_DONTWAIT, NULL));
+	T(sendmmsg(sv[0], mm, 2, 0));
+	struct timespec ts = {5, 0};
+	T(recvmmsg(sv[1], mm, 3, MSG_WAITFORONE, &ts));
+	printf("timeout written back: %d\n", ts.tv_sec <= 5 && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000);
+	ts.tv_nsec = -1;
+	T(recvmmsg(sv[1], mm, 3, 0, &ts));
 
 	T(send(sv[0], BAD, 4, 0));
 	T(sendmsg(sv[0], BAD, 0));

@@ -220,3 +220,23 @@ func TestConcurrentTraffic(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// FuzzAddressAndOptions feeds arbitrary bytes where applications pass
+// addresses and option values: an errno, never a panic.
+func FuzzAddressAndOptions(f *testing.F) {
+	f.Add([]byte{sys.AF_UNIX, 0, 'a', 0}, 7)
+	f.Add([]byte{sys.AF_UNIX, 0, 0, 'x'}, sys.SO_LINGER)
+	f.Add([]byte{1, 2, 3}, sys.SO_RCVTIMEO)
+	f.Fuzz(func(t *testing.T, b []byte, name int) {
+		if a, err := ParseAddress(b); err == nil {
+			_ = a.Key(sys.SOCK_STREAM)
+		}
+		_ = IsAutobind(b)
+		sf := New(NewNamespace(), sys.SOCK_DGRAM, 0)
+		defer sf.DecRef()
+		s, _ := FromFile(sf)
+		_ = s.SetOption(name, b)
+		_, _ = s.GetOption(name)
+		_ = s.Readiness(-1)
+	})
+}

@@ -2,6 +2,8 @@ package linux
 
 import (
 	"encoding/binary"
+	"errors"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -490,23 +492,41 @@ func sendmmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func recvmmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	flags := int(a.Int(3))
-	if a.Pointer(4) != 0 {
+	tsAddr := a.Pointer(4)
+	var deadline time.Time
+	if tsAddr != 0 {
 		var ts unix.Timespec
-		if err := t.CopyIn(a.Pointer(4), bytesOf(&ts)); err != nil {
+		if err := t.CopyIn(tsAddr, bytesOf(&ts)); err != nil {
 			return 0, err
 		}
 		if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
 			return 0, unix.EINVAL
 		}
+		deadline = time.Now().Add(time.Duration(ts.Nano()))
 	}
-	return multiMsg(t, a.Pointer(1), a.Uint(2), func(addr uintptr, i int) (uintptr, error) {
+	n, err := multiMsg(t, a.Pointer(1), a.Uint(2), func(addr uintptr, i int) (uintptr, error) {
+		// As Linux, the timeout is only looked at between messages.
+		if i > 0 && tsAddr != 0 && !time.Now().Before(deadline) {
+			return 0, errTimedOut
+		}
 		f := flags &^ unix.MSG_WAITFORONE
 		if i > 0 && flags&unix.MSG_WAITFORONE != 0 {
 			f |= unix.MSG_DONTWAIT
 		}
 		return doRecvmsg(t, a.Int(0), addr, f)
 	})
+	if err == nil && n > 0 && tsAddr != 0 {
+		left := unix.NsecToTimespec(max(time.Until(deadline), 0).Nanoseconds())
+		if err := t.CopyOut(tsAddr, bytesOf(&left)); err != nil {
+			return 0, err
+		}
+	}
+	return n, err
 }
+
+// errTimedOut stops recvmmsg at its timeout; it never reaches the
+// application, because a first message is never refused.
+var errTimedOut = errors.New("recvmmsg timeout")
 
 // multiMsg runs one message operation per mmsghdr (at most UIO_MAXIOV)
 // and stores each count in its msg_len; it returns how many succeeded,
