@@ -643,6 +643,30 @@ static void interrupted(void) {
 	T(recv(sv[0], buf, sizeof buf, 0));
 	close(sv[0]);
 	close(sv[1]);
+
+	/* under SA_RESTART, a receive restarts, unless it has a timeout */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	for (int timed = 0; timed < 2; timed++) {
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		struct timeval long_tv = {5, 0};
+		if (timed)
+			setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &long_tv, sizeof long_tv);
+		pid = fork();
+		if (pid == 0) {
+			usleep(100000);
+			kill(parent, SIGUSR1);
+			usleep(100000);
+			write(sv[1], "late", 4);
+			_exit(0);
+		}
+		printf("SA_RESTART, timeout %d:\n", timed);
+		T(recv(sv[0], buf, sizeof buf, 0));
+		waitpid(pid, NULL, 0);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	printf("handler ran: %d\n", sigusr1s);
 }
 
 int main(int argc, char **argv) {

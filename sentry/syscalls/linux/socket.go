@@ -396,6 +396,7 @@ func nonblocking(f *vfs.File, flags int) bool {
 // says), EINTR when the task is interrupted. A non-blocking call gets
 // op's first answer.
 func sockWait(t *kernel.Task, f *vfs.File, events int16, nonblock bool, timeout time.Duration, op func() (int, error)) (int, error) {
+	timed := timeout > 0
 	switch {
 	case nonblock:
 		timeout = 0
@@ -410,6 +411,11 @@ func sockWait(t *kernel.Task, f *vfs.File, events int16, nonblock bool, timeout 
 		}
 		return 1, nil
 	})
+	if werr == unix.EINTR && timed && !nonblock {
+		// Linux's sock_intr_errno: a wait with a timeout is not
+		// restarted after a handler, even under SA_RESTART.
+		return n, kernel.ErrRestartNoHand
+	}
 	if werr != nil {
 		return n, werr
 	}

@@ -414,8 +414,10 @@ func recvIovecs(t *kernel.Task, fd int32, iovs []iovec, total int, flags int) (u
 		}
 		r.N += part.N
 		r.Rights = append(r.Rights, part.Rights...)
+		// MSG_WAITALL goes on, but never past descriptors, nor (with
+		// SO_PASSCRED) into data whose credentials may differ.
 		waitall := flags&unix.MSG_WAITALL != 0 && s.Type() == unix.SOCK_STREAM && !peek
-		if !waitall || part.N == 0 || r.N == len(buf) || len(part.Rights) > 0 {
+		if !waitall || part.N == 0 || r.N == len(buf) || len(part.Rights) > 0 || part.Cred != nil {
 			break
 		}
 	}
