@@ -37,6 +37,7 @@ func TestTerminal(t *testing.T) {
 	}{
 		{"basic", nil},
 		{"intr", typing("\x03")},
+		{"intr-read", typing("\x03")}, // the child is blocked reading the terminal
 		{"quit", typing("\x1c")},
 		{"stop", typing("\x1a")},
 		{"winch", resize},

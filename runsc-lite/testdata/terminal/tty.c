@@ -110,8 +110,9 @@ static void on_winch(int sig) {
 static void on_cont(int sig) { write(resumed[1], "c", 1); }
 
 /* foreground starts a child in its own group and makes it the terminal's
- * foreground; the child says when it waits for signals. */
-static pid_t foreground(void) {
+ * foreground; the child says when it waits for signals, in pause() or, if
+ * reading, blocked reading the terminal (a shell at its prompt). */
+static pid_t foreground(int reading) {
 	pipe(ready);
 	pipe(resumed);
 	pid_t pid = fork();
@@ -121,6 +122,11 @@ static pid_t foreground(void) {
 		signal(SIGCONT, on_cont);
 		signal(SIGWINCH, on_winch);
 		write(ready[1], "r", 1);
+		if (reading) {
+			char c;
+			read(0, &c, 1);
+			_exit(5);
+		}
 		for (;;)
 			pause();
 	}
@@ -158,13 +164,13 @@ int main(int argc, char **argv) {
 	if (strcmp(mode, "basic") == 0) {
 		basic();
 	} else if (strcmp(mode, "intr") == 0 || strcmp(mode, "quit") == 0 ||
-		   strcmp(mode, "winch") == 0) {
-		pid_t pid = foreground();
+		   strcmp(mode, "winch") == 0 || strcmp(mode, "intr-read") == 0) {
+		pid_t pid = foreground(strcmp(mode, "intr-read") == 0);
 		waitpid(pid, &st, 0);
 		status("child", st);
 		take_back();
 	} else if (strcmp(mode, "stop") == 0) {
-		pid_t pid = foreground();
+		pid_t pid = foreground(0);
 		waitpid(pid, &st, WUNTRACED);
 		status("child", st);
 		take_back();

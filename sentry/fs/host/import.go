@@ -49,7 +49,7 @@ func ImportTerminal(fd int, jc JobControl) (*vfs.File, error) {
 		unix.Close(nfd)
 		return nil, fmt.Errorf("importing host descriptor %d: %w", fd, err)
 	}
-	h := &hostFD{f: os.NewFile(uintptr(nfd), fmt.Sprintf("host:%d", fd)), jc: jc, readable: fl&unix.O_ACCMODE != unix.O_WRONLY}
+	h := newHostFD(os.NewFile(uintptr(nfd), fmt.Sprintf("host:%d", fd)), jc, fl&unix.O_ACCMODE != unix.O_WRONLY)
 	return vfs.NewFile(nil, nil, h, h, fl&(unix.O_ACCMODE|unix.O_APPEND|unix.O_NONBLOCK)), nil
 }
 
@@ -60,16 +60,25 @@ func ReopenTerminal(fd int, jc JobControl, flags int) (vfs.FileImpl, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reopening the terminal: %w", err)
 	}
-	return &hostFD{f: os.NewFile(uintptr(nfd), "/dev/tty"), jc: jc, readable: flags&unix.O_ACCMODE != unix.O_WRONLY}, nil
+	return newHostFD(os.NewFile(uintptr(nfd), "/dev/tty"), jc, flags&unix.O_ACCMODE != unix.O_WRONLY), nil
 }
 
 // hostFD is an imported host descriptor: both its inode and its file.
 // jc is the job control of a terminal; readable whether it was opened
-// for reading.
+// for reading; stream whether it is a terminal, pipe or socket, on which a
+// read or write can block.
 type hostFD struct {
 	f        *os.File
 	jc       JobControl
 	readable bool
+	stream   bool
+}
+
+func newHostFD(f *os.File, jc JobControl, readable bool) *hostFD {
+	var st unix.Stat_t
+	stream := unix.Fstat(int(f.Fd()), &st) == nil &&
+		st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFBLK
+	return &hostFD{f: f, jc: jc, readable: readable, stream: stream}
 }
 
 func (h *hostFD) fd() int { return int(h.f.Fd()) }
@@ -106,6 +115,9 @@ func (h *hostFD) Read(ctx context.Context, p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	if err := h.waitReady(ctx, unix.POLLIN); err != nil {
+		return 0, err
+	}
 	return retry(func() (int, error) { return unix.Read(h.fd(), p) })
 }
 
@@ -114,7 +126,37 @@ func (h *hostFD) Write(ctx context.Context, p []byte) (int, error) {
 	if err := h.checkWrite(ctx); err != nil {
 		return 0, err
 	}
+	if err := h.waitReady(ctx, unix.POLLOUT); err != nil {
+		return 0, err
+	}
 	return retry(func() (int, error) { return unix.Write(h.fd(), p) })
+}
+
+// readyPoll is how often a task blocked on a host terminal, pipe or socket
+// looks for a signal to handle (Ctrl-C at a shell prompt).
+const readyPoll = 20 // ms
+
+// waitReady waits until the host descriptor is ready for events, so that
+// the read or write that follows does not block in the host, where no
+// signal could interrupt it. Files are always ready. It returns EINTR when
+// the task has a signal to handle first.
+func (h *hostFD) waitReady(ctx context.Context, events int16) error {
+	if !h.stream {
+		return nil
+	}
+	stop := vfs.Interrupt(ctx)
+	fds := []unix.PollFd{{Fd: int32(h.fd()), Events: events}}
+	for {
+		n, err := unix.Poll(fds, readyPoll)
+		if n > 0 || (err != nil && err != unix.EINTR) {
+			return nil
+		}
+		select {
+		case <-stop:
+			return unix.EINTR
+		default:
+		}
+	}
 }
 
 // checkWrite applies job control to a write: with TOSTOP set, only the
