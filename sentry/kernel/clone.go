@@ -125,6 +125,8 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	c := &Task{K: t.K, MM: m, FDs: fds, FS: fs, Regs: t.Regs, FP: t.FP.Clone(),
 		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), Exe: t.Exe,
 		SigMask: t.SigMask, name: t.Name()}
+	c.nice.Store(t.nice.Load())
+	c.Personality = t.Personality
 	c.Regs.Rax = 0
 	if a.Stack != 0 {
 		c.Regs.Rsp = uint64(a.Stack)

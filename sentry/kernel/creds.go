@@ -15,6 +15,7 @@ type IDs struct{ Real, Effective, Saved uint32 }
 type Credentials struct {
 	UID, GID IDs
 	Groups   []uint32
+	Caps     CapSets // caps.go
 }
 
 // Creds returns a copy of the task's credentials.
@@ -35,6 +36,7 @@ func (t *Task) changeCreds(fn func(c *Credentials) error) error {
 	if err := fn(&c); err != nil {
 		return err
 	}
+	capsAfterSetuid(t.TG.creds.UID, c.UID, &c.Caps)
 	t.TG.creds = c
 	return nil
 }

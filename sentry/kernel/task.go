@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -44,6 +45,11 @@ type Task struct {
 	SigMask uint64
 	// AltStack is sigaltstack's stack_t, as the application set it.
 	AltStack [24]byte
+	// Personality is personality(2)'s persona, recorded and inherited; no
+	// flag changes how the sentry behaves.
+	Personality uint32
+	// nice is the task's nice value (priority.go).
+	nice atomic.Int32
 
 	mu   sync.Mutex
 	name string
