@@ -38,6 +38,7 @@ var diffPrograms = []string{
 	"stopcont",  // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
 	"tty",       // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
 	"pidfd",     // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
+	"sched",     // getpriority/setpriority, capget/capset, personality, chroot, fadvise64/readahead/sync_file_range/mlock
 	"sockets",   // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
 }
 

@@ -49,6 +49,8 @@ var registrars = []func(*kernel.SyscallTable){
 	registerEpoll,
 	registerMemfd,
 	registerSocket,
+	registerSched,
+	registerHints,
 }
 
 // reg is shorthand for a fully implemented entry.
