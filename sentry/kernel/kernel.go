@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/platform"
+	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/mm"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/vfs"
@@ -47,6 +48,8 @@ type Kernel struct {
 	Futexes Futexes
 	// UnixSockets are the names of the sandbox's Unix-domain sockets.
 	UnixSockets *unixsocket.Namespace
+	// IPC is the sandbox's System V IPC namespace.
+	IPC *ipc.Namespace
 
 	// mu guards the process tree: tasks, thread groups, parents and
 	// children, and exit states. treeChanged is broadcast whenever a thread
@@ -67,6 +70,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 		UnixSockets: unixsocket.NewNamespace(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
+	k.IPC = ipc.NewNamespace(k.shmAttachments)
 	return k
 }
 

@@ -285,6 +285,9 @@ func (t *Task) release() {
 	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
 	if died {
+		// SEM_UNDO adjustments apply when the process ends (exit_sem),
+		// and its attachments no longer hold segments marked for removal.
+		k.IPC.ExitProcess(t.TG, t.TG.PID)
 		// Outside k.mu: a pidfd's waiters ask its readiness, which takes it.
 		t.TG.exitQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
 		t.TG.hangUp()

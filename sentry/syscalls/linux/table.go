@@ -51,6 +51,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerSocket,
 	registerSched,
 	registerHints,
+	registerIPC,
 }
 
 // reg is shorthand for a fully implemented entry.

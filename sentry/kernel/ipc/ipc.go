@@ -1,0 +1,290 @@
+// Package ipc is the sandbox's System V IPC namespace: shared memory
+// segments, semaphore sets and message queues (svipc(7)), one namespace
+// per sandbox, never the host's.
+//
+// Each kind of object lives in a registry that follows ipc/util.c: keys
+// name objects, IPC_PRIVATE always creates one, and an identifier is
+// seq<<15 + index, so that a stale identifier of a removed object fails
+// with EINVAL instead of reaching its successor. Everything an application
+// can make the sentry allocate is bounded by Linux's default limits
+// (SHMMNI, SEMMNI, SEMMSL, MSGMNI, MSGMNB), and by namespace-wide totals
+// where Linux's defaults would let one program take gigabytes of the
+// sentry's own memory (semaphores, queued message bytes).
+//
+// Shared memory segments are host memfds, mapped MAP_SHARED into the
+// stub processes like memfd_create's files, so attachments in different
+// processes and across fork share their pages; the sentry holds no copy.
+// Blocking operations (semop, msgsnd, msgrcv) wait on a channel that the
+// object closes and replaces at every change, and end early when the
+// caller's interrupt channel closes (EINTR) or the object is removed
+// (EIDRM).
+package ipc
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Caller is who performs an operation.
+type Caller struct {
+	PID      int
+	UID, GID uint32 // effective
+	Groups   []uint32
+	// Privileged is CAP_IPC_OWNER (and CAP_SYS_ADMIN/CAP_SYS_RESOURCE for
+	// the control operations that ask for them): the sandbox's root.
+	Privileged bool
+	// Interrupt closes when a blocking operation must return EINTR.
+	Interrupt <-chan struct{}
+}
+
+// Flags of the *get and operation calls (linux/ipc.h).
+const (
+	Private = 0 // IPC_PRIVATE
+	Creat   = 01000
+	Excl    = 02000
+	NoWait  = 04000
+)
+
+// Control commands shared by the three kinds (linux/ipc.h).
+const (
+	RMID = 0
+	SET  = 1
+	STAT = 2
+	INFO = 3
+)
+
+// seqShift is IPCMNI_SHIFT: the index takes the low 15 bits of an ID.
+const seqShift = 15
+
+// Perm is struct ipc64_perm.
+type Perm struct {
+	Key              int32
+	UID, GID         uint32
+	CUID, CGID       uint32
+	Mode             uint32
+	Seq              uint16
+	index            int
+	removed          bool
+	changed, removal chan struct{}
+}
+
+// ID returns the object's identifier.
+func (p *Perm) ID() int { return int(p.Seq)<<seqShift | p.index }
+
+// Bytes encodes p as struct ipc64_perm (48 bytes).
+func (p *Perm) Bytes() []byte {
+	b := make([]byte, 48)
+	le.PutUint32(b[0:], uint32(p.Key))
+	le.PutUint32(b[4:], p.UID)
+	le.PutUint32(b[8:], p.GID)
+	le.PutUint32(b[12:], p.CUID)
+	le.PutUint32(b[16:], p.CGID)
+	le.PutUint32(b[20:], p.Mode)
+	le.PutUint16(b[24:], p.Seq)
+	return b
+}
+
+// setFrom applies IPC_SET's uid, gid and mode (the low 9 bits) from an
+// ipc64_perm, if the caller owns or created the object (EPERM).
+func (p *Perm) setFrom(c *Caller, b []byte) error {
+	if err := p.mayControl(c); err != nil {
+		return err
+	}
+	p.UID, p.GID = le.Uint32(b[4:]), le.Uint32(b[8:])
+	p.Mode = p.Mode&^0777 | le.Uint32(b[20:])&0777
+	return nil
+}
+
+// mayControl is the owner check of IPC_SET and IPC_RMID.
+func (p *Perm) mayControl(c *Caller) error {
+	if c.Privileged || c.UID == p.UID || c.UID == p.CUID {
+		return nil
+	}
+	return unix.EPERM
+}
+
+// mayAccess is ipcperms: mode holds the requested rwx bits (0400/0200 for
+// read/write, in any of the three positions).
+func (p *Perm) mayAccess(c *Caller, mode uint32) error {
+	req := (mode>>6 | mode>>3 | mode) & 7
+	granted := p.Mode
+	switch {
+	case c.UID == p.UID || c.UID == p.CUID:
+		granted >>= 6
+	case c.GID == p.GID || c.GID == p.CGID || inGroups(c.Groups, p.GID, p.CGID):
+		granted >>= 3
+	}
+	if req&^granted&7 != 0 && !c.Privileged {
+		return unix.EACCES
+	}
+	return nil
+}
+
+func inGroups(groups []uint32, a, b uint32) bool {
+	for _, g := range groups {
+		if g == a || g == b {
+			return true
+		}
+	}
+	return false
+}
+
+// notify wakes everything waiting for a change of the object; the
+// namespace's lock is held.
+func (p *Perm) notify() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// wait releases mu until the object changes, the caller is interrupted
+// (EINTR), the deadline passes (EAGAIN) or the object is removed (EIDRM);
+// it returns with mu held.
+func (p *Perm) wait(mu *sync.Mutex, c *Caller, deadline <-chan time.Time) error {
+	ch := p.changed
+	mu.Unlock()
+	var err error
+	select {
+	case <-ch:
+	case <-c.Interrupt:
+		err = unix.EINTR
+	case <-deadline:
+		err = unix.EAGAIN
+	}
+	mu.Lock()
+	if p.removed {
+		return unix.EIDRM
+	}
+	return err
+}
+
+// object is what a registry holds.
+type object interface{ perm() *Perm }
+
+// registry is one kind's table of objects (struct ipc_ids).
+type registry[T object] struct {
+	objs  map[int]T // by index
+	keys  map[int32]T
+	seq   uint16
+	limit int // SHMMNI, SEMMNI or MSGMNI
+	next  int
+}
+
+func newRegistry[T object](limit int) registry[T] {
+	return registry[T]{objs: make(map[int]T), keys: make(map[int32]T), limit: limit}
+}
+
+// get implements ipcget: IPC_PRIVATE or an unknown key with IPC_CREAT
+// creates an object with create; a known key is checked with check, then
+// against the requested permissions.
+func (r *registry[T]) get(c *Caller, key int32, flags int, create func() (T, error), check func(T) error) (int, error) {
+	if key != Private {
+		if o, ok := r.keys[key]; ok {
+			if flags&Creat != 0 && flags&Excl != 0 {
+				return 0, unix.EEXIST
+			}
+			if err := check(o); err != nil {
+				return 0, err
+			}
+			if err := o.perm().mayAccess(c, uint32(flags)&0777); err != nil {
+				return 0, err
+			}
+			return o.perm().ID(), nil
+		}
+		if flags&Creat == 0 {
+			return 0, unix.ENOENT
+		}
+	}
+	if len(r.objs) >= r.limit {
+		return 0, unix.ENOSPC
+	}
+	o, err := create()
+	if err != nil {
+		return 0, err
+	}
+	p := o.perm()
+	*p = Perm{Key: key, UID: c.UID, GID: c.GID, CUID: c.UID, CGID: c.GID, Mode: uint32(flags) & 0777,
+		changed: make(chan struct{})}
+	for {
+		// Indexes are handed out cyclically, as idr_alloc_cyclic does, so
+		// that an identifier is not reused at once.
+		idx := r.next
+		r.next = (r.next + 1) % r.limit
+		if _, used := r.objs[idx]; !used {
+			p.index = idx
+			break
+		}
+	}
+	p.Seq = r.seq
+	r.seq++ // wraps at 16 bits, keeping IDs positive
+	r.objs[p.index] = o
+	if key != Private {
+		r.keys[key] = o
+	}
+	return p.ID(), nil
+}
+
+// lookup returns the object with identifier id, EINVAL if there is none.
+func (r *registry[T]) lookup(id int) (T, error) {
+	var zero T
+	if id < 0 {
+		return zero, unix.EINVAL
+	}
+	o, ok := r.objs[id&(1<<seqShift-1)]
+	if !ok || o.perm().ID() != id {
+		return zero, unix.EINVAL
+	}
+	return o, nil
+}
+
+// remove forgets o and wakes its waiters, who see EIDRM.
+func (r *registry[T]) remove(o T) {
+	p := o.perm()
+	delete(r.objs, p.index)
+	if k, ok := r.keys[p.Key]; ok && k.perm() == p {
+		delete(r.keys, p.Key)
+	}
+	p.removed = true
+	p.notify()
+}
+
+// hideKey makes o unreachable by key (a destroyed segment still attached).
+func (r *registry[T]) hideKey(o T) {
+	p := o.perm()
+	if k, ok := r.keys[p.Key]; ok && k.perm() == p {
+		delete(r.keys, p.Key)
+	}
+	p.Key = Private
+}
+
+// Namespace is one sandbox's System V IPC objects.
+type Namespace struct {
+	mu   sync.Mutex
+	shms registry[*Shm]
+	sems registry[*SemSet]
+	msgs registry[*Queue]
+	// shmPages is the total size of every segment, in pages (SHMALL).
+	shmPages uint64
+	// semCount is the number of semaphores in every set (SEMMNS).
+	semCount int
+	// msgBytes is what queued messages cost, text plus overhead.
+	msgBytes int
+	// undo is every process's SEM_UNDO adjustments, by process.
+	undo map[any]map[int]*undoList
+	// attached counts the attachments of a segment (its host file's
+	// device and inode) across every process of the sandbox.
+	attached func(dev, ino uint64) int
+}
+
+// NewNamespace returns an empty namespace; attached counts the mappings of
+// a segment's memfd in every address space of the sandbox (shm_nattch).
+func NewNamespace(attached func(dev, ino uint64) int) *Namespace {
+	return &Namespace{
+		shms: newRegistry[*Shm](shmMNI), sems: newRegistry[*SemSet](semMNI), msgs: newRegistry[*Queue](msgMNI),
+		undo: make(map[any]map[int]*undoList), attached: attached,
+	}
+}
+
+// now is the time stamps' clock, in seconds.
+func now() int64 { return time.Now().Unix() }

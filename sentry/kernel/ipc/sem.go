@@ -1,0 +1,359 @@
+package ipc
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Semaphore limits: Linux's defaults for SEMMSL, SEMOPM, SEMMNI and
+// SEMVMX/SEMAEM; SEMMNS is lower than Linux's 1024000000, which would let
+// a program make the sentry hold gigabytes of semaphores.
+const (
+	semMSL = 32000
+	semOPM = 500
+	semMNI = 32000
+	semMNS = 1 << 20
+	semVMX = 32767
+	semAEM = semVMX
+)
+
+// semctl commands (linux/sem.h) and the SEM_UNDO flag.
+const (
+	GetPID  = 11
+	GetVal  = 12
+	GetAll  = 13
+	GetNCnt = 14
+	GetZCnt = 15
+	SetVal  = 16
+	SetAll  = 17
+	SemUndo = 0x1000
+)
+
+type semaphore struct {
+	val        int
+	pid        int
+	ncnt, zcnt int
+}
+
+// SemSet is one semaphore set.
+type SemSet struct {
+	p            Perm
+	sems         []semaphore
+	otime, ctime int64
+}
+
+func (s *SemSet) perm() *Perm { return &s.p }
+
+// undoList is one process's SEM_UNDO adjustments to one set.
+type undoList struct {
+	id  int
+	adj []int
+}
+
+// SemGet implements semget(2).
+func (ns *Namespace) SemGet(c *Caller, key int32, nsems, flags int) (int, error) {
+	if nsems < 0 || nsems > semMSL {
+		return 0, unix.EINVAL
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	create := func() (*SemSet, error) {
+		if nsems == 0 {
+			return nil, unix.EINVAL
+		}
+		if ns.semCount+nsems > semMNS {
+			return nil, unix.ENOSPC
+		}
+		ns.semCount += nsems
+		return &SemSet{sems: make([]semaphore, nsems), ctime: now()}, nil
+	}
+	check := func(s *SemSet) error {
+		if nsems > len(s.sems) {
+			return unix.EINVAL
+		}
+		return nil
+	}
+	return ns.sems.get(c, key, flags, create, check)
+}
+
+// SemBuf is one struct sembuf.
+type SemBuf struct {
+	Num       uint16
+	Op, Flags int16
+}
+
+// SemOp implements semop(2) and semtimedop(2) (timeout < 0: none): the
+// operations apply all at once or not at all, and the caller waits until
+// they can (EAGAIN with IPC_NOWAIT or when the timeout passes). proc
+// identifies the caller's process for SEM_UNDO.
+func (ns *Namespace) SemOp(c *Caller, proc any, id int, ops []SemBuf, timeout time.Duration) error {
+	if len(ops) < 1 {
+		return unix.EINVAL
+	}
+	if len(ops) > semOPM {
+		return unix.E2BIG
+	}
+	var deadline <-chan time.Time
+	if timeout >= 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		deadline = timer.C
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	s, err := ns.sems.lookup(id)
+	if err != nil {
+		return err
+	}
+	alter, undo := false, false
+	for _, op := range ops {
+		if int(op.Num) >= len(s.sems) {
+			return unix.EFBIG
+		}
+		alter = alter || op.Op != 0
+		undo = undo || op.Flags&SemUndo != 0
+	}
+	mode := uint32(0444)
+	if alter {
+		mode = 0222
+	}
+	if err := s.p.mayAccess(c, mode); err != nil {
+		return err
+	}
+	for {
+		var u *undoList
+		if undo {
+			u = ns.undoFor(proc, s)
+		}
+		blocked, err := s.try(ops, c.PID, u)
+		if err != nil {
+			return err
+		}
+		if blocked == nil {
+			s.otime = now()
+			s.p.notify()
+			return nil
+		}
+		if blocked.Flags&NoWait != 0 {
+			return unix.EAGAIN
+		}
+		sem := &s.sems[blocked.Num]
+		count := &sem.ncnt
+		if blocked.Op == 0 {
+			count = &sem.zcnt
+		}
+		*count++
+		err = s.p.wait(&ns.mu, c, deadline)
+		if !s.p.removed {
+			*count--
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// try applies ops if none has to wait, and otherwise changes nothing and
+// returns the first operation that has to.
+func (s *SemSet) try(ops []SemBuf, pid int, u *undoList) (*SemBuf, error) {
+	vals := make(map[uint16]int, len(ops))
+	val := func(n uint16) int {
+		if v, ok := vals[n]; ok {
+			return v
+		}
+		return s.sems[n].val
+	}
+	adj := make(map[uint16]int)
+	for i := range ops {
+		op := &ops[i]
+		v := val(op.Num)
+		switch {
+		case op.Op == 0 && v != 0, op.Op < 0 && v+int(op.Op) < 0:
+			return op, nil
+		case v+int(op.Op) > semVMX:
+			return nil, unix.ERANGE
+		}
+		vals[op.Num] = v + int(op.Op)
+		if op.Flags&SemUndo != 0 {
+			a := adj[op.Num] - int(op.Op)
+			if u != nil {
+				if a+u.adj[op.Num] < -semAEM-1 || a+u.adj[op.Num] > semAEM {
+					return nil, unix.ERANGE
+				}
+			}
+			adj[op.Num] = a
+		}
+	}
+	for n, v := range vals {
+		s.sems[n].val, s.sems[n].pid = v, pid
+	}
+	if u != nil {
+		for n, a := range adj {
+			u.adj[n] += a
+		}
+	}
+	return nil, nil
+}
+
+// undoFor returns proc's undo list for s, making one; ns.mu is held.
+func (ns *Namespace) undoFor(proc any, s *SemSet) *undoList {
+	lists := ns.undo[proc]
+	if lists == nil {
+		lists = make(map[int]*undoList)
+		ns.undo[proc] = lists
+	}
+	id := s.p.ID()
+	u := lists[id]
+	if u == nil {
+		u = &undoList{id: id, adj: make([]int, len(s.sems))}
+		lists[id] = u
+	}
+	return u
+}
+
+// ExitProcess applies proc's SEM_UNDO adjustments, as exit_sem does when
+// the process ends: each value moves by its adjustment, clamped to the
+// valid range, in sets that still exist.
+func (ns *Namespace) ExitProcess(proc any, pid int) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for id, u := range ns.undo[proc] {
+		s, err := ns.sems.lookup(id)
+		if err != nil {
+			continue
+		}
+		for n, a := range u.adj {
+			if a == 0 {
+				continue
+			}
+			sem := &s.sems[n]
+			sem.val = max(0, min(semVMX, sem.val+a))
+			sem.pid = pid
+		}
+		s.otime = now()
+		s.p.notify()
+	}
+	delete(ns.undo, proc)
+	ns.reapShm()
+}
+
+// clearUndo forgets every process's adjustment of semaphore n of s (all
+// of them if n < 0), as SETVAL and SETALL do.
+func (ns *Namespace) clearUndo(s *SemSet, n int) {
+	id := s.p.ID()
+	for _, lists := range ns.undo {
+		if u := lists[id]; u != nil {
+			for i := range u.adj {
+				if n < 0 || i == n {
+					u.adj[i] = 0
+				}
+			}
+		}
+	}
+}
+
+// SemCtl implements semctl(2). arg is the fourth argument's value for
+// SETVAL; in holds SETALL's values or IPC_SET's semid64_ds. It returns
+// the call's result and, for IPC_STAT and GETALL, what to copy out.
+func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, in []byte) (int, []byte, error) {
+	if cmd == SetVal && (arg < 0 || arg > semVMX) {
+		return 0, nil, unix.ERANGE // checked first, as semctl_setval does
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	s, err := ns.sems.lookup(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	n := len(s.sems)
+	switch cmd {
+	case RMID:
+		if err := s.p.mayControl(c); err != nil {
+			return 0, nil, err
+		}
+		ns.semCount -= n
+		for _, lists := range ns.undo {
+			delete(lists, id)
+		}
+		ns.sems.remove(s)
+		return 0, nil, nil
+	case SET:
+		if err := s.p.setFrom(c, in); err != nil {
+			return 0, nil, err
+		}
+		s.ctime = now()
+		return 0, nil, nil
+	}
+	write := cmd == SetVal || cmd == SetAll
+	mode := uint32(0444)
+	if write {
+		mode = 0222
+	}
+	if err := s.p.mayAccess(c, mode); err != nil {
+		return 0, nil, err
+	}
+	switch cmd {
+	case STAT:
+		b := s.p.Bytes()
+		for _, v := range []uint64{uint64(s.otime), 0, uint64(s.ctime), 0, uint64(n), 0, 0} {
+			b = le.AppendUint64(b, v)
+		}
+		return 0, b, nil
+	case GetAll:
+		var b []byte
+		for _, sem := range s.sems {
+			b = le.AppendUint16(b, uint16(sem.val))
+		}
+		return 0, b, nil
+	case SetAll:
+		for i := range s.sems {
+			if v := le.Uint16(in[2*i:]); v > semVMX {
+				return 0, nil, unix.ERANGE
+			}
+		}
+		for i := range s.sems {
+			s.sems[i].val, s.sems[i].pid = int(le.Uint16(in[2*i:])), c.PID
+		}
+		ns.clearUndo(s, -1)
+		s.ctime = now()
+		s.p.notify()
+		return 0, nil, nil
+	}
+	if num < 0 || num >= n {
+		return 0, nil, unix.EINVAL
+	}
+	sem := &s.sems[num]
+	switch cmd {
+	case GetVal:
+		return sem.val, nil, nil
+	case GetPID:
+		return sem.pid, nil, nil
+	case GetNCnt:
+		return sem.ncnt, nil, nil
+	case GetZCnt:
+		return sem.zcnt, nil, nil
+	case SetVal:
+		sem.val, sem.pid = int(arg), c.PID
+		ns.clearUndo(s, num)
+		s.ctime = now()
+		s.p.notify()
+		return 0, nil, nil
+	}
+	return 0, nil, unix.EINVAL
+}
+
+// SemCount returns how many semaphores set id has (for GETALL/SETALL's
+// buffers), checking that it exists.
+func (ns *Namespace) SemCount(id int) (int, error) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	s, err := ns.sems.lookup(id)
+	if err != nil {
+		return 0, err
+	}
+	return len(s.sems), nil
+}
+
+// SemStatSize is the size of struct semid64_ds.
+const SemStatSize = 104

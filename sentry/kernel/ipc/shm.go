@@ -1,0 +1,233 @@
+package ipc
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Shared memory limits: Linux's defaults (SHMMIN, SHMMAX, SHMALL,
+// SHMMNI). A segment costs the sentry one memfd and a few words; its
+// pages cost the host only when touched, like any memory of the sandbox.
+const (
+	shmMNI  = 4096
+	shmMax  = ^uint64(0) - 1<<24
+	shmAll  = ^uint64(0) - 1<<24
+	pageLen = 4096
+)
+
+// shmctl commands and mode flags (linux/shm.h).
+const (
+	ShmLock   = 11
+	ShmUnlock = 12
+	shmDest   = 01000
+	shmLocked = 02000
+)
+
+// Shm is one shared memory segment.
+type Shm struct {
+	p    Perm
+	Size uint64
+	// file is the segment's memory, a host memfd; nil once destroyed.
+	file                *os.File
+	Dev, Ino            uint64
+	atime, dtime, ctime int64
+	cpid, lpid          int
+}
+
+func (s *Shm) perm() *Perm { return &s.p }
+
+// ShmGet implements shmget(2).
+func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, error) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.reapShm()
+	create := func() (*Shm, error) {
+		pages := (size + pageLen - 1) / pageLen
+		if size < 1 || size > shmMax || pages < size/pageLen {
+			return nil, unix.EINVAL
+		}
+		if ns.shmPages+pages < ns.shmPages || ns.shmPages+pages > shmAll {
+			return nil, unix.ENOSPC
+		}
+		fd, err := unix.MemfdCreate(fmt.Sprintf("SYSV%08x", uint32(key)), unix.MFD_CLOEXEC)
+		if err != nil {
+			return nil, fmt.Errorf("shmget: memfd for a segment: %w", err)
+		}
+		f := os.NewFile(uintptr(fd), "shm")
+		var st unix.Stat_t
+		if err := unix.Ftruncate(fd, int64(size)); err != nil {
+			f.Close()
+			return nil, unix.ENOMEM
+		}
+		if err := unix.Fstat(fd, &st); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("shmget: fstat of a segment's memfd: %w", err)
+		}
+		ns.shmPages += pages
+		t := now()
+		return &Shm{Size: size, file: f, Dev: st.Dev, Ino: st.Ino, ctime: t, cpid: c.PID}, nil
+	}
+	check := func(s *Shm) error {
+		if s.Size < size {
+			return unix.EINVAL
+		}
+		return nil
+	}
+	return ns.shms.get(c, key, flags, create, check)
+}
+
+// ShmAttach is what shmat needs to map a segment.
+type ShmAttach struct {
+	File     *os.File // a duplicate of the memfd, the caller's to close
+	Size     uint64
+	Name     string // as /proc/self/maps shows it
+	Dev, Ino uint64
+}
+
+// ShmAttach checks that the caller may attach segment id, for writing too
+// unless readOnly, and returns what to map; Attached records the mapping.
+func (ns *Namespace) ShmAttach(c *Caller, id int, readOnly, exec bool) (ShmAttach, error) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.reapShm()
+	s, err := ns.shms.lookup(id)
+	if err != nil {
+		return ShmAttach{}, err
+	}
+	mode := uint32(0444)
+	if !readOnly {
+		mode |= 0222
+	}
+	if exec {
+		mode |= 0111
+	}
+	if err := s.p.mayAccess(c, mode); err != nil {
+		return ShmAttach{}, err
+	}
+	if s.file == nil {
+		return ShmAttach{}, unix.EIDRM
+	}
+	fd, err := unix.FcntlInt(s.file.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return ShmAttach{}, fmt.Errorf("shmat: duplicating a segment's memfd: %w", err)
+	}
+	name := fmt.Sprintf("/SYSV%08x", uint32(s.p.Key))
+	return ShmAttach{File: os.NewFile(uintptr(fd), name), Size: s.Size, Name: name + " (deleted)", Dev: s.Dev, Ino: s.Ino}, nil
+}
+
+// Attached records a successful attach of the segment at dev/ino by pid.
+func (ns *Namespace) Attached(dev, ino uint64, pid int) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if s := ns.shmByFile(dev, ino); s != nil {
+		s.atime, s.lpid = now(), pid
+	}
+}
+
+// ShmSize returns the size of the segment behind a mapping of dev/ino, if
+// it is one (shmdt: a stale segment, already destroyed, still counts).
+func (ns *Namespace) ShmSize(dev, ino uint64) (uint64, bool) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if s := ns.shmByFile(dev, ino); s != nil {
+		return s.Size, true
+	}
+	return 0, false
+}
+
+// Detached records a shmdt by pid and destroys segments that are marked
+// for it and no longer attached anywhere.
+func (ns *Namespace) Detached(dev, ino uint64, pid int) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if s := ns.shmByFile(dev, ino); s != nil {
+		s.dtime, s.lpid = now(), pid
+	}
+	ns.reapShm()
+}
+
+func (ns *Namespace) shmByFile(dev, ino uint64) *Shm {
+	for _, s := range ns.shms.objs {
+		if s.Dev == dev && s.Ino == ino {
+			return s
+		}
+	}
+	return nil
+}
+
+// reapShm destroys the segments IPC_RMID marked once nothing maps them
+// (the destroy-on-last-detach rule); ns.mu is held. Attachments are
+// counted from the address spaces themselves, so a detach by munmap, exit
+// or exec counts as well as one by shmdt.
+func (ns *Namespace) reapShm() {
+	for _, s := range ns.shms.objs {
+		if s.p.Mode&shmDest != 0 && ns.attached(s.Dev, s.Ino) == 0 {
+			ns.destroyShm(s)
+		}
+	}
+}
+
+func (ns *Namespace) destroyShm(s *Shm) {
+	if s.file != nil {
+		s.file.Close()
+		s.file = nil
+	}
+	ns.shmPages -= (s.Size + pageLen - 1) / pageLen
+	ns.shms.remove(s)
+}
+
+// ShmCtl implements shmctl(2) for IPC_STAT (buf receives struct
+// shmid64_ds), IPC_SET (buf holds one), IPC_RMID, SHM_LOCK and
+// SHM_UNLOCK.
+func (ns *Namespace) ShmCtl(c *Caller, id, cmd int, buf []byte) ([]byte, error) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.reapShm()
+	s, err := ns.shms.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	switch cmd {
+	case STAT:
+		if err := s.p.mayAccess(c, 0444); err != nil {
+			return nil, err
+		}
+		b := s.p.Bytes()
+		for _, v := range []uint64{s.Size, uint64(s.atime), uint64(s.dtime), uint64(s.ctime)} {
+			b = le.AppendUint64(b, v)
+		}
+		b = le.AppendUint32(b, uint32(s.cpid))
+		b = le.AppendUint32(b, uint32(s.lpid))
+		b = le.AppendUint64(b, uint64(ns.attached(s.Dev, s.Ino)))
+		return append(b, make([]byte, 16)...), nil
+	case SET:
+		if err := s.p.setFrom(c, buf); err != nil {
+			return nil, err
+		}
+		s.ctime = now()
+	case RMID:
+		if err := s.p.mayControl(c); err != nil {
+			return nil, err
+		}
+		s.p.Mode |= shmDest
+		ns.shms.hideKey(s)
+		ns.reapShm()
+	case ShmLock, ShmUnlock:
+		if !c.Privileged {
+			return nil, unix.EPERM
+		}
+		if cmd == ShmLock {
+			s.p.Mode |= shmLocked
+		} else {
+			s.p.Mode &^= shmLocked
+		}
+	default:
+		return nil, unix.EINVAL
+	}
+	return nil, nil
+}
+
+// ShmStatSize is the size of struct shmid64_ds.
+const ShmStatSize = 112

@@ -1,0 +1,286 @@
+package linux
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/kernel/ipc"
+	"runsc-lite/sentry/mm"
+)
+
+func registerIPC(st *kernel.SyscallTable) {
+	reg(st, unix.SYS_SHMGET, "shmget", shmget, kernel.ArgHex, kernel.ArgInt, kernel.ArgOct)
+	reg(st, unix.SYS_SHMAT, "shmat", shmat, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_SHMDT, "shmdt", shmdt, kernel.ArgHex)
+	partial(st, unix.SYS_SHMCTL, "shmctl", shmctl, "IPC_STAT, IPC_SET, IPC_RMID, SHM_LOCK, SHM_UNLOCK; no IPC_INFO, SHM_INFO or SHM_STAT", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SEMGET, "semget", semget, kernel.ArgHex, kernel.ArgInt, kernel.ArgOct)
+	reg(st, unix.SYS_SEMOP, "semop", semop, kernel.ArgInt, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_SEMTIMEDOP, "semtimedop", semtimedop, kernel.ArgInt, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_SEMCTL, "semctl", semctl, "no IPC_INFO, SEM_INFO or SEM_STAT", kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_MSGGET, "msgget", msgget, kernel.ArgHex, kernel.ArgOct)
+	reg(st, unix.SYS_MSGSND, "msgsnd", msgsnd, kernel.ArgInt, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_MSGRCV, "msgrcv", msgrcv, kernel.ArgInt, kernel.ArgHex, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_MSGCTL, "msgctl", msgctl, "IPC_STAT, IPC_SET, IPC_RMID; no IPC_INFO, MSG_INFO or MSG_STAT", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+}
+
+// ipcCaller describes t to the IPC namespace.
+func ipcCaller(t *kernel.Task) *ipc.Caller {
+	c := t.Creds()
+	return &ipc.Caller{
+		PID: t.PID(), UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups,
+		Privileged: c.Caps.Effective()&(1<<unix.CAP_IPC_OWNER) != 0,
+		Interrupt:  t.Interrupted(),
+	}
+}
+
+func shmget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	id, err := t.K.IPC.ShmGet(ipcCaller(t), a.Int(0), uint64(a.Pointer(1)), int(a.Int(2)))
+	return uintptr(id), err
+}
+
+// shmat flags (linux/shm.h).
+const (
+	shmRdonly = 010000
+	shmRnd    = 020000
+	shmRemap  = 040000
+	shmExec   = 0100000
+	shmLBA    = 4096
+)
+
+// shmat maps a segment shared, like a MAP_SHARED mapping of its memfd:
+// at an address the sentry picks, or at shmaddr (rounded down with
+// SHM_RND), which must not overlap a mapping unless SHM_REMAP.
+func shmat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	id, addr, flags := int(a.Int(0)), a.Pointer(1), int(a.Int(2))
+	if id < 0 {
+		return 0, unix.EINVAL
+	}
+	mflags := unix.MAP_SHARED
+	if addr != 0 {
+		if addr%shmLBA != 0 {
+			if flags&shmRnd == 0 {
+				return 0, unix.EINVAL
+			}
+			addr &^= shmLBA - 1
+			if addr == 0 && flags&shmRemap != 0 {
+				return 0, unix.EINVAL
+			}
+		}
+		mflags |= unix.MAP_FIXED_NOREPLACE
+		if flags&shmRemap != 0 {
+			mflags = unix.MAP_SHARED | unix.MAP_FIXED
+		}
+	} else if flags&shmRemap != 0 {
+		return 0, unix.EINVAL
+	}
+	prot := unix.PROT_READ | unix.PROT_WRITE
+	if flags&shmRdonly != 0 {
+		prot = unix.PROT_READ
+	}
+	if flags&shmExec != 0 {
+		prot |= unix.PROT_EXEC
+	}
+	att, err := t.K.IPC.ShmAttach(ipcCaller(t), id, flags&shmRdonly != 0, flags&shmExec != 0)
+	if err != nil {
+		return 0, err
+	}
+	length := uintptr(att.Size)
+	if addr != 0 && addr+length < addr {
+		att.File.Close()
+		return 0, unix.EINVAL
+	}
+	at, err := t.MM.Mmap(mm.MmapOpts{Addr: addr, Length: length, Prot: prot, Flags: mflags,
+		File: att.File, Name: att.Name, Dev: att.Dev, Ino: att.Ino})
+	if err == unix.EEXIST {
+		return 0, unix.EINVAL // an overlap without SHM_REMAP
+	}
+	if err != nil {
+		return 0, err
+	}
+	t.K.IPC.Attached(att.Dev, att.Ino, t.PID())
+	return at, nil
+}
+
+// shmdt unmaps the attachment found at addr or above it (a mapping of a
+// segment whose offset is its distance from addr, as do_shmdt looks for
+// it), and every other piece of that attachment within the segment's
+// size.
+func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	addr := a.Pointer(0)
+	if addr%4096 != 0 {
+		return 0, unix.EINVAL
+	}
+	vmas := t.MM.VMAs()
+	var dev, ino, size uint64
+	found := false
+	for _, v := range vmas {
+		if v.Start < addr || v.File == nil || v.Start-addr != uintptr(v.Offset) {
+			continue
+		}
+		if sz, ok := t.K.IPC.ShmSize(v.Dev, v.Ino); ok {
+			dev, ino, size, found = v.Dev, v.Ino, (sz+4095)&^4095, true
+			break
+		}
+	}
+	if !found {
+		return 0, unix.EINVAL
+	}
+	for _, v := range vmas {
+		if v.Start >= addr && uint64(v.End-addr) <= size && v.File != nil && v.Dev == dev && v.Ino == ino &&
+			v.Start-addr == uintptr(v.Offset) {
+			if err := t.MM.Munmap(v.Start, v.End-v.Start); err != nil {
+				return 0, err
+			}
+		}
+	}
+	t.K.IPC.Detached(dev, ino, t.PID())
+	return 0, nil
+}
+
+func shmctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, ipcCtl(t, a, ipc.ShmStatSize, t.K.IPC.ShmCtl)
+}
+
+func msgctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, ipcCtl(t, a, ipc.MsgStatSize, t.K.IPC.MsgCtl)
+}
+
+// ipcCtl runs shmctl or msgctl: IPC_SET's structure is read before the
+// object is looked up, IPC_STAT's written after.
+func ipcCtl(t *kernel.Task, a kernel.SyscallArguments, statSize int, ctl func(*ipc.Caller, int, int, []byte) ([]byte, error)) error {
+	id, cmd, buf := int(a.Int(0)), int(a.Int(1)), a.Pointer(2)
+	if id < 0 || cmd < 0 {
+		return unix.EINVAL
+	}
+	var in []byte
+	if cmd == ipc.SET {
+		in = make([]byte, statSize)
+		if err := t.CopyIn(buf, in); err != nil {
+			return err
+		}
+	}
+	out, err := ctl(ipcCaller(t), id, cmd, in)
+	if err != nil || out == nil {
+		return err
+	}
+	return t.CopyOut(buf, out)
+}
+
+func semget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	id, err := t.K.IPC.SemGet(ipcCaller(t), a.Int(0), int(a.Int(1)), int(a.Int(2)))
+	return uintptr(id), err
+}
+
+func semop(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return semtimedopImpl(t, a.Int(0), a.Pointer(1), a.Pointer(2), 0)
+}
+
+func semtimedop(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return semtimedopImpl(t, a.Int(0), a.Pointer(1), a.Pointer(2), a.Pointer(3))
+}
+
+// semtimedopImpl checks the counts, reads the operations and the timeout
+// (none when timeoutAddr is 0), then runs them.
+func semtimedopImpl(t *kernel.Task, id int32, sopsAddr, nsops, timeoutAddr uintptr) (uintptr, error) {
+	if nsops < 1 || id < 0 {
+		return 0, unix.EINVAL
+	}
+	if nsops > 500 { // SEMOPM
+		return 0, unix.E2BIG
+	}
+	b := make([]byte, 6*nsops)
+	if err := t.CopyIn(sopsAddr, b); err != nil {
+		return 0, err
+	}
+	ops := make([]ipc.SemBuf, nsops)
+	for i := range ops {
+		ops[i] = ipc.SemBuf{Num: binary.LittleEndian.Uint16(b[6*i:]), Op: int16(binary.LittleEndian.Uint16(b[6*i+2:])),
+			Flags: int16(binary.LittleEndian.Uint16(b[6*i+4:]))}
+	}
+	timeout := time.Duration(-1)
+	if timeoutAddr != 0 {
+		d, err := copyInTimespec(t, timeoutAddr)
+		if err != nil {
+			return 0, err
+		}
+		timeout = d
+	}
+	return 0, t.K.IPC.SemOp(ipcCaller(t), t.TG, int(id), ops, timeout)
+}
+
+func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	id, num, cmd, arg := int(a.Int(0)), int(a.Int(1)), int(a.Int(2)), a.Pointer(3)
+	if id < 0 {
+		return 0, unix.EINVAL
+	}
+	var in []byte
+	switch cmd {
+	case ipc.SET:
+		in = make([]byte, ipc.SemStatSize)
+	case ipc.SetAll:
+		n, err := t.K.IPC.SemCount(id)
+		if err != nil {
+			return 0, err
+		}
+		in = make([]byte, 2*n)
+	}
+	if in != nil {
+		if err := t.CopyIn(arg, in); err != nil {
+			return 0, err
+		}
+	}
+	ret, out, err := t.K.IPC.SemCtl(ipcCaller(t), id, num, cmd, int32(arg), in)
+	if err != nil {
+		return 0, err
+	}
+	if out != nil {
+		return 0, t.CopyOut(arg, out)
+	}
+	return uintptr(ret), nil
+}
+
+func msgget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	id, err := t.K.IPC.MsgGet(ipcCaller(t), a.Int(0), int(a.Int(1)))
+	return uintptr(id), err
+}
+
+// msgsnd reads the type first, as Linux does (EFAULT before any other
+// check), then the text.
+func msgsnd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	var typ [8]byte
+	if err := t.CopyIn(a.Pointer(1), typ[:]); err != nil {
+		return 0, err
+	}
+	size := a.Int64(2)
+	if !ipc.MsgSizeOK(size) || a.Int(0) < 0 {
+		return 0, unix.EINVAL
+	}
+	mtype := int64(binary.LittleEndian.Uint64(typ[:]))
+	if mtype < 1 {
+		return 0, unix.EINVAL
+	}
+	text := make([]byte, size)
+	if err := t.CopyIn(a.Pointer(1)+8, text); err != nil {
+		return 0, err
+	}
+	return 0, t.K.IPC.MsgSnd(ipcCaller(t), int(a.Int(0)), mtype, text, int(a.Int(3)))
+}
+
+func msgrcv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Int(0) < 0 || a.Int64(2) < 0 {
+		return 0, unix.EINVAL
+	}
+	typ, text, err := t.K.IPC.MsgRcv(ipcCaller(t), int(a.Int(0)), a.Int64(2), a.Int64(3), int(a.Int(4)))
+	if err != nil {
+		return 0, err
+	}
+	// The message has left the queue: a bad buffer loses it, as in Linux.
+	out := binary.LittleEndian.AppendUint64(nil, uint64(typ))
+	if err := t.CopyOut(a.Pointer(1), append(out, text...)); err != nil {
+		return 0, err
+	}
+	return uintptr(len(text)), nil
+}
