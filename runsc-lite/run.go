@@ -13,6 +13,7 @@ import (
 	"github.com/google/subcommands"
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
 )
 
@@ -28,6 +29,7 @@ type runCmd struct {
 	network   string
 	env       stringList
 	clearEnv  bool
+	pidsLimit int
 }
 
 // stringList is a repeatable flag.
@@ -70,6 +72,7 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	f.StringVar(&c.network, "network", "none", "network: none (host networking is not supported)")
 	f.Var(&c.env, "env", "set `KEY=VALUE` in the command's environment (repeatable)")
 	f.BoolVar(&c.clearEnv, "clear-env", false, "start from an empty environment instead of the caller's")
+	f.IntVar(&c.pidsLimit, "pids-limit", kernel.DefaultTaskLimit, "most tasks (threads) the sandbox holds; fork and clone fail with EAGAIN beyond")
 }
 
 func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
@@ -79,6 +82,9 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	}
 	if c.network != "none" {
 		return fail(1, "--network=%s: only --network=none is supported", c.network)
+	}
+	if c.pidsLimit < 1 {
+		return fail(1, "--pids-limit=%d: want at least 1", c.pidsLimit)
 	}
 	env := os.Environ()
 	if c.clearEnv {
@@ -97,7 +103,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	defer closeLog()
 	cfg := sandbox.Config{
 		Root: c.root, Cwd: c.cwd, Platform: c.platform,
-		Argv: argv, Env: env, Log: log,
+		Argv: argv, Env: env, Log: log, PidsLimit: c.pidsLimit,
 	}
 	if c.strace || c.straceLog != "" {
 		w, closeTrace, err := openOutput(c.straceLog, os.Stderr)

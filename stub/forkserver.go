@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/bpf"
@@ -281,9 +282,25 @@ func (f *Forkserver) Close() error {
 	if f.cmd.Process == nil {
 		return nil
 	}
+	pgid := f.cmd.Process.Pid
 	f.cmd.Process.Kill()
 	f.cmd.Wait()
+	waitGroupGone(pgid)
 	return nil
+}
+
+// waitGroupGone kills what is left of the forkserver's process group (stub
+// processes, whose PR_SET_PDEATHSIG kill is under way) and waits, up to a
+// few seconds, until the host has reaped all of it, so that a sandbox's
+// processes are gone when the sandbox is.
+func waitGroupGone(pgid int) {
+	unix.Kill(-pgid, unix.SIGKILL)
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		if unix.Kill(-pgid, 0) == unix.ESRCH {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // Pid is the forkserver's process ID.

@@ -37,8 +37,9 @@ type addressSpace struct {
 	released atomic.Bool
 	dead     atomic.Bool
 
-	mu  sync.Mutex // serializes syscall-thread requests
-	seq uint32
+	mu     sync.Mutex // serializes syscall-thread requests
+	seq    uint32
+	forkMu sync.Mutex // serializes a fork request with reading its reply
 
 	slotMu sync.Mutex
 	slots  [sysmsg.MaxThreads]bool
@@ -177,6 +178,9 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		return nil, errGone
 	}
 	defer as.use.RUnlock()
+	// Two forks at once must not read each other's pidfd message.
+	as.forkMu.Lock()
+	defer as.forkMu.Unlock()
 	return as.p.newAddressSpace(func(ctl, memfd int) (stub.Process, error) {
 		pid, err := as.call(sysmsg.ReqFork, 0, [6]uint64{}, ctl, memfd)
 		if err != nil {
@@ -184,6 +188,9 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		}
 		proc, err := stub.RecvPidfd(as.ctl)
 		if err != nil {
+			if as.exited() {
+				return stub.Process{}, errGone
+			}
 			return stub.Process{}, err
 		}
 		if proc.Pid != int(pid) {

@@ -102,6 +102,9 @@ func (t *Task) clonePidFD(child *Task, addr uintptr) error {
 
 // newChild builds the child task and links it into the tree.
 func (t *Task) newChild(a CloneArgs) (*Task, error) {
+	if err := t.K.admitTask(); err != nil {
+		return nil, err
+	}
 	f := a.Flags
 	m := t.MM
 	if f&unix.CLONE_VM != 0 {
@@ -109,7 +112,12 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	} else {
 		var err error
 		if m, err = t.MM.Fork(); err != nil {
-			return nil, err
+			// The host refused a process (or the parent's stub is being
+			// killed with its task): fork(2)'s answer is ENOMEM.
+			if !t.isKilled() {
+				t.Log().Warn("fork: copying the address space failed", "err", err)
+			}
+			return nil, unix.ENOMEM
 		}
 	}
 	fds := t.FDs
@@ -146,6 +154,12 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		m.DecUsers()
 		fds.DecUsers()
 		return nil, unix.EINTR
+	}
+	if err := k.admitTaskLocked(); err != nil {
+		c.ctx.Release()
+		m.DecUsers()
+		fds.DecUsers()
+		return nil, err
 	}
 	c.TID = k.allocID()
 	if f&unix.CLONE_THREAD != 0 {

@@ -60,6 +60,7 @@ type Kernel struct {
 	groups      map[int]*ThreadGroup
 	nextID      int
 	init        *ThreadGroup
+	taskLimit   int // pids.go
 }
 
 // New returns a kernel with no tasks.

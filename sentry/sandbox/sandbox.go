@@ -37,6 +37,8 @@ type Config struct {
 	Env      []string
 	Strace   io.Writer // nil: off
 	Log      *slog.Logger
+	// PidsLimit bounds the sandbox's tasks; 0 is kernel.DefaultTaskLimit.
+	PidsLimit int
 }
 
 // ExecError is a command that could not be started: Err is the errno
@@ -85,6 +87,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	}
 	defer p.Close()
 	k := kernel.New(p, root.VFS, linux.NewTable(), cfg.Log)
+	k.SetTaskLimit(cfg.PidsLimit)
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
 	}

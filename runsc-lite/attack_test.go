@@ -1,0 +1,111 @@
+package main
+
+// Attacks from inside the sandbox on DESIGN.md section 6's invariants that
+// the platform suite (platformtest's attacks) does not reach: a fork bomb
+// must end at the sandbox's task limit, and random syscalls with hostile
+// arguments must never crash the sentry. Each attack runs in a session of
+// its own, so that every host process it made can be found afterwards.
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestAttackForkBomb(t *testing.T) {
+	prog := buildC(t, filepath.Join("testdata", "attack", "forkbomb.c"), false)
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			t.Parallel()
+			out, code := runAttack(t, "run", "--platform", platform, "--pids-limit", "64", "--", prog)
+			// The bomb's first process reports how fork failed, then kills
+			// its whole process group, itself included.
+			if out != "fork: Resource temporarily unavailable\n" || code != 128+int(syscall.SIGKILL) {
+				t.Errorf("fork bomb: output %q, exit %d; want EAGAIN from fork, then exit %d", out, code, 128+int(syscall.SIGKILL))
+			}
+		})
+	}
+}
+
+func TestAttackSyscallFuzz(t *testing.T) {
+	prog := buildC(t, filepath.Join("testdata", "attack", "fuzz.c"), false)
+	children := "24"
+	if testing.Short() {
+		children = "6"
+	}
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			t.Parallel()
+			dir := workDir(t, "fuzz")
+			out, code := runAttack(t, "run", "--platform", platform, "--cwd", dir, "--", prog, children, "300")
+			if code != 0 || !strings.HasSuffix(out, "fuzzed "+children+" children\n") {
+				t.Errorf("random syscalls: exit %d, output ending %q; want exit 0 after %s children", code, lastLine(out), children)
+			}
+		})
+	}
+}
+
+// runAttack runs runsc-lite with args in a new session and returns its
+// stdout and exit code. It fails the test if runsc-lite wrote anything on
+// stderr (a panic, a sentry error) or left a process of its session behind.
+func runAttack(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runscBin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	if ctx.Err() != nil {
+		t.Fatalf("runsc-lite %s: still running after %v", strings.Join(args, " "), 2*runTimeout)
+	}
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("runsc-lite %s: %v", strings.Join(args, " "), err)
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("runsc-lite wrote on stderr:\n%s", stderr.String())
+	}
+	if left := sessionMembers(cmd.Process.Pid); len(left) > 0 {
+		t.Errorf("runsc-lite exited, leaving processes %v of its session", left)
+	}
+	return stdout.String(), code
+}
+
+// sessionMembers lists the host processes in session sid.
+func sessionMembers(sid int) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which ends with the last ')':
+		// state ppid pgrp session ...
+		i := bytes.LastIndexByte(stat, ')')
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) > 3 && f[3] == strconv.Itoa(sid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// lastLine returns the last line of s.
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	return s[strings.LastIndexByte(s, '\n')+1:]
+}
