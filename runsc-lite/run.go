@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/google/subcommands"
@@ -15,6 +16,7 @@ import (
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
+	"runsc-lite/sentry/usage"
 )
 
 // runCmd is `run` and its alias `do`, as in runsc.
@@ -29,7 +31,18 @@ type runCmd struct {
 	network   string
 	env       stringList
 	clearEnv  bool
+	memLimit  byteSize
 	pidsLimit int
+}
+
+// byteSize is a flag of bytes with an optional k, m or g suffix.
+type byteSize uint64
+
+func (b *byteSize) String() string { return strconv.FormatUint(uint64(*b), 10) }
+func (b *byteSize) Set(s string) error {
+	n, err := usage.ParseSize(s)
+	*b = byteSize(n)
+	return err
 }
 
 // stringList is a repeatable flag.
@@ -72,6 +85,7 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	f.StringVar(&c.network, "network", "none", "network: none (host networking is not supported)")
 	f.Var(&c.env, "env", "set `KEY=VALUE` in the command's environment (repeatable)")
 	f.BoolVar(&c.clearEnv, "clear-env", false, "start from an empty environment instead of the caller's")
+	f.Var(&c.memLimit, "memory-limit", "the sandbox's memory in `BYTES` (k, m, g suffixes; 0: half of the host's RAM): mappings and memory files beyond fail with ENOMEM or ENOSPC")
 	f.IntVar(&c.pidsLimit, "pids-limit", kernel.DefaultTaskLimit, "most tasks (threads) the sandbox holds; fork and clone fail with EAGAIN beyond")
 }
 
@@ -103,7 +117,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	defer closeLog()
 	cfg := sandbox.Config{
 		Root: c.root, Cwd: c.cwd, Platform: c.platform,
-		Argv: argv, Env: env, Log: log, PidsLimit: c.pidsLimit,
+		Argv: argv, Env: env, Log: log, MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit,
 	}
 	if c.strace || c.straceLog != "" {
 		w, closeTrace, err := openOutput(c.straceLog, os.Stderr)

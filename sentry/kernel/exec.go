@@ -45,7 +45,8 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	if err != nil {
 		return unix.ENOMEM
 	}
-	m := mm.New(as)
+	m := mm.New(as, t.MM.Memory())
+	m.SetRlimits(t.TG.MemoryRlimits())
 	res, err := loader.Load(m, t.opener(), p, argv, envv)
 	if err != nil {
 		m.Release()

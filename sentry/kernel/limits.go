@@ -58,6 +58,14 @@ func (tg *ThreadGroup) Rlimit(res int, next *unix.Rlimit, privileged bool) (unix
 	return old, nil
 }
 
+// MemoryRlimits returns the RLIMIT_AS and RLIMIT_DATA soft limits, which
+// package mm enforces.
+func (tg *ThreadGroup) MemoryRlimits() (as, data uint64) {
+	a, _ := tg.Rlimit(unix.RLIMIT_AS, nil, false)
+	d, _ := tg.Rlimit(unix.RLIMIT_DATA, nil, false)
+	return a.Cur, d.Cur
+}
+
 // CPUTime returns the user and system time of the process's host threads.
 // The stub process runs the application, so its times are the ones that
 // count; until tasks track them, the sentry's own are reported.

@@ -52,7 +52,7 @@ func newMM(t *testing.T) *mm.MemoryManager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := mm.New(as)
+	m := mm.New(as, nil)
 	t.Cleanup(m.Release)
 	return m
 }

@@ -4,7 +4,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxBrk bounds the heap, like RLIMIT_DATA would.
+// maxBrk bounds the heap whatever RLIMIT_DATA says, so that the heap
+// never runs into the mmap area's randomized base.
 const maxBrk = 1 << 40
 
 // SetBrkStart places the heap after the executable's end, at a random
@@ -17,7 +18,9 @@ func (m *MemoryManager) SetBrkStart(end uintptr) {
 }
 
 // Brk implements brk(2): it returns the new break, or the old one if addr
-// is out of range or the memory cannot be had.
+// is out of range or the memory cannot be had: past RLIMIT_DATA (the heap
+// plus other data mappings, as Linux counts it since 4.7) or RLIMIT_AS, or
+// beyond the sandbox's memory limit.
 func (m *MemoryManager) Brk(addr uintptr) uintptr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -31,7 +34,13 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr {
 			return m.brk
 		}
 		const rw = unix.PROT_READ | unix.PROT_WRITE
+		heap := VMA{Start: oldEnd, End: newEnd, Prot: rw, Name: "[heap]"}
+		next := footprintOf(&heap, oldEnd, newEnd)
+		if m.admit(footprint{}, next) != nil {
+			return m.brk
+		}
 		if _, err := m.as.Mmap(oldEnd, newEnd-oldEnd, rw, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED, nil, 0); err != nil {
+			m.unadmit(footprint{}, next)
 			return m.brk
 		}
 		m.extendHeap(oldEnd, newEnd)
@@ -39,7 +48,8 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr {
 		if err := m.as.Munmap(newEnd, oldEnd-newEnd); err != nil {
 			return m.brk
 		}
-		m.remove(newEnd, oldEnd)
+		m.settle(m.usageIn(newEnd, oldEnd), footprint{})
+		m.unmapRange(newEnd, oldEnd)
 	}
 	m.brk = addr
 	return addr

@@ -17,22 +17,35 @@ func dupFile(v *VMA) (*os.File, error) {
 }
 
 // Fork returns a copy-on-write copy of the address space and its mirror.
+// The copy's private memory is charged in full, as Linux charges a
+// child's commit at fork: beyond the sandbox's limit fork fails with
+// ENOMEM. Shared objects gain a reference and no charge.
 func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	charged := m.usageIn(0, TaskSize).charged
+	if !m.mem.Charge(charged) {
+		return nil, unix.ENOMEM
+	}
 	as, err := m.as.Fork()
 	if err != nil {
+		m.mem.Uncharge(charged)
 		return nil, err
 	}
-	c := &MemoryManager{as: as, mmapBase: m.mmapBase, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop,
+	c := &MemoryManager{as: as, mem: m.mem, mmapBase: m.mmapBase, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop,
 		Argv: m.Argv, Envv: m.Envv, Auxv: m.Auxv}
+	c.SetRlimits(m.asLimit.Load(), m.dataLimit.Load())
 	dups := make(map[*os.File]*os.File)
 	for _, v := range m.vmas {
 		if v.File != nil {
 			if dups[v.File] == nil {
 				f, err := dupFile(&v)
 				if err != nil {
-					c.Release()
+					for _, d := range dups {
+						d.Close()
+					}
+					as.Release()
+					m.mem.Uncharge(charged)
 					return nil, err
 				}
 				dups[v.File] = f
@@ -40,6 +53,9 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 			v.File = dups[v.File]
 		}
 		c.vmas = append(c.vmas, v)
+	}
+	for _, o := range m.shmsIn(0, TaskSize) {
+		o.refs.Add(1)
 	}
 	return c, nil
 }

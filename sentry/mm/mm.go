@@ -11,6 +11,17 @@
 // of the user address space (above the platform's reserved range), the mmap
 // area growing down from below the reserved range, randomized by up to
 // 1 TiB like mmap_rnd_bits=28, and brk after the executable.
+//
+// Memory limits (account.go): every address space charges what it
+// commits to the sandbox's usage.Memory, as Linux's strict overcommit
+// (vm.overcommit_memory=2) charges commit: writable private mappings
+// (anonymous or file, brk, stacks) when they become writable, shared
+// anonymous memory once per object when it is created; munmap, exit and
+// exec give it back. Fork charges the child's copy in full, as Linux does,
+// so fork fails with ENOMEM when the copy would pass the limit. RLIMIT_AS
+// (every mapping) and RLIMIT_DATA (writable private mappings other than
+// stacks, and brk) are checked per process as Linux checks them; the
+// kernel pushes the process's limits in with SetRlimits.
 package mm
 
 import (
@@ -26,6 +37,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/platform"
+	"runsc-lite/sentry/usage"
 )
 
 const (
@@ -48,15 +60,20 @@ type VMA struct {
 	Offset   int64
 	Name     string // path shown in /proc/self/maps, or [heap], [stack], [vdso]
 	Dev, Ino uint64
-	// shm names a shared anonymous mapping, which fork shares: together
-	// with Offset it identifies a futex word across processes.
-	shm     uint64
+	// shm is the shared anonymous memory object mapped, which fork
+	// shares: with Offset it identifies a futex word across processes.
+	shm     *shmObject
 	special bool // the platform's own ranges: never changed by the application
 }
 
 // MemoryManager is one address space and its mirror.
 type MemoryManager struct {
-	as platform.AddressSpace
+	as  platform.AddressSpace
+	mem *usage.Memory // the sandbox's account; nil charges nothing
+
+	// asLimit and dataLimit are the process's RLIMIT_AS and RLIMIT_DATA
+	// soft limits in bytes (account.go).
+	asLimit, dataLimit atomic.Uint64
 
 	mu       sync.Mutex
 	vmas     []VMA // sorted, non-overlapping
@@ -84,9 +101,11 @@ func (m *MemoryManager) DecUsers() {
 	}
 }
 
-// New returns an empty memory manager on a fresh address space.
-func New(as platform.AddressSpace) *MemoryManager {
-	m := &MemoryManager{as: as}
+// New returns an empty memory manager on a fresh address space, charging
+// the memory it commits to mem.
+func New(as platform.AddressSpace, mem *usage.Memory) *MemoryManager {
+	m := &MemoryManager{as: as, mem: mem}
+	m.SetRlimits(unlimited, unlimited)
 	for _, r := range as.Reserved() {
 		m.insert(VMA{Start: r.Start, End: r.End, special: true, Name: "[platform]"})
 	}
@@ -126,10 +145,13 @@ func (m *MemoryManager) Release() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.as.Release()
+	m.mem.Uncharge(m.usageIn(0, TaskSize).charged)
+	shms := m.shmsIn(0, TaskSize)
 	for _, v := range m.vmas {
 		closeFile(v.File, m.vmas)
 	}
 	m.vmas = nil
+	m.putShms(shms)
 }
 
 // closeFile closes f unless a VMA in vmas still uses it. Files are shared
@@ -332,9 +354,6 @@ func (m *MemoryManager) AccessiblePrefix(addr uintptr, n int, write bool) int {
 	return int(min(at, end) - addr)
 }
 
-// nextShm numbers shared anonymous mappings.
-var nextShm atomic.Uint64
-
 // FutexKey returns what identifies the futex word at addr: for a private
 // futex, or one in private memory, this address space and the address; in
 // a shared mapping, the object mapped (file or shared anonymous memory)
@@ -358,7 +377,7 @@ func (m *MemoryManager) FutexKey(addr uintptr, private bool) (any, error) {
 			case v.File != nil:
 				return fileKey{v.Dev, v.Ino, off}, nil
 			default:
-				return shmKey{v.shm, off}, nil
+				return shmKey{v.shm.id, off}, nil
 			}
 		}
 	}

@@ -70,22 +70,34 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 		hostFlags |= unix.MAP_ANONYMOUS
 	}
 	hostFlags |= o.Flags & (unix.MAP_NORESERVE | unix.MAP_POPULATE | unix.MAP_STACK | unix.MAP_GROWSDOWN)
-	if _, err := m.as.Mmap(addr, length, o.Prot, hostFlags, o.File, o.Offset); err != nil {
-		return 0, err
-	}
-	for _, f := range m.remove(addr, addr+length) {
-		f.Close()
-	}
 	v := VMA{
 		Start: addr, End: addr + length, Prot: o.Prot, Shared: kind != unix.MAP_PRIVATE,
 		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
 	}
+	old, next := m.usageIn(v.Start, v.End), footprintOf(&v, v.Start, v.End)
+	if err := m.admit(old, next); err != nil {
+		return 0, err
+	}
 	if v.Shared && v.File == nil {
-		v.shm = nextShm.Add(1)
+		obj, err := newShm(m.mem, uint64(length))
+		if err != nil {
+			m.unadmit(old, next)
+			return 0, err
+		}
+		v.shm = obj
 		if v.Name == "" {
 			v.Name = "/dev/zero (deleted)"
 		}
 	}
+	if _, err := m.as.Mmap(addr, length, o.Prot, hostFlags, o.File, o.Offset); err != nil {
+		m.unadmit(old, next)
+		if v.shm != nil {
+			m.mem.Uncharge(v.shm.size)
+		}
+		return 0, err
+	}
+	m.unmapRange(v.Start, v.End)
+	m.settle(old, next)
 	m.insert(v)
 	return addr, nil
 }
@@ -141,9 +153,8 @@ func (m *MemoryManager) Munmap(addr, length uintptr) error {
 	if err := m.as.Munmap(addr, length); err != nil {
 		return err
 	}
-	for _, f := range m.remove(addr, end) {
-		f.Close()
-	}
+	m.settle(m.usageIn(addr, end), footprint{})
+	m.unmapRange(addr, end)
 	return nil
 }
 
@@ -169,10 +180,22 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 	if !m.covered(addr, end) {
 		return unix.ENOMEM
 	}
+	old, next := m.usageIn(addr, end), footprint{}
+	for i := range m.vmas {
+		v := m.vmas[i]
+		v.Prot = prot
+		p := footprintOf(&v, max(v.Start, addr), min(v.End, end))
+		next.mapped, next.data, next.charged = next.mapped+p.mapped, next.data+p.data, next.charged+p.charged
+	}
+	if err := m.admit(old, next); err != nil {
+		return err
+	}
 	if err := m.as.Mprotect(addr, end-addr, prot); err != nil {
+		m.unadmit(old, next)
 		return err
 	}
 	m.update(addr, end, func(v *VMA) { v.Prot = prot })
+	m.settle(old, next)
 	return nil
 }
 

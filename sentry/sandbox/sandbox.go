@@ -25,6 +25,7 @@ import (
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/strace"
 	"runsc-lite/sentry/syscalls/linux"
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	Env      []string
 	Strace   io.Writer // nil: off
 	Log      *slog.Logger
+	// MemoryLimit is the sandbox's memory in bytes (package usage); 0 is
+	// half of the host's RAM.
+	MemoryLimit uint64
 	// PidsLimit bounds the sandbox's tasks; 0 is kernel.DefaultTaskLimit.
 	PidsLimit int
 }
@@ -98,7 +102,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("creating the address space: %w", err)
 	}
-	m := mm.New(as)
+	m := mm.New(as, usage.NewMemory(cfg.MemoryLimit))
 	res, err := loader.Load(m, root.Opener(), exe, cfg.Argv, cfg.Env)
 	if err != nil {
 		m.Release()

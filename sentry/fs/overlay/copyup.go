@@ -22,11 +22,16 @@ func (n *node) copyUp(ctx context.Context) error {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		data, err := copyData(ctx, n.lower, st.Size)
-		if err != nil {
+		charge := &dataCharge{}
+		if err := charge.grow(ctx, st.Size); err != nil {
 			return err
 		}
-		n.data = data
+		data, err := copyData(ctx, n.lower, st.Size)
+		if err != nil {
+			charge.release()
+			return err
+		}
+		n.setData(data, charge)
 		st.Nlink = 1
 	case unix.S_IFLNK:
 		l, ok := n.lower.(vfs.Symlink)

@@ -283,6 +283,9 @@ func (n *node) SetAttr(ctx context.Context, a vfs.Attr) error {
 		if err != nil {
 			return err
 		}
+		if err := n.charge.truncate(ctx, a.Size); err != nil {
+			return err
+		}
 		if err := data.Truncate(a.Size); err != nil {
 			return unix.EIO
 		}

@@ -18,7 +18,7 @@ func (n *node) ensureData() (*os.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.data = m
+		n.setData(m, &dataCharge{})
 	}
 	return n.data, nil
 }
@@ -99,6 +99,7 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	data, err := n.ensureData()
+	charge := n.charge
 	n.fs.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -112,6 +113,9 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 	if off > math.MaxInt64-int64(len(p)) {
 		return 0, unix.EFBIG
+	}
+	if err := charge.grow(ctx, off+int64(len(p))); err != nil {
+		return 0, err
 	}
 	done := 0
 	for done < len(p) {
@@ -174,9 +178,16 @@ func (f *file) Allocate(ctx context.Context, mode uint32, off, length int64) err
 	if err == nil {
 		data, err = n.ensureData()
 	}
+	charge := n.charge
 	n.fs.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	// Invalid ranges are the host's to refuse.
+	if off >= 0 && length > 0 && off <= math.MaxInt64-length && mode&(unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_COLLAPSE_RANGE) == 0 {
+		if err := charge.grow(ctx, off+length); err != nil {
+			return err
+		}
 	}
 	return unix.Fallocate(int(data.Fd()), mode, off, length)
 }

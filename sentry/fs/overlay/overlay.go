@@ -24,6 +24,8 @@
 //     keeps mapping the host file (as overlayfs before Linux 4.19).
 //   - The memfd of an unlinked file is closed by the garbage collector when
 //     the last open file and mapping are gone.
+//   - File contents are charged to the sandbox's memory limit by size;
+//     beyond it, writes fail with ENOSPC (charge.go).
 //   - One mutex per filesystem guards the tree and every node's attributes;
 //     file data is read and written without it.
 package overlay
@@ -97,6 +99,7 @@ type node struct {
 
 	st        unix.Stat_t // attributes when up (st.Size unused for files)
 	data      *os.File    // regular file contents when up; nil while empty
+	charge    *dataCharge // what data is charged (charge.go); set with it
 	dataMu    sync.Mutex  // orders appends and truncations
 	target    string      // symlink target when up
 	children  map[string]*node

@@ -28,7 +28,14 @@ func mmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	} else if err := mappedFile(t, a.Int(4), &o); err != nil {
 		return 0, err
 	}
-	return t.MM.Mmap(o)
+	return limitedMM(t).Mmap(o)
+}
+
+// limitedMM returns t's address space held to t's process's RLIMIT_AS and
+// RLIMIT_DATA for the call about to be made.
+func limitedMM(t *kernel.Task) *mm.MemoryManager {
+	t.MM.SetRlimits(t.TG.MemoryRlimits())
+	return t.MM
 }
 
 func munmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -36,15 +43,15 @@ func munmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func mprotect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.MM.Mprotect(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
+	return 0, limitedMM(t).Mprotect(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
 }
 
 func brk(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return t.MM.Brk(a.Pointer(0)), nil
+	return limitedMM(t).Brk(a.Pointer(0)), nil
 }
 
 func mremap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return t.MM.Mremap(a.Pointer(0), a.Pointer(1), a.Pointer(2), int(a.Int(3)))
+	return limitedMM(t).Mremap(a.Pointer(0), a.Pointer(1), a.Pointer(2), int(a.Int(3)))
 }
 
 func madvise(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

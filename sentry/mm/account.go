@@ -1,0 +1,157 @@
+package mm
+
+import (
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/usage"
+)
+
+// unlimited is RLIM_INFINITY.
+const unlimited = ^uint64(0)
+
+// Memory returns the sandbox account the address space charges.
+func (m *MemoryManager) Memory() *usage.Memory { return m.mem }
+
+// SetRlimits sets the RLIMIT_AS and RLIMIT_DATA soft limits (bytes) that
+// later mmap, mprotect, mremap and brk calls are held to; limits already
+// passed stay passed, as in Linux. The syscalls set the caller's limits
+// before each call, since Linux checks the calling process's limits and
+// processes may share an address space (vfork).
+func (m *MemoryManager) SetRlimits(as, data uint64) {
+	m.asLimit.Store(as)
+	m.dataLimit.Store(data)
+}
+
+// footprint is what a set of mappings counts for: mapped bytes (RLIMIT_AS),
+// data bytes (RLIMIT_DATA) and bytes charged to the sandbox.
+type footprint struct{ mapped, data, charged uint64 }
+
+// footprintOf is what [start, end) of a mapping like v counts for.
+// Shared anonymous memory is charged by its object (shmObject), not here.
+func footprintOf(v *VMA, start, end uintptr) footprint {
+	if v.special || end <= start {
+		return footprint{}
+	}
+	n := uint64(end - start)
+	f := footprint{mapped: n}
+	if !v.Shared && v.Prot&unix.PROT_WRITE != 0 {
+		f.charged = n
+		if v.Name != "[stack]" {
+			f.data = n
+		}
+	}
+	return f
+}
+
+// usageIn sums the footprint of the mirror inside [start, end); m.mu is
+// held.
+func (m *MemoryManager) usageIn(start, end uintptr) footprint {
+	var f footprint
+	for i := range m.vmas {
+		v := &m.vmas[i]
+		p := footprintOf(v, max(v.Start, start), min(v.End, end))
+		f.mapped += p.mapped
+		f.data += p.data
+		f.charged += p.charged
+	}
+	return f
+}
+
+// admit checks that replacing what [start, end) holds now (old) by next
+// stays within RLIMIT_AS and RLIMIT_DATA, and charges the sandbox for any
+// growth; m.mu is held. The caller uncharges old's excess once the change
+// is made, or calls unadmit if it fails.
+func (m *MemoryManager) admit(old, next footprint) error {
+	total := m.usageIn(0, TaskSize)
+	if next.mapped > old.mapped && total.mapped-old.mapped+next.mapped > m.asLimit.Load() {
+		return unix.ENOMEM
+	}
+	if next.data > old.data && total.data-old.data+next.data > m.dataLimit.Load() {
+		return unix.ENOMEM
+	}
+	if next.charged > old.charged && !m.mem.Charge(next.charged-old.charged) {
+		return unix.ENOMEM
+	}
+	return nil
+}
+
+// unadmit undoes admit's charge after a change failed.
+func (m *MemoryManager) unadmit(old, next footprint) {
+	if next.charged > old.charged {
+		m.mem.Uncharge(next.charged - old.charged)
+	}
+}
+
+// settle uncharges what a change gave back.
+func (m *MemoryManager) settle(old, next footprint) {
+	if old.charged > next.charged {
+		m.mem.Uncharge(old.charged - next.charged)
+	}
+}
+
+// shmObject is one shared anonymous memory object. Linux charges such
+// memory once, at its full size, when it is created, and returns it when
+// the last mapping of it goes (shmem_acct_size): refs counts the address
+// spaces that map part of it.
+type shmObject struct {
+	id   uint64
+	size uint64
+	mem  *usage.Memory
+	refs atomic.Int32
+}
+
+// nextShm numbers shared anonymous objects.
+var nextShm atomic.Uint64
+
+// newShm charges and returns an object of size bytes mapped by one address
+// space, or fails with ENOMEM.
+func newShm(mem *usage.Memory, size uint64) (*shmObject, error) {
+	if !mem.Charge(size) {
+		return nil, unix.ENOMEM
+	}
+	o := &shmObject{id: nextShm.Add(1), size: size, mem: mem}
+	o.refs.Store(1)
+	return o, nil
+}
+
+// shmsIn returns the distinct shared objects mapped in [start, end); m.mu
+// is held.
+func (m *MemoryManager) shmsIn(start, end uintptr) []*shmObject {
+	var out []*shmObject
+	seen := make(map[*shmObject]bool)
+	for _, v := range m.vmas {
+		if v.shm != nil && v.Start < end && start < v.End && !seen[v.shm] {
+			seen[v.shm] = true
+			out = append(out, v.shm)
+		}
+	}
+	return out
+}
+
+// putShms drops this address space's reference to each object in objs that
+// it no longer maps at all; m.mu is held.
+func (m *MemoryManager) putShms(objs []*shmObject) {
+	for _, o := range objs {
+		still := false
+		for _, v := range m.vmas {
+			still = still || v.shm == o
+		}
+		if !still && o.refs.Add(-1) == 0 {
+			o.mem.Uncharge(o.size)
+		}
+	}
+}
+
+// unmapRange cuts [start, end) out of the mirror: files no piece maps any
+// more are closed, shared objects lose this address space's reference.
+// Private memory is the caller's to settle. m.mu is held and the host
+// mapping is already gone or replaced.
+func (m *MemoryManager) unmapRange(start, end uintptr) {
+	shms := m.shmsIn(start, end)
+	for _, f := range m.remove(start, end) {
+		f.Close()
+	}
+	m.putShms(shms)
+}

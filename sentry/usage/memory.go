@@ -1,0 +1,127 @@
+// Package usage is the sandbox-wide memory account: one limit, like a
+// memory cgroup's, that everything the application can make the host hold
+// in memory is charged to before it is allocated.
+//
+// Decisions:
+//   - Accounting is by commitment, as Linux's vm.overcommit_memory=2
+//     ("strict"): memory is charged when it is promised (mmap, brk,
+//     mremap, fork, a file growing), not when a page is touched, because
+//     the host handles page faults and the sentry never sees them. A
+//     request beyond the limit fails then, with ENOMEM (memory) or ENOSPC
+//     (file data); nothing is ever killed for memory.
+//   - What is charged (package mm computes it per mapping): writable
+//     private mappings (anonymous or file, brk, stacks) and shared
+//     anonymous memory, and the data of files kept in memory (tmpfs,
+//     overlay copies, memfds) by their size (package overlay).
+//   - The default limit is half of the host's MemTotal.
+package usage
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+)
+
+// Memory is a sandbox's memory account. A nil *Memory charges nothing and
+// never refuses.
+type Memory struct {
+	limit uint64
+	used  atomic.Uint64
+}
+
+// NewMemory returns an account limited to limit bytes; 0 means the
+// default (DefaultLimit).
+func NewMemory(limit uint64) *Memory {
+	if limit == 0 {
+		limit = DefaultLimit()
+	}
+	return &Memory{limit: limit}
+}
+
+// Charge reserves n bytes, or reports false if that would pass the limit.
+func (m *Memory) Charge(n uint64) bool {
+	if m == nil || n == 0 {
+		return true
+	}
+	for {
+		used := m.used.Load()
+		if used+n < used || used+n > m.limit {
+			return false
+		}
+		if m.used.CompareAndSwap(used, used+n) {
+			return true
+		}
+	}
+}
+
+// Uncharge returns n bytes charged earlier.
+func (m *Memory) Uncharge(n uint64) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.used.Add(-n)
+}
+
+// Used returns the bytes charged.
+func (m *Memory) Used() uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.used.Load()
+}
+
+// Limit returns the limit in bytes (0 for a nil account: unlimited).
+func (m *Memory) Limit() uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.limit
+}
+
+// fallbackLimit is the default when the host's memory size is unknown.
+const fallbackLimit = 1 << 30
+
+// DefaultLimit is half of the host's MemTotal.
+func DefaultLimit() uint64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return fallbackLimit
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			if kb, err := strconv.ParseUint(fields[1], 10, 64); err == nil && kb > 0 {
+				return kb << 10 / 2
+			}
+		}
+	}
+	return fallbackLimit
+}
+
+// ParseSize parses a byte count with an optional k, m or g suffix
+// (powers of 1024), as the --memory-limit flag takes it.
+func ParseSize(s string) (uint64, error) {
+	mult := uint64(1)
+	t := strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case strings.HasSuffix(t, "k"):
+		mult, t = 1<<10, strings.TrimSuffix(t, "k")
+	case strings.HasSuffix(t, "m"):
+		mult, t = 1<<20, strings.TrimSuffix(t, "m")
+	case strings.HasSuffix(t, "g"):
+		mult, t = 1<<30, strings.TrimSuffix(t, "g")
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q: want a number of bytes with an optional k, m or g suffix", s)
+	}
+	if n > ^uint64(0)/mult {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return n * mult, nil
+}
