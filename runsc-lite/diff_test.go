@@ -40,6 +40,7 @@ var diffPrograms = []string{
 	"pidfd",     // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
 	"sched",     // getpriority/setpriority, capget/capset, personality, chroot, fadvise64/readahead/sync_file_range/mlock
 	"ipc",       // System V IPC: shmget/shmat/shmdt/shmctl, semget/semop/semtimedop/semctl, msgget/msgsnd/msgrcv/msgctl
+	"inotify",   // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
 	"sockets",   // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
 }
 

@@ -50,6 +50,7 @@ func (f *File) DecRef() {
 	}
 	if f.v != nil {
 		f.v.locks.releaseFile(f)
+		f.closeEvent()
 	}
 	if f.impl != nil {
 		f.impl.Release()
@@ -114,7 +115,8 @@ func (f *File) io() (FileImpl, error) {
 }
 
 // Read reads at the file position and advances it (read(2)).
-func (f *File) Read(ctx context.Context, p []byte) (int, error) {
+func (f *File) Read(ctx context.Context, p []byte) (n int, err error) {
+	defer func() { f.fileEvent(ctx, n, unix.IN_ACCESS) }()
 	if !f.readable() {
 		return 0, unix.EBADF
 	}
@@ -130,14 +132,15 @@ func (f *File) Read(ctx context.Context, p []byte) (int, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n, err := impl.ReadAt(ctx, p, f.off)
+	n, err = impl.ReadAt(ctx, p, f.off)
 	f.off += int64(n)
 	return n, err
 }
 
 // Write writes at the file position (or the end, with O_APPEND) and
 // advances it (write(2)).
-func (f *File) Write(ctx context.Context, p []byte) (int, error) {
+func (f *File) Write(ctx context.Context, p []byte) (n int, err error) {
+	defer func() { f.fileEvent(ctx, n, unix.IN_MODIFY) }()
 	if !f.writable() {
 		return 0, unix.EBADF
 	}
@@ -154,7 +157,7 @@ func (f *File) Write(ctx context.Context, p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.flags&unix.O_APPEND != 0 {
-		n, err := impl.WriteAt(ctx, p, -1)
+		n, err = impl.WriteAt(ctx, p, -1)
 		if st, serr := f.inode.Stat(ctx); serr == nil {
 			f.off = st.Size
 		}
@@ -163,7 +166,7 @@ func (f *File) Write(ctx context.Context, p []byte) (int, error) {
 	if f.off+int64(len(p)) < f.off {
 		return 0, unix.EFBIG
 	}
-	n, err := impl.WriteAt(ctx, p, f.off)
+	n, err = impl.WriteAt(ctx, p, f.off)
 	f.off += int64(n)
 	return n, err
 }
@@ -186,7 +189,8 @@ func (f *File) positional(off int64) (FileImpl, error) {
 }
 
 // PRead reads at off without moving the position (pread64(2)).
-func (f *File) PRead(ctx context.Context, p []byte, off int64) (int, error) {
+func (f *File) PRead(ctx context.Context, p []byte, off int64) (n int, err error) {
+	defer func() { f.fileEvent(ctx, n, unix.IN_ACCESS) }()
 	if !f.readable() {
 		return 0, unix.EBADF
 	}
@@ -199,7 +203,8 @@ func (f *File) PRead(ctx context.Context, p []byte, off int64) (int, error) {
 
 // PWrite writes at off without moving the position (pwrite64(2)). As in
 // Linux, O_APPEND files append whatever off says.
-func (f *File) PWrite(ctx context.Context, p []byte, off int64) (int, error) {
+func (f *File) PWrite(ctx context.Context, p []byte, off int64) (n int, err error) {
+	defer func() { f.fileEvent(ctx, n, unix.IN_MODIFY) }()
 	if !f.writable() {
 		return 0, unix.EBADF
 	}
@@ -317,7 +322,7 @@ func (f *File) SetAttr(ctx context.Context, a Attr) error {
 	if a.Mask&AttrSize != 0 && !f.writable() {
 		return unix.EINVAL
 	}
-	return setAttr(ctx, f.inode, a)
+	return f.v.attrEvent(ctx, setAttr(ctx, f.inode, a), f.d, f.inode, a)
 }
 
 // Sync implements fsync(2).

@@ -16,6 +16,8 @@ type VFS struct {
 	mounts map[mountKey]*Mount
 	locks  lockTable
 	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
+	// watches are inotify's (notify.go).
+	watches watchTable
 }
 
 // Mount is a filesystem mounted at a directory of another mount (or at /).

@@ -111,7 +111,7 @@ func (w *walker) create(dir *Dentry, name string, mode uint32) (*Dentry, error) 
 		return nil, err
 	}
 	i, err := dw.Create(w.ctx, name, mode, 0)
-	if err != nil {
+	if err := w.v.entryEvent(w.ctx, err, dir, name, unix.IN_CREATE); err != nil {
 		return nil, err
 	}
 	return &Dentry{parent: dir, name: name, inode: i, mnt: dir.mnt}, nil
@@ -170,6 +170,7 @@ func (v *VFS) openDentry(ctx context.Context, d *Dentry, flags int, created bool
 		}
 	}
 	if IsDir(st.Mode) {
+		v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
 		return NewFile(v, d, d.inode, nil, flags), nil
 	}
 	impl, err := v.openImpl(ctx, d.inode, &st, flags)
@@ -182,6 +183,7 @@ func (v *VFS) openDentry(ctx context.Context, d *Dentry, flags int, created bool
 			return nil, err
 		}
 	}
+	v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
 	return NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)), nil
 }
 
@@ -277,7 +279,7 @@ func (v *VFS) Mkdir(ctx context.Context, fsc *FSContext, dir *File, path string,
 	if err != nil {
 		return err
 	}
-	return dw.Mkdir(ctx, name, mode&0o7777&^fsc.Umask())
+	return v.entryEvent(ctx, dw.Mkdir(ctx, name, mode&0o7777&^fsc.Umask()), parent, name, unix.IN_CREATE|unix.IN_ISDIR)
 }
 
 // Mknod implements mknodat(2) for regular files and FIFOs.
@@ -302,7 +304,7 @@ func (v *VFS) Mknod(ctx context.Context, fsc *FSContext, dir *File, path string,
 		return err
 	}
 	_, err = dw.Create(ctx, name, mode&unix.S_IFMT|mode&0o7777&^fsc.Umask(), rdev)
-	return err
+	return v.entryEvent(ctx, err, parent, name, unix.IN_CREATE)
 }
 
 // Symlink implements symlinkat(2).
@@ -318,7 +320,7 @@ func (v *VFS) Symlink(ctx context.Context, fsc *FSContext, target string, dir *F
 	if err != nil {
 		return err
 	}
-	return dw.Symlink(ctx, name, target)
+	return v.entryEvent(ctx, dw.Symlink(ctx, name, target), parent, name, unix.IN_CREATE)
 }
 
 // parentForCreate resolves the directory a new name goes in: EEXIST when
@@ -395,7 +397,8 @@ func (v *VFS) Unlink(ctx context.Context, fsc *FSContext, dir *File, path string
 	if err != nil {
 		return err
 	}
-	return dw.Unlink(ctx, name)
+	key, _ := v.keyForRemoval(ctx, d)
+	return v.removed(ctx, dw.Unlink(ctx, name), parent, name, d.inode, key, false)
 }
 
 // Rmdir implements unlinkat(2) with AT_REMOVEDIR.
@@ -415,7 +418,8 @@ func (v *VFS) Rmdir(ctx context.Context, fsc *FSContext, dir *File, path string)
 	if err != nil {
 		return err
 	}
-	return dw.Rmdir(ctx, name)
+	key, _ := v.keyForRemoval(ctx, d)
+	return v.removed(ctx, dw.Rmdir(ctx, name), parent, name, d.inode, key, true)
 }
 
 // Rename implements renameat2(2).
@@ -477,7 +481,7 @@ func (v *VFS) Rename(ctx context.Context, fsc *FSContext, oldDir *File, oldPath 
 	if _, err := w.writableDir(np); err != nil {
 		return err
 	}
-	return odw.Rename(ctx, oname, np.inode, nname, flags)
+	return v.moved(ctx, odw.Rename(ctx, oname, np.inode, nname, flags), op, oname, np, nname, od.inode)
 }
 
 func renameNameErr(err error) error {
@@ -527,7 +531,11 @@ func (v *VFS) LinkDentry(ctx context.Context, fsc *FSContext, old *Dentry, newDi
 	if err != nil {
 		return err
 	}
-	return dw.Link(ctx, name, old.inode)
+	if err := v.entryEvent(ctx, dw.Link(ctx, name, old.inode), parent, name, unix.IN_CREATE); err != nil {
+		return err
+	}
+	v.inodeEvent(ctx, nil, old.inode, unix.IN_ATTRIB) // the link count
+	return nil
 }
 
 // SetAttrAt changes the attributes of path (chmod, chown, truncate,
@@ -546,7 +554,7 @@ func (v *VFS) SetAttrAt(ctx context.Context, fsc *FSContext, dir *File, path str
 			return err
 		}
 	}
-	return setAttr(ctx, d.inode, a)
+	return v.attrEvent(ctx, setAttr(ctx, d.inode, a), d, d.inode, a)
 }
 
 // setAttr checks the rules common to every filesystem and applies a.

@@ -52,6 +52,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerSched,
 	registerHints,
 	registerIPC,
+	registerInotify,
 }
 
 // reg is shorthand for a fully implemented entry.
