@@ -34,6 +34,7 @@ static void shm(key_t key) {
 	CHECK(shmget(key, 0, 0) == id);
 	T(shmget(key, 20000, 0600));
 	T(shmget(IPC_PRIVATE, 0, 0600));
+	T(shmget(IPC_PRIVATE, 1UL << 46, 0600));
 	struct shmid_ds ds;
 	T(shmctl(id, IPC_STAT, &ds));
 	printf("segsz %zu nattch %lu mode %o cpid-is-me %d\n", ds.shm_segsz, ds.shm_nattch,

@@ -14,6 +14,8 @@
 // Shared memory segments are host memfds, mapped MAP_SHARED into the
 // stub processes like memfd_create's files, so attachments in different
 // processes and across fork share their pages; the sentry holds no copy.
+// A segment's size is charged to the sandbox's memory account when it is
+// created (package usage), as the data of a memfd is.
 // Blocking operations (semop, msgsnd, msgrcv) wait on a channel that the
 // object closes and replaces at every change, and end early when the
 // caller's interrupt channel closes (EINTR) or the object is removed
@@ -25,6 +27,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/usage"
 )
 
 // Caller is who performs an operation.
@@ -37,6 +41,9 @@ type Caller struct {
 	Privileged bool
 	// Interrupt closes when a blocking operation must return EINTR.
 	Interrupt <-chan struct{}
+	// Memory is the sandbox's memory account, which a shared memory
+	// segment is charged to by its size, like a memfd's data.
+	Memory *usage.Memory
 }
 
 // Flags of the *get and operation calls (linux/ipc.h).

@@ -5,11 +5,13 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/usage"
 )
 
 // Shared memory limits: Linux's defaults (SHMMIN, SHMMAX, SHMALL,
 // SHMMNI). A segment costs the sentry one memfd and a few words; its
-// pages cost the host only when touched, like any memory of the sandbox.
+// size is charged to the sandbox's memory account, which bounds it.
 const (
 	shmMNI  = 4096
 	shmMax  = ^uint64(0) - 1<<24
@@ -34,6 +36,8 @@ type Shm struct {
 	Dev, Ino            uint64
 	atime, dtime, ctime int64
 	cpid, lpid          int
+	// mem is the account the segment's size is charged to.
+	mem *usage.Memory
 }
 
 func (s *Shm) perm() *Perm { return &s.p }
@@ -51,23 +55,32 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 		if ns.shmPages+pages < ns.shmPages || ns.shmPages+pages > shmAll {
 			return nil, unix.ENOSPC
 		}
+		// Charged when promised, as the account charges memfds; strict
+		// overcommit makes shmget itself fail with ENOMEM.
+		if !c.Memory.Charge(pages * pageLen) {
+			return nil, unix.ENOMEM
+		}
+		uncharge := func() { c.Memory.Uncharge(pages * pageLen) }
 		fd, err := unix.MemfdCreate(fmt.Sprintf("SYSV%08x", uint32(key)), unix.MFD_CLOEXEC)
 		if err != nil {
+			uncharge()
 			return nil, fmt.Errorf("shmget: memfd for a segment: %w", err)
 		}
 		f := os.NewFile(uintptr(fd), "shm")
 		var st unix.Stat_t
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
 			f.Close()
+			uncharge()
 			return nil, unix.ENOMEM
 		}
 		if err := unix.Fstat(fd, &st); err != nil {
 			f.Close()
+			uncharge()
 			return nil, fmt.Errorf("shmget: fstat of a segment's memfd: %w", err)
 		}
 		ns.shmPages += pages
 		t := now()
-		return &Shm{Size: size, file: f, Dev: st.Dev, Ino: st.Ino, ctime: t, cpid: c.PID}, nil
+		return &Shm{Size: size, file: f, Dev: st.Dev, Ino: st.Ino, ctime: t, cpid: c.PID, mem: c.Memory}, nil
 	}
 	check := func(s *Shm) error {
 		if s.Size < size {
@@ -174,7 +187,9 @@ func (ns *Namespace) destroyShm(s *Shm) {
 		s.file.Close()
 		s.file = nil
 	}
-	ns.shmPages -= (s.Size + pageLen - 1) / pageLen
+	pages := (s.Size + pageLen - 1) / pageLen
+	ns.shmPages -= pages
+	s.mem.Uncharge(pages * pageLen)
 	ns.shms.remove(s)
 }
 

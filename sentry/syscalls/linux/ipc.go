@@ -33,6 +33,7 @@ func ipcCaller(t *kernel.Task) *ipc.Caller {
 		PID: t.PID(), UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups,
 		Privileged: c.Caps.Effective()&(1<<unix.CAP_IPC_OWNER) != 0,
 		Interrupt:  t.Interrupted(),
+		Memory:     t.MemoryAccount(),
 	}
 }
 
