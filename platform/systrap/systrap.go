@@ -62,6 +62,7 @@ type Platform struct {
 	closed    bool
 	spare     *addressSpace // a fresh stub process ready for NewAddressSpace
 	refilling bool
+	spawned   atomic.Int32   // NewAddressSpace calls so far
 	bg        sync.WaitGroup // refills and releases still running
 }
 
@@ -141,7 +142,12 @@ func (p *Platform) NewContext() platform.Context { return &context{p: p} }
 // NewAddressSpace implements platform.Platform: the spare stub process if
 // there is a live one, else a new one; either way another spare is started.
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
-	defer p.refill()
+	// The first address space is the sandbox's init: a spare started then
+	// would compete with its start for the CPU, and most sandboxes never
+	// execve at all.
+	if p.spawned.Add(1) > 1 {
+		defer p.refill()
+	}
 	if as := p.takeSpare(); as != nil {
 		return as, nil
 	}
