@@ -14,6 +14,7 @@ package platform
 import (
 	"errors"
 	"os"
+	"time"
 )
 
 // Platform creates address spaces and thread contexts.
@@ -52,6 +53,9 @@ type AddressSpace interface {
 	// VVAR returns where the vDSO's data pages are mapped: the application
 	// must not map over them, or its vDSO reads garbage.
 	VVAR() Range
+	// CPUTime returns the CPU time the host has charged the threads that
+	// run in the address space (ProcessCPUTime of its host process).
+	CPUTime() (user, sys time.Duration, err error)
 	// Release destroys the address space. Contexts bound to it are unbound.
 	Release()
 }

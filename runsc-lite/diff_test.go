@@ -27,6 +27,7 @@ var diffPrograms = []string{
 	"identity",  // uids, gids, groups, pids: relations only
 	"time",      // clock_gettime/clock_getres/nanosleep/gettimeofday/time
 	"system",    // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
+	"rlimit",    // RLIMIT_AS/RLIMIT_DATA on mmap/mremap/brk/mprotect and fork, RLIMIT_CPU values, CPU time in getrusage/clock_gettime
 	"memory",    // mmap/munmap/mprotect/brk/mremap/madvise/msync
 	"efault",    // bad pointers everywhere
 	"process",   // fork/vfork/wait4/waitid/execve, pipes between processes

@@ -204,6 +204,12 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 // Reserved implements platform.AddressSpace.
 func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{reserved} }
 
+// CPUTime implements platform.AddressSpace: the stub process runs every
+// thread of the address space.
+func (as *addressSpace) CPUTime() (user, sys time.Duration, err error) {
+	return platform.ProcessCPUTime(as.pid)
+}
+
 // VDSO implements platform.AddressSpace.
 func (as *addressSpace) VDSO() platform.Range {
 	return platform.Range{Start: as.p.fs.VDSO.Start, End: as.p.fs.VDSO.End}

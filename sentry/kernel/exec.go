@@ -54,7 +54,10 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	}
 	t.endOtherThreads()
 	old := t.MM
+	// Under k.mu: CPUTime reads other tasks' address spaces.
+	t.K.mu.Lock()
 	t.MM = m
+	t.K.mu.Unlock()
 	old.DecUsers()
 	if t.FDs.Shared() {
 		fds := t.FDs.Fork()

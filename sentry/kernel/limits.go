@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"time"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -54,6 +52,12 @@ func (tg *ThreadGroup) Rlimit(res int, next *unix.Rlimit, privileged bool) (unix
 			tg.limits = make(map[int]unix.Rlimit)
 		}
 		tg.limits[res] = *next
+		if res == unix.RLIMIT_CPU {
+			// The watcher reads the limit under tg.mu.
+			tg.mu.Unlock()
+			tg.watchCPULimit()
+			tg.mu.Lock()
+		}
 	}
 	return old, nil
 }
@@ -64,15 +68,4 @@ func (tg *ThreadGroup) MemoryRlimits() (as, data uint64) {
 	a, _ := tg.Rlimit(unix.RLIMIT_AS, nil, false)
 	d, _ := tg.Rlimit(unix.RLIMIT_DATA, nil, false)
 	return a.Cur, d.Cur
-}
-
-// CPUTime returns the user and system time of the process's host threads.
-// The stub process runs the application, so its times are the ones that
-// count; until tasks track them, the sentry's own are reported.
-func (tg *ThreadGroup) CPUTime() (user, sys time.Duration) {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0, 0
-	}
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }

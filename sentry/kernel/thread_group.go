@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -40,6 +41,7 @@ type ThreadGroup struct {
 	creds       Credentials
 	limits      map[int]unix.Rlimit
 	realTimer   *IntervalTimer
+	cpuWatched  atomic.Bool // an RLIMIT_CPU watcher runs (cpulimit.go)
 	posixTimers *TimerTable
 	sigmu       sync.Mutex
 	handlers    map[int][32]byte // rt_sigaction records, by signal
@@ -63,6 +65,7 @@ func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 		for sig, act := range parent.handlers {
 			tg.handlers[sig] = act
 		}
+		tg.watchCPULimit()
 	}
 	return tg
 }

@@ -43,14 +43,14 @@ func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if !validClock(clock) {
 		return 0, unix.EINVAL
 	}
-	if clock == unix.CLOCK_THREAD_CPUTIME_ID {
-		// The host thread that runs this handler changes from call to call,
-		// so its clock could go back; CPU time is the sentry's, as in
-		// getrusage, and the process's clock only goes forward.
-		clock = unix.CLOCK_PROCESS_CPUTIME_ID
-	}
 	var ts unix.Timespec
-	if err := unix.ClockGettime(clock, &ts); err != nil {
+	if clock == unix.CLOCK_PROCESS_CPUTIME_ID || clock == unix.CLOCK_THREAD_CPUTIME_ID {
+		// The process's CPU time is its stub process's, as in getrusage;
+		// a thread's is reported as its process's, which only goes
+		// forward too.
+		user, sys := t.TG.CPUTime()
+		ts = unix.NsecToTimespec(int64(user + sys))
+	} else if err := unix.ClockGettime(clock, &ts); err != nil {
 		return 0, err
 	}
 	return 0, t.CopyOut(a.Pointer(1), timespecBytes(ts))
