@@ -9,9 +9,13 @@ import (
 
 	"runsc-lite/platform/systrap"
 	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/usage"
 )
 
-func newMM(t *testing.T) *mm.MemoryManager {
+func newMM(t *testing.T) *mm.MemoryManager { return newAccountedMM(t, nil) }
+
+// newAccountedMM returns a memory manager charging mem.
+func newAccountedMM(t *testing.T, mem *usage.Memory) *mm.MemoryManager {
 	t.Helper()
 	p, err := systrap.New()
 	if err != nil {
@@ -22,7 +26,7 @@ func newMM(t *testing.T) *mm.MemoryManager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := mm.New(as, nil)
+	m := mm.New(as, mem)
 	t.Cleanup(m.Release)
 	return m
 }
