@@ -171,6 +171,7 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		}
 		c.TG = newThreadGroup(k, c.TID, parent)
 		c.TG.exitSignal = a.ExitSignal
+		c.TG.membarrier.registered.Store(t.TG.MembarrierRegistered())
 		k.groups[c.TID] = c.TG
 	}
 	c.TG.tasks = append(c.TG.tasks, c)

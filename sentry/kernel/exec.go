@@ -66,6 +66,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	}
 	t.FDs.CloseOnExec()
 	t.TG.resetHandlersForExec()
+	t.TG.membarrier.registered.Store(0)
 	t.Regs = res.Regs
 	t.FP = platform.NewFPState()
 	t.Exe = res.Exe

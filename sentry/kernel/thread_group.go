@@ -37,6 +37,8 @@ type ThreadGroup struct {
 	done   chan struct{} // closed when the group becomes a zombie
 	job    jobState      // stopped by a stop signal (jobcontrol.go)
 
+	membarrier membarrierState // membarrier.go
+
 	mu          sync.Mutex // guards what follows
 	creds       Credentials
 	limits      map[int]unix.Rlimit

@@ -13,6 +13,7 @@
 #include <linux/futex.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
+#include <linux/membarrier.h>
 #include <linux/seccomp.h>
 
 void sysmsg_handler(int signo, void *siginfo, void *ucontext);
@@ -115,6 +116,15 @@ static void apply_limits(const struct fs_request *req)
 	}
 }
 
+/* The sentry answers the application's membarrier with the host's
+ * MEMBARRIER_CMD_GLOBAL_EXPEDITED, which reaches the CPUs running threads of
+ * registered processes: every stub registers (forked stubs inherit it). An
+ * older host without it just leaves the sentry's QUERY answer empty. */
+static void register_membarrier(void)
+{
+	sys3(__NR_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0);
+}
+
 static void install_handlers(void)
 {
 	static const int signals[] = {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGCHLD};
@@ -135,6 +145,7 @@ void stub_process_main(struct fs_request *req, int ctl, int memfd, const struct 
 		stub_die();
 	map_shared_region(memfd);
 	apply_limits(req);
+	register_membarrier();
 	install_handlers();
 	uint64_t all = ~(uint64_t)0;
 	sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
@@ -160,6 +171,7 @@ void stub_ptrace_main(struct fs_request *req, int ctl)
 		stub_die();
 	sys3(__NR_close_range, STUB_CTL_FD + 1, ~0U, 0);
 	apply_limits(req);
+	register_membarrier();
 	sys4(__NR_rt_sigprocmask, SIG_SETMASK, &none, 0, 8);
 	ptrace_wait();
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"runtime"
+	gosync "sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +24,7 @@ func registerSystem(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_TIMES, "times", times, "times are the sentry's", kernel.ArgHex)
 	reg(st, unix.SYS_SCHED_GETAFFINITY, "sched_getaffinity", schedGetaffinity, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", schedSetaffinity, "checked and accepted; threads run where the host schedules them", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_MEMBARRIER, "membarrier", membarrier, "QUERY reports no command: barriers on running threads need an interrupt protocol", kernel.ArgInt, kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_MEMBARRIER, "membarrier", membarrier, "no SYNC_CORE or RSEQ commands", kernel.ArgInt, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SCHED_YIELD, "sched_yield", schedYield)
 	partial(st, unix.SYS_SCHED_GETSCHEDULER, "sched_getscheduler", schedGetscheduler, "every task is SCHED_OTHER", kernel.ArgInt)
 	partial(st, unix.SYS_SCHED_SETSCHEDULER, "sched_setscheduler", schedSetscheduler, "only SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with priority 0", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
@@ -238,15 +239,64 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	return 0, unix.EINVAL
 }
 
-// membarrier answers MEMBARRIER_CMD_QUERY with an empty set, which tells
-// programs (liburcu, language runtimes) to use their fallback: a barrier
-// that reaches threads running application code on other CPUs needs a way
-// to interrupt them all and wait, which the sentry does not have yet.
+// membarrier commands (linux/membarrier.h).
+const (
+	membarrierQuery                    = 0
+	membarrierGlobal                   = 1 << 0
+	membarrierGlobalExpedited          = 1 << 1
+	membarrierRegisterGlobalExpedited  = 1 << 2
+	membarrierPrivateExpedited         = 1 << 3
+	membarrierRegisterPrivateExpedited = 1 << 4
+	membarrierGetRegistrations         = 1 << 9
+	membarrierSupported                = membarrierGlobal | membarrierGlobalExpedited |
+		membarrierRegisterGlobalExpedited | membarrierPrivateExpedited | membarrierRegisterPrivateExpedited
+)
+
+// hostMembarrier reports whether the host has MEMBARRIER_CMD_GLOBAL_EXPEDITED,
+// which every stub process registers for: one host call then makes every
+// CPU that runs a sandbox thread execute a barrier, which is what the
+// application's barriers need (it reaches other sandboxes' threads too,
+// which costs them an interrupt and nothing else).
+var hostMembarrier = gosync.OnceValue(func() bool {
+	mask, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, membarrierQuery, 0, 0)
+	return errno == 0 && mask&membarrierGlobalExpedited != 0
+})
+
+// membarrier implements the memory-ordering commands with the host's
+// MEMBARRIER_CMD_GLOBAL_EXPEDITED. Without it on the host, QUERY answers an
+// empty set, which sends programs to their fallbacks. The SYNC_CORE and RSEQ
+// commands are not offered.
 func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Int(0) == 0 && a.Uint(1) == 0 {
-		return 0, nil
+	cmd, flags := a.Uint(0), a.Uint(1)
+	if flags != 0 {
+		return 0, unix.EINVAL
 	}
-	return 0, unix.EINVAL
+	if !hostMembarrier() {
+		if cmd == membarrierQuery {
+			return 0, nil
+		}
+		return 0, unix.EINVAL
+	}
+	switch cmd {
+	case membarrierQuery:
+		return membarrierSupported, nil
+	case membarrierGetRegistrations:
+		return uintptr(t.TG.MembarrierRegistered()), nil
+	case membarrierRegisterGlobalExpedited, membarrierRegisterPrivateExpedited:
+		t.TG.MembarrierRegister(cmd)
+		return 0, nil
+	case membarrierPrivateExpedited:
+		if t.TG.MembarrierRegistered()&membarrierRegisterPrivateExpedited == 0 {
+			return 0, unix.EPERM
+		}
+	case membarrierGlobal, membarrierGlobalExpedited:
+	default:
+		return 0, unix.EINVAL
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, membarrierGlobalExpedited, 0, 0); errno != 0 {
+		return 0, errno
+	}
+	return 0, nil
 }
 
 // Scheduling policies (sched.h).
