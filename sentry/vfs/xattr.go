@@ -1,0 +1,264 @@
+package vfs
+
+import (
+	"context"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Extended attributes (xattr(7)). The VFS applies the rules every Linux
+// filesystem shares (fs/xattr.c: xattr_permission and the namespace
+// resolution), so that filesystems only store bytes:
+//
+//   - user.* exists only on regular files and directories: elsewhere a read
+//     is ENODATA and a change EPERM; it needs read or write permission on
+//     the file, and on a sticky directory a change needs the owner.
+//   - trusted.* and changes of security.* need CAP_SYS_ADMIN, which only
+//     uid 0 has in the sandbox; others read no trusted.* (ENODATA) and do
+//     not see trusted.* names in a listing.
+//   - system.* holds POSIX ACLs, which no filesystem of the sandbox
+//     supports (as one mounted noacl): EOPNOTSUPP. Any other namespace is
+//     EOPNOTSUPP, and a bare prefix such as "user." is EINVAL.
+//   - Inodes without XattrReader (proc, pipes, sockets, devices) have no
+//     extended attributes: EOPNOTSUPP after the checks above, an empty
+//     listing; inodes with a reader but no writer are on a read-only
+//     filesystem: EROFS for changes.
+
+// Limits of fs/xattr.c (include/uapi/linux/limits.h).
+const (
+	XattrNameMax = 255      // XATTR_NAME_MAX
+	XattrSizeMax = 64 << 10 // XATTR_SIZE_MAX: the largest value
+	XattrListMax = 64 << 10 // XATTR_LIST_MAX: the largest listing
+)
+
+// XattrReader is implemented by inodes of filesystems with extended
+// attributes.
+type XattrReader interface {
+	// GetXattr returns the value of name, or ENODATA.
+	GetXattr(ctx context.Context, name string) ([]byte, error)
+	// ListXattr returns the names the inode has.
+	ListXattr(ctx context.Context) ([]string, error)
+}
+
+// XattrWriter is implemented by inodes whose extended attributes can
+// change. The VFS has checked the name and the caller's rights.
+type XattrWriter interface {
+	// SetXattr stores value under name; flags is XATTR_CREATE (EEXIST if
+	// name exists), XATTR_REPLACE (ENODATA if it does not) or 0. ENOSPC
+	// when the value cannot be stored.
+	SetXattr(ctx context.Context, name string, value []byte, flags int) error
+	// RemoveXattr removes name, or fails with ENODATA.
+	RemoveXattr(ctx context.Context, name string) error
+}
+
+// Xattr namespaces.
+const (
+	xattrUser     = "user."
+	xattrTrusted  = "trusted."
+	xattrSecurity = "security."
+	xattrSystem   = "system."
+)
+
+// XattrStored reports whether name is in a namespace that the sandbox's
+// filesystems store (user, trusted, security); filesystems use it to keep
+// only those when copying a lower file's attributes.
+func XattrStored(name string) bool {
+	for _, p := range []string{xattrUser, xattrTrusted, xattrSecurity} {
+		if strings.HasPrefix(name, p) && len(name) > len(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// xattrSupported resolves name's namespace as xattr_resolve_name does:
+// EINVAL for a bare prefix, EOPNOTSUPP for system.* and unknown ones.
+func xattrSupported(name string) error {
+	for _, p := range []string{xattrUser, xattrTrusted, xattrSecurity, xattrSystem} {
+		if name == p {
+			return unix.EINVAL
+		}
+	}
+	if XattrStored(name) {
+		return nil
+	}
+	return unix.EOPNOTSUPP
+}
+
+// xattrPermission is Linux's xattr_permission, plus the CAP_SYS_ADMIN check
+// that the capability LSM makes on changes of security.*.
+func xattrPermission(ctx context.Context, i Inode, name string, write bool) error {
+	st, err := i.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	c := CallerOf(ctx).Creds
+	denied := unix.ENODATA
+	if write {
+		denied = unix.EPERM
+	}
+	switch {
+	case strings.HasPrefix(name, xattrSecurity):
+		if write && c.UID != 0 {
+			return unix.EPERM
+		}
+		return nil
+	case strings.HasPrefix(name, xattrSystem):
+		return nil
+	case strings.HasPrefix(name, xattrTrusted):
+		if c.UID != 0 {
+			return denied
+		}
+		return nil
+	case strings.HasPrefix(name, xattrUser):
+		mode := st.Mode & unix.S_IFMT
+		if mode != unix.S_IFREG && mode != unix.S_IFDIR {
+			return denied
+		}
+		if write && mode == unix.S_IFDIR && st.Mode&unix.S_ISVTX != 0 && c.UID != 0 && c.UID != st.Uid {
+			return unix.EPERM
+		}
+	}
+	want := uint32(mayRead)
+	if write {
+		want = mayWrite
+	}
+	return mayAccess(c, &st, want)
+}
+
+// getXattr implements getxattr(2) on i.
+func getXattr(ctx context.Context, i Inode, name string) ([]byte, error) {
+	if err := xattrPermission(ctx, i, name, false); err != nil {
+		return nil, err
+	}
+	r, ok := i.(XattrReader)
+	if !ok {
+		return nil, unix.EOPNOTSUPP
+	}
+	if err := xattrSupported(name); err != nil {
+		return nil, err
+	}
+	return r.GetXattr(ctx, name)
+}
+
+// listXattr implements listxattr(2) on i: the names the caller may see.
+func listXattr(ctx context.Context, i Inode) ([]string, error) {
+	r, ok := i.(XattrReader)
+	if !ok {
+		return nil, nil
+	}
+	names, err := r.ListXattr(ctx)
+	if err != nil {
+		return nil, err
+	}
+	root := CallerOf(ctx).Creds.UID == 0
+	out := names[:0:0]
+	for _, n := range names {
+		if XattrStored(n) && (root || !strings.HasPrefix(n, xattrTrusted)) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// xattrWriter checks a change of name on i and returns who makes it.
+func xattrWriter(ctx context.Context, i Inode, name string) (XattrWriter, error) {
+	_, reads := i.(XattrReader)
+	w, writes := i.(XattrWriter)
+	if reads && !writes {
+		return nil, unix.EROFS
+	}
+	if err := xattrPermission(ctx, i, name, true); err != nil {
+		return nil, err
+	}
+	if !writes {
+		return nil, unix.EOPNOTSUPP
+	}
+	if err := xattrSupported(name); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// setXattr implements setxattr(2) on i.
+func (v *VFS) setXattr(ctx context.Context, d *Dentry, i Inode, name string, value []byte, flags int) error {
+	w, err := xattrWriter(ctx, i, name)
+	if err != nil {
+		return err
+	}
+	if err := w.SetXattr(ctx, name, value, flags); err != nil {
+		return err
+	}
+	if v != nil {
+		v.inodeEvent(ctx, d, i, unix.IN_ATTRIB)
+	}
+	return nil
+}
+
+// removeXattr implements removexattr(2) on i.
+func (v *VFS) removeXattr(ctx context.Context, d *Dentry, i Inode, name string) error {
+	w, err := xattrWriter(ctx, i, name)
+	if err != nil {
+		return err
+	}
+	if err := w.RemoveXattr(ctx, name); err != nil {
+		return err
+	}
+	if v != nil {
+		v.inodeEvent(ctx, d, i, unix.IN_ATTRIB)
+	}
+	return nil
+}
+
+// GetXattr implements getxattr(2) on d.
+func (d *Dentry) GetXattr(ctx context.Context, name string) ([]byte, error) {
+	return getXattr(ctx, d.inode, name)
+}
+
+// ListXattr implements listxattr(2) on d.
+func (d *Dentry) ListXattr(ctx context.Context) ([]string, error) {
+	return listXattr(ctx, d.inode)
+}
+
+// SetXattr implements setxattr(2) on d.
+func (v *VFS) SetXattr(ctx context.Context, d *Dentry, name string, value []byte, flags int) error {
+	return v.setXattr(ctx, d, d.inode, name, value, flags)
+}
+
+// RemoveXattr implements removexattr(2) on d.
+func (v *VFS) RemoveXattr(ctx context.Context, d *Dentry, name string) error {
+	return v.removeXattr(ctx, d, d.inode, name)
+}
+
+// GetXattr implements fgetxattr(2); O_PATH files are EBADF, as in Linux.
+func (f *File) GetXattr(ctx context.Context, name string) ([]byte, error) {
+	if f.isPath() {
+		return nil, unix.EBADF
+	}
+	return getXattr(ctx, f.inode, name)
+}
+
+// ListXattr implements flistxattr(2).
+func (f *File) ListXattr(ctx context.Context) ([]string, error) {
+	if f.isPath() {
+		return nil, unix.EBADF
+	}
+	return listXattr(ctx, f.inode)
+}
+
+// SetXattr implements fsetxattr(2); the file need not be open for writing.
+func (f *File) SetXattr(ctx context.Context, name string, value []byte, flags int) error {
+	if f.isPath() {
+		return unix.EBADF
+	}
+	return f.v.setXattr(ctx, f.d, f.inode, name, value, flags)
+}
+
+// RemoveXattr implements fremovexattr(2).
+func (f *File) RemoveXattr(ctx context.Context, name string) error {
+	if f.isPath() {
+		return unix.EBADF
+	}
+	return f.v.removeXattr(ctx, f.d, f.inode, name)
+}
