@@ -20,6 +20,29 @@ func (n *node) copyUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	x, err := lowerXattrs(ctx, n.lower)
+	if err != nil {
+		return err
+	}
+	if err := n.copyUpData(ctx, &st); err != nil {
+		x.release()
+		return err
+	}
+	if x != nil {
+		n.setXattrs(x)
+	}
+	n.st = st
+	if !vfs.IsDir(st.Mode) {
+		n.lower = nil
+	}
+	n.up = true
+	return nil
+}
+
+// copyUpData moves a regular file's contents, a symlink's target or a
+// directory's children map into n, and sets st's link count for the copy;
+// fs.mu is held.
+func (n *node) copyUpData(ctx context.Context, st *unix.Stat_t) error {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		charge := &dataCharge{}
@@ -38,9 +61,11 @@ func (n *node) copyUp(ctx context.Context) error {
 		if !ok {
 			return unix.EINVAL
 		}
-		if n.target, err = l.Readlink(ctx); err != nil {
+		target, err := l.Readlink(ctx)
+		if err != nil {
 			return err
 		}
+		n.target = target
 		st.Nlink = 1
 	case unix.S_IFDIR:
 		if n.children == nil {
@@ -49,11 +74,6 @@ func (n *node) copyUp(ctx context.Context) error {
 	default:
 		st.Nlink = 1
 	}
-	n.st = st
-	if !vfs.IsDir(st.Mode) {
-		n.lower = nil
-	}
-	n.up = true
 	return nil
 }
 

@@ -26,6 +26,9 @@
 //     the last open file and mapping are gone.
 //   - File contents are charged to the sandbox's memory limit by size;
 //     beyond it, writes fail with ENOSPC (charge.go).
+//   - Extended attributes (user.*, trusted.*, security.*) are stored on
+//     the node, copied up with the lower file's own, charged and bounded
+//     (xattr.go).
 //   - One mutex per filesystem guards the tree and every node's attributes;
 //     file data is read and written without it.
 package overlay
@@ -102,6 +105,7 @@ type node struct {
 	charge    *dataCharge // what data is charged (charge.go); set with it
 	dataMu    sync.Mutex  // orders appends and truncations
 	target    string      // symlink target when up
+	xattrs    *xattrs     // extended attributes when up (xattr.go); nil while none
 	children  map[string]*node
 	whiteouts map[string]bool
 	removed   bool // a directory rmdir removed: it takes no new entries

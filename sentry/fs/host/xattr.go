@@ -1,0 +1,73 @@
+package host
+
+import (
+	"bytes"
+	"context"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// Extended attributes of host files are read, never written, through a
+// descriptor opened for reading (fgetxattr and flistxattr refuse O_PATH
+// ones), so regular files and directories only: the sandbox sees no
+// attributes on host symlinks and special files, where user.* cannot be
+// anyway. A file the sentry cannot open has none either.
+
+// xattrFD opens the file to read its attributes; ok is false when it has
+// none to show.
+func (i *inode) xattrFD() (fd int, ok bool) {
+	flags := unix.O_RDONLY | unix.O_NONBLOCK
+	switch i.stat.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		flags |= unix.O_DIRECTORY
+	default:
+		return -1, false
+	}
+	fd, err := i.fs.open(i.path, flags)
+	return fd, err == nil
+}
+
+// GetXattr implements vfs.XattrReader.
+func (i *inode) GetXattr(ctx context.Context, name string) ([]byte, error) {
+	fd, ok := i.xattrFD()
+	if !ok {
+		return nil, unix.ENODATA
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, vfs.XattrSizeMax)
+	n, err := unix.Fgetxattr(fd, name, buf)
+	if err != nil {
+		if err == unix.EOPNOTSUPP {
+			return nil, unix.ENODATA
+		}
+		return nil, hostErr(err)
+	}
+	return bytes.Clone(buf[:n]), nil
+}
+
+// ListXattr implements vfs.XattrReader.
+func (i *inode) ListXattr(ctx context.Context) ([]string, error) {
+	fd, ok := i.xattrFD()
+	if !ok {
+		return nil, nil
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, vfs.XattrListMax)
+	n, err := unix.Flistxattr(fd, buf)
+	if err != nil {
+		if err == unix.EOPNOTSUPP {
+			return nil, nil
+		}
+		return nil, hostErr(err)
+	}
+	var names []string
+	for _, b := range bytes.Split(buf[:n], []byte{0}) {
+		if len(b) > 0 {
+			names = append(names, string(b))
+		}
+	}
+	return names, nil
+}
