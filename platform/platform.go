@@ -38,6 +38,16 @@ type AddressSpace interface {
 	Mmap(addr, length uintptr, prot, flags int, f *os.File, off int64) (uintptr, error)
 	Munmap(addr, length uintptr) error
 	Mprotect(addr, length uintptr, prot int) error
+	// Mremap is the host's mremap(2) in the address space: flags 0 resizes
+	// the mapping at old in place; MREMAP_MAYMOVE|MREMAP_FIXED (with
+	// MREMAP_DONTUNMAP or not) moves it to newAddr, which the caller
+	// chose, carrying its pages along, so shared memory stays shared. A
+	// host-chosen address is refused (EINVAL): it could fall in a range
+	// the platform reserves. See CheckMremap.
+	Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (uintptr, error)
+	// Resident sets vec[i] to 1 if page i from addr is present in the
+	// host process's page tables, else 0 (ResidentPages).
+	Resident(addr uintptr, vec []byte) error
 	// ReadAt and WriteAt copy application memory. An unmapped or
 	// inaccessible address ends the copy with an error wrapping EFAULT; n
 	// says how much was copied before it.

@@ -149,3 +149,54 @@ func testReadWriteUnmapped(t *testing.T, f Factory, _ Options) {
 		t.Errorf("the mapped part of a short WriteAt holds % x, want % x", got, pattern[:100])
 	}
 }
+
+// testMremap moves a shared memfd mapping with Mremap: the moved pages are
+// still the memfd's. Mremap must refuse to reach the platform's reserved
+// ranges, whatever the flags.
+func testMremap(t *testing.T, f Factory, _ Options) {
+	const moved = faultAddr + 16*pageSize
+	p := newPlatform(t, f)
+	as, _ := newAddressSpace(t, p)
+	fd, err := unix.MemfdCreate("platformtest", unix.MFD_CLOEXEC)
+	if err != nil {
+		t.Fatalf("memfd_create: %v", err)
+	}
+	memfd := os.NewFile(uintptr(fd), "platformtest-memfd")
+	t.Cleanup(func() { memfd.Close() })
+	if err := memfd.Truncate(2 * pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.Mmap(faultAddr, 2*pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED, memfd, 0); err != nil {
+		t.Fatal(err)
+	}
+	move := unix.MREMAP_MAYMOVE | unix.MREMAP_FIXED
+	if got, err := as.Mremap(faultAddr, 2*pageSize, 2*pageSize, move, moved); err != nil || got != moved {
+		t.Fatalf("Mremap(%#x to %#x) = %#x, %v", faultAddr, moved, got, err)
+	}
+	writeUint64(t, as, moved+pageSize, 0x1234)
+	if got := preadUint64(t, memfd, pageSize); got != 0x1234 {
+		t.Errorf("memfd after a write through the moved mapping holds %#x, want 0x1234", got)
+	}
+	vec := make([]byte, 2)
+	if err := as.Resident(moved, vec); err != nil || vec[1] != 1 {
+		t.Errorf("Resident after a write to the second page = %v, %v; want it present", vec, err)
+	}
+
+	for _, r := range as.Reserved() {
+		for _, c := range []struct {
+			what                      string
+			old, oldLen, newLen, addr uintptr
+			flags                     int
+		}{
+			{"move the reserved range", r.Start, pageSize, pageSize, faultAddr, move},
+			{"duplicate the reserved range", r.Start, 0, pageSize, faultAddr, move},
+			{"move onto the reserved range", moved, pageSize, pageSize, r.Start, move},
+			{"grow into the reserved range", r.Start - pageSize, pageSize, 2 * pageSize, 0, 0},
+			{"let the host choose", moved, pageSize, 64 * pageSize, 0, unix.MREMAP_MAYMOVE},
+		} {
+			if got, err := as.Mremap(c.old, c.oldLen, c.newLen, c.flags, c.addr); err == nil {
+				t.Errorf("Mremap to %s (%#x, %#x, %#x, %#x, %#x) = %#x, want an error", c.what, c.old, c.oldLen, c.newLen, c.flags, c.addr, got)
+			}
+		}
+	}
+}

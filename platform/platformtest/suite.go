@@ -71,6 +71,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 		{"Fork", testFork},
 		{"MmapFile", testMmapFile},
 		{"MmapMemfd", testMmapMemfd},
+		{"Mremap", testMremap},
 		{"ReadWriteUnmapped", testReadWriteUnmapped},
 		{"ManyAddressSpaces", testManyAddressSpaces},
 		{"Attacks", testAttacks},

@@ -173,6 +173,33 @@ func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
 	return err
 }
 
+// Mremap implements platform.AddressSpace with the host's mremap, run by
+// the stub like every other mapping change.
+func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (uintptr, error) {
+	if err := platform.CheckMremap(reserved, old, oldLen, newLen, flags, newAddr); err != nil {
+		return 0, err
+	}
+	return as.remote(unix.SYS_MREMAP, uint64(old), uint64(oldLen), uint64(newLen), uint64(flags), uint64(newAddr))
+}
+
+// remote runs a remote syscall unless the address space is released.
+func (as *addressSpace) remote(nr uintptr, args ...uint64) (uintptr, error) {
+	if !as.enter() {
+		return 0, errGone
+	}
+	defer as.use.RUnlock()
+	return as.syscall(nr, args...)
+}
+
+// Resident implements platform.AddressSpace.
+func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
+	if !as.enter() {
+		return errGone
+	}
+	defer as.use.RUnlock()
+	return platform.ResidentPages(as.pid, addr, vec)
+}
+
 // ReadAt implements platform.AddressSpace.
 func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
 	if !as.enter() {

@@ -142,6 +142,25 @@ func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
 	return err
 }
 
+// Mremap implements platform.AddressSpace with the host's mremap, run by
+// the stub like every other mapping change.
+func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (uintptr, error) {
+	if err := platform.CheckMremap(reserved, old, oldLen, newLen, flags, newAddr); err != nil {
+		return 0, err
+	}
+	if !as.enter() {
+		return 0, errGone
+	}
+	defer as.use.RUnlock()
+	return as.syscall(unix.SYS_MREMAP, uint64(old), uint64(oldLen), uint64(newLen), uint64(flags), uint64(newAddr))
+}
+
+// Resident implements platform.AddressSpace. As for ReadAt, a dead stub
+// is caught by the host: its pagemap is gone.
+func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
+	return platform.ResidentPages(as.pid, addr, vec)
+}
+
 // enter takes the read side of use unless the address space is released.
 func (as *addressSpace) enter() bool {
 	as.use.RLock()

@@ -1,0 +1,64 @@
+package platform
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+const pageSize = 4096
+
+// pagemapPresent is the "page present" bit of a /proc/<pid>/pagemap entry.
+const pagemapPresent = 1 << 63
+
+// ResidentPages implements AddressSpace.Resident for platforms whose
+// application memory is real memory of host process pid: it reads the
+// present bit of each page's /proc/<pid>/pagemap entry, which needs no
+// privilege (only the frame numbers do). A page the process has not
+// faulted in reads as absent even if another process has it in memory.
+func ResidentPages(pid int, addr uintptr, vec []byte) error {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/pagemap")
+	if err != nil {
+		return fmt.Errorf("opening the pagemap of process %d: %w", pid, err)
+	}
+	defer f.Close()
+	const chunk = 512 // entries per read
+	buf := make([]byte, 8*chunk)
+	for done := 0; done < len(vec); {
+		n := min(chunk, len(vec)-done)
+		off := int64(addr/pageSize+uintptr(done)) * 8
+		if _, err := f.ReadAt(buf[:8*n], off); err != nil {
+			return fmt.Errorf("reading the pagemap of process %d: %w", pid, err)
+		}
+		for i := range n {
+			vec[done+i] = 0
+			if binary.LittleEndian.Uint64(buf[8*i:])&pagemapPresent != 0 {
+				vec[done+i] = 1
+			}
+		}
+		done += n
+	}
+	return nil
+}
+
+// CheckMremap refuses the Mremap requests that could reach reserved: a
+// host-chosen destination, an old range (even an empty one, which
+// duplicates a shared mapping) or in-place growth touching it (EFAULT),
+// a destination overlapping it (ENOMEM). The host checks the rest.
+func CheckMremap(reserved Range, old, oldLen, newLen uintptr, flags int, newAddr uintptr) error {
+	const move = unix.MREMAP_MAYMOVE | unix.MREMAP_FIXED
+	switch {
+	case flags != 0 && flags&^unix.MREMAP_DONTUNMAP != move:
+		return unix.EINVAL
+	case reserved.Overlaps(old, max(oldLen, pageSize)):
+		return unix.EFAULT
+	case flags == 0 && reserved.Overlaps(old, newLen):
+		return unix.EFAULT
+	case flags != 0 && reserved.Overlaps(newAddr, newLen):
+		return unix.ENOMEM
+	}
+	return nil
+}
