@@ -1,119 +1,12 @@
 package mm
 
 import (
+	"fmt"
+	"os"
+	"unsafe"
+
 	"golang.org/x/sys/unix"
 )
-
-// Mremap implements mremap(2): shrinking, growing in place into free
-// space, and with MREMAP_MAYMOVE moving a private mapping by copying it to
-// a new place (the host's pages cannot be moved from outside the stub).
-// Shared mappings cannot move that way (their pages would stop being
-// shared), nor can MREMAP_FIXED and MREMAP_DONTUNMAP requests: ENOMEM.
-func (m *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int) (uintptr, error) {
-	if old%pageSize != 0 || newLen == 0 || flags&^(unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED|unix.MREMAP_DONTUNMAP) != 0 {
-		return 0, unix.EINVAL
-	}
-	if flags&(unix.MREMAP_FIXED|unix.MREMAP_DONTUNMAP) != 0 {
-		return 0, unix.ENOMEM
-	}
-	oldLen, newLen = pageUp(oldLen), pageUp(newLen)
-	if newLen <= oldLen {
-		if newLen < oldLen {
-			if err := m.Munmap(old+newLen, oldLen-newLen); err != nil {
-				return 0, err
-			}
-		}
-		return old, nil
-	}
-	m.mu.Lock()
-	var v *VMA
-	for i := range m.vmas {
-		if m.vmas[i].Start <= old && old+oldLen <= m.vmas[i].End && !m.vmas[i].special {
-			v = &m.vmas[i]
-		}
-	}
-	if v == nil {
-		m.mu.Unlock()
-		return 0, unix.EFAULT
-	}
-	grow := MmapOpts{Addr: old + oldLen, Length: newLen - oldLen, Prot: v.Prot, Flags: unix.MAP_FIXED_NOREPLACE, Name: v.Name}
-	if v.Shared {
-		grow.Flags |= unix.MAP_SHARED
-	} else {
-		grow.Flags |= unix.MAP_PRIVATE
-	}
-	if v.File == nil {
-		grow.Flags |= unix.MAP_ANONYMOUS
-	} else {
-		f, err := dupFile(v)
-		if err != nil {
-			m.mu.Unlock()
-			return 0, err
-		}
-		grow.File, grow.Offset, grow.Dev, grow.Ino = f, v.Offset+int64(old+oldLen-v.Start), v.Dev, v.Ino
-	}
-	shared := v.Shared
-	m.mu.Unlock()
-	if _, err := m.Mmap(grow); err == nil {
-		return old, nil
-	}
-	if grow.File != nil {
-		grow.File.Close()
-	}
-	if flags&unix.MREMAP_MAYMOVE == 0 || shared {
-		return 0, unix.ENOMEM
-	}
-	return m.moveByCopy(old, oldLen, newLen)
-}
-
-// moveByCopy maps newLen bytes elsewhere like the mapping at old, copies
-// its contents and unmaps it.
-func (m *MemoryManager) moveByCopy(old, oldLen, newLen uintptr) (uintptr, error) {
-	m.mu.Lock()
-	var v VMA
-	for _, x := range m.vmas {
-		if x.Start <= old && old < x.End {
-			v = x
-		}
-	}
-	m.mu.Unlock()
-	if v.Prot&unix.PROT_READ == 0 {
-		return 0, unix.ENOMEM
-	}
-	o := MmapOpts{Length: newLen, Prot: v.Prot | unix.PROT_WRITE, Flags: unix.MAP_PRIVATE, Name: v.Name, Dev: v.Dev, Ino: v.Ino}
-	if v.File == nil {
-		o.Flags |= unix.MAP_ANONYMOUS
-	} else {
-		f, err := dupFile(&v)
-		if err != nil {
-			return 0, err
-		}
-		o.File, o.Offset = f, v.Offset+int64(old-v.Start)
-	}
-	to, err := m.Mmap(o)
-	if err != nil {
-		return 0, unix.ENOMEM
-	}
-	buf := make([]byte, 1<<20)
-	for off := uintptr(0); off < oldLen; off += uintptr(len(buf)) {
-		n := min(uintptr(len(buf)), oldLen-off)
-		if _, err := m.CopyIn(old+off, buf[:n]); err != nil {
-			m.Munmap(to, newLen)
-			return 0, unix.EFAULT
-		}
-		if _, err := m.CopyOut(to+off, buf[:n]); err != nil {
-			m.Munmap(to, newLen)
-			return 0, unix.EFAULT
-		}
-	}
-	if v.Prot&unix.PROT_WRITE == 0 {
-		m.Mprotect(to, newLen, v.Prot)
-	}
-	if err := m.Munmap(old, oldLen); err != nil {
-		return 0, err
-	}
-	return to, nil
-}
 
 // Madvise implements madvise(2). Hints are accepted and ignored, as Linux
 // may ignore them. MADV_DONTNEED and MADV_FREE drop private pages, which is
@@ -180,8 +73,11 @@ func knownAdvice(a int) bool {
 	return false
 }
 
-// Mincore reports every mapped page as resident: the host pages them in on
-// demand and the sentry does not track residency. Unmapped is ENOMEM.
+// Mincore implements mincore(2): a page is resident if the stub process
+// has it in its page tables (platform.AddressSpace.Resident), or, in a
+// mapping of a file, if the file's page is in the host's page cache, as
+// Linux reports it. Shared anonymous pages that only other processes have
+// touched read as absent. Unmapped is ENOMEM.
 func (m *MemoryManager) Mincore(addr, length uintptr) ([]byte, error) {
 	if addr%pageSize != 0 {
 		return nil, unix.EINVAL
@@ -193,10 +89,41 @@ func (m *MemoryManager) Mincore(addr, length uintptr) ([]byte, error) {
 		return nil, unix.ENOMEM
 	}
 	vec := make([]byte, (end-addr)/pageSize)
-	for i := range vec {
-		vec[i] = 1
+	if len(vec) == 0 {
+		return vec, nil
+	}
+	if err := m.as.Resident(addr, vec); err != nil {
+		return nil, err
+	}
+	for _, v := range m.vmas {
+		start, stop := max(v.Start, addr), min(v.End, end)
+		if v.File == nil || start >= stop {
+			continue
+		}
+		if err := fileResidency(v.File, v.Offset+int64(start-v.Start), vec[(start-addr)/pageSize:(stop-addr)/pageSize]); err != nil {
+			return nil, err
+		}
 	}
 	return vec, nil
+}
+
+// fileResidency sets vec[i] to 1 where page i of f from off is in the
+// host's page cache, by asking the host's mincore about a mapping of it in
+// the sentry that is never touched.
+func fileResidency(f *os.File, off int64, vec []byte) error {
+	b, err := unix.Mmap(int(f.Fd()), off, len(vec)*pageSize, unix.PROT_NONE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mapping a file to read its residency: %w", err)
+	}
+	defer unix.Munmap(b)
+	cached := make([]byte, len(vec))
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&cached[0]))); errno != 0 {
+		return fmt.Errorf("reading a file's residency: %w", errno)
+	}
+	for i, c := range cached {
+		vec[i] |= c & 1
+	}
+	return nil
 }
 
 // Msync checks the range is mapped; data written through a shared mapping

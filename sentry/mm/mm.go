@@ -7,6 +7,14 @@
 // MAP_FIXED, so the mirror is exactly what the host has; it backs
 // /proc/self/maps, brk, mremap and validation.
 //
+// mremap (mremap.go) is the host's own mremap, run by the stub through
+// platform.AddressSpace.Mremap at an address the sentry chose: pages move
+// with their page tables, so a moved shared mapping keeps sharing them with
+// every other process, which remapping the backing object could not do for
+// shared anonymous memory (it has no descriptor to map again). The stub's
+// syscall thread already ran mremap, and the platform refuses requests near
+// its reserved ranges or at host-chosen addresses.
+//
 // Layout, as Linux x86-64 lays out a 64-bit process: the stack near the top
 // of the user address space (above the platform's reserved range), the mmap
 // area growing down from below the reserved range, randomized by up to

@@ -58,6 +58,13 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.mmapLocked(o, length)
+}
+
+// mmapLocked maps o, already validated, with its length page-aligned;
+// m.mu is held.
+func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) {
+	kind := o.Flags & unix.MAP_SHARED_VALIDATE
 	addr, err := m.place(o.Addr, length, o.Flags)
 	if err != nil {
 		return 0, err
@@ -147,10 +154,15 @@ func (m *MemoryManager) Munmap(addr, length uintptr) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.munmapLocked(addr, end)
+}
+
+// munmapLocked unmaps [addr, end), page-aligned; m.mu is held.
+func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 	if _, special := m.overlaps(addr, end); special {
 		return unix.EINVAL
 	}
-	if err := m.as.Munmap(addr, length); err != nil {
+	if err := m.as.Munmap(addr, end-addr); err != nil {
 		return err
 	}
 	m.settle(m.usageIn(addr, end), footprint{})
@@ -177,6 +189,12 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.mprotectLocked(addr, end, prot)
+}
+
+// mprotectLocked changes the protection of [addr, end), page-aligned, to
+// prot, already validated; m.mu is held.
+func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 	if !m.covered(addr, end) {
 		return unix.ENOMEM
 	}

@@ -12,10 +12,10 @@ func registerMM(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_MUNMAP, "munmap", munmap, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_MPROTECT, "mprotect", mprotect, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_BRK, "brk", brk, kernel.ArgHex)
-	partial(st, unix.SYS_MREMAP, "mremap", mremap, "no moves: ENOMEM when growth in place is impossible", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_MREMAP, "mremap", mremap, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_MADVISE, "madvise", madvise, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_MSYNC, "msync", msync, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_MINCORE, "mincore", mincore, "every mapped page reads as resident", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_MINCORE, "mincore", mincore, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
 func mmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -51,7 +51,7 @@ func brk(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func mremap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return limitedMM(t).Mremap(a.Pointer(0), a.Pointer(1), a.Pointer(2), int(a.Int(3)))
+	return limitedMM(t).Mremap(a.Pointer(0), a.Pointer(1), a.Pointer(2), int(a.Int(3)), a.Pointer(4))
 }
 
 func madvise(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
