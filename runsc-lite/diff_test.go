@@ -44,11 +44,12 @@ var diffPrograms = []string{
 	"inotify",    // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
 	"sockets",    // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
 	"membarrier", // membarrier: query, global and private expedited barriers, registration across fork and execve
+	"xattr",      // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true}
 
 func TestDiff(t *testing.T) {
 	if _, err := exec.LookPath("gcc"); err != nil {
