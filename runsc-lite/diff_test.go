@@ -44,6 +44,7 @@ var diffPrograms = []string{
 	"inotify",    // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
 	"sockets",    // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
 	"membarrier", // membarrier: query, global and private expedited barriers, registration across fork and execve
+	"mremap",     // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
 	"xattr",      // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
 }
 
