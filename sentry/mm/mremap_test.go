@@ -157,3 +157,27 @@ func expectByte(t *testing.T, m *mm.MemoryManager, addr uintptr, want byte, what
 		t.Errorf("%s at %#x reads %v, %v; want [%d]", what, addr, b, err, want)
 	}
 }
+
+// TestMremapHostSplit: MAP_NORESERVE keeps the host from merging two
+// mappings the mirror shows as one; growing and moving them still work.
+func TestMremapHostSplit(t *testing.T) {
+	m := newMM(t)
+	a := anon(t, m, 0, 4*pg, 0)
+	anon(t, m, a+4*pg, 4*pg, unix.MAP_FIXED|unix.MAP_NORESERVE)
+	m.CopyOut(a, []byte{1})
+	m.CopyOut(a+5*pg, []byte{2})
+	if got, err := m.Mremap(a, 8*pg, 12*pg, 0, 0); err != nil || got != a {
+		t.Fatalf("grow in place: %#x, %v", got, err)
+	}
+	const dst = 0x40000000
+	// Resizing too, which the host never does across its mappings.
+	if got, err := m.Mremap(a, 12*pg, 16*pg, unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED, dst); err != nil || got != dst {
+		t.Fatalf("move: %#x, %v", got, err)
+	}
+	expectByte(t, m, dst+15*pg, 0, "the moved mapping's growth")
+	expectByte(t, m, dst, 1, "first host mapping, moved")
+	expectByte(t, m, dst+5*pg, 2, "second host mapping, moved")
+	if _, err := m.CopyIn(a, make([]byte, 1)); err == nil {
+		t.Error("old range still mapped after the move")
+	}
+}
