@@ -132,8 +132,9 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	}
 	c := &Task{K: t.K, MM: m, FDs: fds, FS: fs, Regs: t.Regs, FP: t.FP.Clone(),
 		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), Exe: t.Exe,
-		SigMask: t.SigMask, name: t.Name()}
+		name: t.Name()}
 	c.nice.Store(t.nice.Load())
+	c.sigMask.Store(t.SigMask())
 	c.Personality = t.Personality
 	c.Regs.Rax = 0
 	if a.Stack != 0 {

@@ -103,7 +103,7 @@ func (t *Task) pushFrame(sig int, si SigInfo, act [32]byte) error {
 		binary.LittleEndian.PutUint64(uc[ucMcontext+22*8:], binary.LittleEndian.Uint64(si[16:]))
 	}
 	binary.LittleEndian.PutUint64(uc[ucFPState:], fpAddr)
-	saved := t.SigMask
+	saved := t.SigMask()
 	if t.savedMask != nil {
 		saved, t.savedMask = *t.savedMask, nil
 	}
@@ -113,11 +113,11 @@ func (t *Task) pushFrame(sig int, si SigInfo, act [32]byte) error {
 		return err
 	}
 
-	mask := t.SigMask | sigMaskOf(act)
+	mask := t.SigMask() | sigMaskOf(act)
 	if flags&saNodefer == 0 {
 		mask |= 1 << (sig - 1)
 	}
-	t.SigMask = mask &^ unblockable
+	t.SetSigMask(mask &^ unblockable)
 	t.Regs.Rsp = frame
 	t.Regs.Rip = sigHandler(act)
 	t.Regs.Rdi = uint64(sig)
@@ -160,7 +160,7 @@ func (t *Task) SigReturn() (uintptr, error) {
 	} else {
 		t.FP = platform.NewFPState()
 	}
-	t.SigMask = binary.LittleEndian.Uint64(uc[ucSigmask:]) &^ unblockable
+	t.SetSigMask(binary.LittleEndian.Uint64(uc[ucSigmask:]) &^ unblockable)
 	t.Regs = regs
 	return uintptr(regs.Rax), nil
 }

@@ -122,7 +122,7 @@ func (t *Task) SignalNotify() <-chan struct{} {
 // deliverableLocked reports whether an unblocked signal is pending for t;
 // t.sig.mu is held.
 func (t *Task) deliverableLocked() bool {
-	blocked := t.SigMask
+	blocked := t.SigMask()
 	return t.sig.pending.mask&^blocked != 0 || t.TG.pendingMask()&^blocked != 0
 }
 
@@ -218,7 +218,7 @@ func (tg *ThreadGroup) queueLocked(si SigInfo) *Task {
 	tg.sigmu.Unlock()
 	tg.signalQueued()
 	for _, t := range tasks {
-		if t.SigMask&(1<<(sig-1)) == 0 {
+		if t.SigMask()&(1<<(sig-1)) == 0 {
 			return t
 		}
 	}
@@ -243,7 +243,7 @@ func (t *Task) PendingSignals() uint64 {
 // dropped (sig_ignored): its action may change before it is unblocked, and
 // a signalfd may read it.
 func (t *Task) ignored(sig int) bool {
-	if t.SigMask&(1<<(sig-1)) != 0 {
+	if t.SigMask()&(1<<(sig-1)) != 0 {
 		return false
 	}
 	act := t.TG.SigAction(sig)
@@ -315,11 +315,11 @@ func sigMaskOf(act [32]byte) uint64 { return binary.LittleEndian.Uint64(act[24:]
 func (t *Task) deliverSignals() {
 	for !t.isKilled() {
 		t.waitWhileStopped()
-		si, ok := t.dequeue(t.SigMask)
+		si, ok := t.dequeue(t.SigMask())
 		if !ok {
 			if t.savedMask != nil {
 				// rt_sigsuspend returned without a handler running.
-				t.SigMask = *t.savedMask
+				t.SetSigMask(*t.savedMask)
 				t.savedMask = nil
 			}
 			t.restartAfterSignal(false, 0)
@@ -360,9 +360,9 @@ func (t *Task) forceSignal(si SigInfo) {
 	sig := si.Signo()
 	bit := uint64(1) << (sig - 1)
 	act := t.TG.SigAction(sig)
-	if t.SigMask&bit != 0 || sigHandler(act) == sigIgn {
+	if t.SigMask()&bit != 0 || sigHandler(act) == sigIgn {
 		t.TG.SetSigAction(sig, [32]byte{})
-		t.SigMask &^= bit
+		t.SetSigMask(t.SigMask() &^ bit)
 	}
 	t.sig.mu.Lock()
 	t.sig.pending.add(si)

@@ -40,9 +40,9 @@ type Task struct {
 	// NoNewPrivs and PdeathSignal are prctl bookkeeping.
 	NoNewPrivs   int
 	PdeathSignal int
-	// SigMask is the blocked signal set; only the task's own goroutine
-	// changes it.
-	SigMask uint64
+	// sigMask is the blocked signal set (SigMask, SetSigMask): only the
+	// task's own goroutine changes it, but senders read it to pick a thread.
+	sigMask atomic.Uint64
 	// AltStack is sigaltstack's stack_t, as the application set it.
 	AltStack [24]byte
 	// Personality is personality(2)'s persona, recorded and inherited; no
@@ -65,7 +65,7 @@ type Task struct {
 
 	sig signalState
 	// savedMask, if set, is the mask the next signal frame saves instead of
-	// SigMask (rt_sigsuspend's temporary mask must not outlive the handler).
+	// signal mask (rt_sigsuspend's temporary mask must not outlive the handler).
 	savedMask *uint64
 	// restartErr is the restart errno the last syscall returned, until
 	// signal delivery settles it (restart.go); restartBlock is how
@@ -160,6 +160,13 @@ func (t *Task) kill() {
 		t.wake()
 	})
 }
+
+// SigMask returns the task's blocked signal set.
+func (t *Task) SigMask() uint64 { return t.sigMask.Load() }
+
+// SetSigMask changes the task's blocked signal set; only the task's own
+// goroutine calls it.
+func (t *Task) SetSigMask(mask uint64) { t.sigMask.Store(mask) }
 
 // Killed is closed when the task must stop; blocking syscalls select on it
 // and return EINTR.

@@ -123,6 +123,10 @@ static pid_t foreground(int reading) {
 		signal(SIGWINCH, on_winch);
 		write(ready[1], "r", 1);
 		if (reading) {
+			/* Read only once in the foreground: a background read
+			 * would stop the child with SIGTTIN. */
+			while (tcgetpgrp(0) != getpgrp())
+				usleep(1000);
 			char c;
 			read(0, &c, 1);
 			_exit(5);

@@ -96,7 +96,7 @@ func pidStatus(t *kernel.Task) string {
 		t.Name(), 0o22, t.PID(), t.TID, t.PPID(),
 		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.Effective,
 		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.Effective,
-		t.SigMask, t.NoNewPrivs)
+		t.SigMask(), t.NoNewPrivs)
 }
 
 // stringsAt reads a range of the process's memory (cmdline, environ).

@@ -221,8 +221,8 @@ func swapSigmask(t *kernel.Task, addr uintptr) error {
 	if err := t.CopyIn(addr, b[:]); err != nil {
 		return err
 	}
-	old := t.SigMask
-	t.SigMask = binary.LittleEndian.Uint64(b[:]) &^ unblockable
+	old := t.SigMask()
+	t.SetSigMask(binary.LittleEndian.Uint64(b[:]) &^ unblockable)
 	t.RestoreMaskAfterSignal(old)
 	return nil
 }

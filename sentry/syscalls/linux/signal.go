@@ -68,7 +68,7 @@ func rtSigprocmask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(3) != sigsetSize {
 		return 0, unix.EINVAL
 	}
-	old := t.SigMask
+	old := t.SigMask()
 	if a.Pointer(1) != 0 {
 		var b [8]byte
 		if err := t.CopyIn(a.Pointer(1), b[:]); err != nil {
@@ -77,15 +77,15 @@ func rtSigprocmask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		set := binary.LittleEndian.Uint64(b[:])
 		switch a.Int(0) {
 		case unix.SIG_BLOCK:
-			t.SigMask |= set
+			t.SetSigMask(t.SigMask() | set)
 		case unix.SIG_UNBLOCK:
-			t.SigMask &^= set
+			t.SetSigMask(t.SigMask() &^ set)
 		case unix.SIG_SETMASK:
-			t.SigMask = set
+			t.SetSigMask(set)
 		default:
 			return 0, unix.EINVAL
 		}
-		t.SigMask &^= unblockable
+		t.SetSigMask(t.SigMask() &^ unblockable)
 	}
 	if a.Pointer(2) != 0 {
 		return 0, t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint64(nil, old))
@@ -181,7 +181,7 @@ func rtSigpending(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(1) > sigsetSize {
 		return 0, unix.EINVAL
 	}
-	set := binary.LittleEndian.AppendUint64(nil, t.PendingSignals()&t.SigMask)
+	set := binary.LittleEndian.AppendUint64(nil, t.PendingSignals()&t.SigMask())
 	return 0, t.CopyOut(a.Pointer(0), set[:a.Pointer(1)])
 }
 
@@ -201,8 +201,8 @@ func rtSigsuspend(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err := t.CopyIn(a.Pointer(0), b[:]); err != nil {
 		return 0, err
 	}
-	old := t.SigMask
-	t.SigMask = binary.LittleEndian.Uint64(b[:]) &^ unblockable
+	old := t.SigMask()
+	t.SetSigMask(binary.LittleEndian.Uint64(b[:]) &^ unblockable)
 	waitForSignal(t)
 	// The handler runs with the suspend mask; rt_sigreturn restores old.
 	t.RestoreMaskAfterSignal(old)
@@ -243,16 +243,16 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 			return uintptr(si.Signo()), nil
 		}
 		// Wait with the set unblocked, so that its signals wake us.
-		old := t.SigMask
-		t.SigMask &^= set
+		old := t.SigMask()
+		t.SetSigMask(t.SigMask() &^ set)
 		select {
 		case <-t.SignalNotify():
 		case <-t.Killed():
 		case <-expired:
-			t.SigMask = old
+			t.SetSigMask(old)
 			return 0, unix.EAGAIN
 		}
-		t.SigMask = old
+		t.SetSigMask(old)
 		if t.PendingSignals()&set == 0 {
 			return 0, unix.EINTR
 		}
