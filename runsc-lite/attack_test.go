@@ -43,7 +43,7 @@ func TestAttackSyscallFuzz(t *testing.T) {
 		t.Run(platform, func(t *testing.T) {
 			t.Parallel()
 			dir := workDir(t, "fuzz")
-			out, code := runAttack(t, "run", "--platform", platform, "--cwd", dir, "--", prog, children, "300")
+			out, code := runAttack(t, "run", "--platform", platform, "--cwd", dir, "--", prog, children, "300", "0", "3")
 			if code != 0 || !strings.HasSuffix(out, "fuzzed "+children+" children\n") {
 				t.Errorf("random syscalls: exit %d, output ending %q; want exit 0 after %s children", code, lastLine(out), children)
 			}

@@ -44,7 +44,7 @@ func TestRaceDetector(t *testing.T) {
 				t.Parallel()
 				prog := buildC(t, filepath.Join("testdata", "attack", "fuzz.c"), false)
 				dir := workDir(t, "fuzz")
-				raced := runOut(t, runOpts{dir: dir}, raceBin, "run", "--platform", platform, "--cwd", dir, "--", prog, "6", "200")
+				raced := runOut(t, runOpts{dir: dir}, raceBin, "run", "--platform", platform, "--cwd", dir, "--", prog, "6", "200", "0", "3")
 				checkNoRace(t, raced)
 				if raced.code != 0 {
 					t.Errorf("the fuzzer exited %d", raced.code)

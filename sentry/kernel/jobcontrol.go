@@ -127,7 +127,7 @@ func (tg *ThreadGroup) parentNotifyLocked(code int32, status int) func() {
 	if parent == nil || sigFlags(parent.SigAction(int(unix.SIGCHLD)))&saNocldstop != 0 {
 		return func() {}
 	}
-	si := NewSigInfo(int32(unix.SIGCHLD), code, tg.PID, tg.creds.UID.Real)
+	si := NewSigInfo(int32(unix.SIGCHLD), code, tg.PID, tg.realUID())
 	binary.LittleEndian.PutUint32(si[24:], uint32(status))
 	return func() { parent.SendSignal(si) }
 }

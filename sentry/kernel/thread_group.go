@@ -52,21 +52,34 @@ type ThreadGroup struct {
 	exitQueue   vfs.Queue        // pidfd waiters, notified when the group dies
 }
 
+// realUID is the process's real user ID, for the siginfo and wait results
+// other processes see.
+func (tg *ThreadGroup) realUID() uint32 {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.creds.UID.Real
+}
+
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 	tg := &ThreadGroup{PID: pid, k: k, parent: parent, children: make(map[*ThreadGroup]struct{}),
 		pgid: pid, sid: pid, done: make(chan struct{}), handlers: make(map[int][32]byte)}
 	if parent != nil {
 		parent.children[tg] = struct{}{}
 		tg.pgid, tg.sid, tg.ctty = parent.pgid, parent.sid, parent.ctty
+		// Another thread of the parent may change these meanwhile.
+		parent.mu.Lock()
 		tg.creds = parent.creds
 		tg.creds.Groups = append([]uint32(nil), parent.creds.Groups...)
 		tg.limits = make(map[int]unix.Rlimit, len(parent.limits))
 		for r, l := range parent.limits {
 			tg.limits[r] = l
 		}
+		parent.mu.Unlock()
+		parent.sigmu.Lock()
 		for sig, act := range parent.handlers {
 			tg.handlers[sig] = act
 		}
+		parent.sigmu.Unlock()
 		tg.watchCPULimit()
 	}
 	return tg
@@ -179,7 +192,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 		if tg.status.Signal != 0 {
 			code, status = cldKilled, int32(tg.status.Signal)
 		}
-		si := NewSigInfo(int32(tg.exitSignal), code, tg.PID, tg.creds.UID.Real)
+		si := NewSigInfo(int32(tg.exitSignal), code, tg.PID, tg.realUID())
 		binary.LittleEndian.PutUint32(si[24:], uint32(status))
 		// Queued before the broadcast below, so that a wait that returns
 		// finds SIGCHLD pending, as in Linux.

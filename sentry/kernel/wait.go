@@ -52,7 +52,7 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 				continue
 			}
 			matched = true
-			res := WaitResult{PID: c.PID, UID: c.creds.UID.Real, Status: c.status}
+			res := WaitResult{PID: c.PID, UID: c.realUID(), Status: c.status}
 			switch {
 			case c.zombie && !o.NoExit:
 				if !o.NoWait {

@@ -1,14 +1,17 @@
 /* NEVER RUN THIS NATIVELY: it is a hostile program for the sandbox only (as
  * root on a host it renames the host, renices processes...).
  *
- * Children make random syscalls with random, small and
- * pointer-like arguments. Each child runs under alarm(1) and the parent kills
+ * Usage: fuzz [CHILDREN [CALLS [SEED [THREADS]]]]. Children, one after the
+ * other, make CALLS random syscalls from each of THREADS threads at once,
+ * with random, small and pointer-like arguments. Each child runs under
+ * alarm(1) and the parent kills
  * one that is still there after two seconds, so a syscall that blocks or a
  * mask that hides SIGALRM only ends that child. Signals to other processes,
  * clone, and the syscalls that replace or end the program are left out:
  * they would end the fuzzing, not test it. The sentry must answer all of it
  * without crashing; the parent exits 0 when every child has been reaped. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t state;
+static __thread uint64_t state;
 
 static uint64_t rnd(void) {
 	state ^= state << 13;
@@ -54,10 +57,9 @@ static long arg(char *buf) {
 	}
 }
 
-static void fuzz(int seed, int calls) {
+static void calls_from(int seed, int calls) {
 	state = 0x9e3779b97f4a7c15ull * (uint64_t)(seed + 1);
 	char *buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	alarm(1);
 	for (int i = 0; i < calls; i++) {
 		for (int j = 0; j < 8192; j += 8)
 			*(uint64_t *)(buf + j) = rnd();
@@ -66,12 +68,36 @@ static void fuzz(int seed, int calls) {
 			continue;
 		syscall(nr, arg(buf), arg(buf), arg(buf), arg(buf), arg(buf), arg(buf));
 	}
+}
+
+struct job {
+	int seed, calls;
+};
+
+static void *thread_calls(void *p) {
+	struct job *j = p;
+	calls_from(j->seed, j->calls);
+	return NULL;
+}
+
+/* fuzz makes calls random syscalls from each of threads threads of one
+ * process, at once. */
+static void fuzz(int seed, int calls, int threads) {
+	alarm(1);
+	static struct job jobs[16];
+	pthread_t ids[16];
+	for (int i = 1; i < threads && i < 16; i++) {
+		jobs[i] = (struct job){seed * 16 + i, calls};
+		pthread_create(&ids[i], NULL, thread_calls, &jobs[i]);
+	}
+	calls_from(seed * 16, calls);
 	_exit(0);
 }
 
 int main(int argc, char **argv) {
 	int children = argc > 1 ? atoi(argv[1]) : 40, calls = argc > 2 ? atoi(argv[2]) : 300;
 	int seed = argc > 3 ? atoi(argv[3]) : 0;
+	int threads = argc > 4 ? atoi(argv[4]) : 1;
 	signal(SIGPIPE, SIG_IGN);
 	for (int c = 0; c < children; c++) {
 		pid_t pid = fork();
@@ -80,7 +106,7 @@ int main(int argc, char **argv) {
 			return 1;
 		}
 		if (pid == 0)
-			fuzz(seed + c, calls);
+			fuzz(seed + c, calls, threads);
 		int st = 0;
 		struct timespec tick = {0, 10 * 1000 * 1000};
 		int waited = 0;
@@ -91,7 +117,7 @@ int main(int argc, char **argv) {
 		}
 	}
 	/* Reap whatever the children left behind (their own children cannot
-	 * exist: clone is skipped). */
+	 * exist: clone is skipped, and their threads end with them). */
 	while (wait(NULL) > 0)
 		;
 	printf("fuzzed %d children\n", children);
