@@ -43,6 +43,17 @@ int main(int argc, char **argv) {
 	T(read(fd, buf, 0)); /* nothing to copy */
 	T(read(fd, BAD, 0));
 
+	/* The descriptor's access mode is checked before the buffer. */
+	int wo = open("f", O_WRONLY), ro_fd = open("f", O_RDONLY);
+	T(read(wo, BAD, 10));
+	T(pread(wo, BAD, 10, 0));
+	T(readv(wo, BAD, 1));
+	T(write(ro_fd, BAD, 10));
+	T(pwrite(ro_fd, BAD, 10, 0));
+	T(writev(ro_fd, BAD, 1));
+	close(wo);
+	close(ro_fd);
+
 	struct iovec iov[2] = {{buf, 10}, {BAD, 10}};
 	T(readv(fd, BAD, 1));
 	T(lseek(fd, 0, SEEK_SET));

@@ -229,8 +229,24 @@ func writeFrom(t *kernel.Task, addr uintptr, n int, wr func(p []byte, done int) 
 	return done, nil
 }
 
+// getFileFor returns fd's file if it was opened for reading (or, with
+// write, for writing): read(2), write(2) and their families fail with EBADF
+// before they look at the buffer, as vfs_read checks FMODE_READ before
+// access_ok.
+func getFileFor(t *kernel.Task, fd int32, write bool) (*vfs.File, error) {
+	f, err := getFile(t, fd)
+	if err != nil {
+		return nil, err
+	}
+	if (write && !f.Writable()) || (!write && !f.Readable()) {
+		f.DecRef()
+		return nil, unix.EBADF
+	}
+	return f, nil
+}
+
 func read(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileFor(t, a.Int(0), false)
 	if err != nil {
 		return 0, err
 	}
@@ -245,7 +261,7 @@ func read(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func write(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileFor(t, a.Int(0), true)
 	if err != nil {
 		return 0, err
 	}
@@ -260,7 +276,7 @@ func write(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func pread64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileFor(t, a.Int(0), false)
 	if err != nil {
 		return 0, err
 	}
@@ -278,7 +294,7 @@ func pread64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func pwrite64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileFor(t, a.Int(0), true)
 	if err != nil {
 		return 0, err
 	}
@@ -445,7 +461,7 @@ func pwritev2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // doReadv reads into iovecs at the file position (off < 0) or at off.
 func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uintptr, error) {
-	f, err := getFile(t, fd)
+	f, err := getFileFor(t, fd, false)
 	if err != nil {
 		return 0, err
 	}
@@ -467,7 +483,7 @@ func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uint
 
 // doWritev writes from iovecs at the file position (off < 0) or at off.
 func doWritev(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uintptr, error) {
-	f, err := getFile(t, fd)
+	f, err := getFileFor(t, fd, true)
 	if err != nil {
 		return 0, err
 	}
