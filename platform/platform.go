@@ -84,6 +84,10 @@ type Context interface {
 	Release()
 }
 
+// MaxUserAddress is the end of the user address space (x86-64, 4-level
+// page tables).
+const MaxUserAddress = 0x7ffffffff000
+
 // Range is [Start, End).
 type Range struct {
 	Start, End uintptr

@@ -21,10 +21,20 @@ import (
 
 // Forkserver starts stub processes. It is one host process, started from the
 // stub image, that clones a child for every request; see c/forkserver.c.
+//
+// A stub process is known by the pidfd the kernel made when it was cloned,
+// never by a number a stub wrote: every pidfd is checked with the kernel
+// (PIDFD_GET_INFO) to name a live process whose parent is this forkserver
+// and that no other address space has. The forkserver reaps a stub only
+// when asked (Reap), so its pid cannot be reused while the sentry may still
+// use it.
 type Forkserver struct {
 	mu   sync.Mutex // serializes requests on sock
 	sock int
 	cmd  *exec.Cmd
+
+	liveMu sync.Mutex       // guards live
+	live   map[int]struct{} // pids of stub processes not yet reaped
 
 	// VDSO and VVAR are where the host kernel mapped the vDSO and its data
 	// pages; every stub process has them at the same addresses.
@@ -34,17 +44,17 @@ type Forkserver struct {
 // Range is [Start, End).
 type Range struct{ Start, End uintptr }
 
-// Process is a new stub process: its pid, a pidfd for it, and the sentry's
-// end of its control socket.
+// Process is a stub process: its pid in the caller's PID namespace, proved
+// by the kernel, and a pidfd for it.
 type Process struct {
 	Pid   int
 	Pidfd int
 }
 
-// StartForkserver starts a forkserver whose stub processes install filter,
-// the base seccomp program of every stub process, before they do anything
-// else.
-func StartForkserver(filter []bpf.Instruction) (*Forkserver, error) {
+// StartForkserver starts a forkserver, confined as c says, whose stub
+// processes install filter, the seccomp program every stub process
+// installs before it runs anything but stub code.
+func StartForkserver(filter []bpf.Instruction, c Confinement) (*Forkserver, error) {
 	if len(filter) == 0 || len(filter) > maxFilter {
 		return nil, fmt.Errorf("stub seccomp program has %d instructions, want 1 to %d", len(filter), maxFilter)
 	}
@@ -58,12 +68,18 @@ func StartForkserver(filter []bpf.Instruction) (*Forkserver, error) {
 	}
 	child := os.NewFile(uintptr(fds[1]), "forkserver-socket")
 	defer child.Close()
-	f := &Forkserver{sock: fds[0]}
-	if err := f.start(child); err != nil {
+	f := &Forkserver{sock: fds[0], live: make(map[int]struct{})}
+	if err := f.start(child, c); err != nil {
 		unix.Close(fds[0])
 		return nil, err
 	}
-	if err := f.init(syms, filter); err != nil {
+	if c.Cgroup != nil {
+		if err := c.Cgroup(f.cmd.Process.Pid); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("moving the stub forkserver into the sandbox's cgroup: %w", err)
+		}
+	}
+	if err := f.init(syms, filter, c); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -84,7 +100,7 @@ var launcher = sync.OnceValue(func() chan func() {
 	return ch
 })
 
-func (f *Forkserver) start(sock *os.File) error {
+func (f *Forkserver) start(sock *os.File, c Confinement) error {
 	mfd, err := unix.MemfdCreate("runsc-lite-stub", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return fmt.Errorf("memfd for the stub image: %w", err)
@@ -99,14 +115,32 @@ func (f *Forkserver) start(sock *os.File) error {
 	}
 	// The path is resolved in the child, whose descriptor table is a copy of
 	// ours until the exec succeeds.
-	f.cmd = &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(mfd),
-		Args:       []string{"runsc-lite-forkserver"},
-		Env:        []string{},
-		ExtraFiles: []*os.File{sock}, // fd 3
+	attr := &syscall.SysProcAttr{
+		Pdeathsig: syscall.SIGKILL,
 		// Its own process group: a terminal's Ctrl-C must reach the sentry,
 		// which forwards it, not the stub processes directly.
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true},
+		Setpgid: true,
+	}
+	if c.Namespaces {
+		attr.Cloneflags = namespaceFlags
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: c.UID, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: c.GID, Size: 1}}
+		// Root of the new user namespace, and so with every capability in
+		// it across the exec, until it drops them.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+	}
+	// The socket stands in for stdin, stdout and stderr, which the
+	// forkserver closes: nil would have exec open /dev/null, which a
+	// sentry in an empty root does not have.
+	f.cmd = &exec.Cmd{
+		Path:        "/proc/self/fd/" + strconv.Itoa(mfd),
+		Args:        []string{"runsc-lite-forkserver"},
+		Env:         []string{},
+		Stdin:       sock,
+		Stdout:      sock,
+		Stderr:      sock,
+		ExtraFiles:  []*os.File{sock}, // fd 3
+		SysProcAttr: attr,
 	}
 	done := make(chan error)
 	launcher() <- func() { done <- f.cmd.Start() }
@@ -117,8 +151,9 @@ func (f *Forkserver) start(sock *os.File) error {
 }
 
 // init unmaps everything the kernel gave the forkserver but its own image,
-// the vDSO and the vsyscall page, and hands it the stub seccomp program.
-func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction) error {
+// the vDSO and the vsyscall page, hands it the stub seccomp program, and
+// has it confine itself.
+func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement) error {
 	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", f.cmd.Process.Pid))
 	if err != nil {
 		return fmt.Errorf("reading the forkserver's mappings: %w", err)
@@ -155,11 +190,29 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction) error {
 	}
 	w.FilterLen = uint32(len(filter))
 	copy(w.Filter[:], filter)
-	var b bytes.Buffer
-	if err := binary.Write(&b, binary.LittleEndian, &w); err != nil {
-		return fmt.Errorf("encoding forkserver init: %w", err)
+	if c.Namespaces {
+		own, err := forkserverFilter(syms)
+		if err != nil {
+			return err
+		}
+		w.Flags |= initConfine
+		w.OwnFilterLen = uint32(len(own))
+		copy(w.OwnFilter[:], own)
+		if len(c.Hostname) >= len(w.Hostname) {
+			return fmt.Errorf("hostname %q is too long", c.Hostname)
+		}
+		copy(w.Hostname[:], c.Hostname)
 	}
-	if err := unix.Sendmsg(f.sock, b.Bytes(), nil, nil, 0); err != nil {
+	n, err := wireRlimits(&w.Rlimits, c.Rlimits)
+	if err != nil {
+		return err
+	}
+	w.NRlimits = n
+	b, err := encode(&w)
+	if err != nil {
+		return err
+	}
+	if err := unix.Sendmsg(f.sock, b, nil, nil, 0); err != nil {
 		return fmt.Errorf("initializing the forkserver: %w", err)
 	}
 	r, _, err := f.reply()
@@ -167,7 +220,9 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction) error {
 		return err
 	}
 	if r.Err != 0 {
-		return fmt.Errorf("initializing the forkserver: %w", unix.Errno(r.Err))
+		step := map[int32]string{1: "pivoting into an empty root", 2: "setting the hostname",
+			3: "dropping privileges", 4: "installing its seccomp program"}[r.Pid]
+		return fmt.Errorf("confining the stub forkserver: %s: %w", step, unix.Errno(r.Err))
 	}
 	return nil
 }
@@ -209,36 +264,27 @@ func parseRights(oob []byte) ([]int, error) {
 	return fds, nil
 }
 
-// Spawn starts a stub process that serves requests on ctl and maps memfd
-// as its shared region (sysmsg). Both descriptors stay open in the caller.
-func (f *Forkserver) Spawn(req Request, ctl, memfd int) (Process, error) {
-	return f.spawn(req, modeStub, ctl, memfd)
+// Spawn starts a stub process that serves requests on ctl and maps rofd
+// and rwfd as its shared region (sysmsg). The descriptors stay open in the
+// caller.
+func (f *Forkserver) Spawn(req Request, ctl, rofd, rwfd int) (Process, error) {
+	return f.spawn(req, modeStub, ctl, rofd, rwfd)
 }
 
 // SpawnPtrace starts a stub process for the ptrace platform: it has ctl as
-// its control socket, no shared region, no seccomp filter and no signal
-// handlers, and waits in the stub's ptrace_wait loop to be traced (see
-// Symbols.PtraceSite). ctl stays open in the caller.
+// its control socket, no shared region and no signal handlers, and waits in
+// the stub's ptrace_wait loop to be traced (see Symbols.PtraceSite). ctl
+// stays open in the caller.
 func (f *Forkserver) SpawnPtrace(req Request, ctl int) (Process, error) {
-	// The wire format carries two descriptors; a ptrace stub ignores the
-	// second.
-	return f.spawn(req, modePtrace, ctl, ctl)
+	return f.spawn(req, modePtrace, ctl)
 }
 
-func (f *Forkserver) spawn(req Request, mode uint32, ctl, memfd int) (Process, error) {
+func (f *Forkserver) spawn(req Request, mode uint32, fds ...int) (Process, error) {
 	b, err := req.encode(mode)
 	if err != nil {
 		return Process{}, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sock < 0 {
-		return Process{}, errors.New("the stub forkserver is closed")
-	}
-	if err := unix.Sendmsg(f.sock, b, unix.UnixRights(ctl, memfd), nil, 0); err != nil {
-		return Process{}, fmt.Errorf("asking the forkserver for a stub process: %w", err)
-	}
-	r, pidfd, err := f.reply()
+	r, pidfd, err := f.request(b, fds)
 	if err != nil {
 		return Process{}, err
 	}
@@ -248,26 +294,91 @@ func (f *Forkserver) spawn(req Request, mode uint32, ctl, memfd int) (Process, e
 		}
 		return Process{}, fmt.Errorf("forkserver could not start a stub process: %w", unix.Errno(r.Err))
 	}
-	return Process{Pid: int(r.Pid), Pidfd: pidfd}, nil
+	return f.Adopt(pidfd)
 }
 
-// RecvPidfd reads the pid and pidfd a stub's syscall thread sends after a
-// fork request (c/syscall_thread.c: fork_process).
-func RecvPidfd(ctl int) (Process, error) {
-	buf := make([]byte, 4)
+// request sends one request with fds and reads the reply.
+func (f *Forkserver) request(b []byte, fds []int) (wireReply, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sock < 0 {
+		return wireReply{}, -1, errors.New("the stub forkserver is closed")
+	}
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	if err := unix.Sendmsg(f.sock, b, oob, nil, 0); err != nil {
+		return wireReply{}, -1, fmt.Errorf("sending the stub forkserver a request: %w", err)
+	}
+	return f.reply()
+}
+
+// Adopt takes pidfd, which a stub sent or the forkserver made, as a new
+// stub process once the kernel confirms it is one: a process (not a
+// thread) whose parent is this forkserver, and not already a known stub.
+// Otherwise it closes pidfd and fails. On success the forkserver keeps the
+// process unreaped until Reap.
+func (f *Forkserver) Adopt(pidfd int) (Process, error) {
+	info, err := pidfdInfo(pidfd)
+	if err == nil && (info.Pid != info.Tgid || int(info.Ppid) != f.Pid()) {
+		err = fmt.Errorf("pidfd names process %d (thread group %d, parent %d), not a child of the forkserver %d",
+			info.Pid, info.Tgid, info.Ppid, f.Pid())
+	}
+	if err == nil {
+		f.liveMu.Lock()
+		if _, dup := f.live[int(info.Pid)]; dup {
+			err = fmt.Errorf("pidfd names stub process %d, which is already in use", info.Pid)
+		} else {
+			f.live[int(info.Pid)] = struct{}{}
+		}
+		f.liveMu.Unlock()
+	}
+	if err != nil {
+		unix.Close(pidfd)
+		return Process{}, fmt.Errorf("a stub process's identity: %w", err)
+	}
+	return Process{Pid: int(info.Pid), Pidfd: pidfd}, nil
+}
+
+// Reap has the forkserver reap p, which must have exited, and forgets it.
+// It does not close p.Pidfd. After Reap the pid may name another process.
+func (f *Forkserver) Reap(p Process) error {
+	b, err := encode(&wireRequest{Mode: modeReap})
+	if err == nil {
+		var r wireReply
+		r, _, err = f.request(b, []int{p.Pidfd})
+		if err == nil && r.Err != 0 {
+			err = unix.Errno(r.Err)
+		}
+	}
+	f.liveMu.Lock()
+	delete(f.live, p.Pid)
+	f.liveMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("reaping stub process %d: %w", p.Pid, err)
+	}
+	return nil
+}
+
+// RecvPidfd reads the pidfd a stub's syscall thread sends after a fork
+// request (c/stub_amd64.S: .Lfork) and adopts it. Nothing else in the
+// message is used.
+func (f *Forkserver) RecvPidfd(ctl int) (Process, error) {
+	buf := make([]byte, 1)
 	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	n, oobn, _, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
 	if err != nil {
 		return Process{}, fmt.Errorf("reading the forked stub's pidfd: %w", err)
 	}
 	fds, err := parseRights(oob[:oobn])
-	if err != nil || len(fds) != 1 || n != 4 {
+	if err != nil || len(fds) != 1 || n != 1 {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
 		return Process{}, errors.New("stub sent a malformed fork reply")
 	}
-	return Process{Pid: int(binary.LittleEndian.Uint32(buf)), Pidfd: fds[0]}, nil
+	return f.Adopt(fds[0])
 }
 
 // Close stops the forkserver; its stub processes die with it.

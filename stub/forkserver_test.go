@@ -22,9 +22,9 @@ import (
 // about starting and ending processes, not about what they may do.
 var allowAll = []bpf.Instruction{bpf.Stmt(bpf.Ret|bpf.K, uint32(linux.SECCOMP_RET_ALLOW))}
 
-func startForkserver(t *testing.T) *stub.Forkserver {
+func startForkserver(t *testing.T, c stub.Confinement) *stub.Forkserver {
 	t.Helper()
-	fs, err := stub.StartForkserver(allowAll)
+	fs, err := stub.StartForkserver(allowAll, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func spawn(t *testing.T, fs *stub.Forkserver, req stub.Request) stub.Process {
 	}
 	defer unix.Close(fds[1])
 	t.Cleanup(func() { unix.Close(fds[0]) })
-	p, err := fs.Spawn(req, fds[1], sh.FD)
+	p, err := fs.Spawn(req, fds[1], sh.ROFD, sh.RWFD)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,69 +83,116 @@ func gone(pid int, d time.Duration) bool {
 	return false
 }
 
-func TestSpawnAppliesRequest(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("a new UTS namespace needs root")
-	}
-	fs := startForkserver(t)
-	p := spawn(t, fs, stub.Request{
-		CloneFlags: unix.CLONE_NEWUTS,
-		Hostname:   "sandbox",
-		Rlimits:    []stub.Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 64, Max: 64}},
-	})
-	deadline := time.Now().Add(5 * time.Second)
+// TestConfined checks, from the host, what DESIGN.md and the security
+// model promise of the forkserver and of every stub process.
+func TestConfined(t *testing.T) {
+	c := stub.DefaultConfinement()
+	c.Hostname = "sandbox"
+	c.Rlimits = []stub.Rlimit{{Resource: unix.RLIMIT_CORE, Cur: 0, Max: 0}}
+	fs := startForkserver(t, c)
+	p := spawn(t, fs, stub.Request{Rlimits: []stub.Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 64, Max: 64}}})
 	var st map[string]string
-	for ; time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		// The stub drops capabilities after it has set everything up.
-		if st = status(p.Pid); st["CapEff"] == "0000000000000000" {
-			break
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st = status(p.Pid); st["Seccomp_filters"] == "2" {
+			break // the stub's own filter, on the forkserver's, is its set-up's last step
 		}
 	}
-	if st["CapEff"] != "0000000000000000" || st["CapBnd"] != "0000000000000000" {
-		t.Errorf("stub capabilities: effective %s, bounding %s; want none", st["CapEff"], st["CapBnd"])
+	for name, pid := range map[string]int{"forkserver": fs.Pid(), "stub": p.Pid} {
+		st := status(pid)
+		for k, want := range map[string]string{
+			"CapEff": "0000000000000000", "CapPrm": "0000000000000000", "CapBnd": "0000000000000000",
+			"CapAmb": "0000000000000000", "NoNewPrivs": "1", "Seccomp": "2",
+		} {
+			if st[k] != want {
+				t.Errorf("%s %s = %q, want %q", name, k, st[k], want)
+			}
+		}
+		if uid := strings.Fields(st["Uid"]); len(uid) != 4 || uid[1] != strconv.Itoa(c.UID) {
+			t.Errorf("%s Uid = %q, want %d", name, st["Uid"], c.UID)
+		}
+		for _, ns := range []string{"user", "pid", "mnt", "ipc", "uts", "net", "cgroup"} {
+			self, _ := os.Readlink("/proc/self/ns/" + ns)
+			theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
+			if err != nil || self == theirs {
+				t.Errorf("%s %s namespace %q (%v), ours %q: want its own", name, ns, theirs, err, self)
+			}
+		}
+		if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/root/", pid)); err != nil || len(ents) != 0 {
+			t.Errorf("%s root has %d entries (%v), want an empty root", name, len(ents), err)
+		}
+		var rl unix.Rlimit
+		if err := unix.Prlimit(pid, unix.RLIMIT_CORE, nil, &rl); err != nil || rl.Max != 0 {
+			t.Errorf("%s RLIMIT_CORE = %+v (%v), want 0", name, rl, err)
+		}
 	}
-	if st["NoNewPrivs"] != "1" || st["Seccomp"] != "2" {
-		t.Errorf("stub NoNewPrivs=%s Seccomp=%s, want 1 and 2 (filter)", st["NoNewPrivs"], st["Seccomp"])
+	if st["PPid"] != strconv.Itoa(fs.Pid()) {
+		t.Errorf("stub's parent is %s, want the forkserver %d", st["PPid"], fs.Pid())
 	}
 	var rl unix.Rlimit
 	if err := unix.Prlimit(p.Pid, unix.RLIMIT_NOFILE, nil, &rl); err != nil || rl.Cur != 64 || rl.Max != 64 {
 		t.Errorf("stub RLIMIT_NOFILE = %+v (%v), want 64/64", rl, err)
 	}
-	self, _ := os.Readlink("/proc/self/ns/uts")
-	theirs, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/uts", p.Pid))
-	if self == theirs {
-		t.Errorf("stub shares our UTS namespace %s", self)
-	}
-	if got := st["PPid"]; got == strconv.Itoa(os.Getpid()) {
-		t.Errorf("stub is our child; it should be the forkserver's")
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/root/../../proc/sys/kernel/hostname", p.Pid)); err == nil {
+		t.Errorf("the stub's old root is still reachable: read %q", b)
 	}
 }
 
 func TestBadRequests(t *testing.T) {
-	fs := startForkserver(t)
-	for name, req := range map[string]stub.Request{
-		"mounts":              {CloneFlags: unix.CLONE_NEWNS, Mounts: []stub.Mount{{Target: "/proc", FSType: "proc"}}},
-		"hostname without ns": {Hostname: "x"},
-		"non-namespace flag":  {CloneFlags: unix.CLONE_VM},
-		"too many rlimits":    {Rlimits: make([]stub.Rlimit, 17)},
-	} {
-		if _, err := fs.Spawn(req, -1, -1); err == nil {
-			t.Errorf("%s: Spawn succeeded, want an error", name)
-		}
+	fs := startForkserver(t, stub.DefaultConfinement())
+	if _, err := fs.Spawn(stub.Request{Rlimits: make([]stub.Rlimit, 17)}, -1, -1, -1); err == nil {
+		t.Errorf("Spawn with 17 rlimits succeeded, want an error")
+	}
+	// A stub process is known only by a pidfd the kernel vouches for.
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	if _, err := fs.Adopt(fds[0]); err == nil {
+		t.Errorf("Adopt of a pipe succeeded")
+	}
+	self, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Adopt(self); err == nil {
+		t.Errorf("Adopt of a pidfd of a process outside the forkserver succeeded")
+	}
+	p := spawn(t, fs, stub.Request{})
+	again, err := unix.PidfdOpen(p.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Adopt(again); err == nil {
+		t.Errorf("Adopt of a stub process already in use succeeded")
 	}
 }
 
-func TestNoZombies(t *testing.T) {
-	fs := startForkserver(t)
-	var pids []int
+// TestReapOnRequest: a stub that exits stays a zombie, holding its pid,
+// until the sentry asks the forkserver to reap it.
+func TestReapOnRequest(t *testing.T) {
+	fs := startForkserver(t, stub.DefaultConfinement())
+	var procs []stub.Process
 	for i := 0; i < 20; i++ {
 		p := spawn(t, fs, stub.Request{})
 		unix.PidfdSendSignal(p.Pidfd, unix.SIGKILL, nil, 0)
-		pids = append(pids, p.Pid)
+		procs = append(procs, p)
 	}
-	for _, pid := range pids {
-		if !gone(pid, 5*time.Second) {
-			t.Errorf("stub %d still exists (state %q) after SIGKILL", pid, status(pid)["State"])
+	for _, p := range procs {
+		fds := []unix.PollFd{{Fd: int32(p.Pidfd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 5000); n != 1 {
+			t.Fatalf("stub %d did not exit: %v", p.Pid, err)
+		}
+		if st := status(p.Pid)["State"]; !strings.HasPrefix(st, "Z") {
+			t.Errorf("stub %d is in state %q before Reap, want a zombie", p.Pid, st)
+		}
+		if err := fs.Reap(p); err != nil {
+			t.Errorf("Reap: %v", err)
+		}
+	}
+	for _, p := range procs {
+		if !gone(p.Pid, 5*time.Second) {
+			t.Errorf("stub %d still exists (state %q) after Reap", p.Pid, status(p.Pid)["State"])
 		}
 	}
 }
@@ -154,7 +201,7 @@ func TestNoZombies(t *testing.T) {
 // and checks that both disappear.
 func TestStubsDieWithOwner(t *testing.T) {
 	if os.Getenv("STUB_TEST_OWNER") == "1" {
-		fs := startForkserver(t)
+		fs := startForkserver(t, stub.DefaultConfinement())
 		p := spawn(t, fs, stub.Request{})
 		fmt.Printf("%d %d\n", fs.Pid(), p.Pid)
 		time.Sleep(time.Minute)

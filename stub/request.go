@@ -3,35 +3,48 @@ package stub
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/bpf"
 )
 
-// Request says how to start a stub process. It carries what a sandbox's
-// forkserver needs (as sandbox2's does): namespaces to create, resource
-// limits, capabilities to keep, hostname and mounts.
+// Confinement is what a forkserver and every stub process it starts share
+// on the host. It carries the parts of sandbox2's forkserver request that
+// fit stub processes: namespaces, identity, hostname, resource limits, no
+// capabilities, and the mount tree, which for a stub is always an empty
+// read-only root: a stub opens no file, so no mount could serve it.
 //
-// The forkserver applies CloneFlags, Rlimits, KeepCaps and Hostname (the
-// latter only in a new UTS namespace). Mounts are carried by the wire format
-// but not applied yet, so a request with mounts is refused rather than
-// silently weakened.
-type Request struct {
-	// CloneFlags are namespace flags (unix.CLONE_NEW*) for the new process.
-	CloneFlags uint64
-	// KeepCaps is the set of capabilities (bit n = capability n) the stub
-	// keeps; a stub needs none, so the zero value drops them all.
-	// AllCaps keeps the caller's.
-	KeepCaps uint64
-	Rlimits  []Rlimit
+// The namespaces are the forkserver's, made once when it starts, not one
+// set per stub process: a network namespace alone costs a millisecond to
+// make and more to tear down, and every execve starts a stub.
+type Confinement struct {
+	// Namespaces starts the forkserver in new user, pid, mount, ipc, uts,
+	// net and cgroup namespaces, in an empty read-only root, with no
+	// capabilities, no_new_privs and a seccomp program of its own. It is
+	// the init of its PID namespace, so every stub dies with it.
+	Namespaces bool
+	// UID and GID are the IDs, in the caller's user namespace, that the
+	// forkserver and stubs run as (root of their own user namespace, with
+	// no capabilities). With Namespaces only.
+	UID, GID int
+	// Hostname is set in the new UTS namespace when not empty.
 	Hostname string
-	Mounts   []Mount
+	// Rlimits apply to the forkserver and so to every stub process.
+	Rlimits []Rlimit
+	// Cgroup, when set, moves the forkserver (and so every stub process it
+	// starts) into the sandbox's cgroup, before it starts any.
+	Cgroup func(pid int) error
 }
 
-// AllCaps as Request.KeepCaps keeps every capability.
-const AllCaps = ^uint64(0)
+// Request says how to start one stub process.
+type Request struct {
+	// Rlimits are applied to this stub process on top of the
+	// Confinement's.
+	Rlimits []Rlimit
+}
 
 // Rlimit is one resource limit (unix.RLIMIT_*).
 type Rlimit struct {
@@ -39,24 +52,16 @@ type Rlimit struct {
 	Cur, Max uint64
 }
 
-// Mount describes one mount to make in the stub's mount namespace.
-type Mount struct {
-	Source, Target, FSType string
-	Flags                  uint64
-}
-
 // Wire-format sizes; c/stub.h has the same.
 const (
-	maxRlimits = 16
-	maxMounts  = 8
-	maxUnmap   = 32
-	maxFilter  = 512
-	modeStub   = 1
-	modePtrace = 2
+	maxRlimits  = 16
+	maxUnmap    = 32
+	maxFilter   = 512
+	modeStub    = 1
+	modePtrace  = 2
+	modeReap    = 3
+	initConfine = 1
 )
-
-const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
-	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
 
 // The Go mirrors of struct fs_request and friends in c/stub.h.
 type wireRlimit struct {
@@ -65,30 +70,24 @@ type wireRlimit struct {
 	Cur, Max uint64
 }
 
-type wireMount struct {
-	Source [128]byte
-	Target [128]byte
-	FSType [32]byte
-	Flags  uint64
-}
-
 type wireRequest struct {
-	Mode       uint32
-	NRlimits   uint32
-	CloneFlags uint64
-	KeepCaps   uint64
-	Rlimits    [maxRlimits]wireRlimit
-	Hostname   [72]byte
-	NMounts    uint32
-	_          uint32
-	Mounts     [maxMounts]wireMount
+	Mode     uint32
+	NRlimits uint32
+	Rlimits  [maxRlimits]wireRlimit
 }
 
 type wireInit struct {
-	Unmap     [maxUnmap][2]uint64
-	NUnmap    uint32
-	FilterLen uint32
-	Filter    [maxFilter]bpf.Instruction
+	Unmap        [maxUnmap][2]uint64
+	NUnmap       uint32
+	Flags        uint32
+	Hostname     [72]byte
+	NRlimits     uint32
+	OwnFilterLen uint32
+	Rlimits      [maxRlimits]wireRlimit
+	FilterLen    uint32
+	_            uint32
+	OwnFilter    [maxFilter]bpf.Instruction
+	Filter       [maxFilter]bpf.Instruction
 }
 
 type wireReply struct {
@@ -96,30 +95,64 @@ type wireReply struct {
 	Err int32
 }
 
+func wireRlimits(dst *[maxRlimits]wireRlimit, src []Rlimit) (uint32, error) {
+	if len(src) > maxRlimits {
+		return 0, fmt.Errorf("%d rlimits: at most %d", len(src), maxRlimits)
+	}
+	for i, l := range src {
+		dst[i] = wireRlimit{Resource: uint32(l.Resource), Cur: l.Cur, Max: l.Max}
+	}
+	return uint32(len(src)), nil
+}
+
 func (r *Request) encode(mode uint32) ([]byte, error) {
-	if r.CloneFlags&^namespaceFlags != 0 {
-		return nil, fmt.Errorf("clone flags %#x: only namespace flags are allowed", r.CloneFlags)
+	w := wireRequest{Mode: mode}
+	n, err := wireRlimits(&w.Rlimits, r.Rlimits)
+	if err != nil {
+		return nil, err
 	}
-	if len(r.Rlimits) > maxRlimits {
-		return nil, fmt.Errorf("%d rlimits: at most %d", len(r.Rlimits), maxRlimits)
-	}
-	if r.Hostname != "" && r.CloneFlags&unix.CLONE_NEWUTS == 0 {
-		return nil, errors.New("a hostname needs a new UTS namespace (CLONE_NEWUTS)")
-	}
-	if len(r.Mounts) > 0 {
-		return nil, errors.New("mount descriptions are not applied by the forkserver yet")
-	}
-	w := wireRequest{Mode: mode, NRlimits: uint32(len(r.Rlimits)), CloneFlags: r.CloneFlags, KeepCaps: r.KeepCaps}
-	for i, l := range r.Rlimits {
-		w.Rlimits[i] = wireRlimit{Resource: uint32(l.Resource), Cur: l.Cur, Max: l.Max}
-	}
-	if len(r.Hostname) >= len(w.Hostname) {
-		return nil, fmt.Errorf("hostname %q is too long", r.Hostname)
-	}
-	copy(w.Hostname[:], r.Hostname)
+	w.NRlimits = n
+	return encode(&w)
+}
+
+func encode(w any) ([]byte, error) {
 	var b bytes.Buffer
-	if err := binary.Write(&b, binary.LittleEndian, &w); err != nil {
-		return nil, fmt.Errorf("encoding forkserver request: %w", err)
+	if err := binary.Write(&b, binary.LittleEndian, w); err != nil {
+		return nil, fmt.Errorf("encoding a forkserver message: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// namespaceFlags are the namespaces a confined forkserver gets.
+const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
+
+// Nobody is the host identity that confined stubs run as when the caller
+// may choose one: the overflow uid and gid, which own no file.
+const Nobody = 65534
+
+// DefaultConfinement confines stubs in namespaces of their own, as Nobody
+// when the caller is root in a user namespace that maps it, else as the
+// caller itself (the only identity an unprivileged caller can map).
+func DefaultConfinement() Confinement {
+	c := Confinement{Namespaces: true, UID: os.Geteuid(), GID: os.Getegid()}
+	if c.UID == 0 && idMapped("/proc/self/uid_map", Nobody) && idMapped("/proc/self/gid_map", Nobody) {
+		c.UID, c.GID = Nobody, Nobody
+	}
+	return c
+}
+
+// idMapped reports whether id (as the caller sees it) is in the id map.
+func idMapped(path string, id int) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var inside, outside, n int
+		if _, err := fmt.Sscan(line, &inside, &outside, &n); err == nil && id >= inside && id-inside < n {
+			return true
+		}
+	}
+	return false
 }

@@ -38,20 +38,20 @@ const (
 // the address right after a syscall instruction, which is what seccomp
 // reports as the instruction pointer of that syscall.
 type Symbols struct {
-	SyscallSite  uintptr // syscall thread and thread set-up
+	SyscallSite  uintptr // syscall thread, thread set-up, the stub's C code
 	HandlerSite  uintptr // signal handler: futex, exit, arch_prctl
 	RestorerSite uintptr // rt_sigreturn
-	CloneSite    uintptr // new application threads
 	// PtraceSite is in ptrace_wait, the loop a ptrace stub thread waits in
 	// until it is seized; the ptrace platform runs remote syscalls there.
 	PtraceSite uintptr
+	DataStart  uintptr // the image's data and bss, read-only in a stub process
 	ImageEnd   uintptr // end of the image's memory, page aligned
 }
 
 // SyscallInstructions returns the addresses of the stub's syscall
 // instructions themselves (2 bytes before each site).
 func (s Symbols) SyscallInstructions() []uintptr {
-	return []uintptr{s.SyscallSite - 2, s.HandlerSite - 2, s.RestorerSite - 2, s.CloneSite - 2, s.PtraceSite - 2}
+	return []uintptr{s.SyscallSite - 2, s.HandlerSite - 2, s.RestorerSite - 2, s.PtraceSite - 2}
 }
 
 // LoadSymbols reads the symbols from the embedded image.
@@ -73,8 +73,8 @@ var LoadSymbols = sync.OnceValues(func() (Symbols, error) {
 		"stub_syscall_site":    &s.SyscallSite,
 		"handler_syscall_site": &s.HandlerSite,
 		"restorer_site":        &s.RestorerSite,
-		"clone_site":           &s.CloneSite,
 		"ptrace_syscall_site":  &s.PtraceSite,
+		"stub_data_start":      &s.DataStart,
 		"stub_image_end":       &s.ImageEnd,
 	} {
 		v, ok := byName[name]

@@ -11,6 +11,7 @@ func TestLayoutMatchesC(t *testing.T) {
 	var m Msg
 	var c Control
 	var r Response
+	var ts ThreadSetup
 	want := map[string]uint64{
 		"SYSMSG_REGION":                               uint64(Region),
 		"SYSMSG_RO_SIZE":                              uint64(ROSize),
@@ -20,8 +21,27 @@ func TestLayoutMatchesC(t *testing.T) {
 		"SYSMSG_THREADS_OFFSET":                       uint64(ThreadsOffset),
 		"SYSMSG_RW_SIZE":                              uint64(RWSize),
 		"SYSMSG_REGION_SIZE":                          uint64(RegionSize),
-		"SYSMSG_FILTERS_OFFSET":                       uint64(FiltersOffset),
-		"SYSMSG_FILTER_SLOT":                          uint64(FilterSlot),
+		"SYSMSG_SETUP_OFFSET":                         uint64(SetupOffset),
+		"SYSMSG_SETUP_SIZE":                           uint64(SetupSize),
+		"SYSMSG_SETUP_INSNS":                          uint64(SetupInsns),
+		"offsetof(struct thread_setup, insns)":        uint64(SetupInsns),
+		"sizeof(struct thread_setup)":                 uint64(unsafe.Sizeof(ts)),
+		"offsetof(struct thread_setup, prog_len)":     uint64(unsafe.Offsetof(ts.ProgLen)),
+		"offsetof(struct thread_setup, prog_filter)":  uint64(unsafe.Offsetof(ts.ProgFilter)),
+		"offsetof(struct thread_setup, ss_sp)":        uint64(unsafe.Offsetof(ts.SsSp)),
+		"offsetof(struct thread_setup, ss_flags)":     uint64(unsafe.Offsetof(ts.SsFlags)),
+		"offsetof(struct thread_setup, ss_size)":      uint64(unsafe.Offsetof(ts.SsSize)),
+		"SYSMSG_SETUP_PROG":                           uint64(unsafe.Offsetof(ts.ProgLen)),
+		"SYSMSG_SETUP_STACK":                          uint64(unsafe.Offsetof(ts.SsSp)),
+		"STUB_CONTROL_SEQ":                            uint64(unsafe.Offsetof(c.Seq)),
+		"STUB_CONTROL_KIND":                           uint64(unsafe.Offsetof(c.Kind)),
+		"STUB_CONTROL_SYSNO":                          uint64(unsafe.Offsetof(c.Sysno)),
+		"STUB_CONTROL_ARGS":                           uint64(unsafe.Offsetof(c.Args)),
+		"STUB_CONTROL_SPIN":                           uint64(unsafe.Offsetof(c.SpinLimit)),
+		"STUB_RESPONSE_SEQ":                           uint64(unsafe.Offsetof(r.Seq)),
+		"STUB_RESPONSE_RET":                           uint64(unsafe.Offsetof(r.Ret)),
+		"STUB_SCRATCH_MSGHDR":                         uint64(ScratchMsghdr),
+		"STUB_SCRATCH_PIDFD":                          uint64(ScratchPidfd),
 		"SYSMSG_ALTSTACK_OFFSET":                      uint64(AltstackOffset),
 		"SYSMSG_ALTSTACK_SIZE":                        uint64(AltstackSize),
 		"SYSMSG_STATE_DEAD":                           uint64(StateDead),

@@ -8,10 +8,42 @@
 // that want one (SpinLimit), because on a small machine a spinning waiter
 // steals the CPU from the thread it waits for.
 //
-// Every word here except the control page can be written by application
-// code, so nothing read from shared memory is trusted: values are validated
-// where they are used, sleeps have a time limit, and a forged state can only
-// stall or break the forging address space.
+// Every word of the read-write part can be written by application code,
+// so nothing read from it is trusted: values are validated where they are
+// used, sleeps have a time limit, and a forged value can only stall or break
+// the forging address space. What each shared word is, who writes it, and
+// why a forged value harms only the forger:
+//
+//   - Control (read-only part, written by the sentry only): the syscall
+//     thread's requests. Its memfd is sealed against writable mappings
+//     (F_SEAL_FUTURE_WRITE) before any stub maps it, so no stub thread can
+//     write it. A request is published seqlock-style (Seq 0 while it is
+//     written), so even if the application forges Response.Seq to make the
+//     sentry write the next request early, the syscall thread never runs a
+//     mix of two requests (c/stub_amd64.S, LOAD_ARGS).
+//   - ThreadSetup (read-only part, sentry only): the seccomp program and
+//     signal stack a new stub thread installs before it runs application
+//     code.
+//   - Response (read-write part, written by the syscall thread): Seq and
+//     Ret. A forged Seq makes the sentry believe a request is done: the
+//     request is then skipped or run late, in the forger's own process. A
+//     forged Ret is checked where it is used (an mmap address must be page
+//     aligned, outside the reserved range and, with MAP_FIXED, the address
+//     asked for; a new thread's id only ever names a thread of the stub's
+//     own thread group to tgkill); a fork's child is known from its pidfd,
+//     never from Ret.
+//   - The scratch space after Response: the syscall thread's msghdr and
+//     control buffers; the application can change which of its own process's
+//     descriptors a call uses, nothing more.
+//   - Msg (one per thread slot): the hand-off state and the location of the
+//     signal frame. A forged state kills the forger's stub process or stalls
+//     its thread; a frame pointer outside the slot's signal stack kills the
+//     stub; fs_base/gs_base are the thread's own registers.
+//   - The signal frame on the slot's signal stack: the thread's registers,
+//     FP state and siginfo, which the application may set to anything it
+//     could set by running code; the sentry forces the user segment
+//     selectors, sanitizes the FP state and clears the host signal mask
+//     before it lets the thread run.
 package sysmsg
 
 import (
@@ -25,21 +57,23 @@ import (
 
 // Layout of the shared region; see c/sysmsg.h.
 const (
-	Region          = 0x7ff010000000
-	ROSize          = 0x1000000
-	RWBase          = Region + ROSize
-	MaxThreads      = 4096
-	SlotSize        = 0x10000
-	ThreadsOffset   = SlotSize
-	RWSize          = ThreadsOffset + MaxThreads*SlotSize
-	RegionSize      = ROSize + RWSize
-	FiltersOffset   = 0x1000
-	FilterSlot      = 0x1000
-	MaxFilterInsns  = (FilterSlot - 8) / 8
-	AltstackOffset  = 0x1000
-	AltstackSize    = SlotSize - AltstackOffset
-	RegionEnd       = Region + RegionSize
-	filterHeaderLen = 8
+	Region         = 0x7ff010000000
+	ROSize         = 0x1000000
+	RWBase         = Region + ROSize
+	MaxThreads     = 4096
+	SlotSize       = 0x10000
+	ThreadsOffset  = SlotSize
+	RWSize         = ThreadsOffset + MaxThreads*SlotSize
+	RegionSize     = ROSize + RWSize
+	SetupOffset    = 0x1000
+	SetupSize      = 0x1000
+	SetupInsns     = 64
+	MaxFilterInsns = (SetupSize - SetupInsns) / 8
+	AltstackOffset = 0x1000
+	AltstackSize   = SlotSize - AltstackOffset
+	RegionEnd      = Region + RegionSize
+	ScratchMsghdr  = 0x40
+	ScratchPidfd   = 0xc8
 )
 
 // Msg.State values.
@@ -99,40 +133,81 @@ type Response struct {
 	Ret int64
 }
 
-// Shared is the sentry's mapping of one stub process's shared region.
+// ThreadSetup is struct thread_setup, without its instructions.
+type ThreadSetup struct {
+	ProgLen    uint16
+	_          [3]uint16
+	ProgFilter uint64
+	SsSp       uint64
+	SsFlags    int32
+	_          uint32
+	SsSize     uint64
+	_          [3]uint64
+}
+
+// Shared is the sentry's mapping of one stub process's shared region: two
+// memfds, one for each part.
 type Shared struct {
-	// FD is the memfd; the stub maps it at Region.
-	FD  int
-	mem []byte
+	// ROFD and RWFD are the memfds the stub maps at Region and RWBase.
+	ROFD, RWFD int
+	ro, rw     []byte
 }
 
-// NewShared creates and maps a shared region.
+// NewShared creates and maps a shared region. The read-only part's memfd
+// is sealed against any new writable mapping (the sentry's, made first,
+// stays writable) before it leaves this function.
 func NewShared() (*Shared, error) {
-	fd, err := unix.MemfdCreate("runsc-lite-sysmsg", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("memfd for sysmsg: %w", err)
+	s := &Shared{ROFD: -1, RWFD: -1}
+	var err error
+	if s.ROFD, s.ro, err = newPart("runsc-lite-sysmsg-ro", ROSize); err != nil {
+		return nil, err
 	}
-	if err := unix.Ftruncate(fd, RegionSize); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("sizing sysmsg memfd: %w", err)
+	seals := unix.F_SEAL_FUTURE_WRITE | unix.F_SEAL_GROW | unix.F_SEAL_SHRINK | unix.F_SEAL_SEAL
+	if _, err := unix.FcntlInt(uintptr(s.ROFD), unix.F_ADD_SEALS, seals); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sealing the read-only sysmsg memfd: %w", err)
 	}
-	mem, err := unix.Mmap(fd, 0, RegionSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("mapping sysmsg memfd: %w", err)
+	if s.RWFD, s.rw, err = newPart("runsc-lite-sysmsg-rw", RWSize); err != nil {
+		s.Close()
+		return nil, err
 	}
-	return &Shared{FD: fd, mem: mem}, nil
+	if _, err := unix.FcntlInt(uintptr(s.RWFD), unix.F_ADD_SEALS, unix.F_SEAL_GROW|unix.F_SEAL_SHRINK|unix.F_SEAL_SEAL); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sealing the read-write sysmsg memfd: %w", err)
+	}
+	return s, nil
 }
 
-// Close unmaps the region and closes the memfd.
-func (s *Shared) Close() {
-	if s.mem != nil {
-		unix.Munmap(s.mem)
-		s.mem = nil
+func newPart(name string, size int) (int, []byte, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return -1, nil, fmt.Errorf("memfd for sysmsg: %w", err)
 	}
-	if s.FD >= 0 {
-		unix.Close(s.FD)
-		s.FD = -1
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("sizing sysmsg memfd: %w", err)
+	}
+	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("mapping sysmsg memfd: %w", err)
+	}
+	return fd, mem, nil
+}
+
+// Close unmaps the region and closes the memfds.
+func (s *Shared) Close() {
+	for _, m := range [][]byte{s.ro, s.rw} {
+		if m != nil {
+			unix.Munmap(m)
+		}
+	}
+	s.ro, s.rw = nil, nil
+	for _, fd := range []*int{&s.ROFD, &s.RWFD} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
 	}
 }
 
@@ -142,6 +217,9 @@ func SlotAddr(i int) uintptr { return RWBase + ThreadsOffset + uintptr(i)*SlotSi
 // StateAddr is the stub address of thread slot i's state word.
 func StateAddr(i int) uintptr { return SlotAddr(i) }
 
+// SetupAddr is the stub address of thread slot i's set-up block.
+func SetupAddr(i int) uintptr { return Region + SetupOffset + uintptr(i)*SetupSize }
+
 // Bytes returns the sentry's view of [addr, addr+n) in the stub, which must
 // lie inside thread slot i's signal stack; ok is false otherwise.
 func (s *Shared) Bytes(i int, addr, n uintptr) (b []byte, ok bool) {
@@ -150,28 +228,39 @@ func (s *Shared) Bytes(i int, addr, n uintptr) (b []byte, ok bool) {
 	if addr < lo || addr > hi || n > hi-addr {
 		return nil, false
 	}
-	off := addr - Region
-	return s.mem[off : off+n : off+n], true
+	off := addr - RWBase
+	return s.rw[off : off+n : off+n], true
 }
 
-// SetFilter writes the seccomp program thread slot i installs when it starts.
-func (s *Shared) SetFilter(i int, prog []bpf.Instruction) error {
+// SetThreadSetup writes what thread slot i installs when it starts: its
+// seccomp program and its signal stack.
+func (s *Shared) SetThreadSetup(i int, prog []bpf.Instruction) error {
 	if len(prog) == 0 || len(prog) > MaxFilterInsns {
 		return fmt.Errorf("thread seccomp program has %d instructions, want 1 to %d", len(prog), MaxFilterInsns)
 	}
-	b := s.mem[FiltersOffset+i*FilterSlot : (i+1)*FilterSlot+FiltersOffset]
-	putUint32(b, uint32(len(prog)))
+	if i < 0 || i >= MaxThreads {
+		return fmt.Errorf("thread slot %d out of range", i)
+	}
+	*s.setup(i) = ThreadSetup{
+		ProgLen:    uint16(len(prog)),
+		ProgFilter: uint64(SetupAddr(i) + SetupInsns),
+		SsSp:       uint64(SlotAddr(i) + AltstackOffset),
+		SsSize:     AltstackSize,
+	}
+	b := s.ro[SetupOffset+i*SetupSize+SetupInsns : SetupOffset+(i+1)*SetupSize]
 	for j, ins := range prog {
-		o := filterHeaderLen + 8*j
+		o := 8 * j
 		b[o], b[o+1] = byte(ins.OpCode), byte(ins.OpCode>>8)
 		b[o+2], b[o+3] = ins.JumpIfTrue, ins.JumpIfFalse
-		putUint32(b[o+4:], ins.K)
+		b[o+4], b[o+5], b[o+6], b[o+7] = byte(ins.K), byte(ins.K>>8), byte(ins.K>>16), byte(ins.K>>24)
 	}
 	return nil
 }
 
-func putUint32(b []byte, v uint32) {
-	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+// ResetMsg clears thread slot i's message for a new thread, which starts in
+// StateResume.
+func (s *Shared) ResetMsg(i int) {
+	*s.Msg(i) = Msg{State: StateResume}
 }
 
 // SpinLimit is the most times a waiter polls a state word before it

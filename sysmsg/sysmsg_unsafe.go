@@ -8,24 +8,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The structures live in s.mem, a MAP_SHARED mapping that stays valid until
-// Close; callers must not use the returned pointers after that. All fields
+// The structures live in s.ro and s.rw, MAP_SHARED mappings that stay valid
+// until Close; callers must not use the returned pointers after that. All fields
 // are naturally aligned (the region is page aligned and the offsets match
 // c/sysmsg.h), so the atomic operations below are valid.
 
 // Control returns the control page.
 func (s *Shared) Control() *Control {
-	return (*Control)(unsafe.Pointer(&s.mem[0]))
+	return (*Control)(unsafe.Pointer(&s.ro[0]))
 }
 
 // Response returns the syscall thread's response.
 func (s *Shared) Response() *Response {
-	return (*Response)(unsafe.Pointer(&s.mem[ROSize]))
+	return (*Response)(unsafe.Pointer(&s.rw[0]))
 }
 
 // Msg returns thread slot i's message.
 func (s *Shared) Msg(i int) *Msg {
-	return (*Msg)(unsafe.Pointer(&s.mem[ROSize+ThreadsOffset+i*SlotSize]))
+	return (*Msg)(unsafe.Pointer(&s.rw[ThreadsOffset+i*SlotSize]))
+}
+
+func (s *Shared) setup(i int) *ThreadSetup {
+	return (*ThreadSetup)(unsafe.Pointer(&s.ro[SetupOffset+i*SetupSize]))
 }
 
 func futexWait(addr *uint32, val uint32, d time.Duration) {
@@ -102,11 +106,23 @@ func (s *Shared) WaitResponse(seq, spin uint32, stop func() bool) bool {
 	}
 }
 
-// Post publishes request seq, whose fields the caller has filled in.
-func (s *Shared) Post(seq uint32) {
+// Post publishes request seq (never 0). Seq is 0 while the request is
+// written, so the syscall thread, which checks Seq again after reading the
+// request, never runs a request that was being overwritten.
+func (s *Shared) Post(seq, kind uint32, sysno uint64, args [6]uint64) {
 	c := s.Control()
+	atomic.StoreUint32(&c.Seq, 0)
+	c.Kind, c.Sysno, c.Args = kind, sysno, args
 	atomic.StoreUint32(&c.Seq, seq)
 	Wake(&c.Seq)
+}
+
+// NextSeq is the sequence number after seq: never 0.
+func NextSeq(seq uint32) uint32 {
+	if seq++; seq == 0 {
+		seq++
+	}
+	return seq
 }
 
 func waitWhile(word, waiting *uint32, val, spin uint32, stop func() bool) (uint32, bool) {

@@ -35,8 +35,9 @@ var errGone = fmt.Errorf("stub process is gone: %w", platform.ErrContextDead)
 // addressSpace is one stub process.
 type addressSpace struct {
 	p       *Platform
-	pid     int
-	pidfd   int
+	proc    stub.Process
+	pid     int     // proc.Pid: proved by the kernel, and not reaped before Release
+	pidfd   int     // proc.Pidfd
 	ctl     int     // the sentry's end of the stub's control socket
 	control *tracer // the control thread, which runs remote syscalls
 
@@ -59,13 +60,13 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stub control socket: %w", err)
 	}
-	proc, err := p.fs.SpawnPtrace(p.req, fds[1])
+	proc, err := p.fs.SpawnPtrace(stub.Request{}, fds[1])
 	unix.Close(fds[1])
 	if err != nil {
 		unix.Close(fds[0])
 		return nil, err
 	}
-	as, err := p.adopt(proc.Pid, proc.Pidfd, fds[0])
+	as, err := p.adopt(proc, fds[0])
 	if err != nil {
 		return nil, err
 	}
@@ -78,11 +79,11 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 }
 
 // adopt seizes the only thread of a new stub process, which waits in
-// ptrace_wait, and makes the process an address space that owns pidfd and
-// ctl. On failure it kills the process and closes both.
-func (p *Platform) adopt(pid, pidfd, ctl int) (*addressSpace, error) {
-	as := &addressSpace{p: p, pid: pid, pidfd: pidfd, ctl: ctl, threads: make(map[*tracer]struct{})}
-	t, err := startTracer(pid, pid, p.site())
+// ptrace_wait, and makes the process an address space that owns its pidfd
+// and ctl. On failure it kills the process and closes both.
+func (p *Platform) adopt(proc stub.Process, ctl int) (*addressSpace, error) {
+	as := &addressSpace{p: p, proc: proc, pid: proc.Pid, pidfd: proc.Pidfd, ctl: ctl, threads: make(map[*tracer]struct{})}
+	t, err := startTracer(proc.Pid, proc.Pid, p.site())
 	if err != nil {
 		as.Release()
 		return nil, err
@@ -232,8 +233,31 @@ const (
 	msgOff     = 0  // struct msghdr, 56 bytes
 	iovOff     = 64 // struct iovec, 16 bytes
 	dataOff    = 80
+	pidfdOff   = 96 // where clone(CLONE_PIDFD) stores the child's pidfd
 	controlOff = 128
 )
+
+// threadCloneFlags start an application thread in ptrace_wait.
+const threadCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+	unix.CLONE_THREAD | unix.CLONE_SYSVSEM
+
+// hostTID translates the id of a thread the stub just started, in its own
+// PID namespace, to ours (platform.HostTID).
+func (as *addressSpace) hostTID(nsTID int) (int, error) {
+	as.threadsMu.Lock()
+	defer as.threadsMu.Unlock()
+	return platform.HostTID(as.pid, nsTID, func(tid int) bool {
+		if tid == as.pid {
+			return true
+		}
+		for t := range as.threads {
+			if t.tid == tid {
+				return true
+			}
+		}
+		return false
+	})
+}
 
 // passFD sends fd to the stub and receives it there with a remote recvmsg;
 // it returns the stub's descriptor number, which the caller closes. The
@@ -281,9 +305,9 @@ func (as *addressSpace) writeScratch(b []byte) (int, error) {
 	return n, nil
 }
 
-// Fork implements platform.AddressSpace: a remote clone(CLONE_PARENT) of
-// the control thread, after handing the stub the child's control socket,
-// which the child then makes its fd 3.
+// Fork implements platform.AddressSpace: a remote clone(CLONE_PARENT|
+// CLONE_PIDFD) of the control thread, after handing the stub the child's
+// control socket, which the child then makes its fd 3.
 func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	if !as.enter() {
 		return nil, errGone
@@ -294,18 +318,12 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		return nil, fmt.Errorf("stub control socket: %w", err)
 	}
 	defer unix.Close(fds[1])
-	pid, ctl, err := as.forkProcess(fds[1])
+	proc, ctl, err := as.forkProcess(fds[1])
 	if err != nil {
 		unix.Close(fds[0])
 		return nil, err
 	}
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		unix.Kill(pid, unix.SIGKILL) // not reaped yet: it has no way to die
-		unix.Close(fds[0])
-		return nil, fmt.Errorf("pidfd of the forked stub: %w", err)
-	}
-	child, err := as.p.adopt(pid, pidfd, fds[0])
+	child, err := as.p.adopt(proc, fds[0])
 	if err != nil {
 		return nil, err
 	}
@@ -316,26 +334,44 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	return child, nil
 }
 
-// forkProcess passes sock to the stub and forks it; it returns the child's
-// pid and sock's number in the child.
-func (as *addressSpace) forkProcess(sock int) (int, int, error) {
+// forkProcess passes sock to the stub and forks it; it returns the child,
+// known by the pidfd the kernel made for the clone, and sock's number in
+// the child.
+func (as *addressSpace) forkProcess(sock int) (stub.Process, int, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	ctl, err := as.passFD(sock)
 	if err != nil {
-		return 0, 0, err
+		return stub.Process{}, 0, err
 	}
 	defer as.syscallLocked(unix.SYS_CLOSE, uint64(ctl))
-	pid, err := as.syscallLocked(unix.SYS_CLONE, unix.CLONE_PARENT|uint64(unix.SIGCHLD), 0, 0, 0, 0)
-	if err != nil {
-		return 0, 0, fmt.Errorf("forking the stub process: %w", err)
+	if _, err := as.syscallLocked(unix.SYS_CLONE, uint64(stub.ForkCloneFlags), 0, scratch+pidfdOff, 0, 0); err != nil {
+		return stub.Process{}, 0, fmt.Errorf("forking the stub process: %w", err)
 	}
-	return int(pid), ctl, nil
+	// The number the kernel stored is in a page the application can write:
+	// whatever descriptor it names, Adopt takes it only if the kernel says
+	// it is a pidfd of a new child of the forkserver.
+	var b [4]byte
+	if _, err := gone(platform.ReadProcessMemory(as.pid, platform.Range{}, b[:], scratch+pidfdOff)); err != nil {
+		return stub.Process{}, 0, fmt.Errorf("reading the forked stub's pidfd number: %w", err)
+	}
+	remote := int(int32(binary.LittleEndian.Uint32(b[:])))
+	defer as.syscallLocked(unix.SYS_CLOSE, uint64(remote))
+	pidfd, err := unix.PidfdGetfd(as.pidfd, remote, 0)
+	if err != nil {
+		return stub.Process{}, 0, fmt.Errorf("taking the forked stub's pidfd: %w", err)
+	}
+	proc, err := as.p.fs.Adopt(pidfd)
+	if err != nil {
+		as.kill() // its child runs unsupervised: end both
+		return stub.Process{}, 0, err
+	}
+	return proc, ctl, nil
 }
 
 // setUpForked makes ctl the child's control socket and has the child die
 // with the forkserver, as a fresh stub does (fork clears the parent-death
-// signal); if the forkserver is already gone, so is the child.
+// signal); Adopt checked that the forkserver is its parent.
 func (as *addressSpace) setUpForked(ctl int) error {
 	for _, call := range [][]uint64{
 		{unix.SYS_DUP3, uint64(ctl), stub.CtlFD, 0},
@@ -346,13 +382,6 @@ func (as *addressSpace) setUpForked(ctl int) error {
 			return fmt.Errorf("setting up the forked stub (syscall %d): %w", call[0], err)
 		}
 	}
-	ppid, err := as.syscall(unix.SYS_GETPPID)
-	if err != nil {
-		return fmt.Errorf("setting up the forked stub: %w", err)
-	}
-	if int(ppid) != as.p.fs.Pid() {
-		return errors.New("the stub forkserver died during a fork")
-	}
 	return nil
 }
 
@@ -360,13 +389,16 @@ func (as *addressSpace) setUpForked(ctl int) error {
 // thread, which the new thread leaves in ptrace_wait, where its own tracer
 // seizes it.
 func (as *addressSpace) newThread() (*tracer, error) {
-	const flags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
-		unix.CLONE_THREAD | unix.CLONE_SYSVSEM
-	tid, err := as.syscall(unix.SYS_CLONE, flags, 0, 0, 0, 0)
+	nsTID, err := as.syscall(unix.SYS_CLONE, threadCloneFlags, 0, 0, 0, 0)
 	if err != nil {
 		return nil, fmt.Errorf("starting a stub thread: %w", err)
 	}
-	t, err := startTracer(as.pid, int(tid), as.p.site())
+	tid, err := as.hostTID(int(nsTID))
+	if err != nil {
+		as.kill() // a thread we cannot name cannot be traced
+		return nil, err
+	}
+	t, err := startTracer(as.pid, tid, as.p.site())
 	if err != nil {
 		as.kill() // an untraced thread must not outlive its tracer's failure
 		return nil, err
@@ -437,6 +469,7 @@ func (as *addressSpace) Release() {
 			break
 		}
 	}
+	as.p.fs.Reap(as.proc)
 	unix.Close(as.ctl)
 	unix.Close(as.pidfd)
 }

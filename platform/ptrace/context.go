@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 )
@@ -137,6 +138,19 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 		return platform.Event{Kind: platform.EventSignal, Signal: si}
 	case unix.SIGILL, unix.SIGFPE, unix.SIGBUS, unix.SIGTRAP:
 		return platform.Event{Kind: platform.EventSignal, Signal: si}
+	case unix.SIGSYS:
+		if si.Code != sysSeccomp {
+			break // sent by someone: dropped
+		}
+		nr, arch := binary.LittleEndian.Uint32(s.info[24:]), binary.LittleEndian.Uint32(s.info[28:])
+		if arch != linux.AUDIT_ARCH_X86_64 {
+			return platform.Event{Kind: platform.EventSignal, Signal: si}
+		}
+		// The kernel's vsyscall emulation, trapped by StubFilter: it has
+		// already "returned" to the caller (rip and rsp), and the sentry
+		// answers the call as systrap's does.
+		regs.OrigRax, regs.Rax = uint64(nr), uint64(nr)
+		return platform.Event{Kind: platform.EventSyscall}
 	}
 	// Interrupt's SIGCHLD, an event stop, or a signal from outside: all
 	// dropped.

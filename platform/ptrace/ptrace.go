@@ -32,10 +32,19 @@
 //     stop. Application threads are remote clone(CLONE_THREAD) calls; the
 //     new thread starts after that instruction, that is, in ptrace_wait, and
 //     a new tracer seizes it there.
-//   - Fork is a remote clone(CLONE_PARENT) in the control thread: the child,
-//     a copy-on-write copy with the control thread alone, also starts in
-//     ptrace_wait, a child of the forkserver, and is seized there. Its
-//     parent-death signal (cleared by fork) is set again remotely.
+//   - Fork is a remote clone(CLONE_PARENT|CLONE_PIDFD) in the control
+//     thread: the child, a copy-on-write copy with the control thread alone,
+//     also starts in ptrace_wait, a child of the forkserver, and is seized
+//     there. The sentry takes the kernel's pidfd for it from the stub
+//     (pidfd_getfd), and the forkserver checks it (stub.Forkserver.Adopt):
+//     stubs live in a PID namespace of their own, so clone's return value
+//     is not a pid the sentry could use. Its parent-death signal (cleared by
+//     fork) is set again remotely.
+//   - int 0x80, sysenter and other 32-bit syscalls stop under SYSEMU like
+//     64-bit ones; PTRACE_GET_SYSCALL_INFO tells them apart, and they are
+//     reported as the SIGSYS a seccomp filter would raise, as on systrap.
+//   - A stub's seccomp program (StubFilter) kills anything but the remote
+//     syscalls and traps vsyscall emulation, which the sentry answers.
 //   - Host files reach a stub over its control socket (fd 3, one socketpair
 //     per address space): the sentry sends the descriptor with SCM_RIGHTS
 //     and the control thread receives it with a remote recvmsg whose msghdr
@@ -54,17 +63,18 @@
 //     its signal-delivery stop ends the Switch, and the signal is dropped.
 //   - Stub processes die with the sentry twice over: PTRACE_O_EXITKILL, and
 //     PR_SET_PDEATHSIG from their parent, the forkserver, which itself dies
-//     with the sentry. Release kills the stub and waits until the tracers
-//     have reaped every thread; the forkserver, which ignores SIGCHLD, then
-//     lets the kernel reap the process.
+//     with the sentry (and takes its PID namespace with it). Release kills
+//     the stub, waits until the tracers have reaped every thread, then has
+//     the forkserver reap the process.
 package ptrace
 
 import (
-	"errors"
+	"fmt"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
+	"gvisor.dev/gvisor/pkg/seccomp"
 
 	"runsc-lite/platform"
 	"runsc-lite/stub"
@@ -74,24 +84,19 @@ import (
 type Platform struct {
 	syms stub.Symbols
 	fs   *stub.Forkserver
-	req  stub.Request
 }
 
 var _ platform.Platform = (*Platform)(nil)
 
-// New starts a ptrace platform with stub processes that keep no
-// capabilities and get no namespaces of their own.
+// New starts a ptrace platform whose stub processes are confined as
+// stub.DefaultConfinement says.
 func New() (platform.Platform, error) {
-	return NewWithRequest(stub.Request{})
+	return NewConfined(stub.DefaultConfinement())
 }
 
-// NewWithRequest starts a ptrace platform whose stub processes are made as
-// req says. A new PID namespace is refused: the pids a stub's fork returns
-// must be the sentry's.
-func NewWithRequest(req stub.Request) (*Platform, error) {
-	if req.CloneFlags&unix.CLONE_NEWPID != 0 {
-		return nil, errors.New("the ptrace platform cannot put stub processes in a new PID namespace")
-	}
+// NewConfined starts a ptrace platform whose stub processes are confined
+// as c says.
+func NewConfined(c stub.Confinement) (*Platform, error) {
 	// Every ptrace stop of a stub thread would otherwise send the sentry a
 	// SIGCHLD, a signal handler run per trapped syscall that nothing here
 	// needs: stops are collected with wait4, which they still wake. Exits
@@ -103,17 +108,53 @@ func NewWithRequest(req stub.Request) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs, err := stub.StartForkserver(noSystrapStubs)
+	filter, err := StubFilter(syms)
 	if err != nil {
 		return nil, err
 	}
-	return &Platform{syms: syms, fs: fs, req: req}, nil
+	fs, err := stub.StartForkserver(filter, c)
+	if err != nil {
+		return nil, err
+	}
+	return &Platform{syms: syms, fs: fs}, nil
 }
 
-// noSystrapStubs is the forkserver's seccomp program for systrap stub
-// processes, which this platform never asks for: should one start anyway,
-// it is killed as soon as its filter is installed.
-var noSystrapStubs = []bpf.Instruction{bpf.Stmt(bpf.Ret|bpf.K, uint32(linux.SECCOMP_RET_KILL_PROCESS))}
+// StubFilter is the seccomp program of a ptrace stub process. PTRACE_SYSEMU
+// stops an application's syscalls before seccomp sees them, so the program
+// only ever judges what runs outside SYSEMU: the remote syscalls the sentry
+// runs at ptrace_wait's instruction, with clone's flags pinned, and the
+// kernel's vsyscall emulation, which SYSEMU does not stop and which it
+// traps so that the sentry answers it. Anything else kills the process.
+func StubFilter(s stub.Symbols) ([]bpf.Instruction, error) {
+	allow := map[uintptr]seccomp.SyscallRule{}
+	for _, nr := range stub.PtraceRemoteSyscalls {
+		allow[nr] = stub.From(s.PtraceSite)
+	}
+	allow[unix.SYS_CLONE] = seccomp.Or{
+		stub.From(s.PtraceSite, seccomp.EqualTo(stub.ForkCloneFlags), seccomp.EqualTo(0)),
+		stub.From(s.PtraceSite, seccomp.EqualTo(threadCloneFlags), seccomp.EqualTo(0)),
+	}
+	p := seccomp.Program{
+		RuleSets: []seccomp.RuleSet{
+			{Rules: seccomp.MakeSyscallRules(allow), Action: seccomp.Allow},
+			{
+				Rules: seccomp.MakeSyscallRules(map[uintptr]seccomp.SyscallRule{
+					unix.SYS_GETTIMEOFDAY: seccomp.MatchAll{},
+					unix.SYS_TIME:         seccomp.MatchAll{},
+					unix.SYS_GETCPU:       seccomp.MatchAll{},
+				}),
+				Action:   seccomp.Trap,
+				Vsyscall: true,
+			},
+		},
+		Options: seccomp.ProgramOptions{DefaultAction: seccomp.KillProcess, BadArchAction: seccomp.KillProcess},
+	}
+	insns, _, err := p.Build()
+	if err != nil {
+		return nil, fmt.Errorf("building the ptrace stub seccomp program: %w", err)
+	}
+	return insns, nil
+}
 
 // Name implements platform.Platform.
 func (p *Platform) Name() string { return "ptrace" }

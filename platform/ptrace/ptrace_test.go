@@ -17,7 +17,7 @@ func options(t testing.TB) platformtest.Options {
 	}
 	return platformtest.Options{
 		StubSyscallAddrs: syms.SyscallInstructions(),
-		ProtectedAddrs:   []uintptr{stub.ImageBase, syms.PtraceSite - 2},
+		ProtectedAddrs:   []uintptr{stub.ImageBase, syms.PtraceSite - 2, syms.DataStart, syms.ImageEnd - 8},
 		// The scratch page of remote recvmsg calls.
 		ForgeableRange: platform.Range{Start: sysmsg.Region, End: sysmsg.Region + 0x1000},
 	}

@@ -86,3 +86,28 @@ func addSigchldFlags(flags uint64) error {
 	}
 	return nil
 }
+
+// syscallInfo is the head of struct ptrace_syscall_info at a syscall-entry
+// stop (the entry member of its union).
+type syscallInfo struct {
+	Op                 uint8
+	_                  [3]uint8
+	Arch               uint32
+	InstructionPointer uint64
+	StackPointer       uint64
+	Nr                 uint64
+	Args               [6]uint64
+}
+
+// getSyscallInfo reads the kernel's description of the syscall tid stopped
+// at (PTRACE_GET_SYSCALL_INFO, Linux 5.3). Invariant: the kernel writes at
+// most the size passed into the object, during the call.
+func getSyscallInfo(tid int, info *syscallInfo) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid),
+		unsafe.Sizeof(*info), uintptr(unsafe.Pointer(info)), 0, 0)
+	runtime.KeepAlive(info)
+	if e != 0 {
+		return e
+	}
+	return nil
+}

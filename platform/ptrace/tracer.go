@@ -1,6 +1,7 @@
 package ptrace
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 )
@@ -318,7 +320,7 @@ func (t *tracer) run(regs *platform.Registers, fp []byte) (stop, error) {
 	}
 	switch {
 	case st.StopSignal() == syscallStop:
-		s.syscall = true
+		return s, t.syscallStop(&s)
 	case eventStop(st):
 	default:
 		s.signo = st.StopSignal()
@@ -328,6 +330,40 @@ func (t *tracer) run(regs *platform.Registers, fp []byte) (stop, error) {
 	}
 	return s, nil
 }
+
+// syscallStop classifies a syscall stop. A 64-bit syscall is one for the
+// sentry; any other (int 0x80, sysenter, a syscall from a 32-bit code
+// segment) becomes the SIGSYS that systrap's seccomp filter raises for it:
+// the sentry answers only the x86-64 ABI, and the host never runs it.
+func (t *tracer) syscallStop(s *stop) error {
+	var info syscallInfo
+	if err := getSyscallInfo(t.tid, &info); err != nil {
+		return t.failed(err, "reading the syscall info")
+	}
+	if info.Arch == linux.AUDIT_ARCH_X86_64 {
+		s.syscall = true
+		return nil
+	}
+	s.signo = unix.SIGSYS
+	s.info = seccompSiginfo(info.Nr, info.Arch, uintptr(info.InstructionPointer))
+	return nil
+}
+
+// seccompSiginfo is the siginfo_t of a SIGSYS from a seccomp filter's
+// SECCOMP_RET_TRAP (si_code SYS_SECCOMP).
+func seccompSiginfo(nr uint64, arch uint32, addr uintptr) [128]byte {
+	var b [128]byte
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], uint32(unix.SIGSYS))
+	le.PutUint32(b[8:], sysSeccomp)
+	le.PutUint64(b[16:], uint64(addr)) // si_call_addr
+	le.PutUint32(b[24:], uint32(nr))   // si_syscall
+	le.PutUint32(b[28:], arch)         // si_arch
+	return b
+}
+
+// sysSeccomp is si_code of a SIGSYS raised by SECCOMP_RET_TRAP.
+const sysSeccomp = 1
 
 // getFP reads the thread's XSAVE area into b, which must be exactly as
 // long as the kernel's.

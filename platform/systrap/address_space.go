@@ -28,8 +28,9 @@ type addressSpace struct {
 	p     *Platform
 	sh    *sysmsg.Shared
 	ctl   int // the sentry's end of the stub's control socket
-	pid   int
-	pidfd int
+	proc  stub.Process
+	pid   int // proc.Pid: proved by the kernel, and not reaped before reap
+	pidfd int // proc.Pidfd
 
 	// use is held for reading while shared memory is in use, and for
 	// writing by Release, which unmaps it.
@@ -41,8 +42,9 @@ type addressSpace struct {
 	seq    uint32
 	forkMu sync.Mutex // serializes a fork request with reading its reply
 
-	slotMu sync.Mutex
-	slots  [sysmsg.MaxThreads]bool
+	slotMu sync.Mutex              // guards slots and tids
+	slots  [sysmsg.MaxThreads]bool // thread slots in use
+	tids   map[int]struct{}        // host ids of the stub threads of bound contexts
 }
 
 var _ platform.AddressSpace = (*addressSpace)(nil)
@@ -79,10 +81,8 @@ func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...
 			return 0, fmt.Errorf("sending descriptors to the stub: %w", err)
 		}
 	}
-	c := as.sh.Control()
-	c.Kind, c.Sysno, c.Args = kind, uint64(sysno), args
-	as.seq++
-	as.sh.Post(as.seq)
+	as.seq = sysmsg.NextSeq(as.seq)
+	as.sh.Post(as.seq, kind, uint64(sysno), args)
 	if !as.sh.WaitResponse(as.seq, sysmsg.SpinLimit(int(as.p.running.Load())), as.exited) {
 		return 0, errGone
 	}
@@ -109,12 +109,33 @@ func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, 
 	}
 	defer as.use.RUnlock()
 	args := [6]uint64{uint64(addr), uint64(length), uint64(prot), uint64(flags), ^uint64(0), uint64(off)}
+	var got uintptr
+	var err error
 	if f == nil {
-		return as.call(sysmsg.ReqSyscall, unix.SYS_MMAP, args)
+		got, err = as.call(sysmsg.ReqSyscall, unix.SYS_MMAP, args)
+	} else {
+		got, err = as.call(sysmsg.ReqMmapFD, 0, args, int(f.Fd()))
+		runtime.KeepAlive(f)
 	}
-	defer runtime.KeepAlive(f)
-	return as.call(sysmsg.ReqMmapFD, 0, args, int(f.Fd()))
+	if err != nil {
+		return 0, err
+	}
+	return got, as.checkMapped(got, addr, length, flags)
 }
+
+// checkMapped checks the address the syscall thread says mmap returned,
+// which the application can forge: a stub that lies is killed.
+func (as *addressSpace) checkMapped(got, addr, length uintptr, flags int) error {
+	fixed := flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0
+	if got%pageSize != 0 || got+length < got || got+length > platform.MaxUserAddress ||
+		reserved.Overlaps(got, length) || (fixed && got != addr) {
+		as.kill()
+		return fmt.Errorf("stub reported mmap at %#x for %#x bytes: %w", got, length, errGone)
+	}
+	return nil
+}
+
+const pageSize = 4096
 
 // Munmap implements platform.AddressSpace.
 func (as *addressSpace) Munmap(addr, length uintptr) error {
@@ -152,7 +173,18 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 		return 0, errGone
 	}
 	defer as.use.RUnlock()
-	return as.syscall(unix.SYS_MREMAP, uint64(old), uint64(oldLen), uint64(newLen), uint64(flags), uint64(newAddr))
+	got, err := as.syscall(unix.SYS_MREMAP, uint64(old), uint64(oldLen), uint64(newLen), uint64(flags), uint64(newAddr))
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case flags&unix.MREMAP_FIXED != 0:
+		return got, as.checkMapped(got, newAddr, newLen, unix.MAP_FIXED)
+	case flags&(unix.MREMAP_MAYMOVE|unix.MREMAP_DONTUNMAP) != 0:
+		return got, as.checkMapped(got, 0, newLen, 0)
+	default:
+		return got, as.checkMapped(got, old, newLen, unix.MAP_FIXED)
+	}
 }
 
 // Resident implements platform.AddressSpace. As for ReadAt, a dead stub
@@ -191,7 +223,9 @@ func gone(n int, err error) (int, error) {
 
 // Fork implements platform.AddressSpace: the syscall thread forks the stub
 // process (copy-on-write, as the host kernel does it), and the child maps a
-// fresh shared region of its own.
+// fresh shared region of its own. Who the child is comes from the pidfd the
+// kernel made for the clone, checked by the forkserver (stub.Adopt), never
+// from what the stub reports.
 func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	if !as.enter() {
 		return nil, errGone
@@ -200,21 +234,17 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	// Two forks at once must not read each other's pidfd message.
 	as.forkMu.Lock()
 	defer as.forkMu.Unlock()
-	return as.p.newAddressSpace(func(ctl, memfd int) (stub.Process, error) {
-		pid, err := as.call(sysmsg.ReqFork, 0, [6]uint64{}, ctl, memfd)
-		if err != nil {
+	return as.p.newAddressSpace(func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
+		if _, err := as.call(sysmsg.ReqFork, 0, [6]uint64{}, ctl, sh.ROFD, sh.RWFD); err != nil {
 			return stub.Process{}, fmt.Errorf("forking stub process: %w", err)
 		}
-		proc, err := stub.RecvPidfd(as.ctl)
+		proc, err := as.p.fs.RecvPidfd(as.ctl)
 		if err != nil {
 			if as.exited() {
 				return stub.Process{}, errGone
 			}
+			as.kill() // a stub that forks without a pidfd is out of step
 			return stub.Process{}, err
-		}
-		if proc.Pid != int(pid) {
-			unix.Close(proc.Pidfd)
-			return stub.Process{}, fmt.Errorf("stub forked pid %d but sent the pidfd of %d", pid, proc.Pid)
 		}
 		return proc, nil
 	})
@@ -268,6 +298,7 @@ func (as *addressSpace) reap() {
 			break
 		}
 	}
+	as.p.fs.Reap(as.proc)
 	unix.Close(as.ctl)
 	unix.Close(as.pidfd)
 	as.sh.Close()
@@ -291,8 +322,28 @@ func (as *addressSpace) allocSlot() (int, error) {
 	return 0, fmt.Errorf("address space has %d threads already: %w", sysmsg.MaxThreads, unix.EAGAIN)
 }
 
-func (as *addressSpace) freeSlot(i int) {
+func (as *addressSpace) freeSlot(i, tid int) {
 	as.slotMu.Lock()
 	defer as.slotMu.Unlock()
 	as.slots[i] = false
+	delete(as.tids, tid)
+}
+
+// hostTID translates the id of a thread the stub just started, in its own
+// PID namespace, to ours (platform.HostTID), and records it.
+func (as *addressSpace) hostTID(nsTID int) (int, error) {
+	as.slotMu.Lock()
+	defer as.slotMu.Unlock()
+	tid, err := platform.HostTID(as.pid, nsTID, func(t int) bool {
+		_, ok := as.tids[t]
+		return ok || t == as.pid
+	})
+	if err != nil {
+		return 0, err
+	}
+	if as.tids == nil {
+		as.tids = make(map[int]struct{})
+	}
+	as.tids[tid] = struct{}{}
+	return tid, nil
 }

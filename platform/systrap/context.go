@@ -172,19 +172,26 @@ func (c *context) bind(as *addressSpace) error {
 	}
 	prog, err := c.p.threadFilter(slot)
 	if err == nil {
-		err = as.sh.SetFilter(slot, prog)
+		err = as.sh.SetThreadSetup(slot, prog)
 	}
+	as.sh.ResetMsg(slot)
 	if err != nil {
-		as.freeSlot(slot)
+		as.freeSlot(slot, 0)
 		return err
 	}
-	tid, err := as.call(sysmsg.ReqNewThread, 0, [6]uint64{uint64(slot)})
+	nsTID, err := as.call(sysmsg.ReqNewThread, 0, [6]uint64{uint64(slot)})
+	var tid int
+	if err == nil {
+		if tid, err = as.hostTID(int(nsTID)); err != nil {
+			as.kill() // a thread we cannot name cannot be supervised
+		}
+	}
 	if err != nil {
-		as.freeSlot(slot)
+		as.freeSlot(slot, 0)
 		return fmt.Errorf("starting a stub thread: %w", err)
 	}
 	c.mu.Lock()
-	c.as, c.tid, c.slot = as, int(tid), slot
+	c.as, c.tid, c.slot = as, tid, slot
 	c.mu.Unlock()
 	c.fsBase, c.gsBase = 0, 0
 	m := as.sh.Msg(slot)
@@ -193,6 +200,9 @@ func (c *context) bind(as *addressSpace) error {
 		return fmt.Errorf("stub thread did not start: %w", err)
 	}
 	c.frame.loadRegs(&c.frameRegs)
+	// The thread ran its set-up with asynchronous signals blocked; from its
+	// first return on, nothing is: SIGCHLD is how Interrupt reaches it.
+	c.frame.clearSigmask()
 	if !c.frame.checkXSAVE() {
 		c.unbind()
 		return errors.New("the host's signal frames do not hold the XSAVE area CPUID describes")
@@ -234,11 +244,11 @@ func (c *context) drop() {
 		c.fp = nil
 	}
 	c.mu.Lock()
-	as := c.as
+	as, tid := c.as, c.tid
 	c.as, c.tid = nil, 0
 	c.mu.Unlock()
 	if as != nil {
-		as.freeSlot(c.slot)
+		as.freeSlot(c.slot, tid)
 	}
 }
 

@@ -1,8 +1,6 @@
 package systrap
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
@@ -25,46 +23,64 @@ import (
 //     word, its exit and arch_prctl, and rt_sigreturn; everything else traps,
 //     including a jump into stub_syscall.
 
-// from returns a rule that matches a syscall made at site with args.
-func from(site uintptr, args ...seccomp.ValueMatcher) seccomp.PerArg {
-	var r seccomp.PerArg
-	for i := range r {
-		r[i] = seccomp.AnyValue{}
-	}
-	copy(r[:], args)
-	r[seccomp.RuleIP] = seccomp.EqualTo(site)
-	return r
-}
-
 // handlerRules are what the signal handler may do, with the futex pinned to
-// state (any address in the region for the base program).
+// state (any address in the read-write part for the base program).
 func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccomp.SyscallRule {
 	return map[uintptr]seccomp.SyscallRule{
 		unix.SYS_FUTEX: seccomp.Or{
-			from(s.HandlerSite, state, seccomp.EqualTo(linux.FUTEX_WAIT)),
-			from(s.HandlerSite, state, seccomp.EqualTo(linux.FUTEX_WAKE)),
+			stub.From(s.HandlerSite, state, seccomp.EqualTo(linux.FUTEX_WAIT)),
+			stub.From(s.HandlerSite, state, seccomp.EqualTo(linux.FUTEX_WAKE)),
 		},
-		unix.SYS_EXIT: from(s.HandlerSite),
+		unix.SYS_EXIT: stub.From(s.HandlerSite),
 		unix.SYS_ARCH_PRCTL: seccomp.Or{
-			from(s.HandlerSite, seccomp.EqualTo(linux.ARCH_SET_FS)),
-			from(s.HandlerSite, seccomp.EqualTo(linux.ARCH_SET_GS)),
+			stub.From(s.HandlerSite, seccomp.EqualTo(linux.ARCH_SET_FS)),
+			stub.From(s.HandlerSite, seccomp.EqualTo(linux.ARCH_SET_GS)),
 		},
-		unix.SYS_RT_SIGRETURN: from(s.RestorerSite),
+		unix.SYS_RT_SIGRETURN: stub.From(s.RestorerSite),
 	}
 }
 
-// BaseFilter is the program every stub process installs.
+// BaseFilter is the program every stub process installs: the syscall
+// thread's, which application threads also carry under their own. Each
+// rule allows only what the syscall thread's job needs, from its one
+// syscall instruction, with arguments pinned where a filter can check them:
+//
+//   - mapping changes (mmap, munmap, mprotect, mremap, madvise, msync): of
+//     its own process, which the application could ask the sentry for
+//     anyway, of descriptors the sentry sent it. A filter cannot add an
+//     address and a length, so it cannot keep a range off the stub's image
+//     or shared region: the image is sealed (mseal), the read-only part is
+//     a memfd sealed against writable mappings, and the syscall thread runs
+//     only requests the sentry checked.
+//   - its control socket only: recvmsg, sendmsg on STUB_CTL_FD.
+//   - clone with exactly the flags of an application thread or of a forked
+//     stub (CLONE_PARENT: a child of the forkserver, in its namespaces and
+//     cgroup, counted by the kernel's pids limit), and no stack.
+//   - a new thread's set-up: sigaltstack, rt_sigprocmask (SIG_SETMASK),
+//     seccomp (adding a filter only ever narrows).
+//   - its own descriptors: close, close_range, dup3 onto STUB_CTL_FD.
+//   - a forked child's parent-death signal; futex on the control page and
+//     the response page; exit, exit_group.
+//
+// Everything else traps, so a syscall thread that ran attacker code could
+// do no more to the host than the application's own threads: change its own
+// process's memory, start processes inside the sandbox's namespaces and
+// limits, and talk to the sentry on its control socket.
 func BaseFilter(s stub.Symbols) ([]bpf.Instruction, error) {
 	rules := handlerRules(s, seccomp.GreaterThanOrEqual(sysmsg.RWBase))
-	sc := func(args ...seccomp.ValueMatcher) seccomp.PerArg { return from(s.SyscallSite, args...) }
-	for _, nr := range []uintptr{
-		unix.SYS_MMAP, unix.SYS_MUNMAP, unix.SYS_MPROTECT, unix.SYS_MREMAP,
-		unix.SYS_MADVISE, unix.SYS_MSYNC, unix.SYS_RECVMSG, unix.SYS_SENDMSG,
-		unix.SYS_CLOSE, unix.SYS_CLOSE_RANGE, unix.SYS_DUP3, unix.SYS_GETPPID,
-		unix.SYS_SIGALTSTACK, unix.SYS_RT_SIGPROCMASK, unix.SYS_EXIT_GROUP,
-	} {
+	sc := func(args ...seccomp.ValueMatcher) seccomp.PerArg { return stub.From(s.SyscallSite, args...) }
+	ctl := seccomp.EqualTo(stub.CtlFD)
+	for _, nr := range []uintptr{unix.SYS_MMAP, unix.SYS_MUNMAP, unix.SYS_MPROTECT, unix.SYS_MREMAP, unix.SYS_MADVISE, unix.SYS_MSYNC} {
 		rules[nr] = sc()
 	}
+	rules[unix.SYS_RECVMSG] = sc(ctl)
+	rules[unix.SYS_SENDMSG] = sc(ctl)
+	rules[unix.SYS_CLOSE] = sc()
+	rules[unix.SYS_CLOSE_RANGE] = sc(seccomp.EqualTo(stub.CtlFD + 1))
+	rules[unix.SYS_DUP3] = sc(seccomp.AnyValue{}, ctl, seccomp.EqualTo(0))
+	rules[unix.SYS_SIGALTSTACK] = sc()
+	rules[unix.SYS_RT_SIGPROCMASK] = sc(seccomp.EqualTo(unix.SIG_SETMASK))
+	rules[unix.SYS_EXIT_GROUP] = sc()
 	rules[unix.SYS_EXIT] = seccomp.Or{rules[unix.SYS_EXIT], sc()}
 	rules[unix.SYS_FUTEX] = seccomp.Or{
 		rules[unix.SYS_FUTEX],
@@ -74,29 +90,13 @@ func BaseFilter(s stub.Symbols) ([]bpf.Instruction, error) {
 	rules[unix.SYS_PRCTL] = sc(seccomp.EqualTo(unix.PR_SET_PDEATHSIG), seccomp.EqualTo(unix.SIGKILL))
 	rules[unix.SYS_SECCOMP] = sc(seccomp.EqualTo(linux.SECCOMP_SET_MODE_FILTER), seccomp.EqualTo(0))
 	rules[unix.SYS_CLONE] = seccomp.Or{
-		sc(seccomp.EqualTo(unix.CLONE_PARENT | unix.CLONE_PIDFD | uintptr(unix.SIGCHLD))),
-		from(s.CloneSite, seccomp.EqualTo(unix.CLONE_VM|unix.CLONE_FS|unix.CLONE_FILES|
-			unix.CLONE_SIGHAND|unix.CLONE_THREAD|unix.CLONE_SYSVSEM|unix.CLONE_CHILD_CLEARTID)),
+		sc(seccomp.EqualTo(stub.ForkCloneFlags), seccomp.EqualTo(0)),
+		sc(seccomp.EqualTo(stub.ThreadCloneFlags), seccomp.EqualTo(0)),
 	}
-	return build("stub", rules)
+	return stub.Build("stub", rules, seccomp.Trap)
 }
 
 // ThreadFilter is the program application thread slot i installs.
 func ThreadFilter(s stub.Symbols, slot int) ([]bpf.Instruction, error) {
-	return build("application thread", handlerRules(s, seccomp.EqualTo(sysmsg.StateAddr(slot))))
-}
-
-func build(what string, rules map[uintptr]seccomp.SyscallRule) ([]bpf.Instruction, error) {
-	p := seccomp.Program{
-		RuleSets: []seccomp.RuleSet{{Rules: seccomp.MakeSyscallRules(rules), Action: seccomp.Allow}},
-		Options: seccomp.ProgramOptions{
-			DefaultAction: seccomp.Trap,
-			BadArchAction: seccomp.Trap,
-		},
-	}
-	insns, _, err := p.Build()
-	if err != nil {
-		return nil, fmt.Errorf("building the %s seccomp program: %w", what, err)
-	}
-	return insns, nil
+	return stub.Build("application thread", handlerRules(s, seccomp.EqualTo(sysmsg.StateAddr(slot))), seccomp.Trap)
 }

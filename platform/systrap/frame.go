@@ -18,7 +18,8 @@ const (
 	ucTrapno      = ucGregs + 20*8
 	ucCR2         = ucGregs + 22*8
 	ucFPState     = ucGregs + 23*8
-	ucontextSize  = ucFPState + 8 + 8*8 + 8 // up to and with uc_sigmask
+	ucSigmask     = ucFPState + 8 + 8*8
+	ucontextSize  = ucSigmask + 8 // up to and with uc_sigmask
 	siginfoSize   = 128
 	fpSWReserved  = 464 // struct _fpx_sw_bytes in the FXSAVE area
 	fpXstateMagic = 0x46505853
@@ -142,6 +143,9 @@ func (f frame) siginfo() platform.SignalInfo {
 	s.Addr = uintptr(le.Uint64(f.si[16:]))
 	return s
 }
+
+// clearSigmask sets the host signal mask rt_sigreturn restores to empty.
+func (f frame) clearSigmask() { le.PutUint64(f.uc[ucSigmask:], 0) }
 
 // seccompSyscall returns si_syscall and si_arch of a SIGSYS siginfo.
 func (f frame) seccompSyscall() (nr uint64, arch uint32) {

@@ -49,7 +49,6 @@ import (
 type Platform struct {
 	syms        stub.Symbols
 	fs          *stub.Forkserver
-	req         stub.Request
 	hasFSGSBase bool
 
 	// running counts contexts inside Switch, to choose how long waiters spin.
@@ -68,15 +67,15 @@ type Platform struct {
 
 var _ platform.Platform = (*Platform)(nil)
 
-// New starts a systrap platform with stub processes that keep no
-// capabilities and get no namespaces of their own.
+// New starts a systrap platform whose stub processes are confined as
+// stub.DefaultConfinement says.
 func New() (platform.Platform, error) {
-	return NewWithRequest(stub.Request{})
+	return NewConfined(stub.DefaultConfinement())
 }
 
-// NewWithRequest starts a systrap platform whose stub processes are made as
-// req says.
-func NewWithRequest(req stub.Request) (*Platform, error) {
+// NewConfined starts a systrap platform whose stub processes are confined
+// as c says.
+func NewConfined(c stub.Confinement) (*Platform, error) {
 	syms, err := stub.LoadSymbols()
 	if err != nil {
 		return nil, err
@@ -85,14 +84,13 @@ func NewWithRequest(req stub.Request) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs, err := stub.StartForkserver(base)
+	fs, err := stub.StartForkserver(base, c)
 	if err != nil {
 		return nil, err
 	}
 	return &Platform{
 		syms:        syms,
 		fs:          fs,
-		req:         req,
 		hasFSGSBase: hostHasFSGSBase(),
 		filters:     make(map[int][]bpf.Instruction),
 	}, nil
@@ -156,8 +154,8 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 
 // spawn starts a fresh stub process.
 func (p *Platform) spawn() (*addressSpace, error) {
-	return p.newAddressSpace(func(ctl, memfd int) (stub.Process, error) {
-		return p.fs.Spawn(p.req, ctl, memfd)
+	return p.newAddressSpace(func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
+		return p.fs.Spawn(stub.Request{}, ctl, sh.ROFD, sh.RWFD)
 	})
 }
 
@@ -202,7 +200,7 @@ func (p *Platform) refill() {
 
 // newAddressSpace sets up the shared region and control socket of a new stub
 // process, which spawn starts.
-func (p *Platform) newAddressSpace(spawn func(ctl, memfd int) (stub.Process, error)) (*addressSpace, error) {
+func (p *Platform) newAddressSpace(spawn func(ctl int, sh *sysmsg.Shared) (stub.Process, error)) (*addressSpace, error) {
 	sh, err := sysmsg.NewShared()
 	if err != nil {
 		return nil, err
@@ -217,14 +215,14 @@ func (p *Platform) newAddressSpace(spawn func(ctl, memfd int) (stub.Process, err
 		sh.Close()
 		return nil, fmt.Errorf("stub control socket: %w", err)
 	}
-	proc, err := spawn(fds[1], sh.FD)
+	proc, err := spawn(fds[1], sh)
 	unix.Close(fds[1])
 	if err != nil {
 		unix.Close(fds[0])
 		sh.Close()
 		return nil, err
 	}
-	return &addressSpace{p: p, sh: sh, ctl: fds[0], pid: proc.Pid, pidfd: proc.Pidfd}, nil
+	return &addressSpace{p: p, sh: sh, ctl: fds[0], proc: proc, pid: proc.Pid, pidfd: proc.Pidfd}, nil
 }
 
 // threadFilter returns the seccomp program for thread slot i.

@@ -17,8 +17,10 @@ func options(t testing.TB) platformtest.Options {
 	}
 	return platformtest.Options{
 		StubSyscallAddrs: syms.SyscallInstructions(),
-		ProtectedAddrs:   []uintptr{sysmsg.Region, sysmsg.Region + sysmsg.FiltersOffset, stub.ImageBase},
-		ForgeableRange:   platform.Range{Start: sysmsg.RWBase, End: sysmsg.RegionEnd},
+		// The control page, a thread set-up block, the stub's code, and its
+		// data and bss (where the forkserver's stack was).
+		ProtectedAddrs: []uintptr{sysmsg.Region, sysmsg.SetupAddr(1), stub.ImageBase, syms.DataStart, syms.ImageEnd - 8},
+		ForgeableRange: platform.Range{Start: sysmsg.RWBase, End: sysmsg.RegionEnd},
 	}
 }
 

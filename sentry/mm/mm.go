@@ -51,7 +51,7 @@ import (
 const (
 	pageSize = 4096
 	// TaskSize is the end of the user address space (x86-64, 4-level).
-	TaskSize = 0x7ffffffff000
+	TaskSize = platform.MaxUserAddress
 	// minAddr is vm.mmap_min_addr's default.
 	minAddr = 0x10000
 )

@@ -1,31 +1,38 @@
 /*
- * The forkserver: the first process the sentry starts from the stub image.
- * It owns nothing but its control socket (fd 3). It reads one fs_init, then
- * answers fs_requests by cloning a child that becomes a fresh, empty stub
- * process (syscall_thread.c), for systrap or for ptrace. It ignores
- * SIGCHLD, so the kernel reaps every child at once: no zombies. It dies with
- * its owner (PR_SET_PDEATHSIG, set by the Go side) and its children die
- * with it.
+ * The forkserver: the first process the sentry starts from the stub image,
+ * never in an application's address space. It owns nothing but its control
+ * socket (fd 3). It reads one fs_init, confines itself (below), then answers
+ * fs_requests: a new stub process (a clone that becomes a fresh, empty stub,
+ * syscall_thread.c), for systrap or for ptrace, or the reaping of one that
+ * exited.
+ *
+ * Confinement (FS_INIT_CONFINE), for itself and so for every stub process:
+ * the sentry started it in new user, pid, mount, ipc, uts, net and cgroup
+ * namespaces, as root of its user namespace only (mapped to an unprivileged
+ * host uid). It pivots into an empty, read-only tmpfs and detaches the old
+ * root, sets the hostname, its rlimits, drops every capability, and installs
+ * its own seccomp program with no_new_privs. It is the init of its PID
+ * namespace: when it dies, the kernel kills every stub process with it.
+ *
+ * It does not reap on its own: a stub that exited stays a zombie, and its
+ * pid is not reused, until the sentry, which may still hold the pid for
+ * process_vm_readv or a signal, asks for it with FS_MODE_REAP.
  */
 #include "socket.h"
 
 #include <asm-generic/errno.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
+
+#define MNT_DETACH 2 /* <sys/mount.h>, which needs libc */
+#include <linux/prctl.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <linux/wait.h>
 #include <asm/signal.h>
 
 static struct fs_init init;
 static struct fs_request req;
-
-struct kernel_sigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
-
-#define NAMESPACE_FLAGS \
-	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
-	 CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)
 
 static void reply(int pid, int err, int pidfd)
 {
@@ -33,56 +40,166 @@ static void reply(int pid, int err, int pidfd)
 	stub_send_fds(STUB_CTL_FD, &r, sizeof(r), &pidfd, pidfd >= 0 ? 1 : 0);
 }
 
-static int valid(const struct fs_request *r)
+/* pivot_root into an empty read-only tmpfs mounted over a directory that
+ * every root has, then detach the old root. */
+static long empty_root(int *step)
 {
-	return (r->mode == FS_MODE_STUB || r->mode == FS_MODE_PTRACE) && r->nrlimits <= FS_MAX_RLIMITS &&
-	       r->nmounts <= FS_MAX_MOUNTS &&
-	       (r->clone_flags & ~(uint64_t)NAMESPACE_FLAGS) == 0;
+	static const char *const dirs[] = {"/proc", "/tmp", "/dev", "/"};
+	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
+	long r = sys6(__NR_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0, 0);
+	if (r < 0)
+		return r;
+	*step = 10;
+	for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		r = sys6(__NR_mount, "runsc-lite-stub", dirs[i], "tmpfs", flags,
+			 "size=4k,nr_inodes=1,mode=0555", 0);
+		if (r == 0) {
+			r = sys1(__NR_chdir, dirs[i]);
+			break;
+		}
+	}
+	if (r < 0)
+		return r;
+	*step = 11;
+	if ((r = sys2(__NR_pivot_root, ".", ".")) < 0)
+		return r;
+	*step = 12;
+	if (
+	    (r = sys2(__NR_umount2, ".", MNT_DETACH)) < 0)
+		return r;
+	return sys1(__NR_chdir, "/");
+}
+
+static long drop_privileges(void)
+{
+	for (int cap = 0; cap < 64; cap++)
+		sys2(__NR_prctl, PR_CAPBSET_DROP, cap); /* EINVAL past the last */
+	sys4(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0);
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {{0, 0, 0}, {0, 0, 0}};
+	long r = sys2(__NR_capset, &h, d);
+	if (r < 0)
+		return r;
+	return sys2(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1);
+}
+
+/* Steps of confine, reported with its error (fs_reply.pid). */
+enum { STEP_ROOT = 1, STEP_HOSTNAME, STEP_PRIVILEGES, STEP_SECCOMP };
+
+static long confine(int *step)
+{
+	long r;
+	*step = STEP_ROOT;
+	if ((r = empty_root(step)) < 0)
+		return r;
+	*step = STEP_HOSTNAME;
+	if (init.hostname[0]) {
+		size_t n = 0;
+		while (n < sizeof(init.hostname) - 1 && init.hostname[n])
+			n++;
+		if ((r = sys2(__NR_sethostname, init.hostname, n)) < 0)
+			return r;
+	}
+	stub_apply_rlimits(init.rlimits, init.nrlimits);
+	*step = STEP_PRIVILEGES;
+	if ((r = drop_privileges()) < 0)
+		return r;
+	*step = STEP_SECCOMP;
+	struct sock_fprog prog = {(unsigned short)init.own_filter_len, init.own_filter};
+	return sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+static int valid_init(long n)
+{
+	return n == sizeof(init) && init.nunmap <= FS_MAX_UNMAP && init.nrlimits <= FS_MAX_RLIMITS &&
+	       init.filter_len > 0 && init.filter_len <= FS_MAX_FILTER &&
+	       init.own_filter_len <= FS_MAX_FILTER &&
+	       (!(init.flags & FS_INIT_CONFINE) || init.own_filter_len > 0);
+}
+
+static void close_fds(const int *fds, long n)
+{
+	for (long i = 0; i < n; i++)
+		sys1(__NR_close, fds[i]);
+}
+
+static void start_stub(const int *fds, long nfds)
+{
+	if (nfds != (req.mode == FS_MODE_STUB ? 3 : 1)) {
+		close_fds(fds, nfds);
+		reply(0, EINVAL, -1);
+		return;
+	}
+	int pidfd = -1;
+	long pid = sys6(__NR_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0, 0);
+	if (pid == 0 && req.mode == FS_MODE_PTRACE)
+		stub_ptrace_main(&req, fds[0], &init);
+	if (pid == 0)
+		stub_process_main(&req, fds, &init);
+	close_fds(fds, nfds);
+	if (pid < 0) {
+		reply(0, (int)-pid, -1);
+		return;
+	}
+	reply((int)pid, 0, pidfd);
+	sys1(__NR_close, pidfd);
+}
+
+static void reap(const int *fds, long nfds)
+{
+	long r = -EINVAL;
+	if (nfds == 1)
+		r = sys6(__NR_waitid, P_PIDFD, fds[0], 0, WEXITED | WNOHANG, 0, 0);
+	close_fds(fds, nfds);
+	reply(0, r < 0 ? (int)-r : 0, -1);
 }
 
 void forkserver_main(void)
 {
 	stub_forkserver_pid = (int)sys0(__NR_getpid);
+	/* 0, 1 and 2 are whatever the sentry gave the exec; stubs get none. */
+	sys3(__NR_close_range, 0, STUB_CTL_FD - 1, 0);
 	long n = stub_recv_fds(STUB_CTL_FD, &init, sizeof(init), 0, 0);
-	if (n != sizeof(init) || init.nunmap > FS_MAX_UNMAP ||
-	    init.filter_len == 0 || init.filter_len > FS_MAX_FILTER)
+	if (!valid_init(n))
 		stub_die();
 	for (uint32_t i = 0; i < init.nunmap; i++)
 		sys2(__NR_munmap, init.unmap[i][0], init.unmap[i][1]);
-
-	struct kernel_sigaction ign = {(void *)1 /* SIG_IGN */, 0, 0, 0};
-	sys4(__NR_rt_sigaction, SIGCHLD, &ign, 0, 8);
+	if (init.flags & FS_INIT_CONFINE) {
+		int step;
+		long r = confine(&step);
+		if (r < 0) {
+			reply(step, (int)-r, -1);
+			stub_die();
+		}
+	}
 	reply(0, 0, -1);
 
 	for (;;) {
-		int fds[2];
-		n = stub_recv_fds(STUB_CTL_FD, &req, sizeof(req), fds, 2);
+		int fds[3];
+		long nfds = 0;
+		n = stub_recv_msg(STUB_CTL_FD, &req, sizeof(req), fds, 3, &nfds);
 		if (n == 0)
 			sys1(__NR_exit_group, 0);
 		if (n < 0) {
 			reply(0, (int)-n, -1);
 			continue;
 		}
-		if (n != sizeof(req) || !valid(&req)) {
-			sys1(__NR_close, fds[0]);
-			sys1(__NR_close, fds[1]);
+		if (n != sizeof(req) || req.nrlimits > FS_MAX_RLIMITS) {
+			close_fds(fds, nfds);
 			reply(0, EINVAL, -1);
 			continue;
 		}
-		int pidfd = -1;
-		long pid = sys6(__NR_clone, CLONE_PIDFD | SIGCHLD | req.clone_flags,
-				0, &pidfd, 0, 0, 0);
-		if (pid == 0 && req.mode == FS_MODE_PTRACE)
-			stub_ptrace_main(&req, fds[0]);
-		if (pid == 0)
-			stub_process_main(&req, fds[0], fds[1], &init);
-		sys1(__NR_close, fds[0]);
-		sys1(__NR_close, fds[1]);
-		if (pid < 0) {
-			reply(0, (int)-pid, -1);
-			continue;
+		switch (req.mode) {
+		case FS_MODE_STUB:
+		case FS_MODE_PTRACE:
+			start_stub(fds, nfds);
+			break;
+		case FS_MODE_REAP:
+			reap(fds, nfds);
+			break;
+		default:
+			close_fds(fds, nfds);
+			reply(0, EINVAL, -1);
 		}
-		reply((int)pid, 0, pidfd);
-		sys1(__NR_close, pidfd);
 	}
 }

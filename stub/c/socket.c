@@ -7,13 +7,14 @@ union cmsg_buf {
 	char buf[sizeof(struct stub_cmsghdr) + 4 * sizeof(int)];
 };
 
-long stub_recv_fds(int sock, void *buf, size_t len, int *fds, int nfds)
+long stub_recv_msg(int sock, void *buf, size_t len, int *fds, int maxfds, long *nfds)
 {
 	union cmsg_buf c;
 	struct stub_iovec iov = {buf, len};
 	struct stub_msghdr msg = {0};
-	int got = 0;
+	long got = 0;
 
+	*nfds = 0;
 	memset(&c, 0, sizeof(c));
 	msg.iov = &iov;
 	msg.iovlen = 1;
@@ -24,16 +25,30 @@ long stub_recv_fds(int sock, void *buf, size_t len, int *fds, int nfds)
 		return n;
 	if (msg.controllen >= sizeof(struct stub_cmsghdr) &&
 	    c.h.level == STUB_SOL_SOCKET && c.h.type == STUB_SCM_RIGHTS)
-		got = (int)((c.h.len - sizeof(struct stub_cmsghdr)) / sizeof(int));
+		got = (long)((c.h.len - sizeof(struct stub_cmsghdr)) / sizeof(int));
 	int *in = (int *)(c.buf + sizeof(struct stub_cmsghdr));
-	if (got != nfds || (msg.flags & (STUB_MSG_TRUNC | STUB_MSG_CTRUNC))) {
-		for (int i = 0; i < got && i < 4; i++)
+	if (got > 4)
+		got = 4;
+	if (got > maxfds || (msg.flags & (STUB_MSG_TRUNC | STUB_MSG_CTRUNC))) {
+		for (long i = 0; i < got; i++)
 			sys1(__NR_close, in[i]);
-		return n == 0 && got == 0 ? 0 : -EBADMSG;
+		return -EBADMSG;
 	}
-	for (int i = 0; i < nfds; i++)
+	for (long i = 0; i < got; i++)
 		fds[i] = in[i];
+	*nfds = got;
 	return n;
+}
+
+long stub_recv_fds(int sock, void *buf, size_t len, int *fds, int nfds)
+{
+	long got;
+	long n = stub_recv_msg(sock, buf, len, fds, nfds, &got);
+	if (n < 0 || got == nfds)
+		return n;
+	for (long i = 0; i < got; i++)
+		sys1(__NR_close, fds[i]);
+	return n == 0 && got == 0 ? 0 : -EBADMSG;
 }
 
 long stub_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)

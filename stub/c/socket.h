@@ -31,6 +31,12 @@ struct stub_cmsghdr {
 #define STUB_MSG_TRUNC   0x20
 #define STUB_MSG_CTRUNC  0x8
 
+/* Receives up to len bytes and up to maxfds (<= 4) descriptors, whose
+ * number it stores in *nfds. Returns the byte count, 0 at end of stream, or
+ * -errno; -EBADMSG when the message was truncated or carried more
+ * descriptors (which are closed). */
+long stub_recv_msg(int sock, void *buf, size_t len, int *fds, int maxfds, long *nfds);
+
 /* Receives up to len bytes and exactly nfds descriptors (nfds <= 4).
  * Returns the byte count, 0 at end of stream, or -errno; -EBADMSG when the
  * message was truncated or carried a different number of descriptors (any

@@ -25,10 +25,13 @@
 /* Forkserver protocol. */
 #define FS_MODE_STUB    1   /* start an empty stub process */
 #define FS_MODE_PTRACE  2   /* start a stub process that waits to be traced */
+#define FS_MODE_REAP    3   /* reap the exited child whose pidfd comes along */
 #define FS_MAX_RLIMITS  16
-#define FS_MAX_MOUNTS   8
 #define FS_MAX_UNMAP    32
 #define FS_MAX_FILTER   512
+
+/* fs_init.flags */
+#define FS_INIT_CONFINE 1   /* empty root, hostname, no privileges, own filter */
 
 struct fs_rlimit {
 	uint32_t resource;
@@ -37,39 +40,33 @@ struct fs_rlimit {
 	uint64_t max;
 };
 
-struct fs_mount {
-	char source[128];
-	char target[128];
-	char fstype[32];
-	uint64_t flags;
-};
-
 /* Sent once, first thing, by the forkserver's owner. */
 struct fs_init {
 	uint64_t unmap[FS_MAX_UNMAP][2]; /* start, length */
 	uint32_t nunmap;
-	uint32_t filter_len;             /* base seccomp program for stubs */
+	uint32_t flags;
+	char hostname[72];               /* with FS_INIT_CONFINE, when not empty */
+	uint32_t nrlimits;               /* for the forkserver, and so every stub */
+	uint32_t own_filter_len;         /* with FS_INIT_CONFINE: the forkserver's program */
+	struct fs_rlimit rlimits[FS_MAX_RLIMITS];
+	uint32_t filter_len;             /* what every stub process installs */
+	uint32_t pad;
+	struct sock_filter own_filter[FS_MAX_FILTER];
 	struct sock_filter filter[FS_MAX_FILTER];
 };
 
-/* One per new stub process; carries the control socket and memfd as
- * SCM_RIGHTS (FS_MODE_PTRACE maps no memfd: the second descriptor is
- * ignored). */
+/* One per request. FS_MODE_STUB carries the control socket and the two
+ * memfds of the shared region as SCM_RIGHTS, FS_MODE_PTRACE the control
+ * socket, FS_MODE_REAP a pidfd. */
 struct fs_request {
 	uint32_t mode;
 	uint32_t nrlimits;
-	uint64_t clone_flags;  /* namespace flags only */
-	uint64_t keep_caps;    /* capabilities to keep; ~0 keeps all */
 	struct fs_rlimit rlimits[FS_MAX_RLIMITS];
-	char hostname[72];
-	uint32_t nmounts;
-	uint32_t pad;
-	struct fs_mount mounts[FS_MAX_MOUNTS];
 };
 
-/* The answer, with the child's pidfd as SCM_RIGHTS when err == 0. */
+/* The answer, with the child's pidfd as SCM_RIGHTS for a new stub. */
 struct fs_reply {
-	int32_t pid;
+	int32_t pid; /* in the forkserver's PID namespace: informative only */
 	int32_t err; /* positive errno */
 };
 
@@ -77,15 +74,17 @@ struct fs_reply {
 long stub_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 long handler_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 void stub_restorer(void);
-long stub_clone_thread(unsigned long flags, void *stack, uint32_t *ctid,
-		       void (*fn)(long), long arg);
+void stub_serve(void) __attribute__((noreturn));
 void ptrace_wait(void) __attribute__((noreturn));
+void stub_enter(const struct sock_fprog *prog, void (*loop)(void)) __attribute__((noreturn));
 
 /* syscall_thread.c */
 extern int stub_forkserver_pid;
-void stub_process_main(struct fs_request *req, int ctl, int memfd,
+void stub_process_main(const struct fs_request *req, const int fds[3],
 		       const struct fs_init *init) __attribute__((noreturn));
-void stub_ptrace_main(struct fs_request *req, int ctl) __attribute__((noreturn));
+void stub_ptrace_main(const struct fs_request *req, int ctl,
+		      const struct fs_init *init) __attribute__((noreturn));
+void stub_apply_rlimits(const struct fs_rlimit *r, uint32_t n);
 
 /* freestanding.c */
 void *memset(void *dst, int c, size_t n);

@@ -1,10 +1,64 @@
 /*
- * Entry points of the stub program. Each role has exactly one syscall
- * instruction; the label after it is the instruction pointer seccomp sees
- * (seccomp_data.instruction_pointer is the address after `syscall`), and the
- * Go side reads these labels from the ELF symbol table.
+ * Entry points of the stub program, and the syscall thread.
+ *
+ * Seccomp filters tell the stub's roles apart by instruction pointer
+ * (seccomp_data.instruction_pointer is the address after `syscall`), so each
+ * role has exactly one syscall instruction, and the Go side reads the labels
+ * after them (*_site) from the ELF symbol table.
+ *
+ * The syscall thread is the one stub thread with more than an application
+ * thread's allowances (platform/systrap/filters.go), and it shares its
+ * address space with application threads, which can write every writable
+ * byte of the process. So, once application code may run in the process,
+ * it keeps all of its state in registers: it has no stack (no call, ret,
+ * push or pop; a "return address" is a register, %rbx, see SYS), it reads
+ * requests only from the read-only control page, and what it writes into
+ * the read-write response page (its answer, and the buffers of the few
+ * calls that need memory) it never reads back to decide what to do, except
+ * descriptor numbers, which name only this process's own descriptors.
+ * Application code can therefore change what the syscall thread's calls do
+ * to this process's own descriptors and buffers, never which calls it makes
+ * or with which addresses, lengths and flags (those come from the sentry,
+ * which checked them).
  */
+#include <asm/unistd.h>
+#include "../../sysmsg/c/sysmsg.h"
+
 	.file "stub_amd64.S"
+
+#define STUB_CTL_FD          3
+#define STUB_IMAGE_BASE      0x7ff000000000
+#ifndef __NR_mseal
+#define __NR_mseal           462
+#endif
+#define PR_SET_NO_NEW_PRIVS  38
+#define EINVAL               22
+#define ENOSYS               38
+#define EBADMSG              74
+#define SIGKILL              9
+#define SIGCHLD              17
+#define SIG_SETMASK          2
+#define PR_SET_PDEATHSIG     1
+#define FUTEX_WAIT           0
+#define FUTEX_WAKE           1
+#define PROT_READ            1
+#define PROT_WRITE           2
+#define MAP_SHARED           0x01
+#define MAP_FIXED            0x10
+#define MSG_CMSG_CLOEXEC     0x40000000
+#define SECCOMP_SET_MODE_FILTER 1
+/* CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|
+ * CLONE_CHILD_CLEARTID: an application thread */
+#define THREAD_CLONE_FLAGS   0x250f00
+/* CLONE_PARENT|CLONE_PIDFD|SIGCHLD: a forked stub process, a child of the
+ * forkserver, whose pidfd goes to the sentry */
+#define FORK_CLONE_FLAGS     (0x8000 | 0x1000 | SIGCHLD)
+/* cmsg_level and cmsg_type of SCM_RIGHTS, as one quadword */
+#define SOL_SOCKET_SCM_RIGHTS 0x100000001
+#define CMSG_LEN_1FD         20  /* CMSG_LEN(sizeof(int)) */
+#define CMSG_LEN_3FD         28
+#define CMSG_SPACE_1FD       24
+
 	.text
 
 /* Forkserver entry: switch to our own stack, so that the kernel's initial
@@ -15,18 +69,40 @@ _start:
 	call forkserver_main
 	ud2
 
-/* long stub_syscall(nr, a0..a5): syscall thread and thread set-up. */
-	.globl stub_syscall, stub_syscall_site
+/* The syscall instruction of the syscall thread, of a new application
+ * thread's set-up, and of the stub's C code. Callers without a stack jump
+ * here with the return address in %rbx. */
+	.globl stub_syscall_site
+stub_syscall_insn:
+	syscall
+stub_syscall_site:
+	jmp *%rbx
+
+/* SYS nr: the system call nr with the arguments already in place. It
+ * clobbers %rax (the result), %rcx, %r11 and %rbx. */
+.macro SYS nr
+	mov $\nr, %eax
+	lea .Lret\@(%rip), %rbx
+	jmp stub_syscall_insn
+.Lret\@:
+.endm
+
+/* long stub_syscall(nr, a0..a5): for the C code that runs before any
+ * application code exists in the process (the forkserver, a new stub's
+ * set-up), which has a stack of its own. */
+	.globl stub_syscall
 stub_syscall:
+	push %rbx
 	mov %rdi, %rax
 	mov %rsi, %rdi
 	mov %rdx, %rsi
 	mov %rcx, %rdx
 	mov %r8, %r10
 	mov %r9, %r8
-	mov 8(%rsp), %r9
-	syscall
-stub_syscall_site:
+	mov 16(%rsp), %r9
+	lea 1f(%rip), %rbx
+	jmp stub_syscall_insn
+1:	pop %rbx
 	ret
 
 /* long handler_syscall(nr, a0..a5): only the signal handler uses it. */
@@ -46,32 +122,10 @@ handler_syscall_site:
 /* sa_restorer of every stub signal handler. */
 	.globl stub_restorer, restorer_site
 stub_restorer:
-	mov $15, %eax /* rt_sigreturn */
+	mov $__NR_rt_sigreturn, %eax
 	syscall
 restorer_site:
 	ud2
-
-/* long stub_clone_thread(flags, stack, ctid, fn, arg): clone a thread that
- * runs fn(arg) on stack. The child never returns from fn. */
-	.globl stub_clone_thread, clone_site
-stub_clone_thread:
-	sub $16, %rsi
-	mov %rcx, 0(%rsi)
-	mov %r8, 8(%rsi)
-	mov %rdx, %r10   /* child_tid */
-	xor %edx, %edx   /* parent_tid */
-	xor %r8d, %r8d   /* tls */
-	mov $56, %eax    /* clone */
-	syscall
-clone_site:
-	test %rax, %rax
-	jnz 1f
-	pop %rax
-	pop %rdi
-	call *%rax
-	ud2
-1:
-	ret
 
 /* void ptrace_wait(void): ptrace platform. A stub thread waits here in
  * pause(2), using no stack, until the sentry seizes it. The tracer runs
@@ -79,10 +133,371 @@ clone_site:
  * clones here starts in this loop too. */
 	.globl ptrace_wait, ptrace_syscall_site
 ptrace_wait:
-	mov $34, %eax /* pause */
+	mov $__NR_pause, %eax
 	syscall
 ptrace_syscall_site:
 	jmp ptrace_wait
+
+/*
+ * void stub_enter(const struct sock_fprog *prog, void (*loop)(void)): the
+ * last step of a new stub process's set-up, without a stack: it makes the
+ * image's data (the C code's stack included) read-only and seals the whole
+ * image, so that no thread of the process can change the stub's code or
+ * data again (mseal needs Linux 6.10; on older kernels the data is only
+ * read-only), installs prog with no_new_privs, and jumps to loop.
+ */
+	.globl stub_enter
+stub_enter:
+	mov %rdi, %r12
+	mov %rsi, %r13
+	lea stub_data_start(%rip), %rdi
+	lea stub_image_end+0xfff(%rip), %rsi
+	and $~0xfff, %rsi
+	mov %rsi, %r14
+	sub %rdi, %rsi
+	mov $PROT_READ, %edx
+	SYS __NR_mprotect
+	test %rax, %rax
+	jnz .Ldie
+	movabs $STUB_IMAGE_BASE, %rdi
+	mov %r14, %rsi
+	sub %rdi, %rsi
+	xor %edx, %edx
+	SYS __NR_mseal
+	mov $PR_SET_NO_NEW_PRIVS, %edi
+	mov $1, %esi
+	xor %edx, %edx
+	xor %r10d, %r10d
+	xor %r8d, %r8d
+	SYS __NR_prctl
+	test %rax, %rax
+	jnz .Ldie
+	mov $SECCOMP_SET_MODE_FILTER, %edi
+	xor %esi, %esi
+	mov %r12, %rdx
+	SYS __NR_seccomp
+	test %rax, %rax
+	jnz .Ldie
+	jmp *%r13
+
+/*
+ * void stub_serve(void): the syscall thread.
+ *
+ * Registers while waiting: %r12d the seq of the request it waits for,
+ * %r13d the spins left, %r14 the control page, %r15 the response page.
+ * While serving, %rbp and %r13-%r14 hold the request's values.
+ */
+	.globl stub_serve
+stub_serve:
+	xor %r12d, %r12d
+.Lnext:
+	inc %r12d
+	jnz .Lreload
+	inc %r12d                       /* seq 0 marks a request being written */
+.Lreload:
+	movabs $SYSMSG_REGION, %r14
+	movabs $SYSMSG_RW_BASE, %r15
+	mov STUB_CONTROL_SPIN(%r14), %r13d
+.Lwait:
+	mov STUB_CONTROL_SEQ(%r14), %eax
+	cmp %r12d, %eax
+	je .Lready
+	test %r13d, %r13d
+	jz .Lsleep
+	dec %r13d
+	pause
+	jmp .Lwait
+.Lsleep:
+	mov %r14, %rdi                  /* &control->seq, */
+	xor %esi, %esi                  /* FUTEX_WAIT */
+	mov %eax, %edx                  /* while it holds what we saw */
+	xor %r10d, %r10d
+	SYS __NR_futex
+	jmp .Lwait
+
+.Lready:
+	mov STUB_CONTROL_KIND(%r14), %ebp
+	cmp $STUB_REQ_SYSCALL, %ebp
+	je .Lsyscall
+	cmp $STUB_REQ_MMAP_FD, %ebp
+	je .Lmmap_fd
+	cmp $STUB_REQ_NEW_THREAD, %ebp
+	je .Lnew_thread
+	cmp $STUB_REQ_FORK, %ebp
+	je .Lfork
+.Leinval:
+	mov $-EINVAL, %rax
+	jmp .Lrespond
+.Lbadmsg:
+	mov $-EBADMSG, %rax
+	jmp .Lrespond
+
+/* LOAD_ARGS torn: the request's sysno into %rbp and its arguments into the
+ * syscall argument registers; then, if seq changed meanwhile (the sentry
+ * was writing another request, which it does only after it was told this
+ * one was done), jumps to torn: a torn request is never run. */
+.macro LOAD_ARGS torn
+	mov STUB_CONTROL_SYSNO(%r14), %rbp
+	mov STUB_CONTROL_ARGS+0(%r14), %rdi
+	mov STUB_CONTROL_ARGS+8(%r14), %rsi
+	mov STUB_CONTROL_ARGS+16(%r14), %rdx
+	mov STUB_CONTROL_ARGS+24(%r14), %r10
+	mov STUB_CONTROL_ARGS+32(%r14), %r8
+	mov STUB_CONTROL_ARGS+40(%r14), %r9
+	cmp STUB_CONTROL_SEQ(%r14), %r12d
+	jne \torn
+.endm
+
+/* RECV: recvmsg(STUB_CTL_FD) of one byte and its descriptors into the
+ * scratch space of the response page. */
+.macro RECV
+	lea STUB_SCRATCH_IOV(%r15), %rax
+	lea STUB_SCRATCH_DATA(%r15), %rcx
+	mov %rcx, 0(%rax)               /* iov_base */
+	movq $1, 8(%rax)                /* iov_len */
+	lea STUB_SCRATCH_MSGHDR(%r15), %rsi
+	movq $0, 0(%rsi)                /* msg_name */
+	movq $0, 8(%rsi)                /* msg_namelen */
+	mov %rax, 16(%rsi)              /* msg_iov */
+	movq $1, 24(%rsi)               /* msg_iovlen */
+	lea STUB_SCRATCH_CMSG(%r15), %rax
+	mov %rax, 32(%rsi)              /* msg_control */
+	movq $STUB_SCRATCH_CMSG_SIZE, 40(%rsi) /* msg_controllen */
+	movq $0, 48(%rsi)               /* msg_flags */
+	mov $STUB_CTL_FD, %edi
+	mov $MSG_CMSG_CLOEXEC, %edx
+	SYS __NR_recvmsg
+.endm
+
+/* CHECK_RIGHTS len: the message was one byte with one SCM_RIGHTS message of
+ * length len, or .Lbadmsg. */
+.macro CHECK_RIGHTS len
+	cmp $1, %rax
+	jne .Lbadmsg
+	cmpq $\len, STUB_SCRATCH_CMSG(%r15)
+	jne .Lbadmsg
+	movabs $SOL_SOCKET_SCM_RIGHTS, %rax
+	cmp %rax, STUB_SCRATCH_CMSG+8(%r15)
+	jne .Lbadmsg
+.endm
+
+/* STUB_REQ_SYSCALL: a call that changes this process's own mappings. */
+.Lsyscall:
+	LOAD_ARGS .Lreload
+	cmp $__NR_mmap, %rbp
+	je 1f
+	cmp $__NR_munmap, %rbp
+	je 1f
+	cmp $__NR_mprotect, %rbp
+	je 1f
+	cmp $__NR_mremap, %rbp
+	je 1f
+	cmp $__NR_madvise, %rbp
+	je 1f
+	cmp $__NR_msync, %rbp
+	je 1f
+	mov $-ENOSYS, %rax
+	jmp .Lrespond
+1:	mov %rbp, %rax
+	lea .Lrespond(%rip), %rbx
+	jmp stub_syscall_insn
+
+/* The answer: ret, then seq, then a wake-up for the sentry. */
+.Lrespond:
+	movabs $SYSMSG_RW_BASE, %r15
+	mov %rax, STUB_RESPONSE_RET(%r15)
+	mov %r12d, STUB_RESPONSE_SEQ(%r15)
+	mov %r15, %rdi                  /* &response->seq, */
+	mov $FUTEX_WAKE, %esi
+	mov $1, %edx
+	SYS __NR_futex
+	jmp .Lnext
+
+/* STUB_REQ_MMAP_FD: mmap of a descriptor the sentry sends first. */
+.Lmmap_fd:
+	RECV
+	CHECK_RIGHTS CMSG_LEN_1FD
+	mov STUB_SCRATCH_CMSG+16(%r15), %r13d
+	LOAD_ARGS .Lmmap_fd_torn
+	mov %r13, %r8
+	mov $__NR_mmap, %eax
+	lea 1f(%rip), %rbx
+	jmp stub_syscall_insn
+1:	mov %rax, %rbp
+	mov %r13, %rdi
+	SYS __NR_close
+	mov %rbp, %rax
+	jmp .Lrespond
+.Lmmap_fd_torn:
+	mov %r13, %rdi
+	SYS __NR_close
+	jmp .Lreload
+
+/* STUB_REQ_NEW_THREAD: a thread for application code in slot args[0]. The
+ * sentry has filled in the slot's set-up block and reset its sysmsg. */
+.Lnew_thread:
+	LOAD_ARGS .Lreload
+	cmp $SYSMSG_MAX_THREADS, %rdi
+	jae .Leinval
+	mov %rdi, %r13
+	shl $12, %r13                   /* * SYSMSG_SETUP_SIZE */
+	lea SYSMSG_SETUP_OFFSET(%r14,%r13), %r13
+	mov %rdi, %r10
+	shl $16, %r10                   /* * SYSMSG_SLOT_SIZE */
+	lea SYSMSG_THREADS_OFFSET(%r15,%r10), %r10 /* child_tid: sysmsg.state */
+	mov $THREAD_CLONE_FLAGS, %edi
+	xor %esi, %esi                  /* no stack: the thread uses none */
+	xor %edx, %edx
+	xor %r8d, %r8d
+	mov $__NR_clone, %eax
+	lea 1f(%rip), %rbx
+	jmp stub_syscall_insn
+1:	test %rax, %rax
+	jnz .Lrespond                   /* the new thread's id, or -errno */
+
+	/* The new thread, with the syscall thread's filter only until it
+	 * installs its own: its arguments come from the read-only set-up
+	 * block, and no signal but a synchronous one can interrupt it. */
+	lea SYSMSG_SETUP_STACK(%r13), %rdi
+	xor %esi, %esi
+	SYS __NR_sigaltstack
+	test %rax, %rax
+	jnz .Lthread_exit
+	mov $SIG_SETMASK, %edi
+	lea thread_setup_mask(%rip), %rsi
+	xor %edx, %edx
+	mov $8, %r10d
+	SYS __NR_rt_sigprocmask
+	test %rax, %rax
+	jnz .Lthread_exit
+	mov $SECCOMP_SET_MODE_FILTER, %edi
+	xor %esi, %esi
+	lea SYSMSG_SETUP_PROG(%r13), %rdx
+	SYS __NR_seccomp
+	test %rax, %rax
+	jnz .Lthread_exit
+	/* Traps: the sentry answers this first stop by loading the
+	 * application's registers (and an empty signal mask) into the
+	 * frame, so it never returns. */
+.Lthread_trap:
+	mov $__NR_getpid, %eax
+	lea .Lthread_trap(%rip), %rbx
+	jmp stub_syscall_insn
+.Lthread_exit:
+	mov $1, %edi
+	mov $__NR_exit, %eax
+	lea .Lthread_exit(%rip), %rbx
+	jmp stub_syscall_insn
+
+/* STUB_REQ_FORK: a copy-on-write copy of this process, made a child of the
+ * forkserver (CLONE_PARENT) so that it outlives us. The sentry sends the
+ * child's control socket and its two memfds first; the child maps them over
+ * the shared region it inherited, and we return the child's pidfd, from
+ * which the sentry learns from the kernel who the child is. */
+.Lfork:
+	RECV
+	CHECK_RIGHTS CMSG_LEN_3FD
+	mov STUB_SCRATCH_CMSG+16(%r15), %ebp    /* the child's control socket */
+	mov STUB_SCRATCH_CMSG+20(%r15), %r13d   /* its read-only memfd */
+	mov STUB_SCRATCH_CMSG+24(%r15), %r14d   /* its read-write memfd */
+	mov $FORK_CLONE_FLAGS, %edi
+	xor %esi, %esi
+	lea STUB_SCRATCH_PIDFD(%r15), %rdx      /* where the pidfd goes */
+	xor %r10d, %r10d
+	xor %r8d, %r8d
+	mov $__NR_clone, %eax
+	lea 1f(%rip), %rbx
+	jmp stub_syscall_insn
+1:	test %rax, %rax
+	jz .Lforked
+	mov %rax, %r9                           /* pid or -errno */
+	mov %rbp, %rdi
+	SYS __NR_close
+	mov %r13, %rdi
+	SYS __NR_close
+	mov %r14, %rdi
+	SYS __NR_close
+	test %r9, %r9
+	js 3f
+	mov STUB_SCRATCH_PIDFD(%r15), %ebp
+	lea STUB_SCRATCH_IOV(%r15), %rax
+	lea STUB_SCRATCH_DATA(%r15), %rcx
+	mov %rcx, 0(%rax)
+	movq $1, 8(%rax)
+	lea STUB_SCRATCH_CMSG(%r15), %rcx
+	movq $CMSG_LEN_1FD, 0(%rcx)
+	movabs $SOL_SOCKET_SCM_RIGHTS, %rdx
+	mov %rdx, 8(%rcx)
+	mov %ebp, 16(%rcx)
+	lea STUB_SCRATCH_MSGHDR(%r15), %rsi
+	movq $0, 0(%rsi)
+	movq $0, 8(%rsi)
+	mov %rax, 16(%rsi)
+	movq $1, 24(%rsi)
+	mov %rcx, 32(%rsi)
+	movq $CMSG_SPACE_1FD, 40(%rsi)
+	movq $0, 48(%rsi)
+	mov $STUB_CTL_FD, %edi
+	xor %edx, %edx
+	SYS __NR_sendmsg
+	mov %rax, %r13
+	mov %rbp, %rdi
+	SYS __NR_close
+	test %r13, %r13
+	js 2f
+	mov %r9, %rax                           /* informative: the sentry uses the pidfd */
+	jmp .Lrespond
+2:	mov %r13, %rax
+	jmp .Lrespond
+3:	mov %r9, %rax
+	jmp .Lrespond
+
+/* MAP_PART addr, size, prot, fd: maps the memfd in fd over [addr,
+ * addr+size), shared, or dies. */
+.macro MAP_PART addr, size, prot, fd
+	movabs $\addr, %rdi
+	mov $\size, %esi
+	mov $\prot, %edx
+	mov $(MAP_SHARED | MAP_FIXED), %r10d
+	mov \fd, %r8
+	xor %r9d, %r9d
+	SYS __NR_mmap
+	movabs $\addr, %rcx
+	cmp %rcx, %rax
+	jne .Ldie
+.endm
+
+/* The forked child: this thread alone, in a copy of the parent's memory. */
+.Lforked:
+	mov $PR_SET_PDEATHSIG, %edi
+	mov $SIGKILL, %esi
+	SYS __NR_prctl
+	mov %rbp, %rdi
+	mov $STUB_CTL_FD, %esi
+	xor %edx, %edx
+	SYS __NR_dup3
+	cmp $STUB_CTL_FD, %rax
+	jne .Ldie
+	MAP_PART SYSMSG_REGION, SYSMSG_RO_SIZE, PROT_READ, %r13
+	MAP_PART SYSMSG_RW_BASE, SYSMSG_RW_SIZE, (PROT_READ | PROT_WRITE), %r14
+	mov $(STUB_CTL_FD + 1), %edi
+	mov $-1, %esi
+	xor %edx, %edx
+	SYS __NR_close_range
+	jmp stub_serve
+.Ldie:
+	mov $127, %edi
+	mov $__NR_exit_group, %eax
+	lea .Ldie(%rip), %rbx
+	jmp stub_syscall_insn
+
+	.section .rodata
+	.align 8
+/* A new application thread's signal mask until its first stop: every
+ * signal blocked but the synchronous ones (SIGILL, SIGTRAP, SIGBUS, SIGFPE,
+ * SIGSEGV, SIGSYS), so that no handler runs before its filter is in. */
+thread_setup_mask:
+	.quad ~((1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 30))
 
 	.bss
 	.align 16

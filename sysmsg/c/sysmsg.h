@@ -1,39 +1,41 @@
 /*
  * sysmsg.h: the memory shared between the sentry and one stub process.
  *
- * The sentry creates one memfd per stub process and maps it whole. The stub
- * maps the same memfd at SYSMSG_REGION in two parts:
+ * The sentry creates two memfds per stub process and maps both whole. The
+ * stub maps them at SYSMSG_REGION:
  *
- *   read-only  [SYSMSG_REGION, +SYSMSG_RO_SIZE)   control page, thread filters
+ *   read-only  [SYSMSG_REGION, +SYSMSG_RO_SIZE)   control page, thread set-up
  *   read-write [SYSMSG_RW_BASE, +SYSMSG_RW_SIZE)  response page, thread slots
  *
  * Everything in the read-write part can be written by application code, so
  * the sentry treats it as untrusted input. The read-only part holds what the
- * stub must be able to trust: syscall-thread requests and seccomp programs.
+ * stub must be able to trust: syscall-thread requests, thread set-up blocks
+ * and seccomp programs. Its memfd is sealed against writable mappings
+ * (F_SEAL_FUTURE_WRITE) before a stub sees it, so not even a stub thread
+ * that ran attacker code could make it writable.
  *
- * platform/systrap/layout_test.go compiles this header and checks that the
- * Go view (sysmsg/sysmsg.go) agrees with every offset and constant here.
+ * sysmsg/layout_test.go compiles this header and checks that the Go view
+ * (sysmsg/sysmsg.go) agrees with every offset and constant here; the
+ * _Static_asserts in handler.c check the offsets the assembly uses.
  */
 #ifndef SYSMSG_H
 #define SYSMSG_H
 
-#include <stdint.h>
-
-#define SYSMSG_REGION          0x7ff010000000UL
-#define SYSMSG_RO_SIZE         0x1000000UL   /* 16 MiB, sparse */
+#define SYSMSG_REGION          0x7ff010000000
+#define SYSMSG_RO_SIZE         0x1000000     /* 16 MiB, sparse */
 #define SYSMSG_RW_BASE         (SYSMSG_REGION + SYSMSG_RO_SIZE)
 #define SYSMSG_MAX_THREADS     4096
-#define SYSMSG_SLOT_SIZE       0x10000UL     /* 64 KiB, and aligned to it */
+#define SYSMSG_SLOT_SIZE       0x10000       /* 64 KiB, and aligned to it */
 #define SYSMSG_THREADS_OFFSET  SYSMSG_SLOT_SIZE /* from SYSMSG_RW_BASE */
 #define SYSMSG_RW_SIZE         (SYSMSG_THREADS_OFFSET + SYSMSG_MAX_THREADS * SYSMSG_SLOT_SIZE)
 #define SYSMSG_REGION_SIZE     (SYSMSG_RO_SIZE + SYSMSG_RW_SIZE)
 
-/* Seccomp program slots, one per thread, in the read-only part. */
-#define SYSMSG_FILTERS_OFFSET  0x1000UL
-#define SYSMSG_FILTER_SLOT     0x1000UL      /* 512 BPF instructions */
+/* Thread set-up blocks, one per thread slot, in the read-only part. */
+#define SYSMSG_SETUP_OFFSET    0x1000
+#define SYSMSG_SETUP_SIZE      0x1000        /* header and 504 BPF instructions */
 
 /* Within a thread slot: the message page, then the signal stack. */
-#define SYSMSG_ALTSTACK_OFFSET 0x1000UL
+#define SYSMSG_ALTSTACK_OFFSET 0x1000
 #define SYSMSG_ALTSTACK_SIZE   (SYSMSG_SLOT_SIZE - SYSMSG_ALTSTACK_OFFSET)
 
 /* sysmsg.state values. 0 is written by the kernel when the thread exits
@@ -46,6 +48,38 @@
 /* sysmsg.set_bases bits. */
 #define SYSMSG_SET_FS 1
 #define SYSMSG_SET_GS 2
+
+/* Kinds of syscall-thread request. */
+#define STUB_REQ_SYSCALL    1 /* run sysno(args) */
+#define STUB_REQ_MMAP_FD    2 /* receive an fd, mmap(args with arg4 = fd), close it */
+#define STUB_REQ_NEW_THREAD 3 /* start an application thread in slot args[0] */
+#define STUB_REQ_FORK       4 /* receive socket+memfds, fork a copy-on-write child */
+
+/* Offsets the syscall thread's assembly uses (checked in handler.c). */
+#define STUB_CONTROL_SEQ      0
+#define STUB_CONTROL_KIND     4
+#define STUB_CONTROL_SYSNO    8
+#define STUB_CONTROL_ARGS     16
+#define STUB_CONTROL_SPIN     64
+#define STUB_RESPONSE_SEQ     0
+#define STUB_RESPONSE_RET     8
+#define SYSMSG_SETUP_PROG     0   /* struct sock_fprog */
+#define SYSMSG_SETUP_STACK    16  /* stack_t */
+#define SYSMSG_SETUP_INSNS    64  /* struct sock_filter[] */
+
+/* The syscall thread's scratch space in the response page: it keeps no
+ * stack, so the buffers of its sendmsg/recvmsg/clone live here, where
+ * application code can write them too; see stub_amd64.S for why that only
+ * ever hurts the application's own process. */
+#define STUB_SCRATCH_MSGHDR    0x40  /* struct msghdr, 56 bytes */
+#define STUB_SCRATCH_IOV       0x80  /* struct iovec */
+#define STUB_SCRATCH_CMSG      0xa0  /* control buffer */
+#define STUB_SCRATCH_CMSG_SIZE 0x20  /* CMSG_SPACE(3 * sizeof(int)) */
+#define STUB_SCRATCH_DATA      0xc0  /* the message's one data byte */
+#define STUB_SCRATCH_PIDFD     0xc8  /* clone(CLONE_PIDFD) stores the pidfd here */
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
 
 /* One per application thread, at the start of its slot. */
 struct sysmsg {
@@ -63,15 +97,11 @@ struct sysmsg {
 	uint32_t pad;
 };
 
-/* Kinds of syscall-thread request. */
-#define STUB_REQ_SYSCALL    1 /* run sysno(args) */
-#define STUB_REQ_MMAP_FD    2 /* receive an fd, mmap(args with arg4 = fd), close it */
-#define STUB_REQ_NEW_THREAD 3 /* start an application thread in slot args[0] */
-#define STUB_REQ_FORK       4 /* receive memfd+socket, fork a copy-on-write child */
-
-/* At offset 0 of the read-only part. Written only by the sentry. */
+/* At offset 0 of the read-only part. Written only by the sentry: a request
+ * is published by storing its seq last, and seq is 0 while the sentry writes
+ * one, so the syscall thread can tell a request from a torn one. */
 struct stub_control {
-	uint32_t seq;            /* futex word; request n has seq n, starting at 1 */
+	uint32_t seq;            /* futex word; request n has seq n, never 0 */
 	uint32_t kind;
 	uint64_t sysno;
 	uint64_t args[6];
@@ -85,5 +115,20 @@ struct stub_response {
 	uint32_t pad;
 	int64_t ret;             /* result or -errno */
 };
+
+/* What a new application thread passes to sigaltstack and seccomp before it
+ * runs any application code; written by the sentry. */
+struct thread_setup {
+	uint16_t prog_len;       /* struct sock_fprog: length, */
+	uint16_t pad0[3];
+	uint64_t prog_filter;    /* and the address of insns */
+	uint64_t ss_sp;          /* stack_t: the slot's signal stack */
+	int32_t ss_flags;
+	uint32_t pad1;
+	uint64_t ss_size;
+	uint64_t pad2[3];
+	uint64_t insns[];        /* struct sock_filter */
+};
+#endif
 
 #endif
