@@ -109,7 +109,9 @@ func goTool() string {
 }
 
 // makeWorkRoot makes a directory the sandbox can see: not under /tmp or
-// /dev/shm (the sandbox mounts its own) nor /dev or /proc.
+// /dev/shm (the sandbox mounts its own) nor /dev or /proc, and below
+// directories anyone may search: a sandbox started by root reads host
+// files as nobody (--host-uid), so root's own home (mode 0700) will not do.
 func makeWorkRoot() (string, error) {
 	var bases []string
 	if d := os.Getenv("RUNSC_LITE_E2E_DIR"); d != "" {
@@ -122,7 +124,7 @@ func makeWorkRoot() (string, error) {
 		bases = append(bases, d)
 	}
 	for _, base := range bases {
-		if hiddenInSandbox(base) {
+		if hiddenInSandbox(base) || !reachableByOthers(base) {
 			continue
 		}
 		if err := os.MkdirAll(base, 0o755); err != nil {
@@ -139,6 +141,23 @@ func makeWorkRoot() (string, error) {
 		return d, nil
 	}
 	return "", fmt.Errorf("no directory outside /tmp and /dev/shm to work in (tried %q); set RUNSC_LITE_E2E_DIR", bases)
+}
+
+// reachableByOthers reports whether every existing directory from / to dir
+// lets anyone search it.
+func reachableByOthers(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if p == "/" {
+			return true
+		}
+	}
 }
 
 func hiddenInSandbox(dir string) bool {

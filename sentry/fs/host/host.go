@@ -42,15 +42,35 @@ type FS struct {
 
 // New opens the host directory root as a filesystem.
 func New(root string) (*FS, error) {
+	f, err := OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	return NewFromFile(f)
+}
+
+// OpenRoot opens the host directory root for NewFromFile: the descriptor a
+// sentry in an empty root of its own is given by its parent.
+func OpenRoot(root string) (*os.File, error) {
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening sandbox root %s: %w", root, err)
 	}
-	fs := &FS{root: os.NewFile(uintptr(fd), root)}
+	return os.NewFile(uintptr(fd), root), nil
+}
+
+// NewFromFile makes the directory root, opened by OpenRoot, a filesystem.
+// The filesystem owns root and closes it.
+func NewFromFile(root *os.File) (*FS, error) {
+	fs := &FS{root: root}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if err := unix.Fstat(int(root.Fd()), &st); err != nil {
 		fs.root.Close()
-		return nil, fmt.Errorf("stat of sandbox root %s: %w", root, err)
+		return nil, fmt.Errorf("stat of sandbox root %s: %w", root.Name(), err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		fs.root.Close()
+		return nil, fmt.Errorf("sandbox root %s: %w", root.Name(), unix.ENOTDIR)
 	}
 	fs.top = &inode{fs: fs, path: ".", stat: st}
 	return fs, nil

@@ -8,6 +8,7 @@ package rootfs
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -22,15 +23,25 @@ import (
 // New returns the VFS of a sandbox whose root is the host directory root,
 // and a filesystem context with root and working directory at /.
 func New(root string) (*vfs.VFS, *vfs.FSContext, error) {
+	f, err := host.OpenRoot(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NewFromFile(f)
+}
+
+// NewFromFile is New for a host directory already open (host.OpenRoot),
+// which it takes over.
+func NewFromFile(root *os.File) (*vfs.VFS, *vfs.FSContext, error) {
 	ctx := context.Background()
-	h, err := host.New(root)
+	h, err := host.NewFromFile(root)
 	if err != nil {
 		return nil, nil, err
 	}
 	ov, err := overlay.New(ctx, h)
 	if err != nil {
 		h.Close()
-		return nil, nil, fmt.Errorf("overlay over %s: %w", root, err)
+		return nil, nil, fmt.Errorf("overlay over %s: %w", root.Name(), err)
 	}
 	v := vfs.New(ov)
 	v.SetFIFOOpener(pipe.NewFIFOs())

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+
+	"runsc-lite/cgroup"
+	"runsc-lite/launch"
+	"runsc-lite/sentry/confine"
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/sandbox"
+	"runsc-lite/stub"
+)
+
+// sentryConfig is what `run` sends the sentry it starts (package launch).
+// *File fields index the descriptors sent with it; -1 is none.
+type sentryConfig struct {
+	Root        string // the host directory, for display
+	RootFile    int
+	Cwd         string
+	CallerCwd   string
+	Platform    string
+	Argv        []string
+	Env         []string
+	MemoryLimit uint64
+	PidsLimit   int
+	LogFile     int
+	Strace      bool
+	StraceFile  int
+	// CgroupFiles are the sandbox cgroup's cgroup.procs files, open for
+	// writing, that its forkserver joins.
+	CgroupFiles []int
+}
+
+// seccompTrapEnv, set to 1 in runsc-lite's environment, has a forbidden
+// host syscall crash the sentry with a Go traceback that names it, instead
+// of killing it silently: for finding what the allow-list lacks.
+const seccompTrapEnv = "RUNSC_LITE_SECCOMP_TRAP"
+
+// sentryMain is the sentry: it confines itself and runs the sandbox. Its
+// exit status is the one `run` exits with.
+func sentryMain() int {
+	// The main thread carries the parent-death signal (confine.Drop).
+	runtime.LockOSThread()
+	var cfg sentryConfig
+	child, err := launch.Receive(&cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	file := func(i int) *os.File {
+		if i < 0 || i >= len(child.Files) {
+			return nil
+		}
+		return child.Files[i]
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	if f := file(cfg.LogFile); f != nil {
+		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if err := confine.EmptyRoot(); err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	var procs []*os.File
+	for _, i := range cfg.CgroupFiles {
+		if f := file(i); f != nil {
+			procs = append(procs, f)
+		}
+	}
+	id := child.Identity
+	conf := stub.Confinement{Namespaces: true, UID: id.UID, GID: id.GID}
+	if len(procs) > 0 {
+		conf.Cgroup = func(pid int) error { return cgroup.Join(procs, pid) }
+	}
+	d, err := confine.Drop(confine.Identity{UID: id.UID, GID: id.GID, Setgroups: id.Setgroups})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	if !d.AllThreads {
+		log.Warn("cgo build: the capability bounding set (and the capabilities of a sentry that stays root in its namespace) are dropped on one thread only")
+	}
+	if child.ParentGone() {
+		return 1 // runsc-lite was killed while the sentry started
+	}
+	sc := sandbox.Config{
+		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd,
+		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
+		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
+		Lockdown: func(platform string) error {
+			for _, f := range procs {
+				f.Close()
+			}
+			if err := d.Seal(platform, os.Getenv(seccompTrapEnv) == "1"); err != nil {
+				return err
+			}
+			log.Debug("the sentry is confined", "uid", id.UID, "gid", id.GID, "host syscalls", len(confine.Syscalls(platform)))
+			return nil
+		},
+	}
+	if cfg.Strace {
+		sc.Strace = os.Stderr
+		if f := file(cfg.StraceFile); f != nil {
+			sc.Strace = f
+		}
+	}
+	return exitStatus(sandbox.Run(sc))
+}
+
+// exitStatus turns what sandbox.Run returned into the sentry's exit status,
+// printing the error if there is one.
+func exitStatus(status kernel.ExitStatus, err error) int {
+	var execErr *sandbox.ExecError
+	switch {
+	case errors.As(err, &execErr):
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return exitCodeFor(execErr.Err)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	if status.Signal != 0 {
+		return 128 + status.Signal
+	}
+	return status.Code
+}
