@@ -39,6 +39,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -294,4 +295,62 @@ func readLines(path string) ([]string, error) {
 		lines = append(lines, sc.Text())
 	}
 	return lines, sc.Err()
+}
+
+// Bases returns the directories in which Create would make a sandbox's
+// cgroup (and remove stale ones), or nil if there are none.
+func Bases() ([]string, error) {
+	h, _, err := discover(hostPaths())
+	if err != nil || h == nil {
+		return nil, err
+	}
+	return h.bases, nil
+}
+
+// Of returns the sandbox cgroup process pid is in, nil if it is in none.
+func Of(pid int) (*Cgroup, error) {
+	mounts, err := cgroupMounts(hostPaths().mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	own, err := ownCgroups("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	ours := func(m mount, p string) (string, bool) {
+		dir, ok := inMount(m, p)
+		return dir, ok && strings.HasPrefix(filepath.Base(dir), Prefix)
+	}
+	c := &Cgroup{Version: 1}
+	for _, m := range mounts {
+		if m.v2 {
+			if dir, ok := ours(m, own[""]); ok {
+				return &Cgroup{Version: 2, Dirs: []string{dir}}, nil
+			}
+			continue
+		}
+		for _, ctl := range needed {
+			if p, ok := own[ctl]; ok && slices.Contains(m.controllers, ctl) {
+				if dir, ok := ours(m, p); ok {
+					c.Dirs = append(c.Dirs, dir)
+				}
+			}
+		}
+	}
+	if len(c.Dirs) == 0 {
+		return nil, nil
+	}
+	return c, nil
+}
+
+// Read returns the contents of the control file name, from the first of
+// the cgroup's directories that has it.
+func (c *Cgroup) Read(name string) (string, error) {
+	for _, dir := range c.Dirs {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	return "", fmt.Errorf("cgroup %v has no %s", c.Dirs, name)
 }

@@ -276,30 +276,11 @@ func checkNoStrays(t *testing.T, pgid int, argv []string) {
 
 // groupMembers describes the live (not zombie) processes of group pgid.
 func groupMembers(pgid int) []string {
-	ents, _ := os.ReadDir("/proc")
 	var out []string
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-			out = append(out, fmt.Sprintf("pid %d %q", pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
+	for _, p := range hostProcs() {
+		if p.pgrp == pgid && p.state != "Z" && p.state != "X" {
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
+			out = append(out, fmt.Sprintf("pid %d %q", p.pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
 		}
 	}
 	return out
