@@ -30,6 +30,7 @@ import (
 type running struct {
 	t      *testing.T
 	cmd    *exec.Cmd
+	stdin  io.WriteCloser
 	stdout *bufio.Reader
 }
 
@@ -43,7 +44,8 @@ func startSandbox(t *testing.T, bin string, cred *syscall.Credential, args ...st
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	// A stdin that stays open, for programs that wait on it.
-	if _, err := cmd.StdinPipe(); err != nil {
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
 	var stderr strings.Builder
@@ -55,7 +57,7 @@ func startSandbox(t *testing.T, bin string, cred *syscall.Credential, args ...st
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &running{t: t, cmd: cmd, stdout: bufio.NewReader(out)}
+	r := &running{t: t, cmd: cmd, stdin: stdin, stdout: bufio.NewReader(out)}
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
