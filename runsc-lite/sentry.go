@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/bpf"
 
 	"runsc-lite/cgroup"
 	"runsc-lite/launch"
@@ -45,6 +48,7 @@ const seccompTrapEnv = "RUNSC_LITE_SECCOMP_TRAP"
 func sentryMain() int {
 	// The main thread carries the parent-death signal (confine.Drop).
 	runtime.LockOSThread()
+	start := time.Now()
 	var cfg sentryConfig
 	child, err := launch.Receive(&cfg)
 	if err != nil {
@@ -65,16 +69,23 @@ func sentryMain() int {
 		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
 		return 1
 	}
+	id := child.Identity
+	conf := stub.Confinement{Namespaces: true, UID: id.UID, GID: id.GID}
 	var procs []*os.File
 	for _, i := range cfg.CgroupFiles {
 		if f := file(i); f != nil {
 			procs = append(procs, f)
 		}
 	}
-	id := child.Identity
-	conf := stub.Confinement{Namespaces: true, UID: id.UID, GID: id.GID}
 	if len(procs) > 0 {
-		conf.Cgroup = func(pid int) error { return cgroup.Join(procs, pid) }
+		conf.Cgroup = func(pid int) error {
+			defer func() {
+				for _, f := range procs {
+					f.Close()
+				}
+			}()
+			return cgroup.Join(procs, pid)
+		}
 	}
 	d, err := confine.Drop(confine.Identity{UID: id.UID, GID: id.GID, Setgroups: id.Setgroups})
 	if err != nil {
@@ -84,6 +95,19 @@ func sentryMain() int {
 	if !d.AllThreads {
 		log.Warn("cgo build: the capability bounding set (and the capabilities of a sentry that stays root in its namespace) are dropped on one thread only")
 	}
+	// The seccomp program takes milliseconds to build: on the other CPU
+	// while this one starts the platform; not before Drop, whose
+	// calls on every thread would have to wait for it.
+	type program struct {
+		insns []bpf.Instruction
+		err   error
+	}
+	filter := make(chan program, 1)
+	go func() {
+		insns, err := confine.Filter(cfg.Platform, os.Getenv(seccompTrapEnv) == "1")
+		filter <- program{insns, err}
+	}()
+
 	if child.ParentGone() {
 		return 1 // runsc-lite was killed while the sentry started
 	}
@@ -92,13 +116,15 @@ func sentryMain() int {
 		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Lockdown: func(platform string) error {
-			for _, f := range procs {
-				f.Close()
+			p := <-filter
+			if p.err != nil {
+				return p.err
 			}
-			if err := d.Seal(platform, os.Getenv(seccompTrapEnv) == "1"); err != nil {
+			if err := d.Seal(p.insns); err != nil {
 				return err
 			}
-			log.Debug("the sentry is confined", "uid", id.UID, "gid", id.GID, "host syscalls", len(confine.Syscalls(platform)))
+			log.Debug("the sentry is confined", "uid", id.UID, "gid", id.GID,
+				"host syscalls", len(confine.Syscalls(platform)), "after", time.Since(start))
 			return nil
 		},
 	}

@@ -36,6 +36,12 @@ type Forkserver struct {
 	liveMu sync.Mutex       // guards live
 	live   map[int]struct{} // pids of stub processes not yet reaped
 
+	// joined delivers the result of Confinement.Cgroup, which runs while
+	// the forkserver sets itself up; spawn waits for it (joinOnce, joinErr).
+	joined   chan error
+	joinOnce sync.Once
+	joinErr  error
+
 	// VDSO and VVAR are where the host kernel mapped the vDSO and its data
 	// pages; every stub process has them at the same addresses.
 	VDSO, VVAR Range
@@ -74,16 +80,31 @@ func StartForkserver(filter []bpf.Instruction, c Confinement) (*Forkserver, erro
 		return nil, err
 	}
 	if c.Cgroup != nil {
-		if err := c.Cgroup(f.cmd.Process.Pid); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("moving the stub forkserver into the sandbox's cgroup: %w", err)
-		}
+		// Moving a process into a cgroup can wait for an RCU grace period
+		// (milliseconds); the forkserver starts no stub meanwhile.
+		f.joined = make(chan error, 1)
+		pid := f.cmd.Process.Pid
+		go func() { f.joined <- c.Cgroup(pid) }()
 	}
 	if err := f.init(syms, filter, c); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// waitJoined waits until the forkserver is in the sandbox's cgroup, if it
+// is to be in one.
+func (f *Forkserver) waitJoined() error {
+	if f.joined == nil {
+		return nil
+	}
+	f.joinOnce.Do(func() {
+		if err := <-f.joined; err != nil {
+			f.joinErr = fmt.Errorf("moving the stub forkserver into the sandbox's cgroup: %w", err)
+		}
+	})
+	return f.joinErr
 }
 
 // launcher runs process starts on one OS thread that never exits: the kernel
@@ -280,6 +301,9 @@ func (f *Forkserver) SpawnPtrace(req Request, ctl int) (Process, error) {
 }
 
 func (f *Forkserver) spawn(req Request, mode uint32, fds ...int) (Process, error) {
+	if err := f.waitJoined(); err != nil {
+		return Process{}, err
+	}
 	b, err := req.encode(mode)
 	if err != nil {
 		return Process{}, err

@@ -35,7 +35,8 @@ type Confinement struct {
 	// Rlimits apply to the forkserver and so to every stub process.
 	Rlimits []Rlimit
 	// Cgroup, when set, moves the forkserver (and so every stub process it
-	// starts) into the sandbox's cgroup, before it starts any.
+	// starts) into the sandbox's cgroup, before it starts any. It runs on
+	// a goroutine of its own while the forkserver sets itself up.
 	Cgroup func(pid int) error
 }
 

@@ -232,14 +232,10 @@ func hot(platform string) []uintptr {
 	return []uintptr{unix.SYS_FUTEX, unix.SYS_PROCESS_VM_READV, unix.SYS_NANOSLEEP}
 }
 
-// Install sets no_new_privs and installs the sentry's seccomp program on
-// every thread (SECCOMP_FILTER_FLAG_TSYNC, which also carries
-// no_new_privs to them).
-func Install(platform string, trap bool) error {
-	insns, err := Filter(platform, trap)
-	if err != nil {
-		return err
-	}
+// Install sets no_new_privs and installs insns (from Filter) on every
+// thread (SECCOMP_FILTER_FLAG_TSYNC, which also carries no_new_privs to
+// them).
+func Install(insns []bpf.Instruction) error {
 	if err := seccomp.SetFilter(insns); err != nil {
 		return fmt.Errorf("installing the sentry's seccomp program: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/bpf"
 )
 
 // Identity is who the sentry becomes for good, in its user namespace.
@@ -94,17 +95,18 @@ func Drop(id Identity) (Dropped, error) {
 }
 
 // Seal finishes what Drop began, once the platform has started: the
-// sentry has no capability left on any thread, can no longer be dumped or traced by processes of its uid (its
-// stubs, or other sandboxes'), and from now on makes only the host
-// syscalls its seccomp program for platform allows, with no_new_privs.
-func (d *Dropped) Seal(platform string, trap bool) error {
+// sentry has no capability left on any thread, can no longer be dumped or
+// traced by processes of its uid (its stubs, or other sandboxes'), and
+// from now on makes only the host syscalls its seccomp program, insns
+// (Filter), allows, with no_new_privs.
+func (d *Dropped) Seal(insns []bpf.Instruction) error {
 	if err := setCapabilities(d, 0); err != nil {
 		return fmt.Errorf("clearing capabilities: %w", err)
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("making the sentry undumpable: %w", err)
 	}
-	return Install(platform, trap)
+	return Install(insns)
 }
 
 // allThreads runs a syscall on every thread of the process, or, where Go
