@@ -8,6 +8,8 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
 	"gvisor.dev/gvisor/pkg/seccomp"
+
+	"runsc-lite/precompiled"
 )
 
 // hostSyscall is one entry of the sentry's allow-list: a host syscall the
@@ -216,7 +218,7 @@ func Filter(platform string, trap bool) ([]bpf.Instruction, error) {
 			HotSyscalls:   hot(platform),
 		},
 	}
-	insns, _, err := p.Build()
+	insns, err := precompiled.Build(&p)
 	if err != nil {
 		return nil, fmt.Errorf("building the sentry's seccomp program: %w", err)
 	}
