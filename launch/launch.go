@@ -5,13 +5,16 @@
 //
 // Go cannot create a user namespace from a process that already has
 // threads, so the sentry is a re-execution of /proc/self/exe (argv[0] is
-// Arg0) cloned into new user, mount, IPC, UTS, PID, cgroup and (unless the
-// network is the host's) network namespaces, with the parent-death signal
-// SIGKILL, and stdin, stdout and stderr inherited. Descriptor 3 is a pipe
-// that carries the configuration (a length and JSON) and then stays open
-// as a lifeline: the sentry, which the kernel stops protecting with the
-// parent-death signal the moment it changes identity, sees the parent die
-// as end of file. Descriptors 4 and up are Options.Files, in order.
+// Arg0, then its identity and its stage) cloned into new user, mount, IPC,
+// UTS, PID, cgroup and (unless the network is the host's) network
+// namespaces, with the parent-death signal SIGKILL, and stdin, stdout and
+// stderr inherited. Its first stage sets itself up as root of those
+// namespaces and executes the second (package confine), which reads its
+// configuration. Descriptor 3 is a pipe that carries the configuration (a
+// length and JSON) and then stays open as a lifeline: the sentry, which
+// the kernel stops protecting with the parent-death signal the moment it
+// changes identity, sees the parent die as end of file. Descriptors 4 and
+// up are Options.Files, in order.
 //
 // Identity maps:
 //   - Started by root: the sentry's user namespace maps every host id to
@@ -75,9 +78,8 @@ type Options struct {
 
 // envelope is what travels on the configuration pipe.
 type envelope struct {
-	Identity Identity
-	Config   json.RawMessage
-	NFiles   int
+	Config json.RawMessage
+	NFiles int
 }
 
 // Identity is what the sentry becomes in its user namespace once set up,
@@ -88,6 +90,31 @@ type Identity struct {
 	// sentry can drop its supplementary groups.
 	Setgroups bool
 }
+
+// The sentry's arguments: Arg0, its identity, and its stage. Its first
+// stage sets itself up as root of its namespaces, before it reads its
+// configuration, and executes the second (package confine: Enter).
+const (
+	StageEnter = "enter"
+	StageRun   = "run"
+)
+
+func (id Identity) arg() string { return fmt.Sprintf("%d:%d:%t", id.UID, id.GID, id.Setgroups) }
+
+// Args returns the sentry's identity and stage from its arguments.
+func Args() (Identity, string, error) {
+	var id Identity
+	if len(os.Args) != 3 {
+		return id, "", fmt.Errorf("the sentry takes 2 arguments, not %d", len(os.Args)-1)
+	}
+	if _, err := fmt.Sscanf(os.Args[1], "%d:%d:%t", &id.UID, &id.GID, &id.Setgroups); err != nil {
+		return id, "", fmt.Errorf("the sentry's identity %q: %w", os.Args[1], err)
+	}
+	return id, os.Args[2], nil
+}
+
+// SecondStage returns the arguments of the sentry's second stage.
+func SecondStage() []string { return []string{Arg0, os.Args[1], StageRun} }
 
 // Sentry is a running sentry.
 type Sentry struct {
@@ -119,6 +146,7 @@ func Start(o Options) (*Sentry, error) {
 		return nil, fmt.Errorf("encoding the sentry's configuration: %w", err)
 	}
 	env := envelope{Config: cfg, NFiles: len(o.Files)}
+	var id Identity
 	attr := &syscall.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS |
 			unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP,
@@ -133,12 +161,12 @@ func Start(o Options) (*Sentry, error) {
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
 		attr.GidMappingsEnableSetgroups = true
 		attr.Credential.Groups = []uint32{} // none, not root's
-		env.Identity = Identity{UID: o.HostUID, GID: o.HostGID, Setgroups: true}
+		id = Identity{UID: o.HostUID, GID: o.HostGID, Setgroups: true}
 	} else {
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 		attr.Credential.NoSetGroups = true
-		env.Identity = Identity{UID: 0, GID: 0}
+		id = Identity{UID: 0, GID: 0}
 	}
 	msg, err := json.Marshal(env)
 	if err != nil {
@@ -157,7 +185,7 @@ func Start(o Options) (*Sentry, error) {
 	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
-		Args:        []string{Arg0},
+		Args:        []string{Arg0, id.arg(), StageEnter},
 		Env:         os.Environ(),
 		Stdin:       pick(o.Stdin, os.Stdin),
 		Stdout:      pick(o.Stdout, os.Stdout),
@@ -227,10 +255,9 @@ func (s *Sentry) Wait() (code int, sig unix.Signal, err error) {
 	return st.ExitStatus(), 0, nil
 }
 
-// Child is the sentry's side: its identity, its configuration's files,
-// and its lifeline.
+// Child is the sentry's side: its configuration's files and its
+// lifeline.
 type Child struct {
-	Identity Identity
 	// Files are Options.Files.
 	Files    []*os.File
 	lifeline *os.File
@@ -262,7 +289,7 @@ func Receive(cfg any) (*Child, error) {
 		return nil, fmt.Errorf("decoding the sentry's configuration: %w", err)
 	}
 	unix.CloseOnExec(configFD)
-	c := &Child{Identity: env.Identity, lifeline: pipe}
+	c := &Child{lifeline: pipe}
 	for i := 0; i < env.NFiles; i++ {
 		fd := configFD + 1 + i
 		unix.CloseOnExec(fd)

@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/bpf"
-
 	"runsc-lite/cgroup"
 	"runsc-lite/launch"
 	"runsc-lite/sentry/confine"
@@ -46,9 +44,25 @@ const seccompTrapEnv = "RUNSC_LITE_SECCOMP_TRAP"
 // sentryMain is the sentry: it confines itself and runs the sandbox. Its
 // exit status is the one `run` exits with.
 func sentryMain() int {
-	// The main thread carries the parent-death signal (confine.Drop).
+	// The main thread carries the parent-death signal (confine.Resume);
+	// the first stage works on it alone (confine.Enter).
 	runtime.LockOSThread()
 	start := time.Now()
+	id, stage, err := launch.Args()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	cid := confine.Identity{UID: id.UID, GID: id.GID, Setgroups: id.Setgroups}
+	var entered *confine.Entered
+	if stage == launch.StageEnter {
+		// Executes the second stage, but in a binary that needs a dynamic
+		// loader, which returns it.
+		if entered, err = confine.Enter(cid, launch.SecondStage()); err != nil {
+			fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+			return 1
+		}
+	}
 	var cfg sentryConfig
 	child, err := launch.Receive(&cfg)
 	if err != nil {
@@ -65,11 +79,13 @@ func sentryMain() int {
 	if f := file(cfg.LogFile); f != nil {
 		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	if err := confine.EmptyRoot(); err != nil {
+	if entered, err = confine.Resume(cid, entered); err != nil {
 		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
 		return 1
 	}
-	id := child.Identity
+	if child.ParentGone() {
+		return 1 // runsc-lite was killed while the sentry started
+	}
 	conf := stub.Confinement{Namespaces: true, UID: id.UID, GID: id.GID}
 	var procs []*os.File
 	for _, i := range cfg.CgroupFiles {
@@ -87,41 +103,20 @@ func sentryMain() int {
 			return cgroup.Join(procs, pid)
 		}
 	}
-	d, err := confine.Drop(confine.Identity{UID: id.UID, GID: id.GID, Setgroups: id.Setgroups})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
-		return 1
-	}
-	if !d.AllThreads {
-		log.Warn("cgo build: the capability bounding set (and the capabilities of a sentry that stays root in its namespace) are dropped on one thread only")
-	}
-	// The seccomp program takes milliseconds to build: on the other CPU
-	// while this one starts the platform; not before Drop, whose
-	// calls on every thread would have to wait for it.
-	type program struct {
-		insns []bpf.Instruction
-		err   error
-	}
-	filter := make(chan program, 1)
-	go func() {
-		insns, err := confine.Filter(cfg.Platform, os.Getenv(seccompTrapEnv) == "1")
-		filter <- program{insns, err}
-	}()
-
-	if child.ParentGone() {
-		return 1 // runsc-lite was killed while the sentry started
-	}
 	sc := sandbox.Config{
 		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd,
 		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Lockdown: func(platform string) error {
-			p := <-filter
-			if p.err != nil {
-				return p.err
-			}
-			if err := d.Seal(p.insns); err != nil {
+			insns, err := confine.Filter(platform, os.Getenv(seccompTrapEnv) == "1")
+			if err != nil {
 				return err
+			}
+			if err := entered.Seal(insns); err != nil {
+				return err
+			}
+			if !entered.AllThreads {
+				log.Warn("cgo build: the bounding set, and the capabilities of a sentry of uid 0, are dropped on one thread only")
 			}
 			log.Debug("the sentry is confined", "uid", id.UID, "gid", id.GID,
 				"host syscalls", len(confine.Syscalls(platform)), "after", time.Since(start))
@@ -134,7 +129,11 @@ func sentryMain() int {
 			sc.Strace = f
 		}
 	}
-	return exitStatus(sandbox.Run(sc))
+	status := exitStatus(sandbox.Run(sc))
+	// The lifeline's descriptor stays open until the end: the garbage
+	// collector would close it, and its number be reused, otherwise.
+	runtime.KeepAlive(child)
+	return status
 }
 
 // exitStatus turns what sandbox.Run returned into the sentry's exit status,

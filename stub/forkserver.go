@@ -126,6 +126,17 @@ func (f *Forkserver) start(sock *os.File, c Confinement) error {
 	if err != nil {
 		return fmt.Errorf("memfd for the stub image: %w", err)
 	}
+	// The child replaces 0 to 3 with the socket before it executes the
+	// image by number: keep it above them (a caller may have any of them
+	// closed).
+	if mfd <= 3 {
+		high, err := unix.FcntlInt(uintptr(mfd), unix.F_DUPFD_CLOEXEC, 4)
+		unix.Close(mfd)
+		if err != nil {
+			return fmt.Errorf("memfd for the stub image: %w", err)
+		}
+		mfd = high
+	}
 	img := os.NewFile(uintptr(mfd), "runsc-lite-stub")
 	defer img.Close()
 	if _, err := img.Write(image); err != nil {

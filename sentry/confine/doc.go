@@ -5,20 +5,28 @@
 //
 // In the order the sentry applies them:
 //
-//  1. EmptyRoot: an empty, read-only tmpfs is its root, with a fresh procfs
-//     of its own PID namespace at /proc (its stubs' maps, pagemap, stat
-//     and task status, and /proc/self/fd to execute the stub image from a
-//     memfd); the host's root is detached. Host files are reached only
-//     through descriptors opened before: the root file system's, which the
-//     parent opened, the terminal and log files.
-//  2. Drop: the identity it keeps (nobody, or the caller without root),
-//     no capability in any set on any thread (but CAP_SETFCAP for a
-//     sentry that stays uid 0, until Seal), and the parent-death signal
-//     set again. The platform starts after Drop, so that the stubs' user
+//  1. Enter, the sentry's first stage, root of its namespaces: EmptyRoot
+//     makes an empty, read-only tmpfs its root, with a fresh procfs of its
+//     own PID namespace at /proc (its stubs' maps, pagemap, stat and task
+//     status, and /proc/self/fd to execute the stub image from a memfd),
+//     and detaches the host's root. Host files are reached only through
+//     descriptors opened before: the root file system's, which the parent
+//     opened, the terminal and log files. Then, on one thread, it empties
+//     the bounding and ambient sets, takes the identity it keeps (nobody,
+//     or the caller without root), and executes itself again: the second
+//     stage starts with that one thread's credentials, so every thread has
+//     them, with no capability (but CAP_SETFCAP and CAP_SETPCAP for a
+//     sentry of uid 0, until Seal). A capability set is per thread, and
+//     Go cannot change one on every thread but by a stop-the-world round
+//     per capability; an execve is cheaper and does not wait on the
+//     scheduler.
+//  2. Resume, the second stage: the parent-death signal again (an identity
+//     change clears it), and dumpable while the platform starts. The
+//     platform starts after the identity change, so that the stubs' user
 //     namespace is owned by that identity: ptrace and process_vm_readv of
 //     a stub, which the kernel checks against the stub's user namespace,
 //     need no capability, only ownership.
-//  3. Dropped.Seal, once the platform has started: no capability left,
+//  3. Entered.Seal, once the platform has started: no capability left,
 //     not dumpable (processes of the same uid, the stubs first, cannot
 //     trace it or read its memory), no_new_privs and the seccomp
 //     allow-list, on every thread.
@@ -43,8 +51,13 @@
 // came from. clone3 fails with ENOSYS (C code falls back to clone, whose
 // flags the filter can read).
 //
-// Where Go cannot make a syscall on every thread (builds with cgo: the race
-// detector), the bounding set, and the capabilities of a sentry that stays
-// uid 0, are dropped on the calling thread only; Dropped.AllThreads says
-// so and the sentry logs it. Identity changes reach every thread anyway.
+// A binary that needs a dynamic loader (cgo: the race detector) cannot
+// execute itself in the empty root. Enter then changes the identity of every
+// thread in place (the syscall package does, through libc), but the bounding
+// set, and the capabilities of a sentry that stays uid 0, on the calling
+// thread only; Entered.AllThreads says so and the sentry logs it. The
+// identity change from root clears every thread's capabilities anyway.
+//
+// The seccomp program is precompiled (package precompiled): built at run
+// time, it cost more CPU than the rest of a sandbox's start.
 package confine
