@@ -257,6 +257,7 @@ func TestLayersFromHost(t *testing.T) {
 			if st := procStatus(fmt.Sprintf("/proc/%d/status", sentry)); st["NSpid"] == "" || !strings.HasSuffix(st["NSpid"], "\t1") {
 				t.Errorf("sentry NSpid %q: want it to be pid 1 of its namespace", st["NSpid"])
 			}
+			checkUndumpable(t, sentry, stubs)
 			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/root/", sentry))
 			if names := dirNames(ents); err != nil || !slices.Equal(names, []string{"proc"}) {
 				t.Errorf("sentry root holds %v (%v), want only proc", names, err)
@@ -280,6 +281,31 @@ func TestLayersFromHost(t *testing.T) {
 				checkCgroupLimits(t, cg, want)
 			}
 		})
+	}
+}
+
+// checkUndumpable checks that the sentry cannot be dumped (the kernel then
+// gives its /proc files to root, where a stub's belong to the stub's uid)
+// and that a process of its uid cannot read its memory or environment.
+func checkUndumpable(t *testing.T, sentry int, stubs []int) {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(fmt.Sprintf("/proc/%d/environ", sentry), &st); err != nil || st.Uid != 0 {
+		t.Errorf("the sentry's /proc/%d/environ belongs to uid %d (%v): want 0, as for a process that cannot be dumped", sentry, st.Uid, err)
+	}
+	for _, s := range stubs {
+		if err := syscall.Stat(fmt.Sprintf("/proc/%d/environ", s), &st); err == nil && st.Uid != 65534 {
+			t.Errorf("stub %d's /proc files belong to uid %d, want 65534 (dumpable)", s, st.Uid)
+		}
+	}
+	for _, file := range []string{"environ", "mem"} {
+		cmd := exec.Command("/bin/dd", "if=/proc/"+strconv.Itoa(sentry)+"/"+file, "of=/dev/null", "bs=1", "count=1", "status=none")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Errorf("a process of the sentry's uid read its /proc/%d/%s", sentry, file)
+		} else if !strings.Contains(string(out), "denied") && !strings.Contains(string(out), "not permitted") {
+			t.Errorf("reading the sentry's %s as its uid: %v %s, want permission denied", file, err, out)
+		}
 	}
 }
 
