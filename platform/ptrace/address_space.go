@@ -427,6 +427,10 @@ func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{re
 // CPUTime implements platform.AddressSpace: the stub process runs every
 // thread of the address space.
 func (as *addressSpace) CPUTime() (user, sys time.Duration, err error) {
+	if !as.enter() {
+		return 0, 0, errGone
+	}
+	defer as.use.RUnlock()
 	return platform.ProcessCPUTime(as.pid)
 }
 

@@ -252,8 +252,12 @@ func (c *context) Interrupt() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.as != nil && c.th != nil && !c.as.released.Load() {
-		unix.Tgkill(c.as.pid, c.th.tid, unix.SIGCHLD)
+	// use keeps the pid from being reaped, and reused, under the signal.
+	if c.as != nil && c.th != nil && c.as.use.TryRLock() {
+		if !c.as.released.Load() {
+			unix.Tgkill(c.as.pid, c.th.tid, unix.SIGCHLD)
+		}
+		c.as.use.RUnlock()
 	}
 }
 

@@ -190,6 +190,10 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 // Resident implements platform.AddressSpace. As for ReadAt, a dead stub
 // is caught by the host: its pagemap is gone.
 func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
+	if !as.enter() {
+		return errGone
+	}
+	defer as.use.RUnlock()
 	return platform.ResidentPages(as.pid, addr, vec)
 }
 
@@ -203,13 +207,23 @@ func (as *addressSpace) enter() bool {
 	return true
 }
 
-// ReadAt implements platform.AddressSpace.
+// ReadAt implements platform.AddressSpace. Like every use of the pid, it
+// holds use: the pid is the stub's until reap, which takes use, asks the
+// forkserver to reap the process and so lets the pid be reused.
 func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
+	if !as.enter() {
+		return 0, errGone
+	}
+	defer as.use.RUnlock()
 	return gone(platform.ReadProcessMemory(as.pid, reserved, dst, addr))
 }
 
 // WriteAt implements platform.AddressSpace.
 func (as *addressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
+	if !as.enter() {
+		return 0, errGone
+	}
+	defer as.use.RUnlock()
 	return gone(platform.WriteProcessMemory(as.pid, reserved, src, addr))
 }
 
@@ -256,6 +270,10 @@ func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{re
 // CPUTime implements platform.AddressSpace: the stub process runs every
 // thread of the address space.
 func (as *addressSpace) CPUTime() (user, sys time.Duration, err error) {
+	if !as.enter() {
+		return 0, 0, errGone
+	}
+	defer as.use.RUnlock()
 	return platform.ProcessCPUTime(as.pid)
 }
 
