@@ -7,13 +7,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/fs/kernfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
 
 // pidDir is /proc/PID. Its files look the task up at every access, so a
 // task that exits makes them ENOENT (ESRCH for reads), as in Linux.
-func (fs *FileSystem) pidDir(pid int) *dir {
+func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 	base := "/" + strconv.Itoa(pid)
 	task := func() (*kernel.Task, error) {
 		if t := fs.k.Task(pid); t != nil {
@@ -22,7 +23,7 @@ func (fs *FileSystem) pidDir(pid int) *dir {
 		return nil, unix.ESRCH
 	}
 	gen := func(name string, fn func(*kernel.Task) string) vfs.Inode {
-		return newFile(base+"/"+name, func(context.Context) (string, error) {
+		return fs.tree.File(base+"/"+name, func(context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", err
@@ -31,7 +32,7 @@ func (fs *FileSystem) pidDir(pid int) *dir {
 		})
 	}
 	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
-		return newSymlink(base+"/"+name, func(context.Context) (string, error) {
+		return fs.tree.Symlink(base+"/"+name, func(context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", unix.ENOENT
@@ -39,7 +40,7 @@ func (fs *FileSystem) pidDir(pid int) *dir {
 			return fn(t), nil
 		})
 	}
-	return newDir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
+	return fs.tree.Dir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
 		if _, err := task(); err != nil {
 			return nil, unix.ENOENT
 		}
@@ -110,12 +111,12 @@ func fdinfo(t *kernel.Task, fd int32) (string, error) {
 
 // fdDir is /proc/PID/fd (symlinks to what each descriptor is open on) or
 // /proc/PID/fdinfo (position and flags).
-func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info bool) *dir {
+func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info bool) *kernfs.Dir {
 	name := "/fd"
 	if info {
 		name = "/fdinfo"
 	}
-	return newDir(base+name, func(ctx context.Context) (map[string]vfs.Inode, error) {
+	return fs.tree.Dir(base+name, func(ctx context.Context) (map[string]vfs.Inode, error) {
 		t, err := task()
 		if err != nil {
 			return nil, unix.ENOENT
@@ -124,10 +125,10 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 		for _, fd := range t.FDs.FDs() {
 			n := strconv.Itoa(int(fd))
 			if info {
-				c[n] = newFile(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
+				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
 				continue
 			}
-			c[n] = newSymlink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
+			c[n] = fs.tree.Symlink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
 		}
 		return c, nil
 	})
