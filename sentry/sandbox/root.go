@@ -18,21 +18,24 @@ import (
 type Root struct {
 	VFS       *vfs.VFS
 	FSContext *vfs.FSContext
-	hostDir   string
+	// ids number the host files the sandbox sees, below the root and
+	// imported as stdio alike.
+	ids *host.Identities
 }
 
 func newRoot(dir string) (*Root, error) {
-	v, fsc, err := rootfs.New(dir)
+	ids := host.NewIdentities()
+	v, fsc, err := rootfs.New(dir, ids)
 	if err != nil {
 		return nil, fmt.Errorf("--root=%s: %w", dir, err)
 	}
-	return &Root{VFS: v, FSContext: fsc, hostDir: dir}, nil
+	return &Root{VFS: v, FSContext: fsc, ids: ids}, nil
 }
 
 // mountProc mounts /proc for k.
 func (r *Root) mountProc(k *kernel.Kernel) error {
 	mounts := []proc.Mount{
-		{Source: "runsc-lite-root", Path: "/", Type: "overlay", Options: "rw,lowerdir=" + r.hostDir},
+		{Source: "runsc-lite-root", Path: "/", Type: "overlay", Options: "rw"},
 		{Source: "none", Path: "/dev", Type: "tmpfs", Options: "rw,mode=755"},
 		{Source: "none", Path: "/dev/shm", Type: "tmpfs", Options: "rw,mode=1777"},
 		{Source: "none", Path: "/tmp", Type: "tmpfs", Options: "rw,mode=1777"},
@@ -99,7 +102,7 @@ func (r *Root) StdioTable(tty *kernel.TTY, ttyFD int) (*vfs.FDTable, error) {
 		if tty != nil && sameFile(fd, ttyFD) {
 			jc = tty
 		}
-		f, err := host.ImportTerminal(fd, jc)
+		f, err := host.ImportTerminal(fd, jc, r.ids)
 		if err != nil {
 			t.Release()
 			return nil, err

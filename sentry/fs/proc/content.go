@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/vfs"
 )
 
 // The contents of /proc files. Host-wide figures (CPUs, memory, load) are
@@ -69,7 +70,7 @@ func stat(k *kernel.Kernel) string {
 // rss) are real; the accounting ones are zero.
 func pidStat(t *kernel.Task) string {
 	pgrp, sid, ttyDev, tpgid := t.JobInfo()
-	fields := []any{t.PID(), "(" + t.Name() + ")", "R", t.PPID(), pgrp, sid, encodeDev(ttyDev), tpgid,
+	fields := []any{t.PID(), "(" + t.Name() + ")", "R", t.PPID(), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, 0, 0}
 	var b strings.Builder
 	for i, f := range fields {
@@ -80,12 +81,6 @@ func pidStat(t *kernel.Task) string {
 	}
 	b.WriteString(strings.Repeat(" 0", 52-len(fields)) + "\n")
 	return b.String()
-}
-
-// encodeDev is a device number as /proc shows it (new_encode_dev).
-func encodeDev(dev uint64) uint64 {
-	major, minor := uint64(unix.Major(dev)), uint64(unix.Minor(dev))
-	return minor&0xff | major<<8 | (minor&^0xff)<<12
 }
 
 func pidStatus(t *kernel.Task) string {

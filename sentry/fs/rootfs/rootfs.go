@@ -20,10 +20,11 @@ import (
 )
 
 // New returns the VFS of a sandbox whose root is the host directory root,
-// and a filesystem context with root and working directory at /.
-func New(root string) (*vfs.VFS, *vfs.FSContext, error) {
+// its files numbered by ids (nil: a table of their own), and a filesystem
+// context with root and working directory at /.
+func New(root string, ids *host.Identities) (*vfs.VFS, *vfs.FSContext, error) {
 	ctx := context.Background()
-	h, err := host.New(root)
+	h, err := host.New(root, ids)
 	if err != nil {
 		return nil, nil, err
 	}
