@@ -25,6 +25,7 @@ import (
 	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/mm"
 	unixsocket "runsc-lite/sentry/socket/unix"
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -50,6 +51,16 @@ type Kernel struct {
 	UnixSockets *unixsocket.Namespace
 	// IPC is the sandbox's System V IPC namespace.
 	IPC *ipc.Namespace
+	// Memory is the sandbox's memory account, which its address spaces
+	// and in-memory files charge (nil: none); set it before the first
+	// process starts.
+	Memory *usage.Memory
+	// CPU holds the CPU time of the sandbox's address spaces that are
+	// gone (stats.go).
+	CPU *usage.CPU
+
+	cpus  int   // how many CPUs the sandbox may use (stats.go)
+	stats stats // the load average and the last CPU time reported
 
 	// mu guards the process tree: tasks, thread groups, parents and
 	// children, and exit states. treeChanged is broadcast whenever a thread
@@ -60,7 +71,9 @@ type Kernel struct {
 	groups      map[int]*ThreadGroup
 	nextID      int
 	init        *ThreadGroup
-	taskLimit   int // pids.go
+	taskLimit   int    // pids.go
+	forks       uint64 // tasks ever created (stats.go)
+	lastID      int    // the ID handed out last
 }
 
 // New returns a kernel with no tasks.
@@ -68,7 +81,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k := &Kernel{
 		Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(),
 		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1,
-		UnixSockets: unixsocket.NewNamespace(),
+		UnixSockets: unixsocket.NewNamespace(), CPU: new(usage.CPU), cpus: affinityCPUs(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
 	k.IPC = ipc.NewNamespace(k.shmAttachments)
@@ -85,7 +98,9 @@ func (k *Kernel) NewProcess(m *mm.MemoryManager, fds *vfs.FDTable, fs *vfs.FSCon
 	tg := newThreadGroup(k, id, nil)
 	if k.init == nil {
 		k.init = tg
+		k.startLoadAvg()
 	}
+	m.SetCPUAccount(k.CPU)
 	t := &Task{K: k, TG: tg, TID: id, MM: m, FDs: fds, FS: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{})}
 	tg.tasks = []*Task{t}
 	k.tasks[id] = t
@@ -102,6 +117,8 @@ func (k *Kernel) allocID() int {
 			k.nextID = 2
 		}
 		if k.tasks[id] == nil && k.groups[id] == nil {
+			k.forks++
+			k.lastID = id
 			return id
 		}
 	}
@@ -115,6 +132,7 @@ func (t *Task) Start() { go t.Run() }
 
 // KillAll ends every task: the sandbox's init has exited.
 func (k *Kernel) KillAll() {
+	k.stopLoadAvg()
 	k.mu.Lock()
 	tasks := make([]*Task, 0, len(k.tasks))
 	for _, t := range k.tasks {

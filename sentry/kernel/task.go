@@ -50,6 +50,8 @@ type Task struct {
 	Personality uint32
 	// nice is the task's nice value (priority.go).
 	nice atomic.Int32
+	// running is set while the task is in the application (stats.go).
+	running atomic.Bool
 
 	mu   sync.Mutex
 	name string
@@ -192,7 +194,9 @@ func (t *Task) Run() {
 		if t.isKilled() {
 			return
 		}
+		t.setRunning(true)
 		ev, err := t.ctx.Switch(t.MM.AddressSpace(), &t.Regs, t.FP)
+		t.setRunning(false)
 		if err != nil {
 			if !t.isKilled() {
 				t.Log().Error("application thread lost", "err", err)

@@ -102,7 +102,8 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("creating the address space: %w", err)
 	}
-	m := mm.New(as, usage.NewMemory(cfg.MemoryLimit))
+	k.Memory = usage.NewMemory(cfg.MemoryLimit)
+	m := mm.New(as, k.Memory)
 	res, err := loader.Load(m, root.Opener(), exe, cfg.Argv, cfg.Env)
 	if err != nil {
 		m.Release()
