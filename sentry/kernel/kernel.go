@@ -12,6 +12,14 @@
 // is a sandbox pgid that the host never sees; runsc-lite forwards the
 // terminal's signals (Ctrl-C, Ctrl-\, Ctrl-Z, resizes) to that group
 // (tty.go). Pidfds hold a process, not a pid number (pidfd.go).
+//
+// Decision: the sandbox says it is Linux Release (6.1.0) in uname(2),
+// /proc/version and /proc/sys/kernel, never the host's release: 6.1 is
+// the release whose syscall table (asm/unistd_64.h) the sentry follows,
+// an LTS release that glibc (which wants 3.2 or later) and programs that
+// look at the version to pick features accept; a feature missing from the
+// sentry fails with ENOSYS or EINVAL as on a kernel built without it.
+// What the sandbox shows of itself is in stats.go.
 package kernel
 
 import (
@@ -113,7 +121,7 @@ func (k *Kernel) allocID() int {
 	for {
 		id := k.nextID
 		k.nextID++
-		if k.nextID > maxPID {
+		if k.nextID >= MaxPID {
 			k.nextID = 2
 		}
 		if k.tasks[id] == nil && k.groups[id] == nil {
@@ -124,8 +132,19 @@ func (k *Kernel) allocID() int {
 	}
 }
 
-// maxPID is /proc/sys/kernel/pid_max's default on 64-bit.
-const maxPID = 4194304
+// MaxPID is /proc/sys/kernel/pid_max's default on 64-bit: IDs are below
+// it.
+const MaxPID = 4194304
+
+// The system's names in uname(2), /proc/version and /proc/sys/kernel: the
+// Linux ABI the sentry emulates (see the package documentation).
+const (
+	OSType     = "Linux"
+	Release    = "6.1.0"
+	Version    = "#1 SMP PREEMPT_DYNAMIC Sun Dec 11 22:15:00 UTC 2022"
+	Machine    = "x86_64"
+	DomainName = "(none)"
+)
 
 // Start runs t on its own goroutine.
 func (t *Task) Start() { go t.Run() }
@@ -169,4 +188,15 @@ func (k *Kernel) PIDs() []int {
 		}
 	}
 	return pids
+}
+
+// TIDs returns the IDs of the tasks, in no particular order.
+func (k *Kernel) TIDs() []int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tids := make([]int, 0, len(k.tasks))
+	for tid := range k.tasks {
+		tids = append(tids, tid)
+	}
+	return tids
 }

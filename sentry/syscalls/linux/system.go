@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"runtime"
@@ -15,7 +14,7 @@ import (
 
 func registerSystem(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_UNAME, "uname", uname, kernel.ArgHex)
-	partial(st, unix.SYS_SYSINFO, "sysinfo", sysinfo, "memory and load figures are the host's", kernel.ArgHex)
+	reg(st, unix.SYS_SYSINFO, "sysinfo", sysinfo, kernel.ArgHex)
 	reg(st, unix.SYS_GETRANDOM, "getrandom", getrandom, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_PRLIMIT64, "prlimit64", prlimit64, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_GETRLIMIT, "getrlimit", getrlimit, kernel.ArgInt, kernel.ArgHex)
@@ -42,35 +41,37 @@ func utsField(s string) []byte {
 	return b
 }
 
+// uname names the Linux ABI the sentry emulates, never the host's
+// (kernel.Release).
 func uname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var host unix.Utsname
-	if err := unix.Uname(&host); err != nil {
-		return 0, err
-	}
-	str := func(b [65]byte) string { return string(bytes.TrimRight(b[:], "\x00")) }
 	var out []byte
-	for _, f := range []string{"Linux", t.K.Hostname, str(host.Release), str(host.Version), "x86_64", "(none)"} {
+	for _, f := range []string{kernel.OSType, t.K.Hostname, kernel.Release, kernel.Version, kernel.Machine, kernel.DomainName} {
 		out = append(out, utsField(f)...)
 	}
 	return 0, t.CopyOut(a.Pointer(0), out)
 }
 
+// siLoadShift is the fixed point of sysinfo's loads (SI_LOAD_SHIFT).
+const siLoadShift = 16
+
+// sysinfo reports the sandbox: its uptime, load, memory limit and what is
+// left of it, and its tasks; it has no swap.
 func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err != nil {
-		return 0, err
-	}
+	k := t.K
+	load := k.LoadAvg()
+	total, used := k.Memory.Limit(), k.Memory.Used()
 	// struct sysinfo, with its padding (binary.Write would drop it).
 	var b []byte
-	for _, v := range []uint64{uint64(si.Uptime), si.Loads[0], si.Loads[1], si.Loads[2],
-		si.Totalram, si.Freeram, si.Sharedram, si.Bufferram, si.Totalswap, si.Freeswap} {
+	for _, v := range []uint64{uint64(k.Uptime() / time.Second), load[0] << (siLoadShift - kernel.FShift),
+		load[1] << (siLoadShift - kernel.FShift), load[2] << (siLoadShift - kernel.FShift),
+		total, total - min(used, total), 0, 0, 0, 0} {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}
-	b = binary.LittleEndian.AppendUint16(b, uint16(t.K.NumTasks()))
+	b = binary.LittleEndian.AppendUint16(b, uint16(k.NumTasks()))
 	b = append(b, make([]byte, 6)...)
-	b = binary.LittleEndian.AppendUint64(b, si.Totalhigh)
-	b = binary.LittleEndian.AppendUint64(b, si.Freehigh)
-	b = binary.LittleEndian.AppendUint32(b, si.Unit)
+	b = binary.LittleEndian.AppendUint64(b, 0) // totalhigh
+	b = binary.LittleEndian.AppendUint64(b, 0) // freehigh
+	b = binary.LittleEndian.AppendUint32(b, 1) // mem_unit
 	b = append(b, make([]byte, 112-len(b))...)
 	return 0, t.CopyOut(a.Pointer(0), b)
 }
@@ -193,7 +194,7 @@ func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 		return 0, unix.ESRCH
 	}
 	size := int(a.Uint(1))
-	n := runtime.NumCPU()
+	n := t.K.CPUs()
 	need := (n + 63) / 64 * 8
 	if size < need || size%8 != 0 {
 		return 0, unix.EINVAL
@@ -230,7 +231,7 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if err := t.CopyIn(a.Pointer(2), mask); err != nil {
 		return 0, err
 	}
-	n := runtime.NumCPU()
+	n := t.K.CPUs()
 	for i := 0; i < n && i/8 < len(mask); i++ {
 		if mask[i/8]&(1<<(i%8)) != 0 {
 			return 0, nil
