@@ -8,7 +8,8 @@
 //     file sees one consistent snapshot, as seq_file gives Linux's readers
 //     that read a small file at once.
 //   - Everything is read-only: opening a file for writing fails with
-//     EACCES, and no directory can be changed (there is no DirWriter).
+//     EACCES (its mode is 0444), or EROFS in a Tree mounted read-only,
+//     and no directory can be changed (there is no DirWriter).
 //   - Inode numbers are derived from the path (FNV-1a), so they are stable
 //     between lookups without a table; st_dev is the Tree's.
 //   - A directory made with Tree.Fixed is one value for the life of its
@@ -41,12 +42,19 @@ func Static(s string) Content {
 // Tree makes the inodes of one filesystem, which share its device number.
 type Tree struct {
 	Dev uint64
+	// ReadOnly is a filesystem mounted read-only: opening a file for
+	// writing fails with EROFS.
+	ReadOnly bool
 }
 
 // File returns a regular file at path (inside the filesystem, for its
 // inode number) whose contents gen makes at open.
 func (tr Tree) File(path string, gen Content) *File {
-	return &File{node: node{dev: tr.Dev, path: path, mode: unix.S_IFREG | 0o444}, gen: gen}
+	f := &File{node: node{dev: tr.Dev, path: path, mode: unix.S_IFREG | 0o444}, gen: gen, writeErr: unix.EACCES}
+	if tr.ReadOnly {
+		f.writeErr = unix.EROFS
+	}
+	return f
 }
 
 // Symlink returns a symbolic link whose target target computes.
@@ -96,13 +104,14 @@ func (n node) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { retur
 // File is a regular file whose contents gen makes at open.
 type File struct {
 	node
-	gen Content
+	gen      Content
+	writeErr error // what opening for writing fails with
 }
 
 // Open implements vfs.Inode.
 func (f *File) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	if flags&unix.O_ACCMODE != unix.O_RDONLY {
-		return nil, unix.EACCES
+		return nil, f.writeErr
 	}
 	s, err := f.gen(ctx)
 	if err != nil {
