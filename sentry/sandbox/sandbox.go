@@ -95,7 +95,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
 	}
-	if err := root.mountProc(k); err != nil {
+	if err := root.mountKernelFS(k); err != nil {
 		return kernel.ExitStatus{}, err
 	}
 	as, err := p.NewAddressSpace()

@@ -22,14 +22,17 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 		}
 		return nil, unix.ESRCH
 	}
-	gen := func(name string, fn func(*kernel.Task) string) vfs.Inode {
-		return fs.tree.File(base+"/"+name, func(context.Context) (string, error) {
+	genCaller := func(name string, fn func(context.Context, *kernel.Task) string) vfs.Inode {
+		return fs.tree.File(base+"/"+name, func(ctx context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", err
 			}
-			return fn(t), nil
+			return fn(ctx, t), nil
 		})
+	}
+	gen := func(name string, fn func(*kernel.Task) string) vfs.Inode {
+		return genCaller(name, func(_ context.Context, t *kernel.Task) string { return fn(t) })
 	}
 	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
 		return fs.tree.Symlink(base+"/"+name, func(context.Context) (string, error) {
@@ -45,30 +48,24 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 			return nil, unix.ENOENT
 		}
 		return map[string]vfs.Inode{
-			"stat":    gen("stat", pidStat),
-			"status":  gen("status", pidStatus),
-			"cmdline": gen("cmdline", cmdline),
-			"environ": gen("environ", environ),
-			"auxv":    gen("auxv", auxv),
-			"maps":    gen("maps", maps),
-			"comm":    gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
-			"mounts":  gen("mounts", func(t *kernel.Task) string { return fs.mounts() }),
-			"exe":     link("exe", func(t *kernel.Task) string { return t.Exe }),
-			"cwd":     link("cwd", cwdLink),
-			"root":    link("root", func(t *kernel.Task) string { return "/" }),
-			"fd":      fs.fdDir(base, task, false),
-			"fdinfo":  fs.fdDir(base, task, true),
+			"stat":      genCaller("stat", pidStat),
+			"status":    genCaller("status", pidStatus),
+			"cmdline":   gen("cmdline", cmdline),
+			"environ":   gen("environ", environ),
+			"auxv":      gen("auxv", auxv),
+			"maps":      gen("maps", maps),
+			"comm":      gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
+			"mounts":    gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
+			"mountinfo": gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
+			// The sandbox is one cgroup (v2), the root of its hierarchy.
+			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
+			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe }),
+			"cwd":    link("cwd", cwdLink),
+			"root":   link("root", func(t *kernel.Task) string { return "/" }),
+			"fd":     fs.fdDir(base, task, false),
+			"fdinfo": fs.fdDir(base, task, true),
 		}, nil
 	})
-}
-
-// mounts is /proc/pid/mounts.
-func (fs *FileSystem) mounts() string {
-	var s string
-	for _, m := range fs.mountTable {
-		s += fmt.Sprintf("%s %s %s %s 0 0\n", m.Source, m.Path, m.Type, m.Options)
-	}
-	return s
 }
 
 // fdTarget is what /proc/PID/fd/N links to.

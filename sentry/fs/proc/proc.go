@@ -2,6 +2,12 @@
 // the system files programs read (cpuinfo, meminfo, stat, uptime, loadavg,
 // version, filesystems, mounts, sys/kernel/...).
 //
+// Decision: every file describes the sandbox, never the host: its CPUs,
+// its memory limit and account, its tasks, its CPU time and uptime, the
+// Linux release it emulates, its mount table. Nothing is read from the
+// host's /proc, except once the nominal CPU frequency (cpuinfo.go). Each
+// family's file says how its figures are made.
+//
 // Files are generated when they are opened (package kernfs), so a read
 // sees one consistent snapshot. Everything is read-only; writes fail with
 // EACCES. Inode numbers are derived from the path, so they are stable
@@ -11,6 +17,7 @@ package proc
 import (
 	"context"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -21,27 +28,33 @@ import (
 
 // FileSystem is a /proc for kernel k.
 type FileSystem struct {
-	k          *kernel.Kernel
-	tree       kernfs.Tree
+	k      *kernel.Kernel
+	tree   kernfs.Tree
+	bootID string // /proc/sys/kernel/random/boot_id
+	// system are the files and directories of the root that are not a
+	// process's; made once.
+	system map[string]vfs.Inode
+
+	mu         sync.Mutex // guards mountTable
 	mountTable []Mount
 }
 
-// Mount is one line of /proc/pid/mounts.
-type Mount struct {
-	Source, Path, Type, Options string
+// New returns /proc for k; its mount table is empty until SetMounts.
+func New(k *kernel.Kernel) *FileSystem {
+	fs := &FileSystem{k: k, tree: kernfs.Tree{Dev: vfs.NewDeviceID()}, bootID: newUUID()}
+	fs.system = fs.systemFiles()
+	return fs
 }
 
-// New returns /proc for k, whose mounts are mounts.
-func New(k *kernel.Kernel, mounts []Mount) *FileSystem {
-	return &FileSystem{k: k, tree: kernfs.Tree{Dev: vfs.NewDeviceID()}, mountTable: mounts}
-}
+// Dev returns st_dev of /proc's files.
+func (fs *FileSystem) Dev() uint64 { return fs.tree.Dev }
 
 // Root implements vfs.FileSystem.
 func (fs *FileSystem) Root() vfs.Inode { return fs.rootDir() }
 
 // Statfs implements vfs.FileSystem.
 func (fs *FileSystem) Statfs(ctx context.Context) (unix.Statfs_t, error) {
-	return unix.Statfs_t{Type: 0x9fa0, Bsize: 4096, Namelen: 255, Frsize: 4096}, nil
+	return unix.Statfs_t{Type: unix.PROC_SUPER_MAGIC, Bsize: 4096, Namelen: 255, Frsize: 4096}, nil
 }
 
 // caller returns the task asking, if any.
@@ -50,43 +63,45 @@ func caller(ctx context.Context) *kernel.Task {
 	return t
 }
 
+// systemFiles are the files of /proc that describe the whole sandbox.
+func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
+	tr, k := fs.tree, fs.k
+	withKernel := func(gen func(*kernel.Kernel) string) kernfs.Content {
+		return func(context.Context) (string, error) { return gen(k), nil }
+	}
+	withCaller := func(gen func(context.Context, *kernel.Kernel) string) kernfs.Content {
+		return func(ctx context.Context) (string, error) { return gen(ctx, k), nil }
+	}
+	return map[string]vfs.Inode{
+		"self": tr.Symlink("/self", func(ctx context.Context) (string, error) {
+			if t := caller(ctx); t != nil {
+				return strconv.Itoa(t.PID()), nil
+			}
+			return "", unix.ENOENT
+		}),
+		"cpuinfo":     tr.File("/cpuinfo", withKernel(cpuinfo)),
+		"meminfo":     tr.File("/meminfo", withKernel(meminfo)),
+		"loadavg":     tr.File("/loadavg", withCaller(loadavg)),
+		"uptime":      tr.File("/uptime", withKernel(uptime)),
+		"stat":        tr.File("/stat", withCaller(stat)),
+		"version":     tr.File("/version", kernfs.Static(version())),
+		"filesystems": tr.File("/filesystems", kernfs.Static(filesystems())),
+		"mounts":      tr.Symlink("/mounts", kernfs.Static("self/mounts")),
+		"sys":         fs.sysDir(),
+	}
+}
+
+// rootDir is /proc: the system files and a directory per process.
 func (fs *FileSystem) rootDir() *kernfs.Dir {
 	return fs.tree.Dir("/", func(ctx context.Context) (map[string]vfs.Inode, error) {
-		k := fs.k
-		c := map[string]vfs.Inode{
-			"self": fs.tree.Symlink("/self", func(ctx context.Context) (string, error) {
-				if t := caller(ctx); t != nil {
-					return strconv.Itoa(t.PID()), nil
-				}
-				return "", unix.ENOENT
-			}),
-			"cpuinfo":     fs.tree.File("/cpuinfo", func(context.Context) (string, error) { return cpuinfo(), nil }),
-			"meminfo":     fs.tree.File("/meminfo", func(context.Context) (string, error) { return meminfo(), nil }),
-			"loadavg":     fs.tree.File("/loadavg", func(context.Context) (string, error) { return loadavg(), nil }),
-			"uptime":      fs.tree.File("/uptime", func(context.Context) (string, error) { return uptime(k), nil }),
-			"stat":        fs.tree.File("/stat", func(context.Context) (string, error) { return stat(k), nil }),
-			"version":     fs.tree.File("/version", func(context.Context) (string, error) { return version(), nil }),
-			"filesystems": fs.tree.File("/filesystems", kernfs.Static(filesystems())),
-			"mounts":      fs.tree.Symlink("/mounts", kernfs.Static("self/mounts")),
-			"sys":         fs.sysDir(),
+		pids := fs.k.PIDs()
+		c := make(map[string]vfs.Inode, len(fs.system)+len(pids))
+		for name, i := range fs.system {
+			c[name] = i
 		}
-		for _, pid := range k.PIDs() {
+		for _, pid := range pids {
 			c[strconv.Itoa(pid)] = fs.pidDir(pid)
 		}
 		return c, nil
-	})
-}
-
-func (fs *FileSystem) sysDir() *kernfs.Dir {
-	kernelDir := fs.tree.Dir("/sys/kernel", func(ctx context.Context) (map[string]vfs.Inode, error) {
-		return map[string]vfs.Inode{
-			"hostname":    fs.tree.File("/sys/kernel/hostname", func(context.Context) (string, error) { return fs.k.Hostname + "\n", nil }),
-			"osrelease":   fs.tree.File("/sys/kernel/osrelease", func(context.Context) (string, error) { return osrelease(), nil }),
-			"ngroups_max": fs.tree.File("/sys/kernel/ngroups_max", kernfs.Static("65536\n")),
-			"pid_max":     fs.tree.File("/sys/kernel/pid_max", kernfs.Static("4194304\n")),
-		}, nil
-	})
-	return fs.tree.Dir("/sys", func(ctx context.Context) (map[string]vfs.Inode, error) {
-		return map[string]vfs.Inode{"kernel": kernelDir}, nil
 	})
 }

@@ -1,8 +1,8 @@
 // Package rootfs builds a sandbox's mount tree: the host directory as /,
 // read only, under a memory overlay that takes every write; a tmpfs at
 // /tmp and at /dev/shm; the emulated /dev. FIFOs of every filesystem
-// open as in-sandbox pipes (fs/pipe). /proc is left for the caller
-// (VFS.Mount("/proc", ...)); its mount point exists.
+// open as in-sandbox pipes (fs/pipe). /proc and /sys are left for the
+// caller (VFS.Mount("/proc", ...)); their mount points exist.
 package rootfs
 
 import (
@@ -44,7 +44,7 @@ func New(root string, ids *host.Identities) (*vfs.VFS, *vfs.FSContext, error) {
 		{"/dev", dev.New()},
 		{"/dev/shm", tmpfs.New(0o1777)},
 	}
-	for _, dir := range []string{"/tmp", "/dev", "/proc"} {
+	for _, dir := range []string{"/tmp", "/dev", "/proc", "/sys"} {
 		if err := ensureDir(ctx, v, fsc, dir); err != nil {
 			return nil, nil, err
 		}
