@@ -21,11 +21,12 @@ import (
 //     processes (the live ones read now, those gone from the usage.CPU
 //     account); the sentry's own, which is the kernel's work for the
 //     sandbox, counts as system time. The total never goes backwards.
-//   - Running tasks: a task runs while it is in the application, between
-//     entering it and its next syscall, fault or signal; a task in a
-//     syscall sleeps, except the one asking, which is running that
-//     syscall. /proc/PID/stat's state, procs_running and the load average
-//     count this way. No task is ever in uninterruptible sleep (D).
+//   - Running tasks: a task runs unless it is in a syscall or its process
+//     is stopped: the sentry does not see a syscall's handler block, and
+//     most of the time a task spends in one is spent waiting (read, wait4,
+//     futex, poll, nanosleep). The one asking is running its syscall.
+//     /proc/PID/stat's state, procs_running and the load average count
+//     this way. No task is ever in uninterruptible sleep (D).
 //   - The load average is Linux's (calc_load): every LOAD_FREQ (5 s) the
 //     number of running tasks is folded into three exponentially decaying
 //     averages (1, 5 and 15 minutes), in fixed point with FShift bits of
@@ -69,16 +70,14 @@ func (k *Kernel) CPUs() int { return k.cpus }
 // Uptime returns how long the sandbox has been up.
 func (k *Kernel) Uptime() time.Duration { return time.Since(k.Started) }
 
-// setRunning records whether t is in the application.
-func (t *Task) setRunning(in bool) { t.running.Store(in) }
-
-// Running returns how many tasks are in the application.
+// Running returns how many tasks are running: not in a syscall, not
+// stopped.
 func (k *Kernel) Running() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	n := 0
 	for _, t := range k.tasks {
-		if t.running.Load() {
+		if !t.inSyscall.Load() && t.TG.job.stopSig == 0 {
 			n++
 		}
 	}
@@ -101,8 +100,8 @@ func (k *Kernel) LastPID() int {
 }
 
 // State returns the task's state letter as /proc/PID/stat shows it:
-// T while its process is stopped, R while it is in the application, S
-// otherwise. The caller sees itself running.
+// T while its process is stopped, S in a syscall, R otherwise. The caller
+// sees itself running.
 func (t *Task) State() byte {
 	t.K.mu.Lock()
 	stopped := t.TG.job.stopSig != 0
@@ -110,10 +109,10 @@ func (t *Task) State() byte {
 	switch {
 	case stopped:
 		return 'T'
-	case t.running.Load():
-		return 'R'
+	case t.inSyscall.Load():
+		return 'S'
 	}
-	return 'S'
+	return 'R'
 }
 
 // CPUTime returns the CPU time the sandbox has used since it started, in

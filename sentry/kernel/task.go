@@ -50,8 +50,8 @@ type Task struct {
 	Personality uint32
 	// nice is the task's nice value (priority.go).
 	nice atomic.Int32
-	// running is set while the task is in the application (stats.go).
-	running atomic.Bool
+	// inSyscall is set while a syscall handler runs (stats.go).
+	inSyscall atomic.Bool
 
 	mu   sync.Mutex
 	name string
@@ -194,9 +194,7 @@ func (t *Task) Run() {
 		if t.isKilled() {
 			return
 		}
-		t.setRunning(true)
 		ev, err := t.ctx.Switch(t.MM.AddressSpace(), &t.Regs, t.FP)
-		t.setRunning(false)
 		if err != nil {
 			if !t.isKilled() {
 				t.Log().Error("application thread lost", "err", err)
@@ -236,7 +234,9 @@ func (t *Task) syscall() {
 		}
 		err = unix.ENOSYS
 	} else {
+		t.inSyscall.Store(true)
 		ret, err = s.Fn(t, args)
+		t.inSyscall.Store(false)
 	}
 	var errno unix.Errno
 	switch {

@@ -19,8 +19,9 @@ import (
 //   - Interrupts and context switches are not counted: "intr 0", "ctxt 0"
 //     and a softirq line of zeros.
 //   - btime is when the sandbox started; processes counts the tasks it has
-//     created; procs_running counts the tasks in the application, and the
-//     task reading; procs_blocked is 0 (no task ever waits in D state).
+//     created; procs_running counts the tasks that are not in a syscall,
+//     and the task reading; procs_blocked is 0 (no task ever waits in D
+//     state).
 //   - /proc/loadavg's last field is the last pid the sandbox handed out.
 
 // userHZ is the unit of /proc's CPU times (USER_HZ).
@@ -49,7 +50,7 @@ func share(total uint64, cpu, n int) uint64 {
 	return s
 }
 
-// running returns how many tasks are running: those in the application,
+// running returns how many tasks are running: those not in a syscall,
 // and the caller, which is running the read.
 func running(ctx context.Context, k *kernel.Kernel) int {
 	n := k.Running()
