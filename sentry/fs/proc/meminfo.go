@@ -24,13 +24,18 @@ import (
 // vmallocTotalKB is VMALLOC_TOTAL on x86-64 with 4-level page tables.
 const vmallocTotalKB = 34359738367
 
-// meminfo is /proc/meminfo.
-func meminfo(k *kernel.Kernel) string {
-	total := k.Memory.Limit()
+// memory returns the sandbox's memory limit and what of it is used.
+func memory(k *kernel.Kernel) (total, used uint64) {
+	total = k.Memory.Limit()
 	if total == 0 {
 		total = usage.DefaultLimit()
 	}
-	used := min(k.Memory.Used(), total)
+	return total, min(k.Memory.Used(), total)
+}
+
+// meminfo is /proc/meminfo.
+func meminfo(k *kernel.Kernel) string {
+	total, used := memory(k)
 	free := total - used
 	kb := func(b uint64) uint64 { return b >> 10 }
 	lines := []struct {
@@ -56,5 +61,19 @@ func meminfo(k *kernel.Kernel) string {
 	}
 	b.WriteString("HugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\nHugePages_Surp:        0\n")
 	b.WriteString("Hugepagesize:       2048 kB\nHugetlb:               0 kB\n")
+	return b.String()
+}
+
+// vmstat is /proc/vmstat: the memory account in pages, as meminfo shows
+// it; the sentry counts no paging or faults (the host handles them), so
+// those counters are 0.
+func vmstat(k *kernel.Kernel) string {
+	total, used := memory(k)
+	const page = 4096
+	var b strings.Builder
+	fmt.Fprintf(&b, "nr_free_pages %d\nnr_anon_pages %d\nnr_mapped 0\nnr_file_pages 0\nnr_dirty 0\nnr_writeback 0\nnr_shmem 0\n", (total-used)/page, used/page)
+	for _, name := range []string{"pgpgin", "pgpgout", "pswpin", "pswpout", "pgfault", "pgmajfault", "oom_kill"} {
+		fmt.Fprintf(&b, "%s 0\n", name)
+	}
 	return b.String()
 }

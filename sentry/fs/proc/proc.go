@@ -81,6 +81,7 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		}),
 		"cpuinfo":     tr.File("/cpuinfo", withKernel(cpuinfo)),
 		"meminfo":     tr.File("/meminfo", withKernel(meminfo)),
+		"vmstat":      tr.File("/vmstat", withKernel(vmstat)),
 		"loadavg":     tr.File("/loadavg", withCaller(loadavg)),
 		"uptime":      tr.File("/uptime", withKernel(uptime)),
 		"stat":        tr.File("/stat", withCaller(stat)),
