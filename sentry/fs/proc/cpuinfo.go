@@ -31,8 +31,8 @@ import (
 //   - "cpu MHz" is the nominal frequency, the same on every CPU and for
 //     the sandbox's life, never the current one (which drifts with the
 //     host's load): the one in the brand string ("@ 2.40GHz") when it
-//     names one, else the host's, read once at start and rounded to a
-//     whole MHz (the rate of the TSC, which the application can measure
+//     names one, else the host's, read once when the sandbox starts and
+//     rounded to a whole MHz (the rate of the TSC, which the application can measure
 //     with rdtsc). bogomips is twice it, as Linux's TSC calibration makes
 //     it.
 //   - CPUID is read once (the CPUs do not change); only the CPU numbers
@@ -60,8 +60,7 @@ var cpuDescription = sync.OnceValue(func() cpuText {
 		model += (sig >> 16 & 0xf) << 4
 	}
 	clflush := (leaf1.Ebx >> 8 & 0xff) * 8
-	name := brandString(q)
-	mhz := nominalMHz(name)
+	name, mhz := cpuName()
 	physBits, virtBits := uint32(36), uint32(48)
 	if q(0x80000000).Eax >= 0x80000008 {
 		sizes := q(0x80000008).Eax
@@ -81,6 +80,14 @@ var cpuDescription = sync.OnceValue(func() cpuText {
 	fmt.Fprintf(&feat, "address sizes\t: %d bits physical, %d bits virtual\n", physBits, virtBits)
 	feat.WriteString("power management:\n\n")
 	return cpuText{ident: id.String(), features: feat.String()}
+})
+
+// cpuName returns the processor's name and nominal frequency in MHz. New
+// asks for them when the sandbox starts, while the host's /proc is still
+// there to read.
+var cpuName = sync.OnceValues(func() (string, int) {
+	name := brandString(func(eax uint32) cpuid.Out { return (&cpuid.Native{}).Query(cpuid.In{Eax: eax}) })
+	return name, nominalMHz(name)
 })
 
 // brandString is the processor's name from CPUID leaves 0x80000002 to

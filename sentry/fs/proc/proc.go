@@ -43,6 +43,7 @@ type FileSystem struct {
 func New(k *kernel.Kernel) *FileSystem {
 	fs := &FileSystem{k: k, tree: kernfs.Tree{Dev: vfs.NewDeviceID()}, bootID: newUUID()}
 	fs.system = fs.systemFiles()
+	cpuName()
 	return fs
 }
 
