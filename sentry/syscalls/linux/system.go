@@ -62,7 +62,9 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	total, used := k.Memory.Limit(), k.Memory.Used()
 	// struct sysinfo, with its padding (binary.Write would drop it).
 	var b []byte
-	for _, v := range []uint64{uint64(k.Uptime() / time.Second), load[0] << (siLoadShift - kernel.FShift),
+	// Whole seconds, a started one counting, as do_sysinfo rounds.
+	uptime := uint64((k.Uptime() + time.Second - 1) / time.Second)
+	for _, v := range []uint64{uptime, load[0] << (siLoadShift - kernel.FShift),
 		load[1] << (siLoadShift - kernel.FShift), load[2] << (siLoadShift - kernel.FShift),
 		total, total - min(used, total), 0, 0, 0, 0} {
 		b = binary.LittleEndian.AppendUint64(b, v)
