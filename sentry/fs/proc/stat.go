@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
 	"runsc-lite/sentry/kernel"
 )
 
@@ -24,11 +26,8 @@ import (
 //     state).
 //   - /proc/loadavg's last field is the last pid the sandbox handed out.
 
-// userHZ is the unit of /proc's CPU times (USER_HZ).
-const userHZ = 100
-
-// ticks converts d to clock ticks.
-func ticks(d time.Duration) uint64 { return uint64(d / (time.Second / userHZ)) }
+// ticks converts d to clock ticks (USER_HZ), the unit of /proc's times.
+func ticks(d time.Duration) uint64 { return uint64(d / linux.ClockTick) }
 
 // cpuTimes returns the sandbox's user, system and idle time, in ticks,
 // over all its CPUs.
@@ -91,5 +90,6 @@ func loadavg(ctx context.Context, k *kernel.Kernel) string {
 func uptime(k *kernel.Kernel) string {
 	_, _, idle := cpuTimes(k)
 	up := ticks(k.Uptime())
-	return fmt.Sprintf("%d.%02d %d.%02d\n", up/userHZ, up%userHZ, idle/userHZ, idle%userHZ)
+	const hz = linux.CLOCKS_PER_SEC
+	return fmt.Sprintf("%d.%02d %d.%02d\n", up/hz, up%hz, idle/hz, idle%hz)
 }

@@ -268,7 +268,7 @@ func (r *registry[T]) hideKey(o T) {
 
 // Namespace is one sandbox's System V IPC objects.
 type Namespace struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // guards everything below but attached
 	shms registry[*Shm]
 	sems registry[*SemSet]
 	msgs registry[*Queue]

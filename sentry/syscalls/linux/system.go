@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 )
@@ -60,21 +61,20 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	k := t.K
 	load := k.LoadAvg()
 	total, used := k.Memory.Limit(), k.Memory.Used()
-	// struct sysinfo, with its padding (binary.Write would drop it).
-	var b []byte
-	// Whole seconds, a started one counting, as do_sysinfo rounds.
-	uptime := uint64((k.Uptime() + time.Second - 1) / time.Second)
-	for _, v := range []uint64{uptime, load[0] << (siLoadShift - kernel.FShift),
-		load[1] << (siLoadShift - kernel.FShift), load[2] << (siLoadShift - kernel.FShift),
-		total, total - min(used, total), 0, 0, 0, 0} {
-		b = binary.LittleEndian.AppendUint64(b, v)
+	si := linux.Sysinfo{
+		// Whole seconds, a started one counting, as do_sysinfo rounds.
+		Uptime:   int64((k.Uptime() + time.Second - 1) / time.Second),
+		TotalRAM: total,
+		FreeRAM:  total - min(used, total),
+		Procs:    uint16(k.NumTasks()),
+		Unit:     1,
 	}
-	b = binary.LittleEndian.AppendUint16(b, uint16(k.NumTasks()))
-	b = append(b, make([]byte, 6)...)
-	b = binary.LittleEndian.AppendUint64(b, 0) // totalhigh
-	b = binary.LittleEndian.AppendUint64(b, 0) // freehigh
-	b = binary.LittleEndian.AppendUint32(b, 1) // mem_unit
-	b = append(b, make([]byte, 112-len(b))...)
+	for i, l := range load {
+		si.Loads[i] = l << (siLoadShift - kernel.FShift)
+	}
+	// sizeof(struct sysinfo): the structure and its tail padding.
+	b := make([]byte, (si.SizeBytes()+7)&^7)
+	si.MarshalBytes(b)
 	return 0, t.CopyOut(a.Pointer(0), b)
 }
 
