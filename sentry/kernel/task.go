@@ -292,12 +292,18 @@ func (t *Task) release() {
 	t.FDs.DecUsers()
 	t.finishVfork()
 	k := t.K
+	if t.TG.lastTask(k) {
+		// SEM_UNDO adjustments apply when the process ends, before its
+		// parent can see it end (exit_sem runs before exit_notify), and
+		// its attachments no longer hold segments marked for removal.
+		k.IPC.ExitProcess(t.TG, t.TG.PID)
+	}
 	k.mu.Lock()
 	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
 	if died {
-		// SEM_UNDO adjustments apply when the process ends (exit_sem),
-		// and its attachments no longer hold segments marked for removal.
+		// Threads that ended together each saw another: apply them now
+		// (nothing is left to do if the last one did above).
 		k.IPC.ExitProcess(t.TG, t.TG.PID)
 		// Outside k.mu: a pidfd's waiters ask its readiness, which takes it.
 		t.TG.exitQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
