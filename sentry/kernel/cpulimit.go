@@ -108,9 +108,6 @@ func (tg *ThreadGroup) CPUTime() (user, sys time.Duration) {
 	if m == nil {
 		return 0, 0
 	}
-	user, sys, err := m.AddressSpace().CPUTime()
-	if err != nil {
-		return 0, 0
-	}
+	user, sys, _ = m.CPUTime()
 	return user, sys
 }

@@ -46,6 +46,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 		return unix.ENOMEM
 	}
 	m := mm.New(as, t.MM.Memory())
+	m.SetCPUAccount(t.K.CPU)
 	m.SetRlimits(t.TG.MemoryRlimits())
 	res, err := loader.Load(m, t.opener(), p, argv, envv)
 	if err != nil {

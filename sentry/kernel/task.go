@@ -50,6 +50,8 @@ type Task struct {
 	Personality uint32
 	// nice is the task's nice value (priority.go).
 	nice atomic.Int32
+	// inSyscall is set while a syscall handler runs (stats.go).
+	inSyscall atomic.Bool
 
 	mu   sync.Mutex
 	name string
@@ -232,7 +234,9 @@ func (t *Task) syscall() {
 		}
 		err = unix.ENOSYS
 	} else {
+		t.inSyscall.Store(true)
 		ret, err = s.Fn(t, args)
+		t.inSyscall.Store(false)
 	}
 	var errno unix.Errno
 	switch {
@@ -288,12 +292,18 @@ func (t *Task) release() {
 	t.FDs.DecUsers()
 	t.finishVfork()
 	k := t.K
+	if t.TG.lastTask(k) {
+		// SEM_UNDO adjustments apply when the process ends, before its
+		// parent can see it end (exit_sem runs before exit_notify), and
+		// its attachments no longer hold segments marked for removal.
+		k.IPC.ExitProcess(t.TG, t.TG.PID)
+	}
 	k.mu.Lock()
 	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
 	if died {
-		// SEM_UNDO adjustments apply when the process ends (exit_sem),
-		// and its attachments no longer hold segments marked for removal.
+		// Threads that ended together each saw another: apply them now
+		// (nothing is left to do if the last one did above).
 		k.IPC.ExitProcess(t.TG, t.TG.PID)
 		// Outside k.mu: a pidfd's waiters ask its readiness, which takes it.
 		t.TG.exitQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)

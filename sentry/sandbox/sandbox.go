@@ -95,14 +95,15 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
 	}
-	if err := root.mountProc(k); err != nil {
+	if err := root.mountKernelFS(k); err != nil {
 		return kernel.ExitStatus{}, err
 	}
 	as, err := p.NewAddressSpace()
 	if err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("creating the address space: %w", err)
 	}
-	m := mm.New(as, usage.NewMemory(cfg.MemoryLimit))
+	k.Memory = usage.NewMemory(cfg.MemoryLimit)
+	m := mm.New(as, k.Memory)
 	res, err := loader.Load(m, root.Opener(), exe, cfg.Argv, cfg.Env)
 	if err != nil {
 		m.Release()

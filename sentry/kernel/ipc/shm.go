@@ -32,7 +32,9 @@ type Shm struct {
 	p    Perm
 	Size uint64
 	// file is the segment's memory, a host memfd; nil once destroyed.
-	file                *os.File
+	file *os.File
+	// Dev and Ino identify the segment's mappings (/proc/PID/maps): the
+	// sandbox's numbers, unique for its life, never the host memfd's.
 	Dev, Ino            uint64
 	atime, dtime, ctime int64
 	cpid, lpid          int
@@ -67,20 +69,15 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 			return nil, fmt.Errorf("shmget: memfd for a segment: %w", err)
 		}
 		f := os.NewFile(uintptr(fd), "shm")
-		var st unix.Stat_t
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
 			f.Close()
 			uncharge()
 			return nil, unix.ENOMEM
 		}
-		if err := unix.Fstat(fd, &st); err != nil {
-			f.Close()
-			uncharge()
-			return nil, fmt.Errorf("shmget: fstat of a segment's memfd: %w", err)
-		}
 		ns.shmPages += pages
+		ns.shmIno++
 		t := now()
-		return &Shm{Size: size, file: f, Dev: st.Dev, Ino: st.Ino, ctime: t, cpid: c.PID, mem: c.Memory}, nil
+		return &Shm{Size: size, file: f, Dev: ns.shmDev, Ino: ns.shmIno, ctime: t, cpid: c.PID, mem: c.Memory}, nil
 	}
 	check := func(s *Shm) error {
 		if s.Size < size {
