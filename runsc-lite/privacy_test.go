@@ -1,6 +1,6 @@
 package main
 
-// Attacks on the host's privacy (DESIGN.md section 6, issue 10): a program
+// Attacks on the host's privacy (docs/security.md, issue 10): a program
 // inside the sandbox (testdata/attack/peek.c) reads what Linux tells a
 // process about the machine it runs on (/proc, /sys, uname, sysinfo, the
 // mount table, stat and getdents of a host file, its own maps) and must

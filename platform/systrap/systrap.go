@@ -2,7 +2,7 @@
 // a stub process whose seccomp filter traps every syscall they make
 // (SECCOMP_RET_TRAP), and whose signal handler hands each trap, fault or
 // signal to the sentry through shared memory (package sysmsg). See
-// DESIGN.md section 5 for the whole picture.
+// docs/architecture.md for the whole picture.
 //
 // Decisions worth knowing:
 //   - One stub process per address space, started by the forkserver (package

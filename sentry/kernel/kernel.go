@@ -3,7 +3,7 @@
 //
 // A task is a goroutine that loops: Switch into the application, handle the
 // stop (a syscall through the SyscallTable, a fault, a signal), Switch again
-// (DESIGN.md section 7). Processes, signals and futexes beyond what a
+// (docs/architecture.md, section 3). Processes, signals and futexes beyond what a
 // single-threaded program needs arrive with the processes issue; until then
 // a synchronous signal ends the process as its default action would.
 //

@@ -2,7 +2,7 @@
 // mapping (VMA) of its address space, and the operations that change them.
 //
 // Application memory is real memory of the platform's stub process
-// (DESIGN.md section 4): the host kernel handles page faults, copy-on-write
+// (docs/architecture.md, section 4): the host kernel handles page faults, copy-on-write
 // and file caching. The sentry decides every address itself and maps with
 // MAP_FIXED, so the mirror is exactly what the host has; it backs
 // /proc/self/maps, brk, mremap and validation.
