@@ -110,7 +110,7 @@ func lockRange(t *kernel.Task, f *vfs.File, fl *unix.Flock_t) (vfs.Range, error)
 // recordLock implements the F_*LK commands on a struct flock at addr.
 func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
 	var fl unix.Flock_t
-	if err := t.CopyIn(addr, bytesOf(&fl)); err != nil {
+	if err := kernel.CopyIn(t, addr, &fl); err != nil {
 		return err
 	}
 	ofd := cmd == unix.F_OFD_GETLK || cmd == unix.F_OFD_SETLK || cmd == unix.F_OFD_SETLKW
@@ -137,7 +137,7 @@ func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
 				fl.Len = info.Range.End - info.Range.Start + 1
 			}
 		}
-		return t.CopyOut(addr, bytesOf(&fl))
+		return kernel.CopyOut(t, addr, &fl)
 	}
 	pid := int32(t.PID())
 	if ofd {

@@ -108,7 +108,7 @@ func statTarget(t *kernel.Task, tg target) (unix.Stat_t, error) {
 }
 
 func copyOutStat(t *kernel.Task, addr uintptr, st unix.Stat_t) error {
-	return t.CopyOut(addr, bytesOf(&st))
+	return kernel.CopyOut(t, addr, &st)
 }
 
 func stat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -163,7 +163,7 @@ func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return err
 		}
 		sx := toStatx(st)
-		return t.CopyOut(a.Pointer(4), bytesOf(&sx))
+		return kernel.CopyOut(t, a.Pointer(4), &sx)
 	})
 }
 
@@ -201,7 +201,7 @@ func statfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return err
 		}
-		return t.CopyOut(a.Pointer(1), bytesOf(&s))
+		return kernel.CopyOut(t, a.Pointer(1), &s)
 	})
 }
 
@@ -219,7 +219,7 @@ func fstatfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	} else {
 		s = unix.Statfs_t{Type: 0x50495045, Bsize: 4096, Frsize: 4096, Namelen: 255} // PIPEFS_MAGIC
 	}
-	return 0, t.CopyOut(a.Pointer(1), bytesOf(&s))
+	return 0, kernel.CopyOut(t, a.Pointer(1), &s)
 }
 
 func readlink(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -498,7 +498,7 @@ func recvmmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	var deadline time.Time
 	if tsAddr != 0 {
 		var ts unix.Timespec
-		if err := t.CopyIn(tsAddr, bytesOf(&ts)); err != nil {
+		if err := kernel.CopyIn(t, tsAddr, &ts); err != nil {
 			return 0, err
 		}
 		if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
@@ -519,7 +519,7 @@ func recvmmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	})
 	if err == nil && n > 0 && tsAddr != 0 {
 		left := unix.NsecToTimespec(max(time.Until(deadline), 0).Nanoseconds())
-		if err := t.CopyOut(tsAddr, bytesOf(&left)); err != nil {
+		if err := kernel.CopyOut(t, tsAddr, &left); err != nil {
 			return 0, err
 		}
 	}
