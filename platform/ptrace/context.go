@@ -139,7 +139,7 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 	case unix.SIGILL, unix.SIGFPE, unix.SIGBUS, unix.SIGTRAP:
 		return platform.Event{Kind: platform.EventSignal, Signal: si}
 	case unix.SIGSYS:
-		if si.Code != sysSeccomp {
+		if si.Code != linux.SYS_SECCOMP {
 			break // sent by someone: dropped
 		}
 		nr, arch := binary.LittleEndian.Uint32(s.info[24:]), binary.LittleEndian.Uint32(s.info[28:])

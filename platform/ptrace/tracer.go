@@ -355,15 +355,12 @@ func seccompSiginfo(nr uint64, arch uint32, addr uintptr) [128]byte {
 	var b [128]byte
 	le := binary.LittleEndian
 	le.PutUint32(b[0:], uint32(unix.SIGSYS))
-	le.PutUint32(b[8:], sysSeccomp)
+	le.PutUint32(b[8:], linux.SYS_SECCOMP)
 	le.PutUint64(b[16:], uint64(addr)) // si_call_addr
 	le.PutUint32(b[24:], uint32(nr))   // si_syscall
 	le.PutUint32(b[28:], arch)         // si_arch
 	return b
 }
-
-// sysSeccomp is si_code of a SIGSYS raised by SECCOMP_RET_TRAP.
-const sysSeccomp = 1
 
 // getFP reads the thread's XSAVE area into b, which must be exactly as
 // long as the kernel's.

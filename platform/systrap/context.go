@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sysmsg"
@@ -38,8 +39,6 @@ type context struct {
 }
 
 var _ platform.Context = (*context)(nil)
-
-const auditArchX86_64 = 0xc000003e
 
 // Switch implements platform.Context.
 func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp *platform.FPState) (platform.Event, error) {
@@ -147,9 +146,8 @@ func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event 
 	si := f.siginfo()
 	switch m.Signo {
 	case uint32(unix.SIGSYS):
-		const sysSeccomp = 1
 		nr, arch := f.seccompSyscall()
-		if si.Code == sysSeccomp && arch == auditArchX86_64 {
+		if si.Code == linux.SYS_SECCOMP && arch == linux.AUDIT_ARCH_X86_64 {
 			regs.OrigRax = nr
 			return platform.Event{Kind: platform.EventSyscall}
 		}

@@ -38,6 +38,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
 
 	"runsc-lite/platform"
@@ -251,13 +252,13 @@ func stubSpin(goSpin uint32) uint32 { return goSpin / 32 }
 // hostHasFSGSBase reports whether user code may use rdfsbase and friends
 // (AT_HWCAP2 bit HWCAP2_FSGSBASE).
 func hostHasFSGSBase() bool {
-	const atHWCAP2, hwcap2FSGSBASE = 26, 1 << 1
+	const hwcap2FSGSBASE = 1 << 1
 	b, err := os.ReadFile("/proc/self/auxv")
 	if err != nil {
 		return false
 	}
 	for i := 0; i+16 <= len(b); i += 16 {
-		if binary.LittleEndian.Uint64(b[i:]) == atHWCAP2 {
+		if binary.LittleEndian.Uint64(b[i:]) == linux.AT_HWCAP2 {
 			return binary.LittleEndian.Uint64(b[i+8:])&hwcap2FSGSBASE != 0
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 )
@@ -22,10 +23,7 @@ const (
 	frameSize      = frameInfo + 128
 	redZone        = 128
 	fpXstateMagic1 = 0x46505853
-	fpXstateMagic2 = 0x46505845
 	ucFlags        = 0x1 | 0x2 | 0x4 // UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
-	ssOnstack      = 1
-	ssDisable      = 2
 )
 
 // gregs lists the sigcontext general registers in order.
@@ -40,7 +38,7 @@ func (t *Task) altStack() (uint64, uint64, bool) {
 	sp := binary.LittleEndian.Uint64(t.AltStack[0:])
 	flags := binary.LittleEndian.Uint32(t.AltStack[8:])
 	size := binary.LittleEndian.Uint64(t.AltStack[16:])
-	return sp, size, flags&ssDisable == 0 && size != 0
+	return sp, size, flags&linux.SS_DISABLE == 0 && size != 0
 }
 
 // OnAltStack reports whether sp is inside the task's signal stack.
@@ -53,13 +51,13 @@ func (t *Task) OnAltStack(sp uint64) bool {
 // the handler.
 func (t *Task) pushFrame(sig int, si SigInfo, act [32]byte) error {
 	flags := sigFlags(act)
-	if flags&saRestorer == 0 {
+	if flags&linux.SA_RESTORER == 0 {
 		return unix.EFAULT
 	}
 	sp := t.Regs.Rsp - redZone
 	base, size, altOK := t.altStack()
 	onAlt := t.OnAltStack(t.Regs.Rsp)
-	if flags&saOnstack != 0 && altOK && !onAlt {
+	if flags&linux.SA_ONSTACK != 0 && altOK && !onAlt {
 		sp = base + size
 	}
 	fpSize := uint64(platform.Host.Size)
@@ -74,7 +72,7 @@ func (t *Task) pushFrame(sig int, si SigInfo, act [32]byte) error {
 		binary.LittleEndian.PutUint64(sw[8:], platform.Host.XCR0)
 		binary.LittleEndian.PutUint32(sw[16:], uint32(fpSize))
 	}
-	fp = binary.LittleEndian.AppendUint32(fp, fpXstateMagic2)
+	fp = binary.LittleEndian.AppendUint32(fp, unix.FP_XSTATE_MAGIC2)
 	if err := t.CopyOut(uintptr(fpAddr), fp); err != nil {
 		return err
 	}
@@ -87,9 +85,9 @@ func (t *Task) pushFrame(sig int, si SigInfo, act [32]byte) error {
 	ssFlags := uint32(0)
 	switch {
 	case !altOK:
-		ssFlags = ssDisable
+		ssFlags = linux.SS_DISABLE
 	case onAlt:
-		ssFlags = ssOnstack
+		ssFlags = linux.SS_ONSTACK
 	}
 	binary.LittleEndian.PutUint32(uc[ucStack+8:], ssFlags)
 	binary.LittleEndian.PutUint64(uc[ucStack+16:], size)
@@ -114,7 +112,7 @@ func (t *Task) pushFrame(sig int, si SigInfo, act [32]byte) error {
 	}
 
 	mask := t.SigMask() | sigMaskOf(act)
-	if flags&saNodefer == 0 {
+	if flags&linux.SA_NODEFER == 0 {
 		mask |= 1 << (sig - 1)
 	}
 	t.SetSigMask(mask &^ unblockable)

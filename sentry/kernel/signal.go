@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/vfs"
@@ -38,13 +39,8 @@ func (si *SigInfo) Signo() int { return int(binary.LittleEndian.Uint32(si[0:])) 
 
 // siginfo codes.
 const (
-	siUser     = 0
-	siKernel   = 0x80
-	siTkill    = -6
 	segvMapErr = 1
 	segvAccErr = 2
-	cldExited  = 1
-	cldKilled  = 2
 )
 
 // pendingSet is the signals waiting for delivery, with the siginfo of each
@@ -180,7 +176,7 @@ func (t *Task) SendSignal(si SigInfo) {
 // signalQueued tells the process's signalfds that a signal became pending
 // (Linux's sighand->signalfd_wqh). Both ways of posting a signal end here.
 func (tg *ThreadGroup) signalQueued() {
-	tg.signalQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+	tg.signalQueue.Notify(unix.POLLIN | linux.POLLRDNORM)
 }
 
 // SignalQueue is notified whenever a signal is queued to the process or
@@ -248,9 +244,9 @@ func (t *Task) ignored(sig int) bool {
 	}
 	act := t.TG.SigAction(sig)
 	switch sigHandler(act) {
-	case sigIgn:
+	case linux.SIG_IGN:
 		return sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP)
-	case sigDfl:
+	case linux.SIG_DFL:
 		return defaultAction(sig) == actIgnore
 	}
 	return false
@@ -290,18 +286,6 @@ func defaultAction(sig int) action {
 	return actTerminate
 }
 
-const (
-	sigDfl = 0
-	sigIgn = 1
-
-	saSiginfo   = 0x4
-	saOnstack   = 0x08000000
-	saRestart   = 0x10000000
-	saNodefer   = 0x40000000
-	saResethand = 0x80000000
-	saRestorer  = 0x04000000
-)
-
 func sigHandler(act [32]byte) uint64 { return binary.LittleEndian.Uint64(act[0:]) }
 func sigFlags(act [32]byte) uint64   { return binary.LittleEndian.Uint64(act[8:]) }
 func sigRestorer(act [32]byte) uint64 {
@@ -328,9 +312,9 @@ func (t *Task) deliverSignals() {
 		sig := si.Signo()
 		act := t.TG.SigAction(sig)
 		switch h := sigHandler(act); {
-		case h == sigIgn:
+		case h == linux.SIG_IGN:
 			continue
-		case h == sigDfl:
+		case h == linux.SIG_DFL:
 			switch defaultAction(sig) {
 			case actIgnore:
 				continue
@@ -347,7 +331,7 @@ func (t *Task) deliverSignals() {
 			t.ExitGroup(0, int(unix.SIGSEGV))
 			return
 		}
-		if sigFlags(act)&saResethand != 0 {
+		if sigFlags(act)&linux.SA_RESETHAND != 0 {
 			t.TG.SetSigAction(sig, [32]byte{})
 		}
 		return
@@ -360,7 +344,7 @@ func (t *Task) forceSignal(si SigInfo) {
 	sig := si.Signo()
 	bit := uint64(1) << (sig - 1)
 	act := t.TG.SigAction(sig)
-	if t.SigMask()&bit != 0 || sigHandler(act) == sigIgn {
+	if t.SigMask()&bit != 0 || sigHandler(act) == linux.SIG_IGN {
 		t.TG.SetSigAction(sig, [32]byte{})
 		t.SetSigMask(t.SigMask() &^ bit)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/mm"
@@ -255,7 +256,7 @@ func (t *Task) syscall() {
 	// MSG_NOSIGNAL, or from a datagram socket).
 	var quiet interface{ NoSignal() bool }
 	if errno == unix.EPIPE && writesToFile(nr) && !(errors.As(err, &quiet) && quiet.NoSignal()) {
-		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), siUser, t.PID(), t.Creds().UID.Real))
+		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), linux.SI_USER, t.PID(), t.Creds().UID.Real))
 	}
 	if t.K.Strace != nil {
 		t.K.Strace.Syscall(t, nr, args, ret, errno)
@@ -306,7 +307,7 @@ func (t *Task) release() {
 		// (nothing is left to do if the last one did above).
 		k.IPC.ExitProcess(t.TG, t.TG.PID)
 		// Outside k.mu: a pidfd's waiters ask its readiness, which takes it.
-		t.TG.exitQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+		t.TG.exitQueue.Notify(unix.POLLIN | linux.POLLRDNORM)
 		t.TG.hangUp()
 	}
 }

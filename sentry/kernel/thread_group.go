@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -188,9 +189,9 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 	if tg.parent == nil || tg.parent.ignoresChildren() {
 		k.reap(tg)
 	} else if tg.exitSignal != 0 {
-		code, status := int32(cldExited), int32(tg.status.Code)
+		code, status := int32(linux.CLD_EXITED), int32(tg.status.Code)
 		if tg.status.Signal != 0 {
-			code, status = cldKilled, int32(tg.status.Signal)
+			code, status = linux.CLD_KILLED, int32(tg.status.Signal)
 		}
 		si := NewSigInfo(int32(tg.exitSignal), code, tg.PID, tg.realUID())
 		binary.LittleEndian.PutUint32(si[24:], uint32(status))
@@ -211,8 +212,7 @@ func (tg *ThreadGroup) ignoresChildren() bool {
 	handler := uint64(act[0]) | uint64(act[1])<<8 | uint64(act[2])<<16 | uint64(act[3])<<24 |
 		uint64(act[4])<<32 | uint64(act[5])<<40 | uint64(act[6])<<48 | uint64(act[7])<<56
 	flags := uint32(act[8]) | uint32(act[9])<<8 | uint32(act[10])<<16 | uint32(act[11])<<24
-	const sigIgn, saNocldwait = 1, 2
-	return handler == sigIgn || flags&saNocldwait != 0
+	return handler == linux.SIG_IGN || flags&linux.SA_NOCLDWAIT != 0
 }
 
 // reap forgets a zombie; k.mu is held.

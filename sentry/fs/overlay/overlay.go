@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -48,7 +49,6 @@ import (
 // Statfs magic numbers.
 const (
 	overlayMagic = 0x794c7630
-	tmpfsMagic   = 0x01021994
 )
 
 // FS is an overlay (or, with no lower layer, a memory filesystem).
@@ -97,7 +97,7 @@ func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 		total = mem.Limit()
 		free = total - min(mem.Used(), total)
 	}
-	s := unix.Statfs_t{Type: tmpfsMagic, Bsize: block, Frsize: block, Blocks: total / block, Bfree: free / block, Bavail: free / block,
+	s := unix.Statfs_t{Type: linux.TMPFS_MAGIC, Bsize: block, Frsize: block, Blocks: total / block, Bfree: free / block, Bavail: free / block,
 		Files: 1 << 20, Ffree: 1 << 20, Namelen: 255}
 	if fs.lower != nil {
 		s.Type = overlayMagic

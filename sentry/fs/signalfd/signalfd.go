@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -77,7 +78,7 @@ func (s *SignalFD) SetMask(mask uint64) {
 	s.mu.Lock()
 	s.mask = mask &^ unblockable
 	s.mu.Unlock()
-	s.EventQueue().Notify(unix.POLLIN | vfs.POLLRDNORM)
+	s.EventQueue().Notify(unix.POLLIN | linux.POLLRDNORM)
 }
 
 // Mask returns the set of signals the file reads.
@@ -126,8 +127,7 @@ const (
 )
 
 func layout(sig, code int32) int {
-	const siUser, siKernel, siTimer, siSigio = 0, 0x80, -2, -5
-	if code > siUser && code < siKernel {
+	if code > linux.SI_USER && code < linux.SI_KERNEL {
 		switch unix.Signal(sig) {
 		case unix.SIGCHLD:
 			return silChld
@@ -141,9 +141,9 @@ func layout(sig, code int32) int {
 		return silKill
 	}
 	switch {
-	case code == siTimer:
+	case code == linux.SI_TIMER:
 		return silTimer
-	case code == siSigio:
+	case code == linux.SI_SIGIO:
 		return silPoll
 	case code < 0:
 		return silRT
@@ -220,7 +220,7 @@ func (s *SignalFD) WriteAt(ctx context.Context, p []byte, off int64) (int, error
 // is pending for the creating thread or its process.
 func (s *SignalFD) Readiness(mask int16) int16 {
 	if s.owner.PendingSignals()&s.Mask() != 0 {
-		return unix.POLLIN | vfs.POLLRDNORM
+		return unix.POLLIN | linux.POLLRDNORM
 	}
 	return 0
 }

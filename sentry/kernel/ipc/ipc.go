@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
@@ -293,7 +294,7 @@ type Namespace struct {
 // a segment's memfd in every address space of the sandbox (shm_nattch).
 func NewNamespace(attached func(dev, ino uint64) int) *Namespace {
 	return &Namespace{
-		shms: newRegistry[*Shm](shmMNI), sems: newRegistry[*SemSet](semMNI), msgs: newRegistry[*Queue](msgMNI),
+		shms: newRegistry[*Shm](linux.SHMMNI), sems: newRegistry[*SemSet](linux.SEMMNI), msgs: newRegistry[*Queue](linux.MSGMNI),
 		undo: make(map[any]map[int]*undoList), attached: attached, shmDev: vfs.NewDeviceID(),
 	}
 }

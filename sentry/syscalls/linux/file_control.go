@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -17,14 +18,6 @@ func registerControl(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
-
-// Generic ioctls handled on every file.
-const (
-	fionclex = 0x5450
-	fioclex  = 0x5451
-	fionbio  = 0x5421
-	fioasync = 0x5452
-)
 
 func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	fd, cmd := a.Int(0), a.Int(1)
@@ -164,17 +157,17 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	defer f.DecRef()
 	switch cmd {
-	case fioclex:
+	case linux.FIOCLEX:
 		return 0, t.FDs.SetCloexec(fd, true)
-	case fionclex:
+	case linux.FIONCLEX:
 		return 0, t.FDs.SetCloexec(fd, false)
-	case fionbio, fioasync:
+	case linux.FIONBIO, linux.FIOASYNC:
 		var v [4]byte
 		if err := t.CopyIn(arg, v[:]); err != nil {
 			return 0, err
 		}
 		bit := unix.O_NONBLOCK
-		if cmd == fioasync {
+		if cmd == linux.FIOASYNC {
 			bit = unix.O_ASYNC
 		}
 		fl := f.Flags() &^ bit

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -146,15 +147,12 @@ func fstat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, copyOutStat(t, a.Pointer(1), st)
 }
 
-// atStatxSyncType is AT_STATX_SYNC_TYPE, the mask of statx's sync modes.
-const atStatxSyncType = 0x6000
-
 // statxFlags are the flags statx accepts.
-const statxFlags = unix.AT_SYMLINK_NOFOLLOW | unix.AT_EMPTY_PATH | unix.AT_NO_AUTOMOUNT | atStatxSyncType
+const statxFlags = unix.AT_SYMLINK_NOFOLLOW | unix.AT_EMPTY_PATH | unix.AT_NO_AUTOMOUNT | linux.AT_STATX_SYNC_TYPE
 
 func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	flags, mask := a.Int(2), a.Uint(3)
-	if mask&unix.STATX__RESERVED != 0 || flags&atStatxSyncType == atStatxSyncType {
+	if mask&unix.STATX__RESERVED != 0 || flags&linux.AT_STATX_SYNC_TYPE == linux.AT_STATX_SYNC_TYPE {
 		return 0, unix.EINVAL
 	}
 	return 0, withTarget(t, a.Int(0), a.Pointer(1), flags, statxFlags, func(tg target) error {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -25,8 +26,8 @@ func registerPoll(st *kernel.SyscallTable) {
 
 // Events select(2) maps to its three sets, as Linux's fs/select.c.
 const (
-	selectIn  = unix.POLLIN | vfs.POLLRDNORM | vfs.POLLRDBAND | unix.POLLHUP | unix.POLLERR
-	selectOut = unix.POLLOUT | vfs.POLLWRNORM | vfs.POLLWRBAND | unix.POLLERR
+	selectIn  = unix.POLLIN | linux.POLLRDNORM | linux.POLLRDBAND | unix.POLLHUP | unix.POLLERR
+	selectOut = unix.POLLOUT | linux.POLLWRNORM | linux.POLLWRBAND | unix.POLLERR
 	selectEx  = unix.POLLPRI
 )
 

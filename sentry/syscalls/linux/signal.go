@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 )
@@ -95,8 +96,6 @@ func rtSigprocmask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // stack_t on x86-64: ss_sp, ss_flags (int, padded), ss_size.
 const (
-	ssOnstack    = 1
-	ssDisable    = 2
 	ssAutodisarm = 1 << 31
 	minSigStack  = 2048
 )
@@ -105,7 +104,7 @@ func sigaltstack(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	old := t.AltStack
 	onStack := t.OnAltStack(t.Regs.Rsp)
 	if onStack {
-		binary.LittleEndian.PutUint32(old[8:], ssOnstack)
+		binary.LittleEndian.PutUint32(old[8:], linux.SS_ONSTACK)
 	}
 	if a.Pointer(0) != 0 {
 		if onStack {
@@ -116,17 +115,17 @@ func sigaltstack(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 		flags := binary.LittleEndian.Uint32(ss[8:])
-		if flags&^(ssDisable|ssAutodisarm) != 0 {
+		if flags&^(linux.SS_DISABLE|ssAutodisarm) != 0 {
 			return 0, unix.EINVAL
 		}
-		if flags&ssDisable == 0 && binary.LittleEndian.Uint64(ss[16:]) < minSigStack {
+		if flags&linux.SS_DISABLE == 0 && binary.LittleEndian.Uint64(ss[16:]) < minSigStack {
 			return 0, unix.ENOMEM
 		}
 		t.AltStack = ss
 	}
 	if a.Pointer(1) != 0 {
 		if binary.LittleEndian.Uint32(old[8:]) == 0 && binary.LittleEndian.Uint64(old[16:]) == 0 {
-			binary.LittleEndian.PutUint32(old[8:], ssDisable)
+			binary.LittleEndian.PutUint32(old[8:], linux.SS_DISABLE)
 		}
 		return 0, t.CopyOut(a.Pointer(1), old[:])
 	}

@@ -52,9 +52,6 @@ func uname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, t.CopyOut(a.Pointer(0), out)
 }
 
-// siLoadShift is the fixed point of sysinfo's loads (SI_LOAD_SHIFT).
-const siLoadShift = 16
-
 // sysinfo reports the sandbox: its uptime, load, memory limit and what is
 // left of it, and its tasks; it has no swap.
 func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -70,7 +67,7 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		Unit:     1,
 	}
 	for i, l := range load {
-		si.Loads[i] = l << (siLoadShift - kernel.FShift)
+		si.Loads[i] = l << (unix.SI_LOAD_SHIFT - kernel.FShift)
 	}
 	// sizeof(struct sysinfo): the structure and its tail padding.
 	b := make([]byte, (si.SizeBytes()+7)&^7)
@@ -305,10 +302,6 @@ func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // Scheduling policies (sched.h).
 const (
 	schedOther = 0
-	schedFIFO  = 1
-	schedRR    = 2
-	schedBatch = 3
-	schedIdle  = 5
 )
 
 // taskArg returns the task a sched_* pid argument names (0: the caller).
@@ -339,12 +332,12 @@ func schedSetscheduler(t *kernel.Task, a kernel.SyscallArguments) (uintptr, erro
 		return 0, err
 	}
 	switch a.Int(1) &^ 0x40000000 { // SCHED_RESET_ON_FORK
-	case schedOther, schedBatch, schedIdle:
+	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
 		if binary.LittleEndian.Uint32(prio[:]) != 0 {
 			return 0, unix.EINVAL
 		}
 		return 0, nil
-	case schedFIFO, schedRR:
+	case linux.SCHED_FIFO, linux.SCHED_RR:
 		return 0, unix.EPERM
 	}
 	return 0, unix.EINVAL
@@ -379,9 +372,9 @@ func schedSetparam(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func schedPriorityMax(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch a.Int(0) {
-	case schedFIFO, schedRR:
+	case linux.SCHED_FIFO, linux.SCHED_RR:
 		return 99, nil
-	case schedOther, schedBatch, schedIdle:
+	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
 		return 0, nil
 	}
 	return 0, unix.EINVAL
@@ -389,9 +382,9 @@ func schedPriorityMax(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 
 func schedPriorityMin(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch a.Int(0) {
-	case schedFIFO, schedRR:
+	case linux.SCHED_FIFO, linux.SCHED_RR:
 		return 1, nil
-	case schedOther, schedBatch, schedIdle:
+	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
 		return 0, nil
 	}
 	return 0, unix.EINVAL
