@@ -61,7 +61,7 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 // lockRange converts a struct flock's whence, start and len to a range.
-func lockRange(t *kernel.Task, f *vfs.File, fl *unix.Flock_t) (vfs.Range, error) {
+func lockRange(t *kernel.Task, f *vfs.File, fl *linux.Flock) (vfs.Range, error) {
 	var base int64
 	switch fl.Whence {
 	case unix.SEEK_SET:
@@ -102,12 +102,12 @@ func lockRange(t *kernel.Task, f *vfs.File, fl *unix.Flock_t) (vfs.Range, error)
 
 // recordLock implements the F_*LK commands on a struct flock at addr.
 func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
-	var fl unix.Flock_t
+	var fl linux.Flock
 	if err := kernel.CopyIn(t, addr, &fl); err != nil {
 		return err
 	}
 	ofd := cmd == unix.F_OFD_GETLK || cmd == unix.F_OFD_SETLK || cmd == unix.F_OFD_SETLKW
-	if ofd && fl.Pid != 0 {
+	if ofd && fl.PID != 0 {
 		return unix.EINVAL
 	}
 	r, err := lockRange(t, f, &fl)
@@ -124,7 +124,7 @@ func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
 		}
 		fl.Type = info.Type
 		if info.Type != vfs.UnlockType {
-			fl.Whence, fl.Start, fl.Pid = unix.SEEK_SET, info.Range.Start, info.PID
+			fl.Whence, fl.Start, fl.PID = unix.SEEK_SET, info.Range.Start, info.PID
 			fl.Len = 0
 			if info.Range.End != vfs.LockEOF {
 				fl.Len = info.Range.End - info.Range.Start + 1
