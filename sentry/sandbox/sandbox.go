@@ -90,7 +90,11 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 		return kernel.ExitStatus{}, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
 	}
 	defer p.Close()
-	k := kernel.New(p, root.VFS, linux.NewTable(), cfg.Log)
+	table, err := linux.NewTable()
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	k := kernel.New(p, root.VFS, table, cfg.Log)
 	k.SetTaskLimit(cfg.PidsLimit)
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
