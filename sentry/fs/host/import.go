@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -217,7 +217,7 @@ func (h *hostFD) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if err != nil {
 			return 0, err
 		}
-		return 0, mem.CopyOut(arg, unsafe.Slice((*byte)(unsafe.Pointer(t)), kernelTermiosSize))
+		return 0, mem.CopyOut(arg, abi.AsBytes(t)[:kernelTermiosSize])
 	case unix.TCSETS, unix.TCSETSW, unix.TCSETSF:
 		if h.jc != nil {
 			if err := h.jc.CheckAccess(ctx, unix.SIGTTOU); err != nil {
@@ -225,7 +225,7 @@ func (h *hostFD) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			}
 		}
 		var t unix.Termios
-		if err := mem.CopyIn(arg, unsafe.Slice((*byte)(unsafe.Pointer(&t)), kernelTermiosSize)); err != nil {
+		if err := mem.CopyIn(arg, abi.AsBytes(&t)[:kernelTermiosSize]); err != nil {
 			return 0, err
 		}
 		return 0, unix.IoctlSetTermios(h.fd(), uint(cmd), &t)
@@ -234,12 +234,12 @@ func (h *hostFD) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if err != nil {
 			return 0, err
 		}
-		return 0, mem.CopyOut(arg, unsafe.Slice((*byte)(unsafe.Pointer(w)), unsafe.Sizeof(*w)))
+		return 0, mem.CopyOut(arg, abi.AsBytes(w))
 	case unix.TIOCSWINSZ:
 		// The host terminal sends SIGWINCH to runsc-lite, which forwards
 		// it to the sandbox's foreground group.
 		var w unix.Winsize
-		if err := mem.CopyIn(arg, unsafe.Slice((*byte)(unsafe.Pointer(&w)), unsafe.Sizeof(w))); err != nil {
+		if err := mem.CopyIn(arg, abi.AsBytes(&w)); err != nil {
 			return 0, err
 		}
 		return 0, unix.IoctlSetWinsize(h.fd(), unix.TIOCSWINSZ, &w)
