@@ -2,9 +2,7 @@ package ptrace
 
 import (
 	"encoding/binary"
-	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -24,8 +22,7 @@ type context struct {
 	fp    *platform.FPState
 	fpGen uint64
 
-	interrupted atomic.Bool
-	running     atomic.Bool
+	gate platform.SwitchGate
 
 	// The Switch job for th, and the lazy fill of its FP state, made once
 	// per binding so that a Switch allocates nothing; the job takes its
@@ -44,24 +41,13 @@ var _ platform.Context = (*context)(nil)
 
 // Switch implements platform.Context.
 func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp *platform.FPState) (platform.Event, error) {
-	as, ok := pas.(*addressSpace)
-	if !ok {
-		return platform.Event{}, fmt.Errorf("ptrace context switched into a %T", pas)
+	as, interrupted, err := platform.EnterSwitch[*addressSpace](c, &c.gate, pas)
+	if err != nil {
+		return platform.Event{}, err
 	}
-	if !as.enter() {
-		return platform.Event{}, fmt.Errorf("address space released: %w", platform.ErrContextDead)
-	}
-	defer as.use.RUnlock()
-	if c.as != as {
-		c.unbind()
-		if err := c.bind(as); err != nil {
-			return platform.Event{}, err
-		}
-	}
-
-	c.running.Store(true)
-	defer c.running.Store(false)
-	if c.interrupted.Swap(false) {
+	defer as.Leave()
+	defer c.gate.Leave()
+	if interrupted {
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
 	c.sw.regs = *regs
@@ -154,7 +140,7 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 	}
 	// Interrupt's SIGCHLD, an event stop, or a signal from outside: all
 	// dropped.
-	c.interrupted.Store(false)
+	c.gate.Delivered()
 	return platform.Event{Kind: platform.EventInterrupted}
 }
 
@@ -246,8 +232,7 @@ func (c *context) drop() {
 // stays pending until the next Switch, which the flag makes return at once
 // anyway.
 func (c *context) Interrupt() {
-	c.interrupted.Store(true)
-	if !c.running.Load() {
+	if !c.gate.Interrupt() {
 		return
 	}
 	c.mu.Lock()
@@ -259,6 +244,15 @@ func (c *context) Interrupt() {
 		}
 		c.as.use.RUnlock()
 	}
+}
+
+// Bound implements platform.Bindable.
+func (c *context) Bound() *addressSpace { return c.as }
+
+// Rebind implements platform.Bindable.
+func (c *context) Rebind(as *addressSpace) error {
+	c.unbind()
+	return c.bind(as)
 }
 
 // Release implements platform.Context.
