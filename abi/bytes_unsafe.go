@@ -28,3 +28,15 @@ func SliceBytes[T any](s []T) []byte {
 	}
 	return unsafe.Slice((*byte)(gohacks.Noescape(unsafe.Pointer(&s[0]))), uintptr(len(s))*unsafe.Sizeof(s[0]))
 }
+
+// View returns the memory of b as a *T, or nil if b is shorter than T or
+// not aligned for it, under AsBytes's invariant. It is for structures that
+// another process writes, as in the memory a platform shares with a stub:
+// the caller keeps b's memory alive and mapped while it uses the result.
+func View[T any](b []byte) *T {
+	var zero T
+	if uintptr(len(b)) < unsafe.Sizeof(zero) || len(b) == 0 || uintptr(unsafe.Pointer(&b[0]))%unsafe.Alignof(zero) != 0 {
+		return nil
+	}
+	return (*T)(unsafe.Pointer(&b[0]))
+}

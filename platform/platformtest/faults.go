@@ -114,8 +114,8 @@ func expectSignal(t testing.TB, th *thread, ev platform.Event, signo unix.Signal
 	if code >= 0 && ev.Signal.Code != code {
 		t.Errorf("%v: si_code = %d, want %d", signo, ev.Signal.Code, code)
 	}
-	if addr != 0 && uint64(ev.Signal.Addr) != addr {
-		t.Errorf("%v: si_addr = %#x, want %#x", signo, ev.Signal.Addr, addr)
+	if addr != 0 && ev.Signal.Addr() != addr {
+		t.Errorf("%v: si_addr = %#x, want %#x", signo, ev.Signal.Addr(), addr)
 	}
 	expectReg(t, "rip at the signal", th.regs.Rip, rip)
 	if t.Failed() {

@@ -1,7 +1,6 @@
 package ptrace
 
 import (
-	"encoding/binary"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -114,7 +113,7 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 		return platform.Event{Kind: platform.EventSyscall}
 	}
 	regs.OrigRax = ^uint64(0)
-	si := siginfo(s)
+	si := s.info
 	switch s.signo {
 	case 0:
 	case unix.SIGSEGV:
@@ -128,7 +127,7 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 		if si.Code != linux.SYS_SECCOMP {
 			break // sent by someone: dropped
 		}
-		nr, arch := binary.LittleEndian.Uint32(s.info[24:]), binary.LittleEndian.Uint32(s.info[28:])
+		nr, arch := uint32(si.Syscall()), si.Arch()
 		if arch != linux.AUDIT_ARCH_X86_64 {
 			return platform.Event{Kind: platform.EventSignal, Signal: si}
 		}
@@ -144,15 +143,6 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 	return platform.Event{Kind: platform.EventInterrupted}
 }
 
-func siginfo(s stop) platform.SignalInfo {
-	le := binary.LittleEndian
-	si := platform.SignalInfo{Raw: s.info}
-	si.Signo = int32(le.Uint32(s.info[0:]))
-	si.Code = int32(le.Uint32(s.info[8:]))
-	si.Addr = uintptr(le.Uint64(s.info[16:]))
-	return si
-}
-
 // si_code values of a SIGSEGV from a page fault.
 const (
 	segvMapErr = 1
@@ -163,13 +153,13 @@ const (
 // fault describes a SIGSEGV from a page fault; ok is false for others (a
 // general protection fault, say). ptrace does not show the page fault's
 // error code, so the access kind is inferred (see the package doc).
-func (c *context) fault(si platform.SignalInfo, regs *platform.Registers) (platform.Fault, bool) {
+func (c *context) fault(si linux.SignalInfo, regs *platform.Registers) (platform.Fault, bool) {
 	switch si.Code {
 	case segvMapErr, segvAccErr, segvPKUErr:
 	default:
 		return platform.Fault{}, false
 	}
-	f := platform.Fault{Addr: si.Addr, Access: platform.AccessRead}
+	f := platform.Fault{Addr: uintptr(si.Addr()), Access: platform.AccessRead}
 	const maxInsn = 16
 	switch rip := uintptr(regs.Rip); {
 	case f.Addr >= rip && f.Addr-rip < maxInsn:

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sysmsg"
 )
@@ -40,16 +41,18 @@ func FuzzFrame(f *testing.F) {
 		for i := 0; len(data) > 0 && i < len(whole); i += 4096 {
 			copy(whole[i:], data)
 		}
-		if b, ok := sh.Bytes(slot, uintptr(uc), ucFPState+8); ok && len(data) >= 8 {
-			binary.LittleEndian.PutUint64(b[ucFPState:], binary.LittleEndian.Uint64(data))
+		if b, ok := sh.Bytes(slot, uintptr(uc), uintptr(abi.UContextSize)); ok && len(data) >= 8 {
+			if u := abi.View[abi.UContext](b); u != nil {
+				u.MContext.Fpstate = binary.LittleEndian.Uint64(data)
+			}
 		}
 		fr, err := locateFrame(sh, slot, m)
 		if err != nil {
 			return
 		}
-		fpAddr := binary.LittleEndian.Uint64(fr.uc[ucFPState:])
+		fpAddr := fr.uc.MContext.Fpstate
 		for _, part := range []struct{ addr, n uint64 }{
-			{uc, uint64(len(fr.uc))}, {si, uint64(len(fr.si))}, {fpAddr, uint64(len(fr.fp))},
+			{uc, abi.UContextSize}, {si, uint64(fr.si.SizeBytes())}, {fpAddr, uint64(len(fr.fp))},
 		} {
 			end := uint64(stack + sysmsg.AltstackSize)
 			if part.n == 0 || part.addr < uint64(stack) || part.addr > end || part.n > end-part.addr {

@@ -5,6 +5,7 @@ import (
 	"path"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/loader"
@@ -78,7 +79,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	t.SetName(name)
 	t.ClearChildTID = 0
 	t.RobustList = 0
-	t.AltStack = [24]byte{}
+	t.AltStack = linux.SignalStack{}
 	t.finishVfork()
 	return nil
 }

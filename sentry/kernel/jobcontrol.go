@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 )
@@ -121,11 +119,10 @@ func (tg *ThreadGroup) reportJob(notify func()) {
 // SA_NOCLDSTOP); k.mu is held, and the function must run without it.
 func (tg *ThreadGroup) parentNotifyLocked(code int32, status int) func() {
 	parent := tg.parent
-	if parent == nil || sigFlags(parent.SigAction(int(unix.SIGCHLD)))&linux.SA_NOCLDSTOP != 0 {
+	if parent == nil || parent.SigAction(int(unix.SIGCHLD)).Flags&linux.SA_NOCLDSTOP != 0 {
 		return func() {}
 	}
-	si := NewSigInfo(int32(unix.SIGCHLD), code, tg.PID, tg.realUID())
-	binary.LittleEndian.PutUint32(si[24:], uint32(status))
+	si := ChildInfo(int32(unix.SIGCHLD), code, tg.PID, tg.realUID(), int32(status))
 	return func() { parent.SendSignal(si) }
 }
 

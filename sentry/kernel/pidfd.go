@@ -98,8 +98,8 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 		return unix.EINVAL
 	}
 	if info != nil {
-		code := int32(info[8]) | int32(info[9])<<8 | int32(info[10])<<16 | int32(info[11])<<24
-		if info.Signo() != sig {
+		code := info.Code
+		if int(info.Signo) != sig {
 			return unix.EINVAL
 		}
 		// Only a process signalling itself may forge a kernel-looking

@@ -45,7 +45,7 @@ type Task struct {
 	// task's own goroutine changes it, but senders read it to pick a thread.
 	sigMask atomic.Uint64
 	// AltStack is sigaltstack's stack_t, as the application set it.
-	AltStack [24]byte
+	AltStack linux.SignalStack
 	// Personality is personality(2)'s persona, recorded and inherited; no
 	// flag changes how the sentry behaves.
 	Personality uint32

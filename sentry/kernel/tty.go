@@ -147,7 +147,7 @@ func (tty *TTY) CheckAccess(ctx context.Context, sig unix.Signal) error {
 // process (is_ignored in tty_jobctrl.c: SIG_IGN only, not a default
 // action).
 func (t *Task) ignoresOrBlocks(sig int) bool {
-	return t.SigMask()&(1<<(sig-1)) != 0 || sigHandler(t.TG.SigAction(sig)) == linux.SIG_IGN
+	return t.SigMask()&(1<<(sig-1)) != 0 || t.TG.SigAction(sig).Handler == linux.SIG_IGN
 }
 
 // orphanedLocked reports whether process group pgrp is orphaned: no

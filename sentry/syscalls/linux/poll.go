@@ -218,12 +218,12 @@ func swapSigmask(t *kernel.Task, addr uintptr) error {
 	if addr == 0 {
 		return nil
 	}
-	var b [8]byte
-	if err := t.CopyIn(addr, b[:]); err != nil {
+	var set linux.SignalSet
+	if err := kernel.CopyIn(t, addr, &set); err != nil {
 		return err
 	}
 	old := t.SigMask()
-	t.SetSigMask(binary.LittleEndian.Uint64(b[:]) &^ unblockable)
+	t.SetSigMask(uint64(set) &^ kernel.UnblockableSignals)
 	t.RestoreMaskAfterSignal(old)
 	return nil
 }

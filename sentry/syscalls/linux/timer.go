@@ -89,15 +89,13 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	notify, sig, value, target := int32(linux.SIGEV_SIGNAL), int32(unix.SIGALRM), uint64(0), t
 	if a.Pointer(1) != 0 {
-		var b [64]byte
-		if err := t.CopyIn(a.Pointer(1), b[:]); err != nil {
+		var ev linux.Sigevent
+		if err := kernel.CopyIn(t, a.Pointer(1), &ev); err != nil {
 			return 0, err
 		}
-		value = binary.LittleEndian.Uint64(b[0:])
-		sig = int32(binary.LittleEndian.Uint32(b[8:]))
-		notify = int32(binary.LittleEndian.Uint32(b[12:]))
+		value, sig, notify = ev.Value, ev.Signo, ev.Notify
 		if notify == linux.SIGEV_THREAD_ID {
-			target = t.K.Task(int(binary.LittleEndian.Uint32(b[16:])))
+			target = t.K.Task(int(ev.Tid))
 			if target == nil || target.TG != t.TG {
 				return 0, unix.EINVAL
 			}
@@ -112,9 +110,9 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if notify == linux.SIGEV_NONE {
 			return
 		}
-		si := kernel.NewSigInfo(sig, -2 /* SI_TIMER */, 0, 0)
-		binary.LittleEndian.PutUint32(si[16:], uint32(id))
-		binary.LittleEndian.PutUint64(si[24:], value)
+		si := kernel.NewSigInfo(sig, linux.SI_TIMER, 0, 0)
+		si.SetTimerID(linux.TimerID(id))
+		si.SetSigval(value)
 		if notify == linux.SIGEV_THREAD_ID {
 			target.SendSignal(si)
 		} else {
