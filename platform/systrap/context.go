@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sysmsg"
@@ -33,34 +34,20 @@ type context struct {
 	fp    *platform.FPState
 	fpGen uint64
 
-	interrupted atomic.Bool
-	running     atomic.Bool
+	gate platform.SwitchGate
 }
 
 var _ platform.Context = (*context)(nil)
 
-const auditArchX86_64 = 0xc000003e
-
 // Switch implements platform.Context.
 func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp *platform.FPState) (platform.Event, error) {
-	as, ok := pas.(*addressSpace)
-	if !ok {
-		return platform.Event{}, fmt.Errorf("systrap context switched into a %T", pas)
+	as, interrupted, err := platform.EnterSwitch[*addressSpace](c, &c.gate, pas)
+	if err != nil {
+		return platform.Event{}, err
 	}
-	if !as.enter() {
-		return platform.Event{}, fmt.Errorf("address space released: %w", platform.ErrContextDead)
-	}
-	defer as.use.RUnlock()
-	if c.as != as {
-		c.unbind()
-		if err := c.bind(as); err != nil {
-			return platform.Event{}, err
-		}
-	}
-
-	c.running.Store(true)
-	defer c.running.Store(false)
-	if c.interrupted.Swap(false) {
+	defer as.Leave()
+	defer c.gate.Leave()
+	if interrupted {
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
 	c.frame.storeRegs(regs, &c.frameRegs)
@@ -147,9 +134,8 @@ func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event 
 	si := f.siginfo()
 	switch m.Signo {
 	case uint32(unix.SIGSYS):
-		const sysSeccomp = 1
 		nr, arch := f.seccompSyscall()
-		if si.Code == sysSeccomp && arch == auditArchX86_64 {
+		if si.Code == linux.SYS_SECCOMP && arch == linux.AUDIT_ARCH_X86_64 {
 			regs.OrigRax = nr
 			return platform.Event{Kind: platform.EventSyscall}
 		}
@@ -158,7 +144,7 @@ func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event 
 			return platform.Event{Kind: platform.EventFault, Fault: fault, Signal: si}
 		}
 	case uint32(unix.SIGCHLD):
-		c.interrupted.Store(false)
+		c.gate.Delivered()
 		return platform.Event{Kind: platform.EventInterrupted}
 	}
 	return platform.Event{Kind: platform.EventSignal, Signal: si}
@@ -219,11 +205,11 @@ func (c *context) unbind() {
 	if as == nil {
 		return
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		c.drop()
 		return
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	m := as.sh.Msg(c.slot)
 	if m.LoadState() == sysmsg.StateEvent {
 		m.Exit()
@@ -257,8 +243,7 @@ func (c *context) drop() {
 // is already stopped, the signal stays pending until the next Switch, which
 // the flag makes return at once anyway.
 func (c *context) Interrupt() {
-	c.interrupted.Store(true)
-	if !c.running.Load() {
+	if !c.gate.Interrupt() {
 		return
 	}
 	c.mu.Lock()
@@ -269,6 +254,15 @@ func (c *context) Interrupt() {
 		}
 		c.as.use.RUnlock()
 	}
+}
+
+// Bound implements platform.Bindable.
+func (c *context) Bound() *addressSpace { return c.as }
+
+// Rebind implements platform.Bindable.
+func (c *context) Rebind(as *addressSpace) error {
+	c.unbind()
+	return c.bind(as)
 }
 
 // Release implements platform.Context.

@@ -89,7 +89,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if cfg.RootFile != nil {
-		defer cfg.RootFile.Close() // a no-op once the root file system owns it
+		defer cfg.RootFile.Close() // whether or not the root file system took it
 	}
 	conf := stub.DefaultConfinement()
 	if cfg.Confinement != nil {
@@ -119,19 +119,24 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
 	}
-	k := kernel.New(p, root.VFS, linux.NewTable(), cfg.Log)
+	table, err := linux.NewTable()
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	k := kernel.New(p, root.VFS, table, cfg.Log)
 	k.SetTaskLimit(cfg.PidsLimit)
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
 	}
-	if err := root.mountProc(k); err != nil {
+	if err := root.mountKernelFS(k); err != nil {
 		return kernel.ExitStatus{}, err
 	}
 	as, err := p.NewAddressSpace()
 	if err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("creating the address space: %w", err)
 	}
-	m := mm.New(as, usage.NewMemory(cfg.MemoryLimit))
+	k.Memory = usage.NewMemory(cfg.MemoryLimit)
+	m := mm.New(as, k.Memory)
 	res, err := loader.Load(m, root.Opener(), exe, cfg.Argv, cfg.Env)
 	if err != nil {
 		m.Release()

@@ -18,6 +18,10 @@
 //     FIFOs and sockets found on the host fail with EACCES, as on a
 //     filesystem mounted nodev (opening a host FIFO could block the sentry).
 //   - Host stdio comes in through ImportFD, which wraps a host descriptor.
+//   - No host device or inode number reaches the sandbox: stat and
+//     getdents answer with the numbers an Identities table hands out
+//     (identity.go), shared with the imported descriptors, and statfs
+//     with a filesystem ID made from the sandbox's device number.
 package host
 
 import (
@@ -38,15 +42,17 @@ const resolveFlags = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RE
 type FS struct {
 	root *os.File // O_PATH descriptor of the sandbox root
 	top  *inode
+	ids  *Identities
 }
 
-// New opens the host directory root as a filesystem.
-func New(root string) (*FS, error) {
+// New opens the host directory root as a filesystem whose files get
+// their sandbox numbers from ids (nil: a table of its own).
+func New(root string, ids *Identities) (*FS, error) {
 	f, err := OpenRoot(root)
 	if err != nil {
 		return nil, err
 	}
-	return NewFromFile(f)
+	return NewFromFile(f, ids)
 }
 
 // OpenRoot opens the host directory root for NewFromFile: the descriptor a
@@ -59,10 +65,14 @@ func OpenRoot(root string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), root), nil
 }
 
-// NewFromFile makes the directory root, opened by OpenRoot, a filesystem.
-// The filesystem owns root and closes it.
-func NewFromFile(root *os.File) (*FS, error) {
-	fs := &FS{root: root}
+// NewFromFile makes the directory root, opened by OpenRoot, a filesystem
+// whose files get their sandbox numbers from ids (nil: a table of its
+// own). The filesystem owns root and closes it.
+func NewFromFile(root *os.File, ids *Identities) (*FS, error) {
+	if ids == nil {
+		ids = NewIdentities()
+	}
+	fs := &FS{root: root, ids: ids}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(root.Fd()), &st); err != nil {
 		fs.root.Close()
@@ -72,7 +82,7 @@ func NewFromFile(root *os.File) (*FS, error) {
 		fs.root.Close()
 		return nil, fmt.Errorf("sandbox root %s: %w", root.Name(), unix.ENOTDIR)
 	}
-	fs.top = &inode{fs: fs, path: ".", stat: st}
+	fs.top = &inode{fs: fs, path: ".", hostDev: st.Dev, stat: ids.File(st)}
 	return fs, nil
 }
 
@@ -89,6 +99,8 @@ func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 		return s, err
 	}
 	s.Flags |= unix.ST_RDONLY
+	// f_fsid as Linux makes it from a device number (huge_encode_dev).
+	s.Fsid.Val = [2]int32{int32(vfs.EncodeDev(fs.ids.Dev())), 0}
 	return s, nil
 }
 
@@ -106,9 +118,10 @@ func (fs *FS) open(p string, flags int) (int, error) {
 
 // inode is a host file below the root.
 type inode struct {
-	fs   *FS
-	path string // relative to the root, cleaned; "." for the root
-	stat unix.Stat_t
+	fs      *FS
+	path    string      // relative to the root, cleaned; "." for the root
+	hostDev uint64      // the host's st_dev, for the inode numbers of entries
+	stat    unix.Stat_t // with the sandbox's numbers
 }
 
 // Stat implements vfs.Inode.
@@ -122,11 +135,11 @@ func (i *inode) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
 		return nil, hostErr(err)
 	}
 	defer unix.Close(fd)
-	c := &inode{fs: i.fs, path: p}
-	if err := unix.Fstat(fd, &c.stat); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, hostErr(err)
 	}
-	return c, nil
+	return &inode{fs: i.fs, path: p, hostDev: st.Dev, stat: i.fs.ids.File(st)}, nil
 }
 
 // hostErr maps host errors to what the application may see: anything
@@ -162,7 +175,11 @@ func (i *inode) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
 		if n <= 0 {
 			return out, nil
 		}
+		start := len(out)
 		out = parseDirents(buf[:n], out)
+		for k := start; k < len(out); k++ {
+			out[k].Ino = i.fs.ids.Ino(i.hostDev, out[k].Ino)
+		}
 	}
 }
 
