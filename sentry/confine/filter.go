@@ -146,9 +146,11 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_WAIT4, only: "ptrace"},
 	{nr: unix.SYS_PIDFD_GETFD, only: "ptrace"},
 
-	// What the sandbox's own files show of the host.
+	// What the sandbox's own files show of the host, and the sentry's own
+	// CPU time, which the sandbox's counts.
 	{nr: unix.SYS_UNAME},
 	{nr: unix.SYS_SYSINFO},
+	{nr: unix.SYS_GETRUSAGE, rule: args(seccomp.EqualTo(unix.RUSAGE_SELF))},
 }
 
 // rules returns the allow-list for platform (and this build).
