@@ -94,6 +94,8 @@ func HostLimits(memoryLimit uint64, pidsLimit int) Limits {
 type Cgroup struct {
 	Version int
 	Dirs    []string
+	// own is the creator's own cgroup (in the first hierarchy), for Prime.
+	own string
 }
 
 // Create removes the cgroups that runsc-lite processes now gone left in the
@@ -113,7 +115,7 @@ func Create(l Limits, log *slog.Logger) (*Cgroup, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cg := &Cgroup{Version: h.version}
+	cg := &Cgroup{Version: h.version, own: h.own}
 	for _, base := range h.bases {
 		dir := filepath.Join(base, name)
 		if err := unix.Mkdir(dir, 0o755); err != nil {
@@ -158,6 +160,28 @@ func (c *Cgroup) setLimits(l Limits) error {
 		}
 	}
 	return nil
+}
+
+// Prime readies the kernel for a process's move into the cgroup a few
+// milliseconds from now, and returns at once. The first move into any
+// cgroup waits for an RCU grace period (the kernel's cgroup_threadgroup_rwsem
+// turns its readers to the slow path), 5 to 10 ms on a VM, and moves that
+// come while it is under way or just after it share that wait. Prime makes
+// one on a goroutine of its own: the caller moves itself into the cgroup it
+// is already in, which changes nothing. Errors are ignored; at worst the
+// real move waits as long as it would have.
+func (c *Cgroup) Prime() {
+	if c == nil || c.own == "" {
+		return
+	}
+	go func() {
+		f, err := os.OpenFile(filepath.Join(c.own, "cgroup.procs"), os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		f.Write([]byte(strconv.Itoa(os.Getpid())))
+	}()
 }
 
 // OpenProcs opens the cgroup.procs file of each directory for writing. A

@@ -28,6 +28,8 @@ func hostPaths() sources {
 type hierarchy struct {
 	version int
 	bases   []string
+	// own is the caller's own cgroup in the first hierarchy.
+	own string
 }
 
 // mount is a cgroup file system mounted at point, showing the hierarchy
@@ -90,7 +92,7 @@ func discoverV2(s sources, mounts []mount, own map[string]string) (*hierarchy, s
 				return nil, fmt.Sprintf("cannot enable the memory and pids controllers below %s: %v", base, err)
 			}
 		}
-		return &hierarchy{version: 2, bases: []string{base}}, ""
+		return &hierarchy{version: 2, bases: []string{base}, own: dir}, ""
 	}
 	return nil, ""
 }
@@ -116,6 +118,9 @@ func discoverV1(s sources, mounts []mount, own map[string]string) (*hierarchy, s
 				return nil, fmt.Sprintf("the %s cgroup %s is not delegated to uid %d", ctl, dir, os.Geteuid()), nil
 			}
 			h.bases = append(h.bases, dir)
+			if h.own == "" {
+				h.own = dir // v1: the base is the caller's own cgroup
+			}
 			found = true
 			break
 		}

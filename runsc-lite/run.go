@@ -185,6 +185,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		log.Info("the sandbox has no cgroup: its limits are the sentry's only", "why", why)
 	} else {
 		log.Info("the sandbox's cgroup", "version", cg.Version, "dirs", cg.Dirs)
+		cg.Prime() // for the forkserver's move, when the sentry has started it
 		procs, err := cg.OpenProcs()
 		if err != nil {
 			return fail(1, "%v", err)
