@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -160,6 +161,35 @@ func rwLen(n int64) (int, error) {
 	return int(min(n, maxRW)), nil
 }
 
+// accessOK is Linux's access_ok: [addr, addr+n) lies below the top of the
+// user address space. It says nothing about what is mapped there.
+func accessOK(addr uintptr, n uint64) bool {
+	return n <= mm.TaskSize && uint64(addr) <= mm.TaskSize-n
+}
+
+// rwBuf validates the buffer and count of read(2), write(2), pread64(2)
+// and pwrite64(2) as vfs_read and vfs_write do: EFAULT unless the whole
+// range passes access_ok (so a count near 2^64 is EFAULT, not EINVAL, and
+// nothing past a buffer that could not be that long is ever copied), then
+// the count is cut to MAX_RW_COUNT.
+func rwBuf(addr uintptr, n uint64) (int, error) {
+	if !accessOK(addr, n) {
+		return 0, unix.EFAULT
+	}
+	return int(min(n, maxRW)), nil
+}
+
+// sockBuf validates the buffer of sendto(2) and recvfrom(2) as
+// import_ubuf does: the count is cut to MAX_RW_COUNT first, then the
+// range must pass access_ok.
+func sockBuf(addr uintptr, n uint64) (int, error) {
+	n = min(n, maxRW)
+	if !accessOK(addr, n) {
+		return 0, unix.EFAULT
+	}
+	return int(n), nil
+}
+
 // readInto reads up to n bytes with rd, in chunks, and copies them to
 // addr. A short read ends the loop (streams return what they have).
 func readInto(t *kernel.Task, addr uintptr, n int, rd func(p []byte, done int) (int, error)) (int, error) {
@@ -251,7 +281,7 @@ func read(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwLen(a.Int64(2))
+	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
@@ -266,7 +296,7 @@ func write(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwLen(a.Int64(2))
+	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
@@ -281,7 +311,7 @@ func pread64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwLen(a.Int64(2))
+	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
@@ -299,7 +329,7 @@ func pwrite64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwLen(a.Int64(2))
+	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}

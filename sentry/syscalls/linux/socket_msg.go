@@ -54,7 +54,7 @@ func copyInMsghdr(t *kernel.Task, addr uintptr) (msghdr, error) {
 }
 
 func sendto(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	n, err := rwLen(a.Int64(2))
+	n, err := sockBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
@@ -306,7 +306,7 @@ func scatter(t *kernel.Task, iovs []iovec, b []byte) error {
 }
 
 func recvfrom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	n, err := rwLen(a.Int64(2))
+	n, err := sockBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
