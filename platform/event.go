@@ -1,6 +1,10 @@
 package platform
 
-import "fmt"
+import (
+	"fmt"
+
+	"gvisor.dev/gvisor/pkg/abi/linux"
+)
 
 // EventKind says why Switch returned.
 type EventKind int
@@ -60,21 +64,11 @@ type Fault struct {
 	Access Access
 }
 
-// SignalInfo is a synchronous signal with its siginfo.
-type SignalInfo struct {
-	Signo int32
-	Code  int32
-	// Addr is si_addr: the faulting instruction or address.
-	Addr uintptr
-	// Raw is the whole siginfo_t as the host kernel wrote it.
-	Raw [128]byte
-}
-
 // Event is what ended a Switch.
 type Event struct {
 	Kind   EventKind
 	Fault  Fault      // EventFault
-	Signal SignalInfo // EventFault and EventSignal
+	Signal linux.SignalInfo // EventFault and EventSignal
 }
 
 func (e Event) String() string {
@@ -82,7 +76,7 @@ func (e Event) String() string {
 	case EventFault:
 		return fmt.Sprintf("fault(%s at %#x)", e.Fault.Access, e.Fault.Addr)
 	case EventSignal:
-		return fmt.Sprintf("signal(%d code %d addr %#x)", e.Signal.Signo, e.Signal.Code, e.Signal.Addr)
+		return fmt.Sprintf("signal(%d code %d addr %#x)", e.Signal.Signo, e.Signal.Code, e.Signal.Addr())
 	}
 	return e.Kind.String()
 }

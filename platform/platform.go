@@ -2,7 +2,7 @@
 // AddressSpace is the memory of one application process, a Context runs one
 // application thread inside an address space until it stops.
 //
-// Application memory is real host memory of a stub process (DESIGN.md,
+// Application memory is real host memory of a stub process (docs/architecture.md,
 // section 4); the sentry changes its mappings only through the AddressSpace
 // methods and copies data with ReadAt/WriteAt. Every implementation passes
 // the suite in platform/platformtest.

@@ -24,3 +24,13 @@ const (
 func (r *Registers) SyscallArgs() [6]uint64 {
 	return [6]uint64{r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9}
 }
+
+// SigContextGregs returns r's general registers in the order of a signal
+// frame's sigcontext, as abi.SigContext.Gregs does for the frame.
+func (r *Registers) SigContextGregs() [18]*uint64 {
+	return [18]*uint64{
+		&r.R8, &r.R9, &r.R10, &r.R11, &r.R12, &r.R13, &r.R14, &r.R15,
+		&r.Rdi, &r.Rsi, &r.Rbp, &r.Rbx, &r.Rdx, &r.Rax, &r.Rcx, &r.Rsp,
+		&r.Rip, &r.Eflags,
+	}
+}

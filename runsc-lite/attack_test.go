@@ -1,6 +1,6 @@
 package main
 
-// Attacks from inside the sandbox on DESIGN.md section 6's invariants that
+// Attacks from inside the sandbox on the invariants of docs/security.md that
 // the platform suite (platformtest's attacks) does not reach: a fork bomb
 // must end at the sandbox's task limit, and random syscalls with hostile
 // arguments must never crash the sentry. Each attack runs in a session of

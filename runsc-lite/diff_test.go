@@ -46,6 +46,7 @@ var diffPrograms = []string{
 	"membarrier", // membarrier: query, global and private expedited barriers, registration across fork and execve
 	"mremap",     // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
 	"xattr",      // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
+	"procfs",     // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
 	"hugeargs",   // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Attacks on the sandbox's limits (DESIGN.md section 6): allocation storms
+// Attacks on the sandbox's limits (docs/security.md): allocation storms
 // under --memory-limit and a busy loop under RLIMIT_CPU must end inside the
 // sandbox with the error or signal Linux gives, and leave no process and no
 // file behind on the host.

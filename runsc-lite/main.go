@@ -1,7 +1,7 @@
 // Command runsc-lite runs untrusted Linux programs in a sandbox whose kernel
 // (the sentry) is a Go program: every syscall the program makes is answered
 // by the sentry, never by the host kernel. See README.md and
-// ../shared/DESIGN.md.
+// docs/architecture.md.
 //
 // Exit status: the program's own, or 128+N when signal N killed it, as a
 // shell reports it; 127 when the command does not exist, 126 when it cannot

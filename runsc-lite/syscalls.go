@@ -38,7 +38,10 @@ func (c *syscallsCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) su
 	default:
 		return fail(1, "--only=%s: want full, partial or unimplemented", c.only)
 	}
-	st := linux.NewTable()
+	st, err := linux.NewTable()
+	if err != nil {
+		return fail(1, "%v", err)
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
 	counts := map[kernel.Support]int{}
 	for _, nr := range st.Numbers() {

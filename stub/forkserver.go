@@ -255,6 +255,11 @@ func parseRights(oob []byte) ([]int, error) {
 	}
 	var fds []int
 	for i := range msgs {
+		// unix.ParseUnixRights indexes past its slice when the data is not
+		// whole descriptors (found by FuzzParseRights).
+		if len(msgs[i].Data)%4 != 0 {
+			return nil, fmt.Errorf("control message of %d bytes is not a list of descriptors", len(msgs[i].Data))
+		}
 		got, err := unix.ParseUnixRights(&msgs[i])
 		if err != nil {
 			return nil, err

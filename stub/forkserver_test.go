@@ -83,7 +83,7 @@ func gone(pid int, d time.Duration) bool {
 	return false
 }
 
-// TestConfined checks, from the host, what DESIGN.md and the security
+// TestConfined checks, from the host, what docs/security.md and the security
 // model promise of the forkserver and of every stub process.
 func TestConfined(t *testing.T) {
 	c := stub.DefaultConfinement()

@@ -101,7 +101,7 @@ func testStubSyscallGetppid(t *testing.T, p platform.Platform, addr uintptr) {
 `, addr))
 	o := th.switchHostile()
 	t.Logf("getppid through the stub's syscall at %#x: %v", addr, o)
-	expectTrappedAt(t, th, o, addr, sysGetppid)
+	expectTrappedAt(t, th, o, addr, unix.SYS_GETPPID)
 }
 
 // expectTrappedAt checks that, if the attack ended in a syscall stop, the
@@ -269,7 +269,7 @@ func testForgeSharedMemory(t *testing.T, p platform.Platform, r platform.Range) 
 	victim.stop(t)
 
 	fresh, _ := newProcess(t, p, victimSrc)
-	fresh.runToSyscall(sysGetpid)
+	fresh.runToSyscall(unix.SYS_GETPID)
 }
 
 // victim is a thread in its own address space whose syscalls are answered
@@ -299,7 +299,7 @@ func (v *victim) serve() error {
 		}
 		switch {
 		case ev.Kind == platform.EventInterrupted:
-		case ev.Kind == platform.EventSyscall && th.regs.OrigRax == sysGetpid:
+		case ev.Kind == platform.EventSyscall && th.regs.OrigRax == unix.SYS_GETPID:
 			if n := uint64(v.answered.Load()); th.regs.Rdi != n {
 				return fmt.Errorf("victim: syscall %d has rdi %#x", n, th.regs.Rdi)
 			}

@@ -41,7 +41,7 @@ func BenchmarkSyscallRoundTrip(b *testing.B, f Factory) {
 	th, _ := newProcess(b, p, benchSrc)
 	th.regs.R12 = uint64(b.N) + 1
 	// The first stop starts the host thread; it is not timed.
-	th.runToSyscall(sysGetppid)
+	th.runToSyscall(unix.SYS_GETPPID)
 
 	b.ResetTimer()
 	start := time.Now()
@@ -51,13 +51,13 @@ func BenchmarkSyscallRoundTrip(b *testing.B, f Factory) {
 		for err == nil && ev.Kind == platform.EventInterrupted {
 			ev, err = th.ctx.Switch(th.as, &th.regs, th.fp)
 		}
-		if err != nil || ev.Kind != platform.EventSyscall || th.regs.OrigRax != sysGetppid {
+		if err != nil || ev.Kind != platform.EventSyscall || th.regs.OrigRax != unix.SYS_GETPPID {
 			b.Fatalf("round trip %d: Switch = %v, %v with orig_rax %d; want a getppid stop", i, ev, err, th.regs.OrigRax)
 		}
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
-	th.runToSyscall(sysExit)
+	th.runToSyscall(unix.SYS_EXIT)
 
 	perRoundTrip := float64(elapsed.Nanoseconds()) / float64(b.N)
 	b.ReportMetric(perRoundTrip, "ns/roundtrip")
@@ -124,7 +124,7 @@ func BenchmarkAddressSpace(b *testing.B, f Factory) {
 		loadCode(b, as, codeAddr, prog.code)
 		th := makeThread(b, p.NewContext(), as, codeAddr, mapStack(b, as, stackAddr))
 		th.regs.R12 = 1
-		th.runToSyscall(sysGetppid)
+		th.runToSyscall(unix.SYS_GETPPID)
 		th.ctx.Release()
 		as.Release()
 	}

@@ -36,7 +36,7 @@ load:
 
 		mapAnon(t, th.as, faultAddr, pageSize, unix.PROT_READ|unix.PROT_WRITE)
 		writeUint64(t, th.as, faultAddr+0x18, 0x600d600d600d600d)
-		th.runToSyscall(sysGetpid)
+		th.runToSyscall(unix.SYS_GETPID)
 		expectReg(t, "rdi (loaded from the page mapped after the fault)", th.regs.Rdi, 0x600d600d600d600d)
 	})
 
@@ -58,7 +58,7 @@ store:
 		if err := th.as.Mprotect(faultAddr, pageSize, unix.PROT_READ|unix.PROT_WRITE); err != nil {
 			t.Fatalf("Mprotect(%#x, RW): %v", faultAddr, err)
 		}
-		th.runToSyscall(sysGetpid)
+		th.runToSyscall(unix.SYS_GETPID)
 		expectReg(t, "rdi (read back after the retried store)", th.regs.Rdi, 0x5555aaaa5555aaaa)
 		expectUint64(t, th.as, faultAddr+0x20, 0x5555aaaa5555aaaa, "the retried store")
 	})
@@ -82,7 +82,7 @@ after:
 		if err := th.as.Mprotect(faultAddr, pageSize, unix.PROT_READ|unix.PROT_EXEC); err != nil {
 			t.Fatalf("Mprotect(%#x, R|X): %v", faultAddr, err)
 		}
-		th.runToSyscall(sysGetpid)
+		th.runToSyscall(unix.SYS_GETPID)
 		expectReg(t, "rip after running the page made executable", th.regs.Rip, faultAddr+target.off(t, "after"))
 	})
 }
@@ -114,8 +114,8 @@ func expectSignal(t testing.TB, th *thread, ev platform.Event, signo unix.Signal
 	if code >= 0 && ev.Signal.Code != code {
 		t.Errorf("%v: si_code = %d, want %d", signo, ev.Signal.Code, code)
 	}
-	if addr != 0 && uint64(ev.Signal.Addr) != addr {
-		t.Errorf("%v: si_addr = %#x, want %#x", signo, ev.Signal.Addr, addr)
+	if addr != 0 && ev.Signal.Addr() != addr {
+		t.Errorf("%v: si_addr = %#x, want %#x", signo, ev.Signal.Addr(), addr)
 	}
 	expectReg(t, "rip at the signal", th.regs.Rip, rip)
 	if t.Failed() {
@@ -141,7 +141,7 @@ after:
 
 		// The sentry may move the thread on, as a signal handler would.
 		th.regs.Rip = codeAddr + prog.off(t, "after")
-		th.runToSyscall(sysGetpid)
+		th.runToSyscall(unix.SYS_GETPID)
 	})
 
 	t.Run("SIGFPE", func(t *testing.T) {
@@ -166,7 +166,7 @@ after:
 	ud2
 `)
 		expectSignal(t, th, th.run(), unix.SIGTRAP, -1, 0, codeAddr+prog.off(t, "after"))
-		th.runToSyscall(sysGetpid)
+		th.runToSyscall(unix.SYS_GETPID)
 	})
 
 	t.Run("SIGBUS", func(t *testing.T) {

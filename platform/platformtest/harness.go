@@ -31,15 +31,6 @@ const (
 // instead of stalling the whole run.
 const switchTimeout = 10 * time.Second
 
-// Linux syscall numbers the test programs use. The platform never executes
-// them; they only label the stops.
-const (
-	sysGetpid  = unix.SYS_GETPID
-	sysGetppid = unix.SYS_GETPPID
-	sysFork    = unix.SYS_FORK
-	sysExit    = unix.SYS_EXIT
-)
-
 // newPlatform creates a platform with f and closes it when the test ends,
 // after everything the test created in it has been released (cleanups run
 // last-registered first).

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"runsc-lite/platform"
 )
 
@@ -54,7 +56,7 @@ func testInterrupt(t *testing.T, f Factory, _ Options) {
 
 		// The interrupted thread carries on where it was.
 		writeUint64(t, th.as, dataAddr, 1)
-		th.runToSyscall(sysGetpid)
+		th.runToSyscall(unix.SYS_GETPID)
 	})
 
 	t.Run("BeforeSwitch", func(t *testing.T) {
@@ -64,7 +66,7 @@ func testInterrupt(t *testing.T, f Factory, _ Options) {
 		expectInterrupted(t, th, "the first Switch after Interrupt")
 
 		writeUint64(t, th.as, dataAddr, 1)
-		th.runToSyscall(sysGetpid)
+		th.runToSyscall(unix.SYS_GETPID)
 
 		// At a syscall stop: the program would continue into ud2.
 		th.ctx.Interrupt()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func testManyAddressSpaces(t *testing.T, f Factory, _ Options) {
@@ -37,7 +39,7 @@ func testManyAddressSpaces(t *testing.T, f Factory, _ Options) {
 		loadCode(t, as, codeAddr, prog.code)
 		th := makeThread(t, p.NewContext(), as, codeAddr, mapStack(t, as, stackAddr))
 		defer th.release()
-		th.runToSyscall(sysGetpid)
+		th.runToSyscall(unix.SYS_GETPID)
 	}
 
 	// The first address space may create lasting platform state (a

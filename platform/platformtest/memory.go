@@ -35,7 +35,7 @@ func testMmapFile(t *testing.T, f Factory, _ Options) {
 	file.Close()
 
 	th.regs.Rbx = uint64(addr)
-	th.runToSyscall(sysGetpid)
+	th.runToSyscall(unix.SYS_GETPID)
 	expectReg(t, "rdi (qword the program read from the file mapping)", th.regs.Rdi, want)
 	expectUint64(t, th.as, addr+0x100, want, "ReadAt of the file mapping")
 }
@@ -74,7 +74,7 @@ func testMmapMemfd(t *testing.T, f Factory, _ Options) {
 		t.Fatalf("Mmap(%#x, shared RW memfd) = %#x, %v; want %#x, nil", faultAddr, addr, err, faultAddr)
 	}
 
-	th.runToSyscall(sysGetpid)
+	th.runToSyscall(unix.SYS_GETPID)
 	expectReg(t, "rdi (qword written to the memfd before the mapping)", th.regs.Rdi, initial)
 	if got := preadUint64(t, memfd, 8); got != fromApp {
 		t.Errorf("memfd at offset 8 after the program's store = %#x, want %#x", got, fromApp)
@@ -82,7 +82,7 @@ func testMmapMemfd(t *testing.T, f Factory, _ Options) {
 	expectUint64(t, th.as, faultAddr+8, fromApp, "ReadAt of the program's store")
 
 	pwriteUint64(t, memfd, 16, fromSentry)
-	th.runToSyscall(sysGetpid)
+	th.runToSyscall(unix.SYS_GETPID)
 	expectReg(t, "rdi (qword written to the memfd while mapped)", th.regs.Rdi, fromSentry)
 }
 

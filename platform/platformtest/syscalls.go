@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"runsc-lite/platform"
 )
 
@@ -51,7 +53,7 @@ func testSyscallArgs(t *testing.T, f Factory, _ Options) {
 	th, prog := newProcess(t, p, syscallArgsSrc)
 	stackTop := th.regs.Rsp
 
-	th.runToSyscall(sysGetpid)
+	th.runToSyscall(unix.SYS_GETPID)
 	r := &th.regs
 	for _, reg := range []struct {
 		name      string
@@ -69,7 +71,7 @@ func testSyscallArgs(t *testing.T, f Factory, _ Options) {
 		{"r13", r.R13, 0xaaaaaaaaaaaaaa0a},
 		{"r14", r.R14, 0xbbbbbbbbbbbbbb0b},
 		{"r15", r.R15, 0xcccccccccccccc0c},
-		{"rax", r.Rax, sysGetpid},
+		{"rax", r.Rax, unix.SYS_GETPID},
 		{"rip", r.Rip, codeAddr + prog.off(t, "after_first")},
 		{"rcx (return address set by syscall)", r.Rcx, codeAddr + prog.off(t, "after_first")},
 		{"rsp", r.Rsp, stackTop},
@@ -89,7 +91,7 @@ func testSyscallArgs(t *testing.T, f Factory, _ Options) {
 	r.Rax = 0x1234
 	r.Rbx = 0xb0b0b0b0b0b0b0b0
 	r.R12 = 0xc0c0c0c0c0c0c0c0
-	th.runToSyscall(sysGetpid)
+	th.runToSyscall(unix.SYS_GETPID)
 	expectReg(t, "rip", r.Rip, codeAddr+prog.off(t, "after_second"))
 	expectReg(t, "rdi (the result the program got)", r.Rdi, 0x1234)
 	expectReg(t, "rsi (rbx set by the sentry)", r.Rsi, 0xb0b0b0b0b0b0b0b0)
@@ -151,7 +153,7 @@ func testFPState(t *testing.T, f Factory, _ Options) {
 	}
 	write(t, th.as, dataAddr, init)
 
-	th.runToSyscall(sysGetpid)
+	th.runToSyscall(unix.SYS_GETPID)
 	for i := range 16 {
 		if got, want := th.fp.XMM(i), vec(0x00, i); got != want {
 			t.Errorf("at the syscall stop, xmm%d = % x, want % x", i, got, want)
@@ -171,7 +173,7 @@ func testFPState(t *testing.T, f Factory, _ Options) {
 	newYMM5 := vec(0xc3, 5)
 	th.fp.SetXMM(3, newXMM3)
 	th.fp.SetYMMHigh(5, newYMM5)
-	th.runToSyscall(sysGetpid)
+	th.runToSyscall(unix.SYS_GETPID)
 
 	expectVec := func(addr uintptr, want [16]byte, what string) {
 		t.Helper()

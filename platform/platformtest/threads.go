@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"runsc-lite/platform"
 )
 
@@ -93,13 +95,13 @@ func serveThread(th *thread) error {
 		switch {
 		case ev.Kind == platform.EventInterrupted:
 			continue
-		case ev.Kind == platform.EventSyscall && th.regs.OrigRax == sysGetpid:
+		case ev.Kind == platform.EventSyscall && th.regs.OrigRax == unix.SYS_GETPID:
 			if th.regs.Rdi != id {
 				return fmt.Errorf("syscall %d: rdi = %#x, want this thread's id %#x", answered, th.regs.Rdi, id)
 			}
 			th.regs.Rax = th.regs.Rdi + 1
 			answered++
-		case ev.Kind == platform.EventSyscall && th.regs.OrigRax == sysExit:
+		case ev.Kind == platform.EventSyscall && th.regs.OrigRax == unix.SYS_EXIT:
 			if th.regs.Rdi != threadLoops || answered != threadLoops {
 				return fmt.Errorf("thread counted %d good answers, sentry gave %d, want %d", th.regs.Rdi, answered, threadLoops)
 			}
@@ -135,7 +137,7 @@ func testFork(t *testing.T, f Factory, _ Options) {
 	p := newPlatform(t, f)
 	parent, _ := newProcess(t, p, forkSrc)
 	writeUint64(t, parent.as, dataAddr, preFork)
-	parent.runToSyscall(sysFork)
+	parent.runToSyscall(unix.SYS_FORK)
 
 	childAS, err := parent.as.Fork()
 	if err != nil {
@@ -157,12 +159,12 @@ func testFork(t *testing.T, f Factory, _ Options) {
 	expectUint64(t, parent.as, dataAddr+8, parentValue, "parent: its own write after Fork")
 	expectUint64(t, childAS, dataAddr+8, childValue, "child: its own write after Fork")
 
-	child.runToSyscall(sysGetpid)
+	child.runToSyscall(unix.SYS_GETPID)
 	expectReg(t, "child: pre-fork value", child.regs.Rdi, preFork)
 	expectReg(t, "child: value written by WriteAt in the child", child.regs.Rsi, childValue)
 	expectReg(t, "child: fork result", child.regs.Rdx, 0)
 
-	parent.runToSyscall(sysGetpid)
+	parent.runToSyscall(unix.SYS_GETPID)
 	expectReg(t, "parent: pre-fork value", parent.regs.Rdi, preFork)
 	expectReg(t, "parent: value written by WriteAt in the parent", parent.regs.Rsi, parentValue)
 	expectReg(t, "parent: fork result", parent.regs.Rdx, childPid)

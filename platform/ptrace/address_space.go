@@ -92,8 +92,9 @@ func (p *Platform) adopt(proc stub.Process, ctl int) (*addressSpace, error) {
 	return as, nil
 }
 
-// enter takes the read side of use unless the address space is released.
-func (as *addressSpace) enter() bool {
+// Enter takes the read side of use unless the address space is released
+// (platform.InUse).
+func (as *addressSpace) Enter() bool {
 	as.use.RLock()
 	if as.released.Load() {
 		as.use.RUnlock()
@@ -101,6 +102,9 @@ func (as *addressSpace) enter() bool {
 	}
 	return true
 }
+
+// Leave ends a use Enter began (platform.InUse).
+func (as *addressSpace) Leave() { as.use.RUnlock() }
 
 // syscall runs a remote syscall in the control thread.
 func (as *addressSpace) syscall(nr uintptr, args ...uint64) (uintptr, error) {
@@ -120,13 +124,13 @@ func (as *addressSpace) syscallLocked(nr uintptr, args ...uint64) (uintptr, erro
 
 // Mmap implements platform.AddressSpace.
 func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, off int64) (uintptr, error) {
-	if flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0 && reserved.Overlaps(addr, length) {
-		return 0, unix.ENOMEM
+	if err := platform.CheckMmap(reserved, addr, length, flags); err != nil {
+		return 0, err
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		return 0, errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	fd := ^uint64(0)
@@ -150,26 +154,26 @@ func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, 
 
 // Munmap implements platform.AddressSpace.
 func (as *addressSpace) Munmap(addr, length uintptr) error {
-	if reserved.Overlaps(addr, length) {
-		return unix.EINVAL
+	if err := platform.CheckMunmap(reserved, addr, length); err != nil {
+		return err
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		return errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	_, err := as.syscall(unix.SYS_MUNMAP, uint64(addr), uint64(length))
 	return err
 }
 
 // Mprotect implements platform.AddressSpace.
 func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
-	if reserved.Overlaps(addr, length) {
-		return unix.ENOMEM
+	if err := platform.CheckMprotect(reserved, addr, length); err != nil {
+		return err
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		return errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	_, err := as.syscall(unix.SYS_MPROTECT, uint64(addr), uint64(length), uint64(prot))
 	return err
 }
@@ -185,37 +189,37 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 
 // remote runs a remote syscall unless the address space is released.
 func (as *addressSpace) remote(nr uintptr, args ...uint64) (uintptr, error) {
-	if !as.enter() {
+	if !as.Enter() {
 		return 0, errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	return as.syscall(nr, args...)
 }
 
 // Resident implements platform.AddressSpace.
 func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
-	if !as.enter() {
+	if !as.Enter() {
 		return errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	return platform.ResidentPages(as.pid, addr, vec)
 }
 
 // ReadAt implements platform.AddressSpace.
 func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
-	if !as.enter() {
+	if !as.Enter() {
 		return 0, errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	return gone(platform.ReadProcessMemory(as.pid, reserved, dst, addr))
 }
 
 // WriteAt implements platform.AddressSpace.
 func (as *addressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
-	if !as.enter() {
+	if !as.Enter() {
 		return 0, errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	return gone(platform.WriteProcessMemory(as.pid, reserved, src, addr))
 }
 
@@ -309,10 +313,10 @@ func (as *addressSpace) writeScratch(b []byte) (int, error) {
 // CLONE_PIDFD) of the control thread, after handing the stub the child's
 // control socket, which the child then makes its fd 3.
 func (as *addressSpace) Fork() (platform.AddressSpace, error) {
-	if !as.enter() {
+	if !as.Enter() {
 		return nil, errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("stub control socket: %w", err)
@@ -427,6 +431,10 @@ func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{re
 // CPUTime implements platform.AddressSpace: the stub process runs every
 // thread of the address space.
 func (as *addressSpace) CPUTime() (user, sys time.Duration, err error) {
+	if !as.Enter() {
+		return 0, 0, errGone
+	}
+	defer as.Leave()
 	return platform.ProcessCPUTime(as.pid)
 }
 

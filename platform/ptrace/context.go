@@ -1,10 +1,7 @@
 package ptrace
 
 import (
-	"encoding/binary"
-	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -24,8 +21,7 @@ type context struct {
 	fp    *platform.FPState
 	fpGen uint64
 
-	interrupted atomic.Bool
-	running     atomic.Bool
+	gate platform.SwitchGate
 
 	// The Switch job for th, and the lazy fill of its FP state, made once
 	// per binding so that a Switch allocates nothing; the job takes its
@@ -44,24 +40,13 @@ var _ platform.Context = (*context)(nil)
 
 // Switch implements platform.Context.
 func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp *platform.FPState) (platform.Event, error) {
-	as, ok := pas.(*addressSpace)
-	if !ok {
-		return platform.Event{}, fmt.Errorf("ptrace context switched into a %T", pas)
+	as, interrupted, err := platform.EnterSwitch[*addressSpace](c, &c.gate, pas)
+	if err != nil {
+		return platform.Event{}, err
 	}
-	if !as.enter() {
-		return platform.Event{}, fmt.Errorf("address space released: %w", platform.ErrContextDead)
-	}
-	defer as.use.RUnlock()
-	if c.as != as {
-		c.unbind()
-		if err := c.bind(as); err != nil {
-			return platform.Event{}, err
-		}
-	}
-
-	c.running.Store(true)
-	defer c.running.Store(false)
-	if c.interrupted.Swap(false) {
+	defer as.Leave()
+	defer c.gate.Leave()
+	if interrupted {
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
 	c.sw.regs = *regs
@@ -128,7 +113,7 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 		return platform.Event{Kind: platform.EventSyscall}
 	}
 	regs.OrigRax = ^uint64(0)
-	si := siginfo(s)
+	si := s.info
 	switch s.signo {
 	case 0:
 	case unix.SIGSEGV:
@@ -139,10 +124,10 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 	case unix.SIGILL, unix.SIGFPE, unix.SIGBUS, unix.SIGTRAP:
 		return platform.Event{Kind: platform.EventSignal, Signal: si}
 	case unix.SIGSYS:
-		if si.Code != sysSeccomp {
+		if si.Code != linux.SYS_SECCOMP {
 			break // sent by someone: dropped
 		}
-		nr, arch := binary.LittleEndian.Uint32(s.info[24:]), binary.LittleEndian.Uint32(s.info[28:])
+		nr, arch := uint32(si.Syscall()), si.Arch()
 		if arch != linux.AUDIT_ARCH_X86_64 {
 			return platform.Event{Kind: platform.EventSignal, Signal: si}
 		}
@@ -154,17 +139,8 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 	}
 	// Interrupt's SIGCHLD, an event stop, or a signal from outside: all
 	// dropped.
-	c.interrupted.Store(false)
+	c.gate.Delivered()
 	return platform.Event{Kind: platform.EventInterrupted}
-}
-
-func siginfo(s stop) platform.SignalInfo {
-	le := binary.LittleEndian
-	si := platform.SignalInfo{Raw: s.info}
-	si.Signo = int32(le.Uint32(s.info[0:]))
-	si.Code = int32(le.Uint32(s.info[8:]))
-	si.Addr = uintptr(le.Uint64(s.info[16:]))
-	return si
 }
 
 // si_code values of a SIGSEGV from a page fault.
@@ -177,13 +153,13 @@ const (
 // fault describes a SIGSEGV from a page fault; ok is false for others (a
 // general protection fault, say). ptrace does not show the page fault's
 // error code, so the access kind is inferred (see the package doc).
-func (c *context) fault(si platform.SignalInfo, regs *platform.Registers) (platform.Fault, bool) {
+func (c *context) fault(si linux.SignalInfo, regs *platform.Registers) (platform.Fault, bool) {
 	switch si.Code {
 	case segvMapErr, segvAccErr, segvPKUErr:
 	default:
 		return platform.Fault{}, false
 	}
-	f := platform.Fault{Addr: si.Addr, Access: platform.AccessRead}
+	f := platform.Fault{Addr: uintptr(si.Addr()), Access: platform.AccessRead}
 	const maxInsn = 16
 	switch rip := uintptr(regs.Rip); {
 	case f.Addr >= rip && f.Addr-rip < maxInsn:
@@ -246,15 +222,27 @@ func (c *context) drop() {
 // stays pending until the next Switch, which the flag makes return at once
 // anyway.
 func (c *context) Interrupt() {
-	c.interrupted.Store(true)
-	if !c.running.Load() {
+	if !c.gate.Interrupt() {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.as != nil && c.th != nil && !c.as.released.Load() {
-		unix.Tgkill(c.as.pid, c.th.tid, unix.SIGCHLD)
+	// use keeps the pid from being reaped, and reused, under the signal.
+	if c.as != nil && c.th != nil && c.as.use.TryRLock() {
+		if !c.as.released.Load() {
+			unix.Tgkill(c.as.pid, c.th.tid, unix.SIGCHLD)
+		}
+		c.as.use.RUnlock()
 	}
+}
+
+// Bound implements platform.Bindable.
+func (c *context) Bound() *addressSpace { return c.as }
+
+// Rebind implements platform.Bindable.
+func (c *context) Rebind(as *addressSpace) error {
+	c.unbind()
+	return c.bind(as)
 }
 
 // Release implements platform.Context.

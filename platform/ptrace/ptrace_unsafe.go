@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 )
@@ -40,7 +41,7 @@ func setRegs(tid int, r *platform.Registers) error {
 	return nil
 }
 
-func getSiginfo(tid int, si *[128]byte) error {
+func getSiginfo(tid int, si *linux.SignalInfo) error {
 	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GETSIGINFO, uintptr(tid), 0, uintptr(unsafe.Pointer(si)), 0, 0)
 	if e != 0 {
 		return e

@@ -1,7 +1,6 @@
 package ptrace
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -292,7 +291,7 @@ func (t *tracer) reap() {
 type stop struct {
 	syscall bool
 	signo   unix.Signal
-	info    [128]byte // siginfo_t of the signal
+	info    linux.SignalInfo // siginfo_t of the signal
 }
 
 // run loads regs and, unless it is nil, the XSAVE area fp into the
@@ -351,19 +350,13 @@ func (t *tracer) syscallStop(s *stop) error {
 
 // seccompSiginfo is the siginfo_t of a SIGSYS from a seccomp filter's
 // SECCOMP_RET_TRAP (si_code SYS_SECCOMP).
-func seccompSiginfo(nr uint64, arch uint32, addr uintptr) [128]byte {
-	var b [128]byte
-	le := binary.LittleEndian
-	le.PutUint32(b[0:], uint32(unix.SIGSYS))
-	le.PutUint32(b[8:], sysSeccomp)
-	le.PutUint64(b[16:], uint64(addr)) // si_call_addr
-	le.PutUint32(b[24:], uint32(nr))   // si_syscall
-	le.PutUint32(b[28:], arch)         // si_arch
-	return b
+func seccompSiginfo(nr uint64, arch uint32, addr uintptr) linux.SignalInfo {
+	si := linux.SignalInfo{Signo: int32(unix.SIGSYS), Code: linux.SYS_SECCOMP}
+	si.SetCallAddr(uint64(addr))
+	si.SetSyscall(int32(nr))
+	si.SetArch(arch)
+	return si
 }
-
-// sysSeccomp is si_code of a SIGSYS raised by SECCOMP_RET_TRAP.
-const sysSeccomp = 1
 
 // getFP reads the thread's XSAVE area into b, which must be exactly as
 // long as the kernel's.

@@ -164,13 +164,13 @@ func (as *addressSpace) syscall(nr uintptr, args ...uint64) (uintptr, error) {
 
 // Mmap implements platform.AddressSpace.
 func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, off int64) (uintptr, error) {
-	if flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0 && reserved.Overlaps(addr, length) {
-		return 0, unix.ENOMEM
+	if err := platform.CheckMmap(reserved, addr, length, flags); err != nil {
+		return 0, err
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		return 0, errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	args := [6]uint64{uint64(addr), uint64(length), uint64(prot), uint64(flags), ^uint64(0), uint64(off)}
 	var got uintptr
 	var err error
@@ -202,26 +202,26 @@ const pageSize = 4096
 
 // Munmap implements platform.AddressSpace.
 func (as *addressSpace) Munmap(addr, length uintptr) error {
-	if reserved.Overlaps(addr, length) {
-		return unix.EINVAL
+	if err := platform.CheckMunmap(reserved, addr, length); err != nil {
+		return err
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		return errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	_, err := as.syscall(unix.SYS_MUNMAP, uint64(addr), uint64(length))
 	return err
 }
 
 // Mprotect implements platform.AddressSpace.
 func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
-	if reserved.Overlaps(addr, length) {
-		return unix.ENOMEM
+	if err := platform.CheckMprotect(reserved, addr, length); err != nil {
+		return err
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		return errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	_, err := as.syscall(unix.SYS_MPROTECT, uint64(addr), uint64(length), uint64(prot))
 	return err
 }
@@ -232,10 +232,10 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	if err := platform.CheckMremap(reserved, old, oldLen, newLen, flags, newAddr); err != nil {
 		return 0, err
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		return 0, errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	got, err := as.syscall(unix.SYS_MREMAP, uint64(old), uint64(oldLen), uint64(newLen), uint64(flags), uint64(newAddr))
 	if err != nil {
 		return 0, err
@@ -253,11 +253,16 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 // Resident implements platform.AddressSpace. As for ReadAt, a dead stub
 // is caught by the host: its pagemap is gone.
 func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
+	if !as.Enter() {
+		return errGone
+	}
+	defer as.Leave()
 	return platform.ResidentPages(as.pid, addr, vec)
 }
 
-// enter takes the read side of use unless the address space is released.
-func (as *addressSpace) enter() bool {
+// Enter takes the read side of use unless the address space is released
+// (platform.InUse).
+func (as *addressSpace) Enter() bool {
 	as.use.RLock()
 	if as.released.Load() {
 		as.use.RUnlock()
@@ -266,13 +271,26 @@ func (as *addressSpace) enter() bool {
 	return true
 }
 
-// ReadAt implements platform.AddressSpace.
+// Leave ends a use Enter began (platform.InUse).
+func (as *addressSpace) Leave() { as.use.RUnlock() }
+
+// ReadAt implements platform.AddressSpace. Like every use of the pid, it
+// holds use: the pid is the stub's until reap, which takes use, asks the
+// forkserver to reap the process and so lets the pid be reused.
 func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
+	if !as.Enter() {
+		return 0, errGone
+	}
+	defer as.Leave()
 	return gone(platform.ReadProcessMemory(as.pid, reserved, dst, addr))
 }
 
 // WriteAt implements platform.AddressSpace.
 func (as *addressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
+	if !as.Enter() {
+		return 0, errGone
+	}
+	defer as.Leave()
 	return gone(platform.WriteProcessMemory(as.pid, reserved, src, addr))
 }
 
@@ -290,10 +308,10 @@ func gone(n int, err error) (int, error) {
 // kernel made for the clone, checked by the forkserver (stub.Adopt), never
 // from what the stub reports.
 func (as *addressSpace) Fork() (platform.AddressSpace, error) {
-	if !as.enter() {
+	if !as.Enter() {
 		return nil, errGone
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	// Two forks at once must not read each other's pidfd message.
 	as.forkMu.Lock()
 	defer as.forkMu.Unlock()
@@ -319,6 +337,10 @@ func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{re
 // CPUTime implements platform.AddressSpace: the stub process runs every
 // thread of the address space.
 func (as *addressSpace) CPUTime() (user, sys time.Duration, err error) {
+	if !as.Enter() {
+		return 0, 0, errGone
+	}
+	defer as.Leave()
 	return platform.ProcessCPUTime(as.pid)
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sysmsg"
@@ -33,10 +34,9 @@ type context struct {
 	fp    *platform.FPState
 	fpGen uint64
 
-	interrupted atomic.Bool
-	running     atomic.Bool
-	// interruptedAt is when Interrupt signalled the running thread (unix
-	// nanoseconds), 0 if it has not since Switch started waiting.
+	gate platform.SwitchGate
+	// interruptedAt is when Interrupt signalled the thread running in
+	// Switch (unix nanoseconds), 0 if it has not since that Switch began.
 	interruptedAt atomic.Int64
 }
 
@@ -52,29 +52,15 @@ const unresponsive = 5 * time.Second
 
 var _ platform.Context = (*context)(nil)
 
-const auditArchX86_64 = 0xc000003e
-
 // Switch implements platform.Context.
 func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp *platform.FPState) (platform.Event, error) {
-	as, ok := pas.(*addressSpace)
-	if !ok {
-		return platform.Event{}, fmt.Errorf("systrap context switched into a %T", pas)
+	as, interrupted, err := platform.EnterSwitch[*addressSpace](c, &c.gate, pas)
+	if err != nil {
+		return platform.Event{}, err
 	}
-	if !as.enter() {
-		return platform.Event{}, fmt.Errorf("address space released: %w", platform.ErrContextDead)
-	}
-	defer as.use.RUnlock()
-	if c.as != as {
-		c.unbind()
-		if err := c.bind(as); err != nil {
-			return platform.Event{}, err
-		}
-	}
-
-	c.interruptedAt.Store(0)
-	c.running.Store(true)
-	defer c.running.Store(false)
-	if c.interrupted.Swap(false) {
+	defer as.Leave()
+	defer c.gate.Leave()
+	if interrupted {
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
 	c.frame.storeRegs(regs, &c.frameRegs)
@@ -87,6 +73,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 		atomic.StoreUint32(&ctl.SpinLimit, stubSpin(limit))
 	}
 	m.Resume()
+	defer c.interruptedAt.Store(0)
 	state, _ := m.WaitEvent(limit, func() bool {
 		at := c.interruptedAt.Load()
 		return as.exited() || (at != 0 && as.giveUp(time.Unix(0, at).Add(unresponsive)))
@@ -164,9 +151,8 @@ func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event 
 	si := f.siginfo()
 	switch m.Signo {
 	case uint32(unix.SIGSYS):
-		const sysSeccomp = 1
 		nr, arch := f.seccompSyscall()
-		if si.Code == sysSeccomp && arch == auditArchX86_64 {
+		if si.Code == linux.SYS_SECCOMP && arch == linux.AUDIT_ARCH_X86_64 {
 			regs.OrigRax = nr
 			return platform.Event{Kind: platform.EventSyscall}
 		}
@@ -175,7 +161,7 @@ func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event 
 			return platform.Event{Kind: platform.EventFault, Fault: fault, Signal: si}
 		}
 	case uint32(unix.SIGCHLD):
-		c.interrupted.Store(false)
+		c.gate.Delivered()
 		return platform.Event{Kind: platform.EventInterrupted}
 	}
 	return platform.Event{Kind: platform.EventSignal, Signal: si}
@@ -239,11 +225,11 @@ func (c *context) unbind() {
 	if as == nil {
 		return
 	}
-	if !as.enter() {
+	if !as.Enter() {
 		c.drop()
 		return
 	}
-	defer as.use.RUnlock()
+	defer as.Leave()
 	m := as.sh.Msg(c.slot)
 	if m.LoadState() == sysmsg.StateEvent {
 		m.Exit()
@@ -277,8 +263,7 @@ func (c *context) drop() {
 // is already stopped, the signal stays pending until the next Switch, which
 // the flag makes return at once anyway.
 func (c *context) Interrupt() {
-	c.interrupted.Store(true)
-	if !c.running.Load() {
+	if !c.gate.Interrupt() {
 		return
 	}
 	c.mu.Lock()
@@ -290,6 +275,15 @@ func (c *context) Interrupt() {
 		}
 		c.as.use.RUnlock()
 	}
+}
+
+// Bound implements platform.Bindable.
+func (c *context) Bound() *addressSpace { return c.as }
+
+// Rebind implements platform.Bindable.
+func (c *context) Rebind(as *addressSpace) error {
+	c.unbind()
+	return c.bind(as)
 }
 
 // Release implements platform.Context.

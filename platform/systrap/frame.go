@@ -1,69 +1,58 @@
 package systrap
 
 import (
-	"encoding/binary"
 	"errors"
 
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sysmsg"
 )
 
-// The kernel's signal frame for x86-64: struct ucontext (with struct
-// sigcontext as uc_mcontext) and siginfo_t. Offsets are from the start of
-// the ucontext.
-const (
-	ucGregs       = 40
-	ucCSGSFS      = ucGregs + 18*8
-	ucErr         = ucGregs + 19*8
-	ucTrapno      = ucGregs + 20*8
-	ucCR2         = ucGregs + 22*8
-	ucFPState     = ucGregs + 23*8
-	ucSigmask     = ucFPState + 8 + 8*8
-	ucontextSize  = ucSigmask + 8 // up to and with uc_sigmask
-	siginfoSize   = 128
-	fpSWReserved  = 464 // struct _fpx_sw_bytes in the FXSAVE area
-	fpXstateMagic = 0x46505853
+// The kernel's signal frame for x86-64 (abi.RTSigFrame), as the stub's
+// handler publishes it in sysmsg: its ucontext, its siginfo and its XSAVE
+// area, each in the thread's signal stack.
 
+// The page fault's trap number and error code bits (arch/x86's
+// X86_TRAP_PF and X86_PF_*).
+const (
 	pageFaultTrap = 14
 	pfWrite       = 1 << 1
 	pfInstruction = 1 << 4
 )
 
-// gregOrder maps uc_mcontext's general registers, in order, to Registers.
-func gregOrder(r *platform.Registers) [18]*uint64 {
-	return [18]*uint64{
-		&r.R8, &r.R9, &r.R10, &r.R11, &r.R12, &r.R13, &r.R14, &r.R15,
-		&r.Rdi, &r.Rsi, &r.Rbp, &r.Rbx, &r.Rdx, &r.Rax, &r.Rcx, &r.Rsp,
-		&r.Rip, &r.Eflags,
-	}
-}
-
-// frame is a signal frame inside a thread's slot, as the sentry sees it.
+// frame is a signal frame inside a thread's slot, as the sentry sees it:
+// typed views of the shared memory, which the application can write too.
 type frame struct {
-	uc, si, fp []byte
+	uc *abi.UContext
+	si *linux.SignalInfo
+	fp []byte
 }
 
 var errBadFrame = errors.New("signal frame outside the thread's signal stack")
 
 // locateFrame finds the frame the handler published in m, refusing any
-// pointer that leads outside slot's signal stack: the application can write
-// m and the frame.
+// pointer that leads outside slot's signal stack, or that is misaligned:
+// the application can write m and the frame.
 func locateFrame(sh *sysmsg.Shared, slot int, m *sysmsg.Msg) (frame, error) {
 	var f frame
-	var ok1, ok2, ok3 bool
-	f.uc, ok1 = sh.Bytes(slot, uintptr(m.Ucontext), ucontextSize)
-	f.si, ok2 = sh.Bytes(slot, uintptr(m.Siginfo), siginfoSize)
+	ucb, ok1 := sh.Bytes(slot, uintptr(m.Ucontext), uintptr(abi.UContextSize))
+	sib, ok2 := sh.Bytes(slot, uintptr(m.Siginfo), uintptr((*linux.SignalInfo)(nil).SizeBytes()))
 	if !ok1 || !ok2 {
 		return f, errBadFrame
 	}
-	f.fp, ok3 = sh.Bytes(slot, uintptr(le.Uint64(f.uc[ucFPState:])), uintptr(platform.Host.Size))
+	f.uc, f.si = abi.View[abi.UContext](ucb), abi.View[linux.SignalInfo](sib)
+	if f.uc == nil || f.si == nil {
+		return f, errBadFrame
+	}
+	var ok3 bool
+	f.fp, ok3 = sh.Bytes(slot, uintptr(f.uc.MContext.Fpstate), uintptr(platform.Host.Size))
 	if !ok3 {
 		return f, errBadFrame
 	}
 	return f, nil
 }
-
-var le = binary.LittleEndian
 
 // checkXSAVE reports whether the kernel's frame uses the XSAVE layout and
 // size that platform.FPState assumes.
@@ -71,18 +60,17 @@ func (f frame) checkXSAVE() bool {
 	if platform.Host.Size == 512 {
 		return true
 	}
-	sw := f.fp[fpSWReserved:]
-	return le.Uint32(sw) == fpXstateMagic && le.Uint32(sw[16:]) == uint32(platform.Host.Size)
+	sw := abi.View[abi.FPXSwBytes](f.fp[abi.FPXSwBytesOffset:])
+	return sw != nil && sw.Magic1 == abi.FP_XSTATE_MAGIC1 && sw.XstateSize == uint32(platform.Host.Size)
 }
 
 func (f frame) loadRegs(r *platform.Registers) {
-	for i, p := range gregOrder(r) {
-		*p = le.Uint64(f.uc[ucGregs+8*i:])
+	mc := &f.uc.MContext
+	saved := mc.Gregs()
+	for i, p := range r.SigContextGregs() {
+		*p = *saved[i]
 	}
-	r.Cs = uint64(le.Uint16(f.uc[ucCSGSFS:]))
-	r.Gs = uint64(le.Uint16(f.uc[ucCSGSFS+2:]))
-	r.Fs = uint64(le.Uint16(f.uc[ucCSGSFS+4:]))
-	r.Ss = uint64(le.Uint16(f.uc[ucCSGSFS+6:]))
+	r.Cs, r.Gs, r.Fs, r.Ss = uint64(mc.Cs), uint64(mc.Gs), uint64(mc.Fs), uint64(mc.Ss)
 	r.Ds, r.Es = 0, 0
 	r.OrigRax = ^uint64(0)
 }
@@ -92,15 +80,15 @@ func (f frame) loadRegs(r *platform.Registers) {
 // writes must travel back to the stub's CPU. The segment selectors are
 // forced to the user ones, which rt_sigreturn requires.
 func (f frame) storeRegs(r, prev *platform.Registers) {
-	next, old := gregOrder(r), gregOrder(prev)
+	mc := &f.uc.MContext
+	next, old, dst := r.SigContextGregs(), prev.SigContextGregs(), mc.Gregs()
 	for i, p := range next {
 		if *p != *old[i] {
-			le.PutUint64(f.uc[ucGregs+8*i:], *p)
+			*dst[i] = *p
 		}
 	}
 	if prev.Cs != platform.UserCS || prev.Ss != platform.UserSS {
-		le.PutUint16(f.uc[ucCSGSFS:], platform.UserCS)
-		le.PutUint16(f.uc[ucCSGSFS+6:], platform.UserSS)
+		mc.Cs, mc.Ss = platform.UserCS, platform.UserSS
 	}
 }
 
@@ -129,42 +117,36 @@ func (f frame) loadFP(fp *platform.FPState, as *addressSpace) {
 // bytes, which tell rt_sigreturn how the area is laid out.
 func (f frame) storeFP(fp *platform.FPState) {
 	fp.Sanitize()
-	var sw [48]byte
-	copy(sw[:], f.fp[fpSWReserved:])
+	var sw abi.FPXSwBytes
+	swb := abi.AsBytes(&sw)
+	copy(swb, f.fp[abi.FPXSwBytesOffset:])
 	copy(f.fp, fp.Bytes())
-	copy(f.fp[fpSWReserved:], sw[:])
+	copy(f.fp[abi.FPXSwBytesOffset:], swb)
 }
 
-func (f frame) siginfo() platform.SignalInfo {
-	var s platform.SignalInfo
-	copy(s.Raw[:], f.si)
-	s.Signo = int32(le.Uint32(f.si[0:]))
-	s.Code = int32(le.Uint32(f.si[8:]))
-	s.Addr = uintptr(le.Uint64(f.si[16:]))
-	return s
-}
+func (f frame) siginfo() linux.SignalInfo { return *f.si }
 
 // clearSigmask sets the host signal mask rt_sigreturn restores to empty.
-func (f frame) clearSigmask() { le.PutUint64(f.uc[ucSigmask:], 0) }
+func (f frame) clearSigmask() { f.uc.Sigmask = 0 }
 
 // seccompSyscall returns si_syscall and si_arch of a SIGSYS siginfo.
 func (f frame) seccompSyscall() (nr uint64, arch uint32) {
-	return uint64(le.Uint32(f.si[24:])), le.Uint32(f.si[28:])
+	return uint64(uint32(f.si.Syscall())), f.si.Arch()
 }
 
 // fault describes a SIGSEGV from a page fault; ok is false for other
 // SIGSEGVs (a general protection fault, say).
 func (f frame) fault() (platform.Fault, bool) {
-	if le.Uint64(f.uc[ucTrapno:]) != pageFaultTrap {
+	mc := &f.uc.MContext
+	if mc.Trapno != pageFaultTrap {
 		return platform.Fault{}, false
 	}
-	code := le.Uint64(f.uc[ucErr:])
 	access := platform.AccessRead
 	switch {
-	case code&pfInstruction != 0:
+	case mc.Err&pfInstruction != 0:
 		access = platform.AccessExec
-	case code&pfWrite != 0:
+	case mc.Err&pfWrite != 0:
 		access = platform.AccessWrite
 	}
-	return platform.Fault{Addr: uintptr(le.Uint64(f.uc[ucCR2:])), Access: access}, true
+	return platform.Fault{Addr: uintptr(mc.Cr2), Access: access}, true
 }

@@ -2,7 +2,7 @@
 // a stub process whose seccomp filter traps every syscall they make
 // (SECCOMP_RET_TRAP), and whose signal handler hands each trap, fault or
 // signal to the sentry through shared memory (package sysmsg). See
-// DESIGN.md section 5 for the whole picture.
+// docs/architecture.md for the whole picture.
 //
 // Decisions worth knowing:
 //   - One stub process per address space, started by the forkserver (package
@@ -45,6 +45,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
 
 	"runsc-lite/platform"
@@ -258,13 +259,13 @@ func stubSpin(goSpin uint32) uint32 { return goSpin / 32 }
 // hostHasFSGSBase reports whether user code may use rdfsbase and friends
 // (AT_HWCAP2 bit HWCAP2_FSGSBASE).
 func hostHasFSGSBase() bool {
-	const atHWCAP2, hwcap2FSGSBASE = 26, 1 << 1
+	const hwcap2FSGSBASE = 1 << 1
 	b, err := os.ReadFile("/proc/self/auxv")
 	if err != nil {
 		return false
 	}
 	for i := 0; i+16 <= len(b); i += 16 {
-		if binary.LittleEndian.Uint64(b[i:]) == atHWCAP2 {
+		if binary.LittleEndian.Uint64(b[i:]) == linux.AT_HWCAP2 {
 			return binary.LittleEndian.Uint64(b[i+8:])&hwcap2FSGSBASE != 0
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/mm"
 )
@@ -60,12 +61,12 @@ func (tg *ThreadGroup) cpuWatcher() {
 		user, sys := tg.CPUTime()
 		used := user + sys
 		if lim.Max != infinity && used >= seconds(lim.Max) {
-			tg.SendSignal(NewSigInfo(int32(unix.SIGKILL), siKernel, 0, 0))
+			tg.SendSignal(NewSigInfo(int32(unix.SIGKILL), linux.SI_KERNEL, 0, 0))
 			return
 		}
 		next := seconds(lim.Max)
 		if lim.Cur != infinity && used >= seconds(lim.Cur) {
-			tg.SendSignal(NewSigInfo(int32(unix.SIGXCPU), siKernel, 0, 0))
+			tg.SendSignal(NewSigInfo(int32(unix.SIGXCPU), linux.SI_KERNEL, 0, 0))
 			if lim.Cur < lim.Max {
 				tg.raiseCPUSoftLimit(lim.Cur)
 				next = seconds(lim.Cur + 1)
@@ -108,9 +109,6 @@ func (tg *ThreadGroup) CPUTime() (user, sys time.Duration) {
 	if m == nil {
 		return 0, 0
 	}
-	user, sys, err := m.AddressSpace().CPUTime()
-	if err != nil {
-		return 0, 0
-	}
+	user, sys, _ = m.CPUTime()
 	return user, sys
 }

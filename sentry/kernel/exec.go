@@ -5,6 +5,7 @@ import (
 	"path"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/loader"
@@ -46,6 +47,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 		return unix.ENOMEM
 	}
 	m := mm.New(as, t.MM.Memory())
+	m.SetCPUAccount(t.K.CPU)
 	m.SetRlimits(t.TG.MemoryRlimits())
 	res, err := loader.Load(m, t.opener(), p, argv, envv)
 	if err != nil {
@@ -77,7 +79,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	t.SetName(name)
 	t.ClearChildTID = 0
 	t.RobustList = 0
-	t.AltStack = [24]byte{}
+	t.AltStack = linux.SignalStack{}
 	t.finishVfork()
 	return nil
 }

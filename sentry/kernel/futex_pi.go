@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // FUTEX_WAKE_OP, priority-inheritance futexes and robust lists, after
@@ -17,17 +18,6 @@ import (
 // implementations do not do while they are in the kernel. PI futexes
 // hand the lock over in FIFO order without boosting priorities (the
 // sandbox has no priorities to boost).
-
-// Bits of a PI or robust futex word.
-const (
-	FutexWaiters   = 0x80000000
-	FutexOwnerDied = 0x40000000
-	FutexTIDMask   = 0x3fffffff
-)
-
-// robustListLimit bounds the walk of a robust list, which the
-// application may have made circular (ROBUST_LIST_LIMIT).
-const robustListLimit = 2048
 
 func (t *Task) readWord(addr uintptr) (uint32, error) {
 	var b [4]byte
@@ -187,11 +177,11 @@ func (f *Futexes) tryLockPI(t *Task, key futexKey, addr uintptr, tid uint32, try
 	if err != nil {
 		return nil, err
 	}
-	switch owner := val & FutexTIDMask; {
+	switch owner := val & linux.FUTEX_TID_MASK; {
 	case owner == 0:
-		nv := tid | val&FutexOwnerDied
+		nv := tid | val&linux.FUTEX_OWNER_DIED
 		if f.hasPIWaiterLocked(key) {
-			nv |= FutexWaiters
+			nv |= linux.FUTEX_WAITERS
 		}
 		return nil, t.writeWord(addr, nv)
 	case owner == tid:
@@ -201,8 +191,8 @@ func (f *Futexes) tryLockPI(t *Task, key futexKey, addr uintptr, tid uint32, try
 	case t.K.Task(int(owner)) == nil:
 		return nil, unix.ESRCH
 	}
-	if val&FutexWaiters == 0 {
-		if err := t.writeWord(addr, val|FutexWaiters); err != nil {
+	if val&linux.FUTEX_WAITERS == 0 {
+		if err := t.writeWord(addr, val|linux.FUTEX_WAITERS); err != nil {
 			return nil, err
 		}
 	}
@@ -232,7 +222,7 @@ func (f *Futexes) handOverLocked(t *Task, key futexKey, addr uintptr, extra uint
 		if !w.pi {
 			continue
 		}
-		if err := t.writeWord(addr, w.tid|FutexWaiters|extra); err != nil {
+		if err := t.writeWord(addr, w.tid|linux.FUTEX_WAITERS|extra); err != nil {
 			return false, err
 		}
 		f.remove(w)
@@ -260,7 +250,7 @@ func (f *Futexes) UnlockPI(t *Task, addr uintptr, private bool) error {
 	if err != nil {
 		return err
 	}
-	if val&FutexTIDMask != uint32(t.TID) {
+	if val&linux.FUTEX_TID_MASK != uint32(t.TID) {
 		return unix.EPERM
 	}
 	if ok, err := f.handOverLocked(t, key, addr, 0); ok || err != nil {
@@ -273,7 +263,7 @@ func (f *Futexes) UnlockPI(t *Task, addr uintptr, private bool) error {
 // exit_robust_list does: every lock word on the list (and the one being
 // taken or released, list_op_pending) that holds the thread's TID gets
 // FUTEX_OWNER_DIED instead, and one waiter is woken. The list is the
-// application's: any fault ends the walk, and at most robustListLimit
+// application's: any fault ends the walk, and at most linux.ROBUST_LIST_LIMIT
 // entries are visited.
 func (t *Task) exitRobustList() {
 	head := t.RobustList
@@ -292,7 +282,7 @@ func (t *Task) exitRobustList() {
 	pending &^= 1
 	pi := entry&1 != 0
 	entry &^= 1
-	for limit := robustListLimit; entry != head && limit > 0; limit-- {
+	for limit := linux.ROBUST_LIST_LIMIT; entry != head && limit > 0; limit-- {
 		var next [8]byte
 		nextErr := t.CopyIn(entry, next[:])
 		if entry != pending && !t.K.Futexes.ownerDied(t, entry+offset, pi, false) {
@@ -333,18 +323,18 @@ func (f *Futexes) ownerDied(t *Task, addr uintptr, pi, pendingOp bool) bool {
 		f.wakeLocked(key, 1, ^uint32(0))
 		return true
 	}
-	if val&FutexTIDMask != uint32(t.TID) {
+	if val&linux.FUTEX_TID_MASK != uint32(t.TID) {
 		return true
 	}
 	if pi {
-		if ok, err := f.handOverLocked(t, key, addr, FutexOwnerDied); ok || err != nil {
+		if ok, err := f.handOverLocked(t, key, addr, linux.FUTEX_OWNER_DIED); ok || err != nil {
 			return err == nil
 		}
 	}
-	if t.writeWord(addr, val&FutexWaiters|FutexOwnerDied) != nil {
+	if t.writeWord(addr, val&linux.FUTEX_WAITERS|linux.FUTEX_OWNER_DIED) != nil {
 		return false
 	}
-	if !pi && val&FutexWaiters != 0 {
+	if !pi && val&linux.FUTEX_WAITERS != 0 {
 		f.wakeLocked(key, 1, ^uint32(0))
 	}
 	return true

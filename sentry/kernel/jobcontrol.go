@@ -1,9 +1,8 @@
 package kernel
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Job control, as Linux's group stop: a stop signal whose action is the
@@ -17,10 +16,6 @@ import (
 // SIGTSTP, SIGTTIN and SIGTTOU also stop an orphaned process group.
 
 const (
-	cldStopped   = 5
-	cldContinued = 6
-	saNocldstop  = 1
-
 	stopSignals = 1<<(unix.SIGSTOP-1) | 1<<(unix.SIGTSTP-1) | 1<<(unix.SIGTTIN-1) | 1<<(unix.SIGTTOU-1)
 )
 
@@ -83,7 +78,7 @@ func (t *Task) groupStop(sig int) {
 		return
 	}
 	tg.job = jobState{stopSig: sig, resumed: make(chan struct{}), stopReport: true}
-	notify := tg.parentNotifyLocked(cldStopped, sig)
+	notify := tg.parentNotifyLocked(linux.CLD_STOPPED, sig)
 	tasks := append([]*Task(nil), tg.tasks...)
 	k.mu.Unlock()
 	tg.reportJob(notify)
@@ -104,7 +99,7 @@ func (tg *ThreadGroup) resume() {
 	}
 	close(tg.job.resumed)
 	tg.job = jobState{contReport: true}
-	notify := tg.parentNotifyLocked(cldContinued, int(unix.SIGCONT))
+	notify := tg.parentNotifyLocked(linux.CLD_CONTINUED, int(unix.SIGCONT))
 	k.mu.Unlock()
 	tg.reportJob(notify)
 }
@@ -124,11 +119,10 @@ func (tg *ThreadGroup) reportJob(notify func()) {
 // SA_NOCLDSTOP); k.mu is held, and the function must run without it.
 func (tg *ThreadGroup) parentNotifyLocked(code int32, status int) func() {
 	parent := tg.parent
-	if parent == nil || sigFlags(parent.SigAction(int(unix.SIGCHLD)))&saNocldstop != 0 {
+	if parent == nil || parent.SigAction(int(unix.SIGCHLD)).Flags&linux.SA_NOCLDSTOP != 0 {
 		return func() {}
 	}
-	si := NewSigInfo(int32(unix.SIGCHLD), code, tg.PID, tg.realUID())
-	binary.LittleEndian.PutUint32(si[24:], uint32(status))
+	si := ChildInfo(int32(unix.SIGCHLD), code, tg.PID, tg.realUID(), int32(status))
 	return func() { parent.SendSignal(si) }
 }
 

@@ -3,7 +3,7 @@
 //
 // A task is a goroutine that loops: Switch into the application, handle the
 // stop (a syscall through the SyscallTable, a fault, a signal), Switch again
-// (DESIGN.md section 7). Processes, signals and futexes beyond what a
+// (docs/architecture.md, section 3). Processes, signals and futexes beyond what a
 // single-threaded program needs arrive with the processes issue; until then
 // a synchronous signal ends the process as its default action would.
 //
@@ -12,6 +12,14 @@
 // is a sandbox pgid that the host never sees; runsc-lite forwards the
 // terminal's signals (Ctrl-C, Ctrl-\, Ctrl-Z, resizes) to that group
 // (tty.go). Pidfds hold a process, not a pid number (pidfd.go).
+//
+// Decision: the sandbox says it is Linux Release (6.1.0) in uname(2),
+// /proc/version and /proc/sys/kernel, never the host's release: 6.1 is
+// the release whose syscall table (asm/unistd_64.h) the sentry follows,
+// an LTS release that glibc (which wants 3.2 or later) and programs that
+// look at the version to pick features accept; a feature missing from the
+// sentry fails with ENOSYS or EINVAL as on a kernel built without it.
+// What the sandbox shows of itself is in stats.go.
 package kernel
 
 import (
@@ -25,6 +33,7 @@ import (
 	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/mm"
 	unixsocket "runsc-lite/sentry/socket/unix"
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -50,6 +59,16 @@ type Kernel struct {
 	UnixSockets *unixsocket.Namespace
 	// IPC is the sandbox's System V IPC namespace.
 	IPC *ipc.Namespace
+	// Memory is the sandbox's memory account, which its address spaces
+	// and in-memory files charge (nil: none); set it before the first
+	// process starts.
+	Memory *usage.Memory
+	// CPU holds the CPU time of the sandbox's address spaces that are
+	// gone (stats.go).
+	CPU *usage.CPU
+
+	cpus  int   // how many CPUs the sandbox may use (stats.go)
+	stats stats // the load average and the last CPU time reported
 
 	// mu guards the process tree: tasks, thread groups, parents and
 	// children, and exit states. treeChanged is broadcast whenever a thread
@@ -60,7 +79,9 @@ type Kernel struct {
 	groups      map[int]*ThreadGroup
 	nextID      int
 	init        *ThreadGroup
-	taskLimit   int // pids.go
+	taskLimit   int    // pids.go
+	forks       uint64 // tasks ever created (stats.go)
+	lastID      int    // the ID handed out last
 }
 
 // New returns a kernel with no tasks.
@@ -68,7 +89,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k := &Kernel{
 		Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(),
 		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1,
-		UnixSockets: unixsocket.NewNamespace(),
+		UnixSockets: unixsocket.NewNamespace(), CPU: new(usage.CPU), cpus: affinityCPUs(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
 	k.IPC = ipc.NewNamespace(k.shmAttachments)
@@ -85,7 +106,9 @@ func (k *Kernel) NewProcess(m *mm.MemoryManager, fds *vfs.FDTable, fs *vfs.FSCon
 	tg := newThreadGroup(k, id, nil)
 	if k.init == nil {
 		k.init = tg
+		k.startLoadAvg()
 	}
+	m.SetCPUAccount(k.CPU)
 	t := &Task{K: k, TG: tg, TID: id, MM: m, FDs: fds, FS: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{})}
 	tg.tasks = []*Task{t}
 	k.tasks[id] = t
@@ -98,23 +121,37 @@ func (k *Kernel) allocID() int {
 	for {
 		id := k.nextID
 		k.nextID++
-		if k.nextID > maxPID {
+		if k.nextID >= MaxPID {
 			k.nextID = 2
 		}
 		if k.tasks[id] == nil && k.groups[id] == nil {
+			k.forks++
+			k.lastID = id
 			return id
 		}
 	}
 }
 
-// maxPID is /proc/sys/kernel/pid_max's default on 64-bit.
-const maxPID = 4194304
+// MaxPID is /proc/sys/kernel/pid_max's default on 64-bit: IDs are below
+// it.
+const MaxPID = 4194304
+
+// The system's names in uname(2), /proc/version and /proc/sys/kernel: the
+// Linux ABI the sentry emulates (see the package documentation).
+const (
+	OSType     = "Linux"
+	Release    = "6.1.0"
+	Version    = "#1 SMP PREEMPT_DYNAMIC Sun Dec 11 22:15:00 UTC 2022"
+	Machine    = "x86_64"
+	DomainName = "(none)"
+)
 
 // Start runs t on its own goroutine.
 func (t *Task) Start() { go t.Run() }
 
 // KillAll ends every task: the sandbox's init has exited.
 func (k *Kernel) KillAll() {
+	k.stopLoadAvg()
 	k.mu.Lock()
 	tasks := make([]*Task, 0, len(k.tasks))
 	for _, t := range k.tasks {
@@ -151,4 +188,15 @@ func (k *Kernel) PIDs() []int {
 		}
 	}
 	return pids
+}
+
+// TIDs returns the IDs of the tasks, in no particular order.
+func (k *Kernel) TIDs() []int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tids := make([]int, 0, len(k.tasks))
+	for tid := range k.tasks {
+		tids = append(tids, tid)
+	}
+	return tids
 }

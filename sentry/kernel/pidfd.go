@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -18,13 +19,6 @@ import (
 // CLONE_PIDFD with CLONE_THREAD is EINVAL, as before Linux 6.9), and
 // pidfd_getfd needs no ptrace permission: the sandbox's user owns every
 // process in it.
-
-// Flags of pidfd_send_signal (PIDFD_SIGNAL_*).
-const (
-	pidfdSignalThread       = 1
-	pidfdSignalThreadGroup  = 2
-	pidfdSignalProcessGroup = 4
-)
 
 var (
 	// pidfdDev and pidfdIno are the st_dev and st_ino of pidfds.
@@ -100,17 +94,17 @@ func (p *PidFD) PID() int { return p.tg.PID }
 // flags to its thread-group leader or its process group. A process that
 // has exited takes nothing; one that has been reaped is ESRCH.
 func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
-	if flags&^(pidfdSignalThread|pidfdSignalThreadGroup|pidfdSignalProcessGroup) != 0 || flags&(flags-1) != 0 {
+	if flags&^(linux.PIDFD_SIGNAL_THREAD|linux.PIDFD_SIGNAL_THREAD_GROUP|linux.PIDFD_SIGNAL_PROCESS_GROUP) != 0 || flags&(flags-1) != 0 {
 		return unix.EINVAL
 	}
 	if info != nil {
-		code := int32(info[8]) | int32(info[9])<<8 | int32(info[10])<<16 | int32(info[11])<<24
-		if info.Signo() != sig {
+		code := info.Code
+		if int(info.Signo) != sig {
 			return unix.EINVAL
 		}
 		// Only a process signalling itself may forge a kernel-looking
 		// siginfo (copy_siginfo_from_user_any's rule).
-		if (p.tg != t.TG || flags&pidfdSignalProcessGroup != 0 || flags&pidfdSignalThread != 0) && (code >= 0 || code == siTkill) {
+		if (p.tg != t.TG || flags&linux.PIDFD_SIGNAL_PROCESS_GROUP != 0 || flags&linux.PIDFD_SIGNAL_THREAD != 0) && (code >= 0 || code == linux.SI_TKILL) {
 			return unix.EPERM
 		}
 	}
@@ -121,10 +115,10 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 	switch {
 	case reaped:
 		return unix.ESRCH
-	case exited && flags&pidfdSignalProcessGroup == 0:
+	case exited && flags&linux.PIDFD_SIGNAL_PROCESS_GROUP == 0:
 		return nil
 	}
-	si := NewSigInfo(int32(sig), siUser, t.PID(), t.Creds().UID.Real)
+	si := NewSigInfo(int32(sig), linux.SI_USER, t.PID(), t.Creds().UID.Real)
 	if info != nil {
 		si = *info
 	}
@@ -132,13 +126,13 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 		return nil
 	}
 	switch {
-	case flags&pidfdSignalProcessGroup != 0:
+	case flags&linux.PIDFD_SIGNAL_PROCESS_GROUP != 0:
 		k := p.tg.k
 		k.mu.Lock()
 		pgrp := p.tg.pgid
 		k.mu.Unlock()
 		return k.signalGroup(pgrp, si)
-	case flags&pidfdSignalThread != 0:
+	case flags&linux.PIDFD_SIGNAL_THREAD != 0:
 		if leader := p.tg.k.Task(p.tg.PID); leader != nil {
 			leader.SendSignal(si)
 		}
@@ -176,7 +170,7 @@ func (p *PidFD) Readiness(mask int16) int16 {
 	var r int16
 	exited, reaped := p.state()
 	if exited {
-		r |= unix.POLLIN | vfs.POLLRDNORM
+		r |= unix.POLLIN | linux.POLLRDNORM
 	}
 	if reaped {
 		r |= unix.POLLHUP

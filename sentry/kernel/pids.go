@@ -22,11 +22,7 @@ func (k *Kernel) SetTaskLimit(n int) {
 // not counted per user: the sandbox's processes are one user's, and its
 // root, whom Linux exempts, is the usual one. k.mu is held.
 func (k *Kernel) admitTaskLocked() error {
-	limit := k.taskLimit
-	if limit <= 0 {
-		limit = DefaultTaskLimit
-	}
-	if len(k.tasks) >= limit {
+	if len(k.tasks) >= k.TaskLimit() {
 		return unix.EAGAIN
 	}
 	return nil
@@ -38,4 +34,12 @@ func (k *Kernel) admitTask() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.admitTaskLocked()
+}
+
+// TaskLimit returns how many tasks the sandbox may hold (pids.max).
+func (k *Kernel) TaskLimit() int {
+	if k.taskLimit <= 0 {
+		return DefaultTaskLimit
+	}
+	return k.taskLimit
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Nice values, as getpriority(2)/setpriority(2) see them. They are
@@ -12,13 +13,6 @@ import (
 // Nice returns the task's nice value (-20..19). Linux keeps it per thread.
 func (t *Task) Nice() int { return int(t.nice.Load()) }
 
-// Priority selectors (PRIO_PROCESS, PRIO_PGRP, PRIO_USER).
-const (
-	PrioProcess = 0
-	PrioPgrp    = 1
-	PrioUser    = 2
-)
-
 // prioTargets returns the tasks that which and who name, as
 // getpriority(2) reads them: a thread ID, a process group, or every task
 // whose real user ID is who (0: the caller's own).
@@ -28,7 +22,7 @@ func (t *Task) prioTargets(which, who int) ([]*Task, error) {
 	}
 	k := t.K
 	switch which {
-	case PrioProcess:
+	case linux.PRIO_PROCESS:
 		if who == 0 {
 			return []*Task{t}, nil
 		}
@@ -36,26 +30,26 @@ func (t *Task) prioTargets(which, who int) ([]*Task, error) {
 			return []*Task{o}, nil
 		}
 		return nil, unix.ESRCH
-	case PrioPgrp, PrioUser:
+	case linux.PRIO_PGRP, linux.PRIO_USER:
 	default:
 		return nil, unix.EINVAL
 	}
 	uid := uint32(who)
-	if which == PrioUser && who == 0 {
+	if which == linux.PRIO_USER && who == 0 {
 		uid = t.Creds().UID.Real
 	}
 	k.mu.Lock()
-	if which == PrioPgrp && who == 0 {
+	if which == linux.PRIO_PGRP && who == 0 {
 		who = t.TG.pgid
 	}
 	var out []*Task
 	for _, o := range k.tasks {
-		if which == PrioPgrp && o.TG.pgid == who && !o.TG.zombie {
+		if which == linux.PRIO_PGRP && o.TG.pgid == who && !o.TG.zombie {
 			out = append(out, o)
 		}
 	}
 	k.mu.Unlock()
-	if which == PrioUser {
+	if which == linux.PRIO_USER {
 		for _, o := range k.taskList() {
 			if o.Creds().UID.Real == uid {
 				out = append(out, o)

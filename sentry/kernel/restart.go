@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Restarting syscalls interrupted by signals, as Linux does
@@ -76,7 +77,7 @@ func (t *Task) restartAfterSignal(handled bool, flags uint64) {
 	case ErrRestartNoIntr:
 		restart = true
 	case ErrRestartSys:
-		restart = !handled || flags&saRestart != 0
+		restart = !handled || flags&linux.SA_RESTART != 0
 	case ErrRestartNoHand, ErrRestartBlock:
 		restart = !handled
 	}

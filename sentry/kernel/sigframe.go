@@ -4,125 +4,94 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 )
 
-// The x86-64 signal frame (arch/x86/include/asm/sigframe.h):
-// rt_sigframe { pretcode; ucontext; siginfo } followed, 64-byte aligned,
-// by the XSAVE area and FP_XSTATE_MAGIC2.
-const (
-	frameUC        = 8                // ucontext within the frame
-	ucStack        = 16               // uc_stack within ucontext
-	ucMcontext     = 40               // uc_mcontext
-	ucFPState      = ucMcontext + 184 // mcontext.fpstate
-	ucSigmask      = ucMcontext + 256 // uc_sigmask
-	ucontextSize   = ucSigmask + 8
-	frameInfo      = frameUC + ucontextSize
-	frameSize      = frameInfo + 128
-	redZone        = 128
-	fpXstateMagic1 = 0x46505853
-	fpXstateMagic2 = 0x46505845
-	ucFlags        = 0x1 | 0x2 | 0x4 // UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
-	ssOnstack      = 1
-	ssDisable      = 2
-)
+// The x86-64 signal frame is abi.RTSigFrame, followed, 64-byte aligned, by
+// the XSAVE area and FP_XSTATE_MAGIC2; the handler runs below the red zone.
+const redZone = 128
 
-// gregs lists the sigcontext general registers in order.
-func gregs(r *platform.Registers) []*uint64 {
-	return []*uint64{&r.R8, &r.R9, &r.R10, &r.R11, &r.R12, &r.R13, &r.R14, &r.R15,
-		&r.Rdi, &r.Rsi, &r.Rbp, &r.Rbx, &r.Rdx, &r.Rax, &r.Rcx, &r.Rsp, &r.Rip, &r.Eflags}
-}
-
-// altStack returns the task's sigaltstack: base, size, and whether it is
-// enabled.
-func (t *Task) altStack() (uint64, uint64, bool) {
-	sp := binary.LittleEndian.Uint64(t.AltStack[0:])
-	flags := binary.LittleEndian.Uint32(t.AltStack[8:])
-	size := binary.LittleEndian.Uint64(t.AltStack[16:])
-	return sp, size, flags&ssDisable == 0 && size != 0
+// altStack returns the task's sigaltstack and whether it is enabled.
+func (t *Task) altStack() (linux.SignalStack, bool) {
+	ss := t.AltStack
+	return ss, ss.Flags&linux.SS_DISABLE == 0 && ss.Size != 0
 }
 
 // OnAltStack reports whether sp is inside the task's signal stack.
 func (t *Task) OnAltStack(sp uint64) bool {
-	base, size, ok := t.altStack()
-	return ok && sp > base && sp <= base+size
+	ss, ok := t.altStack()
+	return ok && sp > ss.Addr && sp <= ss.Addr+ss.Size
 }
 
 // pushFrame builds the frame for a handled signal and points the task at
 // the handler.
-func (t *Task) pushFrame(sig int, si SigInfo, act [32]byte) error {
-	flags := sigFlags(act)
-	if flags&saRestorer == 0 {
+func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
+	if act.Flags&linux.SA_RESTORER == 0 {
 		return unix.EFAULT
 	}
 	sp := t.Regs.Rsp - redZone
-	base, size, altOK := t.altStack()
+	ss, altOK := t.altStack()
 	onAlt := t.OnAltStack(t.Regs.Rsp)
-	if flags&saOnstack != 0 && altOK && !onAlt {
-		sp = base + size
+	if act.Flags&linux.SA_ONSTACK != 0 && altOK && !onAlt {
+		sp = ss.Addr + ss.Size
 	}
 	fpSize := uint64(platform.Host.Size)
 	fpAddr := (sp - fpSize - 4) &^ 63
-	frame := ((fpAddr - frameSize) &^ 15) - 8
+	frame := ((fpAddr - abi.RTSigFrameSize) &^ 15) - 8
 
 	fp := append([]byte(nil), t.FP.Bytes()...)
-	if len(fp) >= 512+64 {
-		sw := fp[464:]
-		binary.LittleEndian.PutUint32(sw[0:], fpXstateMagic1)
-		binary.LittleEndian.PutUint32(sw[4:], uint32(fpSize+4))
-		binary.LittleEndian.PutUint64(sw[8:], platform.Host.XCR0)
-		binary.LittleEndian.PutUint32(sw[16:], uint32(fpSize))
+	if sw := abi.View[abi.FPXSwBytes](fp[min(len(fp), abi.FPXSwBytesOffset):]); sw != nil && len(fp) >= 512+64 {
+		sw.Magic1 = abi.FP_XSTATE_MAGIC1
+		sw.ExtendedSize = uint32(fpSize + 4)
+		sw.Xfeatures = platform.Host.XCR0
+		sw.XstateSize = uint32(fpSize)
 	}
-	fp = binary.LittleEndian.AppendUint32(fp, fpXstateMagic2)
+	fp = binary.LittleEndian.AppendUint32(fp, unix.FP_XSTATE_MAGIC2)
 	if err := t.CopyOut(uintptr(fpAddr), fp); err != nil {
 		return err
 	}
 
-	f := make([]byte, frameSize)
-	binary.LittleEndian.PutUint64(f[0:], sigRestorer(act))
-	uc := f[frameUC:]
-	binary.LittleEndian.PutUint64(uc[0:], ucFlags)
-	binary.LittleEndian.PutUint64(uc[ucStack:], base)
-	ssFlags := uint32(0)
+	f := abi.RTSigFrame{Pretcode: act.Restorer, Info: si}
+	f.UC.Flags = abi.UC_FP_XSTATE | abi.UC_SIGCONTEXT_SS | abi.UC_STRICT_RESTORE_SS
+	f.UC.Stack = linux.SignalStack{Addr: ss.Addr, Size: ss.Size}
 	switch {
 	case !altOK:
-		ssFlags = ssDisable
+		f.UC.Stack.Flags = linux.SS_DISABLE
 	case onAlt:
-		ssFlags = ssOnstack
+		f.UC.Stack.Flags = linux.SS_ONSTACK
 	}
-	binary.LittleEndian.PutUint32(uc[ucStack+8:], ssFlags)
-	binary.LittleEndian.PutUint64(uc[ucStack+16:], size)
-	for i, p := range gregs(&t.Regs) {
-		binary.LittleEndian.PutUint64(uc[ucMcontext+8*i:], *p)
+	mc := &f.UC.MContext
+	regs := t.Regs.SigContextGregs()
+	for i, p := range mc.Gregs() {
+		*p = *regs[i]
 	}
-	seg := uc[ucMcontext+18*8:]
-	binary.LittleEndian.PutUint16(seg[0:], platform.UserCS)
-	binary.LittleEndian.PutUint16(seg[6:], platform.UserSS)
+	mc.Cs, mc.Ss = platform.UserCS, platform.UserSS
 	if sig == int(unix.SIGSEGV) || sig == int(unix.SIGBUS) {
-		binary.LittleEndian.PutUint64(uc[ucMcontext+22*8:], binary.LittleEndian.Uint64(si[16:]))
+		mc.Cr2 = si.Addr()
 	}
-	binary.LittleEndian.PutUint64(uc[ucFPState:], fpAddr)
+	mc.Fpstate = fpAddr
 	saved := t.SigMask()
 	if t.savedMask != nil {
 		saved, t.savedMask = *t.savedMask, nil
 	}
-	binary.LittleEndian.PutUint64(uc[ucSigmask:], saved)
-	copy(f[frameInfo:], si[:])
-	if err := t.CopyOut(uintptr(frame), f); err != nil {
+	f.UC.Sigmask = linux.SignalSet(saved)
+	if err := CopyOut(t, uintptr(frame), &f); err != nil {
 		return err
 	}
 
-	mask := t.SigMask() | sigMaskOf(act)
-	if flags&saNodefer == 0 {
+	mask := t.SigMask() | uint64(act.Mask)
+	if act.Flags&linux.SA_NODEFER == 0 {
 		mask |= 1 << (sig - 1)
 	}
-	t.SetSigMask(mask &^ unblockable)
+	t.SetSigMask(mask &^ UnblockableSignals)
 	t.Regs.Rsp = frame
-	t.Regs.Rip = sigHandler(act)
+	t.Regs.Rip = act.Handler
 	t.Regs.Rdi = uint64(sig)
-	t.Regs.Rsi = frame + frameInfo
-	t.Regs.Rdx = frame + frameUC
+	t.Regs.Rsi = frame + abi.RTSigFrameInfo
+	t.Regs.Rdx = frame + abi.RTSigFrameUC
 	t.Regs.Rax = 0
 	t.Regs.Eflags &^= 1<<8 | 1<<10 | 1<<16 // TF, DF, RF
 	t.Regs.OrigRax = ^uint64(0)
@@ -133,21 +102,21 @@ func (t *Task) pushFrame(sig int, si SigInfo, act [32]byte) error {
 // SigReturn restores the state saved by pushFrame (rt_sigreturn) and
 // returns the restored rax.
 func (t *Task) SigReturn() (uintptr, error) {
-	uc := make([]byte, ucontextSize)
-	addr := uintptr(t.Regs.Rsp)
-	if err := t.CopyIn(addr, uc); err != nil {
+	var uc abi.UContext
+	if err := CopyIn(t, uintptr(t.Regs.Rsp), &uc); err != nil {
 		t.ExitGroup(0, int(unix.SIGSEGV))
 		return 0, nil
 	}
 	regs := t.Regs
-	for i, p := range gregs(&regs) {
-		*p = binary.LittleEndian.Uint64(uc[ucMcontext+8*i:])
+	saved := uc.MContext.Gregs()
+	for i, p := range regs.SigContextGregs() {
+		*p = *saved[i]
 	}
 	const userFlags = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x40000 | 0x10000
 	regs.Eflags = regs.Eflags&userFlags | 0x202&^userFlags | t.Regs.Eflags&^userFlags
 	regs.Cs, regs.Ss = platform.UserCS, platform.UserSS
 	regs.OrigRax = ^uint64(0)
-	if fpAddr := binary.LittleEndian.Uint64(uc[ucFPState:]); fpAddr != 0 {
+	if fpAddr := uc.MContext.Fpstate; fpAddr != 0 {
 		b := make([]byte, platform.Host.Size)
 		if err := t.CopyIn(uintptr(fpAddr), b); err != nil {
 			t.ExitGroup(0, int(unix.SIGSEGV))
@@ -160,7 +129,7 @@ func (t *Task) SigReturn() (uintptr, error) {
 	} else {
 		t.FP = platform.NewFPState()
 	}
-	t.SetSigMask(binary.LittleEndian.Uint64(uc[ucSigmask:]) &^ unblockable)
+	t.SetSigMask(uint64(uc.Sigmask) &^ UnblockableSignals)
 	t.Regs = regs
 	return uintptr(regs.Rax), nil
 }

@@ -1,10 +1,10 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/vfs"
@@ -21,30 +21,28 @@ import (
 // stop the process (jobcontrol.go).
 
 // SigInfo is a siginfo_t.
-type SigInfo [128]byte
+type SigInfo = linux.SignalInfo
 
 // NewSigInfo returns a siginfo with signo, code and the sender's pid/uid.
 func NewSigInfo(sig, code int32, pid int, uid uint32) SigInfo {
-	var si SigInfo
-	binary.LittleEndian.PutUint32(si[0:], uint32(sig))
-	binary.LittleEndian.PutUint32(si[8:], uint32(code))
-	binary.LittleEndian.PutUint32(si[16:], uint32(pid))
-	binary.LittleEndian.PutUint32(si[20:], uid)
+	si := SigInfo{Signo: sig, Code: code}
+	si.SetPID(int32(pid))
+	si.SetUID(int32(uid))
 	return si
 }
 
-// Signo is si_signo.
-func (si *SigInfo) Signo() int { return int(binary.LittleEndian.Uint32(si[0:])) }
+// ChildInfo returns the siginfo of a SIGCHLD (or another exit signal) about
+// child pid: what happened (code, a CLD_*) and its status.
+func ChildInfo(sig, code int32, pid int, uid uint32, status int32) SigInfo {
+	si := NewSigInfo(sig, code, pid, uid)
+	si.SetStatus(status)
+	return si
+}
 
 // siginfo codes.
 const (
-	siUser     = 0
-	siKernel   = 0x80
-	siTkill    = -6
 	segvMapErr = 1
 	segvAccErr = 2
-	cldExited  = 1
-	cldKilled  = 2
 )
 
 // pendingSet is the signals waiting for delivery, with the siginfo of each
@@ -55,7 +53,7 @@ type pendingSet struct {
 }
 
 func (p *pendingSet) add(si SigInfo) {
-	sig := si.Signo()
+	sig := int(si.Signo)
 	bit := uint64(1) << (sig - 1)
 	if p.infos == nil {
 		p.infos = make(map[int][]SigInfo)
@@ -89,10 +87,11 @@ func (p *pendingSet) take(blocked uint64) (SigInfo, bool) {
 	return si, true
 }
 
-const (
-	sigRTMin    = 32
-	unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
-)
+const sigRTMin = 32
+
+// UnblockableSignals are SIGKILL and SIGSTOP, which no mask blocks, no
+// handler catches and no signalfd takes.
+const UnblockableSignals = 1<<(linux.SIGKILL-1) | 1<<(linux.SIGSTOP-1)
 
 // signalState is a task's blocked mask, pending signals, and what wakes it
 // from a blocking syscall when a signal arrives.
@@ -166,8 +165,8 @@ func (t *Task) SignalPending() bool {
 
 // SendSignal posts a signal to this thread (tkill, a fault).
 func (t *Task) SendSignal(si SigInfo) {
-	t.TG.prepareSignal(si.Signo())
-	if t.ignored(si.Signo()) {
+	t.TG.prepareSignal(int(si.Signo))
+	if t.ignored(int(si.Signo)) {
 		return
 	}
 	t.sig.mu.Lock()
@@ -180,7 +179,7 @@ func (t *Task) SendSignal(si SigInfo) {
 // signalQueued tells the process's signalfds that a signal became pending
 // (Linux's sighand->signalfd_wqh). Both ways of posting a signal end here.
 func (tg *ThreadGroup) signalQueued() {
-	tg.signalQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+	tg.signalQueue.Notify(unix.POLLIN | linux.POLLRDNORM)
 }
 
 // SignalQueue is notified whenever a signal is queued to the process or
@@ -190,7 +189,7 @@ func (tg *ThreadGroup) SignalQueue() *vfs.Queue { return &tg.signalQueue }
 // SendSignal posts a signal to the process: one of its threads that does
 // not block it will take it.
 func (tg *ThreadGroup) SendSignal(si SigInfo) {
-	sig := si.Signo()
+	sig := int(si.Signo)
 	if sig == int(unix.SIGKILL) {
 		tg.Kill(sig)
 		return
@@ -208,7 +207,7 @@ func (tg *ThreadGroup) SendSignal(si SigInfo) {
 // queueLocked queues si for the process and returns the thread to wake,
 // nil if the signal is dropped; k.mu is held.
 func (tg *ThreadGroup) queueLocked(si SigInfo) *Task {
-	sig := si.Signo()
+	sig := int(si.Signo)
 	tasks := tg.tasks
 	if len(tasks) == 0 || tasks[0].ignored(sig) {
 		return nil
@@ -243,14 +242,14 @@ func (t *Task) PendingSignals() uint64 {
 // dropped (sig_ignored): its action may change before it is unblocked, and
 // a signalfd may read it.
 func (t *Task) ignored(sig int) bool {
-	if t.SigMask()&(1<<(sig-1)) != 0 {
+	if (t.SigMask()|t.realBlocked.Load())&(1<<(sig-1)) != 0 {
 		return false
 	}
 	act := t.TG.SigAction(sig)
-	switch sigHandler(act) {
-	case sigIgn:
+	switch act.Handler {
+	case linux.SIG_IGN:
 		return sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP)
-	case sigDfl:
+	case linux.SIG_DFL:
 		return defaultAction(sig) == actIgnore
 	}
 	return false
@@ -290,25 +289,6 @@ func defaultAction(sig int) action {
 	return actTerminate
 }
 
-const (
-	sigDfl = 0
-	sigIgn = 1
-
-	saSiginfo   = 0x4
-	saOnstack   = 0x08000000
-	saRestart   = 0x10000000
-	saNodefer   = 0x40000000
-	saResethand = 0x80000000
-	saRestorer  = 0x04000000
-)
-
-func sigHandler(act [32]byte) uint64 { return binary.LittleEndian.Uint64(act[0:]) }
-func sigFlags(act [32]byte) uint64   { return binary.LittleEndian.Uint64(act[8:]) }
-func sigRestorer(act [32]byte) uint64 {
-	return binary.LittleEndian.Uint64(act[16:])
-}
-func sigMaskOf(act [32]byte) uint64 { return binary.LittleEndian.Uint64(act[24:]) }
-
 // deliverSignals runs before the task returns to the application: it
 // delivers at most one handled signal (its frame then runs first) and
 // applies default actions.
@@ -325,12 +305,12 @@ func (t *Task) deliverSignals() {
 			t.restartAfterSignal(false, 0)
 			return
 		}
-		sig := si.Signo()
+		sig := int(si.Signo)
 		act := t.TG.SigAction(sig)
-		switch h := sigHandler(act); {
-		case h == sigIgn:
+		switch h := act.Handler; {
+		case h == linux.SIG_IGN:
 			continue
-		case h == sigDfl:
+		case h == linux.SIG_DFL:
 			switch defaultAction(sig) {
 			case actIgnore:
 				continue
@@ -341,14 +321,14 @@ func (t *Task) deliverSignals() {
 			t.ExitGroup(0, sig)
 			return
 		}
-		t.restartAfterSignal(true, sigFlags(act))
+		t.restartAfterSignal(true, act.Flags)
 		if err := t.pushFrame(sig, si, act); err != nil {
 			// As Linux: a frame that cannot be written kills with SIGSEGV.
 			t.ExitGroup(0, int(unix.SIGSEGV))
 			return
 		}
-		if sigFlags(act)&saResethand != 0 {
-			t.TG.SetSigAction(sig, [32]byte{})
+		if act.Flags&linux.SA_RESETHAND != 0 {
+			t.TG.SetSigAction(sig, linux.SigAction{})
 		}
 		return
 	}
@@ -357,11 +337,11 @@ func (t *Task) deliverSignals() {
 // forceSignal delivers a synchronous signal (a fault): if it is blocked or
 // ignored, the default action applies, as force_sig does.
 func (t *Task) forceSignal(si SigInfo) {
-	sig := si.Signo()
+	sig := int(si.Signo)
 	bit := uint64(1) << (sig - 1)
 	act := t.TG.SigAction(sig)
-	if t.SigMask()&bit != 0 || sigHandler(act) == sigIgn {
-		t.TG.SetSigAction(sig, [32]byte{})
+	if t.SigMask()&bit != 0 || act.Handler == linux.SIG_IGN {
+		t.TG.SetSigAction(sig, linux.SigAction{})
 		t.SetSigMask(t.SigMask() &^ bit)
 	}
 	t.sig.mu.Lock()
@@ -372,13 +352,13 @@ func (t *Task) forceSignal(si SigInfo) {
 // faultInfo is the siginfo of an application fault.
 func faultInfo(ev platform.Event) SigInfo {
 	if ev.Kind == platform.EventSignal {
-		return SigInfo(ev.Signal.Raw)
+		return ev.Signal
 	}
 	si := NewSigInfo(int32(unix.SIGSEGV), segvMapErr, 0, 0)
 	if ev.Signal.Signo == int32(unix.SIGSEGV) {
-		si = SigInfo(ev.Signal.Raw)
+		si = ev.Signal
 	}
-	binary.LittleEndian.PutUint64(si[16:], uint64(ev.Fault.Addr))
+	si.SetAddr(uint64(ev.Fault.Addr))
 	return si
 }
 
@@ -415,7 +395,7 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 	if len(targets) == 0 {
 		return unix.ESRCH
 	}
-	if si.Signo() == 0 {
+	if int(si.Signo) == 0 {
 		return nil
 	}
 	for _, tg := range targets {

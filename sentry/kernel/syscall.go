@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -70,6 +71,9 @@ type Syscall struct {
 type SyscallTable struct {
 	Entries map[uintptr]Syscall
 
+	// errs are the registrations refused (Err).
+	errs []error
+
 	unimplMu sync.Mutex
 	unimpl   map[uintptr]bool // reported once each
 }
@@ -79,14 +83,21 @@ func NewSyscallTable() *SyscallTable {
 	return &SyscallTable{Entries: make(map[uintptr]Syscall), unimpl: make(map[uintptr]bool)}
 }
 
-// Register adds an entry; registering a number twice is a programming error
-// caught by the table's tests.
+// Register adds an entry. A number registered twice keeps its first entry
+// and the second is refused: Err reports it, and the table must not be used.
 func (st *SyscallTable) Register(nr uintptr, s Syscall) {
+	if old, ok := st.Entries[nr]; ok {
+		st.errs = append(st.errs, fmt.Errorf("syscall %d registered twice: as %q, then as %q", nr, old.Name, s.Name))
+		return
+	}
 	if s.Fn == nil {
 		s.Support = Unimplemented
 	}
 	st.Entries[nr] = s
 }
+
+// Err reports the registrations Register refused.
+func (st *SyscallTable) Err() error { return errors.Join(st.errs...) }
 
 // Name returns the name of syscall nr.
 func (st *SyscallTable) Name(nr uintptr) string {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/mm"
@@ -43,13 +44,19 @@ type Task struct {
 	// sigMask is the blocked signal set (SigMask, SetSigMask): only the
 	// task's own goroutine changes it, but senders read it to pick a thread.
 	sigMask atomic.Uint64
+	// realBlocked is the mask sigtimedwait unblocked its set from while it
+	// waits (Linux's real_blocked): a signal it waits for is not dropped
+	// as ignored meanwhile. Only the task's own goroutine sets it.
+	realBlocked atomic.Uint64
 	// AltStack is sigaltstack's stack_t, as the application set it.
-	AltStack [24]byte
+	AltStack linux.SignalStack
 	// Personality is personality(2)'s persona, recorded and inherited; no
 	// flag changes how the sentry behaves.
 	Personality uint32
 	// nice is the task's nice value (priority.go).
 	nice atomic.Int32
+	// inSyscall is set while a syscall handler runs (stats.go).
+	inSyscall atomic.Bool
 
 	mu   sync.Mutex
 	name string
@@ -168,6 +175,20 @@ func (t *Task) SigMask() uint64 { return t.sigMask.Load() }
 // goroutine calls it.
 func (t *Task) SetSigMask(mask uint64) { t.sigMask.Store(mask) }
 
+// UnblockToWait unblocks set for a wait for its signals (sigtimedwait), as
+// Linux does with real_blocked: until the returned function restores the
+// mask, a signal that the old mask blocked still counts as blocked when it
+// is sent, so it is queued for the wait even if its action ignores it.
+func (t *Task) UnblockToWait(set uint64) (restore func()) {
+	old := t.SigMask()
+	t.realBlocked.Store(old)
+	t.SetSigMask(old &^ set)
+	return func() {
+		t.SetSigMask(old)
+		t.realBlocked.Store(0)
+	}
+}
+
 // Killed is closed when the task must stop; blocking syscalls select on it
 // and return EINTR.
 func (t *Task) Killed() <-chan struct{} { return t.killed }
@@ -232,7 +253,9 @@ func (t *Task) syscall() {
 		}
 		err = unix.ENOSYS
 	} else {
+		t.inSyscall.Store(true)
 		ret, err = s.Fn(t, args)
+		t.inSyscall.Store(false)
 	}
 	var errno unix.Errno
 	switch {
@@ -251,7 +274,7 @@ func (t *Task) syscall() {
 	// MSG_NOSIGNAL, or from a datagram socket).
 	var quiet interface{ NoSignal() bool }
 	if errno == unix.EPIPE && writesToFile(nr) && !(errors.As(err, &quiet) && quiet.NoSignal()) {
-		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), siUser, t.PID(), t.Creds().UID.Real))
+		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), linux.SI_USER, t.PID(), t.Creds().UID.Real))
 	}
 	if t.K.Strace != nil {
 		t.K.Strace.Syscall(t, nr, args, ret, errno)
@@ -288,15 +311,21 @@ func (t *Task) release() {
 	t.FDs.DecUsers()
 	t.finishVfork()
 	k := t.K
+	if t.TG.lastTask(k) {
+		// SEM_UNDO adjustments apply when the process ends, before its
+		// parent can see it end (exit_sem runs before exit_notify), and
+		// its attachments no longer hold segments marked for removal.
+		k.IPC.ExitProcess(t.TG, t.TG.PID)
+	}
 	k.mu.Lock()
 	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
 	if died {
-		// SEM_UNDO adjustments apply when the process ends (exit_sem),
-		// and its attachments no longer hold segments marked for removal.
+		// Threads that ended together each saw another: apply them now
+		// (nothing is left to do if the last one did above).
 		k.IPC.ExitProcess(t.TG, t.TG.PID)
 		// Outside k.mu: a pidfd's waiters ask its readiness, which takes it.
-		t.TG.exitQueue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+		t.TG.exitQueue.Notify(unix.POLLIN | linux.POLLRDNORM)
 		t.TG.hangUp()
 	}
 }

@@ -1,11 +1,11 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -46,7 +46,7 @@ type ThreadGroup struct {
 	cpuWatched  atomic.Bool // an RLIMIT_CPU watcher runs (cpulimit.go)
 	posixTimers *TimerTable
 	sigmu       sync.Mutex
-	handlers    map[int][32]byte // rt_sigaction records, by signal
+	handlers    map[int]linux.SigAction // rt_sigaction records, by signal
 	pending     pendingSet       // signals sent to the process, guarded by sigmu
 	signalQueue vfs.Queue        // signalfd waiters (signalQueued)
 	exitQueue   vfs.Queue        // pidfd waiters, notified when the group dies
@@ -62,7 +62,7 @@ func (tg *ThreadGroup) realUID() uint32 {
 
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 	tg := &ThreadGroup{PID: pid, k: k, parent: parent, children: make(map[*ThreadGroup]struct{}),
-		pgid: pid, sid: pid, done: make(chan struct{}), handlers: make(map[int][32]byte)}
+		pgid: pid, sid: pid, done: make(chan struct{}), handlers: make(map[int]linux.SigAction)}
 	if parent != nil {
 		parent.children[tg] = struct{}{}
 		tg.pgid, tg.sid, tg.ctty = parent.pgid, parent.sid, parent.ctty
@@ -188,12 +188,11 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 	if tg.parent == nil || tg.parent.ignoresChildren() {
 		k.reap(tg)
 	} else if tg.exitSignal != 0 {
-		code, status := int32(cldExited), int32(tg.status.Code)
+		code, status := int32(linux.CLD_EXITED), int32(tg.status.Code)
 		if tg.status.Signal != 0 {
-			code, status = cldKilled, int32(tg.status.Signal)
+			code, status = linux.CLD_KILLED, int32(tg.status.Signal)
 		}
-		si := NewSigInfo(int32(tg.exitSignal), code, tg.PID, tg.realUID())
-		binary.LittleEndian.PutUint32(si[24:], uint32(status))
+		si := ChildInfo(int32(tg.exitSignal), code, tg.PID, tg.realUID(), status)
 		// Queued before the broadcast below, so that a wait that returns
 		// finds SIGCHLD pending, as in Linux.
 		if target := tg.parent.queueLocked(si); target != nil {
@@ -208,11 +207,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 // SA_NOCLDWAIT), in which case children are reaped at once, as in Linux.
 func (tg *ThreadGroup) ignoresChildren() bool {
 	act := tg.SigAction(int(unix.SIGCHLD))
-	handler := uint64(act[0]) | uint64(act[1])<<8 | uint64(act[2])<<16 | uint64(act[3])<<24 |
-		uint64(act[4])<<32 | uint64(act[5])<<40 | uint64(act[6])<<48 | uint64(act[7])<<56
-	flags := uint32(act[8]) | uint32(act[9])<<8 | uint32(act[10])<<16 | uint32(act[11])<<24
-	const sigIgn, saNocldwait = 1, 2
-	return handler == sigIgn || flags&saNocldwait != 0
+	return act.Handler == linux.SIG_IGN || act.Flags&linux.SA_NOCLDWAIT != 0
 }
 
 // reap forgets a zombie; k.mu is held.
@@ -224,14 +219,14 @@ func (k *Kernel) reap(tg *ThreadGroup) {
 }
 
 // SigAction returns the recorded action of sig (zero: SIG_DFL).
-func (tg *ThreadGroup) SigAction(sig int) [32]byte {
+func (tg *ThreadGroup) SigAction(sig int) linux.SigAction {
 	tg.sigmu.Lock()
 	defer tg.sigmu.Unlock()
 	return tg.handlers[sig]
 }
 
 // SetSigAction records the action of sig.
-func (tg *ThreadGroup) SetSigAction(sig int, act [32]byte) {
+func (tg *ThreadGroup) SetSigAction(sig int, act linux.SigAction) {
 	tg.sigmu.Lock()
 	defer tg.sigmu.Unlock()
 	tg.handlers[sig] = act
@@ -243,7 +238,7 @@ func (tg *ThreadGroup) resetHandlersForExec() {
 	tg.sigmu.Lock()
 	defer tg.sigmu.Unlock()
 	for sig, act := range tg.handlers {
-		if act[0] > 1 || act[1] != 0 || act[2] != 0 || act[3] != 0 || act[4] != 0 || act[5] != 0 || act[6] != 0 || act[7] != 0 {
+		if act.Handler != linux.SIG_DFL && act.Handler != linux.SIG_IGN {
 			delete(tg.handlers, sig)
 		}
 	}

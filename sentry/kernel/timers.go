@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // IntervalTimer is a timer that sends a signal when it expires, and again
@@ -80,7 +81,7 @@ func (tg *ThreadGroup) RealTimer() *IntervalTimer {
 	defer tg.mu.Unlock()
 	if tg.realTimer == nil {
 		tg.realTimer = NewIntervalTimer(func() {
-			tg.SendSignal(NewSigInfo(int32(unix.SIGALRM), siKernel, 0, 0))
+			tg.SendSignal(NewSigInfo(int32(unix.SIGALRM), linux.SI_KERNEL, 0, 0))
 		})
 	}
 	return tg.realTimer

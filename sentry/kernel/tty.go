@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -75,7 +76,7 @@ func (tty *TTY) SignalForeground(sig int) bool {
 	if pgrp == 0 {
 		return false
 	}
-	return k.signalGroup(pgrp, NewSigInfo(int32(sig), siKernel, 0, 0)) == nil
+	return k.signalGroup(pgrp, NewSigInfo(int32(sig), linux.SI_KERNEL, 0, 0)) == nil
 }
 
 // signalGroup sends si to every process of group pgrp; ESRCH if none.
@@ -138,7 +139,7 @@ func (tty *TTY) CheckAccess(ctx context.Context, sig unix.Signal) error {
 	if orphaned {
 		return unix.EIO
 	}
-	k.signalGroup(pgrp, NewSigInfo(int32(sig), siKernel, 0, 0))
+	k.signalGroup(pgrp, NewSigInfo(int32(sig), linux.SI_KERNEL, 0, 0))
 	return ErrRestartSys
 }
 
@@ -146,7 +147,7 @@ func (tty *TTY) CheckAccess(ctx context.Context, sig unix.Signal) error {
 // process (is_ignored in tty_jobctrl.c: SIG_IGN only, not a default
 // action).
 func (t *Task) ignoresOrBlocks(sig int) bool {
-	return t.SigMask()&(1<<(sig-1)) != 0 || sigHandler(t.TG.SigAction(sig)) == sigIgn
+	return t.SigMask()&(1<<(sig-1)) != 0 || t.TG.SigAction(sig).Handler == linux.SIG_IGN
 }
 
 // orphanedLocked reports whether process group pgrp is orphaned: no
@@ -324,8 +325,8 @@ func (tg *ThreadGroup) hangUp() {
 	tg.ctty = nil
 	k.mu.Unlock()
 	if pgrp != 0 {
-		k.signalGroup(pgrp, NewSigInfo(int32(unix.SIGHUP), siKernel, 0, 0))
-		k.signalGroup(pgrp, NewSigInfo(int32(unix.SIGCONT), siKernel, 0, 0))
+		k.signalGroup(pgrp, NewSigInfo(int32(unix.SIGHUP), linux.SI_KERNEL, 0, 0))
+		k.signalGroup(pgrp, NewSigInfo(int32(unix.SIGCONT), linux.SI_KERNEL, 0, 0))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/mm"
 )
@@ -19,26 +20,6 @@ const (
 
 // Auxiliary vector types (elf.h).
 const (
-	atNull         = 0
-	atPhdr         = 3
-	atPhent        = 4
-	atPhnum        = 5
-	atPagesz       = 6
-	atBase         = 7
-	atFlags        = 8
-	atEntry        = 9
-	atUID          = 11
-	atEUID         = 12
-	atGID          = 13
-	atEGID         = 14
-	atPlatform     = 15
-	atHWCAP        = 16
-	atClktck       = 17
-	atSecure       = 23
-	atRandom       = 25
-	atHWCAP2       = 26
-	atExecfn       = 31
-	atSysinfoEHDR  = 33
 	atMinsigstksz  = 51
 	elf64PhdrSize  = 56
 	clockTicksPerS = 100
@@ -122,27 +103,27 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 
 	host := hostAuxv()
 	auxv := [][2]uint64{
-		{atPhdr, uint64(si.main.phdr)},
-		{atPhent, elf64PhdrSize},
-		{atPhnum, uint64(si.main.phnum)},
-		{atPagesz, pageSize},
-		{atBase, uint64(si.interpBase)},
-		{atFlags, 0},
-		{atEntry, uint64(si.main.entry)},
-		{atUID, 0}, {atEUID, 0}, {atGID, 0}, {atEGID, 0},
-		{atSecure, 0},
-		{atHWCAP, host[atHWCAP]},
-		{atHWCAP2, host[atHWCAP2]},
-		{atClktck, clockTicksPerS},
-		{atRandom, uint64(randomAt)},
-		{atExecfn, uint64(strsAt + execOff)},
-		{atPlatform, uint64(strsAt + platOff)},
+		{linux.AT_PHDR, uint64(si.main.phdr)},
+		{linux.AT_PHENT, elf64PhdrSize},
+		{linux.AT_PHNUM, uint64(si.main.phnum)},
+		{linux.AT_PAGESZ, pageSize},
+		{linux.AT_BASE, uint64(si.interpBase)},
+		{linux.AT_FLAGS, 0},
+		{linux.AT_ENTRY, uint64(si.main.entry)},
+		{linux.AT_UID, 0}, {linux.AT_EUID, 0}, {linux.AT_GID, 0}, {linux.AT_EGID, 0},
+		{linux.AT_SECURE, 0},
+		{linux.AT_HWCAP, host[linux.AT_HWCAP]},
+		{linux.AT_HWCAP2, host[linux.AT_HWCAP2]},
+		{linux.AT_CLKTCK, clockTicksPerS},
+		{linux.AT_RANDOM, uint64(randomAt)},
+		{linux.AT_EXECFN, uint64(strsAt + execOff)},
+		{linux.AT_PLATFORM, uint64(strsAt + platOff)},
 		{atMinsigstksz, host[atMinsigstksz]},
 	}
 	if v := m.AddressSpace().VDSO(); v.End > v.Start {
-		auxv = append(auxv, [2]uint64{atSysinfoEHDR, uint64(v.Start)})
+		auxv = append(auxv, [2]uint64{linux.AT_SYSINFO_EHDR, uint64(v.Start)})
 	}
-	auxv = append(auxv, [2]uint64{atNull, 0})
+	auxv = append(auxv, [2]uint64{linux.AT_NULL, 0})
 
 	words := 1 + len(si.argv) + 1 + len(si.envv) + 1 + 2*len(auxv)
 	sp := (randomAt - uintptr(words*8)) &^ 0xf

@@ -1,10 +1,6 @@
 package mm
 
 import (
-	"fmt"
-	"os"
-	"unsafe"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -105,25 +101,6 @@ func (m *MemoryManager) Mincore(addr, length uintptr) ([]byte, error) {
 		}
 	}
 	return vec, nil
-}
-
-// fileResidency sets vec[i] to 1 where page i of f from off is in the
-// host's page cache, by asking the host's mincore about a mapping of it in
-// the sentry that is never touched.
-func fileResidency(f *os.File, off int64, vec []byte) error {
-	b, err := unix.Mmap(int(f.Fd()), off, len(vec)*pageSize, unix.PROT_NONE, unix.MAP_SHARED)
-	if err != nil {
-		return fmt.Errorf("mapping a file to read its residency: %w", err)
-	}
-	defer unix.Munmap(b)
-	cached := make([]byte, len(vec))
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&cached[0]))); errno != 0 {
-		return fmt.Errorf("reading a file's residency: %w", errno)
-	}
-	for i, c := range cached {
-		vec[i] |= c & 1
-	}
-	return nil
 }
 
 // Msync checks the range is mapped; data written through a shared mapping

@@ -2,7 +2,7 @@
 // mapping (VMA) of its address space, and the operations that change them.
 //
 // Application memory is real memory of the platform's stub process
-// (DESIGN.md section 4): the host kernel handles page faults, copy-on-write
+// (docs/architecture.md, section 4): the host kernel handles page faults, copy-on-write
 // and file caching. The sentry decides every address itself and maps with
 // MAP_FIXED, so the mirror is exactly what the host has; it backs
 // /proc/self/maps, brk, mremap and validation.
@@ -41,6 +41,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -78,12 +79,14 @@ type VMA struct {
 type MemoryManager struct {
 	as  platform.AddressSpace
 	mem *usage.Memory // the sandbox's account; nil charges nothing
+	cpu *usage.CPU    // the sandbox's CPU time; nil records nothing
 
 	// asLimit and dataLimit are the process's RLIMIT_AS and RLIMIT_DATA
 	// soft limits in bytes (account.go).
 	asLimit, dataLimit atomic.Uint64
 
 	mu       sync.Mutex
+	released bool  // the address space is gone (Release)
 	vmas     []VMA // sorted, non-overlapping
 	mmapBase uintptr
 	brkStart uintptr
@@ -148,10 +151,35 @@ func randomPages(n uint64) uintptr {
 	return uintptr(binary.LittleEndian.Uint64(b[:]) % n)
 }
 
-// Release destroys the address space.
+// SetCPUAccount makes the address space's CPU time go to c when it is
+// released; forks inherit it. Call it before the address space is shared.
+func (m *MemoryManager) SetCPUAccount(c *usage.CPU) { m.cpu = c }
+
+// CPUTime returns the CPU time of the threads that run in the address
+// space; ok is false once it is released (its host process may be
+// another's by then).
+func (m *MemoryManager) CPUTime() (user, sys time.Duration, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.released {
+		return 0, 0, false
+	}
+	user, sys, err := m.as.CPUTime()
+	return user, sys, err == nil
+}
+
+// Release destroys the address space; its CPU time goes to the sandbox's
+// account.
 func (m *MemoryManager) Release() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.released {
+		return
+	}
+	if user, sys, err := m.as.CPUTime(); err == nil {
+		m.cpu.Retire(user, sys)
+	}
+	m.released = true
 	m.as.Release()
 	m.mem.Uncharge(m.usageIn(0, TaskSize).charged)
 	shms := m.shmsIn(0, TaskSize)

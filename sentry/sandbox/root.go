@@ -6,9 +6,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/fs/cgroup"
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/fs/proc"
 	"runsc-lite/sentry/fs/rootfs"
+	"runsc-lite/sentry/fs/sys"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
 	"runsc-lite/sentry/vfs"
@@ -18,29 +20,50 @@ import (
 type Root struct {
 	VFS       *vfs.VFS
 	FSContext *vfs.FSContext
-	hostDir   string
+	// ids number the host files the sandbox sees, below the root and
+	// imported as stdio alike.
+	ids *host.Identities
 }
 
 func newRoot(dir string) (*Root, error) {
-	v, fsc, err := rootfs.New(dir)
+	ids := host.NewIdentities()
+	v, fsc, err := rootfs.New(dir, ids)
 	if err != nil {
 		return nil, fmt.Errorf("--root=%s: %w", dir, err)
 	}
-	return &Root{VFS: v, FSContext: fsc, hostDir: dir}, nil
+	return &Root{VFS: v, FSContext: fsc, ids: ids}, nil
 }
 
-// mountProc mounts /proc for k.
-func (r *Root) mountProc(k *kernel.Kernel) error {
-	mounts := []proc.Mount{
-		{Source: "runsc-lite-root", Path: "/", Type: "overlay", Options: "rw,lowerdir=" + r.hostDir},
-		{Source: "none", Path: "/dev", Type: "tmpfs", Options: "rw,mode=755"},
-		{Source: "none", Path: "/dev/shm", Type: "tmpfs", Options: "rw,mode=1777"},
-		{Source: "none", Path: "/tmp", Type: "tmpfs", Options: "rw,mode=1777"},
-		{Source: "proc", Path: "/proc", Type: "proc", Options: "rw"},
+// mountKernelFS mounts the sandbox's /sys, its cgroup and /proc for k,
+// and gives /proc the mount table: every mount with its device number and
+// the sandbox's names only (no host path, whatever --root is).
+func (r *Root) mountKernelFS(k *kernel.Kernel) error {
+	procFS := proc.New(k)
+	for _, m := range []struct {
+		path string
+		fs   vfs.FileSystem
+	}{{"/sys", sys.New(k.CPUs())}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
+		if err := r.VFS.Mount(m.path, m.fs); err != nil {
+			return fmt.Errorf("mounting %s: %w", m.path, err)
+		}
 	}
-	if err := r.VFS.Mount("/proc", proc.New(k, mounts)); err != nil {
-		return fmt.Errorf("mounting /proc: %w", err)
+	table := []proc.Mount{
+		{Source: "overlay", Path: "/", Type: "overlay", Flags: "rw"},
+		{Source: "tmpfs", Path: "/tmp", Type: "tmpfs", Flags: "rw", Data: "mode=1777"},
+		{Source: "tmpfs", Path: "/dev", Type: "tmpfs", Flags: "ro,nosuid", Data: "mode=755"},
+		{Source: "tmpfs", Path: "/dev/shm", Type: "tmpfs", Flags: "rw", Data: "mode=1777"},
+		{Source: "sysfs", Path: "/sys", Type: "sysfs", Flags: "ro,nosuid,nodev,noexec"},
+		{Source: "cgroup2", Path: "/sys/fs/cgroup", Type: "cgroup2", Flags: "ro,nosuid,nodev,noexec"},
+		{Source: "proc", Path: "/proc", Type: "proc", Flags: "rw,nosuid,nodev,noexec"},
 	}
+	for i := range table {
+		st, err := r.VFS.StatAt(context.Background(), r.FSContext, nil, table[i].Path, true)
+		if err != nil {
+			return fmt.Errorf("the mount at %s: %w", table[i].Path, err)
+		}
+		table[i].Dev = st.Dev
+	}
+	procFS.SetMounts(table)
 	return nil
 }
 
@@ -99,7 +122,7 @@ func (r *Root) StdioTable(tty *kernel.TTY, ttyFD int) (*vfs.FDTable, error) {
 		if tty != nil && sameFile(fd, ttyFD) {
 			jc = tty
 		}
-		f, err := host.ImportTerminal(fd, jc)
+		f, err := host.ImportTerminal(fd, jc, r.ids)
 		if err != nil {
 			t.Release()
 			return nil, err

@@ -90,19 +90,24 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 		return kernel.ExitStatus{}, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
 	}
 	defer p.Close()
-	k := kernel.New(p, root.VFS, linux.NewTable(), cfg.Log)
+	table, err := linux.NewTable()
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	k := kernel.New(p, root.VFS, table, cfg.Log)
 	k.SetTaskLimit(cfg.PidsLimit)
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
 	}
-	if err := root.mountProc(k); err != nil {
+	if err := root.mountKernelFS(k); err != nil {
 		return kernel.ExitStatus{}, err
 	}
 	as, err := p.NewAddressSpace()
 	if err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("creating the address space: %w", err)
 	}
-	m := mm.New(as, usage.NewMemory(cfg.MemoryLimit))
+	k.Memory = usage.NewMemory(cfg.MemoryLimit)
+	m := mm.New(as, k.Memory)
 	res, err := loader.Load(m, root.Opener(), exe, cfg.Argv, cfg.Env)
 	if err != nil {
 		m.Release()

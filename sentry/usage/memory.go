@@ -1,6 +1,7 @@
-// Package usage is the sandbox-wide memory account: one limit, like a
-// memory cgroup's, that everything the application can make the host hold
-// in memory is charged to before it is allocated.
+// Package usage is the sandbox-wide accounts: memory, with one limit like
+// a memory cgroup's, that everything the application can make the host
+// hold in memory is charged to before it is allocated; and CPU time
+// (cpu.go), which /proc/stat and the cgroup files report.
 //
 // Decisions:
 //   - Accounting is by commitment, as Linux's vm.overcommit_memory=2

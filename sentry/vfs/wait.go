@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Waiting for readiness.
@@ -29,22 +30,12 @@ import (
 // That keeps O_NONBLOCK (which fcntl can change at any time) in one place,
 // and the files' code free of waiting.
 
-// poll(2) events that x/sys/unix does not name (Linux's values; epoll's
-// EPOLL* bits are the same numbers).
-const (
-	POLLRDNORM = unix.EPOLLRDNORM
-	POLLRDBAND = unix.EPOLLRDBAND
-	POLLWRNORM = unix.EPOLLWRNORM
-	POLLWRBAND = unix.EPOLLWRBAND
-	POLLRDHUP  = unix.EPOLLRDHUP
-)
-
 // Always-reported events: poll(2) reports them whatever was asked.
 const alwaysEvents = unix.POLLHUP | unix.POLLERR | unix.POLLNVAL
 
 // DefaultEvents is the readiness of files that never block (Linux's
 // DEFAULT_POLLMASK).
-const DefaultEvents = unix.POLLIN | unix.POLLOUT | POLLRDNORM | POLLWRNORM
+const DefaultEvents = unix.POLLIN | unix.POLLOUT | linux.POLLRDNORM | linux.POLLWRNORM
 
 // Waitable is implemented by files whose readiness changes: they notify
 // their queue of every change.

@@ -25,13 +25,6 @@ import (
 //     listing; inodes with a reader but no writer are on a read-only
 //     filesystem: EROFS for changes.
 
-// Limits of fs/xattr.c (include/uapi/linux/limits.h).
-const (
-	XattrNameMax = 255      // XATTR_NAME_MAX
-	XattrSizeMax = 64 << 10 // XATTR_SIZE_MAX: the largest value
-	XattrListMax = 64 << 10 // XATTR_LIST_MAX: the largest listing
-)
-
 // XattrReader is implemented by inodes of filesystems with extended
 // attributes.
 type XattrReader interface {

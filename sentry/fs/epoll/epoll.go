@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -27,10 +28,7 @@ type Event struct {
 }
 
 const (
-	epollET      = 1 << 31
-	epollOneshot = 1 << 30
-	epollExcl    = 1 << 28
-	epollWakeup  = 1 << 29
+	epollExcl = 1 << 28
 )
 
 type key struct {
@@ -186,7 +184,7 @@ func (in *Instance) collect(max int, consume bool) []Event {
 		if it.off {
 			continue
 		}
-		et := it.ev.Events&epollET != 0
+		et := it.ev.Events&linux.EPOLLET != 0
 		if et && !it.pending.Load() {
 			continue
 		}
@@ -203,7 +201,7 @@ func (in *Instance) collect(max int, consume bool) []Event {
 			if et {
 				it.pending.Store(false)
 			}
-			if it.ev.Events&epollOneshot != 0 {
+			if it.ev.Events&linux.EPOLLONESHOT != 0 {
 				it.off = true
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -89,7 +90,7 @@ func (e *EventFD) Read(ctx context.Context, p []byte) (int, error) {
 	e.count -= v
 	e.mu.Unlock()
 	binary.NativeEndian.PutUint64(p, v)
-	e.queue.Notify(unix.POLLOUT | vfs.POLLWRNORM)
+	e.queue.Notify(unix.POLLOUT | linux.POLLWRNORM)
 	return 8, nil
 }
 
@@ -111,7 +112,7 @@ func (e *EventFD) Write(ctx context.Context, p []byte) (int, error) {
 	e.count += v
 	e.mu.Unlock()
 	if v != 0 {
-		e.queue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+		e.queue.Notify(unix.POLLIN | linux.POLLRDNORM)
 	}
 	return 8, nil
 }
@@ -132,10 +133,10 @@ func (e *EventFD) Readiness(mask int16) int16 {
 	defer e.mu.Unlock()
 	var ev int16
 	if e.count > 0 {
-		ev |= unix.POLLIN | vfs.POLLRDNORM
+		ev |= unix.POLLIN | linux.POLLRDNORM
 	}
 	if e.count < maxCount {
-		ev |= unix.POLLOUT | vfs.POLLWRNORM
+		ev |= unix.POLLOUT | linux.POLLWRNORM
 	}
 	return ev
 }

@@ -18,6 +18,10 @@
 //     FIFOs and sockets found on the host fail with EACCES, as on a
 //     filesystem mounted nodev (opening a host FIFO could block the sentry).
 //   - Host stdio comes in through ImportFD, which wraps a host descriptor.
+//   - No host device or inode number reaches the sandbox: stat and
+//     getdents answer with the numbers an Identities table hands out
+//     (identity.go), shared with the imported descriptors, and statfs
+//     with a filesystem ID made from the sandbox's device number.
 package host
 
 import (
@@ -38,21 +42,26 @@ const resolveFlags = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RE
 type FS struct {
 	root *os.File // O_PATH descriptor of the sandbox root
 	top  *inode
+	ids  *Identities
 }
 
-// New opens the host directory root as a filesystem.
-func New(root string) (*FS, error) {
+// New opens the host directory root as a filesystem whose files get
+// their sandbox numbers from ids (nil: a table of its own).
+func New(root string, ids *Identities) (*FS, error) {
+	if ids == nil {
+		ids = NewIdentities()
+	}
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening sandbox root %s: %w", root, err)
 	}
-	fs := &FS{root: os.NewFile(uintptr(fd), root)}
+	fs := &FS{root: os.NewFile(uintptr(fd), root), ids: ids}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		fs.root.Close()
 		return nil, fmt.Errorf("stat of sandbox root %s: %w", root, err)
 	}
-	fs.top = &inode{fs: fs, path: ".", stat: st}
+	fs.top = &inode{fs: fs, path: ".", hostDev: st.Dev, stat: ids.File(st)}
 	return fs, nil
 }
 
@@ -69,6 +78,8 @@ func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 		return s, err
 	}
 	s.Flags |= unix.ST_RDONLY
+	// f_fsid as Linux makes it from a device number (huge_encode_dev).
+	s.Fsid.Val = [2]int32{int32(vfs.EncodeDev(fs.ids.Dev())), 0}
 	return s, nil
 }
 
@@ -86,9 +97,10 @@ func (fs *FS) open(p string, flags int) (int, error) {
 
 // inode is a host file below the root.
 type inode struct {
-	fs   *FS
-	path string // relative to the root, cleaned; "." for the root
-	stat unix.Stat_t
+	fs      *FS
+	path    string      // relative to the root, cleaned; "." for the root
+	hostDev uint64      // the host's st_dev, for the inode numbers of entries
+	stat    unix.Stat_t // with the sandbox's numbers
 }
 
 // Stat implements vfs.Inode.
@@ -102,11 +114,11 @@ func (i *inode) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
 		return nil, hostErr(err)
 	}
 	defer unix.Close(fd)
-	c := &inode{fs: i.fs, path: p}
-	if err := unix.Fstat(fd, &c.stat); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, hostErr(err)
 	}
-	return c, nil
+	return &inode{fs: i.fs, path: p, hostDev: st.Dev, stat: i.fs.ids.File(st)}, nil
 }
 
 // hostErr maps host errors to what the application may see: anything
@@ -142,7 +154,11 @@ func (i *inode) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
 		if n <= 0 {
 			return out, nil
 		}
+		start := len(out)
 		out = parseDirents(buf[:n], out)
+		for k := start; k < len(out); k++ {
+			out[k].Ino = i.fs.ids.Ino(i.hostDev, out[k].Ino)
+		}
 	}
 }
 

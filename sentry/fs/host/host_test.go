@@ -20,7 +20,7 @@ func TestConfined(t *testing.T) {
 	root := filepath.Join(outer, "root")
 	os.Mkdir(root, 0o755)
 	os.Symlink("../secret", filepath.Join(root, "up"))
-	fs, err := New(root)
+	fs, err := New(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestImportFD(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	f, err := ImportFD(int(w.Fd()))
+	f, err := ImportFD(int(w.Fd()), NewIdentities())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,5 +72,73 @@ func TestImportFD(t *testing.T) {
 	}
 	if st, _ := f.Stat(); st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		t.Errorf("fstat mode %o", st.Mode)
+	}
+}
+
+// TestIdentities checks that no host device or inode number comes out of
+// stat, getdents or an imported descriptor, and that the sandbox's
+// numbers identify files as the host's do: hard links share one, other
+// files do not, and a file seen twice keeps its number.
+func TestIdentities(t *testing.T) {
+	root := t.TempDir()
+	for _, name := range []string{"a", "c"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Link(filepath.Join(root, "a"), filepath.Join(root, "b")); err != nil {
+		t.Fatal(err)
+	}
+	ids := NewIdentities()
+	fs, err := New(root, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	ctx := context.Background()
+	dir := fs.Root().(vfs.Dir)
+	var host unix.Stat_t
+	if err := unix.Stat(filepath.Join(root, "a"), &host); err != nil {
+		t.Fatal(err)
+	}
+	stats := map[string]unix.Stat_t{}
+	for _, name := range []string{"a", "b", "c"} {
+		i, err := dir.Lookup(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := i.Stat(ctx)
+		if st.Dev == host.Dev || st.Ino == host.Ino || st.Dev != ids.Dev() {
+			t.Errorf("%s: dev %#x ino %d; host dev %#x ino %d, sandbox dev %#x", name, st.Dev, st.Ino, host.Dev, host.Ino, ids.Dev())
+		}
+		stats[name] = st
+	}
+	if stats["a"].Ino != stats["b"].Ino || stats["a"].Ino == stats["c"].Ino {
+		t.Errorf("inode numbers a %d, b (a hard link of a) %d, c %d", stats["a"].Ino, stats["b"].Ino, stats["c"].Ino)
+	}
+	ents, err := dir.ReadDir(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Ino != stats[e.Name].Ino {
+			t.Errorf("getdents: %s has inode %d, stat says %d", e.Name, e.Ino, stats[e.Name].Ino)
+		}
+	}
+	h, err := os.Open(filepath.Join(root, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	f, err := ImportFD(int(h.Fd()), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.DecRef()
+	if st, _ := f.Stat(); st.Dev != ids.Dev() || st.Ino != stats["a"].Ino {
+		t.Errorf("imported descriptor of b: dev %#x ino %d; want %#x, %d", st.Dev, st.Ino, ids.Dev(), stats["a"].Ino)
+	}
+	if s, err := fs.Statfs(ctx); err != nil || s.Fsid.Val[0] != int32(vfs.EncodeDev(ids.Dev())) {
+		t.Errorf("statfs: fsid %v, %v", s.Fsid, err)
 	}
 }

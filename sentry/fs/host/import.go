@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -16,8 +16,9 @@ import (
 // application's descriptor table (its stdin, stdout, stderr). Reads and
 // writes go to the host descriptor at its own offset; the terminal ioctls
 // TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ and FIONREAD pass through,
-// everything else is ENOTTY. The caller keeps fd.
-func ImportFD(fd int) (*vfs.File, error) { return ImportTerminal(fd, nil) }
+// everything else is ENOTTY. fstat shows the numbers ids gives it. The
+// caller keeps fd.
+func ImportFD(fd int, ids *Identities) (*vfs.File, error) { return ImportTerminal(fd, nil, ids) }
 
 // JobControl is the sandbox's side of a host terminal (kernel.TTY): who
 // may read, write and change it, and the job control ioctls, which are
@@ -39,7 +40,7 @@ func IsTerminal(fd int) bool {
 
 // ImportTerminal is ImportFD for a descriptor of the sandbox's terminal,
 // whose job control jc decides (nil: none).
-func ImportTerminal(fd int, jc JobControl) (*vfs.File, error) {
+func ImportTerminal(fd int, jc JobControl, ids *Identities) (*vfs.File, error) {
 	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("importing host descriptor %d: %w", fd, err)
@@ -50,6 +51,7 @@ func ImportTerminal(fd int, jc JobControl) (*vfs.File, error) {
 		return nil, fmt.Errorf("importing host descriptor %d: %w", fd, err)
 	}
 	h := newHostFD(os.NewFile(uintptr(nfd), fmt.Sprintf("host:%d", fd)), jc, fl&unix.O_ACCMODE != unix.O_WRONLY)
+	h.ids = ids
 	return vfs.NewFile(nil, nil, h, h, fl&(unix.O_ACCMODE|unix.O_APPEND|unix.O_NONBLOCK)), nil
 }
 
@@ -66,12 +68,13 @@ func ReopenTerminal(fd int, jc JobControl, flags int) (vfs.FileImpl, error) {
 // hostFD is an imported host descriptor: both its inode and its file.
 // jc is the job control of a terminal; readable whether it was opened
 // for reading; stream whether it is a terminal, pipe or socket, on which a
-// read or write can block.
+// read or write can block; ids the numbers its fstat shows (nil: none).
 type hostFD struct {
 	f        *os.File
 	jc       JobControl
 	readable bool
 	stream   bool
+	ids      *Identities
 }
 
 func newHostFD(f *os.File, jc JobControl, readable bool) *hostFD {
@@ -83,11 +86,14 @@ func newHostFD(f *os.File, jc JobControl, readable bool) *hostFD {
 
 func (h *hostFD) fd() int { return int(h.f.Fd()) }
 
-// Stat implements vfs.Inode.
+// Stat implements vfs.Inode, with the sandbox's device and inode
+// numbers.
 func (h *hostFD) Stat(ctx context.Context) (unix.Stat_t, error) {
 	var st unix.Stat_t
-	err := unix.Fstat(h.fd(), &st)
-	return st, err
+	if err := unix.Fstat(h.fd(), &st); err != nil {
+		return unix.Stat_t{}, err
+	}
+	return h.ids.Descriptor(st), nil
 }
 
 // Open implements vfs.Inode; an imported descriptor has no name to open.
@@ -211,7 +217,7 @@ func (h *hostFD) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if err != nil {
 			return 0, err
 		}
-		return 0, mem.CopyOut(arg, unsafe.Slice((*byte)(unsafe.Pointer(t)), kernelTermiosSize))
+		return 0, mem.CopyOut(arg, abi.AsBytes(t)[:kernelTermiosSize])
 	case unix.TCSETS, unix.TCSETSW, unix.TCSETSF:
 		if h.jc != nil {
 			if err := h.jc.CheckAccess(ctx, unix.SIGTTOU); err != nil {
@@ -219,7 +225,7 @@ func (h *hostFD) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			}
 		}
 		var t unix.Termios
-		if err := mem.CopyIn(arg, unsafe.Slice((*byte)(unsafe.Pointer(&t)), kernelTermiosSize)); err != nil {
+		if err := mem.CopyIn(arg, abi.AsBytes(&t)[:kernelTermiosSize]); err != nil {
 			return 0, err
 		}
 		return 0, unix.IoctlSetTermios(h.fd(), uint(cmd), &t)
@@ -228,12 +234,12 @@ func (h *hostFD) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if err != nil {
 			return 0, err
 		}
-		return 0, mem.CopyOut(arg, unsafe.Slice((*byte)(unsafe.Pointer(w)), unsafe.Sizeof(*w)))
+		return 0, mem.CopyOut(arg, abi.AsBytes(w))
 	case unix.TIOCSWINSZ:
 		// The host terminal sends SIGWINCH to runsc-lite, which forwards
 		// it to the sandbox's foreground group.
 		var w unix.Winsize
-		if err := mem.CopyIn(arg, unsafe.Slice((*byte)(unsafe.Pointer(&w)), unsafe.Sizeof(w))); err != nil {
+		if err := mem.CopyIn(arg, abi.AsBytes(&w)); err != nil {
 			return 0, err
 		}
 		return 0, unix.IoctlSetWinsize(h.fd(), unix.TIOCSWINSZ, &w)

@@ -5,8 +5,7 @@ import (
 	"context"
 
 	"golang.org/x/sys/unix"
-
-	"runsc-lite/sentry/vfs"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Extended attributes of host files are read, never written, through a
@@ -37,7 +36,7 @@ func (i *inode) GetXattr(ctx context.Context, name string) ([]byte, error) {
 		return nil, unix.ENODATA
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, vfs.XattrSizeMax)
+	buf := make([]byte, linux.XATTR_SIZE_MAX)
 	n, err := unix.Fgetxattr(fd, name, buf)
 	if err != nil {
 		if err == unix.EOPNOTSUPP {
@@ -55,7 +54,7 @@ func (i *inode) ListXattr(ctx context.Context) ([]string, error) {
 		return nil, nil
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, vfs.XattrListMax)
+	buf := make([]byte, linux.XATTR_LIST_MAX)
 	n, err := unix.Flistxattr(fd, buf)
 	if err != nil {
 		if err == unix.EOPNOTSUPP {

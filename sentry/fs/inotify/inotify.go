@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -148,7 +149,7 @@ func (in *Inotify) RmWatch(wd int32) error {
 	}
 	in.dropLocked(w)
 	in.mu.Unlock()
-	in.queue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+	in.queue.Notify(unix.POLLIN | linux.POLLRDNORM)
 	return nil
 }
 
@@ -198,7 +199,7 @@ func (w *watch) Notify(mask, cookie uint32, name string) {
 		}
 	}
 	in.mu.Unlock()
-	in.queue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+	in.queue.Notify(unix.POLLIN | linux.POLLRDNORM)
 }
 
 // Read implements vfs.Stream: as many whole records as fit in p; EINVAL
@@ -251,7 +252,7 @@ func (in *Inotify) Readiness(mask int16) int16 {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if len(in.events) > 0 {
-		return unix.POLLIN | vfs.POLLRDNORM
+		return unix.POLLIN | linux.POLLRDNORM
 	}
 	return 0
 }

@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -48,7 +49,6 @@ import (
 // Statfs magic numbers.
 const (
 	overlayMagic = 0x794c7630
-	tmpfsMagic   = 0x01021994
 )
 
 // FS is an overlay (or, with no lower layer, a memory filesystem).
@@ -83,15 +83,27 @@ func NewMemory(mode uint32) *FS {
 // Root implements vfs.FileSystem.
 func (fs *FS) Root() vfs.Inode { return fs.root }
 
-// Statfs implements vfs.FileSystem.
+// Statfs implements vfs.FileSystem. An overlay reports its upper layer,
+// as Linux's does, and the upper layer is the sandbox's memory, which every
+// file written is charged to (charge.go): the size is the caller's memory
+// limit and what is free is what is left of it, for a memory filesystem
+// too. The lower layer's figures (the host's disk) are not shown. Without
+// a caller that has an account, the size is 4 GiB.
 func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
-	if fs.lower == nil {
-		return unix.Statfs_t{Type: tmpfsMagic, Bsize: 4096, Frsize: 4096, Blocks: 1 << 20, Bfree: 1 << 20, Bavail: 1 << 20, Files: 1 << 20, Ffree: 1 << 20, Namelen: 255}, nil
+	const block = 4096
+	total, free := uint64(1<<32), uint64(1<<32)
+	if a, ok := vfs.CallerOf(ctx).Task.(accounted); ok && a.MemoryAccount().Limit() > 0 {
+		mem := a.MemoryAccount()
+		total = mem.Limit()
+		free = total - min(mem.Used(), total)
 	}
-	s, err := fs.lower.Statfs(ctx)
-	s.Type = overlayMagic
-	s.Flags &^= unix.ST_RDONLY
-	return s, err
+	s := unix.Statfs_t{Type: linux.TMPFS_MAGIC, Bsize: block, Frsize: block, Blocks: total / block, Bfree: free / block, Bavail: free / block,
+		Files: 1 << 20, Ffree: 1 << 20, Namelen: 255}
+	if fs.lower != nil {
+		s.Type = overlayMagic
+	}
+	s.Fsid.Val[0] = int32(vfs.EncodeDev(fs.dev))
+	return s, nil
 }
 
 // node is a file of the overlay.

@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
@@ -62,8 +63,8 @@ const (
 
 // Events a pipe reports to readers and to writers.
 const (
-	readEvents  = unix.POLLIN | vfs.POLLRDNORM
-	writeEvents = unix.POLLOUT | vfs.POLLWRNORM
+	readEvents  = unix.POLLIN | linux.POLLRDNORM
+	writeEvents = unix.POLLOUT | linux.POLLWRNORM
 )
 
 var (

@@ -1,75 +1,20 @@
 package proc
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"runtime"
 	"strings"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/vfs"
 )
-
-// The contents of /proc files. Host-wide figures (CPUs, memory, load) are
-// the host's: the sandbox runs on them and pretending otherwise would only
-// mislead programs that size themselves from /proc. Per-process files
-// describe the sandbox's tasks only.
-
-// hostFile returns a host /proc file's contents, or fallback.
-func hostFile(name, fallback string) string {
-	b, err := os.ReadFile("/proc/" + name)
-	if err != nil {
-		return fallback
-	}
-	return string(b)
-}
-
-func cpuinfo() string { return hostFile("cpuinfo", "") }
-func meminfo() string { return hostFile("meminfo", "") }
-func loadavg() string { return hostFile("loadavg", "0.00 0.00 0.00 1/1 1\n") }
-
-func filesystems() string {
-	return "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\toverlay\n"
-}
-
-func uptime(k *kernel.Kernel) string {
-	d := time.Since(k.Started)
-	return fmt.Sprintf("%.2f %.2f\n", d.Seconds(), d.Seconds()*float64(runtime.NumCPU()))
-}
-
-func version() string {
-	var u unix.Utsname
-	unix.Uname(&u)
-	str := func(b [65]byte) string { return strings.TrimRight(string(b[:]), "\x00") }
-	return fmt.Sprintf("Linux version %s (runsc-lite) %s\n", str(u.Release), str(u.Version))
-}
-
-func osrelease() string {
-	var u unix.Utsname
-	unix.Uname(&u)
-	return strings.TrimRight(string(u.Release[:]), "\x00") + "\n"
-}
-
-// stat is /proc/stat: the host's CPU lines, the sandbox's process counts.
-func stat(k *kernel.Kernel) string {
-	var b strings.Builder
-	for _, line := range strings.Split(hostFile("stat", ""), "\n") {
-		if strings.HasPrefix(line, "cpu") || strings.HasPrefix(line, "intr") || strings.HasPrefix(line, "ctxt") {
-			b.WriteString(line + "\n")
-		}
-	}
-	fmt.Fprintf(&b, "btime %d\nprocesses %d\nprocs_running 1\nprocs_blocked 0\n", k.Started.Unix(), k.NumTasks())
-	return b.String()
-}
 
 // pidStat is /proc/pid/stat (proc(5)): the fields programs read (pid, comm,
 // state, ppid, pgrp, session, tty_nr, tpgid, threads, start time, vsize,
 // rss) are real; the accounting ones are zero.
-func pidStat(t *kernel.Task) string {
+func pidStat(ctx context.Context, t *kernel.Task) string {
 	pgrp, sid, ttyDev, tpgid := t.JobInfo()
-	fields := []any{t.PID(), "(" + t.Name() + ")", "R", t.PPID(), pgrp, sid, encodeDev(ttyDev), tpgid,
+	fields := []any{t.PID(), "(" + t.Name() + ")", string(state(ctx, t)), t.PPID(), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, 0, 0}
 	var b strings.Builder
 	for i, f := range fields {
@@ -82,18 +27,24 @@ func pidStat(t *kernel.Task) string {
 	return b.String()
 }
 
-// encodeDev is a device number as /proc shows it (new_encode_dev).
-func encodeDev(dev uint64) uint64 {
-	major, minor := uint64(unix.Major(dev)), uint64(unix.Minor(dev))
-	return minor&0xff | major<<8 | (minor&^0xff)<<12
+// state is the task's state letter; the caller is running.
+func state(ctx context.Context, t *kernel.Task) byte {
+	if caller(ctx) == t {
+		return 'R'
+	}
+	return t.State()
 }
 
-func pidStatus(t *kernel.Task) string {
+// stateNames are the names /proc/PID/status gives the state letters.
+var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped"}
+
+func pidStatus(ctx context.Context, t *kernel.Task) string {
 	c := t.Creds()
-	return fmt.Sprintf("Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"+
+	st := state(ctx, t)
+	return fmt.Sprintf("Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"+
 		"TracerPid:\t0\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nThreads:\t1\n"+
 		"SigPnd:\t0000000000000000\nSigBlk:\t%016x\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
-		t.Name(), 0o22, t.PID(), t.TID, t.PPID(),
+		t.Name(), 0o22, st, stateNames[st], t.PID(), t.TID, t.PPID(),
 		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.Effective,
 		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.Effective,
 		t.SigMask(), t.NoNewPrivs)

@@ -7,13 +7,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/fs/kernfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
 
 // pidDir is /proc/PID. Its files look the task up at every access, so a
 // task that exits makes them ENOENT (ESRCH for reads), as in Linux.
-func (fs *FileSystem) pidDir(pid int) *dir {
+func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 	base := "/" + strconv.Itoa(pid)
 	task := func() (*kernel.Task, error) {
 		if t := fs.k.Task(pid); t != nil {
@@ -21,17 +22,20 @@ func (fs *FileSystem) pidDir(pid int) *dir {
 		}
 		return nil, unix.ESRCH
 	}
-	gen := func(name string, fn func(*kernel.Task) string) vfs.Inode {
-		return newFile(base+"/"+name, func(context.Context) (string, error) {
+	genCaller := func(name string, fn func(context.Context, *kernel.Task) string) vfs.Inode {
+		return fs.tree.File(base+"/"+name, func(ctx context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", err
 			}
-			return fn(t), nil
+			return fn(ctx, t), nil
 		})
 	}
+	gen := func(name string, fn func(*kernel.Task) string) vfs.Inode {
+		return genCaller(name, func(_ context.Context, t *kernel.Task) string { return fn(t) })
+	}
 	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
-		return newSymlink(base+"/"+name, func(context.Context) (string, error) {
+		return fs.tree.Symlink(base+"/"+name, func(context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", unix.ENOENT
@@ -39,35 +43,29 @@ func (fs *FileSystem) pidDir(pid int) *dir {
 			return fn(t), nil
 		})
 	}
-	return newDir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
+	return fs.tree.Dir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
 		if _, err := task(); err != nil {
 			return nil, unix.ENOENT
 		}
 		return map[string]vfs.Inode{
-			"stat":    gen("stat", pidStat),
-			"status":  gen("status", pidStatus),
-			"cmdline": gen("cmdline", cmdline),
-			"environ": gen("environ", environ),
-			"auxv":    gen("auxv", auxv),
-			"maps":    gen("maps", maps),
-			"comm":    gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
-			"mounts":  gen("mounts", func(t *kernel.Task) string { return fs.mounts() }),
-			"exe":     link("exe", func(t *kernel.Task) string { return t.Exe }),
-			"cwd":     link("cwd", cwdLink),
-			"root":    link("root", func(t *kernel.Task) string { return "/" }),
-			"fd":      fs.fdDir(base, task, false),
-			"fdinfo":  fs.fdDir(base, task, true),
+			"stat":      genCaller("stat", pidStat),
+			"status":    genCaller("status", pidStatus),
+			"cmdline":   gen("cmdline", cmdline),
+			"environ":   gen("environ", environ),
+			"auxv":      gen("auxv", auxv),
+			"maps":      gen("maps", maps),
+			"comm":      gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
+			"mounts":    gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
+			"mountinfo": gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
+			// The sandbox is one cgroup (v2), the root of its hierarchy.
+			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
+			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe }),
+			"cwd":    link("cwd", cwdLink),
+			"root":   link("root", func(t *kernel.Task) string { return "/" }),
+			"fd":     fs.fdDir(base, task, false),
+			"fdinfo": fs.fdDir(base, task, true),
 		}, nil
 	})
-}
-
-// mounts is /proc/pid/mounts.
-func (fs *FileSystem) mounts() string {
-	var s string
-	for _, m := range fs.mountTable {
-		s += fmt.Sprintf("%s %s %s %s 0 0\n", m.Source, m.Path, m.Type, m.Options)
-	}
-	return s
 }
 
 // fdTarget is what /proc/PID/fd/N links to.
@@ -110,12 +108,12 @@ func fdinfo(t *kernel.Task, fd int32) (string, error) {
 
 // fdDir is /proc/PID/fd (symlinks to what each descriptor is open on) or
 // /proc/PID/fdinfo (position and flags).
-func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info bool) *dir {
+func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info bool) *kernfs.Dir {
 	name := "/fd"
 	if info {
 		name = "/fdinfo"
 	}
-	return newDir(base+name, func(ctx context.Context) (map[string]vfs.Inode, error) {
+	return fs.tree.Dir(base+name, func(ctx context.Context) (map[string]vfs.Inode, error) {
 		t, err := task()
 		if err != nil {
 			return nil, unix.ENOENT
@@ -124,10 +122,10 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 		for _, fd := range t.FDs.FDs() {
 			n := strconv.Itoa(int(fd))
 			if info {
-				c[n] = newFile(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
+				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
 				continue
 			}
-			c[n] = newSymlink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
+			c[n] = fs.tree.Symlink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
 		}
 		return c, nil
 	})

@@ -1,8 +1,8 @@
 // Package rootfs builds a sandbox's mount tree: the host directory as /,
 // read only, under a memory overlay that takes every write; a tmpfs at
 // /tmp and at /dev/shm; the emulated /dev. FIFOs of every filesystem
-// open as in-sandbox pipes (fs/pipe). /proc is left for the caller
-// (VFS.Mount("/proc", ...)); its mount point exists.
+// open as in-sandbox pipes (fs/pipe). /proc and /sys are left for the
+// caller (VFS.Mount("/proc", ...)); their mount points exist.
 package rootfs
 
 import (
@@ -20,10 +20,11 @@ import (
 )
 
 // New returns the VFS of a sandbox whose root is the host directory root,
-// and a filesystem context with root and working directory at /.
-func New(root string) (*vfs.VFS, *vfs.FSContext, error) {
+// its files numbered by ids (nil: a table of their own), and a filesystem
+// context with root and working directory at /.
+func New(root string, ids *host.Identities) (*vfs.VFS, *vfs.FSContext, error) {
 	ctx := context.Background()
-	h, err := host.New(root)
+	h, err := host.New(root, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -43,7 +44,7 @@ func New(root string) (*vfs.VFS, *vfs.FSContext, error) {
 		{"/dev", dev.New()},
 		{"/dev/shm", tmpfs.New(0o1777)},
 	}
-	for _, dir := range []string{"/tmp", "/dev", "/proc"} {
+	for _, dir := range []string{"/tmp", "/dev", "/proc", "/sys"} {
 		if err := ensureDir(ctx, v, fsc, dir); err != nil {
 			return nil, nil, err
 		}

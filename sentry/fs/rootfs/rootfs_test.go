@@ -39,7 +39,7 @@ func newSandbox(t *testing.T, files map[string]string) *sandbox {
 			t.Fatal(err)
 		}
 	}
-	v, fsc, err := New(dir)
+	v, fsc, err := New(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

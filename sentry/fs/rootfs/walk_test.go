@@ -137,7 +137,7 @@ func TestSymlinkEscape(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	v, fsc, err := New(root)
+	v, fsc, err := New(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
@@ -115,7 +116,7 @@ func TestXattrLimits(t *testing.T) {
 	// One node holds at most 1 MiB, whatever the account allows.
 	big := usage.NewMemory(64 << 20)
 	ctx = vfs.WithCaller(context.Background(), vfs.Caller{Task: account{big}})
-	value = make([]byte, vfs.XattrSizeMax)
+	value = make([]byte, linux.XATTR_SIZE_MAX)
 	var err2 error
 	for i := 0; i < 32 && err2 == nil; i++ {
 		err2 = s.v.SetXattr(ctx, d, "user.big"+string(rune('a'+i)), value, 0)

@@ -14,12 +14,13 @@ package signalfd
 
 import (
 	"context"
-	"encoding/binary"
 	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -32,9 +33,6 @@ const (
 
 // RecordSize is sizeof(struct signalfd_siginfo).
 const RecordSize = 128
-
-// unblockable are SIGKILL and SIGSTOP, which a signalfd never takes.
-const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 
 var (
 	// dev and ino are the st_dev and st_ino of signalfds (Linux's single
@@ -60,7 +58,7 @@ func New(t *kernel.Task, mask uint64, flags int) (*vfs.File, error) {
 	if flags&^(NonBlock|CloseExec) != 0 {
 		return nil, unix.EINVAL
 	}
-	s := &SignalFD{owner: t, ino: lastIno.Add(1), mask: mask &^ unblockable}
+	s := &SignalFD{owner: t, ino: lastIno.Add(1), mask: mask &^ kernel.UnblockableSignals}
 	return vfs.NewFile(nil, nil, s, s, unix.O_RDWR|flags&unix.O_NONBLOCK), nil
 }
 
@@ -75,9 +73,9 @@ func FromFile(f *vfs.File) (*SignalFD, bool) {
 // something to read.
 func (s *SignalFD) SetMask(mask uint64) {
 	s.mu.Lock()
-	s.mask = mask &^ unblockable
+	s.mask = mask &^ kernel.UnblockableSignals
 	s.mu.Unlock()
-	s.EventQueue().Notify(unix.POLLIN | vfs.POLLRDNORM)
+	s.EventQueue().Notify(unix.POLLIN | linux.POLLRDNORM)
 }
 
 // Mask returns the set of signals the file reads.
@@ -105,7 +103,8 @@ func (s *SignalFD) Read(ctx context.Context, p []byte) (int, error) {
 		if !ok {
 			break
 		}
-		record(&si, p[n:n+RecordSize])
+		r := record(&si)
+		copy(p[n:n+RecordSize], abi.AsBytes(&r))
 		n += RecordSize
 	}
 	if n == 0 {
@@ -126,8 +125,7 @@ const (
 )
 
 func layout(sig, code int32) int {
-	const siUser, siKernel, siTimer, siSigio = 0, 0x80, -2, -5
-	if code > siUser && code < siKernel {
+	if code > linux.SI_USER && code < linux.SI_KERNEL {
 		switch unix.Signal(sig) {
 		case unix.SIGCHLD:
 			return silChld
@@ -141,9 +139,9 @@ func layout(sig, code int32) int {
 		return silKill
 	}
 	switch {
-	case code == siTimer:
+	case code == linux.SI_TIMER:
 		return silTimer
-	case code == siSigio:
+	case code == linux.SI_SIGIO:
 		return silPoll
 	case code < 0:
 		return silRT
@@ -151,47 +149,31 @@ func layout(sig, code int32) int {
 	return silKill
 }
 
-// record writes si as a struct signalfd_siginfo, copying the fields its
-// layout has, as signalfd_copyinfo does.
-func record(si *kernel.SigInfo, out []byte) {
-	clear(out)
-	le := binary.LittleEndian
-	u32 := func(off int) uint32 { return le.Uint32(si[off:]) }
-	u64 := func(off int) uint64 { return le.Uint64(si[off:]) }
-	sig, code := int32(u32(0)), int32(u32(8))
-	le.PutUint32(out[0:], uint32(sig))  // ssi_signo
-	le.PutUint32(out[4:], u32(4))       // ssi_errno
-	le.PutUint32(out[8:], uint32(code)) // ssi_code
-	switch layout(sig, code) {
+// record is si as a struct signalfd_siginfo, with the fields its layout
+// has, as signalfd_copyinfo copies them.
+func record(si *kernel.SigInfo) abi.SignalfdSiginfo {
+	r := abi.SignalfdSiginfo{Signo: uint32(si.Signo), Errno: si.Errno, Code: si.Code}
+	chld := abi.View[abi.SigChld](si.Fields[:])
+	switch layout(si.Signo, si.Code) {
 	case silKill:
-		le.PutUint32(out[12:], u32(16)) // ssi_pid
-		le.PutUint32(out[16:], u32(20)) // ssi_uid
+		r.PID, r.UID = uint32(si.PID()), uint32(si.UID())
 	case silTimer:
-		le.PutUint32(out[24:], u32(16)) // ssi_tid: the timer's ID
-		le.PutUint32(out[32:], u32(20)) // ssi_overrun
-		le.PutUint64(out[48:], u64(24)) // ssi_ptr
-		le.PutUint32(out[44:], u32(24)) // ssi_int
+		r.TID, r.Overrun = uint32(si.TimerID()), uint32(si.Overrun())
+		r.Ptr, r.Int = si.Sigval(), int32(si.Sigval())
 	case silPoll:
-		le.PutUint32(out[28:], u32(16)) // ssi_band
-		le.PutUint32(out[20:], u32(24)) // ssi_fd
+		r.Band, r.FD = uint32(si.Band()), int32(si.FD())
 	case silFault:
-		le.PutUint64(out[72:], u64(16)) // ssi_addr
+		r.Addr = si.Addr()
 	case silChld:
-		le.PutUint32(out[12:], u32(16)) // ssi_pid
-		le.PutUint32(out[16:], u32(20)) // ssi_uid
-		le.PutUint32(out[40:], u32(24)) // ssi_status
-		le.PutUint64(out[56:], u64(32)) // ssi_utime
-		le.PutUint64(out[64:], u64(40)) // ssi_stime
+		r.PID, r.UID, r.Status = uint32(chld.PID), chld.UID, chld.Status
+		r.UTime, r.STime = uint64(chld.UTime), uint64(chld.STime)
 	case silRT:
-		le.PutUint32(out[12:], u32(16)) // ssi_pid
-		le.PutUint32(out[16:], u32(20)) // ssi_uid
-		le.PutUint64(out[48:], u64(24)) // ssi_ptr
-		le.PutUint32(out[44:], u32(24)) // ssi_int
+		r.PID, r.UID = uint32(si.PID()), uint32(si.UID())
+		r.Ptr, r.Int = si.Sigval(), int32(si.Sigval())
 	case silSys:
-		le.PutUint64(out[96:], u64(16))  // ssi_call_addr
-		le.PutUint32(out[92:], u32(24))  // ssi_syscall
-		le.PutUint32(out[104:], u32(28)) // ssi_arch
+		r.CallAddr, r.Syscall, r.Arch = si.CallAddr(), si.Syscall(), si.Arch()
 	}
+	return r
 }
 
 // Write implements vfs.Stream: signalfds are read-only (Linux has no write
@@ -220,7 +202,7 @@ func (s *SignalFD) WriteAt(ctx context.Context, p []byte, off int64) (int, error
 // is pending for the creating thread or its process.
 func (s *SignalFD) Readiness(mask int16) int16 {
 	if s.owner.PendingSignals()&s.Mask() != 0 {
-		return unix.POLLIN | vfs.POLLRDNORM
+		return unix.POLLIN | linux.POLLRDNORM
 	}
 	return 0
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -165,7 +166,7 @@ func (tf *TimerFD) expire(gen uint64) {
 	}
 	tf.ticks += n
 	tf.mu.Unlock()
-	tf.queue.Notify(unix.POLLIN | vfs.POLLRDNORM)
+	tf.queue.Notify(unix.POLLIN | linux.POLLRDNORM)
 }
 
 // Stat implements vfs.Inode: an anonymous inode, mode 0600 without a
@@ -226,7 +227,7 @@ func (tf *TimerFD) Readiness(mask int16) int16 {
 	tf.mu.Lock()
 	defer tf.mu.Unlock()
 	if tf.ticks > 0 {
-		return unix.POLLIN | vfs.POLLRDNORM
+		return unix.POLLIN | linux.POLLRDNORM
 	}
 	return 0
 }

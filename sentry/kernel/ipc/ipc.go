@@ -27,8 +27,10 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/usage"
+	"runsc-lite/sentry/vfs"
 )
 
 // Caller is who performs an operation.
@@ -267,20 +269,24 @@ func (r *registry[T]) hideKey(o T) {
 
 // Namespace is one sandbox's System V IPC objects.
 type Namespace struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // guards everything below but attached
 	shms registry[*Shm]
 	sems registry[*SemSet]
 	msgs registry[*Queue]
 	// shmPages is the total size of every segment, in pages (SHMALL).
 	shmPages uint64
+	// shmDev and shmIno are the device of every segment and the last
+	// inode number given to one (shm.go): the sandbox's, not the host
+	// memfd's.
+	shmDev, shmIno uint64
 	// semCount is the number of semaphores in every set (SEMMNS).
 	semCount int
 	// msgBytes is what queued messages cost, text plus overhead.
 	msgBytes int
 	// undo is every process's SEM_UNDO adjustments, by process.
 	undo map[any]map[int]*undoList
-	// attached counts the attachments of a segment (its host file's
-	// device and inode) across every process of the sandbox.
+	// attached counts the attachments of a segment (by its device and
+	// inode) across every process of the sandbox.
 	attached func(dev, ino uint64) int
 }
 
@@ -288,8 +294,8 @@ type Namespace struct {
 // a segment's memfd in every address space of the sandbox (shm_nattch).
 func NewNamespace(attached func(dev, ino uint64) int) *Namespace {
 	return &Namespace{
-		shms: newRegistry[*Shm](shmMNI), sems: newRegistry[*SemSet](semMNI), msgs: newRegistry[*Queue](msgMNI),
-		undo: make(map[any]map[int]*undoList), attached: attached,
+		shms: newRegistry[*Shm](linux.SHMMNI), sems: newRegistry[*SemSet](linux.SEMMNI), msgs: newRegistry[*Queue](linux.MSGMNI),
+		undo: make(map[any]map[int]*undoList), attached: attached, shmDev: vfs.NewDeviceID(),
 	}
 }
 

@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Message queue limits: Linux's defaults for MSGMAX, MSGMNB and MSGMNI,
@@ -10,18 +11,8 @@ import (
 // as Linux does when it cannot allocate a message: MSGMNI full queues of
 // tiny messages would otherwise cost gigabytes.
 const (
-	msgMax      = 8192
-	msgMNB      = 16384
-	msgMNI      = 32000
 	msgTotal    = 64 << 20
 	msgOverhead = 64
-)
-
-// msgrcv flags (linux/msg.h).
-const (
-	MsgNoError = 010000
-	MsgExcept  = 020000
-	MsgCopy    = 040000
 )
 
 type message struct {
@@ -45,13 +36,13 @@ func (q *Queue) perm() *Perm { return &q.p }
 func (ns *Namespace) MsgGet(c *Caller, key int32, flags int) (int, error) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	create := func() (*Queue, error) { return &Queue{qbytes: msgMNB, ctime: now()}, nil }
+	create := func() (*Queue, error) { return &Queue{qbytes: linux.MSGMNB, ctime: now()}, nil }
 	return ns.msgs.get(c, key, flags, create, func(*Queue) error { return nil })
 }
 
 // MsgSizeOK reports whether a message of n bytes may be sent at all
 // (msgsnd's first check, before it reads the message).
-func MsgSizeOK(n int64) bool { return n >= 0 && n <= msgMax }
+func MsgSizeOK(n int64) bool { return n >= 0 && n <= linux.MSGMAX }
 
 // MsgSnd implements msgsnd(2) once the message is read: it waits while
 // the queue is full, unless flags has IPC_NOWAIT (EAGAIN).
@@ -93,7 +84,7 @@ func (ns *Namespace) MsgSnd(c *Caller, id int, typ int64, text []byte, flags int
 // MSG_EXCEPT; < 0: the first of the lowest type not above -typ).
 func (q *Queue) pick(typ int64, flags int) int {
 	switch {
-	case flags&MsgCopy != 0:
+	case flags&linux.MSG_COPY != 0:
 		if typ >= 0 && typ < int64(len(q.msgs)) {
 			return int(typ)
 		}
@@ -103,7 +94,7 @@ func (q *Queue) pick(typ int64, flags int) int {
 		}
 	case typ > 0:
 		for i, m := range q.msgs {
-			if (m.typ == typ) != (flags&MsgExcept != 0) {
+			if (m.typ == typ) != (flags&linux.MSG_EXCEPT != 0) {
 				return i
 			}
 		}
@@ -128,7 +119,7 @@ func (q *Queue) pick(typ int64, flags int) int {
 // unless MSG_NOERROR), waiting for one unless IPC_NOWAIT (ENOMSG).
 // MSG_COPY reads the message at index typ without removing it.
 func (ns *Namespace) MsgRcv(c *Caller, id int, size int64, typ int64, flags int) (int64, []byte, error) {
-	if flags&MsgCopy != 0 && (flags&NoWait == 0 || flags&MsgExcept != 0) {
+	if flags&linux.MSG_COPY != 0 && (flags&NoWait == 0 || flags&linux.MSG_EXCEPT != 0) {
 		return 0, nil, unix.EINVAL
 	}
 	ns.mu.Lock()
@@ -145,12 +136,12 @@ func (ns *Namespace) MsgRcv(c *Caller, id int, size int64, typ int64, flags int)
 			m := q.msgs[i]
 			text := m.text
 			if int64(len(text)) > size {
-				if flags&MsgNoError == 0 {
+				if flags&linux.MSG_NOERROR == 0 {
 					return 0, nil, unix.E2BIG
 				}
 				text = text[:size]
 			}
-			if flags&MsgCopy != 0 {
+			if flags&linux.MSG_COPY != 0 {
 				return m.typ, text, nil
 			}
 			q.msgs = append(q.msgs[:i:i], q.msgs[i+1:]...)
@@ -193,7 +184,7 @@ func (ns *Namespace) MsgCtl(c *Caller, id, cmd int, in []byte) ([]byte, error) {
 		return append(b, make([]byte, 16)...), nil
 	case SET:
 		qbytes := le.Uint64(in[88:])
-		if qbytes > msgMNB && !c.Privileged {
+		if qbytes > linux.MSGMNB && !c.Privileged {
 			return nil, unix.EPERM
 		}
 		if err := q.p.setFrom(c, in); err != nil {

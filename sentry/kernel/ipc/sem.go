@@ -4,30 +4,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Semaphore limits: Linux's defaults for SEMMSL, SEMOPM, SEMMNI and
 // SEMVMX/SEMAEM; SEMMNS is lower than Linux's 1024000000, which would let
 // a program make the sentry hold gigabytes of semaphores.
 const (
-	semMSL = 32000
-	semOPM = 500
-	semMNI = 32000
 	semMNS = 1 << 20
-	semVMX = 32767
-	semAEM = semVMX
-)
-
-// semctl commands (linux/sem.h) and the SEM_UNDO flag.
-const (
-	GetPID  = 11
-	GetVal  = 12
-	GetAll  = 13
-	GetNCnt = 14
-	GetZCnt = 15
-	SetVal  = 16
-	SetAll  = 17
-	SemUndo = 0x1000
 )
 
 type semaphore struct {
@@ -53,7 +37,7 @@ type undoList struct {
 
 // SemGet implements semget(2).
 func (ns *Namespace) SemGet(c *Caller, key int32, nsems, flags int) (int, error) {
-	if nsems < 0 || nsems > semMSL {
+	if nsems < 0 || nsems > linux.SEMMSL {
 		return 0, unix.EINVAL
 	}
 	ns.mu.Lock()
@@ -91,7 +75,7 @@ func (ns *Namespace) SemOp(c *Caller, proc any, id int, ops []SemBuf, timeout ti
 	if len(ops) < 1 {
 		return unix.EINVAL
 	}
-	if len(ops) > semOPM {
+	if len(ops) > linux.SEMOPM {
 		return unix.E2BIG
 	}
 	var deadline <-chan time.Time
@@ -112,7 +96,7 @@ func (ns *Namespace) SemOp(c *Caller, proc any, id int, ops []SemBuf, timeout ti
 			return unix.EFBIG
 		}
 		alter = alter || op.Op != 0
-		undo = undo || op.Flags&SemUndo != 0
+		undo = undo || op.Flags&linux.SEM_UNDO != 0
 	}
 	mode := uint32(0444)
 	if alter {
@@ -171,14 +155,14 @@ func (s *SemSet) try(ops []SemBuf, pid int, u *undoList) (*SemBuf, error) {
 		switch {
 		case op.Op == 0 && v != 0, op.Op < 0 && v+int(op.Op) < 0:
 			return op, nil
-		case v+int(op.Op) > semVMX:
+		case v+int(op.Op) > linux.SEMVMX:
 			return nil, unix.ERANGE
 		}
 		vals[op.Num] = v + int(op.Op)
-		if op.Flags&SemUndo != 0 {
+		if op.Flags&linux.SEM_UNDO != 0 {
 			a := adj[op.Num] - int(op.Op)
 			if u != nil {
-				if a+u.adj[op.Num] < -semAEM-1 || a+u.adj[op.Num] > semAEM {
+				if a+u.adj[op.Num] < -linux.SEMAEM-1 || a+u.adj[op.Num] > linux.SEMAEM {
 					return nil, unix.ERANGE
 				}
 			}
@@ -228,7 +212,7 @@ func (ns *Namespace) ExitProcess(proc any, pid int) {
 				continue
 			}
 			sem := &s.sems[n]
-			sem.val = max(0, min(semVMX, sem.val+a))
+			sem.val = max(0, min(linux.SEMVMX, sem.val+a))
 			sem.pid = pid
 		}
 		s.otime = now()
@@ -257,7 +241,7 @@ func (ns *Namespace) clearUndo(s *SemSet, n int) {
 // SETVAL; in holds SETALL's values or IPC_SET's semid64_ds. It returns
 // the call's result and, for IPC_STAT and GETALL, what to copy out.
 func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, in []byte) (int, []byte, error) {
-	if cmd == SetVal && (arg < 0 || arg > semVMX) {
+	if cmd == linux.SETVAL && (arg < 0 || arg > linux.SEMVMX) {
 		return 0, nil, unix.ERANGE // checked first, as semctl_setval does
 	}
 	ns.mu.Lock()
@@ -285,7 +269,7 @@ func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, in []byte) (
 		s.ctime = now()
 		return 0, nil, nil
 	}
-	write := cmd == SetVal || cmd == SetAll
+	write := cmd == linux.SETVAL || cmd == linux.SETALL
 	mode := uint32(0444)
 	if write {
 		mode = 0222
@@ -300,15 +284,15 @@ func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, in []byte) (
 			b = le.AppendUint64(b, v)
 		}
 		return 0, b, nil
-	case GetAll:
+	case linux.GETALL:
 		var b []byte
 		for _, sem := range s.sems {
 			b = le.AppendUint16(b, uint16(sem.val))
 		}
 		return 0, b, nil
-	case SetAll:
+	case linux.SETALL:
 		for i := range s.sems {
-			if v := le.Uint16(in[2*i:]); v > semVMX {
+			if v := le.Uint16(in[2*i:]); v > linux.SEMVMX {
 				return 0, nil, unix.ERANGE
 			}
 		}
@@ -325,15 +309,15 @@ func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, in []byte) (
 	}
 	sem := &s.sems[num]
 	switch cmd {
-	case GetVal:
+	case linux.GETVAL:
 		return sem.val, nil, nil
-	case GetPID:
+	case linux.GETPID:
 		return sem.pid, nil, nil
-	case GetNCnt:
+	case linux.GETNCNT:
 		return sem.ncnt, nil, nil
-	case GetZCnt:
+	case linux.GETZCNT:
 		return sem.zcnt, nil, nil
-	case SetVal:
+	case linux.SETVAL:
 		sem.val, sem.pid = int(arg), c.PID
 		ns.clearUndo(s, num)
 		s.ctime = now()

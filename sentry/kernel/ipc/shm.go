@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/usage"
 )
@@ -13,18 +14,7 @@ import (
 // SHMMNI). A segment costs the sentry one memfd and a few words; its
 // size is charged to the sandbox's memory account, which bounds it.
 const (
-	shmMNI  = 4096
-	shmMax  = ^uint64(0) - 1<<24
-	shmAll  = ^uint64(0) - 1<<24
 	pageLen = 4096
-)
-
-// shmctl commands and mode flags (linux/shm.h).
-const (
-	ShmLock   = 11
-	ShmUnlock = 12
-	shmDest   = 01000
-	shmLocked = 02000
 )
 
 // Shm is one shared memory segment.
@@ -32,7 +22,9 @@ type Shm struct {
 	p    Perm
 	Size uint64
 	// file is the segment's memory, a host memfd; nil once destroyed.
-	file                *os.File
+	file *os.File
+	// Dev and Ino identify the segment's mappings (/proc/PID/maps): the
+	// sandbox's numbers, unique for its life, never the host memfd's.
 	Dev, Ino            uint64
 	atime, dtime, ctime int64
 	cpid, lpid          int
@@ -49,10 +41,10 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 	ns.reapShm()
 	create := func() (*Shm, error) {
 		pages := (size + pageLen - 1) / pageLen
-		if size < 1 || size > shmMax || pages < size/pageLen {
+		if size < 1 || size > linux.SHMMAX || pages < size/pageLen {
 			return nil, unix.EINVAL
 		}
-		if ns.shmPages+pages < ns.shmPages || ns.shmPages+pages > shmAll {
+		if ns.shmPages+pages < ns.shmPages || ns.shmPages+pages > linux.SHMALL {
 			return nil, unix.ENOSPC
 		}
 		// Charged when promised, as the account charges memfds; strict
@@ -67,20 +59,15 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 			return nil, fmt.Errorf("shmget: memfd for a segment: %w", err)
 		}
 		f := os.NewFile(uintptr(fd), "shm")
-		var st unix.Stat_t
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
 			f.Close()
 			uncharge()
 			return nil, unix.ENOMEM
 		}
-		if err := unix.Fstat(fd, &st); err != nil {
-			f.Close()
-			uncharge()
-			return nil, fmt.Errorf("shmget: fstat of a segment's memfd: %w", err)
-		}
 		ns.shmPages += pages
+		ns.shmIno++
 		t := now()
-		return &Shm{Size: size, file: f, Dev: st.Dev, Ino: st.Ino, ctime: t, cpid: c.PID, mem: c.Memory}, nil
+		return &Shm{Size: size, file: f, Dev: ns.shmDev, Ino: ns.shmIno, ctime: t, cpid: c.PID, mem: c.Memory}, nil
 	}
 	check := func(s *Shm) error {
 		if s.Size < size {
@@ -176,7 +163,7 @@ func (ns *Namespace) shmByFile(dev, ino uint64) *Shm {
 // or exec counts as well as one by shmdt.
 func (ns *Namespace) reapShm() {
 	for _, s := range ns.shms.objs {
-		if s.p.Mode&shmDest != 0 && ns.attached(s.Dev, s.Ino) == 0 {
+		if s.p.Mode&linux.SHM_DEST != 0 && ns.attached(s.Dev, s.Ino) == 0 {
 			ns.destroyShm(s)
 		}
 	}
@@ -226,17 +213,17 @@ func (ns *Namespace) ShmCtl(c *Caller, id, cmd int, buf []byte) ([]byte, error) 
 		if err := s.p.mayControl(c); err != nil {
 			return nil, err
 		}
-		s.p.Mode |= shmDest
+		s.p.Mode |= linux.SHM_DEST
 		ns.shms.hideKey(s)
 		ns.reapShm()
-	case ShmLock, ShmUnlock:
+	case linux.SHM_LOCK, linux.SHM_UNLOCK:
 		if !c.Privileged {
 			return nil, unix.EPERM
 		}
-		if cmd == ShmLock {
-			s.p.Mode |= shmLocked
+		if cmd == linux.SHM_LOCK {
+			s.p.Mode |= linux.SHM_LOCKED
 		} else {
-			s.p.Mode &^= shmLocked
+			s.p.Mode &^= linux.SHM_LOCKED
 		}
 	default:
 		return nil, unix.EINVAL

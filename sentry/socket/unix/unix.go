@@ -54,6 +54,7 @@ import (
 	"sync/atomic"
 
 	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -93,9 +94,9 @@ const (
 
 // Events the package notifies.
 const (
-	readEvents  = sys.POLLIN | vfs.POLLRDNORM
-	writeEvents = sys.POLLOUT | vfs.POLLWRNORM | vfs.POLLWRBAND
-	allEvents   = readEvents | writeEvents | sys.POLLHUP | sys.POLLERR | vfs.POLLRDHUP
+	readEvents  = sys.POLLIN | linux.POLLRDNORM
+	writeEvents = sys.POLLOUT | linux.POLLWRNORM | linux.POLLWRBAND
+	allEvents   = readEvents | writeEvents | sys.POLLHUP | sys.POLLERR | linux.POLLRDHUP
 )
 
 // mu guards the mutable state of every Socket and Namespace.
@@ -406,7 +407,7 @@ func (s *Socket) Readiness(mask int16) int16 {
 		ev |= sys.POLLHUP
 	}
 	if s.shutdown&shutRcv != 0 {
-		ev |= vfs.POLLRDHUP | readEvents
+		ev |= linux.POLLRDHUP | readEvents
 	}
 	if len(s.rcv) > 0 || len(s.backlog) > 0 {
 		ev |= readEvents

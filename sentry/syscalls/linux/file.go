@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -101,12 +100,6 @@ func pathAt(t *kernel.Task, dirfd int32, addr uintptr, fn func(ctx context.Conte
 	}
 	defer putFile(dir)
 	return fn(callerCtx(t), dir, path)
-}
-
-// bytesOf views a plain struct as bytes (for kernel ABI structs whose Go
-// mirror in x/sys/unix has the same layout).
-func bytesOf[T any](v *T) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))
 }
 
 func openat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -17,14 +18,6 @@ func registerControl(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
-
-// Generic ioctls handled on every file.
-const (
-	fionclex = 0x5450
-	fioclex  = 0x5451
-	fionbio  = 0x5421
-	fioasync = 0x5452
-)
 
 func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	fd, cmd := a.Int(0), a.Int(1)
@@ -68,7 +61,7 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 // lockRange converts a struct flock's whence, start and len to a range.
-func lockRange(t *kernel.Task, f *vfs.File, fl *unix.Flock_t) (vfs.Range, error) {
+func lockRange(t *kernel.Task, f *vfs.File, fl *linux.Flock) (vfs.Range, error) {
 	var base int64
 	switch fl.Whence {
 	case unix.SEEK_SET:
@@ -109,12 +102,12 @@ func lockRange(t *kernel.Task, f *vfs.File, fl *unix.Flock_t) (vfs.Range, error)
 
 // recordLock implements the F_*LK commands on a struct flock at addr.
 func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
-	var fl unix.Flock_t
-	if err := t.CopyIn(addr, bytesOf(&fl)); err != nil {
+	var fl linux.Flock
+	if err := kernel.CopyIn(t, addr, &fl); err != nil {
 		return err
 	}
 	ofd := cmd == unix.F_OFD_GETLK || cmd == unix.F_OFD_SETLK || cmd == unix.F_OFD_SETLKW
-	if ofd && fl.Pid != 0 {
+	if ofd && fl.PID != 0 {
 		return unix.EINVAL
 	}
 	r, err := lockRange(t, f, &fl)
@@ -131,13 +124,13 @@ func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
 		}
 		fl.Type = info.Type
 		if info.Type != vfs.UnlockType {
-			fl.Whence, fl.Start, fl.Pid = unix.SEEK_SET, info.Range.Start, info.PID
+			fl.Whence, fl.Start, fl.PID = unix.SEEK_SET, info.Range.Start, info.PID
 			fl.Len = 0
 			if info.Range.End != vfs.LockEOF {
 				fl.Len = info.Range.End - info.Range.Start + 1
 			}
 		}
-		return t.CopyOut(addr, bytesOf(&fl))
+		return kernel.CopyOut(t, addr, &fl)
 	}
 	pid := int32(t.PID())
 	if ofd {
@@ -164,17 +157,17 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	defer f.DecRef()
 	switch cmd {
-	case fioclex:
+	case linux.FIOCLEX:
 		return 0, t.FDs.SetCloexec(fd, true)
-	case fionclex:
+	case linux.FIONCLEX:
 		return 0, t.FDs.SetCloexec(fd, false)
-	case fionbio, fioasync:
+	case linux.FIONBIO, linux.FIOASYNC:
 		var v [4]byte
 		if err := t.CopyIn(arg, v[:]); err != nil {
 			return 0, err
 		}
 		bit := unix.O_NONBLOCK
-		if cmd == fioasync {
+		if cmd == linux.FIOASYNC {
 			bit = unix.O_ASYNC
 		}
 		fl := f.Flags() &^ bit

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -108,7 +109,7 @@ func statTarget(t *kernel.Task, tg target) (unix.Stat_t, error) {
 }
 
 func copyOutStat(t *kernel.Task, addr uintptr, st unix.Stat_t) error {
-	return t.CopyOut(addr, bytesOf(&st))
+	return kernel.CopyOut(t, addr, &st)
 }
 
 func stat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -146,15 +147,12 @@ func fstat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, copyOutStat(t, a.Pointer(1), st)
 }
 
-// atStatxSyncType is AT_STATX_SYNC_TYPE, the mask of statx's sync modes.
-const atStatxSyncType = 0x6000
-
 // statxFlags are the flags statx accepts.
-const statxFlags = unix.AT_SYMLINK_NOFOLLOW | unix.AT_EMPTY_PATH | unix.AT_NO_AUTOMOUNT | atStatxSyncType
+const statxFlags = unix.AT_SYMLINK_NOFOLLOW | unix.AT_EMPTY_PATH | unix.AT_NO_AUTOMOUNT | linux.AT_STATX_SYNC_TYPE
 
 func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	flags, mask := a.Int(2), a.Uint(3)
-	if mask&unix.STATX__RESERVED != 0 || flags&atStatxSyncType == atStatxSyncType {
+	if mask&unix.STATX__RESERVED != 0 || flags&linux.AT_STATX_SYNC_TYPE == linux.AT_STATX_SYNC_TYPE {
 		return 0, unix.EINVAL
 	}
 	return 0, withTarget(t, a.Int(0), a.Pointer(1), flags, statxFlags, func(tg target) error {
@@ -163,7 +161,7 @@ func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return err
 		}
 		sx := toStatx(st)
-		return t.CopyOut(a.Pointer(4), bytesOf(&sx))
+		return kernel.CopyOut(t, a.Pointer(4), &sx)
 	})
 }
 
@@ -201,7 +199,7 @@ func statfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return err
 		}
-		return t.CopyOut(a.Pointer(1), bytesOf(&s))
+		return kernel.CopyOut(t, a.Pointer(1), &s)
 	})
 }
 
@@ -219,7 +217,7 @@ func fstatfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	} else {
 		s = unix.Statfs_t{Type: 0x50495045, Bsize: 4096, Frsize: 4096, Namelen: 255} // PIPEFS_MAGIC
 	}
-	return 0, t.CopyOut(a.Pointer(1), bytesOf(&s))
+	return 0, kernel.CopyOut(t, a.Pointer(1), &s)
 }
 
 func readlink(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

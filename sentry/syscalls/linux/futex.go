@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 )
@@ -15,37 +16,25 @@ func registerFutex(st *kernel.SyscallTable) {
 }
 
 const (
-	futexWait          = 0
-	futexWake          = 1
-	futexRequeue       = 3
-	futexCmpRequeue    = 4
-	futexWakeOp        = 5
-	futexLockPI        = 6
-	futexUnlockPI      = 7
-	futexTrylockPI     = 8
-	futexWaitBitset    = 9
-	futexWakeBitset    = 10
-	futexLockPI2       = 13
-	futexPrivateFlag   = 128
-	futexClockRealtime = 256
+	futexLockPI2 = 13
 )
 
 func futex(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	addr, op, val := a.Pointer(0), a.Int(1), a.Uint(2)
-	cmd := op &^ (futexPrivateFlag | futexClockRealtime)
-	private := op&futexPrivateFlag != 0
-	realtime := op&futexClockRealtime != 0
-	if realtime && cmd != futexWaitBitset && cmd != futexLockPI2 {
+	cmd := op &^ (linux.FUTEX_PRIVATE_FLAG | linux.FUTEX_CLOCK_REALTIME)
+	private := op&linux.FUTEX_PRIVATE_FLAG != 0
+	realtime := op&linux.FUTEX_CLOCK_REALTIME != 0
+	if realtime && cmd != linux.FUTEX_WAIT_BITSET && cmd != futexLockPI2 {
 		return 0, unix.ENOSYS
 	}
 	f := &t.K.Futexes
 	switch cmd {
-	case futexWait, futexWaitBitset:
+	case linux.FUTEX_WAIT, linux.FUTEX_WAIT_BITSET:
 		bitset := ^uint32(0)
-		if cmd == futexWaitBitset {
+		if cmd == linux.FUTEX_WAIT_BITSET {
 			bitset = a.Uint(5)
 		}
-		timeout, err := futexTimeout(t, a.Pointer(3), cmd == futexWaitBitset, realtime)
+		timeout, err := futexTimeout(t, a.Pointer(3), cmd == linux.FUTEX_WAIT_BITSET, realtime)
 		if err != nil {
 			return 0, err
 		}
@@ -54,33 +43,33 @@ func futex(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			end = time.Now().Add(timeout)
 		}
 		return 0, futexWaitUntil(t, addr, private, val, bitset, end)
-	case futexWake, futexWakeBitset:
+	case linux.FUTEX_WAKE, linux.FUTEX_WAKE_BITSET:
 		bitset := ^uint32(0)
-		if cmd == futexWakeBitset {
+		if cmd == linux.FUTEX_WAKE_BITSET {
 			bitset = a.Uint(5)
 		}
 		n, err := f.Wake(t, addr, private, int(int32(val)), bitset)
 		return uintptr(n), err
-	case futexRequeue, futexCmpRequeue:
-		n, err := f.Requeue(t, addr, a.Pointer(4), private, int(int32(val)), int(int32(a.Uint(3))), cmd == futexCmpRequeue, a.Uint(5))
+	case linux.FUTEX_REQUEUE, linux.FUTEX_CMP_REQUEUE:
+		n, err := f.Requeue(t, addr, a.Pointer(4), private, int(int32(val)), int(int32(a.Uint(3))), cmd == linux.FUTEX_CMP_REQUEUE, a.Uint(5))
 		return uintptr(n), err
-	case futexWakeOp:
+	case linux.FUTEX_WAKE_OP:
 		// The second count travels in the timeout argument.
 		n, err := f.WakeOp(t, addr, a.Pointer(4), private, int(int32(val)), int(int32(a.Uint(3))), a.Uint(5))
 		return uintptr(n), err
-	case futexLockPI, futexLockPI2, futexTrylockPI:
+	case linux.FUTEX_LOCK_PI, futexLockPI2, linux.FUTEX_TRYLOCK_PI:
 		var deadline time.Time
-		if cmd != futexTrylockPI && a.Pointer(3) != 0 {
+		if cmd != linux.FUTEX_TRYLOCK_PI && a.Pointer(3) != 0 {
 			// An absolute time: CLOCK_REALTIME for LOCK_PI, CLOCK_MONOTONIC
 			// for LOCK_PI2 unless FUTEX_CLOCK_REALTIME.
-			d, err := futexTimeout(t, a.Pointer(3), true, cmd == futexLockPI || realtime)
+			d, err := futexTimeout(t, a.Pointer(3), true, cmd == linux.FUTEX_LOCK_PI || realtime)
 			if err != nil {
 				return 0, err
 			}
 			deadline = time.Now().Add(d)
 		}
-		return 0, f.LockPI(t, addr, private, cmd == futexTrylockPI, deadline)
-	case futexUnlockPI:
+		return 0, f.LockPI(t, addr, private, cmd == linux.FUTEX_TRYLOCK_PI, deadline)
+	case linux.FUTEX_UNLOCK_PI:
 		return 0, f.UnlockPI(t, addr, private)
 	}
 	return 0, unix.ENOSYS

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/kernel/ipc"
@@ -44,11 +45,7 @@ func shmget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // shmat flags (linux/shm.h).
 const (
-	shmRdonly = 010000
-	shmRnd    = 020000
-	shmRemap  = 040000
-	shmExec   = 0100000
-	shmLBA    = 4096
+	shmLBA = 4096
 )
 
 // shmat maps a segment shared, like a MAP_SHARED mapping of its memfd:
@@ -62,29 +59,29 @@ func shmat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	mflags := unix.MAP_SHARED
 	if addr != 0 {
 		if addr%shmLBA != 0 {
-			if flags&shmRnd == 0 {
+			if flags&linux.SHM_RND == 0 {
 				return 0, unix.EINVAL
 			}
 			addr &^= shmLBA - 1
-			if addr == 0 && flags&shmRemap != 0 {
+			if addr == 0 && flags&linux.SHM_REMAP != 0 {
 				return 0, unix.EINVAL
 			}
 		}
 		mflags |= unix.MAP_FIXED_NOREPLACE
-		if flags&shmRemap != 0 {
+		if flags&linux.SHM_REMAP != 0 {
 			mflags = unix.MAP_SHARED | unix.MAP_FIXED
 		}
-	} else if flags&shmRemap != 0 {
+	} else if flags&linux.SHM_REMAP != 0 {
 		return 0, unix.EINVAL
 	}
 	prot := unix.PROT_READ | unix.PROT_WRITE
-	if flags&shmRdonly != 0 {
+	if flags&linux.SHM_RDONLY != 0 {
 		prot = unix.PROT_READ
 	}
-	if flags&shmExec != 0 {
+	if flags&linux.SHM_EXEC != 0 {
 		prot |= unix.PROT_EXEC
 	}
-	att, err := t.K.IPC.ShmAttach(ipcCaller(t), id, flags&shmRdonly != 0, flags&shmExec != 0)
+	att, err := t.K.IPC.ShmAttach(ipcCaller(t), id, flags&linux.SHM_RDONLY != 0, flags&linux.SHM_EXEC != 0)
 	if err != nil {
 		return 0, err
 	}
@@ -221,7 +218,7 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch cmd {
 	case ipc.SET:
 		in = make([]byte, ipc.SemStatSize)
-	case ipc.SetAll:
+	case linux.SETALL:
 		n, err := t.K.IPC.SemCount(id)
 		if err != nil {
 			return 0, err

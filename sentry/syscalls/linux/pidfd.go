@@ -38,7 +38,7 @@ func pidfdSendSignal(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error)
 	var info *kernel.SigInfo
 	if addr := a.Pointer(2); addr != 0 {
 		info = new(kernel.SigInfo)
-		if err := t.CopyIn(addr, info[:]); err != nil {
+		if err := kernel.CopyIn(t, addr, info); err != nil {
 			return 0, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -25,8 +26,8 @@ func registerPoll(st *kernel.SyscallTable) {
 
 // Events select(2) maps to its three sets, as Linux's fs/select.c.
 const (
-	selectIn  = unix.POLLIN | vfs.POLLRDNORM | vfs.POLLRDBAND | unix.POLLHUP | unix.POLLERR
-	selectOut = unix.POLLOUT | vfs.POLLWRNORM | vfs.POLLWRBAND | unix.POLLERR
+	selectIn  = unix.POLLIN | linux.POLLRDNORM | linux.POLLRDBAND | unix.POLLHUP | unix.POLLERR
+	selectOut = unix.POLLOUT | linux.POLLWRNORM | linux.POLLWRBAND | unix.POLLERR
 	selectEx  = unix.POLLPRI
 )
 
@@ -217,12 +218,12 @@ func swapSigmask(t *kernel.Task, addr uintptr) error {
 	if addr == 0 {
 		return nil
 	}
-	var b [8]byte
-	if err := t.CopyIn(addr, b[:]); err != nil {
+	var set linux.SignalSet
+	if err := kernel.CopyIn(t, addr, &set); err != nil {
 		return err
 	}
 	old := t.SigMask()
-	t.SetSigMask(binary.LittleEndian.Uint64(b[:]) &^ unblockable)
+	t.SetSigMask(uint64(set) &^ kernel.UnblockableSignals)
 	t.RestoreMaskAfterSignal(old)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -255,22 +256,17 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, clearSiginfo(t, a.Pointer(2))
 	}
 	if a.Pointer(2) != 0 {
-		si := make([]byte, 128)
-		binary.LittleEndian.PutUint32(si[0:], uint32(unix.SIGCHLD))
-		code, status := int32(1), int32(res.Status.Code) // CLD_EXITED
+		code, status := int32(linux.CLD_EXITED), int32(res.Status.Code)
 		switch {
 		case res.Stopped != 0:
-			code, status = 5, int32(res.Stopped) // CLD_STOPPED
+			code, status = linux.CLD_STOPPED, int32(res.Stopped)
 		case res.Continued:
-			code, status = 6, int32(unix.SIGCONT) // CLD_CONTINUED
+			code, status = linux.CLD_CONTINUED, int32(unix.SIGCONT)
 		case res.Status.Signal != 0:
-			code, status = 2, int32(res.Status.Signal) // CLD_KILLED
+			code, status = linux.CLD_KILLED, int32(res.Status.Signal)
 		}
-		binary.LittleEndian.PutUint32(si[8:], uint32(code))
-		binary.LittleEndian.PutUint32(si[16:], uint32(res.PID))
-		binary.LittleEndian.PutUint32(si[20:], res.UID)
-		binary.LittleEndian.PutUint32(si[24:], uint32(status))
-		if err := t.CopyOut(a.Pointer(2), si); err != nil {
+		si := kernel.ChildInfo(int32(unix.SIGCHLD), code, res.PID, res.UID, status)
+		if err := kernel.CopyOut(t, a.Pointer(2), &si); err != nil {
 			return 0, err
 		}
 	}
@@ -282,7 +278,8 @@ func clearSiginfo(t *kernel.Task, addr uintptr) error {
 	if addr == 0 {
 		return nil
 	}
-	return t.CopyOut(addr, make([]byte, 128))
+	var none linux.SignalInfo
+	return kernel.CopyOut(t, addr, &none)
 }
 
 func getpgid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

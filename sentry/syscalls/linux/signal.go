@@ -1,11 +1,12 @@
 package linux
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 )
 
@@ -28,14 +29,9 @@ func registerSignal(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_SIGNALFD4, "signalfd4", signalfd4, kernel.ArgFD, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
 }
 
-const (
-	sigsetSize = 8
-	// sigactionSize is the kernel's struct sigaction on x86-64: handler,
-	// flags, restorer, mask.
-	sigactionSize = 32
-	// Signals that cannot be caught, blocked or ignored.
-	unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
-)
+// sigsetSize is the only sigsetsize the rt_sig* syscalls take: the
+// kernel's sigset_t, linux.SignalSet.
+const sigsetSize = 8
 
 func rtSigaction(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	sig := int(a.Int(0))
@@ -50,16 +46,15 @@ func rtSigaction(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
 			return 0, unix.EINVAL
 		}
-		var act [sigactionSize]byte
-		if err := t.CopyIn(a.Pointer(1), act[:]); err != nil {
+		var act linux.SigAction
+		if err := kernel.CopyIn(t, a.Pointer(1), &act); err != nil {
 			return 0, err
 		}
-		mask := binary.LittleEndian.Uint64(act[24:]) &^ unblockable
-		binary.LittleEndian.PutUint64(act[24:], mask)
+		act.Mask &^= kernel.UnblockableSignals
 		t.TG.SetSigAction(sig, act)
 	}
 	if a.Pointer(2) != 0 {
-		return 0, t.CopyOut(a.Pointer(2), old[:])
+		return 0, kernel.CopyOut(t, a.Pointer(2), &old)
 	}
 	return 0, nil
 }
@@ -70,33 +65,31 @@ func rtSigprocmask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	old := t.SigMask()
 	if a.Pointer(1) != 0 {
-		var b [8]byte
-		if err := t.CopyIn(a.Pointer(1), b[:]); err != nil {
+		var set linux.SignalSet
+		if err := kernel.CopyIn(t, a.Pointer(1), &set); err != nil {
 			return 0, err
 		}
-		set := binary.LittleEndian.Uint64(b[:])
 		switch a.Int(0) {
 		case unix.SIG_BLOCK:
-			t.SetSigMask(t.SigMask() | set)
+			t.SetSigMask(t.SigMask() | uint64(set))
 		case unix.SIG_UNBLOCK:
-			t.SetSigMask(t.SigMask() &^ set)
+			t.SetSigMask(t.SigMask() &^ uint64(set))
 		case unix.SIG_SETMASK:
-			t.SetSigMask(set)
+			t.SetSigMask(uint64(set))
 		default:
 			return 0, unix.EINVAL
 		}
-		t.SetSigMask(t.SigMask() &^ unblockable)
+		t.SetSigMask(t.SigMask() &^ kernel.UnblockableSignals)
 	}
 	if a.Pointer(2) != 0 {
-		return 0, t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint64(nil, old))
+		return 0, kernel.CopyOut(t, a.Pointer(2), &old)
 	}
 	return 0, nil
 }
 
-// stack_t on x86-64: ss_sp, ss_flags (int, padded), ss_size.
+// sigaltstack's flag SS_AUTODISARM and its least stack, MINSIGSTKSZ
+// (uapi asm/signal.h), which the libraries do not name.
 const (
-	ssOnstack    = 1
-	ssDisable    = 2
 	ssAutodisarm = 1 << 31
 	minSigStack  = 2048
 )
@@ -105,30 +98,29 @@ func sigaltstack(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	old := t.AltStack
 	onStack := t.OnAltStack(t.Regs.Rsp)
 	if onStack {
-		binary.LittleEndian.PutUint32(old[8:], ssOnstack)
+		old.Flags = linux.SS_ONSTACK
 	}
 	if a.Pointer(0) != 0 {
 		if onStack {
 			return 0, unix.EPERM
 		}
-		var ss [24]byte
-		if err := t.CopyIn(a.Pointer(0), ss[:]); err != nil {
+		var ss linux.SignalStack
+		if err := kernel.CopyIn(t, a.Pointer(0), &ss); err != nil {
 			return 0, err
 		}
-		flags := binary.LittleEndian.Uint32(ss[8:])
-		if flags&^(ssDisable|ssAutodisarm) != 0 {
+		if ss.Flags&^(linux.SS_DISABLE|ssAutodisarm) != 0 {
 			return 0, unix.EINVAL
 		}
-		if flags&ssDisable == 0 && binary.LittleEndian.Uint64(ss[16:]) < minSigStack {
+		if ss.Flags&linux.SS_DISABLE == 0 && ss.Size < minSigStack {
 			return 0, unix.ENOMEM
 		}
 		t.AltStack = ss
 	}
 	if a.Pointer(1) != 0 {
-		if binary.LittleEndian.Uint32(old[8:]) == 0 && binary.LittleEndian.Uint64(old[16:]) == 0 {
-			binary.LittleEndian.PutUint32(old[8:], ssDisable)
+		if old.Flags == 0 && old.Size == 0 {
+			old.Flags = linux.SS_DISABLE
 		}
-		return 0, t.CopyOut(a.Pointer(1), old[:])
+		return 0, kernel.CopyOut(t, a.Pointer(1), &old)
 	}
 	return 0, nil
 }
@@ -172,7 +164,7 @@ func sendToThread(t *kernel.Task, tgid, tid int, sig int32) error {
 		return unix.ESRCH
 	}
 	if sig != 0 {
-		target.SendSignal(kernel.NewSigInfo(sig, -6 /* SI_TKILL */, t.PID(), t.Creds().UID.Real))
+		target.SendSignal(kernel.NewSigInfo(sig, linux.SI_TKILL, t.PID(), t.Creds().UID.Real))
 	}
 	return nil
 }
@@ -181,8 +173,8 @@ func rtSigpending(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(1) > sigsetSize {
 		return 0, unix.EINVAL
 	}
-	set := binary.LittleEndian.AppendUint64(nil, t.PendingSignals()&t.SigMask())
-	return 0, t.CopyOut(a.Pointer(0), set[:a.Pointer(1)])
+	set := linux.SignalSet(t.PendingSignals() & t.SigMask())
+	return 0, t.CopyOut(a.Pointer(0), abi.AsBytes(&set)[:a.Pointer(1)])
 }
 
 // waitForSignal blocks until a signal is deliverable or the task is killed.
@@ -197,12 +189,12 @@ func rtSigsuspend(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(1) != sigsetSize {
 		return 0, unix.EINVAL
 	}
-	var b [8]byte
-	if err := t.CopyIn(a.Pointer(0), b[:]); err != nil {
+	var set linux.SignalSet
+	if err := kernel.CopyIn(t, a.Pointer(0), &set); err != nil {
 		return 0, err
 	}
 	old := t.SigMask()
-	t.SetSigMask(binary.LittleEndian.Uint64(b[:]) &^ unblockable)
+	t.SetSigMask(uint64(set) &^ kernel.UnblockableSignals)
 	waitForSignal(t)
 	// The handler runs with the suspend mask; rt_sigreturn restores old.
 	t.RestoreMaskAfterSignal(old)
@@ -218,11 +210,11 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 	if a.Pointer(3) != sigsetSize {
 		return 0, unix.EINVAL
 	}
-	var b [8]byte
-	if err := t.CopyIn(a.Pointer(0), b[:]); err != nil {
+	var wanted linux.SignalSet
+	if err := kernel.CopyIn(t, a.Pointer(0), &wanted); err != nil {
 		return 0, err
 	}
-	set := binary.LittleEndian.Uint64(b[:]) &^ unblockable
+	set := uint64(wanted) &^ kernel.UnblockableSignals
 	var expired <-chan time.Time
 	if a.Pointer(2) != 0 {
 		d, err := copyInTimespec(t, a.Pointer(2))
@@ -236,23 +228,22 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 	for {
 		if si, ok := t.Dequeue(set); ok {
 			if a.Pointer(1) != 0 {
-				if err := t.CopyOut(a.Pointer(1), si[:]); err != nil {
+				if err := kernel.CopyOut(t, a.Pointer(1), &si); err != nil {
 					return 0, err
 				}
 			}
-			return uintptr(si.Signo()), nil
+			return uintptr(si.Signo), nil
 		}
 		// Wait with the set unblocked, so that its signals wake us.
-		old := t.SigMask()
-		t.SetSigMask(t.SigMask() &^ set)
+		restore := t.UnblockToWait(set)
 		select {
 		case <-t.SignalNotify():
 		case <-t.Killed():
 		case <-expired:
-			t.SetSigMask(old)
+			restore()
 			return 0, unix.EAGAIN
 		}
-		t.SetSigMask(old)
+		restore()
 		if t.PendingSignals()&set == 0 {
 			return 0, unix.EINTR
 		}
@@ -263,14 +254,13 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 // to come from the kernel or from kill.
 func copyInSigInfo(t *kernel.Task, addr uintptr, sig int32) (kernel.SigInfo, error) {
 	var si kernel.SigInfo
-	if err := t.CopyIn(addr, si[:]); err != nil {
+	if err := kernel.CopyIn(t, addr, &si); err != nil {
 		return si, err
 	}
-	code := int32(binary.LittleEndian.Uint32(si[8:]))
-	if code >= 0 || code == -6 {
+	if si.Code >= 0 || si.Code == linux.SI_TKILL {
 		return si, unix.EPERM
 	}
-	binary.LittleEndian.PutUint32(si[0:], uint32(sig))
+	si.Signo = sig
 	return si, nil
 }
 

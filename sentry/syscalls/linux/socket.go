@@ -44,8 +44,6 @@ func registerSocket(st *kernel.SyscallTable) {
 const (
 	// sockaddrStorage is sizeof(struct sockaddr_storage).
 	sockaddrStorage = 128
-	// uioMaxIov is UIO_MAXIOV.
-	uioMaxIov = 1024
 	// optmemMax is net.core.optmem_max: the most control data sendmsg
 	// takes.
 	optmemMax = 131072

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	unixsocket "runsc-lite/sentry/socket/unix"
@@ -47,7 +48,7 @@ func copyInMsghdr(t *kernel.Task, addr uintptr) (msghdr, error) {
 	if m.name == 0 {
 		m.namelen = 0
 	}
-	if m.iovlen > uioMaxIov {
+	if m.iovlen > linux.UIO_MAXIOV {
 		return msghdr{}, unix.EMSGSIZE
 	}
 	return m, nil
@@ -498,7 +499,7 @@ func recvmmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	var deadline time.Time
 	if tsAddr != 0 {
 		var ts unix.Timespec
-		if err := t.CopyIn(tsAddr, bytesOf(&ts)); err != nil {
+		if err := kernel.CopyIn(t, tsAddr, &ts); err != nil {
 			return 0, err
 		}
 		if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
@@ -519,7 +520,7 @@ func recvmmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	})
 	if err == nil && n > 0 && tsAddr != 0 {
 		left := unix.NsecToTimespec(max(time.Until(deadline), 0).Nanoseconds())
-		if err := t.CopyOut(tsAddr, bytesOf(&left)); err != nil {
+		if err := kernel.CopyOut(t, tsAddr, &left); err != nil {
 			return 0, err
 		}
 	}
@@ -534,7 +535,7 @@ var errTimedOut = errors.New("recvmmsg timeout")
 // and stores each count in its msg_len; it returns how many succeeded,
 // or the first one's error.
 func multiMsg(t *kernel.Task, vec uintptr, vlen uint32, op func(addr uintptr, i int) (uintptr, error)) (uintptr, error) {
-	vlen = min(vlen, uioMaxIov)
+	vlen = min(vlen, linux.UIO_MAXIOV)
 	done := 0
 	for i := range int(vlen) {
 		addr := vec + uintptr(i)*mmsghdrLen

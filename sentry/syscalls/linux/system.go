@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"runtime"
@@ -9,13 +8,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 )
 
 func registerSystem(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_UNAME, "uname", uname, kernel.ArgHex)
-	partial(st, unix.SYS_SYSINFO, "sysinfo", sysinfo, "memory and load figures are the host's", kernel.ArgHex)
+	reg(st, unix.SYS_SYSINFO, "sysinfo", sysinfo, kernel.ArgHex)
 	reg(st, unix.SYS_GETRANDOM, "getrandom", getrandom, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_PRLIMIT64, "prlimit64", prlimit64, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_GETRLIMIT, "getrlimit", getrlimit, kernel.ArgInt, kernel.ArgHex)
@@ -42,36 +42,36 @@ func utsField(s string) []byte {
 	return b
 }
 
+// uname names the Linux ABI the sentry emulates, never the host's
+// (kernel.Release).
 func uname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var host unix.Utsname
-	if err := unix.Uname(&host); err != nil {
-		return 0, err
-	}
-	str := func(b [65]byte) string { return string(bytes.TrimRight(b[:], "\x00")) }
 	var out []byte
-	for _, f := range []string{"Linux", t.K.Hostname, str(host.Release), str(host.Version), "x86_64", "(none)"} {
+	for _, f := range []string{kernel.OSType, t.K.Hostname, kernel.Release, kernel.Version, kernel.Machine, kernel.DomainName} {
 		out = append(out, utsField(f)...)
 	}
 	return 0, t.CopyOut(a.Pointer(0), out)
 }
 
+// sysinfo reports the sandbox: its uptime, load, memory limit and what is
+// left of it, and its tasks; it has no swap.
 func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err != nil {
-		return 0, err
+	k := t.K
+	load := k.LoadAvg()
+	total, used := k.Memory.Limit(), k.Memory.Used()
+	si := linux.Sysinfo{
+		// Whole seconds, a started one counting, as do_sysinfo rounds.
+		Uptime:   int64((k.Uptime() + time.Second - 1) / time.Second),
+		TotalRAM: total,
+		FreeRAM:  total - min(used, total),
+		Procs:    uint16(k.NumTasks()),
+		Unit:     1,
 	}
-	// struct sysinfo, with its padding (binary.Write would drop it).
-	var b []byte
-	for _, v := range []uint64{uint64(si.Uptime), si.Loads[0], si.Loads[1], si.Loads[2],
-		si.Totalram, si.Freeram, si.Sharedram, si.Bufferram, si.Totalswap, si.Freeswap} {
-		b = binary.LittleEndian.AppendUint64(b, v)
+	for i, l := range load {
+		si.Loads[i] = l << (unix.SI_LOAD_SHIFT - kernel.FShift)
 	}
-	b = binary.LittleEndian.AppendUint16(b, uint16(t.K.NumTasks()))
-	b = append(b, make([]byte, 6)...)
-	b = binary.LittleEndian.AppendUint64(b, si.Totalhigh)
-	b = binary.LittleEndian.AppendUint64(b, si.Freehigh)
-	b = binary.LittleEndian.AppendUint32(b, si.Unit)
-	b = append(b, make([]byte, 112-len(b))...)
+	// sizeof(struct sysinfo): the structure and its tail padding.
+	b := make([]byte, (si.SizeBytes()+7)&^7)
+	si.MarshalBytes(b)
 	return 0, t.CopyOut(a.Pointer(0), b)
 }
 
@@ -193,7 +193,7 @@ func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 		return 0, unix.ESRCH
 	}
 	size := int(a.Uint(1))
-	n := runtime.NumCPU()
+	n := t.K.CPUs()
 	need := (n + 63) / 64 * 8
 	if size < need || size%8 != 0 {
 		return 0, unix.EINVAL
@@ -230,7 +230,7 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if err := t.CopyIn(a.Pointer(2), mask); err != nil {
 		return 0, err
 	}
-	n := runtime.NumCPU()
+	n := t.K.CPUs()
 	for i := 0; i < n && i/8 < len(mask); i++ {
 		if mask[i/8]&(1<<(i%8)) != 0 {
 			return 0, nil
@@ -302,10 +302,6 @@ func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // Scheduling policies (sched.h).
 const (
 	schedOther = 0
-	schedFIFO  = 1
-	schedRR    = 2
-	schedBatch = 3
-	schedIdle  = 5
 )
 
 // taskArg returns the task a sched_* pid argument names (0: the caller).
@@ -336,12 +332,12 @@ func schedSetscheduler(t *kernel.Task, a kernel.SyscallArguments) (uintptr, erro
 		return 0, err
 	}
 	switch a.Int(1) &^ 0x40000000 { // SCHED_RESET_ON_FORK
-	case schedOther, schedBatch, schedIdle:
+	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
 		if binary.LittleEndian.Uint32(prio[:]) != 0 {
 			return 0, unix.EINVAL
 		}
 		return 0, nil
-	case schedFIFO, schedRR:
+	case linux.SCHED_FIFO, linux.SCHED_RR:
 		return 0, unix.EPERM
 	}
 	return 0, unix.EINVAL
@@ -376,9 +372,9 @@ func schedSetparam(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func schedPriorityMax(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch a.Int(0) {
-	case schedFIFO, schedRR:
+	case linux.SCHED_FIFO, linux.SCHED_RR:
 		return 99, nil
-	case schedOther, schedBatch, schedIdle:
+	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
 		return 0, nil
 	}
 	return 0, unix.EINVAL
@@ -386,9 +382,9 @@ func schedPriorityMax(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 
 func schedPriorityMin(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch a.Int(0) {
-	case schedFIFO, schedRR:
+	case linux.SCHED_FIFO, linux.SCHED_RR:
 		return 1, nil
-	case schedOther, schedBatch, schedIdle:
+	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
 		return 0, nil
 	}
 	return 0, unix.EINVAL

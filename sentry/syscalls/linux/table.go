@@ -9,21 +9,30 @@
 package linux
 
 import (
+	"fmt"
+
 	"runsc-lite/sentry/kernel"
 )
 
 //go:generate go run ../../../tools/syscallnames
 
-// NewTable returns the table of every syscall.
-func NewTable() *kernel.SyscallTable {
+// NewTable returns the table of every syscall: the families' handlers,
+// then a name-only entry for each number without one. A number registered
+// twice is an error.
+func NewTable() (*kernel.SyscallTable, error) {
 	st := kernel.NewSyscallTable()
-	for nr, name := range syscallNames {
-		st.Register(nr, kernel.Syscall{Name: name})
-	}
 	for _, register := range registrars {
 		register(st)
 	}
-	return st
+	for nr, name := range syscallNames {
+		if _, ok := st.Entries[nr]; !ok {
+			st.Register(nr, kernel.Syscall{Name: name})
+		}
+	}
+	if err := st.Err(); err != nil {
+		return nil, fmt.Errorf("building the syscall table: %w", err)
+	}
+	return st, nil
 }
 
 // registrars are the families' register functions.

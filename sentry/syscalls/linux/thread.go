@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/mm"
@@ -16,29 +17,22 @@ func registerThread(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig bookkeeping; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
 
-const (
-	archSetGS = 0x1001
-	archSetFS = 0x1002
-	archGetFS = 0x1003
-	archGetGS = 0x1004
-)
-
 func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	addr := a.Pointer(1)
 	switch a.Int(0) {
-	case archSetFS:
+	case linux.ARCH_SET_FS:
 		if addr >= mm.TaskSize {
 			return 0, unix.EPERM
 		}
 		t.Regs.FsBase = uint64(addr)
-	case archSetGS:
+	case linux.ARCH_SET_GS:
 		if addr >= mm.TaskSize {
 			return 0, unix.EPERM
 		}
 		t.Regs.GsBase = uint64(addr)
-	case archGetFS:
+	case linux.ARCH_GET_FS:
 		return 0, t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, t.Regs.FsBase))
-	case archGetGS:
+	case linux.ARCH_GET_GS:
 		return 0, t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, t.Regs.GsBase))
 	default:
 		return 0, unix.EINVAL

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 )
@@ -80,49 +81,39 @@ func alarm(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return secs, nil
 }
 
-// struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify (4),
-// then sigev_notify_thread_id (4) for SIGEV_THREAD_ID.
-const (
-	sigevSignal   = 0
-	sigevNone     = 1
-	sigevThreadID = 4
-)
-
 func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch a.Int(0) {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
 	default:
 		return 0, unix.EINVAL
 	}
-	notify, sig, value, target := int32(sigevSignal), int32(unix.SIGALRM), uint64(0), t
+	notify, sig, value, target := int32(linux.SIGEV_SIGNAL), int32(unix.SIGALRM), uint64(0), t
 	if a.Pointer(1) != 0 {
-		var b [64]byte
-		if err := t.CopyIn(a.Pointer(1), b[:]); err != nil {
+		var ev linux.Sigevent
+		if err := kernel.CopyIn(t, a.Pointer(1), &ev); err != nil {
 			return 0, err
 		}
-		value = binary.LittleEndian.Uint64(b[0:])
-		sig = int32(binary.LittleEndian.Uint32(b[8:]))
-		notify = int32(binary.LittleEndian.Uint32(b[12:]))
-		if notify == sigevThreadID {
-			target = t.K.Task(int(binary.LittleEndian.Uint32(b[16:])))
+		value, sig, notify = ev.Value, ev.Signo, ev.Notify
+		if notify == linux.SIGEV_THREAD_ID {
+			target = t.K.Task(int(ev.Tid))
 			if target == nil || target.TG != t.TG {
 				return 0, unix.EINVAL
 			}
 		}
 	}
-	if notify != sigevNone && (sig < 1 || sig > 64) || notify != sigevSignal && notify != sigevNone && notify != sigevThreadID {
+	if notify != linux.SIGEV_NONE && (sig < 1 || sig > 64) || notify != linux.SIGEV_SIGNAL && notify != linux.SIGEV_NONE && notify != linux.SIGEV_THREAD_ID {
 		return 0, unix.EINVAL
 	}
 	tt := t.TG.PosixTimers()
 	var id int
 	it := kernel.NewIntervalTimer(func() {
-		if notify == sigevNone {
+		if notify == linux.SIGEV_NONE {
 			return
 		}
-		si := kernel.NewSigInfo(sig, -2 /* SI_TIMER */, 0, 0)
-		binary.LittleEndian.PutUint32(si[16:], uint32(id))
-		binary.LittleEndian.PutUint64(si[24:], value)
-		if notify == sigevThreadID {
+		si := kernel.NewSigInfo(sig, linux.SI_TIMER, 0, 0)
+		si.SetTimerID(linux.TimerID(id))
+		si.SetSigval(value)
+		if notify == linux.SIGEV_THREAD_ID {
 			target.SendSignal(si)
 		} else {
 			t.TG.SendSignal(si)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -108,7 +109,7 @@ func xattrAtFD(op xattrOp) kernel.SyscallFn {
 // copyInXattrName reads an attribute name: ERANGE if empty or longer than
 // XATTR_NAME_MAX, as strncpy_from_user into a 256-byte buffer gives.
 func copyInXattrName(t *kernel.Task, addr uintptr) (string, error) {
-	name, err := t.CopyInString(addr, vfs.XattrNameMax)
+	name, err := t.CopyInString(addr, linux.XATTR_NAME_MAX)
 	switch {
 	case err == unix.ENAMETOOLONG:
 		return "", unix.ERANGE
@@ -132,7 +133,7 @@ func getXattr(t *kernel.Task, a kernel.SyscallArguments) (func(context.Context, 
 		if err != nil {
 			return 0, err
 		}
-		return copyOutXattr(t, addr, size, value, vfs.XattrSizeMax)
+		return copyOutXattr(t, addr, size, value, linux.XATTR_SIZE_MAX)
 	}, nil
 }
 
@@ -169,7 +170,7 @@ func listXattr(t *kernel.Task, a kernel.SyscallArguments) (func(context.Context,
 		for _, n := range names {
 			b = append(append(b, n...), 0)
 		}
-		return copyOutXattr(t, addr, size, b, vfs.XattrListMax)
+		return copyOutXattr(t, addr, size, b, linux.XATTR_LIST_MAX)
 	}, nil
 }
 
@@ -184,7 +185,7 @@ func setXattr(t *kernel.Task, a kernel.SyscallArguments) (func(context.Context, 
 		return nil, err
 	}
 	size := uint64(a.Pointer(3))
-	if size > vfs.XattrSizeMax {
+	if size > linux.XATTR_SIZE_MAX {
 		return nil, unix.E2BIG
 	}
 	value := make([]byte, size)

@@ -1,0 +1,17 @@
+// Package abi is the part of the Linux x86-64 ABI that neither
+// gvisor.dev/gvisor/pkg/abi/linux nor golang.org/x/sys/unix defines, each
+// structure once, typed, with a test that checks its layout against the C
+// headers (layout_test.go, through tools/cabi); and AsBytes, the one way a
+// value of such a fixed-layout type is seen as the bytes the kernel or the
+// application reads.
+//
+// Decisions:
+//   - Constants and structures come from the libraries first: pkg/abi/linux
+//     (linux.X), then x/sys/unix. Only what both lack is here, and
+//     tools/abicheck fails the tests when a library's constant is written
+//     again or a structure is taken apart at hand-counted offsets.
+//   - A structure crosses into application memory as a typed value through
+//     kernel.CopyIn/CopyOut (and into the stub's shared memory through
+//     AsBytes), not through encoding/binary: the layout is the type's,
+//     checked once, instead of offsets counted at every use.
+package abi

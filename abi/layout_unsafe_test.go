@@ -1,0 +1,89 @@
+package abi
+
+import (
+	"testing"
+	"unsafe"
+
+	"runsc-lite/tools/cabi"
+)
+
+// TestSigframeMatchesC checks the signal frame against the C headers,
+// glibc's ucontext_t included: its fields agree with the kernel's up to
+// uc_sigmask.
+func TestSigframeMatchesC(t *testing.T) {
+	var f RTSigFrame
+	var sw FPXSwBytes
+	sc := &f.UC.MContext
+	want := map[string]uint64{
+		"sizeof(struct rt_sigframe)":                          uint64(unsafe.Sizeof(f)),
+		"offsetof(struct rt_sigframe, uc)":                    uint64(unsafe.Offsetof(f.UC)),
+		"offsetof(struct rt_sigframe, info)":                  uint64(unsafe.Offsetof(f.Info)),
+		"sizeof(struct kernel_ucontext)":                      uint64(unsafe.Sizeof(f.UC)),
+		"offsetof(struct kernel_ucontext, uc_stack)":          uint64(unsafe.Offsetof(f.UC.Stack)),
+		"offsetof(struct kernel_ucontext, uc_mcontext)":       uint64(unsafe.Offsetof(f.UC.MContext)),
+		"offsetof(struct kernel_ucontext, uc_sigmask)":        uint64(unsafe.Offsetof(f.UC.Sigmask)),
+		"offsetof(ucontext_t, uc_stack)":                      uint64(unsafe.Offsetof(f.UC.Stack)),
+		"offsetof(ucontext_t, uc_mcontext)":                   uint64(unsafe.Offsetof(f.UC.MContext)),
+		"sizeof(struct sigcontext)":                           uint64(unsafe.Sizeof(*sc)),
+		"offsetof(struct sigcontext, r8)":                     uint64(unsafe.Offsetof(sc.R8)),
+		"offsetof(struct sigcontext, rdi)":                    uint64(unsafe.Offsetof(sc.Rdi)),
+		"offsetof(struct sigcontext, rcx)":                    uint64(unsafe.Offsetof(sc.Rcx)),
+		"offsetof(struct sigcontext, rsp)":                    uint64(unsafe.Offsetof(sc.Rsp)),
+		"offsetof(struct sigcontext, rip)":                    uint64(unsafe.Offsetof(sc.Rip)),
+		"offsetof(struct sigcontext, eflags)":                 uint64(unsafe.Offsetof(sc.Eflags)),
+		"offsetof(struct sigcontext, cs)":                     uint64(unsafe.Offsetof(sc.Cs)),
+		"offsetof(struct sigcontext, gs)":                     uint64(unsafe.Offsetof(sc.Gs)),
+		"offsetof(struct sigcontext, fs)":                     uint64(unsafe.Offsetof(sc.Fs)),
+		"offsetof(struct sigcontext, __pad0)":                 uint64(unsafe.Offsetof(sc.Ss)),
+		"offsetof(struct sigcontext, err)":                    uint64(unsafe.Offsetof(sc.Err)),
+		"offsetof(struct sigcontext, trapno)":                 uint64(unsafe.Offsetof(sc.Trapno)),
+		"offsetof(struct sigcontext, oldmask)":                uint64(unsafe.Offsetof(sc.Oldmask)),
+		"offsetof(struct sigcontext, cr2)":                    uint64(unsafe.Offsetof(sc.Cr2)),
+		"offsetof(struct sigcontext, fpstate)":                uint64(unsafe.Offsetof(sc.Fpstate)),
+		"offsetof(struct sigcontext, __reserved1)":            uint64(unsafe.Offsetof(sc.Reserved1)),
+		"sizeof(struct _fpx_sw_bytes)":                        uint64(unsafe.Sizeof(sw)),
+		"offsetof(struct _fpx_sw_bytes, extended_size)":       uint64(unsafe.Offsetof(sw.ExtendedSize)),
+		"offsetof(struct _fpx_sw_bytes, xstate_bv)":           uint64(unsafe.Offsetof(sw.Xfeatures)),
+		"offsetof(struct _fpx_sw_bytes, xstate_size)":         uint64(unsafe.Offsetof(sw.XstateSize)),
+		"offsetof(struct _fpstate, __glibc_reserved1) + 12*4": FPXSwBytesOffset,
+		"FP_XSTATE_MAGIC1":                                    FP_XSTATE_MAGIC1,
+		"UC_FP_XSTATE":                                        UC_FP_XSTATE,
+		"UC_SIGCONTEXT_SS":                                    UC_SIGCONTEXT_SS,
+		"UC_STRICT_RESTORE_SS":                                UC_STRICT_RESTORE_SS,
+	}
+	var ssi SignalfdSiginfo
+	for c, g := range map[string]uintptr{
+		"sizeof(struct signalfd_siginfo)":                  unsafe.Sizeof(ssi),
+		"offsetof(struct signalfd_siginfo, ssi_tid)":       unsafe.Offsetof(ssi.TID),
+		"offsetof(struct signalfd_siginfo, ssi_status)":    unsafe.Offsetof(ssi.Status),
+		"offsetof(struct signalfd_siginfo, ssi_ptr)":       unsafe.Offsetof(ssi.Ptr),
+		"offsetof(struct signalfd_siginfo, ssi_addr)":      unsafe.Offsetof(ssi.Addr),
+		"offsetof(struct signalfd_siginfo, ssi_addr_lsb)":  unsafe.Offsetof(ssi.AddrLSB),
+		"offsetof(struct signalfd_siginfo, ssi_syscall)":   unsafe.Offsetof(ssi.Syscall),
+		"offsetof(struct signalfd_siginfo, ssi_call_addr)": unsafe.Offsetof(ssi.CallAddr),
+		"offsetof(struct signalfd_siginfo, ssi_arch)":      unsafe.Offsetof(ssi.Arch),
+	} {
+		want[c] = uint64(g)
+	}
+	var chld SigChld
+	fields := unsafe.Offsetof(f.Info.Fields)
+	for c, g := range map[string]uintptr{
+		"offsetof(siginfo_t, si_pid)":    fields + unsafe.Offsetof(chld.PID),
+		"offsetof(siginfo_t, si_uid)":    fields + unsafe.Offsetof(chld.UID),
+		"offsetof(siginfo_t, si_status)": fields + unsafe.Offsetof(chld.Status),
+		"offsetof(siginfo_t, si_utime)":  fields + unsafe.Offsetof(chld.UTime),
+		"offsetof(siginfo_t, si_stime)":  fields + unsafe.Offsetof(chld.STime),
+	} {
+		want[c] = uint64(g)
+	}
+	exprs := make([]string, 0, len(want))
+	for e := range want {
+		exprs = append(exprs, e)
+	}
+	got := cabi.Values(t, "testdata", "sigframe.h", exprs)
+	for e, w := range want {
+		if got[e] != w {
+			t.Errorf("%s = %d in C, %d in Go", e, got[e], w)
+		}
+	}
+}

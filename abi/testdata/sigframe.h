@@ -1,0 +1,28 @@
+/* The signal frame for abi's layout test. struct sigcontext, struct
+ * _fpx_sw_bytes, stack_t and siginfo_t come from the system headers; the
+ * kernel's ucontext (asm-generic/ucontext.h, whose uapi header needs the
+ * kernel's own stack_t and sigset_t) and rt_sigframe
+ * (arch/x86/include/asm/sigframe.h, not exported) are written out here as
+ * the kernel declares them. */
+#include <signal.h>
+#include <sys/ucontext.h>
+
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+
+struct kernel_ucontext {
+	unsigned long uc_flags;
+	struct kernel_ucontext *uc_link;
+	stack_t uc_stack;
+	struct sigcontext uc_mcontext;
+	unsigned long uc_sigmask;
+};
+
+struct rt_sigframe {
+	char *pretcode;
+	struct kernel_ucontext uc;
+	siginfo_t info;
+};
+
+#include <sys/signalfd.h>

@@ -1,0 +1,258 @@
+/* /proc and /sys as programs parse them: the formats, and the relations
+ * between files and syscalls that hold on any Linux, whether the figures
+ * are the host's (natively) or the sandbox's own (inside): online CPUs,
+ * /proc/stat's cpu lines, /proc/cpuinfo's blocks, meminfo and sysinfo,
+ * loadavg, uptime and btime, uname and /proc/sys/kernel, mountinfo and
+ * stat's device numbers, getdents and stat's inode numbers, process
+ * states. */
+#include "common.h"
+#include <dirent.h>
+#include <libgen.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/sysinfo.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+
+/* slurp returns a file's contents, NUL-terminated, or NULL. */
+static char *slurp(const char *path) {
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 1 << 20, n = 0;
+	char *b = malloc(cap + 1);
+	ssize_t r;
+	while (n < cap && (r = read(fd, b + n, cap - n)) > 0)
+		n += r;
+	close(fd);
+	b[n] = 0;
+	return b;
+}
+
+/* line returns a file's first line without its newline, or "". */
+static char *line(const char *path) {
+	char *s = slurp(path);
+	if (!s)
+		return "";
+	s[strcspn(s, "\n")] = 0;
+	return s;
+}
+
+/* cpus counts the CPUs of a CPU list ("0-3,5"). */
+static int cpus(const char *list) {
+	int n = 0;
+	while (*list && *list != '\n') {
+		char *end;
+		long a = strtol(list, &end, 10), b = a;
+		if (end == list)
+			return -1;
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		n += b - a + 1;
+		list = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+/* count counts the lines of s that start with prefix. */
+static int count(const char *s, const char *prefix) {
+	int n = 0;
+	for (const char *p = s; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		n += strncmp(p, prefix, strlen(prefix)) == 0;
+	}
+	return n;
+}
+
+/* field returns the number after "name:" (or "name ") at a line start,
+ * -1 if there is none. */
+static long long field(const char *s, const char *name) {
+	size_t len = strlen(name);
+	for (const char *p = s; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, len) == 0 && (p[len] == ':' || p[len] == ' '))
+			return strtoll(p + len + 1, NULL, 10);
+	}
+	return -1;
+}
+
+/* state returns the state letter of process pid in /proc/pid/stat. */
+static char state(pid_t pid) {
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	char *s = slurp(path);
+	char *p = s ? strrchr(s, ')') : NULL;
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* waitState waits up to 5 s for process pid to be in state want. */
+static int waitState(pid_t pid, char want) {
+	for (int i = 0; i < 500; i++) {
+		if (state(pid) == want)
+			return 1;
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* mountDev finds the device of the mount at point in mountinfo. */
+static dev_t mountDev(const char *info, const char *point, char *fstype) {
+	for (const char *p = info; p && *p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		unsigned ma, mi;
+		char root[256], mp[256];
+		if (sscanf(p, "%*d %*d %u:%u %255s %255s", &ma, &mi, root, mp) == 4 && strcmp(mp, point) == 0) {
+			const char *sep = strstr(p, " - ");
+			if (sep)
+				sscanf(sep + 3, "%63s", fstype);
+			return makedev(ma, mi);
+		}
+	}
+	return (dev_t)-1;
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+
+	/* CPUs: glibc's get_nprocs reads /sys/devices/system/cpu/online;
+	 * /proc/stat and /proc/cpuinfo list the online CPUs. */
+	int online = cpus(line("/sys/devices/system/cpu/online"));
+	CHECK(online >= 1);
+	CHECK(online == get_nprocs());
+	CHECK(cpus(line("/sys/devices/system/cpu/possible")) >= online);
+	cpu_set_t set;
+	T(sched_getaffinity(0, sizeof set, &set));
+	CHECK(CPU_COUNT(&set) >= 1 && CPU_COUNT(&set) <= online);
+	CHECK(cpus(line("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list")) >= 1);
+	CHECK(cpus(line("/sys/devices/system/cpu/cpu0/topology/core_siblings_list")) >= 1);
+
+	char *pstat = slurp("/proc/stat");
+	CHECK(pstat != NULL);
+	long long f[10];
+	CHECK(sscanf(pstat, "cpu  %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9]) == 10);
+	int cpuLines = 0;
+	for (int i = 0; i < 1024; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "cpu%d ", i);
+		cpuLines += count(pstat, name);
+	}
+	CHECK(cpuLines == online);
+	CHECK(field(pstat, "btime") > 0);
+	CHECK(field(pstat, "processes") >= 1);
+	CHECK(field(pstat, "procs_running") >= 1);
+	CHECK(field(pstat, "procs_blocked") >= 0);
+	CHECK(field(pstat, "ctxt") >= 0 && field(pstat, "intr") >= 0);
+
+	char *cpuinfo = slurp("/proc/cpuinfo");
+	CHECK(count(cpuinfo, "processor\t:") == online);
+	CHECK(count(cpuinfo, "flags\t\t:") == online);
+	CHECK(count(cpuinfo, "model name\t:") == online);
+	CHECK(count(cpuinfo, "vendor_id\t:") == online);
+
+	/* Memory: meminfo and sysinfo tell the same. */
+	char *mem = slurp("/proc/meminfo");
+	const char *names[] = {"MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapTotal", "SwapFree",
+			       "Shmem", "SReclaimable", "Active", "Inactive", "Committed_AS", "CommitLimit", "Hugepagesize"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		printf("meminfo has %s: %s\n", names[i], field(mem, names[i]) >= 0 ? "yes" : "NO");
+	long long total = field(mem, "MemTotal");
+	CHECK(total > 0 && field(mem, "MemFree") <= total && field(mem, "MemAvailable") <= total);
+	struct sysinfo si;
+	T(sysinfo(&si));
+	CHECK((long long)(si.totalram * si.mem_unit / 1024) == total);
+	CHECK(si.freeram * si.mem_unit / 1024 <= (unsigned long long)total);
+	CHECK(si.procs >= 1);
+
+	/* Load and time. */
+	double l1, l5, l15, up, idle;
+	int running, threads, last;
+	CHECK(sscanf(line("/proc/loadavg"), "%lf %lf %lf %d/%d %d", &l1, &l5, &l15, &running, &threads, &last) == 6);
+	CHECK(l1 >= 0 && l5 >= 0 && l15 >= 0);
+	CHECK(running >= 1 && running <= threads);
+	CHECK(sscanf(line("/proc/uptime"), "%lf %lf", &up, &idle) == 2);
+	CHECK(up >= 0 && idle >= 0);
+	CHECK(up - si.uptime < 2 && si.uptime - up < 2);
+	long long drift = field(pstat, "btime") + (long long)up - time(NULL);
+	CHECK(drift < 3 && drift > -3);
+
+	/* Names: uname and /proc/sys/kernel, /proc/version. */
+	struct utsname u;
+	T(uname(&u));
+	CHECK(strcmp(line("/proc/sys/kernel/osrelease"), u.release) == 0);
+	CHECK(strcmp(line("/proc/sys/kernel/ostype"), u.sysname) == 0);
+	CHECK(strcmp(line("/proc/sys/kernel/version"), u.version) == 0);
+	CHECK(strcmp(line("/proc/sys/kernel/hostname"), u.nodename) == 0);
+	char banner[256];
+	snprintf(banner, sizeof banner, "Linux version %s ", u.release);
+	CHECK(strncmp(line("/proc/version"), banner, strlen(banner)) == 0);
+	CHECK(atol(line("/proc/sys/kernel/pid_max")) > getpid());
+	CHECK(atol(line("/proc/sys/kernel/cap_last_cap")) >= 37);
+	CHECK(strlen(line("/proc/sys/kernel/random/boot_id")) == 36);
+	CHECK(strcmp(line("/proc/sys/kernel/random/boot_id"), line("/proc/sys/kernel/random/boot_id")) == 0);
+	char *fss = slurp("/proc/filesystems");
+	CHECK(fss && strstr(fss, "\tproc\n") && strstr(fss, "\tsysfs\n"));
+
+	/* Mounts: mountinfo's device numbers are stat's. */
+	char *info = slurp("/proc/self/mountinfo");
+	char fstype[64] = "";
+	struct stat st, st2;
+	T(stat("/", &st));
+	CHECK(mountDev(info, "/", fstype) == st.st_dev);
+	T(stat("/proc", &st));
+	CHECK(mountDev(info, "/proc", fstype) == st.st_dev);
+	printf("/proc is %s\n", fstype);
+	T(stat("/sys", &st));
+	CHECK(mountDev(info, "/sys", fstype) == st.st_dev);
+	printf("/sys is %s\n", fstype);
+	char *mounts = slurp("/proc/self/mounts");
+	CHECK(mounts && strstr(mounts, " /proc proc "));
+	CHECK(count(info, "") == count(mounts, ""));
+
+	/* Inode numbers: getdents and stat agree, hard links share one. */
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", argv[0]);
+	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	DIR *d = opendir(dirname(dir));
+	CHECK(d != NULL);
+	T(stat(argv[0], &st));
+	struct dirent *e;
+	int found = 0;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, base) == 0)
+			found = e->d_ino == st.st_ino ? 1 : -1;
+	if (d)
+		closedir(d);
+	CHECK(found == 1);
+	T(link(argv[0], "hardlink"));
+	T(stat("hardlink", &st2));
+	CHECK(st2.st_ino == st.st_ino && st2.st_dev == st.st_dev);
+	T(stat(argv[0], &st));
+	CHECK(st2.st_nlink == st.st_nlink && st.st_nlink >= 2);
+	T(stat(".", &st2));
+	CHECK(st2.st_ino != st.st_ino);
+
+	/* Process states. */
+	CHECK(state(getpid()) == 'R');
+	pid_t child = fork();
+	if (child == 0) {
+		for (;;)
+			pause();
+	}
+	CHECK(waitState(child, 'S'));
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", child);
+	char *status = slurp(path);
+	CHECK(status && strstr(status, "\nState:\tS (sleeping)\n"));
+	T(kill(child, SIGSTOP));
+	CHECK(waitState(child, 'T'));
+	T(kill(child, SIGKILL));
+	int ws;
+	T(waitpid(child, &ws, 0) == child);
+	return 0;
+}

@@ -1,0 +1,183 @@
+// Package kernfs is what the sentry's generated filesystems (proc, sys,
+// cgroup) are made of: read-only files whose contents a function makes
+// when they are opened, symlinks whose target a function computes, and
+// directories whose children a function lists or that hold a fixed set.
+//
+// Design decisions:
+//   - A file's contents are made once, at open, so every read of one open
+//     file sees one consistent snapshot, as seq_file gives Linux's readers
+//     that read a small file at once.
+//   - Everything is read-only: opening a file for writing fails with
+//     EACCES (its mode is 0444), or EROFS in a Tree mounted read-only,
+//     and no directory can be changed (there is no DirWriter).
+//   - Inode numbers are derived from the path (FNV-1a), so they are stable
+//     between lookups without a table; st_dev is the Tree's.
+//   - A directory made with Tree.Fixed is one value for the life of its
+//     filesystem, so another filesystem can be mounted on it (the VFS keys
+//     mount points by inode); directories whose children change (a task's)
+//     are made afresh with Tree.Dir.
+package kernfs
+
+import (
+	"context"
+	"hash/fnv"
+	"sort"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// Content makes a file's contents (or a symlink's target).
+type Content func(ctx context.Context) (string, error)
+
+// Children lists a directory's children by name.
+type Children func(ctx context.Context) (map[string]vfs.Inode, error)
+
+// Static is the Content that is always s.
+func Static(s string) Content {
+	return func(context.Context) (string, error) { return s, nil }
+}
+
+// Tree makes the inodes of one filesystem, which share its device number.
+type Tree struct {
+	Dev uint64
+	// ReadOnly is a filesystem mounted read-only: opening a file for
+	// writing fails with EROFS.
+	ReadOnly bool
+}
+
+// File returns a regular file at path (inside the filesystem, for its
+// inode number) whose contents gen makes at open.
+func (tr Tree) File(path string, gen Content) *File {
+	f := &File{node: node{dev: tr.Dev, path: path, mode: unix.S_IFREG | 0o444}, gen: gen, writeErr: unix.EACCES}
+	if tr.ReadOnly {
+		f.writeErr = unix.EROFS
+	}
+	return f
+}
+
+// Symlink returns a symbolic link whose target target computes.
+func (tr Tree) Symlink(path string, target Content) *Link {
+	return &Link{node: node{dev: tr.Dev, path: path, mode: unix.S_IFLNK | 0o777}, target: target}
+}
+
+// Dir returns a directory whose children are listed by children at every
+// lookup and listing.
+func (tr Tree) Dir(path string, children Children) *Dir {
+	return &Dir{node: node{dev: tr.Dev, path: path, mode: unix.S_IFDIR | 0o555}, children: children}
+}
+
+// Fixed returns a directory that always holds entries.
+func (tr Tree) Fixed(path string, entries map[string]vfs.Inode) *Dir {
+	return tr.Dir(path, func(context.Context) (map[string]vfs.Inode, error) { return entries, nil })
+}
+
+// Ino is the inode number of the file at path.
+func Ino(path string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(path))
+	return h.Sum64() | 1
+}
+
+// node is what every inode has: a device, a path (for its inode number)
+// and a mode.
+type node struct {
+	dev  uint64
+	path string
+	mode uint32
+}
+
+// Stat implements vfs.Inode.
+func (n node) Stat(ctx context.Context) (unix.Stat_t, error) {
+	nlink := uint64(1)
+	if vfs.IsDir(n.mode) {
+		nlink = 2
+	}
+	return unix.Stat_t{Dev: n.dev, Ino: Ino(n.path), Mode: n.mode, Nlink: nlink, Blksize: 4096}, nil
+}
+
+// Open implements vfs.Inode for directories and symlinks, which the VFS
+// never opens through it.
+func (n node) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { return nil, unix.EISDIR }
+
+// File is a regular file whose contents gen makes at open.
+type File struct {
+	node
+	gen      Content
+	writeErr error // what opening for writing fails with
+}
+
+// Open implements vfs.Inode.
+func (f *File) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if flags&unix.O_ACCMODE != unix.O_RDONLY {
+		return nil, f.writeErr
+	}
+	s, err := f.gen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snapshot(s), nil
+}
+
+// snapshot is an open file's contents.
+type snapshot string
+
+func (s snapshot) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if off >= int64(len(s)) {
+		return 0, nil
+	}
+	return copy(p, s[off:]), nil
+}
+
+func (s snapshot) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, unix.EACCES
+}
+
+func (s snapshot) Release() {}
+
+// Link is a symbolic link whose target a function computes.
+type Link struct {
+	node
+	target Content
+}
+
+// Readlink implements vfs.Symlink.
+func (l *Link) Readlink(ctx context.Context) (string, error) { return l.target(ctx) }
+
+// Dir is a directory whose children a function lists.
+type Dir struct {
+	node
+	children Children
+}
+
+// Lookup implements vfs.Dir.
+func (d *Dir) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
+	c, err := d.children(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if i, ok := c[name]; ok {
+		return i, nil
+	}
+	return nil, unix.ENOENT
+}
+
+// ReadDir implements vfs.Dir: the children sorted by name.
+func (d *Dir) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
+	c, err := d.children(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(c))
+	for name := range c {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make([]vfs.Dirent, 0, len(names))
+	for _, name := range names {
+		st, _ := c[name].Stat(ctx)
+		out = append(out, vfs.Dirent{Name: name, Ino: st.Ino, Type: vfs.DirentType(st.Mode)})
+	}
+	return out, nil
+}

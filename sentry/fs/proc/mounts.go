@@ -1,0 +1,87 @@
+package proc
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// /proc/PID/mounts and /proc/PID/mountinfo are the sandbox's mount table
+// as the sandbox set it up (SetMounts), with the sandbox's names only: the
+// root is an overlay with no host path, whatever host directory is below
+// it, and every device number is the one stat shows for the mount's files.
+// Mount IDs count from 1 in mount order; the root is its own parent.
+
+// Mount is one mount of the sandbox.
+type Mount struct {
+	Source, Path, Type string
+	// Flags are the mount's options, "rw" or "ro" first ("rw,nosuid");
+	// Data the filesystem's ("mode=755"), "" for none.
+	Flags, Data string
+	// Dev is st_dev of the mount's files.
+	Dev uint64
+}
+
+// SetMounts sets the mount table that /proc/PID/mounts and mountinfo show.
+func (fs *FileSystem) SetMounts(mounts []Mount) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.mountTable = append([]Mount(nil), mounts...)
+}
+
+func (fs *FileSystem) mounts() []Mount {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.mountTable
+}
+
+// mangle escapes what would break a line's fields, as seq_escape does.
+func mangle(s string) string {
+	return strings.NewReplacer(" ", `\040`, "\t", `\011`, "\n", `\012`, `\`, `\134`).Replace(s)
+}
+
+// options joins a mount's and its filesystem's options.
+func (m Mount) options() string {
+	if m.Data == "" {
+		return m.Flags
+	}
+	return m.Flags + "," + m.Data
+}
+
+// mountsFile is /proc/PID/mounts (show_vfsmnt).
+func mountsFile(mounts []Mount) string {
+	var b strings.Builder
+	for _, m := range mounts {
+		fmt.Fprintf(&b, "%s %s %s %s 0 0\n", mangle(m.Source), mangle(m.Path), m.Type, m.options())
+	}
+	return b.String()
+}
+
+// mountinfo is /proc/PID/mountinfo (show_mountinfo): the superblock's
+// options are its read-write state and the filesystem's options.
+func mountinfo(mounts []Mount) string {
+	var b strings.Builder
+	for i, m := range mounts {
+		sb, _, _ := strings.Cut(m.Flags, ",")
+		if m.Data != "" {
+			sb += "," + m.Data
+		}
+		fmt.Fprintf(&b, "%d %d %d:%d / %s %s - %s %s %s\n", i+1, parentMount(mounts, i)+1,
+			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(m.Path), m.Flags, m.Type, mangle(m.Source), sb)
+	}
+	return b.String()
+}
+
+// parentMount returns the index of the mount that mounts[i] is on: the
+// earlier one with the longest path above it; the root is its own.
+func parentMount(mounts []Mount, i int) int {
+	parent, longest := i, -1
+	for j, m := range mounts[:i] {
+		prefix := strings.TrimSuffix(m.Path, "/") + "/"
+		if strings.HasPrefix(mounts[i].Path, prefix) && len(prefix) > longest {
+			parent, longest = j, len(prefix)
+		}
+	}
+	return parent
+}

@@ -1,0 +1,100 @@
+// Package sys is the sandbox's /sys, never the host's: what a kernel that
+// runs only the sandbox would show of itself, and nothing else.
+//
+//   - devices/system/cpu: the CPUs the sandbox may use (kernel.CPUs),
+//     numbered from 0, all online: online, possible, present and offline
+//     (empty), and for each CPU its online flag and topology, one package
+//     whose cores are the sandbox's CPUs, each its own core, as
+//     /proc/cpuinfo says. glibc's get_nprocs reads online.
+//   - fs/cgroup: where the sandbox's cgroup (package cgroup) is mounted.
+//   - class/net: the sandbox's network interfaces, which are none: the
+//     sandbox has no network (AF_UNIX only), so not even lo.
+//   - Nothing else exists (no block, bus, firmware or dmi, no module):
+//     other paths fail with ENOENT, as on a kernel built without them.
+//
+// The tree is made once: the CPUs do not change while the sandbox runs,
+// and the directory cgroup is mounted on must be one value. Everything is
+// read-only (mounted ro: EROFS on writes).
+package sys
+
+import (
+	"context"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/fs/kernfs"
+	"runsc-lite/sentry/vfs"
+)
+
+// FileSystem is a /sys.
+type FileSystem struct {
+	root *kernfs.Dir
+}
+
+// New returns the /sys of a sandbox that may use cpus CPUs.
+func New(cpus int) *FileSystem {
+	tr := kernfs.Tree{Dev: vfs.NewDeviceID(), ReadOnly: true}
+	empty := func(path string) *kernfs.Dir { return tr.Fixed(path, map[string]vfs.Inode{}) }
+	fs := &FileSystem{}
+	fs.root = tr.Fixed("/", map[string]vfs.Inode{
+		"devices": tr.Fixed("/devices", map[string]vfs.Inode{
+			"system": tr.Fixed("/devices/system", map[string]vfs.Inode{
+				"cpu": cpuDir(tr, cpus),
+			}),
+		}),
+		"fs": tr.Fixed("/fs", map[string]vfs.Inode{
+			"cgroup": empty("/fs/cgroup"),
+		}),
+		"class": tr.Fixed("/class", map[string]vfs.Inode{
+			"net": empty("/class/net"),
+		}),
+	})
+	return fs
+}
+
+// Root implements vfs.FileSystem.
+func (fs *FileSystem) Root() vfs.Inode { return fs.root }
+
+// Statfs implements vfs.FileSystem.
+func (fs *FileSystem) Statfs(ctx context.Context) (unix.Statfs_t, error) {
+	return unix.Statfs_t{Type: unix.SYSFS_MAGIC, Bsize: 4096, Frsize: 4096, Namelen: 255, Flags: unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC}, nil
+}
+
+// cpuDir is /sys/devices/system/cpu for n CPUs.
+func cpuDir(tr kernfs.Tree, n int) *kernfs.Dir {
+	const base = "/devices/system/cpu"
+	line := func(s string) kernfs.Content { return kernfs.Static(s + "\n") }
+	all := kernfs.CPUList(0, n)
+	entries := map[string]vfs.Inode{
+		"online":   tr.File(base+"/online", line(all)),
+		"possible": tr.File(base+"/possible", line(all)),
+		"present":  tr.File(base+"/present", line(all)),
+		"offline":  tr.File(base+"/offline", line("")),
+	}
+	for cpu := range n {
+		dir := base + "/cpu" + strconv.Itoa(cpu)
+		file := func(name, value string) vfs.Inode { return tr.File(dir+"/topology/"+name, line(value)) }
+		self, pkg := kernfs.CPUMask(cpu, 1, n), kernfs.CPUMask(0, n, n)
+		one := kernfs.CPUList(cpu, 1)
+		entries["cpu"+strconv.Itoa(cpu)] = tr.Fixed(dir, map[string]vfs.Inode{
+			"online": tr.File(dir+"/online", line("1")),
+			"topology": tr.Fixed(dir+"/topology", map[string]vfs.Inode{
+				"core_id":              file("core_id", strconv.Itoa(cpu)),
+				"physical_package_id":  file("physical_package_id", "0"),
+				"die_id":               file("die_id", "0"),
+				"core_cpus":            file("core_cpus", self),
+				"core_cpus_list":       file("core_cpus_list", one),
+				"thread_siblings":      file("thread_siblings", self),
+				"thread_siblings_list": file("thread_siblings_list", one),
+				"core_siblings":        file("core_siblings", pkg),
+				"core_siblings_list":   file("core_siblings_list", all),
+				"die_cpus":             file("die_cpus", pkg),
+				"die_cpus_list":        file("die_cpus_list", all),
+				"package_cpus":         file("package_cpus", pkg),
+				"package_cpus_list":    file("package_cpus_list", all),
+			}),
+		})
+	}
+	return tr.Fixed(base, entries)
+}
