@@ -248,13 +248,15 @@ open("/proc/sysrq-trigger", O_WRONLY) = -1 ENOENT
 open("/proc/kcore", O_RDONLY) = -1 ENOENT
 open("/sys/firmware/efi/efivars", O_RDONLY) = -1 ENOENT
 `},
-	// The host's /sys is visible read-only: a write lands in the
-	// sandbox's overlay (the host's files are compared after the run).
-	{name: "write kernel settings in /sys and /proc/sys", mode: "kfiles", want: `/sys/kernel/mm/ksm/run: write: done
-/sys/kernel/mm/transparent_hugepage/enabled: write: done
-/proc/sys/kernel/hostname: open: EACCES
-/proc/sys/vm/drop_caches: open: ENOENT
-/proc/sys/kernel/core_pattern: open: ENOENT
+	// The sandbox's /sys and /proc are its own (the host's files are
+	// compared after the run).
+	{name: "open kernel settings in /sys and /proc/sys for writing", mode: "kfiles", want: `/sys/kernel/mm/ksm/run: ENOENT
+/sys/devices/system/cpu/cpu1/online: EROFS
+/sys/devices/system/cpu/online: EROFS
+/sys/kernel/mm/transparent_hugepage/enabled: ENOENT
+/proc/sys/kernel/hostname: EACCES
+/proc/sys/vm/drop_caches: ENOENT
+/proc/sys/kernel/core_pattern: ENOENT
 `},
 	// sethostname and setdomainname are not implemented (gVisor changes
 	// the sandbox's own UTS namespace).
@@ -639,9 +641,9 @@ type hostState struct {
 	settings map[string]string
 }
 
-// kernelSettings are the host files the kfiles attack writes through the
-// sandbox's view of /sys.
-var kernelSettings = []string{"/sys/kernel/mm/ksm/run", "/sys/kernel/mm/transparent_hugepage/enabled"}
+// kernelSettings are host files the kfiles attack opens for writing.
+var kernelSettings = []string{"/sys/kernel/mm/ksm/run", "/sys/kernel/mm/transparent_hugepage/enabled",
+	"/sys/devices/system/cpu/online", "/proc/sys/kernel/core_pattern"}
 
 func snapshotHost(t *testing.T) *hostState {
 	t.Helper()

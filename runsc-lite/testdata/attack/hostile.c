@@ -856,23 +856,17 @@ static void mode_devices(void)
 	T(open("/sys/firmware/efi/efivars", O_RDONLY));
 }
 
-/* Writes to the host's kernel settings as the sandbox sees them: they may
- * succeed inside, never on the host (the test compares the host's files). */
+/* Opens of the kernel's settings for writing: the sandbox's /sys and
+ * /proc are its own, and the host's files are compared by the test. Nothing
+ * is written even where an open succeeds: a value written through a leak
+ * would change the host the test runs on. */
 static void mode_kfiles(void)
 {
-	const char *files[] = {"/sys/kernel/mm/ksm/run", "/sys/kernel/mm/transparent_hugepage/enabled",
-			       "/proc/sys/kernel/hostname", "/proc/sys/vm/drop_caches", "/proc/sys/kernel/core_pattern"};
-	const char *vals[] = {"1\n", "never\n", "pwned\n", "3\n", "|/bin/false\n"};
-	for (unsigned i = 0; i < 5; i++) {
-		int fd = open(files[i], O_WRONLY | O_TRUNC);
-		if (fd < 0) {
-			printf("%s: open: %s\n", files[i], ename(errno));
-			continue;
-		}
-		int n = write(fd, vals[i], strlen(vals[i]));
-		printf("%s: write: %s\n", files[i], n < 0 ? ename(errno) : "done");
-		close(fd);
-	}
+	const char *files[] = {"/sys/kernel/mm/ksm/run", "/sys/devices/system/cpu/cpu1/online", "/sys/devices/system/cpu/online",
+			       "/sys/kernel/mm/transparent_hugepage/enabled", "/proc/sys/kernel/hostname",
+			       "/proc/sys/vm/drop_caches", "/proc/sys/kernel/core_pattern"};
+	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		L(files[i], open(files[i], O_WRONLY));
 }
 
 /* ---- identity of the machine: hostname, time ---- */
