@@ -153,6 +153,9 @@ var hostileRows = []hostileRow{
 	{name: "jump to stub_enter with an allow-all filter", mode: "jumpcode",
 		args: func(e *attackEnv) []string { return []string{"what=enter", e.hex("enter", e.sym("stub_enter"))} },
 		want: "stub_enter: exit 127\nalive: yes\n"},
+	{name: "jump to the thread set-up code with a forged set-up block", mode: "jumpcode",
+		args: func(e *attackEnv) []string { return []string{"what=thread-setup", e.hex("setup", e.sym("thread_setup_code"))} },
+		want: "thread set-up: exit 1\nalive: yes\n"},
 	{name: "jump to sysmsg_handler with a fake slot", mode: "jumpcode",
 		args: func(e *attackEnv) []string {
 			return []string{"what=handler", e.hex("handler", e.sym("sysmsg_handler"))}
@@ -609,6 +612,21 @@ func stubImageSymbols(t *testing.T) map[string]uint64 {
 			t.Fatalf("the stub image has no symbol %s", name)
 		}
 	}
+	// A new thread's set-up code (stub_amd64.S, after .Lnew_thread's
+	// clone) has no symbol: it starts with lea SYSMSG_SETUP_STACK(%r13),
+	// %rdi; xor %esi, %esi; mov $__NR_sigaltstack, %eax.
+	text := f.Section(".text")
+	code, err := text.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const setupStack = 16 // SYSMSG_SETUP_STACK: struct thread_setup's stack_t
+	setup := []byte{0x49, 0x8d, 0x7d, setupStack, 0x31, 0xf6, 0xb8, unix.SYS_SIGALTSTACK, 0, 0, 0}
+	i := bytes.Index(code, setup)
+	if i < 0 || bytes.LastIndex(code, setup) != i {
+		t.Fatalf("the stub's thread set-up code (% x) is not in its .text exactly once: update the pattern", setup)
+	}
+	m["thread_setup_code"] = text.Addr + uint64(i)
 	return m
 }
 

@@ -450,6 +450,32 @@ static void jump_enter(void)
 	_exit(0);
 }
 
+/* A new application thread's set-up code, with %r13 pointing at a
+ * set-up block of our own (an allow-all filter, a signal stack in our
+ * memory): its calls are the sandbox's, and its signal mask comes from the
+ * stub's read-only data, which the sentry does not copy for anybody, so it
+ * takes its exit path: the thread exits with status 1. */
+static void jump_thread_setup(void)
+{
+	static struct {
+		uint16_t prog_len, pad0[3];
+		uint64_t prog_filter, ss_sp;
+		int32_t ss_flags;
+		uint32_t pad1;
+		uint64_t ss_size, pad2[3];
+		struct sock_filter insns[1];
+	} block;
+	static char stack[65536];
+	block.prog_len = 1;
+	block.prog_filter = (uintptr_t)block.insns;
+	block.insns[0] = (struct sock_filter){0x06, 0, 0, 0x7fff0000}; /* RET ALLOW */
+	block.ss_sp = (uintptr_t)stack;
+	block.ss_size = sizeof stack;
+	uintptr_t code = argu("setup");
+	asm volatile("mov %0, %%r13\n\tjmp *%1" : : "r"(&block), "r"(code) : "r13", "memory");
+	__builtin_unreachable();
+}
+
 /* sysmsg_handler, as if a signal had come, with its stack (and so its
  * "sysmsg page") in our own memory: it waits there for an answer that
  * never comes, until SIGALRM. */
@@ -491,6 +517,8 @@ static void mode_jumpcode(void)
 		contained("stub_enter", jump_enter);
 	else if (strcmp(what, "handler") == 0)
 		contained("sysmsg_handler", jump_handler);
+	else if (strcmp(what, "thread-setup") == 0)
+		contained("thread set-up", jump_thread_setup);
 	else
 		printf("unknown %s\n", what);
 	alive();
