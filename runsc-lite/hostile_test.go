@@ -154,7 +154,9 @@ var hostileRows = []hostileRow{
 		args: func(e *attackEnv) []string { return []string{"what=enter", e.hex("enter", e.sym("stub_enter"))} },
 		want: "stub_enter: exit 127\nalive: yes\n"},
 	{name: "jump to the thread set-up code with a forged set-up block", mode: "jumpcode",
-		args: func(e *attackEnv) []string { return []string{"what=thread-setup", e.hex("setup", e.sym("thread_setup_code"))} },
+		args: func(e *attackEnv) []string {
+			return []string{"what=thread-setup", e.hex("setup", e.sym("thread_setup_code"))}
+		},
 		want: "thread set-up: exit 1\nalive: yes\n"},
 	{name: "jump to sysmsg_handler with a fake slot", mode: "jumpcode",
 		args: func(e *attackEnv) []string {

@@ -83,9 +83,9 @@ type Pipe struct {
 	capacity int
 	// mem is the account len(data) is charged to: that of the writer
 	// that found the pipe empty.
-	mem *usage.Memory
-	readers  int
-	writers  int
+	mem     *usage.Memory
+	readers int
+	writers int
 	// rOpens and wOpens count the opens of each kind ever, so a FIFO open
 	// waiting for a partner sees one come, and a reader tells "no writer
 	// yet" (no POLLHUP) from "the writers went" (Linux's w_counter).
