@@ -11,6 +11,9 @@ import (
 // MAXSYMLINKS).
 const maxSymlinks = 40
 
+// nameMax is the longest name a directory holds (NAME_MAX).
+const nameMax = 255
+
 // walker resolves paths for one operation.
 type walker struct {
 	v     *VFS
@@ -22,7 +25,9 @@ type walker struct {
 func (w *walker) creds() Creds { return CallerOf(w.ctx).Creds }
 
 // components splits path into its non-empty names and reports whether it
-// ends with a slash.
+// ends with a slash. A name longer than NAME_MAX is refused only when the
+// walk reaches it (step), as Linux's filesystems refuse it in lookup:
+// "missing/<256 bytes>" is ENOENT, "file/<256 bytes>" ENOTDIR.
 func components(path string) ([]string, bool, error) {
 	if path == "" {
 		return nil, false, unix.ENOENT
@@ -34,9 +39,6 @@ func components(path string) ([]string, bool, error) {
 	for _, c := range strings.Split(path, "/") {
 		if c == "" {
 			continue
-		}
-		if len(c) > 255 {
-			return nil, false, unix.ENAMETOOLONG
 		}
 		names = append(names, c)
 	}
@@ -143,6 +145,9 @@ func (w *walker) step(d *Dentry, name string) (*Dentry, error) {
 	dir, ok := d.inode.(Dir)
 	if !ok {
 		return nil, unix.ENOTDIR
+	}
+	if len(name) > nameMax {
+		return nil, unix.ENAMETOOLONG
 	}
 	child, err := dir.Lookup(w.ctx, name)
 	if err != nil {
