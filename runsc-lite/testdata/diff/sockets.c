@@ -567,6 +567,24 @@ static void credentials(void) {
 	T(sendmsg(sv[0], &m, 0));
 	c->cmsg_len = 4;
 	T(sendmsg(sv[0], &m, 0));
+	/* what root may claim: another process's pid, but only one that
+	 * exists (ESRCH), and only IDs that name someone (EINVAL for -1) */
+	c->cmsg_len = CMSG_LEN(sizeof mine);
+	c->cmsg_type = SCM_CREDENTIALS;
+	pid_t kid = fork();
+	if (kid == 0) {
+		pause();
+		_exit(0);
+	}
+	struct ucred claims[] = {{kid, 0, 0}, {-5, 0, 0}, {0, 0, 0}, {getpid(), -1, 0}, {getpid(), 0, -1}};
+	for (unsigned i = 0; i < sizeof claims / sizeof claims[0]; i++) {
+		memcpy(CMSG_DATA(c), &claims[i], sizeof claims[i]);
+		errno = 0;
+		long r = sendmsg(sv[0], &m, 0);
+		printf("claim %u: %ld %s\n", i, r, r < 0 ? ename(errno) : "");
+	}
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
 	close(sv[0]);
 	close(sv[1]);
 }
