@@ -585,6 +585,11 @@ static void credentials(void) {
 	}
 	kill(kid, SIGKILL);
 	waitpid(kid, NULL, 0);
+	/* without a name, the name length is not looked at */
+	struct msghdr noname = {.msg_iov = &iov, .msg_iovlen = 1, .msg_namelen = -1};
+	T(sendmsg(sv[0], &noname, 0));
+	noname.msg_name = &mine;
+	T(sendmsg(sv[0], &noname, 0));
 	close(sv[0]);
 	close(sv[1]);
 }

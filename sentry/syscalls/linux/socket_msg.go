@@ -3,6 +3,7 @@ package linux
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,29 +27,35 @@ type msghdr struct {
 	controllen uint64
 }
 
-// copyInMsghdr reads the msghdr at addr, with Linux's checks: EINVAL for
-// a negative name length (a longer one is cut to sockaddr_storage),
-// EMSGSIZE beyond UIO_MAXIOV buffers.
+// copyInMsghdr reads the msghdr at addr (parseMsghdr).
 func copyInMsghdr(t *kernel.Task, addr uintptr) (msghdr, error) {
 	var b [msghdrLen]byte
 	if err := t.CopyIn(addr, b[:]); err != nil {
 		return msghdr{}, err
 	}
+	return parseMsghdr(b[:])
+}
+
+// parseMsghdr decodes a struct msghdr with the checks of Linux's
+// __copy_msghdr: without a name the name length is 0 whatever it says;
+// a negative one is EINVAL, a longer one is cut to sockaddr_storage;
+// more than UIO_MAXIOV buffers is EMSGSIZE.
+func parseMsghdr(b []byte) (msghdr, error) {
 	le := binary.LittleEndian
 	m := msghdr{
 		name: uintptr(le.Uint64(b[0:])), namelen: int32(le.Uint32(b[8:])),
 		iov: uintptr(le.Uint64(b[16:])), iovlen: le.Uint64(b[24:]),
 		control: uintptr(le.Uint64(b[32:])), controllen: le.Uint64(b[40:]),
 	}
-	if m.namelen < 0 {
-		return msghdr{}, unix.EINVAL
-	}
-	m.namelen = min(m.namelen, sockaddrStorage)
 	if m.name == 0 {
 		m.namelen = 0
 	}
+	if m.namelen < 0 {
+		return msghdr{}, fmt.Errorf("msg_namelen %d: %w", m.namelen, unix.EINVAL)
+	}
+	m.namelen = min(m.namelen, sockaddrStorage)
 	if m.iovlen > uioMaxIov {
-		return msghdr{}, unix.EMSGSIZE
+		return msghdr{}, fmt.Errorf("msg_iovlen %d: %w", m.iovlen, unix.EMSGSIZE)
 	}
 	return m, nil
 }
