@@ -6,6 +6,9 @@
 
 #define WAIT(what, pid) do { int _st = 0; pid_t _r = waitpid(pid, &_st, 0); status(what, _r, pid, _st); } while (0)
 
+static volatile int usr1;
+static void count_usr1(int sig) { usr1++; }
+
 /* clone3_fails tries clone3 with arguments Linux refuses, and prints the
  * errno; a child that is made anyway exits at once. */
 static void clone3_fails(const char *what, void *args, size_t size) {
@@ -169,6 +172,48 @@ int main(int argc, char **argv) {
 	clone3_fails("CLONE_SIGHAND with CLONE_CLEAR_SIGHAND", ARGS(CLONE_SIGHAND | 0x100000000ULL, SIGCHLD, 0, 0, 0, 0), 64);
 	clone3_fails("CLONE_INTO_CGROUP in 64 bytes", ARGS(0x200000000ULL, SIGCHLD, 0, 0, 0, 0), 64);
 	clone3_fails("bad address", BAD, 64);
+
+	/* a CLONE_PARENT sibling ends with its creator's exit signal
+	 * (SIGCHLD), not the one asked for: a plain wait reaps both */
+	signal(SIGUSR1, count_usr1);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (syscall(SYS_clone, CLONE_PARENT | SIGUSR1, 0, 0, 0, 0) == 0)
+			_exit(7);
+		_exit(0);
+	}
+	int reaped = 0, sevens = 0;
+	while (waitpid(-1, &st, 0) > 0) {
+		reaped++;
+		sevens += WIFEXITED(st) && WEXITSTATUS(st) == 7;
+	}
+	printf("CLONE_PARENT: %d reaped by a plain wait, %d of them the sibling, %d SIGUSR1\n", reaped, sevens, usr1);
+
+	/* a child whose exit signal is not SIGCHLD is a "clone" child: only
+	 * __WCLONE or __WALL waits see it */
+	fflush(stdout);
+	pid = syscall(SYS_clone, SIGUSR1, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(5);
+	T(waitpid(-1, &st, 0));
+	T(waitpid(pid, &st, WNOHANG));
+	siginfo_t wi;
+	T(waitid(P_PID, pid, &wi, WEXITED | WNOHANG));
+	int got = waitpid(pid, &st, __WCLONE) == pid;
+	printf("__WCLONE reaps it: %d, status %d\n", got, WEXITSTATUS(st));
+	printf("SIGUSR1 on its exit: %d\n", usr1);
+	pid = syscall(SYS_clone, 0, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(6);
+	got = waitpid(-1, &st, __WALL) == pid;
+	printf("__WALL reaps one with no exit signal: %d, status %d\n", got, WEXITSTATUS(st));
+	pid = fork();
+	if (pid == 0)
+		_exit(8);
+	T(waitpid(-1, &st, __WCLONE | WNOHANG));
+	got = waitpid(-1, &st, 0) == pid;
+	printf("a plain child is not a clone child: %d, status %d\n", got, WEXITSTATUS(st));
 	fflush(stdout);
 	return 0;
 }

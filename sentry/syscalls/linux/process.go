@@ -235,7 +235,8 @@ func wait4(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	opts := a.Int(2)
 	res, err := t.Wait(kernel.WaitOptions{Pid: int(a.Int(0)), NoHang: opts&unix.WNOHANG != 0,
-		Stopped: opts&unix.WUNTRACED != 0, Continued: opts&unix.WCONTINUED != 0})
+		Stopped: opts&unix.WUNTRACED != 0, Continued: opts&unix.WCONTINUED != 0,
+		Clone: uint32(opts)&unix.WCLONE != 0, All: opts&unix.WALL != 0})
 	if err != nil || res.PID == 0 {
 		return 0, err
 	}
@@ -258,7 +259,8 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	o := kernel.WaitOptions{NoHang: options&unix.WNOHANG != 0, NoWait: options&unix.WNOWAIT != 0,
-		Stopped: options&unix.WSTOPPED != 0, Continued: options&unix.WCONTINUED != 0, NoExit: options&unix.WEXITED == 0}
+		Stopped: options&unix.WSTOPPED != 0, Continued: options&unix.WCONTINUED != 0, NoExit: options&unix.WEXITED == 0,
+		Clone: uint32(options)&unix.WCLONE != 0, All: options&unix.WALL != 0}
 	// eagain: a non-blocking pidfd's wait does not block, and says EAGAIN
 	// where WNOHANG would say "none".
 	eagain := false
