@@ -102,6 +102,7 @@ func fileExists(p string) bool {
 // silently stop being fuzzed).
 func TestTargetsFound(t *testing.T) {
 	want := []string{
+		"./sentry/kernel/ipc.FuzzIPC",
 		"./sentry/loader.FuzzLoad",
 		"./sentry/socket/unix.FuzzAddressAndOptions",
 		"./sentry/syscalls/linux.FuzzCloneArgs",
