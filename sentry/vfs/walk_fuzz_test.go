@@ -287,7 +287,7 @@ func FuzzPathWalk(f *testing.F) {
 			if err := os.Symlink(target, s.host+"/x"); err != nil {
 				t.Fatalf("host symlink x -> %q: %v", target, err)
 			}
-			defer os.Remove(s.host+"/x")
+			defer os.Remove(s.host + "/x")
 			if err := s.v.Symlink(context.Background(), s.fsc, target, nil, "/x"); err != nil {
 				t.Fatalf("vfs symlink x -> %q: %v", target, err)
 			}
