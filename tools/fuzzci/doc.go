@@ -4,9 +4,9 @@
 //
 // Plain `go test ./...` replays each target's committed corpus
 // (testdata/fuzz/FuzzXxx) but never mutates it; this package's test makes
-// CI fuzz too: `go test -run '^$' -fuzz '^FuzzXxx$' -fuzztime 5s` in a
+// CI fuzz too: `go test -run '^$' -fuzz '^FuzzXxx$' -fuzztime 3s` in a
 // subprocess per target, with one worker, so that the whole run stays
-// under about a minute on two cores. A crash fails the test with the
+// well under a minute on two cores. A crash fails the test with the
 // fuzzer's report, and the crashing input is written where the fuzzer
 // writes it (the target's testdata/fuzz directory), ready to commit.
 //

@@ -15,7 +15,7 @@ import (
 )
 
 // fuzzTime is how long each target is fuzzed.
-const fuzzTime = "5s"
+const fuzzTime = "3s"
 
 // hang bounds one target's run, build included: far beyond what the
 // fuzzing takes, it only catches a fuzzer that never ends.
