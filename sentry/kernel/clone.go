@@ -150,13 +150,18 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if t.TG.exiting {
-		c.ctx.Release()
-		m.DecUsers()
-		fds.DecUsers()
-		return nil, unix.EINTR
+	var err error
+	switch {
+	case t.TG.exiting:
+		err = unix.EINTR
+	case f&unix.CLONE_PARENT != 0 && f&unix.CLONE_THREAD == 0 && t.TG.parent == nil:
+		// The sandbox's init has no parent to share (Linux refuses
+		// CLONE_PARENT from a pid namespace's init).
+		err = unix.EINVAL
+	default:
+		err = k.admitTaskLocked()
 	}
-	if err := k.admitTaskLocked(); err != nil {
+	if err != nil {
 		c.ctx.Release()
 		m.DecUsers()
 		fds.DecUsers()
@@ -166,12 +171,14 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	if f&unix.CLONE_THREAD != 0 {
 		c.TG = t.TG
 	} else {
-		parent := t.TG
-		if f&unix.CLONE_PARENT != 0 && t.TG.parent != nil {
-			parent = t.TG.parent
+		parent, exitSignal := t.TG, a.ExitSignal
+		if f&unix.CLONE_PARENT != 0 {
+			// A sibling tells the shared parent of its end as the caller
+			// does: with the caller's exit signal, not the one asked for.
+			parent, exitSignal = t.TG.parent, t.TG.exitSignal
 		}
 		c.TG = newThreadGroup(k, c.TID, parent)
-		c.TG.exitSignal = a.ExitSignal
+		c.TG.exitSignal = exitSignal
 		c.TG.membarrier.registered.Store(t.TG.MembarrierRegistered())
 		k.groups[c.TID] = c.TG
 	}

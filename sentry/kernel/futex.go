@@ -170,6 +170,17 @@ func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, private bool, n, requeue
 	}
 	woken := f.wakeLocked(from, n, ^uint32(0))
 	moved := 0
+	if from == to {
+		// Requeued onto the word they wait on, waiters stay where they
+		// are; Linux counts them as moved (a way to count waiters
+		// without waking them).
+		for _, w := range f.waiters[from] {
+			if moved < requeue && !w.pi {
+				moved++
+			}
+		}
+		return woken + moved, nil
+	}
 	var kept []*futexWaiter
 	for _, w := range f.waiters[from] {
 		if moved < requeue && !w.pi {

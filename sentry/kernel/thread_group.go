@@ -47,9 +47,9 @@ type ThreadGroup struct {
 	posixTimers *TimerTable
 	sigmu       sync.Mutex
 	handlers    map[int]linux.SigAction // rt_sigaction records, by signal
-	pending     pendingSet       // signals sent to the process, guarded by sigmu
-	signalQueue vfs.Queue        // signalfd waiters (signalQueued)
-	exitQueue   vfs.Queue        // pidfd waiters, notified when the group dies
+	pending     pendingSet              // signals sent to the process, guarded by sigmu
+	signalQueue vfs.Queue               // signalfd waiters (signalQueued)
+	exitQueue   vfs.Queue               // pidfd waiters, notified when the group dies
 }
 
 // realUID is the process's real user ID, for the siginfo and wait results
@@ -175,7 +175,9 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 	for c := range tg.children {
 		delete(tg.children, c)
 		if k.init != nil && k.init != tg {
-			c.parent = k.init
+			// An orphan tells init of its end with SIGCHLD, whatever its
+			// creator asked for (Linux's reparent_leader).
+			c.parent, c.exitSignal = k.init, int(unix.SIGCHLD)
 			k.init.children[c] = struct{}{}
 		} else {
 			c.parent = nil
@@ -185,7 +187,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 		}
 	}
 	close(tg.done)
-	if tg.parent == nil || tg.parent.ignoresChildren() {
+	if tg.parent == nil || tg.exitSignal == int(unix.SIGCHLD) && tg.parent.ignoresChildren() {
 		k.reap(tg)
 	} else if tg.exitSignal != 0 {
 		code, status := int32(linux.CLD_EXITED), int32(tg.status.Code)

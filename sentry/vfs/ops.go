@@ -38,6 +38,11 @@ func (v *VFS) Open(ctx context.Context, fsc *FSContext, dir *File, path string, 
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		return nil, unix.EOPNOTSUPP
 	}
+	if flags&(unix.O_CREAT|unix.O_DIRECTORY) == unix.O_CREAT|unix.O_DIRECTORY {
+		// Linux 6.4 and later (build_open_flags), rather than making a
+		// file and failing with ENOTDIR.
+		return nil, unix.EINVAL
+	}
 	if flags&unix.O_PATH != 0 {
 		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
@@ -67,7 +72,15 @@ func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) 
 		if err != nil {
 			return nil, false, err
 		}
-		if last == "" || trailing {
+		switch {
+		case last == "" || last == "." || last == "..":
+			// A directory the walk ends in (Linux's do_open on a
+			// LAST_DOT, LAST_DOTDOT or LAST_ROOT): it exists.
+			if flags&unix.O_EXCL != 0 {
+				return nil, false, unix.EEXIST
+			}
+			return nil, false, unix.EISDIR
+		case trailing:
 			return nil, false, unix.EISDIR
 		}
 		d, err := w.step(dir, last)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // maxSymlinks is how many symlinks one walk may follow (Linux's
@@ -22,7 +23,9 @@ type walker struct {
 func (w *walker) creds() Creds { return CallerOf(w.ctx).Creds }
 
 // components splits path into its non-empty names and reports whether it
-// ends with a slash.
+// ends with a slash. A name longer than NAME_MAX is refused only when the
+// walk reaches it (step), as Linux's filesystems refuse it in lookup:
+// "missing/<256 bytes>" is ENOENT, "file/<256 bytes>" ENOTDIR.
 func components(path string) ([]string, bool, error) {
 	if path == "" {
 		return nil, false, unix.ENOENT
@@ -34,9 +37,6 @@ func components(path string) ([]string, bool, error) {
 	for _, c := range strings.Split(path, "/") {
 		if c == "" {
 			continue
-		}
-		if len(c) > 255 {
-			return nil, false, unix.ENAMETOOLONG
 		}
 		names = append(names, c)
 	}
@@ -143,6 +143,9 @@ func (w *walker) step(d *Dentry, name string) (*Dentry, error) {
 	dir, ok := d.inode.(Dir)
 	if !ok {
 		return nil, unix.ENOTDIR
+	}
+	if len(name) > linux.NAME_MAX {
+		return nil, unix.ENAMETOOLONG
 	}
 	child, err := dir.Lookup(w.ctx, name)
 	if err != nil {

@@ -1,7 +1,12 @@
-/* Permissions: chmod/fchmod/fchmodat/umask/access/faccessat, as root (the
+/* Permissions: chmod/fchmod/fchmodat/umask/access/faccessat, and the
+ * credentials root may claim in SCM_CREDENTIALS, as root (the
  * sandbox runs as uid 0; the test skips this program when the host is not
  * root). */
 #include "common.h"
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 
 static void mode(const char *path) {
 	struct stat st;
@@ -9,6 +14,36 @@ static void mode(const char *path) {
 		printf("mode %s: -1 %s\n", path, ename(errno));
 	else
 		printf("mode %s: %s %04o\n", path, ftype(st.st_mode), st.st_mode & 07777);
+}
+
+/* claims sends SCM_CREDENTIALS that only root (CAP_SYS_ADMIN) may claim:
+ * another process's pid, but only one that exists (ESRCH). */
+static void claims(void) {
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+	pid_t kid = fork();
+	if (kid == 0) {
+		pause();
+		_exit(0);
+	}
+	/* one SCM_CREDENTIALS message: its header, then the ucred */
+	struct {
+		struct cmsghdr h;
+		struct ucred cred;
+	} ctl = {{CMSG_LEN(sizeof(struct ucred)), SOL_SOCKET, SCM_CREDENTIALS}};
+	struct iovec iov = {"c", 1};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof ctl};
+	struct ucred claim[] = {{kid, 0, 0}, {-5, 0, 0}, {0, 0, 0}, {getpid(), 12345, 54321}};
+	for (unsigned i = 0; i < sizeof claim / sizeof claim[0]; i++) {
+		ctl.cred = claim[i];
+		errno = 0;
+		long r = sendmsg(sv[0], &m, 0);
+		printf("SCM_CREDENTIALS claim %u: %ld %s\n", i, r, r < 0 ? ename(errno) : "");
+	}
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 int main(int argc, char **argv) {
@@ -80,5 +115,6 @@ int main(int argc, char **argv) {
 	CHECK(fd >= 0);
 	T(write(fd, "ok", 2));
 	T(close(fd));
+	claims();
 	return 0;
 }

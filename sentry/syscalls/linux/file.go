@@ -3,11 +3,14 @@ package linux
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -310,27 +313,43 @@ type iovec struct {
 	len  int
 }
 
-// copyInIovecs reads cnt iovecs at addr: EINVAL beyond IOV_MAX or for a
-// negative or overflowing total length.
+// iovecSize is sizeof(struct iovec).
+const iovecSize = 16
+
+// copyInIovecs reads cnt iovecs at addr: EINVAL beyond UIO_MAXIOV, then
+// as parseIovecs.
 func copyInIovecs(t *kernel.Task, addr uintptr, cnt int32) ([]iovec, int, error) {
-	if cnt < 0 || cnt > 1024 {
+	if cnt < 0 || cnt > linux.UIO_MAXIOV {
 		return nil, 0, unix.EINVAL
 	}
-	raw := make([]byte, 16*int(cnt))
+	raw := make([]byte, iovecSize*int(cnt))
 	if err := t.CopyIn(addr, raw); err != nil {
 		return nil, 0, err
 	}
-	iovs := make([]iovec, cnt)
-	total := 0
+	return parseIovecs(raw)
+}
+
+// parseIovecs decodes an iovec array as Linux's import_iovec: EINVAL if
+// any length is negative as a ssize_t, then EFAULT if any buffer reaches
+// past the user address space (access_ok, before anything is copied, so
+// that no earlier buffer is transferred), then lengths cut so that the
+// total stays within MAX_RW_COUNT. It returns the buffers and their total.
+func parseIovecs(raw []byte) ([]iovec, int, error) {
+	iovs := make([]iovec, len(raw)/iovecSize)
 	for i := range iovs {
-		base := binary.LittleEndian.Uint64(raw[16*i:])
-		l := int64(binary.LittleEndian.Uint64(raw[16*i+8:]))
+		l := int64(binary.LittleEndian.Uint64(raw[iovecSize*i+8:]))
 		if l < 0 {
-			return nil, 0, unix.EINVAL
+			return nil, 0, fmt.Errorf("iovec %d of %d bytes: %w", i, l, unix.EINVAL)
 		}
-		l = min(l, int64(maxRW-total))
-		iovs[i] = iovec{uintptr(base), int(l)}
-		total += int(l)
+		iovs[i] = iovec{uintptr(binary.LittleEndian.Uint64(raw[iovecSize*i:])), int(l)}
+	}
+	total := 0
+	for i, v := range iovs {
+		if end := v.base + uintptr(v.len); end < v.base || end > mm.TaskSize {
+			return nil, 0, fmt.Errorf("iovec %d at %#x of %d bytes: %w", i, v.base, v.len, unix.EFAULT)
+		}
+		iovs[i].len = min(v.len, maxRW-total)
+		total += iovs[i].len
 	}
 	return iovs, total, nil
 }

@@ -47,8 +47,6 @@ const (
 	// optmemMax is net.core.optmem_max: the most control data sendmsg
 	// takes.
 	optmemMax = 131072
-	// cmsgHdrLen is sizeof(struct cmsghdr).
-	cmsgHdrLen = 16
 	// msghdrLen and mmsghdrLen are sizeof(struct msghdr) and of struct
 	// mmsghdr.
 	msghdrLen  = 56
