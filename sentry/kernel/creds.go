@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
 )
 
 // IDs are a real, effective and saved user or group ID.
@@ -16,6 +18,34 @@ type Credentials struct {
 	UID, GID IDs
 	Groups   []uint32
 	Caps     CapSets // caps.go
+}
+
+// FSCreds returns the credentials the VFS checks t against: its
+// filesystem user and group IDs (which follow the effective ones),
+// supplementary groups and effective capabilities.
+func (t *Task) FSCreds() vfs.Creds {
+	c := t.Creds()
+	return vfs.NewCreds(c.UID.Effective, c.GID.Effective, c.Groups, c.Caps.Effective())
+}
+
+// AccessCreds returns the credentials access(2) and faccessat(2) without
+// AT_EACCESS check with: the real user and group IDs, with the permitted
+// capabilities if the real uid is 0 and none otherwise (do_faccessat's
+// override of the caller's credentials).
+func (t *Task) AccessCreds() vfs.Creds {
+	c := t.Creds()
+	var caps uint64
+	if c.UID.Real == 0 {
+		caps = c.Caps.Permitted()
+	}
+	return vfs.NewCreds(c.UID.Real, c.GID.Real, c.Groups, caps)
+}
+
+// EffectiveIDs returns t's effective user and group IDs (what a Unix
+// socket's peer sees, SO_PEERCRED).
+func (t *Task) EffectiveIDs() (uid, gid uint32) {
+	c := t.Creds()
+	return c.UID.Effective, c.GID.Effective
 }
 
 // Creds returns a copy of the task's credentials.

@@ -13,20 +13,18 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// Ctx returns the context VFS operations run in for t: its credentials and
-// the task itself (for /proc/self).
-func (t *Task) Ctx() context.Context {
-	c := t.Creds()
-	return vfs.WithCaller(context.Background(), vfs.Caller{
-		Creds: vfs.Creds{UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups},
-		Task:  t,
-	})
-}
+// Ctx returns the context VFS operations run in for t: the task itself,
+// for filesystems whose contents depend on who asks (/proc/self) and for
+// blocking operations a signal interrupts. Its credentials are an argument
+// of each operation (FSCreds).
+func (t *Task) Ctx() context.Context { return vfs.WithTask(context.Background(), t) }
 
-// opener opens executables for the loader as t would.
+// opener opens executables for the loader as t would: the program, a
+// script's interpreter and the ELF interpreter each need execute
+// permission, not read permission (open_exec).
 func (t *Task) opener() loader.Opener {
 	return func(p string) (loader.File, string, func(), error) {
-		f, err := t.K.VFS.Open(t.Ctx(), t.FS, nil, p, unix.O_RDONLY, 0)
+		f, err := t.K.VFS.OpenExec(t.Ctx(), t.FSCreds(), t.FS, p)
 		if err != nil {
 			return nil, "", nil, err
 		}

@@ -107,7 +107,7 @@ func (k *Kernel) pgrpLocked(pgrp int) []*ThreadGroup {
 // callerTask returns the task doing a file operation; nil outside a
 // syscall (then no job control applies).
 func callerTask(ctx context.Context) *Task {
-	t, _ := vfs.CallerOf(ctx).Task.(*Task)
+	t, _ := vfs.TaskOf(ctx).(*Task)
 	return t
 }
 

@@ -74,11 +74,23 @@ func (f *File) Flags() int {
 	return f.flags
 }
 
-// SetStatusFlags replaces the flags F_SETFL may change.
-func (f *File) SetStatusFlags(flags int) {
+// SetStatusFlags replaces the flags F_SETFL may change for creds; turning
+// O_NOATIME on needs the owner of the file or CAP_FOWNER (EPERM), as
+// setfl says.
+func (f *File) SetStatusFlags(ctx context.Context, creds Creds, flags int) error {
+	if flags&unix.O_NOATIME != 0 && f.Flags()&unix.O_NOATIME == 0 {
+		st, err := f.inode.Stat(ctx)
+		if err != nil {
+			return err
+		}
+		if !creds.ownerOrCapable(&st) {
+			return unix.EPERM
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.flags = f.flags&^statusFlags | flags&statusFlags
+	return nil
 }
 
 func (f *File) isPath() bool { return f.flags&unix.O_PATH != 0 }
@@ -313,16 +325,17 @@ func (f *File) MapsAnonymous() bool {
 	return ok && a.MapsAnonymous()
 }
 
-// SetAttr changes the file's attributes (fchmod, fchown, ftruncate,
-// futimens).
-func (f *File) SetAttr(ctx context.Context, a Attr) error {
+// SetAttr changes the file's attributes for creds (fchmod, fchown,
+// ftruncate, futimens); truncation needs the file open for writing, not
+// write permission.
+func (f *File) SetAttr(ctx context.Context, creds Creds, a Attr) error {
 	if f.isPath() {
 		return unix.EBADF
 	}
 	if a.Mask&AttrSize != 0 && !f.writable() {
 		return unix.EINVAL
 	}
-	return f.v.attrEvent(ctx, setAttr(ctx, f.inode, a), f.d, f.inode, a)
+	return f.v.attrEvent(ctx, setAttr(ctx, creds, f.inode, a), f.d, f.inode, a)
 }
 
 // Sync implements fsync(2).
@@ -422,6 +435,8 @@ func dotEntries(ctx context.Context, v *VFS, d *Dentry) []Dirent {
 	}
 	parent := d
 	if v != nil {
+		// ".." of a directory being listed needs no permission: the walk
+		// only climbs the chain it was built from.
 		w := &walker{v: v, ctx: ctx, root: v.Root()}
 		parent = w.dotdot(d)
 	}

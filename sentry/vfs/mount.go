@@ -75,7 +75,9 @@ func (v *VFS) NewFSContext() *FSContext {
 // stacks, as in Linux.
 func (v *VFS) Mount(path string, fs FileSystem) error {
 	ctx := context.Background()
-	w := &walker{v: v, ctx: ctx, root: v.Root()}
+	// Mounting is the kernel's own doing: the sandbox's mount table is
+	// built before any task runs, and the application cannot mount.
+	w := &walker{v: v, ctx: ctx, creds: KernelCreds(), root: v.Root()}
 	d, err := w.lookup(v.Root(), path, true)
 	if err != nil {
 		return fmt.Errorf("mount point %s: %w", path, err)

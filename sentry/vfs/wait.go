@@ -131,7 +131,7 @@ func (w *Waiter) C() <-chan struct{} { return w.c }
 // has a signal to handle. Without a task (tests, the loader) it is
 // ctx.Done().
 func Interrupt(ctx context.Context) <-chan struct{} {
-	if k, ok := CallerOf(ctx).Task.(interface{ Interrupted() <-chan struct{} }); ok {
+	if k, ok := TaskOf(ctx).(interface{ Interrupted() <-chan struct{} }); ok {
 		return k.Interrupted()
 	}
 	return ctx.Done()

@@ -61,7 +61,7 @@ func (c *dataCharge) grow(ctx context.Context, size int64) error {
 		return nil
 	}
 	if c.mem == nil {
-		a, ok := vfs.CallerOf(ctx).Task.(accounted)
+		a, ok := vfs.TaskOf(ctx).(accounted)
 		if !ok {
 			return nil
 		}

@@ -92,7 +92,7 @@ func (s *SignalFD) Read(ctx context.Context, p []byte) (int, error) {
 	if len(p) < RecordSize {
 		return 0, unix.EINVAL
 	}
-	t, ok := vfs.CallerOf(ctx).Task.(*kernel.Task)
+	t, ok := vfs.TaskOf(ctx).(*kernel.Task)
 	if !ok {
 		t = s.owner
 	}

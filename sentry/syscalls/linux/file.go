@@ -53,15 +53,6 @@ func registerFile(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_UMASK, "umask", umask, oct)
 }
 
-// callerCtx is the context VFS operations run in for t.
-func callerCtx(t *kernel.Task) context.Context {
-	c := t.Creds()
-	return vfs.WithCaller(context.Background(), vfs.Caller{
-		Creds: vfs.Creds{UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups},
-		Task:  t,
-	})
-}
-
 // copyInPath reads a path argument.
 func copyInPath(t *kernel.Task, addr uintptr) (string, error) {
 	return t.CopyInString(addr, unix.PathMax-1)
@@ -98,7 +89,7 @@ func pathAt(t *kernel.Task, dirfd int32, addr uintptr, fn func(ctx context.Conte
 		return err
 	}
 	defer putFile(dir)
-	return fn(callerCtx(t), dir, path)
+	return fn(t.Ctx(), dir, path)
 }
 
 func openat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -116,7 +107,7 @@ func creat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func doOpen(t *kernel.Task, dirfd int32, addr uintptr, flags int, mode uint32) (uintptr, error) {
 	var fd int32
 	err := pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		f, err := t.K.VFS.Open(ctx, t.FS, dir, path, flags, mode)
+		f, err := t.K.VFS.Open(ctx, t.FSCreds(), t.FS, dir, path, flags, mode)
 		if err != nil {
 			return err
 		}
@@ -248,7 +239,7 @@ func read(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	got, err := readInto(t, a.Pointer(1), n, func(p []byte, _ int) (int, error) { return f.Read(ctx, p) })
 	return uintptr(got), err
 }
@@ -263,7 +254,7 @@ func write(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	got, err := writeFrom(t, a.Pointer(1), n, func(p []byte, _ int) (int, error) { return f.Write(ctx, p) })
 	return uintptr(got), err
 }
@@ -279,7 +270,7 @@ func pread64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	off := a.Int64(3)
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	got, err := readInto(t, a.Pointer(1), n, func(p []byte, done int) (int, error) {
 		return f.PRead(ctx, p, off+int64(done))
 	})
@@ -297,7 +288,7 @@ func pwrite64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	off := a.Int64(3)
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	got, err := writeFrom(t, a.Pointer(1), n, func(p []byte, done int) (int, error) {
 		return f.PWrite(ctx, p, off+int64(done))
 	})
@@ -463,7 +454,7 @@ func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uint
 	if err != nil {
 		return 0, err
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	return vectorRead(t, iovs, total, func(p []byte) (int, error) {
 		if off < 0 {
 			return f.Read(ctx, p)
@@ -485,7 +476,7 @@ func doWritev(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uin
 	if err != nil {
 		return 0, err
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	return vectorWrite(t, iovs, total, func(p []byte) (int, error) {
 		if off < 0 {
 			return f.Write(ctx, p)
@@ -502,7 +493,7 @@ func lseek(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	off, err := f.Seek(callerCtx(t), a.Int64(1), int(a.Int(2)))
+	off, err := f.Seek(t.Ctx(), a.Int64(1), int(a.Int(2)))
 	return uintptr(off), err
 }
 
@@ -531,7 +522,7 @@ func fsync(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, f.Sync(callerCtx(t))
+	return 0, f.Sync(t.Ctx())
 }
 
 // sync has nothing to flush: writes stay in memory or are the host's.
@@ -560,7 +551,7 @@ func ftruncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	}
-	return 0, f.SetAttr(callerCtx(t), vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+	return 0, f.SetAttr(t.Ctx(), t.FSCreds(), vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
 }
 
 func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -568,7 +559,7 @@ func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.SetAttrAt(ctx, t.FS, dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+		return t.K.VFS.SetAttrAt(ctx, t.FSCreds(), t.FS, dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
 	})
 }
 
@@ -578,7 +569,7 @@ func fallocate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, f.Allocate(callerCtx(t), a.Uint(1), a.Int64(2), a.Int64(3))
+	return 0, f.Allocate(t.Ctx(), a.Uint(1), a.Int64(2), a.Int64(3))
 }
 
 func umask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -30,7 +30,7 @@ func memfdCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	f, err := tmpfs.NewMemFD(t.Ctx(), name, 0)
+	f, err := tmpfs.NewMemFD(t.Ctx(), t.FSCreds(), name, 0)
 	if err != nil {
 		return 0, err
 	}

@@ -35,7 +35,7 @@ func doPipe(t *kernel.Task, addr uintptr, flags int) error {
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
 		return unix.EINVAL
 	}
-	r, w := pipe.NewPair(callerCtx(t), flags)
+	r, w := pipe.NewPair(t.FSCreds(), flags)
 	defer r.DecRef()
 	defer w.DecRef()
 	cloexec := flags&unix.O_CLOEXEC != 0

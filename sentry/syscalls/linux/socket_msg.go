@@ -208,7 +208,7 @@ func sendOn(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, iovs []iovec, tot
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	to, hasTo := "", false
 	if len(name) > 0 {
 		switch s.Type() {
