@@ -74,7 +74,7 @@ func (t *Task) PidFDOpen(pid, flags int) (int32, error) {
 func (t *Task) installPidFD(tg *ThreadGroup, nonblock bool) (int32, error) {
 	f := newPidFD(tg, nonblock)
 	defer f.DecRef()
-	return t.FDs.Install(f, 0, true)
+	return t.FDs().Install(f, 0, true)
 }
 
 // state reports whether the process has exited and whether it has been
@@ -150,7 +150,7 @@ func (p *PidFD) GetFD(t *Task, fd int32) (int32, error) {
 	k.mu.Lock()
 	var fds *vfs.FDTable
 	if !p.tg.zombie && !p.tg.exiting && len(p.tg.tasks) > 0 {
-		fds = p.tg.tasks[0].FDs
+		fds = p.tg.tasks[0].FDs()
 	}
 	k.mu.Unlock()
 	if fds == nil {
@@ -161,7 +161,7 @@ func (p *PidFD) GetFD(t *Task, fd int32) (int32, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return t.FDs.Install(f, 0, true)
+	return t.FDs().Install(f, 0, true)
 }
 
 // Readiness implements vfs.Readiness: readable once the process has

@@ -97,8 +97,9 @@ const UnblockableSignals = 1<<(linux.SIGKILL-1) | 1<<(linux.SIGSTOP-1)
 // from a blocking syscall when a signal arrives.
 type signalState struct {
 	mu      sync.Mutex
-	pending pendingSet
-	// notify is closed (and replaced) when a signal becomes deliverable.
+	pending pendingSet // signals sent to this thread; guarded by mu
+	// notify is closed (and replaced) when a signal becomes deliverable;
+	// guarded by mu.
 	notify chan struct{}
 }
 

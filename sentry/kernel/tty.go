@@ -38,10 +38,10 @@ type TTY struct {
 	// reopen opens the host terminal again, for /dev/tty.
 	reopen func(flags int) (vfs.FileImpl, error)
 
-	// Guarded by k.mu: the session the terminal controls (0: none) and
-	// its foreground process group.
-	session int
-	pgrp    int
+	// The session the terminal controls (0: none) and its foreground
+	// process group; guarded by k.mu.
+	session int // guarded by k.mu
+	pgrp    int // guarded by k.mu
 }
 
 // NewTerminal returns the sandbox's terminal, host device rdev, which

@@ -13,9 +13,11 @@ const DefaultFDLimit = 1024
 // FDTable is a process's descriptor table. Threads created with
 // CLONE_FILES share one; fork copies it (Fork).
 type FDTable struct {
+	// mu guards the descriptors and the limit; files a change drops are
+	// released after it is unlocked.
 	mu    sync.Mutex
-	fds   []fdEntry
-	limit int
+	fds   []fdEntry    // guarded by mu
+	limit int          // guarded by mu
 	users atomic.Int32 // tasks sharing the table, less one
 }
 

@@ -20,11 +20,16 @@ type File struct {
 	d     *Dentry // nil for anonymous files (pipes, imported descriptors)
 	inode Inode
 	impl  FileImpl // nil for O_PATH files and directories
+	// mode is the access mode and O_PATH, which never change: read
+	// without mu.
+	mode int
 
+	// mu guards the position, the flags and the directory snapshot; a
+	// directory is listed by its filesystem under it.
 	mu      sync.Mutex
-	off     int64
-	flags   int
-	dirents []Dirent // directory snapshot taken when reading from offset 0
+	off     int64    // guarded by mu
+	flags   int      // guarded by mu
+	dirents []Dirent // directory snapshot taken when reading from offset 0; guarded by mu
 }
 
 // statusFlags are the flags F_SETFL may change.
@@ -34,7 +39,8 @@ const statusFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_ASYNC | unix.O_DIRE
 // have no name (pipes, imported host descriptors); v may be nil for files
 // that take no locks.
 func NewFile(v *VFS, d *Dentry, inode Inode, impl FileImpl, flags int) *File {
-	f := &File{v: v, d: d, inode: inode, impl: impl, flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)}
+	f := &File{v: v, d: d, inode: inode, impl: impl, mode: flags & (unix.O_ACCMODE | unix.O_PATH),
+		flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)}
 	f.refs.Store(1)
 	return f
 }
@@ -93,14 +99,14 @@ func (f *File) SetStatusFlags(ctx context.Context, creds Creds, flags int) error
 	return nil
 }
 
-func (f *File) isPath() bool { return f.flags&unix.O_PATH != 0 }
+func (f *File) isPath() bool { return f.mode&unix.O_PATH != 0 }
 
 func (f *File) readable() bool {
-	return !f.isPath() && f.flags&unix.O_ACCMODE != unix.O_WRONLY
+	return !f.isPath() && f.mode&unix.O_ACCMODE != unix.O_WRONLY
 }
 
 func (f *File) writable() bool {
-	acc := f.flags & unix.O_ACCMODE
+	acc := f.mode & unix.O_ACCMODE
 	return !f.isPath() && (acc == unix.O_WRONLY || acc == unix.O_RDWR)
 }
 

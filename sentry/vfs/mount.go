@@ -10,10 +10,13 @@ import (
 )
 
 // VFS is the mount tree of one sandbox, and its lock table.
+//
+// root and fifos are set before the VFS is used; the lock table and the
+// watches lock themselves (locks.go has the order).
 type VFS struct {
-	mu     sync.RWMutex
+	mu     sync.RWMutex // guards mounts
 	root   *Mount
-	mounts map[mountKey]*Mount
+	mounts map[mountKey]*Mount // guarded by mu
 	locks  lockTable
 	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
 	// watches are inotify's (notify.go).

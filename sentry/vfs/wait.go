@@ -61,8 +61,8 @@ func NewEntry(mask int16, notify func(events int16)) *Entry {
 // Queue is the list of entries interested in a file's readiness. The
 // zero value is an empty queue.
 type Queue struct {
-	mu      sync.Mutex
-	entries map[*Entry]struct{}
+	mu      sync.Mutex          // guards entries; callbacks run without it
+	entries map[*Entry]struct{} // guarded by mu
 }
 
 // Add registers e.

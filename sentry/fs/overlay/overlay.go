@@ -53,6 +53,10 @@ const (
 
 // FS is an overlay (or, with no lower layer, a memory filesystem).
 type FS struct {
+	// mu guards the tree: every node's attributes, children, whiteouts,
+	// lower inode, up flag, symlink target and extended attributes, and
+	// the choice of a file's memfd; file data is read and written without
+	// it (dataMu orders appends and truncations).
 	mu      sync.Mutex
 	lower   vfs.FileSystem
 	dev     uint64

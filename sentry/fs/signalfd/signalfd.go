@@ -48,7 +48,7 @@ type SignalFD struct {
 	ino   uint64
 
 	mu   sync.Mutex
-	mask uint64
+	mask uint64 // guarded by mu
 }
 
 // New implements signalfd4(2) with fd -1: a file with one reference that

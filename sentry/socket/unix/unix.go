@@ -111,9 +111,9 @@ var (
 // Namespace is the names of one sandbox: bound paths and abstract names,
 // and the count of descriptors in flight.
 type Namespace struct {
-	names    map[string]*Socket // by key (PathKey, AbstractKey)
-	inflight int
-	nextAuto uint32
+	names    map[string]*Socket // by key (PathKey, AbstractKey); guarded by mu
+	inflight int                // guarded by mu
+	nextAuto uint32             // guarded by mu
 }
 
 // NewNamespace returns an empty namespace.

@@ -59,7 +59,7 @@ func copyInPath(t *kernel.Task, addr uintptr) (string, error) {
 }
 
 // getFile returns the file at fd with a reference the caller drops.
-func getFile(t *kernel.Task, fd int32) (*vfs.File, error) { return t.FDs.Get(fd) }
+func getFile(t *kernel.Task, fd int32) (*vfs.File, error) { return t.FDs().Get(fd) }
 
 // atDir returns the directory a *at syscall starts from: nil for
 // AT_FDCWD. The caller releases it with putFile.
@@ -68,7 +68,7 @@ func atDir(t *kernel.Task, dirfd int32, path string) (*vfs.File, error) {
 		// An absolute path ignores dirfd, even a bad one.
 		return nil, nil
 	}
-	return t.FDs.Get(dirfd)
+	return t.FDs().Get(dirfd)
 }
 
 // putFile drops a reference taken by getFile or atDir.
@@ -107,12 +107,12 @@ func creat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func doOpen(t *kernel.Task, dirfd int32, addr uintptr, flags int, mode uint32) (uintptr, error) {
 	var fd int32
 	err := pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		f, err := t.K.VFS.Open(ctx, t.FSCreds(), t.FS, dir, path, flags, mode)
+		f, err := t.K.VFS.Open(ctx, t.FSCreds(), t.FS(), dir, path, flags, mode)
 		if err != nil {
 			return err
 		}
 		defer f.DecRef()
-		fd, err = t.FDs.Install(f, 0, flags&unix.O_CLOEXEC != 0)
+		fd, err = t.FDs().Install(f, 0, flags&unix.O_CLOEXEC != 0)
 		if err == unix.EINVAL {
 			err = unix.EMFILE
 		}
@@ -122,7 +122,7 @@ func doOpen(t *kernel.Task, dirfd int32, addr uintptr, flags int, mode uint32) (
 }
 
 func closeFD(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.FDs.Close(a.Int(0))
+	return 0, t.FDs().Close(a.Int(0))
 }
 
 func closeRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -132,7 +132,7 @@ func closeRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	// CLOSE_RANGE_UNSHARE: the table is unshared by whoever shares it
 	// (clone); until threads share tables, closing in place is the same.
-	t.FDs.CloseRange(first, last, flags&unix.CLOSE_RANGE_CLOEXEC != 0)
+	t.FDs().CloseRange(first, last, flags&unix.CLOSE_RANGE_CLOEXEC != 0)
 	return 0, nil
 }
 
@@ -149,7 +149,7 @@ func rwLen(n int64) (int, error) {
 func readInto(t *kernel.Task, addr uintptr, n int, rd func(p []byte, done int) (int, error)) (int, error) {
 	// Read no more than can be delivered: a buffer that runs into a bad page
 	// gets a short count, and the file keeps the rest (EFAULT if none fits).
-	if ok := t.MM.AccessiblePrefix(addr, n, true); ok < n {
+	if ok := t.MM().AccessiblePrefix(addr, n, true); ok < n {
 		if ok == 0 {
 			return 0, unix.EFAULT
 		}
@@ -182,7 +182,7 @@ func readInto(t *kernel.Task, addr uintptr, n int, rd func(p []byte, done int) (
 // writeFrom copies up to n bytes from addr and writes them with wr, in
 // chunks.
 func writeFrom(t *kernel.Task, addr uintptr, n int, wr func(p []byte, done int) (int, error)) (int, error) {
-	if ok := t.MM.AccessiblePrefix(addr, n, false); ok < n {
+	if ok := t.MM().AccessiblePrefix(addr, n, false); ok < n {
 		if ok == 0 {
 			return 0, unix.EFAULT
 		}
@@ -498,12 +498,12 @@ func lseek(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func dup(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	fd, err := t.FDs.Dup(a.Int(0))
+	fd, err := t.FDs().Dup(a.Int(0))
 	return uintptr(fd), err
 }
 
 func dup2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	fd, err := t.FDs.Dup3(a.Int(0), a.Int(1), false, true)
+	fd, err := t.FDs().Dup3(a.Int(0), a.Int(1), false, true)
 	return uintptr(fd), err
 }
 
@@ -512,7 +512,7 @@ func dup3(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if flags&^unix.O_CLOEXEC != 0 {
 		return 0, unix.EINVAL
 	}
-	fd, err := t.FDs.Dup3(a.Int(0), a.Int(1), flags&unix.O_CLOEXEC != 0, false)
+	fd, err := t.FDs().Dup3(a.Int(0), a.Int(1), flags&unix.O_CLOEXEC != 0, false)
 	return uintptr(fd), err
 }
 
@@ -559,7 +559,7 @@ func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.SetAttrAt(ctx, t.FSCreds(), t.FS, dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+		return t.K.VFS.SetAttrAt(ctx, t.FSCreds(), t.FS(), dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
 	})
 }
 
@@ -573,5 +573,5 @@ func fallocate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func umask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return uintptr(t.FS.SwapUmask(a.Uint(0))), nil
+	return uintptr(t.FS().SwapUmask(a.Uint(0))), nil
 }

@@ -28,16 +28,16 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	defer f.DecRef()
 	switch cmd {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
-		nfd, err := t.FDs.Install(f, int(a.Int(2)), cmd == unix.F_DUPFD_CLOEXEC)
+		nfd, err := t.FDs().Install(f, int(a.Int(2)), cmd == unix.F_DUPFD_CLOEXEC)
 		return uintptr(nfd), err
 	case unix.F_GETFD:
-		on, err := t.FDs.CloseOnExecFlag(fd)
+		on, err := t.FDs().CloseOnExecFlag(fd)
 		if on {
 			return unix.FD_CLOEXEC, err
 		}
 		return 0, err
 	case unix.F_SETFD:
-		return 0, t.FDs.SetCloexec(fd, a.Int(2)&unix.FD_CLOEXEC != 0)
+		return 0, t.FDs().SetCloexec(fd, a.Int(2)&unix.FD_CLOEXEC != 0)
 	case unix.F_GETFL:
 		fl := f.Flags()
 		if fl&unix.O_PATH == 0 {
@@ -113,7 +113,7 @@ func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
 	if err != nil {
 		return err
 	}
-	owner := f.LockOwner(t.FDs, ofd)
+	owner := f.LockOwner(t.FDs(), ofd)
 	ctx := t.Ctx()
 	switch cmd {
 	case unix.F_GETLK, unix.F_OFD_GETLK:
@@ -157,9 +157,9 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	defer f.DecRef()
 	switch cmd {
 	case linux.FIOCLEX:
-		return 0, t.FDs.SetCloexec(fd, true)
+		return 0, t.FDs().SetCloexec(fd, true)
 	case linux.FIONCLEX:
-		return 0, t.FDs.SetCloexec(fd, false)
+		return 0, t.FDs().SetCloexec(fd, false)
 	case linux.FIONBIO, linux.FIOASYNC:
 		var v [4]byte
 		if err := t.CopyIn(arg, v[:]); err != nil {

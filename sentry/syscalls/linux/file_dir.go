@@ -107,7 +107,7 @@ func getdentsImpl(t *kernel.Task, a kernel.SyscallArguments, encode func([]byte,
 }
 
 func getcwd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	cwd, removed := t.FS.Getcwd()
+	cwd, removed := t.FS().Getcwd()
 	if removed {
 		return 0, unix.ENOENT
 	}
@@ -122,7 +122,7 @@ func getcwd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func chdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, _ *vfs.File, path string) error {
-		return t.K.VFS.Chdir(ctx, t.FSCreds(), t.FS, path)
+		return t.K.VFS.Chdir(ctx, t.FSCreds(), t.FS(), path)
 	})
 }
 
@@ -135,7 +135,7 @@ func fchdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if f.Dentry() == nil {
 		return 0, unix.ENOTDIR
 	}
-	return 0, vfs.ChdirDentry(t.Ctx(), t.FSCreds(), t.FS, f.Dentry())
+	return 0, vfs.ChdirDentry(t.Ctx(), t.FSCreds(), t.FS(), f.Dentry())
 }
 
 func mkdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -148,7 +148,7 @@ func mkdirat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func mkdiratImpl(t *kernel.Task, dirfd int32, addr uintptr, mode uint32) (uintptr, error) {
 	return 0, pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.Mkdir(ctx, t.FSCreds(), t.FS, dir, path, mode)
+		return t.K.VFS.Mkdir(ctx, t.FSCreds(), t.FS(), dir, path, mode)
 	})
 }
 
@@ -162,7 +162,7 @@ func mknodat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func mknodatImpl(t *kernel.Task, dirfd int32, addr uintptr, mode uint32, dev uint64) (uintptr, error) {
 	return 0, pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.Mknod(ctx, t.FSCreds(), t.FS, dir, path, mode, dev)
+		return t.K.VFS.Mknod(ctx, t.FSCreds(), t.FS(), dir, path, mode, dev)
 	})
 }
 
@@ -184,9 +184,9 @@ func unlinkatImpl(t *kernel.Task, dirfd int32, addr uintptr, flags int32) (uintp
 	}
 	return 0, pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
 		if flags&unix.AT_REMOVEDIR != 0 {
-			return t.K.VFS.Rmdir(ctx, t.FSCreds(), t.FS, dir, path)
+			return t.K.VFS.Rmdir(ctx, t.FSCreds(), t.FS(), dir, path)
 		}
-		return t.K.VFS.Unlink(ctx, t.FSCreds(), t.FS, dir, path)
+		return t.K.VFS.Unlink(ctx, t.FSCreds(), t.FS(), dir, path)
 	})
 }
 
@@ -213,7 +213,7 @@ func twoPaths(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int32, n
 
 func renameatImpl(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int32, newAddr uintptr, flags uint32) (uintptr, error) {
 	return 0, twoPaths(t, olddirfd, oldAddr, newdirfd, newAddr, func(ctx context.Context, od *vfs.File, op string, nd *vfs.File, np string) error {
-		return t.K.VFS.Rename(ctx, t.FSCreds(), t.FS, od, op, nd, np, flags)
+		return t.K.VFS.Rename(ctx, t.FSCreds(), t.FS(), od, op, nd, np, flags)
 	})
 }
 
@@ -233,7 +233,7 @@ func linkatImpl(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int32,
 		return linkEmptyPath(t, olddirfd, oldAddr, newdirfd, newAddr)
 	}
 	return 0, twoPaths(t, olddirfd, oldAddr, newdirfd, newAddr, func(ctx context.Context, od *vfs.File, op string, nd *vfs.File, np string) error {
-		return t.K.VFS.Link(ctx, t.FSCreds(), t.FS, od, op, nd, np, flags&unix.AT_SYMLINK_FOLLOW != 0)
+		return t.K.VFS.Link(ctx, t.FSCreds(), t.FS(), od, op, nd, np, flags&unix.AT_SYMLINK_FOLLOW != 0)
 	})
 }
 
@@ -254,7 +254,7 @@ func linkEmptyPath(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int
 			return err
 		}
 		return pathAt(t, newdirfd, newAddr, func(ctx context.Context, nd *vfs.File, np string) error {
-			return t.K.VFS.LinkDentry(ctx, t.FSCreds(), t.FS, d, nd, np)
+			return t.K.VFS.LinkDentry(ctx, t.FSCreds(), t.FS(), d, nd, np)
 		})
 	})
 }
@@ -273,6 +273,6 @@ func symlinkatImpl(t *kernel.Task, targetAddr uintptr, dirfd int32, addr uintptr
 		return 0, err
 	}
 	return 0, pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.Symlink(ctx, t.FSCreds(), t.FS, target, dir, path)
+		return t.K.VFS.Symlink(ctx, t.FSCreds(), t.FS(), target, dir, path)
 	})
 }

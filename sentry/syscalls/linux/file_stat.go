@@ -61,14 +61,14 @@ func (tg target) dentry(t *kernel.Task) (*vfs.Dentry, error) {
 func (tg target) dentryFor(t *kernel.Task, creds vfs.Creds) (*vfs.Dentry, error) {
 	if tg.path == "" {
 		if tg.dir == nil {
-			return t.FS.Cwd(), nil
+			return t.FS().Cwd(), nil
 		}
 		if d := tg.dir.Dentry(); d != nil {
 			return d, nil
 		}
 		return nil, errAnonymous
 	}
-	return t.K.VFS.Lookup(tg.ctx, creds, t.FS, tg.dir, tg.path, tg.follow)
+	return t.K.VFS.Lookup(tg.ctx, creds, t.FS(), tg.dir, tg.path, tg.follow)
 }
 
 // errAnonymous marks a file without a name; callers fall back to the
@@ -196,7 +196,7 @@ func toStatx(st unix.Stat_t) unix.Statx_t {
 
 func statfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, dir *vfs.File, path string) error {
-		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS, dir, path, true)
+		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), dir, path, true)
 		if err != nil {
 			return err
 		}
@@ -301,9 +301,9 @@ func setAttrTarget(t *kernel.Task, tg target, attr vfs.Attr) error {
 		return tg.dir.SetAttr(tg.ctx, t.FSCreds(), attr)
 	}
 	if tg.path == "" {
-		return t.K.VFS.SetAttrAt(tg.ctx, t.FSCreds(), t.FS, nil, ".", true, attr)
+		return t.K.VFS.SetAttrAt(tg.ctx, t.FSCreds(), t.FS(), nil, ".", true, attr)
 	}
-	return t.K.VFS.SetAttrAt(tg.ctx, t.FSCreds(), t.FS, tg.dir, tg.path, tg.follow, attr)
+	return t.K.VFS.SetAttrAt(tg.ctx, t.FSCreds(), t.FS(), tg.dir, tg.path, tg.follow, attr)
 }
 
 // fileAttr applies attr to the file at fd.

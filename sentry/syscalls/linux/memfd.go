@@ -35,6 +35,6 @@ func memfdCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&unix.MFD_CLOEXEC != 0)
+	fd, err := t.FDs().Install(f, 0, flags&unix.MFD_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
 }

@@ -39,19 +39,19 @@ func doPipe(t *kernel.Task, addr uintptr, flags int) error {
 	defer r.DecRef()
 	defer w.DecRef()
 	cloexec := flags&unix.O_CLOEXEC != 0
-	rfd, err := t.FDs.Install(r, 0, cloexec)
+	rfd, err := t.FDs().Install(r, 0, cloexec)
 	if err != nil {
 		return mfile(err)
 	}
-	wfd, err := t.FDs.Install(w, 0, cloexec)
+	wfd, err := t.FDs().Install(w, 0, cloexec)
 	if err != nil {
-		t.FDs.Close(rfd)
+		t.FDs().Close(rfd)
 		return mfile(err)
 	}
 	b := binary.LittleEndian.AppendUint32(nil, uint32(rfd))
 	if err := t.CopyOut(addr, binary.LittleEndian.AppendUint32(b, uint32(wfd))); err != nil {
-		t.FDs.Close(rfd)
-		t.FDs.Close(wfd)
+		t.FDs().Close(rfd)
+		t.FDs().Close(wfd)
 		return err
 	}
 	return nil
@@ -79,7 +79,7 @@ func doEventFD(t *kernel.Task, initval uint32, flags int) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&eventfd.CloseExec != 0)
+	fd, err := t.FDs().Install(f, 0, flags&eventfd.CloseExec != 0)
 	return uintptr(fd), mfile(err)
 }
 

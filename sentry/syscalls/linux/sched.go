@@ -145,7 +145,7 @@ func personality(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // needs CAP_SYS_CHROOT (EPERM), checked last as Linux does.
 func chroot(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, _ *vfs.File, path string) error {
-		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS, nil, path, true)
+		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), nil, path, true)
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func chroot(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if t.Creds().Caps.Effective()&(1<<unix.CAP_SYS_CHROOT) == 0 {
 			return unix.EPERM
 		}
-		t.FS.SetRoot(d)
+		t.FS().SetRoot(d)
 		return nil
 	})
 }

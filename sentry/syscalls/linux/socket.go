@@ -87,7 +87,7 @@ func socket(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	f := unixsocket.New(t.K.UnixSockets, typ, flags)
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
+	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
 }
 
@@ -100,19 +100,19 @@ func socketpair(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	defer x.DecRef()
 	defer y.DecRef()
 	cloexec := flags&unix.SOCK_CLOEXEC != 0
-	fd0, err := t.FDs.Install(x, 0, cloexec)
+	fd0, err := t.FDs().Install(x, 0, cloexec)
 	if err != nil {
 		return 0, mfile(err)
 	}
-	fd1, err := t.FDs.Install(y, 0, cloexec)
+	fd1, err := t.FDs().Install(y, 0, cloexec)
 	if err != nil {
-		t.FDs.Close(fd0)
+		t.FDs().Close(fd0)
 		return 0, mfile(err)
 	}
 	b := binary.LittleEndian.AppendUint32(nil, uint32(fd0))
 	if err := t.CopyOut(a.Pointer(3), binary.LittleEndian.AppendUint32(b, uint32(fd1))); err != nil {
-		t.FDs.Close(fd0)
-		t.FDs.Close(fd1)
+		t.FDs().Close(fd0)
+		t.FDs().Close(fd1)
 		return 0, err
 	}
 	return 0, nil
@@ -185,7 +185,7 @@ func resolve(t *kernel.Task, ctx context.Context, s *unixsocket.Socket, a unixso
 	if a.Abstract() {
 		return a.Key(s.Type()), nil
 	}
-	d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS, nil, a.Path, true)
+	d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), nil, a.Path, true)
 	if err != nil {
 		return "", err
 	}
@@ -232,19 +232,19 @@ func bind(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func bindPath(t *kernel.Task, s *unixsocket.Socket, addr unixsocket.Address) error {
 	ctx := t.Ctx()
 	v := t.K.VFS
-	if err := v.Mknod(ctx, t.FSCreds(), t.FS, nil, addr.Path, unix.S_IFSOCK|0o777, 0); err != nil {
+	if err := v.Mknod(ctx, t.FSCreds(), t.FS(), nil, addr.Path, unix.S_IFSOCK|0o777, 0); err != nil {
 		if err == unix.EEXIST {
 			return unix.EADDRINUSE
 		}
 		return err
 	}
-	st, err := v.StatAt(ctx, t.FSCreds(), t.FS, nil, addr.Path, false)
+	st, err := v.StatAt(ctx, t.FSCreds(), t.FS(), nil, addr.Path, false)
 	if err == nil {
 		err = s.Bind(unixsocket.PathKey(st.Dev, st.Ino), addr)
 	}
 	if err != nil {
 		// Best effort: the node is the caller's own, just made.
-		_ = v.Unlink(ctx, t.FSCreds(), t.FS, nil, addr.Path)
+		_ = v.Unlink(ctx, t.FSCreds(), t.FS(), nil, addr.Path)
 	}
 	return err
 }
@@ -287,7 +287,7 @@ func doAccept(t *kernel.Task, fd int32, addr, lenAddr uintptr, flags int) (uintp
 		if err := copyOutAddr(t, peer, addr, lenAddr); err != nil {
 			return 0, err
 		}
-		nfd, err := t.FDs.Install(nf, 0, flags&unix.SOCK_CLOEXEC != 0)
+		nfd, err := t.FDs().Install(nf, 0, flags&unix.SOCK_CLOEXEC != 0)
 		return uintptr(nfd), mfile(err)
 	})
 }

@@ -471,7 +471,7 @@ func putControl(t *kernel.Task, r *unixsocket.Received, n uint64, cloexec bool) 
 	fit := max(room()-cmsgHdrLen, 0) / 4
 	var fds []byte
 	for _, f := range r.Rights[:min(fit, len(r.Rights))] {
-		fd, err := t.FDs.Install(f, 0, cloexec)
+		fd, err := t.FDs().Install(f, 0, cloexec)
 		if err != nil {
 			break
 		}

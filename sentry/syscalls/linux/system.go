@@ -80,7 +80,7 @@ func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	n := min(int(a.Uint(1)), 1<<25)
-	if ok := t.MM.AccessiblePrefix(a.Pointer(0), n, true); ok < n {
+	if ok := t.MM().AccessiblePrefix(a.Pointer(0), n, true); ok < n {
 		if ok == 0 {
 			return 0, unix.EFAULT
 		}
@@ -146,7 +146,7 @@ func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // applyLimit makes a new limit take effect where something enforces it.
 func applyLimit(t *kernel.Task, res int, l *unix.Rlimit) {
 	if l != nil && res == unix.RLIMIT_NOFILE {
-		t.FDs.SetLimit(int(min(l.Cur, 1<<20)))
+		t.FDs().SetLimit(int(min(l.Cur, 1<<20)))
 	}
 }
 

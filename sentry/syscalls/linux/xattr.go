@@ -82,7 +82,7 @@ func xattrAtPath(follow bool, op xattrOp) kernel.SyscallFn {
 			return 0, err
 		}
 		ctx := t.Ctx()
-		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS, nil, p, follow)
+		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), nil, p, follow)
 		if err != nil {
 			return 0, err
 		}
