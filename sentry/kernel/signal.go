@@ -243,7 +243,7 @@ func (t *Task) PendingSignals() uint64 {
 // dropped (sig_ignored): its action may change before it is unblocked, and
 // a signalfd may read it.
 func (t *Task) ignored(sig int) bool {
-	if t.SigMask()&(1<<(sig-1)) != 0 {
+	if (t.SigMask()|t.realBlocked.Load())&(1<<(sig-1)) != 0 {
 		return false
 	}
 	act := t.TG.SigAction(sig)

@@ -45,6 +45,10 @@ type Task struct {
 	// sigMask is the blocked signal set (SigMask, SetSigMask): only the
 	// task's own goroutine changes it, but senders read it to pick a thread.
 	sigMask atomic.Uint64
+	// realBlocked is the mask sigtimedwait unblocked its set from while it
+	// waits (Linux's real_blocked): a signal it waits for is not dropped
+	// as ignored meanwhile. Only the task's own goroutine sets it.
+	realBlocked atomic.Uint64
 	// AltStack is sigaltstack's stack_t, as the application set it.
 	AltStack linux.SignalStack
 	// Personality is personality(2)'s persona, recorded and inherited; no
@@ -229,6 +233,20 @@ func (t *Task) SigMask() uint64 { return t.sigMask.Load() }
 // SetSigMask changes the task's blocked signal set; only the task's own
 // goroutine calls it.
 func (t *Task) SetSigMask(mask uint64) { t.sigMask.Store(mask) }
+
+// UnblockToWait unblocks set for a wait for its signals (sigtimedwait), as
+// Linux does with real_blocked: until the returned function restores the
+// mask, a signal that the old mask blocked still counts as blocked when it
+// is sent, so it is queued for the wait even if its action ignores it.
+func (t *Task) UnblockToWait(set uint64) (restore func()) {
+	old := t.SigMask()
+	t.realBlocked.Store(old)
+	t.SetSigMask(old &^ set)
+	return func() {
+		t.SetSigMask(old)
+		t.realBlocked.Store(0)
+	}
+}
 
 // Killed is closed when the task must stop; blocking syscalls select on it
 // and return EINTR.

@@ -63,8 +63,12 @@ int main(int argc, char **argv) {
 	/* SIGSTOP, SIGCONT, wait4 */
 	pid_t pid = sleeper();
 	T(kill(pid, SIGSTOP));
-	WAIT("stop", pid, WUNTRACED);
+	/* The notification first: natively, a wait that collects the stop
+	 * before the stopping child has notified its parent zeroes the
+	 * SIGCHLD's si_status (do_notify_parent_cldstop reads the
+	 * group_exit_code that wait_task_stopped cleared). */
 	sigchld("stop", pid);
+	WAIT("stop", pid, WUNTRACED);
 	WAIT("stop reported once", pid, WUNTRACED | WNOHANG);
 	WAIT("no continue yet", pid, WCONTINUED | WNOHANG);
 	T(kill(pid, SIGCONT));

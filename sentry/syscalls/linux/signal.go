@@ -235,16 +235,15 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 			return uintptr(si.Signo), nil
 		}
 		// Wait with the set unblocked, so that its signals wake us.
-		old := t.SigMask()
-		t.SetSigMask(t.SigMask() &^ set)
+		restore := t.UnblockToWait(set)
 		select {
 		case <-t.SignalNotify():
 		case <-t.Killed():
 		case <-expired:
-			t.SetSigMask(old)
+			restore()
 			return 0, unix.EAGAIN
 		}
-		t.SetSigMask(old)
+		restore()
 		if t.PendingSignals()&set == 0 {
 			return 0, unix.EINTR
 		}
