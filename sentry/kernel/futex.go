@@ -177,11 +177,15 @@ func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, private bool, n, requeue
 	moved := 0
 	var kept []*futexWaiter
 	for _, w := range f.waiters[from] {
+		// Requeued onto the same futex, a waiter stays where it is, and
+		// counts as requeued, as in Linux.
 		if moved < requeue && !w.pi {
-			w.key = to
-			f.waiters[to] = append(f.waiters[to], w)
 			moved++
-			continue
+			if to != from {
+				w.key = to
+				f.waiters[to] = append(f.waiters[to], w)
+				continue
+			}
 		}
 		kept = append(kept, w)
 	}

@@ -263,10 +263,9 @@ func (tty *TTY) setForeground(ctx context.Context, t *Task, mem vfs.Memory, arg 
 
 // makeControlling is TIOCSCTTY (tiocsctty): a session leader without a
 // controlling terminal takes the terminal, if no other session has it
-// or, with steal, if the caller is root (the sandbox's stand-in for
-// CAP_SYS_ADMIN).
+// or, with steal, if the caller holds CAP_SYS_ADMIN.
 func (tty *TTY) makeControlling(t *Task, steal, readable bool) error {
-	root := t.Creds().UID.Effective == 0
+	root := t.HasCapability(linux.CAP_SYS_ADMIN)
 	k := tty.k
 	k.mu.Lock()
 	defer k.mu.Unlock()

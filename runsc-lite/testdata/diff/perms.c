@@ -8,6 +8,7 @@
 #include "common.h"
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/fsuid.h>
 #include <sys/xattr.h>
 #include <grp.h>
 
@@ -106,7 +107,18 @@ static void unprivileged(const char *self) {
 		T(setresuid(USER, 0, 0));
 		T(access("root600", R_OK));
 		T(faccessat(AT_FDCWD, "root600", R_OK, AT_EACCESS));
+		/* The filesystem uid: with it USER, files are checked as USER's,
+		 * and without the filesystem capabilities, although the
+		 * effective uid is 0; -1 only asks. */
+		T(setfsuid(USER));
+		T(open("root600", O_RDONLY));
+		T(setfsuid(-1));
+		T(setfsuid(0));
+		T(close(open("root600", O_RDONLY)));
+		T(setfsuid(-1));
 		T(setresuid(USER, USER, USER));
+		T(setfsuid(0));
+		T(setfsuid(-1));
 		T(geteuid());
 
 		/* the walk and open */

@@ -45,8 +45,8 @@ func pidStatus(ctx context.Context, t *kernel.Task) string {
 		"TracerPid:\t0\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nThreads:\t1\n"+
 		"SigPnd:\t0000000000000000\nSigBlk:\t%016x\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
 		t.Name(), 0o22, st, stateNames[st], t.PID(), t.TID, t.PPID(),
-		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.Effective,
-		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.Effective,
+		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS,
+		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS,
 		t.SigMask(), noNewPrivs(t))
 }
 

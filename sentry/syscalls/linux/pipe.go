@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/fs/eventfd"
 	"runsc-lite/sentry/fs/pipe"
@@ -93,6 +94,6 @@ func pipeSize(t *kernel.Task, f *vfs.File, cmd int32, arg int64) (uintptr, error
 	if cmd == unix.F_GETPIPE_SZ {
 		return uintptr(p.Size()), nil
 	}
-	n, err := p.SetSize(arg, t.Creds().UID.Effective == 0)
+	n, err := p.SetSize(arg, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	return uintptr(n), err
 }

@@ -176,15 +176,15 @@ func addRights(t *kernel.Task, ctl *unixsocket.Control, data []byte) error {
 }
 
 // mayClaim reports whether the caller may send cr, as Linux's
-// scm_check_creds: its own pid and one of its user and group IDs, or
-// anything for the sandbox's root.
+// scm_check_creds: its own pid (or any with CAP_SYS_ADMIN), one of its
+// user IDs (or any with CAP_SETUID) and one of its group IDs (or any with
+// CAP_SETGID).
 func mayClaim(t *kernel.Task, cr unixsocket.Cred) bool {
 	c := t.Creds()
-	if c.UID.Effective == 0 {
-		return true
-	}
 	in := func(id uint32, ids kernel.IDs) bool { return id == ids.Real || id == ids.Effective || id == ids.Saved }
-	return int(cr.PID) == t.PID() && in(cr.UID, c.UID) && in(cr.GID, c.GID)
+	return (int(cr.PID) == t.PID() || c.HasCap(linux.CAP_SYS_ADMIN)) &&
+		(in(cr.UID, c.UID) || c.HasCap(linux.CAP_SETUID)) &&
+		(in(cr.GID, c.GID) || c.HasCap(linux.CAP_SETGID))
 }
 
 func cmsgAlign(n int) int { return (n + 7) &^ 7 }

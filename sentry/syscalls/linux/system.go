@@ -111,7 +111,7 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		next = &unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
 	}
-	old, err := t.TG.Rlimit(res, next, t.Creds().UID.Effective == 0)
+	old, err := t.TG.Rlimit(res, next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err != nil {
 		return 0, err
 	}
@@ -136,7 +136,7 @@ func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	next := unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
-	_, err := t.TG.Rlimit(int(a.Int(0)), &next, t.Creds().UID.Effective == 0)
+	_, err := t.TG.Rlimit(int(a.Int(0)), &next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err == nil {
 		applyLimit(t, int(a.Int(0)), &next)
 	}
