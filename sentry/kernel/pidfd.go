@@ -115,7 +115,10 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 	switch {
 	case reaped:
 		return unix.ESRCH
-	case exited && flags&linux.PIDFD_SIGNAL_PROCESS_GROUP == 0:
+	case flags&linux.PIDFD_SIGNAL_PROCESS_GROUP != 0:
+	case t.MaySignal(p.tg, sig) != nil:
+		return unix.EPERM
+	case exited:
 		return nil
 	}
 	si := NewSigInfo(int32(sig), linux.SI_USER, t.PID(), t.Creds().UID.Real)
@@ -131,7 +134,7 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 		k.mu.Lock()
 		pgrp := p.tg.pgid
 		k.mu.Unlock()
-		return k.signalGroup(pgrp, si)
+		return k.KillGroup(t, pgrp, si)
 	case flags&linux.PIDFD_SIGNAL_THREAD != 0:
 		if leader := p.tg.k.Task(p.tg.PID); leader != nil {
 			leader.SendSignal(si)

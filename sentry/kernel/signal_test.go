@@ -289,3 +289,91 @@ func TestSIGKILLCannotBeBlocked(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 }
+
+// TestKillPermission: check_kill_permission. A process may signal another
+// whose real or saved uid is its real or effective one, any with
+// CAP_KILL, and send SIGCONT within its session; else EPERM, even for
+// signal 0.
+func TestKillPermission(t *testing.T) {
+	rootProc := kerneltest.NewTask(t, nil)
+	user, err := kernel.NewChild(rootProc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := user.SetRESUID(1000, 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := kernel.NewChild(rootProc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := saved.SetRESUID(2000, 2000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	k := rootProc.K
+	kill := func(from, to *kernel.Task, sig unix.Signal) error {
+		return k.Kill(from, to.TG.PID, kernel.NewSigInfo(int32(sig), linux.SI_USER, from.TG.PID, 0))
+	}
+	for _, c := range []struct {
+		name     string
+		from, to *kernel.Task
+		sig      unix.Signal
+		want     error
+	}{
+		{"a user signals root", user, rootProc, unix.SIGUSR1, unix.EPERM},
+		{"signal 0 is checked too", user, rootProc, 0, unix.EPERM},
+		{"SIGCONT within the session", user, rootProc, unix.SIGCONT, nil},
+		{"root signals a user", rootProc, user, unix.SIGUSR1, nil},
+		{"the target's saved uid is the caller's", user, saved, unix.SIGUSR1, nil},
+		{"the caller's saved uid does not count", saved, user, unix.SIGUSR1, unix.EPERM},
+		{"a process signals itself", user, user, unix.SIGUSR1, nil},
+	} {
+		if err := kill(c.from, c.to, c.sig); err != c.want {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	if rootProc.PendingSignals()&bit(unix.SIGUSR1) != 0 {
+		t.Error("a refused signal was queued")
+	}
+	// A process group answers EPERM only if no member could be signalled;
+	// kill -1 skips those it may not signal and says nothing.
+	if err := rootProc.Setpgid(user.TG.PID, 0); err != nil {
+		t.Fatal(err)
+	}
+	si := kernel.NewSigInfo(int32(unix.SIGUSR2), linux.SI_USER, saved.TG.PID, 0)
+	if err := k.KillGroup(saved, rootProc.TG.PID, si); err != nil {
+		t.Errorf("a group with a member the caller may signal: %v", err)
+	}
+	lone, err := kernel.NewChild(rootProc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lone.SetRESUID(3000, 3000, 3000); err != nil {
+		t.Fatal(err)
+	}
+	if err := lone.Setpgid(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.KillGroup(lone, rootProc.TG.PID, si); err != unix.EPERM {
+		t.Errorf("a group of others' processes: %v, want EPERM", err)
+	}
+	if err := k.Kill(lone, -1, si); err != nil {
+		t.Errorf("kill -1 with nobody to signal: %v, want success", err)
+	}
+	// It is CAP_KILL that lets root signal anyone, not uid 0.
+	for _, c := range []struct {
+		caps uint64
+		want error
+	}{{0, unix.EPERM}, {1 << linux.CAP_KILL, nil}} {
+		r, err := kernel.NewChild(rootProc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetCaps(c.caps, c.caps, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := kill(r, user, unix.SIGUSR1); err != c.want {
+			t.Errorf("uid 0 with capabilities %#x signals a user: %v, want %v", c.caps, err, c.want)
+		}
+	}
+}

@@ -61,10 +61,13 @@ type ThreadGroup struct {
 
 // realUID is the process's real user ID, for the siginfo and wait results
 // other processes see.
-func (tg *ThreadGroup) realUID() uint32 {
+func (tg *ThreadGroup) realUID() uint32 { return tg.uids().Real }
+
+// uids are the process's user IDs.
+func (tg *ThreadGroup) uids() IDs {
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
-	return tg.creds.UID.Real
+	return tg.creds.UID
 }
 
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {

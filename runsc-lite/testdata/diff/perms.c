@@ -4,13 +4,14 @@
  * non-root process meets: the walk, open, create, mkdir, mknod, symlink,
  * unlink and rename (sticky directories too), link, chmod, chown, utimes,
  * truncate, extended attributes, access with real and effective IDs,
- * chdir, execve, F_SETFL. */
+ * the filesystem uid, chdir, execve, F_SETFL, kill. */
 #include "common.h"
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <sys/fsuid.h>
 #include <sys/xattr.h>
 #include <grp.h>
+#include <signal.h>
 
 /* The unprivileged user and its groups. */
 #define USER 1000
@@ -180,6 +181,14 @@ static void unprivileged(const char *self) {
 		T(setxattr("grp640", "user.x", "v", 1, 0));
 		T(setxattr("mine", "trusted.x", "v", 1, 0));
 		T(getxattr("mine", "trusted.x", NULL, 0));
+
+		/* signals: another user's process is EPERM, even for signal
+		 * 0, but SIGCONT reaches the session */
+		T(kill(getppid(), 0));
+		T(kill(getppid(), SIGUSR1));
+		T(syscall(SYS_tgkill, getppid(), getppid(), 0));
+		T(kill(getppid(), SIGCONT));
+		T(kill(getpid(), 0));
 
 		/* access and execution */
 		T(access("root600", R_OK));
