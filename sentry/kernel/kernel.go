@@ -20,6 +20,10 @@
 // look at the version to pick features accept; a feature missing from the
 // sentry fails with ENOSYS or EINVAL as on a kernel built without it.
 // What the sandbox shows of itself is in stats.go.
+//
+// Decision: privilege is capabilities (caps.go), never "uid 0", and the
+// VFS gets a task's credentials as an argument (Task.FSCreds). The order
+// in which the package's locks nest is in locks.go.
 package kernel
 
 import (

@@ -43,4 +43,5 @@
 //     the sandbox. They do not interact with host processes.
 //   - Files are reference counted: FDTable.Get returns a new reference that
 //     the caller drops with DecRef; the last DecRef releases the file.
+//   - The order in which the package's locks nest is in locks.go.
 package vfs
