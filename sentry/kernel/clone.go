@@ -94,7 +94,7 @@ func (t *Task) clonePidFD(child *Task, addr uintptr) error {
 		return err
 	}
 	if err := t.CopyOut(addr, binary.LittleEndian.AppendUint32(nil, uint32(fd))); err != nil {
-		t.FDs.Close(fd)
+		t.FDs().Close(fd)
 		return err
 	}
 	return nil
@@ -106,12 +106,12 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		return nil, err
 	}
 	f := a.Flags
-	m := t.MM
+	m := t.MM()
 	if f&unix.CLONE_VM != 0 {
 		m.IncUsers()
 	} else {
 		var err error
-		if m, err = t.MM.Fork(); err != nil {
+		if m, err = m.Fork(); err != nil {
 			// The host refused a process (or the parent's stub is being
 			// killed with its task): fork(2)'s answer is ENOMEM.
 			if !t.isKilled() {
@@ -120,22 +120,25 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 			return nil, unix.ENOMEM
 		}
 	}
-	fds := t.FDs
+	fds := t.FDs()
 	if f&unix.CLONE_FILES != 0 {
 		fds.IncUsers()
 	} else {
 		fds = fds.Fork()
 	}
-	fs := t.FS
+	fs := t.FS()
 	if f&unix.CLONE_FS == 0 {
 		fs = fs.Fork()
 	}
-	c := &Task{K: t.K, MM: m, FDs: fds, FS: fs, Regs: t.Regs, FP: t.FP.Clone(),
-		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), Exe: t.Exe,
+	c := &Task{K: t.K, mm: m, fds: fds, fs: fs, Regs: t.Regs, FP: t.FP.Clone(),
+		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), exe: t.Exe(),
 		name: t.Name()}
 	c.nice.Store(t.nice.Load())
 	c.sigMask.Store(t.SigMask())
 	c.Personality = t.Personality
+	// no_new_privs is inherited by every child, thread or process
+	// (prctl(2)).
+	c.noNewPrivs.Store(t.NoNewPrivs())
 	c.Regs.Rax = 0
 	if a.Stack != 0 {
 		c.Regs.Rsp = uint64(a.Stack)

@@ -16,11 +16,10 @@ const maxSymlinks = 40
 type walker struct {
 	v     *VFS
 	ctx   context.Context
+	creds Creds // who walks: every directory on the way must be searchable by them
 	root  *Dentry
 	links int
 }
-
-func (w *walker) creds() Creds { return CallerOf(w.ctx).Creds }
 
 // components splits path into its non-empty names and reports whether it
 // ends with a slash. A name longer than NAME_MAX is refused only when the
@@ -126,7 +125,7 @@ func (w *walker) checkSearch(d *Dentry) error {
 	if !IsDir(st.Mode) {
 		return unix.ENOTDIR
 	}
-	return mayAccess(w.creds(), &st, mayExec)
+	return permission(w.creds, &st, mayExec)
 }
 
 // step moves from directory d to its child name, crossing mounts.

@@ -115,21 +115,21 @@ func newWalkSides(t *testing.T, host string, hostRoot int) *walkSides {
 	v := vfs.New(overlay.NewMemory(0o755))
 	fsc := v.NewFSContext()
 	err := buildWalkTree(
-		func(p string) error { return v.Mkdir(ctx, fsc, nil, p, 0o755) },
+		func(p string) error { return v.Mkdir(ctx, vfs.KernelCreds(), fsc, nil, p, 0o755) },
 		func(p string) error {
-			f, err := v.Open(ctx, fsc, nil, p, unix.O_CREAT|unix.O_WRONLY, 0o644)
+			f, err := v.Open(ctx, vfs.KernelCreds(), fsc, nil, p, unix.O_CREAT|unix.O_WRONLY, 0o644)
 			if err == nil {
 				f.DecRef()
 			}
 			return err
 		},
-		func(target, p string) error { return v.Symlink(ctx, fsc, target, nil, p) },
+		func(target, p string) error { return v.Symlink(ctx, vfs.KernelCreds(), fsc, target, nil, p) },
 		func() error { return v.Mount("/root/m", overlay.NewMemory(0o755)) },
 	)
 	if err != nil {
 		t.Fatalf("vfs tree: %v", err)
 	}
-	root, err := v.Lookup(ctx, fsc, nil, "/root", true)
+	root, err := v.Lookup(ctx, vfs.KernelCreds(), fsc, nil, "/root", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func errnoOf(err error) unix.Errno {
 // caller sees it.
 func (s *walkSides) vfsOpen(path string, flags int) (string, error) {
 	ctx := context.Background()
-	f, err := s.v.Open(ctx, s.fsc, nil, path, flags, 0o644)
+	f, err := s.v.Open(ctx, vfs.KernelCreds(), s.fsc, nil, path, flags, 0o644)
 	if err != nil {
 		return "", err
 	}
@@ -288,7 +288,7 @@ func FuzzPathWalk(f *testing.F) {
 				t.Fatalf("host symlink x -> %q: %v", target, err)
 			}
 			defer os.Remove(s.host + "/x")
-			if err := s.v.Symlink(context.Background(), s.fsc, target, nil, "/x"); err != nil {
+			if err := s.v.Symlink(context.Background(), vfs.KernelCreds(), s.fsc, target, nil, "/x"); err != nil {
 				t.Fatalf("vfs symlink x -> %q: %v", target, err)
 			}
 		}

@@ -15,7 +15,7 @@ import (
 
 func newPair(t *testing.T, flags int) (r, w *vfs.File) {
 	t.Helper()
-	r, w = NewPair(context.Background(), flags)
+	r, w = NewPair(vfs.Creds{}, flags)
 	t.Cleanup(func() { r.DecRef(); w.DecRef() })
 	return r, w
 }
@@ -88,7 +88,7 @@ func TestLargeWriteIsSplitAndCompletes(t *testing.T) {
 
 func TestEOFAfterWritersClose(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer r.DecRef()
 	w.Write(ctx, []byte("last"))
 	w2 := w // a dup shares the file: EOF comes with the last reference
@@ -122,7 +122,7 @@ func TestEOFAfterWritersClose(t *testing.T) {
 
 func TestEPIPE(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer w.DecRef()
 	r.DecRef()
 	if _, err := w.Write(ctx, []byte("x")); err != unix.EPIPE {
@@ -135,7 +135,7 @@ func TestEPIPE(t *testing.T) {
 
 func TestBlockedWriterGetsEPIPE(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer w.DecRef()
 	if n, err := w.Write(ctx, make([]byte, DefaultSize)); n != DefaultSize || err != nil {
 		t.Fatalf("fill = %d, %v", n, err)

@@ -365,7 +365,7 @@ func setsid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // fdPath is the path the descriptor was opened with, from the task's root.
 func fdPath(t *kernel.Task, f *vfs.File) string {
 	if d := f.Dentry(); d != nil {
-		return vfs.PathOf(t.FS.Root(), d)
+		return vfs.PathOf(t.FS().Root(), d)
 	}
 	return ""
 }

@@ -172,7 +172,7 @@ func sendOn(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, iovs []iovec, tot
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	to, hasTo := "", false
 	if len(name) > 0 {
 		switch s.Type() {
@@ -312,7 +312,7 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	}
 	cloexec := flags&unix.MSG_CMSG_CLOEXEC != 0
 	ctl, trunc := unixsocket.BuildControl(&r, m.controllen, func(f *vfs.File) (int32, error) {
-		return t.FDs.Install(f, 0, cloexec)
+		return t.FDs().Install(f, 0, cloexec)
 	})
 	if trunc {
 		outFlags |= unix.MSG_CTRUNC
