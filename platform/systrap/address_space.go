@@ -41,7 +41,7 @@ type addressSpace struct {
 	released atomic.Bool
 	dead     atomic.Bool
 
-	mu     sync.Mutex // serializes syscall-thread requests
+	mu     sync.Mutex // serializes syscall-thread requests; guards seq
 	seq    uint32
 	forkMu sync.Mutex // serializes a fork request with reading its reply
 

@@ -63,12 +63,12 @@ type Platform struct {
 	running atomic.Int32
 
 	filterMu sync.Mutex
-	filters  map[int][]bpf.Instruction // thread programs by slot
+	filters  map[int][]bpf.Instruction // thread programs by slot; guarded by filterMu
 
-	bgMu      sync.Mutex
-	closed    bool
-	spare     *addressSpace // a fresh stub process ready for NewAddressSpace
-	refilling bool
+	bgMu      sync.Mutex     // guards closed, spare and refilling
+	closed    bool           // guarded by bgMu
+	spare     *addressSpace  // a fresh stub process ready for NewAddressSpace; guarded by bgMu
+	refilling bool           // guarded by bgMu
 	spawned   atomic.Int32   // NewAddressSpace calls so far
 	bg        sync.WaitGroup // refills and releases still running
 }

@@ -50,7 +50,7 @@ func (e *End) Read(ctx context.Context, p []byte) (int, error) { return e.p.read
 // Write implements vfs.Stream.
 func (e *End) Write(ctx context.Context, p []byte) (int, error) {
 	var mem *usage.Memory
-	if a, ok := vfs.CallerOf(ctx).Task.(accounted); ok {
+	if a, ok := vfs.TaskOf(ctx).(accounted); ok {
 		mem = a.MemoryAccount()
 	}
 	return e.p.write(p, mem)
@@ -141,12 +141,12 @@ func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 func (i *inode) LinkName() string { return fmt.Sprintf("pipe:[%d]", i.p.ino) }
 
 // NewPair implements pipe2(2): it returns the read end and the write end
-// of a new pipe, each with one reference. flags may hold O_NONBLOCK (and
-// O_DIRECT, ignored); O_CLOEXEC is for the caller's descriptors.
-func NewPair(ctx context.Context, flags int) (r, w *vfs.File) {
+// of a new pipe owned by owner, each with one reference. flags may hold
+// O_NONBLOCK (and O_DIRECT, ignored); O_CLOEXEC is for the caller's
+// descriptors.
+func NewPair(owner vfs.Creds, flags int) (r, w *vfs.File) {
 	p := New()
-	c := vfs.CallerOf(ctx).Creds
-	in := &inode{p: p, uid: c.UID, gid: c.GID, ctime: unix.NsecToTimespec(time.Now().UnixNano())}
+	in := &inode{p: p, uid: owner.UID(), gid: owner.GID(), ctime: unix.NsecToTimespec(time.Now().UnixNano())}
 	status := flags & unix.O_NONBLOCK
 	// The read end opens first, so it sees POLLHUP when the writer goes.
 	re := p.openEnd(unix.O_RDONLY)

@@ -78,6 +78,8 @@ type Pipe struct {
 	queue vfs.Queue
 	ino   uint64 // st_ino of an anonymous pipe
 
+	// mu guards the buffer and the ends: every field from here to
+	// opened; fifos and key are set once, before the pipe is shared.
 	mu       sync.Mutex
 	data     []byte // queued bytes, oldest first
 	capacity int

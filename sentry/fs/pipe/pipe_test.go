@@ -16,7 +16,7 @@ import (
 
 func newPair(t *testing.T, flags int) (r, w *vfs.File) {
 	t.Helper()
-	r, w = NewPair(context.Background(), flags)
+	r, w = NewPair(vfs.Creds{}, flags)
 	t.Cleanup(func() { r.DecRef(); w.DecRef() })
 	return r, w
 }
@@ -89,7 +89,7 @@ func TestLargeWriteIsSplitAndCompletes(t *testing.T) {
 
 func TestEOFAfterWritersClose(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer r.DecRef()
 	w.Write(ctx, []byte("last"))
 	w2 := w // a dup shares the file: EOF comes with the last reference
@@ -123,7 +123,7 @@ func TestEOFAfterWritersClose(t *testing.T) {
 
 func TestEPIPE(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer w.DecRef()
 	r.DecRef()
 	if _, err := w.Write(ctx, []byte("x")); err != unix.EPIPE {
@@ -136,7 +136,7 @@ func TestEPIPE(t *testing.T) {
 
 func TestBlockedWriterGetsEPIPE(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer w.DecRef()
 	if n, err := w.Write(ctx, make([]byte, DefaultSize)); n != DefaultSize || err != nil {
 		t.Fatalf("fill = %d, %v", n, err)
@@ -216,8 +216,8 @@ func (a account) MemoryAccount() *usage.Memory { return a.mem }
 // the sentry without bound).
 func TestQueuedBytesCharged(t *testing.T) {
 	mem := usage.NewMemory(64 << 10)
-	ctx := vfs.WithCaller(context.Background(), vfs.Caller{Task: account{mem}})
-	r, w := NewPair(context.Background(), unix.O_NONBLOCK)
+	ctx := vfs.WithTask(context.Background(), account{mem})
+	r, w := NewPair(vfs.Creds{}, unix.O_NONBLOCK)
 	p, _ := FromFile(r)
 	if _, err := p.SetSize(1<<20, false); err != nil {
 		t.Fatal(err)
