@@ -12,7 +12,7 @@ import (
 // access mmap(2) requires: a readable file, and a writable one for a shared
 // writable mapping. /dev/zero maps as anonymous memory.
 func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
-	f, err := t.FDs.Get(fd)
+	f, err := t.FDs().Get(fd)
 	if err != nil {
 		return unix.EBADF
 	}
@@ -42,7 +42,7 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	}
 	o.File, o.Dev, o.Ino = hf, st.Dev, st.Ino
 	if d := f.Dentry(); d != nil {
-		o.Name = vfs.PathOf(t.FS.Root(), d)
+		o.Name = vfs.PathOf(t.FS().Root(), d)
 	}
 	return nil
 }
