@@ -44,8 +44,11 @@ const seccompTrapEnv = "RUNSC_LITE_SECCOMP_TRAP"
 // sentryMain is the sentry: it confines itself and runs the sandbox. Its
 // exit status is the one `run` exits with.
 func sentryMain() int {
-	// The main thread carries the parent-death signal (confine.Resume);
-	// the first stage works on it alone (confine.Enter).
+	// The first stage works on the main thread alone (confine.Enter), and
+	// the second sets the parent-death signal on it (confine.Resume): the
+	// thread group's leader, it lives as long as the sentry. Locked only
+	// until then: a goroutine locked to a thread makes every other that it
+	// waits for hand the CPU over through the kernel.
 	runtime.LockOSThread()
 	start := time.Now()
 	id, stage, err := launch.Args()
@@ -83,6 +86,7 @@ func sentryMain() int {
 		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
 		return 1
 	}
+	runtime.UnlockOSThread()
 	if child.ParentGone() {
 		return 1 // runsc-lite was killed while the sentry started
 	}

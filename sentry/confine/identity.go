@@ -162,7 +162,8 @@ type Entered struct {
 }
 
 // Resume starts the second stage, on the main goroutine locked to the main
-// thread, as Enter left it: e from Enter if it returned one, else nil (the
+// thread (which the caller may unlock afterwards: the thread group's leader
+// lives as long as the process), as Enter left it: e from Enter if it returned one, else nil (the
 // second stage of an execution). It sets the parent-death signal again
 // (the identity change cleared it) on that thread, which carries it for
 // the process, and makes the sentry dumpable until Seal: the platform
