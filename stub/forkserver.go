@@ -230,6 +230,7 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement)
 			return err
 		}
 		w.Flags |= initConfine
+		w.ClockOffsets = [2]int64{int64(c.MonotonicOffset), int64(c.BoottimeOffset)}
 		w.OwnFilterLen = uint32(len(own))
 		copy(w.OwnFilter[:], own)
 		if len(c.Hostname) >= len(w.Hostname) {
@@ -255,7 +256,7 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement)
 	}
 	if r.Err != 0 {
 		step := map[int32]string{1: "pivoting into an empty root", 2: "setting the hostname",
-			3: "dropping privileges", 4: "installing its seccomp program"}[r.Pid]
+			3: "dropping privileges", 4: "installing its seccomp program", 5: "making its time namespace"}[r.Pid]
 		return fmt.Errorf("confining the stub forkserver: %s: %w", step, unix.Errno(r.Err))
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"runsc-lite/platform"
 	"runsc-lite/platform/ptrace"
 	"runsc-lite/platform/systrap"
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
@@ -95,6 +96,16 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if cfg.Confinement != nil {
 		conf = *cfg.Confinement
 	}
+	// The sandbox's monotonic and boot-time clocks start now, in the
+	// sentry and (in their time namespace) in the stubs alike.
+	var clk clocks.Offsets
+	if conf.Namespaces {
+		var err error
+		if clk, err = clocks.Boot(); err != nil {
+			return kernel.ExitStatus{}, err
+		}
+		conf.MonotonicOffset, conf.BoottimeOffset = clk.Monotonic, clk.Boottime
+	}
 	p, err := newPlatform(conf)
 	if err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
@@ -124,6 +135,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 		return kernel.ExitStatus{}, err
 	}
 	k := kernel.New(p, root.VFS, table, cfg.Log)
+	k.Clocks = clk
 	k.SetTaskLimit(cfg.PidsLimit)
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
