@@ -123,6 +123,10 @@ func makeWorkRoot() (string, error) {
 	if d, err := os.Getwd(); err == nil {
 		bases = append(bases, d)
 	}
+	// Last, the directory for temporary files that the sandbox shows (its
+	// /tmp is its own), for a checkout below a directory only root may
+	// search.
+	bases = append(bases, "/var/tmp")
 	for _, base := range bases {
 		if hiddenInSandbox(base) || !reachableByOthers(base) {
 			continue
