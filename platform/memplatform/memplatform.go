@@ -227,11 +227,35 @@ func (as *AddressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
 	return as.copy(src, addr, unix.PROT_WRITE, func(pg []byte, b []byte) int { return copy(pg, b) })
 }
 
+// ReadVec implements platform.AddressSpace.
+func (as *AddressSpace) ReadVec(dst []byte, src []platform.Range) (int, error) {
+	return as.copyVec(dst, src, unix.PROT_READ, func(pg []byte, b []byte) int { return copy(b, pg) })
+}
+
+// WriteVec implements platform.AddressSpace.
+func (as *AddressSpace) WriteVec(src []byte, dst []platform.Range) (int, error) {
+	return as.copyVec(src, dst, unix.PROT_WRITE, func(pg []byte, b []byte) int { return copy(pg, b) })
+}
+
+// copyVec is copy over the ranges rs in order, under one hold of mu.
+func (as *AddressSpace) copyVec(b []byte, rs []platform.Range, prot int, move func(pg, b []byte) int) (int, error) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return platform.CopyEachRange(b, rs, func(part []byte, addr uintptr) (int, error) {
+		return as.copyLocked(part, addr, prot, move)
+	})
+}
+
 // copy moves b to or from the pages at addr, page by page, with move; a
 // page that is missing or lacks prot ends it with EFAULT.
 func (as *AddressSpace) copy(b []byte, addr uintptr, prot int, move func(pg, b []byte) int) (int, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
+	return as.copyLocked(b, addr, prot, move)
+}
+
+// copyLocked is copy with mu held.
+func (as *AddressSpace) copyLocked(b []byte, addr uintptr, prot int, move func(pg, b []byte) int) (int, error) {
 	done := 0
 	for done < len(b) {
 		a := addr + uintptr(done)

@@ -73,6 +73,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 		{"MmapMemfd", testMmapMemfd},
 		{"Mremap", testMremap},
 		{"ReadWriteUnmapped", testReadWriteUnmapped},
+		{"ReadWriteVec", testReadWriteVec},
 		{"ManyAddressSpaces", testManyAddressSpaces},
 		{"Attacks", testAttacks},
 	} {
