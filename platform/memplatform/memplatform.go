@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -69,7 +70,15 @@ type page struct {
 type AddressSpace struct {
 	mu    sync.Mutex
 	pages map[uintptr]*page // by address; guarded by mu
+	// copies counts ReadAt, WriteAt, ReadVec and WriteVec calls: each
+	// would be one host call on a platform of stub processes.
+	copies atomic.Int64
 }
+
+// Copies returns how many copies (ReadAt, WriteAt, ReadVec, WriteVec)
+// the address space has made: tests count the host calls a path would
+// make with it.
+func (as *AddressSpace) Copies() int64 { return as.copies.Load() }
 
 var _ platform.AddressSpace = (*AddressSpace)(nil)
 
@@ -239,6 +248,7 @@ func (as *AddressSpace) WriteVec(src []byte, dst []platform.Range) (int, error) 
 
 // copyVec is copy over the ranges rs in order, under one hold of mu.
 func (as *AddressSpace) copyVec(b []byte, rs []platform.Range, prot int, move func(pg, b []byte) int) (int, error) {
+	as.copies.Add(1)
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	return platform.CopyEachRange(b, rs, func(part []byte, addr uintptr) (int, error) {
@@ -249,6 +259,7 @@ func (as *AddressSpace) copyVec(b []byte, rs []platform.Range, prot int, move fu
 // copy moves b to or from the pages at addr, page by page, with move; a
 // page that is missing or lacks prot ends it with EFAULT.
 func (as *AddressSpace) copy(b []byte, addr uintptr, prot int, move func(pg, b []byte) int) (int, error) {
+	as.copies.Add(1)
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	return as.copyLocked(b, addr, prot, move)
