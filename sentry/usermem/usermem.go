@@ -213,7 +213,7 @@ func (s IOSequence) CopyInTo(w Writer) (int, error) {
 }
 
 // Copy moves up to n bytes from r to w through one buffer of at most
-// ChunkSize bytes, reused round after round: it stops when n bytes have
+// ChunkSize bytes (reused, buffers.go), round after round: it stops when n bytes have
 // moved, when r reads less than asked or w writes less than given, or at
 // an error, and returns the bytes w wrote and the error that stopped it.
 // Bytes r read and w did not take are lost: a caller that can put them
@@ -222,7 +222,9 @@ func Copy(w Writer, r Reader, n int) (int, error) {
 	if n <= 0 {
 		return 0, nil
 	}
-	buf := make([]byte, min(n, ChunkSize))
+	b := getBuffer(min(n, ChunkSize))
+	defer putBuffer(b)
+	buf := *b
 	done := 0
 	for done < n {
 		p := buf[:min(n-done, len(buf))]

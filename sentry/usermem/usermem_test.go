@@ -267,3 +267,22 @@ func TestImportIovecs(t *testing.T) {
 		}
 	}
 }
+
+func TestSizeClasses(t *testing.T) {
+	if minBuffer<<(sizeClasses-1) != ChunkSize {
+		t.Fatalf("the largest size class is %d bytes, ChunkSize %d", minBuffer<<(sizeClasses-1), ChunkSize)
+	}
+	for _, tc := range []struct{ n, class, size int }{
+		{1, 0, minBuffer}, {minBuffer, 0, minBuffer}, {minBuffer + 1, 1, 2 * minBuffer},
+		{64 << 10, 4, 64 << 10}, {ChunkSize - 1, sizeClasses - 1, ChunkSize}, {ChunkSize, sizeClasses - 1, ChunkSize},
+	} {
+		if c, size := sizeClass(tc.n); c != tc.class || size != tc.size {
+			t.Errorf("sizeClass(%d) = %d, %d; want %d, %d", tc.n, c, size, tc.class, tc.size)
+		}
+	}
+	b := getBuffer(5000)
+	if len(*b) != 5000 || cap(*b) != 2*minBuffer {
+		t.Errorf("getBuffer(5000) has length %d, capacity %d", len(*b), cap(*b))
+	}
+	putBuffer(b)
+}
