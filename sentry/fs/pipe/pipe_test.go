@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
@@ -202,6 +203,48 @@ func TestSetSize(t *testing.T) {
 	}
 	if p.Queued() != 3*PageSize {
 		t.Errorf("queued = %d", p.Queued())
+	}
+}
+
+// account is a caller whose memory account pipes charge.
+type account struct{ mem *usage.Memory }
+
+func (a account) MemoryAccount() *usage.Memory { return a.mem }
+
+// TestQueuedBytesCharged: a pipe's queued bytes are charged to the
+// writer's account while they wait, and a write past the limit fails with
+// ENOMEM (pipes grown with F_SETPIPE_SZ would otherwise let a sandbox grow
+// the sentry without bound).
+func TestQueuedBytesCharged(t *testing.T) {
+	mem := usage.NewMemory(64 << 10)
+	ctx := vfs.WithTask(context.Background(), account{mem})
+	r, w := NewPair(vfs.Creds{}, unix.O_NONBLOCK)
+	p, _ := FromFile(r)
+	if _, err := p.SetSize(1<<20, false); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 48<<10))); n != 48<<10 || err != nil {
+		t.Fatalf("write of 48 KiB under a 64 KiB account: %d, %v", n, err)
+	}
+	if mem.Used() != 48<<10 {
+		t.Errorf("charged %d bytes for 48 KiB queued", mem.Used())
+	}
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 32<<10))); n != 0 || err != unix.ENOMEM {
+		t.Errorf("write past the account's limit: %d, %v; want 0, ENOMEM", n, err)
+	}
+	if n, err := r.Read(ctx, usermem.BytesSequence(make([]byte, 16<<10))); n != 16<<10 || err != nil {
+		t.Fatalf("read: %d, %v", n, err)
+	}
+	if mem.Used() != 32<<10 {
+		t.Errorf("charged %d bytes for 32 KiB queued", mem.Used())
+	}
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 32<<10))); n != 32<<10 || err != nil {
+		t.Errorf("write that fits again: %d, %v", n, err)
+	}
+	r.DecRef()
+	w.DecRef()
+	if mem.Used() != 0 {
+		t.Errorf("%d bytes still charged after both ends closed", mem.Used())
 	}
 }
 
