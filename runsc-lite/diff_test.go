@@ -21,7 +21,7 @@ var diffPrograms = []string{
 	"dirs",       // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
 	"links",      // link/symlink/readlink/unlink/rename/renameat2
 	"perms",      // chmod/fchmod/umask/access/faccessat (needs a root host)
-	"fds",        // dup/dup2/dup3/fcntl/close_range/pipe2
+	"fds",        // dup/dup2/dup3/fcntl/close_range/pipe2, what O_PATH descriptors may do
 	"truncate",   // truncate/ftruncate/fallocate
 	"ioctl",      // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
 	"identity",   // uids, gids, groups, pids: relations only

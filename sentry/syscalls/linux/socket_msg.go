@@ -166,7 +166,7 @@ func addRights(t *kernel.Task, ctl *unixsocket.Control, data []byte) error {
 		return unix.EINVAL
 	}
 	for i := range n {
-		f, err := getFile(t, int32(binary.LittleEndian.Uint32(data[4*i:])))
+		f, err := getFileRaw(t, int32(binary.LittleEndian.Uint32(data[4*i:])))
 		if err != nil {
 			return err
 		}
