@@ -46,6 +46,7 @@ var diffPrograms = []string{
 	"membarrier", // membarrier: query, global and private expedited barriers, registration across fork and execve
 	"mremap",     // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
 	"xattr",      // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
+	"epoll",      // epoll_ctl: instances watching instances, the depth limit and loops (ELOOP), EPOLLEXCLUSIVE, errors
 	"procfs",     // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
 }
 
