@@ -65,6 +65,18 @@ func TestSigframeMatchesC(t *testing.T) {
 	} {
 		want[c] = uint64(g)
 	}
+	var mh MsgHdr
+	for c, g := range map[string]uintptr{
+		"sizeof(struct msghdr)":                   unsafe.Sizeof(mh),
+		"offsetof(struct msghdr, msg_namelen)":    unsafe.Offsetof(mh.NameLen),
+		"offsetof(struct msghdr, msg_iov)":        unsafe.Offsetof(mh.Iov),
+		"offsetof(struct msghdr, msg_iovlen)":     unsafe.Offsetof(mh.IovLen),
+		"offsetof(struct msghdr, msg_control)":    unsafe.Offsetof(mh.Control),
+		"offsetof(struct msghdr, msg_controllen)": unsafe.Offsetof(mh.ControlLen),
+		"offsetof(struct msghdr, msg_flags)":      unsafe.Offsetof(mh.Flags),
+	} {
+		want[c] = uint64(g)
+	}
 	var chld SigChld
 	fields := unsafe.Offsetof(f.Info.Fields)
 	for c, g := range map[string]uintptr{

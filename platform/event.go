@@ -67,7 +67,7 @@ type Fault struct {
 // Event is what ended a Switch.
 type Event struct {
 	Kind   EventKind
-	Fault  Fault      // EventFault
+	Fault  Fault            // EventFault
 	Signal linux.SignalInfo // EventFault and EventSignal
 }
 

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"runsc-lite/platform/platformtest"
 )
 
 func TestAttackForkBomb(t *testing.T) {
@@ -51,11 +53,21 @@ func TestAttackSyscallFuzz(t *testing.T) {
 	}
 }
 
-// runAttack runs runsc-lite with args in a new session and returns its
-// stdout and exit code. It fails the test if runsc-lite wrote anything on
-// stderr (a panic, a sentry error) or left a process of its session behind.
+// runAttack runs runsc-lite with args in a new session, next to a native
+// witness process, and returns its stdout and exit code. It fails the test
+// if runsc-lite wrote anything on stderr (a panic, a sentry error), left a
+// process of its session behind, or if the witness was touched
+// (platformtest.Witness.Check).
 func runAttack(t *testing.T, args ...string) (string, int) {
 	t.Helper()
+	return runAttackWitnessed(t, platformtest.StartWitness(t), args...)
+}
+
+// runAttackWitnessed is runAttack next to witness w, which the attack may
+// target.
+func runAttackWitnessed(t *testing.T, w *platformtest.Witness, args ...string) (string, int) {
+	t.Helper()
+	defer w.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*runTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runscBin, args...)

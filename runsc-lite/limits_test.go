@@ -79,15 +79,14 @@ func TestLimitsCPU(t *testing.T) {
 	if native.stdout != "SIGXCPU\n" || native.code != 128+int(syscall.SIGKILL) {
 		t.Errorf("natively: want one SIGXCPU, then SIGKILL:\n%v", native)
 	}
+	// The program itself says if it outlives the hard limit by half a
+	// second of CPU time: a wall-time bound here would fail on a loaded
+	// machine.
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {
-			start := time.Now()
 			out, code := runAttack(t, "run", "--platform", platform, "--", prog, "cpu")
 			if out != native.stdout || code != native.code {
 				t.Errorf("sandboxed: output %q, exit %d; natively %q, exit %d", out, code, native.stdout, native.code)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("the sandboxed run took %v for 2 s of CPU time", d)
 			}
 		})
 	}

@@ -146,7 +146,10 @@ func exitCodeFor(err error) int {
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return 127
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EISDIR), errors.Is(err, unix.ENOTDIR):
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EISDIR), errors.Is(err, unix.ENOTDIR),
+		// A damaged executable: headers cut short (EIO) or segments no
+		// mmap could map (EINVAL), as Linux's ELF loader says.
+		errors.Is(err, unix.EIO), errors.Is(err, unix.EINVAL):
 		return 126
 	}
 	return 1

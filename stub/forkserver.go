@@ -33,6 +33,8 @@ type Forkserver struct {
 	sock int
 	cmd  *exec.Cmd
 
+	stopOnce sync.Once // Close's kill and wait
+
 	liveMu sync.Mutex       // guards live
 	live   map[int]struct{} // pids of stub processes not yet reaped
 
@@ -386,22 +388,31 @@ func (f *Forkserver) RecvPidfd(ctl int) (Process, error) {
 	return f.Adopt(fds[0])
 }
 
-// Close stops the forkserver; its stub processes die with it.
+// Close stops the forkserver; its stub processes die with it. Requests
+// made meanwhile or later fail at once.
+//
+// It waits for the forkserver without holding mu. The forkserver is the
+// init of the stubs' PID namespace, and as it dies the kernel waits until
+// every stub in it is reaped; a stub thread traced by the sentry is reaped
+// only when its tracer collects it, which the sentry does in Release,
+// just before it asks for a Reap. Holding mu here would deadlock with a
+// task releasing its address space (seen with a fork bomb on ptrace).
 func (f *Forkserver) Close() error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sock < 0 {
-		return nil
+	if f.sock >= 0 {
+		unix.Close(f.sock)
+		f.sock = -1
 	}
-	unix.Close(f.sock)
-	f.sock = -1
-	if f.cmd.Process == nil {
-		return nil
-	}
-	pgid := f.cmd.Process.Pid
-	f.cmd.Process.Kill()
-	f.cmd.Wait()
-	waitGroupGone(pgid)
+	f.mu.Unlock()
+	f.stopOnce.Do(func() {
+		if f.cmd.Process == nil {
+			return
+		}
+		pgid := f.cmd.Process.Pid
+		f.cmd.Process.Kill()
+		f.cmd.Wait()
+		waitGroupGone(pgid)
+	})
 	return nil
 }
 

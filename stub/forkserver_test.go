@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -227,5 +228,58 @@ func TestStubsDieWithOwner(t *testing.T) {
 		if !gone(pid, 5*time.Second) {
 			t.Errorf("process %d outlived its owner", pid)
 		}
+	}
+}
+
+// TestCloseWhileATracedStubDies: a stub traced by its owner (the ptrace
+// platform's) can be reaped by the dying forkserver only once the tracer
+// has collected it, and the tracer's owner may be about to ask for a Reap
+// first. Close must not hold up that Reap while it waits for the
+// forkserver: the Reap fails at once, the tracer collects its stub, and
+// Close returns.
+func TestCloseWhileATracedStubDies(t *testing.T) {
+	fs, err := stub.StartForkserver(allowAll, stub.DefaultConfinement())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := spawn(t, fs, stub.Request{})
+	jobs := make(chan func())
+	defer close(jobs)
+	go func() {
+		runtime.LockOSThread() // ptrace requests come from the tracer's thread
+		for f := range jobs {
+			f()
+		}
+	}()
+	do := func(f func()) {
+		done := make(chan struct{})
+		jobs <- func() { f(); close(done) }
+		<-done
+	}
+	do(func() { err = unix.PtraceSeize(p.Pid) })
+	if err != nil {
+		t.Fatalf("PTRACE_SEIZE of stub %d: %v", p.Pid, err)
+	}
+	closed := make(chan error)
+	go func() { closed <- fs.Close() }()
+	time.Sleep(50 * time.Millisecond) // Close is now waiting for the forkserver
+	reaped := make(chan error)
+	go func() { reaped <- fs.Reap(p) }()
+	select {
+	case err := <-reaped:
+		if err == nil {
+			t.Errorf("Reap after Close succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Reap blocked while Close waits for the forkserver: the tracer would never collect its stub")
+	}
+	do(func() {
+		var ws unix.WaitStatus
+		unix.Wait4(p.Pid, &ws, unix.WALL, nil)
+	})
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Close did not return once the traced stub was collected")
 	}
 }

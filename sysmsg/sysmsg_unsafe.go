@@ -106,6 +106,11 @@ func (s *Shared) WaitResponse(seq, spin uint32, stop func() bool) bool {
 	}
 }
 
+// Answered reports whether the response holds the answer to request seq.
+func (s *Shared) Answered(seq uint32) bool {
+	return atomic.LoadUint32(&s.Response().Seq) == seq
+}
+
 // Post publishes request seq (never 0). Seq is 0 while the request is
 // written, so the syscall thread, which checks Seq again after reading the
 // request, never runs a request that was being overwritten.

@@ -26,3 +26,4 @@ struct rt_sigframe {
 };
 
 #include <sys/signalfd.h>
+#include <sys/socket.h>

@@ -31,7 +31,7 @@ func (p *program) off(t testing.TB, label string) uint64 {
 
 var (
 	asmMu    sync.Mutex
-	asmCache = map[string]*program{}
+	asmCache = map[string]*program{} // guarded by asmMu
 )
 
 // assemble turns src (AT&T syntax, run through the C preprocessor like any

@@ -52,6 +52,17 @@ type Options struct {
 	// (per-thread message pages of the address space). Forging it may break
 	// only the attacker's own address space.
 	ForgeableRange platform.Range
+	// Hijack takes over the most privileged thread of as's stub process
+	// for the Hijack attacks (hijack.go), which are skipped without it.
+	Hijack func(t testing.TB, as platform.AddressSpace) Hijacker
+	// ReadOnlyShared: pages the sentry shares with every stub read-only
+	// (systrap's control page and thread set-up blocks), which not even a
+	// hijacked stub may make writable.
+	ReadOnlyShared []uintptr
+	// ForkReadsPidfdMessage: Fork takes the child's pidfd from a message
+	// the stub sends on its control socket, which a hijacked stub can
+	// forge.
+	ForkReadsPidfdMessage bool
 }
 
 // Run runs every conformance subtest against platforms made by f. Each
@@ -75,6 +86,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 		{"ReadWriteUnmapped", testReadWriteUnmapped},
 		{"ManyAddressSpaces", testManyAddressSpaces},
 		{"Attacks", testAttacks},
+		{"Hijack", testHijack},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f, opts) })
 	}

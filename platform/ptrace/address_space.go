@@ -49,7 +49,7 @@ type addressSpace struct {
 	mu sync.Mutex // serializes remote syscalls and descriptor passing
 
 	threadsMu sync.Mutex
-	threads   map[*tracer]struct{} // application threads
+	threads   map[*tracer]struct{} // application threads; guarded by threadsMu
 }
 
 var _ platform.AddressSpace = (*addressSpace)(nil)

@@ -122,18 +122,25 @@ func NewConfined(c stub.Confinement) (*Platform, error) {
 // StubFilter is the seccomp program of a ptrace stub process. PTRACE_SYSEMU
 // stops an application's syscalls before seccomp sees them, so the program
 // only ever judges what runs outside SYSEMU: the remote syscalls the sentry
-// runs at ptrace_wait's instruction, with clone's flags pinned, and the
-// kernel's vsyscall emulation, which SYSEMU does not stop and which it
-// traps so that the sentry answers it. Anything else kills the process.
+// runs at ptrace_wait's instruction, with the arguments pinned where the
+// sentry always passes the same (clone's flags, the control socket of
+// recvmsg and dup3, prctl's parent-death signal), and the kernel's vsyscall
+// emulation, which SYSEMU does not stop and which it traps so that the
+// sentry answers it. Anything else kills the process, so a control thread
+// that ran attacker code could do no more than the sentry's remote calls.
 func StubFilter(s stub.Symbols) ([]bpf.Instruction, error) {
 	allow := map[uintptr]seccomp.SyscallRule{}
 	for _, nr := range stub.PtraceRemoteSyscalls {
 		allow[nr] = stub.From(s.PtraceSite)
 	}
+	ctl := seccomp.EqualTo(stub.CtlFD)
 	allow[unix.SYS_CLONE] = seccomp.Or{
 		stub.From(s.PtraceSite, seccomp.EqualTo(stub.ForkCloneFlags), seccomp.EqualTo(0)),
 		stub.From(s.PtraceSite, seccomp.EqualTo(threadCloneFlags), seccomp.EqualTo(0)),
 	}
+	allow[unix.SYS_RECVMSG] = stub.From(s.PtraceSite, ctl)
+	allow[unix.SYS_DUP3] = stub.From(s.PtraceSite, seccomp.AnyValue{}, ctl, seccomp.EqualTo(0))
+	allow[unix.SYS_PRCTL] = stub.From(s.PtraceSite, seccomp.EqualTo(unix.PR_SET_PDEATHSIG), seccomp.EqualTo(unix.SIGKILL))
 	p := seccomp.Program{
 		RuleSets: []seccomp.RuleSet{
 			{Rules: seccomp.MakeSyscallRules(allow), Action: seccomp.Allow},

@@ -20,6 +20,7 @@ func options(t testing.TB) platformtest.Options {
 		ProtectedAddrs:   []uintptr{stub.ImageBase, syms.PtraceSite - 2, syms.DataStart, syms.ImageEnd - 8},
 		// The scratch page of remote recvmsg calls.
 		ForgeableRange: platform.Range{Start: sysmsg.Region, End: sysmsg.Region + 0x1000},
+		Hijack:         ptrace.NewHijacker,
 	}
 }
 

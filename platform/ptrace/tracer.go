@@ -38,7 +38,7 @@ type tracer struct {
 	// control thread's never poll: its remote syscalls come in bursts
 	// (fork, exec) that need every CPU.
 	polls  bool
-	callMu sync.Mutex
+	callMu sync.Mutex // guards job: one caller at a time
 	job    func()
 	posted notice
 	ran    notice

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/platform"
 	"runsc-lite/stub"
@@ -38,7 +41,7 @@ type addressSpace struct {
 	released atomic.Bool
 	dead     atomic.Bool
 
-	mu     sync.Mutex // serializes syscall-thread requests
+	mu     sync.Mutex // serializes syscall-thread requests; guards seq
 	seq    uint32
 	forkMu sync.Mutex // serializes a fork request with reading its reply
 
@@ -83,7 +86,9 @@ func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...
 	}
 	as.seq = sysmsg.NextSeq(as.seq)
 	as.sh.Post(as.seq, kind, uint64(sysno), args)
-	if !as.sh.WaitResponse(as.seq, sysmsg.SpinLimit(int(as.p.running.Load())), as.exited) {
+	seq, posted := as.seq, time.Now()
+	stop := func() bool { return as.exited() || as.answerLost(seq, posted) }
+	if !as.sh.WaitResponse(seq, sysmsg.SpinLimit(int(as.p.running.Load())), stop) {
 		return 0, errGone
 	}
 	ret := as.sh.Response().Ret
@@ -91,6 +96,64 @@ func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...
 		return 0, unix.Errno(-ret)
 	}
 	return uintptr(ret), nil
+}
+
+// maxRequest bounds how long a syscall-thread request may go unanswered.
+// The slowest real ones (an mmap with MAP_POPULATE of most of the host's
+// memory, the fork of a process that maps it) take seconds.
+const maxRequest = 30 * time.Second
+
+// answerLost reports whether the answer to request seq will never be seen,
+// and then kills the stub: application code can overwrite the answer's seq
+// in the response page as soon as the syscall thread has written it, over
+// and over, and the sentry would wait forever for a value it never gets to
+// read, in a task that nothing could then kill. The kernel tells the truth:
+// a syscall thread that sleeps on the control page while it still holds
+// seq (stub_amd64.S, .Lsleep) has answered seq and waits for the next one.
+// A thread that has not answered for maxRequest is not trusted either.
+// Only called between sleeps, so the /proc read is rare.
+func (as *addressSpace) answerLost(seq uint32, posted time.Time) bool {
+	waited := time.Since(posted)
+	if waited < 50*time.Millisecond || (waited < maxRequest && !as.awaitsRequestAfter(seq)) {
+		return false
+	}
+	// The thread wrote the answer before it went to sleep: if the answer
+	// is there now, it was not lost, only written after the caller looked.
+	if as.sh.Answered(seq) {
+		return false
+	}
+	as.kill()
+	return true
+}
+
+// giveUp kills the stub and returns true once deadline has passed.
+func (as *addressSpace) giveUp(deadline time.Time) bool {
+	if time.Now().Before(deadline) {
+		return false
+	}
+	as.kill()
+	return true
+}
+
+// awaitsRequestAfter reports whether the syscall thread (the stub's main
+// thread) sleeps in futex(&control->seq, FUTEX_WAIT, seq), as the kernel
+// shows it in /proc/pid/syscall ("nr arg0 arg1 arg2 ...", or "running").
+func (as *addressSpace) awaitsRequestAfter(seq uint32) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", as.pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 4 {
+		return false
+	}
+	var v [4]uint64
+	for i := range v {
+		if v[i], err = strconv.ParseUint(f[i], 0, 64); err != nil {
+			return false
+		}
+	}
+	return v[0] == unix.SYS_FUTEX && v[1] == sysmsg.Region && v[2] == linux.FUTEX_WAIT && v[3] == uint64(seq)
 }
 
 func (as *addressSpace) syscall(nr uintptr, args ...uint64) (uintptr, error) {

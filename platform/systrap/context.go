@@ -35,7 +35,20 @@ type context struct {
 	fpGen uint64
 
 	gate platform.SwitchGate
+	// interruptedAt is when Interrupt signalled the thread running in
+	// Switch (unix nanoseconds), 0 if it has not since that Switch began.
+	interruptedAt atomic.Int64
 }
+
+// unresponsive is how long a stub thread may take to stop after Interrupt
+// signalled it, or to make its first stop after it was started, before the
+// sentry gives up on it and kills its stub process. A live thread stops
+// within microseconds of its SIGCHLD; one that does not is held down by
+// application code (its state word overwritten with "resume" faster than
+// the sentry reads it, its host signal mask changed by a forged
+// rt_sigreturn), and only killing the stub ends its task, which the sentry
+// must always be able to do.
+const unresponsive = 5 * time.Second
 
 var _ platform.Context = (*context)(nil)
 
@@ -60,7 +73,11 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 		atomic.StoreUint32(&ctl.SpinLimit, stubSpin(limit))
 	}
 	m.Resume()
-	state, _ := m.WaitEvent(limit, as.exited)
+	defer c.interruptedAt.Store(0)
+	state, _ := m.WaitEvent(limit, func() bool {
+		at := c.interruptedAt.Load()
+		return as.exited() || (at != 0 && as.giveUp(time.Unix(0, at).Add(unresponsive)))
+	})
 	c.p.running.Add(-1)
 	if err := c.stopped(state); err != nil {
 		return platform.Event{}, err
@@ -181,7 +198,10 @@ func (c *context) bind(as *addressSpace) error {
 	c.mu.Unlock()
 	c.fsBase, c.gsBase = 0, 0
 	m := as.sh.Msg(slot)
-	state, _ := m.WaitEvent(sysmsg.SpinLimit(int(c.p.running.Load())), as.exited)
+	deadline := time.Now().Add(unresponsive)
+	state, _ := m.WaitEvent(sysmsg.SpinLimit(int(c.p.running.Load())), func() bool {
+		return as.exited() || as.giveUp(deadline)
+	})
 	if err := c.stopped(state); err != nil {
 		return fmt.Errorf("stub thread did not start: %w", err)
 	}
@@ -250,6 +270,7 @@ func (c *context) Interrupt() {
 	defer c.mu.Unlock()
 	if c.as != nil && c.as.use.TryRLock() {
 		if !c.as.released.Load() {
+			c.interruptedAt.CompareAndSwap(0, time.Now().UnixNano())
 			unix.Tgkill(c.as.pid, c.tid, unix.SIGCHLD)
 		}
 		c.as.use.RUnlock()

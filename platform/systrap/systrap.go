@@ -24,6 +24,13 @@
 //     cannot survive (a frame pointer outside the slot, a forged state)
 //     kills the liar's stub process and nothing else; Switch then returns
 //     platform.ErrContextDead.
+//   - No wait on a stub is unbounded, since application code can overwrite
+//     the words the sentry waits on faster than it reads them: a request
+//     whose answer was overwritten is known from the kernel (the syscall
+//     thread sleeps waiting for the next one, answerLost), and a thread that
+//     does not stop within unresponsive of Interrupt, or of its start, is
+//     held down; either way the stub is killed, so the sentry can always
+//     end a task.
 //   - fs_base and gs_base are not in the signal frame. With FSGSBASE the
 //     handler reads and writes them directly; without it, the application
 //     cannot change them behind our back, so the sentry's copy is the truth
@@ -56,12 +63,12 @@ type Platform struct {
 	running atomic.Int32
 
 	filterMu sync.Mutex
-	filters  map[int][]bpf.Instruction // thread programs by slot
+	filters  map[int][]bpf.Instruction // thread programs by slot; guarded by filterMu
 
-	bgMu      sync.Mutex
-	closed    bool
-	spare     *addressSpace // a fresh stub process ready for NewAddressSpace
-	refilling bool
+	bgMu      sync.Mutex     // guards closed, spare and refilling
+	closed    bool           // guarded by bgMu
+	spare     *addressSpace  // a fresh stub process ready for NewAddressSpace; guarded by bgMu
+	refilling bool           // guarded by bgMu
 	spawned   atomic.Int32   // NewAddressSpace calls so far
 	bg        sync.WaitGroup // refills and releases still running
 }

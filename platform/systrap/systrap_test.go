@@ -21,6 +21,10 @@ func options(t testing.TB) platformtest.Options {
 		// data and bss (where the forkserver's stack was).
 		ProtectedAddrs: []uintptr{sysmsg.Region, sysmsg.SetupAddr(1), stub.ImageBase, syms.DataStart, syms.ImageEnd - 8},
 		ForgeableRange: platform.Range{Start: sysmsg.RWBase, End: sysmsg.RegionEnd},
+		Hijack:         systrap.NewHijacker,
+		ReadOnlyShared: []uintptr{sysmsg.Region, sysmsg.SetupAddr(0)},
+		// The syscall thread sends a forked child's pidfd.
+		ForkReadsPidfdMessage: true,
 	}
 }
 

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // AllCaps is every capability Linux defines (0 through
@@ -12,7 +13,8 @@ const AllCaps = uint64(1)<<41 - 1
 // CapSets are a process's capability sets, stored as what was dropped so
 // that the zero value is root's: every capability permitted and effective,
 // none inheritable. Only capget/capset and setuid transitions change them;
-// permission checks elsewhere in the sentry still ask for effective uid 0.
+// permission checks ask for capabilities in the effective set
+// (Credentials.HasCap, and vfs.Creds for files).
 type CapSets struct {
 	droppedEffective, droppedPermitted uint64
 	Inheritable                        uint64
@@ -43,6 +45,24 @@ func (t *Task) SetCaps(eff, prm, inh uint64) error {
 		c.Caps = CapSets{droppedEffective: AllCaps &^ eff, droppedPermitted: AllCaps &^ prm, Inheritable: inh}
 		return nil
 	})
+}
+
+// fsCaps are the capabilities that follow the filesystem user ID
+// (capabilities(7), Linux's CAP_FS_SET).
+const fsCaps = uint64(1<<linux.CAP_CHOWN | 1<<linux.CAP_DAC_OVERRIDE | 1<<linux.CAP_DAC_READ_SEARCH | 1<<linux.CAP_FOWNER |
+	1<<linux.CAP_FSETID | 1<<linux.CAP_LINUX_IMMUTABLE | 1<<linux.CAP_MAC_OVERRIDE | 1<<linux.CAP_MKNOD)
+
+// capsAfterSetfsuid applies capabilities(7)'s rule for a change of the
+// filesystem user ID: leaving 0 clears the filesystem capabilities from
+// the effective set; returning to 0 raises those of them that are
+// permitted.
+func capsAfterSetfsuid(old, next uint32, caps *CapSets) {
+	switch {
+	case old == 0 && next != 0:
+		caps.droppedEffective |= fsCaps
+	case old != 0 && next == 0:
+		caps.droppedEffective &^= fsCaps &^ caps.droppedPermitted
+	}
 }
 
 // capsAfterSetuid applies capabilities(7)'s rules for a change of user

@@ -94,7 +94,7 @@ func (t *Task) clonePidFD(child *Task, addr uintptr) error {
 		return err
 	}
 	if err := t.CopyOut(addr, binary.LittleEndian.AppendUint32(nil, uint32(fd))); err != nil {
-		t.FDs.Close(fd)
+		t.FDs().Close(fd)
 		return err
 	}
 	return nil
@@ -106,12 +106,12 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		return nil, err
 	}
 	f := a.Flags
-	m := t.MM
+	m := t.MM()
 	if f&unix.CLONE_VM != 0 {
 		m.IncUsers()
 	} else {
 		var err error
-		if m, err = t.MM.Fork(); err != nil {
+		if m, err = m.Fork(); err != nil {
 			// The host refused a process (or the parent's stub is being
 			// killed with its task): fork(2)'s answer is ENOMEM.
 			if !t.isKilled() {
@@ -120,22 +120,25 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 			return nil, unix.ENOMEM
 		}
 	}
-	fds := t.FDs
+	fds := t.FDs()
 	if f&unix.CLONE_FILES != 0 {
 		fds.IncUsers()
 	} else {
 		fds = fds.Fork()
 	}
-	fs := t.FS
+	fs := t.FS()
 	if f&unix.CLONE_FS == 0 {
 		fs = fs.Fork()
 	}
-	c := &Task{K: t.K, MM: m, FDs: fds, FS: fs, Regs: t.Regs, FP: t.FP.Clone(),
-		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), Exe: t.Exe,
+	c := &Task{K: t.K, mm: m, fds: fds, fs: fs, Regs: t.Regs, FP: t.FP.Clone(),
+		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), exe: t.Exe(),
 		name: t.Name()}
 	c.nice.Store(t.nice.Load())
 	c.sigMask.Store(t.SigMask())
 	c.Personality = t.Personality
+	// no_new_privs is inherited by every child, thread or process
+	// (prctl(2)).
+	c.noNewPrivs.Store(t.NoNewPrivs())
 	c.Regs.Rax = 0
 	if a.Stack != 0 {
 		c.Regs.Rsp = uint64(a.Stack)
@@ -150,13 +153,18 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if t.TG.exiting {
-		c.ctx.Release()
-		m.DecUsers()
-		fds.DecUsers()
-		return nil, unix.EINTR
+	var err error
+	switch {
+	case t.TG.exiting:
+		err = unix.EINTR
+	case f&unix.CLONE_PARENT != 0 && f&unix.CLONE_THREAD == 0 && t.TG.parent == nil:
+		// The sandbox's init has no parent to share (Linux refuses
+		// CLONE_PARENT from a pid namespace's init).
+		err = unix.EINVAL
+	default:
+		err = k.admitTaskLocked()
 	}
-	if err := k.admitTaskLocked(); err != nil {
+	if err != nil {
 		c.ctx.Release()
 		m.DecUsers()
 		fds.DecUsers()
@@ -166,12 +174,14 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	if f&unix.CLONE_THREAD != 0 {
 		c.TG = t.TG
 	} else {
-		parent := t.TG
-		if f&unix.CLONE_PARENT != 0 && t.TG.parent != nil {
-			parent = t.TG.parent
+		parent, exitSignal := t.TG, a.ExitSignal
+		if f&unix.CLONE_PARENT != 0 {
+			// A sibling tells the shared parent of its end as the caller
+			// does: with the caller's exit signal, not the one asked for.
+			parent, exitSignal = t.TG.parent, t.TG.exitSignal
 		}
 		c.TG = newThreadGroup(k, c.TID, parent)
-		c.TG.exitSignal = a.ExitSignal
+		c.TG.exitSignal = exitSignal
 		c.TG.membarrier.registered.Store(t.TG.MembarrierRegistered())
 		k.groups[c.TID] = c.TG
 	}

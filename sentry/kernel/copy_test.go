@@ -36,7 +36,7 @@ func (f *flatMemory) VVAR() platform.Range       { return platform.Range{} }
 
 // taskWithMemory returns a task whose application memory is n bytes at 0.
 func taskWithMemory(n int) *Task {
-	return &Task{MM: mm.New(&flatMemory{b: make([]byte, n)}, nil)}
+	return &Task{mm: mm.New(&flatMemory{b: make([]byte, n)}, nil)}
 }
 
 func TestCopyRoundTrip(t *testing.T) {

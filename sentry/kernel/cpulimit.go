@@ -103,7 +103,7 @@ func (tg *ThreadGroup) CPUTime() (user, sys time.Duration) {
 	var m *mm.MemoryManager
 	tg.k.mu.Lock()
 	if len(tg.tasks) > 0 {
-		m = tg.tasks[0].MM
+		m = tg.tasks[0].MM()
 	}
 	tg.k.mu.Unlock()
 	if m == nil {

@@ -2,20 +2,62 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/vfs"
 )
 
-// IDs are a real, effective and saved user or group ID.
-type IDs struct{ Real, Effective, Saved uint32 }
+// IDs are a real, effective, saved and filesystem user or group ID. The
+// filesystem ID follows the effective one through every call of the
+// setuid family, and only setfsuid and setfsgid set it apart.
+type IDs struct{ Real, Effective, Saved, FS uint32 }
 
 // Credentials are a process's identity inside the sandbox. The application
-// starts as root of the sandbox (uid 0), which gives it no power outside:
-// nothing it does reaches the host as root. The setuid family follows
-// setuid(2)'s rules, with "privileged" meaning effective uid 0 (the sandbox
-// has no capability model yet).
+// starts as root of the sandbox (uid 0 with every capability), which gives
+// it no power outside: nothing it does reaches the host as root. Privilege
+// is the capabilities, as in Linux: the setuid family asks for CAP_SETUID
+// and CAP_SETGID, and changes of user ID change the capabilities as
+// capabilities(7) says (caps.go).
 type Credentials struct {
 	UID, GID IDs
 	Groups   []uint32
 	Caps     CapSets // caps.go
+}
+
+// HasCap reports whether c's effective set holds cp.
+func (c Credentials) HasCap(cp linux.Capability) bool {
+	return cp.Ok() && c.Caps.Effective()&(1<<cp) != 0
+}
+
+// HasCapability reports whether t's process holds cp in its effective set.
+func (t *Task) HasCapability(cp linux.Capability) bool { return t.Creds().HasCap(cp) }
+
+// FSCreds returns the credentials the VFS checks t against: its
+// filesystem user and group IDs, supplementary groups and effective
+// capabilities.
+func (t *Task) FSCreds() vfs.Creds {
+	c := t.Creds()
+	return vfs.NewCreds(c.UID.FS, c.GID.FS, c.Groups, c.Caps.Effective())
+}
+
+// AccessCreds returns the credentials access(2) and faccessat(2) without
+// AT_EACCESS check with: the real user and group IDs, with the permitted
+// capabilities if the real uid is 0 and none otherwise (do_faccessat's
+// override of the caller's credentials).
+func (t *Task) AccessCreds() vfs.Creds {
+	c := t.Creds()
+	var caps uint64
+	if c.UID.Real == 0 {
+		caps = c.Caps.Permitted()
+	}
+	return vfs.NewCreds(c.UID.Real, c.GID.Real, c.Groups, caps)
+}
+
+// EffectiveIDs returns t's effective user and group IDs (what a Unix
+// socket's peer sees, SO_PEERCRED).
+func (t *Task) EffectiveIDs() (uid, gid uint32) {
+	c := t.Creds()
+	return c.UID.Effective, c.GID.Effective
 }
 
 // Creds returns a copy of the task's credentials.
@@ -29,6 +71,9 @@ func (t *Task) Creds() Credentials {
 
 const noChange = ^uint32(0)
 
+// changeCreds applies fn to the credentials as one change, and then the
+// capability rules of a change of user IDs (cap_emulate_setxuid). The
+// filesystem IDs follow the effective ones.
 func (t *Task) changeCreds(fn func(c *Credentials) error) error {
 	t.TG.mu.Lock()
 	defer t.TG.mu.Unlock()
@@ -36,6 +81,7 @@ func (t *Task) changeCreds(fn func(c *Credentials) error) error {
 	if err := fn(&c); err != nil {
 		return err
 	}
+	c.UID.FS, c.GID.FS = c.UID.Effective, c.GID.Effective
 	capsAfterSetuid(t.TG.creds.UID, c.UID, &c.Caps)
 	t.TG.creds = c
 	return nil
@@ -49,7 +95,7 @@ func (ids IDs) allowed(id uint32) bool {
 func setID(ids *IDs, privileged bool, id uint32) error {
 	switch {
 	case privileged:
-		*ids = IDs{id, id, id}
+		ids.Real, ids.Effective, ids.Saved = id, id, id
 	case id == ids.Real || id == ids.Saved:
 		ids.Effective = id
 	default:
@@ -58,20 +104,21 @@ func setID(ids *IDs, privileged bool, id uint32) error {
 	return nil
 }
 
-// SetUID implements setuid(2).
+// SetUID implements setuid(2): with CAP_SETUID every user ID, else the
+// effective one to the real or saved one.
 func (t *Task) SetUID(uid uint32) error {
 	if uid == noChange {
 		return unix.EINVAL
 	}
-	return t.changeCreds(func(c *Credentials) error { return setID(&c.UID, c.UID.Effective == 0, uid) })
+	return t.changeCreds(func(c *Credentials) error { return setID(&c.UID, c.HasCap(linux.CAP_SETUID), uid) })
 }
 
-// SetGID implements setgid(2).
+// SetGID implements setgid(2), with CAP_SETGID as its privilege.
 func (t *Task) SetGID(gid uint32) error {
 	if gid == noChange {
 		return unix.EINVAL
 	}
-	return t.changeCreds(func(c *Credentials) error { return setID(&c.GID, c.UID.Effective == 0, gid) })
+	return t.changeCreds(func(c *Credentials) error { return setID(&c.GID, c.HasCap(linux.CAP_SETGID), gid) })
 }
 
 func setRES(ids *IDs, privileged bool, r, e, s uint32) error {
@@ -92,14 +139,15 @@ func setRES(ids *IDs, privileged bool, r, e, s uint32) error {
 	return nil
 }
 
-// SetRESUID implements setresuid(2).
+// SetRESUID implements setresuid(2): without CAP_SETUID each ID may only
+// become one of the current real, effective and saved ones.
 func (t *Task) SetRESUID(r, e, s uint32) error {
-	return t.changeCreds(func(c *Credentials) error { return setRES(&c.UID, c.UID.Effective == 0, r, e, s) })
+	return t.changeCreds(func(c *Credentials) error { return setRES(&c.UID, c.HasCap(linux.CAP_SETUID), r, e, s) })
 }
 
-// SetRESGID implements setresgid(2).
+// SetRESGID implements setresgid(2), with CAP_SETGID as its privilege.
 func (t *Task) SetRESGID(r, e, s uint32) error {
-	return t.changeCreds(func(c *Credentials) error { return setRES(&c.GID, c.UID.Effective == 0, r, e, s) })
+	return t.changeCreds(func(c *Credentials) error { return setRES(&c.GID, c.HasCap(linux.CAP_SETGID), r, e, s) })
 }
 
 // setRE implements the setreuid(2) rules: the saved ID follows the new
@@ -128,21 +176,54 @@ func setRE(ids *IDs, privileged bool, r, e uint32) error {
 
 // SetREUID implements setreuid(2).
 func (t *Task) SetREUID(r, e uint32) error {
-	return t.changeCreds(func(c *Credentials) error { return setRE(&c.UID, c.UID.Effective == 0, r, e) })
+	return t.changeCreds(func(c *Credentials) error { return setRE(&c.UID, c.HasCap(linux.CAP_SETUID), r, e) })
 }
 
 // SetREGID implements setregid(2).
 func (t *Task) SetREGID(r, e uint32) error {
-	return t.changeCreds(func(c *Credentials) error { return setRE(&c.GID, c.UID.Effective == 0, r, e) })
+	return t.changeCreds(func(c *Credentials) error { return setRE(&c.GID, c.HasCap(linux.CAP_SETGID), r, e) })
 }
 
-// SetGroups implements setgroups(2).
+// SetGroups implements setgroups(2), which needs CAP_SETGID.
 func (t *Task) SetGroups(groups []uint32) error {
 	return t.changeCreds(func(c *Credentials) error {
-		if c.UID.Effective != 0 {
+		if !c.HasCap(linux.CAP_SETGID) {
 			return unix.EPERM
 		}
 		c.Groups = groups
 		return nil
 	})
+}
+
+// setFS applies setfsuid's rule to the filesystem ID of ids: it may
+// become the real, effective, saved or current filesystem ID, or anything
+// with privilege; -1 (an invalid ID) only asks. It returns the previous
+// filesystem ID, whether or not it changed, as Linux does.
+func setFS(ids *IDs, privileged bool, id uint32) uint32 {
+	old := ids.FS
+	if id != noChange && (privileged || ids.allowed(id)) {
+		ids.FS = id
+	}
+	return old
+}
+
+// SetFSUID implements setfsuid(2), with CAP_SETUID as its privilege, and
+// returns the previous filesystem uid. A filesystem uid leaving 0 drops
+// the filesystem capabilities from the effective set, and one returning
+// to 0 raises those that are permitted (capabilities(7)).
+func (t *Task) SetFSUID(uid uint32) uint32 {
+	t.TG.mu.Lock()
+	defer t.TG.mu.Unlock()
+	c := &t.TG.creds
+	old := setFS(&c.UID, c.HasCap(linux.CAP_SETUID), uid)
+	capsAfterSetfsuid(old, c.UID.FS, &c.Caps)
+	return old
+}
+
+// SetFSGID implements setfsgid(2), with CAP_SETGID as its privilege, and
+// returns the previous filesystem gid.
+func (t *Task) SetFSGID(gid uint32) uint32 {
+	t.TG.mu.Lock()
+	defer t.TG.mu.Unlock()
+	return setFS(&t.TG.creds.GID, t.TG.creds.HasCap(linux.CAP_SETGID), gid)
 }

@@ -13,26 +13,24 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// Ctx returns the context VFS operations run in for t: its credentials and
-// the task itself (for /proc/self).
-func (t *Task) Ctx() context.Context {
-	c := t.Creds()
-	return vfs.WithCaller(context.Background(), vfs.Caller{
-		Creds: vfs.Creds{UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups},
-		Task:  t,
-	})
-}
+// Ctx returns the context VFS operations run in for t: the task itself,
+// for filesystems whose contents depend on who asks (/proc/self) and for
+// blocking operations a signal interrupts. Its credentials are an argument
+// of each operation (FSCreds).
+func (t *Task) Ctx() context.Context { return vfs.WithTask(context.Background(), t) }
 
-// opener opens executables for the loader as t would.
+// opener opens executables for the loader as t would: the program, a
+// script's interpreter and the ELF interpreter each need execute
+// permission, not read permission (open_exec).
 func (t *Task) opener() loader.Opener {
 	return func(p string) (loader.File, string, func(), error) {
-		f, err := t.K.VFS.Open(t.Ctx(), t.FS, nil, p, unix.O_RDONLY, 0)
+		f, err := t.K.VFS.OpenExec(t.Ctx(), t.FSCreds(), t.FS(), p)
 		if err != nil {
 			return nil, "", nil, err
 		}
 		name := p
 		if d := f.Dentry(); d != nil {
-			name = vfs.PathOf(t.FS.Root(), d)
+			name = vfs.PathOf(t.FS().Root(), d)
 		}
 		return f, name, f.DecRef, nil
 	}
@@ -46,7 +44,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	if err != nil {
 		return unix.ENOMEM
 	}
-	m := mm.New(as, t.MM.Memory())
+	m := mm.New(as, t.MM().Memory())
 	m.SetCPUAccount(t.K.CPU)
 	m.SetRlimits(t.TG.MemoryRlimits())
 	res, err := loader.Load(m, t.opener(), p, argv, envv)
@@ -55,30 +53,33 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 		return err
 	}
 	t.endOtherThreads()
-	old := t.MM
-	// Under k.mu: CPUTime reads other tasks' address spaces.
-	t.K.mu.Lock()
-	t.MM = m
-	t.K.mu.Unlock()
-	old.DecUsers()
-	if t.FDs.Shared() {
-		fds := t.FDs.Fork()
-		t.FDs.DecUsers()
-		t.FDs = fds
+	oldMM, oldFDs := t.MM(), t.FDs()
+	fds := oldFDs
+	if oldFDs.Shared() {
+		fds = oldFDs.Fork()
 	}
-	t.FDs.CloseOnExec()
-	t.TG.resetHandlersForExec()
-	t.TG.membarrier.registered.Store(0)
-	t.Regs = res.Regs
-	t.FP = platform.NewFPState()
-	t.Exe = res.Exe
 	name := path.Base(res.Exe)
 	if len(name) > 15 {
 		name = name[:15]
 	}
-	t.SetName(name)
+	// Under k.mu too: the kernel's CPU time lists the address spaces of
+	// every task under it.
+	t.K.mu.Lock()
+	t.mu.Lock()
+	t.mm, t.fds, t.exe, t.name = m, fds, res.Exe, name
+	t.mu.Unlock()
+	t.K.mu.Unlock()
+	oldMM.DecUsers()
+	if fds != oldFDs {
+		oldFDs.DecUsers()
+	}
+	fds.CloseOnExec()
+	t.TG.resetHandlersForExec()
+	t.TG.membarrier.registered.Store(0)
+	t.Regs = res.Regs
+	t.FP = platform.NewFPState()
 	t.ClearChildTID = 0
-	t.RobustList = 0
+	t.robustList.Store(0)
 	t.AltStack = linux.SignalStack{}
 	t.finishVfork()
 	return nil

@@ -13,6 +13,9 @@ import (
 // for shared ones, so that processes sharing memory meet on it.
 type futexKey any
 
+// futexWaiter is a task blocked on a futex word. Its key (which requeue
+// changes) and acquired are guarded by Futexes.mu; woken is closed under
+// it, once.
 type futexWaiter struct {
 	key    futexKey
 	bitset uint32
@@ -25,14 +28,16 @@ type futexWaiter struct {
 	acquired bool
 }
 
-// Futexes is a kernel's table of futex waiters.
+// Futexes is a kernel's table of futex waiters. mu also orders a
+// waiter's check of the futex word with the wakers' changes of it: the
+// word is read (and, for PI futexes and FUTEX_WAKE_OP, written) under it.
 type Futexes struct {
 	mu      sync.Mutex
-	waiters map[futexKey][]*futexWaiter
+	waiters map[futexKey][]*futexWaiter // FIFO per key; guarded by mu
 }
 
 func (f *Futexes) key(t *Task, addr uintptr, private bool) (futexKey, error) {
-	return t.MM.FutexKey(addr, private)
+	return t.MM().FutexKey(addr, private)
 }
 
 // Wait blocks while the word at addr holds val, until a Wake whose bitset
@@ -170,13 +175,28 @@ func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, private bool, n, requeue
 	}
 	woken := f.wakeLocked(from, n, ^uint32(0))
 	moved := 0
+	if from == to {
+		// Requeued onto the word they wait on, waiters stay where they
+		// are; Linux counts them as moved (a way to count waiters
+		// without waking them).
+		for _, w := range f.waiters[from] {
+			if moved < requeue && !w.pi {
+				moved++
+			}
+		}
+		return woken + moved, nil
+	}
 	var kept []*futexWaiter
 	for _, w := range f.waiters[from] {
+		// Requeued onto the same futex, a waiter stays where it is, and
+		// counts as requeued, as in Linux.
 		if moved < requeue && !w.pi {
-			w.key = to
-			f.waiters[to] = append(f.waiters[to], w)
 			moved++
-			continue
+			if to != from {
+				w.key = to
+				f.waiters[to] = append(f.waiters[to], w)
+				continue
+			}
 		}
 		kept = append(kept, w)
 	}

@@ -266,8 +266,7 @@ func (f *Futexes) UnlockPI(t *Task, addr uintptr, private bool) error {
 // application's: any fault ends the walk, and at most linux.ROBUST_LIST_LIMIT
 // entries are visited.
 func (t *Task) exitRobustList() {
-	head := t.RobustList
-	t.RobustList = 0
+	head := t.robustList.Swap(0)
 	if head == 0 {
 		return
 	}

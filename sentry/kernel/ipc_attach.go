@@ -13,13 +13,13 @@ func (k *Kernel) shmAttachments(dev, ino uint64) int {
 	seen := make(map[attach]bool)
 	done := make(map[any]bool)
 	for _, t := range k.taskList() {
-		if done[t.MM] {
+		if done[t.MM()] {
 			continue
 		}
-		done[t.MM] = true
-		for _, v := range t.MM.VMAs() {
+		done[t.MM()] = true
+		for _, v := range t.MM().VMAs() {
 			if v.File != nil && v.Dev == dev && v.Ino == ino {
-				seen[attach{t.MM, v.Start - uintptr(v.Offset)}] = true
+				seen[attach{t.MM(), v.Start - uintptr(v.Offset)}] = true
 			}
 		}
 	}

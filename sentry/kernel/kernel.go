@@ -20,6 +20,10 @@
 // look at the version to pick features accept; a feature missing from the
 // sentry fails with ENOSYS or EINVAL as on a kernel built without it.
 // What the sandbox shows of itself is in stats.go.
+//
+// Decision: privilege is capabilities (caps.go), never "uid 0", and the
+// VFS gets a task's credentials as an argument (Task.FSCreds). The order
+// in which the package's locks nest is in locks.go.
 package kernel
 
 import (
@@ -70,18 +74,21 @@ type Kernel struct {
 	cpus  int   // how many CPUs the sandbox may use (stats.go)
 	stats stats // the load average and the last CPU time reported
 
-	// mu guards the process tree: tasks, thread groups, parents and
-	// children, and exit states. treeChanged is broadcast whenever a thread
-	// group exits, for wait4.
+	// mu guards the process tree: the fields below, and in every
+	// ThreadGroup its tree fields (parent, children, tasks, pgid, sid,
+	// ctty, exitSignal, exiting, zombie, status, job), and the TTY's
+	// session and foreground group. treeChanged (on mu) is broadcast
+	// whenever a thread group exits, stops or continues, for wait4. See
+	// locks.go for the order of the kernel's locks.
 	mu          sync.Mutex
 	treeChanged *sync.Cond
-	tasks       map[int]*Task
-	groups      map[int]*ThreadGroup
-	nextID      int
-	init        *ThreadGroup
-	taskLimit   int    // pids.go
-	forks       uint64 // tasks ever created (stats.go)
-	lastID      int    // the ID handed out last
+	tasks       map[int]*Task        // guarded by mu
+	groups      map[int]*ThreadGroup // guarded by mu
+	nextID      int                  // guarded by mu
+	init        *ThreadGroup         // guarded by mu
+	taskLimit   int                  // pids.go; guarded by mu
+	forks       uint64               // tasks ever created (stats.go); guarded by mu
+	lastID      int                  // the ID handed out last; guarded by mu
 }
 
 // New returns a kernel with no tasks.
@@ -109,7 +116,7 @@ func (k *Kernel) NewProcess(m *mm.MemoryManager, fds *vfs.FDTable, fs *vfs.FSCon
 		k.startLoadAvg()
 	}
 	m.SetCPUAccount(k.CPU)
-	t := &Task{K: k, TG: tg, TID: id, MM: m, FDs: fds, FS: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{})}
+	t := &Task{K: k, TG: tg, TID: id, mm: m, fds: fds, fs: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{})}
 	tg.tasks = []*Task{t}
 	k.tasks[id] = t
 	k.groups[id] = tg

@@ -74,7 +74,7 @@ func (t *Task) PidFDOpen(pid, flags int) (int32, error) {
 func (t *Task) installPidFD(tg *ThreadGroup, nonblock bool) (int32, error) {
 	f := newPidFD(tg, nonblock)
 	defer f.DecRef()
-	return t.FDs.Install(f, 0, true)
+	return t.FDs().Install(f, 0, true)
 }
 
 // state reports whether the process has exited and whether it has been
@@ -115,7 +115,10 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 	switch {
 	case reaped:
 		return unix.ESRCH
-	case exited && flags&linux.PIDFD_SIGNAL_PROCESS_GROUP == 0:
+	case flags&linux.PIDFD_SIGNAL_PROCESS_GROUP != 0:
+	case t.MaySignal(p.tg, sig) != nil:
+		return unix.EPERM
+	case exited:
 		return nil
 	}
 	si := NewSigInfo(int32(sig), linux.SI_USER, t.PID(), t.Creds().UID.Real)
@@ -131,7 +134,7 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 		k.mu.Lock()
 		pgrp := p.tg.pgid
 		k.mu.Unlock()
-		return k.signalGroup(pgrp, si)
+		return k.KillGroup(t, pgrp, si)
 	case flags&linux.PIDFD_SIGNAL_THREAD != 0:
 		if leader := p.tg.k.Task(p.tg.PID); leader != nil {
 			leader.SendSignal(si)
@@ -150,7 +153,7 @@ func (p *PidFD) GetFD(t *Task, fd int32) (int32, error) {
 	k.mu.Lock()
 	var fds *vfs.FDTable
 	if !p.tg.zombie && !p.tg.exiting && len(p.tg.tasks) > 0 {
-		fds = p.tg.tasks[0].FDs
+		fds = p.tg.tasks[0].FDs()
 	}
 	k.mu.Unlock()
 	if fds == nil {
@@ -161,7 +164,7 @@ func (p *PidFD) GetFD(t *Task, fd int32) (int32, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return t.FDs.Install(f, 0, true)
+	return t.FDs().Install(f, 0, true)
 }
 
 // Readiness implements vfs.Readiness: readable once the process has

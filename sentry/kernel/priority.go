@@ -98,7 +98,7 @@ func (t *Task) SetPriority(which, who, nice int) error {
 	}
 	nice = max(-20, min(19, nice))
 	c := t.Creds()
-	privileged := c.UID.Effective == 0
+	privileged := c.HasCap(linux.CAP_SYS_NICE)
 	lim, _ := t.TG.Rlimit(unix.RLIMIT_NICE, nil, false)
 	var firstErr error
 	for _, o := range targets {

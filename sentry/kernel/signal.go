@@ -97,8 +97,9 @@ const UnblockableSignals = 1<<(linux.SIGKILL-1) | 1<<(linux.SIGSTOP-1)
 // from a blocking syscall when a signal arrives.
 type signalState struct {
 	mu      sync.Mutex
-	pending pendingSet
-	// notify is closed (and replaced) when a signal becomes deliverable.
+	pending pendingSet // signals sent to this thread; guarded by mu
+	// notify is closed (and replaced) when a signal becomes deliverable;
+	// guarded by mu.
 	notify chan struct{}
 }
 
@@ -369,7 +370,10 @@ func (t *Task) RestoreMaskAfterSignal(old uint64) { t.savedMask = &old }
 
 // Kill sends si as kill(2) does: pid > 0 that process, 0 the caller's
 // process group, -1 every process but init and the caller, < -1 the group
-// -pid. Signal 0 only checks that a target exists.
+// -pid. Signal 0 only checks that a target exists and may be signalled.
+// As in Linux, a process the caller may not signal (MaySignal) is EPERM
+// for one pid, makes a group EPERM only if no member could be signalled,
+// and is skipped silently by -1.
 func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 	k.mu.Lock()
 	var targets []*ThreadGroup
@@ -392,14 +396,61 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 		targets = k.pgrpLocked(pgid)
 	}
 	k.mu.Unlock()
+	return from.signalAll(targets, si, pid == -1)
+}
+
+// KillGroup sends si from t to every process of group pgrp, as kill(2)
+// with -pgrp does.
+func (k *Kernel) KillGroup(from *Task, pgrp int, si SigInfo) error {
+	k.mu.Lock()
+	targets := k.pgrpLocked(pgrp)
+	k.mu.Unlock()
+	return from.signalAll(targets, si, false)
+}
+
+// signalAll sends si from t to each of targets that t may signal: ESRCH
+// without targets, EPERM if none could be signalled unless quiet (kill
+// -1 says nothing of those it skipped).
+func (t *Task) signalAll(targets []*ThreadGroup, si SigInfo, quiet bool) error {
 	if len(targets) == 0 {
 		return unix.ESRCH
 	}
-	if int(si.Signo) == 0 {
-		return nil
-	}
+	sent := 0
 	for _, tg := range targets {
-		tg.SendSignal(si)
+		if err := t.MaySignal(tg, int(si.Signo)); err != nil {
+			continue
+		}
+		sent++
+		if int(si.Signo) != 0 {
+			tg.SendSignal(si)
+		}
+	}
+	if sent == 0 && !quiet {
+		return unix.EPERM
 	}
 	return nil
+}
+
+// MaySignal is check_kill_permission for a signal the application sends:
+// a process may signal itself, and another process if its real or
+// effective user ID is the target's real or saved one, or it holds
+// CAP_KILL; SIGCONT reaches every process of its session. EPERM
+// otherwise.
+func (t *Task) MaySignal(tg *ThreadGroup, sig int) error {
+	if tg == t.TG {
+		return nil
+	}
+	c, tc := t.Creds().UID, tg.uids()
+	if t.HasCapability(linux.CAP_KILL) || c.Effective == tc.Saved || c.Effective == tc.Real || c.Real == tc.Saved || c.Real == tc.Real {
+		return nil
+	}
+	if sig == int(unix.SIGCONT) {
+		t.K.mu.Lock()
+		same := tg.sid == t.TG.sid
+		t.K.mu.Unlock()
+		if same {
+			return nil
+		}
+	}
+	return unix.EPERM
 }

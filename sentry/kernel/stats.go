@@ -45,13 +45,14 @@ var loadExp = [3]uint64{1884, 2014, 2037}
 
 // stats is the kernel's state behind the figures.
 type stats struct {
-	mu    sync.Mutex // guards what follows
-	load  [3]uint64  // avenrun, fixed point
-	timer *time.Timer
-	// stopped is set when the sandbox ends: no more samples.
+	mu    sync.Mutex  // guards every field below
+	load  [3]uint64   // avenrun, fixed point; guarded by mu
+	timer *time.Timer // guarded by mu
+	// stopped is set when the sandbox ends: no more samples. Guarded by
+	// mu.
 	stopped bool
 	// user and sys are the last CPU time reported, which the next report
-	// never goes below.
+	// never goes below; guarded by mu.
 	user, sys time.Duration
 }
 
@@ -124,7 +125,7 @@ func (k *Kernel) CPUTime() (user, sys time.Duration) {
 	k.mu.Lock()
 	seen := make(map[*mm.MemoryManager]bool)
 	for _, t := range k.tasks {
-		seen[t.MM] = true
+		seen[t.MM()] = true
 	}
 	k.mu.Unlock()
 	for m := range seen {

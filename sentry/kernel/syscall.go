@@ -74,8 +74,10 @@ type SyscallTable struct {
 	// errs are the registrations refused (Err).
 	errs []error
 
+	// unimplMu guards unimpl, which tasks update while Entries and errs,
+	// filled before the table is used, are only read.
 	unimplMu sync.Mutex
-	unimpl   map[uintptr]bool // reported once each
+	unimpl   map[uintptr]bool // reported once each; guarded by unimplMu
 }
 
 // NewSyscallTable returns an empty table.

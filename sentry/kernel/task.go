@@ -18,28 +18,29 @@ import (
 
 // Task is one application thread. Its goroutine runs the application until
 // it stops, handles the stop, and runs it again (Run).
+//
+// K, TG and TID never change. Fields without a lock named are the task's
+// own: only its goroutine reads and writes them (its creator sets them
+// before Start); atomics are read by others; what others read and exec
+// replaces is behind mu and its accessors.
 type Task struct {
 	K   *Kernel
 	TG  *ThreadGroup
 	TID int
 
-	MM  *mm.MemoryManager
-	FDs *vfs.FDTable
-	FS  *vfs.FSContext
-
 	Regs platform.Registers
 	FP   *platform.FPState
 	ctx  platform.Context
 
-	// Exe is the path of the running executable (/proc/self/exe).
-	Exe string
-
 	// ClearChildTID is set_tid_address's pointer.
 	ClearChildTID uintptr
-	// RobustList is set_robust_list's head.
-	RobustList uintptr
-	// NoNewPrivs and PdeathSignal are prctl bookkeeping.
-	NoNewPrivs   int
+	// robustList is set_robust_list's head (RobustList): atomic, as
+	// get_robust_list reads other threads'.
+	robustList atomic.Uintptr
+	// noNewPrivs is prctl's PR_SET_NO_NEW_PRIVS (NoNewPrivs): atomic, as
+	// /proc/PID/status reads it.
+	noNewPrivs atomic.Bool
+	// PdeathSignal is prctl bookkeeping.
 	PdeathSignal int
 	// sigMask is the blocked signal set (SigMask, SetSigMask): only the
 	// task's own goroutine changes it, but senders read it to pick a thread.
@@ -58,8 +59,17 @@ type Task struct {
 	// inSyscall is set while a syscall handler runs (stats.go).
 	inSyscall atomic.Bool
 
+	// mu guards what other goroutines read of the task while its own
+	// goroutine may replace it (execve does): its comm, address space,
+	// descriptor table, filesystem context and executable's path, through
+	// the accessors MM, FDs, FS and Exe. Only the task's own goroutine
+	// (and its creator, before it runs) changes them.
 	mu   sync.Mutex
-	name string
+	name string            // comm; guarded by mu
+	mm   *mm.MemoryManager // guarded by mu
+	fds  *vfs.FDTable      // guarded by mu
+	fs   *vfs.FSContext    // guarded by mu
+	exe  string            // the running executable's path (/proc/self/exe); guarded by mu
 
 	// killed is closed when the task must stop: its group is exiting.
 	// Blocking syscalls select on it (Killed) and return EINTR.
@@ -70,7 +80,7 @@ type Task struct {
 	// vforkDone is closed when a vfork child execs or exits.
 	vforkDone chan struct{}
 
-	sig signalState
+	sig signalState // its own lock (signal.go)
 	// savedMask, if set, is the mask the next signal frame saves instead of
 	// signal mask (rt_sigsuspend's temporary mask must not outlive the handler).
 	savedMask *uint64
@@ -84,7 +94,7 @@ type Task struct {
 // CopyIn reads len(dst) bytes of application memory at addr; a bad address
 // is EFAULT.
 func (t *Task) CopyIn(addr uintptr, dst []byte) error {
-	if _, err := t.MM.CopyIn(addr, dst); err != nil {
+	if _, err := t.MM().CopyIn(addr, dst); err != nil {
 		return unix.EFAULT
 	}
 	return nil
@@ -92,7 +102,7 @@ func (t *Task) CopyIn(addr uintptr, dst []byte) error {
 
 // CopyOut writes src to application memory at addr; a bad address is EFAULT.
 func (t *Task) CopyOut(addr uintptr, src []byte) error {
-	if _, err := t.MM.CopyOut(addr, src); err != nil {
+	if _, err := t.MM().CopyOut(addr, src); err != nil {
 		return unix.EFAULT
 	}
 	return nil
@@ -110,7 +120,7 @@ func (t *Task) CopyInString(addr uintptr, max int) (string, error) {
 		if n > len(buf) {
 			n = len(buf)
 		}
-		got, err := t.MM.CopyIn(addr, buf[:n])
+		got, err := t.MM().CopyIn(addr, buf[:n])
 		if i := bytes.IndexByte(buf[:got], 0); i >= 0 {
 			out = append(out, buf[:i]...)
 			if len(out) > max {
@@ -125,6 +135,55 @@ func (t *Task) CopyInString(addr uintptr, max int) (string, error) {
 		addr += uintptr(got)
 	}
 	return "", unix.ENAMETOOLONG
+}
+
+// RobustList returns the task's robust futex list head (set_robust_list).
+func (t *Task) RobustList() uintptr { return t.robustList.Load() }
+
+// SetRobustList records the task's robust futex list head.
+func (t *Task) SetRobustList(head uintptr) { t.robustList.Store(head) }
+
+// NoNewPrivs reports whether the task set PR_SET_NO_NEW_PRIVS, or inherited
+// it.
+func (t *Task) NoNewPrivs() bool { return t.noNewPrivs.Load() }
+
+// SetNoNewPrivs sets the no_new_privs bit, which nothing clears.
+func (t *Task) SetNoNewPrivs() { t.noNewPrivs.Store(true) }
+
+// MM is the task's address space.
+func (t *Task) MM() *mm.MemoryManager {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mm
+}
+
+// FDs is the task's descriptor table.
+func (t *Task) FDs() *vfs.FDTable {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.fds
+}
+
+// FS is the task's root, working directory and umask.
+func (t *Task) FS() *vfs.FSContext {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.fs
+}
+
+// Exe is the path of the running executable (/proc/self/exe).
+func (t *Task) Exe() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.exe
+}
+
+// SetExe records the path of the running executable; the sandbox sets
+// its first program's before the task runs.
+func (t *Task) SetExe(path string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.exe = path
 }
 
 // Name is the task's comm (prctl PR_GET_NAME, /proc/pid/comm).
@@ -213,7 +272,7 @@ func (t *Task) Run() {
 		if t.isKilled() {
 			return
 		}
-		ev, err := t.ctx.Switch(t.MM.AddressSpace(), &t.Regs, t.FP)
+		ev, err := t.ctx.Switch(t.MM().AddressSpace(), &t.Regs, t.FP)
 		if err != nil {
 			if !t.isKilled() {
 				t.Log().Error("application thread lost", "err", err)
@@ -225,7 +284,7 @@ func (t *Task) Run() {
 		case platform.EventSyscall:
 			t.syscall()
 		case platform.EventFault:
-			if t.MM.HandleFault(ev.Fault.Addr, ev.Fault.Access) {
+			if t.MM().HandleFault(ev.Fault.Addr, ev.Fault.Access) {
 				continue
 			}
 			t.Log().Debug("fault", "event", ev.String(), "rip", fmt.Sprintf("%#x", t.Regs.Rip))
@@ -307,8 +366,8 @@ func (t *Task) release() {
 			t.K.Futexes.Wake(t, t.ClearChildTID, false, 1, ^uint32(0))
 		}
 	}
-	t.MM.DecUsers()
-	t.FDs.DecUsers()
+	t.MM().DecUsers()
+	t.FDs().DecUsers()
 	t.finishVfork()
 	k := t.K
 	if t.TG.lastTask(k) {

@@ -11,53 +11,63 @@ import (
 )
 
 // ThreadGroup is a process: its threads, its place in the process tree, its
-// identity, limits and signal actions. Tree fields (parent, children,
-// tasks, zombie, exit status) are guarded by the kernel's mu.
+// identity, limits and signal actions. PID and k never change; the tree
+// fields are guarded by the kernel's mu (k.mu), the others by the group's
+// own locks, as each says.
 type ThreadGroup struct {
 	PID int
 	k   *Kernel
 
-	parent   *ThreadGroup
-	children map[*ThreadGroup]struct{}
-	tasks    []*Task
-	pgid     int
-	sid      int
-	// ctty is the process's controlling terminal, nil if none (tty.go).
+	parent   *ThreadGroup              // guarded by k.mu
+	children map[*ThreadGroup]struct{} // guarded by k.mu
+	tasks    []*Task                   // guarded by k.mu
+	pgid     int                       // guarded by k.mu
+	sid      int                       // guarded by k.mu
+	// ctty is the process's controlling terminal, nil if none (tty.go);
+	// guarded by k.mu.
 	ctty *TTY
 
 	// exitSignal is sent to the parent when the group exits (clone's
-	// low byte, usually SIGCHLD).
+	// low byte, usually SIGCHLD); guarded by k.mu.
 	exitSignal int
 
 	// exiting is set by exit_group or a fatal signal: every thread stops.
+	// Guarded by k.mu.
 	exiting bool
-	// zombie is set when the last thread has exited, until a wait reaps it.
+	// zombie is set when the last thread has exited, until a wait reaps
+	// it; guarded by k.mu, as is status.
 	zombie bool
 	status ExitStatus
-	done   chan struct{} // closed when the group becomes a zombie
-	job    jobState      // stopped by a stop signal (jobcontrol.go)
+	done   chan struct{} // closed (under k.mu) when the group becomes a zombie
+	job    jobState      // stopped by a stop signal (jobcontrol.go); guarded by k.mu
 
-	membarrier membarrierState // membarrier.go
+	membarrier membarrierState // membarrier.go; atomic
 
-	mu          sync.Mutex // guards what follows
-	creds       Credentials
-	limits      map[int]unix.Rlimit
-	realTimer   *IntervalTimer
-	cpuWatched  atomic.Bool // an RLIMIT_CPU watcher runs (cpulimit.go)
-	posixTimers *TimerTable
+	// mu guards the process's identity, limits and timers.
+	mu          sync.Mutex
+	creds       Credentials         // guarded by mu
+	limits      map[int]unix.Rlimit // guarded by mu
+	realTimer   *IntervalTimer      // created once, under mu
+	posixTimers *TimerTable         // created once, under mu
+	cpuWatched  atomic.Bool         // an RLIMIT_CPU watcher runs (cpulimit.go)
+	// sigmu guards the signal actions and the signals pending for the
+	// process as a whole (a thread's own are in Task.sig).
 	sigmu       sync.Mutex
-	handlers    map[int]linux.SigAction // rt_sigaction records, by signal
-	pending     pendingSet       // signals sent to the process, guarded by sigmu
-	signalQueue vfs.Queue        // signalfd waiters (signalQueued)
-	exitQueue   vfs.Queue        // pidfd waiters, notified when the group dies
+	handlers    map[int]linux.SigAction // rt_sigaction records, by signal; guarded by sigmu
+	pending     pendingSet              // signals sent to the process; guarded by sigmu
+	signalQueue vfs.Queue               // signalfd waiters (signalQueued); locks itself
+	exitQueue   vfs.Queue               // pidfd waiters, notified when the group dies; locks itself
 }
 
 // realUID is the process's real user ID, for the siginfo and wait results
 // other processes see.
-func (tg *ThreadGroup) realUID() uint32 {
+func (tg *ThreadGroup) realUID() uint32 { return tg.uids().Real }
+
+// uids are the process's user IDs.
+func (tg *ThreadGroup) uids() IDs {
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
-	return tg.creds.UID.Real
+	return tg.creds.UID
 }
 
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
@@ -175,7 +185,9 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 	for c := range tg.children {
 		delete(tg.children, c)
 		if k.init != nil && k.init != tg {
-			c.parent = k.init
+			// An orphan tells init of its end with SIGCHLD, whatever its
+			// creator asked for (Linux's reparent_leader).
+			c.parent, c.exitSignal = k.init, int(unix.SIGCHLD)
 			k.init.children[c] = struct{}{}
 		} else {
 			c.parent = nil
@@ -185,7 +197,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 		}
 	}
 	close(tg.done)
-	if tg.parent == nil || tg.parent.ignoresChildren() {
+	if tg.parent == nil || tg.exitSignal == int(unix.SIGCHLD) && tg.parent.ignoresChildren() {
 		k.reap(tg)
 	} else if tg.exitSignal != 0 {
 		code, status := int32(linux.CLD_EXITED), int32(tg.status.Code)

@@ -12,11 +12,12 @@ import (
 // every Interval if that is not zero: ITIMER_REAL (SIGALRM) and POSIX
 // timers (timer_create with SIGEV_SIGNAL or SIGEV_THREAD_ID).
 type IntervalTimer struct {
+	// mu guards the timer's state; fire, set once, runs without it.
 	mu       sync.Mutex
-	timer    *time.Timer
-	deadline time.Time
-	interval time.Duration
-	overrun  int
+	timer    *time.Timer   // guarded by mu
+	deadline time.Time     // guarded by mu
+	interval time.Duration // guarded by mu
+	overrun  int           // guarded by mu
 	fire     func()
 }
 
@@ -100,8 +101,8 @@ func (tg *ThreadGroup) PosixTimers() *TimerTable {
 // TimerTable holds timer_create timers.
 type TimerTable struct {
 	mu     sync.Mutex
-	next   int
-	timers map[int]*IntervalTimer
+	next   int                    // guarded by mu
+	timers map[int]*IntervalTimer // guarded by mu
 }
 
 // Add stores it and returns its ID.

@@ -38,10 +38,10 @@ type TTY struct {
 	// reopen opens the host terminal again, for /dev/tty.
 	reopen func(flags int) (vfs.FileImpl, error)
 
-	// Guarded by k.mu: the session the terminal controls (0: none) and
-	// its foreground process group.
-	session int
-	pgrp    int
+	// The session the terminal controls (0: none) and its foreground
+	// process group; guarded by k.mu.
+	session int // guarded by k.mu
+	pgrp    int // guarded by k.mu
 }
 
 // NewTerminal returns the sandbox's terminal, host device rdev, which
@@ -107,7 +107,7 @@ func (k *Kernel) pgrpLocked(pgrp int) []*ThreadGroup {
 // callerTask returns the task doing a file operation; nil outside a
 // syscall (then no job control applies).
 func callerTask(ctx context.Context) *Task {
-	t, _ := vfs.CallerOf(ctx).Task.(*Task)
+	t, _ := vfs.TaskOf(ctx).(*Task)
 	return t
 }
 
@@ -263,10 +263,9 @@ func (tty *TTY) setForeground(ctx context.Context, t *Task, mem vfs.Memory, arg 
 
 // makeControlling is TIOCSCTTY (tiocsctty): a session leader without a
 // controlling terminal takes the terminal, if no other session has it
-// or, with steal, if the caller is root (the sandbox's stand-in for
-// CAP_SYS_ADMIN).
+// or, with steal, if the caller holds CAP_SYS_ADMIN.
 func (tty *TTY) makeControlling(t *Task, steal, readable bool) error {
-	root := t.Creds().UID.Effective == 0
+	root := t.HasCapability(linux.CAP_SYS_ADMIN)
 	k := tty.k
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -15,6 +15,10 @@ type WaitOptions struct {
 	// (WUNTRACED, WCONTINUED); NoExit skips exits (waitid without
 	// WEXITED).
 	Stopped, Continued, NoExit bool
+	// Clone selects only "clone" children, those whose exit signal is not
+	// SIGCHLD (__WCLONE); without it, only the others. All selects both
+	// (__WALL).
+	Clone, All bool
 }
 
 // WaitResult is a reaped child, or one that stopped (Stopped is the
@@ -48,7 +52,7 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 	for {
 		matched := false
 		for c := range t.TG.children {
-			if !t.matches(c, o.Pid) {
+			if !t.matches(c, o.Pid) || !o.All && (c.exitSignal != int(unix.SIGCHLD)) != o.Clone {
 				continue
 			}
 			matched = true

@@ -30,18 +30,12 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	if err != nil {
 		return Result{}, err
 	}
-	var interpPath string
-	for _, p := range exe.Progs {
-		if p.Type == elf.PT_INTERP {
-			b := make([]byte, p.Filesz)
-			if _, err := f.ReadAt(b, int64(p.Off)); err != nil || len(b) == 0 || b[len(b)-1] != 0 {
-				return Result{}, ErrBadFormat
-			}
-			interpPath = string(b[:len(b)-1])
-		}
+	interpPath, hasInterp, err := exe.interpreter()
+	if err != nil {
+		return Result{}, err
 	}
 	bias := uintptr(0)
-	if exe.Type == elf.ET_DYN {
+	if exe.typ == elf.ET_DYN {
 		bias = dynBase + randomPages(1<<16)*pageSize
 	}
 	main, err := mapImage(m, exe, bias, resolved)
@@ -51,14 +45,14 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	m.SetBrkStart(main.end)
 	entry := main.entry
 	var interpBase uintptr
-	if interpPath != "" {
+	if hasInterp {
 		interp, err := loadInterp(m, open, interpPath)
 		if err != nil {
 			return Result{}, err
 		}
 		entry, interpBase = interp.entry, interp.bias
 	}
-	stack, err := buildStack(m, stackInfo{argv: argv, envv: envv, execfn: path, main: main, interpBase: interpBase})
+	stack, err := buildStack(m, stackInfo{argv: argv, envv: envv, execfn: path, main: main, interpBase: interpBase, execStack: exe.execStack()})
 	if err != nil {
 		return Result{}, err
 	}
@@ -74,28 +68,34 @@ func loadInterp(m *mm.MemoryManager, open Opener, path string) (loaded, error) {
 	}
 	defer done()
 	img, err := parseELF(f)
-	if err != nil || img.Type != elf.ET_DYN {
-		return loaded{}, fmt.Errorf("interpreter %s: %w", path, ErrBadFormat)
+	if err != nil {
+		return loaded{}, fmt.Errorf("interpreter %s: %w", path, err)
 	}
 	lo, hi := span(img)
-	// Reserve the whole span in the mmap area, then map segments over it.
-	base, err := m.Mmap(mm.MmapOpts{Length: hi - lo, Prot: unix.PROT_NONE, Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS})
-	if err != nil {
-		return loaded{}, fmt.Errorf("reserving space for %s: %w", path, err)
+	if lo >= hi {
+		return loaded{}, fmt.Errorf("interpreter %s has nothing to load: %w", path, ErrBadFormat)
 	}
-	l, err := mapImage(m, img, base-lo, resolved)
-	if err != nil {
-		return loaded{}, err
+	bias := uintptr(0)
+	if img.typ == elf.ET_DYN {
+		// Reserve the whole span in the mmap area, then map segments over
+		// it; the gaps between segments stay PROT_NONE, as with Linux. An
+		// ET_EXEC interpreter goes where it is linked.
+		base, err := m.Mmap(mm.MmapOpts{Length: hi - lo, Prot: unix.PROT_NONE, Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS})
+		if err != nil {
+			return loaded{}, fmt.Errorf("reserving space for %s: %w", path, err)
+		}
+		bias = base - lo
 	}
-	// The reservation's gaps between segments stay PROT_NONE, as with Linux.
-	return l, nil
+	return mapImage(m, img, bias, resolved)
 }
 
-// span returns the page-aligned link-address range of the PT_LOAD segments.
+// span returns the page-aligned link-address range of the PT_LOAD
+// segments (lo > hi if there are none). checkLoad made sure no end
+// overflows.
 func span(img *elfImage) (lo, hi uintptr) {
 	lo = ^uintptr(0)
-	for _, p := range img.Progs {
-		if p.Type != elf.PT_LOAD {
+	for _, p := range img.progs {
+		if elf.ProgType(p.Type) != elf.PT_LOAD {
 			continue
 		}
 		lo = min(lo, uintptr(p.Vaddr)&^(pageSize-1))
@@ -106,15 +106,16 @@ func span(img *elfImage) (lo, hi uintptr) {
 
 func pageUp(x uintptr) uintptr { return (x + pageSize - 1) &^ (pageSize - 1) }
 
-func progProt(p *elf.Prog) int {
+func progProt(p *elf.Prog64) int {
+	flags := elf.ProgFlag(p.Flags)
 	prot := 0
-	if p.Flags&elf.PF_R != 0 {
+	if flags&elf.PF_R != 0 {
 		prot |= unix.PROT_READ
 	}
-	if p.Flags&elf.PF_W != 0 {
+	if flags&elf.PF_W != 0 {
 		prot |= unix.PROT_WRITE
 	}
-	if p.Flags&elf.PF_X != 0 {
+	if flags&elf.PF_X != 0 {
 		prot |= unix.PROT_EXEC
 	}
 	return prot
@@ -122,40 +123,38 @@ func progProt(p *elf.Prog) int {
 
 // mapImage maps the PT_LOAD segments of img at bias.
 func mapImage(m *mm.MemoryManager, img *elfImage, bias uintptr, name string) (loaded, error) {
-	l := loaded{bias: bias, entry: bias + uintptr(img.Entry), phnum: len(img.Progs)}
+	l := loaded{bias: bias, entry: bias + uintptr(img.entry), phnum: len(img.progs)}
 	st, err := img.src.Stat()
 	if err != nil {
 		return l, err
 	}
 	nload := 0
-	for _, p := range img.Progs {
-		if p.Type != elf.PT_LOAD {
+	for i := range img.progs {
+		p := &img.progs[i]
+		if elf.ProgType(p.Type) != elf.PT_LOAD {
 			continue
 		}
 		nload++
-		if p.Filesz > p.Memsz || p.Off%pageSize != p.Vaddr%pageSize {
-			return l, ErrBadFormat
-		}
 		if err := mapSegment(m, img, p, bias, name, st); err != nil {
 			return l, fmt.Errorf("mapping %s: %w", name, err)
 		}
 		l.end = max(l.end, bias+uintptr(p.Vaddr+p.Memsz))
-		if p.Off <= img.phoff() && img.phoff() < p.Off+p.Filesz {
-			l.phdr = bias + uintptr(p.Vaddr) + uintptr(img.phoff()-p.Off)
+		if p.Off <= img.phoff && img.phoff < p.Off+p.Filesz {
+			l.phdr = bias + uintptr(p.Vaddr) + uintptr(img.phoff-p.Off)
 		}
 	}
 	if nload == 0 {
 		return l, ErrBadFormat
 	}
-	for _, p := range img.Progs {
-		if p.Type == elf.PT_PHDR {
+	for _, p := range img.progs {
+		if elf.ProgType(p.Type) == elf.PT_PHDR {
 			l.phdr = bias + uintptr(p.Vaddr)
 		}
 	}
 	return l, nil
 }
 
-func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog, bias uintptr, name string, st unix.Stat_t) error {
+func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog64, bias uintptr, name string, st unix.Stat_t) error {
 	start := bias + uintptr(p.Vaddr)
 	page := start &^ (pageSize - 1)
 	fileEnd := start + uintptr(p.Filesz)
@@ -204,14 +203,4 @@ func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog, bias uintptr, n
 		}
 	}
 	return nil
-}
-
-// phoff is the file offset of the program headers.
-func (img *elfImage) phoff() uint64 {
-	var b [8]byte
-	if _, err := img.src.ReadAt(b[:], 32); err != nil {
-		return 0
-	}
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }

@@ -12,9 +12,11 @@ package loader
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
@@ -127,23 +129,139 @@ func parseShebang(head []byte) (interp, arg string, err error) {
 	return interp, strings.TrimSpace(arg), nil
 }
 
-// elfImage is an ELF file checked for what the loader supports.
+// elfImage is what the loader takes from an ELF file, as Linux's
+// load_elf_binary takes it: the file header and the program headers,
+// checked before anything is mapped. Section headers are never read, as
+// in Linux, so a damaged or missing section table does not matter, and no
+// size field makes the loader read or allocate more than one page of
+// program headers and one path.
 type elfImage struct {
-	*elf.File
-	src File
+	typ   elf.Type
+	entry uint64
+	phoff uint64
+	progs []elf.Prog64
+	src   File
 }
 
+const (
+	ehdrSize = 64 // sizeof(Elf64_Ehdr)
+	phdrSize = 56 // sizeof(Elf64_Phdr)
+	// maxPhdrBytes bounds the program header table, as load_elf_phdrs
+	// does.
+	maxPhdrBytes = 65536
+)
+
+// parseELF reads and checks the headers of f: ENOEXEC for what is not an
+// x86-64 executable or shared object, or whose program header table Linux
+// refuses or cannot read whole; EINVAL for a loadable segment no mmap
+// could map.
 func parseELF(f File) (*elfImage, error) {
-	e, err := elf.NewFile(readerAt{f})
-	if err != nil {
+	var raw [ehdrSize]byte
+	if err := readFull(f, raw[:], 0); err != nil {
 		return nil, ErrBadFormat
 	}
-	if e.Class != elf.ELFCLASS64 || e.Machine != elf.EM_X86_64 || (e.Type != elf.ET_EXEC && e.Type != elf.ET_DYN) {
+	var h elf.Header64
+	if _, err := binary.Decode(raw[:], binary.LittleEndian, &h); err != nil {
 		return nil, ErrBadFormat
 	}
-	return &elfImage{File: e, src: f}, nil
+	if string(h.Ident[:len(elf.ELFMAG)]) != elf.ELFMAG || elf.Class(h.Ident[elf.EI_CLASS]) != elf.ELFCLASS64 ||
+		elf.Data(h.Ident[elf.EI_DATA]) != elf.ELFDATA2LSB || elf.Machine(h.Machine) != elf.EM_X86_64 {
+		return nil, ErrBadFormat
+	}
+	typ := elf.Type(h.Type)
+	if typ != elf.ET_EXEC && typ != elf.ET_DYN {
+		return nil, ErrBadFormat
+	}
+	size := int(h.Phnum) * phdrSize
+	if h.Phentsize != phdrSize || size == 0 || size > maxPhdrBytes {
+		return nil, fmt.Errorf("%d program headers of %d bytes: %w", h.Phnum, h.Phentsize, ErrBadFormat)
+	}
+	table := make([]byte, size)
+	if err := readFull(f, table, h.Phoff); err != nil {
+		// load_elf_phdrs turns every failure into ENOEXEC.
+		return nil, fmt.Errorf("reading the program headers (%v): %w", err, ErrBadFormat)
+	}
+	progs := make([]elf.Prog64, h.Phnum)
+	if _, err := binary.Decode(table, binary.LittleEndian, progs); err != nil {
+		return nil, ErrBadFormat
+	}
+	for i := range progs {
+		if err := checkLoad(&progs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return &elfImage{typ: typ, entry: h.Entry, phoff: h.Phoff, progs: progs, src: f}, nil
 }
 
-type readerAt struct{ f File }
+// checkLoad refuses a PT_LOAD segment that Linux's elf_load and mmap
+// refuse with EINVAL: more file than memory, an end past the user address
+// space, a file offset that is not at the address's offset in its page,
+// or one whose end overflows.
+func checkLoad(p *elf.Prog64) error {
+	if elf.ProgType(p.Type) != elf.PT_LOAD {
+		return nil
+	}
+	if p.Filesz > p.Memsz || p.Memsz > mm.TaskSize || p.Vaddr > mm.TaskSize-p.Memsz ||
+		p.Off%pageSize != p.Vaddr%pageSize || p.Off > math.MaxInt64-p.Filesz {
+		return fmt.Errorf("loadable segment at %#x of %#x bytes (%#x in the file at %#x): %w",
+			p.Vaddr, p.Memsz, p.Filesz, p.Off, unix.EINVAL)
+	}
+	return nil
+}
 
-func (r readerAt) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+// interpreter returns the path in the first PT_INTERP segment, up to its
+// first NUL, and whether there is one. Linux refuses (ENOEXEC) a path of
+// fewer than 2 or more than PATH_MAX bytes, or without a final NUL, and
+// EIO if the file ends first; an empty path is EACCES, as Linux's
+// open_exec("") opens the working directory, which is no regular file.
+func (img *elfImage) interpreter() (string, bool, error) {
+	for _, p := range img.progs {
+		if elf.ProgType(p.Type) != elf.PT_INTERP {
+			continue
+		}
+		if p.Filesz < 2 || p.Filesz > unix.PathMax {
+			return "", false, fmt.Errorf("interpreter path of %d bytes: %w", p.Filesz, ErrBadFormat)
+		}
+		b := make([]byte, p.Filesz)
+		if err := readFull(img.src, b, p.Off); err != nil {
+			return "", false, fmt.Errorf("reading the interpreter path: %w", err)
+		}
+		if b[len(b)-1] != 0 {
+			return "", false, fmt.Errorf("interpreter path without a final NUL: %w", ErrBadFormat)
+		}
+		path, _, _ := bytes.Cut(b, []byte{0})
+		if len(path) == 0 {
+			return "", false, fmt.Errorf("empty interpreter path: %w", unix.EACCES)
+		}
+		return string(path), true, nil
+	}
+	return "", false, nil
+}
+
+// execStack reports whether the first PT_GNU_STACK asks for an executable
+// stack. Without one the stack is not executable, as on x86-64 Linux
+// since 5.8.
+func (img *elfImage) execStack() bool {
+	for _, p := range img.progs {
+		if elf.ProgType(p.Type) == elf.PT_GNU_STACK {
+			return elf.ProgFlag(p.Flags)&elf.PF_X != 0
+		}
+	}
+	return false
+}
+
+// readFull reads len(p) bytes at off: EINVAL for an offset a file
+// position cannot hold, EIO if the file ends first, as Linux's elf_read.
+func readFull(f File, p []byte, off uint64) error {
+	if off > math.MaxInt64 {
+		return unix.EINVAL
+	}
+	n, err := f.ReadAt(p, int64(off))
+	if n == len(p) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return fmt.Errorf("file ends %d bytes into %d at %d: %w", n, len(p), off, unix.EIO)
+}

@@ -30,6 +30,7 @@ type stackInfo struct {
 	execfn     string
 	main       loaded
 	interpBase uintptr
+	execStack  bool // PT_GNU_STACK asked for PROT_EXEC
 }
 
 // hostAuxv returns the values of the sentry's own auxiliary vector: the
@@ -71,8 +72,12 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	}
 	top := (mm.TaskSize - randomPages(1<<22)*pageSize) &^ 0xf
 	base := top - stackSize
+	prot := unix.PROT_READ | unix.PROT_WRITE
+	if si.execStack {
+		prot |= unix.PROT_EXEC
+	}
 	if _, err := m.Mmap(mm.MmapOpts{
-		Addr: base, Length: stackSize, Prot: unix.PROT_READ | unix.PROT_WRITE,
+		Addr: base, Length: stackSize, Prot: prot,
 		Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED | unix.MAP_NORESERVE, Name: "[stack]",
 	}); err != nil {
 		return initialStack{}, err

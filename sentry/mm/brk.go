@@ -28,6 +28,10 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr {
 		return m.brk
 	}
 	oldEnd, newEnd := pageUp(m.brk), pageUp(addr)
+	if newEnd > TaskSize || newEnd < addr {
+		// An executable that ends near the top leaves no room for a heap.
+		return m.brk
+	}
 	switch {
 	case newEnd > oldEnd:
 		if busy, _ := m.overlaps(oldEnd, newEnd); busy {

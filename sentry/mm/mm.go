@@ -85,13 +85,17 @@ type MemoryManager struct {
 	// soft limits in bytes (account.go).
 	asLimit, dataLimit atomic.Uint64
 
+	// mu guards the mirror of the mappings and the program break, and
+	// orders every change of the real mappings.
 	mu       sync.Mutex
-	released bool  // the address space is gone (Release)
-	vmas     []VMA // sorted, non-overlapping
-	mmapBase uintptr
-	brkStart uintptr
-	brk      uintptr
-	// StackTop is where the loader put the initial stack.
+	released bool    // the address space is gone (Release); guarded by mu
+	vmas     []VMA   // sorted, non-overlapping; guarded by mu
+	mmapBase uintptr // guarded by mu
+	brkStart uintptr // guarded by mu
+	brk      uintptr // guarded by mu
+	// StackTop is where the loader put the initial stack. It, Argv, Envv
+	// and Auxv are written by the loader before the address space is in
+	// use, and only read after.
 	StackTop uintptr
 	// Argv and Envv are the ranges of the argument and environment strings
 	// and Auxv the auxiliary vector, as the loader wrote them (Linux keeps

@@ -17,6 +17,10 @@ import (
 )
 
 // Root is the sandbox's file system as the first process sees it.
+//
+// Its methods run before the first process exists, for the kernel
+// (mounting, the mount table) or on behalf of that process, which starts as
+// the sandbox's root with every capability: they use vfs.KernelCreds.
 type Root struct {
 	VFS       *vfs.VFS
 	FSContext *vfs.FSContext
@@ -57,7 +61,7 @@ func (r *Root) mountKernelFS(k *kernel.Kernel) error {
 		{Source: "proc", Path: "/proc", Type: "proc", Flags: "rw,nosuid,nodev,noexec"},
 	}
 	for i := range table {
-		st, err := r.VFS.StatAt(context.Background(), r.FSContext, nil, table[i].Path, true)
+		st, err := r.VFS.StatAt(context.Background(), vfs.KernelCreds(), r.FSContext, nil, table[i].Path, true)
 		if err != nil {
 			return fmt.Errorf("the mount at %s: %w", table[i].Path, err)
 		}
@@ -69,25 +73,26 @@ func (r *Root) mountKernelFS(k *kernel.Kernel) error {
 
 // Chdir makes path the working directory.
 func (r *Root) Chdir(path string) error {
-	return r.VFS.Chdir(context.Background(), r.FSContext, path)
+	return r.VFS.Chdir(context.Background(), vfs.KernelCreds(), r.FSContext, path)
 }
 
 // IsDir reports whether path is a directory in the sandbox.
 func (r *Root) IsDir(path string) bool {
-	st, err := r.VFS.StatAt(context.Background(), r.FSContext, nil, path, true)
+	st, err := r.VFS.StatAt(context.Background(), vfs.KernelCreds(), r.FSContext, nil, path, true)
 	return err == nil && vfs.IsDir(st.Mode)
 }
 
 // CheckExecutable reports whether path is a file execve would accept.
 func (r *Root) CheckExecutable(path string) error {
-	st, err := r.VFS.StatAt(context.Background(), r.FSContext, nil, path, true)
+	creds := vfs.KernelCreds()
+	st, err := r.VFS.StatAt(context.Background(), creds, r.FSContext, nil, path, true)
 	if err != nil {
 		return err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return unix.EACCES
 	}
-	return r.VFS.Access(context.Background(), r.FSContext, nil, path, unix.X_OK, true, vfs.Creds{})
+	return r.VFS.Access(context.Background(), creds, r.FSContext, nil, path, unix.X_OK, true)
 }
 
 // vfsFile adapts a vfs.File to the loader.
@@ -96,7 +101,7 @@ type vfsFile struct{ *vfs.File }
 // Opener returns the loader's way of opening executables.
 func (r *Root) Opener() loader.Opener {
 	return func(path string) (loader.File, string, func(), error) {
-		f, err := r.VFS.OpenAt(r.FSContext, nil, path, unix.O_RDONLY, 0)
+		f, err := r.VFS.OpenExec(context.Background(), vfs.KernelCreds(), r.FSContext, path)
 		if err != nil {
 			return nil, "", nil, err
 		}

@@ -130,7 +130,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	}
 	t := k.NewProcess(m, fds, root.FSContext)
 	t.Regs = res.Regs
-	t.Exe = res.Exe
+	t.SetExe(res.Exe)
 	t.SetName(comm(res.Exe))
 	if tty != nil {
 		tty.SetControlling(t.TG)

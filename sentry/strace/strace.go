@@ -21,7 +21,7 @@ const maxString = 64
 
 // Tracer writes to w.
 type Tracer struct {
-	mu sync.Mutex
+	mu sync.Mutex // guards w: one line at a time
 	w  io.Writer
 }
 

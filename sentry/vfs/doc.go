@@ -21,15 +21,27 @@
 //     resolves one name in one directory. Symlinks chain at most 40 times
 //     (ELOOP), absolute targets restart at the caller's root, and `..` at
 //     the root stays at the root, so nothing can walk out of the sandbox.
-//   - The caller (credentials, and the task for filesystems such as proc
-//     whose contents depend on who asks) travels in a context.Context; see
-//     WithCaller. Without one, the caller is root.
-//   - Permission checks follow the mode bits for non-root callers; root
-//     (uid 0 inside the sandbox) passes them, except that execution needs
-//     some execute bit, as in Linux.
+//   - Credentials are an argument of every operation that checks
+//     permissions (Creds, creds.go), never a default: an operation without
+//     them does not compile. The calling task, for filesystems whose
+//     contents depend on who asks (proc's /proc/self, the memory account)
+//     and for blocking operations a signal interrupts, travels in a
+//     context.Context (WithTask); it carries no credentials. The kernel's
+//     own operations (mounting, the first program before any task exists)
+//     say so with KernelCreds.
+//   - Permission checks are Linux's: the mode bits of the owner, the group
+//     or others, and capabilities where Linux asks for them
+//     (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_CHOWN,
+//     CAP_FSETID, CAP_SYS_ADMIN), never "uid 0": the sandbox's root passes
+//     them because it holds every capability, and loses them with the
+//     capabilities. Execution needs some execute bit even with
+//     CAP_DAC_OVERRIDE, and not read permission. Sticky directories,
+//     hard links (as with fs.protected_hardlinks=1) and the set-ID bits
+//     chmod and chown drop follow Linux too (ops.go).
 //   - Advisory locks (fcntl record locks, OFD locks, flock) live in the VFS,
 //     keyed by (st_dev, st_ino), so they are correct between all tasks of
 //     the sandbox. They do not interact with host processes.
 //   - Files are reference counted: FDTable.Get returns a new reference that
 //     the caller drops with DecRef; the last DecRef releases the file.
+//   - The order in which the package's locks nest is in locks.go.
 package vfs

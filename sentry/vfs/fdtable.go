@@ -13,9 +13,11 @@ const DefaultFDLimit = 1024
 // FDTable is a process's descriptor table. Threads created with
 // CLONE_FILES share one; fork copies it (Fork).
 type FDTable struct {
+	// mu guards the descriptors and the limit; files a change drops are
+	// released after it is unlocked.
 	mu    sync.Mutex
-	fds   []fdEntry
-	limit int
+	fds   []fdEntry    // guarded by mu
+	limit int          // guarded by mu
 	users atomic.Int32 // tasks sharing the table, less one
 }
 
@@ -143,8 +145,12 @@ func (t *FDTable) Dup(fd int32) (int32, error) {
 }
 
 // Dup3 implements dup3(2) (and dup2(2) when dup2 is set: equal
-// descriptors are then allowed and cloexec is false).
+// descriptors are then allowed and cloexec is false). As ksys_dup3, dup3
+// refuses equal descriptors (EINVAL) before it looks at them.
 func (t *FDTable) Dup3(oldfd, newfd int32, cloexec, dup2 bool) (int32, error) {
+	if oldfd == newfd && !dup2 {
+		return 0, unix.EINVAL
+	}
 	t.mu.Lock()
 	if oldfd < 0 || int(oldfd) >= len(t.fds) || t.fds[oldfd].f == nil {
 		t.mu.Unlock()
@@ -152,10 +158,7 @@ func (t *FDTable) Dup3(oldfd, newfd int32, cloexec, dup2 bool) (int32, error) {
 	}
 	if oldfd == newfd {
 		t.mu.Unlock()
-		if dup2 {
-			return newfd, nil
-		}
-		return 0, unix.EINVAL
+		return newfd, nil
 	}
 	if newfd < 0 || int(newfd) >= t.limit {
 		t.mu.Unlock()

@@ -20,11 +20,16 @@ type File struct {
 	d     *Dentry // nil for anonymous files (pipes, imported descriptors)
 	inode Inode
 	impl  FileImpl // nil for O_PATH files and directories
+	// mode is the access mode and O_PATH, which never change: read
+	// without mu.
+	mode int
 
+	// mu guards the position, the flags and the directory snapshot; a
+	// directory is listed by its filesystem under it.
 	mu      sync.Mutex
-	off     int64
-	flags   int
-	dirents []Dirent // directory snapshot taken when reading from offset 0
+	off     int64    // guarded by mu
+	flags   int      // guarded by mu
+	dirents []Dirent // directory snapshot taken when reading from offset 0; guarded by mu
 }
 
 // statusFlags are the flags F_SETFL may change.
@@ -34,7 +39,8 @@ const statusFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_ASYNC | unix.O_DIRE
 // have no name (pipes, imported host descriptors); v may be nil for files
 // that take no locks.
 func NewFile(v *VFS, d *Dentry, inode Inode, impl FileImpl, flags int) *File {
-	f := &File{v: v, d: d, inode: inode, impl: impl, flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)}
+	f := &File{v: v, d: d, inode: inode, impl: impl, mode: flags & (unix.O_ACCMODE | unix.O_PATH),
+		flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)}
 	f.refs.Store(1)
 	return f
 }
@@ -74,21 +80,33 @@ func (f *File) Flags() int {
 	return f.flags
 }
 
-// SetStatusFlags replaces the flags F_SETFL may change.
-func (f *File) SetStatusFlags(flags int) {
+// SetStatusFlags replaces the flags F_SETFL may change for creds; turning
+// O_NOATIME on needs the owner of the file or CAP_FOWNER (EPERM), as
+// setfl says.
+func (f *File) SetStatusFlags(ctx context.Context, creds Creds, flags int) error {
+	if flags&unix.O_NOATIME != 0 && f.Flags()&unix.O_NOATIME == 0 {
+		st, err := f.inode.Stat(ctx)
+		if err != nil {
+			return err
+		}
+		if !creds.ownerOrCapable(&st) {
+			return unix.EPERM
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.flags = f.flags&^statusFlags | flags&statusFlags
+	return nil
 }
 
-func (f *File) isPath() bool { return f.flags&unix.O_PATH != 0 }
+func (f *File) isPath() bool { return f.mode&unix.O_PATH != 0 }
 
 func (f *File) readable() bool {
-	return !f.isPath() && f.flags&unix.O_ACCMODE != unix.O_WRONLY
+	return !f.isPath() && f.mode&unix.O_ACCMODE != unix.O_WRONLY
 }
 
 func (f *File) writable() bool {
-	acc := f.flags & unix.O_ACCMODE
+	acc := f.mode & unix.O_ACCMODE
 	return !f.isPath() && (acc == unix.O_WRONLY || acc == unix.O_RDWR)
 }
 
@@ -313,16 +331,17 @@ func (f *File) MapsAnonymous() bool {
 	return ok && a.MapsAnonymous()
 }
 
-// SetAttr changes the file's attributes (fchmod, fchown, ftruncate,
-// futimens).
-func (f *File) SetAttr(ctx context.Context, a Attr) error {
+// SetAttr changes the file's attributes for creds (fchmod, fchown,
+// ftruncate, futimens); truncation needs the file open for writing, not
+// write permission.
+func (f *File) SetAttr(ctx context.Context, creds Creds, a Attr) error {
 	if f.isPath() {
 		return unix.EBADF
 	}
 	if a.Mask&AttrSize != 0 && !f.writable() {
 		return unix.EINVAL
 	}
-	return f.v.attrEvent(ctx, setAttr(ctx, f.inode, a), f.d, f.inode, a)
+	return f.v.attrEvent(ctx, setAttr(ctx, creds, f.inode, a), f.d, f.inode, a)
 }
 
 // Sync implements fsync(2).
@@ -422,6 +441,8 @@ func dotEntries(ctx context.Context, v *VFS, d *Dentry) []Dirent {
 	}
 	parent := d
 	if v != nil {
+		// ".." of a directory being listed needs no permission: the walk
+		// only climbs the chain it was built from.
 		w := &walker{v: v, ctx: ctx, root: v.Root()}
 		parent = w.dotdot(d)
 	}

@@ -5,10 +5,12 @@ import "sync"
 // FSContext is a process's root, working directory and umask. Threads
 // created with CLONE_FS share one; fork copies it (Fork).
 type FSContext struct {
+	// mu guards every field; Getcwd asks the working directory's
+	// filesystem whether it was removed under it.
 	mu    sync.Mutex
-	root  *Dentry
-	cwd   *Dentry
-	umask uint32
+	root  *Dentry // guarded by mu
+	cwd   *Dentry // guarded by mu
+	umask uint32  // guarded by mu
 }
 
 // Fork returns an independent copy.

@@ -59,12 +59,17 @@ type Symlink interface {
 // are single components, never "." or ".."; the VFS has checked
 // permissions and applied the umask. Errors follow the matching syscall:
 // EEXIST, ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EXDEV, EPERM.
+//
+// The files Create, Mkdir and Symlink make belong to creds, as
+// inode_init_owner says: their filesystem uid, and their filesystem gid
+// unless the directory is set-group-ID (then its group, and a new
+// directory is set-group-ID too).
 type DirWriter interface {
 	// Create makes a non-directory (mode carries S_IFREG, S_IFIFO...) and
 	// returns it; EEXIST if name exists.
-	Create(ctx context.Context, name string, mode uint32, rdev uint64) (Inode, error)
-	Mkdir(ctx context.Context, name string, mode uint32) error
-	Symlink(ctx context.Context, name, target string) error
+	Create(ctx context.Context, creds Creds, name string, mode uint32, rdev uint64) (Inode, error)
+	Mkdir(ctx context.Context, creds Creds, name string, mode uint32) error
+	Symlink(ctx context.Context, creds Creds, name, target string) error
 	// Link makes name another name of target (same filesystem, not a
 	// directory).
 	Link(ctx context.Context, name string, target Inode) error
@@ -93,6 +98,10 @@ type Attr struct {
 	UID, GID     uint32
 	Size         int64
 	Atime, Mtime unix.Timespec
+	// TimesGiven says the application gave a time other than "now"
+	// (utimensat with a time that is not UTIME_NOW): that needs the
+	// owner, where setting the current time needs only write permission.
+	TimesGiven bool
 }
 
 // Attr mask bits.

@@ -42,7 +42,7 @@ type record struct {
 	r     Range
 }
 
-// fileLocks are the locks on one file.
+// fileLocks are the locks on one file, guarded by the lock table's mu.
 type fileLocks struct {
 	records []record
 	flocks  map[*File]int16
@@ -51,9 +51,11 @@ type fileLocks struct {
 
 // lockTable holds every lock of the sandbox.
 type lockTable struct {
+	// mu guards the table, every fileLocks in it and waitFor; a waiter
+	// releases it while it waits.
 	mu      sync.Mutex
-	files   map[lockKey]*fileLocks
-	waitFor map[any]any // blocked owner -> owner it waits for (deadlock detection)
+	files   map[lockKey]*fileLocks // guarded by mu
+	waitFor map[any]any            // blocked owner -> owner it waits for (deadlock detection); guarded by mu
 }
 
 func (lt *lockTable) get(k lockKey) *fileLocks {

@@ -10,10 +10,13 @@ import (
 )
 
 // VFS is the mount tree of one sandbox, and its lock table.
+//
+// root and fifos are set before the VFS is used; the lock table and the
+// watches lock themselves (locks.go has the order).
 type VFS struct {
-	mu     sync.RWMutex
+	mu     sync.RWMutex // guards mounts
 	root   *Mount
-	mounts map[mountKey]*Mount
+	mounts map[mountKey]*Mount // guarded by mu
 	locks  lockTable
 	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
 	// watches are inotify's (notify.go).
@@ -75,7 +78,9 @@ func (v *VFS) NewFSContext() *FSContext {
 // stacks, as in Linux.
 func (v *VFS) Mount(path string, fs FileSystem) error {
 	ctx := context.Background()
-	w := &walker{v: v, ctx: ctx, root: v.Root()}
+	// Mounting is the kernel's own doing: the sandbox's mount table is
+	// built before any task runs, and the application cannot mount.
+	w := &walker{v: v, ctx: ctx, creds: KernelCreds(), root: v.Root()}
 	d, err := w.lookup(v.Root(), path, true)
 	if err != nil {
 		return fmt.Errorf("mount point %s: %w", path, err)

@@ -38,8 +38,8 @@ type Watch interface {
 }
 
 type watchTable struct {
-	n       atomic.Int32
-	mu      sync.RWMutex
+	n       atomic.Int32 // how many watches there are, read without mu
+	mu      sync.RWMutex // guards watches; events are delivered without it
 	watches map[WatchKey][]Watch
 	cookie  atomic.Uint32
 }

@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // openFlagsIgnored are open(2) flags that change nothing here.
 const openFlagsIgnored = unix.O_LARGEFILE | unix.O_NOCTTY | unix.O_CLOEXEC | unix.O_DSYNC | unix.O_SYNC | unix.O_DIRECT | unix.O_NOATIME | unix.O_ASYNC
 
-func (v *VFS) walker(ctx context.Context, fsc *FSContext) *walker {
-	return &walker{v: v, ctx: ctx, root: fsc.Root()}
+func (v *VFS) walker(ctx context.Context, creds Creds, fsc *FSContext) *walker {
+	return &walker{v: v, ctx: ctx, creds: creds, root: fsc.Root()}
 }
 
 // startAt returns where a relative path starts: dir's dentry, or the
@@ -26,17 +27,17 @@ func startAt(fsc *FSContext, dir *File) (*Dentry, error) {
 	return dir.d, nil
 }
 
-// OpenAt opens path as root would (the loader's entry point); see Open.
-func (v *VFS) OpenAt(fsc *FSContext, dir *File, path string, flags int, mode uint32) (*File, error) {
-	return v.Open(context.Background(), fsc, dir, path, flags, mode)
-}
-
-// Open implements openat(2): path relative to dir (nil: the working
-// directory), open flags and the creation mode (before the umask). The
-// returned file has one reference.
-func (v *VFS) Open(ctx context.Context, fsc *FSContext, dir *File, path string, flags int, mode uint32) (*File, error) {
+// Open implements openat(2) for creds: path relative to dir (nil: the
+// working directory), open flags and the creation mode (before the umask).
+// The returned file has one reference.
+func (v *VFS) Open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, flags int, mode uint32) (*File, error) {
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		return nil, unix.EOPNOTSUPP
+	}
+	if flags&(unix.O_CREAT|unix.O_DIRECTORY) == unix.O_CREAT|unix.O_DIRECTORY {
+		// Linux 6.4 and later (build_open_flags), rather than making a
+		// file and failing with ENOTDIR.
+		return nil, unix.EINVAL
 	}
 	if flags&unix.O_PATH != 0 {
 		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
@@ -45,7 +46,7 @@ func (v *VFS) Open(ctx context.Context, fsc *FSContext, dir *File, path string, 
 	if err != nil {
 		return nil, err
 	}
-	w := v.walker(ctx, fsc)
+	w := v.walker(ctx, creds, fsc)
 	var d *Dentry
 	created := false
 	if flags&unix.O_CREAT != 0 {
@@ -56,7 +57,33 @@ func (v *VFS) Open(ctx context.Context, fsc *FSContext, dir *File, path string, 
 	if err != nil {
 		return nil, err
 	}
-	return v.openDentry(ctx, d, flags, created)
+	return v.openDentry(ctx, creds, d, flags, created)
+}
+
+// OpenExec opens path for execve(2) as open_exec does: it must be a
+// regular file (EACCES otherwise) that creds may execute; they need not
+// be able to read it.
+func (v *VFS) OpenExec(ctx context.Context, creds Creds, fsc *FSContext, path string) (*File, error) {
+	d, err := v.walker(ctx, creds, fsc).lookup(fsc.Cwd(), path, true)
+	if err != nil {
+		return nil, err
+	}
+	st, err := d.inode.Stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, unix.EACCES
+	}
+	if err := permission(creds, &st, mayExec); err != nil {
+		return nil, err
+	}
+	impl, err := v.openImpl(ctx, d.inode, &st, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
+	return NewFile(v, d, d.inode, impl, unix.O_RDONLY), nil
 }
 
 // openCreate resolves path for O_CREAT, creating a regular file if the
@@ -67,7 +94,15 @@ func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) 
 		if err != nil {
 			return nil, false, err
 		}
-		if last == "" || trailing {
+		switch {
+		case last == "" || last == "." || last == "..":
+			// A directory the walk ends in (Linux's do_open on a
+			// LAST_DOT, LAST_DOTDOT or LAST_ROOT): it exists.
+			if flags&unix.O_EXCL != 0 {
+				return nil, false, unix.EEXIST
+			}
+			return nil, false, unix.EISDIR
+		case trailing:
 			return nil, false, unix.EISDIR
 		}
 		d, err := w.step(dir, last)
@@ -110,31 +145,55 @@ func (w *walker) create(dir *Dentry, name string, mode uint32) (*Dentry, error) 
 	if err != nil {
 		return nil, err
 	}
-	i, err := dw.Create(w.ctx, name, mode, 0)
+	i, err := dw.Create(w.ctx, w.creds, name, mode, 0)
 	if err := w.v.entryEvent(w.ctx, err, dir, name, unix.IN_CREATE); err != nil {
 		return nil, err
 	}
 	return &Dentry{parent: dir, name: name, inode: i, mnt: dir.mnt}, nil
 }
 
-// writableDir checks that the caller may add or remove names in dir.
+// writableDir checks that the caller may add or remove names in dir
+// (may_create).
 func (w *walker) writableDir(dir *Dentry) (DirWriter, error) {
+	dw, _, err := w.writableDirStat(dir)
+	return dw, err
+}
+
+func (w *walker) writableDirStat(dir *Dentry) (DirWriter, unix.Stat_t, error) {
 	st, err := dir.inode.Stat(w.ctx)
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
-	if err := mayAccess(w.creds(), &st, mayWrite|mayExec); err != nil {
-		return nil, err
+	if err := permission(w.creds, &st, mayWrite|mayExec); err != nil {
+		return nil, st, err
 	}
 	dw, ok := dir.inode.(DirWriter)
 	if !ok {
-		return nil, unix.EROFS
+		return nil, st, unix.EROFS
+	}
+	return dw, st, nil
+}
+
+// mayDelete checks that the caller may remove (or rename away) victim
+// from dir (may_delete): write and search permission on dir, and in a
+// sticky directory the ownership check_sticky asks for (EPERM).
+func (w *walker) mayDelete(dir, victim *Dentry) (DirWriter, error) {
+	dw, dst, err := w.writableDirStat(dir)
+	if err != nil {
+		return nil, err
+	}
+	vst, err := victim.inode.Stat(w.ctx)
+	if err != nil {
+		return nil, err
+	}
+	if stickyDenies(w.creds, &dst, &vst) {
+		return nil, unix.EPERM
 	}
 	return dw, nil
 }
 
-// openDentry opens a resolved dentry.
-func (v *VFS) openDentry(ctx context.Context, d *Dentry, flags int, created bool) (*File, error) {
+// openDentry opens a resolved dentry for creds.
+func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int, created bool) (*File, error) {
 	st, err := d.inode.Stat(ctx)
 	if err != nil {
 		return nil, err
@@ -165,9 +224,13 @@ func (v *VFS) openDentry(ctx context.Context, d *Dentry, flags int, created bool
 		if acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
 			want |= mayWrite
 		}
-		if err := mayAccess(CallerOf(ctx).Creds, &st, want); err != nil {
+		if err := permission(creds, &st, want); err != nil {
 			return nil, err
 		}
+	}
+	// O_NOATIME is for the owner (or CAP_FOWNER), as may_open says.
+	if flags&unix.O_NOATIME != 0 && !creds.ownerOrCapable(&st) {
+		return nil, unix.EPERM
 	}
 	if IsDir(st.Mode) {
 		v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
@@ -178,7 +241,7 @@ func (v *VFS) openDentry(ctx context.Context, d *Dentry, flags int, created bool
 		return nil, err
 	}
 	if flags&unix.O_TRUNC != 0 && acc != unix.O_RDONLY && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size != 0 {
-		if err := setAttr(ctx, d.inode, Attr{Mask: AttrSize}); err != nil {
+		if err := setAttr(ctx, creds, d.inode, Attr{Mask: AttrSize}); err != nil {
 			impl.Release()
 			return nil, err
 		}
@@ -196,19 +259,19 @@ func (v *VFS) openImpl(ctx context.Context, inode Inode, st *unix.Stat_t, flags 
 	return inode.Open(ctx, flags)
 }
 
-// Lookup resolves path relative to dir (nil: the working directory),
-// following a final symlink if follow is set.
-func (v *VFS) Lookup(ctx context.Context, fsc *FSContext, dir *File, path string, follow bool) (*Dentry, error) {
+// Lookup resolves path relative to dir (nil: the working directory) for
+// creds, following a final symlink if follow is set.
+func (v *VFS) Lookup(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, follow bool) (*Dentry, error) {
 	start, err := startAt(fsc, dir)
 	if err != nil {
 		return nil, err
 	}
-	return v.walker(ctx, fsc).lookup(start, path, follow)
+	return v.walker(ctx, creds, fsc).lookup(start, path, follow)
 }
 
 // StatAt implements fstatat(2) for a non-empty path.
-func (v *VFS) StatAt(ctx context.Context, fsc *FSContext, dir *File, path string, follow bool) (unix.Stat_t, error) {
-	d, err := v.Lookup(ctx, fsc, dir, path, follow)
+func (v *VFS) StatAt(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, follow bool) (unix.Stat_t, error) {
+	d, err := v.Lookup(ctx, creds, fsc, dir, path, follow)
 	if err != nil {
 		return unix.Stat_t{}, err
 	}
@@ -221,8 +284,8 @@ func (v *VFS) Statfs(ctx context.Context, d *Dentry) (unix.Statfs_t, error) {
 }
 
 // Readlink implements readlinkat(2).
-func (v *VFS) Readlink(ctx context.Context, fsc *FSContext, dir *File, path string) (string, error) {
-	d, err := v.Lookup(ctx, fsc, dir, path, false)
+func (v *VFS) Readlink(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string) (string, error) {
+	d, err := v.Lookup(ctx, creds, fsc, dir, path, false)
 	if err != nil {
 		return "", err
 	}
@@ -242,23 +305,23 @@ func ReadlinkDentry(ctx context.Context, d *Dentry) (string, error) {
 }
 
 // Access implements faccessat2(2): mode is F_OK or a mix of R_OK, W_OK
-// and X_OK, checked against creds (the real or effective IDs, as the
-// caller chose).
-func (v *VFS) Access(ctx context.Context, fsc *FSContext, dir *File, path string, mode uint32, follow bool, creds Creds) error {
-	d, err := v.Lookup(ctx, fsc, dir, path, follow)
+// and X_OK, checked against creds (faccessat's real IDs, or the effective
+// ones, as the caller chose), which also walk the path.
+func (v *VFS) Access(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, mode uint32, follow bool) error {
+	d, err := v.Lookup(ctx, creds, fsc, dir, path, follow)
 	if err != nil {
 		return err
 	}
-	return AccessDentry(ctx, d, mode, creds)
+	return AccessDentry(ctx, creds, d, mode)
 }
 
 // AccessDentry checks access mode (R_OK|W_OK|X_OK) to d for creds.
-func AccessDentry(ctx context.Context, d *Dentry, mode uint32, creds Creds) error {
+func AccessDentry(ctx context.Context, creds Creds, d *Dentry, mode uint32) error {
 	st, err := d.inode.Stat(ctx)
 	if err != nil {
 		return err
 	}
-	if err := mayAccess(creds, &st, mode&7); err != nil {
+	if err := permission(creds, &st, mode&7); err != nil {
 		return err
 	}
 	if mode&unix.W_OK != 0 {
@@ -270,8 +333,8 @@ func AccessDentry(ctx context.Context, d *Dentry, mode uint32, creds Creds) erro
 }
 
 // Mkdir implements mkdirat(2).
-func (v *VFS) Mkdir(ctx context.Context, fsc *FSContext, dir *File, path string, mode uint32) error {
-	w, parent, name, err := v.parentForCreate(ctx, fsc, dir, path)
+func (v *VFS) Mkdir(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, mode uint32) error {
+	w, parent, name, err := v.parentForCreate(ctx, creds, fsc, dir, path)
 	if err != nil {
 		return err
 	}
@@ -279,11 +342,11 @@ func (v *VFS) Mkdir(ctx context.Context, fsc *FSContext, dir *File, path string,
 	if err != nil {
 		return err
 	}
-	return v.entryEvent(ctx, dw.Mkdir(ctx, name, mode&0o7777&^fsc.Umask()), parent, name, unix.IN_CREATE|unix.IN_ISDIR)
+	return v.entryEvent(ctx, dw.Mkdir(ctx, creds, name, mode&0o7777&^fsc.Umask()), parent, name, unix.IN_CREATE|unix.IN_ISDIR)
 }
 
 // Mknod implements mknodat(2) for regular files and FIFOs.
-func (v *VFS) Mknod(ctx context.Context, fsc *FSContext, dir *File, path string, mode uint32, rdev uint64) error {
+func (v *VFS) Mknod(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, mode uint32, rdev uint64) error {
 	switch mode & unix.S_IFMT {
 	case 0:
 		mode |= unix.S_IFREG
@@ -295,7 +358,7 @@ func (v *VFS) Mknod(ctx context.Context, fsc *FSContext, dir *File, path string,
 	default:
 		return unix.EINVAL
 	}
-	w, parent, name, err := v.parentForCreate(ctx, fsc, dir, path)
+	w, parent, name, err := v.parentForCreate(ctx, creds, fsc, dir, path)
 	if err != nil {
 		return err
 	}
@@ -303,16 +366,16 @@ func (v *VFS) Mknod(ctx context.Context, fsc *FSContext, dir *File, path string,
 	if err != nil {
 		return err
 	}
-	_, err = dw.Create(ctx, name, mode&unix.S_IFMT|mode&0o7777&^fsc.Umask(), rdev)
+	_, err = dw.Create(ctx, creds, name, mode&unix.S_IFMT|mode&0o7777&^fsc.Umask(), rdev)
 	return v.entryEvent(ctx, err, parent, name, unix.IN_CREATE)
 }
 
 // Symlink implements symlinkat(2).
-func (v *VFS) Symlink(ctx context.Context, fsc *FSContext, target string, dir *File, path string) error {
+func (v *VFS) Symlink(ctx context.Context, creds Creds, fsc *FSContext, target string, dir *File, path string) error {
 	if target == "" {
 		return unix.ENOENT
 	}
-	w, parent, name, err := v.parentForCreate(ctx, fsc, dir, path)
+	w, parent, name, err := v.parentForCreate(ctx, creds, fsc, dir, path)
 	if err != nil {
 		return err
 	}
@@ -320,17 +383,17 @@ func (v *VFS) Symlink(ctx context.Context, fsc *FSContext, target string, dir *F
 	if err != nil {
 		return err
 	}
-	return v.entryEvent(ctx, dw.Symlink(ctx, name, target), parent, name, unix.IN_CREATE)
+	return v.entryEvent(ctx, dw.Symlink(ctx, creds, name, target), parent, name, unix.IN_CREATE)
 }
 
 // parentForCreate resolves the directory a new name goes in: EEXIST when
 // the name exists (even as a dangling symlink), as mkdir and friends say.
-func (v *VFS) parentForCreate(ctx context.Context, fsc *FSContext, dir *File, path string) (*walker, *Dentry, string, error) {
+func (v *VFS) parentForCreate(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string) (*walker, *Dentry, string, error) {
 	start, err := startAt(fsc, dir)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	w := v.walker(ctx, fsc)
+	w := v.walker(ctx, creds, fsc)
 	parent, name, _, err := w.walkParent(start, path)
 	if err != nil {
 		return nil, nil, "", err
@@ -371,8 +434,8 @@ func (v *VFS) parentForRemove(w *walker, fsc *FSContext, dir *File, path string)
 }
 
 // Unlink implements unlinkat(2) without AT_REMOVEDIR.
-func (v *VFS) Unlink(ctx context.Context, fsc *FSContext, dir *File, path string) error {
-	w := v.walker(ctx, fsc)
+func (v *VFS) Unlink(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string) error {
+	w := v.walker(ctx, creds, fsc)
 	parent, name, d, trailing, err := v.parentForRemove(w, fsc, dir, path)
 	if err == unix.EINVAL || err == unix.ENOTEMPTY {
 		return unix.EISDIR
@@ -393,7 +456,7 @@ func (v *VFS) Unlink(ctx context.Context, fsc *FSContext, dir *File, path string
 	if v.mountedAt(d) != nil {
 		return unix.EBUSY
 	}
-	dw, err := w.writableDir(parent)
+	dw, err := w.mayDelete(parent, d)
 	if err != nil {
 		return err
 	}
@@ -402,8 +465,8 @@ func (v *VFS) Unlink(ctx context.Context, fsc *FSContext, dir *File, path string
 }
 
 // Rmdir implements unlinkat(2) with AT_REMOVEDIR.
-func (v *VFS) Rmdir(ctx context.Context, fsc *FSContext, dir *File, path string) error {
-	w := v.walker(ctx, fsc)
+func (v *VFS) Rmdir(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string) error {
+	w := v.walker(ctx, creds, fsc)
 	parent, name, d, _, err := v.parentForRemove(w, fsc, dir, path)
 	if err != nil {
 		return err
@@ -414,7 +477,7 @@ func (v *VFS) Rmdir(ctx context.Context, fsc *FSContext, dir *File, path string)
 	if d.parent == nil || v.mountedAt(d) != nil || d.mnt != parent.mnt {
 		return unix.EBUSY
 	}
-	dw, err := w.writableDir(parent)
+	dw, err := w.mayDelete(parent, d)
 	if err != nil {
 		return err
 	}
@@ -423,11 +486,11 @@ func (v *VFS) Rmdir(ctx context.Context, fsc *FSContext, dir *File, path string)
 }
 
 // Rename implements renameat2(2).
-func (v *VFS) Rename(ctx context.Context, fsc *FSContext, oldDir *File, oldPath string, newDir *File, newPath string, flags uint32) error {
+func (v *VFS) Rename(ctx context.Context, creds Creds, fsc *FSContext, oldDir *File, oldPath string, newDir *File, newPath string, flags uint32) error {
 	if flags&^(unix.RENAME_NOREPLACE|unix.RENAME_EXCHANGE) != 0 || flags == unix.RENAME_NOREPLACE|unix.RENAME_EXCHANGE {
 		return unix.EINVAL
 	}
-	w := v.walker(ctx, fsc)
+	w := v.walker(ctx, creds, fsc)
 	op, oname, od, otrail, err := v.parentForRemove(w, fsc, oldDir, oldPath)
 	if err != nil {
 		return renameNameErr(err)
@@ -474,14 +537,50 @@ func (v *VFS) Rename(ctx context.Context, fsc *FSContext, oldDir *File, oldPath 
 			return unix.EINVAL
 		}
 	}
-	odw, err := w.writableDir(op)
+	odw, err := w.mayRename(op, od, &ost, np, nd, flags)
 	if err != nil {
 		return err
 	}
-	if _, err := w.writableDir(np); err != nil {
-		return err
-	}
 	return v.moved(ctx, odw.Rename(ctx, oname, np.inode, nname, flags), op, oname, np, nname, od.inode)
+}
+
+// mayRename checks what vfs_rename asks of the caller: removing od from
+// op and, at the new place, removing what nd is (or creating a name in
+// np); a directory that changes parent needs write permission on itself,
+// for its "..", and so does a directory it is exchanged with.
+func (w *walker) mayRename(op, od *Dentry, ost *unix.Stat_t, np, nd *Dentry, flags uint32) (DirWriter, error) {
+	odw, err := w.mayDelete(op, od)
+	if err != nil {
+		return nil, err
+	}
+	if nd != nil {
+		_, err = w.mayDelete(np, nd)
+	} else {
+		_, err = w.writableDir(np)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if op.mnt == np.mnt && sameInode(op.inode, np.inode) {
+		return odw, nil
+	}
+	if IsDir(ost.Mode) {
+		if err := permission(w.creds, ost, mayWrite); err != nil {
+			return nil, err
+		}
+	}
+	if nd != nil && flags&unix.RENAME_EXCHANGE != 0 {
+		nst, err := nd.inode.Stat(w.ctx)
+		if err != nil {
+			return nil, err
+		}
+		if IsDir(nst.Mode) {
+			if err := permission(w.creds, &nst, mayWrite); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return odw, nil
 }
 
 func renameNameErr(err error) error {
@@ -503,16 +602,16 @@ func isAncestor(a, d *Dentry) bool {
 }
 
 // Link implements linkat(2); follow is AT_SYMLINK_FOLLOW.
-func (v *VFS) Link(ctx context.Context, fsc *FSContext, oldDir *File, oldPath string, newDir *File, newPath string, follow bool) error {
-	old, err := v.Lookup(ctx, fsc, oldDir, oldPath, follow)
+func (v *VFS) Link(ctx context.Context, creds Creds, fsc *FSContext, oldDir *File, oldPath string, newDir *File, newPath string, follow bool) error {
+	old, err := v.Lookup(ctx, creds, fsc, oldDir, oldPath, follow)
 	if err != nil {
 		return err
 	}
-	return v.LinkDentry(ctx, fsc, old, newDir, newPath)
+	return v.LinkDentry(ctx, creds, fsc, old, newDir, newPath)
 }
 
 // LinkDentry gives old the new name newPath (linkat with AT_EMPTY_PATH).
-func (v *VFS) LinkDentry(ctx context.Context, fsc *FSContext, old *Dentry, newDir *File, newPath string) error {
+func (v *VFS) LinkDentry(ctx context.Context, creds Creds, fsc *FSContext, old *Dentry, newDir *File, newPath string) error {
 	st, err := old.inode.Stat(ctx)
 	if err != nil {
 		return err
@@ -520,12 +619,15 @@ func (v *VFS) LinkDentry(ctx context.Context, fsc *FSContext, old *Dentry, newDi
 	if IsDir(st.Mode) {
 		return unix.EPERM
 	}
-	w, parent, name, err := v.parentForCreate(ctx, fsc, newDir, newPath)
+	w, parent, name, err := v.parentForCreate(ctx, creds, fsc, newDir, newPath)
 	if err != nil {
 		return err
 	}
 	if parent.mnt != old.mnt {
 		return unix.EXDEV
+	}
+	if !mayLink(creds, &st) {
+		return unix.EPERM
 	}
 	dw, err := w.writableDir(parent)
 	if err != nil {
@@ -538,10 +640,11 @@ func (v *VFS) LinkDentry(ctx context.Context, fsc *FSContext, old *Dentry, newDi
 	return nil
 }
 
-// SetAttrAt changes the attributes of path (chmod, chown, truncate,
-// utimensat).
-func (v *VFS) SetAttrAt(ctx context.Context, fsc *FSContext, dir *File, path string, follow bool, a Attr) error {
-	d, err := v.Lookup(ctx, fsc, dir, path, follow)
+// SetAttrAt changes the attributes of path for creds (chmod, chown,
+// truncate, utimensat). Truncating a path needs write permission on it
+// (vfs_truncate), after the checks of its type.
+func (v *VFS) SetAttrAt(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, follow bool, a Attr) error {
+	d, err := v.Lookup(ctx, creds, fsc, dir, path, follow)
 	if err != nil {
 		return err
 	}
@@ -550,39 +653,75 @@ func (v *VFS) SetAttrAt(ctx context.Context, fsc *FSContext, dir *File, path str
 		if err != nil {
 			return err
 		}
-		if err := mayAccess(CallerOf(ctx).Creds, &st, mayWrite); err != nil {
+		if err := checkTruncate(&st, a.Size); err != nil {
+			return err
+		}
+		if err := permission(creds, &st, mayWrite); err != nil {
 			return err
 		}
 	}
-	return v.attrEvent(ctx, setAttr(ctx, d.inode, a), d, d.inode, a)
+	return v.attrEvent(ctx, setAttr(ctx, creds, d.inode, a), d, d.inode, a)
 }
 
-// setAttr checks the rules common to every filesystem and applies a.
-func setAttr(ctx context.Context, i Inode, a Attr) error {
+// checkTruncate is what truncate and ftruncate ask of the file: a regular
+// file and a length that is not negative.
+func checkTruncate(st *unix.Stat_t, size int64) error {
+	switch {
+	case IsDir(st.Mode):
+		return unix.EISDIR
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return unix.EINVAL
+	case size < 0:
+		return unix.EINVAL
+	}
+	return nil
+}
+
+// setAttr checks creds against the rules every filesystem shares
+// (notify_change and setattr_prepare) and applies a: chown needs
+// CAP_CHOWN, except that the owner may give the file to a group of theirs;
+// chmod needs the owner or CAP_FOWNER, and drops the set-group-ID bit when
+// the caller is not in the file's group and lacks CAP_FSETID; explicit
+// times need the owner or CAP_FOWNER, the current time also write
+// permission. A chown of anything but a directory clears the set-user-ID
+// bit, and the set-group-ID bit of a group-executable file, whoever asks.
+func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 	st, err := i.Stat(ctx)
 	if err != nil {
 		return err
 	}
-	c := CallerOf(ctx).Creds
 	if a.Mask&AttrSize != 0 {
-		switch {
-		case IsDir(st.Mode):
-			return unix.EISDIR
-		case st.Mode&unix.S_IFMT != unix.S_IFREG:
-			return unix.EINVAL
-		case a.Size < 0:
-			return unix.EINVAL
+		if err := checkTruncate(&st, a.Size); err != nil {
+			return err
 		}
 	}
-	if c.UID != 0 {
-		if a.Mask&(AttrMode|AttrUID|AttrGID) != 0 && c.UID != st.Uid {
+	if a.Mask&(AttrUID|AttrGID) != 0 && !IsDir(st.Mode) {
+		a = dropSetIDOnChown(&st, a)
+	}
+	if a.Mask&AttrUID != 0 && !chownOK(creds, &st, a.UID) {
+		return unix.EPERM
+	}
+	if a.Mask&AttrGID != 0 && !chgrpOK(creds, &st, a.GID) {
+		return unix.EPERM
+	}
+	if a.Mask&AttrMode != 0 {
+		if !creds.ownerOrCapable(&st) {
 			return unix.EPERM
 		}
-		if a.Mask&AttrUID != 0 && a.UID != st.Uid {
+		gid := st.Gid
+		if a.Mask&AttrGID != 0 {
+			gid = a.GID
+		}
+		if !creds.InGroup(gid) && !creds.HasCap(linux.CAP_FSETID) {
+			a.Mode &^= unix.S_ISGID
+		}
+	}
+	if a.Mask&(AttrAtime|AttrMtime) != 0 && !creds.ownerOrCapable(&st) {
+		if a.TimesGiven {
 			return unix.EPERM
 		}
-		if a.Mask&AttrGID != 0 && a.GID != st.Gid && !c.inGroup(a.GID) {
-			return unix.EPERM
+		if err := permission(creds, &st, mayWrite); err != nil {
+			return err
 		}
 	}
 	s, ok := i.(AttrSetter)
@@ -592,20 +731,79 @@ func setAttr(ctx context.Context, i Inode, a Attr) error {
 	return s.SetAttr(ctx, a)
 }
 
+// chownOK is chown_ok: the owner may "change" the owner to itself;
+// anything else needs CAP_CHOWN.
+func chownOK(c Creds, st *unix.Stat_t, uid uint32) bool {
+	return c.uid == st.Uid && uid == st.Uid || c.HasCap(linux.CAP_CHOWN)
+}
+
+// chgrpOK is chgrp_ok: the owner may give the file to a group it is in
+// (or leave it in its group); anything else needs CAP_CHOWN.
+func chgrpOK(c Creds, st *unix.Stat_t, gid uint32) bool {
+	return c.uid == st.Uid && (gid == st.Gid || c.InGroup(gid)) || c.HasCap(linux.CAP_CHOWN)
+}
+
+// dropSetIDOnChown adds to a chown of a non-directory the mode change
+// notify_change makes (ATTR_KILL_SUID, ATTR_KILL_SGID): no set-user-ID
+// bit, and no set-group-ID bit if the group may execute the file.
+func dropSetIDOnChown(st *unix.Stat_t, a Attr) Attr {
+	mode := st.Mode & 0o7777
+	if a.Mask&AttrMode != 0 {
+		mode = a.Mode
+	}
+	kill := uint32(unix.S_ISUID)
+	if mode&unix.S_IXGRP != 0 {
+		kill |= unix.S_ISGID
+	}
+	if mode&kill == 0 {
+		return a
+	}
+	a.Mask |= AttrMode
+	a.Mode = mode &^ kill
+	return a
+}
+
+// mayLink is may_linkat with fs.protected_hardlinks set, as distributions
+// set it: a hard link to a file the caller does not own needs a regular
+// file without set-ID execution that the caller may read and write, or
+// CAP_FOWNER.
+func mayLink(c Creds, st *unix.Stat_t) bool {
+	if c.ownerOrCapable(st) {
+		return true
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&unix.S_ISUID != 0 {
+		return false
+	}
+	if st.Mode&(unix.S_ISGID|unix.S_IXGRP) == unix.S_ISGID|unix.S_IXGRP {
+		return false
+	}
+	return permission(c, st, mayRead|mayWrite) == nil
+}
+
 // Now returns the current time as a Timespec (for filesystems).
 func Now() unix.Timespec { return unix.NsecToTimespec(time.Now().UnixNano()) }
 
 // Chdir implements chdir(2) on path.
-func (v *VFS) Chdir(ctx context.Context, fsc *FSContext, path string) error {
-	d, err := v.Lookup(ctx, fsc, nil, path, true)
+func (v *VFS) Chdir(ctx context.Context, creds Creds, fsc *FSContext, path string) error {
+	d, err := v.Lookup(ctx, creds, fsc, nil, path, true)
 	if err != nil {
 		return err
 	}
-	return ChdirDentry(ctx, fsc, d)
+	return ChdirDentry(ctx, creds, fsc, d)
 }
 
 // ChdirDentry makes d the working directory (fchdir).
-func ChdirDentry(ctx context.Context, fsc *FSContext, d *Dentry) error {
+func ChdirDentry(ctx context.Context, creds Creds, fsc *FSContext, d *Dentry) error {
+	if err := CheckSearchable(ctx, creds, d); err != nil {
+		return err
+	}
+	fsc.SetCwd(d)
+	return nil
+}
+
+// CheckSearchable fails unless d is a directory (ENOTDIR) that creds may
+// search (EACCES): what chdir and chroot ask of their target.
+func CheckSearchable(ctx context.Context, creds Creds, d *Dentry) error {
 	st, err := d.inode.Stat(ctx)
 	if err != nil {
 		return err
@@ -613,9 +811,5 @@ func ChdirDentry(ctx context.Context, fsc *FSContext, d *Dentry) error {
 	if !IsDir(st.Mode) {
 		return unix.ENOTDIR
 	}
-	if err := mayAccess(CallerOf(ctx).Creds, &st, mayExec); err != nil {
-		return err
-	}
-	fsc.SetCwd(d)
-	return nil
+	return permission(creds, &st, mayExec)
 }

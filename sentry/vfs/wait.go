@@ -61,8 +61,8 @@ func NewEntry(mask int16, notify func(events int16)) *Entry {
 // Queue is the list of entries interested in a file's readiness. The
 // zero value is an empty queue.
 type Queue struct {
-	mu      sync.Mutex
-	entries map[*Entry]struct{}
+	mu      sync.Mutex          // guards entries; callbacks run without it
+	entries map[*Entry]struct{} // guarded by mu
 }
 
 // Add registers e.
@@ -131,7 +131,7 @@ func (w *Waiter) C() <-chan struct{} { return w.c }
 // has a signal to handle. Without a task (tests, the loader) it is
 // ctx.Done().
 func Interrupt(ctx context.Context) <-chan struct{} {
-	if k, ok := CallerOf(ctx).Task.(interface{ Interrupted() <-chan struct{} }); ok {
+	if k, ok := TaskOf(ctx).(interface{ Interrupted() <-chan struct{} }); ok {
 		return k.Interrupted()
 	}
 	return ctx.Done()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // maxSymlinks is how many symlinks one walk may follow (Linux's
@@ -15,14 +16,15 @@ const maxSymlinks = 40
 type walker struct {
 	v     *VFS
 	ctx   context.Context
+	creds Creds // who walks: every directory on the way must be searchable by them
 	root  *Dentry
 	links int
 }
 
-func (w *walker) creds() Creds { return CallerOf(w.ctx).Creds }
-
 // components splits path into its non-empty names and reports whether it
-// ends with a slash.
+// ends with a slash. A name longer than NAME_MAX is refused only when the
+// walk reaches it (step), as Linux's filesystems refuse it in lookup:
+// "missing/<256 bytes>" is ENOENT, "file/<256 bytes>" ENOTDIR.
 func components(path string) ([]string, bool, error) {
 	if path == "" {
 		return nil, false, unix.ENOENT
@@ -34,9 +36,6 @@ func components(path string) ([]string, bool, error) {
 	for _, c := range strings.Split(path, "/") {
 		if c == "" {
 			continue
-		}
-		if len(c) > 255 {
-			return nil, false, unix.ENAMETOOLONG
 		}
 		names = append(names, c)
 	}
@@ -126,7 +125,7 @@ func (w *walker) checkSearch(d *Dentry) error {
 	if !IsDir(st.Mode) {
 		return unix.ENOTDIR
 	}
-	return mayAccess(w.creds(), &st, mayExec)
+	return permission(w.creds, &st, mayExec)
 }
 
 // step moves from directory d to its child name, crossing mounts.
@@ -143,6 +142,9 @@ func (w *walker) step(d *Dentry, name string) (*Dentry, error) {
 	dir, ok := d.inode.(Dir)
 	if !ok {
 		return nil, unix.ENOTDIR
+	}
+	if len(name) > linux.NAME_MAX {
+		return nil, unix.ENAMETOOLONG
 	}
 	child, err := dir.Lookup(w.ctx, name)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Extended attributes (xattr(7)). The VFS applies the rules every Linux
@@ -13,10 +14,11 @@ import (
 //
 //   - user.* exists only on regular files and directories: elsewhere a read
 //     is ENODATA and a change EPERM; it needs read or write permission on
-//     the file, and on a sticky directory a change needs the owner.
-//   - trusted.* and changes of security.* need CAP_SYS_ADMIN, which only
-//     uid 0 has in the sandbox; others read no trusted.* (ENODATA) and do
-//     not see trusted.* names in a listing.
+//     the file, and on a sticky directory a change needs the owner (or
+//     CAP_FOWNER).
+//   - trusted.* and changes of security.* need CAP_SYS_ADMIN; without it,
+//     a caller reads no trusted.* (ENODATA) and does not see trusted.*
+//     names in a listing.
 //   - system.* holds POSIX ACLs, which no filesystem of the sandbox
 //     supports (as one mounted noacl): EOPNOTSUPP. Any other namespace is
 //     EOPNOTSUPP, and a bare prefix such as "user." is EINVAL.
@@ -79,28 +81,28 @@ func xattrSupported(name string) error {
 	return unix.EOPNOTSUPP
 }
 
-// xattrPermission is Linux's xattr_permission, plus the CAP_SYS_ADMIN check
-// that the capability LSM makes on changes of security.*.
-func xattrPermission(ctx context.Context, i Inode, name string, write bool) error {
+// xattrPermission is Linux's xattr_permission for c, plus the
+// CAP_SYS_ADMIN check that the capability LSM makes on changes of
+// security.*.
+func xattrPermission(ctx context.Context, c Creds, i Inode, name string, write bool) error {
 	st, err := i.Stat(ctx)
 	if err != nil {
 		return err
 	}
-	c := CallerOf(ctx).Creds
 	denied := unix.ENODATA
 	if write {
 		denied = unix.EPERM
 	}
 	switch {
 	case strings.HasPrefix(name, xattrSecurity):
-		if write && c.UID != 0 {
+		if write && !c.HasCap(linux.CAP_SYS_ADMIN) {
 			return unix.EPERM
 		}
 		return nil
 	case strings.HasPrefix(name, xattrSystem):
 		return nil
 	case strings.HasPrefix(name, xattrTrusted):
-		if c.UID != 0 {
+		if !c.HasCap(linux.CAP_SYS_ADMIN) {
 			return denied
 		}
 		return nil
@@ -109,7 +111,7 @@ func xattrPermission(ctx context.Context, i Inode, name string, write bool) erro
 		if mode != unix.S_IFREG && mode != unix.S_IFDIR {
 			return denied
 		}
-		if write && mode == unix.S_IFDIR && st.Mode&unix.S_ISVTX != 0 && c.UID != 0 && c.UID != st.Uid {
+		if write && mode == unix.S_IFDIR && st.Mode&unix.S_ISVTX != 0 && !c.ownerOrCapable(&st) {
 			return unix.EPERM
 		}
 	}
@@ -117,12 +119,12 @@ func xattrPermission(ctx context.Context, i Inode, name string, write bool) erro
 	if write {
 		want = mayWrite
 	}
-	return mayAccess(c, &st, want)
+	return permission(c, &st, want)
 }
 
-// getXattr implements getxattr(2) on i.
-func getXattr(ctx context.Context, i Inode, name string) ([]byte, error) {
-	if err := xattrPermission(ctx, i, name, false); err != nil {
+// getXattr implements getxattr(2) on i for c.
+func getXattr(ctx context.Context, c Creds, i Inode, name string) ([]byte, error) {
+	if err := xattrPermission(ctx, c, i, name, false); err != nil {
 		return nil, err
 	}
 	r, ok := i.(XattrReader)
@@ -135,8 +137,8 @@ func getXattr(ctx context.Context, i Inode, name string) ([]byte, error) {
 	return r.GetXattr(ctx, name)
 }
 
-// listXattr implements listxattr(2) on i: the names the caller may see.
-func listXattr(ctx context.Context, i Inode) ([]string, error) {
+// listXattr implements listxattr(2) on i: the names c may see.
+func listXattr(ctx context.Context, c Creds, i Inode) ([]string, error) {
 	r, ok := i.(XattrReader)
 	if !ok {
 		return nil, nil
@@ -145,24 +147,24 @@ func listXattr(ctx context.Context, i Inode) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := CallerOf(ctx).Creds.UID == 0
+	trusted := c.HasCap(linux.CAP_SYS_ADMIN)
 	out := names[:0:0]
 	for _, n := range names {
-		if XattrStored(n) && (root || !strings.HasPrefix(n, xattrTrusted)) {
+		if XattrStored(n) && (trusted || !strings.HasPrefix(n, xattrTrusted)) {
 			out = append(out, n)
 		}
 	}
 	return out, nil
 }
 
-// xattrWriter checks a change of name on i and returns who makes it.
-func xattrWriter(ctx context.Context, i Inode, name string) (XattrWriter, error) {
+// xattrWriter checks a change of name on i by c and returns who makes it.
+func xattrWriter(ctx context.Context, c Creds, i Inode, name string) (XattrWriter, error) {
 	_, reads := i.(XattrReader)
 	w, writes := i.(XattrWriter)
 	if reads && !writes {
 		return nil, unix.EROFS
 	}
-	if err := xattrPermission(ctx, i, name, true); err != nil {
+	if err := xattrPermission(ctx, c, i, name, true); err != nil {
 		return nil, err
 	}
 	if !writes {
@@ -174,9 +176,9 @@ func xattrWriter(ctx context.Context, i Inode, name string) (XattrWriter, error)
 	return w, nil
 }
 
-// setXattr implements setxattr(2) on i.
-func (v *VFS) setXattr(ctx context.Context, d *Dentry, i Inode, name string, value []byte, flags int) error {
-	w, err := xattrWriter(ctx, i, name)
+// setXattr implements setxattr(2) on i for c.
+func (v *VFS) setXattr(ctx context.Context, c Creds, d *Dentry, i Inode, name string, value []byte, flags int) error {
+	w, err := xattrWriter(ctx, c, i, name)
 	if err != nil {
 		return err
 	}
@@ -189,9 +191,9 @@ func (v *VFS) setXattr(ctx context.Context, d *Dentry, i Inode, name string, val
 	return nil
 }
 
-// removeXattr implements removexattr(2) on i.
-func (v *VFS) removeXattr(ctx context.Context, d *Dentry, i Inode, name string) error {
-	w, err := xattrWriter(ctx, i, name)
+// removeXattr implements removexattr(2) on i for c.
+func (v *VFS) removeXattr(ctx context.Context, c Creds, d *Dentry, i Inode, name string) error {
+	w, err := xattrWriter(ctx, c, i, name)
 	if err != nil {
 		return err
 	}
@@ -204,54 +206,54 @@ func (v *VFS) removeXattr(ctx context.Context, d *Dentry, i Inode, name string) 
 	return nil
 }
 
-// GetXattr implements getxattr(2) on d.
-func (d *Dentry) GetXattr(ctx context.Context, name string) ([]byte, error) {
-	return getXattr(ctx, d.inode, name)
+// GetXattr implements getxattr(2) on d for c.
+func (d *Dentry) GetXattr(ctx context.Context, c Creds, name string) ([]byte, error) {
+	return getXattr(ctx, c, d.inode, name)
 }
 
-// ListXattr implements listxattr(2) on d.
-func (d *Dentry) ListXattr(ctx context.Context) ([]string, error) {
-	return listXattr(ctx, d.inode)
+// ListXattr implements listxattr(2) on d for c.
+func (d *Dentry) ListXattr(ctx context.Context, c Creds) ([]string, error) {
+	return listXattr(ctx, c, d.inode)
 }
 
-// SetXattr implements setxattr(2) on d.
-func (v *VFS) SetXattr(ctx context.Context, d *Dentry, name string, value []byte, flags int) error {
-	return v.setXattr(ctx, d, d.inode, name, value, flags)
+// SetXattr implements setxattr(2) on d for c.
+func (v *VFS) SetXattr(ctx context.Context, c Creds, d *Dentry, name string, value []byte, flags int) error {
+	return v.setXattr(ctx, c, d, d.inode, name, value, flags)
 }
 
-// RemoveXattr implements removexattr(2) on d.
-func (v *VFS) RemoveXattr(ctx context.Context, d *Dentry, name string) error {
-	return v.removeXattr(ctx, d, d.inode, name)
+// RemoveXattr implements removexattr(2) on d for c.
+func (v *VFS) RemoveXattr(ctx context.Context, c Creds, d *Dentry, name string) error {
+	return v.removeXattr(ctx, c, d, d.inode, name)
 }
 
 // GetXattr implements fgetxattr(2); O_PATH files are EBADF, as in Linux.
-func (f *File) GetXattr(ctx context.Context, name string) ([]byte, error) {
+func (f *File) GetXattr(ctx context.Context, c Creds, name string) ([]byte, error) {
 	if f.isPath() {
 		return nil, unix.EBADF
 	}
-	return getXattr(ctx, f.inode, name)
+	return getXattr(ctx, c, f.inode, name)
 }
 
 // ListXattr implements flistxattr(2).
-func (f *File) ListXattr(ctx context.Context) ([]string, error) {
+func (f *File) ListXattr(ctx context.Context, c Creds) ([]string, error) {
 	if f.isPath() {
 		return nil, unix.EBADF
 	}
-	return listXattr(ctx, f.inode)
+	return listXattr(ctx, c, f.inode)
 }
 
 // SetXattr implements fsetxattr(2); the file need not be open for writing.
-func (f *File) SetXattr(ctx context.Context, name string, value []byte, flags int) error {
+func (f *File) SetXattr(ctx context.Context, c Creds, name string, value []byte, flags int) error {
 	if f.isPath() {
 		return unix.EBADF
 	}
-	return f.v.setXattr(ctx, f.d, f.inode, name, value, flags)
+	return f.v.setXattr(ctx, c, f.d, f.inode, name, value, flags)
 }
 
 // RemoveXattr implements fremovexattr(2).
-func (f *File) RemoveXattr(ctx context.Context, name string) error {
+func (f *File) RemoveXattr(ctx context.Context, c Creds, name string) error {
 	if f.isPath() {
 		return unix.EBADF
 	}
-	return f.v.removeXattr(ctx, f.d, f.inode, name)
+	return f.v.removeXattr(ctx, c, f.d, f.inode, name)
 }

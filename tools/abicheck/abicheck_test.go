@@ -37,8 +37,6 @@ var pending = map[string]bool{
 	"sentry/syscalls/linux/sched.go capHeader offset":             true,
 	"sentry/syscalls/linux/select.go copyInTimeval offset":        true,
 	"sentry/syscalls/linux/select.go pselect6 offset":             true,
-	"sentry/syscalls/linux/socket_msg.go copyInControl offset":    true,
-	"sentry/syscalls/linux/socket_msg.go copyInMsghdr offset":     true,
 	"sentry/syscalls/linux/system.go prlimit64 offset":            true,
 	"sentry/syscalls/linux/system.go setrlimit offset":            true,
 	"sentry/syscalls/linux/time.go copyInTimespec offset":         true,

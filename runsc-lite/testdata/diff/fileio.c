@@ -119,6 +119,24 @@ int main(int argc, char **argv) {
 	T(read(p[0], buf, sizeof buf));
 	T(readv(p[0], riov, -1));
 
+	/* iovec arrays are checked whole before anything moves: a negative
+	 * length anywhere is EINVAL, then a buffer past the end of the user
+	 * address space (0x7ffffffff000) EFAULT, and nothing was written */
+	char *top = (char *)0x7ffffffff000L;
+	struct iovec past[2] = {{"ab", 2}, {top - 1, 2}};
+	T(writev(p[1], past, 2));
+	struct iovec wrap[2] = {{"ab", 2}, {(void *)-1L, 2}};
+	T(writev(p[1], wrap, 2));
+	struct iovec neg[2] = {{(void *)-1L, 2}, {"ab", (size_t)-1}};
+	T(writev(p[1], neg, 2));
+	struct iovec edge[2] = {{"ab", 2}, {top, 0}};
+	T(writev(p[1], edge, 2));
+	memset(buf, 0, sizeof buf);
+	T(read(p[0], buf, sizeof buf));
+	printf("pipe holds: %s\n", buf);
+	/* checked before blocking on the empty pipe */
+	T(readv(p[0], past, 2));
+
 	/* the files on disk */
 	fd = open("f", O_RDONLY);
 	int n = read(fd, buf, sizeof buf);

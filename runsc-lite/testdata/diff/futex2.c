@@ -3,8 +3,10 @@
  * robust lists (pthread robust mutexes whose owner dies, a hostile
  * circular list, get/set_robust_list). */
 #include "common.h"
+#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +23,17 @@ static void msleep(long ms) {
 
 static uint32_t w1, w2, pi;
 static uint32_t mytid(void) { return (uint32_t)syscall(SYS_gettid); }
+
+/* waiters_on counts the threads waiting on w without waking them: a
+ * requeue that wakes none and moves all onto w itself. */
+static long waiters_on(uint32_t *w) { return fx(w, FUTEX_REQUEUE_PRIVATE, 0, (void *)(long)INT_MAX, w, 0); }
+
+/* await_waiters returns once n threads wait on w, as the kernel says:
+ * no sleep that a loaded machine could outlast. */
+static void await_waiters(uint32_t *w, long n) {
+	while (waiters_on(w) < n)
+		sched_yield();
+}
 
 static void *waiter(void *arg) {
 	uint32_t *w = arg;
@@ -50,8 +63,10 @@ static void *pi_other(void *arg) {
 }
 
 static pthread_mutex_t robust;
+static volatile int holding;
 static void *die_holding(void *arg) {
 	printf("thread lock: %d\n", pthread_mutex_lock(&robust));
+	holding = 1;
 	if (arg)
 		msleep(50);
 	return NULL;
@@ -64,11 +79,16 @@ static void robust_case(const char *what, int protocol, int wait_while_held) {
 	pthread_mutexattr_setprotocol(&at, protocol);
 	pthread_mutex_init(&robust, &at);
 	pthread_t th;
+	holding = 0;
 	pthread_create(&th, NULL, die_holding, wait_while_held ? (void *)1 : NULL);
-	if (wait_while_held)
-		msleep(20);
-	else
+	if (wait_while_held) {
+		/* the owner holds the lock before we ask for it (it dies while we
+		 * wait, or before we get there: EOWNERDEAD either way) */
+		while (!holding)
+			sched_yield();
+	} else {
 		pthread_join(th, NULL);
+	}
 	int r = pthread_mutex_lock(&robust);
 	printf("%s: lock after the owner died: %s\n", what, ename(r));
 	if (wait_while_held)
@@ -111,7 +131,10 @@ int main(int argc, char **argv) {
 	w1 = w2 = 0;
 	pthread_create(&a, NULL, waiter, &w1);
 	pthread_create(&b, NULL, waiter, &w2);
-	msleep(50);
+	await_waiters(&w1, 1);
+	await_waiters(&w2, 1);
+	/* requeued onto its own word, a waiter stays there: counted twice */
+	T(waiters_on(&w1));
 	T(fx(&w1, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1, &w2, OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_EQ, 1)));
 	T(fx(&w1, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1, &w2, OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_EQ, 0)));
 	void *ra, *rb;

@@ -1,9 +1,25 @@
 /* Processes: fork/vfork/wait4/waitid/execve/pipe between parent and child,
  * exit statuses. No signal delivery beyond a child's exit. */
 #include "common.h"
+#include <sched.h>
 #include <sys/wait.h>
 
 #define WAIT(what, pid) do { int _st = 0; pid_t _r = waitpid(pid, &_st, 0); status(what, _r, pid, _st); } while (0)
+
+static volatile int usr1;
+static void count_usr1(int sig) { usr1++; }
+
+/* clone3_fails tries clone3 with arguments Linux refuses, and prints the
+ * errno; a child that is made anyway exits at once. */
+static void clone3_fails(const char *what, void *args, size_t size) {
+	errno = 0;
+	long r = syscall(SYS_clone3, args, size);
+	if (r == 0)
+		_exit(0);
+	if (r > 0)
+		waitpid(r, NULL, __WALL);
+	printf("clone3 %s: %s\n", what, r < 0 ? ename(errno) : "a child");
+}
 
 static void status(const char *what, pid_t r, pid_t want, int st) {
 	if (r < 0) {
@@ -128,6 +144,76 @@ int main(int argc, char **argv) {
 	T(waitid(P_ALL, 0, &si, 0));
 	T(waitid(P_ALL, 0, &si, WEXITED));
 	T(waitpid(pid, BAD, 0));
+
+	/* clone3's checks of struct clone_args (fields: flags, pidfd,
+	 * child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+	 * set_tid_size, cgroup), none of which makes a child */
+	unsigned long long ca[16] = {0}, tid = 1;
+	static char stk[4096];
+#define ARGS(fl, sig, st, ss, settid, nsettid)                                              \
+	(memset(ca, 0, sizeof ca), ca[0] = (fl), ca[4] = (sig), ca[5] = (unsigned long long)(st), \
+	 ca[6] = (ss), ca[8] = (unsigned long long)(settid), ca[9] = (nsettid), (void *)ca)
+	clone3_fails("size 4097", ARGS(0, SIGCHLD, 0, 0, 0, 0), 4097);
+	clone3_fails("size 63", ARGS(0, SIGCHLD, 0, 0, 0, 0), 63);
+	((char *)ARGS(0, 65, 0, 0, 0, 0))[100] = 1;
+	clone3_fails("unknown field set, bad signal", ca, 128);
+	clone3_fails("CLONE_DETACHED", ARGS(CLONE_DETACHED, SIGCHLD, 0, 0, 0, 0), 64);
+	clone3_fails("signal in flags", ARGS(SIGCHLD, 0, 0, 0, 0, 0), 64);
+	clone3_fails("signal 65", ARGS(0, 65, 0, 0, 0, 0), 64);
+	clone3_fails("signal upper bits", ARGS(0, (1ULL << 32) | SIGCHLD, 0, 0, 0, 0), 64);
+	clone3_fails("CLONE_PARENT with a signal", ARGS(CLONE_PARENT, SIGCHLD, 0, 0, 0, 0), 64);
+	clone3_fails("stack size without stack", ARGS(0, SIGCHLD, 0, 4096, 0, 0), 64);
+	clone3_fails("stack without size", ARGS(0, SIGCHLD, stk, 0, 0, 0), 64);
+	clone3_fails("stack past the top", ARGS(0, SIGCHLD, 0x7fffffffe000ULL, 0x2000, 0, 0), 64);
+	clone3_fails("stack wrapping", ARGS(0, SIGCHLD, -4096LL, 0x2000, 0, 0), 64);
+	clone3_fails("set_tid_size 33", ARGS(0, SIGCHLD, 0, 0, &tid, 33), 80);
+	clone3_fails("set_tid_size without set_tid", ARGS(0, SIGCHLD, 0, 0, 0, 1), 80);
+	clone3_fails("set_tid without set_tid_size", ARGS(0, SIGCHLD, 0, 0, &tid, 0), 80);
+	clone3_fails("CLONE_SIGHAND with CLONE_CLEAR_SIGHAND", ARGS(CLONE_SIGHAND | 0x100000000ULL, SIGCHLD, 0, 0, 0, 0), 64);
+	clone3_fails("CLONE_INTO_CGROUP in 64 bytes", ARGS(0x200000000ULL, SIGCHLD, 0, 0, 0, 0), 64);
+	clone3_fails("bad address", BAD, 64);
+
+	/* a CLONE_PARENT sibling ends with its creator's exit signal
+	 * (SIGCHLD), not the one asked for: a plain wait reaps both */
+	signal(SIGUSR1, count_usr1);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (syscall(SYS_clone, CLONE_PARENT | SIGUSR1, 0, 0, 0, 0) == 0)
+			_exit(7);
+		_exit(0);
+	}
+	int reaped = 0, sevens = 0;
+	while (waitpid(-1, &st, 0) > 0) {
+		reaped++;
+		sevens += WIFEXITED(st) && WEXITSTATUS(st) == 7;
+	}
+	printf("CLONE_PARENT: %d reaped by a plain wait, %d of them the sibling, %d SIGUSR1\n", reaped, sevens, usr1);
+
+	/* a child whose exit signal is not SIGCHLD is a "clone" child: only
+	 * __WCLONE or __WALL waits see it */
+	fflush(stdout);
+	pid = syscall(SYS_clone, SIGUSR1, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(5);
+	T(waitpid(-1, &st, 0));
+	T(waitpid(pid, &st, WNOHANG));
+	siginfo_t wi;
+	T(waitid(P_PID, pid, &wi, WEXITED | WNOHANG));
+	int got = waitpid(pid, &st, __WCLONE) == pid;
+	printf("__WCLONE reaps it: %d, status %d\n", got, WEXITSTATUS(st));
+	printf("SIGUSR1 on its exit: %d\n", usr1);
+	pid = syscall(SYS_clone, 0, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(6);
+	got = waitpid(-1, &st, __WALL) == pid;
+	printf("__WALL reaps one with no exit signal: %d, status %d\n", got, WEXITSTATUS(st));
+	pid = fork();
+	if (pid == 0)
+		_exit(8);
+	T(waitpid(-1, &st, __WCLONE | WNOHANG));
+	got = waitpid(-1, &st, 0) == pid;
+	printf("a plain child is not a clone child: %d, status %d\n", got, WEXITSTATUS(st));
 	fflush(stdout);
 	return 0;
 }

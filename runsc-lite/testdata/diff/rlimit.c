@@ -1,6 +1,8 @@
 // rlimit: RLIMIT_AS, RLIMIT_DATA and RLIMIT_CPU as Linux enforces them:
 // mmap, mremap and brk beyond the limits fail with ENOMEM, children
-// inherit the limits, CPU time shows in getrusage and clock_gettime.
+// inherit the limits, CPU time shows in getrusage, times and clock_gettime.
+// Only what the kernel decides is printed: CPU time is compared with CPU
+// time, never with how much wall time passed (that depends on the load).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -8,11 +10,26 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/times.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MiB (1L << 20)
+
+// cpu_ns reads a CPU clock in nanoseconds (-1 if it fails).
+static long cpu_ns(clockid_t clock) {
+	struct timespec ts;
+	if (clock_gettime(clock, &ts))
+		return -1;
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+// spin burns CPU time without a system call.
+static void spin(long n) {
+	for (volatile long i = 0; i < n; i++)
+		;
+}
 
 static void try_mmap(const char *what, long len, int prot, int flags) {
 	void *p = mmap(0, len, prot, flags | MAP_ANONYMOUS, -1, 0);
@@ -77,18 +94,43 @@ int main(void) {
 	getrlimit(RLIMIT_CPU, &rl);
 	printf("CPU: %lu %lu\n", (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max);
 
-	// Spin 200 ms of CPU time: getrusage and the CPU clock see it.
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-	while ((t1.tv_sec - t0.tv_sec) * 1000000000L + t1.tv_nsec - t0.tv_nsec < 200000000L);
+	// CPU time as the kernel counts it: spin until the process's CPU clock
+	// has seen 50 ms, however long that takes on a loaded machine (a wall
+	// clock deadline would make the output depend on the machine's load),
+	// then check that the other views of the same time agree with it and
+	// that it only goes forward. The clock is read once per million
+	// iterations, so most of the time is spent running, not trapping.
+	long c0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	printf("cpu clock before spinning is >= 0: %d\n", c0 >= 0);
+	struct timespec w0, w1;
+	clock_gettime(CLOCK_MONOTONIC, &w0);
+	long c1 = c0;
+	for (;;) {
+		spin(1000000);
+		c1 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+		if (c1 >= 50000000L)
+			break;
+		// Only a CPU clock that never moves gets here: 10 minutes of wall
+		// time without 50 ms of CPU time is not a loaded machine.
+		clock_gettime(CLOCK_MONOTONIC, &w1);
+		if (w1.tv_sec - w0.tv_sec > 600) {
+			printf("cpu clock stuck at %ld ns\n", c1);
+			return 1;
+		}
+	}
+	printf("cpu clock went forward while spinning: %d\n", c1 > c0);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	long us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
-	printf("rusage at least 100 ms: %d\n", us >= 100000);
-	struct timespec cpu;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
-	printf("cpu clock at least 100 ms: %d\n", cpu.tv_sec > 0 || cpu.tv_nsec >= 100000000L);
+	printf("rusage self at least 50 ms once the cpu clock says so: %d\n", us >= 50000);
+	struct tms tm;
+	times(&tm);
+	long hz = sysconf(_SC_CLK_TCK);
+	// user and system time are truncated to ticks separately.
+	printf("times at least 50 ms less two ticks: %d\n", (tm.tms_utime + tm.tms_stime + 2) * 1000 / hz >= 50);
+	long c2 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	printf("cpu clock never goes back: %d\n", c2 >= c1);
+	long th = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	printf("thread cpu clock is > 0: %d\n", th > 0);
 	return 0;
 }

@@ -567,6 +567,20 @@ static void credentials(void) {
 	T(sendmsg(sv[0], &m, 0));
 	c->cmsg_len = 4;
 	T(sendmsg(sv[0], &m, 0));
+	/* IDs that name no one are EINVAL for anyone (what root may claim
+	 * is in perms.c, which needs a root host) */
+	c->cmsg_len = CMSG_LEN(sizeof mine);
+	c->cmsg_type = SCM_CREDENTIALS;
+	struct ucred noone[] = {{getpid(), -1, getgid()}, {getpid(), getuid(), -1}};
+	for (unsigned i = 0; i < 2; i++) {
+		memcpy(CMSG_DATA(c), &noone[i], sizeof noone[i]);
+		T(sendmsg(sv[0], &m, 0));
+	}
+	/* without a name, the name length is not looked at */
+	struct msghdr noname = {.msg_iov = &iov, .msg_iovlen = 1, .msg_namelen = -1};
+	T(sendmsg(sv[0], &noname, 0));
+	noname.msg_name = &mine;
+	T(sendmsg(sv[0], &noname, 0));
 	close(sv[0]);
 	close(sv[1]);
 }

@@ -27,15 +27,20 @@ int main(int argc, char **argv) {
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	CHECK(ns(b) >= ns(a));
+	/* gettimeofday and time read the clock that CLOCK_REALTIME reads
+	 * before and after them: bracketed by the two, however long the calls
+	 * take on a loaded machine (no bound on elapsed wall time). */
 	clock_gettime(CLOCK_REALTIME, &a);
 	CHECK(a.tv_sec > 1600000000);
 	struct timeval tv;
 	T(gettimeofday(&tv, NULL));
 	time_t t = time(NULL);
-	CHECK(tv.tv_sec - a.tv_sec >= 0 && tv.tv_sec - a.tv_sec < 5);
+	clock_gettime(CLOCK_REALTIME, &b);
+	long long tvns = tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
+	CHECK(tvns >= ns(a) / 1000 * 1000 && tvns <= ns(b));
 	/* time() reads the coarse clock, up to a tick behind gettimeofday: just
 	 * after a second begins it may still show the one before. */
-	CHECK(t - tv.tv_sec >= -1 && t - tv.tv_sec < 5);
+	CHECK(t >= tv.tv_sec - 1 && t <= b.tv_sec);
 	CHECK(tv.tv_usec >= 0 && tv.tv_usec < 1000000);
 	T(syscall(SYS_time, NULL) >= t);
 	time_t t2 = 0;
@@ -46,8 +51,10 @@ int main(int argc, char **argv) {
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	T(nanosleep(&ms, &rem));
 	clock_gettime(CLOCK_MONOTONIC, &b);
+	/* Only the lower bound is the kernel's: how much longer the sleep
+	 * lasts depends on the load (a sleep that never ends is the harness's
+	 * timeout). */
 	CHECK(ns(b) - ns(a) >= 1000000);
-	CHECK(ns(b) - ns(a) < 2000000000);
 	T(clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL));
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	a.tv_nsec += 2000000;

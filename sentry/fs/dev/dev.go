@@ -141,7 +141,7 @@ type terminalOwner interface {
 
 func (d *device) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	if d.kind == tty {
-		if o, ok := vfs.CallerOf(ctx).Task.(terminalOwner); ok {
+		if o, ok := vfs.TaskOf(ctx).(terminalOwner); ok {
 			return o.OpenControllingTerminal(flags)
 		}
 		return nil, unix.ENXIO

@@ -49,14 +49,14 @@ type interest struct {
 	queue   *vfs.Queue
 	entry   *vfs.Entry
 	pending atomic.Bool // notified since last reported (EPOLLET)
-	off     bool        // EPOLLONESHOT fired; MOD re-arms
+	off     bool        // EPOLLONESHOT fired; MOD re-arms; guarded by the instance's mu, as is ev
 }
 
 // Instance is an epoll file.
 type Instance struct {
 	mu        sync.Mutex
-	interests map[key]*interest
-	queue     vfs.Queue // the instance's own readiness, for waiters
+	interests map[key]*interest // guarded by mu
+	queue     vfs.Queue         // the instance's own readiness, for waiters
 	ino       uint64
 
 	// watchers counts, per instance, its interests in this one: the

@@ -43,7 +43,7 @@ type EventFD struct {
 	ino       uint64
 
 	mu    sync.Mutex
-	count uint64
+	count uint64 // guarded by mu
 }
 
 // New implements eventfd2(2): a file with one reference, whose counter

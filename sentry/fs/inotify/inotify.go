@@ -72,9 +72,9 @@ type Inotify struct {
 	ino   uint64
 
 	mu      sync.Mutex
-	events  []event
-	watches map[int32]*watch
-	nextWD  int32
+	events  []event          // guarded by mu
+	watches map[int32]*watch // guarded by mu
+	nextWD  int32            // guarded by mu
 }
 
 // watch is one watched inode of an instance.

@@ -33,8 +33,8 @@ type accounted interface {
 // dataCharge is what a node's memfd is charged.
 type dataCharge struct {
 	mu    sync.Mutex
-	mem   *usage.Memory
-	bytes uint64
+	mem   *usage.Memory // the account charged, found at the first growth; guarded by mu
+	bytes uint64        // guarded by mu
 }
 
 // setData gives n its memfd and what it is charged, which is returned when
@@ -61,7 +61,7 @@ func (c *dataCharge) grow(ctx context.Context, size int64) error {
 		return nil
 	}
 	if c.mem == nil {
-		a, ok := vfs.CallerOf(ctx).Task.(accounted)
+		a, ok := vfs.TaskOf(ctx).(accounted)
 		if !ok {
 			return nil
 		}

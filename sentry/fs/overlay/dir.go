@@ -50,39 +50,39 @@ func (n *node) prepareNew(ctx context.Context, name string) error {
 }
 
 // Create implements vfs.DirWriter.
-func (n *node) Create(ctx context.Context, name string, mode uint32, rdev uint64) (vfs.Inode, error) {
+func (n *node) Create(ctx context.Context, creds vfs.Creds, name string, mode uint32, rdev uint64) (vfs.Inode, error) {
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
 	if err := n.prepareNew(ctx, name); err != nil {
 		return nil, err
 	}
-	c := n.fs.newNode(ctx, mode, rdev, n)
+	c := n.fs.newNode(creds, mode, rdev, n)
 	n.add(name, c)
 	n.touch()
 	return c, nil
 }
 
 // Mkdir implements vfs.DirWriter.
-func (n *node) Mkdir(ctx context.Context, name string, mode uint32) error {
+func (n *node) Mkdir(ctx context.Context, creds vfs.Creds, name string, mode uint32) error {
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
 	if err := n.prepareNew(ctx, name); err != nil {
 		return err
 	}
-	n.add(name, n.fs.newNode(ctx, unix.S_IFDIR|mode, 0, n))
+	n.add(name, n.fs.newNode(creds, unix.S_IFDIR|mode, 0, n))
 	n.st.Nlink++
 	n.touch()
 	return nil
 }
 
 // Symlink implements vfs.DirWriter.
-func (n *node) Symlink(ctx context.Context, name, target string) error {
+func (n *node) Symlink(ctx context.Context, creds vfs.Creds, name, target string) error {
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
 	if err := n.prepareNew(ctx, name); err != nil {
 		return err
 	}
-	c := n.fs.newNode(ctx, unix.S_IFLNK|0o777, 0, n)
+	c := n.fs.newNode(creds, unix.S_IFLNK|0o777, 0, n)
 	c.target = target
 	n.add(name, c)
 	n.touch()

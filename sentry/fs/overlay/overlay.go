@@ -53,6 +53,10 @@ const (
 
 // FS is an overlay (or, with no lower layer, a memory filesystem).
 type FS struct {
+	// mu guards the tree: every node's attributes, children, whiteouts,
+	// lower inode, up flag, symlink target and extended attributes, and
+	// the choice of a file's memfd; file data is read and written without
+	// it (dataMu orders appends and truncations).
 	mu      sync.Mutex
 	lower   vfs.FileSystem
 	dev     uint64
@@ -76,7 +80,8 @@ func New(ctx context.Context, lower vfs.FileSystem) (*FS, error) {
 // permissions mode (tmpfs).
 func NewMemory(mode uint32) *FS {
 	fs := &FS{dev: vfs.NewDeviceID()}
-	fs.root = fs.newNode(context.Background(), unix.S_IFDIR|mode&0o7777, 0, nil)
+	// The root directory belongs to root, who mounts the filesystem.
+	fs.root = fs.newNode(vfs.KernelCreds(), unix.S_IFDIR|mode&0o7777, 0, nil)
 	return fs
 }
 
@@ -92,7 +97,7 @@ func (fs *FS) Root() vfs.Inode { return fs.root }
 func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 	const block = 4096
 	total, free := uint64(1<<32), uint64(1<<32)
-	if a, ok := vfs.CallerOf(ctx).Task.(accounted); ok && a.MemoryAccount().Limit() > 0 {
+	if a, ok := vfs.TaskOf(ctx).(accounted); ok && a.MemoryAccount().Limit() > 0 {
 		mem := a.MemoryAccount()
 		total = mem.Limit()
 		free = total - min(mem.Used(), total)
@@ -132,16 +137,22 @@ func (n *node) Removed() bool {
 
 func (fs *FS) newIno() uint64 { return fs.inoBase | fs.nextIno.Add(1) }
 
-// newNode returns a node created here, owned by the caller.
-func (fs *FS) newNode(ctx context.Context, mode uint32, rdev uint64, parent *node) *node {
-	c := vfs.CallerOf(ctx).Creds
+// newNode returns a node created here, owned by creds as
+// inode_init_owner says: in a set-group-ID directory the node takes the
+// directory's group, a directory stays set-group-ID, and a group-executable
+// file loses that bit unless creds are in the group or hold CAP_FSETID
+// (mode_strip_sgid).
+func (fs *FS) newNode(creds vfs.Creds, mode uint32, rdev uint64, parent *node) *node {
 	now := vfs.Now()
 	n := &node{fs: fs, up: true}
-	n.st = unix.Stat_t{Ino: fs.newIno(), Dev: fs.dev, Mode: mode, Nlink: 1, Uid: c.UID, Gid: c.GID, Rdev: rdev, Blksize: 4096, Atim: now, Mtim: now, Ctim: now}
+	n.st = unix.Stat_t{Ino: fs.newIno(), Dev: fs.dev, Mode: mode, Nlink: 1, Uid: creds.UID(), Gid: creds.GID(), Rdev: rdev, Blksize: 4096, Atim: now, Mtim: now, Ctim: now}
 	if parent != nil && parent.st.Mode&unix.S_ISGID != 0 {
 		n.st.Gid = parent.st.Gid
-		if vfs.IsDir(mode) {
+		switch {
+		case vfs.IsDir(mode):
 			n.st.Mode |= unix.S_ISGID
+		case mode&(unix.S_ISGID|unix.S_IXGRP) == unix.S_ISGID|unix.S_IXGRP && !creds.InGroup(n.st.Gid) && !creds.HasCap(linux.CAP_FSETID):
+			n.st.Mode &^= unix.S_ISGID
 		}
 	}
 	if vfs.IsDir(mode) {

@@ -74,7 +74,7 @@ func (x *xattrs) put(ctx context.Context, name string, value, old []byte, had bo
 		return unix.ENOSPC
 	}
 	if x.mem == nil {
-		if a, ok := vfs.CallerOf(ctx).Task.(accounted); ok {
+		if a, ok := vfs.TaskOf(ctx).(accounted); ok {
 			x.mem = a.MemoryAccount()
 		}
 	}

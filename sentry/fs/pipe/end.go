@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -47,7 +48,18 @@ func (e *End) Pipe() *Pipe { return e.p }
 func (e *End) Read(ctx context.Context, p []byte) (int, error) { return e.p.read(p) }
 
 // Write implements vfs.Stream.
-func (e *End) Write(ctx context.Context, p []byte) (int, error) { return e.p.write(p) }
+func (e *End) Write(ctx context.Context, p []byte) (int, error) {
+	var mem *usage.Memory
+	if a, ok := vfs.TaskOf(ctx).(accounted); ok {
+		mem = a.MemoryAccount()
+	}
+	return e.p.write(p, mem)
+}
+
+// accounted is a caller that charges memory (a *kernel.Task).
+type accounted interface {
+	MemoryAccount() *usage.Memory
+}
 
 // ReadAt implements vfs.FileImpl: pipes have no offsets.
 func (e *End) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
@@ -93,6 +105,7 @@ func (p *Pipe) release(e *End) {
 	}
 	idle := p.readers == 0 && p.writers == 0
 	if idle {
+		p.mem.Uncharge(uint64(len(p.data)))
 		p.data = nil
 	}
 	p.mu.Unlock()
@@ -128,12 +141,12 @@ func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 func (i *inode) LinkName() string { return fmt.Sprintf("pipe:[%d]", i.p.ino) }
 
 // NewPair implements pipe2(2): it returns the read end and the write end
-// of a new pipe, each with one reference. flags may hold O_NONBLOCK (and
-// O_DIRECT, ignored); O_CLOEXEC is for the caller's descriptors.
-func NewPair(ctx context.Context, flags int) (r, w *vfs.File) {
+// of a new pipe owned by owner, each with one reference. flags may hold
+// O_NONBLOCK (and O_DIRECT, ignored); O_CLOEXEC is for the caller's
+// descriptors.
+func NewPair(owner vfs.Creds, flags int) (r, w *vfs.File) {
 	p := New()
-	c := vfs.CallerOf(ctx).Creds
-	in := &inode{p: p, uid: c.UID, gid: c.GID, ctime: unix.NsecToTimespec(time.Now().UnixNano())}
+	in := &inode{p: p, uid: owner.UID(), gid: owner.GID(), ctime: unix.NsecToTimespec(time.Now().UnixNano())}
 	status := flags & unix.O_NONBLOCK
 	// The read end opens first, so it sees POLLHUP when the writer goes.
 	re := p.openEnd(unix.O_RDONLY)

@@ -13,7 +13,7 @@ import (
 // vfs.FIFOOpener.
 type FIFOs struct {
 	mu    sync.Mutex
-	pipes map[fifoKey]*Pipe
+	pipes map[fifoKey]*Pipe // guarded by mu
 }
 
 type fifoKey struct{ dev, ino uint64 }

@@ -25,6 +25,12 @@
 //   - FIFOs: the VFS hands the opening of every FIFO node to a FIFOs
 //     table (vfs.FIFOOpener), which keeps one Pipe per (st_dev, st_ino)
 //     while any end is open; the data goes when the last end closes.
+//   - The queued bytes are sentry memory the sandbox asked for, so they
+//     are charged to the writer's memory account (package usage) while
+//     queued, as Linux charges pipe pages to the writer's memory cgroup:
+//     past --memory-limit a write fails with ENOMEM (pipe_write's answer
+//     when it cannot allocate a page). Otherwise pipes resized to 1 MiB, or
+//     by root to 2 GiB, would let a sandbox grow the sentry without bound.
 //   - O_DIRECT (packet mode) is accepted and treated as a byte stream.
 //   - SIGPIPE is not sent yet (signals are not delivered); writes without
 //     readers fail with EPIPE.
@@ -37,6 +43,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -71,11 +78,16 @@ type Pipe struct {
 	queue vfs.Queue
 	ino   uint64 // st_ino of an anonymous pipe
 
+	// mu guards the buffer and the ends: every field from here to
+	// opened; fifos and key are set once, before the pipe is shared.
 	mu       sync.Mutex
 	data     []byte // queued bytes, oldest first
 	capacity int
-	readers  int
-	writers  int
+	// mem is the account len(data) is charged to: that of the writer
+	// that found the pipe empty.
+	mem     *usage.Memory
+	readers int
+	writers int
 	// rOpens and wOpens count the opens of each kind ever, so a FIFO open
 	// waiting for a partner sees one come, and a reader tells "no writer
 	// yet" (no POLLHUP) from "the writers went" (Linux's w_counter).
@@ -121,6 +133,7 @@ func (p *Pipe) read(dst []byte) (int, error) {
 	if len(p.data) == 0 {
 		p.data = p.data[:0:0] // let the buffer go
 	}
+	p.mem.Uncharge(uint64(n))
 	p.mu.Unlock()
 	p.queue.Notify(writeEvents)
 	return n, nil
@@ -129,8 +142,9 @@ func (p *Pipe) read(dst []byte) (int, error) {
 // write queues what fits of src: all of it or nothing for at most
 // AtomicSize bytes, EAGAIN when nothing fits, and the count with EAGAIN
 // when only part of a larger src fits (the vfs.Waitable contract); EPIPE
-// without readers.
-func (p *Pipe) write(src []byte) (int, error) {
+// without readers; ENOMEM when the sandbox's memory account (mem, the
+// writer's) cannot take the bytes.
+func (p *Pipe) write(src []byte, mem *usage.Memory) (int, error) {
 	if len(src) == 0 {
 		return 0, nil
 	}
@@ -145,6 +159,13 @@ func (p *Pipe) write(src []byte) (int, error) {
 		return 0, unix.EAGAIN
 	}
 	n := min(free, len(src))
+	if len(p.data) == 0 {
+		p.mem = mem
+	}
+	if !p.mem.Charge(uint64(n)) {
+		p.mu.Unlock()
+		return 0, unix.ENOMEM
+	}
 	p.data = append(p.data, src[:n]...)
 	p.mu.Unlock()
 	p.queue.Notify(readEvents)

@@ -10,12 +10,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
 func newPair(t *testing.T, flags int) (r, w *vfs.File) {
 	t.Helper()
-	r, w = NewPair(context.Background(), flags)
+	r, w = NewPair(vfs.Creds{}, flags)
 	t.Cleanup(func() { r.DecRef(); w.DecRef() })
 	return r, w
 }
@@ -88,7 +89,7 @@ func TestLargeWriteIsSplitAndCompletes(t *testing.T) {
 
 func TestEOFAfterWritersClose(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer r.DecRef()
 	w.Write(ctx, []byte("last"))
 	w2 := w // a dup shares the file: EOF comes with the last reference
@@ -122,7 +123,7 @@ func TestEOFAfterWritersClose(t *testing.T) {
 
 func TestEPIPE(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer w.DecRef()
 	r.DecRef()
 	if _, err := w.Write(ctx, []byte("x")); err != unix.EPIPE {
@@ -135,7 +136,7 @@ func TestEPIPE(t *testing.T) {
 
 func TestBlockedWriterGetsEPIPE(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(ctx, 0)
+	r, w := NewPair(vfs.Creds{}, 0)
 	defer w.DecRef()
 	if n, err := w.Write(ctx, make([]byte, DefaultSize)); n != DefaultSize || err != nil {
 		t.Fatalf("fill = %d, %v", n, err)
@@ -201,6 +202,48 @@ func TestSetSize(t *testing.T) {
 	}
 	if p.Queued() != 3*PageSize {
 		t.Errorf("queued = %d", p.Queued())
+	}
+}
+
+// account is a caller whose memory account pipes charge.
+type account struct{ mem *usage.Memory }
+
+func (a account) MemoryAccount() *usage.Memory { return a.mem }
+
+// TestQueuedBytesCharged: a pipe's queued bytes are charged to the
+// writer's account while they wait, and a write past the limit fails with
+// ENOMEM (pipes grown with F_SETPIPE_SZ would otherwise let a sandbox grow
+// the sentry without bound).
+func TestQueuedBytesCharged(t *testing.T) {
+	mem := usage.NewMemory(64 << 10)
+	ctx := vfs.WithTask(context.Background(), account{mem})
+	r, w := NewPair(vfs.Creds{}, unix.O_NONBLOCK)
+	p, _ := FromFile(r)
+	if _, err := p.SetSize(1<<20, false); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.Write(ctx, make([]byte, 48<<10)); n != 48<<10 || err != nil {
+		t.Fatalf("write of 48 KiB under a 64 KiB account: %d, %v", n, err)
+	}
+	if mem.Used() != 48<<10 {
+		t.Errorf("charged %d bytes for 48 KiB queued", mem.Used())
+	}
+	if n, err := w.Write(ctx, make([]byte, 32<<10)); n != 0 || err != unix.ENOMEM {
+		t.Errorf("write past the account's limit: %d, %v; want 0, ENOMEM", n, err)
+	}
+	if n, err := r.Read(ctx, make([]byte, 16<<10)); n != 16<<10 || err != nil {
+		t.Fatalf("read: %d, %v", n, err)
+	}
+	if mem.Used() != 32<<10 {
+		t.Errorf("charged %d bytes for 32 KiB queued", mem.Used())
+	}
+	if n, err := w.Write(ctx, make([]byte, 32<<10)); n != 32<<10 || err != nil {
+		t.Errorf("write that fits again: %d, %v", n, err)
+	}
+	r.DecRef()
+	w.DecRef()
+	if mem.Used() != 0 {
+		t.Errorf("%d bytes still charged after both ends closed", mem.Used())
 	}
 }
 

@@ -45,9 +45,17 @@ func pidStatus(ctx context.Context, t *kernel.Task) string {
 		"TracerPid:\t0\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nThreads:\t1\n"+
 		"SigPnd:\t0000000000000000\nSigBlk:\t%016x\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
 		t.Name(), 0o22, st, stateNames[st], t.PID(), t.TID, t.PPID(),
-		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.Effective,
-		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.Effective,
-		t.SigMask(), t.NoNewPrivs)
+		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS,
+		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS,
+		t.SigMask(), noNewPrivs(t))
+}
+
+// noNewPrivs is /proc/PID/status's NoNewPrivs field.
+func noNewPrivs(t *kernel.Task) int {
+	if t.NoNewPrivs() {
+		return 1
+	}
+	return 0
 }
 
 // stringsAt reads a range of the process's memory (cmdline, environ).
@@ -56,11 +64,11 @@ func stringsAt(t *kernel.Task, r [2]uintptr) string {
 		return ""
 	}
 	b := make([]byte, r[1]-r[0])
-	n, _ := t.MM.CopyIn(r[0], b)
+	n, _ := t.MM().CopyIn(r[0], b)
 	return string(b[:n])
 }
 
-func cmdline(t *kernel.Task) string { return stringsAt(t, t.MM.Argv) }
-func environ(t *kernel.Task) string { return stringsAt(t, t.MM.Envv) }
-func auxv(t *kernel.Task) string    { return string(t.MM.Auxv) }
-func maps(t *kernel.Task) string    { return t.MM.Maps() }
+func cmdline(t *kernel.Task) string { return stringsAt(t, t.MM().Argv) }
+func environ(t *kernel.Task) string { return stringsAt(t, t.MM().Envv) }
+func auxv(t *kernel.Task) string    { return string(t.MM().Auxv) }
+func maps(t *kernel.Task) string    { return t.MM().Maps() }

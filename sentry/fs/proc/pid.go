@@ -59,7 +59,7 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 			"mountinfo": gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.
 			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
-			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe }),
+			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
 			"cwd":    link("cwd", cwdLink),
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
 			"fd":     fs.fdDir(base, task, false),
@@ -70,13 +70,13 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 
 // fdTarget is what /proc/PID/fd/N links to.
 func fdTarget(t *kernel.Task, fd int32) (string, error) {
-	f, err := t.FDs.Get(fd)
+	f, err := t.FDs().Get(fd)
 	if err != nil {
 		return "", unix.ENOENT
 	}
 	defer f.DecRef()
 	if d := f.Dentry(); d != nil {
-		return vfs.PathOf(t.FS.Root(), d), nil
+		return vfs.PathOf(t.FS().Root(), d), nil
 	}
 	if n, ok := f.Inode().(vfs.LinkNamer); ok {
 		return n.LinkName(), nil
@@ -90,7 +90,7 @@ func fdTarget(t *kernel.Task, fd int32) (string, error) {
 
 // fdinfo is /proc/PID/fdinfo/N.
 func fdinfo(t *kernel.Task, fd int32) (string, error) {
-	f, err := t.FDs.Get(fd)
+	f, err := t.FDs().Get(fd)
 	if err != nil {
 		return "", unix.ENOENT
 	}
@@ -100,7 +100,7 @@ func fdinfo(t *kernel.Task, fd int32) (string, error) {
 		pos = 0
 	}
 	flags := f.Flags()
-	if cloexec, _ := t.FDs.CloseOnExecFlag(fd); cloexec {
+	if cloexec, _ := t.FDs().CloseOnExecFlag(fd); cloexec {
 		flags |= unix.O_CLOEXEC
 	}
 	return fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t0\n", pos, flags), nil
@@ -119,7 +119,7 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 			return nil, unix.ENOENT
 		}
 		c := make(map[string]vfs.Inode)
-		for _, fd := range t.FDs.FDs() {
+		for _, fd := range t.FDs().FDs() {
 			n := strconv.Itoa(int(fd))
 			if info {
 				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
@@ -133,7 +133,7 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 
 // cwdLink is the target of /proc/PID/cwd: Linux marks a removed directory.
 func cwdLink(t *kernel.Task) string {
-	cwd, removed := t.FS.Getcwd()
+	cwd, removed := t.FS().Getcwd()
 	if removed {
 		return cwd + " (deleted)"
 	}

@@ -60,7 +60,7 @@ func (fs *FileSystem) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 
 // caller returns the task asking, if any.
 func caller(ctx context.Context) *kernel.Task {
-	t, _ := vfs.CallerOf(ctx).Task.(*kernel.Task)
+	t, _ := vfs.TaskOf(ctx).(*kernel.Task)
 	return t
 }
 

@@ -94,7 +94,7 @@ func TestOverlayLeavesHostUnchanged(t *testing.T) {
 	if got := s.names("/etc"); !slices.Equal(got, []string{".", "..", "conf", "new", "other"}) {
 		t.Errorf("merged /etc = %v", got)
 	}
-	if err := v.Unlink(ctx, fsc, nil, "/data/remove"); err != nil {
+	if err := v.Unlink(ctx, rootCreds, fsc, nil, "/data/remove"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.open("/data/remove", unix.O_RDONLY)
@@ -107,7 +107,7 @@ func TestOverlayLeavesHostUnchanged(t *testing.T) {
 		t.Errorf("recreated: %q", got)
 	}
 	// Rename a lower directory with contents.
-	if err := v.Rename(ctx, fsc, nil, "/data/a", nil, "/data/moved", 0); err != nil {
+	if err := v.Rename(ctx, rootCreds, fsc, nil, "/data/a", nil, "/data/moved", 0); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.read("/data/moved/b"); got != "nested" {
@@ -115,27 +115,27 @@ func TestOverlayLeavesHostUnchanged(t *testing.T) {
 	}
 	_, err = s.open("/data/a/b", unix.O_RDONLY)
 	wantErr(t, "old name after rename", err, unix.ENOENT)
-	err = v.Rmdir(ctx, fsc, nil, "/data/moved")
+	err = v.Rmdir(ctx, rootCreds, fsc, nil, "/data/moved")
 	wantErr(t, "rmdir non-empty", err, unix.ENOTEMPTY)
-	if err := v.Unlink(ctx, fsc, nil, "/data/moved/b"); err != nil {
+	if err := v.Unlink(ctx, rootCreds, fsc, nil, "/data/moved/b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Rmdir(ctx, fsc, nil, "/data/moved"); err != nil {
+	if err := v.Rmdir(ctx, rootCreds, fsc, nil, "/data/moved"); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Mkdir(ctx, fsc, nil, "/data/newdir", 0o700); err != nil {
+	if err := v.Mkdir(ctx, rootCreds, fsc, nil, "/data/newdir", 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Symlink(ctx, fsc, "../etc/conf", nil, "/data/sl"); err != nil {
+	if err := v.Symlink(ctx, rootCreds, fsc, "../etc/conf", nil, "/data/sl"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.read("/data/sl"); got != "changed" {
 		t.Errorf("new symlink: %q", got)
 	}
-	if err := v.Link(ctx, fsc, nil, "/bin/tool", nil, "/bin/hard", false); err != nil {
+	if err := v.Link(ctx, rootCreds, fsc, nil, "/bin/tool", nil, "/bin/hard", false); err != nil {
 		t.Fatal(err)
 	}
-	st, err := v.StatAt(ctx, fsc, nil, "/bin/hard", true)
+	st, err := v.StatAt(ctx, rootCreds, fsc, nil, "/bin/hard", true)
 	if err != nil || st.Nlink != 2 {
 		t.Errorf("link count %d, %v", st.Nlink, err)
 	}
@@ -146,24 +146,24 @@ func TestOverlayLeavesHostUnchanged(t *testing.T) {
 		{Mask: vfs.AttrMtime | vfs.AttrAtime, Mtime: unix.Timespec{Sec: 12345}, Atime: unix.Timespec{Sec: 1}},
 	}
 	for _, a := range attrs {
-		if err := v.SetAttrAt(ctx, fsc, nil, "/bin/tool", true, a); err != nil {
+		if err := v.SetAttrAt(ctx, rootCreds, fsc, nil, "/bin/tool", true, a); err != nil {
 			t.Fatalf("setattr %+v: %v", a, err)
 		}
 	}
-	st, _ = v.StatAt(ctx, fsc, nil, "/bin/hard", true)
+	st, _ = v.StatAt(ctx, rootCreds, fsc, nil, "/bin/hard", true)
 	if st.Mode != unix.S_IFREG|0o600 || st.Uid != 1000 || st.Size != 3 || st.Mtim.Sec != 12345 {
 		t.Errorf("attributes through the other link: %+v", st)
 	}
-	if err := v.Rename(ctx, fsc, nil, "/etc/conf", nil, "/etc/other", unix.RENAME_NOREPLACE); err != unix.EEXIST {
+	if err := v.Rename(ctx, rootCreds, fsc, nil, "/etc/conf", nil, "/etc/other", unix.RENAME_NOREPLACE); err != unix.EEXIST {
 		t.Errorf("RENAME_NOREPLACE: %v", err)
 	}
-	if err := v.Rename(ctx, fsc, nil, "/etc/conf", nil, "/etc/other", unix.RENAME_EXCHANGE); err != nil {
+	if err := v.Rename(ctx, rootCreds, fsc, nil, "/etc/conf", nil, "/etc/other", unix.RENAME_EXCHANGE); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.read("/etc/conf"); got != "other+more" {
 		t.Errorf("after exchange: %q", got)
 	}
-	if err := v.Rename(ctx, fsc, nil, "/etc", nil, "/etc/sub", 0); err != unix.EINVAL {
+	if err := v.Rename(ctx, rootCreds, fsc, nil, "/etc", nil, "/etc/sub", 0); err != unix.EINVAL {
 		t.Errorf("rename into itself: %v", err)
 	}
 
@@ -227,7 +227,7 @@ func TestTmpfsFiles(t *testing.T) {
 	if off, err := f.Seek(s.ctx, 0, unix.SEEK_END); off != 6 || err != nil {
 		t.Errorf("SEEK_END = %d, %v", off, err)
 	}
-	tmp, _ := s.v.StatAt(s.ctx, s.fsc, nil, "/tmp", true)
+	tmp, _ := s.v.StatAt(s.ctx, rootCreds, s.fsc, nil, "/tmp", true)
 	if tmp.Mode != unix.S_IFDIR|0o1777 {
 		t.Errorf("/tmp mode %o", tmp.Mode)
 	}

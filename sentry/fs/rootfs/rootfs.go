@@ -57,9 +57,10 @@ func New(root string, ids *host.Identities) (*vfs.VFS, *vfs.FSContext, error) {
 	return v, fsc, nil
 }
 
-// ensureDir makes path a directory in the overlay if it is missing.
+// ensureDir makes path a directory in the overlay if it is missing: a
+// mount point, which the kernel makes for itself.
 func ensureDir(ctx context.Context, v *vfs.VFS, fsc *vfs.FSContext, path string) error {
-	err := v.Mkdir(ctx, fsc, nil, path, 0o755)
+	err := v.Mkdir(ctx, vfs.KernelCreds(), fsc, nil, path, 0o755)
 	if err != nil && err != unix.EEXIST {
 		return fmt.Errorf("creating mount point %s: %w", path, err)
 	}

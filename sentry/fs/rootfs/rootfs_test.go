@@ -12,6 +12,10 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
+// rootCreds are those of the sandbox's root, whom these tests act as
+// (perm_test.go in package vfs tests other callers).
+var rootCreds = vfs.KernelCreds()
+
 // sandbox is a VFS over a fresh host directory.
 type sandbox struct {
 	t   *testing.T
@@ -55,7 +59,7 @@ func cutLink(s string) (string, bool) {
 }
 
 func (s *sandbox) open(path string, flags int) (*vfs.File, error) {
-	return s.v.Open(s.ctx, s.fsc, nil, path, flags, 0o644)
+	return s.v.Open(s.ctx, rootCreds, s.fsc, nil, path, flags, 0o644)
 }
 
 func (s *sandbox) read(path string) (string, error) {
@@ -101,7 +105,7 @@ func TestReadHostFile(t *testing.T) {
 func TestMounts(t *testing.T) {
 	s := newSandbox(t, nil)
 	for _, p := range []string{"/tmp", "/dev", "/dev/shm", "/proc"} {
-		st, err := s.v.StatAt(s.ctx, s.fsc, nil, p, true)
+		st, err := s.v.StatAt(s.ctx, rootCreds, s.fsc, nil, p, true)
 		if err != nil || !vfs.IsDir(st.Mode) {
 			t.Errorf("stat %s: %v, mode %o", p, err, st.Mode)
 		}
@@ -113,7 +117,7 @@ func TestMounts(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.dir, "tmp", "x")); err == nil {
 		t.Error("tmpfs file reached the host")
 	}
-	d, err := s.v.Lookup(s.ctx, s.fsc, nil, "/dev/shm/..", true)
+	d, err := s.v.Lookup(s.ctx, rootCreds, s.fsc, nil, "/dev/shm/..", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,10 +132,10 @@ func TestMounts(t *testing.T) {
 	}
 	_, err = s.open("/dev/tty", unix.O_RDWR)
 	wantErr(t, "/dev/tty", err, unix.ENXIO)
-	err = s.v.Unlink(s.ctx, s.fsc, nil, "/dev/null")
+	err = s.v.Unlink(s.ctx, rootCreds, s.fsc, nil, "/dev/null")
 	wantErr(t, "unlink /dev/null", err, unix.EROFS)
-	err = s.v.Rmdir(s.ctx, s.fsc, nil, "/tmp")
+	err = s.v.Rmdir(s.ctx, rootCreds, s.fsc, nil, "/tmp")
 	wantErr(t, "rmdir /tmp", err, unix.EBUSY)
-	err = s.v.Rename(s.ctx, s.fsc, nil, "/tmp/x", nil, "/y", 0)
+	err = s.v.Rename(s.ctx, rootCreds, s.fsc, nil, "/tmp/x", nil, "/y", 0)
 	wantErr(t, "rename across mounts", err, unix.EXDEV)
 }

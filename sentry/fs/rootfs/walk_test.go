@@ -88,19 +88,19 @@ func TestDotDotAtRootAndDirfd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dir.DecRef()
-	f, err := s.v.Open(s.ctx, s.fsc, dir, "c", unix.O_RDONLY, 0)
+	f, err := s.v.Open(s.ctx, rootCreds, s.fsc, dir, "c", unix.O_RDONLY, 0)
 	if err != nil {
 		t.Fatalf("openat(dir, c): %v", err)
 	}
 	f.DecRef()
-	if _, err := s.v.Open(s.ctx, s.fsc, dir, "../../top", unix.O_RDONLY, 0); err != nil {
+	if _, err := s.v.Open(s.ctx, rootCreds, s.fsc, dir, "../../top", unix.O_RDONLY, 0); err != nil {
 		t.Errorf("openat(dir, ../../top): %v", err)
 	}
 	file, _ := s.open("/top", unix.O_RDONLY)
 	defer file.DecRef()
-	_, err = s.v.Open(s.ctx, s.fsc, file, "x", unix.O_RDONLY, 0)
+	_, err = s.v.Open(s.ctx, rootCreds, s.fsc, file, "x", unix.O_RDONLY, 0)
 	wantErr(t, "openat(file, x)", err, unix.ENOTDIR)
-	if err := s.v.Chdir(s.ctx, s.fsc, "/a/b"); err != nil {
+	if err := s.v.Chdir(s.ctx, rootCreds, s.fsc, "/a/b"); err != nil {
 		t.Fatal(err)
 	}
 	if got, removed := s.fsc.Getcwd(); got != "/a/b" || removed {
@@ -153,7 +153,7 @@ func TestSymlinkEscape(t *testing.T) {
 		}
 	}
 	// The host layer alone, asked for names it should never see.
-	d, err := s.v.Lookup(s.ctx, s.fsc, nil, "/updir", true)
+	d, err := s.v.Lookup(s.ctx, rootCreds, s.fsc, nil, "/updir", true)
 	if err != nil || vfs.PathOf(s.fsc.Root(), d) != "/" {
 		t.Errorf("/updir resolves to %v, %v; want /", d, err)
 	}

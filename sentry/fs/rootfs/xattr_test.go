@@ -54,40 +54,40 @@ func TestXattrHostAndCopyUp(t *testing.T) {
 		t.Skipf("the host filesystem refuses user xattrs: %v", err)
 	}
 	mem := usage.NewMemory(1 << 20)
-	ctx := vfs.WithCaller(context.Background(), vfs.Caller{Task: account{mem}})
-	d, err := s.v.Lookup(ctx, s.fsc, nil, "/f", true)
+	ctx := vfs.WithTask(context.Background(), account{mem})
+	d, err := s.v.Lookup(ctx, rootCreds, s.fsc, nil, "/f", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := d.GetXattr(ctx, "user.h"); err != nil || string(v) != "host" {
+	if v, err := d.GetXattr(ctx, rootCreds, "user.h"); err != nil || string(v) != "host" {
 		t.Fatalf("host file: user.h = %q, %v", v, err)
 	}
-	if names, err := d.ListXattr(ctx); err != nil || !slices.Contains(names, "user.h") {
+	if names, err := d.ListXattr(ctx, rootCreds); err != nil || !slices.Contains(names, "user.h") {
 		t.Fatalf("host file: list = %q, %v", names, err)
 	}
-	if err := s.v.SetXattr(ctx, d, "user.h", []byte("x"), unix.XATTR_CREATE); err != unix.EEXIST {
+	if err := s.v.SetXattr(ctx, rootCreds, d, "user.h", []byte("x"), unix.XATTR_CREATE); err != unix.EEXIST {
 		t.Fatalf("XATTR_CREATE over a host attribute: %v, want EEXIST", err)
 	}
-	if err := s.v.SetXattr(ctx, d, "user.n", []byte("new"), 0); err != nil {
+	if err := s.v.SetXattr(ctx, rootCreds, d, "user.n", []byte("new"), 0); err != nil {
 		t.Fatal(err)
 	}
 	if mem.Used() == 0 {
 		t.Error("stored attributes are not charged")
 	}
-	if v, err := d.GetXattr(ctx, "user.h"); err != nil || string(v) != "host" {
+	if v, err := d.GetXattr(ctx, rootCreds, "user.h"); err != nil || string(v) != "host" {
 		t.Errorf("copy up lost user.h: %q, %v", v, err)
 	}
-	if err := s.v.RemoveXattr(ctx, d, "user.h"); err != nil {
+	if err := s.v.RemoveXattr(ctx, rootCreds, d, "user.h"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.GetXattr(ctx, "user.h"); err != unix.ENODATA {
+	if _, err := d.GetXattr(ctx, rootCreds, "user.h"); err != unix.ENODATA {
 		t.Errorf("removed user.h: %v, want ENODATA", err)
 	}
 	if got := hostXattrs(t, host); !slices.Equal(got, []string{"user.h"}) {
 		t.Errorf("the host file's attributes changed: %q", got)
 	}
 	used := mem.Used()
-	if err := s.v.RemoveXattr(ctx, d, "user.n"); err != nil {
+	if err := s.v.RemoveXattr(ctx, rootCreds, d, "user.n"); err != nil {
 		t.Fatal(err)
 	}
 	if mem.Used() >= used {
@@ -98,28 +98,28 @@ func TestXattrHostAndCopyUp(t *testing.T) {
 func TestXattrLimits(t *testing.T) {
 	s := newSandbox(t, nil)
 	mem := usage.NewMemory(16 << 10)
-	ctx := vfs.WithCaller(context.Background(), vfs.Caller{Task: account{mem}})
-	if err := s.v.Mknod(ctx, s.fsc, nil, "/f", unix.S_IFREG|0o644, 0); err != nil {
+	ctx := vfs.WithTask(context.Background(), account{mem})
+	if err := s.v.Mknod(ctx, rootCreds, s.fsc, nil, "/f", unix.S_IFREG|0o644, 0); err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.v.Lookup(ctx, s.fsc, nil, "/f", true)
+	d, err := s.v.Lookup(ctx, rootCreds, s.fsc, nil, "/f", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	value := make([]byte, 6<<10)
-	wantErr(t, "first", s.v.SetXattr(ctx, d, "user.a", value, 0), nil)
-	wantErr(t, "second", s.v.SetXattr(ctx, d, "user.b", value, 0), nil)
-	wantErr(t, "beyond the account", s.v.SetXattr(ctx, d, "user.c", value, 0), unix.ENOSPC)
-	wantErr(t, "replace", s.v.SetXattr(ctx, d, "user.a", value[:10], 0), nil)
-	wantErr(t, "after shrinking", s.v.SetXattr(ctx, d, "user.c", value, 0), nil)
+	wantErr(t, "first", s.v.SetXattr(ctx, rootCreds, d, "user.a", value, 0), nil)
+	wantErr(t, "second", s.v.SetXattr(ctx, rootCreds, d, "user.b", value, 0), nil)
+	wantErr(t, "beyond the account", s.v.SetXattr(ctx, rootCreds, d, "user.c", value, 0), unix.ENOSPC)
+	wantErr(t, "replace", s.v.SetXattr(ctx, rootCreds, d, "user.a", value[:10], 0), nil)
+	wantErr(t, "after shrinking", s.v.SetXattr(ctx, rootCreds, d, "user.c", value, 0), nil)
 
 	// One node holds at most 1 MiB, whatever the account allows.
 	big := usage.NewMemory(64 << 20)
-	ctx = vfs.WithCaller(context.Background(), vfs.Caller{Task: account{big}})
+	ctx = vfs.WithTask(context.Background(), account{big})
 	value = make([]byte, linux.XATTR_SIZE_MAX)
 	var err2 error
 	for i := 0; i < 32 && err2 == nil; i++ {
-		err2 = s.v.SetXattr(ctx, d, "user.big"+string(rune('a'+i)), value, 0)
+		err2 = s.v.SetXattr(ctx, rootCreds, d, "user.big"+string(rune('a'+i)), value, 0)
 	}
 	wantErr(t, "beyond the node's bound", err2, unix.ENOSPC)
 	if big.Used() > 1<<20 {

@@ -48,7 +48,7 @@ type SignalFD struct {
 	ino   uint64
 
 	mu   sync.Mutex
-	mask uint64
+	mask uint64 // guarded by mu
 }
 
 // New implements signalfd4(2) with fd -1: a file with one reference that
@@ -92,7 +92,7 @@ func (s *SignalFD) Read(ctx context.Context, p []byte) (int, error) {
 	if len(p) < RecordSize {
 		return 0, unix.EINVAL
 	}
-	t, ok := vfs.CallerOf(ctx).Task.(*kernel.Task)
+	t, ok := vfs.TaskOf(ctx).(*kernel.Task)
 	if !ok {
 		t = s.owner
 	}

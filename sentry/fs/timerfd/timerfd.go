@@ -48,6 +48,7 @@ type TimerFD struct {
 	clock int32
 	ino   uint64
 
+	// mu guards every field below.
 	mu sync.Mutex
 	// timer is the pending expiry, nil when disarmed or expired for good.
 	timer *time.Timer

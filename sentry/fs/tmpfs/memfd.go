@@ -16,15 +16,16 @@ var memfds = New(0o1777)
 
 var memfdSeq atomic.Uint64
 
-// NewMemFD returns an anonymous memory file (memfd_create(2)): a tmpfs
-// file that no directory lists, readable, writable and mappable.
-func NewMemFD(ctx context.Context, name string, flags int) (*vfs.File, error) {
+// NewMemFD returns an anonymous memory file (memfd_create(2)) owned by
+// creds: a tmpfs file that no directory lists, readable, writable and
+// mappable.
+func NewMemFD(ctx context.Context, creds vfs.Creds, name string, flags int) (*vfs.File, error) {
 	dir, ok := memfds.Root().(vfs.DirWriter)
 	if !ok {
 		return nil, unix.ENOSYS
 	}
 	unique := fmt.Sprintf("memfd-%d", memfdSeq.Add(1))
-	ino, err := dir.Create(ctx, unique, unix.S_IFREG|0o777, 0)
+	ino, err := dir.Create(ctx, creds, unique, unix.S_IFREG|0o777, 0)
 	if err != nil {
 		return nil, err
 	}

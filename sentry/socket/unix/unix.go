@@ -111,9 +111,9 @@ var (
 // Namespace is the names of one sandbox: bound paths and abstract names,
 // and the count of descriptors in flight.
 type Namespace struct {
-	names    map[string]*Socket // by key (PathKey, AbstractKey)
-	inflight int
-	nextAuto uint32
+	names    map[string]*Socket // by key (PathKey, AbstractKey); guarded by mu
+	inflight int                // guarded by mu
+	nextAuto uint32             // guarded by mu
 }
 
 // NewNamespace returns an empty namespace.
@@ -135,14 +135,21 @@ type Cred struct {
 // noCred is what SO_PEERCRED reports without a peer (pid 0, ids -1).
 var noCred = Cred{UID: ^uint32(0), GID: ^uint32(0)}
 
-// CallerCred returns the credentials of the caller in ctx.
+// credentialed is the calling task as a socket sees it (kernel.Task).
+type credentialed interface {
+	PID() int
+	EffectiveIDs() (uid, gid uint32)
+}
+
+// CallerCred returns the credentials of the task in ctx as SO_PEERCRED
+// reports them: its process ID and effective IDs (zeros without a task).
 func CallerCred(ctx context.Context) Cred {
-	c := vfs.CallerOf(ctx)
-	cr := Cred{UID: c.Creds.UID, GID: c.Creds.GID}
-	if p, ok := c.Task.(interface{ PID() int }); ok {
-		cr.PID = int32(p.PID())
+	t, ok := vfs.TaskOf(ctx).(credentialed)
+	if !ok {
+		return Cred{}
 	}
-	return cr
+	uid, gid := t.EffectiveIDs()
+	return Cred{PID: int32(t.PID()), UID: uid, GID: gid}
 }
 
 type state int

@@ -222,11 +222,16 @@ func TestConcurrentTraffic(t *testing.T) {
 }
 
 // FuzzAddressAndOptions feeds arbitrary bytes where applications pass
-// addresses and option values: an errno, never a panic.
+// addresses, option values and control messages: an errno, never a
+// panic. Control messages that parse go through a datagram pair and come
+// back out through BuildControl in name bytes (checkControl).
 func FuzzAddressAndOptions(f *testing.F) {
 	f.Add([]byte{sys.AF_UNIX, 0, 'a', 0}, 7)
 	f.Add([]byte{sys.AF_UNIX, 0, 0, 'x'}, sys.SO_LINGER)
 	f.Add([]byte{1, 2, 3}, sys.SO_RCVTIMEO)
+	for _, c := range controlSeeds() {
+		f.Add(c.b, c.room)
+	}
 	f.Fuzz(func(t *testing.T, b []byte, name int) {
 		if a, err := ParseAddress(b); err == nil {
 			_ = a.Key(sys.SOCK_STREAM)
@@ -238,5 +243,6 @@ func FuzzAddressAndOptions(f *testing.F) {
 		_ = s.SetOption(name, b)
 		_, _ = s.GetOption(name)
 		_ = s.Readiness(-1)
+		checkControl(t, b, name)
 	})
 }

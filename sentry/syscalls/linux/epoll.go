@@ -36,7 +36,7 @@ func epollCreate1(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func newEpoll(t *kernel.Task, flags int) (uintptr, error) {
 	f := epoll.New(0)
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&unix.EPOLL_CLOEXEC != 0)
+	fd, err := t.FDs().Install(f, 0, flags&unix.EPOLL_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
 }
 

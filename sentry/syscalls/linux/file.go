@@ -3,11 +3,14 @@ package linux
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -53,15 +56,6 @@ func registerFile(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_UMASK, "umask", umask, oct)
 }
 
-// callerCtx is the context VFS operations run in for t.
-func callerCtx(t *kernel.Task) context.Context {
-	c := t.Creds()
-	return vfs.WithCaller(context.Background(), vfs.Caller{
-		Creds: vfs.Creds{UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups},
-		Task:  t,
-	})
-}
-
 // copyInPath reads a path argument.
 func copyInPath(t *kernel.Task, addr uintptr) (string, error) {
 	return t.CopyInString(addr, unix.PathMax-1)
@@ -71,7 +65,7 @@ func copyInPath(t *kernel.Task, addr uintptr) (string, error) {
 // Linux's fdget: an O_PATH descriptor only names a file, and every syscall
 // that would use it as an open file fails with EBADF.
 func getFile(t *kernel.Task, fd int32) (*vfs.File, error) {
-	f, err := t.FDs.Get(fd)
+	f, err := t.FDs().Get(fd)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +79,7 @@ func getFile(t *kernel.Task, fd int32) (*vfs.File, error) {
 // getFileRaw returns the file at fd, O_PATH descriptors included, as
 // Linux's fdget_raw, for the syscalls that take them: fstat, fstatfs,
 // fchdir, fcntl's descriptor commands, execveat and SCM_RIGHTS.
-func getFileRaw(t *kernel.Task, fd int32) (*vfs.File, error) { return t.FDs.Get(fd) }
+func getFileRaw(t *kernel.Task, fd int32) (*vfs.File, error) { return t.FDs().Get(fd) }
 
 // atDir returns the directory a *at syscall starts from: nil for
 // AT_FDCWD. The caller releases it with putFile.
@@ -94,7 +88,7 @@ func atDir(t *kernel.Task, dirfd int32, path string) (*vfs.File, error) {
 		// An absolute path ignores dirfd, even a bad one.
 		return nil, nil
 	}
-	return t.FDs.Get(dirfd)
+	return t.FDs().Get(dirfd)
 }
 
 // putFile drops a reference taken by getFile or atDir.
@@ -115,7 +109,7 @@ func pathAt(t *kernel.Task, dirfd int32, addr uintptr, fn func(ctx context.Conte
 		return err
 	}
 	defer putFile(dir)
-	return fn(callerCtx(t), dir, path)
+	return fn(t.Ctx(), dir, path)
 }
 
 func openat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -133,12 +127,12 @@ func creat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func doOpen(t *kernel.Task, dirfd int32, addr uintptr, flags int, mode uint32) (uintptr, error) {
 	var fd int32
 	err := pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		f, err := t.K.VFS.Open(ctx, t.FS, dir, path, flags, mode)
+		f, err := t.K.VFS.Open(ctx, t.FSCreds(), t.FS(), dir, path, flags, mode)
 		if err != nil {
 			return err
 		}
 		defer f.DecRef()
-		fd, err = t.FDs.Install(f, 0, flags&unix.O_CLOEXEC != 0)
+		fd, err = t.FDs().Install(f, 0, flags&unix.O_CLOEXEC != 0)
 		if err == unix.EINVAL {
 			err = unix.EMFILE
 		}
@@ -148,7 +142,7 @@ func doOpen(t *kernel.Task, dirfd int32, addr uintptr, flags int, mode uint32) (
 }
 
 func closeFD(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.FDs.Close(a.Int(0))
+	return 0, t.FDs().Close(a.Int(0))
 }
 
 func closeRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -158,7 +152,7 @@ func closeRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	// CLOSE_RANGE_UNSHARE: the table is unshared by whoever shares it
 	// (clone); until threads share tables, closing in place is the same.
-	t.FDs.CloseRange(first, last, flags&unix.CLOSE_RANGE_CLOEXEC != 0)
+	t.FDs().CloseRange(first, last, flags&unix.CLOSE_RANGE_CLOEXEC != 0)
 	return 0, nil
 }
 
@@ -170,12 +164,41 @@ func rwLen(n int64) (int, error) {
 	return int(min(n, maxRW)), nil
 }
 
+// accessOK is Linux's access_ok: [addr, addr+n) lies below the top of the
+// user address space. It says nothing about what is mapped there.
+func accessOK(addr uintptr, n uint64) bool {
+	return n <= mm.TaskSize && uint64(addr) <= mm.TaskSize-n
+}
+
+// rwBuf validates the buffer and count of read(2), write(2), pread64(2)
+// and pwrite64(2) as vfs_read and vfs_write do: EFAULT unless the whole
+// range passes access_ok (so a count near 2^64 is EFAULT, not EINVAL, and
+// nothing past a buffer that could not be that long is ever copied), then
+// the count is cut to MAX_RW_COUNT.
+func rwBuf(addr uintptr, n uint64) (int, error) {
+	if !accessOK(addr, n) {
+		return 0, unix.EFAULT
+	}
+	return int(min(n, maxRW)), nil
+}
+
+// sockBuf validates the buffer of sendto(2) and recvfrom(2) as
+// import_ubuf does: the count is cut to MAX_RW_COUNT first, then the
+// range must pass access_ok.
+func sockBuf(addr uintptr, n uint64) (int, error) {
+	n = min(n, maxRW)
+	if !accessOK(addr, n) {
+		return 0, unix.EFAULT
+	}
+	return int(n), nil
+}
+
 // readInto reads up to n bytes with rd, in chunks, and copies them to
 // addr. A short read ends the loop (streams return what they have).
 func readInto(t *kernel.Task, addr uintptr, n int, rd func(p []byte, done int) (int, error)) (int, error) {
 	// Read no more than can be delivered: a buffer that runs into a bad page
 	// gets a short count, and the file keeps the rest (EFAULT if none fits).
-	if ok := t.MM.AccessiblePrefix(addr, n, true); ok < n {
+	if ok := t.MM().AccessiblePrefix(addr, n, true); ok < n {
 		if ok == 0 {
 			return 0, unix.EFAULT
 		}
@@ -208,7 +231,7 @@ func readInto(t *kernel.Task, addr uintptr, n int, rd func(p []byte, done int) (
 // writeFrom copies up to n bytes from addr and writes them with wr, in
 // chunks.
 func writeFrom(t *kernel.Task, addr uintptr, n int, wr func(p []byte, done int) (int, error)) (int, error) {
-	if ok := t.MM.AccessiblePrefix(addr, n, false); ok < n {
+	if ok := t.MM().AccessiblePrefix(addr, n, false); ok < n {
 		if ok == 0 {
 			return 0, unix.EFAULT
 		}
@@ -261,11 +284,11 @@ func read(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwLen(a.Int64(2))
+	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	got, err := readInto(t, a.Pointer(1), n, func(p []byte, _ int) (int, error) { return f.Read(ctx, p) })
 	return uintptr(got), err
 }
@@ -276,11 +299,11 @@ func write(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwLen(a.Int64(2))
+	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	got, err := writeFrom(t, a.Pointer(1), n, func(p []byte, _ int) (int, error) { return f.Write(ctx, p) })
 	return uintptr(got), err
 }
@@ -291,12 +314,12 @@ func pread64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwLen(a.Int64(2))
+	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
 	off := a.Int64(3)
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	got, err := readInto(t, a.Pointer(1), n, func(p []byte, done int) (int, error) {
 		return f.PRead(ctx, p, off+int64(done))
 	})
@@ -309,12 +332,12 @@ func pwrite64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwLen(a.Int64(2))
+	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
 	off := a.Int64(3)
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	got, err := writeFrom(t, a.Pointer(1), n, func(p []byte, done int) (int, error) {
 		return f.PWrite(ctx, p, off+int64(done))
 	})
@@ -327,27 +350,43 @@ type iovec struct {
 	len  int
 }
 
-// copyInIovecs reads cnt iovecs at addr: EINVAL beyond IOV_MAX or for a
-// negative or overflowing total length.
+// iovecSize is sizeof(struct iovec).
+const iovecSize = 16
+
+// copyInIovecs reads cnt iovecs at addr: EINVAL beyond UIO_MAXIOV, then
+// as parseIovecs.
 func copyInIovecs(t *kernel.Task, addr uintptr, cnt int32) ([]iovec, int, error) {
-	if cnt < 0 || cnt > 1024 {
+	if cnt < 0 || cnt > linux.UIO_MAXIOV {
 		return nil, 0, unix.EINVAL
 	}
-	raw := make([]byte, 16*int(cnt))
+	raw := make([]byte, iovecSize*int(cnt))
 	if err := t.CopyIn(addr, raw); err != nil {
 		return nil, 0, err
 	}
-	iovs := make([]iovec, cnt)
-	total := 0
+	return parseIovecs(raw)
+}
+
+// parseIovecs decodes an iovec array as Linux's import_iovec: EINVAL if
+// any length is negative as a ssize_t, then EFAULT if any buffer reaches
+// past the user address space (access_ok, before anything is copied, so
+// that no earlier buffer is transferred), then lengths cut so that the
+// total stays within MAX_RW_COUNT. It returns the buffers and their total.
+func parseIovecs(raw []byte) ([]iovec, int, error) {
+	iovs := make([]iovec, len(raw)/iovecSize)
 	for i := range iovs {
-		base := binary.LittleEndian.Uint64(raw[16*i:])
-		l := int64(binary.LittleEndian.Uint64(raw[16*i+8:]))
+		l := int64(binary.LittleEndian.Uint64(raw[iovecSize*i+8:]))
 		if l < 0 {
-			return nil, 0, unix.EINVAL
+			return nil, 0, fmt.Errorf("iovec %d of %d bytes: %w", i, l, unix.EINVAL)
 		}
-		l = min(l, int64(maxRW-total))
-		iovs[i] = iovec{uintptr(base), int(l)}
-		total += int(l)
+		iovs[i] = iovec{uintptr(binary.LittleEndian.Uint64(raw[iovecSize*i:])), int(l)}
+	}
+	total := 0
+	for i, v := range iovs {
+		if end := v.base + uintptr(v.len); end < v.base || end > mm.TaskSize {
+			return nil, 0, fmt.Errorf("iovec %d at %#x of %d bytes: %w", i, v.base, v.len, unix.EFAULT)
+		}
+		iovs[i].len = min(v.len, maxRW-total)
+		total += iovs[i].len
 	}
 	return iovs, total, nil
 }
@@ -480,7 +519,7 @@ func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uint
 	if err != nil {
 		return 0, err
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	return vectorRead(t, iovs, total, func(p []byte) (int, error) {
 		if off < 0 {
 			return f.Read(ctx, p)
@@ -502,7 +541,7 @@ func doWritev(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uin
 	if err != nil {
 		return 0, err
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	return vectorWrite(t, iovs, total, func(p []byte) (int, error) {
 		if off < 0 {
 			return f.Write(ctx, p)
@@ -519,17 +558,17 @@ func lseek(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	off, err := f.Seek(callerCtx(t), a.Int64(1), int(a.Int(2)))
+	off, err := f.Seek(t.Ctx(), a.Int64(1), int(a.Int(2)))
 	return uintptr(off), err
 }
 
 func dup(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	fd, err := t.FDs.Dup(a.Int(0))
+	fd, err := t.FDs().Dup(a.Int(0))
 	return uintptr(fd), err
 }
 
 func dup2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	fd, err := t.FDs.Dup3(a.Int(0), a.Int(1), false, true)
+	fd, err := t.FDs().Dup3(a.Int(0), a.Int(1), false, true)
 	return uintptr(fd), err
 }
 
@@ -538,7 +577,7 @@ func dup3(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if flags&^unix.O_CLOEXEC != 0 {
 		return 0, unix.EINVAL
 	}
-	fd, err := t.FDs.Dup3(a.Int(0), a.Int(1), flags&unix.O_CLOEXEC != 0, false)
+	fd, err := t.FDs().Dup3(a.Int(0), a.Int(1), flags&unix.O_CLOEXEC != 0, false)
 	return uintptr(fd), err
 }
 
@@ -548,7 +587,7 @@ func fsync(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, f.Sync(callerCtx(t))
+	return 0, f.Sync(t.Ctx())
 }
 
 // sync has nothing to flush: writes stay in memory or are the host's.
@@ -577,7 +616,7 @@ func ftruncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	}
-	return 0, f.SetAttr(callerCtx(t), vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+	return 0, f.SetAttr(t.Ctx(), t.FSCreds(), vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
 }
 
 func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -585,7 +624,7 @@ func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.SetAttrAt(ctx, t.FS, dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+		return t.K.VFS.SetAttrAt(ctx, t.FSCreds(), t.FS(), dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
 	})
 }
 
@@ -595,9 +634,9 @@ func fallocate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, f.Allocate(callerCtx(t), a.Uint(1), a.Int64(2), a.Int64(3))
+	return 0, f.Allocate(t.Ctx(), a.Uint(1), a.Int64(2), a.Int64(3))
 }
 
 func umask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return uintptr(t.FS.SwapUmask(a.Uint(0))), nil
+	return uintptr(t.FS().SwapUmask(a.Uint(0))), nil
 }

@@ -41,16 +41,16 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	switch cmd {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
-		nfd, err := t.FDs.Install(f, int(a.Int(2)), cmd == unix.F_DUPFD_CLOEXEC)
+		nfd, err := t.FDs().Install(f, int(a.Int(2)), cmd == unix.F_DUPFD_CLOEXEC)
 		return uintptr(nfd), err
 	case unix.F_GETFD:
-		on, err := t.FDs.CloseOnExecFlag(fd)
+		on, err := t.FDs().CloseOnExecFlag(fd)
 		if on {
 			return unix.FD_CLOEXEC, err
 		}
 		return 0, err
 	case unix.F_SETFD:
-		return 0, t.FDs.SetCloexec(fd, a.Int(2)&unix.FD_CLOEXEC != 0)
+		return 0, t.FDs().SetCloexec(fd, a.Int(2)&unix.FD_CLOEXEC != 0)
 	case unix.F_GETFL:
 		fl := f.Flags()
 		if fl&unix.O_PATH == 0 {
@@ -58,8 +58,7 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		return uintptr(fl), nil
 	case unix.F_SETFL:
-		f.SetStatusFlags(int(a.Int(2)))
-		return 0, nil
+		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), int(a.Int(2)))
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return 0, recordLock(t, f, cmd, a.Pointer(2))
 	case unix.F_GETOWN, unix.F_SETOWN, unix.F_GETSIG, unix.F_SETSIG:
@@ -76,7 +75,7 @@ func lockRange(t *kernel.Task, f *vfs.File, fl *linux.Flock) (vfs.Range, error) 
 	switch fl.Whence {
 	case unix.SEEK_SET:
 	case unix.SEEK_CUR:
-		off, err := f.Seek(callerCtx(t), 0, unix.SEEK_CUR)
+		off, err := f.Seek(t.Ctx(), 0, unix.SEEK_CUR)
 		if err != nil {
 			return vfs.Range{}, err
 		}
@@ -124,8 +123,8 @@ func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
 	if err != nil {
 		return err
 	}
-	owner := f.LockOwner(t.FDs, ofd)
-	ctx := callerCtx(t)
+	owner := f.LockOwner(t.FDs(), ofd)
+	ctx := t.Ctx()
 	switch cmd {
 	case unix.F_GETLK, unix.F_OFD_GETLK:
 		info, err := f.TestLock(ctx, owner, fl.Type, r)
@@ -156,7 +155,7 @@ func flock(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, f.Flock(callerCtx(t), int(a.Int(1)))
+	return 0, f.Flock(t.Ctx(), int(a.Int(1)))
 }
 
 func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -168,9 +167,9 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	defer f.DecRef()
 	switch cmd {
 	case linux.FIOCLEX:
-		return 0, t.FDs.SetCloexec(fd, true)
+		return 0, t.FDs().SetCloexec(fd, true)
 	case linux.FIONCLEX:
-		return 0, t.FDs.SetCloexec(fd, false)
+		return 0, t.FDs().SetCloexec(fd, false)
 	case linux.FIONBIO, linux.FIOASYNC:
 		var v [4]byte
 		if err := t.CopyIn(arg, v[:]); err != nil {
@@ -184,14 +183,13 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if binary.LittleEndian.Uint32(v[:]) != 0 {
 			fl |= bit
 		}
-		f.SetStatusFlags(fl)
-		return 0, nil
+		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), fl)
 	case unix.TIOCINQ: // FIONREAD
 		if n, ok := regularFIONREAD(t, f); ok {
 			return 0, t.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(n)))
 		}
 	}
-	return f.Ioctl(callerCtx(t), t, cmd, arg)
+	return f.Ioctl(t.Ctx(), t, cmd, arg)
 }
 
 // regularFIONREAD answers FIONREAD for regular files: the bytes between
@@ -201,7 +199,7 @@ func regularFIONREAD(t *kernel.Task, f *vfs.File) (int64, bool) {
 	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || f.Dentry() == nil {
 		return 0, false
 	}
-	off, err := f.Seek(callerCtx(t), 0, unix.SEEK_CUR)
+	off, err := f.Seek(t.Ctx(), 0, unix.SEEK_CUR)
 	if err != nil {
 		return 0, false
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -81,7 +82,7 @@ func getdentsImpl(t *kernel.Task, a kernel.SyscallArguments, encode func([]byte,
 	}
 	defer f.DecRef()
 	size := int(a.Uint(2))
-	entries, off, err := f.ReadDir(callerCtx(t))
+	entries, off, err := f.ReadDir(t.Ctx())
 	if err != nil {
 		return 0, err
 	}
@@ -106,7 +107,7 @@ func getdentsImpl(t *kernel.Task, a kernel.SyscallArguments, encode func([]byte,
 }
 
 func getcwd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	cwd, removed := t.FS.Getcwd()
+	cwd, removed := t.FS().Getcwd()
 	if removed {
 		return 0, unix.ENOENT
 	}
@@ -121,7 +122,7 @@ func getcwd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func chdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, _ *vfs.File, path string) error {
-		return t.K.VFS.Chdir(ctx, t.FS, path)
+		return t.K.VFS.Chdir(ctx, t.FSCreds(), t.FS(), path)
 	})
 }
 
@@ -134,7 +135,7 @@ func fchdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if f.Dentry() == nil {
 		return 0, unix.ENOTDIR
 	}
-	return 0, vfs.ChdirDentry(callerCtx(t), t.FS, f.Dentry())
+	return 0, vfs.ChdirDentry(t.Ctx(), t.FSCreds(), t.FS(), f.Dentry())
 }
 
 func mkdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -147,7 +148,7 @@ func mkdirat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func mkdiratImpl(t *kernel.Task, dirfd int32, addr uintptr, mode uint32) (uintptr, error) {
 	return 0, pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.Mkdir(ctx, t.FS, dir, path, mode)
+		return t.K.VFS.Mkdir(ctx, t.FSCreds(), t.FS(), dir, path, mode)
 	})
 }
 
@@ -161,7 +162,7 @@ func mknodat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func mknodatImpl(t *kernel.Task, dirfd int32, addr uintptr, mode uint32, dev uint64) (uintptr, error) {
 	return 0, pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.Mknod(ctx, t.FS, dir, path, mode, dev)
+		return t.K.VFS.Mknod(ctx, t.FSCreds(), t.FS(), dir, path, mode, dev)
 	})
 }
 
@@ -183,9 +184,9 @@ func unlinkatImpl(t *kernel.Task, dirfd int32, addr uintptr, flags int32) (uintp
 	}
 	return 0, pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
 		if flags&unix.AT_REMOVEDIR != 0 {
-			return t.K.VFS.Rmdir(ctx, t.FS, dir, path)
+			return t.K.VFS.Rmdir(ctx, t.FSCreds(), t.FS(), dir, path)
 		}
-		return t.K.VFS.Unlink(ctx, t.FS, dir, path)
+		return t.K.VFS.Unlink(ctx, t.FSCreds(), t.FS(), dir, path)
 	})
 }
 
@@ -212,7 +213,7 @@ func twoPaths(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int32, n
 
 func renameatImpl(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int32, newAddr uintptr, flags uint32) (uintptr, error) {
 	return 0, twoPaths(t, olddirfd, oldAddr, newdirfd, newAddr, func(ctx context.Context, od *vfs.File, op string, nd *vfs.File, np string) error {
-		return t.K.VFS.Rename(ctx, t.FS, od, op, nd, np, flags)
+		return t.K.VFS.Rename(ctx, t.FSCreds(), t.FS(), od, op, nd, np, flags)
 	})
 }
 
@@ -232,12 +233,18 @@ func linkatImpl(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int32,
 		return linkEmptyPath(t, olddirfd, oldAddr, newdirfd, newAddr)
 	}
 	return 0, twoPaths(t, olddirfd, oldAddr, newdirfd, newAddr, func(ctx context.Context, od *vfs.File, op string, nd *vfs.File, np string) error {
-		return t.K.VFS.Link(ctx, t.FS, od, op, nd, np, flags&unix.AT_SYMLINK_FOLLOW != 0)
+		return t.K.VFS.Link(ctx, t.FSCreds(), t.FS(), od, op, nd, np, flags&unix.AT_SYMLINK_FOLLOW != 0)
 	})
 }
 
 // linkEmptyPath links the file olddirfd refers to (AT_EMPTY_PATH).
 func linkEmptyPath(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int32, newAddr uintptr) (uintptr, error) {
+	// Linux 6.1 lets only CAP_DAC_READ_SEARCH name a file by its
+	// descriptor (ENOENT otherwise), so that a process given a descriptor
+	// cannot link it where it likes.
+	if !t.FSCreds().HasCap(linux.CAP_DAC_READ_SEARCH) {
+		return 0, unix.ENOENT
+	}
 	return 0, withTarget(t, olddirfd, oldAddr, unix.AT_EMPTY_PATH, unix.AT_EMPTY_PATH, func(tg target) error {
 		d, err := tg.dentry(t)
 		if err == errAnonymous {
@@ -247,7 +254,7 @@ func linkEmptyPath(t *kernel.Task, olddirfd int32, oldAddr uintptr, newdirfd int
 			return err
 		}
 		return pathAt(t, newdirfd, newAddr, func(ctx context.Context, nd *vfs.File, np string) error {
-			return t.K.VFS.LinkDentry(ctx, t.FS, d, nd, np)
+			return t.K.VFS.LinkDentry(ctx, t.FSCreds(), t.FS(), d, nd, np)
 		})
 	})
 }
@@ -266,6 +273,6 @@ func symlinkatImpl(t *kernel.Task, targetAddr uintptr, dirfd int32, addr uintptr
 		return 0, err
 	}
 	return 0, pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.Symlink(ctx, t.FS, target, dir, path)
+		return t.K.VFS.Symlink(ctx, t.FSCreds(), t.FS(), target, dir, path)
 	})
 }

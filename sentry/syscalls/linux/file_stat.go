@@ -51,19 +51,24 @@ type target struct {
 	follow bool
 }
 
-// dentry resolves the target; an empty path with AT_EMPTY_PATH names dir
-// itself (or the working directory).
+// dentry resolves the target for t; an empty path with AT_EMPTY_PATH
+// names dir itself (or the working directory).
 func (tg target) dentry(t *kernel.Task) (*vfs.Dentry, error) {
+	return tg.dentryFor(t, t.FSCreds())
+}
+
+// dentryFor is dentry with the walk made for creds.
+func (tg target) dentryFor(t *kernel.Task, creds vfs.Creds) (*vfs.Dentry, error) {
 	if tg.path == "" {
 		if tg.dir == nil {
-			return t.FS.Cwd(), nil
+			return t.FS().Cwd(), nil
 		}
 		if d := tg.dir.Dentry(); d != nil {
 			return d, nil
 		}
 		return nil, errAnonymous
 	}
-	return t.K.VFS.Lookup(tg.ctx, t.FS, tg.dir, tg.path, tg.follow)
+	return t.K.VFS.Lookup(tg.ctx, creds, t.FS(), tg.dir, tg.path, tg.follow)
 }
 
 // errAnonymous marks a file without a name; callers fall back to the
@@ -92,7 +97,7 @@ func withTarget(t *kernel.Task, dirfd int32, addr uintptr, flags int32, allowed 
 		return err
 	}
 	defer putFile(dir)
-	return fn(target{ctx: callerCtx(t), dir: dir, path: path, follow: flags&unix.AT_SYMLINK_NOFOLLOW == 0})
+	return fn(target{ctx: t.Ctx(), dir: dir, path: path, follow: flags&unix.AT_SYMLINK_NOFOLLOW == 0})
 }
 
 // statTarget returns the target's attributes; for an anonymous file
@@ -140,7 +145,7 @@ func fstat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	st, err := f.StatCtx(callerCtx(t))
+	st, err := f.StatCtx(t.Ctx())
 	if err != nil {
 		return 0, err
 	}
@@ -191,7 +196,7 @@ func toStatx(st unix.Stat_t) unix.Statx_t {
 
 func statfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, dir *vfs.File, path string) error {
-		d, err := t.K.VFS.Lookup(ctx, t.FS, dir, path, true)
+		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), dir, path, true)
 		if err != nil {
 			return err
 		}
@@ -211,7 +216,7 @@ func fstatfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	defer f.DecRef()
 	var s unix.Statfs_t
 	if d := f.Dentry(); d != nil {
-		if s, err = t.K.VFS.Statfs(callerCtx(t), d); err != nil {
+		if s, err = t.K.VFS.Statfs(t.Ctx(), d); err != nil {
 			return 0, err
 		}
 	} else {
@@ -269,37 +274,36 @@ func faccessat2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 // accessImpl checks with the real IDs unless AT_EACCESS asks for the
-// effective ones.
+// effective ones; the path is walked with the same credentials.
 func accessImpl(t *kernel.Task, dirfd int32, addr uintptr, mode uint32, flags int32) (uintptr, error) {
 	if mode&^7 != 0 {
 		return 0, unix.EINVAL
 	}
-	c := t.Creds()
-	creds := vfs.Creds{UID: c.UID.Real, GID: c.GID.Real, Groups: c.Groups}
+	creds := t.AccessCreds()
 	if flags&unix.AT_EACCESS != 0 {
-		creds.UID, creds.GID = c.UID.Effective, c.GID.Effective
+		creds = t.FSCreds()
 	}
 	return 0, withTarget(t, dirfd, addr, flags, unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH, func(tg target) error {
-		d, err := tg.dentry(t)
+		d, err := tg.dentryFor(t, creds)
 		if err == errAnonymous {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		return vfs.AccessDentry(tg.ctx, d, mode, creds)
+		return vfs.AccessDentry(tg.ctx, creds, d, mode)
 	})
 }
 
 // setAttrTarget applies attr to the target (or the anonymous file).
 func setAttrTarget(t *kernel.Task, tg target, attr vfs.Attr) error {
 	if tg.path == "" && tg.dir != nil {
-		return tg.dir.SetAttr(tg.ctx, attr)
+		return tg.dir.SetAttr(tg.ctx, t.FSCreds(), attr)
 	}
 	if tg.path == "" {
-		return t.K.VFS.SetAttrAt(tg.ctx, t.FS, nil, ".", true, attr)
+		return t.K.VFS.SetAttrAt(tg.ctx, t.FSCreds(), t.FS(), nil, ".", true, attr)
 	}
-	return t.K.VFS.SetAttrAt(tg.ctx, t.FS, tg.dir, tg.path, tg.follow, attr)
+	return t.K.VFS.SetAttrAt(tg.ctx, t.FSCreds(), t.FS(), tg.dir, tg.path, tg.follow, attr)
 }
 
 // fileAttr applies attr to the file at fd.
@@ -309,7 +313,7 @@ func fileAttr(t *kernel.Task, fd int32, attr vfs.Attr) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, f.SetAttr(callerCtx(t), attr)
+	return 0, f.SetAttr(t.Ctx(), t.FSCreds(), attr)
 }
 
 func chmod(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -367,13 +371,14 @@ func fchown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 // timesAttr turns two timespecs (nil: now) into an Attr, honouring
-// UTIME_NOW and UTIME_OMIT.
+// UTIME_NOW and UTIME_OMIT. Times given, unless both are UTIME_NOW, are
+// explicit (do_utimes): they need the owner, not only write permission.
 func timesAttr(ts []unix.Timespec) (vfs.Attr, error) {
 	now := vfs.Now()
-	if ts == nil {
+	if ts == nil || ts[0].Nsec == unix.UTIME_NOW && ts[1].Nsec == unix.UTIME_NOW {
 		return vfs.Attr{Mask: vfs.AttrAtime | vfs.AttrMtime, Atime: now, Mtime: now}, nil
 	}
-	var attr vfs.Attr
+	attr := vfs.Attr{TimesGiven: true}
 	for i, bit := range []uint32{vfs.AttrAtime, vfs.AttrMtime} {
 		t := ts[i]
 		switch {

@@ -29,18 +29,18 @@ type endpoint struct {
 
 func (e endpoint) read(t *kernel.Task, p []byte) (int, error) {
 	if e.off == nil {
-		return e.f.Read(callerCtx(t), p)
+		return e.f.Read(t.Ctx(), p)
 	}
-	n, err := e.f.PRead(callerCtx(t), p, *e.off)
+	n, err := e.f.PRead(t.Ctx(), p, *e.off)
 	*e.off += int64(n)
 	return n, err
 }
 
 func (e endpoint) write(t *kernel.Task, p []byte) (int, error) {
 	if e.off == nil {
-		return e.f.Write(callerCtx(t), p)
+		return e.f.Write(t.Ctx(), p)
 	}
-	n, err := e.f.PWrite(callerCtx(t), p, *e.off)
+	n, err := e.f.PWrite(t.Ctx(), p, *e.off)
 	*e.off += int64(n)
 	return n, err
 }

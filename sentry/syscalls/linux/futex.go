@@ -107,7 +107,7 @@ func getRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err := t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint64(nil, robustListHeadSize)); err != nil {
 		return 0, err
 	}
-	return 0, t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint64(nil, uint64(target.RobustList)))
+	return 0, t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint64(nil, uint64(target.RobustList())))
 }
 
 // futexTimeout reads the timeout: relative for FUTEX_WAIT, an absolute time

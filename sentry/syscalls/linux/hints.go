@@ -103,7 +103,7 @@ func mlockRange(t *kernel.Task, addr, length uintptr) error {
 		return unix.EINVAL
 	}
 	// msync's check, with no flags, is mlock's: every page mapped.
-	return t.MM.Msync(start, n, 0)
+	return t.MM().Msync(start, n, 0)
 }
 
 // mlockPopulate is mlock's second step: Linux faults every page in, and a
@@ -114,7 +114,7 @@ func mlockPopulate(t *kernel.Task, addr, length uintptr) error {
 		return err
 	}
 	end := addr + length
-	for _, v := range t.MM.VMAs() {
+	for _, v := range t.MM().VMAs() {
 		if v.Start < end && v.End > addr && v.Prot == unix.PROT_NONE {
 			return unix.ENOMEM
 		}

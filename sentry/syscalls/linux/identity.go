@@ -26,19 +26,18 @@ func registerIdentity(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_SETRESUID, "setresuid", setresuid, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	reg(st, unix.SYS_SETRESGID, "setresgid", setresgid, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	reg(st, unix.SYS_SETGROUPS, "setgroups", setgroups, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_SETFSUID, "setfsuid", setfsuid, "the filesystem ID follows the effective ID and cannot be set apart", kernel.ArgInt)
-	partial(st, unix.SYS_SETFSGID, "setfsgid", setfsgid, "the filesystem ID follows the effective ID and cannot be set apart", kernel.ArgInt)
+	reg(st, unix.SYS_SETFSUID, "setfsuid", setfsuid, kernel.ArgInt)
+	reg(st, unix.SYS_SETFSGID, "setfsgid", setfsgid, kernel.ArgInt)
 }
 
-// setfsuid returns the current filesystem uid, which is the effective uid:
-// the sandbox keeps no separate one, so a change is refused the way Linux
-// reports any failure of setfsuid, by returning the old value.
+// setfsuid returns the previous filesystem uid, whether or not it changed
+// (Linux reports a refusal only that way).
 func setfsuid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return uintptr(t.Creds().UID.Effective), nil
+	return uintptr(t.SetFSUID(a.Uint(0))), nil
 }
 
 func setfsgid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return uintptr(t.Creds().GID.Effective), nil
+	return uintptr(t.SetFSGID(a.Uint(0))), nil
 }
 
 func getpid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) { return uintptr(t.PID()), nil }

@@ -33,7 +33,7 @@ func inotifyInitImpl(t *kernel.Task, flags int) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&inotify.CloseExec != 0)
+	fd, err := t.FDs().Install(f, 0, flags&inotify.CloseExec != 0)
 	return uintptr(fd), mfile(err)
 }
 
@@ -67,7 +67,7 @@ func inotifyAddWatch(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error)
 	defer done()
 	var wd int32
 	err = pathAt(t, unix.AT_FDCWD, a.Pointer(1), func(ctx context.Context, _ *vfs.File, path string) error {
-		d, err := t.K.VFS.Lookup(ctx, t.FS, nil, path, mask&unix.IN_DONT_FOLLOW == 0)
+		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), nil, path, mask&unix.IN_DONT_FOLLOW == 0)
 		if err != nil {
 			return err
 		}
@@ -78,7 +78,7 @@ func inotifyAddWatch(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error)
 		if mask&unix.IN_ONLYDIR != 0 && !dir {
 			return unix.ENOTDIR
 		}
-		if err := t.K.VFS.Access(ctx, t.FS, nil, path, unix.R_OK, mask&unix.IN_DONT_FOLLOW == 0, vfs.CallerOf(ctx).Creds); err != nil {
+		if err := t.K.VFS.Access(ctx, t.FSCreds(), t.FS(), nil, path, unix.R_OK, mask&unix.IN_DONT_FOLLOW == 0); err != nil {
 			return err
 		}
 		wd, err = in.AddWatch(key, mask)

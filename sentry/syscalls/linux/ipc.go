@@ -90,7 +90,7 @@ func shmat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		att.File.Close()
 		return 0, unix.EINVAL
 	}
-	at, err := t.MM.Mmap(mm.MmapOpts{Addr: addr, Length: length, Prot: prot, Flags: mflags,
+	at, err := t.MM().Mmap(mm.MmapOpts{Addr: addr, Length: length, Prot: prot, Flags: mflags,
 		File: att.File, Name: att.Name, Dev: att.Dev, Ino: att.Ino})
 	if err == unix.EEXIST {
 		return 0, unix.EINVAL // an overlap without SHM_REMAP
@@ -111,7 +111,7 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if addr%4096 != 0 {
 		return 0, unix.EINVAL
 	}
-	vmas := t.MM.VMAs()
+	vmas := t.MM().VMAs()
 	var dev, ino, size uint64
 	found := false
 	for _, v := range vmas {
@@ -129,7 +129,7 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	for _, v := range vmas {
 		if v.Start >= addr && uint64(v.End-addr) <= size && v.File != nil && v.Dev == dev && v.Ino == ino &&
 			v.Start-addr == uintptr(v.Offset) {
-			if err := t.MM.Munmap(v.Start, v.End-v.Start); err != nil {
+			if err := t.MM().Munmap(v.Start, v.End-v.Start); err != nil {
 				return 0, err
 			}
 		}

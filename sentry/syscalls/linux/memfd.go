@@ -30,11 +30,11 @@ func memfdCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	f, err := tmpfs.NewMemFD(t.Ctx(), name, 0)
+	f, err := tmpfs.NewMemFD(t.Ctx(), t.FSCreds(), name, 0)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&unix.MFD_CLOEXEC != 0)
+	fd, err := t.FDs().Install(f, 0, flags&unix.MFD_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
 }

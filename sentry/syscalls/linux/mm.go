@@ -34,12 +34,12 @@ func mmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // limitedMM returns t's address space held to t's process's RLIMIT_AS and
 // RLIMIT_DATA for the call about to be made.
 func limitedMM(t *kernel.Task) *mm.MemoryManager {
-	t.MM.SetRlimits(t.TG.MemoryRlimits())
-	return t.MM
+	t.MM().SetRlimits(t.TG.MemoryRlimits())
+	return t.MM()
 }
 
 func munmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.MM.Munmap(a.Pointer(0), a.Pointer(1))
+	return 0, t.MM().Munmap(a.Pointer(0), a.Pointer(1))
 }
 
 func mprotect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -55,15 +55,15 @@ func mremap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func madvise(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.MM.Madvise(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
+	return 0, t.MM().Madvise(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
 }
 
 func msync(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.MM.Msync(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
+	return 0, t.MM().Msync(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
 }
 
 func mincore(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	vec, err := t.MM.Mincore(a.Pointer(0), a.Pointer(1))
+	vec, err := t.MM().Mincore(a.Pointer(0), a.Pointer(1))
 	if err != nil {
 		return 0, err
 	}

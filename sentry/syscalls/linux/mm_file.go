@@ -42,7 +42,7 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	}
 	o.File, o.Dev, o.Ino = hf, st.Dev, st.Ino
 	if d := f.Dentry(); d != nil {
-		o.Name = vfs.PathOf(t.FS.Root(), d)
+		o.Name = vfs.PathOf(t.FS().Root(), d)
 	}
 	return nil
 }

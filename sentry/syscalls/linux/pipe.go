@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/fs/eventfd"
 	"runsc-lite/sentry/fs/pipe"
@@ -35,23 +36,23 @@ func doPipe(t *kernel.Task, addr uintptr, flags int) error {
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
 		return unix.EINVAL
 	}
-	r, w := pipe.NewPair(callerCtx(t), flags)
+	r, w := pipe.NewPair(t.FSCreds(), flags)
 	defer r.DecRef()
 	defer w.DecRef()
 	cloexec := flags&unix.O_CLOEXEC != 0
-	rfd, err := t.FDs.Install(r, 0, cloexec)
+	rfd, err := t.FDs().Install(r, 0, cloexec)
 	if err != nil {
 		return mfile(err)
 	}
-	wfd, err := t.FDs.Install(w, 0, cloexec)
+	wfd, err := t.FDs().Install(w, 0, cloexec)
 	if err != nil {
-		t.FDs.Close(rfd)
+		t.FDs().Close(rfd)
 		return mfile(err)
 	}
 	b := binary.LittleEndian.AppendUint32(nil, uint32(rfd))
 	if err := t.CopyOut(addr, binary.LittleEndian.AppendUint32(b, uint32(wfd))); err != nil {
-		t.FDs.Close(rfd)
-		t.FDs.Close(wfd)
+		t.FDs().Close(rfd)
+		t.FDs().Close(wfd)
 		return err
 	}
 	return nil
@@ -79,7 +80,7 @@ func doEventFD(t *kernel.Task, initval uint32, flags int) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&eventfd.CloseExec != 0)
+	fd, err := t.FDs().Install(f, 0, flags&eventfd.CloseExec != 0)
 	return uintptr(fd), mfile(err)
 }
 
@@ -93,6 +94,6 @@ func pipeSize(t *kernel.Task, f *vfs.File, cmd int32, arg int64) (uintptr, error
 	if cmd == unix.F_GETPIPE_SZ {
 		return uintptr(p.Size()), nil
 	}
-	n, err := p.SetSize(arg, t.Creds().UID.Effective == 0)
+	n, err := p.SetSize(arg, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	return uintptr(n), err
 }

@@ -2,11 +2,15 @@ package linux
 
 import (
 	"encoding/binary"
+	"fmt"
+	"math"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/hostarch"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -39,38 +43,88 @@ func clone(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return uintptr(tid), err
 }
 
-// cloneArgsSize is sizeof(struct clone_args) up to cgroup (CLONE_ARGS_SIZE_VER2).
-const cloneArgsSize = 88
+// cloneArgsSize is sizeof(struct clone_args) up to cgroup
+// (CLONE_ARGS_SIZE_VER2), what the kernel reads of a larger one.
+const cloneArgsSize = linux.CLONE_ARGS_SIZE_VER2
+
+// maxPidNSLevel is MAX_PID_NS_LEVEL, the most set_tid entries.
+const maxPidNSLevel = 32
 
 func clone3(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	size := a.Pointer(1)
-	if size < 64 || size > 4096 {
+	if size > hostarch.PageSize {
+		return 0, unix.E2BIG
+	}
+	if size < linux.CLONE_ARGS_SIZE_VER0 {
 		return 0, unix.EINVAL
 	}
 	b := make([]byte, size)
 	if err := t.CopyIn(a.Pointer(0), b); err != nil {
 		return 0, err
 	}
-	u := func(i int) uint64 { return binary.LittleEndian.Uint64(b[8*i:]) }
-	for _, extra := range b[min(size, cloneArgsSize):] {
+	args, err := parseCloneArgs(b)
+	if err != nil {
+		return 0, err
+	}
+	tid, err := t.Clone(args)
+	return uintptr(tid), err
+}
+
+// parseCloneArgs decodes clone3's struct clone_args, the size bytes the
+// caller gave (64 to a page), with the checks of Linux's
+// copy_clone_args_from_user and clone3_args_valid: E2BIG for a nonzero
+// byte past the fields the kernel knows; EINVAL for a bad set_tid or
+// set_tid_size, an exit signal beyond 64 or with bits above CSIGNAL, a
+// cgroup beyond INT_MAX, unknown flags, CSIGNAL bits or CLONE_DETACHED in
+// the flags, CLONE_SIGHAND with CLONE_CLEAR_SIGHAND, an exit signal with
+// CLONE_THREAD or CLONE_PARENT, a stack size without a stack or a stack
+// without a size or past the user address space. It returns the arguments
+// of Task.Clone, which checks the flag combinations clone and clone3
+// share; set_tid (only for new pid namespaces here) is EINVAL too.
+func parseCloneArgs(b []byte) (kernel.CloneArgs, error) {
+	for _, extra := range b[min(len(b), cloneArgsSize):] {
 		if extra != 0 {
-			return 0, unix.E2BIG
+			return kernel.CloneArgs{}, fmt.Errorf("clone_args of %d bytes with unknown fields set: %w", len(b), unix.E2BIG)
 		}
 	}
-	// flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
-	// tls, set_tid, set_tid_size, cgroup.
-	if size >= 80 && u(9) != 0 {
-		return 0, unix.EINVAL
+	var raw [cloneArgsSize]byte
+	copy(raw[:], b)
+	var ca linux.CloneArgs
+	if _, err := binary.Decode(raw[:], binary.LittleEndian, &ca); err != nil {
+		return kernel.CloneArgs{}, fmt.Errorf("decoding clone_args: %w", unix.EINVAL)
+	}
+	const known = 0xffffffff | linux.CLONE_CLEAR_SIGHAND | linux.CLONE_INTO_CGROUP
+	stackEnd := ca.Stack + ca.StackSize
+	var why string
+	switch {
+	case ca.SetTIDSize > maxPidNSLevel || (ca.SetTID == 0) != (ca.SetTIDSize == 0):
+		why = "set_tid"
+	case ca.ExitSignal&^linux.CSIGNAL != 0 || ca.ExitSignal > 64:
+		why = "exit signal"
+	case ca.Flags&linux.CLONE_INTO_CGROUP != 0 && (ca.Cgroup > math.MaxInt32 || len(b) < linux.CLONE_ARGS_SIZE_VER2):
+		why = "cgroup"
+	case ca.Flags&^known != 0 || ca.Flags&(linux.CLONE_DETACHED|linux.CSIGNAL&^unix.CLONE_NEWTIME) != 0:
+		why = "flags"
+	case ca.Flags&(linux.CLONE_SIGHAND|linux.CLONE_CLEAR_SIGHAND) == linux.CLONE_SIGHAND|linux.CLONE_CLEAR_SIGHAND:
+		why = "CLONE_SIGHAND with CLONE_CLEAR_SIGHAND"
+	case ca.Flags&(linux.CLONE_THREAD|linux.CLONE_PARENT) != 0 && ca.ExitSignal != 0:
+		why = "exit signal of a thread or sibling"
+	case (ca.Stack == 0) != (ca.StackSize == 0) || stackEnd < ca.Stack || stackEnd > mm.TaskSize:
+		why = "stack"
+	case ca.SetTID != 0:
+		why = "set_tid outside a new pid namespace"
+	}
+	if why != "" {
+		return kernel.CloneArgs{}, fmt.Errorf("clone3: %s: %w", why, unix.EINVAL)
 	}
 	stack := uintptr(0)
-	if u(5) != 0 {
-		stack = uintptr(u(5) + u(6))
+	if ca.Stack != 0 {
+		stack = uintptr(stackEnd)
 	}
-	tid, err := t.Clone(kernel.CloneArgs{
-		Flags: u(0), ExitSignal: int(u(4)), Stack: stack,
-		ChildTID: uintptr(u(2)), ParentTID: uintptr(u(3)), TLS: uintptr(u(7)), PidFD: uintptr(u(1)),
-	})
-	return uintptr(tid), err
+	return kernel.CloneArgs{
+		Flags: ca.Flags, ExitSignal: int(ca.ExitSignal), Stack: stack,
+		ChildTID: uintptr(ca.ChildTID), ParentTID: uintptr(ca.ParentTID), TLS: uintptr(ca.TLS), PidFD: uintptr(ca.Pidfd),
+	}, nil
 }
 
 func fork(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -181,7 +235,8 @@ func wait4(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	opts := a.Int(2)
 	res, err := t.Wait(kernel.WaitOptions{Pid: int(a.Int(0)), NoHang: opts&unix.WNOHANG != 0,
-		Stopped: opts&unix.WUNTRACED != 0, Continued: opts&unix.WCONTINUED != 0})
+		Stopped: opts&unix.WUNTRACED != 0, Continued: opts&unix.WCONTINUED != 0,
+		Clone: uint32(opts)&unix.WCLONE != 0, All: opts&unix.WALL != 0})
 	if err != nil || res.PID == 0 {
 		return 0, err
 	}
@@ -204,7 +259,8 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	o := kernel.WaitOptions{NoHang: options&unix.WNOHANG != 0, NoWait: options&unix.WNOWAIT != 0,
-		Stopped: options&unix.WSTOPPED != 0, Continued: options&unix.WCONTINUED != 0, NoExit: options&unix.WEXITED == 0}
+		Stopped: options&unix.WSTOPPED != 0, Continued: options&unix.WCONTINUED != 0, NoExit: options&unix.WEXITED == 0,
+		Clone: uint32(options)&unix.WCLONE != 0, All: options&unix.WALL != 0}
 	// eagain: a non-blocking pidfd's wait does not block, and says EAGAIN
 	// where WNOHANG would say "none".
 	eagain := false
@@ -309,7 +365,7 @@ func setsid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // fdPath is the path the descriptor was opened with, from the task's root.
 func fdPath(t *kernel.Task, f *vfs.File) string {
 	if d := f.Dentry(); d != nil {
-		return vfs.PathOf(t.FS.Root(), d)
+		return vfs.PathOf(t.FS().Root(), d)
 	}
 	return ""
 }

@@ -145,19 +145,17 @@ func personality(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // needs CAP_SYS_CHROOT (EPERM), checked last as Linux does.
 func chroot(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, _ *vfs.File, path string) error {
-		d, err := t.K.VFS.Lookup(ctx, t.FS, nil, path, true)
+		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), nil, path, true)
 		if err != nil {
 			return err
 		}
-		// ChdirDentry on a throwaway copy checks "a searchable directory"
-		// exactly as chdir does, without moving the working directory.
-		if err := vfs.ChdirDentry(ctx, t.FS.Fork(), d); err != nil {
+		if err := vfs.CheckSearchable(ctx, t.FSCreds(), d); err != nil {
 			return err
 		}
 		if t.Creds().Caps.Effective()&(1<<unix.CAP_SYS_CHROOT) == 0 {
 			return unix.EPERM
 		}
-		t.FS.SetRoot(d)
+		t.FS().SetRoot(d)
 		return nil
 	})
 }

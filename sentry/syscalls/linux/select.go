@@ -146,7 +146,7 @@ func doSelect(t *kernel.Task, nfds int, in, out, ex uintptr, timeout time.Durati
 // of 128 past the highest open descriptor. Descriptors past it are
 // ignored, not EBADF.
 func fdTableSize(t *kernel.Task) int {
-	fds := t.FDs.FDs()
+	fds := t.FDs().FDs()
 	if len(fds) == 0 || fds[len(fds)-1] < 64 {
 		return 64
 	}

@@ -163,6 +163,9 @@ func sendToThread(t *kernel.Task, tgid, tid int, sig int32) error {
 	if target == nil || tgid != -1 && target.PID() != tgid {
 		return unix.ESRCH
 	}
+	if err := t.MaySignal(target.TG, int(sig)); err != nil {
+		return err
+	}
 	if sig != 0 {
 		target.SendSignal(kernel.NewSigInfo(sig, linux.SI_TKILL, t.PID(), t.Creds().UID.Real))
 	}
@@ -288,6 +291,9 @@ func rtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	target := t.K.Task(int(a.Int(1)))
 	if target == nil || target.PID() != int(a.Int(0)) {
 		return 0, unix.ESRCH
+	}
+	if err := t.MaySignal(target.TG, int(sig)); err != nil {
+		return 0, err
 	}
 	if sig != 0 {
 		target.SendSignal(si)

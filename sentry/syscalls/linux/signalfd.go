@@ -39,7 +39,7 @@ func doSignalfd(t *kernel.Task, fd int32, maskAddr, size uintptr, flags int) (ui
 			return 0, err
 		}
 		defer f.DecRef()
-		nfd, err := t.FDs.Install(f, 0, flags&signalfd.CloseExec != 0)
+		nfd, err := t.FDs().Install(f, 0, flags&signalfd.CloseExec != 0)
 		return uintptr(nfd), mfile(err)
 	}
 	f, err := getFile(t, fd)

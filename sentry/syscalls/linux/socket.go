@@ -47,8 +47,6 @@ const (
 	// optmemMax is net.core.optmem_max: the most control data sendmsg
 	// takes.
 	optmemMax = 131072
-	// cmsgHdrLen is sizeof(struct cmsghdr).
-	cmsgHdrLen = 16
 	// msghdrLen and mmsghdrLen are sizeof(struct msghdr) and of struct
 	// mmsghdr.
 	msghdrLen  = 56
@@ -87,7 +85,7 @@ func socket(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	f := unixsocket.New(t.K.UnixSockets, typ, flags)
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
+	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
 }
 
@@ -96,23 +94,23 @@ func socketpair(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	x, y := unixsocket.NewPair(callerCtx(t), t.K.UnixSockets, typ, flags)
+	x, y := unixsocket.NewPair(t.Ctx(), t.K.UnixSockets, typ, flags)
 	defer x.DecRef()
 	defer y.DecRef()
 	cloexec := flags&unix.SOCK_CLOEXEC != 0
-	fd0, err := t.FDs.Install(x, 0, cloexec)
+	fd0, err := t.FDs().Install(x, 0, cloexec)
 	if err != nil {
 		return 0, mfile(err)
 	}
-	fd1, err := t.FDs.Install(y, 0, cloexec)
+	fd1, err := t.FDs().Install(y, 0, cloexec)
 	if err != nil {
-		t.FDs.Close(fd0)
+		t.FDs().Close(fd0)
 		return 0, mfile(err)
 	}
 	b := binary.LittleEndian.AppendUint32(nil, uint32(fd0))
 	if err := t.CopyOut(a.Pointer(3), binary.LittleEndian.AppendUint32(b, uint32(fd1))); err != nil {
-		t.FDs.Close(fd0)
-		t.FDs.Close(fd1)
+		t.FDs().Close(fd0)
+		t.FDs().Close(fd1)
 		return 0, err
 	}
 	return 0, nil
@@ -185,11 +183,11 @@ func resolve(t *kernel.Task, ctx context.Context, s *unixsocket.Socket, a unixso
 	if a.Abstract() {
 		return a.Key(s.Type()), nil
 	}
-	d, err := t.K.VFS.Lookup(ctx, t.FS, nil, a.Path, true)
+	d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), nil, a.Path, true)
 	if err != nil {
 		return "", err
 	}
-	if err := vfs.AccessDentry(ctx, d, unix.W_OK, vfs.CallerOf(ctx).Creds); err != nil {
+	if err := vfs.AccessDentry(ctx, t.FSCreds(), d, unix.W_OK); err != nil {
 		if err == unix.EROFS {
 			err = nil // a socket node is written by sending, not by its filesystem
 		} else {
@@ -230,28 +228,28 @@ func bind(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // exists) and binds the socket to it; as Linux, the node goes again if
 // the socket turns out to be bound already.
 func bindPath(t *kernel.Task, s *unixsocket.Socket, addr unixsocket.Address) error {
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	v := t.K.VFS
-	if err := v.Mknod(ctx, t.FS, nil, addr.Path, unix.S_IFSOCK|0o777, 0); err != nil {
+	if err := v.Mknod(ctx, t.FSCreds(), t.FS(), nil, addr.Path, unix.S_IFSOCK|0o777, 0); err != nil {
 		if err == unix.EEXIST {
 			return unix.EADDRINUSE
 		}
 		return err
 	}
-	st, err := v.StatAt(ctx, t.FS, nil, addr.Path, false)
+	st, err := v.StatAt(ctx, t.FSCreds(), t.FS(), nil, addr.Path, false)
 	if err == nil {
 		err = s.Bind(unixsocket.PathKey(st.Dev, st.Ino), addr)
 	}
 	if err != nil {
 		// Best effort: the node is the caller's own, just made.
-		_ = v.Unlink(ctx, t.FS, nil, addr.Path)
+		_ = v.Unlink(ctx, t.FSCreds(), t.FS(), nil, addr.Path)
 	}
 	return err
 }
 
 func listen(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
-		return 0, s.Listen(callerCtx(t), a.Int(1))
+		return 0, s.Listen(t.Ctx(), a.Int(1))
 	})
 }
 
@@ -287,7 +285,7 @@ func doAccept(t *kernel.Task, fd int32, addr, lenAddr uintptr, flags int) (uintp
 		if err := copyOutAddr(t, peer, addr, lenAddr); err != nil {
 			return 0, err
 		}
-		nfd, err := t.FDs.Install(nf, 0, flags&unix.SOCK_CLOEXEC != 0)
+		nfd, err := t.FDs().Install(nf, 0, flags&unix.SOCK_CLOEXEC != 0)
 		return uintptr(nfd), mfile(err)
 	})
 }
@@ -305,7 +303,7 @@ func connect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return 0, err
 		}
-		ctx := callerCtx(t)
+		ctx := t.Ctx()
 		key, err := resolve(t, ctx, s, addr)
 		if err != nil {
 			return 0, err

@@ -3,11 +3,13 @@ package linux
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/vfs"
@@ -27,35 +29,42 @@ type msghdr struct {
 	controllen uint64
 }
 
-// copyInMsghdr reads the msghdr at addr, with Linux's checks: EINVAL for
-// a negative name length (a longer one is cut to sockaddr_storage),
-// EMSGSIZE beyond UIO_MAXIOV buffers.
+// copyInMsghdr reads the msghdr at addr (parseMsghdr).
 func copyInMsghdr(t *kernel.Task, addr uintptr) (msghdr, error) {
 	var b [msghdrLen]byte
 	if err := t.CopyIn(addr, b[:]); err != nil {
 		return msghdr{}, err
 	}
-	le := binary.LittleEndian
+	return parseMsghdr(b[:])
+}
+
+// parseMsghdr decodes a struct msghdr with the checks of Linux's
+// __copy_msghdr: without a name the name length is 0 whatever it says;
+// a negative one is EINVAL, a longer one is cut to sockaddr_storage;
+// more than UIO_MAXIOV buffers is EMSGSIZE.
+func parseMsghdr(b []byte) (msghdr, error) {
+	var h abi.MsgHdr
+	copy(abi.AsBytes(&h), b)
 	m := msghdr{
-		name: uintptr(le.Uint64(b[0:])), namelen: int32(le.Uint32(b[8:])),
-		iov: uintptr(le.Uint64(b[16:])), iovlen: le.Uint64(b[24:]),
-		control: uintptr(le.Uint64(b[32:])), controllen: le.Uint64(b[40:]),
+		name: uintptr(h.Name), namelen: int32(h.NameLen),
+		iov: uintptr(h.Iov), iovlen: h.IovLen,
+		control: uintptr(h.Control), controllen: h.ControlLen,
 	}
-	if m.namelen < 0 {
-		return msghdr{}, unix.EINVAL
-	}
-	m.namelen = min(m.namelen, sockaddrStorage)
 	if m.name == 0 {
 		m.namelen = 0
 	}
+	if m.namelen < 0 {
+		return msghdr{}, fmt.Errorf("msg_namelen %d: %w", m.namelen, unix.EINVAL)
+	}
+	m.namelen = min(m.namelen, sockaddrStorage)
 	if m.iovlen > linux.UIO_MAXIOV {
-		return msghdr{}, unix.EMSGSIZE
+		return msghdr{}, fmt.Errorf("msg_iovlen %d: %w", m.iovlen, unix.EMSGSIZE)
 	}
 	return m, nil
 }
 
 func sendto(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	n, err := rwLen(a.Int64(2))
+	n, err := sockBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
@@ -102,13 +111,12 @@ func doSendmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	return sendIovecs(t, fd, iovs, total, name, ctl, flags)
 }
 
-// copyInControl reads and checks sendmsg's control messages as Linux's
-// __scm_send: SCM_RIGHTS (at most SCM_MAX_FD descriptors in all, EBADF
-// for a bad one) and SCM_CREDENTIALS (EPERM for an identity the caller
-// may not claim); other SOL_SOCKET types are EINVAL, other levels are
-// ignored. The returned rights are references the caller drops.
-func copyInControl(t *kernel.Task, addr uintptr, n uint64) (ctl *unixsocket.Control, err error) {
-	if n < cmsgHdrLen {
+// copyInControl reads and checks sendmsg's control messages
+// (unixsocket.ParseControl): n beyond net.core.optmem_max is ENOBUFS,
+// less than one header is none. The returned rights are references the
+// caller drops.
+func copyInControl(t *kernel.Task, addr uintptr, n uint64) (*unixsocket.Control, error) {
+	if n < unix.SizeofCmsghdr {
 		return nil, nil
 	}
 	if n > optmemMax {
@@ -118,76 +126,32 @@ func copyInControl(t *kernel.Task, addr uintptr, n uint64) (ctl *unixsocket.Cont
 	if err := t.CopyIn(addr, b); err != nil {
 		return nil, err
 	}
-	ctl = &unixsocket.Control{}
-	defer func() {
-		if err != nil {
-			for _, f := range ctl.Rights {
-				f.DecRef()
-			}
-			ctl = nil
-		}
-	}()
-	le := binary.LittleEndian
-	for off := 0; off+cmsgHdrLen <= len(b); {
-		clen := le.Uint64(b[off:])
-		if clen < cmsgHdrLen || clen > uint64(len(b)-off) {
-			return ctl, unix.EINVAL
-		}
-		data := b[off+cmsgHdrLen : off+int(clen)]
-		if int32(le.Uint32(b[off+8:])) == unix.SOL_SOCKET {
-			switch int32(le.Uint32(b[off+12:])) {
-			case unix.SCM_RIGHTS:
-				if err := addRights(t, ctl, data); err != nil {
-					return ctl, err
-				}
-			case unix.SCM_CREDENTIALS:
-				if len(data) != unix.SizeofUcred {
-					return ctl, unix.EINVAL
-				}
-				cr := unixsocket.Cred{PID: int32(le.Uint32(data)), UID: le.Uint32(data[4:]), GID: le.Uint32(data[8:])}
-				if !mayClaim(t, cr) {
-					return ctl, unix.EPERM
-				}
-				ctl.Cred = &cr
-			default:
-				return ctl, unix.EINVAL
-			}
-		}
-		off += cmsgAlign(int(clen))
-	}
-	return ctl, nil
+	return unixsocket.ParseControl(b,
+		func(fd int32) (*vfs.File, error) { return getFileRaw(t, fd) },
+		func(cr unixsocket.Cred) error { return claimCred(t, cr) })
 }
 
-// addRights takes a reference to each descriptor of an SCM_RIGHTS
-// payload.
-func addRights(t *kernel.Task, ctl *unixsocket.Control, data []byte) error {
-	n := len(data) / 4
-	if len(ctl.Rights)+n > unixsocket.MaxRights {
+// claimCred checks an explicit SCM_CREDENTIALS as Linux's __scm_send and
+// scm_check_creds: EINVAL for an ID that names no one (-1); EPERM unless
+// the pid is the caller's (or it has CAP_SYS_ADMIN), the user ID one of
+// its real, effective and saved ones (or it has CAP_SETUID) and the group
+// ID too (or CAP_SETGID); ESRCH for another pid that no task has.
+func claimCred(t *kernel.Task, cr unixsocket.Cred) error {
+	if cr.UID == ^uint32(0) || cr.GID == ^uint32(0) {
 		return unix.EINVAL
 	}
-	for i := range n {
-		f, err := getFileRaw(t, int32(binary.LittleEndian.Uint32(data[4*i:])))
-		if err != nil {
-			return err
-		}
-		ctl.Rights = append(ctl.Rights, f)
+	c := t.Creds()
+	has := func(cap int) bool { return c.Caps.Effective()&(1<<cap) != 0 }
+	in := func(id uint32, ids kernel.IDs) bool { return id == ids.Real || id == ids.Effective || id == ids.Saved }
+	own := int(cr.PID) == t.PID()
+	if !(own || has(unix.CAP_SYS_ADMIN)) || !(in(cr.UID, c.UID) || has(unix.CAP_SETUID)) || !(in(cr.GID, c.GID) || has(unix.CAP_SETGID)) {
+		return unix.EPERM
+	}
+	if !own && (cr.PID <= 0 || t.K.Task(int(cr.PID)) == nil) {
+		return unix.ESRCH
 	}
 	return nil
 }
-
-// mayClaim reports whether the caller may send cr, as Linux's
-// scm_check_creds: its own pid and one of its user and group IDs, or
-// anything for the sandbox's root.
-func mayClaim(t *kernel.Task, cr unixsocket.Cred) bool {
-	c := t.Creds()
-	if c.UID.Effective == 0 {
-		return true
-	}
-	in := func(id uint32, ids kernel.IDs) bool { return id == ids.Real || id == ids.Effective || id == ids.Saved }
-	return int(cr.PID) == t.PID() && in(cr.UID, c.UID) && in(cr.GID, c.GID)
-}
-
-func cmsgAlign(n int) int { return (n + 7) &^ 7 }
 
 // sendIovecs sends the bytes of iovs (total in all) on the socket at fd,
 // to name if given, with ctl's ancillary data.
@@ -208,7 +172,7 @@ func sendOn(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, iovs []iovec, tot
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
-	ctx := callerCtx(t)
+	ctx := t.Ctx()
 	to, hasTo := "", false
 	if len(name) > 0 {
 		switch s.Type() {
@@ -307,7 +271,7 @@ func scatter(t *kernel.Task, iovs []iovec, b []byte) error {
 }
 
 func recvfrom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	n, err := rwLen(a.Int64(2))
+	n, err := sockBuf(a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
@@ -346,7 +310,10 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	if r.Len > r.N {
 		outFlags |= unix.MSG_TRUNC
 	}
-	ctl, trunc := putControl(t, &r, m.controllen, flags&unix.MSG_CMSG_CLOEXEC != 0)
+	cloexec := flags&unix.MSG_CMSG_CLOEXEC != 0
+	ctl, trunc := unixsocket.BuildControl(&r, m.controllen, func(f *vfs.File) (int32, error) {
+		return t.FDs().Install(f, 0, cloexec)
+	})
 	if trunc {
 		outFlags |= unix.MSG_CTRUNC
 	}
@@ -431,59 +398,6 @@ func recvIovecs(t *kernel.Task, fd int32, iovs []iovec, total int, flags int) (u
 		got = r.Len
 	}
 	return r, got, nil
-}
-
-// putControl builds recvmsg's control messages in at most n bytes, as
-// Linux's scm_recv: SCM_CREDENTIALS first, then SCM_RIGHTS with as many
-// descriptors as fit and can be installed; the others are closed. It
-// reports whether anything was cut (MSG_CTRUNC).
-func putControl(t *kernel.Task, r *unixsocket.Received, n uint64, cloexec bool) ([]byte, bool) {
-	defer r.Drop()
-	var b []byte
-	trunc := false
-	room := func() int { return int(min(n, uint64(1<<20))) - len(b) }
-	put := func(typ int32, data []byte) {
-		if room() < cmsgHdrLen {
-			trunc = true
-			return
-		}
-		l := cmsgHdrLen + len(data)
-		if room() < l {
-			trunc = true
-			l = room()
-		}
-		h := binary.LittleEndian.AppendUint64(nil, uint64(l))
-		h = binary.LittleEndian.AppendUint32(h, unix.SOL_SOCKET)
-		h = binary.LittleEndian.AppendUint32(h, uint32(typ))
-		b = append(append(b, h...), data[:l-cmsgHdrLen]...)
-		if pad := min(cmsgAlign(l)-l, room()); pad > 0 {
-			b = append(b, make([]byte, pad)...)
-		}
-	}
-	if r.Cred != nil {
-		c := binary.LittleEndian.AppendUint32(nil, uint32(r.Cred.PID))
-		c = binary.LittleEndian.AppendUint32(c, r.Cred.UID)
-		put(unix.SCM_CREDENTIALS, binary.LittleEndian.AppendUint32(c, r.Cred.GID))
-	}
-	if len(r.Rights) == 0 {
-		return b, trunc
-	}
-	fit := max(room()-cmsgHdrLen, 0) / 4
-	var fds []byte
-	for _, f := range r.Rights[:min(fit, len(r.Rights))] {
-		fd, err := t.FDs.Install(f, 0, cloexec)
-		if err != nil {
-			break
-		}
-		fds = binary.LittleEndian.AppendUint32(fds, uint32(fd))
-	}
-	if len(fds)/4 < len(r.Rights) {
-		trunc = true
-	}
-	if len(fds) > 0 {
-		put(unix.SCM_RIGHTS, fds)
-	}
-	return b, trunc
 }
 
 func sendmmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -80,7 +80,7 @@ func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	n := min(int(a.Uint(1)), 1<<25)
-	if ok := t.MM.AccessiblePrefix(a.Pointer(0), n, true); ok < n {
+	if ok := t.MM().AccessiblePrefix(a.Pointer(0), n, true); ok < n {
 		if ok == 0 {
 			return 0, unix.EFAULT
 		}
@@ -111,7 +111,7 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		next = &unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
 	}
-	old, err := t.TG.Rlimit(res, next, t.Creds().UID.Effective == 0)
+	old, err := t.TG.Rlimit(res, next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err != nil {
 		return 0, err
 	}
@@ -136,7 +136,7 @@ func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	next := unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
-	_, err := t.TG.Rlimit(int(a.Int(0)), &next, t.Creds().UID.Effective == 0)
+	_, err := t.TG.Rlimit(int(a.Int(0)), &next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err == nil {
 		applyLimit(t, int(a.Int(0)), &next)
 	}
@@ -146,7 +146,7 @@ func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // applyLimit makes a new limit take effect where something enforces it.
 func applyLimit(t *kernel.Task, res int, l *unix.Rlimit) {
 	if l != nil && res == unix.RLIMIT_NOFILE {
-		t.FDs.SetLimit(int(min(l.Cur, 1<<20)))
+		t.FDs().SetLimit(int(min(l.Cur, 1<<20)))
 	}
 }
 

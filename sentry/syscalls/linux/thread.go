@@ -52,7 +52,7 @@ func setRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(1) != robustListHeadSize {
 		return 0, unix.EINVAL
 	}
-	t.RobustList = a.Pointer(0)
+	t.SetRobustList(a.Pointer(0))
 	return 0, nil
 }
 
@@ -78,12 +78,15 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	case unix.PR_GET_NO_NEW_PRIVS:
-		return uintptr(t.NoNewPrivs), nil
+		if t.NoNewPrivs() {
+			return 1, nil
+		}
+		return 0, nil
 	case unix.PR_SET_NO_NEW_PRIVS:
 		if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
 			return 0, unix.EINVAL
 		}
-		t.NoNewPrivs = 1
+		t.SetNoNewPrivs()
 	case unix.PR_SET_PDEATHSIG:
 		if a[1] > 64 {
 			return 0, unix.EINVAL

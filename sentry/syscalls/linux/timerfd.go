@@ -16,7 +16,7 @@ func timerfdCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	fd, err := t.FDs.Install(f, 0, flags&timerfd.CloseExec != 0)
+	fd, err := t.FDs().Install(f, 0, flags&timerfd.CloseExec != 0)
 	return uintptr(fd), mfile(err)
 }
 

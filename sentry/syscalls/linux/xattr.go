@@ -40,8 +40,8 @@ func registerXattr(st *kernel.SyscallTable) {
 // xattrTarget is the file an xattr syscall works on: a path's dentry or
 // an open file.
 type xattrTarget interface {
-	GetXattr(ctx context.Context, name string) ([]byte, error)
-	ListXattr(ctx context.Context) ([]string, error)
+	GetXattr(ctx context.Context, c vfs.Creds, name string) ([]byte, error)
+	ListXattr(ctx context.Context, c vfs.Creds) ([]string, error)
 }
 
 // xattrOp is one of the four operations. args are the syscall's arguments
@@ -52,8 +52,8 @@ type xattrOp func(t *kernel.Task, args kernel.SyscallArguments) (do func(ctx con
 // xattrSetter changes the target's attributes (the VFS for a path, the
 // file for a descriptor).
 type xattrSetter interface {
-	SetXattr(ctx context.Context, name string, value []byte, flags int) error
-	RemoveXattr(ctx context.Context, name string) error
+	SetXattr(ctx context.Context, c vfs.Creds, name string, value []byte, flags int) error
+	RemoveXattr(ctx context.Context, c vfs.Creds, name string) error
 }
 
 // dentrySetter changes the attributes of a path.
@@ -62,12 +62,12 @@ type dentrySetter struct {
 	d *vfs.Dentry
 }
 
-func (s dentrySetter) SetXattr(ctx context.Context, name string, value []byte, flags int) error {
-	return s.v.SetXattr(ctx, s.d, name, value, flags)
+func (s dentrySetter) SetXattr(ctx context.Context, c vfs.Creds, name string, value []byte, flags int) error {
+	return s.v.SetXattr(ctx, c, s.d, name, value, flags)
 }
 
-func (s dentrySetter) RemoveXattr(ctx context.Context, name string) error {
-	return s.v.RemoveXattr(ctx, s.d, name)
+func (s dentrySetter) RemoveXattr(ctx context.Context, c vfs.Creds, name string) error {
+	return s.v.RemoveXattr(ctx, c, s.d, name)
 }
 
 // xattrAtPath runs op on a path, following a final symlink if follow.
@@ -81,8 +81,8 @@ func xattrAtPath(follow bool, op xattrOp) kernel.SyscallFn {
 		if err != nil {
 			return 0, err
 		}
-		ctx := callerCtx(t)
-		d, err := t.K.VFS.Lookup(ctx, t.FS, nil, p, follow)
+		ctx := t.Ctx()
+		d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), nil, p, follow)
 		if err != nil {
 			return 0, err
 		}
@@ -102,7 +102,7 @@ func xattrAtFD(op xattrOp) kernel.SyscallFn {
 			return 0, err
 		}
 		defer f.DecRef()
-		return do(callerCtx(t), f, f)
+		return do(t.Ctx(), f, f)
 	}
 }
 
@@ -129,7 +129,7 @@ func getXattr(t *kernel.Task, a kernel.SyscallArguments) (func(context.Context, 
 	}
 	addr, size := a.Pointer(2), uint64(a.Pointer(3))
 	return func(ctx context.Context, x xattrTarget, _ xattrSetter) (uintptr, error) {
-		value, err := x.GetXattr(ctx, name)
+		value, err := x.GetXattr(ctx, t.FSCreds(), name)
 		if err != nil {
 			return 0, err
 		}
@@ -160,7 +160,7 @@ func copyOutXattr(t *kernel.Task, addr uintptr, size uint64, b []byte, max int) 
 func listXattr(t *kernel.Task, a kernel.SyscallArguments) (func(context.Context, xattrTarget, xattrSetter) (uintptr, error), error) {
 	addr, size := a.Pointer(1), uint64(a.Pointer(2))
 	return func(ctx context.Context, x xattrTarget, _ xattrSetter) (uintptr, error) {
-		names, err := x.ListXattr(ctx)
+		names, err := x.ListXattr(ctx, t.FSCreds())
 		if err != nil {
 			return 0, err
 		}
@@ -195,7 +195,7 @@ func setXattr(t *kernel.Task, a kernel.SyscallArguments) (func(context.Context, 
 		}
 	}
 	return func(ctx context.Context, _ xattrTarget, s xattrSetter) (uintptr, error) {
-		return 0, s.SetXattr(ctx, name, value, int(flags))
+		return 0, s.SetXattr(ctx, t.FSCreds(), name, value, int(flags))
 	}, nil
 }
 
@@ -206,6 +206,6 @@ func removeXattr(t *kernel.Task, a kernel.SyscallArguments) (func(context.Contex
 		return nil, err
 	}
 	return func(ctx context.Context, _ xattrTarget, s xattrSetter) (uintptr, error) {
-		return 0, s.RemoveXattr(ctx, name)
+		return 0, s.RemoveXattr(ctx, t.FSCreds(), name)
 	}, nil
 }

@@ -1,0 +1,15 @@
+package abi
+
+// MsgHdr is struct msghdr (x86-64) as application memory holds it; x/sys's
+// Msghdr has Go pointers where the application has addresses.
+type MsgHdr struct {
+	Name       uint64
+	NameLen    uint32
+	_          uint32
+	Iov        uint64
+	IovLen     uint64
+	Control    uint64
+	ControlLen uint64
+	Flags      int32
+	_          int32
+}

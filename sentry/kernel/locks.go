@@ -1,0 +1,31 @@
+package kernel
+
+// Lock order of the sentry's kernel, outermost first: a goroutine holding
+// a lock may take those listed below it (indented under it), never one
+// above it. Locks on one line are never held together.
+//
+//	ipc.Namespace.mu, Futexes.mu
+//	    (counting shm attachments lists the tasks; a PI futex looks up its
+//	    owner by TID)
+//	  Kernel.mu: the process tree, job control, the terminal
+//	    ThreadGroup.mu: credentials, limits, timers
+//	    Task.sig.mu: a thread's pending signals
+//	      ThreadGroup.sigmu: signal actions, the process's pending signals
+//	    Task.mu: comm, address space, descriptor table, filesystem
+//	    context, executable (the accessors MM, FDs, FS, Exe)
+//	      mm.MemoryManager.mu, then the platform's address-space locks
+//	      (Futexes.mu reads futex words under it too)
+//
+// Leaves, under which no other lock is taken: IntervalTimer.mu (its fire
+// function runs without it), TimerTable.mu, stats.mu,
+// SyscallTable.unimplMu, and vfs.Queue.mu, which Kernel.mu may hold while
+// it notifies a signalfd's or pidfd's waiters (their callbacks take no
+// kernel lock).
+//
+// Rules that keep it so: a thread group's SIGCHLD to its parent is built
+// under Kernel.mu but sent after it (parentNotifyLocked); a task is woken
+// (Task.interrupt) with Task.sig.mu released before the platform is
+// interrupted; exec replaces Task.mm under Kernel.mu and Task.mu, so that
+// the kernel's CPU time, which lists address spaces under Kernel.mu, sees
+// the old one or the new one; blocking waits (wait4, job control) wait on
+// treeChanged, which releases Kernel.mu.

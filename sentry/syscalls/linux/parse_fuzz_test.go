@@ -1,0 +1,156 @@
+package linux
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/mm"
+)
+
+// Fuzz targets for the structures syscalls read from application memory
+// whose length fields decide how much more is read or moved: the
+// decoders are pure functions of the bytes copied in, so they run here
+// without a task, gcc or seccomp. Exact errnos against Linux are checked
+// by the differential tests (fileio.c, sockets.c, process.c).
+
+// errnoIn reports whether err carries one of want.
+func errnoIn(err error, want ...unix.Errno) bool {
+	var e unix.Errno
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, w := range want {
+		if e == w {
+			return true
+		}
+	}
+	return false
+}
+
+// le64 encodes words as little-endian uint64s.
+func le64(words ...uint64) []byte {
+	var b []byte
+	for _, w := range words {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	return b
+}
+
+// FuzzMsghdr decodes a struct msghdr and the iovec array after it, as
+// sendmsg and recvmsg (and readv and writev, for the array) do. What
+// decodes satisfies what the copy loops rely on: a name length within
+// sockaddr_storage (zero without a name), at most UIO_MAXIOV buffers,
+// lengths that are never negative, never longer than given, inside the
+// user address space, cut only once the total reaches MAX_RW_COUNT, and
+// the total their sum. What does not is EINVAL, EMSGSIZE or EFAULT, each
+// for its reason.
+func FuzzMsghdr(f *testing.F) {
+	top := uint64(mm.TaskSize)
+	f.Add(append(le64(0x1000, 16, 0x2000, 2, 0, 0, 0), le64(0x3000, 5, 0x4000, 7)...))
+	f.Add(append(le64(0, ^uint64(0), 0x2000, 1, 0, 0, 0), le64(0x3000, 5)...))           // no name: any length
+	f.Add(le64(0x1000, 0xffffffff, 0x2000, 0, 0, 0, 0))                                  // negative name length
+	f.Add(le64(0x1000, 500, 0x2000, 1025, 0, 0, 0))                                      // too many buffers
+	f.Add(append(le64(0, 0, 0x2000, 2, 0, 0, 0), le64(top-1, 2, 0x3000, 1)...))          // past the top
+	f.Add(append(le64(0, 0, 0x2000, 2, 0, 0, 0), le64(^uint64(0), 2, 0x3000, 1<<63)...)) // wraps, then negative
+	f.Add(append(le64(0, 0, 0x2000, 3, 0, 0, 0), le64(0x1000, 0x7ffff000, 0x1000, 10, top, 0)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var raw [msghdrLen]byte
+		copy(raw[:], b)
+		m, err := parseMsghdr(raw[:])
+		name := binary.LittleEndian.Uint64(raw[0:])
+		namelen := int32(binary.LittleEndian.Uint32(raw[8:]))
+		iovlen := binary.LittleEndian.Uint64(raw[24:])
+		switch {
+		case err != nil:
+			if !(errnoIn(err, unix.EINVAL) && name != 0 && namelen < 0) && !(errnoIn(err, unix.EMSGSIZE) && iovlen > linux.UIO_MAXIOV) {
+				t.Fatalf("parseMsghdr: %v for name %#x of %d bytes, %d buffers", err, name, namelen, iovlen)
+			}
+		case m.namelen < 0 || m.namelen > sockaddrStorage || m.name == 0 && m.namelen != 0 || m.iovlen > linux.UIO_MAXIOV:
+			t.Fatalf("parseMsghdr accepted %+v", m)
+		}
+		rest := b[min(len(b), msghdrLen):]
+		rest = rest[:min(len(rest), iovecSize*int(min(iovlen, linux.UIO_MAXIOV)))]
+		rest = rest[:len(rest)/iovecSize*iovecSize]
+		iovs, total, err := parseIovecs(rest)
+		negative, outside := false, false
+		for i := 0; i < len(rest); i += iovecSize {
+			base := binary.LittleEndian.Uint64(rest[i:])
+			l := binary.LittleEndian.Uint64(rest[i+8:])
+			negative = negative || int64(l) < 0
+			outside = outside || base+l < base || base+l > top
+		}
+		if err != nil {
+			if !(negative && errnoIn(err, unix.EINVAL)) && !(!negative && outside && errnoIn(err, unix.EFAULT)) {
+				t.Fatalf("parseIovecs: %v (a negative length: %v, a buffer outside: %v)", err, negative, outside)
+			}
+			return
+		}
+		if negative || outside || len(iovs) != len(rest)/iovecSize {
+			t.Fatalf("parseIovecs accepted %d buffers of %d (a negative length: %v, a buffer outside: %v)", len(iovs), len(rest)/iovecSize, negative, outside)
+		}
+		sum, cut := 0, false
+		for i, v := range iovs {
+			given := binary.LittleEndian.Uint64(rest[iovecSize*i+8:])
+			if v.len < 0 || uint64(v.len) > given || uint64(v.base) != binary.LittleEndian.Uint64(rest[iovecSize*i:]) {
+				t.Fatalf("buffer %d: %+v from base %#x, length %d", i, v, binary.LittleEndian.Uint64(rest[iovecSize*i:]), given)
+			}
+			cut = cut || uint64(v.len) < given
+			sum += v.len
+		}
+		if sum != total || total > maxRW || cut && total != maxRW {
+			t.Fatalf("total %d: buffers add up to %d, MAX_RW_COUNT %d, a length cut: %v", total, sum, maxRW, cut)
+		}
+	})
+}
+
+// FuzzCloneArgs decodes clone3's struct clone_args of any size clone3
+// lets through (64 bytes to a page). What decodes is what Task.Clone
+// relies on: an exit signal from 0 to 64 and none for a thread or a
+// sibling, no CSIGNAL bits or CLONE_DETACHED in the flags, and a stack
+// pointer that is zero without a stack or the end of a stack inside the
+// user address space. A nonzero byte past the known fields is E2BIG,
+// whatever else is wrong; every other refusal is EINVAL.
+func FuzzCloneArgs(f *testing.F) {
+	f.Add(le64(unix.CLONE_VM|unix.CLONE_FS|unix.CLONE_FILES|unix.CLONE_SIGHAND|unix.CLONE_THREAD, 0, 0x1000, 0x2000, 0, 0x10000, 0x4000, 0x3000))
+	f.Add(le64(0, 0, 0, 0, uint64(unix.SIGCHLD), 0, 0, 0, 0, 0, 0))
+	f.Add(append(le64(0, 0, 0, 0, uint64(unix.SIGCHLD), 0, 0, 0, 0, 0, 0), make([]byte, 4096-88)...))
+	f.Add(append(le64(0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0), 1))          // unknown field set
+	f.Add(le64(linux.CLONE_INTO_CGROUP, 0, 0, 0, 0, 0, 0, 0))         // cgroup without its field
+	f.Add(le64(linux.CLONE_DETACHED|17, 0, 0, 0, 0, 0, 0, 0))         // legacy bits
+	f.Add(le64(0, 0, 0, 0, 1<<32|17, 0, 0, 0))                        // exit signal's upper bits
+	f.Add(le64(0, 0, 0, 0, 0, uint64(mm.TaskSize)-0x1000, 0x2000, 0)) // stack past the top
+	f.Add(le64(0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 33, 0))                // set_tid_size
+	f.Add(le64(linux.CLONE_SIGHAND|linux.CLONE_CLEAR_SIGHAND, 0, 0, 0, 0, 0, 0, 0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < linux.CLONE_ARGS_SIZE_VER0 || len(b) > 4096 {
+			return // clone3 refuses these sizes before reading anything
+		}
+		a, err := parseCloneArgs(b)
+		extra := false
+		for _, x := range b[min(len(b), cloneArgsSize):] {
+			extra = extra || x != 0
+		}
+		if err != nil {
+			if extra != errnoIn(err, unix.E2BIG) || !extra && !errnoIn(err, unix.EINVAL) {
+				t.Fatalf("parseCloneArgs: %v; a nonzero byte past the known fields: %v", err, extra)
+			}
+			return
+		}
+		stack, size := binary.LittleEndian.Uint64(b[40:]), binary.LittleEndian.Uint64(b[48:])
+		switch {
+		case extra:
+			t.Fatal("parseCloneArgs accepted unknown fields")
+		case a.ExitSignal < 0 || a.ExitSignal > 64, a.Flags&(unix.CLONE_THREAD|unix.CLONE_PARENT) != 0 && a.ExitSignal != 0:
+			t.Fatalf("exit signal %d with flags %#x", a.ExitSignal, a.Flags)
+		case a.Flags&(linux.CLONE_DETACHED|linux.CSIGNAL&^unix.CLONE_NEWTIME) != 0:
+			t.Fatalf("flags %#x", a.Flags)
+		case stack == 0 && (size != 0 || a.Stack != 0),
+			stack != 0 && (uint64(a.Stack) != stack+size || size == 0 || a.Stack > mm.TaskSize || uint64(a.Stack) < stack):
+			t.Fatalf("stack %#x of %#x bytes gave stack pointer %#x", stack, size, a.Stack)
+		}
+	})
+}

@@ -1,0 +1,20 @@
+package vfs
+
+// Lock order of the VFS, outermost first: a goroutine holding a lock may
+// take those listed below it, never one above it.
+//
+//	File.mu (position, flags, directory snapshot), FSContext.mu
+//	    (File.ReadDir lists a directory, File.Seek stats the file and
+//	    FSContext.Getcwd asks whether the working directory was removed,
+//	    each under its lock)
+//	  the filesystems' locks (overlay's FS.mu, ...)
+//
+// Leaves, under which no other lock is taken: VFS.mu (the mount table),
+// FDTable.mu (a file a change drops is released after it),
+// lockTable.mu (a file is stat'ed before it, and a blocked locker waits
+// without it), watchTable.mu (events are delivered without it) and
+// Queue.mu (callbacks run without it).
+//
+// Above the VFS: the kernel holds no lock of its own while it calls a
+// VFS operation, except Kernel.mu while it notifies a Queue
+// (sentry/kernel/locks.go).
