@@ -28,8 +28,9 @@ func Build(src, build string, tests []Test, log io.Writer) error {
 			return err
 		}
 	}
-	if _, err := os.Stat(filepath.Join(tree, "include", "mk", "config.mk")); err != nil {
-		if err := run(log, tree, "./configure", "--prefix="+filepath.Join(build, "root")); err != nil {
+	prefix := filepath.Join(build, "root")
+	if !configuredFor(tree, prefix) {
+		if err := run(log, tree, "./configure", "--prefix="+prefix); err != nil {
 			return err
 		}
 	}
@@ -49,6 +50,39 @@ func Build(src, build string, tests []Test, log io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// configuredFor reports whether tree was configured to install in
+// prefix (a tree copied from elsewhere was not).
+func configuredFor(tree, prefix string) bool {
+	b, err := os.ReadFile(filepath.Join(tree, "include", "mk", "config.mk"))
+	if err != nil {
+		return false
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":="); ok && strings.TrimSpace(k) == "prefix" {
+			return strings.TrimSpace(v) == prefix
+		}
+	}
+	return false
+}
+
+// Searchable returns an error unless every user may search dir and each
+// directory above it: tests drop root's privileges (to nobody) and then
+// still run programs from LTPROOT and use files in TMPDIR.
+func Searchable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s: other users may not search %s (mode %v); tests that drop privileges need to: choose a build directory outside it (e.g. /var/tmp/ltp-build)", dir, d, st.Mode().Perm())
+		}
+		if d == "/" || d == "." {
+			return nil
+		}
+	}
 }
 
 // testDirs returns the directories of tree to build for tests:

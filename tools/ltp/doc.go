@@ -3,8 +3,8 @@
 // list inside its own runsc-lite sandbox, writes every result to a JSON file
 // and prints the counts next to a native baseline.
 //
-//	go run ./tools/ltp -src ~/ltp-src -build ~/ltp-build -out results.json
-//	go run ./tools/ltp -build ~/ltp-build -platform=ptrace -run '^epoll' -prev results.json
+//	go run ./tools/ltp -src ~/ltp-src -build /var/tmp/ltp-build -out results.json
+//	go run ./tools/ltp -build /var/tmp/ltp-build -platform=ptrace -run '^epoll' -prev results.json
 //
 // Decisions, recorded here and in README.md:
 //

@@ -124,6 +124,9 @@ func mainErr() error {
 	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
 		return err
 	}
+	if err := Searchable(tmpRoot); err != nil {
+		return err
+	}
 	r := &Runner{Runsc: *runsc, Platform: *platform, LTPRoot: filepath.Join(buildDir, "root"),
 		TmpRoot: tmpRoot, Timeout: *timeout, Parallel: *parallel}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -92,6 +92,10 @@ func (r *Runner) Run(ctx context.Context, t Test) Result {
 		return Result{Outcome: Fail, Exit: -1, Tail: fmt.Sprintf("making TMPDIR: %v", err)}
 	}
 	defer os.RemoveAll(tmp)
+	// Tests that drop privileges still use TMPDIR (MkdirTemp makes it 0700).
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return Result{Outcome: Fail, Exit: -1, Tail: fmt.Sprintf("TMPDIR: %v", err)}
+	}
 	args := []string{"run", "--platform=" + r.Platform, "--clear-env",
 		"--env", "LTPROOT=" + r.LTPRoot,
 		"--env", "TMPDIR=" + tmp,
