@@ -47,13 +47,14 @@ var diffPrograms = []string{
 	"mremap",     // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
 	"xattr",      // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
 	"epoll",      // epoll_ctl: instances watching instances, the depth limit and loops (ELOOP), EPOLLEXCLUSIVE, errors
+	"mount",      // mount/umount2 of tmpfs: options, size, read-only remounts (EROFS), stacking, lazy unmounts, noexec, errors (needs a root host)
 	"procfs",     // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
 	"hugeargs",   // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true}
 
 func TestDiff(t *testing.T) {
 	if _, err := exec.LookPath("gcc"); err != nil {

@@ -341,6 +341,9 @@ func (f *File) SetAttr(ctx context.Context, creds Creds, a Attr) error {
 	if a.Mask&AttrSize != 0 && !f.writable() {
 		return unix.EINVAL
 	}
+	if f.d.readOnly() {
+		return unix.EROFS
+	}
 	return f.v.attrEvent(ctx, setAttr(ctx, creds, f.inode, a), f.d, f.inode, a)
 }
 

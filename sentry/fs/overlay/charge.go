@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,80 @@ type dataCharge struct {
 	mu    sync.Mutex
 	mem   *usage.Memory // the account charged, found at the first growth; guarded by mu
 	bytes uint64        // guarded by mu
+	// space is the filesystem's size, nil for none; held is what this
+	// file takes of it (reserved or settled), guarded by mu.
+	space *space
+	held  uint64
+}
+
+// space is the size of a memory filesystem mounted with one (tmpfs's
+// size=): its files together hold at most capacity bytes of pages, counted
+// as Linux's shmem counts blocks, by the pages a file really has (a sparse
+// file holds only those written), unlike the memory account. A write or an
+// allocation that needs more pages than are left fails with ENOSPC.
+type space struct {
+	capacity uint64
+	used     atomic.Uint64
+}
+
+// reserve takes room for the pages of [off, off+length) that data does not
+// have yet, or fails with ENOSPC; settle then counts what data holds.
+func (c *dataCharge) reserve(data *os.File, off, length int64) error {
+	if c.space == nil || length <= 0 {
+		return nil
+	}
+	need := uint64(holes(int(data.Fd()), off, length))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		u := c.space.used.Load()
+		if u+need > c.space.capacity {
+			return unix.ENOSPC
+		}
+		if c.space.used.CompareAndSwap(u, u+need) {
+			c.held += need
+			return nil
+		}
+	}
+}
+
+// settle counts what data holds after a change: the pages the host says
+// the memfd has.
+func (c *dataCharge) settle(data *os.File) {
+	if c.space == nil {
+		return
+	}
+	var st unix.Stat_t
+	if unix.Fstat(int(data.Fd()), &st) != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := uint64(st.Blocks) * 512
+	c.space.used.Add(now - c.held)
+	c.held = now
+}
+
+// holes returns the bytes of the pages of [off, off+length) that the memfd
+// fd has not allocated (SEEK_DATA and SEEK_HOLE, which tmpfs answers by
+// page).
+func holes(fd int, off, length int64) int64 {
+	start := off &^ 4095
+	end := int64(pagesFor(off + length))
+	missing := end - start
+	for pos := start; pos < end; {
+		data, err := unix.Seek(fd, pos, unix.SEEK_DATA)
+		if err != nil || data >= end {
+			break
+		}
+		hole, err := unix.Seek(fd, data, unix.SEEK_HOLE)
+		if err != nil {
+			hole = end
+		}
+		missing -= min(hole, end) - data
+		pos = hole
+	}
+	return missing
 }
 
 // setData gives n its memfd and what it is charged, which is returned when
@@ -50,6 +125,10 @@ func (c *dataCharge) release() {
 	defer c.mu.Unlock()
 	c.mem.Uncharge(c.bytes)
 	c.bytes = 0
+	if c.space != nil {
+		c.space.used.Add(-c.held)
+		c.held = 0
+	}
 }
 
 // grow charges the file up to size bytes, or fails with ENOSPC.

@@ -18,7 +18,7 @@ func (n *node) ensureData() (*os.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.setData(m, &dataCharge{})
+		n.setData(m, &dataCharge{space: n.fs.space})
 	}
 	return n.data, nil
 }
@@ -117,6 +117,10 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	if err := charge.grow(ctx, off+int64(len(p))); err != nil {
 		return 0, err
 	}
+	if err := charge.reserve(data, off, int64(len(p))); err != nil {
+		return 0, err
+	}
+	defer charge.settle(data)
 	done := 0
 	for done < len(p) {
 		w, err := unix.Pwrite(int(data.Fd()), p[done:], off+int64(done))
@@ -188,6 +192,10 @@ func (f *file) Allocate(ctx context.Context, mode uint32, off, length int64) err
 		if err := charge.grow(ctx, off+length); err != nil {
 			return err
 		}
+		if err := charge.reserve(data, off, length); err != nil {
+			return err
+		}
 	}
+	defer charge.settle(data)
 	return unix.Fallocate(int(data.Fd()), mode, off, length)
 }

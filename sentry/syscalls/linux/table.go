@@ -62,6 +62,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerHints,
 	registerIPC,
 	registerInotify,
+	registerMount,
 }
 
 // reg is shorthand for a fully implemented entry.
