@@ -17,7 +17,7 @@ import (
 // for; the options programs ask about that the sentry does not implement
 // (namespaces, AIO, io_uring, seccomp for applications, userfaultfd, NUMA,
 // swap, POSIX message queues, dnotify, fanotify, keys, BPF, quotas, debug
-// and sanitizer builds) are listed as "is not set", so a program that
+// and sanitizer builds, the whole loop driver) are listed as "is not set", so a program that
 // checks skips them instead of failing on ENOSYS. Add an option here with
 // the feature that implements it.
 
@@ -37,7 +37,7 @@ var configDisabled = []string{
 	"CHECKPOINT_RESTORE", "AIO", "IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
 	"NUMA", "SWAP", "POSIX_MQUEUE", "DNOTIFY", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",
-	"HWPOISON_INJECT", "MANDATORY_FILE_LOCKING", "BLK_DEV_RAM", "BLK_DEV_INTEGRITY",
+	"HWPOISON_INJECT", "MANDATORY_FILE_LOCKING", "BLK_DEV_LOOP", "BLK_DEV_RAM", "BLK_DEV_INTEGRITY",
 	"FS_VERITY", "INET", "IPV6", "TUN", "POSIX_AUX_CLOCKS", "RT_GROUP_SCHED", "BSD_PROCESS_ACCT",
 	"KASAN", "KCSAN", "UBSAN", "UBSAN_SIGNED_OVERFLOW", "LOCKDEP", "PROVE_LOCKING",
 	"DEBUG_SPINLOCK", "DEBUG_MUTEXES", "DEBUG_RT_MUTEXES", "DEBUG_OBJECTS", "SLUB_RCU_DEBUG",
