@@ -283,15 +283,20 @@ func (f *File) Seek(ctx context.Context, off int64, whence int) (int64, error) {
 		switch whence {
 		case unix.SEEK_END:
 			base = st.Size
-		case unix.SEEK_DATA:
-			if off >= st.Size {
+		case unix.SEEK_DATA, unix.SEEK_HOLE:
+			if off < 0 || off >= st.Size {
 				return 0, unix.ENXIO
 			}
-		case unix.SEEK_HOLE:
-			if off >= st.Size {
-				return 0, unix.ENXIO
+			if hs, ok := f.impl.(HoleSeeker); ok {
+				next, err := hs.SeekHole(ctx, off, whence)
+				if err != nil {
+					return 0, err
+				}
+				off = next
+			} else if whence == unix.SEEK_HOLE {
+				// The whole file is data, as generic_file_llseek says.
+				off = st.Size
 			}
-			off, base = st.Size, 0
 		}
 	default:
 		return 0, unix.EINVAL
@@ -413,6 +418,10 @@ func (f *File) ReadDir(ctx context.Context) ([]Dirent, int64, error) {
 	dir, ok := f.inode.(Dir)
 	if !ok || f.impl != nil || f.d == nil {
 		return nil, 0, unix.ENOTDIR
+	}
+	if r, ok := f.inode.(Removable); ok && r.Removed() {
+		// A removed directory lists nothing, not even "." (IS_DEADDIR).
+		return nil, 0, unix.ENOENT
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -1,4 +1,5 @@
-/* File I/O: open/openat/creat/close/read/write/pread/pwrite/readv/writev/lseek. */
+/* File I/O: open/openat/creat/close/read/write/pread/pwrite/readv/writev/lseek,
+ * and lseek's SEEK_DATA/SEEK_HOLE over a punched hole. */
 #include "common.h"
 #include <sys/uio.h>
 
@@ -144,5 +145,26 @@ int main(int argc, char **argv) {
 	for (int i = 0; i < n; i++)
 		printf(" %02x", (unsigned char)buf[i]);
 	printf("\n");
+	/* Holes: three pages, the first punched out, then two more of
+	 * nothing past them. */
+	int hf = open("holes", O_CREAT | O_RDWR | O_TRUNC, 0644);
+	char page[4096];
+	memset(page, 'h', sizeof page);
+	for (int i = 0; i < 3; i++)
+		T(write(hf, page, sizeof page));
+	T(fsync(hf));
+	T(fallocate(hf, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+	T(lseek(hf, 0, SEEK_HOLE));
+	T(lseek(hf, 0, SEEK_DATA));
+	T(lseek(hf, 4096, SEEK_HOLE));
+	T(lseek(hf, 12288, SEEK_DATA));
+	T(lseek(hf, -1, SEEK_DATA));
+	T(ftruncate(hf, 5 * 4096));
+	T(lseek(hf, 4096, SEEK_HOLE));
+	T(lseek(hf, 12288, SEEK_DATA));
+	T(lseek(hf, 0, SEEK_CUR));
+	T(pread(hf, page, 2, 0));
+	printf("hole reads %d %d\n", page[0], page[1]);
+	close(hf);
 	return 0;
 }

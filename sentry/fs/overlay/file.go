@@ -88,6 +88,26 @@ func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 }
 
+// SeekHole implements vfs.HoleSeeker: the memfd (or the lower file)
+// knows its holes.
+func (f *file) SeekHole(ctx context.Context, off int64, whence int) (int64, error) {
+	data, lower, up := f.source()
+	if !up {
+		if hs, ok := lower.(vfs.HoleSeeker); ok {
+			return hs.SeekHole(ctx, off, whence)
+		}
+		if whence == unix.SEEK_DATA {
+			return off, nil
+		}
+		st, err := f.n.Stat(ctx)
+		return st.Size, err
+	}
+	if data == nil {
+		return 0, unix.ENXIO
+	}
+	return unix.Seek(int(data.Fd()), off, whence)
+}
+
 // WriteAt implements vfs.FileImpl.
 func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	n := f.n
