@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
@@ -58,7 +59,16 @@ func (c *dataCharge) reserve(data *os.File, off, length int64) error {
 	if c.space == nil || length <= 0 {
 		return nil
 	}
-	need := uint64(holes(int(data.Fd()), off, length))
+	// The file has at most what it holds already: a range larger than
+	// that and the free space together cannot fit, however it is laid out.
+	span := pagesFor(off+length) - uint64(off)&^4095
+	c.mu.Lock()
+	held := c.held
+	c.mu.Unlock()
+	if span > held && span-held > c.space.capacity-min(c.space.used.Load(), c.space.capacity) {
+		return unix.ENOSPC
+	}
+	need := min(uint64(holes(data, off, length)), span-allocatedIn(data, held, off, length))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
@@ -90,24 +100,38 @@ func (c *dataCharge) settle(data *os.File) {
 	c.held = now
 }
 
+// allocatedIn returns a floor of the bytes of pages of [off, off+length)
+// that data has allocated, from what the whole file holds: all but what
+// its pages outside the range could hold. It counts the pages fallocate
+// made, which the host's mincore does not see until they are written.
+func allocatedIn(data *os.File, held uint64, off, length int64) uint64 {
+	var st unix.Stat_t
+	if unix.Fstat(int(data.Fd()), &st) != nil {
+		return 0
+	}
+	filePages := pagesFor(st.Size)
+	start, end := uint64(off)&^4095, pagesFor(off+length)
+	inside := min(end, filePages) - min(start, filePages)
+	outside := filePages - inside
+	if held <= outside {
+		return 0
+	}
+	return min(held-outside, end-start)
+}
+
 // holes returns the bytes of the pages of [off, off+length) that the memfd
-// fd has not allocated (SEEK_DATA and SEEK_HOLE, which tmpfs answers by
-// page).
-func holes(fd int, off, length int64) int64 {
-	start := off &^ 4095
-	end := int64(pagesFor(off + length))
-	missing := end - start
-	for pos := start; pos < end; {
-		data, err := unix.Seek(fd, pos, unix.SEEK_DATA)
-		if err != nil || data >= end {
-			break
+// data has not written, as the host's mincore sees its page cache.
+func holes(data *os.File, off, length int64) int64 {
+	start, end := off&^4095, int64(pagesFor(off+length))
+	vec := make([]byte, (end-start)/4096)
+	if mm.FileResidency(data, start, vec) != nil {
+		return end - start
+	}
+	missing := int64(0)
+	for _, v := range vec {
+		if v == 0 {
+			missing += 4096
 		}
-		hole, err := unix.Seek(fd, data, unix.SEEK_HOLE)
-		if err != nil {
-			hole = end
-		}
-		missing -= min(hole, end) - data
-		pos = hole
 	}
 	return missing
 }
