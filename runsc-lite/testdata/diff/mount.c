@@ -73,6 +73,22 @@ int main(int argc, char **argv) {
 	T(ftruncate(fd, 1 << 20));
 	T(fallocate(fd, 0, 0, 1 << 20));
 	close(fd);
+	/* Space fallocated before the filesystem filled up is still there. */
+	T(unlink("m/f"));
+	fd = open("m/f", O_CREAT | O_RDWR, 0644);
+	T(fallocate(fd, 0, 0, 16384));
+	int fill = open("m/fill", O_CREAT | O_RDWR, 0644);
+	T(write(fill, buf, 65536));
+	T(write(fill, buf, 65536));
+	T(write(fd, buf, 16384));
+	T(write(fd, buf, 1));
+	T(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+	T(write(fill, buf, 8192));
+	close(fill);
+	T(unlink("m/fill"));
+	T(ftruncate(fd, 0));
+	T(write(fd, buf, 8192));
+	close(fd);
 
 	/* Read-only. */
 	T(mount("none", "m", "tmpfs", MS_REMOUNT | MS_RDONLY, NULL));

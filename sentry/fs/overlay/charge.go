@@ -54,33 +54,71 @@ type space struct {
 }
 
 // reserve takes room for the pages of [off, off+length) that data does not
-// have yet, or fails with ENOSPC; settle then counts what data holds.
-func (c *dataCharge) reserve(data *os.File, off, length int64) error {
+// have yet and returns how much of the range fits: all of it, or with
+// partial the longest prefix whose pages fit, as a write stops where the
+// filesystem is full (Linux's goes page by page); none is ENOSPC. settle
+// then counts what data holds.
+func (c *dataCharge) reserve(data *os.File, off, length int64, partial bool) (int64, error) {
 	if c.space == nil || length <= 0 {
-		return nil
+		return length, nil
 	}
-	// The file has at most what it holds already: a range larger than
-	// that and the free space together cannot fit, however it is laid out.
-	span := pagesFor(off+length) - uint64(off)&^4095
-	c.mu.Lock()
-	held := c.held
-	c.mu.Unlock()
-	if span > held && span-held > c.space.capacity-min(c.space.used.Load(), c.space.capacity) {
-		return unix.ENOSPC
+	// Deleted files give their pages back when they are collected, as
+	// for the memory account (grow): collect before settling for less.
+	for try := 0; ; try++ {
+		fits, err := c.reserveOnce(data, off, length, partial && try == reclaimTries)
+		if fits == length || try == reclaimTries {
+			return fits, err
+		}
+		if try == 0 {
+			runtime.GC()
+		}
+		time.Sleep(time.Millisecond)
 	}
-	need := min(uint64(holes(data, off, length)), span-allocatedIn(data, held, off, length))
+}
+
+// reserveOnce is one try of reserve, with the space as it is.
+func (c *dataCharge) reserveOnce(data *os.File, off, length int64, partial bool) (int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for {
-		u := c.space.used.Load()
-		if u+need > c.space.capacity {
-			return unix.ENOSPC
+	free := func() uint64 { return c.space.capacity - min(c.space.used.Load(), c.space.capacity) }
+	// A prefix needs at least its pages beyond what the file holds, so
+	// no longer one can fit; that bounds the pages to look at.
+	start := off &^ 4095
+	if limit := int64(free()+c.held) + 4096 - (off - start); length > limit {
+		if !partial {
+			return 0, unix.ENOSPC
 		}
-		if c.space.used.CompareAndSwap(u, u+need) {
-			c.held += need
-			return nil
-		}
+		length = max(limit, 0)
 	}
+	pages := int64(pagesFor(off+length)-uint64(start)) / 4096
+	vec := make([]byte, pages)
+	if mm.FileResidency(data, start, vec) != nil {
+		clear(vec)
+	}
+	// need(k) is what the first k pages of the range need: those the
+	// host does not see, and at most those that what the file holds
+	// cannot account for (fallocated pages, which mincore does not see
+	// until they are written).
+	missing := uint64(0)
+	fits := int64(0)
+	var need uint64
+	for k := int64(1); k <= pages; k++ {
+		if vec[k-1] == 0 {
+			missing += 4096
+		}
+		end := min(start+k*4096, off+length)
+		n := min(missing, uint64(k*4096)-allocatedIn(data, c.held, off, end-off))
+		if n > free() {
+			break
+		}
+		fits, need = end-off, n
+	}
+	if fits < length && (!partial || fits <= 0) {
+		return 0, unix.ENOSPC
+	}
+	c.space.used.Add(need)
+	c.held += need
+	return fits, nil
 }
 
 // settle counts what data holds after a change: the pages the host says
@@ -117,23 +155,6 @@ func allocatedIn(data *os.File, held uint64, off, length int64) uint64 {
 		return 0
 	}
 	return min(held-outside, end-start)
-}
-
-// holes returns the bytes of the pages of [off, off+length) that the memfd
-// data has not written, as the host's mincore sees its page cache.
-func holes(data *os.File, off, length int64) int64 {
-	start, end := off&^4095, int64(pagesFor(off+length))
-	vec := make([]byte, (end-start)/4096)
-	if mm.FileResidency(data, start, vec) != nil {
-		return end - start
-	}
-	missing := int64(0)
-	for _, v := range vec {
-		if v == 0 {
-			missing += 4096
-		}
-	}
-	return missing
 }
 
 // setData gives n its memfd and what it is charged, which is returned when

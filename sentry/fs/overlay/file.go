@@ -137,9 +137,11 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	if err := charge.grow(ctx, off+int64(len(p))); err != nil {
 		return 0, err
 	}
-	if err := charge.reserve(data, off, int64(len(p))); err != nil {
+	fits, err := charge.reserve(data, off, int64(len(p)), true)
+	if err != nil {
 		return 0, err
 	}
+	p = p[:fits]
 	defer charge.settle(data)
 	done := 0
 	for done < len(p) {
@@ -212,7 +214,7 @@ func (f *file) Allocate(ctx context.Context, mode uint32, off, length int64) err
 		if err := charge.grow(ctx, off+length); err != nil {
 			return err
 		}
-		if err := charge.reserve(data, off, length); err != nil {
+		if _, err := charge.reserve(data, off, length, false); err != nil {
 			return err
 		}
 	}
