@@ -352,13 +352,24 @@ func (f *File) SetAttr(ctx context.Context, creds Creds, a Attr) error {
 	return f.v.attrEvent(ctx, setAttr(ctx, creds, f.inode, a), f.d, f.inode, a)
 }
 
-// Sync implements fsync(2).
+// Sync implements fsync(2): files of a filesystem (regular files,
+// directories) and block devices have something to flush, or nothing to;
+// pipes, sockets, character devices and anonymous files (eventfd, epoll,
+// whose mode has no type) have no fsync (EINVAL).
 func (f *File) Sync(ctx context.Context) error {
 	if f.isPath() {
 		return unix.EBADF
 	}
 	if s, ok := f.impl.(Syncer); ok {
 		return s.Sync(ctx)
+	}
+	st, err := f.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case 0, unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR:
+		return unix.EINVAL
 	}
 	return nil
 }

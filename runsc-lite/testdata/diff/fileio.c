@@ -1,6 +1,8 @@
 /* File I/O: open/openat/creat/close/read/write/pread/pwrite/readv/writev/lseek,
- * and lseek's SEEK_DATA/SEEK_HOLE over a punched hole. */
+ * lseek's SEEK_DATA/SEEK_HOLE over a punched hole, and what fsync takes. */
 #include "common.h"
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 int main(int argc, char **argv) {
@@ -166,5 +168,19 @@ int main(int argc, char **argv) {
 	T(pread(hf, page, 2, 0));
 	printf("hole reads %d %d\n", page[0], page[1]);
 	close(hf);
+	/* fsync: files and directories, not pipes, sockets, character
+	 * devices or anonymous files. */
+	int sp[2], pp[2];
+	T(pipe(pp));
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sp));
+	int efd = eventfd(0, 0), here = open(".", O_RDONLY), nfd = open("/dev/null", O_WRONLY);
+	T(fsync(pp[0]));
+	T(fsync(pp[1]));
+	T(fdatasync(pp[1]));
+	T(fsync(sp[0]));
+	T(fsync(efd));
+	T(fsync(nfd));
+	T(fsync(here));
+	T(fdatasync(here));
 	return 0;
 }
