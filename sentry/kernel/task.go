@@ -56,6 +56,8 @@ type Task struct {
 	Personality uint32
 	// nice is the task's nice value (priority.go).
 	nice atomic.Int32
+	// sched is its scheduling policy (sched.go).
+	sched sched
 	// inSyscall is set while a syscall handler runs (stats.go).
 	inSyscall atomic.Bool
 

@@ -63,6 +63,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerIPC,
 	registerInotify,
 	registerMount,
+	registerSchedPolicy,
 }
 
 // reg is shorthand for a fully implemented entry.
