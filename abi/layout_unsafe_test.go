@@ -118,11 +118,30 @@ func TestLoopInfoMatchesC(t *testing.T) {
 		"sizeof(((struct loop_info *)0)->lo_rdevice)": unsafe.Sizeof(li.Rdevice),
 		"sizeof(((struct loop_info *)0)->lo_inode)":   unsafe.Sizeof(li.Inode),
 	}
+	checkLayout(t, "loop.h", want)
+}
+
+// TestUstatMatchesC checks struct ustat against the kernel's declaration.
+func TestUstatMatchesC(t *testing.T) {
+	var u Ustat
+	want := map[string]uintptr{
+		"sizeof(struct ustat)":             unsafe.Sizeof(u),
+		"offsetof(struct ustat, f_tinode)": unsafe.Offsetof(u.Tinode),
+		"offsetof(struct ustat, f_fname)":  unsafe.Offsetof(u.Fname),
+		"offsetof(struct ustat, f_fpack)":  unsafe.Offsetof(u.Fpack),
+	}
+	checkLayout(t, "ustat.h", want)
+}
+
+// checkLayout compares C expressions of header (in testdata) with their Go
+// values.
+func checkLayout(t *testing.T, header string, want map[string]uintptr) {
+	t.Helper()
 	exprs := make([]string, 0, len(want))
 	for e := range want {
 		exprs = append(exprs, e)
 	}
-	got := cabi.Values(t, "testdata", "loop.h", exprs)
+	got := cabi.Values(t, "testdata", header, exprs)
 	for e, w := range want {
 		if got[e] != uint64(w) {
 			t.Errorf("%s = %d in C, %d in Go", e, got[e], w)

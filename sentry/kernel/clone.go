@@ -134,6 +134,7 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), exe: t.Exe(),
 		name: t.Name()}
 	c.inheritSched(t)
+	c.ioprio.Store(t.ioprio.Load())
 	c.sigMask.Store(t.SigMask())
 	c.Personality = t.Personality
 	// no_new_privs is inherited by every child, thread or process

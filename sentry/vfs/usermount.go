@@ -149,6 +149,23 @@ func (v *VFS) Mounted(ctx context.Context, root *Dentry) []MountInfo {
 // IsMountRoot reports whether d is the root of a mount.
 func IsMountRoot(d *Dentry) bool { return d.parent == nil }
 
+// StatfsDev describes the mounted filesystem whose files have st_dev dev
+// (ustat(2)); EINVAL if none has.
+func (v *VFS) StatfsDev(ctx context.Context, dev uint64) (unix.Statfs_t, error) {
+	v.mu.RLock()
+	fss := []FileSystem{v.root.FS}
+	for _, m := range v.mounts {
+		fss = append(fss, m.FS)
+	}
+	v.mu.RUnlock()
+	for _, fs := range fss {
+		if st, err := fs.Root().Stat(ctx); err == nil && st.Dev == dev {
+			return fs.Statfs(ctx)
+		}
+	}
+	return unix.Statfs_t{}, unix.EINVAL
+}
+
 // readOnly reports whether d is in a read-only mount.
 func (d *Dentry) readOnly() bool {
 	return d != nil && d.mnt != nil && d.mnt.flags.Load()&unix.MS_RDONLY != 0

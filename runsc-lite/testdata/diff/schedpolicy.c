@@ -1,7 +1,7 @@
 /* Scheduling policies: sched_setscheduler/getscheduler/setparam/getparam,
  * sched_setattr/getattr, priority ranges, sched_rr_get_interval,
- * SCHED_RESET_ON_FORK across fork, and what an unprivileged user may not
- * do. Runs as root (a real-time policy needs it natively); nothing here
+ * SCHED_RESET_ON_FORK across fork, what an unprivileged user may not do,
+ * and I/O priorities (ioprio_set/ioprio_get). Runs as root (a real-time policy needs it natively); nothing here
  * spins, so the real-time policies it takes natively cost nothing. */
 #include "common.h"
 #include <sched.h>
@@ -168,5 +168,36 @@ int main(int argc, char **argv) {
 	int ws;
 	T(waitpid(pid, &ws, 0) == pid);
 	T(ws);
+	/* I/O priorities (ioprio_set/ioprio_get): class << 13 | level. */
+	T(syscall(SYS_ioprio_get, 1, 0));
+	T(syscall(SYS_ioprio_set, 1, 0, 2 << 13 | 3));
+	T(syscall(SYS_ioprio_get, 1, 0));
+	T(syscall(SYS_ioprio_get, 2, 0));
+	T(syscall(SYS_ioprio_set, 1, 0, 2 << 13 | 8));
+	T(syscall(SYS_ioprio_get, 1, 0));
+	T(syscall(SYS_ioprio_set, 1, 0, 1 << 13 | 2));
+	T(syscall(SYS_ioprio_set, 1, 0, 3 << 13 | 7));
+	T(syscall(SYS_ioprio_set, 1, 0, 5 << 13));
+	T(syscall(SYS_ioprio_set, 1, 0, 1));
+	T(syscall(SYS_ioprio_set, 4, 0, 0));
+	T(syscall(SYS_ioprio_get, 0, 0));
+	T(syscall(SYS_ioprio_get, 1, 1 << 22));
+	T(syscall(SYS_ioprio_set, 2, 1 << 22, 0));
+	T(syscall(SYS_ioprio_set, 1, 0, 2 << 13 | 5));
+	pid = fork();
+	if (pid == 0) {
+		T(syscall(SYS_ioprio_get, 1, 0));
+		T(syscall(SYS_ioprio_set, 1, 0, 0));
+		T(syscall(SYS_ioprio_get, 2, 0));
+		T(syscall(SYS_ioprio_set, 1, getppid(), 0));
+		if (setuid(65534) != 0)
+			_exit(1);
+		T(syscall(SYS_ioprio_set, 1, 0, 1 << 13));
+		T(syscall(SYS_ioprio_set, 1, 0, 3 << 13));
+		T(syscall(SYS_ioprio_set, 1, getppid(), 0));
+		_exit(0);
+	}
+	T(waitpid(pid, &ws, 0) == pid);
+	T(syscall(SYS_ioprio_get, 1, 0));
 	return 0;
 }

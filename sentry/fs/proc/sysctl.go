@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -34,9 +35,17 @@ func version() string {
 	return fmt.Sprintf("%s version %s (runsc-lite@runsc-lite) (runsc-lite) %s\n", kernel.OSType, kernel.Release, kernel.Version)
 }
 
-// filesystems is /proc/filesystems: the types of the sandbox's mounts.
+// FilesystemTypes are the types of the sandbox's mounts, in the order
+// /proc/filesystems and sysfs(2) list them; none needs a device.
+var FilesystemTypes = []string{"sysfs", "tmpfs", "proc", "cgroup2", "overlay"}
+
+// filesystems is /proc/filesystems.
 func filesystems() string {
-	return "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\nnodev\toverlay\n"
+	var b strings.Builder
+	for _, t := range FilesystemTypes {
+		b.WriteString("nodev\t" + t + "\n")
+	}
+	return b.String()
 }
 
 // newUUID returns a random (version 4) UUID as the kernel prints one.

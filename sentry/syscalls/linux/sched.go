@@ -17,6 +17,17 @@ func registerSched(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_CAPSET, "capset", capset, "sets are recorded; permission checks still ask for euid 0", kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_PERSONALITY, "personality", personality, "the persona is recorded; flags such as ADDR_NO_RANDOMIZE change nothing", kernel.ArgHex)
 	reg(st, unix.SYS_CHROOT, "chroot", chroot, kernel.ArgPath)
+	partial(st, unix.SYS_IOPRIO_SET, "ioprio_set", ioprioSet, "I/O priorities are recorded, not applied", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_IOPRIO_GET, "ioprio_get", ioprioGet, "I/O priorities are recorded, not applied", kernel.ArgInt, kernel.ArgInt)
+}
+
+func ioprioSet(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, t.SetIOPrio(int(a.Int(0)), int(a.Int(1)), int(a.Int(2)))
+}
+
+func ioprioGet(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	v, err := t.GetIOPrio(int(a.Int(0)), int(a.Int(1)))
+	return uintptr(v), err
 }
 
 // getpriority returns 20 - nice, as the raw syscall does (1..40), so that

@@ -64,6 +64,8 @@ var registrars = []func(*kernel.SyscallTable){
 	registerInotify,
 	registerMount,
 	registerSchedPolicy,
+	registerProcessVM,
+	registerFilesystem,
 }
 
 // reg is shorthand for a fully implemented entry.
