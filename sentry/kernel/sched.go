@@ -36,7 +36,6 @@ const (
 	dlPeriodMax   = 4194304 * 1000  // ns
 	dlScale       = 10              // runtime is kept in units of 2^dlScale ns
 	dlMSB         = uint64(1) << 63 // never set in a deadline or a period
-	schedNormal   = linux.SCHED_NORMAL
 )
 
 // Sched returns the task's scheduling policy and parameters.
@@ -126,7 +125,7 @@ func (c *Task) inheritSched(parent *Task) {
 	nice := parent.Nice()
 	if p.ResetOnFork {
 		if rtPolicy(p.Policy) || p.Policy == linux.SCHED_DEADLINE {
-			p, nice = SchedParams{Policy: schedNormal}, 0
+			p, nice = SchedParams{Policy: linux.SCHED_NORMAL}, 0
 		}
 		nice = max(nice, 0)
 		p.ResetOnFork = false
