@@ -109,7 +109,9 @@ func goTool() string {
 }
 
 // makeWorkRoot makes a directory the sandbox can see: not under /tmp or
-// /dev/shm (the sandbox mounts its own) nor /dev or /proc.
+// /dev/shm (the sandbox mounts its own) nor /dev or /proc, and below
+// directories anyone may search: a sandbox started by root reads host
+// files as nobody (--host-uid), so root's own home (mode 0700) will not do.
 func makeWorkRoot() (string, error) {
 	var bases []string
 	if d := os.Getenv("RUNSC_LITE_E2E_DIR"); d != "" {
@@ -121,8 +123,12 @@ func makeWorkRoot() (string, error) {
 	if d, err := os.Getwd(); err == nil {
 		bases = append(bases, d)
 	}
+	// Last, the directory for temporary files that the sandbox shows (its
+	// /tmp is its own), for a checkout below a directory only root may
+	// search.
+	bases = append(bases, "/var/tmp")
 	for _, base := range bases {
-		if hiddenInSandbox(base) {
+		if hiddenInSandbox(base) || !reachableByOthers(base) {
 			continue
 		}
 		if err := os.MkdirAll(base, 0o755); err != nil {
@@ -139,6 +145,23 @@ func makeWorkRoot() (string, error) {
 		return d, nil
 	}
 	return "", fmt.Errorf("no directory outside /tmp and /dev/shm to work in (tried %q); set RUNSC_LITE_E2E_DIR", bases)
+}
+
+// reachableByOthers reports whether every existing directory from / to dir
+// lets anyone search it.
+func reachableByOthers(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if p == "/" {
+			return true
+		}
+	}
 }
 
 func hiddenInSandbox(dir string) bool {
@@ -257,30 +280,11 @@ func checkNoStrays(t *testing.T, pgid int, argv []string) {
 
 // groupMembers describes the live (not zombie) processes of group pgid.
 func groupMembers(pgid int) []string {
-	ents, _ := os.ReadDir("/proc")
 	var out []string
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-			out = append(out, fmt.Sprintf("pid %d %q", pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
+	for _, p := range hostProcs() {
+		if p.pgrp == pgid && p.state != "Z" && p.state != "X" {
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
+			out = append(out, fmt.Sprintf("pid %d %q", p.pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
 		}
 	}
 	return out

@@ -17,9 +17,14 @@ import (
 	"strings"
 
 	"github.com/google/subcommands"
+
+	"runsc-lite/launch"
 )
 
 func main() {
+	if launch.IsSentry() {
+		os.Exit(sentryMain())
+	}
 	os.Exit(runMain(os.Args[1:]))
 }
 

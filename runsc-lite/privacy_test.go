@@ -115,7 +115,7 @@ func TestAttackHostPrivacy(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := readHostFacts(t, known, peek)
-	args := []string{"uname", "sysinfo", "/proc/meminfo", "/proc/stat", "/proc/uptime", "/proc/loadavg",
+	args := []string{"uname", "sysinfo", "clocks", "/proc/meminfo", "/proc/stat", "/proc/uptime", "/proc/loadavg",
 		"/proc/version", "/proc/cpuinfo", "/proc/sys/kernel/osrelease", "/proc/self/stat", "/proc/self/maps",
 		"/proc/mounts", "/proc/self/mountinfo", "ls:/sys/class/net", "/sys/devices/system/cpu/online",
 		"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max", "stat:" + known, "ls:" + dir,
@@ -164,6 +164,14 @@ func checkPrivacy(t *testing.T, host hostFacts, dir string, start time.Time, s m
 	fmt.Sscan(s["/proc/uptime"], &up)
 	if limit := time.Since(start).Seconds() + 1; up > limit || up < 0 {
 		t.Errorf("/proc/uptime %q: more than the sandbox has run (%.1f s); the host's is %.0f s", s["/proc/uptime"], limit, host.uptime)
+	}
+	// The monotonic and boot-time clocks, read through the vDSO without a
+	// trap, and times(2) count from the sandbox's start: the stubs' time
+	// namespace hides the host's uptime.
+	var mono, boot, ticks float64
+	fmt.Sscan(s["clocks"], &mono, &boot, &ticks)
+	if limit := time.Since(start).Seconds() + 1; mono > limit || boot > limit || ticks > limit {
+		t.Errorf("CLOCK_MONOTONIC, CLOCK_BOOTTIME, times(): %q s; more than the sandbox has run (%.1f s), the host's uptime is %.0f s", s["clocks"], limit, host.uptime)
 	}
 	// Tasks: the sandbox's, numbered from 1.
 	var l1, l5, l15 float64

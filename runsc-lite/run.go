@@ -14,6 +14,9 @@ import (
 	"github.com/google/subcommands"
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/cgroup"
+	"runsc-lite/launch"
+	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
 	"runsc-lite/sentry/usage"
@@ -33,6 +36,8 @@ type runCmd struct {
 	clearEnv  bool
 	memLimit  byteSize
 	pidsLimit int
+	hostUID   int
+	hostGID   int
 }
 
 // byteSize is a flag of bytes with an optional k, m or g suffix.
@@ -67,8 +72,10 @@ Runs CMD in a new sandbox with the host's stdin, stdout and stderr, and exits
 with CMD's exit status (128+N when signal N killed it). CMD is looked up in
 the sandbox's PATH when it has no slash. The sandbox sees the host's file
 system below --root, read-only: writes succeed but stay in memory, and the
-host is unchanged afterwards. /tmp and /dev/shm are empty in-memory file
-systems.
+host is unchanged afterwards. It reads host files as an unprivileged host
+identity (uid and gid 65534 when runsc-lite runs as root, else the caller's
+own): what that identity may not read stays unreadable inside, even to the
+sandbox's root. /tmp and /dev/shm are empty in-memory file systems.
 
 Flags:
 `
@@ -87,6 +94,12 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.clearEnv, "clear-env", false, "start from an empty environment instead of the caller's")
 	f.Var(&c.memLimit, "memory-limit", "the sandbox's memory in `BYTES` (k, m, g suffixes; 0: half of the host's RAM): mappings and memory files beyond fail with ENOMEM or ENOSPC")
 	f.IntVar(&c.pidsLimit, "pids-limit", kernel.DefaultTaskLimit, "most tasks (threads) the sandbox holds; fork and clone fail with EAGAIN beyond")
+	uid, gid := launch.Nobody, launch.Nobody
+	if os.Geteuid() != 0 {
+		uid, gid = os.Geteuid(), os.Getegid()
+	}
+	f.IntVar(&c.hostUID, "host-uid", uid, "host `UID` the sandbox reads host files as (root only; 65534 when run by root, else the caller's). DANGEROUS: --host-uid=0 lets the sandbox read every file root can")
+	f.IntVar(&c.hostGID, "host-gid", gid, "host `GID` the sandbox reads host files as (root only; see --host-uid)")
 }
 
 func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
@@ -100,6 +113,15 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	if c.pidsLimit < 1 {
 		return fail(1, "--pids-limit=%d: want at least 1", c.pidsLimit)
 	}
+	if c.hostUID < 0 || c.hostGID < 0 || int64(c.hostUID) >= 1<<32-1 || int64(c.hostGID) >= 1<<32-1 {
+		return fail(1, "--host-uid=%d --host-gid=%d: want ids from 0 to 4294967294", c.hostUID, c.hostGID)
+	}
+	if err := launch.CheckIdentity(c.hostUID, c.hostGID); err != nil {
+		return fail(1, "--host-uid=%d --host-gid=%d: %v", c.hostUID, c.hostGID, err)
+	}
+	if _, ok := sandbox.Platforms[c.platform]; !ok {
+		return fail(1, "--platform=%s: unknown platform (have %s)", c.platform, sandbox.PlatformNames())
+	}
 	env := os.Environ()
 	if c.clearEnv {
 		env = nil
@@ -110,35 +132,86 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		}
 		env = append(env, kv)
 	}
-	log, closeLog, err := openLog(c.debugLog)
-	if err != nil {
-		return fail(1, "%v", err)
+	cfg := sentryConfig{
+		Root: c.root, Cwd: c.cwd, Platform: c.platform, Argv: argv, Env: env,
+		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1,
+		Strace: c.strace || c.straceLog != "",
 	}
-	defer closeLog()
-	cfg := sandbox.Config{
-		Root: c.root, Cwd: c.cwd, Platform: c.platform,
-		Argv: argv, Env: env, Log: log, MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit,
+	if cfg.MemoryLimit == 0 {
+		cfg.MemoryLimit = usage.DefaultLimit()
 	}
-	if c.strace || c.straceLog != "" {
-		w, closeTrace, err := openOutput(c.straceLog, os.Stderr)
+	cfg.CallerCwd, _ = os.Getwd()
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	add := func(f *os.File) int {
+		files = append(files, f)
+		return len(files) - 1
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if c.debugLog != "" {
+		f, err := openAppend(c.debugLog)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
-		defer closeTrace()
-		cfg.Strace = w
+		cfg.LogFile = add(f)
+		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	status, err := sandbox.Run(cfg)
-	var execErr *sandbox.ExecError
-	switch {
-	case errors.As(err, &execErr):
-		return fail(exitCodeFor(execErr.Err), "%v", err)
-	case err != nil:
+	if c.straceLog != "" {
+		f, err := openAppend(c.straceLog)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		cfg.StraceFile = add(f)
+	}
+	root, err := host.OpenRoot(c.root)
+	if err != nil {
+		return fail(1, "--root=%s: %v", c.root, err)
+	}
+	cfg.RootFile = add(root)
+	cg, why, err := cgroup.Create(cgroup.HostLimits(cfg.MemoryLimit, c.pidsLimit), log)
+	if err != nil {
 		return fail(1, "%v", err)
 	}
-	if status.Signal != 0 {
-		return subcommands.ExitStatus(128 + status.Signal)
+	defer func() {
+		if err := cg.Remove(); err != nil {
+			log.Warn("the sandbox's cgroup", "err", err)
+		}
+	}()
+	if cg == nil {
+		log.Info("the sandbox has no cgroup: its limits are the sentry's only", "why", why)
+	} else {
+		log.Info("the sandbox's cgroup", "version", cg.Version, "dirs", cg.Dirs)
+		cg.Prime() // for the forkserver's move, when the sentry has started it
+		procs, err := cg.OpenProcs()
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		for _, f := range procs {
+			cfg.CgroupFiles = append(cfg.CgroupFiles, add(f))
+		}
 	}
-	return subcommands.ExitStatus(status.Code)
+	s, err := launch.Start(launch.Options{HostUID: c.hostUID, HostGID: c.hostGID, Files: files, Config: cfg})
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	files = nil
+	code, sig, err := s.Wait()
+	switch {
+	case err != nil:
+		return fail(1, "%v", err)
+	case sig == unix.SIGSYS:
+		return fail(128+int(sig), "the sentry made a host syscall its seccomp filter forbids and was killed (the kernel log names it: audit type=1326)")
+	case sig != 0:
+		return subcommands.ExitStatus(128 + int(sig))
+	}
+	return subcommands.ExitStatus(code)
 }
 
 // exitCodeFor maps a failure to start the command to a shell's status.
@@ -155,27 +228,11 @@ func exitCodeFor(err error) int {
 	return 1
 }
 
-// openOutput opens path for appending, or returns def if path is empty.
-func openOutput(path string, def io.Writer) (io.Writer, func(), error) {
-	if path == "" {
-		return def, func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+// openAppend opens path for appending, creating it if needed.
+func openAppend(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o644)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening log: %w", err)
+		return nil, fmt.Errorf("opening log: %w", err)
 	}
-	return f, func() { f.Close() }, nil
-}
-
-// openLog returns the sentry's logger: debug level to --debug-log, or
-// errors only to stderr.
-func openLog(path string) (*slog.Logger, func(), error) {
-	if path == "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), func() {}, nil
-	}
-	w, closeFn, err := openOutput(path, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), closeFn, nil
+	return f, nil
 }

@@ -7,6 +7,8 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
 	"gvisor.dev/gvisor/pkg/seccomp"
+
+	"runsc-lite/precompiled"
 )
 
 // From returns a seccomp rule that matches a syscall made at site with
@@ -30,6 +32,10 @@ const (
 	ThreadCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 		unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_CHILD_CLEARTID
 )
+
+// ForkserverFilter is the confined forkserver's own seccomp program for the
+// stub image whose symbols are s (for package precompiled).
+func ForkserverFilter(s Symbols) ([]bpf.Instruction, error) { return forkserverFilter(s) }
 
 // forkserverFilter is the confined forkserver's own seccomp program. Every
 // stub process inherits it under its own, so it allows what the forkserver
@@ -92,7 +98,7 @@ func Build(what string, rules map[uintptr]seccomp.SyscallRule, otherwise seccomp
 			BadArchAction: otherwise,
 		},
 	}
-	insns, _, err := p.Build()
+	insns, err := precompiled.Build(&p)
 	if err != nil {
 		return nil, fmt.Errorf("building the %s seccomp program: %w", what, err)
 	}

@@ -38,6 +38,12 @@ type Forkserver struct {
 	liveMu sync.Mutex       // guards live
 	live   map[int]struct{} // pids of stub processes not yet reaped
 
+	// joined delivers the result of Confinement.Cgroup, which runs while
+	// the forkserver sets itself up; spawn waits for it (joinOnce, joinErr).
+	joined   chan error
+	joinOnce sync.Once
+	joinErr  error
+
 	// VDSO and VVAR are where the host kernel mapped the vDSO and its data
 	// pages; every stub process has them at the same addresses.
 	VDSO, VVAR Range
@@ -76,16 +82,31 @@ func StartForkserver(filter []bpf.Instruction, c Confinement) (*Forkserver, erro
 		return nil, err
 	}
 	if c.Cgroup != nil {
-		if err := c.Cgroup(f.cmd.Process.Pid); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("moving the stub forkserver into the sandbox's cgroup: %w", err)
-		}
+		// Moving a process into a cgroup can wait for an RCU grace period
+		// (milliseconds); the forkserver starts no stub meanwhile.
+		f.joined = make(chan error, 1)
+		pid := f.cmd.Process.Pid
+		go func() { f.joined <- c.Cgroup(pid) }()
 	}
 	if err := f.init(syms, filter, c); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// waitJoined waits until the forkserver is in the sandbox's cgroup, if it
+// is to be in one.
+func (f *Forkserver) waitJoined() error {
+	if f.joined == nil {
+		return nil
+	}
+	f.joinOnce.Do(func() {
+		if err := <-f.joined; err != nil {
+			f.joinErr = fmt.Errorf("moving the stub forkserver into the sandbox's cgroup: %w", err)
+		}
+	})
+	return f.joinErr
 }
 
 // launcher runs process starts on one OS thread that never exits: the kernel
@@ -106,6 +127,17 @@ func (f *Forkserver) start(sock *os.File, c Confinement) error {
 	mfd, err := unix.MemfdCreate("runsc-lite-stub", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return fmt.Errorf("memfd for the stub image: %w", err)
+	}
+	// The child replaces 0 to 3 with the socket before it executes the
+	// image by number: keep it above them (a caller may have any of them
+	// closed).
+	if mfd <= 3 {
+		high, err := unix.FcntlInt(uintptr(mfd), unix.F_DUPFD_CLOEXEC, 4)
+		unix.Close(mfd)
+		if err != nil {
+			return fmt.Errorf("memfd for the stub image: %w", err)
+		}
+		mfd = high
 	}
 	img := os.NewFile(uintptr(mfd), "runsc-lite-stub")
 	defer img.Close()
@@ -198,6 +230,7 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement)
 			return err
 		}
 		w.Flags |= initConfine
+		w.ClockOffsets = [2]int64{int64(c.MonotonicOffset), int64(c.BoottimeOffset)}
 		w.OwnFilterLen = uint32(len(own))
 		copy(w.OwnFilter[:], own)
 		if len(c.Hostname) >= len(w.Hostname) {
@@ -223,7 +256,7 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement)
 	}
 	if r.Err != 0 {
 		step := map[int32]string{1: "pivoting into an empty root", 2: "setting the hostname",
-			3: "dropping privileges", 4: "installing its seccomp program"}[r.Pid]
+			3: "dropping privileges", 4: "installing its seccomp program", 5: "making its time namespace"}[r.Pid]
 		return fmt.Errorf("confining the stub forkserver: %s: %w", step, unix.Errno(r.Err))
 	}
 	return nil
@@ -287,6 +320,9 @@ func (f *Forkserver) SpawnPtrace(req Request, ctl int) (Process, error) {
 }
 
 func (f *Forkserver) spawn(req Request, mode uint32, fds ...int) (Process, error) {
+	if err := f.waitJoined(); err != nil {
+		return Process{}, err
+	}
 	b, err := req.encode(mode)
 	if err != nil {
 		return Process{}, err

@@ -30,6 +30,7 @@ func TestWireFormatMatchesC(t *testing.T) {
 		"offsetof(struct fs_init, filter_len)":     maxUnmap*16 + 88 + maxRlimits*24,
 		"offsetof(struct fs_init, own_filter)":     maxUnmap*16 + 96 + maxRlimits*24,
 		"offsetof(struct fs_init, filter)":         maxUnmap*16 + 96 + maxRlimits*24 + maxFilter*8,
+		"offsetof(struct fs_init, clock_offsets)":  maxUnmap*16 + 96 + maxRlimits*24 + 2*maxFilter*8,
 		"sizeof(struct fs_reply)":                  uint64(binary.Size(wireReply{})),
 	})
 }

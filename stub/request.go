@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/bpf"
@@ -32,10 +33,17 @@ type Confinement struct {
 	UID, GID int
 	// Hostname is set in the new UTS namespace when not empty.
 	Hostname string
+	// MonotonicOffset and BoottimeOffset, when either is not 0, put the
+	// stubs in a time namespace of their own whose CLOCK_MONOTONIC and
+	// CLOCK_BOOTTIME are the host's plus these, as the sentry's clocks
+	// are (package sentry/clocks): the vDSO then reads the sandbox's
+	// clocks, not the host's uptime.
+	MonotonicOffset, BoottimeOffset time.Duration
 	// Rlimits apply to the forkserver and so to every stub process.
 	Rlimits []Rlimit
 	// Cgroup, when set, moves the forkserver (and so every stub process it
-	// starts) into the sandbox's cgroup, before it starts any.
+	// starts) into the sandbox's cgroup, before it starts any. It runs on
+	// a goroutine of its own while the forkserver sets itself up.
 	Cgroup func(pid int) error
 }
 
@@ -88,6 +96,7 @@ type wireInit struct {
 	_            uint32
 	OwnFilter    [maxFilter]bpf.Instruction
 	Filter       [maxFilter]bpf.Instruction
+	ClockOffsets [2]int64
 }
 
 type wireReply struct {

@@ -77,6 +77,7 @@ import (
 	"gvisor.dev/gvisor/pkg/seccomp"
 
 	"runsc-lite/platform"
+	"runsc-lite/precompiled"
 	"runsc-lite/stub"
 )
 
@@ -156,7 +157,7 @@ func StubFilter(s stub.Symbols) ([]bpf.Instruction, error) {
 		},
 		Options: seccomp.ProgramOptions{DefaultAction: seccomp.KillProcess, BadArchAction: seccomp.KillProcess},
 	}
-	insns, _, err := p.Build()
+	insns, err := precompiled.Build(&p)
 	if err != nil {
 		return nil, fmt.Errorf("building the ptrace stub seccomp program: %w", err)
 	}

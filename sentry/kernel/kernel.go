@@ -34,6 +34,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/platform"
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/mm"
 	unixsocket "runsc-lite/sentry/socket/unix"
@@ -57,6 +58,10 @@ type Kernel struct {
 	Hostname string
 	// Started is when the sandbox started (/proc/uptime, btime).
 	Started time.Time
+	// Clocks are the sandbox's monotonic and boot-time clocks (package
+	// clocks); set before the first task runs. The zero value is the
+	// host's.
+	Clocks clocks.Offsets
 	// Futexes are the futex waiters of every task.
 	Futexes Futexes
 	// UnixSockets are the names of the sandbox's Unix-domain sockets.

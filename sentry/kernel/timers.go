@@ -19,6 +19,9 @@ type IntervalTimer struct {
 	interval time.Duration // guarded by mu
 	overrun  int           // guarded by mu
 	fire     func()
+	// Clock is the clock timer_settime's absolute times are on (a POSIX
+	// timer's; set once, before the timer is shared).
+	Clock int32
 }
 
 // NewIntervalTimer returns a disarmed timer that calls fire on expiry.

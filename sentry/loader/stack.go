@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -35,8 +36,10 @@ type stackInfo struct {
 
 // hostAuxv returns the values of the sentry's own auxiliary vector: the
 // host's hardware capabilities and signal stack minimum are the
-// application's too, since it runs on the same CPU and kernel.
-func hostAuxv() map[uint64]uint64 {
+// application's too, since it runs on the same CPU and kernel. It is read
+// once (ReadHostAuxv): a sentry that made itself undumpable may no longer
+// read its own /proc/self/auxv.
+var hostAuxv = sync.OnceValue(func() map[uint64]uint64 {
 	b, err := os.ReadFile("/proc/self/auxv")
 	vals := make(map[uint64]uint64)
 	if err != nil {
@@ -46,7 +49,11 @@ func hostAuxv() map[uint64]uint64 {
 		vals[binary.LittleEndian.Uint64(b[i:])] = binary.LittleEndian.Uint64(b[i+8:])
 	}
 	return vals
-}
+})
+
+// ReadHostAuxv reads the sentry's auxiliary vector for the loader, which
+// must happen before the sentry makes itself undumpable.
+func ReadHostAuxv() { hostAuxv() }
 
 func randomPages(n uint64) uintptr {
 	var b [8]byte

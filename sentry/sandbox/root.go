@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -29,9 +30,18 @@ type Root struct {
 	ids *host.Identities
 }
 
-func newRoot(dir string) (*Root, error) {
+// newRoot builds the sandbox's file system over host directory dir, or
+// over f (dir opened) when f is not nil.
+func newRoot(dir string, f *os.File) (*Root, error) {
 	ids := host.NewIdentities()
-	v, fsc, err := rootfs.New(dir, ids)
+	var v *vfs.VFS
+	var fsc *vfs.FSContext
+	var err error
+	if f != nil {
+		v, fsc, err = rootfs.NewFromFile(f, ids)
+	} else {
+		v, fsc, err = rootfs.New(dir, ids)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--root=%s: %w", dir, err)
 	}
@@ -80,6 +90,12 @@ func (r *Root) Chdir(path string) error {
 func (r *Root) IsDir(path string) bool {
 	st, err := r.VFS.StatAt(context.Background(), vfs.KernelCreds(), r.FSContext, nil, path, true)
 	return err == nil && vfs.IsDir(st.Mode)
+}
+
+// Exists reports whether path names a file in the sandbox.
+func (r *Root) Exists(path string) bool {
+	_, err := r.VFS.StatAt(context.Background(), vfs.KernelCreds(), r.FSContext, nil, path, true)
+	return err == nil
 }
 
 // CheckExecutable reports whether path is a file execve would accept.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"runsc-lite/platform"
 	"runsc-lite/platform/ptrace"
 	"runsc-lite/platform/systrap"
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
@@ -27,13 +29,28 @@ import (
 	"runsc-lite/sentry/syscalls/linux"
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
+	"runsc-lite/stub"
 )
 
 // Config describes one sandbox run.
 type Config struct {
-	Root     string // host directory that is /
+	Root string // host directory that is /
+	// RootFile, when set, is Root already open (host.OpenRoot): a sentry
+	// in an empty root of its own reaches the host only through it. Run
+	// takes it over.
+	RootFile *os.File
 	Cwd      string // working directory inside; "" picks one
-	Platform string // "systrap" or "ptrace"
+	// CallerCwd is the caller's working directory, the default Cwd when
+	// the sandbox has it; "" is this process's.
+	CallerCwd string
+	Platform  string // "systrap" or "ptrace"
+	// Confinement confines the platform's stub processes; nil is
+	// stub.DefaultConfinement().
+	Confinement *stub.Confinement
+	// Lockdown, when set, runs once the platform has started and before
+	// anything the sandbox was given is looked at: it takes the sentry's
+	// privileges away for good (package confine).
+	Lockdown func(platform string) error
 	Argv     []string
 	Env      []string
 	Strace   io.Writer // nil: off
@@ -56,9 +73,9 @@ func (e *ExecError) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // Platforms are the platforms Run can use, by name.
-var Platforms = map[string]func() (platform.Platform, error){
-	"systrap": systrap.New,
-	"ptrace":  ptrace.New,
+var Platforms = map[string]func(stub.Confinement) (platform.Platform, error){
+	"systrap": func(c stub.Confinement) (platform.Platform, error) { return systrap.NewConfined(c) },
+	"ptrace":  func(c stub.Confinement) (platform.Platform, error) { return ptrace.NewConfined(c) },
 }
 
 // Run runs cfg.Argv in a new sandbox and returns how it ended. An error
@@ -67,16 +84,45 @@ var Platforms = map[string]func() (platform.Platform, error){
 func Run(cfg Config) (kernel.ExitStatus, error) {
 	newPlatform, ok := Platforms[cfg.Platform]
 	if !ok {
-		return kernel.ExitStatus{}, fmt.Errorf("--platform=%s: unknown platform (have %s)", cfg.Platform, platformNames())
+		return kernel.ExitStatus{}, fmt.Errorf("--platform=%s: unknown platform (have %s)", cfg.Platform, PlatformNames())
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	root, err := newRoot(cfg.Root)
+	if cfg.RootFile != nil {
+		defer cfg.RootFile.Close() // whether or not the root file system took it
+	}
+	conf := stub.DefaultConfinement()
+	if cfg.Confinement != nil {
+		conf = *cfg.Confinement
+	}
+	// The sandbox's monotonic and boot-time clocks start now, in the
+	// sentry and (in their time namespace) in the stubs alike.
+	var clk clocks.Offsets
+	if conf.Namespaces {
+		var err error
+		if clk, err = clocks.Boot(); err != nil {
+			return kernel.ExitStatus{}, err
+		}
+		conf.MonotonicOffset, conf.BoottimeOffset = clk.Monotonic, clk.Boottime
+	}
+	p, err := newPlatform(conf)
+	if err != nil {
+		return kernel.ExitStatus{}, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
+	}
+	defer p.Close()
+	if cfg.Lockdown != nil {
+		loader.ReadHostAuxv()
+		if err := cfg.Lockdown(cfg.Platform); err != nil {
+			return kernel.ExitStatus{}, err
+		}
+	}
+
+	root, err := newRoot(cfg.Root, cfg.RootFile)
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
-	cwd := chooseCwd(root, cfg.Cwd)
+	cwd := chooseCwd(root, cfg.Cwd, cfg.CallerCwd)
 	if err := root.Chdir(cwd); err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("--cwd=%s: %w", cwd, err)
 	}
@@ -84,17 +130,12 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
 	}
-
-	p, err := newPlatform()
-	if err != nil {
-		return kernel.ExitStatus{}, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
-	}
-	defer p.Close()
 	table, err := linux.NewTable()
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
 	k := kernel.New(p, root.VFS, table, cfg.Log)
+	k.Clocks = clk
 	k.SetTaskLimit(cfg.PidsLimit)
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
@@ -187,11 +228,13 @@ func forwardSignals(init *kernel.ThreadGroup, tty *kernel.TTY) (stop func()) {
 	}
 }
 
-func platformNames() string {
+// PlatformNames lists the platforms' names.
+func PlatformNames() string {
 	var names []string
 	for n := range Platforms {
 		names = append(names, n)
 	}
+	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
 
@@ -204,14 +247,17 @@ func comm(exe string) string {
 	return b
 }
 
-// chooseCwd returns want, or the caller's working directory if it exists
-// inside the sandbox, or /.
-func chooseCwd(root *Root, want string) string {
+// chooseCwd returns want, or the caller's working directory (caller, or
+// this process's if "") if it exists inside the sandbox, or /.
+func chooseCwd(root *Root, want, caller string) string {
 	if want != "" {
 		return want
 	}
-	if wd, err := os.Getwd(); err == nil && root.IsDir(wd) {
-		return wd
+	if caller == "" {
+		caller, _ = os.Getwd()
+	}
+	if caller != "" && root.IsDir(caller) {
+		return caller
 	}
 	return "/"
 }
@@ -241,7 +287,10 @@ func lookPath(root *Root, name string, env []string) (string, error) {
 		if err == nil {
 			return p, nil
 		}
-		if errors.Is(err, unix.EACCES) && denied == nil {
+		// A file that is there but not executable; a directory of PATH
+		// the sandbox's host identity may not search holds nothing it
+		// could run, as for a shell.
+		if errors.Is(err, unix.EACCES) && denied == nil && root.Exists(p) {
 			denied = err
 		}
 	}

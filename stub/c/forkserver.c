@@ -70,6 +70,55 @@ static long empty_root(int *step)
 	return sys1(__NR_chdir, "/");
 }
 
+/* put_offset appends "name secs nsecs\n" for an offset of ns nanoseconds,
+ * with 0 <= nsecs < 1e9, as /proc/PID/timens_offsets reads it. */
+static char *put_offset(char *p, const char *name, int64_t ns)
+{
+	int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
+	if (nsec < 0) {
+		sec--;
+		nsec += 1000000000;
+	}
+	while (*name)
+		*p++ = *name++;
+	*p++ = ' ';
+	for (int i = 0; i < 2; i++) {
+		int64_t v = i == 0 ? sec : nsec;
+		char digits[24];
+		int n = 0;
+		uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+		if (v < 0)
+			*p++ = '-';
+		do
+			digits[n++] = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		while (n > 0)
+			*p++ = digits[--n];
+		*p++ = i == 0 ? ' ' : '\n';
+	}
+	return p;
+}
+
+/* A time namespace for the forkserver's children, the stubs, whose
+ * monotonic and boot-time clocks are the sandbox's (init.clock_offsets).
+ * The offsets must be written before any process enters it, and there is
+ * a /proc to write them to until the pivot. */
+static long time_namespace(void)
+{
+	char buf[128], *p = buf;
+	long r = sys1(__NR_unshare, CLONE_NEWTIME);
+	if (r < 0)
+		return r;
+	p = put_offset(p, "monotonic", init.clock_offsets[0]);
+	p = put_offset(p, "boottime", init.clock_offsets[1]);
+	long fd = sys4(__NR_openat, -100 /* AT_FDCWD */, "/proc/self/timens_offsets", 01 /* O_WRONLY */, 0);
+	if (fd < 0)
+		return fd;
+	r = sys3(__NR_write, fd, buf, p - buf);
+	sys1(__NR_close, fd);
+	return r < 0 ? r : 0;
+}
+
 static long drop_privileges(void)
 {
 	for (int cap = 0; cap < 64; cap++)
@@ -84,11 +133,14 @@ static long drop_privileges(void)
 }
 
 /* Steps of confine, reported with its error (fs_reply.pid). */
-enum { STEP_ROOT = 1, STEP_HOSTNAME, STEP_PRIVILEGES, STEP_SECCOMP };
+enum { STEP_ROOT = 1, STEP_HOSTNAME, STEP_PRIVILEGES, STEP_SECCOMP, STEP_TIME };
 
 static long confine(int *step)
 {
 	long r;
+	*step = STEP_TIME;
+	if ((init.clock_offsets[0] || init.clock_offsets[1]) && (r = time_namespace()) < 0)
+		return r;
 	*step = STEP_ROOT;
 	if ((r = empty_root(step)) < 0)
 		return r;

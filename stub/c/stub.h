@@ -53,6 +53,10 @@ struct fs_init {
 	uint32_t pad;
 	struct sock_filter own_filter[FS_MAX_FILTER];
 	struct sock_filter filter[FS_MAX_FILTER];
+	/* With FS_INIT_CONFINE, nanoseconds added to CLOCK_MONOTONIC and
+	 * CLOCK_BOOTTIME in a time namespace of the stubs' own; none if both
+	 * are 0. */
+	int64_t clock_offsets[2];
 };
 
 /* One per request. FS_MODE_STUB carries the control socket and the two

@@ -357,7 +357,10 @@ stub_serve:
 
 	/* The new thread, with the syscall thread's filter only until it
 	 * installs its own: its arguments come from the read-only set-up
-	 * block, and no signal but a synchronous one can interrupt it. */
+	 * block, and no signal but a synchronous one can interrupt it. (The
+	 * symbol is for attack tests that jump here.) */
+	.globl stub_thread_setup
+stub_thread_setup:
 	lea SYSMSG_SETUP_STACK(%r13), %rdi
 	xor %esi, %esi
 	SYS __NR_sigaltstack

@@ -48,18 +48,39 @@ type FS struct {
 // New opens the host directory root as a filesystem whose files get
 // their sandbox numbers from ids (nil: a table of its own).
 func New(root string, ids *Identities) (*FS, error) {
-	if ids == nil {
-		ids = NewIdentities()
+	f, err := OpenRoot(root)
+	if err != nil {
+		return nil, err
 	}
+	return NewFromFile(f, ids)
+}
+
+// OpenRoot opens the host directory root for NewFromFile: the descriptor a
+// sentry in an empty root of its own is given by its parent.
+func OpenRoot(root string) (*os.File, error) {
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening sandbox root %s: %w", root, err)
 	}
-	fs := &FS{root: os.NewFile(uintptr(fd), root), ids: ids}
+	return os.NewFile(uintptr(fd), root), nil
+}
+
+// NewFromFile makes the directory root, opened by OpenRoot, a filesystem
+// whose files get their sandbox numbers from ids (nil: a table of its
+// own). The filesystem owns root and closes it.
+func NewFromFile(root *os.File, ids *Identities) (*FS, error) {
+	if ids == nil {
+		ids = NewIdentities()
+	}
+	fs := &FS{root: root, ids: ids}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if err := unix.Fstat(int(root.Fd()), &st); err != nil {
 		fs.root.Close()
-		return nil, fmt.Errorf("stat of sandbox root %s: %w", root, err)
+		return nil, fmt.Errorf("stat of sandbox root %s: %w", root.Name(), err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		fs.root.Close()
+		return nil, fmt.Errorf("sandbox root %s: %w", root.Name(), unix.ENOTDIR)
 	}
 	fs.top = &inode{fs: fs, path: ".", hostDev: st.Dev, stat: ids.File(st)}
 	return fs, nil

@@ -25,6 +25,10 @@ func TestCProgramsMatchNative(t *testing.T) {
 		t.Skip(err)
 	}
 	defer os.RemoveAll(dir)
+	// A sandbox started by root reads host files as nobody.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	rl := filepath.Join(dir, "rl")
 	run(t, exec.Command("go", "build", "-o", rl, "runsc-lite/runsc-lite"))
 	srcs, _ := filepath.Glob("testdata/*.c")

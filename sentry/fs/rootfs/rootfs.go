@@ -8,6 +8,7 @@ package rootfs
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -23,15 +24,25 @@ import (
 // its files numbered by ids (nil: a table of their own), and a filesystem
 // context with root and working directory at /.
 func New(root string, ids *host.Identities) (*vfs.VFS, *vfs.FSContext, error) {
+	f, err := host.OpenRoot(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NewFromFile(f, ids)
+}
+
+// NewFromFile is New for a host directory already open (host.OpenRoot),
+// which it takes over.
+func NewFromFile(root *os.File, ids *host.Identities) (*vfs.VFS, *vfs.FSContext, error) {
 	ctx := context.Background()
-	h, err := host.New(root, ids)
+	h, err := host.NewFromFile(root, ids)
 	if err != nil {
 		return nil, nil, err
 	}
 	ov, err := overlay.New(ctx, h)
 	if err != nil {
 		h.Close()
-		return nil, nil, fmt.Errorf("overlay over %s: %w", root, err)
+		return nil, nil, fmt.Errorf("overlay over %s: %w", root.Name(), err)
 	}
 	v := vfs.New(ov)
 	v.SetFIFOOpener(pipe.NewFIFOs())

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -44,9 +45,10 @@ var (
 // TimerFD is a timerfd's timer; it is both the inode and the
 // implementation of its file.
 type TimerFD struct {
-	queue vfs.Queue
-	clock int32
-	ino   uint64
+	queue  vfs.Queue
+	clock  int32
+	clocks clocks.Offsets // the sandbox's clocks, which absolute times are on
+	ino    uint64
 
 	// mu guards every field below.
 	mu sync.Mutex
@@ -66,7 +68,7 @@ type TimerFD struct {
 // variants, which cannot wake a sandbox anyway) in a file with one
 // reference. flags are TFD_NONBLOCK and TFD_CLOEXEC (the latter for the
 // caller's descriptor); others are EINVAL.
-func New(clock int32, flags int) (*vfs.File, error) {
+func New(clock int32, clocks clocks.Offsets, flags int) (*vfs.File, error) {
 	if flags&^(NonBlock|CloseExec) != 0 {
 		return nil, unix.EINVAL
 	}
@@ -76,7 +78,7 @@ func New(clock int32, flags int) (*vfs.File, error) {
 	default:
 		return nil, unix.EINVAL
 	}
-	tf := &TimerFD{clock: clock, ino: lastIno.Add(1)}
+	tf := &TimerFD{clock: clock, clocks: clocks, ino: lastIno.Add(1)}
 	return vfs.NewFile(nil, nil, tf, tf, unix.O_RDWR|flags&unix.O_NONBLOCK), nil
 }
 
@@ -100,13 +102,13 @@ func (tf *TimerFD) Set(value, interval time.Duration, flags int) (time.Duration,
 	now := time.Now()
 	armed := value != 0
 	if armed && flags&AbsTime != 0 {
-		var ts unix.Timespec
-		if err := unix.ClockGettime(tf.clock, &ts); err != nil {
+		clockNow, err := tf.clocks.Now(tf.clock)
+		if err != nil {
 			return 0, 0, fmt.Errorf("reading clock %d: %w", tf.clock, err)
 		}
 		// A time in the past expires at once, with the intervals
 		// since then counted as expirations.
-		value -= time.Duration(ts.Nano())
+		value -= clockNow
 	}
 	tf.mu.Lock()
 	oldValue, oldInterval := tf.getLocked(now)

@@ -126,9 +126,8 @@ func futexTimeout(t *kernel.Task, addr uintptr, absolute, realtime bool) (time.D
 		if realtime {
 			clock = unix.CLOCK_REALTIME
 		}
-		var now unix.Timespec
-		unix.ClockGettime(clock, &now)
-		d -= time.Duration(now.Nano())
+		now, _ := t.K.Clocks.Now(clock)
+		d -= now
 	}
 	if d <= 0 {
 		d = time.Nanosecond

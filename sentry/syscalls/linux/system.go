@@ -177,9 +177,9 @@ func times(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	}
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return uintptr(time.Duration(ts.Nano()) / tick), nil
+	// Ticks since the sandbox's boot, as the kernel counts them.
+	now, _ := t.K.Clocks.Now(unix.CLOCK_MONOTONIC)
+	return uintptr(now / tick), nil
 }
 
 func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -50,7 +50,7 @@ func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		// forward too.
 		user, sys := t.TG.CPUTime()
 		ts = unix.NsecToTimespec(int64(user + sys))
-	} else if err := unix.ClockGettime(clock, &ts); err != nil {
+	} else if err := t.K.Clocks.Gettime(clock, &ts); err != nil {
 		return 0, err
 	}
 	return 0, t.CopyOut(a.Pointer(1), timespecBytes(ts))
@@ -171,11 +171,11 @@ func clockNanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 	}
 	rem := a.Pointer(3)
 	if flags&unix.TIMER_ABSTIME != 0 {
-		var now unix.Timespec
-		if err := unix.ClockGettime(clock, &now); err != nil {
+		now, err := t.K.Clocks.Now(clock)
+		if err != nil {
 			return 0, err
 		}
-		d -= time.Duration(now.Nano())
+		d -= now
 		rem = 0
 	}
 	return 0, sleep(t, d, rem)

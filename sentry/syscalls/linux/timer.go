@@ -119,6 +119,7 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			t.TG.SendSignal(si)
 		}
 	})
+	it.Clock = a.Int(0)
 	id = tt.Add(it)
 	return 0, t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint32(nil, uint32(id)))
 }
@@ -149,9 +150,11 @@ func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	if a.Int(1)&unix.TIMER_ABSTIME != 0 && value > 0 {
-		var now unix.Timespec
-		unix.ClockGettime(unix.CLOCK_REALTIME, &now)
-		value = max(value-time.Duration(now.Nano()), time.Nanosecond)
+		now, err := t.K.Clocks.Now(it.Clock)
+		if err != nil {
+			return 0, err
+		}
+		value = max(value-now, time.Nanosecond)
 	}
 	oldV, oldI := it.Set(value, interval)
 	if a.Pointer(3) != 0 {

@@ -11,7 +11,7 @@ import (
 
 func timerfdCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	flags := int(a.Int(1))
-	f, err := timerfd.New(a.Int(0), flags)
+	f, err := timerfd.New(a.Int(0), t.K.Clocks, flags)
 	if err != nil {
 		return 0, err
 	}

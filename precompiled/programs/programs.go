@@ -1,0 +1,54 @@
+// Package programs lists the seccomp programs package precompiled holds:
+// every program that starting a sandbox builds, on both platforms.
+package programs
+
+import (
+	"fmt"
+	"sync"
+
+	"gvisor.dev/gvisor/pkg/bpf"
+
+	"runsc-lite/platform/ptrace"
+	"runsc-lite/platform/systrap"
+	"runsc-lite/precompiled"
+	"runsc-lite/sentry/confine"
+	"runsc-lite/stub"
+)
+
+// ThreadSlots is how many systrap application-thread programs (one per
+// thread slot, numbered from 0) are precompiled; a program with more
+// threads builds the others when it starts them.
+const ThreadSlots = 64
+
+// All builds every program, as the packages build them, and returns them
+// by precompiled.Key.
+func All() (map[string][]bpf.Instruction, error) {
+	var mu sync.Mutex // guards progs
+	progs := make(map[string][]bpf.Instruction)
+	precompiled.Record(func(key string, insns []bpf.Instruction) {
+		mu.Lock()
+		progs[key] = insns
+		mu.Unlock()
+	})
+	defer precompiled.Record(nil)
+	syms, err := stub.LoadSymbols()
+	if err != nil {
+		return nil, err
+	}
+	builders := []func() error{
+		func() error { _, err := systrap.BaseFilter(syms); return err },
+		func() error { _, err := ptrace.StubFilter(syms); return err },
+		func() error { _, err := stub.ForkserverFilter(syms); return err },
+		func() error { _, err := confine.Filter("systrap", false); return err },
+		func() error { _, err := confine.Filter("ptrace", false); return err },
+	}
+	for i := 0; i < ThreadSlots; i++ {
+		builders = append(builders, func() error { _, err := systrap.ThreadFilter(syms, i); return err })
+	}
+	for i, b := range builders {
+		if err := b(); err != nil {
+			return nil, fmt.Errorf("program %d: %w", i, err)
+		}
+	}
+	return progs, nil
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"runsc-lite/cgroup"
+	"runsc-lite/launch"
+	"runsc-lite/sentry/confine"
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/sandbox"
+	"runsc-lite/stub"
+)
+
+// sentryConfig is what `run` sends the sentry it starts (package launch).
+// *File fields index the descriptors sent with it; -1 is none.
+type sentryConfig struct {
+	Root        string // the host directory, for display
+	RootFile    int
+	Cwd         string
+	CallerCwd   string
+	Platform    string
+	Argv        []string
+	Env         []string
+	MemoryLimit uint64
+	PidsLimit   int
+	LogFile     int
+	Strace      bool
+	StraceFile  int
+	// CgroupFiles are the sandbox cgroup's cgroup.procs files, open for
+	// writing, that its forkserver joins.
+	CgroupFiles []int
+}
+
+// seccompTrapEnv, set to 1 in runsc-lite's environment, has a forbidden
+// host syscall crash the sentry with a Go traceback that names it, instead
+// of killing it silently: for finding what the allow-list lacks.
+const seccompTrapEnv = "RUNSC_LITE_SECCOMP_TRAP"
+
+// sentryMain is the sentry: it confines itself and runs the sandbox. Its
+// exit status is the one `run` exits with.
+func sentryMain() int {
+	// The first stage works on the main thread alone (confine.Enter), and
+	// the second sets the parent-death signal on it (confine.Resume): the
+	// thread group's leader, it lives as long as the sentry. Locked only
+	// until then: a goroutine locked to a thread makes every other that it
+	// waits for hand the CPU over through the kernel.
+	runtime.LockOSThread()
+	start := time.Now()
+	id, stage, err := launch.Args()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	cid := confine.Identity{UID: id.UID, GID: id.GID, Setgroups: id.Setgroups}
+	var entered *confine.Entered
+	if stage == launch.StageEnter {
+		// Executes the second stage, but in a binary that needs a dynamic
+		// loader, which returns it.
+		if entered, err = confine.Enter(cid, launch.SecondStage()); err != nil {
+			fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+			return 1
+		}
+	}
+	var cfg sentryConfig
+	child, err := launch.Receive(&cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	file := func(i int) *os.File {
+		if i < 0 || i >= len(child.Files) {
+			return nil
+		}
+		return child.Files[i]
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	if f := file(cfg.LogFile); f != nil {
+		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if entered, err = confine.Resume(cid, entered); err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	runtime.UnlockOSThread()
+	if child.ParentGone() {
+		return 1 // runsc-lite was killed while the sentry started
+	}
+	conf := stub.Confinement{Namespaces: true, UID: id.UID, GID: id.GID}
+	var procs []*os.File
+	for _, i := range cfg.CgroupFiles {
+		if f := file(i); f != nil {
+			procs = append(procs, f)
+		}
+	}
+	if len(procs) > 0 {
+		conf.Cgroup = func(pid int) error {
+			defer func() {
+				for _, f := range procs {
+					f.Close()
+				}
+			}()
+			return cgroup.Join(procs, pid)
+		}
+	}
+	sc := sandbox.Config{
+		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd,
+		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
+		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
+		Lockdown: func(platform string) error {
+			insns, err := confine.Filter(platform, os.Getenv(seccompTrapEnv) == "1")
+			if err != nil {
+				return err
+			}
+			if err := entered.Seal(insns); err != nil {
+				return err
+			}
+			if !entered.AllThreads {
+				log.Warn("cgo build: the bounding set, and the capabilities of a sentry of uid 0, are dropped on one thread only")
+			}
+			log.Debug("the sentry is confined", "uid", id.UID, "gid", id.GID,
+				"host syscalls", len(confine.Syscalls(platform)), "after", time.Since(start))
+			return nil
+		},
+	}
+	if cfg.Strace {
+		sc.Strace = os.Stderr
+		if f := file(cfg.StraceFile); f != nil {
+			sc.Strace = f
+		}
+	}
+	status := exitStatus(sandbox.Run(sc))
+	// The lifeline's descriptor stays open until the end: the garbage
+	// collector would close it, and its number be reused, otherwise.
+	runtime.KeepAlive(child)
+	return status
+}
+
+// exitStatus turns what sandbox.Run returned into the sentry's exit status,
+// printing the error if there is one.
+func exitStatus(status kernel.ExitStatus, err error) int {
+	var execErr *sandbox.ExecError
+	switch {
+	case errors.As(err, &execErr):
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return exitCodeFor(execErr.Err)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	if status.Signal != 0 {
+		return 128 + status.Signal
+	}
+	return status.Code
+}

@@ -1,0 +1,63 @@
+// Package confine takes from the sentry process what it does not need on
+// the host, once it runs as a child of the runsc-lite command in namespaces
+// of its own (package launch): it is the layer beneath the sentry, so that
+// a bug in the sentry is not a host compromise.
+//
+// In the order the sentry applies them:
+//
+//  1. Enter, the sentry's first stage, root of its namespaces: EmptyRoot
+//     makes an empty, read-only tmpfs its root, with a fresh procfs of its
+//     own PID namespace at /proc (its stubs' maps, pagemap, stat and task
+//     status, and /proc/self/fd to execute the stub image from a memfd),
+//     and detaches the host's root. Host files are reached only through
+//     descriptors opened before: the root file system's, which the parent
+//     opened, the terminal and log files. Then, on one thread, it empties
+//     the bounding and ambient sets, takes the identity it keeps (nobody,
+//     or the caller without root), and executes itself again: the second
+//     stage starts with that one thread's credentials, so every thread has
+//     them, with no capability (but CAP_SETFCAP and CAP_SETPCAP for a
+//     sentry of uid 0, until Seal). A capability set is per thread, and
+//     Go cannot change one on every thread but by a stop-the-world round
+//     per capability; an execve is cheaper and does not wait on the
+//     scheduler.
+//  2. Resume, the second stage: the parent-death signal again (an identity
+//     change clears it), and dumpable while the platform starts. The
+//     platform starts after the identity change, so that the stubs' user
+//     namespace is owned by that identity: ptrace and process_vm_readv of
+//     a stub, which the kernel checks against the stub's user namespace,
+//     need no capability, only ownership.
+//  3. Entered.Seal, once the platform has started: no capability left,
+//     not dumpable (processes of the same uid, the stubs first, cannot
+//     trace it or read its memory), no_new_privs and the seccomp
+//     allow-list, on every thread.
+//
+// The allow-list (hostSyscalls) is one list: entries marked for one
+// platform (ptrace needs ptrace, wait4 and pidfd_getfd; systrap does not)
+// or for the race-enabled build (its C runtime). Arguments are checked
+// where a filter can read them: clone only with the Go runtime's thread
+// flags, openat only relative to the working directory, in the empty root
+// (so nothing but the sentry's /proc), and read-only, openat2 only below a
+// descriptor (the root file system's; the resolve flags that keep a lookup
+// below it are in a struct a filter cannot read), mmap without PROT_EXEC,
+// socketpair only AF_UNIX, ioctl only the terminal's and PIDFD_GET_INFO,
+// fcntl only the commands the sentry uses, ptrace only the requests the
+// ptrace platform makes. There is no execve, mount, unshare, setns, bpf,
+// keyctl or socket. Anything else is
+// SECCOMP_RET_KILL_PROCESS: a sentry that makes a call it never makes is
+// compromised, and going on with an error would hide it; the kernel logs
+// the kill (audit type 1326, with the syscall number) and runsc-lite
+// reports it in one line. RUNSC_LITE_SECCOMP_TRAP=1 in runsc-lite's
+// environment traps instead, and the Go runtime then prints where the call
+// came from. clone3 fails with ENOSYS (C code falls back to clone, whose
+// flags the filter can read).
+//
+// A binary that needs a dynamic loader (cgo: the race detector) cannot
+// execute itself in the empty root. Enter then changes the identity of every
+// thread in place (the syscall package does, through libc), but the bounding
+// set, and the capabilities of a sentry that stays uid 0, on the calling
+// thread only; Entered.AllThreads says so and the sentry logs it. The
+// identity change from root clears every thread's capabilities anyway.
+//
+// The seccomp program is precompiled (package precompiled): built at run
+// time, it cost more CPU than the rest of a sandbox's start.
+package confine

@@ -1,0 +1,64 @@
+package confine
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/bpf"
+	"gvisor.dev/gvisor/pkg/seccomp"
+)
+
+// verdict runs the sentry's program for platform on one syscall.
+func verdict(t *testing.T, platform string, nr uintptr, args ...uint64) linux.BPFAction {
+	t.Helper()
+	insns, err := Filter(platform, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := bpf.Compile(insns, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := linux.SeccompData{Nr: int32(nr), Arch: linux.AUDIT_ARCH_X86_64, InstructionPointer: 0x401000}
+	copy(d.Args[:], args)
+	buf := make([]byte, (*linux.SeccompData)(nil).SizeBytes())
+	got, err := bpf.Exec[bpf.NativeEndian](prog, seccomp.DataAsBPFInput(&d, buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return linux.BPFAction(got)
+}
+
+func TestFilterVerdicts(t *testing.T) {
+	kill, allow := linux.SECCOMP_RET_KILL_PROCESS, linux.SECCOMP_RET_ALLOW
+	enosys := linux.SECCOMP_RET_ERRNO.WithReturnCode(uint16(unix.ENOSYS))
+	for _, tc := range []struct {
+		name     string
+		platform string
+		nr       uintptr
+		args     []uint64
+		want     linux.BPFAction
+	}{
+		{"go thread", "systrap", unix.SYS_CLONE, []uint64{uint64(goThreads)}, allow},
+		{"fork", "systrap", unix.SYS_CLONE, []uint64{uint64(unix.SIGCHLD)}, kill},
+		{"clone3", "systrap", unix.SYS_CLONE3, nil, enosys},
+		{"execve", "systrap", unix.SYS_EXECVE, nil, kill},
+		{"mount", "ptrace", unix.SYS_MOUNT, nil, kill},
+		{"ptrace on systrap", "systrap", unix.SYS_PTRACE, []uint64{unix.PTRACE_SEIZE}, kill},
+		{"ptrace seize", "ptrace", unix.SYS_PTRACE, []uint64{unix.PTRACE_SEIZE}, allow},
+		{"ptrace attach", "ptrace", unix.SYS_PTRACE, []uint64{unix.PTRACE_ATTACH}, kill},
+		{"socket", "systrap", unix.SYS_SOCKET, []uint64{unix.AF_UNIX}, kill},
+		{"exec mapping", "systrap", unix.SYS_MMAP, []uint64{0, 4096, unix.PROT_READ | unix.PROT_EXEC}, kill},
+		{"data mapping", "systrap", unix.SYS_MMAP, []uint64{0, 4096, unix.PROT_READ | unix.PROT_WRITE}, allow},
+		{"open /proc", "systrap", unix.SYS_OPENAT, []uint64{uint64(atFDCWD), 0, unix.O_RDONLY | unix.O_CLOEXEC}, allow},
+		{"open for writing", "systrap", unix.SYS_OPENAT, []uint64{uint64(atFDCWD), 0, unix.O_WRONLY}, kill},
+		{"open below a descriptor", "systrap", unix.SYS_OPENAT, []uint64{3, 0, unix.O_RDONLY}, kill},
+		{"ioctl TIOCSTI", "systrap", unix.SYS_IOCTL, []uint64{0, unix.TIOCSTI}, kill},
+		{"ioctl TCGETS", "systrap", unix.SYS_IOCTL, []uint64{0, unix.TCGETS}, allow},
+	} {
+		if got := verdict(t, tc.platform, tc.nr, tc.args...); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
