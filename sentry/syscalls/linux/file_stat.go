@@ -140,7 +140,7 @@ func fstatatImpl(t *kernel.Task, dirfd int32, pathAddr, statAddr uintptr, flags 
 }
 
 func fstat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileRaw(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -209,7 +209,7 @@ func statfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func fstatfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileRaw(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
