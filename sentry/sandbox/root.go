@@ -66,6 +66,7 @@ func (r *Root) mountKernelFS(k *kernel.Kernel) error {
 		{Source: "tmpfs", Path: "/tmp", Type: "tmpfs", Flags: "rw", Data: "mode=1777"},
 		{Source: "tmpfs", Path: "/dev", Type: "tmpfs", Flags: "ro,nosuid", Data: "mode=755"},
 		{Source: "tmpfs", Path: "/dev/shm", Type: "tmpfs", Flags: "rw", Data: "mode=1777"},
+		{Source: "devpts", Path: "/dev/pts", Type: "devpts", Flags: "rw,nosuid,noexec", Data: "gid=5,mode=620,ptmxmode=000"},
 		{Source: "sysfs", Path: "/sys", Type: "sysfs", Flags: "ro,nosuid,nodev,noexec"},
 		{Source: "cgroup2", Path: "/sys/fs/cgroup", Type: "cgroup2", Flags: "ro,nosuid,nodev,noexec"},
 		{Source: "proc", Path: "/proc", Type: "proc", Flags: "rw,nosuid,nodev,noexec"},

@@ -13,7 +13,9 @@
 //     is not a terminal. The calling task (vfs.Caller.Task) opens it.
 //   - Mapping /dev/zero is anonymous memory (vfs.AnonymousMapper); the
 //     other devices cannot be mapped (ENODEV).
-//   - pts is absent.
+//   - ptmx is the multiplexer of the devpts mounted at /dev/pts (pts is an
+//     empty directory here, the mount point): opening it makes a new
+//     pseudo-terminal pair there.
 package dev
 
 import (
@@ -23,6 +25,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/fs/devpts"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -32,8 +35,8 @@ type FS struct {
 	root *dir
 }
 
-// New returns a /dev.
-func New() *FS {
+// New returns a /dev whose ptmx makes pseudo-terminals in pts.
+func New(pts *devpts.FS) *FS {
 	fs := &FS{dev: vfs.NewDeviceID()}
 	now := vfs.Now()
 	attr := func(ino uint64, mode uint32, rdev uint64) unix.Stat_t {
@@ -49,6 +52,8 @@ func New() *FS {
 	}
 	shm := &dir{st: attr(3, unix.S_IFDIR|0o1777, 0), entries: map[string]vfs.Inode{}}
 	shm.st.Nlink = 2
+	ptsDir := &dir{st: attr(30, unix.S_IFDIR|0o755, 0), entries: map[string]vfs.Inode{}}
+	ptsDir.st.Nlink = 2
 	fs.root = &dir{st: attr(2, unix.S_IFDIR|0o755, 0), entries: map[string]vfs.Inode{
 		"null":    chr(4, 1, 3, null),
 		"zero":    chr(5, 1, 5, zero),
@@ -61,11 +66,13 @@ func New() *FS {
 		"stdout":  link(12, "/proc/self/fd/1"),
 		"stderr":  link(13, "/proc/self/fd/2"),
 		"shm":     shm,
+		"pts":     ptsDir,
+		"ptmx":    pts.Ptmx(attr(31, unix.S_IFCHR|0o666, unix.Mkdev(5, 2))),
 	}}
 	for name, i := range loopEntries(attr, 14) {
 		fs.root.entries[name] = i
 	}
-	fs.root.st.Nlink = 3
+	fs.root.st.Nlink = 4
 	return fs
 }
 

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/fs/dev"
+	"runsc-lite/sentry/fs/devpts"
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/fs/overlay"
 	"runsc-lite/sentry/fs/pipe"
@@ -47,13 +48,15 @@ func NewFromFile(root *os.File, ids *host.Identities) (*vfs.VFS, *vfs.FSContext,
 	v := vfs.New(ov)
 	v.SetFIFOOpener(pipe.NewFIFOs())
 	fsc := v.NewFSContext()
+	pts := devpts.New()
 	mounts := []struct {
 		path string
 		fs   vfs.FileSystem
 	}{
 		{"/tmp", tmpfs.New(0o1777)},
-		{"/dev", dev.New()},
+		{"/dev", dev.New(pts)},
 		{"/dev/shm", tmpfs.New(0o1777)},
+		{"/dev/pts", pts},
 	}
 	for _, dir := range []string{"/tmp", "/dev", "/proc", "/sys"} {
 		if err := ensureDir(ctx, v, fsc, dir); err != nil {
