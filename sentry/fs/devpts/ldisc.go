@@ -75,7 +75,7 @@ func (p *pty) rdev() uint64 { return unix.Mkdev(slaveMajor, p.n) }
 func (p *pty) lflag(f uint32) bool { return p.termios.LocalFlags&f != 0 }
 func (p *pty) iflag(f uint32) bool { return p.termios.InputFlags&f != 0 }
 func (p *pty) oflag(f uint32) bool { return p.termios.OutputFlags&f != 0 }
-func (p *pty) cc(i int) byte     { return p.termios.ControlCharacters[i] }
+func (p *pty) cc(i int) byte       { return p.termios.ControlCharacters[i] }
 
 // isCC reports whether c is control character i (a zero disables it).
 func (p *pty) isCC(c byte, i int) bool { return c != 0 && p.cc(i) == c }
