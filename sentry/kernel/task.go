@@ -85,6 +85,12 @@ type Task struct {
 	vforkDone chan struct{}
 
 	sig signalState // its own lock (signal.go)
+	// ptrace is the task's tracer and tracees (ptrace.go); guarded by
+	// K.mu.
+	ptrace ptraceState
+	// traced mirrors ptrace.tracer != nil for readers without K.mu
+	// (a sender deciding whether a signal is ignored).
+	traced atomic.Bool
 	// savedMask, if set, is the mask the next signal frame saves instead of
 	// signal mask (rt_sigsuspend's temporary mask must not outlive the handler).
 	savedMask *uint64
@@ -307,9 +313,25 @@ func (t *Task) syscall() {
 	a := t.Regs.SyscallArgs()
 	args := SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}
 	st := t.K.Syscalls
+	if t.ptraceSyscallEntry() {
+		// PTRACE_SYSEMU: the tracer emulates the syscall.
+		return
+	}
+	// The tracer may have changed the syscall and its arguments.
+	nr = uintptr(t.Regs.OrigRax)
+	a = t.Regs.SyscallArgs()
+	args = SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}
+	if nr == unix.SYS_EXIT || nr == unix.SYS_EXIT_GROUP {
+		t.ptraceEvent(linux.PTRACE_EVENT_EXIT, linux.PTRACE_O_TRACEEXIT, uint64(args[0]&0xff)<<8)
+	}
 	s, ok := st.Entries[nr]
 	var ret uintptr
 	var err error
+	if nr == ^uintptr(0) {
+		// Skipped by the tracer (orig_rax -1): rax is what it left.
+		t.ptraceSyscallExit()
+		return
+	}
 	if !ok || s.Fn == nil {
 		if st.firstUnimplemented(nr) {
 			t.Log().Warn("unimplemented syscall", "nr", nr, "name", st.Name(nr))
@@ -347,6 +369,7 @@ func (t *Task) syscall() {
 	if isRestart(errno) {
 		t.restartErr = errno
 	}
+	t.ptraceSyscallExit()
 }
 
 // release is the end of a task: its thread, its share of memory, files and
@@ -362,6 +385,7 @@ func writesToFile(nr uintptr) bool {
 }
 
 func (t *Task) release() {
+	t.ptraceTracerExit()
 	t.ctx.Release()
 	t.exitRobustList()
 	if t.ClearChildTID != 0 && !t.TG.lastTask(t.K) {
