@@ -65,6 +65,13 @@ $S send-keys 'echo tmux-$((6*7))' Enter
 for i in $(seq 200); do $S capture-pane -p | grep -q '^tmux-42$' && break; sleep 0.05; done
 $S capture-pane -p | grep -v '^$'
 $S kill-server`
+	// Debuggers on the sentry's ptrace: strace names the same syscalls
+	// as natively (counted, so pids and interleaving do not matter), gdb
+	// stops at a breakpoint, prints a variable, continues.
+	const straceCount = `strace -f -qq -o trace.txt -e trace=process,pipe,pipe2,write,dup2 sh -c 'echo hi | cat'
+sed -E 's/^[0-9]+ +//' trace.txt | grep -oE '^[a-z_0-9]+\(' | sort | uniq -c`
+	const gdbBreak = `gdb -nx -batch -ex 'break main' -ex run -ex 'print counter' -ex 'next' -ex 'print counter' -ex continue ./debugme 2>/dev/null |
+grep -E '^(Breakpoint|\$|counter|\[Inferior)' | sed -E 's/process [0-9]+/process N/'`
 	cases := []struct {
 		name  string
 		argv  []string
@@ -85,6 +92,9 @@ $S kill-server`
 		{name: "script-pty", argv: []string{"sh", "-c", scriptPTY}, need: "script"},
 		{name: "python-pty", argv: []string{"/usr/bin/python3", "-c", pyPTY}, need: "/usr/bin/python3"},
 		{name: "tmux-pane", argv: []string{"sh", "-c", tmuxPane}, need: "tmux"},
+		{name: "strace-pipeline", argv: []string{"sh", "-c", straceCount}, need: "strace"},
+		{name: "gdb-breakpoint", argv: []string{"sh", "-c", gdbBreak}, need: "gdb",
+			build: compileInto("debugme.c", "-g", "-O0")},
 	}
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {
