@@ -478,3 +478,21 @@ func (tracee *Task) pokeUser(off uintptr, v uint64) error {
 	binary.LittleEndian.PutUint64(abi.AsBytes(&r)[off:], v)
 	return tracee.setPtraceRegs(&r)
 }
+
+// MayAccessMemory reports whether caller may read and write target's
+// memory through /proc/PID/mem (PTRACE_MODE_ATTACH): its own process, a
+// tracee of it, or a task it may attach to.
+func (caller *Task) MayAccessMemory(target *Task) bool {
+	if caller.TG == target.TG || caller.HasCapability(linux.CAP_SYS_PTRACE) {
+		return true
+	}
+	k := caller.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return target.ptrace.tracer == caller || caller.mayAttachLocked(target)
+}
+
+// PokeMemory writes b into t's memory as a tracer's POKEDATA does, even
+// into read-only private mappings (/proc/PID/mem); EIO where nothing of
+// the application is mapped.
+func (t *Task) PokeMemory(addr uintptr, b []byte) error { return t.forceWrite(addr, b) }

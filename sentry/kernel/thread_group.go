@@ -260,3 +260,15 @@ func (tg *ThreadGroup) resetHandlersForExec() {
 		}
 	}
 }
+
+// TIDs returns the thread IDs of the process's live threads
+// (/proc/PID/task).
+func (tg *ThreadGroup) TIDs() []int {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	tids := make([]int, 0, len(tg.tasks))
+	for _, t := range tg.tasks {
+		tids = append(tids, t.TID)
+	}
+	return tids
+}

@@ -62,6 +62,8 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
 			"cwd":    link("cwd", cwdLink),
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
+			"mem":    &memFile{dev: fs.tree.Dev, path: base + "/mem", task: task},
+			"task":   fs.taskDir(base, pid),
 			"fd":     fs.fdDir(base, task, false),
 			"fdinfo": fs.fdDir(base, task, true),
 		}, nil
@@ -138,4 +140,51 @@ func cwdLink(t *kernel.Task) string {
 		return cwd + " (deleted)"
 	}
 	return cwd
+}
+
+// taskDir is /proc/PID/task: a directory per thread, with the files a
+// debugger reads of a thread (gdb opens task/TID/mem).
+func (fs *FileSystem) taskDir(base string, pid int) *kernfs.Dir {
+	return fs.tree.Dir(base+"/task", func(ctx context.Context) (map[string]vfs.Inode, error) {
+		leader := fs.k.Task(pid)
+		if leader == nil {
+			return nil, unix.ENOENT
+		}
+		c := make(map[string]vfs.Inode)
+		for _, tid := range leader.TG.TIDs() {
+			c[strconv.Itoa(tid)] = fs.threadDir(base+"/task/"+strconv.Itoa(tid), pid, tid)
+		}
+		return c, nil
+	})
+}
+
+// threadDir is /proc/PID/task/TID.
+func (fs *FileSystem) threadDir(base string, pid, tid int) *kernfs.Dir {
+	task := func() (*kernel.Task, error) {
+		if t := fs.k.Task(tid); t != nil && t.PID() == pid {
+			return t, nil
+		}
+		return nil, unix.ESRCH
+	}
+	gen := func(name string, fn func(context.Context, *kernel.Task) string) vfs.Inode {
+		return fs.tree.File(base+"/"+name, func(ctx context.Context) (string, error) {
+			t, err := task()
+			if err != nil {
+				return "", err
+			}
+			return fn(ctx, t), nil
+		})
+	}
+	return fs.tree.Dir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
+		if _, err := task(); err != nil {
+			return nil, unix.ENOENT
+		}
+		return map[string]vfs.Inode{
+			"stat":   gen("stat", pidStat),
+			"status": gen("status", pidStatus),
+			"maps":   gen("maps", func(_ context.Context, t *kernel.Task) string { return maps(t) }),
+			"comm":   gen("comm", func(_ context.Context, t *kernel.Task) string { return t.Name() + "\n" }),
+			"mem":    &memFile{dev: fs.tree.Dev, path: base + "/mem", task: task},
+		}, nil
+	})
 }
