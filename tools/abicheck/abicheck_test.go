@@ -29,17 +29,9 @@ var pending = map[string]bool{
 	"sentry/kernel/ipc/ipc.go Perm.setFrom offset":                true,
 	"sentry/kernel/ipc/msg.go Namespace.MsgCtl offset":            true,
 	"sentry/socket/unix/opts.go Socket.setTimeout offset":         true,
-	"sentry/syscalls/linux/epoll.go epollCtl offset":              true,
 	"sentry/syscalls/linux/file_dir.go appendDirent offset":       true,
 	"sentry/syscalls/linux/file_dir.go appendDirent64 offset":     true,
 	"sentry/syscalls/linux/file_stat.go utime offset":             true,
-	"sentry/syscalls/linux/poll.go copyInPollFDs offset":          true,
-	"sentry/syscalls/linux/sched.go capHeader offset":             true,
-	"sentry/syscalls/linux/select.go copyInTimeval offset":        true,
-	"sentry/syscalls/linux/select.go pselect6 offset":             true,
-	"sentry/syscalls/linux/system.go prlimit64 offset":            true,
-	"sentry/syscalls/linux/system.go setrlimit offset":            true,
-	"sentry/syscalls/linux/time.go copyInTimespec offset":         true,
 }
 
 // TestNoHandwrittenABI fails when a constant of pkg/abi/linux or x/sys/unix

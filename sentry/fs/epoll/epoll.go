@@ -21,11 +21,9 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// Event is struct epoll_event.
-type Event struct {
-	Events uint32
-	Data   uint64
-}
+// Event is struct epoll_event; its data is the application's, carried
+// as it gave it.
+type Event = linux.EpollEvent
 
 const (
 	epollExcl = 1 << 28

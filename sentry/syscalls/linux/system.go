@@ -95,10 +95,6 @@ func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	})))
 }
 
-func rlimitBytes(l unix.Rlimit) []byte {
-	return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, l.Cur), l.Max)
-}
-
 func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if pid := int(a.Int(0)); pid != 0 && pid != t.PID() {
 		if t.K.Task(pid) == nil {
@@ -109,11 +105,10 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	res := int(a.Int(1))
 	var next *unix.Rlimit
 	if a.Pointer(2) != 0 {
-		var b [16]byte
-		if err := t.CopyIn(a.Pointer(2), b[:]); err != nil {
+		next = new(unix.Rlimit)
+		if err := kernel.CopyIn(t, a.Pointer(2), next); err != nil {
 			return 0, err
 		}
-		next = &unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
 	}
 	old, err := t.TG.Rlimit(res, next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err != nil {
@@ -121,7 +116,7 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	applyLimit(t, res, next)
 	if a.Pointer(3) != 0 {
-		return 0, t.CopyOut(a.Pointer(3), rlimitBytes(old))
+		return 0, kernel.CopyOut(t, a.Pointer(3), &old)
 	}
 	return 0, nil
 }
@@ -131,15 +126,14 @@ func getrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.CopyOut(a.Pointer(1), rlimitBytes(old))
+	return 0, kernel.CopyOut(t, a.Pointer(1), &old)
 }
 
 func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var b [16]byte
-	if err := t.CopyIn(a.Pointer(1), b[:]); err != nil {
+	var next unix.Rlimit
+	if err := kernel.CopyIn(t, a.Pointer(1), &next); err != nil {
 		return 0, err
 	}
-	next := unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
 	_, err := t.TG.Rlimit(int(a.Int(0)), &next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err == nil {
 		applyLimit(t, int(a.Int(0)), &next)
@@ -154,12 +148,6 @@ func applyLimit(t *kernel.Task, res int, l *unix.Rlimit) {
 	}
 }
 
-// timevalBytes encodes d as a struct timeval.
-func timevalBytes(d time.Duration) []byte {
-	b := binary.LittleEndian.AppendUint64(nil, uint64(d/time.Second))
-	return binary.LittleEndian.AppendUint64(b, uint64(d%time.Second/time.Microsecond))
-}
-
 func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch a.Int(0) {
 	case unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN, unix.RUSAGE_THREAD:
@@ -170,26 +158,21 @@ func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Int(0) == unix.RUSAGE_CHILDREN {
 		user, sys = 0, 0
 	}
-	b := append(timevalBytes(user), timevalBytes(sys)...)
-	b = append(b, make([]byte, 144-len(b))...)
-	return 0, t.CopyOut(a.Pointer(1), b)
+	ru := linux.Rusage{UTime: timeval(user), STime: timeval(sys)}
+	return 0, kernel.CopyOut(t, a.Pointer(1), &ru)
 }
 
 func times(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	const tick = time.Second / 100
 	user, sys := t.TG.CPUTime()
 	if a.Pointer(0) != 0 {
-		var b []byte
-		for _, v := range []time.Duration{user, sys, 0, 0} {
-			b = binary.LittleEndian.AppendUint64(b, uint64(v/tick))
-		}
-		if err := t.CopyOut(a.Pointer(0), b); err != nil {
+		tms := linux.Tms{UTime: linux.ClockTFromDuration(user), STime: linux.ClockTFromDuration(sys)}
+		if err := kernel.CopyOut(t, a.Pointer(0), &tms); err != nil {
 			return 0, err
 		}
 	}
 	// Ticks since the sandbox's boot, as the kernel counts them.
 	now, _ := t.K.Clocks.Now(unix.CLOCK_MONOTONIC)
-	return uintptr(now / tick), nil
+	return uintptr(linux.ClockTFromDuration(now)), nil
 }
 
 func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
