@@ -77,6 +77,11 @@ func TestSigframeMatchesC(t *testing.T) {
 	} {
 		want[c] = uint64(g)
 	}
+	want["offsetof(struct linux_dirent64, d_name)"] = uint64(Dirent64NameOffset)
+	want["offsetof(struct linux_dirent, d_name)"] = uint64(DirentNameOffset)
+	var pack SigsetArgpack
+	want["sizeof(struct sigset_argpack)"] = uint64(unsafe.Sizeof(pack))
+	want["offsetof(struct sigset_argpack, size)"] = uint64(unsafe.Offsetof(pack.Size))
 	var iov Iovec
 	want["sizeof(struct iovec)"] = uint64(unsafe.Sizeof(iov))
 	want["offsetof(struct iovec, iov_len)"] = uint64(unsafe.Offsetof(iov.Len))

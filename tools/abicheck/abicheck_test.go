@@ -29,9 +29,6 @@ var pending = map[string]bool{
 	"sentry/kernel/ipc/ipc.go Perm.setFrom offset":                true,
 	"sentry/kernel/ipc/msg.go Namespace.MsgCtl offset":            true,
 	"sentry/socket/unix/opts.go Socket.setTimeout offset":         true,
-	"sentry/syscalls/linux/file_dir.go appendDirent offset":       true,
-	"sentry/syscalls/linux/file_dir.go appendDirent64 offset":     true,
-	"sentry/syscalls/linux/file_stat.go utime offset":             true,
 }
 
 // TestNoHandwrittenABI fails when a constant of pkg/abi/linux or x/sys/unix
