@@ -107,3 +107,52 @@ func TestSigframeMatchesC(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopInfoMatchesC checks struct loop_info against linux/loop.h.
+func TestLoopInfoMatchesC(t *testing.T) {
+	var li LoopInfo
+	want := map[string]uintptr{
+		"sizeof(struct loop_info)":                    unsafe.Sizeof(li),
+		"offsetof(struct loop_info, lo_device)":       unsafe.Offsetof(li.Device),
+		"offsetof(struct loop_info, lo_inode)":        unsafe.Offsetof(li.Inode),
+		"offsetof(struct loop_info, lo_rdevice)":      unsafe.Offsetof(li.Rdevice),
+		"offsetof(struct loop_info, lo_offset)":       unsafe.Offsetof(li.Offset),
+		"offsetof(struct loop_info, lo_flags)":        unsafe.Offsetof(li.Flags),
+		"offsetof(struct loop_info, lo_name)":         unsafe.Offsetof(li.Name),
+		"offsetof(struct loop_info, lo_encrypt_key)":  unsafe.Offsetof(li.EncryptKey),
+		"offsetof(struct loop_info, lo_init)":         unsafe.Offsetof(li.Init),
+		"offsetof(struct loop_info, reserved)":        unsafe.Offsetof(li.Reserved),
+		"sizeof(((struct loop_info *)0)->lo_device)":  unsafe.Sizeof(li.Device),
+		"sizeof(((struct loop_info *)0)->lo_rdevice)": unsafe.Sizeof(li.Rdevice),
+		"sizeof(((struct loop_info *)0)->lo_inode)":   unsafe.Sizeof(li.Inode),
+	}
+	checkLayout(t, "loop.h", want)
+}
+
+// TestUstatMatchesC checks struct ustat against the kernel's declaration.
+func TestUstatMatchesC(t *testing.T) {
+	var u Ustat
+	want := map[string]uintptr{
+		"sizeof(struct ustat)":             unsafe.Sizeof(u),
+		"offsetof(struct ustat, f_tinode)": unsafe.Offsetof(u.Tinode),
+		"offsetof(struct ustat, f_fname)":  unsafe.Offsetof(u.Fname),
+		"offsetof(struct ustat, f_fpack)":  unsafe.Offsetof(u.Fpack),
+	}
+	checkLayout(t, "ustat.h", want)
+}
+
+// checkLayout compares C expressions of header (in testdata) with their Go
+// values.
+func checkLayout(t *testing.T, header string, want map[string]uintptr) {
+	t.Helper()
+	exprs := make([]string, 0, len(want))
+	for e := range want {
+		exprs = append(exprs, e)
+	}
+	got := cabi.Values(t, "testdata", header, exprs)
+	for e, w := range want {
+		if got[e] != uint64(w) {
+			t.Errorf("%s = %d in C, %d in Go", e, got[e], w)
+		}
+	}
+}

@@ -133,7 +133,8 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	c := &Task{K: t.K, mm: m, fds: fds, fs: fs, Regs: t.Regs, FP: t.FP.Clone(),
 		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), exe: t.Exe(),
 		name: t.Name()}
-	c.nice.Store(t.nice.Load())
+	c.inheritSched(t)
+	c.ioprio.Store(t.ioprio.Load())
 	c.sigMask.Store(t.SigMask())
 	c.Personality = t.Personality
 	// no_new_privs is inherited by every child, thread or process

@@ -56,6 +56,10 @@ type Task struct {
 	Personality uint32
 	// nice is the task's nice value (priority.go).
 	nice atomic.Int32
+	// sched is its scheduling policy (sched.go), ioprio its I/O priority
+	// (ioprio.go).
+	sched  sched
+	ioprio atomic.Int32
 	// inSyscall is set while a syscall handler runs (stats.go).
 	inSyscall atomic.Bool
 

@@ -96,7 +96,7 @@ func (m *MemoryManager) Mincore(addr, length uintptr) ([]byte, error) {
 		if v.File == nil || start >= stop {
 			continue
 		}
-		if err := fileResidency(v.File, v.Offset+int64(start-v.Start), vec[(start-addr)/pageSize:(stop-addr)/pageSize]); err != nil {
+		if err := FileResidency(v.File, v.Offset+int64(start-v.Start), vec[(start-addr)/pageSize:(stop-addr)/pageSize]); err != nil {
 			return nil, err
 		}
 	}

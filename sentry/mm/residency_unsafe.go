@@ -8,13 +8,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fileResidency sets vec[i] to 1 where page i of f from off is in the
-// host's page cache, by asking the host's mincore about a mapping of it in
+// FileResidency sets vec[i] to 1 where page i of f from off is in the
+// host's page cache (for a memfd: allocated, written or not), by asking the host's mincore about a mapping of it in
 // the sentry that is never touched.
 //
 // Invariant: mincore(2) is given the addresses of two live Go slices, b and
 // cached, for their lengths; x/sys/unix has no wrapper for it.
-func fileResidency(f *os.File, off int64, vec []byte) error {
+func FileResidency(f *os.File, off int64, vec []byte) error {
 	b, err := unix.Mmap(int(f.Fd()), off, len(vec)*pageSize, unix.PROT_NONE, unix.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("mapping a file to read its residency: %w", err)

@@ -243,6 +243,14 @@ func Copy(w Writer, r Reader, n int) (int, error) {
 	return done, nil
 }
 
+// Writer returns a Writer that fills s from its start on, one copy per
+// Write.
+func (s IOSequence) Writer() Writer { return &sequenceWriter{s} }
+
+// Reader returns a Reader that drains s from its start on, one copy per
+// Read; a copy that fails reads nothing.
+func (s IOSequence) Reader() Reader { return &sequenceReader{s} }
+
 // sequenceWriter writes a sequence from its start on, one copy per Write.
 type sequenceWriter struct {
 	s IOSequence

@@ -327,15 +327,20 @@ func (f *File) Seek(ctx context.Context, off int64, whence int) (int64, error) {
 		switch whence {
 		case unix.SEEK_END:
 			base = st.Size
-		case unix.SEEK_DATA:
-			if off >= st.Size {
+		case unix.SEEK_DATA, unix.SEEK_HOLE:
+			if off < 0 || off >= st.Size {
 				return 0, unix.ENXIO
 			}
-		case unix.SEEK_HOLE:
-			if off >= st.Size {
-				return 0, unix.ENXIO
+			if hs, ok := f.impl.(HoleSeeker); ok {
+				next, err := hs.SeekHole(ctx, off, whence)
+				if err != nil {
+					return 0, err
+				}
+				off = next
+			} else if whence == unix.SEEK_HOLE {
+				// The whole file is data, as generic_file_llseek says.
+				off = st.Size
 			}
-			off, base = st.Size, 0
 		}
 	default:
 		return 0, unix.EINVAL
@@ -385,16 +390,30 @@ func (f *File) SetAttr(ctx context.Context, creds Creds, a Attr) error {
 	if a.Mask&AttrSize != 0 && !f.writable() {
 		return unix.EINVAL
 	}
+	if f.d.readOnly() {
+		return unix.EROFS
+	}
 	return f.v.attrEvent(ctx, setAttr(ctx, creds, f.inode, a), f.d, f.inode, a)
 }
 
-// Sync implements fsync(2).
+// Sync implements fsync(2): files of a filesystem (regular files,
+// directories) and block devices have something to flush, or nothing to;
+// pipes, sockets, character devices and anonymous files (eventfd, epoll,
+// whose mode has no type) have no fsync (EINVAL).
 func (f *File) Sync(ctx context.Context) error {
 	if f.isPath() {
 		return unix.EBADF
 	}
 	if s, ok := f.impl.(Syncer); ok {
 		return s.Sync(ctx)
+	}
+	st, err := f.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case 0, unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR:
+		return unix.EINVAL
 	}
 	return nil
 }
@@ -454,6 +473,10 @@ func (f *File) ReadDir(ctx context.Context) ([]Dirent, int64, error) {
 	dir, ok := f.inode.(Dir)
 	if !ok || f.impl != nil || f.d == nil {
 		return nil, 0, unix.ENOTDIR
+	}
+	if r, ok := f.inode.(Removable); ok && r.Removed() {
+		// A removed directory lists nothing, not even "." (IS_DEADDIR).
+		return nil, 0, unix.ENOENT
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

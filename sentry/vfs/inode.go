@@ -135,6 +135,13 @@ type Stream interface {
 	Write(ctx context.Context, p []byte) (int, error)
 }
 
+// HoleSeeker is implemented by regular files that know where their holes
+// are: SeekHole answers lseek's SEEK_DATA and SEEK_HOLE for an offset
+// inside the file (ENXIO when no data follows).
+type HoleSeeker interface {
+	SeekHole(ctx context.Context, off int64, whence int) (int64, error)
+}
+
 // Seeker is implemented by files with their own lseek(2).
 type Seeker interface {
 	Seek(ctx context.Context, off int64, whence int) (int64, error)

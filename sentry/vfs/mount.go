@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,11 +15,13 @@ import (
 // root and fifos are set before the VFS is used; the lock table and the
 // watches lock themselves (locks.go has the order).
 type VFS struct {
-	mu     sync.RWMutex // guards mounts
+	mu     sync.RWMutex // guards mounts and made
 	root   *Mount
 	mounts map[mountKey]*Mount // guarded by mu
-	locks  lockTable
-	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
+	// made are the mounts mount(2) made, in the order it made them.
+	made  []*Mount // guarded by mu
+	locks lockTable
+	fifos FIFOOpener // nil: FIFOs are opened by their filesystem
 	// watches are inotify's (notify.go).
 	watches watchTable
 }
@@ -29,6 +32,11 @@ type Mount struct {
 	parent *Mount
 	point  *Dentry // where it is mounted, in parent
 	root   *Dentry
+	// opts describe a mount made by mount(2) (MountAt); the sandbox's
+	// own mounts have none. Its Flags change with a remount: read and
+	// written under VFS.mu, and mirrored in flags for the checks.
+	opts  MountOptions
+	flags atomic.Uint64
 }
 
 type mountKey struct {

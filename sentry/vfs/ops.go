@@ -72,7 +72,7 @@ func (v *VFS) OpenExec(ctx context.Context, creds Creds, fsc *FSContext, path st
 	if err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || d.mnt.flags.Load()&unix.MS_NOEXEC != 0 {
 		return nil, unix.EACCES
 	}
 	if err := permission(creds, &st, mayExec); err != nil {
@@ -164,6 +164,9 @@ func (w *walker) writableDirStat(dir *Dentry) (DirWriter, unix.Stat_t, error) {
 	if err != nil {
 		return nil, st, err
 	}
+	if dir.readOnly() {
+		return nil, st, unix.EROFS
+	}
 	if err := permission(w.creds, &st, mayWrite|mayExec); err != nil {
 		return nil, st, err
 	}
@@ -214,6 +217,11 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 	if IsDir(st.Mode) {
 		if acc != unix.O_RDONLY || flags&unix.O_CREAT != 0 {
 			return nil, unix.EISDIR
+		}
+	}
+	if acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
+		if err := d.writeErr(st.Mode); err != nil {
+			return nil, err
 		}
 	}
 	if !created {
@@ -278,9 +286,12 @@ func (v *VFS) StatAt(ctx context.Context, creds Creds, fsc *FSContext, dir *File
 	return d.inode.Stat(ctx)
 }
 
-// Statfs implements statfs(2) on the filesystem holding d.
+// Statfs implements statfs(2) on the filesystem holding d, with the
+// flags of its mount.
 func (v *VFS) Statfs(ctx context.Context, d *Dentry) (unix.Statfs_t, error) {
-	return d.mnt.FS.Statfs(ctx)
+	s, err := d.mnt.FS.Statfs(ctx)
+	s.Flags |= d.mountStatfsFlags()
+	return s, err
 }
 
 // Readlink implements readlinkat(2).
@@ -325,6 +336,9 @@ func AccessDentry(ctx context.Context, creds Creds, d *Dentry, mode uint32) erro
 		return err
 	}
 	if mode&unix.W_OK != 0 {
+		if err := d.writeErr(st.Mode); err != nil {
+			return err
+		}
 		if _, ok := d.inode.(AttrSetter); !ok && !IsDir(st.Mode) {
 			return unix.EROFS
 		}
@@ -425,6 +439,9 @@ func (v *VFS) parentForRemove(w *walker, fsc *FSContext, dir *File, path string)
 		return nil, "", nil, false, unix.EINVAL
 	case "..":
 		return nil, "", nil, false, unix.ENOTEMPTY
+	}
+	if parent.readOnly() {
+		return nil, "", nil, false, unix.EROFS
 	}
 	d, err := w.step(parent, name)
 	if err != nil {
@@ -648,6 +665,11 @@ func (v *VFS) SetAttrAt(ctx context.Context, creds Creds, fsc *FSContext, dir *F
 	if err != nil {
 		return err
 	}
+	// A read-only mount refuses any change (mnt_want_write), after the
+	// checks of truncate's target and before its permission check.
+	if a.Mask&AttrSize == 0 && d.readOnly() {
+		return unix.EROFS
+	}
 	if a.Mask&AttrSize != 0 {
 		st, err := d.inode.Stat(ctx)
 		if err != nil {
@@ -655,6 +677,9 @@ func (v *VFS) SetAttrAt(ctx context.Context, creds Creds, fsc *FSContext, dir *F
 		}
 		if err := checkTruncate(&st, a.Size); err != nil {
 			return err
+		}
+		if d.readOnly() {
+			return unix.EROFS
 		}
 		if err := permission(creds, &st, mayWrite); err != nil {
 			return err

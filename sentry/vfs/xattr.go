@@ -178,6 +178,9 @@ func xattrWriter(ctx context.Context, c Creds, i Inode, name string) (XattrWrite
 
 // setXattr implements setxattr(2) on i for c.
 func (v *VFS) setXattr(ctx context.Context, c Creds, d *Dentry, i Inode, name string, value []byte, flags int) error {
+	if d.readOnly() {
+		return unix.EROFS
+	}
 	w, err := xattrWriter(ctx, c, i, name)
 	if err != nil {
 		return err
@@ -193,6 +196,9 @@ func (v *VFS) setXattr(ctx context.Context, c Creds, d *Dentry, i Inode, name st
 
 // removeXattr implements removexattr(2) on i for c.
 func (v *VFS) removeXattr(ctx context.Context, c Creds, d *Dentry, i Inode, name string) error {
+	if d.readOnly() {
+		return unix.EROFS
+	}
 	w, err := xattrWriter(ctx, c, i, name)
 	if err != nil {
 		return err

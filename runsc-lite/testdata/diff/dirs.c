@@ -140,5 +140,13 @@ int main(int argc, char **argv) {
 	T(syscall(SYS_getcwd, buf, sizeof buf));
 	T(mkdir("x", 0755));
 	T(open(".", O_RDONLY) >= 0);
+	/* A removed directory lists nothing, not even "." (ENOENT). */
+	T(mkdir("gone", 0755));
+	int gone = open("gone", O_RDONLY | O_DIRECTORY);
+	T(rmdir("gone"));
+	T(syscall(SYS_getdents64, gone, buf, sizeof buf));
+	T(lseek(gone, 0, SEEK_SET));
+	T(syscall(SYS_getdents64, gone, buf, sizeof buf));
+	close(gone);
 	return 0;
 }

@@ -1,6 +1,13 @@
-/* File descriptors: dup/dup2/dup3/fcntl/close_range/pipe2. */
+/* File descriptors: dup/dup2/dup3/fcntl/close_range/pipe2, and what an
+ * O_PATH descriptor may be used for (fdget against fdget_raw). */
 #include "common.h"
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
 
 static void fl(int fd) {
 	errno = 0;
@@ -104,5 +111,40 @@ int main(int argc, char **argv) {
 	T(dup2(fd, rl.rlim_cur));
 	T(dup2(fd, rl.rlim_cur - 1) == (long)rl.rlim_cur - 1);
 	T(fcntl(fd, F_DUPFD, rl.rlim_cur));
+
+	/* O_PATH: fstat, fstatfs, fchdir, dup and fcntl's descriptor
+	 * commands take it; everything else is EBADF. */
+	int op = open("f", O_PATH), dop = open(".", O_PATH | O_DIRECTORY);
+	struct stat st;
+	struct statfs sfs;
+	struct flock lk = {.l_type = F_RDLCK};
+	T(fstat(op, &st));
+	T(fstatfs(op, &sfs));
+	T(fchdir(dop));
+	T(dup(op) > 0);
+	T(fcntl(op, F_DUPFD_CLOEXEC, 0) > 0);
+	T(fcntl(op, F_SETFD, FD_CLOEXEC));
+	T(fcntl(op, F_GETFD));
+	T(fcntl(op, F_GETFL) == (O_PATH | O_RDONLY));
+	T(fcntl(op, F_SETFL, O_NONBLOCK));
+	T(fcntl(op, F_GETLK, &lk));
+	T(fcntl(op, F_GETPIPE_SZ));
+	T(read(op, buf, 1));
+	T(write(op, "x", 1));
+	T(pread(op, buf, 1, 0));
+	T(lseek(op, 0, SEEK_SET));
+	T(fsync(op));
+	T(ftruncate(op, 0));
+	T(fchmod(op, 0600));
+	T(fchown(op, -1, -1));
+	T(flock(op, LOCK_SH));
+	T(ioctl(op, FIONREAD, &lk));
+	T(posix_fadvise(op, 0, 0, POSIX_FADV_NORMAL) == EBADF);
+	T(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, op, 0) == MAP_FAILED);
+	T(accept(op, NULL, NULL));
+	T(getdents64(dop, buf, sizeof buf));
+	struct pollfd pfd = {.fd = op, .events = POLLIN};
+	T(poll(&pfd, 1, 0));
+	printf("poll revents %#x\n", pfd.revents);
 	return 0;
 }

@@ -1,5 +1,8 @@
-/* File I/O: open/openat/creat/close/read/write/pread/pwrite/readv/writev/lseek. */
+/* File I/O: open/openat/creat/close/read/write/pread/pwrite/readv/writev/lseek,
+ * lseek's SEEK_DATA/SEEK_HOLE over a punched hole, and what fsync takes. */
 #include "common.h"
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 int main(int argc, char **argv) {
@@ -144,5 +147,40 @@ int main(int argc, char **argv) {
 	for (int i = 0; i < n; i++)
 		printf(" %02x", (unsigned char)buf[i]);
 	printf("\n");
+	/* Holes: three pages, the first punched out, then two more of
+	 * nothing past them. */
+	int hf = open("holes", O_CREAT | O_RDWR | O_TRUNC, 0644);
+	char page[4096];
+	memset(page, 'h', sizeof page);
+	for (int i = 0; i < 3; i++)
+		T(write(hf, page, sizeof page));
+	T(fsync(hf));
+	T(fallocate(hf, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+	T(lseek(hf, 0, SEEK_HOLE));
+	T(lseek(hf, 0, SEEK_DATA));
+	T(lseek(hf, 4096, SEEK_HOLE));
+	T(lseek(hf, 12288, SEEK_DATA));
+	T(lseek(hf, -1, SEEK_DATA));
+	T(ftruncate(hf, 5 * 4096));
+	T(lseek(hf, 4096, SEEK_HOLE));
+	T(lseek(hf, 12288, SEEK_DATA));
+	T(lseek(hf, 0, SEEK_CUR));
+	T(pread(hf, page, 2, 0));
+	printf("hole reads %d %d\n", page[0], page[1]);
+	close(hf);
+	/* fsync: files and directories, not pipes, sockets, character
+	 * devices or anonymous files. */
+	int sp[2], pp[2];
+	T(pipe(pp));
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sp));
+	int efd = eventfd(0, 0), here = open(".", O_RDONLY), nfd = open("/dev/null", O_WRONLY);
+	T(fsync(pp[0]));
+	T(fsync(pp[1]));
+	T(fdatasync(pp[1]));
+	T(fsync(sp[0]));
+	T(fsync(efd));
+	T(fsync(nfd));
+	T(fsync(here));
+	T(fdatasync(here));
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* Memory: mmap/munmap/mprotect/brk/mremap/madvise/msync, anonymous and
  * file mappings. No faults: every access is to mapped, accessible memory. */
 #include "common.h"
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 
 #define PG 4096L
@@ -135,5 +137,36 @@ int main(int argc, char **argv) {
 		T(msync(m, PG, MS_SYNC | MS_ASYNC));
 		T(munmap(m, 2 * PG));
 	}
+	/* process_vm_readv/writev with the parent: a child reads and writes
+	 * it, and may not once it is another user. */
+	static char shared[64] = "the parent's bytes";
+	pid_t parent = getpid(), kid = fork();
+	if (kid == 0) {
+		char got[32] = "";
+		struct iovec lv = {got, 10}, rv = {shared, 10};
+		T(process_vm_readv(parent, &lv, 1, &rv, 1, 0));
+		printf("child read %.10s\n", got);
+		struct iovec wv = {"CHILD", 5};
+		T(process_vm_writev(parent, &wv, 1, &rv, 1, 0));
+		struct iovec two[2] = {{got, 3}, {got + 3, 3}}, far[2] = {{shared + 4, 2}, {(void *)16, 4}};
+		T(process_vm_readv(parent, two, 2, far, 2, 0));
+		T(process_vm_readv(parent, &lv, 1, &rv, 1, 1));
+		T(process_vm_readv(1 << 22, &lv, 1, &rv, 1, 0));
+		T(process_vm_readv(parent, &lv, 1, far + 1, 1, 0));
+		T(process_vm_readv(parent, BAD, 1, &rv, 1, 0));
+		T(process_vm_readv(parent, &lv, 2000, &rv, 1, 0));
+		T(process_vm_readv(parent, &lv, 0, &rv, 1, 0));
+		struct iovec none = {got, 0};
+		T(process_vm_readv(parent, &lv, 1, &none, 1, 0));
+		T(process_vm_readv(getpid(), &lv, 1, &lv, 1, 0));
+		if (getuid() == 0 && setuid(65534) == 0)
+			T(process_vm_readv(parent, &lv, 1, &rv, 1, 0) == -1 && errno == EPERM);
+		else
+			T(1);
+		_exit(0);
+	}
+	int kst;
+	T(waitpid(kid, &kst, 0) == kid);
+	printf("parent now %.18s\n", shared);
 	return 0;
 }

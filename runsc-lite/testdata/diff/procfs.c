@@ -195,6 +195,25 @@ int main(int argc, char **argv) {
 	CHECK(atol(line("/proc/sys/kernel/cap_last_cap")) >= 37);
 	CHECK(strlen(line("/proc/sys/kernel/random/boot_id")) == 36);
 	CHECK(strcmp(line("/proc/sys/kernel/random/boot_id"), line("/proc/sys/kernel/random/boot_id")) == 0);
+	/* The limits in /proc/sys are the ones the syscalls enforce: Linux's
+	 * defaults for System V IPC and pipes, and what limits a pipe's size. */
+	const char *limits[] = {"kernel/msgmax", "kernel/msgmnb", "kernel/msgmni", "kernel/shmmni",
+				"kernel/shmmax", "kernel/shmall", "fs/pipe-max-size", "fs/inotify/max_queued_events"};
+	for (int i = 0; i < sizeof limits / sizeof *limits; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "/proc/sys/%s", limits[i]);
+		printf("%s: %s\n", limits[i], line(p));
+	}
+	int sp[2];
+	T(pipe(sp));
+	T(fcntl(sp[0], F_SETPIPE_SZ, atol(line("/proc/sys/fs/pipe-max-size"))) == atol(line("/proc/sys/fs/pipe-max-size")));
+	close(sp[0]);
+	close(sp[1]);
+	long semmsl, semmns, semopm, semmni;
+	CHECK(sscanf(line("/proc/sys/kernel/sem"), "%ld %ld %ld %ld", &semmsl, &semmns, &semopm, &semmni) == 4);
+	printf("sem: SEMMSL %ld SEMOPM %ld SEMMNI %ld\n", semmsl, semopm, semmni);
+	CHECK(semmns >= semmsl);
+	CHECK(strcmp(line("/proc/sys/kernel/tainted"), "") != 0);
 	char *fss = slurp("/proc/filesystems");
 	CHECK(fss && strstr(fss, "\tproc\n") && strstr(fss, "\tsysfs\n"));
 

@@ -1,4 +1,4 @@
-/* System: uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo. */
+/* System: uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo/sysfs/ustat. */
 #include "common.h"
 #include <sched.h>
 #include <sys/prctl.h>
@@ -97,5 +97,28 @@ int main(int argc, char **argv) {
 	T(sysinfo(BAD));
 	T(umask(027) == 022);
 	T(umask(022));
+	/* sysfs(2): names and indexes of the filesystem types agree; ustat(2)
+	 * of the working directory's device. */
+	long types = syscall(SYS_sysfs, 3);
+	CHECK(types > 0);
+	int agree = 1;
+	for (long i = 0; i < types; i++) {
+		char name[64] = "";
+		if (syscall(SYS_sysfs, 2, i, name) != 0 || syscall(SYS_sysfs, 1, name) != i)
+			agree = 0;
+	}
+	CHECK(agree);
+	T(syscall(SYS_sysfs, 1, "nosuchfs"));
+	char tname[64];
+	T(syscall(SYS_sysfs, 2, types, tname));
+	T(syscall(SYS_sysfs, 2, 0, BAD));
+	T(syscall(SYS_sysfs, 1, BAD));
+	T(syscall(SYS_sysfs, 4));
+	struct stat dst;
+	T(stat(".", &dst));
+	char ust[32];
+	T(syscall(SYS_ustat, (unsigned)dst.st_dev, ust));
+	T(syscall(SYS_ustat, (unsigned)dst.st_dev, BAD));
+	T(syscall(SYS_ustat, 0xfffff, ust));
 	return 0;
 }

@@ -1,6 +1,7 @@
 // Package dev is the sandbox's /dev: null, zero, full, random, urandom,
-// tty, the fd/stdin/stdout/stderr symlinks into /proc/self/fd, and an
-// empty shm directory on which the sandbox mounts a tmpfs.
+// tty, the fd/stdin/stdout/stderr symlinks into /proc/self/fd, an empty
+// shm directory on which the sandbox mounts a tmpfs, and loop devices with
+// their loop-control (loop.go).
 //
 // Design decisions:
 //   - The tree is fixed: creating, removing or changing anything in /dev
@@ -61,6 +62,9 @@ func New() *FS {
 		"stderr":  link(13, "/proc/self/fd/2"),
 		"shm":     shm,
 	}}
+	for name, i := range loopEntries(attr, 14) {
+		fs.root.entries[name] = i
+	}
 	fs.root.st.Nlink = 3
 	return fs
 }

@@ -8,6 +8,12 @@
 // trusted blindly. Files that never block (no queue) are always ready, as
 // Linux reports them; regular files and directories cannot be watched
 // (EPERM), as in Linux.
+//
+// Instances may watch instances, as in Linux, but never in a loop and
+// never more than maxNests deep (ELOOP): an instance's readiness and its
+// wake-ups recurse into the instances it watches, so the check at
+// EPOLL_CTL_ADD (Linux's ep_loop_check) is what bounds that recursion; a
+// program cannot drive the sentry's stack deeper than maxNests levels.
 package epoll
 
 import (
@@ -25,9 +31,10 @@ import (
 // as it gave it.
 type Event = linux.EpollEvent
 
-const (
-	epollExcl = 1 << 28
-)
+// exclusiveOK are the events an EPOLLEXCLUSIVE interest may ask for
+// (Linux's EPOLLEXCLUSIVE_OK_BITS).
+const exclusiveOK = linux.EPOLLIN | linux.EPOLLOUT | linux.EPOLLERR | linux.EPOLLHUP |
+	linux.EPOLLWAKEUP | linux.EPOLLET | linux.EPOLLEXCLUSIVE
 
 type key struct {
 	fd int32
@@ -49,13 +56,30 @@ type Instance struct {
 	interests map[key]*interest // guarded by mu
 	queue     vfs.Queue         // the instance's own readiness, for waiters
 	ino       uint64
+
+	// watchers counts, per instance, its interests in this one: the
+	// edges up the graph of instances, guarded by nestMu.
+	watchers map[*Instance]int
 }
+
+// maxNests is how deep instances may watch instances, as Linux's
+// EP_MAX_NESTS: a chain of at most maxNests+1 instances.
+const maxNests = 4
+
+var (
+	// checkMu serializes the additions of instances to instances, so
+	// that two cannot close a loop together (Linux's epnested_mutex).
+	checkMu sync.Mutex
+	// nestMu guards every instance's watchers. It is taken last, with
+	// nothing taken inside it.
+	nestMu sync.Mutex
+)
 
 var lastIno atomic.Uint64
 
 // New returns a new epoll file.
 func New(flags int) *vfs.File {
-	in := &Instance{interests: make(map[key]*interest), ino: lastIno.Add(1)}
+	in := &Instance{interests: make(map[key]*interest), ino: lastIno.Add(1), watchers: map[*Instance]int{}}
 	return vfs.NewFile(nil, nil, in, in, unix.O_RDWR|flags&unix.O_NONBLOCK)
 }
 
@@ -110,6 +134,13 @@ func (in *Instance) Readiness(mask int16) int16 {
 }
 
 func (in *Instance) detach(it *interest) {
+	if child, ok := Of(it.f); ok {
+		nestMu.Lock()
+		if child.watchers[in]--; child.watchers[in] <= 0 {
+			delete(child.watchers, in)
+		}
+		nestMu.Unlock()
+	}
 	if it.queue != nil {
 		it.queue.Remove(it.entry)
 		it.f.DecRef()
@@ -126,6 +157,18 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 		return unix.EPERM
 	}
 	k := key{fd, f}
+	child, nested := Of(f)
+	if ev.Events&linux.EPOLLEXCLUSIVE != 0 && (op == unix.EPOLL_CTL_MOD ||
+		op == unix.EPOLL_CTL_ADD && (nested || ev.Events&^exclusiveOK != 0)) {
+		return unix.EINVAL
+	}
+	if nested && op == unix.EPOLL_CTL_ADD {
+		checkMu.Lock()
+		defer checkMu.Unlock()
+		if !in.mayWatch(child) {
+			return unix.ELOOP
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	it := in.interests[k]
@@ -146,12 +189,14 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 		}
 		it.pending.Store(true)
 		in.interests[k] = it
+		if nested {
+			nestMu.Lock()
+			child.watchers[in]++
+			nestMu.Unlock()
+		}
 	case unix.EPOLL_CTL_MOD:
 		if it == nil {
 			return unix.ENOENT
-		}
-		if ev.Events&epollExcl != 0 {
-			return unix.EINVAL
 		}
 		it.ev, it.off = ev, false
 		it.pending.Store(true)
@@ -167,6 +212,69 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 	}
 	in.queue.Notify(unix.POLLIN)
 	return nil
+}
+
+// mayWatch reports whether in may watch child: child's instances do not
+// reach in, and the chain through both stays within maxNests, counting
+// how deep child reaches down and how far up in is watched (Linux's
+// ep_loop_check with ep_get_upwards_depth_proc). The caller holds checkMu.
+func (in *Instance) mayWatch(child *Instance) bool {
+	down := child.depthBelow(in, 0, map[*Instance]int{})
+	if down > maxNests {
+		return false
+	}
+	nestMu.Lock()
+	up := in.depthAbove(0, map[*Instance]int{})
+	nestMu.Unlock()
+	return down+1+up <= maxNests
+}
+
+// depthBelow returns how many levels of instances in watches, or more than
+// maxNests when they reach target (a loop) or go deeper than maxNests.
+// seen memoizes the instances already measured, as a watched graph may
+// share them.
+func (in *Instance) depthBelow(target *Instance, level int, seen map[*Instance]int) int {
+	if d, ok := seen[in]; ok {
+		return d
+	}
+	in.mu.Lock()
+	var children []*Instance
+	for _, it := range in.interests {
+		if c, ok := Of(it.f); ok {
+			children = append(children, c)
+		}
+	}
+	in.mu.Unlock()
+	depth := 0
+	for _, c := range children {
+		if c == target || level > maxNests {
+			depth = maxNests + 1
+			break
+		}
+		depth = max(depth, c.depthBelow(target, level+1, seen)+1)
+		if depth > maxNests {
+			break
+		}
+	}
+	seen[in] = depth
+	return depth
+}
+
+// depthAbove returns how many levels of instances watch in. The caller
+// holds nestMu; the check at every addition keeps the graph acyclic and
+// shallow, so the recursion ends within maxNests levels.
+func (in *Instance) depthAbove(level int, seen map[*Instance]int) int {
+	if d, ok := seen[in]; ok {
+		return d
+	}
+	depth := 0
+	if level <= maxNests {
+		for w := range in.watchers {
+			depth = max(depth, w.depthAbove(level+1, seen)+1)
+		}
+	}
+	seen[in] = depth
+	return depth
 }
 
 // collect returns up to max ready events; with consume, it applies

@@ -266,6 +266,11 @@ func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 }
 
+// SeekHole implements vfs.HoleSeeker with the host file's own holes.
+func (f *file) SeekHole(ctx context.Context, off int64, whence int) (int64, error) {
+	return unix.Seek(int(f.f.Fd()), off, whence)
+}
+
 // WriteAt implements vfs.FileImpl: host files are never written.
 func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return 0, unix.EBADF

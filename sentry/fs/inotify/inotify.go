@@ -25,8 +25,8 @@ import (
 // Limits, as Linux's defaults for one user: queued events before
 // IN_Q_OVERFLOW (max_queued_events) and watches (max_user_watches' floor).
 const (
-	maxQueued  = 16384
-	maxWatches = 8192
+	MaxQueued  = 16384
+	MaxWatches = 8192
 )
 
 // Flags of inotify_init1.
@@ -128,7 +128,7 @@ func (in *Inotify) AddWatch(key vfs.WatchKey, mask uint32) (int32, error) {
 		}
 		return w.wd, nil
 	}
-	if len(in.watches) >= maxWatches {
+	if len(in.watches) >= MaxWatches {
 		return 0, unix.ENOSPC
 	}
 	w := &watch{in: in, wd: in.nextWD, key: key, mask: mask &^ (unix.IN_MASK_ADD | unix.IN_MASK_CREATE)}
@@ -167,7 +167,7 @@ func (in *Inotify) queueLocked(e event) {
 	if n := len(in.events); n > 0 && in.events[n-1] == e {
 		return
 	}
-	if len(in.events) >= maxQueued {
+	if len(in.events) >= MaxQueued {
 		overflow := event{wd: -1, mask: unix.IN_Q_OVERFLOW}
 		if in.events[len(in.events)-1] != overflow {
 			in.events = append(in.events, overflow)

@@ -5,10 +5,12 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
@@ -35,6 +37,124 @@ type dataCharge struct {
 	mu    sync.Mutex
 	mem   *usage.Memory // the account charged, found at the first growth; guarded by mu
 	bytes uint64        // guarded by mu
+	// space is the filesystem's size, nil for none; held is what this
+	// file takes of it (reserved or settled), guarded by mu.
+	space *space
+	held  uint64
+}
+
+// space is the size of a memory filesystem mounted with one (tmpfs's
+// size=): its files together hold at most capacity bytes of pages, counted
+// as Linux's shmem counts blocks, by the pages a file really has (a sparse
+// file holds only those written), unlike the memory account. A write or an
+// allocation that needs more pages than are left fails with ENOSPC.
+type space struct {
+	capacity uint64
+	used     atomic.Uint64
+}
+
+// reserve takes room for the pages of [off, off+length) that data does not
+// have yet and returns how much of the range fits: all of it, or with
+// partial the longest prefix whose pages fit, as a write stops where the
+// filesystem is full (Linux's goes page by page); none is ENOSPC. settle
+// then counts what data holds.
+func (c *dataCharge) reserve(data *os.File, off, length int64, partial bool) (int64, error) {
+	if c.space == nil || length <= 0 {
+		return length, nil
+	}
+	// Deleted files give their pages back when they are collected, as
+	// for the memory account (grow): collect before settling for less.
+	for try := 0; ; try++ {
+		fits, err := c.reserveOnce(data, off, length, partial && try == reclaimTries)
+		if fits == length || try == reclaimTries {
+			return fits, err
+		}
+		if try == 0 {
+			runtime.GC()
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// reserveOnce is one try of reserve, with the space as it is.
+func (c *dataCharge) reserveOnce(data *os.File, off, length int64, partial bool) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	free := func() uint64 { return c.space.capacity - min(c.space.used.Load(), c.space.capacity) }
+	// A prefix needs at least its pages beyond what the file holds, so
+	// no longer one can fit; that bounds the pages to look at.
+	start := off &^ 4095
+	if limit := int64(free()+c.held) + 4096 - (off - start); length > limit {
+		if !partial {
+			return 0, unix.ENOSPC
+		}
+		length = max(limit, 0)
+	}
+	pages := int64(pagesFor(off+length)-uint64(start)) / 4096
+	vec := make([]byte, pages)
+	if mm.FileResidency(data, start, vec) != nil {
+		clear(vec)
+	}
+	// need(k) is what the first k pages of the range need: those the
+	// host does not see, and at most those that what the file holds
+	// cannot account for (fallocated pages, which mincore does not see
+	// until they are written).
+	missing := uint64(0)
+	fits := int64(0)
+	var need uint64
+	for k := int64(1); k <= pages; k++ {
+		if vec[k-1] == 0 {
+			missing += 4096
+		}
+		end := min(start+k*4096, off+length)
+		n := min(missing, uint64(k*4096)-allocatedIn(data, c.held, off, end-off))
+		if n > free() {
+			break
+		}
+		fits, need = end-off, n
+	}
+	if fits < length && (!partial || fits <= 0) {
+		return 0, unix.ENOSPC
+	}
+	c.space.used.Add(need)
+	c.held += need
+	return fits, nil
+}
+
+// settle counts what data holds after a change: the pages the host says
+// the memfd has.
+func (c *dataCharge) settle(data *os.File) {
+	if c.space == nil {
+		return
+	}
+	var st unix.Stat_t
+	if unix.Fstat(int(data.Fd()), &st) != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := uint64(st.Blocks) * 512
+	c.space.used.Add(now - c.held)
+	c.held = now
+}
+
+// allocatedIn returns a floor of the bytes of pages of [off, off+length)
+// that data has allocated, from what the whole file holds: all but what
+// its pages outside the range could hold. It counts the pages fallocate
+// made, which the host's mincore does not see until they are written.
+func allocatedIn(data *os.File, held uint64, off, length int64) uint64 {
+	var st unix.Stat_t
+	if unix.Fstat(int(data.Fd()), &st) != nil {
+		return 0
+	}
+	filePages := pagesFor(st.Size)
+	start, end := uint64(off)&^4095, pagesFor(off+length)
+	inside := min(end, filePages) - min(start, filePages)
+	outside := filePages - inside
+	if held <= outside {
+		return 0
+	}
+	return min(held-outside, end-start)
 }
 
 // setData gives n its memfd and what it is charged, which is returned when
@@ -50,6 +170,10 @@ func (c *dataCharge) release() {
 	defer c.mu.Unlock()
 	c.mem.Uncharge(c.bytes)
 	c.bytes = 0
+	if c.space != nil {
+		c.space.used.Add(-c.held)
+		c.held = 0
+	}
 }
 
 // grow charges the file up to size bytes, or fails with ENOSPC.

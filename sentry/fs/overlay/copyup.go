@@ -45,7 +45,7 @@ func (n *node) copyUp(ctx context.Context) error {
 func (n *node) copyUpData(ctx context.Context, st *unix.Stat_t) error {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		charge := &dataCharge{}
+		charge := &dataCharge{space: n.fs.space}
 		if err := charge.grow(ctx, st.Size); err != nil {
 			return err
 		}

@@ -286,7 +286,9 @@ func (n *node) SetAttr(ctx context.Context, a vfs.Attr) error {
 		if err := n.charge.truncate(ctx, a.Size); err != nil {
 			return err
 		}
-		if err := data.Truncate(a.Size); err != nil {
+		err = data.Truncate(a.Size)
+		n.charge.settle(data)
+		if err != nil {
 			return unix.EIO
 		}
 		n.st.Mtim = now

@@ -18,7 +18,7 @@ func (n *node) ensureData() (*os.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.setData(m, &dataCharge{})
+		n.setData(m, &dataCharge{space: n.fs.space})
 	}
 	return n.data, nil
 }
@@ -88,6 +88,26 @@ func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 }
 
+// SeekHole implements vfs.HoleSeeker: the memfd (or the lower file)
+// knows its holes.
+func (f *file) SeekHole(ctx context.Context, off int64, whence int) (int64, error) {
+	data, lower, up := f.source()
+	if !up {
+		if hs, ok := lower.(vfs.HoleSeeker); ok {
+			return hs.SeekHole(ctx, off, whence)
+		}
+		if whence == unix.SEEK_DATA {
+			return off, nil
+		}
+		st, err := f.n.Stat(ctx)
+		return st.Size, err
+	}
+	if data == nil {
+		return 0, unix.ENXIO
+	}
+	return unix.Seek(int(data.Fd()), off, whence)
+}
+
 // WriteAt implements vfs.FileImpl.
 func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	n := f.n
@@ -117,6 +137,12 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	if err := charge.grow(ctx, off+int64(len(p))); err != nil {
 		return 0, err
 	}
+	fits, err := charge.reserve(data, off, int64(len(p)), true)
+	if err != nil {
+		return 0, err
+	}
+	p = p[:fits]
+	defer charge.settle(data)
 	done := 0
 	for done < len(p) {
 		w, err := unix.Pwrite(int(data.Fd()), p[done:], off+int64(done))
@@ -188,6 +214,10 @@ func (f *file) Allocate(ctx context.Context, mode uint32, off, length int64) err
 		if err := charge.grow(ctx, off+length); err != nil {
 			return err
 		}
+		if _, err := charge.reserve(data, off, length, false); err != nil {
+			return err
+		}
 	}
+	defer charge.settle(data)
 	return unix.Fallocate(int(data.Fd()), mode, off, length)
 }

@@ -25,7 +25,8 @@
 //   - The memfd of an unlinked file is closed by the garbage collector when
 //     the last open file and mapping are gone.
 //   - File contents are charged to the sandbox's memory limit by size;
-//     beyond it, writes fail with ENOSPC (charge.go).
+//     beyond it, writes fail with ENOSPC (charge.go), as they do beyond
+//     the size a memory filesystem was mounted with (tmpfs's size=).
 //   - Extended attributes (user.*, trusted.*, security.*) are stored on
 //     the node, copied up with the lower file's own, charged and bounded
 //     (xattr.go).
@@ -63,6 +64,7 @@ type FS struct {
 	inoBase uint64
 	nextIno atomic.Uint64
 	root    *node
+	space   *space // the size given at mount, nil for none (charge.go)
 }
 
 // New returns an overlay over lower; lower is never written.
@@ -79,9 +81,20 @@ func New(ctx context.Context, lower vfs.FileSystem) (*FS, error) {
 // NewMemory returns an empty memory filesystem whose root directory has
 // permissions mode (tmpfs).
 func NewMemory(mode uint32) *FS {
-	fs := &FS{dev: vfs.NewDeviceID()}
 	// The root directory belongs to root, who mounts the filesystem.
+	return NewMemorySized(mode, 0, 0, 0)
+}
+
+// NewMemorySized returns an empty memory filesystem whose files hold at
+// most size bytes together (0: as much as the memory account allows) and
+// whose root directory has permissions mode and owner uid and group gid.
+func NewMemorySized(mode uint32, size uint64, uid, gid uint32) *FS {
+	fs := &FS{dev: vfs.NewDeviceID()}
+	if size > 0 {
+		fs.space = &space{capacity: pagesFor(int64(min(size, 1<<62)))}
+	}
 	fs.root = fs.newNode(vfs.KernelCreds(), unix.S_IFDIR|mode&0o7777, 0, nil)
+	fs.root.st.Uid, fs.root.st.Gid = uid, gid
 	return fs
 }
 
@@ -93,7 +106,8 @@ func (fs *FS) Root() vfs.Inode { return fs.root }
 // file written is charged to (charge.go): the size is the caller's memory
 // limit and what is free is what is left of it, for a memory filesystem
 // too. The lower layer's figures (the host's disk) are not shown. Without
-// a caller that has an account, the size is 4 GiB.
+// a caller that has an account, the size is 4 GiB. A memory filesystem
+// mounted with a size reports that size, and what its files leave of it.
 func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 	const block = 4096
 	total, free := uint64(1<<32), uint64(1<<32)
@@ -101,6 +115,10 @@ func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 		mem := a.MemoryAccount()
 		total = mem.Limit()
 		free = total - min(mem.Used(), total)
+	}
+	if fs.space != nil {
+		total = fs.space.capacity
+		free = min(free, total-min(fs.space.used.Load(), total))
 	}
 	s := unix.Statfs_t{Type: linux.TMPFS_MAGIC, Bsize: block, Frsize: block, Blocks: total / block, Bfree: free / block, Bavail: free / block,
 		Files: 1 << 20, Ffree: 1 << 20, Namelen: 255}

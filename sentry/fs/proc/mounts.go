@@ -1,14 +1,17 @@
 package proc
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
 // /proc/PID/mounts and /proc/PID/mountinfo are the sandbox's mount table
-// as the sandbox set it up (SetMounts), with the sandbox's names only: the
+// as the sandbox set it up (SetMounts), then the mounts the application
+// made with mount(2) (vfs.VFS.Mounted), with the sandbox's names only: the
 // root is an overlay with no host path, whatever host directory is below
 // it, and every device number is the one stat shows for the mount's files.
 // Mount IDs count from 1 in mount order; the root is its own parent.
@@ -32,8 +35,34 @@ func (fs *FileSystem) SetMounts(mounts []Mount) {
 
 func (fs *FileSystem) mounts() []Mount {
 	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return fs.mountTable
+	table := slices.Clone(fs.mountTable)
+	fs.mu.Unlock()
+	if v := fs.k.VFS; v != nil {
+		for _, m := range v.Mounted(context.Background(), v.Root()) {
+			table = append(table, Mount{Source: m.Source, Path: m.Path, Type: m.Type, Flags: mountFlags(m.Flags), Data: m.Data, Dev: m.Dev})
+		}
+	}
+	return table
+}
+
+// mountFlags are a mount's flags as /proc/PID/mounts shows them: the
+// superblock's (show_sb_opts), then the mount's (show_mnt_opts).
+func mountFlags(flags uint64) string {
+	opts := []string{"rw"}
+	if flags&unix.MS_RDONLY != 0 {
+		opts[0] = "ro"
+	}
+	for _, f := range []struct {
+		bit  uint64
+		name string
+	}{{unix.MS_SYNCHRONOUS, "sync"}, {unix.MS_DIRSYNC, "dirsync"}, {unix.MS_MANDLOCK, "mand"},
+		{unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"}, {unix.MS_NOEXEC, "noexec"},
+		{unix.MS_NOATIME, "noatime"}, {unix.MS_NODIRATIME, "nodiratime"}, {unix.MS_RELATIME, "relatime"}} {
+		if flags&f.bit != 0 {
+			opts = append(opts, f.name)
+		}
+	}
+	return strings.Join(opts, ",")
 }
 
 // mangle escapes what would break a line's fields, as seq_escape does.

@@ -1,6 +1,6 @@
 // Package proc is /proc: the sandbox's processes (by PID and as "self") and
 // the system files programs read (cpuinfo, meminfo, stat, uptime, loadavg,
-// version, filesystems, mounts, sys/kernel/...).
+// version, filesystems, mounts, config.gz, sys/kernel/...).
 //
 // Decision: every file describes the sandbox, never the host: its CPUs,
 // its memory limit and account, its tasks, its CPU time and uptime, the
@@ -88,6 +88,7 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		"stat":        tr.File("/stat", withCaller(stat)),
 		"version":     tr.File("/version", kernfs.Static(version())),
 		"filesystems": tr.File("/filesystems", kernfs.Static(filesystems())),
+		"config.gz":   tr.File("/config.gz", kernfs.Static(configGz())),
 		"mounts":      tr.Symlink("/mounts", kernfs.Static("self/mounts")),
 		"sys":         fs.sysDir(),
 	}

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -168,5 +169,44 @@ func TestMounts(t *testing.T) {
 	want = "overlay / overlay rw 0 0\ntmpfs /dev tmpfs ro,nosuid,mode=755 0 0\ntmpfs /dev/shm tmpfs rw,mode=1777 0 0\na\\040b /devices tmpfs rw 0 0\n"
 	if got := mountsFile(fs.mounts()); got != want {
 		t.Errorf("mounts:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestConfigGz(t *testing.T) {
+	fs, _ := newTestFS(t)
+	zr, err := gzip.NewReader(strings.NewReader(read(t, fs, "config.gz")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	line := regexp.MustCompile(`^(CONFIG_[A-Z0-9_]+)=y$|^# (CONFIG_[A-Z0-9_]+) is not set$`)
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if strings.HasPrefix(l, "#") && !strings.HasSuffix(l, "is not set") {
+			continue
+		}
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("line %q is not a kernel config line", l)
+			continue
+		}
+		name := m[1] + m[2]
+		if _, dup := seen[name]; dup {
+			t.Errorf("%s is listed twice", name)
+		}
+		seen[name] = l
+	}
+	for name, want := range map[string]string{
+		"CONFIG_EVENTFD": "CONFIG_EVENTFD=y",
+		"CONFIG_TMPFS":   "CONFIG_TMPFS=y",
+		"CONFIG_AIO":     "# CONFIG_AIO is not set",
+		"CONFIG_USER_NS": "# CONFIG_USER_NS is not set",
+	} {
+		if seen[name] != want {
+			t.Errorf("%s: %q, want %q", name, seen[name], want)
+		}
 	}
 }

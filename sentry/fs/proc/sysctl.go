@@ -4,12 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/fs/inotify"
 	"runsc-lite/sentry/fs/kernfs"
+	"runsc-lite/sentry/fs/pipe"
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -17,16 +23,29 @@ import (
 // (kernel.Release), never the host's, and the sandbox's own limits:
 // threads-max is its task limit, vm/overcommit_memory is 2 because the
 // memory account is by commitment (package usage), kernel/random/boot_id
-// is the sandbox's, made when it starts.
+// is the sandbox's, made when it starts. The IPC, pipe and inotify limits
+// are the ones the sentry enforces (packages ipc, pipe, inotify); a limit
+// it does not have reads as Linux's "no limit" (0 for pipe-user-pages) or,
+// where Linux has none, the largest value (inotify's instances, bounded
+// only by descriptors). kernel/tainted is 0: the sandbox's kernel is
+// never tainted. kernel/core_pattern is Linux's default, "core".
 
 // version is /proc/version (linux_proc_banner).
 func version() string {
 	return fmt.Sprintf("%s version %s (runsc-lite@runsc-lite) (runsc-lite) %s\n", kernel.OSType, kernel.Release, kernel.Version)
 }
 
-// filesystems is /proc/filesystems: the types of the sandbox's mounts.
+// FilesystemTypes are the types of the sandbox's mounts, in the order
+// /proc/filesystems and sysfs(2) list them; none needs a device.
+var FilesystemTypes = []string{"sysfs", "tmpfs", "proc", "cgroup2", "overlay"}
+
+// filesystems is /proc/filesystems.
 func filesystems() string {
-	return "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\nnodev\toverlay\n"
+	var b strings.Builder
+	for _, t := range FilesystemTypes {
+		b.WriteString("nodev\t" + t + "\n")
+	}
+	return b.String()
 }
 
 // newUUID returns a random (version 4) UUID as the kernel prints one.
@@ -49,21 +68,42 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"poolsize":      tr.File("/sys/kernel/random/poolsize", num(256)),
 	})
 	kernelDir := tr.Fixed("/sys/kernel", map[string]vfs.Inode{
-		"cap_last_cap": tr.File("/sys/kernel/cap_last_cap", num(unix.CAP_LAST_CAP)),
-		"domainname":   tr.File("/sys/kernel/domainname", kernfs.Static(kernel.DomainName+"\n")),
-		"hostname":     tr.File("/sys/kernel/hostname", func(context.Context) (string, error) { return k.Hostname + "\n", nil }),
-		"ngroups_max":  tr.File("/sys/kernel/ngroups_max", num(65536)),
-		"osrelease":    tr.File("/sys/kernel/osrelease", kernfs.Static(kernel.Release+"\n")),
-		"ostype":       tr.File("/sys/kernel/ostype", kernfs.Static(kernel.OSType+"\n")),
-		"overflowgid":  tr.File("/sys/kernel/overflowgid", num(65534)),
-		"overflowuid":  tr.File("/sys/kernel/overflowuid", num(65534)),
-		"pid_max":      tr.File("/sys/kernel/pid_max", num(kernel.MaxPID)),
-		"random":       random,
-		"threads-max":  tr.File("/sys/kernel/threads-max", func(context.Context) (string, error) { return strconv.Itoa(k.TaskLimit()) + "\n", nil }),
-		"version":      tr.File("/sys/kernel/version", kernfs.Static(kernel.Version+"\n")),
+		"cap_last_cap":          tr.File("/sys/kernel/cap_last_cap", num(unix.CAP_LAST_CAP)),
+		"core_pattern":          tr.File("/sys/kernel/core_pattern", kernfs.Static("core\n")),
+		"msgmax":                tr.File("/sys/kernel/msgmax", num(linux.MSGMAX)),
+		"msgmnb":                tr.File("/sys/kernel/msgmnb", num(linux.MSGMNB)),
+		"msgmni":                tr.File("/sys/kernel/msgmni", num(linux.MSGMNI)),
+		"sem":                   tr.File("/sys/kernel/sem", kernfs.Static(fmt.Sprintf("%d\t%d\t%d\t%d\n", linux.SEMMSL, ipc.SemMNS, linux.SEMOPM, linux.SEMMNI))),
+		"shmall":                tr.File("/sys/kernel/shmall", kernfs.Static(strconv.FormatUint(linux.SHMALL, 10)+"\n")),
+		"shmmax":                tr.File("/sys/kernel/shmmax", kernfs.Static(strconv.FormatUint(linux.SHMMAX, 10)+"\n")),
+		"shmmni":                tr.File("/sys/kernel/shmmni", num(linux.SHMMNI)),
+		"sched_rr_timeslice_ms": tr.File("/sys/kernel/sched_rr_timeslice_ms", num(100)),
+		"tainted":               tr.File("/sys/kernel/tainted", num(0)),
+		"domainname":            tr.File("/sys/kernel/domainname", kernfs.Static(kernel.DomainName+"\n")),
+		"hostname":              tr.File("/sys/kernel/hostname", func(context.Context) (string, error) { return k.Hostname + "\n", nil }),
+		"ngroups_max":           tr.File("/sys/kernel/ngroups_max", num(65536)),
+		"osrelease":             tr.File("/sys/kernel/osrelease", kernfs.Static(kernel.Release+"\n")),
+		"ostype":                tr.File("/sys/kernel/ostype", kernfs.Static(kernel.OSType+"\n")),
+		"overflowgid":           tr.File("/sys/kernel/overflowgid", num(65534)),
+		"overflowuid":           tr.File("/sys/kernel/overflowuid", num(65534)),
+		"pid_max":               tr.File("/sys/kernel/pid_max", num(kernel.MaxPID)),
+		"random":                random,
+		"threads-max":           tr.File("/sys/kernel/threads-max", func(context.Context) (string, error) { return strconv.Itoa(k.TaskLimit()) + "\n", nil }),
+		"version":               tr.File("/sys/kernel/version", kernfs.Static(kernel.Version+"\n")),
 	})
 	vm := tr.Fixed("/sys/vm", map[string]vfs.Inode{
 		"overcommit_memory": tr.File("/sys/vm/overcommit_memory", num(2)),
 	})
-	return tr.Fixed("/sys", map[string]vfs.Inode{"kernel": kernelDir, "vm": vm})
+	inotifyDir := tr.Fixed("/sys/fs/inotify", map[string]vfs.Inode{
+		"max_queued_events":  tr.File("/sys/fs/inotify/max_queued_events", num(inotify.MaxQueued)),
+		"max_user_instances": tr.File("/sys/fs/inotify/max_user_instances", num(math.MaxInt32)),
+		"max_user_watches":   tr.File("/sys/fs/inotify/max_user_watches", num(inotify.MaxWatches)),
+	})
+	fsDir := tr.Fixed("/sys/fs", map[string]vfs.Inode{
+		"inotify":              inotifyDir,
+		"pipe-max-size":        tr.File("/sys/fs/pipe-max-size", num(pipe.MaxUserSize)),
+		"pipe-user-pages-hard": tr.File("/sys/fs/pipe-user-pages-hard", num(0)),
+		"pipe-user-pages-soft": tr.File("/sys/fs/pipe-user-pages-soft", num(0)),
+	})
+	return tr.Fixed("/sys", map[string]vfs.Inode{"kernel": kernelDir, "vm": vm, "fs": fsDir})
 }

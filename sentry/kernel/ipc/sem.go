@@ -11,7 +11,9 @@ import (
 // SEMVMX/SEMAEM; SEMMNS is lower than Linux's 1024000000, which would let
 // a program make the sentry hold gigabytes of semaphores.
 const (
-	semMNS = 1 << 20
+	// SemMNS is SEMMNS: the semaphores of every set together, the second
+	// field of /proc/sys/kernel/sem.
+	SemMNS = 1 << 20
 )
 
 type semaphore struct {
@@ -46,7 +48,7 @@ func (ns *Namespace) SemGet(c *Caller, key int32, nsems, flags int) (int, error)
 		if nsems == 0 {
 			return nil, unix.EINVAL
 		}
-		if ns.semCount+nsems > semMNS {
+		if ns.semCount+nsems > SemMNS {
 			return nil, unix.ENOSPC
 		}
 		ns.semCount += nsems

@@ -52,8 +52,25 @@ func copyInPath(t *kernel.Task, addr uintptr) (string, error) {
 	return t.CopyInString(addr, unix.PathMax-1)
 }
 
-// getFile returns the file at fd with a reference the caller drops.
-func getFile(t *kernel.Task, fd int32) (*vfs.File, error) { return t.FDs().Get(fd) }
+// getFile returns the file at fd with a reference the caller drops, as
+// Linux's fdget: an O_PATH descriptor only names a file, and every syscall
+// that would use it as an open file fails with EBADF.
+func getFile(t *kernel.Task, fd int32) (*vfs.File, error) {
+	f, err := t.FDs().Get(fd)
+	if err != nil {
+		return nil, err
+	}
+	if f.Flags()&unix.O_PATH != 0 {
+		f.DecRef()
+		return nil, unix.EBADF
+	}
+	return f, nil
+}
+
+// getFileRaw returns the file at fd, O_PATH descriptors included, as
+// Linux's fdget_raw, for the syscalls that take them: fstat, fstatfs,
+// fchdir, fcntl's descriptor commands, execveat and SCM_RIGHTS.
+func getFileRaw(t *kernel.Task, fd int32) (*vfs.File, error) { return t.FDs().Get(fd) }
 
 // atDir returns the directory a *at syscall starts from: nil for
 // AT_FDCWD. The caller releases it with putFile.

@@ -19,13 +19,26 @@ func registerControl(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
 
+// pathFcntl reports whether cmd applies to an O_PATH descriptor, as
+// Linux's check_fcntl_cmd: only the descriptor's own commands do.
+func pathFcntl(cmd int32) bool {
+	switch cmd {
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC, unix.F_GETFD, unix.F_SETFD, unix.F_GETFL:
+		return true
+	}
+	return false
+}
+
 func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	fd, cmd := a.Int(0), a.Int(1)
-	f, err := getFile(t, fd)
+	f, err := getFileRaw(t, fd)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if f.Flags()&unix.O_PATH != 0 && !pathFcntl(cmd) {
+		return 0, unix.EBADF
+	}
 	switch cmd {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
 		nfd, err := t.FDs().Install(f, int(a.Int(2)), cmd == unix.F_DUPFD_CLOEXEC)
@@ -45,9 +58,6 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		return uintptr(fl), nil
 	case unix.F_SETFL:
-		if f.Flags()&unix.O_PATH != 0 {
-			return 0, unix.EBADF
-		}
 		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), int(a.Int(2)))
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return 0, recordLock(t, f, cmd, a.Pointer(2))

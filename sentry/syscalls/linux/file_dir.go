@@ -128,7 +128,7 @@ func chdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func fchdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileRaw(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}

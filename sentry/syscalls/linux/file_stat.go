@@ -139,7 +139,7 @@ func fstatatImpl(t *kernel.Task, dirfd int32, pathAddr, statAddr uintptr, flags 
 }
 
 func fstat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileRaw(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -208,7 +208,7 @@ func statfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func fstatfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
+	f, err := getFileRaw(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}

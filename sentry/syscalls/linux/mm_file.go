@@ -12,7 +12,7 @@ import (
 // access mmap(2) requires: a readable file, and a writable one for a shared
 // writable mapping. /dev/zero maps as anonymous memory.
 func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
-	f, err := t.FDs().Get(fd)
+	f, err := getFile(t, fd)
 	if err != nil {
 		return unix.EBADF
 	}

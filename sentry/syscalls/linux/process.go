@@ -192,7 +192,7 @@ func execveat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	dirfd := a.Int(0)
 	if p == "" || p[0] != '/' && dirfd != unix.AT_FDCWD {
 		// Resolving relative to a descriptor needs its path; the VFS knows it.
-		f, err := getFile(t, dirfd)
+		f, err := getFileRaw(t, dirfd)
 		if err != nil {
 			return 0, err
 		}

@@ -2,7 +2,6 @@ package linux
 
 import (
 	"context"
-	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -16,9 +15,19 @@ func registerSched(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_SETPRIORITY, "setpriority", setpriority, "nice values are recorded, not applied: the host schedules every thread alike", kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	partial(st, unix.SYS_CAPGET, "capget", capget, "sets follow capset and setuid; permission checks still ask for euid 0", kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_CAPSET, "capset", capset, "sets are recorded; permission checks still ask for euid 0", kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_SCHED_RR_GET_INTERVAL, "sched_rr_get_interval", schedRRGetInterval, "reports a fixed time slice", kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_PERSONALITY, "personality", personality, "the persona is recorded; flags such as ADDR_NO_RANDOMIZE change nothing", kernel.ArgHex)
 	reg(st, unix.SYS_CHROOT, "chroot", chroot, kernel.ArgPath)
+	partial(st, unix.SYS_IOPRIO_SET, "ioprio_set", ioprioSet, "I/O priorities are recorded, not applied", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_IOPRIO_GET, "ioprio_get", ioprioGet, "I/O priorities are recorded, not applied", kernel.ArgInt, kernel.ArgInt)
+}
+
+func ioprioSet(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, t.SetIOPrio(int(a.Int(0)), int(a.Int(1)), int(a.Int(2)))
+}
+
+func ioprioGet(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	v, err := t.GetIOPrio(int(a.Int(0)), int(a.Int(1)))
+	return uintptr(v), err
 }
 
 // getpriority returns 20 - nice, as the raw syscall does (1..40), so that
@@ -109,18 +118,6 @@ func capset(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	// A version 1 caller cannot name the upper capabilities: they become
 	// zero, as in sys_capset.
 	return 0, t.SetCaps(eff, perm, inh)
-}
-
-// rrInterval is what sched_rr_get_interval reports for every task: the
-// default slice of a SCHED_OTHER task (sched_base_slice, 3ms, rounded up
-// to a 4ms tick), since the sentry has no time slices of its own.
-const rrInterval = 4 * time.Millisecond
-
-func schedRRGetInterval(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if _, err := taskArg(t, a.Int(0)); err != nil {
-		return 0, err
-	}
-	return 0, copyOutTimespec(t, a.Pointer(1), rrInterval)
 }
 
 // personality stores any persona, as Linux does, and returns the old one;

@@ -134,7 +134,7 @@ func copyInControl(t *kernel.Task, addr uintptr, n uint64) (*unixsocket.Control,
 		return nil, err
 	}
 	return unixsocket.ParseControl(b,
-		func(fd int32) (*vfs.File, error) { return getFile(t, fd) },
+		func(fd int32) (*vfs.File, error) { return getFileRaw(t, fd) },
 		func(cr unixsocket.Cred) error { return claimCred(t, cr) })
 }
 

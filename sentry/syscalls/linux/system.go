@@ -2,7 +2,6 @@ package linux
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"runtime"
 	gosync "sync"
 	"time"
@@ -27,12 +26,6 @@ func registerSystem(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", schedSetaffinity, "checked and accepted; threads run where the host schedules them", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_MEMBARRIER, "membarrier", membarrier, "no SYNC_CORE or RSEQ commands", kernel.ArgInt, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SCHED_YIELD, "sched_yield", schedYield)
-	partial(st, unix.SYS_SCHED_GETSCHEDULER, "sched_getscheduler", schedGetscheduler, "every task is SCHED_OTHER", kernel.ArgInt)
-	partial(st, unix.SYS_SCHED_SETSCHEDULER, "sched_setscheduler", schedSetscheduler, "only SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with priority 0", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_SCHED_GETPARAM, "sched_getparam", schedGetparam, "priority is always 0", kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_SCHED_SETPARAM, "sched_setparam", schedSetparam, "priority 0 only", kernel.ArgInt, kernel.ArgHex)
-	reg(st, unix.SYS_SCHED_GET_PRIORITY_MAX, "sched_get_priority_max", schedPriorityMax, kernel.ArgInt)
-	reg(st, unix.SYS_SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", schedPriorityMin, kernel.ArgInt)
 	reg(st, unix.SYS_GETCPU, "getcpu", getcpu, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
@@ -284,95 +277,4 @@ func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, errno
 	}
 	return 0, nil
-}
-
-// Scheduling policies (sched.h).
-const (
-	schedOther = 0
-)
-
-// taskArg returns the task a sched_* pid argument names (0: the caller).
-func taskArg(t *kernel.Task, pid int32) (*kernel.Task, error) {
-	switch {
-	case pid < 0:
-		return nil, unix.EINVAL
-	case pid == 0:
-		return t, nil
-	}
-	if o := t.K.Task(int(pid)); o != nil {
-		return o, nil
-	}
-	return nil, unix.ESRCH
-}
-
-func schedGetscheduler(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	_, err := taskArg(t, a.Int(0))
-	return schedOther, err
-}
-
-func schedSetscheduler(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if _, err := taskArg(t, a.Int(0)); err != nil {
-		return 0, err
-	}
-	var prio [4]byte
-	if err := t.CopyIn(a.Pointer(2), prio[:]); err != nil {
-		return 0, err
-	}
-	switch a.Int(1) &^ 0x40000000 { // SCHED_RESET_ON_FORK
-	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
-		if binary.LittleEndian.Uint32(prio[:]) != 0 {
-			return 0, unix.EINVAL
-		}
-		return 0, nil
-	case linux.SCHED_FIFO, linux.SCHED_RR:
-		return 0, unix.EPERM
-	}
-	return 0, unix.EINVAL
-}
-
-func schedGetparam(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if _, err := taskArg(t, a.Int(0)); err != nil {
-		return 0, err
-	}
-	if a.Pointer(1) == 0 {
-		return 0, unix.EINVAL
-	}
-	return 0, t.CopyOut(a.Pointer(1), make([]byte, 4))
-}
-
-func schedSetparam(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if _, err := taskArg(t, a.Int(0)); err != nil {
-		return 0, err
-	}
-	if a.Pointer(1) == 0 {
-		return 0, unix.EINVAL
-	}
-	var prio [4]byte
-	if err := t.CopyIn(a.Pointer(1), prio[:]); err != nil {
-		return 0, err
-	}
-	if binary.LittleEndian.Uint32(prio[:]) != 0 {
-		return 0, unix.EINVAL
-	}
-	return 0, nil
-}
-
-func schedPriorityMax(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	switch a.Int(0) {
-	case linux.SCHED_FIFO, linux.SCHED_RR:
-		return 99, nil
-	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
-		return 0, nil
-	}
-	return 0, unix.EINVAL
-}
-
-func schedPriorityMin(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	switch a.Int(0) {
-	case linux.SCHED_FIFO, linux.SCHED_RR:
-		return 1, nil
-	case schedOther, linux.SCHED_BATCH, linux.SCHED_IDLE:
-		return 0, nil
-	}
-	return 0, unix.EINVAL
 }

@@ -62,6 +62,10 @@ var registrars = []func(*kernel.SyscallTable){
 	registerHints,
 	registerIPC,
 	registerInotify,
+	registerMount,
+	registerSchedPolicy,
+	registerProcessVM,
+	registerFilesystem,
 }
 
 // reg is shorthand for a fully implemented entry.

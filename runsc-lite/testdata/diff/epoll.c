@@ -1,0 +1,87 @@
+/* epoll: instances watching instances (readiness through the chain, the
+ * depth limit and loops refused with ELOOP, as ep_loop_check does),
+ * EPOLLEXCLUSIVE's rules, and the errors of epoll_ctl. */
+#include "common.h"
+#include <sys/epoll.h>
+
+static int add(int ep, int fd, unsigned events) {
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int ready(int ep) {
+	struct epoll_event ev;
+	return epoll_wait(ep, &ev, 1, 0);
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	int p[2];
+	T(pipe(p));
+
+	/* A chain of 5 instances over a pipe: the deepest Linux allows. */
+	int chain[6], below = p[0];
+	for (int i = 0; i < 5; i++) {
+		chain[i] = epoll_create1(0);
+		printf("level %d: ", i);
+		T(add(chain[i], below, EPOLLIN));
+		below = chain[i];
+	}
+	printf("empty pipe, top ready: %d\n", ready(chain[4]));
+	T(write(p[1], "x", 1));
+	printf("full pipe, top ready: %d, bottom ready: %d\n", ready(chain[4]), ready(chain[0]));
+	/* A sixth level is too deep, above and below the chain. */
+	chain[5] = epoll_create1(0);
+	T(add(chain[5], chain[4], EPOLLIN));
+	int under = epoll_create1(0);
+	T(add(under, p[0], EPOLLIN));
+	T(add(chain[0], under, EPOLLIN));
+	/* The chain closed into a loop, and a two-instance cycle. */
+	T(epoll_ctl(chain[0], EPOLL_CTL_DEL, p[0], NULL));
+	T(add(chain[0], chain[4], EPOLLIN));
+	T(add(chain[1], chain[3], EPOLLIN));
+	int a = epoll_create1(0), b = epoll_create1(0);
+	T(add(a, b, EPOLLIN));
+	T(add(b, a, EPOLLIN));
+	T(add(a, a, EPOLLIN));
+	/* Once a watches b no more, b may watch a. */
+	T(epoll_ctl(a, EPOLL_CTL_DEL, b, NULL));
+	T(add(b, a, EPOLLIN));
+	/* Closing the watchers of an instance lifts the limit above it. */
+	for (int i = 4; i >= 1; i--)
+		close(chain[i]);
+	int fresh = epoll_create1(0);
+	T(add(fresh, chain[0], EPOLLIN));
+	/* A diamond: two paths to one instance is no loop. */
+	int top = epoll_create1(0), l = epoll_create1(0), r = epoll_create1(0), bottom = epoll_create1(0);
+	T(add(l, bottom, EPOLLIN));
+	T(add(r, bottom, EPOLLIN));
+	T(add(top, l, EPOLLIN));
+	T(add(top, r, EPOLLIN));
+	T(add(bottom, top, EPOLLIN));
+
+	/* EPOLLEXCLUSIVE */
+	int ex = epoll_create1(0), q[2];
+	T(pipe(q));
+	T(add(ex, q[0], EPOLLIN | EPOLLEXCLUSIVE));
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+	T(epoll_ctl(ex, EPOLL_CTL_MOD, q[0], &ev));
+	T(epoll_ctl(ex, EPOLL_CTL_MOD, 999, &ev));
+	T(add(ex, q[1], EPOLLOUT | EPOLLEXCLUSIVE | EPOLLONESHOT));
+	T(add(ex, a, EPOLLIN | EPOLLEXCLUSIVE));
+
+	/* errors */
+	T(add(ex, q[0], EPOLLIN));
+	T(epoll_ctl(ex, EPOLL_CTL_DEL, q[1], NULL));
+	T(epoll_ctl(ex, 99, q[0], &ev));
+	T(add(q[0], q[1], EPOLLIN));
+	T(add(ex, 999, EPOLLIN));
+	T(add(999, q[0], EPOLLIN));
+	int reg = open("file", O_CREAT | O_RDWR, 0600);
+	T(add(ex, reg, EPOLLIN));
+	int path = open(".", O_PATH);
+	T(add(ex, path, EPOLLIN));
+	T(add(path, q[0], EPOLLIN));
+	T(epoll_ctl(ex, EPOLL_CTL_ADD, q[1], BAD));
+	return 0;
+}

@@ -1,0 +1,175 @@
+/* mount(2) and umount2(2) of tmpfs: options, the size bound, read-only
+ * remounts and what they refuse (EROFS), stacking, busy and lazy
+ * unmounts, noexec, errors and privilege. Natively the program first moves
+ * into a mount namespace of its own, with private propagation, so the
+ * host's mount table is never touched; in the sandbox unshare fails with
+ * ENOSYS (it has one mount table) and nothing is printed about it; any
+ * other failure stops the program before it mounts. Needs root. */
+#include "common.h"
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <utime.h>
+
+/* mountOpts prints the type and options /proc/self/mounts gives the mount
+ * at the absolute path dir, without the kernel's inode32/inode64. */
+static void mountOpts(const char *dir) {
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char src[256], point[4096], type[64], opts[256], found[512] = "not mounted";
+	while (f && fscanf(f, "%255s %4095s %63s %255s %*d %*d", src, point, type, opts) == 4)
+		if (strcmp(point, dir) == 0) {
+			char *p = strstr(opts, ",inode64");
+			if (p)
+				memmove(p, p + 8, strlen(p + 8) + 1);
+			snprintf(found, sizeof found, "%s %s", type, opts);
+		}
+	if (f)
+		fclose(f);
+	printf("mounts: %s\n", found);
+}
+
+static void fsInfo(const char *dir) {
+	struct statfs s;
+	if (statfs(dir, &s) != 0) {
+		printf("statfs: %s\n", ename(errno));
+		return;
+	}
+	printf("statfs: tmpfs %d size %ld ro %d nosuid %d noexec %d\n", s.f_type == 0x01021994,
+	       (long)(s.f_blocks * s.f_bsize), !!(s.f_flags & ST_RDONLY), !!(s.f_flags & ST_NOSUID),
+	       !!(s.f_flags & ST_NOEXEC));
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	if (unshare(CLONE_NEWNS) == 0) {
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+			return 1;
+	} else if (errno != ENOSYS) {
+		printf("cannot leave the host's mount namespace: %s\n", ename(errno));
+		return 1;
+	}
+	char m[4096], sub[4200];
+	snprintf(m, sizeof m, "%s/m", argv[1]);
+	snprintf(sub, sizeof sub, "%s/sub", m);
+	T(mkdir("m", 0755));
+
+	/* A bounded tmpfs with a mode. */
+	T(mount("none", "m", "tmpfs", 0, "size=64k,mode=700"));
+	struct stat st;
+	T(stat("m", &st));
+	printf("mode %o\n", st.st_mode & 07777);
+	mountOpts(m);
+	fsInfo("m");
+	char buf[65536 + 4096];
+	memset(buf, 'x', sizeof buf);
+	int fd = open("m/f", O_CREAT | O_RDWR, 0644);
+	T(write(fd, buf, 65536));
+	T(write(fd, "y", 1));
+	T(ftruncate(fd, 4096));
+	T(write(fd, "y", 1));
+	T(ftruncate(fd, 1 << 20));
+	T(fallocate(fd, 0, 0, 1 << 20));
+	close(fd);
+	/* Space fallocated before the filesystem filled up is still there. */
+	T(unlink("m/f"));
+	fd = open("m/f", O_CREAT | O_RDWR, 0644);
+	T(fallocate(fd, 0, 0, 16384));
+	int fill = open("m/fill", O_CREAT | O_RDWR, 0644);
+	T(write(fill, buf, 65536));
+	T(write(fill, buf, 65536));
+	T(write(fd, buf, 16384));
+	T(write(fd, buf, 1));
+	T(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+	T(write(fill, buf, 8192));
+	close(fill);
+	T(unlink("m/fill"));
+	T(ftruncate(fd, 0));
+	T(write(fd, buf, 8192));
+	close(fd);
+
+	/* Read-only. */
+	T(mount("none", "m", "tmpfs", MS_REMOUNT | MS_RDONLY, NULL));
+	mountOpts(m);
+	fsInfo("m");
+	fd = open("m/f", O_RDONLY);
+	T(fd >= 0);
+	T(close(fd));
+	T(open("m/f", O_WRONLY));
+	T(open("m/f", O_RDONLY | O_TRUNC));
+	T(open("m/g", O_CREAT | O_WRONLY, 0644));
+	T(mkdir("m/d", 0755));
+	T(mknod("m/p", S_IFIFO | 0644, 0));
+	T(symlink("f", "m/l"));
+	T(link("m/f", "m/h"));
+	T(unlink("m/f"));
+	T(unlink("m/missing"));
+	T(rmdir("m/missing"));
+	T(rename("m/f", "m/g"));
+	T(chmod("m/f", 0600));
+	T(chown("m/f", 1, 1));
+	T(truncate("m/f", 0));
+	T(truncate("m", 0));
+	T(utime("m/f", NULL));
+	T(setxattr("m/f", "user.x", "1", 1, 0));
+	T(access("m/f", W_OK));
+	T(access("m/f", R_OK));
+	T(access("m", W_OK));
+	T(mount("none", "m", "tmpfs", MS_REMOUNT, NULL));
+	mountOpts(m);
+	T(unlink("m/f"));
+
+	/* Stacked mounts, and mounts below a mount. */
+	T(mount("second", "m", "tmpfs", MS_NOSUID | MS_NOEXEC, NULL));
+	mountOpts(m);
+	fsInfo("m");
+	T(close(open("m/script", O_CREAT | O_WRONLY, 0755)));
+	fd = open("m/script", O_WRONLY);
+	T(write(fd, "#!/bin/sh\nexit 3\n", 17));
+	close(fd);
+	T(execl("m/script", "script", (char *)NULL));
+	T(mkdir("m/sub", 0755));
+	T(mount("third", "m/sub", "tmpfs", 0, NULL));
+	T(umount("m"));
+	T(umount2("m", MNT_DETACH));
+	mountOpts(sub);
+	mountOpts(m);
+	T(umount("m"));
+	mountOpts(m);
+	T(umount("m"));
+	T(access("m/script", F_OK));
+
+	/* Errors. */
+	T(mount("none", "m", "nosuchfs", 0, NULL));
+	T(mount("none", "m", "tmpfs", 0, "bogus=1"));
+	T(mount("none", "m", "tmpfs", 0, "size=12q"));
+	T(mount("none", "m", NULL, 0, NULL));
+	T(close(open("file", O_CREAT | O_WRONLY, 0644)));
+	T(mount("none", "file", "tmpfs", 0, NULL));
+	T(mount("none", "missing", "tmpfs", 0, NULL));
+	T(mount("none", "m", "tmpfs", MS_REMOUNT, NULL));
+	T(umount("m"));
+	T(umount("missing"));
+	T(umount2("m", 0x100));
+	T(umount2("m", MNT_EXPIRE | MNT_DETACH));
+	T(mount("none", BAD, "tmpfs", 0, NULL));
+	T(mount("none", "m", BAD, 0, NULL));
+	T(mount("none", "m", "tmpfs", MS_PRIVATE, NULL));
+	T(mount(NULL, "/", NULL, MS_PRIVATE, NULL));
+
+	/* Only CAP_SYS_ADMIN mounts. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setuid(65534) != 0)
+			_exit(1);
+		T(mount("none", "m", "tmpfs", 0, NULL));
+		T(umount("/"));
+		_exit(0);
+	}
+	int ws;
+	T(waitpid(pid, &ws, 0) == pid);
+	T(ws);
+	return 0;
+}

@@ -1,0 +1,134 @@
+package linux
+
+import (
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/fs/tmpfs"
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/vfs"
+)
+
+// mount(2) makes tmpfs mounts, remounts them (read-only among others) and
+// accepts propagation changes, which change nothing (the sandbox has one
+// mount namespace). Any other filesystem type is ENODEV, as for a type the
+// kernel does not know: the sandbox has no block-device filesystem (see
+// tools/ltp/README.md), and its own /proc, /sys and cgroup are mounted
+// once. Bind and move mounts are EINVAL. Package vfs has the rules of the
+// mount table.
+
+func registerMount(st *kernel.SyscallTable) {
+	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs only (other types ENODEV); no bind or move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_UMOUNT2, "umount2", umount2, kernel.ArgPath, kernel.ArgHex)
+}
+
+// mountDataMax is how much of mount(2)'s data is read: a page, as
+// copy_mount_options does.
+const mountDataMax = 4096
+
+// copyInOptionalString reads a string argument that may be NULL.
+func copyInOptionalString(t *kernel.Task, addr uintptr, max int) (string, bool, error) {
+	if addr == 0 {
+		return "", false, nil
+	}
+	s, err := t.CopyInString(addr, max)
+	return s, true, err
+}
+
+func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	fstype, hasType, err := copyInOptionalString(t, a.Pointer(2), unix.PathMax-1)
+	if err != nil {
+		return 0, err
+	}
+	source, _, err := copyInOptionalString(t, a.Pointer(0), unix.PathMax-1)
+	if err != nil {
+		return 0, err
+	}
+	data, _, err := copyInOptionalString(t, a.Pointer(4), mountDataMax-1)
+	if err != nil {
+		return 0, err
+	}
+	target, err := copyInPath(t, a.Pointer(1))
+	if err != nil {
+		return 0, err
+	}
+	flags := uint64(a[3])
+	if flags&unix.MS_MGC_MSK == unix.MS_MGC_VAL {
+		flags &^= unix.MS_MGC_MSK
+	}
+	creds := t.FSCreds()
+	if flags&unix.MS_NOUSER != 0 {
+		return 0, unix.EINVAL
+	}
+	if !creds.HasCap(linux.CAP_SYS_ADMIN) {
+		return 0, unix.EPERM
+	}
+	v, fsc := t.K.VFS, t.FS()
+	if _, err := v.Lookup(t.Ctx(), creds, fsc, nil, target, true); err != nil {
+		return 0, err
+	}
+	mflags := mountFlags(flags)
+	switch {
+	case flags&unix.MS_REMOUNT != 0:
+		if flags&unix.MS_BIND == 0 && hasType && fstype == "tmpfs" {
+			if _, err := tmpfs.ParseOptions(data, t.MemoryAccount().Limit(), 0, 0); err != nil {
+				return 0, err
+			}
+		}
+		return 0, v.Remount(t.Ctx(), creds, fsc, target, mflags)
+	case flags&(unix.MS_BIND|unix.MS_MOVE) != 0:
+		return 0, unix.EINVAL
+	case flags&(unix.MS_SHARED|unix.MS_PRIVATE|unix.MS_SLAVE|unix.MS_UNBINDABLE) != 0:
+		d, err := v.Lookup(t.Ctx(), creds, fsc, nil, target, true)
+		if err != nil {
+			return 0, err
+		}
+		if !vfs.IsMountRoot(d) {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	}
+	if !hasType {
+		return 0, unix.EINVAL
+	}
+	if fstype != "tmpfs" {
+		return 0, unix.ENODEV
+	}
+	opts, err := tmpfs.ParseOptions(data, t.MemoryAccount().Limit(), creds.UID(), creds.GID())
+	if err != nil {
+		return 0, err
+	}
+	if source == "" {
+		source = "none"
+	}
+	return 0, v.MountAt(t.Ctx(), creds, fsc, target, tmpfs.NewMounted(opts),
+		vfs.MountOptions{Source: source, Type: fstype, Flags: mflags, Data: opts.String()})
+}
+
+// mountFlags are the flags a new mount keeps of mount(2)'s: relatime
+// unless another atime rule is asked for, as Linux's default.
+func mountFlags(flags uint64) uint64 {
+	if flags&(unix.MS_NOATIME|unix.MS_STRICTATIME) == 0 {
+		flags |= unix.MS_RELATIME
+	}
+	return flags & vfs.MountFlags
+}
+
+func umount2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	flags := a.Int(1)
+	if flags&^(unix.MNT_FORCE|unix.MNT_DETACH|unix.MNT_EXPIRE|unix.UMOUNT_NOFOLLOW) != 0 {
+		return 0, unix.EINVAL
+	}
+	creds := t.FSCreds()
+	if !creds.HasCap(linux.CAP_SYS_ADMIN) {
+		return 0, unix.EPERM
+	}
+	target, err := copyInPath(t, a.Pointer(0))
+	if err != nil {
+		return 0, err
+	}
+	if flags&unix.MNT_EXPIRE != 0 && flags&(unix.MNT_FORCE|unix.MNT_DETACH) != 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, t.K.VFS.Unmount(t.Ctx(), creds, t.FS(), target, flags&unix.UMOUNT_NOFOLLOW == 0, flags&unix.MNT_DETACH != 0)
+}
