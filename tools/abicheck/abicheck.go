@@ -297,6 +297,9 @@ func offsetEncoding(info *types.Info, call *ast.CallExpr) (string, bool) {
 var copyFuncs = map[string]bool{
 	"runsc-lite/abi.AsBytes":                true,
 	"runsc-lite/abi.SliceBytes":             true,
+	"runsc-lite/abi.Encode":                 true,
+	"runsc-lite/abi.Decode":                 true,
+	"runsc-lite/abi.View":                   true,
 	"runsc-lite/sentry/kernel.CopyIn":       true,
 	"runsc-lite/sentry/kernel.CopyOut":      true,
 	"runsc-lite/sentry/kernel.CopyInSlice":  true,

@@ -45,11 +45,8 @@ func setTIDAddress(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return uintptr(t.TID), nil
 }
 
-// robustListHeadSize is sizeof(struct robust_list_head) on x86-64.
-const robustListHeadSize = 24
-
 func setRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Pointer(1) != robustListHeadSize {
+	if a.Pointer(1) != uintptr(linux.SizeOfRobustListHead) {
 		return 0, unix.EINVAL
 	}
 	t.SetRobustList(a.Pointer(0))
