@@ -24,9 +24,6 @@ var pending = map[string]bool{
 	"platform/fpstate.go FPState.xstateBV offset":                 true,
 	"platform/fpstate.go NewFPState offset":                       true,
 	"platform/ptrace/address_space.go addressSpace.passFD offset": true,
-	"sentry/kernel/ipc/ipc.go Perm.Bytes offset":                  true,
-	"sentry/kernel/ipc/ipc.go Perm.setFrom offset":                true,
-	"sentry/kernel/ipc/msg.go Namespace.MsgCtl offset":            true,
 }
 
 // TestNoHandwrittenABI fails when a constant of pkg/abi/linux or x/sys/unix
