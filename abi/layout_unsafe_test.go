@@ -82,6 +82,23 @@ func TestSigframeMatchesC(t *testing.T) {
 	var pack SigsetArgpack
 	want["sizeof(struct sigset_argpack)"] = uint64(unsafe.Sizeof(pack))
 	want["offsetof(struct sigset_argpack, size)"] = uint64(unsafe.Offsetof(pack.Size))
+	var xs XSave
+	for c, g := range map[string]uintptr{
+		"sizeof(struct _fpstate)":                                 unsafe.Sizeof(xs.FX),
+		"sizeof(struct _fpstate) + 0":                             FXSaveSize,
+		"offsetof(struct _fpstate, mxcsr)":                        unsafe.Offsetof(xs.FX.Mxcsr),
+		"offsetof(struct _fpstate, mxcr_mask)":                    unsafe.Offsetof(xs.FX.MxcsrMask),
+		"offsetof(struct _fpstate, _st)":                          unsafe.Offsetof(xs.FX.St),
+		"offsetof(struct _fpstate, _xmm)":                         unsafe.Offsetof(xs.FX.Xmm),
+		"offsetof(struct _fpstate, __glibc_reserved1)":            unsafe.Offsetof(xs.FX.Reserved),
+		"offsetof(struct _fpstate, __glibc_reserved1) + 12*4 + 0": unsafe.Offsetof(xs.FX.SwReserved),
+		"offsetof(struct _xstate, xstate_hdr)":                    unsafe.Offsetof(xs.Header),
+		"sizeof(struct _xsave_hdr)":                               unsafe.Sizeof(xs.Header),
+		"offsetof(struct _xsave_hdr, __glibc_reserved1)":          unsafe.Offsetof(xs.Header.XcompBV),
+		"offsetof(struct _xsave_hdr, __glibc_reserved2)":          unsafe.Offsetof(xs.Header.Reserved) + 8,
+	} {
+		want[c] = uint64(g)
+	}
 	var iov Iovec
 	want["sizeof(struct iovec)"] = uint64(unsafe.Sizeof(iov))
 	want["offsetof(struct iovec, iov_len)"] = uint64(unsafe.Offsetof(iov.Len))

@@ -16,16 +16,6 @@ var allowed = map[string]string{
 	"platform/platformtest/memory.go testMmapFile offset": "the test's own data, not a Linux structure: a word placed where its assembly reads it",
 }
 
-// pending are the findings not yet converted to typed structures; the
-// commits that convert them remove them, until none is left.
-var pending = map[string]bool{
-	"platform/fpstate.go FPState.Sanitize offset":                 true,
-	"platform/fpstate.go FPState.markInUse offset":                true,
-	"platform/fpstate.go FPState.xstateBV offset":                 true,
-	"platform/fpstate.go NewFPState offset":                       true,
-	"platform/ptrace/address_space.go addressSpace.passFD offset": true,
-}
-
 // TestNoHandwrittenABI fails when a constant of pkg/abi/linux or x/sys/unix
 // is written again, or a structure is taken apart at constant offsets,
 // anywhere in the sentry, the platforms or package abi, outside allowed.
@@ -42,17 +32,12 @@ func TestNoHandwrittenABI(t *testing.T) {
 	for _, f := range findings {
 		k := f.Key(root)
 		seen[k] = true
-		if _, ok := allowed[k]; !ok && !pending[k] {
+		if _, ok := allowed[k]; !ok {
 			t.Errorf("%s (not in the allow-list as %q)", f, k)
 		}
 	}
 	var stale []string
 	for k := range allowed {
-		if !seen[k] {
-			stale = append(stale, k)
-		}
-	}
-	for k := range pending {
 		if !seen[k] {
 			stale = append(stale, k)
 		}
