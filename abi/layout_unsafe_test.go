@@ -99,6 +99,9 @@ func TestSigframeMatchesC(t *testing.T) {
 	} {
 		want[c] = uint64(g)
 	}
+	var aux AuxEntry
+	want["sizeof(Elf64_auxv_t)"] = uint64(unsafe.Sizeof(aux))
+	want["offsetof(Elf64_auxv_t, a_un)"] = uint64(unsafe.Offsetof(aux.Val))
 	var iov Iovec
 	want["sizeof(struct iovec)"] = uint64(unsafe.Sizeof(iov))
 	want["offsetof(struct iovec, iov_len)"] = uint64(unsafe.Offsetof(iov.Len))

@@ -28,6 +28,7 @@ struct rt_sigframe {
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <elf.h>
 
 /* getdents' and getdents64's records (fs/readdir.c; getdents(2)) and
  * pselect6's sixth argument (fs/select.c): not exported, written out as the

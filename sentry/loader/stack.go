@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/mm"
 )
 
@@ -45,8 +46,8 @@ var hostAuxv = sync.OnceValue(func() map[uint64]uint64 {
 	if err != nil {
 		return vals
 	}
-	for i := 0; i+16 <= len(b); i += 16 {
-		vals[binary.LittleEndian.Uint64(b[i:])] = binary.LittleEndian.Uint64(b[i+8:])
+	for _, e := range abi.AuxvEntries(b) {
+		vals[e.Type] = e.Val
 	}
 	return vals
 })
@@ -139,8 +140,8 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 
 	words := 1 + len(si.argv) + 1 + len(si.envv) + 1 + 2*len(auxv)
 	sp := (randomAt - uintptr(words*8)) &^ 0xf
-	vec := make([]byte, 0, words*8)
-	word := func(v uint64) { vec = binary.LittleEndian.AppendUint64(vec, v) }
+	vec := make([]uint64, 0, words)
+	word := func(v uint64) { vec = append(vec, v) }
 	word(uint64(len(si.argv)))
 	for _, o := range argOff {
 		word(uint64(strsAt + o))
@@ -158,7 +159,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	for _, w := range []struct {
 		at uintptr
 		b  []byte
-	}{{strsAt, strs}, {randomAt, random[:]}, {sp, vec}} {
+	}{{strsAt, strs}, {randomAt, random[:]}, {sp, abi.SliceBytes(vec)}} {
 		if _, err := m.CopyOut(w.at, w.b); err != nil {
 			return initialStack{}, err
 		}
@@ -175,6 +176,6 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 		sp:   sp,
 		argv: [2]uintptr{strsAt, argEnd},
 		envv: [2]uintptr{envStart, envEnd},
-		auxv: append([]byte(nil), vec[auxvAt:]...),
+		auxv: append([]byte(nil), abi.SliceBytes(vec[auxvAt:])...),
 	}, nil
 }

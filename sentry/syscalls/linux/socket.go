@@ -107,8 +107,8 @@ func socketpair(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		t.FDs().Close(fd0)
 		return 0, mfile(err)
 	}
-	b := binary.LittleEndian.AppendUint32(nil, uint32(fd0))
-	if err := t.CopyOut(a.Pointer(3), binary.LittleEndian.AppendUint32(b, uint32(fd1))); err != nil {
+	fds := [2]int32{int32(fd0), int32(fd1)}
+	if err := kernel.CopyOut(t, a.Pointer(3), &fds); err != nil {
 		t.FDs().Close(fd0)
 		t.FDs().Close(fd1)
 		return 0, err
