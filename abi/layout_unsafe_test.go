@@ -99,6 +99,14 @@ func TestSigframeMatchesC(t *testing.T) {
 	} {
 		want[c] = uint64(g)
 	}
+	var mmh MMsgHdr
+	want["sizeof(struct mmsghdr)"] = uint64(unsafe.Sizeof(mmh))
+	want["offsetof(struct mmsghdr, msg_len)"] = uint64(MMsgHdrLenOffset)
+	want["offsetof(struct mmsghdr, msg_hdr)"] = uint64(unsafe.Offsetof(mmh.Hdr))
+	want["sizeof(struct msghdr) + 0"] = uint64(unsafe.Sizeof(mh))
+	want["offsetof(struct msghdr, msg_namelen) + 0"] = uint64(MsgHdrNameLenOffset)
+	want["offsetof(struct msghdr, msg_controllen) + 0"] = uint64(MsgHdrControlLenOffset)
+	want["offsetof(struct msghdr, msg_flags) + 0"] = uint64(MsgHdrFlagsOffset)
 	var aux AuxEntry
 	want["sizeof(Elf64_auxv_t)"] = uint64(unsafe.Sizeof(aux))
 	want["offsetof(Elf64_auxv_t, a_un)"] = uint64(unsafe.Offsetof(aux.Val))

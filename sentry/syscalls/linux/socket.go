@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	unixsocket "runsc-lite/sentry/socket/unix"
@@ -42,15 +43,9 @@ func registerSocket(st *kernel.SyscallTable) {
 
 // Linux's limits on what a socket call copies in.
 const (
-	// sockaddrStorage is sizeof(struct sockaddr_storage).
-	sockaddrStorage = 128
 	// optmemMax is net.core.optmem_max: the most control data sendmsg
 	// takes.
 	optmemMax = 131072
-	// msghdrLen and mmsghdrLen are sizeof(struct msghdr) and of struct
-	// mmsghdr.
-	msghdrLen  = 56
-	mmsghdrLen = 64
 	// maxSockOpt bounds the option values setsockopt copies in.
 	maxSockOpt = 64
 )
@@ -144,7 +139,7 @@ func withSocket(t *kernel.Task, fd int32, fn func(f *vfs.File, s *unixsocket.Soc
 // copyInAddr reads a socket address of n bytes: EINVAL for a negative
 // length or one beyond sockaddr_storage.
 func copyInAddr(t *kernel.Task, addr uintptr, n int32) ([]byte, error) {
-	if n < 0 || n > sockaddrStorage {
+	if n < 0 || n > linux.SockAddrMax {
 		return nil, unix.EINVAL
 	}
 	b := make([]byte, n)
