@@ -20,12 +20,9 @@ const (
 	maxArgBytes = 32 * 128 << 10
 )
 
-// Auxiliary vector types (elf.h).
-const (
-	atMinsigstksz  = 51
-	elf64PhdrSize  = 56
-	clockTicksPerS = 100
-)
+// atMinsigstksz is AT_MINSIGSTKSZ (elf.h), which pkg/abi/linux does not
+// define.
+const atMinsigstksz = 51
 
 type stackInfo struct {
 	argv, envv []string
@@ -117,7 +114,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	host := hostAuxv()
 	auxv := [][2]uint64{
 		{linux.AT_PHDR, uint64(si.main.phdr)},
-		{linux.AT_PHENT, elf64PhdrSize},
+		{linux.AT_PHENT, uint64(phdrSize)},
 		{linux.AT_PHNUM, uint64(si.main.phnum)},
 		{linux.AT_PAGESZ, pageSize},
 		{linux.AT_BASE, uint64(si.interpBase)},
@@ -127,7 +124,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 		{linux.AT_SECURE, 0},
 		{linux.AT_HWCAP, host[linux.AT_HWCAP]},
 		{linux.AT_HWCAP2, host[linux.AT_HWCAP2]},
-		{linux.AT_CLKTCK, clockTicksPerS},
+		{linux.AT_CLKTCK, linux.CLOCKS_PER_SEC},
 		{linux.AT_RANDOM, uint64(randomAt)},
 		{linux.AT_EXECFN, uint64(strsAt + execOff)},
 		{linux.AT_PLATFORM, uint64(strsAt + platOff)},

@@ -48,20 +48,22 @@ type Caller struct {
 	Memory *usage.Memory
 }
 
-// Flags of the *get and operation calls (linux/ipc.h).
+// Flags of the *get and operation calls, pkg/abi/linux's under short
+// names.
 const (
-	Private = 0 // IPC_PRIVATE
-	Creat   = 01000
-	Excl    = 02000
-	NoWait  = 04000
+	Private = linux.IPC_PRIVATE
+	Creat   = linux.IPC_CREAT
+	Excl    = linux.IPC_EXCL
+	NoWait  = linux.IPC_NOWAIT
 )
 
-// Control commands shared by the three kinds (linux/ipc.h).
+// Control commands shared by the three kinds, pkg/abi/linux's under
+// short names.
 const (
-	RMID = 0
-	SET  = 1
-	STAT = 2
-	INFO = 3
+	RMID = linux.IPC_RMID
+	SET  = linux.IPC_SET
+	STAT = linux.IPC_STAT
+	INFO = linux.IPC_INFO
 )
 
 // seqShift is IPCMNI_SHIFT: the index takes the low 15 bits of an ID.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -148,11 +149,10 @@ func copyInStrings(t *kernel.Task, addr uintptr) ([]string, error) {
 	}
 	total := 0
 	for i := 0; i < maxArgs; i++ {
-		var b [8]byte
-		if err := t.CopyIn(addr+uintptr(8*i), b[:]); err != nil {
+		var p uintptr // a char *, the i-th of the array
+		if err := kernel.CopyIn(t, addr+uintptr(i*bits.UintSize/8), &p); err != nil {
 			return nil, err
 		}
-		p := uintptr(binary.LittleEndian.Uint64(b[:]))
 		if p == 0 {
 			return out, nil
 		}

@@ -219,17 +219,13 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	return 0, unix.EINVAL
 }
 
-// membarrier commands (linux/membarrier.h).
+// membarrier commands (linux/membarrier.h): pkg/abi/linux's, and
+// MEMBARRIER_CMD_GET_REGISTRATIONS, which it does not have yet.
 const (
-	membarrierQuery                    = 0
-	membarrierGlobal                   = 1 << 0
-	membarrierGlobalExpedited          = 1 << 1
-	membarrierRegisterGlobalExpedited  = 1 << 2
-	membarrierPrivateExpedited         = 1 << 3
-	membarrierRegisterPrivateExpedited = 1 << 4
-	membarrierGetRegistrations         = 1 << 9
-	membarrierSupported                = membarrierGlobal | membarrierGlobalExpedited |
-		membarrierRegisterGlobalExpedited | membarrierPrivateExpedited | membarrierRegisterPrivateExpedited
+	membarrierGetRegistrations = 1 << 9
+	membarrierSupported        = linux.MEMBARRIER_CMD_GLOBAL | linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED |
+		linux.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED | linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED |
+		linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
 )
 
 // hostMembarrier reports whether the host has MEMBARRIER_CMD_GLOBAL_EXPEDITED,
@@ -238,8 +234,8 @@ const (
 // application's barriers need (it reaches other sandboxes' threads too,
 // which costs them an interrupt and nothing else).
 var hostMembarrier = gosync.OnceValue(func() bool {
-	mask, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, membarrierQuery, 0, 0)
-	return errno == 0 && mask&membarrierGlobalExpedited != 0
+	mask, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, linux.MEMBARRIER_CMD_QUERY, 0, 0)
+	return errno == 0 && mask&linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED != 0
 })
 
 // membarrier implements the memory-ordering commands with the host's
@@ -252,28 +248,28 @@ func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	if !hostMembarrier() {
-		if cmd == membarrierQuery {
+		if cmd == linux.MEMBARRIER_CMD_QUERY {
 			return 0, nil
 		}
 		return 0, unix.EINVAL
 	}
 	switch cmd {
-	case membarrierQuery:
+	case linux.MEMBARRIER_CMD_QUERY:
 		return membarrierSupported, nil
 	case membarrierGetRegistrations:
 		return uintptr(t.TG.MembarrierRegistered()), nil
-	case membarrierRegisterGlobalExpedited, membarrierRegisterPrivateExpedited:
+	case linux.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
 		t.TG.MembarrierRegister(cmd)
 		return 0, nil
-	case membarrierPrivateExpedited:
-		if t.TG.MembarrierRegistered()&membarrierRegisterPrivateExpedited == 0 {
+	case linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+		if t.TG.MembarrierRegistered()&linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED == 0 {
 			return 0, unix.EPERM
 		}
-	case membarrierGlobal, membarrierGlobalExpedited:
+	case linux.MEMBARRIER_CMD_GLOBAL, linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED:
 	default:
 		return 0, unix.EINVAL
 	}
-	if _, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, membarrierGlobalExpedited, 0, 0); errno != 0 {
+	if _, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0); errno != 0 {
 		return 0, errno
 	}
 	return 0, nil
