@@ -15,3 +15,23 @@
 //     AsBytes), not through encoding/binary: the layout is the type's,
 //     checked once, instead of offsets counted at every use.
 package abi
+
+// Sysinfo is struct sysinfo (linux/sysinfo.h) whole: pkg/abi/linux's
+// Sysinfo ends at mem_unit, without the 4 bytes of tail padding the C
+// structure has, and x/sys's Sysinfo_t pads implicitly.
+type Sysinfo struct {
+	Uptime    int64
+	Loads     [3]uint64
+	TotalRAM  uint64
+	FreeRAM   uint64
+	SharedRAM uint64
+	BufferRAM uint64
+	TotalSwap uint64
+	FreeSwap  uint64
+	Procs     uint16
+	_         [6]byte
+	TotalHigh uint64
+	FreeHigh  uint64
+	Unit      uint32
+	_         [4]byte
+}

@@ -107,6 +107,11 @@ func TestSigframeMatchesC(t *testing.T) {
 	want["offsetof(struct msghdr, msg_namelen) + 0"] = uint64(MsgHdrNameLenOffset)
 	want["offsetof(struct msghdr, msg_controllen) + 0"] = uint64(MsgHdrControlLenOffset)
 	want["offsetof(struct msghdr, msg_flags) + 0"] = uint64(MsgHdrFlagsOffset)
+	var si Sysinfo
+	want["sizeof(struct sysinfo)"] = uint64(unsafe.Sizeof(si))
+	want["offsetof(struct sysinfo, procs)"] = uint64(unsafe.Offsetof(si.Procs))
+	want["offsetof(struct sysinfo, totalhigh)"] = uint64(unsafe.Offsetof(si.TotalHigh))
+	want["offsetof(struct sysinfo, mem_unit)"] = uint64(unsafe.Offsetof(si.Unit))
 	var aux AuxEntry
 	want["sizeof(Elf64_auxv_t)"] = uint64(unsafe.Sizeof(aux))
 	want["offsetof(Elf64_auxv_t, a_un)"] = uint64(unsafe.Offsetof(aux.Val))

@@ -29,6 +29,7 @@ struct rt_sigframe {
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <elf.h>
+#include <sys/sysinfo.h>
 
 /* getdents' and getdents64's records (fs/readdir.c; getdents(2)) and
  * pselect6's sixth argument (fs/select.c): not exported, written out as the

@@ -246,7 +246,8 @@ func wait4(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 	}
 	if a.Pointer(3) != 0 {
-		if err := t.CopyOut(a.Pointer(3), make([]byte, 144)); err != nil {
+		var ru linux.Rusage // the children's use is not counted
+		if err := kernel.CopyOut(t, a.Pointer(3), &ru); err != nil {
 			return 0, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/usermem"
 )
@@ -29,21 +30,20 @@ func registerSystem(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_GETCPU, "getcpu", getcpu, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
-// utsField is one 65-byte field of struct utsname.
-func utsField(s string) []byte {
-	b := make([]byte, 65)
-	copy(b[:64], s)
-	return b
-}
-
 // uname names the Linux ABI the sentry emulates, never the host's
 // (kernel.Release).
 func uname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var out []byte
-	for _, f := range []string{kernel.OSType, t.K.Hostname, kernel.Release, kernel.Version, kernel.Machine, kernel.DomainName} {
-		out = append(out, utsField(f)...)
+	var u unix.Utsname
+	for _, f := range []struct {
+		field *[65]byte
+		s     string
+	}{
+		{&u.Sysname, kernel.OSType}, {&u.Nodename, t.K.Hostname}, {&u.Release, kernel.Release},
+		{&u.Version, kernel.Version}, {&u.Machine, kernel.Machine}, {&u.Domainname, kernel.DomainName},
+	} {
+		copy(f.field[:len(f.field)-1], f.s) // NUL-terminated
 	}
-	return 0, t.CopyOut(a.Pointer(0), out)
+	return 0, kernel.CopyOut(t, a.Pointer(0), &u)
 }
 
 // sysinfo reports the sandbox: its uptime, load, memory limit and what is
@@ -52,7 +52,7 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	k := t.K
 	load := k.LoadAvg()
 	total, used := k.Memory.Limit(), k.Memory.Used()
-	si := linux.Sysinfo{
+	si := abi.Sysinfo{
 		// Whole seconds, a started one counting, as do_sysinfo rounds.
 		Uptime:   int64((k.Uptime() + time.Second - 1) / time.Second),
 		TotalRAM: total,
@@ -63,10 +63,7 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	for i, l := range load {
 		si.Loads[i] = l << (unix.SI_LOAD_SHIFT - kernel.FShift)
 	}
-	// sizeof(struct sysinfo): the structure and its tail padding.
-	b := make([]byte, (si.SizeBytes()+7)&^7)
-	si.MarshalBytes(b)
-	return 0, t.CopyOut(a.Pointer(0), b)
+	return 0, kernel.CopyOut(t, a.Pointer(0), &si)
 }
 
 func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -65,7 +65,7 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		t.SetName(name)
 	case unix.PR_GET_NAME:
-		b := make([]byte, 16)
+		b := make([]byte, linux.TASK_COMM_LEN)
 		copy(b, t.Name())
 		return 0, t.CopyOut(a.Pointer(1), b)
 	case unix.PR_GET_DUMPABLE:
