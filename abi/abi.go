@@ -1,9 +1,10 @@
 // Package abi is the part of the Linux x86-64 ABI that neither
 // gvisor.dev/gvisor/pkg/abi/linux nor golang.org/x/sys/unix defines, each
 // structure once, typed, with a test that checks its layout against the C
-// headers (layout_test.go, through tools/cabi); and AsBytes, the one way a
-// value of such a fixed-layout type is seen as the bytes the kernel or the
-// application reads.
+// headers (layout_unsafe_test.go, through tools/cabi); and AsBytes (with
+// SliceBytes, Encode, Decode and View), the one way a value of such a
+// fixed-layout type, or of a library's, is seen as the bytes the kernel,
+// a stub or the application reads.
 //
 // Decisions:
 //   - Constants and structures come from the libraries first: pkg/abi/linux
