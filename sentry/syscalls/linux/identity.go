@@ -1,8 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
@@ -67,7 +65,7 @@ func getegid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // copyOutIDs writes three uint32s to three addresses.
 func copyOutIDs(t *kernel.Task, a kernel.SyscallArguments, ids kernel.IDs) error {
 	for i, v := range []uint32{ids.Real, ids.Effective, ids.Saved} {
-		if err := t.CopyOut(a.Pointer(i), binary.LittleEndian.AppendUint32(nil, v)); err != nil {
+		if err := kernel.CopyOut(t, a.Pointer(i), &v); err != nil {
 			return err
 		}
 	}

@@ -1,7 +1,6 @@
 package linux
 
 import (
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 

@@ -241,7 +241,8 @@ func wait4(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	if a.Pointer(1) != 0 {
-		if err := t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint32(nil, res.WaitStatus())); err != nil {
+		status := res.WaitStatus()
+		if err := kernel.CopyOut(t, a.Pointer(1), &status); err != nil {
 			return 0, err
 		}
 	}

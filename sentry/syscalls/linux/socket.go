@@ -2,7 +2,6 @@ package linux
 
 import (
 	"context"
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -155,11 +154,10 @@ func copyOutAddr(t *kernel.Task, raw []byte, addr, lenAddr uintptr) error {
 	if addr == 0 {
 		return nil
 	}
-	var lb [4]byte
-	if err := t.CopyIn(lenAddr, lb[:]); err != nil {
+	var n int32 // a socklen_t, read as int, as move_addr_to_user does
+	if err := kernel.CopyIn(t, lenAddr, &n); err != nil {
 		return err
 	}
-	n := int32(binary.LittleEndian.Uint32(lb[:]))
 	if n < 0 {
 		return unix.EINVAL
 	}
@@ -168,7 +166,8 @@ func copyOutAddr(t *kernel.Task, raw []byte, addr, lenAddr uintptr) error {
 			return err
 		}
 	}
-	return t.CopyOut(lenAddr, binary.LittleEndian.AppendUint32(nil, uint32(len(raw))))
+	full := uint32(len(raw))
+	return kernel.CopyOut(t, lenAddr, &full)
 }
 
 // resolve finds the key of the socket an address names: an abstract
@@ -335,11 +334,10 @@ func getpeername(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
-		var lb [4]byte
-		if err := t.CopyIn(a.Pointer(4), lb[:]); err != nil {
+		var n int32 // optlen
+		if err := kernel.CopyIn(t, a.Pointer(4), &n); err != nil {
 			return 0, err
 		}
-		n := int32(binary.LittleEndian.Uint32(lb[:]))
 		if a.Int(1) != unix.SOL_SOCKET {
 			return 0, unix.EOPNOTSUPP
 		}
@@ -354,7 +352,8 @@ func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err := t.CopyOut(a.Pointer(3), v); err != nil {
 			return 0, err
 		}
-		return 0, t.CopyOut(a.Pointer(4), binary.LittleEndian.AppendUint32(nil, uint32(len(v))))
+		optlen := uint32(len(v))
+		return 0, kernel.CopyOut(t, a.Pointer(4), &optlen)
 	})
 }
 

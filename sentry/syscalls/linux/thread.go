@@ -1,8 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -31,9 +29,11 @@ func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		t.Regs.GsBase = uint64(addr)
 	case linux.ARCH_GET_FS:
-		return 0, t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, t.Regs.FsBase))
+		base := t.Regs.FsBase
+		return 0, kernel.CopyOut(t, addr, &base)
 	case linux.ARCH_GET_GS:
-		return 0, t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, t.Regs.GsBase))
+		base := t.Regs.GsBase
+		return 0, kernel.CopyOut(t, addr, &base)
 	default:
 		return 0, unix.EINVAL
 	}
@@ -90,7 +90,8 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		t.PdeathSignal = int(a[1])
 	case unix.PR_GET_PDEATHSIG:
-		return 0, t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint32(nil, uint32(t.PdeathSignal)))
+		sig := int32(t.PdeathSignal)
+		return 0, kernel.CopyOut(t, a.Pointer(1), &sig)
 	case unix.PR_CAPBSET_READ:
 		if a[1] > 63 {
 			return 0, unix.EINVAL

@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -123,7 +122,8 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	})
 	it.Clock = a.Int(0)
 	id = tt.Add(it)
-	return 0, t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint32(nil, uint32(id)))
+	timerID := int32(id) // timer_t is an int to the kernel
+	return 0, kernel.CopyOut(t, a.Pointer(2), &timerID)
 }
 
 // copyOutItimerspec writes a struct itimerspec.
