@@ -1,7 +1,7 @@
 package linux
 
 import (
-	"encoding/binary"
+	"math/bits"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -243,7 +243,7 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // msgTextOffset is offsetof(struct msgbuf, mtext): the text follows the
 // type, a long.
-var msgTextOffset = uintptr(binary.Size(int64(0)))
+const msgTextOffset = bits.UintSize / 8
 
 func msgget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	id, err := t.K.IPC.MsgGet(ipcCaller(t), a.Int(0), int(a.Int(1)))

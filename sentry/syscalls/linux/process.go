@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
@@ -10,6 +9,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/hostarch"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
@@ -91,7 +91,7 @@ func parseCloneArgs(b []byte) (kernel.CloneArgs, error) {
 	var raw [cloneArgsSize]byte
 	copy(raw[:], b)
 	var ca linux.CloneArgs
-	if _, err := binary.Decode(raw[:], binary.LittleEndian, &ca); err != nil {
+	if !abi.Decode(raw[:], &ca) {
 		return kernel.CloneArgs{}, fmt.Errorf("decoding clone_args: %w", unix.EINVAL)
 	}
 	const known = 0xffffffff | linux.CLONE_CLEAR_SIGHAND | linux.CLONE_INTO_CGROUP
