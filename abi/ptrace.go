@@ -1,14 +1,8 @@
 package abi
 
-// PTRACE_GET_SYSCALL_INFO (include/uapi/linux/ptrace.h), which
-// gvisor.dev/gvisor/pkg/abi/linux lacks.
+// The sizes of PTRACE_GET_SYSCALL_INFO's answers
+// (include/uapi/linux/ptrace.h).
 const (
-	PTRACE_GET_SYSCALL_INFO = 0x420e
-
-	PTRACE_SYSCALL_INFO_NONE  = 0
-	PTRACE_SYSCALL_INFO_ENTRY = 1
-	PTRACE_SYSCALL_INFO_EXIT  = 2
-
 	// PtraceSyscallInfoHeader is the size of the members before the
 	// union, what a stop that is no syscall stop answers; an exit
 	// answers up to is_error, PtraceSyscallInfoExitSize.

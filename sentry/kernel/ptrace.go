@@ -3,8 +3,6 @@ package kernel
 import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
-
-	"runsc-lite/abi"
 )
 
 // ptrace(2), emulated for tracers and tracees inside the sandbox: nothing
@@ -198,7 +196,7 @@ func (t *Task) ptraceSyscallEntry() (sysemu bool) {
 	want := t.ptrace.tracer != nil && (t.ptrace.syscallStops || t.ptrace.sysemu)
 	sysemu = t.ptrace.sysemu
 	if want {
-		t.ptrace.syscallInfo = syscallStopInfo{op: abi.PTRACE_SYSCALL_INFO_ENTRY}
+		t.ptrace.syscallInfo = syscallStopInfo{op: unix.PTRACE_SYSCALL_INFO_ENTRY}
 	}
 	status := t.syscallTrapLocked()
 	k.mu.Unlock()
@@ -220,7 +218,7 @@ func (t *Task) ptraceSyscallExit() {
 	k.mu.Lock()
 	want := t.ptrace.tracer != nil && t.ptrace.syscallStops
 	if want {
-		t.ptrace.syscallInfo = syscallStopInfo{op: abi.PTRACE_SYSCALL_INFO_EXIT, rval: int64(t.Regs.Rax)}
+		t.ptrace.syscallInfo = syscallStopInfo{op: unix.PTRACE_SYSCALL_INFO_EXIT, rval: int64(t.Regs.Rax)}
 	}
 	status := t.syscallTrapLocked()
 	k.mu.Unlock()

@@ -123,7 +123,7 @@ func (t *Task) ptraceStopped(tracee *Task, req int64, addr, data uintptr) (uintp
 		}
 		tracee.SetSigMask(binary.LittleEndian.Uint64(b[:]) &^ UnblockableSignals)
 		return 0, nil
-	case abi.PTRACE_GET_SYSCALL_INFO:
+	case unix.PTRACE_GET_SYSCALL_INFO:
 		return t.ptraceSyscallInfo(tracee, addr, data)
 	case linux.PTRACE_CONT, linux.PTRACE_SYSCALL, linux.PTRACE_SINGLESTEP,
 		linux.PTRACE_SYSEMU, linux.PTRACE_SYSEMU_SINGLESTEP, linux.PTRACE_DETACH, linux.PTRACE_LISTEN:
@@ -280,13 +280,6 @@ func (t *Task) setFP(tracee *Task, data uintptr, n int) error {
 	return nil
 }
 
-// NT_* register sets of GETREGSET.
-const (
-	ntPRStatus  = 1
-	ntPRFPReg   = 2
-	ntX86XState = 0x202
-)
-
 // ptraceRegset is PTRACE_GETREGSET and SETREGSET: an iovec at data, its
 // length cut to the set's size on return.
 func (t *Task) ptraceRegset(tracee *Task, set bool, which, data uintptr) error {
@@ -296,12 +289,12 @@ func (t *Task) ptraceRegset(tracee *Task, set bool, which, data uintptr) error {
 	}
 	var b []byte
 	switch which {
-	case ntPRStatus:
+	case linux.NT_PRSTATUS:
 		r := ptraceRegs(&tracee.Regs)
 		b = append(b, abi.AsBytes(&r)...)
-	case ntPRFPReg:
+	case linux.NT_PRFPREG:
 		b = append(b, tracee.FP.Bytes()[:fxsaveSize]...)
-	case ntX86XState:
+	case linux.NT_X86_XSTATE:
 		b = append(b, tracee.FP.Bytes()...)
 	default:
 		return unix.EINVAL
@@ -309,7 +302,7 @@ func (t *Task) ptraceRegset(tracee *Task, set bool, which, data uintptr) error {
 	n := min(uint64(len(b)), iov.Len)
 	if set {
 		switch which {
-		case ntPRStatus:
+		case linux.NT_PRSTATUS:
 			var r linux.PtraceRegs
 			if n != uint64(len(b)) {
 				return unix.EINVAL
@@ -343,11 +336,11 @@ func (t *Task) ptraceSyscallInfo(tracee *Task, size, data uintptr) (uintptr, err
 	full := abi.PtraceSyscallInfoHeader
 	var b []byte
 	switch si.op {
-	case abi.PTRACE_SYSCALL_INFO_ENTRY:
+	case unix.PTRACE_SYSCALL_INFO_ENTRY:
 		info.Nr, info.Args = r.OrigRax, r.SyscallArgs()
 		b = abi.AsBytes(&info)
 		full = len(b)
-	case abi.PTRACE_SYSCALL_INFO_EXIT:
+	case unix.PTRACE_SYSCALL_INFO_EXIT:
 		ex := abi.PtraceSyscallInfoExit{Op: si.op, Arch: info.Arch, InstructionPointer: r.Rip, StackPointer: r.Rsp, Rval: si.rval}
 		if si.rval < 0 && si.rval >= -4095 {
 			ex.IsError = 1
@@ -462,7 +455,7 @@ func (tracee *Task) peekUser(off uintptr) (uint64, error) {
 	}
 	if off < userRegsSize {
 		r := ptraceRegs(&tracee.Regs)
-		return binary.LittleEndian.Uint64(abi.AsBytes(&r)[off:]), nil
+		return *userRegWords(&r)[off/8], nil
 	}
 	return 0, nil
 }
@@ -475,8 +468,19 @@ func (tracee *Task) pokeUser(off uintptr, v uint64) error {
 		return unix.EIO
 	}
 	r := ptraceRegs(&tracee.Regs)
-	binary.LittleEndian.PutUint64(abi.AsBytes(&r)[off:], v)
+	*userRegWords(&r)[off/8] = v
 	return tracee.setPtraceRegs(&r)
+}
+
+// userRegWords are the fields of user_regs_struct in their order, the
+// words PEEKUSER and POKEUSER address by offset/8.
+func userRegWords(r *linux.PtraceRegs) [userRegsSize / 8]*uint64 {
+	return [...]*uint64{
+		&r.R15, &r.R14, &r.R13, &r.R12, &r.Rbp, &r.Rbx, &r.R11, &r.R10,
+		&r.R9, &r.R8, &r.Rax, &r.Rcx, &r.Rdx, &r.Rsi, &r.Rdi, &r.Orig_rax,
+		&r.Rip, &r.Cs, &r.Eflags, &r.Rsp, &r.Ss, &r.Fs_base, &r.Gs_base,
+		&r.Ds, &r.Es, &r.Fs, &r.Gs,
+	}
 }
 
 // MayAccessMemory reports whether caller may read and write target's

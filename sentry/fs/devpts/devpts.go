@@ -28,15 +28,13 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
 
-// Device numbers: /dev/ptmx is 5:2, slaves 136:N.
+// /dev/ptmx is TTYAUX_MAJOR:PTMX_MINOR, slaves UNIX98_PTY_REPLICA_MAJOR:N.
 const (
-	ttyAuxMajor  = 5
-	ptmxMinor    = 2
-	slaveMajor   = 136
 	ttyGroup     = 5 // the tty group slaves belong to
 	maxPTYs      = 4096
 	ptmxInoFixed = 2 // pts/ptmx; the root is 1, slave N is N+3
@@ -118,7 +116,7 @@ func (r *root) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { retu
 func (r *root) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
 	fs := (*FS)(r)
 	if name == "ptmx" {
-		return fs.Ptmx(fs.attr(ptmxInoFixed, unix.S_IFCHR, unix.Mkdev(ttyAuxMajor, ptmxMinor))), nil
+		return fs.Ptmx(fs.attr(ptmxInoFixed, unix.S_IFCHR, unix.Mkdev(linux.TTYAUX_MAJOR, linux.PTMX_MINOR))), nil
 	}
 	n, err := strconv.ParseUint(name, 10, 32)
 	if err != nil || strconv.FormatUint(n, 10) != name {

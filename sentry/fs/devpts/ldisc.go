@@ -70,7 +70,7 @@ func newPair(fs *FS, n uint32, uid uint32) *pty {
 		locked: true, masterOpen: true}
 }
 
-func (p *pty) rdev() uint64 { return unix.Mkdev(slaveMajor, p.n) }
+func (p *pty) rdev() uint64 { return unix.Mkdev(linux.UNIX98_PTY_REPLICA_MAJOR, p.n) }
 
 func (p *pty) lflag(f uint32) bool { return p.termios.LocalFlags&f != 0 }
 func (p *pty) iflag(f uint32) bool { return p.termios.InputFlags&f != 0 }
