@@ -11,13 +11,14 @@
 #include <sys/wait.h>
 #include <termios.h>
 
-/* rd reads what fd has within a second (the line discipline runs
- * asynchronously natively) and prints it escaped. */
-static void rd(const char *what, int fd) {
+/* rdwait reads what fd has within wait_ms (the line discipline runs
+ * asynchronously natively) and prints it escaped; rd waits a second, for
+ * what must come, rd_none less, where nothing may. */
+static void rdwait(const char *what, int fd, int wait_ms) {
 	char buf[256], out[1024];
 	struct pollfd p = {fd, POLLIN, 0};
 	int n = 0;
-	if (poll(&p, 1, 1000) > 0) {
+	if (poll(&p, 1, wait_ms) > 0) {
 		n = read(fd, buf, sizeof buf);
 	}
 	if (n < 0) {
@@ -35,6 +36,9 @@ static void rd(const char *what, int fd) {
 	out[o] = 0;
 	printf("%s: %d \"%s\"\n", what, n, out);
 }
+
+static void rd(const char *what, int fd) { rdwait(what, fd, 1000); }
+static void rd_none(const char *what, int fd) { rdwait(what, fd, 200); }
 
 static void wr(int fd, const char *s) { write(fd, s, strlen(s)); }
 
@@ -107,7 +111,7 @@ int main(int argc, char **argv) {
 	rd("echo", m);
 	wr(m, "\x04");
 	rd("slave eof", s);
-	rd("echo eof", m);
+	rd_none("echo eof", m);
 	/* A short read leaves the rest of the line. */
 	wr(m, "0123456789\n");
 	settle();
@@ -130,7 +134,7 @@ int main(int argc, char **argv) {
 	T(tcsetattr(s, TCSANOW, &raw));
 	wr(m, "a\rb\x03");
 	rd("slave raw", s);
-	rd("echo raw", m);
+	rd_none("echo raw", m);
 	raw.c_cc[VMIN] = 0;
 	raw.c_cc[VTIME] = 0;
 	T(tcsetattr(s, TCSANOW, &raw));
