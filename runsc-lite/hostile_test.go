@@ -204,12 +204,11 @@ syscall(SYS_pidfd_getfd, self, witness, 0) = -1 EBADF
 kill(0, SIGWINCH) = 0
 kill(-1, SIGWINCH) = -1 ESRCH
 `},
-	// ptrace is not implemented; process_vm_* reach only the sandbox's
-	// processes: a host pid is ESRCH, as in gVisor (no such pid in the
-	// sandbox).
-	{name: "ptrace and process_vm of a host pid", mode: "ptrace", want: `ptrace(PTRACE_ATTACH, witness, 0, 0) = -1 ENOSYS
-ptrace(PTRACE_SEIZE, witness, 0, 0) = -1 ENOSYS
-ptrace(PTRACE_POKEDATA, witness, pattern, 0) = -1 ENOSYS
+	// ptrace and process_vm_* reach only the sandbox's processes: a
+	// host pid is ESRCH, as in gVisor (no such pid in the sandbox).
+	{name: "ptrace and process_vm of a host pid", mode: "ptrace", want: `ptrace(PTRACE_ATTACH, witness, 0, 0) = -1 ESRCH
+ptrace(PTRACE_SEIZE, witness, 0, 0) = -1 ESRCH
+ptrace(PTRACE_POKEDATA, witness, pattern, 0) = -1 ESRCH
 process_vm_readv(witness, &local, 1, &remote, 1, 0) = -1 ESRCH
 process_vm_writev(witness, &local, 1, &remote, 1, 0) = -1 ESRCH
 open(witness_mem, O_RDWR) = -1 ENOENT
@@ -377,7 +376,13 @@ syscall(SYS_clock_gettime, CLOCK_REALTIME, image) = -1 EFAULT
 readv(zero, &into_image, 1) = -1 EFAULT
 process_vm_writev(getpid(), &ours, 1, &into_image, 1, 0) = -1 EFAULT
 process_vm_readv(getpid(), &ours, 1, &into_image, 1, 0) = -1 EFAULT
-OK(mem = open("/proc/self/mem", O_RDWR)) = -1 ENOENT
+OK(mem = open("/proc/self/mem", O_RDWR)) = 0
+pwrite(mem, &x, 8, (off_t)(uintptr_t)image) = -1 EIO
+pwrite(mem, &x, 8, (off_t)(uintptr_t)control) = -1 EIO
+pwrite(mem, &x, 8, (off_t)(uintptr_t)rw) = -1 EIO
+pwrite(mem, &x, 8, (off_t)(uintptr_t)bss) = -1 EIO
+pread(mem, &x, 8, (off_t)(uintptr_t)image) = -1 EIO
+pwrite(mem, &x, 8, (off_t)(uintptr_t)mine) = 8
 alive: yes
 `},
 
