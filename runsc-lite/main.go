@@ -25,6 +25,9 @@ func main() {
 	if launch.IsSentry() {
 		os.Exit(sentryMain())
 	}
+	if len(os.Args) > 0 && os.Args[0] == sandboxArg0 {
+		os.Exit(sandboxMain())
+	}
 	os.Exit(runMain(os.Args[1:]))
 }
 
@@ -37,8 +40,14 @@ func runMain(args []string) int {
 	cmdr.Register(&runCmd{name: "run"}, "")
 	cmdr.Register(&runCmd{name: "do"}, "")
 	cmdr.Register(&syscallsCmd{}, "")
+	registerOCI(cmdr)
+	globals.register(fs)
 	cmdr.Register(&benchCmd{}, "")
 	if err := fs.Parse(args); err != nil {
+		return 1
+	}
+	if err := globals.apply(); err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
 		return 1
 	}
 	if name := fs.Arg(0); name != "" && !known(cmdr, name) {

@@ -134,7 +134,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	}
 	cfg := sentryConfig{
 		Root: c.root, Cwd: c.cwd, Platform: c.platform, Argv: argv, Env: env,
-		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1,
+		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1,
 		Strace: c.strace || c.straceLog != "",
 	}
 	if cfg.MemoryLimit == 0 {
