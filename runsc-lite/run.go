@@ -25,7 +25,11 @@ import (
 // runCmd is `run` and its alias `do`, as in runsc.
 type runCmd struct {
 	name      string
-	root      string
+	rootfs    string
+	overlay   string
+	hostTmp   bool
+	volumes   stringList
+	tmpfs     stringList
 	cwd       string
 	platform  string
 	strace    bool
@@ -83,8 +87,12 @@ Flags:
 
 func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	oneLineFlagErrors(f, c)
-	f.StringVar(&c.root, "root", "/", "host `DIR` that is the sandbox's /")
-	f.StringVar(&c.cwd, "cwd", "", "working `DIR` inside the sandbox (default: the current directory if it exists there, else /)")
+	f.StringVar(&c.rootfs, "rootfs", "/", "host `DIR` that is the sandbox's /")
+	f.StringVar(&c.overlay, "overlay", "memory", "`memory`: writes to the root file system stay in memory; none: they reach the --rootfs directory on the host")
+	f.BoolVar(&c.hostTmp, "host-tmp", false, "show the root's own /tmp (the host's, read-only under the overlay) instead of an empty private one")
+	f.Var(&c.volumes, "volume", "bind host `HOST[:SANDBOX][:ro|rw]` (a directory or a file; SANDBOX defaults to HOST, access to rw; repeatable)")
+	f.Var(&c.tmpfs, "tmpfs", "mount a memory file system at `PATH[:size=N]` (repeatable)")
+	f.StringVar(&c.cwd, "cwd", "", "working `DIR` inside the sandbox (default: the current directory, at the same path, with the default --rootfs; / with another)")
 	f.StringVar(&c.platform, "platform", "systrap", "how syscalls are trapped: systrap or ptrace")
 	f.BoolVar(&c.strace, "strace", false, "print every syscall: name, arguments, result")
 	f.StringVar(&c.straceLog, "strace-log", "", "write the --strace output to `FILE` instead of stderr")
@@ -132,15 +140,25 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		}
 		env = append(env, kv)
 	}
+	binds, err := parseEach(c.volumes, parseVolume)
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	tmpfss, err := parseEach(c.tmpfs, parseTmpfs)
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	if c.overlay != "memory" && c.overlay != "none" {
+		return fail(1, "--overlay=%s: want memory or none", c.overlay)
+	}
 	cfg := sentryConfig{
-		Root: c.root, Cwd: c.cwd, Platform: c.platform, Argv: argv, Env: env,
+		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, Platform: c.platform, Argv: argv, Env: env,
 		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1,
 		Strace: c.strace || c.straceLog != "",
 	}
 	if cfg.MemoryLimit == 0 {
 		cfg.MemoryLimit = usage.DefaultLimit()
 	}
-	cfg.CallerCwd, _ = os.Getwd()
 	var files []*os.File
 	defer func() {
 		for _, f := range files {
@@ -167,11 +185,28 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		}
 		cfg.StraceFile = add(f)
 	}
-	root, err := host.OpenRoot(c.root)
+	root, err := host.OpenRoot(c.rootfs)
 	if err != nil {
-		return fail(1, "--root=%s: %v", c.root, err)
+		return fail(1, "--rootfs=%s: %v", c.rootfs, err)
 	}
 	cfg.RootFile = add(root)
+	if cfg.Mounts, err = openMounts(binds, tmpfss, add); err != nil {
+		return fail(1, "%v", err)
+	}
+	if c.cwd == "" && isHostRoot(c.rootfs) {
+		// The caller's own directory, at the same path: shown through the
+		// root, or mounted from this descriptor where the root does not
+		// show it (below /tmp, or where the sentry's identity cannot go).
+		wd, err := os.Getwd()
+		if err != nil {
+			return fail(1, "the current directory: %v (give --cwd)", err)
+		}
+		src, err := host.OpenSource(wd)
+		if err != nil {
+			return fail(1, "the current directory: %v (give --cwd)", err)
+		}
+		cfg.CallerCwd, cfg.CwdFile = wd, add(src.Dir)
+	}
 	cg, why, err := cgroup.Create(cgroup.HostLimits(cfg.MemoryLimit, c.pidsLimit), log)
 	if err != nil {
 		return fail(1, "%v", err)
@@ -212,6 +247,12 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return subcommands.ExitStatus(128 + int(sig))
 	}
 	return subcommands.ExitStatus(code)
+}
+
+// isHostRoot reports whether dir is the host's /.
+func isHostRoot(dir string) bool {
+	var a, b unix.Stat_t
+	return unix.Stat(dir, &a) == nil && unix.Stat("/", &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 // exitCodeFor maps a failure to start the command to a shell's status.
