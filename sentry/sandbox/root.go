@@ -56,7 +56,7 @@ func newRoot(dir string, f *os.File, opts rootfs.Options) (*Root, error) {
 
 // mountKernelFS mounts the sandbox's /sys, its cgroup and /proc for k,
 // and gives /proc the mount table: every mount with its device number and
-// the sandbox's names only (no host path, whatever --root is).
+// the sandbox's names only (no host path, whatever --rootfs is).
 func (r *Root) mountKernelFS(k *kernel.Kernel) error {
 	procFS := proc.New(k)
 	for _, m := range []struct {
