@@ -587,11 +587,11 @@ func TestBadInput(t *testing.T) {
 		{"truncated-elf", []string{"run", "--", shortELF}, 126},
 		{"bad-root", []string{"run", "--rootfs", "/nonexistent-root", "--", "/bin/true"}, 1},
 		{"root-is-a-file", []string{"run", "--rootfs", "/etc/passwd", "--", "/bin/true"}, 1},
-		{"unknown-flag", []string{"run", "--bogus", "--", "/bin/true"}, 1},
-		{"unknown-platform", []string{"run", "--platform", "bogus", "--", "/bin/true"}, 1},
-		{"bad-env", []string{"run", "--env", "NOEQUALS", "--", "/bin/true"}, 1},
-		{"no-command", []string{"run"}, 1},
-		{"no-command-after-dashes", []string{"run", "--"}, 1},
+		{"unknown-flag", []string{"run", "--bogus", "--", "/bin/true"}, 2},
+		{"unknown-platform", []string{"run", "--platform", "bogus", "--", "/bin/true"}, 2},
+		{"bad-env", []string{"run", "--env", "NOEQUALS", "--", "/bin/true"}, 2},
+		{"no-command", []string{"run"}, 2},
+		{"no-command-after-dashes", []string{"run", "--"}, 2},
 		{"bad-cwd", []string{"run", "--cwd", "/nonexistent-dir", "--", "/bin/true"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

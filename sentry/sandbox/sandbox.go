@@ -78,7 +78,20 @@ type ExecError struct {
 	Err  error
 }
 
-func (e *ExecError) Error() string { return e.Path + ": " + e.Err.Error() }
+// Error reads as a shell's message: "NAME: command not found" for a
+// command looked up in PATH, else the path and the errno's text
+// ("/usr: Is a directory", "./x: Permission denied").
+func (e *ExecError) Error() string {
+	var errno unix.Errno
+	if !errors.As(e.Err, &errno) {
+		return e.Path + ": " + e.Err.Error()
+	}
+	if errno == unix.ENOENT && !strings.Contains(e.Path, "/") {
+		return e.Path + ": command not found"
+	}
+	text := errno.Error()
+	return e.Path + ": " + strings.ToUpper(text[:1]) + text[1:]
+}
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // Platforms are the platforms Run can use, by name.
@@ -278,6 +291,10 @@ func lookPath(root *Root, name string, env []string) (string, error) {
 		return "", fmt.Errorf("empty command name: %w", unix.ENOENT)
 	}
 	if strings.Contains(name, "/") {
+		// execve says EACCES for a directory; a shell says what it is.
+		if root.IsDir(name) {
+			return "", unix.EISDIR
+		}
 		return name, nil
 	}
 	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
