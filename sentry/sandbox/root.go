@@ -54,19 +54,27 @@ func newRoot(dir string, f *os.File, opts rootfs.Options) (*Root, error) {
 	return &Root{VFS: v, FSContext: fsc, ids: ids, table: table}, nil
 }
 
-// mountKernelFS mounts the sandbox's /sys, its cgroup and /proc for k,
-// and gives /proc the mount table: every mount with its device number and
-// the sandbox's names only (no host path, whatever --rootfs is).
-func (r *Root) mountKernelFS(k *kernel.Kernel) error {
+// mountKernelFS mounts the sandbox's /sys, its cgroup and /proc for k
+// (so that nothing below the host's /proc or /sys is reachable from then
+// on, the working directory included); publishMounts gives /proc the
+// mount table once the sandbox's mounts are all made.
+func (r *Root) mountKernelFS(k *kernel.Kernel) (*proc.FileSystem, error) {
 	procFS := proc.New(k)
 	for _, m := range []struct {
 		path string
 		fs   vfs.FileSystem
 	}{{"/sys", sys.New(k.CPUs())}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
 		if err := r.VFS.Mount(m.path, m.fs); err != nil {
-			return fmt.Errorf("mounting %s: %w", m.path, err)
+			return nil, fmt.Errorf("mounting %s: %w", m.path, err)
 		}
 	}
+	return procFS, nil
+}
+
+// publishMounts gives procFS the mount table: every mount with its device
+// number and the sandbox's names only (no host path, whatever --rootfs
+// is).
+func (r *Root) publishMounts(procFS *proc.FileSystem) error {
 	var table []proc.Mount
 	for _, e := range r.table {
 		table = append(table, proc.Mount{Source: e.Source, Path: e.Path, Type: e.Type, Flags: e.Flags, Data: e.Data})
@@ -121,7 +129,7 @@ func (r *Root) enterCwd(want, caller string, src *host.Source) error {
 		if err != nil {
 			return fmt.Errorf("showing the working directory %s in the sandbox (--cwd names another): %w", caller, err)
 		}
-		r.table = append(r.table, e)
+		r.table = append(r.table, e...)
 	}
 	if err := r.Chdir(caller); err != nil {
 		return fmt.Errorf("the working directory %s (--cwd names another): %w", caller, err)

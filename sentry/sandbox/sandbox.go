@@ -159,14 +159,6 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
-	cwdSource = nil
-	if err := root.enterCwd(cfg.Cwd, cfg.CallerCwd, cfg.CwdSource); err != nil {
-		return kernel.ExitStatus{}, err
-	}
-	exe, err := lookPath(root, cfg.Argv[0], cfg.Env)
-	if err != nil {
-		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
-	}
 	table, err := linux.NewTable()
 	if err != nil {
 		return kernel.ExitStatus{}, err
@@ -177,8 +169,20 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
 	}
-	if err := root.mountKernelFS(k); err != nil {
+	procFS, err := root.mountKernelFS(k)
+	if err != nil {
 		return kernel.ExitStatus{}, err
+	}
+	cwdSource = nil
+	if err := root.enterCwd(cfg.Cwd, cfg.CallerCwd, cfg.CwdSource); err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	if err := root.publishMounts(procFS); err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	exe, err := lookPath(root, cfg.Argv[0], cfg.Env)
+	if err != nil {
+		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
 	}
 	as, err := p.NewAddressSpace()
 	if err != nil {

@@ -174,7 +174,7 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 			closeSources(i + 1)
 			return nil, nil, nil, err
 		}
-		table = append(table, e)
+		table = append(table, e...)
 	}
 	return v, fsc, table, nil
 }
@@ -201,43 +201,51 @@ func CheckDest(dest string) error {
 }
 
 // Add makes m's mount point if it is missing and mounts m there (after
-// Build; Build adds opts.Mounts with it). It takes m.Source over.
-func Add(v *vfs.VFS, fsc *vfs.FSContext, m Mount) (Entry, error) {
+// Build; Build adds opts.Mounts with it), and returns the mount table's
+// new entries. It takes m.Source over.
+//
+// A mount point below a directory the sentry's host identity cannot
+// search (a 0700 home) cannot be made in it: that directory is shown as an
+// empty memory directory (its entries were unreadable anyway) holding the
+// mount point, and the table lists that tmpfs too.
+func Add(v *vfs.VFS, fsc *vfs.FSContext, m Mount) ([]Entry, error) {
 	ctx := context.Background()
 	if err := CheckDest(m.Dest); err != nil {
 		if m.Source != nil {
 			m.Source.Close()
 		}
-		return Entry{}, err
+		return nil, err
 	}
 	if m.Source == nil {
-		if err := ensureDirAll(ctx, v, fsc, m.Dest); err != nil {
-			return Entry{}, err
+		made, err := ensureDirAll(ctx, v, fsc, m.Dest)
+		if err != nil {
+			return nil, err
 		}
 		data := m.Tmpfs.String()
 		if err := v.Mount(m.Dest, tmpfs.NewMounted(m.Tmpfs)); err != nil {
-			return Entry{}, err
+			return nil, err
 		}
-		return Entry{Source: "tmpfs", Path: m.Dest, Type: "tmpfs", Flags: "rw", Data: data}, nil
+		return append(made, Entry{Source: "tmpfs", Path: m.Dest, Type: "tmpfs", Flags: "rw", Data: data}), nil
 	}
 	// Every bind mount numbers its files apart, as a mount of its own.
 	h, err := host.NewMount(*m.Source, host.NewIdentities(), m.Access == ReadWrite)
 	if err != nil {
-		return Entry{}, fmt.Errorf("mounting %s: %w", m.Dest, err)
+		return nil, fmt.Errorf("mounting %s: %w", m.Dest, err)
 	}
 	st, err := h.Root().Stat(ctx)
 	if err != nil {
 		h.Close()
-		return Entry{}, err
+		return nil, err
 	}
+	var made []Entry
 	if vfs.IsDir(st.Mode) {
-		err = ensureDirAll(ctx, v, fsc, m.Dest)
+		made, err = ensureDirAll(ctx, v, fsc, m.Dest)
 	} else {
-		err = ensureFile(ctx, v, fsc, m.Dest)
+		made, err = ensureFile(ctx, v, fsc, m.Dest)
 	}
 	if err != nil {
 		h.Close()
-		return Entry{}, err
+		return nil, err
 	}
 	var fs vfs.FileSystem = h
 	var flags uint64
@@ -250,16 +258,16 @@ func Add(v *vfs.VFS, fsc *vfs.FSContext, m Mount) (Entry, error) {
 		ov, err := overlay.New(ctx, h)
 		if err != nil {
 			h.Close()
-			return Entry{}, fmt.Errorf("overlay over %s: %w", m.Dest, err)
+			return nil, fmt.Errorf("overlay over %s: %w", m.Dest, err)
 		}
 		fs = ov
 		e.Type = "overlay"
 	}
 	if err := v.MountWithFlags(m.Dest, fs, flags); err != nil {
 		h.Close()
-		return Entry{}, err
+		return nil, err
 	}
-	return e, nil
+	return append(made, e), nil
 }
 
 // ensureDir makes path a directory in the overlay if it is missing: a
@@ -272,33 +280,49 @@ func ensureDir(ctx context.Context, v *vfs.VFS, fsc *vfs.FSContext, path string)
 	return nil
 }
 
-// ensureDirAll makes the directory p and its missing parents.
-func ensureDirAll(ctx context.Context, v *vfs.VFS, fsc *vfs.FSContext, p string) error {
+// ensureDirAll makes the directory p and its missing parents, and returns
+// the memory directories it mounted over unreadable host ones.
+func ensureDirAll(ctx context.Context, v *vfs.VFS, fsc *vfs.FSContext, p string) ([]Entry, error) {
 	if p == "/" {
-		return nil
+		return nil, nil
 	}
 	if st, err := v.StatAt(ctx, vfs.KernelCreds(), fsc, nil, p, true); err == nil {
 		if !vfs.IsDir(st.Mode) {
-			return fmt.Errorf("mount point %s: %w", p, unix.ENOTDIR)
+			return nil, fmt.Errorf("mount point %s: %w", p, unix.ENOTDIR)
 		}
-		return nil
+		return nil, nil
 	}
-	if err := ensureDirAll(ctx, v, fsc, path.Dir(p)); err != nil {
-		return err
+	made, err := ensureDirAll(ctx, v, fsc, path.Dir(p))
+	if err != nil {
+		return nil, err
 	}
-	return ensureDir(ctx, v, fsc, p)
+	err = v.Mkdir(ctx, vfs.KernelCreds(), fsc, nil, p, 0o755)
+	if err == unix.EACCES {
+		// The host refused the sentry a look into the parent.
+		parent := path.Dir(p)
+		if err := v.Mount(parent, tmpfs.New(0o755)); err != nil {
+			return nil, fmt.Errorf("mount point %s: %w", parent, err)
+		}
+		made = append(made, Entry{Source: "tmpfs", Path: parent, Type: "tmpfs", Flags: "rw", Data: "mode=755"})
+		err = v.Mkdir(ctx, vfs.KernelCreds(), fsc, nil, p, 0o755)
+	}
+	if err != nil && err != unix.EEXIST {
+		return nil, fmt.Errorf("creating mount point %s: %w", p, err)
+	}
+	return made, nil
 }
 
 // ensureFile makes p an empty regular file, and its missing parents, if
 // it is missing.
-func ensureFile(ctx context.Context, v *vfs.VFS, fsc *vfs.FSContext, p string) error {
-	if err := ensureDirAll(ctx, v, fsc, path.Dir(p)); err != nil {
-		return err
+func ensureFile(ctx context.Context, v *vfs.VFS, fsc *vfs.FSContext, p string) ([]Entry, error) {
+	made, err := ensureDirAll(ctx, v, fsc, path.Dir(p))
+	if err != nil {
+		return nil, err
 	}
 	f, err := v.Open(ctx, vfs.KernelCreds(), fsc, nil, p, unix.O_RDONLY|unix.O_CREAT, 0o644)
 	if err != nil {
-		return fmt.Errorf("creating mount point %s: %w", p, err)
+		return nil, fmt.Errorf("creating mount point %s: %w", p, err)
 	}
 	f.DecRef()
-	return nil
+	return made, nil
 }
