@@ -209,7 +209,11 @@ func (fs *FS) inodeFor(p string, st unix.Stat_t) *inode {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if d, ok := fs.dirs[key]; ok {
-		d.path, d.stat = p, sst
+		// A read-only tree is static: a directory found again under
+		// another name (a host bind mount) keeps its first one.
+		if fs.writable {
+			d.path, d.stat = p, sst
+		}
 		return d
 	}
 	d := &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst}
