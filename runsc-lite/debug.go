@@ -42,7 +42,6 @@ Flags:
 }
 
 func (c *debugCmd) SetFlags(f *flag.FlagSet) {
-	oneLineFlagErrors(f, c)
 	f.BoolVar(&c.ps, "ps", false, "list the processes")
 	f.BoolVar(&c.stacks, "stacks", false, "print the sentry's goroutine stacks")
 	f.BoolVar(&c.metrics, "metrics", false, "print the metrics (Prometheus text format)")
@@ -60,6 +59,9 @@ func (c *debugCmd) SetFlags(f *flag.FlagSet) {
 }
 
 func (c *debugCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
+	if err := globals.apply(); err != nil {
+		return fail(exitUsage, "debug: %v", err)
+	}
 	if err := c.run(f.Args()); err != nil {
 		return fail(1, "debug: %v", err)
 	}

@@ -26,29 +26,8 @@ import (
 	"runsc-lite/sentry/sandbox"
 )
 
-// version is what `runsc-lite version` prints.
-const version = "0.1.0"
-
-// globalFlags are runc's global flags, which containerd passes before the
-// verb.
-type globalFlags struct {
-	root          string
-	log           string
-	logFormat     string
-	debug         bool
-	systemdCgroup bool
-	logFile       *os.File
-}
-
-var globals globalFlags
-
-func (g *globalFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.root, "root", defaultStateDir, "`DIR` where the sandboxes' state lives (OCI verbs)")
-	fs.StringVar(&g.log, "log", "", "write the OCI verbs' errors and debug log to `FILE`")
-	fs.StringVar(&g.logFormat, "log-format", "text", "format of --log: text or json")
-	fs.BoolVar(&g.debug, "debug", false, "log debug messages to --log")
-	fs.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc's command line; cgroupsPath is a path in every case")
-}
+// globals are the command line's global flags, which the OCI verbs read.
+var globals *globalFlags
 
 // apply checks the global flags.
 func (g *globalFlags) apply() error {
@@ -98,16 +77,19 @@ type ociCmd struct {
 func (c *ociCmd) Name() string     { return c.name }
 func (c *ociCmd) Synopsis() string { return c.synopsis }
 func (c *ociCmd) Usage() string {
-	return c.name + " " + c.usage + "\n\n" + c.synopsis + ".\n\nFlags:\n"
+	return manual{synopsis: c.name + " " + c.usage, about: c.synopsis + " (runc's command line: containerd's runc shim and Docker drive it).",
+		exit: "0  done\n1  the container or its state is not as asked, or the sandbox failed\n2  a usage error"}.String()
 }
 func (c *ociCmd) SetFlags(f *flag.FlagSet) {
-	oneLineFlagErrors(f, c)
 	if c.flags != nil {
 		c.flags(f)
 	}
 }
 
 func (c *ociCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
+	if err := globals.apply(); err != nil {
+		return fail(exitUsage, "%s: %v", c.name, err)
+	}
 	status, err := c.run(f.Args())
 	if err != nil {
 		msg := c.name + ": " + err.Error()
@@ -218,16 +200,11 @@ func registerOCI(cmdr *subcommands.Commander) {
 			run: func(args []string) (int, error) { return 0, pause(args, false) }},
 		{name: "features", usage: "", synopsis: "print what this runtime supports (the OCI features JSON)",
 			run: func(args []string) (int, error) { return 0, features() }},
-		{name: "version", usage: "", synopsis: "print the version",
-			run: func(args []string) (int, error) {
-				fmt.Printf("runsc-lite version %s\nspec: %s\n", version, specs.Version)
-				return 0, nil
-			}},
 	}
 	for _, c := range cmds {
-		cmdr.Register(c, "OCI runtime")
+		cmdr.Register(c, groupContainers)
 	}
-	cmdr.Register(newDebugCmd(), "")
+	cmdr.Register(newDebugCmd(), groupInspection)
 }
 
 func printJSON(v any) error {
@@ -786,7 +763,7 @@ func features() error {
 			"capabilities": capList(),
 			"cgroup":       map[string]any{"v1": true, "v2": true, "systemd": false},
 		},
-		"annotations": map[string]string{"org.opencontainers.runc.version": "runsc-lite " + version},
+		"annotations": map[string]string{"org.opencontainers.runc.version": "runsc-lite"},
 	}
 	return printJSON(f)
 }

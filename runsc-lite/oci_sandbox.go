@@ -100,7 +100,7 @@ func sandboxMain() int {
 	}
 	cfg := sentryConfig{
 		Root: plan.Rootfs, Cwd: plan.Cwd, Platform: plan.Platform, Argv: plan.Argv, Env: plan.Env,
-		MemoryLimit: plan.MemoryLimit, PidsLimit: plan.PidsLimit, LogFile: -1, StraceFile: -1,
+		MemoryLimit: plan.MemoryLimit, PidsLimit: plan.PidsLimit, LogFile: -1, StraceFile: -1, CwdFile: -1,
 		Hostname: plan.Hostname, User: plan.User, Rlimits: plan.Rlimits, Strace: plan.Strace,
 	}
 	if plan.DebugLog != "" {
@@ -125,6 +125,9 @@ func sandboxMain() int {
 		return fail("root %s: %v", plan.Rootfs, err)
 	}
 	cfg.RootFile = add(root)
+	if cfg.Mounts, err = openMounts(plan.Binds, plan.Tmpfs, add); err != nil {
+		return fail("%v", err)
+	}
 	ln, err := listenControl(dir)
 	if err != nil {
 		return fail("%v", err)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/launch"
+	"runsc-lite/sentry/fs/rootfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
 	"runsc-lite/sentry/usage"
@@ -40,6 +41,8 @@ type bootPlan struct {
 	StraceLog   string
 	DebugLog    string
 	Strace      bool
+	Binds       []bindMount
+	Tmpfs       []tmpfsMount
 }
 
 // maxConfigJSON bounds the config.json create reads.
@@ -117,7 +120,7 @@ func planFromSpec(s *specs.Spec, bundle string, log *slog.Logger) (*bootPlan, er
 		p.Cwd = "/"
 	}
 	for _, m := range s.Mounts {
-		if err := checkMount(m, log); err != nil {
+		if err := p.addMount(m, bundle, log); err != nil {
 			return nil, err
 		}
 	}
@@ -237,34 +240,51 @@ var rlimitNames = map[string]int{
 	"RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
 }
 
-// checkMount accepts the mounts the sandbox provides itself (proc, sysfs,
-// tmpfs, devpts, mqueue, cgroup at their usual places) and refuses bind
-// mounts until the sandbox can serve host directories.
-func checkMount(m specs.Mount, log *slog.Logger) error {
-	switch m.Type {
-	case "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2", "tmpfs":
-		switch m.Destination {
-		case "/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs/cgroup", "/tmp":
-			log.Debug("config.json: mount provided by the sandbox", "type", m.Type, "destination", m.Destination)
-			return nil
+// addMount takes one of config.json's mounts: the sandbox's own file
+// systems (proc, sysfs, devpts, mqueue, cgroup, its /dev) are there
+// already; bind mounts become volumes (the same confined walk as the root,
+// read-only with "ro", else writes reach the host directory); tmpfs
+// mounts are memory file systems with their size and mode.
+func (p *bootPlan) addMount(m specs.Mount, bundle string, log *slog.Logger) error {
+	bind := m.Type == "bind"
+	for _, o := range m.Options {
+		bind = bind || o == "bind" || o == "rbind"
+	}
+	switch {
+	case bind:
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(bundle, src)
 		}
-		if m.Type == "tmpfs" {
-			// Writes anywhere stay in the sandbox's memory overlay; the
-			// root's files below it stay visible.
-			log.Info("config.json: tmpfs mount served by the memory overlay of the root", "destination", m.Destination)
-			return nil
-		}
-		log.Info("config.json: mount ignored", "type", m.Type, "destination", m.Destination)
-		return nil
-	case "bind", "":
+		access := rootfs.ReadWrite
 		for _, o := range m.Options {
-			if o == "bind" || o == "rbind" {
-				return fmt.Errorf("config.json: mounts: bind mount of %s at %s is not supported yet", m.Source, m.Destination)
+			if o == "ro" {
+				access = rootfs.ReadOnly
 			}
 		}
-		if m.Type == "bind" {
-			return fmt.Errorf("config.json: mounts: bind mount of %s at %s is not supported yet", m.Source, m.Destination)
+		if err := rootfs.CheckDest(m.Destination); err != nil {
+			return fmt.Errorf("config.json: mounts: bind of %s at %s: %v", m.Source, m.Destination, err)
 		}
+		p.Binds = append(p.Binds, bindMount{Host: src, Dest: m.Destination, Access: access})
+		return nil
+	case m.Type == "proc" || m.Type == "sysfs" || m.Type == "devpts" || m.Type == "mqueue" || m.Type == "cgroup" || m.Type == "cgroup2":
+		log.Debug("config.json: mount provided by the sandbox", "type", m.Type, "destination", m.Destination)
+		return nil
+	case m.Type == "tmpfs":
+		if m.Destination == "/dev" {
+			return nil // the sandbox's own /dev
+		}
+		var opts []string
+		for _, o := range m.Options {
+			if strings.HasPrefix(o, "size=") || strings.HasPrefix(o, "mode=") {
+				opts = append(opts, o)
+			}
+		}
+		if err := rootfs.CheckDest(m.Destination); err != nil {
+			return fmt.Errorf("config.json: mounts: tmpfs at %s: %v", m.Destination, err)
+		}
+		p.Tmpfs = append(p.Tmpfs, tmpfsMount{Dest: m.Destination, Options: strings.Join(opts, ",")})
+		return nil
 	}
 	return fmt.Errorf("config.json: mounts: type %q at %s is not supported", m.Type, m.Destination)
 }

@@ -24,6 +24,7 @@ import (
 	"runsc-lite/platform/systrap"
 	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/fs/host"
+	"runsc-lite/sentry/fs/rootfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
 	"runsc-lite/sentry/mm"
@@ -42,10 +43,18 @@ type Config struct {
 	// takes it over.
 	RootFile *os.File
 	Cwd      string // working directory inside; "" picks one
-	// CallerCwd is the caller's working directory, the default Cwd when
-	// the sandbox has it; "" is this process's.
+	// CallerCwd is the caller's working directory, the default Cwd; ""
+	// is /. When the root does not show it as a directory (it is below
+	// /tmp, or the sentry's host identity cannot reach it), CwdSource,
+	// the same directory opened by the caller, is mounted there under a
+	// memory overlay of its own. Run takes CwdSource over.
 	CallerCwd string
-	Platform  string // "systrap" or "ptrace"
+	CwdSource *host.Source
+	// FS shapes the mount tree: the root written through to the host,
+	// the host's /tmp, volumes and bind mounts (package rootfs). Run
+	// takes their sources over.
+	FS       rootfs.Options
+	Platform string // "systrap" or "ptrace"
 	// Confinement confines the platform's stub processes; nil is
 	// stub.DefaultConfinement().
 	Confinement *stub.Confinement
@@ -76,7 +85,20 @@ type ExecError struct {
 	Err  error
 }
 
-func (e *ExecError) Error() string { return e.Path + ": " + e.Err.Error() }
+// Error reads as a shell's message: "NAME: command not found" for a
+// command looked up in PATH, else the path and the errno's text
+// ("/usr: Is a directory", "./x: Permission denied").
+func (e *ExecError) Error() string {
+	var errno unix.Errno
+	if !errors.As(e.Err, &errno) {
+		return e.Path + ": " + e.Err.Error()
+	}
+	if errno == unix.ENOENT && !strings.Contains(e.Path, "/") {
+		return e.Path + ": command not found"
+	}
+	text := errno.Error()
+	return e.Path + ": " + strings.ToUpper(text[:1]) + text[1:]
+}
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // Platforms are the platforms Run can use, by name.
@@ -124,6 +146,18 @@ func Boot(cfg Config) (*Sandbox, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// The mount sources and the working directory's, until the root
+	// file system takes them.
+	release := func() {
+		for _, m := range cfg.FS.Mounts {
+			if m.Source != nil {
+				m.Source.Close()
+			}
+		}
+		if cfg.CwdSource != nil {
+			cfg.CwdSource.Close()
+		}
+	}
 	conf := stub.DefaultConfinement()
 	if cfg.Confinement != nil {
 		conf = *cfg.Confinement
@@ -140,36 +174,34 @@ func Boot(cfg Config) (*Sandbox, error) {
 	}
 	p, err := newPlatform(conf)
 	if err != nil {
+		release()
 		if cfg.RootFile != nil {
 			cfg.RootFile.Close()
 		}
 		return nil, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
 	}
 	s := &Sandbox{p: p, cfg: cfg, started: make(chan struct{})}
-	if err := s.boot(clk); err != nil {
+	if err := s.boot(clk, release); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Sandbox) boot(clk clocks.Offsets) error {
+func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
 	cfg, p := s.cfg, s.p
 	if cfg.Lockdown != nil {
 		loader.ReadHostAuxv()
 		if err := cfg.Lockdown(cfg.Platform); err != nil {
+			release()
 			return err
 		}
 	}
-	root, err := newRoot(cfg.Root, cfg.RootFile)
+	root, err := newRoot(cfg.Root, cfg.RootFile, cfg.FS)
 	if err != nil {
 		return err
 	}
 	s.root = root
-	cwd := chooseCwd(root, cfg.Cwd, cfg.CallerCwd)
-	if err := root.Chdir(cwd); err != nil {
-		return fmt.Errorf("--cwd=%s: %w", cwd, err)
-	}
 	table, err := linux.NewTable()
 	if err != nil {
 		return err
@@ -184,7 +216,17 @@ func (s *Sandbox) boot(clk clocks.Offsets) error {
 	if cfg.Strace != nil {
 		k.SetStrace(strace.New(cfg.Strace))
 	}
-	if err := root.mountKernelFS(k); err != nil {
+	procFS, err := root.mountKernelFS(k)
+	if err != nil {
+		if cfg.CwdSource != nil {
+			cfg.CwdSource.Close()
+		}
+		return err
+	}
+	if err := root.enterCwd(cfg.Cwd, cfg.CallerCwd, cfg.CwdSource); err != nil {
+		return err
+	}
+	if err := root.publishMounts(procFS); err != nil {
 		return err
 	}
 	k.Memory = usage.NewMemory(cfg.MemoryLimit)
@@ -435,21 +477,6 @@ func comm(exe string) string {
 	return b
 }
 
-// chooseCwd returns want, or the caller's working directory (caller, or
-// this process's if "") if it exists inside the sandbox, or /.
-func chooseCwd(root *Root, want, caller string) string {
-	if want != "" {
-		return want
-	}
-	if caller == "" {
-		caller, _ = os.Getwd()
-	}
-	if caller != "" && root.IsDir(caller) {
-		return caller
-	}
-	return "/"
-}
-
 // lookPath finds name as execvp does: as given if it has a slash, else in
 // the directories of PATH (or the default PATH).
 func lookPath(root *Root, name string, env []string) (string, error) {
@@ -457,6 +484,10 @@ func lookPath(root *Root, name string, env []string) (string, error) {
 		return "", fmt.Errorf("empty command name: %w", unix.ENOENT)
 	}
 	if strings.Contains(name, "/") {
+		// execve says EACCES for a directory; a shell says what it is.
+		if root.IsDir(name) {
+			return "", unix.EISDIR
+		}
 		return name, nil
 	}
 	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
