@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -28,7 +30,11 @@ func hooksOf(h *specs.Hooks, pick func(*specs.Hooks) []specs.Hook) []specs.Hook 
 // container's state as JSON on its stdin, its own args and env, within its
 // timeout; the first that fails stops them.
 func runHooks(st *containerState, stage string, hooks []specs.Hook) error {
-	state, err := json.Marshal(st.spec())
+	spec := st.spec()
+	if spec.Pid != 0 {
+		spec.Pid = sentryPid(spec.Pid)
+	}
+	state, err := json.Marshal(spec)
 	if err != nil {
 		return err
 	}
@@ -78,4 +84,21 @@ func ociLog() *slog.Logger {
 // signalNotify relays the signals a foreground exec passes on.
 func signalNotify(ch chan os.Signal) {
 	signal.Notify(ch, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
+}
+
+// sentryPid returns the pid of the sentry, the child of sandbox process
+// pid, or pid itself if it has none.
+func sentryPid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return pid
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return pid
+	}
+	if n, err := strconv.Atoi(f[0]); err == nil {
+		return n
+	}
+	return pid
 }

@@ -214,7 +214,9 @@ func TestOCIBadInput(t *testing.T) {
 	noRoot := workDir(t, "noroot")
 	os.WriteFile(filepath.Join(noRoot, "config.json"), []byte(`{"ociVersion":"1.0.0","process":{"args":["sh"],"cwd":"/"},"root":{"path":"/nonexistent"}}`), 0o644)
 	capBundle := ociBundle(t, "echo")
-	writeConfig(t, capBundle, func(s *specs.Spec) { s.Process.Capabilities = &specs.LinuxCapabilities{Effective: []string{"CAP_NOPE"}} })
+	writeConfig(t, capBundle, func(s *specs.Spec) {
+		s.Process.Capabilities = &specs.LinuxCapabilities{Effective: []string{"CAP_NOPE"}}
+	})
 	for _, tc := range []struct {
 		name string
 		args []string
