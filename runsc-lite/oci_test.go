@@ -191,7 +191,33 @@ func TestOCICrash(t *testing.T) {
 		t.Fatalf("start: %v", r)
 	}
 	st := ociStatus(t, stateDir, "c2")
+	// An exec in flight when the sandbox dies ends with one line.
+	execCmd := exec.Command(runscBin, "--root", stateDir, "exec", "c2", "sleep", "100")
+	var execErr strings.Builder
+	execCmd.Stderr = &execErr
+	if err := execCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if r := oci(t, stateDir, "ps", "--format", "json", "c2"); strings.Contains(r.stdout, "2") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the exec'd process never showed in ps")
+		}
+	}
 	unix.Kill(st.Pid, unix.SIGKILL)
+	done := make(chan error, 1)
+	go func() { done <- execCmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil || strings.Count(execErr.String(), "\n") != 1 {
+			t.Errorf("exec when the sandbox died: %v, stderr %q; want a failure in one line", err, execErr.String())
+		}
+	case <-time.After(20 * time.Second):
+		execCmd.Process.Kill()
+		t.Error("exec did not end when the sandbox died")
+	}
 	waitStatus(t, stateDir, "c2", specs.StateStopped)
 	if r := oci(t, stateDir, "exec", "c2", "echo"); r.code == 0 || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("exec into a crashed container: %v", r)
@@ -201,6 +227,27 @@ func TestOCICrash(t *testing.T) {
 	}
 	if r := oci(t, stateDir, "list", "--format", "json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("list after delete: %v", r)
+	}
+	// A create killed before it started the sandbox leaves a state that
+	// says creating; delete removes it. Damaged state: delete --force.
+	os.MkdirAll(filepath.Join(stateDir, "c3"), 0o700)
+	os.WriteFile(filepath.Join(stateDir, "c3", "state.json"), []byte(`{"ID":"c3","Bundle":"/x"}`), 0o600)
+	if st := ociStatus(t, stateDir, "c3"); st.Status != specs.StateCreating {
+		t.Errorf("a half-made container: %+v, want creating", st)
+	}
+	if r := oci(t, stateDir, "delete", "c3"); r.code != 0 {
+		t.Errorf("delete of a half-made container: %v", r)
+	}
+	os.MkdirAll(filepath.Join(stateDir, "c4"), 0o700)
+	os.WriteFile(filepath.Join(stateDir, "c4", "state.json"), []byte(`{"ID":`), 0o600)
+	if r := oci(t, stateDir, "delete", "c4"); r.code == 0 || !strings.Contains(r.stderr, "damaged") {
+		t.Errorf("delete of a damaged state: %v", r)
+	}
+	if r := oci(t, stateDir, "delete", "--force", "c4"); r.code != 0 {
+		t.Errorf("delete --force of a damaged state: %v", r)
+	}
+	if ents, _ := os.ReadDir(stateDir); len(ents) != 0 {
+		t.Errorf("state left: %v", ents)
 	}
 }
 
