@@ -222,9 +222,6 @@ func create(args []string, bundle, pidFile, consoleSocket string) error {
 	if err != nil {
 		return err
 	}
-	if consoleSocket != "" {
-		return errors.New("--console-socket: a terminal for a container is not supported yet")
-	}
 	bundle, err = filepath.Abs(bundle)
 	if err != nil {
 		return err
@@ -233,8 +230,9 @@ func create(args []string, bundle, pidFile, consoleSocket string) error {
 	if err != nil {
 		return err
 	}
-	if s.Process != nil && s.Process.Terminal {
-		return errors.New("config.json: process.terminal: a terminal for a container is not supported yet")
+	terminal := s.Process != nil && s.Process.Terminal
+	if terminal != (consoleSocket != "") {
+		return errors.New("config.json: process.terminal and --console-socket go together")
 	}
 	plan, err := planFromSpec(s, bundle, ociLog())
 	if err != nil {
@@ -275,7 +273,16 @@ func create(args []string, bundle, pidFile, consoleSocket string) error {
 	if err := st.save(); err != nil {
 		return err
 	}
-	pid, err := startSandboxProcess(st, [3]*os.File{os.Stdin, os.Stdout, os.Stderr})
+	stdio := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	if terminal {
+		slave, err := newConsole(consoleSocket)
+		if err != nil {
+			return err
+		}
+		defer slave.Close()
+		stdio = [3]*os.File{slave, slave, slave}
+	}
+	pid, err := startSandboxProcess(st, stdio)
 	if err != nil {
 		return err
 	}
@@ -473,9 +480,7 @@ func execProcess(args []string, o execOptions) (int, error) {
 	if err := checkID(args[0]); err != nil {
 		return 0, err
 	}
-	if o.tty || o.consoleSocket != "" {
-		return 0, errors.New("--tty: a terminal for exec is not supported yet")
-	}
+
 	st, err := loadState(args[0])
 	if err != nil {
 		return 0, err
@@ -493,9 +498,7 @@ func execProcess(args []string, o execOptions) (int, error) {
 		if err := json.Unmarshal(b, &sp); err != nil {
 			return 0, fmt.Errorf("--process %s: %v", o.processFile, err)
 		}
-		if sp.Terminal {
-			return 0, errors.New("--process: terminal: a terminal for exec is not supported yet")
-		}
+		o.tty = o.tty || sp.Terminal
 		if p, err = processFromSpec(&sp); err != nil {
 			return 0, fmt.Errorf("--process: %w", err)
 		}
@@ -519,10 +522,24 @@ func execProcess(args []string, o execOptions) (int, error) {
 			p.User.UID, p.User.GID = uint32(uid), uint32(gid)
 		}
 	}
-	if o.detach {
-		return 0, execDetached(st, p, o.pidFile)
+	if o.tty != (o.consoleSocket != "") {
+		return 0, errors.New("--tty (or the process's terminal) and --console-socket go together")
 	}
-	resp, err := st.client().Call(control.Request{Method: control.MethodExec, Process: &p}, os.Stdin, os.Stdout, os.Stderr)
+	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	if o.tty {
+		// The terminal is made here, before a --detach child, which
+		// inherits it as its stdio.
+		slave, err := newConsole(o.consoleSocket)
+		if err != nil {
+			return 0, err
+		}
+		defer slave.Close()
+		stdio = []*os.File{slave, slave, slave}
+	}
+	if o.detach {
+		return 0, execDetached(st, p, o.pidFile, stdio)
+	}
+	resp, err := st.client().Call(control.Request{Method: control.MethodExec, Process: &p}, stdio...)
 	if err != nil {
 		return 0, err
 	}
@@ -559,7 +576,7 @@ func waitExec(st *containerState, pid int) (int, error) {
 // execDetached starts a child `exec` (without --detach) that runs p and
 // waits for it, and returns once p runs; the child's pid, whose exit status
 // is p's, goes to pidFile, as containerd's shim expects.
-func execDetached(st *containerState, p sandbox.Process, pidFile string) error {
+func execDetached(st *containerState, p sandbox.Process, pidFile string, stdio []*os.File) error {
 	dir, err := os.MkdirTemp("", "runsc-lite-exec")
 	if err != nil {
 		return err
@@ -582,7 +599,7 @@ func execDetached(st *containerState, p sandbox.Process, pidFile string) error {
 	}
 	args = append(args, "exec", "--process", pf, st.ID)
 	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: args, Env: append(os.Environ(), execChildEnv+"=1"),
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: []*os.File{w},
+		Stdin: stdio[0], Stdout: stdio[1], Stderr: stdio[2], ExtraFiles: []*os.File{w},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 	if err := cmd.Start(); err != nil {
 		w.Close()
