@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -874,4 +875,55 @@ func copyFileBinds(plan *bootPlan) (string, error) {
 		plan.Binds[i].Host = dst
 	}
 	return dir, nil
+}
+
+// ociRun is runc's run: create container args[0] from bundle, start it,
+// wait for it and delete it; its status is the container's.
+func ociRun(args []string, bundle, pidFile string) (int, error) {
+	id, err := oneID(args)
+	if err != nil {
+		return 0, err
+	}
+	if err := create(args, bundle, pidFile, ""); err != nil {
+		return 0, err
+	}
+	defer func() {
+		if st, err := loadState(id); err == nil {
+			st.destroy()
+		}
+	}()
+	if err := start(args); err != nil {
+		return 0, err
+	}
+	st, err := loadState(id)
+	if err != nil {
+		return 0, err
+	}
+	// Signals to this process go to the container, as runc's run passes
+	// them on.
+	sigs := make(chan os.Signal, 4)
+	signalNotify(sigs)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			st.client().Call(control.Request{Method: control.MethodSignal, Signal: int(s.(syscall.Signal))})
+		}
+	}()
+	// The sandbox process is this process's child (create started it),
+	// and exits with the container's status.
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(st.Pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("waiting for the sandbox: %w", err)
+		}
+		break
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
 }

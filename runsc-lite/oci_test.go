@@ -290,3 +290,21 @@ func TestOCIBadInput(t *testing.T) {
 		t.Errorf("state left behind: %v", ents)
 	}
 }
+
+// TestOCIRun is runc's run: the container's output and status, and no
+// state left.
+func TestOCIRun(t *testing.T) {
+	bundle := ociBundle(t, "sh", "-c", "echo x; id -u; exit 7")
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Process.Args = []string{"sh", "-c", "echo x; id -u; exit 7"}
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+	})
+	stateDir := workDir(t, "state")
+	r := oci(t, stateDir, "run", "--bundle", bundle, "r1")
+	if r.code != 7 || r.stdout != "x\n1000\n" {
+		t.Errorf("run --bundle: %v, want x, uid 1000 and status 7", r)
+	}
+	if ents, _ := os.ReadDir(stateDir); len(ents) != 0 {
+		t.Errorf("state left: %v", ents)
+	}
+}
