@@ -77,6 +77,9 @@ func TestSigframeMatchesC(t *testing.T) {
 	} {
 		want[c] = uint64(g)
 	}
+	var iov Iovec
+	want["sizeof(struct iovec)"] = uint64(unsafe.Sizeof(iov))
+	want["offsetof(struct iovec, iov_len)"] = uint64(unsafe.Offsetof(iov.Len))
 	var chld SigChld
 	fields := unsafe.Offsetof(f.Info.Fields)
 	for c, g := range map[string]uintptr{

@@ -4,7 +4,8 @@
 //
 // Application memory is real host memory of a stub process (docs/architecture.md,
 // section 4); the sentry changes its mappings only through the AddressSpace
-// methods and copies data with ReadAt/WriteAt. Every implementation passes
+// methods and copies data with ReadAt/WriteAt and their vectored forms,
+// ReadVec/WriteVec (ProcessMemory, for platforms of stub processes). Every implementation passes
 // the suite in platform/platformtest.
 //
 // The value types here (Registers, FPState, Event) are shared by all
@@ -53,6 +54,13 @@ type AddressSpace interface {
 	// says how much was copied before it.
 	ReadAt(dst []byte, addr uintptr) (n int, err error)
 	WriteAt(src []byte, addr uintptr) (n int, err error)
+	// ReadVec and WriteVec are ReadAt and WriteAt over several ranges of
+	// application memory taken in order (an iovec array), in one copy:
+	// they move as many bytes as the smaller of the buffer and the
+	// ranges hold, and stop as ReadAt does at the first byte they cannot
+	// reach. Empty ranges are skipped.
+	ReadVec(dst []byte, src []Range) (n int, err error)
+	WriteVec(src []byte, dst []Range) (n int, err error)
 	// Fork returns a copy-on-write copy of this address space.
 	Fork() (AddressSpace, error)
 	// Reserved lists the ranges the application may not map, unmap or
@@ -102,6 +110,28 @@ func (r Range) Overlaps(start, length uintptr) bool {
 // Contains reports whether addr is in r.
 func (r Range) Contains(addr uintptr) bool {
 	return r.Start <= addr && addr < r.End
+}
+
+// CopyEachRange is ReadVec or WriteVec for an address space without a
+// vectored copy of its own (memplatform, test fakes): copyAt, its ReadAt
+// or WriteAt, runs on each nonempty range of rs in order with its part of
+// b, until the smaller of b and the ranges is moved or a copy fails.
+func CopyEachRange(b []byte, rs []Range, copyAt func(b []byte, addr uintptr) (int, error)) (int, error) {
+	done := 0
+	for _, r := range rs {
+		if done == len(b) {
+			break
+		}
+		if r.End <= r.Start {
+			continue
+		}
+		n, err := copyAt(b[done:done+int(min(r.End-r.Start, uintptr(len(b)-done)))], r.Start)
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
 // ErrContextDead is returned by Switch when the host thread or process behind

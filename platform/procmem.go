@@ -1,37 +1,113 @@
 package platform
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
 
-// ReadProcessMemory and WriteProcessMemory implement AddressSpace.ReadAt
-// and WriteAt for platforms whose application memory is real memory of a
-// host process (pid), with process_vm_readv and process_vm_writev. A copy
-// stops at the first byte it cannot reach: an unmapped or inaccessible page,
-// the start of reserved (which the application may not touch, so neither may
-// a copy on its behalf), or the end of the address space; it then returns
-// the count so far and an error wrapping EFAULT. Other failures are the host
-// errno (ESRCH once the process is gone).
-func ReadProcessMemory(pid int, reserved Range, dst []byte, addr uintptr) (int, error) {
-	return copyProcessMemory(pid, reserved, dst, addr, unix.ProcessVMReadv)
+	"golang.org/x/sys/unix"
+)
+
+// ProcessMemory is AddressSpace's ReadAt, WriteAt, ReadVec and WriteVec
+// for platforms whose application memory is real memory of a host process
+// (systrap and ptrace): process_vm_readv and process_vm_writev, one host
+// call per copy however many ranges it has (more only beyond IOV_MAX
+// ranges, or to go on after a partial transfer). Copies honour the
+// reserved range and the end of the address space as
+// ReadProcessMemoryVec says.
+type ProcessMemory struct {
+	// Holder is the address space, held in use during every copy: its
+	// pid is the stub's until it is released.
+	Holder   Holder
+	PID      int
+	Reserved Range
+	// Gone is the error of a copy from a released or dead process.
+	Gone error
 }
 
-// WriteProcessMemory: see ReadProcessMemory.
+// ReadAt implements AddressSpace.ReadAt.
+func (m ProcessMemory) ReadAt(dst []byte, addr uintptr) (int, error) {
+	return m.ReadVec(dst, []Range{RangeOf(addr, len(dst))})
+}
+
+// WriteAt implements AddressSpace.WriteAt.
+func (m ProcessMemory) WriteAt(src []byte, addr uintptr) (int, error) {
+	return m.WriteVec(src, []Range{RangeOf(addr, len(src))})
+}
+
+// ReadVec implements AddressSpace.ReadVec.
+func (m ProcessMemory) ReadVec(dst []byte, src []Range) (int, error) {
+	return m.copy(dst, src, unix.ProcessVMReadv)
+}
+
+// WriteVec implements AddressSpace.WriteVec.
+func (m ProcessMemory) WriteVec(src []byte, dst []Range) (int, error) {
+	return m.copy(src, dst, unix.ProcessVMWritev)
+}
+
+func (m ProcessMemory) copy(b []byte, rs []Range, op processVMOp) (int, error) {
+	if !m.Holder.Enter() {
+		return 0, m.Gone
+	}
+	defer m.Holder.Leave()
+	n, err := copyProcessMemory(m.PID, m.Reserved, b, rs, op)
+	if errors.Is(err, unix.ESRCH) {
+		return n, m.Gone
+	}
+	return n, err
+}
+
+// RangeOf is the range of n bytes at addr, cut at the top of the address
+// space if it would wrap around.
+func RangeOf(addr uintptr, n int) Range {
+	end := addr + uintptr(n)
+	if end < addr {
+		end = ^uintptr(0)
+	}
+	return Range{addr, end}
+}
+
+// ReadProcessMemory copies application memory at addr of the process pid
+// to dst (ReadProcessMemoryVec of one range).
+func ReadProcessMemory(pid int, reserved Range, dst []byte, addr uintptr) (int, error) {
+	return copyProcessMemory(pid, reserved, dst, []Range{RangeOf(addr, len(dst))}, unix.ProcessVMReadv)
+}
+
+// WriteProcessMemory copies src to application memory at addr of the
+// process pid (WriteProcessMemoryVec of one range).
 func WriteProcessMemory(pid int, reserved Range, src []byte, addr uintptr) (int, error) {
-	return copyProcessMemory(pid, reserved, src, addr, unix.ProcessVMWritev)
+	return copyProcessMemory(pid, reserved, src, []Range{RangeOf(addr, len(src))}, unix.ProcessVMWritev)
+}
+
+// ReadProcessMemoryVec copies the ranges src of the process pid, in
+// order, to dst, with process_vm_readv: as many bytes as the smaller of
+// dst and the ranges hold. A copy stops at the first byte it cannot reach:
+// an unmapped or inaccessible page, the start of reserved (which the
+// application may not touch, so neither may a copy on its behalf), or the
+// end of the address space; it then returns the count so far and an error
+// wrapping EFAULT. Other failures are the host errno (ESRCH once the
+// process is gone).
+func ReadProcessMemoryVec(pid int, reserved Range, dst []byte, src []Range) (int, error) {
+	return copyProcessMemory(pid, reserved, dst, src, unix.ProcessVMReadv)
+}
+
+// WriteProcessMemoryVec copies src to the ranges dst of the process pid,
+// in order, with process_vm_writev: see ReadProcessMemoryVec.
+func WriteProcessMemoryVec(pid int, reserved Range, src []byte, dst []Range) (int, error) {
+	return copyProcessMemory(pid, reserved, src, dst, unix.ProcessVMWritev)
 }
 
 type processVMOp func(pid int, local []unix.Iovec, remote []unix.RemoteIovec, flags uint) (int, error)
 
-func copyProcessMemory(pid int, reserved Range, b []byte, addr uintptr, op processVMOp) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	want := userLength(reserved, addr, len(b))
+// maxIOV is the most iovecs process_vm_readv and process_vm_writev take
+// on either side (IOV_MAX).
+const maxIOV = 1024
+
+func copyProcessMemory(pid int, reserved Range, b []byte, rs []Range, op processVMOp) (int, error) {
+	remote, want, cut := remoteIovecs(reserved, rs, len(b))
 	done := 0
 	for done < want {
 		local := []unix.Iovec{{Base: &b[done]}}
 		local[0].SetLen(want - done)
-		remote := []unix.RemoteIovec{{Base: addr + uintptr(done), Len: want - done}}
-		n, err := op(pid, local, remote, 0)
+		n, err := op(pid, local, remote[:min(len(remote), maxIOV)], 0)
 		if err != nil {
 			return done, err
 		}
@@ -39,11 +115,51 @@ func copyProcessMemory(pid int, reserved Range, b []byte, addr uintptr, op proce
 			break
 		}
 		done += n
+		remote = dropRemote(remote, n)
 	}
-	if done < len(b) {
+	if done < want || cut {
 		return done, unix.EFAULT
 	}
 	return done, nil
+}
+
+// remoteIovecs lists the nonempty parts of rs that a copy of at most n
+// bytes reaches, stopping at reserved and at the end of the address space,
+// and returns them, their total, and whether a range was cut short there.
+func remoteIovecs(reserved Range, rs []Range, n int) ([]unix.RemoteIovec, int, bool) {
+	var remote []unix.RemoteIovec
+	total := 0
+	for _, r := range rs {
+		if total == n {
+			break
+		}
+		if r.End <= r.Start {
+			continue
+		}
+		want := int(min(r.End-r.Start, uintptr(n-total)))
+		got := userLength(reserved, r.Start, want)
+		if got > 0 {
+			remote = append(remote, unix.RemoteIovec{Base: r.Start, Len: got})
+			total += got
+		}
+		if got < want {
+			return remote, total, true
+		}
+	}
+	return remote, total, false
+}
+
+// dropRemote drops the first n bytes of remote, in place.
+func dropRemote(remote []unix.RemoteIovec, n int) []unix.RemoteIovec {
+	for len(remote) > 0 && n >= remote[0].Len {
+		n -= remote[0].Len
+		remote = remote[1:]
+	}
+	if n > 0 {
+		remote[0].Base += uintptr(n)
+		remote[0].Len -= n
+	}
+	return remote
 }
 
 // userLength is how much of [addr, addr+n) can be copied before reaching

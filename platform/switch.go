@@ -33,14 +33,19 @@ func (g *SwitchGate) Delivered() { g.interrupted.Store(false) }
 // Leave marks the end of Switch.
 func (g *SwitchGate) Leave() { g.running.Store(false) }
 
-// InUse is a platform's address space as Switch holds it.
-type InUse interface {
-	comparable
+// Holder is an address space that can be held in use.
+type Holder interface {
 	// Enter holds the address space in use, so that it is not released
 	// under the caller; false if it is released already.
 	Enter() bool
 	// Leave ends a use Enter began.
 	Leave()
+}
+
+// InUse is a platform's address space as Switch holds it.
+type InUse interface {
+	comparable
+	Holder
 }
 
 // Bindable is a context that runs in one address space at a time.

@@ -27,3 +27,4 @@ struct rt_sigframe {
 
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>

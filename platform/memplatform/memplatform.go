@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -69,7 +70,15 @@ type page struct {
 type AddressSpace struct {
 	mu    sync.Mutex
 	pages map[uintptr]*page // by address; guarded by mu
+	// copies counts ReadAt, WriteAt, ReadVec and WriteVec calls: each
+	// would be one host call on a platform of stub processes.
+	copies atomic.Int64
 }
+
+// Copies returns how many copies (ReadAt, WriteAt, ReadVec, WriteVec)
+// the address space has made: tests count the host calls a path would
+// make with it.
+func (as *AddressSpace) Copies() int64 { return as.copies.Load() }
 
 var _ platform.AddressSpace = (*AddressSpace)(nil)
 
@@ -227,11 +236,37 @@ func (as *AddressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
 	return as.copy(src, addr, unix.PROT_WRITE, func(pg []byte, b []byte) int { return copy(pg, b) })
 }
 
+// ReadVec implements platform.AddressSpace.
+func (as *AddressSpace) ReadVec(dst []byte, src []platform.Range) (int, error) {
+	return as.copyVec(dst, src, unix.PROT_READ, func(pg []byte, b []byte) int { return copy(b, pg) })
+}
+
+// WriteVec implements platform.AddressSpace.
+func (as *AddressSpace) WriteVec(src []byte, dst []platform.Range) (int, error) {
+	return as.copyVec(src, dst, unix.PROT_WRITE, func(pg []byte, b []byte) int { return copy(pg, b) })
+}
+
+// copyVec is copy over the ranges rs in order, under one hold of mu.
+func (as *AddressSpace) copyVec(b []byte, rs []platform.Range, prot int, move func(pg, b []byte) int) (int, error) {
+	as.copies.Add(1)
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return platform.CopyEachRange(b, rs, func(part []byte, addr uintptr) (int, error) {
+		return as.copyLocked(part, addr, prot, move)
+	})
+}
+
 // copy moves b to or from the pages at addr, page by page, with move; a
 // page that is missing or lacks prot ends it with EFAULT.
 func (as *AddressSpace) copy(b []byte, addr uintptr, prot int, move func(pg, b []byte) int) (int, error) {
+	as.copies.Add(1)
 	as.mu.Lock()
 	defer as.mu.Unlock()
+	return as.copyLocked(b, addr, prot, move)
+}
+
+// copyLocked is copy with mu held.
+func (as *AddressSpace) copyLocked(b []byte, addr uintptr, prot int, move func(pg, b []byte) int) (int, error) {
 	done := 0
 	for done < len(b) {
 		a := addr + uintptr(done)

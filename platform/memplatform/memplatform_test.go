@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform/platformtest"
 )
 
 func TestCopiesHonourProtection(t *testing.T) {
@@ -34,6 +36,12 @@ func TestCopiesHonourProtection(t *testing.T) {
 	if _, err := as.Mmap(base, pageSize, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, nil, 0); err != unix.EINVAL {
 		t.Errorf("a mapping without MAP_FIXED: %v, want EINVAL", err)
 	}
+}
+
+// TestVectoredCopies runs the platform conformance suite's checks of
+// ReadVec and WriteVec.
+func TestVectoredCopies(t *testing.T) {
+	platformtest.CheckVectoredCopies(t, &AddressSpace{pages: make(map[uintptr]*page)})
 }
 
 func TestMremapAndFork(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
 )
 
 func testMmapFile(t *testing.T, f Factory, _ Options) {
@@ -147,6 +149,87 @@ func testReadWriteUnmapped(t *testing.T, f Factory, _ Options) {
 	}
 	if got := read(t, as, hole-100, 100); !bytes.Equal(got, pattern[:100]) {
 		t.Errorf("the mapped part of a short WriteAt holds % x, want % x", got, pattern[:100])
+	}
+}
+
+func testReadWriteVec(t *testing.T, f Factory, _ Options) {
+	p := newPlatform(t, f)
+	as, _ := newAddressSpace(t, p)
+	CheckVectoredCopies(t, as)
+}
+
+// CheckVectoredCopies checks ReadVec and WriteVec on as, which has nothing
+// mapped from faultAddr for three pages: ranges are taken in order, empty
+// ones skipped, and the copy moves the smaller of the buffer and the
+// ranges, as one copy even beyond IOV_MAX ranges; it stops at a hole with
+// what came before it, and at the platform's reserved ranges, which a
+// copy may never reach. It is exported for platforms that run nothing
+// (memplatform) and so do not run the whole suite.
+func CheckVectoredCopies(t *testing.T, as platform.AddressSpace) {
+	const (
+		base = faultAddr
+		hole = faultAddr + 2*pageSize
+	)
+	mapAnon(t, as, base, 2*pageSize, unix.PROT_READ|unix.PROT_WRITE)
+	rs := []platform.Range{{Start: base + pageSize - 3, End: base + pageSize + 5}, {Start: base + 100, End: base + 100}, {Start: base + 10, End: base + 14}}
+	msg := []byte("abcdefghijkl")
+	if n, err := as.WriteVec(msg, rs); n != len(msg) || err != nil {
+		t.Fatalf("WriteVec of %d bytes over %v = %d, %v", len(msg), rs, n, err)
+	}
+	if got := string(read(t, as, base+pageSize-3, 8)) + string(read(t, as, base+10, 4)); got != string(msg) {
+		t.Errorf("WriteVec stored %q, want %q", got, msg)
+	}
+	for _, tc := range []struct {
+		what   string
+		length int
+		want   string
+	}{
+		{"as long as the ranges", len(msg), string(msg)},
+		{"shorter than the ranges", 5, "abcde"},
+		{"longer than the ranges", 20, string(msg)},
+	} {
+		b := make([]byte, tc.length)
+		if n, err := as.ReadVec(b, rs); string(b[:n]) != tc.want || err != nil {
+			t.Errorf("ReadVec into a buffer %s = %d (%q), %v; want %q, nil", tc.what, n, b[:n], err, tc.want)
+		}
+	}
+
+	// One range per two bytes, more than IOV_MAX of them.
+	many := make([]platform.Range, 1500)
+	for i := range many {
+		many[i] = platform.Range{Start: base + uintptr(4*i), End: base + uintptr(4*i+2)}
+	}
+	pattern := bytes.Repeat([]byte("xy"), len(many))
+	if n, err := as.WriteVec(pattern, many); n != len(pattern) || err != nil {
+		t.Fatalf("WriteVec over %d ranges = %d, %v", len(many), n, err)
+	}
+	back := make([]byte, len(pattern))
+	if n, err := as.ReadVec(back, many); n != len(back) || err != nil || !bytes.Equal(back, pattern) {
+		t.Errorf("ReadVec over %d ranges = %d, %v, equal: %v", len(many), n, err, bytes.Equal(back, pattern))
+	}
+
+	into := []platform.Range{{Start: base + 10, End: base + 14}, {Start: hole - 2, End: hole + 2}, {Start: base, End: base + 4}}
+	for _, c := range []struct {
+		name string
+		copy func([]byte, []platform.Range) (int, error)
+	}{{"ReadVec", as.ReadVec}, {"WriteVec", as.WriteVec}} {
+		if n, err := c.copy(make([]byte, 12), into); n != 6 || !errors.Is(err, unix.EFAULT) {
+			t.Errorf("%s over %v, the second range into a hole = %d, %v; want 6 and an error wrapping EFAULT", c.name, into, n, err)
+		}
+		for _, r := range as.Reserved() {
+			reach := []platform.Range{{Start: base, End: base + 4}, {Start: r.Start, End: r.Start + 4}}
+			if n, err := c.copy(make([]byte, 8), reach); n != 4 || !errors.Is(err, unix.EFAULT) {
+				t.Errorf("%s over %v, the second range reserved = %d, %v; want 4 and an error wrapping EFAULT", c.name, reach, n, err)
+			}
+		}
+	}
+	for _, r := range as.Reserved() {
+		if n, err := as.ReadAt(make([]byte, 4), r.Start); n != 0 || !errors.Is(err, unix.EFAULT) {
+			t.Errorf("ReadAt of the reserved range at %#x = %d, %v; want 0 and an error wrapping EFAULT", r.Start, n, err)
+		}
+		if n, err := as.WriteAt(make([]byte, 4), r.Start); n != 0 || !errors.Is(err, unix.EFAULT) {
+			t.Errorf("WriteAt of the reserved range at %#x = %d, %v; want 0 and an error wrapping EFAULT", r.Start, n, err)
+		}
 	}
 }
 

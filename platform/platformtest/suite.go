@@ -84,6 +84,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 		{"MmapMemfd", testMmapMemfd},
 		{"Mremap", testMremap},
 		{"ReadWriteUnmapped", testReadWriteUnmapped},
+		{"ReadWriteVec", testReadWriteVec},
 		{"ManyAddressSpaces", testManyAddressSpaces},
 		{"Attacks", testAttacks},
 		{"Hijack", testHijack},

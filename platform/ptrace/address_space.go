@@ -34,6 +34,8 @@ var errGone = fmt.Errorf("stub process is gone: %w", platform.ErrContextDead)
 
 // addressSpace is one stub process.
 type addressSpace struct {
+	platform.ProcessMemory // copies application memory, holding use
+
 	p       *Platform
 	proc    stub.Process
 	pid     int     // proc.Pid: proved by the kernel, and not reaped before Release
@@ -83,6 +85,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 // and ctl. On failure it kills the process and closes both.
 func (p *Platform) adopt(proc stub.Process, ctl int) (*addressSpace, error) {
 	as := &addressSpace{p: p, proc: proc, pid: proc.Pid, pidfd: proc.Pidfd, ctl: ctl, threads: make(map[*tracer]struct{})}
+	as.ProcessMemory = platform.ProcessMemory{Holder: as, PID: proc.Pid, Reserved: reserved, Gone: errGone}
 	t, err := startTracer(proc.Pid, proc.Pid, p.site())
 	if err != nil {
 		as.Release()
@@ -203,24 +206,6 @@ func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
 	}
 	defer as.Leave()
 	return platform.ResidentPages(as.pid, addr, vec)
-}
-
-// ReadAt implements platform.AddressSpace.
-func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
-	if !as.Enter() {
-		return 0, errGone
-	}
-	defer as.Leave()
-	return gone(platform.ReadProcessMemory(as.pid, reserved, dst, addr))
-}
-
-// WriteAt implements platform.AddressSpace.
-func (as *addressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
-	if !as.Enter() {
-		return 0, errGone
-	}
-	defer as.Leave()
-	return gone(platform.WriteProcessMemory(as.pid, reserved, src, addr))
 }
 
 // gone turns the ESRCH of a copy from a dead stub into errGone.

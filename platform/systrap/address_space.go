@@ -1,7 +1,6 @@
 package systrap
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -28,6 +27,12 @@ var errGone = fmt.Errorf("stub process is gone: %w", platform.ErrContextDead)
 
 // addressSpace is one stub process.
 type addressSpace struct {
+	// ProcessMemory copies application memory; like every use of the
+	// pid, a copy holds use: the pid is the stub's until reap, which
+	// takes use, asks the forkserver to reap the process and so lets the
+	// pid be reused.
+	platform.ProcessMemory
+
 	p     *Platform
 	sh    *sysmsg.Shared
 	ctl   int // the sentry's end of the stub's control socket
@@ -273,34 +278,6 @@ func (as *addressSpace) Enter() bool {
 
 // Leave ends a use Enter began (platform.InUse).
 func (as *addressSpace) Leave() { as.use.RUnlock() }
-
-// ReadAt implements platform.AddressSpace. Like every use of the pid, it
-// holds use: the pid is the stub's until reap, which takes use, asks the
-// forkserver to reap the process and so lets the pid be reused.
-func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
-	if !as.Enter() {
-		return 0, errGone
-	}
-	defer as.Leave()
-	return gone(platform.ReadProcessMemory(as.pid, reserved, dst, addr))
-}
-
-// WriteAt implements platform.AddressSpace.
-func (as *addressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
-	if !as.Enter() {
-		return 0, errGone
-	}
-	defer as.Leave()
-	return gone(platform.WriteProcessMemory(as.pid, reserved, src, addr))
-}
-
-// gone turns the ESRCH of a copy from a dead stub into errGone.
-func gone(n int, err error) (int, error) {
-	if errors.Is(err, unix.ESRCH) {
-		return n, errGone
-	}
-	return n, err
-}
 
 // Fork implements platform.AddressSpace: the syscall thread forks the stub
 // process (copy-on-write, as the host kernel does it), and the child maps a

@@ -17,8 +17,9 @@
 //     a sysmsg page and a signal stack. It binds lazily on Switch and gives
 //     the slot back (the stub thread exits) when it moves or is released.
 //   - The stub image and the shared region, [stub.ImageBase,
-//     sysmsg.RegionEnd), are reserved: Mmap, Munmap, Mprotect, ReadAt and
-//     WriteAt refuse them with the errno Linux gives for kernel addresses.
+//     sysmsg.RegionEnd), are reserved: Mmap, Munmap, Mprotect and the
+//     copies (platform.ProcessMemory) refuse them with the errno Linux
+//     gives for kernel addresses.
 //   - Anything application code can write (its sysmsg page, its signal
 //     frame, the syscall thread's response) is validated. A lie the stub
 //     cannot survive (a frame pointer outside the slot, a forged state)
@@ -230,7 +231,9 @@ func (p *Platform) newAddressSpace(spawn func(ctl int, sh *sysmsg.Shared) (stub.
 		sh.Close()
 		return nil, err
 	}
-	return &addressSpace{p: p, sh: sh, ctl: fds[0], proc: proc, pid: proc.Pid, pidfd: proc.Pidfd}, nil
+	as := &addressSpace{p: p, sh: sh, ctl: fds[0], proc: proc, pid: proc.Pid, pidfd: proc.Pidfd}
+	as.ProcessMemory = platform.ProcessMemory{Holder: as, PID: proc.Pid, Reserved: reserved, Gone: errGone}
+	return as, nil
 }
 
 // threadFilter returns the seccomp program for thread slot i.

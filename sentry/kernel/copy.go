@@ -3,7 +3,12 @@ package kernel
 import (
 	"runtime"
 
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
 	"runsc-lite/abi"
+	"runsc-lite/platform"
+	"runsc-lite/sentry/usermem"
 )
 
 // Structures cross into and out of application memory as typed values:
@@ -40,4 +45,34 @@ func CopyOutSlice[T any](t *Task, addr uintptr, s []T) error {
 	err := t.CopyOut(addr, abi.SliceBytes(s))
 	runtime.KeepAlive(s)
 	return err
+}
+
+// SingleIOSequence is the memory of an I/O syscall with one buffer, n
+// bytes at addr: EFAULT unless they lie in the user address space
+// (access_ok on the count given, as read(2) and write(2) check it), then
+// cut to MAX_RW_COUNT. Sockets, which cut first and check after, pass
+// min(n, usermem.MaxRW).
+func (t *Task) SingleIOSequence(addr uintptr, n uint64) (usermem.IOSequence, error) {
+	if !usermem.AccessOK(addr, n) {
+		return usermem.IOSequence{}, unix.EFAULT
+	}
+	return usermem.NewIOSequence(t.MM(), []platform.Range{platform.RangeOf(addr, int(min(n, usermem.MaxRW)))}), nil
+}
+
+// IovecsIOSequence is the memory of the cnt iovecs at addr (readv, writev,
+// a msghdr's msg_iov): EINVAL for more than UIO_MAXIOV, then the iovecs as
+// usermem.ImportIovecs checks them.
+func (t *Task) IovecsIOSequence(addr uintptr, cnt int) (usermem.IOSequence, error) {
+	if cnt < 0 || cnt > linux.UIO_MAXIOV {
+		return usermem.IOSequence{}, unix.EINVAL
+	}
+	iovs := make([]abi.Iovec, cnt)
+	if err := CopyInSlice(t, addr, iovs); err != nil {
+		return usermem.IOSequence{}, err
+	}
+	rs, err := usermem.ImportIovecs(iovs)
+	if err != nil {
+		return usermem.IOSequence{}, err
+	}
+	return usermem.NewIOSequence(t.MM(), rs), nil
 }

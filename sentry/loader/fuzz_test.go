@@ -117,6 +117,14 @@ func (as *fakeAS) ReadAt(dst []byte, addr uintptr) (int, error) {
 	return as.access(addr, len(dst), unix.PROT_READ)
 }
 
+func (as *fakeAS) ReadVec(dst []byte, src []platform.Range) (int, error) {
+	return platform.CopyEachRange(dst, src, as.ReadAt)
+}
+
+func (as *fakeAS) WriteVec(src []byte, dst []platform.Range) (int, error) {
+	return platform.CopyEachRange(src, dst, as.WriteAt)
+}
+
 func (as *fakeAS) WriteAt(src []byte, addr uintptr) (int, error) {
 	return as.access(addr, len(src), unix.PROT_WRITE)
 }

@@ -221,6 +221,18 @@ func (m *MemoryManager) CopyOut(addr uintptr, src []byte) (int, error) {
 	return m.as.WriteAt(src, addr)
 }
 
+// CopyInVec reads the ranges src of application memory, in order, into dst
+// with one copy (usermem.IO).
+func (m *MemoryManager) CopyInVec(dst []byte, src []platform.Range) (int, error) {
+	return m.as.ReadVec(dst, src)
+}
+
+// CopyOutVec writes src to the ranges dst of application memory, in
+// order, with one copy (usermem.IO).
+func (m *MemoryManager) CopyOutVec(src []byte, dst []platform.Range) (int, error) {
+	return m.as.WriteVec(src, dst)
+}
+
 // HandleFault reports whether a fault at addr was the sentry's business and
 // is now fixed. Nothing is: every mapping is real, so every fault the host
 // reports is one the application gets.
@@ -364,34 +376,46 @@ func (m *MemoryManager) findGap(length, top uintptr) (uintptr, bool) {
 	return 0, false
 }
 
-// AccessiblePrefix returns how many of the n bytes at addr the application
-// could access (write, or read) before reaching an unmapped or protected
-// page. Syscalls use it to copy as much as Linux would, and to consume no
-// more of a file than they can deliver.
-func (m *MemoryManager) AccessiblePrefix(addr uintptr, n int, write bool) int {
+// AccessibleLen returns how many bytes of the ranges rs, in order, the
+// application could access (write, or read) before reaching an unmapped or
+// protected page (usermem.IO). Syscalls use it to copy as much as Linux
+// would, and to consume no more of a file than they can deliver.
+func (m *MemoryManager) AccessibleLen(rs []platform.Range, write bool) int {
 	need := unix.PROT_READ
 	if write {
 		need = unix.PROT_WRITE
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	at, end := addr, addr+uintptr(n)
-	if end < addr {
-		end = ^uintptr(0)
-	}
-	for _, v := range m.vmas {
-		if v.End <= at {
+	n := 0
+	for _, r := range rs {
+		if r.End <= r.Start {
 			continue
 		}
+		ok := m.accessibleLocked(r, need)
+		n += ok
+		if ok < int(r.End-r.Start) {
+			break
+		}
+	}
+	return n
+}
+
+// accessibleLocked returns how many bytes of r, from its start, lie in
+// mappings with the protection need; mu is held.
+func (m *MemoryManager) accessibleLocked(r platform.Range, need int) int {
+	at := r.Start
+	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].End > at })
+	for _, v := range m.vmas[i:] {
 		if v.Start > at || v.special && v.Name == "[platform]" || v.Prot&need == 0 {
 			break
 		}
 		at = v.End
-		if at >= end {
-			return n
+		if at >= r.End {
+			return int(r.End - r.Start)
 		}
 	}
-	return int(min(at, end) - addr)
+	return int(at - r.Start)
 }
 
 // FutexKey returns what identifies the futex word at addr: for a private

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/usermem"
 )
 
 // File is an open file description: what open(2) returns and dup(2)
@@ -132,8 +134,12 @@ func (f *File) io() (FileImpl, error) {
 	return f.impl, nil
 }
 
-// Read reads at the file position and advances it (read(2)).
-func (f *File) Read(ctx context.Context, p []byte) (n int, err error) {
+// Read reads into dst at the file position and advances it (read(2)):
+// dst is cut to the part the application can write first (EFAULT if
+// none), so that no more of the file is consumed than can be delivered.
+// A blocking stream waits for its first bytes only, and returns what it
+// has after them.
+func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err error) {
 	defer func() { f.fileEvent(ctx, n, unix.IN_ACCESS) }()
 	if !f.readable() {
 		return 0, unix.EBADF
@@ -142,22 +148,38 @@ func (f *File) Read(ctx context.Context, p []byte) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if dst, err = dst.WritablePrefix(); err != nil {
+		return 0, err
+	}
 	if s, q, ok := f.blockingStream(); ok {
-		return f.readBlocking(ctx, s, q, p)
+		return f.readBlocking(ctx, s, q, dst)
 	}
 	if s, ok := impl.(Stream); ok {
-		return s.Read(ctx, p)
+		return partial(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) { return s.Read(ctx, p) })))
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n, err = impl.ReadAt(ctx, p, f.off)
-	f.off += int64(n)
-	return n, err
+	return partial(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) {
+		n, err := impl.ReadAt(ctx, p, f.off)
+		f.off += int64(n)
+		return n, err
+	})))
 }
 
-// Write writes at the file position (or the end, with O_APPEND) and
-// advances it (write(2)).
-func (f *File) Write(ctx context.Context, p []byte) (n int, err error) {
+// partial is the result of a transfer that stopped: the count if anything
+// moved (the error ends it, as Linux's short reads and writes do), else
+// the error.
+func partial(n int, err error) (int, error) {
+	if n > 0 {
+		return n, nil
+	}
+	return 0, err
+}
+
+// Write writes src at the file position (or the end, with O_APPEND) and
+// advances it (write(2)): src is cut to the part the application can read
+// first (EFAULT if none).
+func (f *File) Write(ctx context.Context, src usermem.IOSequence) (n int, err error) {
 	defer func() { f.fileEvent(ctx, n, unix.IN_MODIFY) }()
 	if !f.writable() {
 		return 0, unix.EBADF
@@ -166,27 +188,32 @@ func (f *File) Write(ctx context.Context, p []byte) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if src, err = src.ReadablePrefix(); err != nil {
+		return 0, err
+	}
 	if s, q, ok := f.blockingStream(); ok {
-		return f.writeBlocking(ctx, s, q, p)
+		return partial(src.CopyInTo(usermem.WriterFunc(func(p []byte) (int, error) { return f.writeBlocking(ctx, s, q, p) })))
 	}
 	if s, ok := impl.(Stream); ok {
-		return s.Write(ctx, p)
+		return partial(src.CopyInTo(usermem.WriterFunc(func(p []byte) (int, error) { return s.Write(ctx, p) })))
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.flags&unix.O_APPEND != 0 {
-		n, err = impl.WriteAt(ctx, p, -1)
-		if st, serr := f.inode.Stat(ctx); serr == nil {
-			f.off = st.Size
+	return partial(src.CopyInTo(usermem.WriterFunc(func(p []byte) (int, error) {
+		if f.flags&unix.O_APPEND != 0 {
+			n, err := impl.WriteAt(ctx, p, -1)
+			if st, serr := f.inode.Stat(ctx); serr == nil {
+				f.off = st.Size
+			}
+			return n, err
 		}
+		if f.off+int64(len(p)) < f.off {
+			return 0, unix.EFBIG
+		}
+		n, err := impl.WriteAt(ctx, p, f.off)
+		f.off += int64(n)
 		return n, err
-	}
-	if f.off+int64(len(p)) < f.off {
-		return 0, unix.EFBIG
-	}
-	n, err = impl.WriteAt(ctx, p, f.off)
-	f.off += int64(n)
-	return n, err
+	})))
 }
 
 // positional checks that pread/pwrite apply to the file.
@@ -206,8 +233,9 @@ func (f *File) positional(off int64) (FileImpl, error) {
 	return impl, nil
 }
 
-// PRead reads at off without moving the position (pread64(2)).
-func (f *File) PRead(ctx context.Context, p []byte, off int64) (n int, err error) {
+// PRead reads into dst at off without moving the position (pread64(2)),
+// dst cut as Read cuts it.
+func (f *File) PRead(ctx context.Context, dst usermem.IOSequence, off int64) (n int, err error) {
 	defer func() { f.fileEvent(ctx, n, unix.IN_ACCESS) }()
 	if !f.readable() {
 		return 0, unix.EBADF
@@ -216,12 +244,20 @@ func (f *File) PRead(ctx context.Context, p []byte, off int64) (n int, err error
 	if err != nil {
 		return 0, err
 	}
-	return impl.ReadAt(ctx, p, off)
+	if dst, err = dst.WritablePrefix(); err != nil {
+		return 0, err
+	}
+	return partial(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) {
+		n, err := impl.ReadAt(ctx, p, off)
+		off += int64(n)
+		return n, err
+	})))
 }
 
-// PWrite writes at off without moving the position (pwrite64(2)). As in
-// Linux, O_APPEND files append whatever off says.
-func (f *File) PWrite(ctx context.Context, p []byte, off int64) (n int, err error) {
+// PWrite writes src at off without moving the position (pwrite64(2)),
+// src cut as Write cuts it. As in Linux, O_APPEND files append whatever
+// off says.
+func (f *File) PWrite(ctx context.Context, src usermem.IOSequence, off int64) (n int, err error) {
 	defer func() { f.fileEvent(ctx, n, unix.IN_MODIFY) }()
 	if !f.writable() {
 		return 0, unix.EBADF
@@ -230,10 +266,18 @@ func (f *File) PWrite(ctx context.Context, p []byte, off int64) (n int, err erro
 	if err != nil {
 		return 0, err
 	}
-	if f.Flags()&unix.O_APPEND != 0 {
-		off = -1
+	if src, err = src.ReadablePrefix(); err != nil {
+		return 0, err
 	}
-	return impl.WriteAt(ctx, p, off)
+	appending := f.Flags()&unix.O_APPEND != 0
+	return partial(src.CopyInTo(usermem.WriterFunc(func(p []byte) (int, error) {
+		if appending {
+			return impl.WriteAt(ctx, p, -1)
+		}
+		n, err := impl.WriteAt(ctx, p, off)
+		off += int64(n)
+		return n, err
+	})))
 }
 
 // ReadAt implements io.ReaderAt for the loader: it reads until p is full
@@ -242,7 +286,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	ctx := context.Background()
 	done := 0
 	for done < len(p) {
-		n, err := f.PRead(ctx, p[done:], off+int64(done))
+		n, err := f.PRead(ctx, usermem.BytesSequence(p[done:]), off+int64(done))
 		done += n
 		if err != nil {
 			return done, err

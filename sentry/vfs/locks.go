@@ -8,6 +8,11 @@ package vfs
 //	    FSContext.Getcwd asks whether the working directory was removed,
 //	    each under its lock)
 //	  the filesystems' locks (overlay's FS.mu, ...)
+//	  the platform's address-space locks: a read or write at the file
+//	  position copies to or from application memory under File.mu
+//	  (usermem.IOSequence), as Linux holds f_pos_lock; what the
+//	  application can reach was measured before, under
+//	  mm.MemoryManager.mu, without File.mu
 //
 // Leaves, under which no other lock is taken: VFS.mu (the mount table),
 // FDTable.mu (a file a change drops is released after it),

@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/usermem"
 )
 
 // Waiting for readiness.
@@ -187,9 +189,18 @@ func (f *File) block(ctx context.Context, q *Queue, events int16, op func() (int
 	}
 }
 
-// readBlocking is Read for Waitable streams.
-func (f *File) readBlocking(ctx context.Context, s Stream, q *Queue, p []byte) (int, error) {
-	return f.block(ctx, q, unix.POLLIN, func() (int, error) { return s.Read(ctx, p) })
+// readBlocking is Read for Waitable streams: it waits until the stream
+// has bytes for dst, and takes what follows them without waiting, until
+// the stream has no more or dst is full.
+func (f *File) readBlocking(ctx context.Context, s Stream, q *Queue, dst usermem.IOSequence) (int, error) {
+	waited := false
+	return partial(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) {
+		if waited {
+			return s.Read(ctx, p)
+		}
+		waited = true
+		return f.block(ctx, q, unix.POLLIN, func() (int, error) { return s.Read(ctx, p) })
+	})))
 }
 
 // writeBlocking is Write for Waitable streams, whose Write returns n > 0

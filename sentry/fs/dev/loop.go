@@ -9,6 +9,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -144,7 +145,7 @@ func (f *loopFile) ReadAt(ctx context.Context, p []byte, off int64) (int, error)
 	if off >= size {
 		return 0, nil
 	}
-	return b.PRead(ctx, p[:min(int64(len(p)), size-off)], base+off)
+	return b.PRead(ctx, usermem.BytesSequence(p[:min(int64(len(p)), size-off)]), base+off)
 }
 
 // WriteAt implements vfs.FileImpl: writing past the end is ENOSPC.
@@ -165,7 +166,7 @@ func (f *loopFile) WriteAt(ctx context.Context, p []byte, off int64) (int, error
 	case off >= size:
 		return 0, unix.ENOSPC
 	}
-	return b.PWrite(ctx, p[:min(int64(len(p)), size-off)], base+off)
+	return b.PWrite(ctx, usermem.BytesSequence(p[:min(int64(len(p)), size-off)]), base+off)
 }
 
 // Sync implements vfs.Syncer.
@@ -353,7 +354,7 @@ func (l *loop) clearRange(ctx context.Context, start, length uint64, discard boo
 	// cannot zero a range itself.
 	zeros := make([]byte, min(length, 1<<16))
 	for done := uint64(0); done < length; {
-		n, err := b.PWrite(ctx, zeros[:min(uint64(len(zeros)), length-done)], base+int64(start+done))
+		n, err := b.PWrite(ctx, usermem.BytesSequence(zeros[:min(uint64(len(zeros)), length-done)]), base+int64(start+done))
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/usermem"
 )
 
 func u64(v uint64) []byte { return binary.NativeEndian.AppendUint64(nil, v) }
@@ -19,20 +21,20 @@ func TestCounter(t *testing.T) {
 	}
 	defer f.DecRef()
 	buf := make([]byte, 8)
-	if n, err := f.Read(ctx, buf); n != 8 || err != nil || binary.NativeEndian.Uint64(buf) != 3 {
+	if n, err := f.Read(ctx, usermem.BytesSequence(buf)); n != 8 || err != nil || binary.NativeEndian.Uint64(buf) != 3 {
 		t.Fatalf("read = %d, %v, %v", n, err, buf)
 	}
-	if _, err := f.Read(ctx, buf); err != unix.EAGAIN {
+	if _, err := f.Read(ctx, usermem.BytesSequence(buf)); err != unix.EAGAIN {
 		t.Fatalf("read at 0 = %v, want EAGAIN", err)
 	}
-	if _, err := f.Read(ctx, buf[:4]); err != unix.EINVAL {
+	if _, err := f.Read(ctx, usermem.BytesSequence(buf[:4])); err != unix.EINVAL {
 		t.Fatalf("short read = %v, want EINVAL", err)
 	}
-	if _, err := f.Write(ctx, u64(^uint64(0))); err != unix.EINVAL {
+	if _, err := f.Write(ctx, usermem.BytesSequence(u64(^uint64(0)))); err != unix.EINVAL {
 		t.Fatalf("write 2^64-1 = %v, want EINVAL", err)
 	}
-	f.Write(ctx, u64(maxCount))
-	if _, err := f.Write(ctx, u64(1)); err != unix.EAGAIN {
+	f.Write(ctx, usermem.BytesSequence(u64(maxCount)))
+	if _, err := f.Write(ctx, usermem.BytesSequence(u64(1))); err != unix.EAGAIN {
 		t.Fatalf("overflowing write = %v, want EAGAIN", err)
 	}
 	if ev := f.Readiness(unix.POLLIN | unix.POLLOUT); ev&unix.POLLOUT != 0 || ev&unix.POLLIN == 0 {
@@ -46,12 +48,12 @@ func TestSemaphoreAndBlocking(t *testing.T) {
 	defer f.DecRef()
 	buf := make([]byte, 8)
 	for range 2 {
-		if _, err := f.Read(ctx, buf); err != nil || binary.NativeEndian.Uint64(buf) != 1 {
+		if _, err := f.Read(ctx, usermem.BytesSequence(buf)); err != nil || binary.NativeEndian.Uint64(buf) != 1 {
 			t.Fatalf("semaphore read = %v, %v", buf, err)
 		}
 	}
-	go func() { time.Sleep(10 * time.Millisecond); f.Write(ctx, u64(5)) }()
-	if _, err := f.Read(ctx, buf); err != nil || binary.NativeEndian.Uint64(buf) != 1 {
+	go func() { time.Sleep(10 * time.Millisecond); f.Write(ctx, usermem.BytesSequence(u64(5))) }()
+	if _, err := f.Read(ctx, usermem.BytesSequence(buf)); err != nil || binary.NativeEndian.Uint64(buf) != 1 {
 		t.Fatalf("blocked read = %v, %v", buf, err)
 	}
 	if _, err := New(0, 1<<30); err != unix.EINVAL {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -60,14 +61,14 @@ func TestImportFD(t *testing.T) {
 	}
 	defer f.DecRef()
 	ctx := context.Background()
-	if n, err := f.Write(ctx, []byte("hello")); n != 5 || err != nil {
+	if n, err := f.Write(ctx, usermem.BytesSequence([]byte("hello"))); n != 5 || err != nil {
 		t.Fatalf("write = %d, %v", n, err)
 	}
 	buf := make([]byte, 5)
 	if _, err := r.Read(buf); err != nil || string(buf) != "hello" {
 		t.Errorf("host read %q, %v", buf, err)
 	}
-	if _, err := f.PWrite(ctx, []byte("x"), 0); err != unix.ESPIPE {
+	if _, err := f.PWrite(ctx, usermem.BytesSequence([]byte("x")), 0); err != unix.ESPIPE {
 		t.Errorf("pwrite on a pipe: %v", err)
 	}
 	if st, _ := f.Stat(); st.Mode&unix.S_IFMT != unix.S_IFIFO {

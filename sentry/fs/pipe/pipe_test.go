@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/usage"
+	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -32,7 +33,7 @@ func TestAtomicWritesUnderConcurrentWriters(t *testing.T) {
 			wg.Go(func() {
 				chunk := bytes.Repeat([]byte{byte('a' + id)}, size)
 				for range writes {
-					if n, err := w.Write(ctx, chunk); n != size || err != nil {
+					if n, err := w.Write(ctx, usermem.BytesSequence(chunk)); n != size || err != nil {
 						t.Errorf("write = %d, %v", n, err)
 						return
 					}
@@ -42,7 +43,7 @@ func TestAtomicWritesUnderConcurrentWriters(t *testing.T) {
 		got := make([]byte, 0, writers*writes*size)
 		buf := make([]byte, 3000) // reads cut across writes
 		for len(got) < cap(got) {
-			n, err := r.Read(ctx, buf)
+			n, err := r.Read(ctx, usermem.BytesSequence(buf))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +65,7 @@ func TestLargeWriteIsSplitAndCompletes(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 3*DefaultSize/16)
 	done := make(chan error, 1)
 	go func() {
-		n, err := w.Write(ctx, data)
+		n, err := w.Write(ctx, usermem.BytesSequence(data))
 		if err == nil && n != len(data) {
 			err = errors.New("short write")
 		}
@@ -73,7 +74,7 @@ func TestLargeWriteIsSplitAndCompletes(t *testing.T) {
 	got := make([]byte, 0, len(data))
 	buf := make([]byte, 10000)
 	for len(got) < len(data) {
-		n, err := r.Read(ctx, buf)
+		n, err := r.Read(ctx, usermem.BytesSequence(buf))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,18 +92,18 @@ func TestEOFAfterWritersClose(t *testing.T) {
 	ctx := context.Background()
 	r, w := NewPair(vfs.Creds{}, 0)
 	defer r.DecRef()
-	w.Write(ctx, []byte("last"))
+	w.Write(ctx, usermem.BytesSequence([]byte("last")))
 	w2 := w // a dup shares the file: EOF comes with the last reference
 	w2.IncRef()
 	w.DecRef()
 	buf := make([]byte, 16)
-	if n, err := r.Read(ctx, buf); n != 4 || err != nil {
+	if n, err := r.Read(ctx, usermem.BytesSequence(buf)); n != 4 || err != nil {
 		t.Fatalf("read = %d, %v", n, err)
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if n, err := r.Read(ctx, buf); n != 0 || err != nil {
+		if n, err := r.Read(ctx, usermem.BytesSequence(buf)); n != 0 || err != nil {
 			t.Errorf("read at EOF = %d, %v", n, err)
 		}
 	}()
@@ -126,7 +127,7 @@ func TestEPIPE(t *testing.T) {
 	r, w := NewPair(vfs.Creds{}, 0)
 	defer w.DecRef()
 	r.DecRef()
-	if _, err := w.Write(ctx, []byte("x")); err != unix.EPIPE {
+	if _, err := w.Write(ctx, usermem.BytesSequence([]byte("x"))); err != unix.EPIPE {
 		t.Fatalf("write without readers: %v, want EPIPE", err)
 	}
 	if ev := w.Readiness(unix.POLLOUT); ev&unix.POLLERR == 0 {
@@ -138,11 +139,11 @@ func TestBlockedWriterGetsEPIPE(t *testing.T) {
 	ctx := context.Background()
 	r, w := NewPair(vfs.Creds{}, 0)
 	defer w.DecRef()
-	if n, err := w.Write(ctx, make([]byte, DefaultSize)); n != DefaultSize || err != nil {
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, DefaultSize))); n != DefaultSize || err != nil {
 		t.Fatalf("fill = %d, %v", n, err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := w.Write(ctx, []byte("x")); done <- err }()
+	go func() { _, err := w.Write(ctx, usermem.BytesSequence([]byte("x"))); done <- err }()
 	time.Sleep(10 * time.Millisecond)
 	r.DecRef()
 	if err := <-done; err != unix.EPIPE {
@@ -154,18 +155,18 @@ func TestNonblocking(t *testing.T) {
 	r, w := newPair(t, unix.O_NONBLOCK)
 	ctx := context.Background()
 	buf := make([]byte, 8)
-	if _, err := r.Read(ctx, buf); err != unix.EAGAIN {
+	if _, err := r.Read(ctx, usermem.BytesSequence(buf)); err != unix.EAGAIN {
 		t.Fatalf("empty read = %v, want EAGAIN", err)
 	}
-	if n, err := w.Write(ctx, make([]byte, DefaultSize-100)); n != DefaultSize-100 || err != nil {
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, DefaultSize-100))); n != DefaultSize-100 || err != nil {
 		t.Fatalf("write = %d, %v", n, err)
 	}
 	// 200 <= PIPE_BUF bytes do not fit whole: nothing is written.
-	if n, err := w.Write(ctx, make([]byte, 200)); err != unix.EAGAIN {
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 200))); err != unix.EAGAIN {
 		t.Fatalf("atomic write into 100 free bytes = %d, %v, want EAGAIN", n, err)
 	}
 	// A larger write writes what fits.
-	if n, err := w.Write(ctx, make([]byte, 5000)); n != 100 || err != nil {
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 5000))); n != 100 || err != nil {
 		t.Fatalf("large write into 100 free bytes = %d, %v, want 100", n, err)
 	}
 	if ev := w.Readiness(unix.POLLOUT); ev != 0 {
@@ -193,7 +194,7 @@ func TestSetSize(t *testing.T) {
 	if n, err := p.SetSize(MaxUserSize+1, true); n != 2*MaxUserSize || err != nil {
 		t.Errorf("root above the user limit: %d, %v", n, err)
 	}
-	w.Write(context.Background(), make([]byte, 3*PageSize))
+	w.Write(context.Background(), usermem.BytesSequence(make([]byte, 3*PageSize)))
 	if _, err := p.SetSize(PageSize, false); err != unix.EBUSY {
 		t.Errorf("shrinking below the content: %v, want EBUSY", err)
 	}
@@ -222,22 +223,22 @@ func TestQueuedBytesCharged(t *testing.T) {
 	if _, err := p.SetSize(1<<20, false); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := w.Write(ctx, make([]byte, 48<<10)); n != 48<<10 || err != nil {
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 48<<10))); n != 48<<10 || err != nil {
 		t.Fatalf("write of 48 KiB under a 64 KiB account: %d, %v", n, err)
 	}
 	if mem.Used() != 48<<10 {
 		t.Errorf("charged %d bytes for 48 KiB queued", mem.Used())
 	}
-	if n, err := w.Write(ctx, make([]byte, 32<<10)); n != 0 || err != unix.ENOMEM {
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 32<<10))); n != 0 || err != unix.ENOMEM {
 		t.Errorf("write past the account's limit: %d, %v; want 0, ENOMEM", n, err)
 	}
-	if n, err := r.Read(ctx, make([]byte, 16<<10)); n != 16<<10 || err != nil {
+	if n, err := r.Read(ctx, usermem.BytesSequence(make([]byte, 16<<10))); n != 16<<10 || err != nil {
 		t.Fatalf("read: %d, %v", n, err)
 	}
 	if mem.Used() != 32<<10 {
 		t.Errorf("charged %d bytes for 32 KiB queued", mem.Used())
 	}
-	if n, err := w.Write(ctx, make([]byte, 32<<10)); n != 32<<10 || err != nil {
+	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 32<<10))); n != 32<<10 || err != nil {
 		t.Errorf("write that fits again: %d, %v", n, err)
 	}
 	r.DecRef()
@@ -259,7 +260,7 @@ func TestWaiterWakesOnWrite(t *testing.T) {
 	}
 	go func() {
 		time.Sleep(10 * time.Millisecond)
-		w.Write(context.Background(), []byte("x"))
+		w.Write(context.Background(), usermem.BytesSequence([]byte("x")))
 	}()
 	select {
 	case <-wt.C():
@@ -275,7 +276,7 @@ func TestInterruptedRead(t *testing.T) {
 	r, _ := newPair(t, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
-	if _, err := r.Read(ctx, make([]byte, 1)); err != unix.EINTR {
+	if _, err := r.Read(ctx, usermem.BytesSequence(make([]byte, 1))); err != unix.EINTR {
 		t.Fatalf("interrupted read = %v, want EINTR", err)
 	}
 }
@@ -341,7 +342,7 @@ func TestStat(t *testing.T) {
 	if rs.Mode != unix.S_IFIFO|0o600 || rs.Ino != ws.Ino || rs.Dev != ws.Dev {
 		t.Fatalf("stat r %+v w %+v", rs, ws)
 	}
-	if _, err := r.PRead(context.Background(), make([]byte, 1), 0); err != unix.ESPIPE {
+	if _, err := r.PRead(context.Background(), usermem.BytesSequence(make([]byte, 1)), 0); err != unix.ESPIPE {
 		t.Fatalf("pread = %v", err)
 	}
 }

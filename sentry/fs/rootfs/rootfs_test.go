@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -69,7 +70,7 @@ func (s *sandbox) read(path string) (string, error) {
 	}
 	defer f.DecRef()
 	buf := make([]byte, 1<<16)
-	n, err := f.Read(s.ctx, buf)
+	n, err := f.Read(s.ctx, usermem.BytesSequence(buf))
 	return string(buf[:n]), err
 }
 
@@ -80,7 +81,7 @@ func (s *sandbox) write(path, content string, flags int) {
 		s.t.Fatalf("open %s: %v", path, err)
 	}
 	defer f.DecRef()
-	if _, err := f.Write(s.ctx, []byte(content)); err != nil {
+	if _, err := f.Write(s.ctx, usermem.BytesSequence([]byte(content))); err != nil {
 		s.t.Fatalf("write %s: %v", path, err)
 	}
 }

@@ -2,15 +2,12 @@ package linux
 
 import (
 	"context"
-	"encoding/binary"
-	"fmt"
 	"strings"
 
 	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
-	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -18,12 +15,6 @@ import (
 // Paths, stat and directories are in file_stat.go and file_dir.go; fcntl,
 // ioctl and locks in file_control.go; sendfile and friends in
 // file_transfer.go.
-
-// maxRW is the most one read or write moves (Linux's MAX_RW_COUNT).
-const maxRW = 0x7ffff000
-
-// chunk bounds the sentry's buffer for one step of a large read or write.
-const chunk = 1 << 20
 
 func registerFile(st *kernel.SyscallTable) {
 	fd, path, hex, oct, i := kernel.ArgFD, kernel.ArgPath, kernel.ArgHex, kernel.ArgOct, kernel.ArgInt
@@ -156,110 +147,23 @@ func closeRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, nil
 }
 
-// rwLen validates a read or write count.
+// rwLen validates the count of a transfer between files (sendfile,
+// splice, copy_file_range): EINVAL if negative as a ssize_t, then cut to
+// MAX_RW_COUNT.
 func rwLen(n int64) (int, error) {
 	if n < 0 {
 		return 0, unix.EINVAL
 	}
-	return int(min(n, maxRW)), nil
+	return int(min(n, usermem.MaxRW)), nil
 }
 
-// accessOK is Linux's access_ok: [addr, addr+n) lies below the top of the
-// user address space. It says nothing about what is mapped there.
-func accessOK(addr uintptr, n uint64) bool {
-	return n <= mm.TaskSize && uint64(addr) <= mm.TaskSize-n
-}
-
-// rwBuf validates the buffer and count of read(2), write(2), pread64(2)
-// and pwrite64(2) as vfs_read and vfs_write do: EFAULT unless the whole
-// range passes access_ok (so a count near 2^64 is EFAULT, not EINVAL, and
-// nothing past a buffer that could not be that long is ever copied), then
-// the count is cut to MAX_RW_COUNT.
-func rwBuf(addr uintptr, n uint64) (int, error) {
-	if !accessOK(addr, n) {
-		return 0, unix.EFAULT
+// ioResult is a read's or write's return: the count, or the error if
+// nothing moved.
+func ioResult(n int, err error) (uintptr, error) {
+	if n > 0 {
+		return uintptr(n), nil
 	}
-	return int(min(n, maxRW)), nil
-}
-
-// sockBuf validates the buffer of sendto(2) and recvfrom(2) as
-// import_ubuf does: the count is cut to MAX_RW_COUNT first, then the
-// range must pass access_ok.
-func sockBuf(addr uintptr, n uint64) (int, error) {
-	n = min(n, maxRW)
-	if !accessOK(addr, n) {
-		return 0, unix.EFAULT
-	}
-	return int(n), nil
-}
-
-// readInto reads up to n bytes with rd, in chunks, and copies them to
-// addr. A short read ends the loop (streams return what they have).
-func readInto(t *kernel.Task, addr uintptr, n int, rd func(p []byte, done int) (int, error)) (int, error) {
-	// Read no more than can be delivered: a buffer that runs into a bad page
-	// gets a short count, and the file keeps the rest (EFAULT if none fits).
-	if ok := t.MM().AccessiblePrefix(addr, n, true); ok < n {
-		if ok == 0 {
-			return 0, unix.EFAULT
-		}
-		n = ok
-	}
-	buf := make([]byte, min(n, chunk))
-	done := 0
-	for done < n {
-		p := buf[:min(n-done, len(buf))]
-		got, err := rd(p, done)
-		if got > 0 {
-			if cerr := t.CopyOut(addr+uintptr(done), p[:got]); cerr != nil {
-				return done, cerr
-			}
-			done += got
-		}
-		if err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
-		if got < len(p) {
-			break
-		}
-	}
-	return done, nil
-}
-
-// writeFrom copies up to n bytes from addr and writes them with wr, in
-// chunks.
-func writeFrom(t *kernel.Task, addr uintptr, n int, wr func(p []byte, done int) (int, error)) (int, error) {
-	if ok := t.MM().AccessiblePrefix(addr, n, false); ok < n {
-		if ok == 0 {
-			return 0, unix.EFAULT
-		}
-		n = ok
-	}
-	buf := make([]byte, min(n, chunk))
-	done := 0
-	for done < n || n == 0 {
-		p := buf[:min(n-done, len(buf))]
-		if err := t.CopyIn(addr+uintptr(done), p); err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
-		w, err := wr(p, done)
-		done += w
-		if err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
-		if w < len(p) || n == 0 {
-			break
-		}
-	}
-	return done, nil
+	return 0, err
 }
 
 // getFileFor returns fd's file if it was opened for reading (or, with
@@ -279,196 +183,73 @@ func getFileFor(t *kernel.Task, fd int32, write bool) (*vfs.File, error) {
 }
 
 func read(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFileFor(t, a.Int(0), false)
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
-	if err != nil {
-		return 0, err
-	}
-	ctx := t.Ctx()
-	got, err := readInto(t, a.Pointer(1), n, func(p []byte, _ int) (int, error) { return f.Read(ctx, p) })
-	return uintptr(got), err
+	return doRead(t, a.Int(0), a.Pointer(1), uint64(a.Int64(2)), -1)
 }
 
 func write(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFileFor(t, a.Int(0), true)
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
-	if err != nil {
-		return 0, err
-	}
-	ctx := t.Ctx()
-	got, err := writeFrom(t, a.Pointer(1), n, func(p []byte, _ int) (int, error) { return f.Write(ctx, p) })
-	return uintptr(got), err
+	return doWrite(t, a.Int(0), a.Pointer(1), uint64(a.Int64(2)), -1)
 }
 
+// pread64 with a negative offset is EINVAL before the descriptor is
+// looked at, as ksys_pread64 checks it.
 func pread64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFileFor(t, a.Int(0), false)
-	if err != nil {
-		return 0, err
+	if a.Int64(3) < 0 {
+		return 0, unix.EINVAL
 	}
-	defer f.DecRef()
-	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
-	if err != nil {
-		return 0, err
-	}
-	off := a.Int64(3)
-	ctx := t.Ctx()
-	got, err := readInto(t, a.Pointer(1), n, func(p []byte, done int) (int, error) {
-		return f.PRead(ctx, p, off+int64(done))
-	})
-	return uintptr(got), err
+	return doRead(t, a.Int(0), a.Pointer(1), uint64(a.Int64(2)), a.Int64(3))
 }
 
 func pwrite64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFileFor(t, a.Int(0), true)
+	if a.Int64(3) < 0 {
+		return 0, unix.EINVAL
+	}
+	return doWrite(t, a.Int(0), a.Pointer(1), uint64(a.Int64(2)), a.Int64(3))
+}
+
+// doRead reads into the n bytes at addr, at the file position (off < 0)
+// or at off.
+func doRead(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintptr, error) {
+	f, err := getFileFor(t, fd, false)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := rwBuf(a.Pointer(1), uint64(a.Int64(2)))
+	dst, err := t.SingleIOSequence(addr, n)
 	if err != nil {
 		return 0, err
 	}
-	off := a.Int64(3)
-	ctx := t.Ctx()
-	got, err := writeFrom(t, a.Pointer(1), n, func(p []byte, done int) (int, error) {
-		return f.PWrite(ctx, p, off+int64(done))
-	})
-	return uintptr(got), err
+	return readAt(t, f, dst, off)
 }
 
-// iovec is one struct iovec.
-type iovec struct {
-	base uintptr
-	len  int
+// doWrite writes the n bytes at addr, at the file position (off < 0) or
+// at off.
+func doWrite(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintptr, error) {
+	f, err := getFileFor(t, fd, true)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	src, err := t.SingleIOSequence(addr, n)
+	if err != nil {
+		return 0, err
+	}
+	return writeAt(t, f, src, off)
 }
 
-// iovecSize is sizeof(struct iovec).
-const iovecSize = 16
-
-// copyInIovecs reads cnt iovecs at addr: EINVAL beyond UIO_MAXIOV, then
-// as parseIovecs.
-func copyInIovecs(t *kernel.Task, addr uintptr, cnt int32) ([]iovec, int, error) {
-	if cnt < 0 || cnt > linux.UIO_MAXIOV {
-		return nil, 0, unix.EINVAL
+// readAt reads into dst at the file position (off < 0) or at off.
+func readAt(t *kernel.Task, f *vfs.File, dst usermem.IOSequence, off int64) (uintptr, error) {
+	if off < 0 {
+		return ioResult(f.Read(t.Ctx(), dst))
 	}
-	raw := make([]byte, iovecSize*int(cnt))
-	if err := t.CopyIn(addr, raw); err != nil {
-		return nil, 0, err
-	}
-	return parseIovecs(raw)
+	return ioResult(f.PRead(t.Ctx(), dst, off))
 }
 
-// parseIovecs decodes an iovec array as Linux's import_iovec: EINVAL if
-// any length is negative as a ssize_t, then EFAULT if any buffer reaches
-// past the user address space (access_ok, before anything is copied, so
-// that no earlier buffer is transferred), then lengths cut so that the
-// total stays within MAX_RW_COUNT. It returns the buffers and their total.
-func parseIovecs(raw []byte) ([]iovec, int, error) {
-	iovs := make([]iovec, len(raw)/iovecSize)
-	for i := range iovs {
-		l := int64(binary.LittleEndian.Uint64(raw[iovecSize*i+8:]))
-		if l < 0 {
-			return nil, 0, fmt.Errorf("iovec %d of %d bytes: %w", i, l, unix.EINVAL)
-		}
-		iovs[i] = iovec{uintptr(binary.LittleEndian.Uint64(raw[iovecSize*i:])), int(l)}
+// writeAt writes src at the file position (off < 0) or at off.
+func writeAt(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (uintptr, error) {
+	if off < 0 {
+		return ioResult(f.Write(t.Ctx(), src))
 	}
-	total := 0
-	for i, v := range iovs {
-		if end := v.base + uintptr(v.len); end < v.base || end > mm.TaskSize {
-			return nil, 0, fmt.Errorf("iovec %d at %#x of %d bytes: %w", i, v.base, v.len, unix.EFAULT)
-		}
-		iovs[i].len = min(v.len, maxRW-total)
-		total += iovs[i].len
-	}
-	return iovs, total, nil
-}
-
-// vectorRead reads into the iovecs with one call of rd per buffer-full.
-func vectorRead(t *kernel.Task, iovs []iovec, total int, rd func(p []byte) (int, error)) (uintptr, error) {
-	buf := make([]byte, min(total, chunk))
-	done := 0
-	vi, voff := 0, 0
-	for done < total {
-		p := buf[:min(total-done, len(buf))]
-		got, err := rd(p)
-		for q := p[:got]; len(q) > 0; {
-			for iovs[vi].len-voff == 0 {
-				vi, voff = vi+1, 0
-			}
-			k := min(len(q), iovs[vi].len-voff)
-			if cerr := t.CopyOut(iovs[vi].base+uintptr(voff), q[:k]); cerr != nil {
-				if done > 0 {
-					return uintptr(done), nil
-				}
-				return 0, cerr
-			}
-			q, voff, done = q[k:], voff+k, done+k
-		}
-		if err != nil {
-			if done > 0 {
-				return uintptr(done), nil
-			}
-			return 0, err
-		}
-		if got < len(p) {
-			break
-		}
-	}
-	return uintptr(done), nil
-}
-
-// vectorWrite gathers the iovecs and writes them with wr.
-func vectorWrite(t *kernel.Task, iovs []iovec, total int, wr func(p []byte) (int, error)) (uintptr, error) {
-	buf := make([]byte, 0, min(total, chunk))
-	done := 0
-	flush := func() (bool, error) {
-		w, err := wr(buf)
-		done += w
-		short := w < len(buf)
-		buf = buf[:0]
-		return short, err
-	}
-	for _, v := range iovs {
-		for off := 0; off < v.len; {
-			k := min(v.len-off, cap(buf)-len(buf))
-			start := len(buf)
-			buf = buf[:start+k]
-			if err := t.CopyIn(v.base+uintptr(off), buf[start:]); err != nil {
-				buf = buf[:start]
-				if len(buf) > 0 {
-					_, ferr := flush()
-					return writeResult(done, ferr)
-				}
-				return writeResult(done, err)
-			}
-			off += k
-			if len(buf) == cap(buf) {
-				if short, err := flush(); err != nil || short {
-					return writeResult(done, err)
-				}
-			}
-		}
-	}
-	if len(buf) > 0 || total == 0 {
-		_, err := flush()
-		return writeResult(done, err)
-	}
-	return uintptr(done), nil
-}
-
-func writeResult(done int, err error) (uintptr, error) {
-	if done > 0 {
-		return uintptr(done), nil
-	}
-	return 0, err
+	return ioResult(f.PWrite(t.Ctx(), src, off))
 }
 
 func readv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -515,19 +296,11 @@ func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uint
 		return 0, err
 	}
 	defer f.DecRef()
-	iovs, total, err := copyInIovecs(t, addr, cnt)
+	dst, err := t.IovecsIOSequence(addr, int(cnt))
 	if err != nil {
 		return 0, err
 	}
-	ctx := t.Ctx()
-	return vectorRead(t, iovs, total, func(p []byte) (int, error) {
-		if off < 0 {
-			return f.Read(ctx, p)
-		}
-		n, err := f.PRead(ctx, p, off)
-		off += int64(n)
-		return n, err
-	})
+	return readAt(t, f, dst, off)
 }
 
 // doWritev writes from iovecs at the file position (off < 0) or at off.
@@ -537,19 +310,11 @@ func doWritev(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uin
 		return 0, err
 	}
 	defer f.DecRef()
-	iovs, total, err := copyInIovecs(t, addr, cnt)
+	src, err := t.IovecsIOSequence(addr, int(cnt))
 	if err != nil {
 		return 0, err
 	}
-	ctx := t.Ctx()
-	return vectorWrite(t, iovs, total, func(p []byte) (int, error) {
-		if off < 0 {
-			return f.Write(ctx, p)
-		}
-		n, err := f.PWrite(ctx, p, off)
-		off += int64(n)
-		return n, err
-	})
+	return writeAt(t, f, src, off)
 }
 
 func lseek(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

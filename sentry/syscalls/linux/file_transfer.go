@@ -1,17 +1,20 @@
 package linux
 
 import (
+	"context"
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
 
 // Handlers that move data between two files inside the sentry: sendfile,
-// copy_file_range, splice. The data goes through a sentry buffer; nothing
-// reaches the application's memory.
+// copy_file_range, splice. The data goes through one sentry buffer
+// (usermem.Copy), which each file reads into or writes from directly;
+// nothing reaches the application's memory.
 
 func registerTransfer(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
@@ -27,50 +30,44 @@ type endpoint struct {
 	off *int64
 }
 
-func (e endpoint) read(t *kernel.Task, p []byte) (int, error) {
-	if e.off == nil {
-		return e.f.Read(t.Ctx(), p)
-	}
-	n, err := e.f.PRead(t.Ctx(), p, *e.off)
-	*e.off += int64(n)
-	return n, err
+// reader reads the endpoint into the sentry's buffer.
+func (e endpoint) reader(t *kernel.Task) usermem.Reader {
+	return usermem.ReaderFunc(e.at(t, e.f.Read, e.f.PRead))
 }
 
-func (e endpoint) write(t *kernel.Task, p []byte) (int, error) {
-	if e.off == nil {
-		return e.f.Write(t.Ctx(), p)
-	}
-	n, err := e.f.PWrite(t.Ctx(), p, *e.off)
-	*e.off += int64(n)
-	return n, err
+// writer writes the sentry's buffer to the endpoint.
+func (e endpoint) writer(t *kernel.Task) usermem.Writer {
+	return usermem.WriterFunc(e.at(t, e.f.Write, e.f.PWrite))
 }
 
-// transfer copies up to count bytes from in to out and returns how many
-// were written. A short read or write ends it.
+// at is a transfer of the sentry's buffer at the endpoint: at the file
+// position with atPos, or at the explicit offset with atOff, advancing
+// it.
+func (e endpoint) at(t *kernel.Task, atPos func(context.Context, usermem.IOSequence) (int, error), atOff func(context.Context, usermem.IOSequence, int64) (int, error)) func([]byte) (int, error) {
+	return func(p []byte) (int, error) {
+		if e.off == nil {
+			return atPos(t.Ctx(), usermem.BytesSequence(p))
+		}
+		n, err := atOff(t.Ctx(), usermem.BytesSequence(p), *e.off)
+		*e.off += int64(n)
+		return n, err
+	}
+}
+
+// transfer copies up to count bytes from in to out (usermem.Copy) and
+// returns how many were written. A short read or write ends it; an
+// explicit input offset then ends after what was written, so that what
+// was read and not written is read again.
 func transfer(t *kernel.Task, in, out endpoint, count int64) (int64, error) {
-	buf := make([]byte, min(count, chunk))
-	var done int64
-	for done < count {
-		p := buf[:min(count-done, int64(len(buf)))]
-		n, err := in.read(t, p)
-		if n > 0 {
-			w, werr := out.write(t, p[:n])
-			done += int64(w)
-			if werr != nil || w < n {
-				if in.off != nil {
-					*in.off -= int64(n - w)
-				}
-				return resultOr(done, werr)
-			}
-		}
-		if err != nil {
-			return resultOr(done, err)
-		}
-		if n < len(p) {
-			break
-		}
+	var start int64
+	if in.off != nil {
+		start = *in.off
 	}
-	return done, nil
+	n, err := usermem.Copy(out.writer(t), in.reader(t), int(count))
+	if in.off != nil {
+		*in.off = start + int64(n)
+	}
+	return resultOr(int64(n), err)
 }
 
 func resultOr(done int64, err error) (int64, error) {

@@ -21,7 +21,7 @@ import (
 
 // proc is a task with the real syscall table and scratch memory.
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	task *kernel.Task
 	st   *kernel.SyscallTable
 	next uintptr // the next free byte of scratch memory
@@ -33,7 +33,7 @@ const scratchSize = 1 << 20
 // bad is an address nothing is mapped at.
 const bad = 0x1000
 
-func newProc(t *testing.T) *proc {
+func newProc(t testing.TB) *proc {
 	t.Helper()
 	st, err := sys.NewTable()
 	if err != nil {

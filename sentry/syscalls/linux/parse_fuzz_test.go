@@ -8,7 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/usermem"
 )
 
 // Fuzz targets for the structures syscalls read from application memory
@@ -39,6 +41,9 @@ func le64(words ...uint64) []byte {
 	}
 	return b
 }
+
+// iovecSize is sizeof(struct iovec).
+var iovecSize = len(abi.AsBytes(&abi.Iovec{}))
 
 // FuzzMsghdr decodes a struct msghdr and the iovec array after it, as
 // sendmsg and recvmsg (and readv and writev, for the array) do. What
@@ -73,36 +78,34 @@ func FuzzMsghdr(f *testing.F) {
 			t.Fatalf("parseMsghdr accepted %+v", m)
 		}
 		rest := b[min(len(b), msghdrLen):]
-		rest = rest[:min(len(rest), iovecSize*int(min(iovlen, linux.UIO_MAXIOV)))]
-		rest = rest[:len(rest)/iovecSize*iovecSize]
-		iovs, total, err := parseIovecs(rest)
+		iovs := make([]abi.Iovec, min(len(rest)/iovecSize, int(min(iovlen, linux.UIO_MAXIOV))))
+		copy(abi.SliceBytes(iovs), rest)
+		rs, err := usermem.ImportIovecs(iovs)
 		negative, outside := false, false
-		for i := 0; i < len(rest); i += iovecSize {
-			base := binary.LittleEndian.Uint64(rest[i:])
-			l := binary.LittleEndian.Uint64(rest[i+8:])
-			negative = negative || int64(l) < 0
-			outside = outside || base+l < base || base+l > top
+		for _, v := range iovs {
+			negative = negative || int64(v.Len) < 0
+			outside = outside || v.Base+v.Len < v.Base || v.Base+v.Len > top
 		}
 		if err != nil {
 			if !(negative && errnoIn(err, unix.EINVAL)) && !(!negative && outside && errnoIn(err, unix.EFAULT)) {
-				t.Fatalf("parseIovecs: %v (a negative length: %v, a buffer outside: %v)", err, negative, outside)
+				t.Fatalf("ImportIovecs: %v (a negative length: %v, a buffer outside: %v)", err, negative, outside)
 			}
 			return
 		}
-		if negative || outside || len(iovs) != len(rest)/iovecSize {
-			t.Fatalf("parseIovecs accepted %d buffers of %d (a negative length: %v, a buffer outside: %v)", len(iovs), len(rest)/iovecSize, negative, outside)
+		if negative || outside || len(rs) != len(iovs) {
+			t.Fatalf("ImportIovecs accepted %d buffers of %d (a negative length: %v, a buffer outside: %v)", len(rs), len(iovs), negative, outside)
 		}
 		sum, cut := 0, false
-		for i, v := range iovs {
-			given := binary.LittleEndian.Uint64(rest[iovecSize*i+8:])
-			if v.len < 0 || uint64(v.len) > given || uint64(v.base) != binary.LittleEndian.Uint64(rest[iovecSize*i:]) {
-				t.Fatalf("buffer %d: %+v from base %#x, length %d", i, v, binary.LittleEndian.Uint64(rest[iovecSize*i:]), given)
+		for i, r := range rs {
+			n := int(r.End - r.Start)
+			if r.End < r.Start || uint64(n) > iovs[i].Len || uint64(r.Start) != iovs[i].Base {
+				t.Fatalf("buffer %d: %+v from %+v", i, r, iovs[i])
 			}
-			cut = cut || uint64(v.len) < given
-			sum += v.len
+			cut = cut || uint64(n) < iovs[i].Len
+			sum += n
 		}
-		if sum != total || total > maxRW || cut && total != maxRW {
-			t.Fatalf("total %d: buffers add up to %d, MAX_RW_COUNT %d, a length cut: %v", total, sum, maxRW, cut)
+		if sum > usermem.MaxRW || cut && sum != usermem.MaxRW {
+			t.Fatalf("buffers add up to %d, MAX_RW_COUNT %d, a length cut: %v", sum, usermem.MaxRW, cut)
 		}
 	})
 }

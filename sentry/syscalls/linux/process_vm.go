@@ -4,7 +4,10 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
+	"runsc-lite/platform"
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/usermem"
 )
 
 // process_vm_readv and process_vm_writev move bytes between the caller's
@@ -28,17 +31,18 @@ func processVMWritev(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error)
 
 // processVM is process_vm_rw: the flags, then the local iovecs, then the
 // remote ones, then the target and the permission; the bytes moved, or
-// the error if none were.
+// the error if none were. Remote ranges are moved in order and the first
+// that faults ends the transfer, as process_vm_rw_core.
 func processVM(t *kernel.Task, a kernel.SyscallArguments, write bool) (uintptr, error) {
 	if a[5] != 0 {
 		return 0, unix.EINVAL
 	}
-	local, total, err := copyInIovecs(t, a.Pointer(1), a.Int(2))
-	if err != nil || total == 0 {
+	local, err := t.IovecsIOSequence(a.Pointer(1), int(a.Int(2)))
+	if err != nil || local.NumBytes() == 0 {
 		return 0, err
 	}
-	remote, rtotal, err := copyInIovecs(t, a.Pointer(3), a.Int(4))
-	if err != nil || rtotal == 0 {
+	remote, err := remoteIovecs(t, a.Pointer(3), int(a.Int(4)))
+	if err != nil || len(remote) == 0 {
 		return 0, err
 	}
 	target := t.K.Task(int(a.Int(0)))
@@ -50,47 +54,45 @@ func processVM(t *kernel.Task, a kernel.SyscallArguments, write bool) (uintptr, 
 	}
 	tm := target.MM()
 	done := 0
-	li, loff := 0, 0
 	for _, r := range remote {
-		for roff := 0; roff < r.len && li < len(local); {
-			n := min(r.len-roff, local[li].len-loff, chunk)
-			buf := make([]byte, n)
-			var moved int
-			if write {
-				if err := t.CopyIn(local[li].base+uintptr(loff), buf); err != nil {
-					return movedOr(done, err)
-				}
-				moved, err = tm.CopyOut(r.base+uintptr(roff), buf)
-			} else {
-				moved, err = tm.CopyIn(r.base+uintptr(roff), buf)
-				if moved > 0 {
-					if cerr := t.CopyOut(local[li].base+uintptr(loff), buf[:moved]); cerr != nil {
-						return movedOr(done, cerr)
-					}
-				}
-			}
-			done += moved
-			if err != nil || moved < n {
-				// A fault in the remote range ends it; the next one
-				// starts afresh, as process_vm_rw_single_vec.
-				if err == nil {
-					err = unix.EFAULT
-				}
-				if done == 0 {
-					return 0, err
-				}
-				break
-			}
-			roff += n
-			if loff += n; loff == local[li].len {
-				li, loff = li+1, 0
-			}
-		}
-		if li == len(local) {
+		if local.NumBytes() == 0 {
 			break
+		}
+		n := min(local.NumBytes(), int(r.End-r.Start))
+		if n == 0 {
+			continue
+		}
+		there := usermem.NewIOSequence(tm, []platform.Range{r})
+		var moved int
+		if write {
+			moved, err = local.TakeFirst(n).CopyInTo(there.Writer())
+		} else {
+			moved, err = local.TakeFirst(n).CopyOutFrom(there.Reader())
+		}
+		done += moved
+		local = local.DropFirst(moved)
+		if err != nil || moved < n {
+			if err == nil {
+				err = unix.EFAULT
+			}
+			return movedOr(done, err)
 		}
 	}
 	return uintptr(done), nil
+}
+
+// remoteIovecs are the ranges of another process's memory that
+// process_vm_rw names: EINVAL for more than UIO_MAXIOV or a negative
+// length; whether they are mapped is the copy's concern.
+func remoteIovecs(t *kernel.Task, addr uintptr, cnt int) ([]platform.Range, error) {
+	if cnt < 0 || cnt > linux.UIO_MAXIOV {
+		return nil, unix.EINVAL
+	}
+	iovs := make([]abi.Iovec, cnt)
+	if err := kernel.CopyInSlice(t, addr, iovs); err != nil {
+		return nil, err
+	}
+	return usermem.ImportIovecs(iovs)
 }
 
 // movedOr returns done if any bytes moved, else err.

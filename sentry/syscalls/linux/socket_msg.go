@@ -12,6 +12,7 @@ import (
 	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	unixsocket "runsc-lite/sentry/socket/unix"
+	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -63,8 +64,14 @@ func parseMsghdr(b []byte) (msghdr, error) {
 	return m, nil
 }
 
+// socketBuffer is the one buffer of sendto and recvfrom, as
+// import_single_range takes it: cut to MAX_RW_COUNT, then access_ok.
+func socketBuffer(t *kernel.Task, addr uintptr, n uint64) (usermem.IOSequence, error) {
+	return t.SingleIOSequence(addr, min(n, usermem.MaxRW))
+}
+
 func sendto(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	n, err := sockBuf(a.Pointer(1), uint64(a.Int64(2)))
+	src, err := socketBuffer(t, a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
@@ -74,7 +81,7 @@ func sendto(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	}
-	return sendIovecs(t, a.Int(0), []iovec{{a.Pointer(1), n}}, n, name, nil, int(a.Int(3)))
+	return sendSequence(t, a.Int(0), src, name, nil, int(a.Int(3)))
 }
 
 func sendmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -93,7 +100,7 @@ func doSendmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 			return 0, err
 		}
 	}
-	iovs, total, err := copyInIovecs(t, m.iov, int32(m.iovlen))
+	src, err := t.IovecsIOSequence(m.iov, int(m.iovlen))
 	if err != nil {
 		return 0, err
 	}
@@ -108,7 +115,7 @@ func doSendmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 			}
 		}()
 	}
-	return sendIovecs(t, fd, iovs, total, name, ctl, flags)
+	return sendSequence(t, fd, src, name, ctl, flags)
 }
 
 // copyInControl reads and checks sendmsg's control messages
@@ -153,22 +160,22 @@ func claimCred(t *kernel.Task, cr unixsocket.Cred) error {
 	return nil
 }
 
-// sendIovecs sends the bytes of iovs (total in all) on the socket at fd,
-// to name if given, with ctl's ancillary data.
-func sendIovecs(t *kernel.Task, fd int32, iovs []iovec, total int, name []byte, ctl *unixsocket.Control, flags int) (uintptr, error) {
+// sendSequence sends the bytes of src on the socket at fd, to name if
+// given, with ctl's ancillary data.
+func sendSequence(t *kernel.Task, fd int32, src usermem.IOSequence, name []byte, ctl *unixsocket.Control, flags int) (uintptr, error) {
 	f, s, err := getSocket(t, fd)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := sendOn(t, f, s, iovs, total, name, ctl, flags)
+	n, err := sendOn(t, f, s, src, name, ctl, flags)
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL != 0 {
 		err = unixsocket.NoSignal(err)
 	}
 	return uintptr(n), err
 }
 
-func sendOn(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, iovs []iovec, total int, name []byte, ctl *unixsocket.Control, flags int) (int, error) {
+func sendOn(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, src usermem.IOSequence, name []byte, ctl *unixsocket.Control, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
@@ -194,89 +201,50 @@ func sendOn(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, iovs []iovec, tot
 	if s.Type() != unix.SOCK_STREAM {
 		// A datagram goes whole: refuse it before copying it if it can
 		// never fit.
-		if total > s.MaxDatagram() {
+		if src.NumBytes() > s.MaxDatagram() {
 			return 0, unix.EMSGSIZE
 		}
-		data, err := gather(t, iovs, 0, total)
-		if err != nil {
-			return 0, err
+		data := make([]byte, src.NumBytes())
+		if _, err := src.CopyIn(data); err != nil {
+			return 0, unix.EFAULT
 		}
 		return sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
 			return s.Send(ctx, data, ctl, to, hasTo)
 		})
 	}
-	sent := 0
-	for {
-		data, err := gather(t, iovs, sent, min(total-sent, chunk))
-		if err != nil {
-			return sendResult(sent, err)
-		}
+	// A stream takes each buffer-full whole, waiting for room, unless it
+	// stops (non-blocking, a timeout, an error): what was sent is the
+	// count.
+	return partialSend(src.CopyInTo(usermem.WriterFunc(func(data []byte) (int, error) {
 		done := 0
-		_, err = sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
+		_, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
 			n, err := s.Send(ctx, data[done:], ctl, to, hasTo)
 			done += n
 			return done, err
 		})
-		sent += done
-		if err != nil || done < len(data) || sent == total {
-			return sendResult(sent, err)
-		}
-	}
+		return done, err
+	})))
 }
 
-// sendResult is what a stream send that stopped returns: the count if
-// anything went, else the error.
-func sendResult(sent int, err error) (int, error) {
+// partialSend is what a stream send that stopped returns: the count if
+// anything went, else the error (EFAULT for memory it could not copy).
+func partialSend(sent int, err error) (int, error) {
 	if sent > 0 {
 		return sent, nil
+	}
+	if errors.Is(err, unix.EFAULT) {
+		return 0, unix.EFAULT
 	}
 	return 0, err
 }
 
-// gather copies n bytes of the iovecs, from byte skip on.
-func gather(t *kernel.Task, iovs []iovec, skip, n int) ([]byte, error) {
-	b := make([]byte, n)
-	done := 0
-	for _, v := range iovs {
-		if done == n {
-			break
-		}
-		if skip >= v.len {
-			skip -= v.len
-			continue
-		}
-		k := min(v.len-skip, n-done)
-		if err := t.CopyIn(v.base+uintptr(skip), b[done:done+k]); err != nil {
-			return nil, err
-		}
-		done += k
-		skip = 0
-	}
-	return b, nil
-}
-
-// scatter copies b into the iovecs.
-func scatter(t *kernel.Task, iovs []iovec, b []byte) error {
-	for _, v := range iovs {
-		if len(b) == 0 {
-			break
-		}
-		k := min(v.len, len(b))
-		if err := t.CopyOut(v.base, b[:k]); err != nil {
-			return err
-		}
-		b = b[k:]
-	}
-	return nil
-}
-
 func recvfrom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	n, err := sockBuf(a.Pointer(1), uint64(a.Int64(2)))
+	dst, err := socketBuffer(t, a.Pointer(1), uint64(a.Int64(2)))
 	if err != nil {
 		return 0, err
 	}
 	flags := int(a.Int(3))
-	r, got, err := recvIovecs(t, a.Int(0), []iovec{{a.Pointer(1), n}}, n, flags)
+	r, got, err := recvSequence(t, a.Int(0), dst, flags)
 	if err != nil {
 		return 0, err
 	}
@@ -298,11 +266,11 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	if err != nil {
 		return 0, err
 	}
-	iovs, total, err := copyInIovecs(t, m.iov, int32(m.iovlen))
+	dst, err := t.IovecsIOSequence(m.iov, int(m.iovlen))
 	if err != nil {
 		return 0, err
 	}
-	r, got, err := recvIovecs(t, fd, iovs, total, flags)
+	r, got, err := recvSequence(t, fd, dst, flags)
 	if err != nil {
 		return 0, err
 	}
@@ -342,10 +310,10 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	return uintptr(got), nil
 }
 
-// recvIovecs receives into iovs from the socket at fd and returns what
+// recvSequence receives into dst from the socket at fd and returns what
 // was received and the count recv returns (the full datagram length with
 // MSG_TRUNC). MSG_WAITALL on a stream waits until the buffers are full.
-func recvIovecs(t *kernel.Task, fd int32, iovs []iovec, total int, flags int) (unixsocket.Received, int, error) {
+func recvSequence(t *kernel.Task, fd int32, dst usermem.IOSequence, flags int) (unixsocket.Received, int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return unixsocket.Received{}, 0, unix.EOPNOTSUPP
 	}
@@ -360,7 +328,7 @@ func recvIovecs(t *kernel.Task, fd int32, iovs []iovec, total int, flags int) (u
 	peek := flags&unix.MSG_PEEK != 0
 	nonblock := nonblocking(f, flags)
 	timeout, _ := s.Timeouts()
-	buf := make([]byte, min(total, chunk))
+	buf := make([]byte, min(dst.NumBytes(), usermem.ChunkSize))
 	var r unixsocket.Received
 	for {
 		var part unixsocket.Received
@@ -389,9 +357,9 @@ func recvIovecs(t *kernel.Task, fd int32, iovs []iovec, total int, flags int) (u
 			break
 		}
 	}
-	if err := scatter(t, iovs, buf[:r.N]); err != nil {
+	if _, err := dst.CopyOut(buf[:r.N]); err != nil {
 		r.Drop()
-		return r, 0, err
+		return r, 0, unix.EFAULT
 	}
 	got := r.N
 	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM {

@@ -11,6 +11,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/usermem"
 )
 
 func registerSystem(st *kernel.SyscallTable) {
@@ -73,16 +74,19 @@ func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Uint(2)&^(unix.GRND_NONBLOCK|unix.GRND_RANDOM|unix.GRND_INSECURE) != 0 {
 		return 0, unix.EINVAL
 	}
-	n := min(int(a.Uint(1)), 1<<25)
-	if ok := t.MM().AccessiblePrefix(a.Pointer(0), n, true); ok < n {
-		if ok == 0 {
-			return 0, unix.EFAULT
-		}
-		n = ok
+	dst, err := t.SingleIOSequence(a.Pointer(0), uint64(min(a.Uint(1), 1<<25)))
+	if err != nil {
+		return 0, err
 	}
-	b := make([]byte, n)
-	rand.Read(b)
-	return uintptr(n), t.CopyOut(a.Pointer(0), b)
+	// As much as the application can take: the rest of the buffer is
+	// not touched (EFAULT if none of it can be).
+	if dst, err = dst.WritablePrefix(); err != nil {
+		return 0, err
+	}
+	return ioResult(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) {
+		rand.Read(p)
+		return len(p), nil
+	})))
 }
 
 func rlimitBytes(l unix.Rlimit) []byte {
