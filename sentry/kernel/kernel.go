@@ -189,7 +189,7 @@ func (k *Kernel) NumTasks() int {
 	return len(k.tasks)
 }
 
-// PIDs returns the IDs of the thread groups, in no particular order.
+// PIDs returns the IDs of the live thread groups, in no particular order.
 func (k *Kernel) PIDs() []int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -200,6 +200,36 @@ func (k *Kernel) PIDs() []int {
 		}
 	}
 	return pids
+}
+
+// AllPIDs returns the IDs of the thread groups, zombies included (as /proc
+// lists them), in no particular order.
+func (k *Kernel) AllPIDs() []int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	pids := make([]int, 0, len(k.groups))
+	for pid := range k.groups {
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// Zombie returns the thread that exited last of process pid if it is a
+// zombie (exited, not yet waited for), else nil.
+func (k *Kernel) Zombie(pid int) *Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if tg := k.groups[pid]; tg != nil && tg.zombie {
+		return tg.last
+	}
+	return nil
+}
+
+// IsZombie reports whether t's process has exited and not been waited for.
+func (t *Task) IsZombie() bool {
+	t.K.mu.Lock()
+	defer t.K.mu.Unlock()
+	return t.TG.zombie
 }
 
 // TIDs returns the IDs of the tasks, in no particular order.

@@ -379,7 +379,14 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 	var targets []*ThreadGroup
 	switch {
 	case pid > 0:
-		if tg := k.groups[pid]; tg != nil && !tg.zombie {
+		tg := k.groups[pid]
+		if tg != nil && tg.zombie {
+			// A zombie's PID still names it: the signal is checked
+			// and goes nowhere (Linux's group_send_sig_info).
+			k.mu.Unlock()
+			return from.MaySignal(tg, int(si.Signo))
+		}
+		if tg != nil {
 			targets = append(targets, tg)
 		}
 	case pid == -1:

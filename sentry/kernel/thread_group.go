@@ -37,6 +37,9 @@ type ThreadGroup struct {
 	// zombie is set when the last thread has exited, until a wait reaps
 	// it; guarded by k.mu, as is status.
 	zombie bool
+	// last is the thread that exited last, kept while the group is a
+	// zombie for /proc/PID; guarded by k.mu.
+	last   *Task
 	status ExitStatus
 	done   chan struct{} // closed (under k.mu) when the group becomes a zombie
 	job    jobState      // stopped by a stop signal (jobcontrol.go); guarded by k.mu
@@ -180,7 +183,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 		k.treeChanged.Broadcast()
 		return false
 	}
-	tg.exiting, tg.zombie = true, true
+	tg.exiting, tg.zombie, tg.last = true, true, t
 	go tg.stopTimers()
 	for c := range tg.children {
 		delete(tg.children, c)

@@ -273,5 +273,29 @@ int main(int argc, char **argv) {
 	T(kill(child, SIGKILL));
 	int ws;
 	T(waitpid(child, &ws, 0) == child);
+
+	/* A zombie: listed, state Z, signals accepted and lost, its memory's
+	 * files empty and its links gone; reaped, nothing. */
+	child = fork();
+	if (child == 0)
+		_exit(3);
+	CHECK(waitState(child, 'Z'));
+	snprintf(path, sizeof path, "/proc/%d/status", child);
+	status = slurp(path);
+	CHECK(status && strstr(status, "\nState:\tZ (zombie)\n"));
+	T(kill(child, SIGTERM));
+	T(kill(child, 0));
+	char zpath[64], target[256];
+	snprintf(zpath, sizeof zpath, "/proc/%d/cmdline", child);
+	char *cmd = slurp(zpath);
+	CHECK(cmd && *cmd == 0);
+	snprintf(zpath, sizeof zpath, "/proc/%d/exe", child);
+	T(readlink(zpath, target, sizeof target));
+	snprintf(zpath, sizeof zpath, "/proc/%d", child);
+	T(access(zpath, F_OK));
+	T(waitpid(child, &ws, 0) == child);
+	printf("status %d\n", WEXITSTATUS(ws));
+	T(kill(child, 0));
+	T(access(zpath, F_OK));
 	return 0;
 }

@@ -36,7 +36,7 @@ func state(ctx context.Context, t *kernel.Task) byte {
 }
 
 // stateNames are the names /proc/PID/status gives the state letters.
-var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped"}
+var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped", 'Z': "zombie"}
 
 func pidStatus(ctx context.Context, t *kernel.Task) string {
 	c := t.Creds()

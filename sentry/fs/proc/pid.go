@@ -13,20 +13,38 @@ import (
 )
 
 // pidDir is /proc/PID. Its files look the task up at every access, so a
-// task that exits makes them ENOENT (ESRCH for reads), as in Linux.
+// task that is reaped makes them ENOENT (ESRCH for reads), as in Linux.
+// A zombie keeps its directory until it is waited for: its stat, status
+// and comm describe it (state Z), its other files are empty and its links
+// and descriptors gone, as Linux shows a process whose memory and files
+// are released.
 func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 	base := "/" + strconv.Itoa(pid)
 	task := func() (*kernel.Task, error) {
 		if t := fs.k.Task(pid); t != nil {
 			return t, nil
 		}
+		if t := fs.k.Zombie(pid); t != nil {
+			return t, nil
+		}
 		return nil, unix.ESRCH
+	}
+	// live is task, without zombies.
+	live := func() (*kernel.Task, error) {
+		t, err := task()
+		if err == nil && t.IsZombie() {
+			return nil, unix.ENOENT
+		}
+		return t, err
 	}
 	genCaller := func(name string, fn func(context.Context, *kernel.Task) string) vfs.Inode {
 		return fs.tree.File(base+"/"+name, func(ctx context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", err
+			}
+			if t.IsZombie() && !zombieFiles[name] {
+				return "", nil
 			}
 			return fn(ctx, t), nil
 		})
@@ -36,7 +54,7 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 	}
 	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
 		return fs.tree.Symlink(base+"/"+name, func(context.Context) (string, error) {
-			t, err := task()
+			t, err := live()
 			if err != nil {
 				return "", unix.ENOENT
 			}
@@ -62,11 +80,14 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
 			"cwd":    link("cwd", cwdLink),
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
-			"fd":     fs.fdDir(base, task, false),
-			"fdinfo": fs.fdDir(base, task, true),
+			"fd":     fs.fdDir(base, live, false),
+			"fdinfo": fs.fdDir(base, live, true),
 		}, nil
 	})
 }
+
+// zombieFiles are the files of /proc/PID that still describe a zombie.
+var zombieFiles = map[string]bool{"stat": true, "status": true, "comm": true, "cgroup": true}
 
 // fdTarget is what /proc/PID/fd/N links to.
 func fdTarget(t *kernel.Task, fd int32) (string, error) {
@@ -115,10 +136,14 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 	}
 	return fs.tree.Dir(base+name, func(ctx context.Context) (map[string]vfs.Inode, error) {
 		t, err := task()
-		if err != nil {
+		c := make(map[string]vfs.Inode)
+		switch {
+		case err == unix.ENOENT:
+			// A zombie has no descriptors left.
+			return c, nil
+		case err != nil:
 			return nil, unix.ENOENT
 		}
-		c := make(map[string]vfs.Inode)
 		for _, fd := range t.FDs().FDs() {
 			n := strconv.Itoa(int(fd))
 			if info {
