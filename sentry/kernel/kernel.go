@@ -189,27 +189,16 @@ func (k *Kernel) NumTasks() int {
 	return len(k.tasks)
 }
 
-// PIDs returns the IDs of the live thread groups, in no particular order.
-func (k *Kernel) PIDs() []int {
+// PIDs returns the IDs of the thread groups, in no particular order: the
+// live ones, and the zombies too if asked (as /proc lists them).
+func (k *Kernel) PIDs(zombies bool) []int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var pids []int
 	for pid, tg := range k.groups {
-		if !tg.zombie {
+		if zombies || !tg.zombie {
 			pids = append(pids, pid)
 		}
-	}
-	return pids
-}
-
-// AllPIDs returns the IDs of the thread groups, zombies included (as /proc
-// lists them), in no particular order.
-func (k *Kernel) AllPIDs() []int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	pids := make([]int, 0, len(k.groups))
-	for pid := range k.groups {
-		pids = append(pids, pid)
 	}
 	return pids
 }
