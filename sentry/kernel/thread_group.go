@@ -51,6 +51,7 @@ type ThreadGroup struct {
 	creds       Credentials         // guarded by mu
 	limits      map[int]unix.Rlimit // guarded by mu
 	realTimer   *IntervalTimer      // created once, under mu
+	cpuTimers   [3]*IntervalTimer   // ITIMER_VIRTUAL and ITIMER_PROF, by which; each created once, under mu
 	posixTimers *TimerTable         // created once, under mu
 	cpuWatched  atomic.Bool         // an RLIMIT_CPU watcher runs (cpulimit.go)
 	// sigmu guards the signal actions and the signals pending for the
@@ -60,6 +61,13 @@ type ThreadGroup struct {
 	pending     pendingSet              // signals sent to the process; guarded by sigmu
 	signalQueue vfs.Queue               // signalfd waiters (signalQueued); locks itself
 	exitQueue   vfs.Queue               // pidfd waiters, notified when the group dies; locks itself
+}
+
+// NumThreads is how many threads the process has (0 for a zombie).
+func (tg *ThreadGroup) NumThreads() int {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	return len(tg.tasks)
 }
 
 // realUID is the process's real user ID, for the siginfo and wait results
