@@ -63,6 +63,17 @@ type ThreadGroup struct {
 	exitQueue   vfs.Queue               // pidfd waiters, notified when the group dies; locks itself
 }
 
+// TIDs are the IDs of the process's threads.
+func (tg *ThreadGroup) TIDs() []int {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	tids := make([]int, len(tg.tasks))
+	for i, t := range tg.tasks {
+		tids[i] = t.TID
+	}
+	return tids
+}
+
 // NumThreads is how many threads the process has (0 for a zombie).
 func (tg *ThreadGroup) NumThreads() int {
 	tg.k.mu.Lock()

@@ -15,7 +15,11 @@ import (
 func pidStat(ctx context.Context, t *kernel.Task) string {
 	pgrp, sid, ttyDev, tpgid := t.JobInfo()
 	user, sys := t.TG.CPUTime()
-	fields := []any{t.PID(), "(" + t.Name() + ")", string(state(ctx, t)), t.PPID(), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
+	id := t.TID
+	if t.IsZombie() {
+		id = t.PID()
+	}
+	fields := []any{id, "(" + t.Name() + ")", string(state(ctx, t)), t.PPID(), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
 		0, 0, 0, 0, 0, ticks(user), ticks(sys), 0, 0, 20, 0, max(t.TG.NumThreads(), 1), 0, 0, 0, 0}
 	var b strings.Builder
 	for i, f := range fields {

@@ -18,9 +18,12 @@ import (
 // and comm describe it (state Z), its other files are empty and its links
 // and descriptors gone, as Linux shows a process whose memory and files
 // are released.
+//
+// /proc/PID/task/TID is the same directory for one thread of the process
+// (without a task directory of its own); /proc/TID, for a thread that
+// leads no process, is too, unlisted, as in Linux.
 func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
-	base := "/" + strconv.Itoa(pid)
-	task := func() (*kernel.Task, error) {
+	return fs.taskDir("/"+strconv.Itoa(pid), func() (*kernel.Task, error) {
 		if t := fs.k.Task(pid); t != nil {
 			return t, nil
 		}
@@ -28,7 +31,35 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 			return t, nil
 		}
 		return nil, unix.ESRCH
-	}
+	}, pid)
+}
+
+// threadsDir is /proc/PID/task: a directory per thread of process pid.
+func (fs *FileSystem) threadsDir(base string, pid int) *kernfs.Dir {
+	return fs.tree.Dir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
+		t := fs.k.Task(pid)
+		if t == nil {
+			t = fs.k.Zombie(pid)
+		}
+		if t == nil {
+			return nil, unix.ENOENT
+		}
+		c := make(map[string]vfs.Inode)
+		for _, tid := range t.TG.TIDs() {
+			c[strconv.Itoa(tid)] = fs.taskDir(base+"/"+strconv.Itoa(tid), func() (*kernel.Task, error) {
+				if t := fs.k.Task(tid); t != nil && t.PID() == pid {
+					return t, nil
+				}
+				return nil, unix.ESRCH
+			}, 0)
+		}
+		return c, nil
+	})
+}
+
+// taskDir is the directory at base of the task task finds: a process's
+// (with its threads' directory) if pid is not 0, else a thread's.
+func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pid int) *kernfs.Dir {
 	// live is task, without zombies.
 	live := func() (*kernel.Task, error) {
 		t, err := task()
@@ -65,7 +96,7 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 		if _, err := task(); err != nil {
 			return nil, unix.ENOENT
 		}
-		return map[string]vfs.Inode{
+		c := map[string]vfs.Inode{
 			"stat":      genCaller("stat", pidStat),
 			"status":    genCaller("status", pidStatus),
 			"cmdline":   gen("cmdline", cmdline),
@@ -82,7 +113,11 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
 			"fd":     fs.fdDir(base, live, false),
 			"fdinfo": fs.fdDir(base, live, true),
-		}, nil
+		}
+		if pid != 0 {
+			c["task"] = fs.threadsDir(base+"/task", pid)
+		}
+		return c, nil
 	})
 }
 
