@@ -22,8 +22,8 @@ import (
 // /proc/PID/task/TID is the same directory for one thread of the process
 // (without a task directory of its own); /proc/TID, for a thread that
 // leads no process, is too, unlisted, as in Linux.
-func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
-	return fs.taskDir("/"+strconv.Itoa(pid), func() (*kernel.Task, error) {
+func (fs *FileSystem) pidDir(pid int) vfs.Inode {
+	task := func() (*kernel.Task, error) {
 		if t := fs.k.Task(pid); t != nil {
 			return t, nil
 		}
@@ -31,8 +31,23 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 			return t, nil
 		}
 		return nil, unix.ESRCH
-	}, pid)
+	}
+	d := fs.taskDir("/"+strconv.Itoa(pid), task, pid)
+	if t, err := task(); err == nil && t.PID() == pid {
+		return processDir{d, t.TG}
+	}
+	return d
 }
+
+// processDir is a process's /proc/PID, which pidfd_send_signal takes as a
+// pidfd of the process.
+type processDir struct {
+	*kernfs.Dir
+	tg *kernel.ThreadGroup
+}
+
+// Process implements kernel.ProcessDir.
+func (d processDir) Process() *kernel.ThreadGroup { return d.tg }
 
 // threadsDir is /proc/PID/task: a directory per thread of process pid.
 func (fs *FileSystem) threadsDir(base string, pid int) *kernfs.Dir {
