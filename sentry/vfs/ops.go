@@ -364,9 +364,7 @@ func (v *VFS) Mknod(ctx context.Context, creds Creds, fsc *FSContext, dir *File,
 	switch mode & unix.S_IFMT {
 	case 0:
 		mode |= unix.S_IFREG
-	case unix.S_IFREG, unix.S_IFIFO, unix.S_IFSOCK:
-	case unix.S_IFCHR, unix.S_IFBLK:
-		return unix.EPERM
+	case unix.S_IFREG, unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR, unix.S_IFBLK:
 	case unix.S_IFDIR:
 		return unix.EPERM
 	default:
@@ -379,6 +377,12 @@ func (v *VFS) Mknod(ctx context.Context, creds Creds, fsc *FSContext, dir *File,
 	dw, err := w.writableDir(parent)
 	if err != nil {
 		return err
+	}
+	if t := mode & unix.S_IFMT; (t == unix.S_IFCHR || t == unix.S_IFBLK) && !creds.HasCap(linux.CAP_MKNOD) {
+		// Device nodes need CAP_MKNOD, checked after the directory's
+		// permissions (vfs_mknod). A node made opens no device: its
+		// filesystem refuses to open it (ENXIO), see package overlay.
+		return unix.EPERM
 	}
 	_, err = dw.Create(ctx, creds, name, mode&unix.S_IFMT|mode&0o7777&^fsc.Umask(), rdev)
 	return v.entryEvent(ctx, err, parent, name, unix.IN_CREATE)
