@@ -210,6 +210,16 @@ type FIFOOpener interface {
 	OpenFIFO(ctx context.Context, dev, ino uint64, flags int) (FileImpl, error)
 }
 
+// DeviceOpener opens device nodes by their numbers, so that a node made
+// with mknod(2) anywhere opens the device its numbers name, as in Linux:
+// whoever builds the VFS installs one with SetDeviceOpener. Without one,
+// opening a device node is its filesystem's business.
+type DeviceOpener interface {
+	// OpenDevice opens the character (S_IFCHR) or block (S_IFBLK)
+	// device rdev with open(2) flags; ENXIO if there is none.
+	OpenDevice(ctx context.Context, typ uint32, rdev uint64, flags int) (FileImpl, error)
+}
+
 // IsDir reports whether a stat mode is a directory.
 func IsDir(mode uint32) bool { return mode&unix.S_IFMT == unix.S_IFDIR }
 

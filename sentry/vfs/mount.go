@@ -22,6 +22,9 @@ type VFS struct {
 	made  []*Mount // guarded by mu
 	locks lockTable
 	fifos FIFOOpener // nil: FIFOs are opened by their filesystem
+	// devices opens device nodes; nil: their filesystem does. Set once,
+	// before the VFS is shared.
+	devices DeviceOpener
 	// watches are inotify's (notify.go).
 	watches watchTable
 	// handles are the dentries file handles name (handle.go); guarded by
@@ -72,6 +75,10 @@ func New(root FileSystem) *VFS {
 	v.locks.files = make(map[lockKey]*fileLocks)
 	return v
 }
+
+// SetDeviceOpener makes o open the device nodes of every filesystem; call
+// it before the VFS is shared.
+func (v *VFS) SetDeviceOpener(o DeviceOpener) { v.devices = o }
 
 // SetFIFOOpener makes o open the FIFO nodes of every filesystem; call it
 // before the VFS is used.

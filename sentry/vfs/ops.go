@@ -258,11 +258,15 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 	return NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)), nil
 }
 
-// openImpl opens a non-directory: FIFOs through the FIFO opener if there
-// is one, everything else through its filesystem.
+// openImpl opens a non-directory: FIFOs through the FIFO opener and
+// device nodes through the device opener if there are, everything else
+// through its filesystem.
 func (v *VFS) openImpl(ctx context.Context, inode Inode, st *unix.Stat_t, flags int) (FileImpl, error) {
-	if st.Mode&unix.S_IFMT == unix.S_IFIFO && v.fifos != nil {
+	switch typ := st.Mode & unix.S_IFMT; {
+	case typ == unix.S_IFIFO && v.fifos != nil:
 		return v.fifos.OpenFIFO(ctx, st.Dev, st.Ino, flags)
+	case (typ == unix.S_IFCHR || typ == unix.S_IFBLK) && v.devices != nil:
+		return v.devices.OpenDevice(ctx, typ, st.Rdev, flags)
 	}
 	return inode.Open(ctx, flags)
 }
@@ -380,8 +384,8 @@ func (v *VFS) Mknod(ctx context.Context, creds Creds, fsc *FSContext, dir *File,
 	}
 	if t := mode & unix.S_IFMT; (t == unix.S_IFCHR || t == unix.S_IFBLK) && !creds.HasCap(linux.CAP_MKNOD) {
 		// Device nodes need CAP_MKNOD, checked after the directory's
-		// permissions (vfs_mknod). A node made opens no device: its
-		// filesystem refuses to open it (ENXIO), see package overlay.
+		// permissions (vfs_mknod). A node opens the device of /dev its
+		// numbers name, if any (DeviceOpener).
 		return unix.EPERM
 	}
 	_, err = dw.Create(ctx, creds, name, mode&unix.S_IFMT|mode&0o7777&^fsc.Umask(), rdev)

@@ -278,6 +278,20 @@ int main(int argc, char **argv) {
 	T(open("blk", O_RDWR));
 	T(chmod("chr", 0600));
 	T(mknod("chr", S_IFCHR | 0644, makedev(240, 77)));
+	/* A node opens the device its numbers name, wherever it is. */
+	T(mknod("mynull", S_IFCHR | 0666, makedev(1, 3)));
+	T(mknod("myzero", S_IFCHR | 0666, makedev(1, 5)));
+	int nfd = open("mynull", O_RDWR);
+	T(write(nfd, "abc", 3));
+	char zb[4] = "xyz";
+	T(read(nfd, zb, sizeof zb));
+	close(nfd);
+	nfd = open("myzero", O_RDONLY);
+	T(read(nfd, zb, sizeof zb));
+	CHECK(zb[0] == 0 && zb[3] == 0);
+	close(nfd);
+	T(unlink("mynull"));
+	T(unlink("myzero"));
 	T(unlink("chr"));
 	T(unlink("blk"));
 

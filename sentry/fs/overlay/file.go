@@ -34,9 +34,9 @@ func (n *node) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR, unix.S_IFBLK:
-		// A device node is a name with numbers: no driver stands behind
-		// it here (the sandbox's devices are those of /dev), so opening
-		// it is ENXIO, as Linux says for a device number without one.
+		// The VFS opens device nodes by their numbers (the sandbox's
+		// devices are those of /dev, vfs.DeviceOpener); without it,
+		// none stands behind a node here: ENXIO.
 		return nil, unix.ENXIO
 	default:
 		return nil, unix.EACCES
