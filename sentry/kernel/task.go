@@ -355,7 +355,7 @@ func (t *Task) syscall() {
 func writesToFile(nr uintptr) bool {
 	switch nr {
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_PWRITE64, unix.SYS_PWRITEV, unix.SYS_PWRITEV2,
-		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG:
+		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_TEE, unix.SYS_VMSPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG:
 		return true
 	}
 	return false
