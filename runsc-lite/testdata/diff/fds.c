@@ -76,6 +76,15 @@ static void pipeCopies(void) {
 	T(vmsplice(b[1], BAD, 2, 0));
 	T(vmsplice(b[1], iov, 0, 0));
 	T(vmsplice(b[1], iov, 2000, 0));
+	/* more than the pipe holds: what fits, without waiting for a reader */
+	static char big[1 << 17];
+	struct iovec bigv = {big, sizeof big};
+	int d[2];
+	T(pipe(d));
+	long moved = vmsplice(d[1], &bigv, 1, 0);
+	CHECK(moved > 60000 && moved <= 65536);
+	close(d[0]);
+	close(d[1]);
 	int path = open(".", O_PATH);
 	T(vmsplice(path, iov, 2, 0));
 	close(path);

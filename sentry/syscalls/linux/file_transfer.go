@@ -248,7 +248,7 @@ const spliceFlags = linux.SPLICE_F_MOVE | linux.SPLICE_F_NONBLOCK | linux.SPLICE
 // order of checks; it waits for bytes and for room unless
 // SPLICE_F_NONBLOCK (the files' O_NONBLOCK does not matter, as in Linux).
 func tee(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	flags := a.Uint(3)
+	flags := uint32(a.Uint(3))
 	if flags&^spliceFlags != 0 {
 		return 0, unix.EINVAL
 	}
@@ -267,21 +267,35 @@ func tee(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if !ok1 || !ok2 || inPipe == outPipe {
 		return 0, unix.EINVAL
 	}
-	op := func() (int, error) { return inPipe.Tee(outPipe, count, t.MemoryAccount()) }
+	n, err := retryOnPipes(t, flags, func() (int, error) { return inPipe.Tee(outPipe, count, t.MemoryAccount()) },
+		pipeEvents{inPipe, unix.POLLIN | unix.POLLHUP}, pipeEvents{outPipe, unix.POLLOUT | unix.POLLERR})
+	return uintptr(n), err
+}
+
+// pipeEvents are events of a pipe a splice call waits for.
+type pipeEvents struct {
+	p      *pipe.Pipe
+	events int16
+}
+
+// retryOnPipes runs op until it fails with something other than EAGAIN,
+// waiting for the events between tries, unless flags have
+// SPLICE_F_NONBLOCK; EINTR when the caller is interrupted.
+func retryOnPipes(t *kernel.Task, flags uint32, op func() (int, error), waits ...pipeEvents) (int, error) {
 	n, err := op()
 	if err != unix.EAGAIN || flags&linux.SPLICE_F_NONBLOCK != 0 {
-		return uintptr(n), err
+		return n, err
 	}
 	w := vfs.NewWaiter()
-	ein, eout := w.Entry(unix.POLLIN|unix.POLLHUP), w.Entry(unix.POLLOUT|unix.POLLERR)
-	inPipe.EventQueue().Add(ein)
-	defer inPipe.EventQueue().Remove(ein)
-	outPipe.EventQueue().Add(eout)
-	defer outPipe.EventQueue().Remove(eout)
+	for _, pe := range waits {
+		e := w.Entry(pe.events)
+		pe.p.EventQueue().Add(e)
+		defer pe.p.EventQueue().Remove(e)
+	}
 	stop := vfs.Interrupt(t.Ctx())
 	for {
 		if n, err = op(); err != unix.EAGAIN {
-			return uintptr(n), err
+			return n, err
 		}
 		select {
 		case <-w.C():
@@ -298,7 +312,7 @@ func tee(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // then that it is a pipe (EBADF). SPLICE_F_NONBLOCK makes this call not
 // wait.
 func vmsplice(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	flags := a.Uint(3)
+	flags := uint32(a.Uint(3))
 	if flags&^spliceFlags != 0 {
 		return 0, unix.EINVAL
 	}
@@ -318,18 +332,21 @@ func vmsplice(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if seq.NumBytes() == 0 {
 		return 0, nil
 	}
-	if _, ok := pipe.FromFile(f); !ok {
+	p, ok := pipe.FromFile(f)
+	if !ok {
 		return 0, unix.EBADF
 	}
-	if flags&linux.SPLICE_F_NONBLOCK != 0 {
-		s := f.Impl().(vfs.Stream)
-		if write {
-			return ioResult(vfs.PartialTransfer(seq.CopyInTo(usermem.WriterFunc(func(p []byte) (int, error) { return s.Write(t.Ctx(), p) }))))
+	s := f.Impl().(vfs.Stream)
+	if !write {
+		if flags&linux.SPLICE_F_NONBLOCK != 0 {
+			return ioResult(vfs.PartialTransfer(seq.CopyOutFrom(usermem.ReaderFunc(func(b []byte) (int, error) { return s.Read(t.Ctx(), b) }))))
 		}
-		return ioResult(vfs.PartialTransfer(seq.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) { return s.Read(t.Ctx(), p) }))))
+		// A blocking read waits for the first bytes, as vmsplice does.
+		return readAt(t, f, seq, -1)
 	}
-	if write {
-		return writeAt(t, f, seq, -1)
-	}
-	return readAt(t, f, seq, -1)
+	// Into the pipe: what fits, after waiting for room unless
+	// SPLICE_F_NONBLOCK (vmsplice_to_pipe waits once, not for all).
+	return ioResult(retryOnPipes(t, flags, func() (int, error) {
+		return vfs.PartialTransfer(seq.CopyInTo(usermem.WriterFunc(func(b []byte) (int, error) { return s.Write(t.Ctx(), b) })))
+	}, pipeEvents{p, unix.POLLOUT | unix.POLLERR}))
 }
