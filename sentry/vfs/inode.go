@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -102,7 +103,14 @@ type Attr struct {
 	// (utimensat with a time that is not UTIME_NOW): that needs the
 	// owner, where setting the current time needs only write permission.
 	TimesGiven bool
+	// SizeLimit, if set, is the caller's RLIMIT_FSIZE: growing a file
+	// by truncation beyond it is ErrSizeLimit (inode_newsize_ok).
+	SizeLimit *uint64
 }
+
+// ErrSizeLimit is the error of a file growing beyond the caller's
+// RLIMIT_FSIZE: EFBIG, and the caller gets SIGXFSZ.
+var ErrSizeLimit = fmt.Errorf("beyond the file size limit (RLIMIT_FSIZE): %w", unix.EFBIG)
 
 // Attr mask bits.
 const (

@@ -727,6 +727,9 @@ func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 		if err := checkTruncate(&st, a.Size); err != nil {
 			return err
 		}
+		if a.SizeLimit != nil && a.Size > st.Size && uint64(a.Size) > *a.SizeLimit {
+			return ErrSizeLimit
+		}
 	}
 	if a.Mask&(AttrUID|AttrGID) != 0 && !IsDir(st.Mode) {
 		a = dropSetIDOnChown(&st, a)

@@ -246,10 +246,54 @@ func readAt(t *kernel.Task, f *vfs.File, dst usermem.IOSequence, off int64) (uin
 
 // writeAt writes src at the file position (off < 0) or at off.
 func writeAt(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (uintptr, error) {
+	src, err := sizeLimited(t, f, src, off)
+	if err != nil {
+		return 0, err
+	}
 	if off < 0 {
 		return ioResult(f.Write(t.Ctx(), src))
 	}
 	return ioResult(f.PWrite(t.Ctx(), src, off))
+}
+
+// sizeLimited cuts a write to a regular file at the caller's
+// RLIMIT_FSIZE, as generic_write_check_limits does: a write from a
+// position at or past the limit is vfs.ErrSizeLimit (EFBIG, SIGXFSZ).
+func sizeLimited(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (usermem.IOSequence, error) {
+	lim, _ := t.TG.Rlimit(unix.RLIMIT_FSIZE, nil, false)
+	if lim.Cur == unix.RLIM_INFINITY || src.NumBytes() == 0 {
+		return src, nil
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return src, nil
+	}
+	pos := off
+	switch {
+	case pos >= 0:
+	case f.Flags()&unix.O_APPEND != 0:
+		pos = st.Size
+	default:
+		if pos, err = f.Seek(t.Ctx(), 0, unix.SEEK_CUR); err != nil {
+			return src, nil
+		}
+	}
+	if uint64(pos) >= lim.Cur {
+		return src, vfs.ErrSizeLimit
+	}
+	if room := lim.Cur - uint64(pos); room < uint64(src.NumBytes()) {
+		src = src.TakeFirst(int(room))
+	}
+	return src, nil
+}
+
+// fileSizeLimit is the caller's RLIMIT_FSIZE for vfs.Attr.SizeLimit.
+func fileSizeLimit(t *kernel.Task) *uint64 {
+	lim, _ := t.TG.Rlimit(unix.RLIMIT_FSIZE, nil, false)
+	if lim.Cur == unix.RLIM_INFINITY {
+		return nil
+	}
+	return &lim.Cur
 }
 
 func readv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -381,7 +425,7 @@ func ftruncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	}
-	return 0, f.SetAttr(t.Ctx(), t.FSCreds(), vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+	return 0, f.SetAttr(t.Ctx(), t.FSCreds(), vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1), SizeLimit: fileSizeLimit(t)})
 }
 
 func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -389,7 +433,7 @@ func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.SetAttrAt(ctx, t.FSCreds(), t.FS(), dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+		return t.K.VFS.SetAttrAt(ctx, t.FSCreds(), t.FS(), dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1), SizeLimit: fileSizeLimit(t)})
 	})
 }
 
