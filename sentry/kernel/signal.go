@@ -329,7 +329,11 @@ func (t *Task) deliverSignals() {
 			return
 		}
 		if act.Flags&linux.SA_RESETHAND != 0 {
-			t.TG.SetSigAction(sig, linux.SigAction{})
+			// Only the handler goes back to SIG_DFL; the flags and
+			// mask stay, as in Linux's handle_signal.
+			reset := act
+			reset.Handler = linux.SIG_DFL
+			t.TG.SetSigAction(sig, reset)
 		}
 		return
 	}
