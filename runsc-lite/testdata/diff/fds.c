@@ -61,6 +61,13 @@ static void pipeCopies(void) {
 	T(read(a[0], buf, sizeof buf));
 	T(tee(a[0], b[1], 4, 0));
 
+	/* at an offset, a pipe is ESPIPE before its end's mode is EBADF */
+	T(pwrite(b[0], "x", 1, 0));
+	T(pread(b[1], buf, 1, 0));
+	struct iovec one = {buf, 1};
+	T(pwritev2(b[0], &one, 1, 0, 0));
+	T(pwritev2(b[0], &one, 1, -1, 0));
+
 	/* vmsplice */
 	struct iovec iov[2] = {{"abc", 3}, {"defg", 4}};
 	T(vmsplice(b[1], iov, 2, 0));

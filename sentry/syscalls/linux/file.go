@@ -169,17 +169,32 @@ func ioResult(n int, err error) (uintptr, error) {
 // getFileFor returns fd's file if it was opened for reading (or, with
 // write, for writing): read(2), write(2) and their families fail with EBADF
 // before they look at the buffer, as vfs_read checks FMODE_READ before
-// access_ok.
-func getFileFor(t *kernel.Task, fd int32, write bool) (*vfs.File, error) {
+// access_ok. For a transfer at an offset (off >= 0: pread, pwritev...), a
+// file without positions (a pipe, a socket, a terminal) is ESPIPE first,
+// as Linux checks FMODE_PREAD before vfs_read's checks.
+func getFileFor(t *kernel.Task, fd int32, write bool, off int64) (*vfs.File, error) {
 	f, err := getFile(t, fd)
 	if err != nil {
 		return nil, err
+	}
+	if off >= 0 && !positional(f) {
+		f.DecRef()
+		return nil, unix.ESPIPE
 	}
 	if (write && !f.Writable()) || (!write && !f.Readable()) {
 		f.DecRef()
 		return nil, unix.EBADF
 	}
 	return f, nil
+}
+
+// positional reports whether f can be read and written at an offset: not
+// a stream, unless it can seek (vfs.Stream).
+func positional(f *vfs.File) bool {
+	impl := f.Impl()
+	_, stream := impl.(vfs.Stream)
+	_, seeker := impl.(vfs.Seeker)
+	return !stream || seeker
 }
 
 func read(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -209,7 +224,7 @@ func pwrite64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // doRead reads into the n bytes at addr, at the file position (off < 0)
 // or at off.
 func doRead(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintptr, error) {
-	f, err := getFileFor(t, fd, false)
+	f, err := getFileFor(t, fd, false, off)
 	if err != nil {
 		return 0, err
 	}
@@ -224,7 +239,7 @@ func doRead(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintpt
 // doWrite writes the n bytes at addr, at the file position (off < 0) or
 // at off.
 func doWrite(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintptr, error) {
-	f, err := getFileFor(t, fd, true)
+	f, err := getFileFor(t, fd, true, off)
 	if err != nil {
 		return 0, err
 	}
@@ -335,7 +350,7 @@ func pwritev2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // doReadv reads into iovecs at the file position (off < 0) or at off.
 func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uintptr, error) {
-	f, err := getFileFor(t, fd, false)
+	f, err := getFileFor(t, fd, false, off)
 	if err != nil {
 		return 0, err
 	}
@@ -349,7 +364,7 @@ func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uint
 
 // doWritev writes from iovecs at the file position (off < 0) or at off.
 func doWritev(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uintptr, error) {
-	f, err := getFileFor(t, fd, true)
+	f, err := getFileFor(t, fd, true, off)
 	if err != nil {
 		return 0, err
 	}
