@@ -514,7 +514,7 @@ func runHostileRow(t *testing.T, e *attackEnv, row hostileRow, prog string, nati
 		b, err := os.ReadFile(prog)
 		must(t, err)
 		must(t, os.WriteFile(filepath.Join(root, "hostile"), b, 0o755))
-		row.flags = append([]string{"--root", root}, row.flags...)
+		row.flags = append([]string{"--rootfs", root}, row.flags...)
 		cwd, argv[0] = "/", "/hostile"
 	}
 	flags := []string{"--platform", e.platform, "--cwd", cwd, "--debug-log", filepath.Join(e.dir, "sentry.log")}
