@@ -191,6 +191,9 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	if c.overlay != "memory" && c.overlay != "none" {
 		return fail(exitUsage, "--overlay=%s: want memory or none", c.overlay)
 	}
+	if c.overlay == "none" && isHostRoot(c.rootfs) {
+		return fail(exitUsage, "--overlay=none: --rootfs is the host's /, which the sandbox would write to; name a root file system prepared for it")
+	}
 	cfg := sentryConfig{
 		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, Platform: c.g.platform, Argv: argv, Env: env,
 		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1,

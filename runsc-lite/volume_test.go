@@ -39,7 +39,7 @@ func owner(t *testing.T, p string) (uint32, uint32) {
 }
 
 // TestVolumes: a read-write volume's changes are on the host afterwards,
-// owned by the sandbox's host identity; a read-only one refuses writes;
+// owned by the sandbox's host identity (fsync of a file there included); a read-only one refuses writes;
 // a single file can be a volume; --tmpfs mounts a sized memory file
 // system; /proc/mounts lists them without host paths.
 func TestVolumes(t *testing.T) {
@@ -60,6 +60,7 @@ func TestVolumes(t *testing.T) {
 		"/bin/sh", "-c", `set -e
 cat /in/input
 echo result > /out/result
+sync /out/result
 mkdir /out/dir
 echo moved > /out/dir/a && mv /out/dir/a /out/dir/b
 ln -s b /out/dir/link && ln /out/dir/b /out/dir/hard
@@ -205,6 +206,7 @@ func TestVolumeBadInput(t *testing.T) {
 		{"tmpfs-relative", []string{"--tmpfs", "scratch"}, 2},
 		{"tmpfs-bad-option", []string{"--tmpfs", "/scratch:bogus=1"}, 2},
 		{"overlay-unknown", []string{"--overlay=disk"}, 2},
+		{"overlay-none-on-host-root", []string{"--overlay=none"}, 2},
 		{"dir-on-file", []string{"--volume", dir + ":/etc/hostname"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

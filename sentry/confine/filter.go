@@ -123,6 +123,9 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_FCHMODAT2, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
 	{nr: unix.SYS_FCHOWNAT, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
 	{nr: unix.SYS_UTIMENSAT, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
+	// fsync of a host file open in a writable tree (the sandbox's fsync
+	// and fdatasync).
+	{nr: unix.SYS_FSYNC},
 	{nr: unix.SYS_CLOSE},
 	{nr: unix.SYS_READ},
 	{nr: unix.SYS_WRITE},

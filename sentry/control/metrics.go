@@ -67,7 +67,7 @@ func (m *metrics) Syscall(nr uintptr, took time.Duration) {
 func (m *metrics) descriptors() int {
 	k := m.srv.S.K
 	n := 0
-	for _, pid := range k.PIDs() {
+	for _, pid := range k.PIDs(false) {
 		if t := k.Task(pid); t != nil {
 			if fds := t.FDs(); fds != nil {
 				n += fds.Count()
@@ -87,7 +87,7 @@ func (m *metrics) text() (string, error) {
 	user, sys := k.CPUTime()
 	one("runsc_lite_page_faults_total", "counter", "Page faults of the sandbox's tasks that reached the sentry.", float64(k.Faults()))
 	one("runsc_lite_tasks", "gauge", "Tasks (threads) in the sandbox.", float64(k.NumTasks()))
-	one("runsc_lite_processes", "gauge", "Processes in the sandbox.", float64(len(k.PIDs())))
+	one("runsc_lite_processes", "gauge", "Processes in the sandbox.", float64(len(k.PIDs(false))))
 	one("runsc_lite_forks_total", "counter", "Tasks created since the sandbox started.", float64(k.Forks()))
 	one("runsc_lite_memory_used_bytes", "gauge", "Memory charged to the sandbox (mappings and in-memory files).", float64(k.Memory.Used()))
 	one("runsc_lite_memory_limit_bytes", "gauge", "The sandbox's memory limit.", float64(k.Memory.Limit()))

@@ -142,7 +142,7 @@ func (srv *Server) handle(req Request, fds []int) (Response, error) {
 		if req.Method == MethodResume {
 			sig = unix.SIGCONT
 		}
-		for _, pid := range k.PIDs() {
+		for _, pid := range k.PIDs(false) {
 			if t := k.Task(pid); t != nil {
 				t.TG.SendSignal(kernel.NewSigInfo(int32(sig), 0, 0, 0))
 			}
@@ -185,7 +185,7 @@ func (srv *Server) signal(req Request) error {
 	k := srv.S.K
 	si := kernel.NewSigInfo(int32(req.Signal), 0, 0, 0)
 	if req.All {
-		pids := k.PIDs()
+		pids := k.PIDs(false)
 		sort.Sort(sort.Reverse(sort.IntSlice(pids))) // init last
 		for _, pid := range pids {
 			if t := k.Task(pid); t != nil {
@@ -236,7 +236,7 @@ func (srv *Server) exec(req Request, fds []int) (Response, error) {
 // ps lists the sandbox's processes by PID.
 func (srv *Server) ps() []ProcessInfo {
 	k := srv.S.K
-	pids := k.PIDs()
+	pids := k.PIDs(false)
 	sort.Ints(pids)
 	var out []ProcessInfo
 	for _, pid := range pids {
@@ -287,7 +287,7 @@ func (srv *Server) usage() Usage {
 	user, sys := k.CPUTime()
 	return Usage{
 		MemoryUsed: k.Memory.Used(), MemoryLimit: k.Memory.Limit(), MemoryRefused: k.Memory.Refused(),
-		User: user, System: sys, Tasks: k.NumTasks(), Processes: len(k.PIDs()), PidsLimit: srv.PidsLimit,
+		User: user, System: sys, Tasks: k.NumTasks(), Processes: len(k.PIDs(false)), PidsLimit: srv.PidsLimit,
 	}
 }
 

@@ -377,6 +377,15 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 }
 
+// Sync implements vfs.Syncer: a file of a writable tree reaches the
+// host's disk (fsync of a file opened only for reading is harmless).
+func (f *file) Sync(ctx context.Context) error {
+	if err := unix.Fsync(int(f.f.Fd())); err != nil {
+		return hostErr(err)
+	}
+	return nil
+}
+
 // Release implements vfs.FileImpl.
 func (f *file) Release() { f.f.Close() }
 

@@ -142,6 +142,8 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 	}
 	v := vfs.New(rootFS)
 	v.SetFIFOOpener(pipe.NewFIFOs())
+	devFS := dev.New()
+	v.SetDeviceOpener(devFS)
 	fsc := v.NewFSContext()
 	mounts := []struct {
 		path string
@@ -149,7 +151,7 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 		e    Entry
 	}{
 		{"/tmp", tmpfs.New(0o1777), Entry{"tmpfs", "/tmp", "tmpfs", "rw", "mode=1777"}},
-		{"/dev", dev.New(), Entry{"tmpfs", "/dev", "tmpfs", "ro,nosuid", "mode=755"}},
+		{"/dev", devFS, Entry{"tmpfs", "/dev", "tmpfs", "ro,nosuid", "mode=755"}},
 		{"/dev/shm", tmpfs.New(0o1777), Entry{"tmpfs", "/dev/shm", "tmpfs", "rw", "mode=1777"}},
 	}
 	if opts.HostTmp {
