@@ -1,6 +1,10 @@
 // Package sandbox assembles a sandbox: a platform, a kernel with its syscall
 // table, a root file system, and the first process, which it runs to the
 // end. The runsc-lite command is a thin layer of flags over Run.
+//
+// Run is Boot, Start and Wait in one: an OCI container (runsc-lite create)
+// is booted with its first process created and blocked, started by a
+// control call (package control), and gets more processes through Exec.
 package sandbox
 
 import (
