@@ -53,11 +53,12 @@ var diffPrograms = []string{
 	"ptrace",      // ptrace of children: TRACEME, syscall stops, register and syscall changes, PEEK/POKE, signal suppression and injection, fork/exec events, int3, single steps, ATTACH/SEIZE/INTERRUPT/DETACH
 	"pty",         // pseudo-terminals: openpt/grantpt/unlockpt/ptsname, line discipline (canonical, echo, erase, kill, EOF, ONLCR, raw, VMIN), packet mode, ^C and SIGWINCH to the foreground group, hang-up, master EIO
 	"hugeargs",    // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
+	"fhandle",     // name_to_handle_at/open_by_handle_at: round trips, the size handshake, stale handles, CAP_DAC_READ_SEARCH (needs a root host)
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true}
 
 func TestDiff(t *testing.T) {
 	if _, err := exec.LookPath("gcc"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -294,6 +295,7 @@ func (t *Task) Run() {
 		case platform.EventSyscall:
 			t.syscall()
 		case platform.EventFault:
+			t.K.observe.faults.Add(1)
 			if t.MM().HandleFault(ev.Fault.Addr, ev.Fault.Access) {
 				continue
 			}
@@ -338,9 +340,17 @@ func (t *Task) syscall() {
 		}
 		err = unix.ENOSYS
 	} else {
+		obs := t.K.observe.counters.Load()
+		var start time.Time
+		if obs != nil {
+			start = time.Now()
+		}
 		t.inSyscall.Store(true)
 		ret, err = s.Fn(t, args)
 		t.inSyscall.Store(false)
+		if obs != nil {
+			(*obs).Syscall(nr, time.Since(start))
+		}
 	}
 	var errno unix.Errno
 	switch {
@@ -361,8 +371,12 @@ func (t *Task) syscall() {
 	if errno == unix.EPIPE && writesToFile(nr) && !(errors.As(err, &quiet) && quiet.NoSignal()) {
 		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), linux.SI_USER, t.PID(), t.Creds().UID.Real))
 	}
-	if t.K.Strace != nil {
-		t.K.Strace.Syscall(t, nr, args, ret, errno)
+	if errors.Is(err, vfs.ErrSizeLimit) {
+		// RLIMIT_FSIZE: the caller is told by SIGXFSZ too.
+		t.SendSignal(NewSigInfo(int32(unix.SIGXFSZ), linux.SI_USER, 0, 0))
+	}
+	if tr := t.K.observe.strace.Load(); tr != nil {
+		(*tr).Syscall(t, nr, args, ret, errno)
 	}
 	t.Regs.Rax = uint64(ret)
 	t.restartErr = 0
@@ -378,7 +392,7 @@ func (t *Task) syscall() {
 func writesToFile(nr uintptr) bool {
 	switch nr {
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_PWRITE64, unix.SYS_PWRITEV, unix.SYS_PWRITEV2,
-		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG:
+		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_TEE, unix.SYS_VMSPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG:
 		return true
 	}
 	return false

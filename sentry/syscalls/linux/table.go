@@ -67,6 +67,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerProcessVM,
 	registerPtrace,
 	registerFilesystem,
+	registerFileHandle,
 }
 
 // reg is shorthand for a fully implemented entry.
