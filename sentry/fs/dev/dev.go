@@ -36,11 +36,14 @@ import (
 type FS struct {
 	dev  uint64
 	root *dir
+	// pts holds the pseudo-terminal slaves, whose nodes open through
+	// OpenDevice too.
+	pts *devpts.FS
 }
 
 // New returns a /dev whose ptmx makes pseudo-terminals in pts.
 func New(pts *devpts.FS) *FS {
-	fs := &FS{dev: vfs.NewDeviceID()}
+	fs := &FS{dev: vfs.NewDeviceID(), pts: pts}
 	now := vfs.Now()
 	attr := func(ino uint64, mode uint32, rdev uint64) unix.Stat_t {
 		return unix.Stat_t{Dev: fs.dev, Ino: ino, Mode: mode, Nlink: 1, Rdev: rdev, Blksize: 4096, Atim: now, Mtim: now, Ctim: now}
@@ -88,6 +91,9 @@ func (fs *FS) OpenDevice(ctx context.Context, typ uint32, rdev uint64, flags int
 		if st, err := i.Stat(ctx); err == nil && st.Mode&unix.S_IFMT == typ && st.Rdev == rdev {
 			return i.Open(ctx, flags)
 		}
+	}
+	if typ == unix.S_IFCHR {
+		return fs.pts.OpenDevice(ctx, rdev, flags)
 	}
 	return nil, unix.ENXIO
 }

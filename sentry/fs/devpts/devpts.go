@@ -183,3 +183,18 @@ func (s *slaveNode) Stat(ctx context.Context) (unix.Stat_t, error) {
 func (s *slaveNode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	return (*pty)(s).openSlave(ctx, flags)
 }
+
+// OpenDevice opens the slave that device number rdev names (a node of
+// pts/N, or one made with mknod); ENXIO for no live pair.
+func (fs *FS) OpenDevice(ctx context.Context, rdev uint64, flags int) (vfs.FileImpl, error) {
+	if unix.Major(rdev) != linux.UNIX98_PTY_REPLICA_MAJOR {
+		return nil, unix.ENXIO
+	}
+	fs.mu.Lock()
+	p := fs.ptys[unix.Minor(rdev)]
+	fs.mu.Unlock()
+	if p == nil {
+		return nil, unix.ENXIO
+	}
+	return p.openSlave(ctx, flags)
+}
