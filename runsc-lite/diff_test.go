@@ -51,6 +51,7 @@ var diffPrograms = []string{
 	"schedpolicy", // sched_setscheduler/getscheduler/setparam/getparam/setattr/getattr, RESET_ON_FORK, EPERM without CAP_SYS_NICE (needs a root host)
 	"procfs",      // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
 	"hugeargs",    // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
+	"inet",        // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
 }
 
 // rootOnly are programs whose native output is only comparable when the

@@ -59,17 +59,17 @@ func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 		}
 		return s.getTCPOption(name)
 	case sys.SOL_IP:
-		if s.family != sys.AF_INET && !(s.family == sys.AF_INET6 && name == sys.IP_TOS) {
-			return nil, sys.ENOPROTOOPT
-		}
+		// An AF_INET6 socket takes the IPv4 options too (ipv6_getsockopt).
 		return s.getIPOption(name)
 	case sys.SOL_IPV6:
-		if s.family != sys.AF_INET6 {
-			return nil, sys.ENOPROTOOPT
+		if s.family == sys.AF_INET6 {
+			return s.getIPv6Option(name)
 		}
-		return s.getIPv6Option(name)
 	}
-	return nil, Unknown{level, name}
+	if s.family == sys.AF_INET {
+		return nil, sys.EOPNOTSUPP // ip_getsockopt: not SOL_IP
+	}
+	return nil, sys.ENOPROTOOPT
 }
 
 // SetOption implements setsockopt(2).
@@ -83,17 +83,13 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 		}
 		return s.setTCPOption(name, v)
 	case sys.SOL_IP:
-		if s.family != sys.AF_INET && !(s.family == sys.AF_INET6 && name == sys.IP_TOS) {
-			return sys.ENOPROTOOPT
-		}
 		return s.setIPOption(name, v)
 	case sys.SOL_IPV6:
-		if s.family != sys.AF_INET6 {
-			return sys.ENOPROTOOPT
+		if s.family == sys.AF_INET6 {
+			return s.setIPv6Option(name, v)
 		}
-		return s.setIPv6Option(name, v)
 	}
-	return Unknown{level, name}
+	return sys.ENOPROTOOPT
 }
 
 // intOption reads an int option: EINVAL if shorter than an int.
@@ -114,7 +110,7 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 	case sys.SO_PROTOCOL:
 		return intBytes(s.protocol), nil
 	case sys.SO_ERROR:
-		err := ops.GetLastError()
+		err := s.takeError()
 		if err == nil {
 			return intBytes(0), nil
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -40,6 +41,9 @@ type Socket struct {
 	wq       *waiter.Queue // netstack's, relayed to queue by relay
 	relay    waiter.Entry
 	queue    vfs.Queue
+
+	// shutWrite is set once shutdown(2) closed the sending side.
+	shutWrite atomic.Bool
 
 	// readMu serializes receives, so that concurrent readers of a
 	// stream each take a contiguous part of it.
@@ -159,9 +163,26 @@ func (s *Socket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 // EventQueue implements vfs.Waitable.
 func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 
-// Readiness implements vfs.Readiness: netstack's, whose bits are poll's.
+// Readiness implements vfs.Readiness: netstack's, whose bits are poll's,
+// with POLLERR and POLLHUP always asked for, and POLLHUP for a stream
+// closed both ways (tcp_poll: both directions shut down), which netstack
+// reports only once the connection is gone.
 func (s *Socket) Readiness(mask int16) int16 {
-	return int16(s.ep.Readiness(waiter.EventMask(uint16(mask))))
+	ask := waiter.EventMask(uint16(mask)) | waiter.EventHUp
+	e, isTCP := s.ep.(*tcp.Endpoint)
+	if !isTCP {
+		ask |= waiter.EventErr
+	}
+	// A closed TCP endpoint is "ready for anything" it is asked: POLLERR
+	// only when the connection failed.
+	ev := int16(s.ep.Readiness(ask))
+	if isTCP && e.EndpointState() == tcp.StateError {
+		ev |= sys.POLLERR
+	}
+	if isTCP && ev&linux.POLLRDHUP != 0 && s.shutWrite.Load() {
+		ev |= sys.POLLHUP
+	}
+	return ev
 }
 
 // ReadAt implements vfs.FileImpl: sockets have no offsets.
@@ -253,6 +274,9 @@ func (s *Socket) Connect(raw []byte) error {
 	if err != nil {
 		return err
 	}
+	if s.typ == sys.SOCK_STREAM && s.ep.SocketOptions().GetAcceptConn() {
+		return sys.EISCONN // inet_stream_connect: not in TCP_CLOSE
+	}
 	if unspec {
 		if s.typ == sys.SOCK_STREAM {
 			// tcp_disconnect: an established connection is aborted.
@@ -277,9 +301,23 @@ func (s *Socket) ConnectResult(raw []byte) error {
 	switch err := s.ep.Connect(a); err.(type) {
 	case *tcpip.ErrAlreadyConnecting, *tcpip.ErrConnectStarted:
 		return sys.EAGAIN
+	case nil:
+		return nil
 	default:
+		s.takeError() // connect(2) reported it: SO_ERROR is clear
 		return errno(err)
 	}
+}
+
+// takeError returns and clears the socket's pending error (SO_ERROR).
+// Netstack may hold a failure twice (as the connection's hard error and
+// as its last error); Linux has one sk_err, so both go.
+func (s *Socket) takeError() tcpip.Error {
+	err := s.ep.LastError()
+	if again := s.ep.LastError(); err == nil {
+		err = again
+	}
+	return err
 }
 
 // Shutdown implements shutdown(2).
@@ -295,7 +333,12 @@ func (s *Socket) Shutdown(how int32) error {
 	default:
 		return sys.EINVAL
 	}
-	return errno(s.ep.Shutdown(flags))
+	err := errno(s.ep.Shutdown(flags))
+	if err == nil && flags&tcpip.ShutdownWrite != 0 {
+		s.shutWrite.Store(true)
+		s.queue.Notify(sys.POLLHUP)
+	}
+	return err
 }
 
 // Name is getsockname(2)'s address.

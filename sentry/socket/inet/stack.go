@@ -73,7 +73,8 @@ func newNetstack() (*stack.Stack, error) {
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)
-	for _, opt := range []tcpip.SettableTransportProtocolOption{&sack, &moderate} {
+	nagle := tcpip.TCPDelayEnabled(true) // Linux's default: TCP_NODELAY off
+	for _, opt := range []tcpip.SettableTransportProtocolOption{&sack, &moderate, &nagle} {
 		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
 			return nil, fmt.Errorf("netstack TCP option %T: %s", opt, err)
 		}
