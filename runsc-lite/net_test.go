@@ -117,7 +117,8 @@ func TestAttackNetworkPrivacy(t *testing.T) {
 				t.Fatalf("hostview failed: %v", r)
 			}
 			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-			want := map[string]bool{"host-loopback ECONNREFUSED": true, "interface lo 127.0.0.1": true, "flags lo 0x49": true, "flags eth0 ENODEV": true}
+			want := map[string]bool{"host-loopback ECONNREFUSED": true, "interface lo 127.0.0.1": true, "flags lo 0x49": true, "flags eth0 ENODEV": true,
+				"procnet-tcp own True": true, "procnet-tcp host False": true, "procnet-dev lo": true}
 			for _, a := range hostAddrs {
 				want["host-address "+a+" ENETUNREACH"] = true
 			}

@@ -34,3 +34,15 @@ for name in ("lo", "eth0"):
         print("flags", name, hex(flags))
     except OSError as e:
         print("flags", name, errno.errorcode[e.errno])
+
+# /proc/net describes the sandbox's stack: its own listener is there, the
+# host's is not, and lo is the only device.
+own = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+own.bind(("127.0.0.1", 0))
+own.listen()
+def local_ports(name):
+    lines = open("/proc/net/" + name).read().splitlines()[1:]
+    return {int(l.split()[1].split(":")[1], 16) for l in lines}
+print("procnet-tcp own", own.getsockname()[1] in local_ports("tcp"))
+print("procnet-tcp host", int(sys.argv[1]) in local_ports("tcp"))
+print("procnet-dev", " ".join(l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]))

@@ -37,6 +37,7 @@ type Socket struct {
 	typ      int // SOCK_STREAM or SOCK_DGRAM
 	protocol int // IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
 	ino      uint64
+	uid      uint32 // the creator's effective user ID
 	ep       tcpip.Endpoint
 	wq       *waiter.Queue // netstack's, relayed to queue by relay
 	relay    waiter.Entry
@@ -89,9 +90,9 @@ func CheckType(fam, typ, protocol int) error {
 }
 
 // New implements socket(2) for AF_INET and AF_INET6 (fam) with a type
-// typ (without flags) and protocol; flags may hold SOCK_NONBLOCK. The
-// file has one reference.
-func (st *Stack) New(fam, typ, protocol, flags int) (*vfs.File, error) {
+// typ (without flags) and protocol; flags may hold SOCK_NONBLOCK; uid
+// is its owner, as /proc/net shows it. The file has one reference.
+func (st *Stack) New(fam, typ, protocol, flags int, uid uint32) (*vfs.File, error) {
 	trans, proto, err := protocols(fam, typ, protocol)
 	if err != nil {
 		return nil, err
@@ -109,15 +110,16 @@ func (st *Stack) New(fam, typ, protocol, flags int) (*vfs.File, error) {
 	if terr != nil {
 		return nil, errno(terr)
 	}
-	s := newSocket(st, fam, typ, proto, ep, wq)
+	s := newSocket(st, fam, typ, proto, ep, wq, uid)
 	return newFile(s, flags), nil
 }
 
 // newSocket wraps an endpoint and starts relaying its events.
-func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Queue) *Socket {
-	s := &Socket{st: st, family: fam, typ: typ, protocol: proto, ino: lastIno.Add(1), ep: ep, wq: wq}
+func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Queue, uid uint32) *Socket {
+	s := &Socket{st: st, family: fam, typ: typ, protocol: proto, ino: lastIno.Add(1), ep: ep, wq: wq, uid: uid}
 	s.relay.Init(s, waiter.EventMask(0xffff))
 	wq.EventRegister(&s.relay)
+	st.add(s)
 	return s
 }
 
@@ -211,6 +213,7 @@ func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
 // finishes a TCP connection in the background, with SO_LINGER's reset
 // if it was set with a zero timeout).
 func (s *Socket) Release() {
+	s.st.remove(s)
 	s.wq.EventUnregister(&s.relay)
 	s.ep.Close()
 }
@@ -261,7 +264,7 @@ func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
 	if err != nil {
 		return nil, nil, errno(err)
 	}
-	c := newSocket(s.st, s.family, s.typ, s.protocol, ep, wq)
+	c := newSocket(s.st, s.family, s.typ, s.protocol, ep, wq, s.uid)
 	return newFile(c, flags), encodeAddress(s.family, peer), nil
 }
 

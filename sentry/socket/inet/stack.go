@@ -56,6 +56,26 @@ type Stack struct {
 	once sync.Once
 	s    *stack.Stack // set by once
 	err  error        // set by once
+
+	mu      sync.Mutex           // guards sockets
+	sockets map[*Socket]struct{} // the open sockets, for /proc/net
+}
+
+// add registers an open socket.
+func (st *Stack) add(s *Socket) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sockets == nil {
+		st.sockets = make(map[*Socket]struct{})
+	}
+	st.sockets[s] = struct{}{}
+}
+
+// remove forgets a released socket.
+func (st *Stack) remove(s *Socket) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.sockets, s)
 }
 
 // netstack returns the sandbox's netstack, making it on first use.

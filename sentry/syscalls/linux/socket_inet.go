@@ -45,7 +45,7 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 		t.K.Log.Warn("unimplemented: raw Internet sockets", "pid", t.PID(), "protocol", protocol)
 		return 0, unix.ESOCKTNOSUPPORT
 	}
-	f, err := t.K.Net.New(int(domain), kind, int(protocol), flags)
+	f, err := t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	if err != nil {
 		return 0, err
 	}
