@@ -118,7 +118,8 @@ func TestAttackNetworkPrivacy(t *testing.T) {
 			}
 			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 			want := map[string]bool{"host-loopback ECONNREFUSED": true, "interface lo 127.0.0.1": true, "flags lo 0x49": true, "flags eth0 ENODEV": true,
-				"procnet-tcp own True": true, "procnet-tcp host False": true, "procnet-dev lo": true}
+				"procnet-tcp own True": true, "procnet-tcp host False": true, "procnet-dev lo": true,
+				"if_nameindex [(1, 'lo')]": true}
 			for _, a := range hostAddrs {
 				want["host-address "+a+" ENETUNREACH"] = true
 			}
@@ -142,5 +143,26 @@ func TestAttackNetworkPrivacy(t *testing.T) {
 	case from := <-accepted:
 		t.Errorf("the host's loopback listener accepted a connection from %s", from)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestNetlinkIP runs iproute2's `ip addr` and `ip link` (NETLINK_ROUTE
+// dumps) in the sandbox: they print what the host prints for its own lo,
+// and nothing else.
+func TestNetlinkIP(t *testing.T) {
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("ip (iproute2) is not installed")
+	}
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			for _, what := range []string{"addr", "link"} {
+				native := runOut(t, runOpts{}, ip, what, "show", "lo")
+				r := runscLite(t, runOpts{}, "run", "--platform", platform, "--", ip, what)
+				if r.code != 0 || r.stdout != native.stdout {
+					t.Errorf("ip %s in the sandbox:\n%v\nthe host's lo:\n%s", what, r, native.stdout)
+				}
+			}
+		})
 	}
 }

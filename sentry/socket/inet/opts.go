@@ -156,7 +156,7 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	ops := s.ep.SocketOptions()
 	switch name {
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
-		d, err := timeoutOption(v)
+		d, err := TimeoutOption(v)
 		if err != nil {
 			return err
 		}
@@ -218,11 +218,11 @@ func bufferSize(v uint32, lo, hi int64) int64 {
 	return max(2*n, lo)
 }
 
-// timeoutOption reads SO_RCVTIMEO or SO_SNDTIMEO as sock_set_timeout:
+// TimeoutOption reads SO_RCVTIMEO or SO_SNDTIMEO as sock_set_timeout:
 // shorter than a timeval is EINVAL, microseconds beyond a second EDOM; a
 // negative time is no wait at all (Linux: the smallest timeout), zero no
 // timeout.
-func timeoutOption(v []byte) (time.Duration, error) {
+func TimeoutOption(v []byte) (time.Duration, error) {
 	var tv sys.Timeval
 	if len(v) < len(abi.AsBytes(&tv)) {
 		return 0, sys.EINVAL

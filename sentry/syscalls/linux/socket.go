@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
-	"runsc-lite/sentry/socket/inet"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/vfs"
 )
@@ -21,7 +20,7 @@ import (
 
 func registerSocket(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_SOCKET, "socket", socket, "AF_UNIX; AF_INET and AF_INET6 TCP, UDP and ICMP echo (no raw sockets)", i, hex, i)
+	partial(st, unix.SYS_SOCKET, "socket", socket, "AF_UNIX; AF_INET and AF_INET6 TCP, UDP and ICMP echo (no raw sockets); AF_NETLINK NETLINK_ROUTE dumps", i, hex, i)
 	partial(st, unix.SYS_SOCKETPAIR, "socketpair", socketpair, "AF_UNIX only", i, hex, i, hex)
 	reg(st, unix.SYS_BIND, "bind", bind, fd, hex, i)
 	reg(st, unix.SYS_LISTEN, "listen", listen, fd, i)
@@ -80,8 +79,11 @@ func socketType(domain, typ, protocol int32) (int, int, error) {
 }
 
 func socket(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if d := a.Int(0); d == unix.AF_INET || d == unix.AF_INET6 {
+	switch d := a.Int(0); d {
+	case unix.AF_INET, unix.AF_INET6:
 		return inetSocket(t, d, a.Int(1), a.Int(2))
+	case unix.AF_NETLINK:
+		return netlinkSocket(t, a.Int(1), a.Int(2))
 	}
 	typ, flags, err := socketType(a.Int(0), a.Int(1), a.Int(2))
 	if err != nil {
@@ -187,7 +189,7 @@ func resolve(t *kernel.Task, ctx context.Context, s *unixsocket.Socket, a unixso
 }
 
 func bind(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
 		raw, err := copyInAddr(t, a.Pointer(1), a.Int(2))
 		if err != nil {
 			return 0, err
@@ -236,7 +238,7 @@ func bindPath(t *kernel.Task, s *unixsocket.Socket, addr unixsocket.Address) err
 }
 
 func listen(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
 		return 0, s.Listen(a.Int(1))
 	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		return 0, s.Listen(t.Ctx(), a.Int(1))
@@ -255,7 +257,7 @@ func doAccept(t *kernel.Task, fd int32, addr, lenAddr uintptr, flags int) (uintp
 	if flags&^socketFlags != 0 {
 		return 0, unix.EINVAL
 	}
-	return withAnySocket(t, fd, func(f *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, fd, func(f *vfs.File, s netSocket) (uintptr, error) {
 		return inetAccept(t, f, s, addr, lenAddr, flags)
 	}, func(f *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		var c *unixsocket.Socket
@@ -283,7 +285,7 @@ func doAccept(t *kernel.Task, fd int32, addr, lenAddr uintptr, flags int) (uintp
 }
 
 func connect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withAnySocket(t, a.Int(0), func(f *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(f *vfs.File, s netSocket) (uintptr, error) {
 		raw, err := copyInAddr(t, a.Pointer(1), a.Int(2))
 		if err != nil {
 			return 0, err
@@ -315,7 +317,7 @@ func connect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func shutdown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
 		return 0, s.Shutdown(a.Int(1))
 	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		return 0, s.Shutdown(a.Int(1))
@@ -323,7 +325,7 @@ func shutdown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func getsockname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
 		return 0, copyOutAddr(t, s.Name(), a.Pointer(1), a.Pointer(2))
 	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		return 0, copyOutAddr(t, s.Name(), a.Pointer(1), a.Pointer(2))
@@ -331,7 +333,7 @@ func getsockname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func getpeername(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
 		raw, err := s.PeerName()
 		if err != nil {
 			return 0, err
@@ -347,7 +349,7 @@ func getpeername(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
 		var lb [4]byte
 		if err := t.CopyIn(a.Pointer(4), lb[:]); err != nil {
 			return 0, err
@@ -379,7 +381,7 @@ func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func setsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s *inet.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
 		return 0, inetSetsockopt(t, s, a.Int(1), a.Int(2), a.Pointer(3), a.Int(4))
 	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		if a.Int(1) != unix.SOL_SOCKET {

@@ -3,11 +3,13 @@ package linux
 import (
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/socket/inet"
+	"runsc-lite/sentry/socket/netlink"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
@@ -79,18 +81,51 @@ func hasCap(t *kernel.Task, c int) bool {
 	return t.Creds().Caps.Effective()&(1<<c) != 0
 }
 
-// withAnySocket runs onInet or onUnix on the socket at fd: EBADF, or
+// netSocket is a socket that parses its own addresses: an Internet
+// socket (sentry/socket/inet) or a netlink one (sentry/socket/netlink).
+// Its calls never block (EAGAIN); the handlers here wait.
+type netSocket interface {
+	Bind(raw []byte) error
+	BindPort(raw []byte) uint16
+	Listen(backlog int32) error
+	Accept(flags int) (*vfs.File, []byte, error)
+	Connect(raw []byte) error
+	ConnectResult(raw []byte) error
+	Shutdown(how int32) error
+	Name() []byte
+	PeerName() ([]byte, error)
+	GetOption(level, name, n int) ([]byte, error)
+	SetOption(level, name int, v []byte) error
+	Timeouts() (rcv, snd time.Duration)
+	Send(data, to []byte, more bool) (int, error)
+	Recv(dst []byte, peek, discard bool) (inet.Received, error)
+	Stream() bool
+	MaxDatagram() int
+}
+
+// netSocketOf returns f's socket if it is a netSocket.
+func netSocketOf(f *vfs.File) (netSocket, bool) {
+	if s, ok := inet.FromFile(f); ok {
+		return s, true
+	}
+	if s, ok := netlink.FromFile(f); ok {
+		return s, true
+	}
+	return nil, false
+}
+
+// withAnySocket runs onNet or onUnix on the socket at fd: EBADF, or
 // ENOTSOCK for a file that is not a socket.
 func withAnySocket(t *kernel.Task, fd int32,
-	onInet func(f *vfs.File, s *inet.Socket) (uintptr, error),
+	onNet func(f *vfs.File, s netSocket) (uintptr, error),
 	onUnix func(f *vfs.File, s *unixsocket.Socket) (uintptr, error)) (uintptr, error) {
 	f, err := getFile(t, fd)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	if s, ok := inet.FromFile(f); ok {
-		return onInet(f, s)
+	if s, ok := netSocketOf(f); ok {
+		return onNet(f, s)
 	}
 	s, err := unixsocket.FromFile(f)
 	if err != nil {
@@ -99,14 +134,14 @@ func withAnySocket(t *kernel.Task, fd int32,
 	return onUnix(f, s)
 }
 
-func inetBind(t *kernel.Task, s *inet.Socket, raw []byte) error {
+func inetBind(t *kernel.Task, s netSocket, raw []byte) error {
 	if p := s.BindPort(raw); p != 0 && p < privilegedPorts && !hasCap(t, unix.CAP_NET_BIND_SERVICE) {
 		return unix.EACCES
 	}
 	return s.Bind(raw)
 }
 
-func inetAccept(t *kernel.Task, f *vfs.File, s *inet.Socket, addr, lenAddr uintptr, flags int) (uintptr, error) {
+func inetAccept(t *kernel.Task, f *vfs.File, s netSocket, addr, lenAddr uintptr, flags int) (uintptr, error) {
 	var nf *vfs.File
 	var peer []byte
 	rcv, _ := s.Timeouts()
@@ -129,7 +164,7 @@ func inetAccept(t *kernel.Task, f *vfs.File, s *inet.Socket, addr, lenAddr uintp
 // inetConnect connects, waiting for a TCP handshake unless the socket
 // is non-blocking (EINPROGRESS, the result then in SO_ERROR). An
 // interrupted wait is EINTR, and the connection goes on, as in Linux.
-func inetConnect(t *kernel.Task, f *vfs.File, s *inet.Socket, raw []byte) error {
+func inetConnect(t *kernel.Task, f *vfs.File, s netSocket, raw []byte) error {
 	err := s.Connect(raw)
 	if err != unix.EINPROGRESS || nonblocking(f, 0) {
 		return err
@@ -144,7 +179,7 @@ func inetConnect(t *kernel.Task, f *vfs.File, s *inet.Socket, raw []byte) error 
 	return err
 }
 
-func inetGetsockopt(t *kernel.Task, s *inet.Socket, level, name int32, n int32, valAddr, lenAddr uintptr) error {
+func inetGetsockopt(t *kernel.Task, s netSocket, level, name int32, n int32, valAddr, lenAddr uintptr) error {
 	if n < 0 {
 		return unix.EINVAL
 	}
@@ -160,7 +195,7 @@ func inetGetsockopt(t *kernel.Task, s *inet.Socket, level, name int32, n int32, 
 	return t.CopyOut(lenAddr, binary.LittleEndian.AppendUint32(nil, uint32(len(v))))
 }
 
-func inetSetsockopt(t *kernel.Task, s *inet.Socket, level, name int32, valAddr uintptr, n int32) error {
+func inetSetsockopt(t *kernel.Task, s netSocket, level, name int32, valAddr uintptr, n int32) error {
 	if n < 0 {
 		return unix.EINVAL
 	}
@@ -184,7 +219,7 @@ func logUnknownOption(t *kernel.Task, err error) {
 // inetSend sends src on s, to name if given. A stream takes each
 // buffer-full whole, waiting for room, unless it stops; a datagram goes
 // whole or not at all.
-func inetSend(t *kernel.Task, f *vfs.File, s *inet.Socket, src usermem.IOSequence, name []byte, flags int) (int, error) {
+func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
@@ -226,7 +261,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s *inet.Socket, src usermem.IOSequenc
 // the count recv returns (with MSG_TRUNC: a datagram's full length, or
 // the bytes a stream dropped). MSG_WAITALL on a stream waits until dst
 // is full, the stream ends or an error comes.
-func inetRecv(t *kernel.Task, f *vfs.File, s *inet.Socket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
+func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return inet.Received{}, 0, unix.EINVAL // no urgent data is ever queued
 	}
@@ -274,4 +309,19 @@ func inetRecv(t *kernel.Task, f *vfs.File, s *inet.Socket, dst usermem.IOSequenc
 		got = r.Len
 	}
 	return r, got, nil
+}
+
+// netlinkSocket implements socket(2) for AF_NETLINK (NETLINK_ROUTE only).
+func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
+	flags := int(typ) &^ 0xf
+	if flags&^socketFlags != 0 || int(typ)&0xf >= socketMax {
+		return 0, unix.EINVAL
+	}
+	f, err := netlink.New(t.K.Net, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
+	return uintptr(fd), mfile(err)
 }

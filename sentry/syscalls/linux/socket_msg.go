@@ -11,7 +11,6 @@ import (
 
 	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
-	"runsc-lite/sentry/socket/inet"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
@@ -169,7 +168,7 @@ func sendSequence(t *kernel.Task, fd int32, src usermem.IOSequence, name []byte,
 		return 0, err
 	}
 	defer f.DecRef()
-	if s, ok := inet.FromFile(f); ok {
+	if s, ok := netSocketOf(f); ok {
 		if ctl != nil && len(ctl.Rights) > 0 {
 			return 0, unix.EINVAL // __scm_send: SCM_RIGHTS is for Unix sockets
 		}
@@ -331,7 +330,7 @@ func recvSequence(t *kernel.Task, fd int32, dst usermem.IOSequence, flags int) (
 		return unixsocket.Received{}, 0, err
 	}
 	defer f.DecRef()
-	if s, ok := inet.FromFile(f); ok {
+	if s, ok := netSocketOf(f); ok {
 		r, got, err := inetRecv(t, f, s, dst, flags)
 		return unixsocket.Received{N: r.N, Len: r.Len, From: r.From}, got, err
 	}
