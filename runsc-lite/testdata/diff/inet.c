@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -566,6 +567,38 @@ static void v4mapped(void) {
 	close(l6);
 }
 
+/* transfer moves bytes into and out of a socket with sendfile and splice. */
+static void transfer(void) {
+	printf("-- sendfile and splice\n");
+	int port;
+	int l = listener(AF_INET, &port);
+	int c = connect_to(AF_INET, port);
+	int s = accept(l, NULL, NULL);
+	int f = open("data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	T(write(f, "file contents here\n", 19));
+	off_t off = 5;
+	T(sendfile(c, f, &off, 100));
+	printf("offset %ld\n", (long)off);
+	int p[2];
+	T(pipe(p));
+	T(write(p[1], "piped", 5));
+	T(splice(p[0], NULL, c, NULL, 5, 0));
+	char buf[64] = {0};
+	struct pollfd sp = {s, POLLIN, 0};
+	T(poll(&sp, 1, 5000));
+	T(recv(s, buf, 19, MSG_WAITALL));
+	printf("got %.19s\n", buf);
+	T(send(c, "back", 4, 0));
+	T(poll(&sp, 1, 5000));
+	T(splice(s, NULL, p[1], NULL, 4, 0));
+	T(read(p[0], buf, 4));
+	printf("got %.4s\n", buf);
+	close(f);
+	close(c);
+	close(s);
+	close(l);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	errors();
@@ -578,5 +611,6 @@ int main(int argc, char **argv) {
 	dgram(AF_INET);
 	dgram(AF_INET6);
 	v4mapped();
+	transfer();
 	return 0;
 }
