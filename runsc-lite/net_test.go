@@ -119,7 +119,7 @@ func TestAttackNetworkPrivacy(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 			want := map[string]bool{"host-loopback ECONNREFUSED": true, "interface lo 127.0.0.1": true, "flags lo 0x49": true, "flags eth0 ENODEV": true,
 				"procnet-tcp own True": true, "procnet-tcp host False": true, "procnet-dev lo": true,
-				"if_nameindex [(1, 'lo')]": true}
+				"if_nameindex [(1, 'lo')]": true, "sys-class-net ['lo']": true}
 			for _, a := range hostAddrs {
 				want["host-address "+a+" ENETUNREACH"] = true
 			}
@@ -148,7 +148,7 @@ func TestAttackNetworkPrivacy(t *testing.T) {
 
 // TestNetlinkIP runs iproute2's `ip addr` and `ip link` (NETLINK_ROUTE
 // dumps) in the sandbox: they print what the host prints for its own lo,
-// and nothing else.
+// and nothing else; /sys/class/net/lo has the host lo's attributes.
 func TestNetlinkIP(t *testing.T) {
 	ip, err := exec.LookPath("ip")
 	if err != nil {
@@ -162,6 +162,13 @@ func TestNetlinkIP(t *testing.T) {
 				if r.code != 0 || r.stdout != native.stdout {
 					t.Errorf("ip %s in the sandbox:\n%v\nthe host's lo:\n%s", what, r, native.stdout)
 				}
+			}
+			// /sys/class/net/lo says the same as the host's.
+			attrs := "cd /sys/class/net/lo && cat address mtu flags ifindex type operstate tx_queue_len"
+			native := runOut(t, runOpts{}, "/bin/sh", "-c", attrs)
+			r := runscLite(t, runOpts{}, "run", "--platform", platform, "--", "/bin/sh", "-c", attrs)
+			if r.code != 0 || r.stdout != native.stdout {
+				t.Errorf("/sys/class/net/lo in the sandbox:\n%v\nthe host's:\n%s", r, native.stdout)
 			}
 		})
 	}

@@ -89,7 +89,7 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.strace, "strace", false, "print every syscall: name, arguments, result")
 	f.StringVar(&c.straceLog, "strace-log", "", "write the --strace output to `FILE` instead of stderr")
 	f.StringVar(&c.debugLog, "debug-log", "", "write the sentry's debug log to `FILE`")
-	f.StringVar(&c.network, "network", "none", "network: none (host networking is not supported)")
+	f.StringVar(&c.network, "network", "none", "network: none, the sandbox's own TCP/IP stack with lo only (outbound sandbox and host modes are not built yet)")
 	f.Var(&c.env, "env", "set `KEY=VALUE` in the command's environment (repeatable)")
 	f.BoolVar(&c.clearEnv, "clear-env", false, "start from an empty environment instead of the caller's")
 	f.Var(&c.memLimit, "memory-limit", "the sandbox's memory in `BYTES` (k, m, g suffixes; 0: half of the host's RAM): mappings and memory files beyond fail with ENOMEM or ENOSPC")
@@ -108,7 +108,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return fail(1, "%s: missing command; usage: runsc-lite %s [flags] -- CMD [ARGS...]", c.name, c.name)
 	}
 	if c.network != "none" {
-		return fail(1, "--network=%s: only --network=none is supported", c.network)
+		return fail(1, "--network=%s: only --network=none (the sandbox's own stack, lo only) is supported", c.network)
 	}
 	if c.pidsLimit < 1 {
 		return fail(1, "--pids-limit=%d: want at least 1", c.pidsLimit)

@@ -47,3 +47,5 @@ print("procnet-tcp own", own.getsockname()[1] in local_ports("tcp"))
 print("procnet-tcp host", int(sys.argv[1]) in local_ports("tcp"))
 print("procnet-dev", " ".join(l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]))
 print("if_nameindex", socket.if_nameindex())
+import os
+print("sys-class-net", sorted(os.listdir("/sys/class/net")))

@@ -26,6 +26,7 @@ type Interface struct {
 	Name  string
 	Flags uint32 // IFF_*
 	MTU   uint32
+	Type  uint16 // ARPHRD_*
 	// Addrs are its addresses, IPv4 and IPv6.
 	Addrs []tcpip.AddressWithPrefix
 }
@@ -46,7 +47,7 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 
 // describe turns netstack's view of a NIC into an Interface.
 func describe(id int32, info stack.NICInfo) Interface {
-	in := Interface{Index: id, Name: info.Name, MTU: info.MTU}
+	in := Interface{Index: id, Name: info.Name, MTU: info.MTU, Type: linux.ARPHRD_ETHER}
 	if info.Flags.Up {
 		in.Flags |= sys.IFF_UP
 	}
@@ -55,6 +56,7 @@ func describe(id int32, info stack.NICInfo) Interface {
 	}
 	if info.Flags.Loopback {
 		in.Flags |= sys.IFF_LOOPBACK
+		in.Type = linux.ARPHRD_LOOPBACK
 	}
 	if info.Flags.Promiscuous {
 		in.Flags |= sys.IFF_PROMISC
@@ -133,7 +135,7 @@ func (s *Socket) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
 	case sys.SIOCGIFTXQLEN:
 		le.PutUint32(ifr.Data[:], 1000)
 	case sys.SIOCGIFHWADDR:
-		le.PutUint16(ifr.Data[:], linux.ARPHRD_LOOPBACK) // lo is the only interface
+		le.PutUint16(ifr.Data[:], in.Type) // and a zero address: lo is the only interface
 	case sys.SIOCGIFADDR, sys.SIOCGIFNETMASK:
 		a, ok := firstIPv4(in)
 		if !ok {

@@ -137,7 +137,7 @@ func (s *Socket) links(h linux.NetlinkMessageHeader, payload []byte, port uint32
 		if !dump && want.Index != 0 && want.Index != in.Index {
 			continue
 		}
-		info := linux.InterfaceInfoMessage{Family: sys.AF_UNSPEC, Type: linux.ARPHRD_LOOPBACK, Index: in.Index, Flags: in.Flags}
+		info := linux.InterfaceInfoMessage{Family: sys.AF_UNSPEC, Type: in.Type, Index: in.Index, Flags: in.Flags}
 		m := newMessage(linux.RTM_NEWLINK, flags, h.Seq, port, abi.AsBytes(&info))
 		m.str(linux.IFLA_IFNAME, in.Name)
 		m.u32(linux.IFLA_TXQLEN, 1000)
