@@ -141,13 +141,11 @@ func (s *Socket) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
 		if !ok {
 			return sys.EADDRNOTAVAIL
 		}
-		le.PutUint16(ifr.Data[:], sys.AF_INET)
-		if cmd == sys.SIOCGIFADDR {
-			ip := a.Address.As4()
-			copy(ifr.Data[4:8], ip[:])
-		} else {
-			binary.BigEndian.PutUint32(ifr.Data[4:8], ^uint32(0)<<(32-a.PrefixLen))
+		sa := linux.SockAddrInet{Family: sys.AF_INET, Addr: linux.InetAddr(a.Address.As4())}
+		if cmd == sys.SIOCGIFNETMASK {
+			binary.BigEndian.PutUint32(sa.Addr[:], ^uint32(0)<<(32-a.PrefixLen))
 		}
+		copy(ifr.Data[:], abi.AsBytes(&sa))
 	}
 	return nil
 }
@@ -183,9 +181,8 @@ func (s *Socket) ifconf(mem vfs.Memory, arg uintptr) error {
 			}
 			var r linux.IFReq
 			r.SetName(in.Name)
-			binary.LittleEndian.PutUint16(r.Data[:], sys.AF_INET)
-			ip := a.Address.As4()
-			copy(r.Data[4:8], ip[:])
+			sa := linux.SockAddrInet{Family: sys.AF_INET, Addr: linux.InetAddr(a.Address.As4())}
+			copy(r.Data[:], abi.AsBytes(&sa))
 			reqs = append(reqs, r)
 		}
 	}

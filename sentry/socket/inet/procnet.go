@@ -1,17 +1,19 @@
 package inet
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
 
 	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"runsc-lite/abi"
 )
 
 // The files of /proc/net that netstack backs, in Linux's formats
@@ -43,24 +45,17 @@ func (st *Stack) ProcNet(name string) (string, error) {
 	return "", sys.ENOENT
 }
 
-// Linux's TCP states (include/net/tcp_states.h).
-const (
-	tcpEstablished = 1
-	tcpSynSent     = 2
-	tcpClose       = 7
-)
-
 // linuxTCPState is the Linux state of a netstack TCP state: netstack's
 // own states before a connection are TCP_CLOSE, its SYN not yet sent is
 // SYN_SENT.
-func linuxTCPState(st tcp.EndpointState) int {
+func linuxTCPState(st tcp.EndpointState) uint32 {
 	switch st {
 	case tcp.StateInitial, tcp.StateBound, tcp.StateError:
-		return tcpClose
+		return linux.TCP_CLOSE
 	case tcp.StateConnecting:
-		return tcpSynSent
+		return linux.TCP_SYN_SENT
 	}
-	return int(st)
+	return uint32(st) // netstack numbers the others as Linux
 }
 
 // hexAddr prints an address as Linux's /proc/net/{tcp,udp}: each 32-bit
@@ -70,17 +65,19 @@ func hexAddr(a tcpip.Address, fam int) string {
 	if fam == sys.AF_INET6 {
 		n = 16
 	}
-	b := make([]byte, n)
+	var b [16]byte
 	ip := a.AsSlice()
 	if fam == sys.AF_INET6 && len(ip) == 4 {
 		b[10], b[11] = 0xff, 0xff
 		copy(b[12:], ip)
 	} else {
-		copy(b, ip)
+		copy(b[:], ip)
 	}
+	var words [4]uint32 // the address as the kernel's __be32 words
+	copy(abi.SliceBytes(words[:]), b[:n])
 	var sb strings.Builder
-	for i := 0; i < n; i += 4 {
-		fmt.Fprintf(&sb, "%08X", binary.LittleEndian.Uint32(b[i:]))
+	for _, w := range words[:n/4] {
+		fmt.Fprintf(&sb, "%08X", w)
 	}
 	return sb.String()
 }
@@ -124,7 +121,7 @@ func (st *Stack) sockTable(fam, typ int) string {
 		remote := fmt.Sprintf("%s:%04X", hexAddr(id.RemoteAddress, fam), id.RemotePort)
 		if typ == sys.SOCK_STREAM {
 			state := linuxTCPState(tcp.EndpointState(s.ep.State()))
-			if state == tcpListenState {
+			if state == linux.TCP_LISTEN {
 				rx = 0 // Linux shows the accept queue's length; netstack keeps it to itself
 			}
 			line := fmt.Sprintf("%4d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 1 0000000000000000 100 0 0 10 0",
@@ -135,9 +132,9 @@ func (st *Stack) sockTable(fam, typ int) string {
 			sb.WriteString(line + "\n")
 			continue
 		}
-		state := tcpClose
+		state := linux.TCP_CLOSE
 		if transport.DatagramEndpointState(s.ep.State()) == transport.DatagramEndpointStateConnected {
-			state = tcpEstablished
+			state = linux.TCP_ESTABLISHED
 		}
 		line := fmt.Sprintf("%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000 0",
 			i, local, remote, state, tx, rx, s.uid, 0, s.ino)
@@ -148,9 +145,6 @@ func (st *Stack) sockTable(fam, typ int) string {
 	}
 	return sb.String()
 }
-
-// tcpListenState is TCP_LISTEN.
-const tcpListenState = 10
 
 // procDev is /proc/net/dev: each interface's counters, from netstack.
 func (st *Stack) procDev() (string, error) {

@@ -34,8 +34,8 @@ func (m *message) pad() {
 
 // attr appends an attribute (struct rtattr and its value).
 func (m *message) attr(typ uint16, v []byte) {
-	m.b = binary.LittleEndian.AppendUint16(m.b, uint16(linux.NetlinkAttrHeaderSize+len(v)))
-	m.b = binary.LittleEndian.AppendUint16(m.b, typ)
+	h := linux.NetlinkAttrHeader{Length: uint16(linux.NetlinkAttrHeaderSize + len(v)), Type: typ}
+	m.b = append(m.b, abi.AsBytes(&h)...)
 	m.b = append(m.b, v...)
 	m.pad()
 }
@@ -206,8 +206,10 @@ func (s *Socket) addrs(h linux.NetlinkMessageHeader, want uint8, port uint32) ([
 			m.str(linux.IFA_LABEL, in.Name)
 		}
 		m.u32(linux.IFA_FLAGS, sys.IFA_F_PERMANENT)
-		// struct ifa_cacheinfo: preferred and valid forever.
-		m.attr(linux.IFA_CACHEINFO, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, ^uint64(0)), 0))
+		// struct ifa_cacheinfo {ifa_prefered, ifa_valid, cstamp, tstamp}:
+		// preferred and valid forever.
+		cache := [4]uint32{^uint32(0), ^uint32(0), 0, 0}
+		m.attr(linux.IFA_CACHEINFO, abi.SliceBytes(cache[:]))
 		return m.bytes()
 	})
 }

@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
 	"errors"
 	"time"
 
@@ -192,7 +191,8 @@ func inetGetsockopt(t *kernel.Task, s netSocket, level, name int32, n int32, val
 	if err := t.CopyOut(valAddr, v); err != nil {
 		return err
 	}
-	return t.CopyOut(lenAddr, binary.LittleEndian.AppendUint32(nil, uint32(len(v))))
+	l := int32(len(v))
+	return kernel.CopyOut(t, lenAddr, &l)
 }
 
 func inetSetsockopt(t *kernel.Task, s netSocket, level, name int32, valAddr uintptr, n int32) error {
