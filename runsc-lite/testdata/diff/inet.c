@@ -77,19 +77,30 @@ static int listener(int fam, int *port) {
 	return l;
 }
 
+/* connect_to connects to loopback's port. The native runs share the
+ * host's loopback with every other test: a connect that finds no free
+ * local port (EADDRNOTAVAIL) is tried again, on a new socket. */
 static int connect_to(int fam, int port) {
-	int c = socket(fam, SOCK_STREAM, 0);
-	int r;
-	if (fam == AF_INET) {
-		struct sockaddr_in a = loop4(port);
-		r = connect(c, (void *)&a, sizeof a);
-	} else {
-		struct sockaddr_in6 a = loop6(port);
-		r = connect(c, (void *)&a, sizeof a);
+	for (int try = 0;; try++) {
+		int c = socket(fam, SOCK_STREAM, 0);
+		int r;
+		if (fam == AF_INET) {
+			struct sockaddr_in a = loop4(port);
+			r = connect(c, (void *)&a, sizeof a);
+		} else {
+			struct sockaddr_in6 a = loop6(port);
+			r = connect(c, (void *)&a, sizeof a);
+		}
+		if (r == 0)
+			return c;
+		int e = errno;
+		close(c);
+		if (e != EADDRNOTAVAIL || try == 100) {
+			printf("connect: %s\n", ename(e));
+			return -1;
+		}
+		usleep(20000);
 	}
-	if (r < 0)
-		printf("connect: %s\n", ename(errno));
-	return c;
 }
 
 static void errors(void) {
@@ -179,6 +190,10 @@ static void stream(int fam) {
 	int c = connect_to(fam, port);
 	struct pollfd lp = {l, POLLIN, 0};
 	T(poll(&lp, 1, 5000));
+	if (c < 0 || !(lp.revents & POLLIN)) {
+		close(l);
+		return; /* printed: the outputs differ, without a hang */
+	}
 	struct sockaddr_storage peer, name;
 	socklen_t pl = sizeof peer, nl = sizeof name;
 	int s = accept4(l, (void *)&peer, &pl, SOCK_CLOEXEC);
@@ -305,6 +320,8 @@ static void reset(void) {
 	int port;
 	int l = listener(AF_INET, &port);
 	int c = connect_to(AF_INET, port);
+	if (c < 0)
+		return;
 	int s = accept(l, NULL, NULL);
 	struct linger lg = {1, 0};
 	T(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
@@ -555,6 +572,8 @@ static void v4mapped(void) {
 	socklen_t al = sizeof any;
 	getsockname(l6, (void *)&any, &al);
 	int c = connect_to(AF_INET, ntohs(any.sin6_port));
+	if (c < 0)
+		return;
 	struct sockaddr_in6 peer;
 	socklen_t pl = sizeof peer;
 	int s = accept(l6, (void *)&peer, &pl);
@@ -573,6 +592,8 @@ static void transfer(void) {
 	int port;
 	int l = listener(AF_INET, &port);
 	int c = connect_to(AF_INET, port);
+	if (c < 0)
+		return;
 	int s = accept(l, NULL, NULL);
 	int f = open("data", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	T(write(f, "file contents here\n", 19));
