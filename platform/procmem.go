@@ -25,12 +25,25 @@ type ProcessMemory struct {
 
 // ReadAt implements AddressSpace.ReadAt.
 func (m ProcessMemory) ReadAt(dst []byte, addr uintptr) (int, error) {
-	return m.ReadVec(dst, []Range{RangeOf(addr, len(dst))})
+	return whole(len(dst))(m.ReadVec(dst, []Range{RangeOf(addr, len(dst))}))
 }
 
 // WriteAt implements AddressSpace.WriteAt.
 func (m ProcessMemory) WriteAt(src []byte, addr uintptr) (int, error) {
-	return m.WriteVec(src, []Range{RangeOf(addr, len(src))})
+	return whole(len(src))(m.WriteVec(src, []Range{RangeOf(addr, len(src))}))
+}
+
+// whole returns a check that a copy of want bytes at one address copied
+// them all: a range that RangeOf cut at the top of the address space
+// holds fewer, and a short count must then be an EFAULT, never a success
+// that a caller would retry forever.
+func whole(want int) func(int, error) (int, error) {
+	return func(n int, err error) (int, error) {
+		if err == nil && n < want {
+			err = unix.EFAULT
+		}
+		return n, err
+	}
 }
 
 // ReadVec implements AddressSpace.ReadVec.
@@ -68,13 +81,13 @@ func RangeOf(addr uintptr, n int) Range {
 // ReadProcessMemory copies application memory at addr of the process pid
 // to dst (ReadProcessMemoryVec of one range).
 func ReadProcessMemory(pid int, reserved Range, dst []byte, addr uintptr) (int, error) {
-	return copyProcessMemory(pid, reserved, dst, []Range{RangeOf(addr, len(dst))}, unix.ProcessVMReadv)
+	return whole(len(dst))(copyProcessMemory(pid, reserved, dst, []Range{RangeOf(addr, len(dst))}, unix.ProcessVMReadv))
 }
 
 // WriteProcessMemory copies src to application memory at addr of the
 // process pid (WriteProcessMemoryVec of one range).
 func WriteProcessMemory(pid int, reserved Range, src []byte, addr uintptr) (int, error) {
-	return copyProcessMemory(pid, reserved, src, []Range{RangeOf(addr, len(src))}, unix.ProcessVMWritev)
+	return whole(len(src))(copyProcessMemory(pid, reserved, src, []Range{RangeOf(addr, len(src))}, unix.ProcessVMWritev))
 }
 
 // ReadProcessMemoryVec copies the ranges src of the process pid, in
