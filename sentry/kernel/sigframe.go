@@ -1,7 +1,6 @@
 package kernel
 
 import (
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 

@@ -40,7 +40,6 @@ func ChildInfo(sig, code int32, pid int, uid uint32, status int32) SigInfo {
 	return si
 }
 
-
 // pendingSet is the signals waiting for delivery, with the siginfo of each
 // (standard signals do not queue: a second one while pending is lost).
 type pendingSet struct {
