@@ -25,25 +25,24 @@ type ProcessMemory struct {
 
 // ReadAt implements AddressSpace.ReadAt.
 func (m ProcessMemory) ReadAt(dst []byte, addr uintptr) (int, error) {
-	return whole(len(dst))(m.ReadVec(dst, []Range{RangeOf(addr, len(dst))}))
+	return m.at(dst, addr, m.ReadVec)
 }
 
 // WriteAt implements AddressSpace.WriteAt.
 func (m ProcessMemory) WriteAt(src []byte, addr uintptr) (int, error) {
-	return whole(len(src))(m.WriteVec(src, []Range{RangeOf(addr, len(src))}))
+	return m.at(src, addr, m.WriteVec)
 }
 
-// whole returns a check that a copy of want bytes at one address copied
-// them all: a range that RangeOf cut at the top of the address space
-// holds fewer, and a short count must then be an EFAULT, never a success
-// that a caller would retry forever.
-func whole(want int) func(int, error) (int, error) {
-	return func(n int, err error) (int, error) {
-		if err == nil && n < want {
-			err = unix.EFAULT
-		}
-		return n, err
+// at copies b at addr with a vectored copy of one range. A range that
+// would wrap around the top of the address space is cut there, and the
+// copy is then short: EFAULT (a vectored copy moves only what its ranges
+// hold, without error).
+func (m ProcessMemory) at(b []byte, addr uintptr, vec func([]byte, []Range) (int, error)) (int, error) {
+	n, err := vec(b, []Range{RangeOf(addr, len(b))})
+	if err == nil && n < len(b) {
+		err = unix.EFAULT
 	}
+	return n, err
 }
 
 // ReadVec implements AddressSpace.ReadVec.
@@ -81,13 +80,13 @@ func RangeOf(addr uintptr, n int) Range {
 // ReadProcessMemory copies application memory at addr of the process pid
 // to dst (ReadProcessMemoryVec of one range).
 func ReadProcessMemory(pid int, reserved Range, dst []byte, addr uintptr) (int, error) {
-	return whole(len(dst))(copyProcessMemory(pid, reserved, dst, []Range{RangeOf(addr, len(dst))}, unix.ProcessVMReadv))
+	return copyProcessMemory(pid, reserved, dst, []Range{RangeOf(addr, len(dst))}, unix.ProcessVMReadv)
 }
 
 // WriteProcessMemory copies src to application memory at addr of the
 // process pid (WriteProcessMemoryVec of one range).
 func WriteProcessMemory(pid int, reserved Range, src []byte, addr uintptr) (int, error) {
-	return whole(len(src))(copyProcessMemory(pid, reserved, src, []Range{RangeOf(addr, len(src))}, unix.ProcessVMWritev))
+	return copyProcessMemory(pid, reserved, src, []Range{RangeOf(addr, len(src))}, unix.ProcessVMWritev)
 }
 
 // ReadProcessMemoryVec copies the ranges src of the process pid, in

@@ -204,8 +204,9 @@ syscall(SYS_pidfd_getfd, self, witness, 0) = -1 EBADF
 kill(0, SIGWINCH) = 0
 kill(-1, SIGWINCH) = -1 ESRCH
 `},
-	// ptrace is not implemented; process_vm_* find no such pid in the
-	// sandbox (ESRCH, as gVisor).
+	// ptrace is not implemented; process_vm_* reach only the sandbox's
+	// processes: a host pid is ESRCH, as in gVisor (no such pid in the
+	// sandbox).
 	{name: "ptrace and process_vm of a host pid", mode: "ptrace", want: `ptrace(PTRACE_ATTACH, witness, 0, 0) = -1 ENOSYS
 ptrace(PTRACE_SEIZE, witness, 0, 0) = -1 ENOSYS
 ptrace(PTRACE_POKEDATA, witness, pattern, 0) = -1 ENOSYS
@@ -233,7 +234,8 @@ socket(AF_PACKET, SOCK_RAW, 0) = -1 EAFNOSUPPORT
 socket(AF_VSOCK, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
 `},
 
-	// Devices and the kernel's settings.
+	// Devices and the kernel's settings. /dev/loop0 is the sandbox's own
+	// loop device, whose blocks are a file of the sandbox.
 	{name: "host devices and mknod", mode: "devices", want: `/dev/mem: ENOENT
 /dev/kmem: ENOENT
 /dev/port: ENOENT
@@ -254,7 +256,7 @@ open("/proc/kcore", O_RDONLY) = -1 ENOENT
 open("/sys/firmware/efi/efivars", O_RDONLY) = -1 ENOENT
 `},
 	// The sandbox's /sys and /proc are its own (the host's files are
-	// compared after the run).
+	// compared after the run); its core_pattern is read-only.
 	{name: "open kernel settings in /sys and /proc/sys for writing", mode: "kfiles", want: `/sys/kernel/mm/ksm/run: ENOENT
 /sys/devices/system/cpu/cpu1/online: EROFS
 /sys/devices/system/cpu/online: EROFS
@@ -276,8 +278,9 @@ adjtimex(&back_11_days) = -1 ENOSYS
 clock_adjtime(CLOCK_REALTIME, &back_11_days) = -1 ENOSYS
 adjtimex(&fast) = -1 ENOSYS
 `},
-	// mount(2) serves tmpfs only, inside the sandbox's own mount table;
-	// nothing reaches the host's.
+	// The sandbox's root may mount a tmpfs of its own (the host's mounts
+	// are compared after the run); bind mounts are EINVAL, and the mounts
+	// the sandbox starts with cannot be remounted or unmounted (EBUSY).
 	{name: "mounts and handles", mode: "mounts", want: `mount("none", "/tmp", "tmpfs", 0, NULL) = 0
 mount("/", "/tmp", NULL, MS_BIND | MS_REC, NULL) = -1 EINVAL
 mount(NULL, "/", NULL, MS_REMOUNT, NULL) = -1 EBUSY
@@ -511,7 +514,7 @@ func runHostileRow(t *testing.T, e *attackEnv, row hostileRow, prog string, nati
 		b, err := os.ReadFile(prog)
 		must(t, err)
 		must(t, os.WriteFile(filepath.Join(root, "hostile"), b, 0o755))
-		row.flags = append([]string{"--root", root}, row.flags...)
+		row.flags = append([]string{"--rootfs", root}, row.flags...)
 		cwd, argv[0] = "/", "/hostile"
 	}
 	flags := []string{"--platform", e.platform, "--cwd", cwd, "--debug-log", filepath.Join(e.dir, "sentry.log")}

@@ -133,6 +133,8 @@ func testReadWriteUnmapped(t *testing.T, f Factory, _ Options) {
 			{"an unmapped page", far, 16, 0},
 			{"a PROT_NONE page", noAccess, 16, 0},
 			{"a mapped page into an unmapped one", hole - 100, 200, 100},
+			{"the last byte of the address space, wrapping around", ^uintptr(0), 16, 0},
+			{"the top of the address space, wrapping around", ^uintptr(0) - 7, 16, 0},
 		} {
 			n, err := c.copy(make([]byte, tc.length), tc.addr)
 			if n != tc.wantN || !errors.Is(err, unix.EFAULT) {

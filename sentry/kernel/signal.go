@@ -324,7 +324,11 @@ func (t *Task) deliverSignals() {
 			return
 		}
 		if act.Flags&linux.SA_RESETHAND != 0 {
-			t.TG.SetSigAction(sig, linux.SigAction{})
+			// Only the handler goes back to SIG_DFL; the flags and
+			// mask stay, as in Linux's handle_signal.
+			reset := act
+			reset.Handler = linux.SIG_DFL
+			t.TG.SetSigAction(sig, reset)
 		}
 		return
 	}
@@ -374,7 +378,14 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 	var targets []*ThreadGroup
 	switch {
 	case pid > 0:
-		if tg := k.groups[pid]; tg != nil && !tg.zombie {
+		tg := k.groups[pid]
+		if tg != nil && tg.zombie {
+			// A zombie's PID still names it: the signal is checked
+			// and goes nowhere (Linux's group_send_sig_info).
+			k.mu.Unlock()
+			return from.MaySignal(tg, int(si.Signo))
+		}
+		if tg != nil {
 			targets = append(targets, tg)
 		}
 	case pid == -1:

@@ -22,8 +22,15 @@ type VFS struct {
 	made  []*Mount // guarded by mu
 	locks lockTable
 	fifos FIFOOpener // nil: FIFOs are opened by their filesystem
+	// devices opens device nodes; nil: their filesystem does. Set once,
+	// before the VFS is shared.
+	devices DeviceOpener
 	// watches are inotify's (notify.go).
 	watches watchTable
+	// handles are the dentries file handles name (handle.go); guarded by
+	// mu.
+	handles handleTable
+	lastID  int // the last mount's ID; guarded by mu
 }
 
 // Mount is a filesystem mounted at a directory of another mount (or at /).
@@ -37,6 +44,7 @@ type Mount struct {
 	// written under VFS.mu, and mirrored in flags for the checks.
 	opts  MountOptions
 	flags atomic.Uint64
+	id    int // MountID; guarded by VFS.mu while made
 }
 
 type mountKey struct {
@@ -61,12 +69,16 @@ func (d *Dentry) Mount() *Mount { return d.mnt }
 
 // New returns a VFS with root mounted at /.
 func New(root FileSystem) *VFS {
-	v := &VFS{mounts: make(map[mountKey]*Mount)}
-	v.root = &Mount{FS: root}
+	v := &VFS{mounts: make(map[mountKey]*Mount), lastID: 1}
+	v.root = &Mount{FS: root, id: 1}
 	v.root.root = &Dentry{inode: root.Root(), mnt: v.root}
 	v.locks.files = make(map[lockKey]*fileLocks)
 	return v
 }
+
+// SetDeviceOpener makes o open the device nodes of every filesystem; call
+// it before the VFS is shared.
+func (v *VFS) SetDeviceOpener(o DeviceOpener) { v.devices = o }
 
 // SetFIFOOpener makes o open the FIFO nodes of every filesystem; call it
 // before the VFS is used.
@@ -85,6 +97,13 @@ func (v *VFS) NewFSContext() *FSContext {
 // VFS's root with symlinks followed). Mounting twice on one directory
 // stacks, as in Linux.
 func (v *VFS) Mount(path string, fs FileSystem) error {
+	return v.MountWithFlags(path, fs, 0)
+}
+
+// MountWithFlags is Mount with mount flags (MS_RDONLY...). A filesystem
+// whose root is not a directory (a bind mount of one file) is mounted on
+// a file that is not a directory either.
+func (v *VFS) MountWithFlags(path string, fs FileSystem, flags uint64) error {
 	ctx := context.Background()
 	// Mounting is the kernel's own doing: the sandbox's mount table is
 	// built before any task runs, and the application cannot mount.
@@ -97,16 +116,26 @@ func (v *VFS) Mount(path string, fs FileSystem) error {
 	if err != nil {
 		return fmt.Errorf("mount point %s: %w", path, err)
 	}
-	if !IsDir(st.Mode) {
+	rst, err := fs.Root().Stat(ctx)
+	if err != nil {
+		return fmt.Errorf("mounting on %s: %w", path, err)
+	}
+	switch {
+	case IsDir(rst.Mode) && !IsDir(st.Mode):
 		return fmt.Errorf("mount point %s: %w", path, unix.ENOTDIR)
+	case !IsDir(rst.Mode) && IsDir(st.Mode):
+		return fmt.Errorf("mount point %s: %w", path, unix.EISDIR)
 	}
 	if !comparable(d.inode) {
 		return fmt.Errorf("mount point %s: its filesystem cannot hold mounts: %w", path, unix.EINVAL)
 	}
 	m := &Mount{FS: fs, parent: d.mnt, point: d}
+	m.flags.Store(flags & MountFlags)
 	m.root = &Dentry{inode: fs.Root(), mnt: m}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.lastID++
+	m.id = v.lastID
 	v.mounts[mountKey{d.mnt, d.inode}] = m
 	return nil
 }

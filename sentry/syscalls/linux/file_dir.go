@@ -33,8 +33,8 @@ func registerDir(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_LINKAT, "linkat", linkat, fd, path, fd, path, hex)
 	reg(st, unix.SYS_SYMLINK, "symlink", symlink, path, path)
 	reg(st, unix.SYS_SYMLINKAT, "symlinkat", symlinkat, path, fd, path)
-	partial(st, unix.SYS_MKNOD, "mknod", mknod, "regular files, FIFOs and sockets only (devices: EPERM)", path, oct, hex)
-	partial(st, unix.SYS_MKNODAT, "mknodat", mknodat, "regular files, FIFOs and sockets only (devices: EPERM)", fd, path, oct, hex)
+	partial(st, unix.SYS_MKNOD, "mknod", mknod, "device nodes are made (CAP_MKNOD) but open no device (ENXIO)", path, oct, hex)
+	partial(st, unix.SYS_MKNODAT, "mknodat", mknodat, "device nodes are made (CAP_MKNOD) but open no device (ENXIO)", fd, path, oct, hex)
 }
 
 // direntSize is the size of a linux_dirent64 record for name: its fixed

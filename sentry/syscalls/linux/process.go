@@ -233,6 +233,10 @@ func wait4(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if uint32(a.Int(2))&^waitOptions != 0 {
 		return 0, unix.EINVAL
 	}
+	if a.Int(0) == math.MinInt32 {
+		// -INT_MIN would be no process group: Linux refuses it first.
+		return 0, unix.ESRCH
+	}
 	opts := a.Int(2)
 	res, err := t.Wait(kernel.WaitOptions{Pid: int(a.Int(0)), NoHang: opts&unix.WNOHANG != 0,
 		Stopped: opts&unix.WUNTRACED != 0, Continued: opts&unix.WCONTINUED != 0,

@@ -10,10 +10,10 @@ import (
 )
 
 func registerTimer(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_SETITIMER, "setitimer", setitimer, "ITIMER_REAL only; the CPU-time timers are EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_GETITIMER, "getitimer", getitimer, "ITIMER_REAL only; the CPU-time timers are EINVAL", kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SETITIMER, "setitimer", setitimer, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_GETITIMER, "getitimer", getitimer, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_ALARM, "alarm", alarm, kernel.ArgInt)
-	partial(st, unix.SYS_TIMER_CREATE, "timer_create", timerCreate, "CLOCK_REALTIME/MONOTONIC/BOOTTIME with SIGEV_SIGNAL, SIGEV_THREAD_ID or SIGEV_NONE", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_TIMER_CREATE, "timer_create", timerCreate, "CLOCK_REALTIME/MONOTONIC/BOOTTIME/TAI and the caller's CPU-time clocks (a thread's is its process's) with SIGEV_SIGNAL, SIGEV_THREAD_ID or SIGEV_NONE; no alarm clocks", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_TIMER_SETTIME, "timer_settime", timerSettime, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_TIMER_GETTIME, "timer_gettime", timerGettime, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_TIMER_GETOVERRUN, "timer_getoverrun", timerGetoverrun, kernel.ArgInt)
@@ -47,10 +47,21 @@ func copyOutItimerval(t *kernel.Task, addr uintptr, value, interval time.Duratio
 	return kernel.CopyOut(t, addr, &it)
 }
 
-func setitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Int(0) != unix.ITIMER_REAL {
-		return 0, unix.EINVAL
+// itimer is the process's interval timer which (ITIMER_REAL, ITIMER_VIRTUAL
+// or ITIMER_PROF), or nil.
+func itimer(t *kernel.Task, which int32) *kernel.IntervalTimer {
+	switch which {
+	case unix.ITIMER_REAL:
+		return t.TG.RealTimer()
+	case unix.ITIMER_VIRTUAL, unix.ITIMER_PROF:
+		return t.TG.CPUTimer(int(which))
 	}
+	return nil
+}
+
+// setitimer in Linux's order: the new value is read (EFAULT, EINVAL),
+// then which is checked, then the old value written.
+func setitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	var value, interval time.Duration
 	if a.Pointer(1) != 0 {
 		var err error
@@ -58,7 +69,11 @@ func setitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	}
-	oldV, oldI := t.TG.RealTimer().Set(value, interval)
+	it := itimer(t, a.Int(0))
+	if it == nil {
+		return 0, unix.EINVAL
+	}
+	oldV, oldI := it.Set(value, interval)
 	if a.Pointer(2) != 0 {
 		return 0, copyOutItimerval(t, a.Pointer(2), oldV, oldI)
 	}
@@ -66,10 +81,11 @@ func setitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func getitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Int(0) != unix.ITIMER_REAL {
+	it := itimer(t, a.Int(0))
+	if it == nil {
 		return 0, unix.EINVAL
 	}
-	v, i := t.TG.RealTimer().Get()
+	v, i := it.Get()
 	return 0, copyOutItimerval(t, a.Pointer(1), v, i)
 }
 
@@ -82,10 +98,54 @@ func alarm(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return secs, nil
 }
 
-func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	switch a.Int(0) {
-	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
+// cpuClock returns the CPU-time clock a timer on clock runs on, nil if it
+// is not one: CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, or the
+// encoded clock of a process or thread of the sandbox (clock_getcpuclockid,
+// which the C library's timer_create passes even for the caller's own), of
+// kind CPUCLOCK_PROF (user and system time), CPUCLOCK_VIRT (user) or
+// CPUCLOCK_SCHED (both, here). A thread's CPU time is its process's, as
+// clock_gettime reads it. ok is false for an encoded clock that names no
+// task, or no kind.
+func cpuClock(t *kernel.Task, clock int32) (cpu func() time.Duration, ok bool) {
+	tg, kind := t.TG, int32(linux.CPUCLOCK_SCHED)
+	switch {
+	case clock == unix.CLOCK_PROCESS_CPUTIME_ID || clock == unix.CLOCK_THREAD_CPUTIME_ID:
+	case clock < 0:
+		kind = clock & linux.CPUCLOCK_CLOCK_MASK
+		if kind == linux.CLOCKFD {
+			return nil, false
+		}
+		if pid := int(^(clock >> 3)); pid != 0 {
+			o := t.K.Task(pid)
+			if o == nil || clock&linux.CPUCLOCK_PERTHREAD_MASK == 0 && o.PID() != pid {
+				return nil, false
+			}
+			tg = o.TG
+		}
 	default:
+		return nil, true
+	}
+	if kind == linux.CPUCLOCK_VIRT {
+		return func() time.Duration { u, _ := tg.CPUTime(); return u }, true
+	}
+	return func() time.Duration { u, s := tg.CPUTime(); return u + s }, true
+}
+
+func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	clock := a.Int(0)
+	cpu, ok := cpuClock(t, clock)
+	switch {
+	case !ok:
+		return 0, unix.EINVAL
+	case cpu != nil:
+	case clock == unix.CLOCK_REALTIME, clock == unix.CLOCK_MONOTONIC, clock == unix.CLOCK_BOOTTIME, clock == unix.CLOCK_TAI:
+	default:
+		// Clocks without timers (the raw and coarse ones; the alarm
+		// clocks, which need a real-time clock device) are EOPNOTSUPP,
+		// unknown ones EINVAL.
+		if validClock(clock) {
+			return 0, unix.EOPNOTSUPP
+		}
 		return 0, unix.EINVAL
 	}
 	notify, sig, value, target := int32(linux.SIGEV_SIGNAL), int32(unix.SIGALRM), uint64(0), t
@@ -102,12 +162,21 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			}
 		}
 	}
+	if notify == linux.SIGEV_THREAD {
+		// The C library's threads are its own business: to the kernel
+		// SIGEV_THREAD is a signal to the process (good_sigevent).
+		notify = linux.SIGEV_SIGNAL
+	}
 	if notify != linux.SIGEV_NONE && (sig < 1 || sig > 64) || notify != linux.SIGEV_SIGNAL && notify != linux.SIGEV_NONE && notify != linux.SIGEV_THREAD_ID {
 		return 0, unix.EINVAL
 	}
 	tt := t.TG.PosixTimers()
 	var id int
-	it := kernel.NewIntervalTimer(func() {
+	newTimer := kernel.NewIntervalTimer
+	if cpu != nil {
+		newTimer = func(fire func()) *kernel.IntervalTimer { return kernel.NewCPUTimer(cpu, fire) }
+	}
+	it := newTimer(func() {
 		if notify == linux.SIGEV_NONE {
 			return
 		}
@@ -120,7 +189,7 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			t.TG.SendSignal(si)
 		}
 	})
-	it.Clock = a.Int(0)
+	it.Clock = clock
 	id = tt.Add(it)
 	timerID := int32(id) // timer_t is an int to the kernel
 	return 0, kernel.CopyOut(t, a.Pointer(2), &timerID)
@@ -146,18 +215,23 @@ func copyInItimerspec(t *kernel.Task, addr uintptr) (value, interval time.Durati
 }
 
 func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	it := t.TG.PosixTimers().Get(int(a.Int(0)))
-	if it == nil {
+	if a.Pointer(2) == 0 {
 		return 0, unix.EINVAL
 	}
 	value, interval, err := copyInItimerspec(t, a.Pointer(2))
 	if err != nil {
 		return 0, err
 	}
+	it := t.TG.PosixTimers().Get(int(a.Int(0)))
+	if it == nil {
+		return 0, unix.EINVAL
+	}
 	if a.Int(1)&unix.TIMER_ABSTIME != 0 && value > 0 {
-		now, err := t.K.Clocks.Now(it.Clock)
-		if err != nil {
-			return 0, err
+		now, ok := it.CPUNow()
+		if !ok {
+			if now, err = t.K.Clocks.Now(it.Clock); err != nil {
+				return 0, err
+			}
 		}
 		value = max(value-now, time.Nanosecond)
 	}
