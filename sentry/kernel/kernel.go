@@ -52,7 +52,6 @@ type Kernel struct {
 	Platform platform.Platform
 	VFS      *vfs.VFS
 	Syscalls *SyscallTable
-	Strace   Tracer // nil: off
 	Log      *slog.Logger
 	// Hostname is what uname reports.
 	Hostname string
@@ -75,6 +74,9 @@ type Kernel struct {
 	// CPU holds the CPU time of the sandbox's address spaces that are
 	// gone (stats.go).
 	CPU *usage.CPU
+
+	// observe holds the syscall tracer and counters (observe.go).
+	observe observers
 
 	cpus  int   // how many CPUs the sandbox may use (stats.go)
 	stats stats // the load average and the last CPU time reported

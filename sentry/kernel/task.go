@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -289,6 +290,7 @@ func (t *Task) Run() {
 		case platform.EventSyscall:
 			t.syscall()
 		case platform.EventFault:
+			t.K.observe.faults.Add(1)
 			if t.MM().HandleFault(ev.Fault.Addr, ev.Fault.Access) {
 				continue
 			}
@@ -317,9 +319,17 @@ func (t *Task) syscall() {
 		}
 		err = unix.ENOSYS
 	} else {
+		obs := t.K.observe.counters.Load()
+		var start time.Time
+		if obs != nil {
+			start = time.Now()
+		}
 		t.inSyscall.Store(true)
 		ret, err = s.Fn(t, args)
 		t.inSyscall.Store(false)
+		if obs != nil {
+			(*obs).Syscall(nr, time.Since(start))
+		}
 	}
 	var errno unix.Errno
 	switch {
@@ -344,8 +354,8 @@ func (t *Task) syscall() {
 		// RLIMIT_FSIZE: the caller is told by SIGXFSZ too.
 		t.SendSignal(NewSigInfo(int32(unix.SIGXFSZ), linux.SI_USER, 0, 0))
 	}
-	if t.K.Strace != nil {
-		t.K.Strace.Syscall(t, nr, args, ret, errno)
+	if tr := t.K.observe.strace.Load(); tr != nil {
+		(*tr).Syscall(t, nr, args, ret, errno)
 	}
 	t.Regs.Rax = uint64(ret)
 	t.restartErr = 0
