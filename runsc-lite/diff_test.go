@@ -52,6 +52,7 @@ var diffPrograms = []string{
 	"procfs",      // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
 	"hugeargs",    // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
 	"fhandle",     // name_to_handle_at/open_by_handle_at: round trips, the size handshake, stale handles, CAP_DAC_READ_SEARCH (needs a root host)
+	"inet",        // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
 }
 
 // rootOnly are programs whose native output is only comparable when the
@@ -72,6 +73,9 @@ func TestDiff(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					if rootOnly[name] && os.Geteuid() != 0 {
 						t.Skip("compares against a native run as root, as in the sandbox; the host is not root")
+					}
+					if name == "inet" {
+						skipWithoutIPv6Loopback(t)
 					}
 					for _, variant := range []string{"static", "dynamic"} {
 						t.Run(variant, func(t *testing.T) {

@@ -216,8 +216,10 @@ open(witness_mem, O_RDWR) = -1 ENOENT
 open(witness_status, O_RDONLY) = -1 ENOENT
 `},
 
-	// Host sockets: the sandbox has its own Unix socket namespace and no
-	// network.
+	// Host sockets: the sandbox has its own Unix socket namespace, and
+	// its Internet and netlink sockets are its own stack's (lo only; what
+	// they reach is TestAttackNetworkPrivacy's); no packet or vsock
+	// sockets.
 	{name: "host Unix sockets and networks", mode: "sockets",
 		args: func(e *attackEnv) []string {
 			return []string{"path=" + e.sock, "abstract=" + e.abstract, "newpath=" + filepath.Join(e.dir, "new.sock")}
@@ -227,9 +229,9 @@ connect(stream, (void *)&host_abstract, abstract_len) = -1 ECONNREFUSED
 sendto(dgram, "x", 1, 0, (void *)&host_path, sizeof host_path) = -1 ECONNREFUSED
 sendto(dgram, "x", 1, 0, (void *)&host_abstract, abstract_len) = -1 ECONNREFUSED
 bind(dgram, (void *)&new_path, sizeof new_path) = 0
-socket(AF_INET, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
-socket(AF_INET6, SOCK_DGRAM, 0) = -1 EAFNOSUPPORT
-socket(AF_NETLINK, SOCK_RAW, 0) = -1 EAFNOSUPPORT
+socket(AF_INET, SOCK_STREAM, 0) = 3
+socket(AF_INET6, SOCK_DGRAM, 0) = 4
+socket(AF_NETLINK, SOCK_RAW, 0) = 5
 socket(AF_PACKET, SOCK_RAW, 0) = -1 EAFNOSUPPORT
 socket(AF_VSOCK, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
 `},

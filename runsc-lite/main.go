@@ -83,7 +83,7 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 		f.StringVar(&g.platform, "platform", g.platform, "how syscalls are trapped: `systrap` (seccomp traps) or ptrace")
 	})
 	def("network", func() {
-		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: only none, no network at all (host networking is not supported)")
+		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: only none: the sandbox's own TCP/IP stack with lo alone, no way out (outbound modes are not built yet)")
 	})
 	def("strace", func() { f.BoolVar(&g.strace, "strace", g.strace, "print every syscall: name, arguments, result") })
 	def("strace-log", func() {

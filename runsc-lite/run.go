@@ -155,7 +155,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return fail(exitUsage, "%s: missing command; usage: runsc-lite %s [flags] -- CMD [ARGS...]", c.name, c.name)
 	}
 	if c.g.network != "none" {
-		return fail(exitUsage, "--network=%s: only --network=none is supported", c.g.network)
+		return fail(exitUsage, "--network=%s: only --network=none (the sandbox's own stack, lo only) is supported", c.g.network)
 	}
 	if c.pidsLimit < 1 {
 		return fail(exitUsage, "--pids-limit=%d: want at least 1", c.pidsLimit)

@@ -63,7 +63,7 @@ func (r *Root) mountKernelFS(k *kernel.Kernel) (*proc.FileSystem, error) {
 	for _, m := range []struct {
 		path string
 		fs   vfs.FileSystem
-	}{{"/sys", sys.New(k.CPUs())}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
+	}{{"/sys", sys.New(k.CPUs(), netInterfaces(k))}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
 		if err := r.VFS.Mount(m.path, m.fs); err != nil {
 			return nil, fmt.Errorf("mounting %s: %w", m.path, err)
 		}
@@ -241,4 +241,19 @@ func sameFile(a, b int) bool {
 		return false
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// netInterfaces lists the sandbox's network interfaces for /sys/class/net.
+func netInterfaces(k *kernel.Kernel) func() ([]sys.NetInterface, error) {
+	return func() ([]sys.NetInterface, error) {
+		ifs, err := k.Net.Interfaces()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]sys.NetInterface, len(ifs))
+		for i, in := range ifs {
+			out[i] = sys.NetInterface{Name: in.Name, Index: in.Index, Flags: in.Flags, MTU: in.MTU, Type: in.Type}
+		}
+		return out, nil
+	}
 }

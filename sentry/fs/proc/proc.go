@@ -91,6 +91,7 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		"config.gz":   tr.File("/config.gz", kernfs.Static(configGz())),
 		"mounts":      tr.Symlink("/mounts", kernfs.Static("self/mounts")),
 		"sys":         fs.sysDir(),
+		"net":         fs.netDir(),
 	}
 }
 
