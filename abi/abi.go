@@ -17,6 +17,10 @@
 //     checked once, instead of offsets counted at every use.
 package abi
 
+// PageSize is the size of a page on x86-64: the unit of mappings, of
+// memory accounting and of pipe capacities.
+const PageSize = 4096
+
 // Sysinfo is struct sysinfo (linux/sysinfo.h) whole: pkg/abi/linux's
 // Sysinfo ends at mem_unit, without the 4 bytes of tail padding the C
 // structure has, and x/sys's Sysinfo_t pads implicitly.

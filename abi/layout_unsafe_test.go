@@ -112,6 +112,7 @@ func TestSigframeMatchesC(t *testing.T) {
 	want["offsetof(struct sysinfo, procs)"] = uint64(unsafe.Offsetof(si.Procs))
 	want["offsetof(struct sysinfo, totalhigh)"] = uint64(unsafe.Offsetof(si.TotalHigh))
 	want["offsetof(struct sysinfo, mem_unit)"] = uint64(unsafe.Offsetof(si.Unit))
+	want["sysconf(_SC_PAGESIZE)"] = PageSize
 	var aux AuxEntry
 	want["sizeof(Elf64_auxv_t)"] = uint64(unsafe.Sizeof(aux))
 	want["offsetof(Elf64_auxv_t, a_un)"] = uint64(unsafe.Offsetof(aux.Val))

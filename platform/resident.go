@@ -10,7 +10,7 @@ import (
 	"runsc-lite/abi"
 )
 
-const pageSize = 4096
+const pageSize = abi.PageSize
 
 // pagemapPresent is the "page present" bit of a /proc/<pid>/pagemap entry.
 const pagemapPresent = 1 << 63

@@ -30,6 +30,7 @@ struct rt_sigframe {
 #include <sys/uio.h>
 #include <elf.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 /* getdents' and getdents64's records (fs/readdir.c; getdents(2)) and
  * pselect6's sixth argument (fs/select.c): not exported, written out as the

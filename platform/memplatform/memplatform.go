@@ -30,11 +30,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 )
 
 // pageSize is the size of a page of an address space.
-const pageSize = 4096
+const pageSize = abi.PageSize
 
 // Platform creates in-memory address spaces and contexts that run nothing.
 type Platform struct{}

@@ -144,7 +144,6 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 	return platform.Event{Kind: platform.EventInterrupted}
 }
 
-
 // fault describes a SIGSEGV from a page fault; ok is false for others (a
 // general protection fault, say). ptrace does not show the page fault's
 // error code, so the access kind is inferred (see the package doc).

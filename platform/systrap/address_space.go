@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/stub"
 	"runsc-lite/sysmsg"
@@ -203,7 +204,7 @@ func (as *addressSpace) checkMapped(got, addr, length uintptr, flags int) error 
 	return nil
 }
 
-const pageSize = 4096
+const pageSize = abi.PageSize
 
 // Munmap implements platform.AddressSpace.
 func (as *addressSpace) Munmap(addr, length uintptr) error {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
@@ -127,7 +128,7 @@ func (t *Task) CopyInString(addr uintptr, max int) (string, error) {
 	for len(out) <= max {
 		// Never read across a page boundary in one go: the next page may be
 		// unmapped although the string ends before it.
-		n := int(4096 - addr%4096)
+		n := int(abi.PageSize - addr%abi.PageSize)
 		if n > len(buf) {
 			n = len(buf)
 		}

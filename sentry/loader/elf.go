@@ -6,12 +6,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sentry/mm"
 )
 
 const (
-	pageSize = 4096
+	pageSize = abi.PageSize
 	// dynBase is where Linux puts PIE executables (ELF_ET_DYN_BASE).
 	dynBase = 0x555555554000
 )

@@ -45,12 +45,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sentry/usage"
 )
 
 const (
-	pageSize = 4096
+	pageSize = abi.PageSize
 	// TaskSize is the end of the user address space (x86-64, 4-level).
 	TaskSize = platform.MaxUserAddress
 	// minAddr is vm.mmap_min_addr's default.

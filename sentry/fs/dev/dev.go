@@ -103,7 +103,7 @@ func (fs *FS) Root() vfs.Inode { return fs.root }
 
 // Statfs implements vfs.FileSystem.
 func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
-	return unix.Statfs_t{Type: 0x01021994, Bsize: 4096, Frsize: 4096, Namelen: 255, Flags: unix.ST_RDONLY | unix.ST_NOSUID}, nil
+	return unix.Statfs_t{Type: unix.TMPFS_MAGIC, Bsize: 4096, Frsize: 4096, Namelen: 255, Flags: unix.ST_RDONLY | unix.ST_NOSUID}, nil
 }
 
 // dir is a fixed directory.

@@ -43,13 +43,14 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
 const (
 	// PageSize is the unit of pipe capacities.
-	PageSize = 4096
+	PageSize = abi.PageSize
 	// AtomicSize is PIPE_BUF: writes of at most this many bytes are atomic.
 	AtomicSize = 4096
 	// DefaultSize is a new pipe's capacity.

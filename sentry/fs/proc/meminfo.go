@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/usage"
 )
@@ -69,7 +70,7 @@ func meminfo(k *kernel.Kernel) string {
 // those counters are 0.
 func vmstat(k *kernel.Kernel) string {
 	total, used := memory(k)
-	const page = 4096
+	const page = abi.PageSize
 	var b strings.Builder
 	fmt.Fprintf(&b, "nr_free_pages %d\nnr_anon_pages %d\nnr_mapped 0\nnr_file_pages 0\nnr_dirty 0\nnr_writeback 0\nnr_shmem 0\n", (total-used)/page, used/page)
 	for _, name := range []string{"pgpgin", "pgpgout", "pswpin", "pswpout", "pgfault", "pgmajfault", "oom_kill"} {

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/usage"
 )
 
@@ -14,7 +15,7 @@ import (
 // SHMMNI). A segment costs the sentry one memfd and a few words; its
 // size is charged to the sandbox's memory account, which bounds it.
 const (
-	pageLen = 4096
+	pageLen = abi.PageSize
 )
 
 // Shm is one shared memory segment.

@@ -219,7 +219,7 @@ func fstatfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	} else {
-		s = unix.Statfs_t{Type: 0x50495045, Bsize: 4096, Frsize: 4096, Namelen: 255} // PIPEFS_MAGIC
+		s = unix.Statfs_t{Type: unix.PIPEFS_MAGIC, Bsize: 4096, Frsize: 4096, Namelen: 255}
 	}
 	return 0, kernel.CopyOut(t, a.Pointer(1), &s)
 }

@@ -3,6 +3,7 @@ package linux
 import (
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -96,7 +97,7 @@ func syncFileRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // mlockRange checks that [addr, addr+length), widened to whole pages, is
 // mapped: a hole is ENOMEM, a range that wraps EINVAL.
 func mlockRange(t *kernel.Task, addr, length uintptr) error {
-	const page = 4096
+	const page = abi.PageSize
 	start := addr &^ (page - 1)
 	n := (length + addr - start + page - 1) &^ (page - 1)
 	if n < length || start+n < start {

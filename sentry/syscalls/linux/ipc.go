@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/mm"
@@ -45,7 +46,7 @@ func shmget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // shmat flags (linux/shm.h).
 const (
-	shmLBA = 4096
+	shmLBA = abi.PageSize
 )
 
 // shmat maps a segment shared, like a MAP_SHARED mapping of its memfd:
@@ -108,7 +109,7 @@ func shmat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // size.
 func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	addr := a.Pointer(0)
-	if addr%4096 != 0 {
+	if addr%abi.PageSize != 0 {
 		return 0, unix.EINVAL
 	}
 	vmas := t.MM().VMAs()
@@ -119,7 +120,7 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			continue
 		}
 		if sz, ok := t.K.IPC.ShmSize(v.Dev, v.Ino); ok {
-			dev, ino, size, found = v.Dev, v.Ino, (sz+4095)&^4095, true
+			dev, ino, size, found = v.Dev, v.Ino, (sz+abi.PageSize-1)&^(abi.PageSize-1), true
 			break
 		}
 	}
