@@ -28,6 +28,7 @@ package kernel
 
 import (
 	"log/slog"
+	"runsc-lite/interpose"
 	"sync"
 	"time"
 
@@ -53,7 +54,10 @@ type Kernel struct {
 	VFS      *vfs.VFS
 	Syscalls *SyscallTable
 	Strace   Tracer // nil: off
-	Log      *slog.Logger
+	// Hooks are the embedding program's syscall hooks (package
+	// interpose); nil: none, and dispatch never looks at them.
+	Hooks *interpose.Hooks
+	Log   *slog.Logger
 	// Hostname is what uname reports.
 	Hostname string
 	// Started is when the sandbox started (/proc/uptime, btime).

@@ -315,6 +315,8 @@ func (t *Task) syscall() {
 			t.Log().Warn("unimplemented syscall", "nr", nr, "name", st.Name(nr))
 		}
 		err = unix.ENOSYS
+	} else if h := t.K.Hooks; h != nil && h.Watches(nr) {
+		ret, err = t.interposed(h, nr, s, &args)
 	} else {
 		t.inSyscall.Store(true)
 		ret, err = s.Fn(t, args)

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/interpose"
 	"runsc-lite/platform"
 	"runsc-lite/platform/ptrace"
 	"runsc-lite/platform/systrap"
@@ -54,7 +55,10 @@ type Config struct {
 	Argv     []string
 	Env      []string
 	Strace   io.Writer // nil: off
-	Log      *slog.Logger
+	// Hooks are the embedding program's syscall hooks (package
+	// interpose); they may gain hooks while the sandbox runs. nil: none.
+	Hooks *interpose.Hooks
+	Log   *slog.Logger
 	// MemoryLimit is the sandbox's memory in bytes (package usage); 0 is
 	// half of the host's RAM.
 	MemoryLimit uint64
@@ -137,6 +141,7 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	k := kernel.New(p, root.VFS, table, cfg.Log)
 	k.Clocks = clk
 	k.SetTaskLimit(cfg.PidsLimit)
+	k.Hooks = cfg.Hooks
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
 	}
