@@ -30,14 +30,19 @@ type runCmd struct {
 	platform  string
 	strace    bool
 	straceLog string
-	debugLog  string
-	network   string
-	env       stringList
-	clearEnv  bool
-	memLimit  byteSize
-	pidsLimit int
-	hostUID   int
-	hostGID   int
+	// straceFilter, straceTiming and straceSummary are strace's -e
+	// trace=, -T and -c.
+	straceFilter  string
+	straceTiming  bool
+	straceSummary bool
+	debugLog      string
+	network       string
+	env           stringList
+	clearEnv      bool
+	memLimit      byteSize
+	pidsLimit     int
+	hostUID       int
+	hostGID       int
 }
 
 // byteSize is a flag of bytes with an optional k, m or g suffix.
@@ -88,6 +93,9 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	f.StringVar(&c.platform, "platform", "systrap", "how syscalls are trapped: systrap or ptrace")
 	f.BoolVar(&c.strace, "strace", false, "print every syscall: name, arguments, result")
 	f.StringVar(&c.straceLog, "strace-log", "", "write the --strace output to `FILE` instead of stderr")
+	f.StringVar(&c.straceFilter, "strace-filter", "", "show only the syscalls of `EXPR`, strace's -e trace= syntax: names and %file, %network, %process, %signal, %memory, %ipc, comma-separated; a leading ! negates")
+	f.BoolVar(&c.straceTiming, "strace-timing", false, "show the time spent in each syscall, as strace -T")
+	f.BoolVar(&c.straceSummary, "strace-summary", false, "count syscalls and print strace -c's table at the end instead of every call")
 	f.StringVar(&c.debugLog, "debug-log", "", "write the sentry's debug log to `FILE`")
 	f.StringVar(&c.network, "network", "none", "network: none (host networking is not supported)")
 	f.Var(&c.env, "env", "set `KEY=VALUE` in the command's environment (repeatable)")
@@ -135,7 +143,8 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	cfg := sentryConfig{
 		Root: c.root, Cwd: c.cwd, Platform: c.platform, Argv: argv, Env: env,
 		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1,
-		Strace: c.strace || c.straceLog != "",
+		Strace:       c.strace || c.straceLog != "" || c.straceFilter != "" || c.straceTiming || c.straceSummary,
+		StraceFilter: c.straceFilter, StraceTiming: c.straceTiming, StraceSummary: c.straceSummary,
 	}
 	if cfg.MemoryLimit == 0 {
 		cfg.MemoryLimit = usage.DefaultLimit()

@@ -307,6 +307,9 @@ func (t *Task) deliverSignals() {
 			return
 		}
 		sig := int(si.Signo)
+		if t.K.Strace != nil && sig != int(unix.SIGKILL) {
+			t.K.Strace.Signal(t, &si)
+		}
 		act := t.TG.SigAction(sig)
 		switch h := act.Handler; {
 		case h == linux.SIG_IGN:

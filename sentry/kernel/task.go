@@ -308,6 +308,9 @@ func (t *Task) syscall() {
 	args := SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}
 	st := t.K.Syscalls
 	s, ok := st.Entries[nr]
+	if t.K.Strace != nil {
+		t.K.Strace.SyscallEnter(t, nr, args)
+	}
 	var ret uintptr
 	var err error
 	if !ok || s.Fn == nil {
@@ -342,7 +345,11 @@ func (t *Task) syscall() {
 		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), linux.SI_USER, t.PID(), t.Creds().UID.Real))
 	}
 	if t.K.Strace != nil {
-		t.K.Strace.Syscall(t, nr, args, ret, errno)
+		var failed error
+		if errno != 0 {
+			failed = errno
+		}
+		t.K.Strace.SyscallExit(t, nr, args, ret, failed)
 	}
 	t.Regs.Rax = uint64(ret)
 	t.restartErr = 0
@@ -383,8 +390,15 @@ func (t *Task) release() {
 		k.IPC.ExitProcess(t.TG, t.TG.PID)
 	}
 	k.mu.Lock()
+	st := ExitStatus{Code: t.exitCode}
+	if t.TG.exiting {
+		st = t.TG.status
+	}
 	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
+	if k.Strace != nil {
+		k.Strace.TaskExit(t, st)
+	}
 	if died {
 		// Threads that ended together each saw another: apply them now
 		// (nothing is left to do if the last one did above).

@@ -55,6 +55,11 @@ type Config struct {
 	Argv     []string
 	Env      []string
 	Strace   io.Writer // nil: off
+	// StraceFilter is strace's -e trace= expression ("" shows every call);
+	// StraceTiming is -T and StraceSummary -c.
+	StraceFilter  string
+	StraceTiming  bool
+	StraceSummary bool
 	// Hooks are the embedding program's syscall hooks (package
 	// interpose); they may gain hooks while the sandbox runs. nil: none.
 	Hooks *interpose.Hooks
@@ -142,8 +147,17 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	k.Clocks = clk
 	k.SetTaskLimit(cfg.PidsLimit)
 	k.Hooks = cfg.Hooks
+	var tracer *strace.Tracer
 	if cfg.Strace != nil {
-		k.Strace = strace.New(cfg.Strace)
+		opts := strace.Options{Timing: cfg.StraceTiming, Summary: cfg.StraceSummary}
+		if cfg.StraceFilter != "" {
+			if opts.Filter, err = strace.ParseFilter(cfg.StraceFilter, table); err != nil {
+				return kernel.ExitStatus{}, fmt.Errorf("--strace-filter=%s: %w", cfg.StraceFilter, err)
+			}
+		}
+		tracer = strace.New(cfg.Strace, table, opts)
+		k.Strace = tracer
+		defer tracer.Finish()
 	}
 	if err := root.mountKernelFS(k); err != nil {
 		return kernel.ExitStatus{}, err
@@ -180,6 +194,9 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	t.SetName(comm(res.Exe))
 	if tty != nil {
 		tty.SetControlling(t.TG)
+	}
+	if tracer != nil {
+		tracer.Exec(t, exe, cfg.Argv, cfg.Env)
 	}
 	t.Start()
 	stop := forwardSignals(t.TG, tty)
