@@ -161,7 +161,7 @@ func (tr *Tracer) Signal(t *kernel.Task, si *linux.SignalInfo) {
 	if tr.opts.Summary {
 		return
 	}
-	tr.line(t, fmt.Sprintf("--- %s %s ---", signalName(int(si.Signo)), siginfo(si)))
+	tr.line(t, SignalLine(si))
 }
 
 // TaskExit implements kernel.Tracer: t ended with st.
@@ -169,11 +169,20 @@ func (tr *Tracer) TaskExit(t *kernel.Task, st kernel.ExitStatus) {
 	if tr.opts.Summary {
 		return
 	}
+	tr.line(t, ExitLine(st))
+}
+
+// SignalLine is strace's line for a delivered signal: --- SIGCHLD {...} ---.
+func SignalLine(si *linux.SignalInfo) string {
+	return fmt.Sprintf("--- %s %s ---", signalName(int(si.Signo)), siginfo(si))
+}
+
+// ExitLine is strace's line for the end of a task.
+func ExitLine(st kernel.ExitStatus) string {
 	if st.Signal != 0 {
-		tr.line(t, fmt.Sprintf("+++ killed by %s +++", signalName(st.Signal)))
-		return
+		return fmt.Sprintf("+++ killed by %s +++", signalName(st.Signal))
 	}
-	tr.line(t, fmt.Sprintf("+++ exited with %d +++", st.Code))
+	return fmt.Sprintf("+++ exited with %d +++", st.Code)
 }
 
 // Exec shows the sandbox's first execve, which the sentry's loader did
@@ -183,6 +192,13 @@ func (tr *Tracer) Exec(t *kernel.Task, path string, argv, env []string) {
 	if !tr.shows(unix.SYS_EXECVE) {
 		return
 	}
+	envp := uintptr(t.Regs.Rsp) + 8*uintptr(len(argv)+2)
+	tr.line(t, ExecLine(path, argv, envp, len(env)))
+}
+
+// ExecLine is strace's line for an execve of path with argv and nenv
+// variables at envp (0: unknown, not shown) that succeeded.
+func ExecLine(path string, argv []string, envp uintptr, nenv int) string {
 	quotedArgv := make([]string, len(argv))
 	for i, a := range argv {
 		if i == maxString {
@@ -191,12 +207,15 @@ func (tr *Tracer) Exec(t *kernel.Task, path string, argv, env []string) {
 		}
 		quotedArgv[i] = quoted([]byte(a[:min(len(a), maxString)]), len(a) > maxString)
 	}
-	envp := uintptr(t.Regs.Rsp) + 8*uintptr(len(argv)+2)
-	vars := fmt.Sprintf("%d vars", len(env))
-	if len(env) == 1 {
+	vars := fmt.Sprintf("%d vars", nenv)
+	if nenv == 1 {
 		vars = "1 var"
 	}
-	tr.line(t, fmt.Sprintf("execve(%s, [%s], %s /* %s */) = 0", quoted([]byte(path), false), strings.Join(quotedArgv, ", "), pointer(envp), vars))
+	env := pointer(envp) + " "
+	if envp == 0 {
+		env = ""
+	}
+	return fmt.Sprintf("execve(%s, [%s], %s/* %s */) = 0", quoted([]byte(path), false), strings.Join(quotedArgv, ", "), env, vars)
 }
 
 // line writes one whole line for t.

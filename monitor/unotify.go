@@ -1,0 +1,299 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/interpose"
+	"runsc-lite/sentry/kernel"
+)
+
+// The unotify monitor starts the program through a copy of this binary
+// (childEnv in its environment): it installs the filter on its one
+// thread, waits for the supervisor to take the listener from it with
+// pidfd_getfd, and executes the program, which inherits the filter.
+const (
+	childEnv    = "RUNSC_LITE_UNOTIFY_CHILD"    // the syscalls to notify: "all" or numbers
+	childEnvArg = "RUNSC_LITE_UNOTIFY_CHILD_OK" // set by the supervisor: the launcher may run
+)
+
+func init() {
+	if list, ok := os.LookupEnv(childEnv); ok && os.Getenv(childEnvArg) == "1" {
+		os.Exit(unotifyChild(list))
+	}
+}
+
+// unotifyChild is the launcher: os.Args[1] is the program's path, the rest
+// its argv; descriptor 3 is the socket to the supervisor.
+func unotifyChild(list string) int {
+	// init runs on the main thread: locked, it is the thread the filter
+	// goes on and the one that executes the program.
+	runtime.LockOSThread()
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "runsc-lite trace: %v\n", err)
+		return 126
+	}
+	if len(os.Args) < 3 {
+		return fail(errors.New("launcher: no command"))
+	}
+	const sock = 3
+	unix.CloseOnExec(sock)
+	var nrs []uintptr
+	all := list == "all"
+	if !all {
+		for _, f := range strings.Split(list, ",") {
+			nr, err := strconv.ParseUint(f, 10, 32)
+			if err != nil {
+				return fail(fmt.Errorf("launcher: bad syscall list %q", list))
+			}
+			nrs = append(nrs, uintptr(nr))
+		}
+	}
+	prog, err := notifyFilter(nrs, all)
+	if err != nil {
+		return fail(err)
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, childEnv+"=") && !strings.HasPrefix(kv, childEnvArg+"=") {
+			env = append(env, kv)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fail(fmt.Errorf("no_new_privs: %w", err))
+	}
+	listener, err := installNotifyFilter(prog)
+	if err != nil {
+		return fail(fmt.Errorf("installing the seccomp filter: %w", err))
+	}
+	// The supervisor finds the listener in /proc and takes it; until it
+	// says so, this read may itself wait for it (when read is watched).
+	var b [1]byte
+	if n, err := unix.Read(sock, b[:]); n != 1 || err != nil {
+		return fail(fmt.Errorf("the supervisor did not take the listener: %v", err))
+	}
+	unix.Close(listener)
+	unix.Close(sock)
+	err = unix.Exec(os.Args[1], os.Args[2:], env)
+	fmt.Fprintf(os.Stderr, "runsc-lite trace: %s: %v\n", os.Args[1], err)
+	if errors.Is(err, unix.ENOENT) {
+		return 127
+	}
+	return 126
+}
+
+// unotify is the supervisor's side.
+type unotify struct {
+	*monitorState
+	listener int
+	pid      int  // the launcher, then the program
+	started  bool // the launcher's execve was seen
+}
+
+func runUnotify(cfg Config) (kernel.ExitStatus, error) {
+	m, err := newMonitorState(cfg)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	path, err := exec.LookPath(cfg.Argv[0])
+	if err != nil {
+		return kernel.ExitStatus{}, fmt.Errorf("%s: %w", cfg.Argv[0], unix.ENOENT)
+	}
+	nrs, all := cfg.policy()
+	// execve is always notified: the supervisor tells the launcher's
+	// calls from the program's by it.
+	list := []string{strconv.Itoa(unix.SYS_EXECVE)}
+	for _, nr := range nrs {
+		list = append(list, strconv.FormatUint(uint64(nr), 10))
+	}
+	if all {
+		list = []string{"all"}
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "supervisor"), os.NewFile(uintptr(fds[1]), "launcher")
+	defer ours.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	cmd := exec.Command(self, append([]string{path}, cfg.Argv...)...)
+	cmd.Args[0] = cfg.Argv[0]
+	cmd.Env = append(append([]string(nil), cfg.Env...), childEnv+"="+strings.Join(list, ","), childEnvArg+"=1")
+	cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Dir, cfg.Stdin, cfg.Stdout, cfg.Stderr
+	cmd.ExtraFiles = []*os.File{theirs}
+	if err := cmd.Start(); err != nil {
+		theirs.Close()
+		return kernel.ExitStatus{}, err
+	}
+	theirs.Close()
+	u := &unotify{monitorState: m, pid: cmd.Process.Pid}
+	exited := make(chan struct{})
+	var status kernel.ExitStatus
+	go func() {
+		status = waitStatus(cmd.Wait())
+		close(exited)
+	}()
+	u.listener, err = takeListener(u.pid, exited)
+	if err != nil {
+		cmd.Process.Kill()
+		<-exited
+		return kernel.ExitStatus{}, err
+	}
+	defer unix.Close(u.listener)
+	if _, err := ours.Write([]byte{1}); err != nil {
+		cmd.Process.Kill()
+	}
+	u.serve(exited)
+	return status, nil
+}
+
+// waitStatus turns what exec.Cmd.Wait returned into an exit status.
+func waitStatus(err error) kernel.ExitStatus {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return kernel.ExitStatus{Signal: int(ws.Signal())}
+		}
+		return kernel.ExitStatus{Code: ee.ExitCode()}
+	}
+	return kernel.ExitStatus{}
+}
+
+// takeListener finds the launcher's listener in /proc/PID/fd and takes a
+// copy of it with pidfd_getfd.
+func takeListener(pid int, exited <-chan struct{}) (int, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, fmt.Errorf("pidfd_open of the launcher: %w", err)
+	}
+	defer unix.Close(pidfd)
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return -1, errors.New("the launcher exited before installing its filter")
+		default:
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if link, _ := os.Readlink(dir + "/" + e.Name()); link == "anon_inode:seccomp notify" {
+				n, _ := strconv.Atoi(e.Name())
+				fd, err := unix.PidfdGetfd(pidfd, n, 0)
+				if err != nil {
+					return -1, fmt.Errorf("pidfd_getfd of the listener: %w", err)
+				}
+				return fd, nil
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return -1, errors.New("the launcher did not install its filter within 10s")
+}
+
+// serve answers notifications until the program has exited.
+func (u *unotify) serve(exited <-chan struct{}) {
+	var n linux.SeccompNotif
+	for {
+		fds := []unix.PollFd{{Fd: int32(u.listener), Events: unix.POLLIN}}
+		unix.Poll(fds, 50)
+		select {
+		case <-exited:
+			return
+		default:
+		}
+		if fds[0].Revents&unix.POLLIN == 0 {
+			if fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+				<-exited // no task holds the filter any more
+				return
+			}
+			continue
+		}
+		if err := notifRecv(u.listener, &n); err != nil {
+			continue // ENOENT: the task was interrupted meanwhile
+		}
+		u.handle(&n)
+	}
+}
+
+// handle answers one notification.
+func (u *unotify) handle(n *linux.SeccompNotif) {
+	tid, nr := int(n.Pid), uintptr(n.Data.Nr)
+	resp := linux.SeccompNotifResp{ID: n.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+	if !u.started {
+		// The launcher's own calls, up to and including its execve,
+		// which is the program's first: that one the policy may watch.
+		if tid != u.pid || nr != unix.SYS_EXECVE {
+			notifSend(u.listener, &resp)
+			return
+		}
+		u.started = true
+	}
+	if !u.watch.has(nr) {
+		notifSend(u.listener, &resp) // execve, always notified
+		return
+	}
+	valid := func() bool { return notifIDValid(u.listener, n.ID) }
+	task, err := hostTask(tid)
+	if err != nil || !valid() {
+		return // the task is gone
+	}
+	var args [6]uintptr
+	for i, a := range n.Data.Args {
+		args[i] = uintptr(a)
+	}
+	c := &interpose.Call{Task: task, Nr: nr, Name: u.table.Name(nr), Args: args, Mem: hostMemory{tid: tid, valid: valid}}
+	var enter string
+	if u.cfg.Strace != nil {
+		enter = u.dec.Enter(nr, args, 0, c.Mem)
+	}
+	start := time.Now()
+	act := u.cfg.Hooks.RunBefore(c)
+	r := interpose.Result{Unknown: true}
+	if v, errno, ok := act.Answered(); ok {
+		r = interpose.Result{Value: v, Errno: errno, Answered: true}
+	} else if c.Args != args {
+		u.cfg.Log.Warn("a hook changed arguments, which seccomp user notification cannot: the call fails with ENOSYS", "syscall", c.Name, "tid", tid)
+		r = interpose.Result{Errno: unix.ENOSYS, Answered: true}
+	}
+	if r.Answered {
+		r.Duration = time.Since(start)
+		u.cfg.Hooks.RunAfter(c, &r)
+		resp.Flags, resp.Val = 0, int64(r.Value)
+		if r.Errno != 0 {
+			resp.Val, resp.Error = 0, -int32(r.Errno)
+		}
+	}
+	if err := notifSend(u.listener, &resp); err != nil {
+		return // the task left the call (a signal, or killed)
+	}
+	if !r.Answered {
+		r.Duration = time.Since(start)
+		u.cfg.Hooks.RunAfter(c, &r)
+	}
+	if u.cfg.Strace != nil {
+		if r.Answered {
+			rest, result := u.dec.Exit(nr, args, c.Mem, r.Value, r.Errno, false)
+			u.line(tid, callLine(enter, rest, result))
+		} else {
+			// The kernel runs it: what it fills and returns is not seen.
+			if strings.HasSuffix(enter, ", ") {
+				enter += "..."
+			}
+			u.line(tid, callLine(enter, ")", "? <run by the host kernel>"))
+		}
+	}
+}
