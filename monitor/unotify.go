@@ -16,6 +16,7 @@ import (
 
 	"runsc-lite/interpose"
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/strace"
 )
 
 // The unotify monitor starts the program through a copy of this binary
@@ -157,6 +158,9 @@ func runUnotify(cfg Config) (kernel.ExitStatus, error) {
 		cmd.Process.Kill()
 	}
 	u.serve(exited)
+	if m.watch.has(unix.SYS_EXIT_GROUP) {
+		m.line(u.pid, strace.ExitLine(status))
+	}
 	return status, nil
 }
 

@@ -38,6 +38,7 @@ func runMain(args []string) int {
 	cmdr.Register(&runCmd{name: "do"}, "")
 	cmdr.Register(&syscallsCmd{}, "")
 	cmdr.Register(&benchCmd{}, "")
+	cmdr.Register(&traceCmd{}, "")
 	if err := fs.Parse(args); err != nil {
 		return 1
 	}
