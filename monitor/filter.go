@@ -7,6 +7,10 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
+// maxFilterSyscalls is the most syscalls a filter names one by one (its
+// jumps are 8-bit).
+const maxFilterSyscalls = 200
+
 // notifyFilter is the seccomp program of the unotify monitor: a call of
 // another architecture (int 0x80) or of x32 kills the process, since the
 // policy is written for x86-64 numbers; the policy's syscalls (or all, if
@@ -19,8 +23,8 @@ func notifyFilter(nrs []uintptr, all bool) ([]unix.SockFilter, error) {
 		ret   = unix.BPF_RET | unix.BPF_K
 		x32   = 0x40000000 // __X32_SYSCALL_BIT
 	)
-	if len(nrs) > 200 {
-		return nil, fmt.Errorf("a policy of %d syscalls: at most 200, or all", len(nrs))
+	if len(nrs) > maxFilterSyscalls {
+		return nil, fmt.Errorf("a policy of %d syscalls: at most %d, or all", len(nrs), maxFilterSyscalls)
 	}
 	n := uint8(len(nrs))
 	p := []unix.SockFilter{
