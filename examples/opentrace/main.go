@@ -1,5 +1,4 @@
-// Command opentrace runs a program in a sandbox and prints every path it
-// opens, with the result: a descriptor or an errno.
+// Command opentrace runs a program in a sandbox and prints every path it opens, and the result.
 package main
 
 import (

@@ -20,13 +20,17 @@ int main(void) { for (int i = 0; i < 7; i++) getppid(); return 3; }`)
 		}
 		var out bytes.Buffer
 		print(&out)
-		for _, want := range []string{`(?m)^getppid +7 \[`, `(?m)^exit_group +1 \[`} {
+		for _, want := range []string{`(?m)^getppid +\[7 `, `(?m)^exit_group +\[1 `} {
 			if !regexp.MustCompile(want).Match(out.Bytes()) {
 				t.Errorf("%s: no line matching %s in\n%s", platform, want, out.Bytes())
 			}
 		}
 		// Every call falls in one bucket: the buckets add up to the count.
-		for _, m := range regexp.MustCompile(`(?m)^getppid +7 \[([0-9 ]+)\]`).FindAllSubmatch(out.Bytes(), -1) {
+		ms := regexp.MustCompile(`(?m)^getppid +\[7 ([0-9 ]+)\]`).FindAllSubmatch(out.Bytes(), -1)
+		if len(ms) != 1 {
+			t.Fatalf("%s: no histogram of getppid in\n%s", platform, out.Bytes())
+		}
+		for _, m := range ms {
 			sum := 0
 			for _, f := range bytes.Fields(m[1]) {
 				n := 0
