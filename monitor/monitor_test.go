@@ -116,3 +116,14 @@ func TestMonitorAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestUnotifyListenerPrivate: the program under unotify holds no
+// listener (it could answer its own calls) and runs with no_new_privs.
+func TestUnotifyListenerPrivate(t *testing.T) {
+	h := &interpose.Hooks{}
+	h.Before(unix.SYS_GETPPID, func(*interpose.Call) interpose.Action { return interpose.Continue() })
+	out, _, code := run(t, "unotify", h, "/bin/sh", "-c", `ls -l /proc/$$/fd; grep NoNewPrivs /proc/$$/status`)
+	if code != 0 || strings.Contains(out, "seccomp") || !strings.Contains(out, "NoNewPrivs:\t1") {
+		t.Errorf("exit %d, output:\n%s\nwant no seccomp listener and NoNewPrivs 1", code, out)
+	}
+}

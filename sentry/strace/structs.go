@@ -124,11 +124,12 @@ func iovecs(mem interpose.Memory, addr uintptr, n uint64, total uint64, contents
 // pollfds shows a pollfd array: the events asked, or (revents) the ones
 // that happened, for descriptors with any.
 func pollfds(mem interpose.Memory, addr uintptr, n uint64, revents bool) string {
-	if n > 1<<16 {
-		return pointer(addr)
-	}
 	var parts []string
 	for i := uint64(0); i < n; i++ {
+		if len(parts) == maxString {
+			parts = append(parts, "...")
+			break
+		}
 		p, err := interpose.Read[linux.PollFD](mem, addr+uintptr(i)*8)
 		if err != nil {
 			return pointer(addr)
@@ -148,7 +149,11 @@ func epollEventsAt(mem interpose.Memory, addr uintptr, n uint64, array bool) str
 		return "NULL"
 	}
 	var parts []string
-	for i := uint64(0); i < n && i < 1024; i++ {
+	for i := uint64(0); i < n; i++ {
+		if i == maxString {
+			parts = append(parts, "...")
+			break
+		}
 		e, err := interpose.Read[linux.EpollEvent](mem, addr+uintptr(i)*12)
 		if err != nil {
 			return pointer(addr)
