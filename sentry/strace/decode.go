@@ -234,8 +234,16 @@ var formats = map[uintptr]format{
 	unix.SYS_SHUTDOWN:      {args: []arg{aFD, aValueOf(shutdownHows, "SHUT")}},
 	unix.SYS_SENDTO:        {args: []arg{aFD, aBufIn(2), aULong, aFlagsOf(msgFlags, "0"), in(func(c *call, v uintptr) string { return sockaddr(c.mem, v, uint64(c.args[5])) }), aULong}},
 	unix.SYS_RECVFROM:      {args: []arg{aFD, aBufOut, aULong, aFlagsOf(msgFlags, "0"), aSockaddrOutAt(5), aSocklenOut}},
-	unix.SYS_FUTEX:         {args: []arg{aPtr, in(func(_ *call, v uintptr) string { return futexOpString(uint64(v)) }), aInt, aTS, aPtr, aHex}, nargs: futexArgs},
+	unix.SYS_FUTEX:         {args: []arg{in(futexCall)}},
 	unix.SYS_CLONE:         {args: []arg{in(cloneCall)}},
+	unix.SYS_CLONE3:        {args: []arg{out(clone3Args), aULong}},
+	unix.SYS_IOCTL:         {args: []arg{aFD, aValueOf(ioctls, "_IOC"), aPtr}},
+	unix.SYS_UNAME: {args: []arg{out(func(c *call, v uintptr) string {
+		if c.failed() {
+			return pointer(v)
+		}
+		return utsname(c.mem, v)
+	})}},
 	unix.SYS_WAIT4: {args: []arg{aInt, out(func(c *call, v uintptr) string {
 		if c.failed() {
 			return pointer(v)
@@ -359,20 +367,40 @@ func openArgs(i int) func(c *call) int {
 	}
 }
 
-// futexArgs: FUTEX_WAKE shows three arguments, FUTEX_WAIT four, the
-// bitset operations six.
-func futexArgs(c *call) int {
-	switch c.args[1] & 0x7f {
-	case linux.FUTEX_WAKE:
-		return 3
-	case linux.FUTEX_WAIT:
-		return 4
-	case linux.FUTEX_UNLOCK_PI, linux.FUTEX_TRYLOCK_PI:
-		return 2
-	case linux.FUTEX_LOCK_PI:
-		return 4
+// futexCall shows futex's arguments as strace does: those the operation
+// uses, the timeout as a timespec, a bitset of all ones by name.
+func futexCall(c *call, _ uintptr) string {
+	op := uint64(c.args[1])
+	addr, val, timeout := pointer(c.args[0]), strconv.Itoa(int(int32(c.args[2]))), timespec(c.mem, c.args[3])
+	val2, addr2, val3 := strconv.Itoa(int(int32(c.args[3]))), pointer(c.args[4]), hex(uint64(uint32(c.args[5])))
+	if uint32(c.args[5]) == linux.FUTEX_BITSET_MATCH_ANY {
+		val3 = "FUTEX_BITSET_MATCH_ANY"
 	}
-	return 6
+	parts := []string{addr, futexOpString(op)}
+	switch op & 0x7f {
+	case linux.FUTEX_WAIT:
+		parts = append(parts, val, timeout)
+	case linux.FUTEX_WAKE:
+		parts = append(parts, val)
+	case linux.FUTEX_WAIT_BITSET:
+		parts = append(parts, val, timeout, val3)
+	case linux.FUTEX_WAKE_BITSET:
+		parts = append(parts, val, val3)
+	case linux.FUTEX_REQUEUE:
+		parts = append(parts, val, val2, addr2)
+	case linux.FUTEX_CMP_REQUEUE, linux.FUTEX_WAKE_OP:
+		parts = append(parts, val, val2, addr2, val3)
+	case linux.FUTEX_LOCK_PI, 13: // FUTEX_LOCK_PI2
+		parts = append(parts, timeout)
+	case linux.FUTEX_UNLOCK_PI, linux.FUTEX_TRYLOCK_PI:
+	case linux.FUTEX_WAIT_REQUEUE_PI:
+		parts = append(parts, val, timeout, addr2)
+	case linux.FUTEX_CMP_REQUEUE_PI:
+		parts = append(parts, val, val2, addr2, val3)
+	default:
+		parts = append(parts, val, hex(uint64(c.args[3])), addr2, val3)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // cloneCall shows clone's arguments as strace does, named, the stack
@@ -391,6 +419,39 @@ func cloneCall(c *call, _ uintptr) string {
 		s += ", tls=" + pointer(c.args[4])
 	}
 	return s
+}
+
+// clone3Args shows clone3's struct clone_args as strace does, and what
+// the call wrote back: {flags=..., ...} => {parent_tid=[N]}. It is shown
+// at exit, whole.
+func clone3Args(c *call, v uintptr) string {
+	ca, err := interpose.Read[linux.CloneArgs](c.mem, v)
+	if err != nil || c.args[1] < 64 {
+		return pointer(v)
+	}
+	var b strings.Builder
+	b.WriteString("{flags=" + flags(cloneFlags, ca.Flags, "0"))
+	if ca.Flags&unix.CLONE_PIDFD != 0 {
+		b.WriteString(", pidfd=" + pointer(uintptr(ca.Pidfd)))
+	}
+	if ca.Flags&(linux.CLONE_CHILD_SETTID|linux.CLONE_CHILD_CLEARTID) != 0 {
+		b.WriteString(", child_tid=" + pointer(uintptr(ca.ChildTID)))
+	}
+	if ca.Flags&linux.CLONE_PARENT_SETTID != 0 {
+		b.WriteString(", parent_tid=" + pointer(uintptr(ca.ParentTID)))
+	}
+	b.WriteString(", exit_signal=" + signalName(int(ca.ExitSignal)))
+	b.WriteString(", stack=" + pointer(uintptr(ca.Stack)) + ", stack_size=" + hex(ca.StackSize))
+	if ca.Flags&linux.CLONE_SETTLS != 0 {
+		b.WriteString(", tls=" + pointer(uintptr(ca.TLS)))
+	}
+	b.WriteString("}")
+	if !c.failed() && ca.Flags&linux.CLONE_PARENT_SETTID != 0 {
+		if tid, err := interpose.Read[int32](c.mem, uintptr(ca.ParentTID)); err == nil {
+			b.WriteString(" => {parent_tid=[" + strconv.Itoa(int(tid)) + "]}")
+		}
+	}
+	return b.String()
 }
 
 // fcntlArgs: the get commands take no third argument.

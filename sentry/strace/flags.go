@@ -186,10 +186,11 @@ var atFlags = []flag{
 
 var sigHows = map[uint64]string{linux.SIG_BLOCK: "SIG_BLOCK", linux.SIG_UNBLOCK: "SIG_UNBLOCK", linux.SIG_SETMASK: "SIG_SETMASK"}
 
+// saFlags are in strace's order.
 var saFlags = []flag{
-	{linux.SA_NOCLDSTOP, "SA_NOCLDSTOP"}, {linux.SA_NOCLDWAIT, "SA_NOCLDWAIT"}, {linux.SA_SIGINFO, "SA_SIGINFO"},
 	{linux.SA_RESTORER, "SA_RESTORER"}, {linux.SA_ONSTACK, "SA_ONSTACK"}, {linux.SA_RESTART, "SA_RESTART"},
-	{linux.SA_NODEFER, "SA_NODEFER"}, {linux.SA_RESETHAND, "SA_RESETHAND"},
+	{linux.SA_NODEFER, "SA_NODEFER"}, {linux.SA_RESETHAND, "SA_RESETHAND"}, {linux.SA_SIGINFO, "SA_SIGINFO"},
+	{linux.SA_NOCLDSTOP, "SA_NOCLDSTOP"}, {linux.SA_NOCLDWAIT, "SA_NOCLDWAIT"},
 }
 
 var pollEvents = []flag{
@@ -302,4 +303,13 @@ func sigset(set uint64) string {
 var fadvices = map[uint64]string{
 	unix.FADV_NORMAL: "POSIX_FADV_NORMAL", unix.FADV_RANDOM: "POSIX_FADV_RANDOM", unix.FADV_SEQUENTIAL: "POSIX_FADV_SEQUENTIAL",
 	unix.FADV_WILLNEED: "POSIX_FADV_WILLNEED", unix.FADV_DONTNEED: "POSIX_FADV_DONTNEED", unix.FADV_NOREUSE: "POSIX_FADV_NOREUSE",
+}
+
+var ioctls = map[uint64]string{
+	linux.TCGETS: "TCGETS", linux.TCSETS: "TCSETS", linux.TCSETSW: "TCSETSW", linux.TCSETSF: "TCSETSF",
+	linux.TIOCGPGRP: "TIOCGPGRP", linux.TIOCSPGRP: "TIOCSPGRP", linux.TIOCGWINSZ: "TIOCGWINSZ",
+	linux.TIOCSWINSZ: "TIOCSWINSZ", linux.TIOCSCTTY: "TIOCSCTTY", linux.TIOCNOTTY: "TIOCNOTTY",
+	linux.TIOCGSID: "TIOCGSID", linux.TIOCGPTN: "TIOCGPTN", linux.TIOCSPTLCK: "TIOCSPTLCK",
+	linux.FIONREAD: "FIONREAD", linux.FIONBIO: "FIONBIO", linux.FIOCLEX: "FIOCLEX", linux.FIONCLEX: "FIONCLEX",
+	linux.FIOASYNC: "FIOASYNC",
 }

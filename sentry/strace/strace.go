@@ -66,9 +66,10 @@ func (tr *Tracer) shows(nr uintptr) bool {
 	return !tr.opts.Summary && (tr.opts.Filter == nil || tr.opts.Filter[nr])
 }
 
-// prefix is strace's "[pid N] ", while the sandbox has several tasks.
-func prefix(t *kernel.Task) string {
-	if t.K.NumTasks() > 1 {
+// prefix is strace's "[pid N] ", while the sandbox has several tasks;
+// gone is 1 when t itself has already left the kernel's count.
+func prefix(t *kernel.Task, gone int) string {
+	if t.K.NumTasks()+gone > 1 {
 		return fmt.Sprintf("[pid %5d] ", t.TID)
 	}
 	return ""
@@ -91,7 +92,7 @@ func (tr *Tracer) SyscallEnter(t *kernel.Task, nr uintptr, args kernel.SyscallAr
 	var text string
 	if show {
 		// Decoded before the lock: it reads application memory.
-		text = prefix(t) + tr.dec.Enter(nr, args, uintptr(t.Regs.Rsp), taskMemory{t})
+		text = prefix(t, 0) + tr.dec.Enter(nr, args, uintptr(t.Regs.Rsp), taskMemory{t})
 	}
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -148,7 +149,7 @@ func (tr *Tracer) SyscallExit(t *kernel.Task, nr uintptr, args kernel.SyscallArg
 		io.WriteString(tr.w, rest+Equals(tr.openCol+utf8.RuneCountInString(rest))+result+"\n")
 	} else {
 		tr.interrupt(t.TID)
-		line := fmt.Sprintf("%s<... %s resumed>%s", prefix(t), tr.dec.Table.Name(nr), rest)
+		line := fmt.Sprintf("%s<... %s resumed>%s", prefix(t, 0), tr.dec.Table.Name(nr), rest)
 		io.WriteString(tr.w, line+Equals(utf8.RuneCountInString(line))+result+"\n")
 	}
 	tr.open = 0
@@ -169,7 +170,7 @@ func (tr *Tracer) TaskExit(t *kernel.Task, st kernel.ExitStatus) {
 	if tr.opts.Summary {
 		return
 	}
-	tr.line(t, ExitLine(st))
+	tr.lineFor(t, prefix(t, 1), ExitLine(st))
 }
 
 // SignalLine is strace's line for a delivered signal: --- SIGCHLD {...} ---.
@@ -219,8 +220,10 @@ func ExecLine(path string, argv []string, envp uintptr, nenv int) string {
 }
 
 // line writes one whole line for t.
-func (tr *Tracer) line(t *kernel.Task, s string) {
-	p := prefix(t)
+func (tr *Tracer) line(t *kernel.Task, s string) { tr.lineFor(t, prefix(t, 0), s) }
+
+// lineFor writes one whole line for t with prefix p.
+func (tr *Tracer) lineFor(t *kernel.Task, p, s string) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.interrupt(-1)

@@ -84,6 +84,10 @@ func TestDecoder(t *testing.T) {
 			`futex(0x1000, FUTEX_WAKE_PRIVATE, 1) = 1`},
 		{unix.SYS_CLONE, [6]uintptr{unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND | unix.CLONE_THREAD | unix.CLONE_SETTLS, 0x2000, 0, 0, 0x3000}, 5, 0,
 			`clone(child_stack=0x2000, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SETTLS, tls=0x3000) = 5`},
+		{unix.SYS_FUTEX, [6]uintptr{0x1000, linux.FUTEX_WAIT_BITSET | linux.FUTEX_CLOCK_REALTIME, 7, 0, 0, 0xffffffff}, 0, unix.EAGAIN,
+			`futex(0x1000, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME, 7, NULL, FUTEX_BITSET_MATCH_ANY) = -1 EAGAIN (Resource temporarily unavailable)`},
+		{unix.SYS_IOCTL, [6]uintptr{1, linux.TCGETS, 0x2000}, 0, unix.ENOTTY,
+			`ioctl(1, TCGETS, 0x2000) = -1 ENOTTY (Inappropriate ioctl for device)`},
 		{unix.SYS_EXIT_GROUP, [6]uintptr{0}, 0, 0, `exit_group(0) = ?`},
 		{unix.SYS_RT_SIGPROCMASK, [6]uintptr{unix.SIG_BLOCK, 0, 0, 8}, 0, 0, `rt_sigprocmask(SIG_BLOCK, NULL, NULL, 8) = 0`},
 	} {

@@ -1,6 +1,7 @@
 package strace
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -368,4 +369,19 @@ func sigCode(si *linux.SignalInfo) string {
 		return n
 	}
 	return strconv.Itoa(int(si.Code))
+}
+
+// utsname shows uname's structure, strace's short form.
+func utsname(mem interpose.Memory, addr uintptr) string {
+	u, err := interpose.Read[linux.UtsName](mem, addr)
+	if err != nil {
+		return pointer(addr)
+	}
+	field := func(b []byte) string {
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		return quoted(b, false)
+	}
+	return "{sysname=" + field(u.Sysname[:]) + ", nodename=" + field(u.Nodename[:]) + ", ...}"
 }
