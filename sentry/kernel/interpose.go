@@ -12,7 +12,7 @@ import (
 // its handler s: they may change *args (strace then shows the changed
 // ones), answer the call without the handler, or change its result.
 func (t *Task) interposed(h *interpose.Hooks, nr uintptr, s Syscall, args *SyscallArguments) (uintptr, error) {
-	c := interpose.Call{Task: t.interposeTask(), Nr: nr, Name: s.Name, Args: *args, Mem: taskMemory{t}}
+	c := interpose.Call{Task: t.interposeTask(), Nr: nr, Name: s.Name, Args: *args, Mem: t.Memory()}
 	var handlerErr error // what the handler returned, kept when the hooks leave its errno
 	var handlerErrno unix.Errno
 	r := h.Invoke(&c, func(a [6]uintptr) (uintptr, unix.Errno) {
@@ -45,7 +45,10 @@ func (t *Task) interposeTask() interpose.Task {
 	}
 }
 
-// taskMemory is a task's memory for hooks.
+// Memory returns t's memory as hooks and strace's decoder read it.
+func (t *Task) Memory() interpose.Memory { return taskMemory{t} }
+
+// taskMemory is a task's memory for hooks and the decoder.
 type taskMemory struct{ t *Task }
 
 func (m taskMemory) CopyIn(addr uintptr, dst []byte) error  { return m.t.CopyIn(addr, dst) }

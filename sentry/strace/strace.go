@@ -92,7 +92,7 @@ func (tr *Tracer) SyscallEnter(t *kernel.Task, nr uintptr, args kernel.SyscallAr
 	var text string
 	if show {
 		// Decoded before the lock: it reads application memory.
-		text = prefix(t, 0) + tr.dec.Enter(nr, args, uintptr(t.Regs.Rsp), taskMemory{t})
+		text = prefix(t, 0) + tr.dec.Enter(nr, args, uintptr(t.Regs.Rsp), t.Memory())
 	}
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -139,7 +139,7 @@ func (tr *Tracer) SyscallExit(t *kernel.Task, nr uintptr, args kernel.SyscallArg
 		dead = !isExitCall(nr)
 	default:
 	}
-	rest, result := tr.dec.Exit(nr, args, taskMemory{t}, ret, errno, dead)
+	rest, result := tr.dec.Exit(nr, args, t.Memory(), ret, errno, dead)
 	if tr.opts.Timing {
 		result += fmt.Sprintf(" <%.6f>", took.Seconds())
 	}
@@ -239,9 +239,3 @@ func (tr *Tracer) Finish() {
 	defer tr.mu.Unlock()
 	writeSummary(tr.w, tr.summary)
 }
-
-// taskMemory is a task's memory for the decoder.
-type taskMemory struct{ t *kernel.Task }
-
-func (m taskMemory) CopyIn(addr uintptr, dst []byte) error  { return m.t.CopyIn(addr, dst) }
-func (m taskMemory) CopyOut(addr uintptr, src []byte) error { return m.t.CopyOut(addr, src) }
