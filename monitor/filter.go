@@ -11,11 +11,12 @@ import (
 // jumps are 8-bit).
 const maxFilterSyscalls = 200
 
-// notifyFilter is the seccomp program of the unotify monitor: a call of
-// another architecture (int 0x80) or of x32 kills the process, since the
-// policy is written for x86-64 numbers; the policy's syscalls (or all, if
-// all) go to the supervisor; the rest are allowed.
-func notifyFilter(nrs []uintptr, all bool) ([]unix.SockFilter, error) {
+// monitorFilter is the seccomp program of a monitor: a call of another
+// architecture (int 0x80) or of x32 kills the process, since the policy
+// is written for x86-64 numbers; the policy's syscalls (or all, if all)
+// get action (SECCOMP_RET_USER_NOTIF or SECCOMP_RET_TRACE), the rest are
+// allowed.
+func monitorFilter(nrs []uintptr, all bool, action uint32) ([]unix.SockFilter, error) {
 	const (
 		ldAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
@@ -36,7 +37,7 @@ func notifyFilter(nrs []uintptr, all bool) ([]unix.SockFilter, error) {
 	}
 	if all {
 		return append(p[:4], unix.SockFilter{Code: jge, Jt: 1, K: x32},
-			unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+			unix.SockFilter{Code: ret, K: action},
 			unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_KILL_PROCESS}), nil
 	}
 	for i, nr := range nrs {
@@ -45,6 +46,6 @@ func notifyFilter(nrs []uintptr, all bool) ([]unix.SockFilter, error) {
 	}
 	return append(p,
 		unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-		unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+		unix.SockFilter{Code: ret, K: action},
 		unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_KILL_PROCESS}), nil
 }

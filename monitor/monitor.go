@@ -1,7 +1,8 @@
 // Package monitor watches the syscalls of a program that runs on the host
 // kernel, not in the sentry, as Google's sandbox2 does with its two
 // monitors: one on seccomp user notification (SECCOMP_RET_USER_NOTIF), one
-// on ptrace. Both apply the hooks of package interpose (allow, change the
+// on ptrace, which the filter wakes only for the policy's syscalls
+// (SECCOMP_RET_TRACE). Both apply the hooks of package interpose (allow, change the
 // arguments where the monitor can, deny with an errno, or answer the call)
 // and show the calls with the --strace decoder (package strace).
 //
@@ -18,10 +19,10 @@
 //     or the supervisor answers it), nor see the result of a call it let
 //     the kernel run: its after-hooks get Result.Unknown. A hook that
 //     changes arguments under unotify fails the call with ENOSYS.
-//   - Both monitors start the program with execve: the first execve is not
-//     hooked under ptrace (the tracer attaches by PTRACE_TRACEME), and
-//     runs under the filter with no_new_privs under unotify, so set-user-ID
-//     programs do not gain privileges.
+//   - Both monitors start the program from a launcher (launcher.go) that
+//     installs their seccomp filter with no_new_privs, so set-user-ID
+//     programs do not gain privileges; the program's first execve is
+//     already watched.
 //   - A task's identity (pid, credentials, executable) is read from /proc
 //     while the call waits; under unotify the notification's validity is
 //     checked after each read of the task's memory or identity.

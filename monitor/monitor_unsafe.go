@@ -7,13 +7,13 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
-// installNotifyFilter installs prog as the calling thread's seccomp filter
-// with a new user-notification listener, and returns the listener
-// (close-on-exec, as the kernel makes it).
-func installNotifyFilter(prog []unix.SockFilter) (int, error) {
+// installFilter installs prog as the calling thread's seccomp filter; with
+// SECCOMP_FILTER_FLAG_NEW_LISTENER it returns the new user-notification
+// listener (close-on-exec, as the kernel makes it).
+func installFilter(prog []unix.SockFilter, flags uintptr) (int, error) {
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	fd, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
-		unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&fprog)))
+		flags, uintptr(unsafe.Pointer(&fprog)))
 	if errno != 0 {
 		return -1, errno
 	}

@@ -15,17 +15,21 @@ import (
 	"runsc-lite/sentry/strace"
 )
 
-// The ptrace monitor traces the program and its children with
-// PTRACE_SYSCALL from one locked thread (ptrace requires the tracer's
-// calls to come from the thread that attached): it stops at the entry and
-// the exit of every syscall and runs hooks on those the policy names. A
-// call a hook answers is skipped (orig_rax = -1) and its result written
-// at the exit stop; changed arguments are written to the registers.
+// The ptrace monitor traces the launcher, then the program and its
+// children, from one locked thread (ptrace requires the tracer's calls to
+// come from the thread that attached), as sandbox2's ptrace monitor: the
+// launcher's seccomp filter stops only the policy's syscalls
+// (SECCOMP_RET_TRACE, a PTRACE_EVENT_SECCOMP stop at their entry), and
+// the tracer resumes those with PTRACE_SYSCALL to see their exit, every
+// other stop with PTRACE_CONT. A call a hook answers is skipped
+// (orig_rax = -1) and its result written at the exit stop; changed
+// arguments are written to the registers.
 
 // tracee is one traced thread.
 type tracee struct {
-	fresh     bool // its first stop, a SIGSTOP, is still to come
-	inSyscall bool
+	fresh     bool            // its first stop, a SIGSTOP, is still to come
+	launcher  bool            // a thread of the launcher, gone at its execve: not shown
+	inSyscall bool            // stopped at a watched call's entry, its exit to come
 	call      *interpose.Call // the watched call in progress, nil if none
 	enter     string          // its strace entry part
 	start     time.Time
@@ -35,6 +39,8 @@ type tracee struct {
 type ptraceMonitor struct {
 	*monitorState
 	tracees map[int]*tracee
+	pid     int  // the launcher, then the program
+	started bool // the launcher's execve was seen
 }
 
 func runPtrace(cfg Config) (kernel.ExitStatus, error) {
@@ -63,33 +69,30 @@ func (p *ptraceMonitor) run() (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("%s: %w", cfg.Argv[0], unix.ENOENT)
 	}
-	cmd := exec.Command(path, cfg.Argv[1:]...)
-	cmd.Args[0] = cfg.Argv[0]
-	cmd.Env, cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Env, cfg.Dir, cfg.Stdin, cfg.Stdout, cfg.Stderr
+	cmd, err := launcherCommand(cfg, "ptrace", path)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
 	cmd.SysProcAttr = &unix.SysProcAttr{Ptrace: true, Pdeathsig: unix.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return kernel.ExitStatus{}, err
 	}
-	pid := cmd.Process.Pid
+	p.pid = cmd.Process.Pid
 	var ws unix.WaitStatus
-	// PTRACE_TRACEME's stop after the execve.
-	if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil || !ws.Stopped() {
+	// PTRACE_TRACEME's stop after the launcher's execve.
+	if _, err := unix.Wait4(p.pid, &ws, unix.WALL, nil); err != nil || !ws.Stopped() {
 		cmd.Process.Kill()
-		return kernel.ExitStatus{}, fmt.Errorf("the program did not stop after its execve: %v (status %#x)", err, ws)
+		return kernel.ExitStatus{}, fmt.Errorf("the launcher did not stop after its execve: %v (status %#x)", err, ws)
 	}
 	opts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK |
-		unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
-	if err := unix.PtraceSetOptions(pid, opts); err != nil {
+		unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_EXITKILL
+	if err := unix.PtraceSetOptions(p.pid, opts); err != nil {
 		cmd.Process.Kill()
 		return kernel.ExitStatus{}, fmt.Errorf("PTRACE_SETOPTIONS: %w", err)
 	}
-	p.tracees[pid] = &tracee{}
-	if p.watch.has(unix.SYS_EXECVE) {
-		// Made before the tracer attached: its envp's address is unknown.
-		p.line(pid, strace.ExecLine(path, cfg.Argv, 0, len(cfg.Env)))
-	}
+	p.tracees[p.pid] = &tracee{launcher: true}
 	var status kernel.ExitStatus
-	unix.PtraceSyscall(pid, 0)
+	unix.PtraceCont(p.pid, 0)
 	for {
 		tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
 		if errors.Is(err, unix.EINTR) {
@@ -101,7 +104,7 @@ func (p *ptraceMonitor) run() (kernel.ExitStatus, error) {
 		switch {
 		case ws.Exited() || ws.Signaled():
 			p.ended(tid, ws)
-			if tid == pid {
+			if tid == p.pid {
 				status = waitStatusOf(ws)
 			}
 		case ws.Stopped():
@@ -120,11 +123,24 @@ func waitStatusOf(ws unix.WaitStatus) kernel.ExitStatus {
 
 // ended notes the end of tid.
 func (p *ptraceMonitor) ended(tid int, ws unix.WaitStatus) {
-	if t := p.tracees[tid]; t != nil && t.call != nil {
+	t := p.tracees[tid]
+	delete(p.tracees, tid)
+	if t != nil && t.launcher {
+		return
+	}
+	if t != nil && t.call != nil {
 		p.line(tid, callLine(t.enter, ")", "?"))
 	}
-	delete(p.tracees, tid)
 	p.line(tid, strace.ExitLine(waitStatusOf(ws)))
+}
+
+// resume lets tid go on: to its watched call's exit stop if it is in one.
+func resume(tid int, t *tracee, sig int) {
+	if t != nil && t.inSyscall {
+		unix.PtraceSyscall(tid, sig)
+		return
+	}
+	unix.PtraceCont(tid, sig)
 }
 
 // stopped handles a stop of tid and resumes it.
@@ -133,51 +149,100 @@ func (p *ptraceMonitor) stopped(tid int, ws unix.WaitStatus) {
 	sig := ws.StopSignal()
 	switch {
 	case t == nil:
-		// A new child's first stop (before or after its parent's event).
-		p.tracees[tid] = &tracee{}
-		unix.PtraceSyscall(tid, 0)
+		// A new child's first stop, before its parent's event.
+		p.tracees[tid] = &tracee{launcher: !p.started}
+		unix.PtraceCont(tid, 0)
 	case t.fresh && sig == unix.SIGSTOP:
 		t.fresh = false
-		unix.PtraceSyscall(tid, 0)
+		unix.PtraceCont(tid, 0)
 	case sig == unix.SIGTRAP|0x80:
-		p.syscallStop(tid, t)
-		unix.PtraceSyscall(tid, 0)
+		// The exit of a watched call (its entry resumed with PTRACE_SYSCALL).
+		if t.inSyscall {
+			t.inSyscall = false
+			p.exit(tid, t)
+		}
+		unix.PtraceCont(tid, 0)
+	case sig == unix.SIGTRAP && ws.TrapCause() == unix.PTRACE_EVENT_SECCOMP:
+		p.enter(tid, t)
+		resume(tid, t, 0)
 	case sig == unix.SIGTRAP && ws.TrapCause() != 0:
 		// fork, clone, vfork, exec events: the children are traced too.
-		if c := ws.TrapCause(); c == unix.PTRACE_EVENT_FORK || c == unix.PTRACE_EVENT_VFORK || c == unix.PTRACE_EVENT_CLONE {
+		switch c := ws.TrapCause(); c {
+		case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
 			if msg, err := unix.PtraceGetEventMsg(tid); err == nil && p.tracees[int(msg)] == nil {
-				p.tracees[int(msg)] = &tracee{fresh: true}
+				p.tracees[int(msg)] = &tracee{fresh: true, launcher: !p.started}
 			}
+		case unix.PTRACE_EVENT_EXEC:
+			t.launcher = false
 		}
-		unix.PtraceSyscall(tid, 0)
+		resume(tid, t, 0)
 	default:
 		var si linux.SignalInfo
 		if err := ptraceSiginfo(tid, &si); err != nil {
-			unix.PtraceSyscall(tid, 0) // a group-stop: let it go on
+			resume(tid, t, 0) // a group-stop: let it go on
 			return
 		}
-		p.line(tid, strace.SignalLine(&si))
-		unix.PtraceSyscall(tid, int(sig)) // deliver it
+		if !t.launcher {
+			p.line(tid, strace.SignalLine(&si))
+		}
+		resume(tid, t, int(sig)) // deliver it
 	}
 }
 
-// syscallStop handles a syscall-entry or -exit stop.
-func (p *ptraceMonitor) syscallStop(tid int, t *tracee) {
+// enter handles a watched syscall's entry (a seccomp stop): the
+// before-hooks, and what they decided written to the registers.
+func (p *ptraceMonitor) enter(tid int, t *tracee) {
 	var regs unix.PtraceRegs
 	if err := unix.PtraceGetRegs(tid, &regs); err != nil {
 		return
 	}
-	if !t.inSyscall {
-		t.inSyscall = true
-		p.enter(tid, t, &regs)
+	nr := uintptr(regs.Orig_rax)
+	if !p.started {
+		// The launcher's own calls, up to its execve, the program's first.
+		if tid != p.pid || nr != unix.SYS_EXECVE {
+			return
+		}
+		p.started = true
+	}
+	if !p.watch.has(nr) {
+		return // execve, always stopped
+	}
+	task, err := hostTask(tid)
+	if err != nil {
 		return
 	}
-	t.inSyscall = false
+	args := [6]uintptr{uintptr(regs.Rdi), uintptr(regs.Rsi), uintptr(regs.Rdx), uintptr(regs.R10), uintptr(regs.R8), uintptr(regs.R9)}
+	c := &interpose.Call{Task: task, Nr: nr, Name: p.table.Name(nr), Args: args, Mem: hostMemory{tid: tid}}
+	t.call, t.start, t.inSyscall = c, time.Now(), true
+	act := p.cfg.Hooks.RunBefore(c)
+	if p.cfg.Strace != nil {
+		t.enter = p.dec.Enter(nr, c.Args, uintptr(regs.Rsp), c.Mem)
+	}
+	if v, errno, ok := act.Answered(); ok {
+		t.answer = &interpose.Result{Value: v, Errno: errno}
+		regs.Orig_rax = ^uint64(0) // skipped: the kernel runs no call
+		unix.PtraceSetRegs(tid, &regs)
+		return
+	}
+	if c.Args != args {
+		regs.Rdi, regs.Rsi, regs.Rdx = uint64(c.Args[0]), uint64(c.Args[1]), uint64(c.Args[2])
+		regs.R10, regs.R8, regs.R9 = uint64(c.Args[3]), uint64(c.Args[4]), uint64(c.Args[5])
+		unix.PtraceSetRegs(tid, &regs)
+	}
+}
+
+// exit handles a watched syscall's exit stop: the after-hooks see the
+// result, and an answer or a changed result is written to rax.
+func (p *ptraceMonitor) exit(tid int, t *tracee) {
 	c := t.call
+	t.call = nil
 	if c == nil {
 		return
 	}
-	t.call = nil
+	var regs unix.PtraceRegs
+	if err := unix.PtraceGetRegs(tid, &regs); err != nil {
+		return
+	}
 	r := interpose.Result{Value: uintptr(regs.Rax), Duration: time.Since(t.start)}
 	if rv := int64(regs.Rax); rv < 0 && rv >= -4095 {
 		r = interpose.Result{Errno: unix.Errno(-rv), Duration: r.Duration}
@@ -198,36 +263,5 @@ func (p *ptraceMonitor) syscallStop(tid int, t *tracee) {
 	if p.cfg.Strace != nil {
 		rest, result := p.dec.Exit(c.Nr, c.Args, c.Mem, r.Value, r.Errno, false)
 		p.line(tid, callLine(t.enter, rest, result))
-	}
-}
-
-// enter handles a syscall-entry stop: the before-hooks, and what they
-// decided written to the registers.
-func (p *ptraceMonitor) enter(tid int, t *tracee, regs *unix.PtraceRegs) {
-	nr := uintptr(regs.Orig_rax)
-	if !p.watch.has(nr) {
-		return
-	}
-	task, err := hostTask(tid)
-	if err != nil {
-		return
-	}
-	args := [6]uintptr{uintptr(regs.Rdi), uintptr(regs.Rsi), uintptr(regs.Rdx), uintptr(regs.R10), uintptr(regs.R8), uintptr(regs.R9)}
-	c := &interpose.Call{Task: task, Nr: nr, Name: p.table.Name(nr), Args: args, Mem: hostMemory{tid: tid}}
-	t.call, t.start = c, time.Now()
-	act := p.cfg.Hooks.RunBefore(c)
-	if p.cfg.Strace != nil {
-		t.enter = p.dec.Enter(nr, c.Args, uintptr(regs.Rsp), c.Mem)
-	}
-	if v, errno, ok := act.Answered(); ok {
-		t.answer = &interpose.Result{Value: v, Errno: errno}
-		regs.Orig_rax = ^uint64(0) // skipped: the kernel runs no call
-		unix.PtraceSetRegs(tid, regs)
-		return
-	}
-	if c.Args != args {
-		regs.Rdi, regs.Rsi, regs.Rdx = uint64(c.Args[0]), uint64(c.Args[1]), uint64(c.Args[2])
-		regs.R10, regs.R8, regs.R9 = uint64(c.Args[3]), uint64(c.Args[4]), uint64(c.Args[5])
-		unix.PtraceSetRegs(tid, regs)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,80 +17,6 @@ import (
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/strace"
 )
-
-// The unotify monitor starts the program through a copy of this binary
-// (childEnv in its environment): it installs the filter on its one
-// thread, waits for the supervisor to take the listener from it with
-// pidfd_getfd, and executes the program, which inherits the filter.
-const (
-	childEnv    = "RUNSC_LITE_UNOTIFY_CHILD"    // the syscalls to notify: "all" or numbers
-	childEnvArg = "RUNSC_LITE_UNOTIFY_CHILD_OK" // set by the supervisor: the launcher may run
-)
-
-func init() {
-	if list, ok := os.LookupEnv(childEnv); ok && os.Getenv(childEnvArg) == "1" {
-		os.Exit(unotifyChild(list))
-	}
-}
-
-// unotifyChild is the launcher: os.Args[1] is the program's path, the rest
-// its argv; descriptor 3 is the socket to the supervisor.
-func unotifyChild(list string) int {
-	// init runs on the main thread: locked, it is the thread the filter
-	// goes on and the one that executes the program.
-	runtime.LockOSThread()
-	fail := func(err error) int {
-		fmt.Fprintf(os.Stderr, "runsc-lite trace: %v\n", err)
-		return 126
-	}
-	if len(os.Args) < 3 {
-		return fail(errors.New("launcher: no command"))
-	}
-	const sock = 3
-	unix.CloseOnExec(sock)
-	var nrs []uintptr
-	all := list == "all"
-	if !all {
-		for _, f := range strings.Split(list, ",") {
-			nr, err := strconv.ParseUint(f, 10, 32)
-			if err != nil {
-				return fail(fmt.Errorf("launcher: bad syscall list %q", list))
-			}
-			nrs = append(nrs, uintptr(nr))
-		}
-	}
-	prog, err := notifyFilter(nrs, all)
-	if err != nil {
-		return fail(err)
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, childEnv+"=") && !strings.HasPrefix(kv, childEnvArg+"=") {
-			env = append(env, kv)
-		}
-	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fail(fmt.Errorf("no_new_privs: %w", err))
-	}
-	listener, err := installNotifyFilter(prog)
-	if err != nil {
-		return fail(fmt.Errorf("installing the seccomp filter: %w", err))
-	}
-	// The supervisor finds the listener in /proc and takes it; until it
-	// says so, this read may itself wait for it (when read is watched).
-	var b [1]byte
-	if n, err := unix.Read(sock, b[:]); n != 1 || err != nil {
-		return fail(fmt.Errorf("the supervisor did not take the listener: %v", err))
-	}
-	unix.Close(listener)
-	unix.Close(sock)
-	err = unix.Exec(os.Args[1], os.Args[2:], env)
-	fmt.Fprintf(os.Stderr, "runsc-lite trace: %s: %v\n", os.Args[1], err)
-	if errors.Is(err, unix.ENOENT) {
-		return 127
-	}
-	return 126
-}
 
 // unotify is the supervisor's side.
 type unotify struct {
@@ -110,32 +35,17 @@ func runUnotify(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("%s: %w", cfg.Argv[0], unix.ENOENT)
 	}
-	nrs, all := cfg.policy()
-	// execve is always notified: the supervisor tells the launcher's
-	// calls from the program's by it.
-	list := []string{strconv.Itoa(unix.SYS_EXECVE)}
-	for _, nr := range nrs {
-		list = append(list, strconv.FormatUint(uint64(nr), 10))
-	}
-	if all || len(list) > maxFilterSyscalls {
-		// A long list costs more per call than notifying every call and
-		// continuing those the policy does not watch.
-		list = []string{"all"}
-	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "supervisor"), os.NewFile(uintptr(fds[1]), "launcher")
 	defer ours.Close()
-	self, err := os.Executable()
+	cmd, err := launcherCommand(cfg, "unotify", path)
 	if err != nil {
+		theirs.Close()
 		return kernel.ExitStatus{}, err
 	}
-	cmd := exec.Command(self, append([]string{path}, cfg.Argv...)...)
-	cmd.Args[0] = cfg.Argv[0]
-	cmd.Env = append(append([]string(nil), cfg.Env...), childEnv+"="+strings.Join(list, ","), childEnvArg+"=1")
-	cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Dir, cfg.Stdin, cfg.Stdout, cfg.Stderr
 	cmd.ExtraFiles = []*os.File{theirs}
 	if err := cmd.Start(); err != nil {
 		theirs.Close()
