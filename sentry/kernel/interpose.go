@@ -9,7 +9,7 @@ import (
 )
 
 // interposed runs syscall nr through the embedding program's hooks around
-// its handler s: they may change *args (strace then shows the changed
+// its handler s: they may change *args (strace's exit part shows the changed
 // ones), answer the call without the handler, or change its result.
 func (t *Task) interposed(h *interpose.Hooks, nr uintptr, s Syscall, args *SyscallArguments) (uintptr, error) {
 	c := interpose.Call{Task: t.interposeTask(), Nr: nr, Name: s.Name, Args: *args, Mem: t.Memory()}
