@@ -25,12 +25,24 @@ type ProcessMemory struct {
 
 // ReadAt implements AddressSpace.ReadAt.
 func (m ProcessMemory) ReadAt(dst []byte, addr uintptr) (int, error) {
-	return m.ReadVec(dst, []Range{RangeOf(addr, len(dst))})
+	return m.at(dst, addr, m.ReadVec)
 }
 
 // WriteAt implements AddressSpace.WriteAt.
 func (m ProcessMemory) WriteAt(src []byte, addr uintptr) (int, error) {
-	return m.WriteVec(src, []Range{RangeOf(addr, len(src))})
+	return m.at(src, addr, m.WriteVec)
+}
+
+// at copies b at addr with a vectored copy of one range. A range that
+// would wrap around the top of the address space is cut there, and the
+// copy is then short: EFAULT (a vectored copy moves only what its ranges
+// hold, without error).
+func (m ProcessMemory) at(b []byte, addr uintptr, vec func([]byte, []Range) (int, error)) (int, error) {
+	n, err := vec(b, []Range{RangeOf(addr, len(b))})
+	if err == nil && n < len(b) {
+		err = unix.EFAULT
+	}
+	return n, err
 }
 
 // ReadVec implements AddressSpace.ReadVec.

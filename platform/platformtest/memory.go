@@ -133,6 +133,8 @@ func testReadWriteUnmapped(t *testing.T, f Factory, _ Options) {
 			{"an unmapped page", far, 16, 0},
 			{"a PROT_NONE page", noAccess, 16, 0},
 			{"a mapped page into an unmapped one", hole - 100, 200, 100},
+			{"the last byte of the address space, wrapping around", ^uintptr(0), 16, 0},
+			{"the top of the address space, wrapping around", ^uintptr(0) - 7, 16, 0},
 		} {
 			n, err := c.copy(make([]byte, tc.length), tc.addr)
 			if n != tc.wantN || !errors.Is(err, unix.EFAULT) {
@@ -221,6 +223,16 @@ func CheckVectoredCopies(t *testing.T, as platform.AddressSpace) {
 			if n, err := c.copy(make([]byte, 8), reach); n != 4 || !errors.Is(err, unix.EFAULT) {
 				t.Errorf("%s over %v, the second range reserved = %d, %v; want 4 and an error wrapping EFAULT", c.name, reach, n, err)
 			}
+		}
+	}
+	// A copy that would wrap around the top of the address space is
+	// EFAULT, never a short success that a caller would retry forever.
+	for _, addr := range []uintptr{^uintptr(0) - 7, ^uintptr(0)} {
+		if n, err := as.ReadAt(make([]byte, 16), addr); !errors.Is(err, unix.EFAULT) {
+			t.Errorf("ReadAt of 16 bytes at %#x = %d, %v; want an error wrapping EFAULT", addr, n, err)
+		}
+		if n, err := as.WriteAt(make([]byte, 16), addr); !errors.Is(err, unix.EFAULT) {
+			t.Errorf("WriteAt of 16 bytes at %#x = %d, %v; want an error wrapping EFAULT", addr, n, err)
 		}
 	}
 	for _, r := range as.Reserved() {

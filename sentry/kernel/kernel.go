@@ -200,17 +200,36 @@ func (k *Kernel) NumTasks() int {
 	return len(k.tasks)
 }
 
-// PIDs returns the IDs of the thread groups, in no particular order.
-func (k *Kernel) PIDs() []int {
+// PIDs returns the IDs of the thread groups, in no particular order: the
+// live ones, and the zombies too if asked (as /proc lists them).
+func (k *Kernel) PIDs(zombies bool) []int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var pids []int
 	for pid, tg := range k.groups {
-		if !tg.zombie {
+		if zombies || !tg.zombie {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// Zombie returns the thread that exited last of process pid if it is a
+// zombie (exited, not yet waited for), else nil.
+func (k *Kernel) Zombie(pid int) *Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if tg := k.groups[pid]; tg != nil && tg.zombie {
+		return tg.last
+	}
+	return nil
+}
+
+// IsZombie reports whether t's process has exited and not been waited for.
+func (t *Task) IsZombie() bool {
+	t.K.mu.Lock()
+	defer t.K.mu.Unlock()
+	return t.TG.zombie
 }
 
 // TIDs returns the IDs of the tasks, in no particular order.

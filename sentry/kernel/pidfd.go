@@ -51,6 +51,22 @@ func PidFDOf(f *vfs.File) (*PidFD, error) {
 	return nil, unix.EBADF
 }
 
+// ProcessDir is implemented by /proc/PID directories, which
+// pidfd_send_signal takes in place of a pidfd (tgid_pidfd_to_pid).
+type ProcessDir interface {
+	// Process is the process the directory was made for.
+	Process() *ThreadGroup
+}
+
+// SignalTargetOf returns the pidfd of a file for pidfd_send_signal: a
+// pidfd, or a /proc/PID directory; EBADF if it is neither.
+func SignalTargetOf(f *vfs.File) (*PidFD, error) {
+	if d, ok := f.Inode().(ProcessDir); ok {
+		return &PidFD{tg: d.Process()}, nil
+	}
+	return PidFDOf(f)
+}
+
 // PidFDOpen implements pidfd_open(2): a pidfd for process pid, installed
 // close-on-exec in t's table. flags are 0 or PIDFD_NONBLOCK.
 func (t *Task) PidFDOpen(pid, flags int) (int32, error) {

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sentry/vfs"
 )
@@ -39,11 +40,6 @@ func ChildInfo(sig, code int32, pid int, uid uint32, status int32) SigInfo {
 	return si
 }
 
-// siginfo codes.
-const (
-	segvMapErr = 1
-	segvAccErr = 2
-)
 
 // pendingSet is the signals waiting for delivery, with the siginfo of each
 // (standard signals do not queue: a second one while pending is lost).
@@ -332,7 +328,11 @@ func (t *Task) deliverSignals() {
 			return
 		}
 		if act.Flags&linux.SA_RESETHAND != 0 {
-			t.TG.SetSigAction(sig, linux.SigAction{})
+			// Only the handler goes back to SIG_DFL; the flags and
+			// mask stay, as in Linux's handle_signal.
+			reset := act
+			reset.Handler = linux.SIG_DFL
+			t.TG.SetSigAction(sig, reset)
 		}
 		return
 	}
@@ -358,7 +358,7 @@ func faultInfo(ev platform.Event) SigInfo {
 	if ev.Kind == platform.EventSignal {
 		return ev.Signal
 	}
-	si := NewSigInfo(int32(unix.SIGSEGV), segvMapErr, 0, 0)
+	si := NewSigInfo(int32(unix.SIGSEGV), abi.SEGV_MAPERR, 0, 0)
 	if ev.Signal.Signo == int32(unix.SIGSEGV) {
 		si = ev.Signal
 	}
@@ -382,7 +382,14 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 	var targets []*ThreadGroup
 	switch {
 	case pid > 0:
-		if tg := k.groups[pid]; tg != nil && !tg.zombie {
+		tg := k.groups[pid]
+		if tg != nil && tg.zombie {
+			// A zombie's PID still names it: the signal is checked
+			// and goes nowhere (Linux's group_send_sig_info).
+			k.mu.Unlock()
+			return from.MaySignal(tg, int(si.Signo))
+		}
+		if tg != nil {
 			targets = append(targets, tg)
 		}
 	case pid == -1:

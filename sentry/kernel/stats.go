@@ -101,13 +101,15 @@ func (k *Kernel) LastPID() int {
 }
 
 // State returns the task's state letter as /proc/PID/stat shows it:
-// T while its process is stopped, S in a syscall, R otherwise. The caller
-// sees itself running.
+// Z for a zombie, T while its process is stopped, S in a syscall, R
+// otherwise. The caller sees itself running.
 func (t *Task) State() byte {
 	t.K.mu.Lock()
-	stopped := t.TG.job.stopSig != 0
+	stopped, zombie := t.TG.job.stopSig != 0, t.TG.zombie
 	t.K.mu.Unlock()
 	switch {
+	case zombie:
+		return 'Z'
 	case stopped:
 		return 'T'
 	case t.inSyscall.Load():

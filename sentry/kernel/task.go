@@ -344,6 +344,10 @@ func (t *Task) syscall() {
 	if errno == unix.EPIPE && writesToFile(nr) && !(errors.As(err, &quiet) && quiet.NoSignal()) {
 		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), linux.SI_USER, t.PID(), t.Creds().UID.Real))
 	}
+	if errors.Is(err, vfs.ErrSizeLimit) {
+		// RLIMIT_FSIZE: the caller is told by SIGXFSZ too.
+		t.SendSignal(NewSigInfo(int32(unix.SIGXFSZ), linux.SI_USER, 0, 0))
+	}
 	if t.K.Strace != nil {
 		var failed error
 		if errno != 0 {
@@ -364,7 +368,7 @@ func (t *Task) syscall() {
 func writesToFile(nr uintptr) bool {
 	switch nr {
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_PWRITE64, unix.SYS_PWRITEV, unix.SYS_PWRITEV2,
-		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG:
+		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_TEE, unix.SYS_VMSPLICE, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG:
 		return true
 	}
 	return false

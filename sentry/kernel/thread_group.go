@@ -37,6 +37,9 @@ type ThreadGroup struct {
 	// zombie is set when the last thread has exited, until a wait reaps
 	// it; guarded by k.mu, as is status.
 	zombie bool
+	// last is the thread that exited last, kept while the group is a
+	// zombie for /proc/PID; guarded by k.mu.
+	last   *Task
 	status ExitStatus
 	done   chan struct{} // closed (under k.mu) when the group becomes a zombie
 	job    jobState      // stopped by a stop signal (jobcontrol.go); guarded by k.mu
@@ -48,6 +51,7 @@ type ThreadGroup struct {
 	creds       Credentials         // guarded by mu
 	limits      map[int]unix.Rlimit // guarded by mu
 	realTimer   *IntervalTimer      // created once, under mu
+	cpuTimers   [3]*IntervalTimer   // ITIMER_VIRTUAL and ITIMER_PROF, by which; each created once, under mu
 	posixTimers *TimerTable         // created once, under mu
 	cpuWatched  atomic.Bool         // an RLIMIT_CPU watcher runs (cpulimit.go)
 	// sigmu guards the signal actions and the signals pending for the
@@ -57,6 +61,24 @@ type ThreadGroup struct {
 	pending     pendingSet              // signals sent to the process; guarded by sigmu
 	signalQueue vfs.Queue               // signalfd waiters (signalQueued); locks itself
 	exitQueue   vfs.Queue               // pidfd waiters, notified when the group dies; locks itself
+}
+
+// TIDs are the IDs of the process's threads.
+func (tg *ThreadGroup) TIDs() []int {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	tids := make([]int, len(tg.tasks))
+	for i, t := range tg.tasks {
+		tids[i] = t.TID
+	}
+	return tids
+}
+
+// NumThreads is how many threads the process has (0 for a zombie).
+func (tg *ThreadGroup) NumThreads() int {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	return len(tg.tasks)
 }
 
 // realUID is the process's real user ID, for the siginfo and wait results
@@ -180,7 +202,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 		k.treeChanged.Broadcast()
 		return false
 	}
-	tg.exiting, tg.zombie = true, true
+	tg.exiting, tg.zombie, tg.last = true, true, t
 	go tg.stopTimers()
 	for c := range tg.children {
 		delete(tg.children, c)

@@ -166,6 +166,9 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 	})))
 }
 
+// PartialTransfer is partial, for transfers made outside the VFS.
+func PartialTransfer(n int, err error) (int, error) { return partial(n, err) }
+
 // partial is the result of a transfer that stopped: the count if anything
 // moved (the error ends it, as Linux's short reads and writes do), else
 // the error.

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -102,7 +103,14 @@ type Attr struct {
 	// (utimensat with a time that is not UTIME_NOW): that needs the
 	// owner, where setting the current time needs only write permission.
 	TimesGiven bool
+	// SizeLimit, if set, is the caller's RLIMIT_FSIZE: growing a file
+	// by truncation beyond it is ErrSizeLimit (inode_newsize_ok).
+	SizeLimit *uint64
 }
+
+// ErrSizeLimit is the error of a file growing beyond the caller's
+// RLIMIT_FSIZE: EFBIG, and the caller gets SIGXFSZ.
+var ErrSizeLimit = fmt.Errorf("beyond the file size limit (RLIMIT_FSIZE): %w", unix.EFBIG)
 
 // Attr mask bits.
 const (
@@ -208,6 +216,16 @@ type FIFOOpener interface {
 	// OpenFIFO opens the pipe of the FIFO node (dev, ino) with open(2)
 	// flags, blocking as fifo(7) says.
 	OpenFIFO(ctx context.Context, dev, ino uint64, flags int) (FileImpl, error)
+}
+
+// DeviceOpener opens device nodes by their numbers, so that a node made
+// with mknod(2) anywhere opens the device its numbers name, as in Linux:
+// whoever builds the VFS installs one with SetDeviceOpener. Without one,
+// opening a device node is its filesystem's business.
+type DeviceOpener interface {
+	// OpenDevice opens the character (S_IFCHR) or block (S_IFBLK)
+	// device rdev with open(2) flags; ENXIO if there is none.
+	OpenDevice(ctx context.Context, typ uint32, rdev uint64, flags int) (FileImpl, error)
 }
 
 // IsDir reports whether a stat mode is a directory.

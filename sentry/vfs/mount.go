@@ -22,8 +22,15 @@ type VFS struct {
 	made  []*Mount // guarded by mu
 	locks lockTable
 	fifos FIFOOpener // nil: FIFOs are opened by their filesystem
+	// devices opens device nodes; nil: their filesystem does. Set once,
+	// before the VFS is shared.
+	devices DeviceOpener
 	// watches are inotify's (notify.go).
 	watches watchTable
+	// handles are the dentries file handles name (handle.go); guarded by
+	// mu.
+	handles handleTable
+	lastID  int // the last mount's ID; guarded by mu
 }
 
 // Mount is a filesystem mounted at a directory of another mount (or at /).
@@ -37,6 +44,7 @@ type Mount struct {
 	// written under VFS.mu, and mirrored in flags for the checks.
 	opts  MountOptions
 	flags atomic.Uint64
+	id    int // MountID; guarded by VFS.mu while made
 }
 
 type mountKey struct {
@@ -61,12 +69,16 @@ func (d *Dentry) Mount() *Mount { return d.mnt }
 
 // New returns a VFS with root mounted at /.
 func New(root FileSystem) *VFS {
-	v := &VFS{mounts: make(map[mountKey]*Mount)}
-	v.root = &Mount{FS: root}
+	v := &VFS{mounts: make(map[mountKey]*Mount), lastID: 1}
+	v.root = &Mount{FS: root, id: 1}
 	v.root.root = &Dentry{inode: root.Root(), mnt: v.root}
 	v.locks.files = make(map[lockKey]*fileLocks)
 	return v
 }
+
+// SetDeviceOpener makes o open the device nodes of every filesystem; call
+// it before the VFS is shared.
+func (v *VFS) SetDeviceOpener(o DeviceOpener) { v.devices = o }
 
 // SetFIFOOpener makes o open the FIFO nodes of every filesystem; call it
 // before the VFS is used.
@@ -107,6 +119,8 @@ func (v *VFS) Mount(path string, fs FileSystem) error {
 	m.root = &Dentry{inode: fs.Root(), mnt: m}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.lastID++
+	m.id = v.lastID
 	v.mounts[mountKey{d.mnt, d.inode}] = m
 	return nil
 }

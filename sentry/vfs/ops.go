@@ -258,11 +258,15 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 	return NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)), nil
 }
 
-// openImpl opens a non-directory: FIFOs through the FIFO opener if there
-// is one, everything else through its filesystem.
+// openImpl opens a non-directory: FIFOs through the FIFO opener and
+// device nodes through the device opener if there are, everything else
+// through its filesystem.
 func (v *VFS) openImpl(ctx context.Context, inode Inode, st *unix.Stat_t, flags int) (FileImpl, error) {
-	if st.Mode&unix.S_IFMT == unix.S_IFIFO && v.fifos != nil {
+	switch typ := st.Mode & unix.S_IFMT; {
+	case typ == unix.S_IFIFO && v.fifos != nil:
 		return v.fifos.OpenFIFO(ctx, st.Dev, st.Ino, flags)
+	case (typ == unix.S_IFCHR || typ == unix.S_IFBLK) && v.devices != nil:
+		return v.devices.OpenDevice(ctx, typ, st.Rdev, flags)
 	}
 	return inode.Open(ctx, flags)
 }
@@ -364,9 +368,7 @@ func (v *VFS) Mknod(ctx context.Context, creds Creds, fsc *FSContext, dir *File,
 	switch mode & unix.S_IFMT {
 	case 0:
 		mode |= unix.S_IFREG
-	case unix.S_IFREG, unix.S_IFIFO, unix.S_IFSOCK:
-	case unix.S_IFCHR, unix.S_IFBLK:
-		return unix.EPERM
+	case unix.S_IFREG, unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR, unix.S_IFBLK:
 	case unix.S_IFDIR:
 		return unix.EPERM
 	default:
@@ -379,6 +381,12 @@ func (v *VFS) Mknod(ctx context.Context, creds Creds, fsc *FSContext, dir *File,
 	dw, err := w.writableDir(parent)
 	if err != nil {
 		return err
+	}
+	if t := mode & unix.S_IFMT; (t == unix.S_IFCHR || t == unix.S_IFBLK) && !creds.HasCap(linux.CAP_MKNOD) {
+		// Device nodes need CAP_MKNOD, checked after the directory's
+		// permissions (vfs_mknod). A node opens the device of /dev its
+		// numbers name, if any (DeviceOpener).
+		return unix.EPERM
 	}
 	_, err = dw.Create(ctx, creds, name, mode&unix.S_IFMT|mode&0o7777&^fsc.Umask(), rdev)
 	return v.entryEvent(ctx, err, parent, name, unix.IN_CREATE)
@@ -718,6 +726,9 @@ func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 	if a.Mask&AttrSize != 0 {
 		if err := checkTruncate(&st, a.Size); err != nil {
 			return err
+		}
+		if a.SizeLimit != nil && a.Size > st.Size && uint64(a.Size) > *a.SizeLimit {
+			return ErrSizeLimit
 		}
 	}
 	if a.Mask&(AttrUID|AttrGID) != 0 && !IsDir(st.Mode) {

@@ -62,6 +62,8 @@ func (v *VFS) MountAt(ctx context.Context, creds Creds, fsc *FSContext, path str
 	m.root = &Dentry{inode: fs.Root(), mnt: m}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.lastID++
+	m.id = v.lastID
 	v.mounts[mountKey{d.mnt, d.inode}] = m
 	v.made = append(v.made, m)
 	return nil
@@ -145,6 +147,10 @@ func (v *VFS) Mounted(ctx context.Context, root *Dentry) []MountInfo {
 	}
 	return infos
 }
+
+// MountID is the ID of d's mount: mounts count from 1 in the order they
+// were made, the sandbox's own first.
+func MountID(d *Dentry) int { return d.mnt.id }
 
 // IsMountRoot reports whether d is the root of a mount.
 func IsMountRoot(d *Dentry) bool { return d.parent == nil }

@@ -99,5 +99,12 @@ int main(int argc, char **argv) {
 	T(syscall(SYS_wait4, -1, BAD, 0, NULL));
 	T(syscall(SYS_sched_getaffinity, 0, 128, BAD));
 	T(syscall(SYS_set_tid_address, BAD) > 0);
+
+	/* Structures that would wrap around the top of the address space. */
+	T(syscall(SYS_clock_gettime, CLOCK_MONOTONIC, (void *)-1));
+	T(syscall(SYS_clock_gettime, CLOCK_MONOTONIC, (void *)-8));
+	T(syscall(SYS_getitimer, 0, (void *)-1));
+	T(syscall(SYS_nanosleep, (void *)-1, NULL));
+	T(syscall(SYS_uname, (void *)-100));
 	return 0;
 }

@@ -1,5 +1,6 @@
-/* File descriptors: dup/dup2/dup3/fcntl/close_range/pipe2, and what an
- * O_PATH descriptor may be used for (fdget against fdget_raw). */
+/* File descriptors: dup/dup2/dup3/fcntl/close_range/pipe2, what an
+ * O_PATH descriptor may be used for (fdget against fdget_raw), and tee and
+ * vmsplice between pipes and memory. */
 #include "common.h"
 #include <poll.h>
 #include <sys/file.h>
@@ -7,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/statfs.h>
 
 static void fl(int fd) {
@@ -18,6 +20,87 @@ static void fl(int fd) {
 	}
 	printf("F_GETFL %d: acc=%ld append=%d nonblock=%d\n", fd, r & O_ACCMODE,
 	       !!(r & O_APPEND), !!(r & O_NONBLOCK));
+}
+
+/* pipeCopies: tee duplicates a pipe's bytes into another without taking
+ * them; vmsplice writes memory into a pipe and reads a pipe into memory. */
+static void pipeCopies(void) {
+	int a[2], b[2], c[2];
+	T(pipe(a));
+	T(pipe(b));
+	T(pipe(c));
+	T(write(a[1], "hello world", 11));
+	T(tee(a[0], b[1], 5, 0));
+	T(tee(a[0], c[1], 100, SPLICE_F_NONBLOCK));
+	char buf[32] = "";
+	T(read(b[0], buf, sizeof buf));
+	printf("b: %.5s\n", buf);
+	T(read(c[0], buf, sizeof buf));
+	printf("c: %.11s\n", buf);
+	T(read(a[0], buf, sizeof buf));
+	/* errors: the same pipe, not pipes, wrong ends, flags, empty */
+	T(tee(a[0], b[1], 5, SPLICE_F_NONBLOCK));
+	T(tee(a[0], a[1], 5, 0));
+	int f = open("teefile", O_CREAT | O_RDWR, 0644);
+	T(tee(f, b[1], 5, 0));
+	T(tee(a[0], f, 5, 0));
+	T(tee(a[1], b[1], 5, 0));
+	T(tee(a[0], b[0], 5, 0));
+	T(tee(99, b[1], 5, 0));
+	T(tee(a[0], b[1], 5, 0x100));
+	T(tee(a[0], b[1], 0, 0));
+	T(tee(99, b[1], 0, 0));
+	/* a full pipe takes nothing more without waiting */
+	T(fcntl(c[1], F_SETPIPE_SZ, 4096));
+	char page[4096];
+	memset(page, 'x', sizeof page);
+	T(write(c[1], page, sizeof page));
+	T(write(a[1], "more", 4));
+	T(tee(a[0], c[1], 4, SPLICE_F_NONBLOCK));
+	close(a[1]);
+	T(read(a[0], buf, sizeof buf));
+	T(tee(a[0], b[1], 4, 0));
+
+	/* at an offset, a pipe is ESPIPE before its end's mode is EBADF */
+	T(pwrite(b[0], "x", 1, 0));
+	T(pread(b[1], buf, 1, 0));
+	struct iovec one = {buf, 1};
+	T(pwritev2(b[0], &one, 1, 0, 0));
+	T(pwritev2(b[0], &one, 1, -1, 0));
+
+	/* vmsplice */
+	struct iovec iov[2] = {{"abc", 3}, {"defg", 4}};
+	T(vmsplice(b[1], iov, 2, 0));
+	char r1[4] = "", r2[8] = "";
+	struct iovec out[2] = {{r1, 2}, {r2, 8}};
+	T(vmsplice(b[0], out, 2, 0));
+	printf("vmsplice read %.2s %.5s\n", r1, r2);
+	T(vmsplice(b[0], out, 2, SPLICE_F_NONBLOCK));
+	T(vmsplice(c[1], iov, 2, SPLICE_F_NONBLOCK));
+	T(vmsplice(f, iov, 2, 0));
+	T(vmsplice(99, iov, 2, 0));
+	T(vmsplice(b[1], iov, 2, 0x100));
+	T(vmsplice(b[1], BAD, 2, 0));
+	T(vmsplice(b[1], iov, 0, 0));
+	T(vmsplice(b[1], iov, 2000, 0));
+	/* more than the pipe holds: what fits, without waiting for a reader */
+	static char big[1 << 17];
+	struct iovec bigv = {big, sizeof big};
+	int d[2];
+	T(pipe(d));
+	long moved = vmsplice(d[1], &bigv, 1, 0);
+	CHECK(moved > 60000 && moved <= 65536);
+	close(d[0]);
+	close(d[1]);
+	int path = open(".", O_PATH);
+	T(vmsplice(path, iov, 2, 0));
+	close(path);
+	close(f);
+	close(a[0]);
+	close(b[0]);
+	close(b[1]);
+	close(c[0]);
+	close(c[1]);
 }
 
 int main(int argc, char **argv) {
@@ -146,5 +229,6 @@ int main(int argc, char **argv) {
 	struct pollfd pfd = {.fd = op, .events = POLLIN};
 	T(poll(&pfd, 1, 0));
 	printf("poll revents %#x\n", pfd.revents);
+	pipeCopies();
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <sys/time.h>
 #include <sys/fsuid.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <grp.h>
 
@@ -175,6 +176,10 @@ static void unprivileged(const char *self) {
 		T(close(open("ro/f", O_CREAT | O_WRONLY, 0644)));
 		T(mkdir("ro/d", 0755));
 		T(mkfifo("ro/p", 0644));
+		/* a device node: the directory's permission first, then
+		 * CAP_MKNOD */
+		T(mknod("ro/c", S_IFCHR | 0644, makedev(240, 77)));
+		T(mknod("devnode", S_IFCHR | 0644, makedev(240, 77)));
 		T(symlink("x", "ro/l"));
 		T(unlink("ro/f"));
 		T(rename("ro/f", "moved"));
@@ -259,6 +264,36 @@ int main(int argc, char **argv) {
 	mode("f666");
 	T(umask(0777 | 01000));
 	T(umask(022));
+
+	/* Device nodes, which root may make (CAP_MKNOD); the number is
+	 * one no driver has, so opening it is ENXIO. */
+	T(mknod("chr", S_IFCHR | 0644, makedev(240, 77)));
+	T(mknod("blk", S_IFBLK | 0600, makedev(240, 78)));
+	struct stat dst;
+	T(lstat("chr", &dst));
+	printf("chr: %s %o %u:%u\n", ftype(dst.st_mode), dst.st_mode & 07777, major(dst.st_rdev), minor(dst.st_rdev));
+	T(lstat("blk", &dst));
+	printf("blk: %s %o %u:%u\n", ftype(dst.st_mode), dst.st_mode & 07777, major(dst.st_rdev), minor(dst.st_rdev));
+	T(open("chr", O_RDONLY));
+	T(open("blk", O_RDWR));
+	T(chmod("chr", 0600));
+	T(mknod("chr", S_IFCHR | 0644, makedev(240, 77)));
+	/* A node opens the device its numbers name, wherever it is. */
+	T(mknod("mynull", S_IFCHR | 0666, makedev(1, 3)));
+	T(mknod("myzero", S_IFCHR | 0666, makedev(1, 5)));
+	int nfd = open("mynull", O_RDWR);
+	T(write(nfd, "abc", 3));
+	char zb[4] = "xyz";
+	T(read(nfd, zb, sizeof zb));
+	close(nfd);
+	nfd = open("myzero", O_RDONLY);
+	T(read(nfd, zb, sizeof zb));
+	CHECK(zb[0] == 0 && zb[3] == 0);
+	close(nfd);
+	T(unlink("mynull"));
+	T(unlink("myzero"));
+	T(unlink("chr"));
+	T(unlink("blk"));
 
 	/* chmod family */
 	T(chmod("f755", 0600));

@@ -90,6 +90,23 @@ int main(int argc, char **argv) {
 	T(pidfd_send_signal(pfd, SIGTERM, BAD, 0));
 	T(pidfd_send_signal(pfd, SIGTERM, NULL, 0));
 
+	/* A /proc/PID directory stands for a pidfd in pidfd_send_signal
+	 * only; other directories and a thread's are EBADF. */
+	int procfd = open("/proc/self", O_RDONLY | O_DIRECTORY);
+	T(pidfd_send_signal(procfd, 0, NULL, 0));
+	signal(SIGUSR2, SIG_IGN);
+	T(pidfd_send_signal(procfd, SIGUSR2, NULL, 0));
+	T(syscall(SYS_pidfd_getfd, procfd, 0, 0));
+	char tpath[64];
+	snprintf(tpath, sizeof tpath, "/proc/self/task/%d", gettid());
+	int taskfd = open(tpath, O_RDONLY | O_DIRECTORY);
+	T(pidfd_send_signal(taskfd, 0, NULL, 0));
+	int dotfd = open(".", O_RDONLY | O_DIRECTORY);
+	T(pidfd_send_signal(dotfd, 0, NULL, 0));
+	close(procfd);
+	close(taskfd);
+	close(dotfd);
+
 	/* poll and epoll: readable once it exited, before it is reaped. */
 	struct pollfd p = {pfd, POLLIN, 0};
 	T(poll(&p, 1, 5000));

@@ -35,6 +35,8 @@ int main(int argc, char **argv) {
 	int st = 0;
 	T(wait(&st));
 	T(waitpid(-1, &st, WNOHANG));
+	T(waitpid(-2147483647 - 1, &st, 0));
+	T(waitpid(-2147483647, &st, WNOHANG));
 
 	/* fork: the child sees a copy of memory; its writes stay its own */
 	int shared = 1;

@@ -4,12 +4,14 @@
  * /proc/stat's cpu lines, /proc/cpuinfo's blocks, meminfo and sysinfo,
  * loadavg, uptime and btime, uname and /proc/sys/kernel, mountinfo and
  * stat's device numbers, getdents and stat's inode numbers, process
- * states. */
+ * states, the threads of /proc/PID/task. */
 #include "common.h"
 #include <dirent.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -78,6 +80,53 @@ static long long field(const char *s, const char *name) {
 			return strtoll(p + len + 1, NULL, 10);
 	}
 	return -1;
+}
+
+static pthread_barrier_t named, checked;
+static pid_t workerTID;
+
+static void *worker(void *arg) {
+	prctl(PR_SET_NAME, "worker");
+	workerTID = gettid();
+	pthread_barrier_wait(&named);
+	pthread_barrier_wait(&checked);
+	return NULL;
+}
+
+/* threads: /proc/self/task lists the threads, each a directory of its own
+ * whose stat and comm are the thread's. */
+static void taskDirs(void) {
+	pthread_barrier_init(&named, NULL, 2);
+	pthread_barrier_init(&checked, NULL, 2);
+	pthread_t th;
+	pthread_create(&th, NULL, worker, NULL);
+	pthread_barrier_wait(&named);
+	int n = 0, self = 0, other = 0;
+	DIR *d = opendir("/proc/self/task");
+	CHECK(d != NULL);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		self += atoi(e->d_name) == getpid();
+		other += atoi(e->d_name) == workerTID;
+	}
+	if (d)
+		closedir(d);
+	printf("threads listed %d, main %d, worker %d\n", n, self, other);
+	char path[128];
+	snprintf(path, sizeof path, "/proc/self/task/%d/comm", workerTID);
+	char *comm = slurp(path);
+	printf("worker comm %s", comm ? comm : "(none)\n");
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", getpid(), workerTID);
+	char *st = slurp(path);
+	CHECK(st && atoi(st) == workerTID);
+	snprintf(path, sizeof path, "/proc/self/task/%d/task", workerTID);
+	T(access(path, F_OK));
+	CHECK(strstr(slurp("/proc/self/status"), "\nThreads:\t2\n") != NULL);
+	pthread_barrier_wait(&checked);
+	pthread_join(th, NULL);
+	CHECK(strstr(slurp("/proc/self/status"), "\nThreads:\t1\n") != NULL);
 }
 
 /* state returns the state letter of process pid in /proc/pid/stat. */
@@ -256,6 +305,8 @@ int main(int argc, char **argv) {
 	T(stat(".", &st2));
 	CHECK(st2.st_ino != st.st_ino);
 
+	taskDirs();
+
 	/* Process states. */
 	CHECK(state(getpid()) == 'R');
 	pid_t child = fork();
@@ -273,5 +324,29 @@ int main(int argc, char **argv) {
 	T(kill(child, SIGKILL));
 	int ws;
 	T(waitpid(child, &ws, 0) == child);
+
+	/* A zombie: listed, state Z, signals accepted and lost, its memory's
+	 * files empty and its links gone; reaped, nothing. */
+	child = fork();
+	if (child == 0)
+		_exit(3);
+	CHECK(waitState(child, 'Z'));
+	snprintf(path, sizeof path, "/proc/%d/status", child);
+	status = slurp(path);
+	CHECK(status && strstr(status, "\nState:\tZ (zombie)\n"));
+	T(kill(child, SIGTERM));
+	T(kill(child, 0));
+	char zpath[64], target[256];
+	snprintf(zpath, sizeof zpath, "/proc/%d/cmdline", child);
+	char *cmd = slurp(zpath);
+	CHECK(cmd && *cmd == 0);
+	snprintf(zpath, sizeof zpath, "/proc/%d/exe", child);
+	T(readlink(zpath, target, sizeof target));
+	snprintf(zpath, sizeof zpath, "/proc/%d", child);
+	T(access(zpath, F_OK));
+	T(waitpid(child, &ws, 0) == child);
+	printf("status %d\n", WEXITSTATUS(ws));
+	T(kill(child, 0));
+	T(access(zpath, F_OK));
 	return 0;
 }

@@ -61,8 +61,26 @@ static void reap(pid_t pid) {
 		;
 }
 
+static volatile int oneshot;
+static void onOneshot(int sig, siginfo_t *si, void *uc) { oneshot += si != NULL; }
+
+/* resetHand: SA_RESETHAND puts the handler back to SIG_DFL when the
+ * signal is delivered, and only the handler: the flags stay. */
+static void resetHand(void) {
+	struct sigaction sa = {0}, old;
+	sa.sa_sigaction = onOneshot;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	T(sigaction(SIGUSR2, &sa, NULL));
+	T(raise(SIGUSR2));
+	T(sigaction(SIGUSR2, NULL, &old));
+	printf("handled %d, handler is SIG_DFL %d, SA_SIGINFO %d, SA_RESETHAND %d\n", oneshot,
+	       old.sa_handler == SIG_DFL, !!(old.sa_flags & SA_SIGINFO), !!(old.sa_flags & SA_RESETHAND));
+	signal(SIGUSR2, SIG_DFL);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
+	resetHand();
 	int p[2];
 	char c;
 	pid_t pid;

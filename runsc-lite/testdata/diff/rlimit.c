@@ -1,10 +1,13 @@
-// rlimit: RLIMIT_AS, RLIMIT_DATA and RLIMIT_CPU as Linux enforces them:
+// rlimit: RLIMIT_AS, RLIMIT_DATA, RLIMIT_CPU and RLIMIT_FSIZE as Linux
+// enforces them:
 // mmap, mremap and brk beyond the limits fail with ENOMEM, children
 // inherit the limits, CPU time shows in getrusage, times and clock_gettime.
 // Only what the kernel decides is printed: CPU time is compared with CPU
 // time, never with how much wall time passed (that depends on the load).
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -45,6 +48,45 @@ static void set(int res, rlim_t cur, rlim_t max, const char *what) {
 	struct rlimit rl = {cur, max};
 	int r = setrlimit(res, &rl);
 	printf("setrlimit %s: %d %s\n", what, r, r ? strerror(errno) : "");
+}
+
+static volatile int xfsz;
+static void onXFSZ(int sig) { xfsz++; }
+
+#define R(expr)                                                                \
+	do {                                                                   \
+		errno = 0;                                                     \
+		long _r = (long)(expr);                                        \
+		printf("%s = %ld %s\n", #expr, _r, _r == -1 ? strerrorname_np(errno) : ""); \
+	} while (0)
+
+// fsize: writes stop at RLIMIT_FSIZE and a write or truncation beyond it
+// fails with EFBIG and SIGXFSZ; shrinking is always allowed.
+static void fsize(void) {
+	signal(SIGXFSZ, onXFSZ);
+	struct rlimit old, rl = {10000, RLIM_INFINITY};
+	getrlimit(RLIMIT_FSIZE, &old);
+	setrlimit(RLIMIT_FSIZE, &rl);
+	static char buf[20000];
+	int fd = open("fsize", O_CREAT | O_RDWR | O_TRUNC, 0644);
+	errno = 0;
+	R(write(fd, buf, sizeof buf));
+	R(write(fd, buf, 1));
+	R(pwrite(fd, buf, 100, 9990));
+	R(pwrite(fd, buf, 100, 10000));
+	R(ftruncate(fd, 20000));
+	R(ftruncate(fd, 10000));
+	R(ftruncate(fd, 5000));
+	R(truncate("fsize", 10001));
+	R(lseek(fd, 0, SEEK_END));
+	R(write(fd, buf, 6000));
+	int ap = open("fsize", O_WRONLY | O_APPEND);
+	R(write(ap, buf, 1));
+	close(ap);
+	printf("SIGXFSZ received %d times\n", xfsz);
+	close(fd);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
 }
 
 int main(void) {
@@ -132,5 +174,6 @@ int main(void) {
 	printf("cpu clock never goes back: %d\n", c2 >= c1);
 	long th = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	printf("thread cpu clock is > 0: %d\n", th > 0);
+	fsize();
 	return 0;
 }

@@ -90,6 +90,13 @@ int main(int argc, char **argv) {
 	T(read(sfd, si, sizeof si));
 	show("after mask change", &si[0]);
 
+	/* tgkill's arguments: no signal is sent */
+	T(syscall(SYS_tgkill, -1, gettid(), SIGUSR2));
+	T(syscall(SYS_tgkill, 0, gettid(), SIGUSR2));
+	T(syscall(SYS_tgkill, getpid(), -1, SIGUSR2));
+	T(syscall(SYS_tgkill, getpid(), gettid(), -1));
+	T(syscall(SYS_tgkill, getpid() + 1000, gettid(), 0));
+
 	/* several at once: the thread's pending signals come first */
 	T(kill(getpid(), SIGUSR1));
 	T(syscall(SYS_tgkill, getpid(), gettid(), SIGUSR2));

@@ -2,10 +2,91 @@
  * time. Error paths use syscall() directly: the vDSO does not report
  * EFAULT. */
 #include "common.h"
+#include <signal.h>
 #include <sys/time.h>
 #include <time.h>
 
 static long long ns(struct timespec t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
+
+static volatile sig_atomic_t got[65];
+static void count(int sig) { got[sig]++; }
+
+/* spinUntil burns CPU time, in user space, until sig has come (at most
+ * about 10 s of CPU time). */
+static int spinUntil(int sig) {
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		for (volatile int i = 0; i < 1000000; i++)
+			;
+		if (got[sig])
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ns(now) - ns(start) > 20000000000LL)
+			return 0;
+	}
+}
+
+/* cpuTimers: ITIMER_VIRTUAL, ITIMER_PROF and a CLOCK_PROCESS_CPUTIME_ID
+ * timer expire after CPU time, not wall time. */
+static void cpuTimers(void) {
+	signal(SIGVTALRM, count);
+	signal(SIGPROF, count);
+	signal(SIGUSR1, count);
+	struct itimerval v = {{0, 0}, {0, 50000}}, old;
+	T(setitimer(ITIMER_VIRTUAL, &v, NULL));
+	T(getitimer(ITIMER_VIRTUAL, &old));
+	CHECK(old.it_value.tv_sec == 0 && old.it_value.tv_usec > 0 && old.it_value.tv_usec <= 60000);
+	CHECK(spinUntil(SIGVTALRM));
+	T(getitimer(ITIMER_VIRTUAL, &old));
+	CHECK(old.it_value.tv_sec == 0 && old.it_value.tv_usec == 0);
+
+	struct itimerval p = {{0, 20000}, {0, 20000}};
+	T(setitimer(ITIMER_PROF, &p, NULL));
+	CHECK(spinUntil(SIGPROF));
+	got[SIGPROF] = 0;
+	CHECK(spinUntil(SIGPROF));
+	struct itimerval off = {{0, 0}, {0, 0}};
+	T(setitimer(ITIMER_PROF, &off, &old));
+	CHECK(old.it_interval.tv_sec == 0 && old.it_interval.tv_usec == 20000);
+	/* Sleeping uses no CPU time: the timer does not expire. */
+	T(setitimer(ITIMER_PROF, &p, NULL));
+	got[SIGPROF] = 0;
+	struct timespec tenth = {0, 100000000};
+	nanosleep(&tenth, NULL);
+	T(setitimer(ITIMER_PROF, &off, NULL));
+	printf("SIGPROF while asleep: %d\n", (int)got[SIGPROF]);
+
+	T(getitimer(3, &old));
+	T(setitimer(-ITIMER_PROF, &v, NULL));
+	T(syscall(SYS_setitimer, ITIMER_VIRTUAL, &v, (void *)-1));
+	T(setitimer(ITIMER_VIRTUAL, &off, NULL));
+
+	timer_t id;
+	struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+	T(timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &id));
+	struct itimerspec its = {{0, 0}, {0, 30000000}}, cur;
+	T(timer_settime(id, 0, &its, NULL));
+	T(timer_gettime(id, &cur));
+	CHECK(cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 && cur.it_value.tv_nsec <= 30000000);
+	CHECK(spinUntil(SIGUSR1));
+	T(syscall(SYS_timer_settime, id, 0, NULL, NULL));
+	T(timer_delete(id));
+	T(timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &id));
+	T(timer_delete(id));
+	/* To the kernel SIGEV_THREAD is a signal. */
+	struct sigevent th = {.sigev_notify = SIGEV_THREAD, .sigev_signo = SIGUSR1};
+	T(syscall(SYS_timer_create, CLOCK_MONOTONIC, &th, &id));
+	T(syscall(SYS_timer_delete, id));
+	/* The CPU time spent shows in /proc/self/stat's utime and stime. */
+	unsigned long utime = 0, stime = 0;
+	FILE *f = fopen("/proc/self/stat", "r");
+	CHECK(f && fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) == 2);
+	CHECK(utime + stime > 0);
+	T(timer_create(CLOCK_MONOTONIC_RAW, &ev, &id));
+	T(timer_create(CLOCK_TAI, &ev, &id));
+	T(timer_delete(id));
+}
 
 int main(int argc, char **argv) {
 	setup(argc, argv);
@@ -85,5 +166,6 @@ int main(int argc, char **argv) {
 	T(syscall(SYS_gettimeofday, BAD, NULL));
 	T(syscall(SYS_time, BAD));
 	T(syscall(SYS_clock_settime, CLOCK_MONOTONIC, &a));
+	cpuTimers();
 	return 0;
 }

@@ -52,7 +52,7 @@ func New(k *kernel.Kernel) *FileSystem {
 		"cgroup.freeze":          static("cgroup.freeze", "0"),
 		"cgroup.max.depth":       static("cgroup.max.depth", "max"),
 		"cgroup.max.descendants": static("cgroup.max.descendants", "max"),
-		"cgroup.procs":           live("cgroup.procs", func(k *kernel.Kernel) string { return idList(k.PIDs()) }),
+		"cgroup.procs":           live("cgroup.procs", func(k *kernel.Kernel) string { return idList(k.PIDs(false)) }),
 		"cgroup.threads":         live("cgroup.threads", func(k *kernel.Kernel) string { return idList(k.TIDs()) }),
 		"cpu.max":                static("cpu.max", "max 100000"),
 		"cpu.weight":             static("cpu.weight", "100"),

@@ -13,6 +13,9 @@
 //     is not a terminal. The calling task (vfs.Caller.Task) opens it.
 //   - Mapping /dev/zero is anonymous memory (vfs.AnonymousMapper); the
 //     other devices cannot be mapped (ENODEV).
+//   - A device node made elsewhere with mknod(2) opens the device of this
+//     tree with its type and numbers (vfs.DeviceOpener), as a node opens
+//     its driver in Linux; ENXIO for numbers without one.
 //   - pts is absent.
 package dev
 
@@ -67,6 +70,19 @@ func New() *FS {
 	}
 	fs.root.st.Nlink = 3
 	return fs
+}
+
+// OpenDevice implements vfs.DeviceOpener: the device of /dev with that
+// type and number, wherever the node opened is (mknod makes nodes in any
+// filesystem); ENXIO for a number without a device here, as Linux says of
+// one without a driver. Only the sandbox's devices are ever opened.
+func (fs *FS) OpenDevice(ctx context.Context, typ uint32, rdev uint64, flags int) (vfs.FileImpl, error) {
+	for _, i := range fs.root.entries {
+		if st, err := i.Stat(ctx); err == nil && st.Mode&unix.S_IFMT == typ && st.Rdev == rdev {
+			return i.Open(ctx, flags)
+		}
+	}
+	return nil, unix.ENXIO
 }
 
 // Root implements vfs.FileSystem.

@@ -33,7 +33,10 @@ func (n *node) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-	case unix.S_IFIFO, unix.S_IFSOCK:
+	case unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR, unix.S_IFBLK:
+		// The VFS opens device nodes by their numbers (the sandbox's
+		// devices are those of /dev, vfs.DeviceOpener); without it,
+		// none stands behind a node here: ENXIO.
 		return nil, unix.ENXIO
 	default:
 		return nil, unix.EACCES

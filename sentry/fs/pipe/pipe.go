@@ -175,6 +175,29 @@ func (p *Pipe) write(src []byte, mem *usage.Memory) (int, error) {
 	return n, nil
 }
 
+// Tee copies up to n of p's queued bytes to out without consuming them
+// (tee(2)), charged to mem: 0 when p is empty and has no writers; EAGAIN
+// when p is empty, or out has no room (what fits is copied, as a write
+// of that many bytes would); EPIPE when out has no readers. p and out
+// are different pipes.
+func (p *Pipe) Tee(out *Pipe, n int, mem *usage.Memory) (int, error) {
+	p.mu.Lock()
+	data := append([]byte(nil), p.data[:min(n, len(p.data))]...)
+	writers := p.writers
+	p.mu.Unlock()
+	if len(data) == 0 {
+		if writers == 0 {
+			return 0, nil
+		}
+		return 0, unix.EAGAIN
+	}
+	m, err := out.write(data, mem)
+	if m > 0 {
+		return m, nil
+	}
+	return 0, err
+}
+
 // Queued returns the number of bytes waiting to be read (FIONREAD).
 func (p *Pipe) Queued() int {
 	p.mu.Lock()

@@ -10,12 +10,17 @@ import (
 )
 
 // pidStat is /proc/pid/stat (proc(5)): the fields programs read (pid, comm,
-// state, ppid, pgrp, session, tty_nr, tpgid, threads, start time, vsize,
-// rss) are real; the accounting ones are zero.
+// state, ppid, pgrp, session, tty_nr, tpgid, utime and stime (the
+// process's, as times(2) gives them), threads) are real; the others zero.
 func pidStat(ctx context.Context, t *kernel.Task) string {
 	pgrp, sid, ttyDev, tpgid := t.JobInfo()
-	fields := []any{t.PID(), "(" + t.Name() + ")", string(state(ctx, t)), t.PPID(), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, 0, 0}
+	user, sys := t.TG.CPUTime()
+	id := t.TID
+	if t.IsZombie() {
+		id = t.PID()
+	}
+	fields := []any{id, "(" + t.Name() + ")", string(state(ctx, t)), t.PPID(), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
+		0, 0, 0, 0, 0, ticks(user), ticks(sys), 0, 0, 20, 0, max(t.TG.NumThreads(), 1), 0, 0, 0, 0}
 	var b strings.Builder
 	for i, f := range fields {
 		if i > 0 {
@@ -36,17 +41,17 @@ func state(ctx context.Context, t *kernel.Task) byte {
 }
 
 // stateNames are the names /proc/PID/status gives the state letters.
-var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped"}
+var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped", 'Z': "zombie"}
 
 func pidStatus(ctx context.Context, t *kernel.Task) string {
 	c := t.Creds()
 	st := state(ctx, t)
 	return fmt.Sprintf("Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"+
-		"TracerPid:\t0\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nThreads:\t1\n"+
+		"TracerPid:\t0\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nThreads:\t%d\n"+
 		"SigPnd:\t0000000000000000\nSigBlk:\t%016x\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
 		t.Name(), 0o22, st, stateNames[st], t.PID(), t.TID, t.PPID(),
 		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS,
-		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS,
+		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS, max(t.TG.NumThreads(), 1),
 		t.SigMask(), noNewPrivs(t))
 }
 

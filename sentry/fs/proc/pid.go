@@ -13,20 +13,84 @@ import (
 )
 
 // pidDir is /proc/PID. Its files look the task up at every access, so a
-// task that exits makes them ENOENT (ESRCH for reads), as in Linux.
-func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
-	base := "/" + strconv.Itoa(pid)
+// task that is reaped makes them ENOENT (ESRCH for reads), as in Linux.
+// A zombie keeps its directory until it is waited for: its stat, status
+// and comm describe it (state Z), its other files are empty and its links
+// and descriptors gone, as Linux shows a process whose memory and files
+// are released.
+//
+// /proc/PID/task/TID is the same directory for one thread of the process
+// (without a task directory of its own); /proc/TID, for a thread that
+// leads no process, is too, unlisted, as in Linux.
+func (fs *FileSystem) pidDir(pid int) vfs.Inode {
 	task := func() (*kernel.Task, error) {
 		if t := fs.k.Task(pid); t != nil {
 			return t, nil
 		}
+		if t := fs.k.Zombie(pid); t != nil {
+			return t, nil
+		}
 		return nil, unix.ESRCH
+	}
+	d := fs.taskDir("/"+strconv.Itoa(pid), task, pid)
+	if t, err := task(); err == nil && t.PID() == pid {
+		return processDir{d, t.TG}
+	}
+	return d
+}
+
+// processDir is a process's /proc/PID, which pidfd_send_signal takes as a
+// pidfd of the process.
+type processDir struct {
+	*kernfs.Dir
+	tg *kernel.ThreadGroup
+}
+
+// Process implements kernel.ProcessDir.
+func (d processDir) Process() *kernel.ThreadGroup { return d.tg }
+
+// threadsDir is /proc/PID/task: a directory per thread of process pid.
+func (fs *FileSystem) threadsDir(base string, pid int) *kernfs.Dir {
+	return fs.tree.Dir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
+		t := fs.k.Task(pid)
+		if t == nil {
+			t = fs.k.Zombie(pid)
+		}
+		if t == nil {
+			return nil, unix.ENOENT
+		}
+		c := make(map[string]vfs.Inode)
+		for _, tid := range t.TG.TIDs() {
+			c[strconv.Itoa(tid)] = fs.taskDir(base+"/"+strconv.Itoa(tid), func() (*kernel.Task, error) {
+				if t := fs.k.Task(tid); t != nil && t.PID() == pid {
+					return t, nil
+				}
+				return nil, unix.ESRCH
+			}, 0)
+		}
+		return c, nil
+	})
+}
+
+// taskDir is the directory at base of the task task finds: a process's
+// (with its threads' directory) if pid is not 0, else a thread's.
+func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pid int) *kernfs.Dir {
+	// live is task, without zombies.
+	live := func() (*kernel.Task, error) {
+		t, err := task()
+		if err == nil && t.IsZombie() {
+			return nil, unix.ENOENT
+		}
+		return t, err
 	}
 	genCaller := func(name string, fn func(context.Context, *kernel.Task) string) vfs.Inode {
 		return fs.tree.File(base+"/"+name, func(ctx context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", err
+			}
+			if t.IsZombie() && !zombieFiles[name] {
+				return "", nil
 			}
 			return fn(ctx, t), nil
 		})
@@ -36,7 +100,7 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 	}
 	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
 		return fs.tree.Symlink(base+"/"+name, func(context.Context) (string, error) {
-			t, err := task()
+			t, err := live()
 			if err != nil {
 				return "", unix.ENOENT
 			}
@@ -47,7 +111,7 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 		if _, err := task(); err != nil {
 			return nil, unix.ENOENT
 		}
-		return map[string]vfs.Inode{
+		c := map[string]vfs.Inode{
 			"stat":      genCaller("stat", pidStat),
 			"status":    genCaller("status", pidStatus),
 			"cmdline":   gen("cmdline", cmdline),
@@ -62,11 +126,18 @@ func (fs *FileSystem) pidDir(pid int) *kernfs.Dir {
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
 			"cwd":    link("cwd", cwdLink),
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
-			"fd":     fs.fdDir(base, task, false),
-			"fdinfo": fs.fdDir(base, task, true),
-		}, nil
+			"fd":     fs.fdDir(base, live, false),
+			"fdinfo": fs.fdDir(base, live, true),
+		}
+		if pid != 0 {
+			c["task"] = fs.threadsDir(base+"/task", pid)
+		}
+		return c, nil
 	})
 }
+
+// zombieFiles are the files of /proc/PID that still describe a zombie.
+var zombieFiles = map[string]bool{"stat": true, "status": true, "comm": true, "cgroup": true}
 
 // fdTarget is what /proc/PID/fd/N links to.
 func fdTarget(t *kernel.Task, fd int32) (string, error) {
@@ -115,10 +186,14 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 	}
 	return fs.tree.Dir(base+name, func(ctx context.Context) (map[string]vfs.Inode, error) {
 		t, err := task()
-		if err != nil {
+		c := make(map[string]vfs.Inode)
+		switch {
+		case err == unix.ENOENT:
+			// A zombie has no descriptors left.
+			return c, nil
+		case err != nil:
 			return nil, unix.ENOENT
 		}
-		c := make(map[string]vfs.Inode)
 		for _, fd := range t.FDs().FDs() {
 			n := strconv.Itoa(int(fd))
 			if info {

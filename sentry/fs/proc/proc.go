@@ -97,7 +97,7 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 // rootDir is /proc: the system files and a directory per process.
 func (fs *FileSystem) rootDir() *kernfs.Dir {
 	return fs.tree.Dir("/", func(ctx context.Context) (map[string]vfs.Inode, error) {
-		pids := fs.k.PIDs()
+		pids := fs.k.PIDs(true)
 		c := make(map[string]vfs.Inode, len(fs.system)+len(pids))
 		for name, i := range fs.system {
 			c[name] = i

@@ -46,13 +46,15 @@ func NewFromFile(root *os.File, ids *host.Identities) (*vfs.VFS, *vfs.FSContext,
 	}
 	v := vfs.New(ov)
 	v.SetFIFOOpener(pipe.NewFIFOs())
+	devFS := dev.New()
+	v.SetDeviceOpener(devFS)
 	fsc := v.NewFSContext()
 	mounts := []struct {
 		path string
 		fs   vfs.FileSystem
 	}{
 		{"/tmp", tmpfs.New(0o1777)},
-		{"/dev", dev.New()},
+		{"/dev", devFS},
 		{"/dev/shm", tmpfs.New(0o1777)},
 	}
 	for _, dir := range []string{"/tmp", "/dev", "/proc", "/sys"} {

@@ -169,17 +169,32 @@ func ioResult(n int, err error) (uintptr, error) {
 // getFileFor returns fd's file if it was opened for reading (or, with
 // write, for writing): read(2), write(2) and their families fail with EBADF
 // before they look at the buffer, as vfs_read checks FMODE_READ before
-// access_ok.
-func getFileFor(t *kernel.Task, fd int32, write bool) (*vfs.File, error) {
+// access_ok. For a transfer at an offset (off >= 0: pread, pwritev...), a
+// file without positions (a pipe, a socket, a terminal) is ESPIPE first,
+// as Linux checks FMODE_PREAD before vfs_read's checks.
+func getFileFor(t *kernel.Task, fd int32, write bool, off int64) (*vfs.File, error) {
 	f, err := getFile(t, fd)
 	if err != nil {
 		return nil, err
+	}
+	if off >= 0 && !positional(f) {
+		f.DecRef()
+		return nil, unix.ESPIPE
 	}
 	if (write && !f.Writable()) || (!write && !f.Readable()) {
 		f.DecRef()
 		return nil, unix.EBADF
 	}
 	return f, nil
+}
+
+// positional reports whether f can be read and written at an offset: not
+// a stream, unless it can seek (vfs.Stream).
+func positional(f *vfs.File) bool {
+	impl := f.Impl()
+	_, stream := impl.(vfs.Stream)
+	_, seeker := impl.(vfs.Seeker)
+	return !stream || seeker
 }
 
 func read(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -209,7 +224,7 @@ func pwrite64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // doRead reads into the n bytes at addr, at the file position (off < 0)
 // or at off.
 func doRead(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintptr, error) {
-	f, err := getFileFor(t, fd, false)
+	f, err := getFileFor(t, fd, false, off)
 	if err != nil {
 		return 0, err
 	}
@@ -224,7 +239,7 @@ func doRead(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintpt
 // doWrite writes the n bytes at addr, at the file position (off < 0) or
 // at off.
 func doWrite(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintptr, error) {
-	f, err := getFileFor(t, fd, true)
+	f, err := getFileFor(t, fd, true, off)
 	if err != nil {
 		return 0, err
 	}
@@ -246,10 +261,54 @@ func readAt(t *kernel.Task, f *vfs.File, dst usermem.IOSequence, off int64) (uin
 
 // writeAt writes src at the file position (off < 0) or at off.
 func writeAt(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (uintptr, error) {
+	src, err := sizeLimited(t, f, src, off)
+	if err != nil {
+		return 0, err
+	}
 	if off < 0 {
 		return ioResult(f.Write(t.Ctx(), src))
 	}
 	return ioResult(f.PWrite(t.Ctx(), src, off))
+}
+
+// sizeLimited cuts a write to a regular file at the caller's
+// RLIMIT_FSIZE, as generic_write_check_limits does: a write from a
+// position at or past the limit is vfs.ErrSizeLimit (EFBIG, SIGXFSZ).
+func sizeLimited(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (usermem.IOSequence, error) {
+	lim, _ := t.TG.Rlimit(unix.RLIMIT_FSIZE, nil, false)
+	if lim.Cur == unix.RLIM_INFINITY || src.NumBytes() == 0 {
+		return src, nil
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return src, nil
+	}
+	pos := off
+	switch {
+	case pos >= 0:
+	case f.Flags()&unix.O_APPEND != 0:
+		pos = st.Size
+	default:
+		if pos, err = f.Seek(t.Ctx(), 0, unix.SEEK_CUR); err != nil {
+			return src, nil
+		}
+	}
+	if uint64(pos) >= lim.Cur {
+		return src, vfs.ErrSizeLimit
+	}
+	if room := lim.Cur - uint64(pos); room < uint64(src.NumBytes()) {
+		src = src.TakeFirst(int(room))
+	}
+	return src, nil
+}
+
+// fileSizeLimit is the caller's RLIMIT_FSIZE for vfs.Attr.SizeLimit.
+func fileSizeLimit(t *kernel.Task) *uint64 {
+	lim, _ := t.TG.Rlimit(unix.RLIMIT_FSIZE, nil, false)
+	if lim.Cur == unix.RLIM_INFINITY {
+		return nil
+	}
+	return &lim.Cur
 }
 
 func readv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -291,7 +350,7 @@ func pwritev2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // doReadv reads into iovecs at the file position (off < 0) or at off.
 func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uintptr, error) {
-	f, err := getFileFor(t, fd, false)
+	f, err := getFileFor(t, fd, false, off)
 	if err != nil {
 		return 0, err
 	}
@@ -305,7 +364,7 @@ func doReadv(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uint
 
 // doWritev writes from iovecs at the file position (off < 0) or at off.
 func doWritev(t *kernel.Task, fd int32, addr uintptr, cnt int32, off int64) (uintptr, error) {
-	f, err := getFileFor(t, fd, true)
+	f, err := getFileFor(t, fd, true, off)
 	if err != nil {
 		return 0, err
 	}
@@ -381,7 +440,7 @@ func ftruncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	}
-	return 0, f.SetAttr(t.Ctx(), t.FSCreds(), vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+	return 0, f.SetAttr(t.Ctx(), t.FSCreds(), vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1), SizeLimit: fileSizeLimit(t)})
 }
 
 func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -389,7 +448,7 @@ func truncate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, pathAt(t, unix.AT_FDCWD, a.Pointer(0), func(ctx context.Context, dir *vfs.File, path string) error {
-		return t.K.VFS.SetAttrAt(ctx, t.FSCreds(), t.FS(), dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1)})
+		return t.K.VFS.SetAttrAt(ctx, t.FSCreds(), t.FS(), dir, path, true, vfs.Attr{Mask: vfs.AttrSize, Size: a.Int64(1), SizeLimit: fileSizeLimit(t)})
 	})
 }
 

@@ -2,25 +2,30 @@ package linux
 
 import (
 	"context"
-	"encoding/binary"
+	"math"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/fs/pipe"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
 )
 
 // Handlers that move data between two files inside the sentry: sendfile,
-// copy_file_range, splice. The data goes through one sentry buffer
+// copy_file_range, splice, tee. The data goes through one sentry buffer
 // (usermem.Copy), which each file reads into or writes from directly;
-// nothing reaches the application's memory.
+// nothing reaches the application's memory. vmsplice, between a pipe and
+// the application's memory, is here too: readv and writev of a pipe.
 
 func registerTransfer(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
 	reg(st, unix.SYS_SENDFILE, "sendfile", sendfile, fd, fd, hex, i)
 	reg(st, unix.SYS_COPY_FILE_RANGE, "copy_file_range", copyFileRange, fd, hex, fd, hex, i, hex)
 	partial(st, unix.SYS_SPLICE, "splice", splice, "copies through the sentry; SPLICE_F_* flags are hints", fd, hex, fd, hex, i, hex)
+	partial(st, unix.SYS_TEE, "tee", tee, "copies through the sentry", fd, fd, i, hex)
+	partial(st, unix.SYS_VMSPLICE, "vmsplice", vmsplice, "copies through the sentry (no pages are gifted or shared)", fd, hex, i, hex)
 }
 
 // endpoint is one side of a transfer: a file and an optional explicit
@@ -82,11 +87,10 @@ func copyInOffset(t *kernel.Task, addr uintptr) (*int64, error) {
 	if addr == 0 {
 		return nil, nil
 	}
-	var b [8]byte
-	if err := t.CopyIn(addr, b[:]); err != nil {
+	var off int64
+	if err := kernel.CopyIn(t, addr, &off); err != nil {
 		return nil, err
 	}
-	off := int64(binary.LittleEndian.Uint64(b[:]))
 	if off < 0 {
 		return nil, unix.EINVAL
 	}
@@ -97,7 +101,7 @@ func copyOutOffset(t *kernel.Task, addr uintptr, off *int64) error {
 	if off == nil {
 		return nil
 	}
-	return t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, uint64(*off)))
+	return kernel.CopyOut(t, addr, off)
 }
 
 // twoFiles gets the files of a transfer, checking their access modes.
@@ -233,4 +237,114 @@ func splice(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	return uintptr(n), copyOutOffset(t, a.Pointer(3), outOff)
+}
+
+// spliceFlags are the flags splice, tee and vmsplice know.
+const spliceFlags = linux.SPLICE_F_MOVE | linux.SPLICE_F_NONBLOCK | linux.SPLICE_F_MORE | linux.SPLICE_F_GIFT
+
+// tee duplicates bytes queued in one pipe into another, in fs/splice.c's
+// order of checks; it waits for bytes and for room unless
+// SPLICE_F_NONBLOCK (the files' O_NONBLOCK does not matter, as in Linux).
+func tee(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	flags := uint32(a.Uint(3))
+	if flags&^spliceFlags != 0 {
+		return 0, unix.EINVAL
+	}
+	count := int(min(a.Pointer(2), uintptr(math.MaxInt32)))
+	if count == 0 {
+		return 0, nil
+	}
+	in, out, err := twoFiles(t, a.Int(0), a.Int(1))
+	if err != nil {
+		return 0, err
+	}
+	defer in.DecRef()
+	defer out.DecRef()
+	inPipe, ok1 := pipe.FromFile(in)
+	outPipe, ok2 := pipe.FromFile(out)
+	if !ok1 || !ok2 || inPipe == outPipe {
+		return 0, unix.EINVAL
+	}
+	n, err := retryOnPipes(t, flags, func() (int, error) { return inPipe.Tee(outPipe, count, t.MemoryAccount()) },
+		pipeEvents{inPipe, unix.POLLIN | unix.POLLHUP}, pipeEvents{outPipe, unix.POLLOUT | unix.POLLERR})
+	return uintptr(n), err
+}
+
+// pipeEvents are events of a pipe a splice call waits for.
+type pipeEvents struct {
+	p      *pipe.Pipe
+	events int16
+}
+
+// retryOnPipes runs op until it fails with something other than EAGAIN,
+// waiting for the events between tries, unless flags have
+// SPLICE_F_NONBLOCK; EINTR when the caller is interrupted.
+func retryOnPipes(t *kernel.Task, flags uint32, op func() (int, error), waits ...pipeEvents) (int, error) {
+	n, err := op()
+	if err != unix.EAGAIN || flags&linux.SPLICE_F_NONBLOCK != 0 {
+		return n, err
+	}
+	w := vfs.NewWaiter()
+	for _, pe := range waits {
+		e := w.Entry(pe.events)
+		pe.p.EventQueue().Add(e)
+		defer pe.p.EventQueue().Remove(e)
+	}
+	stop := vfs.Interrupt(t.Ctx())
+	for {
+		if n, err = op(); err != unix.EAGAIN {
+			return n, err
+		}
+		select {
+		case <-w.C():
+		case <-stop:
+			return 0, unix.EINTR
+		}
+	}
+}
+
+// vmsplice moves bytes between the caller's memory and a pipe: into it
+// for a descriptor open for writing, out of it for one open for reading,
+// as writev and readv do (the pages are copied, never gifted). Checks in
+// Linux's order: flags, the descriptor and its mode (EBADF), the iovecs,
+// then that it is a pipe (EBADF). SPLICE_F_NONBLOCK makes this call not
+// wait.
+func vmsplice(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	flags := uint32(a.Uint(3))
+	if flags&^spliceFlags != 0 {
+		return 0, unix.EINVAL
+	}
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	write := f.Writable()
+	if !write && !f.Readable() {
+		return 0, unix.EBADF
+	}
+	seq, err := t.IovecsIOSequence(a.Pointer(1), int(min(a.Pointer(2), uintptr(math.MaxInt32))))
+	if err != nil {
+		return 0, err
+	}
+	if seq.NumBytes() == 0 {
+		return 0, nil
+	}
+	p, ok := pipe.FromFile(f)
+	if !ok {
+		return 0, unix.EBADF
+	}
+	s := f.Impl().(vfs.Stream)
+	if !write {
+		if flags&linux.SPLICE_F_NONBLOCK != 0 {
+			return ioResult(vfs.PartialTransfer(seq.CopyOutFrom(usermem.ReaderFunc(func(b []byte) (int, error) { return s.Read(t.Ctx(), b) }))))
+		}
+		// A blocking read waits for the first bytes, as vmsplice does.
+		return readAt(t, f, seq, -1)
+	}
+	// Into the pipe: what fits, after waiting for room unless
+	// SPLICE_F_NONBLOCK (vmsplice_to_pipe waits once, not for all).
+	return ioResult(retryOnPipes(t, flags, func() (int, error) {
+		return vfs.PartialTransfer(seq.CopyInTo(usermem.WriterFunc(func(b []byte) (int, error) { return s.Write(t.Ctx(), b) })))
+	}, pipeEvents{p, unix.POLLOUT | unix.POLLERR}))
 }

@@ -1,7 +1,7 @@
 package linux
 
 import (
-	"encoding/binary"
+	"math/bits"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -139,32 +139,31 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func shmctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, ipcCtl(t, a, ipc.ShmStatSize, t.K.IPC.ShmCtl)
+	return 0, ipcCtl(t, a, t.K.IPC.ShmCtl)
 }
 
 func msgctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, ipcCtl(t, a, ipc.MsgStatSize, t.K.IPC.MsgCtl)
+	return 0, ipcCtl(t, a, t.K.IPC.MsgCtl)
 }
 
-// ipcCtl runs shmctl or msgctl: IPC_SET's structure is read before the
-// object is looked up, IPC_STAT's written after.
-func ipcCtl(t *kernel.Task, a kernel.SyscallArguments, statSize int, ctl func(*ipc.Caller, int, int, []byte) ([]byte, error)) error {
+// ipcCtl runs shmctl or msgctl on their structure DS (shmid64_ds,
+// msqid64_ds): IPC_SET's is read before the object is looked up,
+// IPC_STAT's written after.
+func ipcCtl[DS any](t *kernel.Task, a kernel.SyscallArguments, ctl func(*ipc.Caller, int, int, *DS) error) error {
 	id, cmd, buf := int(a.Int(0)), int(a.Int(1)), a.Pointer(2)
 	if id < 0 || cmd < 0 {
 		return unix.EINVAL
 	}
-	var in []byte
+	var ds DS
 	if cmd == ipc.SET {
-		in = make([]byte, statSize)
-		if err := t.CopyIn(buf, in); err != nil {
+		if err := kernel.CopyIn(t, buf, &ds); err != nil {
 			return err
 		}
 	}
-	out, err := ctl(ipcCaller(t), id, cmd, in)
-	if err != nil || out == nil {
+	if err := ctl(ipcCaller(t), id, cmd, &ds); err != nil || cmd != ipc.STAT {
 		return err
 	}
-	return t.CopyOut(buf, out)
+	return kernel.CopyOut(t, buf, &ds)
 }
 
 func semget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -189,14 +188,13 @@ func semtimedopImpl(t *kernel.Task, id int32, sopsAddr, nsops, timeoutAddr uintp
 	if nsops > 500 { // SEMOPM
 		return 0, unix.E2BIG
 	}
-	b := make([]byte, 6*nsops)
-	if err := t.CopyIn(sopsAddr, b); err != nil {
+	sops := make([]linux.Sembuf, nsops)
+	if err := kernel.CopyInSlice(t, sopsAddr, sops); err != nil {
 		return 0, err
 	}
 	ops := make([]ipc.SemBuf, nsops)
-	for i := range ops {
-		ops[i] = ipc.SemBuf{Num: binary.LittleEndian.Uint16(b[6*i:]), Op: int16(binary.LittleEndian.Uint16(b[6*i+2:])),
-			Flags: int16(binary.LittleEndian.Uint16(b[6*i+4:]))}
+	for i, o := range sops {
+		ops[i] = ipc.SemBuf{Num: o.SemNum, Op: o.SemOp, Flags: o.SemFlg}
 	}
 	timeout := time.Duration(-1)
 	if timeoutAddr != 0 {
@@ -214,31 +212,38 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if id < 0 {
 		return 0, unix.EINVAL
 	}
-	var in []byte
+	var ds linux.SemidDS
+	var vals []uint16
 	switch cmd {
 	case ipc.SET:
-		in = make([]byte, ipc.SemStatSize)
+		if err := kernel.CopyIn(t, arg, &ds); err != nil {
+			return 0, err
+		}
 	case linux.SETALL:
 		n, err := t.K.IPC.SemCount(id)
 		if err != nil {
 			return 0, err
 		}
-		in = make([]byte, 2*n)
-	}
-	if in != nil {
-		if err := t.CopyIn(arg, in); err != nil {
+		vals = make([]uint16, n)
+		if err := kernel.CopyInSlice(t, arg, vals); err != nil {
 			return 0, err
 		}
 	}
-	ret, out, err := t.K.IPC.SemCtl(ipcCaller(t), id, num, cmd, int32(arg), in)
-	if err != nil {
+	ret, all, err := t.K.IPC.SemCtl(ipcCaller(t), id, num, cmd, int32(arg), &ds, vals)
+	switch {
+	case err != nil:
 		return 0, err
-	}
-	if out != nil {
-		return 0, t.CopyOut(arg, out)
+	case cmd == ipc.STAT:
+		return 0, kernel.CopyOut(t, arg, &ds)
+	case cmd == linux.GETALL:
+		return 0, kernel.CopyOutSlice(t, arg, all)
 	}
 	return uintptr(ret), nil
 }
+
+// msgTextOffset is offsetof(struct msgbuf, mtext): the text follows the
+// type, a long.
+const msgTextOffset = bits.UintSize / 8
 
 func msgget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	id, err := t.K.IPC.MsgGet(ipcCaller(t), a.Int(0), int(a.Int(1)))
@@ -248,20 +253,19 @@ func msgget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // msgsnd reads the type first, as Linux does (EFAULT before any other
 // check), then the text.
 func msgsnd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var typ [8]byte
-	if err := t.CopyIn(a.Pointer(1), typ[:]); err != nil {
+	var mtype int64 // struct msgbuf's mtype
+	if err := kernel.CopyIn(t, a.Pointer(1), &mtype); err != nil {
 		return 0, err
 	}
 	size := a.Int64(2)
 	if !ipc.MsgSizeOK(size) || a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
-	mtype := int64(binary.LittleEndian.Uint64(typ[:]))
 	if mtype < 1 {
 		return 0, unix.EINVAL
 	}
 	text := make([]byte, size)
-	if err := t.CopyIn(a.Pointer(1)+8, text); err != nil {
+	if err := t.CopyIn(a.Pointer(1)+msgTextOffset, text); err != nil {
 		return 0, err
 	}
 	return 0, t.K.IPC.MsgSnd(ipcCaller(t), int(a.Int(0)), mtype, text, int(a.Int(3)))
@@ -276,8 +280,10 @@ func msgrcv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	// The message has left the queue: a bad buffer loses it, as in Linux.
-	out := binary.LittleEndian.AppendUint64(nil, uint64(typ))
-	if err := t.CopyOut(a.Pointer(1), append(out, text...)); err != nil {
+	if err := kernel.CopyOut(t, a.Pointer(1), &typ); err != nil {
+		return 0, err
+	}
+	if err := t.CopyOut(a.Pointer(1)+msgTextOffset, text); err != nil {
 		return 0, err
 	}
 	return uintptr(len(text)), nil

@@ -31,7 +31,12 @@ func pidfdSendSignal(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error)
 	if flags&^7 != 0 || flags&(flags-1) != 0 {
 		return 0, unix.EINVAL
 	}
-	p, err := pidfdFile(t, a.Int(0))
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	p, err := kernel.SignalTargetOf(f)
+	f.DecRef()
 	if err != nil {
 		return 0, err
 	}

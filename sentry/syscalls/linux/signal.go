@@ -31,7 +31,7 @@ func registerSignal(st *kernel.SyscallTable) {
 
 // sigsetSize is the only sigsetsize the rt_sig* syscalls take: the
 // kernel's sigset_t, linux.SignalSet.
-const sigsetSize = 8
+const sigsetSize = linux.SignalSetSize
 
 func rtSigaction(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	sig := int(a.Int(0))
@@ -151,6 +151,11 @@ func tkill(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func tgkill(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Int(0) <= 0 {
+		// -1 would be sendToThread's "any process": a caller's -1 is
+		// not a process.
+		return 0, unix.EINVAL
+	}
 	return 0, sendToThread(t, int(a.Int(0)), int(a.Int(1)), a.Int(2))
 }
 

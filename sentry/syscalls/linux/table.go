@@ -66,6 +66,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerSchedPolicy,
 	registerProcessVM,
 	registerFilesystem,
+	registerFileHandle,
 }
 
 // reg is shorthand for a fully implemented entry.

@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -11,10 +10,10 @@ import (
 )
 
 func registerTimer(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_SETITIMER, "setitimer", setitimer, "ITIMER_REAL only; the CPU-time timers are EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_GETITIMER, "getitimer", getitimer, "ITIMER_REAL only; the CPU-time timers are EINVAL", kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SETITIMER, "setitimer", setitimer, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_GETITIMER, "getitimer", getitimer, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_ALARM, "alarm", alarm, kernel.ArgInt)
-	partial(st, unix.SYS_TIMER_CREATE, "timer_create", timerCreate, "CLOCK_REALTIME/MONOTONIC/BOOTTIME with SIGEV_SIGNAL, SIGEV_THREAD_ID or SIGEV_NONE", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_TIMER_CREATE, "timer_create", timerCreate, "CLOCK_REALTIME/MONOTONIC/BOOTTIME/TAI and the caller's CPU-time clocks (a thread's is its process's) with SIGEV_SIGNAL, SIGEV_THREAD_ID or SIGEV_NONE; no alarm clocks", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_TIMER_SETTIME, "timer_settime", timerSettime, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_TIMER_GETTIME, "timer_gettime", timerGettime, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_TIMER_GETOVERRUN, "timer_getoverrun", timerGetoverrun, kernel.ArgInt)
@@ -24,32 +23,45 @@ func registerTimer(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_TIMERFD_GETTIME, "timerfd_gettime", timerfdGettime, kernel.ArgFD, kernel.ArgHex)
 }
 
-// itimerval is {interval, value} as two struct timevals.
+// readItimerval reads a struct itimerval: EINVAL if a time is negative
+// or has microseconds out of range.
 func readItimerval(t *kernel.Task, addr uintptr) (value, interval time.Duration, err error) {
-	var b [32]byte
-	if err := t.CopyIn(addr, b[:]); err != nil {
+	var it linux.ItimerVal
+	if err := kernel.CopyIn(t, addr, &it); err != nil {
 		return 0, 0, err
 	}
-	tv := func(o int) (time.Duration, bool) {
-		sec, usec := int64(binary.LittleEndian.Uint64(b[o:])), int64(binary.LittleEndian.Uint64(b[o+8:]))
-		return time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond, sec >= 0 && usec >= 0 && usec < 1e6
+	for _, tv := range []linux.Timeval{it.Interval, it.Value} {
+		if tv.Sec < 0 || tv.Usec < 0 || tv.Usec >= 1e6 {
+			return 0, 0, unix.EINVAL
+		}
 	}
-	interval, ok1 := tv(0)
-	value, ok2 := tv(16)
-	if !ok1 || !ok2 {
-		return 0, 0, unix.EINVAL
+	d := func(tv linux.Timeval) time.Duration {
+		return time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond
 	}
-	return value, interval, nil
+	return d(it.Value), d(it.Interval), nil
 }
 
-func itimervalBytes(value, interval time.Duration) []byte {
-	return append(timevalBytes(interval), timevalBytes(value)...)
+// copyOutItimerval writes a struct itimerval.
+func copyOutItimerval(t *kernel.Task, addr uintptr, value, interval time.Duration) error {
+	it := linux.ItimerVal{Interval: timeval(interval), Value: timeval(value)}
+	return kernel.CopyOut(t, addr, &it)
 }
 
+// itimer is the process's interval timer which (ITIMER_REAL, ITIMER_VIRTUAL
+// or ITIMER_PROF), or nil.
+func itimer(t *kernel.Task, which int32) *kernel.IntervalTimer {
+	switch which {
+	case unix.ITIMER_REAL:
+		return t.TG.RealTimer()
+	case unix.ITIMER_VIRTUAL, unix.ITIMER_PROF:
+		return t.TG.CPUTimer(int(which))
+	}
+	return nil
+}
+
+// setitimer in Linux's order: the new value is read (EFAULT, EINVAL),
+// then which is checked, then the old value written.
 func setitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Int(0) != unix.ITIMER_REAL {
-		return 0, unix.EINVAL
-	}
 	var value, interval time.Duration
 	if a.Pointer(1) != 0 {
 		var err error
@@ -57,19 +69,24 @@ func setitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	}
-	oldV, oldI := t.TG.RealTimer().Set(value, interval)
+	it := itimer(t, a.Int(0))
+	if it == nil {
+		return 0, unix.EINVAL
+	}
+	oldV, oldI := it.Set(value, interval)
 	if a.Pointer(2) != 0 {
-		return 0, t.CopyOut(a.Pointer(2), itimervalBytes(oldV, oldI))
+		return 0, copyOutItimerval(t, a.Pointer(2), oldV, oldI)
 	}
 	return 0, nil
 }
 
 func getitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Int(0) != unix.ITIMER_REAL {
+	it := itimer(t, a.Int(0))
+	if it == nil {
 		return 0, unix.EINVAL
 	}
-	v, i := t.TG.RealTimer().Get()
-	return 0, t.CopyOut(a.Pointer(1), itimervalBytes(v, i))
+	v, i := it.Get()
+	return 0, copyOutItimerval(t, a.Pointer(1), v, i)
 }
 
 func alarm(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -81,10 +98,54 @@ func alarm(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return secs, nil
 }
 
-func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	switch a.Int(0) {
-	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
+// cpuClock returns the CPU-time clock a timer on clock runs on, nil if it
+// is not one: CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, or the
+// encoded clock of a process or thread of the sandbox (clock_getcpuclockid,
+// which the C library's timer_create passes even for the caller's own), of
+// kind CPUCLOCK_PROF (user and system time), CPUCLOCK_VIRT (user) or
+// CPUCLOCK_SCHED (both, here). A thread's CPU time is its process's, as
+// clock_gettime reads it. ok is false for an encoded clock that names no
+// task, or no kind.
+func cpuClock(t *kernel.Task, clock int32) (cpu func() time.Duration, ok bool) {
+	tg, kind := t.TG, int32(linux.CPUCLOCK_SCHED)
+	switch {
+	case clock == unix.CLOCK_PROCESS_CPUTIME_ID || clock == unix.CLOCK_THREAD_CPUTIME_ID:
+	case clock < 0:
+		kind = clock & linux.CPUCLOCK_CLOCK_MASK
+		if kind == linux.CLOCKFD {
+			return nil, false
+		}
+		if pid := int(^(clock >> 3)); pid != 0 {
+			o := t.K.Task(pid)
+			if o == nil || clock&linux.CPUCLOCK_PERTHREAD_MASK == 0 && o.PID() != pid {
+				return nil, false
+			}
+			tg = o.TG
+		}
 	default:
+		return nil, true
+	}
+	if kind == linux.CPUCLOCK_VIRT {
+		return func() time.Duration { u, _ := tg.CPUTime(); return u }, true
+	}
+	return func() time.Duration { u, s := tg.CPUTime(); return u + s }, true
+}
+
+func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	clock := a.Int(0)
+	cpu, ok := cpuClock(t, clock)
+	switch {
+	case !ok:
+		return 0, unix.EINVAL
+	case cpu != nil:
+	case clock == unix.CLOCK_REALTIME, clock == unix.CLOCK_MONOTONIC, clock == unix.CLOCK_BOOTTIME, clock == unix.CLOCK_TAI:
+	default:
+		// Clocks without timers (the raw and coarse ones; the alarm
+		// clocks, which need a real-time clock device) are EOPNOTSUPP,
+		// unknown ones EINVAL.
+		if validClock(clock) {
+			return 0, unix.EOPNOTSUPP
+		}
 		return 0, unix.EINVAL
 	}
 	notify, sig, value, target := int32(linux.SIGEV_SIGNAL), int32(unix.SIGALRM), uint64(0), t
@@ -101,12 +162,21 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			}
 		}
 	}
+	if notify == linux.SIGEV_THREAD {
+		// The C library's threads are its own business: to the kernel
+		// SIGEV_THREAD is a signal to the process (good_sigevent).
+		notify = linux.SIGEV_SIGNAL
+	}
 	if notify != linux.SIGEV_NONE && (sig < 1 || sig > 64) || notify != linux.SIGEV_SIGNAL && notify != linux.SIGEV_NONE && notify != linux.SIGEV_THREAD_ID {
 		return 0, unix.EINVAL
 	}
 	tt := t.TG.PosixTimers()
 	var id int
-	it := kernel.NewIntervalTimer(func() {
+	newTimer := kernel.NewIntervalTimer
+	if cpu != nil {
+		newTimer = func(fire func()) *kernel.IntervalTimer { return kernel.NewCPUTimer(cpu, fire) }
+	}
+	it := newTimer(func() {
 		if notify == linux.SIGEV_NONE {
 			return
 		}
@@ -119,46 +189,55 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			t.TG.SendSignal(si)
 		}
 	})
-	it.Clock = a.Int(0)
+	it.Clock = clock
 	id = tt.Add(it)
-	return 0, t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint32(nil, uint32(id)))
+	timerID := int32(id) // timer_t is an int to the kernel
+	return 0, kernel.CopyOut(t, a.Pointer(2), &timerID)
 }
 
-func itimerspecBytes(value, interval time.Duration) []byte {
-	ts := func(d time.Duration) []byte { return timespecBytes(unix.NsecToTimespec(d.Nanoseconds())) }
-	return append(ts(interval), ts(value)...)
+// copyOutItimerspec writes a struct itimerspec.
+func copyOutItimerspec(t *kernel.Task, addr uintptr, value, interval time.Duration) error {
+	its := linux.Itimerspec{Interval: linux.DurationToTimespec(interval), Value: linux.DurationToTimespec(value)}
+	return kernel.CopyOut(t, addr, &its)
 }
 
-// copyInItimerspec reads a struct itimerspec: {interval, value}.
+// copyInItimerspec reads a struct itimerspec, each time checked as
+// copyInTimespec checks it.
 func copyInItimerspec(t *kernel.Task, addr uintptr) (value, interval time.Duration, err error) {
-	if interval, err = copyInTimespec(t, addr); err != nil {
+	var its linux.Itimerspec
+	if err := kernel.CopyIn(t, addr, &its); err != nil {
 		return 0, 0, err
 	}
-	if value, err = copyInTimespec(t, addr+16); err != nil {
-		return 0, 0, err
+	if !its.Valid() {
+		return 0, 0, unix.EINVAL
 	}
-	return value, interval, nil
+	return timespecDuration(its.Value), timespecDuration(its.Interval), nil
 }
 
 func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	it := t.TG.PosixTimers().Get(int(a.Int(0)))
-	if it == nil {
+	if a.Pointer(2) == 0 {
 		return 0, unix.EINVAL
 	}
 	value, interval, err := copyInItimerspec(t, a.Pointer(2))
 	if err != nil {
 		return 0, err
 	}
+	it := t.TG.PosixTimers().Get(int(a.Int(0)))
+	if it == nil {
+		return 0, unix.EINVAL
+	}
 	if a.Int(1)&unix.TIMER_ABSTIME != 0 && value > 0 {
-		now, err := t.K.Clocks.Now(it.Clock)
-		if err != nil {
-			return 0, err
+		now, ok := it.CPUNow()
+		if !ok {
+			if now, err = t.K.Clocks.Now(it.Clock); err != nil {
+				return 0, err
+			}
 		}
 		value = max(value-now, time.Nanosecond)
 	}
 	oldV, oldI := it.Set(value, interval)
 	if a.Pointer(3) != 0 {
-		return 0, t.CopyOut(a.Pointer(3), itimerspecBytes(oldV, oldI))
+		return 0, copyOutItimerspec(t, a.Pointer(3), oldV, oldI)
 	}
 	return 0, nil
 }
@@ -169,7 +248,7 @@ func timerGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	v, i := it.Get()
-	return 0, t.CopyOut(a.Pointer(1), itimerspecBytes(v, i))
+	return 0, copyOutItimerspec(t, a.Pointer(1), v, i)
 }
 
 func timerGetoverrun(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
