@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"reflect"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,7 +15,7 @@ import (
 func Read[T any](m Memory, addr uintptr) (T, error) {
 	var v T
 	n := binary.Size(&v)
-	if n < 0 {
+	if n < 0 || reflect.TypeFor[T]().Kind() == reflect.Slice {
 		return v, fmt.Errorf("interpose.Read: %T has no fixed size", v)
 	}
 	buf := make([]byte, n)
