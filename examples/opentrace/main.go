@@ -18,10 +18,7 @@ func tracer(w io.Writer) *interpose.Hooks {
 	h := &interpose.Hooks{}
 	for nr, arg := range map[uintptr]int{unix.SYS_OPEN: 0, unix.SYS_CREAT: 0, unix.SYS_OPENAT: 1, unix.SYS_OPENAT2: 1} {
 		h.After(nr, func(c *interpose.Call, r *interpose.Result) {
-			path, err := c.String(arg, unix.PathMax)
-			if err != nil {
-				path = fmt.Sprintf("<%v>", err)
-			}
+			path, _ := c.String(arg, unix.PathMax) // "" if the path cannot be read
 			res := fmt.Sprint(r.Value)
 			if r.Errno != 0 {
 				res = "-1 " + unix.ErrnoName(r.Errno)
