@@ -57,7 +57,6 @@ nothing: see package monitor's documentation for what it cannot do.
 }
 
 func (c *traceCmd) SetFlags(f *flag.FlagSet) {
-	oneLineFlagErrors(f, c)
 	f.StringVar(&c.monitor, "monitor", "unotify", "the monitor: unotify (seccomp user notification) or ptrace")
 	f.BoolVar(&c.strace, "strace", false, "show the stopped syscalls as strace does, on stderr")
 	f.StringVar(&c.straceLog, "strace-log", "", "write the --strace output to `FILE` instead of stderr")
@@ -69,10 +68,10 @@ func (c *traceCmd) SetFlags(f *flag.FlagSet) {
 func (c *traceCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
 	argv := f.Args()
 	if len(argv) == 0 {
-		return fail(1, "trace: missing command; usage: runsc-lite trace [flags] -- CMD [ARGS...]")
+		return fail(exitUsage, "trace: missing command; usage: runsc-lite trace [flags] -- CMD [ARGS...]")
 	}
 	if _, ok := monitor.Monitors[c.monitor]; !ok {
-		return fail(1, "--monitor=%s: unknown monitor (have ptrace, unotify)", c.monitor)
+		return fail(exitUsage, "--monitor=%s: unknown monitor (have ptrace, unotify)", c.monitor)
 	}
 	table, err := linux.NewTable()
 	if err != nil {
@@ -80,20 +79,20 @@ func (c *traceCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subco
 	}
 	hooks, err := policyHooks(table, c.deny, c.answer)
 	if err != nil {
-		return fail(1, "%v", err)
+		return fail(exitUsage, "%v", err)
 	}
 	cfg := monitor.Config{Monitor: c.monitor, Argv: argv, Env: os.Environ(), Hooks: hooks,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	if c.syscalls != "" {
 		set, err := strace.ParseFilter(c.syscalls, table)
 		if err != nil {
-			return fail(1, "--syscalls=%s: %v", c.syscalls, err)
+			return fail(exitUsage, "--syscalls=%s: %v", c.syscalls, err)
 		}
 		for nr := range set {
 			cfg.Watch = append(cfg.Watch, nr)
 		}
 		if len(cfg.Watch) == 0 {
-			return fail(1, "--syscalls=%s: names no syscall", c.syscalls)
+			return fail(exitUsage, "--syscalls=%s: names no syscall", c.syscalls)
 		}
 	}
 	if c.strace || c.straceLog != "" {

@@ -34,7 +34,8 @@ func TestTrace(t *testing.T) {
 	}
 }
 
-// TestTraceBadInput: one line naming the problem, exit status 1.
+// TestTraceBadInput: one line naming the problem, exit status 2 (a usage
+// error).
 func TestTraceBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"trace", "--monitor=bogus", "--", "/bin/true"},
@@ -45,8 +46,8 @@ func TestTraceBadInput(t *testing.T) {
 		{"trace"},
 	} {
 		r := runscLite(t, runOpts{}, args...)
-		if r.code != 1 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || r.stderr == "" {
-			t.Errorf("%q: want exit 1 and one line; got %v", args, r)
+		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || r.stderr == "" {
+			t.Errorf("%q: want exit 2 and one line; got %v", args, r)
 		}
 	}
 	if r := runscLite(t, runOpts{}, "trace", "--", "/no/such/command"); r.code != 127 {

@@ -879,6 +879,11 @@ static void mode_devices(void)
 	T(mknod("/tmp/vda", S_IFBLK | 0600, makedev(253, 0)));
 	T(mknod("mem", S_IFCHR | 0600, makedev(1, 1)));
 	T(mknodat(AT_FDCWD, "kvm", S_IFCHR | 0600, makedev(10, 232)));
+	/* A node the sandbox's root made opens the sandbox's device of that
+	 * type and numbers, or nothing: never the host's. */
+	T(open("/tmp/mem", O_RDWR));
+	T(open("/tmp/vda", O_RDWR));
+	T(open("kvm", O_RDWR));
 	T(open("/proc/sysrq-trigger", O_WRONLY));
 	T(open("/proc/kcore", O_RDONLY));
 	T(open("/sys/firmware/efi/efivars", O_RDONLY));
