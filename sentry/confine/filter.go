@@ -150,6 +150,9 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_SOCKETPAIR, rule: args(seccomp.EqualTo(unix.AF_UNIX), seccomp.EqualTo(unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC))},
 	{nr: unix.SYS_SENDMSG},
 	{nr: unix.SYS_RECVMSG},
+	// The control server (package control): connections to its socket,
+	// which the sentry's parent bound and listens on, are accepted here.
+	{nr: unix.SYS_ACCEPT4, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.SOCK_CLOEXEC))},
 
 	// Stub processes: their memory, their signals, their lifetimes (the
 	// forkserver is waited for through its pidfd).
@@ -164,6 +167,13 @@ var hostSyscalls = []hostSyscall{
 		unix.PTRACE_GET_SYSCALL_INFO), only: "ptrace"},
 	{nr: unix.SYS_WAIT4, only: "ptrace"},
 	{nr: unix.SYS_PIDFD_GETFD, only: "ptrace"},
+
+	// The control server's CPU profile: the Go runtime's profiling timers
+	// (a per-thread timer_create, setitimer where that fails).
+	{nr: unix.SYS_TIMER_CREATE},
+	{nr: unix.SYS_TIMER_SETTIME},
+	{nr: unix.SYS_TIMER_DELETE},
+	{nr: unix.SYS_SETITIMER, rule: args(seccomp.EqualTo(unix.ITIMER_PROF))},
 
 	// What the sandbox's own files show of the host, and the sentry's own
 	// CPU time, which the sandbox's counts.

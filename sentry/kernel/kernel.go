@@ -60,7 +60,6 @@ type Kernel struct {
 	Platform platform.Platform
 	VFS      *vfs.VFS
 	Syscalls *SyscallTable
-	Strace   Tracer // nil: off
 	// Hooks are the embedding program's syscall hooks (package
 	// interpose); nil: none, and dispatch never looks at them.
 	Hooks *interpose.Hooks
@@ -86,6 +85,9 @@ type Kernel struct {
 	// CPU holds the CPU time of the sandbox's address spaces that are
 	// gone (stats.go).
 	CPU *usage.CPU
+
+	// observe holds the syscall tracer and counters (observe.go).
+	observe observers
 
 	cpus  int   // how many CPUs the sandbox may use (stats.go)
 	stats stats // the load average and the last CPU time reported

@@ -40,7 +40,6 @@ func ChildInfo(sig, code int32, pid int, uid uint32, status int32) SigInfo {
 	return si
 }
 
-
 // pendingSet is the signals waiting for delivery, with the siginfo of each
 // (standard signals do not queue: a second one while pending is lost).
 type pendingSet struct {
@@ -303,8 +302,8 @@ func (t *Task) deliverSignals() {
 			return
 		}
 		sig := int(si.Signo)
-		if t.K.Strace != nil && sig != int(unix.SIGKILL) {
-			t.K.Strace.Signal(t, &si)
+		if tr := t.K.observe.strace.Load(); tr != nil && sig != int(unix.SIGKILL) {
+			(*tr).Signal(t, &si)
 		}
 		act := t.TG.SigAction(sig)
 		switch h := act.Handler; {

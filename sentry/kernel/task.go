@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -288,6 +289,7 @@ func (t *Task) Run() {
 		case platform.EventSyscall:
 			t.syscall()
 		case platform.EventFault:
+			t.K.observe.faults.Add(1)
 			if t.MM().HandleFault(ev.Fault.Addr, ev.Fault.Access) {
 				continue
 			}
@@ -308,8 +310,9 @@ func (t *Task) syscall() {
 	args := SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}
 	st := t.K.Syscalls
 	s, ok := st.Entries[nr]
-	if t.K.Strace != nil {
-		t.K.Strace.SyscallEnter(t, nr, args)
+	tr := t.K.observe.strace.Load() // one load: the same tracer sees the exit
+	if tr != nil {
+		(*tr).SyscallEnter(t, nr, args)
 	}
 	var ret uintptr
 	var err error
@@ -318,12 +321,22 @@ func (t *Task) syscall() {
 			t.Log().Warn("unimplemented syscall", "nr", nr, "name", st.Name(nr))
 		}
 		err = unix.ENOSYS
-	} else if h := t.K.Hooks; h != nil && h.Watches(nr) {
-		ret, err = t.interposed(h, nr, s, &args)
 	} else {
-		t.inSyscall.Store(true)
-		ret, err = s.Fn(t, args)
-		t.inSyscall.Store(false)
+		obs := t.K.observe.counters.Load()
+		var start time.Time
+		if obs != nil {
+			start = time.Now()
+		}
+		if h := t.K.Hooks; h != nil && h.Watches(nr) {
+			ret, err = t.interposed(h, nr, s, &args)
+		} else {
+			t.inSyscall.Store(true)
+			ret, err = s.Fn(t, args)
+			t.inSyscall.Store(false)
+		}
+		if obs != nil {
+			(*obs).Syscall(nr, time.Since(start))
+		}
 	}
 	var errno unix.Errno
 	switch {
@@ -348,12 +361,12 @@ func (t *Task) syscall() {
 		// RLIMIT_FSIZE: the caller is told by SIGXFSZ too.
 		t.SendSignal(NewSigInfo(int32(unix.SIGXFSZ), linux.SI_USER, 0, 0))
 	}
-	if t.K.Strace != nil {
+	if tr != nil {
 		var failed error
 		if errno != 0 {
 			failed = errno
 		}
-		t.K.Strace.SyscallExit(t, nr, args, ret, failed)
+		(*tr).SyscallExit(t, nr, args, ret, failed)
 	}
 	t.Regs.Rax = uint64(ret)
 	t.restartErr = 0
@@ -400,8 +413,8 @@ func (t *Task) release() {
 	}
 	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
-	if k.Strace != nil {
-		k.Strace.TaskExit(t, st)
+	if tr := k.observe.strace.Load(); tr != nil {
+		(*tr).TaskExit(t, st)
 	}
 	if died {
 		// Threads that ended together each saw another: apply them now

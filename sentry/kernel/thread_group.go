@@ -277,3 +277,10 @@ func (tg *ThreadGroup) resetHandlersForExec() {
 		}
 	}
 }
+
+// NumTasks returns how many threads the group has.
+func (tg *ThreadGroup) NumTasks() int {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	return len(tg.tasks)
+}
