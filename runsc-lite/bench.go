@@ -27,6 +27,7 @@ type benchCmd struct {
 	svgPath   string
 	runsc     string
 	platforms string
+	monitors  string
 	cache     string
 	timeout   time.Duration
 }
@@ -59,6 +60,7 @@ func (c *benchCmd) SetFlags(f *flag.FlagSet) {
 	f.StringVar(&c.svgPath, "svg", "", "write a bar chart of the ratios to native to `FILE`")
 	f.StringVar(&c.runsc, "runsc", "", "gVisor's runsc binary at `PATH` (default: runsc in PATH; none to skip gVisor)")
 	f.StringVar(&c.platforms, "platforms", "systrap,ptrace", "comma-separated platforms to compare")
+	f.StringVar(&c.monitors, "monitors", "unotify,ptrace", "comma-separated host monitors to compare (`runsc-lite trace`, every syscall stopped); none for none")
 	f.StringVar(&c.cache, "cache", "", "`DIR` for compiled workloads, not under /tmp (default: the user cache directory)")
 	f.DurationVar(&c.timeout, "timeout", 0, "a run taking longer fails (default 2m, 30s with --quick)")
 }
@@ -121,7 +123,11 @@ func (c *benchCmd) config() (bench.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Runners = bench.Runners(self, runsc, platforms)
+	monitors, err := parseMonitors(c.monitors)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Runners = bench.Runners(self, runsc, platforms, monitors)
 	if cfg.Dir, err = cacheDir(c.cache); err != nil {
 		return cfg, err
 	}
@@ -226,4 +232,19 @@ func writeFile(path string, res *bench.Result, write func(io.Writer, *bench.Resu
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// parseMonitors checks a comma-separated list of host monitors.
+func parseMonitors(list string) ([]string, error) {
+	var out []string
+	for _, m := range strings.Split(list, ",") {
+		switch m = strings.TrimSpace(m); m {
+		case "unotify", "ptrace":
+			out = append(out, m)
+		case "", "none":
+		default:
+			return nil, fmt.Errorf("--monitors: unknown monitor %q; want unotify, ptrace or none", m)
+		}
+	}
+	return out, nil
 }

@@ -61,7 +61,12 @@ type globalFlags struct {
 	network   string
 	strace    bool
 	straceLog string
-	debugLog  string
+	// straceFilter, straceTiming and straceSummary are strace's -e
+	// trace=, -T and -c; each implies --strace.
+	straceFilter  string
+	straceTiming  bool
+	straceSummary bool
+	debugLog      string
 	// runc's, which containerd passes before the OCI verbs (oci_cmds.go).
 	root          string
 	log           string
@@ -88,6 +93,15 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 	def("strace", func() { f.BoolVar(&g.strace, "strace", g.strace, "print every syscall: name, arguments, result") })
 	def("strace-log", func() {
 		f.StringVar(&g.straceLog, "strace-log", g.straceLog, "write the --strace output to `FILE` instead of stderr (implies --strace)")
+	})
+	def("strace-filter", func() {
+		f.StringVar(&g.straceFilter, "strace-filter", g.straceFilter, "show only the syscalls of `EXPR`, strace's -e trace= syntax: names and %file, %network, %process, %signal, %memory, %ipc, comma-separated; a leading ! negates (implies --strace)")
+	})
+	def("strace-timing", func() {
+		f.BoolVar(&g.straceTiming, "strace-timing", g.straceTiming, "show the time spent in each syscall, as strace -T (implies --strace)")
+	})
+	def("strace-summary", func() {
+		f.BoolVar(&g.straceSummary, "strace-summary", g.straceSummary, "count syscalls and print strace -c's table at the end instead of every call (implies --strace)")
 	})
 	def("debug-log", func() {
 		f.StringVar(&g.debugLog, "debug-log", g.debugLog, "write the sentry's debug log to `FILE`")
@@ -128,6 +142,7 @@ func newCLI(stdout, stderr io.Writer) *cli {
 	c.top.Usage = func() {}
 	c.cmdr.Register(&runCmd{name: "run", g: c.globals}, groupRunning)
 	c.cmdr.Register(&runCmd{name: "do", g: c.globals}, groupRunning)
+	c.cmdr.Register(&traceCmd{}, groupRunning)
 	c.cmdr.Register(&syscallsCmd{}, groupInspection)
 	c.cmdr.Register(&versionCmd{}, groupInspection)
 	c.cmdr.Register(&benchCmd{}, groupBench)

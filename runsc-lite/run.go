@@ -197,7 +197,8 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	cfg := sentryConfig{
 		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, Platform: c.g.platform, Argv: argv, Env: env,
 		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1,
-		Strace: c.g.strace || c.g.straceLog != "",
+		Strace:       c.g.strace || c.g.straceLog != "" || c.g.straceFilter != "" || c.g.straceTiming || c.g.straceSummary,
+		StraceFilter: c.g.straceFilter, StraceTiming: c.g.straceTiming, StraceSummary: c.g.straceSummary,
 	}
 	if cfg.MemoryLimit == 0 {
 		cfg.MemoryLimit = usage.DefaultLimit()

@@ -42,6 +42,10 @@ type sentryConfig struct {
 	LogFile     int
 	Strace      bool
 	StraceFile  int
+	// StraceFilter, StraceTiming and StraceSummary are sandbox.Config's.
+	StraceFilter  string
+	StraceTiming  bool
+	StraceSummary bool
 	// CgroupFiles are the sandbox cgroup's cgroup.procs files, open for
 	// writing, that its forkserver joins.
 	CgroupFiles []int
@@ -166,6 +170,7 @@ func sentryMain() int {
 		},
 	}
 	if cfg.Strace {
+		sc.StraceFilter, sc.StraceTiming, sc.StraceSummary = cfg.StraceFilter, cfg.StraceTiming, cfg.StraceSummary
 		sc.Strace = os.Stderr
 		if f := file(cfg.StraceFile); f != nil {
 			sc.Strace = f

@@ -348,7 +348,7 @@ func (srv *Server) logging(req Request) error {
 	}
 	if req.Strace != nil {
 		if *req.Strace {
-			srv.S.K.SetStrace(strace.New(srv.StraceOut))
+			srv.S.K.SetStrace(strace.New(srv.StraceOut, srv.S.K.Syscalls, strace.Options{}))
 		} else {
 			srv.S.K.SetStrace(nil)
 		}

@@ -28,6 +28,7 @@ package kernel
 
 import (
 	"log/slog"
+	"runsc-lite/interpose"
 	"sync"
 	"time"
 
@@ -43,9 +44,16 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// Tracer prints syscalls (package strace).
+// Tracer prints syscalls, signals and the ends of tasks (package strace).
 type Tracer interface {
-	Syscall(t *Task, nr uintptr, args SyscallArguments, ret uintptr, errno error)
+	// SyscallEnter is a call on its way in, SyscallExit its return with
+	// ret, or err (an errno) if it failed.
+	SyscallEnter(t *Task, nr uintptr, args SyscallArguments)
+	SyscallExit(t *Task, nr uintptr, args SyscallArguments, ret uintptr, err error)
+	// Signal is a signal delivered to t (any but SIGKILL).
+	Signal(t *Task, si *SigInfo)
+	// TaskExit is the end of t.
+	TaskExit(t *Task, st ExitStatus)
 }
 
 // Kernel is one sandbox.
@@ -53,7 +61,10 @@ type Kernel struct {
 	Platform platform.Platform
 	VFS      *vfs.VFS
 	Syscalls *SyscallTable
-	Log      *slog.Logger
+	// Hooks are the embedding program's syscall hooks (package
+	// interpose); nil: none, and dispatch never looks at them.
+	Hooks *interpose.Hooks
+	Log   *slog.Logger
 	// Hostname is what uname reports.
 	Hostname string
 	// Started is when the sandbox started (/proc/uptime, btime).

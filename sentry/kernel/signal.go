@@ -312,6 +312,9 @@ func (t *Task) deliverSignals() {
 			continue
 		}
 		sig := int(si.Signo)
+		if tr := t.K.observe.strace.Load(); tr != nil && sig != int(unix.SIGKILL) {
+			(*tr).Signal(t, &si)
+		}
 		act := t.TG.SigAction(sig)
 		switch h := act.Handler; {
 		case h == linux.SIG_IGN:

@@ -328,6 +328,10 @@ func (t *Task) syscall() {
 		t.ptraceEvent(linux.PTRACE_EVENT_EXIT, linux.PTRACE_O_TRACEEXIT, uint64(args[0]&0xff)<<8)
 	}
 	s, ok := st.Entries[nr]
+	tr := t.K.observe.strace.Load() // one load: the same tracer sees the exit
+	if tr != nil {
+		(*tr).SyscallEnter(t, nr, args)
+	}
 	var ret uintptr
 	var err error
 	if nr == ^uintptr(0) {
@@ -346,9 +350,13 @@ func (t *Task) syscall() {
 		if obs != nil {
 			start = time.Now()
 		}
-		t.inSyscall.Store(true)
-		ret, err = s.Fn(t, args)
-		t.inSyscall.Store(false)
+		if h := t.K.Hooks; h != nil && h.Watches(nr) {
+			ret, err = t.interposed(h, nr, s, &args)
+		} else {
+			t.inSyscall.Store(true)
+			ret, err = s.Fn(t, args)
+			t.inSyscall.Store(false)
+		}
 		if obs != nil {
 			(*obs).Syscall(nr, time.Since(start))
 		}
@@ -376,8 +384,12 @@ func (t *Task) syscall() {
 		// RLIMIT_FSIZE: the caller is told by SIGXFSZ too.
 		t.SendSignal(NewSigInfo(int32(unix.SIGXFSZ), linux.SI_USER, 0, 0))
 	}
-	if tr := t.K.observe.strace.Load(); tr != nil {
-		(*tr).Syscall(t, nr, args, ret, errno)
+	if tr != nil {
+		var failed error
+		if errno != 0 {
+			failed = errno
+		}
+		(*tr).SyscallExit(t, nr, args, ret, failed)
 	}
 	t.Regs.Rax = uint64(ret)
 	t.restartErr = 0
@@ -420,8 +432,15 @@ func (t *Task) release() {
 		k.IPC.ExitProcess(t.TG, t.TG.PID)
 	}
 	k.mu.Lock()
+	st := ExitStatus{Code: t.exitCode}
+	if t.TG.exiting {
+		st = t.TG.status
+	}
 	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
+	if tr := k.observe.strace.Load(); tr != nil {
+		(*tr).TaskExit(t, st)
+	}
 	if died {
 		// Threads that ended together each saw another: apply them now
 		// (nothing is left to do if the last one did above).

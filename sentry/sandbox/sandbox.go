@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/interpose"
 	"runsc-lite/platform"
 	"runsc-lite/platform/ptrace"
 	"runsc-lite/platform/systrap"
@@ -69,7 +70,15 @@ type Config struct {
 	Argv     []string
 	Env      []string
 	Strace   io.Writer // nil: off
-	Log      *slog.Logger
+	// StraceFilter is strace's -e trace= expression ("" shows every call);
+	// StraceTiming is -T and StraceSummary -c.
+	StraceFilter  string
+	StraceTiming  bool
+	StraceSummary bool
+	// Hooks are the embedding program's syscall hooks (package
+	// interpose); they may gain hooks while the sandbox runs. nil: none.
+	Hooks *interpose.Hooks
+	Log   *slog.Logger
 	// MemoryLimit is the sandbox's memory in bytes (package usage); 0 is
 	// half of the host's RAM.
 	MemoryLimit uint64
@@ -134,6 +143,8 @@ type Sandbox struct {
 	p    platform.Platform
 	tty  *kernel.TTY
 	cfg  Config
+	// tracer is --strace's, nil if off.
+	tracer *strace.Tracer
 	// started is closed by Start.
 	started chan struct{}
 	once    sync.Once
@@ -217,8 +228,16 @@ func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
 	if cfg.Hostname != "" {
 		k.Hostname = cfg.Hostname
 	}
+	k.Hooks = cfg.Hooks
 	if cfg.Strace != nil {
-		k.SetStrace(strace.New(cfg.Strace))
+		opts := strace.Options{Timing: cfg.StraceTiming, Summary: cfg.StraceSummary}
+		if cfg.StraceFilter != "" {
+			if opts.Filter, err = strace.ParseFilter(cfg.StraceFilter, table); err != nil {
+				return fmt.Errorf("--strace-filter=%s: %w", cfg.StraceFilter, err)
+			}
+		}
+		s.tracer = strace.New(cfg.Strace, table, opts)
+		k.SetStrace(s.tracer)
 	}
 	procFS, err := root.mountKernelFS(k)
 	if err != nil {
@@ -326,6 +345,9 @@ func (s *Sandbox) newProcess(p Process, fds *vfs.FDTable, fsc *vfs.FSContext) (*
 	t.Regs = res.Regs
 	t.SetExe(res.Exe)
 	t.SetName(comm(res.Exe))
+	if s.tracer != nil {
+		s.tracer.Exec(t, exe, p.Argv, p.Env)
+	}
 	for _, r := range p.Rlimits {
 		if _, err := t.TG.Rlimit(r.Resource, &unix.Rlimit{Cur: r.Soft, Max: r.Hard}, true); err != nil {
 			t.TG.Kill(int(unix.SIGKILL))
@@ -389,6 +411,9 @@ func (s *Sandbox) Wait() kernel.ExitStatus {
 	status := s.Init.TG.Wait()
 	stop()
 	s.K.KillAll()
+	if s.tracer != nil {
+		s.tracer.Finish()
+	}
 	return status
 }
 

@@ -30,7 +30,7 @@ func BenchmarkWorkloads(b *testing.B) {
 			if err != nil {
 				b.Skipf("setup: %v", err)
 			}
-			for _, r := range Runners(exe, runsc, []string{"systrap", "ptrace"})[1:] {
+			for _, r := range Runners(exe, runsc, []string{"systrap", "ptrace"}, nil)[1:] {
 				if r.Unavailable != "" {
 					continue
 				}

@@ -21,6 +21,10 @@ type Runner struct {
 	Platform string
 	// GVisor is set for gVisor's runsc.
 	GVisor bool
+	// Monitor is the host monitor (`runsc-lite trace --monitor`) that
+	// watches the workload's syscalls, for the third way of watching
+	// them; empty for the others.
+	Monitor string
 	// Unavailable says why the runner cannot run (e.g. "not installed").
 	Unavailable string
 	// prefix goes before a workload's argv.
@@ -29,6 +33,17 @@ type Runner struct {
 
 // Native runs workloads directly on the host.
 func Native() Runner { return Runner{Name: "native"} }
+
+// IsNative reports whether r runs workloads natively, unwatched.
+func (r Runner) IsNative() bool { return r.Platform == "" && r.Monitor == "" }
+
+// MonitorRunner runs workloads on the host kernel under `exe trace
+// --monitor=monitor`, stopping every syscall: the cost of watching them
+// from outside, next to the sentry's.
+func MonitorRunner(exe, monitor string) Runner {
+	return Runner{Name: "monitor-" + monitor, Monitor: monitor,
+		prefix: []string{exe, "trace", "--monitor=" + monitor, "--syscalls=all", "--"}}
+}
 
 // RunscLite runs workloads with `exe run --platform=platform --`, as the
 // caller's own host identity: the workloads and their inputs are in the
@@ -53,14 +68,17 @@ func GVisorRunsc(runsc, platform string) Runner {
 }
 
 // Runners returns native, runsc-lite on each platform, then gVisor on each
-// platform (unavailable when runsc is empty).
-func Runners(exe, runsc string, platforms []string) []Runner {
+// platform (unavailable when runsc is empty), then each host monitor.
+func Runners(exe, runsc string, platforms, monitors []string) []Runner {
 	rs := []Runner{Native()}
 	for _, p := range platforms {
 		rs = append(rs, RunscLite(exe, p))
 	}
 	for _, p := range platforms {
 		rs = append(rs, GVisorRunsc(runsc, p))
+	}
+	for _, m := range monitors {
+		rs = append(rs, MonitorRunner(exe, m))
 	}
 	return rs
 }

@@ -97,7 +97,7 @@ func (res *Result) Ratio(workload string, r, base Runner) (float64, bool) {
 // Native returns the native runner, if the result has one.
 func (res *Result) Native() (Runner, bool) {
 	for _, r := range res.Runners {
-		if r.Platform == "" {
+		if r.IsNative() {
 			return r, true
 		}
 	}

@@ -19,6 +19,9 @@ const (
 	plotTop    = 92
 )
 
+// monitorColors are the host monitors' bars: greys, they sandbox nothing.
+var monitorColors = map[string]string{"unotify": "#7f7f7f", "ptrace": "#b8b8b8"}
+
 // palette gives each platform a hue: runsc-lite's bar is dark, gVisor's
 // light, so a runsc-lite bar and its gVisor peer read as a pair.
 var palette = [][2]string{
@@ -91,7 +94,7 @@ func WriteSVG(w io.Writer, res *Result) error {
 	native, hasNative := res.Native()
 	var bars []Runner
 	for _, r := range res.Runners {
-		if r.Platform != "" {
+		if !r.IsNative() {
 			bars = append(bars, r)
 		}
 	}
@@ -139,6 +142,9 @@ func color(res *Result, r Runner) string {
 			i++
 		}
 	}
+	if r.Monitor != "" {
+		return monitorColors[r.Monitor]
+	}
 	pair := palette[i%len(palette)]
 	if r.GVisor {
 		return pair[1]
@@ -150,8 +156,11 @@ func writeLegend(b *strings.Builder, res *Result, bars []Runner) {
 	x := 10
 	for _, r := range bars {
 		label := "runsc-lite " + r.Platform
-		if r.GVisor {
+		switch {
+		case r.GVisor:
 			label = "gVisor runsc " + r.Platform
+		case r.Monitor != "":
+			label = "host, " + r.Monitor + " monitor"
 		}
 		if r.Unavailable != "" {
 			label += " (" + r.Unavailable + ")"

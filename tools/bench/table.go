@@ -53,7 +53,7 @@ func WriteTable(w io.Writer, res *Result) error {
 // columns names r's columns.
 func (res *Result) columns(r Runner) []string {
 	cols := []string{"median", "spread"}
-	if r.Platform != "" {
+	if !r.IsNative() {
 		cols = append(cols, "x-native")
 	}
 	if _, ok := res.GVisorPeer(r); ok {
@@ -82,7 +82,7 @@ func (res *Result) cells(workload string, r Runner) []string {
 	if c.Failed > 0 {
 		out[1] += fmt.Sprintf(" (%d failed)", c.Failed)
 	}
-	if native, ok := res.Native(); ok && r.Platform != "" {
+	if native, ok := res.Native(); ok && !r.IsNative() {
 		out[2] = res.ratioText(workload, r, native)
 	}
 	if peer, ok := res.GVisorPeer(r); ok {

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestStraceLikeStrace runs the programs of testdata/strace under real
+// `strace -f` natively and under `runsc-lite run --strace`, and requires
+// the same lines, task by task, from each program's marker call on: pids,
+// addresses and the spacing before " = " normalized, <unfinished ...> and
+// its <... resumed> joined into one line.
+func TestStraceLikeStrace(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Fatal("the strace comparison needs strace(1)")
+	}
+	for _, name := range []string{"files", "signals"} {
+		t.Run(name, func(t *testing.T) {
+			skipKnownGap(t)
+			dir := workDir(t, "strace")
+			src, err := filepath.Abs(filepath.Join("testdata/strace", name+".c"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bin := buildC(t, src, true)
+			nativeLog := filepath.Join(dir, "native.log")
+			if r := runOut(t, runOpts{dir: dir}, strace, "-f", "-o", nativeLog, bin, dir); r.code != 0 {
+				t.Fatalf("natively under strace: %v", r)
+			}
+			sandboxLog := filepath.Join(dir, "sandbox.log")
+			if r := runscLite(t, runOpts{dir: dir}, "run", "--strace-log", sandboxLog, "--", bin, dir); r.code != 0 {
+				t.Fatalf("in the sandbox: %v", r)
+			}
+			native, sandboxed := readTrace(t, nativeLog), readTrace(t, sandboxLog)
+			if len(native) == 0 || len(native[0]) < 10 {
+				t.Fatalf("native trace too short after the marker: %q", native)
+			}
+			if d := traceDiff(native, sandboxed); d != "" {
+				t.Errorf("the traces differ (- strace, + runsc-lite):\n%s", d)
+			}
+		})
+	}
+}
+
+var (
+	// nativePrefix is strace -f -o's "PID ", sandboxPrefix --strace's
+	// "[pid N] ".
+	tracePrefix  = regexp.MustCompile(`^(?:\[pid +(\d+)\] |(\d+) +)`)
+	traceResumed = regexp.MustCompile(`^<\.\.\. (\w+) resumed>`)
+	traceAddr    = regexp.MustCompile(`0x[0-9a-f]{5,}`)
+	traceEquals  = regexp.MustCompile(`\) +=( |$)`)
+	// tracePids are the places a pid appears: results of the calls that
+	// return one, arguments of those that take one, and siginfo.
+	tracePids = []*regexp.Regexp{
+		regexp.MustCompile(`(si_pid=|^(?:kill|wait4|tgkill|tkill)\()(-?\d+)`),
+		regexp.MustCompile(`^((?:clone|fork|vfork|getpid|gettid|set_tid_address|wait4)\(.*\) = )(\d+)$`),
+	}
+)
+
+// readTrace reads a trace into lines per task, tasks in order of their
+// first line, from the marker call close(-42) on.
+func readTrace(t *testing.T, path string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	lines := map[string][]string{}
+	pending := map[string]string{}     // a task's <unfinished ...> line, by pid
+	pendingName := map[string]string{} // and its syscall's name
+	started := false
+	last := "" // the task of an unprefixed line: the only one there is
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		pid := last
+		if m := tracePrefix.FindStringSubmatch(l); m != nil {
+			pid = m[1] + m[2]
+			l = l[len(m[0]):]
+		} else if last == "" {
+			pid = "main"
+		}
+		if m := traceResumed.FindStringSubmatch(l); m != nil && pendingName[pid] != m[1] {
+			// Unprefixed: the task left with a call of that name pending.
+			for p, name := range pendingName {
+				if name == m[1] {
+					pid = p
+				}
+			}
+		}
+		last = pid
+		if !started {
+			if !strings.HasPrefix(l, "close(-42)") {
+				continue
+			}
+			started = true
+		}
+		if rest, ok := strings.CutSuffix(l, " <unfinished ...>"); ok {
+			pending[pid] = rest
+			pendingName[pid] = rest[:max(0, strings.IndexByte(rest, '('))]
+			continue
+		}
+		if m := traceResumed.FindStringSubmatch(l); m != nil {
+			l = pending[pid] + l[len(m[0]):]
+			delete(pending, pid)
+			delete(pendingName, pid)
+		}
+		if _, ok := lines[pid]; !ok {
+			order = append(order, pid)
+		}
+		lines[pid] = append(lines[pid], l)
+	}
+	// Unprefixed lines before there were several tasks are the first
+	// task's, which has the lowest pid.
+	if main, ok := lines["main"]; ok && len(order) > 1 {
+		first := ""
+		for _, pid := range order[1:] {
+			if first == "" || len(pid) < len(first) || len(pid) == len(first) && pid < first {
+				first = pid
+			}
+		}
+		lines[first] = append(main, lines[first]...)
+		delete(lines, "main")
+		order = order[1:]
+		for i, pid := range order {
+			if pid == first {
+				order = append([]string{first}, append(order[:i:i], order[i+1:]...)...)
+				break
+			}
+		}
+	}
+	// Pids are numbered in order of appearance: the first task is P1.
+	number := map[string]string{}
+	for i, pid := range order {
+		number[pid] = fmt.Sprintf("P%d", i+1)
+	}
+	var out [][]string
+	for _, pid := range order {
+		var norm []string
+		for _, l := range lines[pid] {
+			l = traceEquals.ReplaceAllString(l, ") =$1")
+			l = traceAddr.ReplaceAllString(l, "ADDR")
+			for _, re := range tracePids {
+				l = re.ReplaceAllStringFunc(l, func(s string) string {
+					m := re.FindStringSubmatch(s)
+					return m[1] + pidName(number, m[2])
+				})
+			}
+			norm = append(norm, l)
+		}
+		out = append(out, norm)
+	}
+	return out
+}
+
+func pidName(number map[string]string, pid string) string {
+	if n, ok := number[pid]; ok {
+		return n
+	}
+	if pid == "-1" || pid == "0" {
+		return pid
+	}
+	return "P?"
+}
+
+// traceDiff compares two traces task by task.
+func traceDiff(native, sandboxed [][]string) string {
+	var b strings.Builder
+	if len(native) != len(sandboxed) {
+		fmt.Fprintf(&b, "%d tasks natively, %d in the sandbox\n", len(native), len(sandboxed))
+	}
+	for i := range min(len(native), len(sandboxed)) {
+		a, s := strings.Join(native[i], "\n")+"\n", strings.Join(sandboxed[i], "\n")+"\n"
+		if a != s {
+			fmt.Fprintf(&b, "task P%d:\n%s", i+1, lineDiff(a, s))
+		}
+	}
+	return b.String()
+}
