@@ -435,6 +435,37 @@ static void info(void) {
 		found += msgctl(i, MSG_STAT, &mds) == msq && mds.msg_qnum == 1;
 	printf("MSG_STAT found the queue %d times\n", found);
 
+	/* /proc/sysvipc lists each object under its identifier */
+	char line[512];
+	int rows = 0;
+	f = fopen("/proc/sysvipc/shm", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		int key, id, perms;
+		unsigned long size;
+		if (sscanf(line, "%d %d %o %lu", &key, &id, &perms, &size) == 4 && id == shm)
+			rows += perms == 0600 && size == 8192;
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sysvipc/sem", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		int key, id, perms, nsems;
+		if (sscanf(line, "%d %d %o %d", &key, &id, &perms, &nsems) == 4 && id == sem)
+			rows += nsems == 3;
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sysvipc/msg", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		int key, id, perms;
+		unsigned long cbytes, qnum;
+		if (sscanf(line, "%d %d %o %lu %lu", &key, &id, &perms, &cbytes, &qnum) == 5 && id == msq)
+			rows += cbytes == 10 && qnum == 1;
+	}
+	if (f)
+		fclose(f);
+	printf("/proc/sysvipc rows found: %d\n", rows);
+
 	shmctl(shm, IPC_RMID, NULL);
 	semctl(sem, 0, IPC_RMID);
 	msgctl(msq, IPC_RMID, NULL);

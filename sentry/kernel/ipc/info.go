@@ -1,6 +1,9 @@
 package ipc
 
 import (
+	"fmt"
+	"sort"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -108,4 +111,63 @@ func (ns *Namespace) MsgIDAt(idx int) (int, error) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	return ns.msgs.idAt(idx)
+}
+
+// ProcShm, ProcSem and ProcMsg are /proc/sysvipc/shm, sem and msg: a
+// header, then a row per object in index order, in ipc/*.c's
+// sysvipc_*_proc_show layouts (shm's rss and swap columns are 0: not
+// measured, as in SHM_INFO).
+func (ns *Namespace) ProcShm() string {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.reapShm()
+	b := []byte("       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n")
+	for _, s := range byIndex(&ns.shms) {
+		p := &s.p
+		b = fmt.Appendf(b, "%10d %10d  %4o %21d %5d %5d  %5d %5d %5d %5d %5d %10d %10d %10d %21d %21d\n",
+			p.Key, p.ID(), p.Mode, s.Size, s.cpid, s.lpid, ns.attached(s.Dev, s.Ino), p.UID, p.GID, p.CUID, p.CGID,
+			s.atime, s.dtime, s.ctime, 0, 0)
+	}
+	return string(b)
+}
+
+// ProcSem: see ProcShm.
+func (ns *Namespace) ProcSem() string {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	b := []byte("       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n")
+	for _, s := range byIndex(&ns.sems) {
+		p := &s.p
+		b = fmt.Appendf(b, "%10d %10d  %4o %10d %5d %5d %5d %5d %10d %10d\n",
+			p.Key, p.ID(), p.Mode, len(s.sems), p.UID, p.GID, p.CUID, p.CGID, s.otime, s.ctime)
+	}
+	return string(b)
+}
+
+// ProcMsg: see ProcShm.
+func (ns *Namespace) ProcMsg() string {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	b := []byte("       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n")
+	for _, q := range byIndex(&ns.msgs) {
+		p := &q.p
+		b = fmt.Appendf(b, "%10d %10d  %4o  %10d %10d %5d %5d %5d %5d %5d %5d %10d %10d %10d\n",
+			p.Key, p.ID(), p.Mode, q.bytes, len(q.msgs), q.lspid, q.lrpid, p.UID, p.GID, p.CUID, p.CGID,
+			q.stime, q.rtime, q.ctime)
+	}
+	return string(b)
+}
+
+// byIndex lists a registry's objects in index order.
+func byIndex[T object](r *registry[T]) []T {
+	idxs := make([]int, 0, len(r.objs))
+	for idx := range r.objs {
+		idxs = append(idxs, idx)
+	}
+	sort.Ints(idxs)
+	objs := make([]T, len(idxs))
+	for i, idx := range idxs {
+		objs[i] = r.objs[idx]
+	}
+	return objs
 }
