@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"runtime"
 	"unsafe"
 
 	"gvisor.dev/gvisor/pkg/gohacks"
@@ -27,6 +28,26 @@ func SliceBytes[T any](s []T) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(gohacks.Noescape(unsafe.Pointer(&s[0]))), uintptr(len(s))*unsafe.Sizeof(s[0]))
+}
+
+// Encode returns a copy of v's bytes, under AsBytes's invariant: for an
+// interface that takes a structure as bytes (a socket option's value).
+func Encode[T any](v T) []byte {
+	b := append([]byte(nil), AsBytes(&v)...)
+	runtime.KeepAlive(&v)
+	return b
+}
+
+// Decode fills *v from the start of b, under AsBytes's invariant; false if
+// b is shorter than T.
+func Decode[T any](b []byte, v *T) bool {
+	dst := AsBytes(v)
+	if len(b) < len(dst) {
+		return false
+	}
+	copy(dst, b)
+	runtime.KeepAlive(v)
+	return true
 }
 
 // View returns the memory of b as a *T, or nil if b is shorter than T or

@@ -77,6 +77,44 @@ func TestSigframeMatchesC(t *testing.T) {
 	} {
 		want[c] = uint64(g)
 	}
+	want["offsetof(struct linux_dirent64, d_name)"] = uint64(Dirent64NameOffset)
+	want["offsetof(struct linux_dirent, d_name)"] = uint64(DirentNameOffset)
+	var pack SigsetArgpack
+	want["sizeof(struct sigset_argpack)"] = uint64(unsafe.Sizeof(pack))
+	want["offsetof(struct sigset_argpack, size)"] = uint64(unsafe.Offsetof(pack.Size))
+	var xs XSave
+	for c, g := range map[string]uintptr{
+		"sizeof(struct _fpstate)":                                 unsafe.Sizeof(xs.FX),
+		"sizeof(struct _fpstate) + 0":                             FXSaveSize,
+		"offsetof(struct _fpstate, mxcsr)":                        unsafe.Offsetof(xs.FX.Mxcsr),
+		"offsetof(struct _fpstate, mxcr_mask)":                    unsafe.Offsetof(xs.FX.MxcsrMask),
+		"offsetof(struct _fpstate, _st)":                          unsafe.Offsetof(xs.FX.St),
+		"offsetof(struct _fpstate, _xmm)":                         unsafe.Offsetof(xs.FX.Xmm),
+		"offsetof(struct _fpstate, __glibc_reserved1)":            unsafe.Offsetof(xs.FX.Reserved),
+		"offsetof(struct _fpstate, __glibc_reserved1) + 12*4 + 0": unsafe.Offsetof(xs.FX.SwReserved),
+		"offsetof(struct _xstate, xstate_hdr)":                    unsafe.Offsetof(xs.Header),
+		"sizeof(struct _xsave_hdr)":                               unsafe.Sizeof(xs.Header),
+		"offsetof(struct _xsave_hdr, __glibc_reserved1)":          unsafe.Offsetof(xs.Header.XcompBV),
+		"offsetof(struct _xsave_hdr, __glibc_reserved2)":          unsafe.Offsetof(xs.Header.Reserved) + 8,
+	} {
+		want[c] = uint64(g)
+	}
+	var mmh MMsgHdr
+	want["sizeof(struct mmsghdr)"] = uint64(unsafe.Sizeof(mmh))
+	want["offsetof(struct mmsghdr, msg_len)"] = uint64(MMsgHdrLenOffset)
+	want["offsetof(struct mmsghdr, msg_hdr)"] = uint64(unsafe.Offsetof(mmh.Hdr))
+	want["sizeof(struct msghdr) + 0"] = uint64(unsafe.Sizeof(mh))
+	want["offsetof(struct msghdr, msg_namelen) + 0"] = uint64(MsgHdrNameLenOffset)
+	want["offsetof(struct msghdr, msg_controllen) + 0"] = uint64(MsgHdrControlLenOffset)
+	want["offsetof(struct msghdr, msg_flags) + 0"] = uint64(MsgHdrFlagsOffset)
+	var si Sysinfo
+	want["sizeof(struct sysinfo)"] = uint64(unsafe.Sizeof(si))
+	want["offsetof(struct sysinfo, procs)"] = uint64(unsafe.Offsetof(si.Procs))
+	want["offsetof(struct sysinfo, totalhigh)"] = uint64(unsafe.Offsetof(si.TotalHigh))
+	want["offsetof(struct sysinfo, mem_unit)"] = uint64(unsafe.Offsetof(si.Unit))
+	var aux AuxEntry
+	want["sizeof(Elf64_auxv_t)"] = uint64(unsafe.Sizeof(aux))
+	want["offsetof(Elf64_auxv_t, a_un)"] = uint64(unsafe.Offsetof(aux.Val))
 	var iov Iovec
 	want["sizeof(struct iovec)"] = uint64(unsafe.Sizeof(iov))
 	want["offsetof(struct iovec, iov_len)"] = uint64(unsafe.Offsetof(iov.Len))

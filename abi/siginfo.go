@@ -1,5 +1,13 @@
 package abi
 
+// si_code values of a SIGSEGV (asm-generic/siginfo.h), which neither
+// pkg/abi/linux nor x/sys defines.
+const (
+	SEGV_MAPERR = 1 // address not mapped
+	SEGV_ACCERR = 2 // access not allowed by the mapping
+	SEGV_PKUERR = 4 // access refused by a protection key
+)
+
 // SignalfdSiginfo is struct signalfd_siginfo (linux/signalfd.h) whole:
 // pkg/abi/linux's SignalfdSiginfo leaves out ssi_syscall, ssi_call_addr and
 // ssi_arch, which a SIGSYS record has.

@@ -13,3 +13,11 @@ type MsgHdr struct {
 	Flags      int32
 	_          int32
 }
+
+// MMsgHdr is struct mmsghdr, an element of sendmmsg's and recvmmsg's
+// vector: a message and the count the call stores for it.
+type MMsgHdr struct {
+	Hdr MsgHdr
+	Len uint32
+	_   uint32
+}

@@ -1,24 +1,16 @@
 package platform
 
 import (
-	"encoding/binary"
 	"fmt"
+
+	"runsc-lite/abi"
 )
 
 func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
 
-// The layout of the XSAVE area (Intel SDM vol. 1, 13.4) in standard format,
-// which is what the kernel puts in signal frames and ptrace's NT_X86_XSTATE.
+// XSAVE state components (XCR0 and XSTATE_BV bits); the area's layout is
+// abi.XSave's.
 const (
-	fxsaveSize      = 512
-	xsaveHeaderSize = 64
-	offMXCSR        = 24
-	offMXCSRMask    = 28
-	offXMM          = 160
-	offSWReserved   = 464
-	offXstateBV     = fxsaveSize
-	offXcompBV      = fxsaveSize + 8
-
 	featureX87 = 1 << 0
 	featureSSE = 1 << 1
 	featureAVX = 1 << 2
@@ -39,7 +31,7 @@ var Host = readHostFPFeatures()
 func readHostFPFeatures() HostFPFeatures {
 	_, _, ecx1, _ := cpuid(1, 0)
 	if ecx1&(1<<27) == 0 { // OSXSAVE: no XSAVE, only the legacy area.
-		return HostFPFeatures{Size: fxsaveSize, XCR0: featureX87 | featureSSE}
+		return HostFPFeatures{Size: abi.FXSaveSize, XCR0: featureX87 | featureSSE}
 	}
 	lo, size, _, hi := cpuid(0xd, 0)
 	f := HostFPFeatures{Size: int(size), XCR0: uint64(hi)<<32 | uint64(lo)}
@@ -66,13 +58,25 @@ type FPState struct {
 // control word 0x37f, MXCSR 0x1f80, every other register zero.
 func NewFPState() *FPState {
 	f := &FPState{b: make([]byte, Host.Size)}
-	binary.LittleEndian.PutUint16(f.b[0:], 0x37f)
-	binary.LittleEndian.PutUint32(f.b[offMXCSR:], 0x1f80)
-	binary.LittleEndian.PutUint32(f.b[offMXCSRMask:], 0xffff)
-	if Host.Size > fxsaveSize {
-		binary.LittleEndian.PutUint64(f.b[offXstateBV:], featureX87|featureSSE)
+	fx := f.legacy()
+	fx.Cwd, fx.Mxcsr, fx.MxcsrMask = 0x37f, 0x1f80, 0xffff
+	if h := f.header(); h != nil {
+		h.XstateBV = featureX87 | featureSSE
 	}
 	return f
+}
+
+// legacy is the area's legacy region. The area is at least that long
+// (Host.Size), and the allocator aligns a buffer that size for it.
+func (f *FPState) legacy() *abi.FXSave { return abi.View[abi.FXSave](f.b) }
+
+// header is the area's XSAVE header, nil if the host has only the legacy
+// region.
+func (f *FPState) header() *abi.XSaveHeader {
+	if x := abi.View[abi.XSave](f.b); x != nil {
+		return &x.Header
+	}
+	return nil
 }
 
 // Bytes is the raw XSAVE area. It is for reading: change the state only
@@ -134,31 +138,28 @@ func (f *FPState) Clone() *FPState {
 func (f *FPState) Sanitize() {
 	f.load()
 	f.gen++
-	mask := binary.LittleEndian.Uint32(f.b[offMXCSRMask:])
+	fx := f.legacy()
+	mask := fx.MxcsrMask
 	if mask == 0 {
 		mask = 0xffbf
 	}
-	mxcsr := binary.LittleEndian.Uint32(f.b[offMXCSR:])
-	binary.LittleEndian.PutUint32(f.b[offMXCSR:], mxcsr&mask)
-	if len(f.b) >= fxsaveSize+xsaveHeaderSize {
-		bv := binary.LittleEndian.Uint64(f.b[offXstateBV:])
-		binary.LittleEndian.PutUint64(f.b[offXstateBV:], bv&Host.XCR0)
-		clear(f.b[offXcompBV : fxsaveSize+xsaveHeaderSize])
+	fx.Mxcsr &= mask
+	if h := f.header(); h != nil {
+		*h = abi.XSaveHeader{XstateBV: h.XstateBV & Host.XCR0}
 	}
 }
 
 // XMM returns the low 128 bits of vector register i (0..15).
 func (f *FPState) XMM(i int) (v [16]byte) {
 	f.load()
-	copy(v[:], f.b[offXMM+16*i:])
-	return v
+	return f.legacy().Xmm[i]
 }
 
 // SetXMM sets the low 128 bits of vector register i.
 func (f *FPState) SetXMM(i int, v [16]byte) {
 	f.load()
 	f.gen++
-	copy(f.b[offXMM+16*i:], v[:])
+	f.legacy().Xmm[i] = v
 	f.markInUse(featureSSE)
 }
 
@@ -189,16 +190,16 @@ func (f *FPState) SetYMMHigh(i int, v [16]byte) {
 }
 
 func (f *FPState) xstateBV() uint64 {
-	if len(f.b) < fxsaveSize+xsaveHeaderSize {
-		return featureX87 | featureSSE
+	if h := f.header(); h != nil {
+		return h.XstateBV
 	}
-	return binary.LittleEndian.Uint64(f.b[offXstateBV:])
+	return featureX87 | featureSSE
 }
 
 // markInUse sets a component's XSTATE_BV bit: XRSTOR loads the initial state
 // for a clear bit, whatever the area holds.
 func (f *FPState) markInUse(feature uint64) {
-	if len(f.b) >= fxsaveSize+xsaveHeaderSize {
-		binary.LittleEndian.PutUint64(f.b[offXstateBV:], f.xstateBV()|feature)
+	if h := f.header(); h != nil {
+		h.XstateBV |= feature
 	}
 }

@@ -1,12 +1,13 @@
 package platform
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/abi"
 )
 
 const pageSize = 4096
@@ -26,16 +27,16 @@ func ResidentPages(pid int, addr uintptr, vec []byte) error {
 	}
 	defer f.Close()
 	const chunk = 512 // entries per read
-	buf := make([]byte, 8*chunk)
+	entries := make([]uint64, chunk)
 	for done := 0; done < len(vec); {
 		n := min(chunk, len(vec)-done)
 		off := int64(addr/pageSize+uintptr(done)) * 8
-		if _, err := f.ReadAt(buf[:8*n], off); err != nil {
+		if _, err := f.ReadAt(abi.SliceBytes(entries[:n]), off); err != nil {
 			return fmt.Errorf("reading the pagemap of process %d: %w", pid, err)
 		}
 		for i := range n {
 			vec[done+i] = 0
-			if binary.LittleEndian.Uint64(buf[8*i:])&pagemapPresent != 0 {
+			if entries[i]&pagemapPresent != 0 {
 				vec[done+i] = 1
 			}
 		}

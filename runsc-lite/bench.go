@@ -36,21 +36,22 @@ func (*benchCmd) Synopsis() string {
 	return "compare native, runsc-lite's platforms and gVisor on micro and macro workloads"
 }
 func (*benchCmd) Usage() string {
-	return `bench [--quick] [--reps=N] [--only=REGEX] [--json=FILE] [--svg=FILE] [--runsc=PATH]
-
-Runs each workload natively, under runsc-lite on every platform and under
+	return manual{
+		synopsis: "bench [--quick] [--reps=N] [--only=REGEX] [--json=FILE] [--svg=FILE] [--runsc=PATH]",
+		about: `Runs each workload natively, under runsc-lite on every platform and under
 gVisor's runsc (when installed) on the same platforms, interleaved, and
 prints per workload and runner the median, the spread, the ratio to native
 and the ratio to gVisor. Micro workloads are C programs compiled with gcc on
 first use; macro workloads are real programs timed from outside. A failed
-run shows as "failed: REASON" and is not counted.
-
-Flags:
-`
+run shows as "failed: REASON" and is not counted.`,
+		examples: `runsc-lite bench --quick
+runsc-lite bench --only='^(getppid|fork-wait)$' --runsc=none
+runsc-lite bench --svg docs/bench.svg`,
+		exit: "0  the table was printed (failed runs included)\n1  the benchmark could not run\n2  a bad flag or argument",
+	}.String()
 }
 
 func (c *benchCmd) SetFlags(f *flag.FlagSet) {
-	oneLineFlagErrors(f, c)
 	f.IntVar(&c.reps, "reps", 0, "runs of each workload per runner (default 5, 3 with --quick)")
 	f.BoolVar(&c.quick, "quick", false, "few reps and small iteration counts: done in under 2 minutes")
 	f.StringVar(&c.only, "only", "", "run only the workloads whose name matches `REGEX`")
@@ -64,7 +65,7 @@ func (c *benchCmd) SetFlags(f *flag.FlagSet) {
 
 func (c *benchCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
 	if f.NArg() > 0 {
-		return fail(1, "bench: unexpected argument %q; bench takes only flags", f.Arg(0))
+		return fail(exitUsage, "bench: unexpected argument %q; bench takes only flags", f.Arg(0))
 	}
 	cfg, err := c.config()
 	if err != nil {

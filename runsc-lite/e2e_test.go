@@ -456,7 +456,7 @@ func TestDD(t *testing.T) {
 }
 
 // TestCommandBehaviour checks the command's own promises: exit statuses,
-// standard input, environment flags, --cwd, --root, --strace-log, the
+// standard input, environment flags, --cwd, --rootfs, --strace-log, the
 // read-only host view and the empty /tmp.
 func TestCommandBehaviour(t *testing.T) {
 	hello := buildC(t, filepath.Join("testdata", "e2e", "hello.c"), true)
@@ -496,7 +496,7 @@ func TestCommandBehaviour(t *testing.T) {
 		{name: "dev-nodes", args: []string{"run", "--", "/bin/sh", "-c",
 			"for f in null zero full random urandom; do test -c /dev/$f && echo $f; done; head -c 3 /dev/zero | od -An -tx1; echo x > /dev/null && echo null-ok; echo x > /dev/full || echo full-fails"},
 			out: "null\nzero\nfull\nrandom\nurandom\n 00 00 00\nnull-ok\nfull-fails\n"},
-		{name: "root-dir", args: []string{"run", "--root", filepath.Dir(hello), "--", "/hello", "rooted"}, out: "hello rooted\n/etc/passwd: ENOENT\n/hello: reg\n"},
+		{name: "root-dir", args: []string{"run", "--rootfs", filepath.Dir(hello), "--", "/hello", "rooted"}, out: "hello rooted\n/etc/passwd: ENOENT\n/hello: reg\n"},
 		{name: "strace-log", check: nil},
 		{name: "host-unchanged", check: nil},
 	} {
@@ -585,13 +585,13 @@ func TestBadInput(t *testing.T) {
 		{"not-elf", []string{"run", "--", notELF}, 126},
 		{"no-exec-permission", []string{"run", "--", noExec}, 126},
 		{"truncated-elf", []string{"run", "--", shortELF}, 126},
-		{"bad-root", []string{"run", "--root", "/nonexistent-root", "--", "/bin/true"}, 1},
-		{"root-is-a-file", []string{"run", "--root", "/etc/passwd", "--", "/bin/true"}, 1},
-		{"unknown-flag", []string{"run", "--bogus", "--", "/bin/true"}, 1},
-		{"unknown-platform", []string{"run", "--platform", "bogus", "--", "/bin/true"}, 1},
-		{"bad-env", []string{"run", "--env", "NOEQUALS", "--", "/bin/true"}, 1},
-		{"no-command", []string{"run"}, 1},
-		{"no-command-after-dashes", []string{"run", "--"}, 1},
+		{"bad-root", []string{"run", "--rootfs", "/nonexistent-root", "--", "/bin/true"}, 1},
+		{"root-is-a-file", []string{"run", "--rootfs", "/etc/passwd", "--", "/bin/true"}, 1},
+		{"unknown-flag", []string{"run", "--bogus", "--", "/bin/true"}, 2},
+		{"unknown-platform", []string{"run", "--platform", "bogus", "--", "/bin/true"}, 2},
+		{"bad-env", []string{"run", "--env", "NOEQUALS", "--", "/bin/true"}, 2},
+		{"no-command", []string{"run"}, 2},
+		{"no-command-after-dashes", []string{"run", "--"}, 2},
 		{"bad-cwd", []string{"run", "--cwd", "/nonexistent-dir", "--", "/bin/true"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

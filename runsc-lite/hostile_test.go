@@ -204,13 +204,14 @@ syscall(SYS_pidfd_getfd, self, witness, 0) = -1 EBADF
 kill(0, SIGWINCH) = 0
 kill(-1, SIGWINCH) = -1 ESRCH
 `},
-	// ptrace and process_vm_* are not implemented (gVisor: ESRCH, there is
-	// no such pid in the sandbox).
+	// ptrace is not implemented; process_vm_* reach only the sandbox's
+	// processes: a host pid is ESRCH, as in gVisor (no such pid in the
+	// sandbox).
 	{name: "ptrace and process_vm of a host pid", mode: "ptrace", want: `ptrace(PTRACE_ATTACH, witness, 0, 0) = -1 ENOSYS
 ptrace(PTRACE_SEIZE, witness, 0, 0) = -1 ENOSYS
 ptrace(PTRACE_POKEDATA, witness, pattern, 0) = -1 ENOSYS
-process_vm_readv(witness, &local, 1, &remote, 1, 0) = -1 ENOSYS
-process_vm_writev(witness, &local, 1, &remote, 1, 0) = -1 ENOSYS
+process_vm_readv(witness, &local, 1, &remote, 1, 0) = -1 ESRCH
+process_vm_writev(witness, &local, 1, &remote, 1, 0) = -1 ESRCH
 open(witness_mem, O_RDWR) = -1 ENOENT
 open(witness_status, O_RDONLY) = -1 ENOENT
 `},
@@ -233,7 +234,8 @@ socket(AF_PACKET, SOCK_RAW, 0) = -1 EAFNOSUPPORT
 socket(AF_VSOCK, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
 `},
 
-	// Devices and the kernel's settings.
+	// Devices and the kernel's settings. /dev/loop0 is the sandbox's own
+	// loop device, whose blocks are a file of the sandbox.
 	{name: "host devices and mknod", mode: "devices", want: `/dev/mem: ENOENT
 /dev/kmem: ENOENT
 /dev/port: ENOENT
@@ -241,7 +243,7 @@ socket(AF_VSOCK, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
 /dev/sda: ENOENT
 /dev/kvm: ENOENT
 /dev/kmsg: ENOENT
-/dev/loop0: ENOENT
+/dev/loop0: 3
 /dev/fuse: ENOENT
 /dev/net/tun: ENOENT
 /dev/cpu/0/msr: ENOENT
@@ -254,14 +256,14 @@ open("/proc/kcore", O_RDONLY) = -1 ENOENT
 open("/sys/firmware/efi/efivars", O_RDONLY) = -1 ENOENT
 `},
 	// The sandbox's /sys and /proc are its own (the host's files are
-	// compared after the run).
+	// compared after the run); its core_pattern is read-only.
 	{name: "open kernel settings in /sys and /proc/sys for writing", mode: "kfiles", want: `/sys/kernel/mm/ksm/run: ENOENT
 /sys/devices/system/cpu/cpu1/online: EROFS
 /sys/devices/system/cpu/online: EROFS
 /sys/kernel/mm/transparent_hugepage/enabled: ENOENT
 /proc/sys/kernel/hostname: EACCES
 /proc/sys/vm/drop_caches: ENOENT
-/proc/sys/kernel/core_pattern: ENOENT
+/proc/sys/kernel/core_pattern: EACCES
 `},
 	// sethostname and setdomainname are not implemented (gVisor changes
 	// the sandbox's own UTS namespace).
@@ -276,11 +278,14 @@ adjtimex(&back_11_days) = -1 ENOSYS
 clock_adjtime(CLOCK_REALTIME, &back_11_days) = -1 ENOSYS
 adjtimex(&fast) = -1 ENOSYS
 `},
-	{name: "mounts and handles", mode: "mounts", want: `mount("none", "/tmp", "tmpfs", 0, NULL) = -1 ENOSYS
-mount("/", "/tmp", NULL, MS_BIND | MS_REC, NULL) = -1 ENOSYS
-mount(NULL, "/", NULL, MS_REMOUNT, NULL) = -1 ENOSYS
-umount2("/", MNT_DETACH) = -1 ENOSYS
-umount2("/proc", 0) = -1 ENOSYS
+	// The sandbox's root may mount a tmpfs of its own (the host's mounts
+	// are compared after the run); bind mounts are EINVAL, and the mounts
+	// the sandbox starts with cannot be remounted or unmounted (EBUSY).
+	{name: "mounts and handles", mode: "mounts", want: `mount("none", "/tmp", "tmpfs", 0, NULL) = 0
+mount("/", "/tmp", NULL, MS_BIND | MS_REC, NULL) = -1 EINVAL
+mount(NULL, "/", NULL, MS_REMOUNT, NULL) = -1 EBUSY
+umount2("/", MNT_DETACH) = -1 EBUSY
+umount2("/proc", 0) = -1 EBUSY
 syscall(SYS_pivot_root, "/tmp", "/tmp") = -1 ENOSYS
 unshare(CLONE_NEWNS | CLONE_NEWUSER) = -1 ENOSYS
 setns(0, 0) = -1 ENOSYS
@@ -370,8 +375,8 @@ pread(zero, rw, 16, 0) = -1 EFAULT
 uname(control) = -1 EFAULT
 syscall(SYS_clock_gettime, CLOCK_REALTIME, image) = -1 EFAULT
 readv(zero, &into_image, 1) = -1 EFAULT
-process_vm_writev(getpid(), &ours, 1, &into_image, 1, 0) = -1 ENOSYS
-process_vm_readv(getpid(), &ours, 1, &into_image, 1, 0) = -1 ENOSYS
+process_vm_writev(getpid(), &ours, 1, &into_image, 1, 0) = -1 EFAULT
+process_vm_readv(getpid(), &ours, 1, &into_image, 1, 0) = -1 EFAULT
 OK(mem = open("/proc/self/mem", O_RDWR)) = -1 ENOENT
 alive: yes
 `},
@@ -509,7 +514,7 @@ func runHostileRow(t *testing.T, e *attackEnv, row hostileRow, prog string, nati
 		b, err := os.ReadFile(prog)
 		must(t, err)
 		must(t, os.WriteFile(filepath.Join(root, "hostile"), b, 0o755))
-		row.flags = append([]string{"--root", root}, row.flags...)
+		row.flags = append([]string{"--rootfs", root}, row.flags...)
 		cwd, argv[0] = "/", "/hostile"
 	}
 	flags := []string{"--platform", e.platform, "--cwd", cwd, "--debug-log", filepath.Join(e.dir, "sentry.log")}

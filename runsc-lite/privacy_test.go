@@ -245,7 +245,7 @@ func checkPrivacy(t *testing.T, host hostFacts, dir string, start time.Time, s m
 func TestAttackHostPrivacyRoot(t *testing.T) {
 	peek := buildC(t, filepath.Join("testdata", "attack", "peek.c"), true)
 	root := filepath.Dir(peek)
-	out, code := runAttack(t, "run", "--root", root, "--", "/peek", "/proc/mounts", "/proc/self/mountinfo", "/proc/self/maps")
+	out, code := runAttack(t, "run", "--rootfs", root, "--", "/peek", "/proc/mounts", "/proc/self/mountinfo", "/proc/self/maps")
 	if code != 0 || !strings.Contains(out, " / overlay ") {
 		t.Fatalf("peek: exit %d\n%s", code, out)
 	}

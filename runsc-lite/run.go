@@ -25,13 +25,13 @@ import (
 // runCmd is `run` and its alias `do`, as in runsc.
 type runCmd struct {
 	name      string
-	root      string
+	rootfs    string
+	overlay   string
+	hostTmp   bool
+	volumes   stringList
+	tmpfs     stringList
 	cwd       string
-	platform  string
-	strace    bool
-	straceLog string
-	debugLog  string
-	network   string
+	g         *globalFlags
 	env       stringList
 	clearEnv  bool
 	memLimit  byteSize
@@ -66,34 +66,64 @@ func (c *runCmd) Synopsis() string {
 }
 
 func (c *runCmd) Usage() string {
-	return c.name + ` [flags] [--] CMD [ARGS...]
+	return manual{
+		synopsis: c.name + " [flags] [--] CMD [ARGS...]",
+		about: `Runs CMD in a new sandbox with the caller's stdin, stdout and stderr, and
+exits with CMD's exit status. CMD is looked up in the sandbox's PATH when it
+has no slash, as a shell does.
 
-Runs CMD in a new sandbox with the host's stdin, stdout and stderr, and exits
-with CMD's exit status (128+N when signal N killed it). CMD is looked up in
-the sandbox's PATH when it has no slash. The sandbox sees the host's file
-system below --root, read-only: writes succeed but stay in memory, and the
-host is unchanged afterwards. It reads host files as an unprivileged host
-identity (uid and gid 65534 when runsc-lite runs as root, else the caller's
-own): what that identity may not read stays unreadable inside, even to the
-sandbox's root. /tmp and /dev/shm are empty in-memory file systems.
+Files. The sandbox sees the host's file system below --rootfs (default /)
+read-only: writes succeed but stay in memory (--overlay=memory), and the host
+is unchanged afterwards; --overlay=none writes through to the --rootfs
+directory instead. /tmp and /dev/shm are empty, private, in-memory file
+systems (--host-tmp shows the host's /tmp instead); /dev, /proc and /sys are
+the sandbox's own and describe it, never the host.
 
-Flags:
-`
+The working directory is the caller's, at the same path, when --rootfs is
+the host's /: the sandbox shows it even where the sandbox replaces its
+parent (a project under /tmp) or the sandbox's host identity cannot reach it,
+read-only beneath a memory overlay like the rest of the root. That directory
+is the one host directory the sandbox is given without asking; --cwd names
+another (then nothing extra is shown). A directory that cannot be shown is an
+error. With another --rootfs, the working directory is its /.
+
+--volume HOST[:SANDBOX][:ro|rw] binds a host directory or file at SANDBOX
+(default: the same path): rw (the default) writes through to the host, ro
+refuses writes (EROFS). Lookups below it are confined as the root's are: no
+"..", symlink or /proc magic link leads out of it. Files created through an
+rw volume belong to the sandbox's host identity: the caller when runsc-lite
+runs without root; --host-uid and --host-gid (65534 by default) under root.
+--tmpfs PATH[:size=N] adds an empty memory file system.
+
+Identity. Host files are read as an unprivileged host identity: uid and gid
+65534 when runsc-lite runs as root, the caller otherwise. What it may not
+read stays unreadable inside, even to the sandbox's root.`,
+		examples: `runsc-lite ` + c.name + ` -- /usr/bin/python3 -c 'print(1+1)'
+runsc-lite ` + c.name + ` -- ./build.sh                          # in the current directory, writes kept in memory
+runsc-lite ` + c.name + ` --volume ./out:/out -- sh -c 'make > /out/log'   # results kept on the host
+runsc-lite ` + c.name + ` --volume /data:/data:ro --tmpfs /scratch:size=1g -- ./job
+runsc-lite ` + c.name + ` --rootfs=/srv/rootfs --overlay=none -- /bin/sh   # a root file system to keep
+runsc-lite --platform=ptrace --strace ` + c.name + ` -- /bin/true`,
+		exit: `N      CMD exited with status N
+128+N  CMD was killed by signal N
+126    CMD cannot be executed (a directory, no permission, not an executable)
+127    CMD was not found
+2      usage error (a bad flag or argument)
+1      the sandbox could not be made (a missing --rootfs, --volume or --cwd...)`,
+	}.String()
 }
 
 func (c *runCmd) SetFlags(f *flag.FlagSet) {
-	oneLineFlagErrors(f, c)
-	f.StringVar(&c.root, "root", "/", "host `DIR` that is the sandbox's /")
-	f.StringVar(&c.cwd, "cwd", "", "working `DIR` inside the sandbox (default: the current directory if it exists there, else /)")
-	f.StringVar(&c.platform, "platform", "systrap", "how syscalls are trapped: systrap or ptrace")
-	f.BoolVar(&c.strace, "strace", false, "print every syscall: name, arguments, result")
-	f.StringVar(&c.straceLog, "strace-log", "", "write the --strace output to `FILE` instead of stderr")
-	f.StringVar(&c.debugLog, "debug-log", "", "write the sentry's debug log to `FILE`")
-	f.StringVar(&c.network, "network", "none", "network: none (host networking is not supported)")
+	f.StringVar(&c.rootfs, "rootfs", "/", "host `DIR` that is the sandbox's /")
+	f.StringVar(&c.overlay, "overlay", "memory", "`memory`: writes to the root file system stay in memory; none: they reach the --rootfs directory on the host")
+	f.BoolVar(&c.hostTmp, "host-tmp", false, "show the root's own /tmp (the host's, read-only under the overlay) instead of an empty private one")
+	f.Var(&c.volumes, "volume", "bind a host directory or file, `HOST[:SANDBOX][:ro|rw]`, into the sandbox (SANDBOX defaults to HOST's path, the access to rw; repeatable)")
+	f.Var(&c.tmpfs, "tmpfs", "mount an empty memory file system, `PATH[:size=N]` (tmpfs options after the colon; repeatable)")
+	f.StringVar(&c.cwd, "cwd", "", "working `DIR` inside the sandbox (default: the current directory, shown at the same path, with the default --rootfs; / with another)")
 	f.Var(&c.env, "env", "set `KEY=VALUE` in the command's environment (repeatable)")
 	f.BoolVar(&c.clearEnv, "clear-env", false, "start from an empty environment instead of the caller's")
 	f.Var(&c.memLimit, "memory-limit", "the sandbox's memory in `BYTES` (k, m, g suffixes; 0: half of the host's RAM): mappings and memory files beyond fail with ENOMEM or ENOSPC")
-	f.IntVar(&c.pidsLimit, "pids-limit", kernel.DefaultTaskLimit, "most tasks (threads) the sandbox holds; fork and clone fail with EAGAIN beyond")
+	f.IntVar(&c.pidsLimit, "pids-limit", kernel.DefaultTaskLimit, "most `N` tasks (threads) the sandbox holds; fork and clone fail with EAGAIN beyond")
 	uid, gid := launch.Nobody, launch.Nobody
 	if os.Geteuid() != 0 {
 		uid, gid = os.Geteuid(), os.Getegid()
@@ -105,22 +135,23 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
 	argv := f.Args()
 	if len(argv) == 0 {
-		return fail(1, "%s: missing command; usage: runsc-lite %s [flags] -- CMD [ARGS...]", c.name, c.name)
+		return fail(exitUsage, "%s: missing command; usage: runsc-lite %s [flags] -- CMD [ARGS...]", c.name, c.name)
 	}
-	if c.network != "none" {
-		return fail(1, "--network=%s: only --network=none is supported", c.network)
+	if c.g.network != "none" {
+		return fail(exitUsage, "--network=%s: only --network=none is supported", c.g.network)
 	}
 	if c.pidsLimit < 1 {
-		return fail(1, "--pids-limit=%d: want at least 1", c.pidsLimit)
+		return fail(exitUsage, "--pids-limit=%d: want at least 1", c.pidsLimit)
 	}
 	if c.hostUID < 0 || c.hostGID < 0 || int64(c.hostUID) >= 1<<32-1 || int64(c.hostGID) >= 1<<32-1 {
-		return fail(1, "--host-uid=%d --host-gid=%d: want ids from 0 to 4294967294", c.hostUID, c.hostGID)
+		return fail(exitUsage, "--host-uid=%d --host-gid=%d: want ids from 0 to 4294967294", c.hostUID, c.hostGID)
 	}
 	if err := launch.CheckIdentity(c.hostUID, c.hostGID); err != nil {
 		return fail(1, "--host-uid=%d --host-gid=%d: %v", c.hostUID, c.hostGID, err)
 	}
-	if _, ok := sandbox.Platforms[c.platform]; !ok {
-		return fail(1, "--platform=%s: unknown platform (have %s)", c.platform, sandbox.PlatformNames())
+	if _, ok := sandbox.Platforms[c.g.platform]; !ok {
+		return fail(exitUsage, "--platform=%s: unknown platform (have %s)%s", c.g.platform, sandbox.PlatformNames(),
+			didYouMean(c.g.platform, strings.Split(sandbox.PlatformNames(), ", "), ""))
 	}
 	env := os.Environ()
 	if c.clearEnv {
@@ -128,19 +159,32 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	}
 	for _, kv := range c.env {
 		if !strings.Contains(kv, "=") {
-			return fail(1, "--env %q: want KEY=VALUE", kv)
+			return fail(exitUsage, "--env %q: want KEY=VALUE", kv)
 		}
 		env = append(env, kv)
 	}
+	binds, err := parseEach(c.volumes, parseVolume)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	tmpfss, err := parseEach(c.tmpfs, parseTmpfs)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if c.overlay != "memory" && c.overlay != "none" {
+		return fail(exitUsage, "--overlay=%s: want memory or none", c.overlay)
+	}
+	if c.overlay == "none" && isHostRoot(c.rootfs) {
+		return fail(exitUsage, "--overlay=none: --rootfs is the host's /, which the sandbox would write to; name a root file system prepared for it")
+	}
 	cfg := sentryConfig{
-		Root: c.root, Cwd: c.cwd, Platform: c.platform, Argv: argv, Env: env,
+		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, Platform: c.g.platform, Argv: argv, Env: env,
 		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1,
-		Strace: c.strace || c.straceLog != "",
+		Strace: c.g.strace || c.g.straceLog != "",
 	}
 	if cfg.MemoryLimit == 0 {
 		cfg.MemoryLimit = usage.DefaultLimit()
 	}
-	cfg.CallerCwd, _ = os.Getwd()
 	var files []*os.File
 	defer func() {
 		for _, f := range files {
@@ -152,26 +196,43 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return len(files) - 1
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if c.debugLog != "" {
-		f, err := openAppend(c.debugLog)
+	if c.g.debugLog != "" {
+		f, err := openAppend(c.g.debugLog)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
 		cfg.LogFile = add(f)
 		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	if c.straceLog != "" {
-		f, err := openAppend(c.straceLog)
+	if c.g.straceLog != "" {
+		f, err := openAppend(c.g.straceLog)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
 		cfg.StraceFile = add(f)
 	}
-	root, err := host.OpenRoot(c.root)
+	root, err := host.OpenRoot(c.rootfs)
 	if err != nil {
-		return fail(1, "--root=%s: %v", c.root, err)
+		return fail(1, "--rootfs=%s: %v", c.rootfs, err)
 	}
 	cfg.RootFile = add(root)
+	if cfg.Mounts, err = openMounts(binds, tmpfss, add); err != nil {
+		return fail(1, "%v", err)
+	}
+	if c.cwd == "" && isHostRoot(c.rootfs) {
+		// The caller's own directory, at the same path: shown through the
+		// root, or mounted from this descriptor where the root does not
+		// show it (below /tmp, or where the sentry's identity cannot go).
+		wd, err := os.Getwd()
+		if err != nil {
+			return fail(1, "the current directory: %v (give --cwd)", err)
+		}
+		src, err := host.OpenSource(wd)
+		if err != nil {
+			return fail(1, "the current directory: %v (give --cwd)", err)
+		}
+		cfg.CallerCwd, cfg.CwdFile = wd, add(src.Dir)
+	}
 	cg, why, err := cgroup.Create(cgroup.HostLimits(cfg.MemoryLimit, c.pidsLimit), log)
 	if err != nil {
 		return fail(1, "%v", err)
@@ -212,6 +273,12 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return subcommands.ExitStatus(128 + int(sig))
 	}
 	return subcommands.ExitStatus(code)
+}
+
+// isHostRoot reports whether dir is the host's /.
+func isHostRoot(dir string) bool {
+	var a, b unix.Stat_t
+	return unix.Stat(dir, &a) == nil && unix.Stat("/", &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 // exitCodeFor maps a failure to start the command to a shell's status.

@@ -8,9 +8,13 @@ import (
 	"runtime"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"runsc-lite/cgroup"
 	"runsc-lite/launch"
 	"runsc-lite/sentry/confine"
+	"runsc-lite/sentry/fs/host"
+	"runsc-lite/sentry/fs/rootfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
 	"runsc-lite/stub"
@@ -19,10 +23,16 @@ import (
 // sentryConfig is what `run` sends the sentry it starts (package launch).
 // *File fields index the descriptors sent with it; -1 is none.
 type sentryConfig struct {
-	Root        string // the host directory, for display
-	RootFile    int
-	Cwd         string
-	CallerCwd   string
+	Root      string // the host directory, for display
+	RootFile  int
+	Cwd       string
+	CallerCwd string
+	CwdFile   int // CallerCwd opened, mounted there if the root does not show it
+	// RootWritable is --overlay=none; HostTmp --host-tmp.
+	RootWritable bool
+	HostTmp      bool
+	// Mounts are the volumes and tmpfs mounts (mounts.go).
+	Mounts      []mountConfig
 	Platform    string
 	Argv        []string
 	Env         []string
@@ -51,6 +61,10 @@ func sentryMain() int {
 	// waits for hand the CPU over through the kernel.
 	runtime.LockOSThread()
 	start := time.Now()
+	// Files the sandbox creates on the host (read-write volumes, the root
+	// with --overlay=none) get the mode the sandbox asked for, its own
+	// umask already applied by the sentry.
+	unix.Umask(0)
 	id, stage, err := launch.Args()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
@@ -107,8 +121,18 @@ func sentryMain() int {
 			return cgroup.Join(procs, pid)
 		}
 	}
+	mounts, err := toRootfs(cfg.Mounts, file, cfg.MemoryLimit)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
+	}
+	var cwdSource *host.Source
+	if f := file(cfg.CwdFile); f != nil {
+		cwdSource = &host.Source{Dir: f}
+	}
 	sc := sandbox.Config{
-		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd,
+		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd, CwdSource: cwdSource,
+		FS:       rootfs.Options{RootWritable: cfg.RootWritable, HostTmp: cfg.HostTmp, Mounts: mounts},
 		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Lockdown: func(platform string) error {

@@ -20,15 +20,18 @@ type syscallsCmd struct{ only string }
 func (*syscallsCmd) Name() string     { return "syscalls" }
 func (*syscallsCmd) Synopsis() string { return "list every syscall: implemented, partial, or not" }
 func (*syscallsCmd) Usage() string {
-	return `syscalls [--only=full|partial|unimplemented]
-
-Prints one line per x86-64 syscall number: number, name, support, and what
-is missing for partial ones. Unimplemented syscalls return ENOSYS.
-`
+	return manual{
+		synopsis: "syscalls [--only=full|partial|unimplemented]",
+		about: `Prints one line per x86-64 syscall number: number, name, support, and what
+is missing for partial ones, then the counts. Unimplemented syscalls return
+ENOSYS inside the sandbox.`,
+		examples: `runsc-lite syscalls --only=unimplemented
+runsc-lite syscalls | grep -w openat`,
+		exit: "0  the list was printed\n2  a bad --only",
+	}.String()
 }
 
 func (c *syscallsCmd) SetFlags(f *flag.FlagSet) {
-	oneLineFlagErrors(f, c)
 	f.StringVar(&c.only, "only", "", "show only syscalls with this support: full, partial or unimplemented")
 }
 
@@ -36,7 +39,7 @@ func (c *syscallsCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) su
 	switch c.only {
 	case "", "full", "partial", "unimplemented":
 	default:
-		return fail(1, "--only=%s: want full, partial or unimplemented", c.only)
+		return fail(exitUsage, "--only=%s: want full, partial or unimplemented", c.only)
 	}
 	st, err := linux.NewTable()
 	if err != nil {

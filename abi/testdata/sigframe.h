@@ -28,3 +28,28 @@ struct rt_sigframe {
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <elf.h>
+#include <sys/sysinfo.h>
+
+/* getdents' and getdents64's records (fs/readdir.c; getdents(2)) and
+ * pselect6's sixth argument (fs/select.c): not exported, written out as the
+ * kernel declares them. */
+struct linux_dirent {
+	unsigned long d_ino;
+	unsigned long d_off;
+	unsigned short d_reclen;
+	char d_name[1];
+};
+
+struct linux_dirent64 {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[0];
+};
+
+struct sigset_argpack {
+	sigset_t *p;
+	size_t size;
+};

@@ -2,7 +2,6 @@ package platformtest
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/stub"
 )
@@ -224,8 +224,7 @@ func newHijackEnv(t *testing.T, p platform.Platform, opts Options) *hijackEnv {
 
 // iovecs is one struct iovec.
 func iovecs(base uint64, n uint64) []byte {
-	b := binary.LittleEndian.AppendUint64(nil, base)
-	return binary.LittleEndian.AppendUint64(b, n)
+	return abi.Encode(abi.Iovec{Base: base, Len: n})
 }
 
 // procStatus returns the fields of /proc/pid/status.
@@ -303,21 +302,11 @@ func testForgedPidfd(t *testing.T, e *hijackEnv, opts Options) {
 	if !opts.ForkReadsPidfdMessage {
 		t.Skip("the platform takes a forked child's pidfd from the kernel (pidfd_getfd), not from a message a stub sends; TestAttackHostile forges the page it reads the number from")
 	}
-	// struct msghdr {name, namelen, iov, iovlen, control, controllen,
-	// flags}, one iovec of one byte, and SCM_RIGHTS with fd 3.
-	le := binary.LittleEndian
-	cmsg := le.AppendUint64(nil, uint64(unix.CmsgLen(4)))
-	cmsg = le.AppendUint32(cmsg, unix.SOL_SOCKET)
-	cmsg = le.AppendUint32(cmsg, unix.SCM_RIGHTS)
-	cmsg = le.AppendUint32(cmsg, stub.CtlFD)
-	cmsg = append(cmsg, 0, 0, 0, 0)
+	// A msghdr with one iovec of one byte, and SCM_RIGHTS with fd 3.
+	cmsg := unix.UnixRights(stub.CtlFD)
 	ctl := e.put(t, 0x200, cmsg)
 	iov := e.put(t, 0x100, iovecs(uint64(e.data+0x180), 1))
-	var msg []byte
-	for _, v := range []uint64{0, 0, iov, 1, ctl, uint64(len(cmsg)), 0} {
-		msg = le.AppendUint64(msg, v)
-	}
-	hdr := e.put(t, 0, msg)
+	hdr := e.put(t, 0, abi.Encode(abi.MsgHdr{Iov: iov, IovLen: 1, Control: ctl, ControlLen: uint64(len(cmsg))}))
 	if r := e.h.Syscall(unix.SYS_SENDMSG, stub.CtlFD, hdr, 0); r.Refused() || r.Ret != 1 {
 		t.Fatalf("the hijacked thread's sendmsg on its control socket: %s, want 1 byte sent (its filter allows it)", r)
 	}

@@ -225,6 +225,16 @@ func CheckVectoredCopies(t *testing.T, as platform.AddressSpace) {
 			}
 		}
 	}
+	// A copy that would wrap around the top of the address space is
+	// EFAULT, never a short success that a caller would retry forever.
+	for _, addr := range []uintptr{^uintptr(0) - 7, ^uintptr(0)} {
+		if n, err := as.ReadAt(make([]byte, 16), addr); !errors.Is(err, unix.EFAULT) {
+			t.Errorf("ReadAt of 16 bytes at %#x = %d, %v; want an error wrapping EFAULT", addr, n, err)
+		}
+		if n, err := as.WriteAt(make([]byte, 16), addr); !errors.Is(err, unix.EFAULT) {
+			t.Errorf("WriteAt of 16 bytes at %#x = %d, %v; want an error wrapping EFAULT", addr, n, err)
+		}
+	}
 	for _, r := range as.Reserved() {
 		if n, err := as.ReadAt(make([]byte, 4), r.Start); n != 0 || !errors.Is(err, unix.EFAULT) {
 			t.Errorf("ReadAt of the reserved range at %#x = %d, %v; want 0 and an error wrapping EFAULT", r.Start, n, err)

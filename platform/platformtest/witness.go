@@ -2,7 +2,6 @@ package platformtest
 
 import (
 	_ "embed"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/abi"
 )
 
 // witnessSrc is the native witness process (testdata/witness.c).
@@ -166,10 +167,12 @@ func (w *Witness) Check(t testing.TB) {
 		t.Errorf("reading the witness's signal counters: %v", err)
 		return
 	}
-	if n := binary.LittleEndian.Uint64(counters); n != 0 {
+	var counts [65]uint64
+	copy(abi.AsBytes(&counts), counters)
+	if n := counts[0]; n != 0 {
 		var got []string
-		for s := 1; s < 65; s++ {
-			if c := binary.LittleEndian.Uint64(counters[8*s:]); c != 0 {
+		for s := 1; s < len(counts); s++ {
+			if c := counts[s]; c != 0 {
 				got = append(got, fmt.Sprintf("%v x%d", unix.Signal(s), c))
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/stub"
 	"runsc-lite/sysmsg"
@@ -257,13 +258,8 @@ func (as *addressSpace) passFD(fd int) (int, error) {
 	}
 	space := unix.CmsgSpace(4)
 	hdr := make([]byte, controlOff)
-	le := binary.LittleEndian
-	le.PutUint64(hdr[msgOff+16:], scratch+iovOff)     // msg_iov
-	le.PutUint64(hdr[msgOff+24:], 1)                  // msg_iovlen
-	le.PutUint64(hdr[msgOff+32:], scratch+controlOff) // msg_control
-	le.PutUint64(hdr[msgOff+40:], uint64(space))      // msg_controllen
-	le.PutUint64(hdr[iovOff:], scratch+dataOff)       // iov_base
-	le.PutUint64(hdr[iovOff+8:], 1)                   // iov_len
+	copy(hdr[msgOff:iovOff], abi.Encode(abi.MsgHdr{Iov: scratch + iovOff, IovLen: 1, Control: scratch + controlOff, ControlLen: uint64(space)}))
+	copy(hdr[iovOff:dataOff], abi.Encode(abi.Iovec{Base: scratch + dataOff, Len: 1}))
 	if _, err := as.writeScratch(hdr); err != nil {
 		as.kill()
 		return 0, err
@@ -279,11 +275,16 @@ func (as *addressSpace) passFD(fd int) (int, error) {
 	if _, err := gone(platform.ReadProcessMemory(as.pid, platform.Range{}, cmsg, scratch+controlOff)); err != nil {
 		return 0, fmt.Errorf("reading the stub's control message: %w", err)
 	}
-	if le.Uint64(cmsg) != uint64(unix.CmsgLen(4)) || le.Uint32(cmsg[8:]) != unix.SOL_SOCKET || le.Uint32(cmsg[12:]) != unix.SCM_RIGHTS {
+	msgs, err := unix.ParseSocketControlMessage(cmsg)
+	var fds []int
+	if err == nil && len(msgs) == 1 && len(msgs[0].Data) == 4 {
+		fds, err = unix.ParseUnixRights(&msgs[0])
+	}
+	if err != nil || len(fds) != 1 {
 		// Only application code, racing with us, writes the page.
 		return 0, fmt.Errorf("the stub's control message was overwritten: %w", unix.EBADMSG)
 	}
-	return int(le.Uint32(cmsg[unix.CmsgLen(0):])), nil
+	return fds[0], nil
 }
 
 func (as *addressSpace) writeScratch(b []byte) (int, error) {

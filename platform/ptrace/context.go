@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 )
 
@@ -143,19 +144,13 @@ func (c *context) event(s stop, regs *platform.Registers) platform.Event {
 	return platform.Event{Kind: platform.EventInterrupted}
 }
 
-// si_code values of a SIGSEGV from a page fault.
-const (
-	segvMapErr = 1
-	segvAccErr = 2
-	segvPKUErr = 4
-)
 
 // fault describes a SIGSEGV from a page fault; ok is false for others (a
 // general protection fault, say). ptrace does not show the page fault's
 // error code, so the access kind is inferred (see the package doc).
 func (c *context) fault(si linux.SignalInfo, regs *platform.Registers) (platform.Fault, bool) {
 	switch si.Code {
-	case segvMapErr, segvAccErr, segvPKUErr:
+	case abi.SEGV_MAPERR, abi.SEGV_ACCERR, abi.SEGV_PKUERR:
 	default:
 		return platform.Fault{}, false
 	}

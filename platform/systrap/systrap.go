@@ -39,7 +39,6 @@
 package systrap
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"sync"
@@ -49,6 +48,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/stub"
 	"runsc-lite/sysmsg"
@@ -267,9 +267,9 @@ func hostHasFSGSBase() bool {
 	if err != nil {
 		return false
 	}
-	for i := 0; i+16 <= len(b); i += 16 {
-		if binary.LittleEndian.Uint64(b[i:]) == linux.AT_HWCAP2 {
-			return binary.LittleEndian.Uint64(b[i+8:])&hwcap2FSGSBASE != 0
+	for _, e := range abi.AuxvEntries(b) {
+		if e.Type == linux.AT_HWCAP2 {
+			return e.Val&hwcap2FSGSBASE != 0
 		}
 	}
 	return false

@@ -107,6 +107,25 @@ var hostSyscalls = []hostSyscall{
 	// and the stubs' control sockets.
 	{nr: unix.SYS_OPENAT, rule: args(seccomp.MaskedEqual(0xffffffff, atFDCWD&0xffffffff), anyArg, seccomp.MaskedEqual(unix.O_ACCMODE|unix.O_CREAT|unix.O_TRUNC, 0))},
 	{nr: unix.SYS_OPENAT2, rule: args(seccomp.NonNegativeFD{})},
+	// Writable host trees (read-write volumes, --overlay=none): one name
+	// relative to a directory descriptor the confined openat2 opened, or
+	// a descriptor of the file itself (AT_EMPTY_PATH); links never follow
+	// a symlink, mknod makes FIFOs and socket nodes only.
+	{nr: unix.SYS_MKDIRAT, rule: args(seccomp.NonNegativeFD{})},
+	{nr: unix.SYS_UNLINKAT, rule: args(seccomp.NonNegativeFD{})},
+	{nr: unix.SYS_RENAMEAT2, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.NonNegativeFD{})},
+	{nr: unix.SYS_LINKAT, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.NonNegativeFD{}, anyArg, seccomp.EqualTo(0))},
+	{nr: unix.SYS_SYMLINKAT, rule: args(anyArg, seccomp.NonNegativeFD{})},
+	{nr: unix.SYS_MKNODAT, rule: seccomp.Or{
+		args(seccomp.NonNegativeFD{}, anyArg, seccomp.MaskedEqual(unix.S_IFMT, unix.S_IFIFO)),
+		args(seccomp.NonNegativeFD{}, anyArg, seccomp.MaskedEqual(unix.S_IFMT, unix.S_IFSOCK)),
+	}},
+	{nr: unix.SYS_FCHMODAT2, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
+	{nr: unix.SYS_FCHOWNAT, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
+	{nr: unix.SYS_UTIMENSAT, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
+	// fsync of a host file open in a writable tree (the sandbox's fsync
+	// and fdatasync).
+	{nr: unix.SYS_FSYNC},
 	{nr: unix.SYS_CLOSE},
 	{nr: unix.SYS_READ},
 	{nr: unix.SYS_WRITE},

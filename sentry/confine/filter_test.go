@@ -56,6 +56,25 @@ func TestFilterVerdicts(t *testing.T) {
 		{"open below a descriptor", "systrap", unix.SYS_OPENAT, []uint64{3, 0, unix.O_RDONLY}, kill},
 		{"ioctl TIOCSTI", "systrap", unix.SYS_IOCTL, []uint64{0, unix.TIOCSTI}, kill},
 		{"ioctl TCGETS", "systrap", unix.SYS_IOCTL, []uint64{0, unix.TCGETS}, allow},
+		// Writable host trees: only relative to a descriptor.
+		{"mkdirat below a descriptor", "systrap", unix.SYS_MKDIRAT, []uint64{5, 0, 0o755}, allow},
+		{"mkdirat by path", "systrap", unix.SYS_MKDIRAT, []uint64{uint64(atFDCWD), 0, 0o755}, kill},
+		{"unlinkat by path", "ptrace", unix.SYS_UNLINKAT, []uint64{uint64(atFDCWD), 0, 0}, kill},
+		{"renameat2 to a path", "systrap", unix.SYS_RENAMEAT2, []uint64{5, 0, uint64(atFDCWD), 0, 0}, kill},
+		{"renameat2 between descriptors", "systrap", unix.SYS_RENAMEAT2, []uint64{5, 0, 6, 0, unix.RENAME_NOREPLACE}, allow},
+		{"linkat following symlinks", "systrap", unix.SYS_LINKAT, []uint64{5, 0, 6, 0, unix.AT_SYMLINK_FOLLOW}, kill},
+		{"linkat by descriptor", "systrap", unix.SYS_LINKAT, []uint64{5, 0, 6, 0, unix.AT_EMPTY_PATH}, kill},
+		{"linkat", "systrap", unix.SYS_LINKAT, []uint64{5, 0, 6, 0, 0}, allow},
+		{"symlinkat by path", "systrap", unix.SYS_SYMLINKAT, []uint64{0, uint64(atFDCWD), 0}, kill},
+		{"mknodat FIFO", "systrap", unix.SYS_MKNODAT, []uint64{5, 0, unix.S_IFIFO | 0o644, 0}, allow},
+		{"mknodat device", "systrap", unix.SYS_MKNODAT, []uint64{5, 0, unix.S_IFCHR | 0o644, 0x103}, kill},
+		{"fchmodat2 of a descriptor", "systrap", unix.SYS_FCHMODAT2, []uint64{5, 0, 0o644, unix.AT_EMPTY_PATH}, allow},
+		{"fchmodat2 by name", "systrap", unix.SYS_FCHMODAT2, []uint64{5, 0, 0o644, 0}, kill},
+		{"fchmodat", "systrap", unix.SYS_FCHMODAT, []uint64{5, 0, 0o644}, kill},
+		{"fchownat by name", "systrap", unix.SYS_FCHOWNAT, []uint64{5, 0, 0, 0, 0}, kill},
+		{"fchownat of a descriptor", "systrap", unix.SYS_FCHOWNAT, []uint64{5, 0, 0, 0, unix.AT_EMPTY_PATH}, allow},
+		{"utimensat by path", "systrap", unix.SYS_UTIMENSAT, []uint64{uint64(atFDCWD), 0, 0, unix.AT_EMPTY_PATH}, kill},
+		{"utimensat of a descriptor", "systrap", unix.SYS_UTIMENSAT, []uint64{5, 0, 0, unix.AT_EMPTY_PATH}, allow},
 	} {
 		if got := verdict(t, tc.platform, tc.nr, tc.args...); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)

@@ -270,27 +270,27 @@ func (t *Task) exitRobustList() {
 	if head == 0 {
 		return
 	}
-	var h [24]byte
-	if t.CopyIn(head, h[:]) != nil {
+	var h linux.RobustListHead
+	if CopyIn(t, head, &h) != nil {
 		return
 	}
-	entry := uintptr(binary.LittleEndian.Uint64(h[0:]))
-	offset := uintptr(binary.LittleEndian.Uint64(h[8:]))
-	pending := uintptr(binary.LittleEndian.Uint64(h[16:]))
+	entry := uintptr(h.List)
+	offset := uintptr(h.FutexOffset)
+	pending := uintptr(h.ListOpPending)
 	pendingPI := pending&1 != 0
 	pending &^= 1
 	pi := entry&1 != 0
 	entry &^= 1
 	for limit := linux.ROBUST_LIST_LIMIT; entry != head && limit > 0; limit-- {
-		var next [8]byte
-		nextErr := t.CopyIn(entry, next[:])
+		var next uint64 // struct robust_list's next
+		nextErr := CopyIn(t, entry, &next)
 		if entry != pending && !t.K.Futexes.ownerDied(t, entry+offset, pi, false) {
 			return
 		}
 		if nextErr != nil {
 			return
 		}
-		raw := uintptr(binary.LittleEndian.Uint64(next[:]))
+		raw := uintptr(next)
 		entry, pi = raw&^1, raw&1 != 0
 	}
 	if pending != 0 {

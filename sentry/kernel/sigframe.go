@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -43,13 +41,14 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 	frame := ((fpAddr - abi.RTSigFrameSize) &^ 15) - 8
 
 	fp := append([]byte(nil), t.FP.Bytes()...)
-	if sw := abi.View[abi.FPXSwBytes](fp[min(len(fp), abi.FPXSwBytesOffset):]); sw != nil && len(fp) >= 512+64 {
+	if x := abi.View[abi.XSave](fp); x != nil {
+		sw := &x.FX.SwReserved
 		sw.Magic1 = abi.FP_XSTATE_MAGIC1
 		sw.ExtendedSize = uint32(fpSize + 4)
 		sw.Xfeatures = platform.Host.XCR0
 		sw.XstateSize = uint32(fpSize)
 	}
-	fp = binary.LittleEndian.AppendUint32(fp, unix.FP_XSTATE_MAGIC2)
+	fp = append(fp, abi.Encode(uint32(unix.FP_XSTATE_MAGIC2))...)
 	if err := t.CopyOut(uintptr(fpAddr), fp); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sentry/vfs"
 )
@@ -38,12 +39,6 @@ func ChildInfo(sig, code int32, pid int, uid uint32, status int32) SigInfo {
 	si.SetStatus(status)
 	return si
 }
-
-// siginfo codes.
-const (
-	segvMapErr = 1
-	segvAccErr = 2
-)
 
 // pendingSet is the signals waiting for delivery, with the siginfo of each
 // (standard signals do not queue: a second one while pending is lost).
@@ -359,7 +354,7 @@ func faultInfo(ev platform.Event) SigInfo {
 	if ev.Kind == platform.EventSignal {
 		return ev.Signal
 	}
-	si := NewSigInfo(int32(unix.SIGSEGV), segvMapErr, 0, 0)
+	si := NewSigInfo(int32(unix.SIGSEGV), abi.SEGV_MAPERR, 0, 0)
 	if ev.Signal.Signo == int32(unix.SIGSEGV) {
 		si = ev.Signal
 	}

@@ -144,8 +144,6 @@ type elfImage struct {
 }
 
 const (
-	ehdrSize = 64 // sizeof(Elf64_Ehdr)
-	phdrSize = 56 // sizeof(Elf64_Phdr)
 	// maxPhdrBytes bounds the program header table, as load_elf_phdrs
 	// does.
 	maxPhdrBytes = 65536
@@ -155,13 +153,19 @@ const (
 // x86-64 executable or shared object, or whose program header table Linux
 // refuses or cannot read whole; EINVAL for a loadable segment no mmap
 // could map.
+// sizeof(Elf64_Ehdr) and sizeof(Elf64_Phdr): debug/elf's types encoded.
+var (
+	ehdrSize = binary.Size(elf.Header64{})
+	phdrSize = binary.Size(elf.Prog64{})
+)
+
 func parseELF(f File) (*elfImage, error) {
-	var raw [ehdrSize]byte
-	if err := readFull(f, raw[:], 0); err != nil {
+	raw := make([]byte, ehdrSize)
+	if err := readFull(f, raw, 0); err != nil {
 		return nil, ErrBadFormat
 	}
 	var h elf.Header64
-	if _, err := binary.Decode(raw[:], binary.LittleEndian, &h); err != nil {
+	if _, err := binary.Decode(raw, binary.LittleEndian, &h); err != nil {
 		return nil, ErrBadFormat
 	}
 	if string(h.Ident[:len(elf.ELFMAG)]) != elf.ELFMAG || elf.Class(h.Ident[elf.EI_CLASS]) != elf.ELFCLASS64 ||
@@ -173,7 +177,7 @@ func parseELF(f File) (*elfImage, error) {
 		return nil, ErrBadFormat
 	}
 	size := int(h.Phnum) * phdrSize
-	if h.Phentsize != phdrSize || size == 0 || size > maxPhdrBytes {
+	if int(h.Phentsize) != phdrSize || size == 0 || size > maxPhdrBytes {
 		return nil, fmt.Errorf("%d program headers of %d bytes: %w", h.Phnum, h.Phentsize, ErrBadFormat)
 	}
 	table := make([]byte, size)

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/mm"
 )
 
@@ -19,12 +20,9 @@ const (
 	maxArgBytes = 32 * 128 << 10
 )
 
-// Auxiliary vector types (elf.h).
-const (
-	atMinsigstksz  = 51
-	elf64PhdrSize  = 56
-	clockTicksPerS = 100
-)
+// atMinsigstksz is AT_MINSIGSTKSZ (elf.h), which pkg/abi/linux does not
+// define.
+const atMinsigstksz = 51
 
 type stackInfo struct {
 	argv, envv []string
@@ -45,8 +43,8 @@ var hostAuxv = sync.OnceValue(func() map[uint64]uint64 {
 	if err != nil {
 		return vals
 	}
-	for i := 0; i+16 <= len(b); i += 16 {
-		vals[binary.LittleEndian.Uint64(b[i:])] = binary.LittleEndian.Uint64(b[i+8:])
+	for _, e := range abi.AuxvEntries(b) {
+		vals[e.Type] = e.Val
 	}
 	return vals
 })
@@ -116,7 +114,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	host := hostAuxv()
 	auxv := [][2]uint64{
 		{linux.AT_PHDR, uint64(si.main.phdr)},
-		{linux.AT_PHENT, elf64PhdrSize},
+		{linux.AT_PHENT, uint64(phdrSize)},
 		{linux.AT_PHNUM, uint64(si.main.phnum)},
 		{linux.AT_PAGESZ, pageSize},
 		{linux.AT_BASE, uint64(si.interpBase)},
@@ -126,7 +124,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 		{linux.AT_SECURE, 0},
 		{linux.AT_HWCAP, host[linux.AT_HWCAP]},
 		{linux.AT_HWCAP2, host[linux.AT_HWCAP2]},
-		{linux.AT_CLKTCK, clockTicksPerS},
+		{linux.AT_CLKTCK, linux.CLOCKS_PER_SEC},
 		{linux.AT_RANDOM, uint64(randomAt)},
 		{linux.AT_EXECFN, uint64(strsAt + execOff)},
 		{linux.AT_PLATFORM, uint64(strsAt + platOff)},
@@ -139,8 +137,8 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 
 	words := 1 + len(si.argv) + 1 + len(si.envv) + 1 + 2*len(auxv)
 	sp := (randomAt - uintptr(words*8)) &^ 0xf
-	vec := make([]byte, 0, words*8)
-	word := func(v uint64) { vec = binary.LittleEndian.AppendUint64(vec, v) }
+	vec := make([]uint64, 0, words)
+	word := func(v uint64) { vec = append(vec, v) }
 	word(uint64(len(si.argv)))
 	for _, o := range argOff {
 		word(uint64(strsAt + o))
@@ -158,7 +156,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	for _, w := range []struct {
 		at uintptr
 		b  []byte
-	}{{strsAt, strs}, {randomAt, random[:]}, {sp, vec}} {
+	}{{strsAt, strs}, {randomAt, random[:]}, {sp, abi.SliceBytes(vec)}} {
 		if _, err := m.CopyOut(w.at, w.b); err != nil {
 			return initialStack{}, err
 		}
@@ -175,6 +173,6 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 		sp:   sp,
 		argv: [2]uintptr{strsAt, argEnd},
 		envv: [2]uintptr{envStart, envEnd},
-		auxv: append([]byte(nil), vec[auxvAt:]...),
+		auxv: append([]byte(nil), abi.SliceBytes(vec[auxvAt:])...),
 	}, nil
 }

@@ -28,48 +28,62 @@ type Root struct {
 	// ids number the host files the sandbox sees, below the root and
 	// imported as stdio alike.
 	ids *host.Identities
+	// table is the mount table rootfs made, which /proc shows.
+	table []rootfs.Entry
 }
 
 // newRoot builds the sandbox's file system over host directory dir, or
-// over f (dir opened) when f is not nil.
-func newRoot(dir string, f *os.File) (*Root, error) {
+// over f (dir opened) when f is not nil, with opts.
+func newRoot(dir string, f *os.File, opts rootfs.Options) (*Root, error) {
 	ids := host.NewIdentities()
-	var v *vfs.VFS
-	var fsc *vfs.FSContext
-	var err error
-	if f != nil {
-		v, fsc, err = rootfs.NewFromFile(f, ids)
-	} else {
-		v, fsc, err = rootfs.New(dir, ids)
+	if f == nil {
+		var err error
+		if f, err = host.OpenRoot(dir); err != nil {
+			for _, m := range opts.Mounts {
+				if m.Source != nil {
+					m.Source.Close()
+				}
+			}
+			return nil, fmt.Errorf("--rootfs=%s: %w", dir, err)
+		}
 	}
+	v, fsc, table, err := rootfs.Build(f, ids, opts)
 	if err != nil {
-		return nil, fmt.Errorf("--root=%s: %w", dir, err)
+		return nil, err
 	}
-	return &Root{VFS: v, FSContext: fsc, ids: ids}, nil
+	return &Root{VFS: v, FSContext: fsc, ids: ids, table: table}, nil
 }
 
-// mountKernelFS mounts the sandbox's /sys, its cgroup and /proc for k,
-// and gives /proc the mount table: every mount with its device number and
-// the sandbox's names only (no host path, whatever --root is).
-func (r *Root) mountKernelFS(k *kernel.Kernel) error {
+// mountKernelFS mounts the sandbox's /sys, its cgroup and /proc for k
+// (so that nothing below the host's /proc or /sys is reachable from then
+// on, the working directory included); publishMounts gives /proc the
+// mount table once the sandbox's mounts are all made.
+func (r *Root) mountKernelFS(k *kernel.Kernel) (*proc.FileSystem, error) {
 	procFS := proc.New(k)
 	for _, m := range []struct {
 		path string
 		fs   vfs.FileSystem
 	}{{"/sys", sys.New(k.CPUs())}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
 		if err := r.VFS.Mount(m.path, m.fs); err != nil {
-			return fmt.Errorf("mounting %s: %w", m.path, err)
+			return nil, fmt.Errorf("mounting %s: %w", m.path, err)
 		}
 	}
-	table := []proc.Mount{
-		{Source: "overlay", Path: "/", Type: "overlay", Flags: "rw"},
-		{Source: "tmpfs", Path: "/tmp", Type: "tmpfs", Flags: "rw", Data: "mode=1777"},
-		{Source: "tmpfs", Path: "/dev", Type: "tmpfs", Flags: "ro,nosuid", Data: "mode=755"},
-		{Source: "tmpfs", Path: "/dev/shm", Type: "tmpfs", Flags: "rw", Data: "mode=1777"},
+	return procFS, nil
+}
+
+// publishMounts gives procFS the mount table: every mount with its device
+// number and the sandbox's names only (no host path, whatever --rootfs
+// is).
+func (r *Root) publishMounts(procFS *proc.FileSystem) error {
+	var table []proc.Mount
+	for _, e := range r.table {
+		table = append(table, proc.Mount{Source: e.Source, Path: e.Path, Type: e.Type, Flags: e.Flags, Data: e.Data})
+	}
+	table = append(table, []proc.Mount{
 		{Source: "sysfs", Path: "/sys", Type: "sysfs", Flags: "ro,nosuid,nodev,noexec"},
 		{Source: "cgroup2", Path: "/sys/fs/cgroup", Type: "cgroup2", Flags: "ro,nosuid,nodev,noexec"},
 		{Source: "proc", Path: "/proc", Type: "proc", Flags: "rw,nosuid,nodev,noexec"},
-	}
+	}...)
 	for i := range table {
 		st, err := r.VFS.StatAt(context.Background(), vfs.KernelCreds(), r.FSContext, nil, table[i].Path, true)
 		if err != nil {
@@ -78,6 +92,48 @@ func (r *Root) mountKernelFS(k *kernel.Kernel) error {
 		table[i].Dev = st.Dev
 	}
 	procFS.SetMounts(table)
+	return nil
+}
+
+// enterCwd makes the working directory want (--cwd), or else the caller's
+// (caller, "" for /) at the same path: through the root if it shows it as
+// a directory, else src mounted there under a memory overlay (a cwd below
+// /tmp, or below a directory the sentry's host identity cannot search).
+// A directory that cannot be shown is an error, never a silent /. It
+// takes src over.
+func (r *Root) enterCwd(want, caller string, src *host.Source) error {
+	if want != "" {
+		if src != nil {
+			src.Close()
+		}
+		if err := r.Chdir(want); err != nil {
+			return fmt.Errorf("--cwd=%s: %w", want, err)
+		}
+		return nil
+	}
+	if caller == "" {
+		if src != nil {
+			src.Close()
+		}
+		return r.Chdir("/")
+	}
+	if r.IsDir(caller) {
+		if src != nil {
+			src.Close()
+		}
+	} else {
+		if src == nil {
+			return fmt.Errorf("the working directory %s is not in the sandbox (--cwd names another)", caller)
+		}
+		e, err := rootfs.Add(r.VFS, r.FSContext, rootfs.Mount{Dest: caller, Source: src, Access: rootfs.CopyOnWrite})
+		if err != nil {
+			return fmt.Errorf("showing the working directory %s in the sandbox (--cwd names another): %w", caller, err)
+		}
+		r.table = append(r.table, e...)
+	}
+	if err := r.Chdir(caller); err != nil {
+		return fmt.Errorf("the working directory %s (--cwd names another): %w", caller, err)
+	}
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"runsc-lite/platform/systrap"
 	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/fs/host"
+	"runsc-lite/sentry/fs/rootfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
 	"runsc-lite/sentry/mm"
@@ -40,10 +41,18 @@ type Config struct {
 	// takes it over.
 	RootFile *os.File
 	Cwd      string // working directory inside; "" picks one
-	// CallerCwd is the caller's working directory, the default Cwd when
-	// the sandbox has it; "" is this process's.
+	// CallerCwd is the caller's working directory, the default Cwd; ""
+	// is /. When the root does not show it as a directory (it is below
+	// /tmp, or the sentry's host identity cannot reach it), CwdSource,
+	// the same directory opened by the caller, is mounted there under a
+	// memory overlay of its own. Run takes CwdSource over.
 	CallerCwd string
-	Platform  string // "systrap" or "ptrace"
+	CwdSource *host.Source
+	// FS shapes the mount tree: the root written through to the host,
+	// the host's /tmp, volumes and bind mounts (package rootfs). Run
+	// takes their sources over.
+	FS       rootfs.Options
+	Platform string // "systrap" or "ptrace"
 	// Confinement confines the platform's stub processes; nil is
 	// stub.DefaultConfinement().
 	Confinement *stub.Confinement
@@ -69,7 +78,20 @@ type ExecError struct {
 	Err  error
 }
 
-func (e *ExecError) Error() string { return e.Path + ": " + e.Err.Error() }
+// Error reads as a shell's message: "NAME: command not found" for a
+// command looked up in PATH, else the path and the errno's text
+// ("/usr: Is a directory", "./x: Permission denied").
+func (e *ExecError) Error() string {
+	var errno unix.Errno
+	if !errors.As(e.Err, &errno) {
+		return e.Path + ": " + e.Err.Error()
+	}
+	if errno == unix.ENOENT && !strings.Contains(e.Path, "/") {
+		return e.Path + ": command not found"
+	}
+	text := errno.Error()
+	return e.Path + ": " + strings.ToUpper(text[:1]) + text[1:]
+}
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // Platforms are the platforms Run can use, by name.
@@ -92,6 +114,19 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if cfg.RootFile != nil {
 		defer cfg.RootFile.Close() // whether or not the root file system took it
 	}
+	sources := cfg.FS.Mounts
+	cwdSource := cfg.CwdSource
+	defer func() {
+		// Those no mount took (Run failed before the root was built).
+		for _, m := range sources {
+			if m.Source != nil {
+				m.Source.Close()
+			}
+		}
+		if cwdSource != nil {
+			cwdSource.Close()
+		}
+	}()
 	conf := stub.DefaultConfinement()
 	if cfg.Confinement != nil {
 		conf = *cfg.Confinement
@@ -118,17 +153,11 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 		}
 	}
 
-	root, err := newRoot(cfg.Root, cfg.RootFile)
+	rootFile := cfg.RootFile
+	cfg.RootFile, sources = nil, nil
+	root, err := newRoot(cfg.Root, rootFile, cfg.FS)
 	if err != nil {
 		return kernel.ExitStatus{}, err
-	}
-	cwd := chooseCwd(root, cfg.Cwd, cfg.CallerCwd)
-	if err := root.Chdir(cwd); err != nil {
-		return kernel.ExitStatus{}, fmt.Errorf("--cwd=%s: %w", cwd, err)
-	}
-	exe, err := lookPath(root, cfg.Argv[0], cfg.Env)
-	if err != nil {
-		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
 	}
 	table, err := linux.NewTable()
 	if err != nil {
@@ -140,8 +169,20 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if cfg.Strace != nil {
 		k.Strace = strace.New(cfg.Strace)
 	}
-	if err := root.mountKernelFS(k); err != nil {
+	procFS, err := root.mountKernelFS(k)
+	if err != nil {
 		return kernel.ExitStatus{}, err
+	}
+	cwdSource = nil
+	if err := root.enterCwd(cfg.Cwd, cfg.CallerCwd, cfg.CwdSource); err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	if err := root.publishMounts(procFS); err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	exe, err := lookPath(root, cfg.Argv[0], cfg.Env)
+	if err != nil {
+		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
 	}
 	as, err := p.NewAddressSpace()
 	if err != nil {
@@ -247,21 +288,6 @@ func comm(exe string) string {
 	return b
 }
 
-// chooseCwd returns want, or the caller's working directory (caller, or
-// this process's if "") if it exists inside the sandbox, or /.
-func chooseCwd(root *Root, want, caller string) string {
-	if want != "" {
-		return want
-	}
-	if caller == "" {
-		caller, _ = os.Getwd()
-	}
-	if caller != "" && root.IsDir(caller) {
-		return caller
-	}
-	return "/"
-}
-
 // lookPath finds name as execvp does: as given if it has a slash, else in
 // the directories of PATH (or the default PATH).
 func lookPath(root *Root, name string, env []string) (string, error) {
@@ -269,6 +295,10 @@ func lookPath(root *Root, name string, env []string) (string, error) {
 		return "", fmt.Errorf("empty command name: %w", unix.ENOENT)
 	}
 	if strings.Contains(name, "/") {
+		// execve says EACCES for a directory; a shell says what it is.
+		if root.IsDir(name) {
+			return "", unix.EISDIR
+		}
 		return name, nil
 	}
 	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -97,6 +97,13 @@ func (v *VFS) NewFSContext() *FSContext {
 // VFS's root with symlinks followed). Mounting twice on one directory
 // stacks, as in Linux.
 func (v *VFS) Mount(path string, fs FileSystem) error {
+	return v.MountWithFlags(path, fs, 0)
+}
+
+// MountWithFlags is Mount with mount flags (MS_RDONLY...). A filesystem
+// whose root is not a directory (a bind mount of one file) is mounted on
+// a file that is not a directory either.
+func (v *VFS) MountWithFlags(path string, fs FileSystem, flags uint64) error {
 	ctx := context.Background()
 	// Mounting is the kernel's own doing: the sandbox's mount table is
 	// built before any task runs, and the application cannot mount.
@@ -109,13 +116,21 @@ func (v *VFS) Mount(path string, fs FileSystem) error {
 	if err != nil {
 		return fmt.Errorf("mount point %s: %w", path, err)
 	}
-	if !IsDir(st.Mode) {
+	rst, err := fs.Root().Stat(ctx)
+	if err != nil {
+		return fmt.Errorf("mounting on %s: %w", path, err)
+	}
+	switch {
+	case IsDir(rst.Mode) && !IsDir(st.Mode):
 		return fmt.Errorf("mount point %s: %w", path, unix.ENOTDIR)
+	case !IsDir(rst.Mode) && IsDir(st.Mode):
+		return fmt.Errorf("mount point %s: %w", path, unix.EISDIR)
 	}
 	if !comparable(d.inode) {
 		return fmt.Errorf("mount point %s: its filesystem cannot hold mounts: %w", path, unix.EINVAL)
 	}
 	m := &Mount{FS: fs, parent: d.mnt, point: d}
+	m.flags.Store(flags & MountFlags)
 	m.root = &Dentry{inode: fs.Root(), mnt: m}
 	v.mu.Lock()
 	defer v.mu.Unlock()

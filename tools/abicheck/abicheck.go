@@ -9,10 +9,15 @@
 //     compared without case and underscores (saRestart is SA_RESTART), so a
 //     Go-style spelling of a Linux name is caught too;
 //   - byte-offset encoding of a structure: a call of an encoding/binary byte
-//     order (binary.LittleEndian.Uint32, PutUint64, ...) on a slice whose
-//     start is a constant other than 0, such as b[8:] or b[4:8]. A structure
-//     is copied as a typed value (gVisor's marshal types, or ours defined once
-//     with a layout test), never taken apart at hand-counted offsets;
+//     order (binary.LittleEndian.Uint32, PutUint64, ...) on a slice that
+//     does not start at 0, such as b[8:], b[4:8] or b[6*i+2:] (an array of
+//     structures strided by hand). A structure is copied as a typed value
+//     (gVisor's marshal types, or ours defined once with a layout test),
+//     never taken apart at hand-counted offsets;
+//   - field-by-field encoding: a byte order's Append method that appends
+//     to bytes already there (binary.LittleEndian.AppendUint32(b, ...)),
+//     which lays out a structure or an array by the order of the calls;
+//     one scalar appended to nil is not flagged;
 //   - a copy of a type that is not plain memory: every instantiation of
 //     runsc-lite/abi's views and kernel's CopyIn/CopyOut family must have a
 //     type argument without Go pointers (a string, slice, map, interface...),
@@ -207,6 +212,9 @@ func checkPackage(fset *token.FileSet, imp types.Importer, p listed, lib map[str
 					if msg, ok := offsetEncoding(info, n); ok {
 						findings = append(findings, Finding{fset.Position(n.Pos()), fn, "offset", msg})
 					}
+					if msg, ok := appendEncoding(info, n); ok {
+						findings = append(findings, Finding{fset.Position(n.Pos()), fn, "append", msg})
+					}
 				case *ast.Ident:
 					if msg, ok := plainCopy(info, n); ok {
 						findings = append(findings, Finding{fset.Position(n.Pos()), fn, "copy", msg})
@@ -263,18 +271,41 @@ func sameValue(a, b constant.Value) bool {
 	return constant.Compare(a, token.EQL, b)
 }
 
-// offsetEncoding reports a call of an encoding/binary byte order's method
-// on a slice that starts at a constant other than 0.
-func offsetEncoding(info *types.Info, call *ast.CallExpr) (string, bool) {
+// byteOrderCall returns the method of an encoding/binary byte order that
+// call invokes, or nil.
+func byteOrderCall(info *types.Info, call *ast.CallExpr) *ast.SelectorExpr {
 	sel, ok := call.Fun.(*ast.SelectorExpr)
 	if !ok || len(call.Args) == 0 {
-		return "", false
+		return nil
 	}
 	recv := info.Types[sel.X].Type
 	if recv == nil {
-		return "", false
+		return nil
 	}
 	if n, ok := types.Unalias(recv).(*types.Named); !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != "encoding/binary" {
+		return nil
+	}
+	return sel
+}
+
+// appendEncoding reports a byte order's Append method called on bytes
+// other than nil.
+func appendEncoding(info *types.Info, call *ast.CallExpr) (string, bool) {
+	sel := byteOrderCall(info, call)
+	if sel == nil || !strings.HasPrefix(sel.Sel.Name, "Append") {
+		return "", false
+	}
+	if tv, ok := info.Types[call.Args[0]]; ok && tv.IsNil() {
+		return "", false
+	}
+	return fmt.Sprintf("%s after other bytes lays out a structure field by field: copy a typed structure (or a typed slice) instead", sel.Sel.Name), true
+}
+
+// offsetEncoding reports a call of an encoding/binary byte order's method
+// on a slice that does not start at 0.
+func offsetEncoding(info *types.Info, call *ast.CallExpr) (string, bool) {
+	sel := byteOrderCall(info, call)
+	if sel == nil {
 		return "", false
 	}
 	arg := ast.Unparen(call.Args[0])
@@ -286,17 +317,21 @@ func offsetEncoding(info *types.Info, call *ast.CallExpr) (string, bool) {
 		return "", false
 	}
 	if tv, ok := info.Types[sl.Low]; ok && tv.Value != nil {
-		if v, ok := constant.Int64Val(tv.Value); ok && v != 0 {
-			return fmt.Sprintf("%s at constant offset %s: copy a typed structure instead", sel.Sel.Name, tv.Value), true
+		if v, ok := constant.Int64Val(tv.Value); ok && v == 0 {
+			return "", false
 		}
+		return fmt.Sprintf("%s at constant offset %s: copy a typed structure instead", sel.Sel.Name, tv.Value), true
 	}
-	return "", false
+	return fmt.Sprintf("%s at offset %s: copy a typed structure or slice instead", sel.Sel.Name, types.ExprString(sl.Low)), true
 }
 
 // copyFuncs are the generic functions that view a value as raw memory.
 var copyFuncs = map[string]bool{
 	"runsc-lite/abi.AsBytes":                true,
 	"runsc-lite/abi.SliceBytes":             true,
+	"runsc-lite/abi.Encode":                 true,
+	"runsc-lite/abi.Decode":                 true,
+	"runsc-lite/abi.View":                   true,
 	"runsc-lite/sentry/kernel.CopyIn":       true,
 	"runsc-lite/sentry/kernel.CopyOut":      true,
 	"runsc-lite/sentry/kernel.CopyInSlice":  true,

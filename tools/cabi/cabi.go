@@ -36,7 +36,7 @@ func Values(t testing.TB, includeDir, header string, exprs []string) map[string]
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "layout")
-	if out, err := exec.Command("gcc", "-I", abs, "-o", bin, filepath.Join(dir, "layout.c")).CombinedOutput(); err != nil {
+	if out, err := exec.Command("gcc", "-D_GNU_SOURCE", "-I", abs, "-o", bin, filepath.Join(dir, "layout.c")).CombinedOutput(); err != nil {
 		t.Fatalf("compiling the layout program: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin).Output()

@@ -8,7 +8,7 @@
  *   sysinfo    uptime, totalram and procs of sysinfo(2);
  *   clocks     CLOCK_MONOTONIC and CLOCK_BOOTTIME in seconds, through the
  *              vDSO (as libc calls them, without a trap), and times(2).
- * Static, so that it runs with any --root. */
+ * Static, so that it runs with any --rootfs. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* A static program for `runsc-lite run --root DIR`: DIR holds only it. */
+/* A static program for `runsc-lite run --rootfs DIR`: DIR holds only it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>

@@ -27,11 +27,9 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// Event is struct epoll_event.
-type Event struct {
-	Events uint32
-	Data   uint64
-}
+// Event is struct epoll_event; its data is the application's, carried
+// as it gave it.
+type Event = linux.EpollEvent
 
 // exclusiveOK are the events an EPOLLEXCLUSIVE interest may ask for
 // (Linux's EPOLLEXCLUSIVE_OK_BITS).

@@ -1,19 +1,26 @@
-// Package host is the host filesystem confined below the sandbox root, read
-// only. It is the lower layer of the root overlay.
+// Package host is a host directory tree confined below a directory the
+// caller opened: read only as the lower layer of the root overlay (and of
+// read-only volumes), or writable as a read-write volume (write.go).
 //
 // Every host lookup is an openat2(2) from the root descriptor with
 // RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_SYMLINKS and O_NOFOLLOW:
 // the VFS resolves symlinks itself (in the sandbox's namespace), so the
 // host never follows one for us, and even a path that a concurrent host
 // change turned into an escape stays below the root. Nothing here opens a
-// plain path, and nothing writes: opening for writing or changing anything
-// fails with EROFS.
+// plain path. A read-only tree writes nothing: opening for writing or
+// changing anything fails with EROFS. A writable one changes names only
+// as a single component relative to a directory opened that way
+// (mkdirat, unlinkat, renameat2... on its descriptor), and attributes
+// only through a descriptor of the file itself (AT_EMPTY_PATH).
 //
 // Design decisions:
 //   - An inode is a path below the root plus the attributes seen when it
-//     was looked up. The host tree is treated as static while the sandbox
-//     runs (it is read only to us), so Stat answers from that snapshot and
-//     costs no syscall; reads always see current contents.
+//     was looked up. A read-only tree is treated as static while the
+//     sandbox runs, so Stat answers from that snapshot and costs no
+//     syscall; reads always see current contents. A writable tree's Stat
+//     asks the host each time. Directories are one inode per host
+//     directory (by device and inode number), so that mounts on them are
+//     found again; a directory found under a new name (renamed) takes it.
 //   - Only directories, regular files and symlinks are opened; devices,
 //     FIFOs and sockets found on the host fail with EACCES, as on a
 //     filesystem mounted nodev (opening a host FIFO could block the sentry).
@@ -29,6 +36,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -38,11 +46,16 @@ import (
 // resolveFlags confine every host lookup below the root.
 const resolveFlags = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_SYMLINKS
 
-// FS is a host directory tree, read only.
+// FS is a host directory tree.
 type FS struct {
-	root *os.File // O_PATH descriptor of the sandbox root
-	top  *inode
-	ids  *Identities
+	root     *os.File // O_PATH descriptor of the sandbox root
+	top      *inode
+	ids      *Identities
+	writable bool
+
+	mu sync.Mutex // guards dirs, and every inode's path and stat
+	// dirs are the directories looked up, by host identity.
+	dirs map[hostFile]*inode
 }
 
 // New opens the host directory root as a filesystem whose files get
@@ -72,7 +85,7 @@ func NewFromFile(root *os.File, ids *Identities) (*FS, error) {
 	if ids == nil {
 		ids = NewIdentities()
 	}
-	fs := &FS{root: root, ids: ids}
+	fs := &FS{root: root, ids: ids, dirs: make(map[hostFile]*inode)}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(root.Fd()), &st); err != nil {
 		fs.root.Close()
@@ -82,7 +95,7 @@ func NewFromFile(root *os.File, ids *Identities) (*FS, error) {
 		fs.root.Close()
 		return nil, fmt.Errorf("sandbox root %s: %w", root.Name(), unix.ENOTDIR)
 	}
-	fs.top = &inode{fs: fs, path: ".", hostDev: st.Dev, stat: ids.File(st)}
+	fs.top = fs.inodeFor(".", st)
 	return fs, nil
 }
 
@@ -98,7 +111,9 @@ func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 	if err := unix.Fstatfs(int(fs.root.Fd()), &s); err != nil {
 		return s, err
 	}
-	s.Flags |= unix.ST_RDONLY
+	if !fs.writable {
+		s.Flags |= unix.ST_RDONLY
+	}
 	// f_fsid as Linux makes it from a device number (huge_encode_dev).
 	s.Fsid.Val = [2]int32{int32(vfs.EncodeDev(fs.ids.Dev())), 0}
 	return s, nil
@@ -107,8 +122,13 @@ func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 // open opens p (relative to the root) with openat2, confined.
 func (fs *FS) open(p string, flags int) (int, error) {
 	how := unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: resolveFlags}
+	return openat2(int(fs.root.Fd()), p, &how)
+}
+
+// openat2 is openat2(2), again after EINTR or EAGAIN.
+func openat2(dirfd int, p string, how *unix.OpenHow) (int, error) {
 	for {
-		fd, err := unix.Openat2(int(fs.root.Fd()), p, &how)
+		fd, err := unix.Openat2(dirfd, p, how)
 		if err == unix.EINTR || err == unix.EAGAIN {
 			continue
 		}
@@ -119,27 +139,86 @@ func (fs *FS) open(p string, flags int) (int, error) {
 // inode is a host file below the root.
 type inode struct {
 	fs      *FS
-	path    string      // relative to the root, cleaned; "." for the root
+	path    string      // relative to the root, cleaned; "." for the root (guarded by fs.mu)
 	hostDev uint64      // the host's st_dev, for the inode numbers of entries
-	stat    unix.Stat_t // with the sandbox's numbers
+	stat    unix.Stat_t // with the sandbox's numbers (guarded by fs.mu)
+}
+
+// where returns the inode's path and its last attributes.
+func (i *inode) where() (string, unix.Stat_t) {
+	i.fs.mu.Lock()
+	defer i.fs.mu.Unlock()
+	return i.path, i.stat
+}
+
+// hostPath returns the inode's path below the root.
+func (i *inode) hostPath() string {
+	p, _ := i.where()
+	return p
 }
 
 // Stat implements vfs.Inode.
-func (i *inode) Stat(ctx context.Context) (unix.Stat_t, error) { return i.stat, nil }
+func (i *inode) Stat(ctx context.Context) (unix.Stat_t, error) {
+	p, st := i.where()
+	if !i.fs.writable {
+		return st, nil
+	}
+	hst, err := i.fs.lstat(p)
+	if err != nil {
+		return st, err
+	}
+	st = i.fs.ids.File(hst)
+	i.fs.mu.Lock()
+	i.stat = st
+	i.fs.mu.Unlock()
+	return st, nil
+}
 
 // Lookup implements vfs.Dir.
 func (i *inode) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
-	p := path.Join(i.path, name)
-	fd, err := i.fs.open(p, unix.O_PATH)
+	p := path.Join(i.hostPath(), name)
+	st, err := i.fs.lstat(p)
 	if err != nil {
-		return nil, hostErr(err)
+		return nil, err
+	}
+	return i.fs.inodeFor(p, st), nil
+}
+
+// lstat returns the host attributes of the file at p, confined.
+func (fs *FS) lstat(p string) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	fd, err := fs.open(p, unix.O_PATH)
+	if err != nil {
+		return st, hostErr(err)
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, hostErr(err)
+		return st, hostErr(err)
 	}
-	return &inode{fs: i.fs, path: p, hostDev: st.Dev, stat: i.fs.ids.File(st)}, nil
+	return st, nil
+}
+
+// inodeFor returns the inode of the host file at p whose host attributes
+// are st: the one inode of a directory, a new one for anything else.
+func (fs *FS) inodeFor(p string, st unix.Stat_t) *inode {
+	sst := fs.ids.File(st)
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst}
+	}
+	key := hostFile{st.Dev, st.Ino}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if d, ok := fs.dirs[key]; ok {
+		// A read-only tree is static: a directory found again under
+		// another name (a host bind mount) keeps its first one.
+		if fs.writable {
+			d.path, d.stat = p, sst
+		}
+		return d
+	}
+	d := &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst}
+	fs.dirs[key] = d
+	return d
 }
 
 // hostErr maps host errors to what the application may see: anything
@@ -160,7 +239,7 @@ func hostErr(err error) error {
 
 // ReadDir implements vfs.Dir.
 func (i *inode) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
-	fd, err := i.fs.open(i.path, unix.O_RDONLY|unix.O_DIRECTORY)
+	fd, err := i.fs.open(i.hostPath(), unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, hostErr(err)
 	}
@@ -211,7 +290,7 @@ func parseDirents(b []byte, out []vfs.Dirent) []vfs.Dirent {
 
 // Readlink implements vfs.Symlink.
 func (i *inode) Readlink(ctx context.Context) (string, error) {
-	fd, err := i.fs.open(i.path, unix.O_PATH)
+	fd, err := i.fs.open(i.hostPath(), unix.O_PATH)
 	if err != nil {
 		return "", hostErr(err)
 	}
@@ -224,19 +303,22 @@ func (i *inode) Readlink(ctx context.Context) (string, error) {
 	return string(buf[:n]), nil
 }
 
-// Open implements vfs.Inode: regular files only, for reading.
+// Open implements vfs.Inode: regular files only, for reading (and, in a
+// writable tree, writing: O_APPEND kept, O_TRUNC left to SetAttr).
 func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
-	if flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
+	acc := flags & unix.O_ACCMODE
+	if !i.fs.writable && (acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0) {
 		return nil, unix.EROFS
 	}
-	if i.stat.Mode&unix.S_IFMT != unix.S_IFREG {
+	p, st := i.where()
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, unix.EACCES
 	}
-	fd, err := i.fs.open(i.path, unix.O_RDONLY)
+	fd, err := i.fs.open(p, acc|flags&unix.O_APPEND)
 	if err != nil {
 		return nil, hostErr(err)
 	}
-	return &file{f: os.NewFile(uintptr(fd), i.path)}, nil
+	return &file{f: os.NewFile(uintptr(fd), p), appends: flags&unix.O_APPEND != 0}, nil
 }
 
 // OpenHost opens the regular file for reading and returns the host
@@ -250,7 +332,10 @@ func (i *inode) OpenHost() (*os.File, error) {
 }
 
 // file is an open host regular file.
-type file struct{ f *os.File }
+type file struct {
+	f       *os.File
+	appends bool // opened O_APPEND: WriteAt(off < 0) is write(2)
+}
 
 // ReadAt implements vfs.FileImpl.
 func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
@@ -271,9 +356,34 @@ func (f *file) SeekHole(ctx context.Context, off int64, whence int) (int64, erro
 	return unix.Seek(int(f.f.Fd()), off, whence)
 }
 
-// WriteAt implements vfs.FileImpl: host files are never written.
+// WriteAt implements vfs.FileImpl: only files of a writable tree opened
+// for writing are written; the host descriptor's mode says which.
 func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
-	return 0, unix.EBADF
+	for {
+		var n int
+		var err error
+		if off < 0 && f.appends {
+			n, err = unix.Write(int(f.f.Fd()), p)
+		} else {
+			n, err = unix.Pwrite(int(f.f.Fd()), p, max(off, 0))
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, hostErr(err)
+		}
+		return n, nil
+	}
+}
+
+// Sync implements vfs.Syncer: a file of a writable tree reaches the
+// host's disk (fsync of a file opened only for reading is harmless).
+func (f *file) Sync(ctx context.Context) error {
+	if err := unix.Fsync(int(f.f.Fd())); err != nil {
+		return hostErr(err)
+	}
+	return nil
 }
 
 // Release implements vfs.FileImpl.

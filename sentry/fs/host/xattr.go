@@ -18,14 +18,15 @@ import (
 // none to show.
 func (i *inode) xattrFD() (fd int, ok bool) {
 	flags := unix.O_RDONLY | unix.O_NONBLOCK
-	switch i.stat.Mode & unix.S_IFMT {
+	p, st := i.where()
+	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:
 		flags |= unix.O_DIRECTORY
 	default:
 		return -1, false
 	}
-	fd, err := i.fs.open(i.path, flags)
+	fd, err := i.fs.open(p, flags)
 	return fd, err == nil
 }
 

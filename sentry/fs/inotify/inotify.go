@@ -13,12 +13,14 @@ package inotify
 import (
 	"context"
 	"encoding/binary"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -59,9 +61,9 @@ type event struct {
 // multiple of the header's size, as Linux pads it.
 func (e event) size() int {
 	if e.name == "" {
-		return 16
+		return unix.SizeofInotifyEvent
 	}
-	return 16 + (len(e.name)+1+15)/16*16
+	return unix.SizeofInotifyEvent + (len(e.name)+1+15)/16*16
 }
 
 // Inotify is an inotify instance; it is both the inode and the
@@ -218,12 +220,11 @@ func (in *Inotify) Read(ctx context.Context, p []byte) (int, error) {
 			break
 		}
 		b := p[n : n+size]
-		binary.LittleEndian.PutUint32(b[0:], uint32(e.wd))
-		binary.LittleEndian.PutUint32(b[4:], e.mask)
-		binary.LittleEndian.PutUint32(b[8:], e.cookie)
-		binary.LittleEndian.PutUint32(b[12:], uint32(size-16))
-		clear(b[16:])
-		copy(b[16:], e.name)
+		hdr := unix.InotifyEvent{Wd: e.wd, Mask: e.mask, Cookie: e.cookie, Len: uint32(size - unix.SizeofInotifyEvent)}
+		name := b[copy(b, abi.AsBytes(&hdr)):]
+		runtime.KeepAlive(&hdr)
+		clear(name)
+		copy(name, e.name)
 		n += size
 		in.events = in.events[1:]
 	}

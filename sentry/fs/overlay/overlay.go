@@ -47,10 +47,8 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// Statfs magic numbers.
-const (
-	overlayMagic = 0x794c7630
-)
+// overlayMagic is what statfs reports as the filesystem's type.
+const overlayMagic = linux.OVERLAYFS_SUPER_MAGIC
 
 // FS is an overlay (or, with no lower layer, a memory filesystem).
 type FS struct {

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/usage"
 )
 
@@ -34,6 +35,13 @@ func (p *program) bytes(n int) []byte {
 	k := copy(out, p.b)
 	p.b = p.b[k:]
 	return out
+}
+
+// structure returns the next bytes as a T, as the application may write it.
+func structure[T any](p *program) *T {
+	v := new(T)
+	abi.Decode(p.bytes(len(abi.AsBytes(v))), v)
+	return v
 }
 
 // FuzzIPC runs arbitrary sequences of System V IPC calls from two callers
@@ -104,7 +112,7 @@ func FuzzIPC(f *testing.F) {
 				}
 			case 3:
 				id, cmd := pick(msgIDs), int(p.byte()%5)
-				_, err := ns.MsgCtl(c, id, cmd, p.bytes(MsgStatSize))
+				err := ns.MsgCtl(c, id, cmd, structure[linux.MsqidDS](p))
 				check("msgctl", err)
 			case 4:
 				id, err := ns.SemGet(c, key(), int(p.u16()%600)-20, getFlags())
@@ -121,18 +129,19 @@ func FuzzIPC(f *testing.F) {
 				check("semop", ns.SemOp(c, proc, id, ops, -1))
 			case 6:
 				id, num, cmd, arg := pick(semIDs), int(p.byte()%12)-1, int(p.byte()%20), int32(p.u32())
-				var in []byte
+				ds, vals := new(linux.SemidDS), []uint16(nil)
 				switch cmd {
 				case SET:
-					in = p.bytes(SemStatSize)
+					ds = structure[linux.SemidDS](p)
 				case linux.SETALL:
 					n, err := ns.SemCount(id)
 					if err != nil {
 						continue
 					}
-					in = p.bytes(2 * n)
+					vals = make([]uint16, n)
+					copy(abi.SliceBytes(vals), p.bytes(2*n))
 				}
-				v, _, err := ns.SemCtl(c, id, num, cmd, arg, in)
+				v, _, err := ns.SemCtl(c, id, num, cmd, arg, ds, vals)
 				check("semctl", err)
 				if err == nil && cmd == linux.GETVAL && (v < 0 || v > linux.SEMVMX) {
 					t.Fatalf("semaphore value %d", v)
@@ -149,7 +158,7 @@ func FuzzIPC(f *testing.F) {
 				}
 			case 8:
 				id, cmd := pick(shmIDs), int(p.byte()%14)
-				_, err := ns.ShmCtl(c, id, cmd, p.bytes(ShmStatSize))
+				err := ns.ShmCtl(c, id, cmd, structure[linux.ShmidDS](p))
 				check("shmctl", err)
 			case 9:
 				ns.ExitProcess(proc, c.PID)
@@ -160,7 +169,7 @@ func FuzzIPC(f *testing.F) {
 			ns.MsgCtl(root, id, RMID, nil)
 		}
 		for _, id := range semIDs {
-			ns.SemCtl(root, id, 0, RMID, 0, nil)
+			ns.SemCtl(root, id, 0, RMID, 0, nil, nil)
 		}
 		for _, id := range shmIDs {
 			ns.ShmCtl(root, id, RMID, nil)

@@ -48,20 +48,22 @@ type Caller struct {
 	Memory *usage.Memory
 }
 
-// Flags of the *get and operation calls (linux/ipc.h).
+// Flags of the *get and operation calls, pkg/abi/linux's under short
+// names.
 const (
-	Private = 0 // IPC_PRIVATE
-	Creat   = 01000
-	Excl    = 02000
-	NoWait  = 04000
+	Private = linux.IPC_PRIVATE
+	Creat   = linux.IPC_CREAT
+	Excl    = linux.IPC_EXCL
+	NoWait  = linux.IPC_NOWAIT
 )
 
-// Control commands shared by the three kinds (linux/ipc.h).
+// Control commands shared by the three kinds, pkg/abi/linux's under
+// short names.
 const (
-	RMID = 0
-	SET  = 1
-	STAT = 2
-	INFO = 3
+	RMID = linux.IPC_RMID
+	SET  = linux.IPC_SET
+	STAT = linux.IPC_STAT
+	INFO = linux.IPC_INFO
 )
 
 // seqShift is IPCMNI_SHIFT: the index takes the low 15 bits of an ID.
@@ -82,27 +84,21 @@ type Perm struct {
 // ID returns the object's identifier.
 func (p *Perm) ID() int { return int(p.Seq)<<seqShift | p.index }
 
-// Bytes encodes p as struct ipc64_perm (48 bytes).
-func (p *Perm) Bytes() []byte {
-	b := make([]byte, 48)
-	le.PutUint32(b[0:], uint32(p.Key))
-	le.PutUint32(b[4:], p.UID)
-	le.PutUint32(b[8:], p.GID)
-	le.PutUint32(b[12:], p.CUID)
-	le.PutUint32(b[16:], p.CGID)
-	le.PutUint32(b[20:], p.Mode)
-	le.PutUint16(b[24:], p.Seq)
-	return b
+// ABI is p as struct ipc64_perm. Its mode has 16 bits, enough for the
+// permissions and the SHM_DEST and SHM_LOCKED flags.
+func (p *Perm) ABI() linux.IPCPerm {
+	return linux.IPCPerm{Key: uint32(p.Key), UID: p.UID, GID: p.GID, CUID: p.CUID, CGID: p.CGID,
+		Mode: uint16(p.Mode), Seq: p.Seq}
 }
 
 // setFrom applies IPC_SET's uid, gid and mode (the low 9 bits) from an
 // ipc64_perm, if the caller owns or created the object (EPERM).
-func (p *Perm) setFrom(c *Caller, b []byte) error {
+func (p *Perm) setFrom(c *Caller, in *linux.IPCPerm) error {
 	if err := p.mayControl(c); err != nil {
 		return err
 	}
-	p.UID, p.GID = le.Uint32(b[4:]), le.Uint32(b[8:])
-	p.Mode = p.Mode&^0777 | le.Uint32(b[20:])&0777
+	p.UID, p.GID = in.UID, in.GID
+	p.Mode = p.Mode&^0777 | uint32(in.Mode)&0777
 	return nil
 }
 

@@ -160,35 +160,31 @@ func (ns *Namespace) MsgRcv(c *Caller, id int, size int64, typ int64, flags int)
 	}
 }
 
-// MsgCtl implements msgctl(2) for IPC_STAT (the result is a msqid64_ds),
-// IPC_SET (in holds one) and IPC_RMID. Raising msg_qbytes above MSGMNB
-// needs CAP_SYS_RESOURCE.
-func (ns *Namespace) MsgCtl(c *Caller, id, cmd int, in []byte) ([]byte, error) {
+// MsgCtl implements msgctl(2) for IPC_STAT (which fills ds), IPC_SET
+// (which reads it) and IPC_RMID. Raising msg_qbytes above MSGMNB needs
+// CAP_SYS_RESOURCE.
+func (ns *Namespace) MsgCtl(c *Caller, id, cmd int, ds *linux.MsqidDS) error {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	q, err := ns.msgs.lookup(id)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	switch cmd {
 	case STAT:
 		if err := q.p.mayAccess(c, 0444); err != nil {
-			return nil, err
+			return err
 		}
-		b := q.p.Bytes()
-		for _, v := range []uint64{uint64(q.stime), uint64(q.rtime), uint64(q.ctime), uint64(q.bytes), uint64(len(q.msgs)), uint64(q.qbytes)} {
-			b = le.AppendUint64(b, v)
-		}
-		b = le.AppendUint32(b, uint32(q.lspid))
-		b = le.AppendUint32(b, uint32(q.lrpid))
-		return append(b, make([]byte, 16)...), nil
+		*ds = linux.MsqidDS{MsgPerm: q.p.ABI(), MsgStime: linux.TimeT(q.stime), MsgRtime: linux.TimeT(q.rtime),
+			MsgCtime: linux.TimeT(q.ctime), MsgCbytes: uint64(q.bytes), MsgQnum: uint64(len(q.msgs)),
+			MsgQbytes: uint64(q.qbytes), MsgLspid: int32(q.lspid), MsgLrpid: int32(q.lrpid)}
 	case SET:
-		qbytes := le.Uint64(in[88:])
+		qbytes := ds.MsgQbytes
 		if qbytes > linux.MSGMNB && !c.Privileged {
-			return nil, unix.EPERM
+			return unix.EPERM
 		}
-		if err := q.p.setFrom(c, in); err != nil {
-			return nil, err
+		if err := q.p.setFrom(c, &ds.MsgPerm); err != nil {
+			return err
 		}
 		q.qbytes = int(min(qbytes, 1<<62)) // msgTotal bounds what it holds
 		q.ctime = now()
@@ -196,17 +192,14 @@ func (ns *Namespace) MsgCtl(c *Caller, id, cmd int, in []byte) ([]byte, error) {
 		q.p.notify()
 	case RMID:
 		if err := q.p.mayControl(c); err != nil {
-			return nil, err
+			return err
 		}
 		for _, m := range q.msgs {
 			ns.msgBytes -= len(m.text) + msgOverhead
 		}
 		ns.msgs.remove(q)
 	default:
-		return nil, unix.EINVAL
+		return unix.EINVAL
 	}
-	return nil, nil
+	return nil
 }
-
-// MsgStatSize is the size of struct msqid64_ds.
-const MsgStatSize = 120

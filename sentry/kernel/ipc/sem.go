@@ -240,9 +240,9 @@ func (ns *Namespace) clearUndo(s *SemSet, n int) {
 }
 
 // SemCtl implements semctl(2). arg is the fourth argument's value for
-// SETVAL; in holds SETALL's values or IPC_SET's semid64_ds. It returns
-// the call's result and, for IPC_STAT and GETALL, what to copy out.
-func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, in []byte) (int, []byte, error) {
+// SETVAL; ds is IPC_STAT's result and IPC_SET's semid64_ds; vals holds
+// SETALL's values. It returns the call's result and GETALL's values.
+func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, ds *linux.SemidDS, vals []uint16) (int, []uint16, error) {
 	if cmd == linux.SETVAL && (arg < 0 || arg > linux.SEMVMX) {
 		return 0, nil, unix.ERANGE // checked first, as semctl_setval does
 	}
@@ -265,7 +265,7 @@ func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, in []byte) (
 		ns.sems.remove(s)
 		return 0, nil, nil
 	case SET:
-		if err := s.p.setFrom(c, in); err != nil {
+		if err := s.p.setFrom(c, &ds.SemPerm); err != nil {
 			return 0, nil, err
 		}
 		s.ctime = now()
@@ -281,25 +281,26 @@ func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, in []byte) (
 	}
 	switch cmd {
 	case STAT:
-		b := s.p.Bytes()
-		for _, v := range []uint64{uint64(s.otime), 0, uint64(s.ctime), 0, uint64(n), 0, 0} {
-			b = le.AppendUint64(b, v)
-		}
-		return 0, b, nil
+		*ds = linux.SemidDS{SemPerm: s.p.ABI(), SemOTime: linux.TimeT(s.otime), SemCTime: linux.TimeT(s.ctime), SemNSems: uint64(n)}
+		return 0, nil, nil
 	case linux.GETALL:
-		var b []byte
-		for _, sem := range s.sems {
-			b = le.AppendUint16(b, uint16(sem.val))
+		all := make([]uint16, n)
+		for i, sem := range s.sems {
+			all[i] = uint16(sem.val)
 		}
-		return 0, b, nil
+		return 0, all, nil
 	case linux.SETALL:
-		for i := range s.sems {
-			if v := le.Uint16(in[2*i:]); v > linux.SEMVMX {
+		if len(vals) != n {
+			// Counted for another set of this id, replaced meanwhile.
+			return 0, nil, unix.EIDRM
+		}
+		for _, v := range vals[:n] {
+			if v > linux.SEMVMX {
 				return 0, nil, unix.ERANGE
 			}
 		}
 		for i := range s.sems {
-			s.sems[i].val, s.sems[i].pid = int(le.Uint16(in[2*i:])), c.PID
+			s.sems[i].val, s.sems[i].pid = int(vals[i]), c.PID
 		}
 		ns.clearUndo(s, -1)
 		s.ctime = now()
@@ -340,6 +341,3 @@ func (ns *Namespace) SemCount(id int) (int, error) {
 	}
 	return len(s.sems), nil
 }
-
-// SemStatSize is the size of struct semid64_ds.
-const SemStatSize = 104

@@ -183,42 +183,37 @@ func (ns *Namespace) destroyShm(s *Shm) {
 // ShmCtl implements shmctl(2) for IPC_STAT (buf receives struct
 // shmid64_ds), IPC_SET (buf holds one), IPC_RMID, SHM_LOCK and
 // SHM_UNLOCK.
-func (ns *Namespace) ShmCtl(c *Caller, id, cmd int, buf []byte) ([]byte, error) {
+func (ns *Namespace) ShmCtl(c *Caller, id, cmd int, ds *linux.ShmidDS) error {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	ns.reapShm()
 	s, err := ns.shms.lookup(id)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	switch cmd {
 	case STAT:
 		if err := s.p.mayAccess(c, 0444); err != nil {
-			return nil, err
+			return err
 		}
-		b := s.p.Bytes()
-		for _, v := range []uint64{s.Size, uint64(s.atime), uint64(s.dtime), uint64(s.ctime)} {
-			b = le.AppendUint64(b, v)
-		}
-		b = le.AppendUint32(b, uint32(s.cpid))
-		b = le.AppendUint32(b, uint32(s.lpid))
-		b = le.AppendUint64(b, uint64(ns.attached(s.Dev, s.Ino)))
-		return append(b, make([]byte, 16)...), nil
+		*ds = linux.ShmidDS{ShmPerm: s.p.ABI(), ShmSegsz: s.Size, ShmAtime: linux.TimeT(s.atime),
+			ShmDtime: linux.TimeT(s.dtime), ShmCtime: linux.TimeT(s.ctime), ShmCpid: int32(s.cpid),
+			ShmLpid: int32(s.lpid), ShmNattach: uint64(ns.attached(s.Dev, s.Ino))}
 	case SET:
-		if err := s.p.setFrom(c, buf); err != nil {
-			return nil, err
+		if err := s.p.setFrom(c, &ds.ShmPerm); err != nil {
+			return err
 		}
 		s.ctime = now()
 	case RMID:
 		if err := s.p.mayControl(c); err != nil {
-			return nil, err
+			return err
 		}
 		s.p.Mode |= linux.SHM_DEST
 		ns.shms.hideKey(s)
 		ns.reapShm()
 	case linux.SHM_LOCK, linux.SHM_UNLOCK:
 		if !c.Privileged {
-			return nil, unix.EPERM
+			return unix.EPERM
 		}
 		if cmd == linux.SHM_LOCK {
 			s.p.Mode |= linux.SHM_LOCKED
@@ -226,10 +221,7 @@ func (ns *Namespace) ShmCtl(c *Caller, id, cmd int, buf []byte) ([]byte, error) 
 			s.p.Mode &^= linux.SHM_LOCKED
 		}
 	default:
-		return nil, unix.EINVAL
+		return unix.EINVAL
 	}
-	return nil, nil
+	return nil
 }
-
-// ShmStatSize is the size of struct shmid64_ds.
-const ShmStatSize = 112

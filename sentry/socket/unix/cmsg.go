@@ -1,8 +1,8 @@
 package unix
 
 import (
-	"encoding/binary"
 	"fmt"
+	"runtime"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -41,15 +41,16 @@ func ParseControl(b []byte, file func(fd int32) (*vfs.File, error), claim func(C
 			ctl = nil
 		}
 	}()
-	le := binary.LittleEndian
 	for off := 0; off+sys.SizeofCmsghdr <= len(b); {
-		clen := le.Uint64(b[off:])
+		var h sys.Cmsghdr
+		abi.Decode(b[off:], &h)
+		clen := h.Len
 		if clen < sys.SizeofCmsghdr || clen > uint64(len(b)-off) {
 			return ctl, fmt.Errorf("control message of %d bytes at %d of %d: %w", clen, off, len(b), sys.EINVAL)
 		}
 		data := b[off+sys.SizeofCmsghdr : off+int(clen)]
-		if int32(le.Uint32(b[off+8:])) == sys.SOL_SOCKET {
-			switch int32(le.Uint32(b[off+12:])) {
+		if h.Level == sys.SOL_SOCKET {
+			switch h.Type {
 			case sys.SCM_RIGHTS:
 				if err := addRights(ctl, data, file); err != nil {
 					return ctl, err
@@ -59,14 +60,14 @@ func ParseControl(b []byte, file func(fd int32) (*vfs.File, error), claim func(C
 					return ctl, fmt.Errorf("SCM_CREDENTIALS of %d bytes: %w", len(data), sys.EINVAL)
 				}
 				var uc linux.ControlMessageCredentials
-				copy(abi.AsBytes(&uc), data)
+				abi.Decode(data, &uc)
 				cr := Cred{PID: uc.PID, UID: uc.UID, GID: uc.GID}
 				if err := claim(cr); err != nil {
 					return ctl, err
 				}
 				ctl.Cred = &cr
 			default:
-				return ctl, fmt.Errorf("control message type %d: %w", le.Uint32(b[off+12:]), sys.EINVAL)
+				return ctl, fmt.Errorf("control message type %d: %w", h.Type, sys.EINVAL)
 			}
 		}
 		off += cmsgAlign(int(clen))
@@ -77,12 +78,13 @@ func ParseControl(b []byte, file func(fd int32) (*vfs.File, error), claim func(C
 // addRights takes a reference to each descriptor of an SCM_RIGHTS
 // payload (whole ints only, as Linux counts them).
 func addRights(ctl *Control, data []byte, file func(fd int32) (*vfs.File, error)) error {
-	n := len(data) / 4
-	if len(ctl.Rights)+n > MaxRights {
-		return fmt.Errorf("%d descriptors in one message: %w", len(ctl.Rights)+n, sys.EINVAL)
+	fds := make([]int32, len(data)/4)
+	if len(ctl.Rights)+len(fds) > MaxRights {
+		return fmt.Errorf("%d descriptors in one message: %w", len(ctl.Rights)+len(fds), sys.EINVAL)
 	}
-	for i := range n {
-		f, err := file(int32(binary.LittleEndian.Uint32(data[4*i:])))
+	copy(abi.SliceBytes(fds), data)
+	for _, fd := range fds {
+		f, err := file(fd)
 		if err != nil {
 			return err
 		}
@@ -112,36 +114,33 @@ func BuildControl(r *Received, n uint64, install func(f *vfs.File) (int32, error
 			trunc = true
 			l = room()
 		}
-		h := binary.LittleEndian.AppendUint64(nil, uint64(l))
-		h = binary.LittleEndian.AppendUint32(h, sys.SOL_SOCKET)
-		h = binary.LittleEndian.AppendUint32(h, uint32(typ))
+		h := abi.Encode(sys.Cmsghdr{Len: uint64(l), Level: sys.SOL_SOCKET, Type: typ})
 		b = append(append(b, h...), data[:l-sys.SizeofCmsghdr]...)
 		if pad := min(cmsgAlign(l)-l, room()); pad > 0 {
 			b = append(b, make([]byte, pad)...)
 		}
 	}
 	if r.Cred != nil {
-		c := binary.LittleEndian.AppendUint32(nil, uint32(r.Cred.PID))
-		c = binary.LittleEndian.AppendUint32(c, r.Cred.UID)
-		put(sys.SCM_CREDENTIALS, binary.LittleEndian.AppendUint32(c, r.Cred.GID))
+		put(sys.SCM_CREDENTIALS, abi.Encode(sys.Ucred{Pid: r.Cred.PID, Uid: r.Cred.UID, Gid: r.Cred.GID}))
 	}
 	if len(r.Rights) == 0 {
 		return b, trunc
 	}
 	fit := max(room()-sys.SizeofCmsghdr, 0) / 4
-	var fds []byte
+	var fds []int32
 	for _, f := range r.Rights[:min(fit, len(r.Rights))] {
 		fd, err := install(f)
 		if err != nil {
 			break
 		}
-		fds = binary.LittleEndian.AppendUint32(fds, uint32(fd))
+		fds = append(fds, fd)
 	}
-	if len(fds)/4 < len(r.Rights) {
+	if len(fds) < len(r.Rights) {
 		trunc = true
 	}
 	if len(fds) > 0 {
-		put(sys.SCM_RIGHTS, fds)
+		put(sys.SCM_RIGHTS, abi.SliceBytes(fds))
+		runtime.KeepAlive(fds)
 	}
 	return b, trunc
 }

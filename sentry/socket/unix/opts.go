@@ -6,6 +6,8 @@ import (
 	"time"
 
 	sys "golang.org/x/sys/unix"
+
+	"runsc-lite/abi"
 )
 
 // options are the SOL_SOCKET options a socket keeps.
@@ -17,7 +19,7 @@ type options struct {
 	// flags are the boolean and integer options that change nothing for
 	// a Unix socket but are accepted and reported back, as Linux does.
 	flags  map[int]int32
-	linger [8]byte
+	linger sys.Linger
 }
 
 // kept are the options stored in options.flags.
@@ -71,11 +73,9 @@ func (s *Socket) GetOption(name int) ([]byte, error) {
 	case sys.SO_SNDLOWAT:
 		return intBytes(1), nil
 	case sys.SO_PEERCRED:
-		b := binary.LittleEndian.AppendUint32(nil, uint32(s.peerCred.PID))
-		b = binary.LittleEndian.AppendUint32(b, s.peerCred.UID)
-		return binary.LittleEndian.AppendUint32(b, s.peerCred.GID), nil
+		return abi.Encode(sys.Ucred{Pid: s.peerCred.PID, Uid: s.peerCred.UID, Gid: s.peerCred.GID}), nil
 	case sys.SO_LINGER:
-		return s.opts.linger[:], nil
+		return abi.Encode(s.opts.linger), nil
 	case sys.SO_RCVTIMEO:
 		return timeval(s.opts.rcvtimeo), nil
 	case sys.SO_SNDTIMEO:
@@ -93,7 +93,7 @@ func (s *Socket) GetOption(name int) ([]byte, error) {
 func (s *Socket) SetOption(name int, v []byte) error {
 	switch name {
 	case sys.SO_LINGER:
-		if len(v) < 8 {
+		if len(v) < sys.SizeofLinger {
 			return sys.EINVAL
 		}
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
@@ -119,10 +119,9 @@ func (s *Socket) SetOption(name int, v []byte) error {
 	case sys.SO_RCVLOWAT:
 		s.opts.rcvlowat = max(val, 0)
 	case sys.SO_LINGER:
-		copy(s.opts.linger[:], v)
-		if binary.LittleEndian.Uint32(v) != 0 {
-			s.opts.linger[0] = 1 // l_onoff is stored as a boolean
-			s.opts.linger[1], s.opts.linger[2], s.opts.linger[3] = 0, 0, 0
+		abi.Decode(v, &s.opts.linger)
+		if s.opts.linger.Onoff != 0 {
+			s.opts.linger.Onoff = 1 // l_onoff is stored as a boolean
 		}
 	default:
 		if !kept[name] {
@@ -149,11 +148,11 @@ func bufSize(val int32, least int) int {
 // setTimeout sets SO_RCVTIMEO or SO_SNDTIMEO from a struct timeval, as
 // Linux's sock_set_timeout.
 func (s *Socket) setTimeout(name int, v []byte) error {
-	if len(v) < 16 {
+	var tv sys.Timeval
+	if !abi.Decode(v, &tv) {
 		return sys.EINVAL
 	}
-	sec := int64(binary.LittleEndian.Uint64(v))
-	usec := int64(binary.LittleEndian.Uint64(v[8:]))
+	sec, usec := tv.Sec, tv.Usec
 	if usec < 0 || usec >= 1e6 {
 		return sys.EDOM
 	}
@@ -176,9 +175,9 @@ func (s *Socket) setTimeout(name int, v []byte) error {
 	return nil
 }
 
+// timeval encodes d as a struct timeval, the microseconds cut.
 func timeval(d time.Duration) []byte {
-	b := binary.LittleEndian.AppendUint64(nil, uint64(d/time.Second))
-	return binary.LittleEndian.AppendUint64(b, uint64(d%time.Second/time.Microsecond))
+	return abi.Encode(sys.Timeval{Sec: int64(d / time.Second), Usec: int64(d % time.Second / time.Microsecond)})
 }
 
 // Timeouts returns SO_RCVTIMEO and SO_SNDTIMEO (0: wait forever).

@@ -1,10 +1,10 @@
 package linux
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/fs/epoll"
 	"runsc-lite/sentry/kernel"
@@ -40,9 +40,6 @@ func newEpoll(t *kernel.Task, flags int) (uintptr, error) {
 	return uintptr(fd), mfile(err)
 }
 
-// epollEventSize is sizeof(struct epoll_event): packed on x86-64.
-const epollEventSize = 12
-
 func epollCtl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	ef, err := getFile(t, a.Int(0))
 	if err != nil {
@@ -58,13 +55,11 @@ func epollCtl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if !ok {
 		return 0, unix.EINVAL
 	}
-	var ev epoll.Event
+	var ev linux.EpollEvent
 	if op := a.Int(1); op != unix.EPOLL_CTL_DEL {
-		var b [epollEventSize]byte
-		if err := t.CopyIn(a.Pointer(3), b[:]); err != nil {
+		if err := kernel.CopyIn(t, a.Pointer(3), &ev); err != nil {
 			return 0, err
 		}
-		ev = epoll.Event{Events: binary.LittleEndian.Uint32(b[0:]), Data: binary.LittleEndian.Uint64(b[4:])}
 	}
 	return 0, in.Ctl(int(a.Int(1)), a.Int(2), f, ev)
 }
@@ -72,7 +67,7 @@ func epollCtl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // epollWaitFor waits on epfd for up to maxevents events, at most timeout
 // (negative: forever), and copies them to addr.
 func epollWaitFor(t *kernel.Task, epfd int32, addr uintptr, maxevents int32, timeout time.Duration) (uintptr, error) {
-	if maxevents <= 0 || maxevents > (1<<31-1)/epollEventSize {
+	if maxevents <= 0 || int(maxevents) > (1<<31-1)/linux.SizeOfEpollEvent {
 		return 0, unix.EINVAL
 	}
 	ef, err := getFile(t, epfd)
@@ -100,12 +95,7 @@ func epollWaitFor(t *kernel.Task, epfd int32, addr uintptr, maxevents int32, tim
 	if err != nil {
 		return 0, err
 	}
-	b := make([]byte, 0, len(evs)*epollEventSize)
-	for _, e := range evs {
-		b = binary.LittleEndian.AppendUint32(b, e.Events)
-		b = binary.LittleEndian.AppendUint64(b, e.Data)
-	}
-	return uintptr(len(evs)), t.CopyOut(addr, b)
+	return uintptr(len(evs)), kernel.CopyOutSlice(t, addr, evs)
 }
 
 func msTimeout(ms int32) time.Duration {
@@ -121,7 +111,7 @@ func epollWait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func epollPwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(4) != 0 {
-		if a[5] != 8 {
+		if a[5] != linux.SignalSetSize {
 			return 0, unix.EINVAL
 		}
 		if err := swapSigmask(t, a.Pointer(4)); err != nil {
@@ -141,7 +131,7 @@ func epollPwait2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		timeout = d
 	}
 	if a.Pointer(4) != 0 {
-		if a[5] != 8 {
+		if a[5] != linux.SignalSetSize {
 			return 0, unix.EINVAL
 		}
 		if err := swapSigmask(t, a.Pointer(4)); err != nil {

@@ -1,8 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -171,8 +169,8 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case linux.FIONCLEX:
 		return 0, t.FDs().SetCloexec(fd, false)
 	case linux.FIONBIO, linux.FIOASYNC:
-		var v [4]byte
-		if err := t.CopyIn(arg, v[:]); err != nil {
+		var on int32
+		if err := kernel.CopyIn(t, arg, &on); err != nil {
 			return 0, err
 		}
 		bit := unix.O_NONBLOCK
@@ -180,13 +178,14 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			bit = unix.O_ASYNC
 		}
 		fl := f.Flags() &^ bit
-		if binary.LittleEndian.Uint32(v[:]) != 0 {
+		if on != 0 {
 			fl |= bit
 		}
 		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), fl)
 	case unix.TIOCINQ: // FIONREAD
 		if n, ok := regularFIONREAD(t, f); ok {
-			return 0, t.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(n)))
+			queued := int32(n)
+			return 0, kernel.CopyOut(t, arg, &queued)
 		}
 	}
 	return f.Ioctl(t.Ctx(), t, cmd, arg)

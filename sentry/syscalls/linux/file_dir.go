@@ -2,11 +2,11 @@ package linux
 
 import (
 	"context"
-	"encoding/binary"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -37,32 +37,33 @@ func registerDir(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_MKNODAT, "mknodat", mknodat, "device nodes are made (CAP_MKNOD) but open no device (ENXIO)", fd, path, oct, hex)
 }
 
-// direntSize is the size of a linux_dirent64 (or, old, linux_dirent)
-// record for name, 8-aligned.
-func direntSize(name string) int { return (19 + len(name) + 1 + 7) &^ 7 }
+// direntSize is the size of a linux_dirent64 record for name: its fixed
+// part, the name and a NUL, 8-aligned.
+func direntSize(name string) int { return (abi.Dirent64NameOffset + len(name) + 1 + 7) &^ 7 }
 
-// appendDirent64 encodes one linux_dirent64.
+// appendDirent64 encodes one linux_dirent64 (abi.Dirent64NameOffset).
 func appendDirent64(b []byte, e vfs.Dirent, off int64) []byte {
 	size := direntSize(e.Name)
-	rec := make([]byte, size)
-	binary.LittleEndian.PutUint64(rec[0:], e.Ino)
-	binary.LittleEndian.PutUint64(rec[8:], uint64(off))
-	binary.LittleEndian.PutUint16(rec[16:], uint16(size))
-	rec[18] = e.Type
-	copy(rec[19:], e.Name)
-	return append(b, rec...)
+	d := unix.Dirent{Ino: e.Ino, Off: off, Reclen: uint16(size), Type: e.Type}
+	return appendRecord(b, abi.AsBytes(&d)[:abi.Dirent64NameOffset], e.Name, size)
 }
 
-// appendDirent encodes one old linux_dirent: the type is the last byte.
+// appendDirent encodes one old linux_dirent, whose type is the record's
+// last byte after the name, a NUL and padding (abi.DirentNameOffset).
 func appendDirent(b []byte, e vfs.Dirent, off int64) []byte {
-	size := (8 + 8 + 2 + len(e.Name) + 2 + 7) &^ 7
-	rec := make([]byte, size)
-	binary.LittleEndian.PutUint64(rec[0:], e.Ino)
-	binary.LittleEndian.PutUint64(rec[8:], uint64(off))
-	binary.LittleEndian.PutUint16(rec[16:], uint16(size))
-	copy(rec[18:], e.Name)
-	rec[size-1] = e.Type
-	return append(b, rec...)
+	size := (abi.DirentNameOffset + len(e.Name) + 2 + 7) &^ 7
+	d := unix.Dirent{Ino: e.Ino, Off: off, Reclen: uint16(size)}
+	b = appendRecord(b, abi.AsBytes(&d)[:abi.DirentNameOffset], e.Name, size)
+	b[len(b)-1] = e.Type
+	return b
+}
+
+// appendRecord appends a record of size bytes: its fixed part, the name,
+// and zeros.
+func appendRecord(b, fixed []byte, name string, size int) []byte {
+	end := len(b) + size
+	b = append(append(b, fixed...), name...)
+	return append(b, make([]byte, end-len(b))...)
 }
 
 func getdents64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -2,7 +2,6 @@ package linux
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 
 	"golang.org/x/sys/unix"
@@ -404,29 +403,28 @@ func copyInTimespecs(t *kernel.Task, addr uintptr) ([]unix.Timespec, error) {
 	if addr == 0 {
 		return nil, nil
 	}
-	var raw [32]byte
-	if err := t.CopyIn(addr, raw[:]); err != nil {
-		return nil, err
-	}
 	ts := make([]unix.Timespec, 2)
-	for i := range ts {
-		ts[i].Sec = int64(binary.LittleEndian.Uint64(raw[16*i:]))
-		ts[i].Nsec = int64(binary.LittleEndian.Uint64(raw[16*i+8:]))
+	if err := kernel.CopyInSlice(t, addr, ts); err != nil {
+		return nil, err
 	}
 	return ts, nil
 }
 
 // copyInTimevals reads two timevals as timespecs (nil for NULL).
 func copyInTimevals(t *kernel.Task, addr uintptr) ([]unix.Timespec, error) {
-	ts, err := copyInTimespecs(t, addr)
-	if err != nil || ts == nil {
-		return ts, err
+	if addr == 0 {
+		return nil, nil
 	}
-	for i := range ts {
-		if ts[i].Nsec < 0 || ts[i].Nsec >= 1e6 {
+	var tv [2]unix.Timeval
+	if err := kernel.CopyIn(t, addr, &tv); err != nil {
+		return nil, err
+	}
+	ts := make([]unix.Timespec, len(tv))
+	for i, v := range tv {
+		if v.Usec < 0 || v.Usec >= 1e6 {
 			return nil, unix.EINVAL
 		}
-		ts[i].Nsec *= 1000
+		ts[i] = unix.Timespec{Sec: v.Sec, Nsec: v.Usec * 1000}
 	}
 	return ts, nil
 }
@@ -484,14 +482,11 @@ func futimesatImpl(t *kernel.Task, dirfd int32, pathAddr, tvAddr uintptr) (uintp
 func utime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	var ts []unix.Timespec
 	if a.Pointer(1) != 0 {
-		var raw [16]byte
-		if err := t.CopyIn(a.Pointer(1), raw[:]); err != nil {
+		var buf unix.Utimbuf
+		if err := kernel.CopyIn(t, a.Pointer(1), &buf); err != nil {
 			return 0, err
 		}
-		ts = []unix.Timespec{
-			{Sec: int64(binary.LittleEndian.Uint64(raw[0:]))},
-			{Sec: int64(binary.LittleEndian.Uint64(raw[8:]))},
-		}
+		ts = []unix.Timespec{{Sec: buf.Actime}, {Sec: buf.Modtime}}
 	}
 	attr, err := timesAttr(ts)
 	if err != nil {

@@ -2,7 +2,6 @@ package linux
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 
 	"golang.org/x/sys/unix"
@@ -88,11 +87,10 @@ func copyInOffset(t *kernel.Task, addr uintptr) (*int64, error) {
 	if addr == 0 {
 		return nil, nil
 	}
-	var b [8]byte
-	if err := t.CopyIn(addr, b[:]); err != nil {
+	var off int64
+	if err := kernel.CopyIn(t, addr, &off); err != nil {
 		return nil, err
 	}
-	off := int64(binary.LittleEndian.Uint64(b[:]))
 	if off < 0 {
 		return nil, unix.EINVAL
 	}
@@ -103,7 +101,7 @@ func copyOutOffset(t *kernel.Task, addr uintptr, off *int64) error {
 	if off == nil {
 		return nil
 	}
-	return t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, uint64(*off)))
+	return kernel.CopyOut(t, addr, off)
 }
 
 // twoFiles gets the files of a transfer, checking their access modes.

@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -104,10 +103,12 @@ func getRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.ESRCH
 		}
 	}
-	if err := t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint64(nil, robustListHeadSize)); err != nil {
+	size := uint64(linux.SizeOfRobustListHead)
+	if err := kernel.CopyOut(t, a.Pointer(2), &size); err != nil {
 		return 0, err
 	}
-	return 0, t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint64(nil, uint64(target.RobustList())))
+	head := uint64(target.RobustList())
+	return 0, kernel.CopyOut(t, a.Pointer(1), &head)
 }
 
 // futexTimeout reads the timeout: relative for FUTEX_WAIT, an absolute time

@@ -1,8 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
@@ -67,7 +65,7 @@ func getegid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // copyOutIDs writes three uint32s to three addresses.
 func copyOutIDs(t *kernel.Task, a kernel.SyscallArguments, ids kernel.IDs) error {
 	for i, v := range []uint32{ids.Real, ids.Effective, ids.Saved} {
-		if err := t.CopyOut(a.Pointer(i), binary.LittleEndian.AppendUint32(nil, v)); err != nil {
+		if err := kernel.CopyOut(t, a.Pointer(i), &v); err != nil {
 			return err
 		}
 	}
@@ -93,11 +91,7 @@ func getgroups(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case size < len(groups):
 		return 0, unix.EINVAL
 	}
-	var b []byte
-	for _, g := range groups {
-		b = binary.LittleEndian.AppendUint32(b, g)
-	}
-	return uintptr(len(groups)), t.CopyOut(a.Pointer(1), b)
+	return uintptr(len(groups)), kernel.CopyOutSlice(t, a.Pointer(1), groups)
 }
 
 func setuid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -129,13 +123,9 @@ func setgroups(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if n < 0 || n > 65536 {
 		return 0, unix.EINVAL
 	}
-	b := make([]byte, 4*n)
-	if err := t.CopyIn(a.Pointer(1), b); err != nil {
-		return 0, err
-	}
 	groups := make([]uint32, n)
-	for i := range groups {
-		groups[i] = binary.LittleEndian.Uint32(b[4*i:])
+	if err := kernel.CopyInSlice(t, a.Pointer(1), groups); err != nil {
+		return 0, err
 	}
 	return 0, t.SetGroups(groups)
 }

@@ -1,7 +1,7 @@
 package linux
 
 import (
-	"encoding/binary"
+	"math/bits"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -141,34 +141,48 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func shmctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	ns := t.K.IPC
-	return ipcCtlKind(t, a, ipc.ShmStatSize, ns.ShmCtl, ipcKind{linux.SHM_INFO, linux.SHM_STAT, abi.SHM_STAT_ANY, ns.ShmInfo, ns.ShmIDAt,
-		func(c *ipc.Caller, id int) ([]byte, error) { return ns.ShmCtl(c, id, ipc.STAT, nil) }})
+	return ipcCtlKind(t, a, ipcKind{linux.SHM_INFO, linux.SHM_STAT, abi.SHM_STAT_ANY, ns.ShmInfo, ns.ShmIDAt,
+		func(c *ipc.Caller, id int, buf uintptr) error {
+			var ds linux.ShmidDS
+			if err := ns.ShmCtl(c, id, ipc.STAT, &ds); err != nil {
+				return err
+			}
+			return kernel.CopyOut(t, buf, &ds)
+		}}, func() error { return ipcCtl(t, a, ns.ShmCtl) })
 }
 
 func msgctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	ns := t.K.IPC
-	return ipcCtlKind(t, a, ipc.MsgStatSize, ns.MsgCtl, ipcKind{linux.MSG_INFO, linux.MSG_STAT, linux.MSG_STAT_ANY, ns.MsgInfo, ns.MsgIDAt,
-		func(c *ipc.Caller, id int) ([]byte, error) { return ns.MsgCtl(c, id, ipc.STAT, nil) }})
+	return ipcCtlKind(t, a, ipcKind{linux.MSG_INFO, linux.MSG_STAT, linux.MSG_STAT_ANY, ns.MsgInfo, ns.MsgIDAt,
+		func(c *ipc.Caller, id int, buf uintptr) error {
+			var ds linux.MsqidDS
+			if err := ns.MsgCtl(c, id, ipc.STAT, &ds); err != nil {
+				return err
+			}
+			return kernel.CopyOut(t, buf, &ds)
+		}}, func() error { return ipcCtl(t, a, ns.MsgCtl) })
 }
 
 // ipcCtlKind runs shmctl or msgctl: a negative identifier or command is
-// EINVAL first, then the namespace-wide commands, then the object's.
-func ipcCtlKind(t *kernel.Task, a kernel.SyscallArguments, statSize int, ctl func(*ipc.Caller, int, int, []byte) ([]byte, error), kind ipcKind) (uintptr, error) {
+// EINVAL first, then the namespace-wide commands, then the object's
+// (object).
+func ipcCtlKind(t *kernel.Task, a kernel.SyscallArguments, kind ipcKind, object func() error) (uintptr, error) {
 	if a.Int(0) < 0 || a.Int(1) < 0 {
 		return 0, unix.EINVAL
 	}
 	if r, ok, err := ipcNamespaceCtl(t, a.Int(0), a.Int(1), a.Pointer(2), kind); ok {
 		return r, err
 	}
-	return 0, ipcCtl(t, a, statSize, ctl)
+	return 0, object()
 }
 
-// ipcKind is one kind's namespace-wide commands (package ipc's info.go).
+// ipcKind is one kind's namespace-wide commands (package ipc's info.go);
+// stat copies the object's IPC_STAT structure out to buf.
 type ipcKind struct {
 	infoCmd, statCmd, statAnyCmd int32
 	info                         func(cmd int) ([]byte, int)
 	idAt                         func(idx int) (int, error)
-	stat                         func(c *ipc.Caller, id int) ([]byte, error)
+	stat                         func(c *ipc.Caller, id int, buf uintptr) error
 }
 
 // ipcNamespaceCtl runs cmd if it is one of the namespace-wide commands of
@@ -191,34 +205,32 @@ func ipcNamespaceCtl(t *kernel.Task, id, cmd int32, buf uintptr, kind ipcKind) (
 			// asked (ipcperms is skipped).
 			c.Privileged = true
 		}
-		out, err := kind.stat(c, full)
-		if err != nil {
+		if err := kind.stat(c, full, buf); err != nil {
 			return 0, true, err
 		}
-		return uintptr(full), true, t.CopyOut(buf, out)
+		return uintptr(full), true, nil
 	}
 	return 0, false, nil
 }
 
-// ipcCtl runs shmctl or msgctl: IPC_SET's structure is read before the
-// object is looked up, IPC_STAT's written after.
-func ipcCtl(t *kernel.Task, a kernel.SyscallArguments, statSize int, ctl func(*ipc.Caller, int, int, []byte) ([]byte, error)) error {
+// ipcCtl runs shmctl or msgctl on their structure DS (shmid64_ds,
+// msqid64_ds): IPC_SET's is read before the object is looked up,
+// IPC_STAT's written after.
+func ipcCtl[DS any](t *kernel.Task, a kernel.SyscallArguments, ctl func(*ipc.Caller, int, int, *DS) error) error {
 	id, cmd, buf := int(a.Int(0)), int(a.Int(1)), a.Pointer(2)
 	if id < 0 || cmd < 0 {
 		return unix.EINVAL
 	}
-	var in []byte
+	var ds DS
 	if cmd == ipc.SET {
-		in = make([]byte, statSize)
-		if err := t.CopyIn(buf, in); err != nil {
+		if err := kernel.CopyIn(t, buf, &ds); err != nil {
 			return err
 		}
 	}
-	out, err := ctl(ipcCaller(t), id, cmd, in)
-	if err != nil || out == nil {
+	if err := ctl(ipcCaller(t), id, cmd, &ds); err != nil || cmd != ipc.STAT {
 		return err
 	}
-	return t.CopyOut(buf, out)
+	return kernel.CopyOut(t, buf, &ds)
 }
 
 func semget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -243,14 +255,13 @@ func semtimedopImpl(t *kernel.Task, id int32, sopsAddr, nsops, timeoutAddr uintp
 	if nsops > 500 { // SEMOPM
 		return 0, unix.E2BIG
 	}
-	b := make([]byte, 6*nsops)
-	if err := t.CopyIn(sopsAddr, b); err != nil {
+	sops := make([]linux.Sembuf, nsops)
+	if err := kernel.CopyInSlice(t, sopsAddr, sops); err != nil {
 		return 0, err
 	}
 	ops := make([]ipc.SemBuf, nsops)
-	for i := range ops {
-		ops[i] = ipc.SemBuf{Num: binary.LittleEndian.Uint16(b[6*i:]), Op: int16(binary.LittleEndian.Uint16(b[6*i+2:])),
-			Flags: int16(binary.LittleEndian.Uint16(b[6*i+4:]))}
+	for i, o := range sops {
+		ops[i] = ipc.SemBuf{Num: o.SemNum, Op: o.SemOp, Flags: o.SemFlg}
 	}
 	timeout := time.Duration(-1)
 	if timeoutAddr != 0 {
@@ -270,37 +281,47 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	ns := t.K.IPC
 	if r, ok, err := ipcNamespaceCtl(t, a.Int(0), a.Int(2), arg, ipcKind{linux.SEM_INFO, linux.SEM_STAT, linux.SEM_STAT_ANY,
-		ns.SemInfo, ns.SemIDAt, func(c *ipc.Caller, id int) ([]byte, error) {
-			_, out, err := ns.SemCtl(c, id, 0, ipc.STAT, 0, nil)
-			return out, err
+		ns.SemInfo, ns.SemIDAt, func(c *ipc.Caller, id int, buf uintptr) error {
+			var ds linux.SemidDS
+			if _, _, err := ns.SemCtl(c, id, 0, ipc.STAT, 0, &ds, nil); err != nil {
+				return err
+			}
+			return kernel.CopyOut(t, buf, &ds)
 		}}); ok {
 		return r, err
 	}
-	var in []byte
+	var ds linux.SemidDS
+	var vals []uint16
 	switch cmd {
 	case ipc.SET:
-		in = make([]byte, ipc.SemStatSize)
+		if err := kernel.CopyIn(t, arg, &ds); err != nil {
+			return 0, err
+		}
 	case linux.SETALL:
 		n, err := t.K.IPC.SemCount(id)
 		if err != nil {
 			return 0, err
 		}
-		in = make([]byte, 2*n)
-	}
-	if in != nil {
-		if err := t.CopyIn(arg, in); err != nil {
+		vals = make([]uint16, n)
+		if err := kernel.CopyInSlice(t, arg, vals); err != nil {
 			return 0, err
 		}
 	}
-	ret, out, err := t.K.IPC.SemCtl(ipcCaller(t), id, num, cmd, int32(arg), in)
-	if err != nil {
+	ret, all, err := t.K.IPC.SemCtl(ipcCaller(t), id, num, cmd, int32(arg), &ds, vals)
+	switch {
+	case err != nil:
 		return 0, err
-	}
-	if out != nil {
-		return 0, t.CopyOut(arg, out)
+	case cmd == ipc.STAT:
+		return 0, kernel.CopyOut(t, arg, &ds)
+	case cmd == linux.GETALL:
+		return 0, kernel.CopyOutSlice(t, arg, all)
 	}
 	return uintptr(ret), nil
 }
+
+// msgTextOffset is offsetof(struct msgbuf, mtext): the text follows the
+// type, a long.
+const msgTextOffset = bits.UintSize / 8
 
 func msgget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	id, err := t.K.IPC.MsgGet(ipcCaller(t), a.Int(0), int(a.Int(1)))
@@ -310,20 +331,19 @@ func msgget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // msgsnd reads the type first, as Linux does (EFAULT before any other
 // check), then the text.
 func msgsnd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var typ [8]byte
-	if err := t.CopyIn(a.Pointer(1), typ[:]); err != nil {
+	var mtype int64 // struct msgbuf's mtype
+	if err := kernel.CopyIn(t, a.Pointer(1), &mtype); err != nil {
 		return 0, err
 	}
 	size := a.Int64(2)
 	if !ipc.MsgSizeOK(size) || a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
-	mtype := int64(binary.LittleEndian.Uint64(typ[:]))
 	if mtype < 1 {
 		return 0, unix.EINVAL
 	}
 	text := make([]byte, size)
-	if err := t.CopyIn(a.Pointer(1)+8, text); err != nil {
+	if err := t.CopyIn(a.Pointer(1)+msgTextOffset, text); err != nil {
 		return 0, err
 	}
 	return 0, t.K.IPC.MsgSnd(ipcCaller(t), int(a.Int(0)), mtype, text, int(a.Int(3)))
@@ -338,8 +358,10 @@ func msgrcv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	// The message has left the queue: a bad buffer loses it, as in Linux.
-	out := binary.LittleEndian.AppendUint64(nil, uint64(typ))
-	if err := t.CopyOut(a.Pointer(1), append(out, text...)); err != nil {
+	if err := kernel.CopyOut(t, a.Pointer(1), &typ); err != nil {
+		return 0, err
+	}
+	if err := t.CopyOut(a.Pointer(1)+msgTextOffset, text); err != nil {
 		return 0, err
 	}
 	return uintptr(len(text)), nil

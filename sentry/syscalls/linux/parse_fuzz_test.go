@@ -63,21 +63,21 @@ func FuzzMsghdr(f *testing.F) {
 	f.Add(append(le64(0, 0, 0x2000, 2, 0, 0, 0), le64(^uint64(0), 2, 0x3000, 1<<63)...)) // wraps, then negative
 	f.Add(append(le64(0, 0, 0x2000, 3, 0, 0, 0), le64(0x1000, 0x7ffff000, 0x1000, 10, top, 0)...))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var raw [msghdrLen]byte
+		var raw [unix.SizeofMsghdr]byte
 		copy(raw[:], b)
 		m, err := parseMsghdr(raw[:])
-		name := binary.LittleEndian.Uint64(raw[0:])
-		namelen := int32(binary.LittleEndian.Uint32(raw[8:]))
-		iovlen := binary.LittleEndian.Uint64(raw[24:])
+		var h abi.MsgHdr
+		abi.Decode(raw[:], &h)
+		name, namelen, iovlen := h.Name, int32(h.NameLen), h.IovLen
 		switch {
 		case err != nil:
 			if !(errnoIn(err, unix.EINVAL) && name != 0 && namelen < 0) && !(errnoIn(err, unix.EMSGSIZE) && iovlen > linux.UIO_MAXIOV) {
 				t.Fatalf("parseMsghdr: %v for name %#x of %d bytes, %d buffers", err, name, namelen, iovlen)
 			}
-		case m.namelen < 0 || m.namelen > sockaddrStorage || m.name == 0 && m.namelen != 0 || m.iovlen > linux.UIO_MAXIOV:
+		case m.namelen < 0 || m.namelen > linux.SockAddrMax || m.name == 0 && m.namelen != 0 || m.iovlen > linux.UIO_MAXIOV:
 			t.Fatalf("parseMsghdr accepted %+v", m)
 		}
-		rest := b[min(len(b), msghdrLen):]
+		rest := b[min(len(b), int(unix.SizeofMsghdr)):]
 		iovs := make([]abi.Iovec, min(len(rest)/iovecSize, int(min(iovlen, linux.UIO_MAXIOV))))
 		copy(abi.SliceBytes(iovs), rest)
 		rs, err := usermem.ImportIovecs(iovs)

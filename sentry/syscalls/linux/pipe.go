@@ -1,8 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -49,8 +47,8 @@ func doPipe(t *kernel.Task, addr uintptr, flags int) error {
 		t.FDs().Close(rfd)
 		return mfile(err)
 	}
-	b := binary.LittleEndian.AppendUint32(nil, uint32(rfd))
-	if err := t.CopyOut(addr, binary.LittleEndian.AppendUint32(b, uint32(wfd))); err != nil {
+	fds := [2]int32{int32(rfd), int32(wfd)}
+	if err := kernel.CopyOut(t, addr, &fds); err != nil {
 		t.FDs().Close(rfd)
 		t.FDs().Close(wfd)
 		return err

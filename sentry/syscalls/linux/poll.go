@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -89,15 +88,6 @@ func newDeadline(d time.Duration) deadline { return deadline{timeout: d, end: ti
 // left returns the time remaining, never negative.
 func (d deadline) left() time.Duration { return max(time.Until(d.end), 0) }
 
-// pollFD is struct pollfd.
-type pollFD struct {
-	fd      int32
-	events  int16
-	revents int16
-}
-
-const pollFDSize = 8
-
 // fdLimit returns RLIMIT_NOFILE, the most descriptors a poll may name.
 func fdLimit(t *kernel.Task) uint64 {
 	lim, err := t.TG.Rlimit(unix.RLIMIT_NOFILE, nil, false)
@@ -116,7 +106,7 @@ func poll(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func ppoll(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Pointer(3) != 0 && a[4] != 8 {
+	if a.Pointer(3) != 0 && a[4] != linux.SignalSetSize {
 		return 0, unix.EINVAL
 	}
 	if err := swapSigmask(t, a.Pointer(3)); err != nil {
@@ -135,7 +125,7 @@ func ppoll(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	n, err := doPoll(t, a.Pointer(0), uint64(a.Uint(1)), timeout)
 	if tsp != 0 {
 		// Linux ignores a failure to write the time left back.
-		_ = t.CopyOut(tsp, timespecBytes(unix.NsecToTimespec(dl.left().Nanoseconds())))
+		_ = copyOutTimespec(t, tsp, dl.left())
 	}
 	return n, err
 }
@@ -152,63 +142,48 @@ func doPoll(t *kernel.Task, addr uintptr, nfds uint64, timeout time.Duration) (u
 	files := make([]*vfs.File, len(pfds))
 	var watch []watched
 	for i, p := range pfds {
-		if p.fd < 0 {
+		if p.FD < 0 {
 			continue
 		}
-		if f, err := getFile(t, p.fd); err == nil {
+		if f, err := getFile(t, p.FD); err == nil {
 			files[i] = f
 			defer f.DecRef()
-			watch = append(watch, watched{f, p.events})
+			watch = append(watch, watched{f, p.Events})
 		}
 	}
 	n, err := waitReady(t, watch, timeout, func() (int, error) { return pollOnce(pfds, files), nil })
 	if err != nil {
 		return 0, err
 	}
-	return uintptr(n), copyOutPollFDs(t, addr, pfds)
+	return uintptr(n), kernel.CopyOutSlice(t, addr, pfds)
 }
 
 // pollOnce sets every revents and returns how many are not zero.
-func pollOnce(pfds []pollFD, files []*vfs.File) int {
+func pollOnce(pfds []linux.PollFD, files []*vfs.File) int {
 	n := 0
 	for i := range pfds {
 		p := &pfds[i]
 		switch {
-		case p.fd < 0:
-			p.revents = 0
+		case p.FD < 0:
+			p.REvents = 0
 		case files[i] == nil:
-			p.revents = unix.POLLNVAL
+			p.REvents = unix.POLLNVAL
 		default:
-			p.revents = files[i].Readiness(p.events)
+			p.REvents = files[i].Readiness(p.Events)
 		}
-		if p.revents != 0 {
+		if p.REvents != 0 {
 			n++
 		}
 	}
 	return n
 }
 
-func copyInPollFDs(t *kernel.Task, addr uintptr, n int) ([]pollFD, error) {
-	b := make([]byte, n*pollFDSize)
-	if err := t.CopyIn(addr, b); err != nil {
+func copyInPollFDs(t *kernel.Task, addr uintptr, n int) ([]linux.PollFD, error) {
+	pfds := make([]linux.PollFD, n)
+	if err := kernel.CopyInSlice(t, addr, pfds); err != nil {
 		return nil, err
 	}
-	pfds := make([]pollFD, n)
-	for i := range pfds {
-		r := b[i*pollFDSize:]
-		pfds[i] = pollFD{fd: int32(binary.LittleEndian.Uint32(r)), events: int16(binary.LittleEndian.Uint16(r[4:]))}
-	}
 	return pfds, nil
-}
-
-func copyOutPollFDs(t *kernel.Task, addr uintptr, pfds []pollFD) error {
-	b := make([]byte, 0, len(pfds)*pollFDSize)
-	for _, p := range pfds {
-		b = binary.LittleEndian.AppendUint32(b, uint32(p.fd))
-		b = binary.LittleEndian.AppendUint16(b, uint16(p.events))
-		b = binary.LittleEndian.AppendUint16(b, uint16(p.revents))
-	}
-	return t.CopyOut(addr, b)
 }
 
 // swapSigmask installs the mask at addr (if any) for the duration of a

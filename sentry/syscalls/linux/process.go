@@ -1,14 +1,15 @@
 package linux
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/hostarch"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
@@ -90,7 +91,7 @@ func parseCloneArgs(b []byte) (kernel.CloneArgs, error) {
 	var raw [cloneArgsSize]byte
 	copy(raw[:], b)
 	var ca linux.CloneArgs
-	if _, err := binary.Decode(raw[:], binary.LittleEndian, &ca); err != nil {
+	if !abi.Decode(raw[:], &ca) {
 		return kernel.CloneArgs{}, fmt.Errorf("decoding clone_args: %w", unix.EINVAL)
 	}
 	const known = 0xffffffff | linux.CLONE_CLEAR_SIGHAND | linux.CLONE_INTO_CGROUP
@@ -148,11 +149,10 @@ func copyInStrings(t *kernel.Task, addr uintptr) ([]string, error) {
 	}
 	total := 0
 	for i := 0; i < maxArgs; i++ {
-		var b [8]byte
-		if err := t.CopyIn(addr+uintptr(8*i), b[:]); err != nil {
+		var p uintptr // a char *, the i-th of the array
+		if err := kernel.CopyIn(t, addr+uintptr(i*bits.UintSize/8), &p); err != nil {
 			return nil, err
 		}
-		p := uintptr(binary.LittleEndian.Uint64(b[:]))
 		if p == 0 {
 			return out, nil
 		}
@@ -245,12 +245,14 @@ func wait4(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	if a.Pointer(1) != 0 {
-		if err := t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint32(nil, res.WaitStatus())); err != nil {
+		status := res.WaitStatus()
+		if err := kernel.CopyOut(t, a.Pointer(1), &status); err != nil {
 			return 0, err
 		}
 	}
 	if a.Pointer(3) != 0 {
-		if err := t.CopyOut(a.Pointer(3), make([]byte, 144)); err != nil {
+		var ru linux.Rusage // the children's use is not counted
+		if err := kernel.CopyOut(t, a.Pointer(3), &ru); err != nil {
 			return 0, err
 		}
 	}

@@ -2,9 +2,9 @@ package linux
 
 import (
 	"context"
-	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -44,38 +44,32 @@ func setpriority(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, t.SetPriority(int(a.Int(0)), int(a.Int(1)), int(a.Int(2)))
 }
 
-// Capability header versions (linux/capability.h): version 1 carries one
-// 32-bit word per set, versions 2 and 3 two.
-const (
-	capVersion1 = 0x19980330
-	capVersion2 = 0x20071026
-	capVersion3 = 0x20080522
-)
-
 // capHeader reads the header of capget/capset and returns its pid and how
-// many 32-bit words per set the data holds. An unknown version is answered
-// with the preferred one written back and EINVAL, the handshake libcap uses.
+// many 32-bit words per set the data holds: version 1 one, versions 2
+// and 3 two. An unknown version is answered with the preferred one
+// written back and EINVAL, the handshake libcap uses; the pid is read
+// only after the version, as sys_capget reads it.
 func capHeader(t *kernel.Task, addr uintptr) (pid int32, words int, err error) {
-	var h [8]byte
-	if err := t.CopyIn(addr, h[:4]); err != nil {
+	var h linux.CapUserHeader
+	if err := kernel.CopyIn(t, addr, &h.Version); err != nil {
 		return 0, 0, err
 	}
-	switch binary.LittleEndian.Uint32(h[:]) {
-	case capVersion1:
+	switch h.Version {
+	case linux.LINUX_CAPABILITY_VERSION_1:
 		words = 1
-	case capVersion2, capVersion3:
+	case linux.LINUX_CAPABILITY_VERSION_2, linux.LINUX_CAPABILITY_VERSION_3:
 		words = 2
 	default:
-		binary.LittleEndian.PutUint32(h[:], capVersion3)
-		if err := t.CopyOut(addr, h[:4]); err != nil {
+		preferred := uint32(linux.LINUX_CAPABILITY_VERSION_3)
+		if err := kernel.CopyOut(t, addr, &preferred); err != nil {
 			return 0, 0, err
 		}
 		return 0, 0, unix.EINVAL
 	}
-	if err := t.CopyIn(addr+4, h[4:]); err != nil {
+	if err := kernel.CopyIn(t, addr, &h); err != nil {
 		return 0, 0, err
 	}
-	return int32(binary.LittleEndian.Uint32(h[4:])), words, nil
+	return h.Pid, words, nil
 }
 
 func capget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -95,13 +89,12 @@ func capget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	c := target.Creds().Caps
-	var out []byte
-	for i := range words {
-		for _, set := range []uint64{c.Effective(), c.Permitted(), c.Inheritable} {
-			out = binary.LittleEndian.AppendUint32(out, uint32(set>>(32*i)))
-		}
+	data := make([]linux.CapUserData, words)
+	for i := range data {
+		word := func(set uint64) uint32 { return uint32(set >> (32 * i)) }
+		data[i] = linux.CapUserData{Effective: word(c.Effective()), Permitted: word(c.Permitted()), Inheritable: word(c.Inheritable)}
 	}
-	return 0, t.CopyOut(a.Pointer(1), out)
+	return 0, kernel.CopyOutSlice(t, a.Pointer(1), data)
 }
 
 func capset(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -112,19 +105,19 @@ func capset(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if pid != 0 && int(pid) != t.TID {
 		return 0, unix.EPERM
 	}
-	in := make([]byte, 12*words)
-	if err := t.CopyIn(a.Pointer(1), in); err != nil {
+	data := make([]linux.CapUserData, words)
+	if err := kernel.CopyInSlice(t, a.Pointer(1), data); err != nil {
 		return 0, err
 	}
-	var sets [3]uint64
-	for i := range words {
-		for j := range sets {
-			sets[j] |= uint64(binary.LittleEndian.Uint32(in[12*i+4*j:])) << (32 * i)
-		}
+	var eff, perm, inh uint64
+	for i, d := range data {
+		eff |= uint64(d.Effective) << (32 * i)
+		perm |= uint64(d.Permitted) << (32 * i)
+		inh |= uint64(d.Inheritable) << (32 * i)
 	}
 	// A version 1 caller cannot name the upper capabilities: they become
 	// zero, as in sys_capset.
-	return 0, t.SetCaps(sets[0], sets[1], sets[2])
+	return 0, t.SetCaps(eff, perm, inh)
 }
 
 // personality stores any persona, as Linux does, and returns the old one;

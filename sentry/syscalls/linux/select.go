@@ -1,12 +1,13 @@
 package linux
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -39,26 +40,22 @@ func selectFDs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	dl := newDeadline(timeout)
 	n, err := doSelect(t, int(a.Int(0)), a.Pointer(1), a.Pointer(2), a.Pointer(3), timeout)
 	if tvp != 0 && err != unix.EFAULT {
-		left := dl.left()
-		tv := unix.NsecToTimeval(left.Nanoseconds())
-		b := binary.LittleEndian.AppendUint64(nil, uint64(tv.Sec))
-		b = binary.LittleEndian.AppendUint64(b, uint64(tv.Usec))
-		_ = t.CopyOut(tvp, b)
+		tv := unix.NsecToTimeval(dl.left().Nanoseconds())
+		_ = kernel.CopyOut(t, tvp, &tv)
 	}
 	return n, err
 }
 
 func pselect6(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if sig := a.Pointer(5); sig != 0 {
-		var b [16]byte
-		if err := t.CopyIn(sig, b[:]); err != nil {
+		var pack abi.SigsetArgpack
+		if err := kernel.CopyIn(t, sig, &pack); err != nil {
 			return 0, err
 		}
-		mask := uintptr(binary.LittleEndian.Uint64(b[:]))
-		if mask != 0 && binary.LittleEndian.Uint64(b[8:]) != 8 {
+		if pack.Mask != 0 && pack.Size != linux.SignalSetSize {
 			return 0, unix.EINVAL
 		}
-		if err := swapSigmask(t, mask); err != nil {
+		if err := swapSigmask(t, uintptr(pack.Mask)); err != nil {
 			return 0, err
 		}
 	}
@@ -74,7 +71,7 @@ func pselect6(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	dl := newDeadline(timeout)
 	n, err := doSelect(t, int(a.Int(0)), a.Pointer(1), a.Pointer(2), a.Pointer(3), timeout)
 	if tsp != 0 && err != unix.EFAULT {
-		_ = t.CopyOut(tsp, timespecBytes(unix.NsecToTimespec(dl.left().Nanoseconds())))
+		_ = copyOutTimespec(t, tsp, dl.left())
 	}
 	return n, err
 }
@@ -82,16 +79,15 @@ func pselect6(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // copyInTimeval reads a struct timeval: EINVAL if negative or with
 // microseconds out of range.
 func copyInTimeval(t *kernel.Task, addr uintptr) (time.Duration, error) {
-	var b [16]byte
-	if err := t.CopyIn(addr, b[:]); err != nil {
+	var tv linux.Timeval
+	if err := kernel.CopyIn(t, addr, &tv); err != nil {
 		return 0, err
 	}
-	sec, usec := int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:]))
-	if sec < 0 || usec < 0 || usec >= 1e6 {
+	if tv.Sec < 0 || tv.Usec < 0 || tv.Usec >= 1e6 {
 		return 0, unix.EINVAL
 	}
-	sec = min(sec, int64(time.Duration(1<<62)/time.Second))
-	return time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond, nil
+	sec := min(tv.Sec, int64(time.Duration(1<<62)/time.Second))
+	return time.Duration(sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond, nil
 }
 
 // doSelect implements select on the sets at in, out and ex (0: none).
@@ -163,13 +159,9 @@ func copyInFDSet(t *kernel.Task, addr uintptr, words, nfds int) ([]uint64, error
 	if addr == 0 {
 		return nil, nil
 	}
-	b := make([]byte, words*8)
-	if err := t.CopyIn(addr, b); err != nil {
-		return nil, err
-	}
 	set := make([]uint64, words)
-	for i := range set {
-		set[i] = binary.LittleEndian.Uint64(b[i*8:])
+	if err := kernel.CopyInSlice(t, addr, set); err != nil {
+		return nil, err
 	}
 	if r := nfds % 64; r != 0 {
 		set[words-1] &= 1<<r - 1
@@ -181,11 +173,7 @@ func copyOutFDSet(t *kernel.Task, addr uintptr, set []uint64) error {
 	if addr == 0 {
 		return nil
 	}
-	b := make([]byte, 0, len(set)*8)
-	for _, w := range set {
-		b = binary.LittleEndian.AppendUint64(b, w)
-	}
-	return t.CopyOut(addr, b)
+	return kernel.CopyOutSlice(t, addr, set)
 }
 
 // has reports whether fd is in set.

@@ -31,7 +31,7 @@ func registerSignal(st *kernel.SyscallTable) {
 
 // sigsetSize is the only sigsetsize the rt_sig* syscalls take: the
 // kernel's sigset_t, linux.SignalSet.
-const sigsetSize = 8
+const sigsetSize = linux.SignalSetSize
 
 func rtSigaction(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	sig := int(a.Int(0))

@@ -1,8 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/fs/signalfd"
@@ -25,11 +23,10 @@ func doSignalfd(t *kernel.Task, fd int32, maskAddr, size uintptr, flags int) (ui
 	if size != sigsetSize {
 		return 0, unix.EINVAL
 	}
-	var b [sigsetSize]byte
-	if err := t.CopyIn(maskAddr, b[:]); err != nil {
+	var mask uint64 // a sigset_t
+	if err := kernel.CopyIn(t, maskAddr, &mask); err != nil {
 		return 0, err
 	}
-	mask := binary.LittleEndian.Uint64(b[:])
 	if flags&^(signalfd.NonBlock|signalfd.CloseExec) != 0 {
 		return 0, unix.EINVAL
 	}

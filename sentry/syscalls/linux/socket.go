@@ -2,10 +2,10 @@ package linux
 
 import (
 	"context"
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	unixsocket "runsc-lite/sentry/socket/unix"
@@ -42,15 +42,9 @@ func registerSocket(st *kernel.SyscallTable) {
 
 // Linux's limits on what a socket call copies in.
 const (
-	// sockaddrStorage is sizeof(struct sockaddr_storage).
-	sockaddrStorage = 128
 	// optmemMax is net.core.optmem_max: the most control data sendmsg
 	// takes.
 	optmemMax = 131072
-	// msghdrLen and mmsghdrLen are sizeof(struct msghdr) and of struct
-	// mmsghdr.
-	msghdrLen  = 56
-	mmsghdrLen = 64
 	// maxSockOpt bounds the option values setsockopt copies in.
 	maxSockOpt = 64
 )
@@ -107,8 +101,8 @@ func socketpair(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		t.FDs().Close(fd0)
 		return 0, mfile(err)
 	}
-	b := binary.LittleEndian.AppendUint32(nil, uint32(fd0))
-	if err := t.CopyOut(a.Pointer(3), binary.LittleEndian.AppendUint32(b, uint32(fd1))); err != nil {
+	fds := [2]int32{int32(fd0), int32(fd1)}
+	if err := kernel.CopyOut(t, a.Pointer(3), &fds); err != nil {
 		t.FDs().Close(fd0)
 		t.FDs().Close(fd1)
 		return 0, err
@@ -144,7 +138,7 @@ func withSocket(t *kernel.Task, fd int32, fn func(f *vfs.File, s *unixsocket.Soc
 // copyInAddr reads a socket address of n bytes: EINVAL for a negative
 // length or one beyond sockaddr_storage.
 func copyInAddr(t *kernel.Task, addr uintptr, n int32) ([]byte, error) {
-	if n < 0 || n > sockaddrStorage {
+	if n < 0 || n > linux.SockAddrMax {
 		return nil, unix.EINVAL
 	}
 	b := make([]byte, n)
@@ -160,11 +154,10 @@ func copyOutAddr(t *kernel.Task, raw []byte, addr, lenAddr uintptr) error {
 	if addr == 0 {
 		return nil
 	}
-	var lb [4]byte
-	if err := t.CopyIn(lenAddr, lb[:]); err != nil {
+	var n int32 // a socklen_t, read as int, as move_addr_to_user does
+	if err := kernel.CopyIn(t, lenAddr, &n); err != nil {
 		return err
 	}
-	n := int32(binary.LittleEndian.Uint32(lb[:]))
 	if n < 0 {
 		return unix.EINVAL
 	}
@@ -173,7 +166,8 @@ func copyOutAddr(t *kernel.Task, raw []byte, addr, lenAddr uintptr) error {
 			return err
 		}
 	}
-	return t.CopyOut(lenAddr, binary.LittleEndian.AppendUint32(nil, uint32(len(raw))))
+	full := uint32(len(raw))
+	return kernel.CopyOut(t, lenAddr, &full)
 }
 
 // resolve finds the key of the socket an address names: an abstract
@@ -340,11 +334,10 @@ func getpeername(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
-		var lb [4]byte
-		if err := t.CopyIn(a.Pointer(4), lb[:]); err != nil {
+		var n int32 // optlen
+		if err := kernel.CopyIn(t, a.Pointer(4), &n); err != nil {
 			return 0, err
 		}
-		n := int32(binary.LittleEndian.Uint32(lb[:]))
 		if a.Int(1) != unix.SOL_SOCKET {
 			return 0, unix.EOPNOTSUPP
 		}
@@ -359,7 +352,8 @@ func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err := t.CopyOut(a.Pointer(3), v); err != nil {
 			return 0, err
 		}
-		return 0, t.CopyOut(a.Pointer(4), binary.LittleEndian.AppendUint32(nil, uint32(len(v))))
+		optlen := uint32(len(v))
+		return 0, kernel.CopyOut(t, a.Pointer(4), &optlen)
 	})
 }
 

@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -32,7 +31,7 @@ type msghdr struct {
 
 // copyInMsghdr reads the msghdr at addr (parseMsghdr).
 func copyInMsghdr(t *kernel.Task, addr uintptr) (msghdr, error) {
-	var b [msghdrLen]byte
+	var b [unix.SizeofMsghdr]byte
 	if err := t.CopyIn(addr, b[:]); err != nil {
 		return msghdr{}, err
 	}
@@ -57,7 +56,7 @@ func parseMsghdr(b []byte) (msghdr, error) {
 	if m.namelen < 0 {
 		return msghdr{}, fmt.Errorf("msg_namelen %d: %w", m.namelen, unix.EINVAL)
 	}
-	m.namelen = min(m.namelen, sockaddrStorage)
+	m.namelen = min(m.namelen, linux.SockAddrMax)
 	if m.iovlen > linux.UIO_MAXIOV {
 		return msghdr{}, fmt.Errorf("msg_iovlen %d: %w", m.iovlen, unix.EMSGSIZE)
 	}
@@ -285,7 +284,6 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	if trunc {
 		outFlags |= unix.MSG_CTRUNC
 	}
-	le := binary.LittleEndian
 	if len(ctl) > 0 {
 		if err := t.CopyOut(m.control, ctl); err != nil {
 			return 0, err
@@ -298,13 +296,16 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 			}
 		}
 	}
-	if err := t.CopyOut(addr+8, le.AppendUint32(nil, uint32(len(r.From)))); err != nil {
+	// The lengths and flags are stored one by one, as ___sys_recvmsg
+	// stores them.
+	namelen, controllen := uint32(len(r.From)), uint64(len(ctl))
+	if err := kernel.CopyOut(t, addr+abi.MsgHdrNameLenOffset, &namelen); err != nil {
 		return 0, err
 	}
-	if err := t.CopyOut(addr+40, le.AppendUint64(nil, uint64(len(ctl)))); err != nil {
+	if err := kernel.CopyOut(t, addr+abi.MsgHdrControlLenOffset, &controllen); err != nil {
 		return 0, err
 	}
-	if err := t.CopyOut(addr+48, le.AppendUint32(nil, uint32(outFlags))); err != nil {
+	if err := kernel.CopyOut(t, addr+abi.MsgHdrFlagsOffset, &outFlags); err != nil {
 		return 0, err
 	}
 	return uintptr(got), nil
@@ -420,10 +421,11 @@ func multiMsg(t *kernel.Task, vec uintptr, vlen uint32, op func(addr uintptr, i 
 	vlen = min(vlen, linux.UIO_MAXIOV)
 	done := 0
 	for i := range int(vlen) {
-		addr := vec + uintptr(i)*mmsghdrLen
+		addr := vec + uintptr(i)*unix.SizeofMmsghdr
 		n, err := op(addr, i)
 		if err == nil {
-			err = t.CopyOut(addr+msghdrLen, binary.LittleEndian.AppendUint32(nil, uint32(n)))
+			msgLen := uint32(n)
+			err = kernel.CopyOut(t, addr+abi.MMsgHdrLenOffset, &msgLen)
 		}
 		if err != nil {
 			if done > 0 {

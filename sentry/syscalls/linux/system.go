@@ -2,7 +2,6 @@ package linux
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"runtime"
 	gosync "sync"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/usermem"
 )
@@ -30,21 +30,20 @@ func registerSystem(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_GETCPU, "getcpu", getcpu, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
-// utsField is one 65-byte field of struct utsname.
-func utsField(s string) []byte {
-	b := make([]byte, 65)
-	copy(b[:64], s)
-	return b
-}
-
 // uname names the Linux ABI the sentry emulates, never the host's
 // (kernel.Release).
 func uname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var out []byte
-	for _, f := range []string{kernel.OSType, t.K.Hostname, kernel.Release, kernel.Version, kernel.Machine, kernel.DomainName} {
-		out = append(out, utsField(f)...)
+	var u unix.Utsname
+	for _, f := range []struct {
+		field *[65]byte
+		s     string
+	}{
+		{&u.Sysname, kernel.OSType}, {&u.Nodename, t.K.Hostname}, {&u.Release, kernel.Release},
+		{&u.Version, kernel.Version}, {&u.Machine, kernel.Machine}, {&u.Domainname, kernel.DomainName},
+	} {
+		copy(f.field[:len(f.field)-1], f.s) // NUL-terminated
 	}
-	return 0, t.CopyOut(a.Pointer(0), out)
+	return 0, kernel.CopyOut(t, a.Pointer(0), &u)
 }
 
 // sysinfo reports the sandbox: its uptime, load, memory limit and what is
@@ -53,7 +52,7 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	k := t.K
 	load := k.LoadAvg()
 	total, used := k.Memory.Limit(), k.Memory.Used()
-	si := linux.Sysinfo{
+	si := abi.Sysinfo{
 		// Whole seconds, a started one counting, as do_sysinfo rounds.
 		Uptime:   int64((k.Uptime() + time.Second - 1) / time.Second),
 		TotalRAM: total,
@@ -64,10 +63,7 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	for i, l := range load {
 		si.Loads[i] = l << (unix.SI_LOAD_SHIFT - kernel.FShift)
 	}
-	// sizeof(struct sysinfo): the structure and its tail padding.
-	b := make([]byte, (si.SizeBytes()+7)&^7)
-	si.MarshalBytes(b)
-	return 0, t.CopyOut(a.Pointer(0), b)
+	return 0, kernel.CopyOut(t, a.Pointer(0), &si)
 }
 
 func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -89,10 +85,6 @@ func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	})))
 }
 
-func rlimitBytes(l unix.Rlimit) []byte {
-	return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, l.Cur), l.Max)
-}
-
 func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if pid := int(a.Int(0)); pid != 0 && pid != t.PID() {
 		if t.K.Task(pid) == nil {
@@ -103,11 +95,10 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	res := int(a.Int(1))
 	var next *unix.Rlimit
 	if a.Pointer(2) != 0 {
-		var b [16]byte
-		if err := t.CopyIn(a.Pointer(2), b[:]); err != nil {
+		next = new(unix.Rlimit)
+		if err := kernel.CopyIn(t, a.Pointer(2), next); err != nil {
 			return 0, err
 		}
-		next = &unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
 	}
 	old, err := t.TG.Rlimit(res, next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err != nil {
@@ -115,7 +106,7 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	applyLimit(t, res, next)
 	if a.Pointer(3) != 0 {
-		return 0, t.CopyOut(a.Pointer(3), rlimitBytes(old))
+		return 0, kernel.CopyOut(t, a.Pointer(3), &old)
 	}
 	return 0, nil
 }
@@ -125,15 +116,14 @@ func getrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.CopyOut(a.Pointer(1), rlimitBytes(old))
+	return 0, kernel.CopyOut(t, a.Pointer(1), &old)
 }
 
 func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	var b [16]byte
-	if err := t.CopyIn(a.Pointer(1), b[:]); err != nil {
+	var next unix.Rlimit
+	if err := kernel.CopyIn(t, a.Pointer(1), &next); err != nil {
 		return 0, err
 	}
-	next := unix.Rlimit{Cur: binary.LittleEndian.Uint64(b[:]), Max: binary.LittleEndian.Uint64(b[8:])}
 	_, err := t.TG.Rlimit(int(a.Int(0)), &next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err == nil {
 		applyLimit(t, int(a.Int(0)), &next)
@@ -148,12 +138,6 @@ func applyLimit(t *kernel.Task, res int, l *unix.Rlimit) {
 	}
 }
 
-// timevalBytes encodes d as a struct timeval.
-func timevalBytes(d time.Duration) []byte {
-	b := binary.LittleEndian.AppendUint64(nil, uint64(d/time.Second))
-	return binary.LittleEndian.AppendUint64(b, uint64(d%time.Second/time.Microsecond))
-}
-
 func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch a.Int(0) {
 	case unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN, unix.RUSAGE_THREAD:
@@ -164,26 +148,21 @@ func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Int(0) == unix.RUSAGE_CHILDREN {
 		user, sys = 0, 0
 	}
-	b := append(timevalBytes(user), timevalBytes(sys)...)
-	b = append(b, make([]byte, 144-len(b))...)
-	return 0, t.CopyOut(a.Pointer(1), b)
+	ru := linux.Rusage{UTime: timeval(user), STime: timeval(sys)}
+	return 0, kernel.CopyOut(t, a.Pointer(1), &ru)
 }
 
 func times(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	const tick = time.Second / 100
 	user, sys := t.TG.CPUTime()
 	if a.Pointer(0) != 0 {
-		var b []byte
-		for _, v := range []time.Duration{user, sys, 0, 0} {
-			b = binary.LittleEndian.AppendUint64(b, uint64(v/tick))
-		}
-		if err := t.CopyOut(a.Pointer(0), b); err != nil {
+		tms := linux.Tms{UTime: linux.ClockTFromDuration(user), STime: linux.ClockTFromDuration(sys)}
+		if err := kernel.CopyOut(t, a.Pointer(0), &tms); err != nil {
 			return 0, err
 		}
 	}
 	// Ticks since the sandbox's boot, as the kernel counts them.
 	now, _ := t.K.Clocks.Now(unix.CLOCK_MONOTONIC)
-	return uintptr(now / tick), nil
+	return uintptr(linux.ClockTFromDuration(now)), nil
 }
 
 func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -237,17 +216,13 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	return 0, unix.EINVAL
 }
 
-// membarrier commands (linux/membarrier.h).
+// membarrier commands (linux/membarrier.h): pkg/abi/linux's, and
+// MEMBARRIER_CMD_GET_REGISTRATIONS, which it does not have yet.
 const (
-	membarrierQuery                    = 0
-	membarrierGlobal                   = 1 << 0
-	membarrierGlobalExpedited          = 1 << 1
-	membarrierRegisterGlobalExpedited  = 1 << 2
-	membarrierPrivateExpedited         = 1 << 3
-	membarrierRegisterPrivateExpedited = 1 << 4
-	membarrierGetRegistrations         = 1 << 9
-	membarrierSupported                = membarrierGlobal | membarrierGlobalExpedited |
-		membarrierRegisterGlobalExpedited | membarrierPrivateExpedited | membarrierRegisterPrivateExpedited
+	membarrierGetRegistrations = 1 << 9
+	membarrierSupported        = linux.MEMBARRIER_CMD_GLOBAL | linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED |
+		linux.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED | linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED |
+		linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
 )
 
 // hostMembarrier reports whether the host has MEMBARRIER_CMD_GLOBAL_EXPEDITED,
@@ -256,8 +231,8 @@ const (
 // application's barriers need (it reaches other sandboxes' threads too,
 // which costs them an interrupt and nothing else).
 var hostMembarrier = gosync.OnceValue(func() bool {
-	mask, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, membarrierQuery, 0, 0)
-	return errno == 0 && mask&membarrierGlobalExpedited != 0
+	mask, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, linux.MEMBARRIER_CMD_QUERY, 0, 0)
+	return errno == 0 && mask&linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED != 0
 })
 
 // membarrier implements the memory-ordering commands with the host's
@@ -270,28 +245,28 @@ func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	if !hostMembarrier() {
-		if cmd == membarrierQuery {
+		if cmd == linux.MEMBARRIER_CMD_QUERY {
 			return 0, nil
 		}
 		return 0, unix.EINVAL
 	}
 	switch cmd {
-	case membarrierQuery:
+	case linux.MEMBARRIER_CMD_QUERY:
 		return membarrierSupported, nil
 	case membarrierGetRegistrations:
 		return uintptr(t.TG.MembarrierRegistered()), nil
-	case membarrierRegisterGlobalExpedited, membarrierRegisterPrivateExpedited:
+	case linux.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
 		t.TG.MembarrierRegister(cmd)
 		return 0, nil
-	case membarrierPrivateExpedited:
-		if t.TG.MembarrierRegistered()&membarrierRegisterPrivateExpedited == 0 {
+	case linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+		if t.TG.MembarrierRegistered()&linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED == 0 {
 			return 0, unix.EPERM
 		}
-	case membarrierGlobal, membarrierGlobalExpedited:
+	case linux.MEMBARRIER_CMD_GLOBAL, linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED:
 	default:
 		return 0, unix.EINVAL
 	}
-	if _, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, membarrierGlobalExpedited, 0, 0); errno != 0 {
+	if _, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0); errno != 0 {
 		return 0, errno
 	}
 	return 0, nil

@@ -1,8 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -31,9 +29,11 @@ func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		t.Regs.GsBase = uint64(addr)
 	case linux.ARCH_GET_FS:
-		return 0, t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, t.Regs.FsBase))
+		base := t.Regs.FsBase
+		return 0, kernel.CopyOut(t, addr, &base)
 	case linux.ARCH_GET_GS:
-		return 0, t.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, t.Regs.GsBase))
+		base := t.Regs.GsBase
+		return 0, kernel.CopyOut(t, addr, &base)
 	default:
 		return 0, unix.EINVAL
 	}
@@ -45,11 +45,8 @@ func setTIDAddress(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return uintptr(t.TID), nil
 }
 
-// robustListHeadSize is sizeof(struct robust_list_head) on x86-64.
-const robustListHeadSize = 24
-
 func setRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Pointer(1) != robustListHeadSize {
+	if a.Pointer(1) != uintptr(linux.SizeOfRobustListHead) {
 		return 0, unix.EINVAL
 	}
 	t.SetRobustList(a.Pointer(0))
@@ -68,7 +65,7 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		t.SetName(name)
 	case unix.PR_GET_NAME:
-		b := make([]byte, 16)
+		b := make([]byte, linux.TASK_COMM_LEN)
 		copy(b, t.Name())
 		return 0, t.CopyOut(a.Pointer(1), b)
 	case unix.PR_GET_DUMPABLE:
@@ -93,7 +90,8 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		t.PdeathSignal = int(a[1])
 	case unix.PR_GET_PDEATHSIG:
-		return 0, t.CopyOut(a.Pointer(1), binary.LittleEndian.AppendUint32(nil, uint32(t.PdeathSignal)))
+		sig := int32(t.PdeathSignal)
+		return 0, kernel.CopyOut(t, a.Pointer(1), &sig)
 	case unix.PR_CAPBSET_READ:
 		if a[1] > 63 {
 			return 0, unix.EINVAL

@@ -1,10 +1,10 @@
 package linux
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 )
@@ -33,9 +33,16 @@ func validClock(id int32) bool {
 	return false
 }
 
-func timespecBytes(ts unix.Timespec) []byte {
-	b := binary.LittleEndian.AppendUint64(nil, uint64(ts.Sec))
-	return binary.LittleEndian.AppendUint64(b, uint64(ts.Nsec))
+// copyOutTimespec writes d as a struct timespec.
+func copyOutTimespec(t *kernel.Task, addr uintptr, d time.Duration) error {
+	ts := linux.DurationToTimespec(d)
+	return kernel.CopyOut(t, addr, &ts)
+}
+
+// timeval is d as a struct timeval, the microseconds cut (as Linux's
+// ns_to_kernel_old_timeval cuts them).
+func timeval(d time.Duration) linux.Timeval {
+	return linux.Timeval{Sec: int64(d / time.Second), Usec: int64(d % time.Second / time.Microsecond)}
 }
 
 func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -53,7 +60,7 @@ func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	} else if err := t.K.Clocks.Gettime(clock, &ts); err != nil {
 		return 0, err
 	}
-	return 0, t.CopyOut(a.Pointer(1), timespecBytes(ts))
+	return 0, kernel.CopyOut(t, a.Pointer(1), &ts)
 }
 
 func clockGetres(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -67,15 +74,14 @@ func clockGetres(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err := unix.ClockGetres(a.Int(0), &ts); err != nil {
 		return 0, err
 	}
-	return 0, t.CopyOut(a.Pointer(1), timespecBytes(ts))
+	return 0, kernel.CopyOut(t, a.Pointer(1), &ts)
 }
 
 func gettimeofday(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(0) != 0 {
 		now := time.Now()
-		b := binary.LittleEndian.AppendUint64(nil, uint64(now.Unix()))
-		b = binary.LittleEndian.AppendUint64(b, uint64(now.Nanosecond()/1000))
-		if err := t.CopyOut(a.Pointer(0), b); err != nil {
+		tv := linux.Timeval{Sec: now.Unix(), Usec: int64(now.Nanosecond() / 1000)}
+		if err := kernel.CopyOut(t, a.Pointer(0), &tv); err != nil {
 			return 0, err
 		}
 	}
@@ -91,7 +97,7 @@ func gettimeofday(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func timeSyscall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	now := time.Now().Unix()
 	if a.Pointer(0) != 0 {
-		if err := t.CopyOut(a.Pointer(0), binary.LittleEndian.AppendUint64(nil, uint64(now))); err != nil {
+		if err := kernel.CopyOut(t, a.Pointer(0), &now); err != nil {
 			return 0, err
 		}
 	}
@@ -100,18 +106,20 @@ func timeSyscall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // copyInTimespec reads a struct timespec and checks it as nanosleep does.
 func copyInTimespec(t *kernel.Task, addr uintptr) (time.Duration, error) {
-	var b [16]byte
-	if err := t.CopyIn(addr, b[:]); err != nil {
+	var ts linux.Timespec
+	if err := kernel.CopyIn(t, addr, &ts); err != nil {
 		return 0, err
 	}
-	sec, nsec := int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:]))
-	if sec < 0 || nsec < 0 || nsec >= 1e9 {
+	if !ts.Valid() {
 		return 0, unix.EINVAL
 	}
-	if sec > int64(time.Duration(1<<62)/time.Second) {
-		sec = int64(time.Duration(1<<62) / time.Second)
-	}
-	return time.Duration(sec)*time.Second + time.Duration(nsec), nil
+	return timespecDuration(ts), nil
+}
+
+// timespecDuration is a valid timespec as a duration, at most 2^62 ns.
+func timespecDuration(ts linux.Timespec) time.Duration {
+	sec := min(ts.Sec, int64(time.Duration(1<<62)/time.Second))
+	return time.Duration(sec)*time.Second + time.Duration(ts.Nsec)
 }
 
 func nanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -143,7 +151,7 @@ func sleepUntil(t *kernel.Task, end time.Time, rem uintptr) error {
 	}
 	if rem != 0 {
 		left := max(time.Until(end), 0)
-		if err := t.CopyOut(rem, timespecBytes(unix.NsecToTimespec(left.Nanoseconds()))); err != nil {
+		if err := copyOutTimespec(t, rem, left); err != nil {
 			return err
 		}
 	}

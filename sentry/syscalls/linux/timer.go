@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,26 +23,28 @@ func registerTimer(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_TIMERFD_GETTIME, "timerfd_gettime", timerfdGettime, kernel.ArgFD, kernel.ArgHex)
 }
 
-// itimerval is {interval, value} as two struct timevals.
+// readItimerval reads a struct itimerval: EINVAL if a time is negative
+// or has microseconds out of range.
 func readItimerval(t *kernel.Task, addr uintptr) (value, interval time.Duration, err error) {
-	var b [32]byte
-	if err := t.CopyIn(addr, b[:]); err != nil {
+	var it linux.ItimerVal
+	if err := kernel.CopyIn(t, addr, &it); err != nil {
 		return 0, 0, err
 	}
-	tv := func(o int) (time.Duration, bool) {
-		sec, usec := int64(binary.LittleEndian.Uint64(b[o:])), int64(binary.LittleEndian.Uint64(b[o+8:]))
-		return time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond, sec >= 0 && usec >= 0 && usec < 1e6
+	for _, tv := range []linux.Timeval{it.Interval, it.Value} {
+		if tv.Sec < 0 || tv.Usec < 0 || tv.Usec >= 1e6 {
+			return 0, 0, unix.EINVAL
+		}
 	}
-	interval, ok1 := tv(0)
-	value, ok2 := tv(16)
-	if !ok1 || !ok2 {
-		return 0, 0, unix.EINVAL
+	d := func(tv linux.Timeval) time.Duration {
+		return time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond
 	}
-	return value, interval, nil
+	return d(it.Value), d(it.Interval), nil
 }
 
-func itimervalBytes(value, interval time.Duration) []byte {
-	return append(timevalBytes(interval), timevalBytes(value)...)
+// copyOutItimerval writes a struct itimerval.
+func copyOutItimerval(t *kernel.Task, addr uintptr, value, interval time.Duration) error {
+	it := linux.ItimerVal{Interval: timeval(interval), Value: timeval(value)}
+	return kernel.CopyOut(t, addr, &it)
 }
 
 // itimer is the process's interval timer which (ITIMER_REAL, ITIMER_VIRTUAL
@@ -74,7 +75,7 @@ func setitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	oldV, oldI := it.Set(value, interval)
 	if a.Pointer(2) != 0 {
-		return 0, t.CopyOut(a.Pointer(2), itimervalBytes(oldV, oldI))
+		return 0, copyOutItimerval(t, a.Pointer(2), oldV, oldI)
 	}
 	return 0, nil
 }
@@ -85,7 +86,7 @@ func getitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	v, i := it.Get()
-	return 0, t.CopyOut(a.Pointer(1), itimervalBytes(v, i))
+	return 0, copyOutItimerval(t, a.Pointer(1), v, i)
 }
 
 func alarm(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -190,23 +191,27 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	})
 	it.Clock = clock
 	id = tt.Add(it)
-	return 0, t.CopyOut(a.Pointer(2), binary.LittleEndian.AppendUint32(nil, uint32(id)))
+	timerID := int32(id) // timer_t is an int to the kernel
+	return 0, kernel.CopyOut(t, a.Pointer(2), &timerID)
 }
 
-func itimerspecBytes(value, interval time.Duration) []byte {
-	ts := func(d time.Duration) []byte { return timespecBytes(unix.NsecToTimespec(d.Nanoseconds())) }
-	return append(ts(interval), ts(value)...)
+// copyOutItimerspec writes a struct itimerspec.
+func copyOutItimerspec(t *kernel.Task, addr uintptr, value, interval time.Duration) error {
+	its := linux.Itimerspec{Interval: linux.DurationToTimespec(interval), Value: linux.DurationToTimespec(value)}
+	return kernel.CopyOut(t, addr, &its)
 }
 
-// copyInItimerspec reads a struct itimerspec: {interval, value}.
+// copyInItimerspec reads a struct itimerspec, each time checked as
+// copyInTimespec checks it.
 func copyInItimerspec(t *kernel.Task, addr uintptr) (value, interval time.Duration, err error) {
-	if interval, err = copyInTimespec(t, addr); err != nil {
+	var its linux.Itimerspec
+	if err := kernel.CopyIn(t, addr, &its); err != nil {
 		return 0, 0, err
 	}
-	if value, err = copyInTimespec(t, addr+16); err != nil {
-		return 0, 0, err
+	if !its.Valid() {
+		return 0, 0, unix.EINVAL
 	}
-	return value, interval, nil
+	return timespecDuration(its.Value), timespecDuration(its.Interval), nil
 }
 
 func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -232,7 +237,7 @@ func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	oldV, oldI := it.Set(value, interval)
 	if a.Pointer(3) != 0 {
-		return 0, t.CopyOut(a.Pointer(3), itimerspecBytes(oldV, oldI))
+		return 0, copyOutItimerspec(t, a.Pointer(3), oldV, oldI)
 	}
 	return 0, nil
 }
@@ -243,7 +248,7 @@ func timerGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	v, i := it.Get()
-	return 0, t.CopyOut(a.Pointer(1), itimerspecBytes(v, i))
+	return 0, copyOutItimerspec(t, a.Pointer(1), v, i)
 }
 
 func timerGetoverrun(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

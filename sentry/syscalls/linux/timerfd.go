@@ -55,7 +55,7 @@ func timerfdSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 		return 0, err
 	}
 	if a.Pointer(3) != 0 {
-		return 0, t.CopyOut(a.Pointer(3), itimerspecBytes(oldV, oldI))
+		return 0, copyOutItimerspec(t, a.Pointer(3), oldV, oldI)
 	}
 	return 0, nil
 }
@@ -67,5 +67,5 @@ func timerfdGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 	}
 	defer done()
 	v, i := tf.Get()
-	return 0, t.CopyOut(a.Pointer(1), itimerspecBytes(v, i))
+	return 0, copyOutItimerspec(t, a.Pointer(1), v, i)
 }

@@ -22,6 +22,15 @@ func decode(b []byte) (uint32, uint64) {
 	return x + sigevSignal, y
 }
 
+func strided(b []byte, i int) uint16 {
+	return binary.LittleEndian.Uint16(b[6*i+2:]) // want offset
+}
+
+func fields(pid, uid uint32) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, pid) // one scalar: not flagged
+	return binary.LittleEndian.AppendUint32(b, uid) // want append
+}
+
 type padded struct {
 	a uint8
 	b uint64
