@@ -87,7 +87,10 @@ func (ns *Namespace) MsgInfo(cmd int) ([]byte, int) {
 		}
 		i.MsgPool, i.MsgMap, i.MsgTql = int32(len(ns.msgs.objs)), int32(msgs), int32(bytes)
 	}
-	return append([]byte(nil), abi.AsBytes(&i)...), ns.msgs.maxIndex()
+	// struct msginfo ends in a short and 2 bytes of padding.
+	b := make([]byte, i.SizeBytes()+2)
+	i.MarshalBytes(b)
+	return b, ns.msgs.maxIndex()
 }
 
 // ShmIDAt, SemIDAt and MsgIDAt return the identifier of the object at an
