@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"runsc-lite/platform/platformtest"
+	"runsc-lite/stub"
+	"runsc-lite/sysmsg"
 )
 
 func TestAttackForkBomb(t *testing.T) {
@@ -120,4 +122,52 @@ func sessionMembers(sid int) []int {
 func lastLine(s string) string {
 	s = strings.TrimRight(s, "\n")
 	return s[strings.LastIndexByte(s, '\n')+1:]
+}
+
+// TestAttackPtrace traces from inside (testdata/attack/ptrace.c): no
+// request reaches a host process, the stub's image and the region it
+// shares with the sentry, or kernel addresses and segments; a tracee
+// sent into the stub's image faults; an unprivileged tracer attaches only
+// within YAMA's scope 1 (its descendants, or who allowed it with
+// PR_SET_PTRACER).
+func TestAttackPtrace(t *testing.T) {
+	prog := buildC(t, filepath.Join("testdata", "attack", "ptrace.c"), false)
+	const want = `attach host pid: ESRCH
+seize host pid: ESRCH
+kill host pid: ESRCH
+peek stub image: EIO
+poke stub image: EIO
+mem read stub image: EIO
+mem write stub image: EIO
+peek stub region: EIO
+poke stub region: EIO
+mem read stub region: EIO
+mem write stub region: EIO
+peek kernel: EIO
+poke kernel: EIO
+mem read kernel: EINVAL
+mem write kernel: EINVAL
+setregs kernel segments: 0
+segments kept: 1
+setregs kernel fs_base: EIO
+pokeuser debug register: EIO
+tracee at the stub's image: stopped SEGV
+tracee ended: KILL
+attach sibling: EPERM
+attach sibling that allowed any: 0
+attach init: EPERM
+open init's mem: EACCES
+open sibling's mem: EACCES
+attach own child: 0
+`
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			w := platformtest.StartWitness(t)
+			out, code := runAttackWitnessed(t, w, "run", "--platform", platform, "--", prog, strconv.Itoa(w.Pid),
+				strconv.FormatUint(stub.ImageBase, 16), strconv.FormatUint(sysmsg.Region, 16))
+			if code != 0 || out != want {
+				t.Errorf("exit %d; output differs (- want, + got):\n%s", code, lineDiff(want, out))
+			}
+		})
+	}
 }

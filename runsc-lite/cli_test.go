@@ -93,7 +93,7 @@ func TestCompletion(t *testing.T) {
 		{"runsc-lite ru", "run"},
 		{"runsc-lite sys", "syscalls"},
 		{"runsc-lite run --vol", "--volume"},
-		{"runsc-lite --platform=ptrace do --root", "--rootfs"},
+		{"runsc-lite --platform=ptrace do --root", "--root --rootfs"}, // the global --root is the OCI state directory
 		{"runsc-lite --plat", "--platform"},
 		{"runsc-lite completion z", "zsh"},
 		{"runsc-lite help ben", "bench"},

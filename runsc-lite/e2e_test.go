@@ -90,6 +90,9 @@ func TestMain(m *testing.M) {
 	if runscBin == "" {
 		runscBin = filepath.Join(workRoot, "runsc-lite")
 		build := exec.Command(goTool(), "build", "-o", runscBin, ".")
+		// CGO_ENABLED=0: netstack imports package net, whose resolver would
+		// otherwise link the sentry with C (see sentry/confine, cgo.go).
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: go build: %v\n%s", err, out)
 			os.RemoveAll(workRoot)

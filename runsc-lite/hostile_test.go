@@ -204,20 +204,21 @@ syscall(SYS_pidfd_getfd, self, witness, 0) = -1 EBADF
 kill(0, SIGWINCH) = 0
 kill(-1, SIGWINCH) = -1 ESRCH
 `},
-	// ptrace is not implemented; process_vm_* reach only the sandbox's
-	// processes: a host pid is ESRCH, as in gVisor (no such pid in the
-	// sandbox).
-	{name: "ptrace and process_vm of a host pid", mode: "ptrace", want: `ptrace(PTRACE_ATTACH, witness, 0, 0) = -1 ENOSYS
-ptrace(PTRACE_SEIZE, witness, 0, 0) = -1 ENOSYS
-ptrace(PTRACE_POKEDATA, witness, pattern, 0) = -1 ENOSYS
+	// ptrace and process_vm_* reach only the sandbox's processes: a
+	// host pid is ESRCH, as in gVisor (no such pid in the sandbox).
+	{name: "ptrace and process_vm of a host pid", mode: "ptrace", want: `ptrace(PTRACE_ATTACH, witness, 0, 0) = -1 ESRCH
+ptrace(PTRACE_SEIZE, witness, 0, 0) = -1 ESRCH
+ptrace(PTRACE_POKEDATA, witness, pattern, 0) = -1 ESRCH
 process_vm_readv(witness, &local, 1, &remote, 1, 0) = -1 ESRCH
 process_vm_writev(witness, &local, 1, &remote, 1, 0) = -1 ESRCH
 open(witness_mem, O_RDWR) = -1 ENOENT
 open(witness_status, O_RDONLY) = -1 ENOENT
 `},
 
-	// Host sockets: the sandbox has its own Unix socket namespace and no
-	// network.
+	// Host sockets: the sandbox has its own Unix socket namespace, and
+	// its Internet and netlink sockets are its own stack's (lo only; what
+	// they reach is TestAttackNetworkPrivacy's); no packet or vsock
+	// sockets.
 	{name: "host Unix sockets and networks", mode: "sockets",
 		args: func(e *attackEnv) []string {
 			return []string{"path=" + e.sock, "abstract=" + e.abstract, "newpath=" + filepath.Join(e.dir, "new.sock")}
@@ -227,9 +228,9 @@ connect(stream, (void *)&host_abstract, abstract_len) = -1 ECONNREFUSED
 sendto(dgram, "x", 1, 0, (void *)&host_path, sizeof host_path) = -1 ECONNREFUSED
 sendto(dgram, "x", 1, 0, (void *)&host_abstract, abstract_len) = -1 ECONNREFUSED
 bind(dgram, (void *)&new_path, sizeof new_path) = 0
-socket(AF_INET, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
-socket(AF_INET6, SOCK_DGRAM, 0) = -1 EAFNOSUPPORT
-socket(AF_NETLINK, SOCK_RAW, 0) = -1 EAFNOSUPPORT
+socket(AF_INET, SOCK_STREAM, 0) = 3
+socket(AF_INET6, SOCK_DGRAM, 0) = 4
+socket(AF_NETLINK, SOCK_RAW, 0) = 5
 socket(AF_PACKET, SOCK_RAW, 0) = -1 EAFNOSUPPORT
 socket(AF_VSOCK, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
 `},
@@ -384,7 +385,13 @@ syscall(SYS_clock_gettime, CLOCK_REALTIME, image) = -1 EFAULT
 readv(zero, &into_image, 1) = -1 EFAULT
 process_vm_writev(getpid(), &ours, 1, &into_image, 1, 0) = -1 EFAULT
 process_vm_readv(getpid(), &ours, 1, &into_image, 1, 0) = -1 EFAULT
-OK(mem = open("/proc/self/mem", O_RDWR)) = -1 ENOENT
+OK(mem = open("/proc/self/mem", O_RDWR)) = 0
+pwrite(mem, &x, 8, (off_t)(uintptr_t)image) = -1 EIO
+pwrite(mem, &x, 8, (off_t)(uintptr_t)control) = -1 EIO
+pwrite(mem, &x, 8, (off_t)(uintptr_t)rw) = -1 EIO
+pwrite(mem, &x, 8, (off_t)(uintptr_t)bss) = -1 EIO
+pread(mem, &x, 8, (off_t)(uintptr_t)image) = -1 EIO
+pwrite(mem, &x, 8, (off_t)(uintptr_t)mine) = 8
 alive: yes
 `},
 

@@ -31,6 +31,9 @@ func main() {
 	if launch.IsSentry() {
 		os.Exit(sentryMain())
 	}
+	if len(os.Args) > 0 && os.Args[0] == sandboxArg0 {
+		os.Exit(sandboxMain())
+	}
 	os.Exit(runMain(os.Args[1:]))
 }
 
@@ -59,6 +62,12 @@ type globalFlags struct {
 	strace    bool
 	straceLog string
 	debugLog  string
+	// runc's, which containerd passes before the OCI verbs (oci_cmds.go).
+	root          string
+	log           string
+	logFormat     string
+	debug         bool
+	systemdCgroup bool
 }
 
 // register defines the global flags on f, with their current values as
@@ -74,7 +83,7 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 		f.StringVar(&g.platform, "platform", g.platform, "how syscalls are trapped: `systrap` (seccomp traps) or ptrace")
 	})
 	def("network", func() {
-		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: only none, no network at all (host networking is not supported)")
+		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: only none: the sandbox's own TCP/IP stack with lo alone, no way out (outbound modes are not built yet)")
 	})
 	def("strace", func() { f.BoolVar(&g.strace, "strace", g.strace, "print every syscall: name, arguments, result") })
 	def("strace-log", func() {
@@ -83,10 +92,21 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 	def("debug-log", func() {
 		f.StringVar(&g.debugLog, "debug-log", g.debugLog, "write the sentry's debug log to `FILE`")
 	})
+	def("root", func() {
+		f.StringVar(&g.root, "root", g.root, "`DIR` where containers' state lives (the OCI verbs)")
+	})
+	def("log", func() { f.StringVar(&g.log, "log", g.log, "write the OCI verbs' errors and log to `FILE`") })
+	def("log-format", func() { f.StringVar(&g.logFormat, "log-format", g.logFormat, "format of --log: `text` or json") })
+	def("debug", func() { f.BoolVar(&g.debug, "debug", g.debug, "log debug messages to --log") })
+	def("systemd-cgroup", func() {
+		f.BoolVar(&g.systemdCgroup, "systemd-cgroup", g.systemdCgroup, "accepted for runc's command line: linux.cgroupsPath is a path in every case")
+	})
 }
 
 // newGlobalFlags returns the global flags at their defaults.
-func newGlobalFlags() *globalFlags { return &globalFlags{platform: "systrap", network: "none"} }
+func newGlobalFlags() *globalFlags {
+	return &globalFlags{platform: "systrap", network: "none", root: defaultStateDir, logFormat: "text"}
+}
 
 // cli is the command line: the verbs and the global flags.
 type cli struct {
@@ -111,6 +131,8 @@ func newCLI(stdout, stderr io.Writer) *cli {
 	c.cmdr.Register(&syscallsCmd{}, groupInspection)
 	c.cmdr.Register(&versionCmd{}, groupInspection)
 	c.cmdr.Register(&benchCmd{}, groupBench)
+	registerOCI(c.cmdr)
+	globals = c.globals
 	c.cmdr.Register(&helpCmd{c: c}, groupHelp)
 	c.cmdr.Register(&flagsCmd{c: c}, groupHelp)
 	c.cmdr.Register(&completionCmd{c: c}, groupHelp)

@@ -38,6 +38,8 @@ type runCmd struct {
 	pidsLimit int
 	hostUID   int
 	hostGID   int
+	// bundle, pidFile: runc's run (oci_cmds.go), `run --bundle DIR ID`.
+	bundle, pidFile string
 }
 
 // byteSize is a flag of bytes with an optional k, m or g suffix.
@@ -114,6 +116,10 @@ runsc-lite --platform=ptrace --strace ` + c.name + ` -- /bin/true`,
 }
 
 func (c *runCmd) SetFlags(f *flag.FlagSet) {
+	if c.name == "run" {
+		f.StringVar(&c.bundle, "bundle", "", "run the OCI bundle `DIR` as container ID (runc's run: create, start, wait, delete)")
+		f.StringVar(&c.pidFile, "pid-file", "", "with --bundle: write the sandbox process's pid to `FILE`")
+	}
 	f.StringVar(&c.rootfs, "rootfs", "/", "host `DIR` that is the sandbox's /")
 	f.StringVar(&c.overlay, "overlay", "memory", "`memory`: writes to the root file system stay in memory; none: they reach the --rootfs directory on the host")
 	f.BoolVar(&c.hostTmp, "host-tmp", false, "show the root's own /tmp (the host's, read-only under the overlay) instead of an empty private one")
@@ -133,12 +139,23 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 }
 
 func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
+	if c.bundle != "" {
+		if err := globals.apply(); err != nil {
+			return fail(exitUsage, "run: %v", err)
+		}
+		status, err := ociRun(f.Args(), c.bundle, c.pidFile)
+		if err != nil {
+			globals.logError("run: " + err.Error())
+			return fail(exitFailure, "run: %v", err)
+		}
+		return subcommands.ExitStatus(status)
+	}
 	argv := f.Args()
 	if len(argv) == 0 {
 		return fail(exitUsage, "%s: missing command; usage: runsc-lite %s [flags] -- CMD [ARGS...]", c.name, c.name)
 	}
 	if c.g.network != "none" {
-		return fail(exitUsage, "--network=%s: only --network=none is supported", c.g.network)
+		return fail(exitUsage, "--network=%s: only --network=none (the sandbox's own stack, lo only) is supported", c.g.network)
 	}
 	if c.pidsLimit < 1 {
 		return fail(exitUsage, "--pids-limit=%d: want at least 1", c.pidsLimit)
@@ -179,7 +196,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	}
 	cfg := sentryConfig{
 		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, Platform: c.g.platform, Argv: argv, Env: env,
-		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1,
+		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1,
 		Strace: c.g.strace || c.g.straceLog != "",
 	}
 	if cfg.MemoryLimit == 0 {

@@ -13,6 +13,7 @@ import (
 	"runsc-lite/cgroup"
 	"runsc-lite/launch"
 	"runsc-lite/sentry/confine"
+	"runsc-lite/sentry/control"
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/fs/rootfs"
 	"runsc-lite/sentry/kernel"
@@ -44,6 +45,15 @@ type sentryConfig struct {
 	// CgroupFiles are the sandbox cgroup's cgroup.procs files, open for
 	// writing, that its forkserver joins.
 	CgroupFiles []int
+	// OCI sandboxes (create): ControlFile is the control server's
+	// listening socket, ReadyFile where the sentry writes "ok" once the
+	// first process is created (or the error that stopped it), and the
+	// first process waits for the start call.
+	ControlFile int
+	ReadyFile   int
+	Hostname    string
+	User        sandbox.User
+	Rlimits     []sandbox.Rlimit
 }
 
 // seccompTrapEnv, set to 1 in runsc-lite's environment, has a forbidden
@@ -92,9 +102,12 @@ func sentryMain() int {
 		}
 		return child.Files[i]
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelError)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if f := file(cfg.LogFile); f != nil {
-		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		level.Set(slog.LevelDebug)
+		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}))
 	}
 	if entered, err = confine.Resume(cid, entered); err != nil {
 		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
@@ -135,6 +148,7 @@ func sentryMain() int {
 		FS:       rootfs.Options{RootWritable: cfg.RootWritable, HostTmp: cfg.HostTmp, Mounts: mounts},
 		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
+		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,
 		Lockdown: func(platform string) error {
 			insns, err := confine.Filter(platform, os.Getenv(seccompTrapEnv) == "1")
 			if err != nil {
@@ -157,7 +171,12 @@ func sentryMain() int {
 			sc.Strace = f
 		}
 	}
-	status := exitStatus(sandbox.Run(sc))
+	var status int
+	if ln := file(cfg.ControlFile); ln != nil {
+		status = serveSandbox(sc, ln, file(cfg.ReadyFile), log, level)
+	} else {
+		status = exitStatus(sandbox.Run(sc))
+	}
 	// The lifeline's descriptor stays open until the end: the garbage
 	// collector would close it, and its number be reused, otherwise.
 	runtime.KeepAlive(child)
@@ -180,4 +199,39 @@ func exitStatus(status kernel.ExitStatus, err error) int {
 		return 128 + status.Signal
 	}
 	return status.Code
+}
+
+// serveSandbox is the sentry of an OCI sandbox: it builds the sandbox and
+// creates its first process, says so on ready, serves the control socket
+// ln, and runs the first process once a start call comes, to its end.
+func serveSandbox(sc sandbox.Config, ln, ready *os.File, log *slog.Logger, level *slog.LevelVar) int {
+	say := func(msg string) {
+		if ready != nil {
+			fmt.Fprintln(ready, msg)
+			ready.Close()
+			ready = nil
+		}
+	}
+	s, err := sandbox.Boot(sc)
+	if err != nil {
+		say(err.Error())
+		return exitStatus(kernel.ExitStatus{}, err)
+	}
+	defer s.Close()
+	straceOut := sc.Strace
+	if straceOut == nil {
+		straceOut = os.Stderr
+	}
+	srv := control.NewServer(s, log, level, straceOut, sc.PidsLimit)
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			log.Error("the control server stopped", "err", err)
+		}
+	}()
+	say("ok")
+	st := s.Wait()
+	if st.Signal != 0 {
+		return 128 + st.Signal
+	}
+	return st.Code
 }

@@ -41,6 +41,37 @@ if __name__ == "__main__":
     _, fds, _, _ = socket.recv_fds(y, 1, 1); os.write(w, b"passed"); print(os.read(fds[0], 9))
     with mp.get_context("forkserver").Pool(2) as p: print(p.map(abs, range(-2, 3)))
     with mp.Manager() as m: d = m.dict(k=1); print(dict(d))`
+	// Pseudo-terminals as terminal programs use them: script and
+	// Python's pty.spawn run a child on a new pty (its name is
+	// numbered, so the number is masked), tmux a shell in a pane.
+	const scriptPTY = `script -qc 'tty | sed "s/[0-9]*$/N/"; stty size; echo hi' /dev/null`
+	const pyPTY = `import pty, os, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv("/bin/sh", ["sh", "-c", "tty | sed 's/[0-9]*$/N/'; read x; echo got $x; exit 3"])
+os.write(fd, b"typed\n")
+out = b""
+while True:
+    try: b = os.read(fd, 1024)
+    except OSError: break
+    if not b: break
+    out += b
+print(out.replace(b"\r", b"").decode(), end="")
+print("status", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))`
+	const tmuxPane = `S="tmux -L rl-$$ -f /dev/null"
+$S new-session -d -x 80 -y 24 "env PS1='> ' sh"
+for i in $(seq 200); do $S capture-pane -p | grep -q '^>' && break; sleep 0.05; done
+$S send-keys 'echo tmux-$((6*7))' Enter
+for i in $(seq 200); do $S capture-pane -p | grep -q '^tmux-42$' && break; sleep 0.05; done
+$S capture-pane -p | grep -v '^$'
+$S kill-server`
+	// Debuggers on the sentry's ptrace: strace names the same syscalls
+	// as natively (counted, so pids and interleaving do not matter), gdb
+	// stops at a breakpoint, prints a variable, continues.
+	const straceCount = `strace -f -qq -o trace.txt -e trace=process,pipe,pipe2,write,dup2 sh -c 'echo hi | cat'
+sed -E 's/^[0-9]+ +//' trace.txt | grep -oE '^[a-z_0-9]+\(' | sort | uniq -c`
+	const gdbBreak = `gdb -nx -batch -ex 'break main' -ex run -ex 'print counter' -ex 'next' -ex 'print counter' -ex continue ./debugme 2>/dev/null |
+grep -E '^(Breakpoint|\$|counter|\[Inferior)' | sed -E 's/process [0-9]+/process N/'`
 	cases := []struct {
 		name  string
 		argv  []string
@@ -58,6 +89,12 @@ if __name__ == "__main__":
 		{name: "go-goroutines", argv: []string{"./goroutines"}, build: buildGo},
 		{name: "pthreads", argv: []string{"./pthreads"}, build: compileInto("pthreads.c", "-pthread")},
 		{name: "signals-siglongjmp", argv: []string{"./signals"}, build: compileInto("signals.c")},
+		{name: "script-pty", argv: []string{"sh", "-c", scriptPTY}, need: "script"},
+		{name: "python-pty", argv: []string{"/usr/bin/python3", "-c", pyPTY}, need: "/usr/bin/python3"},
+		{name: "tmux-pane", argv: []string{"sh", "-c", tmuxPane}, need: "tmux"},
+		{name: "strace-pipeline", argv: []string{"sh", "-c", straceCount}, need: "strace"},
+		{name: "gdb-breakpoint", argv: []string{"sh", "-c", gdbBreak}, need: "gdb",
+			build: compileInto("debugme.c", "-g", "-O0")},
 	}
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {

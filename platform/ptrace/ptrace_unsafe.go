@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 )
 
@@ -88,17 +89,9 @@ func addSigchldFlags(flags uint64) error {
 	return nil
 }
 
-// syscallInfo is the head of struct ptrace_syscall_info at a syscall-entry
-// stop (the entry member of its union).
-type syscallInfo struct {
-	Op                 uint8
-	_                  [3]uint8
-	Arch               uint32
-	InstructionPointer uint64
-	StackPointer       uint64
-	Nr                 uint64
-	Args               [6]uint64
-}
+// syscallInfo is struct ptrace_syscall_info at a syscall-entry stop (the
+// entry member of its union).
+type syscallInfo = abi.PtraceSyscallInfo
 
 // getSyscallInfo reads the kernel's description of the syscall tid stopped
 // at (PTRACE_GET_SYSCALL_INFO, Linux 5.3). Invariant: the kernel writes at

@@ -39,8 +39,13 @@ func All() (map[string][]bpf.Instruction, error) {
 		func() error { _, err := systrap.BaseFilter(syms); return err },
 		func() error { _, err := ptrace.StubFilter(syms); return err },
 		func() error { _, err := stub.ForkserverFilter(syms); return err },
-		func() error { _, err := confine.Filter("systrap", false); return err },
-		func() error { _, err := confine.Filter("ptrace", false); return err },
+	}
+	// The sentry's, for binaries linked with C (cgo) and without
+	// (CGO_ENABLED=0, as runsc-lite is built).
+	for _, platform := range []string{"systrap", "ptrace"} {
+		for _, cgo := range []bool{false, true} {
+			builders = append(builders, func() error { _, err := confine.FilterLinked(platform, cgo); return err })
+		}
 	}
 	for i := 0; i < ThreadSlots; i++ {
 		builders = append(builders, func() error { _, err := systrap.ThreadFilter(syms, i); return err })

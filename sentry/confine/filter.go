@@ -18,8 +18,11 @@ import (
 type hostSyscall struct {
 	nr   uintptr
 	rule seccomp.SyscallRule // nil: any arguments
-	// only restricts the entry to one platform ("systrap", "ptrace") or to
-	// the race-enabled build ("race"); "" is everywhere.
+	// only restricts the entry to one platform ("systrap", "ptrace"), to
+	// a binary linked with C through cgo ("cgo": the race detector's
+	// runtime, or package net's resolver, which netstack brings in, when
+	// CGO_ENABLED is on), or to the race-enabled build ("race"); "" is
+	// everywhere.
 	only string
 }
 
@@ -34,7 +37,8 @@ var (
 	// The Go runtime's new threads (runtime.clone adds CLONE_SETTLS).
 	goThreads = uintptr(unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 		unix.CLONE_SYSVSEM | unix.CLONE_THREAD | unix.CLONE_SETTLS)
-	// glibc's pthread_create, in the race-enabled build (cgo).
+	// glibc's pthread_create, in a binary linked with C (cgo), which
+	// starts the Go runtime's threads too.
 	cThreads = goThreads | unix.CLONE_PARENT_SETTID | unix.CLONE_CHILD_CLEARTID
 )
 
@@ -68,12 +72,12 @@ var hostSyscalls = []hostSyscall{
 	// The Go runtime: threads, memory, signals, scheduling, timers, its
 	// poller.
 	{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(goThreads))},
-	{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(cThreads)), only: "race"},
-	{nr: unix.SYS_SET_ROBUST_LIST, only: "race"},
-	{nr: unix.SYS_RSEQ, only: "race"},
+	{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(cThreads)), only: "cgo"},
+	{nr: unix.SYS_SET_ROBUST_LIST, only: "cgo"},
+	{nr: unix.SYS_RSEQ, only: "cgo"},
 	{nr: unix.SYS_WRITEV, only: "race"},
 	{nr: unix.SYS_MMAP, rule: args(anyArg, anyArg, noExec)},
-	{nr: unix.SYS_MPROTECT, rule: args(anyArg, anyArg, noExec), only: "race"},
+	{nr: unix.SYS_MPROTECT, rule: args(anyArg, anyArg, noExec), only: "cgo"}, // thread stacks' guard pages
 	{nr: unix.SYS_MUNMAP},
 	{nr: unix.SYS_MADVISE},
 	{nr: unix.SYS_MINCORE},
@@ -150,6 +154,9 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_SOCKETPAIR, rule: args(seccomp.EqualTo(unix.AF_UNIX), seccomp.EqualTo(unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC))},
 	{nr: unix.SYS_SENDMSG},
 	{nr: unix.SYS_RECVMSG},
+	// The control server (package control): connections to its socket,
+	// which the sentry's parent bound and listens on, are accepted here.
+	{nr: unix.SYS_ACCEPT4, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.SOCK_CLOEXEC))},
 
 	// Stub processes: their memory, their signals, their lifetimes (the
 	// forkserver is waited for through its pidfd).
@@ -165,6 +172,13 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_WAIT4, only: "ptrace"},
 	{nr: unix.SYS_PIDFD_GETFD, only: "ptrace"},
 
+	// The control server's CPU profile: the Go runtime's profiling timers
+	// (a per-thread timer_create, setitimer where that fails).
+	{nr: unix.SYS_TIMER_CREATE},
+	{nr: unix.SYS_TIMER_SETTIME},
+	{nr: unix.SYS_TIMER_DELETE},
+	{nr: unix.SYS_SETITIMER, rule: args(seccomp.EqualTo(unix.ITIMER_PROF))},
+
 	// What the sandbox's own files show of the host, and the sentry's own
 	// CPU time, which the sandbox's counts.
 	{nr: unix.SYS_UNAME},
@@ -172,14 +186,25 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_GETRUSAGE, rule: args(seccomp.EqualTo(unix.RUSAGE_SELF))},
 }
 
-// rules returns the allow-list for platform (and this build).
-func rules(platform string) map[uintptr]seccomp.SyscallRule {
+// build says how the binary was linked: with C (cgo), with the race
+// detector (race, which implies cgo).
+type build struct{ cgo, race bool }
+
+// thisBuild is how this binary was linked.
+var thisBuild = build{cgo: cgoLinked, race: raceEnabled}
+
+// rules returns the allow-list for platform and a build.
+func rules(platform string, b build) map[uintptr]seccomp.SyscallRule {
 	m := make(map[uintptr]seccomp.SyscallRule)
 	for _, s := range hostSyscalls {
 		switch s.only {
 		case "":
+		case "cgo":
+			if !b.cgo {
+				continue
+			}
 		case "race":
-			if !raceEnabled {
+			if !b.race {
 				continue
 			}
 		default:
@@ -206,7 +231,7 @@ func rules(platform string) map[uintptr]seccomp.SyscallRule {
 // platform, sorted.
 func Syscalls(platform string) []uintptr {
 	var nrs []uintptr
-	for nr := range rules(platform) {
+	for nr := range rules(platform, thisBuild) {
 		nrs = append(nrs, nr)
 	}
 	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
@@ -219,13 +244,23 @@ func Syscalls(platform string) []uintptr {
 // else; trap instead has SIGSYS crash the sentry with a Go traceback that
 // names the call (for debugging the list).
 func Filter(platform string, trap bool) ([]bpf.Instruction, error) {
+	return filter(platform, trap, thisBuild)
+}
+
+// FilterLinked builds Filter's program for a binary linked with C (cgo)
+// or without, so that package precompiled holds both.
+func FilterLinked(platform string, cgo bool) ([]bpf.Instruction, error) {
+	return filter(platform, false, build{cgo: cgo, race: thisBuild.race && cgo})
+}
+
+func filter(platform string, trap bool, b build) ([]bpf.Instruction, error) {
 	otherwise := seccomp.KillProcess
 	if trap {
 		otherwise = seccomp.Trap
 	}
 	p := seccomp.Program{
 		RuleSets: []seccomp.RuleSet{
-			{Rules: seccomp.MakeSyscallRules(rules(platform)), Action: seccomp.Allow},
+			{Rules: seccomp.MakeSyscallRules(rules(platform, b)), Action: seccomp.Allow},
 			{
 				Rules: seccomp.MakeSyscallRules(map[uintptr]seccomp.SyscallRule{
 					unix.SYS_CLONE3: seccomp.MatchAll{},

@@ -82,3 +82,14 @@ func capsAfterSetuid(old, next IDs, caps *CapSets) {
 		caps.droppedEffective = caps.droppedPermitted
 	}
 }
+
+// AssignCaps sets the capability sets of t's process as its creator says
+// (an OCI runtime after it has set the identity, as runc does with
+// PR_SET_KEEPCAPS), without capset(2)'s rules: for a process not yet
+// started.
+func (t *Task) AssignCaps(eff, prm, inh uint64) {
+	t.TG.mu.Lock()
+	defer t.TG.mu.Unlock()
+	prm &= AllCaps
+	t.TG.creds.Caps = CapSets{droppedEffective: AllCaps &^ (eff & prm), droppedPermitted: AllCaps &^ prm, Inheritable: inh & AllCaps}
+}

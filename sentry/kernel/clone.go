@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // CloneArgs are the arguments of clone and clone3.
@@ -23,7 +24,7 @@ type CloneArgs struct {
 const supportedCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
 	unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_VFORK | unix.CLONE_PARENT |
-	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD
+	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD | unix.CLONE_PTRACE | unix.CLONE_UNTRACED
 
 // Clone creates a task as clone(2) does and returns its ID in the caller's
 // view. The child starts with the caller's registers, rax 0.
@@ -76,12 +77,17 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 		vfork = make(chan struct{})
 		child.vforkDone = vfork
 	}
+	event, _ := t.ptraceClone(child, f, a.ExitSignal)
 	child.Start()
+	if event != 0 {
+		t.ptraceStopAt(int(unix.SIGTRAP)|event<<8, uint64(child.TID))
+	}
 	if vfork != nil {
 		select {
 		case <-vfork:
 		case <-t.Killed():
 		}
+		t.ptraceEvent(linux.PTRACE_EVENT_VFORK_DONE, linux.PTRACE_O_TRACEVFORKDONE, uint64(child.TID))
 	}
 	return child.TID, nil
 }

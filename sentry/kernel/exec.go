@@ -82,6 +82,10 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	t.robustList.Store(0)
 	t.AltStack = linux.SignalStack{}
 	t.finishVfork()
+	if !t.ptraceEvent(linux.PTRACE_EVENT_EXEC, linux.PTRACE_O_TRACEEXEC, uint64(t.TID)) && t.Traced() && !t.ptraceSeized() {
+		// The legacy SIGTRAP after a successful execve.
+		t.SendSignal(NewSigInfo(int32(unix.SIGTRAP), linux.SI_USER, 0, 0))
+	}
 	return nil
 }
 

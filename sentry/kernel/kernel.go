@@ -37,6 +37,7 @@ import (
 	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/socket/inet"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
@@ -52,7 +53,6 @@ type Kernel struct {
 	Platform platform.Platform
 	VFS      *vfs.VFS
 	Syscalls *SyscallTable
-	Strace   Tracer // nil: off
 	Log      *slog.Logger
 	// Hostname is what uname reports.
 	Hostname string
@@ -66,6 +66,8 @@ type Kernel struct {
 	Futexes Futexes
 	// UnixSockets are the names of the sandbox's Unix-domain sockets.
 	UnixSockets *unixsocket.Namespace
+	// Net is the sandbox's network stack (Internet sockets).
+	Net *inet.Stack
 	// IPC is the sandbox's System V IPC namespace.
 	IPC *ipc.Namespace
 	// Memory is the sandbox's memory account, which its address spaces
@@ -75,6 +77,9 @@ type Kernel struct {
 	// CPU holds the CPU time of the sandbox's address spaces that are
 	// gone (stats.go).
 	CPU *usage.CPU
+
+	// observe holds the syscall tracer and counters (observe.go).
+	observe observers
 
 	cpus  int   // how many CPUs the sandbox may use (stats.go)
 	stats stats // the load average and the last CPU time reported
@@ -101,7 +106,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k := &Kernel{
 		Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(),
 		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1,
-		UnixSockets: unixsocket.NewNamespace(), CPU: new(usage.CPU), cpus: affinityCPUs(),
+		UnixSockets: unixsocket.NewNamespace(), Net: new(inet.Stack), CPU: new(usage.CPU), cpus: affinityCPUs(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
 	k.IPC = ipc.NewNamespace(k.shmAttachments)

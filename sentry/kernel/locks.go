@@ -7,7 +7,8 @@ package kernel
 //	ipc.Namespace.mu, Futexes.mu
 //	    (counting shm attachments lists the tasks; a PI futex looks up its
 //	    owner by TID)
-//	  Kernel.mu: the process tree, job control, the terminal
+//	  Kernel.mu: the process tree, job control, the terminal, ptrace
+//	  state (Task.ptrace: tracers, tracees, stops)
 //	    ThreadGroup.mu: credentials, limits, timers
 //	    Task.sig.mu: a thread's pending signals
 //	      ThreadGroup.sigmu: signal actions, the process's pending signals

@@ -241,6 +241,10 @@ func (t *Task) ignored(sig int) bool {
 	if (t.SigMask()|t.realBlocked.Load())&(1<<(sig-1)) != 0 {
 		return false
 	}
+	if t.Traced() && sig != int(unix.SIGKILL) {
+		// The tracer hears of every signal (sig_ignored).
+		return false
+	}
 	act := t.TG.SigAction(sig)
 	switch act.Handler {
 	case linux.SIG_IGN:
@@ -290,7 +294,10 @@ func defaultAction(sig int) action {
 // applies default actions.
 func (t *Task) deliverSignals() {
 	for !t.isKilled() {
-		t.waitWhileStopped()
+		if !t.Traced() {
+			t.waitWhileStopped()
+		}
+		t.ptraceInterrupted()
 		si, ok := t.dequeue(t.SigMask())
 		if !ok {
 			if t.savedMask != nil {
@@ -300,6 +307,9 @@ func (t *Task) deliverSignals() {
 			}
 			t.restartAfterSignal(false, 0)
 			return
+		}
+		if si, ok = t.ptraceSignalStop(si); !ok {
+			continue
 		}
 		sig := int(si.Signo)
 		act := t.TG.SigAction(sig)
@@ -312,6 +322,7 @@ func (t *Task) deliverSignals() {
 				continue
 			case actStop:
 				t.groupStop(sig)
+				t.ptraceGroupStop(sig)
 				continue
 			}
 			t.ExitGroup(0, sig)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -85,6 +86,12 @@ type Task struct {
 	vforkDone chan struct{}
 
 	sig signalState // its own lock (signal.go)
+	// ptrace is the task's tracer and tracees (ptrace.go); guarded by
+	// K.mu.
+	ptrace ptraceState
+	// traced mirrors ptrace.tracer != nil for readers without K.mu
+	// (a sender deciding whether a signal is ignored).
+	traced atomic.Bool
 	// savedMask, if set, is the mask the next signal frame saves instead of
 	// signal mask (rt_sigsuspend's temporary mask must not outlive the handler).
 	savedMask *uint64
@@ -288,6 +295,7 @@ func (t *Task) Run() {
 		case platform.EventSyscall:
 			t.syscall()
 		case platform.EventFault:
+			t.K.observe.faults.Add(1)
 			if t.MM().HandleFault(ev.Fault.Addr, ev.Fault.Access) {
 				continue
 			}
@@ -307,18 +315,42 @@ func (t *Task) syscall() {
 	a := t.Regs.SyscallArgs()
 	args := SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}
 	st := t.K.Syscalls
+	if t.ptraceSyscallEntry() {
+		// PTRACE_SYSEMU: the tracer emulates the syscall.
+		return
+	}
+	// The tracer may have changed the syscall and its arguments.
+	nr = uintptr(t.Regs.OrigRax)
+	a = t.Regs.SyscallArgs()
+	args = SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}
+	if nr == unix.SYS_EXIT || nr == unix.SYS_EXIT_GROUP {
+		t.ptraceEvent(linux.PTRACE_EVENT_EXIT, linux.PTRACE_O_TRACEEXIT, uint64(args[0]&0xff)<<8)
+	}
 	s, ok := st.Entries[nr]
 	var ret uintptr
 	var err error
+	if nr == ^uintptr(0) {
+		// Skipped by the tracer (orig_rax -1): rax is what it left.
+		t.ptraceSyscallExit()
+		return
+	}
 	if !ok || s.Fn == nil {
 		if st.firstUnimplemented(nr) {
 			t.Log().Warn("unimplemented syscall", "nr", nr, "name", st.Name(nr))
 		}
 		err = unix.ENOSYS
 	} else {
+		obs := t.K.observe.counters.Load()
+		var start time.Time
+		if obs != nil {
+			start = time.Now()
+		}
 		t.inSyscall.Store(true)
 		ret, err = s.Fn(t, args)
 		t.inSyscall.Store(false)
+		if obs != nil {
+			(*obs).Syscall(nr, time.Since(start))
+		}
 	}
 	var errno unix.Errno
 	switch {
@@ -343,14 +375,15 @@ func (t *Task) syscall() {
 		// RLIMIT_FSIZE: the caller is told by SIGXFSZ too.
 		t.SendSignal(NewSigInfo(int32(unix.SIGXFSZ), linux.SI_USER, 0, 0))
 	}
-	if t.K.Strace != nil {
-		t.K.Strace.Syscall(t, nr, args, ret, errno)
+	if tr := t.K.observe.strace.Load(); tr != nil {
+		(*tr).Syscall(t, nr, args, ret, errno)
 	}
 	t.Regs.Rax = uint64(ret)
 	t.restartErr = 0
 	if isRestart(errno) {
 		t.restartErr = errno
 	}
+	t.ptraceSyscallExit()
 }
 
 // release is the end of a task: its thread, its share of memory, files and
@@ -366,6 +399,7 @@ func writesToFile(nr uintptr) bool {
 }
 
 func (t *Task) release() {
+	t.ptraceTracerExit()
 	t.ctx.Release()
 	t.exitRobustList()
 	if t.ClearChildTID != 0 && !t.TG.lastTask(t.K) {

@@ -26,6 +26,9 @@ type ThreadGroup struct {
 	// ctty is the process's controlling terminal, nil if none (tty.go);
 	// guarded by k.mu.
 	ctty *TTY
+	// ptracer is who may attach besides ancestors (prctl
+	// PR_SET_PTRACER): a pid, PtracerAny, or 0; guarded by k.mu.
+	ptracer int
 
 	// exitSignal is sent to the parent when the group exits (clone's
 	// low byte, usually SIGCHLD); guarded by k.mu.
@@ -199,6 +202,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 		tg.status = st
 	}
 	if len(tg.tasks) > 0 {
+		k.ptraceTraceeExitedLocked(t, tg.status, false)
 		k.treeChanged.Broadcast()
 		return false
 	}
@@ -233,6 +237,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 			target.interrupt()
 		}
 	}
+	k.ptraceTraceeExitedLocked(t, tg.status, true)
 	k.treeChanged.Broadcast()
 	return true
 }
@@ -276,4 +281,11 @@ func (tg *ThreadGroup) resetHandlersForExec() {
 			delete(tg.handlers, sig)
 		}
 	}
+}
+
+// NumTasks returns how many threads the group has.
+func (tg *ThreadGroup) NumTasks() int {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	return len(tg.tasks)
 }

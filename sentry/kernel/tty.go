@@ -27,8 +27,10 @@ import (
 // outside the foreground group that reads gets SIGTTIN for its group,
 // one that writes with TOSTOP or changes the terminal gets SIGTTOU,
 // unless it ignores or blocks the signal (EIO for reads) or its group is
-// orphaned (EIO). There is one terminal: pseudo-terminals inside the
-// sandbox (/dev/ptmx) do not exist.
+// orphaned (EIO). The same TTY serves the pseudo-terminals inside the
+// sandbox (fs/devpts): their line discipline asks it who may read and
+// write and which group gets the signals of ^C, ^\, ^Z and SIGWINCH, and
+// it hangs up the session when the master closes.
 
 // TTY is the sandbox's terminal.
 type TTY struct {
@@ -63,6 +65,54 @@ func (tty *TTY) SetControlling(init *ThreadGroup) {
 func (tty *TTY) setControllingLocked(tg *ThreadGroup) {
 	tty.session, tty.pgrp = tg.sid, tg.pgid
 	tg.ctty = tty
+}
+
+// NewTerminalControl implements vfs.TerminalMaker: the job control of a
+// pseudo-terminal the task creates.
+func (t *Task) NewTerminalControl(rdev uint64, reopen func(flags int) (vfs.FileImpl, error)) vfs.Terminal {
+	return t.K.NewTerminal(rdev, reopen)
+}
+
+// ForegroundGroup implements vfs.Terminal.
+func (tty *TTY) ForegroundGroup() int {
+	tty.k.mu.Lock()
+	defer tty.k.mu.Unlock()
+	return tty.pgrp
+}
+
+// Acquire implements vfs.Terminal (tty_open_proc_set_tty): a session
+// leader without a controlling terminal that opens a terminal no session
+// has, without O_NOCTTY, gets it.
+func (tty *TTY) Acquire(ctx context.Context) {
+	t := callerTask(ctx)
+	if t == nil {
+		return
+	}
+	k := tty.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg := t.TG
+	if tg.PID == tg.sid && tg.ctty == nil && tty.session == 0 {
+		tty.setControllingLocked(tg)
+	}
+}
+
+// HangUp implements vfs.Terminal (tty_signal_session_leader): the leader
+// of the session the terminal controls gets SIGHUP and SIGCONT, and no
+// process has the terminal any longer.
+func (tty *TTY) HangUp() {
+	k := tty.k
+	k.mu.Lock()
+	leader := k.groups[tty.session]
+	if tty.session == 0 || leader == nil || leader.zombie {
+		leader = nil
+	}
+	tty.clearLocked()
+	k.mu.Unlock()
+	if leader != nil {
+		leader.SendSignal(NewSigInfo(int32(unix.SIGHUP), linux.SI_KERNEL, 0, 0))
+		leader.SendSignal(NewSigInfo(int32(unix.SIGCONT), linux.SI_KERNEL, 0, 0))
+	}
 }
 
 // SignalForeground sends sig to the foreground process group, as the

@@ -50,7 +50,10 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for {
-		matched := false
+		res, found, matched := t.waitTraceesLocked(o)
+		if found {
+			return res, nil
+		}
 		for c := range t.TG.children {
 			if !t.matches(c, o.Pid) || !o.All && (c.exitSignal != int(unix.SIGCHLD)) != o.Clone {
 				continue

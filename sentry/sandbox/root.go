@@ -63,7 +63,7 @@ func (r *Root) mountKernelFS(k *kernel.Kernel) (*proc.FileSystem, error) {
 	for _, m := range []struct {
 		path string
 		fs   vfs.FileSystem
-	}{{"/sys", sys.New(k.CPUs())}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
+	}{{"/sys", sys.New(k.CPUs(), netInterfaces(k))}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
 		if err := r.VFS.Mount(m.path, m.fs); err != nil {
 			return nil, fmt.Errorf("mounting %s: %w", m.path, err)
 		}
@@ -171,35 +171,44 @@ func (r *Root) CheckExecutable(path string) error {
 type vfsFile struct{ *vfs.File }
 
 // Opener returns the loader's way of opening executables.
-func (r *Root) Opener() loader.Opener {
+func (r *Root) Opener() loader.Opener { return r.OpenerIn(r.FSContext) }
+
+// OpenerIn returns the loader's way of opening executables relative to
+// fsc's working directory.
+func (r *Root) OpenerIn(fsc *vfs.FSContext) loader.Opener {
 	return func(path string) (loader.File, string, func(), error) {
-		f, err := r.VFS.OpenExec(context.Background(), vfs.KernelCreds(), r.FSContext, path)
+		f, err := r.VFS.OpenExec(context.Background(), vfs.KernelCreds(), fsc, path)
 		if err != nil {
 			return nil, "", nil, err
 		}
 		name := path
 		if d := f.Dentry(); d != nil {
-			name = vfs.PathOf(r.FSContext.Root(), d)
+			name = vfs.PathOf(fsc.Root(), d)
 		}
 		return vfsFile{f}, name, f.DecRef, nil
 	}
 }
 
-// StdioTable returns a descriptor table holding the host's stdin, stdout
-// and stderr as 0, 1 and 2; a host descriptor that is closed stays closed.
-// Those that are the terminal at host descriptor ttyFD come under tty's
-// job control (tty nil: no terminal).
-func (r *Root) StdioTable(tty *kernel.TTY, ttyFD int) (*vfs.FDTable, error) {
+// StdioTable returns a descriptor table holding the host descriptors
+// stdio (the host's stdin, stdout and stderr for the first process) as 0,
+// 1 and 2; a host descriptor that is closed (or -1) stays closed. Those
+// that are the terminal at host descriptor ttyFD come under tty's job
+// control (tty nil: no terminal).
+func (r *Root) StdioTable(tty *kernel.TTY, ttyFD int, stdio [3]int) (*vfs.FDTable, error) {
 	t := vfs.NewFDTable()
 	for fd := 0; fd < 3; fd++ {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		hostFD := stdio[fd]
+		if hostFD < 0 {
+			continue
+		}
+		if _, err := unix.FcntlInt(uintptr(hostFD), unix.F_GETFD, 0); err != nil {
 			continue
 		}
 		var jc host.JobControl
-		if tty != nil && sameFile(fd, ttyFD) {
+		if tty != nil && sameFile(hostFD, ttyFD) {
 			jc = tty
 		}
-		f, err := host.ImportTerminal(fd, jc, r.ids)
+		f, err := host.ImportTerminal(hostFD, jc, r.ids)
 		if err != nil {
 			t.Release()
 			return nil, err
@@ -208,7 +217,7 @@ func (r *Root) StdioTable(tty *kernel.TTY, ttyFD int) (*vfs.FDTable, error) {
 		f.DecRef()
 		if err != nil || int(got) != fd {
 			t.Release()
-			return nil, fmt.Errorf("installing host descriptor %d: %v", fd, err)
+			return nil, fmt.Errorf("installing host descriptor %d: %v", hostFD, err)
 		}
 	}
 	return t, nil
@@ -232,4 +241,19 @@ func sameFile(a, b int) bool {
 		return false
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// netInterfaces lists the sandbox's network interfaces for /sys/class/net.
+func netInterfaces(k *kernel.Kernel) func() ([]sys.NetInterface, error) {
+	return func() ([]sys.NetInterface, error) {
+		ifs, err := k.Net.Interfaces()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]sys.NetInterface, len(ifs))
+		for i, in := range ifs {
+			out[i] = sys.NetInterface{Name: in.Name, Index: in.Index, Flags: in.Flags, MTU: in.MTU, Type: in.Type}
+		}
+		return out, nil
+	}
 }

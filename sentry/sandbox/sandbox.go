@@ -1,9 +1,14 @@
 // Package sandbox assembles a sandbox: a platform, a kernel with its syscall
 // table, a root file system, and the first process, which it runs to the
 // end. The runsc-lite command is a thin layer of flags over Run.
+//
+// Run is Boot, Start and Wait in one: an OCI container (runsc-lite create)
+// is booted with its first process created and blocked, started by a
+// control call (package control), and gets more processes through Exec.
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +18,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -69,6 +75,11 @@ type Config struct {
 	MemoryLimit uint64
 	// PidsLimit bounds the sandbox's tasks; 0 is kernel.DefaultTaskLimit.
 	PidsLimit int
+	// Hostname is what uname says ("" is runsc-lite).
+	Hostname string
+	// User is the first process's identity, Rlimits its limits.
+	User    User
+	Rlimits []Rlimit
 }
 
 // ExecError is a command that could not be started: Err is the errno
@@ -104,29 +115,53 @@ var Platforms = map[string]func(stub.Confinement) (platform.Platform, error){
 // means the command could not be started; it wraps the errno execve would
 // have returned (ENOENT, EACCES, ENOEXEC...).
 func Run(cfg Config) (kernel.ExitStatus, error) {
+	s, err := Boot(cfg)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	defer s.Close()
+	s.Start()
+	return s.Wait(), nil
+}
+
+// Sandbox is a sandbox whose first process is created (Boot) and may run
+// (Start). Its kernel and processes are what the control server (package
+// control) serves.
+type Sandbox struct {
+	K    *kernel.Kernel
+	Init *kernel.Task
+	root *Root
+	p    platform.Platform
+	tty  *kernel.TTY
+	cfg  Config
+	// started is closed by Start.
+	started chan struct{}
+	once    sync.Once
+}
+
+// Boot assembles a sandbox and creates its first process (cfg.Argv),
+// blocked until Start: what an OCI runtime's create leaves. An error
+// wrapping an *ExecError means the command could not be started.
+func Boot(cfg Config) (*Sandbox, error) {
 	newPlatform, ok := Platforms[cfg.Platform]
 	if !ok {
-		return kernel.ExitStatus{}, fmt.Errorf("--platform=%s: unknown platform (have %s)", cfg.Platform, PlatformNames())
+		return nil, fmt.Errorf("--platform=%s: unknown platform (have %s)", cfg.Platform, PlatformNames())
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if cfg.RootFile != nil {
-		defer cfg.RootFile.Close() // whether or not the root file system took it
-	}
-	sources := cfg.FS.Mounts
-	cwdSource := cfg.CwdSource
-	defer func() {
-		// Those no mount took (Run failed before the root was built).
-		for _, m := range sources {
+	// The mount sources and the working directory's, until the root
+	// file system takes them.
+	release := func() {
+		for _, m := range cfg.FS.Mounts {
 			if m.Source != nil {
 				m.Source.Close()
 			}
 		}
-		if cwdSource != nil {
-			cwdSource.Close()
+		if cfg.CwdSource != nil {
+			cfg.CwdSource.Close()
 		}
-	}()
+	}
 	conf := stub.DefaultConfinement()
 	if cfg.Confinement != nil {
 		conf = *cfg.Confinement
@@ -137,92 +172,250 @@ func Run(cfg Config) (kernel.ExitStatus, error) {
 	if conf.Namespaces {
 		var err error
 		if clk, err = clocks.Boot(); err != nil {
-			return kernel.ExitStatus{}, err
+			return nil, err
 		}
 		conf.MonotonicOffset, conf.BoottimeOffset = clk.Monotonic, clk.Boottime
 	}
 	p, err := newPlatform(conf)
 	if err != nil {
-		return kernel.ExitStatus{}, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
+		release()
+		if cfg.RootFile != nil {
+			cfg.RootFile.Close()
+		}
+		return nil, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
 	}
-	defer p.Close()
+	s := &Sandbox{p: p, cfg: cfg, started: make(chan struct{})}
+	if err := s.boot(clk, release); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
+	cfg, p := s.cfg, s.p
 	if cfg.Lockdown != nil {
 		loader.ReadHostAuxv()
 		if err := cfg.Lockdown(cfg.Platform); err != nil {
-			return kernel.ExitStatus{}, err
+			release()
+			return err
 		}
 	}
-
-	rootFile := cfg.RootFile
-	cfg.RootFile, sources = nil, nil
-	root, err := newRoot(cfg.Root, rootFile, cfg.FS)
+	root, err := newRoot(cfg.Root, cfg.RootFile, cfg.FS)
 	if err != nil {
-		return kernel.ExitStatus{}, err
+		return err
 	}
+	s.root = root
 	table, err := linux.NewTable()
 	if err != nil {
-		return kernel.ExitStatus{}, err
+		return err
 	}
 	k := kernel.New(p, root.VFS, table, cfg.Log)
+	s.K = k
 	k.Clocks = clk
 	k.SetTaskLimit(cfg.PidsLimit)
+	if cfg.Hostname != "" {
+		k.Hostname = cfg.Hostname
+	}
 	if cfg.Strace != nil {
-		k.Strace = strace.New(cfg.Strace)
+		k.SetStrace(strace.New(cfg.Strace))
 	}
 	procFS, err := root.mountKernelFS(k)
 	if err != nil {
-		return kernel.ExitStatus{}, err
+		if cfg.CwdSource != nil {
+			cfg.CwdSource.Close()
+		}
+		return err
 	}
-	cwdSource = nil
 	if err := root.enterCwd(cfg.Cwd, cfg.CallerCwd, cfg.CwdSource); err != nil {
-		return kernel.ExitStatus{}, err
+		return err
 	}
 	if err := root.publishMounts(procFS); err != nil {
-		return kernel.ExitStatus{}, err
-	}
-	exe, err := lookPath(root, cfg.Argv[0], cfg.Env)
-	if err != nil {
-		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
-	}
-	as, err := p.NewAddressSpace()
-	if err != nil {
-		return kernel.ExitStatus{}, fmt.Errorf("creating the address space: %w", err)
+		return err
 	}
 	k.Memory = usage.NewMemory(cfg.MemoryLimit)
-	m := mm.New(as, k.Memory)
-	res, err := loader.Load(m, root.Opener(), exe, cfg.Argv, cfg.Env)
-	if err != nil {
-		m.Release()
-		return kernel.ExitStatus{}, &ExecError{Path: cfg.Argv[0], Err: err}
-	}
-	var tty *kernel.TTY
 	ttyFD := terminalFD()
 	if ttyFD >= 0 {
 		var st unix.Stat_t
 		if err := unix.Fstat(ttyFD, &st); err != nil {
-			m.Release()
-			return kernel.ExitStatus{}, fmt.Errorf("the terminal on descriptor %d: %w", ttyFD, err)
+			return fmt.Errorf("the terminal on descriptor %d: %w", ttyFD, err)
 		}
+		var tty *kernel.TTY
 		tty = k.NewTerminal(st.Rdev, func(flags int) (vfs.FileImpl, error) { return host.ReopenTerminal(ttyFD, tty, flags) })
+		s.tty = tty
 	}
-	fds, err := root.StdioTable(tty, ttyFD)
+	fds, err := root.StdioTable(s.tty, ttyFD, [3]int{0, 1, 2})
+	if err != nil {
+		return err
+	}
+	t, err := s.newProcess(Process{Argv: cfg.Argv, Env: cfg.Env, User: cfg.User, Rlimits: cfg.Rlimits}, fds, root.FSContext)
+	if err != nil {
+		return err
+	}
+	s.Init = t
+	if s.tty != nil {
+		s.tty.SetControlling(t.TG)
+	}
+	return nil
+}
+
+// Process is a process to create in the sandbox.
+type Process struct {
+	Argv []string
+	Env  []string
+	Cwd  string // "" is the file system context's
+	User User
+	// Rlimits are set on the process before it starts.
+	Rlimits []Rlimit `json:",omitempty"`
+}
+
+// Rlimit is one resource limit.
+type Rlimit struct {
+	Resource   int
+	Soft, Hard uint64
+}
+
+// User is a process's identity in the sandbox; the zero value is root
+// with every capability.
+type User struct {
+	UID, GID uint32
+	Groups   []uint32
+	// Caps, when set, are the process's capability sets (bounding,
+	// effective, permitted, inheritable, ambient bitmasks) instead of all
+	// of them.
+	Caps *Caps
+	// NoNewPrivs is prctl(PR_SET_NO_NEW_PRIVS) set.
+	NoNewPrivs bool
+}
+
+// Caps are capability sets as bitmasks of capability numbers.
+type Caps struct{ Effective, Permitted, Inheritable uint64 }
+
+// newProcess loads p.Argv into a new process with descriptor table fds
+// and file system context fsc; the process is created, not started.
+func (s *Sandbox) newProcess(p Process, fds *vfs.FDTable, fsc *vfs.FSContext) (*kernel.Task, error) {
+	if len(p.Argv) == 0 {
+		fds.Release()
+		return nil, &ExecError{Path: "", Err: unix.ENOENT}
+	}
+	if p.Cwd != "" {
+		fsc = fsc.Fork()
+		if err := s.root.VFS.Chdir(context.Background(), vfs.KernelCreds(), fsc, p.Cwd); err != nil {
+			fds.Release()
+			return nil, fmt.Errorf("cwd %s: %w", p.Cwd, err)
+		}
+	}
+	exe, err := lookPath(s.root, p.Argv[0], p.Env)
+	if err != nil {
+		fds.Release()
+		return nil, &ExecError{Path: p.Argv[0], Err: err}
+	}
+	as, err := s.p.NewAddressSpace()
+	if err != nil {
+		fds.Release()
+		return nil, fmt.Errorf("creating the address space: %w", err)
+	}
+	m := mm.New(as, s.K.Memory)
+	res, err := loader.Load(m, s.root.OpenerIn(fsc), exe, p.Argv, p.Env)
 	if err != nil {
 		m.Release()
-		return kernel.ExitStatus{}, err
+		fds.Release()
+		return nil, &ExecError{Path: p.Argv[0], Err: err}
 	}
-	t := k.NewProcess(m, fds, root.FSContext)
+	t := s.K.NewProcess(m, fds, fsc)
 	t.Regs = res.Regs
 	t.SetExe(res.Exe)
 	t.SetName(comm(res.Exe))
-	if tty != nil {
-		tty.SetControlling(t.TG)
+	for _, r := range p.Rlimits {
+		if _, err := t.TG.Rlimit(r.Resource, &unix.Rlimit{Cur: r.Soft, Max: r.Hard}, true); err != nil {
+			t.TG.Kill(int(unix.SIGKILL))
+			t.Start()
+			return nil, fmt.Errorf("rlimit %d: %w", r.Resource, err)
+		}
+	}
+	if err := setUser(t, p.User); err != nil {
+		t.TG.Kill(int(unix.SIGKILL))
+		t.Start()
+		return nil, err
+	}
+	return t, nil
+}
+
+// setUser gives t the identity u, as runc sets the container process's
+// before it executes it.
+func setUser(t *kernel.Task, u User) error {
+	if len(u.Groups) > 0 {
+		if err := t.SetGroups(u.Groups); err != nil {
+			return fmt.Errorf("additional groups %v: %w", u.Groups, err)
+		}
+	}
+	if u.GID != 0 {
+		if err := t.SetRESGID(u.GID, u.GID, u.GID); err != nil {
+			return fmt.Errorf("gid %d: %w", u.GID, err)
+		}
+	}
+	if u.UID != 0 {
+		if err := t.SetRESUID(u.UID, u.UID, u.UID); err != nil {
+			return fmt.Errorf("uid %d: %w", u.UID, err)
+		}
+	}
+	if u.Caps != nil {
+		// After the identity change, which would clear them: runc keeps
+		// them through it (PR_SET_KEEPCAPS) and sets them after.
+		t.AssignCaps(u.Caps.Effective, u.Caps.Permitted, u.Caps.Inheritable)
+	}
+	if u.NoNewPrivs {
+		t.SetNoNewPrivs()
+	}
+	return nil
+}
+
+// Start starts the first process; later calls do nothing.
+func (s *Sandbox) Start() {
+	s.once.Do(func() {
+		s.Init.Start()
+		close(s.started)
+	})
+}
+
+// Started returns a channel closed once Start has run.
+func (s *Sandbox) Started() <-chan struct{} { return s.started }
+
+// Wait waits for the first process to end, forwarding the signals the
+// sentry gets meanwhile, and ends every other.
+func (s *Sandbox) Wait() kernel.ExitStatus {
+	stop := forwardSignals(s.Init.TG, s.tty)
+	<-s.started
+	status := s.Init.TG.Wait()
+	stop()
+	s.K.KillAll()
+	return status
+}
+
+// Close releases the platform and the root's descriptor (whether or not
+// the root file system took it).
+func (s *Sandbox) Close() {
+	s.p.Close()
+	if s.cfg.RootFile != nil {
+		s.cfg.RootFile.Close()
+	}
+}
+
+// Exec creates and starts a new process in the running sandbox, with the
+// host descriptors stdio as its 0, 1 and 2 (-1: closed), as runsc exec
+// does: its parent is none (PPID 0), and it starts in the root's working
+// directory unless p.Cwd says otherwise.
+func (s *Sandbox) Exec(p Process, stdio [3]int) (*kernel.ThreadGroup, error) {
+	fds, err := s.root.StdioTable(nil, -1, stdio)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.newProcess(p, fds, s.root.FSContext.Fork())
+	if err != nil {
+		return nil, err
 	}
 	t.Start()
-	stop := forwardSignals(t.TG, tty)
-	status := t.TG.Wait()
-	stop()
-	k.KillAll()
-	return status, nil
+	return t.TG, nil
 }
 
 // forwardSignals delivers the signals the runsc-lite process gets to the

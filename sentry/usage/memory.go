@@ -31,6 +31,9 @@ import (
 type Memory struct {
 	limit uint64
 	used  atomic.Uint64
+	// refused counts the charges refused at the limit: the sandbox's
+	// out-of-memory events (nothing is killed, see above).
+	refused atomic.Uint64
 }
 
 // NewMemory returns an account limited to limit bytes; 0 means the
@@ -50,6 +53,7 @@ func (m *Memory) Charge(n uint64) bool {
 	for {
 		used := m.used.Load()
 		if used+n < used || used+n > m.limit {
+			m.refused.Add(1)
 			return false
 		}
 		if m.used.CompareAndSwap(used, used+n) {
@@ -125,4 +129,12 @@ func ParseSize(s string) (uint64, error) {
 		return 0, fmt.Errorf("size %q is too large", s)
 	}
 	return n * mult, nil
+}
+
+// Refused returns how many charges the limit has refused.
+func (m *Memory) Refused() uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.refused.Load()
 }

@@ -41,8 +41,32 @@ static void *waiter(void *arg) {
 	return (void *)r;
 }
 
+/* await_sleep returns once thread tid sleeps (state S in
+ * /proc/self/task/TID/stat), as the kernel says. */
+static void await_sleep(uint32_t tid) {
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/self/task/%u/stat", tid);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		char *paren = NULL;
+		if (f) {
+			size_t n = fread(buf, 1, sizeof buf - 1, f);
+			buf[n] = 0;
+			fclose(f);
+			paren = strrchr(buf, ')');
+		}
+		if (paren && paren[1] == ' ' && paren[2] == 'S')
+			return;
+		sched_yield();
+	}
+}
+
+static volatile uint32_t pi_other_tid;
+static volatile int pi_timed_out;
+
 static void *pi_other(void *arg) {
 	long r[4];
+	pi_other_tid = mytid();
 	r[0] = fx(&pi, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0) == -1 ? errno : 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -54,6 +78,7 @@ static void *pi_other(void *arg) {
 	r[1] = fx(&pi, FUTEX_LOCK_PI, 0, &ts, NULL, 0) == -1 ? errno : 0;
 	printf("thread: trylock %s, timed lock %s, word has waiters %d\n", ename(r[0]), ename(r[1]),
 	       (pi & FUTEX_WAITERS) != 0);
+	pi_timed_out = 1;
 	r[2] = fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0) == -1 ? errno : 0;
 	printf("thread: lock %s, owner is me %d, waiters bit %d\n", ename(r[2]),
 	       (pi & FUTEX_TID_MASK) == mytid(), (pi & FUTEX_WAITERS) != 0);
@@ -170,7 +195,11 @@ int main(int argc, char **argv) {
 	T(fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
 	pthread_t c;
 	pthread_create(&c, NULL, pi_other, NULL);
-	msleep(100);
+	/* the handover: unlock once the thread's timed lock is over and it
+	 * sleeps in the untimed one, however slow the machine */
+	while (!pi_timed_out)
+		sched_yield();
+	await_sleep(pi_other_tid);
 	long unlocked = fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
 	pthread_join(c, NULL);
 	printf("main: unlock %ld\n", unlocked);

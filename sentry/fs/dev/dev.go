@@ -16,7 +16,9 @@
 //   - A device node made elsewhere with mknod(2) opens the device of this
 //     tree with its type and numbers (vfs.DeviceOpener), as a node opens
 //     its driver in Linux; ENXIO for numbers without one.
-//   - pts is absent.
+//   - ptmx is the multiplexer of the devpts mounted at /dev/pts (pts is an
+//     empty directory here, the mount point): opening it makes a new
+//     pseudo-terminal pair there.
 package dev
 
 import (
@@ -26,6 +28,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/fs/devpts"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -33,11 +36,14 @@ import (
 type FS struct {
 	dev  uint64
 	root *dir
+	// pts holds the pseudo-terminal slaves, whose nodes open through
+	// OpenDevice too.
+	pts *devpts.FS
 }
 
-// New returns a /dev.
-func New() *FS {
-	fs := &FS{dev: vfs.NewDeviceID()}
+// New returns a /dev whose ptmx makes pseudo-terminals in pts.
+func New(pts *devpts.FS) *FS {
+	fs := &FS{dev: vfs.NewDeviceID(), pts: pts}
 	now := vfs.Now()
 	attr := func(ino uint64, mode uint32, rdev uint64) unix.Stat_t {
 		return unix.Stat_t{Dev: fs.dev, Ino: ino, Mode: mode, Nlink: 1, Rdev: rdev, Blksize: 4096, Atim: now, Mtim: now, Ctim: now}
@@ -52,6 +58,8 @@ func New() *FS {
 	}
 	shm := &dir{st: attr(3, unix.S_IFDIR|0o1777, 0), entries: map[string]vfs.Inode{}}
 	shm.st.Nlink = 2
+	ptsDir := &dir{st: attr(30, unix.S_IFDIR|0o755, 0), entries: map[string]vfs.Inode{}}
+	ptsDir.st.Nlink = 2
 	fs.root = &dir{st: attr(2, unix.S_IFDIR|0o755, 0), entries: map[string]vfs.Inode{
 		"null":    chr(4, 1, 3, null),
 		"zero":    chr(5, 1, 5, zero),
@@ -64,11 +72,13 @@ func New() *FS {
 		"stdout":  link(12, "/proc/self/fd/1"),
 		"stderr":  link(13, "/proc/self/fd/2"),
 		"shm":     shm,
+		"pts":     ptsDir,
+		"ptmx":    pts.Ptmx(attr(31, unix.S_IFCHR|0o666, unix.Mkdev(5, 2))),
 	}}
 	for name, i := range loopEntries(attr, 14) {
 		fs.root.entries[name] = i
 	}
-	fs.root.st.Nlink = 3
+	fs.root.st.Nlink = 4
 	return fs
 }
 
@@ -81,6 +91,9 @@ func (fs *FS) OpenDevice(ctx context.Context, typ uint32, rdev uint64, flags int
 		if st, err := i.Stat(ctx); err == nil && st.Mode&unix.S_IFMT == typ && st.Rdev == rdev {
 			return i.Open(ctx, flags)
 		}
+	}
+	if typ == unix.S_IFCHR {
+		return fs.pts.OpenDevice(ctx, rdev, flags)
 	}
 	return nil, unix.ENXIO
 }

@@ -127,6 +127,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
 			"cwd":    link("cwd", cwdLink),
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
+			"mem":    &memFile{dev: fs.tree.Dev, path: base + "/mem", task: live},
 			"fd":     fs.fdDir(base, live, false),
 			"fdinfo": fs.fdDir(base, live, true),
 		}

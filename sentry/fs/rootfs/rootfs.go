@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/fs/dev"
+	"runsc-lite/sentry/fs/devpts"
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/fs/overlay"
 	"runsc-lite/sentry/fs/pipe"
@@ -142,7 +143,8 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 	}
 	v := vfs.New(rootFS)
 	v.SetFIFOOpener(pipe.NewFIFOs())
-	devFS := dev.New()
+	pts := devpts.New()
+	devFS := dev.New(pts)
 	v.SetDeviceOpener(devFS)
 	fsc := v.NewFSContext()
 	mounts := []struct {
@@ -153,6 +155,7 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 		{"/tmp", tmpfs.New(0o1777), Entry{"tmpfs", "/tmp", "tmpfs", "rw", "mode=1777"}},
 		{"/dev", devFS, Entry{"tmpfs", "/dev", "tmpfs", "ro,nosuid", "mode=755"}},
 		{"/dev/shm", tmpfs.New(0o1777), Entry{"tmpfs", "/dev/shm", "tmpfs", "rw", "mode=1777"}},
+		{"/dev/pts", pts, Entry{"devpts", "/dev/pts", "devpts", "rw,nosuid,noexec", "gid=5,mode=620,ptmxmode=000"}},
 	}
 	if opts.HostTmp {
 		mounts = mounts[1:]

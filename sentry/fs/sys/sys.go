@@ -7,8 +7,10 @@
 //     whose cores are the sandbox's CPUs, each its own core, as
 //     /proc/cpuinfo says. glibc's get_nprocs reads online.
 //   - fs/cgroup: where the sandbox's cgroup (package cgroup) is mounted.
-//   - class/net: the sandbox's network interfaces, which are none: the
-//     sandbox has no network (AF_UNIX only), so not even lo.
+//   - class/net: the sandbox's network interfaces (its own stack's, package
+//     inet: lo), each a directory of its attributes (Linux links them to
+//     devices/virtual/net; here they are directories), listed when looked
+//     at, so that a sandbox that never uses the network makes no stack.
 //   - Nothing else exists (no block, bus, firmware or dmi, no module):
 //     other paths fail with ENOENT, as on a kernel built without them.
 //
@@ -32,8 +34,18 @@ type FileSystem struct {
 	root *kernfs.Dir
 }
 
-// New returns the /sys of a sandbox that may use cpus CPUs.
-func New(cpus int) *FileSystem {
+// NetInterface is a network interface as class/net shows it.
+type NetInterface struct {
+	Name  string
+	Index int32
+	Flags uint32 // IFF_*
+	MTU   uint32
+	Type  uint16 // ARPHRD_*
+}
+
+// New returns the /sys of a sandbox that may use cpus CPUs and whose
+// network interfaces nets lists (nil: none).
+func New(cpus int, nets func() ([]NetInterface, error)) *FileSystem {
 	tr := kernfs.Tree{Dev: vfs.NewDeviceID(), ReadOnly: true}
 	empty := func(path string) *kernfs.Dir { return tr.Fixed(path, map[string]vfs.Inode{}) }
 	fs := &FileSystem{}
@@ -47,7 +59,7 @@ func New(cpus int) *FileSystem {
 			"cgroup": empty("/fs/cgroup"),
 		}),
 		"class": tr.Fixed("/class", map[string]vfs.Inode{
-			"net": empty("/class/net"),
+			"net": netDir(tr, nets),
 		}),
 	})
 	return fs
@@ -97,4 +109,45 @@ func cpuDir(tr kernfs.Tree, n int) *kernfs.Dir {
 		})
 	}
 	return tr.Fixed(base, entries)
+}
+
+// netDir is /sys/class/net: a directory per interface nets lists.
+func netDir(tr kernfs.Tree, nets func() ([]NetInterface, error)) *kernfs.Dir {
+	return tr.Dir("/class/net", func(context.Context) (map[string]vfs.Inode, error) {
+		entries := map[string]vfs.Inode{}
+		if nets == nil {
+			return entries, nil
+		}
+		ifs, err := nets()
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range ifs {
+			dir := "/class/net/" + in.Name
+			line := func(name, v string) vfs.Inode { return tr.File(dir+"/"+name, kernfs.Static(v+"\n")) }
+			oper := "down"
+			switch {
+			case in.Flags&unix.IFF_LOOPBACK != 0:
+				oper = "unknown" // as Linux reports lo
+			case in.Flags&unix.IFF_RUNNING != 0:
+				oper = "up"
+			}
+			entries[in.Name] = tr.Fixed(dir, map[string]vfs.Inode{
+				"address":   line("address", "00:00:00:00:00:00"),
+				"addr_len":  line("addr_len", "6"),
+				"broadcast": line("broadcast", "00:00:00:00:00:00"),
+				"carrier":   line("carrier", "1"),
+				// dev->flags: without the operational IFF_RUNNING that
+				// SIOCGIFFLAGS and netlink add.
+				"flags":        line("flags", "0x"+strconv.FormatUint(uint64(in.Flags&0xffff&^unix.IFF_RUNNING), 16)),
+				"ifindex":      line("ifindex", strconv.Itoa(int(in.Index))),
+				"iflink":       line("iflink", strconv.Itoa(int(in.Index))),
+				"mtu":          line("mtu", strconv.Itoa(int(in.MTU))),
+				"operstate":    line("operstate", oper),
+				"tx_queue_len": line("tx_queue_len", "1000"),
+				"type":         line("type", strconv.Itoa(int(in.Type))),
+			})
+		}
+		return entries, nil
+	})
 }

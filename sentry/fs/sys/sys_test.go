@@ -11,7 +11,7 @@ import (
 )
 
 func TestSys(t *testing.T) {
-	fs := New(3)
+	fs := New(3, nil)
 	ctx := context.Background()
 	for path, want := range map[string]string{
 		"devices/system/cpu/online":                             "0-2\n",
@@ -44,5 +44,28 @@ func TestSys(t *testing.T) {
 	}
 	if _, err := cpu.Open(ctx, unix.O_WRONLY); err != unix.EROFS {
 		t.Errorf("opening online for writing: %v, want EROFS", err)
+	}
+}
+
+// TestClassNet checks that class/net lists the interfaces it is given,
+// with their attributes.
+func TestClassNet(t *testing.T) {
+	ctx := context.Background()
+	fs := New(1, func() ([]NetInterface, error) {
+		return []NetInterface{{Name: "lo", Index: 1, Flags: unix.IFF_UP | unix.IFF_LOOPBACK | unix.IFF_RUNNING, MTU: 65536, Type: 772}}, nil
+	})
+	for path, want := range map[string]string{
+		"class/net/lo/mtu":       "65536\n",
+		"class/net/lo/flags":     "0x9\n",
+		"class/net/lo/ifindex":   "1\n",
+		"class/net/lo/type":      "772\n",
+		"class/net/lo/operstate": "unknown\n",
+	} {
+		if got, err := kernfs.ReadPath(ctx, fs.Root(), path); got != want || err != nil {
+			t.Errorf("%s: %q, %v; want %q", path, got, err, want)
+		}
+	}
+	if _, err := kernfs.ReadPath(ctx, fs.Root(), "class/net/eth0"); err != unix.ENOENT {
+		t.Errorf("class/net/eth0: %v, want ENOENT", err)
 	}
 }

@@ -12,15 +12,15 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// Socket handlers: Unix-domain sockets only (sentry/socket/unix); the
-// sandbox has no network, so other families fail with EAFNOSUPPORT.
-// Addresses and ancillary data are parsed here, with Linux's limits;
-// the sockets themselves never block, and the loop in sockWait waits on
-// their queues.
+// Socket handlers: Unix-domain sockets (sentry/socket/unix) and
+// Internet sockets (sentry/socket/inet, socket_inet.go); other families
+// fail with EAFNOSUPPORT. Addresses and ancillary data are parsed here,
+// with Linux's limits; the sockets themselves never block, and the loop
+// in sockWait waits on their queues.
 
 func registerSocket(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_SOCKET, "socket", socket, "AF_UNIX only (no network: EAFNOSUPPORT)", i, hex, i)
+	partial(st, unix.SYS_SOCKET, "socket", socket, "AF_UNIX; AF_INET and AF_INET6 TCP, UDP and ICMP echo (no raw sockets); AF_NETLINK NETLINK_ROUTE dumps", i, hex, i)
 	partial(st, unix.SYS_SOCKETPAIR, "socketpair", socketpair, "AF_UNIX only", i, hex, i, hex)
 	reg(st, unix.SYS_BIND, "bind", bind, fd, hex, i)
 	reg(st, unix.SYS_LISTEN, "listen", listen, fd, i)
@@ -36,8 +36,8 @@ func registerSocket(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_SHUTDOWN, "shutdown", shutdown, fd, i)
 	reg(st, unix.SYS_GETSOCKNAME, "getsockname", getsockname, fd, hex, hex)
 	reg(st, unix.SYS_GETPEERNAME, "getpeername", getpeername, fd, hex, hex)
-	partial(st, unix.SYS_GETSOCKOPT, "getsockopt", getsockopt, "SOL_SOCKET options of Unix sockets", fd, i, i, hex, hex)
-	partial(st, unix.SYS_SETSOCKOPT, "setsockopt", setsockopt, "SOL_SOCKET options of Unix sockets", fd, i, i, hex, i)
+	partial(st, unix.SYS_GETSOCKOPT, "getsockopt", getsockopt, "SOL_SOCKET options; SOL_TCP, SOL_IP, SOL_IPV6 options of Internet sockets (sentry/socket/inet/opts.go)", fd, i, i, hex, hex)
+	partial(st, unix.SYS_SETSOCKOPT, "setsockopt", setsockopt, "as getsockopt", fd, i, i, hex, i)
 }
 
 // Linux's limits on what a socket call copies in.
@@ -73,6 +73,12 @@ func socketType(domain, typ, protocol int32) (int, int, error) {
 }
 
 func socket(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	switch d := a.Int(0); d {
+	case unix.AF_INET, unix.AF_INET6:
+		return inetSocket(t, d, a.Int(1), a.Int(2))
+	case unix.AF_NETLINK:
+		return netlinkSocket(t, a.Int(1), a.Int(2))
+	}
 	typ, flags, err := socketType(a.Int(0), a.Int(1), a.Int(2))
 	if err != nil {
 		return 0, err
@@ -84,6 +90,9 @@ func socket(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func socketpair(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if d := a.Int(0); d == unix.AF_INET || d == unix.AF_INET6 {
+		return 0, inetSocketpair(t, d, a.Int(1), a.Int(2))
+	}
 	typ, flags, err := socketType(a.Int(0), a.Int(1), a.Int(2))
 	if err != nil {
 		return 0, err
@@ -108,31 +117,6 @@ func socketpair(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	return 0, nil
-}
-
-// getSocket returns the file at fd and its socket: EBADF, or ENOTSOCK
-// for a file that is not a socket. The caller drops the file.
-func getSocket(t *kernel.Task, fd int32) (*vfs.File, *unixsocket.Socket, error) {
-	f, err := getFile(t, fd)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := unixsocket.FromFile(f)
-	if err != nil {
-		f.DecRef()
-		return nil, nil, err
-	}
-	return f, s, nil
-}
-
-// withSocket runs fn on the socket at fd.
-func withSocket(t *kernel.Task, fd int32, fn func(f *vfs.File, s *unixsocket.Socket) (uintptr, error)) (uintptr, error) {
-	f, s, err := getSocket(t, fd)
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	return fn(f, s)
 }
 
 // copyInAddr reads a socket address of n bytes: EINVAL for a negative
@@ -199,7 +183,13 @@ func resolve(t *kernel.Task, ctx context.Context, s *unixsocket.Socket, a unixso
 }
 
 func bind(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
+		raw, err := copyInAddr(t, a.Pointer(1), a.Int(2))
+		if err != nil {
+			return 0, err
+		}
+		return 0, inetBind(t, s, raw)
+	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		raw, err := copyInAddr(t, a.Pointer(1), a.Int(2))
 		if err != nil {
 			return 0, err
@@ -242,7 +232,9 @@ func bindPath(t *kernel.Task, s *unixsocket.Socket, addr unixsocket.Address) err
 }
 
 func listen(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
+		return 0, s.Listen(a.Int(1))
+	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		return 0, s.Listen(t.Ctx(), a.Int(1))
 	})
 }
@@ -259,7 +251,9 @@ func doAccept(t *kernel.Task, fd int32, addr, lenAddr uintptr, flags int) (uintp
 	if flags&^socketFlags != 0 {
 		return 0, unix.EINVAL
 	}
-	return withSocket(t, fd, func(f *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, fd, func(f *vfs.File, s netSocket) (uintptr, error) {
+		return inetAccept(t, f, s, addr, lenAddr, flags)
+	}, func(f *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		var c *unixsocket.Socket
 		rcv, _ := s.Timeouts()
 		_, err := sockWait(t, f, unix.POLLIN, nonblocking(f, 0), rcv, func() (int, error) {
@@ -285,7 +279,13 @@ func doAccept(t *kernel.Task, fd int32, addr, lenAddr uintptr, flags int) (uintp
 }
 
 func connect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withSocket(t, a.Int(0), func(f *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(f *vfs.File, s netSocket) (uintptr, error) {
+		raw, err := copyInAddr(t, a.Pointer(1), a.Int(2))
+		if err != nil {
+			return 0, err
+		}
+		return 0, inetConnect(t, f, s, raw)
+	}, func(f *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		raw, err := copyInAddr(t, a.Pointer(1), a.Int(2))
 		if err != nil {
 			return 0, err
@@ -311,19 +311,29 @@ func connect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func shutdown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
+		return 0, s.Shutdown(a.Int(1))
+	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		return 0, s.Shutdown(a.Int(1))
 	})
 }
 
 func getsockname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
+		return 0, copyOutAddr(t, s.Name(), a.Pointer(1), a.Pointer(2))
+	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		return 0, copyOutAddr(t, s.Name(), a.Pointer(1), a.Pointer(2))
 	})
 }
 
 func getpeername(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
+		raw, err := s.PeerName()
+		if err != nil {
+			return 0, err
+		}
+		return 0, copyOutAddr(t, raw, a.Pointer(1), a.Pointer(2))
+	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		raw, err := s.PeerName()
 		if err != nil {
 			return 0, err
@@ -333,7 +343,13 @@ func getpeername(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
+		var n int32 // optlen
+		if err := kernel.CopyIn(t, a.Pointer(4), &n); err != nil {
+			return 0, err
+		}
+		return 0, inetGetsockopt(t, s, a.Int(1), a.Int(2), n, a.Pointer(3), a.Pointer(4))
+	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		var n int32 // optlen
 		if err := kernel.CopyIn(t, a.Pointer(4), &n); err != nil {
 			return 0, err
@@ -358,7 +374,9 @@ func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func setsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return withSocket(t, a.Int(0), func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
+	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
+		return 0, inetSetsockopt(t, s, a.Int(1), a.Int(2), a.Pointer(3), a.Int(4))
+	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		if a.Int(1) != unix.SOL_SOCKET {
 			return 0, unix.EOPNOTSUPP
 		}

@@ -162,11 +162,22 @@ func claimCred(t *kernel.Task, cr unixsocket.Cred) error {
 // sendSequence sends the bytes of src on the socket at fd, to name if
 // given, with ctl's ancillary data.
 func sendSequence(t *kernel.Task, fd int32, src usermem.IOSequence, name []byte, ctl *unixsocket.Control, flags int) (uintptr, error) {
-	f, s, err := getSocket(t, fd)
+	f, err := getFile(t, fd)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if s, ok := netSocketOf(f); ok {
+		if ctl != nil && len(ctl.Rights) > 0 {
+			return 0, unix.EINVAL // __scm_send: SCM_RIGHTS is for Unix sockets
+		}
+		n, err := inetSend(t, f, s, src, name, flags)
+		return uintptr(n), err
+	}
+	s, err := unixsocket.FromFile(f)
+	if err != nil {
+		return 0, err
+	}
 	n, err := sendOn(t, f, s, src, name, ctl, flags)
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL != 0 {
 		err = unixsocket.NoSignal(err)
@@ -315,17 +326,25 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 // was received and the count recv returns (the full datagram length with
 // MSG_TRUNC). MSG_WAITALL on a stream waits until the buffers are full.
 func recvSequence(t *kernel.Task, fd int32, dst usermem.IOSequence, flags int) (unixsocket.Received, int, error) {
+	f, err := getFile(t, fd)
+	if err != nil {
+		return unixsocket.Received{}, 0, err
+	}
+	defer f.DecRef()
+	if s, ok := netSocketOf(f); ok {
+		r, got, err := inetRecv(t, f, s, dst, flags)
+		return unixsocket.Received{N: r.N, Len: r.Len, From: r.From}, got, err
+	}
+	s, err := unixsocket.FromFile(f)
+	if err != nil {
+		return unixsocket.Received{}, 0, err
+	}
 	if flags&unix.MSG_OOB != 0 {
 		return unixsocket.Received{}, 0, unix.EOPNOTSUPP
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		return unixsocket.Received{}, 0, unix.EAGAIN // Unix sockets have no error queue
 	}
-	f, s, err := getSocket(t, fd)
-	if err != nil {
-		return unixsocket.Received{}, 0, err
-	}
-	defer f.DecRef()
 	peek := flags&unix.MSG_PEEK != 0
 	nonblock := nonblocking(f, flags)
 	timeout, _ := s.Timeouts()

@@ -65,6 +65,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerMount,
 	registerSchedPolicy,
 	registerProcessVM,
+	registerPtrace,
 	registerFilesystem,
 	registerFileHandle,
 }

@@ -12,7 +12,7 @@ func registerThread(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_ARCH_PRCTL, "arch_prctl", archPrctl, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_SET_TID_ADDRESS, "set_tid_address", setTIDAddress, kernel.ArgHex)
 	reg(st, unix.SYS_SET_ROBUST_LIST, "set_robust_list", setRobustList, kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig bookkeeping; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig bookkeeping, PR_SET_PTRACER; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
 
 func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -92,6 +92,8 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case unix.PR_GET_PDEATHSIG:
 		sig := int32(t.PdeathSignal)
 		return 0, kernel.CopyOut(t, a.Pointer(1), &sig)
+	case unix.PR_SET_PTRACER:
+		return 0, t.SetPtracer(int64(a[1]))
 	case unix.PR_CAPBSET_READ:
 		if a[1] > 63 {
 			return 0, unix.EINVAL

@@ -1,0 +1,191 @@
+package main
+
+// Networking inside the sandbox (sentry/socket/inet, netstack): real
+// programs serving and fetching over loopback, compared with their native
+// runs, and the attack tests of the network's privacy: nothing on the
+// host's loopback or addresses is reachable from inside, and no host
+// interface is visible.
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// netScript copies testdata/net/NAME to a directory the sandbox can read.
+func netScript(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "net", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(workDir(t, "net"), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// skipWithoutIPv6Loopback skips t when the host has no ::1 (IPv6 off):
+// the native run of a program that uses it cannot be compared with the
+// sandbox's, which always has ::1.
+func skipWithoutIPv6Loopback(t *testing.T) {
+	t.Helper()
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("the host has no IPv6 loopback (%v): nothing to compare the sandbox's ::1 with", err)
+	}
+	l.Close()
+}
+
+// TestNetPrograms runs servers and their clients in one sandbox (python's
+// http.server with urllib and curl, asyncio streams and a UDP echo,
+// node's http), natively and in the sandbox: same output.
+func TestNetPrograms(t *testing.T) {
+	curl := "-"
+	if p, err := exec.LookPath("curl"); err == nil {
+		curl = p
+	}
+	cases := []struct {
+		name, need, script string
+		args               func(t *testing.T, dir string) []string
+	}{
+		{name: "python-http", need: "/usr/bin/python3", script: "httpd.py",
+			args: func(t *testing.T, dir string) []string { return []string{curl, dir} }},
+		{name: "python-asyncio-udp", need: "/usr/bin/python3", script: "asyncio_udp.py"},
+		{name: "node-http", need: "/usr/bin/node", script: "node_http.js"},
+	}
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					skipUnlessRunnable(t, c.need)
+					if c.name == "python-http" {
+						skipWithoutIPv6Loopback(t) // it serves on ::1 too
+					}
+					script := netScript(t, c.script)
+					nd, sd := workDir(t, "native"), workDir(t, "sandbox")
+					argv := func(dir string) []string {
+						a := []string{c.need, script}
+						if c.args != nil {
+							a = append(a, c.args(t, dir)...)
+						}
+						return a
+					}
+					native, _ := compareRunsArgs(t, platform, nd, sd, false, argv(nd), argv(sd))
+					if native.code != 0 || native.stdout == "" {
+						t.Errorf("the program fails natively: %v", native)
+					}
+				})
+			}
+		})
+	}
+}
+
+// hostAddresses are the host's own non-loopback addresses.
+func hostAddresses(t *testing.T) []string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range addrs {
+		ip, _, err := net.ParseCIDR(a.String())
+		if err != nil || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+			continue
+		}
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+// TestAttackNetworkPrivacy: a sandboxed program cannot reach a service on
+// the host's loopback, nor the host's own addresses, and sees only its
+// own interface, lo, with the sandbox's addresses.
+func TestAttackNetworkPrivacy(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan string, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c.RemoteAddr().String()
+			c.Close()
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	hostAddrs := hostAddresses(t)
+	script := netScript(t, "hostview.py")
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			r := runscLite(t, runOpts{}, append([]string{"run", "--platform", platform, "--", "/usr/bin/python3", script, port}, hostAddrs...)...)
+			if r.code != 0 {
+				t.Fatalf("hostview failed: %v", r)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			want := map[string]bool{"host-loopback ECONNREFUSED": true, "interface lo 127.0.0.1": true, "flags lo 0x49": true, "flags eth0 ENODEV": true,
+				"procnet-tcp own True": true, "procnet-tcp host False": true, "procnet-dev lo": true,
+				"if_nameindex [(1, 'lo')]": true, "sys-class-net ['lo']": true}
+			for _, a := range hostAddrs {
+				want["host-address "+a+" ENETUNREACH"] = true
+			}
+			for _, l := range lines {
+				if !want[l] {
+					t.Errorf("the sandbox sees %q", l)
+				}
+				delete(want, l)
+			}
+			for l := range want {
+				t.Errorf("missing %q in the sandbox's view:\n%s", l, r.stdout)
+			}
+			for _, a := range hostAddrs {
+				if strings.Contains(r.stdout+r.stderr, a+" ") && !strings.Contains(r.stdout, "host-address "+a+" ENETUNREACH") {
+					t.Errorf("host address %s shows in the sandbox", a)
+				}
+			}
+		})
+	}
+	select {
+	case from := <-accepted:
+		t.Errorf("the host's loopback listener accepted a connection from %s", from)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestNetlinkIP runs iproute2's `ip addr` and `ip link` (NETLINK_ROUTE
+// dumps) in the sandbox: they print what the host prints for its own lo,
+// and nothing else; /sys/class/net/lo has the host lo's attributes.
+func TestNetlinkIP(t *testing.T) {
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("ip (iproute2) is not installed")
+	}
+	skipWithoutIPv6Loopback(t) // the host's lo must be as the sandbox's
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			for _, what := range []string{"addr", "link"} {
+				native := runOut(t, runOpts{}, ip, what, "show", "lo")
+				r := runscLite(t, runOpts{}, "run", "--platform", platform, "--", ip, what)
+				if r.code != 0 || r.stdout != native.stdout {
+					t.Errorf("ip %s in the sandbox:\n%v\nthe host's lo:\n%s", what, r, native.stdout)
+				}
+			}
+			// /sys/class/net/lo says the same as the host's.
+			attrs := "cd /sys/class/net/lo && cat address mtu flags ifindex type operstate tx_queue_len"
+			native := runOut(t, runOpts{}, "/bin/sh", "-c", attrs)
+			r := runscLite(t, runOpts{}, "run", "--platform", platform, "--", "/bin/sh", "-c", attrs)
+			if r.code != 0 || r.stdout != native.stdout {
+				t.Errorf("/sys/class/net/lo in the sandbox:\n%v\nthe host's:\n%s", r, native.stdout)
+			}
+		})
+	}
+}

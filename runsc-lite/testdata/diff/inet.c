@@ -1,0 +1,637 @@
+/* Internet sockets on loopback: TCP and UDP over 127.0.0.1 and ::1:
+ * socket/bind/listen/accept/connect, refused connections, non-blocking
+ * connect with EINPROGRESS and SO_ERROR, send/recv flags (MSG_PEEK,
+ * MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC), half-close, getsockname and
+ * getpeername, poll and epoll readiness, options, and errors with bad
+ * arguments. Ports are the kernel's ephemeral ones (the native runs share
+ * the host's loopback): only their relations are printed. */
+#include "common.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+static void show_poll(const char *what, int fd) {
+	struct pollfd p = {fd, POLLIN | POLLOUT | POLLRDHUP, 0};
+	int r = poll(&p, 1, 0);
+	printf("%s: poll=%d in=%d out=%d hup=%d rdhup=%d err=%d\n", what, r, !!(p.revents & POLLIN),
+	       !!(p.revents & POLLOUT), !!(p.revents & POLLHUP), !!(p.revents & POLLRDHUP), !!(p.revents & POLLERR));
+}
+
+static int intopt(int fd, int level, int name) {
+	int v = -1;
+	socklen_t l = sizeof v;
+	if (getsockopt(fd, level, name, &v, &l) < 0)
+		return -errno;
+	return v;
+}
+
+static void seton(int fd, int level, int name, int v) {
+	if (setsockopt(fd, level, name, &v, sizeof v) < 0)
+		printf("setsockopt %d/%d: %s\n", level, name, ename(errno));
+}
+
+/* loop4 and loop6 are 127.0.0.1 and ::1 with port (host order). */
+static struct sockaddr_in loop4(int port) {
+	struct sockaddr_in a = {0};
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+static struct sockaddr_in6 loop6(int port) {
+	struct sockaddr_in6 a = {0};
+	a.sin6_family = AF_INET6;
+	a.sin6_port = htons(port);
+	a.sin6_addr = in6addr_loopback;
+	return a;
+}
+
+/* listener returns a listening TCP socket of family fam on loopback, its
+ * port in *port. */
+static int listener(int fam, int *port) {
+	int l = socket(fam, SOCK_STREAM, 0);
+	if (fam == AF_INET) {
+		struct sockaddr_in a = loop4(0);
+		socklen_t n = sizeof a;
+		bind(l, (void *)&a, sizeof a);
+		getsockname(l, (void *)&a, &n);
+		*port = ntohs(a.sin_port);
+	} else {
+		struct sockaddr_in6 a = loop6(0);
+		socklen_t n = sizeof a;
+		bind(l, (void *)&a, sizeof a);
+		getsockname(l, (void *)&a, &n);
+		*port = ntohs(a.sin6_port);
+	}
+	listen(l, 8);
+	return l;
+}
+
+/* connect_to connects to loopback's port. The native runs share the
+ * host's loopback with every other test: a connect that finds no free
+ * local port (EADDRNOTAVAIL) is tried again, on a new socket. */
+static int connect_to(int fam, int port) {
+	for (int try = 0;; try++) {
+		int c = socket(fam, SOCK_STREAM, 0);
+		int r;
+		if (fam == AF_INET) {
+			struct sockaddr_in a = loop4(port);
+			r = connect(c, (void *)&a, sizeof a);
+		} else {
+			struct sockaddr_in6 a = loop6(port);
+			r = connect(c, (void *)&a, sizeof a);
+		}
+		if (r == 0)
+			return c;
+		int e = errno;
+		close(c);
+		if (e != EADDRNOTAVAIL || try == 100) {
+			printf("connect: %s\n", ename(e));
+			return -1;
+		}
+		usleep(20000);
+	}
+}
+
+static void errors(void) {
+	printf("-- errors\n");
+	int sv[2];
+	T(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP));
+	T(socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP));
+	T(socket(AF_INET, SOCK_SEQPACKET, 0));
+	T(socket(AF_INET, 99, 0));
+	T(socket(AF_INET, SOCK_STREAM | 0x100000, 0));
+	T(socket(AF_INET6, SOCK_STREAM, IPPROTO_UDP));
+	T(socketpair(AF_INET, SOCK_STREAM, 0, sv));
+	T(socketpair(AF_INET, SOCK_DGRAM, 0, sv));
+	T(socketpair(AF_INET, SOCK_SEQPACKET, 0, sv));
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = loop4(0);
+	struct sockaddr_in6 a6 = loop6(0);
+	T(bind(s, (void *)&a, sizeof a - 1));
+	T(bind(s, (void *)&a6, sizeof a6));
+	T(bind(s, BAD, sizeof a));
+	T(bind(s, (void *)&a, -1));
+	a.sin_addr.s_addr = htonl(0x01020304);
+	T(bind(s, (void *)&a, sizeof a));
+	a = loop4(0);
+	a.sin_family = AF_UNSPEC;
+	T(bind(s, (void *)&a, sizeof a));
+	a.sin_addr.s_addr = 0;
+	T(bind(s, (void *)&a, sizeof a));
+	a = loop4(0);
+	T(bind(s, (void *)&a, sizeof a));
+	T(accept(s, NULL, NULL) < 0 ? -1 : 0);
+	T(connect(s, (void *)&a, 1));
+	T(connect(s, (void *)&a6, sizeof a6));
+	T(send(s, "x", 1, MSG_NOSIGNAL));
+	T(recv(s, sv, 1, MSG_DONTWAIT));
+	T(shutdown(s, SHUT_RDWR));
+	T(shutdown(s, 7));
+	struct sockaddr_in p;
+	socklen_t pl = sizeof p;
+	T(getpeername(s, (void *)&p, &pl));
+	T(listen(s, 1));
+	T(connect(s, (void *)&a, sizeof a));
+	close(s);
+	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+	T(bind(s6, (void *)&a, sizeof a));
+	T(bind(s6, (void *)&a6, 20));
+	close(s6);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	T(listen(u, 1));
+	T(accept(u, NULL, NULL));
+	T(send(u, "x", 1, 0));
+	T(recv(u, sv, 1, MSG_DONTWAIT));
+	T(getsockopt(u, SOL_TCP, TCP_NODELAY, sv, &pl));
+	T(setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, sv, 4));
+	T(intopt(u, SOL_SOCKET, 9999));
+	close(u);
+	T(bind(0, (void *)&a, sizeof a));
+}
+
+static void refused(void) {
+	printf("-- refused\n");
+	int port;
+	int l = listener(AF_INET, &port);
+	close(l); /* the port is free now: nothing listens */
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = loop4(port);
+	T(connect(c, (void *)&a, sizeof a));
+	T(intopt(c, SOL_SOCKET, SO_ERROR));
+	close(c);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int r = connect(c, (void *)&a, sizeof a);
+	printf("nonblocking connect: %s\n", r == 0 ? "0" : ename(errno));
+	struct pollfd p = {c, POLLOUT, 0};
+	poll(&p, 1, 5000);
+	printf("after poll: out=%d err=%d hup=%d so_error=%s\n", !!(p.revents & POLLOUT), !!(p.revents & POLLERR),
+	       !!(p.revents & POLLHUP), ename(-intopt(c, SOL_SOCKET, SO_ERROR)) );
+	T(intopt(c, SOL_SOCKET, SO_ERROR));
+	close(c);
+}
+
+static void stream(int fam) {
+	printf("-- stream %s\n", fam == AF_INET ? "v4" : "v6");
+	int port;
+	int l = listener(fam, &port);
+	show_poll("listener, nothing pending", l);
+	CHECK(intopt(l, SOL_SOCKET, SO_ACCEPTCONN) == 1);
+	int c = connect_to(fam, port);
+	struct pollfd lp = {l, POLLIN, 0};
+	T(poll(&lp, 1, 5000));
+	if (c < 0 || !(lp.revents & POLLIN)) {
+		close(l);
+		return; /* printed: the outputs differ, without a hang */
+	}
+	struct sockaddr_storage peer, name;
+	socklen_t pl = sizeof peer, nl = sizeof name;
+	int s = accept4(l, (void *)&peer, &pl, SOCK_CLOEXEC);
+	CHECK(s >= 0);
+	CHECK(fcntl(s, F_GETFD) == FD_CLOEXEC);
+	getsockname(c, (void *)&name, &nl);
+	CHECK(pl == nl && memcmp(&peer, &name, pl) == 0);
+	printf("peer len=%d family=%d\n", (int)pl, peer.ss_family);
+	pl = sizeof peer;
+	getpeername(c, (void *)&peer, &pl);
+	CHECK(ntohs(((struct sockaddr_in *)&peer)->sin_port) == port);
+	CHECK(intopt(c, SOL_SOCKET, SO_TYPE) == SOCK_STREAM);
+	CHECK(intopt(c, SOL_SOCKET, SO_DOMAIN) == fam);
+	CHECK(intopt(c, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP);
+	CHECK(intopt(c, SOL_SOCKET, SO_ACCEPTCONN) == 0);
+	show_poll("connected, idle", s);
+
+	char buf[64];
+	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
+	T(send(c, "hello world", 11, 0));
+	struct pollfd sp = {s, POLLIN, 0};
+	T(poll(&sp, 1, 5000));
+	show_poll("data queued", s);
+	int n = 0;
+	T(ioctl(s, FIONREAD, &n));
+	printf("FIONREAD=%d\n", n);
+	T(recv(s, buf, 5, MSG_PEEK));
+	T(recv(s, buf, 5, 0));
+	printf("got %.5s\n", buf);
+	T(read(s, buf, sizeof buf));
+	printf("got %.6s\n", buf);
+
+	/* MSG_WAITALL gathers two sends. */
+	if (fork() == 0) {
+		usleep(20000);
+		send(c, "abc", 3, 0);
+		usleep(20000);
+		send(c, "def", 3, 0);
+		_exit(0);
+	}
+	T(recv(s, buf, 6, MSG_WAITALL));
+	printf("waitall %.6s\n", buf);
+	wait(NULL);
+
+	/* writev and readv */
+	struct iovec iov[2] = {{"ab", 2}, {"cd", 2}};
+	T(writev(c, iov, 2));
+	char x[2], y[2];
+	struct iovec riov[2] = {{x, 2}, {y, 2}};
+	T(poll(&sp, 1, 5000));
+	T(readv(s, riov, 2) == 4 ? 4 : -1);
+	printf("readv %.2s %.2s\n", x, y);
+
+	/* sendmsg/recvmsg with names */
+	struct msghdr m = {0};
+	struct iovec io = {"msg", 3};
+	m.msg_iov = &io;
+	m.msg_iovlen = 1;
+	T(sendmsg(c, &m, 0));
+	char rb[8];
+	struct iovec rio = {rb, sizeof rb};
+	struct sockaddr_storage from;
+	struct msghdr rm = {0};
+	rm.msg_name = &from;
+	rm.msg_namelen = sizeof from;
+	rm.msg_iov = &rio;
+	rm.msg_iovlen = 1;
+	T(poll(&sp, 1, 5000));
+	T(recvmsg(s, &rm, 0));
+	printf("recvmsg namelen=%d flags=%d\n", (int)rm.msg_namelen, rm.msg_flags);
+
+	/* Large transfer through a child: everything arrives in order. */
+	if (fork() == 0) {
+		static char big[1 << 20];
+		for (int i = 0; i < (int)sizeof big; i++)
+			big[i] = i % 251;
+		size_t done = 0;
+		while (done < sizeof big) {
+			ssize_t k = write(c, big + done, sizeof big - done);
+			if (k <= 0)
+				_exit(1);
+			done += k;
+		}
+		_exit(0);
+	}
+	long total = 0, bad = 0;
+	while (total < (1 << 20)) {
+		char rb2[7000];
+		ssize_t k = read(s, rb2, sizeof rb2);
+		if (k <= 0)
+			break;
+		for (ssize_t i = 0; i < k; i++)
+			if (rb2[i] != (char)((total + i) % 251))
+				bad++;
+		total += k;
+	}
+	int st;
+	wait(&st);
+	printf("bulk: %ld bytes, %ld wrong, writer status %d\n", total, bad, st);
+
+	/* Half-close: the reader sees the end, the other way still works. */
+	T(shutdown(c, SHUT_WR));
+	T(poll(&sp, 1, 5000));
+	show_poll("peer shut down writing", s);
+	T(read(s, buf, sizeof buf));
+	T(send(s, "back", 4, 0));
+	struct pollfd cp = {c, POLLIN, 0};
+	T(poll(&cp, 1, 5000));
+	T(read(c, buf, sizeof buf));
+	signal(SIGPIPE, SIG_IGN);
+	T(send(c, "x", 1, 0));
+	T(send(c, "x", 1, MSG_NOSIGNAL));
+	show_poll("after shutdown(SHUT_WR)", c);
+	close(s);
+	T(poll(&cp, 1, 5000));
+	show_poll("peer closed", c);
+	T(read(c, buf, sizeof buf));
+	close(c);
+	close(l);
+}
+
+static void reset(void) {
+	printf("-- reset\n");
+	int port;
+	int l = listener(AF_INET, &port);
+	int c = connect_to(AF_INET, port);
+	if (c < 0)
+		return;
+	int s = accept(l, NULL, NULL);
+	struct linger lg = {1, 0};
+	T(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+	close(s); /* linger 0: RST */
+	struct pollfd cp = {c, POLLIN, 0};
+	T(poll(&cp, 1, 5000));
+	char buf[8];
+	T(read(c, buf, sizeof buf));
+	T(read(c, buf, sizeof buf));
+	close(c);
+	close(l);
+}
+
+static void nonblocking(void) {
+	printf("-- nonblocking\n");
+	int port;
+	int l = listener(AF_INET, &port);
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	T(accept(l, NULL, NULL));
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = loop4(port);
+	int r = connect(c, (void *)&a, sizeof a);
+	printf("connect: %s\n", r == 0 ? "0" : ename(errno));
+	struct pollfd p = {c, POLLOUT, 0};
+	T(poll(&p, 1, 5000));
+	T(intopt(c, SOL_SOCKET, SO_ERROR));
+	r = connect(c, (void *)&a, sizeof a);
+	printf("connect again: %s\n", r == 0 ? "0" : ename(errno));
+	struct pollfd lp = {l, POLLIN, 0};
+	T(poll(&lp, 1, 5000));
+	int s = accept(l, NULL, NULL);
+	CHECK(s >= 0);
+	CHECK((fcntl(s, F_GETFL) & O_NONBLOCK) == 0);
+	T(recv(c, &r, 1, 0));
+
+	/* epoll, level and edge triggered */
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {EPOLLIN | EPOLLET, {.fd = s}};
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev));
+	struct epoll_event lev = {EPOLLIN, {.fd = c}};
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, c, &lev));
+	struct epoll_event out[4];
+	T(epoll_wait(ep, out, 4, 0));
+	T(send(c, "12", 2, 0));
+	T(epoll_wait(ep, out, 4, 5000));
+	printf("ready fd is s: %d events=%#x\n", out[0].data.fd == s, out[0].events);
+	T(epoll_wait(ep, out, 4, 0)); /* edge: nothing new */
+	char b[4];
+	T(recv(s, b, 1, 0));
+	T(epoll_wait(ep, out, 4, 0));
+	T(send(s, "z", 1, 0));
+	T(epoll_wait(ep, out, 4, 5000));
+	T(epoll_wait(ep, out, 4, 0)); /* level: still ready */
+	close(ep);
+
+	/* Filling the buffers: a non-blocking send stops with EAGAIN. */
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	static char chunk[65536];
+	long sent = 0;
+	int err = 0;
+	for (int i = 0; i < 4096; i++) {
+		ssize_t k = send(s, chunk, sizeof chunk, 0);
+		if (k < 0) {
+			err = errno;
+			break;
+		}
+		sent += k;
+	}
+	printf("filled: sent>0 %d, stopped with %s\n", sent > 0, ename(err));
+	show_poll("sender, full", s);
+	T(send(s, chunk, 1, MSG_DONTWAIT));
+
+	/* SO_RCVTIMEO */
+	struct timeval tv = {0, 50000};
+	T(setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+	fcntl(l, F_SETFL, 0);
+	T(accept(l, NULL, NULL));
+	tv.tv_usec = 2000000;
+	T(setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+	close(c);
+	close(s);
+	close(l);
+}
+
+static void options(void) {
+	printf("-- options\n");
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	T(intopt(s, SOL_SOCKET, SO_REUSEADDR));
+	seton(s, SOL_SOCKET, SO_REUSEADDR, 1);
+	T(intopt(s, SOL_SOCKET, SO_REUSEADDR));
+	seton(s, SOL_SOCKET, SO_REUSEPORT, 1);
+	T(intopt(s, SOL_SOCKET, SO_REUSEPORT));
+	seton(s, SOL_SOCKET, SO_KEEPALIVE, 1);
+	T(intopt(s, SOL_SOCKET, SO_KEEPALIVE));
+	T(intopt(s, IPPROTO_TCP, TCP_NODELAY));
+	seton(s, IPPROTO_TCP, TCP_NODELAY, 1);
+	T(intopt(s, IPPROTO_TCP, TCP_NODELAY));
+	seton(s, IPPROTO_TCP, TCP_CORK, 1);
+	T(intopt(s, IPPROTO_TCP, TCP_CORK));
+	seton(s, IPPROTO_TCP, TCP_KEEPIDLE, 30);
+	T(intopt(s, IPPROTO_TCP, TCP_KEEPIDLE));
+	seton(s, IPPROTO_TCP, TCP_KEEPINTVL, 7);
+	T(intopt(s, IPPROTO_TCP, TCP_KEEPINTVL));
+	seton(s, IPPROTO_TCP, TCP_KEEPCNT, 3);
+	T(intopt(s, IPPROTO_TCP, TCP_KEEPCNT));
+	int z = 0;
+	T(setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &z, sizeof z));
+	int big = 40000;
+	T(setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &big, sizeof big));
+	T(setsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, &big, sizeof big));
+	seton(s, SOL_SOCKET, SO_SNDBUF, 100000);
+	CHECK(intopt(s, SOL_SOCKET, SO_SNDBUF) >= 100000);
+	seton(s, SOL_SOCKET, SO_RCVBUF, 100000);
+	CHECK(intopt(s, SOL_SOCKET, SO_RCVBUF) >= 100000);
+	struct linger lg = {1, 5};
+	T(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+	socklen_t ll = sizeof lg;
+	memset(&lg, 0, sizeof lg);
+	T(getsockopt(s, SOL_SOCKET, SO_LINGER, &lg, &ll));
+	printf("linger %d %d len %d\n", lg.l_onoff, lg.l_linger, (int)ll);
+	T(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, 4));
+	struct timeval tv = {3, 0};
+	T(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
+	socklen_t tl = sizeof tv;
+	memset(&tv, 0, sizeof tv);
+	T(getsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl));
+	printf("sndtimeo %ld len %d\n", (long)tv.tv_sec, (int)tl);
+	tv.tv_usec = 2000000;
+	T(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
+	T(intopt(s, IPPROTO_IP, IP_TTL));
+	seton(s, IPPROTO_IP, IP_TTL, 12);
+	T(intopt(s, IPPROTO_IP, IP_TTL));
+	int bad = 300;
+	T(setsockopt(s, IPPROTO_IP, IP_TTL, &bad, sizeof bad));
+	seton(s, IPPROTO_IP, IP_TOS, 0x10);
+	T(intopt(s, IPPROTO_IP, IP_TOS));
+	T(intopt(s, IPPROTO_IPV6, IPV6_V6ONLY));
+	int n = -1;
+	socklen_t nl = 0;
+	T(getsockopt(s, SOL_SOCKET, SO_TYPE, &n, &nl));
+	printf("zero len: %d %d\n", n, (int)nl);
+	nl = -1;
+	T(getsockopt(s, SOL_SOCKET, SO_TYPE, &n, &nl));
+	struct tcp_info ti;
+	socklen_t il = sizeof ti;
+	T(getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &il));
+	printf("tcp_info state=%d\n", ti.tcpi_state);
+	close(s);
+
+	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+	T(intopt(s6, IPPROTO_IPV6, IPV6_V6ONLY));
+	seton(s6, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	T(intopt(s6, IPPROTO_IPV6, IPV6_V6ONLY));
+	close(s6);
+
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	T(intopt(u, SOL_SOCKET, SO_BROADCAST));
+	seton(u, SOL_SOCKET, SO_BROADCAST, 1);
+	T(intopt(u, SOL_SOCKET, SO_BROADCAST));
+	T(intopt(u, SOL_SOCKET, SO_PROTOCOL));
+	close(u);
+}
+
+static void dgram(int fam) {
+	printf("-- dgram %s\n", fam == AF_INET ? "v4" : "v6");
+	int a = socket(fam, SOCK_DGRAM, 0), b = socket(fam, SOCK_DGRAM, 0);
+	struct sockaddr_storage an, bn;
+	socklen_t al = sizeof an, bl = sizeof bn;
+	if (fam == AF_INET) {
+		struct sockaddr_in x = loop4(0);
+		T(bind(a, (void *)&x, sizeof x));
+		T(bind(b, (void *)&x, sizeof x));
+	} else {
+		struct sockaddr_in6 x = loop6(0);
+		T(bind(a, (void *)&x, sizeof x));
+		T(bind(b, (void *)&x, sizeof x));
+	}
+	getsockname(a, (void *)&an, &al);
+	getsockname(b, (void *)&bn, &bl);
+	printf("name len %d\n", (int)al);
+	show_poll("dgram idle", a);
+	T(sendto(a, "one", 3, 0, (void *)&bn, bl));
+	T(sendto(a, "twotwo", 6, 0, (void *)&bn, bl));
+	T(sendto(a, "", 0, 0, (void *)&bn, bl));
+	struct pollfd p = {b, POLLIN, 0};
+	T(poll(&p, 1, 5000));
+	int n = 0;
+	usleep(10000);
+	T(ioctl(b, FIONREAD, &n));
+	printf("FIONREAD=%d\n", n);
+	char buf[16];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof from;
+	T(recvfrom(b, buf, sizeof buf, MSG_PEEK, (void *)&from, &fl));
+	CHECK(fl == al && memcmp(&from, &an, al) == 0);
+	T(recvfrom(b, buf, sizeof buf, 0, NULL, NULL));
+	T(recv(b, buf, 3, MSG_TRUNC));
+	T(recv(b, buf, sizeof buf, 0));
+	T(recv(b, buf, sizeof buf, MSG_DONTWAIT));
+
+	/* Truncation through recvmsg sets MSG_TRUNC. */
+	T(sendto(a, "0123456789", 10, 0, (void *)&bn, bl));
+	struct iovec io = {buf, 4};
+	struct msghdr m = {0};
+	m.msg_iov = &io;
+	m.msg_iovlen = 1;
+	T(poll(&p, 1, 5000));
+	T(recvmsg(b, &m, 0));
+	printf("flags trunc=%d\n", !!(m.msg_flags & MSG_TRUNC));
+
+	/* connect filters and sets the default destination. */
+	T(connect(a, (void *)&bn, bl));
+	T(send(a, "conn", 4, 0));
+	T(poll(&p, 1, 5000));
+	T(recv(b, buf, sizeof buf, 0));
+	struct sockaddr_storage pn;
+	socklen_t pl = sizeof pn;
+	T(getpeername(a, (void *)&pn, &pl));
+	struct sockaddr sa = {AF_UNSPEC};
+	T(connect(a, &sa, sizeof sa));
+	pl = sizeof pn;
+	T(getpeername(a, (void *)&pn, &pl));
+	T(send(a, "x", 1, 0));
+	T(sendmmsg(a, NULL, 0, 0));
+
+	/* A datagram to a port nobody has. */
+	int c = socket(fam, SOCK_DGRAM, 0);
+	close(b);
+	T(sendto(c, "lost", 4, 0, (void *)&bn, bl));
+	T(connect(c, (void *)&bn, bl));
+	T(send(c, "lost", 4, 0));
+	usleep(20000);
+	T(recv(c, buf, sizeof buf, MSG_DONTWAIT));
+	close(c);
+	close(a);
+}
+
+static void v4mapped(void) {
+	printf("-- v4-mapped\n");
+	int port;
+	int l = listener(AF_INET6, &port); /* on ::1 only */
+	close(l);
+	int l6 = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 any = {0};
+	any.sin6_family = AF_INET6;
+	T(bind(l6, (void *)&any, sizeof any));
+	T(listen(l6, 4));
+	socklen_t al = sizeof any;
+	getsockname(l6, (void *)&any, &al);
+	int c = connect_to(AF_INET, ntohs(any.sin6_port));
+	if (c < 0)
+		return;
+	struct sockaddr_in6 peer;
+	socklen_t pl = sizeof peer;
+	int s = accept(l6, (void *)&peer, &pl);
+	CHECK(s >= 0);
+	char str[64];
+	inet_ntop(AF_INET6, &peer.sin6_addr, str, sizeof str);
+	printf("peer %s len %d\n", str, (int)pl);
+	close(s);
+	close(c);
+	close(l6);
+}
+
+/* transfer moves bytes into and out of a socket with sendfile and splice. */
+static void transfer(void) {
+	printf("-- sendfile and splice\n");
+	int port;
+	int l = listener(AF_INET, &port);
+	int c = connect_to(AF_INET, port);
+	if (c < 0)
+		return;
+	int s = accept(l, NULL, NULL);
+	int f = open("data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	T(write(f, "file contents here\n", 19));
+	off_t off = 5;
+	T(sendfile(c, f, &off, 100));
+	printf("offset %ld\n", (long)off);
+	int p[2];
+	T(pipe(p));
+	T(write(p[1], "piped", 5));
+	T(splice(p[0], NULL, c, NULL, 5, 0));
+	char buf[64] = {0};
+	struct pollfd sp = {s, POLLIN, 0};
+	T(poll(&sp, 1, 5000));
+	T(recv(s, buf, 19, MSG_WAITALL));
+	printf("got %.19s\n", buf);
+	T(send(c, "back", 4, 0));
+	T(poll(&sp, 1, 5000));
+	T(splice(s, NULL, p[1], NULL, 4, 0));
+	T(read(p[0], buf, 4));
+	printf("got %.4s\n", buf);
+	close(f);
+	close(c);
+	close(s);
+	close(l);
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	errors();
+	refused();
+	stream(AF_INET);
+	stream(AF_INET6);
+	reset();
+	nonblocking();
+	options();
+	dgram(AF_INET);
+	dgram(AF_INET6);
+	v4mapped();
+	transfer();
+	return 0;
+}

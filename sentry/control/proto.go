@@ -1,0 +1,235 @@
+package control
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/sandbox"
+)
+
+// MaxFrame bounds a frame's JSON.
+const MaxFrame = 16 << 20
+
+// maxFDs bounds the descriptors a request carries.
+const maxFDs = 3
+
+// Methods.
+const (
+	MethodStart   = "start"   // start the first process
+	MethodWait    = "wait"    // wait for process PID (0: the first) to end
+	MethodSignal  = "signal"  // send Signal to PID (0: the first), or to every process with All
+	MethodDestroy = "destroy" // kill every process: the sandbox ends
+	MethodExec    = "exec"    // create and start Process, descriptors 0-2 attached
+	MethodPs      = "ps"      // the processes
+	MethodUsage   = "usage"   // memory and CPU
+	MethodMetrics = "metrics" // Prometheus text
+	MethodProfile = "profile" // Profile for Duration, into the attached file
+	MethodLogging = "logging" // Strace on or off, Level
+	MethodEvents  = "events"  // a stream: stats every Interval, oom, exit
+	MethodPause   = "pause"   // stop every task
+	MethodResume  = "resume"  // continue every task
+	MethodStacks  = "stacks"  // the sentry's goroutine stacks
+)
+
+// Request is one call.
+type Request struct {
+	Method   string
+	PID      int              `json:",omitempty"`
+	Signal   int              `json:",omitempty"`
+	All      bool             `json:",omitempty"`
+	Process  *sandbox.Process `json:",omitempty"`
+	Profile  string           `json:",omitempty"` // cpu, heap, goroutine, block, mutex, trace
+	Duration time.Duration    `json:",omitempty"`
+	Strace   *bool            `json:",omitempty"`
+	Level    string           `json:",omitempty"` // debug, info, warn, error
+	Interval time.Duration    `json:",omitempty"`
+}
+
+// Response is the answer to one call, or one event of a stream.
+type Response struct {
+	Error     string        `json:",omitempty"`
+	PID       int           `json:",omitempty"`
+	Exit      *Exit         `json:",omitempty"`
+	Processes []ProcessInfo `json:",omitempty"`
+	Usage     *Usage        `json:",omitempty"`
+	Text      string        `json:",omitempty"`
+	Event     *Event        `json:",omitempty"`
+}
+
+// Exit is how a process ended.
+type Exit struct {
+	Code   int // exit code, when Signal is 0
+	Signal int
+}
+
+// Status is the exit status a shell would report: 128+N for signal N.
+func (e Exit) Status() int {
+	if e.Signal != 0 {
+		return 128 + e.Signal
+	}
+	return e.Code
+}
+
+// ProcessInfo is one process, as ps shows it.
+type ProcessInfo struct {
+	PID, PPID int
+	UID       uint32
+	State     string // R, S, T, Z
+	CPU       time.Duration
+	Memory    uint64 // bytes mapped
+	Threads   int
+	Cmd       string
+}
+
+// Usage is the sandbox's resource use.
+type Usage struct {
+	MemoryUsed, MemoryLimit uint64
+	MemoryRefused           uint64 // allocations refused at the limit
+	User, System            time.Duration
+	Tasks, Processes        int
+	PidsLimit               int
+}
+
+// Event is one event of the stream.
+type Event struct {
+	Type  string    // stats, oom, exit
+	Time  time.Time // when
+	Usage *Usage    `json:",omitempty"`
+	Exit  *Exit     `json:",omitempty"`
+}
+
+// msgConn is a connection that carries ancillary data.
+type msgConn interface {
+	readMsg(p, oob []byte) (n, oobn int, err error)
+	writeMsg(p, oob []byte) error
+}
+
+// fdConn is a blocking socket descriptor (the server's side).
+type fdConn int
+
+func (c fdConn) readMsg(p, oob []byte) (int, int, error) {
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(int(c), p, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		return n, oobn, err
+	}
+}
+
+func (c fdConn) writeMsg(p, oob []byte) error {
+	for len(p) > 0 || len(oob) > 0 {
+		n, err := unix.SendmsgN(int(c), p, oob, nil, unix.MSG_NOSIGNAL)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		p, oob = p[n:], nil
+	}
+	return nil
+}
+
+// writeFrame sends v as a frame with descriptors fds.
+func writeFrame(c msgConn, v any, fds []int) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(b) > MaxFrame {
+		return fmt.Errorf("a frame of %d bytes, more than %d", len(b), MaxFrame)
+	}
+	msg := make([]byte, 4+len(b))
+	binary.LittleEndian.PutUint32(msg, uint32(len(b)))
+	copy(msg[4:], b)
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	return c.writeMsg(msg, oob)
+}
+
+// readFrame reads a frame into v and returns the descriptors that came
+// with it (at most maxFDs; any beyond are closed).
+func readFrame(c msgConn, v any) ([]int, error) {
+	var hdr [4]byte
+	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
+	n, oobn, err := c.readMsg(hdr[:], oob)
+	if err != nil {
+		return nil, err
+	}
+	fds, ferr := parseRights(oob[:oobn])
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	if ferr != nil {
+		closeAll()
+		return nil, ferr
+	}
+	if n == 0 {
+		closeAll()
+		return nil, io.EOF
+	}
+	for n < 4 {
+		m, _, err := c.readMsg(hdr[n:], nil)
+		if err != nil || m == 0 {
+			closeAll()
+			return nil, io.ErrUnexpectedEOF
+		}
+		n += m
+	}
+	size := binary.LittleEndian.Uint32(hdr[:])
+	if size > MaxFrame {
+		closeAll()
+		return nil, fmt.Errorf("a frame of %d bytes, more than %d", size, MaxFrame)
+	}
+	body := make([]byte, size)
+	for got := 0; got < int(size); {
+		m, _, err := c.readMsg(body[got:], nil)
+		if err != nil || m == 0 {
+			closeAll()
+			return nil, io.ErrUnexpectedEOF
+		}
+		got += m
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("decoding a frame: %w", err)
+	}
+	return fds, nil
+}
+
+// parseRights returns the descriptors of SCM_RIGHTS messages in oob.
+func parseRights(oob []byte) ([]int, error) {
+	if len(oob) == 0 {
+		return nil, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, fmt.Errorf("ancillary data: %w", err)
+	}
+	var fds []int
+	for _, m := range msgs {
+		got, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		fds = append(fds, got...)
+	}
+	if len(fds) > maxFDs {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, errors.New("too many descriptors attached")
+	}
+	return fds, nil
+}

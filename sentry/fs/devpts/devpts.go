@@ -1,0 +1,200 @@
+// Package devpts is the sandbox's pseudo-terminals: /dev/ptmx, which
+// opens a new master, and the devpts file system at /dev/pts, which holds
+// the numbered slaves (pts/N) and its own ptmx.
+//
+// Design decisions:
+//   - Everything is emulated by the sentry: no host pseudo-terminal is
+//     ever opened, and the line discipline (ldisc.go) is ours, Linux's
+//     n_tty as the specification: canonical and raw modes, echo, erase
+//     and kill, VMIN, the ISIG characters, ICRNL and ONLCR and their
+//     kin, packet mode, window size.
+//   - Job control is not ours: each pair gets the kernel's terminal
+//     (vfs.Terminal, kernel.TTY), the same code that serves the host
+//     terminal, which decides who may read, write and change the
+//     terminal and which process group the signals of ^C, ^\, ^Z and a
+//     resize reach, and hangs the session up when the master closes.
+//   - A pair lives while its master is open: closing the master hangs
+//     the slave up (reads of open slaves see end of file, writes EIO) and
+//     removes pts/N, as devpts_pty_kill does.
+//   - Slaves are owned by the uid that opened the master, group tty (5),
+//     mode 0620, as a devpts mounted with gid=5,mode=620 makes them (what
+//     glibc's grantpt expects); pts/ptmx has mode 0000 (ptmxmode=000).
+package devpts
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// /dev/ptmx is TTYAUX_MAJOR:PTMX_MINOR, slaves UNIX98_PTY_REPLICA_MAJOR:N.
+const (
+	ttyGroup     = 5 // the tty group slaves belong to
+	maxPTYs      = 4096
+	ptmxInoFixed = 2 // pts/ptmx; the root is 1, slave N is N+3
+)
+
+// FS is a devpts instance.
+type FS struct {
+	dev   uint64
+	ctime unix.Timespec
+
+	mu   sync.Mutex
+	ptys map[uint32]*pty // the live pairs by index; guarded by mu
+}
+
+// New returns an empty devpts.
+func New() *FS {
+	return &FS{dev: vfs.NewDeviceID(), ctime: vfs.Now(), ptys: map[uint32]*pty{}}
+}
+
+// Root implements vfs.FileSystem.
+func (fs *FS) Root() vfs.Inode { return (*root)(fs) }
+
+// Statfs implements vfs.FileSystem.
+func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
+	return unix.Statfs_t{Type: 0x1cd1, Bsize: 4096, Frsize: 4096, Namelen: 255, Flags: unix.ST_NOSUID | unix.ST_NOEXEC}, nil
+}
+
+// Ptmx returns the multiplexer /dev/ptmx stands for, with the attributes
+// st (its node in /dev): opening it makes a new pair of this devpts.
+func (fs *FS) Ptmx(st unix.Stat_t) vfs.Inode { return &ptmx{fs: fs, st: st} }
+
+func (fs *FS) attr(ino uint64, mode uint32, rdev uint64) unix.Stat_t {
+	return unix.Stat_t{Dev: fs.dev, Ino: ino, Mode: mode, Nlink: 1, Rdev: rdev, Blksize: 1024,
+		Atim: fs.ctime, Mtim: fs.ctime, Ctim: fs.ctime}
+}
+
+// newPTY allocates the lowest free index for a new pair.
+func (fs *FS) newPTY(ctx context.Context) (*pty, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for n := uint32(0); n < maxPTYs; n++ {
+		if _, ok := fs.ptys[n]; !ok {
+			p := newPair(fs, n, ownerOf(ctx))
+			fs.ptys[n] = p
+			return p, nil
+		}
+	}
+	return nil, unix.ENOSPC
+}
+
+// remove forgets pair p (its master closed).
+func (fs *FS) remove(p *pty) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.ptys[p.n] == p {
+		delete(fs.ptys, p.n)
+	}
+}
+
+// ownerOf is the effective uid of the caller (0 outside a task).
+func ownerOf(ctx context.Context) uint32 {
+	if c, ok := vfs.TaskOf(ctx).(interface{ FSCreds() vfs.Creds }); ok {
+		return c.FSCreds().UID()
+	}
+	return 0
+}
+
+// root is the /dev/pts directory.
+type root FS
+
+func (r *root) Stat(ctx context.Context) (unix.Stat_t, error) {
+	st := (*FS)(r).attr(1, unix.S_IFDIR|0o755, 0)
+	st.Nlink = 2
+	return st, nil
+}
+
+func (r *root) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { return nil, unix.EISDIR }
+
+func (r *root) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
+	fs := (*FS)(r)
+	if name == "ptmx" {
+		return fs.Ptmx(fs.attr(ptmxInoFixed, unix.S_IFCHR, unix.Mkdev(linux.TTYAUX_MAJOR, linux.PTMX_MINOR))), nil
+	}
+	n, err := strconv.ParseUint(name, 10, 32)
+	if err != nil || strconv.FormatUint(n, 10) != name {
+		return nil, unix.ENOENT
+	}
+	fs.mu.Lock()
+	p := fs.ptys[uint32(n)]
+	fs.mu.Unlock()
+	if p == nil {
+		return nil, unix.ENOENT
+	}
+	return (*slaveNode)(p), nil
+}
+
+func (r *root) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
+	fs := (*FS)(r)
+	fs.mu.Lock()
+	var ns []int
+	for n := range fs.ptys {
+		ns = append(ns, int(n))
+	}
+	fs.mu.Unlock()
+	sort.Ints(ns)
+	out := []vfs.Dirent{{Name: "ptmx", Ino: ptmxInoFixed, Type: unix.DT_CHR}}
+	for _, n := range ns {
+		out = append(out, vfs.Dirent{Name: strconv.Itoa(n), Ino: uint64(n) + 3, Type: unix.DT_CHR})
+	}
+	return out, nil
+}
+
+// ptmx opens new masters.
+type ptmx struct {
+	fs *FS
+	st unix.Stat_t
+}
+
+func (m *ptmx) Stat(ctx context.Context) (unix.Stat_t, error) { return m.st, nil }
+
+// Open implements vfs.Inode: a new pair, unlocked slave-side only after
+// TIOCSPTLCK (unlockpt), its master open.
+func (m *ptmx) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	maker, ok := vfs.TaskOf(ctx).(vfs.TerminalMaker)
+	if !ok {
+		return nil, unix.ENXIO
+	}
+	p, err := m.fs.newPTY(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.term = maker.NewTerminalControl(p.rdev(), func(flags int) (vfs.FileImpl, error) { return p.openSlave(ctx, flags|unix.O_NOCTTY) })
+	return &master{p: p}, nil
+}
+
+// slaveNode is pts/N.
+type slaveNode pty
+
+func (s *slaveNode) Stat(ctx context.Context) (unix.Stat_t, error) {
+	p := (*pty)(s)
+	st := p.fs.attr(uint64(p.n)+3, unix.S_IFCHR|0o620, p.rdev())
+	st.Uid, st.Gid = p.uid, ttyGroup
+	return st, nil
+}
+
+func (s *slaveNode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	return (*pty)(s).openSlave(ctx, flags)
+}
+
+// OpenDevice opens the slave that device number rdev names (a node of
+// pts/N, or one made with mknod); ENXIO for no live pair.
+func (fs *FS) OpenDevice(ctx context.Context, rdev uint64, flags int) (vfs.FileImpl, error) {
+	if unix.Major(rdev) != linux.UNIX98_PTY_REPLICA_MAJOR {
+		return nil, unix.ENXIO
+	}
+	fs.mu.Lock()
+	p := fs.ptys[unix.Minor(rdev)]
+	fs.mu.Unlock()
+	if p == nil {
+		return nil, unix.ENXIO
+	}
+	return p.openSlave(ctx, flags)
+}

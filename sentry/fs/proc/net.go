@@ -1,0 +1,23 @@
+package proc
+
+import (
+	"context"
+
+	"runsc-lite/sentry/fs/kernfs"
+	"runsc-lite/sentry/socket/inet"
+	"runsc-lite/sentry/vfs"
+)
+
+// netDir is /proc/net: the sandbox's sockets, interfaces and routes as
+// its network stack (package inet, netstack) has them, never the host's.
+// Linux makes /proc/net a link to self/net, the caller's network
+// namespace; the sandbox has one, so here it is a directory.
+func (fs *FileSystem) netDir() *kernfs.Dir {
+	files := make(map[string]vfs.Inode, len(inet.ProcNetFiles))
+	for _, name := range inet.ProcNetFiles {
+		files[name] = fs.tree.File("/net/"+name, func(context.Context) (string, error) {
+			return fs.k.Net.ProcNet(name)
+		})
+	}
+	return fs.tree.Dir("/net", func(context.Context) (map[string]vfs.Inode, error) { return files, nil })
+}

@@ -1,0 +1,502 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/abi"
+	"runsc-lite/platform"
+)
+
+// The requests of ptrace(2) (kernel/ptrace.c's ptrace_request and
+// arch_ptrace): attaching, the requests on a stopped tracee, resuming.
+
+// Ptrace is ptrace(2) for the caller t.
+func (t *Task) Ptrace(req int64, pid int, addr, data uintptr) (uintptr, error) {
+	switch req {
+	case linux.PTRACE_TRACEME:
+		return 0, t.ptraceTraceMe()
+	case linux.PTRACE_ATTACH, linux.PTRACE_SEIZE:
+		return 0, t.ptraceAttach(pid, req == linux.PTRACE_SEIZE, addr, data)
+	}
+	k := t.K
+	k.mu.Lock()
+	tracee := k.tasks[pid]
+	if tracee == nil || tracee.ptrace.tracer != t {
+		k.mu.Unlock()
+		return 0, unix.ESRCH
+	}
+	switch req {
+	case linux.PTRACE_KILL:
+		k.mu.Unlock()
+		tracee.TG.Kill(int(unix.SIGKILL))
+		return 0, nil
+	case linux.PTRACE_INTERRUPT:
+		if !tracee.ptrace.seized {
+			k.mu.Unlock()
+			return 0, unix.EIO
+		}
+		tracee.ptrace.interrupt = true
+		k.mu.Unlock()
+		tracee.wake()
+		return 0, nil
+	}
+	if tracee.ptrace.stop == nil {
+		k.mu.Unlock()
+		return 0, unix.ESRCH
+	}
+	// The tracee is stopped and stays so until this tracer resumes it:
+	// its registers and memory are the tracer's to use without k.mu.
+	k.mu.Unlock()
+	return t.ptraceStopped(tracee, req, addr, data)
+}
+
+// ptraceStopped serves the requests on a tracee in a ptrace-stop.
+func (t *Task) ptraceStopped(tracee *Task, req int64, addr, data uintptr) (uintptr, error) {
+	switch req {
+	case linux.PTRACE_PEEKTEXT, linux.PTRACE_PEEKDATA:
+		var w [8]byte
+		if _, err := tracee.MM().CopyIn(addr, w[:]); err != nil {
+			return 0, unix.EIO
+		}
+		return 0, t.CopyOut(data, w[:])
+	case linux.PTRACE_POKETEXT, linux.PTRACE_POKEDATA:
+		return 0, tracee.forceWrite(addr, binary.LittleEndian.AppendUint64(nil, uint64(data)))
+	case linux.PTRACE_PEEKUSR:
+		v, err := tracee.peekUser(addr)
+		if err != nil {
+			return 0, err
+		}
+		return 0, t.CopyOut(data, binary.LittleEndian.AppendUint64(nil, v))
+	case linux.PTRACE_POKEUSR:
+		return 0, tracee.pokeUser(addr, uint64(data))
+	case linux.PTRACE_GETREGS:
+		r := ptraceRegs(&tracee.Regs)
+		return 0, t.CopyOut(data, abi.AsBytes(&r))
+	case linux.PTRACE_SETREGS:
+		var r linux.PtraceRegs
+		if err := t.CopyIn(data, abi.AsBytes(&r)); err != nil {
+			return 0, err
+		}
+		return 0, tracee.setPtraceRegs(&r)
+	case linux.PTRACE_GETFPREGS:
+		return 0, t.CopyOut(data, tracee.FP.Bytes()[:fxsaveSize])
+	case linux.PTRACE_SETFPREGS:
+		return 0, t.setFP(tracee, data, fxsaveSize)
+	case linux.PTRACE_GETREGSET, linux.PTRACE_SETREGSET:
+		return 0, t.ptraceRegset(tracee, req == linux.PTRACE_SETREGSET, addr, data)
+	case linux.PTRACE_GETSIGINFO, linux.PTRACE_SETSIGINFO:
+		t.K.mu.Lock()
+		si := tracee.ptrace.siginfo
+		t.K.mu.Unlock()
+		if req == linux.PTRACE_GETSIGINFO {
+			return 0, t.CopyOut(data, abi.AsBytes(&si))
+		}
+		if err := t.CopyIn(data, abi.AsBytes(&si)); err != nil {
+			return 0, err
+		}
+		t.K.mu.Lock()
+		tracee.ptrace.siginfo = si
+		t.K.mu.Unlock()
+		return 0, nil
+	case linux.PTRACE_GETEVENTMSG:
+		t.K.mu.Lock()
+		msg := tracee.ptrace.eventMsg
+		t.K.mu.Unlock()
+		return 0, t.CopyOut(data, binary.LittleEndian.AppendUint64(nil, msg))
+	case linux.PTRACE_SETOPTIONS:
+		return 0, t.ptraceSetOptions(tracee, data)
+	case linux.PTRACE_GETSIGMASK:
+		if addr != 8 {
+			return 0, unix.EINVAL
+		}
+		return 0, t.CopyOut(data, binary.LittleEndian.AppendUint64(nil, tracee.SigMask()))
+	case linux.PTRACE_SETSIGMASK:
+		if addr != 8 {
+			return 0, unix.EINVAL
+		}
+		var b [8]byte
+		if err := t.CopyIn(data, b[:]); err != nil {
+			return 0, err
+		}
+		tracee.SetSigMask(binary.LittleEndian.Uint64(b[:]) &^ UnblockableSignals)
+		return 0, nil
+	case unix.PTRACE_GET_SYSCALL_INFO:
+		return t.ptraceSyscallInfo(tracee, addr, data)
+	case linux.PTRACE_CONT, linux.PTRACE_SYSCALL, linux.PTRACE_SINGLESTEP,
+		linux.PTRACE_SYSEMU, linux.PTRACE_SYSEMU_SINGLESTEP, linux.PTRACE_DETACH, linux.PTRACE_LISTEN:
+		return 0, t.ptraceResume(tracee, req, data)
+	}
+	return 0, unix.EIO
+}
+
+// ptraceTraceMe is PTRACE_TRACEME: the parent traces the caller.
+func (t *Task) ptraceTraceMe() error {
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	parent := t.TG.parent
+	if t.ptrace.tracer != nil || parent == nil || len(parent.tasks) == 0 {
+		return unix.EPERM
+	}
+	parent.tasks[0].attachLocked(t, false, 0)
+	return nil
+}
+
+// ptraceAttach is PTRACE_ATTACH (a SIGSTOP follows) and PTRACE_SEIZE
+// (options in data, no stop).
+func (t *Task) ptraceAttach(pid int, seize bool, addr, data uintptr) error {
+	if seize && (addr != 0 || uint32(data)&^ptraceOptions != 0) {
+		return unix.EIO
+	}
+	k := t.K
+	mayAttachAny := t.HasCapability(linux.CAP_SYS_PTRACE)
+	k.mu.Lock()
+	tracee := k.tasks[pid]
+	switch {
+	case tracee == nil || tracee.TG.zombie:
+		k.mu.Unlock()
+		return unix.ESRCH
+	case tracee.TG == t.TG, tracee.ptrace.tracer != nil:
+		k.mu.Unlock()
+		return unix.EPERM
+	}
+	if !mayAttachAny && !t.mayAttachLocked(tracee) {
+		k.mu.Unlock()
+		return unix.EPERM
+	}
+	options := uint32(0)
+	if seize {
+		options = uint32(data)
+	}
+	t.attachLocked(tracee, seize, options)
+	k.mu.Unlock()
+	if !seize {
+		tracee.SendSignal(NewSigInfo(int32(unix.SIGSTOP), linux.SI_USER, t.PID(), t.Creds().UID.Real))
+	}
+	return nil
+}
+
+// mayAttachLocked is the permission check without CAP_SYS_PTRACE: the
+// same user (__ptrace_may_access: real, effective and saved uids of the
+// tracee equal to the tracer's real uid), and, as YAMA's ptrace_scope 1,
+// a descendant of the tracer or a process that named the tracer with
+// PR_SET_PTRACER. k.mu is held.
+func (t *Task) mayAttachLocked(tracee *Task) bool {
+	mine, theirs := t.TG.uids(), tracee.TG.uids()
+	if theirs.Real != mine.Real || theirs.Effective != mine.Real || theirs.Saved != mine.Real {
+		return false
+	}
+	for p := tracee.TG; p != nil; p = p.parent {
+		if p == t.TG {
+			return true
+		}
+	}
+	switch allowed := tracee.TG.ptracer; {
+	case allowed == PtracerAny:
+		return true
+	case allowed > 0:
+		for p := t.TG; p != nil; p = p.parent {
+			if p.PID == allowed {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ptraceOptions are the PTRACE_O_* options SETOPTIONS takes.
+const ptraceOptions = linux.PTRACE_O_TRACESYSGOOD | linux.PTRACE_O_TRACEFORK | linux.PTRACE_O_TRACEVFORK |
+	linux.PTRACE_O_TRACECLONE | linux.PTRACE_O_TRACEEXEC | linux.PTRACE_O_TRACEVFORKDONE |
+	linux.PTRACE_O_TRACEEXIT | linux.PTRACE_O_TRACESECCOMP | linux.PTRACE_O_EXITKILL | linux.PTRACE_O_SUSPEND_SECCOMP
+
+func (t *Task) ptraceSetOptions(tracee *Task, data uintptr) error {
+	if uint64(data)&^ptraceOptions != 0 {
+		return unix.EINVAL
+	}
+	t.K.mu.Lock()
+	defer t.K.mu.Unlock()
+	tracee.ptrace.options = uint32(data)
+	return nil
+}
+
+// ptraceResume ends the stop: CONT, SYSCALL, SYSEMU, SINGLESTEP (the trap
+// flag: the CPU traps after one instruction, a SIGTRAP), DETACH; LISTEN
+// leaves it stopped.
+func (t *Task) ptraceResume(tracee *Task, req int64, data uintptr) error {
+	if data > 64 {
+		return unix.EIO
+	}
+	sig := int(data)
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if req == linux.PTRACE_LISTEN {
+		if !tracee.ptrace.seized {
+			return unix.EIO
+		}
+		tracee.ptrace.stop.reported = true
+		return nil
+	}
+	step := req == linux.PTRACE_SINGLESTEP || req == linux.PTRACE_SYSEMU_SINGLESTEP
+	if step {
+		tracee.Regs.Eflags |= eflagsTF
+	} else if tracee.ptrace.singlestep {
+		tracee.Regs.Eflags &^= eflagsTF
+	}
+	if req == linux.PTRACE_DETACH {
+		t.detachLocked(tracee, sig)
+		k.treeChanged.Broadcast()
+		return nil
+	}
+	tracee.ptrace.singlestep = step
+	tracee.ptrace.syscallStops = req == linux.PTRACE_SYSCALL
+	tracee.ptrace.sysemu = req == linux.PTRACE_SYSEMU || req == linux.PTRACE_SYSEMU_SINGLESTEP
+	tracee.ptraceResumeLocked(sig)
+	return nil
+}
+
+// eflagsTF is the trap flag.
+const eflagsTF = 1 << 8
+
+// fxsaveSize is struct user_fpregs_struct: the FXSAVE area.
+const fxsaveSize = 512
+
+// setFP replaces the first n bytes of tracee's XSAVE area with the
+// tracer's at data.
+func (t *Task) setFP(tracee *Task, data uintptr, n int) error {
+	b := append([]byte(nil), tracee.FP.Bytes()...)
+	if n > len(b) {
+		n = len(b)
+	}
+	if err := t.CopyIn(data, b[:n]); err != nil {
+		return err
+	}
+	if err := tracee.FP.SetBytes(b); err != nil {
+		return unix.EINVAL
+	}
+	return nil
+}
+
+// ptraceRegset is PTRACE_GETREGSET and SETREGSET: an iovec at data, its
+// length cut to the set's size on return.
+func (t *Task) ptraceRegset(tracee *Task, set bool, which, data uintptr) error {
+	var iov abi.Iovec
+	if err := t.CopyIn(data, abi.AsBytes(&iov)); err != nil {
+		return err
+	}
+	var b []byte
+	switch which {
+	case linux.NT_PRSTATUS:
+		r := ptraceRegs(&tracee.Regs)
+		b = append(b, abi.AsBytes(&r)...)
+	case linux.NT_PRFPREG:
+		b = append(b, tracee.FP.Bytes()[:fxsaveSize]...)
+	case linux.NT_X86_XSTATE:
+		b = append(b, tracee.FP.Bytes()...)
+	default:
+		return unix.EINVAL
+	}
+	n := min(uint64(len(b)), iov.Len)
+	if set {
+		switch which {
+		case linux.NT_PRSTATUS:
+			var r linux.PtraceRegs
+			if n != uint64(len(b)) {
+				return unix.EINVAL
+			}
+			if err := t.CopyIn(uintptr(iov.Base), abi.AsBytes(&r)); err != nil {
+				return err
+			}
+			if err := tracee.setPtraceRegs(&r); err != nil {
+				return err
+			}
+		default:
+			if err := t.setFP(tracee, uintptr(iov.Base), int(n)); err != nil {
+				return err
+			}
+		}
+	} else if err := t.CopyOut(uintptr(iov.Base), b[:n]); err != nil {
+		return err
+	}
+	iov.Len = n
+	return t.CopyOut(data, abi.AsBytes(&iov))
+}
+
+// ptraceSyscallInfo is PTRACE_GET_SYSCALL_INFO: it copies at most size
+// (addr) bytes and returns the size of the whole answer.
+func (t *Task) ptraceSyscallInfo(tracee *Task, size, data uintptr) (uintptr, error) {
+	t.K.mu.Lock()
+	si := tracee.ptrace.syscallInfo
+	t.K.mu.Unlock()
+	r := &tracee.Regs
+	info := abi.PtraceSyscallInfo{Op: si.op, Arch: linux.AUDIT_ARCH_X86_64, InstructionPointer: r.Rip, StackPointer: r.Rsp}
+	full := abi.PtraceSyscallInfoHeader
+	var b []byte
+	switch si.op {
+	case unix.PTRACE_SYSCALL_INFO_ENTRY:
+		info.Nr, info.Args = r.OrigRax, r.SyscallArgs()
+		b = abi.AsBytes(&info)
+		full = len(b)
+	case unix.PTRACE_SYSCALL_INFO_EXIT:
+		ex := abi.PtraceSyscallInfoExit{Op: si.op, Arch: info.Arch, InstructionPointer: r.Rip, StackPointer: r.Rsp, Rval: si.rval}
+		if si.rval < 0 && si.rval >= -4095 {
+			ex.IsError = 1
+		}
+		full = abi.PtraceSyscallInfoExitSize
+		b = abi.AsBytes(&ex)
+	default:
+		b = abi.AsBytes(&info)
+	}
+	n := min(int(size), full)
+	if err := t.CopyOut(data, b[:n]); err != nil {
+		return 0, err
+	}
+	return uintptr(full), nil
+}
+
+// forceWrite writes the tracer's word into the tracee's memory as
+// FOLL_FORCE does: a read-only private mapping (text, for a breakpoint)
+// is made writable for the write and restored. Only the application's
+// own mappings can be written (EIO elsewhere): the stub's memory is no
+// mapping of the address space.
+func (t *Task) forceWrite(addr uintptr, b []byte) error {
+	m := t.MM()
+	if _, err := m.CopyOut(addr, b); err == nil {
+		return nil
+	}
+	const page = 4096
+	start := addr &^ (page - 1)
+	end := (addr + uintptr(len(b)) + page - 1) &^ (page - 1)
+	if end < start {
+		return unix.EIO
+	}
+	type restore struct {
+		at   uintptr
+		prot int
+	}
+	var undo []restore
+	for p := start; p < end; p += page {
+		prot := -1
+		for _, v := range m.VMAs() {
+			if v.Start <= p && p < v.End {
+				if !v.Shared {
+					prot = v.Prot
+				}
+				break
+			}
+		}
+		if prot < 0 || prot&(unix.PROT_READ|unix.PROT_EXEC) == 0 {
+			break
+		}
+		if prot&unix.PROT_WRITE == 0 {
+			if err := m.Mprotect(p, page, prot|unix.PROT_WRITE); err != nil {
+				break
+			}
+			undo = append(undo, restore{p, prot})
+		}
+	}
+	_, err := m.CopyOut(addr, b)
+	for _, u := range undo {
+		m.Mprotect(u.at, page, u.prot)
+	}
+	if err != nil {
+		return unix.EIO
+	}
+	return nil
+}
+
+// ptraceRegs is r as struct user_regs_struct.
+func ptraceRegs(r *platform.Registers) linux.PtraceRegs {
+	return linux.PtraceRegs{
+		R15: r.R15, R14: r.R14, R13: r.R13, R12: r.R12, Rbp: r.Rbp, Rbx: r.Rbx, R11: r.R11, R10: r.R10,
+		R9: r.R9, R8: r.R8, Rax: r.Rax, Rcx: r.Rcx, Rdx: r.Rdx, Rsi: r.Rsi, Rdi: r.Rdi, Orig_rax: r.OrigRax,
+		Rip: r.Rip, Cs: r.Cs, Eflags: r.Eflags, Rsp: r.Rsp, Ss: r.Ss, Fs_base: r.FsBase, Gs_base: r.GsBase,
+		Ds: r.Ds, Es: r.Es, Fs: r.Fs, Gs: r.Gs,
+	}
+}
+
+// userFlags are the flags a tracer may change (FLAG_MASK of
+// arch/x86/kernel/ptrace.c): CF PF AF ZF SF TF DF OF and AC.
+const userFlags = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x40000
+
+// setPtraceRegs sets tracee's registers from user_regs_struct, as
+// putreg does: segment selectors stay the user ones, only user flags
+// change, and the bases must be canonical user addresses (EIO).
+func (tracee *Task) setPtraceRegs(p *linux.PtraceRegs) error {
+	const userTop = 1 << 47
+	if p.Fs_base >= userTop || p.Gs_base >= userTop || p.Rip >= userTop {
+		return unix.EIO
+	}
+	r := &tracee.Regs
+	r.R15, r.R14, r.R13, r.R12, r.Rbp, r.Rbx, r.R11, r.R10 = p.R15, p.R14, p.R13, p.R12, p.Rbp, p.Rbx, p.R11, p.R10
+	r.R9, r.R8, r.Rax, r.Rcx, r.Rdx, r.Rsi, r.Rdi, r.OrigRax = p.R9, p.R8, p.Rax, p.Rcx, p.Rdx, p.Rsi, p.Rdi, p.Orig_rax
+	r.Rip, r.Rsp, r.FsBase, r.GsBase = p.Rip, p.Rsp, p.Fs_base, p.Gs_base
+	r.Eflags = r.Eflags&^userFlags | p.Eflags&userFlags
+	return nil
+}
+
+// userRegsSize is sizeof(struct user_regs_struct); debugRegsOff is
+// offsetof(struct user, u_debugreg), userSize sizeof(struct user).
+const (
+	userRegsSize = 27 * 8
+	debugRegsOff = 848
+	userSize     = 928
+)
+
+// peekUser is PTRACE_PEEKUSER: a register of struct user's regs, the
+// debug registers (all zero: no hardware breakpoint is ever set), zero
+// for the rest of struct user.
+func (tracee *Task) peekUser(off uintptr) (uint64, error) {
+	if off%8 != 0 || off >= userSize {
+		return 0, unix.EIO
+	}
+	if off < userRegsSize {
+		r := ptraceRegs(&tracee.Regs)
+		return *userRegWords(&r)[off/8], nil
+	}
+	return 0, nil
+}
+
+// pokeUser is PTRACE_POKEUSER of a register; the debug registers and the
+// rest of struct user are refused with EIO, as a kernel without hardware
+// breakpoints refuses them.
+func (tracee *Task) pokeUser(off uintptr, v uint64) error {
+	if off%8 != 0 || off >= userRegsSize {
+		return unix.EIO
+	}
+	r := ptraceRegs(&tracee.Regs)
+	*userRegWords(&r)[off/8] = v
+	return tracee.setPtraceRegs(&r)
+}
+
+// userRegWords are the fields of user_regs_struct in their order, the
+// words PEEKUSER and POKEUSER address by offset/8.
+func userRegWords(r *linux.PtraceRegs) [userRegsSize / 8]*uint64 {
+	return [...]*uint64{
+		&r.R15, &r.R14, &r.R13, &r.R12, &r.Rbp, &r.Rbx, &r.R11, &r.R10,
+		&r.R9, &r.R8, &r.Rax, &r.Rcx, &r.Rdx, &r.Rsi, &r.Rdi, &r.Orig_rax,
+		&r.Rip, &r.Cs, &r.Eflags, &r.Rsp, &r.Ss, &r.Fs_base, &r.Gs_base,
+		&r.Ds, &r.Es, &r.Fs, &r.Gs,
+	}
+}
+
+// MayAccessMemory reports whether caller may read and write target's
+// memory through /proc/PID/mem (PTRACE_MODE_ATTACH): its own process, a
+// tracee of it, or a task it may attach to.
+func (caller *Task) MayAccessMemory(target *Task) bool {
+	if caller.TG == target.TG || caller.HasCapability(linux.CAP_SYS_PTRACE) {
+		return true
+	}
+	k := caller.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return target.ptrace.tracer == caller || caller.mayAttachLocked(target)
+}
+
+// PokeMemory writes b into t's memory as a tracer's POKEDATA does, even
+// into read-only private mappings (/proc/PID/mem); EIO where nothing of
+// the application is mapped.
+func (t *Task) PokeMemory(addr uintptr, b []byte) error { return t.forceWrite(addr, b) }

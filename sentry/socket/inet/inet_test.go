@@ -1,0 +1,148 @@
+package inet
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	sys "golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// waitFor retries op until it stops saying EAGAIN, waiting on s's queue
+// for events between tries, as the syscall layer does.
+func waitFor[T any](t *testing.T, s *Socket, events int16, op func() (T, error)) T {
+	t.Helper()
+	w := vfs.NewWaiter()
+	e := w.Entry(events)
+	s.EventQueue().Add(e)
+	defer s.EventQueue().Remove(e)
+	deadline := time.After(10 * time.Second)
+	for {
+		v, err := op()
+		if err != sys.EAGAIN {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		select {
+		case <-w.C():
+		case <-deadline:
+			t.Fatal("no readiness notification within 10s")
+		}
+	}
+}
+
+func newSock(t *testing.T, st *Stack, fam, typ, proto int) *Socket {
+	t.Helper()
+	f, err := st.New(fam, typ, proto, 0, 0)
+	if err != nil {
+		t.Fatalf("socket(%d, %d, %d): %v", fam, typ, proto, err)
+	}
+	t.Cleanup(f.DecRef)
+	s, _ := FromFile(f)
+	return s
+}
+
+// TestPing sends ICMP echo requests from ping sockets ("ping" datagram
+// sockets, as iputils' ping without privileges) to 127.0.0.1 and ::1: the
+// stack answers with echo replies.
+func TestPing(t *testing.T) {
+	st := new(Stack)
+	for _, c := range []struct {
+		fam, proto     int
+		to             []byte
+		request, reply byte
+	}{
+		{sys.AF_INET, sys.IPPROTO_ICMP, encodeAddressBytes(sys.AF_INET, []byte{127, 0, 0, 1}), 8, 0},
+		{sys.AF_INET6, sys.IPPROTO_ICMPV6, encodeAddressBytes(sys.AF_INET6, append(make([]byte, 15), 1)), 128, 129},
+	} {
+		s := newSock(t, st, c.fam, sys.SOCK_DGRAM, c.proto)
+		req := []byte{c.request, 0, 0, 0, 0, 0, 0, 7, 'p', 'i', 'n', 'g'}
+		if n, err := s.Send(req, c.to, false); err != nil || n != len(req) {
+			t.Fatalf("family %d: send = %d, %v", c.fam, n, err)
+		}
+		buf := make([]byte, 64)
+		r := waitFor(t, s, sys.POLLIN, func() (Received, error) { return s.Recv(buf, false, false) })
+		if r.N != len(req) || buf[0] != c.reply || buf[7] != 7 || string(buf[8:12]) != "ping" {
+			t.Errorf("family %d: reply %x (%d bytes), want type %d, sequence 7, the payload", c.fam, buf[:r.N], r.N, c.reply)
+		}
+		if len(r.From) == 0 {
+			t.Errorf("family %d: reply without a source address", c.fam)
+		}
+	}
+}
+
+// encodeAddressBytes is a socket address for ip, port 0.
+func encodeAddressBytes(fam int, ip []byte) []byte {
+	raw := unspecifiedName(fam)
+	if fam == sys.AF_INET {
+		copy(raw[4:8], ip)
+	} else {
+		copy(raw[8:24], ip)
+	}
+	return raw
+}
+
+// TestTypes checks socket(2)'s answers for types and protocols, as
+// inet_create gives them.
+func TestTypes(t *testing.T) {
+	for _, c := range []struct {
+		fam, typ, proto int
+		want            error
+	}{
+		{sys.AF_INET, sys.SOCK_STREAM, 0, nil},
+		{sys.AF_INET, sys.SOCK_STREAM, sys.IPPROTO_TCP, nil},
+		{sys.AF_INET, sys.SOCK_STREAM, sys.IPPROTO_UDP, sys.EPROTONOSUPPORT},
+		{sys.AF_INET, sys.SOCK_DGRAM, sys.IPPROTO_ICMPV6, sys.EPROTONOSUPPORT},
+		{sys.AF_INET6, sys.SOCK_DGRAM, sys.IPPROTO_ICMP, sys.EPROTONOSUPPORT},
+		{sys.AF_INET6, sys.SOCK_DGRAM, sys.IPPROTO_ICMPV6, nil},
+		{sys.AF_INET, sys.SOCK_SEQPACKET, 0, sys.ESOCKTNOSUPPORT},
+	} {
+		if err := CheckType(c.fam, c.typ, c.proto); err != c.want {
+			t.Errorf("socket(%d, %d, %d) = %v, want %v", c.fam, c.typ, c.proto, err, c.want)
+		}
+	}
+}
+
+// TestProcNet checks that /proc/net/tcp lists a listener with its port
+// and state, and that the socket leaves the table when it is released.
+func TestProcNet(t *testing.T) {
+	st := new(Stack)
+	f, err := st.New(sys.AF_INET, sys.SOCK_STREAM, 0, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := FromFile(f)
+	addr := encodeAddressBytes(sys.AF_INET, []byte{127, 0, 0, 1})
+	addr[2], addr[3] = 0x1f, 0x90 // port 8080
+	if err := s.Bind(addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(5); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := st.ProcNet("tcp")
+	want := "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 "
+	if !containsLine(text, want) {
+		t.Errorf("/proc/net/tcp lacks %q:\n%s", want, text)
+	}
+	f.DecRef()
+	if text, _ := st.ProcNet("tcp"); containsLine(text, "   0:") {
+		t.Errorf("a released socket is still listed:\n%s", text)
+	}
+	if text, _ := st.ProcNet("if_inet6"); text != "00000000000000000000000000000001 01 80 10 80       lo\n" {
+		t.Errorf("/proc/net/if_inet6 = %q", text)
+	}
+}
+
+func containsLine(text, prefix string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,206 @@
+package inet
+
+import (
+	"context"
+	"encoding/binary"
+	"sort"
+
+	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"runsc-lite/abi"
+	"runsc-lite/sentry/vfs"
+)
+
+// Ioctls: the socket's queues (FIONREAD, SIOCOUTQ) and the interface
+// ioctls of netdevice(7), which describe the sandbox's own interfaces
+// (netstack's NICs), never the host's.
+
+// Interface is one network interface of the sandbox, as the interface
+// ioctls, /proc/net and netlink describe it.
+type Interface struct {
+	Index int32
+	Name  string
+	Flags uint32 // IFF_*
+	MTU   uint32
+	Type  uint16 // ARPHRD_*
+	// Addrs are its addresses, IPv4 and IPv6.
+	Addrs []tcpip.AddressWithPrefix
+}
+
+// Interfaces lists the sandbox's interfaces by index.
+func (st *Stack) Interfaces() ([]Interface, error) {
+	ns, err := st.netstack()
+	if err != nil {
+		return nil, err
+	}
+	var out []Interface
+	for id, info := range ns.NICInfo() {
+		out = append(out, describe(int32(id), info))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out, nil
+}
+
+// describe turns netstack's view of a NIC into an Interface.
+func describe(id int32, info stack.NICInfo) Interface {
+	in := Interface{Index: id, Name: info.Name, MTU: info.MTU, Type: linux.ARPHRD_ETHER}
+	if info.Flags.Up {
+		in.Flags |= sys.IFF_UP
+	}
+	if info.Flags.Running {
+		in.Flags |= sys.IFF_RUNNING | sys.IFF_LOWER_UP
+	}
+	if info.Flags.Loopback {
+		in.Flags |= sys.IFF_LOOPBACK
+		in.Type = linux.ARPHRD_LOOPBACK
+	}
+	if info.Flags.Promiscuous {
+		in.Flags |= sys.IFF_PROMISC
+	}
+	for _, a := range info.ProtocolAddresses {
+		in.Addrs = append(in.Addrs, a.AddressWithPrefix)
+	}
+	return in
+}
+
+// Ioctl implements vfs.Ioctler.
+func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
+	switch cmd {
+	case sys.SIOCINQ, sys.SIOCOUTQ:
+		opt := tcpip.ReceiveQueueSizeOption
+		if cmd == sys.SIOCOUTQ {
+			opt = tcpip.SendQueueSizeOption
+		}
+		if s.typ == sys.SOCK_STREAM && s.ep.SocketOptions().GetAcceptConn() {
+			return 0, sys.EINVAL
+		}
+		v, err := s.ep.GetSockOptInt(opt)
+		if err != nil {
+			return 0, errno(err)
+		}
+		return 0, mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(v)))
+	case sys.SIOCGIFCONF:
+		return 0, s.ifconf(mem, arg)
+	case sys.SIOCGIFNAME, sys.SIOCGIFINDEX, sys.SIOCGIFFLAGS, sys.SIOCGIFADDR, sys.SIOCGIFNETMASK,
+		sys.SIOCGIFMTU, sys.SIOCGIFHWADDR, sys.SIOCGIFMETRIC, sys.SIOCGIFTXQLEN:
+		var ifr linux.IFReq
+		b := abi.AsBytes(&ifr)
+		if err := mem.CopyIn(arg, b); err != nil {
+			return 0, err
+		}
+		if err := s.interfaceIoctl(cmd, &ifr); err != nil {
+			return 0, err
+		}
+		return 0, mem.CopyOut(arg, b)
+	}
+	return 0, sys.ENOTTY
+}
+
+// interfaceIoctl answers one of netdevice(7)'s SIOCGIF* requests about
+// the interface ifr names (by index for SIOCGIFNAME), as dev_ifsioc_locked:
+// ENODEV for an interface the sandbox lacks, EADDRNOTAVAIL for an
+// address it lacks.
+func (s *Socket) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
+	ifs, err := s.st.Interfaces()
+	if err != nil {
+		return err
+	}
+	le := binary.LittleEndian
+	var in *Interface
+	for i := range ifs {
+		if cmd == sys.SIOCGIFNAME && ifs[i].Index == int32(le.Uint32(ifr.Data[:4])) ||
+			cmd != sys.SIOCGIFNAME && ifs[i].Name == ifr.Name() {
+			in = &ifs[i]
+		}
+	}
+	if in == nil {
+		return sys.ENODEV
+	}
+	clear(ifr.Data[:])
+	switch cmd {
+	case sys.SIOCGIFNAME:
+		ifr.SetName(in.Name)
+		le.PutUint32(ifr.Data[:], uint32(in.Index))
+	case sys.SIOCGIFINDEX:
+		le.PutUint32(ifr.Data[:], uint32(in.Index))
+	case sys.SIOCGIFFLAGS:
+		le.PutUint16(ifr.Data[:], uint16(in.Flags))
+	case sys.SIOCGIFMTU:
+		le.PutUint32(ifr.Data[:], in.MTU)
+	case sys.SIOCGIFMETRIC:
+	case sys.SIOCGIFTXQLEN:
+		le.PutUint32(ifr.Data[:], 1000)
+	case sys.SIOCGIFHWADDR:
+		le.PutUint16(ifr.Data[:], in.Type) // and a zero address: lo is the only interface
+	case sys.SIOCGIFADDR, sys.SIOCGIFNETMASK:
+		a, ok := firstIPv4(in)
+		if !ok {
+			return sys.EADDRNOTAVAIL
+		}
+		sa := linux.SockAddrInet{Family: sys.AF_INET, Addr: linux.InetAddr(a.Address.As4())}
+		if cmd == sys.SIOCGIFNETMASK {
+			binary.BigEndian.PutUint32(sa.Addr[:], ^uint32(0)<<(32-a.PrefixLen))
+		}
+		copy(ifr.Data[:], abi.AsBytes(&sa))
+	}
+	return nil
+}
+
+// firstIPv4 returns an interface's first IPv4 address.
+func firstIPv4(in *Interface) (tcpip.AddressWithPrefix, bool) {
+	for _, a := range in.Addrs {
+		if a.Address.Len() == header.IPv4AddressSize {
+			return a, true
+		}
+	}
+	return tcpip.AddressWithPrefix{}, false
+}
+
+// ifconf implements SIOCGIFCONF: one struct ifreq per IPv4 address of an
+// interface, as many as fit in ifc_len; without a buffer, the length all
+// of them need.
+func (s *Socket) ifconf(mem vfs.Memory, arg uintptr) error {
+	var ifc linux.IFConf
+	b := abi.AsBytes(&ifc)
+	if err := mem.CopyIn(arg, b); err != nil {
+		return err
+	}
+	ifs, err := s.st.Interfaces()
+	if err != nil {
+		return err
+	}
+	var reqs []linux.IFReq
+	for _, in := range ifs {
+		for _, a := range in.Addrs {
+			if a.Address.Len() != header.IPv4AddressSize {
+				continue
+			}
+			var r linux.IFReq
+			r.SetName(in.Name)
+			sa := linux.SockAddrInet{Family: sys.AF_INET, Addr: linux.InetAddr(a.Address.As4())}
+			copy(r.Data[:], abi.AsBytes(&sa))
+			reqs = append(reqs, r)
+		}
+	}
+	size := int32(len(abi.AsBytes(&linux.IFReq{})))
+	if ifc.Ptr == 0 {
+		ifc.Len = int32(len(reqs)) * size
+		return mem.CopyOut(arg, b)
+	}
+	n := int32(0)
+	for i := range reqs {
+		if n+size > ifc.Len {
+			break
+		}
+		if err := mem.CopyOut(uintptr(ifc.Ptr)+uintptr(n), abi.AsBytes(&reqs[i])); err != nil {
+			return err
+		}
+		n += size
+	}
+	ifc.Len = n
+	return mem.CopyOut(arg, b)
+}

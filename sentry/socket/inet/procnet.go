@@ -1,0 +1,198 @@
+package inet
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"runsc-lite/abi"
+)
+
+// The files of /proc/net that netstack backs, in Linux's formats
+// (net/ipv4/tcp_ipv4.c, udp.c, net/ipv6/addrconf.c, net/core/net-procfs.c,
+// net/ipv4/fib_trie.c): the sandbox's sockets and interfaces only. Kernel
+// pointers print as 0, as Linux prints them to the unprivileged.
+
+// ProcNetFiles are the names of the files ProcNet makes.
+var ProcNetFiles = []string{"tcp", "tcp6", "udp", "udp6", "dev", "if_inet6", "route"}
+
+// ProcNet returns the content of /proc/net/NAME.
+func (st *Stack) ProcNet(name string) (string, error) {
+	switch name {
+	case "tcp":
+		return st.sockTable(sys.AF_INET, sys.SOCK_STREAM), nil
+	case "tcp6":
+		return st.sockTable(sys.AF_INET6, sys.SOCK_STREAM), nil
+	case "udp":
+		return st.sockTable(sys.AF_INET, sys.SOCK_DGRAM), nil
+	case "udp6":
+		return st.sockTable(sys.AF_INET6, sys.SOCK_DGRAM), nil
+	case "dev":
+		return st.procDev()
+	case "if_inet6":
+		return st.procIfInet6()
+	case "route":
+		return "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\t\n", nil
+	}
+	return "", sys.ENOENT
+}
+
+// linuxTCPState is the Linux state of a netstack TCP state: netstack's
+// own states before a connection are TCP_CLOSE, its SYN not yet sent is
+// SYN_SENT.
+func linuxTCPState(st tcp.EndpointState) uint32 {
+	switch st {
+	case tcp.StateInitial, tcp.StateBound, tcp.StateError:
+		return linux.TCP_CLOSE
+	case tcp.StateConnecting:
+		return linux.TCP_SYN_SENT
+	}
+	return uint32(st) // netstack numbers the others as Linux
+}
+
+// hexAddr prints an address as Linux's /proc/net/{tcp,udp}: each 32-bit
+// word of the network-order address as a host-order hex number.
+func hexAddr(a tcpip.Address, fam int) string {
+	n := 4
+	if fam == sys.AF_INET6 {
+		n = 16
+	}
+	var b [16]byte
+	ip := a.AsSlice()
+	if fam == sys.AF_INET6 && len(ip) == 4 {
+		b[10], b[11] = 0xff, 0xff
+		copy(b[12:], ip)
+	} else {
+		copy(b[:], ip)
+	}
+	var words [4]uint32 // the address as the kernel's __be32 words
+	copy(abi.SliceBytes(words[:]), b[:n])
+	var sb strings.Builder
+	for _, w := range words[:n/4] {
+		fmt.Fprintf(&sb, "%08X", w)
+	}
+	return sb.String()
+}
+
+// sockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's sockets
+// of that family and type, in the order they were made.
+func (st *Stack) sockTable(fam, typ int) string {
+	st.mu.Lock()
+	var socks []*Socket
+	for s := range st.sockets {
+		if s.family == fam && s.typ == typ && (s.protocol == sys.IPPROTO_TCP || s.protocol == sys.IPPROTO_UDP) {
+			socks = append(socks, s)
+		}
+	}
+	st.mu.Unlock()
+	sort.Slice(socks, func(i, j int) bool { return socks[i].ino < socks[j].ino })
+	var sb strings.Builder
+	if typ == sys.SOCK_STREAM {
+		if fam == sys.AF_INET {
+			fmt.Fprintf(&sb, "%-149s\n", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode")
+		} else {
+			sb.WriteString("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
+		}
+	} else {
+		if fam == sys.AF_INET {
+			fmt.Fprintf(&sb, "%-127s\n", "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops")
+		} else {
+			sb.WriteString("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n")
+		}
+	}
+	for i, s := range socks {
+		info, ok := s.ep.Info().(*stack.TransportEndpointInfo)
+		if !ok {
+			continue
+		}
+		id := info.ID
+		rx, _ := s.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+		tx, _ := s.ep.GetSockOptInt(tcpip.SendQueueSizeOption)
+		rx, tx = max(rx, 0), max(tx, 0)
+		local := fmt.Sprintf("%s:%04X", hexAddr(id.LocalAddress, fam), id.LocalPort)
+		remote := fmt.Sprintf("%s:%04X", hexAddr(id.RemoteAddress, fam), id.RemotePort)
+		if typ == sys.SOCK_STREAM {
+			state := linuxTCPState(tcp.EndpointState(s.ep.State()))
+			if state == linux.TCP_LISTEN {
+				rx = 0 // Linux shows the accept queue's length; netstack keeps it to itself
+			}
+			line := fmt.Sprintf("%4d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 1 0000000000000000 100 0 0 10 0",
+				i, local, remote, state, tx, rx, s.uid, 0, s.ino)
+			if fam == sys.AF_INET {
+				line = fmt.Sprintf("%-149s", line) // Linux pads IPv4 lines
+			}
+			sb.WriteString(line + "\n")
+			continue
+		}
+		state := linux.TCP_CLOSE
+		if transport.DatagramEndpointState(s.ep.State()) == transport.DatagramEndpointStateConnected {
+			state = linux.TCP_ESTABLISHED
+		}
+		line := fmt.Sprintf("%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000 0",
+			i, local, remote, state, tx, rx, s.uid, 0, s.ino)
+		if fam == sys.AF_INET {
+			line = fmt.Sprintf("%-127s", line)
+		}
+		sb.WriteString(line + "\n")
+	}
+	return sb.String()
+}
+
+// procDev is /proc/net/dev: each interface's counters, from netstack.
+func (st *Stack) procDev() (string, error) {
+	ns, err := st.netstack()
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	sb.WriteString("Inter-|   Receive                                                |  Transmit\n")
+	sb.WriteString(" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n")
+	infos := ns.NICInfo()
+	ids := make([]int, 0, len(infos))
+	for id := range infos {
+		ids = append(ids, int(id))
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		in := infos[tcpip.NICID(id)]
+		s := in.Stats
+		fmt.Fprintf(&sb, "%6s: %7d %7d %4d %4d %4d %5d %10d %9d %8d %7d %4d %4d %4d %5d %7d %10d\n", in.Name,
+			s.Rx.Bytes.Value(), s.Rx.Packets.Value(), 0, 0, 0, 0, 0, 0,
+			s.Tx.Bytes.Value(), s.Tx.Packets.Value(), 0, 0, 0, 0, 0, 0)
+	}
+	return sb.String(), nil
+}
+
+// procIfInet6 is /proc/net/if_inet6: each IPv6 address with its
+// interface's index, prefix length, scope and flags (permanent).
+func (st *Stack) procIfInet6() (string, error) {
+	ifs, err := st.Interfaces()
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	for _, in := range ifs {
+		for _, a := range in.Addrs {
+			if a.Address.Len() != header.IPv6AddressSize {
+				continue
+			}
+			scope := 0x00 // global
+			switch {
+			case a.Address == header.IPv6Loopback:
+				scope = 0x10
+			case header.IsV6LinkLocalUnicastAddress(a.Address):
+				scope = 0x20
+			}
+			fmt.Fprintf(&sb, "%x %02x %02x %02x %02x %8s\n", a.Address.AsSlice(), in.Index, a.PrefixLen, scope, 0x80, in.Name)
+		}
+	}
+	return sb.String(), nil
+}

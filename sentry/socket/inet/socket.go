@@ -1,0 +1,469 @@
+package inet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"runsc-lite/sentry/vfs"
+)
+
+var (
+	// dev is st_dev of sockets (Linux's sockfs); Internet sockets have
+	// their own device, numbered apart from Unix sockets'.
+	dev     = vfs.NewDeviceID()
+	lastIno atomic.Uint64
+)
+
+// Socket is one AF_INET or AF_INET6 socket: a netstack endpoint. It is
+// the inode and the vfs.FileImpl of its file.
+type Socket struct {
+	st       *Stack
+	family   int // AF_INET or AF_INET6
+	typ      int // SOCK_STREAM or SOCK_DGRAM
+	protocol int // IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
+	ino      uint64
+	uid      uint32 // the creator's effective user ID
+	ep       tcpip.Endpoint
+	wq       *waiter.Queue // netstack's, relayed to queue by relay
+	relay    waiter.Entry
+	queue    vfs.Queue
+
+	// shutWrite is set once shutdown(2) closed the sending side.
+	shutWrite atomic.Bool
+
+	// readMu serializes receives, so that concurrent readers of a
+	// stream each take a contiguous part of it.
+	readMu sync.Mutex
+
+	// mu guards the fields below.
+	mu         sync.Mutex
+	rcvTimeout time.Duration // SO_RCVTIMEO, 0: none
+	sndTimeout time.Duration // SO_SNDTIMEO, 0: none
+}
+
+// protocols maps a socket(2) type and protocol to netstack's transport
+// protocol, with the checks of Linux's inet_create and inet6_create
+// (their inetsw tables): a type without protocols is ESOCKTNOSUPPORT, a
+// protocol the type lacks EPROTONOSUPPORT. Protocol 0 is the type's
+// first one. It returns the protocol number as Linux names it.
+func protocols(fam, typ, protocol int) (tcpip.TransportProtocolNumber, int, error) {
+	switch typ {
+	case sys.SOCK_STREAM:
+		if protocol == 0 || protocol == sys.IPPROTO_TCP {
+			return tcp.ProtocolNumber, sys.IPPROTO_TCP, nil
+		}
+	case sys.SOCK_DGRAM:
+		switch {
+		case protocol == 0 || protocol == sys.IPPROTO_UDP:
+			return udp.ProtocolNumber, sys.IPPROTO_UDP, nil
+		case fam == sys.AF_INET && protocol == sys.IPPROTO_ICMP:
+			return icmp.ProtocolNumber4, sys.IPPROTO_ICMP, nil
+		case fam == sys.AF_INET6 && protocol == sys.IPPROTO_ICMPV6:
+			return icmp.ProtocolNumber6, sys.IPPROTO_ICMPV6, nil
+		}
+	default:
+		return 0, 0, sys.ESOCKTNOSUPPORT
+	}
+	return 0, 0, sys.EPROTONOSUPPORT
+}
+
+// CheckType checks a socket(2) type (without flags) and protocol for
+// family fam as New does.
+func CheckType(fam, typ, protocol int) error {
+	_, _, err := protocols(fam, typ, protocol)
+	return err
+}
+
+// New implements socket(2) for AF_INET and AF_INET6 (fam) with a type
+// typ (without flags) and protocol; flags may hold SOCK_NONBLOCK; uid
+// is its owner, as /proc/net shows it. The file has one reference.
+func (st *Stack) New(fam, typ, protocol, flags int, uid uint32) (*vfs.File, error) {
+	trans, proto, err := protocols(fam, typ, protocol)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := st.netstack()
+	if err != nil {
+		return nil, err
+	}
+	netProto := ipv4.ProtocolNumber
+	if fam == sys.AF_INET6 {
+		netProto = ipv6.ProtocolNumber
+	}
+	wq := new(waiter.Queue)
+	ep, terr := ns.NewEndpoint(trans, netProto, wq)
+	if terr != nil {
+		return nil, errno(terr)
+	}
+	s := newSocket(st, fam, typ, proto, ep, wq, uid)
+	return newFile(s, flags), nil
+}
+
+// newSocket wraps an endpoint and starts relaying its events.
+func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Queue, uid uint32) *Socket {
+	s := &Socket{st: st, family: fam, typ: typ, protocol: proto, ino: lastIno.Add(1), ep: ep, wq: wq, uid: uid}
+	s.relay.Init(s, waiter.EventMask(0xffff))
+	wq.EventRegister(&s.relay)
+	st.add(s)
+	return s
+}
+
+// NotifyEvent implements waiter.EventListener: netstack's events, which
+// are poll(2)'s bits, go to the file's queue.
+func (s *Socket) NotifyEvent(mask waiter.EventMask) {
+	s.queue.Notify(int16(mask))
+}
+
+// newFile returns a file with one reference for s.
+func newFile(s *Socket, flags int) *vfs.File {
+	return vfs.NewFile(nil, nil, s, s, sys.O_RDWR|flags&sys.O_NONBLOCK)
+}
+
+// FromFile returns the Internet socket of f, if it is one.
+func FromFile(f *vfs.File) (*Socket, bool) {
+	s, ok := f.Impl().(*Socket)
+	return s, ok
+}
+
+// Family returns SO_DOMAIN.
+func (s *Socket) Family() int { return s.family }
+
+// Type returns SO_TYPE.
+func (s *Socket) Type() int { return s.typ }
+
+// Stream reports whether the socket is a TCP socket.
+func (s *Socket) Stream() bool { return s.typ == sys.SOCK_STREAM }
+
+// Stat implements vfs.Inode.
+func (s *Socket) Stat(ctx context.Context) (sys.Stat_t, error) {
+	return sys.Stat_t{Dev: dev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
+}
+
+// Open implements vfs.Inode: a socket cannot be opened by name.
+func (s *Socket) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	return nil, sys.ENXIO
+}
+
+// LinkName implements vfs.LinkNamer.
+func (s *Socket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
+
+// EventQueue implements vfs.Waitable.
+func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
+
+// Readiness implements vfs.Readiness: netstack's, whose bits are poll's,
+// with POLLERR and POLLHUP always asked for, and POLLHUP for a stream
+// closed both ways (tcp_poll: both directions shut down), which netstack
+// reports only once the connection is gone.
+func (s *Socket) Readiness(mask int16) int16 {
+	ask := waiter.EventMask(uint16(mask)) | waiter.EventHUp
+	e, isTCP := s.ep.(*tcp.Endpoint)
+	if !isTCP {
+		ask |= waiter.EventErr
+	}
+	// A closed TCP endpoint is "ready for anything" it is asked: POLLERR
+	// only when the connection failed.
+	ev := int16(s.ep.Readiness(ask))
+	if isTCP && e.EndpointState() == tcp.StateError {
+		ev |= sys.POLLERR
+	}
+	if isTCP && ev&linux.POLLRDHUP != 0 && s.shutWrite.Load() {
+		ev |= sys.POLLHUP
+	}
+	return ev
+}
+
+// ReadAt implements vfs.FileImpl: sockets have no offsets.
+func (s *Socket) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, sys.ESPIPE
+}
+
+// WriteAt implements vfs.FileImpl: sockets have no offsets.
+func (s *Socket) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, sys.ESPIPE
+}
+
+// Read implements vfs.Stream (read(2), readv(2)): recv without flags.
+func (s *Socket) Read(ctx context.Context, p []byte) (int, error) {
+	r, err := s.Recv(p, false, false)
+	return r.N, err
+}
+
+// Write implements vfs.Stream (write(2), writev(2)): send without flags
+// to the peer.
+func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
+	return s.Send(p, nil, false)
+}
+
+// Release implements vfs.FileImpl: the endpoint closes (netstack
+// finishes a TCP connection in the background, with SO_LINGER's reset
+// if it was set with a zero timeout).
+func (s *Socket) Release() {
+	s.st.remove(s)
+	s.wq.EventUnregister(&s.relay)
+	s.ep.Close()
+}
+
+// Bind implements bind(2) with the address raw, checked as Linux does.
+func (s *Socket) Bind(raw []byte) error {
+	a, err := bindAddress(s.family, raw)
+	if err != nil {
+		return err
+	}
+	return errno(s.ep.Bind(a))
+}
+
+// BindPort returns the port raw (a bind(2) address) names, 0 if none or
+// if raw is not one: the caller checks privileged ports.
+func (s *Socket) BindPort(raw []byte) uint16 {
+	a, err := bindAddress(s.family, raw)
+	if err != nil {
+		return 0
+	}
+	return a.Port
+}
+
+// Listen implements listen(2); Linux caps the backlog at somaxconn and
+// takes a negative one as somaxconn too.
+func (s *Socket) Listen(backlog int32) error {
+	if s.typ != sys.SOCK_STREAM {
+		return sys.EOPNOTSUPP
+	}
+	if backlog < 0 || backlog > maxBacklog {
+		backlog = maxBacklog
+	}
+	return errno(s.ep.Listen(int(backlog)))
+}
+
+// maxBacklog is net.core.somaxconn.
+const maxBacklog = 4096
+
+// Accept takes a connection from the backlog without waiting (EAGAIN if
+// there is none): its file, with flags (SOCK_NONBLOCK), and the peer's
+// address.
+func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
+	if s.typ != sys.SOCK_STREAM {
+		return nil, nil, sys.EOPNOTSUPP
+	}
+	var peer tcpip.FullAddress
+	ep, wq, err := s.ep.Accept(&peer)
+	if err != nil {
+		return nil, nil, errno(err)
+	}
+	c := newSocket(s.st, s.family, s.typ, s.protocol, ep, wq, s.uid)
+	return newFile(c, flags), encodeAddress(s.family, peer), nil
+}
+
+// Connect starts connect(2) to the address raw. A TCP connection that
+// did not complete at once returns EINPROGRESS: the caller waits for
+// POLLOUT and asks ConnectResult. AF_UNSPEC dissolves a datagram
+// socket's association.
+func (s *Socket) Connect(raw []byte) error {
+	a, unspec, err := peerAddress(s.family, raw)
+	if err != nil {
+		return err
+	}
+	if s.typ == sys.SOCK_STREAM && s.ep.SocketOptions().GetAcceptConn() {
+		return sys.EISCONN // inet_stream_connect: not in TCP_CLOSE
+	}
+	if unspec {
+		if s.typ == sys.SOCK_STREAM {
+			// tcp_disconnect: an established connection is aborted.
+			return errno(s.ep.Disconnect())
+		}
+		s.ep.Disconnect()
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errno(s.ep.Connect(a))
+}
+
+// ConnectResult is the outcome of a connection that Connect started:
+// EAGAIN while it is in progress, nil once it is established, or why it
+// failed. raw is the address given to Connect.
+func (s *Socket) ConnectResult(raw []byte) error {
+	a, _, err := peerAddress(s.family, raw)
+	if err != nil {
+		return err
+	}
+	switch err := s.ep.Connect(a); err.(type) {
+	case *tcpip.ErrAlreadyConnecting, *tcpip.ErrConnectStarted:
+		return sys.EAGAIN
+	case nil:
+		return nil
+	default:
+		s.takeError() // connect(2) reported it: SO_ERROR is clear
+		return errno(err)
+	}
+}
+
+// takeError returns and clears the socket's pending error (SO_ERROR).
+// Netstack may hold a failure twice (as the connection's hard error and
+// as its last error); Linux has one sk_err, so both go.
+func (s *Socket) takeError() tcpip.Error {
+	err := s.ep.LastError()
+	if again := s.ep.LastError(); err == nil {
+		err = again
+	}
+	return err
+}
+
+// Shutdown implements shutdown(2).
+func (s *Socket) Shutdown(how int32) error {
+	var flags tcpip.ShutdownFlags
+	switch how {
+	case sys.SHUT_RD:
+		flags = tcpip.ShutdownRead
+	case sys.SHUT_WR:
+		flags = tcpip.ShutdownWrite
+	case sys.SHUT_RDWR:
+		flags = tcpip.ShutdownRead | tcpip.ShutdownWrite
+	default:
+		return sys.EINVAL
+	}
+	err := errno(s.ep.Shutdown(flags))
+	if err == nil && flags&tcpip.ShutdownWrite != 0 {
+		s.shutWrite.Store(true)
+		s.queue.Notify(sys.POLLHUP)
+	}
+	return err
+}
+
+// Name is getsockname(2)'s address.
+func (s *Socket) Name() []byte {
+	a, err := s.ep.GetLocalAddress()
+	if err != nil {
+		return unspecifiedName(s.family)
+	}
+	return encodeAddress(s.family, a)
+}
+
+// PeerName is getpeername(2)'s address: ENOTCONN without a peer.
+func (s *Socket) PeerName() ([]byte, error) {
+	a, err := s.ep.GetRemoteAddress()
+	if err != nil {
+		return nil, errno(err)
+	}
+	return encodeAddress(s.family, a), nil
+}
+
+// Timeouts returns SO_RCVTIMEO and SO_SNDTIMEO (0: none).
+func (s *Socket) Timeouts() (rcv, snd time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rcvTimeout, s.sndTimeout
+}
+
+// Send sends data without waiting, to the address to (raw, from sendto
+// or sendmsg) if given. A stream takes what fits and returns the count
+// with EAGAIN for the rest (the vfs.Waitable contract); a datagram goes
+// whole or fails. more is MSG_MORE.
+func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
+	opts := tcpip.WriteOptions{More: more}
+	if to != nil {
+		if s.typ == sys.SOCK_STREAM {
+			// tcp_sendmsg ignores the address of a connected
+			// socket; an unconnected one is EPIPE (or ENOTCONN).
+		} else {
+			a, unspec, err := peerAddress(s.family, to)
+			if err != nil {
+				return 0, err
+			}
+			if !unspec {
+				opts.To = &a
+			}
+		}
+	}
+	n, err := s.ep.Write(bytes.NewReader(data), opts)
+	if err != nil {
+		return 0, errno(err)
+	}
+	if int(n) < len(data) && s.typ == sys.SOCK_STREAM {
+		return int(n), sys.EAGAIN
+	}
+	return int(n), nil
+}
+
+// Received is what one receive took.
+type Received struct {
+	// N is the number of bytes copied.
+	N int
+	// Len is the full length of the datagram (larger than N when it was
+	// truncated); for streams, N.
+	Len int
+	// From is the sender's address (datagram sockets), nil otherwise.
+	From []byte
+}
+
+// Recv takes data into dst without waiting: from a stream, what is
+// queued up to len(dst); from a datagram socket, one datagram, cut to
+// dst. peek leaves the data queued; discard (MSG_TRUNC on a stream)
+// drops up to len(dst) bytes without copying them. EAGAIN when there is
+// nothing to read; 0 at the end of a stream.
+func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	stream := s.typ == sys.SOCK_STREAM
+	var w io.Writer = &tcpip.LimitedWriter{W: sliceWriter{&dst}, N: int64(len(dst))}
+	if discard && stream {
+		w = &tcpip.LimitedWriter{W: io.Discard, N: int64(len(dst))}
+	}
+	res, err := s.ep.Read(w, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: !stream})
+	switch err.(type) {
+	case nil:
+	case *tcpip.ErrClosedForReceive:
+		return Received{}, nil
+	case *tcpip.ErrBadBuffer:
+		if len(dst) == 0 || discard {
+			// A zero-length read of a datagram consumes it.
+			return Received{Len: res.Total}, nil
+		}
+		return Received{}, sys.EFAULT
+	default:
+		return Received{}, errno(err)
+	}
+	r := Received{N: res.Count, Len: res.Total}
+	if stream {
+		r.Len = r.N
+		if !peek && r.N > 0 {
+			s.ep.ModerateRecvBuf(r.N)
+		}
+	} else {
+		r.From = encodeAddress(s.family, res.RemoteAddr)
+	}
+	return r, nil
+}
+
+// sliceWriter writes into a slice, advancing it; it takes no more than
+// fits (LimitedWriter around it never offers more).
+type sliceWriter struct{ b *[]byte }
+
+func (w sliceWriter) Write(p []byte) (int, error) {
+	n := copy(*w.b, p)
+	*w.b = (*w.b)[n:]
+	return n, nil
+}
+
+// MaxDatagram is the largest datagram a send may carry: the IP length
+// field's limit less the headers.
+func (s *Socket) MaxDatagram() int {
+	if s.family == sys.AF_INET6 {
+		return 65535 - 8
+	}
+	return 65535 - 20 - 8
+}

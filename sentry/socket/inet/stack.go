@@ -1,0 +1,195 @@
+// Package inet implements Internet sockets (AF_INET and AF_INET6) inside
+// the sandbox: TCP stream sockets, UDP datagram sockets and ICMP echo
+// ("ping") datagram sockets, served by gVisor's user-space TCP/IP stack
+// (netstack, gvisor.dev/gvisor/pkg/tcpip). This package is the glue
+// between netstack's endpoints and the sentry's files; TCP, UDP, IP and
+// ICMP themselves are netstack's.
+//
+// Design decisions:
+//
+//   - One netstack per sandbox (Stack), made on the first socket. It has
+//     one interface, lo (NIC 1, 127.0.0.1/8 and ::1/128, MTU 65536), and
+//     routes only to it: nothing a sandboxed program sends reaches the
+//     host's network or the host's loopback, because no link endpoint
+//     leads there. Netstack runs in the sentry's own goroutines and
+//     makes no host syscall beyond the Go runtime's (timers, futexes,
+//     getrandom for its sequence numbers), all on the sentry's seccomp
+//     allow-list already.
+//   - Like Unix sockets and pipes, sockets never block: netstack's
+//     endpoints answer ErrWouldBlock, translated to EAGAIN, and the
+//     syscall layer waits on the socket's vfs.Queue. Netstack announces
+//     readiness on its own waiter.Queue; one entry per socket relays it
+//     to the vfs.Queue (netstack's event bits are poll(2)'s).
+//   - Errors are netstack's, translated to the errno Linux gives for the
+//     same condition (errno).
+//   - What Linux checks before the protocol (address lengths and
+//     families, option lengths, capabilities) is checked here or in the
+//     syscall layer, in Linux's order; the protocols' own answers come
+//     from netstack.
+package inet
+
+import (
+	"fmt"
+	"sync"
+
+	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+// LoopbackNIC is the index of lo, the sandbox's one interface.
+const LoopbackNIC = 1
+
+// loopbackMTU is lo's MTU, as Linux's.
+const loopbackMTU = 65536
+
+// Stack is the network stack of one sandbox. The zero value is ready:
+// netstack itself is made on first use, so a sandbox that never opens an
+// Internet socket runs no netstack goroutine.
+type Stack struct {
+	once sync.Once
+	s    *stack.Stack // set by once
+	err  error        // set by once
+
+	mu      sync.Mutex           // guards sockets
+	sockets map[*Socket]struct{} // the open sockets, for /proc/net
+}
+
+// add registers an open socket.
+func (st *Stack) add(s *Socket) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sockets == nil {
+		st.sockets = make(map[*Socket]struct{})
+	}
+	st.sockets[s] = struct{}{}
+}
+
+// remove forgets a released socket.
+func (st *Stack) remove(s *Socket) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.sockets, s)
+}
+
+// netstack returns the sandbox's netstack, making it on first use.
+func (st *Stack) netstack() (*stack.Stack, error) {
+	st.once.Do(func() { st.s, st.err = newNetstack() })
+	return st.s, st.err
+}
+
+// newNetstack makes a netstack with lo as its only interface.
+func newNetstack() (*stack.Stack, error) {
+	s := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
+		HandleLocal:        true,
+	})
+	sack := tcpip.TCPSACKEnabled(true)
+	moderate := tcpip.TCPModerateReceiveBufferOption(true)
+	nagle := tcpip.TCPDelayEnabled(true) // Linux's default: TCP_NODELAY off
+	for _, opt := range []tcpip.SettableTransportProtocolOption{&sack, &moderate, &nagle} {
+		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
+			return nil, fmt.Errorf("netstack TCP option %T: %s", opt, err)
+		}
+	}
+	if err := s.CreateNICWithOptions(LoopbackNIC, loopback.New(), stack.NICOptions{Name: "lo"}); err != nil {
+		return nil, fmt.Errorf("netstack lo: %s", err)
+	}
+	v4 := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}
+	v6 := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16([16]byte{15: 1}), PrefixLen: 128}
+	for _, a := range []tcpip.ProtocolAddress{{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: v4}, {Protocol: ipv6.ProtocolNumber, AddressWithPrefix: v6}} {
+		if err := s.AddProtocolAddress(LoopbackNIC, a, stack.AddressProperties{}); err != nil {
+			return nil, fmt.Errorf("netstack address %s: %s", a.AddressWithPrefix, err)
+		}
+	}
+	s.SetRouteTable([]tcpip.Route{
+		{Destination: v4.Subnet(), NIC: LoopbackNIC},
+		{Destination: v6.Subnet(), NIC: LoopbackNIC},
+	})
+	return s, nil
+}
+
+// errno translates a netstack error to the errno Linux returns for the
+// same condition (gVisor's syserr.TranslateNetstackError has the same
+// table). nil stays nil; ErrClosedForReceive is the end of the stream,
+// which callers handle before.
+func errno(err tcpip.Error) error {
+	switch err.(type) {
+	case nil:
+		return nil
+	case *tcpip.ErrWouldBlock:
+		return sys.EAGAIN
+	case *tcpip.ErrUnknownProtocol, *tcpip.ErrAlreadyBound, *tcpip.ErrInvalidEndpointState,
+		*tcpip.ErrInvalidOptionValue, *tcpip.ErrMalformedHeader, *tcpip.ErrInvalidPortRange,
+		*tcpip.ErrMulticastInputCannotBeOutput, *tcpip.ErrMissingRequiredFields:
+		return sys.EINVAL
+	case *tcpip.ErrUnknownNICID, *tcpip.ErrUnknownDevice:
+		return sys.ENODEV
+	case *tcpip.ErrUnknownProtocolOption:
+		return sys.ENOPROTOOPT
+	case *tcpip.ErrDuplicateNICID, *tcpip.ErrDuplicateAddress:
+		return sys.EEXIST
+	case *tcpip.ErrHostUnreachable:
+		return sys.EHOSTUNREACH
+	case *tcpip.ErrHostDown:
+		return sys.EHOSTDOWN
+	case *tcpip.ErrNoNet:
+		return sys.ENONET
+	case *tcpip.ErrAlreadyConnecting:
+		return sys.EALREADY
+	case *tcpip.ErrAlreadyConnected:
+		return sys.EISCONN
+	case *tcpip.ErrNoPortAvailable:
+		return sys.EAGAIN
+	case *tcpip.ErrPortInUse:
+		return sys.EADDRINUSE
+	case *tcpip.ErrBadLocalAddress:
+		return sys.EADDRNOTAVAIL
+	case *tcpip.ErrClosedForSend, *tcpip.ErrAborted:
+		return sys.EPIPE
+	case *tcpip.ErrConnectionRefused:
+		return sys.ECONNREFUSED
+	case *tcpip.ErrTimeout:
+		return sys.ETIMEDOUT
+	case *tcpip.ErrConnectStarted:
+		return sys.EINPROGRESS
+	case *tcpip.ErrDestinationRequired:
+		return sys.EDESTADDRREQ
+	case *tcpip.ErrNotSupported:
+		return sys.EOPNOTSUPP
+	case *tcpip.ErrQueueSizeNotSupported:
+		return sys.ENOTTY
+	case *tcpip.ErrNotConnected:
+		return sys.ENOTCONN
+	case *tcpip.ErrConnectionReset:
+		return sys.ECONNRESET
+	case *tcpip.ErrConnectionAborted:
+		return sys.ECONNABORTED
+	case *tcpip.ErrNoSuchFile:
+		return sys.ENOENT
+	case *tcpip.ErrBadAddress, *tcpip.ErrBadBuffer:
+		return sys.EFAULT
+	case *tcpip.ErrNetworkUnreachable:
+		return sys.ENETUNREACH
+	case *tcpip.ErrMessageTooLong:
+		return sys.EMSGSIZE
+	case *tcpip.ErrNoBufferSpace:
+		return sys.ENOBUFS
+	case *tcpip.ErrBroadcastDisabled:
+		return sys.EACCES
+	case *tcpip.ErrNotPermitted:
+		return sys.EPERM
+	case *tcpip.ErrAddressFamilyNotSupported:
+		return sys.EAFNOSUPPORT
+	case *tcpip.ErrEndpointBusy:
+		return sys.EBUSY
+	}
+	return fmt.Errorf("netstack: %s: %w", err, sys.EINVAL)
+}

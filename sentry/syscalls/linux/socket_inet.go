@@ -1,0 +1,327 @@
+package linux
+
+import (
+	"errors"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/socket/inet"
+	"runsc-lite/sentry/socket/netlink"
+	unixsocket "runsc-lite/sentry/socket/unix"
+	"runsc-lite/sentry/usermem"
+	"runsc-lite/sentry/vfs"
+)
+
+// Internet socket handlers (AF_INET, AF_INET6; sentry/socket/inet):
+// the socket calls for a descriptor that is an Internet socket come
+// here from the handlers in socket.go and socket_msg.go. The sockets
+// never block; the loop in sockWait waits on their queues, with
+// MSG_DONTWAIT, O_NONBLOCK and SO_RCVTIMEO/SO_SNDTIMEO as for Unix
+// sockets.
+
+// socketMax is SOCK_MAX: types at or beyond it are EINVAL.
+const socketMax = unix.SOCK_PACKET + 1
+
+// privilegedPorts is net.ipv4.ip_unprivileged_port_start: binding below
+// it needs CAP_NET_BIND_SERVICE.
+const privilegedPorts = 1024
+
+// inetSocket implements socket(2) for AF_INET and AF_INET6, in the order
+// of Linux's __sock_create and inet_create: bad flags and types are
+// EINVAL, then the type and protocol are looked up (ESOCKTNOSUPPORT,
+// EPROTONOSUPPORT). Raw sockets are not implemented: EPERM without
+// CAP_NET_RAW, as Linux, ESOCKTNOSUPPORT (logged) with it.
+func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
+	flags := int(typ) &^ 0xf
+	kind := int(typ) & 0xf
+	if flags&^socketFlags != 0 || kind >= socketMax {
+		return 0, unix.EINVAL
+	}
+	if kind == unix.SOCK_RAW {
+		if !hasCap(t, unix.CAP_NET_RAW) {
+			return 0, unix.EPERM
+		}
+		t.K.Log.Warn("unimplemented: raw Internet sockets", "pid", t.PID(), "protocol", protocol)
+		return 0, unix.ESOCKTNOSUPPORT
+	}
+	f, err := t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
+	return uintptr(fd), mfile(err)
+}
+
+// inetSocketpair is socketpair(2) for AF_INET and AF_INET6: the socket
+// is checked as socket(2) checks it, then EOPNOTSUPP (Linux's
+// sock_no_socketpair).
+func inetSocketpair(t *kernel.Task, domain, typ, protocol int32) error {
+	kind := int(typ) & 0xf
+	if int(typ)&^0xf&^socketFlags != 0 || kind >= socketMax {
+		return unix.EINVAL
+	}
+	if kind == unix.SOCK_RAW {
+		if !hasCap(t, unix.CAP_NET_RAW) {
+			return unix.EPERM
+		}
+		return unix.EOPNOTSUPP
+	}
+	if err := inet.CheckType(int(domain), kind, int(protocol)); err != nil {
+		return err
+	}
+	return unix.EOPNOTSUPP
+}
+
+// hasCap reports whether the task has capability c in its effective set.
+func hasCap(t *kernel.Task, c int) bool {
+	return t.Creds().Caps.Effective()&(1<<c) != 0
+}
+
+// netSocket is a socket that parses its own addresses: an Internet
+// socket (sentry/socket/inet) or a netlink one (sentry/socket/netlink).
+// Its calls never block (EAGAIN); the handlers here wait.
+type netSocket interface {
+	Bind(raw []byte) error
+	BindPort(raw []byte) uint16
+	Listen(backlog int32) error
+	Accept(flags int) (*vfs.File, []byte, error)
+	Connect(raw []byte) error
+	ConnectResult(raw []byte) error
+	Shutdown(how int32) error
+	Name() []byte
+	PeerName() ([]byte, error)
+	GetOption(level, name, n int) ([]byte, error)
+	SetOption(level, name int, v []byte) error
+	Timeouts() (rcv, snd time.Duration)
+	Send(data, to []byte, more bool) (int, error)
+	Recv(dst []byte, peek, discard bool) (inet.Received, error)
+	Stream() bool
+	MaxDatagram() int
+}
+
+// netSocketOf returns f's socket if it is a netSocket.
+func netSocketOf(f *vfs.File) (netSocket, bool) {
+	if s, ok := inet.FromFile(f); ok {
+		return s, true
+	}
+	if s, ok := netlink.FromFile(f); ok {
+		return s, true
+	}
+	return nil, false
+}
+
+// withAnySocket runs onNet or onUnix on the socket at fd: EBADF, or
+// ENOTSOCK for a file that is not a socket.
+func withAnySocket(t *kernel.Task, fd int32,
+	onNet func(f *vfs.File, s netSocket) (uintptr, error),
+	onUnix func(f *vfs.File, s *unixsocket.Socket) (uintptr, error)) (uintptr, error) {
+	f, err := getFile(t, fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if s, ok := netSocketOf(f); ok {
+		return onNet(f, s)
+	}
+	s, err := unixsocket.FromFile(f)
+	if err != nil {
+		return 0, err
+	}
+	return onUnix(f, s)
+}
+
+func inetBind(t *kernel.Task, s netSocket, raw []byte) error {
+	if p := s.BindPort(raw); p != 0 && p < privilegedPorts && !hasCap(t, unix.CAP_NET_BIND_SERVICE) {
+		return unix.EACCES
+	}
+	return s.Bind(raw)
+}
+
+func inetAccept(t *kernel.Task, f *vfs.File, s netSocket, addr, lenAddr uintptr, flags int) (uintptr, error) {
+	var nf *vfs.File
+	var peer []byte
+	rcv, _ := s.Timeouts()
+	_, err := sockWait(t, f, unix.POLLIN, nonblocking(f, 0), rcv, func() (int, error) {
+		var err error
+		nf, peer, err = s.Accept(flags)
+		return 0, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer nf.DecRef()
+	if err := copyOutAddr(t, peer, addr, lenAddr); err != nil {
+		return 0, err
+	}
+	nfd, err := t.FDs().Install(nf, 0, flags&unix.SOCK_CLOEXEC != 0)
+	return uintptr(nfd), mfile(err)
+}
+
+// inetConnect connects, waiting for a TCP handshake unless the socket
+// is non-blocking (EINPROGRESS, the result then in SO_ERROR). An
+// interrupted wait is EINTR, and the connection goes on, as in Linux.
+func inetConnect(t *kernel.Task, f *vfs.File, s netSocket, raw []byte) error {
+	err := s.Connect(raw)
+	if err != unix.EINPROGRESS || nonblocking(f, 0) {
+		return err
+	}
+	_, snd := s.Timeouts()
+	_, err = sockWait(t, f, unix.POLLOUT, false, snd, func() (int, error) {
+		return 0, s.ConnectResult(raw)
+	})
+	if err == unix.EAGAIN {
+		return unix.EINPROGRESS // SO_SNDTIMEO expired first
+	}
+	return err
+}
+
+func inetGetsockopt(t *kernel.Task, s netSocket, level, name int32, n int32, valAddr, lenAddr uintptr) error {
+	if n < 0 {
+		return unix.EINVAL
+	}
+	v, err := s.GetOption(int(level), int(name), int(n))
+	if err != nil {
+		logUnknownOption(t, err)
+		return err
+	}
+	v = v[:min(int(n), len(v))]
+	if err := t.CopyOut(valAddr, v); err != nil {
+		return err
+	}
+	l := int32(len(v))
+	return kernel.CopyOut(t, lenAddr, &l)
+}
+
+func inetSetsockopt(t *kernel.Task, s netSocket, level, name int32, valAddr uintptr, n int32) error {
+	if n < 0 {
+		return unix.EINVAL
+	}
+	v := make([]byte, min(int(n), maxSockOpt))
+	if err := t.CopyIn(valAddr, v); err != nil {
+		return err
+	}
+	err := s.SetOption(int(level), int(name), v)
+	logUnknownOption(t, err)
+	return err
+}
+
+// logUnknownOption logs an option the sockets do not implement.
+func logUnknownOption(t *kernel.Task, err error) {
+	var u inet.Unknown
+	if errors.As(err, &u) {
+		t.K.Log.Warn("unimplemented socket option", "pid", t.PID(), "level", u.Level, "name", u.Name)
+	}
+}
+
+// inetSend sends src on s, to name if given. A stream takes each
+// buffer-full whole, waiting for room, unless it stops; a datagram goes
+// whole or not at all.
+func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, flags int) (int, error) {
+	if flags&unix.MSG_OOB != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	nonblock := nonblocking(f, flags)
+	more := flags&unix.MSG_MORE != 0
+	_, timeout := s.Timeouts()
+	if !s.Stream() {
+		if src.NumBytes() > s.MaxDatagram() {
+			return 0, unix.EMSGSIZE
+		}
+		data := make([]byte, src.NumBytes())
+		if _, err := src.CopyIn(data); err != nil {
+			return 0, unix.EFAULT
+		}
+		n, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
+			return s.Send(data, name, more)
+		})
+		if err == unix.EPIPE {
+			err = unixsocket.NoSignal(err) // only streams raise SIGPIPE
+		}
+		return n, err
+	}
+	n, err := partialSend(src.CopyInTo(usermem.WriterFunc(func(data []byte) (int, error) {
+		done := 0
+		_, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
+			n, err := s.Send(data[done:], name, more)
+			done += n
+			return done, err
+		})
+		return done, err
+	})))
+	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL != 0 {
+		err = unixsocket.NoSignal(err)
+	}
+	return n, err
+}
+
+// inetRecv receives into dst from s and returns what was received and
+// the count recv returns (with MSG_TRUNC: a datagram's full length, or
+// the bytes a stream dropped). MSG_WAITALL on a stream waits until dst
+// is full, the stream ends or an error comes.
+func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
+	if flags&unix.MSG_OOB != 0 {
+		return inet.Received{}, 0, unix.EINVAL // no urgent data is ever queued
+	}
+	if flags&unix.MSG_ERRQUEUE != 0 {
+		return inet.Received{}, 0, unix.EAGAIN // the error queue is always empty
+	}
+	peek := flags&unix.MSG_PEEK != 0
+	trunc := flags&unix.MSG_TRUNC != 0
+	nonblock := nonblocking(f, flags)
+	timeout, _ := s.Timeouts()
+	buf := make([]byte, min(dst.NumBytes(), usermem.ChunkSize))
+	waitall := flags&unix.MSG_WAITALL != 0 && s.Stream() && !peek
+	var r inet.Received
+	for {
+		var part inet.Received
+		_, err := sockWait(t, f, unix.POLLIN, nonblock, timeout, func() (int, error) {
+			var err error
+			part, err = s.Recv(buf[r.N:], peek, trunc)
+			return part.N, err
+		})
+		if err != nil {
+			if r.N > 0 {
+				break
+			}
+			return r, 0, err
+		}
+		if r.N == 0 {
+			r.From, r.Len = part.From, part.Len
+		} else {
+			r.Len += part.Len
+		}
+		r.N += part.N
+		if !waitall || part.N == 0 || r.N == len(buf) {
+			break
+		}
+	}
+	if s.Stream() && trunc {
+		return r, r.N, nil // the bytes were dropped, not copied
+	}
+	if _, err := dst.CopyOut(buf[:r.N]); err != nil {
+		return r, 0, unix.EFAULT
+	}
+	got := r.N
+	if trunc {
+		got = r.Len
+	}
+	return r, got, nil
+}
+
+// netlinkSocket implements socket(2) for AF_NETLINK (NETLINK_ROUTE only).
+func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
+	flags := int(typ) &^ 0xf
+	if flags&^socketFlags != 0 || int(typ)&0xf >= socketMax {
+		return 0, unix.EINVAL
+	}
+	f, err := netlink.New(t.K.Net, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
+	return uintptr(fd), mfile(err)
+}
