@@ -236,8 +236,8 @@ socket(AF_VSOCK, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
 `},
 
 	// Devices and the kernel's settings. /dev/loop0 is the sandbox's own
-	// loop device, whose blocks are a file of the sandbox; the sandbox's
-	// root may make device nodes, which open the sandbox's devices only.
+	// loop device, whose blocks are a file of the sandbox. Device nodes
+	// made inside open the sandbox's devices by number: none for these.
 	{name: "host devices and mknod", mode: "devices", want: `/dev/mem: ENOENT
 /dev/kmem: ENOENT
 /dev/port: ENOENT
@@ -250,11 +250,12 @@ socket(AF_VSOCK, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
 /dev/net/tun: ENOENT
 /dev/cpu/0/msr: ENOENT
 mknod("/tmp/mem", S_IFCHR | 0600, makedev(1, 1)) = 0
-mknod("/tmp/vda", S_IFBLK | 0600, makedev(253, 0)) = 0
-mknod("mem", S_IFCHR | 0600, makedev(1, 1)) = 0
-mknodat(AT_FDCWD, "kvm", S_IFCHR | 0600, makedev(10, 232)) = 0
 open("/tmp/mem", O_RDWR) = -1 ENXIO
+mknod("/tmp/vda", S_IFBLK | 0600, makedev(253, 0)) = 0
 open("/tmp/vda", O_RDWR) = -1 ENXIO
+mknod("mem", S_IFCHR | 0600, makedev(1, 1)) = 0
+open("mem", O_RDONLY) = -1 ENXIO
+mknodat(AT_FDCWD, "kvm", S_IFCHR | 0600, makedev(10, 232)) = 0
 open("kvm", O_RDWR) = -1 ENXIO
 open("/proc/sysrq-trigger", O_WRONLY) = -1 ENOENT
 open("/proc/kcore", O_RDONLY) = -1 ENOENT
@@ -286,8 +287,8 @@ adjtimex(&fast) = -1 ENOSYS
 	// The sandbox's root may mount a tmpfs of its own (the host's mounts
 	// are compared after the run); bind mounts are EINVAL, and the mounts
 	// the sandbox starts with cannot be remounted or unmounted (EBUSY).
-	// File handles name the sandbox's own files: a forged one (the
-	// host's root, as in the shocker attack) is ESTALE.
+	// File handles are the VFS's own (device and inode of files it gave
+	// handles for): a forged one, the "shocker" host root, is ESTALE.
 	{name: "mounts and handles", mode: "mounts", want: `mount("none", "/tmp", "tmpfs", 0, NULL) = 0
 mount("/", "/tmp", NULL, MS_BIND | MS_REC, NULL) = -1 EINVAL
 mount(NULL, "/", NULL, MS_REMOUNT, NULL) = -1 EBUSY

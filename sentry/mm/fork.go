@@ -52,6 +52,8 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 			}
 			v.File = dups[v.File]
 		}
+		// Locks are not inherited (dup_mmap clears VM_LOCKED).
+		v.Locked = false
 		c.vmas = append(c.vmas, v)
 	}
 	for _, o := range m.shmsIn(0, TaskSize) {

@@ -74,6 +74,9 @@ type VMA struct {
 	// shares: with Offset it identifies a futex word across processes.
 	shm     *shmObject
 	special bool // the platform's own ranges: never changed by the application
+	// Locked is VM_LOCKED (mlock, mlockall, MAP_LOCKED): recorded for
+	// VmLck and smaps; the pages are not pinned on the host.
+	Locked bool
 }
 
 // MemoryManager is one address space and its mirror.
@@ -89,11 +92,14 @@ type MemoryManager struct {
 	// mu guards the mirror of the mappings and the program break, and
 	// orders every change of the real mappings.
 	mu       sync.Mutex
-	released bool    // the address space is gone (Release); guarded by mu
-	vmas     []VMA   // sorted, non-overlapping; guarded by mu
-	mmapBase uintptr // guarded by mu
-	brkStart uintptr // guarded by mu
-	brk      uintptr // guarded by mu
+	released bool // the address space is gone (Release); guarded by mu
+	// lockFuture is mlockall's MCL_FUTURE: new mappings are locked
+	// (mlock.go); guarded by mu.
+	lockFuture bool
+	vmas       []VMA   // sorted, non-overlapping; guarded by mu
+	mmapBase   uintptr // guarded by mu
+	brkStart   uintptr // guarded by mu
+	brk        uintptr // guarded by mu
 	// StackTop is where the loader put the initial stack. It, Argv, Envv
 	// and Auxv are written by the loader before the address space is in
 	// use, and only read after.
@@ -295,7 +301,7 @@ func (m *MemoryManager) merge() {
 		if n := len(out); n > 0 {
 			p := &out[n-1]
 			if p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
-				p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm &&
+				p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
 				(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset) {
 				p.End = v.End
 				continue

@@ -80,6 +80,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 	v := VMA{
 		Start: addr, End: addr + length, Prot: o.Prot, Shared: kind != unix.MAP_PRIVATE,
 		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
+		Locked: m.lockFuture || o.Flags&unix.MAP_LOCKED != 0,
 	}
 	old, next := m.usageIn(v.Start, v.End), footprintOf(&v, v.Start, v.End)
 	if err := m.admit(old, next); err != nil {

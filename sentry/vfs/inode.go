@@ -199,6 +199,15 @@ type Readiness interface {
 	Readiness(mask int16) int16
 }
 
+// Unpollable is implemented by files that poll(2) reports always ready
+// but that epoll refuses (EPERM), as Linux does for files whose driver has
+// no poll (file_can_poll): /dev/null, /dev/zero, /dev/full, /dev/urandom.
+// Regular files
+// and directories are refused by their type.
+type Unpollable interface {
+	Unpollable() bool
+}
+
 // LinkNamer is implemented by the inodes of files without a name (pipes,
 // eventfds) to give the target of their /proc/PID/fd link, as
 // "pipe:[INO]" or "anon_inode:[eventfd]".

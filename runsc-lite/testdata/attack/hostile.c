@@ -875,14 +875,15 @@ static void mode_devices(void)
 			      "/dev/kmsg", "/dev/loop0", "/dev/fuse", "/dev/net/tun", "/dev/cpu/0/msr"};
 	for (unsigned i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
 		L(devs[i], open(devs[i], O_RDWR));
+	/* Root inside may make device nodes; each opens the sandbox's device
+	 * of that number, and these numbers have none: never the host's. */
 	T(mknod("/tmp/mem", S_IFCHR | 0600, makedev(1, 1)));
-	T(mknod("/tmp/vda", S_IFBLK | 0600, makedev(253, 0)));
-	T(mknod("mem", S_IFCHR | 0600, makedev(1, 1)));
-	T(mknodat(AT_FDCWD, "kvm", S_IFCHR | 0600, makedev(10, 232)));
-	/* A node the sandbox's root made opens the sandbox's device of that
-	 * type and numbers, or nothing: never the host's. */
 	T(open("/tmp/mem", O_RDWR));
+	T(mknod("/tmp/vda", S_IFBLK | 0600, makedev(253, 0)));
 	T(open("/tmp/vda", O_RDWR));
+	T(mknod("mem", S_IFCHR | 0600, makedev(1, 1)));
+	T(open("mem", O_RDONLY));
+	T(mknodat(AT_FDCWD, "kvm", S_IFCHR | 0600, makedev(10, 232)));
 	T(open("kvm", O_RDWR));
 	T(open("/proc/sysrq-trigger", O_WRONLY));
 	T(open("/proc/kcore", O_RDONLY));

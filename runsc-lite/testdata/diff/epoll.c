@@ -19,6 +19,19 @@ int main(int argc, char **argv) {
 	int p[2];
 	T(pipe(p));
 
+	/* Devices without a poll are refused, the random ones taken. */
+	int dev = epoll_create1(0);
+	const char *devs[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/urandom", "/dev/random"};
+	for (int i = 0; i < 5; i++) {
+		int fd = open(devs[i], O_RDONLY);
+		struct epoll_event dev_ev = {.events = EPOLLIN};
+		errno = 0;
+		int r = epoll_ctl(dev, EPOLL_CTL_ADD, fd, &dev_ev);
+		printf("epoll_ctl ADD %s = %d %s\n", devs[i], r, r ? ename(errno) : "");
+		close(fd);
+	}
+	close(dev);
+
 	/* A chain of 5 instances over a pipe: the deepest Linux allows. */
 	int chain[6], below = p[0];
 	for (int i = 0; i < 5; i++) {

@@ -357,8 +357,123 @@ static void msg(key_t key) {
 	T(msgget(key, 0600));
 }
 
+/* procLong reads a number from a /proc/sys file. */
+static unsigned long long procLong(const char *path) {
+	unsigned long long v = -1;
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* info: IPC_INFO gives the limits /proc/sys/kernel shows, the INFO
+ * commands the usage, and the STAT commands take an index and return the
+ * identifier of the object there; each returns the highest index in use.
+ * The host may hold other objects: only relations are printed. */
+static void info(void) {
+	int shm = shmget(IPC_PRIVATE, 8192, 0600), sem = semget(IPC_PRIVATE, 3, 0600), msq = msgget(IPC_PRIVATE, 0600);
+	struct shminfo si;
+	int maxShm = shmctl(0, IPC_INFO, (struct shmid_ds *)&si);
+	CHECK(maxShm >= 0);
+	CHECK(si.shmmin == 1 && si.shmmax == procLong("/proc/sys/kernel/shmmax") &&
+	      si.shmmni == procLong("/proc/sys/kernel/shmmni") && si.shmall == procLong("/proc/sys/kernel/shmall"));
+	struct shm_info su;
+	CHECK(shmctl(0, SHM_INFO, (struct shmid_ds *)&su) == maxShm);
+	CHECK(su.used_ids >= 1 && su.shm_tot >= 2);
+	int found = 0;
+	struct shmid_ds ds;
+	for (int i = 0; i <= maxShm; i++)
+		found += shmctl(i, SHM_STAT, &ds) == shm && ds.shm_segsz == 8192;
+	printf("SHM_STAT found the segment %d times\n", found);
+	found = 0;
+	for (int i = 0; i <= maxShm; i++)
+		found += shmctl(i, 15 /* SHM_STAT_ANY */, &ds) == shm;
+	printf("SHM_STAT_ANY found the segment %d times\n", found);
+	T(shmctl(maxShm + 1, SHM_STAT, &ds));
+	T(shmctl(-1, IPC_INFO, (struct shmid_ds *)&si));
+	T(shmctl(0, IPC_INFO, BAD));
+
+	struct seminfo mi;
+	union semun {
+		int val;
+		struct semid_ds *buf;
+		struct seminfo *info;
+	} arg = {.info = &mi};
+	int maxSem = semctl(0, 0, IPC_INFO, arg);
+	CHECK(maxSem >= 0);
+	long long semv[4];
+	FILE *f = fopen("/proc/sys/kernel/sem", "r");
+	CHECK(f && fscanf(f, "%lld %lld %lld %lld", &semv[0], &semv[1], &semv[2], &semv[3]) == 4);
+	if (f)
+		fclose(f);
+	CHECK(mi.semmsl == semv[0] && mi.semmns == semv[1] && mi.semopm == semv[2] && mi.semmni == semv[3] && mi.semvmx == 32767);
+	CHECK(semctl(0, 0, SEM_INFO, arg) == maxSem && mi.semusz >= 1 && mi.semaem >= 3);
+	struct semid_ds sds;
+	arg.buf = &sds;
+	found = 0;
+	for (int i = 0; i <= maxSem; i++)
+		found += semctl(i, 0, SEM_STAT, arg) == sem && sds.sem_nsems == 3;
+	printf("SEM_STAT found the set %d times\n", found);
+
+	struct msginfo gi;
+	int maxMsg = msgctl(0, IPC_INFO, (struct msqid_ds *)&gi);
+	CHECK(maxMsg >= 0);
+	CHECK(gi.msgmax == procLong("/proc/sys/kernel/msgmax") && gi.msgmnb == procLong("/proc/sys/kernel/msgmnb") &&
+	      gi.msgmni == procLong("/proc/sys/kernel/msgmni") && gi.msgssz == 16);
+	struct {
+		long type;
+		char text[10];
+	} m = {1, "hello"};
+	T(msgsnd(msq, &m, 10, 0));
+	CHECK(msgctl(0, MSG_INFO, (struct msqid_ds *)&gi) == maxMsg && gi.msgpool >= 1 && gi.msgmap >= 1 && gi.msgtql >= 10);
+	struct msqid_ds mds;
+	found = 0;
+	for (int i = 0; i <= maxMsg; i++)
+		found += msgctl(i, MSG_STAT, &mds) == msq && mds.msg_qnum == 1;
+	printf("MSG_STAT found the queue %d times\n", found);
+
+	/* /proc/sysvipc lists each object under its identifier */
+	char line[512];
+	int rows = 0;
+	f = fopen("/proc/sysvipc/shm", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		int key, id, perms;
+		unsigned long size;
+		if (sscanf(line, "%d %d %o %lu", &key, &id, &perms, &size) == 4 && id == shm)
+			rows += perms == 0600 && size == 8192;
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sysvipc/sem", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		int key, id, perms, nsems;
+		if (sscanf(line, "%d %d %o %d", &key, &id, &perms, &nsems) == 4 && id == sem)
+			rows += nsems == 3;
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sysvipc/msg", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		int key, id, perms;
+		unsigned long cbytes, qnum;
+		if (sscanf(line, "%d %d %o %lu %lu", &key, &id, &perms, &cbytes, &qnum) == 5 && id == msq)
+			rows += cbytes == 10 && qnum == 1;
+	}
+	if (f)
+		fclose(f);
+	printf("/proc/sysvipc rows found: %d\n", rows);
+
+	shmctl(shm, IPC_RMID, NULL);
+	semctl(sem, 0, IPC_RMID);
+	msgctl(msq, IPC_RMID, NULL);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
+	info();
 	shm(ftok(argv[1], 's'));
 	shm_last_detach();
 	sem(ftok(argv[1], 'e'));

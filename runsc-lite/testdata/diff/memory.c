@@ -65,6 +65,13 @@ int main(int argc, char **argv) {
 	T(munmap(q, PG)); /* unmapping a hole is fine */
 	T(mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	T(mmap(NULL, PG, PROT_READ, MAP_PRIVATE, 99, 0));
+	/* a file open write-only: the length and the type come first */
+	int wonly = open("wonly", O_CREAT | O_WRONLY, 0644);
+	T(ftruncate(wonly, PG));
+	T(mmap(NULL, 0, PROT_READ, MAP_SHARED, wonly, 0));
+	T(mmap(NULL, PG, PROT_READ, 0, wonly, 0));
+	T(mmap(NULL, PG, PROT_READ, MAP_SHARED, wonly, 0));
+	close(wonly);
 	T(mmap(NULL, PG, PROT_READ, MAP_ANONYMOUS, -1, 0));
 	T(mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_SHARED | MAP_ANONYMOUS, -1, 0));
 	T(mmap((void *)(PG + 1), PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -127,6 +128,29 @@ static void taskDirs(void) {
 	pthread_barrier_wait(&checked);
 	pthread_join(th, NULL);
 	CHECK(strstr(slurp("/proc/self/status"), "\nThreads:\t1\n") != NULL);
+}
+
+/* limitsMatch checks /proc/self/limits against getrlimit, row by row,
+ * after changing one limit. */
+static void limitsMatch(void) {
+	struct rlimit rl = {12345, 23456};
+	T(setrlimit(RLIMIT_CORE, &rl));
+	char *s = slurp("/proc/self/limits");
+	CHECK(s && strncmp(s, "Limit                     Soft Limit           Hard Limit           Units     \n", 80) == 0);
+	int rows = 0, match = 0;
+	for (char *line = s ? strchr(s, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
+		char soft[32], hard[32];
+		if (sscanf(line + 1 + 26, "%31s %31s", soft, hard) != 2)
+			continue;
+		struct rlimit l;
+		getrlimit(rows, &l);
+		char want[32], wantHard[32];
+		snprintf(want, sizeof want, l.rlim_cur == RLIM_INFINITY ? "unlimited" : "%llu", (unsigned long long)l.rlim_cur);
+		snprintf(wantHard, sizeof wantHard, l.rlim_max == RLIM_INFINITY ? "unlimited" : "%llu", (unsigned long long)l.rlim_max);
+		match += !strcmp(soft, want) && !strcmp(hard, wantHard);
+		rows++;
+	}
+	printf("limits: %d rows, %d as getrlimit says\n", rows, match);
 }
 
 /* state returns the state letter of process pid in /proc/pid/stat. */
@@ -306,6 +330,7 @@ int main(int argc, char **argv) {
 	CHECK(st2.st_ino != st.st_ino);
 
 	taskDirs();
+	limitsMatch();
 
 	/* Process states. */
 	CHECK(state(getpid()) == 'R');

@@ -1,6 +1,7 @@
 /* Scheduling and process attributes: getpriority/setpriority,
  * capget/capset, sched_rr_get_interval, personality, chroot, and the hints
- * fadvise64/readahead/sync_file_range/mlock*, which only validate. */
+ * fadvise64/readahead/sync_file_range, which only validate, and mlock*,
+ * whose locks show in /proc/self/status's VmLck. */
 #include "common.h"
 #include <linux/capability.h>
 #include <sched.h>
@@ -158,6 +159,19 @@ static void misc(const char *dir) {
 	printf("child status %d\n", WEXITSTATUS(st));
 }
 
+/* vmlck is /proc/self/status's VmLck, in kB. */
+static long vmlck(void) {
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmLck: %ld", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 static void hints(void) {
 	int fd = open("f", O_CREAT | O_RDWR, 0644);
 	write(fd, "hello", 5);
@@ -215,6 +229,32 @@ static void hints(void) {
 	T(syscall(SYS_mlock2, m, 4096, MLOCK_ONFAULT));
 	T(mlockall(MCL_CURRENT));
 	T(munlockall());
+
+	/* VmLck counts the locked pages: once each, whatever locks them. */
+	long base = vmlck();
+	char *l = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T(mlock(l, 4 * 4096));
+	printf("VmLck grew by %ld kB\n", vmlck() - base);
+	T(mlock(l, 4 * 4096));
+	T(syscall(SYS_mlock2, l + 2 * 4096, 4 * 4096, MLOCK_ONFAULT));
+	printf("VmLck grew by %ld kB\n", vmlck() - base);
+	T(munlock(l + 4096, 4096));
+	printf("VmLck grew by %ld kB\n", vmlck() - base);
+	T(munmap(l, 8 * 4096));
+	printf("VmLck grew by %ld kB\n", vmlck() - base);
+	char *ml = mmap(NULL, 2 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+	printf("MAP_LOCKED: VmLck grew by %ld kB\n", vmlck() - base);
+	munmap(ml, 2 * 4096);
+	pid_t pid = fork();
+	if (pid == 0) {
+		T(mlockall(MCL_CURRENT | MCL_FUTURE));
+		char *f = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(vmlck() > 0);
+		T(munlockall());
+		printf("after munlockall %ld kB\n", vmlck());
+		exit(0);
+	}
+	waitpid(pid, NULL, 0);
 }
 
 int main(int argc, char **argv) {

@@ -65,7 +65,7 @@ func New(pts *devpts.FS) *FS {
 		"zero":    chr(5, 1, 5, zero),
 		"full":    chr(6, 1, 7, full),
 		"random":  chr(7, 1, 8, random),
-		"urandom": chr(8, 1, 9, random),
+		"urandom": chr(8, 1, 9, urandom),
 		"tty":     chr(9, 5, 0, tty),
 		"fd":      link(10, "/proc/self/fd"),
 		"stdin":   link(11, "/proc/self/fd/0"),
@@ -156,6 +156,7 @@ const (
 	zero
 	full
 	random
+	urandom
 	tty
 )
 
@@ -190,7 +191,7 @@ func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	switch f.kind {
 	case null:
 		return 0, nil
-	case random:
+	case random, urandom:
 		return rand.Read(p)
 	}
 	clear(p)
@@ -213,6 +214,10 @@ func (f *file) Seek(ctx context.Context, off int64, whence int) (int64, error) {
 
 // MapsAnonymous implements vfs.AnonymousMapper.
 func (f *file) MapsAnonymous() bool { return f.kind == zero }
+
+// Unpollable implements vfs.Unpollable: of these devices only
+// /dev/random has a poll in Linux.
+func (f *file) Unpollable() bool { return f.kind != random }
 
 // Release implements vfs.FileImpl.
 func (f *file) Release() {}

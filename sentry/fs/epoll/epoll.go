@@ -156,6 +156,9 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 	if err == nil && (st.Mode&unix.S_IFMT == unix.S_IFREG || st.Mode&unix.S_IFMT == unix.S_IFDIR) {
 		return unix.EPERM
 	}
+	if u, ok := f.Impl().(vfs.Unpollable); ok && u.Unpollable() {
+		return unix.EPERM
+	}
 	k := key{fd, f}
 	child, nested := Of(f)
 	if ev.Events&linux.EPOLLEXCLUSIVE != 0 && (op == unix.EPOLL_CTL_MOD ||

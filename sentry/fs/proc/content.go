@@ -3,7 +3,10 @@ package proc
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -47,11 +50,11 @@ func pidStatus(ctx context.Context, t *kernel.Task) string {
 	c := t.Creds()
 	st := state(ctx, t)
 	return fmt.Sprintf("Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"+
-		"TracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nThreads:\t%d\n"+
+		"TracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nVmLck:\t%8d kB\nThreads:\t%d\n"+
 		"SigPnd:\t0000000000000000\nSigBlk:\t%016x\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
 		t.Name(), 0o22, st, stateNames[st], t.PID(), t.TID, t.PPID(), t.TracerPID(),
 		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS,
-		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS, max(t.TG.NumThreads(), 1),
+		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS, t.MM().LockedBytes()/1024, max(t.TG.NumThreads(), 1),
 		t.SigMask(), noNewPrivs(t))
 }
 
@@ -77,3 +80,49 @@ func cmdline(t *kernel.Task) string { return stringsAt(t, t.MM().Argv) }
 func environ(t *kernel.Task) string { return stringsAt(t, t.MM().Envv) }
 func auxv(t *kernel.Task) string    { return string(t.MM().Auxv) }
 func maps(t *kernel.Task) string    { return t.MM().Maps() }
+
+// limitNames are /proc/PID/limits's rows, by resource number, with their
+// units (fs/proc/base.c's lnames).
+var limitNames = [...]struct{ name, unit string }{
+	unix.RLIMIT_CPU:        {"Max cpu time", "seconds"},
+	unix.RLIMIT_FSIZE:      {"Max file size", "bytes"},
+	unix.RLIMIT_DATA:       {"Max data size", "bytes"},
+	unix.RLIMIT_STACK:      {"Max stack size", "bytes"},
+	unix.RLIMIT_CORE:       {"Max core file size", "bytes"},
+	unix.RLIMIT_RSS:        {"Max resident set", "bytes"},
+	unix.RLIMIT_NPROC:      {"Max processes", "processes"},
+	unix.RLIMIT_NOFILE:     {"Max open files", "files"},
+	unix.RLIMIT_MEMLOCK:    {"Max locked memory", "bytes"},
+	unix.RLIMIT_AS:         {"Max address space", "bytes"},
+	unix.RLIMIT_LOCKS:      {"Max file locks", "locks"},
+	unix.RLIMIT_SIGPENDING: {"Max pending signals", "signals"},
+	unix.RLIMIT_MSGQUEUE:   {"Max msgqueue size", "bytes"},
+	unix.RLIMIT_NICE:       {"Max nice priority", ""},
+	unix.RLIMIT_RTPRIO:     {"Max realtime priority", ""},
+	unix.RLIMIT_RTTIME:     {"Max realtime timeout", "us"},
+}
+
+// limits is /proc/PID/limits: the process's resource limits, as
+// getrlimit(2) gives them, in proc_pid_limits's layout.
+func limits(t *kernel.Task) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit", "Units")
+	value := func(v uint64) string {
+		if v == unix.RLIM_INFINITY {
+			return "unlimited"
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	for res, l := range limitNames {
+		lim, err := t.TG.Rlimit(res, nil, false)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "%-25s %-20s %-20s ", l.name, value(lim.Cur), value(lim.Max))
+		if l.unit != "" {
+			fmt.Fprintf(&b, "%-10s", l.unit)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

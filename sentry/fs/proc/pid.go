@@ -119,6 +119,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"auxv":      gen("auxv", auxv),
 			"maps":      gen("maps", maps),
 			"comm":      gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
+			"limits":    gen("limits", limits),
 			"mounts":    gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
 			"mountinfo": gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.

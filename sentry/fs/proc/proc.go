@@ -1,6 +1,6 @@
 // Package proc is /proc: the sandbox's processes (by PID and as "self") and
 // the system files programs read (cpuinfo, meminfo, stat, uptime, loadavg,
-// version, filesystems, mounts, config.gz, sys/kernel/...).
+// version, filesystems, mounts, config.gz, sys/kernel/..., sysvipc/...).
 //
 // Decision: every file describes the sandbox, never the host: its CPUs,
 // its memory limit and account, its tasks, its CPU time and uptime, the
@@ -92,6 +92,12 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		"mounts":      tr.Symlink("/mounts", kernfs.Static("self/mounts")),
 		"sys":         fs.sysDir(),
 		"net":         fs.netDir(),
+		// The sandbox's System V IPC objects (package ipc).
+		"sysvipc": tr.Fixed("/sysvipc", map[string]vfs.Inode{
+			"shm": tr.File("/sysvipc/shm", withKernel(func(k *kernel.Kernel) string { return k.IPC.ProcShm() })),
+			"sem": tr.File("/sysvipc/sem", withKernel(func(k *kernel.Kernel) string { return k.IPC.ProcSem() })),
+			"msg": tr.File("/sysvipc/msg", withKernel(func(k *kernel.Kernel) string { return k.IPC.ProcMsg() })),
+		}),
 	}
 }
 

@@ -3,7 +3,6 @@ package linux
 import (
 	"golang.org/x/sys/unix"
 
-	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -18,10 +17,10 @@ func registerHints(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_FADVISE64, "fadvise64", fadvise64, "advice is validated and ignored", kernel.ArgFD, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	partial(st, unix.SYS_READAHEAD, "readahead", readahead, "validated; the host's page cache reads ahead on its own", kernel.ArgFD, kernel.ArgInt, kernel.ArgInt)
 	partial(st, unix.SYS_SYNC_FILE_RANGE, "sync_file_range", syncFileRange, "validated; data is written back when the host writes it back", kernel.ArgFD, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_MLOCK, "mlock", mlock, "validated; pages are not pinned on the host", kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_MLOCK2, "mlock2", mlock2, "validated; pages are not pinned on the host", kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_MUNLOCK, "munlock", munlock, "validated; pages are not pinned on the host", kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_MLOCKALL, "mlockall", mlockall, "validated; pages are not pinned on the host", kernel.ArgHex)
+	partial(st, unix.SYS_MLOCK, "mlock", mlock, "recorded (VmLck); pages are not pinned on the host", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_MLOCK2, "mlock2", mlock2, "recorded (VmLck); pages are not pinned on the host", kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_MUNLOCK, "munlock", munlock, "recorded (VmLck); pages are not pinned on the host", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_MLOCKALL, "mlockall", mlockall, "recorded (VmLck); pages are not pinned on the host", kernel.ArgHex)
 	reg(st, unix.SYS_MUNLOCKALL, "munlockall", munlockall)
 }
 
@@ -95,23 +94,17 @@ func syncFileRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 // mlockRange checks that [addr, addr+length), widened to whole pages, is
-// mapped: a hole is ENOMEM, a range that wraps EINVAL.
-func mlockRange(t *kernel.Task, addr, length uintptr) error {
-	const page = abi.PageSize
-	start := addr &^ (page - 1)
-	n := (length + addr - start + page - 1) &^ (page - 1)
-	if n < length || start+n < start {
-		return unix.EINVAL
-	}
-	// msync's check, with no flags, is mlock's: every page mapped.
-	return t.MM().Msync(start, n, 0)
+// mapped: a hole is ENOMEM, a range that wraps EINVAL; and locks or
+// unlocks it (package mm records locks; pages are not pinned on the host).
+func mlockRange(t *kernel.Task, addr, length uintptr, locked bool) error {
+	return t.MM().SetLocked(addr, length, locked)
 }
 
 // mlockPopulate is mlock's second step: Linux faults every page in, and a
 // PROT_NONE page cannot be, which mlock reports as ENOMEM (the lock itself
-// stays, as in Linux, but the sentry keeps no lock state).
+// stays, as in Linux).
 func mlockPopulate(t *kernel.Task, addr, length uintptr) error {
-	if err := mlockRange(t, addr, length); err != nil {
+	if err := mlockRange(t, addr, length, true); err != nil {
 		return err
 	}
 	end := addr + length
@@ -133,13 +126,13 @@ func mlock2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	if a.Uint(2)&unix.MLOCK_ONFAULT != 0 {
 		// Pages are locked as they are faulted in: none is populated now.
-		return 0, mlockRange(t, a.Pointer(0), a.Pointer(1))
+		return 0, mlockRange(t, a.Pointer(0), a.Pointer(1), true)
 	}
 	return 0, mlockPopulate(t, a.Pointer(0), a.Pointer(1))
 }
 
 func munlock(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, mlockRange(t, a.Pointer(0), a.Pointer(1))
+	return 0, mlockRange(t, a.Pointer(0), a.Pointer(1), false)
 }
 
 func mlockall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -147,7 +140,11 @@ func mlockall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if f == 0 || f&^(unix.MCL_CURRENT|unix.MCL_FUTURE|unix.MCL_ONFAULT) != 0 || f == unix.MCL_ONFAULT {
 		return 0, unix.EINVAL
 	}
+	t.MM().LockAll(f&unix.MCL_CURRENT != 0, f&unix.MCL_FUTURE != 0)
 	return 0, nil
 }
 
-func munlockall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) { return 0, nil }
+func munlockall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	t.MM().UnlockAll()
+	return 0, nil
+}

@@ -17,15 +17,15 @@ func registerIPC(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_SHMGET, "shmget", shmget, kernel.ArgHex, kernel.ArgInt, kernel.ArgOct)
 	reg(st, unix.SYS_SHMAT, "shmat", shmat, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_SHMDT, "shmdt", shmdt, kernel.ArgHex)
-	partial(st, unix.SYS_SHMCTL, "shmctl", shmctl, "IPC_STAT, IPC_SET, IPC_RMID, SHM_LOCK, SHM_UNLOCK; no IPC_INFO, SHM_INFO or SHM_STAT", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_SHMCTL, "shmctl", shmctl, "SHM_INFO does not measure resident or swapped pages", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_SEMGET, "semget", semget, kernel.ArgHex, kernel.ArgInt, kernel.ArgOct)
 	reg(st, unix.SYS_SEMOP, "semop", semop, kernel.ArgInt, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SEMTIMEDOP, "semtimedop", semtimedop, kernel.ArgInt, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_SEMCTL, "semctl", semctl, "no IPC_INFO, SEM_INFO or SEM_STAT", kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_SEMCTL, "semctl", semctl, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_MSGGET, "msgget", msgget, kernel.ArgHex, kernel.ArgOct)
 	reg(st, unix.SYS_MSGSND, "msgsnd", msgsnd, kernel.ArgInt, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_MSGRCV, "msgrcv", msgrcv, kernel.ArgInt, kernel.ArgHex, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_MSGCTL, "msgctl", msgctl, "IPC_STAT, IPC_SET, IPC_RMID; no IPC_INFO, MSG_INFO or MSG_STAT", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	reg(st, unix.SYS_MSGCTL, "msgctl", msgctl, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 }
 
 // ipcCaller describes t to the IPC namespace.
@@ -140,11 +140,77 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func shmctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, ipcCtl(t, a, t.K.IPC.ShmCtl)
+	ns := t.K.IPC
+	return ipcCtlKind(t, a, ipcKind{linux.SHM_INFO, linux.SHM_STAT, abi.SHM_STAT_ANY, ns.ShmInfo, ns.ShmIDAt,
+		func(c *ipc.Caller, id int, buf uintptr) error {
+			var ds linux.ShmidDS
+			if err := ns.ShmCtl(c, id, ipc.STAT, &ds); err != nil {
+				return err
+			}
+			return kernel.CopyOut(t, buf, &ds)
+		}}, func() error { return ipcCtl(t, a, ns.ShmCtl) })
 }
 
 func msgctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, ipcCtl(t, a, t.K.IPC.MsgCtl)
+	ns := t.K.IPC
+	return ipcCtlKind(t, a, ipcKind{linux.MSG_INFO, linux.MSG_STAT, linux.MSG_STAT_ANY, ns.MsgInfo, ns.MsgIDAt,
+		func(c *ipc.Caller, id int, buf uintptr) error {
+			var ds linux.MsqidDS
+			if err := ns.MsgCtl(c, id, ipc.STAT, &ds); err != nil {
+				return err
+			}
+			return kernel.CopyOut(t, buf, &ds)
+		}}, func() error { return ipcCtl(t, a, ns.MsgCtl) })
+}
+
+// ipcCtlKind runs shmctl or msgctl: a negative identifier or command is
+// EINVAL first, then the namespace-wide commands, then the object's
+// (object).
+func ipcCtlKind(t *kernel.Task, a kernel.SyscallArguments, kind ipcKind, object func() error) (uintptr, error) {
+	if a.Int(0) < 0 || a.Int(1) < 0 {
+		return 0, unix.EINVAL
+	}
+	if r, ok, err := ipcNamespaceCtl(t, a.Int(0), a.Int(1), a.Pointer(2), kind); ok {
+		return r, err
+	}
+	return 0, object()
+}
+
+// ipcKind is one kind's namespace-wide commands (package ipc's info.go);
+// stat copies the object's IPC_STAT structure out to buf.
+type ipcKind struct {
+	infoCmd, statCmd, statAnyCmd int32
+	info                         func(cmd int) ([]byte, int)
+	idAt                         func(idx int) (int, error)
+	stat                         func(c *ipc.Caller, id int, buf uintptr) error
+}
+
+// ipcNamespaceCtl runs cmd if it is one of the namespace-wide commands of
+// kind (ok reports that it is): IPC_INFO and the kind's INFO copy the
+// limits or the usage out and return the highest index in use; the
+// kind's STAT and STAT_ANY take id as an index and return the identifier.
+func ipcNamespaceCtl(t *kernel.Task, id, cmd int32, buf uintptr, kind ipcKind) (uintptr, bool, error) {
+	switch cmd {
+	case ipc.INFO, kind.infoCmd:
+		out, maxIdx := kind.info(int(cmd))
+		return uintptr(maxIdx), true, t.CopyOut(buf, out)
+	case kind.statCmd, kind.statAnyCmd:
+		full, err := kind.idAt(int(id))
+		if err != nil {
+			return 0, true, err
+		}
+		c := ipcCaller(t)
+		if cmd == kind.statAnyCmd {
+			// STAT_ANY reads any object: the read permission is not
+			// asked (ipcperms is skipped).
+			c.Privileged = true
+		}
+		if err := kind.stat(c, full, buf); err != nil {
+			return 0, true, err
+		}
+		return uintptr(full), true, nil
+	}
+	return 0, false, nil
 }
 
 // ipcCtl runs shmctl or msgctl on their structure DS (shmid64_ds,
@@ -212,6 +278,17 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	id, num, cmd, arg := int(a.Int(0)), int(a.Int(1)), int(a.Int(2)), a.Pointer(3)
 	if id < 0 {
 		return 0, unix.EINVAL
+	}
+	ns := t.K.IPC
+	if r, ok, err := ipcNamespaceCtl(t, a.Int(0), a.Int(2), arg, ipcKind{linux.SEM_INFO, linux.SEM_STAT, linux.SEM_STAT_ANY,
+		ns.SemInfo, ns.SemIDAt, func(c *ipc.Caller, id int, buf uintptr) error {
+			var ds linux.SemidDS
+			if _, _, err := ns.SemCtl(c, id, 0, ipc.STAT, 0, &ds, nil); err != nil {
+				return err
+			}
+			return kernel.CopyOut(t, buf, &ds)
+		}}); ok {
+		return r, err
 	}
 	var ds linux.SemidDS
 	var vals []uint16

@@ -17,6 +17,11 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 		return unix.EBADF
 	}
 	defer f.DecRef()
+	// A zero length and a mapping type that is none of the three are
+	// EINVAL before the file's access is checked (do_mmap).
+	if typ := o.Flags & unix.MAP_SHARED_VALIDATE; o.Length == 0 || typ == 0 {
+		return unix.EINVAL
+	}
 	if f.MapsAnonymous() {
 		o.Flags |= unix.MAP_ANONYMOUS
 		o.Offset = 0
