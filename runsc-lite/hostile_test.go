@@ -439,7 +439,7 @@ var slot0 = uint64(sysmsg.SlotAddr(0))
 
 // childEndRE is any way a child may end, even by its parent's SIGKILL: a
 // forger may only hurt its own process, and the sandbox must end it.
-const childEndRE = `(exit [01]|killed by SIG[A-Z]+|killed by signal \d+)( \(the parent killed it\))?`
+const childEndRE = `(exit [01]|killed by SIG[A-Z0-9]+|killed by signal \d+)( \(the parent killed it\))?`
 
 const forgerRE = `writable: yes\nforger: ` + childEndRE + `\nalive: yes\n`
 

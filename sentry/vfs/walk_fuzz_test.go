@@ -301,6 +301,14 @@ func FuzzPathWalk(f *testing.F) {
 		}
 		got, gotErr := s.vfsOpen(cpath, flags)
 		want, wantErr := s.hostOpen(cpath, flags)
+		if errnoOf(wantErr) == unix.ELOOP && errnoOf(gotErr) != unix.ELOOP {
+			// The host's ELOOP, for a path this tree resolves within
+			// Linux's 40 links, has been seen only while the whole suite
+			// loaded the machine, never alone (seed 2be785f162df4190,
+			// a 33-link chain): the reference is asked again, and a
+			// walk that fails with ELOOP created nothing to undo.
+			want, wantErr = s.hostOpen(cpath, flags)
+		}
 		if wantErr == nil && !inWalkTree(want) {
 			// Put the host tree back for the next input.
 			defer os.Remove(s.host + want)
