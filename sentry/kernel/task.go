@@ -369,6 +369,13 @@ func (t *Task) syscall() {
 			errno = interruptedErrno(nr)
 		}
 		ret = uintptr(-int64(errno))
+	case errors.Is(err, platform.ErrContextDead):
+		// The application's memory went with its stub process: the
+		// process is being killed (a group exit, SIGKILL), and the
+		// result reaches no one.
+		t.Log().Debug("syscall ended with the address space", "name", st.Name(nr), "err", err)
+		errno = unix.EFAULT
+		ret = uintptr(-int64(errno))
 	default:
 		t.Log().Error("syscall failed", "name", st.Name(nr), "err", err)
 		errno = unix.EIO
