@@ -26,6 +26,21 @@
 //     families, option lengths, capabilities) is checked here or in the
 //     syscall layer, in Linux's order; the protocols' own answers come
 //     from netstack.
+//
+// Outbound traffic is not built. The design that keeps the sentry's
+// allow-list and its empty network namespace as they are: a forwarder
+// process started by the launcher in the host's network namespace before
+// the sentry confines itself, unprivileged, with a seccomp list of its own
+// (socket for AF_INET/AF_INET6 stream and datagram, connect, a few
+// setsockopts, sendmsg/recvmsg on its control socket). The sentry adds a
+// second interface with a default route whose link endpoint hands every
+// outbound SYN and datagram to netstack's TCP and UDP forwarders; for each
+// flow the sentry asks the forwarder over a SEQPACKET socket pair, the
+// forwarder applies the policy (no host loopback, link-local or host
+// addresses unless the user allows them) and returns a connected
+// descriptor by SCM_RIGHTS, and the sentry copies between the netstack
+// endpoint and it with read, write and epoll, which it has already.
+// --publish is the same forwarder listening on the host.
 package inet
 
 import (
