@@ -190,6 +190,18 @@ func TestTermioMatchesC(t *testing.T) {
 	checkLayout(t, "termio.h", want)
 }
 
+// TestPtracePeekSigInfoArgsMatchesC checks struct ptrace_peeksiginfo_args.
+func TestPtracePeekSigInfoArgsMatchesC(t *testing.T) {
+	var a PtracePeekSigInfoArgs
+	want := map[string]uintptr{
+		"sizeof(struct ptrace_peeksiginfo_args)":          unsafe.Sizeof(a),
+		"offsetof(struct ptrace_peeksiginfo_args, flags)": unsafe.Offsetof(a.Flags),
+		"offsetof(struct ptrace_peeksiginfo_args, nr)":    unsafe.Offsetof(a.Nr),
+		"PTRACE_PEEKSIGINFO_SHARED":                       PtracePeekSigInfoShared,
+	}
+	checkLayout(t, "ptrace.h", want)
+}
+
 // checkLayout compares C expressions of header (in testdata) with their Go
 // values.
 func checkLayout(t *testing.T, header string, want map[string]uintptr) {

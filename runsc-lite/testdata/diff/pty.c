@@ -139,7 +139,9 @@ static void peer_sti(void) {
 	printf("peer cloexec: %d\n", fcntl(p, F_GETFD) & FD_CLOEXEC);
 	T(ioctl(p, TIOCGPTPEER, O_RDWR)); /* not a master: EIO */
 	wr(m, "peer\n");
+	settle();
 	rd("peer", p);
+	settle();
 	rd("echo", m);
 
 	/* TIOCSTI: typed input on the slave, processed as typed (echo,
@@ -147,9 +149,12 @@ static void peer_sti(void) {
 	const char *typed = "sti\r";
 	for (const char *c = typed; *c; c++)
 		T(ioctl(p, TIOCSTI, c));
+	settle();
 	rd("slave after TIOCSTI", p);
+	settle();
 	rd("echo", m);
 	T(ioctl(m, TIOCSTI, "z"));
+	settle();
 	rd("master after TIOCSTI", m);
 	T(ioctl(p, TIOCSTI, NULL));
 	pid_t pid = fork();
