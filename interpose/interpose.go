@@ -19,8 +19,14 @@
 // so they must treat that memory as hostile input (it can change under
 // them, from another thread of the application) and must not block
 // forever. Hooks may be added while the application runs, from any
-// goroutine; when none is registered, dispatch does not look at them at all
-// beyond one pointer test.
+// goroutine, and removed as a Group; when none is registered, dispatch does
+// not look at them at all beyond one pointer test.
+//
+// A program may also attach its hooks to a sandbox running in another
+// process, through the sandbox's control socket: control.Client.Attach
+// (package runsc-lite/sentry/control) runs them in the calling program,
+// with Call.Mem reaching the task's memory over the connection, and the
+// sentry waits for each answer at most a timeout before it detaches them.
 package interpose
 
 import (
