@@ -20,7 +20,7 @@ func TestStraceLikeStrace(t *testing.T) {
 	if err != nil {
 		t.Fatal("the strace comparison needs strace(1)")
 	}
-	for _, name := range []string{"files", "signals", "sockets"} {
+	for _, name := range []string{"files", "signals", "sockets", "waits"} {
 		t.Run(name, func(t *testing.T) {
 			skipKnownGap(t)
 			dir := workDir(t, "strace")
@@ -61,7 +61,7 @@ var (
 	// tracePids are the places a pid appears: results of the calls that
 	// return one, arguments of those that take one, and siginfo.
 	tracePids = []*regexp.Regexp{
-		regexp.MustCompile(`(si_pid=|^(?:kill|wait4|tgkill|tkill)\()(-?\d+)`),
+		regexp.MustCompile(`(si_pid=|^(?:kill|wait4|tgkill|tkill)\(|^waitid\(P_PID, )(-?\d+)`),
 		regexp.MustCompile(`^((?:clone|fork|vfork|getpid|gettid|set_tid_address|wait4)\(.*\) = )(\d+)$`),
 	}
 )
