@@ -65,7 +65,7 @@ func fdSetAt(mem interpose.Memory, addr uintptr, nfds int) string {
 	if addr == 0 {
 		return "NULL"
 	}
-	if nfds < 0 || nfds > fdSetSize {
+	if nfds < 0 || nfds > unix.FD_SETSIZE {
 		return pointer(addr)
 	}
 	words := make([]uint64, (nfds+63)/64)
@@ -95,6 +95,3 @@ func sigsetArgpack(mem interpose.Memory, addr uintptr) string {
 		return fmt.Sprintf("{sigmask=%s, sigsetsize=%d}", sigsetAt(mem, uintptr(p.Mask)), p.Size)
 	})
 }
-
-// fdSetSize is FD_SETSIZE, the descriptors an fd_set holds.
-const fdSetSize = 1024
