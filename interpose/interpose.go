@@ -65,6 +65,10 @@ type Call struct {
 	Name string
 	Args [6]uintptr
 	Mem  Memory
+	// Killed is closed when the task is killed (SIGKILL, or its process
+	// exiting): a hook waiting for something outside the sandbox should
+	// stop waiting then. A nil channel never closes.
+	Killed <-chan struct{}
 }
 
 // String reads argument i as a NUL-terminated string of at most max bytes.

@@ -20,7 +20,8 @@ import (
 // waiting for a frame longer than its timeout; the call then proceeds as if
 // unhooked. Writes never block longer than the timeout either (the socket is
 // polled), so neither a dead nor a stalled client holds a task for more than
-// one timeout.
+// one timeout; a task killed while it waits stops waiting at once
+// (Call.Killed), and the client's late answer about it is dropped.
 
 // hookSession is one attached client.
 type hookSession struct {
@@ -172,6 +173,8 @@ func (s *hookSession) ask(ev HookEvent, c *interpose.Call) (verdict HookReply, o
 		select {
 		case <-s.done:
 			return HookReply{}, false
+		case <-c.Killed:
+			return HookReply{}, false // the task dies now; a late answer is dropped
 		case <-timer.C:
 			s.end(fmt.Sprintf("no answer about %s (event %d) in %v", c.Name, ev.ID, s.timeout))
 			return HookReply{}, false

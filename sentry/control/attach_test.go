@@ -173,6 +173,33 @@ func TestAttachTimeout(t *testing.T) {
 	}
 }
 
+// TestAttachKilled: a task killed while it waits for the client's verdict
+// stops waiting at once (not after the timeout); the session goes on, and
+// the client's late answer about it is dropped.
+func TestAttachKilled(t *testing.T) {
+	k, client, _, _ := attachSession(t, &AttachSpec{Registered: interpose.Registered{Before: []uintptr{unix.SYS_GETPPID}}, Timeout: time.Minute}, true)
+	killed := make(chan struct{})
+	ch := make(chan interpose.Result, 1)
+	go func() {
+		c := &interpose.Call{Nr: unix.SYS_GETPPID, Name: "getppid", Mem: &fakeMemory{}, Killed: killed}
+		ch <- k.Hooks.Invoke(c, func([6]uintptr) (uintptr, unix.Errno) { return 1, 0 })
+	}()
+	var ev HookEvent
+	if _, err := readFrame(client, &ev); err != nil {
+		t.Fatalf("the event: %v", err)
+	}
+	close(killed)
+	if r := result(t, ch); r.Answered {
+		t.Errorf("a killed task's call: %+v, want it given up", r)
+	}
+	if err := writeFrame(client, HookReply{ID: ev.ID, Action: "deny", Errno: int(unix.EPERM)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !k.Hooks.Watches(unix.SYS_GETPPID) {
+		t.Error("the session ended when a task was killed")
+	}
+}
+
 // TestAttachClientGone: the client closing its end ends the session.
 func TestAttachClientGone(t *testing.T) {
 	k, client, _, ended := attachSession(t, &AttachSpec{Registered: interpose.Registered{After: []uintptr{unix.SYS_GETPPID}}}, true)
