@@ -197,7 +197,6 @@ func TestPtracePeekSigInfoArgsMatchesC(t *testing.T) {
 		"sizeof(struct ptrace_peeksiginfo_args)":          unsafe.Sizeof(a),
 		"offsetof(struct ptrace_peeksiginfo_args, flags)": unsafe.Offsetof(a.Flags),
 		"offsetof(struct ptrace_peeksiginfo_args, nr)":    unsafe.Offsetof(a.Nr),
-		"PTRACE_PEEKSIGINFO_SHARED":                       PtracePeekSigInfoShared,
 	}
 	checkLayout(t, "ptrace.h", want)
 }

@@ -40,12 +40,9 @@ type PtraceSyscallInfoExit struct {
 
 // PtracePeekSigInfoArgs is struct ptrace_peeksiginfo_args, the argument
 // of PTRACE_PEEKSIGINFO: from the Off-th pending signal, Nr of them, from
-// the process's shared queue if Flags has PtracePeekSigInfoShared.
+// the process's shared queue if Flags has PTRACE_PEEKSIGINFO_SHARED.
 type PtracePeekSigInfoArgs struct {
 	Off   uint64
 	Flags uint32
 	Nr    int32
 }
-
-// PtracePeekSigInfoShared is PTRACE_PEEKSIGINFO_SHARED.
-const PtracePeekSigInfoShared = 1

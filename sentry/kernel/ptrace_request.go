@@ -557,11 +557,11 @@ func (t *Task) ptracePeekSigInfo(tracee *Task, addr, data uintptr) (uintptr, err
 	if err := t.CopyIn(addr, abi.AsBytes(&a)); err != nil {
 		return 0, err
 	}
-	if a.Flags&^abi.PtracePeekSigInfoShared != 0 || a.Nr < 0 {
+	if a.Flags&^unix.PTRACE_PEEKSIGINFO_SHARED != 0 || a.Nr < 0 {
 		return 0, unix.EINVAL
 	}
 	var queued []SigInfo
-	if a.Flags&abi.PtracePeekSigInfoShared != 0 {
+	if a.Flags&unix.PTRACE_PEEKSIGINFO_SHARED != 0 {
 		tg := tracee.TG
 		tg.k.mu.Lock()
 		queued = tg.pending.queued()
