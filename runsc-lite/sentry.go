@@ -227,7 +227,11 @@ func serveSandbox(sc sandbox.Config, ln, ready *os.File, log *slog.Logger, level
 	if straceOut == nil {
 		straceOut = os.Stderr
 	}
-	srv := control.NewServer(s, log, level, straceOut, sc.PidsLimit)
+	srv, err := control.NewServer(s, log, level, straceOut, sc.PidsLimit)
+	if err != nil {
+		say(err.Error())
+		return exitStatus(kernel.ExitStatus{}, err)
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil {
 			log.Error("the control server stopped", "err", err)

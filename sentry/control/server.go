@@ -44,12 +44,16 @@ type Server struct {
 
 // NewServer returns a server for s. It counts syscalls from now on, for
 // metrics.
-func NewServer(s *sandbox.Sandbox, log *slog.Logger, level *slog.LevelVar, straceOut io.Writer, pidsLimit int) *Server {
+func NewServer(s *sandbox.Sandbox, log *slog.Logger, level *slog.LevelVar, straceOut io.Writer, pidsLimit int) (*Server, error) {
 	srv := &Server{S: s, Log: log, Level: level, StraceOut: straceOut, PidsLimit: pidsLimit,
 		execs: make(map[int]*kernel.ThreadGroup)}
-	srv.metrics = newMetrics(srv)
+	m, err := newMetrics(srv)
+	if err != nil {
+		return nil, err
+	}
+	srv.metrics = m
 	s.K.SetSyscallCounter(srv.metrics)
-	return srv
+	return srv, nil
 }
 
 // Serve accepts connections on the listening socket ln until it fails,
