@@ -102,6 +102,9 @@ func sandboxMain() int {
 		Root: plan.Rootfs, Cwd: plan.Cwd, Platform: plan.Platform, Argv: plan.Argv, Env: plan.Env,
 		MemoryLimit: plan.MemoryLimit, PidsLimit: plan.PidsLimit, LogFile: -1, StraceFile: -1, CwdFile: -1,
 		Hostname: plan.Hostname, User: plan.User, Rlimits: plan.Rlimits, Strace: plan.Strace,
+		// root.readonly: false writes through to root.path, as runc's
+		// container writes to its root directory; true refuses writes.
+		RootWritable: !plan.Readonly, RootReadOnly: plan.Readonly,
 	}
 	if plan.DebugLog != "" {
 		f, err := openAppend(plan.DebugLog)

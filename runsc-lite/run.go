@@ -245,7 +245,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		if err != nil {
 			return fail(1, "the current directory: %v (give --cwd)", err)
 		}
-		src, err := host.OpenSource(wd)
+		src, err := host.OpenSource(wd, false)
 		if err != nil {
 			return fail(1, "the current directory: %v (give --cwd)", err)
 		}

@@ -32,6 +32,8 @@ type sentryConfig struct {
 	// RootWritable is --overlay=none; HostTmp --host-tmp.
 	RootWritable bool
 	HostTmp      bool
+	// RootReadOnly is an OCI root.readonly: writes to / fail with EROFS.
+	RootReadOnly bool
 	// Mounts are the volumes and tmpfs mounts (mounts.go).
 	Mounts      []mountConfig
 	Platform    string
@@ -149,7 +151,7 @@ func sentryMain() int {
 	}
 	sc := sandbox.Config{
 		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd, CwdSource: cwdSource,
-		FS:       rootfs.Options{RootWritable: cfg.RootWritable, HostTmp: cfg.HostTmp, Mounts: mounts},
+		FS:       rootfs.Options{RootWritable: cfg.RootWritable, RootReadOnly: cfg.RootReadOnly, HostTmp: cfg.HostTmp, Mounts: mounts},
 		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,
