@@ -3,7 +3,7 @@ package host
 import (
 	"fmt"
 	"os"
-	
+
 	"golang.org/x/sys/unix"
 )
 
