@@ -239,6 +239,10 @@ func create(args []string, bundle, pidFile, consoleSocket string) error {
 	if err != nil {
 		return err
 	}
+	if !plan.Readonly {
+		dirs, files := plan.mountPoints()
+		makeMountPoints(plan.Rootfs, dirs, files)
+	}
 	if err := os.MkdirAll(globals.root, 0o700); err != nil {
 		return fmt.Errorf("--root=%s: %w", globals.root, err)
 	}

@@ -33,11 +33,25 @@ func TestOCIRootWrites(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(root, "old"), []byte("old\n"), 0o666)
+	// A symlink in the root that names a host directory outside it: the
+	// mount point made for a tmpfs below it must not land there.
+	outside := workDir(t, "outside")
+	os.Symlink(outside, filepath.Join(root, "esc"))
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/esc/x", Type: "tmpfs", Source: "tmpfs"})
+	})
+	stateDir := workDir(t, "state")
+	if r := oci(t, stateDir, "run", "--bundle", bundle, "w0"); r.code == 0 || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("run with a mount point through a symlink out of the root: %v, want a one-line error", r)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("a mount point was made outside the root, through a symlink: %v", ents)
+	}
 	writeConfig(t, bundle, func(s *specs.Spec) {
 		s.Root.Readonly = false
 		s.Process.Args = []string{"sh", "-c", "echo through > /written && mkdir /made && rm /old && cat /written"}
 	})
-	stateDir := workDir(t, "state")
 	if r := oci(t, stateDir, "run", "--bundle", bundle, "w1"); r.code != 0 || r.stdout != "through\n" {
 		t.Fatalf("run with root.readonly=false: %v", r)
 	}

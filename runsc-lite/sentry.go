@@ -221,8 +221,13 @@ func serveSandbox(sc sandbox.Config, ln, ready *os.File, log *slog.Logger, level
 	}
 	s, err := sandbox.Boot(sc)
 	if err != nil {
+		// create reports it, in one line.
 		say(err.Error())
-		return exitStatus(kernel.ExitStatus{}, err)
+		var execErr *sandbox.ExecError
+		if errors.As(err, &execErr) {
+			return exitCodeFor(execErr.Err)
+		}
+		return 1
 	}
 	defer s.Close()
 	straceOut := sc.Strace
@@ -232,7 +237,7 @@ func serveSandbox(sc sandbox.Config, ln, ready *os.File, log *slog.Logger, level
 	srv, err := control.NewServer(s, log, level, straceOut, sc.PidsLimit)
 	if err != nil {
 		say(err.Error())
-		return exitStatus(kernel.ExitStatus{}, err)
+		return 1
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil {
