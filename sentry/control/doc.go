@@ -25,7 +25,8 @@
 //   - Processes that exec creates have no parent in the sandbox (PPID 0),
 //     as in runsc; the server keeps their thread groups until a wait
 //     collects their status, so a wait after a quick exit still finds it.
-//   - pause stops every task with SIGSTOP, resume continues them with
-//     SIGCONT: the application can see it (its parents get SIGCHLD), unlike
-//     runsc's kernel-wide pause.
+//   - pause freezes the kernel (kernel.Freeze): no task runs application
+//     code until resume thaws it, and no signal is sent, so the
+//     application sees no group stop and no SIGCHLD, as with runsc's
+//     kernel-wide pause and runc's cgroup freezer.
 package control

@@ -141,16 +141,11 @@ func (srv *Server) handle(req Request, fds []int) (Response, error) {
 		return Response{}, srv.profile(req, f)
 	case MethodLogging:
 		return Response{}, srv.logging(req)
-	case MethodPause, MethodResume:
-		sig := unix.SIGSTOP
-		if req.Method == MethodResume {
-			sig = unix.SIGCONT
-		}
-		for _, pid := range k.PIDs(false) {
-			if t := k.Task(pid); t != nil {
-				t.TG.SendSignal(kernel.NewSigInfo(int32(sig), 0, 0, 0))
-			}
-		}
+	case MethodPause:
+		// A freeze, not SIGSTOP: the application sees nothing.
+		return Response{}, k.Freeze()
+	case MethodResume:
+		k.Thaw()
 		return Response{}, nil
 	case MethodStacks:
 		buf := make([]byte, 1<<20)
