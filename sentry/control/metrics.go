@@ -122,6 +122,14 @@ var sandboxMetrics = []sandboxMetric{
 		prometheus.CounterValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.Forks())) }},
 	{prometheus.NewDesc("runsc_lite_memory_used_bytes", "Memory charged to the sandbox (mappings and in-memory files).", nil, nil),
 		prometheus.GaugeValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.Memory.Used())) }},
+	{prometheus.NewDesc("runsc_lite_memory_bytes", "Memory of the sandbox by kind: charged (anon, shmem, files, pipes) and mapped (mapped, mapped_file).", []string{"kind"}, nil),
+		prometheus.GaugeValue, func(c *sandboxCollector) []labelled {
+			var out []labelled
+			for kind, v := range c.m.srv.memoryByKind() {
+				out = append(out, labelled{v: float64(v), labels: []string{kind}})
+			}
+			return out
+		}},
 	{prometheus.NewDesc("runsc_lite_memory_limit_bytes", "The sandbox's memory limit.", nil, nil),
 		prometheus.GaugeValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.Memory.Limit())) }},
 	{prometheus.NewDesc("runsc_lite_memory_refused_total", "Allocations refused at the memory limit.", nil, nil),

@@ -16,8 +16,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/sandbox"
 	"runsc-lite/sentry/strace"
+	"runsc-lite/sentry/usage"
 )
 
 // Server serves one sandbox's control socket.
@@ -244,10 +246,7 @@ func (srv *Server) ps() []ProcessInfo {
 			continue
 		}
 		user, sys := t.TG.CPUTime()
-		var mem uint64
-		for _, v := range t.MM().VMAs() {
-			mem += uint64(v.End - v.Start)
-		}
+		mem, _ := t.MM().Mapped()
 		out = append(out, ProcessInfo{
 			PID: pid, PPID: t.PPID(), UID: t.Creds().UID.Real, State: string(t.State()),
 			CPU: user + sys, Memory: mem, Threads: t.TG.NumTasks(), Cmd: cmdline(t),
@@ -285,9 +284,42 @@ func (srv *Server) usage() Usage {
 	k := srv.S.K
 	user, sys := k.CPUTime()
 	return Usage{
-		MemoryUsed: k.Memory.Used(), MemoryLimit: k.Memory.Limit(), MemoryRefused: k.Memory.Refused(),
+		MemoryUsed: k.Memory.Used(), MemoryLimit: k.Memory.Limit(), MemoryRefused: k.Memory.Refused(), Memory: srv.memoryByKind(),
 		User: user, System: sys, Tasks: k.NumTasks(), Processes: len(k.PIDs(false)), PidsLimit: srv.PidsLimit,
 	}
+}
+
+// memoryByKind is Usage.Memory.
+func (srv *Server) memoryByKind() map[string]uint64 {
+	k := srv.S.K
+	out := make(map[string]uint64)
+	for _, kind := range usage.Kinds {
+		out[kind.String()] = k.Memory.UsedBy(kind)
+	}
+	mapped, file := srv.mapped()
+	out["mapped"], out["mapped_file"] = mapped, file
+	return out
+}
+
+// mapped sums the mappings of every address space once (threads and
+// vfork children share one): all of them, and those of host files.
+func (srv *Server) mapped() (all, file uint64) {
+	k := srv.S.K
+	seen := make(map[*mm.MemoryManager]bool)
+	for _, tid := range k.TIDs() {
+		t := k.Task(tid)
+		if t == nil {
+			continue
+		}
+		m := t.MM()
+		if m == nil || seen[m] {
+			continue
+		}
+		seen[m] = true
+		a, f := m.Mapped()
+		all, file = all+a, file+f
+	}
+	return all, file
 }
 
 // profile writes the profile req.Profile to f.
