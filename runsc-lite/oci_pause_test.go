@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -40,23 +39,7 @@ func TestOCIPause(t *testing.T) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/out", Type: "bind", Source: out, Options: []string{"rbind", "rw"}})
 	})
 	stateDir := workDir(t, "state")
-	// The container's stdio is a file: a pipe would stay open in the
-	// sandbox after create returns.
-	logf, err := os.Create(filepath.Join(stateDir, "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(runscBin, "--root", stateDir, "create", "--bundle", bundle, "p1")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Run(); err != nil {
-		b, _ := os.ReadFile(logf.Name())
-		t.Fatalf("create: %v: %s", err, b)
-	}
-	t.Cleanup(func() { oci(t, stateDir, "delete", "--force", "p1") })
-	if r := oci(t, stateDir, "start", "p1"); r.code != 0 {
-		t.Fatalf("start: %v", r)
-	}
+	ociCreateStarted(t, stateDir, bundle, "p1")
 	countsPast := func(past int) {
 		t.Helper()
 		for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -21,22 +21,9 @@ func TestOCIUsage(t *testing.T) {
 	bundle := ociBundle(t, "sh", "-c", "head -c 1048576 /dev/zero > /tmp/f; echo written; exec sleep 1000")
 	linkApplets(bundle, "head")
 	stateDir := workDir(t, "state")
-	logf, err := os.Create(filepath.Join(stateDir, "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(runscBin, "--root", stateDir, "create", "--bundle", bundle, "u1")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	t.Cleanup(func() { oci(t, stateDir, "delete", "--force", "u1") })
-	if r := oci(t, stateDir, "start", "u1"); r.code != 0 {
-		t.Fatalf("start: %v", r)
-	}
+	out := ociCreateStarted(t, stateDir, bundle, "u1")
 	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if b, _ := os.ReadFile(logf.Name()); strings.Contains(string(b), "written") {
+		if b, _ := os.ReadFile(out); strings.Contains(string(b), "written") {
 			break
 		}
 		if time.Now().After(end) {
@@ -58,4 +45,28 @@ func TestOCIUsage(t *testing.T) {
 	if r := oci(t, stateDir, "debug", "--metrics", "u1"); r.code != 0 || !strings.Contains(r.stdout, `runsc_lite_memory_bytes{kind="files"}`) {
 		t.Errorf("debug --metrics: %v, want memory by kind", r)
 	}
+}
+
+// ociCreateStarted creates and starts container id from bundle, its stdio
+// a file (a pipe would stay open in the sandbox after create returns),
+// whose path it returns; the container is deleted at the end.
+func ociCreateStarted(t *testing.T, stateDir, bundle, id string) string {
+	t.Helper()
+	out := filepath.Join(stateDir, id+".out")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(runscBin, "--root", stateDir, "create", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(out)
+		t.Fatalf("create: %v: %s", err, b)
+	}
+	t.Cleanup(func() { oci(t, stateDir, "delete", "--force", id) })
+	if r := oci(t, stateDir, "start", id); r.code != 0 {
+		t.Fatalf("start: %v", r)
+	}
+	return out
 }
