@@ -68,6 +68,12 @@ const loopbackMTU = 65536
 // netstack itself is made on first use, so a sandbox that never opens an
 // Internet socket runs no netstack goroutine.
 type Stack struct {
+	// opts, fwd are set by Configure, before the first use.
+	opts Options
+	fwd  *fwdClient
+	// outside is the netstack beyond eth0 (outbound.go), set by once.
+	outside *stack.Stack
+
 	once sync.Once
 	s    *stack.Stack // set by once
 	err  error        // set by once
@@ -95,7 +101,12 @@ func (st *Stack) remove(s *Socket) {
 
 // netstack returns the sandbox's netstack, making it on first use.
 func (st *Stack) netstack() (*stack.Stack, error) {
-	st.once.Do(func() { st.s, st.err = newNetstack() })
+	st.once.Do(func() {
+		st.s, st.err = newNetstack()
+		if st.err == nil && st.opts.Forwarder != nil {
+			st.err = st.addOutbound(st.s)
+		}
+	})
 	return st.s, st.err
 }
 
