@@ -57,6 +57,8 @@ func describe(id int32, info stack.NICInfo) Interface {
 	if info.Flags.Loopback {
 		in.Flags |= sys.IFF_LOOPBACK
 		in.Type = linux.ARPHRD_LOOPBACK
+	} else {
+		in.Flags |= sys.IFF_BROADCAST | sys.IFF_MULTICAST // as an Ethernet device's
 	}
 	if info.Flags.Promiscuous {
 		in.Flags |= sys.IFF_PROMISC

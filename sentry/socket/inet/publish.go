@@ -86,7 +86,7 @@ func (st *Stack) serveDatagrams(p Published) {
 	peers := make(map[netip.AddrPort]*gonet.UDPConn)
 	buf := make([]byte, 65536)
 	for {
-		n, _, _, from, err := sys.Recvmsg(fd, buf, nil, 0)
+		n, peer, err := recvFrom(fd, buf)
 		if err == sys.EINTR {
 			continue
 		}
@@ -94,7 +94,9 @@ func (st *Stack) serveDatagrams(p Published) {
 			st.opts.Log.Error("published port: recvmsg", "port", p.Port, "err", err)
 			return
 		}
-		peer := sockaddrAddrPort(from)
+		if !peer.IsValid() {
+			continue
+		}
 		mu.Lock()
 		c, ok := peers[peer]
 		mu.Unlock()
@@ -114,7 +116,7 @@ func (st *Stack) serveDatagrams(p Published) {
 					if err != nil {
 						break
 					}
-					sys.Sendmsg(fd, replies[:m], nil, from, 0)
+					sys.Sendmsg(fd, replies[:m], nil, sockaddr(peer), 0)
 				}
 				mu.Lock()
 				delete(peers, peer)
@@ -126,13 +128,10 @@ func (st *Stack) serveDatagrams(p Published) {
 	}
 }
 
-// sockaddrAddrPort is a host socket address as a netip.AddrPort.
-func sockaddrAddrPort(sa sys.Sockaddr) netip.AddrPort {
-	switch a := sa.(type) {
-	case *sys.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *sys.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+// sockaddr is a host socket address.
+func sockaddr(a netip.AddrPort) sys.Sockaddr {
+	if a.Addr().Is4() {
+		return &sys.SockaddrInet4{Addr: a.Addr().As4(), Port: int(a.Port())}
 	}
-	return netip.AddrPort{}
+	return &sys.SockaddrInet6{Addr: a.Addr().As16(), Port: int(a.Port())}
 }

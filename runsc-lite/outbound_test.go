@@ -1,0 +1,212 @@
+package main
+
+// The sandbox's outbound and inbound traffic (--network=sandbox, the
+// network forwarder of package netfwd, --publish) against a test host the
+// test makes: a network namespace joined to the host's by a veth pair,
+// with testdata/net/testhost.py serving HTTP, a UDP echo and DNS inside
+// it. Traffic goes only to that namespace and to the host's loopback.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// testHost is a network namespace with a server: Addr is its address,
+// HostSide the host's end of the veth pair.
+type testHost struct {
+	Addr, HostSide string
+}
+
+// makeTestHost makes a network namespace joined to the host's by a veth
+// pair on a /24 of 10.213.0.0/16 and runs testhost.py in it, answering DNS
+// A queries with dnsAnswer. Everything is removed when t ends.
+func makeTestHost(t *testing.T, dnsAnswer string) testHost {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("making a network namespace needs root")
+	}
+	ipCmd, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("ip (iproute2) is not installed")
+	}
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	n := os.Getpid()%200 + 20
+	ns := fmt.Sprintf("rl-test-%d", os.Getpid())
+	hostVeth, nsVeth := fmt.Sprintf("rlh%d", os.Getpid()), fmt.Sprintf("rln%d", os.Getpid())
+	th := testHost{Addr: fmt.Sprintf("10.213.%d.2", n), HostSide: fmt.Sprintf("10.213.%d.1", n)}
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ipCmd, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("netns", "add", ns)
+	t.Cleanup(func() {
+		exec.Command(ipCmd, "link", "del", hostVeth).Run()
+		exec.Command(ipCmd, "netns", "del", ns).Run()
+	})
+	ip("link", "add", hostVeth, "type", "veth", "peer", "name", nsVeth)
+	ip("link", "set", nsVeth, "netns", ns)
+	ip("addr", "add", th.HostSide+"/24", "dev", hostVeth)
+	ip("link", "set", hostVeth, "up")
+	ip("-n", ns, "addr", "add", th.Addr+"/24", "dev", nsVeth)
+	ip("-n", ns, "link", "set", nsVeth, "up")
+	ip("-n", ns, "link", "set", "lo", "up")
+	srv := exec.Command(ipCmd, "netns", "exec", ns, "/usr/bin/python3", netScript(t, "testhost.py"), th.Addr, dnsAnswer)
+	waitReady(t, srv)
+	return th
+}
+
+// waitReady starts cmd in a process group of its own, waits for the line
+// "ready" on its stdout, and kills the group when t ends.
+func waitReady(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		ok := sc.Scan() && sc.Text() == "ready"
+		ready <- ok
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%s did not start: %s", cmd.Args, stderr.String())
+		}
+	case <-time.After(runTimeout):
+		t.Fatalf("%s did not start in %v", cmd.Args, runTimeout)
+	}
+}
+
+// TestNetOutbound: with --network=sandbox, HTTP over TCP, a UDP echo and a
+// DNS lookup through the sandbox's resolver (10.0.2.3, which the
+// forwarder maps to the host's resolver: here the test host, named by a
+// resolv.conf given for the host's) reach the test host; the test host
+// sees the host's own address (the forwarder's socket). With
+// --network=none nothing leaves.
+func TestNetOutbound(t *testing.T) {
+	th := makeTestHost(t, "192.0.2.7")
+	resolv := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(resolv, []byte("nameserver "+th.Addr+"\nsearch example\noptions timeout:2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), resolvConfEnv+"="+resolv)
+	script := netScript(t, "outbound.py")
+	for _, platform := range platforms {
+		t.Run("sandbox/"+platform, func(t *testing.T) {
+			r := runscLite(t, runOpts{env: env}, "run", "--platform", platform, "--", "/usr/bin/python3", script, th.Addr)
+			want := "http hello " + th.HostSide + "\nudp PING " + th.Addr + "\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\n"
+			if r.code != 0 || r.stdout != want {
+				t.Errorf("outbound:\n%v\nwant:\n%s", r, want)
+			}
+		})
+	}
+	t.Run("none", func(t *testing.T) {
+		r := runscLite(t, runOpts{env: env}, "run", "--network=none", "--", "/usr/bin/python3", script, th.Addr)
+		want := "http ENETUNREACH\nudp ENETUNREACH\ndns gaierror\n"
+		if r.code != 0 || !strings.HasPrefix(r.stdout, want) {
+			t.Errorf("--network=none:\n%v\nwant:\n%s", r, want)
+		}
+	})
+}
+
+// freePort returns a port nothing listens on at 127.0.0.1 just now.
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestNetPublish: --publish forwards the host's 127.0.0.1:HOSTPORT to a
+// TCP server in the sandbox, and a UDP port to a UDP echo there.
+func TestNetPublish(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			tcpPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
+			cmd := exec.Command(runscBin, "run", "--platform", platform,
+				"--publish", strconv.Itoa(tcpPort)+":8000", "--publish", "127.0.0.1:"+strconv.Itoa(udpPort)+":9999/udp",
+				"--", "/usr/bin/python3", netScript(t, "testhost.py"), "0.0.0.0", "192.0.2.7")
+			waitReady(t, cmd)
+			c, err := net.DialTimeout("tcp4", "127.0.0.1:"+strconv.Itoa(tcpPort), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(c, "GET / HTTP/1.0\r\n\r\n")
+			c.SetDeadline(time.Now().Add(runTimeout))
+			reply, err := io.ReadAll(c)
+			c.Close()
+			if err != nil || !strings.HasSuffix(string(reply), "\r\n\r\nhello 127.0.0.1\n") {
+				t.Errorf("HTTP through --publish: %q, %v", reply, err)
+			}
+			u, err := net.Dial("udp4", "127.0.0.1:"+strconv.Itoa(udpPort))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer u.Close()
+			u.SetDeadline(time.Now().Add(runTimeout))
+			u.Write([]byte("ping"))
+			buf := make([]byte, 16)
+			n, err := u.Read(buf)
+			if err != nil || string(buf[:n]) != "PING" {
+				t.Errorf("UDP through --publish: %q, %v", buf[:n], err)
+			}
+		})
+	}
+}
+
+// TestNetworkFlags: the network's bad flags are one-line usage errors.
+func TestNetworkFlags(t *testing.T) {
+	for _, c := range []struct{ args, want string }{
+		{"--network=host", "--network=host: not built yet"},
+		{"--network=bogus", "--network=bogus: want sandbox"},
+		{"--network=none --publish 8080:80", "--network=none: nothing goes in or out"},
+		{"--publish 8080", "--publish \"8080\": no PORT"},
+		{"--publish 8080:0", "bad PORT"},
+		{"--publish 8080:80/sctp", "unknown protocol"},
+		{"--publish nohost:8080:80", "bad HOSTIP"},
+	} {
+		r := runscLite(t, runOpts{}, append(append([]string{"run"}, strings.Fields(c.args)...), "--", "/bin/true")...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("run %s: %v, want exit %d and one line with %q", c.args, r, exitUsage, c.want)
+		}
+	}
+}
