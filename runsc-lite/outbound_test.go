@@ -166,6 +166,7 @@ func TestNetPublish(t *testing.T) {
 				"--publish", strconv.Itoa(tcpPort)+":8000", "--publish", "127.0.0.1:"+strconv.Itoa(udpPort)+":9999/udp",
 				"--", "/usr/bin/python3", netScript(t, "testhost.py"), "0.0.0.0", "192.0.2.7")
 			waitReady(t, cmd)
+			checkForwarderConfined(t, cmd.Process.Pid)
 			c, err := net.DialTimeout("tcp4", "127.0.0.1:"+strconv.Itoa(tcpPort), 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
@@ -209,4 +210,36 @@ func TestNetworkFlags(t *testing.T) {
 			t.Errorf("run %s: %v, want exit %d and one line with %q", c.args, r, exitUsage, c.want)
 		}
 	}
+}
+
+// checkForwarderConfined finds the network forwarder that runsc-lite
+// (pid parent) started and checks, from the host, that it runs as
+// nobody with no capability, no_new_privs, its seccomp program and in the
+// host's network namespace (where its sockets must be).
+func checkForwarderConfined(t *testing.T, parent int) {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmdline, _ := os.ReadFile(d + "/cmdline")
+		if !strings.HasPrefix(string(cmdline), "runsc-lite-netfwd\x00") {
+			continue
+		}
+		status, err := os.ReadFile(d + "/status")
+		if err != nil || !strings.Contains(string(status), fmt.Sprintf("\nPPid:\t%d\n", parent)) {
+			continue
+		}
+		for _, want := range []string{"\nUid:\t65534\t65534\t65534\t65534\n", "\nGid:\t65534\t65534\t65534\t65534\n",
+			"\nCapEff:\t0000000000000000\n", "\nCapPrm:\t0000000000000000\n", "\nNoNewPrivs:\t1\n", "\nSeccomp:\t2\n"} {
+			if !strings.Contains(string(status), want) {
+				t.Errorf("the network forwarder's status lacks %q:\n%s", want, status)
+			}
+		}
+		mine, _ := os.Readlink("/proc/self/ns/net")
+		its, err := os.Readlink(d + "/ns/net")
+		if err == nil && its != mine {
+			t.Errorf("the network forwarder is in network namespace %s, not the host's %s", its, mine)
+		}
+		return
+	}
+	t.Errorf("no network forwarder is a child of runsc-lite (pid %d)", parent)
 }

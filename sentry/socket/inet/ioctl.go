@@ -29,6 +29,8 @@ type Interface struct {
 	Type  uint16 // ARPHRD_*
 	// Addrs are its addresses, IPv4 and IPv6.
 	Addrs []tcpip.AddressWithPrefix
+	// Gateway is the default route's next hop through it, if any.
+	Gateway tcpip.Address
 }
 
 // Interfaces lists the sandbox's interfaces by index.
@@ -38,8 +40,15 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 		return nil, err
 	}
 	var out []Interface
+	routes := ns.GetRouteTable()
 	for id, info := range ns.NICInfo() {
-		out = append(out, describe(int32(id), info))
+		in := describe(int32(id), info)
+		for _, r := range routes {
+			if r.NIC == id && r.Destination.Prefix() == 0 && r.Gateway.Len() > 0 {
+				in.Gateway = r.Gateway
+			}
+		}
+		out = append(out, in)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out, nil

@@ -218,15 +218,18 @@ func (s *Socket) addrs(h linux.NetlinkMessageHeader, want uint8, port uint32) ([
 // Linux puts them: a loopback interface's IPv4 subnet in the local table
 // (so `ip route` shows none), ::1 in the main one.
 func (s *Socket) routes(h linux.NetlinkMessageHeader, want uint8, port uint32) ([][]byte, error) {
-	return s.eachAddress(want, func(in inet.Interface, a tcpip.AddressWithPrefix, fam uint8) []byte {
+	msgs, err := s.eachAddress(want, func(in inet.Interface, a tcpip.AddressWithPrefix, fam uint8) []byte {
 		sub := a.Subnet()
 		id := sub.ID()
 		ip := id.AsSlice()
 		rm := linux.RouteMessage{Family: fam, DstLen: uint8(a.PrefixLen), Protocol: linux.RTPROT_KERNEL, Type: linux.RTN_UNICAST}
 		table := uint32(linux.RT_TABLE_MAIN)
-		if fam == sys.AF_INET {
+		switch {
+		case fam == sys.AF_INET && in.Flags&sys.IFF_LOOPBACK != 0:
 			rm.Scope, rm.Type = linux.RT_SCOPE_HOST, linux.RTN_LOCAL
 			table = linux.RT_TABLE_LOCAL
+		case fam == sys.AF_INET:
+			rm.Scope = linux.RT_SCOPE_LINK // the subnet on the link
 		}
 		rm.Table = uint8(table)
 		m := newMessage(linux.RTM_NEWROUTE, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&rm))
@@ -240,6 +243,26 @@ func (s *Socket) routes(h linux.NetlinkMessageHeader, want uint8, port uint32) (
 		m.u32(linux.RTA_OIF, uint32(in.Index))
 		return m.bytes()
 	})
+	if err != nil || (want != sys.AF_UNSPEC && want != sys.AF_INET) {
+		return msgs, err
+	}
+	// The default route (eth0's, --network=sandbox).
+	ifs, err := s.st.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ifs {
+		if in.Gateway.Len() != header.IPv4AddressSize {
+			continue
+		}
+		rm := linux.RouteMessage{Family: sys.AF_INET, Table: linux.RT_TABLE_MAIN, Protocol: linux.RTPROT_BOOT, Type: linux.RTN_UNICAST}
+		m := newMessage(linux.RTM_NEWROUTE, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&rm))
+		m.u32(linux.RTA_TABLE, linux.RT_TABLE_MAIN)
+		m.attr(linux.RTA_GATEWAY, in.Gateway.AsSlice())
+		m.u32(linux.RTA_OIF, uint32(in.Index))
+		msgs = append([][]byte{m.bytes()}, msgs...) // first, as Linux lists it
+	}
+	return msgs, nil
 }
 
 // GetOption implements getsockopt(2): SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
