@@ -31,6 +31,8 @@ type Interface struct {
 	Addrs []tcpip.AddressWithPrefix
 	// Gateway is the default route's next hop through it, if any.
 	Gateway tcpip.Address
+	// MAC is its hardware address (zeros for lo; eth0's is made up).
+	MAC [6]byte
 }
 
 // Interfaces lists the sandbox's interfaces by index.
@@ -57,6 +59,7 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 // describe turns netstack's view of a NIC into an Interface.
 func describe(id int32, info stack.NICInfo) Interface {
 	in := Interface{Index: id, Name: info.Name, MTU: info.MTU, Type: linux.ARPHRD_ETHER}
+	copy(in.MAC[:], info.LinkAddress)
 	if info.Flags.Up {
 		in.Flags |= sys.IFF_UP
 	}
@@ -146,7 +149,8 @@ func (s *Socket) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
 	case sys.SIOCGIFTXQLEN:
 		le.PutUint32(ifr.Data[:], 1000)
 	case sys.SIOCGIFHWADDR:
-		le.PutUint16(ifr.Data[:], in.Type) // and a zero address: lo is the only interface
+		le.PutUint16(ifr.Data[:], in.Type) // struct sockaddr: sa_family, then the address
+		copy(ifr.Data[2:], in.MAC[:])
 	case sys.SIOCGIFADDR, sys.SIOCGIFNETMASK:
 		a, ok := firstIPv4(in)
 		if !ok {

@@ -1,6 +1,7 @@
 package netlink
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	sys "golang.org/x/sys/unix"
@@ -128,13 +129,17 @@ func (s *Socket) links(h linux.NetlinkMessageHeader, payload []byte, port uint32
 	}
 	var want linux.InterfaceInfoMessage
 	copy(abi.AsBytes(&want), payload)
+	wantName := ""
+	if n := len(abi.AsBytes(&want)); !dump && len(payload) > n {
+		wantName = attrString(payload[n:], linux.IFLA_IFNAME)
+	}
 	var msgs [][]byte
 	flags := uint16(0)
 	if dump {
 		flags = linux.NLM_F_MULTI
 	}
 	for _, in := range ifs {
-		if !dump && want.Index != 0 && want.Index != in.Index {
+		if !dump && ((want.Index != 0 && want.Index != in.Index) || (wantName != "" && wantName != in.Name)) {
 			continue
 		}
 		info := linux.InterfaceInfoMessage{Family: sys.AF_UNSPEC, Type: in.Type, Index: in.Index, Flags: in.Flags}
@@ -146,8 +151,12 @@ func (s *Socket) links(h linux.NetlinkMessageHeader, payload []byte, port uint32
 		m.attr(linux.IFLA_LINKMODE, []byte{0})
 		m.u32(linux.IFLA_MTU, in.MTU)
 		m.str(linux.IFLA_QDISC, "noqueue")
-		m.attr(linux.IFLA_ADDRESS, make([]byte, 6))
-		m.attr(linux.IFLA_BROADCAST, make([]byte, 6))
+		m.attr(linux.IFLA_ADDRESS, in.MAC[:])
+		broadcast := make([]byte, 6)
+		if in.Flags&sys.IFF_BROADCAST != 0 {
+			broadcast = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		}
+		m.attr(linux.IFLA_BROADCAST, broadcast)
 		msgs = append(msgs, m.bytes())
 	}
 	if !dump && len(msgs) == 0 {
@@ -328,4 +337,24 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 		return inet.Unknown{Level: level, Name: name}
 	}
 	return nil
+}
+
+// attrString returns the string attribute typ among the rtattrs of b
+// ("" if absent or malformed): a request's IFLA_IFNAME.
+func attrString(b []byte, typ uint16) string {
+	for len(b) >= 4 {
+		l, t := int(binary.LittleEndian.Uint16(b)), binary.LittleEndian.Uint16(b[2:])
+		if l < 4 || l > len(b) {
+			return ""
+		}
+		if t == typ {
+			v := b[4:l]
+			if i := bytes.IndexByte(v, 0); i >= 0 {
+				v = v[:i]
+			}
+			return string(v)
+		}
+		b = b[min((l+3)&^3, len(b)):]
+	}
+	return ""
 }
