@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math/rand"
 	"net"
 	"os"
 	"os/exec"
@@ -40,7 +41,17 @@ func makeTestHost(t *testing.T, dnsAnswer string) testHost {
 		t.Skip("ip (iproute2) is not installed")
 	}
 	skipUnlessRunnable(t, "/usr/bin/python3")
-	n := os.Getpid()%200 + 20
+	// A /24 no interface of the host has (another test run's, say).
+	n := 0
+	for try := 0; try < 20 && n == 0; try++ {
+		c := 20 + rand.Intn(200)
+		if out, err := exec.Command(ipCmd, "-o", "addr", "show", "to", fmt.Sprintf("10.213.%d.0/24", c)).Output(); err == nil && len(out) == 0 {
+			n = c
+		}
+	}
+	if n == 0 {
+		t.Fatal("no free /24 in 10.213.0.0/16 for the test host")
+	}
 	ns := fmt.Sprintf("rl-test-%d", os.Getpid())
 	hostVeth, nsVeth := fmt.Sprintf("rlh%d", os.Getpid()), fmt.Sprintf("rln%d", os.Getpid())
 	th := testHost{Addr: fmt.Sprintf("10.213.%d.2", n), HostSide: fmt.Sprintf("10.213.%d.1", n)}
@@ -104,7 +115,8 @@ func waitReady(t *testing.T, cmd *exec.Cmd) {
 	}
 }
 
-// TestNetOutbound: with --network=sandbox, HTTP over TCP, a UDP echo and a
+// TestNetOutbound: with --network=sandbox, HTTP over TCP, a reset and a
+// refused connection (each as the sandbox's own errno), a UDP echo and a
 // DNS lookup through the sandbox's resolver (10.0.2.3, which the
 // forwarder maps to the host's resolver: here the test host, named by a
 // resolv.conf given for the host's) reach the test host; the test host
@@ -121,7 +133,7 @@ func TestNetOutbound(t *testing.T) {
 	for _, platform := range platforms {
 		t.Run("sandbox/"+platform, func(t *testing.T) {
 			r := runscLite(t, runOpts{env: env}, "run", "--platform", platform, "--", "/usr/bin/python3", script, th.Addr)
-			want := "http hello " + th.HostSide + "\nudp PING " + th.Addr + "\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\n"
+			want := "http hello " + th.HostSide + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + th.Addr + "\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\n"
 			if r.code != 0 || r.stdout != want {
 				t.Errorf("outbound:\n%v\nwant:\n%s", r, want)
 			}
@@ -129,7 +141,7 @@ func TestNetOutbound(t *testing.T) {
 	}
 	t.Run("none", func(t *testing.T) {
 		r := runscLite(t, runOpts{env: env}, "run", "--network=none", "--", "/usr/bin/python3", script, th.Addr)
-		want := "http ENETUNREACH\nudp ENETUNREACH\ndns gaierror\n"
+		want := "http ENETUNREACH\nreset ENETUNREACH\nrefused ENETUNREACH\nudp ENETUNREACH\ndns gaierror\n"
 		if r.code != 0 || !strings.HasPrefix(r.stdout, want) {
 			t.Errorf("--network=none:\n%v\nwant:\n%s", r, want)
 		}

@@ -11,6 +11,19 @@ try:
     print("http", urllib.request.urlopen("http://%s:8000/" % host, timeout=10).read().decode().strip())
 except Exception as e:
     print("http", err(e))
+def stream(port, send):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect((host, port))
+        s.sendall(send)
+        return "got %r" % s.recv(100)
+    except OSError as e:
+        return err(e)
+    finally:
+        s.close()
+print("reset", stream(8001, b"x\n"))
+print("refused", stream(8002, b"x\n"))
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.settimeout(10)
 try:

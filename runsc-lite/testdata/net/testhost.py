@@ -1,7 +1,8 @@
 # A test host, run inside a network namespace the test made: on argv[1]
-# it serves HTTP on TCP 8000 (the body names the client's address), echoes
-# UDP datagrams on 9999 in upper case, and answers DNS A queries on UDP 53
-# with argv[2]. Prints "ready" once all are bound.
+# it serves HTTP on TCP 8000 (the body names the client's address), resets
+# each connection to TCP 8001 once it has read a line, echoes UDP datagrams
+# on 9999 in upper case, and answers DNS A queries on UDP 53 with argv[2].
+# Nothing listens on TCP 8002. Prints "ready" once all are bound.
 import http.server, socket, struct, sys, threading
 
 addr, answer = sys.argv[1], socket.inet_aton(sys.argv[2])
@@ -21,6 +22,17 @@ echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 echo.bind((addr, 9999))
 dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 dns.bind((addr, 53))
+resetter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+resetter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+resetter.bind((addr, 8001))
+resetter.listen()
+
+def serve_reset():
+    while True:
+        c, _ = resetter.accept()
+        c.recv(100)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
 
 def serve_echo():
     while True:
@@ -46,7 +58,7 @@ def serve_dns():
             n = 1
         dns.sendto(qid + struct.pack("!HHHHH", 0x8180, 1, n, 0, 0) + question + answers, a)
 
-for f in (serve_echo, serve_dns):
+for f in (serve_echo, serve_dns, serve_reset):
     threading.Thread(target=f, daemon=True).start()
 print("ready", flush=True)
 httpd.serve_forever()

@@ -146,7 +146,7 @@ func (st *Stack) forwardTCP(r *tcp.ForwarderRequest) {
 	}
 	r.Complete(false)
 	ep.SocketOptions().SetKeepAlive(true)
-	relayStream(gonet.NewTCPConn(&wq, ep), host)
+	relayStream(gonet.NewTCPConn(&wq, ep), ep.Abort, host)
 }
 
 // forwardUDP takes the first datagram of a flow the sandbox sends out.
@@ -176,9 +176,10 @@ func (st *Stack) forwardUDP(r *udp.ForwarderRequest) bool {
 type onlyReader struct{ io.Reader }
 type onlyWriter struct{ io.Writer }
 
-// relayStream copies both ways between a netstack connection and a host
-// stream socket, passing half-closes on, and closes both at the end.
-func relayStream(c *gonet.TCPConn, host *os.File) {
+// relayStream copies both ways between a netstack connection c and a
+// host stream socket, passing half-closes on, and closes both at the end.
+// A host connection that is reset has abort reset c.
+func relayStream(c *gonet.TCPConn, abort func(), host *os.File) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -188,7 +189,10 @@ func relayStream(c *gonet.TCPConn, host *os.File) {
 	}()
 	go func() {
 		defer wg.Done()
-		io.Copy(onlyWriter{c}, onlyReader{host})
+		if _, err := io.Copy(onlyWriter{c}, onlyReader{host}); err != nil && errors.Is(err, sys.ECONNRESET) {
+			abort()
+			return
+		}
 		c.CloseWrite()
 	}()
 	wg.Wait()

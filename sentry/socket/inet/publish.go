@@ -70,7 +70,7 @@ func (st *Stack) publishConn(host *os.File, port uint16) {
 		host.Close()
 		return
 	}
-	relayStream(c, host)
+	relayStream(c, func() { c.Close() }, host)
 }
 
 // serveDatagrams relays a published UDP port: each host peer gets a UDP
