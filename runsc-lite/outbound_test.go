@@ -255,3 +255,32 @@ func checkForwarderConfined(t *testing.T, parent int) {
 	}
 	t.Errorf("no network forwarder is a child of runsc-lite (pid %d)", parent)
 }
+
+// TestNetLoopbackResolver: a host resolver on the host's loopback (as
+// systemd-resolved's 127.0.0.53) answers the sandbox through 10.0.2.3
+// without --allow-host-loopback, on port 53 only: that one path.
+func TestNetLoopbackResolver(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the test resolver binds port 53")
+	}
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	const resolver = "127.0.0.77"
+	waitReady(t, exec.Command("/usr/bin/python3", netScript(t, "testhost.py"), resolver, "192.0.2.8"))
+	resolv := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(resolv, []byte("nameserver "+resolver+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `import errno, socket
+print("dns", socket.gethostbyname("resolver.example"))
+s = socket.socket()
+try:
+    s.connect(("10.0.2.3", 8000))
+    print("10.0.2.3:8000 connected")
+except OSError as e:
+    print("10.0.2.3:8000", errno.errorcode[e.errno])
+`
+	r := runscLite(t, runOpts{env: append(os.Environ(), resolvConfEnv+"="+resolv)}, "run", "--", "/usr/bin/python3", "-c", script)
+	if want := "dns 192.0.2.8\n10.0.2.3:8000 ECONNREFUSED\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("through a loopback resolver:\n%v\nwant:\n%s", r, want)
+	}
+}
