@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"syscall"
 	"time"
@@ -61,12 +62,17 @@ func Start(p Policy, uid, gid int) (*Forwarder, *os.File, error) {
 		return nil, nil, fmt.Errorf("the network forwarder's configuration: %w", err)
 	}
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{Arg0, string(cfg)},
-		Env:         []string{},
-		Stderr:      os.Stderr,
-		ExtraFiles:  []*os.File{mine},
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		Path: "/proc/self/exe",
+		Args: []string{Arg0, string(cfg)},
+		// No GOMAXPROCS updates: the Go runtime would re-read its cgroup's
+		// CPU limit (pread) every second, a call the filter has no need for.
+		Env:        []string{"GODEBUG=updatemaxprocs=0"},
+		Stderr:     os.Stderr,
+		ExtraFiles: []*os.File{mine},
+		// A process group of its own: the terminal's signals (Ctrl-C,
+		// Ctrl-\, Ctrl-Z) are for the sandbox, which the sentry forwards
+		// them to, not for the forwarder.
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true},
 	}
 	if err := cmd.Start(); err != nil {
 		sentry.Close()
@@ -89,6 +95,7 @@ func IsForwarder() bool { return len(os.Args) > 0 && os.Args[0] == Arg0 }
 // the sentry's end closes. It returns the exit status.
 func Main() int {
 	runtime.LockOSThread() // the parent-death signal is the thread's
+	signal.Ignore(unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGHUP, unix.SIGTTOU, unix.SIGTTIN)
 	fail := func(err error) int {
 		fmt.Fprintf(os.Stderr, "runsc-lite: network forwarder: %v\n", err)
 		return 1

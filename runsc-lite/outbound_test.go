@@ -202,6 +202,11 @@ func TestNetPublish(t *testing.T) {
 			if err != nil || string(buf[:n]) != "PING" {
 				t.Errorf("UDP through --publish: %q, %v", buf[:n], err)
 			}
+			// Still there, and still confined, after the Go runtime's
+			// periodic work (a GOMAXPROCS update re-read the cgroup's
+			// files every second, which the filter killed).
+			time.Sleep(2 * time.Second)
+			checkForwarderConfined(t, cmd.Process.Pid)
 		})
 	}
 }
