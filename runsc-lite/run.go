@@ -102,12 +102,21 @@ runs without root; --host-uid and --host-gid (65534 by default) under root.
 
 Identity. Host files are read as an unprivileged host identity: uid and gid
 65534 when runsc-lite runs as root, the caller otherwise. What it may not
-read stays unreadable inside, even to the sandbox's root.`,
+read stays unreadable inside, even to the sandbox's root.
+
+Network. The sandbox has its own TCP/IP stack: lo, and with
+--network=sandbox (the default) eth0 (10.0.2.15), whose connections leave
+through host sockets a confined forwarder process opens; DNS goes to the
+host's resolver through 10.0.2.3. The host's loopback (10.0.2.2 inside),
+link-local and own addresses are refused unless --allow-host-loopback.
+--publish HOSTPORT:PORT lets the host reach a server in the sandbox.
+--network=none: lo only.`,
 		examples: `runsc-lite ` + c.name + ` -- /usr/bin/python3 -c 'print(1+1)'
 runsc-lite ` + c.name + ` -- ./build.sh                          # in the current directory, writes kept in memory
 runsc-lite ` + c.name + ` --volume ./out:/out -- sh -c 'make > /out/log'   # results kept on the host
 runsc-lite ` + c.name + ` --volume /data:/data:ro --tmpfs /scratch:size=1g -- ./job
 runsc-lite ` + c.name + ` --rootfs=/srv/rootfs --overlay=none -- /bin/sh   # a root file system to keep
+runsc-lite ` + c.name + ` --publish 8080:8000 -- python3 -m http.server 8000   # curl http://127.0.0.1:8080/
 runsc-lite --platform=ptrace --strace ` + c.name + ` -- /bin/true`,
 		exit: `N      CMD exited with status N
 128+N  CMD was killed by signal N
