@@ -342,13 +342,15 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 // attrString returns the string attribute typ among the rtattrs of b
 // ("" if absent or malformed): a request's IFLA_IFNAME.
 func attrString(b []byte, typ uint16) string {
-	for len(b) >= 4 {
-		l, t := int(binary.LittleEndian.Uint16(b)), binary.LittleEndian.Uint16(b[2:])
-		if l < 4 || l > len(b) {
+	for len(b) >= linux.NetlinkAttrHeaderSize {
+		var h linux.NetlinkAttrHeader
+		copy(abi.AsBytes(&h), b)
+		l := int(h.Length)
+		if l < linux.NetlinkAttrHeaderSize || l > len(b) {
 			return ""
 		}
-		if t == typ {
-			v := b[4:l]
+		if h.Type == typ {
+			v := b[linux.NetlinkAttrHeaderSize:l]
 			if i := bytes.IndexByte(v, 0); i >= 0 {
 				v = v[:i]
 			}
