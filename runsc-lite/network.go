@@ -177,7 +177,8 @@ func setUpNetwork(cfg *sentryConfig, allowHostLoopback bool, uid, gid int, add f
 	if !dns.IsValid() {
 		return n, nil, nil
 	}
-	if n.tmpDir, err = os.MkdirTemp("", "runsc-lite-net-"); err != nil {
+	removeStaleNetDirs()
+	if n.tmpDir, err = os.MkdirTemp("", netDirPrefix+strconv.Itoa(os.Getpid())+"-"); err != nil {
 		n.close()
 		return nil, nil, fmt.Errorf("the sandbox's resolv.conf: %w", err)
 	}
@@ -210,4 +211,24 @@ func hostResolvConfPath() string {
 		return p
 	}
 	return hostResolvConf
+}
+
+// netDirPrefix names the directories that hold a sandbox's resolv.conf:
+// runsc-lite-net-PID-RANDOM in the temporary directory.
+const netDirPrefix = "runsc-lite-net-"
+
+// removeStaleNetDirs removes the resolv.conf directories of runsc-lite
+// processes that are gone: one killed (SIGKILL) could not remove its own.
+func removeStaleNetDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), netDirPrefix+"*"))
+	for _, d := range dirs {
+		pidPart, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), netDirPrefix), "-")
+		pid, err := strconv.Atoi(pidPart)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if unix.Kill(pid, 0) == unix.ESRCH {
+			os.RemoveAll(d)
+		}
+	}
 }
