@@ -19,6 +19,7 @@ import (
 	"runsc-lite/sentry/fs/rootfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
+	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/stub"
 )
 
@@ -52,6 +53,10 @@ type sentryConfig struct {
 	// CgroupFiles are the sandbox cgroup's cgroup.procs files, open for
 	// writing, that its forkserver joins.
 	CgroupFiles []int
+	// NetFile is the network forwarder's socket (--network=sandbox);
+	// Published the --publish ports.
+	NetFile   int
+	Published []publishConfig
 	// OCI sandboxes (create): ControlFile is the control server's
 	// listening socket, ReadyFile where the sentry writes "ok" once the
 	// first process is created (or the error that stopped it), and the
@@ -156,6 +161,7 @@ func sentryMain() int {
 		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,
+		Net: inet.Options{Forwarder: file(cfg.NetFile)},
 		Lockdown: func(platform string) error {
 			insns, err := confine.Filter(platform, os.Getenv(seccompTrapEnv) == "1")
 			if err != nil {
@@ -171,6 +177,11 @@ func sentryMain() int {
 				"host syscalls", len(confine.Syscalls(platform)), "after", time.Since(start))
 			return nil
 		},
+	}
+	for _, p := range cfg.Published {
+		if f := file(p.File); f != nil {
+			sc.Net.Published = append(sc.Net.Published, inet.Published{Host: f, Proto: p.Proto, Port: p.Port})
+		}
 	}
 	if cfg.Strace {
 		sc.StraceFilter, sc.StraceTiming, sc.StraceSummary = cfg.StraceFilter, cfg.StraceTiming, cfg.StraceSummary
