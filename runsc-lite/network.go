@@ -194,12 +194,12 @@ func setUpNetwork(cfg *sentryConfig, allowHostLoopback bool, uid, gid int, add f
 		n.close()
 		return nil, nil, fmt.Errorf("the sandbox's resolv.conf: %w", err)
 	}
-	src, err := host.OpenSource(file)
+	src, err := host.OpenSource(file, false)
 	if err != nil {
 		n.close()
 		return nil, nil, fmt.Errorf("the sandbox's resolv.conf: %w", err)
 	}
-	return n, &mountConfig{Dest: "/etc/resolv.conf", File: add(src.Dir), Name: src.Name, Access: rootfs.ReadOnly}, nil
+	return n, &mountConfig{Dest: "/etc/resolv.conf", File: add(src.Dir), Access: rootfs.ReadOnly}, nil
 }
 
 // resolvConfEnv names another resolv.conf for the host's, for tests
