@@ -104,7 +104,7 @@ func sandboxMain() int {
 		Hostname: plan.Hostname, User: plan.User, Rlimits: plan.Rlimits, Strace: plan.Strace,
 		// root.readonly: false writes through to root.path, as runc's
 		// container writes to its root directory; true refuses writes.
-		RootWritable: !plan.Readonly, RootReadOnly: plan.Readonly,
+		RootWritable: plan.WriteThrough, RootReadOnly: plan.Readonly,
 	}
 	if plan.DebugLog != "" {
 		f, err := openAppend(plan.DebugLog)
