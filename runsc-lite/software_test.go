@@ -66,10 +66,12 @@ for i in $(seq 200); do $S capture-pane -p | grep -q '^tmux-42$' && break; sleep
 $S capture-pane -p | grep -v '^$'
 $S kill-server`
 	// Debuggers on the sentry's ptrace: strace names the same syscalls
-	// as natively (counted, so pids and interleaving do not matter), gdb
+	// as natively (the set of names, so pids, interleaving and a call
+	// restarted after a signal, ERESTARTNOINTR, natively too, do not
+	// matter), gdb
 	// stops at a breakpoint, prints a variable, continues.
 	const straceCount = `strace -f -qq -o trace.txt -e trace=process,pipe,pipe2,write,dup2 sh -c 'echo hi | cat'
-sed -E 's/^[0-9]+ +//' trace.txt | grep -oE '^[a-z_0-9]+\(' | sort | uniq -c`
+sed -E 's/^[0-9]+ +//' trace.txt | grep -oE '^[a-z_0-9]+\(' | sort -u`
 	const gdbBreak = `gdb -nx -batch -ex 'break main' -ex run -ex 'print counter' -ex 'next' -ex 'print counter' -ex continue ./debugme 2>/dev/null |
 grep -E '^(Breakpoint|\$|counter|\[Inferior)' | sed -E 's/process [0-9]+/process N/'`
 	cases := []struct {
