@@ -169,11 +169,21 @@ func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 // with POLLERR and POLLHUP always asked for, and POLLHUP for a stream
 // closed both ways (tcp_poll: both directions shut down), which netstack
 // reports only once the connection is gone.
+//
+// POLLRDHUP is Linux's whenever the peer has shut down its writing
+// (tcp_poll: RCV_SHUTDOWN), but netstack reports it only while our own
+// writing is open: a connection we shut down writing to first, then the
+// peer, showed POLLIN without POLLRDHUP (and so without POLLHUP) until it
+// reached TIME_WAIT. A connected endpoint is readable only with queued
+// bytes or with its receiving closed, so readable with nothing queued is
+// the peer's shutdown.
 func (s *Socket) Readiness(mask int16) int16 {
 	ask := waiter.EventMask(uint16(mask)) | waiter.EventHUp
 	e, isTCP := s.ep.(*tcp.Endpoint)
 	if !isTCP {
 		ask |= waiter.EventErr
+	} else {
+		ask |= waiter.EventIn
 	}
 	// A closed TCP endpoint is "ready for anything" it is asked: POLLERR
 	// only when the connection failed.
@@ -181,10 +191,26 @@ func (s *Socket) Readiness(mask int16) int16 {
 	if isTCP && e.EndpointState() == tcp.StateError {
 		ev |= sys.POLLERR
 	}
+	if isTCP && ev&sys.POLLIN != 0 && peerShutWriting(e) {
+		ev |= linux.POLLRDHUP
+	}
 	if isTCP && ev&linux.POLLRDHUP != 0 && s.shutWrite.Load() {
 		ev |= sys.POLLHUP
 	}
-	return ev
+	return ev & (mask | sys.POLLERR | sys.POLLHUP)
+}
+
+// peerShutWriting reports whether a readable TCP endpoint is readable
+// because its peer shut down writing: it is connected (a listener is
+// readable with connections to accept) and nothing is queued to read.
+func peerShutWriting(e *tcp.Endpoint) bool {
+	switch e.EndpointState() {
+	case tcp.StateEstablished, tcp.StateFinWait1, tcp.StateFinWait2, tcp.StateCloseWait, tcp.StateClosing, tcp.StateLastAck:
+	default:
+		return false
+	}
+	queued, err := e.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+	return err == nil && queued == 0
 }
 
 // ReadAt implements vfs.FileImpl: sockets have no offsets.
