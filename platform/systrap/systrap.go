@@ -15,7 +15,10 @@
 //     Close waits for both, so no stub outlives the platform.
 //   - A Context owns one thread slot of the address space it last ran in:
 //     a sysmsg page and a signal stack. It binds lazily on Switch and gives
-//     the slot back (the stub thread exits) when it moves or is released.
+//     the slot back when it moves or is released: to the address space's
+//     pool of stopped stub threads, which the next Context bound there
+//     takes, or, when the pool is full, by making the stub thread exit
+//     (pool.go).
 //   - The stub image and the shared region, [stub.ImageBase,
 //     sysmsg.RegionEnd), are reserved: Mmap, Munmap, Mprotect and the
 //     copies (platform.ProcessMemory) refuse them with the errno Linux
