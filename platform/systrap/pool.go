@@ -100,7 +100,9 @@ func (as *addressSpace) fillPool() {
 	}
 	as.filling = true
 	as.poolMu.Unlock()
-	as.p.inBackground(func() {
+	// Not once the platform closes: the caller may hold use, and starting
+	// a thread here would take it again.
+	started := as.p.startBackground(func() {
 		defer func() {
 			as.poolMu.Lock()
 			as.filling = false
@@ -123,6 +125,11 @@ func (as *addressSpace) fillPool() {
 			}
 		}
 	})
+	if !started {
+		as.poolMu.Lock()
+		as.filling = false
+		as.poolMu.Unlock()
+	}
 }
 
 // startThread starts a stub thread in a free slot, with the slot's

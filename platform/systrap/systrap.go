@@ -129,18 +129,26 @@ func (p *Platform) Close() error {
 // inBackground runs f on its own goroutine, which Close waits for; once the
 // platform is closing it runs f at once instead.
 func (p *Platform) inBackground(f func()) {
-	p.bgMu.Lock()
-	if p.closed {
-		p.bgMu.Unlock()
+	if !p.startBackground(f) {
 		f()
-		return
+	}
+}
+
+// startBackground runs f on its own goroutine, which Close waits for, and
+// returns true; once the platform is closing it returns false and does not
+// run f.
+func (p *Platform) startBackground(f func()) bool {
+	p.bgMu.Lock()
+	defer p.bgMu.Unlock()
+	if p.closed {
+		return false
 	}
 	p.bg.Add(1)
-	p.bgMu.Unlock()
 	go func() {
 		defer p.bg.Done()
 		f()
 	}()
+	return true
 }
 
 // Symbols returns the stub's symbol addresses (for tests that attack them).
