@@ -79,6 +79,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 		{"Signals", testSignals},
 		{"Interrupt", testInterrupt},
 		{"Threads", testThreads},
+		{"ThreadChurn", testThreadChurn},
 		{"Fork", testFork},
 		{"MmapFile", testMmapFile},
 		{"MmapMemfd", testMmapMemfd},

@@ -1,6 +1,7 @@
 package platformtest
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"testing"
@@ -176,4 +177,52 @@ func testFork(t *testing.T, f Factory, _ Options) {
 	releaseChildAS()
 	expectUint64(t, parent.as, dataAddr+8, parentValue, "parent after releasing the child")
 	expectUint64(t, parent.as, dataAddr+16, childPid, "parent after releasing the child")
+}
+
+// threadChurnSrc reads the quadword at %fs:0 into rdi and the low quadword
+// of xmm0 into rsi, stops at getpid, and exits.
+const threadChurnSrc = `
+	mov %fs:0, %rdi
+	movq %xmm0, %rsi
+	mov $39, %eax
+	syscall
+	mov $60, %eax
+	syscall
+	ud2
+`
+
+// testThreadChurn starts and ends threads one after another in one address
+// space, as a program that creates and joins threads does, and checks that
+// each starts with its own fs base and FP state, none of the previous
+// thread's: a platform may reuse host threads between contexts. A thread
+// with fs base 0 after one with another base must fault at 0.
+func testThreadChurn(t *testing.T, f Factory, _ Options) {
+	p := newPlatform(t, f)
+	first, _ := newProcess(t, p, threadChurnSrc)
+	as := first.as
+	first.release()
+	for i := range 12 {
+		th := newThread(t, p, as, codeAddr, mapStack(t, as, stackAddr+0x100000))
+		marker := uint64(0x5eed0000_00000000) | uint64(i)
+		if i%3 == 2 {
+			ev := th.run()
+			if ev.Kind != platform.EventFault || ev.Fault.Addr != 0 {
+				t.Fatalf("thread %d with fs base 0: got %v, want a fault at 0 (the fs base of an earlier thread?)", i, ev)
+			}
+			th.release()
+			continue
+		}
+		base := dataAddr + uintptr(i)*0x100
+		writeUint64(t, as, base, marker)
+		th.regs.FsBase = uint64(base)
+		var xmm0 [16]byte
+		binary.LittleEndian.PutUint64(xmm0[:], marker+1)
+		th.fp.SetXMM(0, xmm0)
+		th.runToSyscall(unix.SYS_GETPID)
+		expectReg(t, fmt.Sprintf("thread %d: %%fs:0", i), th.regs.Rdi, marker)
+		expectReg(t, fmt.Sprintf("thread %d: xmm0", i), th.regs.Rsi, marker+1)
+		th.regs.Rax = 0
+		th.runToSyscall(unix.SYS_EXIT)
+		th.release()
+	}
 }

@@ -51,6 +51,11 @@ type addressSpace struct {
 	seq    uint32
 	forkMu sync.Mutex // serializes a fork request with reading its reply
 
+	poolMu  sync.Mutex     // guards pool, filling and binds (pool.go)
+	pool    []pooledThread // stub threads no context is bound to
+	filling bool           // fillPool is starting threads
+	binds   int            // contexts bound here so far
+
 	slotMu sync.Mutex              // guards slots and tids
 	slots  [sysmsg.MaxThreads]bool // thread slots in use
 	tids   map[int]struct{}        // host ids of the stub threads of bound contexts

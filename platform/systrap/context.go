@@ -167,37 +167,18 @@ func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event 
 	return platform.Event{Kind: platform.EventSignal, Signal: si}
 }
 
-// bind starts a stub thread for c in as and waits for its first stop.
+// bind gives c a stub thread of as, a pooled one if there is one, and
+// waits for its first stop (a pooled thread has usually made it already).
 func (c *context) bind(as *addressSpace) error {
-	slot, err := as.allocSlot()
+	t, err := as.thread()
 	if err != nil {
-		return err
-	}
-	prog, err := c.p.threadFilter(slot)
-	if err == nil {
-		err = as.sh.SetThreadSetup(slot, prog)
-	}
-	as.sh.ResetMsg(slot)
-	if err != nil {
-		as.freeSlot(slot, 0)
-		return err
-	}
-	nsTID, err := as.call(sysmsg.ReqNewThread, 0, [6]uint64{uint64(slot)})
-	var tid int
-	if err == nil {
-		if tid, err = as.hostTID(int(nsTID)); err != nil {
-			as.kill() // a thread we cannot name cannot be supervised
-		}
-	}
-	if err != nil {
-		as.freeSlot(slot, 0)
 		return fmt.Errorf("starting a stub thread: %w", err)
 	}
 	c.mu.Lock()
-	c.as, c.tid, c.slot = as, tid, slot
+	c.as, c.tid, c.slot = as, t.tid, t.slot
 	c.mu.Unlock()
-	c.fsBase, c.gsBase = 0, 0
-	m := as.sh.Msg(slot)
+	c.fsBase, c.gsBase = t.fsBase, t.gsBase
+	m := as.sh.Msg(t.slot)
 	deadline := time.Now().Add(unresponsive)
 	state, _ := m.WaitEvent(sysmsg.SpinLimit(int(c.p.running.Load())), func() bool {
 		return as.exited() || as.giveUp(deadline)
@@ -231,6 +212,9 @@ func (c *context) unbind() {
 	}
 	defer as.Leave()
 	m := as.sh.Msg(c.slot)
+	if m.LoadState() == sysmsg.StateEvent && c.recycle(as) {
+		return
+	}
 	if m.LoadState() == sysmsg.StateEvent {
 		m.Exit()
 		deadline := time.Now().Add(time.Second)
@@ -243,19 +227,41 @@ func (c *context) unbind() {
 	c.drop()
 }
 
+// recycle gives c's stopped thread to as's pool for the next context, if
+// the pool has room, and forgets the binding.
+func (c *context) recycle(as *addressSpace) bool {
+	c.forgetFP()
+	if !as.recycle(pooledThread{slot: c.slot, tid: c.tid, fsBase: c.fsBase, gsBase: c.gsBase}) {
+		return false
+	}
+	c.forget()
+	return true
+}
+
 // drop forgets the binding and frees the slot.
 func (c *context) drop() {
+	c.forgetFP()
+	if as, tid := c.forget(); as != nil {
+		as.freeSlot(c.slot, tid)
+	}
+}
+
+// forgetFP loads a lazy FP state out of the frame, which is about to be
+// reused or freed.
+func (c *context) forgetFP() {
 	if c.fp != nil {
 		c.fp.Load()
 		c.fp = nil
 	}
+}
+
+// forget unbinds c and returns what it was bound to.
+func (c *context) forget() (as *addressSpace, tid int) {
 	c.mu.Lock()
-	as, tid := c.as, c.tid
+	defer c.mu.Unlock()
+	as, tid = c.as, c.tid
 	c.as, c.tid = nil, 0
-	c.mu.Unlock()
-	if as != nil {
-		as.freeSlot(c.slot, tid)
-	}
+	return as, tid
 }
 
 // Interrupt implements platform.Context. The signal (SIGCHLD, which the stub

@@ -15,7 +15,10 @@
 //     Close waits for both, so no stub outlives the platform.
 //   - A Context owns one thread slot of the address space it last ran in:
 //     a sysmsg page and a signal stack. It binds lazily on Switch and gives
-//     the slot back (the stub thread exits) when it moves or is released.
+//     the slot back when it moves or is released: to the address space's
+//     pool of stopped stub threads, which the next Context bound there
+//     takes, or, when the pool is full, by making the stub thread exit
+//     (pool.go).
 //   - The stub image and the shared region, [stub.ImageBase,
 //     sysmsg.RegionEnd), are reserved: Mmap, Munmap, Mprotect and the
 //     copies (platform.ProcessMemory) refuse them with the errno Linux
@@ -126,18 +129,26 @@ func (p *Platform) Close() error {
 // inBackground runs f on its own goroutine, which Close waits for; once the
 // platform is closing it runs f at once instead.
 func (p *Platform) inBackground(f func()) {
-	p.bgMu.Lock()
-	if p.closed {
-		p.bgMu.Unlock()
+	if !p.startBackground(f) {
 		f()
-		return
+	}
+}
+
+// startBackground runs f on its own goroutine, which Close waits for, and
+// returns true; once the platform is closing it returns false and does not
+// run f.
+func (p *Platform) startBackground(f func()) bool {
+	p.bgMu.Lock()
+	defer p.bgMu.Unlock()
+	if p.closed {
+		return false
 	}
 	p.bg.Add(1)
-	p.bgMu.Unlock()
 	go func() {
 		defer p.bg.Done()
 		f()
 	}()
+	return true
 }
 
 // Symbols returns the stub's symbol addresses (for tests that attack them).

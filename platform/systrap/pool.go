@@ -1,0 +1,163 @@
+package systrap
+
+import (
+	"fmt"
+
+	"runsc-lite/sysmsg"
+)
+
+// The thread pool. Starting a stub thread is a request to the syscall
+// thread (clone, then the new thread's set-up: sigaltstack, sigprocmask,
+// seccomp), a search of /proc for its host id, and its first stop: tens of
+// microseconds when the machine is idle, and as many hand-offs between
+// host threads, each a wait for a CPU, when it is not. A program that
+// creates threads does it again and again (a thread pool, a fork-join
+// loop), so an address space that has had a second thread keeps stub
+// threads ready:
+//
+//   - A thread whose context is released (the application thread exited)
+//     while it is stopped in its handler is kept, up to poolMax, instead
+//     of being told to exit; the next context bound to the address space
+//     takes it, and no host thread is created or destroyed.
+//   - poolTarget threads are started in the background, each exactly as a
+//     thread for a context is: its own slot, the slot's seccomp program and
+//     signal stack from the read-only set-up block, its host id from the
+//     kernel.
+//
+// A pooled thread is as confined as a bound one, because it is one: the
+// same filter, the same slot, nothing in it the sentry gave it. What it
+// holds is its signal frame, in the application's own memory (a recycled
+// thread's has the registers the last application thread using it had,
+// which the application could read anyway). Application code can write a
+// pooled thread's state word and frame as it can any other thread's: it
+// can make the thread return into application code, unsupervised, as one
+// more thread of its own process under the same filter, every syscall of
+// which traps into a handler nobody answers. Taking a thread from the pool
+// therefore checks it as a new thread's first stop is checked: it must be
+// stopped in its handler with a frame inside its slot within unresponsive,
+// or the stub process is killed. A pool dies with its stub process, and a
+// forked child starts with none (a fork copies the syscall thread only).
+const (
+	poolTarget = 1
+	poolMax    = 4
+)
+
+// pooledThread is a stub thread no context is bound to.
+type pooledThread struct {
+	slot, tid int
+	// fsBase and gsBase are the bases the thread has (without FSGSBASE
+	// the sentry's copy is the truth, and a new thread's are 0).
+	fsBase, gsBase uint64
+}
+
+// thread returns a stub thread for a context: a pooled one, else a new
+// one. From an address space's second thread on, it also refills the pool.
+func (as *addressSpace) thread() (pooledThread, error) {
+	as.poolMu.Lock()
+	as.binds++
+	fill := as.binds > 1
+	var t pooledThread
+	n := len(as.pool)
+	if n > 0 {
+		t = as.pool[n-1]
+		as.pool = as.pool[:n-1]
+	}
+	as.poolMu.Unlock()
+	if fill {
+		// After our own start: both are requests to the syscall thread.
+		defer as.fillPool()
+	}
+	if n > 0 {
+		return t, nil
+	}
+	slot, tid, err := as.startThread()
+	return pooledThread{slot: slot, tid: tid}, err
+}
+
+// recycle keeps a stopped thread whose context let it go, if the pool has
+// room.
+func (as *addressSpace) recycle(t pooledThread) bool { return as.keep(t, poolMax) }
+
+// keep adds t to the pool unless the pool has limit threads or the address
+// space was released.
+func (as *addressSpace) keep(t pooledThread, limit int) bool {
+	as.poolMu.Lock()
+	defer as.poolMu.Unlock()
+	if len(as.pool) >= limit || as.released.Load() {
+		return false
+	}
+	as.pool = append(as.pool, t)
+	return true
+}
+
+// fillPool starts threads in the background until the pool has
+// poolTarget, unless a fill is under way.
+func (as *addressSpace) fillPool() {
+	as.poolMu.Lock()
+	if as.filling || len(as.pool) >= poolTarget {
+		as.poolMu.Unlock()
+		return
+	}
+	as.filling = true
+	as.poolMu.Unlock()
+	// Not once the platform closes: the caller may hold use, and starting
+	// a thread here would take it again.
+	started := as.p.startBackground(func() {
+		defer func() {
+			as.poolMu.Lock()
+			as.filling = false
+			as.poolMu.Unlock()
+		}()
+		for {
+			as.poolMu.Lock()
+			full := len(as.pool) >= poolTarget
+			as.poolMu.Unlock()
+			if full || !as.Enter() {
+				return
+			}
+			slot, tid, err := as.startThread()
+			as.Leave()
+			// Only this fill adds new threads, so the pool has room for
+			// this one unless the address space was released; then the
+			// thread dies with its process.
+			if err != nil || !as.keep(pooledThread{slot: slot, tid: tid}, poolMax+poolTarget) {
+				return
+			}
+		}
+	})
+	if !started {
+		as.poolMu.Lock()
+		as.filling = false
+		as.poolMu.Unlock()
+	}
+}
+
+// startThread starts a stub thread in a free slot, with the slot's
+// seccomp program and signal stack, and returns the slot and the thread's
+// host id. The caller holds use (Enter).
+func (as *addressSpace) startThread() (slot, tid int, err error) {
+	slot, err = as.allocSlot()
+	if err != nil {
+		return 0, 0, err
+	}
+	prog, err := as.p.threadFilter(slot)
+	if err == nil {
+		err = as.sh.SetThreadSetup(slot, prog)
+	}
+	as.sh.ResetMsg(slot)
+	if err != nil {
+		as.freeSlot(slot, 0)
+		return 0, 0, err
+	}
+	nsTID, err := as.call(sysmsg.ReqNewThread, 0, [6]uint64{uint64(slot)})
+	if err == nil {
+		if tid, err = as.hostTID(int(nsTID)); err != nil {
+			as.kill() // a thread we cannot name cannot be supervised
+		}
+	}
+	if err != nil {
+		as.freeSlot(slot, 0)
+		return 0, 0, fmt.Errorf("starting a stub thread: %w", err)
+	}
+	return slot, tid, nil
+}

@@ -1,0 +1,101 @@
+package systrap
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"runsc-lite/platform"
+	"runsc-lite/sysmsg"
+)
+
+// pooled waits until as's pool has a thread stopped in its handler and
+// returns it.
+func pooled(t *testing.T, as *addressSpace) pooledThread {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		as.poolMu.Lock()
+		var th *pooledThread
+		if len(as.pool) > 0 {
+			th = &as.pool[len(as.pool)-1]
+		}
+		as.poolMu.Unlock()
+		if th != nil && as.sh.Msg(th.slot).LoadState() == sysmsg.StateEvent {
+			return *th
+		}
+	}
+	t.Fatal("the address space's pool has no thread stopped in its handler after 10s")
+	return pooledThread{}
+}
+
+// TestPoolRecycles: a released context's stopped thread serves the next
+// context, with no new host thread.
+func TestPoolRecycles(t *testing.T) {
+	p, as := poolPlatform(t)
+	a, b := bound(t, p, as), bound(t, p, as)
+	tid := b.tid
+	b.Release()
+	c := p.NewContext().(*context)
+	if err := c.bind(as); err != nil {
+		t.Fatalf("bind after a release: %v", err)
+	}
+	if c.tid != tid {
+		t.Errorf("the next context got host thread %d, want the released context's %d", c.tid, tid)
+	}
+	a.Release()
+	c.Release()
+}
+
+// bound returns a context bound to as, released when the test ends.
+func bound(t *testing.T, p *Platform, as *addressSpace) *context {
+	t.Helper()
+	c := p.NewContext().(*context)
+	if err := c.bind(as); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	t.Cleanup(c.Release)
+	return c
+}
+
+// TestPoolForgedFrame: application code rewrites a pooled thread's frame
+// pointer before any context takes the thread. Taking it must kill the
+// stub process (the liar) and fail, not hand the sentry a frame outside
+// the slot.
+func TestPoolForgedFrame(t *testing.T) {
+	p, as := poolPlatform(t)
+	bound(t, p, as)
+	bound(t, p, as)
+	th := pooled(t, as)
+	as.sh.Msg(th.slot).Ucontext = uint64(sysmsg.SlotAddr(th.slot + 1)) // another slot's stack
+	c := p.NewContext().(*context)
+	var err error
+	for { // the pool may hold a recycled thread first; take until the forged one
+		if err = c.bind(as); err != nil || c.slot == th.slot {
+			break
+		}
+		defer c.Release()
+		c = p.NewContext().(*context)
+	}
+	if !errors.Is(err, platform.ErrContextDead) {
+		t.Fatalf("bind of the forged pooled thread: %v, want ErrContextDead", err)
+	}
+	if !as.dead.Load() {
+		t.Error("the stub that forged its pooled thread's frame is still alive")
+	}
+}
+
+func poolPlatform(t *testing.T) (*Platform, *addressSpace) {
+	t.Helper()
+	pp, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pp.(*Platform)
+	t.Cleanup(func() { p.Close() })
+	pas, err := p.NewAddressSpace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pas.Release)
+	return p, pas.(*addressSpace)
+}
