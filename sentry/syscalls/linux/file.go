@@ -251,24 +251,37 @@ func doWrite(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintp
 	return writeAt(t, f, src, off)
 }
 
-// readAt reads into dst at the file position (off < 0) or at off.
+// readAt reads into dst at the file position (off < 0) or at off. The
+// call and its bytes count in /proc/PID/io, as vfs_read counts them once
+// the descriptor and buffer passed their checks.
 func readAt(t *kernel.Task, f *vfs.File, dst usermem.IOSequence, off int64) (uintptr, error) {
+	var n int
+	var err error
 	if off < 0 {
-		return ioResult(f.Read(t.Ctx(), dst))
+		n, err = f.Read(t.Ctx(), dst)
+	} else {
+		n, err = f.PRead(t.Ctx(), dst, off)
 	}
-	return ioResult(f.PRead(t.Ctx(), dst, off))
+	t.TG.AccountRead(int64(n))
+	return ioResult(n, err)
 }
 
-// writeAt writes src at the file position (off < 0) or at off.
+// writeAt writes src at the file position (off < 0) or at off, counted
+// in /proc/PID/io as readAt counts reads.
 func writeAt(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (uintptr, error) {
 	src, err := sizeLimited(t, f, src, off)
 	if err != nil {
+		t.TG.AccountWrite(0)
 		return 0, err
 	}
+	var n int
 	if off < 0 {
-		return ioResult(f.Write(t.Ctx(), src))
+		n, err = f.Write(t.Ctx(), src)
+	} else {
+		n, err = f.PWrite(t.Ctx(), src, off)
 	}
-	return ioResult(f.PWrite(t.Ctx(), src, off))
+	t.TG.AccountWrite(int64(n))
+	return ioResult(n, err)
 }
 
 // sizeLimited cuts a write to a regular file at the caller's

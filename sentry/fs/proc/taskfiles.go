@@ -1,0 +1,199 @@
+package proc
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/abi"
+	"runsc-lite/sentry/fs/kernfs"
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/vfs"
+)
+
+// ioFile is /proc/PID/io (proc_pid_io_accounting): the process's read and
+// write calls and bytes as the sentry counted them. read_bytes and
+// write_bytes (storage I/O the process caused) are 0: the sandbox's files
+// are tmpfs or the host's, whose device traffic is the host's business.
+func ioFile(t *kernel.Task) string {
+	io := t.TG.IO()
+	return fmt.Sprintf("rchar: %d\nwchar: %d\nsyscr: %d\nsyscw: %d\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
+		io.RChar.Load(), io.WChar.Load(), io.SyscR.Load(), io.SyscW.Load())
+}
+
+// oomScore is /proc/PID/oom_score (proc_oom_score): the process's
+// resident memory as a share of the sandbox's memory limit, moved by
+// oom_score_adj, scaled to 0-1333 as Linux scales it; 0 when
+// oom_score_adj is -1000 (never chosen).
+func oomScore(t *kernel.Task, totalBytes uint64) string {
+	adj := int64(t.TG.OOMScoreAdj())
+	if adj == kernel.OOMScoreAdjMin {
+		return "0\n"
+	}
+	total := max(int64(totalBytes/abi.PageSize), 1)
+	rss := int64(totals(t, t.MM().Usage()).rss / abi.PageSize)
+	badness := rss + adj*total/1000
+	return strconv.FormatInt((1000+badness*1000/total)*2/3, 10) + "\n"
+}
+
+// nsInodes are the inode numbers /proc/PID/ns shows: the sandbox is one
+// namespace of each kind, which its processes all share, numbered as
+// Linux numbers its initial namespaces (PROC_*_INIT_INO, and the first
+// two numbers it hands out for the network and mount namespaces). They
+// are the sandbox's, never the host's.
+var nsInodes = map[string]uint64{
+	"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,
+	"pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC, "time": 0xEFFFFFFA,
+	"time_for_children": 0xEFFFFFFA, "user": 0xEFFFFFFD, "uts": 0xEFFFFFFE,
+}
+
+// nsDir is /proc/PID/ns: a link per namespace kind, "KIND:[INODE]". The
+// links only read: the sandbox has no setns(2) to hand them to.
+func (fs *FileSystem) nsDir(base string) *kernfs.Dir {
+	c := make(map[string]vfs.Inode, len(nsInodes))
+	for name, ino := range nsInodes {
+		kind := strings.TrimSuffix(name, "_for_children")
+		c[name] = fs.tree.Symlink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
+	}
+	return fs.tree.Fixed(base+"/ns", c)
+}
+
+// oomAdjFile is /proc/PID/oom_score_adj, or with legacy /proc/PID/oom_adj
+// in the old -17..15 scale: readable by all, written by the process's
+// owner; a write sets the process's value (kernel.SetOOMScoreAdj).
+type oomAdjFile struct {
+	dev    uint64
+	path   string
+	legacy bool
+	task   func() (*kernel.Task, error)
+}
+
+// Stat implements vfs.Inode.
+func (f *oomAdjFile) Stat(ctx context.Context) (unix.Stat_t, error) {
+	return taskFileStat(f.dev, f.path, 0o644, f.task), nil
+}
+
+// Open implements vfs.Inode.
+func (f *oomAdjFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	t, err := f.task()
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	return &oomAdjAccess{f: f, t: t}, nil
+}
+
+// oomAdjAccess is an open oom_score_adj or oom_adj.
+type oomAdjAccess struct {
+	f *oomAdjFile
+	t *kernel.Task
+}
+
+// value is the file's contents.
+func (a *oomAdjAccess) value() string {
+	v := a.t.TG.OOMScoreAdj()
+	if a.f.legacy {
+		v = kernel.OOMAdj(v)
+	}
+	return strconv.Itoa(v) + "\n"
+}
+
+// ReadAt implements vfs.FileImpl.
+func (a *oomAdjAccess) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	s := a.value()
+	if off >= int64(len(s)) {
+		return 0, nil
+	}
+	return copy(p, s[off:]), nil
+}
+
+// WriteAt implements vfs.FileImpl: the whole write is one decimal number,
+// blanks around it allowed (EINVAL otherwise), as oom_score_adj_write
+// parses it.
+func (a *oomAdjAccess) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if len(p) >= 24 {
+		p = p[:23] // Linux reads at most sizeof(buffer)-1 bytes
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(string(p)))
+	if err != nil {
+		return 0, unix.EINVAL
+	}
+	if a.f.legacy {
+		if v, err = kernel.OOMScoreAdjOf(v); err != nil {
+			return 0, err
+		}
+	}
+	writer, ok := vfs.TaskOf(ctx).(*kernel.Task)
+	if !ok {
+		return 0, unix.EPERM
+	}
+	if err := a.t.TG.SetOOMScoreAdj(v, writer.Creds()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Release implements vfs.FileImpl.
+func (a *oomAdjAccess) Release() {}
+
+// pagemapFile is /proc/PID/pagemap: 8 bytes a page of the address space,
+// at offset page number * 8 (mm.Pagemap), for who may read the process's
+// memory.
+type pagemapFile struct {
+	dev  uint64
+	path string
+	task func() (*kernel.Task, error)
+}
+
+// Stat implements vfs.Inode.
+func (f *pagemapFile) Stat(ctx context.Context) (unix.Stat_t, error) {
+	return taskFileStat(f.dev, f.path, 0o400, f.task), nil
+}
+
+// Open implements vfs.Inode: EACCES for a caller that may not trace the
+// task, as for mem.
+func (f *pagemapFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if flags&unix.O_ACCMODE != unix.O_RDONLY {
+		return nil, unix.EACCES
+	}
+	t, err := tracedTask(ctx, f.task)
+	if err != nil {
+		return nil, err
+	}
+	return &pagemapAccess{t: t}, nil
+}
+
+// pagemapAccess is an open /proc/PID/pagemap.
+type pagemapAccess struct{ t *kernel.Task }
+
+// pagemapEntry is the size of one entry.
+const pagemapEntry = 8
+
+// ReadAt implements vfs.FileImpl: offset and length must be multiples of
+// the entry size (EINVAL); the file ends at the end of the user address
+// space.
+func (a *pagemapAccess) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if off%pagemapEntry != 0 || len(p)%pagemapEntry != 0 || off < 0 {
+		return 0, unix.EINVAL
+	}
+	first := uint64(off / pagemapEntry)
+	last := uint64(mm.TaskSize / abi.PageSize)
+	if first >= last {
+		return 0, nil
+	}
+	n := min(uint64(len(p)/pagemapEntry), last-first)
+	entries := make([]uint64, n)
+	a.t.MM().Pagemap(uintptr(first*abi.PageSize), entries)
+	return copy(p, abi.SliceBytes(entries)), nil
+}
+
+// WriteAt implements vfs.FileImpl.
+func (a *pagemapAccess) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, unix.EBADF
+}
+
+// Release implements vfs.FileImpl.
+func (a *pagemapAccess) Release() {}
