@@ -192,10 +192,16 @@ func (f *File) SetLock(ctx context.Context, owner any, pid int32, typ int16, r R
 			}
 			return unix.EAGAIN
 		}
-		if lt.wouldDeadlock(owner, b.owner) {
+		// OFD locks have no owning process to follow a cycle through:
+		// Linux neither checks their waits for deadlock nor lets classic
+		// locks' checks pass through them (posix_locks_deadlock).
+		waiter := owner
+		if _, ofd := owner.(*File); ofd {
+			waiter = nil
+		} else if lt.wouldDeadlock(owner, b.owner) {
 			return unix.EDEADLK
 		}
-		if err := lt.waitChange(ctx, fl, owner, b.owner); err != nil {
+		if err := lt.waitChange(ctx, fl, waiter, b.owner); err != nil {
 			return err
 		}
 	}

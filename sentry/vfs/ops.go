@@ -248,14 +248,25 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 	if err != nil {
 		return nil, err
 	}
+	f := NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC))
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		// Counted first, as Linux takes its write access before it
+		// breaks leases: a holder cannot downgrade against this open.
+		k := lockKey{st.Dev, st.Ino}
+		v.leases.countOpen(f, k)
+		if err := v.leases.breakLeases(ctx, k, f, acc != unix.O_RDONLY, flags&unix.O_NONBLOCK != 0); err != nil {
+			f.DecRef()
+			return nil, err
+		}
+	}
 	if flags&unix.O_TRUNC != 0 && acc != unix.O_RDONLY && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size != 0 {
 		if err := setAttr(ctx, creds, d.inode, Attr{Mask: AttrSize}); err != nil {
-			impl.Release()
+			f.DecRef()
 			return nil, err
 		}
 	}
 	v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
-	return NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)), nil
+	return f, nil
 }
 
 // openImpl opens a non-directory: FIFOs through the FIFO opener and
@@ -690,6 +701,10 @@ func (v *VFS) SetAttrAt(ctx context.Context, creds Creds, fsc *FSContext, dir *F
 			return unix.EROFS
 		}
 		if err := permission(creds, &st, mayWrite); err != nil {
+			return err
+		}
+		// truncate(2) breaks leases as a write open does (vfs_truncate).
+		if err := v.leases.breakForTruncate(ctx, lockKey{st.Dev, st.Ino}); err != nil {
 			return err
 		}
 	}

@@ -126,8 +126,8 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 				total, _ := memory(fs.k)
 				return oomScore(t, total)
 			}),
-			"oom_score_adj": &oomAdjFile{dev: fs.tree.Dev, path: base + "/oom_score_adj", task: task},
-			"oom_adj":       &oomAdjFile{dev: fs.tree.Dev, path: base + "/oom_adj", task: task, legacy: true},
+			"oom_score_adj": fs.oomAdjFile(base+"/oom_score_adj", task, false),
+			"oom_adj":       fs.oomAdjFile(base+"/oom_adj", task, true),
 			"pagemap":       &pagemapFile{dev: fs.tree.Dev, path: base + "/pagemap", task: live},
 			"ns":            fs.nsDir(base),
 			"comm":          gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),

@@ -101,6 +101,7 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 	})
 	fsDir := tr.Fixed("/sys/fs", map[string]vfs.Inode{
 		"inotify":              inotifyDir,
+		"lease-break-time":     fs.leaseBreakTime(),
 		"pipe-max-size":        tr.File("/sys/fs/pipe-max-size", num(pipe.MaxUserSize)),
 		"pipe-user-pages-hard": tr.File("/sys/fs/pipe-user-pages-hard", num(0)),
 		"pipe-user-pages-soft": tr.File("/sys/fs/pipe-user-pages-soft", num(0)),

@@ -62,82 +62,115 @@ func (fs *FileSystem) nsDir(base string) *kernfs.Dir {
 	return fs.tree.Fixed(base+"/ns", c)
 }
 
-// oomAdjFile is /proc/PID/oom_score_adj, or with legacy /proc/PID/oom_adj
-// in the old -17..15 scale: readable by all, written by the process's
-// owner; a write sets the process's value (kernel.SetOOMScoreAdj).
-type oomAdjFile struct {
-	dev    uint64
-	path   string
-	legacy bool
-	task   func() (*kernel.Task, error)
+// valueFile is a file of /proc holding one value that may be written:
+// a read gives get's text, a write hands set the text written (whole, one
+// value a write, as proc_dointvec and oom_score_adj_write take it).
+type valueFile struct {
+	dev   uint64
+	path  string
+	perm  uint32
+	owner func() (*kernel.Task, error) // whose file it is; nil: root's
+	get   func() (string, error)
+	set   func(ctx context.Context, text string) error
 }
 
 // Stat implements vfs.Inode.
-func (f *oomAdjFile) Stat(ctx context.Context) (unix.Stat_t, error) {
-	return taskFileStat(f.dev, f.path, 0o644, f.task), nil
+func (f *valueFile) Stat(ctx context.Context) (unix.Stat_t, error) {
+	owner := f.owner
+	if owner == nil {
+		owner = func() (*kernel.Task, error) { return nil, unix.ENOENT }
+	}
+	return taskFileStat(f.dev, f.path, f.perm, owner), nil
 }
 
 // Open implements vfs.Inode.
-func (f *oomAdjFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
-	t, err := f.task()
-	if err != nil {
-		return nil, unix.ENOENT
+func (f *valueFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if f.owner != nil {
+		if _, err := f.owner(); err != nil {
+			return nil, unix.ENOENT
+		}
 	}
-	return &oomAdjAccess{f: f, t: t}, nil
+	return valueAccess{f}, nil
 }
 
-// oomAdjAccess is an open oom_score_adj or oom_adj.
-type oomAdjAccess struct {
-	f *oomAdjFile
-	t *kernel.Task
-}
-
-// value is the file's contents.
-func (a *oomAdjAccess) value() string {
-	v := a.t.TG.OOMScoreAdj()
-	if a.f.legacy {
-		v = kernel.OOMAdj(v)
-	}
-	return strconv.Itoa(v) + "\n"
-}
+// valueAccess is an open valueFile.
+type valueAccess struct{ f *valueFile }
 
 // ReadAt implements vfs.FileImpl.
-func (a *oomAdjAccess) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	s := a.value()
-	if off >= int64(len(s)) {
-		return 0, nil
+func (a valueAccess) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	s, err := a.f.get()
+	if err != nil || off >= int64(len(s)) {
+		return 0, err
 	}
 	return copy(p, s[off:]), nil
 }
 
-// WriteAt implements vfs.FileImpl: the whole write is one decimal number,
-// blanks around it allowed (EINVAL otherwise), as oom_score_adj_write
-// parses it.
-func (a *oomAdjAccess) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+// WriteAt implements vfs.FileImpl.
+func (a valueAccess) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	if len(p) >= 24 {
-		p = p[:23] // Linux reads at most sizeof(buffer)-1 bytes
+		p = p[:23] // Linux reads at most a small buffer's worth
 	}
-	v, err := strconv.Atoi(strings.TrimSpace(string(p)))
-	if err != nil {
-		return 0, unix.EINVAL
-	}
-	if a.f.legacy {
-		if v, err = kernel.OOMScoreAdjOf(v); err != nil {
-			return 0, err
-		}
-	}
-	writer, ok := vfs.TaskOf(ctx).(*kernel.Task)
-	if !ok {
-		return 0, unix.EPERM
-	}
-	if err := a.t.TG.SetOOMScoreAdj(v, writer.Creds()); err != nil {
+	if err := a.f.set(ctx, strings.TrimSpace(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
 // Release implements vfs.FileImpl.
-func (a *oomAdjAccess) Release() {}
+func (a valueAccess) Release() {}
+
+// oomAdjFile is /proc/PID/oom_score_adj, or with legacy /proc/PID/oom_adj
+// in the old -17..15 scale: readable by all, written by the process's
+// owner; a write sets the process's value (kernel.SetOOMScoreAdj).
+func (fs *FileSystem) oomAdjFile(path string, task func() (*kernel.Task, error), legacy bool) *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: path, perm: 0o644, owner: task,
+		get: func() (string, error) {
+			t, err := task()
+			if err != nil {
+				return "", err
+			}
+			v := t.TG.OOMScoreAdj()
+			if legacy {
+				v = kernel.OOMAdj(v)
+			}
+			return strconv.Itoa(v) + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
+			v, err := strconv.Atoi(text)
+			if err != nil {
+				return unix.EINVAL
+			}
+			if legacy {
+				if v, err = kernel.OOMScoreAdjOf(v); err != nil {
+					return err
+				}
+			}
+			t, err := task()
+			if err != nil {
+				return err
+			}
+			writer, ok := vfs.TaskOf(ctx).(*kernel.Task)
+			if !ok {
+				return unix.EPERM
+			}
+			return t.TG.SetOOMScoreAdj(v, writer.Creds())
+		}}
+}
+
+// leaseBreakTime is /proc/sys/fs/lease-break-time: how many seconds an
+// open waits for a lease holder (vfs.VFS.SetLeaseBreakTime).
+func (fs *FileSystem) leaseBreakTime() *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/lease-break-time", perm: 0o644,
+		get: func() (string, error) { return strconv.FormatInt(fs.k.VFS.LeaseBreakTime(), 10) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseInt(text, 10, 32)
+			if err != nil {
+				return unix.EINVAL
+			}
+			fs.k.VFS.SetLeaseBreakTime(max(n, 0))
+			return nil
+		}}
+}
 
 // pagemapFile is /proc/PID/pagemap: 8 bytes a page of the address space,
 // at offset page number * 8 (mm.Pagemap), for who may read the process's
