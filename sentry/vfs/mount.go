@@ -23,7 +23,7 @@ type VFS struct {
 	locks lockTable
 	// leases are the files' leases and open counts (lease.go).
 	leases leaseTable
-	fifos FIFOOpener // nil: FIFOs are opened by their filesystem
+	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
 	// devices opens device nodes; nil: their filesystem does. Set once,
 	// before the VFS is shared.
 	devices DeviceOpener
