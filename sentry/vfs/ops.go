@@ -31,6 +31,11 @@ func startAt(fsc *FSContext, dir *File) (*Dentry, error) {
 // working directory), open flags and the creation mode (before the umask).
 // The returned file has one reference.
 func (v *VFS) Open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, flags int, mode uint32) (*File, error) {
+	return v.open(ctx, creds, fsc, dir, path, flags, mode, 0)
+}
+
+// open is Open and OpenResolve.
+func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, flags int, mode uint32, resolve uint64) (*File, error) {
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		return nil, unix.EOPNOTSUPP
 	}
@@ -47,6 +52,10 @@ func (v *VFS) Open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 		return nil, err
 	}
 	w := v.walker(ctx, creds, fsc)
+	w.resolve, w.base = resolve, start
+	if resolve&linux.RESOLVE_IN_ROOT != 0 {
+		w.root = start
+	}
 	var d *Dentry
 	created := false
 	if flags&unix.O_CREAT != 0 {
@@ -128,6 +137,9 @@ func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) 
 		}
 		if flags&unix.O_NOFOLLOW != 0 {
 			return nil, false, unix.ELOOP
+		}
+		if err := w.mayFollow(d); err != nil {
+			return nil, false, err
 		}
 		if w.links++; w.links > maxSymlinks {
 			return nil, false, unix.ELOOP
@@ -684,6 +696,12 @@ func (v *VFS) SetAttrAt(ctx context.Context, creds Creds, fsc *FSContext, dir *F
 	if err != nil {
 		return err
 	}
+	return v.SetAttrDentry(ctx, creds, d, a)
+}
+
+// SetAttrDentry is SetAttrAt on a resolved dentry (fchmodat2's
+// AT_EMPTY_PATH on an O_PATH descriptor).
+func (v *VFS) SetAttrDentry(ctx context.Context, creds Creds, d *Dentry, a Attr) error {
 	// A read-only mount refuses any change (mnt_want_write), after the
 	// checks of truncate's target and before its permission check.
 	if a.Mask&AttrSize == 0 && d.readOnly() {

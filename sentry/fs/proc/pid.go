@@ -99,7 +99,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 		return genCaller(name, func(_ context.Context, t *kernel.Task) string { return fn(t) })
 	}
 	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
-		return fs.tree.Symlink(base+"/"+name, func(context.Context) (string, error) {
+		return fs.tree.MagicLink(base+"/"+name, func(context.Context) (string, error) {
 			t, err := live()
 			if err != nil {
 				return "", unix.ENOENT
@@ -214,7 +214,7 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
 				continue
 			}
-			c[n] = fs.tree.Symlink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
+			c[n] = fs.tree.MagicLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
 		}
 		return c, nil
 	})

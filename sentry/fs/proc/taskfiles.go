@@ -57,7 +57,7 @@ func (fs *FileSystem) nsDir(base string) *kernfs.Dir {
 	c := make(map[string]vfs.Inode, len(nsInodes))
 	for name, ino := range nsInodes {
 		kind := strings.TrimSuffix(name, "_for_children")
-		c[name] = fs.tree.Symlink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
+		c[name] = fs.tree.MagicLink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
 	}
 	return fs.tree.Fixed(base+"/ns", c)
 }
