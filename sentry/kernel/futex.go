@@ -74,22 +74,9 @@ func (f *Futexes) Wait(t *Task, addr uintptr, private bool, val, bitset uint32, 
 	f.waiters[w.key] = append(f.waiters[w.key], w)
 	f.mu.Unlock()
 
-	var expired <-chan time.Time
-	if timeout > 0 {
-		timer := time.NewTimer(timeout)
-		defer timer.Stop()
-		expired = timer.C
-	}
-	var interrupted error
-	select {
-	case <-w.woken:
+	interrupted := sleepOn(t, w.woken, timeout)
+	if interrupted == nil {
 		return nil
-	case <-t.Killed():
-		interrupted = unix.EINTR
-	case <-t.SignalNotify():
-		interrupted = unix.EINTR
-	case <-expired:
-		interrupted = unix.ETIMEDOUT
 	}
 	{
 		f.mu.Lock()
@@ -101,6 +88,27 @@ func (f *Futexes) Wait(t *Task, addr uintptr, private bool, val, bitset uint32, 
 		}
 		f.remove(w)
 		return interrupted
+	}
+}
+
+// sleepOn blocks until woken delivers (nil), the task is killed or
+// signalled (EINTR) or timeout passes (ETIMEDOUT; zero: never).
+func sleepOn(t *Task, woken <-chan struct{}, timeout time.Duration) error {
+	var expired <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	select {
+	case <-woken:
+		return nil
+	case <-t.Killed():
+		return unix.EINTR
+	case <-t.SignalNotify():
+		return unix.EINTR
+	case <-expired:
+		return unix.ETIMEDOUT
 	}
 }
 
@@ -261,22 +269,7 @@ func (f *Futexes) WaitV(t *Task, words []FutexWord, timeout time.Duration) (int,
 	}
 	f.mu.Unlock()
 
-	var expired <-chan time.Time
-	if timeout > 0 {
-		timer := time.NewTimer(timeout)
-		defer timer.Stop()
-		expired = timer.C
-	}
-	var interrupted error
-	select {
-	case <-signal:
-	case <-t.Killed():
-		interrupted = unix.EINTR
-	case <-t.SignalNotify():
-		interrupted = unix.EINTR
-	case <-expired:
-		interrupted = unix.ETIMEDOUT
-	}
+	interrupted := sleepOn(t, signal, timeout)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	woken := -1
