@@ -114,13 +114,10 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 	return 0, sys.ENOTTY
 }
 
-// atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): EINVAL while
-// listening; else 0, since netstack keeps urgent data in line and so
-// never stops a read at an urgent mark.
+// atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 0, since
+// netstack keeps urgent data in line and so never stops a read at an
+// urgent mark.
 func (s *Socket) atMark(mem vfs.Memory, arg uintptr) error {
-	if s.ep.SocketOptions().GetAcceptConn() {
-		return sys.EINVAL
-	}
 	return mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, 0))
 }
 

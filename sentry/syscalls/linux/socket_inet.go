@@ -219,6 +219,9 @@ func inetSetsockopt(t *kernel.Task, s netSocket, level, name int32, valAddr uint
 	if err := t.CopyIn(valAddr, v); err != nil {
 		return err
 	}
+	if level == unix.SOL_SOCKET && (name == unix.SO_SNDBUFFORCE || name == unix.SO_RCVBUFFORCE) && !hasCap(t, unix.CAP_NET_ADMIN) {
+		return unix.EPERM // past the limits is for the network's admin
+	}
 	err := s.SetOption(int(level), int(name), v)
 	logUnknownOption(t, err)
 	return err
