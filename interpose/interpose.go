@@ -19,11 +19,18 @@
 // so they must treat that memory as hostile input (it can change under
 // them, from another thread of the application) and must not block
 // forever. Hooks may be added while the application runs, from any
-// goroutine; when none is registered, dispatch does not look at them at all
-// beyond one pointer test.
+// goroutine, and removed as a Group; when none is registered, dispatch does
+// not look at them at all beyond one pointer test.
+//
+// A program may also attach its hooks to a sandbox running in another
+// process, through the sandbox's control socket: control.Client.Attach
+// (package runsc-lite/sentry/control) runs them in the calling program,
+// with Call.Mem reaching the task's memory over the connection, and the
+// sentry waits for each answer at most a timeout before it detaches them.
 package interpose
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +65,10 @@ type Call struct {
 	Name string
 	Args [6]uintptr
 	Mem  Memory
+	// Killed is closed when the task is killed (SIGKILL, or its process
+	// exiting): a hook waiting for something outside the sandbox should
+	// stop waiting then. A nil channel never closes.
+	Killed <-chan struct{}
 }
 
 // String reads argument i as a NUL-terminated string of at most max bytes.
@@ -121,59 +132,127 @@ type BeforeFunc func(c *Call) Action
 type AfterFunc func(c *Call, r *Result)
 
 // Hooks is a set of hooks. The zero value is empty and ready; it may gain
-// hooks while a sandbox runs. Its methods are safe for concurrent use.
+// and lose hooks while a sandbox runs. Its methods are safe for concurrent
+// use.
 type Hooks struct {
-	mu  sync.Mutex              // serializes changes of set
-	set atomic.Pointer[hookSet] // replaced, never changed, so tasks read it without a lock
+	mu     sync.Mutex              // serializes changes of set and groups
+	set    atomic.Pointer[hookSet] // replaced, never changed, so tasks read it without a lock; nil when empty
+	groups uint64                  // the last Group's id
+}
+
+// before and after are registered hooks, with the group that added them
+// (0: Hooks' own Before and After, never removed).
+type before struct {
+	f     BeforeFunc
+	group uint64
+}
+
+type after struct {
+	f     AfterFunc
+	group uint64
 }
 
 // hookSet is one generation of the hooks; never changed once published.
 type hookSet struct {
-	before    map[uintptr][]BeforeFunc
-	after     map[uintptr][]AfterFunc
-	beforeAll []BeforeFunc
-	afterAll  []AfterFunc
+	before    map[uintptr][]before
+	after     map[uintptr][]after
+	beforeAll []before
+	afterAll  []after
 }
 
 // Before registers f to run before syscall nr (or All), after the hooks
 // registered before it.
-func (h *Hooks) Before(nr uintptr, f BeforeFunc) {
-	h.update(func(s *hookSet) {
-		if nr == All {
-			s.beforeAll = append(s.beforeAll, f)
-		} else {
-			s.before[nr] = append(s.before[nr], f)
-		}
-	})
-}
+func (h *Hooks) Before(nr uintptr, f BeforeFunc) { h.addBefore(nr, before{f: f}) }
 
 // After registers f to run after syscall nr (or All).
-func (h *Hooks) After(nr uintptr, f AfterFunc) {
+func (h *Hooks) After(nr uintptr, f AfterFunc) { h.addAfter(nr, after{f: f}) }
+
+func (h *Hooks) addBefore(nr uintptr, b before) {
 	h.update(func(s *hookSet) {
 		if nr == All {
-			s.afterAll = append(s.afterAll, f)
+			s.beforeAll = append(s.beforeAll, b)
 		} else {
-			s.after[nr] = append(s.after[nr], f)
+			s.before[nr] = append(s.before[nr], b)
 		}
 	})
 }
 
-// update publishes a copy of the current set changed by change.
+func (h *Hooks) addAfter(nr uintptr, a after) {
+	h.update(func(s *hookSet) {
+		if nr == All {
+			s.afterAll = append(s.afterAll, a)
+		} else {
+			s.after[nr] = append(s.after[nr], a)
+		}
+	})
+}
+
+// Group is hooks added to a Hooks together, to be removed together: a
+// client of the control server that attaches its hooks and goes away.
+type Group struct {
+	h  *Hooks
+	id uint64
+}
+
+// Group returns a new, empty group of h.
+func (h *Hooks) Group() *Group {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.groups++
+	return &Group{h: h, id: h.groups}
+}
+
+// Before registers f in the group, as Hooks.Before.
+func (g *Group) Before(nr uintptr, f BeforeFunc) { g.h.addBefore(nr, before{f: f, group: g.id}) }
+
+// After registers f in the group, as Hooks.After.
+func (g *Group) After(nr uintptr, f AfterFunc) { g.h.addAfter(nr, after{f: f, group: g.id}) }
+
+// Remove removes the group's hooks: calls that start from now on do not
+// run them (a call already in one finishes it). When no hook is left, the
+// Hooks is empty again and dispatch skips it at the cost of one load.
+func (g *Group) Remove() {
+	g.h.update(func(s *hookSet) {
+		keepB := func(fs []before) []before {
+			return slices.DeleteFunc(fs, func(b before) bool { return b.group == g.id })
+		}
+		keepA := func(fs []after) []after {
+			return slices.DeleteFunc(fs, func(a after) bool { return a.group == g.id })
+		}
+		for nr, fs := range s.before {
+			if s.before[nr] = keepB(fs); len(s.before[nr]) == 0 {
+				delete(s.before, nr)
+			}
+		}
+		for nr, fs := range s.after {
+			if s.after[nr] = keepA(fs); len(s.after[nr]) == 0 {
+				delete(s.after, nr)
+			}
+		}
+		s.beforeAll, s.afterAll = keepB(s.beforeAll), keepA(s.afterAll)
+	})
+}
+
+// update publishes a copy of the current set changed by change (nil when
+// it leaves no hook).
 func (h *Hooks) update(change func(*hookSet)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := &hookSet{before: map[uintptr][]BeforeFunc{}, after: map[uintptr][]AfterFunc{}}
+	n := &hookSet{before: map[uintptr][]before{}, after: map[uintptr][]after{}}
 	if old := h.set.Load(); old != nil {
 		for nr, fs := range old.before {
-			n.before[nr] = append([]BeforeFunc(nil), fs...)
+			n.before[nr] = slices.Clone(fs)
 		}
 		for nr, fs := range old.after {
-			n.after[nr] = append([]AfterFunc(nil), fs...)
+			n.after[nr] = slices.Clone(fs)
 		}
-		n.beforeAll = append(n.beforeAll, old.beforeAll...)
-		n.afterAll = append(n.afterAll, old.afterAll...)
+		n.beforeAll = slices.Clone(old.beforeAll)
+		n.afterAll = slices.Clone(old.afterAll)
 	}
 	change(n)
+	if len(n.before) == 0 && len(n.after) == 0 && len(n.beforeAll) == 0 && len(n.afterAll) == 0 {
+		n = nil
+	}
 	h.set.Store(n)
 }
 
@@ -194,21 +273,41 @@ func (h *Hooks) Watches(nr uintptr) bool {
 // whether a hook is registered for All. A monitor asks the host kernel to
 // stop exactly these.
 func (h *Hooks) Numbers() (nrs []uintptr, all bool) {
+	r := h.Registered()
+	seen := map[uintptr]bool{}
+	for _, nr := range append(r.Before, r.After...) {
+		if !seen[nr] {
+			seen[nr] = true
+			nrs = append(nrs, nr)
+		}
+	}
+	slices.Sort(nrs)
+	return nrs, r.BeforeAll || r.AfterAll
+}
+
+// Registered says which hooks h has now.
+type Registered struct {
+	Before, After       []uintptr // syscall numbers with before-hooks, with after-hooks
+	BeforeAll, AfterAll bool      // whether hooks for All are registered
+}
+
+// Registered returns which hooks h has now, numbers sorted.
+func (h *Hooks) Registered() Registered {
+	var r Registered
 	s := h.set.Load()
 	if s == nil {
-		return nil, false
+		return r
 	}
-	seen := map[uintptr]bool{}
 	for nr := range s.before {
-		seen[nr] = true
+		r.Before = append(r.Before, nr)
 	}
 	for nr := range s.after {
-		seen[nr] = true
+		r.After = append(r.After, nr)
 	}
-	for nr := range seen {
-		nrs = append(nrs, nr)
-	}
-	return nrs, len(s.beforeAll) > 0 || len(s.afterAll) > 0
+	slices.Sort(r.Before)
+	slices.Sort(r.After)
+	r.BeforeAll, r.AfterAll = len(s.beforeAll) > 0, len(s.afterAll) > 0
+	return r
 }
 
 // Invoke runs c through the hooks: the before-hooks in order until one
@@ -238,9 +337,9 @@ func (h *Hooks) RunBefore(c *Call) Action {
 	if s == nil {
 		return Continue()
 	}
-	for _, fs := range [2][]BeforeFunc{s.beforeAll, s.before[c.Nr]} {
-		for _, f := range fs {
-			if a := f(c); a.kind != actContinue {
+	for _, fs := range [2][]before{s.beforeAll, s.before[c.Nr]} {
+		for _, b := range fs {
+			if a := b.f(c); a.kind != actContinue {
 				return a
 			}
 		}
@@ -254,9 +353,9 @@ func (h *Hooks) RunAfter(c *Call, r *Result) {
 	if s == nil {
 		return
 	}
-	for _, fs := range [2][]AfterFunc{s.afterAll, s.after[c.Nr]} {
-		for _, f := range fs {
-			f(c, r)
+	for _, fs := range [2][]after{s.afterAll, s.after[c.Nr]} {
+		for _, a := range fs {
+			a.f(c, r)
 		}
 	}
 }

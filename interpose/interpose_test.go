@@ -116,3 +116,32 @@ func TestMemory(t *testing.T) {
 		t.Errorf("a string running off the memory: %v, want EFAULT", err)
 	}
 }
+
+// TestGroupRemove: a group's hooks go together and leave the others; a
+// Hooks left with none watches nothing.
+func TestGroupRemove(t *testing.T) {
+	h := &interpose.Hooks{}
+	g := h.Group()
+	g.Before(unix.SYS_READ, func(*interpose.Call) interpose.Action { return interpose.Deny(unix.EPERM) })
+	g.After(interpose.All, func(_ *interpose.Call, r *interpose.Result) { r.Value = 7 })
+	h.After(unix.SYS_WRITE, func(_ *interpose.Call, r *interpose.Result) { r.Value = 9 })
+	if got := h.Registered(); !slices.Equal(got.Before, []uintptr{unix.SYS_READ}) || !got.AfterAll || got.BeforeAll ||
+		!slices.Equal(got.After, []uintptr{unix.SYS_WRITE}) {
+		t.Errorf("Registered: %+v", got)
+	}
+	g.Remove()
+	run := func([6]uintptr) (uintptr, unix.Errno) { return 1, 0 }
+	if r := h.Invoke(&interpose.Call{Nr: unix.SYS_READ}, run); r.Errno != 0 || r.Value != 1 || h.Watches(unix.SYS_READ) {
+		t.Errorf("after Remove read gives %+v, watched %v; want 1, unwatched", r, h.Watches(unix.SYS_READ))
+	}
+	if r := h.Invoke(&interpose.Call{Nr: unix.SYS_WRITE}, run); r.Value != 9 {
+		t.Errorf("write's own after-hook gave %+v, want 9", r)
+	}
+	h2 := &interpose.Hooks{}
+	g2 := h2.Group()
+	g2.Before(unix.SYS_READ, func(*interpose.Call) interpose.Action { return interpose.Continue() })
+	g2.Remove()
+	if nrs, all := h2.Numbers(); len(nrs) != 0 || all || h2.Watches(unix.SYS_READ) {
+		t.Errorf("a Hooks whose only group left has %v %v", nrs, all)
+	}
+}

@@ -19,7 +19,8 @@ import (
 // Under unotify the filter's listener goes to the supervisor first (it
 // takes it with pidfd_getfd; the launcher waits on descriptor 3 until it
 // has, then closes its copy). Under ptrace the filter makes the policy's
-// syscalls stop the traced launcher and program (SECCOMP_RET_TRACE).
+// syscalls stop the traced launcher and program (SECCOMP_RET_TRACE); the
+// launcher waits on descriptor 3 until the tracer has seized it.
 const (
 	launcherEnv      = "RUNSC_LITE_MONITOR_LAUNCHER" // MODE:SYSCALLS, SYSCALLS "all" or numbers
 	launcherEnvArmed = "RUNSC_LITE_MONITOR_ARMED"    // set by the monitor: the launcher may run
@@ -115,8 +116,18 @@ func launch(mode, list string) int {
 		}
 		unix.Close(listener)
 		unix.Close(sock)
-	} else if _, err := installFilter(prog, 0); err != nil {
-		return fail(fmt.Errorf("installing the seccomp filter: %w", err))
+	} else {
+		// The tracer seizes this thread, then says so: the filter's
+		// stops need a tracer (without one a traced call fails).
+		const sock = 3
+		var b [1]byte
+		if n, err := unix.Read(sock, b[:]); n != 1 || err != nil {
+			return fail(fmt.Errorf("the tracer did not attach: %v", err))
+		}
+		unix.Close(sock)
+		if _, err := installFilter(prog, 0); err != nil {
+			return fail(fmt.Errorf("installing the seccomp filter: %w", err))
+		}
 	}
 	err = unix.Exec(os.Args[1], os.Args[2:], env)
 	fmt.Fprintf(os.Stderr, "runsc-lite trace: %s: %v\n", os.Args[1], err)

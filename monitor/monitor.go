@@ -26,6 +26,14 @@
 //   - A task's identity (pid, credentials, executable) is read from /proc
 //     while the call waits; under unotify the notification's validity is
 //     checked after each read of the task's memory or identity.
+//
+// Concurrency: the unotify supervisor handles each notification of the
+// running program on a goroutine of its own (at most 64 at once), so hooks
+// run concurrently for the program's threads and must be safe for that;
+// the ptrace monitor is one tracer thread, and runs hooks one at a time.
+// Under ptrace the program is seized (PTRACE_SEIZE): a group-stop
+// (SIGSTOP, SIGTSTP...) is left stopped with PTRACE_LISTEN until SIGCONT,
+// as under strace.
 package monitor
 
 import (
@@ -36,6 +44,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -121,6 +130,7 @@ func (w watchSet) has(nr uintptr) bool { return w.all || w.nrs[nr] }
 // monitorState is what both monitors share: the table, the decoder and
 // the strace output.
 type monitorState struct {
+	outMu sync.Mutex // serializes lines written to cfg.Strace
 	cfg   Config
 	table *kernel.SyscallTable
 	dec   strace.Decoder
@@ -139,7 +149,9 @@ func newMonitorState(cfg Config) (*monitorState, error) {
 // line writes one strace line for task tid.
 func (m *monitorState) line(tid int, s string) {
 	if m.cfg.Strace != nil {
+		m.outMu.Lock()
 		fmt.Fprintf(m.cfg.Strace, "[pid %5d] %s\n", tid, s)
+		m.outMu.Unlock()
 	}
 }
 

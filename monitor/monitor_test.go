@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -37,13 +38,16 @@ func TestMonitors(t *testing.T) {
 	for _, m := range []string{"unotify", "ptrace"} {
 		t.Run(m, func(t *testing.T) {
 			h := &interpose.Hooks{}
+			var mu sync.Mutex // guards opened and after: unotify runs hooks on several goroutines
 			var opened []string
 			h.Before(unix.SYS_OPENAT, func(c *interpose.Call) interpose.Action {
 				p, err := c.String(1, unix.PathMax)
 				if err != nil {
 					return interpose.Deny(unix.EFAULT)
 				}
+				mu.Lock()
 				opened = append(opened, p)
+				mu.Unlock()
 				if p == "/etc/hostname" {
 					return interpose.Deny(unix.EACCES)
 				}
@@ -51,7 +55,7 @@ func TestMonitors(t *testing.T) {
 			})
 			h.Before(unix.SYS_GETPPID, func(c *interpose.Call) interpose.Action { return interpose.Return(4242) })
 			var after []interpose.Result
-			h.After(unix.SYS_GETPPID, func(c *interpose.Call, r *interpose.Result) { after = append(after, *r) })
+			h.After(unix.SYS_GETPPID, func(c *interpose.Call, r *interpose.Result) { mu.Lock(); after = append(after, *r); mu.Unlock() })
 
 			out, trace, code := run(t, m, h, "/bin/sh", "-c", `echo $PPID; exec cat /etc/hostname`)
 			if code != 1 || !strings.HasPrefix(out, "4242\n") || !strings.Contains(out, "Permission denied") {
@@ -100,8 +104,9 @@ func TestMonitorArguments(t *testing.T) {
 func TestMonitorAfter(t *testing.T) {
 	for _, m := range []string{"ptrace", "unotify"} {
 		h := &interpose.Hooks{}
+		var mu sync.Mutex // guards rs
 		var rs []interpose.Result
-		h.After(unix.SYS_WRITE, func(c *interpose.Call, r *interpose.Result) { rs = append(rs, *r) })
+		h.After(unix.SYS_WRITE, func(c *interpose.Call, r *interpose.Result) { mu.Lock(); rs = append(rs, *r); mu.Unlock() })
 		if out, _, code := run(t, m, h, "/bin/echo", "hello"); out != "hello\n" || code != 0 {
 			t.Fatalf("%s: %q, exit %d", m, out, code)
 		}

@@ -3,6 +3,7 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"time"
@@ -73,26 +74,36 @@ func (p *ptraceMonitor) run() (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
-	cmd.SysProcAttr = &unix.SysProcAttr{Ptrace: true, Pdeathsig: unix.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "tracer"), os.NewFile(uintptr(fds[1]), "launcher")
+	defer ours.Close()
+	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
 	p.pid = cmd.Process.Pid
-	var ws unix.WaitStatus
-	// PTRACE_TRACEME's stop after the launcher's execve.
-	if _, err := unix.Wait4(p.pid, &ws, unix.WALL, nil); err != nil || !ws.Stopped() {
-		cmd.Process.Kill()
-		return kernel.ExitStatus{}, fmt.Errorf("the launcher did not stop after its execve: %v (status %#x)", err, ws)
-	}
+	// Seized, not attached: group-stops then show as PTRACE_EVENT_STOP
+	// and PTRACE_LISTEN keeps them stopped (stopped below), as strace
+	// does. The launcher waits on descriptor 3 until the seize is done.
 	opts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK |
 		unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_EXITKILL
-	if err := unix.PtraceSetOptions(p.pid, opts); err != nil {
+	if _, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(p.pid), 0, uintptr(opts), 0, 0); errno != 0 {
 		cmd.Process.Kill()
-		return kernel.ExitStatus{}, fmt.Errorf("PTRACE_SETOPTIONS: %w", err)
+		cmd.Wait()
+		return kernel.ExitStatus{}, fmt.Errorf("PTRACE_SEIZE of the launcher: %w", errno)
 	}
 	p.tracees[p.pid] = &tracee{launcher: true}
+	if _, err := ours.Write([]byte{1}); err != nil {
+		cmd.Process.Kill()
+	}
+	var ws unix.WaitStatus
 	var status kernel.ExitStatus
-	unix.PtraceCont(p.pid, 0)
 	for {
 		tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
 		if errors.Is(err, unix.EINTR) {
@@ -147,14 +158,23 @@ func resume(tid int, t *tracee, sig int) {
 func (p *ptraceMonitor) stopped(tid int, ws unix.WaitStatus) {
 	t := p.tracees[tid]
 	sig := ws.StopSignal()
+	event := int(ws) >> 16 // PTRACE_EVENT_*, as the status's high byte has it
 	switch {
 	case t == nil:
 		// A new child's first stop, before its parent's event.
 		p.tracees[tid] = &tracee{launcher: !p.started}
 		unix.PtraceCont(tid, 0)
-	case t.fresh && sig == unix.SIGSTOP:
+	case t.fresh && event == unix.PTRACE_EVENT_STOP:
+		// A new child's first stop (seized children stop this way).
 		t.fresh = false
 		unix.PtraceCont(tid, 0)
+	case event == unix.PTRACE_EVENT_STOP && isStopSignal(sig):
+		// A group-stop (SIGSTOP, SIGTSTP...): it stays stopped until
+		// SIGCONT, which wakes it with another PTRACE_EVENT_STOP.
+		ptraceListen(tid)
+	case event == unix.PTRACE_EVENT_STOP:
+		// Woken from a group-stop, or interrupted: it goes on.
+		resume(tid, t, 0)
 	case sig == unix.SIGTRAP|0x80:
 		// The exit of a watched call (its entry resumed with PTRACE_SYSCALL).
 		if t.inSyscall {
@@ -179,7 +199,7 @@ func (p *ptraceMonitor) stopped(tid int, ws unix.WaitStatus) {
 	default:
 		var si linux.SignalInfo
 		if err := ptraceSiginfo(tid, &si); err != nil {
-			resume(tid, t, 0) // a group-stop: let it go on
+			resume(tid, t, 0) // the tracee is gone, or not in a signal-delivery-stop
 			return
 		}
 		if !t.launcher {
@@ -187,6 +207,17 @@ func (p *ptraceMonitor) stopped(tid int, ws unix.WaitStatus) {
 		}
 		resume(tid, t, int(sig)) // deliver it
 	}
+}
+
+// isStopSignal reports whether sig stops a process by default.
+func isStopSignal(sig unix.Signal) bool {
+	return sig == unix.SIGSTOP || sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU
+}
+
+// ptraceListen leaves a group-stopped tid stopped, still reporting to
+// the tracer (PTRACE_LISTEN, for seized tracees).
+func ptraceListen(tid int) {
+	unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
 }
 
 // enter handles a watched syscall's entry (a seccomp stop): the

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,7 +24,7 @@ type unotify struct {
 	*monitorState
 	listener int
 	pid      int  // the launcher, then the program
-	started  bool // the launcher's execve was seen
+	started  bool // the launcher's execve was seen; only serve's goroutine sets it, before any other handles
 }
 
 func runUnotify(cfg Config) (kernel.ExitStatus, error) {
@@ -120,9 +121,17 @@ func takeListener(pid int, exited <-chan struct{}) (int, error) {
 	return -1, errors.New("the launcher did not install its filter within 10s")
 }
 
-// serve answers notifications until the program has exited.
+// maxInFlight bounds the notifications handled at once.
+const maxInFlight = 64
+
+// serve answers notifications until the program has exited. Once the
+// program runs, each is handled on a goroutine of its own (at most
+// maxInFlight), so its threads' calls wait for their own hooks only, not
+// for one another's.
 func (u *unotify) serve(exited <-chan struct{}) {
-	var n linux.SeccompNotif
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, maxInFlight)
 	for {
 		fds := []unix.PollFd{{Fd: int32(u.listener), Events: unix.POLLIN}}
 		unix.Poll(fds, 50)
@@ -138,10 +147,20 @@ func (u *unotify) serve(exited <-chan struct{}) {
 			}
 			continue
 		}
+		var n linux.SeccompNotif
 		if err := notifRecv(u.listener, &n); err != nil {
 			continue // ENOENT: the task was interrupted meanwhile
 		}
-		u.handle(&n)
+		if !u.started {
+			u.handle(&n) // the launcher's calls, in order, up to its execve
+			continue
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			u.handle(&n)
+		}()
 	}
 }
 

@@ -30,6 +30,7 @@ type benchCmd struct {
 	monitors  string
 	cache     string
 	timeout   time.Duration
+	load      int
 }
 
 func (*benchCmd) Name() string { return "bench" }
@@ -38,15 +39,22 @@ func (*benchCmd) Synopsis() string {
 }
 func (*benchCmd) Usage() string {
 	return manual{
-		synopsis: "bench [--quick] [--reps=N] [--only=REGEX] [--json=FILE] [--svg=FILE] [--runsc=PATH]",
+		synopsis: "bench [--quick] [--reps=N] [--only=NAMES|REGEX] [--load=N] [--json=FILE] [--svg=FILE] [--runsc=PATH]",
 		about: `Runs each workload natively, under runsc-lite on every platform and under
 gVisor's runsc (when installed) on the same platforms, interleaved, and
 prints per workload and runner the median, the spread, the ratio to native
-and the ratio to gVisor. Micro workloads are C programs compiled with gcc on
-first use; macro workloads are real programs timed from outside. A failed
-run shows as "failed: REASON" and is not counted.`,
+and the ratio to gVisor; then per workload and runner the latency
+percentiles of micro workloads (p50/p90/p99 within a run) and the CPU time
+(user+system, every process the command started, sandbox processes
+included) beside the wall time. The header names the machine, its load
+average at start and end and the tools' versions, and warns when the
+machine was busy. Micro workloads are C programs compiled with gcc on first
+use; macro workloads are real programs timed from outside. A failed run
+shows as "failed: REASON" and is not counted. --load=N runs N busy loops
+beside the workloads, to compare the sandboxes under contention.`,
 		examples: `runsc-lite bench --quick
-runsc-lite bench --only='^(getppid|fork-wait)$' --runsc=none
+runsc-lite bench --only=getppid,fork-wait --runsc=none
+runsc-lite bench --only='^(getppid|bash-.*)$' --load=2
 runsc-lite bench --svg docs/bench.svg`,
 		exit: "0  the table was printed (failed runs included)\n1  the benchmark could not run\n2  a bad flag or argument",
 	}.String()
@@ -55,7 +63,8 @@ runsc-lite bench --svg docs/bench.svg`,
 func (c *benchCmd) SetFlags(f *flag.FlagSet) {
 	f.IntVar(&c.reps, "reps", 0, "runs of each workload per runner (default 5, 3 with --quick)")
 	f.BoolVar(&c.quick, "quick", false, "few reps and small iteration counts: done in under 2 minutes")
-	f.StringVar(&c.only, "only", "", "run only the workloads whose name matches `REGEX`")
+	f.StringVar(&c.only, "only", "", "run only the workloads named in a comma-separated list, or whose name matches a regular expression (`NAMES|REGEX`)")
+	f.IntVar(&c.load, "load", 0, "run `N` busy-loop processes beside the workloads for the whole run")
 	f.StringVar(&c.jsonPath, "json", "", "write every sample as JSON to `FILE`")
 	f.StringVar(&c.svgPath, "svg", "", "write a bar chart of the ratios to native to `FILE`")
 	f.StringVar(&c.runsc, "runsc", "", "gVisor's runsc binary at `PATH` (default: runsc in PATH; none to skip gVisor)")
@@ -90,7 +99,10 @@ func (c *benchCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subco
 
 // config turns the flags into a bench.Config, or says which flag is wrong.
 func (c *benchCmd) config() (bench.Config, error) {
-	cfg := bench.Config{Reps: c.reps, Quick: c.quick, Timeout: c.timeout}
+	cfg := bench.Config{Reps: c.reps, Quick: c.quick, Timeout: c.timeout, Load: c.load}
+	if c.load < 0 || c.load > 1024 {
+		return cfg, fmt.Errorf("--load=%d: want 0 to 1024 busy loops", c.load)
+	}
 	switch {
 	case c.reps < 0:
 		return cfg, fmt.Errorf("--reps=%d: want a positive number", c.reps)
@@ -128,11 +140,36 @@ func (c *benchCmd) config() (bench.Config, error) {
 		return cfg, err
 	}
 	cfg.Runners = bench.Runners(self, runsc, platforms, monitors)
+	cfg.Versions = map[string]string{
+		"runsc-lite": toolVersion(2, self, "version"),
+		"gcc":        toolVersion(1, "gcc", "--version"),
+	}
+	if runsc != "" {
+		cfg.Versions["runsc"] = toolVersion(1, runsc, "--version")
+	}
 	if cfg.Dir, err = cacheDir(c.cache); err != nil {
 		return cfg, err
 	}
 	cfg.Progress = bench.NewProgress(os.Stderr, isTerminal(os.Stderr))
 	return cfg, nil
+}
+
+// toolVersion is what a tool says its version is: the first n lines of
+// its version output, joined ("unknown" if it says nothing).
+func toolVersion(n int, tool string, args ...string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, tool, args...).Output()
+	var lines []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if line = strings.TrimSpace(line); line != "" && len(lines) < n {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) == 0 {
+		return "unknown"
+	}
+	return strings.Join(lines, ", ")
 }
 
 // parsePlatforms checks a comma-separated list of platforms.

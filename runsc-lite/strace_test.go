@@ -20,7 +20,7 @@ func TestStraceLikeStrace(t *testing.T) {
 	if err != nil {
 		t.Fatal("the strace comparison needs strace(1)")
 	}
-	for _, name := range []string{"files", "signals"} {
+	for _, name := range []string{"files", "signals", "sockets", "waits"} {
 		t.Run(name, func(t *testing.T) {
 			skipKnownGap(t)
 			dir := workDir(t, "strace")
@@ -55,10 +55,13 @@ var (
 	traceResumed = regexp.MustCompile(`^<\.\.\. (\w+) resumed>`)
 	traceAddr    = regexp.MustCompile(`0x[0-9a-f]{5,}`)
 	traceEquals  = regexp.MustCompile(`\) +=( |$)`)
+	// traceMntID is statx's STATX_MNT_ID, which Linux sets and the
+	// sentry does not (it gives no mount IDs): a known gap, left out.
+	traceMntID = regexp.MustCompile(`(stx_mask=[A-Z_|]*)\|STATX_MNT_ID`)
 	// tracePids are the places a pid appears: results of the calls that
 	// return one, arguments of those that take one, and siginfo.
 	tracePids = []*regexp.Regexp{
-		regexp.MustCompile(`(si_pid=|^(?:kill|wait4|tgkill|tkill)\()(-?\d+)`),
+		regexp.MustCompile(`(si_pid=|^(?:kill|wait4|tgkill|tkill)\(|^waitid\(P_PID, )(-?\d+)`),
 		regexp.MustCompile(`^((?:clone|fork|vfork|getpid|gettid|set_tid_address|wait4)\(.*\) = )(\d+)$`),
 	}
 )
@@ -145,6 +148,7 @@ func readTrace(t *testing.T, path string) [][]string {
 		for _, l := range lines[pid] {
 			l = traceEquals.ReplaceAllString(l, ") =$1")
 			l = traceAddr.ReplaceAllString(l, "ADDR")
+			l = traceMntID.ReplaceAllString(l, "$1")
 			for _, re := range tracePids {
 				l = re.ReplaceAllStringFunc(l, func(s string) string {
 					m := re.FindStringSubmatch(s)

@@ -3,7 +3,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log"
 	"maps"
 	"math/bits"
@@ -15,11 +14,9 @@ import (
 	"runsc-lite/sentry/sandbox"
 )
 
-// counter returns hooks that count calls, and a function that prints the counts.
-func counter() (*interpose.Hooks, func(io.Writer)) {
-	var mu sync.Mutex            // guards hist
-	hist := map[string][22]int{} // per syscall: [all calls, under 1µs, under 2µs, under 4µs, ...]
-	h := &interpose.Hooks{}
+// counter returns hooks that count calls into hist: per syscall, [all calls, under 1µs, under 2µs, 4µs, ...].
+func counter() (*interpose.Hooks, map[string][22]int) {
+	h, hist, mu := &interpose.Hooks{}, map[string][22]int{}, new(sync.Mutex) // mu guards hist: tasks run hooks concurrently
 	h.After(interpose.All, func(c *interpose.Call, r *interpose.Result) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -27,19 +24,15 @@ func counter() (*interpose.Hooks, func(io.Writer)) {
 		a[0], a[b] = a[0]+1, a[b]+1
 		hist[c.Name] = a
 	})
-	return h, func(w io.Writer) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, name := range slices.Sorted(maps.Keys(hist)) {
-			fmt.Fprintf(w, "%-20s %v\n", name, hist[name]) // [all calls, under 1µs, under 2µs, ...]
-		}
-	}
+	return h, hist
 }
 
 func main() {
-	h, print := counter()
+	h, hist := counter()
 	st, err := sandbox.Run(sandbox.Config{Root: "/", Platform: "systrap", Argv: os.Args[1:], Env: os.Environ(), Hooks: h})
-	print(os.Stderr)
+	for _, name := range slices.Sorted(maps.Keys(hist)) {
+		fmt.Fprintf(os.Stderr, "%-20s %v\n", name, hist[name])
+	}
 	if err != nil {
 		log.Fatal(err)
 	}

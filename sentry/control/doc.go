@@ -1,7 +1,8 @@
 // Package control is a sandbox's control server and its client: the
 // counterpart of gVisor's control package, through which the runsc-lite
 // command looks into and steers a running sandbox (the OCI verbs start,
-// kill, exec, ps, events, pause, and `runsc-lite debug`).
+// kill, exec, ps, events, pause, and `runsc-lite debug`), and through which
+// a Go program attaches syscall hooks to it (Client.Attach).
 //
 // Decisions:
 //   - The server runs in the sentry, after it is confined: the sandbox's
@@ -25,6 +26,10 @@
 //   - Processes that exec creates have no parent in the sandbox (PPID 0),
 //     as in runsc; the server keeps their thread groups until a wait
 //     collects their status, so a wait after a quick exit still finds it.
+//   - attach turns a connection into a stream of syscall events for a
+//     client's hooks (attach.go): the client's verdicts and memory
+//     requests come back on it, the task waits for them at most the
+//     client's timeout, and the hooks go when the client does or is late.
 //   - pause stops every task with SIGSTOP, resume continues them with
 //     SIGCONT: the application can see it (its parents get SIGCHLD), unlike
 //     runsc's kernel-wide pause.

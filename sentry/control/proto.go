@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/interpose"
 	"runsc-lite/sentry/sandbox"
 )
 
@@ -35,6 +36,7 @@ const (
 	MethodPause   = "pause"   // stop every task
 	MethodResume  = "resume"  // continue every task
 	MethodStacks  = "stacks"  // the sentry's goroutine stacks
+	MethodAttach  = "attach"  // a stream: Attach's syscalls as HookEvents, HookReplies back
 )
 
 // Request is one call.
@@ -49,6 +51,7 @@ type Request struct {
 	Strace   *bool            `json:",omitempty"`
 	Level    string           `json:",omitempty"` // debug, info, warn, error
 	Interval time.Duration    `json:",omitempty"`
+	Attach   *AttachSpec      `json:",omitempty"`
 }
 
 // Response is the answer to one call, or one event of a stream.
@@ -102,6 +105,77 @@ type Event struct {
 	Time  time.Time // when
 	Usage *Usage    `json:",omitempty"`
 	Exit  *Exit     `json:",omitempty"`
+}
+
+// AttachSpec says which syscalls a hook client watches (as
+// interpose.Registered) and how long the sentry waits for each answer.
+type AttachSpec struct {
+	interpose.Registered
+	// Timeout bounds the wait for each of the client's frames about an
+	// event (a memory request or the verdict): 0 is DefaultHookTimeout,
+	// at most MaxHookTimeout.
+	Timeout time.Duration `json:",omitempty"`
+}
+
+// Hook timeouts, and the bound on one memory request.
+const (
+	DefaultHookTimeout = 5 * time.Second
+	MaxHookTimeout     = time.Minute
+	MaxHookMemory      = 64 << 10
+)
+
+// HookEvent is a frame the sentry sends an attached client, after the
+// Response that accepts the attach: a call stopped before or after the
+// kernel ran it, or the answer to the client's memory request about one.
+type HookEvent struct {
+	ID     uint64          // the call's, unique in the connection
+	After  bool            `json:",omitempty"` // the call has run: Result is set
+	Task   *interpose.Task `json:",omitempty"`
+	Nr     uintptr         `json:",omitempty"`
+	Name   string          `json:",omitempty"`
+	Args   [6]uintptr
+	Result *HookResult `json:",omitempty"`
+	Mem    *MemAnswer  `json:",omitempty"` // the answer to a memory request
+	// Detached, the last frame, says why the sentry detached the hooks.
+	Detached string `json:",omitempty"`
+}
+
+// HookResult is a call's result, as interpose.Result.
+type HookResult struct {
+	Value    uintptr
+	Errno    int           `json:",omitempty"`
+	Duration time.Duration `json:",omitempty"`
+	Answered bool          `json:",omitempty"`
+}
+
+// MemAnswer is what a memory request got: the bytes read, or an errno.
+type MemAnswer struct {
+	Data  []byte `json:",omitempty"`
+	Errno int    `json:",omitempty"`
+}
+
+// HookReply is a frame an attached client sends about event ID: a memory
+// request (Read or Write), answered by a HookEvent with Mem, or the
+// verdict, which ends the event.
+type HookReply struct {
+	ID    uint64
+	Read  *MemRequest `json:",omitempty"`
+	Write *MemRequest `json:",omitempty"`
+	// The verdict before the call: Action, with Args for continue, Value
+	// for return, Errno for deny.
+	Action string `json:",omitempty"` // continue, deny, return
+	Args   [6]uintptr
+	Value  uintptr
+	Errno  int `json:",omitempty"`
+	// The verdict after the call: the result the hooks leave.
+	Result *HookResult `json:",omitempty"`
+}
+
+// MemRequest reads Len bytes at Addr, or writes Data there.
+type MemRequest struct {
+	Addr uintptr
+	Len  int    `json:",omitempty"`
+	Data []byte `json:",omitempty"`
 }
 
 // msgConn is a connection that carries ancillary data.

@@ -89,8 +89,12 @@ func (srv *Server) serveConn(fd int) {
 		}
 	}()
 	srv.Log.Debug("control", "method", req.Method)
-	if req.Method == MethodEvents {
+	switch req.Method {
+	case MethodEvents:
 		srv.events(c, req)
+		return
+	case MethodAttach:
+		srv.attach(fd, req)
 		return
 	}
 	resp, err := srv.handle(req, fds)

@@ -12,7 +12,7 @@ import (
 // its handler s: they may change *args (strace's exit part shows the changed
 // ones), answer the call without the handler, or change its result.
 func (t *Task) interposed(h *interpose.Hooks, nr uintptr, s Syscall, args *SyscallArguments) (uintptr, error) {
-	c := interpose.Call{Task: t.interposeTask(), Nr: nr, Name: s.Name, Args: *args, Mem: t.Memory()}
+	c := interpose.Call{Task: t.interposeTask(), Nr: nr, Name: s.Name, Args: *args, Mem: t.Memory(), Killed: t.Killed()}
 	var handlerErr error // what the handler returned, kept when the hooks leave its errno
 	var handlerErrno unix.Errno
 	r := h.Invoke(&c, func(a [6]uintptr) (uintptr, unix.Errno) {

@@ -136,6 +136,13 @@ func BenchmarkDispatch(b *testing.B) {
 			h.Before(unix.SYS_WRITE, func(*interpose.Call) interpose.Action { return interpose.Continue() })
 			return h
 		}},
+		{"attached-then-removed", func() *interpose.Hooks {
+			h := &interpose.Hooks{}
+			g := h.Group()
+			g.Before(unix.SYS_READ, func(*interpose.Call) interpose.Action { return interpose.Continue() })
+			g.Remove()
+			return h
+		}},
 		{"hooked", func() *interpose.Hooks {
 			h := &interpose.Hooks{}
 			h.Before(unix.SYS_READ, func(*interpose.Call) interpose.Action { return interpose.Continue() })
@@ -163,5 +170,15 @@ func TestHooksNoAllocs(t *testing.T) {
 	task.K.Hooks = h
 	if n := testing.AllocsPerRun(100, func() { stop(task, unix.SYS_READ, 0, 0, 0) }); n != base {
 		t.Errorf("a read with a hook on write only: %v allocations, want %v as without hooks", n, base)
+	}
+	// A control client's hooks, attached and gone (their group removed).
+	g := h.Group()
+	g.Before(unix.SYS_READ, func(*interpose.Call) interpose.Action { return interpose.Continue() })
+	if n := testing.AllocsPerRun(100, func() { stop(task, unix.SYS_READ, 0, 0, 0) }); n <= base {
+		t.Errorf("a hooked read: %v allocations, want more than %v (the Call)", n, base)
+	}
+	g.Remove()
+	if n := testing.AllocsPerRun(100, func() { stop(task, unix.SYS_READ, 0, 0, 0) }); n != base {
+		t.Errorf("a read after its hooks' group was removed: %v allocations, want %v as without hooks", n, base)
 	}
 }

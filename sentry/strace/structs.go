@@ -49,27 +49,24 @@ func fileMode(mode uint32) string {
 	return s + "|" + fmt.Sprintf("%04o", mode&0o777)
 }
 
-func timespec(mem interpose.Memory, addr uintptr) string {
+// structAt shows the T at addr with show: NULL for a null pointer, the
+// address when it cannot be read.
+func structAt[T any](mem interpose.Memory, addr uintptr, show func(T) string) string {
 	if addr == 0 {
 		return "NULL"
 	}
-	ts, err := interpose.Read[linux.Timespec](mem, addr)
+	v, err := interpose.Read[T](mem, addr)
 	if err != nil {
 		return pointer(addr)
 	}
-	return fmt.Sprintf("{tv_sec=%d, tv_nsec=%d}", ts.Sec, ts.Nsec)
+	return show(v)
 }
 
-func sigsetAt(mem interpose.Memory, addr uintptr) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	set, err := interpose.Read[uint64](mem, addr)
-	if err != nil {
-		return pointer(addr)
-	}
-	return sigset(set)
+func timespec(mem interpose.Memory, addr uintptr) string {
+	return structAt(mem, addr, func(ts linux.Timespec) string { return fmt.Sprintf("{tv_sec=%d, tv_nsec=%d}", ts.Sec, ts.Nsec) })
 }
+
+func sigsetAt(mem interpose.Memory, addr uintptr) string { return structAt(mem, addr, sigset) }
 
 func sigaction(mem interpose.Memory, addr uintptr) string {
 	if addr == 0 {

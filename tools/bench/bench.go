@@ -23,6 +23,12 @@ type Config struct {
 	Timeout time.Duration
 	// Progress, if not nil, receives a progress line per run.
 	Progress *Progress
+	// Load is how many busy-loop processes run beside the workloads for
+	// the whole session, to measure the sandboxes under contention.
+	Load int
+	// Versions names the tools compared (runsc-lite, runsc...), for the
+	// report's header.
+	Versions map[string]string
 }
 
 // Sample is one run of one workload by one runner.
@@ -32,7 +38,16 @@ type Sample struct {
 	Rep      int     `json:"rep"`
 	Value    float64 `json:"value"`
 	Unit     string  `json:"unit"`
-	Error    string  `json:"error"`
+	// P50, P90 and P99 are a micro workload's latencies per operation
+	// within the run, in ns.
+	P50 float64 `json:"p50,omitempty"`
+	P90 float64 `json:"p90,omitempty"`
+	P99 float64 `json:"p99,omitempty"`
+	// WallNs and CPUNs are the whole command's wall time and the CPU
+	// time (user + system) of every process it started.
+	WallNs float64 `json:"wall_ns,omitempty"`
+	CPUNs  float64 `json:"cpu_ns,omitempty"`
+	Error  string  `json:"error"`
 }
 
 // Result is every sample of a session, in the order they were taken.
@@ -42,6 +57,8 @@ type Result struct {
 	Reps      int
 	Quick     bool
 	Samples   []Sample
+	// Machine describes where and under what load the session ran.
+	Machine Machine
 }
 
 // Run runs every workload with every available runner, cfg.Reps times,
@@ -55,6 +72,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("cache directory: %w", err)
 	}
 	res := &Result{Workloads: cfg.Workloads, Runners: cfg.Runners, Reps: cfg.Reps, Quick: cfg.Quick}
+	res.Machine = describeMachine(cfg.Versions)
+	res.Machine.Load = cfg.Load
+	stopLoad, err := startLoad(cfg.Load)
+	if err != nil {
+		return nil, err
+	}
+	defer stopLoad()
+	meter := newCPUMeter()
+	defer meter.close()
+	res.Machine.CPUSource = meter.Source
+	res.Machine.LoadStart = loadAverage()
+	defer func() { res.Machine.LoadEnd = loadAverage() }()
 	env := &Env{Dir: cfg.Dir, Quick: cfg.Quick}
 	for i, w := range cfg.Workloads {
 		cfg.Progress.Update(fmt.Sprintf("[%d/%d] %s", i+1, len(cfg.Workloads), w.Name), "preparing")
@@ -63,7 +92,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			res.Samples = append(res.Samples, res.failAll(w, "setup: "+err.Error())...)
 			continue
 		}
-		res.Samples = append(res.Samples, runWorkload(ctx, cfg, i, w, cmd)...)
+		res.Samples = append(res.Samples, runWorkload(ctx, cfg, meter, i, w, cmd)...)
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
@@ -75,7 +104,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // runWorkload takes cfg.Reps samples of w from every available runner, in
 // rounds: native, systrap, ptrace, ..., then again. A runner that timed out
 // is not run again on w: its later reps are recorded as skipped.
-func runWorkload(ctx context.Context, cfg Config, index int, w Workload, cmd Command) []Sample {
+func runWorkload(ctx context.Context, cfg Config, meter *cpuMeter, index int, w Workload, cmd Command) []Sample {
 	var samples []Sample
 	timedOut := map[string]bool{}
 	for rep := 1; rep <= cfg.Reps; rep++ {
@@ -91,12 +120,15 @@ func runWorkload(ctx context.Context, cfg Config, index int, w Workload, cmd Com
 			}
 			cfg.Progress.Update(fmt.Sprintf("[%d/%d] %s", index+1, len(cfg.Workloads), w.Name),
 				fmt.Sprintf("rep %d/%d, %s", rep, cfg.Reps, r.Name))
-			v, err := r.measure(ctx, w.Kind, cmd, cfg.Timeout)
+			m, err := r.measure(ctx, w.Kind, cmd, cfg.Timeout, meter)
 			if err != nil {
 				s.Error = oneLine(err.Error())
 				timedOut[r.Name] = errors.Is(err, errTimeout)
 			}
-			s.Value = v
+			s.Value, s.WallNs, s.CPUNs = m.value, m.wall, m.cpu
+			if len(m.pct) == 3 {
+				s.P50, s.P90, s.P99 = m.pct[0], m.pct[1], m.pct[2]
+			}
 			samples = append(samples, s)
 		}
 	}

@@ -58,6 +58,16 @@ func TestRunShort(t *testing.T) {
 	}
 	t.Logf("table:\n%s", table.String())
 	checkTable(t, table.String(), ws)
+	for _, want := range []string{"machine: ", "cores", "latency per operation"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	for _, s := range res.Samples {
+		if s.Runner == "native" && (s.CPUNs <= 0 || s.WallNs <= 0 || (s.Workload == "getppid" && !(s.P50 > 0 && s.P50 <= s.P90 && s.P90 <= s.P99))) {
+			t.Errorf("native sample lacks CPU, wall time or percentiles: %+v", s)
+		}
+	}
 	checkJSON(t, res, len(ws)*3)
 	checkSVG(t, res)
 }
@@ -162,6 +172,9 @@ func TestSelect(t *testing.T) {
 	if got, _ := Select(all, ""); len(got) != len(all) {
 		t.Errorf("empty pattern selects %d of %d", len(got), len(all))
 	}
+	if got, err := Select(all, "getppid, fork-wait"); err != nil || len(got) != 2 || got[0].Name != "getppid" {
+		t.Errorf(`Select("getppid, fork-wait") = %v, %v; want the two`, Names(got), err)
+	}
 	if got, err := Select(all, "^fork-"); err != nil || len(got) != 2 {
 		t.Errorf(`Select("^fork-") = %v, %v; want fork-wait and fork-exec-wait`, Names(got), err)
 	}
@@ -198,15 +211,74 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestParseNsPerOp(t *testing.T) {
-	if v, err := parseNsPerOp("noise\nns/op 123.5\n"); err != nil || v != 123.5 {
-		t.Errorf("parseNsPerOp = %v, %v", v, err)
+func TestParseMicro(t *testing.T) {
+	v, pct, err := parseMicro("noise\nns/op 123.5\npct 100 150.5 900\n")
+	if err != nil || v != 123.5 || len(pct) != 3 || pct[0] != 100 || pct[1] != 150.5 || pct[2] != 900 {
+		t.Errorf("parseMicro = %v, %v, %v", v, pct, err)
 	}
-	for _, bad := range []string{"", "ns/op x", "ns/op -1"} {
-		if _, err := parseNsPerOp(bad); err == nil {
-			t.Errorf("parseNsPerOp(%q) succeeded", bad)
+	if v, pct, err := parseMicro("ns/op 7\n"); err != nil || v != 7 || pct != nil {
+		t.Errorf("without percentiles: %v, %v, %v", v, pct, err)
+	}
+	for _, bad := range []string{"", "ns/op x", "ns/op -1", "ns/op 5\npct 1 2", "ns/op 5\npct 1 2 x"} {
+		if _, _, err := parseMicro(bad); err == nil {
+			t.Errorf("parseMicro(%q) succeeded", bad)
 		}
 	}
+}
+
+// TestCPUTimeCountsEveryProcess checks that a run's CPU time includes a
+// process nobody waits for, as a sandbox's processes may be: the command
+// starts an orphan (its parent exits at once, so init reaps it) that does
+// a fixed amount of work, about 230 ms of CPU here, and waits for its
+// file. Work, not wall time, is fixed, so a loaded machine only slows it.
+func TestCPUTimeCountsEveryProcess(t *testing.T) {
+	meter := newCPUMeter()
+	defer meter.close()
+	if meter.base == "" {
+		t.Skipf("no cgroup to measure with: %s", meter.Source)
+	}
+	done := filepath.Join(t.TempDir(), "done")
+	orphan := `( (i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; touch "$1") & ); while [ ! -e "$1" ]; do sleep 0.05; done`
+	m, err := Native().measure(context.Background(), Macro, Command{Argv: []string{"sh", "-c", orphan, "sh", done}}, 5*time.Minute, meter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.cpu < 0.08e9 {
+		t.Errorf("cpu %v (wall %v): want the orphan's work (about 230ms of CPU) counted", time.Duration(m.cpu), time.Duration(m.wall))
+	}
+	entries, _ := os.ReadDir(meter.base)
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("the run's cgroup %s was left behind", e.Name())
+		}
+	}
+}
+
+func TestMachineBusy(t *testing.T) {
+	for _, c := range []struct {
+		m    Machine
+		busy bool
+	}{
+		{Machine{Cores: 2, LoadStart: 0.3, LoadEnd: 0.9}, false},
+		{Machine{Cores: 2, LoadStart: 0.3, LoadEnd: 1.5}, true},
+		{Machine{Cores: 2, LoadStart: 2.2, LoadEnd: 2.8, Load: 2}, false},
+		{Machine{Cores: 2, LoadStart: 4, LoadEnd: 2, Load: 2}, true},
+	} {
+		if got := c.m.Busy(); got != c.busy {
+			t.Errorf("%+v: Busy = %v, want %v", c.m, got, c.busy)
+		}
+		if warned := strings.Contains(strings.Join(c.m.header(), "\n"), "WARNING"); warned != c.busy {
+			t.Errorf("%+v: header warns = %v, want %v", c.m, warned, c.busy)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	stop, err := startLoad(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
 }
 
 func TestFormat(t *testing.T) {

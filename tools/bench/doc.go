@@ -21,6 +21,18 @@
 //     binary...) timed from outside as the wall time of the whole command,
 //     start-up included, which is what a user of a sandbox waits for.
 //
+// Beside the medians, every run records what a single figure hides: the
+// latency percentiles of a micro workload's operations within the run
+// (p50/p90/p99: workloads time batches of operations, one operation per
+// batch when they are few, so that a clock read does not double the cost of
+// a fast one), and the CPU time of every process the command started,
+// sandbox processes included, from a cgroup v2 per run (cputime.go): a
+// sandbox that spins to answer faster shows it there. The report's header
+// names the machine, its load average at the start and end, and the tools'
+// versions, and warns when other work loaded the machine; --load runs busy
+// loops beside the workloads to measure the sandboxes under contention on
+// purpose.
+//
 // A run that fails (the sentry is young and some programs need syscalls it
 // does not have yet) is recorded with its one-line reason and never counted
 // as a measurement; it never stops the benchmark.

@@ -37,16 +37,16 @@ func BenchmarkWorkloads(b *testing.B) {
 				b.Run(r.Name, func(b *testing.B) {
 					var nativeSum, sandboxSum float64
 					for b.Loop() {
-						nv, err := native.measure(context.Background(), w.Kind, cmd, 2*time.Minute)
+						nm, err := native.measure(context.Background(), w.Kind, cmd, 2*time.Minute, nil)
 						if err != nil {
 							b.Fatalf("natively: %v", err)
 						}
-						sv, err := r.measure(context.Background(), w.Kind, cmd, 2*time.Minute)
+						sm, err := r.measure(context.Background(), w.Kind, cmd, 2*time.Minute, nil)
 						if err != nil {
 							b.Fatalf("on %s: %v", r.Name, err)
 						}
-						nativeSum += nv
-						sandboxSum += sv
+						nativeSum += nm.value
+						sandboxSum += sm.value
 					}
 					b.ReportMetric(sandboxSum/float64(b.N), w.Kind.Unit()+"-"+r.Name)
 					b.ReportMetric(nativeSum/float64(b.N), w.Kind.Unit()+"-native")

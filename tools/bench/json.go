@@ -11,6 +11,7 @@ type report struct {
 	Date      string         `json:"date"`
 	Quick     bool           `json:"quick"`
 	Reps      int            `json:"reps"`
+	Machine   Machine        `json:"machine"`
 	Runners   []reportRunner `json:"runners"`
 	Workloads []reportWork   `json:"workloads"`
 	Samples   []Sample       `json:"samples"`
@@ -32,7 +33,7 @@ type reportWork struct {
 
 // WriteJSON writes res, every sample included, as indented JSON.
 func WriteJSON(w io.Writer, res *Result) error {
-	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Quick: res.Quick, Reps: res.Reps, Samples: res.Samples}
+	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Quick: res.Quick, Reps: res.Reps, Machine: res.Machine, Samples: res.Samples}
 	if rep.Samples == nil {
 		rep.Samples = []Sample{}
 	}

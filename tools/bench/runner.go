@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Runner runs workloads one way: natively, or in a sandbox.
@@ -86,9 +88,21 @@ func Runners(exe, runsc string, platforms, monitors []string) []Runner {
 // errTimeout marks a run killed for taking too long.
 var errTimeout = errors.New("timed out")
 
-// measure runs cmd once with r and returns its value in ns: what a micro
-// workload printed, or the wall time of a macro workload.
-func (r Runner) measure(ctx context.Context, kind Kind, cmd Command, timeout time.Duration) (float64, error) {
+// measurement is what one run yields.
+type measurement struct {
+	// value is in ns: what a micro workload printed as its mean per
+	// operation, or the wall time of a macro workload.
+	value float64
+	// pct is a micro workload's p50, p90 and p99 per operation, in ns.
+	pct []float64
+	// wall and cpu are the whole command's wall time and the CPU time
+	// (user + system) of every process it started, in ns.
+	wall, cpu float64
+}
+
+// measure runs cmd once with r.
+func (r Runner) measure(ctx context.Context, kind Kind, cmd Command, timeout time.Duration, meter *cpuMeter) (measurement, error) {
+	var m measurement
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	argv := append(append([]string{}, r.prefix...), cmd.Argv...)
@@ -96,6 +110,14 @@ func (r Runner) measure(ctx context.Context, kind Kind, cmd Command, timeout tim
 	// A process group of its own, so a timeout kills the sandbox's
 	// processes too, not only its first one.
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	run, err := meter.start()
+	if err != nil {
+		return m, err
+	}
+	if run != nil {
+		c.SysProcAttr.UseCgroupFD = true
+		c.SysProcAttr.CgroupFD = int(run.leaf.Fd())
+	}
 	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	c.WaitDelay = 2 * time.Second
 	var stdout, stderr tail
@@ -103,23 +125,35 @@ func (r Runner) measure(ctx context.Context, kind Kind, cmd Command, timeout tim
 	if cmd.Stdin != "" {
 		f, err := os.Open(cmd.Stdin)
 		if err != nil {
-			return 0, err
+			run.finish(nil)
+			return m, err
 		}
 		defer f.Close()
 		c.Stdin = f
 	}
 	start := time.Now()
-	err := c.Run()
-	wall := time.Since(start)
+	err = c.Run()
+	m.wall = float64(time.Since(start).Nanoseconds())
+	var rusage *unix.Rusage
+	if c.ProcessState != nil {
+		rusage, _ = c.ProcessState.SysUsage().(*unix.Rusage)
+	}
+	cpu, cpuErr := run.finish(rusage)
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		return 0, fmt.Errorf("%w after %v", errTimeout, timeout)
+		return m, fmt.Errorf("%w after %v", errTimeout, timeout)
 	case err != nil:
-		return 0, runError(err, stderr.lastLine())
-	case kind == Macro:
-		return float64(wall.Nanoseconds()), nil
+		return m, runError(err, stderr.lastLine())
+	case cpuErr != nil:
+		return m, fmt.Errorf("CPU time: %w", cpuErr)
 	}
-	return parseNsPerOp(stdout.String())
+	m.cpu = cpu
+	if kind == Macro {
+		m.value = m.wall
+		return m, nil
+	}
+	m.value, m.pct, err = parseMicro(stdout.String())
+	return m, err
 }
 
 // runError is err with the last line the program wrote on stderr.
@@ -130,18 +164,37 @@ func runError(err error, last string) error {
 	return fmt.Errorf("%v: %s", err, last)
 }
 
-// parseNsPerOp reads the "ns/op VALUE" line a micro workload prints.
-func parseNsPerOp(out string) (float64, error) {
+// parseMicro reads the "ns/op MEAN" line a micro workload prints and its
+// "pct P50 P90 P99" line, if any.
+func parseMicro(out string) (float64, []float64, error) {
+	var mean float64
+	var pct []float64
 	for _, line := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(line, "ns/op "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil || f <= 0 {
-				return 0, fmt.Errorf("bad output %q", line)
+				return 0, nil, fmt.Errorf("bad output %q", line)
 			}
-			return f, nil
+			mean = f
+		}
+		if v, ok := strings.CutPrefix(line, "pct "); ok {
+			fields := strings.Fields(v)
+			if len(fields) != 3 {
+				return 0, nil, fmt.Errorf("bad output %q", line)
+			}
+			for _, field := range fields {
+				f, err := strconv.ParseFloat(field, 64)
+				if err != nil || f < 0 {
+					return 0, nil, fmt.Errorf("bad output %q", line)
+				}
+				pct = append(pct, f)
+			}
 		}
 	}
-	return 0, fmt.Errorf("no ns/op line in output %q", truncate(strings.TrimSpace(out), 60))
+	if mean == 0 {
+		return 0, nil, fmt.Errorf("no ns/op line in output %q", truncate(strings.TrimSpace(out), 60))
+	}
+	return mean, pct, nil
 }
 
 // tail keeps the last tailSize bytes written to it: enough for a micro

@@ -38,6 +38,11 @@ func summarize(values []float64) Stats {
 	}
 }
 
+// median is the median of values, 0 when there are none.
+func median(values []float64) float64 {
+	return summarize(values).Median
+}
+
 // quantile returns the q-quantile of sorted values, interpolating linearly
 // between the two nearest ranks.
 func quantile(sorted []float64, q float64) float64 {
@@ -55,6 +60,9 @@ type Cell struct {
 	Err    string
 	// Unavailable is set when the runner could not run at all.
 	Unavailable string
+	// P50, P90, P99, CPU and Wall are medians over the successful
+	// samples of the figures of the same names in Sample.
+	P50, P90, P99, CPU, Wall float64
 }
 
 // OK reports whether the cell has at least one measurement.
@@ -66,7 +74,7 @@ func (res *Result) Cell(workload string, r Runner) Cell {
 		return Cell{Unavailable: r.Unavailable}
 	}
 	var c Cell
-	var values []float64
+	var values, p50, p90, p99, cpu, wall []float64
 	for _, s := range res.Samples {
 		if s.Workload != workload || s.Runner != r.Name {
 			continue
@@ -79,8 +87,14 @@ func (res *Result) Cell(workload string, r Runner) Cell {
 			continue
 		}
 		values = append(values, s.Value)
+		cpu, wall = append(cpu, s.CPUNs), append(wall, s.WallNs)
+		if s.P50 > 0 {
+			p50, p90, p99 = append(p50, s.P50), append(p90, s.P90), append(p99, s.P99)
+		}
 	}
 	c.Stats = summarize(values)
+	c.P50, c.P90, c.P99 = median(p50), median(p90), median(p99)
+	c.CPU, c.Wall = median(cpu), median(wall)
 	return c
 }
 

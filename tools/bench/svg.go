@@ -119,7 +119,8 @@ func WriteSVG(w io.Writer, res *Result) error {
 		title += ", log scale"
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="16" font-weight="bold">%s</text>`+"\n", 10, esc(title))
-	fmt.Fprintf(&b, `<text x="%d" y="40" fill="#555">micro: time per operation inside the program; macro: wall time of the whole command. %d rep(s), medians.</text>`+"\n", 10, res.Reps)
+	fmt.Fprintf(&b, `<text x="%d" y="40" fill="#555">micro: time per operation inside the program; macro: wall time of the whole command. %d rep(s), medians; error bars: interquartile range (min-max under 4 reps).</text>`+"\n", 10, res.Reps)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555" font-size="10">%s</text>`+"\n", 10, height-8, esc(res.Machine.header()[0]))
 	writeLegend(&b, res, bars)
 	writeAxis(&b, sc, height-30)
 	for i, wl := range res.Workloads {
@@ -201,8 +202,25 @@ func writeGroup(b *strings.Builder, res *Result, sc scale, wl Workload, bars []R
 		x0, x1 := sc.x(sc.lo), sc.x(x)
 		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s on %s: %s</title></rect>`,
 			x0, by, math.Max(1, x1-x0), barHeight, color(res, r), esc(wl.Name), esc(r.Name), esc(FormatRatio(x)))
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" font-size="10">%s</text>`+"\n", x1+4, by+barHeight-2, esc(FormatRatio(x)))
+		lo, hi := res.ratioRange(wl.Name, r, native)
+		xl, xh := sc.x(lo), sc.x(hi)
+		ym := float64(by) + barHeight/2
+		fmt.Fprintf(b, `<path d="M%.1f %.1fH%.1fM%.1f %.1fV%.1fM%.1f %.1fV%.1f" stroke="#000" stroke-width="1"/>`,
+			xl, ym, xh, xl, ym-3, ym+3, xh, ym-3, ym+3)
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" font-size="10">%s</text>`+"\n", math.Max(x1, xh)+4, by+barHeight-2, esc(FormatRatio(x)))
 	}
+}
+
+// ratioRange is the error bar of r's ratio to base on workload: the
+// interquartile range of r's samples (min to max under 4 samples) over
+// base's median.
+func (res *Result) ratioRange(workload string, r, base Runner) (lo, hi float64) {
+	a, b := res.Cell(workload, r), res.Cell(workload, base)
+	lo, hi = a.Min, a.Max
+	if a.N >= 4 {
+		lo, hi = a.Q1, a.Q3
+	}
+	return lo / b.Median, hi / b.Median
 }
 
 // missing says why a cell has no bar.

@@ -15,6 +15,12 @@ const failWidth = 40
 // median, the spread, the ratio to native and, for runsc-lite, the ratio to
 // gVisor on the same platform. Failures' full reasons follow the table.
 func WriteTable(w io.Writer, res *Result) error {
+	for _, line := range res.Machine.header() {
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
 	var buf strings.Builder
 	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
 	names, columns := []string{"workload"}, []string{""}
@@ -36,18 +42,72 @@ func WriteTable(w io.Writer, res *Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// tabwriter pads the last cell too; trim it, for diffs and READMEs.
-	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
-		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
-			return err
-		}
+	if err := writeTrimmed(w, buf.String()); err != nil {
+		return err
 	}
 	fmt.Fprintf(w, "\n%d rep(s)%s. micro workloads (%s): time per operation, timed inside the program;\n",
 		res.Reps, map[bool]string{true: ", --quick", false: ""}[res.Quick], strings.Join(Names(res.of(Micro)), " "))
 	fmt.Fprintln(w, "macro workloads: wall time of the whole command, sandbox start included.")
 	fmt.Fprintln(w, "spread: (max-min)/median, or IQR/median with 4+ reps. x-native, x-gvisor: ratio of medians (lower is faster).")
+	if err := writeCosts(w, res); err != nil {
+		return err
+	}
 	writeFailures(w, res)
 	return nil
+}
+
+// writeTrimmed writes a tabwriter's output without the padding it leaves
+// after the last cell, for diffs and READMEs.
+func writeTrimmed(w io.Writer, table string) error {
+	for _, line := range strings.Split(strings.TrimSuffix(table, "\n"), "\n") {
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCosts writes the second table: per workload and runner, the micro
+// workloads' latency percentiles and every command's CPU time beside its
+// wall time (medians over the reps).
+func writeCosts(w io.Writer, res *Result) error {
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
+	row := []string{"workload"}
+	for _, r := range res.Runners {
+		row = append(row, r.Name)
+	}
+	fmt.Fprintln(tw, strings.Join(row, "\t"))
+	for _, wl := range res.Workloads {
+		row := []string{wl.Name}
+		for _, r := range res.Runners {
+			row = append(row, res.costCell(wl, r))
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nlatency per operation (micro: p50/p90/p99 within a run) and cost of the whole command (cpu/wall):")
+	if err := writeTrimmed(w, buf.String()); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "medians over the reps. cpu: user+system time of every process the command started (%s).\n", res.Machine.CPUSource)
+	return nil
+}
+
+// costCell formats the percentiles and CPU/wall time of workload under r.
+func (res *Result) costCell(wl Workload, r Runner) string {
+	c := res.Cell(wl.Name, r)
+	if !c.OK() {
+		return "-"
+	}
+	var parts []string
+	if wl.Kind == Micro && c.P50 > 0 {
+		parts = append(parts, FormatNs(c.P50)+"/"+FormatNs(c.P90)+"/"+FormatNs(c.P99))
+	}
+	parts = append(parts, FormatNs(c.CPU)+"/"+FormatNs(c.Wall))
+	return strings.Join(parts, " ")
 }
 
 // columns names r's columns.

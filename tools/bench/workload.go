@@ -56,16 +56,20 @@ func Workloads() []Workload {
 	return append(microWorkloads(), macroWorkloads()...)
 }
 
-// Select returns the workloads whose name matches the regular expression
-// pattern; an empty pattern selects all. It is an error for the pattern to
-// be invalid or to select nothing.
+// Select returns the workloads pattern names: a comma-separated list of
+// workload names, or else a regular expression matched against each name;
+// an empty pattern selects all. It is an error for the pattern to be
+// invalid or to select nothing.
 func Select(all []Workload, pattern string) ([]Workload, error) {
 	if pattern == "" {
 		return all, nil
 	}
+	if list, ok := selectList(all, pattern); ok {
+		return list, nil
+	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("--only=%q: %v", pattern, err)
+		return nil, fmt.Errorf("--only=%q: neither a list of workloads nor a regular expression: %v", pattern, err)
 	}
 	var out []Workload
 	for _, w := range all {
@@ -77,6 +81,22 @@ func Select(all []Workload, pattern string) ([]Workload, error) {
 		return nil, fmt.Errorf("--only=%q matches no workload; workloads: %s", pattern, strings.Join(Names(all), " "))
 	}
 	return out, nil
+}
+
+// selectList returns the workloads named by a comma-separated list, in the
+// order of all, if every item of the list names one.
+func selectList(all []Workload, list string) ([]Workload, bool) {
+	want := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		want[strings.TrimSpace(name)] = true
+	}
+	var out []Workload
+	for _, w := range all {
+		if want[w.Name] {
+			out = append(out, w)
+		}
+	}
+	return out, len(out) == len(want)
 }
 
 // Names returns the names of ws.

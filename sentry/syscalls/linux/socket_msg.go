@@ -284,7 +284,9 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	if err != nil {
 		return 0, err
 	}
-	var outFlags int32
+	// MSG_CMSG_CLOEXEC comes back in msg_flags, as ___sys_recvmsg
+	// starts them from the call's flags.
+	outFlags := int32(flags & unix.MSG_CMSG_CLOEXEC)
 	if r.Len > r.N {
 		outFlags |= unix.MSG_TRUNC
 	}

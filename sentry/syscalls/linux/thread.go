@@ -94,6 +94,10 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, kernel.CopyOut(t, a.Pointer(1), &sig)
 	case unix.PR_SET_PTRACER:
 		return 0, t.SetPtracer(int64(a[1]))
+	case unix.PR_GET_SECCOMP:
+		// SECCOMP_MODE_DISABLED: the sentry gives tasks no seccomp
+		// filters (seccomp(2) is not implemented).
+		return 0, nil
 	case unix.PR_CAPBSET_READ:
 		if a[1] > 63 {
 			return 0, unix.EINVAL

@@ -46,10 +46,12 @@ int main(int argc, char **argv) {
   }
   for (long i = warmup(n); i > 0; i--)
     roundtrip();
-  double start = now_ns();
-  for (long i = 0; i < n; i++)
+  timed_start(n);
+  for (long i = 0; i < n; i++) {
     roundtrip();
-  report(start, n);
+    timed_op();
+  }
+  timed_report();
   pthread_join(t, NULL);
   return 0;
 }

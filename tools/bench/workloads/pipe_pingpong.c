@@ -33,10 +33,12 @@ int main(int argc, char **argv) {
   close(pong[1]);
   for (long i = warmup(n); i > 0; i--)
     roundtrip();
-  double start = now_ns();
-  for (long i = 0; i < n; i++)
+  timed_start(n);
+  for (long i = 0; i < n; i++) {
     roundtrip();
-  report(start, n);
+    timed_op();
+  }
+  timed_report();
   close(ping[1]);
   int status;
   if (waitpid(pid, &status, 0) != pid || status != 0)

@@ -55,10 +55,12 @@ int main(int argc, char **argv) {
   close(s);
   for (long i = warmup(n); i > 0; i--)
     roundtrip();
-  double start = now_ns();
-  for (long i = 0; i < n; i++)
+  timed_start(n);
+  for (long i = 0; i < n; i++) {
     roundtrip();
-  report(start, n);
+    timed_op();
+  }
+  timed_report();
   close(c);
   int status;
   if (waitpid(pid, &status, 0) != pid || status != 0)

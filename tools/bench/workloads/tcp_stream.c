@@ -52,9 +52,12 @@ int main(int argc, char **argv) {
   if (s < 0)
     die("accept");
   drain(s, warmup(n));
-  double start = now_ns();
-  drain(s, n);
-  report(start, n);
+  timed_start(n);
+  for (long i = 0; i < n; i++) {
+    drain(s, 1);
+    timed_op();
+  }
+  timed_report();
   int status;
   if (waitpid(pid, &status, 0) != pid || status != 0)
     die("child");
