@@ -3,6 +3,8 @@
  * vmsplice between pipes and memory. */
 #include "common.h"
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -95,6 +97,18 @@ static void pipeCopies(void) {
 	int path = open(".", O_PATH);
 	T(vmsplice(path, iov, 2, 0));
 	close(path);
+
+	/* splice from an empty pipe into a file without splice_write, or an
+	 * appending file: EINVAL at once, no wait for the pipe */
+	int ep = epoll_create1(0), ev = eventfd(0, 0);
+	int app = open("appended", O_CREAT | O_WRONLY | O_APPEND, 0644);
+	T(splice(b[0], NULL, ep, NULL, 1, 0));
+	T(splice(b[0], NULL, ev, NULL, 1, 0));
+	T(splice(b[0], NULL, app, NULL, 1, 0));
+	T(splice(ev, NULL, b[1], NULL, 1, 0));
+	close(ep);
+	close(ev);
+	close(app);
 	close(f);
 	close(a[0]);
 	close(b[0]);
