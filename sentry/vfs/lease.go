@@ -293,7 +293,7 @@ func (lt *leaseTable) breakLeases(ctx context.Context, k lockKey, opener *File, 
 		select {
 		case <-ch:
 		case <-timer.C:
-		case <-ctx.Done():
+		case <-Interrupt(ctx):
 			err = unix.EINTR
 		}
 		timer.Stop()

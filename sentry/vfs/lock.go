@@ -218,8 +218,8 @@ func (lt *lockTable) wouldDeadlock(owner, holder any) bool {
 	return false
 }
 
-// waitChange waits, with lt.mu released, until a lock of fl goes or ctx
-// is done.
+// waitChange waits, with lt.mu released, until a lock of fl goes or the
+// caller is interrupted (a signal to handle, or death: EINTR).
 func (lt *lockTable) waitChange(ctx context.Context, fl *fileLocks, owner, holder any) error {
 	if lt.waitFor == nil {
 		lt.waitFor = make(map[any]any)
@@ -232,7 +232,7 @@ func (lt *lockTable) waitChange(ctx context.Context, fl *fileLocks, owner, holde
 	var err error
 	select {
 	case <-ch:
-	case <-ctx.Done():
+	case <-Interrupt(ctx):
 		err = unix.EINTR
 	}
 	lt.mu.Lock()
