@@ -5,7 +5,9 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -115,6 +117,34 @@ static void pipeCopies(void) {
 	close(b[1]);
 	close(c[0]);
 	close(c[1]);
+}
+
+static void onUsr1(int sig) {}
+
+/* blockedLocks: a child blocked in flock and in F_SETLKW returns EINTR
+ * when a handler without SA_RESTART runs. */
+static void blockedLocks(void) {
+	int a = open("locked", O_CREAT | O_RDWR, 0644), b = open("locked", O_RDWR);
+	T(flock(a, LOCK_EX));
+	struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	T(fcntl(a, F_SETLK, &lk));
+	pid_t child = fork();
+	if (child == 0) {
+		struct sigaction sa = {.sa_handler = onUsr1};
+		sigaction(SIGUSR1, &sa, NULL);
+		int r1 = flock(b, LOCK_EX), e1 = errno;
+		int r2 = fcntl(b, F_SETLKW, &lk), e2 = errno;
+		_exit((r1 == -1 && e1 == EINTR ? 1 : 0) | (r2 == -1 && e2 == EINTR ? 2 : 0));
+	}
+	for (int i = 0; i < 2; i++) {
+		usleep(200000);
+		kill(child, SIGUSR1);
+	}
+	int ws;
+	waitpid(child, &ws, 0);
+	printf("flock interrupted: %s, F_SETLKW interrupted: %s\n", WEXITSTATUS(ws) & 1 ? "EINTR" : "no", WEXITSTATUS(ws) & 2 ? "EINTR" : "no");
+	close(a);
+	close(b);
 }
 
 int main(int argc, char **argv) {
@@ -244,5 +274,6 @@ int main(int argc, char **argv) {
 	T(poll(&pfd, 1, 0));
 	printf("poll revents %#x\n", pfd.revents);
 	pipeCopies();
+	blockedLocks();
 	return 0;
 }
