@@ -147,7 +147,15 @@ func (r *running) processes(minStubs int) (sentry, forkserver int, stubs []int) 
 	r.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if s := childrenOf(r.cmd.Process.Pid); len(s) == 1 {
+		// runsc-lite's children: the sentry, and the network forwarder
+		// (--network=sandbox), which checkForwarderConfined checks.
+		var s []int
+		for _, c := range childrenOf(r.cmd.Process.Pid) {
+			if argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c)); strings.HasPrefix(string(argv), "runsc-lite-sentry\x00") {
+				s = append(s, c)
+			}
+		}
+		if len(s) == 1 {
 			sentry = s[0]
 			if f := childrenOf(sentry); len(f) == 1 {
 				forkserver = f[0]
@@ -254,6 +262,7 @@ func TestLayersFromHost(t *testing.T) {
 			r := startSandbox(t, runscBin, nil, "--platform", platform, "--memory-limit=128m", "--pids-limit=32",
 				"--", "/bin/sh", "-c", "echo ready; read x")
 			sentry, fs, stubs := checkAllConfined(t, r, 65534)
+			checkForwarderConfined(t, r.cmd.Process.Pid)
 			if st := procStatus(fmt.Sprintf("/proc/%d/status", sentry)); st["NSpid"] == "" || !strings.HasSuffix(st["NSpid"], "\t1") {
 				t.Errorf("sentry NSpid %q: want it to be pid 1 of its namespace", st["NSpid"])
 			}

@@ -25,11 +25,15 @@ import (
 	"github.com/google/subcommands"
 
 	"runsc-lite/launch"
+	"runsc-lite/netfwd"
 )
 
 func main() {
 	if launch.IsSentry() {
 		os.Exit(sentryMain())
+	}
+	if netfwd.IsForwarder() {
+		os.Exit(netfwd.Main())
 	}
 	if len(os.Args) > 0 && os.Args[0] == sandboxArg0 {
 		os.Exit(sandboxMain())
@@ -88,7 +92,7 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 		f.StringVar(&g.platform, "platform", g.platform, "how syscalls are trapped: `systrap` (seccomp traps) or ptrace")
 	})
 	def("network", func() {
-		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: only none: the sandbox's own TCP/IP stack with lo alone, no way out (outbound modes are not built yet)")
+		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: sandbox (the sandbox's own TCP/IP stack with lo and eth0, whose connections and datagrams leave through host sockets a confined forwarder opens; the host's loopback refused), none (lo alone, nothing in or out); host is not built")
 	})
 	def("strace", func() { f.BoolVar(&g.strace, "strace", g.strace, "print every syscall: name, arguments, result") })
 	def("strace-log", func() {
@@ -119,7 +123,7 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 
 // newGlobalFlags returns the global flags at their defaults.
 func newGlobalFlags() *globalFlags {
-	return &globalFlags{platform: "systrap", network: "none", root: defaultStateDir, logFormat: "text"}
+	return &globalFlags{platform: "systrap", network: "sandbox", root: defaultStateDir, logFormat: "text"}
 }
 
 // cli is the command line: the verbs and the global flags.

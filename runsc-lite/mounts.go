@@ -36,12 +36,9 @@ type tmpfsMount struct {
 // mountConfig is one mount in the sentry's configuration.
 type mountConfig struct {
 	Dest string
-	// File indexes the descriptor of the source's directory; -1 is a
-	// tmpfs.
-	File int
-	// Name is the source file's name in that directory, "" when the
-	// directory itself is mounted.
-	Name   string
+	// File indexes the descriptor of the source (host.Source.Dir); -1 is
+	// a tmpfs.
+	File   int
 	Access rootfs.Access
 	// Tmpfs is a tmpfs's options.
 	Tmpfs string
@@ -117,11 +114,11 @@ func parseTmpfs(s string) (tmpfsMount, error) {
 func openMounts(binds []bindMount, tmpfss []tmpfsMount, add func(*os.File) int) ([]mountConfig, error) {
 	var out []mountConfig
 	for _, b := range binds {
-		src, err := host.OpenSource(b.Host)
+		src, err := host.OpenSource(b.Host, b.Access == rootfs.ReadWrite)
 		if err != nil {
 			return nil, fmt.Errorf("volume %s: %v", b.Host, err)
 		}
-		out = append(out, mountConfig{Dest: b.Dest, File: add(src.Dir), Name: src.Name, Access: b.Access})
+		out = append(out, mountConfig{Dest: b.Dest, File: add(src.Dir), Access: b.Access})
 	}
 	for _, t := range tmpfss {
 		out = append(out, mountConfig{Dest: t.Dest, File: -1, Tmpfs: t.Options})
@@ -155,7 +152,7 @@ func toRootfs(cfgs []mountConfig, file func(int) *os.File, memory uint64) ([]roo
 			if f == nil {
 				return fail(fmt.Errorf("mount at %s: no descriptor %d", c.Dest, c.File))
 			}
-			m.Source = &host.Source{Dir: f, Name: c.Name}
+			m.Source = &host.Source{Dir: f}
 		}
 		out = append(out, m)
 	}

@@ -106,8 +106,11 @@ func hostAddresses(t *testing.T) []string {
 }
 
 // TestAttackNetworkPrivacy: a sandboxed program cannot reach a service on
-// the host's loopback, nor the host's own addresses, and sees only its
-// own interface, lo, with the sandbox's addresses.
+// the host's loopback (directly, or as 10.0.2.2), a link-local address nor
+// the host's own addresses, and sees only its own interfaces with the
+// sandbox's addresses: lo alone with --network=none, lo and eth0 with
+// --network=sandbox, where those connections are refused by the network
+// forwarder's policy.
 func TestAttackNetworkPrivacy(t *testing.T) {
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -125,39 +128,67 @@ func TestAttackNetworkPrivacy(t *testing.T) {
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	hostAddrs := hostAddresses(t)
 	script := netScript(t, "hostview.py")
-	for _, platform := range platforms {
-		t.Run(platform, func(t *testing.T) {
-			r := runscLite(t, runOpts{}, append([]string{"run", "--platform", platform, "--", "/usr/bin/python3", script, port}, hostAddrs...)...)
-			if r.code != 0 {
-				t.Fatalf("hostview failed: %v", r)
-			}
-			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-			want := map[string]bool{"host-loopback ECONNREFUSED": true, "interface lo 127.0.0.1": true, "flags lo 0x49": true, "flags eth0 ENODEV": true,
-				"procnet-tcp own True": true, "procnet-tcp host False": true, "procnet-dev lo": true,
-				"if_nameindex [(1, 'lo')]": true, "sys-class-net ['lo']": true}
-			for _, a := range hostAddrs {
-				want["host-address "+a+" ENETUNREACH"] = true
-			}
-			for _, l := range lines {
-				if !want[l] {
-					t.Errorf("the sandbox sees %q", l)
+	for _, mode := range []string{"none", "sandbox"} {
+		for _, platform := range platforms {
+			t.Run(mode+"/"+platform, func(t *testing.T) {
+				r := runscLite(t, runOpts{}, append([]string{"run", "--network", mode, "--platform", platform, "--", "/usr/bin/python3", script, port}, hostAddrs...)...)
+				if r.code != 0 {
+					t.Fatalf("hostview failed: %v", r)
 				}
-				delete(want, l)
-			}
-			for l := range want {
-				t.Errorf("missing %q in the sandbox's view:\n%s", l, r.stdout)
-			}
-			for _, a := range hostAddrs {
-				if strings.Contains(r.stdout+r.stderr, a+" ") && !strings.Contains(r.stdout, "host-address "+a+" ENETUNREACH") {
-					t.Errorf("host address %s shows in the sandbox", a)
+				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+				want := map[string]bool{"host-loopback ECONNREFUSED": true, "interface lo 127.0.0.1": true, "flags lo 0x49": true,
+					"procnet-tcp own True": true, "procnet-tcp host False": true}
+				unreachable := "ENETUNREACH"
+				if mode == "none" {
+					for _, l := range []string{"flags eth0 ENODEV", "procnet-dev lo", "if_nameindex [(1, 'lo')]", "sys-class-net ['lo']"} {
+						want[l] = true
+					}
+				} else {
+					unreachable = "ECONNREFUSED" // by the forwarder
+					for _, l := range []string{"interface eth0 10.0.2.15", "flags eth0 0x1043", "procnet-dev lo eth0",
+						"if_nameindex [(1, 'lo'), (2, 'eth0')]", "sys-class-net ['eth0', 'lo']"} {
+						want[l] = true
+					}
 				}
-			}
-		})
+				want["gateway "+unreachable] = true
+				want["link-local "+unreachable] = true
+				for _, a := range hostAddrs {
+					want["host-address "+a+" "+unreachable] = true
+				}
+				for _, l := range lines {
+					if !want[l] {
+						t.Errorf("the sandbox sees %q", l)
+					}
+					delete(want, l)
+				}
+				for l := range want {
+					t.Errorf("missing %q in the sandbox's view:\n%s", l, r.stdout)
+				}
+				for _, a := range hostAddrs {
+					if strings.Contains(r.stdout+r.stderr, a+" ") && !strings.Contains(r.stdout, "host-address "+a+" "+unreachable) {
+						t.Errorf("host address %s shows in the sandbox", a)
+					}
+				}
+			})
+		}
 	}
 	select {
 	case from := <-accepted:
 		t.Errorf("the host's loopback listener accepted a connection from %s", from)
 	case <-time.After(100 * time.Millisecond):
+	}
+	// --allow-host-loopback opens exactly that way: 10.0.2.2 is the host's
+	// 127.0.0.1.
+	r := runscLite(t, runOpts{}, "run", "--allow-host-loopback", "--", "/usr/bin/python3", "-c",
+		"import socket; s = socket.create_connection(('10.0.2.2', "+port+"), timeout=10); print('connected')")
+	if r.code != 0 || r.stdout != "connected\n" {
+		t.Fatalf("--allow-host-loopback: %v", r)
+	}
+	select {
+	case from := <-accepted:
+		t.Logf("with --allow-host-loopback the host's listener accepted %s", from)
+	case <-time.After(10 * time.Second):
+		t.Errorf("with --allow-host-loopback the host's listener saw no connection")
 	}
 }
 
@@ -174,7 +205,7 @@ func TestNetlinkIP(t *testing.T) {
 		t.Run(platform, func(t *testing.T) {
 			for _, what := range []string{"addr", "link"} {
 				native := runOut(t, runOpts{}, ip, what, "show", "lo")
-				r := runscLite(t, runOpts{}, "run", "--platform", platform, "--", ip, what)
+				r := runscLite(t, runOpts{}, "run", "--network=none", "--platform", platform, "--", ip, what)
 				if r.code != 0 || r.stdout != native.stdout {
 					t.Errorf("ip %s in the sandbox:\n%v\nthe host's lo:\n%s", what, r, native.stdout)
 				}
@@ -182,7 +213,7 @@ func TestNetlinkIP(t *testing.T) {
 			// /sys/class/net/lo says the same as the host's.
 			attrs := "cd /sys/class/net/lo && cat address mtu flags ifindex type operstate tx_queue_len"
 			native := runOut(t, runOpts{}, "/bin/sh", "-c", attrs)
-			r := runscLite(t, runOpts{}, "run", "--platform", platform, "--", "/bin/sh", "-c", attrs)
+			r := runscLite(t, runOpts{}, "run", "--network=none", "--platform", platform, "--", "/bin/sh", "-c", attrs)
 			if r.code != 0 || r.stdout != native.stdout {
 				t.Errorf("/sys/class/net/lo in the sandbox:\n%v\nthe host's:\n%s", r, native.stdout)
 			}

@@ -239,6 +239,10 @@ func create(args []string, bundle, pidFile, consoleSocket string) error {
 	if err != nil {
 		return err
 	}
+	if !plan.Readonly {
+		dirs, files := plan.mountPoints()
+		makeMountPoints(plan.Rootfs, dirs, files)
+	}
 	if err := os.MkdirAll(globals.root, 0o700); err != nil {
 		return fmt.Errorf("--root=%s: %w", globals.root, err)
 	}
@@ -254,14 +258,6 @@ func create(args []string, bundle, pidFile, consoleSocket string) error {
 	defer func() {
 		if !ok {
 			os.RemoveAll(dir)
-		}
-	}()
-	if st.FilesDir, err = copyFileBinds(plan); err != nil {
-		return err
-	}
-	defer func() {
-		if !ok && st.FilesDir != "" {
-			os.RemoveAll(st.FilesDir)
 		}
 	}()
 	b, err := json.Marshal(plan)
@@ -835,46 +831,6 @@ func writeSpec(bundle string) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// copyFileBinds replaces the bind mounts of single files in plan (Docker's
-// /etc/resolv.conf, /etc/hostname, /etc/hosts, in directories only root
-// may enter) by copies the sandbox's host identity may read: a directory
-// of that identity's own, mode 0700, files 0600. A file bind mount is
-// thus what the file held at create; directories are mounted live. It
-// returns the directory ("" if none was needed).
-func copyFileBinds(plan *bootPlan) (string, error) {
-	var dir string
-	for i, b := range plan.Binds {
-		fi, err := os.Stat(b.Host)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		if dir == "" {
-			if dir, err = os.MkdirTemp("", "runsc-lite-files-"); err != nil {
-				return "", err
-			}
-			if err := os.Chown(dir, plan.HostUID, plan.HostGID); err != nil && os.Geteuid() == 0 {
-				os.RemoveAll(dir)
-				return "", err
-			}
-		}
-		data, err := os.ReadFile(b.Host)
-		if err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("config.json: mounts: %s: %w", b.Host, err)
-		}
-		dst := filepath.Join(dir, fmt.Sprintf("%d-%s", i, filepath.Base(b.Host)))
-		if err := os.WriteFile(dst, data, 0o600); err != nil {
-			os.RemoveAll(dir)
-			return "", err
-		}
-		if os.Geteuid() == 0 {
-			os.Chown(dst, plan.HostUID, plan.HostGID)
-		}
-		plan.Binds[i].Host = dst
-	}
-	return dir, nil
 }
 
 // ociRun is runc's run: create container args[0] from bundle, start it,

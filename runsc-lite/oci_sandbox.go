@@ -100,8 +100,11 @@ func sandboxMain() int {
 	}
 	cfg := sentryConfig{
 		Root: plan.Rootfs, Cwd: plan.Cwd, Platform: plan.Platform, Argv: plan.Argv, Env: plan.Env,
-		MemoryLimit: plan.MemoryLimit, PidsLimit: plan.PidsLimit, LogFile: -1, StraceFile: -1, CwdFile: -1,
+		MemoryLimit: plan.MemoryLimit, PidsLimit: plan.PidsLimit, LogFile: -1, StraceFile: -1, CwdFile: -1, NetFile: -1,
 		Hostname: plan.Hostname, User: plan.User, Rlimits: plan.Rlimits, Strace: plan.Strace,
+		// root.readonly: false writes through to root.path, as runc's
+		// container writes to its root directory; true refuses writes.
+		RootWritable: !plan.Readonly, RootReadOnly: plan.Readonly,
 	}
 	if plan.DebugLog != "" {
 		f, err := openAppend(plan.DebugLog)

@@ -14,6 +14,7 @@ import (
 
 	"runsc-lite/launch"
 	"runsc-lite/sentry/fs/rootfs"
+	"runsc-lite/sentry/fs/tmpfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
 	"runsc-lite/sentry/usage"
@@ -47,6 +48,15 @@ type bootPlan struct {
 
 // maxConfigJSON bounds the config.json create reads.
 const maxConfigJSON = 4 << 20
+
+// Bounds of config.json's values, Linux's own: HOST_NAME_MAX,
+// NGROUPS_MAX, PID_MAX_LIMIT and the default fs.nr_open.
+const (
+	maxHostname = 64
+	maxGroups   = 65536
+	maxPids     = 4 << 20
+	maxNofile   = 1 << 20
+)
 
 // loadSpec reads and decodes bundle/config.json.
 func loadSpec(bundle string) (*specs.Spec, error) {
@@ -101,6 +111,9 @@ func planFromSpec(s *specs.Spec, bundle string, log *slog.Logger) (*bootPlan, er
 	if s.Root == nil || s.Root.Path == "" {
 		return nil, errors.New("config.json: root.path: missing")
 	}
+	if len(s.Hostname) > maxHostname {
+		return nil, fmt.Errorf("config.json: hostname: %d bytes, more than %d", len(s.Hostname), maxHostname)
+	}
 	p := &bootPlan{Platform: "systrap", PidsLimit: kernel.DefaultTaskLimit, Hostname: s.Hostname}
 	p.Rootfs = s.Root.Path
 	if !filepath.IsAbs(p.Rootfs) {
@@ -131,6 +144,9 @@ func planFromSpec(s *specs.Spec, bundle string, log *slog.Logger) (*bootPlan, er
 				p.MemoryLimit = uint64(*r.Memory.Limit)
 			}
 			if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit > 0 {
+				if *r.Pids.Limit > maxPids {
+					return nil, fmt.Errorf("config.json: linux.resources.pids.limit: %d, more than %d", *r.Pids.Limit, maxPids)
+				}
 				p.PidsLimit = int(*r.Pids.Limit)
 			}
 		}
@@ -173,6 +189,9 @@ func processFromSpec(sp *specs.Process) (sandbox.Process, error) {
 	}
 	p.Argv, p.Env, p.Cwd = sp.Args, sp.Env, sp.Cwd
 	p.User = sandbox.User{UID: sp.User.UID, GID: sp.User.GID, Groups: sp.User.AdditionalGids, NoNewPrivs: sp.NoNewPrivileges}
+	if len(sp.User.AdditionalGids) > maxGroups {
+		return p, fmt.Errorf("process.user.additionalGids: %d groups, more than %d", len(sp.User.AdditionalGids), maxGroups)
+	}
 	if sp.User.Username != "" {
 		return p, fmt.Errorf("process.user.username %q: not supported (give uid and gid)", sp.User.Username)
 	}
@@ -197,6 +216,9 @@ func processFromSpec(sp *specs.Process) (sandbox.Process, error) {
 		}
 		if r.Soft > r.Hard {
 			return p, fmt.Errorf("process.rlimits: %s: soft %d above hard %d", r.Type, r.Soft, r.Hard)
+		}
+		if r.Type == "RLIMIT_NOFILE" && r.Hard > maxNofile {
+			return p, fmt.Errorf("process.rlimits: RLIMIT_NOFILE: hard %d above %d (Linux's nr_open)", r.Hard, maxNofile)
 		}
 		p.Rlimits = append(p.Rlimits, sandbox.Rlimit{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
 	}
@@ -283,8 +305,28 @@ func (p *bootPlan) addMount(m specs.Mount, bundle string, log *slog.Logger) erro
 		if err := rootfs.CheckDest(m.Destination); err != nil {
 			return fmt.Errorf("config.json: mounts: tmpfs at %s: %v", m.Destination, err)
 		}
+		if _, err := tmpfs.ParseOptions(strings.Join(opts, ","), 1<<30, 0, 0); err != nil {
+			return fmt.Errorf("config.json: mounts: tmpfs at %s: bad options %q (want size=N, mode=OCTAL)", m.Destination, strings.Join(opts, ","))
+		}
 		p.Tmpfs = append(p.Tmpfs, tmpfsMount{Dest: m.Destination, Options: strings.Join(opts, ",")})
 		return nil
 	}
 	return fmt.Errorf("config.json: mounts: type %q at %s is not supported", m.Type, m.Destination)
+}
+
+// mountPoints are the directories and files the plan mounts on: the
+// sandbox's own, then its bind and tmpfs mounts'.
+func (p *bootPlan) mountPoints() (dirs, files []string) {
+	dirs = []string{"/tmp", "/dev", "/proc", "/sys"}
+	for _, b := range p.Binds {
+		if fi, err := os.Stat(b.Host); err == nil && fi.Mode().IsRegular() {
+			files = append(files, b.Dest)
+		} else {
+			dirs = append(dirs, b.Dest)
+		}
+	}
+	for _, t := range p.Tmpfs {
+		dirs = append(dirs, t.Dest)
+	}
+	return dirs, files
 }

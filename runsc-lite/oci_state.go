@@ -67,8 +67,6 @@ type containerState struct {
 	Annotations map[string]string `json:",omitempty"`
 	// CgroupDirs are the cgroupsPath directories the sandbox process made.
 	CgroupDirs []string `json:",omitempty"`
-	// FilesDir holds copies of the files bind-mounted (copyFileBinds).
-	FilesDir string `json:",omitempty"`
 	// Hooks are config.json's hooks, run by start and delete.
 	Hooks *specs.Hooks `json:",omitempty"`
 }
@@ -207,9 +205,6 @@ func (st *containerState) destroy() error {
 	}
 	if err := cgroup.RemoveDirs(st.CgroupDirs); err != nil {
 		errs = append(errs, err)
-	}
-	if st.FilesDir != "" && strings.HasPrefix(filepath.Base(st.FilesDir), "runsc-lite-files-") {
-		os.RemoveAll(st.FilesDir)
 	}
 	if err := os.RemoveAll(stateDir(st.ID)); err != nil {
 		errs = append(errs, err)

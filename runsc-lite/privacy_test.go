@@ -90,6 +90,9 @@ func readHostFacts(t *testing.T, known, peek string) hostFacts {
 	return h
 }
 
+// sandboxMAC is eth0's address in the sandbox (package inet).
+const sandboxMAC = "02:00:0a:00:02:0f"
+
 // sections splits peek's output into its sections, by argument.
 func sections(out string) map[string]string {
 	s := make(map[string]string)
@@ -197,18 +200,30 @@ func checkPrivacy(t *testing.T, host hostFacts, dir string, start time.Time, s m
 			t.Errorf("/proc/cpuinfo shows the host's %s", field)
 		}
 	}
-	// The network: the sandbox's own lo only, no host MAC address.
-	if names := strings.Fields(s["ls:/sys/class/net"]); len(names) != 6 || names[5] != "lo" {
-		t.Errorf("/sys/class/net lists %q; the sandbox has lo only", s["ls:/sys/class/net"])
+	// The network: the sandbox's own lo and eth0 (--network=sandbox, the
+	// default, with its made-up MAC), no host interface or MAC address.
+	own := map[string]string{"lo": "00:00:00:00:00:00", "eth0": sandboxMAC}
+	if names := strings.Fields(s["ls:/sys/class/net"]); len(names) != 8 || names[5] != "eth0" || names[7] != "lo" {
+		t.Errorf("/sys/class/net lists %q; the sandbox has lo and eth0 only", s["ls:/sys/class/net"])
 	}
 	for _, x := range append(append([]string(nil), host.interfaces...), host.macs...) {
+		if _, mine := own[x]; mine {
+			continue
+		}
 		if strings.Contains(s["ls:/sys/class/net"], " "+x+"\n") || strings.Contains(strings.ToLower(out), strings.ToLower(x)+"\n") {
 			t.Errorf("the host's interface or address %s shows inside", x)
 		}
 	}
 	gone := []string{"/sys/block", "/sys/class/dmi/id/product_uuid", "/sys/firmware", "/sys/bus", "/sys/kernel", "/sys/module"}
 	for _, iface := range host.interfaces {
-		gone = append(gone, "/sys/class/net/"+iface+"/address")
+		p := "/sys/class/net/" + iface + "/address"
+		if mac, mine := own[iface]; mine {
+			if s[p] != mac+"\n" {
+				t.Errorf("%s: %q, want the sandbox's own %s", p, s[p], mac)
+			}
+			continue
+		}
+		gone = append(gone, p)
 	}
 	for _, p := range gone {
 		if s[p] != "ENOENT\n" {

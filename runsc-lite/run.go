@@ -38,6 +38,9 @@ type runCmd struct {
 	pidsLimit int
 	hostUID   int
 	hostGID   int
+	// allowHostLoopback and publish are the network's (network.go).
+	allowHostLoopback bool
+	publish           stringList
 	// bundle, pidFile: runc's run (oci_cmds.go), `run --bundle DIR ID`.
 	bundle, pidFile string
 }
@@ -99,12 +102,21 @@ runs without root; --host-uid and --host-gid (65534 by default) under root.
 
 Identity. Host files are read as an unprivileged host identity: uid and gid
 65534 when runsc-lite runs as root, the caller otherwise. What it may not
-read stays unreadable inside, even to the sandbox's root.`,
+read stays unreadable inside, even to the sandbox's root.
+
+Network. The sandbox has its own TCP/IP stack: lo, and with
+--network=sandbox (the default) eth0 (10.0.2.15), whose connections leave
+through host sockets a confined forwarder process opens; DNS goes to the
+host's resolver through 10.0.2.3. The host's loopback (10.0.2.2 inside),
+link-local and own addresses are refused unless --allow-host-loopback.
+--publish HOSTPORT:PORT lets the host reach a server in the sandbox.
+--network=none: lo only.`,
 		examples: `runsc-lite ` + c.name + ` -- /usr/bin/python3 -c 'print(1+1)'
 runsc-lite ` + c.name + ` -- ./build.sh                          # in the current directory, writes kept in memory
 runsc-lite ` + c.name + ` --volume ./out:/out -- sh -c 'make > /out/log'   # results kept on the host
 runsc-lite ` + c.name + ` --volume /data:/data:ro --tmpfs /scratch:size=1g -- ./job
 runsc-lite ` + c.name + ` --rootfs=/srv/rootfs --overlay=none -- /bin/sh   # a root file system to keep
+runsc-lite ` + c.name + ` --publish 8080:8000 -- python3 -m http.server 8000   # curl http://127.0.0.1:8080/
 runsc-lite --platform=ptrace --strace ` + c.name + ` -- /bin/true`,
 		exit: `N      CMD exited with status N
 128+N  CMD was killed by signal N
@@ -135,6 +147,8 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 		uid, gid = os.Geteuid(), os.Getegid()
 	}
 	f.IntVar(&c.hostUID, "host-uid", uid, "host `UID` the sandbox reads host files as (root only; 65534 when run by root, else the caller's). DANGEROUS: --host-uid=0 lets the sandbox read every file root can")
+	f.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let --network=sandbox reach the host's loopback (as 10.0.2.2), link-local and own addresses, which are refused by default")
+	f.Var(&c.publish, "publish", "forward the host's `[HOSTIP:]HOSTPORT:PORT[/udp]` (HOSTIP 127.0.0.1 by default) to PORT in the sandbox, where a listener on 127.0.0.1, 0.0.0.0 or :: takes it (repeatable; --network=sandbox)")
 	f.IntVar(&c.hostGID, "host-gid", gid, "host `GID` the sandbox reads host files as (root only; see --host-uid)")
 }
 
@@ -154,8 +168,19 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	if len(argv) == 0 {
 		return fail(exitUsage, "%s: missing command; usage: runsc-lite %s [flags] -- CMD [ARGS...]", c.name, c.name)
 	}
-	if c.g.network != "none" {
-		return fail(exitUsage, "--network=%s: only --network=none (the sandbox's own stack, lo only) is supported", c.g.network)
+	switch c.g.network {
+	case networkSandbox, networkNone:
+	case networkHost:
+		return fail(exitUsage, "--network=host: not built yet (the host's sockets held for the sandbox); use sandbox or none")
+	default:
+		return fail(exitUsage, "--network=%s: want sandbox (the default), none or host", c.g.network)
+	}
+	publishes, err := parseEach(c.publish, parsePublish)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if c.g.network == networkNone && (len(publishes) > 0 || c.allowHostLoopback) {
+		return fail(exitUsage, "--network=none: nothing goes in or out; --publish and --allow-host-loopback need --network=sandbox")
 	}
 	if c.pidsLimit < 1 {
 		return fail(exitUsage, "--pids-limit=%d: want at least 1", c.pidsLimit)
@@ -195,7 +220,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return fail(exitUsage, "--overlay=none: --rootfs is the host's /, which the sandbox would write to; name a root file system prepared for it")
 	}
 	cfg := sentryConfig{
-		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, Platform: c.g.platform, Argv: argv, Env: env,
+		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, NetFile: -1, Platform: c.g.platform, Argv: argv, Env: env,
 		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1,
 		Strace:       c.g.strace || c.g.straceLog != "" || c.g.straceFilter != "" || c.g.straceTiming || c.g.straceSummary,
 		StraceFilter: c.g.straceFilter, StraceTiming: c.g.straceTiming, StraceSummary: c.g.straceSummary,
@@ -234,9 +259,28 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return fail(1, "--rootfs=%s: %v", c.rootfs, err)
 	}
 	cfg.RootFile = add(root)
-	if cfg.Mounts, err = openMounts(binds, tmpfss, add); err != nil {
+	if c.g.network == networkSandbox {
+		net, resolv, err := setUpNetwork(&cfg, c.allowHostLoopback, c.hostUID, c.hostGID, add)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		defer net.close()
+		if resolv != nil {
+			cfg.Mounts = append(cfg.Mounts, *resolv) // first: a --volume may replace it
+		}
+		for _, p := range publishes {
+			f, err := p.listen()
+			if err != nil {
+				return fail(1, "%v", err)
+			}
+			cfg.Published = append(cfg.Published, publishConfig{File: add(f), Proto: p.Proto, Port: p.Port})
+		}
+	}
+	mounts, err := openMounts(binds, tmpfss, add)
+	if err != nil {
 		return fail(1, "%v", err)
 	}
+	cfg.Mounts = append(cfg.Mounts, mounts...)
 	if c.cwd == "" && isHostRoot(c.rootfs) {
 		// The caller's own directory, at the same path: shown through the
 		// root, or mounted from this descriptor where the root does not
@@ -245,7 +289,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		if err != nil {
 			return fail(1, "the current directory: %v (give --cwd)", err)
 		}
-		src, err := host.OpenSource(wd)
+		src, err := host.OpenSource(wd, false)
 		if err != nil {
 			return fail(1, "the current directory: %v (give --cwd)", err)
 		}

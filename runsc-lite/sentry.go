@@ -19,6 +19,7 @@ import (
 	"runsc-lite/sentry/fs/rootfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
+	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/stub"
 )
 
@@ -33,6 +34,8 @@ type sentryConfig struct {
 	// RootWritable is --overlay=none; HostTmp --host-tmp.
 	RootWritable bool
 	HostTmp      bool
+	// RootReadOnly is an OCI root.readonly: writes to / fail with EROFS.
+	RootReadOnly bool
 	// Mounts are the volumes and tmpfs mounts (mounts.go).
 	Mounts      []mountConfig
 	Platform    string
@@ -50,6 +53,10 @@ type sentryConfig struct {
 	// CgroupFiles are the sandbox cgroup's cgroup.procs files, open for
 	// writing, that its forkserver joins.
 	CgroupFiles []int
+	// NetFile is the network forwarder's socket (--network=sandbox);
+	// Published the --publish ports.
+	NetFile   int
+	Published []publishConfig
 	// OCI sandboxes (create): ControlFile is the control server's
 	// listening socket, ReadyFile where the sentry writes "ok" once the
 	// first process is created (or the error that stopped it), and the
@@ -150,10 +157,11 @@ func sentryMain() int {
 	}
 	sc := sandbox.Config{
 		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd, CwdSource: cwdSource,
-		FS:       rootfs.Options{RootWritable: cfg.RootWritable, HostTmp: cfg.HostTmp, Mounts: mounts},
+		FS:       rootfs.Options{RootWritable: cfg.RootWritable, RootReadOnly: cfg.RootReadOnly, HostTmp: cfg.HostTmp, Mounts: mounts},
 		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,
+		Net: inet.Options{Forwarder: file(cfg.NetFile)},
 		Lockdown: func(platform string) error {
 			insns, err := confine.Filter(platform, os.Getenv(seccompTrapEnv) == "1")
 			if err != nil {
@@ -169,6 +177,11 @@ func sentryMain() int {
 				"host syscalls", len(confine.Syscalls(platform)), "after", time.Since(start))
 			return nil
 		},
+	}
+	for _, p := range cfg.Published {
+		if f := file(p.File); f != nil {
+			sc.Net.Published = append(sc.Net.Published, inet.Published{Host: f, Proto: p.Proto, Port: p.Port})
+		}
 	}
 	if cfg.Strace {
 		sc.StraceFilter, sc.StraceTiming, sc.StraceSummary = cfg.StraceFilter, cfg.StraceTiming, cfg.StraceSummary
@@ -224,15 +237,24 @@ func serveSandbox(sc sandbox.Config, ln, ready *os.File, log *slog.Logger, level
 	sc.Hooks = &interpose.Hooks{}
 	s, err := sandbox.Boot(sc)
 	if err != nil {
+		// create reports it, in one line.
 		say(err.Error())
-		return exitStatus(kernel.ExitStatus{}, err)
+		var execErr *sandbox.ExecError
+		if errors.As(err, &execErr) {
+			return exitCodeFor(execErr.Err)
+		}
+		return 1
 	}
 	defer s.Close()
 	straceOut := sc.Strace
 	if straceOut == nil {
 		straceOut = os.Stderr
 	}
-	srv := control.NewServer(s, log, level, straceOut, sc.PidsLimit)
+	srv, err := control.NewServer(s, log, level, straceOut, sc.PidsLimit)
+	if err != nil {
+		say(err.Error())
+		return 1
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil {
 			log.Error("the control server stopped", "err", err)

@@ -8,6 +8,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/bpf"
 
+	"runsc-lite/netfwd"
 	"runsc-lite/platform/ptrace"
 	"runsc-lite/platform/systrap"
 	"runsc-lite/precompiled"
@@ -46,6 +47,10 @@ func All() (map[string][]bpf.Instruction, error) {
 		for _, cgo := range []bool{false, true} {
 			builders = append(builders, func() error { _, err := confine.FilterLinked(platform, cgo); return err })
 		}
+	}
+	// The network forwarder's, both ways too.
+	for _, cgo := range []bool{false, true} {
+		builders = append(builders, func() error { _, err := netfwd.Filter(cgo); return err })
 	}
 	for i := 0; i < ThreadSlots; i++ {
 		builders = append(builders, func() error { _, err := systrap.ThreadFilter(syms, i); return err })

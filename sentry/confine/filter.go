@@ -2,6 +2,7 @@ package confine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -64,13 +65,11 @@ func oneOf(arg int, vals ...uintptr) seccomp.Or {
 	return or
 }
 
-// hostSyscalls is the sentry's allow-list, the one list its seccomp
-// program is built from. It was made from the code and checked against
-// `strace -f` of the end-to-end and differential tests on both platforms.
-// Everything not here kills the sentry (see Filter).
-var hostSyscalls = []hostSyscall{
-	// The Go runtime: threads, memory, signals, scheduling, timers, its
-	// poller.
+// goRuntime is what the Go runtime itself needs: threads, memory,
+// signals, scheduling, timers, its poller. It opens the sentry's list, and
+// RuntimeRules gives it to runsc-lite's other confined Go processes (the
+// network forwarder, package netfwd).
+var goRuntime = []hostSyscall{
 	{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(goThreads))},
 	{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(cThreads)), only: "cgo"},
 	{nr: unix.SYS_SET_ROBUST_LIST, only: "cgo"},
@@ -104,6 +103,13 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_RESTART_SYSCALL},
 	{nr: unix.SYS_EXIT},
 	{nr: unix.SYS_EXIT_GROUP},
+}
+
+// hostSyscalls is the sentry's allow-list, the one list its seccomp
+// program is built from. It was made from the code and checked against
+// `strace -f` of the end-to-end and differential tests on both platforms.
+// Everything not here kills the sentry (see Filter).
+var hostSyscalls = append(slices.Clip(goRuntime), []hostSyscall{
 
 	// Descriptors: the root file system's (openat2 below the root
 	// descriptor), the sentry's own /proc (openat from its empty root),
@@ -154,9 +160,14 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_SOCKETPAIR, rule: args(seccomp.EqualTo(unix.AF_UNIX), seccomp.EqualTo(unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC))},
 	{nr: unix.SYS_SENDMSG},
 	{nr: unix.SYS_RECVMSG},
-	// The control server (package control): connections to its socket,
-	// which the sentry's parent bound and listens on, are accepted here.
+	// The control server (package control) and --publish (package inet):
+	// connections to a socket the sentry's parent bound and listens on
+	// are accepted here.
 	{nr: unix.SYS_ACCEPT4, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.SOCK_CLOEXEC))},
+	// Outbound and published connections (package inet): a host socket
+	// the network forwarder or runsc-lite opened is half-closed when the
+	// sandbox's side of the connection is.
+	{nr: unix.SYS_SHUTDOWN, rule: args(anyArg, seccomp.EqualTo(unix.SHUT_WR))},
 
 	// Stub processes: their memory, their signals, their lifetimes (the
 	// forkserver is waited for through its pidfd).
@@ -184,7 +195,7 @@ var hostSyscalls = []hostSyscall{
 	{nr: unix.SYS_UNAME},
 	{nr: unix.SYS_SYSINFO},
 	{nr: unix.SYS_GETRUSAGE, rule: args(seccomp.EqualTo(unix.RUSAGE_SELF))},
-}
+}...)
 
 // build says how the binary was linked: with C (cgo), with the race
 // detector (race, which implies cgo).
@@ -195,8 +206,23 @@ var thisBuild = build{cgo: cgoLinked, race: raceEnabled}
 
 // rules returns the allow-list for platform and a build.
 func rules(platform string, b build) map[uintptr]seccomp.SyscallRule {
+	return ruleMap(hostSyscalls, platform, b)
+}
+
+// RuntimeRules returns the Go runtime's part of the allow-list, for a
+// binary linked with C (cgo) or without, to which another confined Go
+// process adds its own calls.
+func RuntimeRules(cgo bool) map[uintptr]seccomp.SyscallRule {
+	return ruleMap(goRuntime, "", build{cgo: cgo, race: thisBuild.race && cgo})
+}
+
+// CgoLinked reports whether this binary is linked with C.
+func CgoLinked() bool { return thisBuild.cgo }
+
+// ruleMap turns list into rules for platform and a build.
+func ruleMap(list []hostSyscall, platform string, b build) map[uintptr]seccomp.SyscallRule {
 	m := make(map[uintptr]seccomp.SyscallRule)
-	for _, s := range hostSyscalls {
+	for _, s := range list {
 		switch s.only {
 		case "":
 		case "cgo":

@@ -30,7 +30,8 @@
 //     client's hooks (attach.go): the client's verdicts and memory
 //     requests come back on it, the task waits for them at most the
 //     client's timeout, and the hooks go when the client does or is late.
-//   - pause stops every task with SIGSTOP, resume continues them with
-//     SIGCONT: the application can see it (its parents get SIGCHLD), unlike
-//     runsc's kernel-wide pause.
+//   - pause freezes the kernel (kernel.Freeze): no task runs application
+//     code until resume thaws it, and no signal is sent, so the
+//     application sees no group stop and no SIGCHLD, as with runsc's
+//     kernel-wide pause and runc's cgroup freezer.
 package control

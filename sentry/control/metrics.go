@@ -3,28 +3,36 @@ package control
 import (
 	"fmt"
 	"math"
-	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 )
 
-// metrics are the sandbox's metrics in the Prometheus text exposition
-// format (version 0.0.4): syscalls by name with their latency, page
-// faults, tasks, memory, descriptors and CPU time.
+// metrics are the sandbox's metrics, kept with the Prometheus client
+// library in a registry of the sandbox's own (not the library's default
+// one, whose Go and process collectors would describe the sentry, and
+// read /proc, which the confined sentry has not got): syscalls by name
+// with their latency, page faults, tasks, memory by kind, descriptors and
+// CPU time. The metrics RPC answers with the registry gathered, in the
+// text exposition format (version 0.0.4).
 //
-// They are written here, not with the Prometheus client library, which
-// was left out while it alone would have brought package net into
-// runsc-lite. netstack has brought net since, and runsc-lite is built
-// with CGO_ENABLED=0 (TestStaticBuild); moving to the client library is
-// open work.
+// The syscall histograms are observed on every syscall: the histogram of
+// a syscall number is found without a lock (byNr), and the library's
+// Observe is itself lock-free. Everything else is read from the kernel
+// when the metrics are gathered (sandboxCollector).
 type metrics struct {
-	srv *Server
-	// byNr are the histograms of the syscalls, by number: found without
-	// a lock on every syscall.
-	byNr [maxSyscall]atomic.Pointer[histogram]
+	srv      *Server
+	registry *prometheus.Registry
+	syscalls *prometheus.HistogramVec
+	// byNr are the syscalls' histograms, by number, made on first use.
+	byNr [maxSyscall]atomic.Pointer[observer]
 }
+
+// observer holds a histogram child of metrics.syscalls.
+type observer struct{ prometheus.Observer }
 
 // maxSyscall bounds the syscall numbers counted.
 const maxSyscall = 1024
@@ -39,35 +47,124 @@ var latencyBuckets = func() []float64 {
 	return b
 }()
 
-// histogram is one syscall's latency histogram; every field atomic.
-type histogram struct {
-	buckets [12]atomic.Uint64 // per bound of latencyBuckets, then +Inf; not cumulative
-	sumNs   atomic.Uint64
-	count   atomic.Uint64
+func newMetrics(srv *Server) (*metrics, error) {
+	m := &metrics{srv: srv, registry: prometheus.NewRegistry()}
+	m.syscalls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "runsc_lite_syscall_duration_seconds",
+		Help:    "Time the sentry took to answer each syscall, by name.",
+		Buckets: latencyBuckets,
+	}, []string{"name"})
+	if err := m.registry.Register(m.syscalls); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	if err := m.registry.Register(&sandboxCollector{m: m}); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return m, nil
 }
-
-func newMetrics(srv *Server) *metrics { return &metrics{srv: srv} }
 
 // Syscall counts one syscall (kernel.SyscallCounter).
 func (m *metrics) Syscall(nr uintptr, took time.Duration) {
 	if nr >= maxSyscall {
 		return
 	}
-	h := m.byNr[nr].Load()
-	if h == nil {
-		m.byNr[nr].CompareAndSwap(nil, new(histogram))
-		h = m.byNr[nr].Load()
+	o := m.byNr[nr].Load()
+	if o == nil {
+		m.byNr[nr].CompareAndSwap(nil, &observer{m.syscalls.WithLabelValues(m.srv.S.K.Syscalls.Name(nr))})
+		o = m.byNr[nr].Load()
 	}
-	s := took.Seconds()
-	i := sort.SearchFloat64s(latencyBuckets, s)
-	h.buckets[i].Add(1)
-	h.sumNs.Add(uint64(took.Nanoseconds()))
-	h.count.Add(1)
+	o.Observe(took.Seconds())
+}
+
+// text returns every metric in the text format.
+func (m *metrics) text() (string, error) {
+	families, err := m.registry.Gather()
+	if err != nil {
+		return "", fmt.Errorf("metrics: %w", err)
+	}
+	var b strings.Builder
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range families {
+		if err := enc.Encode(mf); err != nil {
+			return "", fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return b.String(), nil
+}
+
+// sandboxCollector reads the kernel's counters when the metrics are
+// gathered.
+type sandboxCollector struct{ m *metrics }
+
+// sandboxMetric is one of the metrics sandboxCollector reads.
+type sandboxMetric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(c *sandboxCollector) []labelled
+}
+
+// labelled is a sample value with its label values.
+type labelled struct {
+	v      float64
+	labels []string
+}
+
+func one(v float64) []labelled { return []labelled{{v: v}} }
+
+var sandboxMetrics = []sandboxMetric{
+	{prometheus.NewDesc("runsc_lite_page_faults_total", "Page faults of the sandbox's tasks that reached the sentry.", nil, nil),
+		prometheus.CounterValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.Faults())) }},
+	{prometheus.NewDesc("runsc_lite_tasks", "Tasks (threads) in the sandbox.", nil, nil),
+		prometheus.GaugeValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.NumTasks())) }},
+	{prometheus.NewDesc("runsc_lite_processes", "Processes in the sandbox.", nil, nil),
+		prometheus.GaugeValue, func(c *sandboxCollector) []labelled { return one(float64(len(c.m.srv.S.K.PIDs(false)))) }},
+	{prometheus.NewDesc("runsc_lite_forks_total", "Tasks created since the sandbox started.", nil, nil),
+		prometheus.CounterValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.Forks())) }},
+	{prometheus.NewDesc("runsc_lite_memory_used_bytes", "Memory charged to the sandbox (mappings and in-memory files).", nil, nil),
+		prometheus.GaugeValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.Memory.Used())) }},
+	{prometheus.NewDesc("runsc_lite_memory_bytes", "Memory of the sandbox by kind: charged (anon, shmem, files, pipes) and mapped (mapped, mapped_file).", []string{"kind"}, nil),
+		prometheus.GaugeValue, func(c *sandboxCollector) []labelled {
+			var out []labelled
+			for kind, v := range c.m.srv.memoryByKind() {
+				out = append(out, labelled{v: float64(v), labels: []string{kind}})
+			}
+			return out
+		}},
+	{prometheus.NewDesc("runsc_lite_memory_limit_bytes", "The sandbox's memory limit.", nil, nil),
+		prometheus.GaugeValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.Memory.Limit())) }},
+	{prometheus.NewDesc("runsc_lite_memory_refused_total", "Allocations refused at the memory limit.", nil, nil),
+		prometheus.CounterValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.S.K.Memory.Refused())) }},
+	{prometheus.NewDesc("runsc_lite_file_descriptors", "Open descriptors of the sandbox's processes.", nil, nil),
+		prometheus.GaugeValue, func(c *sandboxCollector) []labelled { return one(float64(c.m.srv.descriptors())) }},
+	{prometheus.NewDesc("runsc_lite_cpu_user_seconds_total", "User CPU time of the sandbox.", nil, nil),
+		prometheus.CounterValue, func(c *sandboxCollector) []labelled { u, _ := c.m.srv.S.K.CPUTime(); return one(u.Seconds()) }},
+	{prometheus.NewDesc("runsc_lite_cpu_system_seconds_total", "System CPU time of the sandbox (the sentry's work for it).", nil, nil),
+		prometheus.CounterValue, func(c *sandboxCollector) []labelled { _, s := c.m.srv.S.K.CPUTime(); return one(s.Seconds()) }},
+}
+
+// Describe implements prometheus.Collector.
+func (c *sandboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, sm := range sandboxMetrics {
+		ch <- sm.desc
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *sandboxCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, sm := range sandboxMetrics {
+		for _, l := range sm.value(c) {
+			m, err := prometheus.NewConstMetric(sm.desc, sm.kind, l.v, l.labels...)
+			if err != nil {
+				m = prometheus.NewInvalidMetric(sm.desc, err)
+			}
+			ch <- m
+		}
+	}
 }
 
 // descriptors counts the open descriptors of every process.
-func (m *metrics) descriptors() int {
-	k := m.srv.S.K
+func (srv *Server) descriptors() int {
+	k := srv.S.K
 	n := 0
 	for _, pid := range k.PIDs(false) {
 		if t := k.Task(pid); t != nil {
@@ -78,53 +175,3 @@ func (m *metrics) descriptors() int {
 	}
 	return n
 }
-
-// text returns every metric in the text format.
-func (m *metrics) text() (string, error) {
-	k := m.srv.S.K
-	var b strings.Builder
-	one := func(name, kind, help string, v float64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", name, help, name, kind, name, formatFloat(v))
-	}
-	user, sys := k.CPUTime()
-	one("runsc_lite_page_faults_total", "counter", "Page faults of the sandbox's tasks that reached the sentry.", float64(k.Faults()))
-	one("runsc_lite_tasks", "gauge", "Tasks (threads) in the sandbox.", float64(k.NumTasks()))
-	one("runsc_lite_processes", "gauge", "Processes in the sandbox.", float64(len(k.PIDs(false))))
-	one("runsc_lite_forks_total", "counter", "Tasks created since the sandbox started.", float64(k.Forks()))
-	one("runsc_lite_memory_used_bytes", "gauge", "Memory charged to the sandbox (mappings and in-memory files).", float64(k.Memory.Used()))
-	one("runsc_lite_memory_limit_bytes", "gauge", "The sandbox's memory limit.", float64(k.Memory.Limit()))
-	one("runsc_lite_memory_refused_total", "counter", "Allocations refused at the memory limit.", float64(k.Memory.Refused()))
-	one("runsc_lite_file_descriptors", "gauge", "Open descriptors of the sandbox's processes.", float64(m.descriptors()))
-	one("runsc_lite_cpu_user_seconds_total", "counter", "User CPU time of the sandbox.", user.Seconds())
-	one("runsc_lite_cpu_system_seconds_total", "counter", "System CPU time of the sandbox (the sentry's work for it).", sys.Seconds())
-	const name = "runsc_lite_syscall_duration_seconds"
-	fmt.Fprintf(&b, "# HELP %s Time the sentry took to answer each syscall, by name.\n# TYPE %s histogram\n", name, name)
-	type row struct {
-		name string
-		h    *histogram
-	}
-	var rows []row
-	for nr := range m.byNr {
-		if h := m.byNr[nr].Load(); h != nil {
-			rows = append(rows, row{k.Syscalls.Name(uintptr(nr)), h})
-		}
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
-	for _, r := range rows {
-		var cum uint64
-		for i, le := range latencyBuckets {
-			cum += r.h.buckets[i].Load()
-			fmt.Fprintf(&b, "%s_bucket{name=%q,le=%q} %d\n", name, r.name, formatFloat(le), cum)
-		}
-		cum += r.h.buckets[len(latencyBuckets)].Load()
-		fmt.Fprintf(&b, "%s_bucket{name=%q,le=\"+Inf\"} %d\n", name, r.name, cum)
-		fmt.Fprintf(&b, "%s_sum{name=%q} %s\n", name, r.name, formatFloat(float64(r.h.sumNs.Load())/1e9))
-		// The count is the buckets' total, read once, so that it and
-		// the +Inf bucket agree.
-		fmt.Fprintf(&b, "%s_count{name=%q} %d\n", name, r.name, cum)
-	}
-	return b.String(), nil
-}
-
-// formatFloat writes a sample value as Prometheus does.
-func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -94,9 +94,15 @@ type ProcessInfo struct {
 type Usage struct {
 	MemoryUsed, MemoryLimit uint64
 	MemoryRefused           uint64 // allocations refused at the limit
-	User, System            time.Duration
-	Tasks, Processes        int
-	PidsLimit               int
+	// Memory is the memory by kind, in bytes, from the sentry's own
+	// accounting: what is charged to the sandbox (anon, shmem, files,
+	// pipes: usage.Kind; they add up to MemoryUsed) and what its address
+	// spaces map (mapped, and mapped_file of it backed by host files).
+	// Page tables are the host's and not known here.
+	Memory           map[string]uint64
+	User, System     time.Duration
+	Tasks, Processes int
+	PidsLimit        int
 }
 
 // Event is one event of the stream.

@@ -16,8 +16,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/sandbox"
 	"runsc-lite/sentry/strace"
+	"runsc-lite/sentry/usage"
 )
 
 // Server serves one sandbox's control socket.
@@ -44,12 +46,16 @@ type Server struct {
 
 // NewServer returns a server for s. It counts syscalls from now on, for
 // metrics.
-func NewServer(s *sandbox.Sandbox, log *slog.Logger, level *slog.LevelVar, straceOut io.Writer, pidsLimit int) *Server {
+func NewServer(s *sandbox.Sandbox, log *slog.Logger, level *slog.LevelVar, straceOut io.Writer, pidsLimit int) (*Server, error) {
 	srv := &Server{S: s, Log: log, Level: level, StraceOut: straceOut, PidsLimit: pidsLimit,
 		execs: make(map[int]*kernel.ThreadGroup)}
-	srv.metrics = newMetrics(srv)
+	m, err := newMetrics(srv)
+	if err != nil {
+		return nil, err
+	}
+	srv.metrics = m
 	s.K.SetSyscallCounter(srv.metrics)
-	return srv
+	return srv, nil
 }
 
 // Serve accepts connections on the listening socket ln until it fails,
@@ -141,16 +147,11 @@ func (srv *Server) handle(req Request, fds []int) (Response, error) {
 		return Response{}, srv.profile(req, f)
 	case MethodLogging:
 		return Response{}, srv.logging(req)
-	case MethodPause, MethodResume:
-		sig := unix.SIGSTOP
-		if req.Method == MethodResume {
-			sig = unix.SIGCONT
-		}
-		for _, pid := range k.PIDs(false) {
-			if t := k.Task(pid); t != nil {
-				t.TG.SendSignal(kernel.NewSigInfo(int32(sig), 0, 0, 0))
-			}
-		}
+	case MethodPause:
+		// A freeze, not SIGSTOP: the application sees nothing.
+		return Response{}, k.Freeze()
+	case MethodResume:
+		k.Thaw()
 		return Response{}, nil
 	case MethodStacks:
 		buf := make([]byte, 1<<20)
@@ -249,10 +250,7 @@ func (srv *Server) ps() []ProcessInfo {
 			continue
 		}
 		user, sys := t.TG.CPUTime()
-		var mem uint64
-		for _, v := range t.MM().VMAs() {
-			mem += uint64(v.End - v.Start)
-		}
+		mem, _ := t.MM().Mapped()
 		out = append(out, ProcessInfo{
 			PID: pid, PPID: t.PPID(), UID: t.Creds().UID.Real, State: string(t.State()),
 			CPU: user + sys, Memory: mem, Threads: t.TG.NumTasks(), Cmd: cmdline(t),
@@ -290,9 +288,42 @@ func (srv *Server) usage() Usage {
 	k := srv.S.K
 	user, sys := k.CPUTime()
 	return Usage{
-		MemoryUsed: k.Memory.Used(), MemoryLimit: k.Memory.Limit(), MemoryRefused: k.Memory.Refused(),
+		MemoryUsed: k.Memory.Used(), MemoryLimit: k.Memory.Limit(), MemoryRefused: k.Memory.Refused(), Memory: srv.memoryByKind(),
 		User: user, System: sys, Tasks: k.NumTasks(), Processes: len(k.PIDs(false)), PidsLimit: srv.PidsLimit,
 	}
+}
+
+// memoryByKind is Usage.Memory.
+func (srv *Server) memoryByKind() map[string]uint64 {
+	k := srv.S.K
+	out := make(map[string]uint64)
+	for _, kind := range usage.Kinds {
+		out[kind.String()] = k.Memory.UsedBy(kind)
+	}
+	mapped, file := srv.mapped()
+	out["mapped"], out["mapped_file"] = mapped, file
+	return out
+}
+
+// mapped sums the mappings of every address space once (threads and
+// vfork children share one): all of them, and those of host files.
+func (srv *Server) mapped() (all, file uint64) {
+	k := srv.S.K
+	seen := make(map[*mm.MemoryManager]bool)
+	for _, tid := range k.TIDs() {
+		t := k.Task(tid)
+		if t == nil {
+			continue
+		}
+		m := t.MM()
+		if m == nil || seen[m] {
+			continue
+		}
+		seen[m] = true
+		a, f := m.Mapped()
+		all, file = all+a, file+f
+	}
+	return all, file
 }
 
 // profile writes the profile req.Profile to f.

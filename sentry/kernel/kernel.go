@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"runsc-lite/interpose"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -94,6 +95,9 @@ type Kernel struct {
 
 	// observe holds the syscall tracer and counters (observe.go).
 	observe observers
+	// frozen, while the kernel is frozen, points to the channel the thaw
+	// closes (freeze.go).
+	frozen atomic.Pointer[chan struct{}]
 
 	cpus  int   // how many CPUs the sandbox may use (stats.go)
 	stats stats // the load average and the last CPU time reported

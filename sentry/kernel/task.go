@@ -64,6 +64,9 @@ type Task struct {
 	ioprio atomic.Int32
 	// inSyscall is set while a syscall handler runs (stats.go).
 	inSyscall atomic.Bool
+	// inApp is set while the task is in, or about to enter, Switch
+	// (freeze.go).
+	inApp atomic.Bool
 
 	// mu guards what other goroutines read of the task while its own
 	// goroutine may replace it (execve does): its comm, address space,
@@ -284,7 +287,11 @@ func (t *Task) Run() {
 		if t.isKilled() {
 			return
 		}
+		if !t.enterApp() {
+			continue // frozen until now: signals may have come
+		}
 		ev, err := t.ctx.Switch(t.MM().AddressSpace(), &t.Regs, t.FP)
+		t.inApp.Store(false)
 		if err != nil {
 			if !t.isKilled() {
 				t.Log().Error("application thread lost", "err", err)

@@ -71,7 +71,7 @@ func (m *MemoryManager) admit(old, next footprint) error {
 	if next.data > old.data && total.data-old.data+next.data > m.dataLimit.Load() {
 		return unix.ENOMEM
 	}
-	if next.charged > old.charged && !m.mem.Charge(next.charged-old.charged) {
+	if next.charged > old.charged && !m.mem.Charge(usage.Anon, next.charged-old.charged) {
 		return unix.ENOMEM
 	}
 	return nil
@@ -80,14 +80,14 @@ func (m *MemoryManager) admit(old, next footprint) error {
 // unadmit undoes admit's charge after a change failed.
 func (m *MemoryManager) unadmit(old, next footprint) {
 	if next.charged > old.charged {
-		m.mem.Uncharge(next.charged - old.charged)
+		m.mem.Uncharge(usage.Anon, next.charged-old.charged)
 	}
 }
 
 // settle uncharges what a change gave back.
 func (m *MemoryManager) settle(old, next footprint) {
 	if old.charged > next.charged {
-		m.mem.Uncharge(old.charged - next.charged)
+		m.mem.Uncharge(usage.Anon, old.charged-next.charged)
 	}
 }
 
@@ -108,7 +108,7 @@ var nextShm atomic.Uint64
 // newShm charges and returns an object of size bytes mapped by one address
 // space, or fails with ENOMEM.
 func newShm(mem *usage.Memory, size uint64) (*shmObject, error) {
-	if !mem.Charge(size) {
+	if !mem.Charge(usage.Shmem, size) {
 		return nil, unix.ENOMEM
 	}
 	o := &shmObject{id: nextShm.Add(1), size: size, mem: mem}
@@ -139,7 +139,7 @@ func (m *MemoryManager) putShms(objs []*shmObject) {
 			still = still || v.shm == o
 		}
 		if !still && o.refs.Add(-1) == 0 {
-			o.mem.Uncharge(o.size)
+			o.mem.Uncharge(usage.Shmem, o.size)
 		}
 	}
 }
@@ -154,4 +154,20 @@ func (m *MemoryManager) unmapRange(start, end uintptr) {
 		f.Close()
 	}
 	m.putShms(shms)
+}
+
+// Mapped returns the bytes the application has mapped (the platform's own
+// ranges left out, as for RLIMIT_AS), and those of it backed by a file.
+func (m *MemoryManager) Mapped() (all, file uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.vmas {
+		v := &m.vmas[i]
+		n := footprintOf(v, v.Start, v.End).mapped
+		all += n
+		if v.File != nil {
+			file += n
+		}
+	}
+	return all, file
 }

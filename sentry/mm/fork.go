@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/usage"
 )
 
 // dupFile returns a new descriptor for v's file, owned by the caller.
@@ -24,12 +26,12 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	charged := m.usageIn(0, TaskSize).charged
-	if !m.mem.Charge(charged) {
+	if !m.mem.Charge(usage.Anon, charged) {
 		return nil, unix.ENOMEM
 	}
 	as, err := m.as.Fork()
 	if err != nil {
-		m.mem.Uncharge(charged)
+		m.mem.Uncharge(usage.Anon, charged)
 		return nil, err
 	}
 	c := &MemoryManager{as: as, mem: m.mem, cpu: m.cpu, mmapBase: m.mmapBase, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop,
@@ -45,7 +47,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 						d.Close()
 					}
 					as.Release()
-					m.mem.Uncharge(charged)
+					m.mem.Uncharge(usage.Anon, charged)
 					return nil, err
 				}
 				dups[v.File] = f

@@ -192,7 +192,7 @@ func (m *MemoryManager) Release() {
 	}
 	m.released = true
 	m.as.Release()
-	m.mem.Uncharge(m.usageIn(0, TaskSize).charged)
+	m.mem.Uncharge(usage.Anon, m.usageIn(0, TaskSize).charged)
 	shms := m.shmsIn(0, TaskSize)
 	for _, v := range m.vmas {
 		closeFile(v.File, m.vmas)

@@ -4,6 +4,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/usage"
 )
 
 // MmapOpts are the arguments of mmap.
@@ -103,7 +105,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 	if _, err := m.as.Mmap(addr, length, o.Prot, hostFlags, o.File, o.Offset); err != nil {
 		m.unadmit(old, next)
 		if v.shm != nil {
-			m.mem.Uncharge(v.shm.size)
+			m.mem.Uncharge(usage.Shmem, v.shm.size)
 		}
 		return 0, err
 	}

@@ -252,7 +252,7 @@ func netInterfaces(k *kernel.Kernel) func() ([]sys.NetInterface, error) {
 		}
 		out := make([]sys.NetInterface, len(ifs))
 		for i, in := range ifs {
-			out[i] = sys.NetInterface{Name: in.Name, Index: in.Index, Flags: in.Flags, MTU: in.MTU, Type: in.Type}
+			out[i] = sys.NetInterface{Name: in.Name, Index: in.Index, Flags: in.Flags, MTU: in.MTU, Type: in.Type, MAC: in.MAC}
 		}
 		return out, nil
 	}

@@ -33,6 +33,7 @@ import (
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
 	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/sentry/strace"
 	"runsc-lite/sentry/syscalls/linux"
 	"runsc-lite/sentry/usage"
@@ -86,6 +87,9 @@ type Config struct {
 	PidsLimit int
 	// Hostname is what uname says ("" is runsc-lite).
 	Hostname string
+	// Net configures the sandbox's network stack: the network
+	// forwarder for outbound traffic, published ports (zero: lo only).
+	Net inet.Options
 	// User is the first process's identity, Rlimits its limits.
 	User    User
 	Rlimits []Rlimit
@@ -229,6 +233,11 @@ func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
 		k.Hostname = cfg.Hostname
 	}
 	k.Hooks = cfg.Hooks
+	net := cfg.Net
+	if net.Log == nil {
+		net.Log = cfg.Log
+	}
+	k.Net.Configure(net)
 	if cfg.Strace != nil {
 		opts := strace.Options{Timing: cfg.StraceTiming, Summary: cfg.StraceSummary}
 		if cfg.StraceFilter != "" {

@@ -26,11 +26,51 @@ import (
 	"sync/atomic"
 )
 
+// Kind is what a charge is for, as memory.stat's lines tell them apart.
+type Kind int
+
+const (
+	// Anon is private writable memory: anonymous mappings, brk, stacks,
+	// and the private copies of file mappings (memory.stat's anon).
+	Anon Kind = iota
+	// Shmem is shared anonymous memory and System V shared memory
+	// (shmem).
+	Shmem
+	// Files is the data and extended attributes of files kept in memory:
+	// tmpfs, the root overlay's copies, memfds (shmem too in Linux, which
+	// counts tmpfs there; apart here).
+	Files
+	// Pipes is the data queued in pipes and FIFOs (kernel memory).
+	Pipes
+	numKinds
+)
+
+// String is the kind's name in usage and metrics.
+func (k Kind) String() string {
+	switch k {
+	case Anon:
+		return "anon"
+	case Shmem:
+		return "shmem"
+	case Files:
+		return "files"
+	case Pipes:
+		return "pipes"
+	}
+	return "unknown"
+}
+
+// Kinds are every kind, in order.
+var Kinds = []Kind{Anon, Shmem, Files, Pipes}
+
 // Memory is a sandbox's memory account. A nil *Memory charges nothing and
 // never refuses.
 type Memory struct {
 	limit uint64
 	used  atomic.Uint64
+	// byKind splits used by kind; each is changed after used, so a reader
+	// may see them a charge apart.
+	byKind [numKinds]atomic.Uint64
 	// refused counts the charges refused at the limit: the sandbox's
 	// out-of-memory events (nothing is killed, see above).
 	refused atomic.Uint64
@@ -45,8 +85,9 @@ func NewMemory(limit uint64) *Memory {
 	return &Memory{limit: limit}
 }
 
-// Charge reserves n bytes, or reports false if that would pass the limit.
-func (m *Memory) Charge(n uint64) bool {
+// Charge reserves n bytes of kind k, or reports false if that would pass
+// the limit.
+func (m *Memory) Charge(k Kind, n uint64) bool {
 	if m == nil || n == 0 {
 		return true
 	}
@@ -57,17 +98,27 @@ func (m *Memory) Charge(n uint64) bool {
 			return false
 		}
 		if m.used.CompareAndSwap(used, used+n) {
+			m.byKind[k].Add(n)
 			return true
 		}
 	}
 }
 
-// Uncharge returns n bytes charged earlier.
-func (m *Memory) Uncharge(n uint64) {
+// Uncharge returns n bytes of kind k charged earlier.
+func (m *Memory) Uncharge(k Kind, n uint64) {
 	if m == nil || n == 0 {
 		return
 	}
 	m.used.Add(-n)
+	m.byKind[k].Add(-n)
+}
+
+// UsedBy returns the bytes charged for kind k.
+func (m *Memory) UsedBy(k Kind) uint64 {
+	if m == nil || k < 0 || k >= numKinds {
+		return 0
+	}
+	return m.byKind[k].Load()
 }
 
 // Used returns the bytes charged.

@@ -78,6 +78,10 @@ func New(root FileSystem) *VFS {
 	return v
 }
 
+// SetRootFlags sets the mount flags of / (MS_RDONLY...); the kernel's
+// doing, before the VFS is shared.
+func (v *VFS) SetRootFlags(flags uint64) { v.root.flags.Store(flags & MountFlags) }
+
 // SetDeviceOpener makes o open the device nodes of every filesystem; call
 // it before the VFS is shared.
 func (v *VFS) SetDeviceOpener(o DeviceOpener) { v.devices = o }

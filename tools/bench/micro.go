@@ -33,6 +33,7 @@ func microWorkloads() []Workload {
 		{"pipe-pingpong", "pipe_pingpong.c", "1-byte round trip between 2 processes over pipes", 2000, 200, nil},
 		{"tcp-pingpong", "tcp_pingpong.c", "1-byte round trip between 2 processes over TCP on 127.0.0.1", 2000, 200, nil},
 		{"tcp-stream-64k", "tcp_stream.c", "one 64 KiB write across a TCP stream on 127.0.0.1 (throughput)", 2000, 200, nil},
+		{"http-rps", "http_rps.c", "HTTP/1.0 request and response, a new TCP connection each, on 127.0.0.1 (requests/s = 1e9 / ns)", 2000, 200, nil},
 		{"fork-wait", "fork_wait.c", "fork+exit+wait", 200, 20, nil},
 		{"fork-exec-wait", "fork_exec_wait.c", "fork+execve(/bin/true)+wait", 100, 10, trueBinary},
 		{"thread-create", "thread_create.c", "pthread_create+join", 1000, 100, nil},

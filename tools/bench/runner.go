@@ -47,14 +47,15 @@ func MonitorRunner(exe, monitor string) Runner {
 		prefix: []string{exe, "trace", "--monitor=" + monitor, "--syscalls=all", "--"}}
 }
 
-// RunscLite runs workloads with `exe run --platform=platform --`, as the
-// caller's own host identity: the workloads and their inputs are in the
+// RunscLite runs workloads with `exe run --platform=platform
+// --network=none --`, the network gVisor's runner has (lo only: no
+// network forwarder starts), as the caller's own host identity: the workloads and their inputs are in the
 // caller's cache, which a sandbox started by root could not read as
 // nobody, its default (--host-uid). The sandbox's speed does not depend on
 // the identity.
 func RunscLite(exe, platform string) Runner {
 	return Runner{Name: platform, Platform: platform,
-		prefix: []string{exe, "run", "--platform=" + platform,
+		prefix: []string{exe, "run", "--platform=" + platform, "--network=none",
 			"--host-uid=" + strconv.Itoa(os.Geteuid()), "--host-gid=" + strconv.Itoa(os.Getegid()), "--"}}
 }
 

@@ -18,6 +18,10 @@ print("host-loopback", attempt(socket.AF_INET, ("127.0.0.1", int(sys.argv[1]))))
 for a in sys.argv[2:]:
     fam = socket.AF_INET6 if ":" in a else socket.AF_INET
     print("host-address", a, attempt(fam, (a, int(sys.argv[1]))))
+# 10.0.2.2 stands for the host's loopback in --network=sandbox; a
+# link-local address (the cloud's metadata service) must not be reached.
+print("gateway", attempt(socket.AF_INET, ("10.0.2.2", int(sys.argv[1]))))
+print("link-local", attempt(socket.AF_INET, ("169.254.169.254", 80)))
 
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 buf = array.array("B", bytes(40 * 16))
@@ -36,7 +40,7 @@ for name in ("lo", "eth0"):
         print("flags", name, errno.errorcode[e.errno])
 
 # /proc/net describes the sandbox's stack: its own listener is there, the
-# host's is not, and lo is the only device.
+# host's is not, and the devices are the sandbox's.
 own = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 own.bind(("127.0.0.1", 0))
 own.listen()

@@ -14,7 +14,7 @@ import (
 func TestLimits(t *testing.T) {
 	k := kernel.New(nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	k.Memory = usage.NewMemory(256 << 20)
-	k.Memory.Charge(1 << 20)
+	k.Memory.Charge(usage.Anon, 1<<20)
 	k.SetTaskLimit(64)
 	fs := New(k)
 	ctx := context.Background()

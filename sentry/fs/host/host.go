@@ -52,6 +52,9 @@ type FS struct {
 	top      *inode
 	ids      *Identities
 	writable bool
+	// single: root is a regular file's own descriptor, not a directory's
+	// (a mount of one file, NewMount).
+	single bool
 
 	mu sync.Mutex // guards dirs, and every inode's path and stat
 	// dirs are the directories looked up, by host identity.
@@ -121,6 +124,9 @@ func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 
 // open opens p (relative to the root) with openat2, confined.
 func (fs *FS) open(p string, flags int) (int, error) {
+	if fs.single {
+		return fs.reopen(p, flags)
+	}
 	how := unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: resolveFlags}
 	return openat2(int(fs.root.Fd()), p, &how)
 }
@@ -318,7 +324,7 @@ func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	if err != nil {
 		return nil, hostErr(err)
 	}
-	return &file{f: os.NewFile(uintptr(fd), p), appends: flags&unix.O_APPEND != 0}, nil
+	return &file{f: os.NewFile(uintptr(fd), p), appends: flags&unix.O_APPEND != 0, shared: i.fs.single}, nil
 }
 
 // OpenHost opens the regular file for reading and returns the host
@@ -335,6 +341,10 @@ func (i *inode) OpenHost() (*os.File, error) {
 type file struct {
 	f       *os.File
 	appends bool // opened O_APPEND: WriteAt(off < 0) is write(2)
+	// shared: the host descriptor shares its open file description (and
+	// so its flags) with the single-file mount's others: an append is a
+	// pwrite at the end.
+	shared bool
 }
 
 // ReadAt implements vfs.FileImpl.
@@ -362,9 +372,15 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	for {
 		var n int
 		var err error
-		if off < 0 && f.appends {
+		switch {
+		case off < 0 && f.appends && f.shared:
+			var st unix.Stat_t
+			if err = unix.Fstat(int(f.f.Fd()), &st); err == nil {
+				n, err = unix.Pwrite(int(f.f.Fd()), p, st.Size)
+			}
+		case off < 0 && f.appends:
 			n, err = unix.Write(int(f.f.Fd()), p)
-		} else {
+		default:
 			n, err = unix.Pwrite(int(f.f.Fd()), p, max(off, 0))
 		}
 		if err == unix.EINTR {

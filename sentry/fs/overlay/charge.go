@@ -168,7 +168,7 @@ func (n *node) setData(f *os.File, c *dataCharge) {
 func (c *dataCharge) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.mem.Uncharge(c.bytes)
+	c.mem.Uncharge(usage.Files, c.bytes)
 	c.bytes = 0
 	if c.space != nil {
 		c.space.used.Add(-c.held)
@@ -191,7 +191,7 @@ func (c *dataCharge) grow(ctx context.Context, size int64) error {
 		}
 		c.mem = a.MemoryAccount()
 	}
-	for try := 0; !c.mem.Charge(want - c.bytes); try++ {
+	for try := 0; !c.mem.Charge(usage.Files, want-c.bytes); try++ {
 		if try == reclaimTries {
 			return unix.ENOSPC
 		}
@@ -221,7 +221,7 @@ func (c *dataCharge) truncate(ctx context.Context, size int64) error {
 	want := pagesFor(size)
 	c.mu.Lock()
 	if want < c.bytes {
-		c.mem.Uncharge(c.bytes - want)
+		c.mem.Uncharge(usage.Files, c.bytes-want)
 		c.bytes = want
 	}
 	c.mu.Unlock()

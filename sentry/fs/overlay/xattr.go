@@ -43,7 +43,7 @@ func xattrCost(name string, value []byte) uint64 {
 // up fails); x may be nil.
 func (x *xattrs) release() {
 	if x != nil {
-		x.mem.Uncharge(x.bytes)
+		x.mem.Uncharge(usage.Files, x.bytes)
 	}
 }
 
@@ -79,11 +79,11 @@ func (x *xattrs) put(ctx context.Context, name string, value, old []byte, had bo
 		}
 	}
 	if cost > freed {
-		if !x.mem.Charge(cost - freed) {
+		if !x.mem.Charge(usage.Files, cost-freed) {
 			return unix.ENOSPC
 		}
 	} else {
-		x.mem.Uncharge(freed - cost)
+		x.mem.Uncharge(usage.Files, freed-cost)
 	}
 	x.bytes = x.bytes - freed + cost
 	x.m[name] = append([]byte{}, value...)
@@ -209,7 +209,7 @@ func (n *node) RemoveXattr(ctx context.Context, name string) error {
 	delete(n.xattrs.m, name)
 	cost := xattrCost(name, old)
 	n.xattrs.bytes -= cost
-	n.xattrs.mem.Uncharge(cost)
+	n.xattrs.mem.Uncharge(usage.Files, cost)
 	n.st.Ctim = vfs.Now()
 	return nil
 }

@@ -105,7 +105,7 @@ func (p *Pipe) release(e *End) {
 	}
 	idle := p.readers == 0 && p.writers == 0
 	if idle {
-		p.mem.Uncharge(uint64(len(p.data)))
+		p.mem.Uncharge(usage.Pipes, uint64(len(p.data)))
 		p.data = nil
 	}
 	p.mu.Unlock()

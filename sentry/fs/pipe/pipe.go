@@ -134,7 +134,7 @@ func (p *Pipe) read(dst []byte) (int, error) {
 	if len(p.data) == 0 {
 		p.data = p.data[:0:0] // let the buffer go
 	}
-	p.mem.Uncharge(uint64(n))
+	p.mem.Uncharge(usage.Pipes, uint64(n))
 	p.mu.Unlock()
 	p.queue.Notify(writeEvents)
 	return n, nil
@@ -163,7 +163,7 @@ func (p *Pipe) write(src []byte, mem *usage.Memory) (int, error) {
 	if len(p.data) == 0 {
 		p.mem = mem
 	}
-	if !p.mem.Charge(uint64(n)) {
+	if !p.mem.Charge(usage.Pipes, uint64(n)) {
 		p.mu.Unlock()
 		return 0, unix.ENOMEM
 	}

@@ -23,7 +23,7 @@ func newTestFS(t *testing.T) (*FileSystem, *kernel.Kernel) {
 	t.Helper()
 	k := kernel.New(nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	k.Memory = usage.NewMemory(256 << 20)
-	k.Memory.Charge(16 << 20)
+	k.Memory.Charge(usage.Anon, 16<<20)
 	return New(k), k
 }
 

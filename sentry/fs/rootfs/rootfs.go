@@ -38,6 +38,10 @@ type Options struct {
 	// to the host (--overlay=none): no memory overlay. Missing mount
 	// points (/tmp, /dev, /proc, /sys, the mounts') are made on the host.
 	RootWritable bool
+	// RootReadOnly makes / read only (an OCI root.readonly): writes fail
+	// with EROFS. The memory overlay stays beneath, for the mount points
+	// the sandbox makes while Build runs.
+	RootReadOnly bool
 	// HostTmp leaves /tmp as the root has it (the host's /tmp for the
 	// root /) instead of mounting an empty memory filesystem there.
 	HostTmp bool
@@ -130,6 +134,11 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 	}
 	var rootFS vfs.FileSystem = h
 	table := []Entry{{Source: "overlay", Path: "/", Type: "overlay", Flags: "rw"}}
+	if opts.RootWritable && opts.RootReadOnly {
+		h.Close()
+		closeSources(0)
+		return nil, nil, nil, fmt.Errorf("the root cannot be both written through and read only")
+	}
 	if opts.RootWritable {
 		table[0] = Entry{Source: "rootfs", Path: "/", Type: "hostfs", Flags: "rw"}
 	} else {
@@ -180,6 +189,10 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 			return nil, nil, nil, err
 		}
 		table = append(table, e...)
+	}
+	if opts.RootReadOnly {
+		v.SetRootFlags(unix.MS_RDONLY)
+		table[0].Flags = "ro"
 	}
 	return v, fsc, table, nil
 }

@@ -21,6 +21,7 @@ package sys
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -41,6 +42,7 @@ type NetInterface struct {
 	Flags uint32 // IFF_*
 	MTU   uint32
 	Type  uint16 // ARPHRD_*
+	MAC   [6]byte
 }
 
 // New returns the /sys of a sandbox that may use cpus CPUs and whose
@@ -125,6 +127,10 @@ func netDir(tr kernfs.Tree, nets func() ([]NetInterface, error)) *kernfs.Dir {
 		for _, in := range ifs {
 			dir := "/class/net/" + in.Name
 			line := func(name, v string) vfs.Inode { return tr.File(dir+"/"+name, kernfs.Static(v+"\n")) }
+			broadcast := "00:00:00:00:00:00"
+			if in.Flags&unix.IFF_BROADCAST != 0 {
+				broadcast = "ff:ff:ff:ff:ff:ff"
+			}
 			oper := "down"
 			switch {
 			case in.Flags&unix.IFF_LOOPBACK != 0:
@@ -133,9 +139,9 @@ func netDir(tr kernfs.Tree, nets func() ([]NetInterface, error)) *kernfs.Dir {
 				oper = "up"
 			}
 			entries[in.Name] = tr.Fixed(dir, map[string]vfs.Inode{
-				"address":   line("address", "00:00:00:00:00:00"),
+				"address":   line("address", macString(in.MAC)),
 				"addr_len":  line("addr_len", "6"),
-				"broadcast": line("broadcast", "00:00:00:00:00:00"),
+				"broadcast": line("broadcast", broadcast),
 				"carrier":   line("carrier", "1"),
 				// dev->flags: without the operational IFF_RUNNING that
 				// SIOCGIFFLAGS and netlink add.
@@ -150,4 +156,9 @@ func netDir(tr kernfs.Tree, nets func() ([]NetInterface, error)) *kernfs.Dir {
 		}
 		return entries, nil
 	})
+}
+
+// macString is a hardware address as sysfs prints it.
+func macString(mac [6]byte) string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
 }

@@ -50,10 +50,10 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 		}
 		// Charged when promised, as the account charges memfds; strict
 		// overcommit makes shmget itself fail with ENOMEM.
-		if !c.Memory.Charge(pages * pageLen) {
+		if !c.Memory.Charge(usage.Shmem, pages*pageLen) {
 			return nil, unix.ENOMEM
 		}
-		uncharge := func() { c.Memory.Uncharge(pages * pageLen) }
+		uncharge := func() { c.Memory.Uncharge(usage.Shmem, pages*pageLen) }
 		fd, err := unix.MemfdCreate(fmt.Sprintf("SYSV%08x", uint32(key)), unix.MFD_CLOEXEC)
 		if err != nil {
 			uncharge()
@@ -177,7 +177,7 @@ func (ns *Namespace) destroyShm(s *Shm) {
 	}
 	pages := (s.Size + pageLen - 1) / pageLen
 	ns.shmPages -= pages
-	s.mem.Uncharge(pages * pageLen)
+	s.mem.Uncharge(usage.Shmem, pages*pageLen)
 	ns.shms.remove(s)
 }
 

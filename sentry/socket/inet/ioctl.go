@@ -29,6 +29,10 @@ type Interface struct {
 	Type  uint16 // ARPHRD_*
 	// Addrs are its addresses, IPv4 and IPv6.
 	Addrs []tcpip.AddressWithPrefix
+	// Gateway is the default route's next hop through it, if any.
+	Gateway tcpip.Address
+	// MAC is its hardware address (zeros for lo; eth0's is made up).
+	MAC [6]byte
 }
 
 // Interfaces lists the sandbox's interfaces by index.
@@ -38,8 +42,15 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 		return nil, err
 	}
 	var out []Interface
+	routes := ns.GetRouteTable()
 	for id, info := range ns.NICInfo() {
-		out = append(out, describe(int32(id), info))
+		in := describe(int32(id), info)
+		for _, r := range routes {
+			if r.NIC == id && r.Destination.Prefix() == 0 && r.Gateway.Len() > 0 {
+				in.Gateway = r.Gateway
+			}
+		}
+		out = append(out, in)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out, nil
@@ -48,6 +59,7 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 // describe turns netstack's view of a NIC into an Interface.
 func describe(id int32, info stack.NICInfo) Interface {
 	in := Interface{Index: id, Name: info.Name, MTU: info.MTU, Type: linux.ARPHRD_ETHER}
+	copy(in.MAC[:], info.LinkAddress)
 	if info.Flags.Up {
 		in.Flags |= sys.IFF_UP
 	}
@@ -57,6 +69,8 @@ func describe(id int32, info stack.NICInfo) Interface {
 	if info.Flags.Loopback {
 		in.Flags |= sys.IFF_LOOPBACK
 		in.Type = linux.ARPHRD_LOOPBACK
+	} else {
+		in.Flags |= sys.IFF_BROADCAST | sys.IFF_MULTICAST // as an Ethernet device's
 	}
 	if info.Flags.Promiscuous {
 		in.Flags |= sys.IFF_PROMISC
@@ -156,7 +170,8 @@ func (s *Socket) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
 	case sys.SIOCGIFTXQLEN:
 		le.PutUint32(ifr.Data[:], 1000)
 	case sys.SIOCGIFHWADDR:
-		le.PutUint16(ifr.Data[:], in.Type) // and a zero address: lo is the only interface
+		le.PutUint16(ifr.Data[:], in.Type) // struct sockaddr: sa_family, then the address
+		copy(ifr.Data[2:], in.MAC[:])
 	case sys.SIOCGIFADDR, sys.SIOCGIFNETMASK:
 		a, ok := firstIPv4(in)
 		if !ok {

@@ -357,6 +357,8 @@ func (s *Socket) getIPOption(name int) ([]byte, error) {
 		return intBytes(boolInt(s.ep.SocketOptions().GetReceiveTTL())), nil
 	case sys.IP_PKTINFO:
 		return intBytes(boolInt(s.ep.SocketOptions().GetReceivePacketInfo())), nil
+	case sys.IP_RECVERR:
+		return intBytes(boolInt(s.ep.SocketOptions().GetIPv4RecvError())), nil
 	}
 	return nil, Unknown{sys.SOL_IP, name}
 }
@@ -402,6 +404,8 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 		ops.SetReceiveTTL(i != 0)
 	case sys.IP_PKTINFO:
 		ops.SetReceivePacketInfo(i != 0)
+	case sys.IP_RECVERR: // glibc's resolver sets it on its DNS sockets
+		ops.SetIPv4RecvError(i != 0)
 	default:
 		return Unknown{sys.SOL_IP, name}
 	}
@@ -446,6 +450,8 @@ func (s *Socket) getIPv6Option(name int) ([]byte, error) {
 	case sys.IPV6_TCLASS:
 		v, err := s.ep.GetSockOptInt(tcpip.IPv6TrafficClassOption)
 		return intBytes(v), errno(err)
+	case sys.IPV6_RECVERR:
+		return intBytes(boolInt(s.ep.SocketOptions().GetIPv6RecvError())), nil
 	}
 	return nil, Unknown{sys.SOL_IPV6, name}
 }
@@ -472,6 +478,9 @@ func (s *Socket) setIPv6Option(name int, v []byte) error {
 			return sys.EINVAL
 		}
 		return errno(s.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, max(i, 0)))
+	case sys.IPV6_RECVERR:
+		s.ep.SocketOptions().SetIPv6RecvError(i != 0)
+		return nil
 	}
 	return Unknown{sys.SOL_IPV6, name}
 }

@@ -1,6 +1,7 @@
 package inet
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -40,7 +41,7 @@ func (st *Stack) ProcNet(name string) (string, error) {
 	case "if_inet6":
 		return st.procIfInet6()
 	case "route":
-		return "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\t\n", nil
+		return st.procRoute()
 	}
 	return "", sys.ENOENT
 }
@@ -192,6 +193,43 @@ func (st *Stack) procIfInet6() (string, error) {
 				scope = 0x20
 			}
 			fmt.Fprintf(&sb, "%x %02x %02x %02x %02x %8s\n", a.Address.AsSlice(), in.Index, a.PrefixLen, scope, 0x80, in.Name)
+		}
+	}
+	return sb.String(), nil
+}
+
+// procRoute is /proc/net/route: the IPv4 routes of interfaces other than
+// lo (whose routes are in the local table, which this file leaves out),
+// addresses as the kernel's u32 prints in hex, each line padded to 127
+// characters as fib_route_seq_show does.
+func (st *Stack) procRoute() (string, error) {
+	ifs, err := st.Interfaces()
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	sb.WriteString("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\t\n")
+	hex := func(a tcpip.Address) uint32 { return binary.LittleEndian.Uint32(a.AsSlice()) }
+	line := func(name string, dst, gw, mask uint32, flags int) {
+		fmt.Fprintf(&sb, "%-127s\n", fmt.Sprintf("%s\t%08X\t%08X\t%04X\t%d\t%d\t%d\t%08X\t%d\t%d\t%d", name, dst, gw, flags, 0, 0, 0, mask, 0, 0, 0))
+	}
+	for _, in := range ifs {
+		if in.Flags&sys.IFF_LOOPBACK != 0 {
+			continue
+		}
+		if in.Gateway.Len() == header.IPv4AddressSize {
+			line(in.Name, 0, hex(in.Gateway), 0, sys.RTF_UP|sys.RTF_GATEWAY)
+		}
+		for _, a := range in.Addrs {
+			if a.Address.Len() != header.IPv4AddressSize {
+				continue
+			}
+			sub := a.Subnet()
+			mask := ^uint32(0) >> (32 - a.PrefixLen) // the first PrefixLen bytes' bits, as the kernel's u32 holds them
+			if a.PrefixLen == 0 {
+				mask = 0
+			}
+			line(in.Name, hex(sub.ID()), 0, mask, sys.RTF_UP)
 		}
 	}
 	return sb.String(), nil

@@ -7,14 +7,29 @@
 //
 // Design decisions:
 //
-//   - One netstack per sandbox (Stack), made on the first socket. It has
-//     one interface, lo (NIC 1, 127.0.0.1/8 and ::1/128, MTU 65536), and
-//     routes only to it: nothing a sandboxed program sends reaches the
-//     host's network or the host's loopback, because no link endpoint
-//     leads there. Netstack runs in the sentry's own goroutines and
-//     makes no host syscall beyond the Go runtime's (timers, futexes,
-//     getrandom for its sequence numbers), all on the sentry's seccomp
-//     allow-list already.
+//   - One netstack per sandbox (Stack), made on the first socket (or the
+//     first connection to a published port). Its first interface is lo
+//     (NIC 1, 127.0.0.1/8 and ::1/128, MTU 65536). With --network=none it
+//     is the only one, and nothing a sandboxed program sends reaches the
+//     host's network or loopback: no link endpoint leads there. Netstack
+//     runs in the sentry's own goroutines and makes no host syscall
+//     beyond the Go runtime's (timers, futexes, getrandom for its
+//     sequence numbers), all on the sentry's allow-list already.
+//   - With --network=sandbox, eth0 (NIC 2, 10.0.2.15/24, default route
+//     via 10.0.2.2) is cabled to a second netstack, the "outside", whose
+//     TCP and UDP forwarders take every flow the sandbox starts
+//     (outbound.go). The sentry keeps its empty network namespace and its
+//     allow-list: a separate confined process in the host's network
+//     namespace (package netfwd) checks each destination against the
+//     policy and opens and connects the host socket, which it passes
+//     back over a SEQPACKET socket pair by SCM_RIGHTS; the sentry copies
+//     between it and the outside's endpoint with read, write, epoll and
+//     shutdown(SHUT_WR). Two stacks, not one promiscuous one, so that a
+//     sandbox listener on some port never answers a flow meant for a
+//     remote host's same port.
+//   - --publish: runsc-lite's parent opens the host's listening socket;
+//     the sentry accepts on it and connects each connection to the
+//     sandbox's 127.0.0.1:PORT (publish.go).
 //   - Like Unix sockets and pipes, sockets never block: netstack's
 //     endpoints answer ErrWouldBlock, translated to EAGAIN, and the
 //     syscall layer waits on the socket's vfs.Queue. Netstack announces
@@ -26,21 +41,6 @@
 //     families, option lengths, capabilities) is checked here or in the
 //     syscall layer, in Linux's order; the protocols' own answers come
 //     from netstack.
-//
-// Outbound traffic is not built. The design that keeps the sentry's
-// allow-list and its empty network namespace as they are: a forwarder
-// process started by the launcher in the host's network namespace before
-// the sentry confines itself, unprivileged, with a seccomp list of its own
-// (socket for AF_INET/AF_INET6 stream and datagram, connect, a few
-// setsockopts, sendmsg/recvmsg on its control socket). The sentry adds a
-// second interface with a default route whose link endpoint hands every
-// outbound SYN and datagram to netstack's TCP and UDP forwarders; for each
-// flow the sentry asks the forwarder over a SEQPACKET socket pair, the
-// forwarder applies the policy (no host loopback, link-local or host
-// addresses unless the user allows them) and returns a connected
-// descriptor by SCM_RIGHTS, and the sentry copies between the netstack
-// endpoint and it with read, write and epoll, which it has already.
-// --publish is the same forwarder listening on the host.
 package inet
 
 import (
@@ -58,7 +58,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
 
-// LoopbackNIC is the index of lo, the sandbox's one interface.
+// LoopbackNIC is the index of lo, the sandbox's first interface.
 const LoopbackNIC = 1
 
 // loopbackMTU is lo's MTU, as Linux's.
@@ -68,6 +68,12 @@ const loopbackMTU = 65536
 // netstack itself is made on first use, so a sandbox that never opens an
 // Internet socket runs no netstack goroutine.
 type Stack struct {
+	// opts, fwd are set by Configure, before the first use.
+	opts Options
+	fwd  *fwdClient
+	// outside is the netstack beyond eth0 (outbound.go), set by once.
+	outside *stack.Stack
+
 	once sync.Once
 	s    *stack.Stack // set by once
 	err  error        // set by once
@@ -95,7 +101,12 @@ func (st *Stack) remove(s *Socket) {
 
 // netstack returns the sandbox's netstack, making it on first use.
 func (st *Stack) netstack() (*stack.Stack, error) {
-	st.once.Do(func() { st.s, st.err = newNetstack() })
+	st.once.Do(func() {
+		st.s, st.err = newNetstack()
+		if st.err == nil && st.opts.Forwarder != nil {
+			st.err = st.addOutbound(st.s)
+		}
+	})
 	return st.s, st.err
 }
 

@@ -1,6 +1,7 @@
 package netlink
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	sys "golang.org/x/sys/unix"
@@ -128,13 +129,17 @@ func (s *Socket) links(h linux.NetlinkMessageHeader, payload []byte, port uint32
 	}
 	var want linux.InterfaceInfoMessage
 	copy(abi.AsBytes(&want), payload)
+	wantName := ""
+	if n := len(abi.AsBytes(&want)); !dump && len(payload) > n {
+		wantName = attrString(payload[n:], linux.IFLA_IFNAME)
+	}
 	var msgs [][]byte
 	flags := uint16(0)
 	if dump {
 		flags = linux.NLM_F_MULTI
 	}
 	for _, in := range ifs {
-		if !dump && want.Index != 0 && want.Index != in.Index {
+		if !dump && ((want.Index != 0 && want.Index != in.Index) || (wantName != "" && wantName != in.Name)) {
 			continue
 		}
 		info := linux.InterfaceInfoMessage{Family: sys.AF_UNSPEC, Type: in.Type, Index: in.Index, Flags: in.Flags}
@@ -146,8 +151,12 @@ func (s *Socket) links(h linux.NetlinkMessageHeader, payload []byte, port uint32
 		m.attr(linux.IFLA_LINKMODE, []byte{0})
 		m.u32(linux.IFLA_MTU, in.MTU)
 		m.str(linux.IFLA_QDISC, "noqueue")
-		m.attr(linux.IFLA_ADDRESS, make([]byte, 6))
-		m.attr(linux.IFLA_BROADCAST, make([]byte, 6))
+		m.attr(linux.IFLA_ADDRESS, in.MAC[:])
+		broadcast := make([]byte, 6)
+		if in.Flags&sys.IFF_BROADCAST != 0 {
+			broadcast = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		}
+		m.attr(linux.IFLA_BROADCAST, broadcast)
 		msgs = append(msgs, m.bytes())
 	}
 	if !dump && len(msgs) == 0 {
@@ -218,15 +227,18 @@ func (s *Socket) addrs(h linux.NetlinkMessageHeader, want uint8, port uint32) ([
 // Linux puts them: a loopback interface's IPv4 subnet in the local table
 // (so `ip route` shows none), ::1 in the main one.
 func (s *Socket) routes(h linux.NetlinkMessageHeader, want uint8, port uint32) ([][]byte, error) {
-	return s.eachAddress(want, func(in inet.Interface, a tcpip.AddressWithPrefix, fam uint8) []byte {
+	msgs, err := s.eachAddress(want, func(in inet.Interface, a tcpip.AddressWithPrefix, fam uint8) []byte {
 		sub := a.Subnet()
 		id := sub.ID()
 		ip := id.AsSlice()
 		rm := linux.RouteMessage{Family: fam, DstLen: uint8(a.PrefixLen), Protocol: linux.RTPROT_KERNEL, Type: linux.RTN_UNICAST}
 		table := uint32(linux.RT_TABLE_MAIN)
-		if fam == sys.AF_INET {
+		switch {
+		case fam == sys.AF_INET && in.Flags&sys.IFF_LOOPBACK != 0:
 			rm.Scope, rm.Type = linux.RT_SCOPE_HOST, linux.RTN_LOCAL
 			table = linux.RT_TABLE_LOCAL
+		case fam == sys.AF_INET:
+			rm.Scope = linux.RT_SCOPE_LINK // the subnet on the link
 		}
 		rm.Table = uint8(table)
 		m := newMessage(linux.RTM_NEWROUTE, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&rm))
@@ -240,6 +252,26 @@ func (s *Socket) routes(h linux.NetlinkMessageHeader, want uint8, port uint32) (
 		m.u32(linux.RTA_OIF, uint32(in.Index))
 		return m.bytes()
 	})
+	if err != nil || (want != sys.AF_UNSPEC && want != sys.AF_INET) {
+		return msgs, err
+	}
+	// The default route (eth0's, --network=sandbox).
+	ifs, err := s.st.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ifs {
+		if in.Gateway.Len() != header.IPv4AddressSize {
+			continue
+		}
+		rm := linux.RouteMessage{Family: sys.AF_INET, Table: linux.RT_TABLE_MAIN, Protocol: linux.RTPROT_BOOT, Type: linux.RTN_UNICAST}
+		m := newMessage(linux.RTM_NEWROUTE, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&rm))
+		m.u32(linux.RTA_TABLE, linux.RT_TABLE_MAIN)
+		m.attr(linux.RTA_GATEWAY, in.Gateway.AsSlice())
+		m.u32(linux.RTA_OIF, uint32(in.Index))
+		msgs = append([][]byte{m.bytes()}, msgs...) // first, as Linux lists it
+	}
+	return msgs, nil
 }
 
 // GetOption implements getsockopt(2): SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
@@ -305,4 +337,26 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 		return inet.Unknown{Level: level, Name: name}
 	}
 	return nil
+}
+
+// attrString returns the string attribute typ among the rtattrs of b
+// ("" if absent or malformed): a request's IFLA_IFNAME.
+func attrString(b []byte, typ uint16) string {
+	for len(b) >= linux.NetlinkAttrHeaderSize {
+		var h linux.NetlinkAttrHeader
+		copy(abi.AsBytes(&h), b)
+		l := int(h.Length)
+		if l < linux.NetlinkAttrHeaderSize || l > len(b) {
+			return ""
+		}
+		if h.Type == typ {
+			v := b[linux.NetlinkAttrHeaderSize:l]
+			if i := bytes.IndexByte(v, 0); i >= 0 {
+				v = v[:i]
+			}
+			return string(v)
+		}
+		b = b[min((l+3)&^3, len(b)):]
+	}
+	return ""
 }

@@ -1,0 +1,264 @@
+package netfwd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/seccomp"
+)
+
+// Arg0 is the argv[0] of the forwarder: runsc-lite runs Main when it is
+// called so.
+const Arg0 = "runsc-lite-netfwd"
+
+// controlFD is the forwarder's end of its socket pair with the sentry.
+const controlFD = 3
+
+// connectTimeout bounds a TCP connect on the host (Linux's own gives up
+// after about two minutes of SYN retries).
+const connectTimeout = 60 * time.Second
+
+// maxInFlight bounds the connects the forwarder waits on at once; the
+// others wait for a slot.
+const maxInFlight = 64
+
+// config is what Start passes the forwarder (as its argument, JSON).
+type config struct {
+	Policy Policy
+	// UID and GID are the identity it drops to when started as root.
+	UID, GID int
+	// Parent is the pid of the runsc-lite that started it.
+	Parent int
+}
+
+// Forwarder is a running forwarder, as its parent sees it.
+type Forwarder struct {
+	cmd *exec.Cmd
+}
+
+// Start starts a forwarder with policy p, dropping to uid:gid when this
+// process is root, and returns it with the sentry's end of its socket
+// pair (the caller passes it to the sentry, and closes it).
+func Start(p Policy, uid, gid int) (*Forwarder, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the network forwarder's socket pair: %w", err)
+	}
+	mine, sentry := os.NewFile(uintptr(fds[0]), "netfwd"), os.NewFile(uintptr(fds[1]), "netfwd-sentry")
+	defer mine.Close()
+	cfg, err := json.Marshal(config{Policy: p, UID: uid, GID: gid, Parent: os.Getpid()})
+	if err != nil {
+		sentry.Close()
+		return nil, nil, fmt.Errorf("the network forwarder's configuration: %w", err)
+	}
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe",
+		Args: []string{Arg0, string(cfg)},
+		// No GOMAXPROCS updates: the Go runtime would re-read its cgroup's
+		// CPU limit (pread) every second, a call the filter has no need for.
+		Env:        []string{"GODEBUG=updatemaxprocs=0"},
+		Stderr:     os.Stderr,
+		ExtraFiles: []*os.File{mine},
+		// A process group of its own: the terminal's signals (Ctrl-C,
+		// Ctrl-\, Ctrl-Z) are for the sandbox, which the sentry forwards
+		// them to, not for the forwarder.
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		sentry.Close()
+		return nil, nil, fmt.Errorf("starting the network forwarder: %w", err)
+	}
+	return &Forwarder{cmd: cmd}, sentry, nil
+}
+
+// Stop kills the forwarder (it would end by itself once the sentry's end
+// of its socket pair closes) and waits for it.
+func (f *Forwarder) Stop() {
+	f.cmd.Process.Kill()
+	f.cmd.Wait()
+}
+
+// IsForwarder reports whether this process was started as a forwarder.
+func IsForwarder() bool { return len(os.Args) > 0 && os.Args[0] == Arg0 }
+
+// Main is the forwarder: it confines itself and serves the sentry until
+// the sentry's end closes. It returns the exit status.
+func Main() int {
+	runtime.LockOSThread() // the parent-death signal is the thread's
+	signal.Ignore(unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP, unix.SIGHUP, unix.SIGTTOU, unix.SIGTTIN)
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "runsc-lite: network forwarder: %v\n", err)
+		return 1
+	}
+	var cfg config
+	if len(os.Args) != 2 {
+		return fail(errors.New("want 1 argument"))
+	}
+	if err := json.Unmarshal([]byte(os.Args[1]), &cfg); err != nil {
+		return fail(err)
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return fail(fmt.Errorf("the host's addresses: %w", err))
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				cfg.Policy.HostAddrs = append(cfg.Policy.HostAddrs, ip.Unmap())
+			}
+		}
+	}
+	if err := dropPrivileges(cfg); err != nil {
+		return fail(err)
+	}
+	serve(controlFD, &cfg.Policy)
+	return 0
+}
+
+// dropPrivileges drops the forwarder's privileges: an unprivileged identity
+// (which clears every capability on every thread), the parent-death
+// signal again (an identity change clears it), no_new_privs and the
+// seccomp allow-list.
+func dropPrivileges(cfg config) error {
+	if os.Geteuid() == 0 {
+		// syscall's set*id change every thread of the process.
+		if err := syscall.Setgroups(nil); err != nil {
+			return fmt.Errorf("dropping groups: %w", err)
+		}
+		if err := syscall.Setresgid(cfg.GID, cfg.GID, cfg.GID); err != nil {
+			return fmt.Errorf("setresgid %d: %w", cfg.GID, err)
+		}
+		if err := syscall.Setresuid(cfg.UID, cfg.UID, cfg.UID); err != nil {
+			return fmt.Errorf("setresuid %d: %w", cfg.UID, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("parent-death signal: %w", err)
+	}
+	if os.Getppid() != cfg.Parent {
+		return errors.New("runsc-lite ended while the forwarder started")
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("not dumpable: %w", err)
+	}
+	insns, err := Filter(CgoLinked())
+	if err != nil {
+		return err
+	}
+	if err := seccomp.SetFilter(insns); err != nil {
+		return fmt.Errorf("installing the forwarder's seccomp program: %w", err)
+	}
+	return nil
+}
+
+// serve answers the sentry's requests on fd until it closes.
+func serve(fd int, p *Policy) {
+	slots := make(chan struct{}, maxInFlight)
+	buf := make([]byte, 64)
+	for {
+		n, _, _, _, err := unix.Recvmsg(fd, buf, nil, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return // the sentry is gone
+		}
+		var req Request
+		if Unmarshal(buf[:n], &req) != nil {
+			return // not our sentry
+		}
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots }()
+			sock, errno := dial(p, req)
+			reply := Marshal(Reply{ID: req.ID, Errno: uint32(errno)})
+			var rights []byte
+			if errno == 0 {
+				rights = unix.UnixRights(sock)
+			}
+			unix.Sendmsg(fd, reply, rights, nil, 0) // a sentry gone ends serve
+			if errno == 0 {
+				unix.Close(sock)
+			}
+		}()
+	}
+}
+
+// dial opens the host socket a request asks for, as the policy allows,
+// and returns it connected (non-blocking), or an errno.
+func dial(p *Policy, req Request) (int, unix.Errno) {
+	if req.Proto != TCP && req.Proto != UDP {
+		return -1, unix.EPROTONOSUPPORT
+	}
+	dst, err := p.Resolve(req.Dest())
+	if err != nil {
+		return -1, unix.ECONNREFUSED
+	}
+	family, typ := unix.AF_INET6, unix.SOCK_STREAM
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(dst.Port()), Addr: dst.Addr().As16()}
+	if dst.Addr().Is4() {
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}
+	}
+	if req.Proto == UDP {
+		typ = unix.SOCK_DGRAM
+	}
+	sock, err := unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, errnoOf(err)
+	}
+	err = unix.Connect(sock, sa)
+	if err == unix.EINPROGRESS {
+		err = waitConnected(sock)
+	}
+	if err != nil {
+		unix.Close(sock)
+		return -1, errnoOf(err)
+	}
+	return sock, 0
+}
+
+// waitConnected waits for a non-blocking connect on sock to finish.
+func waitConnected(sock int) error {
+	deadline := time.Now().Add(connectTimeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return unix.ETIMEDOUT
+		}
+		ts := unix.NsecToTimespec(left.Nanoseconds())
+		fds := []unix.PollFd{{Fd: int32(sock), Events: unix.POLLOUT}}
+		n, err := unix.Ppoll(fds, &ts, nil)
+		if err == unix.EINTR || (err == nil && n == 0) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		soErr, err := unix.GetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err != nil {
+			return err
+		}
+		if soErr != 0 {
+			return unix.Errno(soErr)
+		}
+		return nil
+	}
+}
+
+func errnoOf(err error) unix.Errno {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return unix.EIO
+}

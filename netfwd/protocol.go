@@ -1,0 +1,97 @@
+// Package netfwd is the network forwarder: the one runsc-lite process that
+// opens sockets in the host's network namespace on a sandbox's behalf, so
+// that the sentry keeps its empty network namespace and its seccomp
+// allow-list (no socket, connect or bind).
+//
+// runsc-lite's parent starts it (Start) next to the sentry, in the host's
+// network namespace, and gives the sentry the other end of a SOCK_SEQPACKET
+// socket pair. The forwarder then confines itself (Main): it learns the
+// host's own addresses, drops to an unprivileged identity (65534 when
+// started by root, with no capability), sets no_new_privs and installs a
+// seccomp allow-list of its own (Filter): the Go runtime's calls, socket
+// for AF_INET/AF_INET6 stream and datagram sockets only, connect,
+// getsockopt, ppoll, close, and sendmsg/recvmsg. It opens no file and
+// binds nothing.
+//
+// The sentry sends a Request per outbound flow (a TCP connection or a UDP
+// conversation the sandbox started); the forwarder applies the Policy (no
+// host loopback, link-local or host address unless allowed; the sandbox's
+// gateway and DNS addresses mapped to the host's), opens and connects a
+// host socket and answers with a Reply and, on success, the connected
+// descriptor by SCM_RIGHTS. The forwarder keeps no descriptor it handed
+// over: from then on the sentry copies between that socket and netstack.
+// The forwarder ends when the sentry's end of the pair closes.
+package netfwd
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// Transport protocols a Request names (their IP protocol numbers).
+const (
+	TCP = unix.IPPROTO_TCP
+	UDP = unix.IPPROTO_UDP
+)
+
+// Request asks for a host socket connected to Addr:Port.
+type Request struct {
+	ID    uint32
+	Proto uint8 // TCP or UDP
+	V4    uint8 // 1: Addr is IPv4 (in its first 4 bytes)
+	Port  uint16
+	Addr  [16]byte
+}
+
+// Reply answers the Request of the same ID: Errno 0 comes with the
+// connected descriptor.
+type Reply struct {
+	ID    uint32
+	Errno uint32
+}
+
+// NewRequest makes the Request for proto to dst.
+func NewRequest(id uint32, proto uint8, dst netip.AddrPort) Request {
+	r := Request{ID: id, Proto: proto, Port: dst.Port()}
+	a := dst.Addr().Unmap()
+	if a.Is4() {
+		r.V4 = 1
+		v4 := a.As4()
+		copy(r.Addr[:], v4[:])
+	} else {
+		r.Addr = a.As16()
+	}
+	return r
+}
+
+// Dest is the address the Request names.
+func (r Request) Dest() netip.AddrPort {
+	if r.V4 == 1 {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(r.Addr[:4])), r.Port)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom16(r.Addr), r.Port)
+}
+
+// Marshal encodes a Request or a Reply.
+func Marshal(v any) []byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, v) // fixed-size types: cannot fail
+	return b.Bytes()
+}
+
+// Unmarshal decodes a Request or a Reply from exactly its size.
+func Unmarshal(b []byte, v any) error {
+	if len(b) != binary.Size(v) {
+		return fmt.Errorf("netfwd: a message of %d bytes, want %d", len(b), binary.Size(v))
+	}
+	return binary.Read(bytes.NewReader(b), binary.LittleEndian, v)
+}
+
+// ErrRefused is the policy's refusal (the sandbox sees the connection
+// refused).
+var ErrRefused = errors.New("refused by the network policy")

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// linkApplets adds busybox applets to a bundle's root made by ociBundle.
+func linkApplets(bundle string, names ...string) {
+	for _, n := range names {
+		os.Symlink("busybox", filepath.Join(bundle, "rootfs", "bin", n))
+	}
+}
+
+// TestOCIRootWrites: root.readonly false writes through to root.path on
+// the host (as the sentry's host identity); true refuses every write with
+// EROFS and leaves the host directory as it was.
+func TestOCIRootWrites(t *testing.T) {
+	bundle := ociBundle(t, "true")
+	linkApplets(bundle, "mkdir", "rm")
+	root := filepath.Join(bundle, "rootfs")
+	if os.Geteuid() == 0 {
+		// The sentry writes as its host identity, 65534 under root.
+		if err := os.Chown(root, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(root, "old"), []byte("old\n"), 0o666)
+	// A symlink in the root that names a host directory outside it: the
+	// mount point made for a tmpfs below it must not land there.
+	outside := workDir(t, "outside")
+	os.Symlink(outside, filepath.Join(root, "esc"))
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/esc/x", Type: "tmpfs", Source: "tmpfs"})
+	})
+	stateDir := workDir(t, "state")
+	if r := oci(t, stateDir, "run", "--bundle", bundle, "w0"); r.code == 0 || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("run with a mount point through a symlink out of the root: %v, want a one-line error", r)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("a mount point was made outside the root, through a symlink: %v", ents)
+	}
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Process.Args = []string{"sh", "-c", "echo through > /written && mkdir /made && rm /old && cat /written"}
+	})
+	if r := oci(t, stateDir, "run", "--bundle", bundle, "w1"); r.code != 0 || r.stdout != "through\n" {
+		t.Fatalf("run with root.readonly=false: %v", r)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "written")); err != nil || string(b) != "through\n" {
+		t.Errorf("the file written in the sandbox on the host: %q, %v", b, err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "made")); err != nil || !fi.IsDir() {
+		t.Errorf("the directory made in the sandbox on the host: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "old")); !os.IsNotExist(err) {
+		t.Errorf("the file removed in the sandbox is still on the host: %v", err)
+	}
+
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Root.Readonly = true
+		s.Process.Args = []string{"sh", "-c", "cat /written; echo x > /refused || echo refused; mkdir /made2 || echo refused; rm /written || echo refused"}
+	})
+	r := oci(t, stateDir, "run", "--bundle", bundle, "w2")
+	if r.code != 0 || r.stdout != "through\nrefused\nrefused\nrefused\n" || !strings.Contains(r.stderr, "Read-only file system") {
+		t.Errorf("run with root.readonly=true: %v, want the file read and three writes refused with EROFS", r)
+	}
+	for _, n := range []string{"refused", "made2"} {
+		if _, err := os.Stat(filepath.Join(root, n)); !os.IsNotExist(err) {
+			t.Errorf("%s was made on the host under a read-only root: %v", n, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "written")); err != nil {
+		t.Errorf("a file was removed on the host under a read-only root: %v", err)
+	}
+}
+
+// TestOCIFileBind: bind mounts of single files (Docker's resolv.conf and
+// hosts, in a directory only root may enter) are live both ways: the
+// sandbox's appends to the read-write one reach the host, the host's
+// changes to both are seen inside, and the read-only one refuses writes.
+func TestOCIFileBind(t *testing.T) {
+	bundle := ociBundle(t, "true")
+	linkApplets(bundle, "grep", "seq")
+	private := filepath.Join(workDir(t, "files"), "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	resolv, hosts := filepath.Join(private, "resolv.conf"), filepath.Join(private, "hosts")
+	os.WriteFile(resolv, []byte("nameserver 192.0.2.1\n"), 0o644)
+	os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"), 0o644)
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Process.Args = []string{"sh", "-c", `cat /etc/resolv.conf
+echo 192.0.2.9 added >> /etc/hosts
+for i in $(seq 200); do grep -q host-change /etc/hosts && break; sleep 0.05; done
+cat /etc/resolv.conf
+echo x > /etc/resolv.conf || echo refused`}
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: resolv, Options: []string{"rbind", "ro"}},
+			specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: hosts, Options: []string{"rbind", "rw"}})
+	})
+	stateDir := workDir(t, "state")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runscBin, "--root", stateDir, "run", "--bundle", bundle, "f1")
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { oci(t, stateDir, "delete", "--force", "f1") })
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(hosts); strings.Contains(string(b), "added") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the sandbox's append to /etc/hosts never reached the host (stderr %q)", errOut.String())
+		}
+	}
+	// The host changes both files in place while the sandbox runs.
+	if err := os.WriteFile(resolv, []byte("nameserver 192.0.2.2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(hosts, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("192.0.2.3 host-change\n")
+	f.Close()
+	err = cmd.Wait()
+	if want := "nameserver 192.0.2.1\nnameserver 192.0.2.2\nrefused\n"; err != nil || out.String() != want {
+		t.Errorf("the sandbox: %v, stdout %q, stderr %q; want %q", err, out.String(), errOut.String(), want)
+	}
+	if !strings.Contains(errOut.String(), "Read-only file system") {
+		t.Errorf("the write to the read-only file: stderr %q, want EROFS", errOut.String())
+	}
+	if b, _ := os.ReadFile(hosts); string(b) != "127.0.0.1 localhost\n192.0.2.9 added\n192.0.2.3 host-change\n" {
+		t.Errorf("/etc/hosts on the host: %q", b)
+	}
+	if b, _ := os.ReadFile(resolv); string(b) != "nameserver 192.0.2.2\n" {
+		t.Errorf("/etc/resolv.conf on the host: %q", b)
+	}
+}

@@ -1,0 +1,39 @@
+# The client side of the outbound test, run in the sandbox: argv[1] is
+# the test host's address. Prints what HTTP, a UDP echo and a DNS lookup
+# through the sandbox's resolver give.
+import errno, socket, sys, urllib.request
+
+host = sys.argv[1]
+def err(e):
+    return errno.errorcode.get(getattr(e, "errno", None) or getattr(getattr(e, "reason", None), "errno", 0), str(e))
+
+try:
+    print("http", urllib.request.urlopen("http://%s:8000/" % host, timeout=10).read().decode().strip())
+except Exception as e:
+    print("http", err(e))
+def stream(port, send):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect((host, port))
+        s.sendall(send)
+        return "got %r" % s.recv(100)
+    except OSError as e:
+        return err(e)
+    finally:
+        s.close()
+print("reset", stream(8001, b"x\n"))
+print("refused", stream(8002, b"x\n"))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(10)
+try:
+    u.sendto(b"ping", (host, 9999))
+    d, a = u.recvfrom(100)
+    print("udp", d.decode(), a[0])
+except Exception as e:
+    print("udp", err(e))
+try:
+    print("dns", socket.gethostbyname("testhost.example"))
+except Exception as e:
+    print("dns", type(e).__name__)
+print("resolv", " ".join(l.strip() for l in open("/etc/resolv.conf") if not l.startswith("#")))

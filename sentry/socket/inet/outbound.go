@@ -1,0 +1,362 @@
+package inet
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"runsc-lite/netfwd"
+)
+
+// Outbound traffic (--network=sandbox). The sandbox's stack has a second
+// interface, eth0 (netfwd.Guest/24, default route via netfwd.Gateway),
+// whose cable leads to a second netstack, the "outside": an
+// address-less, promiscuous, spoofing NIC whose TCP and UDP forwarders
+// catch every SYN and datagram the sandbox sends out. The outside stack
+// has no listener of its own, so a flow can never be answered by a
+// sandbox listener on the same port (which one promiscuous stack would
+// do). For each flow the sentry asks the network forwarder (package
+// netfwd, a confined process in the host's network namespace) for a host
+// socket connected to the destination, and copies between it and the
+// outside stack's endpoint, which stands for the destination. A refused
+// flow is reset (TCP: the sandbox's connect fails with ECONNREFUSED) or
+// dropped (UDP).
+
+// Options configure the sandbox's stack (Configure).
+type Options struct {
+	// Forwarder is the sentry's end of the network forwarder's socket
+	// pair: eth0 and outbound traffic. nil: lo only (--network=none).
+	Forwarder *os.File
+	// Published are the host's listeners whose connections (and
+	// datagrams) go to a port of the sandbox (--publish).
+	Published []Published
+	Log       *slog.Logger
+}
+
+// Published is one --publish: a listening (TCP) or bound (UDP) host
+// socket that runsc-lite opened, and the sandbox port it leads to.
+type Published struct {
+	Host  *os.File
+	Proto uint8 // netfwd.TCP or netfwd.UDP
+	Port  uint16
+}
+
+// EthNIC is eth0's index.
+const EthNIC = 2
+
+// ethMTU is eth0's MTU, slirp4netns's: packets never leave memory.
+const ethMTU = 65520
+
+// udpIdle is how long a UDP flow lives without a datagram either way.
+const udpIdle = 60 * time.Second
+
+// Configure sets the stack's options; call it before the sandbox runs.
+// It starts serving o.Published.
+func (st *Stack) Configure(o Options) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	st.opts = o
+	if o.Forwarder != nil {
+		st.fwd = newFwdClient(o.Forwarder, o.Log)
+	}
+	for _, p := range o.Published {
+		go st.servePublished(p)
+	}
+}
+
+// addOutbound adds eth0 to the sandbox's stack s and makes the outside.
+func (st *Stack) addOutbound(s *stack.Stack) error {
+	in, out := newCable(ethMTU, "\x02\x00\x0a\x00\x02\x0f", "\x02\x00\x0a\x00\x02\x02")
+	if err := s.CreateNICWithOptions(EthNIC, in, stack.NICOptions{Name: "eth0"}); err != nil {
+		return fmt.Errorf("netstack eth0: %s", err)
+	}
+	guest := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(netfwd.Guest.As4()), PrefixLen: netfwd.Subnet.Bits()}
+	if err := s.AddProtocolAddress(EthNIC, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: guest}, stack.AddressProperties{}); err != nil {
+		return fmt.Errorf("netstack eth0 address: %s", err)
+	}
+	s.AddRoute(tcpip.Route{Destination: guest.Subnet(), NIC: EthNIC})
+	s.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(netfwd.Gateway.As4()), NIC: EthNIC})
+
+	o := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
+	})
+	sack := tcpip.TCPSACKEnabled(true)
+	if err := o.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
+		return fmt.Errorf("outside netstack: %s", err)
+	}
+	const outNIC = 1
+	if err := o.CreateNICWithOptions(outNIC, out, stack.NICOptions{Name: "outside"}); err != nil {
+		return fmt.Errorf("outside netstack: %s", err)
+	}
+	if err := o.SetPromiscuousMode(outNIC, true); err != nil {
+		return fmt.Errorf("outside netstack: %s", err)
+	}
+	if err := o.SetSpoofing(outNIC, true); err != nil {
+		return fmt.Errorf("outside netstack: %s", err)
+	}
+	o.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: outNIC}})
+	tf := tcp.NewForwarder(o, 0, 1024, st.forwardTCP)
+	o.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
+	uf := udp.NewForwarder(o, st.forwardUDP)
+	o.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
+	st.outside = o
+	return nil
+}
+
+// addrPort is a netstack address and port as a netip.AddrPort.
+func addrPort(a tcpip.Address, port uint16) netip.AddrPort {
+	ip, _ := netip.AddrFromSlice(a.AsSlice())
+	return netip.AddrPortFrom(ip, port)
+}
+
+// forwardTCP takes a connection the sandbox opens to the outside.
+func (st *Stack) forwardTCP(r *tcp.ForwarderRequest) {
+	id := r.ID()
+	dst := addrPort(id.LocalAddress, id.LocalPort)
+	host, err := st.fwd.dial(netfwd.TCP, dst)
+	if err != nil {
+		st.opts.Log.Info("outbound TCP refused", "to", dst, "err", err)
+		r.Complete(true)
+		return
+	}
+	var wq waiter.Queue
+	ep, terr := r.CreateEndpoint(&wq)
+	if terr != nil {
+		r.Complete(true)
+		host.Close()
+		return
+	}
+	r.Complete(false)
+	ep.SocketOptions().SetKeepAlive(true)
+	relayStream(gonet.NewTCPConn(&wq, ep), ep.Abort, host)
+}
+
+// forwardUDP takes the first datagram of a flow the sandbox sends out.
+func (st *Stack) forwardUDP(r *udp.ForwarderRequest) bool {
+	id := r.ID()
+	dst := addrPort(id.LocalAddress, id.LocalPort)
+	var wq waiter.Queue
+	ep, terr := r.CreateEndpoint(&wq)
+	if terr != nil {
+		return false
+	}
+	conn := gonet.NewUDPConn(&wq, ep)
+	go func() {
+		host, err := st.fwd.dial(netfwd.UDP, dst)
+		if err != nil {
+			st.opts.Log.Info("outbound UDP refused", "to", dst, "err", err)
+			conn.Close()
+			return
+		}
+		relayDatagrams(conn, host)
+	}()
+	return true
+}
+
+// onlyReader and onlyWriter hide io.Copy's shortcuts (ReadFrom, WriteTo:
+// splice and copy_file_range, which the sentry may not call).
+type onlyReader struct{ io.Reader }
+type onlyWriter struct{ io.Writer }
+
+// relayStream copies both ways between a netstack connection c and a
+// host stream socket, passing half-closes on, and closes both at the end.
+// A host connection that is reset has abort reset c.
+func relayStream(c *gonet.TCPConn, abort func(), host *os.File) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		io.Copy(onlyWriter{host}, onlyReader{c})
+		shutdownWrite(host)
+	}()
+	go func() {
+		defer wg.Done()
+		if _, err := io.Copy(onlyWriter{c}, onlyReader{host}); err != nil && errors.Is(err, sys.ECONNRESET) {
+			abort()
+			return
+		}
+		c.CloseWrite()
+	}()
+	wg.Wait()
+	c.Close()
+	host.Close()
+}
+
+// shutdownWrite half-closes a host socket.
+func shutdownWrite(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { sys.Shutdown(int(fd), sys.SHUT_WR) })
+	}
+}
+
+// relayDatagrams copies datagrams both ways between a netstack UDP
+// endpoint and a connected host datagram socket until neither side has
+// sent one for udpIdle.
+func relayDatagrams(c *gonet.UDPConn, host *os.File) {
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	idle := func() bool { return time.Since(time.Unix(0, last.Load())) >= udpIdle }
+	var once sync.Once
+	stop := func() { once.Do(func() { c.Close(); host.Close() }) }
+	type deadliner interface {
+		SetReadDeadline(time.Time) error
+		Read([]byte) (int, error)
+	}
+	copyOne := func(dst io.Writer, src deadliner) {
+		defer stop()
+		buf := make([]byte, 65536)
+		for {
+			src.SetReadDeadline(time.Now().Add(udpIdle))
+			n, err := src.Read(buf)
+			if err != nil {
+				var to interface{ Timeout() bool }
+				if errors.As(err, &to) && to.Timeout() && !idle() {
+					continue
+				}
+				return
+			}
+			last.Store(time.Now().UnixNano())
+			dst.Write(buf[:n]) // a datagram that cannot go is lost, as on a network
+		}
+	}
+	go copyOne(host, c)
+	copyOne(c, host)
+}
+
+// fwdClient asks the network forwarder for host sockets.
+type fwdClient struct {
+	f   *os.File
+	log *slog.Logger
+
+	mu      sync.Mutex // guards next, pending, gone
+	next    uint32
+	pending map[uint32]chan fwdReply
+	gone    bool
+}
+
+type fwdReply struct {
+	f   *os.File
+	err error
+}
+
+// errNoForwarder: the forwarder is gone (runsc-lite is ending).
+var errNoForwarder = errors.New("the network forwarder is gone")
+
+func newFwdClient(f *os.File, log *slog.Logger) *fwdClient {
+	c := &fwdClient{f: f, log: log, pending: make(map[uint32]chan fwdReply)}
+	go c.readReplies()
+	return c
+}
+
+// dial returns a host socket of proto connected to dst, as the forwarder
+// opened it.
+func (c *fwdClient) dial(proto uint8, dst netip.AddrPort) (*os.File, error) {
+	ch := make(chan fwdReply, 1)
+	c.mu.Lock()
+	if c.gone {
+		c.mu.Unlock()
+		return nil, errNoForwarder
+	}
+	c.next++
+	id := c.next
+	c.pending[id] = ch
+	c.mu.Unlock()
+	msg := netfwd.Marshal(netfwd.NewRequest(id, proto, dst))
+	if err := sys.Sendmsg(int(c.f.Fd()), msg, nil, nil, 0); err != nil {
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return nil, fmt.Errorf("asking the network forwarder: %w", err)
+	}
+	r := <-ch
+	return r.f, r.err
+}
+
+// readReplies hands each reply to its request until the forwarder is
+// gone. A descriptor that is not a socket is refused: the sentry acts on
+// nothing else the forwarder might send.
+func (c *fwdClient) readReplies() {
+	buf := make([]byte, 64)
+	oob := make([]byte, sys.CmsgSpace(4*4))
+	fd := int(c.f.Fd())
+	for {
+		n, oobn, _, _, err := sys.Recvmsg(fd, buf, oob, sys.MSG_CMSG_CLOEXEC)
+		if err == sys.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			break
+		}
+		var fds []int
+		if cmsgs, err := sys.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for _, m := range cmsgs {
+				if got, err := sys.ParseUnixRights(&m); err == nil {
+					fds = append(fds, got...)
+				}
+			}
+		}
+		var rep netfwd.Reply
+		if netfwd.Unmarshal(buf[:n], &rep) != nil {
+			closeAll(fds)
+			c.log.Error("the network forwarder sent a malformed reply")
+			break
+		}
+		r := fwdReply{err: sys.Errno(rep.Errno)}
+		if rep.Errno == 0 {
+			r = fwdReply{err: errors.New("the network forwarder sent no socket")}
+			if len(fds) == 1 && isSocket(fds[0]) && sys.SetNonblock(fds[0], true) == nil {
+				r = fwdReply{f: os.NewFile(uintptr(fds[0]), "outbound"), err: nil}
+				fds = nil
+			}
+		}
+		closeAll(fds)
+		c.mu.Lock()
+		ch, ok := c.pending[rep.ID]
+		delete(c.pending, rep.ID)
+		c.mu.Unlock()
+		if !ok {
+			if r.f != nil {
+				r.f.Close()
+			}
+			continue
+		}
+		ch <- r
+	}
+	c.mu.Lock()
+	c.gone = true
+	for id, ch := range c.pending {
+		ch <- fwdReply{err: errNoForwarder}
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		sys.Close(fd)
+	}
+}
+
+// isSocket reports whether fd is a socket.
+func isSocket(fd int) bool {
+	var st sys.Stat_t
+	return sys.Fstat(fd, &st) == nil && st.Mode&sys.S_IFMT == sys.S_IFSOCK
+}
