@@ -183,7 +183,9 @@ func (r *Registry) create(c *Caller, name string, mode uint32, attr *Attr) (*Que
 		return nil, unix.ENOSPC
 	}
 	charge := uint64(a.MaxMsg) * uint64(a.MsgSize+msgOverhead)
-	if !c.Memory.Charge(charge) {
+	// Queued messages are kernel memory, counted with the other kernel
+	// queue the account knows, pipes' data.
+	if !c.Memory.Charge(usage.Pipes, charge) {
 		return nil, unix.ENOMEM
 	}
 	q := &Queue{r: r, name: name, ino: lastIno.Add(1), uid: c.UID, gid: c.GID, mode: mode & 0o777, mem: c.Memory,
@@ -264,7 +266,7 @@ func (r *Registry) free(q *Queue) {
 	r.mu.Lock()
 	r.count--
 	r.mu.Unlock()
-	q.mem.Uncharge(q.charged)
+	q.mem.Uncharge(usage.Pipes, q.charged)
 }
 
 // Stat implements vfs.Inode.
