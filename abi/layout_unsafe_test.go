@@ -182,6 +182,32 @@ func TestUstatMatchesC(t *testing.T) {
 	checkLayout(t, "ustat.h", want)
 }
 
+// TestTermioMatchesC checks struct termio against the kernel's.
+func TestTermioMatchesC(t *testing.T) {
+	var tio Termio
+	want := map[string]uintptr{
+		"sizeof(struct termio)":              unsafe.Sizeof(tio),
+		"offsetof(struct termio, c_oflag)":   unsafe.Offsetof(tio.OutputFlags),
+		"offsetof(struct termio, c_cflag)":   unsafe.Offsetof(tio.ControlFlags),
+		"offsetof(struct termio, c_lflag)":   unsafe.Offsetof(tio.LocalFlags),
+		"offsetof(struct termio, c_line)":    unsafe.Offsetof(tio.LineDiscipline),
+		"offsetof(struct termio, c_cc)":      unsafe.Offsetof(tio.ControlCharacters),
+		"sizeof(((struct termio *)0)->c_cc)": unsafe.Sizeof(tio.ControlCharacters),
+	}
+	checkLayout(t, "termio.h", want)
+}
+
+// TestPtracePeekSigInfoArgsMatchesC checks struct ptrace_peeksiginfo_args.
+func TestPtracePeekSigInfoArgsMatchesC(t *testing.T) {
+	var a PtracePeekSigInfoArgs
+	want := map[string]uintptr{
+		"sizeof(struct ptrace_peeksiginfo_args)":          unsafe.Sizeof(a),
+		"offsetof(struct ptrace_peeksiginfo_args, flags)": unsafe.Offsetof(a.Flags),
+		"offsetof(struct ptrace_peeksiginfo_args, nr)":    unsafe.Offsetof(a.Nr),
+	}
+	checkLayout(t, "ptrace.h", want)
+}
+
 // checkLayout compares C expressions of header (in testdata) with their Go
 // values.
 func checkLayout(t *testing.T, header string, want map[string]uintptr) {

@@ -37,3 +37,12 @@ type PtraceSyscallInfoExit struct {
 	IsError            uint8
 	_                  [7 + 40]uint8
 }
+
+// PtracePeekSigInfoArgs is struct ptrace_peeksiginfo_args, the argument
+// of PTRACE_PEEKSIGINFO: from the Off-th pending signal, Nr of them, from
+// the process's shared queue if Flags has PTRACE_PEEKSIGINFO_SHARED.
+type PtracePeekSigInfoArgs struct {
+	Off   uint64
+	Flags uint32
+	Nr    int32
+}

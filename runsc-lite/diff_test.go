@@ -50,8 +50,8 @@ var diffPrograms = []string{
 	"mount",       // mount/umount2 of tmpfs: options, size, read-only remounts (EROFS), stacking, lazy unmounts, noexec, errors (needs a root host)
 	"schedpolicy", // sched_setscheduler/getscheduler/setparam/getparam/setattr/getattr, RESET_ON_FORK, EPERM without CAP_SYS_NICE (needs a root host)
 	"procfs",      // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
-	"ptrace",      // ptrace of children: TRACEME, syscall stops, register and syscall changes, PEEK/POKE, signal suppression and injection, fork/exec events, int3, single steps, ATTACH/SEIZE/INTERRUPT/DETACH
-	"pty",         // pseudo-terminals: openpt/grantpt/unlockpt/ptsname, line discipline (canonical, echo, erase, kill, EOF, ONLCR, raw, VMIN), packet mode, ^C and SIGWINCH to the foreground group, hang-up, master EIO
+	"ptrace",      // ptrace of children: TRACEME, syscall stops, register and syscall changes, PEEK/POKE, signal suppression and injection, fork/exec events, int3, single steps, ATTACH/SEIZE/INTERRUPT/DETACH, LISTEN, EVENT_EXIT at death by a signal, PEEKSIGINFO, ARCH_PRCTL, ATTACH to a stopped child, debug registers, a tracer that is not the parent
+	"pty",         // pseudo-terminals: openpt/grantpt/unlockpt/ptsname, line discipline (canonical, echo, erase, kill, EOF, ONLCR, raw, VMIN), packet mode, ^C and SIGWINCH to the foreground group, hang-up, master EIO, VMIN/VTIME, TIOCGPTPEER, TIOCSTI, IXON/IXANY and tcflow, TCGETA/TCSETA*
 	"hugeargs",    // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
 	"fhandle",     // name_to_handle_at/open_by_handle_at: round trips, the size handshake, stale handles, CAP_DAC_READ_SEARCH (needs a root host)
 	"openat2",     // openat2's open_how checks and RESOLVE_* (symlinks, magic links, mounts, beneath, in root, cached); fchmodat2

@@ -239,7 +239,7 @@ func create(args []string, bundle, pidFile, consoleSocket string) error {
 	if err != nil {
 		return err
 	}
-	if !plan.Readonly {
+	if plan.WriteThrough {
 		dirs, files := plan.mountPoints()
 		makeMountPoints(plan.Rootfs, dirs, files)
 	}

@@ -19,26 +19,49 @@ func linkApplets(bundle string, names ...string) {
 	}
 }
 
-// TestOCIRootWrites: root.readonly false writes through to root.path on
-// the host (as the sentry's host identity); true refuses every write with
-// EROFS and leaves the host directory as it was.
+// TestOCIRootWrites: root.readonly false keeps writes in a memory overlay
+// by default (an image's root-owned files writable, the host unchanged),
+// and writes through to root.path on the host (as the sentry's host
+// identity) with the root-overlay annotation none; true refuses every
+// write with EROFS and leaves the host directory as it was.
 func TestOCIRootWrites(t *testing.T) {
 	bundle := ociBundle(t, "true")
 	linkApplets(bundle, "mkdir", "rm")
 	root := filepath.Join(bundle, "rootfs")
+	os.WriteFile(filepath.Join(root, "old"), []byte("old\n"), 0o644)
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Process.Args = []string{"sh", "-c", "echo mem > /old && mkdir /made && cat /old"}
+	})
+	overlayState := workDir(t, "state-overlay")
+	if r := oci(t, overlayState, "run", "--bundle", bundle, "m1"); r.code != 0 || r.stdout != "mem\n" {
+		t.Fatalf("run with root.readonly=false, the default overlay: %v", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "old")); string(b) != "old\n" {
+		t.Errorf("a write in the memory overlay reached the host: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(root, "made")); !os.IsNotExist(err) {
+		t.Errorf("a directory made in the memory overlay is on the host: %v", err)
+	}
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Annotations = map[string]string{rootOverlayAnnotation: "disk"}
+	})
+	if r := oci(t, overlayState, "run", "--bundle", bundle, "m2"); r.code == 0 || !strings.Contains(r.stderr, rootOverlayAnnotation) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("a bad root-overlay annotation: %v, want a one-line error naming it", r)
+	}
 	if os.Geteuid() == 0 {
 		// The sentry writes as its host identity, 65534 under root.
 		if err := os.Chown(root, 65534, 65534); err != nil {
 			t.Fatal(err)
 		}
 	}
-	os.WriteFile(filepath.Join(root, "old"), []byte("old\n"), 0o666)
 	// A symlink in the root that names a host directory outside it: the
 	// mount point made for a tmpfs below it must not land there.
 	outside := workDir(t, "outside")
 	os.Symlink(outside, filepath.Join(root, "esc"))
 	writeConfig(t, bundle, func(s *specs.Spec) {
 		s.Root.Readonly = false
+		s.Annotations = map[string]string{rootOverlayAnnotation: "none"}
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/esc/x", Type: "tmpfs", Source: "tmpfs"})
 	})
 	stateDir := workDir(t, "state")
@@ -50,6 +73,7 @@ func TestOCIRootWrites(t *testing.T) {
 	}
 	writeConfig(t, bundle, func(s *specs.Spec) {
 		s.Root.Readonly = false
+		s.Annotations = map[string]string{rootOverlayAnnotation: "none"}
 		s.Process.Args = []string{"sh", "-c", "echo through > /written && mkdir /made && rm /old && cat /written"}
 	})
 	if r := oci(t, stateDir, "run", "--bundle", bundle, "w1"); r.code != 0 || r.stdout != "through\n" {

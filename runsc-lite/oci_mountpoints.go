@@ -8,7 +8,7 @@ import (
 )
 
 // makeMountPoints makes, as runc does before it mounts, the mount points
-// of a root written through (root.readonly false) that it lacks: the
+// of a root written through (root.readonly false, root-overlay none) that it lacks: the
 // sandbox's own /tmp, /dev, /proc and /sys, and the destinations of
 // config.json's mounts (an empty file for a bind mount of a file). create
 // makes them with the caller's rights, since the sentry's host identity

@@ -102,9 +102,10 @@ func sandboxMain() int {
 		Root: plan.Rootfs, Cwd: plan.Cwd, Platform: plan.Platform, Argv: plan.Argv, Env: plan.Env,
 		MemoryLimit: plan.MemoryLimit, PidsLimit: plan.PidsLimit, LogFile: -1, StraceFile: -1, CwdFile: -1, NetFile: -1,
 		Hostname: plan.Hostname, User: plan.User, Rlimits: plan.Rlimits, Strace: plan.Strace,
-		// root.readonly: false writes through to root.path, as runc's
-		// container writes to its root directory; true refuses writes.
-		RootWritable: !plan.Readonly, RootReadOnly: plan.Readonly,
+		// root.readonly: false is a memory overlay over root.path, or
+		// root.path itself with the root-overlay annotation none (see
+		// rootOverlayAnnotation); true refuses writes.
+		RootWritable: plan.WriteThrough, RootReadOnly: plan.Readonly,
 	}
 	if plan.DebugLog != "" {
 		f, err := openAppend(plan.DebugLog)

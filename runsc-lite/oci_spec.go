@@ -24,27 +24,39 @@ import (
 // checked and turned into the sentry's terms by create, read by the
 // sandbox process.
 type bootPlan struct {
-	Rootfs      string
-	Readonly    bool
-	Cwd         string
-	Argv        []string
-	Env         []string
-	User        sandbox.User
-	Rlimits     []sandbox.Rlimit
-	Hostname    string
-	MemoryLimit uint64
-	PidsLimit   int
-	CgroupsPath string
-	Platform    string
-	HostUID     int
-	HostGID     int
-	Terminal    bool
-	StraceLog   string
-	DebugLog    string
-	Strace      bool
-	Binds       []bindMount
-	Tmpfs       []tmpfsMount
+	Rootfs   string
+	Readonly bool
+	// WriteThrough makes a writable root (root.readonly false) the host
+	// directory itself rather than a memory overlay over it: the
+	// annotation rootOverlayAnnotation=none.
+	WriteThrough bool
+	Cwd          string
+	Argv         []string
+	Env          []string
+	User         sandbox.User
+	Rlimits      []sandbox.Rlimit
+	Hostname     string
+	MemoryLimit  uint64
+	PidsLimit    int
+	CgroupsPath  string
+	Platform     string
+	HostUID      int
+	HostGID      int
+	Terminal     bool
+	StraceLog    string
+	DebugLog     string
+	Strace       bool
+	Binds        []bindMount
+	Tmpfs        []tmpfsMount
 }
+
+// rootOverlayAnnotation chooses where writes to a writable root go. By
+// default (memory) they stay in a memory overlay over root.path, as
+// gVisor's runsc keeps them in an overlay: the sentry's host identity
+// (65534 under root) could not write an image's root-owned files, and an
+// image's root is not the container's to change. "none" writes through to
+// root.path, as runc does, with the sentry's host identity.
+const rootOverlayAnnotation = "dev.runsc-lite.root-overlay"
 
 // maxConfigJSON bounds the config.json create reads.
 const maxConfigJSON = 4 << 20
@@ -123,6 +135,13 @@ func planFromSpec(s *specs.Spec, bundle string, log *slog.Logger) (*bootPlan, er
 		return nil, fmt.Errorf("config.json: root.path %s: not a directory", s.Root.Path)
 	}
 	p.Readonly = s.Root.Readonly
+	switch o := s.Annotations[rootOverlayAnnotation]; o {
+	case "", "memory":
+	case "none":
+		p.WriteThrough = !p.Readonly
+	default:
+		return nil, fmt.Errorf("config.json: annotations[%q]: %q, want memory or none", rootOverlayAnnotation, o)
+	}
 	proc, err := processFromSpec(s.Process)
 	if err != nil {
 		return nil, err

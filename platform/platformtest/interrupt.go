@@ -10,9 +10,11 @@ import (
 	"runsc-lite/platform"
 )
 
-// spinSrc spins until the qword at dataAddr becomes non-zero, then traps.
+// spinSrc sets the qword at dataAddr+8 to 1 (it has reached the loop),
+// spins until the qword at dataAddr becomes non-zero, then traps.
 const spinSrc = `
 	movabs $0x30000000, %rbx
+	movq $1, 8(%rbx)
 spin:
 	cmpq $0, (%rbx)
 	je spin
@@ -39,7 +41,13 @@ func testInterrupt(t *testing.T, f Factory, _ Options) {
 				return
 			}
 		}()
-		time.Sleep(50 * time.Millisecond)
+		// Interrupt once the thread spins: a time to wait would be too
+		// short on a loaded machine, which may not have run it yet.
+		for deadline := time.Now().Add(switchTimeout); readUint64(t, th.as, dataAddr+8) != 1; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the thread did not reach its spin loop within %v", switchTimeout)
+			}
+		}
 		requested.Store(true)
 		th.ctx.Interrupt()
 		select {

@@ -92,8 +92,44 @@ func (p *Platform) adopt(proc stub.Process, ctl int) (*addressSpace, error) {
 		as.Release()
 		return nil, err
 	}
+	t.stalled = as.reapIfDying
 	as.control = t
 	return as, nil
+}
+
+// reapIfDying reaps the application threads once the stub process is
+// exiting; a remote syscall that takes long calls it (tracer.stalled).
+//
+// The kernel does not report a group leader's exit, even to its tracer,
+// until every other thread of its process is reaped, and the control
+// thread is the leader. An application thread is reaped only by its own
+// tracer's wait, which runs only within a job, and a thread whose task is
+// in a syscall that the sentry serves has none: when the process is
+// killed (the forkserver died as the sandbox ended, a host kill) while the
+// control thread runs a remote syscall for such a task, say the remote
+// clone of its fork, the control tracer's wait would block for good, and
+// with it the task, its Release and the sandbox's exit.
+//
+// The process is exiting once its leader has released its memory, which
+// process_vm_readv reports as ESRCH (the process is not reaped before
+// Release, so the pid is still its own). The leader exits only with its
+// whole process (the control thread never calls exit), whose threads then
+// exit too and make no more stops: reaping them takes nothing from their
+// tracers.
+func (as *addressSpace) reapIfDying() {
+	var b [1]byte
+	if _, err := platform.ReadProcessMemory(as.pid, platform.Range{}, b[:], scratch); !errors.Is(err, unix.ESRCH) {
+		return
+	}
+	as.threadsMu.Lock()
+	threads := make([]*tracer, 0, len(as.threads))
+	for t := range as.threads {
+		threads = append(threads, t)
+	}
+	as.threadsMu.Unlock()
+	for _, t := range threads {
+		t.reapKilled()
+	}
 }
 
 // Enter takes the read side of use unless the address space is released

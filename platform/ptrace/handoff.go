@@ -89,18 +89,38 @@ func (n *notice) notify() {
 // that arrives after the waiter has seen the count is left over and only
 // makes a later wait check once more.
 func (n *notice) wait(seen uint64, poll time.Duration) (uint64, bool) {
+	return n.waitWatched(seen, poll, nil)
+}
+
+// stallCheck is how often a waiter that blocks calls its stalled function
+// (waitWatched).
+const stallCheck = 100 * time.Millisecond
+
+// waitWatched is wait that, unless stalled is nil, calls stalled every
+// stallCheck while it is blocked.
+func (n *notice) waitWatched(seen uint64, poll time.Duration, stalled func()) (uint64, bool) {
 	if poll > 0 {
 		if s, ok := n.poll(seen, poll); ok {
 			return s, false
 		}
 	}
+	var tick <-chan time.Time
 	for {
 		n.sleeping.Store(true)
 		if s := n.seq.Load(); s != seen {
 			n.sleeping.Store(false)
 			return s, poll > 0
 		}
-		<-n.wake
+		if stalled != nil && tick == nil {
+			ticker := time.NewTicker(stallCheck)
+			defer ticker.Stop()
+			tick = ticker.C
+		}
+		select {
+		case <-n.wake:
+		case <-tick:
+			stalled()
+		}
 		n.sleeping.Store(false)
 	}
 }

@@ -61,6 +61,14 @@
 //     ptrace stop would also signal the sentry.
 //   - Interrupt sends SIGCHLD to the thread with tgkill, as systrap does;
 //     its signal-delivery stop ends the Switch, and the signal is dropped.
+//   - The kernel reports a group leader's exit, even to its tracer, only
+//     once every other thread of the process is reaped, and the control
+//     thread is the leader. A stub killed from outside (the forkserver
+//     dying as the sandbox ends) under a remote syscall would leave the
+//     control tracer waiting for good, since an application thread whose
+//     task is in the sentry has no tracer waiting for it: a remote syscall
+//     that takes long checks whether the process is exiting and reaps its
+//     application threads then (addressSpace.reapIfDying).
 //   - Stub processes die with the sentry twice over: PTRACE_O_EXITKILL, and
 //     PR_SET_PDEATHSIG from their parent, the forkserver, which itself dies
 //     with the sentry (and takes its PID namespace with it). Release kills

@@ -45,6 +45,13 @@ type tracer struct {
 	ended  atomic.Bool
 	spin   spinSlot
 
+	// stalled, if not nil, is called every stallCheck while a caller of do
+	// waits for a job; it is set before the first do.
+	stalled func()
+	// killed is set once something other than the tracer reaps the thread
+	// (reapKilled): the tracer's next wait does not wait for it.
+	killed atomic.Bool
+
 	// Only jobs touch these.
 	exited   bool               // the thread is gone and reaped
 	template platform.Registers // the thread at its first stop
@@ -106,7 +113,7 @@ func (t *tracer) do(f func()) bool {
 		poll = pollDone
 	}
 	t.posted.notify()
-	if _, polledInVain := t.ran.wait(seen, poll); polledInVain {
+	if _, polledInVain := t.ran.waitWatched(seen, poll, t.stalled); polledInVain {
 		t.spin.put()
 	}
 	return true
@@ -175,6 +182,10 @@ func eventStop(st unix.WaitStatus) bool {
 func (t *tracer) wait() (unix.WaitStatus, error) {
 	var st unix.WaitStatus
 	for {
+		if t.killed.Load() {
+			t.exited = true
+			return st, errExited
+		}
 		_, err := unix.Wait4(t.tid, &st, unix.WALL, nil)
 		switch {
 		case err == unix.EINTR:
@@ -282,6 +293,25 @@ func (t *tracer) kill() {
 func (t *tracer) reap() {
 	for !t.exited {
 		t.wait()
+	}
+}
+
+// reapKilled reaps the thread, whose process is exiting, from the calling
+// goroutine, whichever OS thread it is on: the kernel reports a tracee's
+// exit to any thread of the tracer's process. The tracer's next wait then
+// ends at once. Only for a thread that can no longer stop: a stop it
+// reported would be taken from its tracer.
+func (t *tracer) reapKilled() {
+	t.killed.Store(true)
+	for {
+		var st unix.WaitStatus
+		_, err := unix.Wait4(t.tid, &st, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || st.Exited() || st.Signaled() {
+			return // reaped, here or by the tracer
+		}
 	}
 }
 

@@ -68,9 +68,10 @@ func (srv *Server) attach(fd int, req Request) {
 			return
 		}
 	}
-	if s.write(Response{}) != nil {
-		return
-	}
+	// The hooks are in place before the client hears they are (it may make
+	// the sandbox call at once), and their first event cannot come before
+	// that answer: events are written under wmu too.
+	s.wmu.Lock()
 	s.group = srv.S.K.Hooks.Group()
 	for _, nr := range spec.Before {
 		s.group.Before(nr, s.before)
@@ -83,6 +84,12 @@ func (srv *Server) attach(fd int, req Request) {
 	}
 	if spec.AfterAll {
 		s.group.After(interpose.All, s.after)
+	}
+	err := writeFrame(s.conn, Response{}, nil)
+	s.wmu.Unlock()
+	if err != nil {
+		s.end(fmt.Sprintf("answering the attach: %v", err))
+		return
 	}
 	srv.Log.Info("control: hooks attached", "before", spec.Before, "after", spec.After,
 		"beforeAll", spec.BeforeAll, "afterAll", spec.AfterAll, "timeout", s.timeout)

@@ -64,6 +64,7 @@ func (p *pendingSet) remove(mask uint64) {
 		if bit := uint64(1) << (sig - 1); p.mask&mask&bit != 0 {
 			p.mask &^= bit
 			delete(p.infos, sig)
+			delete(p.seqs, sig)
 		}
 	}
 }
@@ -99,6 +100,7 @@ func (tg *ThreadGroup) resume() {
 	}
 	close(tg.job.resumed)
 	tg.job = jobState{contReport: true}
+	tg.ptraceNotifyListenersLocked()
 	notify := tg.parentNotifyLocked(linux.CLD_CONTINUED, int(unix.SIGCONT))
 	k.mu.Unlock()
 	tg.reportJob(notify)
@@ -132,14 +134,33 @@ func (t *Task) waitWhileStopped() {
 	for {
 		k.mu.Lock()
 		stopped, resumed := t.TG.job.stopSig != 0, t.TG.job.resumed
+		if t.ptrace.wakeStopped == nil {
+			t.ptrace.wakeStopped = make(chan struct{}, 1)
+		}
+		attached := t.ptrace.wakeStopped
+		traced := t.ptrace.tracer != nil
 		k.mu.Unlock()
-		if !stopped {
+		if !stopped || traced {
 			return
 		}
 		select {
 		case <-resumed:
+		case <-attached:
 		case <-t.killed:
 			return
+		}
+	}
+}
+
+// wakeStopped ends waitWhileStopped for a task just attached: it goes on
+// to its ptrace-stop.
+func (t *Task) wakeStopped() {
+	t.K.mu.Lock()
+	defer t.K.mu.Unlock()
+	if t.ptrace.wakeStopped != nil {
+		select {
+		case t.ptrace.wakeStopped <- struct{}{}:
+		default:
 		}
 	}
 }

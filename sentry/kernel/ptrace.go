@@ -16,16 +16,23 @@ import (
 // reports the stop to the tracer (WaitStatus: the signal, and the event
 // in bits 8-15) and the tracer gets SIGCHLD with CLD_TRAPPED. Resuming
 // (CONT, SYSCALL, SYSEMU, SINGLESTEP, DETACH) gives the signal to deliver
-// (0: suppress it).
+// (0: suppress it); PTRACE_LISTEN leaves a seized tracee in its group
+// stop, reporting a PTRACE_EVENT_STOP again when the stop ends (SIGCONT).
+//
+// A tracee's exit goes to its tracer first: when the tracer is not the
+// parent, the parent neither sees the zombie nor gets SIGCHLD until the
+// tracer has waited for it (ThreadGroup.tracerHolds), as Linux releases
+// it to the parent only then.
 //
 // Tracing is per thread, as in Linux: the tracer is a task, the tracee a
 // task. The state below lives in Task.ptrace, guarded by Kernel.mu.
 //
 // Not emulated: a group stop of a traced task is reported as a ptrace
 // stop at once (the tracer's resume ends it, as for a non-seized tracee
-// in Linux), and PTRACE_LISTEN leaves the tracee stopped until the
-// next resume; PTRACE_EVENT_EXIT is reported when the task exits by
-// exit(2) or exit_group(2), not when a fatal signal ends it.
+// in Linux); PTRACE_EVENT_EXIT is reported for exit(2), exit_group(2)
+// and death by a signal other than SIGKILL in the thread that dies, not
+// in the other threads of its process; hardware breakpoints (DR7) are
+// refused.
 
 // ptraceState is a task's side of tracing; guarded by Kernel.mu.
 type ptraceState struct {
@@ -52,6 +59,12 @@ type ptraceState struct {
 	siginfo  SigInfo
 	// syscallInfo is what PTRACE_GET_SYSCALL_INFO says of the stop.
 	syscallInfo syscallStopInfo
+	// debugRegs are what PTRACE_POKEUSER stored in the debug registers
+	// (setDebugReg); they outlive tracing, as a thread's do.
+	debugRegs [8]uint64
+	// wakeStopped tells the task, waiting in a group stop, that it was
+	// attached (waitWhileStopped).
+	wakeStopped chan struct{}
 }
 
 // ptraceStop is one ptrace-stop.
@@ -61,6 +74,11 @@ type ptraceStop struct {
 	status int
 	// reported: a wait has returned it.
 	reported bool
+	// listening: PTRACE_LISTEN left it stopped; the next signal makes
+	// it report a PTRACE_EVENT_STOP again (ptraceNotifyListener).
+	listening bool
+	// notify wakes the stopped task for that (buffered).
+	notify chan struct{}
 	// resumed is closed by the tracer's resume; resumeSig is the signal
 	// it gives.
 	resumed   chan struct{}
@@ -103,15 +121,21 @@ func (t *Task) ptraceStopAt(status int, msg uint64) (resumeSig int, ok bool) {
 	if status>>8 != 0 {
 		t.ptrace.eventMsg = msg
 	}
-	st := &ptraceStop{status: status, resumed: make(chan struct{})}
+	st := &ptraceStop{status: status, resumed: make(chan struct{}), notify: make(chan struct{}, 1)}
 	t.ptrace.stop = st
 	si := ChildInfo(int32(unix.SIGCHLD), linux.CLD_TRAPPED, t.TID, t.TG.realUID(), int32(status&0xff))
 	k.treeChanged.Broadcast()
 	k.mu.Unlock()
 	tr.TG.SendSignal(si)
-	select {
-	case <-st.resumed:
-	case <-t.killed:
+	for waiting := true; waiting; {
+		select {
+		case <-st.resumed:
+			waiting = false
+		case <-t.killed:
+			waiting = false
+		case <-st.notify:
+			t.ptraceRetrap(st)
+		}
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -119,6 +143,44 @@ func (t *Task) ptraceStopAt(status int, msg uint64) (resumeSig int, ok bool) {
 		t.ptrace.stop = nil
 	}
 	return st.resumeSig, true
+}
+
+// ptraceRetrap reports a listening tracee's stop again after its group
+// stop changed (SIGCONT ended it: PTRACE_EVENT_STOP with SIGTRAP; else
+// with the stop signal), as do_jobctl_trap does for a seized tracee; the
+// tracer gets SIGCHLD with CLD_STOPPED.
+func (t *Task) ptraceRetrap(st *ptraceStop) {
+	k := t.K
+	k.mu.Lock()
+	tr := t.ptrace.tracer
+	if !st.listening || t.ptrace.stop != st || tr == nil {
+		k.mu.Unlock()
+		return
+	}
+	sig := t.TG.job.stopSig
+	if sig == 0 {
+		sig = int(unix.SIGTRAP)
+	}
+	st.listening, st.reported = false, false
+	t.ptrace.interrupt = false // a PTRACE_INTERRUPT is served by this stop
+	st.status = sig | linux.PTRACE_EVENT_STOP<<8
+	si := ChildInfo(int32(unix.SIGCHLD), linux.CLD_STOPPED, t.TID, t.TG.realUID(), int32(sig))
+	k.treeChanged.Broadcast()
+	k.mu.Unlock()
+	tr.TG.SendSignal(si)
+}
+
+// ptraceNotifyListenersLocked tells the listening tracees of tg that
+// its group stop changed; k.mu is held.
+func (tg *ThreadGroup) ptraceNotifyListenersLocked() {
+	for _, t := range tg.tasks {
+		if st := t.ptrace.stop; st != nil && st.listening {
+			select {
+			case st.notify <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // ptraceResumeLocked ends tracee's stop with sig; k.mu is held.
@@ -339,6 +401,9 @@ func (t *Task) ptraceTracerExit() {
 		}
 		t.detachLocked(tracee, 0)
 	}
+	for _, r := range t.ptrace.exited {
+		k.releaseHeldLocked(r.held)
+	}
 	t.ptrace.exited = nil
 	k.treeChanged.Broadcast()
 	k.mu.Unlock()
@@ -365,7 +430,11 @@ func (k *Kernel) ptraceTraceeExitedLocked(t *Task, st ExitStatus, groupDied bool
 	if leader && !groupDied {
 		return
 	}
-	tr.ptrace.exited = append(tr.ptrace.exited, WaitResult{PID: t.TID, UID: t.TG.realUID(), Status: st})
+	r := WaitResult{PID: t.TID, UID: t.TG.realUID(), Status: st}
+	if leader && t.TG.tracerHolds {
+		r.held = t.TG
+	}
+	tr.ptrace.exited = append(tr.ptrace.exited, r)
 }
 
 // waitTraceesLocked looks for a tracee of t's process that o selects and
@@ -383,6 +452,7 @@ func (t *Task) waitTraceesLocked(o WaitOptions) (res WaitResult, found, matched 
 			}
 			if !o.NoWait {
 				tracer.ptrace.exited = append(tracer.ptrace.exited[:i:i], tracer.ptrace.exited[i+1:]...)
+				t.K.releaseHeldLocked(r.held)
 			}
 			return r, true, true
 		}

@@ -8,6 +8,7 @@ import (
 
 	"runsc-lite/abi"
 	"runsc-lite/platform"
+	"runsc-lite/sentry/mm"
 )
 
 // The requests of ptrace(2) (kernel/ptrace.c's ptrace_request and
@@ -39,11 +40,19 @@ func (t *Task) Ptrace(req int64, pid int, addr, data uintptr) (uintptr, error) {
 			return 0, unix.EIO
 		}
 		tracee.ptrace.interrupt = true
+		if st := tracee.ptrace.stop; st != nil && st.listening {
+			// A listening tracee reports its stop again.
+			select {
+			case st.notify <- struct{}{}:
+			default:
+			}
+		}
 		k.mu.Unlock()
 		tracee.wake()
 		return 0, nil
 	}
-	if tracee.ptrace.stop == nil {
+	if tracee.ptrace.stop == nil || tracee.ptrace.stop.listening {
+		// Running, or listening: not in a ptrace-stop.
 		k.mu.Unlock()
 		return 0, unix.ESRCH
 	}
@@ -125,6 +134,11 @@ func (t *Task) ptraceStopped(tracee *Task, req int64, addr, data uintptr) (uintp
 		return 0, nil
 	case unix.PTRACE_GET_SYSCALL_INFO:
 		return t.ptraceSyscallInfo(tracee, addr, data)
+	case linux.PTRACE_PEEKSIGINFO:
+		return t.ptracePeekSigInfo(tracee, addr, data)
+	case linux.PTRACE_ARCH_PRCTL:
+		// do_arch_prctl_64(child, data, addr): the option is data.
+		return 0, t.ArchPrctl(tracee, int(int32(data)), addr)
 	case linux.PTRACE_CONT, linux.PTRACE_SYSCALL, linux.PTRACE_SINGLESTEP,
 		linux.PTRACE_SYSEMU, linux.PTRACE_SYSEMU_SINGLESTEP, linux.PTRACE_DETACH, linux.PTRACE_LISTEN:
 		return 0, t.ptraceResume(tracee, req, data)
@@ -172,11 +186,35 @@ func (t *Task) ptraceAttach(pid int, seize bool, addr, data uintptr) error {
 		options = uint32(data)
 	}
 	t.attachLocked(tracee, seize, options)
+	stopped := tracee.TG.job.stopSig != 0
 	k.mu.Unlock()
 	if !seize {
 		tracee.SendSignal(NewSigInfo(int32(unix.SIGSTOP), linux.SI_USER, t.PID(), t.Creds().UID.Real))
 	}
+	if stopped {
+		tracee.trapStopped()
+	}
 	return nil
+}
+
+// trapStopped makes a task that was in a group stop when it was attached
+// enter a ptrace-stop, and waits until it has, so that the tracer's next
+// request finds it stopped (ptrace_attach's JOBCTL_TRAP_STOP |
+// JOBCTL_TRAPPING). A non-seized attach stops it at its SIGSTOP; a
+// seize at a PTRACE_EVENT_STOP.
+func (tracee *Task) trapStopped() {
+	k := tracee.K
+	k.mu.Lock()
+	if tracee.ptrace.seized {
+		tracee.ptrace.interrupt = true
+	}
+	k.mu.Unlock()
+	tracee.wakeStopped()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for tracee.ptrace.tracer != nil && tracee.ptrace.stop == nil && !tracee.killedLocked() {
+		k.treeChanged.Wait()
+	}
 }
 
 // mayAttachLocked is the permission check without CAP_SYS_PTRACE: the
@@ -234,10 +272,14 @@ func (t *Task) ptraceResume(tracee *Task, req int64, data uintptr) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if req == linux.PTRACE_LISTEN {
-		if !tracee.ptrace.seized {
+		// Only from a PTRACE_EVENT_STOP of a seized tracee: it stays
+		// stopped, not in a ptrace-stop a wait reports, until a signal
+		// comes (ptraceNotifyListener).
+		st := tracee.ptrace.stop
+		if !tracee.ptrace.seized || st.status>>8 != linux.PTRACE_EVENT_STOP {
 			return unix.EIO
 		}
-		tracee.ptrace.stop.reported = true
+		st.reported, st.listening = true, true
 		return nil
 	}
 	step := req == linux.PTRACE_SINGLESTEP || req == linux.PTRACE_SYSEMU_SINGLESTEP
@@ -446,9 +488,8 @@ const (
 	userSize     = 928
 )
 
-// peekUser is PTRACE_PEEKUSER: a register of struct user's regs, the
-// debug registers (all zero: no hardware breakpoint is ever set), zero
-// for the rest of struct user.
+// peekUser is PTRACE_PEEKUSER: a register of struct user's regs, a debug
+// register (what was stored), zero for the rest of struct user.
 func (tracee *Task) peekUser(off uintptr) (uint64, error) {
 	if off%8 != 0 || off >= userSize {
 		return 0, unix.EIO
@@ -457,19 +498,90 @@ func (tracee *Task) peekUser(off uintptr) (uint64, error) {
 		r := ptraceRegs(&tracee.Regs)
 		return *userRegWords(&r)[off/8], nil
 	}
+	if n := (off - debugRegsOff) / 8; off >= debugRegsOff && n < 8 {
+		tracee.K.mu.Lock()
+		defer tracee.K.mu.Unlock()
+		return tracee.ptrace.debugRegs[n], nil
+	}
 	return 0, nil
 }
 
-// pokeUser is PTRACE_POKEUSER of a register; the debug registers and the
-// rest of struct user are refused with EIO, as a kernel without hardware
-// breakpoints refuses them.
+// pokeUser is PTRACE_POKEUSER of a register or a debug register; the rest
+// of struct user is refused with EIO, as in Linux.
 func (tracee *Task) pokeUser(off uintptr, v uint64) error {
-	if off%8 != 0 || off >= userRegsSize {
+	if off%8 != 0 || off >= userSize {
+		return unix.EIO
+	}
+	if off >= debugRegsOff && off < debugRegsOff+8*8 {
+		return tracee.setDebugReg(int(off-debugRegsOff)/8, v)
+	}
+	if off >= userRegsSize {
 		return unix.EIO
 	}
 	r := ptraceRegs(&tracee.Regs)
 	*userRegWords(&r)[off/8] = v
 	return tracee.setPtraceRegs(&r)
+}
+
+// setDebugReg is ptrace_set_debugreg, without hardware breakpoints: the
+// sentry cannot make the CPU trap on them (neither platform gives it the
+// application's debug registers), so it stores what a debugger writes,
+// checked as Linux checks it (DR0-DR3 only user addresses: EINVAL; no
+// DR4, DR5: EIO), and refuses to enable a breakpoint in DR7 with EIO,
+// rather than accept one that would never trap; a debugger then falls
+// back to software breakpoints and watchpoints.
+func (tracee *Task) setDebugReg(n int, v uint64) error {
+	switch {
+	case n < 4 && v >= uint64(mm.TaskSize):
+		return unix.EINVAL
+	case n == 4, n == 5:
+		return unix.EIO
+	case n == 7 && v&dr7Enable != 0:
+		return unix.EIO
+	}
+	tracee.K.mu.Lock()
+	defer tracee.K.mu.Unlock()
+	tracee.ptrace.debugRegs[n] = v
+	return nil
+}
+
+// dr7Enable are DR7's local and global enable bits.
+const dr7Enable = 0xff
+
+// ptracePeekSigInfo is PTRACE_PEEKSIGINFO (ptrace_peek_siginfo): copies
+// out up to nr pending signals of the tracee's queue (the process's with
+// PTRACE_PEEKSIGINFO_SHARED) from the off-th, oldest first, and returns
+// how many; 0 past the end.
+func (t *Task) ptracePeekSigInfo(tracee *Task, addr, data uintptr) (uintptr, error) {
+	var a abi.PtracePeekSigInfoArgs
+	if err := t.CopyIn(addr, abi.AsBytes(&a)); err != nil {
+		return 0, err
+	}
+	if a.Flags&^unix.PTRACE_PEEKSIGINFO_SHARED != 0 || a.Nr < 0 {
+		return 0, unix.EINVAL
+	}
+	var queued []SigInfo
+	if a.Flags&unix.PTRACE_PEEKSIGINFO_SHARED != 0 {
+		tg := tracee.TG
+		tg.k.mu.Lock()
+		queued = tg.pending.queued()
+		tg.k.mu.Unlock()
+	} else {
+		tracee.sig.mu.Lock()
+		queued = tracee.sig.pending.queued()
+		tracee.sig.mu.Unlock()
+	}
+	n := uintptr(0)
+	for ; n < uintptr(a.Nr) && a.Off+uint64(n) < uint64(len(queued)); n++ {
+		si := queued[a.Off+uint64(n)]
+		if err := t.CopyOut(data+n*uintptr(len(abi.AsBytes(&si))), abi.AsBytes(&si)); err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 // userRegWords are the fields of user_regs_struct in their order, the

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"sort"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -45,6 +46,10 @@ func ChildInfo(sig, code int32, pid int, uid uint32, status int32) SigInfo {
 type pendingSet struct {
 	mask  uint64
 	infos map[int][]SigInfo
+	// seqs numbers each of infos in the order it came (next is the next
+	// number): PTRACE_PEEKSIGINFO lists the queue in that order.
+	seqs map[int][]uint64
+	next uint64
 }
 
 func (p *pendingSet) add(si SigInfo) {
@@ -52,12 +57,35 @@ func (p *pendingSet) add(si SigInfo) {
 	bit := uint64(1) << (sig - 1)
 	if p.infos == nil {
 		p.infos = make(map[int][]SigInfo)
+		p.seqs = make(map[int][]uint64)
 	}
 	if p.mask&bit != 0 && sig < sigRTMin {
 		return
 	}
 	p.mask |= bit
 	p.infos[sig] = append(p.infos[sig], si)
+	p.seqs[sig] = append(p.seqs[sig], p.next)
+	p.next++
+}
+
+// queued lists the pending signals in the order they came.
+func (p *pendingSet) queued() []SigInfo {
+	type entry struct {
+		seq uint64
+		si  SigInfo
+	}
+	var all []entry
+	for sig, q := range p.infos {
+		for i, si := range q {
+			all = append(all, entry{p.seqs[sig][i], si})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	out := make([]SigInfo, len(all))
+	for i, e := range all {
+		out[i] = e.si
+	}
+	return out
 }
 
 // take removes and returns the lowest pending signal not in blocked.
@@ -75,9 +103,11 @@ func (p *pendingSet) take(blocked uint64) (SigInfo, bool) {
 	si := q[0]
 	if len(q) == 1 {
 		delete(p.infos, sig)
+		delete(p.seqs, sig)
 		p.mask &^= 1 << (sig - 1)
 	} else {
 		p.infos[sig] = q[1:]
+		p.seqs[sig] = p.seqs[sig][1:]
 	}
 	return si, true
 }
@@ -327,6 +357,12 @@ func (t *Task) deliverSignals() {
 				t.groupStop(sig)
 				t.ptraceGroupStop(sig)
 				continue
+			}
+			if sig != int(unix.SIGKILL) {
+				// Death by a signal stops at PTRACE_EVENT_EXIT with the
+				// signal as the exit code; SIGKILL does not stop (Linux's
+				// ptrace_stop refuses under a fatal SIGKILL).
+				t.ptraceEvent(linux.PTRACE_EVENT_EXIT, linux.PTRACE_O_TRACEEXIT, uint64(sig))
 			}
 			t.ExitGroup(0, sig)
 			return

@@ -40,6 +40,11 @@ type ThreadGroup struct {
 	// zombie is set when the last thread has exited, until a wait reaps
 	// it; guarded by k.mu, as is status.
 	zombie bool
+	// tracerHolds: the zombie's leader was traced by a task of another
+	// process than the parent, which has not waited for it yet: until
+	// then the parent does not see it (nor gets SIGCHLD). Guarded by
+	// k.mu.
+	tracerHolds bool
 	// last is the thread that exited last, kept while the group is a
 	// zombie for /proc/PID; guarded by k.mu.
 	last   *Task
@@ -232,6 +237,20 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 		}
 	}
 	close(tg.done)
+	if tr := t.ptrace.tracer; tr != nil && t.TID == tg.PID && tr.TG != tg.parent {
+		tg.tracerHolds = true
+	} else {
+		k.notifyParentLocked(tg)
+	}
+	k.ptraceTraceeExitedLocked(t, tg.status, true)
+	k.treeChanged.Broadcast()
+	return true
+}
+
+// notifyParentLocked tells the parent that zombie tg is there to reap:
+// its exit signal, or, when nobody waits for it (no parent, SIGCHLD
+// ignored), it is reaped at once. k.mu is held.
+func (k *Kernel) notifyParentLocked(tg *ThreadGroup) {
 	if tg.parent == nil || tg.exitSignal == int(unix.SIGCHLD) && tg.parent.ignoresChildren() {
 		k.reap(tg)
 	} else if tg.exitSignal != 0 {
@@ -240,15 +259,23 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 			code, status = linux.CLD_KILLED, int32(tg.status.Signal)
 		}
 		si := ChildInfo(int32(tg.exitSignal), code, tg.PID, tg.realUID(), status)
-		// Queued before the broadcast below, so that a wait that returns
-		// finds SIGCHLD pending, as in Linux.
+		// Queued before the broadcast that follows, so that a wait that
+		// returns finds SIGCHLD pending, as in Linux.
 		if target := tg.parent.queueLocked(si); target != nil {
 			target.interrupt()
 		}
 	}
-	k.ptraceTraceeExitedLocked(t, tg.status, true)
+}
+
+// releaseHeldLocked gives zombie tg, which its tracer has now waited for
+// (or will not), to its parent; k.mu is held.
+func (k *Kernel) releaseHeldLocked(tg *ThreadGroup) {
+	if tg == nil || !tg.tracerHolds {
+		return
+	}
+	tg.tracerHolds = false
+	k.notifyParentLocked(tg)
 	k.treeChanged.Broadcast()
-	return true
 }
 
 // ignoresChildren reports whether SIGCHLD is ignored (SIG_IGN or

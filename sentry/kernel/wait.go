@@ -29,6 +29,9 @@ type WaitResult struct {
 	Status    ExitStatus
 	Stopped   int
 	Continued bool
+	// held is the zombie a tracer's wait for it releases to its parent
+	// (ThreadGroup.tracerHolds).
+	held *ThreadGroup
 }
 
 // WaitStatus encodes r as wait4 reports it.
@@ -61,6 +64,8 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 			matched = true
 			res := WaitResult{PID: c.PID, UID: c.realUID(), Status: c.status}
 			switch {
+			case c.zombie && c.tracerHolds:
+				// Its tracer sees it first.
 			case c.zombie && !o.NoExit:
 				if !o.NoWait {
 					k.reap(c)

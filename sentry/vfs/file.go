@@ -158,6 +158,15 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 	if dst, err = dst.WritablePrefix(); err != nil {
 		return 0, err
 	}
+	if r, ok := impl.(WaitingReader); ok {
+		// Only the first part of dst waits; the rest takes what is there.
+		nonblock := f.Flags()&unix.O_NONBLOCK != 0
+		return partial(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) {
+			n, err := r.ReadWaiting(ctx, p, nonblock)
+			nonblock = true
+			return n, err
+		})))
+	}
 	if s, q, ok := f.blockingStream(); ok {
 		return f.readBlocking(ctx, s, q, dst)
 	}

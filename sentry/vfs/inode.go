@@ -143,6 +143,15 @@ type Stream interface {
 	Write(ctx context.Context, p []byte) (int, error)
 }
 
+// WaitingReader is a Stream whose reads do their own waiting, because
+// when a read ends depends on more than readiness (a terminal's VMIN and
+// VTIME: timers, and bytes taken as they come). The VFS calls ReadWaiting
+// instead of waiting for POLLIN around Read; nonblock is the file's
+// O_NONBLOCK. A read interrupted before it took anything returns EINTR.
+type WaitingReader interface {
+	ReadWaiting(ctx context.Context, p []byte, nonblock bool) (int, error)
+}
+
 // HoleSeeker is implemented by regular files that know where their holes
 // are: SeekHole answers lseek's SEEK_DATA and SEEK_HOLE for an offset
 // inside the file (ENXIO when no data follows).

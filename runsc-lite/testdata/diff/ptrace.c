@@ -3,7 +3,11 @@
  * syscall and registers, PEEKDATA/POKEDATA/PEEKUSER, GETSIGINFO, signal
  * suppression and injection, fork and exec events with GETEVENTMSG,
  * PTRACE_GET_SYSCALL_INFO, int3 and its SIGTRAP, single steps, ATTACH and
- * DETACH, SEIZE and INTERRUPT, TracerPid, EXITKILL-less exit reporting. */
+ * DETACH, SEIZE and INTERRUPT, TracerPid, EXITKILL-less exit reporting;
+ * PTRACE_LISTEN and the group stop's end, PTRACE_EVENT_EXIT at death by a
+ * signal, PEEKSIGINFO, ARCH_PRCTL, ATTACH to a stopped process and the
+ * debug registers, and the exit of a tracee whose tracer is not its parent
+ * (the tracer sees it first, then the parent). */
 #include "common.h"
 #include <signal.h>
 #include <stddef.h>
@@ -12,6 +16,8 @@
 #include <sys/wait.h>
 #include <sys/uio.h>
 #include <elf.h>
+#include <asm/prctl.h>
+#include <sys/prctl.h>
 
 static volatile long magic = 0x1234;
 static volatile int usr1;
@@ -229,6 +235,205 @@ static void trace_attach(void) {
 	T(ptrace(PTRACE_CONT, getppid(), 0, 0));
 }
 
+/* child_loop stops itself for its tracer, then waits for signals. */
+static void child_loop(int traceme) {
+	if (traceme)
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+	raise(SIGSTOP);
+	for (;;)
+		pause();
+}
+
+static void kill_child(pid_t pid) {
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, __WALL);
+}
+
+static void trace_listen(void) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	T(ptrace(PTRACE_SEIZE, pid, 0, 0));
+	kill(pid, SIGSTOP);
+	wait_for(pid, "listen: SIGSTOP");
+	T(ptrace(PTRACE_LISTEN, pid, 0, 0)); /* not a group stop: EIO */
+	T(ptrace(PTRACE_CONT, pid, 0, SIGSTOP));
+	wait_for(pid, "listen: group stop");
+	T(ptrace(PTRACE_LISTEN, pid, 0, 0));
+	int st;
+	T(waitpid(pid, &st, WNOHANG));
+	T(ptrace(PTRACE_PEEKUSER, pid, 0, 0)); /* listening: not in a ptrace-stop */
+	kill(pid, SIGCONT);
+	wait_for(pid, "listen: after SIGCONT");
+	T(ptrace(PTRACE_CONT, pid, 0, 0));
+	wait_for(pid, "listen: SIGCONT delivery");
+	T(ptrace(PTRACE_CONT, pid, 0, 0));
+	kill_child(pid);
+}
+
+static void trace_fatal_exit(void) {
+	pid_t pid = fork();
+	if (pid == 0)
+		child_loop(1);
+	wait_for(pid, "fatal: first stop");
+	T(ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEEXIT));
+	T(ptrace(PTRACE_CONT, pid, 0, 0));
+	kill(pid, SIGTERM);
+	wait_for(pid, "fatal: SIGTERM");
+	T(ptrace(PTRACE_CONT, pid, 0, SIGTERM));
+	wait_for(pid, "fatal: exit event");
+	unsigned long msg = 0;
+	T(ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg));
+	printf("fatal: event message %lu\n", msg);
+	T(ptrace(PTRACE_CONT, pid, 0, 0));
+	wait_for(pid, "fatal: end");
+	/* Linux stops at PTRACE_EVENT_EXIT under SIGKILL too; the sentry
+	 * does not (a killed task does not stop): not compared. */
+}
+
+static void peek(pid_t pid, const char *what, unsigned long off, unsigned flags, int nr) {
+	struct __ptrace_peeksiginfo_args a = {off, flags, nr};
+	siginfo_t si[8];
+	memset(si, 0, sizeof si);
+	errno = 0;
+	long n = ptrace(PTRACE_PEEKSIGINFO, pid, &a, si);
+	printf("%s: %ld %s\n", what, n, n < 0 ? ename(errno) : "");
+	for (long i = 0; i < n; i++)
+		printf("  %s code %d value %d\n", sigabbrev_np(si[i].si_signo), si[i].si_code, si[i].si_value.sival_int);
+}
+
+static void trace_peeksiginfo(void) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t s;
+		sigemptyset(&s);
+		sigaddset(&s, SIGUSR1);
+		sigaddset(&s, SIGUSR2);
+		sigaddset(&s, SIGRTMIN);
+		sigprocmask(SIG_BLOCK, &s, NULL);
+		child_loop(1);
+	}
+	wait_for(pid, "peeksiginfo: first stop");
+	sigqueue(pid, SIGUSR2, (union sigval){.sival_int = 7});
+	sigqueue(pid, SIGRTMIN, (union sigval){.sival_int = 8});
+	sigqueue(pid, SIGRTMIN, (union sigval){.sival_int = 9});
+	sigqueue(pid, SIGUSR1, (union sigval){.sival_int = 10});
+	siginfo_t si = {0};
+	si.si_signo = SIGUSR1;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_value.sival_int = 11;
+	T(syscall(SYS_rt_tgsigqueueinfo, pid, pid, SIGUSR1, &si));
+	peek(pid, "shared", 0, PTRACE_PEEKSIGINFO_SHARED, 8);
+	peek(pid, "shared from 2", 2, PTRACE_PEEKSIGINFO_SHARED, 1);
+	peek(pid, "shared past the end", 9, PTRACE_PEEKSIGINFO_SHARED, 8);
+	peek(pid, "thread", 0, 0, 8);
+	peek(pid, "nr -1", 0, 0, -1);
+	peek(pid, "bad flags", 0, 2, 1);
+	struct __ptrace_peeksiginfo_args a = {0, PTRACE_PEEKSIGINFO_SHARED, 2};
+	T(ptrace(PTRACE_PEEKSIGINFO, pid, &a, BAD));
+	T(ptrace(PTRACE_PEEKSIGINFO, pid, BAD, &si));
+	kill_child(pid);
+}
+
+static void trace_arch_prctl(void) {
+	unsigned long myfs = 0, fs = 0, gs = 1;
+	syscall(SYS_arch_prctl, ARCH_GET_FS, &myfs);
+	pid_t pid = fork();
+	if (pid == 0)
+		child_loop(1);
+	wait_for(pid, "arch_prctl: first stop");
+	T(ptrace(PTRACE_ARCH_PRCTL, pid, &fs, ARCH_GET_FS));
+	printf("tracee's fs base is the tracer's: %d\n", fs == myfs);
+	T(ptrace(PTRACE_ARCH_PRCTL, pid, 0x10000, ARCH_SET_GS));
+	T(ptrace(PTRACE_ARCH_PRCTL, pid, &gs, ARCH_GET_GS));
+	printf("gs base %#lx\n", gs);
+	errno = 0;
+	long v = ptrace(PTRACE_PEEKUSER, pid, offsetof(struct user, regs.gs_base), 0);
+	printf("PEEKUSER gs_base %#lx %s\n", v, ename(errno));
+	T(ptrace(PTRACE_ARCH_PRCTL, pid, 0xffff800000000000UL, ARCH_SET_FS));
+	T(ptrace(PTRACE_ARCH_PRCTL, pid, &gs, 0x1011)); /* ARCH_GET_CPUID */
+	T(ptrace(PTRACE_ARCH_PRCTL, pid, &gs, 0x9999));
+	T(ptrace(PTRACE_ARCH_PRCTL, pid, BAD, ARCH_GET_FS));
+	kill_child(pid);
+}
+
+#define DR(n) offsetof(struct user, u_debugreg[n])
+
+/* trace_stopped_attach: ATTACH to a child already in a group stop finds
+ * it stopped at once; the debug registers store addresses. */
+static void trace_stopped_attach(void) {
+	pid_t pid = fork();
+	if (pid == 0)
+		child_loop(0);
+	int st;
+	T(waitpid(pid, &st, WUNTRACED) == pid);
+	status("stopped child", st);
+	T(ptrace(PTRACE_ATTACH, pid, 0, 0));
+	T(ptrace(PTRACE_POKEUSER, pid, DR(0), 1));
+	T(ptrace(PTRACE_POKEUSER, pid, DR(0), 2));
+	errno = 0;
+	long v = ptrace(PTRACE_PEEKUSER, pid, DR(0), 0);
+	printf("dr0 %ld %s\n", v, ename(errno));
+	T(ptrace(PTRACE_POKEUSER, pid, DR(1), 0xffff800000000000UL));
+	T(ptrace(PTRACE_POKEUSER, pid, DR(4), 0));
+	T(ptrace(PTRACE_POKEUSER, pid, DR(6), 0));
+	wait_for(pid, "attach to stopped");
+	T(ptrace(PTRACE_DETACH, pid, 0, 0));
+	kill_child(pid);
+}
+
+/* trace_foster: a tracer that is not the parent sees the exit first; the
+ * parent sees nothing until it has reaped it. */
+static void trace_foster(void) {
+	int ready[2], go[2];
+	pipe(ready);
+	pipe(go);
+	char c;
+	pid_t tracee = fork();
+	if (tracee == 0) {
+		prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY);
+		write(ready[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	read(ready[0], &c, 1);
+	pid_t tracer = fork();
+	if (tracer == 0) {
+		int st;
+		T(ptrace(PTRACE_ATTACH, tracee, 0, 0));
+		wait_for(tracee, "foster tracer: attach");
+		T(ptrace(PTRACE_CONT, tracee, 0, 0));
+		write(ready[1], "a", 1);
+		waitpid(tracee, &st, 0);
+		status("foster tracer", st);
+		T(ptrace(PTRACE_CONT, tracee, 0, WSTOPSIG(st)));
+		siginfo_t si = {0};
+		T(waitid(P_PID, tracee, &si, WEXITED | WNOWAIT));
+		printf("foster tracer: sees the exit: %d\n", si.si_pid == tracee && si.si_code == CLD_KILLED);
+		write(ready[1], "z", 1);
+		read(go[0], &c, 1);
+		waitpid(tracee, &st, 0);
+		status("foster tracer: reaps", st);
+		write(ready[1], "d", 1);
+		fflush(stdout);
+		_exit(0);
+	}
+	fflush(stdout);
+	read(ready[0], &c, 1);
+	kill(tracee, SIGTERM);
+	read(ready[0], &c, 1);
+	int st = 0;
+	T(waitpid(tracee, &st, WNOHANG));
+	write(go[1], "g", 1);
+	read(ready[0], &c, 1);
+	T(waitpid(tracee, &st, 0) == tracee);
+	status("foster parent", st);
+	wait_for(tracer, "foster tracer");
+}
+
 int main(int argc, char **argv) {
 	if (argc > 1 && strcmp(argv[1], "exec") == 0)
 		_exit(11);
@@ -238,5 +443,11 @@ int main(int argc, char **argv) {
 	trace_events(argv[0]);
 	trace_steps();
 	trace_attach();
+	trace_listen();
+	trace_fatal_exit();
+	trace_peeksiginfo();
+	trace_arch_prctl();
+	trace_stopped_attach();
+	trace_foster();
 	return 0;
 }

@@ -3,13 +3,16 @@
  * end of file, ONLCR, raw mode and VMIN), packet mode, FIONREAD, ^C raising
  * SIGINT in the foreground group of the session the slave controls, the
  * window size and SIGWINCH, the hang-up when the master closes, and the
- * master's EIO when the last slave closes. */
+ * master's EIO when the last slave closes; VMIN and VTIME (timers, partial
+ * and non-blocking reads, poll), TIOCGPTPEER, TIOCSTI (root only, and on
+ * the master), IXON's ^S/^Q with IXANY, tcflow, and TCGETA/TCSETA*. */
 #include "common.h"
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 
 /* rdwait reads what fd has within wait_ms (the line discipline runs
  * asynchronously natively) and prints it escaped; rd waits a second, for
@@ -47,6 +50,199 @@ static void on_sig(int s) { got = s; }
 
 /* settle lets the native line discipline's worker run. */
 static void settle(void) { usleep(100000); }
+
+static double now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* newpair opens an unlocked pair whose slave is raw with vmin, vtime. */
+static void newpair(int *m, int *s, int vmin, int vtime) {
+	*m = posix_openpt(O_RDWR | O_NOCTTY);
+	unlockpt(*m);
+	*s = open(ptsname(*m), O_RDWR | O_NOCTTY);
+	struct termios t;
+	tcgetattr(*s, &t);
+	cfmakeraw(&t);
+	t.c_cc[VMIN] = vmin;
+	t.c_cc[VTIME] = vtime;
+	tcsetattr(*s, TCSANOW, &t);
+}
+
+static void setmin(int s, int vmin, int vtime) {
+	struct termios t;
+	tcgetattr(s, &t);
+	t.c_cc[VMIN] = vmin;
+	t.c_cc[VTIME] = vtime;
+	tcsetattr(s, TCSANOW, &t);
+}
+
+/* timed reads fd and says what came and whether it took at least a
+ * tenth of a second less than want_ds tenths (VTIME's unit); no upper
+ * bound, the machine may be loaded. */
+static void timed(const char *what, int fd, int want_ds) {
+	char buf[16];
+	double t0 = now();
+	errno = 0;
+	ssize_t n = read(fd, buf, sizeof buf);
+	double dt = now() - t0;
+	printf("%s: %zd %s waited: %s\n", what, n, n < 0 ? ename(errno) : "",
+	       want_ds == 0 ? (dt < 0.1 * 5 ? "no" : "YES") : (dt >= 0.1 * (want_ds - 1) ? "yes" : "NO"));
+}
+
+static void vmin_vtime(void) {
+	int m, s;
+	newpair(&m, &s, 0, 2);
+	timed("VMIN 0 VTIME 2, nothing", s, 2);
+	wr(m, "ab");
+	settle();
+	timed("VMIN 0 VTIME 2, two there", s, 0);
+	setmin(s, 3, 2);
+	wr(m, "cd");
+	settle();
+	timed("VMIN 3 VTIME 2, two there", s, 2);
+	struct pollfd p = {s, POLLIN, 0};
+	wr(m, "e");
+	settle();
+	printf("poll VMIN 3 VTIME 2, one there: %d\n", poll(&p, 1, 0));
+	setmin(s, 3, 0);
+	printf("poll VMIN 3 VTIME 0, one there: %d\n", poll(&p, 1, 0));
+	wr(m, "fgh");
+	settle();
+	printf("poll VMIN 3 VTIME 0, four there: %d\n", poll(&p, 1, 0));
+	timed("VMIN 3 VTIME 0, four there", s, 0);
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	wr(m, "i");
+	settle();
+	timed("non-blocking VMIN 3, one there", s, 0);
+	timed("non-blocking VMIN 3, nothing", s, 0);
+	setmin(s, 0, 0);
+	timed("non-blocking VMIN 0 VTIME 0, nothing", s, 0);
+	setmin(s, 0, 5);
+	timed("non-blocking VMIN 0 VTIME 5, nothing", s, 0);
+	fcntl(s, F_SETFL, 0);
+	setmin(s, 0, 0);
+	timed("VMIN 0 VTIME 0, nothing", s, 0);
+	close(s);
+	close(m);
+}
+
+static void peer_sti(void) {
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	T(ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY)); /* locked */
+	unlockpt(m);
+	int p = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	CHECK(p >= 0);
+	char *tn = ttyname(p);
+	CHECK(tn && strcmp(tn, ptsname(m)) == 0);
+	printf("peer cloexec: %d\n", fcntl(p, F_GETFD) & FD_CLOEXEC);
+	T(ioctl(p, TIOCGPTPEER, O_RDWR)); /* not a master: EIO */
+	wr(m, "peer\n");
+	settle();
+	rd("peer", p);
+	settle();
+	rd("echo", m);
+
+	/* TIOCSTI: typed input on the slave, processed as typed (echo,
+	 * ICRNL); on the master, what the master reads. */
+	const char *typed = "sti\r";
+	for (const char *c = typed; *c; c++)
+		T(ioctl(p, TIOCSTI, c));
+	settle();
+	rd("slave after TIOCSTI", p);
+	settle();
+	rd("echo", m);
+	T(ioctl(m, TIOCSTI, "z"));
+	settle();
+	rd("master after TIOCSTI", m);
+	T(ioctl(p, TIOCSTI, NULL));
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Not root and not the caller's controlling terminal: refused
+		 * (EPERM, or EIO where TIOCSTI is root's only). */
+		setgid(65534);
+		setuid(65534);
+		printf("TIOCSTI as nobody fails: %d\n", ioctl(p, TIOCSTI, "x") == -1);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	rd_none("slave after refused TIOCSTI", p);
+	close(p);
+	close(m);
+}
+
+static void flow_control(void) {
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	unlockpt(m);
+	int s = open(ptsname(m), O_RDWR | O_NOCTTY | O_NONBLOCK);
+	struct termios t;
+	tcgetattr(s, &t);
+	CHECK(t.c_iflag & IXON);
+	printf("VSTOP %d VSTART %d\n", t.c_cc[VSTOP], t.c_cc[VSTART]);
+
+	/* The System V settings (struct termio): the low 16 bits. */
+	struct termio tio;
+	T(ioctl(s, TCGETA, &tio));
+	CHECK(tio.c_lflag == (t.c_lflag & 0xffff) && tio.c_iflag == (t.c_iflag & 0xffff));
+	CHECK(tio.c_cc[VINTR] == t.c_cc[VINTR] && tio.c_cc[VEOF] == t.c_cc[VEOF]);
+	tio.c_lflag &= ~ECHOE;
+	T(ioctl(s, TCSETAW, &tio));
+	struct termios t2;
+	tcgetattr(s, &t2);
+	CHECK(!(t2.c_lflag & ECHOE) && (t2.c_lflag & ECHO));
+	T(ioctl(s, TCGETA, NULL));
+	T(ioctl(s, TCSETAF, (void *)1));
+	tcsetattr(s, TCSANOW, &t);
+	struct pollfd p = {s, POLLOUT, 0};
+	wr(m, "\x13");
+	settle();
+	T(write(s, "x", 1));
+	printf("poll POLLOUT while stopped: %d\n", poll(&p, 1, 0));
+	wr(m, "ab\n");
+	rd_none("echo while stopped", m);
+	wr(m, "\x11");
+	rd("echo after ^Q", m);
+	T(write(s, "y", 1));
+	settle();
+	rd("master after ^Q", m);
+	rd("slave line without ^S ^Q", s);
+	t.c_iflag |= IXANY;
+	tcsetattr(s, TCSANOW, &t);
+	wr(m, "\x13");
+	settle();
+	T(write(s, "x", 1));
+	wr(m, "q");
+	settle();
+	T(write(s, "w", 1));
+	settle();
+	rd("master after IXANY", m);
+	T(tcflow(s, TCOOFF));
+	T(write(s, "x", 1));
+	wr(m, "\x11");
+	settle();
+	T(write(s, "x", 1));
+	T(tcflow(s, TCOON));
+	T(write(s, "v", 1));
+	settle();
+	rd("master after TCOON", m);
+	T(tcflow(s, TCIOFF));
+	T(tcflow(s, TCION));
+	settle();
+	rd("master after TCIOFF TCION", m);
+	T(tcflow(m, TCIOFF)); /* the slave's input gets ^S */
+	settle();
+	T(write(s, "x", 1));
+	T(tcflow(m, TCION));
+	settle();
+	T(write(s, "u", 1));
+	settle();
+	rd("master after the master's tcflow", m);
+	T(tcflow(s, 99));
+	rd_none("slave", s);
+	close(s);
+	close(m);
+}
 
 int main(int argc, char **argv) {
 	setup(argc, argv);
@@ -122,10 +318,12 @@ int main(int argc, char **argv) {
 
 	/* Output processing. */
 	wr(s, "out\nput\n");
+	settle();
 	rd("master", m);
 	t.c_oflag &= ~ONLCR;
 	T(tcsetattr(s, TCSANOW, &t));
 	wr(s, "raw\n");
+	settle();
 	rd("master no onlcr", m);
 
 	/* Raw mode. */
@@ -149,6 +347,7 @@ int main(int argc, char **argv) {
 	int one = 1;
 	T(ioctl(m, TIOCPKT, &one));
 	wr(s, "pk");
+	settle();
 	rd("master packet", m);
 	int zero = 0;
 	T(ioctl(m, TIOCPKT, &zero));
@@ -233,8 +432,14 @@ int main(int argc, char **argv) {
 	s = open(ptsname(m), O_RDWR | O_NOCTTY);
 	wr(s, "bye\n");
 	close(s);
+	settle();
 	rd("master after slave close", m);
+	settle();
 	rd("master after slave close", m);
 	close(m);
+
+	vmin_vtime();
+	peer_sti();
+	flow_control();
 	return 0;
 }

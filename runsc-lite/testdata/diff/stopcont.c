@@ -126,12 +126,14 @@ int main(int argc, char **argv) {
 	T(kill(pid, SIGKILL));
 	WAIT("kill", pid, 0);
 
-	/* a stopped child does not run; its sleep goes on after SIGCONT */
+	/* a stopped child does not run; its sleep goes on after SIGCONT (a
+	 * sleep of 1 s, so that a loaded machine's delay before the stop
+	 * still stops it before it ends) */
 	int p[2];
 	pipe(p);
 	pid = fork();
 	if (pid == 0) {
-		struct timespec ts = {0, 100000000};
+		struct timespec ts = {1, 0};
 		int r = nanosleep(&ts, NULL);
 		write(p[1], r == 0 ? "0" : "E", 1);
 		_exit(0);

@@ -6,8 +6,15 @@
 //   - Everything is emulated by the sentry: no host pseudo-terminal is
 //     ever opened, and the line discipline (ldisc.go) is ours, Linux's
 //     n_tty as the specification: canonical and raw modes, echo, erase
-//     and kill, VMIN, the ISIG characters, ICRNL and ONLCR and their
-//     kin, packet mode, window size.
+//     and kill, VMIN and VTIME, the ISIG characters, ICRNL and ONLCR and
+//     their kin, IXON flow control (^S/^Q, IXANY, tcflow), packet mode,
+//     window size, TIOCSTI, TIOCGPTPEER, the System V TCGETA/TCSETA*.
+//   - A slave's read waits by itself (vfs.WaitingReader), not on
+//     readiness alone: VTIME is a timer, and a raw read takes bytes as
+//     they come until VMIN of them.
+//   - TIOCSTI is for CAP_SYS_ADMIN in the sandbox only, as Linux without
+//     CONFIG_LEGACY_TIOCSTI: a process may not type into the terminal of
+//     the shell it runs under.
 //   - Job control is not ours: each pair gets the kernel's terminal
 //     (vfs.Terminal, kernel.TTY), the same code that serves the host
 //     terminal, which decides who may read, write and change the

@@ -3,6 +3,8 @@ package devpts
 import (
 	"context"
 	"encoding/binary"
+	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -148,6 +150,9 @@ func (m *master) Release() {
 	p.notify()
 }
 
+// PeerPath is the slave's name in the sandbox (TIOCGPTPEER).
+func (m *master) PeerPath() string { return "/dev/pts/" + strconv.Itoa(int(m.p.n)) }
+
 // Ioctl implements vfs.Ioctler: the multiplexer's ioctls, and the
 // terminal ioctls, which act on the slave's settings as in Linux.
 func (m *master) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
@@ -212,25 +217,109 @@ func (m *master) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 	return p.commonIoctl(ctx, mem, cmd, arg, true)
 }
 
-// Read implements vfs.Stream: the input, as the line discipline makes
-// it readable; end of file after a hang-up. A background reader gets
-// SIGTTIN first (job control).
+// Read implements vfs.Stream: a read that does not wait (ReadWaiting).
 func (s *slave) Read(ctx context.Context, b []byte) (int, error) {
+	return s.ReadWaiting(ctx, b, true)
+}
+
+// ReadWaiting implements vfs.WaitingReader: the input, as the line
+// discipline makes it readable (n_tty_read): in canonical mode a line; in
+// raw mode bytes as they come until VMIN of them (or b is full), with
+// VTIME as the timer between bytes, or, when VMIN is 0, as the wait for
+// the first (0: none). End of file after a hang-up. A background reader
+// gets SIGTTIN first (job control).
+func (s *slave) ReadWaiting(ctx context.Context, b []byte, nonblock bool) (int, error) {
 	p := s.p
 	if err := p.checkAccess(ctx, unix.SIGTTIN); err != nil {
 		return 0, err
 	}
-	p.mu.Lock()
-	if p.hungUp {
-		p.mu.Unlock()
+	if len(b) == 0 {
 		return 0, nil
 	}
-	n, err := p.readInput(b)
-	p.mu.Unlock()
-	if n > 0 {
-		p.notify()
+	var w *vfs.Waiter
+	if !nonblock {
+		w = vfs.NewWaiter()
+		e := w.Entry(unix.POLLIN)
+		p.slaveQ.Add(e)
+		defer p.slaveQ.Remove(e)
 	}
-	return n, err
+	// minimum is the bytes that end a raw read; wait how long a read
+	// waits for input (forever: -1); between the time a raw read waits
+	// after each byte (0: as long as it takes).
+	p.mu.Lock()
+	minimum, wait, between := 0, time.Duration(-1), time.Duration(0)
+	if !p.lflag(linux.ICANON) {
+		minimum = int(p.cc(linux.VMIN))
+		vtime := time.Duration(p.cc(linux.VTIME)) * 100 * time.Millisecond
+		if minimum > 0 {
+			between = vtime
+		} else {
+			wait, minimum = vtime, 1
+		}
+	}
+	p.mu.Unlock()
+	var deadline time.Time // of the wait under way (zero: none)
+	if wait > 0 {
+		deadline = time.Now().Add(wait)
+	}
+	n := 0
+	for {
+		p.mu.Lock()
+		if p.hungUp {
+			p.mu.Unlock()
+			return n, nil
+		}
+		took, done := 0, false
+		if p.lflag(linux.ICANON) {
+			took, done = p.readLine(b[n:])
+		} else {
+			took = p.take(b[n:])
+			done = n+took >= minimum || n+took == len(b)
+			if took > 0 && between > 0 {
+				wait, deadline = between, time.Now().Add(between)
+			}
+		}
+		n += took
+		p.mu.Unlock()
+		if took > 0 {
+			p.notify()
+		}
+		switch {
+		case done:
+			return n, nil
+		case wait == 0:
+			return n, nil
+		case nonblock && n > 0:
+			return n, nil
+		case nonblock:
+			return 0, unix.EAGAIN
+		}
+		if !s.await(ctx, w, deadline, &wait) {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, unix.EINTR
+		}
+	}
+}
+
+// await waits for w, or, if there is one, until deadline passes, when
+// it sets *wait to 0; false if the caller was interrupted.
+func (s *slave) await(ctx context.Context, w *vfs.Waiter, deadline time.Time, wait *time.Duration) bool {
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		expired = timer.C
+	}
+	select {
+	case <-w.C():
+	case <-expired:
+		*wait = 0 // one more look, then the read ends
+	case <-vfs.Interrupt(ctx):
+		return false
+	}
+	return true
 }
 
 // Write implements vfs.Stream: output for the master; EIO after a
@@ -250,6 +339,9 @@ func (s *slave) Write(ctx context.Context, b []byte) (int, error) {
 	}
 	p.mu.Lock()
 	n := min(len(b), max(outputMax-len(p.out), 0))
+	if p.stopped {
+		n = 0 // pty_write takes nothing while output is stopped
+	}
 	p.output(b[:n])
 	p.mu.Unlock()
 	if n > 0 {
@@ -274,7 +366,7 @@ func (s *slave) Readiness(mask int16) int16 {
 	if p.readableLocked() {
 		ev |= unix.POLLIN | linux.POLLRDNORM
 	}
-	if len(p.out) < outputMax {
+	if len(p.out) < outputMax && !p.stopped {
 		ev |= unix.POLLOUT | linux.POLLWRNORM
 	}
 	return ev & mask
@@ -314,6 +406,8 @@ func (s *slave) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintp
 		n := len(p.out)
 		p.mu.Unlock()
 		return 0, copyOutInt(mem, arg, int32(n))
+	case linux.TIOCGPTPEER:
+		return 0, unix.EIO // ptm_open_peer: not a master
 	}
 	return p.commonIoctl(ctx, mem, cmd, arg, false)
 }
@@ -344,6 +438,29 @@ func (p *pty) commonIoctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg u
 			p.flushInput()
 		}
 		p.setTermios(kt)
+		p.mu.Unlock()
+		p.notify()
+		return 0, nil
+	case unix.TCGETA:
+		p.mu.Lock()
+		t := toTermio(p.termios)
+		p.mu.Unlock()
+		return 0, mem.CopyOut(arg, abi.AsBytes(&t))
+	case unix.TCSETA, unix.TCSETAW, unix.TCSETAF:
+		if !isMaster {
+			if err := p.checkAccess(ctx, unix.SIGTTOU); err != nil {
+				return 0, err
+			}
+		}
+		var t abi.Termio
+		if err := mem.CopyIn(arg, abi.AsBytes(&t)); err != nil {
+			return 0, err
+		}
+		p.mu.Lock()
+		if cmd == unix.TCSETAF {
+			p.flushInput()
+		}
+		p.setTermios(fromTermio(p.termios, t))
 		p.mu.Unlock()
 		p.notify()
 		return 0, nil
@@ -388,9 +505,13 @@ func (p *pty) commonIoctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg u
 		p.mu.Unlock()
 		p.notify()
 		return 0, nil
-	case unix.TCSBRK, unix.TCSBRKP, unix.TCXONC:
-		// tcdrain, tcsendbreak, tcflow: output is never held back.
+	case unix.TCSBRK, unix.TCSBRKP:
+		// tcdrain, tcsendbreak: output is never waiting for a line.
 		return 0, nil
+	case unix.TCXONC:
+		return 0, p.flow(int(arg), isMaster)
+	case linux.TIOCSTI:
+		return 0, p.insertInput(ctx, mem, arg, isMaster)
 	case unix.TIOCGETD:
 		return 0, copyOutInt(mem, arg, 0) // N_TTY
 	case unix.TIOCSETD:
@@ -404,6 +525,104 @@ func (p *pty) commonIoctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg u
 		return 0, nil
 	}
 	return 0, unix.ENOTTY
+}
+
+// flow is tcflow (TCXONC, n_tty_ioctl_helper): TCOOFF and TCOON stop and
+// start the slave's output, TCIOFF and TCION send the stop and start
+// characters to the other side (tty_send_xchar), past a stop. On the
+// master, whose own output (the slave's input) is never held, TCOOFF and
+// TCOON do nothing, and the characters become the slave's input.
+func (p *pty) flow(action int, isMaster bool) error {
+	var sigs []int
+	p.mu.Lock()
+	switch action {
+	case unix.TCOOFF, unix.TCOON:
+		if isMaster {
+			break
+		}
+		if action == unix.TCOOFF && !p.tcoStopped {
+			p.stop()
+			p.tcoStopped = true
+		} else if action == unix.TCOON && p.tcoStopped {
+			p.tcoStopped = false
+			p.start()
+		}
+	case unix.TCIOFF, unix.TCION:
+		c := p.cc(linux.VSTOP)
+		if action == unix.TCION {
+			c = p.cc(linux.VSTART)
+		}
+		switch {
+		case c == 0: // disabled
+		case isMaster:
+			_, sigs = p.receive([]byte{c})
+		default:
+			p.out = append(p.out, c)
+		}
+	default:
+		p.mu.Unlock()
+		return unix.EINVAL
+	}
+	p.mu.Unlock()
+	p.sendSignals(sigs)
+	p.notify()
+	return nil
+}
+
+// insertInput is TIOCSTI: a byte that the terminal gets as if typed (the
+// slave's input, processed; on the master, what the master reads). Only
+// for a caller with CAP_SYS_ADMIN in the sandbox: Linux without
+// CONFIG_LEGACY_TIOCSTI (dev.tty.legacy_tiocsti=0), the default that keeps
+// a process from typing commands into the shell it runs under; EIO
+// otherwise, as there.
+func (p *pty) insertInput(ctx context.Context, mem vfs.Memory, arg uintptr, isMaster bool) error {
+	c, ok := vfs.TaskOf(ctx).(interface{ FSCreds() vfs.Creds })
+	if !ok || !c.FSCreds().HasCap(linux.CAP_SYS_ADMIN) {
+		return unix.EIO
+	}
+	var b [1]byte
+	if err := mem.CopyIn(arg, b[:]); err != nil {
+		return err
+	}
+	var sigs []int
+	p.mu.Lock()
+	if isMaster {
+		p.out = append(p.out, b[0])
+	} else {
+		_, sigs = p.receive(b[:])
+	}
+	p.mu.Unlock()
+	p.sendSignals(sigs)
+	p.notify()
+	return nil
+}
+
+// toTermio is kernel_termios_to_user_termio: the low 16 bits of each
+// flag word, the line discipline, the first NCC control characters.
+func toTermio(kt linux.KernelTermios) abi.Termio {
+	t := abi.Termio{
+		InputFlags:     uint16(kt.InputFlags),
+		OutputFlags:    uint16(kt.OutputFlags),
+		ControlFlags:   uint16(kt.ControlFlags),
+		LocalFlags:     uint16(kt.LocalFlags),
+		LineDiscipline: kt.LineDiscipline,
+	}
+	copy(t.ControlCharacters[:], kt.ControlCharacters[:abi.NCC])
+	return t
+}
+
+// fromTermio is user_termio_to_kernel_termios: t replaces the low 16
+// bits of each flag word of kt, its line discipline and first NCC
+// control characters.
+func fromTermio(kt linux.KernelTermios, t abi.Termio) linux.KernelTermios {
+	low := func(w uint32, v uint16) uint32 { return w&0xffff0000 | uint32(v) }
+	kt.InputFlags = low(kt.InputFlags, t.InputFlags)
+	kt.OutputFlags = low(kt.OutputFlags, t.OutputFlags)
+	kt.ControlFlags = low(kt.ControlFlags, t.ControlFlags)
+	kt.LocalFlags = low(kt.LocalFlags, t.LocalFlags)
+	kt.LineDiscipline = t.LineDiscipline
+	copy(kt.ControlCharacters[:abi.NCC], t.ControlCharacters[:])
+	return kt
 }
 
 // termiosSize is sizeof(struct termios) of TCGETS and TCSETS.

@@ -55,6 +55,11 @@ type pty struct {
 	lnext bool
 	// out is the output the master may read; guarded by mu.
 	out []byte
+	// stopped: output is held (IXON's stop character, or tcflow's
+	// TCOOFF, which also sets tcoStopped): the slave's writes wait, and
+	// echoes gather in held until output starts again. Guarded by mu.
+	stopped, tcoStopped bool
+	held                []byte
 	// slaves counts the open slave files, masterOpen whether the
 	// master is open; slaveClosed is set when the last slave closed
 	// (the master then reads EIO), hungUp when the master closed.
@@ -116,8 +121,18 @@ func (p *pty) receiveChar(c byte) int {
 	}
 	if p.lnext {
 		p.lnext = false
+		p.restartOnAny()
 		p.echoChar(c)
 		p.put(c)
+		return 0
+	}
+	if p.iflag(linux.IXON) && (p.isCC(c, linux.VSTART) || p.isCC(c, linux.VSTOP)) {
+		// Flow control (n_tty_receive_char_flow_ctrl): never input.
+		if p.isCC(c, linux.VSTART) {
+			p.start()
+		} else {
+			p.stop()
+		}
 		return 0
 	}
 	switch {
@@ -143,10 +158,14 @@ func (p *pty) receiveChar(c byte) int {
 				p.flushInput()
 				p.flushOutput()
 			}
+			if p.iflag(linux.IXON) {
+				p.start()
+			}
 			p.echoChar(c)
 			return sig
 		}
 	}
+	p.restartOnAny()
 	if p.lflag(linux.ICANON) {
 		if p.editChar(c) {
 			return 0
@@ -164,6 +183,29 @@ func (p *pty) receiveChar(c byte) int {
 	}
 	p.put(c)
 	return 0
+}
+
+// restartOnAny restarts output stopped by the stop character when any
+// input character comes, under IXANY.
+func (p *pty) restartOnAny() {
+	if p.stopped && !p.tcoStopped && p.iflag(linux.IXON) && p.iflag(linux.IXANY) {
+		p.start()
+	}
+}
+
+// stop holds output (stop_tty).
+func (p *pty) stop() { p.stopped = true }
+
+// start lets output go again (start_tty): the echoes held meanwhile
+// first. TCOOFF's stop ends only with TCOON (which clears tcoStopped
+// first).
+func (p *pty) start() {
+	if p.tcoStopped {
+		return
+	}
+	p.stopped = false
+	p.out = append(p.out, p.held...)
+	p.held = p.held[:0]
 }
 
 // editChar handles the canonical editing characters (erase, word erase,
@@ -256,71 +298,77 @@ func (p *pty) echoChar(c byte) {
 	p.output([]byte{c})
 }
 
-// output adds b to what the master reads, processed as OPOST says.
+// output adds b to what the master reads, processed as OPOST says; while
+// output is stopped (only echoes come then), to what is held.
 func (p *pty) output(b []byte) {
+	dst := &p.out
+	if p.stopped {
+		dst = &p.held
+	}
 	if !p.oflag(linux.OPOST) {
-		p.out = append(p.out, b...)
+		*dst = append(*dst, b...)
 		return
 	}
 	for _, c := range b {
 		switch {
 		case c == '\n' && p.oflag(linux.ONLCR):
-			p.out = append(p.out, '\r', '\n')
+			*dst = append(*dst, '\r', '\n')
 		case c == '\r' && p.oflag(linux.ONOCR):
 			// A carriage return at column 0 is dropped; columns are not
 			// tracked, so it is kept unless the output is empty.
-			if len(p.out) > 0 && p.out[len(p.out)-1] != '\n' {
-				p.out = append(p.out, c)
+			if len(*dst) > 0 && (*dst)[len(*dst)-1] != '\n' {
+				*dst = append(*dst, c)
 			}
 		case c == '\r' && p.oflag(linux.OCRNL):
-			p.out = append(p.out, '\n')
+			*dst = append(*dst, '\n')
 		case c >= 'a' && c <= 'z' && p.oflag(linux.OLCUC):
-			p.out = append(p.out, c-'a'+'A')
+			*dst = append(*dst, c-'a'+'A')
 		default:
-			p.out = append(p.out, c)
+			*dst = append(*dst, c)
 		}
 	}
 }
 
-// readableLocked reports whether a read of the slave finds input.
+// readableLocked reports whether a read of the slave finds input, as
+// poll asks it (input_available_p with poll set): in raw mode VMIN bytes
+// when VTIME is 0, else one.
 func (p *pty) readableLocked() bool {
 	if p.lflag(linux.ICANON) {
 		return len(p.ends) > 0
 	}
-	return len(p.in) >= max(int(p.cc(linux.VMIN)), 1) || (p.cc(linux.VMIN) == 0 && len(p.in) > 0)
+	amt := 1
+	if p.cc(linux.VTIME) == 0 && p.cc(linux.VMIN) > 0 {
+		amt = int(p.cc(linux.VMIN))
+	}
+	return len(p.in) >= amt
 }
 
-// readInput is the slave's read of the input (n_tty_read): a line in
-// canonical mode (0 at an end of file), else what there is once VMIN
-// bytes are there.
-func (p *pty) readInput(b []byte) (int, error) {
-	if p.lflag(linux.ICANON) {
-		if len(p.ends) == 0 {
-			return 0, unix.EAGAIN
-		}
-		end := p.ends[0]
-		if end == 0 {
-			p.ends = p.ends[1:]
-			return 0, nil
-		}
-		n := copy(b, p.in[:end])
-		p.consume(n)
-		if p.ends[0] == 0 {
-			p.ends = p.ends[1:]
-		}
-		return n, nil
+// readLine takes the first complete line of canonical input into b (a
+// short b leaves the rest of it): ok is false if there is none; n is 0
+// for an end of file.
+func (p *pty) readLine(b []byte) (n int, ok bool) {
+	if len(p.ends) == 0 {
+		return 0, false
 	}
-	vmin := int(p.cc(linux.VMIN))
-	if len(p.in) == 0 && vmin == 0 {
-		return 0, nil
+	end := p.ends[0]
+	if end == 0 {
+		p.ends = p.ends[1:]
+		return 0, true
 	}
-	if len(p.in) == 0 || len(p.in) < min(vmin, len(b)) {
-		return 0, unix.EAGAIN
+	n = copy(b, p.in[:end])
+	p.consume(n)
+	if p.ends[0] == 0 {
+		p.ends = p.ends[1:]
 	}
+	return n, true
+}
+
+// take takes raw input into b, as much as there is.
+func (p *pty) take(b []byte) int {
 	n := copy(b, p.in)
 	p.consume(n)
 	p.ends = p.ends[:0]
-	return n, nil
+	return n
 }
 
 // consume drops the first n bytes of the input.

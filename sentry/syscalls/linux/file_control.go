@@ -186,6 +186,10 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			fl |= bit
 		}
 		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), fl)
+	case linux.TIOCGPTPEER:
+		if peer, ok := f.Impl().(interface{ PeerPath() string }); ok {
+			return ptyPeer(t, peer.PeerPath(), int(arg))
+		}
 	case unix.TIOCINQ: // FIONREAD
 		if n, ok := regularFIONREAD(t, f); ok {
 			queued := int32(n)
@@ -193,6 +197,25 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 	}
 	return f.Ioctl(t.Ctx(), t, cmd, arg)
+}
+
+// ptyPeer is TIOCGPTPEER on a pseudo-terminal master (ptm_open_peer):
+// its slave, at path, opened with flags as a new descriptor. It opens the
+// slave by its name in the sandbox's devpts where Linux opens it within
+// the devpts the master came from, and checks the caller's permission on
+// it, which Linux does not (the owner, or root, has it).
+func ptyPeer(t *kernel.Task, path string, flags int) (uintptr, error) {
+	flags &^= unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_DIRECTORY | unix.O_PATH | unix.O_TMPFILE
+	f, err := t.K.VFS.Open(t.Ctx(), t.FSCreds(), t.FS(), nil, path, flags, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	fd, err := t.FDs().Install(f, 0, flags&unix.O_CLOEXEC != 0)
+	if err == unix.EINVAL {
+		err = unix.EMFILE
+	}
+	return uintptr(fd), err
 }
 
 // regularFIONREAD answers FIONREAD for regular files: the bytes between

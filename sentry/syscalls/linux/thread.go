@@ -5,7 +5,6 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
-	"runsc-lite/sentry/mm"
 )
 
 func registerThread(st *kernel.SyscallTable) {
@@ -16,28 +15,7 @@ func registerThread(st *kernel.SyscallTable) {
 }
 
 func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	addr := a.Pointer(1)
-	switch a.Int(0) {
-	case linux.ARCH_SET_FS:
-		if addr >= mm.TaskSize {
-			return 0, unix.EPERM
-		}
-		t.Regs.FsBase = uint64(addr)
-	case linux.ARCH_SET_GS:
-		if addr >= mm.TaskSize {
-			return 0, unix.EPERM
-		}
-		t.Regs.GsBase = uint64(addr)
-	case linux.ARCH_GET_FS:
-		base := t.Regs.FsBase
-		return 0, kernel.CopyOut(t, addr, &base)
-	case linux.ARCH_GET_GS:
-		base := t.Regs.GsBase
-		return 0, kernel.CopyOut(t, addr, &base)
-	default:
-		return 0, unix.EINVAL
-	}
-	return 0, nil
+	return 0, t.ArchPrctl(t, int(a.Int(0)), a.Pointer(1))
 }
 
 func setTIDAddress(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -1,0 +1,2 @@
+/* struct ptrace_peeksiginfo_args for abi's layout test. */
+#include <linux/ptrace.h>

@@ -1,0 +1,2 @@
+/* struct termio for abi's layout test: the uapi declaration. */
+#include <asm/termios.h>
