@@ -116,6 +116,13 @@ func TestSigframeMatchesC(t *testing.T) {
 	var aux AuxEntry
 	want["sizeof(Elf64_auxv_t)"] = uint64(unsafe.Sizeof(aux))
 	want["offsetof(Elf64_auxv_t, a_un)"] = uint64(unsafe.Offsetof(aux.Val))
+	var fw FutexWaitv
+	want["sizeof(struct futex_waitv)"] = uint64(unsafe.Sizeof(fw))
+	want["offsetof(struct futex_waitv, uaddr)"] = uint64(unsafe.Offsetof(fw.Uaddr))
+	want["offsetof(struct futex_waitv, flags)"] = uint64(unsafe.Offsetof(fw.Flags))
+	want["FUTEX_WAITV_MAX"] = FutexWaitvMax
+	want["FUTEX_32"] = Futex2SizeU32
+	want["FUTEX_PRIVATE_FLAG"] = Futex2Private
 	var iov Iovec
 	want["sizeof(struct iovec)"] = uint64(unsafe.Sizeof(iov))
 	want["offsetof(struct iovec, iov_len)"] = uint64(unsafe.Offsetof(iov.Len))

@@ -49,6 +49,10 @@ type AddressSpace interface {
 	// Resident sets vec[i] to 1 if page i from addr is present in the
 	// host process's page tables, else 0 (ResidentPages).
 	Resident(addr uintptr, vec []byte) error
+	// Populate faults in the pages of [addr, addr+length), as Linux's
+	// mlock and MAP_LOCKED do: for writing (breaking copy-on-write) if
+	// write, else for reading. Contents do not change.
+	Populate(addr, length uintptr, write bool) error
 	// ReadAt and WriteAt copy application memory. An unmapped or
 	// inaccessible address ends the copy with an error wrapping EFAULT; n
 	// says how much was copied before it.

@@ -45,6 +45,15 @@ func ResidentPages(pid int, addr uintptr, vec []byte) error {
 	return nil
 }
 
+// PopulateAdvice is the madvise advice that populates pages for writing
+// or for reading (AddressSpace.Populate).
+func PopulateAdvice(write bool) uint64 {
+	if write {
+		return unix.MADV_POPULATE_WRITE
+	}
+	return unix.MADV_POPULATE_READ
+}
+
 // CheckMremap refuses the Mremap requests that could reach reserved: a
 // host-chosen destination, an old range (even an empty one, which
 // duplicates a shared mapping) or in-place growth touching it (EFAULT),

@@ -54,6 +54,9 @@ var diffPrograms = []string{
 	"pty",         // pseudo-terminals: openpt/grantpt/unlockpt/ptsname, line discipline (canonical, echo, erase, kill, EOF, ONLCR, raw, VMIN), packet mode, ^C and SIGWINCH to the foreground group, hang-up, master EIO, VMIN/VTIME, TIOCGPTPEER, TIOCSTI, IXON/IXANY and tcflow, TCGETA/TCSETA*
 	"hugeargs",    // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
 	"fhandle",     // name_to_handle_at/open_by_handle_at: round trips, the size handshake, stale handles, CAP_DAC_READ_SEARCH (needs a root host)
+	"openat2",     // openat2's open_how checks and RESOLVE_* (symlinks, magic links, mounts, beneath, in root, cached); fchmodat2
+	"mqueue",      // POSIX message queues: mq_open/mq_unlink/mq_timedsend/mq_timedreceive/mq_notify (signal and SIGEV_THREAD)/mq_getsetattr, priorities, limits, timeouts, errors
+	"leases",      // F_SETLEASE/F_GETLEASE: when a lease may be taken, breaks by open and truncate, SIGIO, EWOULDBLOCK, downgrade and unlock
 	"inet",        // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
 }
 

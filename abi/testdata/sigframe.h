@@ -25,6 +25,7 @@ struct rt_sigframe {
 	siginfo_t info;
 };
 
+#include <linux/futex.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

@@ -214,6 +214,19 @@ func (as *AddressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	return dst, nil
 }
 
+// Populate implements platform.AddressSpace: every mapped page is
+// resident already; a hole is ENOMEM, as madvise says.
+func (as *AddressSpace) Populate(addr, length uintptr, write bool) error {
+	return as.inRange(addr, length, func(pages []uintptr) error {
+		for _, p := range pages {
+			if as.pages[p] == nil {
+				return unix.ENOMEM
+			}
+		}
+		return nil
+	})
+}
+
 // Resident implements platform.AddressSpace: every mapped page is.
 func (as *AddressSpace) Resident(addr uintptr, vec []byte) error {
 	as.mu.Lock()

@@ -236,6 +236,16 @@ func (as *addressSpace) remote(nr uintptr, args ...uint64) (uintptr, error) {
 	return as.syscall(nr, args...)
 }
 
+// Populate implements platform.AddressSpace with the host's
+// MADV_POPULATE_READ or MADV_POPULATE_WRITE, a remote syscall.
+func (as *addressSpace) Populate(addr, length uintptr, write bool) error {
+	if err := platform.CheckMprotect(reserved, addr, length); err != nil {
+		return err
+	}
+	_, err := as.remote(unix.SYS_MADVISE, uint64(addr), uint64(length), platform.PopulateAdvice(write))
+	return err
+}
+
 // Resident implements platform.AddressSpace.
 func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
 	if !as.Enter() {

@@ -261,6 +261,20 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	}
 }
 
+// Populate implements platform.AddressSpace with the host's
+// MADV_POPULATE_READ or MADV_POPULATE_WRITE, run by the stub.
+func (as *addressSpace) Populate(addr, length uintptr, write bool) error {
+	if err := platform.CheckMprotect(reserved, addr, length); err != nil {
+		return err
+	}
+	if !as.Enter() {
+		return errGone
+	}
+	defer as.Leave()
+	_, err := as.syscall(unix.SYS_MADVISE, uint64(addr), uint64(length), platform.PopulateAdvice(write))
+	return err
+}
+
 // Resident implements platform.AddressSpace. As for ReadAt, a dead stub
 // is caught by the host: its pagemap is gone.
 func (as *addressSpace) Resident(addr uintptr, vec []byte) error {

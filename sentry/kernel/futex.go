@@ -26,6 +26,9 @@ type futexWaiter struct {
 	pi       bool
 	tid      uint32
 	acquired bool
+	// signal, if set, is told (without blocking) when the waiter is
+	// woken: futex_waitv's waiters share one (WaitV).
+	signal chan struct{}
 }
 
 // Futexes is a kernel's table of futex waiters. mu also orders a
@@ -71,22 +74,9 @@ func (f *Futexes) Wait(t *Task, addr uintptr, private bool, val, bitset uint32, 
 	f.waiters[w.key] = append(f.waiters[w.key], w)
 	f.mu.Unlock()
 
-	var expired <-chan time.Time
-	if timeout > 0 {
-		timer := time.NewTimer(timeout)
-		defer timer.Stop()
-		expired = timer.C
-	}
-	var interrupted error
-	select {
-	case <-w.woken:
+	interrupted := sleepOn(t, w.woken, timeout)
+	if interrupted == nil {
 		return nil
-	case <-t.Killed():
-		interrupted = unix.EINTR
-	case <-t.SignalNotify():
-		interrupted = unix.EINTR
-	case <-expired:
-		interrupted = unix.ETIMEDOUT
 	}
 	{
 		f.mu.Lock()
@@ -98,6 +88,27 @@ func (f *Futexes) Wait(t *Task, addr uintptr, private bool, val, bitset uint32, 
 		}
 		f.remove(w)
 		return interrupted
+	}
+}
+
+// sleepOn blocks until woken delivers (nil), the task is killed or
+// signalled (EINTR) or timeout passes (ETIMEDOUT; zero: never).
+func sleepOn(t *Task, woken <-chan struct{}, timeout time.Duration) error {
+	var expired <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	select {
+	case <-woken:
+		return nil
+	case <-t.Killed():
+		return unix.EINTR
+	case <-t.SignalNotify():
+		return unix.EINTR
+	case <-expired:
+		return unix.ETIMEDOUT
 	}
 }
 
@@ -135,6 +146,12 @@ func (f *Futexes) wakeLocked(k futexKey, n int, bitset uint32) int {
 	for _, w := range f.waiters[k] {
 		if woken < n && w.bitset&bitset != 0 && !w.pi {
 			close(w.woken)
+			if w.signal != nil {
+				select {
+				case w.signal <- struct{}{}:
+				default:
+				}
+			}
 			woken++
 			continue
 		}
@@ -206,4 +223,68 @@ func (f *Futexes) Requeue(t *Task, addr, addr2 uintptr, private bool, n, requeue
 		f.waiters[from] = kept
 	}
 	return woken + moved, nil
+}
+
+// FutexWord is one word futex_waitv waits on.
+type FutexWord struct {
+	Addr    uintptr
+	Val     uint64 // a 32-bit word never holds a value past 32 bits
+	Private bool
+}
+
+// WaitV implements futex_waitv(2): it blocks while every word holds its
+// value, until a wake of any of them (its index is returned), timeout
+// (zero: none; ETIMEDOUT), a signal (EINTR) or the task's death. A word
+// that differs at the start is EAGAIN; an unaligned one EINVAL.
+func (f *Futexes) WaitV(t *Task, words []FutexWord, timeout time.Duration) (int, error) {
+	signal := make(chan struct{}, 1)
+	ws := make([]*futexWaiter, len(words))
+	for i, fw := range words {
+		if fw.Addr%4 != 0 {
+			return 0, unix.EINVAL
+		}
+		key, err := f.key(t, fw.Addr, fw.Private)
+		if err != nil {
+			return 0, err
+		}
+		ws[i] = &futexWaiter{key: key, bitset: ^uint32(0), woken: make(chan struct{}), signal: signal}
+	}
+	f.mu.Lock()
+	for _, fw := range words {
+		var b [4]byte
+		if err := t.CopyIn(fw.Addr, b[:]); err != nil {
+			f.mu.Unlock()
+			return 0, err
+		}
+		if uint64(binary.LittleEndian.Uint32(b[:])) != fw.Val {
+			f.mu.Unlock()
+			return 0, unix.EAGAIN
+		}
+	}
+	if f.waiters == nil {
+		f.waiters = make(map[futexKey][]*futexWaiter)
+	}
+	for _, w := range ws {
+		f.waiters[w.key] = append(f.waiters[w.key], w)
+	}
+	f.mu.Unlock()
+
+	interrupted := sleepOn(t, signal, timeout)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	woken := -1
+	for i, w := range ws {
+		select {
+		case <-w.woken:
+			if woken < 0 {
+				woken = i
+			}
+		default:
+			f.remove(w)
+		}
+	}
+	if woken >= 0 {
+		return woken, nil
+	}
+	return 0, interrupted
 }

@@ -38,6 +38,7 @@ import (
 	"runsc-lite/platform"
 	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel/ipc"
+	"runsc-lite/sentry/kernel/mqueue"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/socket/inet"
 	unixsocket "runsc-lite/sentry/socket/unix"
@@ -82,6 +83,8 @@ type Kernel struct {
 	Net *inet.Stack
 	// IPC is the sandbox's System V IPC namespace.
 	IPC *ipc.Namespace
+	// MQueues are the sandbox's POSIX message queues.
+	MQueues *mqueue.Registry
 	// Memory is the sandbox's memory account, which its address spaces
 	// and in-memory files charge (nil: none); set it before the first
 	// process starts.
@@ -125,6 +128,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
 	k.IPC = ipc.NewNamespace(k.shmAttachments)
+	k.MQueues = mqueue.NewRegistry()
 	return k
 }
 

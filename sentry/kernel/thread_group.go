@@ -54,6 +54,13 @@ type ThreadGroup struct {
 
 	membarrier membarrierState // membarrier.go; atomic
 
+	io          IOStats      // procstats.go; atomic
+	oomScoreAdj atomic.Int32 // procstats.go; written under mu
+	// oomScoreAdjMin is the lowest oom_score_adj the process may set
+	// without CAP_SYS_RESOURCE (Linux's oom_score_adj_min, 0 at first,
+	// then the last value a privileged writer set); guarded by mu.
+	oomScoreAdjMin int32
+
 	// mu guards the process's identity, limits and timers.
 	mu          sync.Mutex
 	creds       Credentials         // guarded by mu
@@ -108,6 +115,8 @@ func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 		tg.pgid, tg.sid, tg.ctty = parent.pgid, parent.sid, parent.ctty
 		// Another thread of the parent may change these meanwhile.
 		parent.mu.Lock()
+		tg.oomScoreAdj.Store(parent.oomScoreAdj.Load())
+		tg.oomScoreAdjMin = parent.oomScoreAdjMin
 		tg.creds = parent.creds
 		tg.creds.Groups = append([]uint32(nil), parent.creds.Groups...)
 		tg.limits = make(map[int]unix.Rlimit, len(parent.limits))

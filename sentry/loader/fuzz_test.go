@@ -132,13 +132,14 @@ func (as *fakeAS) WriteAt(src []byte, addr uintptr) (int, error) {
 func (as *fakeAS) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (uintptr, error) {
 	return 0, unix.EINVAL
 }
-func (as *fakeAS) Resident(addr uintptr, vec []byte) error       { return unix.EINVAL }
-func (as *fakeAS) Fork() (platform.AddressSpace, error)          { return nil, unix.EINVAL }
-func (as *fakeAS) Reserved() []platform.Range                    { return as.reserved }
-func (as *fakeAS) VDSO() platform.Range                          { return platform.Range{} }
-func (as *fakeAS) VVAR() platform.Range                          { return platform.Range{} }
-func (as *fakeAS) CPUTime() (user, sys time.Duration, err error) { return 0, 0, nil }
-func (as *fakeAS) Release()                                      {}
+func (as *fakeAS) Resident(addr uintptr, vec []byte) error         { return unix.EINVAL }
+func (as *fakeAS) Populate(addr, length uintptr, write bool) error { return unix.EINVAL }
+func (as *fakeAS) Fork() (platform.AddressSpace, error)            { return nil, unix.EINVAL }
+func (as *fakeAS) Reserved() []platform.Range                      { return as.reserved }
+func (as *fakeAS) VDSO() platform.Range                            { return platform.Range{} }
+func (as *fakeAS) VVAR() platform.Range                            { return platform.Range{} }
+func (as *fakeAS) CPUTime() (user, sys time.Duration, err error)   { return 0, 0, nil }
+func (as *fakeAS) Release()                                        {}
 
 // memFile is an executable held in memory.
 type memFile struct {

@@ -1,12 +1,18 @@
 package mm
 
-import "golang.org/x/sys/unix"
+import (
+	"log/slog"
+
+	"golang.org/x/sys/unix"
+)
 
 // Locked memory (mlock(2), mlockall(2), MAP_LOCKED): the mirror records
-// which pages are locked, for /proc/PID/status's VmLck, and mlockall's
-// MCL_FUTURE locks the mappings made after it. The stub's pages are not
-// pinned on the host: the host may still swap them (a sandbox does not
-// get to lock host memory), which no program can observe but by timing.
+// which pages are locked, for /proc/PID/status's VmLck and smaps, and
+// mlockall's MCL_FUTURE locks the mappings made after it. Locking
+// populates the pages as in Linux (Populate, MAP_POPULATE for new locked
+// mappings), so mincore and smaps show them resident; they are not pinned
+// on the host: the host may still swap them (a sandbox does not get to
+// lock host memory), which no program can observe but by timing.
 // A child does not inherit locks, as in Linux.
 
 // SetLocked locks or unlocks the pages of [addr, addr+length), widened to
@@ -55,15 +61,30 @@ func (m *MemoryManager) UnlockAll() {
 	m.lockFuture = false
 }
 
-// LockedBytes is the size of the locked mappings (VmLck).
-func (m *MemoryManager) LockedBytes() uint64 {
+// Populate faults in the pages of [addr, addr+length) as Linux's mlock
+// and mlockall do (populate_vma_page_range): writable mappings for
+// writing, the others for reading, PROT_NONE ones not at all. The host
+// populates the stub's own pages, which the sandbox's account already
+// holds (private writable and shared anonymous memory are charged when
+// mapped; the rest is file cache). A page that cannot be populated (a
+// file mapping past the file's end) is left alone, as mlock leaves it.
+func (m *MemoryManager) Populate(addr, length uintptr) {
+	start, end := addr&^(pageSize-1), pageUp(addr+length)
+	if end < start {
+		end = TaskSize
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var n uint64
 	for _, v := range m.vmas {
-		if v.Locked {
-			n += uint64(v.End - v.Start)
+		s, e := max(v.Start, start), min(v.End, end)
+		if s >= e || v.special || v.Prot == unix.PROT_NONE {
+			continue
+		}
+		// Writable mappings are populated for writing: Linux reads them with
+		// FOLL_FORCE, which the host's MADV_POPULATE_READ lacks, and a
+		// PROT_WRITE-only mapping would refuse a read.
+		if err := m.as.Populate(s, e-s, v.Prot&unix.PROT_WRITE != 0); err != nil {
+			slog.Debug("populating locked pages", "start", s, "end", e, "err", err)
 		}
 	}
-	return n
 }

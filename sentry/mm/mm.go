@@ -251,29 +251,37 @@ func (m *MemoryManager) Maps() string {
 	defer m.mu.Unlock()
 	var b strings.Builder
 	for _, v := range m.vmas {
-		if v.special && v.Name == "[platform]" {
-			continue
+		if v.shown() {
+			b.WriteString(v.MapsLine())
 		}
-		perm := []byte("---p")
-		if v.Prot&unix.PROT_READ != 0 {
-			perm[0] = 'r'
-		}
-		if v.Prot&unix.PROT_WRITE != 0 {
-			perm[1] = 'w'
-		}
-		if v.Prot&unix.PROT_EXEC != 0 {
-			perm[2] = 'x'
-		}
-		if v.Shared {
-			perm[3] = 's'
-		}
-		line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", v.Start, v.End, perm, v.Offset, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
-		if v.Name != "" {
-			line = fmt.Sprintf("%-73s%s", line+" ", v.Name)
-		}
-		b.WriteString(line + "\n")
 	}
 	return b.String()
+}
+
+// shown reports whether /proc/PID/maps lists v: everything but the
+// platform's own ranges.
+func (v *VMA) shown() bool { return !(v.special && v.Name == "[platform]") }
+
+// MapsLine is v's line of /proc/PID/maps, with its newline.
+func (v *VMA) MapsLine() string {
+	perm := []byte("---p")
+	if v.Prot&unix.PROT_READ != 0 {
+		perm[0] = 'r'
+	}
+	if v.Prot&unix.PROT_WRITE != 0 {
+		perm[1] = 'w'
+	}
+	if v.Prot&unix.PROT_EXEC != 0 {
+		perm[2] = 'x'
+	}
+	if v.Shared {
+		perm[3] = 's'
+	}
+	line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", v.Start, v.End, perm, v.Offset, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
+	if v.Name != "" {
+		line = fmt.Sprintf("%-73s%s", line+" ", v.Name)
+	}
+	return line + "\n"
 }
 
 // VMAs returns a copy of the mirror.

@@ -84,6 +84,9 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
 		Locked: m.lockFuture || o.Flags&unix.MAP_LOCKED != 0,
 	}
+	if v.Locked {
+		hostFlags |= unix.MAP_POPULATE // as Linux populates VM_LOCKED mappings
+	}
 	old, next := m.usageIn(v.Start, v.End), footprintOf(&v, v.Start, v.End)
 	if err := m.admit(old, next); err != nil {
 		return 0, err

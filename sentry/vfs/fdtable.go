@@ -90,6 +90,21 @@ func (t *FDTable) Install(f *File, min int, cloexec bool) (int32, error) {
 	return int32(fd), nil
 }
 
+// Room reports EMFILE when no descriptor is free below the limit, for
+// the syscalls that, as Linux, take a descriptor number before they make
+// what it will name (mq_open must not create a queue it cannot return).
+// Another thread may take the last one meanwhile; Install then fails.
+func (t *FDTable) Room() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for fd := 0; fd < t.limit; fd++ {
+		if fd >= len(t.fds) || t.fds[fd].f == nil {
+			return nil
+		}
+	}
+	return unix.EMFILE
+}
+
 // put stores f at fd, growing the table; t.mu is held.
 func (t *FDTable) put(fd int, f *File, cloexec bool) {
 	for fd >= len(t.fds) {

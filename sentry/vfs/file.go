@@ -32,6 +32,12 @@ type File struct {
 	off     int64    // guarded by mu
 	flags   int      // guarded by mu
 	dirents []Dirent // directory snapshot taken when reading from offset 0; guarded by mu
+
+	// counted is set, with leaseKey the file's identity, when the file
+	// is a regular file the lease table counts (lease.go); both are set
+	// before the file is shared and never change.
+	counted  bool
+	leaseKey lockKey
 }
 
 // statusFlags are the flags F_SETFL may change.
@@ -58,6 +64,7 @@ func (f *File) DecRef() {
 	}
 	if f.v != nil {
 		f.v.locks.releaseFile(f)
+		f.v.leases.release(f)
 		f.closeEvent()
 	}
 	if f.impl != nil {

@@ -192,10 +192,16 @@ func (f *File) SetLock(ctx context.Context, owner any, pid int32, typ int16, r R
 			}
 			return unix.EAGAIN
 		}
-		if lt.wouldDeadlock(owner, b.owner) {
+		// OFD locks have no owning process to follow a cycle through:
+		// Linux neither checks their waits for deadlock nor lets classic
+		// locks' checks pass through them (posix_locks_deadlock).
+		waiter := owner
+		if _, ofd := owner.(*File); ofd {
+			waiter = nil
+		} else if lt.wouldDeadlock(owner, b.owner) {
 			return unix.EDEADLK
 		}
-		if err := lt.waitChange(ctx, fl, owner, b.owner); err != nil {
+		if err := lt.waitChange(ctx, fl, waiter, b.owner); err != nil {
 			return err
 		}
 	}
@@ -212,8 +218,8 @@ func (lt *lockTable) wouldDeadlock(owner, holder any) bool {
 	return false
 }
 
-// waitChange waits, with lt.mu released, until a lock of fl goes or ctx
-// is done.
+// waitChange waits, with lt.mu released, until a lock of fl goes or the
+// caller is interrupted (a signal to handle, or death: EINTR).
 func (lt *lockTable) waitChange(ctx context.Context, fl *fileLocks, owner, holder any) error {
 	if lt.waitFor == nil {
 		lt.waitFor = make(map[any]any)
@@ -226,7 +232,7 @@ func (lt *lockTable) waitChange(ctx context.Context, fl *fileLocks, owner, holde
 	var err error
 	select {
 	case <-ch:
-	case <-ctx.Done():
+	case <-Interrupt(ctx):
 		err = unix.EINTR
 	}
 	lt.mu.Lock()

@@ -21,7 +21,9 @@ type VFS struct {
 	// made are the mounts mount(2) made, in the order it made them.
 	made  []*Mount // guarded by mu
 	locks lockTable
-	fifos FIFOOpener // nil: FIFOs are opened by their filesystem
+	// leases are the files' leases and open counts (lease.go).
+	leases leaseTable
+	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
 	// devices opens device nodes; nil: their filesystem does. Set once,
 	// before the VFS is shared.
 	devices DeviceOpener

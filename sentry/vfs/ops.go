@@ -31,6 +31,11 @@ func startAt(fsc *FSContext, dir *File) (*Dentry, error) {
 // working directory), open flags and the creation mode (before the umask).
 // The returned file has one reference.
 func (v *VFS) Open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, flags int, mode uint32) (*File, error) {
+	return v.open(ctx, creds, fsc, dir, path, flags, mode, 0)
+}
+
+// open is Open and OpenResolve.
+func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, flags int, mode uint32, resolve uint64) (*File, error) {
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		return nil, unix.EOPNOTSUPP
 	}
@@ -47,6 +52,10 @@ func (v *VFS) Open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 		return nil, err
 	}
 	w := v.walker(ctx, creds, fsc)
+	w.resolve, w.base = resolve, start
+	if resolve&linux.RESOLVE_IN_ROOT != 0 {
+		w.root = start
+	}
 	var d *Dentry
 	created := false
 	if flags&unix.O_CREAT != 0 {
@@ -128,6 +137,9 @@ func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) 
 		}
 		if flags&unix.O_NOFOLLOW != 0 {
 			return nil, false, unix.ELOOP
+		}
+		if err := w.mayFollow(d); err != nil {
+			return nil, false, err
 		}
 		if w.links++; w.links > maxSymlinks {
 			return nil, false, unix.ELOOP
@@ -248,14 +260,25 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 	if err != nil {
 		return nil, err
 	}
+	f := NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC))
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		// Counted first, as Linux takes its write access before it
+		// breaks leases: a holder cannot downgrade against this open.
+		k := lockKey{st.Dev, st.Ino}
+		v.leases.countOpen(f, k)
+		if err := v.leases.breakLeases(ctx, k, f, acc != unix.O_RDONLY, flags&unix.O_NONBLOCK != 0); err != nil {
+			f.DecRef()
+			return nil, err
+		}
+	}
 	if flags&unix.O_TRUNC != 0 && acc != unix.O_RDONLY && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size != 0 {
 		if err := setAttr(ctx, creds, d.inode, Attr{Mask: AttrSize}); err != nil {
-			impl.Release()
+			f.DecRef()
 			return nil, err
 		}
 	}
 	v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
-	return NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)), nil
+	return f, nil
 }
 
 // openImpl opens a non-directory: FIFOs through the FIFO opener and
@@ -673,6 +696,12 @@ func (v *VFS) SetAttrAt(ctx context.Context, creds Creds, fsc *FSContext, dir *F
 	if err != nil {
 		return err
 	}
+	return v.SetAttrDentry(ctx, creds, d, a)
+}
+
+// SetAttrDentry is SetAttrAt on a resolved dentry (fchmodat2's
+// AT_EMPTY_PATH on an O_PATH descriptor).
+func (v *VFS) SetAttrDentry(ctx context.Context, creds Creds, d *Dentry, a Attr) error {
 	// A read-only mount refuses any change (mnt_want_write), after the
 	// checks of truncate's target and before its permission check.
 	if a.Mask&AttrSize == 0 && d.readOnly() {
@@ -690,6 +719,10 @@ func (v *VFS) SetAttrAt(ctx context.Context, creds Creds, fsc *FSContext, dir *F
 			return unix.EROFS
 		}
 		if err := permission(creds, &st, mayWrite); err != nil {
+			return err
+		}
+		// truncate(2) breaks leases as a write open does (vfs_truncate).
+		if err := v.leases.breakForTruncate(ctx, lockKey{st.Dev, st.Ino}); err != nil {
 			return err
 		}
 	}

@@ -19,6 +19,11 @@ type walker struct {
 	creds Creds // who walks: every directory on the way must be searchable by them
 	root  *Dentry
 	links int
+	// resolve are openat2's RESOLVE_* flags (resolve.go); base is the
+	// walk's starting directory, which RESOLVE_BENEATH keeps it under
+	// and RESOLVE_NO_XDEV on the mount of.
+	resolve uint64
+	base    *Dentry
 }
 
 // components splits path into its non-empty names and reports whether it
@@ -53,7 +58,13 @@ func (w *walker) walkParent(start *Dentry, path string) (*Dentry, string, bool, 
 	}
 	d := start
 	if path[0] == '/' {
+		if w.resolve&linux.RESOLVE_BENEATH != 0 {
+			return nil, "", false, unix.EXDEV
+		}
 		d = w.root
+		if err := w.checkMount(d); err != nil {
+			return nil, "", false, err
+		}
 	}
 	if len(names) == 0 {
 		return d, "", trailing, nil
@@ -137,7 +148,11 @@ func (w *walker) step(d *Dentry, name string) (*Dentry, error) {
 	case ".":
 		return d, nil
 	case "..":
-		return w.dotdot(d), nil
+		if w.resolve&linux.RESOLVE_BENEATH != 0 && d.mnt == w.base.mnt && sameInode(d.inode, w.base.inode) {
+			return nil, unix.EXDEV
+		}
+		up := w.dotdot(d)
+		return up, w.checkMount(up)
 	}
 	dir, ok := d.inode.(Dir)
 	if !ok {
@@ -150,7 +165,8 @@ func (w *walker) step(d *Dentry, name string) (*Dentry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return w.v.crossMounts(&Dentry{parent: d, name: name, inode: child, mnt: d.mnt}), nil
+	next := w.v.crossMounts(&Dentry{parent: d, name: name, inode: child, mnt: d.mnt})
+	return next, w.checkMount(next)
 }
 
 // dotdot returns d's parent; the caller's root is its own parent, and so
@@ -179,6 +195,9 @@ func (w *walker) follow(d *Dentry) (*Dentry, error) {
 		}
 		if !IsSymlink(st.Mode) {
 			return d, nil
+		}
+		if err := w.mayFollow(d); err != nil {
+			return nil, err
 		}
 		if w.links++; w.links > maxSymlinks {
 			return nil, unix.ELOOP

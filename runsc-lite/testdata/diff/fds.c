@@ -3,7 +3,11 @@
  * vmsplice between pipes and memory. */
 #include "common.h"
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -95,12 +99,52 @@ static void pipeCopies(void) {
 	int path = open(".", O_PATH);
 	T(vmsplice(path, iov, 2, 0));
 	close(path);
+
+	/* splice from an empty pipe into a file without splice_write, or an
+	 * appending file: EINVAL at once, no wait for the pipe */
+	int ep = epoll_create1(0), ev = eventfd(0, 0);
+	int app = open("appended", O_CREAT | O_WRONLY | O_APPEND, 0644);
+	T(splice(b[0], NULL, ep, NULL, 1, 0));
+	T(splice(b[0], NULL, ev, NULL, 1, 0));
+	T(splice(b[0], NULL, app, NULL, 1, 0));
+	T(splice(ev, NULL, b[1], NULL, 1, 0));
+	close(ep);
+	close(ev);
+	close(app);
 	close(f);
 	close(a[0]);
 	close(b[0]);
 	close(b[1]);
 	close(c[0]);
 	close(c[1]);
+}
+
+static void onUsr1(int sig) {}
+
+/* blockedLocks: a child blocked in flock and in F_SETLKW returns EINTR
+ * when a handler without SA_RESTART runs. */
+static void blockedLocks(void) {
+	int a = open("locked", O_CREAT | O_RDWR, 0644), b = open("locked", O_RDWR);
+	T(flock(a, LOCK_EX));
+	struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	T(fcntl(a, F_SETLK, &lk));
+	pid_t child = fork();
+	if (child == 0) {
+		struct sigaction sa = {.sa_handler = onUsr1};
+		sigaction(SIGUSR1, &sa, NULL);
+		int r1 = flock(b, LOCK_EX), e1 = errno;
+		int r2 = fcntl(b, F_SETLKW, &lk), e2 = errno;
+		_exit((r1 == -1 && e1 == EINTR ? 1 : 0) | (r2 == -1 && e2 == EINTR ? 2 : 0));
+	}
+	for (int i = 0; i < 2; i++) {
+		usleep(200000);
+		kill(child, SIGUSR1);
+	}
+	int ws;
+	waitpid(child, &ws, 0);
+	printf("flock interrupted: %s, F_SETLKW interrupted: %s\n", WEXITSTATUS(ws) & 1 ? "EINTR" : "no", WEXITSTATUS(ws) & 2 ? "EINTR" : "no");
+	close(a);
+	close(b);
 }
 
 int main(int argc, char **argv) {
@@ -230,5 +274,6 @@ int main(int argc, char **argv) {
 	T(poll(&pfd, 1, 0));
 	printf("poll revents %#x\n", pfd.revents);
 	pipeCopies();
+	blockedLocks();
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* futex beyond wait/wake: FUTEX_WAKE_OP (every operation and comparison),
  * PI futexes (uncontended, trylock, a timed out and a handed-over lock),
  * robust lists (pthread robust mutexes whose owner dies, a hostile
- * circular list, get/set_robust_list). */
+ * circular list, get/set_robust_list), futex_waitv (checks, values,
+ * timeouts, a wake of one of several words). */
 #include "common.h"
 #include <limits.h>
 #include <linux/futex.h>
@@ -126,6 +127,66 @@ static void robust_case(const char *what, int protocol, int wait_while_held) {
 
 #define OP(op, oparg, cmp, cmparg) FUTEX_OP(op, oparg, cmp, cmparg)
 
+/* futex_waitv: struct futex_waitv as the kernel declares it. */
+struct waitv {
+	unsigned long long val, uaddr;
+	unsigned flags, reserved;
+};
+
+static long waitv(struct waitv *w, unsigned n, unsigned flags, struct timespec *ts, int clock) {
+	return syscall(449, w, n, flags, ts, clock);
+}
+
+static unsigned vwords[3];
+
+static void *vwaker(void *arg) {
+	usleep(100000);
+	vwords[2] = 1;
+	syscall(SYS_futex, &vwords[2], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	return NULL;
+}
+
+/* futexWaitv: errors, a value that differs, a timeout, and a wake of the
+ * third of three words. */
+static void futexWaitv(void) {
+	struct waitv w[3];
+	for (int i = 0; i < 3; i++)
+		w[i] = (struct waitv){.val = 0, .uaddr = (unsigned long)&vwords[i], .flags = 2 | 128};
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec = 0;
+	T(waitv(w, 0, 0, &ts, CLOCK_MONOTONIC));
+	T(waitv(w, 129, 0, &ts, CLOCK_MONOTONIC));
+	T(waitv(w, 1, 1, &ts, CLOCK_MONOTONIC));
+	T(waitv(NULL, 1, 0, &ts, CLOCK_MONOTONIC));
+	T(waitv(w, 1, 0, &ts, CLOCK_TAI));
+	T(waitv((void *)8, 1, 0, &ts, CLOCK_MONOTONIC));
+	w[0].flags = 3;
+	T(waitv(w, 1, 0, &ts, CLOCK_MONOTONIC));
+	w[0].flags = 2 | 128;
+	w[0].reserved = 1;
+	T(waitv(w, 1, 0, &ts, CLOCK_MONOTONIC));
+	w[0].reserved = 0;
+	w[0].uaddr++;
+	T(waitv(w, 1, 0, &ts, CLOCK_MONOTONIC));
+	w[0].uaddr--;
+	w[1].val = 5;
+	T(waitv(w, 2, 0, &ts, CLOCK_MONOTONIC));
+	w[1].val = 0;
+	T(waitv(w, 3, 0, &ts, CLOCK_MONOTONIC)); /* the deadline passed */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 50000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	T(waitv(w, 3, 0, &ts, CLOCK_REALTIME));
+	pthread_t th;
+	pthread_create(&th, NULL, vwaker, NULL);
+	T(waitv(w, 3, 0, NULL, 0));
+	pthread_join(th, NULL);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 
@@ -233,5 +294,6 @@ int main(int argc, char **argv) {
 	int st;
 	waitpid(pid, &st, 0);
 	printf("circular list: exited %d code %d\n", WIFEXITED(st), WEXITSTATUS(st));
+	futexWaitv();
 	return 0;
 }

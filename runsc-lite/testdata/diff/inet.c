@@ -622,6 +622,31 @@ static void transfer(void) {
 	close(l);
 }
 
+/* oddities: raw sockets' protocol 0, names written to NULL, SIOCATMARK,
+ * interface changes with a NULL request. */
+static void oddities(void) {
+	T(socket(AF_INET, SOCK_RAW, 0));
+	int sv[2];
+	T(socketpair(AF_INET, SOCK_RAW, 0, sv));
+	T(socketpair(AF_INET, SOCK_STREAM, IPPROTO_TCP, sv));
+	T(socketpair(AF_INET, SOCK_STREAM, IPPROTO_ICMP, sv));
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	socklen_t len = sizeof(struct sockaddr_in);
+	T(getsockname(s, NULL, &len));
+	T(getsockname(s, (struct sockaddr *)1, NULL));
+	T(getpeername(s, NULL, &len));
+	int mark = 7;
+	T(ioctl(s, SIOCATMARK, NULL));
+	T(ioctl(s, SIOCATMARK, &mark));
+	printf("at mark: %d\n", mark);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	T(bind(s, (struct sockaddr *)&a, sizeof a));
+	T(listen(s, 1));
+	T(ioctl(s, SIOCATMARK, &mark));
+	T(ioctl(s, SIOCSIFFLAGS, NULL));
+	close(s);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	errors();
@@ -635,5 +660,6 @@ int main(int argc, char **argv) {
 	dgram(AF_INET6);
 	v4mapped();
 	transfer();
+	oddities();
 	return 0;
 }

@@ -4,13 +4,16 @@
  * /proc/stat's cpu lines, /proc/cpuinfo's blocks, meminfo and sysinfo,
  * loadavg, uptime and btime, uname and /proc/sys/kernel, mountinfo and
  * stat's device numbers, getdents and stat's inode numbers, process
- * states, the threads of /proc/PID/task. */
+ * states, the threads of /proc/PID/task; the memory files of
+ * /proc/PID (smaps, smaps_rollup, statm, status, pagemap) about mappings
+ * the program makes, io, oom_score_adj/oom_adj/oom_score, ns. */
 #include "common.h"
 #include <dirent.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
@@ -201,6 +204,188 @@ static dev_t mountDev(const char *info, const char *point, char *fstype) {
 	return (dev_t)-1;
 }
 
+/* readInto reads a file into buf (no allocation, which would change the
+ * figures being read), NUL-terminated; "" if it cannot. */
+static char *readInto(const char *path, char *buf, size_t cap) {
+	int fd = open(path, O_RDONLY);
+	size_t n = 0;
+	ssize_t r;
+	if (fd >= 0) {
+		while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+			n += r;
+		close(fd);
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* smapsEntry returns the smaps entry of the mapping that starts at addr,
+ * ended at the next entry's line, or NULL. */
+static char *smapsEntry(char *all, void *addr) {
+	char head[32];
+	snprintf(head, sizeof head, "%lx-", (unsigned long)addr);
+	for (char *p = all; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, head, strlen(head)) != 0)
+			continue;
+		char *e = strdup(strchr(p, '\n') + 1);
+		for (char *q = e; q && *q; q = strchr(q, '\n') ? strchr(q, '\n') + 1 : NULL) {
+			unsigned long a, b;
+			if (sscanf(q, "%lx-%lx ", &a, &b) == 2) {
+				*q = 0;
+				break;
+			}
+		}
+		return e;
+	}
+	return NULL;
+}
+
+/* writeFile writes s to path: its result, or -1 and errno. */
+static int writeFile(const char *path, const char *s) {
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	int r = write(fd, s, strlen(s));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* taskMemory: smaps, smaps_rollup, statm, status and pagemap describe a
+ * mapping the program makes as it touches and locks it (mlock populates
+ * it); io counts the program's reads and writes; oom_score_adj and
+ * oom_adj are one value on two scales, which oom_score follows; ns links
+ * name the same namespaces in a child. */
+static void taskMemory(void) {
+	static char a[1 << 20], b[1 << 16];
+	const size_t pages = 16, len = pages * 4096; /* within RLIMIT_MEMLOCK's 64 KiB default */
+	/* Between two PROT_NONE pages, so that it merges with no neighbour. */
+	char *m = mmap(NULL, len + 2 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) + 4096;
+	T(mprotect(m, len, PROT_READ | PROT_WRITE));
+	char *e = smapsEntry(readInto("/proc/self/smaps", a, sizeof a), m);
+	CHECK(e != NULL);
+	if (!e)
+		return;
+	printf("fresh: Size %lld Rss %lld Anonymous %lld Locked %lld\n", field(e, "Size"), field(e, "Rss"), field(e, "Anonymous"), field(e, "Locked"));
+	CHECK(field(e, "KernelPageSize") == 4 && field(e, "Swap") == 0);
+	CHECK(strncmp(strstr(e, "VmFlags:"), "VmFlags: rd wr ", 15) == 0);
+	memset(m, 1, len / 2);
+	e = smapsEntry(readInto("/proc/self/smaps", a, sizeof a), m);
+	printf("half touched: Rss %lld Anonymous %lld Private_Dirty %lld Locked %lld\n", field(e, "Rss"), field(e, "Anonymous"), field(e, "Private_Dirty"), field(e, "Locked"));
+	T(mlock(m, len));
+	e = smapsEntry(readInto("/proc/self/smaps", a, sizeof a), m);
+	printf("locked: Rss %lld Locked %lld\n", field(e, "Rss"), field(e, "Locked"));
+	CHECK(strstr(e, " lo ") != NULL);
+	unsigned char vec[16];
+	T(mincore(m, len, vec));
+	int in = 0;
+	for (size_t i = 0; i < pages; i++)
+		in += vec[i] & 1;
+	printf("mincore after mlock: %d of %zu\n", in, pages);
+	char *status = readInto("/proc/self/status", b, sizeof b);
+	CHECK(field(status, "VmLck") >= 64);
+	long long vmSize = field(status, "VmSize"), vmRSS = field(status, "VmRSS");
+	CHECK(vmSize > 0 && vmRSS > 0 && vmRSS <= vmSize);
+	CHECK(field(status, "RssAnon") + field(status, "RssFile") + field(status, "RssShmem") == vmRSS);
+	CHECK(field(status, "VmData") > 0 && field(status, "VmStk") > 0 && field(status, "VmExe") > 0);
+	long sm[7];
+	CHECK(sscanf(readInto("/proc/self/statm", b, sizeof b), "%ld %ld %ld %ld %ld %ld %ld", &sm[0], &sm[1], &sm[2], &sm[3], &sm[4], &sm[5], &sm[6]) == 7);
+	CHECK(sm[0] * 4 == vmSize);
+	CHECK(sm[1] <= sm[0] && sm[1] * 4 >= 64 && sm[3] > 0 && sm[5] > 0);
+	T(munlock(m, len));
+	e = smapsEntry(readInto("/proc/self/smaps", a, sizeof a), m);
+	printf("unlocked: Rss %lld Locked %lld\n", field(e, "Rss"), field(e, "Locked"));
+	char *roll = readInto("/proc/self/smaps_rollup", a, sizeof a);
+	CHECK(strstr(roll, "[rollup]\n") == strchr(roll, '\n') - 8);
+	CHECK(field(roll, "Rss") >= 64 && field(roll, "Pss") > 0 && field(roll, "Anonymous") >= 64);
+	CHECK(field(roll, "Locked") == 0);
+	munmap(m - 4096, len + 2 * 4096);
+
+	/* pagemap: pages 0 and 2 of four are touched; frame numbers are not
+	 * printed (a reader without CAP_SYS_ADMIN sees 0). */
+	m = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	m[0] = m[2 * 4096] = 1;
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	CHECK(pm >= 0);
+	unsigned long long ent[4];
+	T(pread(pm, ent, sizeof ent, (unsigned long)m / 4096 * 8));
+	printf("pagemap present:");
+	for (int i = 0; i < 4; i++)
+		printf(" %llu", ent[i] >> 63);
+	printf("\n");
+	T(pread(pm, ent, 4, 0));
+	T(pread(pm, ent, 8, 4));
+	close(pm);
+	munmap(m, 4 * 4096);
+
+	/* io: one write of 1000 bytes between two reads of the file. */
+	char io1[512], io2[512], data[1000] = {0};
+	int null = open("/dev/null", O_WRONLY);
+	readInto("/proc/self/io", io1, sizeof io1);
+	T(write(null, data, sizeof data) == sizeof data);
+	readInto("/proc/self/io", io2, sizeof io2);
+	close(null);
+	printf("io: wchar +%lld syscw +%lld syscr +%lld\n", field(io2, "wchar") - field(io1, "wchar"),
+	       field(io2, "syscw") - field(io1, "syscw"), field(io2, "syscr") - field(io1, "syscr"));
+	CHECK(field(io2, "rchar") - field(io1, "rchar") == (long long)strlen(io1));
+	CHECK(field(io2, "read_bytes") >= 0 && field(io2, "cancelled_write_bytes") >= 0);
+
+	/* oom_score_adj and oom_adj. */
+	printf("oom_score_adj %s, oom_adj %s\n", line("/proc/self/oom_score_adj"), line("/proc/self/oom_adj"));
+	long s0 = atol(readInto("/proc/self/oom_score", b, sizeof b));
+	T(writeFile("/proc/self/oom_score_adj", "500\n"));
+	long s1 = atol(readInto("/proc/self/oom_score", b, sizeof b));
+	CHECK(s1 - s0 >= 332 && s1 - s0 <= 334);
+	printf("oom_score_adj %s, oom_adj %s\n", line("/proc/self/oom_score_adj"), line("/proc/self/oom_adj"));
+	T(writeFile("/proc/self/oom_adj", "10"));
+	printf("oom_score_adj %s, oom_adj %s\n", line("/proc/self/oom_score_adj"), line("/proc/self/oom_adj"));
+	T(writeFile("/proc/self/oom_adj", "15"));
+	printf("oom_score_adj %s, oom_adj %s\n", line("/proc/self/oom_score_adj"), line("/proc/self/oom_adj"));
+	T(writeFile("/proc/self/oom_score_adj", "1001"));
+	T(writeFile("/proc/self/oom_score_adj", "abc"));
+	T(writeFile("/proc/self/oom_adj", "16"));
+	T(writeFile("/proc/self/oom_score_adj", "300"));
+	pid_t child = fork();
+	if (child == 0) {
+		_exit(strcmp(line("/proc/self/oom_score_adj"), "300") == 0 ? 0 : 1);
+	}
+	int ws;
+	T(waitpid(child, &ws, 0) == child);
+	printf("child inherits oom_score_adj: %s\n", WEXITSTATUS(ws) == 0 ? "yes" : "NO");
+	T(writeFile("/proc/self/oom_score_adj", "0"));
+
+	/* ns: one link per kind, "kind:[inode]", the same in a child. */
+	DIR *d = opendir("/proc/self/ns");
+	CHECK(d != NULL);
+	struct dirent *de;
+	char names[256] = "";
+	const char *kinds[] = {"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"};
+	int kindsFound = 0;
+	while (d && (de = readdir(d)))
+		for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+			kindsFound += strcmp(de->d_name, kinds[i]) == 0;
+	if (d)
+		closedir(d);
+	printf("ns kinds: %d\n", kindsFound);
+	char net[64] = "", pid[64] = "", childNet[64] = "", p[64];
+	T(readlink("/proc/self/ns/net", net, sizeof net - 1) > 0);
+	T(readlink("/proc/self/ns/pid_for_children", pid, sizeof pid - 1) > 0);
+	unsigned long ino;
+	CHECK(sscanf(net, "net:[%lu]", &ino) == 1);
+	CHECK(sscanf(pid, "pid:[%lu]", &ino) == 1);
+	child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(p, sizeof p, "/proc/%d/ns/net", child);
+	T(readlink(p, childNet, sizeof childNet - 1) > 0);
+	CHECK(strcmp(net, childNet) == 0);
+	kill(child, SIGKILL);
+	T(waitpid(child, &ws, 0) == child);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 
@@ -342,6 +527,7 @@ int main(int argc, char **argv) {
 
 	taskDirs();
 	limitsMatch();
+	taskMemory();
 
 	/* Process states. */
 	CHECK(state(getpid()) == 'R');

@@ -62,6 +62,15 @@ func (tr Tree) Symlink(path string, target Content) *Link {
 	return &Link{node: node{dev: tr.Dev, path: path, mode: unix.S_IFLNK | 0o777}, target: target}
 }
 
+// MagicLink returns a symbolic link that is one of Linux's magic links
+// (vfs.MagicLink): it names an object (a task's file, executable,
+// directory, namespace) more than a path.
+func (tr Tree) MagicLink(path string, target Content) *Link {
+	l := tr.Symlink(path, target)
+	l.magic = true
+	return l
+}
+
 // Dir returns a directory whose children are listed by children at every
 // lookup and listing.
 func (tr Tree) Dir(path string, children Children) *Dir {
@@ -140,7 +149,11 @@ func (s snapshot) Release() {}
 type Link struct {
 	node
 	target Content
+	magic  bool
 }
+
+// Magic implements vfs.MagicLink.
+func (l *Link) Magic() bool { return l.magic }
 
 // Readlink implements vfs.Symlink.
 func (l *Link) Readlink(ctx context.Context) (string, error) { return l.target(ctx) }

@@ -49,12 +49,16 @@ var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped"
 func pidStatus(ctx context.Context, t *kernel.Task) string {
 	c := t.Creds()
 	st := state(ctx, t)
+	vm := "" // a zombie's memory is gone: Linux shows no Vm lines
+	if !t.IsZombie() {
+		vm = statusMemory(t)
+	}
 	return fmt.Sprintf("Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"+
-		"TracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nVmLck:\t%8d kB\nThreads:\t%d\n"+
+		"TracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\n%sThreads:\t%d\n"+
 		"SigPnd:\t0000000000000000\nSigBlk:\t%016x\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
 		t.Name(), 0o22, st, stateNames[st], t.PID(), t.TID, t.PPID(), t.TracerPID(),
 		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS,
-		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS, t.MM().LockedBytes()/1024, max(t.TG.NumThreads(), 1),
+		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS, vm, max(t.TG.NumThreads(), 1),
 		t.SigMask(), noNewPrivs(t))
 }
 

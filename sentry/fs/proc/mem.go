@@ -21,18 +21,34 @@ type memFile struct {
 
 // Stat implements vfs.Inode.
 func (m *memFile) Stat(ctx context.Context) (unix.Stat_t, error) {
-	st := unix.Stat_t{Dev: m.dev, Ino: kernfs.Ino(m.path), Mode: unix.S_IFREG | 0o600, Nlink: 1, Blksize: 4096}
-	if t, err := m.task(); err == nil {
+	return taskFileStat(m.dev, m.path, 0o600, m.task), nil
+}
+
+// taskFileStat is the attributes of a regular file of /proc/PID that the
+// task's owner owns, with permissions perm.
+func taskFileStat(dev uint64, path string, perm uint32, task func() (*kernel.Task, error)) unix.Stat_t {
+	st := unix.Stat_t{Dev: dev, Ino: kernfs.Ino(path), Mode: unix.S_IFREG | perm, Nlink: 1, Blksize: 4096}
+	if t, err := task(); err == nil {
 		c := t.Creds()
 		st.Uid, st.Gid = c.UID.Effective, c.GID.Effective
 	}
-	return st, nil
+	return st
 }
 
 // Open implements vfs.Inode: EACCES for a caller that may not trace the
 // task.
 func (m *memFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
-	t, err := m.task()
+	t, err := tracedTask(ctx, m.task)
+	if err != nil {
+		return nil, err
+	}
+	return &memAccess{t: t}, nil
+}
+
+// tracedTask returns the task task finds if the caller may read its
+// memory (mem, pagemap): ENOENT if it is gone, EACCES if it may not.
+func tracedTask(ctx context.Context, task func() (*kernel.Task, error)) (*kernel.Task, error) {
+	t, err := task()
 	if err != nil {
 		return nil, unix.ENOENT
 	}
@@ -40,7 +56,7 @@ func (m *memFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	if !ok || !caller.MayAccessMemory(t) {
 		return nil, unix.EACCES
 	}
-	return &memAccess{t: t}, nil
+	return t, nil
 }
 
 // memAccess is an open /proc/PID/mem.

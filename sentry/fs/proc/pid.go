@@ -99,7 +99,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 		return genCaller(name, func(_ context.Context, t *kernel.Task) string { return fn(t) })
 	}
 	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
-		return fs.tree.Symlink(base+"/"+name, func(context.Context) (string, error) {
+		return fs.tree.MagicLink(base+"/"+name, func(context.Context) (string, error) {
 			t, err := live()
 			if err != nil {
 				return "", unix.ENOENT
@@ -112,16 +112,28 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			return nil, unix.ENOENT
 		}
 		c := map[string]vfs.Inode{
-			"stat":      genCaller("stat", pidStat),
-			"status":    genCaller("status", pidStatus),
-			"cmdline":   gen("cmdline", cmdline),
-			"environ":   gen("environ", environ),
-			"auxv":      gen("auxv", auxv),
-			"maps":      gen("maps", maps),
-			"comm":      gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
-			"limits":    gen("limits", limits),
-			"mounts":    gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
-			"mountinfo": gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
+			"stat":         genCaller("stat", pidStat),
+			"status":       genCaller("status", pidStatus),
+			"cmdline":      gen("cmdline", cmdline),
+			"environ":      gen("environ", environ),
+			"auxv":         gen("auxv", auxv),
+			"maps":         gen("maps", maps),
+			"smaps":        gen("smaps", smaps),
+			"smaps_rollup": gen("smaps_rollup", smapsRollup),
+			"statm":        gen("statm", statm),
+			"io":           gen("io", ioFile),
+			"oom_score": gen("oom_score", func(t *kernel.Task) string {
+				total, _ := memory(fs.k)
+				return oomScore(t, total)
+			}),
+			"oom_score_adj": fs.oomAdjFile(base+"/oom_score_adj", task, false),
+			"oom_adj":       fs.oomAdjFile(base+"/oom_adj", task, true),
+			"pagemap":       &pagemapFile{dev: fs.tree.Dev, path: base + "/pagemap", task: live},
+			"ns":            fs.nsDir(base),
+			"comm":          gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
+			"limits":        gen("limits", limits),
+			"mounts":        gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
+			"mountinfo":     gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.
 			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
@@ -202,7 +214,7 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
 				continue
 			}
-			c[n] = fs.tree.Symlink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
+			c[n] = fs.tree.MagicLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
 		}
 		return c, nil
 	})

@@ -16,6 +16,7 @@ import (
 	"runsc-lite/sentry/fs/pipe"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/kernel/ipc"
+	"runsc-lite/sentry/kernel/mqueue"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -99,8 +100,17 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"max_user_instances": tr.File("/sys/fs/inotify/max_user_instances", num(math.MaxInt32)),
 		"max_user_watches":   tr.File("/sys/fs/inotify/max_user_watches", num(inotify.MaxWatches)),
 	})
+	mqueueDir := tr.Fixed("/sys/fs/mqueue", map[string]vfs.Inode{
+		"queues_max":      tr.File("/sys/fs/mqueue/queues_max", num(mqueue.QueuesMax)),
+		"msg_max":         tr.File("/sys/fs/mqueue/msg_max", num(mqueue.MsgMax)),
+		"msgsize_max":     tr.File("/sys/fs/mqueue/msgsize_max", num(mqueue.MsgSizeMax)),
+		"msg_default":     tr.File("/sys/fs/mqueue/msg_default", num(mqueue.MsgMax)),
+		"msgsize_default": tr.File("/sys/fs/mqueue/msgsize_default", num(mqueue.MsgSizeMax)),
+	})
 	fsDir := tr.Fixed("/sys/fs", map[string]vfs.Inode{
 		"inotify":              inotifyDir,
+		"mqueue":               mqueueDir,
+		"lease-break-time":     fs.leaseBreakTime(),
 		"pipe-max-size":        tr.File("/sys/fs/pipe-max-size", num(pipe.MaxUserSize)),
 		"pipe-user-pages-hard": tr.File("/sys/fs/pipe-user-pages-hard", num(0)),
 		"pipe-user-pages-soft": tr.File("/sys/fs/pipe-user-pages-soft", num(0)),

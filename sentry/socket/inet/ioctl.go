@@ -110,8 +110,29 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			return 0, err
 		}
 		return 0, mem.CopyOut(arg, b)
+	case sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
+		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
+		// The request is read (EFAULT) as dev_ioctl reads it; the
+		// sandbox's interfaces are fixed, which it refuses as it refuses
+		// a caller without CAP_NET_ADMIN.
+		var ifr linux.IFReq
+		if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
+			return 0, err
+		}
+		return 0, sys.EPERM
+	case sys.SIOCATMARK:
+		if s.typ == sys.SOCK_STREAM {
+			return 0, s.atMark(mem, arg)
+		}
 	}
 	return 0, sys.ENOTTY
+}
+
+// atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 0, since
+// netstack keeps urgent data in line and so never stops a read at an
+// urgent mark.
+func (s *Socket) atMark(mem vfs.Memory, arg uintptr) error {
+	return mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, 0))
 }
 
 // interfaceIoctl answers one of netdevice(7)'s SIOCGIF* requests about

@@ -201,6 +201,14 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	case sys.SO_RCVBUF:
 		lo, hi := ops.ReceiveBufferLimits()
 		ops.SetReceiveBufferSize(bufferSize(uint32(i), lo, hi), true)
+	case sys.SO_SNDBUFFORCE:
+		// The caller (CAP_NET_ADMIN, checked by the syscall) passes the
+		// maximum; a negative value is 0, as sk_setsockopt takes it.
+		lo, _ := ops.SendBufferLimits()
+		ops.SetSendBufferSize(bufferSize(uint32(max(i, 0)), lo, math.MaxInt32/2), true)
+	case sys.SO_RCVBUFFORCE:
+		lo, _ := ops.ReceiveBufferLimits()
+		ops.SetReceiveBufferSize(bufferSize(uint32(max(i, 0)), lo, math.MaxInt32/2), true)
 	default:
 		return Unknown{sys.SOL_SOCKET, name}
 	}

@@ -334,3 +334,12 @@ func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
 
 // align rounds n up to NLMSG_ALIGNTO.
 func align(n int) int { return (n + linux.NLMSG_ALIGNTO - 1) &^ (linux.NLMSG_ALIGNTO - 1) }
+
+// Deliver queues a datagram the kernel sends the socket on its own (an
+// mq_notify SIGEV_THREAD cookie, netlink_sendskb).
+func (s *Socket) Deliver(b []byte) {
+	s.mu.Lock()
+	s.rcv = append(s.rcv, b)
+	s.mu.Unlock()
+	s.queue.Notify(sys.POLLIN | linux.POLLRDNORM)
+}

@@ -5,7 +5,9 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
@@ -20,6 +22,7 @@ func registerFile(st *kernel.SyscallTable) {
 	fd, path, hex, oct, i := kernel.ArgFD, kernel.ArgPath, kernel.ArgHex, kernel.ArgOct, kernel.ArgInt
 	reg(st, unix.SYS_OPEN, "open", open, path, hex, oct)
 	reg(st, unix.SYS_OPENAT, "openat", openat, fd, path, hex, oct)
+	reg(st, unix.SYS_OPENAT2, "openat2", openat2, fd, path, hex, i)
 	reg(st, unix.SYS_CREAT, "creat", creat, path, oct)
 	reg(st, unix.SYS_CLOSE, "close", closeFD, fd)
 	reg(st, unix.SYS_CLOSE_RANGE, "close_range", closeRange, fd, fd, hex)
@@ -107,18 +110,76 @@ func openat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return doOpen(t, a.Int(0), a.Pointer(1), int(a.Int(2)), a.Uint(3))
 }
 
-func open(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return doOpen(t, unix.AT_FDCWD, a.Pointer(0), int(a.Int(1)), a.Uint(2))
+// openFlags are the flags open(2) knows (VALID_OPEN_FLAGS): openat2
+// refuses any other.
+const openFlags = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | unix.O_TRUNC | unix.O_APPEND |
+	unix.O_NONBLOCK | unix.O_SYNC | unix.O_DSYNC | unix.O_ASYNC | unix.O_DIRECT | unix.O_LARGEFILE |
+	unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_NOATIME | unix.O_CLOEXEC | unix.O_PATH | unix.O_TMPFILE
+
+// openPathFlags are the flags O_PATH goes with (O_PATH_FLAGS).
+const openPathFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_PATH | unix.O_CLOEXEC
+
+// openat2 reads a struct open_how of size bytes (EINVAL below its first
+// version's 24, E2BIG above a page or with non-zero bytes past the ones
+// this kernel knows) and checks it strictly, as build_open_flags does:
+// unknown flags, a mode without O_CREAT or O_TMPFILE, unknown or
+// contradictory RESOLVE_* flags are EINVAL.
+func openat2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	howAddr, size := a.Pointer(2), uint64(a.Pointer(3))
+	switch {
+	case size < linux.OPEN_HOW_SIZE_VER0:
+		return 0, unix.EINVAL
+	case size > abi.PageSize:
+		return 0, unix.E2BIG
+	}
+	var how linux.OpenHow
+	if err := kernel.CopyIn(t, howAddr, &how); err != nil {
+		return 0, err
+	}
+	if rest := size - linux.OPEN_HOW_SIZE_VER0; rest > 0 {
+		extra := make([]byte, rest)
+		if err := kernel.CopyInSlice(t, howAddr+linux.OPEN_HOW_SIZE_VER0, extra); err != nil {
+			return 0, err
+		}
+		for _, b := range extra {
+			if b != 0 {
+				return 0, unix.E2BIG
+			}
+		}
+	}
+	flags := how.Flags
+	switch {
+	case flags&^uint64(openFlags) != 0,
+		flags&unix.O_PATH != 0 && flags&^openPathFlags != 0,
+		flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 && how.Mode&^0o7777 != 0,
+		flags&(unix.O_CREAT|unix.O_TMPFILE) == 0 && how.Mode != 0,
+		how.Resolve&^vfs.ResolveFlags != 0,
+		how.Resolve&linux.RESOLVE_BENEATH != 0 && how.Resolve&linux.RESOLVE_IN_ROOT != 0:
+		return 0, unix.EINVAL
+	}
+	open := func(ctx context.Context, dir *vfs.File, path string) (*vfs.File, error) {
+		return t.K.VFS.OpenResolve(ctx, t.FSCreds(), t.FS(), dir, path, int(flags), uint32(how.Mode), how.Resolve)
+	}
+	if how.Resolve&linux.RESOLVE_IN_ROOT != 0 && a.Int(0) != unix.AT_FDCWD {
+		// The descriptor is the root even of an absolute path.
+		dir, err := t.FDs().Get(a.Int(0))
+		if err != nil {
+			return 0, err
+		}
+		defer dir.DecRef()
+		open = func(ctx context.Context, _ *vfs.File, path string) (*vfs.File, error) {
+			return t.K.VFS.OpenResolve(ctx, t.FSCreds(), t.FS(), dir, path, int(flags), uint32(how.Mode), how.Resolve)
+		}
+	}
+	return openInstall(t, a.Int(0), a.Pointer(1), int(flags), open)
 }
 
-func creat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return doOpen(t, unix.AT_FDCWD, a.Pointer(0), unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.Uint(1))
-}
-
-func doOpen(t *kernel.Task, dirfd int32, addr uintptr, flags int, mode uint32) (uintptr, error) {
+// openInstall resolves dirfd and the path at addr, opens with open and
+// installs the file as the lowest free descriptor.
+func openInstall(t *kernel.Task, dirfd int32, addr uintptr, flags int, open func(ctx context.Context, dir *vfs.File, path string) (*vfs.File, error)) (uintptr, error) {
 	var fd int32
 	err := pathAt(t, dirfd, addr, func(ctx context.Context, dir *vfs.File, path string) error {
-		f, err := t.K.VFS.Open(ctx, t.FSCreds(), t.FS(), dir, path, flags, mode)
+		f, err := open(ctx, dir, path)
 		if err != nil {
 			return err
 		}
@@ -130,6 +191,20 @@ func doOpen(t *kernel.Task, dirfd int32, addr uintptr, flags int, mode uint32) (
 		return err
 	})
 	return uintptr(fd), err
+}
+
+func open(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return doOpen(t, unix.AT_FDCWD, a.Pointer(0), int(a.Int(1)), a.Uint(2))
+}
+
+func creat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return doOpen(t, unix.AT_FDCWD, a.Pointer(0), unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.Uint(1))
+}
+
+func doOpen(t *kernel.Task, dirfd int32, addr uintptr, flags int, mode uint32) (uintptr, error) {
+	return openInstall(t, dirfd, addr, flags, func(ctx context.Context, dir *vfs.File, path string) (*vfs.File, error) {
+		return t.K.VFS.Open(ctx, t.FSCreds(), t.FS(), dir, path, flags, mode)
+	})
 }
 
 func closeFD(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -251,24 +326,37 @@ func doWrite(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintp
 	return writeAt(t, f, src, off)
 }
 
-// readAt reads into dst at the file position (off < 0) or at off.
+// readAt reads into dst at the file position (off < 0) or at off. The
+// call and its bytes count in /proc/PID/io, as vfs_read counts them once
+// the descriptor and buffer passed their checks.
 func readAt(t *kernel.Task, f *vfs.File, dst usermem.IOSequence, off int64) (uintptr, error) {
+	var n int
+	var err error
 	if off < 0 {
-		return ioResult(f.Read(t.Ctx(), dst))
+		n, err = f.Read(t.Ctx(), dst)
+	} else {
+		n, err = f.PRead(t.Ctx(), dst, off)
 	}
-	return ioResult(f.PRead(t.Ctx(), dst, off))
+	t.TG.AccountRead(int64(n))
+	return ioResult(n, err)
 }
 
-// writeAt writes src at the file position (off < 0) or at off.
+// writeAt writes src at the file position (off < 0) or at off, counted
+// in /proc/PID/io as readAt counts reads.
 func writeAt(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (uintptr, error) {
 	src, err := sizeLimited(t, f, src, off)
 	if err != nil {
+		t.TG.AccountWrite(0)
 		return 0, err
 	}
+	var n int
 	if off < 0 {
-		return ioResult(f.Write(t.Ctx(), src))
+		n, err = f.Write(t.Ctx(), src)
+	} else {
+		n, err = f.PWrite(t.Ctx(), src, off)
 	}
-	return ioResult(f.PWrite(t.Ctx(), src, off))
+	t.TG.AccountWrite(int64(n))
+	return ioResult(n, err)
 }
 
 // sizeLimited cuts a write to a regular file at the caller's

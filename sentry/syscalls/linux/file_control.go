@@ -12,7 +12,7 @@ import (
 
 func registerControl(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_SETOWN signals, leases, notify or seals", fd, i, hex)
+	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_SETOWN signals, notify or seals; leases signal SIGIO only", fd, i, hex)
 	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
@@ -63,6 +63,10 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, nil
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
 		return pipeSize(t, f, cmd, int64(uint32(a.Int(2))))
+	case unix.F_SETLEASE:
+		return 0, setLease(t, f, a.Int(2))
+	case unix.F_GETLEASE:
+		return uintptr(f.GetLease()), nil
 	}
 	return 0, unix.EINVAL
 }
@@ -226,4 +230,25 @@ func regularFIONREAD(t *kernel.Task, f *vfs.File) (int64, bool) {
 		return 0, false
 	}
 	return max(st.Size-off, 0), true
+}
+
+// setLease implements F_SETLEASE: the file's owner (or CAP_LEASE) may
+// take a lease on a regular file (vfs.File.SetLease). Its breaks are told
+// to the caller's process with SIGIO, as Linux makes the lease taker the
+// file's owner; F_SETSIG's other signal is not kept.
+func setLease(t *kernel.Task, f *vfs.File, typ int32) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Uid != t.Creds().UID.FS && !t.HasCapability(linux.CAP_LEASE) {
+		return unix.EACCES
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || typ != unix.F_RDLCK && typ != unix.F_WRLCK && typ != unix.F_UNLCK {
+		return unix.EINVAL
+	}
+	tg := t.TG
+	return f.SetLease(int16(typ), func() {
+		tg.SendSignal(kernel.SigInfo{Signo: int32(unix.SIGIO), Code: linux.SI_KERNEL})
+	})
 }

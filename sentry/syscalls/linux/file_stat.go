@@ -32,6 +32,7 @@ func registerStat(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_CHMOD, "chmod", chmod, path, oct)
 	reg(st, unix.SYS_FCHMOD, "fchmod", fchmod, fd, oct)
 	reg(st, unix.SYS_FCHMODAT, "fchmodat", fchmodat, fd, path, oct)
+	reg(st, unix.SYS_FCHMODAT2, "fchmodat2", fchmodat2, fd, path, oct, hex)
 	reg(st, unix.SYS_CHOWN, "chown", chown, path, i, i)
 	reg(st, unix.SYS_LCHOWN, "lchown", lchown, path, i, i)
 	reg(st, unix.SYS_FCHOWN, "fchown", fchown, fd, i, i)
@@ -326,6 +327,28 @@ func fchmodat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func fchmodatImpl(t *kernel.Task, dirfd int32, addr uintptr, mode uint32) (uintptr, error) {
 	return 0, withTarget(t, dirfd, addr, 0, 0, func(tg target) error {
 		return setAttrTarget(t, tg, vfs.Attr{Mask: vfs.AttrMode, Mode: mode & 0o7777})
+	})
+}
+
+// fchmodat2 is fchmodat with flags: AT_SYMLINK_NOFOLLOW (a symlink's own
+// mode cannot change: EOPNOTSUPP, as notify_change refuses it) and
+// AT_EMPTY_PATH.
+func fchmodat2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	mode := a.Uint(2)
+	return 0, withTarget(t, a.Int(0), a.Pointer(1), a.Int(3), unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH, func(tg target) error {
+		if !tg.follow {
+			if st, err := statTarget(t, tg); err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				return unix.EOPNOTSUPP
+			}
+		}
+		attr := vfs.Attr{Mask: vfs.AttrMode, Mode: mode & 0o7777}
+		if tg.path == "" && tg.dir != nil && tg.dir.Dentry() != nil {
+			// AT_EMPTY_PATH names the file, O_PATH descriptors too: a
+			// change by name, as chmod_common makes it.
+			d := tg.dir.Dentry()
+			return t.K.VFS.SetAttrDentry(tg.ctx, t.FSCreds(), d, attr)
+		}
+		return setAttrTarget(t, tg, attr)
 	})
 }
 

@@ -229,6 +229,10 @@ func splice(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
+	if !spliceable(in) || !spliceable(out) || inPipe && out.Flags()&unix.O_APPEND != 0 {
+		// An appending file cannot take a splice (do_splice).
+		return 0, unix.EINVAL
+	}
 	n, err := transfer(t, endpoint{in, inOff}, endpoint{out, outOff}, int64(count))
 	if err != nil {
 		return 0, err
@@ -237,6 +241,16 @@ func splice(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	return uintptr(n), copyOutOffset(t, a.Pointer(3), outOff)
+}
+
+// spliceable reports whether splice can move data to or from f: files of
+// a file system, pipes, sockets and devices have splice_read and
+// splice_write in Linux; anonymous files (epoll, eventfd, signalfd,
+// timerfd, pidfd, inotify, whose mode has no type) have neither, which
+// do_splice finds (EINVAL) before it waits for the pipe.
+func spliceable(f *vfs.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode&unix.S_IFMT != 0
 }
 
 // spliceFlags are the flags splice, tee and vmsplice know.

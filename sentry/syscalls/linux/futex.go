@@ -6,10 +6,12 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 )
 
 func registerFutex(st *kernel.SyscallTable) {
+	reg(st, unix.SYS_FUTEX_WAITV, "futex_waitv", futexWaitv, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	partial(st, unix.SYS_FUTEX, "futex", futex, "no *_REQUEUE_PI; PI locks are handed over in FIFO order without priority boosting", kernel.ArgHex, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_GET_ROBUST_LIST, "get_robust_list", getRobustList, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
@@ -134,4 +136,43 @@ func futexTimeout(t *kernel.Task, addr uintptr, absolute, realtime bool) (time.D
 		d = time.Nanosecond
 	}
 	return d, nil
+}
+
+// futexWaitv implements futex_waitv(2), checking as sys_futex_waitv
+// does: flags must be 0, 1 to FUTEX_WAITV_MAX words at a non-NULL
+// address (EINVAL); a timeout is absolute on CLOCK_MONOTONIC or
+// CLOCK_REALTIME (EINVAL for another clock); each word must be 32 bits
+// (FUTEX2_SIZE_U32), with only FUTEX2_PRIVATE besides, its reserved field
+// zero (EINVAL). It returns the index of the word woken.
+func futexWaitv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	addr, n, timeoutAddr, clock := a.Pointer(0), a.Pointer(1), a.Pointer(3), a.Int(4)
+	if a.Uint(2) != 0 || n == 0 || n > abi.FutexWaitvMax || addr == 0 {
+		return 0, unix.EINVAL
+	}
+	var timeout time.Duration
+	if timeoutAddr != 0 {
+		if clock != unix.CLOCK_MONOTONIC && clock != unix.CLOCK_REALTIME {
+			return 0, unix.EINVAL
+		}
+		d, err := copyInTimespec(t, timeoutAddr)
+		if err != nil {
+			return 0, err
+		}
+		now, _ := t.K.Clocks.Now(clock)
+		timeout = max(d-now, time.Nanosecond)
+	}
+	ws := make([]abi.FutexWaitv, n)
+	if err := kernel.CopyInSlice(t, addr, ws); err != nil {
+		return 0, err
+	}
+	words := make([]kernel.FutexWord, n)
+	for i, w := range ws {
+		if w.Flags&^(abi.Futex2SizeMask|abi.Futex2Private) != 0 || w.Reserved != 0 ||
+			w.Flags&abi.Futex2SizeMask != abi.Futex2SizeU32 {
+			return 0, unix.EINVAL
+		}
+		words[i] = kernel.FutexWord{Addr: uintptr(w.Uaddr), Val: w.Val, Private: w.Flags&abi.Futex2Private != 0}
+	}
+	i, err := t.K.Futexes.WaitV(t, words, timeout)
+	return uintptr(i), err
 }

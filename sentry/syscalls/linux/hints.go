@@ -4,6 +4,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -95,7 +96,8 @@ func syncFileRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // mlockRange checks that [addr, addr+length), widened to whole pages, is
 // mapped: a hole is ENOMEM, a range that wraps EINVAL; and locks or
-// unlocks it (package mm records locks; pages are not pinned on the host).
+// unlocks it (package mm records locks; pages are not pinned on the host;
+// mlockPopulate faults them in).
 func mlockRange(t *kernel.Task, addr, length uintptr, locked bool) error {
 	return t.MM().SetLocked(addr, length, locked)
 }
@@ -107,6 +109,7 @@ func mlockPopulate(t *kernel.Task, addr, length uintptr) error {
 	if err := mlockRange(t, addr, length, true); err != nil {
 		return err
 	}
+	t.MM().Populate(addr, length)
 	end := addr + length
 	for _, v := range t.MM().VMAs() {
 		if v.Start < end && v.End > addr && v.Prot == unix.PROT_NONE {
@@ -141,6 +144,9 @@ func mlockall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	t.MM().LockAll(f&unix.MCL_CURRENT != 0, f&unix.MCL_FUTURE != 0)
+	if f&unix.MCL_CURRENT != 0 && f&unix.MCL_ONFAULT == 0 {
+		t.MM().Populate(0, mm.TaskSize)
+	}
 	return 0, nil
 }
 

@@ -138,6 +138,13 @@ func copyOutAddr(t *kernel.Task, raw []byte, addr, lenAddr uintptr) error {
 	if addr == 0 {
 		return nil
 	}
+	return copyOutName(t, raw, addr, lenAddr)
+}
+
+// copyOutName is move_addr_to_user, for getsockname and getpeername,
+// whose address is never optional: a NULL one is EFAULT once the length
+// says something is to be written.
+func copyOutName(t *kernel.Task, raw []byte, addr, lenAddr uintptr) error {
 	var n int32 // a socklen_t, read as int, as move_addr_to_user does
 	if err := kernel.CopyIn(t, lenAddr, &n); err != nil {
 		return err
@@ -320,9 +327,9 @@ func shutdown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func getsockname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return withAnySocket(t, a.Int(0), func(_ *vfs.File, s netSocket) (uintptr, error) {
-		return 0, copyOutAddr(t, s.Name(), a.Pointer(1), a.Pointer(2))
+		return 0, copyOutName(t, s.Name(), a.Pointer(1), a.Pointer(2))
 	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
-		return 0, copyOutAddr(t, s.Name(), a.Pointer(1), a.Pointer(2))
+		return 0, copyOutName(t, s.Name(), a.Pointer(1), a.Pointer(2))
 	})
 }
 
@@ -332,13 +339,13 @@ func getpeername(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return 0, err
 		}
-		return 0, copyOutAddr(t, raw, a.Pointer(1), a.Pointer(2))
+		return 0, copyOutName(t, raw, a.Pointer(1), a.Pointer(2))
 	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		raw, err := s.PeerName()
 		if err != nil {
 			return 0, err
 		}
-		return 0, copyOutAddr(t, raw, a.Pointer(1), a.Pointer(2))
+		return 0, copyOutName(t, raw, a.Pointer(1), a.Pointer(2))
 	})
 }
 

@@ -40,8 +40,8 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	if kind == unix.SOCK_RAW {
-		if !hasCap(t, unix.CAP_NET_RAW) {
-			return 0, unix.EPERM
+		if err := rawSocketAllowed(t, protocol); err != nil {
+			return 0, err
 		}
 		t.K.Log.Warn("unimplemented: raw Internet sockets", "pid", t.PID(), "protocol", protocol)
 		return 0, unix.ESOCKTNOSUPPORT
@@ -64,8 +64,8 @@ func inetSocketpair(t *kernel.Task, domain, typ, protocol int32) error {
 		return unix.EINVAL
 	}
 	if kind == unix.SOCK_RAW {
-		if !hasCap(t, unix.CAP_NET_RAW) {
-			return unix.EPERM
+		if err := rawSocketAllowed(t, protocol); err != nil {
+			return err
 		}
 		return unix.EOPNOTSUPP
 	}
@@ -73,6 +73,22 @@ func inetSocketpair(t *kernel.Task, domain, typ, protocol int32) error {
 		return err
 	}
 	return unix.EOPNOTSUPP
+}
+
+// rawSocketAllowed checks a raw Internet socket's protocol and caller as
+// inet_create does: out of range is EINVAL; 0 (IPPROTO_IP) names no raw
+// protocol (EPROTONOSUPPORT, the wildcard entry matches only a named
+// one); then CAP_NET_RAW is needed (EPERM).
+func rawSocketAllowed(t *kernel.Task, protocol int32) error {
+	switch {
+	case protocol < 0 || protocol >= 256: // IPPROTO_MAX
+		return unix.EINVAL
+	case protocol == 0:
+		return unix.EPROTONOSUPPORT
+	case !hasCap(t, unix.CAP_NET_RAW):
+		return unix.EPERM
+	}
+	return nil
 }
 
 // hasCap reports whether the task has capability c in its effective set.
@@ -202,6 +218,9 @@ func inetSetsockopt(t *kernel.Task, s netSocket, level, name int32, valAddr uint
 	v := make([]byte, min(int(n), maxSockOpt))
 	if err := t.CopyIn(valAddr, v); err != nil {
 		return err
+	}
+	if level == unix.SOL_SOCKET && (name == unix.SO_SNDBUFFORCE || name == unix.SO_RCVBUFFORCE) && !hasCap(t, unix.CAP_NET_ADMIN) {
+		return unix.EPERM // past the limits is for the network's admin
 	}
 	err := s.SetOption(int(level), int(name), v)
 	logUnknownOption(t, err)

@@ -61,6 +61,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerSched,
 	registerHints,
 	registerIPC,
+	registerMQueue,
 	registerInotify,
 	registerMount,
 	registerSchedPolicy,

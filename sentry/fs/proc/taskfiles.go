@@ -1,0 +1,232 @@
+package proc
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/abi"
+	"runsc-lite/sentry/fs/kernfs"
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/vfs"
+)
+
+// ioFile is /proc/PID/io (proc_pid_io_accounting): the process's read and
+// write calls and bytes as the sentry counted them. read_bytes and
+// write_bytes (storage I/O the process caused) are 0: the sandbox's files
+// are tmpfs or the host's, whose device traffic is the host's business.
+func ioFile(t *kernel.Task) string {
+	io := t.TG.IO()
+	return fmt.Sprintf("rchar: %d\nwchar: %d\nsyscr: %d\nsyscw: %d\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
+		io.RChar.Load(), io.WChar.Load(), io.SyscR.Load(), io.SyscW.Load())
+}
+
+// oomScore is /proc/PID/oom_score (proc_oom_score): the process's
+// resident memory as a share of the sandbox's memory limit, moved by
+// oom_score_adj, scaled to 0-1333 as Linux scales it; 0 when
+// oom_score_adj is -1000 (never chosen).
+func oomScore(t *kernel.Task, totalBytes uint64) string {
+	adj := int64(t.TG.OOMScoreAdj())
+	if adj == kernel.OOMScoreAdjMin {
+		return "0\n"
+	}
+	total := max(int64(totalBytes/abi.PageSize), 1)
+	rss := int64(totals(t, t.MM().Usage()).rss / abi.PageSize)
+	badness := rss + adj*total/1000
+	return strconv.FormatInt((1000+badness*1000/total)*2/3, 10) + "\n"
+}
+
+// nsInodes are the inode numbers /proc/PID/ns shows: the sandbox is one
+// namespace of each kind, which its processes all share, numbered as
+// Linux numbers its initial namespaces (PROC_*_INIT_INO, and the first
+// two numbers it hands out for the network and mount namespaces). They
+// are the sandbox's, never the host's.
+var nsInodes = map[string]uint64{
+	"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,
+	"pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC, "time": 0xEFFFFFFA,
+	"time_for_children": 0xEFFFFFFA, "user": 0xEFFFFFFD, "uts": 0xEFFFFFFE,
+}
+
+// nsDir is /proc/PID/ns: a link per namespace kind, "KIND:[INODE]". The
+// links only read: the sandbox has no setns(2) to hand them to.
+func (fs *FileSystem) nsDir(base string) *kernfs.Dir {
+	c := make(map[string]vfs.Inode, len(nsInodes))
+	for name, ino := range nsInodes {
+		kind := strings.TrimSuffix(name, "_for_children")
+		c[name] = fs.tree.MagicLink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
+	}
+	return fs.tree.Fixed(base+"/ns", c)
+}
+
+// valueFile is a file of /proc holding one value that may be written:
+// a read gives get's text, a write hands set the text written (whole, one
+// value a write, as proc_dointvec and oom_score_adj_write take it).
+type valueFile struct {
+	dev   uint64
+	path  string
+	perm  uint32
+	owner func() (*kernel.Task, error) // whose file it is; nil: root's
+	get   func() (string, error)
+	set   func(ctx context.Context, text string) error
+}
+
+// Stat implements vfs.Inode.
+func (f *valueFile) Stat(ctx context.Context) (unix.Stat_t, error) {
+	owner := f.owner
+	if owner == nil {
+		owner = func() (*kernel.Task, error) { return nil, unix.ENOENT }
+	}
+	return taskFileStat(f.dev, f.path, f.perm, owner), nil
+}
+
+// Open implements vfs.Inode.
+func (f *valueFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if f.owner != nil {
+		if _, err := f.owner(); err != nil {
+			return nil, unix.ENOENT
+		}
+	}
+	return valueAccess{f}, nil
+}
+
+// valueAccess is an open valueFile.
+type valueAccess struct{ f *valueFile }
+
+// ReadAt implements vfs.FileImpl.
+func (a valueAccess) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	s, err := a.f.get()
+	if err != nil || off >= int64(len(s)) {
+		return 0, err
+	}
+	return copy(p, s[off:]), nil
+}
+
+// WriteAt implements vfs.FileImpl.
+func (a valueAccess) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if len(p) >= 24 {
+		p = p[:23] // Linux reads at most a small buffer's worth
+	}
+	if err := a.f.set(ctx, strings.TrimSpace(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Release implements vfs.FileImpl.
+func (a valueAccess) Release() {}
+
+// oomAdjFile is /proc/PID/oom_score_adj, or with legacy /proc/PID/oom_adj
+// in the old -17..15 scale: readable by all, written by the process's
+// owner; a write sets the process's value (kernel.SetOOMScoreAdj).
+func (fs *FileSystem) oomAdjFile(path string, task func() (*kernel.Task, error), legacy bool) *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: path, perm: 0o644, owner: task,
+		get: func() (string, error) {
+			t, err := task()
+			if err != nil {
+				return "", err
+			}
+			v := t.TG.OOMScoreAdj()
+			if legacy {
+				v = kernel.OOMAdj(v)
+			}
+			return strconv.Itoa(v) + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
+			v, err := strconv.Atoi(text)
+			if err != nil {
+				return unix.EINVAL
+			}
+			if legacy {
+				if v, err = kernel.OOMScoreAdjOf(v); err != nil {
+					return err
+				}
+			}
+			t, err := task()
+			if err != nil {
+				return err
+			}
+			writer, ok := vfs.TaskOf(ctx).(*kernel.Task)
+			if !ok {
+				return unix.EPERM
+			}
+			return t.TG.SetOOMScoreAdj(v, writer.Creds())
+		}}
+}
+
+// leaseBreakTime is /proc/sys/fs/lease-break-time: how many seconds an
+// open waits for a lease holder (vfs.VFS.SetLeaseBreakTime).
+func (fs *FileSystem) leaseBreakTime() *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/lease-break-time", perm: 0o644,
+		get: func() (string, error) { return strconv.FormatInt(fs.k.VFS.LeaseBreakTime(), 10) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseInt(text, 10, 32)
+			if err != nil {
+				return unix.EINVAL
+			}
+			fs.k.VFS.SetLeaseBreakTime(max(n, 0))
+			return nil
+		}}
+}
+
+// pagemapFile is /proc/PID/pagemap: 8 bytes a page of the address space,
+// at offset page number * 8 (mm.Pagemap), for who may read the process's
+// memory.
+type pagemapFile struct {
+	dev  uint64
+	path string
+	task func() (*kernel.Task, error)
+}
+
+// Stat implements vfs.Inode.
+func (f *pagemapFile) Stat(ctx context.Context) (unix.Stat_t, error) {
+	return taskFileStat(f.dev, f.path, 0o400, f.task), nil
+}
+
+// Open implements vfs.Inode: EACCES for a caller that may not trace the
+// task, as for mem.
+func (f *pagemapFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if flags&unix.O_ACCMODE != unix.O_RDONLY {
+		return nil, unix.EACCES
+	}
+	t, err := tracedTask(ctx, f.task)
+	if err != nil {
+		return nil, err
+	}
+	return &pagemapAccess{t: t}, nil
+}
+
+// pagemapAccess is an open /proc/PID/pagemap.
+type pagemapAccess struct{ t *kernel.Task }
+
+// pagemapEntry is the size of one entry.
+const pagemapEntry = 8
+
+// ReadAt implements vfs.FileImpl: offset and length must be multiples of
+// the entry size (EINVAL); the file ends at the end of the user address
+// space.
+func (a *pagemapAccess) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if off%pagemapEntry != 0 || len(p)%pagemapEntry != 0 || off < 0 {
+		return 0, unix.EINVAL
+	}
+	first := uint64(off / pagemapEntry)
+	last := uint64(mm.TaskSize / abi.PageSize)
+	if first >= last {
+		return 0, nil
+	}
+	n := min(uint64(len(p)/pagemapEntry), last-first)
+	entries := make([]uint64, n)
+	a.t.MM().Pagemap(uintptr(first*abi.PageSize), entries)
+	return copy(p, abi.SliceBytes(entries)), nil
+}
+
+// WriteAt implements vfs.FileImpl.
+func (a *pagemapAccess) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, unix.EBADF
+}
+
+// Release implements vfs.FileImpl.
+func (a *pagemapAccess) Release() {}
