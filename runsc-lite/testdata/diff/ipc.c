@@ -372,7 +372,9 @@ static unsigned long long procLong(const char *path) {
 /* info: IPC_INFO gives the limits /proc/sys/kernel shows, the INFO
  * commands the usage, and the STAT commands take an index and return the
  * identifier of the object there; each returns the highest index in use.
- * The host may hold other objects: only relations are printed. */
+ * The host may hold other objects, and other processes may make and
+ * remove them between two calls (natively, other tests run beside this
+ * one): only relations that hold anyway are checked. */
 static void info(void) {
 	int shm = shmget(IPC_PRIVATE, 8192, 0600), sem = semget(IPC_PRIVATE, 3, 0600), msq = msgget(IPC_PRIVATE, 0600);
 	struct shminfo si;
@@ -381,7 +383,7 @@ static void info(void) {
 	CHECK(si.shmmin == 1 && si.shmmax == procLong("/proc/sys/kernel/shmmax") &&
 	      si.shmmni == procLong("/proc/sys/kernel/shmmni") && si.shmall == procLong("/proc/sys/kernel/shmall"));
 	struct shm_info su;
-	CHECK(shmctl(0, SHM_INFO, (struct shmid_ds *)&su) == maxShm);
+	CHECK(shmctl(0, SHM_INFO, (struct shmid_ds *)&su) >= 0);
 	CHECK(su.used_ids >= 1 && su.shm_tot >= 2);
 	int found = 0;
 	struct shmid_ds ds;
@@ -410,7 +412,7 @@ static void info(void) {
 	if (f)
 		fclose(f);
 	CHECK(mi.semmsl == semv[0] && mi.semmns == semv[1] && mi.semopm == semv[2] && mi.semmni == semv[3] && mi.semvmx == 32767);
-	CHECK(semctl(0, 0, SEM_INFO, arg) == maxSem && mi.semusz >= 1 && mi.semaem >= 3);
+	CHECK(semctl(0, 0, SEM_INFO, arg) >= 0 && mi.semusz >= 1 && mi.semaem >= 3);
 	struct semid_ds sds;
 	arg.buf = &sds;
 	found = 0;
@@ -428,7 +430,7 @@ static void info(void) {
 		char text[10];
 	} m = {1, "hello"};
 	T(msgsnd(msq, &m, 10, 0));
-	CHECK(msgctl(0, MSG_INFO, (struct msqid_ds *)&gi) == maxMsg && gi.msgpool >= 1 && gi.msgmap >= 1 && gi.msgtql >= 10);
+	CHECK(msgctl(0, MSG_INFO, (struct msqid_ds *)&gi) >= 0 && gi.msgpool >= 1 && gi.msgmap >= 1 && gi.msgtql >= 10);
 	struct msqid_ds mds;
 	found = 0;
 	for (int i = 0; i <= maxMsg; i++)
