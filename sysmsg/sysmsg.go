@@ -5,9 +5,8 @@
 // A hand-off is one store and, only if the other side sleeps, one futex
 // wake. Each side first spins on the state word, then sleeps on it; how long
 // it spins is chosen by the caller from the number of CPUs and of threads
-// that want one, the sandbox's and the host's (SpinLimit), because a
-// spinning waiter steals the CPU from the thread it waits for when no CPU
-// is free.
+// that want one (SpinLimit), because on a small machine a spinning waiter
+// steals the CPU from the thread it waits for.
 //
 // Every word of the read-write part can be written by application code,
 // so nothing read from it is trusted: values are validated where they are
@@ -266,12 +265,10 @@ func (s *Shared) ResetMsg(i int) {
 
 // SpinLimit is the most times a waiter polls a state word before it
 // sleeps: zero on a single CPU, where spinning only delays the other side,
-// and zero when the sandbox's busy threads (waiting or running, busy counts
-// the caller) and the host's other runnable threads (cpus.go) leave no CPU
-// free.
+// and zero when more threads are waiting or running than there are CPUs.
 func SpinLimit(busy int) uint32 {
 	n := runtime.NumCPU()
-	if n < 2 || busy >= n || busy+otherRunnable(busy) >= n {
+	if n < 2 || busy >= n {
 		return 0
 	}
 	return MaxSpin
