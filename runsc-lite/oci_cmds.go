@@ -100,6 +100,22 @@ func (c *ociCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcomman
 	return subcommands.ExitStatus(status)
 }
 
+// lockedContainer names container args[0], locks its state and loads it;
+// the caller runs unlock when done.
+func lockedContainer(args []string) (id string, st *containerState, unlock func(), err error) {
+	if id, err = oneID(args); err != nil {
+		return "", nil, nil, err
+	}
+	if unlock, err = lockState(id); err != nil {
+		return "", nil, nil, err
+	}
+	if st, err = loadState(id); err != nil {
+		unlock()
+		return "", nil, nil, err
+	}
+	return id, st, unlock, nil
+}
+
 // oneID returns the one container ID of args.
 func oneID(args []string) (string, error) {
 	if len(args) != 1 {
@@ -338,19 +354,11 @@ func writePidFile(path string, pid int) error {
 
 // start starts container args[0].
 func start(args []string) error {
-	id, err := oneID(args)
-	if err != nil {
-		return err
-	}
-	unlock, err := lockState(id)
+	id, st, unlock, err := lockedContainer(args)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := loadState(id)
-	if err != nil {
-		return err
-	}
 	if s := st.status(); s != specs.StateCreated {
 		return fmt.Errorf("container %q is %s, not created", id, s)
 	}
@@ -750,19 +758,11 @@ func list(format string, quiet bool) error {
 
 // pause stops (or, !stop, continues) every process of container args[0].
 func pause(args []string, stop bool) error {
-	id, err := oneID(args)
-	if err != nil {
-		return err
-	}
-	unlock, err := lockState(id)
+	id, st, unlock, err := lockedContainer(args)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := loadState(id)
-	if err != nil {
-		return err
-	}
 	want, method := specs.ContainerState(specs.StateRunning), control.MethodPause
 	if !stop {
 		want, method = "paused", control.MethodResume
