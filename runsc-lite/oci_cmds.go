@@ -311,6 +311,10 @@ func create(args []string, bundle, pidFile, consoleSocket string) error {
 		unix.Kill(pid, unix.SIGKILL)
 		return err
 	}
+	if err := takeNetwork(st, plan, ociLog()); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		return err
+	}
 	if err := st.save(); err != nil {
 		unix.Kill(pid, unix.SIGKILL)
 		return err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -87,18 +88,20 @@ func signalNotify(ch chan os.Signal) {
 }
 
 // sentryPid returns the pid of the sentry, the child of sandbox process
-// pid, or pid itself if it has none.
+// pid, or pid itself if it has none. The child is listed under the
+// thread that started it, which need not be the main one.
 func sentryPid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return pid
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return pid
-	}
-	if n, err := strconv.Atoi(f[0]); err == nil {
-		return n
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
 	}
 	return pid
 }

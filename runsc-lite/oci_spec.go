@@ -48,6 +48,11 @@ type bootPlan struct {
 	Strace       bool
 	Binds        []bindMount
 	Tmpfs        []tmpfsMount
+	// NetNS is the network namespace whose interfaces the sandbox takes
+	// (config.json's path), NetNSOwn the sentry's own one, which the
+	// createRuntime and prestart hooks may fill (oci_network.go).
+	NetNS    string `json:",omitempty"`
+	NetNSOwn bool   `json:",omitempty"`
 }
 
 // rootOverlayAnnotation chooses where writes to a writable root go. By
@@ -170,6 +175,12 @@ func planFromSpec(s *specs.Spec, bundle string, log *slog.Logger) (*bootPlan, er
 			}
 		}
 		for _, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.NetworkNamespace {
+				if err := p.setNetwork(ns); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if ns.Path != "" {
 				return nil, fmt.Errorf("config.json: linux.namespaces: joining the %s namespace at %s is not supported (a sandbox has its own)", ns.Type, ns.Path)
 			}

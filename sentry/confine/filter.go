@@ -168,6 +168,13 @@ var hostSyscalls = append(slices.Clip(goRuntime), []hostSyscall{
 	// the network forwarder or runsc-lite opened is half-closed when the
 	// sandbox's side of the connection is.
 	{nr: unix.SYS_SHUTDOWN, rule: args(anyArg, seccomp.EqualTo(unix.SHUT_WR))},
+	// The links of an OCI container's network namespace (package inet,
+	// links.go): netstack's fdbased endpoint receives and sends Ethernet
+	// frames on the AF_PACKET socket the runtime opened there, in
+	// batches, never blocking (it waits in ppoll): the same power as
+	// recvmsg and sendmsg, above, on a descriptor the sentry was given.
+	{nr: unix.SYS_RECVMMSG, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.MSG_DONTWAIT), seccomp.EqualTo(0))},
+	{nr: unix.SYS_SENDMMSG, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.MSG_DONTWAIT))},
 
 	// Stub processes: their memory, their signals, their lifetimes (the
 	// forkserver is waited for through its pidfd).

@@ -12,13 +12,15 @@ import (
 
 	"runsc-lite/interpose"
 	"runsc-lite/sentry/sandbox"
+	"runsc-lite/sentry/socket/inet"
 )
 
 // MaxFrame bounds a frame's JSON.
 const MaxFrame = 16 << 20
 
-// maxFDs bounds the descriptors a request carries.
-const maxFDs = 3
+// maxFDs bounds the descriptors a request carries: exec's stdio, or
+// network's packet sockets.
+const maxFDs = inet.MaxLinks
 
 // Methods.
 const (
@@ -37,6 +39,7 @@ const (
 	MethodResume  = "resume"  // continue every task
 	MethodStacks  = "stacks"  // the sentry's goroutine stacks
 	MethodAttach  = "attach"  // a stream: Attach's syscalls as HookEvents, HookReplies back
+	MethodNetwork = "network" // before start: Links, each on its attached packet socket
 )
 
 // Request is one call.
@@ -52,6 +55,7 @@ type Request struct {
 	Level    string           `json:",omitempty"` // debug, info, warn, error
 	Interval time.Duration    `json:",omitempty"`
 	Attach   *AttachSpec      `json:",omitempty"`
+	Links    []inet.Link      `json:",omitempty"`
 }
 
 // Response is the answer to one call, or one event of a stream.

@@ -153,6 +153,8 @@ func (srv *Server) handle(req Request, fds []int) (Response, error) {
 	case MethodResume:
 		k.Thaw()
 		return Response{}, nil
+	case MethodNetwork:
+		return Response{}, srv.network(req, fds)
 	case MethodStacks:
 		buf := make([]byte, 1<<20)
 		return Response{Text: string(buf[:runtime.Stack(buf, true)])}, nil
@@ -433,4 +435,27 @@ func (srv *Server) events(c fdConn, req Request) {
 			}
 		}
 	}
+}
+
+// network gives the sandbox's stack the interfaces of the container's
+// network namespace, each on its packet socket; only before start, so
+// that no application sees them come.
+func (srv *Server) network(req Request, fds []int) error {
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		files[i] = os.NewFile(uintptr(fd), "packet-socket")
+		fds[i] = -1
+	}
+	select {
+	case <-srv.S.Started():
+		for _, f := range files {
+			f.Close()
+		}
+		return errors.New("network: the sandbox has started")
+	default:
+	}
+	if err := srv.S.K.Net.AddLinks(req.Links, files); err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	return nil
 }

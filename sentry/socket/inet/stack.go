@@ -45,11 +45,13 @@ package inet
 
 import (
 	"fmt"
+	"os"
 	"sync"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -77,6 +79,9 @@ type Stack struct {
 	once sync.Once
 	s    *stack.Stack // set by once
 	err  error        // set by once
+
+	linkMu    sync.Mutex // guards linkFiles
+	linkFiles []*os.File // the packet sockets of AddLinks' NICs; non-nil once set
 
 	mu      sync.Mutex           // guards sockets
 	sockets map[*Socket]struct{} // the open sockets, for /proc/net
@@ -113,7 +118,8 @@ func (st *Stack) netstack() (*stack.Stack, error) {
 // newNetstack makes a netstack with lo as its only interface.
 func newNetstack() (*stack.Stack, error) {
 	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		// ARP for the Ethernet links of a container's namespace (links.go).
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        true,
 	})
