@@ -158,6 +158,9 @@ func inNamespace(path string, fn func() error) error {
 		defer own.Close()
 		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
+			if errors.Is(err, unix.EINVAL) {
+				err = errors.New("not a network namespace")
+			}
 			errc <- fmt.Errorf("entering: %w", err)
 			return
 		}

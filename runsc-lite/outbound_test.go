@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,9 +30,30 @@ type testHost struct {
 }
 
 // makeTestHost makes a network namespace joined to the host's by a veth
-// pair on a /24 of 10.213.0.0/16 and runs testhost.py in it, answering DNS
-// A queries with dnsAnswer. Everything is removed when t ends.
+// pair (makeVethNamespace) and runs testhost.py in it, answering DNS A
+// queries with dnsAnswer. Everything is removed when t ends.
 func makeTestHost(t *testing.T, dnsAnswer string) testHost {
+	t.Helper()
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	vn := makeVethNamespace(t)
+	th := testHost{Addr: vn.Addr, HostSide: vn.HostSide}
+	srv := exec.Command(vn.ip, "netns", "exec", vn.Name, "/usr/bin/python3", netScript(t, "testhost.py"), th.Addr, dnsAnswer)
+	waitReady(t, srv)
+	return th
+}
+
+// vethNamespace is a network namespace joined to the host's by a veth
+// pair: Addr/24 on its end Veth (up, with lo), HostSide/24 on the host's.
+type vethNamespace struct {
+	Name, Path     string // ip netns's name, and /var/run/netns/NAME
+	Addr, HostSide string
+	Veth           string
+	ip             string // the ip command
+}
+
+// makeVethNamespace makes a vethNamespace on a /24 of 10.213.0.0/16 that
+// no interface of the host has, removed when t ends.
+func makeVethNamespace(t *testing.T) vethNamespace {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("making a network namespace needs root")
@@ -40,21 +62,10 @@ func makeTestHost(t *testing.T, dnsAnswer string) testHost {
 	if err != nil {
 		t.Skip("ip (iproute2) is not installed")
 	}
-	skipUnlessRunnable(t, "/usr/bin/python3")
-	// A /24 no interface of the host has (another test run's, say).
-	n := 0
-	for try := 0; try < 20 && n == 0; try++ {
-		c := 20 + rand.Intn(200)
-		if out, err := exec.Command(ipCmd, "-o", "addr", "show", "to", fmt.Sprintf("10.213.%d.0/24", c)).Output(); err == nil && len(out) == 0 {
-			n = c
-		}
-	}
-	if n == 0 {
-		t.Fatal("no free /24 in 10.213.0.0/16 for the test host")
-	}
-	ns := fmt.Sprintf("rl-test-%d", os.Getpid())
-	hostVeth, nsVeth := fmt.Sprintf("rlh%d", os.Getpid()), fmt.Sprintf("rln%d", os.Getpid())
-	th := testHost{Addr: fmt.Sprintf("10.213.%d.2", n), HostSide: fmt.Sprintf("10.213.%d.1", n)}
+	n := freeSubnet(t, ipCmd)
+	ns, hostVeth, nsVeth := "rl-test-"+vethName(""), vethName("rlh"), vethName("rln")
+	vn := vethNamespace{Name: ns, Path: "/var/run/netns/" + ns, Addr: fmt.Sprintf("10.213.%d.2", n),
+		HostSide: fmt.Sprintf("10.213.%d.1", n), Veth: nsVeth, ip: ipCmd}
 	ip := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command(ipCmd, args...).CombinedOutput(); err != nil {
@@ -68,14 +79,35 @@ func makeTestHost(t *testing.T, dnsAnswer string) testHost {
 	})
 	ip("link", "add", hostVeth, "type", "veth", "peer", "name", nsVeth)
 	ip("link", "set", nsVeth, "netns", ns)
-	ip("addr", "add", th.HostSide+"/24", "dev", hostVeth)
+	ip("addr", "add", vn.HostSide+"/24", "dev", hostVeth)
 	ip("link", "set", hostVeth, "up")
-	ip("-n", ns, "addr", "add", th.Addr+"/24", "dev", nsVeth)
+	ip("-n", ns, "addr", "add", vn.Addr+"/24", "dev", nsVeth)
 	ip("-n", ns, "link", "set", nsVeth, "up")
 	ip("-n", ns, "link", "set", "lo", "up")
-	srv := exec.Command(ipCmd, "netns", "exec", ns, "/usr/bin/python3", netScript(t, "testhost.py"), th.Addr, dnsAnswer)
-	waitReady(t, srv)
-	return th
+	return vn
+}
+
+// freeSubnet returns N such that no interface of the host has an
+// address in 10.213.N.0/24 (another test's, say).
+func freeSubnet(t *testing.T, ipCmd string) int {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		c := 20 + rand.Intn(200)
+		if out, err := exec.Command(ipCmd, "-o", "addr", "show", "to", fmt.Sprintf("10.213.%d.0/24", c)).Output(); err == nil && len(out) == 0 {
+			return c
+		}
+	}
+	t.Fatal("no free /24 in 10.213.0.0/16 for the test host")
+	return 0
+}
+
+// vethSeq numbers the interfaces and namespaces tests make.
+var vethSeq atomic.Int32
+
+// vethName is prefix and a number unique to this test process and call,
+// short enough for an interface's name.
+func vethName(prefix string) string {
+	return fmt.Sprintf("%s%d%d", prefix, os.Getpid()%100000, vethSeq.Add(1))
 }
 
 // waitReady starts cmd in a process group of its own, waits for the line
