@@ -27,6 +27,11 @@
 //     shutdown(SHUT_WR). Two stacks, not one promiscuous one, so that a
 //     sandbox listener on some port never answers a flow meant for a
 //     remote host's same port.
+//   - An OCI container whose network namespace has interfaces (Docker's,
+//     CNI's veths) gets a NIC per interface, on an AF_PACKET socket the
+//     runtime opened in that namespace (links.go, package netns): the
+//     sandbox then speaks Ethernet on the container's own link, with its
+//     MAC, addresses and routes, as gVisor's runsc does.
 //   - --publish: runsc-lite's parent opens the host's listening socket;
 //     the sentry accepts on it and connects each connection to the
 //     sandbox's 127.0.0.1:PORT (publish.go).
