@@ -1,8 +1,9 @@
 /* Unix-domain sockets: socketpair, bind/listen/connect/accept on paths and
  * abstract names, datagrams, seqpackets, shutdown, peek, non-blocking
  * calls, poll readiness, SCM_RIGHTS across fork, SCM_CREDENTIALS, SIGPIPE
- * and error paths. */
+ * and error paths; the interface ioctls on an AF_UNIX socket. */
 #include "common.h"
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -683,6 +684,27 @@ static void interrupted(void) {
 	printf("handler ran: %d\n", sigusr1s);
 }
 
+/* The interface ioctls on an AF_UNIX socket: Linux answers them on any
+ * socket (sock_do_ioctl falls back to dev_ioctl), and glibc's
+ * if_nametoindex asks an AF_UNIX socket. lo is index 1 in any network
+ * namespace. */
+static void interfaces(void) {
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq r;
+	memset(&r, 0, sizeof r);
+	strcpy(r.ifr_name, "lo");
+	T(ioctl(s, SIOCGIFINDEX, &r));
+	printf("lo's index %d\n", r.ifr_ifindex);
+	T(ioctl(s, SIOCGIFFLAGS, &r));
+	printf("lo loopback %d\n", !!(r.ifr_flags & IFF_LOOPBACK)); /* up or not: the native run's namespace's */
+	strcpy(r.ifr_name, "nosuch0");
+	T(ioctl(s, SIOCGIFINDEX, &r));
+	T(ioctl(s, SIOCGIFFLAGS, NULL));
+	T(ioctl(s, TCGETS, &r));
+	close(s);
+	printf("if_nametoindex(lo) %u if_nametoindex(nosuch0) %u\n", if_nametoindex("lo"), if_nametoindex("nosuch0"));
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
@@ -697,5 +719,6 @@ int main(int argc, char **argv) {
 	credentials();
 	msgs();
 	interrupted();
+	interfaces();
 	return 0;
 }

@@ -196,7 +196,22 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, kernel.CopyOut(t, arg, &queued)
 		}
 	}
-	return f.Ioctl(t.Ctx(), t, cmd, arg)
+	ret, err := f.Ioctl(t.Ctx(), t, cmd, arg)
+	if err == unix.ENOTTY && isSocket(f) {
+		// Linux answers the interface ioctls on a socket of any family
+		// (sock_do_ioctl's fallback to dev_ioctl): glibc's
+		// if_nametoindex asks an AF_UNIX socket.
+		if ok, ierr := t.K.Net.InterfaceIoctl(t, cmd, arg); ok {
+			return 0, ierr
+		}
+	}
+	return ret, err
+}
+
+// isSocket reports whether f is a socket.
+func isSocket(f *vfs.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK
 }
 
 // ptyPeer is TIOCGPTPEER on a pseudo-terminal master (ptm_open_peer):
