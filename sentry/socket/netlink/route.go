@@ -204,8 +204,11 @@ func (s *Socket) addrs(h linux.NetlinkMessageHeader, want uint8, port uint32) ([
 	return s.eachAddress(want, func(in inet.Interface, a tcpip.AddressWithPrefix, fam uint8) []byte {
 		ip := a.Address.AsSlice()
 		scope := uint8(linux.RT_SCOPE_UNIVERSE)
-		if in.Flags&sys.IFF_LOOPBACK != 0 {
+		switch {
+		case in.Flags&sys.IFF_LOOPBACK != 0:
 			scope = linux.RT_SCOPE_HOST
+		case header.IsV6LinkLocalUnicastAddress(a.Address):
+			scope = linux.RT_SCOPE_LINK
 		}
 		am := linux.InterfaceAddrMessage{Family: fam, PrefixLen: uint8(a.PrefixLen), Flags: sys.IFA_F_PERMANENT, Scope: scope, Index: uint32(in.Index)}
 		m := newMessage(linux.RTM_NEWADDR, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&am))
