@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -21,7 +22,8 @@ import (
 //     namespace stands for it, and the createRuntime/prestart hooks get
 //     its pid, as runc's hooks get the container's: what they put there
 //     (Docker's libnetwork-setkey moves the container's veth in), create
-//     takes once they have run. Nothing there: lo only.
+//     takes once they have run. Nothing there: lo only. Not read when
+//     create is not root (it could not enter it).
 //   - no network namespace at all, which for runc is the host's network:
 //     lo only. The sandbox never takes the host's interfaces (runsc
 //     refuses too: "cannot run with network enabled in root network
@@ -56,6 +58,12 @@ func (p *bootPlan) setNetwork(ns specs.LinuxNamespace) error {
 func takeNetwork(st *containerState, p *bootPlan, log *slog.Logger) error {
 	path := p.NetNS
 	if path == "" && p.NetNSOwn {
+		if os.Geteuid() != 0 {
+			// Entering even one's own child namespace takes
+			// CAP_SYS_ADMIN here; and no hook of an unprivileged
+			// caller could have filled it either.
+			return nil
+		}
 		path = "/proc/" + strconv.Itoa(sentryPid(st.Pid)) + "/ns/net"
 		if host, err := netns.IsHost(path); err != nil || host {
 			// The sentry is gone, or shares the host's: nothing to take.
