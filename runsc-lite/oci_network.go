@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,6 +33,27 @@ import (
 // The sentry gets the packet sockets through the control socket before
 // the first process runs (control.MethodNetwork); the addresses are then
 // removed from the namespace's interfaces (netns.Taken.Release).
+
+// takeNetns takes the interfaces of the network namespace at path for
+// run --netns: their sockets go to the sentry with its configuration.
+func takeNetns(path string, cfg *sentryConfig, add func(*os.File) int) (*netns.Taken, error) {
+	if !filepath.IsAbs(path) {
+		return nil, errors.New("not an absolute path")
+	}
+	t, err := netns.Take(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.Links) == 0 {
+		t.Close()
+		return nil, errors.New("no interface with an address there")
+	}
+	cfg.Links = t.Links
+	for _, f := range t.Files {
+		cfg.LinkFiles = append(cfg.LinkFiles, add(f))
+	}
+	return t, nil
+}
 
 // setNetwork takes config.json's network namespace ns into the plan.
 func (p *bootPlan) setNetwork(ns specs.LinuxNamespace) error {

@@ -244,3 +244,44 @@ nsenter -t "$pid" -n %[1]s link set lo up
 	})
 	checkServes(t, bundle, "net2", ctrAddr, ctrVeth, mac, h)
 }
+
+// TestRunNetns: `run --netns PATH` takes the namespace's veth as an OCI
+// container does: a fetch from the host's end comes from the veth's
+// address, which the namespace no longer holds. Bad uses are one line.
+func TestRunNetns(t *testing.T) {
+	vn := makeVethNamespace(t)
+	h := newHostListener(t, vn.HostSide)
+	url := "http://" + h.ln.Addr().String() + "/"
+	r := runscLite(t, runOpts{}, "run", "--netns", vn.Path, "--", "/bin/busybox", "sh", "-c", "/bin/busybox wget -qO- "+url+" && /bin/busybox ip -o -4 addr show dev "+vn.Veth)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "from-host\n") || !strings.Contains(r.stdout, " inet "+vn.Addr+"/24 ") {
+		t.Errorf("run --netns: %v, want from-host and %s on %s", r, vn.Addr, vn.Veth)
+	}
+	select {
+	case peer := <-h.peers:
+		if peer != vn.Addr {
+			t.Errorf("the host listener's peer is %s, want %s", peer, vn.Addr)
+		}
+	default:
+		t.Error("the host listener saw no request")
+	}
+	if b, err := exec.Command(vn.ip, "-n", vn.Name, "-o", "-4", "addr", "show", "dev", vn.Veth).Output(); err != nil || len(b) != 0 {
+		t.Errorf("the namespace's %s still has %q (%v), want no IPv4 address", vn.Veth, b, err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--netns", "/proc/self/ns/net"}, 1, "host's"},
+		{[]string{"--netns", "/etc/passwd"}, 1, "not a network namespace"},
+		{[]string{"--netns", "netns"}, 1, "absolute"},
+		{[]string{"--netns", vn.Path}, 1, "no interface with an address"},
+		{[]string{"--network=none", "--netns", vn.Path}, 2, "--netns"},
+		{[]string{"--netns", vn.Path, "--publish", "8080:80"}, 2, "--netns"},
+	} {
+		r := runscLite(t, runOpts{}, append(append([]string{"run"}, c.args...), "--", "/bin/true")...)
+		if r.code != c.code || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("run %s: %v, want exit %d and one line naming %q", c.args, r, c.code, c.want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"runsc-lite/cgroup"
 	"runsc-lite/launch"
+	"runsc-lite/netns"
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/sandbox"
@@ -41,6 +42,8 @@ type runCmd struct {
 	// allowHostLoopback and publish are the network's (network.go).
 	allowHostLoopback bool
 	publish           stringList
+	// netns is --netns (oci_network.go).
+	netns string
 	// bundle, pidFile: runc's run (oci_cmds.go), `run --bundle DIR ID`.
 	bundle, pidFile string
 }
@@ -149,6 +152,7 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	f.IntVar(&c.hostUID, "host-uid", uid, "host `UID` the sandbox reads host files as (root only; 65534 when run by root, else the caller's). DANGEROUS: --host-uid=0 lets the sandbox read every file root can")
 	f.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let --network=sandbox reach the host's loopback (as 10.0.2.2), link-local and own addresses, which are refused by default")
 	f.Var(&c.publish, "publish", "forward the host's `[HOSTIP:]HOSTPORT:PORT[/udp]` (HOSTIP 127.0.0.1 by default) to PORT in the sandbox, where a listener on 127.0.0.1, 0.0.0.0 or :: takes it (repeatable; --network=sandbox)")
+	f.StringVar(&c.netns, "netns", "", "take the interfaces of the network namespace at `PATH` (/var/run/netns/NAME, /proc/PID/ns/net), as an OCI container takes its namespace's, instead of --network's eth0 (root; their addresses are removed from the namespace)")
 	f.IntVar(&c.hostGID, "host-gid", gid, "host `GID` the sandbox reads host files as (root only; see --host-uid)")
 }
 
@@ -181,6 +185,9 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	}
 	if c.g.network == networkNone && (len(publishes) > 0 || c.allowHostLoopback) {
 		return fail(exitUsage, "--network=none: nothing goes in or out; --publish and --allow-host-loopback need --network=sandbox")
+	}
+	if c.netns != "" && (c.g.network == networkNone || len(publishes) > 0 || c.allowHostLoopback) {
+		return fail(exitUsage, "--netns: the sandbox's network is the namespace's; not with --network=none, --publish or --allow-host-loopback")
 	}
 	if c.pidsLimit < 1 {
 		return fail(exitUsage, "--pids-limit=%d: want at least 1", c.pidsLimit)
@@ -259,7 +266,13 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return fail(1, "--rootfs=%s: %v", c.rootfs, err)
 	}
 	cfg.RootFile = add(root)
-	if c.g.network == networkSandbox {
+	var taken *netns.Taken
+	if c.netns != "" {
+		if taken, err = takeNetns(c.netns, &cfg, add); err != nil {
+			return fail(1, "--netns=%s: %v", c.netns, err)
+		}
+		defer taken.Close()
+	} else if c.g.network == networkSandbox {
 		net, resolv, err := setUpNetwork(&cfg, c.allowHostLoopback, c.hostUID, c.hostGID, add)
 		if err != nil {
 			return fail(1, "%v", err)
@@ -325,6 +338,12 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		f.Close()
 	}
 	files = nil
+	if taken != nil {
+		// The sentry has the sockets; its stack takes the addresses.
+		if err := taken.Release(); err != nil {
+			log.Warn("--netns", "err", err)
+		}
+	}
 	code, sig, err := s.Wait()
 	switch {
 	case err != nil:

@@ -57,6 +57,10 @@ type sentryConfig struct {
 	// Published the --publish ports.
 	NetFile   int
 	Published []publishConfig
+	// Links are the interfaces of run --netns's namespace, LinkFiles
+	// their packet sockets.
+	Links     []inet.Link
+	LinkFiles []int
 	// OCI sandboxes (create): ControlFile is the control server's
 	// listening socket, ReadyFile where the sentry writes "ok" once the
 	// first process is created (or the error that stopped it), and the
@@ -177,6 +181,10 @@ func sentryMain() int {
 				"host syscalls", len(confine.Syscalls(platform)), "after", time.Since(start))
 			return nil
 		},
+	}
+	sc.Net.Links = cfg.Links
+	for _, i := range cfg.LinkFiles {
+		sc.Net.LinkFiles = append(sc.Net.LinkFiles, file(i))
 	}
 	for _, p := range cfg.Published {
 		if f := file(p.File); f != nil {

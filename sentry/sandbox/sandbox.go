@@ -237,7 +237,9 @@ func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
 	if net.Log == nil {
 		net.Log = cfg.Log
 	}
-	k.Net.Configure(net)
+	if err := k.Net.Configure(net); err != nil {
+		return fmt.Errorf("the sandbox's network: %w", err)
+	}
 	if cfg.Strace != nil {
 		opts := strace.Options{Timing: cfg.StraceTiming, Summary: cfg.StraceSummary}
 		if cfg.StraceFilter != "" {

@@ -46,6 +46,11 @@ type Options struct {
 	// Published are the host's listeners whose connections (and
 	// datagrams) go to a port of the sandbox (--publish).
 	Published []Published
+	// Links are interfaces of a network namespace to take over, each on
+	// its packet socket LinkFiles[i] (links.go): run --netns. An OCI
+	// sandbox gets them later, through AddLinks.
+	Links     []Link
+	LinkFiles []*os.File
 	Log       *slog.Logger
 }
 
@@ -67,8 +72,8 @@ const ethMTU = 65520
 const udpIdle = 60 * time.Second
 
 // Configure sets the stack's options; call it before the sandbox runs.
-// It starts serving o.Published.
-func (st *Stack) Configure(o Options) {
+// It starts serving o.Published and adds o.Links.
+func (st *Stack) Configure(o Options) error {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -79,6 +84,10 @@ func (st *Stack) Configure(o Options) {
 	for _, p := range o.Published {
 		go st.servePublished(p)
 	}
+	if len(o.Links) > 0 || len(o.LinkFiles) > 0 {
+		return st.AddLinks(o.Links, o.LinkFiles)
+	}
+	return nil
 }
 
 // addOutbound adds eth0 to the sandbox's stack s and makes the outside.
