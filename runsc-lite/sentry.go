@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -46,6 +47,9 @@ type sentryConfig struct {
 	LogFile     int
 	Strace      bool
 	StraceFile  int
+	// ProfileFile receives the sentry's CPU profile of the whole run
+	// (--cpuprofile).
+	ProfileFile int
 	// StraceFilter, StraceTiming and StraceSummary are sandbox.Config's.
 	StraceFilter  string
 	StraceTiming  bool
@@ -189,6 +193,13 @@ func sentryMain() int {
 		if f := file(cfg.StraceFile); f != nil {
 			sc.Strace = f
 		}
+	}
+	if f := file(cfg.ProfileFile); f != nil {
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "runsc-lite: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var status int
 	if ln := file(cfg.ControlFile); ln != nil {

@@ -155,6 +155,9 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 	if err != nil {
 		return 0, err
 	}
+	if readsEmpty(impl) {
+		return 0, nil
+	}
 	if dst, err = dst.WritablePrefix(); err != nil {
 		return 0, err
 	}
@@ -182,6 +185,13 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 	})))
 }
 
+// readsEmpty reports whether every read of impl is at its end
+// (EmptyReader): the read then returns 0 without touching memory.
+func readsEmpty(impl FileImpl) bool {
+	e, ok := impl.(EmptyReader)
+	return ok && e.ReadsEmpty()
+}
+
 // PartialTransfer is partial, for transfers made outside the VFS.
 func PartialTransfer(n int, err error) (int, error) { return partial(n, err) }
 
@@ -206,6 +216,11 @@ func (f *File) Write(ctx context.Context, src usermem.IOSequence) (n int, err er
 	impl, err := f.io()
 	if err != nil {
 		return 0, err
+	}
+	if b, ok := impl.(BlindWriter); ok {
+		if n, ok, err := b.WriteBlind(src.NumBytes()); ok {
+			return n, err
+		}
 	}
 	if src, err = src.ReadablePrefix(); err != nil {
 		return 0, err
@@ -263,6 +278,9 @@ func (f *File) PRead(ctx context.Context, dst usermem.IOSequence, off int64) (n 
 	if err != nil {
 		return 0, err
 	}
+	if readsEmpty(impl) {
+		return 0, nil
+	}
 	if dst, err = dst.WritablePrefix(); err != nil {
 		return 0, err
 	}
@@ -284,6 +302,11 @@ func (f *File) PWrite(ctx context.Context, src usermem.IOSequence, off int64) (n
 	impl, err := f.positional(off)
 	if err != nil {
 		return 0, err
+	}
+	if b, ok := impl.(BlindWriter); ok {
+		if n, ok, err := b.WriteBlind(src.NumBytes()); ok {
+			return n, err
+		}
 	}
 	if src, err = src.ReadablePrefix(); err != nil {
 		return 0, err
