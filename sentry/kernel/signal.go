@@ -343,7 +343,8 @@ func (t *Task) deliverSignals() {
 		}
 		sig := int(si.Signo)
 		if tr := t.K.observe.strace.Load(); tr != nil && sig != int(unix.SIGKILL) {
-			(*tr).Signal(t, &si)
+			traced := si // its address escapes: si's own would be allocated on every call
+			(*tr).Signal(t, &traced)
 		}
 		act := t.TG.SigAction(sig)
 		switch h := act.Handler; {
