@@ -161,6 +161,9 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 	if dst, err = dst.WritablePrefix(); err != nil {
 		return 0, err
 	}
+	if readsZeros(impl) {
+		return partial(dst.ZeroFill())
+	}
 	if r, ok := impl.(WaitingReader); ok {
 		// Only the first part of dst waits; the rest takes what is there.
 		nonblock := f.Flags()&unix.O_NONBLOCK != 0
@@ -190,6 +193,13 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 func readsEmpty(impl FileImpl) bool {
 	e, ok := impl.(EmptyReader)
 	return ok && e.ReadsEmpty()
+}
+
+// readsZeros reports whether every read of impl is zero bytes
+// (ZeroReader).
+func readsZeros(impl FileImpl) bool {
+	z, ok := impl.(ZeroReader)
+	return ok && z.ReadsZeros()
 }
 
 // PartialTransfer is partial, for transfers made outside the VFS.
@@ -283,6 +293,9 @@ func (f *File) PRead(ctx context.Context, dst usermem.IOSequence, off int64) (n 
 	}
 	if dst, err = dst.WritablePrefix(); err != nil {
 		return 0, err
+	}
+	if readsZeros(impl) {
+		return partial(dst.ZeroFill())
 	}
 	return partial(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) {
 		n, err := impl.ReadAt(ctx, p, off)

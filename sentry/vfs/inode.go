@@ -217,6 +217,14 @@ type EmptyReader interface {
 	ReadsEmpty() bool
 }
 
+// ZeroReader is implemented by files every read of which fills the
+// buffer with zero bytes (Linux's read_iter_zero: /dev/zero, /dev/full).
+// The zeros are copied out of memory that is never written
+// (usermem.IOSequence.ZeroFill), with no buffer to clear.
+type ZeroReader interface {
+	ReadsZeros() bool
+}
+
 // Readiness reports which poll(2) events of mask hold now (POLLIN,
 // POLLOUT and their RDNORM/WRNORM twins, POLLPRI), plus POLLHUP and
 // POLLERR whatever mask says; files without it are always ready for

@@ -228,6 +228,10 @@ func (f *file) WriteBlind(n int) (int, bool, error) {
 // ReadsEmpty implements vfs.EmptyReader: Linux's read_null.
 func (f *file) ReadsEmpty() bool { return f.kind == null }
 
+// ReadsZeros implements vfs.ZeroReader: /dev/zero and /dev/full share
+// Linux's read_iter_zero.
+func (f *file) ReadsZeros() bool { return f.kind == zero || f.kind == full }
+
 // MapsAnonymous implements vfs.AnonymousMapper.
 func (f *file) MapsAnonymous() bool { return f.kind == zero }
 
