@@ -31,6 +31,10 @@
 //     past --memory-limit a write fails with ENOMEM (pipe_write's answer
 //     when it cannot allocate a page). Otherwise pipes resized to 1 MiB, or
 //     by root to 2 GiB, would let a sandbox grow the sentry without bound.
+//   - A drained pipe keeps its buffer for the next write if it is at most
+//     a page (Linux keeps a spare page per pipe too): small messages
+//     cross without an allocation each; a larger buffer goes, so the
+//     memory a pipe holds uncharged stays one page.
 //   - O_DIRECT (packet mode) is accepted and treated as a byte stream.
 //   - SIGPIPE is not sent yet (signals are not delivered); writes without
 //     readers fail with EPIPE.
