@@ -437,3 +437,28 @@ func TestSignalFrameCopies(t *testing.T) {
 		}
 	}
 }
+
+// TestForgedSignalNumber: a synchronous signal event whose number the
+// application forged (systrap reads it from a frame the application can
+// write) raises SIGSEGV, not a sentry panic on a shift by a negative
+// count.
+func TestForgedSignalNumber(t *testing.T) {
+	for _, signo := range []int32{0, -1, 65, 1 << 20} {
+		task := kerneltest.NewTask(t, nil)
+		ev := platform.Event{Kind: platform.EventSignal, Signal: kernel.NewSigInfo(signo, 0, 0, 0)}
+		si := kernel.FaultInfo(ev)
+		if si.Signo != int32(unix.SIGSEGV) {
+			t.Errorf("signal number %d: raises %d, want SIGSEGV", signo, si.Signo)
+		}
+		kernel.ForceSignal(task, si)
+		kernel.DeliverSignals(task)
+		if st := kernel.GroupStatus(task.TG); st.Signal != int(unix.SIGSEGV) {
+			t.Errorf("signal number %d: status %+v, want killed by SIGSEGV", signo, st)
+		}
+	}
+	// A real one passes through.
+	ev := platform.Event{Kind: platform.EventSignal, Signal: kernel.NewSigInfo(int32(unix.SIGFPE), 1, 0, 0)}
+	if si := kernel.FaultInfo(ev); si.Signo != int32(unix.SIGFPE) {
+		t.Errorf("SIGFPE event raises %d", si.Signo)
+	}
+}
