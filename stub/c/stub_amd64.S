@@ -485,7 +485,8 @@ stub_thread_setup:
  * thread is about to stop or has stopped, and the sentry knows it); after
  * patch_resumed it first completes the resume (bases, registers and FP state
  * from the patch frame into its own frame), so the sentry sees the
- * application's state, never this code's.
+ * application's state, never this code's. Any other signal here comes from
+ * a thread that jumped in with forged state, and is reported as it is.
  */
 #define PF(off)     (SYSMSG_PATCH_FRAME + (off))
 #define MC(off)     PF(SYSMSG_PF_MC + (off))
