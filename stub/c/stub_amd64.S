@@ -473,12 +473,15 @@ stub_thread_setup:
  * The registers go into the slot's patch frame, laid out as the kernel lays
  * out a signal frame, with a SIGSYS siginfo saying what seccomp would have
  * said; then the hand-off is the signal handler's: state EVENT, wait for
- * RESUME. Whatever the sentry wrote into the frame is loaded by
- * rt_sigreturn, as after a signal. This is no more than the application
+ * RESUME. Whatever the sentry wrote into the frame is loaded, as
+ * rt_sigreturn would after a signal. This is no more than the application
  * could do itself with its own memory and the handler's syscalls: the frame
  * is in its slot, which it can write anyway, and the only syscalls here are
  * the handler's (futex on the own state word, exit: pinned to
  * patch_syscall_site by the filter) and rt_sigreturn (patch_sigreturn_site).
+ * The usual return makes no syscall at all: it loads the frame's FP state,
+ * flags and registers itself and jumps through the frame's rip, which
+ * application code could do too.
  *
  * Signals are not blocked here. The signal handler (sysmsg/c/handler.c)
  * returns at once from SIGCHLD between patch_entry and patch_resumed (the
@@ -702,6 +705,37 @@ patch_resumed:
 	mov MSG_NEW_GS(%r15), %rdx
 	wrgsbase %rdx
 2:	movl $0, MSG_SET(%r15)
+	/* While %gs still names the slot, return without a syscall: the FP
+	 * state, the flags, the registers, and a jump through the frame's
+	 * rip. Otherwise (the application now has a gs base of its own),
+	 * rt_sigreturn. */
+	rdgsbase %rdx
+	cmp %rdx, %r15
+	jne .Lpatch_sigreturn
+	movabs $SYSMSG_REGION, %rbx
+	mov STUB_CONTROL_FPX_SW + 8(%rbx), %eax
+	mov STUB_CONTROL_FPX_SW + 12(%rbx), %edx
+	xrstor64 PF(SYSMSG_PF_FP)(%r15)
+	pushq MC(SC_EFLAGS)(%r15)
+	popfq
+	mov MC(SC_R8)(%r15), %r8
+	mov MC(SC_R9)(%r15), %r9
+	mov MC(SC_R10)(%r15), %r10
+	mov MC(SC_R11)(%r15), %r11
+	mov MC(SC_R12)(%r15), %r12
+	mov MC(SC_R13)(%r15), %r13
+	mov MC(SC_R14)(%r15), %r14
+	mov MC(SC_RDI)(%r15), %rdi
+	mov MC(SC_RSI)(%r15), %rsi
+	mov MC(SC_RBP)(%r15), %rbp
+	mov MC(SC_RBX)(%r15), %rbx
+	mov MC(SC_RDX)(%r15), %rdx
+	mov MC(SC_RAX)(%r15), %rax
+	mov MC(SC_RCX)(%r15), %rcx
+	mov MC(SC_RSP)(%r15), %rsp
+	mov MC(SC_R15)(%r15), %r15
+	jmp *%gs:MC(SC_RIP)
+.Lpatch_sigreturn:
 	lea PF(SYSMSG_PF_UC)(%r15), %rsp
 	mov $__NR_rt_sigreturn, %eax
 	syscall
