@@ -55,6 +55,16 @@ import (
 // the stub shows the trap's address as the interrupted instruction
 // pointer. rdgsbase reads the slot's address while the application has no
 // gs base of its own (patch_entry finds its slot from %gs).
+//
+// Limits, as in gVisor: code that jumps straight to a patched site's
+// syscall instruction with another number in %eax gets the site's number;
+// patched code moved by mremap still returns to its old address; a thread
+// single-stepped (PTRACE_SINGLESTEP inside the sandbox) through a patched
+// site stops inside the trap and the stub's entry; only the `mov
+// $nr,%eax; syscall` form is patched (Go's and glibc's syscall(2), which
+// take the number from a register or the stack, are not). Patching needs
+// FSGSBASE and an XSAVE signal frame; without them, and with --no-patch,
+// every syscall traps as before.
 
 // patchAfter is how many times a site traps before it is patched: most
 // sites of a short-lived process trap once, and a patch costs two
