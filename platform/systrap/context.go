@@ -34,6 +34,11 @@ type context struct {
 	fp    *platform.FPState
 	fpGen uint64
 
+	// unpatchable are the sites this thread found it cannot patch, in
+	// unpatchableIn: a syscall from one of them needs no look at its code.
+	unpatchable   map[uintptr]struct{}
+	unpatchableIn *addressSpace
+
 	gate platform.SwitchGate
 	// interruptedAt is when Interrupt signalled the thread running in
 	// Switch (unix nanoseconds), 0 if it has not since that Switch began.

@@ -74,6 +74,10 @@ const patchAfter = 2
 // maxTraps is how many traps the table holds; trap 0 is the entry's cell.
 const maxTraps = sysmsg.PatchTableSize / sysmsg.TrapSize
 
+// maxUnpatchable bounds a thread's memory of sites it cannot patch (a
+// syscall(2) wrapper is one site, however many numbers it makes).
+const maxUnpatchable = 1024
+
 // siteLen is the length of the patched sequence and of the jump.
 const siteLen = 7
 
@@ -148,17 +152,25 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 		return
 	}
 	site := uintptr(rip) - siteLen
-	var code [siteLen]byte
-	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen {
+	if c.unpatchableIn != as || len(c.unpatchable) >= maxUnpatchable {
+		c.unpatchable, c.unpatchableIn = make(map[uintptr]struct{}), as
+	}
+	if _, ok := c.unpatchable[site]; ok {
 		return
 	}
-	if code[0] != movEAX || binary.LittleEndian.Uint32(code[1:5]) != uint32(nr) || code[5] != 0x0f || code[6] != 0x05 {
+	var code [siteLen]byte
+	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen ||
+		code[0] != movEAX || binary.LittleEndian.Uint32(code[1:5]) != uint32(nr) || code[5] != 0x0f || code[6] != 0x05 {
+		c.unpatchable[site] = struct{}{}
 		return
 	}
 	pt := &as.patch
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	if _, done := pt.traps[site]; done {
+	if i, done := pt.traps[site]; done {
+		if i < 0 {
+			c.unpatchable[site] = struct{}{}
+		}
 		return
 	}
 	if pt.hits == nil {
