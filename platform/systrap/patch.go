@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sysmsg"
 )
@@ -136,12 +137,36 @@ func writeTrap(sh *sysmsg.Shared, i int, site uintptr, nr uint32) {
 	copy(t, b.Bytes())
 }
 
+// movSyscall is a patchable site: mov $Nr, %eax; syscall.
+type movSyscall struct {
+	Op      uint8 // movEAX
+	Nr      uint32
+	Syscall [2]byte // 0f 05
+}
+
+// jumpInsn is a patched site: jmp *Abs (ff 24 25 abs32).
+type jumpInsn struct {
+	Op  [3]byte
+	Abs uint32
+}
+
+// encode returns v's little-endian bytes, packed (a site is 7 bytes).
+func encode(v any) [siteLen]byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, v)
+	var out [siteLen]byte
+	copy(out[:], b.Bytes())
+	return out
+}
+
 // jumpTo is the site's new code: jmp *trap.
 func jumpTo(i int) [siteLen]byte {
-	var j [siteLen]byte
-	j[0], j[1], j[2] = 0xff, 0x24, 0x25
-	binary.LittleEndian.PutUint32(j[3:], uint32(trapAddr(i)))
-	return j
+	return encode(jumpInsn{Op: [3]byte{0xff, 0x24, 0x25}, Abs: uint32(trapAddr(i))})
+}
+
+// isSite reports whether code is `mov $nr,%eax; syscall`.
+func isSite(code [siteLen]byte, nr uint64) bool {
+	return code == encode(movSyscall{Op: movEAX, Nr: uint32(nr), Syscall: [2]byte{0x0f, 0x05}})
 }
 
 // maybePatch patches the site of the syscall nr the thread just trapped
@@ -159,8 +184,7 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 		return
 	}
 	var code [siteLen]byte
-	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen ||
-		code[0] != movEAX || binary.LittleEndian.Uint32(code[1:5]) != uint32(nr) || code[5] != 0x0f || code[6] != 0x05 {
+	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen || !isSite(code, nr) {
 		c.unpatchable[site] = struct{}{}
 		return
 	}
@@ -190,7 +214,9 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 		pt.traps[site] = -1
 		return
 	}
-	c.setFpxSw(as)
+	if !c.setFpxSw(as) {
+		return
+	}
 	if err := as.rewrite(site, pt.next, uint32(nr)); err != nil {
 		pt.traps[site] = -1
 		c.p.patchFailures.Add(1)
@@ -204,12 +230,26 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 // setFpxSw gives the control page the software-reserved bytes of the
 // host's signal frames, from the frame the thread just stopped in, which
 // the kernel wrote (a stop through a patched site comes only after one).
-func (c *context) setFpxSw(as *addressSpace) {
+// Another application thread may have rewritten them since: they are
+// taken only if they describe the XSAVE area CPUID does (a forged feature
+// mask could only break the forger's own FP state), and false means they
+// were not, and nothing is patched.
+func (c *context) setFpxSw(as *addressSpace) bool {
 	ctl := as.sh.Control()
-	if ctl.FpxSw != [48]byte{} || len(c.frame.fp) < 512 {
-		return
+	if ctl.FpxSw != [48]byte{} {
+		return true
 	}
-	copy(ctl.FpxSw[:], c.frame.fp[464:512])
+	if len(c.frame.fp) < abi.FPXSwBytesOffset+len(ctl.FpxSw) {
+		return false
+	}
+	b := c.frame.fp[abi.FPXSwBytesOffset : abi.FPXSwBytesOffset+len(ctl.FpxSw)]
+	sw := abi.View[abi.FPXSwBytes](b)
+	if sw == nil || sw.Magic1 != abi.FP_XSTATE_MAGIC1 || sw.XstateSize != uint32(platform.Host.Size) ||
+		sw.ExtendedSize != sw.XstateSize+4 {
+		return false
+	}
+	copy(ctl.FpxSw[:], b)
+	return true
 }
 
 // rewrite writes trap i and then the jump over the site, in three steps.

@@ -619,7 +619,7 @@ patch_entry:
 	mov %rdx, PF(SYSMSG_PF_FP + FPX_SW + \off)(%r11)
 	.endr
 	mov STUB_CONTROL_FPX_SW + 16(%rbx), %edx
-	and $0xffff, %edx                       /* inside the slot whatever it says */
+	and $0x7fff, %edx                       /* inside the slot whatever it says */
 	movl $FP_XSTATE_MAGIC2, PF(SYSMSG_PF_FP)(%r11,%rdx)
 
 	/* The hand-off, as sysmsg_handler does it, with the slot in %r15,

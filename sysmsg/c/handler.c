@@ -109,7 +109,7 @@ static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const vol
 	const uint64_t *src = (const uint64_t *)&pf->uc_mcontext;
 	for (unsigned i = 0; i < __builtin_offsetof(struct sigcontext, err) / 8; i++)
 		dst[i] = src[i];
-	uint32_t size = *(const volatile uint32_t *)&ctl->fpx_sw[16] & 0xffff;
+	uint32_t size = *(const volatile uint32_t *)&ctl->fpx_sw[16] & 0x7fff;
 	volatile char *fd = (volatile char *)uc->uc_mcontext.fpstate;
 	const volatile char *fs = (const volatile char *)m + SYSMSG_PATCH_FRAME + SYSMSG_PF_FP;
 	for (uint32_t i = 0; i < size; i++)
