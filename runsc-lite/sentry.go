@@ -40,6 +40,7 @@ type sentryConfig struct {
 	// Mounts are the volumes and tmpfs mounts (mounts.go).
 	Mounts      []mountConfig
 	Platform    string
+	NoPatch     bool
 	Argv        []string
 	Env         []string
 	MemoryLimit uint64
@@ -162,7 +163,7 @@ func sentryMain() int {
 	sc := sandbox.Config{
 		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd, CwdSource: cwdSource,
 		FS:       rootfs.Options{RootWritable: cfg.RootWritable, RootReadOnly: cfg.RootReadOnly, HostTmp: cfg.HostTmp, Mounts: mounts},
-		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
+		Platform: cfg.Platform, NoPatch: cfg.NoPatch, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,
 		Net: inet.Options{Forwarder: file(cfg.NetFile)},

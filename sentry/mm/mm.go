@@ -148,7 +148,9 @@ func (m *MemoryManager) AddressSpace() platform.AddressSpace { return m.as }
 func (m *MemoryManager) lowestSpecial() uintptr {
 	low := uintptr(TaskSize)
 	for _, v := range m.vmas {
-		if v.special && v.Start < low {
+		// A platform range low in the address space (systrap's trap
+		// table) is below the mmap area, not above it.
+		if v.special && v.Start < low && v.Start >= TaskSize/2 {
 			low = v.Start
 		}
 	}
