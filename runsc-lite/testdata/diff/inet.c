@@ -7,6 +7,8 @@
  * the host's loopback): only their relations are printed. */
 #include "common.h"
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/udp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -101,6 +103,18 @@ static int connect_to(int fam, int port) {
 		}
 		usleep(20000);
 	}
+}
+
+/* tcp_conn makes a TCP connection on 127.0.0.1: the listener, the
+ * connecting socket and the accepted one; -1 if the connect failed. */
+static int tcp_conn(int *l, int *c, int *s) {
+	int port;
+	*l = listener(AF_INET, &port);
+	*c = connect_to(AF_INET, port);
+	if (*c < 0)
+		return -1;
+	*s = accept(*l, NULL, NULL);
+	return 0;
 }
 
 static void errors(void) {
@@ -317,12 +331,9 @@ static void stream(int fam) {
 
 static void reset(void) {
 	printf("-- reset\n");
-	int port;
-	int l = listener(AF_INET, &port);
-	int c = connect_to(AF_INET, port);
-	if (c < 0)
+	int l, c, s;
+	if (tcp_conn(&l, &c, &s) < 0)
 		return;
-	int s = accept(l, NULL, NULL);
 	struct linger lg = {1, 0};
 	T(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
 	close(s); /* linger 0: RST */
@@ -591,12 +602,9 @@ static void v4mapped(void) {
 /* transfer moves bytes into and out of a socket with sendfile and splice. */
 static void transfer(void) {
 	printf("-- sendfile and splice\n");
-	int port;
-	int l = listener(AF_INET, &port);
-	int c = connect_to(AF_INET, port);
-	if (c < 0)
+	int l, c, s;
+	if (tcp_conn(&l, &c, &s) < 0)
 		return;
-	int s = accept(l, NULL, NULL);
 	int f = open("data", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	T(write(f, "file contents here\n", 19));
 	off_t off = 5;
@@ -624,6 +632,193 @@ static void transfer(void) {
 
 /* oddities: raw sockets' protocol 0, names written to NULL, SIOCATMARK,
  * interface changes with a NULL request. */
+/* udp_pair binds two UDP sockets on 127.0.0.1 and connects a to b. */
+static void udp_pair(int *a, int *b) {
+	*a = socket(AF_INET, SOCK_DGRAM, 0);
+	*b = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in x = loop4(0);
+	socklen_t l = sizeof x;
+	bind(*b, (void *)&x, sizeof x);
+	getsockname(*b, (void *)&x, &l);
+	connect(*a, (void *)&x, sizeof x);
+}
+
+/* send_cmsg sends "data" on s with one control message of level, type
+ * and an int payload of len bytes (cmsg_len CMSG_LEN(len)). */
+static long send_cmsg(int s, int level, int type, int val, int len) {
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct iovec io = {"data", 4};
+	struct msghdr m = {0};
+	m.msg_iov = &io;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = CMSG_SPACE(sizeof(int));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), &val, sizeof val);
+	return sendmsg(s, &m, MSG_DONTWAIT);
+}
+
+/* control sends control messages on Internet sockets: SCM_RIGHTS and
+ * SCM_CREDENTIALS are ignored there (even with a bad descriptor), the
+ * IP-level ones are checked on datagram sockets and skipped on TCP. */
+static void control(void) {
+	printf("-- control messages\n");
+	int a, b;
+	udp_pair(&a, &b);
+	T(send_cmsg(a, SOL_SOCKET, SCM_RIGHTS, 0, 4));
+	T(send_cmsg(a, SOL_SOCKET, SCM_RIGHTS, 999, 4));
+	T(send_cmsg(a, SOL_SOCKET, 99, 0, 4));
+	T(send_cmsg(a, SOL_IP, IP_TTL, 7, 4));
+	T(send_cmsg(a, SOL_IP, IP_TTL, 0, 4));
+	T(send_cmsg(a, SOL_IP, IP_TTL, 256, 4));
+	T(send_cmsg(a, SOL_IP, IP_TTL, 7, 2));
+	T(send_cmsg(a, SOL_IP, IP_TOS, 16, 4));
+	T(send_cmsg(a, SOL_IP, IP_TOS, 16, 1));
+	T(send_cmsg(a, SOL_IP, IP_TOS, 16, 2));
+	T(send_cmsg(a, SOL_IP, 99, 0, 4));
+	T(send_cmsg(a, SOL_IPV6, 99, 0, 4));
+	T(send_cmsg(a, 99, 99, 0, 4));
+	T(send_cmsg(a, SOL_IP, IP_TTL, 7, 200));
+	char buf[16];
+	int got = 0;
+	while (recv(b, buf, sizeof buf, MSG_DONTWAIT) == 4)
+		got++;
+	printf("datagrams received: %d\n", got);
+	close(a);
+	close(b);
+
+	int l, c, s;
+	if (tcp_conn(&l, &c, &s) < 0)
+		return;
+	T(send_cmsg(c, SOL_SOCKET, SCM_RIGHTS, 999, 4));
+	T(send_cmsg(c, SOL_IP, 99, 0, 4));
+	T(send_cmsg(c, SOL_IP, IP_TTL, 0, 4));
+	T(send_cmsg(c, SOL_SOCKET, 99, 0, 4));
+	T(send_cmsg(c, SOL_SOCKET, SCM_RIGHTS, 0, 200));
+	struct pollfd p = {s, POLLIN, 0};
+	poll(&p, 1, 5000);
+	usleep(20000);
+	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
+	close(s);
+	close(c);
+	close(l);
+}
+
+/* more gathers sends with MSG_MORE and UDP_CORK: nothing is received
+ * until a send without them. */
+static void more(void) {
+	printf("-- MSG_MORE and UDP_CORK\n");
+	int a, b;
+	char buf[64];
+	udp_pair(&a, &b);
+	struct pollfd p = {b, POLLIN, 0};
+	T(send(a, "abc", 3, MSG_MORE));
+	T(send(a, "def", 3, MSG_MORE));
+	T(recv(b, buf, sizeof buf, MSG_DONTWAIT));
+	T(send(a, "g", 1, 0));
+	T(poll(&p, 1, 5000));
+	T(recv(b, buf, sizeof buf, 0));
+	T(intopt(a, SOL_UDP, UDP_CORK));
+	seton(a, SOL_UDP, UDP_CORK, 1);
+	T(intopt(a, SOL_UDP, UDP_CORK));
+	T(send(a, "12", 2, 0));
+	T(send(a, "345", 3, 0));
+	T(recv(b, buf, sizeof buf, MSG_DONTWAIT));
+	seton(a, SOL_UDP, UDP_CORK, 0);
+	T(poll(&p, 1, 5000));
+	T(recv(b, buf, sizeof buf, 0));
+	/* A datagram too large in all is refused, and what was gathered goes. */
+	static char big[40000];
+	T(send(a, big, sizeof big, MSG_MORE));
+	T(send(a, big, sizeof big, 0));
+	T(send(a, "z", 1, 0));
+	T(poll(&p, 1, 5000));
+	T(recv(b, buf, sizeof buf, 0));
+	/* An unconnected socket needs an address for its first part. */
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	T(send(u, "x", 1, MSG_MORE));
+	close(u);
+	close(a);
+	close(b);
+
+	int l, c, s;
+	if (tcp_conn(&l, &c, &s) < 0)
+		return;
+	seton(c, SOL_TCP, TCP_NODELAY, 1);
+	T(send(c, "hello", 5, MSG_MORE));
+	T(intopt(c, SOL_TCP, TCP_CORK));
+	usleep(20000);
+	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
+	T(send(c, "!", 1, 0));
+	struct pollfd q = {s, POLLIN, 0};
+	T(poll(&q, 1, 5000));
+	usleep(20000);
+	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
+	close(s);
+	close(c);
+	close(l);
+}
+
+/* multicast joins and leaves groups (IP_ADD_MEMBERSHIP, MCAST_JOIN_GROUP)
+ * on lo, on UDP and on TCP sockets (Linux keeps the list for any); an
+ * accepted socket does not inherit its listener's groups. */
+static void multicast(void) {
+	printf("-- multicast groups\n");
+	int lo = if_nametoindex("lo"); /* glibc asks an AF_UNIX socket */
+	CHECK(lo > 0);
+	struct group_req g = {0};
+	struct sockaddr_in *ga = (struct sockaddr_in *)&g.gr_group;
+	g.gr_interface = lo;
+	ga->sin_family = AF_INET;
+	ga->sin_addr.s_addr = inet_addr("239.1.2.3");
+	struct ip_mreqn mr = {0};
+	mr.imr_multiaddr.s_addr = inet_addr("239.1.2.4");
+	mr.imr_ifindex = lo;
+	for (int type = SOCK_STREAM; type <= SOCK_DGRAM; type++) {
+		int s = socket(AF_INET, type, 0);
+		printf("type %d\n", type);
+		T(setsockopt(s, SOL_IP, MCAST_JOIN_GROUP, &g, sizeof g));
+		T(setsockopt(s, SOL_IP, MCAST_JOIN_GROUP, &g, sizeof g));
+		T(setsockopt(s, SOL_IP, MCAST_JOIN_GROUP, &g, sizeof g - 1));
+		T(setsockopt(s, SOL_IP, MCAST_LEAVE_GROUP, &g, sizeof g));
+		T(setsockopt(s, SOL_IP, MCAST_LEAVE_GROUP, &g, sizeof g));
+		T(setsockopt(s, SOL_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr));
+		T(setsockopt(s, SOL_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr));
+		T(setsockopt(s, SOL_IP, IP_DROP_MEMBERSHIP, &mr, sizeof mr));
+		T(setsockopt(s, SOL_IP, IP_DROP_MEMBERSHIP, &mr, sizeof mr));
+		struct group_req bad = g;
+		((struct sockaddr_in *)&bad.gr_group)->sin_addr.s_addr = inet_addr("10.1.2.3");
+		T(setsockopt(s, SOL_IP, MCAST_JOIN_GROUP, &bad, sizeof bad));
+		bad = g;
+		bad.gr_interface = 9999;
+		T(setsockopt(s, SOL_IP, MCAST_JOIN_GROUP, &bad, sizeof bad));
+		T(setsockopt(s, SOL_IP, MCAST_LEAVE_GROUP, &bad, sizeof bad));
+		bad = g;
+		((struct sockaddr_in *)&bad.gr_group)->sin_family = AF_INET6;
+		T(setsockopt(s, SOL_IP, MCAST_JOIN_GROUP, &bad, sizeof bad));
+		close(s);
+	}
+	int port;
+	int l = listener(AF_INET, &port);
+	T(setsockopt(l, SOL_IP, MCAST_JOIN_GROUP, &g, sizeof g));
+	int c = connect_to(AF_INET, port);
+	if (c < 0)
+		return;
+	int s = accept(l, NULL, NULL);
+	T(setsockopt(s, SOL_IP, MCAST_LEAVE_GROUP, &g, sizeof g));
+	T(setsockopt(l, SOL_IP, MCAST_LEAVE_GROUP, &g, sizeof g));
+	close(s);
+	close(c);
+	close(l);
+}
+
 static void oddities(void) {
 	T(socket(AF_INET, SOCK_RAW, 0));
 	int sv[2];
@@ -660,6 +855,9 @@ int main(int argc, char **argv) {
 	dgram(AF_INET6);
 	v4mapped();
 	transfer();
+	control();
+	more();
+	multicast();
 	oddities();
 	return 0;
 }

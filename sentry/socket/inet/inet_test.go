@@ -61,7 +61,7 @@ func TestPing(t *testing.T) {
 	} {
 		s := newSock(t, st, c.fam, sys.SOCK_DGRAM, c.proto)
 		req := []byte{c.request, 0, 0, 0, 0, 0, 0, 7, 'p', 'i', 'n', 'g'}
-		if n, err := s.Send(req, c.to, false); err != nil || n != len(req) {
+		if n, err := s.Send(req, c.to, SendOptions{}); err != nil || n != len(req) {
 			t.Fatalf("family %d: send = %d, %v", c.fam, n, err)
 		}
 		buf := make([]byte, 64)
@@ -145,4 +145,23 @@ func containsLine(text, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestMembership joins and leaves a group on lo with IP_ADD_MEMBERSHIP
+// (struct ip_mreqn) on UDP, as Linux keys memberships: once per socket
+// and interface.
+func TestMembership(t *testing.T) {
+	st := new(Stack)
+	s := newSock(t, st, sys.AF_INET, sys.SOCK_DGRAM, 0)
+	mreq := []byte{239, 1, 2, 4, 0, 0, 0, 0, LoopbackNIC, 0, 0, 0}
+	for i, want := range []error{nil, sys.EADDRINUSE} {
+		if err := s.SetOption(sys.SOL_IP, sys.IP_ADD_MEMBERSHIP, mreq); err != want {
+			t.Errorf("join %d: %v, want %v", i, err, want)
+		}
+	}
+	for i, want := range []error{nil, sys.EADDRNOTAVAIL} {
+		if err := s.SetOption(sys.SOL_IP, sys.IP_DROP_MEMBERSHIP, mreq); err != want {
+			t.Errorf("leave %d: %v, want %v", i, err, want)
+		}
+	}
 }

@@ -97,8 +97,37 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			return 0, errno(err)
 		}
 		return 0, mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(v)))
+	case sys.SIOCATMARK:
+		if s.typ == sys.SOCK_STREAM {
+			return 0, s.atMark(mem, arg)
+		}
+	}
+	if IsDeviceIoctl(cmd) {
+		return s.st.DeviceIoctl(mem, cmd, arg)
+	}
+	return 0, sys.ENOTTY
+}
+
+// IsDeviceIoctl reports whether cmd is one of netdevice(7)'s interface
+// ioctls, which every socket answers, whatever its family (sock_ioctl
+// passes them to dev_ioctl).
+func IsDeviceIoctl(cmd uint32) bool {
+	switch cmd {
+	case sys.SIOCGIFCONF, sys.SIOCGIFNAME, sys.SIOCGIFINDEX, sys.SIOCGIFFLAGS, sys.SIOCGIFADDR, sys.SIOCGIFNETMASK,
+		sys.SIOCGIFMTU, sys.SIOCGIFHWADDR, sys.SIOCGIFMETRIC, sys.SIOCGIFTXQLEN,
+		sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
+		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
+		return true
+	}
+	return false
+}
+
+// DeviceIoctl answers an interface ioctl (IsDeviceIoctl) about the
+// sandbox's interfaces.
+func (st *Stack) DeviceIoctl(mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
+	switch cmd {
 	case sys.SIOCGIFCONF:
-		return 0, s.ifconf(mem, arg)
+		return 0, st.ifconf(mem, arg)
 	case sys.SIOCGIFNAME, sys.SIOCGIFINDEX, sys.SIOCGIFFLAGS, sys.SIOCGIFADDR, sys.SIOCGIFNETMASK,
 		sys.SIOCGIFMTU, sys.SIOCGIFHWADDR, sys.SIOCGIFMETRIC, sys.SIOCGIFTXQLEN:
 		var ifr linux.IFReq
@@ -106,26 +135,19 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if err := mem.CopyIn(arg, b); err != nil {
 			return 0, err
 		}
-		if err := s.interfaceIoctl(cmd, &ifr); err != nil {
+		if err := st.interfaceIoctl(cmd, &ifr); err != nil {
 			return 0, err
 		}
 		return 0, mem.CopyOut(arg, b)
-	case sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
-		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
-		// The request is read (EFAULT) as dev_ioctl reads it; the
-		// sandbox's interfaces are fixed, which it refuses as it refuses
-		// a caller without CAP_NET_ADMIN.
-		var ifr linux.IFReq
-		if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
-			return 0, err
-		}
-		return 0, sys.EPERM
-	case sys.SIOCATMARK:
-		if s.typ == sys.SOCK_STREAM {
-			return 0, s.atMark(mem, arg)
-		}
 	}
-	return 0, sys.ENOTTY
+	// SIOCSIF*: the request is read (EFAULT) as dev_ioctl reads it; the
+	// sandbox's interfaces are fixed, which it refuses as it refuses a
+	// caller without CAP_NET_ADMIN.
+	var ifr linux.IFReq
+	if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
+		return 0, err
+	}
+	return 0, sys.EPERM
 }
 
 // atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 0, since
@@ -139,8 +161,8 @@ func (s *Socket) atMark(mem vfs.Memory, arg uintptr) error {
 // the interface ifr names (by index for SIOCGIFNAME), as dev_ifsioc_locked:
 // ENODEV for an interface the sandbox lacks, EADDRNOTAVAIL for an
 // address it lacks.
-func (s *Socket) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
-	ifs, err := s.st.Interfaces()
+func (st *Stack) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
+	ifs, err := st.Interfaces()
 	if err != nil {
 		return err
 	}
@@ -199,13 +221,13 @@ func firstIPv4(in *Interface) (tcpip.AddressWithPrefix, bool) {
 // ifconf implements SIOCGIFCONF: one struct ifreq per IPv4 address of an
 // interface, as many as fit in ifc_len; without a buffer, the length all
 // of them need.
-func (s *Socket) ifconf(mem vfs.Memory, arg uintptr) error {
+func (st *Stack) ifconf(mem vfs.Memory, arg uintptr) error {
 	var ifc linux.IFConf
 	b := abi.AsBytes(&ifc)
 	if err := mem.CopyIn(arg, b); err != nil {
 		return err
 	}
-	ifs, err := s.st.Interfaces()
+	ifs, err := st.Interfaces()
 	if err != nil {
 		return err
 	}

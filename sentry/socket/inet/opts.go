@@ -8,6 +8,8 @@ import (
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 
 	"runsc-lite/abi"
 )
@@ -58,6 +60,16 @@ func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 			return nil, sys.EOPNOTSUPP
 		}
 		return s.getTCPOption(name)
+	case sys.SOL_UDP:
+		if s.protocol != sys.IPPROTO_UDP {
+			break
+		}
+		if name == sys.UDP_CORK {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return intBytes(boolInt(s.udpCork)), nil
+		}
+		return nil, Unknown{sys.SOL_UDP, name}
 	case sys.SOL_IP:
 		// An AF_INET6 socket takes the IPv4 options too (ipv6_getsockopt).
 		return s.getIPOption(name)
@@ -82,6 +94,10 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 			return sys.ENOPROTOOPT
 		}
 		return s.setTCPOption(name, v)
+	case sys.SOL_UDP:
+		if s.protocol == sys.IPPROTO_UDP {
+			return s.setUDPOption(name, v)
+		}
 	case sys.SOL_IP:
 		return s.setIPOption(name, v)
 	case sys.SOL_IPV6:
@@ -90,6 +106,25 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 		}
 	}
 	return sys.ENOPROTOOPT
+}
+
+// setUDPOption sets a SOL_UDP option: UDP_CORK gathers the sends into
+// one datagram until it is cleared, which sends it (udp_lib_setsockopt).
+func (s *Socket) setUDPOption(name int, v []byte) error {
+	i, err := intOption(v)
+	if err != nil {
+		return err
+	}
+	if name != sys.UDP_CORK {
+		return Unknown{sys.SOL_UDP, name}
+	}
+	s.mu.Lock()
+	s.udpCork = i != 0
+	s.mu.Unlock()
+	if i == 0 {
+		return s.pushPending()
+	}
+	return nil
 }
 
 // intOption reads an int option: EINVAL if shorter than an int.
@@ -254,7 +289,9 @@ func (s *Socket) getTCPOption(name int) ([]byte, error) {
 	case sys.TCP_NODELAY:
 		return intBytes(boolInt(!ops.GetDelayOption())), nil
 	case sys.TCP_CORK:
-		return intBytes(boolInt(ops.GetCorkOption())), nil
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return intBytes(boolInt(ops.GetCorkOption() && !s.corkedForMore)), nil
 	case sys.TCP_QUICKACK:
 		return intBytes(boolInt(ops.GetQuickAck())), nil
 	case sys.TCP_MAXSEG:
@@ -307,7 +344,10 @@ func (s *Socket) setTCPOption(name int, v []byte) error {
 	case sys.TCP_NODELAY:
 		ops.SetDelayOption(i == 0)
 	case sys.TCP_CORK:
+		s.mu.Lock()
+		s.corkedForMore = false // the application's cork from now on
 		ops.SetCorkOption(i != 0)
+		s.mu.Unlock()
 	case sys.TCP_QUICKACK:
 		ops.SetQuickAck(i != 0)
 	case sys.TCP_MAXSEG:
@@ -366,7 +406,12 @@ func (s *Socket) getIPOption(name int) ([]byte, error) {
 func (s *Socket) setIPOption(name int, v []byte) error {
 	switch name {
 	case sys.IP_ADD_MEMBERSHIP, sys.IP_DROP_MEMBERSHIP:
+		if s.typ == sys.SOCK_STREAM {
+			return sys.EPROTO // not for connection sockets (is_icsk)
+		}
 		return s.setMembership(name == sys.IP_ADD_MEMBERSHIP, v)
+	case sys.MCAST_JOIN_GROUP, sys.MCAST_LEAVE_GROUP:
+		return s.setGroupRequest(name == sys.MCAST_JOIN_GROUP, v)
 	}
 	// Linux takes a single byte for most IP options; an int otherwise.
 	var i int
@@ -412,6 +457,16 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 	return nil
 }
 
+// maxMemberships is net.ipv4.igmp_max_memberships.
+const maxMemberships = 20
+
+// membership is one multicast group a socket joined, as Linux keys it:
+// the group and the interface it was joined on.
+type membership struct {
+	group tcpip.Address
+	nic   tcpip.NICID
+}
+
 // setMembership joins or leaves an IPv4 multicast group (struct ip_mreq
 // or struct ip_mreqn).
 func (s *Socket) setMembership(join bool, v []byte) error {
@@ -424,17 +479,107 @@ func (s *Socket) setMembership(join bool, v []byte) error {
 	default:
 		return sys.EINVAL
 	}
-	o := tcpip.MembershipOption{
-		NIC:           tcpip.NICID(mreq.InterfaceIndex),
-		InterfaceAddr: ipAddress(mreq.InterfaceAddr[:]),
-		MulticastAddr: tcpip.AddrFrom4([4]byte(mreq.MulticastAddr)),
+	group := tcpip.AddrFrom4([4]byte(mreq.MulticastAddr))
+	iface := ipAddress(mreq.InterfaceAddr[:])
+	return s.joinOrLeave(join, group, tcpip.NICID(mreq.InterfaceIndex), iface)
+}
+
+// setGroupRequest joins or leaves a group with MCAST_JOIN_GROUP or
+// MCAST_LEAVE_GROUP (struct group_req; ip_mcast_join_leave).
+func (s *Socket) setGroupRequest(join bool, v []byte) error {
+	var greq abi.GroupReq
+	if len(v) < len(abi.AsBytes(&greq)) {
+		return sys.EINVAL
+	}
+	copy(abi.AsBytes(&greq), v)
+	var sin linux.SockAddrInet
+	copy(abi.AsBytes(&sin), greq.Group[:])
+	if sin.Family != sys.AF_INET {
+		return sys.EINVAL
+	}
+	return s.joinOrLeave(join, tcpip.AddrFrom4([4]byte(sin.Addr)), tcpip.NICID(greq.Interface), tcpip.Address{})
+}
+
+// joinOrLeave is ip_mc_join_group and ip_mc_leave_group: the interface is
+// the one named by index, else the one with address iface, else the one
+// the route to the group takes (none: ENODEV). A socket joins a group on
+// an interface once (EADDRINUSE), at most maxMemberships groups
+// (ENOBUFS); leaving a group not joined is EADDRNOTAVAIL. Every
+// protocol keeps the list, as Linux; netstack's UDP also receives.
+func (s *Socket) joinOrLeave(join bool, group tcpip.Address, nic tcpip.NICID, iface tcpip.Address) error {
+	if join && !header.IsV4MulticastAddress(group) {
+		return sys.EINVAL
+	}
+	found, err := s.multicastNIC(group, nic, iface)
+	if err != nil && (join || nic == 0 && iface.BitLen() == 0) {
+		return err
+	}
+	if nic == 0 {
+		nic = found
+	}
+	key := membership{group, nic}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if join {
+		if s.groups[key] {
+			return sys.EADDRINUSE
+		}
+		if len(s.groups) >= maxMemberships {
+			return sys.ENOBUFS
+		}
+	} else if !s.groups[key] {
+		return sys.EADDRNOTAVAIL
+	}
+	if s.protocol == sys.IPPROTO_UDP {
+		o := tcpip.MembershipOption{NIC: nic, MulticastAddr: group}
+		var terr tcpip.Error
+		if join {
+			a := tcpip.AddMembershipOption(o)
+			terr = s.ep.SetSockOpt(&a)
+		} else {
+			r := tcpip.RemoveMembershipOption(o)
+			terr = s.ep.SetSockOpt(&r)
+		}
+		if terr != nil {
+			return errno(terr)
+		}
 	}
 	if join {
-		a := tcpip.AddMembershipOption(o)
-		return errno(s.ep.SetSockOpt(&a))
+		if s.groups == nil {
+			s.groups = map[membership]bool{}
+		}
+		s.groups[key] = true
+	} else {
+		delete(s.groups, key)
 	}
-	r := tcpip.RemoveMembershipOption(o)
-	return errno(s.ep.SetSockOpt(&r))
+	return nil
+}
+
+// multicastNIC is ip_mc_find_dev: the interface of index nic, else the
+// one whose address is iface, else the one the route to group takes.
+func (s *Socket) multicastNIC(group tcpip.Address, nic tcpip.NICID, iface tcpip.Address) (tcpip.NICID, error) {
+	ns, err := s.st.netstack()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case nic != 0:
+		if !ns.HasNIC(nic) {
+			return 0, sys.ENODEV
+		}
+		return nic, nil
+	case iface.BitLen() != 0:
+		if n := ns.CheckLocalAddress(0, ipv4.ProtocolNumber, iface); n != 0 {
+			return n, nil
+		}
+		return 0, sys.ENODEV
+	}
+	r, terr := ns.FindRoute(0, tcpip.Address{}, group, ipv4.ProtocolNumber, false)
+	if terr != nil {
+		return 0, sys.ENODEV
+	}
+	defer r.Release()
+	return r.NICID(), nil
 }
 
 func (s *Socket) getIPv6Option(name int) ([]byte, error) {

@@ -54,6 +54,15 @@ type Socket struct {
 	mu         sync.Mutex
 	rcvTimeout time.Duration // SO_RCVTIMEO, 0: none
 	sndTimeout time.Duration // SO_SNDTIMEO, 0: none
+	// corkedForMore: a TCP send with MSG_MORE corked the connection
+	// (TCP_CORK itself was off); the next send without it uncorks.
+	corkedForMore bool
+	udpCork       bool            // UDP_CORK
+	pending       pendingDatagram // a UDP datagram being gathered
+	// groups are the multicast groups joined (IP_ADD_MEMBERSHIP,
+	// MCAST_JOIN_GROUP), as Linux keeps them per socket, for every
+	// protocol: netstack keeps them for UDP only.
+	groups map[membership]bool
 }
 
 // protocols maps a socket(2) type and protocol to netstack's transport
@@ -232,7 +241,7 @@ func (s *Socket) Read(ctx context.Context, p []byte) (int, error) {
 // Write implements vfs.Stream (write(2), writev(2)): send without flags
 // to the peer.
 func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
-	return s.Send(p, nil, false)
+	return s.Send(p, nil, SendOptions{})
 }
 
 // Release implements vfs.FileImpl: the endpoint closes (netstack
@@ -398,9 +407,20 @@ func (s *Socket) Timeouts() (rcv, snd time.Duration) {
 // Send sends data without waiting, to the address to (raw, from sendto
 // or sendmsg) if given. A stream takes what fits and returns the count
 // with EAGAIN for the rest (the vfs.Waitable contract); a datagram goes
-// whole or fails. more is MSG_MORE.
-func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
-	opts := tcpip.WriteOptions{More: more}
+// whole or fails. o.More (MSG_MORE) holds the data back: a TCP socket
+// corks until a send without it, a UDP socket gathers one datagram
+// (corkedSend).
+func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
+	opts := tcpip.WriteOptions{ControlMessages: o.Control}
+	sent := len(data) // a datagram's send counts its own part only
+	if s.protocol == sys.IPPROTO_UDP {
+		var done bool
+		var n int
+		var err error
+		if data, to, done, n, err = s.corkedSend(data, to, o.More); done {
+			return n, err
+		}
+	}
 	if to != nil {
 		if s.typ == sys.SOCK_STREAM {
 			// tcp_sendmsg ignores the address of a connected
@@ -415,14 +435,106 @@ func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
 			}
 		}
 	}
+	if s.typ == sys.SOCK_STREAM {
+		s.moreCork(o.More)
+	}
 	n, err := s.ep.Write(bytes.NewReader(data), opts)
+	if s.typ == sys.SOCK_STREAM && !o.More {
+		s.endMoreCork()
+	}
 	if err != nil {
 		return 0, errno(err)
 	}
-	if int(n) < len(data) && s.typ == sys.SOCK_STREAM {
+	if s.typ != sys.SOCK_STREAM {
+		return sent, nil
+	}
+	if int(n) < len(data) {
 		return int(n), sys.EAGAIN
 	}
 	return int(n), nil
+}
+
+// moreCork corks a TCP connection for a send with MSG_MORE, unless
+// TCP_CORK already does (tcp_push: MSG_MORE is TCP_NAGLE_CORK for that
+// send). Netstack's cork sends what it holds after 200 ms at the latest.
+func (s *Socket) moreCork(more bool) {
+	if !more {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ops := s.ep.SocketOptions()
+	if !s.corkedForMore && !ops.GetCorkOption() {
+		ops.SetCorkOption(true)
+		s.corkedForMore = true
+	}
+}
+
+// endMoreCork uncorks what MSG_MORE corked: a send without it pushes.
+func (s *Socket) endMoreCork() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.corkedForMore {
+		s.corkedForMore = false
+		s.ep.SocketOptions().SetCorkOption(false)
+	}
+}
+
+// corkedSend gathers a UDP datagram sent in parts, as udp_sendmsg with
+// MSG_MORE or UDP_CORK: each part is queued (the first one's address is
+// the datagram's, later ones' addresses are ignored), and the first send
+// without either sends the whole. done reports that the send is over
+// (queued, or failed) with n and err; otherwise data and to are what to
+// send now. Too much data in all is EMSGSIZE, and the parts go.
+func (s *Socket) corkedSend(data, to []byte, more bool) (_, _ []byte, done bool, n int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cork := more || s.udpCork
+	if !s.pending.active {
+		if !cork {
+			return data, to, false, 0, nil
+		}
+		// The address is checked before anything is queued.
+		if to != nil {
+			if _, _, err := peerAddress(s.family, to); err != nil {
+				return nil, nil, true, 0, err
+			}
+		} else if _, err := s.ep.GetRemoteAddress(); err != nil {
+			return nil, nil, true, 0, sys.EDESTADDRREQ
+		}
+		s.pending = pendingDatagram{active: true, to: bytes.Clone(to)}
+	}
+	if len(s.pending.data)+len(data) > s.MaxDatagram() {
+		s.pending = pendingDatagram{}
+		return nil, nil, true, 0, sys.EMSGSIZE
+	}
+	s.pending.data = append(s.pending.data, data...)
+	if cork {
+		return nil, nil, true, len(data), nil
+	}
+	all, allTo := s.pending.data, s.pending.to
+	s.pending = pendingDatagram{}
+	return all, allTo, false, 0, nil
+}
+
+// pendingDatagram is a UDP datagram being gathered (corkedSend).
+type pendingDatagram struct {
+	active bool
+	data   []byte
+	to     []byte // the destination, nil: the connected peer
+}
+
+// pushPending sends a gathered datagram (UDP_CORK cleared).
+func (s *Socket) pushPending() error {
+	s.mu.Lock()
+	p := s.pending
+	s.pending = pendingDatagram{}
+	s.mu.Unlock()
+	if !p.active {
+		return nil
+	}
+	_, err := s.Send(p.data, p.to, SendOptions{})
+	return err
 }
 
 // Received is what one receive took.

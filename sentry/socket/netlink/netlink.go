@@ -132,7 +132,9 @@ func (s *Socket) Read(ctx context.Context, p []byte) (int, error) {
 }
 
 // Write implements vfs.Stream.
-func (s *Socket) Write(ctx context.Context, p []byte) (int, error) { return s.Send(p, nil, false) }
+func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
+	return s.Send(p, nil, inet.SendOptions{})
+}
 
 // Release implements vfs.FileImpl: the port is free again.
 func (s *Socket) Release() {
@@ -296,7 +298,7 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 
 // Send takes requests (one or more netlink messages) and queues the
 // replies. to, if given, must name the kernel.
-func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
+func (s *Socket) Send(data []byte, to []byte, o inet.SendOptions) (int, error) {
 	if to != nil {
 		a, err := address(to)
 		if err != nil {

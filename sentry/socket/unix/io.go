@@ -22,6 +22,15 @@ type Control struct {
 	delivered bool
 }
 
+// Drop drops the references to the files of SCM_RIGHTS that
+// ParseControl took.
+func (c *Control) Drop() {
+	for _, f := range c.Rights {
+		f.DecRef()
+	}
+	c.Rights = nil
+}
+
 // MaxDatagram returns the largest datagram the socket may send now
 // (SO_SNDBUF less Linux's headroom).
 func (s *Socket) MaxDatagram() int {

@@ -112,7 +112,7 @@ type netSocket interface {
 	GetOption(level, name, n int) ([]byte, error)
 	SetOption(level, name int, v []byte) error
 	Timeouts() (rcv, snd time.Duration)
-	Send(data, to []byte, more bool) (int, error)
+	Send(data, to []byte, o inet.SendOptions) (int, error)
 	Recv(dst []byte, peek, discard bool) (inet.Received, error)
 	Stream() bool
 	MaxDatagram() int
@@ -238,12 +238,13 @@ func logUnknownOption(t *kernel.Task, err error) {
 // inetSend sends src on s, to name if given. A stream takes each
 // buffer-full whole, waiting for room, unless it stops; a datagram goes
 // whole or not at all.
-func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, flags int) (int, error) {
+func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, o inet.SendOptions, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
 	nonblock := nonblocking(f, flags)
-	more := flags&unix.MSG_MORE != 0
+	o.More = flags&unix.MSG_MORE != 0
+	o.NetAdmin = hasCap(t, unix.CAP_NET_ADMIN)
 	_, timeout := s.Timeouts()
 	if !s.Stream() {
 		if src.NumBytes() > s.MaxDatagram() {
@@ -254,7 +255,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 			return 0, unix.EFAULT
 		}
 		n, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
-			return s.Send(data, name, more)
+			return s.Send(data, name, o)
 		})
 		if err == unix.EPIPE {
 			err = unixsocket.NoSignal(err) // only streams raise SIGPIPE
@@ -264,7 +265,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 	n, err := partialSend(src.CopyInTo(usermem.WriterFunc(func(data []byte) (int, error) {
 		done := 0
 		_, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
-			n, err := s.Send(data[done:], name, more)
+			n, err := s.Send(data[done:], name, o)
 			done += n
 			return done, err
 		})
@@ -343,4 +344,13 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	defer f.DecRef()
 	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
+}
+
+// isSocket reports whether f is a socket of any family.
+func isSocket(f *vfs.File) bool {
+	if _, ok := netSocketOf(f); ok {
+		return true
+	}
+	_, err := unixsocket.FromFile(f)
+	return err == nil
 }
