@@ -3,6 +3,7 @@ package inet
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 	"sort"
 
 	sys "golang.org/x/sys/unix"
@@ -43,10 +44,12 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 	}
 	var out []Interface
 	routes := ns.GetRouteTable()
+	user := st.UserRoutes()
 	for id, info := range ns.NICInfo() {
 		in := describe(int32(id), info)
 		for _, r := range routes {
-			if r.NIC == id && r.Destination.Prefix() == 0 && r.Gateway.Len() > 0 {
+			added := slices.ContainsFunc(user, func(u UserRoute) bool { return u.Route == r })
+			if r.NIC == id && r.Destination.Prefix() == 0 && r.Gateway.Len() > 0 && !added {
 				in.Gateway = r.Gateway
 			}
 		}
@@ -60,11 +63,10 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 func describe(id int32, info stack.NICInfo) Interface {
 	in := Interface{Index: id, Name: info.Name, MTU: info.MTU, Type: linux.ARPHRD_ETHER}
 	copy(in.MAC[:], info.LinkAddress)
-	if info.Flags.Up {
-		in.Flags |= sys.IFF_UP
-	}
+	// Netstack reports every NIC up; an enabled one is running. A NIC
+	// is disabled only when brought down (SetUp), so enabled is IFF_UP.
 	if info.Flags.Running {
-		in.Flags |= sys.IFF_RUNNING | sys.IFF_LOWER_UP
+		in.Flags |= sys.IFF_UP | sys.IFF_RUNNING | sys.IFF_LOWER_UP
 	}
 	if info.Flags.Loopback {
 		in.Flags |= sys.IFF_LOOPBACK
@@ -103,7 +105,7 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		}
 	}
 	if IsDeviceIoctl(cmd) {
-		return s.st.DeviceIoctl(mem, cmd, arg)
+		return s.st.DeviceIoctl(mem, cmd, arg, netAdmin(ctx))
 	}
 	return 0, sys.ENOTTY
 }
@@ -123,8 +125,9 @@ func IsDeviceIoctl(cmd uint32) bool {
 }
 
 // DeviceIoctl answers an interface ioctl (IsDeviceIoctl) about the
-// sandbox's interfaces.
-func (st *Stack) DeviceIoctl(mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
+// sandbox's interfaces; admin is the caller's CAP_NET_ADMIN, which
+// SIOCSIFFLAGS needs.
+func (st *Stack) DeviceIoctl(mem vfs.Memory, cmd uint32, arg uintptr, admin bool) (uintptr, error) {
 	switch cmd {
 	case sys.SIOCGIFCONF:
 		return 0, st.ifconf(mem, arg)
@@ -140,14 +143,48 @@ func (st *Stack) DeviceIoctl(mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, 
 		}
 		return 0, mem.CopyOut(arg, b)
 	}
-	// SIOCSIF*: the request is read (EFAULT) as dev_ioctl reads it; the
-	// sandbox's interfaces are fixed, which it refuses as it refuses a
-	// caller without CAP_NET_ADMIN.
+	// SIOCSIF*: the request is read (EFAULT) as dev_ioctl reads it;
+	// then CAP_NET_ADMIN is needed (EPERM). Of the changes, the sandbox
+	// makes IFF_UP's (SetUp); its interfaces' other settings are fixed
+	// (EPERM, as for a caller without the capability).
 	var ifr linux.IFReq
 	if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
 		return 0, err
 	}
-	return 0, sys.EPERM
+	if !admin || cmd != sys.SIOCSIFFLAGS {
+		return 0, sys.EPERM
+	}
+	return 0, st.setFlags(&ifr)
+}
+
+// setFlags is SIOCSIFFLAGS: IFF_UP brings the interface up or down;
+// the other flags are the interface's own (a change is EPERM).
+func (st *Stack) setFlags(ifr *linux.IFReq) error {
+	ifs, err := st.Interfaces()
+	if err != nil {
+		return err
+	}
+	for _, in := range ifs {
+		if in.Name != ifr.Name() {
+			continue
+		}
+		want := uint32(binary.LittleEndian.Uint16(ifr.Data[:]))
+		const fixed = sys.IFF_RUNNING | sys.IFF_LOWER_UP // the kernel's, ignored
+		if (want^in.Flags)&^(sys.IFF_UP|fixed)&0xffff != 0 {
+			return sys.EPERM
+		}
+		if (want^in.Flags)&sys.IFF_UP == 0 {
+			return nil
+		}
+		return st.SetUp(in.Index, want&sys.IFF_UP != 0)
+	}
+	return sys.ENODEV
+}
+
+// netAdmin reports whether the task in ctx has CAP_NET_ADMIN.
+func netAdmin(ctx context.Context) bool {
+	t, ok := vfs.TaskOf(ctx).(interface{ HasCapability(linux.Capability) bool })
+	return ok && t.HasCapability(linux.CAP_NET_ADMIN)
 }
 
 // atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 0, since

@@ -78,8 +78,10 @@ type Stack struct {
 	s    *stack.Stack // set by once
 	err  error        // set by once
 
-	mu      sync.Mutex           // guards sockets
+	mu      sync.Mutex           // guards sockets and userRoutes
 	sockets map[*Socket]struct{} // the open sockets, for /proc/net
+	// userRoutes are the routes added with RTM_NEWROUTE (admin.go).
+	userRoutes []UserRoute
 }
 
 // add registers an open socket.

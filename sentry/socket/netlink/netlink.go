@@ -322,7 +322,7 @@ func (s *Socket) Send(data []byte, to []byte, o inet.SendOptions) (int, error) {
 		if h.Length < linux.NetlinkMessageHeaderSize || int(h.Length) > len(rest) {
 			break // netlink_rcv_skb: a malformed message ends the batch
 		}
-		replies = append(replies, s.answer(h, rest[linux.NetlinkMessageHeaderSize:h.Length], port)...)
+		replies = append(replies, s.answer(h, rest[linux.NetlinkMessageHeaderSize:h.Length], port, o.NetAdmin)...)
 		rest = rest[min(align(int(h.Length)), len(rest)):]
 	}
 	if len(replies) > 0 {

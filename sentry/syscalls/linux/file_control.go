@@ -200,7 +200,7 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if inet.IsDeviceIoctl(cmd) && isSocket(f) {
 		// Every socket answers the interface ioctls (sock_ioctl):
 		// glibc's if_nametoindex asks an AF_UNIX socket.
-		return t.K.Net.DeviceIoctl(t, cmd, arg)
+		return t.K.Net.DeviceIoctl(t, cmd, arg, hasCap(t, unix.CAP_NET_ADMIN))
 	}
 	return f.Ioctl(t.Ctx(), t, cmd, arg)
 }
