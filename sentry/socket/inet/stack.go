@@ -41,6 +41,17 @@
 //     families, option lengths, capabilities) is checked here or in the
 //     syscall layer, in Linux's order; the protocols' own answers come
 //     from netstack.
+//   - Where netstack lacks a Linux behaviour the socket layer adds it:
+//     sendmsg's control messages checked as Linux checks them (cmsg.go;
+//     per-send TTL, hop limit and IPv6 source applied, per-send TOS and
+//     traffic class checked only); MSG_MORE (a TCP cork until the next
+//     send, at most netstack's 200 ms; a UDP datagram gathered in the
+//     socket, as UDP_CORK); multicast memberships kept per socket for
+//     every protocol, as Linux does (netstack keeps UDP's).
+//   - With CAP_NET_ADMIN inside the sandbox, netlink and SIOCSIFFLAGS
+//     change the sandbox's own interfaces, addresses and routes
+//     (admin.go): netstack's, never the host's; what leaves through
+//     eth0 still goes through the forwarder's policy.
 package inet
 
 import (

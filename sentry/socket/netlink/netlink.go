@@ -2,7 +2,8 @@
 // rtnetlink(7)) inside the sandbox, enough for getifaddrs(3), `ip addr`,
 // `ip link` and `ip route`: dumps of links (RTM_GETLINK), addresses
 // (RTM_GETADDR) and routes (RTM_GETROUTE) that describe the sandbox's
-// own network stack (package inet), never the host's.
+// own network stack (package inet), never the host's, and the changes
+// `ip addr add`, `ip route add` and `ip link set up/down` make to it.
 //
 // Design decisions:
 //
@@ -11,11 +12,18 @@
 //     netlink_dump's skbs), the last with NLMSG_DONE. Like the other
 //     sockets, receives never block; the syscall layer waits on the
 //     socket's queue.
-//   - Changes (RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWLINK and the deletes)
-//     are refused with EOPNOTSUPP in their acknowledgement: the sandbox's
-//     only interface is lo, whose configuration is fixed. Multicast group
-//     memberships are accepted and never deliver anything (nothing
-//     changes).
+//   - Changes (change.go) need CAP_NET_ADMIN inside the sandbox, for
+//     every kind but GET (EPERM otherwise, as rtnetlink_rcv_msg):
+//     RTM_NEWADDR/RTM_DELADDR, RTM_NEWROUTE/RTM_DELROUTE of unicast routes
+//     of the main table, and RTM_NEWLINK's IFF_UP on an existing
+//     interface change the sandbox's netstack (package inet), never the
+//     host's network; anything else (other tables and route types, new
+//     interfaces, other link attributes) is EOPNOTSUPP. Errors carry the
+//     errno only, without Linux's extended acknowledgement messages.
+//     Changes made through sendmsg are checked against the sender's
+//     capabilities; write(2) on the socket counts as unprivileged.
+//   - Multicast group memberships are accepted and never deliver
+//     anything (no change notifications are sent).
 //   - Other netlink protocols are EPROTONOSUPPORT at socket(2).
 package netlink
 
