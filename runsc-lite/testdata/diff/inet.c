@@ -18,6 +18,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -819,6 +820,114 @@ static void multicast(void) {
 	close(l);
 }
 
+/* show_cmsgs prints the control messages recvmsg returned, with the
+ * values that are the same natively and in the sandbox. */
+static void show_cmsgs(struct msghdr *m) {
+	printf("msg_flags ctrunc=%d controllen=%d\n", !!(m->msg_flags & MSG_CTRUNC), (int)m->msg_controllen);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		printf("cmsg level=%d type=%d len=%d", c->cmsg_level, c->cmsg_type, (int)c->cmsg_len);
+		void *d = CMSG_DATA(c);
+		if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo *pi = d;
+			printf(" lo=%d spec_dst=%s", pi->ipi_ifindex == (int)if_nametoindex("lo"), inet_ntoa(pi->ipi_spec_dst));
+			printf(" addr=%s", inet_ntoa(pi->ipi_addr));
+		} else if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_TOS) {
+			printf(" tos=%#x", *(unsigned char *)d);
+		} else if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR) {
+			struct sockaddr_in *a = d;
+			printf(" family=%d addr=%s", a->sin_family, inet_ntoa(a->sin_addr));
+		} else if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo *pi = d;
+			char str[64];
+			inet_ntop(AF_INET6, &pi->ipi6_addr, str, sizeof str);
+			printf(" lo=%d addr=%s", pi->ipi6_ifindex == if_nametoindex("lo"), str);
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMP) {
+			struct timeval *tv = d, now;
+			gettimeofday(&now, NULL);
+			printf(" recent=%d", labs(now.tv_sec - tv->tv_sec) < 10);
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
+			struct timespec *ts = d, now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			printf(" recent=%d nsec_ok=%d", labs(now.tv_sec - ts->tv_sec) < 10, ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000);
+		} else if (c->cmsg_len == CMSG_LEN(sizeof(int))) {
+			printf(" int=%d", *(int *)d);
+		}
+		printf("\n");
+	}
+}
+
+/* recv_cmsgs receives one datagram on s with a control buffer of n
+ * bytes and prints its control messages. */
+static void recv_cmsgs(int s, size_t n) {
+	char buf[16];
+	union {
+		char b[512];
+		struct cmsghdr align;
+	} u;
+	struct iovec io = {buf, sizeof buf};
+	struct msghdr m = {0};
+	m.msg_iov = &io;
+	m.msg_iovlen = 1;
+	m.msg_control = u.b;
+	m.msg_controllen = n;
+	struct pollfd p = {s, POLLIN, 0};
+	poll(&p, 1, 5000);
+	T(recvmsg(s, &m, 0));
+	show_cmsgs(&m);
+}
+
+/* received shows the control messages a receiver asks for with its
+ * options: IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVORIGDSTADDR,
+ * SO_TIMESTAMP(NS), IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS. */
+static void received(void) {
+	printf("-- received control messages\n");
+	int a, b;
+	udp_pair(&a, &b);
+	T(intopt(b, SOL_SOCKET, SO_TIMESTAMP));
+	seton(b, SOL_IP, IP_PKTINFO, 1);
+	seton(b, SOL_IP, IP_RECVTTL, 1);
+	seton(b, SOL_IP, IP_RECVTOS, 1);
+	seton(b, SOL_IP, IP_RECVORIGDSTADDR, 1);
+	seton(b, SOL_SOCKET, SO_TIMESTAMP, 1);
+	T(intopt(b, SOL_SOCKET, SO_TIMESTAMP));
+	T(intopt(b, SOL_IP, IP_RECVORIGDSTADDR));
+	seton(a, SOL_IP, IP_TOS, 0x10);
+	T(send_cmsg(a, SOL_IP, IP_TTL, 7, 4));
+	recv_cmsgs(b, 512);
+	seton(b, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+	T(intopt(b, SOL_SOCKET, SO_TIMESTAMP));
+	T(intopt(b, SOL_SOCKET, SO_TIMESTAMPNS));
+	T(send(a, "x", 1, 0));
+	recv_cmsgs(b, 512);
+	seton(b, SOL_SOCKET, SO_TIMESTAMPNS, 0);
+	T(intopt(b, SOL_SOCKET, SO_TIMESTAMP));
+	T(send(a, "x", 1, 0));
+	recv_cmsgs(b, 40); /* room for two and a half: MSG_CTRUNC */
+	T(send(a, "x", 1, 0));
+	recv_cmsgs(b, 8); /* not even a header */
+	close(a);
+	close(b);
+
+	a = socket(AF_INET6, SOCK_DGRAM, 0);
+	b = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 x = loop6(0);
+	socklen_t l = sizeof x;
+	bind(b, (void *)&x, sizeof x);
+	getsockname(b, (void *)&x, &l);
+	connect(a, (void *)&x, sizeof x);
+	seton(b, SOL_IPV6, IPV6_RECVPKTINFO, 1);
+	seton(b, SOL_IPV6, IPV6_RECVHOPLIMIT, 1);
+	seton(b, SOL_IPV6, IPV6_RECVTCLASS, 1);
+	T(intopt(b, SOL_IPV6, IPV6_RECVPKTINFO));
+	T(intopt(b, SOL_IPV6, IPV6_RECVHOPLIMIT));
+	T(intopt(b, SOL_IPV6, IPV6_RECVTCLASS));
+	seton(a, SOL_IPV6, IPV6_TCLASS, 0x20);
+	T(send_cmsg(a, SOL_IPV6, IPV6_HOPLIMIT, 9, 4));
+	recv_cmsgs(b, 512);
+	close(a);
+	close(b);
+}
+
 static void oddities(void) {
 	T(socket(AF_INET, SOCK_RAW, 0));
 	int sv[2];
@@ -858,6 +967,7 @@ int main(int argc, char **argv) {
 	control();
 	more();
 	multicast();
+	received();
 	oddities();
 	return 0;
 }

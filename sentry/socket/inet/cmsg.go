@@ -7,6 +7,7 @@ import (
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 
 	"runsc-lite/abi"
 )
@@ -187,4 +188,73 @@ func ipv6Control(h sys.Cmsghdr, data []byte, cm *tcpip.SendableControlMessages) 
 		return fmt.Errorf("SOL_IPV6 control message %d: %w", h.Type, sys.EINVAL)
 	}
 	return nil
+}
+
+// ControlMessage is one control message recvmsg returns.
+type ControlMessage struct {
+	Level, Type int32
+	Data        []byte
+}
+
+// Timestamp modes (SO_TIMESTAMP, SO_TIMESTAMPNS).
+const (
+	stampNone = iota
+	stampMicro
+	stampNano
+)
+
+// receivedControl is what recvmsg returns as control messages for a
+// datagram, in the order of Linux's udp_recvmsg: the receive time
+// (sock_recv_cmsgs), then the IPv4 ones (ip_cmsg_recv_offset: IP_PKTINFO,
+// IP_TTL, IP_TOS, IP_ORIGDSTADDR), then the IPv6 ones
+// (ip6_datagram_recv_specific_ctl: IPV6_PKTINFO, IPV6_HOPLIMIT,
+// IPV6_TCLASS, IPV6_ORIGDSTADDR). Netstack fills in those the socket's
+// options asked for.
+func (s *Socket) receivedControl(cm tcpip.ReceivableControlMessages) []ControlMessage {
+	var out []ControlMessage
+	add := func(level, typ int32, data []byte) {
+		out = append(out, ControlMessage{Level: level, Type: typ, Data: data})
+	}
+	s.mu.Lock()
+	stamp := s.stamp
+	s.mu.Unlock()
+	if cm.HasTimestamp && stamp != stampNone {
+		if stamp == stampNano {
+			ts := sys.NsecToTimespec(cm.Timestamp.UnixNano())
+			add(sys.SOL_SOCKET, sys.SO_TIMESTAMPNS, abi.Encode(ts))
+		} else {
+			tv := sys.NsecToTimeval(cm.Timestamp.UnixNano())
+			add(sys.SOL_SOCKET, sys.SO_TIMESTAMP, abi.Encode(tv))
+		}
+	}
+	if cm.HasIPPacketInfo {
+		pi := linux.ControlMessageIPPacketInfo{NIC: int32(cm.PacketInfo.NIC)}
+		copy(pi.LocalAddr[:], cm.PacketInfo.LocalAddr.AsSlice())
+		copy(pi.DestinationAddr[:], cm.PacketInfo.DestinationAddr.AsSlice())
+		add(sys.SOL_IP, sys.IP_PKTINFO, abi.Encode(pi))
+	}
+	if cm.HasTTL {
+		add(sys.SOL_IP, sys.IP_TTL, intBytes(int(cm.TTL)))
+	}
+	if cm.HasTOS {
+		add(sys.SOL_IP, sys.IP_TOS, []byte{cm.TOS})
+	}
+	if cm.HasOriginalDstAddress && cm.OriginalDstAddress.Addr.Len() == header.IPv4AddressSize {
+		add(sys.SOL_IP, sys.IP_ORIGDSTADDR, encodeAddress(sys.AF_INET, cm.OriginalDstAddress))
+	}
+	if cm.HasIPv6PacketInfo {
+		pi := linux.ControlMessageIPv6PacketInfo{NIC: uint32(cm.IPv6PacketInfo.NIC)}
+		copy(pi.Addr[:], cm.IPv6PacketInfo.Addr.AsSlice())
+		add(sys.SOL_IPV6, sys.IPV6_PKTINFO, abi.Encode(pi))
+	}
+	if cm.HasHopLimit {
+		add(sys.SOL_IPV6, sys.IPV6_HOPLIMIT, intBytes(int(cm.HopLimit)))
+	}
+	if cm.HasTClass {
+		add(sys.SOL_IPV6, sys.IPV6_TCLASS, intBytes(int(cm.TClass)))
+	}
+	if cm.HasOriginalDstAddress && cm.OriginalDstAddress.Addr.Len() == header.IPv6AddressSize {
+		add(sys.SOL_IPV6, sys.IPV6_ORIGDSTADDR, encodeAddress(sys.AF_INET6, cm.OriginalDstAddress))
+	}
+	return out
 }

@@ -175,6 +175,14 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 		l := ops.GetLinger()
 		v := linux.Linger{OnOff: int32(boolInt(l.Enabled)), Linger: int32(l.Timeout / time.Second)}
 		return append([]byte(nil), abi.AsBytes(&v)...), nil
+	case sys.SO_TIMESTAMP, sys.SO_TIMESTAMPNS:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		want := stampMicro
+		if name == sys.SO_TIMESTAMPNS {
+			want = stampNano
+		}
+		return intBytes(boolInt(s.stamp == want)), nil
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
 		rcv, snd := s.Timeouts()
 		d := rcv
@@ -218,6 +226,16 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	}
 	on := i != 0
 	switch name {
+	case sys.SO_TIMESTAMP, sys.SO_TIMESTAMPNS:
+		// sock_set_timestamp: on, the one asked for; off, none.
+		s.mu.Lock()
+		s.stamp = stampNone
+		if on && name == sys.SO_TIMESTAMPNS {
+			s.stamp = stampNano
+		} else if on {
+			s.stamp = stampMicro
+		}
+		s.mu.Unlock()
 	case sys.SO_REUSEADDR:
 		ops.SetReuseAddress(on)
 	case sys.SO_REUSEPORT:
@@ -399,6 +417,8 @@ func (s *Socket) getIPOption(name int) ([]byte, error) {
 		return intBytes(boolInt(s.ep.SocketOptions().GetReceivePacketInfo())), nil
 	case sys.IP_RECVERR:
 		return intBytes(boolInt(s.ep.SocketOptions().GetIPv4RecvError())), nil
+	case sys.IP_RECVORIGDSTADDR:
+		return intBytes(boolInt(s.ep.SocketOptions().GetReceiveOriginalDstAddress())), nil
 	}
 	return nil, Unknown{sys.SOL_IP, name}
 }
@@ -451,6 +471,8 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 		ops.SetReceivePacketInfo(i != 0)
 	case sys.IP_RECVERR: // glibc's resolver sets it on its DNS sockets
 		ops.SetIPv4RecvError(i != 0)
+	case sys.IP_RECVORIGDSTADDR:
+		ops.SetReceiveOriginalDstAddress(i != 0)
 	default:
 		return Unknown{sys.SOL_IP, name}
 	}
@@ -598,6 +620,9 @@ func (s *Socket) getIPv6Option(name int) ([]byte, error) {
 	case sys.IPV6_RECVERR:
 		return intBytes(boolInt(s.ep.SocketOptions().GetIPv6RecvError())), nil
 	}
+	if get, _ := s.ipv6Flag(name); get != nil {
+		return intBytes(boolInt(get())), nil
+	}
 	return nil, Unknown{sys.SOL_IPV6, name}
 }
 
@@ -627,7 +652,28 @@ func (s *Socket) setIPv6Option(name int, v []byte) error {
 		s.ep.SocketOptions().SetIPv6RecvError(i != 0)
 		return nil
 	}
+	if _, set := s.ipv6Flag(name); set != nil {
+		set(i != 0)
+		return nil
+	}
 	return Unknown{sys.SOL_IPV6, name}
+}
+
+// ipv6Flag returns the getter and setter of a boolean SOL_IPV6 option
+// that asks recvmsg for a control message (nil if name is not one).
+func (s *Socket) ipv6Flag(name int) (func() bool, func(bool)) {
+	ops := s.ep.SocketOptions()
+	switch name {
+	case sys.IPV6_RECVPKTINFO:
+		return ops.GetIPv6ReceivePacketInfo, ops.SetIPv6ReceivePacketInfo
+	case sys.IPV6_RECVHOPLIMIT:
+		return ops.GetReceiveHopLimit, ops.SetReceiveHopLimit
+	case sys.IPV6_RECVTCLASS:
+		return ops.GetReceiveTClass, ops.SetReceiveTClass
+	case sys.IPV6_RECVORIGDSTADDR:
+		return ops.GetReceiveOriginalDstAddress, ops.SetReceiveOriginalDstAddress
+	}
+	return nil, nil
 }
 
 // unbound reports whether the socket has no local port yet.

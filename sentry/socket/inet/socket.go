@@ -58,6 +58,7 @@ type Socket struct {
 	// (TCP_CORK itself was off); the next send without it uncorks.
 	corkedForMore bool
 	udpCork       bool            // UDP_CORK
+	stamp         int             // SO_TIMESTAMP(NS): stampNone, stampMicro or stampNano
 	pending       pendingDatagram // a UDP datagram being gathered
 	// groups are the multicast groups joined (IP_ADD_MEMBERSHIP,
 	// MCAST_JOIN_GROUP), as Linux keeps them per socket, for every
@@ -546,6 +547,9 @@ type Received struct {
 	Len int
 	// From is the sender's address (datagram sockets), nil otherwise.
 	From []byte
+	// Control are the control messages of a datagram the socket's
+	// options ask for (receivedControl).
+	Control []ControlMessage
 }
 
 // Recv takes data into dst without waiting: from a stream, what is
@@ -583,6 +587,7 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 		}
 	} else {
 		r.From = encodeAddress(s.family, res.RemoteAddr)
+		r.Control = s.receivedControl(res.ControlMessages)
 	}
 	return r, nil
 }

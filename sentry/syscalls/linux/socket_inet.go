@@ -309,7 +309,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 			return r, 0, err
 		}
 		if r.N == 0 {
-			r.From, r.Len = part.From, part.Len
+			r.From, r.Len, r.Control = part.From, part.Len, part.Control
 		} else {
 			r.Len += part.Len
 		}

@@ -357,7 +357,11 @@ func recvSequence(t *kernel.Task, fd int32, dst usermem.IOSequence, flags int) (
 	defer f.DecRef()
 	if s, ok := netSocketOf(f); ok {
 		r, got, err := inetRecv(t, f, s, dst, flags)
-		return unixsocket.Received{N: r.N, Len: r.Len, From: r.From}, got, err
+		ur := unixsocket.Received{N: r.N, Len: r.Len, From: r.From}
+		for _, m := range r.Control {
+			ur.Extra = append(ur.Extra, unixsocket.ControlMessage{Level: m.Level, Type: m.Type, Data: m.Data})
+		}
+		return ur, got, err
 	}
 	s, err := unixsocket.FromFile(f)
 	if err != nil {
