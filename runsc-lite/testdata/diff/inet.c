@@ -928,6 +928,39 @@ static void received(void) {
 	close(b);
 }
 
+/* reset_unspec resets TCP sockets with connect(AF_UNSPEC): a connection
+ * is aborted (the peer gets ECONNRESET, the socket SO_ERROR), a listener
+ * stops listening. (Whether the reset socket may listen again differs
+ * between kernels: LTP's connect02 expects it, this test does not look.) */
+static void reset_unspec(void) {
+	printf("-- connect(AF_UNSPEC) on TCP\n");
+	struct sockaddr unspec = {AF_UNSPEC};
+	int l, c, s;
+	if (tcp_conn(&l, &c, &s) < 0)
+		return;
+	T(connect(s, &unspec, sizeof unspec));
+	char buf[8];
+	struct pollfd p = {c, POLLIN, 0};
+	T(poll(&p, 1, 5000));
+	T(recv(c, buf, sizeof buf, 0));
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	T(getpeername(s, (void *)&ss, &sl));
+	T(intopt(s, SOL_SOCKET, SO_ERROR));
+	T(intopt(s, SOL_SOCKET, SO_ERROR));
+	struct sockaddr_in a4 = loop4(0);
+	T(bind(s, (void *)&a4, sizeof a4));
+	close(s);
+	close(c);
+	T(connect(l, &unspec, sizeof unspec));
+	T(accept(l, NULL, NULL));
+	close(l);
+	int u = socket(AF_INET6, SOCK_STREAM, 0);
+	T(connect(u, &unspec, sizeof unspec));
+	T(connect(u, &unspec, 1));
+	close(u);
+}
+
 static void oddities(void) {
 	T(socket(AF_INET, SOCK_RAW, 0));
 	int sv[2];
@@ -968,6 +1001,7 @@ int main(int argc, char **argv) {
 	more();
 	multicast();
 	received();
+	reset_unspec();
 	oddities();
 	return 0;
 }

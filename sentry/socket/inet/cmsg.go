@@ -64,9 +64,9 @@ func (s *Socket) parseControl(b []byte, mayMark bool, cm *tcpip.SendableControlM
 			err = socketControl(h, data, mayMark)
 		case s.typ == sys.SOCK_STREAM:
 			// TCP looks only at SOL_SOCKET's.
-		case h.Level == sys.SOL_IP && s.family == sys.AF_INET:
+		case h.Level == sys.SOL_IP && s.fam() == sys.AF_INET:
 			err = ipControl(h, data, cm)
-		case h.Level == sys.SOL_IPV6 && s.family == sys.AF_INET6:
+		case h.Level == sys.SOL_IPV6 && s.fam() == sys.AF_INET6:
 			err = ipv6Control(h, data, cm)
 		}
 		if err != nil {

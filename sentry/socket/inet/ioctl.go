@@ -91,10 +91,10 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if cmd == sys.SIOCOUTQ {
 			opt = tcpip.SendQueueSizeOption
 		}
-		if s.typ == sys.SOCK_STREAM && s.ep.SocketOptions().GetAcceptConn() {
+		if s.typ == sys.SOCK_STREAM && s.endpoint().SocketOptions().GetAcceptConn() {
 			return 0, sys.EINVAL
 		}
-		v, err := s.ep.GetSockOptInt(opt)
+		v, err := s.endpoint().GetSockOptInt(opt)
 		if err != nil {
 			return 0, errno(err)
 		}

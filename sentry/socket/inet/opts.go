@@ -74,11 +74,11 @@ func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 		// An AF_INET6 socket takes the IPv4 options too (ipv6_getsockopt).
 		return s.getIPOption(name)
 	case sys.SOL_IPV6:
-		if s.family == sys.AF_INET6 {
+		if s.fam() == sys.AF_INET6 {
 			return s.getIPv6Option(name)
 		}
 	}
-	if s.family == sys.AF_INET {
+	if s.fam() == sys.AF_INET {
 		return nil, sys.EOPNOTSUPP // ip_getsockopt: not SOL_IP
 	}
 	return nil, sys.ENOPROTOOPT
@@ -101,7 +101,7 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 	case sys.SOL_IP:
 		return s.setIPOption(name, v)
 	case sys.SOL_IPV6:
-		if s.family == sys.AF_INET6 {
+		if s.fam() == sys.AF_INET6 {
 			return s.setIPv6Option(name, v)
 		}
 	}
@@ -136,12 +136,12 @@ func intOption(v []byte) (int, error) {
 }
 
 func (s *Socket) getSocketOption(name int) ([]byte, error) {
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.SO_TYPE:
 		return intBytes(s.typ), nil
 	case sys.SO_DOMAIN:
-		return intBytes(s.family), nil
+		return intBytes(s.fam()), nil
 	case sys.SO_PROTOCOL:
 		return intBytes(s.protocol), nil
 	case sys.SO_ERROR:
@@ -196,7 +196,7 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 }
 
 func (s *Socket) setSocketOption(name int, v []byte) error {
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
 		d, err := TimeoutOption(v)
@@ -302,7 +302,7 @@ func TimeoutOption(v []byte) (time.Duration, error) {
 }
 
 func (s *Socket) getTCPOption(name int) ([]byte, error) {
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.TCP_NODELAY:
 		return intBytes(boolInt(!ops.GetDelayOption())), nil
@@ -313,22 +313,22 @@ func (s *Socket) getTCPOption(name int) ([]byte, error) {
 	case sys.TCP_QUICKACK:
 		return intBytes(boolInt(ops.GetQuickAck())), nil
 	case sys.TCP_MAXSEG:
-		v, err := s.ep.GetSockOptInt(tcpip.MaxSegOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.MaxSegOption)
 		return intBytes(v), errno(err)
 	case sys.TCP_KEEPIDLE:
 		var v tcpip.KeepaliveIdleOption
-		err := s.ep.GetSockOpt(&v)
+		err := s.endpoint().GetSockOpt(&v)
 		return intBytes(int(time.Duration(v) / time.Second)), errno(err)
 	case sys.TCP_KEEPINTVL:
 		var v tcpip.KeepaliveIntervalOption
-		err := s.ep.GetSockOpt(&v)
+		err := s.endpoint().GetSockOpt(&v)
 		return intBytes(int(time.Duration(v) / time.Second)), errno(err)
 	case sys.TCP_KEEPCNT:
-		v, err := s.ep.GetSockOptInt(tcpip.KeepaliveCountOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.KeepaliveCountOption)
 		return intBytes(v), errno(err)
 	case sys.TCP_INFO:
 		var v tcpip.TCPInfoOption
-		if err := s.ep.GetSockOpt(&v); err != nil {
+		if err := s.endpoint().GetSockOpt(&v); err != nil {
 			return nil, errno(err)
 		}
 		info := linux.TCPInfo{
@@ -357,7 +357,7 @@ func (s *Socket) setTCPOption(name int, v []byte) error {
 	if err != nil {
 		return err
 	}
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.TCP_NODELAY:
 		ops.SetDelayOption(i == 0)
@@ -369,24 +369,24 @@ func (s *Socket) setTCPOption(name int, v []byte) error {
 	case sys.TCP_QUICKACK:
 		ops.SetQuickAck(i != 0)
 	case sys.TCP_MAXSEG:
-		return errno(s.ep.SetSockOptInt(tcpip.MaxSegOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.MaxSegOption, i))
 	case sys.TCP_KEEPIDLE:
 		if i < 1 || i > maxKeepIdle {
 			return sys.EINVAL
 		}
 		o := tcpip.KeepaliveIdleOption(time.Duration(i) * time.Second)
-		return errno(s.ep.SetSockOpt(&o))
+		return errno(s.endpoint().SetSockOpt(&o))
 	case sys.TCP_KEEPINTVL:
 		if i < 1 || i > maxKeepIntvl {
 			return sys.EINVAL
 		}
 		o := tcpip.KeepaliveIntervalOption(time.Duration(i) * time.Second)
-		return errno(s.ep.SetSockOpt(&o))
+		return errno(s.endpoint().SetSockOpt(&o))
 	case sys.TCP_KEEPCNT:
 		if i < 1 || i > maxKeepCnt {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.KeepaliveCountOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.KeepaliveCountOption, i))
 	default:
 		return Unknown{sys.SOL_TCP, name}
 	}
@@ -396,29 +396,29 @@ func (s *Socket) setTCPOption(name int, v []byte) error {
 func (s *Socket) getIPOption(name int) ([]byte, error) {
 	switch name {
 	case sys.IP_TTL:
-		v, err := s.ep.GetSockOptInt(tcpip.IPv4TTLOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv4TTLOption)
 		if v == 0 {
 			v = defaultTTL
 		}
 		return intBytes(v), errno(err)
 	case sys.IP_TOS:
-		v, err := s.ep.GetSockOptInt(tcpip.IPv4TOSOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv4TOSOption)
 		return intBytes(v), errno(err)
 	case sys.IP_MULTICAST_TTL:
-		v, err := s.ep.GetSockOptInt(tcpip.MulticastTTLOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.MulticastTTLOption)
 		return intBytes(v), errno(err)
 	case sys.IP_MULTICAST_LOOP:
-		return intBytes(boolInt(s.ep.SocketOptions().GetMulticastLoop())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetMulticastLoop())), nil
 	case sys.IP_RECVTOS:
-		return intBytes(boolInt(s.ep.SocketOptions().GetReceiveTOS())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceiveTOS())), nil
 	case sys.IP_RECVTTL:
-		return intBytes(boolInt(s.ep.SocketOptions().GetReceiveTTL())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceiveTTL())), nil
 	case sys.IP_PKTINFO:
-		return intBytes(boolInt(s.ep.SocketOptions().GetReceivePacketInfo())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceivePacketInfo())), nil
 	case sys.IP_RECVERR:
-		return intBytes(boolInt(s.ep.SocketOptions().GetIPv4RecvError())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetIPv4RecvError())), nil
 	case sys.IP_RECVORIGDSTADDR:
-		return intBytes(boolInt(s.ep.SocketOptions().GetReceiveOriginalDstAddress())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceiveOriginalDstAddress())), nil
 	}
 	return nil, Unknown{sys.SOL_IP, name}
 }
@@ -443,7 +443,7 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 	default:
 		return sys.EINVAL
 	}
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.IP_TTL:
 		if i == -1 {
@@ -451,16 +451,16 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 		} else if i < 1 || i > 255 {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.IPv4TTLOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv4TTLOption, i))
 	case sys.IP_TOS:
-		return errno(s.ep.SetSockOptInt(tcpip.IPv4TOSOption, i&0xff))
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv4TOSOption, i&0xff))
 	case sys.IP_MULTICAST_TTL:
 		if i == -1 {
 			i = 1
 		} else if i < 0 || i > 255 {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.MulticastTTLOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.MulticastTTLOption, i))
 	case sys.IP_MULTICAST_LOOP:
 		ops.SetMulticastLoop(i != 0)
 	case sys.IP_RECVTOS:
@@ -557,10 +557,10 @@ func (s *Socket) joinOrLeave(join bool, group tcpip.Address, nic tcpip.NICID, if
 		var terr tcpip.Error
 		if join {
 			a := tcpip.AddMembershipOption(o)
-			terr = s.ep.SetSockOpt(&a)
+			terr = s.endpoint().SetSockOpt(&a)
 		} else {
 			r := tcpip.RemoveMembershipOption(o)
-			terr = s.ep.SetSockOpt(&r)
+			terr = s.endpoint().SetSockOpt(&r)
 		}
 		if terr != nil {
 			return errno(terr)
@@ -607,18 +607,18 @@ func (s *Socket) multicastNIC(group tcpip.Address, nic tcpip.NICID, iface tcpip.
 func (s *Socket) getIPv6Option(name int) ([]byte, error) {
 	switch name {
 	case sys.IPV6_V6ONLY:
-		return intBytes(boolInt(s.ep.SocketOptions().GetV6Only())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetV6Only())), nil
 	case sys.IPV6_UNICAST_HOPS:
-		v, err := s.ep.GetSockOptInt(tcpip.IPv6HopLimitOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv6HopLimitOption)
 		if v == -1 || v == 0 {
 			v = defaultTTL
 		}
 		return intBytes(v), errno(err)
 	case sys.IPV6_TCLASS:
-		v, err := s.ep.GetSockOptInt(tcpip.IPv6TrafficClassOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv6TrafficClassOption)
 		return intBytes(v), errno(err)
 	case sys.IPV6_RECVERR:
-		return intBytes(boolInt(s.ep.SocketOptions().GetIPv6RecvError())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetIPv6RecvError())), nil
 	}
 	if get, _ := s.ipv6Flag(name); get != nil {
 		return intBytes(boolInt(get())), nil
@@ -627,6 +627,9 @@ func (s *Socket) getIPv6Option(name int) ([]byte, error) {
 }
 
 func (s *Socket) setIPv6Option(name int, v []byte) error {
+	if name == sys.IPV6_ADDRFORM {
+		return s.addrForm(v)
+	}
 	i, err := intOption(v)
 	if err != nil {
 		return err
@@ -636,20 +639,20 @@ func (s *Socket) setIPv6Option(name int, v []byte) error {
 		if !s.unbound() {
 			return sys.EINVAL // inet6: not after bind
 		}
-		s.ep.SocketOptions().SetV6Only(i != 0)
+		s.endpoint().SocketOptions().SetV6Only(i != 0)
 		return nil
 	case sys.IPV6_UNICAST_HOPS:
 		if i < -1 || i > 255 {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.IPv6HopLimitOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv6HopLimitOption, i))
 	case sys.IPV6_TCLASS:
 		if i < -1 || i > 255 {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, max(i, 0)))
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv6TrafficClassOption, max(i, 0)))
 	case sys.IPV6_RECVERR:
-		s.ep.SocketOptions().SetIPv6RecvError(i != 0)
+		s.endpoint().SocketOptions().SetIPv6RecvError(i != 0)
 		return nil
 	}
 	if _, set := s.ipv6Flag(name); set != nil {
@@ -662,7 +665,7 @@ func (s *Socket) setIPv6Option(name int, v []byte) error {
 // ipv6Flag returns the getter and setter of a boolean SOL_IPV6 option
 // that asks recvmsg for a control message (nil if name is not one).
 func (s *Socket) ipv6Flag(name int) (func() bool, func(bool)) {
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.IPV6_RECVPKTINFO:
 		return ops.GetIPv6ReceivePacketInfo, ops.SetIPv6ReceivePacketInfo
@@ -678,6 +681,6 @@ func (s *Socket) ipv6Flag(name int) (func() bool, func(bool)) {
 
 // unbound reports whether the socket has no local port yet.
 func (s *Socket) unbound() bool {
-	a, err := s.ep.GetLocalAddress()
+	a, err := s.endpoint().GetLocalAddress()
 	return err != nil || a.Port == 0
 }
