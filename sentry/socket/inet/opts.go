@@ -419,6 +419,10 @@ func (s *Socket) getIPOption(name int) ([]byte, error) {
 		return intBytes(boolInt(s.endpoint().SocketOptions().GetIPv4RecvError())), nil
 	case sys.IP_RECVORIGDSTADDR:
 		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceiveOriginalDstAddress())), nil
+	case sys.IP_HDRINCL:
+		if s.typ == sys.SOCK_RAW {
+			return intBytes(boolInt(s.endpoint().SocketOptions().GetHeaderIncluded())), nil
+		}
 	}
 	return nil, Unknown{sys.SOL_IP, name}
 }
@@ -473,6 +477,11 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 		ops.SetIPv4RecvError(i != 0)
 	case sys.IP_RECVORIGDSTADDR:
 		ops.SetReceiveOriginalDstAddress(i != 0)
+	case sys.IP_HDRINCL:
+		if s.typ != sys.SOCK_RAW {
+			return sys.ENOPROTOOPT
+		}
+		ops.SetHeaderIncluded(i != 0)
 	default:
 		return Unknown{sys.SOL_IP, name}
 	}

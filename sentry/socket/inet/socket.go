@@ -93,6 +93,20 @@ func protocols(fam, typ, protocol int) (tcpip.TransportProtocolNumber, int, erro
 		case fam == sys.AF_INET6 && protocol == sys.IPPROTO_ICMPV6:
 			return icmp.ProtocolNumber6, sys.IPPROTO_ICMPV6, nil
 		}
+	case sys.SOCK_RAW:
+		// The caller checked CAP_NET_RAW and the protocol's range.
+		switch protocol {
+		case sys.IPPROTO_TCP, sys.IPPROTO_UDP, sys.IPPROTO_RAW:
+			return tcpip.TransportProtocolNumber(protocol), protocol, nil
+		case sys.IPPROTO_ICMP:
+			if fam == sys.AF_INET {
+				return icmp.ProtocolNumber4, protocol, nil
+			}
+		case sys.IPPROTO_ICMPV6:
+			if fam == sys.AF_INET6 {
+				return icmp.ProtocolNumber6, protocol, nil
+			}
+		}
 	default:
 		return 0, 0, sys.ESOCKTNOSUPPORT
 	}
@@ -123,7 +137,16 @@ func (st *Stack) New(fam, typ, protocol, flags int, uid uint32) (*vfs.File, erro
 		netProto = ipv6.ProtocolNumber
 	}
 	wq := new(waiter.Queue)
-	ep, terr := ns.NewEndpoint(trans, netProto, wq)
+	var ep tcpip.Endpoint
+	var terr tcpip.Error
+	if typ == sys.SOCK_RAW {
+		// IPPROTO_RAW sends whole IP packets and receives nothing
+		// (netstack's unassociated endpoint); the others see every
+		// packet of their protocol, IPv4's with its header.
+		ep, terr = ns.NewRawEndpoint(trans, netProto, wq, proto != sys.IPPROTO_RAW)
+	} else {
+		ep, terr = ns.NewEndpoint(trans, netProto, wq)
+	}
 	if terr != nil {
 		return nil, errno(terr)
 	}

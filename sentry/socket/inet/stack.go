@@ -1,6 +1,7 @@
 // Package inet implements Internet sockets (AF_INET and AF_INET6) inside
-// the sandbox: TCP stream sockets, UDP datagram sockets and ICMP echo
-// ("ping") datagram sockets, served by gVisor's user-space TCP/IP stack
+// the sandbox: TCP stream sockets, UDP datagram sockets, ICMP echo
+// ("ping") datagram sockets and raw sockets (ICMP, ICMPv6, TCP, UDP,
+// IPPROTO_RAW; CAP_NET_RAW), served by gVisor's user-space TCP/IP stack
 // (netstack, gvisor.dev/gvisor/pkg/tcpip). This package is the glue
 // between netstack's endpoints and the sentry's files; TCP, UDP, IP and
 // ICMP themselves are netstack's.
@@ -65,6 +66,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
@@ -129,6 +131,7 @@ func newNetstack() (*stack.Stack, error) {
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        true,
+		RawFactory:         raw.EndpointFactory{}, // SOCK_RAW, for CAP_NET_RAW (checked by the caller)
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)

@@ -24,6 +24,10 @@ import (
 // socketMax is SOCK_MAX: types at or beyond it are EINVAL.
 const socketMax = unix.SOCK_PACKET + 1
 
+// ipprotoMax is IPPROTO_MAX: protocol numbers at or beyond it are EINVAL
+// (IPPROTO_MPTCP, 262, is the last).
+const ipprotoMax = 263
+
 // privilegedPorts is net.ipv4.ip_unprivileged_port_start: binding below
 // it needs CAP_NET_BIND_SERVICE.
 const privilegedPorts = 1024
@@ -31,8 +35,9 @@ const privilegedPorts = 1024
 // inetSocket implements socket(2) for AF_INET and AF_INET6, in the order
 // of Linux's __sock_create and inet_create: bad flags and types are
 // EINVAL, then the type and protocol are looked up (ESOCKTNOSUPPORT,
-// EPROTONOSUPPORT). Raw sockets are not implemented: EPERM without
-// CAP_NET_RAW, as Linux, ESOCKTNOSUPPORT (logged) with it.
+// EPROTONOSUPPORT). Raw sockets need CAP_NET_RAW (EPERM, as Linux); they
+// are the sandbox's netstack's, for ICMP, ICMPv6, TCP, UDP and
+// IPPROTO_RAW (other protocols: EPROTONOSUPPORT, logged).
 func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 	flags := int(typ) &^ 0xf
 	kind := int(typ) & 0xf
@@ -43,11 +48,12 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 		if err := rawSocketAllowed(t, protocol); err != nil {
 			return 0, err
 		}
-		t.K.Log.Warn("unimplemented: raw Internet sockets", "pid", t.PID(), "protocol", protocol)
-		return 0, unix.ESOCKTNOSUPPORT
 	}
 	f, err := t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	if err != nil {
+		if kind == unix.SOCK_RAW && err == unix.EPROTONOSUPPORT {
+			t.K.Log.Warn("unimplemented: raw Internet sockets of this protocol", "pid", t.PID(), "protocol", protocol)
+		}
 		return 0, err
 	}
 	defer f.DecRef()
@@ -81,7 +87,7 @@ func inetSocketpair(t *kernel.Task, domain, typ, protocol int32) error {
 // one); then CAP_NET_RAW is needed (EPERM).
 func rawSocketAllowed(t *kernel.Task, protocol int32) error {
 	switch {
-	case protocol < 0 || protocol >= 256: // IPPROTO_MAX
+	case protocol < 0 || protocol >= ipprotoMax:
 		return unix.EINVAL
 	case protocol == 0:
 		return unix.EPROTONOSUPPORT
