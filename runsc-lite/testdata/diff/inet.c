@@ -29,14 +29,6 @@ static void show_poll(const char *what, int fd) {
 	       !!(p.revents & POLLOUT), !!(p.revents & POLLHUP), !!(p.revents & POLLRDHUP), !!(p.revents & POLLERR));
 }
 
-static int intopt(int fd, int level, int name) {
-	int v = -1;
-	socklen_t l = sizeof v;
-	if (getsockopt(fd, level, name, &v, &l) < 0)
-		return -errno;
-	return v;
-}
-
 static void seton(int fd, int level, int name, int v) {
 	if (setsockopt(fd, level, name, &v, sizeof v) < 0)
 		printf("setsockopt %d/%d: %s\n", level, name, ename(errno));
@@ -170,7 +162,7 @@ static void errors(void) {
 	T(recv(u, sv, 1, MSG_DONTWAIT));
 	T(getsockopt(u, SOL_TCP, TCP_NODELAY, sv, &pl));
 	T(setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, sv, 4));
-	T(intopt(u, SOL_SOCKET, 9999));
+	T(sockopt_int(u, SOL_SOCKET, 9999));
 	close(u);
 	T(bind(0, (void *)&a, sizeof a));
 }
@@ -183,7 +175,7 @@ static void refused(void) {
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = loop4(port);
 	T(connect(c, (void *)&a, sizeof a));
-	T(intopt(c, SOL_SOCKET, SO_ERROR));
+	T(sockopt_int(c, SOL_SOCKET, SO_ERROR));
 	close(c);
 	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	int r = connect(c, (void *)&a, sizeof a);
@@ -191,8 +183,8 @@ static void refused(void) {
 	struct pollfd p = {c, POLLOUT, 0};
 	poll(&p, 1, 5000);
 	printf("after poll: out=%d err=%d hup=%d so_error=%s\n", !!(p.revents & POLLOUT), !!(p.revents & POLLERR),
-	       !!(p.revents & POLLHUP), ename(-intopt(c, SOL_SOCKET, SO_ERROR)) );
-	T(intopt(c, SOL_SOCKET, SO_ERROR));
+	       !!(p.revents & POLLHUP), ename(-sockopt_int(c, SOL_SOCKET, SO_ERROR)) );
+	T(sockopt_int(c, SOL_SOCKET, SO_ERROR));
 	close(c);
 }
 
@@ -201,7 +193,7 @@ static void stream(int fam) {
 	int port;
 	int l = listener(fam, &port);
 	show_poll("listener, nothing pending", l);
-	CHECK(intopt(l, SOL_SOCKET, SO_ACCEPTCONN) == 1);
+	CHECK(sockopt_int(l, SOL_SOCKET, SO_ACCEPTCONN) == 1);
 	int c = connect_to(fam, port);
 	struct pollfd lp = {l, POLLIN, 0};
 	T(poll(&lp, 1, 5000));
@@ -220,10 +212,10 @@ static void stream(int fam) {
 	pl = sizeof peer;
 	getpeername(c, (void *)&peer, &pl);
 	CHECK(ntohs(((struct sockaddr_in *)&peer)->sin_port) == port);
-	CHECK(intopt(c, SOL_SOCKET, SO_TYPE) == SOCK_STREAM);
-	CHECK(intopt(c, SOL_SOCKET, SO_DOMAIN) == fam);
-	CHECK(intopt(c, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP);
-	CHECK(intopt(c, SOL_SOCKET, SO_ACCEPTCONN) == 0);
+	CHECK(sockopt_int(c, SOL_SOCKET, SO_TYPE) == SOCK_STREAM);
+	CHECK(sockopt_int(c, SOL_SOCKET, SO_DOMAIN) == fam);
+	CHECK(sockopt_int(c, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP);
+	CHECK(sockopt_int(c, SOL_SOCKET, SO_ACCEPTCONN) == 0);
 	show_poll("connected, idle", s);
 
 	char buf[64];
@@ -359,7 +351,7 @@ static void nonblocking(void) {
 	printf("connect: %s\n", r == 0 ? "0" : ename(errno));
 	struct pollfd p = {c, POLLOUT, 0};
 	T(poll(&p, 1, 5000));
-	T(intopt(c, SOL_SOCKET, SO_ERROR));
+	T(sockopt_int(c, SOL_SOCKET, SO_ERROR));
 	r = connect(c, (void *)&a, sizeof a);
 	printf("connect again: %s\n", r == 0 ? "0" : ename(errno));
 	struct pollfd lp = {l, POLLIN, 0};
@@ -423,33 +415,33 @@ static void nonblocking(void) {
 static void options(void) {
 	printf("-- options\n");
 	int s = socket(AF_INET, SOCK_STREAM, 0);
-	T(intopt(s, SOL_SOCKET, SO_REUSEADDR));
+	T(sockopt_int(s, SOL_SOCKET, SO_REUSEADDR));
 	seton(s, SOL_SOCKET, SO_REUSEADDR, 1);
-	T(intopt(s, SOL_SOCKET, SO_REUSEADDR));
+	T(sockopt_int(s, SOL_SOCKET, SO_REUSEADDR));
 	seton(s, SOL_SOCKET, SO_REUSEPORT, 1);
-	T(intopt(s, SOL_SOCKET, SO_REUSEPORT));
+	T(sockopt_int(s, SOL_SOCKET, SO_REUSEPORT));
 	seton(s, SOL_SOCKET, SO_KEEPALIVE, 1);
-	T(intopt(s, SOL_SOCKET, SO_KEEPALIVE));
-	T(intopt(s, IPPROTO_TCP, TCP_NODELAY));
+	T(sockopt_int(s, SOL_SOCKET, SO_KEEPALIVE));
+	T(sockopt_int(s, IPPROTO_TCP, TCP_NODELAY));
 	seton(s, IPPROTO_TCP, TCP_NODELAY, 1);
-	T(intopt(s, IPPROTO_TCP, TCP_NODELAY));
+	T(sockopt_int(s, IPPROTO_TCP, TCP_NODELAY));
 	seton(s, IPPROTO_TCP, TCP_CORK, 1);
-	T(intopt(s, IPPROTO_TCP, TCP_CORK));
+	T(sockopt_int(s, IPPROTO_TCP, TCP_CORK));
 	seton(s, IPPROTO_TCP, TCP_KEEPIDLE, 30);
-	T(intopt(s, IPPROTO_TCP, TCP_KEEPIDLE));
+	T(sockopt_int(s, IPPROTO_TCP, TCP_KEEPIDLE));
 	seton(s, IPPROTO_TCP, TCP_KEEPINTVL, 7);
-	T(intopt(s, IPPROTO_TCP, TCP_KEEPINTVL));
+	T(sockopt_int(s, IPPROTO_TCP, TCP_KEEPINTVL));
 	seton(s, IPPROTO_TCP, TCP_KEEPCNT, 3);
-	T(intopt(s, IPPROTO_TCP, TCP_KEEPCNT));
+	T(sockopt_int(s, IPPROTO_TCP, TCP_KEEPCNT));
 	int z = 0;
 	T(setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &z, sizeof z));
 	int big = 40000;
 	T(setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &big, sizeof big));
 	T(setsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, &big, sizeof big));
 	seton(s, SOL_SOCKET, SO_SNDBUF, 100000);
-	CHECK(intopt(s, SOL_SOCKET, SO_SNDBUF) >= 100000);
+	CHECK(sockopt_int(s, SOL_SOCKET, SO_SNDBUF) >= 100000);
 	seton(s, SOL_SOCKET, SO_RCVBUF, 100000);
-	CHECK(intopt(s, SOL_SOCKET, SO_RCVBUF) >= 100000);
+	CHECK(sockopt_int(s, SOL_SOCKET, SO_RCVBUF) >= 100000);
 	struct linger lg = {1, 5};
 	T(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
 	socklen_t ll = sizeof lg;
@@ -465,14 +457,14 @@ static void options(void) {
 	printf("sndtimeo %ld len %d\n", (long)tv.tv_sec, (int)tl);
 	tv.tv_usec = 2000000;
 	T(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
-	T(intopt(s, IPPROTO_IP, IP_TTL));
+	T(sockopt_int(s, IPPROTO_IP, IP_TTL));
 	seton(s, IPPROTO_IP, IP_TTL, 12);
-	T(intopt(s, IPPROTO_IP, IP_TTL));
+	T(sockopt_int(s, IPPROTO_IP, IP_TTL));
 	int bad = 300;
 	T(setsockopt(s, IPPROTO_IP, IP_TTL, &bad, sizeof bad));
 	seton(s, IPPROTO_IP, IP_TOS, 0x10);
-	T(intopt(s, IPPROTO_IP, IP_TOS));
-	T(intopt(s, IPPROTO_IPV6, IPV6_V6ONLY));
+	T(sockopt_int(s, IPPROTO_IP, IP_TOS));
+	T(sockopt_int(s, IPPROTO_IPV6, IPV6_V6ONLY));
 	int n = -1;
 	socklen_t nl = 0;
 	T(getsockopt(s, SOL_SOCKET, SO_TYPE, &n, &nl));
@@ -486,16 +478,16 @@ static void options(void) {
 	close(s);
 
 	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
-	T(intopt(s6, IPPROTO_IPV6, IPV6_V6ONLY));
+	T(sockopt_int(s6, IPPROTO_IPV6, IPV6_V6ONLY));
 	seton(s6, IPPROTO_IPV6, IPV6_V6ONLY, 1);
-	T(intopt(s6, IPPROTO_IPV6, IPV6_V6ONLY));
+	T(sockopt_int(s6, IPPROTO_IPV6, IPV6_V6ONLY));
 	close(s6);
 
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
-	T(intopt(u, SOL_SOCKET, SO_BROADCAST));
+	T(sockopt_int(u, SOL_SOCKET, SO_BROADCAST));
 	seton(u, SOL_SOCKET, SO_BROADCAST, 1);
-	T(intopt(u, SOL_SOCKET, SO_BROADCAST));
-	T(intopt(u, SOL_SOCKET, SO_PROTOCOL));
+	T(sockopt_int(u, SOL_SOCKET, SO_BROADCAST));
+	T(sockopt_int(u, SOL_SOCKET, SO_PROTOCOL));
 	close(u);
 }
 
@@ -726,9 +718,9 @@ static void more(void) {
 	T(send(a, "g", 1, 0));
 	T(poll(&p, 1, 5000));
 	T(recv(b, buf, sizeof buf, 0));
-	T(intopt(a, SOL_UDP, UDP_CORK));
+	T(sockopt_int(a, SOL_UDP, UDP_CORK));
 	seton(a, SOL_UDP, UDP_CORK, 1);
-	T(intopt(a, SOL_UDP, UDP_CORK));
+	T(sockopt_int(a, SOL_UDP, UDP_CORK));
 	T(send(a, "12", 2, 0));
 	T(send(a, "345", 3, 0));
 	T(recv(b, buf, sizeof buf, MSG_DONTWAIT));
@@ -754,7 +746,7 @@ static void more(void) {
 		return;
 	seton(c, SOL_TCP, TCP_NODELAY, 1);
 	T(send(c, "hello", 5, MSG_MORE));
-	T(intopt(c, SOL_TCP, TCP_CORK));
+	T(sockopt_int(c, SOL_TCP, TCP_CORK));
 	usleep(20000);
 	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
 	T(send(c, "!", 1, 0));
@@ -883,24 +875,24 @@ static void received(void) {
 	printf("-- received control messages\n");
 	int a, b;
 	udp_pair(&a, &b);
-	T(intopt(b, SOL_SOCKET, SO_TIMESTAMP));
+	T(sockopt_int(b, SOL_SOCKET, SO_TIMESTAMP));
 	seton(b, SOL_IP, IP_PKTINFO, 1);
 	seton(b, SOL_IP, IP_RECVTTL, 1);
 	seton(b, SOL_IP, IP_RECVTOS, 1);
 	seton(b, SOL_IP, IP_RECVORIGDSTADDR, 1);
 	seton(b, SOL_SOCKET, SO_TIMESTAMP, 1);
-	T(intopt(b, SOL_SOCKET, SO_TIMESTAMP));
-	T(intopt(b, SOL_IP, IP_RECVORIGDSTADDR));
+	T(sockopt_int(b, SOL_SOCKET, SO_TIMESTAMP));
+	T(sockopt_int(b, SOL_IP, IP_RECVORIGDSTADDR));
 	seton(a, SOL_IP, IP_TOS, 0x10);
 	T(send_cmsg(a, SOL_IP, IP_TTL, 7, 4));
 	recv_cmsgs(b, 512);
 	seton(b, SOL_SOCKET, SO_TIMESTAMPNS, 1);
-	T(intopt(b, SOL_SOCKET, SO_TIMESTAMP));
-	T(intopt(b, SOL_SOCKET, SO_TIMESTAMPNS));
+	T(sockopt_int(b, SOL_SOCKET, SO_TIMESTAMP));
+	T(sockopt_int(b, SOL_SOCKET, SO_TIMESTAMPNS));
 	T(send(a, "x", 1, 0));
 	recv_cmsgs(b, 512);
 	seton(b, SOL_SOCKET, SO_TIMESTAMPNS, 0);
-	T(intopt(b, SOL_SOCKET, SO_TIMESTAMP));
+	T(sockopt_int(b, SOL_SOCKET, SO_TIMESTAMP));
 	T(send(a, "x", 1, 0));
 	recv_cmsgs(b, 40); /* room for two and a half: MSG_CTRUNC */
 	T(send(a, "x", 1, 0));
@@ -918,9 +910,9 @@ static void received(void) {
 	seton(b, SOL_IPV6, IPV6_RECVPKTINFO, 1);
 	seton(b, SOL_IPV6, IPV6_RECVHOPLIMIT, 1);
 	seton(b, SOL_IPV6, IPV6_RECVTCLASS, 1);
-	T(intopt(b, SOL_IPV6, IPV6_RECVPKTINFO));
-	T(intopt(b, SOL_IPV6, IPV6_RECVHOPLIMIT));
-	T(intopt(b, SOL_IPV6, IPV6_RECVTCLASS));
+	T(sockopt_int(b, SOL_IPV6, IPV6_RECVPKTINFO));
+	T(sockopt_int(b, SOL_IPV6, IPV6_RECVHOPLIMIT));
+	T(sockopt_int(b, SOL_IPV6, IPV6_RECVTCLASS));
 	seton(a, SOL_IPV6, IPV6_TCLASS, 0x20);
 	T(send_cmsg(a, SOL_IPV6, IPV6_HOPLIMIT, 9, 4));
 	recv_cmsgs(b, 512);
@@ -946,8 +938,8 @@ static void reset_unspec(void) {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	T(getpeername(s, (void *)&ss, &sl));
-	T(intopt(s, SOL_SOCKET, SO_ERROR));
-	T(intopt(s, SOL_SOCKET, SO_ERROR));
+	T(sockopt_int(s, SOL_SOCKET, SO_ERROR));
+	T(sockopt_int(s, SOL_SOCKET, SO_ERROR));
 	struct sockaddr_in a4 = loop4(0);
 	T(bind(s, (void *)&a4, sizeof a4));
 	close(s);

@@ -12,14 +12,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-static int intopt(int fd, int level, int name) {
-	int v = -1;
-	socklen_t l = sizeof v;
-	if (getsockopt(fd, level, name, &v, &l) < 0)
-		return -errno;
-	return v;
-}
-
 static unsigned short csum(const void *p, int n) {
 	const unsigned short *w = p;
 	unsigned long s = 0;
@@ -68,7 +60,7 @@ int main(int argc, char **argv) {
 	int id = getpid() & 0xffff;
 	int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 	CHECK(s >= 0);
-	T(intopt(s, SOL_IP, IP_HDRINCL));
+	T(sockopt_int(s, SOL_IP, IP_HDRINCL));
 	struct icmphdr h = {.type = ICMP_ECHO};
 	h.un.echo.id = htons(id);
 	h.un.echo.sequence = htons(1);
@@ -78,7 +70,7 @@ int main(int argc, char **argv) {
 	ours(s, id, 0);
 	int on = 1;
 	T(setsockopt(s, SOL_IP, IP_HDRINCL, &on, sizeof on));
-	T(intopt(s, SOL_IP, IP_HDRINCL));
+	T(sockopt_int(s, SOL_IP, IP_HDRINCL));
 	close(s);
 
 	int s6 = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
@@ -93,7 +85,7 @@ int main(int argc, char **argv) {
 
 	int r = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	CHECK(r >= 0);
-	T(intopt(r, SOL_IP, IP_HDRINCL));
+	T(sockopt_int(r, SOL_IP, IP_HDRINCL));
 	close(r);
 	T(socket(AF_INET, SOCK_RAW, 0));
 	T(socket(AF_INET, SOCK_RAW, 263));
