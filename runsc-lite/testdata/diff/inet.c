@@ -7,6 +7,7 @@
  * the host's loopback): only their relations are printed. */
 #include "common.h"
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 #include <net/if.h>
 #include <netinet/udp.h>
 #include <netinet/in.h>
@@ -953,6 +954,49 @@ static void reset_unspec(void) {
 	close(u);
 }
 
+/* errqueue reads an ICMP port unreachable from the error queue of a UDP
+ * socket with IP_RECVERR (recvmsg with MSG_ERRQUEUE). */
+static void errqueue(void) {
+	printf("-- MSG_ERRQUEUE\n");
+	int a, b;
+	udp_pair(&a, &b);
+	close(b); /* nobody on the port now */
+	seton(a, SOL_IP, IP_RECVERR, 1);
+	char buf[16];
+	T(recv(a, buf, sizeof buf, MSG_ERRQUEUE));
+	T(send(a, "lost", 4, 0));
+	struct pollfd p = {a, 0, 0};
+	T(poll(&p, 1, 5000));
+	printf("revents err=%d\n", !!(p.revents & POLLERR));
+	union {
+		char b[256];
+		struct cmsghdr align;
+	} u;
+	struct iovec io = {buf, 2};
+	struct sockaddr_in name;
+	struct msghdr m = {0};
+	m.msg_name = &name;
+	m.msg_namelen = sizeof name;
+	m.msg_iov = &io;
+	m.msg_iovlen = 1;
+	m.msg_control = u.b;
+	m.msg_controllen = sizeof u.b;
+	T(recvmsg(a, &m, MSG_ERRQUEUE));
+	printf("flags errqueue=%d trunc=%d name family %d len %d addr %s\n", !!(m.msg_flags & MSG_ERRQUEUE),
+	       !!(m.msg_flags & MSG_TRUNC), name.sin_family, (int)m.msg_namelen, inet_ntoa(name.sin_addr));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		struct sock_extended_err *e = (void *)CMSG_DATA(c);
+		struct sockaddr_in *off = (void *)SO_EE_OFFENDER(e);
+		printf("cmsg level=%d type=%d len=%d errno=%s origin=%d type=%d code=%d offender family %d addr %s\n",
+		       c->cmsg_level, c->cmsg_type, (int)c->cmsg_len, ename(e->ee_errno), e->ee_origin, e->ee_type,
+		       e->ee_code, off->sin_family, inet_ntoa(off->sin_addr));
+	}
+	T(recv(a, buf, sizeof buf, MSG_ERRQUEUE));
+	T(recv(a, buf, sizeof buf, MSG_DONTWAIT));
+	T(sockopt_int(a, SOL_SOCKET, SO_ERROR));
+	close(a);
+}
+
 static void oddities(void) {
 	T(socket(AF_INET, SOCK_RAW, 0));
 	int sv[2];
@@ -994,6 +1038,7 @@ int main(int argc, char **argv) {
 	multicast();
 	received();
 	reset_unspec();
+	errqueue();
 	oddities();
 	return 0;
 }

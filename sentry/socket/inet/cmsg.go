@@ -8,6 +8,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 
 	"runsc-lite/abi"
 )
@@ -257,4 +258,53 @@ func (s *Socket) receivedControl(cm tcpip.ReceivableControlMessages) []ControlMe
 		add(sys.SOL_IPV6, sys.IPV6_ORIGDSTADDR, encodeAddress(sys.AF_INET6, cm.OriginalDstAddress))
 	}
 	return out
+}
+
+// sockExtendedErr is struct sock_extended_err (linux/errqueue.h).
+type sockExtendedErr struct {
+	Errno  uint32
+	Origin uint8
+	Type   uint8
+	Code   uint8
+	_      uint8
+	Info   uint32
+	Data   uint32
+}
+
+// RecvError implements recvmsg(MSG_ERRQUEUE) (ip_recv_error,
+// ipv6_recv_error): the oldest error that IP_RECVERR or IPV6_RECVERR
+// queued: the errant datagram's payload into dst, its destination as the
+// name, and an IP_RECVERR (IPV6_RECVERR) message holding the
+// sock_extended_err and the offender's address; SO_ERROR is cleared.
+// EAGAIN if none.
+func (s *Socket) RecvError(dst []byte) (Received, error) {
+	se := s.endpoint().SocketOptions().DequeueErr()
+	if se == nil {
+		return Received{}, sys.EAGAIN
+	}
+	// sock_dequeue_err_skb: the error was the socket's pending one too,
+	// and is no longer.
+	s.takeError()
+	var payload []byte
+	if se.Payload != nil {
+		payload = se.Payload.AsSlice()
+	}
+	r := Received{N: copy(dst, payload), Len: len(payload)}
+	fam, level, typ := sys.AF_INET, int32(sys.SOL_IP), int32(sys.IP_RECVERR)
+	if se.NetProto == ipv6.ProtocolNumber {
+		fam, level, typ = sys.AF_INET6, sys.SOL_IPV6, sys.IPV6_RECVERR
+	}
+	if s.fam() == sys.AF_INET6 || fam == sys.AF_INET6 {
+		r.From = encodeAddress(sys.AF_INET6, se.Dst)
+	} else {
+		r.From = encodeAddress(sys.AF_INET, se.Dst)
+	}
+	e, _ := errno(se.Err).(sys.Errno)
+	ee := sockExtendedErr{Errno: uint32(e)}
+	if se.Cause != nil {
+		ee.Origin, ee.Type, ee.Code, ee.Info = uint8(se.Cause.Origin()), se.Cause.Type(), se.Cause.Code(), se.Cause.Info()
+	}
+	data := append(abi.Encode(ee), encodeAddress(fam, se.Offender)...)
+	r.Control = []ControlMessage{{Level: level, Type: typ, Data: data}}
+	return r, nil
 }

@@ -292,7 +292,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 		return inet.Received{}, 0, unix.EINVAL // no urgent data is ever queued
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		return inet.Received{}, 0, unix.EAGAIN // the error queue is always empty
+		return inetRecvError(s, dst, flags)
 	}
 	peek := flags&unix.MSG_PEEK != 0
 	trunc := flags&unix.MSG_TRUNC != 0
@@ -332,6 +332,29 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 	}
 	got := r.N
 	if trunc {
+		got = r.Len
+	}
+	return r, got, nil
+}
+
+// inetRecvError is recv with MSG_ERRQUEUE: an error queued with
+// IP_RECVERR, never waiting (EAGAIN without one); other sockets have an
+// empty queue.
+func inetRecvError(s netSocket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
+	is, ok := s.(*inet.Socket)
+	if !ok {
+		return inet.Received{}, 0, unix.EAGAIN
+	}
+	buf := make([]byte, min(dst.NumBytes(), usermem.ChunkSize))
+	r, err := is.RecvError(buf)
+	if err != nil {
+		return r, 0, err
+	}
+	if _, err := dst.CopyOut(buf[:r.N]); err != nil {
+		return r, 0, unix.EFAULT
+	}
+	got := r.N
+	if flags&unix.MSG_TRUNC != 0 {
 		got = r.Len
 	}
 	return r, got, nil

@@ -308,7 +308,7 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	}
 	// MSG_CMSG_CLOEXEC comes back in msg_flags, as ___sys_recvmsg
 	// starts them from the call's flags.
-	outFlags := int32(flags & unix.MSG_CMSG_CLOEXEC)
+	outFlags := int32(flags & (unix.MSG_CMSG_CLOEXEC | unix.MSG_ERRQUEUE)) // ip_recv_error sets MSG_ERRQUEUE
 	if r.Len > r.N {
 		outFlags |= unix.MSG_TRUNC
 	}
