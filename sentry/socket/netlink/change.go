@@ -20,10 +20,7 @@ import (
 
 // isGet reports whether an rtnetlink message type is of the GET kind
 // (RTM_GETLINK, RTM_GETADDR...): the only kind without CAP_NET_ADMIN.
-func isGet(typ uint16) bool { return typ >= rtmBase && (typ-rtmBase)&3 == 2 }
-
-// rtmBase is RTM_BASE, the first rtnetlink message type.
-const rtmBase = 16
+func isGet(typ uint16) bool { return typ >= sys.RTM_BASE && (typ-sys.RTM_BASE)&3 == 2 }
 
 // prefixMask is the mask of a prefix of n bits in an address of bits.
 func prefixMask(bits, n int) tcpip.AddressMask {

@@ -7,13 +7,7 @@ import (
 	"strings"
 
 	sys "golang.org/x/sys/unix"
-)
-
-// Socket states of /proc/net/unix's St column (enum socket_state).
-const (
-	ssUnconnected = 1
-	ssConnecting  = 2
-	ssConnected   = 3
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // acceptCon is __SO_ACCEPTCON, the Flags of a listening socket.
@@ -50,16 +44,16 @@ func (ns *Namespace) ProcNetUnix() string {
 	var b strings.Builder
 	b.WriteString("Num       RefCount Protocol Flags    Type St Inode Path\n")
 	for _, s := range socks {
-		flags, st, ino := 0, ssUnconnected, s.ino
+		flags, st, ino := 0, linux.SS_UNCONNECTED, s.ino
 		if s.state == listening {
 			flags = acceptCon
 		}
 		// unix_dgram_connect makes both ends ESTABLISHED.
 		if s.state == connected || s.typ == sys.SOCK_DGRAM && refs[s] > 0 {
-			st = ssConnected
+			st = linux.SS_CONNECTED
 		}
 		if queued[s] {
-			st, ino = ssConnecting, 0
+			st, ino = linux.SS_CONNECTING, 0
 		}
 		fmt.Fprintf(&b, "%016x: %08X %08X %08X %04X %02X %5d", 0, 2+refs[s], 0, flags, s.typ, st, ino)
 		if p := procPath(s.addr); p != "" {
