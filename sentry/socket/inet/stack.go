@@ -1,6 +1,7 @@
 // Package inet implements Internet sockets (AF_INET and AF_INET6) inside
-// the sandbox: TCP stream sockets, UDP datagram sockets and ICMP echo
-// ("ping") datagram sockets, served by gVisor's user-space TCP/IP stack
+// the sandbox: TCP stream sockets, UDP datagram sockets, ICMP echo
+// ("ping") datagram sockets and raw sockets (ICMP, ICMPv6, TCP, UDP,
+// IPPROTO_RAW; CAP_NET_RAW), served by gVisor's user-space TCP/IP stack
 // (netstack, gvisor.dev/gvisor/pkg/tcpip). This package is the glue
 // between netstack's endpoints and the sentry's files; TCP, UDP, IP and
 // ICMP themselves are netstack's.
@@ -41,6 +42,17 @@
 //     families, option lengths, capabilities) is checked here or in the
 //     syscall layer, in Linux's order; the protocols' own answers come
 //     from netstack.
+//   - Where netstack lacks a Linux behaviour the socket layer adds it:
+//     sendmsg's control messages checked as Linux checks them (cmsg.go;
+//     per-send TTL, hop limit and IPv6 source applied, per-send TOS and
+//     traffic class checked only); MSG_MORE (a TCP cork until the next
+//     send, at most netstack's 200 ms; a UDP datagram gathered in the
+//     socket, as UDP_CORK); multicast memberships kept per socket for
+//     every protocol, as Linux does (netstack keeps UDP's).
+//   - With CAP_NET_ADMIN inside the sandbox, netlink and SIOCSIFFLAGS
+//     change the sandbox's own interfaces, addresses and routes
+//     (admin.go): netstack's, never the host's; what leaves through
+//     eth0 still goes through the forwarder's policy.
 package inet
 
 import (
@@ -54,6 +66,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
@@ -78,8 +91,10 @@ type Stack struct {
 	s    *stack.Stack // set by once
 	err  error        // set by once
 
-	mu      sync.Mutex           // guards sockets
+	mu      sync.Mutex           // guards sockets and userRoutes
 	sockets map[*Socket]struct{} // the open sockets, for /proc/net
+	// userRoutes are the routes added with RTM_NEWROUTE (admin.go).
+	userRoutes []UserRoute
 }
 
 // add registers an open socket.
@@ -116,6 +131,7 @@ func newNetstack() (*stack.Stack, error) {
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        true,
+		RawFactory:         raw.EndpointFactory{}, // SOCK_RAW, for CAP_NET_RAW (checked by the caller)
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)
