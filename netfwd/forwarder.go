@@ -24,9 +24,12 @@ const Arg0 = "runsc-lite-netfwd"
 // controlFD is the forwarder's end of its socket pair with the sentry.
 const controlFD = 3
 
-// connectTimeout bounds a TCP connect on the host (Linux's own gives up
-// after about two minutes of SYN retries).
-const connectTimeout = 60 * time.Second
+// connectTimeout bounds a TCP connect on the host. It is longer than
+// Linux's own (about two minutes of SYN retries with the default
+// tcp_syn_retries, 6), which decides: a connect the host gives up on is
+// ETIMEDOUT for the sandbox too, whose own SYN retries (netstack's, also
+// 6) run out at about the same time.
+const connectTimeout = 3 * time.Minute
 
 // maxInFlight bounds the connects the forwarder waits on at once; the
 // others wait for a slot.

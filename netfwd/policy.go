@@ -13,6 +13,10 @@ var (
 	Guest   = netip.MustParseAddr("10.0.2.15")
 	Gateway = netip.MustParseAddr("10.0.2.2")
 	DNS     = netip.MustParseAddr("10.0.2.3")
+	// The IPv6 side: a unique local /64 (slirp4netns's fd00::/64).
+	Subnet6  = netip.MustParsePrefix("fd00::/64")
+	Guest6   = netip.MustParseAddr("fd00::2:15")
+	Gateway6 = netip.MustParseAddr("fd00::2:2")
 )
 
 // Policy decides where a sandbox's outbound flow may go.

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,10 +29,9 @@ type testHost struct {
 	Addr, HostSide string
 }
 
-// makeTestHost makes a network namespace joined to the host's by a veth
-// pair on a /24 of 10.213.0.0/16 and runs testhost.py in it, answering DNS
-// A queries with dnsAnswer. Everything is removed when t ends.
-func makeTestHost(t *testing.T, dnsAnswer string) testHost {
+// needNetns skips t unless it can make network namespaces, and returns
+// the path of ip (iproute2).
+func needNetns(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("making a network namespace needs root")
@@ -40,6 +40,15 @@ func makeTestHost(t *testing.T, dnsAnswer string) testHost {
 	if err != nil {
 		t.Skip("ip (iproute2) is not installed")
 	}
+	return ipCmd
+}
+
+// makeTestHost makes a network namespace joined to the host's by a veth
+// pair on a /24 of 10.213.0.0/16 and runs testhost.py in it, answering DNS
+// A queries with dnsAnswer. Everything is removed when t ends.
+func makeTestHost(t *testing.T, dnsAnswer string) testHost {
+	t.Helper()
+	ipCmd := needNetns(t)
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	// A /24 no interface of the host has (another test run's, say).
 	n := 0
@@ -309,4 +318,131 @@ func TestStaleNetDirs(t *testing.T) {
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("%s was removed: %v", live, err)
 	}
+}
+
+// testNet is two network namespaces the test makes, joined by a veth
+// pair: a client, where runsc-lite (so its forwarder) and the native runs
+// go, so that the routes and sysctls a test needs change no namespace but
+// its own, and a test host. The client has no default route.
+type testNet struct {
+	Client, Host           string // the namespaces' names, for ip netns exec
+	ClientAddr, HostAddr   string // 10.213.1.1, 10.213.1.2 (/24)
+	ClientAddr6, HostAddr6 string // fd00:213:1::1, fd00:213:1::2 (/64)
+	ip                     func(args ...string)
+}
+
+// makeTestNet makes a testNet; everything is removed when t ends.
+func makeTestNet(t *testing.T) *testNet {
+	t.Helper()
+	ipCmd := needNetns(t)
+	tn := &testNet{
+		Client: fmt.Sprintf("rl-client-%d", os.Getpid()), Host: fmt.Sprintf("rl-host-%d", os.Getpid()),
+		ClientAddr: "10.213.1.1", HostAddr: "10.213.1.2", ClientAddr6: "fd00:213:1::1", HostAddr6: "fd00:213:1::2",
+	}
+	tn.ip = func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ipCmd, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, ns := range []string{tn.Client, tn.Host} {
+		tn.ip("netns", "add", ns)
+		t.Cleanup(func() { exec.Command(ipCmd, "netns", "del", ns).Run() })
+		tn.ip("-n", ns, "link", "set", "lo", "up")
+	}
+	tn.ip("-n", tn.Client, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", tn.Host)
+	for _, side := range []struct{ ns, addr, addr6 string }{{tn.Client, tn.ClientAddr, tn.ClientAddr6}, {tn.Host, tn.HostAddr, tn.HostAddr6}} {
+		tn.ip("-n", side.ns, "addr", "add", side.addr+"/24", "dev", "veth0")
+		tn.ip("-n", side.ns, "addr", "add", side.addr6+"/64", "dev", "veth0", "nodad")
+		tn.ip("-n", side.ns, "link", "set", "veth0", "up")
+	}
+	return tn
+}
+
+// sysctl sets a sysctl in namespace ns.
+func (tn *testNet) sysctl(t *testing.T, ns, key, value string) {
+	t.Helper()
+	tn.ip("netns", "exec", ns, "sysctl", "-q", "-w", key+"="+value)
+}
+
+// serve runs argv in the test host's namespace until t ends; it prints
+// "ready" once it serves.
+func (tn *testNet) serve(t *testing.T, argv ...string) {
+	t.Helper()
+	waitReady(t, exec.Command("ip", append([]string{"netns", "exec", tn.Host}, argv...)...))
+}
+
+// compareInClient runs argv natively in the client namespace and in the
+// sandbox (runsc-lite run there, with extra flags) on each platform, all
+// at once, each within limit, and requires the same stdout and exit
+// status; it returns the native run.
+func (tn *testNet) compareInClient(t *testing.T, limit time.Duration, flags []string, argv ...string) result {
+	t.Helper()
+	names := append([]string{"native"}, platforms...)
+	runs := make([]result, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		args := []string{"ip", "netns", "exec", tn.Client}
+		if name != "native" {
+			args = append(append(append(args, runscBin, "run", "--platform", name), flags...), "--")
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = runGroup(t, runOpts{timeout: limit}, append(args, argv...)...)
+		}()
+	}
+	wg.Wait()
+	for i, name := range names {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", name, errs[i])
+		}
+		t.Logf("%s (%v):\n%s%s", name, runs[i].dur.Round(time.Millisecond), runs[i].stdout, runs[i].stderr)
+		if r := runs[i]; i > 0 && (r.code != runs[0].code || r.stdout != runs[0].stdout) {
+			t.Errorf("%s: differs from the native run (- native, + sandbox), exit %d/%d:\n%s%s", name, runs[0].code, r.code, lineDiff(runs[0].stdout, r.stdout), r.stderr)
+		}
+	}
+	return runs[0]
+}
+
+// TestNetConnectErrors: a TCP connect from the sandbox ends as the same
+// connect does natively from the same namespace, for each way a network
+// answers: accepted, refused (a reset), an address on the link with no
+// host (EHOSTUNREACH once ARP gives up), a router's ICMP host unreachable
+// (the test host forwards, with an unreachable route), a local
+// unreachable route, and no route at all (ENETUNREACH); and, unless
+// -short (it takes Linux's and netstack's two minutes of SYN retries), a
+// router that drops (the test host's blackhole route): ETIMEDOUT.
+func TestNetConnectErrors(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	tn := makeTestNet(t)
+	tn.sysctl(t, tn.Host, "net.ipv4.ip_forward", "1")
+	tn.ip("-n", tn.Host, "route", "add", "unreachable", "10.216.0.0/24")
+	tn.ip("-n", tn.Host, "route", "add", "blackhole", "10.217.0.0/24")
+	tn.ip("-n", tn.Client, "route", "add", "10.216.0.0/24", "via", tn.HostAddr)
+	tn.ip("-n", tn.Client, "route", "add", "10.217.0.0/24", "via", tn.HostAddr)
+	tn.ip("-n", tn.Client, "route", "add", "unreachable", "10.218.0.0/24")
+	tn.serve(t, "/usr/bin/python3", netScript(t, "testhost.py"), tn.HostAddr, "192.0.2.7")
+	prog := buildC(t, filepath.Join("testdata", "net", "connect_errno.c"), false)
+	t.Run("answers", func(t *testing.T) {
+		native := tn.compareInClient(t, runTimeout, nil, prog,
+			tn.HostAddr, "8000", tn.HostAddr, "8002", "10.213.1.3", "80", "10.216.0.1", "80",
+			"10.218.0.1", "80", "10.219.0.1", "80")
+		// The native run is the spec; still, check it is the one the
+		// test means (a kernel that answers otherwise is not ours).
+		want := tn.HostAddr + " 8000 ok\n" + tn.HostAddr + " 8002 ECONNREFUSED\n10.213.1.3 80 EHOSTUNREACH\n10.216.0.1 80 EHOSTUNREACH\n10.218.0.1 80 EHOSTUNREACH\n10.219.0.1 80 ENETUNREACH\n"
+		if native.stdout != want {
+			t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("two minutes of SYN retries")
+		}
+		native := tn.compareInClient(t, 3*time.Minute, nil, prog, "10.217.0.1", "80")
+		if want := "10.217.0.1 80 ETIMEDOUT\n"; native.stdout != want {
+			t.Errorf("native run: %q, want %q", native.stdout, want)
+		}
+	})
 }

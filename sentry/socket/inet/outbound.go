@@ -34,9 +34,12 @@ import (
 // do). For each flow the sentry asks the network forwarder (package
 // netfwd, a confined process in the host's network namespace) for a host
 // socket connected to the destination, and copies between it and the
-// outside stack's endpoint, which stands for the destination. A refused
-// flow is reset (TCP: the sandbox's connect fails with ECONNREFUSED) or
-// dropped (UDP).
+// outside stack's endpoint, which stands for the destination. A TCP
+// connect the host's network answers otherwise ends in the sandbox as it
+// would have on the host (unreachable.go): refused (and refused by the
+// policy) is a reset, ECONNREFUSED; unreachable is an ICMP error from the
+// gateway, EHOSTUNREACH or ENETUNREACH; silence is silence, ETIMEDOUT
+// after the sandbox's own SYN retries. A refused UDP flow is dropped.
 
 // Options configure the sandbox's stack (Configure).
 type Options struct {
@@ -113,13 +116,22 @@ func (st *Stack) addOutbound(s *stack.Stack) error {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
 	o.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: outNIC}})
-	tf := tcp.NewForwarder(o, 0, 1024, st.forwardTCP)
-	o.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
+	tf := tcp.NewForwarder(o, 0, maxQuotes, st.forwardTCP)
+	o.SetTransportProtocolHandler(tcp.ProtocolNumber, func(id stack.TransportEndpointID, pkt *stack.PacketBuffer) bool {
+		st.quotes.record(id, pkt)
+		return tf.HandlePacket(id, pkt)
+	})
 	uf := udp.NewForwarder(o, st.forwardUDP)
 	o.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
-	st.outside = o
+	st.outside, st.eth = o, out
 	return nil
 }
+
+// The gateway's addresses, as netstack's.
+var (
+	gateway4 = tcpip.AddrFrom4(netfwd.Gateway.As4())
+	gateway6 = tcpip.AddrFrom16(netfwd.Gateway6.As16())
+)
 
 // addrPort is a netstack address and port as a netip.AddrPort.
 func addrPort(a tcpip.Address, port uint16) netip.AddrPort {
@@ -132,9 +144,18 @@ func (st *Stack) forwardTCP(r *tcp.ForwarderRequest) {
 	id := r.ID()
 	dst := addrPort(id.LocalAddress, id.LocalPort)
 	host, err := st.fwd.dial(netfwd.TCP, dst)
+	quote := st.quotes.take(id)
 	if err != nil {
 		st.opts.Log.Info("outbound TCP refused", "to", dst, "err", err)
-		r.Complete(true)
+		switch a := answerFor(err); a {
+		case answerReset:
+			r.Complete(true)
+		case answerNone:
+			r.Complete(false)
+		default:
+			r.Complete(false)
+			st.sendUnreachable(a, quote)
+		}
 		return
 	}
 	var wq waiter.Queue
