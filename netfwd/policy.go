@@ -6,8 +6,9 @@ import (
 )
 
 // The sandbox's side of its outbound link (eth0), as slirp numbers it:
-// the sandbox is Guest in Subnet, Gateway stands for the host's loopback
-// and DNS for the host's resolver.
+// the sandbox is Guest in Subnet (and Guest6 in Subnet6), Gateway (and
+// Gateway6) stands for the host's loopback and DNS for the host's
+// resolver.
 var (
 	Subnet  = netip.MustParsePrefix("10.0.2.0/24")
 	Guest   = netip.MustParseAddr("10.0.2.15")
@@ -48,12 +49,17 @@ func (p *Policy) Resolve(dst netip.AddrPort) (netip.AddrPort, error) {
 			return refuse("the host's loopback (needs --allow-host-loopback)")
 		}
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), dst.Port()), nil
+	case a == Gateway6:
+		if !p.AllowHostLoopback {
+			return refuse("the host's loopback (needs --allow-host-loopback)")
+		}
+		return netip.AddrPortFrom(netip.IPv6Loopback(), dst.Port()), nil
 	case a == DNS:
 		if dst.Port() != 53 || !p.HostDNS.IsValid() {
 			return refuse("the sandbox's resolver serves port 53 only")
 		}
 		return netip.AddrPortFrom(p.HostDNS, 53), nil
-	case Subnet.Contains(a):
+	case Subnet.Contains(a), Subnet6.Contains(a):
 		return refuse("nothing else is on the sandbox's link")
 	case a.IsUnspecified(), a.IsMulticast(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}),
 		a.Is4() && a.As4()[0] == 0:

@@ -408,12 +408,13 @@ func (tn *testNet) compareInClient(t *testing.T, limit time.Duration, flags []st
 
 // TestNetConnectErrors: a TCP connect from the sandbox ends as the same
 // connect does natively from the same namespace, for each way a network
-// answers: accepted, refused (a reset), an address on the link with no
-// host (EHOSTUNREACH once ARP gives up), a router's ICMP host unreachable
-// (the test host forwards, with an unreachable route), a local
-// unreachable route, and no route at all (ENETUNREACH); and, unless
-// -short (it takes Linux's and netstack's two minutes of SYN retries), a
-// router that drops (the test host's blackhole route): ETIMEDOUT.
+// answers, over IPv4 and IPv6: accepted, refused (a reset), an address on
+// the link with no host (EHOSTUNREACH once ARP or neighbour discovery
+// gives up), a router's ICMP host unreachable (the test host forwards,
+// with an unreachable route), a local unreachable route, and no route at
+// all (ENETUNREACH); and, unless -short (it takes Linux's and netstack's
+// two minutes of SYN retries), a router that drops (the test host's
+// blackhole route): ETIMEDOUT.
 func TestNetConnectErrors(t *testing.T) {
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	tn := makeTestNet(t)
@@ -423,15 +424,19 @@ func TestNetConnectErrors(t *testing.T) {
 	tn.ip("-n", tn.Client, "route", "add", "10.216.0.0/24", "via", tn.HostAddr)
 	tn.ip("-n", tn.Client, "route", "add", "10.217.0.0/24", "via", tn.HostAddr)
 	tn.ip("-n", tn.Client, "route", "add", "unreachable", "10.218.0.0/24")
+	tn.ip("-n", tn.Client, "-6", "route", "add", "unreachable", "fd00:218::/64")
 	tn.serve(t, "/usr/bin/python3", netScript(t, "testhost.py"), tn.HostAddr, "192.0.2.7")
+	tn.serve(t, "/usr/bin/python3", netScript(t, "testhost.py"), tn.HostAddr6, "192.0.2.7")
 	prog := buildC(t, filepath.Join("testdata", "net", "connect_errno.c"), false)
 	t.Run("answers", func(t *testing.T) {
 		native := tn.compareInClient(t, runTimeout, nil, prog,
 			tn.HostAddr, "8000", tn.HostAddr, "8002", "10.213.1.3", "80", "10.216.0.1", "80",
-			"10.218.0.1", "80", "10.219.0.1", "80")
+			"10.218.0.1", "80", "10.219.0.1", "80",
+			tn.HostAddr6, "8000", tn.HostAddr6, "8002", "fd00:213:1::3", "80", "fd00:218::1", "80", "fd00:219::1", "80")
 		// The native run is the spec; still, check it is the one the
 		// test means (a kernel that answers otherwise is not ours).
-		want := tn.HostAddr + " 8000 ok\n" + tn.HostAddr + " 8002 ECONNREFUSED\n10.213.1.3 80 EHOSTUNREACH\n10.216.0.1 80 EHOSTUNREACH\n10.218.0.1 80 EHOSTUNREACH\n10.219.0.1 80 ENETUNREACH\n"
+		want := tn.HostAddr + " 8000 ok\n" + tn.HostAddr + " 8002 ECONNREFUSED\n10.213.1.3 80 EHOSTUNREACH\n10.216.0.1 80 EHOSTUNREACH\n10.218.0.1 80 EHOSTUNREACH\n10.219.0.1 80 ENETUNREACH\n" +
+			tn.HostAddr6 + " 8000 ok\n" + tn.HostAddr6 + " 8002 ECONNREFUSED\nfd00:213:1::3 80 EHOSTUNREACH\nfd00:218::1 80 EHOSTUNREACH\nfd00:219::1 80 ENETUNREACH\n"
 		if native.stdout != want {
 			t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
 		}
@@ -445,4 +450,30 @@ func TestNetConnectErrors(t *testing.T) {
 			t.Errorf("native run: %q, want %q", native.stdout, want)
 		}
 	})
+}
+
+// TestNetOutbound6: over IPv6, HTTP (the test host sees the client's own
+// address), a reset, a refused connection and a UDP echo reach the test
+// host from the sandbox as they do natively; eth0 has its IPv6 address
+// and default route in /proc/net/if_inet6 and netlink.
+func TestNetOutbound6(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	tn := makeTestNet(t)
+	tn.serve(t, "/usr/bin/python3", netScript(t, "testhost.py"), tn.HostAddr6, "192.0.2.7")
+	native := tn.compareInClient(t, runTimeout, nil, "/usr/bin/python3", netScript(t, "outbound.py"), tn.HostAddr6, "nodns")
+	want := "http hello " + tn.ClientAddr6 + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + tn.HostAddr6 + "\n"
+	if native.stdout != want {
+		t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
+	}
+	r := runscLite(t, runOpts{}, "run", "--", "/bin/sh", "-c", "cat /proc/net/if_inet6; ip -6 addr show dev eth0; ip -6 route")
+	for _, want := range []string{
+		"fd000000000000000000000000020015 02 40 00 80     eth0\n",
+		"inet6 fd00::2:15/64 scope global",
+		"fd00::/64 dev eth0 proto kernel metric 256",
+		"default via fd00::2:2 dev eth0 metric 1024",
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("eth0's IPv6 address and route: no %q in\n%v", want, r)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
@@ -25,8 +26,9 @@ import (
 )
 
 // Outbound traffic (--network=sandbox). The sandbox's stack has a second
-// interface, eth0 (netfwd.Guest/24, default route via netfwd.Gateway),
-// whose cable leads to a second netstack, the "outside": an
+// interface, eth0 (netfwd.Guest/24 and netfwd.Guest6/64, default routes
+// via netfwd.Gateway and netfwd.Gateway6), whose cable leads to a
+// second netstack, the "outside": an
 // address-less, promiscuous, spoofing NIC whose TCP and UDP forwarders
 // catch every SYN and datagram the sandbox sends out. The outside stack
 // has no listener of its own, so a flow can never be answered by a
@@ -37,9 +39,9 @@ import (
 // outside stack's endpoint, which stands for the destination. A TCP
 // connect the host's network answers otherwise ends in the sandbox as it
 // would have on the host (unreachable.go): refused (and refused by the
-// policy) is a reset, ECONNREFUSED; unreachable is an ICMP error from the
-// gateway, EHOSTUNREACH or ENETUNREACH; silence is silence, ETIMEDOUT
-// after the sandbox's own SYN retries. A refused UDP flow is dropped.
+// policy) is a reset, ECONNREFUSED; unreachable is an ICMP error,
+// EHOSTUNREACH or ENETUNREACH; silence is silence, ETIMEDOUT after the
+// sandbox's own SYN retries. A refused UDP flow is dropped.
 
 // Options configure the sandbox's stack (Configure).
 type Options struct {
@@ -91,14 +93,19 @@ func (st *Stack) addOutbound(s *stack.Stack) error {
 		return fmt.Errorf("netstack eth0: %s", err)
 	}
 	guest := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(netfwd.Guest.As4()), PrefixLen: netfwd.Subnet.Bits()}
-	if err := s.AddProtocolAddress(EthNIC, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: guest}, stack.AddressProperties{}); err != nil {
-		return fmt.Errorf("netstack eth0 address: %s", err)
+	guest6 := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(netfwd.Guest6.As16()), PrefixLen: netfwd.Subnet6.Bits()}
+	for _, a := range []tcpip.ProtocolAddress{{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: guest}, {Protocol: ipv6.ProtocolNumber, AddressWithPrefix: guest6}} {
+		if err := s.AddProtocolAddress(EthNIC, a, stack.AddressProperties{}); err != nil {
+			return fmt.Errorf("netstack eth0 address %s: %s", a.AddressWithPrefix, err)
+		}
 	}
 	s.AddRoute(tcpip.Route{Destination: guest.Subnet(), NIC: EthNIC})
-	s.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(netfwd.Gateway.As4()), NIC: EthNIC})
+	s.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: gateway4, NIC: EthNIC})
+	s.AddRoute(tcpip.Route{Destination: guest6.Subnet(), NIC: EthNIC})
+	s.AddRoute(tcpip.Route{Destination: header.IPv6EmptySubnet, Gateway: gateway6, NIC: EthNIC})
 
 	o := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
 	})
 	sack := tcpip.TCPSACKEnabled(true)
@@ -115,15 +122,12 @@ func (st *Stack) addOutbound(s *stack.Stack) error {
 	if err := o.SetSpoofing(outNIC, true); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	o.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: outNIC}})
-	tf := tcp.NewForwarder(o, 0, maxQuotes, st.forwardTCP)
-	o.SetTransportProtocolHandler(tcp.ProtocolNumber, func(id stack.TransportEndpointID, pkt *stack.PacketBuffer) bool {
-		st.quotes.record(id, pkt)
-		return tf.HandlePacket(id, pkt)
-	})
+	o.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: outNIC}, {Destination: header.IPv6EmptySubnet, NIC: outNIC}})
+	tf := tcp.NewForwarder(o, 0, 1024, st.forwardTCP)
+	o.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
 	uf := udp.NewForwarder(o, st.forwardUDP)
 	o.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
-	st.outside, st.eth = o, out
+	st.outside = o
 	return nil
 }
 
@@ -144,7 +148,6 @@ func (st *Stack) forwardTCP(r *tcp.ForwarderRequest) {
 	id := r.ID()
 	dst := addrPort(id.LocalAddress, id.LocalPort)
 	host, err := st.fwd.dial(netfwd.TCP, dst)
-	quote := st.quotes.take(id)
 	if err != nil {
 		st.opts.Log.Info("outbound TCP refused", "to", dst, "err", err)
 		switch a := answerFor(err); a {
@@ -154,7 +157,7 @@ func (st *Stack) forwardTCP(r *tcp.ForwarderRequest) {
 			r.Complete(false)
 		default:
 			r.Complete(false)
-			st.sendUnreachable(a, quote)
+			st.sendUnreachable(a, id)
 		}
 		return
 	}

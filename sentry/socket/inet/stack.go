@@ -71,12 +71,8 @@ type Stack struct {
 	// opts, fwd are set by Configure, before the first use.
 	opts Options
 	fwd  *fwdClient
-	// outside is the netstack beyond eth0 (outbound.go) and eth is its
-	// end of eth0's cable, set by once.
+	// outside is the netstack beyond eth0 (outbound.go), set by once.
 	outside *stack.Stack
-	eth     *cable
-	// quotes are the SYNs the outside is deciding about (unreachable.go).
-	quotes synQuotes
 
 	once sync.Once
 	s    *stack.Stack // set by once
