@@ -36,12 +36,28 @@ type Policy struct {
 // Resolve returns where the forwarder connects for a flow to dst, or
 // ErrRefused (wrapped, naming why).
 func (p *Policy) Resolve(dst netip.AddrPort) (netip.AddrPort, error) {
+	if dst.Port() == 0 {
+		return netip.AddrPort{}, fmt.Errorf("%s: port 0: %w", dst, ErrRefused)
+	}
+	return p.resolve(dst)
+}
+
+// ResolveEcho returns where the forwarder sends an ICMP echo the sandbox
+// sends to dst, or ErrRefused (wrapped, naming why): as Resolve, with no
+// port (the sandbox's resolver does not answer pings).
+func (p *Policy) ResolveEcho(dst netip.Addr) (netip.Addr, error) {
+	if dst.Unmap() == DNS {
+		return netip.Addr{}, fmt.Errorf("%s: the sandbox's resolver serves port 53 only: %w", dst, ErrRefused)
+	}
+	to, err := p.resolve(netip.AddrPortFrom(dst, 0))
+	return to.Addr(), err
+}
+
+// resolve is Resolve's and ResolveEcho's policy, for any port.
+func (p *Policy) resolve(dst netip.AddrPort) (netip.AddrPort, error) {
 	a := dst.Addr().Unmap()
 	refuse := func(why string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("%s: %s: %w", dst, why, ErrRefused)
-	}
-	if dst.Port() == 0 {
-		return refuse("port 0")
 	}
 	switch {
 	case a == Gateway:

@@ -34,15 +34,18 @@ import (
 )
 
 // Transport protocols a Request names (their IP protocol numbers).
+// Echo asks for a ping socket (SOCK_DGRAM, IPPROTO_ICMP or
+// IPPROTO_ICMPV6 by the address's family): ICMP echo, no port.
 const (
-	TCP = unix.IPPROTO_TCP
-	UDP = unix.IPPROTO_UDP
+	TCP  = unix.IPPROTO_TCP
+	UDP  = unix.IPPROTO_UDP
+	Echo = unix.IPPROTO_ICMP
 )
 
 // Request asks for a host socket connected to Addr:Port.
 type Request struct {
 	ID    uint32
-	Proto uint8 // TCP or UDP
+	Proto uint8 // TCP, UDP or Echo
 	V4    uint8 // 1: Addr is IPv4 (in its first 4 bytes)
 	Port  uint16
 	Addr  [16]byte

@@ -477,3 +477,78 @@ func TestNetOutbound6(t *testing.T) {
 		}
 	}
 }
+
+// TestNetPing: an ICMP echo over a ping socket reaches the test host from
+// the sandbox (IPv4 and IPv6) as it does natively, where the host lets
+// the forwarder's group have ping sockets (net.ipv4.ping_group_range, set
+// in the client namespace), and iputils' ping (IPv4) says so; where it
+// does not (Linux's default, an empty range), the sandbox's echo is
+// answered by the gateway's "administratively prohibited" and none
+// reaches the test host.
+func TestNetPing(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	tn := makeTestNet(t)
+	prog := buildC(t, filepath.Join("testdata", "net", "ping_echo.c"), false)
+	t.Run("refused", func(t *testing.T) {
+		tn.sysctl(t, tn.Client, "net.ipv4.ping_group_range", "1 0")
+		r := runOut(t, runOpts{}, "ip", "netns", "exec", tn.Client, runscBin, "run", "--", prog, tn.HostAddr, tn.HostAddr6)
+		// Netstack's ping sockets do not report ICMP errors (Linux's
+		// would fail recvfrom with EHOSTUNREACH): the echo is lost.
+		if want := tn.HostAddr + " recvfrom EAGAIN\n" + tn.HostAddr6 + " recvfrom EAGAIN\n"; r.code != 0 || r.stdout != want {
+			t.Errorf("ping sockets refused to the forwarder: %v\nwant:\n%s", r, want)
+		}
+		if n := tn.echoesIn(t); n != 0 {
+			t.Errorf("the test host received %d echo requests", n)
+		}
+	})
+	tn.sysctl(t, tn.Client, "net.ipv4.ping_group_range", "0 2147483647")
+	t.Run("allowed", func(t *testing.T) {
+		native := tn.compareInClient(t, runTimeout, nil, prog, tn.HostAddr, tn.HostAddr6)
+		want := tn.HostAddr + " type reply seq 7 from " + tn.HostAddr + " payload same\n" + tn.HostAddr6 + " type reply seq 7 from " + tn.HostAddr6 + " payload same\n"
+		if native.stdout != want {
+			t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
+		}
+		if n, want := tn.echoesIn(t), 2*(1+len(platforms)); n != want {
+			t.Errorf("the test host received %d echo requests, want %d", n, want)
+		}
+	})
+	ping, err := exec.LookPath("ping")
+	if err != nil {
+		t.Skip("no ping (iputils-ping) for the rest")
+	}
+	// IPv4 only: ping -6 sets IPV6_RECVHOPLIMIT, which the sandbox's
+	// sockets do not have yet.
+	r := runOut(t, runOpts{}, "ip", "netns", "exec", tn.Client, runscBin, "run", "--", ping, "-c", "1", "-W", "5", tn.HostAddr)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 packets transmitted, 1 received") {
+		t.Errorf("ping -c 1 %s in the sandbox: %v", tn.HostAddr, r)
+	}
+}
+
+// echoesIn is how many ICMP and ICMPv6 echo requests the test host has
+// received (its /proc/net/snmp and snmp6).
+func (tn *testNet) echoesIn(t *testing.T) int {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", tn.Host, "cat", "/proc/net/snmp", "/proc/net/snmp6").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	lines := strings.Split(string(out), "\n")
+	for i, l := range lines {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 2 && f[0] == "Icmp6InEchos":
+			n, _ := strconv.Atoi(f[1])
+			total += n
+		case i+1 < len(lines) && strings.HasPrefix(l, "Icmp: ") && strings.HasPrefix(lines[i+1], "Icmp: "):
+			vals := strings.Fields(lines[i+1])
+			for j, name := range f {
+				if name == "InEchos" && j < len(vals) {
+					n, _ := strconv.Atoi(vals[j])
+					total += n
+				}
+			}
+		}
+	}
+	return total
+}

@@ -18,6 +18,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -106,7 +107,7 @@ func (st *Stack) addOutbound(s *stack.Stack) error {
 
 	o := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	if err := o.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
@@ -127,7 +128,9 @@ func (st *Stack) addOutbound(s *stack.Stack) error {
 	o.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
 	uf := udp.NewForwarder(o, st.forwardUDP)
 	o.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
-	st.outside = o
+	o.SetTransportProtocolHandler(icmp.ProtocolNumber4, st.handleEcho)
+	o.SetTransportProtocolHandler(icmp.ProtocolNumber6, st.handleEcho)
+	st.outside, st.eth = o, out
 	return nil
 }
 

@@ -71,8 +71,12 @@ type Stack struct {
 	// opts, fwd are set by Configure, before the first use.
 	opts Options
 	fwd  *fwdClient
-	// outside is the netstack beyond eth0 (outbound.go), set by once.
+	// outside is the netstack beyond eth0 (outbound.go) and eth its end
+	// of eth0's cable, set by once.
 	outside *stack.Stack
+	eth     *cable
+	// pings are the outbound ping flows (ping.go).
+	pings pingFlows
 
 	once sync.Once
 	s    *stack.Stack // set by once
