@@ -177,7 +177,8 @@ func freePort(t *testing.T, network string) int {
 }
 
 // TestNetPublish: --publish forwards the host's 127.0.0.1:HOSTPORT to a
-// TCP server in the sandbox, and a UDP port to a UDP echo there.
+// TCP server in the sandbox (which sees the client come from the
+// gateway, 10.0.2.2), and a UDP port to a UDP echo there.
 func TestNetPublish(t *testing.T) {
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	for _, platform := range platforms {
@@ -196,7 +197,7 @@ func TestNetPublish(t *testing.T) {
 			c.SetDeadline(time.Now().Add(runTimeout))
 			reply, err := io.ReadAll(c)
 			c.Close()
-			if err != nil || !strings.HasSuffix(string(reply), "\r\n\r\nhello 127.0.0.1\n") {
+			if err != nil || !strings.HasSuffix(string(reply), "\r\n\r\nhello 10.0.2.2\n") {
 				t.Errorf("HTTP through --publish: %q, %v", reply, err)
 			}
 			u, err := net.Dial("udp4", "127.0.0.1:"+strconv.Itoa(udpPort))
@@ -551,4 +552,35 @@ func (tn *testNet) echoesIn(t *testing.T) int {
 		}
 	}
 	return total
+}
+
+// TestNetPublishPeer: a connection to a published port reaches the
+// sandbox's server from the client's own address (the test host's), or
+// from the gateway 10.0.2.2 when the client is on the host's loopback;
+// a server listening on 127.0.0.1 only still gets it, from 127.0.0.1.
+// runsc-lite runs in the client namespace, publishing on 0.0.0.0.
+func TestNetPublishPeer(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	tn := makeTestNet(t)
+	script := netScript(t, "testhost.py")
+	for _, c := range []struct {
+		bind     string // the sandbox server's address
+		from, to string // the client's namespace and address it connects to
+		wantPeer string
+	}{
+		{"0.0.0.0", tn.Host, tn.ClientAddr, tn.HostAddr},
+		{"0.0.0.0", tn.Client, "127.0.0.1", "10.0.2.2"},
+		{"127.0.0.1", tn.Host, tn.ClientAddr, "127.0.0.1"},
+	} {
+		t.Run(c.bind+"/"+c.to, func(t *testing.T) {
+			port := strconv.Itoa(18000 + rand.Intn(1000))
+			waitReady(t, exec.Command("ip", "netns", "exec", tn.Client, runscBin, "run", "--publish", "0.0.0.0:"+port+":8000",
+				"--", "/usr/bin/python3", script, c.bind, "192.0.2.7"))
+			fetch := "import urllib.request; print(urllib.request.urlopen('http://" + c.to + ":" + port + "/', timeout=10).read().decode().strip())"
+			r := runOut(t, runOpts{}, "ip", "netns", "exec", c.from, "/usr/bin/python3", "-c", fetch)
+			if want := "hello " + c.wantPeer + "\n"; r.code != 0 || r.stdout != want {
+				t.Errorf("through --publish: %v\nwant %q", r, want)
+			}
+		})
+	}
 }

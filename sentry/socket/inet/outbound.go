@@ -66,6 +66,9 @@ type Published struct {
 // EthNIC is eth0's index.
 const EthNIC = 2
 
+// outsideNIC is the outside stack's one NIC, eth0's other end.
+const outsideNIC = 1
+
 // ethMTU is eth0's MTU, slirp4netns's: packets never leave memory.
 const ethMTU = 65520
 
@@ -113,17 +116,16 @@ func (st *Stack) addOutbound(s *stack.Stack) error {
 	if err := o.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	const outNIC = 1
-	if err := o.CreateNICWithOptions(outNIC, out, stack.NICOptions{Name: "outside"}); err != nil {
+	if err := o.CreateNICWithOptions(outsideNIC, out, stack.NICOptions{Name: "outside"}); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	if err := o.SetPromiscuousMode(outNIC, true); err != nil {
+	if err := o.SetPromiscuousMode(outsideNIC, true); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	if err := o.SetSpoofing(outNIC, true); err != nil {
+	if err := o.SetSpoofing(outsideNIC, true); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	o.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: outNIC}, {Destination: header.IPv6EmptySubnet, NIC: outNIC}})
+	o.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: outsideNIC}, {Destination: header.IPv6EmptySubnet, NIC: outsideNIC}})
 	tf := tcp.NewForwarder(o, 0, 1024, st.forwardTCP)
 	o.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
 	uf := udp.NewForwarder(o, st.forwardUDP)

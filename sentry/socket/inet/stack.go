@@ -78,6 +78,9 @@ type Stack struct {
 	// pings are the outbound ping flows (ping.go).
 	pings pingFlows
 
+	lentMu sync.Mutex            // guards lent
+	lent   map[tcpip.Address]int // addresses lent to the outside, by use (publish.go)
+
 	once sync.Once
 	s    *stack.Stack // set by once
 	err  error        // set by once
