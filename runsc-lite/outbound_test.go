@@ -455,8 +455,9 @@ func TestNetConnectErrors(t *testing.T) {
 
 // TestNetOutbound6: over IPv6, HTTP (the test host sees the client's own
 // address), a reset, a refused connection and a UDP echo reach the test
-// host from the sandbox as they do natively; eth0 has its IPv6 address
-// and default route in /proc/net/if_inet6 and netlink.
+// host from the sandbox as they do natively; fd00::2:2 is the host's ::1
+// with --allow-host-loopback only; eth0 has its IPv6 address and default
+// route in /proc/net/if_inet6 and netlink.
 func TestNetOutbound6(t *testing.T) {
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	tn := makeTestNet(t)
@@ -465,6 +466,20 @@ func TestNetOutbound6(t *testing.T) {
 	want := "http hello " + tn.ClientAddr6 + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + tn.HostAddr6 + "\n"
 	if native.stdout != want {
 		t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
+	}
+	// The client namespace's ::1 (its host loopback) is fd00::2:2 with
+	// --allow-host-loopback only; the rest of fd00::/64 is the sandbox's
+	// link, where nothing else is.
+	waitReady(t, exec.Command("ip", "netns", "exec", tn.Client, "/usr/bin/python3", netScript(t, "testhost.py"), "::1", "192.0.2.7"))
+	prog := buildC(t, filepath.Join("testdata", "net", "connect_errno.c"), false)
+	for _, c := range []struct{ flag, want string }{
+		{"--allow-host-loopback=false", "fd00::2:2 8000 ECONNREFUSED\nfd00::2:99 8000 ECONNREFUSED\n"},
+		{"--allow-host-loopback", "fd00::2:2 8000 ok\nfd00::2:99 8000 ECONNREFUSED\n"},
+	} {
+		r := runOut(t, runOpts{}, "ip", "netns", "exec", tn.Client, runscBin, "run", c.flag, "--", prog, "fd00::2:2", "8000", "fd00::2:99", "8000")
+		if r.code != 0 || r.stdout != c.want {
+			t.Errorf("%s: %v\nwant:\n%s", c.flag, r, c.want)
+		}
 	}
 	r := runscLite(t, runOpts{}, "run", "--", "/bin/sh", "-c", "cat /proc/net/if_inet6; ip -6 addr show dev eth0; ip -6 route")
 	for _, want := range []string{
