@@ -9,12 +9,12 @@
 // host's own addresses, drops to an unprivileged identity (65534 when
 // started by root, with no capability), sets no_new_privs and installs a
 // seccomp allow-list of its own (Filter): the Go runtime's calls, socket
-// for AF_INET/AF_INET6 stream and datagram sockets only, connect,
+// for AF_INET/AF_INET6 stream, datagram and ping sockets only, connect,
 // getsockopt, ppoll, close, and sendmsg/recvmsg. It opens no file and
 // binds nothing.
 //
-// The sentry sends a Request per outbound flow (a TCP connection or a UDP
-// conversation the sandbox started); the forwarder applies the Policy (no
+// The sentry sends a Request per outbound flow (a TCP connection, a UDP
+// conversation or a ping identifier the sandbox started); the forwarder applies the Policy (no
 // host loopback, link-local or host address unless allowed; the sandbox's
 // gateway and DNS addresses mapped to the host's), opens and connects a
 // host socket and answers with a Reply and, on success, the connected
