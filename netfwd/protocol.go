@@ -14,11 +14,13 @@
 // binds nothing.
 //
 // The sentry sends a Request per outbound flow (a TCP connection, a UDP
-// conversation or a ping identifier the sandbox started); the forwarder applies the Policy (no
-// host loopback, link-local or host address unless allowed; the sandbox's
-// gateway and DNS addresses mapped to the host's), opens and connects a
-// host socket and answers with a Reply and, on success, the connected
-// descriptor by SCM_RIGHTS. The forwarder keeps no descriptor it handed
+// conversation or a ping identifier the sandbox started); the forwarder
+// applies the Policy (no host loopback, link-local or host address
+// unless allowed; the sandbox's gateway and DNS addresses mapped to the
+// host's), opens and connects a host socket and answers with a Reply
+// and, on success, the connected descriptor by SCM_RIGHTS; on failure,
+// the connect's errno, which the sentry turns into the answer the
+// sandbox's application sees. The forwarder keeps no descriptor it handed
 // over: from then on the sentry copies between that socket and netstack.
 // The forwarder ends when the sentry's end of the pair closes.
 package netfwd
