@@ -125,12 +125,12 @@ func waitReady(t *testing.T, cmd *exec.Cmd) {
 }
 
 // TestNetOutbound: with --network=sandbox, HTTP over TCP, a reset and a
-// refused connection (each as the sandbox's own errno), a UDP echo and a
-// DNS lookup through the sandbox's resolver (10.0.2.3, which the
-// forwarder maps to the host's resolver: here the test host, named by a
-// resolv.conf given for the host's) reach the test host; the test host
-// sees the host's own address (the forwarder's socket). With
-// --network=none nothing leaves.
+// refused connection (each as the sandbox's own errno), a UDP echo, a
+// closed UDP port (ECONNREFUSED on a connected socket) and a DNS lookup
+// through the sandbox's resolver (10.0.2.3, which the forwarder maps to
+// the host's resolver: here the test host, named by a resolv.conf given
+// for the host's) reach the test host; the test host sees the host's own
+// address (the forwarder's socket). With --network=none nothing leaves.
 func TestNetOutbound(t *testing.T) {
 	th := makeTestHost(t, "192.0.2.7")
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
@@ -142,7 +142,7 @@ func TestNetOutbound(t *testing.T) {
 	for _, platform := range platforms {
 		t.Run("sandbox/"+platform, func(t *testing.T) {
 			r := runscLite(t, runOpts{env: env}, "run", "--platform", platform, "--", "/usr/bin/python3", script, th.Addr)
-			want := "http hello " + th.HostSide + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + th.Addr + "\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\n"
+			want := "http hello " + th.HostSide + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + th.Addr + "\nudp-refused ECONNREFUSED\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\n"
 			if r.code != 0 || r.stdout != want {
 				t.Errorf("outbound:\n%v\nwant:\n%s", r, want)
 			}
@@ -150,7 +150,7 @@ func TestNetOutbound(t *testing.T) {
 	}
 	t.Run("none", func(t *testing.T) {
 		r := runscLite(t, runOpts{env: env}, "run", "--network=none", "--", "/usr/bin/python3", script, th.Addr)
-		want := "http ENETUNREACH\nreset ENETUNREACH\nrefused ENETUNREACH\nudp ENETUNREACH\ndns gaierror\n"
+		want := "http ENETUNREACH\nreset ENETUNREACH\nrefused ENETUNREACH\nudp ENETUNREACH\nudp-refused ENETUNREACH\ndns gaierror\n"
 		if r.code != 0 || !strings.HasPrefix(r.stdout, want) {
 			t.Errorf("--network=none:\n%v\nwant:\n%s", r, want)
 		}
@@ -454,7 +454,8 @@ func TestNetConnectErrors(t *testing.T) {
 }
 
 // TestNetOutbound6: over IPv6, HTTP (the test host sees the client's own
-// address), a reset, a refused connection and a UDP echo reach the test
+// address), a reset, a refused connection, a UDP echo and a closed UDP
+// port (ECONNREFUSED on a connected socket) reach the test
 // host from the sandbox as they do natively; fd00::2:2 is the host's ::1
 // with --allow-host-loopback only; eth0 has its IPv6 address and default
 // route in /proc/net/if_inet6 and netlink.
@@ -463,7 +464,7 @@ func TestNetOutbound6(t *testing.T) {
 	tn := makeTestNet(t)
 	tn.serve(t, "/usr/bin/python3", netScript(t, "testhost.py"), tn.HostAddr6, "192.0.2.7")
 	native := tn.compareInClient(t, runTimeout, nil, "/usr/bin/python3", netScript(t, "outbound.py"), tn.HostAddr6, "nodns")
-	want := "http hello " + tn.ClientAddr6 + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + tn.HostAddr6 + "\n"
+	want := "http hello " + tn.ClientAddr6 + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + tn.HostAddr6 + "\nudp-refused ECONNREFUSED\n"
 	if native.stdout != want {
 		t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
 	}

@@ -1,7 +1,7 @@
 # The client side of the outbound test, run in the sandbox: argv[1] is
-# the test host's address (IPv4 or IPv6). Prints what HTTP, a UDP echo and
-# a DNS lookup through the sandbox's resolver give; with argv[2] "nodns",
-# HTTP and the echo only.
+# the test host's address (IPv4 or IPv6). Prints what HTTP, a UDP echo, a
+# datagram to a closed port and a DNS lookup through the sandbox's
+# resolver give; with argv[2] "nodns", all but DNS.
 import errno, socket, sys, urllib.request
 
 host = sys.argv[1]
@@ -35,6 +35,16 @@ try:
     print("udp", d.decode(), a[0])
 except Exception as e:
     print("udp", err(e))
+# A connected UDP socket learns of a closed port (ICMP port unreachable)
+# on its next receive.
+u = socket.socket(family, socket.SOCK_DGRAM)
+u.settimeout(5)
+try:
+    u.connect((host, 9998))
+    u.send(b"ping")
+    print("udp-refused got %r" % u.recv(100))
+except Exception as e:
+    print("udp-refused", err(e))
 if sys.argv[2:] == ["nodns"]:
     sys.exit(0)
 try:

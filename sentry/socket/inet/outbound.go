@@ -42,7 +42,9 @@ import (
 // would have on the host (unreachable.go): refused (and refused by the
 // policy) is a reset, ECONNREFUSED; unreachable is an ICMP error,
 // EHOSTUNREACH or ENETUNREACH; silence is silence, ETIMEDOUT after the
-// sandbox's own SYN retries. A refused UDP flow is dropped.
+// sandbox's own SYN retries. A UDP flow the policy refuses is dropped;
+// one the destination refuses (port unreachable) is ECONNREFUSED for a
+// connected sandbox socket.
 
 // Options configure the sandbox's stack (Configure).
 type Options struct {
@@ -162,7 +164,7 @@ func (st *Stack) forwardTCP(r *tcp.ForwarderRequest) {
 			r.Complete(false)
 		default:
 			r.Complete(false)
-			st.sendUnreachable(a, id)
+			st.sendUnreachable(a, tcp.ProtocolNumber, id)
 		}
 		return
 	}
@@ -195,7 +197,7 @@ func (st *Stack) forwardUDP(r *udp.ForwarderRequest) bool {
 			conn.Close()
 			return
 		}
-		relayDatagrams(conn, host)
+		relayDatagrams(conn, host, func() { st.sendUnreachable(answerPort, udp.ProtocolNumber, id) })
 	}()
 	return true
 }
@@ -238,8 +240,9 @@ func shutdownWrite(f *os.File) {
 
 // relayDatagrams copies datagrams both ways between a netstack UDP
 // endpoint and a connected host datagram socket until neither side has
-// sent one for udpIdle.
-func relayDatagrams(c *gonet.UDPConn, host *os.File) {
+// sent one for udpIdle. A host socket refused (an ICMP port unreachable
+// came back) calls refused and goes on.
+func relayDatagrams(c *gonet.UDPConn, host *os.File, refused func()) {
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	idle := func() bool { return time.Since(time.Unix(0, last.Load())) >= udpIdle }
@@ -258,6 +261,10 @@ func relayDatagrams(c *gonet.UDPConn, host *os.File) {
 			if err != nil {
 				var to interface{ Timeout() bool }
 				if errors.As(err, &to) && to.Timeout() && !idle() {
+					continue
+				}
+				if src == deadliner(host) && errors.Is(err, sys.ECONNREFUSED) {
+					refused()
 					continue
 				}
 				return

@@ -5,7 +5,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
 // A host connect that fails tells the sandbox what Linux would have told
@@ -15,7 +14,10 @@ import (
 // ICMPv6 no route, address unreachable), which a connect in SYN-SENT
 // fails with at once, as Linux's tcp_v4_err and tcp_v6_err do; ETIMEDOUT
 // is no answer at all, so the sandbox's connect times out by itself,
-// after its own SYN retries (as the host's did).
+// after its own SYN retries (as the host's did). A UDP flow's host socket
+// that reports ECONNREFUSED (the destination's port unreachable) is an
+// ICMP port unreachable for the sandbox's endpoint, which a connected UDP
+// socket reports as ECONNREFUSED, as Linux's does.
 //
 // The ICMP error is handed to the sandbox's endpoint directly, as
 // netstack's ICMP code would after parsing one (the kind, origin, type
@@ -31,6 +33,7 @@ const (
 	answerNone                  // silence: the sandbox times out
 	answerNetwork               // ICMP network unreachable
 	answerHost                  // ICMP host unreachable
+	answerPort                  // ICMP port unreachable (UDP's refusal)
 )
 
 // answerFor is the answer to a host connect that failed with err.
@@ -61,24 +64,32 @@ func (u icmpUnreachable) Code() uint8                    { return u.code }
 func (u icmpUnreachable) Info() uint32                   { return 0 }
 func (u icmpUnreachable) Kind() stack.TransportErrorKind { return u.kind }
 
-// unreachableFor is the ICMP error a answers with for proto.
-func unreachableFor(a answer, proto tcpip.NetworkProtocolNumber) icmpUnreachable {
-	if proto == header.IPv6ProtocolNumber {
-		if a == answerHost {
-			return icmpUnreachable{stack.DestinationHostUnreachableTransportError, tcpip.SockExtErrorOriginICMP6, uint8(header.ICMPv6DstUnreachable), uint8(header.ICMPv6AddressUnreachable)}
-		}
-		return icmpUnreachable{stack.DestinationNetworkUnreachableTransportError, tcpip.SockExtErrorOriginICMP6, uint8(header.ICMPv6DstUnreachable), uint8(header.ICMPv6NetworkUnreachable)}
-	}
-	if a == answerHost {
-		return icmpUnreachable{stack.DestinationHostUnreachableTransportError, tcpip.SockExtErrorOriginICMP, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4HostUnreachable)}
-	}
-	return icmpUnreachable{stack.DestinationNetworkUnreachableTransportError, tcpip.SockExtErrorOriginICMP, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4NetUnreachable)}
+// unreachableCodes are the ICMP and ICMPv6 destination unreachable codes
+// of each answer, and the error kind netstack's ICMP code makes of them.
+var unreachableCodes = map[answer]struct {
+	kind stack.TransportErrorKind
+	v4   header.ICMPv4Code
+	v6   header.ICMPv6Code
+}{
+	answerNetwork: {stack.DestinationNetworkUnreachableTransportError, header.ICMPv4NetUnreachable, header.ICMPv6NetworkUnreachable},
+	answerHost:    {stack.DestinationHostUnreachableTransportError, header.ICMPv4HostUnreachable, header.ICMPv6AddressUnreachable},
+	answerPort:    {stack.DestinationPortUnreachableTransportError, header.ICMPv4PortUnreachable, header.ICMPv6PortUnreachable},
 }
 
-// sendUnreachable tells the sandbox's TCP endpoint of the flow the
-// outside knows as id (its local address is the destination) that its
-// destination is unreachable (answerNetwork or answerHost).
-func (st *Stack) sendUnreachable(a answer, id stack.TransportEndpointID) {
+// unreachableFor is the ICMP error a answers with for proto.
+func unreachableFor(a answer, proto tcpip.NetworkProtocolNumber) icmpUnreachable {
+	c := unreachableCodes[a]
+	if proto == header.IPv6ProtocolNumber {
+		return icmpUnreachable{c.kind, tcpip.SockExtErrorOriginICMP6, uint8(header.ICMPv6DstUnreachable), uint8(c.v6)}
+	}
+	return icmpUnreachable{c.kind, tcpip.SockExtErrorOriginICMP, uint8(header.ICMPv4DstUnreachable), uint8(c.v4)}
+}
+
+// sendUnreachable tells the sandbox's endpoint (of transport protocol
+// transport) of the flow the outside knows as id (its local address is
+// the destination) that its destination is unreachable (answerNetwork,
+// answerHost or answerPort).
+func (st *Stack) sendUnreachable(a answer, transport tcpip.TransportProtocolNumber, id stack.TransportEndpointID) {
 	proto := header.IPv4ProtocolNumber
 	if id.LocalAddress.Len() == header.IPv6AddressSize {
 		proto = header.IPv6ProtocolNumber
@@ -87,7 +98,7 @@ func (st *Stack) sendUnreachable(a answer, id stack.TransportEndpointID) {
 		LocalPort: id.RemotePort, LocalAddress: id.RemoteAddress,
 		RemotePort: id.LocalPort, RemoteAddress: id.LocalAddress,
 	}
-	ep := st.s.FindTransportEndpoint(proto, tcp.ProtocolNumber, sandboxID, EthNIC)
+	ep := st.s.FindTransportEndpoint(proto, transport, sandboxID, EthNIC)
 	if ep == nil {
 		return // the application gave up already
 	}
