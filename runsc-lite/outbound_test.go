@@ -501,7 +501,8 @@ func TestNetOutbound6(t *testing.T) {
 // in the client namespace), and iputils' ping (IPv4) says so; where it
 // does not (Linux's default, an empty range), the sandbox's echo is
 // answered by the gateway's "administratively prohibited" and none
-// reaches the test host.
+// reaches the test host. Nor does one reach the host's own address or
+// loopback (the policy).
 func TestNetPing(t *testing.T) {
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	tn := makeTestNet(t)
@@ -514,7 +515,7 @@ func TestNetPing(t *testing.T) {
 		if want := tn.HostAddr + " recvfrom EAGAIN\n" + tn.HostAddr6 + " recvfrom EAGAIN\n"; r.code != 0 || r.stdout != want {
 			t.Errorf("ping sockets refused to the forwarder: %v\nwant:\n%s", r, want)
 		}
-		if n := tn.echoesIn(t); n != 0 {
+		if n := tn.echoesIn(t, tn.Host); n != 0 {
 			t.Errorf("the test host received %d echo requests", n)
 		}
 	})
@@ -525,8 +526,20 @@ func TestNetPing(t *testing.T) {
 		if native.stdout != want {
 			t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
 		}
-		if n, want := tn.echoesIn(t), 2*(1+len(platforms)); n != want {
+		if n, want := tn.echoesIn(t, tn.Host), 2*(1+len(platforms)); n != want {
 			t.Errorf("the test host received %d echo requests, want %d", n, want)
+		}
+	})
+	t.Run("policy", func(t *testing.T) {
+		// The host's own address and its loopback (10.0.2.2, without
+		// --allow-host-loopback) get no echo: the policy refuses them.
+		before := tn.echoesIn(t, tn.Client)
+		r := runOut(t, runOpts{}, "ip", "netns", "exec", tn.Client, runscBin, "run", "--", prog, tn.ClientAddr, "10.0.2.2", "fd00::2:2")
+		if want := tn.ClientAddr + " recvfrom EAGAIN\n10.0.2.2 recvfrom EAGAIN\nfd00::2:2 recvfrom EAGAIN\n"; r.code != 0 || r.stdout != want {
+			t.Errorf("pings the policy refuses: %v\nwant:\n%s", r, want)
+		}
+		if n := tn.echoesIn(t, tn.Client) - before; n != 0 {
+			t.Errorf("the host (client namespace) received %d echo requests", n)
 		}
 	})
 	ping, err := exec.LookPath("ping")
@@ -541,11 +554,11 @@ func TestNetPing(t *testing.T) {
 	}
 }
 
-// echoesIn is how many ICMP and ICMPv6 echo requests the test host has
+// echoesIn is how many ICMP and ICMPv6 echo requests namespace ns has
 // received (its /proc/net/snmp and snmp6).
-func (tn *testNet) echoesIn(t *testing.T) int {
+func (tn *testNet) echoesIn(t *testing.T, ns string) int {
 	t.Helper()
-	out, err := exec.Command("ip", "netns", "exec", tn.Host, "cat", "/proc/net/snmp", "/proc/net/snmp6").Output()
+	out, err := exec.Command("ip", "netns", "exec", ns, "cat", "/proc/net/snmp", "/proc/net/snmp6").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
