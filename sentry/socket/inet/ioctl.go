@@ -30,8 +30,9 @@ type Interface struct {
 	Type  uint16 // ARPHRD_*
 	// Addrs are its addresses, IPv4 and IPv6.
 	Addrs []tcpip.AddressWithPrefix
-	// Gateway is the default route's next hop through it, if any.
-	Gateway tcpip.Address
+	// Gateway and Gateway6 are the IPv4 and IPv6 default routes' next
+	// hops through it, if any.
+	Gateway, Gateway6 tcpip.Address
 	// MAC is its hardware address (zeros for lo; eth0's is made up).
 	MAC [6]byte
 }
@@ -49,8 +50,14 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 		in := describe(int32(id), info)
 		for _, r := range routes {
 			added := slices.ContainsFunc(user, func(u UserRoute) bool { return u.Route == r })
-			if r.NIC == id && r.Destination.Prefix() == 0 && r.Gateway.Len() > 0 && !added {
+			if r.NIC != id || r.Destination.Prefix() != 0 || added {
+				continue
+			}
+			switch r.Gateway.Len() {
+			case header.IPv4AddressSize:
 				in.Gateway = r.Gateway
+			case header.IPv6AddressSize:
+				in.Gateway6 = r.Gateway
 			}
 		}
 		out = append(out, in)

@@ -16,10 +16,12 @@
 //     runs in the sentry's own goroutines and makes no host syscall
 //     beyond the Go runtime's (timers, futexes, getrandom for its
 //     sequence numbers), all on the sentry's allow-list already.
-//   - With --network=sandbox, eth0 (NIC 2, 10.0.2.15/24, default route
-//     via 10.0.2.2) is cabled to a second netstack, the "outside", whose
-//     TCP and UDP forwarders take every flow the sandbox starts
-//     (outbound.go). The sentry keeps its empty network namespace and its
+//   - With --network=sandbox, eth0 (NIC 2, 10.0.2.15/24 and
+//     fd00::2:15/64, default routes via 10.0.2.2 and fd00::2:2) is cabled
+//     to a second netstack, the "outside", whose TCP and UDP forwarders
+//     and ICMP echo handler take every flow the sandbox starts
+//     (outbound.go, ping.go); a failed host connect comes back as the
+//     errno Linux would give (unreachable.go). The sentry keeps its empty network namespace and its
 //     allow-list: a separate confined process in the host's network
 //     namespace (package netfwd) checks each destination against the
 //     policy and opens and connects the host socket, which it passes
@@ -29,8 +31,10 @@
 //     sandbox listener on some port never answers a flow meant for a
 //     remote host's same port.
 //   - --publish: runsc-lite's parent opens the host's listening socket;
-//     the sentry accepts on it and connects each connection to the
-//     sandbox's 127.0.0.1:PORT (publish.go).
+//     the sentry accepts on it and the outside stack connects each
+//     connection to the sandbox's eth0 PORT from the client's address
+//     (the gateway's for the host's loopback), or to 127.0.0.1:PORT
+//     when only a loopback listener takes it (publish.go).
 //   - Like Unix sockets and pipes, sockets never block: netstack's
 //     endpoints answer ErrWouldBlock, translated to EAGAIN, and the
 //     syscall layer waits on the socket's vfs.Queue. Netstack announces
@@ -84,8 +88,15 @@ type Stack struct {
 	// opts, fwd are set by Configure, before the first use.
 	opts Options
 	fwd  *fwdClient
-	// outside is the netstack beyond eth0 (outbound.go), set by once.
+	// outside is the netstack beyond eth0 (outbound.go) and eth its end
+	// of eth0's cable, set by once.
 	outside *stack.Stack
+	eth     *cable
+	// pings are the outbound ping flows (ping.go).
+	pings pingFlows
+
+	lentMu sync.Mutex            // guards lent
+	lent   map[tcpip.Address]int // addresses lent to the outside, by use (publish.go)
 
 	once sync.Once
 	s    *stack.Stack // set by once

@@ -267,26 +267,38 @@ func (s *Socket) routes(h linux.NetlinkMessageHeader, want uint8, port uint32) (
 		return nil, err
 	}
 	msgs = append(msgs, s.userRoutes(h, want, port)...)
-	if want != sys.AF_UNSPEC && want != sys.AF_INET {
-		return msgs, nil
-	}
-	// The default route (eth0's, --network=sandbox).
+	// The default routes (eth0's, --network=sandbox) where Linux lists
+	// them: IPv4's first, IPv6's last, with the metric Linux gives a
+	// route added without one.
 	ifs, err := s.st.Interfaces()
 	if err != nil {
 		return nil, err
 	}
+	var first, last [][]byte
 	for _, in := range ifs {
-		if in.Gateway.Len() != header.IPv4AddressSize {
-			continue
+		for _, gw := range []struct {
+			fam  uint8
+			addr tcpip.Address
+		}{{sys.AF_INET, in.Gateway}, {sys.AF_INET6, in.Gateway6}} {
+			if gw.addr.Len() == 0 || (want != sys.AF_UNSPEC && want != gw.fam) {
+				continue
+			}
+			rm := linux.RouteMessage{Family: gw.fam, Table: linux.RT_TABLE_MAIN, Protocol: linux.RTPROT_BOOT, Type: linux.RTN_UNICAST}
+			m := newMessage(linux.RTM_NEWROUTE, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&rm))
+			m.u32(linux.RTA_TABLE, linux.RT_TABLE_MAIN)
+			if gw.fam == sys.AF_INET6 {
+				m.u32(linux.RTA_PRIORITY, 1024)
+			}
+			m.attr(linux.RTA_GATEWAY, gw.addr.AsSlice())
+			m.u32(linux.RTA_OIF, uint32(in.Index))
+			if gw.fam == sys.AF_INET {
+				first = append(first, m.bytes())
+			} else {
+				last = append(last, m.bytes())
+			}
 		}
-		rm := linux.RouteMessage{Family: sys.AF_INET, Table: linux.RT_TABLE_MAIN, Protocol: linux.RTPROT_BOOT, Type: linux.RTN_UNICAST}
-		m := newMessage(linux.RTM_NEWROUTE, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&rm))
-		m.u32(linux.RTA_TABLE, linux.RT_TABLE_MAIN)
-		m.attr(linux.RTA_GATEWAY, in.Gateway.AsSlice())
-		m.u32(linux.RTA_OIF, uint32(in.Index))
-		msgs = append([][]byte{m.bytes()}, msgs...) // first, as Linux lists it
 	}
-	return msgs, nil
+	return append(append(first, msgs...), last...), nil
 }
 
 // GetOption implements getsockopt(2): SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
