@@ -27,10 +27,14 @@ func Filter(cgo bool) ([]bpf.Instruction, error) {
 			sockets = append(sockets, seccomp.PerArg{eq(family), eq(typ | flags), eq(0), any, any, any})
 		}
 	}
+	// Ping sockets (ICMP echo only: the kernel sends nothing else on them).
+	sockets = append(sockets,
+		seccomp.PerArg{eq(unix.AF_INET), eq(unix.SOCK_DGRAM | flags), eq(unix.IPPROTO_ICMP), any, any, any},
+		seccomp.PerArg{eq(unix.AF_INET6), eq(unix.SOCK_DGRAM | flags), eq(unix.IPPROTO_ICMPV6), any, any, any})
 	rules := confine.RuntimeRules(cgo)
 	for nr, r := range map[uintptr]seccomp.SyscallRule{
-		// Host sockets: Internet stream and datagram sockets only, and
-		// their connect (the address is in memory a filter cannot read:
+		// Host sockets: Internet stream, datagram and ping sockets only,
+		// and their connect (the address is in memory a filter cannot read:
 		// the policy is the forwarder's code, Policy.Resolve).
 		unix.SYS_SOCKET:     sockets,
 		unix.SYS_CONNECT:    seccomp.MatchAll{},

@@ -5,6 +5,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -196,22 +197,12 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, kernel.CopyOut(t, arg, &queued)
 		}
 	}
-	ret, err := f.Ioctl(t.Ctx(), t, cmd, arg)
-	if err == unix.ENOTTY && isSocket(f) {
-		// Linux answers the interface ioctls on a socket of any family
-		// (sock_do_ioctl's fallback to dev_ioctl): glibc's
-		// if_nametoindex asks an AF_UNIX socket.
-		if ok, ierr := t.K.Net.InterfaceIoctl(t, cmd, arg); ok {
-			return 0, ierr
-		}
+	if inet.IsDeviceIoctl(cmd) && isSocket(f) {
+		// Every socket answers the interface ioctls (sock_ioctl):
+		// glibc's if_nametoindex asks an AF_UNIX socket.
+		return t.K.Net.DeviceIoctl(t, cmd, arg, hasCap(t, unix.CAP_NET_ADMIN))
 	}
-	return ret, err
-}
-
-// isSocket reports whether f is a socket.
-func isSocket(f *vfs.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK
+	return f.Ioctl(t.Ctx(), t, cmd, arg)
 }
 
 // ptyPeer is TIOCGPTPEER on a pseudo-terminal master (ptm_open_peer):

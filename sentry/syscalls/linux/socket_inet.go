@@ -24,6 +24,10 @@ import (
 // socketMax is SOCK_MAX: types at or beyond it are EINVAL.
 const socketMax = unix.SOCK_PACKET + 1
 
+// ipprotoMax is IPPROTO_MAX: protocol numbers at or beyond it are EINVAL
+// (IPPROTO_MPTCP, 262, is the last).
+const ipprotoMax = 263
+
 // privilegedPorts is net.ipv4.ip_unprivileged_port_start: binding below
 // it needs CAP_NET_BIND_SERVICE.
 const privilegedPorts = 1024
@@ -31,8 +35,9 @@ const privilegedPorts = 1024
 // inetSocket implements socket(2) for AF_INET and AF_INET6, in the order
 // of Linux's __sock_create and inet_create: bad flags and types are
 // EINVAL, then the type and protocol are looked up (ESOCKTNOSUPPORT,
-// EPROTONOSUPPORT). Raw sockets are not implemented: EPERM without
-// CAP_NET_RAW, as Linux, ESOCKTNOSUPPORT (logged) with it.
+// EPROTONOSUPPORT). Raw sockets need CAP_NET_RAW (EPERM, as Linux); they
+// are the sandbox's netstack's, for ICMP, ICMPv6, TCP, UDP and
+// IPPROTO_RAW (other protocols: EPROTONOSUPPORT, logged).
 func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 	flags := int(typ) &^ 0xf
 	kind := int(typ) & 0xf
@@ -43,11 +48,12 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 		if err := rawSocketAllowed(t, protocol); err != nil {
 			return 0, err
 		}
-		t.K.Log.Warn("unimplemented: raw Internet sockets", "pid", t.PID(), "protocol", protocol)
-		return 0, unix.ESOCKTNOSUPPORT
 	}
 	f, err := t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	if err != nil {
+		if kind == unix.SOCK_RAW && err == unix.EPROTONOSUPPORT {
+			t.K.Log.Warn("unimplemented: raw Internet sockets of this protocol", "pid", t.PID(), "protocol", protocol)
+		}
 		return 0, err
 	}
 	defer f.DecRef()
@@ -81,7 +87,7 @@ func inetSocketpair(t *kernel.Task, domain, typ, protocol int32) error {
 // one); then CAP_NET_RAW is needed (EPERM).
 func rawSocketAllowed(t *kernel.Task, protocol int32) error {
 	switch {
-	case protocol < 0 || protocol >= 256: // IPPROTO_MAX
+	case protocol < 0 || protocol >= ipprotoMax:
 		return unix.EINVAL
 	case protocol == 0:
 		return unix.EPROTONOSUPPORT
@@ -112,7 +118,7 @@ type netSocket interface {
 	GetOption(level, name, n int) ([]byte, error)
 	SetOption(level, name int, v []byte) error
 	Timeouts() (rcv, snd time.Duration)
-	Send(data, to []byte, more bool) (int, error)
+	Send(data, to []byte, o inet.SendOptions) (int, error)
 	Recv(dst []byte, peek, discard bool) (inet.Received, error)
 	Stream() bool
 	MaxDatagram() int
@@ -238,12 +244,13 @@ func logUnknownOption(t *kernel.Task, err error) {
 // inetSend sends src on s, to name if given. A stream takes each
 // buffer-full whole, waiting for room, unless it stops; a datagram goes
 // whole or not at all.
-func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, flags int) (int, error) {
+func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, o inet.SendOptions, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
 	nonblock := nonblocking(f, flags)
-	more := flags&unix.MSG_MORE != 0
+	o.More = flags&unix.MSG_MORE != 0
+	o.NetAdmin = hasCap(t, unix.CAP_NET_ADMIN)
 	_, timeout := s.Timeouts()
 	if !s.Stream() {
 		if src.NumBytes() > s.MaxDatagram() {
@@ -254,7 +261,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 			return 0, unix.EFAULT
 		}
 		n, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
-			return s.Send(data, name, more)
+			return s.Send(data, name, o)
 		})
 		if err == unix.EPIPE {
 			err = unixsocket.NoSignal(err) // only streams raise SIGPIPE
@@ -264,7 +271,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 	n, err := partialSend(src.CopyInTo(usermem.WriterFunc(func(data []byte) (int, error) {
 		done := 0
 		_, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
-			n, err := s.Send(data[done:], name, more)
+			n, err := s.Send(data[done:], name, o)
 			done += n
 			return done, err
 		})
@@ -285,7 +292,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 		return inet.Received{}, 0, unix.EINVAL // no urgent data is ever queued
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		return inet.Received{}, 0, unix.EAGAIN // the error queue is always empty
+		return inetRecvError(s, dst, flags)
 	}
 	peek := flags&unix.MSG_PEEK != 0
 	trunc := flags&unix.MSG_TRUNC != 0
@@ -308,7 +315,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 			return r, 0, err
 		}
 		if r.N == 0 {
-			r.From, r.Len = part.From, part.Len
+			r.From, r.Len, r.Control = part.From, part.Len, part.Control
 		} else {
 			r.Len += part.Len
 		}
@@ -330,6 +337,29 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 	return r, got, nil
 }
 
+// inetRecvError is recv with MSG_ERRQUEUE: an error queued with
+// IP_RECVERR, never waiting (EAGAIN without one); other sockets have an
+// empty queue.
+func inetRecvError(s netSocket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
+	is, ok := s.(*inet.Socket)
+	if !ok {
+		return inet.Received{}, 0, unix.EAGAIN
+	}
+	buf := make([]byte, min(dst.NumBytes(), usermem.ChunkSize))
+	r, err := is.RecvError(buf)
+	if err != nil {
+		return r, 0, err
+	}
+	if _, err := dst.CopyOut(buf[:r.N]); err != nil {
+		return r, 0, unix.EFAULT
+	}
+	got := r.N
+	if flags&unix.MSG_TRUNC != 0 {
+		got = r.Len
+	}
+	return r, got, nil
+}
+
 // netlinkSocket implements socket(2) for AF_NETLINK (NETLINK_ROUTE only).
 func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	flags := int(typ) &^ 0xf
@@ -343,4 +373,13 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	defer f.DecRef()
 	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
+}
+
+// isSocket reports whether f is a socket of any family.
+func isSocket(f *vfs.File) bool {
+	if _, ok := netSocketOf(f); ok {
+		return true
+	}
+	_, err := unixsocket.FromFile(f)
+	return err == nil
 }
