@@ -92,7 +92,7 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 		f.StringVar(&g.platform, "platform", g.platform, "how syscalls are trapped: `systrap` (seccomp traps) or ptrace")
 	})
 	def("network", func() {
-		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: sandbox (the sandbox's own TCP/IP stack with lo and eth0, whose connections and datagrams leave through host sockets a confined forwarder opens; the host's loopback refused), none (lo alone, nothing in or out); host is not built")
+		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: sandbox (the sandbox's own TCP/IP stack with lo and eth0, whose connections and datagrams leave through host sockets a confined forwarder opens; the host's loopback refused), none (lo alone, nothing in or out), host (an explicit opt-in: the application's Internet sockets are host sockets on the host's network and loopback, which a confined forwarder creates)")
 	})
 	def("strace", func() { f.BoolVar(&g.strace, "strace", g.strace, "print every syscall: name, arguments, result") })
 	def("strace-log", func() {

@@ -53,9 +53,10 @@ type sentryConfig struct {
 	// CgroupFiles are the sandbox cgroup's cgroup.procs files, open for
 	// writing, that its forkserver joins.
 	CgroupFiles []int
-	// NetFile is the network forwarder's socket (--network=sandbox);
-	// Published the --publish ports.
+	// NetFile is the network forwarder's socket (--network=sandbox, or
+	// --network=host if NetHost); Published the --publish ports.
 	NetFile   int
+	NetHost   bool
 	Published []publishConfig
 	// OCI sandboxes (create): ControlFile is the control server's
 	// listening socket, ReadyFile where the sentry writes "ok" once the
@@ -161,9 +162,9 @@ func sentryMain() int {
 		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,
-		Net: inet.Options{Forwarder: file(cfg.NetFile)},
+		Net: inet.Options{Forwarder: file(cfg.NetFile), Host: cfg.NetHost},
 		Lockdown: func(platform string) error {
-			insns, err := confine.Filter(platform, os.Getenv(seccompTrapEnv) == "1")
+			insns, err := confine.Filter(platform, cfg.NetHost, os.Getenv(seccompTrapEnv) == "1")
 			if err != nil {
 				return err
 			}
@@ -174,7 +175,7 @@ func sentryMain() int {
 				log.Warn("cgo build: the bounding set, and the capabilities of a sentry of uid 0, are dropped on one thread only")
 			}
 			log.Debug("the sentry is confined", "uid", id.UID, "gid", id.GID,
-				"host syscalls", len(confine.Syscalls(platform)), "after", time.Since(start))
+				"host syscalls", len(confine.Syscalls(platform, cfg.NetHost)), "after", time.Since(start))
 			return nil
 		},
 	}

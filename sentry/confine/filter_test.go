@@ -12,7 +12,7 @@ import (
 // verdict runs the sentry's program for platform on one syscall.
 func verdict(t *testing.T, platform string, nr uintptr, args ...uint64) linux.BPFAction {
 	t.Helper()
-	insns, err := Filter(platform, false)
+	insns, err := Filter(platform, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/sentry/socket/netlink"
 	unixsocket "runsc-lite/sentry/socket/unix"
@@ -46,7 +47,13 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 		t.K.Log.Warn("unimplemented: raw Internet sockets", "pid", t.PID(), "protocol", protocol)
 		return 0, unix.ESOCKTNOSUPPORT
 	}
-	f, err := t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
+	var f *vfs.File
+	var err error
+	if t.K.HostNet != nil {
+		f, err = t.K.HostNet.New(int(domain), kind, int(protocol), flags)
+	} else {
+		f, err = t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -97,7 +104,8 @@ func hasCap(t *kernel.Task, c int) bool {
 }
 
 // netSocket is a socket that parses its own addresses: an Internet
-// socket (sentry/socket/inet) or a netlink one (sentry/socket/netlink).
+// socket (sentry/socket/inet, or sentry/socket/hostinet with
+// --network=host) or a netlink one (sentry/socket/netlink).
 // Its calls never block (EAGAIN); the handlers here wait.
 type netSocket interface {
 	Bind(raw []byte) error
@@ -121,6 +129,9 @@ type netSocket interface {
 // netSocketOf returns f's socket if it is a netSocket.
 func netSocketOf(f *vfs.File) (netSocket, bool) {
 	if s, ok := inet.FromFile(f); ok {
+		return s, true
+	}
+	if s, ok := hostinet.FromFile(f); ok {
 		return s, true
 	}
 	if s, ok := netlink.FromFile(f); ok {

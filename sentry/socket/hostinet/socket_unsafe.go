@@ -1,0 +1,160 @@
+package hostinet
+
+import (
+	"unsafe"
+
+	sys "golang.org/x/sys/unix"
+)
+
+// The host socket calls, with addresses, values and buffers in the
+// sentry's own memory (the application's were copied in by the syscall
+// layer): x/sys's wrappers take typed addresses, these take the raw ones
+// the syscall layer has.
+
+// ptr is the address of b's first byte, or of a placeholder for an
+// empty b (the kernel reads nothing through it).
+func ptr(b []byte) unsafe.Pointer {
+	if len(b) == 0 {
+		var zero byte
+		return unsafe.Pointer(&zero)
+	}
+	return unsafe.Pointer(&b[0])
+}
+
+func errnoOf(e sys.Errno) error {
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// retryEINTR runs a host call again while a signal of the sentry's own
+// interrupts it (the sockets never block, so it returns at once).
+func retryEINTR(call func() (uintptr, sys.Errno)) (uintptr, error) {
+	for {
+		r, e := call()
+		if e == sys.EINTR {
+			continue
+		}
+		return r, errnoOf(e)
+	}
+}
+
+func hostBind(fd int, addr []byte) error {
+	_, err := retryEINTR(func() (uintptr, sys.Errno) {
+		_, _, e := sys.Syscall(sys.SYS_BIND, uintptr(fd), uintptr(ptr(addr)), uintptr(len(addr)))
+		return 0, e
+	})
+	return err
+}
+
+func hostConnect(fd int, addr []byte) error {
+	_, _, e := sys.Syscall(sys.SYS_CONNECT, uintptr(fd), uintptr(ptr(addr)), uintptr(len(addr)))
+	if e == sys.EINTR {
+		// The connection goes on in the background, as after a
+		// non-blocking connect.
+		return sys.EINPROGRESS
+	}
+	return errnoOf(e)
+}
+
+// hostAccept accepts a connection on listening socket fd: the new socket
+// (non-blocking, close-on-exec) and its peer's address.
+func hostAccept(fd int) (int, []byte, error) {
+	var sa sys.RawSockaddrAny
+	n := uint32(unsafe.Sizeof(sa))
+	nfd, err := retryEINTR(func() (uintptr, sys.Errno) {
+		r, _, e := sys.Syscall6(sys.SYS_ACCEPT4, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)),
+			sys.SOCK_NONBLOCK|sys.SOCK_CLOEXEC, 0, 0)
+		return r, e
+	})
+	if err != nil {
+		return -1, nil, err
+	}
+	b := (*[unsafe.Sizeof(sa)]byte)(unsafe.Pointer(&sa))
+	return int(nfd), append([]byte(nil), b[:min(uintptr(n), unsafe.Sizeof(sa))]...), nil
+}
+
+// hostName is getsockname (or getpeername, peer) of fd.
+func hostName(fd int, peer bool) ([]byte, error) {
+	var sa sys.RawSockaddrAny
+	n := uint32(unsafe.Sizeof(sa))
+	nr := uintptr(sys.SYS_GETSOCKNAME)
+	if peer {
+		nr = sys.SYS_GETPEERNAME
+	}
+	_, _, e := sys.RawSyscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
+	if e != 0 {
+		return nil, e
+	}
+	b := (*[unsafe.Sizeof(sa)]byte)(unsafe.Pointer(&sa))
+	return append([]byte(nil), b[:min(uintptr(n), unsafe.Sizeof(sa))]...), nil
+}
+
+// hostGetsockopt gets an option of at most n bytes.
+func hostGetsockopt(fd, level, name, n int) ([]byte, error) {
+	buf := make([]byte, n)
+	l := uint32(n)
+	_, _, e := sys.Syscall6(sys.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
+		uintptr(ptr(buf)), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
+		return nil, e
+	}
+	return buf[:min(int(l), n)], nil
+}
+
+func hostSetsockopt(fd, level, name int, v []byte) error {
+	_, _, e := sys.Syscall6(sys.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
+		uintptr(ptr(v)), uintptr(len(v)), 0)
+	return errnoOf(e)
+}
+
+// hostSendmsg sends data, to the address to if not nil, with flags.
+func hostSendmsg(fd int, data, to []byte, flags int) (int, error) {
+	iov := sys.Iovec{Base: (*byte)(ptr(data))}
+	iov.SetLen(len(data))
+	msg := sys.Msghdr{Iov: &iov, Iovlen: 1}
+	if to != nil {
+		msg.Name = (*byte)(ptr(to))
+		msg.Namelen = uint32(len(to))
+	}
+	n, err := retryEINTR(func() (uintptr, sys.Errno) {
+		r, _, e := sys.Syscall(sys.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+		return r, e
+	})
+	return int(n), err
+}
+
+// hostRecvmsg receives into dst with flags, and the sender's address if
+// from is asked for; it returns recvmsg's count.
+func hostRecvmsg(fd int, dst []byte, flags int, from bool) (int, []byte, error) {
+	iov := sys.Iovec{Base: (*byte)(ptr(dst))}
+	iov.SetLen(len(dst))
+	msg := sys.Msghdr{Iov: &iov, Iovlen: 1}
+	var sa sys.RawSockaddrAny
+	if from {
+		msg.Name = (*byte)(unsafe.Pointer(&sa))
+		msg.Namelen = uint32(unsafe.Sizeof(sa))
+	}
+	n, err := retryEINTR(func() (uintptr, sys.Errno) {
+		r, _, e := sys.Syscall(sys.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+		return r, e
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	var name []byte
+	if from && msg.Namelen > 0 {
+		b := (*[unsafe.Sizeof(sa)]byte)(unsafe.Pointer(&sa))
+		name = append([]byte(nil), b[:min(uintptr(msg.Namelen), unsafe.Sizeof(sa))]...)
+	}
+	return int(n), name, nil
+}
+
+// epollWait waits for events on epoll instance epfd (epoll_pwait: the
+// call the sentry's filter allows, as Go's runtime makes it).
+func epollWait(epfd int, events []sys.EpollEvent) (int, error) {
+	r, _, e := sys.Syscall6(sys.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)),
+		^uintptr(0), 0, 0)
+	return int(r), errnoOf(e)
+}
