@@ -211,7 +211,7 @@ var hostSyscalls = append(slices.Clip(goRuntime), []hostSyscall{
 	{nr: unix.SYS_SHUTDOWN, rule: args(seccomp.NonNegativeFD{}, seccomp.LessThanOrEqual(unix.SHUT_RDWR)), only: "hostnet"},
 	{nr: unix.SYS_GETSOCKOPT, rule: sockoptRule(false), only: "hostnet"},
 	{nr: unix.SYS_SETSOCKOPT, rule: sockoptRule(true), only: "hostnet"},
-	{nr: unix.SYS_IOCTL, rule: oneOf(1, unix.SIOCOUTQ), only: "hostnet"}, // SIOCINQ is TIOCINQ, above
+	{nr: unix.SYS_IOCTL, rule: oneOf(1, append([]uintptr{unix.SIOCINQ, unix.SIOCOUTQ, unix.SIOCATMARK, unix.SIOCGIFCONF}, HostIfreqIoctls...)...), only: "hostnet"},
 }...)
 
 // maxSockaddr is sizeof(struct sockaddr_in6), the longest address the
@@ -221,6 +221,13 @@ const maxSockaddr = unix.SizeofSockaddrInet6
 // MaxBacklog is the largest listen backlog the sentry passes a host
 // socket (net.core.somaxconn's default).
 const MaxBacklog = 4096
+
+// HostIfreqIoctls are the netdevice(7) requests about an interface that
+// --network=host passes to the host socket: each reads or fills a struct
+// ifreq of plain values (no pointer), the sentry's copy; with host mode
+// the interfaces are the host's. Changing an interface is never passed.
+var HostIfreqIoctls = []uintptr{unix.SIOCGIFNAME, unix.SIOCGIFINDEX, unix.SIOCGIFFLAGS, unix.SIOCGIFADDR,
+	unix.SIOCGIFNETMASK, unix.SIOCGIFBRDADDR, unix.SIOCGIFMTU, unix.SIOCGIFHWADDR, unix.SIOCGIFMETRIC, unix.SIOCGIFTXQLEN}
 
 // SocketOption is a socket option the sentry passes on to a host socket
 // with --network=host: whether getsockopt and setsockopt may, and the

@@ -44,6 +44,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -435,17 +436,69 @@ func allowed(level, name int, set bool) bool {
 }
 
 // Ioctl implements vfs.Ioctler: the queues (FIONREAD alias SIOCINQ,
-// SIOCOUTQ). The interface ioctls are not passed to the host (ENOTTY,
-// logged): programs find the host's interfaces through netlink.
+// SIOCOUTQ), SIOCATMARK, and netdevice(7)'s requests about the host's
+// interfaces, passed to the host with the sentry's copies of their
+// structures; changing an interface is EPERM (the request read first,
+// as dev_ioctl reads it), as Linux answers a caller without
+// CAP_NET_ADMIN in the host's namespace.
 func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
 	switch cmd {
-	case sys.SIOCINQ, sys.SIOCOUTQ:
+	case sys.SIOCINQ, sys.SIOCOUTQ, sys.SIOCATMARK:
 		v, err := sys.IoctlGetInt(s.fd, uint(cmd))
 		if err != nil {
 			return 0, err
 		}
 		return 0, mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(v)))
+	case sys.SIOCGIFCONF:
+		return 0, s.ifconf(mem, arg)
+	case sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
+		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
+		var ifr linux.IFReq
+		if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
+			return 0, err
+		}
+		return 0, sys.EPERM
+	}
+	if slices.Contains(confine.HostIfreqIoctls, uintptr(cmd)) {
+		var ifr linux.IFReq
+		b := abi.AsBytes(&ifr)
+		if err := mem.CopyIn(arg, b); err != nil {
+			return 0, err
+		}
+		if err := hostIoctl(s.fd, cmd, b); err != nil {
+			return 0, err
+		}
+		return 0, mem.CopyOut(arg, b)
 	}
 	s.st.log.Warn("unimplemented: ioctl on a host-mode socket", "cmd", fmt.Sprintf("%#x", cmd))
 	return 0, sys.ENOTTY
+}
+
+// maxIfconf bounds the buffer SIOCGIFCONF fills (a struct ifreq per
+// IPv4 address of the host).
+const maxIfconf = 64 << 10
+
+// ifconf answers SIOCGIFCONF from the host, through a buffer of the
+// sentry's: with no buffer, the length that all addresses take.
+func (s *Socket) ifconf(mem vfs.Memory, arg uintptr) error {
+	var ifc linux.IFConf
+	b := abi.AsBytes(&ifc)
+	if err := mem.CopyIn(arg, b); err != nil {
+		return err
+	}
+	var buf []byte
+	if ifc.Ptr != 0 {
+		buf = make([]byte, min(max(ifc.Len, 0), maxIfconf))
+	}
+	n, err := hostIfconf(s.fd, buf)
+	if err != nil {
+		return err
+	}
+	if ifc.Ptr != 0 {
+		if err := mem.CopyOut(uintptr(ifc.Ptr), buf[:n]); err != nil {
+			return err
+		}
+	}
+	ifc.Len = int32(n)
+	return mem.CopyOut(arg, b)
 }

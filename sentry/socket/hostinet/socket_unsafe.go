@@ -1,9 +1,11 @@
 package hostinet
 
 import (
+	"runtime"
 	"unsafe"
 
 	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // The host socket calls, with addresses, values and buffers in the
@@ -157,4 +159,25 @@ func epollWait(epfd int, events []sys.EpollEvent) (int, error) {
 	r, _, e := sys.Syscall6(sys.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)),
 		^uintptr(0), 0, 0)
 	return int(r), errnoOf(e)
+}
+
+// hostIoctl makes ioctl request cmd with a structure of the sentry's.
+func hostIoctl(fd int, cmd uint32, arg []byte) error {
+	_, _, e := sys.Syscall(sys.SYS_IOCTL, uintptr(fd), uintptr(cmd), uintptr(ptr(arg)))
+	return errnoOf(e)
+}
+
+// hostIfconf is SIOCGIFCONF into buf (nil: the length needed), which it
+// returns the length of.
+func hostIfconf(fd int, buf []byte) (int, error) {
+	ifc := linux.IFConf{Len: int32(len(buf))}
+	if buf != nil {
+		ifc.Ptr = uint64(uintptr(ptr(buf)))
+	}
+	_, _, e := sys.Syscall(sys.SYS_IOCTL, uintptr(fd), sys.SIOCGIFCONF, uintptr(unsafe.Pointer(&ifc)))
+	runtime.KeepAlive(buf)
+	if e != 0 {
+		return 0, e
+	}
+	return int(ifc.Len), nil
 }
