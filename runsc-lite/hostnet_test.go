@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +17,8 @@ import (
 // TestNetHost: with --network=host the sandbox's sockets are the host's,
 // on both platforms: python's http.server in the sandbox on 127.0.0.1:PORT
 // is fetched from the host; a client in the sandbox reaches a host TCP
-// listener and a host UDP echo on 127.0.0.1; port 80 is refused (EACCES:
+// listener and a host UDP echo on 127.0.0.1; `ip` prints the host's
+// addresses, links and routes as natively; port 80 is refused (EACCES:
 // the host's answer to the sentry's unprivileged identity). From the
 // host: the sentry still runs as nobody with no capability, seccomp and
 // namespaces of its own (its own network namespace too), and the
@@ -83,6 +85,23 @@ func TestNetHost(t *testing.T) {
 			}
 			if line := <-got; line != "HELLO FROM THE HOST\n" {
 				t.Errorf("the host's server got %q", line)
+			}
+
+			// The host's interfaces, addresses and routes through
+			// NETLINK_ROUTE, as `ip` prints them natively; a change is
+			// refused.
+			if ip, err := exec.LookPath("ip"); err == nil {
+				for _, args := range [][]string{{"-o", "addr"}, {"-o", "link"}, {"route"}, {"-6", "route"}} {
+					native := runOut(t, runOpts{}, append([]string{ip}, args...)...)
+					inside := runscLite(t, runOpts{}, append([]string{"run", "--platform", platform, "--network=host", "--", ip}, args...)...)
+					if native.code != 0 || inside.code != 0 || inside.stdout != native.stdout {
+						t.Errorf("ip %s: sandbox %v, native %v", strings.Join(args, " "), inside, native)
+					}
+				}
+				res := runscLite(t, runOpts{}, "run", "--platform", platform, "--network=host", "--", ip, "addr", "add", "192.0.2.99/32", "dev", "lo")
+				if res.code == 0 || !strings.Contains(res.stderr, "Operation not permitted") {
+					t.Errorf("ip addr add: %v, want EPERM", res)
+				}
 			}
 
 			res = runscLite(t, runOpts{}, "run", "--platform", platform, "--network=host", "--", "/usr/bin/python3", script, "privileged")

@@ -119,8 +119,8 @@ func (st *Stack) New(fam, typ, proto, flags int) (*vfs.File, error) {
 	return newFile(s, flags), nil
 }
 
-// Socket is one AF_INET or AF_INET6 socket of the application: a host
-// socket, non-blocking. It is the inode and the vfs.FileImpl of its file.
+// Socket is one AF_INET or AF_INET6 socket (or AF_NETLINK NETLINK_ROUTE,
+// netlink.go) of the application: a host socket, non-blocking. It is the inode and the vfs.FileImpl of its file.
 type Socket struct {
 	st       *Stack
 	fd       int // the host socket, owned; closed by Release
@@ -314,6 +314,10 @@ func (s *Socket) PeerName() ([]byte, error) {
 
 // unspecifiedName is the address of family fam with nothing in it.
 func unspecifiedName(fam int) []byte {
+	if fam == sys.AF_NETLINK {
+		a := linux.SockAddrNetlink{Family: sys.AF_NETLINK}
+		return append([]byte(nil), abi.AsBytes(&a)...)
+	}
 	if fam == sys.AF_INET {
 		a := linux.SockAddrInet{Family: sys.AF_INET}
 		return append([]byte(nil), abi.AsBytes(&a)...)
@@ -346,6 +350,11 @@ func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
 	}
 	if to != nil {
 		to = clipAddr(to)
+	}
+	if s.family == sys.AF_NETLINK {
+		if err := checkRouteReads(data); err != nil {
+			return 0, err
+		}
 	}
 	n, err := hostSendmsg(s.fd, data, to, flags)
 	if err != nil {

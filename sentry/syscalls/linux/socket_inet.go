@@ -347,7 +347,14 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	if flags&^socketFlags != 0 || int(typ)&0xf >= socketMax {
 		return 0, unix.EINVAL
 	}
-	f, err := netlink.New(t.K.Net, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+	var f *vfs.File
+	var err error
+	if t.K.HostNet != nil {
+		// --network=host: the host's interfaces, addresses and routes.
+		f, err = t.K.HostNet.NewNetlink(int(typ)&0xf, int(protocol), flags)
+	} else {
+		f, err = netlink.New(t.K.Net, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+	}
 	if err != nil {
 		return 0, err
 	}
