@@ -18,7 +18,9 @@ import (
 // on both platforms: python's http.server in the sandbox on 127.0.0.1:PORT
 // is fetched from the host; a client in the sandbox reaches a host TCP
 // listener and a host UDP echo on 127.0.0.1; `ip` prints the host's
-// addresses, links and routes as natively; port 80 is refused (EACCES:
+// addresses, links and routes as natively; blocking calls, timeouts,
+// signals and poll/select/epoll readiness behave as natively; port 80 is
+// refused (EACCES:
 // the host's answer to the sentry's unprivileged identity). From the
 // host: the sentry still runs as nobody with no capability, seccomp and
 // namespaces of its own (its own network namespace too), and the
@@ -102,6 +104,15 @@ func TestNetHost(t *testing.T) {
 				if res.code == 0 || !strings.Contains(res.stderr, "Operation not permitted") {
 					t.Errorf("ip addr add: %v, want EPERM", res)
 				}
+			}
+
+			// Waits on host sockets end as on Linux: timeouts, signals
+			// (EINTR, SA_RESTART), readiness through poll, select and
+			// epoll (edge-triggered too).
+			native := runOut(t, runOpts{}, "/usr/bin/python3", script, "waits")
+			inside := runscLite(t, runOpts{}, "run", "--platform", platform, "--network=host", "--", "/usr/bin/python3", script, "waits")
+			if native.code != 0 || inside.code != 0 || inside.stdout != native.stdout {
+				t.Errorf("waits: sandbox %v\nnative %v\n%s", inside, native, lineDiff(native.stdout, inside.stdout))
 			}
 
 			res = runscLite(t, runOpts{}, "run", "--platform", platform, "--network=host", "--", "/usr/bin/python3", script, "privileged")

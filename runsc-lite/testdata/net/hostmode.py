@@ -5,6 +5,9 @@
 #                   answers in upper case) and a UDP client of its echo on
 #                   127.0.0.1:UDP
 #   privileged      binds port 80 (the host refuses the sentry's identity)
+#   waits           blocking calls on host sockets: SO_RCVTIMEO, MSG_DONTWAIT,
+#                   a signal ending a wait (EINTR), SA_RESTART, poll,
+#                   select and epoll readiness (prints what Linux prints)
 #   misuse          a host socket's descriptor used as something else (for
 #                   the sandbox only: natively, as root, the calls it
 #                   expects refused succeed)
@@ -36,6 +39,60 @@ elif mode == "client":
 elif mode == "privileged":
     s = socket.socket()
     print("bind 80:", err(lambda: s.bind(("127.0.0.1", 80))))
+elif mode == "waits":
+    import select, signal, time
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen()
+    c = socket.create_connection(l.getsockname())
+    a, _ = l.accept()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
+    t0 = time.monotonic()
+    print("recv with SO_RCVTIMEO:", err(lambda: a.recv(10)), "after >= 0.2s:", time.monotonic() - t0 >= 0.19)
+    print("SO_RCVTIMEO:", struct.unpack("ll", a.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16)))
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
+    print("recv MSG_DONTWAIT:", err(lambda: a.recv(10, socket.MSG_DONTWAIT)))
+    class Alarm(Exception):
+        pass
+    def on_alarm(sig, frame):
+        raise Alarm()
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        l.accept()
+        print("accept: returned")
+    except Alarm:
+        print("accept: interrupted by the signal")
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        a.recv(10)
+        print("recv: returned")
+    except Alarm:
+        print("recv: interrupted by the signal")
+    # SA_RESTART: the recv goes on after the signal and gets the data a
+    # thread sends later (python runs its handler once the call returns).
+    got = []
+    signal.signal(signal.SIGALRM, lambda s, f: got.append(s))
+    signal.siginterrupt(signal.SIGALRM, False)
+    signal.setitimer(signal.ITIMER_REAL, 0.1)
+    threading.Timer(0.5, lambda: c.send(b"late")).start()
+    print("recv restarted:", a.recv(10), "handler ran:", len(got))
+    p = select.poll()
+    p.register(a, select.POLLIN | select.POLLOUT)
+    print("poll:", sorted(p.poll(0)) == [(a.fileno(), select.POLLOUT)])
+    e = select.epoll()
+    e.register(a.fileno(), select.EPOLLIN | select.EPOLLET)
+    print("epoll idle:", e.poll(0.1))
+    c.send(b"x")
+    print("epoll:", e.poll(5) == [(a.fileno(), select.EPOLLIN)])
+    print("epoll edge again:", e.poll(0.1))
+    print("select:", select.select([a], [], [], 5)[0] == [a])
+    print("FIONREAD:", struct.unpack("i", __import__("fcntl").ioctl(a, 0x541B, b"\0" * 4))[0])
+    a.recv(10)
+    c.shutdown(socket.SHUT_WR)
+    e.modify(a.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+    print("epoll after the peer's shutdown:", e.poll(5) == [(a.fileno(), select.EPOLLIN | select.EPOLLRDHUP)])
+    print("recv at the end:", a.recv(10))
 elif mode == "misuse":
     l = socket.socket()
     l.bind(("127.0.0.1", 0))

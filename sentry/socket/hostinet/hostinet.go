@@ -45,9 +45,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -130,10 +128,7 @@ type Socket struct {
 	ino      uint64
 	queue    vfs.Queue
 
-	// mu guards the timeouts.
-	mu         sync.Mutex
-	rcvTimeout time.Duration // SO_RCVTIMEO, 0: none
-	sndTimeout time.Duration // SO_SNDTIMEO, 0: none
+	inet.SockTimeouts
 }
 
 // newSocket wraps host socket fd, which it then owns, and watches it.
@@ -333,13 +328,6 @@ func clipAddr(raw []byte) []byte {
 	return raw[:min(len(raw), sys.SizeofSockaddrInet6)]
 }
 
-// Timeouts returns SO_RCVTIMEO and SO_SNDTIMEO (0: none).
-func (s *Socket) Timeouts() (rcv, snd time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rcvTimeout, s.sndTimeout
-}
-
 // Send sends data without waiting, to the address to if given. A stream
 // takes what fits and returns the count with EAGAIN for the rest; a
 // datagram goes whole or fails. more is MSG_MORE.
@@ -396,14 +384,8 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 // sentry's; the options of confine.HostSocketOptions are the host
 // socket's; others are ENOPROTOOPT (inet.Unknown, logged).
 func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
-	if level == sys.SOL_SOCKET && (name == sys.SO_RCVTIMEO || name == sys.SO_SNDTIMEO) {
-		rcv, snd := s.Timeouts()
-		d := rcv
-		if name == sys.SO_SNDTIMEO {
-			d = snd
-		}
-		tv := sys.NsecToTimeval(d.Nanoseconds())
-		return append([]byte(nil), abi.AsBytes(&tv)...), nil
+	if inet.IsTimeoutOption(level, name) {
+		return s.GetTimeout(name), nil
 	}
 	if !allowed(level, name, false) {
 		return nil, inet.Unknown{Level: level, Name: name}
@@ -413,19 +395,8 @@ func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 
 // SetOption implements setsockopt(2), as GetOption.
 func (s *Socket) SetOption(level, name int, v []byte) error {
-	if level == sys.SOL_SOCKET && (name == sys.SO_RCVTIMEO || name == sys.SO_SNDTIMEO) {
-		d, err := inet.TimeoutOption(v)
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if name == sys.SO_RCVTIMEO {
-			s.rcvTimeout = d
-		} else {
-			s.sndTimeout = d
-		}
-		return nil
+	if inet.IsTimeoutOption(level, name) {
+		return s.SetTimeout(name, v)
 	}
 	if !allowed(level, name, true) {
 		return inet.Unknown{Level: level, Name: name}
@@ -460,13 +431,9 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		return 0, mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(v)))
 	case sys.SIOCGIFCONF:
 		return 0, s.ifconf(mem, arg)
-	case sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
-		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
-		var ifr linux.IFReq
-		if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
-			return 0, err
-		}
-		return 0, sys.EPERM
+	}
+	if inet.IsInterfaceChange(cmd) {
+		return 0, inet.RefuseInterfaceChange(mem, arg)
 	}
 	if slices.Contains(confine.HostIfreqIoctls, uintptr(cmd)) {
 		var ifr linux.IFReq

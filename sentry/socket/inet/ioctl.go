@@ -83,6 +83,9 @@ func describe(id int32, info stack.NICInfo) Interface {
 
 // Ioctl implements vfs.Ioctler.
 func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
+	if IsInterfaceChange(cmd) {
+		return 0, RefuseInterfaceChange(mem, arg) // the sandbox's interfaces are fixed
+	}
 	switch cmd {
 	case sys.SIOCINQ, sys.SIOCOUTQ:
 		opt := tcpip.ReceiveQueueSizeOption
@@ -110,22 +113,34 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			return 0, err
 		}
 		return 0, mem.CopyOut(arg, b)
-	case sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
-		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
-		// The request is read (EFAULT) as dev_ioctl reads it; the
-		// sandbox's interfaces are fixed, which it refuses as it refuses
-		// a caller without CAP_NET_ADMIN.
-		var ifr linux.IFReq
-		if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
-			return 0, err
-		}
-		return 0, sys.EPERM
 	case sys.SIOCATMARK:
 		if s.typ == sys.SOCK_STREAM {
 			return 0, s.atMark(mem, arg)
 		}
 	}
 	return 0, sys.ENOTTY
+}
+
+// IsInterfaceChange reports whether cmd is one of netdevice(7)'s requests
+// that change an interface.
+func IsInterfaceChange(cmd uint32) bool {
+	switch cmd {
+	case sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
+		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
+		return true
+	}
+	return false
+}
+
+// RefuseInterfaceChange answers a request that changes an interface (the
+// struct ifreq at arg): the request is read (EFAULT) as dev_ioctl reads
+// it, then refused as Linux refuses a caller without CAP_NET_ADMIN.
+func RefuseInterfaceChange(mem vfs.Memory, arg uintptr) error {
+	var ifr linux.IFReq
+	if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
+		return err
+	}
+	return sys.EPERM
 }
 
 // atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 0, since

@@ -7,7 +7,6 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -50,10 +49,9 @@ type Socket struct {
 	// stream each take a contiguous part of it.
 	readMu sync.Mutex
 
-	// mu guards the fields below.
-	mu         sync.Mutex
-	rcvTimeout time.Duration // SO_RCVTIMEO, 0: none
-	sndTimeout time.Duration // SO_SNDTIMEO, 0: none
+	// mu serializes connects.
+	mu sync.Mutex
+	SockTimeouts
 }
 
 // protocols maps a socket(2) type and protocol to netstack's transport
@@ -386,13 +384,6 @@ func (s *Socket) PeerName() ([]byte, error) {
 		return nil, errno(err)
 	}
 	return encodeAddress(s.family, a), nil
-}
-
-// Timeouts returns SO_RCVTIMEO and SO_SNDTIMEO (0: none).
-func (s *Socket) Timeouts() (rcv, snd time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rcvTimeout, s.sndTimeout
 }
 
 // Send sends data without waiting, to the address to (raw, from sendto
