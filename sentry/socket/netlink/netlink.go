@@ -61,14 +61,14 @@ type Socket struct {
 	inet.SockTimeouts
 
 	// mu guards the fields below.
-	mu         sync.Mutex
-	port       uint32 // nl_pid, 0 until bound
-	pid        uint32 // the creating process, the first port it tries
-	groups     uint32
-	rcv        [][]byte
-	rcvbuf     int
-	sndbuf     int
-	shut       bool
+	mu     sync.Mutex
+	port   uint32 // nl_pid, 0 until bound
+	pid    uint32 // the creating process, the first port it tries
+	groups uint32
+	rcv    [][]byte
+	rcvbuf int
+	sndbuf int
+	shut   bool
 }
 
 // New implements socket(2) for AF_NETLINK: typ SOCK_RAW or SOCK_DGRAM
