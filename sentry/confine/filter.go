@@ -280,7 +280,6 @@ var HostSocketOptions = []SocketOption{
 	{unix.SOL_TCP, unix.TCP_NOTSENT_LOWAT, true, true},
 	{unix.SOL_IP, unix.IP_TOS, true, true},
 	{unix.SOL_IP, unix.IP_TTL, true, true},
-	{unix.SOL_IP, unix.IP_RECVERR, true, true},
 	{unix.SOL_IP, unix.IP_MTU_DISCOVER, true, true},
 	{unix.SOL_IP, unix.IP_MTU, true, false},
 	{unix.SOL_IP, unix.IP_MULTICAST_IF, true, true},
@@ -298,7 +297,6 @@ var HostSocketOptions = []SocketOption{
 	{unix.SOL_IPV6, unix.IPV6_ADD_MEMBERSHIP, false, true},
 	{unix.SOL_IPV6, unix.IPV6_DROP_MEMBERSHIP, false, true},
 	{unix.SOL_IPV6, unix.IPV6_TCLASS, true, true},
-	{unix.SOL_IPV6, unix.IPV6_RECVERR, true, true},
 	{unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, true, true},
 }
 

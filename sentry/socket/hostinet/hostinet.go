@@ -129,6 +129,11 @@ type Socket struct {
 	queue    vfs.Queue
 
 	inet.SockTimeouts
+	// recvErr is IP_RECVERR (IPV6_RECVERR), which the sentry keeps: the
+	// host socket gets no error queue, which MSG_ERRQUEUE (always EAGAIN
+	// in the syscall layer) could not drain, and whose POLLERR would then
+	// never clear.
+	recvErr atomic.Bool
 }
 
 // newSocket wraps host socket fd, which it then owns, and watches it.
@@ -387,6 +392,13 @@ func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 	if inet.IsTimeoutOption(level, name) {
 		return s.GetTimeout(name), nil
 	}
+	if isRecvErr(level, name) {
+		v := 0
+		if s.recvErr.Load() {
+			v = 1
+		}
+		return binary.LittleEndian.AppendUint32(nil, uint32(v)), nil
+	}
 	if !allowed(level, name, false) {
 		return nil, inet.Unknown{Level: level, Name: name}
 	}
@@ -398,10 +410,27 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 	if inet.IsTimeoutOption(level, name) {
 		return s.SetTimeout(name, v)
 	}
+	if isRecvErr(level, name) {
+		if len(v) == 0 {
+			return sys.EINVAL
+		}
+		on := false
+		for _, b := range v[:min(len(v), 4)] {
+			on = on || b != 0
+		}
+		s.recvErr.Store(on)
+		return nil
+	}
 	if !allowed(level, name, true) {
 		return inet.Unknown{Level: level, Name: name}
 	}
 	return hostSetsockopt(s.fd, level, name, v[:min(len(v), confine.MaxOptLen)])
+}
+
+// isRecvErr reports whether level and name are IP_RECVERR or
+// IPV6_RECVERR.
+func isRecvErr(level, name int) bool {
+	return (level == sys.SOL_IP && name == sys.IP_RECVERR) || (level == sys.SOL_IPV6 && name == sys.IPV6_RECVERR)
 }
 
 // allowed reports whether an option may be passed to the host (set, or
