@@ -99,6 +99,9 @@ func TestSigframeMatchesC(t *testing.T) {
 	} {
 		want[c] = uint64(g)
 	}
+	var gr GroupReq
+	want["sizeof(struct group_req)"] = uint64(unsafe.Sizeof(gr))
+	want["offsetof(struct group_req, gr_group)"] = uint64(unsafe.Offsetof(gr.Group))
 	var mmh MMsgHdr
 	want["sizeof(struct mmsghdr)"] = uint64(unsafe.Sizeof(mmh))
 	want["offsetof(struct mmsghdr, msg_len)"] = uint64(MMsgHdrLenOffset)

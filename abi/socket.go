@@ -21,3 +21,11 @@ type MMsgHdr struct {
 	Len uint32
 	_   uint32
 }
+
+// GroupReq is struct group_req (MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP): an
+// interface index and a group address (a struct sockaddr_storage).
+type GroupReq struct {
+	Interface uint32
+	_         uint32
+	Group     [128]byte
+}

@@ -18,8 +18,8 @@ func CgoLinked() bool { return confine.CgoLinked() }
 // C (cgo) or without, for --network=sandbox or (host) --network=host:
 // the Go runtime's calls (package confine's list) and what the mode
 // needs; anything else kills the forwarder. Sandbox mode creates and
-// connects Internet stream and datagram sockets; host mode creates them
-// (and ICMP echo and NETLINK_ROUTE sockets) but connects nothing.
+// connects Internet stream, datagram and ping (ICMP echo) sockets; host
+// mode creates them (and NETLINK_ROUTE sockets) but connects nothing.
 func Filter(cgo, host bool) ([]bpf.Instruction, error) {
 	any := seccomp.AnyValue{}
 	eq := func(v uintptr) seccomp.ValueMatcher { return seccomp.EqualTo(v) }
@@ -30,6 +30,11 @@ func Filter(cgo, host bool) ([]bpf.Instruction, error) {
 			sockets = append(sockets, seccomp.PerArg{eq(family), eq(typ | flags), eq(0), any, any, any})
 		}
 	}
+	// Ping sockets (ICMP echo only: the kernel sends nothing else on
+	// them), in both modes.
+	sockets = append(sockets,
+		seccomp.PerArg{eq(unix.AF_INET), eq(unix.SOCK_DGRAM | flags), eq(unix.IPPROTO_ICMP), any, any, any},
+		seccomp.PerArg{eq(unix.AF_INET6), eq(unix.SOCK_DGRAM | flags), eq(unix.IPPROTO_ICMPV6), any, any, any})
 	mode := map[uintptr]seccomp.SyscallRule{
 		// Connected host sockets (the address is in memory a filter
 		// cannot read: the policy is the forwarder's code,
@@ -40,8 +45,6 @@ func Filter(cgo, host bool) ([]bpf.Instruction, error) {
 	}
 	if host {
 		sockets = append(sockets,
-			seccomp.PerArg{eq(unix.AF_INET), eq(unix.SOCK_DGRAM | flags), eq(unix.IPPROTO_ICMP), any, any, any},
-			seccomp.PerArg{eq(unix.AF_INET6), eq(unix.SOCK_DGRAM | flags), eq(unix.IPPROTO_ICMPV6), any, any, any},
 			seccomp.PerArg{eq(unix.AF_NETLINK), eq(unix.SOCK_RAW | flags), eq(unix.NETLINK_ROUTE), any, any, any})
 		mode = map[uintptr]seccomp.SyscallRule{}
 	}
@@ -50,8 +53,8 @@ func Filter(cgo, host bool) ([]bpf.Instruction, error) {
 		rules[nr] = r
 	}
 	for nr, r := range map[uintptr]seccomp.SyscallRule{
-		// Host sockets: Internet stream and datagram sockets only (and,
-		// in host mode, ICMP echo and NETLINK_ROUTE ones).
+		// Host sockets: Internet stream, datagram and ping sockets only
+		// (and, in host mode, NETLINK_ROUTE ones).
 		unix.SYS_SOCKET: sockets,
 		unix.SYS_CLOSE:  seccomp.MatchAll{},
 		// The sentry's requests and the answers with their descriptor,

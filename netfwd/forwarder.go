@@ -24,9 +24,12 @@ const Arg0 = "runsc-lite-netfwd"
 // controlFD is the forwarder's end of its socket pair with the sentry.
 const controlFD = 3
 
-// connectTimeout bounds a TCP connect on the host (Linux's own gives up
-// after about two minutes of SYN retries).
-const connectTimeout = 60 * time.Second
+// connectTimeout bounds a TCP connect on the host. It is longer than
+// Linux's own (about two minutes of SYN retries with the default
+// tcp_syn_retries, 6), which decides: a connect the host gives up on is
+// ETIMEDOUT for the sandbox too, whose own SYN retries (netstack's, also
+// 6) run out at about the same time.
+const connectTimeout = 3 * time.Minute
 
 // maxInFlight bounds the connects the forwarder waits on at once; the
 // others wait for a slot.
@@ -259,22 +262,39 @@ func newNetlink() (int, unix.Errno) {
 // dial opens the host socket a request asks for, as the policy allows,
 // and returns it connected (non-blocking), or an errno.
 func dial(p *Policy, req Request) (int, unix.Errno) {
-	if req.Proto != TCP && req.Proto != UDP {
+	var dst netip.AddrPort
+	var err error
+	switch req.Proto {
+	case TCP, UDP:
+		dst, err = p.Resolve(req.Dest())
+	case Echo:
+		var a netip.Addr
+		a, err = p.ResolveEcho(req.Dest().Addr())
+		dst = netip.AddrPortFrom(a, 0)
+	default:
 		return -1, unix.EPROTONOSUPPORT
 	}
-	dst, err := p.Resolve(req.Dest())
 	if err != nil {
 		return -1, unix.ECONNREFUSED
 	}
-	family, typ := unix.AF_INET6, unix.SOCK_STREAM
+	family, typ, proto := unix.AF_INET6, unix.SOCK_STREAM, 0
 	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(dst.Port()), Addr: dst.Addr().As16()}
 	if dst.Addr().Is4() {
 		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}
 	}
-	if req.Proto == UDP {
+	switch req.Proto {
+	case UDP:
 		typ = unix.SOCK_DGRAM
+	case Echo:
+		// A ping socket: the kernel allows it to the groups of
+		// net.ipv4.ping_group_range (EACCES otherwise), and sets the
+		// echo's identifier itself.
+		typ, proto = unix.SOCK_DGRAM, unix.IPPROTO_ICMP
+		if family == unix.AF_INET6 {
+			proto = unix.IPPROTO_ICMPV6
+		}
 	}
-	sock, err := unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	sock, err := unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
 		return -1, errnoOf(err)
 	}

@@ -40,6 +40,11 @@ func TestPolicy(t *testing.T) {
 		{"255.255.255.255:80", true, ""},
 		{"0.1.2.3:80", true, ""},
 		{"93.184.216.34:0", false, ""},
+		{"[fd00::2:2]:8080", false, ""},
+		{"[fd00::2:2]:8080", true, "[::1]:8080"},
+		{"[fd00::2:3]:53", true, ""},
+		{"[fd00::99]:80", true, ""},
+		{"[fd00:1::2]:80", false, "[fd00:1::2]:80"},
 	} {
 		p := Policy{AllowHostLoopback: c.allow, HostDNS: netip.MustParseAddr("127.0.0.53"), HostAddrs: []netip.Addr{host}}
 		got, err := p.Resolve(netip.MustParseAddrPort(c.dst))

@@ -9,18 +9,20 @@
 // host's own addresses, drops to an unprivileged identity (65534 when
 // started by root, with no capability), sets no_new_privs and installs a
 // seccomp allow-list of its own (Filter): the Go runtime's calls, socket
-// for AF_INET/AF_INET6 stream and datagram sockets only, connect,
+// for AF_INET/AF_INET6 stream, datagram and ping sockets only, connect,
 // getsockopt, ppoll, close, and sendmsg/recvmsg. It opens no file and
 // binds nothing.
 //
 // With --network=sandbox the sentry sends a Request per outbound flow (a
-// TCP connection or a UDP conversation the sandbox started, OpConnect);
-// the forwarder applies the Policy (no
-// host loopback, link-local or host address unless allowed; the sandbox's
+// TCP connection, a UDP conversation or a ping identifier the sandbox
+// started, OpConnect); the forwarder applies the Policy (no host
+// loopback, link-local or host address unless allowed; the sandbox's
 // gateway and DNS addresses mapped to the host's), opens and connects a
 // host socket and answers with a Reply and, on success, the connected
-// descriptor by SCM_RIGHTS. The forwarder keeps no descriptor it handed
-// over: from then on the sentry copies between that socket and netstack.
+// descriptor by SCM_RIGHTS; on failure, the connect's errno, which the
+// sentry turns into the answer the sandbox's application sees. The
+// forwarder keeps no descriptor it handed over: from then on the sentry
+// copies between that socket and netstack.
 // The forwarder ends when the sentry's end of the pair closes.
 //
 // With --network=host (an explicit opt-in: the host's network is the
@@ -45,9 +47,12 @@ import (
 )
 
 // Transport protocols a Request names (their IP protocol numbers).
+// Echo asks for a ping socket (SOCK_DGRAM, IPPROTO_ICMP or
+// IPPROTO_ICMPV6 by the address's family): ICMP echo, no port.
 const (
-	TCP = unix.IPPROTO_TCP
-	UDP = unix.IPPROTO_UDP
+	TCP  = unix.IPPROTO_TCP
+	UDP  = unix.IPPROTO_UDP
+	Echo = unix.IPPROTO_ICMP
 )
 
 // ICMP echo ("ping") sockets' protocols, for OpSocket.
@@ -72,7 +77,7 @@ const (
 type Request struct {
 	ID    uint32
 	Op    uint8 // OpConnect, OpSocket or OpNetlink
-	Proto uint8 // TCP or UDP; with OpSocket also ICMP or ICMPv6
+	Proto uint8 // OpConnect: TCP, UDP or Echo; OpSocket: TCP, UDP, ICMP or ICMPv6
 	V4    uint8 // 1: Addr is IPv4 (in its first 4 bytes)
 	Port  uint16
 	Addr  [16]byte

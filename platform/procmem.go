@@ -19,6 +19,9 @@ type ProcessMemory struct {
 	Holder   Holder
 	PID      int
 	Reserved Range
+	// Also is a second reserved range, below Reserved (systrap's trap
+	// table), honoured the same way; empty if none.
+	Also Range
 	// Gone is the error of a copy from a released or dead process.
 	Gone error
 }
@@ -60,11 +63,38 @@ func (m ProcessMemory) copy(b []byte, rs []Range, op processVMOp) (int, error) {
 		return 0, m.Gone
 	}
 	defer m.Holder.Leave()
+	rs, cut := cutAt(m.Also, rs, len(b))
 	n, err := copyProcessMemory(m.PID, m.Reserved, b, rs, op)
 	if errors.Is(err, unix.ESRCH) {
 		return n, m.Gone
 	}
+	if err == nil && cut {
+		err = unix.EFAULT
+	}
 	return n, err
+}
+
+// cutAt returns the ranges of the first n bytes of rs up to the first byte
+// in also, and whether that cut anything.
+func cutAt(also Range, rs []Range, n int) ([]Range, bool) {
+	if also.End <= also.Start {
+		return rs, false
+	}
+	total := 0
+	for i, r := range rs {
+		if total >= n {
+			return rs[:i], false
+		}
+		if r.End <= r.Start {
+			continue
+		}
+		if l := userLength(also, r.Start, int(min(r.End-r.Start, uintptr(n-total)))); l < int(min(r.End-r.Start, uintptr(n-total))) {
+			out := append(append([]Range(nil), rs[:i]...), Range{r.Start, r.Start + uintptr(l)})
+			return out, true
+		}
+		total += int(r.End - r.Start)
+	}
+	return rs, false
 }
 
 // RangeOf is the range of n bytes at addr, cut at the top of the address

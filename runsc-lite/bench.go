@@ -31,6 +31,7 @@ type benchCmd struct {
 	cache     string
 	timeout   time.Duration
 	load      int
+	noPatch   bool
 }
 
 func (*benchCmd) Name() string { return "bench" }
@@ -69,6 +70,7 @@ func (c *benchCmd) SetFlags(f *flag.FlagSet) {
 	f.StringVar(&c.svgPath, "svg", "", "write a bar chart of the ratios to native to `FILE`")
 	f.StringVar(&c.runsc, "runsc", "", "gVisor's runsc binary at `PATH` (default: runsc in PATH; none to skip gVisor)")
 	f.StringVar(&c.platforms, "platforms", "systrap,ptrace", "comma-separated platforms to compare")
+	f.BoolVar(&c.noPatch, "no-patch", false, "run runsc-lite with --no-patch (systrap: no syscall-site patching)")
 	f.StringVar(&c.monitors, "monitors", "unotify,ptrace", "comma-separated host monitors to compare (`runsc-lite trace`, every syscall stopped); none for none")
 	f.StringVar(&c.cache, "cache", "", "`DIR` for compiled workloads, not under /tmp (default: the user cache directory)")
 	f.DurationVar(&c.timeout, "timeout", 0, "a run taking longer fails (default 2m, 30s with --quick)")
@@ -140,6 +142,9 @@ func (c *benchCmd) config() (bench.Config, error) {
 		return cfg, err
 	}
 	cfg.Runners = bench.Runners(self, runsc, platforms, monitors)
+	if c.noPatch {
+		cfg.Runners = bench.WithRunFlags(cfg.Runners, "--no-patch")
+	}
 	cfg.Versions = map[string]string{
 		"runsc-lite": toolVersion(2, self, "version"),
 		"gcc":        toolVersion(1, "gcc", "--version"),

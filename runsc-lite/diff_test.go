@@ -57,12 +57,15 @@ var diffPrograms = []string{
 	"openat2",     // openat2's open_how checks and RESOLVE_* (symlinks, magic links, mounts, beneath, in root, cached); fchmodat2
 	"mqueue",      // POSIX message queues: mq_open/mq_unlink/mq_timedsend/mq_timedreceive/mq_notify (signal and SIGEV_THREAD)/mq_getsetattr, priorities, limits, timeouts, errors
 	"leases",      // F_SETLEASE/F_GETLEASE: when a lease may be taken, breaks by open and truncate, SIGIO, EWOULDBLOCK, downgrade and unlock
+	"devmem",      // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
+	"patchsites",  // one `mov $nr,%eax; syscall` site made hot (systrap patches it): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts
 	"inet",        // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
+	"rawsock",     // raw ICMP and ICMPv6 sockets on loopback (CAP_NET_RAW, needs a root host): echo request and reply with the IPv4 header, IP_HDRINCL, IPPROTO_RAW
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and
@@ -84,7 +87,7 @@ func TestDiff(t *testing.T) {
 					if rootOnly[name] && os.Geteuid() != 0 {
 						t.Skip("compares against a native run as root, as in the sandbox; the host is not root")
 					}
-					if name == "inet" {
+					if name == "inet" || name == "rawsock" {
 						skipWithoutIPv6Loopback(t)
 					}
 					variants := []string{"static", "dynamic"}

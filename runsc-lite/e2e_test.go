@@ -221,13 +221,31 @@ type runOpts struct {
 	dir   string   // working directory; "" for the test's
 	stdin string   // standard input
 	env   []string // environment; nil for the test's
+	// timeout is the time limit; 0 for runTimeout.
+	timeout time.Duration
 }
 
 // runOut runs argv in its own process group with a time limit, and checks
 // that no process of that group survives it.
 func runOut(t *testing.T, o runOpts, argv ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	r, err := runGroup(t, o, argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runGroup is runOut's work; it may run in any goroutine: it fails t
+// only with Errorf (a process left behind), and returns the errors runOut
+// treats as fatal.
+func runGroup(t *testing.T, o runOpts, argv ...string) (result, error) {
+	t.Helper()
+	limit := o.timeout
+	if limit == 0 {
+		limit = runTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = o.dir
@@ -245,7 +263,7 @@ func runOut(t *testing.T, o runOpts, argv ...string) result {
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("%q did not finish within %v\n%v", argv, runTimeout, r)
+		return r, fmt.Errorf("%q did not finish within %v\n%v", argv, limit, r)
 	case errors.As(err, &ee):
 		ws := ee.Sys().(syscall.WaitStatus)
 		if ws.Signaled() {
@@ -254,12 +272,12 @@ func runOut(t *testing.T, o runOpts, argv ...string) result {
 			r.code = ws.ExitStatus()
 		}
 	case err != nil:
-		t.Fatalf("running %q: %v", argv, err)
+		return r, fmt.Errorf("running %q: %v", argv, err)
 	}
 	if cmd.Process != nil {
 		checkNoStrays(t, cmd.Process.Pid, argv)
 	}
-	return r
+	return r, nil
 }
 
 // checkNoStrays fails t if a process of group pgid (the run's own group) is

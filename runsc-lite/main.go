@@ -62,6 +62,7 @@ var groupOrder = []string{groupRunning, groupContainers, groupInspection, groupB
 // takes them after its name; a value given after wins.
 type globalFlags struct {
 	platform  string
+	noPatch   bool
 	network   string
 	strace    bool
 	straceLog string
@@ -90,6 +91,9 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 	}
 	def("platform", func() {
 		f.StringVar(&g.platform, "platform", g.platform, "how syscalls are trapped: `systrap` (seccomp traps) or ptrace")
+	})
+	def("no-patch", func() {
+		f.BoolVar(&g.noPatch, "no-patch", g.noPatch, "systrap: never rewrite the application's syscall instructions into jumps to the stub (every syscall then traps with a signal)")
 	})
 	def("network", func() {
 		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: sandbox (the sandbox's own TCP/IP stack with lo and eth0, whose connections and datagrams leave through host sockets a confined forwarder opens; the host's loopback refused), none (lo alone, nothing in or out), host (an explicit opt-in: the application's Internet sockets are host sockets on the host's network and loopback, which a confined forwarder creates)")

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,10 +29,9 @@ type testHost struct {
 	Addr, HostSide string
 }
 
-// makeTestHost makes a network namespace joined to the host's by a veth
-// pair on a /24 of 10.213.0.0/16 and runs testhost.py in it, answering DNS
-// A queries with dnsAnswer. Everything is removed when t ends.
-func makeTestHost(t *testing.T, dnsAnswer string) testHost {
+// needNetns skips t unless it can make network namespaces, and returns
+// the path of ip (iproute2).
+func needNetns(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("making a network namespace needs root")
@@ -40,6 +40,15 @@ func makeTestHost(t *testing.T, dnsAnswer string) testHost {
 	if err != nil {
 		t.Skip("ip (iproute2) is not installed")
 	}
+	return ipCmd
+}
+
+// makeTestHost makes a network namespace joined to the host's by a veth
+// pair on a /24 of 10.213.0.0/16 and runs testhost.py in it, answering DNS
+// A queries with dnsAnswer. Everything is removed when t ends.
+func makeTestHost(t *testing.T, dnsAnswer string) testHost {
+	t.Helper()
+	ipCmd := needNetns(t)
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	// A /24 no interface of the host has (another test run's, say).
 	n := 0
@@ -116,12 +125,12 @@ func waitReady(t *testing.T, cmd *exec.Cmd) {
 }
 
 // TestNetOutbound: with --network=sandbox, HTTP over TCP, a reset and a
-// refused connection (each as the sandbox's own errno), a UDP echo and a
-// DNS lookup through the sandbox's resolver (10.0.2.3, which the
-// forwarder maps to the host's resolver: here the test host, named by a
-// resolv.conf given for the host's) reach the test host; the test host
-// sees the host's own address (the forwarder's socket). With
-// --network=none nothing leaves.
+// refused connection (each as the sandbox's own errno), a UDP echo, a
+// closed UDP port (ECONNREFUSED on a connected socket) and a DNS lookup
+// through the sandbox's resolver (10.0.2.3, which the forwarder maps to
+// the host's resolver: here the test host, named by a resolv.conf given
+// for the host's) reach the test host; the test host sees the host's own
+// address (the forwarder's socket). With --network=none nothing leaves.
 func TestNetOutbound(t *testing.T) {
 	th := makeTestHost(t, "192.0.2.7")
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
@@ -133,7 +142,7 @@ func TestNetOutbound(t *testing.T) {
 	for _, platform := range platforms {
 		t.Run("sandbox/"+platform, func(t *testing.T) {
 			r := runscLite(t, runOpts{env: env}, "run", "--platform", platform, "--", "/usr/bin/python3", script, th.Addr)
-			want := "http hello " + th.HostSide + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + th.Addr + "\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\n"
+			want := "http hello " + th.HostSide + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + th.Addr + "\nudp-refused ECONNREFUSED\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\n"
 			if r.code != 0 || r.stdout != want {
 				t.Errorf("outbound:\n%v\nwant:\n%s", r, want)
 			}
@@ -141,7 +150,7 @@ func TestNetOutbound(t *testing.T) {
 	}
 	t.Run("none", func(t *testing.T) {
 		r := runscLite(t, runOpts{env: env}, "run", "--network=none", "--", "/usr/bin/python3", script, th.Addr)
-		want := "http ENETUNREACH\nreset ENETUNREACH\nrefused ENETUNREACH\nudp ENETUNREACH\ndns gaierror\n"
+		want := "http ENETUNREACH\nreset ENETUNREACH\nrefused ENETUNREACH\nudp ENETUNREACH\nudp-refused ENETUNREACH\ndns gaierror\n"
 		if r.code != 0 || !strings.HasPrefix(r.stdout, want) {
 			t.Errorf("--network=none:\n%v\nwant:\n%s", r, want)
 		}
@@ -168,7 +177,8 @@ func freePort(t *testing.T, network string) int {
 }
 
 // TestNetPublish: --publish forwards the host's 127.0.0.1:HOSTPORT to a
-// TCP server in the sandbox, and a UDP port to a UDP echo there.
+// TCP server in the sandbox (which sees the client come from the
+// gateway, 10.0.2.2), and a UDP port to a UDP echo there.
 func TestNetPublish(t *testing.T) {
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	for _, platform := range platforms {
@@ -187,7 +197,7 @@ func TestNetPublish(t *testing.T) {
 			c.SetDeadline(time.Now().Add(runTimeout))
 			reply, err := io.ReadAll(c)
 			c.Close()
-			if err != nil || !strings.HasSuffix(string(reply), "\r\n\r\nhello 127.0.0.1\n") {
+			if err != nil || !strings.HasSuffix(string(reply), "\r\n\r\nhello 10.0.2.2\n") {
 				t.Errorf("HTTP through --publish: %q, %v", reply, err)
 			}
 			u, err := net.Dial("udp4", "127.0.0.1:"+strconv.Itoa(udpPort))
@@ -309,5 +319,298 @@ func TestStaleNetDirs(t *testing.T) {
 	}
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("%s was removed: %v", live, err)
+	}
+}
+
+// testNet is two network namespaces the test makes, joined by a veth
+// pair: a client, where runsc-lite (so its forwarder) and the native runs
+// go, so that the routes and sysctls a test needs change no namespace but
+// its own, and a test host. The client has no default route.
+type testNet struct {
+	Client, Host           string // the namespaces' names, for ip netns exec
+	ClientAddr, HostAddr   string // 10.213.1.1, 10.213.1.2 (/24)
+	ClientAddr6, HostAddr6 string // fd00:213:1::1, fd00:213:1::2 (/64)
+	ip                     func(args ...string)
+}
+
+// makeTestNet makes a testNet; everything is removed when t ends.
+func makeTestNet(t *testing.T) *testNet {
+	t.Helper()
+	ipCmd := needNetns(t)
+	tn := &testNet{
+		Client: fmt.Sprintf("rl-client-%d", os.Getpid()), Host: fmt.Sprintf("rl-host-%d", os.Getpid()),
+		ClientAddr: "10.213.1.1", HostAddr: "10.213.1.2", ClientAddr6: "fd00:213:1::1", HostAddr6: "fd00:213:1::2",
+	}
+	tn.ip = func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ipCmd, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, ns := range []string{tn.Client, tn.Host} {
+		tn.ip("netns", "add", ns)
+		t.Cleanup(func() { exec.Command(ipCmd, "netns", "del", ns).Run() })
+		tn.ip("-n", ns, "link", "set", "lo", "up")
+	}
+	tn.ip("-n", tn.Client, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", tn.Host)
+	for _, side := range []struct{ ns, addr, addr6 string }{{tn.Client, tn.ClientAddr, tn.ClientAddr6}, {tn.Host, tn.HostAddr, tn.HostAddr6}} {
+		tn.ip("-n", side.ns, "addr", "add", side.addr+"/24", "dev", "veth0")
+		tn.ip("-n", side.ns, "addr", "add", side.addr6+"/64", "dev", "veth0", "nodad")
+		tn.ip("-n", side.ns, "link", "set", "veth0", "up")
+	}
+	return tn
+}
+
+// sysctl sets a sysctl in namespace ns.
+func (tn *testNet) sysctl(t *testing.T, ns, key, value string) {
+	t.Helper()
+	tn.ip("netns", "exec", ns, "sysctl", "-q", "-w", key+"="+value)
+}
+
+// serve runs argv in the test host's namespace until t ends; it prints
+// "ready" once it serves.
+func (tn *testNet) serve(t *testing.T, argv ...string) {
+	t.Helper()
+	waitReady(t, exec.Command("ip", append([]string{"netns", "exec", tn.Host}, argv...)...))
+}
+
+// compareInClient runs argv natively in the client namespace and in the
+// sandbox (runsc-lite run there, with extra flags) on each platform, all
+// at once, each within limit, and requires the same stdout and exit
+// status; it returns the native run.
+func (tn *testNet) compareInClient(t *testing.T, limit time.Duration, flags []string, argv ...string) result {
+	t.Helper()
+	names := append([]string{"native"}, platforms...)
+	runs := make([]result, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		args := []string{"ip", "netns", "exec", tn.Client}
+		if name != "native" {
+			args = append(append(append(args, runscBin, "run", "--platform", name), flags...), "--")
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = runGroup(t, runOpts{timeout: limit}, append(args, argv...)...)
+		}()
+	}
+	wg.Wait()
+	for i, name := range names {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", name, errs[i])
+		}
+		t.Logf("%s (%v):\n%s%s", name, runs[i].dur.Round(time.Millisecond), runs[i].stdout, runs[i].stderr)
+		if r := runs[i]; i > 0 && (r.code != runs[0].code || r.stdout != runs[0].stdout) {
+			t.Errorf("%s: differs from the native run (- native, + sandbox), exit %d/%d:\n%s%s", name, runs[0].code, r.code, lineDiff(runs[0].stdout, r.stdout), r.stderr)
+		}
+	}
+	return runs[0]
+}
+
+// TestNetConnectErrors: a TCP connect from the sandbox ends as the same
+// connect does natively from the same namespace, for each way a network
+// answers, over IPv4 and IPv6: accepted, refused (a reset), an address on
+// the link with no host (EHOSTUNREACH once ARP or neighbour discovery
+// gives up), a router's ICMP host unreachable (the test host forwards,
+// with an unreachable route), a local unreachable route, and no route at
+// all (ENETUNREACH); and, unless -short (it takes Linux's and netstack's
+// two minutes of SYN retries), a router that drops (the test host's
+// blackhole route): ETIMEDOUT.
+func TestNetConnectErrors(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	tn := makeTestNet(t)
+	tn.sysctl(t, tn.Host, "net.ipv4.ip_forward", "1")
+	tn.ip("-n", tn.Host, "route", "add", "unreachable", "10.216.0.0/24")
+	tn.ip("-n", tn.Host, "route", "add", "blackhole", "10.217.0.0/24")
+	tn.ip("-n", tn.Client, "route", "add", "10.216.0.0/24", "via", tn.HostAddr)
+	tn.ip("-n", tn.Client, "route", "add", "10.217.0.0/24", "via", tn.HostAddr)
+	tn.ip("-n", tn.Client, "route", "add", "unreachable", "10.218.0.0/24")
+	tn.ip("-n", tn.Client, "-6", "route", "add", "unreachable", "fd00:218::/64")
+	tn.serve(t, "/usr/bin/python3", netScript(t, "testhost.py"), tn.HostAddr, "192.0.2.7")
+	tn.serve(t, "/usr/bin/python3", netScript(t, "testhost.py"), tn.HostAddr6, "192.0.2.7")
+	prog := buildC(t, filepath.Join("testdata", "net", "connect_errno.c"), false)
+	t.Run("answers", func(t *testing.T) {
+		native := tn.compareInClient(t, runTimeout, nil, prog,
+			tn.HostAddr, "8000", tn.HostAddr, "8002", "10.213.1.3", "80", "10.216.0.1", "80",
+			"10.218.0.1", "80", "10.219.0.1", "80",
+			tn.HostAddr6, "8000", tn.HostAddr6, "8002", "fd00:213:1::3", "80", "fd00:218::1", "80", "fd00:219::1", "80")
+		// The native run is the spec; still, check it is the one the
+		// test means (a kernel that answers otherwise is not ours).
+		want := tn.HostAddr + " 8000 ok\n" + tn.HostAddr + " 8002 ECONNREFUSED\n10.213.1.3 80 EHOSTUNREACH\n10.216.0.1 80 EHOSTUNREACH\n10.218.0.1 80 EHOSTUNREACH\n10.219.0.1 80 ENETUNREACH\n" +
+			tn.HostAddr6 + " 8000 ok\n" + tn.HostAddr6 + " 8002 ECONNREFUSED\nfd00:213:1::3 80 EHOSTUNREACH\nfd00:218::1 80 EHOSTUNREACH\nfd00:219::1 80 ENETUNREACH\n"
+		if native.stdout != want {
+			t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("two minutes of SYN retries")
+		}
+		native := tn.compareInClient(t, 3*time.Minute, nil, prog, "10.217.0.1", "80")
+		if want := "10.217.0.1 80 ETIMEDOUT\n"; native.stdout != want {
+			t.Errorf("native run: %q, want %q", native.stdout, want)
+		}
+	})
+}
+
+// TestNetOutbound6: over IPv6, HTTP (the test host sees the client's own
+// address), a reset, a refused connection, a UDP echo and a closed UDP
+// port (ECONNREFUSED on a connected socket) reach the test
+// host from the sandbox as they do natively; fd00::2:2 is the host's ::1
+// with --allow-host-loopback only; eth0 has its IPv6 address and default
+// route in /proc/net/if_inet6 and netlink.
+func TestNetOutbound6(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	tn := makeTestNet(t)
+	tn.serve(t, "/usr/bin/python3", netScript(t, "testhost.py"), tn.HostAddr6, "192.0.2.7")
+	native := tn.compareInClient(t, runTimeout, nil, "/usr/bin/python3", netScript(t, "outbound.py"), tn.HostAddr6, "nodns")
+	want := "http hello " + tn.ClientAddr6 + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + tn.HostAddr6 + "\nudp-refused ECONNREFUSED\n"
+	if native.stdout != want {
+		t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
+	}
+	// The client namespace's ::1 (its host loopback) is fd00::2:2 with
+	// --allow-host-loopback only; the rest of fd00::/64 is the sandbox's
+	// link, where nothing else is.
+	waitReady(t, exec.Command("ip", "netns", "exec", tn.Client, "/usr/bin/python3", netScript(t, "testhost.py"), "::1", "192.0.2.7"))
+	prog := buildC(t, filepath.Join("testdata", "net", "connect_errno.c"), false)
+	for _, c := range []struct{ flag, want string }{
+		{"--allow-host-loopback=false", "fd00::2:2 8000 ECONNREFUSED\nfd00::2:99 8000 ECONNREFUSED\n"},
+		{"--allow-host-loopback", "fd00::2:2 8000 ok\nfd00::2:99 8000 ECONNREFUSED\n"},
+	} {
+		r := runOut(t, runOpts{}, "ip", "netns", "exec", tn.Client, runscBin, "run", c.flag, "--", prog, "fd00::2:2", "8000", "fd00::2:99", "8000")
+		if r.code != 0 || r.stdout != c.want {
+			t.Errorf("%s: %v\nwant:\n%s", c.flag, r, c.want)
+		}
+	}
+	r := runscLite(t, runOpts{}, "run", "--", "/bin/sh", "-c", "cat /proc/net/if_inet6; ip -6 addr show dev eth0; ip -6 route")
+	for _, want := range []string{
+		"fd000000000000000000000000020015 02 40 00 80     eth0\n",
+		"inet6 fd00::2:15/64 scope global",
+		"fd00::/64 dev eth0 proto kernel metric 256",
+		"default via fd00::2:2 dev eth0 metric 1024",
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("eth0's IPv6 address and route: no %q in\n%v", want, r)
+		}
+	}
+}
+
+// TestNetPing: an ICMP echo over a ping socket reaches the test host from
+// the sandbox (IPv4 and IPv6) as it does natively, where the host lets
+// the forwarder's group have ping sockets (net.ipv4.ping_group_range, set
+// in the client namespace), and iputils' ping (IPv4) says so; where it
+// does not (Linux's default, an empty range), the sandbox's echo is
+// answered by the gateway's "administratively prohibited" and none
+// reaches the test host. Nor does one reach the host's own address or
+// loopback (the policy).
+func TestNetPing(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	tn := makeTestNet(t)
+	prog := buildC(t, filepath.Join("testdata", "net", "ping_echo.c"), false)
+	t.Run("refused", func(t *testing.T) {
+		tn.sysctl(t, tn.Client, "net.ipv4.ping_group_range", "1 0")
+		r := runOut(t, runOpts{}, "ip", "netns", "exec", tn.Client, runscBin, "run", "--", prog, tn.HostAddr, tn.HostAddr6)
+		// Netstack's ping sockets do not report ICMP errors (Linux's
+		// would fail recvfrom with EHOSTUNREACH): the echo is lost.
+		if want := tn.HostAddr + " recvfrom EAGAIN\n" + tn.HostAddr6 + " recvfrom EAGAIN\n"; r.code != 0 || r.stdout != want {
+			t.Errorf("ping sockets refused to the forwarder: %v\nwant:\n%s", r, want)
+		}
+		if n := tn.echoesIn(t, tn.Host); n != 0 {
+			t.Errorf("the test host received %d echo requests", n)
+		}
+	})
+	tn.sysctl(t, tn.Client, "net.ipv4.ping_group_range", "0 2147483647")
+	t.Run("allowed", func(t *testing.T) {
+		native := tn.compareInClient(t, runTimeout, nil, prog, tn.HostAddr, tn.HostAddr6)
+		want := tn.HostAddr + " type reply seq 7 from " + tn.HostAddr + " payload same\n" + tn.HostAddr6 + " type reply seq 7 from " + tn.HostAddr6 + " payload same\n"
+		if native.stdout != want {
+			t.Errorf("native run:\n%s\nwant:\n%s", native.stdout, want)
+		}
+		if n, want := tn.echoesIn(t, tn.Host), 2*(1+len(platforms)); n != want {
+			t.Errorf("the test host received %d echo requests, want %d", n, want)
+		}
+	})
+	t.Run("policy", func(t *testing.T) {
+		// The host's own address and its loopback (10.0.2.2, without
+		// --allow-host-loopback) get no echo: the policy refuses them.
+		before := tn.echoesIn(t, tn.Client)
+		r := runOut(t, runOpts{}, "ip", "netns", "exec", tn.Client, runscBin, "run", "--", prog, tn.ClientAddr, "10.0.2.2", "fd00::2:2")
+		if want := tn.ClientAddr + " recvfrom EAGAIN\n10.0.2.2 recvfrom EAGAIN\nfd00::2:2 recvfrom EAGAIN\n"; r.code != 0 || r.stdout != want {
+			t.Errorf("pings the policy refuses: %v\nwant:\n%s", r, want)
+		}
+		if n := tn.echoesIn(t, tn.Client) - before; n != 0 {
+			t.Errorf("the host (client namespace) received %d echo requests", n)
+		}
+	})
+	ping, err := exec.LookPath("ping")
+	if err != nil {
+		t.Skip("no ping (iputils-ping) for the rest")
+	}
+	// IPv4 only: ping -6 sets IPV6_RECVHOPLIMIT, which the sandbox's
+	// sockets do not have yet.
+	r := runOut(t, runOpts{}, "ip", "netns", "exec", tn.Client, runscBin, "run", "--", ping, "-c", "1", "-W", "5", tn.HostAddr)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 packets transmitted, 1 received") {
+		t.Errorf("ping -c 1 %s in the sandbox: %v", tn.HostAddr, r)
+	}
+}
+
+// echoesIn is how many ICMP and ICMPv6 echo requests namespace ns has
+// received (its /proc/net/snmp and snmp6).
+func (tn *testNet) echoesIn(t *testing.T, ns string) int {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "cat", "/proc/net/snmp", "/proc/net/snmp6").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	lines := strings.Split(string(out), "\n")
+	for i, l := range lines {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 2 && f[0] == "Icmp6InEchos":
+			n, _ := strconv.Atoi(f[1])
+			total += n
+		case i+1 < len(lines) && strings.HasPrefix(l, "Icmp: ") && strings.HasPrefix(lines[i+1], "Icmp: "):
+			vals := strings.Fields(lines[i+1])
+			for j, name := range f {
+				if name == "InEchos" && j < len(vals) {
+					n, _ := strconv.Atoi(vals[j])
+					total += n
+				}
+			}
+		}
+	}
+	return total
+}
+
+// TestNetPublishPeer: a connection to a published port reaches the
+// sandbox's server from the client's own address (the test host's), or
+// from the gateway 10.0.2.2 when the client is on the host's loopback;
+// a server listening on 127.0.0.1 only still gets it, from 127.0.0.1.
+// runsc-lite runs in the client namespace, publishing on 0.0.0.0.
+func TestNetPublishPeer(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	tn := makeTestNet(t)
+	script := netScript(t, "testhost.py")
+	for _, c := range []struct {
+		bind     string // the sandbox server's address
+		from, to string // the client's namespace and address it connects to
+		wantPeer string
+	}{
+		{"0.0.0.0", tn.Host, tn.ClientAddr, tn.HostAddr},
+		{"0.0.0.0", tn.Client, "127.0.0.1", "10.0.2.2"},
+		{"127.0.0.1", tn.Host, tn.ClientAddr, "127.0.0.1"},
+	} {
+		t.Run(c.bind+"/"+c.to, func(t *testing.T) {
+			port := strconv.Itoa(18000 + rand.Intn(1000))
+			waitReady(t, exec.Command("ip", "netns", "exec", tn.Client, runscBin, "run", "--publish", "0.0.0.0:"+port+":8000",
+				"--", "/usr/bin/python3", script, c.bind, "192.0.2.7"))
+			fetch := "import urllib.request; print(urllib.request.urlopen('http://" + c.to + ":" + port + "/', timeout=10).read().decode().strip())"
+			r := runOut(t, runOpts{}, "ip", "netns", "exec", c.from, "/usr/bin/python3", "-c", fetch)
+			if want := "hello " + c.wantPeer + "\n"; r.code != 0 || r.stdout != want {
+				t.Errorf("through --publish: %v\nwant %q", r, want)
+			}
+		})
 	}
 }

@@ -43,6 +43,8 @@ type runCmd struct {
 	publish           stringList
 	// bundle, pidFile: runc's run (oci_cmds.go), `run --bundle DIR ID`.
 	bundle, pidFile string
+	// cpuProfile is where the sentry writes its CPU profile (--cpuprofile).
+	cpuProfile string
 }
 
 // byteSize is a flag of bytes with an optional k, m or g suffix.
@@ -153,6 +155,7 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let --network=sandbox reach the host's loopback (as 10.0.2.2), link-local and own addresses, which are refused by default")
 	f.Var(&c.publish, "publish", "forward the host's `[HOSTIP:]HOSTPORT:PORT[/udp]` (HOSTIP 127.0.0.1 by default) to PORT in the sandbox, where a listener on 127.0.0.1, 0.0.0.0 or :: takes it (repeatable; --network=sandbox)")
 	f.IntVar(&c.hostGID, "host-gid", gid, "host `GID` the sandbox reads host files as (root only; see --host-uid)")
+	f.StringVar(&c.cpuProfile, "cpuprofile", "", "write the sentry's CPU profile for the whole run to `FILE` (runtime/pprof format: go tool pprof FILE)")
 }
 
 func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
@@ -224,8 +227,8 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return fail(exitUsage, "--overlay=none: --rootfs is the host's /, which the sandbox would write to; name a root file system prepared for it")
 	}
 	cfg := sentryConfig{
-		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, NetFile: -1, Platform: c.g.platform, Argv: argv, Env: env,
-		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1,
+		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, NetFile: -1, Platform: c.g.platform, NoPatch: c.g.noPatch, Argv: argv, Env: env,
+		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1, ProfileFile: -1,
 		Strace:       c.g.strace || c.g.straceLog != "" || c.g.straceFilter != "" || c.g.straceTiming || c.g.straceSummary,
 		StraceFilter: c.g.straceFilter, StraceTiming: c.g.straceTiming, StraceSummary: c.g.straceSummary,
 	}
@@ -257,6 +260,13 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 			return fail(1, "%v", err)
 		}
 		cfg.StraceFile = add(f)
+	}
+	if c.cpuProfile != "" {
+		f, err := os.OpenFile(c.cpuProfile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return fail(1, "--cpuprofile: %v", err)
+		}
+		cfg.ProfileFile = add(f)
 	}
 	root, err := host.OpenRoot(c.rootfs)
 	if err != nil {

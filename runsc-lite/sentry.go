@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +40,7 @@ type sentryConfig struct {
 	// Mounts are the volumes and tmpfs mounts (mounts.go).
 	Mounts      []mountConfig
 	Platform    string
+	NoPatch     bool
 	Argv        []string
 	Env         []string
 	MemoryLimit uint64
@@ -46,6 +48,9 @@ type sentryConfig struct {
 	LogFile     int
 	Strace      bool
 	StraceFile  int
+	// ProfileFile receives the sentry's CPU profile of the whole run
+	// (--cpuprofile).
+	ProfileFile int
 	// StraceFilter, StraceTiming and StraceSummary are sandbox.Config's.
 	StraceFilter  string
 	StraceTiming  bool
@@ -159,7 +164,7 @@ func sentryMain() int {
 	sc := sandbox.Config{
 		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd, CwdSource: cwdSource,
 		FS:       rootfs.Options{RootWritable: cfg.RootWritable, RootReadOnly: cfg.RootReadOnly, HostTmp: cfg.HostTmp, Mounts: mounts},
-		Platform: cfg.Platform, Argv: cfg.Argv, Env: cfg.Env, Log: log,
+		Platform: cfg.Platform, NoPatch: cfg.NoPatch, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,
 		Net: inet.Options{Forwarder: file(cfg.NetFile), Host: cfg.NetHost},
@@ -190,6 +195,13 @@ func sentryMain() int {
 		if f := file(cfg.StraceFile); f != nil {
 			sc.Strace = f
 		}
+	}
+	if f := file(cfg.ProfileFile); f != nil {
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "runsc-lite: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var status int
 	if ln := file(cfg.ControlFile); ln != nil {

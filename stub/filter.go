@@ -63,11 +63,11 @@ func forkserverFilter(s Symbols) ([]bpf.Instruction, error) {
 		sc(seccomp.EqualTo(unix.PR_SET_NO_NEW_PRIVS), seccomp.EqualTo(1)),
 	}
 	rules[unix.SYS_SECCOMP] = sc(seccomp.EqualTo(linux.SECCOMP_SET_MODE_FILTER), seccomp.EqualTo(0))
-	// The signal handler's calls and rt_sigreturn.
-	rules[unix.SYS_FUTEX] = seccomp.Or{rules[unix.SYS_FUTEX], From(s.HandlerSite)}
-	rules[unix.SYS_EXIT] = seccomp.Or{rules[unix.SYS_EXIT], From(s.HandlerSite)}
+	// The signal handler's and the patch entry's calls, and rt_sigreturn.
+	rules[unix.SYS_FUTEX] = seccomp.Or{rules[unix.SYS_FUTEX], From(s.HandlerSite), From(s.PatchSite)}
+	rules[unix.SYS_EXIT] = seccomp.Or{rules[unix.SYS_EXIT], From(s.HandlerSite), From(s.PatchSite)}
 	rules[unix.SYS_ARCH_PRCTL] = From(s.HandlerSite)
-	rules[unix.SYS_RT_SIGRETURN] = From(s.RestorerSite)
+	rules[unix.SYS_RT_SIGRETURN] = seccomp.Or{From(s.RestorerSite), From(s.PatchSigreturnSite)}
 	// The ptrace platform's remote syscalls, whose arguments its stubs' own
 	// program checks.
 	for _, nr := range PtraceRemoteSyscalls {

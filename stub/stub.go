@@ -46,12 +46,18 @@ type Symbols struct {
 	PtraceSite uintptr
 	DataStart  uintptr // the image's data and bss, read-only in a stub process
 	ImageEnd   uintptr // end of the image's memory, page aligned
+	// PatchEntry is where a patched syscall site arrives (through its
+	// trap); PatchResumed is where it resumes, PatchEnd its end.
+	// PatchSite (futex, exit) and PatchSigreturnSite are its syscalls.
+	PatchEntry, PatchResumed, PatchEnd uintptr
+	PatchSite, PatchSigreturnSite      uintptr
 }
 
 // SyscallInstructions returns the addresses of the stub's syscall
 // instructions themselves (2 bytes before each site).
 func (s Symbols) SyscallInstructions() []uintptr {
-	return []uintptr{s.SyscallSite - 2, s.HandlerSite - 2, s.RestorerSite - 2, s.PtraceSite - 2}
+	return []uintptr{s.SyscallSite - 2, s.HandlerSite - 2, s.RestorerSite - 2, s.PtraceSite - 2,
+		s.PatchSite - 2, s.PatchSigreturnSite - 2}
 }
 
 // LoadSymbols reads the symbols from the embedded image.
@@ -76,6 +82,11 @@ var LoadSymbols = sync.OnceValues(func() (Symbols, error) {
 		"ptrace_syscall_site":  &s.PtraceSite,
 		"stub_data_start":      &s.DataStart,
 		"stub_image_end":       &s.ImageEnd,
+		"patch_entry":          &s.PatchEntry,
+		"patch_resumed":        &s.PatchResumed,
+		"patch_entry_end":      &s.PatchEnd,
+		"patch_syscall_site":   &s.PatchSite,
+		"patch_sigreturn_site": &s.PatchSigreturnSite,
 	} {
 		v, ok := byName[name]
 		if !ok {

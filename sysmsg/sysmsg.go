@@ -58,7 +58,7 @@ import (
 // Layout of the shared region; see c/sysmsg.h.
 const (
 	Region         = 0x7ff010000000
-	ROSize         = 0x1000000
+	ROSize         = 0x1020000
 	RWBase         = Region + ROSize
 	MaxThreads     = 4096
 	SlotSize       = 0x10000
@@ -75,6 +75,31 @@ const (
 	ScratchMsghdr  = 0x40
 	ScratchPidfd   = 0xc8
 )
+
+// Syscall-site patching (c/sysmsg.h): the trap table, which is part of the
+// read-only memfd and which every stub also maps read+exec at
+// PatchTable, and the patch frame in each slot.
+const (
+	PatchTable       = 0x60000
+	PatchTableSize   = 0x10000
+	PatchTableOffset = 0x1010000
+	TrapSize         = 64
+	TrapRet          = 8
+	TrapCode         = 16
+	TrapFallback     = 34
+	TrapNr           = 48
+	PatchFrame       = AltstackOffset
+	PFUc             = 8
+	PFMc             = PFUc + 40
+	PFSigmask        = PFUc + 296
+	PFSi             = PFUc + 304
+	PFFp             = 512
+	PatchStack       = SlotSize - 64
+)
+
+// PatchUcontext is the stub address of slot i's patch frame's ucontext:
+// where Msg.Ucontext points after an entry through a patched site.
+func PatchUcontext(i int) uintptr { return SlotAddr(i) + PatchFrame + PFUc }
 
 // Msg.State values.
 const (
@@ -124,6 +149,10 @@ type Control struct {
 	Args        [6]uint64
 	SpinLimit   uint32
 	HasFSGSBase uint32
+	// FpxSw is the software-reserved bytes (struct _fpx_sw_bytes) of the
+	// host's signal frames' XSAVE area, which the patch entry copies into
+	// the patch frame so that rt_sigreturn reads it as the kernel's own.
+	FpxSw [48]byte
 }
 
 // Response is struct stub_response.

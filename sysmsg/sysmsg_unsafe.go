@@ -28,6 +28,12 @@ func (s *Shared) Msg(i int) *Msg {
 	return (*Msg)(unsafe.Pointer(&s.rw[ThreadsOffset+i*SlotSize]))
 }
 
+// PatchTable returns the trap table, which stubs map read+exec at
+// PatchTable.
+func (s *Shared) PatchTable() []byte {
+	return s.ro[PatchTableOffset : PatchTableOffset+PatchTableSize]
+}
+
 func (s *Shared) setup(i int) *ThreadSetup {
 	return (*ThreadSetup)(unsafe.Pointer(&s.ro[SetupOffset+i*SetupSize]))
 }

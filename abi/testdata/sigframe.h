@@ -28,6 +28,7 @@ struct rt_sigframe {
 #include <linux/futex.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/uio.h>
 #include <elf.h>
 #include <sys/sysinfo.h>

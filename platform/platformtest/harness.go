@@ -1,6 +1,7 @@
 package platformtest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -232,13 +233,17 @@ func (th *thread) run() platform.Event {
 }
 
 // runToSyscall runs the thread and fails the test unless it stops at
-// syscall nr with Rip just after a syscall instruction.
+// syscall nr with Rip just after a syscall instruction, or after a
+// `mov $nr,%eax; syscall` the platform patched into an indirect jump
+// (ff 24 25 abs32, systrap).
 func (th *thread) runToSyscall(nr uint64) {
 	th.t.Helper()
 	ev := th.run()
 	th.expectSyscall(ev, nr)
 	if insn := read(th.t, th.as, uintptr(th.regs.Rip)-2, 2); insn[0] != 0x0f || insn[1] != 0x05 {
-		th.t.Fatalf("syscall stop at rip %#x, but the bytes before it are % x, not a syscall instruction (0f 05)", th.regs.Rip, insn)
+		if site := read(th.t, th.as, uintptr(th.regs.Rip)-7, 7); !bytes.Equal(site[:3], []byte{0xff, 0x24, 0x25}) {
+			th.t.Fatalf("syscall stop at rip %#x, but the bytes before it are % x, not a syscall instruction (0f 05) or a patched site", th.regs.Rip, site)
+		}
 	}
 }
 

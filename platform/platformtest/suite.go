@@ -63,6 +63,14 @@ type Options struct {
 	// the stub sends on its control socket, which a hijacked stub can
 	// forge.
 	ForkReadsPidfdMessage bool
+	// PatchEntries, for a platform that patches syscall sites (systrap),
+	// counts the syscalls that arrived through a patched site so far; the
+	// Patching tests are skipped without it.
+	PatchEntries func(platform.Platform) uint64
+	// PatchEntry and PatchResumed: where the platform's code behind a
+	// patched site starts and resumes the application, for attacks that
+	// jump there with forged registers.
+	PatchEntry, PatchResumed uintptr
 }
 
 // Run runs every conformance subtest against platforms made by f. Each
@@ -89,6 +97,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 		{"ManyAddressSpaces", testManyAddressSpaces},
 		{"Attacks", testAttacks},
 		{"Hijack", testHijack},
+		{"Patching", testPatching},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f, opts) })
 	}

@@ -23,6 +23,18 @@ import (
 // shared region, and the gap between them.
 var reserved = platform.Range{Start: stub.ImageBase, End: sysmsg.RegionEnd}
 
+// trapTable is the other reserved range: the trap table of patched syscall
+// sites (patch.go), which must lie below 2 GiB.
+var trapTable = platform.Range{Start: sysmsg.PatchTable, End: sysmsg.PatchTable + sysmsg.PatchTableSize}
+
+// checkReserved runs a platform.Check* function on both reserved ranges.
+func checkReserved(check func(platform.Range) error) error {
+	if err := check(reserved); err != nil {
+		return err
+	}
+	return check(trapTable)
+}
+
 // errGone is returned when the stub process died under a request.
 var errGone = fmt.Errorf("stub process is gone: %w", platform.ErrContextDead)
 
@@ -46,6 +58,11 @@ type addressSpace struct {
 	use      sync.RWMutex
 	released atomic.Bool
 	dead     atomic.Bool
+
+	// layout is held for reading by mapping changes and for writing by a
+	// site's patch, which changes a host mapping's protection and back.
+	layout sync.RWMutex
+	patch  patcher
 
 	mu     sync.Mutex // serializes syscall-thread requests; guards seq
 	seq    uint32
@@ -175,13 +192,15 @@ func (as *addressSpace) syscall(nr uintptr, args ...uint64) (uintptr, error) {
 
 // Mmap implements platform.AddressSpace.
 func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, off int64) (uintptr, error) {
-	if err := platform.CheckMmap(reserved, addr, length, flags); err != nil {
+	if err := checkReserved(func(r platform.Range) error { return platform.CheckMmap(r, addr, length, flags) }); err != nil {
 		return 0, err
 	}
 	if !as.Enter() {
 		return 0, errGone
 	}
 	defer as.Leave()
+	as.layout.RLock()
+	defer as.layout.RUnlock()
 	args := [6]uint64{uint64(addr), uint64(length), uint64(prot), uint64(flags), ^uint64(0), uint64(off)}
 	var got uintptr
 	var err error
@@ -202,7 +221,7 @@ func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, 
 func (as *addressSpace) checkMapped(got, addr, length uintptr, flags int) error {
 	fixed := flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0
 	if got%pageSize != 0 || got+length < got || got+length > platform.MaxUserAddress ||
-		reserved.Overlaps(got, length) || (fixed && got != addr) {
+		reserved.Overlaps(got, length) || trapTable.Overlaps(got, length) || (fixed && got != addr) {
 		as.kill()
 		return fmt.Errorf("stub reported mmap at %#x for %#x bytes: %w", got, length, errGone)
 	}
@@ -213,26 +232,30 @@ const pageSize = abi.PageSize
 
 // Munmap implements platform.AddressSpace.
 func (as *addressSpace) Munmap(addr, length uintptr) error {
-	if err := platform.CheckMunmap(reserved, addr, length); err != nil {
+	if err := checkReserved(func(r platform.Range) error { return platform.CheckMunmap(r, addr, length) }); err != nil {
 		return err
 	}
 	if !as.Enter() {
 		return errGone
 	}
 	defer as.Leave()
+	as.layout.RLock()
+	defer as.layout.RUnlock()
 	_, err := as.syscall(unix.SYS_MUNMAP, uint64(addr), uint64(length))
 	return err
 }
 
 // Mprotect implements platform.AddressSpace.
 func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
-	if err := platform.CheckMprotect(reserved, addr, length); err != nil {
+	if err := checkReserved(func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }); err != nil {
 		return err
 	}
 	if !as.Enter() {
 		return errGone
 	}
 	defer as.Leave()
+	as.layout.RLock()
+	defer as.layout.RUnlock()
 	_, err := as.syscall(unix.SYS_MPROTECT, uint64(addr), uint64(length), uint64(prot))
 	return err
 }
@@ -240,13 +263,15 @@ func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
 // Mremap implements platform.AddressSpace with the host's mremap, run by
 // the stub like every other mapping change.
 func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (uintptr, error) {
-	if err := platform.CheckMremap(reserved, old, oldLen, newLen, flags, newAddr); err != nil {
+	if err := checkReserved(func(r platform.Range) error { return platform.CheckMremap(r, old, oldLen, newLen, flags, newAddr) }); err != nil {
 		return 0, err
 	}
 	if !as.Enter() {
 		return 0, errGone
 	}
 	defer as.Leave()
+	as.layout.RLock()
+	defer as.layout.RUnlock()
 	got, err := as.syscall(unix.SYS_MREMAP, uint64(old), uint64(oldLen), uint64(newLen), uint64(flags), uint64(newAddr))
 	if err != nil {
 		return 0, err
@@ -264,13 +289,15 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 // Populate implements platform.AddressSpace with the host's
 // MADV_POPULATE_READ or MADV_POPULATE_WRITE, run by the stub.
 func (as *addressSpace) Populate(addr, length uintptr, write bool) error {
-	if err := platform.CheckMprotect(reserved, addr, length); err != nil {
+	if err := checkReserved(func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }); err != nil {
 		return err
 	}
 	if !as.Enter() {
 		return errGone
 	}
 	defer as.Leave()
+	as.layout.RLock()
+	defer as.layout.RUnlock()
 	_, err := as.syscall(unix.SYS_MADVISE, uint64(addr), uint64(length), platform.PopulateAdvice(write))
 	return err
 }
@@ -312,7 +339,13 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	// Two forks at once must not read each other's pidfd message.
 	as.forkMu.Lock()
 	defer as.forkMu.Unlock()
-	return as.p.newAddressSpace(func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
+	// The child inherits the patched code: it gets the same trap table
+	// (its own memfd, which its syscall thread maps there) and state.
+	as.patch.mu.Lock()
+	defer as.patch.mu.Unlock()
+	child, err := as.p.newAddressSpace(func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
+		copy(sh.PatchTable(), as.sh.PatchTable())
+		sh.Control().FpxSw = as.sh.Control().FpxSw
 		if _, err := as.call(sysmsg.ReqFork, 0, [6]uint64{}, ctl, sh.ROFD, sh.RWFD); err != nil {
 			return stub.Process{}, fmt.Errorf("forking stub process: %w", err)
 		}
@@ -326,10 +359,15 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		}
 		return proc, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	child.patch.copyFrom(&as.patch)
+	return child, nil
 }
 
 // Reserved implements platform.AddressSpace.
-func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{reserved} }
+func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{reserved, trapTable} }
 
 // CPUTime implements platform.AddressSpace: the stub process runs every
 // thread of the address space.

@@ -34,6 +34,11 @@ type context struct {
 	fp    *platform.FPState
 	fpGen uint64
 
+	// unpatchable are the sites this thread found it cannot patch, in
+	// unpatchableIn: a syscall from one of them needs no look at its code.
+	unpatchable   map[uintptr]struct{}
+	unpatchableIn *addressSpace
+
 	gate platform.SwitchGate
 	// interruptedAt is when Interrupt signalled the thread running in
 	// Switch (unix nanoseconds), 0 if it has not since that Switch began.
@@ -89,8 +94,8 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	if c.p.hasFSGSBase {
 		c.fsBase, c.gsBase = m.FsBase, m.GsBase
 	}
-	regs.FsBase, regs.GsBase = c.fsBase, c.gsBase
-	return c.event(m, regs), nil
+	regs.FsBase, regs.GsBase = c.fsBase, c.appGS(c.gsBase)
+	return c.event(as, m, regs), nil
 }
 
 // storeFP writes fp into the frame unless the thread already has it. A lazy
@@ -114,8 +119,8 @@ func (c *context) setBases(m *sysmsg.Msg, regs *platform.Registers) {
 		m.NewFsBase, c.fsBase = regs.FsBase, regs.FsBase
 		set |= sysmsg.SetFS
 	}
-	if regs.GsBase != c.gsBase {
-		m.NewGsBase, c.gsBase = regs.GsBase, regs.GsBase
+	if gs := c.hostGS(regs.GsBase); gs != c.gsBase {
+		m.NewGsBase, c.gsBase = gs, gs
 		set |= sysmsg.SetGS
 	}
 	if set != 0 { // the handler clears it; not writing it saves a cache line
@@ -145,8 +150,9 @@ func (c *context) stopped(state uint32) error {
 	return platform.ErrContextDead
 }
 
-// event classifies the stop.
-func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event {
+// event classifies the stop. A syscall through a patched site (its frame
+// is the slot's patch frame) is a syscall like any other.
+func (c *context) event(as *addressSpace, m *sysmsg.Msg, regs *platform.Registers) platform.Event {
 	f := c.frame
 	si := f.siginfo()
 	switch m.Signo {
@@ -154,7 +160,16 @@ func (c *context) event(m *sysmsg.Msg, regs *platform.Registers) platform.Event 
 		nr, arch := f.seccompSyscall()
 		if si.Code == linux.SYS_SECCOMP && arch == linux.AUDIT_ARCH_X86_64 {
 			regs.OrigRax = nr
+			if uintptr(m.Ucontext) == sysmsg.PatchUcontext(c.slot) {
+				c.p.patchEntries.Add(1)
+			} else {
+				c.maybePatch(as, nr, regs.Rip)
+			}
 			return platform.Event{Kind: platform.EventSyscall}
+		}
+	case uint32(unix.SIGILL):
+		if ev, ok := c.fixSite(as, regs); ok {
+			return ev
 		}
 	case uint32(unix.SIGSEGV):
 		if fault, ok := f.fault(); ok {

@@ -20,8 +20,10 @@ import (
 //     from stub_clone_thread, the handler's from handler_syscall,
 //     rt_sigreturn from the restorer; everything else traps.
 //   - application thread: only the handler's futex on the thread's own state
-//     word, its exit and arch_prctl, and rt_sigreturn; everything else traps,
-//     including a jump into stub_syscall.
+//     word, its exit and arch_prctl, and rt_sigreturn; the same futex and
+//     exit from the patch entry's one syscall instruction, and its
+//     rt_sigreturn; everything else traps, including a jump into
+//     stub_syscall.
 
 // handlerRules are what the signal handler may do, with the futex pinned to
 // state (any address in the read-write part for the base program).
@@ -30,13 +32,15 @@ func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccom
 		unix.SYS_FUTEX: seccomp.Or{
 			stub.From(s.HandlerSite, state, seccomp.EqualTo(linux.FUTEX_WAIT)),
 			stub.From(s.HandlerSite, state, seccomp.EqualTo(linux.FUTEX_WAKE)),
+			stub.From(s.PatchSite, state, seccomp.EqualTo(linux.FUTEX_WAIT)),
+			stub.From(s.PatchSite, state, seccomp.EqualTo(linux.FUTEX_WAKE)),
 		},
-		unix.SYS_EXIT: stub.From(s.HandlerSite),
+		unix.SYS_EXIT: seccomp.Or{stub.From(s.HandlerSite), stub.From(s.PatchSite)},
 		unix.SYS_ARCH_PRCTL: seccomp.Or{
 			stub.From(s.HandlerSite, seccomp.EqualTo(linux.ARCH_SET_FS)),
 			stub.From(s.HandlerSite, seccomp.EqualTo(linux.ARCH_SET_GS)),
 		},
-		unix.SYS_RT_SIGRETURN: stub.From(s.RestorerSite),
+		unix.SYS_RT_SIGRETURN: seccomp.Or{stub.From(s.RestorerSite), stub.From(s.PatchSigreturnSite)},
 	}
 }
 

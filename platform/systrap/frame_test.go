@@ -62,7 +62,7 @@ func FuzzFrame(f *testing.F) {
 		c := &context{p: &Platform{}, frame: fr}
 		var regs platform.Registers
 		fr.loadRegs(&regs)
-		c.event(m, &regs)
+		c.event(nil, m, &regs)
 		prev := regs
 		regs.Rip, regs.Rsp, regs.Cs = 1, 2, 0x10
 		fr.storeRegs(&regs, &prev)

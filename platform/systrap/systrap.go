@@ -20,9 +20,13 @@
 //     takes, or, when the pool is full, by making the stub thread exit
 //     (pool.go).
 //   - The stub image and the shared region, [stub.ImageBase,
-//     sysmsg.RegionEnd), are reserved: Mmap, Munmap, Mprotect and the
-//     copies (platform.ProcessMemory) refuse them with the errno Linux
-//     gives for kernel addresses.
+//     sysmsg.RegionEnd), and the trap table low in the address space are
+//     reserved: Mmap, Munmap, Mprotect and the copies
+//     (platform.ProcessMemory) refuse them with the errno Linux gives for
+//     kernel addresses.
+//   - Syscall sites that keep trapping are patched into jumps to the stub's
+//     patch entry, which hands the syscall over without a signal
+//     (patch.go).
 //   - Anything application code can write (its sysmsg page, its signal
 //     frame, the syscall thread's response) is validated. A lie the stub
 //     cannot survive (a frame pointer outside the slot, a forged state)
@@ -62,6 +66,9 @@ type Platform struct {
 	syms        stub.Symbols
 	fs          *stub.Forkserver
 	hasFSGSBase bool
+	patching    bool // syscall-site patching (patch.go); set before use
+
+	patchedSites, patchFailures, patchEntries atomic.Uint64
 
 	// running counts contexts inside Switch, to choose how long waiters spin.
 	running atomic.Int32
@@ -100,12 +107,14 @@ func NewConfined(c stub.Confinement) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Platform{
+	p := &Platform{
 		syms:        syms,
 		fs:          fs,
 		hasFSGSBase: hostHasFSGSBase(),
 		filters:     make(map[int][]bpf.Instruction),
-	}, nil
+	}
+	p.SetPatching(true)
+	return p, nil
 }
 
 // Name implements platform.Platform.
@@ -230,6 +239,7 @@ func (p *Platform) newAddressSpace(spawn func(ctl int, sh *sysmsg.Shared) (stub.
 	if p.hasFSGSBase {
 		c.HasFSGSBase = 1
 	}
+	p.initPatchTable(sh)
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		sh.Close()
@@ -243,7 +253,7 @@ func (p *Platform) newAddressSpace(spawn func(ctl int, sh *sysmsg.Shared) (stub.
 		return nil, err
 	}
 	as := &addressSpace{p: p, sh: sh, ctl: fds[0], proc: proc, pid: proc.Pid, pidfd: proc.Pidfd}
-	as.ProcessMemory = platform.ProcessMemory{Holder: as, PID: proc.Pid, Reserved: reserved, Gone: errGone}
+	as.ProcessMemory = platform.ProcessMemory{Holder: as, PID: proc.Pid, Reserved: reserved, Also: trapTable, Gone: errGone}
 	return as, nil
 }
 

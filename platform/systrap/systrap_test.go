@@ -19,17 +19,42 @@ func options(t testing.TB) platformtest.Options {
 		StubSyscallAddrs: syms.SyscallInstructions(),
 		// The control page, a thread set-up block, the stub's code, and its
 		// data and bss (where the forkserver's stack was).
-		ProtectedAddrs: []uintptr{sysmsg.Region, sysmsg.SetupAddr(1), stub.ImageBase, syms.DataStart, syms.ImageEnd - 8},
+		ProtectedAddrs: []uintptr{sysmsg.Region, sysmsg.SetupAddr(1), stub.ImageBase, syms.DataStart, syms.ImageEnd - 8,
+			sysmsg.PatchTable},
 		ForgeableRange: platform.Range{Start: sysmsg.RWBase, End: sysmsg.RegionEnd},
 		Hijack:         systrap.NewHijacker,
 		ReadOnlyShared: []uintptr{sysmsg.Region, sysmsg.SetupAddr(0)},
 		// The syscall thread sends a forked child's pidfd.
 		ForkReadsPidfdMessage: true,
+		PatchEntries:          func(p platform.Platform) uint64 { return p.(*systrap.Platform).PatchStats().Entries },
+		PatchEntry:            syms.PatchEntry,
+		PatchResumed:          syms.PatchResumed,
 	}
 }
 
 func TestConformance(t *testing.T) {
+	if p, err := systrap.New(); err == nil {
+		on := p.(*systrap.Platform).Patching()
+		p.Close()
+		if !on {
+			t.Log("this host cannot patch syscall sites (no FSGSBASE or XSAVE): the Patching tests are skipped")
+		}
+	}
 	platformtest.Run(t, systrap.New, options(t))
+}
+
+// TestConformanceNoPatch runs the suite with syscall-site patching off
+// (--no-patch): every syscall traps with a signal.
+func TestConformanceNoPatch(t *testing.T) {
+	opts := options(t)
+	opts.PatchEntries = nil
+	platformtest.Run(t, func() (platform.Platform, error) {
+		p, err := systrap.New()
+		if err == nil {
+			p.(*systrap.Platform).SetPatching(false)
+		}
+		return p, err
+	}, opts)
 }
 
 func BenchmarkSyscallRoundTrip(b *testing.B) {

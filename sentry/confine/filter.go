@@ -245,8 +245,9 @@ const MaxOptLen = 256
 // socket; the sentry answers SO_RCVTIMEO and SO_SNDTIMEO itself (it
 // waits, the host socket never blocks) and refuses others (ENOPROTOOPT,
 // logged). None of these takes a pointer: every value is a number or a
-// structure of numbers (struct linger, ip_mreqn, ipv6_mreq, tcp_info) or
-// a name (TCP_CONGESTION), copied through the sentry's memory.
+// structure of numbers (struct linger, ip_mreqn, ipv6_mreq, group_req,
+// tcp_info) or a name (TCP_CONGESTION), copied through the sentry's
+// memory.
 var HostSocketOptions = []SocketOption{
 	{unix.SOL_SOCKET, unix.SO_TYPE, true, false},
 	{unix.SOL_SOCKET, unix.SO_ERROR, true, false},
@@ -263,6 +264,8 @@ var HostSocketOptions = []SocketOption{
 	{unix.SOL_SOCKET, unix.SO_RCVLOWAT, true, true},
 	{unix.SOL_SOCKET, unix.SO_OOBINLINE, true, true},
 	{unix.SOL_SOCKET, unix.SO_PRIORITY, true, true},
+	{unix.SOL_SOCKET, unix.SO_TIMESTAMP, true, true},
+	{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, true, true},
 	{unix.SOL_TCP, unix.TCP_NODELAY, true, true},
 	{unix.SOL_TCP, unix.TCP_MAXSEG, true, true},
 	{unix.SOL_TCP, unix.TCP_CORK, true, true},
@@ -278,6 +281,7 @@ var HostSocketOptions = []SocketOption{
 	{unix.SOL_TCP, unix.TCP_CONGESTION, true, true},
 	{unix.SOL_TCP, unix.TCP_USER_TIMEOUT, true, true},
 	{unix.SOL_TCP, unix.TCP_NOTSENT_LOWAT, true, true},
+	{unix.SOL_UDP, unix.UDP_CORK, true, true},
 	{unix.SOL_IP, unix.IP_TOS, true, true},
 	{unix.SOL_IP, unix.IP_TTL, true, true},
 	{unix.SOL_IP, unix.IP_MTU_DISCOVER, true, true},
@@ -288,6 +292,11 @@ var HostSocketOptions = []SocketOption{
 	{unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, false, true},
 	{unix.SOL_IP, unix.IP_DROP_MEMBERSHIP, false, true},
 	{unix.SOL_IP, unix.IP_FREEBIND, true, true},
+	{unix.SOL_IP, unix.IP_RECVERR, true, true},
+	{unix.SOL_IP, unix.IP_PKTINFO, true, true},
+	{unix.SOL_IP, unix.IP_RECVTTL, true, true},
+	{unix.SOL_IP, unix.IP_RECVTOS, true, true},
+	{unix.SOL_IP, unix.IP_RECVORIGDSTADDR, true, true},
 	{unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, true, true},
 	{unix.SOL_IPV6, unix.IPV6_V6ONLY, true, true},
 	{unix.SOL_IPV6, unix.IPV6_UNICAST_HOPS, true, true},
@@ -296,7 +305,16 @@ var HostSocketOptions = []SocketOption{
 	{unix.SOL_IPV6, unix.IPV6_MULTICAST_LOOP, true, true},
 	{unix.SOL_IPV6, unix.IPV6_ADD_MEMBERSHIP, false, true},
 	{unix.SOL_IPV6, unix.IPV6_DROP_MEMBERSHIP, false, true},
+	{unix.SOL_IP, unix.MCAST_JOIN_GROUP, false, true},
+	{unix.SOL_IP, unix.MCAST_LEAVE_GROUP, false, true},
+	{unix.SOL_IPV6, unix.MCAST_JOIN_GROUP, false, true},
+	{unix.SOL_IPV6, unix.MCAST_LEAVE_GROUP, false, true},
 	{unix.SOL_IPV6, unix.IPV6_TCLASS, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVERR, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVPKTINFO, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVHOPLIMIT, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVTCLASS, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVORIGDSTADDR, true, true},
 	{unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, true, true},
 }
 

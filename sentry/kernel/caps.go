@@ -18,6 +18,10 @@ const AllCaps = uint64(1)<<41 - 1
 type CapSets struct {
 	droppedEffective, droppedPermitted uint64
 	Inheritable                        uint64
+	// KeepCaps is the SECBIT_KEEP_CAPS securebit (prctl's
+	// PR_SET_KEEPCAPS): the permitted set survives every user ID leaving
+	// 0. Execve clears it.
+	KeepCaps bool
 }
 
 // Effective returns the effective set.
@@ -67,12 +71,12 @@ func capsAfterSetfsuid(old, next uint32, caps *CapSets) {
 
 // capsAfterSetuid applies capabilities(7)'s rules for a change of user
 // IDs (cap_emulate_setxuid): leaving uid 0 in every one of real,
-// effective and saved clears the permitted and effective sets; an
-// effective uid leaving 0 clears the effective set, and one returning to 0
-// makes it the permitted set.
+// effective and saved clears the permitted and effective sets (unless
+// KeepCaps); an effective uid leaving 0 clears the effective set, and one
+// returning to 0 makes it the permitted set.
 func capsAfterSetuid(old, next IDs, caps *CapSets) {
 	wasRoot := old.Real == 0 || old.Effective == 0 || old.Saved == 0
-	if wasRoot && next.Real != 0 && next.Effective != 0 && next.Saved != 0 {
+	if wasRoot && next.Real != 0 && next.Effective != 0 && next.Saved != 0 && !caps.KeepCaps {
 		caps.droppedPermitted, caps.droppedEffective = AllCaps, AllCaps
 	}
 	switch {
@@ -92,4 +96,11 @@ func (t *Task) AssignCaps(eff, prm, inh uint64) {
 	defer t.TG.mu.Unlock()
 	prm &= AllCaps
 	t.TG.creds.Caps = CapSets{droppedEffective: AllCaps &^ (eff & prm), droppedPermitted: AllCaps &^ prm, Inheritable: inh & AllCaps}
+}
+
+// SetKeepCaps implements prctl(PR_SET_KEEPCAPS).
+func (t *Task) SetKeepCaps(keep bool) {
+	t.TG.mu.Lock()
+	defer t.TG.mu.Unlock()
+	t.TG.creds.Caps.KeepCaps = keep
 }

@@ -44,6 +44,22 @@ func TestSetuidAsRoot(t *testing.T) {
 	}
 }
 
+// TestKeepCaps: with PR_SET_KEEPCAPS, leaving uid 0 for good keeps the
+// permitted set (the effective one still empties); execve clears the bit.
+func TestKeepCaps(t *testing.T) {
+	task := kerneltest.NewTask(t, nil)
+	task.SetKeepCaps(true)
+	if err := task.SetUID(1000); err != nil {
+		t.Fatal(err)
+	}
+	if eff, prm := caps(task); eff != 0 || prm != kernel.AllCaps {
+		t.Errorf("setuid(1000) with keepcaps: effective %#x permitted %#x, want none and all", eff, prm)
+	}
+	if !task.Creds().Caps.KeepCaps {
+		t.Error("keepcaps cleared by setuid")
+	}
+}
+
 func TestSetresuidKeepsSavedRoot(t *testing.T) {
 	task := kerneltest.NewTask(t, nil)
 	if err := task.SetRESUID(1000, 1000, keep); err != nil {

@@ -17,7 +17,14 @@ import (
 // for filesystems whose contents depend on who asks (/proc/self) and for
 // blocking operations a signal interrupts. Its credentials are an argument
 // of each operation (FSCreds).
-func (t *Task) Ctx() context.Context { return vfs.WithTask(context.Background(), t) }
+func (t *Task) Ctx() context.Context {
+	if c := t.callCtx.Load(); c != nil {
+		return *c
+	}
+	c := vfs.WithTask(context.Background(), t)
+	t.callCtx.Store(&c)
+	return c
+}
 
 // opener opens executables for the loader as t would: the program, a
 // script's interpreter and the ELF interpreter each need execute
@@ -74,6 +81,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 		oldFDs.DecUsers()
 	}
 	fds.CloseOnExec()
+	t.SetKeepCaps(false)
 	t.TG.resetHandlersForExec()
 	t.TG.membarrier.registered.Store(0)
 	t.Regs = res.Regs

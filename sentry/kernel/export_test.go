@@ -1,6 +1,10 @@
 package kernel
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+)
 
 // What the external tests (package kernel_test, on kerneltest) reach
 // inside the package. Tasks they make are not started: the test's
@@ -30,3 +34,9 @@ func GroupStatus(tg *ThreadGroup) ExitStatus {
 	defer tg.k.mu.Unlock()
 	return tg.status
 }
+
+// FaultInfo is the signal a fault or synchronous signal event raises.
+func FaultInfo(ev platform.Event) SigInfo { return faultInfo(ev) }
+
+// ForceSignal delivers a synchronous signal, as a fault does.
+func ForceSignal(t *Task, si SigInfo) { t.forceSignal(si) }

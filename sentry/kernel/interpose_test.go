@@ -182,3 +182,18 @@ func TestHooksNoAllocs(t *testing.T) {
 		t.Errorf("a read after its hooks' group was removed: %v allocations, want %v as without hooks", n, base)
 	}
 }
+
+// TestDispatchNoAllocs: a syscall stop without hooks allocates nothing,
+// whether the handler succeeds or fails with an errno, and neither does
+// the check for signals before each return to the application.
+func TestDispatchNoAllocs(t *testing.T) {
+	for _, err := range []error{nil, unix.EBADF} {
+		task := kerneltest.NewTask(t, table(func(*kernel.Task, kernel.SyscallArguments) (uintptr, error) { return 0, err }))
+		if n := testing.AllocsPerRun(100, func() { stop(task, unix.SYS_READ, 0, 0, 0) }); n != 0 {
+			t.Errorf("a syscall returning %v: %v allocations, want 0", err, n)
+		}
+		if n := testing.AllocsPerRun(100, func() { kernel.DeliverSignals(task) }); n != 0 {
+			t.Errorf("looking for signals with none pending: %v allocations, want 0", n)
+		}
+	}
+}

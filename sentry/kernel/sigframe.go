@@ -40,19 +40,6 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 	fpAddr := (sp - fpSize - 4) &^ 63
 	frame := ((fpAddr - abi.RTSigFrameSize) &^ 15) - 8
 
-	fp := append([]byte(nil), t.FP.Bytes()...)
-	if x := abi.View[abi.XSave](fp); x != nil {
-		sw := &x.FX.SwReserved
-		sw.Magic1 = abi.FP_XSTATE_MAGIC1
-		sw.ExtendedSize = uint32(fpSize + 4)
-		sw.Xfeatures = platform.Host.XCR0
-		sw.XstateSize = uint32(fpSize)
-	}
-	fp = append(fp, abi.Encode(uint32(unix.FP_XSTATE_MAGIC2))...)
-	if err := t.CopyOut(uintptr(fpAddr), fp); err != nil {
-		return err
-	}
-
 	f := abi.RTSigFrame{Pretcode: act.Restorer, Info: si}
 	f.UC.Flags = abi.UC_FP_XSTATE | abi.UC_SIGCONTEXT_SS | abi.UC_STRICT_RESTORE_SS
 	f.UC.Stack = linux.SignalStack{Addr: ss.Addr, Size: ss.Size}
@@ -77,8 +64,23 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 		saved, t.savedMask = *t.savedMask, nil
 	}
 	f.UC.Sigmask = linux.SignalSet(saved)
-	if err := CopyOut(t, uintptr(frame), &f); err != nil {
-		return err
+
+	// The frame and the XSAVE area above it go out in one vectored copy
+	// (one process_vm_writev), leaving the alignment gap between them
+	// untouched as Linux does.
+	fp := append([]byte(nil), t.FP.Bytes()...)
+	if x := abi.View[abi.XSave](fp); x != nil {
+		sw := &x.FX.SwReserved
+		sw.Magic1 = abi.FP_XSTATE_MAGIC1
+		sw.ExtendedSize = uint32(fpSize + 4)
+		sw.Xfeatures = platform.Host.XCR0
+		sw.XstateSize = uint32(fpSize)
+	}
+	fp = append(fp, abi.Encode(uint32(unix.FP_XSTATE_MAGIC2))...)
+	out := append(append(make([]byte, 0, int(abi.RTSigFrameSize)+len(fp)), abi.AsBytes(&f)...), fp...)
+	ranges := []platform.Range{platform.RangeOf(uintptr(frame), int(abi.RTSigFrameSize)), platform.RangeOf(uintptr(fpAddr), len(fp))}
+	if _, err := t.MM().CopyOutVec(out, ranges); err != nil {
+		return unix.EFAULT
 	}
 
 	mask := t.SigMask() | uint64(act.Mask)
@@ -101,8 +103,8 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 // SigReturn restores the state saved by pushFrame (rt_sigreturn) and
 // returns the restored rax.
 func (t *Task) SigReturn() (uintptr, error) {
-	var uc abi.UContext
-	if err := CopyIn(t, uintptr(t.Regs.Rsp), &uc); err != nil {
+	uc, fpBytes, err := t.readSigFrame(uintptr(t.Regs.Rsp))
+	if err != nil {
 		t.ExitGroup(0, int(unix.SIGSEGV))
 		return 0, nil
 	}
@@ -115,20 +117,54 @@ func (t *Task) SigReturn() (uintptr, error) {
 	regs.Eflags = regs.Eflags&userFlags | 0x202&^userFlags | t.Regs.Eflags&^userFlags
 	regs.Cs, regs.Ss = platform.UserCS, platform.UserSS
 	regs.OrigRax = ^uint64(0)
-	if fpAddr := uc.MContext.Fpstate; fpAddr != 0 {
-		b := make([]byte, platform.Host.Size)
-		if err := t.CopyIn(uintptr(fpAddr), b); err != nil {
-			t.ExitGroup(0, int(unix.SIGSEGV))
-			return 0, nil
-		}
-		fp := platform.NewFPState()
-		fp.SetBytes(b)
+	fp := platform.NewFPState()
+	if fpBytes != nil {
+		fp.SetBytes(fpBytes)
 		fp.Sanitize()
-		t.FP = fp
-	} else {
-		t.FP = platform.NewFPState()
 	}
+	t.FP = fp
 	t.SetSigMask(uint64(uc.Sigmask) &^ UnblockableSignals)
 	t.Regs = regs
 	return uintptr(regs.Rax), nil
+}
+
+// readSigFrame reads the ucontext at sp (where rt_sigreturn finds it) and
+// the XSAVE area it points to (nil if none). Where pushFrame put the area
+// (the first 64-byte boundary past the frame), both come in one copy of
+// the whole frame (one process_vm_readv); a frame the handler moved or
+// that the copy cannot read whole is read as Linux reads it, the
+// ucontext first, then the area it names.
+func (t *Task) readSigFrame(sp uintptr) (abi.UContext, []byte, error) {
+	var uc abi.UContext
+	ucBytes := abi.AsBytes(&uc)
+	fpSize := platform.Host.Size
+	fpAt := (sp + uintptr(abi.RTSigFrameSize) + 63) &^ 63
+	if fpAt > sp {
+		whole := make([]byte, int(fpAt-sp)+fpSize)
+		if _, err := t.MM().CopyIn(sp, whole); err == nil {
+			copy(ucBytes, whole)
+			if uintptr(uc.MContext.Fpstate) == fpAt {
+				return uc, whole[fpAt-sp:], nil
+			}
+			return t.readXSave(uc)
+		}
+	}
+	if err := CopyIn(t, sp, &uc); err != nil {
+		return uc, nil, err
+	}
+	return t.readXSave(uc)
+}
+
+// readXSave reads the XSAVE area uc points to (nil if none).
+func (t *Task) readXSave(uc abi.UContext) (abi.UContext, []byte, error) {
+	fpSize := platform.Host.Size
+	fpAddr := uc.MContext.Fpstate
+	if fpAddr == 0 {
+		return uc, nil, nil
+	}
+	fp := make([]byte, fpSize)
+	if err := t.CopyIn(uintptr(fpAddr), fp); err != nil {
+		return uc, nil, err
+	}
+	return uc, fp, nil
 }

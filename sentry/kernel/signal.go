@@ -343,7 +343,8 @@ func (t *Task) deliverSignals() {
 		}
 		sig := int(si.Signo)
 		if tr := t.K.observe.strace.Load(); tr != nil && sig != int(unix.SIGKILL) {
-			(*tr).Signal(t, &si)
+			traced := si // its address escapes: si's own would be allocated on every call
+			(*tr).Signal(t, &traced)
 		}
 		act := t.TG.SigAction(sig)
 		switch h := act.Handler; {
@@ -402,7 +403,13 @@ func (t *Task) forceSignal(si SigInfo) {
 // faultInfo is the siginfo of an application fault.
 func faultInfo(ev platform.Event) SigInfo {
 	if ev.Kind == platform.EventSignal {
-		return ev.Signal
+		if s := ev.Signal.Signo; s >= 1 && s <= linux.SignalMaximum {
+			return ev.Signal
+		}
+		// Not a signal: the platform read the number from a frame
+		// the application can write (systrap's signal frame), and the
+		// application forged it. Only the application pays: SIGSEGV.
+		return NewSigInfo(int32(unix.SIGSEGV), linux.SI_KERNEL, 0, 0)
 	}
 	si := NewSigInfo(int32(unix.SIGSEGV), abi.SEGV_MAPERR, 0, 0)
 	if ev.Signal.Signo == int32(unix.SIGSEGV) {

@@ -7,6 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
+	"runsc-lite/platform"
+	"runsc-lite/platform/memplatform"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/kernel/kerneltest"
 )
@@ -375,5 +378,87 @@ func TestKillPermission(t *testing.T) {
 		if err := kill(r, user, unix.SIGUSR1); err != c.want {
 			t.Errorf("uid 0 with capabilities %#x signals a user: %v, want %v", c.caps, err, c.want)
 		}
+	}
+}
+
+// TestSignalFrameCopies checks that a handled signal writes its frame and
+// XSAVE area with one copy, that rt_sigreturn reads them back with one,
+// and that the registers of the XSAVE area survive the round trip. A frame
+// whose XSAVE pointer the handler moved is still honoured (read as Linux
+// reads it, the ucontext first).
+func TestSignalFrameCopies(t *testing.T) {
+	for _, moved := range []bool{false, true} {
+		task := handlerTask(t, 0)
+		as := task.MM().AddressSpace().(*memplatform.AddressSpace)
+		xmm := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+		task.FP.SetXMM(3, xmm)
+		oldSP := task.Regs.Rsp
+		before := as.Copies()
+		kernel.DeliverSignals(task)
+		if n := as.Copies() - before; n != 1 {
+			t.Errorf("delivering a signal made %d copies, want 1", n)
+		}
+		if task.FP.XMM(3) == xmm {
+			t.Error("the handler runs with the interrupted code's xmm3")
+		}
+		task.Regs.Rsp += 8
+		var uc abi.UContext
+		if err := kernel.CopyIn(task, uintptr(task.Regs.Rsp), &uc); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(1)
+		if moved {
+			// The handler copies the area 4 KiB lower and points there.
+			fp := make([]byte, platform.Host.Size)
+			if err := task.CopyIn(uintptr(uc.MContext.Fpstate), fp); err != nil {
+				t.Fatal(err)
+			}
+			uc.MContext.Fpstate -= 4096
+			if err := task.CopyOut(uintptr(uc.MContext.Fpstate), fp); err != nil {
+				t.Fatal(err)
+			}
+			if err := kernel.CopyOut(task, uintptr(task.Regs.Rsp), &uc); err != nil {
+				t.Fatal(err)
+			}
+			want = 2
+		}
+		before = as.Copies()
+		if _, err := task.SigReturn(); err != nil {
+			t.Fatal(err)
+		}
+		if n := as.Copies() - before; n != want {
+			t.Errorf("moved %v: rt_sigreturn made %d copies, want %d", moved, n, want)
+		}
+		if task.Regs.Rip != 0x1234 || task.Regs.Rsp != oldSP {
+			t.Errorf("moved %v: after rt_sigreturn rip %#x rsp %#x; want 0x1234, %#x", moved, task.Regs.Rip, task.Regs.Rsp, oldSP)
+		}
+		if got := task.FP.XMM(3); got != xmm {
+			t.Errorf("moved %v: xmm3 after rt_sigreturn %v, want %v", moved, got, xmm)
+		}
+	}
+}
+
+// TestForgedSignalNumber: a synchronous signal event whose number the
+// application forged (systrap reads it from a frame the application can
+// write) raises SIGSEGV, not a sentry panic on a shift by a negative
+// count.
+func TestForgedSignalNumber(t *testing.T) {
+	for _, signo := range []int32{0, -1, 65, 1 << 20} {
+		task := kerneltest.NewTask(t, nil)
+		ev := platform.Event{Kind: platform.EventSignal, Signal: kernel.NewSigInfo(signo, 0, 0, 0)}
+		si := kernel.FaultInfo(ev)
+		if si.Signo != int32(unix.SIGSEGV) {
+			t.Errorf("signal number %d: raises %d, want SIGSEGV", signo, si.Signo)
+		}
+		kernel.ForceSignal(task, si)
+		kernel.DeliverSignals(task)
+		if st := kernel.GroupStatus(task.TG); st.Signal != int(unix.SIGSEGV) {
+			t.Errorf("signal number %d: status %+v, want killed by SIGSEGV", signo, st)
+		}
+	}
+	// A real one passes through.
+	ev := platform.Event{Kind: platform.EventSignal, Signal: kernel.NewSigInfo(int32(unix.SIGFPE), 1, 0, 0)}
+	if si := kernel.FaultInfo(ev); si.Signo != int32(unix.SIGFPE) {
+		t.Errorf("SIGFPE event raises %d", si.Signo)
 	}
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,8 @@ type Task struct {
 	ioprio atomic.Int32
 	// inSyscall is set while a syscall handler runs (stats.go).
 	inSyscall atomic.Bool
+	// callCtx is Ctx's context, made on its first use.
+	callCtx atomic.Pointer[context.Context]
 	// inApp is set while the task is in, or about to enter, Switch
 	// (freeze.go).
 	inApp atomic.Bool
@@ -369,9 +372,10 @@ func (t *Task) syscall() {
 		}
 	}
 	var errno unix.Errno
-	switch {
+	switch e, isErrno := errnoOf(err); {
 	case err == nil:
-	case errors.As(err, &errno):
+	case isErrno:
+		errno = e
 		if errno == unix.EINTR {
 			errno = interruptedErrno(nr)
 		}
@@ -390,8 +394,7 @@ func (t *Task) syscall() {
 	}
 	// An error may say it raises no signal (a socket's EPIPE under
 	// MSG_NOSIGNAL, or from a datagram socket).
-	var quiet interface{ NoSignal() bool }
-	if errno == unix.EPIPE && writesToFile(nr) && !(errors.As(err, &quiet) && quiet.NoSignal()) {
+	if errno == unix.EPIPE && writesToFile(nr) && !raisesNoSignal(err) {
 		t.SendSignal(NewSigInfo(int32(unix.SIGPIPE), linux.SI_USER, t.PID(), t.Creds().UID.Real))
 	}
 	if errors.Is(err, vfs.ErrSizeLimit) {
@@ -411,6 +414,30 @@ func (t *Task) syscall() {
 		t.restartErr = errno
 	}
 	t.ptraceSyscallExit()
+}
+
+// errnoOf returns the errno err is or wraps. A bare Errno, the common
+// case, is found without errors.As, whose target escapes: declared in
+// syscall itself it would be allocated on every syscall.
+func errnoOf(err error) (unix.Errno, bool) {
+	if err == nil {
+		return 0, false
+	}
+	if e, ok := err.(unix.Errno); ok {
+		return e, true
+	}
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return 0, false
+}
+
+// raisesNoSignal reports whether err says it raises no SIGPIPE (a
+// socket's EPIPE under MSG_NOSIGNAL, or from a datagram socket).
+func raisesNoSignal(err error) bool {
+	var quiet interface{ NoSignal() bool }
+	return errors.As(err, &quiet) && quiet.NoSignal()
 }
 
 // release is the end of a task: its thread, its share of memory, files and

@@ -148,7 +148,9 @@ func (m *MemoryManager) AddressSpace() platform.AddressSpace { return m.as }
 func (m *MemoryManager) lowestSpecial() uintptr {
 	low := uintptr(TaskSize)
 	for _, v := range m.vmas {
-		if v.special && v.Start < low {
+		// A platform range low in the address space (systrap's trap
+		// table) is below the mmap area, not above it.
+		if v.special && v.Start < low && v.Start >= TaskSize/2 {
 			low = v.Start
 		}
 	}
@@ -447,18 +449,21 @@ func (m *MemoryManager) FutexKey(addr uintptr, private bool) (any, error) {
 	type shmKey struct{ id, off uint64 }
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, v := range m.vmas {
-		if v.Start <= addr && addr < v.End && !v.special {
-			off := uint64(v.Offset) + uint64(addr-v.Start)
-			switch {
-			case private || !v.Shared:
-				return privateKey{m, addr}, nil
-			case v.File != nil:
-				return fileKey{v.Dev, v.Ino, off}, nil
-			default:
-				return shmKey{v.shm.id, off}, nil
-			}
-		}
+	// The VMAs are sorted and disjoint: the first that ends above addr
+	// is the only one that may hold it (a binary search, as every futex
+	// call makes one: a process may have thousands of mappings).
+	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].End > addr })
+	if i == len(m.vmas) || m.vmas[i].Start > addr || m.vmas[i].special {
+		return nil, unix.EFAULT
 	}
-	return nil, unix.EFAULT
+	v := m.vmas[i]
+	off := uint64(v.Offset) + uint64(addr-v.Start)
+	switch {
+	case private || !v.Shared:
+		return privateKey{m, addr}, nil
+	case v.File != nil:
+		return fileKey{v.Dev, v.Ino, off}, nil
+	default:
+		return shmKey{v.shm.id, off}, nil
+	}
 }

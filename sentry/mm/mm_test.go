@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform/systrap"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/usage"
@@ -173,5 +174,45 @@ func TestMadviseDontneedZeroes(t *testing.T) {
 	m.CopyIn(a, got)
 	if got[0] != 0 || got[1] != 0 || got[2] != 0 {
 		t.Errorf("page not zeroed after MADV_DONTNEED: %v", got)
+	}
+}
+
+// TestFutexKeyAmongManyMappings checks FutexKey's search among many
+// mappings: every word of a mapping has its own private key, the same
+// each time, and a gap between mappings is EFAULT.
+func TestFutexKeyAmongManyMappings(t *testing.T) {
+	m := newMM(t)
+	var starts []uintptr
+	for i := 0; i < 64; i++ {
+		// Alternating protections keep neighbouring mappings apart.
+		prot := unix.PROT_READ | unix.PROT_WRITE
+		if i%2 == 1 {
+			prot = unix.PROT_READ
+		}
+		addr, err := m.Mmap(mm.MmapOpts{Length: 2 * abi.PageSize, Prot: prot, Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		starts = append(starts, addr)
+	}
+	seen := map[any]bool{}
+	for _, a := range starts {
+		for _, addr := range []uintptr{a, a + 4, a + 2*abi.PageSize - 4} {
+			k1, err1 := m.FutexKey(addr, false)
+			k2, err2 := m.FutexKey(addr, true)
+			if err1 != nil || err2 != nil || k1 != k2 {
+				t.Fatalf("FutexKey(%#x) = %v, %v / %v, %v: want the same private key", addr, k1, err1, k2, err2)
+			}
+			if seen[k1] {
+				t.Fatalf("FutexKey(%#x) repeats another word's key", addr)
+			}
+			seen[k1] = true
+		}
+	}
+	if err := m.Munmap(starts[10], 2*abi.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.FutexKey(starts[10]+8, true); err != unix.EFAULT {
+		t.Errorf("FutexKey in an unmapped gap: %v, want EFAULT", err)
 	}
 }

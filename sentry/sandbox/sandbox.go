@@ -63,6 +63,8 @@ type Config struct {
 	// takes their sources over.
 	FS       rootfs.Options
 	Platform string // "systrap" or "ptrace"
+	// NoPatch turns off systrap's syscall-site patching (--no-patch).
+	NoPatch bool
 	// Confinement confines the platform's stub processes; nil is
 	// stub.DefaultConfinement().
 	Confinement *stub.Confinement
@@ -194,6 +196,9 @@ func Boot(cfg Config) (*Sandbox, error) {
 		conf.MonotonicOffset, conf.BoottimeOffset = clk.Monotonic, clk.Boottime
 	}
 	p, err := newPlatform(conf)
+	if pp, ok := p.(interface{ SetPatching(bool) }); ok && err == nil && cfg.NoPatch {
+		pp.SetPatching(false)
+	}
 	if err != nil {
 		release()
 		if cfg.RootFile != nil {

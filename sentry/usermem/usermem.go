@@ -243,6 +243,26 @@ func Copy(w Writer, r Reader, n int) (int, error) {
 	return done, nil
 }
 
+// zeros is memory never written, that ZeroFill copies out of: its pages
+// are the host's zero page, so it costs no memory and no clearing.
+var zeros [ChunkSize]byte
+
+// ZeroFill fills s with zero bytes, one copy per ChunkSize bytes, without
+// a buffer to clear: it returns how many bytes reached s and, if fewer
+// than all, the error that stopped them (wrapping EFAULT).
+func (s IOSequence) ZeroFill() (int, error) {
+	w := &sequenceWriter{s}
+	done := 0
+	for done < s.total {
+		n, err := w.Write(zeros[:min(s.total-done, ChunkSize)])
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
 // Writer returns a Writer that fills s from its start on, one copy per
 // Write.
 func (s IOSequence) Writer() Writer { return &sequenceWriter{s} }

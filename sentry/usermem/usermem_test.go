@@ -286,3 +286,31 @@ func TestSizeClasses(t *testing.T) {
 	}
 	putBuffer(b)
 }
+
+func TestZeroFill(t *testing.T) {
+	size := 2*ChunkSize + 100
+	f := newFlat(size)
+	for i := range f.mem {
+		f.mem[i] = 'x'
+	}
+	s := NewIOSequence(f, []platform.Range{at(10, 5), at(100, 2*ChunkSize)})
+	if n, err := s.ZeroFill(); n != 2*ChunkSize+5 || err != nil {
+		t.Fatalf("ZeroFill = %d, %v; want %d, nil", n, err, 2*ChunkSize+5)
+	}
+	if f.copies != 3 {
+		t.Errorf("%d copies for two chunks and 5 bytes, want 3", f.copies)
+	}
+	if bytes.Count(f.mem, []byte{0}) != 2*ChunkSize+5 || f.mem[9] != 'x' || f.mem[15] != 'x' || f.mem[99] != 'x' || f.mem[10] != 0 {
+		t.Error("ZeroFill cleared other bytes than the sequence's, or not all of them")
+	}
+	// Memory that ends stops it with EFAULT and what was filled.
+	f.reach = 1000
+	if n, err := s.ZeroFill(); n != 5+900 || !errors.Is(err, unix.EFAULT) {
+		t.Errorf("ZeroFill into memory that ends = %d, %v; want 905, EFAULT", n, err)
+	}
+	for _, b := range zeros {
+		if b != 0 {
+			t.Fatal("the zero source was written")
+		}
+	}
+}

@@ -155,8 +155,14 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 	if err != nil {
 		return 0, err
 	}
+	if readsEmpty(impl) {
+		return 0, nil
+	}
 	if dst, err = dst.WritablePrefix(); err != nil {
 		return 0, err
+	}
+	if readsZeros(impl) {
+		return partial(dst.ZeroFill())
 	}
 	if r, ok := impl.(WaitingReader); ok {
 		// Only the first part of dst waits; the rest takes what is there.
@@ -180,6 +186,20 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 		f.off += int64(n)
 		return n, err
 	})))
+}
+
+// readsEmpty reports whether every read of impl is at its end
+// (EmptyReader): the read then returns 0 without touching memory.
+func readsEmpty(impl FileImpl) bool {
+	e, ok := impl.(EmptyReader)
+	return ok && e.ReadsEmpty()
+}
+
+// readsZeros reports whether every read of impl is zero bytes
+// (ZeroReader).
+func readsZeros(impl FileImpl) bool {
+	z, ok := impl.(ZeroReader)
+	return ok && z.ReadsZeros()
 }
 
 // PartialTransfer is partial, for transfers made outside the VFS.
@@ -206,6 +226,11 @@ func (f *File) Write(ctx context.Context, src usermem.IOSequence) (n int, err er
 	impl, err := f.io()
 	if err != nil {
 		return 0, err
+	}
+	if b, ok := impl.(BlindWriter); ok {
+		if n, ok, err := b.WriteBlind(src.NumBytes()); ok {
+			return n, err
+		}
 	}
 	if src, err = src.ReadablePrefix(); err != nil {
 		return 0, err
@@ -263,8 +288,14 @@ func (f *File) PRead(ctx context.Context, dst usermem.IOSequence, off int64) (n 
 	if err != nil {
 		return 0, err
 	}
+	if readsEmpty(impl) {
+		return 0, nil
+	}
 	if dst, err = dst.WritablePrefix(); err != nil {
 		return 0, err
+	}
+	if readsZeros(impl) {
+		return partial(dst.ZeroFill())
 	}
 	return partial(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) {
 		n, err := impl.ReadAt(ctx, p, off)
@@ -284,6 +315,11 @@ func (f *File) PWrite(ctx context.Context, src usermem.IOSequence, off int64) (n
 	impl, err := f.positional(off)
 	if err != nil {
 		return 0, err
+	}
+	if b, ok := impl.(BlindWriter); ok {
+		if n, ok, err := b.WriteBlind(src.NumBytes()); ok {
+			return n, err
+		}
 	}
 	if src, err = src.ReadablePrefix(); err != nil {
 		return 0, err

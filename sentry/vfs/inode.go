@@ -199,6 +199,32 @@ type AnonymousMapper interface {
 	MapsAnonymous() bool
 }
 
+// BlindWriter is implemented by files whose writes never look at the
+// bytes (Linux's write_null and write_full: /dev/null, /dev/zero,
+// /dev/full). Such a write reads nothing of the application's memory:
+// only the range is checked, as vfs_write's access_ok does, so a write
+// from an unmapped buffer succeeds (or fails) there as it does in Linux.
+type BlindWriter interface {
+	// WriteBlind returns what a write of n bytes returns, with ok false
+	// if this file reads its writes after all.
+	WriteBlind(n int) (written int, ok bool, err error)
+}
+
+// EmptyReader is implemented by files every read of which is at the end
+// (Linux's read_null: /dev/null). A read returns 0 without looking at the
+// application's memory.
+type EmptyReader interface {
+	ReadsEmpty() bool
+}
+
+// ZeroReader is implemented by files every read of which fills the
+// buffer with zero bytes (Linux's read_iter_zero: /dev/zero, /dev/full).
+// The zeros are copied out of memory that is never written
+// (usermem.IOSequence.ZeroFill), with no buffer to clear.
+type ZeroReader interface {
+	ReadsZeros() bool
+}
+
 // Readiness reports which poll(2) events of mask hold now (POLLIN,
 // POLLOUT and their RDNORM/WRNORM twins, POLLPRI), plus POLLHUP and
 // POLLERR whatever mask says; files without it are always ready for

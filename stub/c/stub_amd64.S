@@ -43,6 +43,7 @@
 #define FUTEX_WAKE           1
 #define PROT_READ            1
 #define PROT_WRITE           2
+#define PROT_EXEC            4
 #define MAP_SHARED           0x01
 #define MAP_FIXED            0x10
 #define MSG_CMSG_CLOEXEC     0x40000000
@@ -455,6 +456,293 @@ stub_thread_setup:
 3:	mov %r9, %rax
 	jmp .Lrespond
 
+/*
+ * patch_entry: where a patched syscall site arrives (through its trap in
+ * the trap table, see sysmsg.h), instead of trapping into the SIGSYS
+ * handler. On entry %rax holds the application's arithmetic flags (lahf;
+ * seto %al), %rcx the trap, %r11 nothing; every other register is the
+ * application's, and %rsp its stack, which is never touched (a thread may
+ * make its last syscall on a stack it has unmapped, and leaf functions keep
+ * data below %rsp).
+ *
+ * The thread finds its slot from %gs, which the sentry points at the slot
+ * while the application has no gs base of its own (platform/systrap). If
+ * %gs does not name a slot (the application set one), the trap's fallback
+ * makes an ordinary syscall, which traps as before.
+ *
+ * The registers go into the slot's patch frame, laid out as the kernel lays
+ * out a signal frame, with a SIGSYS siginfo saying what seccomp would have
+ * said; then the hand-off is the signal handler's: state EVENT, wait for
+ * RESUME. Whatever the sentry wrote into the frame is loaded, as
+ * rt_sigreturn would after a signal. This is no more than the application
+ * could do itself with its own memory and the handler's syscalls: the frame
+ * is in its slot, which it can write anyway, and the only syscalls here are
+ * the handler's (futex on the own state word, exit: pinned to
+ * patch_syscall_site by the filter) and rt_sigreturn (patch_sigreturn_site).
+ * The usual return makes no syscall at all: it loads the frame's FP state,
+ * flags and registers itself and jumps through the frame's rip, which
+ * application code could do too.
+ *
+ * Signals are not blocked here. The signal handler (sysmsg/c/handler.c)
+ * returns at once from SIGCHLD between patch_entry and patch_resumed (the
+ * thread is about to stop or has stopped, and the sentry knows it); after
+ * patch_resumed it first completes the resume (bases, registers and FP state
+ * from the patch frame into its own frame), so the sentry sees the
+ * application's state, never this code's. Any other signal here comes from
+ * a thread that jumped in with forged state, and is reported as it is.
+ */
+#define PF(off)     (SYSMSG_PATCH_FRAME + (off))
+#define MC(off)     PF(SYSMSG_PF_MC + (off))
+#define SC_R8       0
+#define SC_R9       8
+#define SC_R10      16
+#define SC_R11      24
+#define SC_R12      32
+#define SC_R13      40
+#define SC_R14      48
+#define SC_R15      56
+#define SC_RDI      64
+#define SC_RSI      72
+#define SC_RBP      80
+#define SC_RBX      88
+#define SC_RDX      96
+#define SC_RAX      104
+#define SC_RCX      112
+#define SC_RSP      120
+#define SC_RIP      128
+#define SC_EFLAGS   136
+#define SC_CSGSFS   144
+#define SC_ERR      152
+#define SC_FPSTATE  184
+#define SI_CODE     8
+#define SI_CALL     16
+#define SI_SYSCALL  24
+#define SI_ARCH     28
+#define MSG_WAITING_STUB 8
+#define MSG_SIGNO   12
+#define MSG_SIGINFO 16
+#define MSG_UCONTEXT 24
+#define MSG_FS      32
+#define MSG_GS      40
+#define MSG_NEW_FS  48
+#define MSG_NEW_GS  56
+#define MSG_SET     64
+#define SIGSYS_     31
+#define SYS_SECCOMP 1
+#define AUDIT_ARCH_X86_64 0xc000003e
+#define UC_FLAGS    7   /* UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+#define FP_XSTATE_MAGIC2 0x46505845
+#define FPX_SW      464 /* struct _fpx_sw_bytes in the legacy area */
+#define ARITH_FLAGS 0x8d5 /* CF PF AF ZF SF OF */
+
+	.p2align 4
+	.globl patch_entry, patch_resumed, patch_entry_end
+	.globl patch_syscall_site, patch_sigreturn_site
+patch_entry:
+	rdgsbase %r11
+	test $(SYSMSG_SLOT_SIZE - 1), %r11d
+	jnz .Lpatch_fallback
+	shr $16, %r11
+	sub $((SYSMSG_RW_BASE + SYSMSG_THREADS_OFFSET) >> 16), %r11
+	cmp $SYSMSG_MAX_THREADS, %r11
+	jae .Lpatch_fallback
+	rdgsbase %r11
+
+	mov %r8, MC(SC_R8)(%r11)
+	mov %r9, MC(SC_R9)(%r11)
+	mov %r10, MC(SC_R10)(%r11)
+	mov %r12, MC(SC_R12)(%r11)
+	mov %r13, MC(SC_R13)(%r11)
+	mov %r14, MC(SC_R14)(%r11)
+	mov %r15, MC(SC_R15)(%r11)
+	mov %rdi, MC(SC_RDI)(%r11)
+	mov %rsi, MC(SC_RSI)(%r11)
+	mov %rbp, MC(SC_RBP)(%r11)
+	mov %rbx, MC(SC_RBX)(%r11)
+	mov %rdx, MC(SC_RDX)(%r11)
+	mov %rsp, MC(SC_RSP)(%r11)
+	lea SYSMSG_PATCH_STACK(%r11), %rsp
+
+	/* What the syscall instruction and seccomp's trap would have left:
+	 * %rcx the return address, %r11 the flags, %rax -ENOSYS. */
+	mov SYSMSG_TRAP_RET(%rcx), %rdx
+	mov %rdx, MC(SC_RIP)(%r11)
+	mov %rdx, MC(SC_RCX)(%r11)
+	mov %rdx, PF(SYSMSG_PF_SI + SI_CALL)(%r11)
+	movq $-ENOSYS, MC(SC_RAX)(%r11)
+	mov SYSMSG_TRAP_NR(%rcx), %edx
+	mov %edx, PF(SYSMSG_PF_SI + SI_SYSCALL)(%r11)
+	movl $AUDIT_ARCH_X86_64, PF(SYSMSG_PF_SI + SI_ARCH)(%r11)
+	movl $SIGSYS_, PF(SYSMSG_PF_SI)(%r11)
+	movl $0, PF(SYSMSG_PF_SI + 4)(%r11)
+	movq $SYS_SECCOMP, PF(SYSMSG_PF_SI + SI_CODE)(%r11)
+	pushfq
+	pop %rdx
+	and $~ARITH_FLAGS, %rdx
+	movzbl %ah, %ecx
+	and $(ARITH_FLAGS & 0xff), %ecx
+	or %rcx, %rdx
+	test %al, %al
+	jz 1f
+	or $0x800, %rdx
+1:	mov %rdx, MC(SC_EFLAGS)(%r11)
+	mov %rdx, MC(SC_R11)(%r11)
+	movabs $((0x2b << 48) | 0x33), %rdx     /* ss, fs, gs, cs */
+	mov %rdx, MC(SC_CSGSFS)(%r11)
+	xor %edx, %edx
+	mov %rdx, MC(SC_ERR)(%r11)
+	mov %rdx, MC(SC_ERR + 8)(%r11)          /* trapno */
+	mov %rdx, MC(SC_ERR + 16)(%r11)         /* oldmask */
+	mov %rdx, MC(SC_ERR + 24)(%r11)         /* cr2 */
+	lea PF(SYSMSG_PF_FP)(%r11), %rcx
+	mov %rcx, MC(SC_FPSTATE)(%r11)
+	movq $UC_FLAGS, PF(SYSMSG_PF_UC)(%r11)
+	mov %rdx, PF(SYSMSG_PF_UC + 8)(%r11)    /* uc_link */
+	lea SYSMSG_ALTSTACK_OFFSET(%r11), %rcx
+	mov %rcx, PF(SYSMSG_PF_UC + 16)(%r11)   /* uc_stack: the slot's */
+	mov %rdx, PF(SYSMSG_PF_UC + 24)(%r11)
+	movq $SYSMSG_ALTSTACK_SIZE, PF(SYSMSG_PF_UC + 32)(%r11)
+	mov %rdx, PF(SYSMSG_PF_SIGMASK)(%r11)
+
+	/* The FP state, in the format of the host's signal frames: a zeroed
+	 * XSAVE header, xsave of the features the host saves, and the
+	 * software-reserved bytes the sentry copied from one of them. */
+	.irp off, 0, 8, 16, 24, 32, 40, 48, 56
+	mov %rdx, PF(SYSMSG_PF_FP + 512 + \off)(%r11)
+	.endr
+	movabs $SYSMSG_REGION, %rbx
+	mov STUB_CONTROL_FPX_SW + 8(%rbx), %eax
+	mov STUB_CONTROL_FPX_SW + 12(%rbx), %edx
+	xsave64 PF(SYSMSG_PF_FP)(%r11)
+	.irp off, 0, 8, 16, 24, 32, 40
+	mov STUB_CONTROL_FPX_SW + \off(%rbx), %rdx
+	mov %rdx, PF(SYSMSG_PF_FP + FPX_SW + \off)(%r11)
+	.endr
+	mov STUB_CONTROL_FPX_SW + 16(%rbx), %edx
+	and $0x7fff, %edx                       /* inside the slot whatever it says */
+	movl $FP_XSTATE_MAGIC2, PF(SYSMSG_PF_FP)(%r11,%rdx)
+
+	/* The hand-off, as sysmsg_handler does it, with the slot in %r15,
+	 * which syscalls keep. */
+	mov %r11, %r15
+	movl $SIGSYS_, MSG_SIGNO(%r15)
+	lea PF(SYSMSG_PF_SI)(%r15), %rdx
+	mov %rdx, MSG_SIGINFO(%r15)
+	lea PF(SYSMSG_PF_UC)(%r15), %rdx
+	mov %rdx, MSG_UCONTEXT(%r15)
+	rdfsbase %rdx
+	mov %rdx, MSG_FS(%r15)
+	rdgsbase %rdx
+	mov %rdx, MSG_GS(%r15)
+	mov $SYSMSG_STATE_EVENT, %eax
+	xchg %eax, (%r15)
+	cmpl $0, 4(%r15)                        /* sentry_waiting */
+	je .Lpatch_wait
+	mov %r15, %rdi
+	mov $FUTEX_WAKE, %esi
+	mov $1, %edx
+	mov $__NR_futex, %eax
+	lea .Lpatch_wait(%rip), %rbx
+	jmp patch_syscall
+.Lpatch_wait:
+	movabs $SYSMSG_REGION, %r12
+	mov STUB_CONTROL_SPIN(%r12), %r13d
+	shr $3, %r13d                           /* the handler's spin */
+.Lpatch_spin:
+	mov (%r15), %eax
+	cmp $SYSMSG_STATE_EVENT, %eax
+	jne .Lpatch_woken
+	test %r13d, %r13d
+	jz .Lpatch_sleep
+	dec %r13d
+	pause
+	jmp .Lpatch_spin
+.Lpatch_sleep:
+	mov $1, %eax
+	xchg %eax, MSG_WAITING_STUB(%r15)
+	cmpl $SYSMSG_STATE_EVENT, (%r15)
+	jne 1f
+	mov %r15, %rdi
+	mov $FUTEX_WAIT, %esi
+	mov $SYSMSG_STATE_EVENT, %edx
+	xor %r10d, %r10d
+	mov $__NR_futex, %eax
+	lea 1f(%rip), %rbx
+	jmp patch_syscall
+1:	movl $0, MSG_WAITING_STUB(%r15)
+	jmp .Lpatch_spin
+.Lpatch_woken:
+	cmp $SYSMSG_STATE_EXIT, %eax
+	jne patch_resumed
+.Lpatch_exit:
+	xor %edi, %edi
+	mov $__NR_exit, %eax
+	lea .Lpatch_exit(%rip), %rbx
+	jmp patch_syscall
+
+/* The fallback: the application's flags back, then the trap's own
+ * `mov $nr,%eax; syscall`. */
+.Lpatch_fallback:
+	add $0x7f, %al                          /* OF */
+	sahf                                    /* SF ZF AF PF CF */
+	lea SYSMSG_TRAP_FALLBACK(%rcx), %r11
+	jmp *%r11
+
+/* The patch entry's syscall instruction; the return address is in %rbx. */
+patch_syscall:
+	syscall
+patch_syscall_site:
+	jmp *%rbx
+
+patch_resumed:
+	mov MSG_SET(%r15), %eax
+	test $SYSMSG_SET_FS, %eax
+	jz 1f
+	mov MSG_NEW_FS(%r15), %rdx
+	wrfsbase %rdx
+1:	test $SYSMSG_SET_GS, %eax
+	jz 2f
+	mov MSG_NEW_GS(%r15), %rdx
+	wrgsbase %rdx
+2:	movl $0, MSG_SET(%r15)
+	/* While %gs still names the slot, return without a syscall: the FP
+	 * state, the flags, the registers, and a jump through the frame's
+	 * rip. Otherwise (the application now has a gs base of its own),
+	 * rt_sigreturn. */
+	rdgsbase %rdx
+	cmp %rdx, %r15
+	jne .Lpatch_sigreturn
+	movabs $SYSMSG_REGION, %rbx
+	mov STUB_CONTROL_FPX_SW + 8(%rbx), %eax
+	mov STUB_CONTROL_FPX_SW + 12(%rbx), %edx
+	xrstor64 PF(SYSMSG_PF_FP)(%r15)
+	pushq MC(SC_EFLAGS)(%r15)
+	popfq
+	mov MC(SC_R8)(%r15), %r8
+	mov MC(SC_R9)(%r15), %r9
+	mov MC(SC_R10)(%r15), %r10
+	mov MC(SC_R11)(%r15), %r11
+	mov MC(SC_R12)(%r15), %r12
+	mov MC(SC_R13)(%r15), %r13
+	mov MC(SC_R14)(%r15), %r14
+	mov MC(SC_RDI)(%r15), %rdi
+	mov MC(SC_RSI)(%r15), %rsi
+	mov MC(SC_RBP)(%r15), %rbp
+	mov MC(SC_RBX)(%r15), %rbx
+	mov MC(SC_RDX)(%r15), %rdx
+	mov MC(SC_RAX)(%r15), %rax
+	mov MC(SC_RCX)(%r15), %rcx
+	mov MC(SC_RSP)(%r15), %rsp
+	mov MC(SC_R15)(%r15), %r15
+	jmp *%gs:MC(SC_RIP)
+.Lpatch_sigreturn:
+	lea PF(SYSMSG_PF_UC)(%r15), %rsp
+	mov $__NR_rt_sigreturn, %eax
+	syscall
+patch_sigreturn_site:
+	ud2
+patch_entry_end:
+
 /* MAP_PART addr, size, prot, fd: maps the memfd in fd over [addr,
  * addr+size), shared, or dies. */
 .macro MAP_PART addr, size, prot, fd
@@ -483,6 +771,15 @@ stub_thread_setup:
 	jne .Ldie
 	MAP_PART SYSMSG_REGION, SYSMSG_RO_SIZE, PROT_READ, %r13
 	MAP_PART SYSMSG_RW_BASE, SYSMSG_RW_SIZE, (PROT_READ | PROT_WRITE), %r14
+	movabs $SYSMSG_PATCH_TABLE, %rdi        /* the trap table, from the new memfd */
+	mov $SYSMSG_PATCH_TABLE_SIZE, %esi
+	mov $(PROT_READ | PROT_EXEC), %edx
+	mov $(MAP_SHARED | MAP_FIXED), %r10d
+	mov %r13, %r8
+	mov $SYSMSG_PATCH_TABLE_OFFSET, %r9d
+	SYS __NR_mmap
+	cmp $SYSMSG_PATCH_TABLE, %rax
+	jne .Ldie
 	mov $(STUB_CTL_FD + 1), %edi
 	mov $-1, %esi
 	xor %edx, %edx

@@ -43,8 +43,8 @@ static void die_with_forkserver(void)
 		stub_die();
 }
 
-/* Maps the two memfds of the shared region (read-only, then read-write)
- * and closes every descriptor but the control socket. */
+/* Maps the two memfds of the shared region (read-only, then read-write),
+ * the trap table of the read-only one low (sysmsg.h), and closes every descriptor but the control socket. */
 static void map_shared_region(int rofd, int rwfd)
 {
 	long r = sys6(__NR_mmap, SYSMSG_REGION, SYSMSG_RO_SIZE, PROT_READ,
@@ -54,6 +54,10 @@ static void map_shared_region(int rofd, int rwfd)
 	r = sys6(__NR_mmap, SYSMSG_RW_BASE, SYSMSG_RW_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, rwfd, 0);
 	if (r != (long)SYSMSG_RW_BASE)
+		stub_die();
+	r = sys6(__NR_mmap, SYSMSG_PATCH_TABLE, SYSMSG_PATCH_TABLE_SIZE, PROT_READ | PROT_EXEC,
+		 MAP_SHARED | MAP_FIXED, rofd, SYSMSG_PATCH_TABLE_OFFSET);
+	if (r != (long)SYSMSG_PATCH_TABLE)
 		stub_die();
 	sys3(__NR_close_range, STUB_CTL_FD + 1, ~0U, 0);
 }

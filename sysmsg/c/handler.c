@@ -16,8 +16,27 @@
 #include <asm/unistd.h>
 #include <asm/prctl.h>
 #include <linux/futex.h>
+#include <asm/signal.h>
+#include <asm/sigcontext.h>
+#include <asm/ucontext.h>
 
 #include "sysmsg.h"
+
+_Static_assert(__builtin_offsetof(struct ucontext, uc_mcontext) + SYSMSG_PF_UC == SYSMSG_PF_MC,
+	       "patch frame layout");
+_Static_assert(__builtin_offsetof(struct ucontext, uc_sigmask) + SYSMSG_PF_UC == SYSMSG_PF_SIGMASK,
+	       "patch frame layout");
+_Static_assert(sizeof(struct ucontext) + SYSMSG_PF_UC == SYSMSG_PF_SI, "patch frame layout");
+_Static_assert(__builtin_offsetof(struct sigcontext, rip) == 128, "stub_amd64.S SC_RIP");
+_Static_assert(__builtin_offsetof(struct sigcontext, fpstate) == 184, "stub_amd64.S SC_FPSTATE");
+_Static_assert(__builtin_offsetof(struct sysmsg, set_bases) == 64, "stub_amd64.S MSG_SET");
+_Static_assert(__builtin_offsetof(struct sysmsg, new_gs_base) == 56, "stub_amd64.S MSG_NEW_GS");
+_Static_assert(__builtin_offsetof(struct stub_control, fpx_sw) == STUB_CONTROL_FPX_SW, "control");
+_Static_assert(__builtin_offsetof(struct stub_control, has_fsgsbase) == STUB_CONTROL_FSGSBASE, "control");
+
+/* The patch entry's code (stub_amd64.S): entering and waiting, then
+ * resuming. */
+extern const char patch_entry[], patch_resumed[], patch_entry_end[];
 
 long handler_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 
@@ -79,11 +98,41 @@ static void set_bases(struct sysmsg *m, int has_fsgsbase)
 	}
 }
 
+/* A signal interrupted the patch entry after the sentry resumed the thread:
+ * finish the resume into this signal's frame (the bases, the registers and
+ * the FP state the sentry wrote into the patch frame), so that the sentry
+ * sees the application's state and returning resumes it. */
+static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const volatile struct stub_control *ctl)
+{
+	struct ucontext *pf = (struct ucontext *)((char *)m + SYSMSG_PATCH_FRAME + SYSMSG_PF_UC);
+	uint64_t *dst = (uint64_t *)&uc->uc_mcontext;
+	const uint64_t *src = (const uint64_t *)&pf->uc_mcontext;
+	for (unsigned i = 0; i < __builtin_offsetof(struct sigcontext, err) / 8; i++)
+		dst[i] = src[i];
+	uint32_t size = *(const volatile uint32_t *)&ctl->fpx_sw[16] & 0x7fff;
+	volatile char *fd = (volatile char *)uc->uc_mcontext.fpstate;
+	const volatile char *fs = (const volatile char *)m + SYSMSG_PATCH_FRAME + SYSMSG_PF_FP;
+	for (uint32_t i = 0; i < size; i++)
+		if (i < 464 || i >= 512)
+			fd[i] = fs[i];
+	set_bases(m, 1);
+}
+
 void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 {
 	const volatile struct stub_control *ctl = (const volatile struct stub_control *)SYSMSG_REGION;
 	struct sysmsg *m = sysmsg_self();
 	int has_fsgsbase = ctl->has_fsgsbase;
+	struct ucontext *uc = ucontext;
+	const char *rip = (const char *)uc->uc_mcontext.rip;
+
+	if (signo == SIGCHLD && rip >= patch_entry && rip < patch_resumed) {
+		/* The thread is on its way to stopping, or stopped: the
+		 * sentry's interrupt is answered by that stop. */
+		return;
+	}
+	if (signo == SIGCHLD && rip >= patch_resumed && rip < patch_entry_end)
+		finish_patch_resume(m, uc, ctl);
 
 	m->signo = (uint32_t)signo;
 	m->siginfo = (uint64_t)siginfo;

@@ -4,8 +4,13 @@
  * The sentry creates two memfds per stub process and maps both whole. The
  * stub maps them at SYSMSG_REGION:
  *
- *   read-only  [SYSMSG_REGION, +SYSMSG_RO_SIZE)   control page, thread set-up
+ *   read-only  [SYSMSG_REGION, +SYSMSG_RO_SIZE)   control page, thread set-up,
+ *                                                 trap table
  *   read-write [SYSMSG_RW_BASE, +SYSMSG_RW_SIZE)  response page, thread slots
+ *
+ * and the trap table of the read-only memfd a second time, read and execute,
+ * low in the address space at SYSMSG_PATCH_TABLE (see "Syscall-site
+ * patching" below).
  *
  * Everything in the read-write part can be written by application code, so
  * the sentry treats it as untrusted input. The read-only part holds what the
@@ -22,7 +27,7 @@
 #define SYSMSG_H
 
 #define SYSMSG_REGION          0x7ff010000000
-#define SYSMSG_RO_SIZE         0x1000000     /* 16 MiB, sparse */
+#define SYSMSG_RO_SIZE         0x1020000     /* 16 MiB and 128 KiB, sparse */
 #define SYSMSG_RW_BASE         (SYSMSG_REGION + SYSMSG_RO_SIZE)
 #define SYSMSG_MAX_THREADS     4096
 #define SYSMSG_SLOT_SIZE       0x10000       /* 64 KiB, and aligned to it */
@@ -37,6 +42,51 @@
 /* Within a thread slot: the message page, then the signal stack. */
 #define SYSMSG_ALTSTACK_OFFSET 0x1000
 #define SYSMSG_ALTSTACK_SIZE   (SYSMSG_SLOT_SIZE - SYSMSG_ALTSTACK_OFFSET)
+
+/*
+ * Syscall-site patching. The sentry rewrites an application's
+ * `mov $nr,%eax; syscall` (b8 imm32 0f 05) into `jmp *trap` (ff 24 25 abs32),
+ * an indirect jump through the first quadword of a trap: 64 bytes of the
+ * trap table, which the sentry writes (it is part of the read-only memfd)
+ * and every stub maps read+exec at SYSMSG_PATCH_TABLE. That address is
+ * below 2 GiB, so a 32-bit absolute operand reaches it, and the third byte
+ * of every address in it is 0x06, an invalid opcode, which is what makes a
+ * rewrite in three single-byte-safe steps safe for other threads
+ * (platform/systrap/patch.go). A trap (offsets from its start):
+ *
+ *   0   .quad trap+16        the site jumps through this
+ *   8   .quad site+7         where the application continues
+ *   16  lahf; seto %al        the application's arithmetic flags into %ax
+ *   20  lea -27(%rip),%rcx    %rcx = the trap
+ *   27  jmp *(table)          the first quadword of the table: patch_entry
+ *   34  mov $nr,%eax; syscall the fallback: an ordinary trapped syscall
+ *   41  jmp *(trap+8)
+ *   48  .long nr
+ *
+ * patch_entry (stub_amd64.S) writes the application's registers as a signal
+ * frame would into the slot's patch frame, at the bottom of its signal
+ * stack, and hands off on the state word as the signal handler does; the
+ * sentry cannot tell the two apart except by where the frame is. It returns
+ * with rt_sigreturn on that frame.
+ */
+#define SYSMSG_PATCH_TABLE        0x60000
+#define SYSMSG_PATCH_TABLE_SIZE   0x10000
+#define SYSMSG_PATCH_TABLE_OFFSET 0x1010000 /* in the read-only memfd */
+#define SYSMSG_TRAP_SIZE          64
+#define SYSMSG_TRAP_RET           8
+#define SYSMSG_TRAP_CODE          16
+#define SYSMSG_TRAP_FALLBACK      34
+#define SYSMSG_TRAP_NR            48
+/* The patch frame, laid out as the kernel's struct rt_sigframe: pretcode,
+ * ucontext, siginfo; then the XSAVE area, 64-byte aligned. */
+#define SYSMSG_PATCH_FRAME        SYSMSG_ALTSTACK_OFFSET /* in the slot */
+#define SYSMSG_PF_UC              8
+#define SYSMSG_PF_MC              (SYSMSG_PF_UC + 40)   /* uc_mcontext */
+#define SYSMSG_PF_SIGMASK         (SYSMSG_PF_UC + 296)  /* uc_sigmask */
+#define SYSMSG_PF_SI              (SYSMSG_PF_UC + 304)  /* siginfo */
+#define SYSMSG_PF_FP              512
+/* The patch entry's own stack, near the top of the signal stack. */
+#define SYSMSG_PATCH_STACK        (SYSMSG_SLOT_SIZE - 64)
 
 /* sysmsg.state values. 0 is written by the kernel when the thread exits
  * (CLONE_CHILD_CLEARTID points at state). */
@@ -61,6 +111,8 @@
 #define STUB_CONTROL_SYSNO    8
 #define STUB_CONTROL_ARGS     16
 #define STUB_CONTROL_SPIN     64
+#define STUB_CONTROL_FSGSBASE 68
+#define STUB_CONTROL_FPX_SW   72
 #define STUB_RESPONSE_SEQ     0
 #define STUB_RESPONSE_RET     8
 #define SYSMSG_SETUP_PROG     0   /* struct sock_fprog */
@@ -107,6 +159,8 @@ struct stub_control {
 	uint64_t args[6];
 	uint32_t spin_limit;     /* how long either side spins before sleeping */
 	uint32_t has_fsgsbase;   /* rdfsbase/wrfsbase are usable */
+	uint8_t fpx_sw[48];      /* struct _fpx_sw_bytes of the host's signal
+				  * frames, for the patch frame's XSAVE area */
 };
 
 /* At offset 0 of the read-write part. Written by the syscall thread. */

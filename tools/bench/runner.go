@@ -59,6 +59,18 @@ func RunscLite(exe, platform string) Runner {
 			"--host-uid=" + strconv.Itoa(os.Geteuid()), "--host-gid=" + strconv.Itoa(os.Getegid()), "--"}}
 }
 
+// WithRunFlags adds flags to the `run` command line of rs's runsc-lite
+// runners.
+func WithRunFlags(rs []Runner, flags ...string) []Runner {
+	for i, r := range rs {
+		if r.Platform == "" || r.GVisor || r.Monitor != "" || len(r.prefix) < 2 {
+			continue
+		}
+		rs[i].prefix = append(append(append([]string{}, r.prefix[:2]...), flags...), r.prefix[2:]...)
+	}
+	return rs
+}
+
 // GVisorRunsc runs workloads with gVisor's `runsc do` on platform. An empty
 // runsc path makes a runner whose cells say "not installed".
 func GVisorRunsc(runsc, platform string) Runner {

@@ -90,3 +90,31 @@ func TestTailWriterCrash(t *testing.T) {
 		t.Error("a panic: inside a line counted as a crash")
 	}
 }
+
+// TestNetList checks that net.list (the network syscall tests) is a part of
+// safe.list with the same commands, so it is safe to run natively too.
+func TestNetList(t *testing.T) {
+	safe, err := ReadTests("safe.list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := ReadTests("net.list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := map[string]string{}
+	for _, tt := range safe {
+		cmd[tt.Name] = strings.Join(tt.Args, " ")
+	}
+	if len(net) == 0 {
+		t.Fatal("net.list is empty")
+	}
+	for _, tt := range net {
+		c, ok := cmd[tt.Name]
+		if !ok {
+			t.Errorf("net.list names %s, which is not in safe.list", tt.Name)
+		} else if c != strings.Join(tt.Args, " ") {
+			t.Errorf("net.list runs %s as %q, safe.list as %q", tt.Name, tt.Args, c)
+		}
+	}
+}

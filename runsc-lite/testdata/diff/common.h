@@ -30,6 +30,15 @@ static const char *ename(int e) {
 			printf("%s = %ld\n", #expr, _r);                      \
 	} while (0)
 
+/* sockopt_int is an int socket option's value, or -errno. */
+static int sockopt_int(int fd, int level, int name) {
+	int v = -1;
+	unsigned l = sizeof v;
+	if (syscall(SYS_getsockopt, fd, level, name, &v, &l) < 0)
+		return -errno;
+	return v;
+}
+
 /* CHECK(cond) prints whether a fact holds. */
 #define CHECK(cond) printf("%s: %s\n", #cond, (cond) ? "yes" : "NO")
 

@@ -683,6 +683,99 @@ static void interrupted(void) {
 	printf("handler ran: %d\n", sigusr1s);
 }
 
+/* abs_shown is how /proc/net/unix shows procnet's abstract name, which
+ * holds the pid: proc_line prints whether an abstract path is that. */
+static char abs_shown[128];
+
+/* proc_line prints fd's line of /proc/net/unix without the kernel address
+ * and the inode (matched against fstat's); with fd -1, the line of inode
+ * 0 whose path is path (a connection not accepted yet). */
+static void proc_line(const char *what, int fd, const char *path) {
+	struct stat st = {0};
+	if (fd >= 0)
+		fstat(fd, &st);
+	FILE *f = fopen("/proc/net/unix", "r");
+	if (!f) {
+		printf("%s: /proc/net/unix: %s\n", what, ename(errno));
+		return;
+	}
+	char line[512];
+	int found = 0;
+	if (fgets(line, sizeof line, f))
+		printf("header: %s", line);
+	while (fgets(line, sizeof line, f)) {
+		char num[64], name[256] = "";
+		unsigned ref, proto, flags, type, state;
+		unsigned long ino;
+		int n = sscanf(line, "%63s %x %x %x %x %x %lu %255s", num, &ref, &proto, &flags, &type, &state, &ino, name);
+		if (n < 7 || ino != (unsigned long)st.st_ino || (fd < 0 && strcmp(name, path) != 0))
+			continue;
+		if (name[0] == '@')
+			printf("%s: ref=%u proto=%u flags=%#x type=%u st=%u abstract path as expected: %s\n", what, ref,
+			       proto, flags, type, state, strcmp(name, abs_shown) == 0 ? "yes" : "NO");
+		else
+			printf("%s: ref=%u proto=%u flags=%#x type=%u st=%u path=%s\n", what, ref, proto, flags, type,
+			       state, name);
+		found++;
+	}
+	fclose(f);
+	if (!found)
+		printf("%s: not listed\n", what);
+}
+
+/* procnet lists sockets of every kind in /proc/net/unix. */
+static void procnet(void) {
+	printf("-- /proc/net/unix\n");
+	int u = socket(AF_UNIX, SOCK_STREAM, 0);
+	proc_line("unbound", u, "");
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	proc_line("stream pair", sv[0], "");
+	int dv[2];
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, dv);
+	proc_line("dgram pair", dv[1], "");
+	int qv[2];
+	socketpair(AF_UNIX, SOCK_SEQPACKET, 0, qv);
+	proc_line("seqpacket pair", qv[0], "");
+	struct sockaddr_un a;
+	socklen_t al = path_addr(&a, "procsock");
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	bind(l, (void *)&a, al);
+	proc_line("bound", l, "");
+	listen(l, 4);
+	proc_line("listening", l, "");
+	int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(connect(c, (void *)&a, al));
+	proc_line("connecting", c, "");
+	proc_line("queued", -1, "procsock");
+	int s = accept(l, NULL, NULL);
+	proc_line("accepted", s, "");
+	close(s);
+	proc_line("peer closed", c, "");
+	struct sockaddr_un b;
+	socklen_t bl = abstract_addr(&b, "proc");
+	memcpy(b.sun_path + bl - offsetof(struct sockaddr_un, sun_path), "\0abs", 4); /* a NUL inside */
+	snprintf(abs_shown, sizeof abs_shown, "@%s@abs", b.sun_path + 1);
+	int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+	T(bind(d, (void *)&b, bl + 4));
+	proc_line("abstract", d, "");
+	int e = socket(AF_UNIX, SOCK_DGRAM, 0);
+	T(connect(e, (void *)&b, bl + 4));
+	proc_line("dgram connected to", d, "");
+	close(e);
+	close(d);
+	close(c);
+	close(l);
+	close(u);
+	unlink("procsock");
+	for (int i = 0; i < 2; i++) {
+		close(sv[i]);
+		close(dv[i]);
+		close(qv[i]);
+	}
+	proc_line("closed", u, "");
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
@@ -697,5 +790,6 @@ int main(int argc, char **argv) {
 	credentials();
 	msgs();
 	interrupted();
+	procnet();
 	return 0;
 }

@@ -3,9 +3,11 @@
 # each connection to TCP 8001 once it has read a line, echoes UDP datagrams
 # on 9999 in upper case, and answers DNS A queries on UDP 53 with argv[2].
 # Nothing listens on TCP 8002. Prints "ready" once all are bound.
+# argv[1] may be an IPv6 address.
 import http.server, socket, struct, sys, threading
 
 addr, answer = sys.argv[1], socket.inet_aton(sys.argv[2])
+family = socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -17,12 +19,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-httpd = http.server.ThreadingHTTPServer((addr, 8000), Handler)
-echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+class Server(http.server.ThreadingHTTPServer):
+    address_family = family
+
+httpd = Server((addr, 8000), Handler)
+echo = socket.socket(family, socket.SOCK_DGRAM)
 echo.bind((addr, 9999))
-dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dns = socket.socket(family, socket.SOCK_DGRAM)
 dns.bind((addr, 53))
-resetter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+resetter = socket.socket(family, socket.SOCK_STREAM)
 resetter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 resetter.bind((addr, 8001))
 resetter.listen()

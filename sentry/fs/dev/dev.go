@@ -212,6 +212,26 @@ func (f *file) Seek(ctx context.Context, off int64, whence int) (int64, error) {
 	return 0, nil
 }
 
+// WriteBlind implements vfs.BlindWriter: /dev/null and /dev/zero share
+// Linux's write_null, which takes every byte unread, and /dev/full's
+// write_full refuses them unread.
+func (f *file) WriteBlind(n int) (int, bool, error) {
+	switch f.kind {
+	case null, zero:
+		return n, true, nil
+	case full:
+		return 0, true, unix.ENOSPC
+	}
+	return 0, false, nil
+}
+
+// ReadsEmpty implements vfs.EmptyReader: Linux's read_null.
+func (f *file) ReadsEmpty() bool { return f.kind == null }
+
+// ReadsZeros implements vfs.ZeroReader: /dev/zero and /dev/full share
+// Linux's read_iter_zero.
+func (f *file) ReadsZeros() bool { return f.kind == zero || f.kind == full }
+
 // MapsAnonymous implements vfs.AnonymousMapper.
 func (f *file) MapsAnonymous() bool { return f.kind == zero }
 

@@ -324,7 +324,7 @@ func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	if err != nil {
 		return nil, hostErr(err)
 	}
-	return &file{f: os.NewFile(uintptr(fd), p), appends: flags&unix.O_APPEND != 0, shared: i.fs.single}, nil
+	return &file{fd: fd, name: p, appends: flags&unix.O_APPEND != 0, shared: i.fs.single}, nil
 }
 
 // OpenHost opens the regular file for reading and returns the host
@@ -334,13 +334,17 @@ func (i *inode) OpenHost() (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return impl.(*file).f, nil
+	f := impl.(*file)
+	return os.NewFile(uintptr(f.fd), f.name), nil
 }
 
-// file is an open host regular file.
+// file is an open host regular file. It holds the bare descriptor, not an
+// *os.File: wrapping one costs a host fcntl(F_GETFL) per open (os.NewFile
+// asks whether it is non-blocking), a tenth of an open's host work.
 type file struct {
-	f       *os.File
-	appends bool // opened O_APPEND: WriteAt(off < 0) is write(2)
+	fd      int    // owned: closed by Release
+	name    string // the path below the root, for errors
+	appends bool   // opened O_APPEND: WriteAt(off < 0) is write(2)
 	// shared: the host descriptor shares its open file description (and
 	// so its flags) with the single-file mount's others: an append is a
 	// pwrite at the end.
@@ -350,7 +354,7 @@ type file struct {
 // ReadAt implements vfs.FileImpl.
 func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	for {
-		n, err := unix.Pread(int(f.f.Fd()), p, off)
+		n, err := unix.Pread(f.fd, p, off)
 		if err == unix.EINTR {
 			continue
 		}
@@ -363,7 +367,7 @@ func (f *file) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 
 // SeekHole implements vfs.HoleSeeker with the host file's own holes.
 func (f *file) SeekHole(ctx context.Context, off int64, whence int) (int64, error) {
-	return unix.Seek(int(f.f.Fd()), off, whence)
+	return unix.Seek(f.fd, off, whence)
 }
 
 // WriteAt implements vfs.FileImpl: only files of a writable tree opened
@@ -375,13 +379,13 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 		switch {
 		case off < 0 && f.appends && f.shared:
 			var st unix.Stat_t
-			if err = unix.Fstat(int(f.f.Fd()), &st); err == nil {
-				n, err = unix.Pwrite(int(f.f.Fd()), p, st.Size)
+			if err = unix.Fstat(f.fd, &st); err == nil {
+				n, err = unix.Pwrite(f.fd, p, st.Size)
 			}
 		case off < 0 && f.appends:
-			n, err = unix.Write(int(f.f.Fd()), p)
+			n, err = unix.Write(f.fd, p)
 		default:
-			n, err = unix.Pwrite(int(f.f.Fd()), p, max(off, 0))
+			n, err = unix.Pwrite(f.fd, p, max(off, 0))
 		}
 		if err == unix.EINTR {
 			continue
@@ -396,22 +400,23 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 // Sync implements vfs.Syncer: a file of a writable tree reaches the
 // host's disk (fsync of a file opened only for reading is harmless).
 func (f *file) Sync(ctx context.Context) error {
-	if err := unix.Fsync(int(f.f.Fd())); err != nil {
+	if err := unix.Fsync(f.fd); err != nil {
 		return hostErr(err)
 	}
 	return nil
 }
 
 // Release implements vfs.FileImpl.
-func (f *file) Release() { f.f.Close() }
+func (f *file) Release() { unix.Close(f.fd) }
 
 // MappableFile implements vfs.Mappable.
-func (f *file) MappableFile() (*os.File, error) { return dup(f.f) }
+func (f *file) MappableFile() (*os.File, error) { return dup(f.fd, f.name) }
 
-func dup(f *os.File) (*os.File, error) {
-	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+// dup returns a new descriptor of the host file fd, named name.
+func dup(fd int, name string) (*os.File, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("duplicating %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("duplicating %s: %w", name, err)
 	}
-	return os.NewFile(uintptr(fd), f.Name()), nil
+	return os.NewFile(uintptr(nfd), name), nil
 }

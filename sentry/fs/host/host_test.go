@@ -143,3 +143,37 @@ func TestIdentities(t *testing.T) {
 		t.Errorf("statfs: fsid %v, %v", s.Fsid, err)
 	}
 }
+
+// TestFileOwnsDescriptor checks that an open host file reads through its
+// bare descriptor and that Release closes it: the file holds no *os.File
+// whose finalizer would otherwise have closed a leaked one.
+func TestFileOwnsDescriptor(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "f"), []byte("data"), 0o644)
+	fs, err := New(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	ctx := context.Background()
+	i, err := fs.Root().(vfs.Dir).Lookup(ctx, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	impl, err := i.Open(ctx, unix.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := impl.(*file).fd
+	p := make([]byte, 8)
+	if n, err := impl.ReadAt(ctx, p, 1); err != nil || string(p[:n]) != "ata" {
+		t.Errorf("ReadAt: %q, %v; want \"ata\"", p[:n], err)
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		t.Fatalf("descriptor %d of an open file: %v", fd, err)
+	}
+	impl.Release()
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != unix.EBADF {
+		t.Errorf("descriptor %d after Release: %v, want EBADF", fd, err)
+	}
+}

@@ -262,5 +262,5 @@ func (h *hostFD) MappableFile() (*os.File, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, unix.ENODEV
 	}
-	return dup(h.f)
+	return dup(h.fd(), h.f.Name())
 }

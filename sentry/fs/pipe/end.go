@@ -106,7 +106,7 @@ func (p *Pipe) release(e *End) {
 	idle := p.readers == 0 && p.writers == 0
 	if idle {
 		p.mem.Uncharge(usage.Pipes, uint64(len(p.data)))
-		p.data = nil
+		p.data, p.base = nil, nil
 	}
 	p.mu.Unlock()
 	if idle && p.fifos != nil {

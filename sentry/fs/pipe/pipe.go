@@ -31,6 +31,10 @@
 //     past --memory-limit a write fails with ENOMEM (pipe_write's answer
 //     when it cannot allocate a page). Otherwise pipes resized to 1 MiB, or
 //     by root to 2 GiB, would let a sandbox grow the sentry without bound.
+//   - A drained pipe keeps its buffer for the next write if it is at most
+//     a page (Linux keeps a spare page per pipe too): small messages
+//     cross without an allocation each; a larger buffer goes, so the
+//     memory a pipe holds uncharged stays one page.
 //   - O_DIRECT (packet mode) is accepted and treated as a byte stream.
 //   - SIGPIPE is not sent yet (signals are not delivered); writes without
 //     readers fail with EPIPE.
@@ -81,8 +85,12 @@ type Pipe struct {
 
 	// mu guards the buffer and the ends: every field from here to
 	// opened; fifos and key are set once, before the pipe is shared.
-	mu       sync.Mutex
-	data     []byte // queued bytes, oldest first
+	mu   sync.Mutex
+	data []byte // queued bytes, oldest first
+	// base is data's whole backing array, from its start: a drained
+	// pipe keeps it for the next write when it is at most keptBuffer
+	// bytes, so small messages do not allocate a buffer each.
+	base     []byte
 	capacity int
 	// mem is the account len(data) is charged to: that of the writer
 	// that found the pipe empty.
@@ -132,7 +140,7 @@ func (p *Pipe) read(dst []byte) (int, error) {
 	n := copy(dst, p.data)
 	p.data = p.data[n:]
 	if len(p.data) == 0 {
-		p.data = p.data[:0:0] // let the buffer go
+		p.drained()
 	}
 	p.mem.Uncharge(usage.Pipes, uint64(n))
 	p.mu.Unlock()
@@ -167,13 +175,39 @@ func (p *Pipe) write(src []byte, mem *usage.Memory) (int, error) {
 		p.mu.Unlock()
 		return 0, unix.ENOMEM
 	}
-	p.data = append(p.data, src[:n]...)
+	p.enqueue(src[:n])
 	p.mu.Unlock()
 	p.queue.Notify(readEvents)
 	if n < len(src) {
 		return n, unix.EAGAIN // the rest waits for room
 	}
 	return n, nil
+}
+
+// keptBuffer is the largest buffer a drained pipe keeps for its next
+// write: one page, as Linux keeps a spare page per pipe. It is not
+// charged to the sandbox's memory, so it stays small.
+const keptBuffer = PageSize
+
+// enqueue appends b to the queued bytes; mu is held.
+func (p *Pipe) enqueue(b []byte) {
+	empty, room := len(p.data) == 0, cap(p.data)
+	p.data = append(p.data, b...)
+	if empty || cap(p.data) != room {
+		// data starts its backing array: a kept buffer, or one append
+		// just allocated.
+		p.base = p.data
+	}
+}
+
+// drained lets the buffer of a pipe that was just emptied go, or keeps it
+// for the next write if it is small; mu is held.
+func (p *Pipe) drained() {
+	if cap(p.base) <= keptBuffer {
+		p.data = p.base[:0]
+		return
+	}
+	p.data, p.base = nil, nil
 }
 
 // Tee copies up to n of p's queued bytes to out without consuming them

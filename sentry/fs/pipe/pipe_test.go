@@ -346,3 +346,43 @@ func TestStat(t *testing.T) {
 		t.Fatalf("pread = %v", err)
 	}
 }
+
+// TestSmallMessagesReuseTheBuffer: a pipe that drains keeps a buffer of
+// at most a page for its next write, so a ping-pong of small messages
+// allocates nothing, and lets a larger one go (it is not charged to the
+// sandbox's memory while kept).
+func TestSmallMessagesReuseTheBuffer(t *testing.T) {
+	p := New()
+	p.readers, p.writers = 1, 1
+	mem := usage.NewMemory(1 << 20)
+	msg, out := bytes.Repeat([]byte("m"), 100), make([]byte, 200)
+	roundTrip := func() {
+		if n, err := p.write(msg, mem); n != len(msg) || err != nil {
+			t.Fatalf("write = %d, %v", n, err)
+		}
+		if n, err := p.read(out); n != len(msg) || err != nil || !bytes.Equal(out[:n], msg) {
+			t.Fatalf("read = %d %q, %v", n, out[:n], err)
+		}
+	}
+	roundTrip()
+	if n := testing.AllocsPerRun(100, roundTrip); n != 0 {
+		t.Errorf("a 100-byte message through a drained pipe: %v allocations, want 0", n)
+	}
+	// Two writes, one read of part: the rest comes out in order.
+	p.write([]byte("abc"), mem)
+	p.write([]byte("def"), mem)
+	if n, _ := p.read(out[:2]); string(out[:n]) != "ab" {
+		t.Errorf("first read %q, want ab", out[:n])
+	}
+	p.write([]byte("g"), mem)
+	if n, _ := p.read(out); string(out[:n]) != "cdefg" {
+		t.Errorf("second read %q, want cdefg", out[:n])
+	}
+	big := make([]byte, 2*keptBuffer)
+	p.write(big, mem)
+	for n, _ := p.read(out); n > 0; n, _ = p.read(out) {
+	}
+	if p.base != nil || p.data != nil {
+		t.Errorf("a drained pipe keeps a buffer of %d bytes, want none above %d", cap(p.base), keptBuffer)
+	}
+}

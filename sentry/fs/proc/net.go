@@ -9,7 +9,8 @@ import (
 )
 
 // netDir is /proc/net: the sandbox's sockets, interfaces and routes as
-// its network stack (package inet, netstack) has them, never the host's.
+// its network stack (package inet, netstack) has them, and its Unix
+// sockets (package unix), never the host's.
 // Linux makes /proc/net a link to self/net, the caller's network
 // namespace; the sandbox has one, so here it is a directory.
 func (fs *FileSystem) netDir() *kernfs.Dir {
@@ -19,5 +20,8 @@ func (fs *FileSystem) netDir() *kernfs.Dir {
 			return fs.k.Net.ProcNet(name)
 		})
 	}
+	files["unix"] = fs.tree.File("/net/unix", func(context.Context) (string, error) {
+		return fs.k.UnixSockets.ProcNetUnix(), nil
+	})
 	return fs.tree.Dir("/net", func(context.Context) (map[string]vfs.Inode, error) { return files, nil })
 }

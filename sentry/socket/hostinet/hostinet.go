@@ -129,11 +129,6 @@ type Socket struct {
 	queue    vfs.Queue
 
 	inet.SockTimeouts
-	// recvErr is IP_RECVERR (IPV6_RECVERR), which the sentry keeps: the
-	// host socket gets no error queue, which MSG_ERRQUEUE (always EAGAIN
-	// in the syscall layer) could not drain, and whose POLLERR would then
-	// never clear.
-	recvErr atomic.Bool
 }
 
 // newSocket wraps host socket fd, which it then owns, and watches it.
@@ -223,7 +218,7 @@ func (s *Socket) Read(ctx context.Context, p []byte) (int, error) {
 
 // Write implements vfs.Stream (write(2), writev(2)): send without flags.
 func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
-	return s.Send(p, nil, false)
+	return s.Send(p, nil, inet.SendOptions{})
 }
 
 // Release implements vfs.FileImpl: the host socket closes.
@@ -335,10 +330,10 @@ func clipAddr(raw []byte) []byte {
 
 // Send sends data without waiting, to the address to if given. A stream
 // takes what fits and returns the count with EAGAIN for the rest; a
-// datagram goes whole or fails. more is MSG_MORE.
-func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
+// datagram goes whole or fails. o.More is MSG_MORE.
+func (s *Socket) Send(data []byte, to []byte, o inet.SendOptions) (int, error) {
 	flags := sys.MSG_DONTWAIT | sys.MSG_NOSIGNAL
-	if more {
+	if o.More {
 		flags |= sys.MSG_MORE
 	}
 	if to != nil {
@@ -349,7 +344,7 @@ func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
 			return 0, err
 		}
 	}
-	n, err := hostSendmsg(s.fd, data, to, flags)
+	n, err := hostSendmsg(s.fd, data, to, sendControl(o.Control), flags)
 	if err != nil {
 		return 0, err
 	}
@@ -372,7 +367,11 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 	if discard || !s.Stream() {
 		flags |= sys.MSG_TRUNC // a datagram's full length
 	}
-	n, from, err := hostRecvmsg(s.fd, dst, flags, !s.Stream())
+	var oob []byte
+	if !s.Stream() && s.family != sys.AF_NETLINK {
+		oob = make([]byte, 512)
+	}
+	n, from, oobn, err := hostRecvmsg(s.fd, dst, flags, !s.Stream(), oob)
 	if err != nil {
 		return inet.Received{}, err
 	}
@@ -381,6 +380,14 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 		r.N, r.Len = n, n
 	} else {
 		r.From = from
+		if msgs, err := sys.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for _, m := range msgs {
+				if m.Header.Level == sys.SOL_SOCKET && (m.Header.Type == sys.SCM_RIGHTS || m.Header.Type == sys.SCM_CREDENTIALS) {
+					continue // never on an Internet socket; never passed on
+				}
+				r.Control = append(r.Control, inet.ControlMessage{Level: m.Header.Level, Type: m.Header.Type, Data: m.Data})
+			}
+		}
 	}
 	return r, nil
 }
@@ -391,13 +398,6 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 	if inet.IsTimeoutOption(level, name) {
 		return s.GetTimeout(name), nil
-	}
-	if isRecvErr(level, name) {
-		v := 0
-		if s.recvErr.Load() {
-			v = 1
-		}
-		return binary.LittleEndian.AppendUint32(nil, uint32(v)), nil
 	}
 	if !allowed(level, name, false) {
 		return nil, inet.Unknown{Level: level, Name: name}
@@ -410,27 +410,10 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 	if inet.IsTimeoutOption(level, name) {
 		return s.SetTimeout(name, v)
 	}
-	if isRecvErr(level, name) {
-		if len(v) == 0 {
-			return sys.EINVAL
-		}
-		on := false
-		for _, b := range v[:min(len(v), 4)] {
-			on = on || b != 0
-		}
-		s.recvErr.Store(on)
-		return nil
-	}
 	if !allowed(level, name, true) {
 		return inet.Unknown{Level: level, Name: name}
 	}
 	return hostSetsockopt(s.fd, level, name, v[:min(len(v), confine.MaxOptLen)])
-}
-
-// isRecvErr reports whether level and name are IP_RECVERR or
-// IPV6_RECVERR.
-func isRecvErr(level, name int) bool {
-	return (level == sys.SOL_IP && name == sys.IP_RECVERR) || (level == sys.SOL_IPV6 && name == sys.IPV6_RECVERR)
 }
 
 // allowed reports whether an option may be passed to the host (set, or
@@ -506,4 +489,32 @@ func (s *Socket) ifconf(mem vfs.Memory, arg uintptr) error {
 	}
 	ifc.Len = int32(n)
 	return mem.CopyOut(arg, b)
+}
+
+// RecvError implements recvmsg(MSG_ERRQUEUE): the host socket's error
+// queue (IP_RECVERR, IPV6_RECVERR), never waiting (EAGAIN when empty):
+// the errant datagram's payload into dst, its destination, and the
+// control messages (sock_extended_err and the offender's address).
+func (s *Socket) RecvError(dst []byte) (inet.Received, error) {
+	if s.family == sys.AF_NETLINK {
+		return inet.Received{}, sys.EAGAIN
+	}
+	oob := make([]byte, 512)
+	n, from, oobn, mflags, err := hostRecvmsgFlags(s.fd, dst, sys.MSG_DONTWAIT|sys.MSG_ERRQUEUE, true, oob)
+	if err != nil {
+		return inet.Received{}, err
+	}
+	r := inet.Received{N: min(n, len(dst)), Len: n, From: from}
+	if mflags&sys.MSG_TRUNC != 0 && r.Len <= r.N {
+		r.Len = r.N + 1 // the payload was longer than dst
+	}
+	if msgs, err := sys.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if m.Header.Level == sys.SOL_SOCKET && (m.Header.Type == sys.SCM_RIGHTS || m.Header.Type == sys.SCM_CREDENTIALS) {
+				continue
+			}
+			r.Control = append(r.Control, inet.ControlMessage{Level: m.Header.Level, Type: m.Header.Type, Data: m.Data})
+		}
+	}
+	return r, nil
 }

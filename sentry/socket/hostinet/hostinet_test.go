@@ -12,6 +12,7 @@ import (
 
 	"runsc-lite/abi"
 	"runsc-lite/netfwd"
+	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -132,7 +133,7 @@ func TestStreamOverHostLoopback(t *testing.T) {
 	if _, err := a.Recv(buf, false, false); err != sys.EAGAIN {
 		t.Errorf("recv with nothing sent: %v, want EAGAIN", err)
 	}
-	if n, err := c.Send([]byte("hello"), nil, false); n != 5 || err != nil {
+	if n, err := c.Send([]byte("hello"), nil, inet.SendOptions{}); n != 5 || err != nil {
 		t.Fatalf("send: %d, %v", n, err)
 	}
 	waitFor(t, a, sys.POLLIN)
@@ -158,7 +159,8 @@ func TestStreamOverHostLoopback(t *testing.T) {
 }
 
 // TestOptions: the allow-list passes options to the host; others are
-// ENOPROTOOPT; the timeouts and IP_RECVERR are the sentry's.
+// ENOPROTOOPT; the timeouts are the sentry's; IP_RECVERR reaches the
+// host socket, whose error queue MSG_ERRQUEUE drains (RecvError).
 func TestOptions(t *testing.T) {
 	st := newTestStack(t)
 	f, err := st.New(sys.AF_INET, sys.SOCK_DGRAM, 0, 0)
@@ -195,7 +197,10 @@ func TestOptions(t *testing.T) {
 	if v, err := s.GetOption(sys.SOL_IP, sys.IP_RECVERR, 4); err != nil || string(v) != string(one) {
 		t.Errorf("IP_RECVERR: %x %v", v, err)
 	}
-	if v, _ := sys.GetsockoptInt(s.fd, sys.SOL_IP, sys.IP_RECVERR); v != 0 {
-		t.Errorf("IP_RECVERR reached the host socket")
+	if v, _ := sys.GetsockoptInt(s.fd, sys.SOL_IP, sys.IP_RECVERR); v != 1 {
+		t.Errorf("IP_RECVERR did not reach the host socket")
+	}
+	if _, err := s.RecvError(make([]byte, 8)); err != sys.EAGAIN {
+		t.Errorf("RecvError on an empty queue: %v, want EAGAIN", err)
 	}
 }

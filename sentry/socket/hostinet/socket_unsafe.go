@@ -1,11 +1,13 @@
 package hostinet
 
 import (
+	"encoding/binary"
 	"runtime"
 	"unsafe"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
 // The host socket calls, with addresses, values and buffers in the
@@ -112,10 +114,14 @@ func hostSetsockopt(fd, level, name int, v []byte) error {
 }
 
 // hostSendmsg sends data, to the address to if not nil, with flags.
-func hostSendmsg(fd int, data, to []byte, flags int) (int, error) {
+func hostSendmsg(fd int, data, to, control []byte, flags int) (int, error) {
 	iov := sys.Iovec{Base: (*byte)(ptr(data))}
 	iov.SetLen(len(data))
 	msg := sys.Msghdr{Iov: &iov, Iovlen: 1}
+	if len(control) > 0 {
+		msg.Control = (*byte)(ptr(control))
+		msg.SetControllen(len(control))
+	}
 	if to != nil {
 		msg.Name = (*byte)(ptr(to))
 		msg.Namelen = uint32(len(to))
@@ -128,11 +134,22 @@ func hostSendmsg(fd int, data, to []byte, flags int) (int, error) {
 }
 
 // hostRecvmsg receives into dst with flags, and the sender's address if
-// from is asked for; it returns recvmsg's count.
-func hostRecvmsg(fd int, dst []byte, flags int, from bool) (int, []byte, error) {
+// from is asked for, and control messages into oob if not nil; it
+// returns recvmsg's count and the length of the control messages.
+func hostRecvmsg(fd int, dst []byte, flags int, from bool, oob []byte) (int, []byte, int, error) {
+	n, name, oobn, _, err := hostRecvmsgFlags(fd, dst, flags, from, oob)
+	return n, name, oobn, err
+}
+
+// hostRecvmsgFlags is hostRecvmsg, also returning msg_flags.
+func hostRecvmsgFlags(fd int, dst []byte, flags int, from bool, oob []byte) (int, []byte, int, int, error) {
 	iov := sys.Iovec{Base: (*byte)(ptr(dst))}
 	iov.SetLen(len(dst))
 	msg := sys.Msghdr{Iov: &iov, Iovlen: 1}
+	if len(oob) > 0 {
+		msg.Control = (*byte)(ptr(oob))
+		msg.SetControllen(len(oob))
+	}
 	var sa sys.RawSockaddrAny
 	if from {
 		msg.Name = (*byte)(unsafe.Pointer(&sa))
@@ -143,14 +160,14 @@ func hostRecvmsg(fd int, dst []byte, flags int, from bool) (int, []byte, error) 
 		return r, e
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, 0, err
 	}
 	var name []byte
 	if from && msg.Namelen > 0 {
 		b := (*[unsafe.Sizeof(sa)]byte)(unsafe.Pointer(&sa))
 		name = append([]byte(nil), b[:min(uintptr(msg.Namelen), unsafe.Sizeof(sa))]...)
 	}
-	return int(n), name, nil
+	return int(n), name, int(msg.Controllen), int(msg.Flags), nil
 }
 
 // epollWait waits for events on epoll instance epfd (epoll_pwait: the
@@ -180,4 +197,26 @@ func hostIfconf(fd int, buf []byte) (int, error) {
 		return 0, e
 	}
 	return int(ifc.Len), nil
+}
+
+// sendControl is the host control messages for what sendmsg's checked
+// control data asked for (inet.ParseControlFor): a per-send TTL or hop
+// limit; nothing else reaches the host.
+func sendControl(cm tcpip.SendableControlMessages) []byte {
+	var b []byte
+	add := func(level, typ int32, v int32) {
+		m := make([]byte, sys.CmsgSpace(4))
+		h := (*sys.Cmsghdr)(unsafe.Pointer(&m[0]))
+		h.Level, h.Type = level, typ
+		h.SetLen(sys.CmsgLen(4))
+		binary.LittleEndian.PutUint32(m[sys.CmsgLen(0):], uint32(v))
+		b = append(b, m...)
+	}
+	if cm.HasTTL {
+		add(sys.SOL_IP, sys.IP_TTL, int32(cm.TTL))
+	}
+	if cm.HasHopLimit {
+		add(sys.SOL_IPV6, sys.IPV6_HOPLIMIT, int32(cm.HopLimit))
+	}
+	return b
 }

@@ -61,7 +61,7 @@ func TestPing(t *testing.T) {
 	} {
 		s := newSock(t, st, c.fam, sys.SOCK_DGRAM, c.proto)
 		req := []byte{c.request, 0, 0, 0, 0, 0, 0, 7, 'p', 'i', 'n', 'g'}
-		if n, err := s.Send(req, c.to, false); err != nil || n != len(req) {
+		if n, err := s.Send(req, c.to, SendOptions{}); err != nil || n != len(req) {
 			t.Fatalf("family %d: send = %d, %v", c.fam, n, err)
 		}
 		buf := make([]byte, 64)
@@ -145,4 +145,77 @@ func containsLine(text, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestMembership joins and leaves a group on lo with IP_ADD_MEMBERSHIP
+// (struct ip_mreqn) on UDP, as Linux keys memberships: once per socket
+// and interface.
+func TestMembership(t *testing.T) {
+	st := new(Stack)
+	s := newSock(t, st, sys.AF_INET, sys.SOCK_DGRAM, 0)
+	mreq := []byte{239, 1, 2, 4, 0, 0, 0, 0, LoopbackNIC, 0, 0, 0}
+	for i, want := range []error{nil, sys.EADDRINUSE} {
+		if err := s.SetOption(sys.SOL_IP, sys.IP_ADD_MEMBERSHIP, mreq); err != want {
+			t.Errorf("join %d: %v, want %v", i, err, want)
+		}
+	}
+	for i, want := range []error{nil, sys.EADDRNOTAVAIL} {
+		if err := s.SetOption(sys.SOL_IP, sys.IP_DROP_MEMBERSHIP, mreq); err != want {
+			t.Errorf("leave %d: %v, want %v", i, err, want)
+		}
+	}
+}
+
+// TestAddrForm follows LTP's connect02: an AF_INET6 TCP socket accepted
+// from an IPv4 client becomes AF_INET with IPV6_ADDRFORM, is reset with
+// connect(AF_UNSPEC), then binds an IPv4 address, listens and accepts.
+func TestAddrForm(t *testing.T) {
+	st := new(Stack)
+	l := newSock(t, st, sys.AF_INET6, sys.SOCK_STREAM, 0)
+	if err := l.Bind(unspecifiedName(sys.AF_INET6)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(4); err != nil {
+		t.Fatal(err)
+	}
+	port := l.Name()[2:4]
+	to := encodeAddressBytes(sys.AF_INET, []byte{127, 0, 0, 1})
+	copy(to[2:4], port)
+	c := newSock(t, st, sys.AF_INET, sys.SOCK_STREAM, 0)
+	if err := c.Connect(to); err != nil && err != sys.EINPROGRESS {
+		t.Fatal(err)
+	}
+	f := waitFor(t, l, sys.POLLIN, func() (*vfs.File, error) { f, _, err := l.Accept(0); return f, err })
+	defer f.DecRef()
+	s, _ := FromFile(f)
+	af := intBytes(sys.AF_INET)
+	if err := s.SetOption(sys.SOL_IPV6, sys.IPV6_ADDRFORM, intBytes(sys.AF_INET6)); err != sys.EINVAL {
+		t.Errorf("IPV6_ADDRFORM to AF_INET6: %v, want EINVAL", err)
+	}
+	if err := l.SetOption(sys.SOL_IPV6, sys.IPV6_ADDRFORM, af); err != sys.ENOTCONN {
+		t.Errorf("IPV6_ADDRFORM on a listener: %v, want ENOTCONN", err)
+	}
+	if err := s.SetOption(sys.SOL_IPV6, sys.IPV6_ADDRFORM, af); err != nil {
+		t.Fatalf("IPV6_ADDRFORM: %v", err)
+	}
+	if peer, err := s.PeerName(); err != nil || len(peer) != sockaddrInLen || family(peer) != sys.AF_INET {
+		t.Errorf("getpeername after IPV6_ADDRFORM: %x, %v; want a sockaddr_in", peer, err)
+	}
+	if err := s.Connect([]byte{sys.AF_UNSPEC, 0}); err != nil {
+		t.Fatalf("connect(AF_UNSPEC): %v", err)
+	}
+	if err := s.Bind(unspecifiedName(sys.AF_INET)); err != nil {
+		t.Fatalf("bind(0.0.0.0) after the reset: %v", err)
+	}
+	if err := s.Listen(4); err != nil {
+		t.Fatalf("listen after the reset: %v", err)
+	}
+	to2 := encodeAddressBytes(sys.AF_INET, []byte{127, 0, 0, 1})
+	copy(to2[2:4], s.Name()[2:4])
+	c2 := newSock(t, st, sys.AF_INET, sys.SOCK_STREAM, 0)
+	if err := c2.Connect(to2); err != nil && err != sys.EINPROGRESS {
+		t.Fatal(err)
+	}
+	f2 := waitFor(t, s, sys.POLLIN, func() (*vfs.File, error) { f, _, err := s.Accept(0); return f, err })
+	f2.DecRef()
 }

@@ -3,6 +3,7 @@ package inet
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 	"sort"
 
 	sys "golang.org/x/sys/unix"
@@ -29,8 +30,9 @@ type Interface struct {
 	Type  uint16 // ARPHRD_*
 	// Addrs are its addresses, IPv4 and IPv6.
 	Addrs []tcpip.AddressWithPrefix
-	// Gateway is the default route's next hop through it, if any.
-	Gateway tcpip.Address
+	// Gateway and Gateway6 are the IPv4 and IPv6 default routes' next
+	// hops through it, if any.
+	Gateway, Gateway6 tcpip.Address
 	// MAC is its hardware address (zeros for lo; eth0's is made up).
 	MAC [6]byte
 }
@@ -43,11 +45,19 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 	}
 	var out []Interface
 	routes := ns.GetRouteTable()
+	user := st.UserRoutes()
 	for id, info := range ns.NICInfo() {
 		in := describe(int32(id), info)
 		for _, r := range routes {
-			if r.NIC == id && r.Destination.Prefix() == 0 && r.Gateway.Len() > 0 {
+			added := slices.ContainsFunc(user, func(u UserRoute) bool { return u.Route == r })
+			if r.NIC != id || r.Destination.Prefix() != 0 || added {
+				continue
+			}
+			switch r.Gateway.Len() {
+			case header.IPv4AddressSize:
 				in.Gateway = r.Gateway
+			case header.IPv6AddressSize:
+				in.Gateway6 = r.Gateway
 			}
 		}
 		out = append(out, in)
@@ -60,11 +70,10 @@ func (st *Stack) Interfaces() ([]Interface, error) {
 func describe(id int32, info stack.NICInfo) Interface {
 	in := Interface{Index: id, Name: info.Name, MTU: info.MTU, Type: linux.ARPHRD_ETHER}
 	copy(in.MAC[:], info.LinkAddress)
-	if info.Flags.Up {
-		in.Flags |= sys.IFF_UP
-	}
+	// Netstack reports every NIC up; an enabled one is running. A NIC
+	// is disabled only when brought down (SetUp), so enabled is IFF_UP.
 	if info.Flags.Running {
-		in.Flags |= sys.IFF_RUNNING | sys.IFF_LOWER_UP
+		in.Flags |= sys.IFF_UP | sys.IFF_RUNNING | sys.IFF_LOWER_UP
 	}
 	if info.Flags.Loopback {
 		in.Flags |= sys.IFF_LOOPBACK
@@ -83,25 +92,52 @@ func describe(id int32, info stack.NICInfo) Interface {
 
 // Ioctl implements vfs.Ioctler.
 func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
-	if IsInterfaceChange(cmd) {
-		return 0, RefuseInterfaceChange(mem, arg) // the sandbox's interfaces are fixed
-	}
 	switch cmd {
 	case sys.SIOCINQ, sys.SIOCOUTQ:
 		opt := tcpip.ReceiveQueueSizeOption
 		if cmd == sys.SIOCOUTQ {
 			opt = tcpip.SendQueueSizeOption
 		}
-		if s.typ == sys.SOCK_STREAM && s.ep.SocketOptions().GetAcceptConn() {
+		if s.typ == sys.SOCK_STREAM && s.endpoint().SocketOptions().GetAcceptConn() {
 			return 0, sys.EINVAL
 		}
-		v, err := s.ep.GetSockOptInt(opt)
+		v, err := s.endpoint().GetSockOptInt(opt)
 		if err != nil {
 			return 0, errno(err)
 		}
 		return 0, mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(v)))
+	case sys.SIOCATMARK:
+		if s.typ == sys.SOCK_STREAM {
+			return 0, s.atMark(mem, arg)
+		}
+	}
+	if IsDeviceIoctl(cmd) {
+		return s.st.DeviceIoctl(mem, cmd, arg, netAdmin(ctx))
+	}
+	return 0, sys.ENOTTY
+}
+
+// IsDeviceIoctl reports whether cmd is one of netdevice(7)'s interface
+// ioctls, which every socket answers, whatever its family (sock_ioctl
+// passes them to dev_ioctl).
+func IsDeviceIoctl(cmd uint32) bool {
+	switch cmd {
+	case sys.SIOCGIFCONF, sys.SIOCGIFNAME, sys.SIOCGIFINDEX, sys.SIOCGIFFLAGS, sys.SIOCGIFADDR, sys.SIOCGIFNETMASK,
+		sys.SIOCGIFMTU, sys.SIOCGIFHWADDR, sys.SIOCGIFMETRIC, sys.SIOCGIFTXQLEN,
+		sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
+		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
+		return true
+	}
+	return false
+}
+
+// DeviceIoctl answers an interface ioctl (IsDeviceIoctl) about the
+// sandbox's interfaces; admin is the caller's CAP_NET_ADMIN, which
+// SIOCSIFFLAGS needs.
+func (st *Stack) DeviceIoctl(mem vfs.Memory, cmd uint32, arg uintptr, admin bool) (uintptr, error) {
+	switch cmd {
 	case sys.SIOCGIFCONF:
-		return 0, s.ifconf(mem, arg)
+		return 0, st.ifconf(mem, arg)
 	case sys.SIOCGIFNAME, sys.SIOCGIFINDEX, sys.SIOCGIFFLAGS, sys.SIOCGIFADDR, sys.SIOCGIFNETMASK,
 		sys.SIOCGIFMTU, sys.SIOCGIFHWADDR, sys.SIOCGIFMETRIC, sys.SIOCGIFTXQLEN:
 		var ifr linux.IFReq
@@ -109,16 +145,53 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if err := mem.CopyIn(arg, b); err != nil {
 			return 0, err
 		}
-		if err := s.interfaceIoctl(cmd, &ifr); err != nil {
+		if err := st.interfaceIoctl(cmd, &ifr); err != nil {
 			return 0, err
 		}
 		return 0, mem.CopyOut(arg, b)
-	case sys.SIOCATMARK:
-		if s.typ == sys.SOCK_STREAM {
-			return 0, s.atMark(mem, arg)
-		}
 	}
-	return 0, sys.ENOTTY
+	// SIOCSIF*: the request is read (EFAULT) as dev_ioctl reads it;
+	// then CAP_NET_ADMIN is needed (EPERM). Of the changes, the sandbox
+	// makes IFF_UP's (SetUp); its interfaces' other settings are fixed
+	// (EPERM, as for a caller without the capability).
+	var ifr linux.IFReq
+	if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
+		return 0, err
+	}
+	if !admin || cmd != sys.SIOCSIFFLAGS {
+		return 0, sys.EPERM
+	}
+	return 0, st.setFlags(&ifr)
+}
+
+// setFlags is SIOCSIFFLAGS: IFF_UP brings the interface up or down;
+// the other flags are the interface's own (a change is EPERM).
+func (st *Stack) setFlags(ifr *linux.IFReq) error {
+	ifs, err := st.Interfaces()
+	if err != nil {
+		return err
+	}
+	for _, in := range ifs {
+		if in.Name != ifr.Name() {
+			continue
+		}
+		want := uint32(binary.LittleEndian.Uint16(ifr.Data[:]))
+		const fixed = sys.IFF_RUNNING | sys.IFF_LOWER_UP // the kernel's, ignored
+		if (want^in.Flags)&^(sys.IFF_UP|fixed)&0xffff != 0 {
+			return sys.EPERM
+		}
+		if (want^in.Flags)&sys.IFF_UP == 0 {
+			return nil
+		}
+		return st.SetUp(in.Index, want&sys.IFF_UP != 0)
+	}
+	return sys.ENODEV
+}
+
+// netAdmin reports whether the task in ctx has CAP_NET_ADMIN.
+func netAdmin(ctx context.Context) bool {
+	t, ok := vfs.TaskOf(ctx).(interface{ HasCapability(linux.Capability) bool })
+	return ok && t.HasCapability(linux.CAP_NET_ADMIN)
 }
 
 // IsInterfaceChange reports whether cmd is one of netdevice(7)'s requests
@@ -154,8 +227,8 @@ func (s *Socket) atMark(mem vfs.Memory, arg uintptr) error {
 // the interface ifr names (by index for SIOCGIFNAME), as dev_ifsioc_locked:
 // ENODEV for an interface the sandbox lacks, EADDRNOTAVAIL for an
 // address it lacks.
-func (s *Socket) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
-	ifs, err := s.st.Interfaces()
+func (st *Stack) interfaceIoctl(cmd uint32, ifr *linux.IFReq) error {
+	ifs, err := st.Interfaces()
 	if err != nil {
 		return err
 	}
@@ -214,13 +287,13 @@ func firstIPv4(in *Interface) (tcpip.AddressWithPrefix, bool) {
 // ifconf implements SIOCGIFCONF: one struct ifreq per IPv4 address of an
 // interface, as many as fit in ifc_len; without a buffer, the length all
 // of them need.
-func (s *Socket) ifconf(mem vfs.Memory, arg uintptr) error {
+func (st *Stack) ifconf(mem vfs.Memory, arg uintptr) error {
 	var ifc linux.IFConf
 	b := abi.AsBytes(&ifc)
 	if err := mem.CopyIn(arg, b); err != nil {
 		return err
 	}
-	ifs, err := s.st.Interfaces()
+	ifs, err := st.Interfaces()
 	if err != nil {
 		return err
 	}

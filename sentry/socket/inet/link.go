@@ -3,6 +3,7 @@ package inet
 import (
 	"sync"
 
+	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -96,3 +97,17 @@ func (*cable) Close() {}
 
 // SetOnCloseAction implements stack.LinkEndpoint.
 func (*cable) SetOnCloseAction(func()) {}
+
+// deliver hands one network packet (IP header first) to the other end's
+// stack, as if this end's stack had written it.
+func (c *cable) deliver(proto tcpip.NetworkProtocolNumber, packet []byte) {
+	c.peer.mu.RLock()
+	d := c.peer.dispatcher
+	c.peer.mu.RUnlock()
+	if d == nil {
+		return
+	}
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(packet)})
+	d.DeliverNetworkPacket(proto, pkt)
+	pkt.DecRef()
+}

@@ -8,6 +8,8 @@ import (
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 
 	"runsc-lite/abi"
 )
@@ -58,15 +60,25 @@ func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 			return nil, sys.EOPNOTSUPP
 		}
 		return s.getTCPOption(name)
+	case sys.SOL_UDP:
+		if s.protocol != sys.IPPROTO_UDP {
+			break
+		}
+		if name == sys.UDP_CORK {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return intBytes(boolInt(s.udpCork)), nil
+		}
+		return nil, Unknown{sys.SOL_UDP, name}
 	case sys.SOL_IP:
 		// An AF_INET6 socket takes the IPv4 options too (ipv6_getsockopt).
 		return s.getIPOption(name)
 	case sys.SOL_IPV6:
-		if s.family == sys.AF_INET6 {
+		if s.fam() == sys.AF_INET6 {
 			return s.getIPv6Option(name)
 		}
 	}
-	if s.family == sys.AF_INET {
+	if s.fam() == sys.AF_INET {
 		return nil, sys.EOPNOTSUPP // ip_getsockopt: not SOL_IP
 	}
 	return nil, sys.ENOPROTOOPT
@@ -82,14 +94,37 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 			return sys.ENOPROTOOPT
 		}
 		return s.setTCPOption(name, v)
+	case sys.SOL_UDP:
+		if s.protocol == sys.IPPROTO_UDP {
+			return s.setUDPOption(name, v)
+		}
 	case sys.SOL_IP:
 		return s.setIPOption(name, v)
 	case sys.SOL_IPV6:
-		if s.family == sys.AF_INET6 {
+		if s.fam() == sys.AF_INET6 {
 			return s.setIPv6Option(name, v)
 		}
 	}
 	return sys.ENOPROTOOPT
+}
+
+// setUDPOption sets a SOL_UDP option: UDP_CORK gathers the sends into
+// one datagram until it is cleared, which sends it (udp_lib_setsockopt).
+func (s *Socket) setUDPOption(name int, v []byte) error {
+	i, err := intOption(v)
+	if err != nil {
+		return err
+	}
+	if name != sys.UDP_CORK {
+		return Unknown{sys.SOL_UDP, name}
+	}
+	s.mu.Lock()
+	s.udpCork = i != 0
+	s.mu.Unlock()
+	if i == 0 {
+		return s.pushPending()
+	}
+	return nil
 }
 
 // intOption reads an int option: EINVAL if shorter than an int.
@@ -101,12 +136,12 @@ func intOption(v []byte) (int, error) {
 }
 
 func (s *Socket) getSocketOption(name int) ([]byte, error) {
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.SO_TYPE:
 		return intBytes(s.typ), nil
 	case sys.SO_DOMAIN:
-		return intBytes(s.family), nil
+		return intBytes(s.fam()), nil
 	case sys.SO_PROTOCOL:
 		return intBytes(s.protocol), nil
 	case sys.SO_ERROR:
@@ -140,6 +175,14 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 		l := ops.GetLinger()
 		v := linux.Linger{OnOff: int32(boolInt(l.Enabled)), Linger: int32(l.Timeout / time.Second)}
 		return append([]byte(nil), abi.AsBytes(&v)...), nil
+	case sys.SO_TIMESTAMP, sys.SO_TIMESTAMPNS:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		want := stampMicro
+		if name == sys.SO_TIMESTAMPNS {
+			want = stampNano
+		}
+		return intBytes(boolInt(s.stamp == want)), nil
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
 		return s.GetTimeout(name), nil
 	}
@@ -147,7 +190,7 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 }
 
 func (s *Socket) setSocketOption(name int, v []byte) error {
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
 		return s.SetTimeout(name, v)
@@ -166,6 +209,16 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	}
 	on := i != 0
 	switch name {
+	case sys.SO_TIMESTAMP, sys.SO_TIMESTAMPNS:
+		// sock_set_timestamp: on, the one asked for; off, none.
+		s.mu.Lock()
+		s.stamp = stampNone
+		if on && name == sys.SO_TIMESTAMPNS {
+			s.stamp = stampNano
+		} else if on {
+			s.stamp = stampMicro
+		}
+		s.mu.Unlock()
 	case sys.SO_REUSEADDR:
 		ops.SetReuseAddress(on)
 	case sys.SO_REUSEPORT:
@@ -232,31 +285,33 @@ func TimeoutOption(v []byte) (time.Duration, error) {
 }
 
 func (s *Socket) getTCPOption(name int) ([]byte, error) {
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.TCP_NODELAY:
 		return intBytes(boolInt(!ops.GetDelayOption())), nil
 	case sys.TCP_CORK:
-		return intBytes(boolInt(ops.GetCorkOption())), nil
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return intBytes(boolInt(ops.GetCorkOption() && !s.corkedForMore)), nil
 	case sys.TCP_QUICKACK:
 		return intBytes(boolInt(ops.GetQuickAck())), nil
 	case sys.TCP_MAXSEG:
-		v, err := s.ep.GetSockOptInt(tcpip.MaxSegOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.MaxSegOption)
 		return intBytes(v), errno(err)
 	case sys.TCP_KEEPIDLE:
 		var v tcpip.KeepaliveIdleOption
-		err := s.ep.GetSockOpt(&v)
+		err := s.endpoint().GetSockOpt(&v)
 		return intBytes(int(time.Duration(v) / time.Second)), errno(err)
 	case sys.TCP_KEEPINTVL:
 		var v tcpip.KeepaliveIntervalOption
-		err := s.ep.GetSockOpt(&v)
+		err := s.endpoint().GetSockOpt(&v)
 		return intBytes(int(time.Duration(v) / time.Second)), errno(err)
 	case sys.TCP_KEEPCNT:
-		v, err := s.ep.GetSockOptInt(tcpip.KeepaliveCountOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.KeepaliveCountOption)
 		return intBytes(v), errno(err)
 	case sys.TCP_INFO:
 		var v tcpip.TCPInfoOption
-		if err := s.ep.GetSockOpt(&v); err != nil {
+		if err := s.endpoint().GetSockOpt(&v); err != nil {
 			return nil, errno(err)
 		}
 		info := linux.TCPInfo{
@@ -285,33 +340,36 @@ func (s *Socket) setTCPOption(name int, v []byte) error {
 	if err != nil {
 		return err
 	}
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.TCP_NODELAY:
 		ops.SetDelayOption(i == 0)
 	case sys.TCP_CORK:
+		s.mu.Lock()
+		s.corkedForMore = false // the application's cork from now on
 		ops.SetCorkOption(i != 0)
+		s.mu.Unlock()
 	case sys.TCP_QUICKACK:
 		ops.SetQuickAck(i != 0)
 	case sys.TCP_MAXSEG:
-		return errno(s.ep.SetSockOptInt(tcpip.MaxSegOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.MaxSegOption, i))
 	case sys.TCP_KEEPIDLE:
 		if i < 1 || i > maxKeepIdle {
 			return sys.EINVAL
 		}
 		o := tcpip.KeepaliveIdleOption(time.Duration(i) * time.Second)
-		return errno(s.ep.SetSockOpt(&o))
+		return errno(s.endpoint().SetSockOpt(&o))
 	case sys.TCP_KEEPINTVL:
 		if i < 1 || i > maxKeepIntvl {
 			return sys.EINVAL
 		}
 		o := tcpip.KeepaliveIntervalOption(time.Duration(i) * time.Second)
-		return errno(s.ep.SetSockOpt(&o))
+		return errno(s.endpoint().SetSockOpt(&o))
 	case sys.TCP_KEEPCNT:
 		if i < 1 || i > maxKeepCnt {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.KeepaliveCountOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.KeepaliveCountOption, i))
 	default:
 		return Unknown{sys.SOL_TCP, name}
 	}
@@ -321,27 +379,33 @@ func (s *Socket) setTCPOption(name int, v []byte) error {
 func (s *Socket) getIPOption(name int) ([]byte, error) {
 	switch name {
 	case sys.IP_TTL:
-		v, err := s.ep.GetSockOptInt(tcpip.IPv4TTLOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv4TTLOption)
 		if v == 0 {
 			v = defaultTTL
 		}
 		return intBytes(v), errno(err)
 	case sys.IP_TOS:
-		v, err := s.ep.GetSockOptInt(tcpip.IPv4TOSOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv4TOSOption)
 		return intBytes(v), errno(err)
 	case sys.IP_MULTICAST_TTL:
-		v, err := s.ep.GetSockOptInt(tcpip.MulticastTTLOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.MulticastTTLOption)
 		return intBytes(v), errno(err)
 	case sys.IP_MULTICAST_LOOP:
-		return intBytes(boolInt(s.ep.SocketOptions().GetMulticastLoop())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetMulticastLoop())), nil
 	case sys.IP_RECVTOS:
-		return intBytes(boolInt(s.ep.SocketOptions().GetReceiveTOS())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceiveTOS())), nil
 	case sys.IP_RECVTTL:
-		return intBytes(boolInt(s.ep.SocketOptions().GetReceiveTTL())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceiveTTL())), nil
 	case sys.IP_PKTINFO:
-		return intBytes(boolInt(s.ep.SocketOptions().GetReceivePacketInfo())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceivePacketInfo())), nil
 	case sys.IP_RECVERR:
-		return intBytes(boolInt(s.ep.SocketOptions().GetIPv4RecvError())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetIPv4RecvError())), nil
+	case sys.IP_RECVORIGDSTADDR:
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceiveOriginalDstAddress())), nil
+	case sys.IP_HDRINCL:
+		if s.typ == sys.SOCK_RAW {
+			return intBytes(boolInt(s.endpoint().SocketOptions().GetHeaderIncluded())), nil
+		}
 	}
 	return nil, Unknown{sys.SOL_IP, name}
 }
@@ -349,7 +413,12 @@ func (s *Socket) getIPOption(name int) ([]byte, error) {
 func (s *Socket) setIPOption(name int, v []byte) error {
 	switch name {
 	case sys.IP_ADD_MEMBERSHIP, sys.IP_DROP_MEMBERSHIP:
+		if s.typ == sys.SOCK_STREAM {
+			return sys.EPROTO // not for connection sockets (is_icsk)
+		}
 		return s.setMembership(name == sys.IP_ADD_MEMBERSHIP, v)
+	case sys.MCAST_JOIN_GROUP, sys.MCAST_LEAVE_GROUP:
+		return s.setGroupRequest(name == sys.MCAST_JOIN_GROUP, v)
 	}
 	// Linux takes a single byte for most IP options; an int otherwise.
 	var i int
@@ -361,7 +430,7 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 	default:
 		return sys.EINVAL
 	}
-	ops := s.ep.SocketOptions()
+	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.IP_TTL:
 		if i == -1 {
@@ -369,16 +438,16 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 		} else if i < 1 || i > 255 {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.IPv4TTLOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv4TTLOption, i))
 	case sys.IP_TOS:
-		return errno(s.ep.SetSockOptInt(tcpip.IPv4TOSOption, i&0xff))
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv4TOSOption, i&0xff))
 	case sys.IP_MULTICAST_TTL:
 		if i == -1 {
 			i = 1
 		} else if i < 0 || i > 255 {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.MulticastTTLOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.MulticastTTLOption, i))
 	case sys.IP_MULTICAST_LOOP:
 		ops.SetMulticastLoop(i != 0)
 	case sys.IP_RECVTOS:
@@ -389,10 +458,27 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 		ops.SetReceivePacketInfo(i != 0)
 	case sys.IP_RECVERR: // glibc's resolver sets it on its DNS sockets
 		ops.SetIPv4RecvError(i != 0)
+	case sys.IP_RECVORIGDSTADDR:
+		ops.SetReceiveOriginalDstAddress(i != 0)
+	case sys.IP_HDRINCL:
+		if s.typ != sys.SOCK_RAW {
+			return sys.ENOPROTOOPT
+		}
+		ops.SetHeaderIncluded(i != 0)
 	default:
 		return Unknown{sys.SOL_IP, name}
 	}
 	return nil
+}
+
+// maxMemberships is net.ipv4.igmp_max_memberships.
+const maxMemberships = 20
+
+// membership is one multicast group a socket joined, as Linux keys it:
+// the group and the interface it was joined on.
+type membership struct {
+	group tcpip.Address
+	nic   tcpip.NICID
 }
 
 // setMembership joins or leaves an IPv4 multicast group (struct ip_mreq
@@ -407,39 +493,135 @@ func (s *Socket) setMembership(join bool, v []byte) error {
 	default:
 		return sys.EINVAL
 	}
-	o := tcpip.MembershipOption{
-		NIC:           tcpip.NICID(mreq.InterfaceIndex),
-		InterfaceAddr: ipAddress(mreq.InterfaceAddr[:]),
-		MulticastAddr: tcpip.AddrFrom4([4]byte(mreq.MulticastAddr)),
+	group := tcpip.AddrFrom4([4]byte(mreq.MulticastAddr))
+	iface := ipAddress(mreq.InterfaceAddr[:])
+	return s.joinOrLeave(join, group, tcpip.NICID(mreq.InterfaceIndex), iface)
+}
+
+// setGroupRequest joins or leaves a group with MCAST_JOIN_GROUP or
+// MCAST_LEAVE_GROUP (struct group_req; ip_mcast_join_leave).
+func (s *Socket) setGroupRequest(join bool, v []byte) error {
+	var greq abi.GroupReq
+	if len(v) < len(abi.AsBytes(&greq)) {
+		return sys.EINVAL
+	}
+	copy(abi.AsBytes(&greq), v)
+	var sin linux.SockAddrInet
+	copy(abi.AsBytes(&sin), greq.Group[:])
+	if sin.Family != sys.AF_INET {
+		return sys.EINVAL
+	}
+	return s.joinOrLeave(join, tcpip.AddrFrom4([4]byte(sin.Addr)), tcpip.NICID(greq.Interface), tcpip.Address{})
+}
+
+// joinOrLeave is ip_mc_join_group and ip_mc_leave_group: the interface is
+// the one named by index, else the one with address iface, else the one
+// the route to the group takes (none: ENODEV). A socket joins a group on
+// an interface once (EADDRINUSE), at most maxMemberships groups
+// (ENOBUFS); leaving a group not joined is EADDRNOTAVAIL. Every
+// protocol keeps the list, as Linux; netstack's UDP also receives.
+func (s *Socket) joinOrLeave(join bool, group tcpip.Address, nic tcpip.NICID, iface tcpip.Address) error {
+	if join && !header.IsV4MulticastAddress(group) {
+		return sys.EINVAL
+	}
+	found, err := s.multicastNIC(group, nic, iface)
+	if err != nil && (join || nic == 0 && iface.BitLen() == 0) {
+		return err
+	}
+	if nic == 0 {
+		nic = found
+	}
+	key := membership{group, nic}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if join {
+		if s.groups[key] {
+			return sys.EADDRINUSE
+		}
+		if len(s.groups) >= maxMemberships {
+			return sys.ENOBUFS
+		}
+	} else if !s.groups[key] {
+		return sys.EADDRNOTAVAIL
+	}
+	if s.protocol == sys.IPPROTO_UDP {
+		o := tcpip.MembershipOption{NIC: nic, MulticastAddr: group}
+		var terr tcpip.Error
+		if join {
+			a := tcpip.AddMembershipOption(o)
+			terr = s.endpoint().SetSockOpt(&a)
+		} else {
+			r := tcpip.RemoveMembershipOption(o)
+			terr = s.endpoint().SetSockOpt(&r)
+		}
+		if terr != nil {
+			return errno(terr)
+		}
 	}
 	if join {
-		a := tcpip.AddMembershipOption(o)
-		return errno(s.ep.SetSockOpt(&a))
+		if s.groups == nil {
+			s.groups = map[membership]bool{}
+		}
+		s.groups[key] = true
+	} else {
+		delete(s.groups, key)
 	}
-	r := tcpip.RemoveMembershipOption(o)
-	return errno(s.ep.SetSockOpt(&r))
+	return nil
+}
+
+// multicastNIC is ip_mc_find_dev: the interface of index nic, else the
+// one whose address is iface, else the one the route to group takes.
+func (s *Socket) multicastNIC(group tcpip.Address, nic tcpip.NICID, iface tcpip.Address) (tcpip.NICID, error) {
+	ns, err := s.st.netstack()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case nic != 0:
+		if !ns.HasNIC(nic) {
+			return 0, sys.ENODEV
+		}
+		return nic, nil
+	case iface.BitLen() != 0:
+		if n := ns.CheckLocalAddress(0, ipv4.ProtocolNumber, iface); n != 0 {
+			return n, nil
+		}
+		return 0, sys.ENODEV
+	}
+	r, terr := ns.FindRoute(0, tcpip.Address{}, group, ipv4.ProtocolNumber, false)
+	if terr != nil {
+		return 0, sys.ENODEV
+	}
+	defer r.Release()
+	return r.NICID(), nil
 }
 
 func (s *Socket) getIPv6Option(name int) ([]byte, error) {
 	switch name {
 	case sys.IPV6_V6ONLY:
-		return intBytes(boolInt(s.ep.SocketOptions().GetV6Only())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetV6Only())), nil
 	case sys.IPV6_UNICAST_HOPS:
-		v, err := s.ep.GetSockOptInt(tcpip.IPv6HopLimitOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv6HopLimitOption)
 		if v == -1 || v == 0 {
 			v = defaultTTL
 		}
 		return intBytes(v), errno(err)
 	case sys.IPV6_TCLASS:
-		v, err := s.ep.GetSockOptInt(tcpip.IPv6TrafficClassOption)
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv6TrafficClassOption)
 		return intBytes(v), errno(err)
 	case sys.IPV6_RECVERR:
-		return intBytes(boolInt(s.ep.SocketOptions().GetIPv6RecvError())), nil
+		return intBytes(boolInt(s.endpoint().SocketOptions().GetIPv6RecvError())), nil
+	}
+	if get, _ := s.ipv6Flag(name); get != nil {
+		return intBytes(boolInt(get())), nil
 	}
 	return nil, Unknown{sys.SOL_IPV6, name}
 }
 
 func (s *Socket) setIPv6Option(name int, v []byte) error {
+	if name == sys.IPV6_ADDRFORM {
+		return s.addrForm(v)
+	}
 	i, err := intOption(v)
 	if err != nil {
 		return err
@@ -449,27 +631,48 @@ func (s *Socket) setIPv6Option(name int, v []byte) error {
 		if !s.unbound() {
 			return sys.EINVAL // inet6: not after bind
 		}
-		s.ep.SocketOptions().SetV6Only(i != 0)
+		s.endpoint().SocketOptions().SetV6Only(i != 0)
 		return nil
 	case sys.IPV6_UNICAST_HOPS:
 		if i < -1 || i > 255 {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.IPv6HopLimitOption, i))
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv6HopLimitOption, i))
 	case sys.IPV6_TCLASS:
 		if i < -1 || i > 255 {
 			return sys.EINVAL
 		}
-		return errno(s.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, max(i, 0)))
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv6TrafficClassOption, max(i, 0)))
 	case sys.IPV6_RECVERR:
-		s.ep.SocketOptions().SetIPv6RecvError(i != 0)
+		s.endpoint().SocketOptions().SetIPv6RecvError(i != 0)
+		return nil
+	}
+	if _, set := s.ipv6Flag(name); set != nil {
+		set(i != 0)
 		return nil
 	}
 	return Unknown{sys.SOL_IPV6, name}
 }
 
+// ipv6Flag returns the getter and setter of a boolean SOL_IPV6 option
+// that asks recvmsg for a control message (nil if name is not one).
+func (s *Socket) ipv6Flag(name int) (func() bool, func(bool)) {
+	ops := s.endpoint().SocketOptions()
+	switch name {
+	case sys.IPV6_RECVPKTINFO:
+		return ops.GetIPv6ReceivePacketInfo, ops.SetIPv6ReceivePacketInfo
+	case sys.IPV6_RECVHOPLIMIT:
+		return ops.GetReceiveHopLimit, ops.SetReceiveHopLimit
+	case sys.IPV6_RECVTCLASS:
+		return ops.GetReceiveTClass, ops.SetReceiveTClass
+	case sys.IPV6_RECVORIGDSTADDR:
+		return ops.GetReceiveOriginalDstAddress, ops.SetReceiveOriginalDstAddress
+	}
+	return nil, nil
+}
+
 // unbound reports whether the socket has no local port yet.
 func (s *Socket) unbound() bool {
-	a, err := s.ep.GetLocalAddress()
+	a, err := s.endpoint().GetLocalAddress()
 	return err != nil || a.Port == 0
 }

@@ -16,7 +16,9 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -25,8 +27,9 @@ import (
 )
 
 // Outbound traffic (--network=sandbox). The sandbox's stack has a second
-// interface, eth0 (netfwd.Guest/24, default route via netfwd.Gateway),
-// whose cable leads to a second netstack, the "outside": an
+// interface, eth0 (netfwd.Guest/24 and netfwd.Guest6/64, default routes
+// via netfwd.Gateway and netfwd.Gateway6), whose cable leads to a
+// second netstack, the "outside": an
 // address-less, promiscuous, spoofing NIC whose TCP and UDP forwarders
 // catch every SYN and datagram the sandbox sends out. The outside stack
 // has no listener of its own, so a flow can never be answered by a
@@ -34,9 +37,14 @@ import (
 // do). For each flow the sentry asks the network forwarder (package
 // netfwd, a confined process in the host's network namespace) for a host
 // socket connected to the destination, and copies between it and the
-// outside stack's endpoint, which stands for the destination. A refused
-// flow is reset (TCP: the sandbox's connect fails with ECONNREFUSED) or
-// dropped (UDP).
+// outside stack's endpoint, which stands for the destination. A TCP
+// connect the host's network answers otherwise ends in the sandbox as it
+// would have on the host (unreachable.go): refused (and refused by the
+// policy) is a reset, ECONNREFUSED; unreachable is an ICMP error,
+// EHOSTUNREACH or ENETUNREACH; silence is silence, ETIMEDOUT after the
+// sandbox's own SYN retries. A UDP flow the policy refuses is dropped;
+// one the destination refuses (port unreachable) is ECONNREFUSED for a
+// connected sandbox socket.
 
 // Options configure the sandbox's stack (Configure).
 type Options struct {
@@ -63,6 +71,9 @@ type Published struct {
 
 // EthNIC is eth0's index.
 const EthNIC = 2
+
+// outsideNIC is the outside stack's one NIC, eth0's other end.
+const outsideNIC = 1
 
 // ethMTU is eth0's MTU, slirp4netns's: packets never leave memory.
 const ethMTU = 65520
@@ -92,38 +103,50 @@ func (st *Stack) addOutbound(s *stack.Stack) error {
 		return fmt.Errorf("netstack eth0: %s", err)
 	}
 	guest := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(netfwd.Guest.As4()), PrefixLen: netfwd.Subnet.Bits()}
-	if err := s.AddProtocolAddress(EthNIC, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: guest}, stack.AddressProperties{}); err != nil {
-		return fmt.Errorf("netstack eth0 address: %s", err)
+	guest6 := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(netfwd.Guest6.As16()), PrefixLen: netfwd.Subnet6.Bits()}
+	for _, a := range []tcpip.ProtocolAddress{{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: guest}, {Protocol: ipv6.ProtocolNumber, AddressWithPrefix: guest6}} {
+		if err := s.AddProtocolAddress(EthNIC, a, stack.AddressProperties{}); err != nil {
+			return fmt.Errorf("netstack eth0 address %s: %s", a.AddressWithPrefix, err)
+		}
 	}
 	s.AddRoute(tcpip.Route{Destination: guest.Subnet(), NIC: EthNIC})
-	s.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(netfwd.Gateway.As4()), NIC: EthNIC})
+	s.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: gateway4, NIC: EthNIC})
+	s.AddRoute(tcpip.Route{Destination: guest6.Subnet(), NIC: EthNIC})
+	s.AddRoute(tcpip.Route{Destination: header.IPv6EmptySubnet, Gateway: gateway6, NIC: EthNIC})
 
 	o := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	if err := o.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	const outNIC = 1
-	if err := o.CreateNICWithOptions(outNIC, out, stack.NICOptions{Name: "outside"}); err != nil {
+	if err := o.CreateNICWithOptions(outsideNIC, out, stack.NICOptions{Name: "outside"}); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	if err := o.SetPromiscuousMode(outNIC, true); err != nil {
+	if err := o.SetPromiscuousMode(outsideNIC, true); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	if err := o.SetSpoofing(outNIC, true); err != nil {
+	if err := o.SetSpoofing(outsideNIC, true); err != nil {
 		return fmt.Errorf("outside netstack: %s", err)
 	}
-	o.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: outNIC}})
+	o.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: outsideNIC}, {Destination: header.IPv6EmptySubnet, NIC: outsideNIC}})
 	tf := tcp.NewForwarder(o, 0, 1024, st.forwardTCP)
 	o.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
 	uf := udp.NewForwarder(o, st.forwardUDP)
 	o.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
-	st.outside = o
+	o.SetTransportProtocolHandler(icmp.ProtocolNumber4, st.handleEcho)
+	o.SetTransportProtocolHandler(icmp.ProtocolNumber6, st.handleEcho)
+	st.outside, st.eth = o, out
 	return nil
 }
+
+// The gateway's addresses, as netstack's.
+var (
+	gateway4 = tcpip.AddrFrom4(netfwd.Gateway.As4())
+	gateway6 = tcpip.AddrFrom16(netfwd.Gateway6.As16())
+)
 
 // addrPort is a netstack address and port as a netip.AddrPort.
 func addrPort(a tcpip.Address, port uint16) netip.AddrPort {
@@ -138,7 +161,15 @@ func (st *Stack) forwardTCP(r *tcp.ForwarderRequest) {
 	host, err := st.fwd.Dial(netfwd.TCP, dst)
 	if err != nil {
 		st.opts.Log.Info("outbound TCP refused", "to", dst, "err", err)
-		r.Complete(true)
+		switch a := answerFor(err); a {
+		case answerReset:
+			r.Complete(true)
+		case answerNone:
+			r.Complete(false)
+		default:
+			r.Complete(false)
+			st.sendUnreachable(a, tcp.ProtocolNumber, id)
+		}
 		return
 	}
 	var wq waiter.Queue
@@ -170,7 +201,7 @@ func (st *Stack) forwardUDP(r *udp.ForwarderRequest) bool {
 			conn.Close()
 			return
 		}
-		relayDatagrams(conn, host)
+		relayDatagrams(conn, host, func() { st.sendUnreachable(answerPort, udp.ProtocolNumber, id) })
 	}()
 	return true
 }
@@ -213,8 +244,9 @@ func shutdownWrite(f *os.File) {
 
 // relayDatagrams copies datagrams both ways between a netstack UDP
 // endpoint and a connected host datagram socket until neither side has
-// sent one for udpIdle.
-func relayDatagrams(c *gonet.UDPConn, host *os.File) {
+// sent one for udpIdle. A host socket refused (an ICMP port unreachable
+// came back) calls refused and goes on.
+func relayDatagrams(c *gonet.UDPConn, host *os.File, refused func()) {
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	idle := func() bool { return time.Since(time.Unix(0, last.Load())) >= udpIdle }
@@ -233,6 +265,10 @@ func relayDatagrams(c *gonet.UDPConn, host *os.File) {
 			if err != nil {
 				var to interface{ Timeout() bool }
 				if errors.As(err, &to) && to.Timeout() && !idle() {
+					continue
+				}
+				if src == deadliner(host) && errors.Is(err, sys.ECONNREFUSED) {
+					refused()
 					continue
 				}
 				return

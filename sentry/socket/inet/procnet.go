@@ -89,7 +89,7 @@ func (st *Stack) sockTable(fam, typ int) string {
 	st.mu.Lock()
 	var socks []*Socket
 	for s := range st.sockets {
-		if s.family == fam && s.typ == typ && (s.protocol == sys.IPPROTO_TCP || s.protocol == sys.IPPROTO_UDP) {
+		if s.fam() == fam && s.typ == typ && (s.protocol == sys.IPPROTO_TCP || s.protocol == sys.IPPROTO_UDP) {
 			socks = append(socks, s)
 		}
 	}
@@ -110,18 +110,18 @@ func (st *Stack) sockTable(fam, typ int) string {
 		}
 	}
 	for i, s := range socks {
-		info, ok := s.ep.Info().(*stack.TransportEndpointInfo)
+		info, ok := s.endpoint().Info().(*stack.TransportEndpointInfo)
 		if !ok {
 			continue
 		}
 		id := info.ID
-		rx, _ := s.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
-		tx, _ := s.ep.GetSockOptInt(tcpip.SendQueueSizeOption)
+		rx, _ := s.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+		tx, _ := s.endpoint().GetSockOptInt(tcpip.SendQueueSizeOption)
 		rx, tx = max(rx, 0), max(tx, 0)
 		local := fmt.Sprintf("%s:%04X", hexAddr(id.LocalAddress, fam), id.LocalPort)
 		remote := fmt.Sprintf("%s:%04X", hexAddr(id.RemoteAddress, fam), id.RemotePort)
 		if typ == sys.SOCK_STREAM {
-			state := linuxTCPState(tcp.EndpointState(s.ep.State()))
+			state := linuxTCPState(tcp.EndpointState(s.endpoint().State()))
 			if state == linux.TCP_LISTEN {
 				rx = 0 // Linux shows the accept queue's length; netstack keeps it to itself
 			}
@@ -134,7 +134,7 @@ func (st *Stack) sockTable(fam, typ int) string {
 			continue
 		}
 		state := linux.TCP_CLOSE
-		if transport.DatagramEndpointState(s.ep.State()) == transport.DatagramEndpointStateConnected {
+		if transport.DatagramEndpointState(s.endpoint().State()) == transport.DatagramEndpointStateConnected {
 			state = linux.TCP_ESTABLISHED
 		}
 		line := fmt.Sprintf("%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000 0",

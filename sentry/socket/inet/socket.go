@@ -11,6 +11,7 @@ import (
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
@@ -31,16 +32,20 @@ var (
 // Socket is one AF_INET or AF_INET6 socket: a netstack endpoint. It is
 // the inode and the vfs.FileImpl of its file.
 type Socket struct {
-	st       *Stack
-	family   int // AF_INET or AF_INET6
+	st *Stack
+	// family is AF_INET or AF_INET6; IPV6_ADDRFORM makes an AF_INET6
+	// socket AF_INET.
+	family   atomic.Int32
 	typ      int // SOCK_STREAM or SOCK_DGRAM
 	protocol int // IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
 	ino      uint64
 	uid      uint32 // the creator's effective user ID
-	ep       tcpip.Endpoint
-	wq       *waiter.Queue // netstack's, relayed to queue by relay
-	relay    waiter.Entry
-	queue    vfs.Queue
+	// ep is netstack's endpoint; connect(AF_UNSPEC) replaces a TCP
+	// socket's (disconnectStream).
+	ep    atomic.Pointer[tcpip.Endpoint]
+	wq    *waiter.Queue // netstack's, shared by every endpoint of the socket, relayed to queue by relay
+	relay waiter.Entry
+	queue vfs.Queue
 
 	// shutWrite is set once shutdown(2) closed the sending side.
 	shutWrite atomic.Bool
@@ -49,9 +54,23 @@ type Socket struct {
 	// stream each take a contiguous part of it.
 	readMu sync.Mutex
 
-	// mu serializes connects.
-	mu sync.Mutex
+	// SO_RCVTIMEO and SO_SNDTIMEO (their own lock).
 	SockTimeouts
+
+	// mu serializes connects and guards the fields below.
+	mu sync.Mutex
+	// corkedForMore: a TCP send with MSG_MORE corked the connection
+	// (TCP_CORK itself was off); the next send without it uncorks.
+	corkedForMore bool
+	udpCork       bool               // UDP_CORK
+	stamp         int                // SO_TIMESTAMP(NS): stampNone, stampMicro or stampNano
+	pending       pendingDatagram    // a UDP datagram being gathered
+	bound         *tcpip.FullAddress // what bind(2) gave, kept by disconnectStream
+	resetErr      bool               // disconnectStream reset a connection: SO_ERROR is ECONNRESET once
+	// groups are the multicast groups joined (IP_ADD_MEMBERSHIP,
+	// MCAST_JOIN_GROUP), as Linux keeps them per socket, for every
+	// protocol: netstack keeps them for UDP only.
+	groups map[membership]bool
 }
 
 // protocols maps a socket(2) type and protocol to netstack's transport
@@ -73,6 +92,20 @@ func protocols(fam, typ, protocol int) (tcpip.TransportProtocolNumber, int, erro
 			return icmp.ProtocolNumber4, sys.IPPROTO_ICMP, nil
 		case fam == sys.AF_INET6 && protocol == sys.IPPROTO_ICMPV6:
 			return icmp.ProtocolNumber6, sys.IPPROTO_ICMPV6, nil
+		}
+	case sys.SOCK_RAW:
+		// The caller checked CAP_NET_RAW and the protocol's range.
+		switch protocol {
+		case sys.IPPROTO_TCP, sys.IPPROTO_UDP, sys.IPPROTO_RAW:
+			return tcpip.TransportProtocolNumber(protocol), protocol, nil
+		case sys.IPPROTO_ICMP:
+			if fam == sys.AF_INET {
+				return icmp.ProtocolNumber4, protocol, nil
+			}
+		case sys.IPPROTO_ICMPV6:
+			if fam == sys.AF_INET6 {
+				return icmp.ProtocolNumber6, protocol, nil
+			}
 		}
 	default:
 		return 0, 0, sys.ESOCKTNOSUPPORT
@@ -104,7 +137,16 @@ func (st *Stack) New(fam, typ, protocol, flags int, uid uint32) (*vfs.File, erro
 		netProto = ipv6.ProtocolNumber
 	}
 	wq := new(waiter.Queue)
-	ep, terr := ns.NewEndpoint(trans, netProto, wq)
+	var ep tcpip.Endpoint
+	var terr tcpip.Error
+	if typ == sys.SOCK_RAW {
+		// IPPROTO_RAW sends whole IP packets and receives nothing
+		// (netstack's unassociated endpoint); the others see every
+		// packet of their protocol, IPv4's with its header.
+		ep, terr = ns.NewRawEndpoint(trans, netProto, wq, proto != sys.IPPROTO_RAW)
+	} else {
+		ep, terr = ns.NewEndpoint(trans, netProto, wq)
+	}
 	if terr != nil {
 		return nil, errno(terr)
 	}
@@ -112,9 +154,17 @@ func (st *Stack) New(fam, typ, protocol, flags int, uid uint32) (*vfs.File, erro
 	return newFile(s, flags), nil
 }
 
+// endpoint returns the socket's netstack endpoint.
+func (s *Socket) endpoint() tcpip.Endpoint { return *s.ep.Load() }
+
+// fam returns the socket's family.
+func (s *Socket) fam() int { return int(s.family.Load()) }
+
 // newSocket wraps an endpoint and starts relaying its events.
 func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Queue, uid uint32) *Socket {
-	s := &Socket{st: st, family: fam, typ: typ, protocol: proto, ino: lastIno.Add(1), ep: ep, wq: wq, uid: uid}
+	s := &Socket{st: st, typ: typ, protocol: proto, ino: lastIno.Add(1), wq: wq, uid: uid}
+	s.family.Store(int32(fam))
+	s.ep.Store(&ep)
 	s.relay.Init(s, waiter.EventMask(0xffff))
 	wq.EventRegister(&s.relay)
 	st.add(s)
@@ -139,7 +189,7 @@ func FromFile(f *vfs.File) (*Socket, bool) {
 }
 
 // Family returns SO_DOMAIN.
-func (s *Socket) Family() int { return s.family }
+func (s *Socket) Family() int { return s.fam() }
 
 // Type returns SO_TYPE.
 func (s *Socket) Type() int { return s.typ }
@@ -177,7 +227,7 @@ func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 // the peer's shutdown.
 func (s *Socket) Readiness(mask int16) int16 {
 	ask := waiter.EventMask(uint16(mask)) | waiter.EventHUp
-	e, isTCP := s.ep.(*tcp.Endpoint)
+	e, isTCP := s.endpoint().(*tcp.Endpoint)
 	if !isTCP {
 		ask |= waiter.EventErr
 	} else {
@@ -185,7 +235,7 @@ func (s *Socket) Readiness(mask int16) int16 {
 	}
 	// A closed TCP endpoint is "ready for anything" it is asked: POLLERR
 	// only when the connection failed.
-	ev := int16(s.ep.Readiness(ask))
+	ev := int16(s.endpoint().Readiness(ask))
 	if isTCP && e.EndpointState() == tcp.StateError {
 		ev |= sys.POLLERR
 	}
@@ -230,7 +280,7 @@ func (s *Socket) Read(ctx context.Context, p []byte) (int, error) {
 // Write implements vfs.Stream (write(2), writev(2)): send without flags
 // to the peer.
 func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
-	return s.Send(p, nil, false)
+	return s.Send(p, nil, SendOptions{})
 }
 
 // Release implements vfs.FileImpl: the endpoint closes (netstack
@@ -239,22 +289,144 @@ func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
 func (s *Socket) Release() {
 	s.st.remove(s)
 	s.wq.EventUnregister(&s.relay)
-	s.ep.Close()
+	s.endpoint().Close()
 }
 
 // Bind implements bind(2) with the address raw, checked as Linux does.
 func (s *Socket) Bind(raw []byte) error {
-	a, err := bindAddress(s.family, raw)
+	a, err := bindAddress(s.fam(), raw)
 	if err != nil {
 		return err
 	}
-	return errno(s.ep.Bind(a))
+	if err := errno(s.endpoint().Bind(a)); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.bound = &a
+	s.mu.Unlock()
+	return nil
+}
+
+// disconnectStream is connect(AF_UNSPEC) on a TCP socket (tcp_disconnect):
+// a connection is reset (a listener's queued ones too) and the socket is
+// as new, with its options, and with the address bind(2) gave it (Linux
+// keeps a port or an address the application bound). Netstack cannot
+// reuse an endpoint, so the socket gets a new one, on the same waiter
+// queue, of the socket's family now (IPV6_ADDRFORM may have changed it).
+func (s *Socket) disconnectStream() error {
+	ns, err := s.st.netstack()
+	if err != nil {
+		return err
+	}
+	netProto := ipv4.ProtocolNumber
+	if s.fam() == sys.AF_INET6 {
+		netProto = ipv6.ProtocolNumber
+	}
+	ep, terr := ns.NewEndpoint(tcp.ProtocolNumber, netProto, s.wq)
+	if terr != nil {
+		return errno(terr)
+	}
+	old := s.endpoint()
+	copyOptions(old, ep)
+	reset := false
+	if t, ok := old.(*tcp.Endpoint); ok {
+		// tcp_disconnect: a connection is reset, and the socket
+		// reports ECONNRESET once (SO_ERROR).
+		switch t.EndpointState() {
+		case tcp.StateEstablished, tcp.StateCloseWait, tcp.StateFinWait1, tcp.StateFinWait2, tcp.StateSynRecv:
+			reset = true
+		}
+		t.Abort()
+	} else {
+		old.Close()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetErr = reset
+	if s.bound != nil {
+		a := *s.bound
+		if a.Addr.Len() == header.IPv6AddressSize && netProto == ipv4.ProtocolNumber {
+			a.Addr = tcpip.AddrFrom4Slice(a.Addr.AsSlice()[12:]) // v4-mapped, now IPv4
+		}
+		if terr := ep.Bind(a); terr != nil {
+			ep.Close()
+			return errno(terr)
+		}
+	}
+	s.ep.Store(&ep)
+	s.corkedForMore = false
+	s.shutWrite.Store(false)
+	return nil
+}
+
+// copyOptions gives a new endpoint the options of the one it replaces
+// that a disconnect keeps.
+func copyOptions(from, to tcpip.Endpoint) {
+	f, t := from.SocketOptions(), to.SocketOptions()
+	t.SetReuseAddress(f.GetReuseAddress())
+	t.SetReusePort(f.GetReusePort())
+	t.SetKeepAlive(f.GetKeepAlive())
+	t.SetLinger(f.GetLinger())
+	t.SetOutOfBandInline(f.GetOutOfBandInline())
+	t.SetDelayOption(f.GetDelayOption())
+	t.SetCorkOption(f.GetCorkOption())
+	t.SetQuickAck(f.GetQuickAck())
+	t.SetV6Only(f.GetV6Only())
+	t.SetSendBufferSize(f.GetSendBufferSize(), false)
+	t.SetReceiveBufferSize(f.GetReceiveBufferSize(), false)
+	for _, o := range []tcpip.SockOptInt{tcpip.IPv4TTLOption, tcpip.IPv4TOSOption, tcpip.IPv6HopLimitOption, tcpip.IPv6TrafficClassOption} {
+		if v, err := from.GetSockOptInt(o); err == nil {
+			to.SetSockOptInt(o, v)
+		}
+	}
+}
+
+// addrForm is IPV6_ADDRFORM to AF_INET (do_ipv6_setsockopt): a TCP
+// socket connected, or a UDP socket with a peer, to an IPv4 peer (as a
+// v4-mapped address, without IPV6_V6ONLY) becomes an AF_INET socket: its
+// addresses are struct sockaddr_in from then on. Otherwise ENOTCONN
+// (not connected), EADDRNOTAVAIL (an IPv6 peer), EBUSY (a UDP datagram
+// being gathered); other protocols ENOPROTOOPT.
+func (s *Socket) addrForm(v []byte) error {
+	i, err := intOption(v)
+	if err != nil {
+		return err
+	}
+	if i != sys.AF_INET {
+		return sys.EINVAL
+	}
+	ep := s.endpoint()
+	switch s.protocol {
+	case sys.IPPROTO_UDP:
+		s.mu.Lock()
+		busy := s.pending.active
+		s.mu.Unlock()
+		if busy {
+			return sys.EBUSY
+		}
+	case sys.IPPROTO_TCP:
+		if t, ok := ep.(*tcp.Endpoint); !ok || t.EndpointState() != tcp.StateEstablished {
+			return sys.ENOTCONN
+		}
+	default:
+		return sys.ENOPROTOOPT
+	}
+	peer, terr := ep.GetRemoteAddress()
+	if terr != nil {
+		return sys.ENOTCONN
+	}
+	v4 := peer.Addr.Len() == header.IPv4AddressSize || header.IsV4MappedAddress(peer.Addr)
+	if ep.SocketOptions().GetV6Only() || !v4 {
+		return sys.EADDRNOTAVAIL
+	}
+	s.family.Store(sys.AF_INET)
+	return nil
 }
 
 // BindPort returns the port raw (a bind(2) address) names, 0 if none or
 // if raw is not one: the caller checks privileged ports.
 func (s *Socket) BindPort(raw []byte) uint16 {
-	a, err := bindAddress(s.family, raw)
+	a, err := bindAddress(s.fam(), raw)
 	if err != nil {
 		return 0
 	}
@@ -270,7 +442,7 @@ func (s *Socket) Listen(backlog int32) error {
 	if backlog < 0 || backlog > maxBacklog {
 		backlog = maxBacklog
 	}
-	return errno(s.ep.Listen(int(backlog)))
+	return errno(s.endpoint().Listen(int(backlog)))
 }
 
 // maxBacklog is net.core.somaxconn.
@@ -284,12 +456,12 @@ func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
 		return nil, nil, sys.EOPNOTSUPP
 	}
 	var peer tcpip.FullAddress
-	ep, wq, err := s.ep.Accept(&peer)
+	ep, wq, err := s.endpoint().Accept(&peer)
 	if err != nil {
 		return nil, nil, errno(err)
 	}
-	c := newSocket(s.st, s.family, s.typ, s.protocol, ep, wq, s.uid)
-	return newFile(c, flags), encodeAddress(s.family, peer), nil
+	c := newSocket(s.st, s.fam(), s.typ, s.protocol, ep, wq, s.uid)
+	return newFile(c, flags), encodeAddress(s.fam(), peer), nil
 }
 
 // Connect starts connect(2) to the address raw. A TCP connection that
@@ -297,35 +469,34 @@ func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
 // POLLOUT and asks ConnectResult. AF_UNSPEC dissolves a datagram
 // socket's association.
 func (s *Socket) Connect(raw []byte) error {
-	a, unspec, err := peerAddress(s.family, raw)
+	a, unspec, err := peerAddress(s.fam(), raw)
 	if err != nil {
 		return err
 	}
-	if s.typ == sys.SOCK_STREAM && s.ep.SocketOptions().GetAcceptConn() {
-		return sys.EISCONN // inet_stream_connect: not in TCP_CLOSE
-	}
 	if unspec {
 		if s.typ == sys.SOCK_STREAM {
-			// tcp_disconnect: an established connection is aborted.
-			return errno(s.ep.Disconnect())
+			return s.disconnectStream()
 		}
-		s.ep.Disconnect()
+		s.endpoint().Disconnect()
 		return nil
+	}
+	if s.typ == sys.SOCK_STREAM && s.endpoint().SocketOptions().GetAcceptConn() {
+		return sys.EISCONN // inet_stream_connect: not in TCP_CLOSE
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return errno(s.ep.Connect(a))
+	return errno(s.endpoint().Connect(a))
 }
 
 // ConnectResult is the outcome of a connection that Connect started:
 // EAGAIN while it is in progress, nil once it is established, or why it
 // failed. raw is the address given to Connect.
 func (s *Socket) ConnectResult(raw []byte) error {
-	a, _, err := peerAddress(s.family, raw)
+	a, _, err := peerAddress(s.fam(), raw)
 	if err != nil {
 		return err
 	}
-	switch err := s.ep.Connect(a); err.(type) {
+	switch err := s.endpoint().Connect(a); err.(type) {
 	case *tcpip.ErrAlreadyConnecting, *tcpip.ErrConnectStarted:
 		return sys.EAGAIN
 	case nil:
@@ -340,8 +511,15 @@ func (s *Socket) ConnectResult(raw []byte) error {
 // Netstack may hold a failure twice (as the connection's hard error and
 // as its last error); Linux has one sk_err, so both go.
 func (s *Socket) takeError() tcpip.Error {
-	err := s.ep.LastError()
-	if again := s.ep.LastError(); err == nil {
+	s.mu.Lock()
+	reset := s.resetErr
+	s.resetErr = false
+	s.mu.Unlock()
+	if reset {
+		return &tcpip.ErrConnectionReset{}
+	}
+	err := s.endpoint().LastError()
+	if again := s.endpoint().LastError(); err == nil {
 		err = again
 	}
 	return err
@@ -360,7 +538,7 @@ func (s *Socket) Shutdown(how int32) error {
 	default:
 		return sys.EINVAL
 	}
-	err := errno(s.ep.Shutdown(flags))
+	err := errno(s.endpoint().Shutdown(flags))
 	if err == nil && flags&tcpip.ShutdownWrite != 0 {
 		s.shutWrite.Store(true)
 		s.queue.Notify(sys.POLLHUP)
@@ -370,34 +548,45 @@ func (s *Socket) Shutdown(how int32) error {
 
 // Name is getsockname(2)'s address.
 func (s *Socket) Name() []byte {
-	a, err := s.ep.GetLocalAddress()
+	a, err := s.endpoint().GetLocalAddress()
 	if err != nil {
-		return unspecifiedName(s.family)
+		return unspecifiedName(s.fam())
 	}
-	return encodeAddress(s.family, a)
+	return encodeAddress(s.fam(), a)
 }
 
 // PeerName is getpeername(2)'s address: ENOTCONN without a peer.
 func (s *Socket) PeerName() ([]byte, error) {
-	a, err := s.ep.GetRemoteAddress()
+	a, err := s.endpoint().GetRemoteAddress()
 	if err != nil {
 		return nil, errno(err)
 	}
-	return encodeAddress(s.family, a), nil
+	return encodeAddress(s.fam(), a), nil
 }
 
 // Send sends data without waiting, to the address to (raw, from sendto
 // or sendmsg) if given. A stream takes what fits and returns the count
 // with EAGAIN for the rest (the vfs.Waitable contract); a datagram goes
-// whole or fails. more is MSG_MORE.
-func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
-	opts := tcpip.WriteOptions{More: more}
+// whole or fails. o.More (MSG_MORE) holds the data back: a TCP socket
+// corks until a send without it, a UDP socket gathers one datagram
+// (corkedSend).
+func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
+	opts := tcpip.WriteOptions{ControlMessages: o.Control}
+	sent := len(data) // a datagram's send counts its own part only
+	if s.protocol == sys.IPPROTO_UDP {
+		var done bool
+		var n int
+		var err error
+		if data, to, done, n, err = s.corkedSend(data, to, o.More); done {
+			return n, err
+		}
+	}
 	if to != nil {
 		if s.typ == sys.SOCK_STREAM {
 			// tcp_sendmsg ignores the address of a connected
 			// socket; an unconnected one is EPIPE (or ENOTCONN).
 		} else {
-			a, unspec, err := peerAddress(s.family, to)
+			a, unspec, err := peerAddress(s.fam(), to)
 			if err != nil {
 				return 0, err
 			}
@@ -406,14 +595,106 @@ func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
 			}
 		}
 	}
-	n, err := s.ep.Write(bytes.NewReader(data), opts)
+	if s.typ == sys.SOCK_STREAM {
+		s.moreCork(o.More)
+	}
+	n, err := s.endpoint().Write(bytes.NewReader(data), opts)
+	if s.typ == sys.SOCK_STREAM && !o.More {
+		s.endMoreCork()
+	}
 	if err != nil {
 		return 0, errno(err)
 	}
-	if int(n) < len(data) && s.typ == sys.SOCK_STREAM {
+	if s.typ != sys.SOCK_STREAM {
+		return sent, nil
+	}
+	if int(n) < len(data) {
 		return int(n), sys.EAGAIN
 	}
 	return int(n), nil
+}
+
+// moreCork corks a TCP connection for a send with MSG_MORE, unless
+// TCP_CORK already does (tcp_push: MSG_MORE is TCP_NAGLE_CORK for that
+// send). Netstack's cork sends what it holds after 200 ms at the latest.
+func (s *Socket) moreCork(more bool) {
+	if !more {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ops := s.endpoint().SocketOptions()
+	if !s.corkedForMore && !ops.GetCorkOption() {
+		ops.SetCorkOption(true)
+		s.corkedForMore = true
+	}
+}
+
+// endMoreCork uncorks what MSG_MORE corked: a send without it pushes.
+func (s *Socket) endMoreCork() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.corkedForMore {
+		s.corkedForMore = false
+		s.endpoint().SocketOptions().SetCorkOption(false)
+	}
+}
+
+// corkedSend gathers a UDP datagram sent in parts, as udp_sendmsg with
+// MSG_MORE or UDP_CORK: each part is queued (the first one's address is
+// the datagram's, later ones' addresses are ignored), and the first send
+// without either sends the whole. done reports that the send is over
+// (queued, or failed) with n and err; otherwise data and to are what to
+// send now. Too much data in all is EMSGSIZE, and the parts go.
+func (s *Socket) corkedSend(data, to []byte, more bool) (_, _ []byte, done bool, n int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cork := more || s.udpCork
+	if !s.pending.active {
+		if !cork {
+			return data, to, false, 0, nil
+		}
+		// The address is checked before anything is queued.
+		if to != nil {
+			if _, _, err := peerAddress(s.fam(), to); err != nil {
+				return nil, nil, true, 0, err
+			}
+		} else if _, err := s.endpoint().GetRemoteAddress(); err != nil {
+			return nil, nil, true, 0, sys.EDESTADDRREQ
+		}
+		s.pending = pendingDatagram{active: true, to: bytes.Clone(to)}
+	}
+	if len(s.pending.data)+len(data) > s.MaxDatagram() {
+		s.pending = pendingDatagram{}
+		return nil, nil, true, 0, sys.EMSGSIZE
+	}
+	s.pending.data = append(s.pending.data, data...)
+	if cork {
+		return nil, nil, true, len(data), nil
+	}
+	all, allTo := s.pending.data, s.pending.to
+	s.pending = pendingDatagram{}
+	return all, allTo, false, 0, nil
+}
+
+// pendingDatagram is a UDP datagram being gathered (corkedSend).
+type pendingDatagram struct {
+	active bool
+	data   []byte
+	to     []byte // the destination, nil: the connected peer
+}
+
+// pushPending sends a gathered datagram (UDP_CORK cleared).
+func (s *Socket) pushPending() error {
+	s.mu.Lock()
+	p := s.pending
+	s.pending = pendingDatagram{}
+	s.mu.Unlock()
+	if !p.active {
+		return nil
+	}
+	_, err := s.Send(p.data, p.to, SendOptions{})
+	return err
 }
 
 // Received is what one receive took.
@@ -425,6 +706,9 @@ type Received struct {
 	Len int
 	// From is the sender's address (datagram sockets), nil otherwise.
 	From []byte
+	// Control are the control messages of a datagram the socket's
+	// options ask for (receivedControl).
+	Control []ControlMessage
 }
 
 // Recv takes data into dst without waiting: from a stream, what is
@@ -440,7 +724,7 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 	if discard && stream {
 		w = &tcpip.LimitedWriter{W: io.Discard, N: int64(len(dst))}
 	}
-	res, err := s.ep.Read(w, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: !stream})
+	res, err := s.endpoint().Read(w, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: !stream})
 	switch err.(type) {
 	case nil:
 	case *tcpip.ErrClosedForReceive:
@@ -458,10 +742,11 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 	if stream {
 		r.Len = r.N
 		if !peek && r.N > 0 {
-			s.ep.ModerateRecvBuf(r.N)
+			s.endpoint().ModerateRecvBuf(r.N)
 		}
 	} else {
-		r.From = encodeAddress(s.family, res.RemoteAddr)
+		r.From = encodeAddress(s.fam(), res.RemoteAddr)
+		r.Control = s.receivedControl(res.ControlMessages)
 	}
 	return r, nil
 }
@@ -479,7 +764,7 @@ func (w sliceWriter) Write(p []byte) (int, error) {
 // MaxDatagram is the largest datagram a send may carry: the IP length
 // field's limit less the headers.
 func (s *Socket) MaxDatagram() int {
-	if s.family == sys.AF_INET6 {
+	if s.fam() == sys.AF_INET6 {
 		return 65535 - 8
 	}
 	return 65535 - 20 - 8

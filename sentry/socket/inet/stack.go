@@ -1,6 +1,7 @@
 // Package inet implements Internet sockets (AF_INET and AF_INET6) inside
-// the sandbox: TCP stream sockets, UDP datagram sockets and ICMP echo
-// ("ping") datagram sockets, served by gVisor's user-space TCP/IP stack
+// the sandbox: TCP stream sockets, UDP datagram sockets, ICMP echo
+// ("ping") datagram sockets and raw sockets (ICMP, ICMPv6, TCP, UDP,
+// IPPROTO_RAW; CAP_NET_RAW), served by gVisor's user-space TCP/IP stack
 // (netstack, gvisor.dev/gvisor/pkg/tcpip). This package is the glue
 // between netstack's endpoints and the sentry's files; TCP, UDP, IP and
 // ICMP themselves are netstack's.
@@ -15,10 +16,12 @@
 //     runs in the sentry's own goroutines and makes no host syscall
 //     beyond the Go runtime's (timers, futexes, getrandom for its
 //     sequence numbers), all on the sentry's allow-list already.
-//   - With --network=sandbox, eth0 (NIC 2, 10.0.2.15/24, default route
-//     via 10.0.2.2) is cabled to a second netstack, the "outside", whose
-//     TCP and UDP forwarders take every flow the sandbox starts
-//     (outbound.go). The sentry keeps its empty network namespace and its
+//   - With --network=sandbox, eth0 (NIC 2, 10.0.2.15/24 and
+//     fd00::2:15/64, default routes via 10.0.2.2 and fd00::2:2) is cabled
+//     to a second netstack, the "outside", whose TCP and UDP forwarders
+//     and ICMP echo handler take every flow the sandbox starts
+//     (outbound.go, ping.go); a failed host connect comes back as the
+//     errno Linux would give (unreachable.go). The sentry keeps its empty network namespace and its
 //     allow-list: a separate confined process in the host's network
 //     namespace (package netfwd) checks each destination against the
 //     policy and opens and connects the host socket, which it passes
@@ -28,8 +31,10 @@
 //     sandbox listener on some port never answers a flow meant for a
 //     remote host's same port.
 //   - --publish: runsc-lite's parent opens the host's listening socket;
-//     the sentry accepts on it and connects each connection to the
-//     sandbox's 127.0.0.1:PORT (publish.go).
+//     the sentry accepts on it and the outside stack connects each
+//     connection to the sandbox's eth0 PORT from the client's address
+//     (the gateway's for the host's loopback), or to 127.0.0.1:PORT
+//     when only a loopback listener takes it (publish.go).
 //   - Like Unix sockets and pipes, sockets never block: netstack's
 //     endpoints answer ErrWouldBlock, translated to EAGAIN, and the
 //     syscall layer waits on the socket's vfs.Queue. Netstack announces
@@ -41,6 +46,17 @@
 //     families, option lengths, capabilities) is checked here or in the
 //     syscall layer, in Linux's order; the protocols' own answers come
 //     from netstack.
+//   - Where netstack lacks a Linux behaviour the socket layer adds it:
+//     sendmsg's control messages checked as Linux checks them (cmsg.go;
+//     per-send TTL, hop limit and IPv6 source applied, per-send TOS and
+//     traffic class checked only); MSG_MORE (a TCP cork until the next
+//     send, at most netstack's 200 ms; a UDP datagram gathered in the
+//     socket, as UDP_CORK); multicast memberships kept per socket for
+//     every protocol, as Linux does (netstack keeps UDP's).
+//   - With CAP_NET_ADMIN inside the sandbox, netlink and SIOCSIFFLAGS
+//     change the sandbox's own interfaces, addresses and routes
+//     (admin.go): netstack's, never the host's; what leaves through
+//     eth0 still goes through the forwarder's policy.
 package inet
 
 import (
@@ -54,6 +70,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 
@@ -73,15 +90,24 @@ type Stack struct {
 	// opts, fwd are set by Configure, before the first use.
 	opts Options
 	fwd  *netfwd.Client
-	// outside is the netstack beyond eth0 (outbound.go), set by once.
+	// outside is the netstack beyond eth0 (outbound.go) and eth its end
+	// of eth0's cable, set by once.
 	outside *stack.Stack
+	eth     *cable
+	// pings are the outbound ping flows (ping.go).
+	pings pingFlows
+
+	lentMu sync.Mutex            // guards lent
+	lent   map[tcpip.Address]int // addresses lent to the outside, by use (publish.go)
 
 	once sync.Once
 	s    *stack.Stack // set by once
 	err  error        // set by once
 
-	mu      sync.Mutex           // guards sockets
+	mu      sync.Mutex           // guards sockets and userRoutes
 	sockets map[*Socket]struct{} // the open sockets, for /proc/net
+	// userRoutes are the routes added with RTM_NEWROUTE (admin.go).
+	userRoutes []UserRoute
 }
 
 // add registers an open socket.
@@ -118,6 +144,7 @@ func newNetstack() (*stack.Stack, error) {
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        true,
+		RawFactory:         raw.EndpointFactory{}, // SOCK_RAW, for CAP_NET_RAW (checked by the caller)
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)

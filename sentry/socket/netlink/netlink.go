@@ -2,7 +2,8 @@
 // rtnetlink(7)) inside the sandbox, enough for getifaddrs(3), `ip addr`,
 // `ip link` and `ip route`: dumps of links (RTM_GETLINK), addresses
 // (RTM_GETADDR) and routes (RTM_GETROUTE) that describe the sandbox's
-// own network stack (package inet), never the host's.
+// own network stack (package inet), never the host's, and the changes
+// `ip addr add`, `ip route add` and `ip link set up/down` make to it.
 //
 // Design decisions:
 //
@@ -11,11 +12,18 @@
 //     netlink_dump's skbs), the last with NLMSG_DONE. Like the other
 //     sockets, receives never block; the syscall layer waits on the
 //     socket's queue.
-//   - Changes (RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWLINK and the deletes)
-//     are refused with EOPNOTSUPP in their acknowledgement: the sandbox's
-//     only interface is lo, whose configuration is fixed. Multicast group
-//     memberships are accepted and never deliver anything (nothing
-//     changes).
+//   - Changes (change.go) need CAP_NET_ADMIN inside the sandbox, for
+//     every kind but GET (EPERM otherwise, as rtnetlink_rcv_msg):
+//     RTM_NEWADDR/RTM_DELADDR, RTM_NEWROUTE/RTM_DELROUTE of unicast routes
+//     of the main table, and RTM_NEWLINK's IFF_UP on an existing
+//     interface change the sandbox's netstack (package inet), never the
+//     host's network; anything else (other tables and route types, new
+//     interfaces, other link attributes) is EOPNOTSUPP. Errors carry the
+//     errno only, without Linux's extended acknowledgement messages.
+//     Changes made through sendmsg are checked against the sender's
+//     capabilities; write(2) on the socket counts as unprivileged.
+//   - Multicast group memberships are accepted and never deliver
+//     anything (no change notifications are sent).
 //   - Other netlink protocols are EPROTONOSUPPORT at socket(2).
 package netlink
 
@@ -130,7 +138,9 @@ func (s *Socket) Read(ctx context.Context, p []byte) (int, error) {
 }
 
 // Write implements vfs.Stream.
-func (s *Socket) Write(ctx context.Context, p []byte) (int, error) { return s.Send(p, nil, false) }
+func (s *Socket) Write(ctx context.Context, p []byte) (int, error) {
+	return s.Send(p, nil, inet.SendOptions{})
+}
 
 // Release implements vfs.FileImpl: the port is free again.
 func (s *Socket) Release() {
@@ -287,7 +297,7 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 
 // Send takes requests (one or more netlink messages) and queues the
 // replies. to, if given, must name the kernel.
-func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
+func (s *Socket) Send(data []byte, to []byte, o inet.SendOptions) (int, error) {
 	if to != nil {
 		a, err := address(to)
 		if err != nil {
@@ -311,7 +321,7 @@ func (s *Socket) Send(data []byte, to []byte, more bool) (int, error) {
 		if h.Length < linux.NetlinkMessageHeaderSize || int(h.Length) > len(rest) {
 			break // netlink_rcv_skb: a malformed message ends the batch
 		}
-		replies = append(replies, s.answer(h, rest[linux.NetlinkMessageHeaderSize:h.Length], port)...)
+		replies = append(replies, s.answer(h, rest[linux.NetlinkMessageHeaderSize:h.Length], port, o.NetAdmin)...)
 		rest = rest[min(align(int(h.Length)), len(rest)):]
 	}
 	if len(replies) > 0 {

@@ -59,14 +59,23 @@ func ack(h linux.NetlinkMessageHeader, port uint32, e sys.Errno) []byte {
 }
 
 // answer handles one request and returns the datagrams of its replies.
-func (s *Socket) answer(h linux.NetlinkMessageHeader, payload []byte, port uint32) [][]byte {
+func (s *Socket) answer(h linux.NetlinkMessageHeader, payload []byte, port uint32, netAdmin bool) [][]byte {
 	if h.Flags&linux.NLM_F_REQUEST == 0 || h.Type < linux.NLMSG_MIN_TYPE {
 		return nil // not a request, or a control message: ignored
+	}
+	if !isGet(h.Type) && !netAdmin {
+		return [][]byte{ack(h, port, sys.EPERM)}
 	}
 	dump := h.Flags&linux.NLM_F_DUMP == linux.NLM_F_DUMP
 	var msgs [][]byte
 	var err error
 	switch h.Type {
+	case linux.RTM_NEWADDR, linux.RTM_DELADDR:
+		err, dump = s.changeAddr(h, payload), false
+	case linux.RTM_NEWROUTE, linux.RTM_DELROUTE:
+		err, dump = s.changeRoute(h, payload), false
+	case linux.RTM_NEWLINK:
+		err, dump = s.changeLink(payload), false
 	case linux.RTM_GETLINK:
 		msgs, err = s.links(h, payload, port, dump)
 	case linux.RTM_GETADDR:
@@ -165,16 +174,17 @@ func (s *Socket) links(h linux.NetlinkMessageHeader, payload []byte, port uint32
 	return msgs, nil
 }
 
-// operState is IFLA_OPERSTATE: lo is IF_OPER_UNKNOWN (0), as in Linux;
-// another running interface IF_OPER_UP (6), else IF_OPER_DOWN (2).
+// operState is IFLA_OPERSTATE: a running lo is IF_OPER_UNKNOWN (0), as
+// in Linux; another running interface IF_OPER_UP (6); a down one
+// IF_OPER_DOWN (2).
 func operState(in inet.Interface) byte {
 	switch {
+	case in.Flags&sys.IFF_RUNNING == 0:
+		return 2
 	case in.Flags&sys.IFF_LOOPBACK != 0:
 		return 0
-	case in.Flags&sys.IFF_RUNNING != 0:
-		return 6
 	}
-	return 2
+	return 6
 }
 
 // eachAddress builds a message for every address of family want
@@ -203,8 +213,9 @@ func (s *Socket) eachAddress(want uint8, build func(in inet.Interface, a tcpip.A
 func (s *Socket) addrs(h linux.NetlinkMessageHeader, want uint8, port uint32) ([][]byte, error) {
 	return s.eachAddress(want, func(in inet.Interface, a tcpip.AddressWithPrefix, fam uint8) []byte {
 		ip := a.Address.AsSlice()
+		// ip's default scope: host for a loopback address.
 		scope := uint8(linux.RT_SCOPE_UNIVERSE)
-		if in.Flags&sys.IFF_LOOPBACK != 0 {
+		if header.IsV4LoopbackAddress(a.Address) || header.IsV6LoopbackAddress(a.Address) {
 			scope = linux.RT_SCOPE_HOST
 		}
 		am := linux.InterfaceAddrMessage{Family: fam, PrefixLen: uint8(a.PrefixLen), Flags: sys.IFA_F_PERMANENT, Scope: scope, Index: uint32(in.Index)}
@@ -252,26 +263,42 @@ func (s *Socket) routes(h linux.NetlinkMessageHeader, want uint8, port uint32) (
 		m.u32(linux.RTA_OIF, uint32(in.Index))
 		return m.bytes()
 	})
-	if err != nil || (want != sys.AF_UNSPEC && want != sys.AF_INET) {
-		return msgs, err
+	if err != nil {
+		return nil, err
 	}
-	// The default route (eth0's, --network=sandbox).
+	msgs = append(msgs, s.userRoutes(h, want, port)...)
+	// The default routes (eth0's, --network=sandbox) where Linux lists
+	// them: IPv4's first, IPv6's last, with the metric Linux gives a
+	// route added without one.
 	ifs, err := s.st.Interfaces()
 	if err != nil {
 		return nil, err
 	}
+	var first, last [][]byte
 	for _, in := range ifs {
-		if in.Gateway.Len() != header.IPv4AddressSize {
-			continue
+		for _, gw := range []struct {
+			fam  uint8
+			addr tcpip.Address
+		}{{sys.AF_INET, in.Gateway}, {sys.AF_INET6, in.Gateway6}} {
+			if gw.addr.Len() == 0 || (want != sys.AF_UNSPEC && want != gw.fam) {
+				continue
+			}
+			rm := linux.RouteMessage{Family: gw.fam, Table: linux.RT_TABLE_MAIN, Protocol: linux.RTPROT_BOOT, Type: linux.RTN_UNICAST}
+			m := newMessage(linux.RTM_NEWROUTE, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&rm))
+			m.u32(linux.RTA_TABLE, linux.RT_TABLE_MAIN)
+			if gw.fam == sys.AF_INET6 {
+				m.u32(linux.RTA_PRIORITY, 1024)
+			}
+			m.attr(linux.RTA_GATEWAY, gw.addr.AsSlice())
+			m.u32(linux.RTA_OIF, uint32(in.Index))
+			if gw.fam == sys.AF_INET {
+				first = append(first, m.bytes())
+			} else {
+				last = append(last, m.bytes())
+			}
 		}
-		rm := linux.RouteMessage{Family: sys.AF_INET, Table: linux.RT_TABLE_MAIN, Protocol: linux.RTPROT_BOOT, Type: linux.RTN_UNICAST}
-		m := newMessage(linux.RTM_NEWROUTE, linux.NLM_F_MULTI, h.Seq, port, abi.AsBytes(&rm))
-		m.u32(linux.RTA_TABLE, linux.RT_TABLE_MAIN)
-		m.attr(linux.RTA_GATEWAY, in.Gateway.AsSlice())
-		m.u32(linux.RTA_OIF, uint32(in.Index))
-		msgs = append([][]byte{m.bytes()}, msgs...) // first, as Linux lists it
 	}
-	return msgs, nil
+	return append(append(first, msgs...), last...), nil
 }
 
 // GetOption implements getsockopt(2): SO_TYPE, SO_DOMAIN, SO_PROTOCOL,

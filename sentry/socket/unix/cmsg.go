@@ -94,8 +94,8 @@ func addRights(ctl *Control, data []byte, file func(fd int32) (*vfs.File, error)
 }
 
 // BuildControl writes what recvmsg returns as control messages for r in
-// at most n bytes (msg_controllen), as Linux's scm_recv: SCM_CREDENTIALS
-// first, then SCM_RIGHTS with as many descriptors as fit and install
+// at most n bytes (msg_controllen), as Linux's put_cmsg and scm_recv: r's
+// Extra messages, then SCM_CREDENTIALS, then SCM_RIGHTS with as many descriptors as fit and install
 // accepts; a message cut short keeps its truncated length. It reports
 // whether anything was cut (MSG_CTRUNC). r's rights are dropped: those
 // installed live on in the descriptor table.
@@ -104,7 +104,7 @@ func BuildControl(r *Received, n uint64, install func(f *vfs.File) (int32, error
 	var b []byte
 	trunc := false
 	room := func() int { return int(min(n, maxControlOut)) - len(b) }
-	put := func(typ int32, data []byte) {
+	put := func(level, typ int32, data []byte) {
 		if room() < sys.SizeofCmsghdr {
 			trunc = true
 			return
@@ -114,14 +114,17 @@ func BuildControl(r *Received, n uint64, install func(f *vfs.File) (int32, error
 			trunc = true
 			l = room()
 		}
-		h := abi.Encode(sys.Cmsghdr{Len: uint64(l), Level: sys.SOL_SOCKET, Type: typ})
+		h := abi.Encode(sys.Cmsghdr{Len: uint64(l), Level: level, Type: typ})
 		b = append(append(b, h...), data[:l-sys.SizeofCmsghdr]...)
 		if pad := min(cmsgAlign(l)-l, room()); pad > 0 {
 			b = append(b, make([]byte, pad)...)
 		}
 	}
+	for _, m := range r.Extra {
+		put(m.Level, m.Type, m.Data)
+	}
 	if r.Cred != nil {
-		put(sys.SCM_CREDENTIALS, abi.Encode(sys.Ucred{Pid: r.Cred.PID, Uid: r.Cred.UID, Gid: r.Cred.GID}))
+		put(sys.SOL_SOCKET, sys.SCM_CREDENTIALS, abi.Encode(sys.Ucred{Pid: r.Cred.PID, Uid: r.Cred.UID, Gid: r.Cred.GID}))
 	}
 	if len(r.Rights) == 0 {
 		return b, trunc
@@ -139,7 +142,7 @@ func BuildControl(r *Received, n uint64, install func(f *vfs.File) (int32, error
 		trunc = true
 	}
 	if len(fds) > 0 {
-		put(sys.SCM_RIGHTS, abi.SliceBytes(fds))
+		put(sys.SOL_SOCKET, sys.SCM_RIGHTS, abi.SliceBytes(fds))
 		runtime.KeepAlive(fds)
 	}
 	return b, trunc

@@ -22,6 +22,15 @@ type Control struct {
 	delivered bool
 }
 
+// Drop drops the references to the files of SCM_RIGHTS that
+// ParseControl took.
+func (c *Control) Drop() {
+	for _, f := range c.Rights {
+		f.DecRef()
+	}
+	c.Rights = nil
+}
+
 // MaxDatagram returns the largest datagram the socket may send now
 // (SO_SNDBUF less Linux's headroom).
 func (s *Socket) MaxDatagram() int {
@@ -202,6 +211,16 @@ type Received struct {
 	Rights []*vfs.File
 	// Cred is the sender's credentials, with SO_PASSCRED.
 	Cred *Cred
+	// Extra are control messages of other sockets (an Internet
+	// datagram's), returned before the others.
+	Extra []ControlMessage
+}
+
+// ControlMessage is one control message for recvmsg: its level, type
+// and data.
+type ControlMessage struct {
+	Level, Type int32
+	Data        []byte
 }
 
 // Drop closes the received descriptors the caller did not take.

@@ -114,10 +114,17 @@ type Namespace struct {
 	names    map[string]*Socket // by key (PathKey, AbstractKey); guarded by mu
 	inflight int                // guarded by mu
 	nextAuto uint32             // guarded by mu
+
+	// allMu guards all: taken after mu when both are held.
+	allMu sync.Mutex
+	// all are the sockets not released yet, for /proc/net/unix.
+	all map[*Socket]struct{}
 }
 
 // NewNamespace returns an empty namespace.
-func NewNamespace() *Namespace { return &Namespace{names: make(map[string]*Socket)} }
+func NewNamespace() *Namespace {
+	return &Namespace{names: make(map[string]*Socket), all: make(map[*Socket]struct{})}
+}
 
 // PathKey is the key of a socket bound to the node (dev, ino).
 func PathKey(dev, ino uint64) string { return fmt.Sprintf("path:%d:%d", dev, ino) }
@@ -201,8 +208,12 @@ type Socket struct {
 // newSocket returns an unconnected socket of type typ (SOCK_STREAM,
 // SOCK_DGRAM or SOCK_SEQPACKET).
 func newSocket(ns *Namespace, typ int) *Socket {
-	return &Socket{ns: ns, typ: typ, ino: lastIno.Add(1), peerCred: noCred,
+	s := &Socket{ns: ns, typ: typ, ino: lastIno.Add(1), peerCred: noCred,
 		opts: options{sndbuf: DefaultBuf, rcvbuf: DefaultBuf}}
+	ns.allMu.Lock()
+	ns.all[s] = struct{}{}
+	ns.allMu.Unlock()
+	return s
 }
 
 // Types checks a socket(2) type (without its flags): EINVAL beyond the
@@ -346,6 +357,9 @@ func (s *Socket) Release() {
 // without unread data (a connection never accepted).
 func (s *Socket) releaseLocked(t *tx, reset bool) {
 	s.released = true
+	s.ns.allMu.Lock()
+	delete(s.ns.all, s)
+	s.ns.allMu.Unlock()
 	if s.key != "" && s.ns.names[s.key] == s {
 		delete(s.ns.names, s.key)
 	}

@@ -46,7 +46,7 @@ const (
 	// takes.
 	optmemMax = 131072
 	// maxSockOpt bounds the option values setsockopt copies in.
-	maxSockOpt = 64
+	maxSockOpt = 512
 )
 
 // socketFlags are the flags socket(2)'s type may carry.

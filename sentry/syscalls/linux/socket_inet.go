@@ -25,6 +25,10 @@ import (
 // socketMax is SOCK_MAX: types at or beyond it are EINVAL.
 const socketMax = unix.SOCK_PACKET + 1
 
+// ipprotoMax is IPPROTO_MAX: protocol numbers at or beyond it are EINVAL
+// (IPPROTO_MPTCP, 262, is the last).
+const ipprotoMax = 263
+
 // privilegedPorts is net.ipv4.ip_unprivileged_port_start: binding below
 // it needs CAP_NET_BIND_SERVICE.
 const privilegedPorts = 1024
@@ -32,8 +36,9 @@ const privilegedPorts = 1024
 // inetSocket implements socket(2) for AF_INET and AF_INET6, in the order
 // of Linux's __sock_create and inet_create: bad flags and types are
 // EINVAL, then the type and protocol are looked up (ESOCKTNOSUPPORT,
-// EPROTONOSUPPORT). Raw sockets are not implemented: EPERM without
-// CAP_NET_RAW, as Linux, ESOCKTNOSUPPORT (logged) with it.
+// EPROTONOSUPPORT). Raw sockets need CAP_NET_RAW (EPERM, as Linux); they
+// are the sandbox's netstack's, for ICMP, ICMPv6, TCP, UDP and
+// IPPROTO_RAW (other protocols: EPROTONOSUPPORT, logged).
 func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 	flags := int(typ) &^ 0xf
 	kind := int(typ) & 0xf
@@ -44,8 +49,6 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 		if err := rawSocketAllowed(t, protocol); err != nil {
 			return 0, err
 		}
-		t.K.Log.Warn("unimplemented: raw Internet sockets", "pid", t.PID(), "protocol", protocol)
-		return 0, unix.ESOCKTNOSUPPORT
 	}
 	var f *vfs.File
 	var err error
@@ -55,6 +58,9 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 		f, err = t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	}
 	if err != nil {
+		if kind == unix.SOCK_RAW && err == unix.EPROTONOSUPPORT {
+			t.K.Log.Warn("unimplemented: raw Internet sockets of this protocol", "pid", t.PID(), "protocol", protocol)
+		}
 		return 0, err
 	}
 	defer f.DecRef()
@@ -88,7 +94,7 @@ func inetSocketpair(t *kernel.Task, domain, typ, protocol int32) error {
 // one); then CAP_NET_RAW is needed (EPERM).
 func rawSocketAllowed(t *kernel.Task, protocol int32) error {
 	switch {
-	case protocol < 0 || protocol >= 256: // IPPROTO_MAX
+	case protocol < 0 || protocol >= ipprotoMax:
 		return unix.EINVAL
 	case protocol == 0:
 		return unix.EPROTONOSUPPORT
@@ -120,7 +126,7 @@ type netSocket interface {
 	GetOption(level, name, n int) ([]byte, error)
 	SetOption(level, name int, v []byte) error
 	Timeouts() (rcv, snd time.Duration)
-	Send(data, to []byte, more bool) (int, error)
+	Send(data, to []byte, o inet.SendOptions) (int, error)
 	Recv(dst []byte, peek, discard bool) (inet.Received, error)
 	Stream() bool
 	MaxDatagram() int
@@ -249,12 +255,13 @@ func logUnknownOption(t *kernel.Task, err error) {
 // inetSend sends src on s, to name if given. A stream takes each
 // buffer-full whole, waiting for room, unless it stops; a datagram goes
 // whole or not at all.
-func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, flags int) (int, error) {
+func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, o inet.SendOptions, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
 	nonblock := nonblocking(f, flags)
-	more := flags&unix.MSG_MORE != 0
+	o.More = flags&unix.MSG_MORE != 0
+	o.NetAdmin = hasCap(t, unix.CAP_NET_ADMIN)
 	_, timeout := s.Timeouts()
 	if !s.Stream() {
 		if src.NumBytes() > s.MaxDatagram() {
@@ -265,7 +272,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 			return 0, unix.EFAULT
 		}
 		n, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
-			return s.Send(data, name, more)
+			return s.Send(data, name, o)
 		})
 		if err == unix.EPIPE {
 			err = unixsocket.NoSignal(err) // only streams raise SIGPIPE
@@ -275,7 +282,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 	n, err := partialSend(src.CopyInTo(usermem.WriterFunc(func(data []byte) (int, error) {
 		done := 0
 		_, err := sockWait(t, f, unix.POLLOUT, nonblock, timeout, func() (int, error) {
-			n, err := s.Send(data[done:], name, more)
+			n, err := s.Send(data[done:], name, o)
 			done += n
 			return done, err
 		})
@@ -296,7 +303,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 		return inet.Received{}, 0, unix.EINVAL // no urgent data is ever queued
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		return inet.Received{}, 0, unix.EAGAIN // the error queue is always empty
+		return inetRecvError(s, dst, flags)
 	}
 	peek := flags&unix.MSG_PEEK != 0
 	trunc := flags&unix.MSG_TRUNC != 0
@@ -319,7 +326,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 			return r, 0, err
 		}
 		if r.N == 0 {
-			r.From, r.Len = part.From, part.Len
+			r.From, r.Len, r.Control = part.From, part.Len, part.Control
 		} else {
 			r.Len += part.Len
 		}
@@ -336,6 +343,31 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 	}
 	got := r.N
 	if trunc {
+		got = r.Len
+	}
+	return r, got, nil
+}
+
+// inetRecvError is recv with MSG_ERRQUEUE: an error queued with
+// IP_RECVERR, never waiting (EAGAIN without one); other sockets have an
+// empty queue.
+func inetRecvError(s netSocket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
+	is, ok := s.(interface {
+		RecvError(dst []byte) (inet.Received, error)
+	})
+	if !ok {
+		return inet.Received{}, 0, unix.EAGAIN
+	}
+	buf := make([]byte, min(dst.NumBytes(), usermem.ChunkSize))
+	r, err := is.RecvError(buf)
+	if err != nil {
+		return r, 0, err
+	}
+	if _, err := dst.CopyOut(buf[:r.N]); err != nil {
+		return r, 0, unix.EFAULT
+	}
+	got := r.N
+	if flags&unix.MSG_TRUNC != 0 {
 		got = r.Len
 	}
 	return r, got, nil
@@ -361,4 +393,13 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	defer f.DecRef()
 	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
+}
+
+// isSocket reports whether f is a socket of any family.
+func isSocket(f *vfs.File) bool {
+	if _, ok := netSocketOf(f); ok {
+		return true
+	}
+	_, err := unixsocket.FromFile(f)
+	return err == nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/socket/hostinet"
+	"runsc-lite/sentry/socket/inet"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
@@ -107,21 +109,13 @@ func doSendmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	if err != nil {
 		return 0, err
 	}
-	if ctl != nil {
-		defer func() {
-			for _, f := range ctl.Rights {
-				f.DecRef()
-			}
-		}()
-	}
 	return sendSequence(t, fd, src, name, ctl, flags)
 }
 
-// copyInControl reads and checks sendmsg's control messages
-// (unixsocket.ParseControl): n beyond net.core.optmem_max is ENOBUFS,
-// less than one header is none. The returned rights are references the
-// caller drops.
-func copyInControl(t *kernel.Task, addr uintptr, n uint64) (*unixsocket.Control, error) {
+// copyInControl reads sendmsg's control messages: n beyond
+// net.core.optmem_max is ENOBUFS, less than one header is none. What they
+// mean depends on the socket (sendSequence).
+func copyInControl(t *kernel.Task, addr uintptr, n uint64) ([]byte, error) {
 	if n < unix.SizeofCmsghdr {
 		return nil, nil
 	}
@@ -131,6 +125,16 @@ func copyInControl(t *kernel.Task, addr uintptr, n uint64) (*unixsocket.Control,
 	b := make([]byte, n)
 	if err := t.CopyIn(addr, b); err != nil {
 		return nil, err
+	}
+	return b, nil
+}
+
+// unixControl reads and checks the control messages of a Unix or
+// netlink socket (unixsocket.ParseControl). The returned rights are
+// references the caller drops.
+func unixControl(t *kernel.Task, b []byte) (*unixsocket.Control, error) {
+	if b == nil {
+		return nil, nil
 	}
 	return unixsocket.ParseControl(b,
 		func(fd int32) (*vfs.File, error) { return getFileRaw(t, fd) },
@@ -160,23 +164,52 @@ func claimCred(t *kernel.Task, cr unixsocket.Cred) error {
 }
 
 // sendSequence sends the bytes of src on the socket at fd, to name if
-// given, with ctl's ancillary data.
-func sendSequence(t *kernel.Task, fd int32, src usermem.IOSequence, name []byte, ctl *unixsocket.Control, flags int) (uintptr, error) {
+// given, with the control messages rawCtl (sendmsg's).
+func sendSequence(t *kernel.Task, fd int32, src usermem.IOSequence, name []byte, rawCtl []byte, flags int) (uintptr, error) {
 	f, err := getFile(t, fd)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
 	if s, ok := netSocketOf(f); ok {
-		if ctl != nil && len(ctl.Rights) > 0 {
-			return 0, unix.EINVAL // __scm_send: SCM_RIGHTS is for Unix sockets
+		var o inet.SendOptions
+		mayMark := hasCap(t, unix.CAP_NET_RAW) || hasCap(t, unix.CAP_NET_ADMIN)
+		if is, ok := s.(*inet.Socket); ok {
+			if o.Control, err = is.ParseControl(rawCtl, mayMark); err != nil {
+				return 0, err
+			}
+		} else if hs, ok := s.(*hostinet.Socket); ok && hs.Family() != unix.AF_NETLINK {
+			// Checked as Linux checks them; no descriptor or other
+			// control message reaches the host.
+			typ := unix.SOCK_DGRAM
+			if hs.Stream() {
+				typ = unix.SOCK_STREAM
+			}
+			if o.Control, err = inet.ParseControlFor(hs.Family(), typ, rawCtl, mayMark); err != nil {
+				return 0, err
+			}
+		} else {
+			ctl, err := unixControl(t, rawCtl)
+			if err != nil {
+				return 0, err
+			}
+			if ctl != nil {
+				ctl.Drop() // netlink takes the messages and ignores them
+			}
 		}
-		n, err := inetSend(t, f, s, src, name, flags)
+		n, err := inetSend(t, f, s, src, name, o, flags)
 		return uintptr(n), err
 	}
 	s, err := unixsocket.FromFile(f)
 	if err != nil {
 		return 0, err
+	}
+	ctl, err := unixControl(t, rawCtl)
+	if err != nil {
+		return 0, err
+	}
+	if ctl != nil {
+		defer ctl.Drop()
 	}
 	n, err := sendOn(t, f, s, src, name, ctl, flags)
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL != 0 {
@@ -286,7 +319,7 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	}
 	// MSG_CMSG_CLOEXEC comes back in msg_flags, as ___sys_recvmsg
 	// starts them from the call's flags.
-	outFlags := int32(flags & unix.MSG_CMSG_CLOEXEC)
+	outFlags := int32(flags & (unix.MSG_CMSG_CLOEXEC | unix.MSG_ERRQUEUE)) // ip_recv_error sets MSG_ERRQUEUE
 	if r.Len > r.N {
 		outFlags |= unix.MSG_TRUNC
 	}
@@ -335,7 +368,11 @@ func recvSequence(t *kernel.Task, fd int32, dst usermem.IOSequence, flags int) (
 	defer f.DecRef()
 	if s, ok := netSocketOf(f); ok {
 		r, got, err := inetRecv(t, f, s, dst, flags)
-		return unixsocket.Received{N: r.N, Len: r.Len, From: r.From}, got, err
+		ur := unixsocket.Received{N: r.N, Len: r.Len, From: r.From}
+		for _, m := range r.Control {
+			ur.Extra = append(ur.Extra, unixsocket.ControlMessage{Level: m.Level, Type: m.Type, Data: m.Data})
+		}
+		return ur, got, err
 	}
 	s, err := unixsocket.FromFile(f)
 	if err != nil {

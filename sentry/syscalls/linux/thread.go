@@ -77,10 +77,22 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		// filters (seccomp(2) is not implemented).
 		return 0, nil
 	case unix.PR_CAPBSET_READ:
-		if a[1] > 63 {
+		// The bounding set is every capability; beyond the last one,
+		// EINVAL (libcap finds the last one so).
+		if !linux.Capability(a[1]).Ok() {
 			return 0, unix.EINVAL
 		}
 		return 1, nil
+	case unix.PR_SET_KEEPCAPS:
+		if a[1] > 1 {
+			return 0, unix.EINVAL
+		}
+		t.SetKeepCaps(a[1] == 1)
+	case unix.PR_GET_KEEPCAPS:
+		if t.Creds().Caps.KeepCaps {
+			return 1, nil
+		}
+		return 0, nil
 	default:
 		return 0, unix.EINVAL
 	}

@@ -1,0 +1,306 @@
+package platformtest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+)
+
+// testPatching checks a platform that rewrites syscall sites (systrap's
+// `mov $nr,%eax; syscall` into a jump to its own code): a patched site is
+// taken and behaves as the syscall did, with threads running it, across
+// fork, without changing a file the code was mapped from, and a thread
+// that jumps into the platform's code with forged state only makes a
+// syscall. Skipped without Options.PatchEntries.
+func testPatching(t *testing.T, f Factory, opts Options) {
+	if opts.PatchEntries == nil {
+		t.Skip("Options.PatchEntries not set: the platform does not patch syscall sites")
+	}
+	t.Run("Taken", func(t *testing.T) { testPatchTaken(t, f, opts) })
+	t.Run("Threads", func(t *testing.T) { testPatchThreads(t, f, opts) })
+	t.Run("Fork", func(t *testing.T) { testPatchFork(t, f, opts) })
+	t.Run("FileText", func(t *testing.T) { testPatchFileText(t, f, opts) })
+	t.Run("Attacks", func(t *testing.T) { testPatchAttacks(t, f, opts) })
+}
+
+// patchLoops is how many times patchSrc makes its syscall.
+const patchLoops = 20
+
+// patchSrc makes getpid patchLoops times from one `mov $39,%eax; syscall`
+// with OF, SF and CF set, and checks after each that the flags, r12 and
+// r15 survived; it adds the results in r14 and exits with them in rdi.
+// Any mismatch ends in ud2.
+const patchSrc = `
+	mov $20, %r13
+	xor %r14d, %r14d
+loop:
+	mov $0x7f, %cl
+	add $1, %cl
+	stc
+	mov $39, %eax
+site:
+	syscall
+	jnc bad
+	jno bad
+	jns bad
+	movabs $0x1122334455667788, %rcx
+	cmp %rcx, %r12
+	jne bad
+	cmp $0x5a5a, %r15
+	jne bad
+	add %rax, %r14
+	dec %r13
+	jnz loop
+	mov %r14, %rdi
+	mov $60, %eax
+	syscall
+bad:
+	ud2
+`
+
+// runPatchLoop answers th's getpids from patchSrc with base+i, from the
+// i'th on, and checks the exit's sum; it returns how many getpids it
+// answered.
+func runPatchLoop(t testing.TB, th *thread, from int, base uint64) {
+	t.Helper()
+	var sum uint64
+	for i := 0; i < from; i++ {
+		sum += base + uint64(i)
+	}
+	for i := from; i < patchLoops; i++ {
+		th.runToSyscall(unix.SYS_GETPID)
+		if th.regs.Rcx != th.regs.Rip || th.regs.R11 != th.regs.Eflags {
+			t.Fatalf("getpid %d: rcx %#x and r11 %#x, want rip %#x and rflags %#x as the syscall instruction leaves them", i, th.regs.Rcx, th.regs.R11, th.regs.Rip, th.regs.Eflags)
+		}
+		th.regs.Rax = base + uint64(i)
+		sum += th.regs.Rax
+	}
+	th.runToSyscall(unix.SYS_EXIT)
+	expectReg(t, "rdi (sum of the getpid results)", th.regs.Rdi, sum)
+}
+
+// patchThread returns a thread about to run patchSrc at codeAddr in as.
+func patchThread(t testing.TB, p platform.Platform, as platform.AddressSpace, stack uintptr) *thread {
+	th := newThread(t, p, as, codeAddr, mapStack(t, as, stack))
+	th.regs.R12, th.regs.R15 = 0x1122334455667788, 0x5a5a
+	return th
+}
+
+// expectPatched checks the site's bytes: a jump if want, else the
+// original mov and syscall.
+func expectPatched(t testing.TB, as platform.AddressSpace, site uintptr, want bool) {
+	t.Helper()
+	b := read(t, as, site-5, 7)
+	orig := []byte{0xb8, 39, 0, 0, 0, 0x0f, 0x05}
+	switch {
+	case want && bytes.Equal(b, orig):
+		t.Errorf("site %#x is still % x after %d syscalls: not patched", site-5, b, patchLoops)
+	case !want && !bytes.Equal(b, orig):
+		t.Errorf("site %#x is % x, want it unchanged (% x)", site-5, b, orig)
+	}
+}
+
+// patchProcess returns a platform, and an address space of it with
+// patchSrc loaded at codeAddr.
+func patchProcess(t testing.TB, f Factory) (platform.Platform, platform.AddressSpace, *program) {
+	t.Helper()
+	p := newPlatform(t, f)
+	as, _ := newAddressSpace(t, p)
+	prog := assemble(t, patchSrc)
+	loadCode(t, as, codeAddr, prog.code)
+	return p, as, prog
+}
+
+func testPatchTaken(t *testing.T, f Factory, opts Options) {
+	p, as, prog := patchProcess(t, f)
+	before := opts.PatchEntries(p)
+	runPatchLoop(t, patchThread(t, p, as, stackAddr), 0, 1000)
+	if got := opts.PatchEntries(p) - before; got == 0 {
+		t.Errorf("none of %d getpids from one site arrived through a patched site", patchLoops)
+	}
+	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+}
+
+// testPatchThreads runs the site from several threads at once while it
+// is patched.
+func testPatchThreads(t *testing.T, f Factory, opts Options) {
+	p, as, prog := patchProcess(t, f)
+	const n = 4
+	ths := make([]*thread, n)
+	for i := range ths {
+		ths[i] = patchThread(t, p, as, stackAddr+uintptr(i+1)*0x100000)
+	}
+	var wg sync.WaitGroup
+	for i, th := range ths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runPatchLoop(t, th, 0, uint64(i)*1000)
+		}()
+	}
+	wg.Wait()
+	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+}
+
+// testPatchFork forks after the site is patched: the child runs the
+// patched code, and so does the parent after it.
+func testPatchFork(t *testing.T, f Factory, opts Options) {
+	p, as, prog := patchProcess(t, f)
+	parent := patchThread(t, p, as, stackAddr)
+	const half = patchLoops / 2
+	for i := 0; i < half; i++ {
+		parent.runToSyscall(unix.SYS_GETPID)
+		parent.regs.Rax = uint64(i)
+	}
+	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+	childAS, err := as.Fork()
+	if err != nil {
+		t.Fatalf("Fork: %v", err)
+	}
+	t.Cleanup(childAS.Release)
+	child := newThread(t, p, childAS, 0, 0)
+	child.regs = parent.regs
+	child.fp = parent.fp.Clone()
+	before := opts.PatchEntries(p)
+	// The pending getpid's answer is in Rax; the loop takes it from there.
+	runPatchLoopFrom(t, child, half)
+	if opts.PatchEntries(p) == before {
+		t.Errorf("the forked child's getpids did not arrive through the patched site")
+	}
+	runPatchLoopFrom(t, parent, half)
+}
+
+// runPatchLoopFrom finishes patchSrc in a thread stopped at getpid half
+// (answered with half-1 in Rax), answering each with its index.
+func runPatchLoopFrom(t testing.TB, th *thread, half int) {
+	t.Helper()
+	th.regs.Rax = uint64(half - 1)
+	runPatchLoop(t, th, half, 0)
+}
+
+// testPatchFileText runs the site from a private, read-only mapping of a
+// file, which the patch must not change, and from a shared one, which
+// must not be patched at all.
+func testPatchFileText(t *testing.T, f Factory, opts Options) {
+	p := newPlatform(t, f)
+	prog := assemble(t, patchSrc)
+	content := make([]byte, roundUp(uintptr(len(prog.code)), pageSize))
+	copy(content, prog.code)
+	for _, shared := range []bool{false, true} {
+		as, _ := newAddressSpace(t, p)
+		file := tempFile(t, content)
+		flags := unix.MAP_PRIVATE | unix.MAP_FIXED
+		if shared {
+			flags = unix.MAP_SHARED | unix.MAP_FIXED
+		}
+		if _, err := as.Mmap(codeAddr, uintptr(len(content)), unix.PROT_READ|unix.PROT_EXEC, flags, file, 0); err != nil {
+			t.Fatalf("Mmap of the code's file: %v", err)
+		}
+		sum := sha256.Sum256(content)
+		runPatchLoop(t, patchThread(t, p, as, stackAddr), 0, 7)
+		expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), !shared)
+		onDisk, err := os.ReadFile(file.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sha256.Sum256(onDisk) != sum {
+			t.Errorf("shared %t: the file the code is mapped from changed on disk", shared)
+		}
+	}
+}
+
+// patchAttackSrc jumps to the platform's patch entry at %d with a forged
+// trap at dataAddr (return to "after", syscall 257: openat(AT_FDCWD, the
+// path at dataAddr+0x100, O_CREAT|O_WRONLY)) in rcx and flags in rax.
+const patchAttackSrc = `
+	lea after(%%rip), %%rax
+	movabs $0x30000008, %%rcx
+	mov %%rax, (%%rcx)
+	movabs $0x30000030, %%rcx
+	movl $257, (%%rcx)
+	mov $-100, %%rdi
+	movabs $0x30000100, %%rsi
+	mov $0x41, %%edx
+	mov $0x1a4, %%r10d
+	movabs $0x30000000, %%rcx
+	xor %%eax, %%eax
+	movabs $%d, %%r11
+	jmp *%%r11
+after:
+	mov $60, %%eax
+	syscall
+`
+
+// testPatchAttacks jumps into the patch entry with forged state: with a
+// forged trap it is the syscall the trap names, made by this thread and
+// answered by the sentry, never run by the host; with a trap pointer
+// that points nowhere it is a fault. Either way the platform goes on.
+func testPatchAttacks(t *testing.T, f Factory, opts Options) {
+	if opts.PatchEntry == 0 {
+		t.Skip("Options.PatchEntry not set")
+	}
+	p := newPlatform(t, f)
+	t.Run("ForgedTrap", func(t *testing.T) {
+		th, _ := newProcess(t, p, fmt.Sprintf(patchAttackSrc, opts.PatchEntry))
+		path := filepath.Join(t.TempDir(), "created-through-the-patch-entry")
+		write(t, th.as, dataAddr+0x100, append([]byte(path), 0))
+		o := th.switchHostile()
+		t.Logf("patch entry with a forged trap: %v", o)
+		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
+			if th.regs.OrigRax != unix.SYS_OPENAT {
+				t.Errorf("syscall stop for %d, want the forged trap's openat (257)", th.regs.OrigRax)
+			}
+			th.regs.Rax = ^uint64(unix.EPERM) + 1
+			th.runToSyscall(unix.SYS_EXIT)
+		}
+		th.release()
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("openat(O_CREAT) through the patch entry ran on the host: %s exists (stat: %v)", path, err)
+		}
+	})
+	t.Run("BadTrap", func(t *testing.T) {
+		th, _ := newProcess(t, p, fmt.Sprintf(`
+	movabs $0x1234, %%rcx
+	xor %%eax, %%eax
+	movabs $%d, %%r11
+	jmp *%%r11
+`, opts.PatchEntry))
+		o := th.switchHostile()
+		t.Logf("patch entry with a trap pointer to nowhere: %v", o)
+		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
+			t.Errorf("a trap pointer to nowhere made a syscall stop (%d)", th.regs.OrigRax)
+		}
+		th.release()
+	})
+	if opts.PatchResumed != 0 {
+		t.Run("ForgedResume", func(t *testing.T) {
+			// The resume with r15 at zeroed application memory: an
+			// rt_sigreturn of a frame the application wrote, which it
+			// could get by jumping to the stub's restorer too.
+			th, _ := newProcess(t, p, fmt.Sprintf(`
+	movabs $0x30000000, %%r15
+	movabs $%d, %%r11
+	jmp *%%r11
+`, opts.PatchResumed))
+			o := th.switchHostile()
+			t.Logf("patch resume with a forged slot: %v", o)
+			th.release()
+		})
+	}
+	// The platform still runs a thread after all that.
+	th, _ := newProcess(t, p, `
+	mov $39, %eax
+	syscall
+	ud2
+`)
+	th.runToSyscall(unix.SYS_GETPID)
+}

@@ -1,0 +1,406 @@
+package systrap
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/abi"
+	"runsc-lite/platform"
+	"runsc-lite/sysmsg"
+)
+
+// Syscall-site patching. Every syscall on systrap costs a SIGSYS delivery
+// and an rt_sigreturn in the host kernel. A site that keeps trapping and
+// is glibc's and musl's fixed-number form,
+//
+//	b8 imm32   mov $nr, %eax
+//	0f 05      syscall
+//
+// is rewritten into `jmp *trap` (ff 24 25 abs32), a jump through a trap of
+// the address space's trap table (c/sysmsg.h has the trap's code): the
+// trap jumps to the stub's patch_entry, which saves the registers in the
+// slot's patch frame as the kernel would have saved them in a signal frame
+// and hands off on the state word like the signal handler. To the sentry
+// the entry is the same SIGSYS it would have had, only without the signal;
+// the stub returns with rt_sigreturn on the patch frame. gVisor's systrap
+// does the same (its usertrap package), which is where the table's low
+// address and the three-step rewrite come from.
+//
+// The rewrite is made safe for threads running the site meanwhile in three
+// steps: the syscall's first byte becomes 0x06, an invalid opcode (a thread
+// past the mov faults there); then bytes 1-6 are written, of which byte 5
+// stays 0x06 (the third byte of every trap address); then byte 0, the
+// jump's opcode. A thread that faults on the 0x06 is sent back to the site
+// (fixSite), and one that gets there by a restarted syscall with
+// restart_syscall's number is answered as that syscall. Only private
+// mappings are patched: the page is made writable for the write (its
+// host mapping, through the syscall thread) and back, so a file's page
+// becomes this process's private copy, as a debugger's breakpoint does; a
+// shared mapping is never written. A fork's child inherits the patched
+// code, and its trap table is copied from the parent's; an exec starts
+// from a new address space with nothing patched.
+//
+// What the application can see: its patched code (by loading it, or
+// reading it back through the sentry: /proc/self/mem, process_vm_readv,
+// write from it); the trap table is in the reserved range, so it is
+// neither in /proc/self/maps nor readable through syscalls (EFAULT), but
+// a jump into it works, and a signal that arrives between the site and
+// the stub shows the trap's address as the interrupted instruction
+// pointer. rdgsbase reads the slot's address while the application has no
+// gs base of its own (patch_entry finds its slot from %gs).
+//
+// Limits, as in gVisor: code that jumps straight to a patched site's
+// syscall instruction with another number in %eax gets the site's number;
+// patched code moved by mremap still returns to its old address; a thread
+// single-stepped (PTRACE_SINGLESTEP inside the sandbox) through a patched
+// site stops inside the trap and the stub's entry; only the `mov
+// $nr,%eax; syscall` form is patched (Go's and glibc's syscall(2), which
+// take the number from a register or the stack, are not). Patching needs
+// FSGSBASE and an XSAVE signal frame; without them, and with --no-patch,
+// every syscall traps as before.
+
+// patchAfter is how many times a site traps before it is patched: most
+// sites of a short-lived process trap once, and a patch costs two
+// mprotects by the syscall thread.
+const patchAfter = 2
+
+// maxTraps is how many traps the table holds; trap 0 is the entry's cell.
+const maxTraps = sysmsg.PatchTableSize / sysmsg.TrapSize
+
+// maxUnpatchable bounds a thread's memory of sites it cannot patch (a
+// syscall(2) wrapper is one site, however many numbers it makes).
+const maxUnpatchable = 1024
+
+// siteLen is the length of the patched sequence and of the jump.
+const siteLen = 7
+
+// Opcodes of the patch.
+const (
+	movEAX  = 0xb8
+	badByte = 0x06 // push %es: invalid in 64-bit mode
+)
+
+// patcher is one address space's patching state.
+type patcher struct {
+	mu    sync.Mutex        // guards the fields; held across a rewrite
+	traps map[uintptr]int   // trap index by patched site (-1: never patch)
+	hits  map[uintptr]uint8 // traps seen at a site not yet patched
+	next  int               // next free trap
+}
+
+// copyFrom makes p a copy of parent's state, for a fork's child.
+// Preconditions: parent.mu is held.
+func (p *patcher) copyFrom(parent *patcher) {
+	p.next = parent.next
+	p.traps = make(map[uintptr]int, len(parent.traps))
+	for k, v := range parent.traps {
+		p.traps[k] = v
+	}
+}
+
+// trapAddr is the stub address of trap i.
+func trapAddr(i int) uintptr { return sysmsg.PatchTable + uintptr(i)*sysmsg.TrapSize }
+
+// initPatchTable writes the table's first cell: the address of patch_entry,
+// through which every trap jumps.
+func (p *Platform) initPatchTable(sh *sysmsg.Shared) {
+	binary.LittleEndian.PutUint64(sh.PatchTable()[0:8], uint64(p.syms.PatchEntry))
+}
+
+// writeTrap writes trap i, for the site at site making syscall nr.
+func writeTrap(sh *sysmsg.Shared, i int, site uintptr, nr uint32) {
+	t := sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
+	addr := trapAddr(i)
+	var b bytes.Buffer
+	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
+	le(uint64(addr + sysmsg.TrapCode))      // 0: the site's jump goes through this
+	le(uint64(site + siteLen))              // 8: where the application continues
+	b.Write([]byte{0x9f, 0x0f, 0x90, 0xc0}) // 16: lahf; seto %al
+	b.Write([]byte{0x48, 0x8d, 0x0d})       // 20: lea -27(%rip), %rcx
+	le(int32(-27))
+	b.Write([]byte{0xff, 0x24, 0x25}) // 27: jmp *(table)
+	le(uint32(sysmsg.PatchTable))
+	b.WriteByte(movEAX) // 34: the fallback: mov $nr, %eax; syscall
+	le(nr)
+	b.Write([]byte{0x0f, 0x05})
+	b.Write([]byte{0xff, 0x24, 0x25}) // 41: jmp *(trap+8)
+	le(uint32(addr + sysmsg.TrapRet))
+	le(nr) // 48
+	copy(t, b.Bytes())
+}
+
+// movSyscall is a patchable site: mov $Nr, %eax; syscall.
+type movSyscall struct {
+	Op      uint8 // movEAX
+	Nr      uint32
+	Syscall [2]byte // 0f 05
+}
+
+// jumpInsn is a patched site: jmp *Abs (ff 24 25 abs32).
+type jumpInsn struct {
+	Op  [3]byte
+	Abs uint32
+}
+
+// encode returns v's little-endian bytes, packed (a site is 7 bytes).
+func encode(v any) [siteLen]byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, v)
+	var out [siteLen]byte
+	copy(out[:], b.Bytes())
+	return out
+}
+
+// jumpTo is the site's new code: jmp *trap.
+func jumpTo(i int) [siteLen]byte {
+	return encode(jumpInsn{Op: [3]byte{0xff, 0x24, 0x25}, Abs: uint32(trapAddr(i))})
+}
+
+// isSite reports whether code is `mov $nr,%eax; syscall`.
+func isSite(code [siteLen]byte, nr uint64) bool {
+	return code == encode(movSyscall{Op: movEAX, Nr: uint32(nr), Syscall: [2]byte{0x0f, 0x05}})
+}
+
+// maybePatch patches the site of the syscall nr the thread just trapped
+// at (its Rip is after the syscall instruction), if it is patchable and
+// has trapped often enough.
+func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
+	if !c.p.patching || nr > 0xffffffff || rip < siteLen {
+		return
+	}
+	site := uintptr(rip) - siteLen
+	if c.unpatchableIn != as || len(c.unpatchable) >= maxUnpatchable {
+		c.unpatchable, c.unpatchableIn = make(map[uintptr]struct{}), as
+	}
+	if _, ok := c.unpatchable[site]; ok {
+		return
+	}
+	var code [siteLen]byte
+	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen || !isSite(code, nr) {
+		c.unpatchable[site] = struct{}{}
+		return
+	}
+	pt := &as.patch
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if i, done := pt.traps[site]; done {
+		if i < 0 {
+			c.unpatchable[site] = struct{}{}
+		}
+		return
+	}
+	if pt.hits == nil {
+		pt.hits = make(map[uintptr]uint8)
+		if pt.traps == nil {
+			pt.traps = make(map[uintptr]int)
+		}
+	}
+	if pt.hits[site]++; pt.hits[site] < patchAfter {
+		return
+	}
+	delete(pt.hits, site)
+	if pt.next == 0 {
+		pt.next = 1
+	}
+	if pt.next >= maxTraps {
+		pt.traps[site] = -1
+		return
+	}
+	if !c.setFpxSw(as) {
+		return
+	}
+	if err := as.rewrite(site, pt.next, uint32(nr)); err != nil {
+		pt.traps[site] = -1
+		c.p.patchFailures.Add(1)
+		return
+	}
+	pt.traps[site] = pt.next
+	pt.next++
+	c.p.patchedSites.Add(1)
+}
+
+// setFpxSw gives the control page the software-reserved bytes of the
+// host's signal frames, from the frame the thread just stopped in, which
+// the kernel wrote (a stop through a patched site comes only after one).
+// Another application thread may have rewritten them since: they are
+// taken only if they describe the XSAVE area CPUID does (a forged feature
+// mask could only break the forger's own FP state), and false means they
+// were not, and nothing is patched.
+func (c *context) setFpxSw(as *addressSpace) bool {
+	ctl := as.sh.Control()
+	if ctl.FpxSw != [48]byte{} {
+		return true
+	}
+	if len(c.frame.fp) < abi.FPXSwBytesOffset+len(ctl.FpxSw) {
+		return false
+	}
+	b := c.frame.fp[abi.FPXSwBytesOffset : abi.FPXSwBytesOffset+len(ctl.FpxSw)]
+	sw := abi.View[abi.FPXSwBytes](b)
+	if sw == nil || sw.Magic1 != abi.FP_XSTATE_MAGIC1 || sw.XstateSize != uint32(platform.Host.Size) ||
+		sw.ExtendedSize != sw.XstateSize+4 {
+		return false
+	}
+	copy(ctl.FpxSw[:], b)
+	return true
+}
+
+// rewrite writes trap i and then the jump over the site, in three steps.
+// Preconditions: as.patch.mu is held.
+func (as *addressSpace) rewrite(site uintptr, i int, nr uint32) error {
+	as.layout.Lock()
+	defer as.layout.Unlock()
+	m, err := as.mappingOf(site, siteLen)
+	if err != nil {
+		return err
+	}
+	if m.shared {
+		return fmt.Errorf("site %#x is in a shared mapping", site)
+	}
+	writeTrap(as.sh, i, site, nr)
+	start := site &^ (pageSize - 1)
+	end := (site + siteLen + pageSize - 1) &^ (pageSize - 1)
+	if m.prot&unix.PROT_WRITE == 0 {
+		if _, err := as.syscall(unix.SYS_MPROTECT, uint64(start), uint64(end-start), uint64(m.prot|unix.PROT_WRITE)); err != nil {
+			return fmt.Errorf("making %#x writable: %w", site, err)
+		}
+		defer as.syscall(unix.SYS_MPROTECT, uint64(start), uint64(end-start), uint64(m.prot))
+	}
+	j := jumpTo(i)
+	for _, step := range []struct {
+		at uintptr
+		b  []byte
+	}{{site + 5, []byte{badByte}}, {site + 1, j[1:]}, {site, j[:1]}} {
+		if _, err := as.WriteAt(step.b, step.at); err != nil {
+			return fmt.Errorf("writing the patch at %#x: %w", step.at, err)
+		}
+	}
+	return nil
+}
+
+// hostMapping is a line of the stub's /proc/pid/maps.
+type hostMapping struct {
+	prot   int
+	shared bool
+}
+
+// mappingOf finds the host mapping that holds [addr, addr+n) whole.
+func (as *addressSpace) mappingOf(addr uintptr, n int) (hostMapping, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/maps", as.pid))
+	if err != nil {
+		return hostMapping{}, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || len(fields[1]) != 4 {
+			continue
+		}
+		lo, hi, ok := strings.Cut(fields[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || uint64(addr) < start || uint64(addr) >= end {
+			continue
+		}
+		if uint64(addr)+uint64(n) > end {
+			return hostMapping{}, fmt.Errorf("%#x crosses the end of its mapping", addr)
+		}
+		var m hostMapping
+		perms := fields[1]
+		if perms[0] == 'r' {
+			m.prot |= unix.PROT_READ
+		}
+		if perms[1] == 'w' {
+			m.prot |= unix.PROT_WRITE
+		}
+		if perms[2] == 'x' {
+			m.prot |= unix.PROT_EXEC
+		}
+		m.shared = perms[3] == 's'
+		return m, nil
+	}
+	return hostMapping{}, fmt.Errorf("%#x is not mapped", addr)
+}
+
+// fixSite handles a SIGILL at rip: if rip is the 0x06 a patch left in a
+// site's syscall instruction (a thread that ran the site's mov before the
+// patch, or a syscall restarted by moving back over the instruction), the
+// thread goes back to the site, or for restart_syscall, whose number a
+// trap would replace with its own, makes that syscall here. ok is false
+// for any other SIGILL.
+func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.Event, bool) {
+	if !c.p.patching || regs.Rip < 5 {
+		return platform.Event{}, false
+	}
+	site := uintptr(regs.Rip) - 5
+	pt := &as.patch
+	pt.mu.Lock() // a rewrite in progress finishes first
+	i, ok := pt.traps[site]
+	pt.mu.Unlock()
+	if !ok || i <= 0 {
+		return platform.Event{}, false
+	}
+	var code [siteLen]byte
+	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen || code != jumpTo(i) {
+		return platform.Event{}, false
+	}
+	if regs.Rax == unix.SYS_RESTART_SYSCALL {
+		regs.OrigRax = regs.Rax
+		regs.Rip += 2
+		return platform.Event{Kind: platform.EventSyscall}, true
+	}
+	regs.Rip = uint64(site)
+	return platform.Event{Kind: platform.EventInterrupted}, true
+}
+
+// hostGS is the gs base the thread runs with for the application's
+// gsBase: its slot's address while the application has none, so that
+// patch_entry can find the slot.
+func (c *context) hostGS(gsBase uint64) uint64 {
+	if gsBase == 0 && c.p.patching {
+		return uint64(sysmsg.SlotAddr(c.slot))
+	}
+	return gsBase
+}
+
+// appGS is the application's gs base for the thread's host one.
+func (c *context) appGS(host uint64) uint64 {
+	if c.p.patching && host == uint64(sysmsg.SlotAddr(c.slot)) {
+		return 0
+	}
+	return host
+}
+
+// PatchStats are counts of the platform's syscall-site patching.
+type PatchStats struct {
+	Sites    uint64 // sites patched
+	Failures uint64 // sites that could not be patched
+	Entries  uint64 // syscalls that arrived through a patched site
+}
+
+// PatchStats returns the counts so far.
+func (p *Platform) PatchStats() PatchStats {
+	return PatchStats{Sites: p.patchedSites.Load(), Failures: p.patchFailures.Load(), Entries: p.patchEntries.Load()}
+}
+
+// SetPatching turns syscall-site patching on or off for address spaces
+// made from now on. It is on by default where the host allows it: the
+// CPU has FSGSBASE (patch_entry finds its slot with rdgsbase) and signal
+// frames hold an XSAVE area.
+func (p *Platform) SetPatching(on bool) {
+	p.patching = on && p.hasFSGSBase && platform.Host.Size > 512
+}
+
+// Patching reports whether syscall-site patching is on.
+func (p *Platform) Patching() bool { return p.patching }

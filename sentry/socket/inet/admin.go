@@ -1,0 +1,217 @@
+package inet
+
+import (
+	"slices"
+
+	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// Changes to the sandbox's own network (netlink's RTM_NEWADDR,
+// RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE and RTM_NEWLINK's IFF_UP), for
+// a caller with CAP_NET_ADMIN inside the sandbox, which the caller
+// checks. They change netstack's interfaces, addresses and routes only:
+// the host's network is never touched, and traffic that leaves through
+// eth0 still goes through the forwarder and its policy.
+
+// UserRoute is a route added with RTM_NEWROUTE: netstack's route and
+// what netlink dumps of it.
+type UserRoute struct {
+	Route    tcpip.Route
+	Protocol uint8 // rtm_protocol
+	Priority uint32
+}
+
+// nicProto is the network protocol of an address.
+func nicProto(a tcpip.Address) tcpip.NetworkProtocolNumber {
+	if a.Len() == header.IPv6AddressSize {
+		return ipv6.ProtocolNumber
+	}
+	return ipv4.ProtocolNumber
+}
+
+// AddAddress adds a to interface nic, as inet_rtm_newaddr: ENODEV for an
+// interface the sandbox lacks, EEXIST if it has the address (with excl;
+// otherwise nothing changes).
+func (st *Stack) AddAddress(nic int32, a tcpip.AddressWithPrefix, excl bool) error {
+	ns, err := st.netstack()
+	if err != nil {
+		return err
+	}
+	id := tcpip.NICID(nic)
+	if !ns.HasNIC(id) {
+		return sys.ENODEV
+	}
+	proto := nicProto(a.Address)
+	for _, have := range ns.AllAddresses()[id] {
+		if have.AddressWithPrefix.Address == a.Address {
+			if excl {
+				return sys.EEXIST
+			}
+			return nil
+		}
+	}
+	pa := tcpip.ProtocolAddress{Protocol: proto, AddressWithPrefix: a}
+	if terr := ns.AddProtocolAddress(id, pa, stack.AddressProperties{}); terr != nil {
+		return errno(terr)
+	}
+	// The prefix route Linux adds with an address (fib_add_ifaddr).
+	if a.PrefixLen < a.Address.BitLen() {
+		ns.AddRoute(tcpip.Route{Destination: a.Subnet(), NIC: id})
+	}
+	return nil
+}
+
+// RemoveAddress removes a from interface nic (inet_rtm_deladdr):
+// EADDRNOTAVAIL if it does not have it. Its prefix route goes with it.
+func (st *Stack) RemoveAddress(nic int32, a tcpip.AddressWithPrefix) error {
+	ns, err := st.netstack()
+	if err != nil {
+		return err
+	}
+	id := tcpip.NICID(nic)
+	if !ns.HasNIC(id) {
+		return sys.ENODEV
+	}
+	var found tcpip.AddressWithPrefix
+	ok := false
+	for _, have := range ns.AllAddresses()[id] {
+		if have.AddressWithPrefix.Address == a.Address {
+			found, ok = have.AddressWithPrefix, true
+		}
+	}
+	if !ok {
+		return sys.EADDRNOTAVAIL
+	}
+	if terr := ns.RemoveAddress(id, a.Address); terr != nil {
+		return errno(terr)
+	}
+	sub := found.Subnet()
+	ns.RemoveRoutes(func(r tcpip.Route) bool {
+		return r.NIC == id && r.Destination == sub && r.Gateway.Len() == 0 && !st.hasAddressIn(ns, id, sub)
+	})
+	return nil
+}
+
+// hasAddressIn reports whether interface id still has an address in sub.
+func (st *Stack) hasAddressIn(ns *stack.Stack, id tcpip.NICID, sub tcpip.Subnet) bool {
+	for _, have := range ns.AllAddresses()[id] {
+		if have.AddressWithPrefix.Subnet() == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// AddRoute adds a route (inet_rtm_newroute, for the main table): the
+// interface must exist (ENODEV) and be up (ENETDOWN); a gateway must be
+// on a subnet of the interface, or of some interface when none is named
+// (ENETUNREACH); a route to the same destination with the same metric
+// is EEXIST with excl, replaced otherwise.
+func (st *Stack) AddRoute(r UserRoute, excl bool) error {
+	ns, err := st.netstack()
+	if err != nil {
+		return err
+	}
+	if r.Route.NIC == 0 && r.Route.Gateway.Len() == 0 {
+		return sys.ENODEV
+	}
+	if r.Route.Gateway.Len() > 0 {
+		nic, ok := onLink(ns, r.Route.NIC, r.Route.Gateway)
+		if !ok {
+			return sys.ENETUNREACH
+		}
+		r.Route.NIC = nic
+	}
+	if !ns.HasNIC(r.Route.NIC) {
+		return sys.ENODEV
+	}
+	if !ns.CheckNIC(r.Route.NIC) {
+		return sys.ENETDOWN
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for i, have := range st.userRoutes {
+		if have.Route.Destination == r.Route.Destination && have.Priority == r.Priority {
+			if excl {
+				return sys.EEXIST
+			}
+			st.userRoutes = slices.Delete(st.userRoutes, i, i+1)
+			ns.RemoveRoutes(func(x tcpip.Route) bool { return x == have.Route })
+			break
+		}
+	}
+	st.userRoutes = append(st.userRoutes, r)
+	ns.AddRoute(r.Route)
+	return nil
+}
+
+// onLink finds the interface (nic, or any if 0) with a subnet that holds
+// gateway.
+func onLink(ns *stack.Stack, nic tcpip.NICID, gateway tcpip.Address) (tcpip.NICID, bool) {
+	for id, addrs := range ns.AllAddresses() {
+		if nic != 0 && id != nic {
+			continue
+		}
+		for _, a := range addrs {
+			if sub := a.AddressWithPrefix.Subnet(); sub.Contains(gateway) {
+				return id, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// RemoveRoute removes the routes added with AddRoute, or the sandbox's
+// default routes, to dst whose gateway and interface match those given
+// (if given): ESRCH if none does (inet_rtm_delroute).
+func (st *Stack) RemoveRoute(dst tcpip.Subnet, gateway tcpip.Address, nic tcpip.NICID) error {
+	ns, err := st.netstack()
+	if err != nil {
+		return err
+	}
+	match := func(r tcpip.Route) bool {
+		return r.Destination == dst && (gateway.Len() == 0 || r.Gateway == gateway) && (nic == 0 || r.NIC == nic)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := len(st.userRoutes)
+	st.userRoutes = slices.DeleteFunc(st.userRoutes, func(u UserRoute) bool { return match(u.Route) })
+	removed := n - len(st.userRoutes)
+	if removed > 0 || dst.Prefix() == 0 {
+		removed += ns.RemoveRoutes(func(r tcpip.Route) bool { return match(r) && (dst.Prefix() == 0 || r.Gateway.Len() > 0) })
+	}
+	if removed == 0 {
+		return sys.ESRCH
+	}
+	return nil
+}
+
+// UserRoutes returns the routes added with AddRoute.
+func (st *Stack) UserRoutes() []UserRoute {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return slices.Clone(st.userRoutes)
+}
+
+// SetUp brings interface nic up or down (RTM_NEWLINK's IFF_UP, or
+// SIOCSIFFLAGS): a down interface neither sends nor receives, and its
+// addresses stay.
+func (st *Stack) SetUp(nic int32, up bool) error {
+	ns, err := st.netstack()
+	if err != nil {
+		return err
+	}
+	id := tcpip.NICID(nic)
+	if !ns.HasNIC(id) {
+		return sys.ENODEV
+	}
+	if up {
+		return errno(ns.EnableNIC(id))
+	}
+	return errno(ns.DisableNIC(id))
+}
