@@ -38,6 +38,8 @@ const maxInFlight = 64
 // config is what Start passes the forwarder (as its argument, JSON).
 type config struct {
 	Policy Policy
+	// Host is --network=host: OpSocket and OpNetlink, no OpConnect.
+	Host bool
 	// UID and GID are the identity it drops to when started as root.
 	UID, GID int
 	// Parent is the pid of the runsc-lite that started it.
@@ -49,17 +51,18 @@ type Forwarder struct {
 	cmd *exec.Cmd
 }
 
-// Start starts a forwarder with policy p, dropping to uid:gid when this
-// process is root, and returns it with the sentry's end of its socket
-// pair (the caller passes it to the sentry, and closes it).
-func Start(p Policy, uid, gid int) (*Forwarder, *os.File, error) {
+// Start starts a forwarder with policy p (host: for --network=host),
+// dropping to uid:gid when this process is root, and returns it with the
+// sentry's end of its socket pair (the caller passes it to the sentry,
+// and closes it).
+func Start(p Policy, host bool, uid, gid int) (*Forwarder, *os.File, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the network forwarder's socket pair: %w", err)
 	}
 	mine, sentry := os.NewFile(uintptr(fds[0]), "netfwd"), os.NewFile(uintptr(fds[1]), "netfwd-sentry")
 	defer mine.Close()
-	cfg, err := json.Marshal(config{Policy: p, UID: uid, GID: gid, Parent: os.Getpid()})
+	cfg, err := json.Marshal(config{Policy: p, Host: host, UID: uid, GID: gid, Parent: os.Getpid()})
 	if err != nil {
 		sentry.Close()
 		return nil, nil, fmt.Errorf("the network forwarder's configuration: %w", err)
@@ -124,7 +127,7 @@ func Main() int {
 	if err := dropPrivileges(cfg); err != nil {
 		return fail(err)
 	}
-	serve(controlFD, &cfg.Policy)
+	serve(controlFD, &cfg)
 	return 0
 }
 
@@ -154,7 +157,7 @@ func dropPrivileges(cfg config) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("not dumpable: %w", err)
 	}
-	insns, err := Filter(CgoLinked())
+	insns, err := Filter(CgoLinked(), cfg.Host)
 	if err != nil {
 		return err
 	}
@@ -165,7 +168,7 @@ func dropPrivileges(cfg config) error {
 }
 
 // serve answers the sentry's requests on fd until it closes.
-func serve(fd int, p *Policy) {
+func serve(fd int, cfg *config) {
 	slots := make(chan struct{}, maxInFlight)
 	buf := make([]byte, 64)
 	for {
@@ -183,7 +186,7 @@ func serve(fd int, p *Policy) {
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots }()
-			sock, errno := dial(p, req)
+			sock, errno := answer(cfg, req)
 			reply := Marshal(Reply{ID: req.ID, Errno: uint32(errno)})
 			var rights []byte
 			if errno == 0 {
@@ -195,6 +198,65 @@ func serve(fd int, p *Policy) {
 			}
 		}()
 	}
+}
+
+// answer opens the host socket req asks for, if the mode allows it.
+func answer(cfg *config, req Request) (int, unix.Errno) {
+	switch {
+	case req.Op == OpConnect && !cfg.Host:
+		return dial(&cfg.Policy, req)
+	case req.Op == OpSocket && cfg.Host:
+		return newSocket(req)
+	case req.Op == OpNetlink && cfg.Host:
+		return newNetlink()
+	}
+	return -1, unix.EPERM
+}
+
+// SocketType is the socket type an OpSocket for proto makes: TCP is a
+// stream, UDP and ICMP echo are datagrams.
+func SocketType(proto uint8) (int, bool) {
+	switch proto {
+	case TCP:
+		return unix.SOCK_STREAM, true
+	case UDP, ICMP, ICMPv6:
+		return unix.SOCK_DGRAM, true
+	}
+	return 0, false
+}
+
+// newSocket creates the unbound, unconnected socket an OpSocket asks for
+// (non-blocking, close-on-exec): whether the host lets this identity have
+// it (an ICMP echo socket needs net.ipv4.ping_group_range) is the host's
+// answer.
+func newSocket(req Request) (int, unix.Errno) {
+	family := unix.AF_INET6
+	if req.V4 == 1 {
+		family = unix.AF_INET
+	}
+	typ, ok := SocketType(req.Proto)
+	if !ok || (req.Proto == ICMP && family != unix.AF_INET) || (req.Proto == ICMPv6 && family != unix.AF_INET6) {
+		return -1, unix.EPROTONOSUPPORT
+	}
+	protocol := 0 // TCP and UDP: the type's own
+	if req.Proto == ICMP || req.Proto == ICMPv6 {
+		protocol = int(req.Proto)
+	}
+	sock, err := unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, protocol)
+	if err != nil {
+		return -1, errnoOf(err)
+	}
+	return sock, 0
+}
+
+// newNetlink creates a NETLINK_ROUTE socket, for the host's interfaces,
+// addresses and routes (OpNetlink).
+func newNetlink() (int, unix.Errno) {
+	sock, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return -1, errnoOf(err)
+	}
+	return sock, 0
 }
 
 // dial opens the host socket a request asks for, as the policy allows,

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPolicy: where each destination goes, with and without
@@ -69,5 +71,43 @@ func TestMessages(t *testing.T) {
 	}
 	if err := Unmarshal(make([]byte, 3), new(Reply)); err == nil {
 		t.Error("a short reply was accepted")
+	}
+}
+
+// TestAnswerModes: sandbox mode connects and creates nothing else; host
+// mode creates unbound, unconnected sockets (Internet and NETLINK_ROUTE)
+// and connects nothing.
+func TestAnswerModes(t *testing.T) {
+	sandbox, host := &config{}, &config{Host: true}
+	for _, tc := range []struct {
+		name string
+		cfg  *config
+		req  Request
+		want unix.Errno
+	}{
+		{"socket in sandbox mode", sandbox, NewSocketRequest(1, true, TCP), unix.EPERM},
+		{"netlink in sandbox mode", sandbox, Request{ID: 1, Op: OpNetlink}, unix.EPERM},
+		{"connect in host mode", host, NewRequest(1, TCP, netip.MustParseAddrPort("127.0.0.1:1")), unix.EPERM},
+		{"unknown op", host, Request{ID: 1, Op: 9}, unix.EPERM},
+		{"TCP socket", host, NewSocketRequest(1, true, TCP), 0},
+		{"UDP6 socket", host, NewSocketRequest(1, false, UDP), 0},
+		{"ICMPv6 on IPv4", host, NewSocketRequest(1, true, ICMPv6), unix.EPROTONOSUPPORT},
+		{"SCTP", host, NewSocketRequest(1, true, unix.IPPROTO_SCTP), unix.EPROTONOSUPPORT},
+		{"netlink", host, Request{ID: 1, Op: OpNetlink}, 0},
+	} {
+		fd, errno := answer(tc.cfg, tc.req)
+		if errno != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, errno, tc.want)
+		}
+		if fd < 0 {
+			continue
+		}
+		if sa, err := unix.Getpeername(fd); err == nil && tc.req.Op != OpNetlink { // netlink's peer is the kernel
+			t.Errorf("%s: connected to %v", tc.name, sa)
+		}
+		if fl, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); fl&unix.O_NONBLOCK == 0 {
+			t.Errorf("%s: blocking", tc.name)
+		}
+		unix.Close(fd)
 	}
 }

@@ -13,16 +13,27 @@
 // getsockopt, ppoll, close, and sendmsg/recvmsg. It opens no file and
 // binds nothing.
 //
-// The sentry sends a Request per outbound flow (a TCP connection, a UDP
-// conversation or a ping identifier the sandbox started); the forwarder
-// applies the Policy (no host loopback, link-local or host address
-// unless allowed; the sandbox's gateway and DNS addresses mapped to the
-// host's), opens and connects a host socket and answers with a Reply
-// and, on success, the connected descriptor by SCM_RIGHTS; on failure,
-// the connect's errno, which the sentry turns into the answer the
-// sandbox's application sees. The forwarder keeps no descriptor it handed
-// over: from then on the sentry copies between that socket and netstack.
+// With --network=sandbox the sentry sends a Request per outbound flow (a
+// TCP connection, a UDP conversation or a ping identifier the sandbox
+// started, OpConnect); the forwarder applies the Policy (no host
+// loopback, link-local or host address unless allowed; the sandbox's
+// gateway and DNS addresses mapped to the host's), opens and connects a
+// host socket and answers with a Reply and, on success, the connected
+// descriptor by SCM_RIGHTS; on failure, the connect's errno, which the
+// sentry turns into the answer the sandbox's application sees. The
+// forwarder keeps no descriptor it handed over: from then on the sentry
+// copies between that socket and netstack.
 // The forwarder ends when the sentry's end of the pair closes.
+//
+// With --network=host (an explicit opt-in: the host's network is the
+// application's) the forwarder serves OpSocket and OpNetlink only: it
+// creates an unbound, unconnected Internet socket (or a NETLINK_ROUTE
+// one) in the host's network namespace and passes it over. A socket stays
+// in the namespace it was created in, so the sentry, from its own empty
+// namespace, binds, listens, accepts, connects, sends and receives on the
+// host's network (package sentry/socket/hostinet); the sentry itself
+// still cannot create a socket. OpConnect is refused in host mode, and
+// OpSocket and OpNetlink in sandbox mode.
 package netfwd
 
 import (
@@ -44,17 +55,36 @@ const (
 	Echo = unix.IPPROTO_ICMP
 )
 
-// Request asks for a host socket connected to Addr:Port.
+// ICMP echo ("ping") sockets' protocols, for OpSocket.
+const (
+	ICMP   = unix.IPPROTO_ICMP
+	ICMPv6 = unix.IPPROTO_ICMPV6
+)
+
+// Request operations.
+const (
+	// OpConnect asks for a socket of Proto connected to Addr:Port
+	// (--network=sandbox).
+	OpConnect = 0
+	// OpSocket asks for a new socket of Proto, IPv4 if V4 is 1, else
+	// IPv6 (--network=host).
+	OpSocket = 1
+	// OpNetlink asks for a NETLINK_ROUTE socket (--network=host).
+	OpNetlink = 2
+)
+
+// Request asks for a host socket.
 type Request struct {
 	ID    uint32
-	Proto uint8 // TCP, UDP or Echo
+	Op    uint8 // OpConnect, OpSocket or OpNetlink
+	Proto uint8 // OpConnect: TCP, UDP or Echo; OpSocket: TCP, UDP, ICMP or ICMPv6
 	V4    uint8 // 1: Addr is IPv4 (in its first 4 bytes)
 	Port  uint16
 	Addr  [16]byte
 }
 
 // Reply answers the Request of the same ID: Errno 0 comes with the
-// connected descriptor.
+// descriptor.
 type Reply struct {
 	ID    uint32
 	Errno uint32
@@ -70,6 +100,16 @@ func NewRequest(id uint32, proto uint8, dst netip.AddrPort) Request {
 		copy(r.Addr[:], v4[:])
 	} else {
 		r.Addr = a.As16()
+	}
+	return r
+}
+
+// NewSocketRequest makes the OpSocket Request for a socket of proto,
+// IPv4 or IPv6.
+func NewSocketRequest(id uint32, v4 bool, proto uint8) Request {
+	r := Request{ID: id, Op: OpSocket, Proto: proto}
+	if v4 {
+		r.V4 = 1
 	}
 	return r
 }

@@ -67,6 +67,11 @@ var diffPrograms = []string{
 // host runs them as root, as the sandbox does.
 var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true}
 
+// hostNetworkVariant are the programs also run with --network=host (as
+// the "host" variant, static): their sockets are then the host's, and
+// the output must still be the native run's.
+var hostNetworkVariant = map[string]bool{"inet": true}
+
 func TestDiff(t *testing.T) {
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Fatal("the differential tests need gcc")
@@ -85,13 +90,21 @@ func TestDiff(t *testing.T) {
 					if name == "inet" || name == "rawsock" {
 						skipWithoutIPv6Loopback(t)
 					}
-					for _, variant := range []string{"static", "dynamic"} {
+					variants := []string{"static", "dynamic"}
+					if hostNetworkVariant[name] {
+						variants = append(variants, "host")
+					}
+					for _, variant := range variants {
 						t.Run(variant, func(t *testing.T) {
 							skipKnownGap(t)
 							t.Parallel()
-							prog := buildC(t, filepath.Join("testdata", "diff", name+".c"), variant == "static")
+							prog := buildC(t, filepath.Join("testdata", "diff", name+".c"), variant != "dynamic")
 							nd, sd := workDir(t, "native"), workDir(t, "sandbox")
-							native, _ := compareRunsArgs(t, platform, nd, sd, false, []string{prog, nd}, []string{prog, sd})
+							var flags []string
+							if variant == "host" {
+								flags = []string{"--network=host"}
+							}
+							native, _ := compareRunsFlags(t, platform, nd, sd, false, flags, []string{prog, nd}, []string{prog, sd})
 							if native.code != 0 || native.stderr != "" {
 								t.Errorf("the program fails natively: %v", native)
 							}

@@ -329,8 +329,15 @@ func compareRuns(t *testing.T, platform, nativeDir, sandboxDir string, sameStder
 // (typically the work directory).
 func compareRunsArgs(t *testing.T, platform, nativeDir, sandboxDir string, sameStderr bool, nativeArgv, sandboxArgv []string) (native, sandboxed result) {
 	t.Helper()
+	return compareRunsFlags(t, platform, nativeDir, sandboxDir, sameStderr, nil, nativeArgv, sandboxArgv)
+}
+
+// compareRunsFlags is compareRunsArgs with more flags for `run`.
+func compareRunsFlags(t *testing.T, platform, nativeDir, sandboxDir string, sameStderr bool, flags, nativeArgv, sandboxArgv []string) (native, sandboxed result) {
+	t.Helper()
 	native = runOut(t, runOpts{dir: nativeDir}, nativeArgv...)
-	args := append([]string{"run", "--platform", platform, "--cwd", sandboxDir, "--"}, sandboxArgv...)
+	args := append([]string{"run", "--platform", platform, "--cwd", sandboxDir}, flags...)
+	args = append(append(args, "--"), sandboxArgv...)
 	sandboxed = runscLite(t, runOpts{dir: sandboxDir}, args...)
 	t.Logf("native %v, sandbox %v", native.dur.Round(time.Millisecond), sandboxed.dur.Round(time.Millisecond))
 	bad := false

@@ -96,7 +96,7 @@ func (g *globalFlags) register(f *flag.FlagSet) {
 		f.BoolVar(&g.noPatch, "no-patch", g.noPatch, "systrap: never rewrite the application's syscall instructions into jumps to the stub (every syscall then traps with a signal)")
 	})
 	def("network", func() {
-		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: sandbox (the sandbox's own TCP/IP stack with lo and eth0, whose connections and datagrams leave through host sockets a confined forwarder opens; the host's loopback refused), none (lo alone, nothing in or out); host is not built")
+		f.StringVar(&g.network, "network", g.network, "the sandbox's network, `MODE`: sandbox (the sandbox's own TCP/IP stack with lo and eth0, whose connections and datagrams leave through host sockets a confined forwarder opens; the host's loopback refused), none (lo alone, nothing in or out), host (an explicit opt-in: the application's Internet sockets are host sockets on the host's network and loopback, which a confined forwarder creates)")
 	})
 	def("strace", func() { f.BoolVar(&g.strace, "strace", g.strace, "print every syscall: name, arguments, result") })
 	def("strace-log", func() {

@@ -168,7 +168,7 @@ func (n *sandboxNetwork) close() {
 func setUpNetwork(cfg *sentryConfig, allowHostLoopback bool, uid, gid int, add func(*os.File) int) (*sandboxNetwork, *mountConfig, error) {
 	n := &sandboxNetwork{}
 	dns, keep := resolvConf(hostResolvConfPath())
-	fwd, sentryEnd, err := netfwd.Start(netfwd.Policy{AllowHostLoopback: allowHostLoopback, HostDNS: dns}, uid, gid)
+	fwd, sentryEnd, err := netfwd.Start(netfwd.Policy{AllowHostLoopback: allowHostLoopback, HostDNS: dns}, false, uid, gid)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -200,6 +200,18 @@ func setUpNetwork(cfg *sentryConfig, allowHostLoopback bool, uid, gid int, add f
 		return nil, nil, fmt.Errorf("the sandbox's resolv.conf: %w", err)
 	}
 	return n, &mountConfig{Dest: "/etc/resolv.conf", File: add(src.Dir), Access: rootfs.ReadOnly}, nil
+}
+
+// setUpHostNetwork starts the forwarder for --network=host, which
+// creates the application's host sockets; the sandbox reads the host's
+// own /etc/resolv.conf.
+func setUpHostNetwork(cfg *sentryConfig, uid, gid int, add func(*os.File) int) (*sandboxNetwork, error) {
+	fwd, sentryEnd, err := netfwd.Start(netfwd.Policy{}, true, uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	cfg.NetFile, cfg.NetHost = add(sentryEnd), true
+	return &sandboxNetwork{fwd: fwd}, nil
 }
 
 // resolvConfEnv names another resolv.conf for the host's, for tests

@@ -256,7 +256,8 @@ func TestNetPublish(t *testing.T) {
 // TestNetworkFlags: the network's bad flags are one-line usage errors.
 func TestNetworkFlags(t *testing.T) {
 	for _, c := range []struct{ args, want string }{
-		{"--network=host", "--network=host: not built yet"},
+		{"--network=host --publish 8080:80", "--network=host: the sandbox's sockets are the host's already"},
+		{"--network=host --allow-host-loopback", "--network=host: the sandbox's sockets are the host's already"},
 		{"--network=bogus", "--network=bogus: want sandbox"},
 		{"--network=none --publish 8080:80", "--network=none: nothing goes in or out"},
 		{"--publish 8080", "--publish \"8080\": no PORT"},

@@ -115,7 +115,10 @@ through host sockets a confined forwarder process opens; DNS goes to the
 host's resolver through 10.0.2.3. The host's loopback (10.0.2.2 inside),
 link-local and own addresses are refused unless --allow-host-loopback.
 --publish HOSTPORT:PORT lets the host reach a server in the sandbox.
---network=none: lo only.`,
+--network=none: lo only. --network=host (an explicit opt-in): the
+application's Internet sockets are host sockets, on the host's network and
+loopback, created by the forwarder; the sentry stays confined, and ports
+below 1024 are refused (EACCES) to its unprivileged identity.`,
 		examples: `runsc-lite ` + c.name + ` -- /usr/bin/python3 -c 'print(1+1)'
 runsc-lite ` + c.name + ` -- ./build.sh                          # in the current directory, writes kept in memory
 runsc-lite ` + c.name + ` --volume ./out:/out -- sh -c 'make > /out/log'   # results kept on the host
@@ -176,9 +179,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return fail(exitUsage, "%s: missing command; usage: runsc-lite %s [flags] -- CMD [ARGS...]", c.name, c.name)
 	}
 	switch c.g.network {
-	case networkSandbox, networkNone:
-	case networkHost:
-		return fail(exitUsage, "--network=host: not built yet (the host's sockets held for the sandbox); use sandbox or none")
+	case networkSandbox, networkNone, networkHost:
 	default:
 		return fail(exitUsage, "--network=%s: want sandbox (the default), none or host", c.g.network)
 	}
@@ -189,8 +190,11 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	if c.g.network == networkNone && (len(publishes) > 0 || c.allowHostLoopback) {
 		return fail(exitUsage, "--network=none: nothing goes in or out; --publish and --allow-host-loopback need --network=sandbox")
 	}
-	if c.netns != "" && (c.g.network == networkNone || len(publishes) > 0 || c.allowHostLoopback) {
-		return fail(exitUsage, "--netns: the sandbox's network is the namespace's; not with --network=none, --publish or --allow-host-loopback")
+	if c.netns != "" && (c.g.network != networkSandbox || len(publishes) > 0 || c.allowHostLoopback) {
+		return fail(exitUsage, "--netns: the sandbox's network is the namespace's; not with --network=none or host, --publish or --allow-host-loopback")
+	}
+	if c.g.network == networkHost && (len(publishes) > 0 || c.allowHostLoopback) {
+		return fail(exitUsage, "--network=host: the sandbox's sockets are the host's already; --publish and --allow-host-loopback are for --network=sandbox")
 	}
 	if c.pidsLimit < 1 {
 		return fail(exitUsage, "--pids-limit=%d: want at least 1", c.pidsLimit)
@@ -282,6 +286,12 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 			return fail(1, "--netns=%s: %v", c.netns, err)
 		}
 		defer taken.Close()
+	} else if c.g.network == networkHost {
+		net, err := setUpHostNetwork(&cfg, c.hostUID, c.hostGID, add)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		defer net.close()
 	} else if c.g.network == networkSandbox {
 		net, resolv, err := setUpNetwork(&cfg, c.allowHostLoopback, c.hostUID, c.hostGID, add)
 		if err != nil {

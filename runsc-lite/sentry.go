@@ -58,9 +58,10 @@ type sentryConfig struct {
 	// CgroupFiles are the sandbox cgroup's cgroup.procs files, open for
 	// writing, that its forkserver joins.
 	CgroupFiles []int
-	// NetFile is the network forwarder's socket (--network=sandbox);
-	// Published the --publish ports.
+	// NetFile is the network forwarder's socket (--network=sandbox, or
+	// --network=host if NetHost); Published the --publish ports.
 	NetFile   int
+	NetHost   bool
 	Published []publishConfig
 	// Links are the interfaces of run --netns's namespace, LinkFiles
 	// their packet sockets.
@@ -170,9 +171,9 @@ func sentryMain() int {
 		Platform: cfg.Platform, NoPatch: cfg.NoPatch, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,
-		Net: inet.Options{Forwarder: file(cfg.NetFile)},
+		Net: inet.Options{Forwarder: file(cfg.NetFile), Host: cfg.NetHost},
 		Lockdown: func(platform string) error {
-			insns, err := confine.Filter(platform, os.Getenv(seccompTrapEnv) == "1")
+			insns, err := confine.Filter(platform, cfg.NetHost, os.Getenv(seccompTrapEnv) == "1")
 			if err != nil {
 				return err
 			}
@@ -183,7 +184,7 @@ func sentryMain() int {
 				log.Warn("cgo build: the bounding set, and the capabilities of a sentry of uid 0, are dropped on one thread only")
 			}
 			log.Debug("the sentry is confined", "uid", id.UID, "gid", id.GID,
-				"host syscalls", len(confine.Syscalls(platform)), "after", time.Since(start))
+				"host syscalls", len(confine.Syscalls(platform, cfg.NetHost)), "after", time.Since(start))
 			return nil
 		},
 	}

@@ -43,14 +43,19 @@ func All() (map[string][]bpf.Instruction, error) {
 	}
 	// The sentry's, for binaries linked with C (cgo) and without
 	// (CGO_ENABLED=0, as runsc-lite is built).
+	// Each with --network=host's entries and without.
 	for _, platform := range []string{"systrap", "ptrace"} {
 		for _, cgo := range []bool{false, true} {
-			builders = append(builders, func() error { _, err := confine.FilterLinked(platform, cgo); return err })
+			for _, hostNet := range []bool{false, true} {
+				builders = append(builders, func() error { _, err := confine.FilterLinked(platform, cgo, hostNet); return err })
+			}
 		}
 	}
-	// The network forwarder's, both ways too.
+	// The network forwarder's, both ways too, in sandbox and host mode.
 	for _, cgo := range []bool{false, true} {
-		builders = append(builders, func() error { _, err := netfwd.Filter(cgo); return err })
+		for _, host := range []bool{false, true} {
+			builders = append(builders, func() error { _, err := netfwd.Filter(cgo, host); return err })
+		}
 	}
 	for i := 0; i < ThreadSlots; i++ {
 		builders = append(builders, func() error { _, err := systrap.ThreadFilter(syms, i); return err })

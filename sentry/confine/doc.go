@@ -42,7 +42,13 @@
 // socketpair only AF_UNIX, ioctl only the terminal's and PIDFD_GET_INFO,
 // fcntl only the commands the sentry uses, ptrace only the requests the
 // ptrace platform makes. There is no execve, mount, unshare, setns, bpf,
-// keyctl or socket. Anything else is
+// keyctl or socket. With --network=host the sentry installs a second
+// program (entries marked "hostnet", as runsc adds its hostinet rules only
+// with --network=host): the calls on the host sockets the network
+// forwarder created for the application (bind, connect, listen,
+// accept4, getsockname, getpeername, shutdown, the options of
+// HostSocketOptions and the ioctls of HostIfreqIoctls, lengths bounded);
+// still no socket. Anything else is
 // SECCOMP_RET_KILL_PROCESS: a sentry that makes a call it never makes is
 // compromised, and going on with an error would hide it; the kernel logs
 // the kill (audit type 1326, with the syscall number) and runsc-lite

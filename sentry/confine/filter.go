@@ -202,7 +202,146 @@ var hostSyscalls = append(slices.Clip(goRuntime), []hostSyscall{
 	{nr: unix.SYS_UNAME},
 	{nr: unix.SYS_SYSINFO},
 	{nr: unix.SYS_GETRUSAGE, rule: args(seccomp.EqualTo(unix.RUSAGE_SELF))},
+
+	// --network=host only (a program of its own, as runsc adds its
+	// hostinet rules only with --network=host): the application's
+	// Internet sockets are host sockets the network forwarder created in
+	// the host's network namespace (package sentry/socket/hostinet). The
+	// sentry still creates no socket; it works the ones it holds, with
+	// addresses and values in its own memory, of the sizes below.
+	{nr: unix.SYS_BIND, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.LessThanOrEqual(maxSockaddr)), only: "hostnet"},
+	{nr: unix.SYS_CONNECT, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.LessThanOrEqual(maxSockaddr)), only: "hostnet"},
+	{nr: unix.SYS_LISTEN, rule: args(seccomp.NonNegativeFD{}, seccomp.LessThanOrEqual(MaxBacklog)), only: "hostnet"},
+	{nr: unix.SYS_ACCEPT4, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)), only: "hostnet"},
+	{nr: unix.SYS_GETSOCKNAME, rule: args(seccomp.NonNegativeFD{}), only: "hostnet"},
+	{nr: unix.SYS_GETPEERNAME, rule: args(seccomp.NonNegativeFD{}), only: "hostnet"},
+	{nr: unix.SYS_SHUTDOWN, rule: args(seccomp.NonNegativeFD{}, seccomp.LessThanOrEqual(unix.SHUT_RDWR)), only: "hostnet"},
+	{nr: unix.SYS_GETSOCKOPT, rule: sockoptRule(false), only: "hostnet"},
+	{nr: unix.SYS_SETSOCKOPT, rule: sockoptRule(true), only: "hostnet"},
+	{nr: unix.SYS_IOCTL, rule: oneOf(1, append([]uintptr{unix.SIOCINQ, unix.SIOCOUTQ, unix.SIOCATMARK, unix.SIOCGIFCONF}, HostIfreqIoctls...)...), only: "hostnet"},
 }...)
+
+// maxSockaddr is sizeof(struct sockaddr_in6), the longest address the
+// sentry passes a host socket (bind, connect; netlink's is shorter).
+const maxSockaddr = unix.SizeofSockaddrInet6
+
+// MaxBacklog is the largest listen backlog the sentry passes a host
+// socket (net.core.somaxconn's default).
+const MaxBacklog = 4096
+
+// HostIfreqIoctls are the netdevice(7) requests about an interface that
+// --network=host passes to the host socket: each reads or fills a struct
+// ifreq of plain values (no pointer), the sentry's copy; with host mode
+// the interfaces are the host's. Changing an interface is never passed.
+var HostIfreqIoctls = []uintptr{unix.SIOCGIFNAME, unix.SIOCGIFINDEX, unix.SIOCGIFFLAGS, unix.SIOCGIFADDR,
+	unix.SIOCGIFNETMASK, unix.SIOCGIFBRDADDR, unix.SIOCGIFMTU, unix.SIOCGIFHWADDR, unix.SIOCGIFMETRIC, unix.SIOCGIFTXQLEN}
+
+// SocketOption is a socket option the sentry passes on to a host socket
+// with --network=host: whether getsockopt and setsockopt may, and the
+// largest value they pass (MaxOptLen bounds them all).
+type SocketOption struct {
+	Level, Name int
+	Get, Set    bool
+}
+
+// MaxOptLen is the longest option value the sentry passes a host socket
+// (struct tcp_info is the longest of HostSocketOptions).
+const MaxOptLen = 256
+
+// HostSocketOptions are the options --network=host passes on to a host
+// socket; the sentry answers SO_RCVTIMEO and SO_SNDTIMEO itself (it
+// waits, the host socket never blocks) and refuses others (ENOPROTOOPT,
+// logged). None of these takes a pointer: every value is a number or a
+// structure of numbers (struct linger, ip_mreqn, ipv6_mreq, group_req,
+// tcp_info) or a name (TCP_CONGESTION), copied through the sentry's
+// memory.
+var HostSocketOptions = []SocketOption{
+	{unix.SOL_SOCKET, unix.SO_TYPE, true, false},
+	{unix.SOL_SOCKET, unix.SO_ERROR, true, false},
+	{unix.SOL_SOCKET, unix.SO_ACCEPTCONN, true, false},
+	{unix.SOL_SOCKET, unix.SO_DOMAIN, true, false},
+	{unix.SOL_SOCKET, unix.SO_PROTOCOL, true, false},
+	{unix.SOL_SOCKET, unix.SO_REUSEADDR, true, true},
+	{unix.SOL_SOCKET, unix.SO_REUSEPORT, true, true},
+	{unix.SOL_SOCKET, unix.SO_KEEPALIVE, true, true},
+	{unix.SOL_SOCKET, unix.SO_BROADCAST, true, true},
+	{unix.SOL_SOCKET, unix.SO_LINGER, true, true},
+	{unix.SOL_SOCKET, unix.SO_RCVBUF, true, true},
+	{unix.SOL_SOCKET, unix.SO_SNDBUF, true, true},
+	{unix.SOL_SOCKET, unix.SO_RCVLOWAT, true, true},
+	{unix.SOL_SOCKET, unix.SO_OOBINLINE, true, true},
+	{unix.SOL_SOCKET, unix.SO_PRIORITY, true, true},
+	{unix.SOL_SOCKET, unix.SO_TIMESTAMP, true, true},
+	{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, true, true},
+	{unix.SOL_TCP, unix.TCP_NODELAY, true, true},
+	{unix.SOL_TCP, unix.TCP_MAXSEG, true, true},
+	{unix.SOL_TCP, unix.TCP_CORK, true, true},
+	{unix.SOL_TCP, unix.TCP_KEEPIDLE, true, true},
+	{unix.SOL_TCP, unix.TCP_KEEPINTVL, true, true},
+	{unix.SOL_TCP, unix.TCP_KEEPCNT, true, true},
+	{unix.SOL_TCP, unix.TCP_SYNCNT, true, true},
+	{unix.SOL_TCP, unix.TCP_LINGER2, true, true},
+	{unix.SOL_TCP, unix.TCP_DEFER_ACCEPT, true, true},
+	{unix.SOL_TCP, unix.TCP_WINDOW_CLAMP, true, true},
+	{unix.SOL_TCP, unix.TCP_INFO, true, false},
+	{unix.SOL_TCP, unix.TCP_QUICKACK, true, true},
+	{unix.SOL_TCP, unix.TCP_CONGESTION, true, true},
+	{unix.SOL_TCP, unix.TCP_USER_TIMEOUT, true, true},
+	{unix.SOL_TCP, unix.TCP_NOTSENT_LOWAT, true, true},
+	{unix.SOL_UDP, unix.UDP_CORK, true, true},
+	{unix.SOL_IP, unix.IP_TOS, true, true},
+	{unix.SOL_IP, unix.IP_TTL, true, true},
+	{unix.SOL_IP, unix.IP_MTU_DISCOVER, true, true},
+	{unix.SOL_IP, unix.IP_MTU, true, false},
+	{unix.SOL_IP, unix.IP_MULTICAST_IF, true, true},
+	{unix.SOL_IP, unix.IP_MULTICAST_TTL, true, true},
+	{unix.SOL_IP, unix.IP_MULTICAST_LOOP, true, true},
+	{unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, false, true},
+	{unix.SOL_IP, unix.IP_DROP_MEMBERSHIP, false, true},
+	{unix.SOL_IP, unix.IP_FREEBIND, true, true},
+	{unix.SOL_IP, unix.IP_RECVERR, true, true},
+	{unix.SOL_IP, unix.IP_PKTINFO, true, true},
+	{unix.SOL_IP, unix.IP_RECVTTL, true, true},
+	{unix.SOL_IP, unix.IP_RECVTOS, true, true},
+	{unix.SOL_IP, unix.IP_RECVORIGDSTADDR, true, true},
+	{unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, true, true},
+	{unix.SOL_IPV6, unix.IPV6_V6ONLY, true, true},
+	{unix.SOL_IPV6, unix.IPV6_UNICAST_HOPS, true, true},
+	{unix.SOL_IPV6, unix.IPV6_MULTICAST_IF, true, true},
+	{unix.SOL_IPV6, unix.IPV6_MULTICAST_HOPS, true, true},
+	{unix.SOL_IPV6, unix.IPV6_MULTICAST_LOOP, true, true},
+	{unix.SOL_IPV6, unix.IPV6_ADD_MEMBERSHIP, false, true},
+	{unix.SOL_IPV6, unix.IPV6_DROP_MEMBERSHIP, false, true},
+	{unix.SOL_IP, unix.MCAST_JOIN_GROUP, false, true},
+	{unix.SOL_IP, unix.MCAST_LEAVE_GROUP, false, true},
+	{unix.SOL_IPV6, unix.MCAST_JOIN_GROUP, false, true},
+	{unix.SOL_IPV6, unix.MCAST_LEAVE_GROUP, false, true},
+	{unix.SOL_IPV6, unix.IPV6_TCLASS, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVERR, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVPKTINFO, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVHOPLIMIT, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVTCLASS, true, true},
+	{unix.SOL_IPV6, unix.IPV6_RECVORIGDSTADDR, true, true},
+	{unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, true, true},
+}
+
+// sockoptRule allows getsockopt (or setsockopt, set) of the options in
+// HostSocketOptions only; setsockopt's values are at most MaxOptLen bytes
+// (its fifth argument; getsockopt's length is in memory, which the sentry
+// sets).
+func sockoptRule(set bool) seccomp.Or {
+	optLen := seccomp.ValueMatcher(anyArg)
+	if set {
+		optLen = seccomp.LessThanOrEqual(MaxOptLen)
+	}
+	var or seccomp.Or
+	for _, o := range HostSocketOptions {
+		if (set && o.Set) || (!set && o.Get) {
+			or = append(or, args(seccomp.NonNegativeFD{}, seccomp.EqualTo(o.Level), seccomp.EqualTo(o.Name), anyArg, optLen))
+		}
+	}
+	return or
+}
 
 // build says how the binary was linked: with C (cgo), with the race
 // detector (race, which implies cgo).
@@ -211,23 +350,25 @@ type build struct{ cgo, race bool }
 // thisBuild is how this binary was linked.
 var thisBuild = build{cgo: cgoLinked, race: raceEnabled}
 
-// rules returns the allow-list for platform and a build.
-func rules(platform string, b build) map[uintptr]seccomp.SyscallRule {
-	return ruleMap(hostSyscalls, platform, b)
+// rules returns the allow-list for platform and a build, with the
+// --network=host entries if hostNet.
+func rules(platform string, b build, hostNet bool) map[uintptr]seccomp.SyscallRule {
+	return ruleMap(hostSyscalls, platform, b, hostNet)
 }
 
 // RuntimeRules returns the Go runtime's part of the allow-list, for a
 // binary linked with C (cgo) or without, to which another confined Go
 // process adds its own calls.
 func RuntimeRules(cgo bool) map[uintptr]seccomp.SyscallRule {
-	return ruleMap(goRuntime, "", build{cgo: cgo, race: thisBuild.race && cgo})
+	return ruleMap(goRuntime, "", build{cgo: cgo, race: thisBuild.race && cgo}, false)
 }
 
 // CgoLinked reports whether this binary is linked with C.
 func CgoLinked() bool { return thisBuild.cgo }
 
-// ruleMap turns list into rules for platform and a build.
-func ruleMap(list []hostSyscall, platform string, b build) map[uintptr]seccomp.SyscallRule {
+// ruleMap turns list into rules for platform and a build, with the
+// --network=host entries if hostNet.
+func ruleMap(list []hostSyscall, platform string, b build, hostNet bool) map[uintptr]seccomp.SyscallRule {
 	m := make(map[uintptr]seccomp.SyscallRule)
 	for _, s := range list {
 		switch s.only {
@@ -238,6 +379,10 @@ func ruleMap(list []hostSyscall, platform string, b build) map[uintptr]seccomp.S
 			}
 		case "race":
 			if !b.race {
+				continue
+			}
+		case "hostnet":
+			if !hostNet {
 				continue
 			}
 		default:
@@ -261,39 +406,40 @@ func ruleMap(list []hostSyscall, platform string, b build) map[uintptr]seccomp.S
 }
 
 // Syscalls returns the numbers of the host syscalls the sentry may make on
-// platform, sorted.
-func Syscalls(platform string) []uintptr {
+// platform (with --network=host if hostNet), sorted.
+func Syscalls(platform string, hostNet bool) []uintptr {
 	var nrs []uintptr
-	for nr := range rules(platform, thisBuild) {
+	for nr := range rules(platform, thisBuild, hostNet) {
 		nrs = append(nrs, nr)
 	}
 	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
 	return nrs
 }
 
-// Filter builds the sentry's seccomp program for platform: the allow-list,
+// Filter builds the sentry's seccomp program for platform, with the
+// --network=host entries if hostNet: the allow-list,
 // clone3 refused with ENOSYS (C code, in the race-enabled build, then
 // falls back to clone, whose flags a filter can read), and SECCOMP_RET_KILL_PROCESS for anything
 // else; trap instead has SIGSYS crash the sentry with a Go traceback that
 // names the call (for debugging the list).
-func Filter(platform string, trap bool) ([]bpf.Instruction, error) {
-	return filter(platform, trap, thisBuild)
+func Filter(platform string, hostNet, trap bool) ([]bpf.Instruction, error) {
+	return filter(platform, hostNet, trap, thisBuild)
 }
 
 // FilterLinked builds Filter's program for a binary linked with C (cgo)
 // or without, so that package precompiled holds both.
-func FilterLinked(platform string, cgo bool) ([]bpf.Instruction, error) {
-	return filter(platform, false, build{cgo: cgo, race: thisBuild.race && cgo})
+func FilterLinked(platform string, cgo, hostNet bool) ([]bpf.Instruction, error) {
+	return filter(platform, hostNet, false, build{cgo: cgo, race: thisBuild.race && cgo})
 }
 
-func filter(platform string, trap bool, b build) ([]bpf.Instruction, error) {
+func filter(platform string, hostNet, trap bool, b build) ([]bpf.Instruction, error) {
 	otherwise := seccomp.KillProcess
 	if trap {
 		otherwise = seccomp.Trap
 	}
 	p := seccomp.Program{
 		RuleSets: []seccomp.RuleSet{
-			{Rules: seccomp.MakeSyscallRules(rules(platform, b)), Action: seccomp.Allow},
+			{Rules: seccomp.MakeSyscallRules(rules(platform, b, hostNet)), Action: seccomp.Allow},
 			{
 				Rules: seccomp.MakeSyscallRules(map[uintptr]seccomp.SyscallRule{
 					unix.SYS_CLONE3: seccomp.MatchAll{},

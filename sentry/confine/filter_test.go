@@ -12,7 +12,13 @@ import (
 // verdict runs the sentry's program for platform on one syscall.
 func verdict(t *testing.T, platform string, nr uintptr, args ...uint64) linux.BPFAction {
 	t.Helper()
-	insns, err := Filter(platform, false)
+	return verdictIn(t, platform, false, nr, args...)
+}
+
+// verdictIn is verdict with --network=host's program if hostNet.
+func verdictIn(t *testing.T, platform string, hostNet bool, nr uintptr, args ...uint64) linux.BPFAction {
+	t.Helper()
+	insns, err := Filter(platform, hostNet, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +91,48 @@ func TestFilterVerdicts(t *testing.T) {
 		{"utimensat of a descriptor", "systrap", unix.SYS_UTIMENSAT, []uint64{5, 0, 0, unix.AT_EMPTY_PATH}, allow},
 	} {
 		if got := verdict(t, tc.platform, tc.nr, tc.args...); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestHostNetVerdicts: --network=host's program adds the socket calls on
+// sockets the sentry holds, with pinned arguments; it still creates no
+// socket, and the other mode's program has none of them.
+func TestHostNetVerdicts(t *testing.T) {
+	kill, allow := linux.SECCOMP_RET_KILL_PROCESS, linux.SECCOMP_RET_ALLOW
+	for _, tc := range []struct {
+		name    string
+		hostNet bool
+		nr      uintptr
+		args    []uint64
+		want    linux.BPFAction
+	}{
+		{"socket", true, unix.SYS_SOCKET, []uint64{unix.AF_INET, unix.SOCK_STREAM, 0}, kill},
+		{"socketpair", true, unix.SYS_SOCKETPAIR, []uint64{unix.AF_INET, unix.SOCK_STREAM, 0}, kill},
+		{"bind", true, unix.SYS_BIND, []uint64{5, 0, unix.SizeofSockaddrInet6}, allow},
+		{"bind without host mode", false, unix.SYS_BIND, []uint64{5, 0, unix.SizeofSockaddrInet6}, kill},
+		{"bind of a long address", true, unix.SYS_BIND, []uint64{5, 0, unix.SizeofSockaddrUnix}, kill},
+		{"connect", true, unix.SYS_CONNECT, []uint64{5, 0, unix.SizeofSockaddrInet4}, allow},
+		{"connect without host mode", false, unix.SYS_CONNECT, []uint64{5, 0, unix.SizeofSockaddrInet4}, kill},
+		{"listen", true, unix.SYS_LISTEN, []uint64{5, 128}, allow},
+		{"listen past somaxconn", true, unix.SYS_LISTEN, []uint64{5, 1 << 20}, kill},
+		{"accept4 non-blocking", true, unix.SYS_ACCEPT4, []uint64{5, 0, 0, unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK}, allow},
+		{"accept4 blocking", true, unix.SYS_ACCEPT4, []uint64{5, 0, 0, unix.SOCK_NONBLOCK}, kill},
+		{"shutdown SHUT_RDWR", true, unix.SYS_SHUTDOWN, []uint64{5, unix.SHUT_RDWR}, allow},
+		{"shutdown SHUT_RDWR without host mode", false, unix.SYS_SHUTDOWN, []uint64{5, unix.SHUT_RDWR}, kill},
+		{"setsockopt TCP_NODELAY", true, unix.SYS_SETSOCKOPT, []uint64{5, unix.SOL_TCP, unix.TCP_NODELAY, 0, 4}, allow},
+		{"setsockopt TCP_NODELAY too long", true, unix.SYS_SETSOCKOPT, []uint64{5, unix.SOL_TCP, unix.TCP_NODELAY, 0, MaxOptLen + 1}, kill},
+		{"setsockopt SO_ATTACH_FILTER", true, unix.SYS_SETSOCKOPT, []uint64{5, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, 0, 16}, kill},
+		{"setsockopt SO_BINDTODEVICE", true, unix.SYS_SETSOCKOPT, []uint64{5, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, 0, 3}, kill},
+		{"setsockopt TCP_INFO", true, unix.SYS_SETSOCKOPT, []uint64{5, unix.SOL_TCP, unix.TCP_INFO, 0, 4}, kill},
+		{"getsockopt TCP_INFO", true, unix.SYS_GETSOCKOPT, []uint64{5, unix.SOL_TCP, unix.TCP_INFO, 0, 0}, allow},
+		{"getsockopt SO_PEERCRED", true, unix.SYS_GETSOCKOPT, []uint64{5, unix.SOL_SOCKET, unix.SO_PEERCRED, 0, 0}, kill},
+		{"ioctl SIOCGIFFLAGS", true, unix.SYS_IOCTL, []uint64{5, unix.SIOCGIFFLAGS}, allow},
+		{"ioctl SIOCSIFFLAGS", true, unix.SYS_IOCTL, []uint64{5, unix.SIOCSIFFLAGS}, kill},
+		{"ioctl SIOCGIFFLAGS without host mode", false, unix.SYS_IOCTL, []uint64{5, unix.SIOCGIFFLAGS}, kill},
+	} {
+		if got := verdictIn(t, "systrap", tc.hostNet, tc.nr, tc.args...); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}

@@ -55,7 +55,7 @@ var sealedActions = map[string]func() error{
 // kills the process with SIGSYS (SECCOMP_RET_KILL_PROCESS).
 func TestInstall(t *testing.T) {
 	if action := os.Getenv("CONFINE_TEST_ACTION"); action != "" {
-		insns, err := Filter("systrap", false)
+		insns, err := Filter("systrap", false, false)
 		if err == nil {
 			err = Install(insns)
 		}

@@ -40,6 +40,7 @@ import (
 	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/kernel/mqueue"
 	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/usage"
@@ -81,6 +82,9 @@ type Kernel struct {
 	UnixSockets *unixsocket.Namespace
 	// Net is the sandbox's network stack (Internet sockets).
 	Net *inet.Stack
+	// HostNet is --network=host's network: the Internet sockets are host
+	// sockets (nil in the other modes); set before the first task runs.
+	HostNet *hostinet.Stack
 	// IPC is the sandbox's System V IPC namespace.
 	IPC *ipc.Namespace
 	// MQueues are the sandbox's POSIX message queues.

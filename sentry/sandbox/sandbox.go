@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/interpose"
+	"runsc-lite/netfwd"
 	"runsc-lite/platform"
 	"runsc-lite/platform/ptrace"
 	"runsc-lite/platform/systrap"
@@ -33,6 +34,7 @@ import (
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
 	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/sentry/strace"
 	"runsc-lite/sentry/syscalls/linux"
@@ -241,6 +243,10 @@ func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
 	net := cfg.Net
 	if net.Log == nil {
 		net.Log = cfg.Log
+	}
+	if net.Host {
+		k.HostNet = hostinet.NewStack(netfwd.NewClient(net.Forwarder, net.Log), net.Log)
+		net.Forwarder = nil
 	}
 	if err := k.Net.Configure(net); err != nil {
 		return fmt.Errorf("the sandbox's network: %w", err)

@@ -43,15 +43,22 @@ func cmsgLen(n int) uint64 { return uint64(sys.SizeofCmsghdr + n) }
 // Every error is EINVAL but SO_MARK's EPERM; on a TCP socket every error
 // is EINVAL (tcp_sendmsg_locked).
 func (s *Socket) ParseControl(b []byte, mayMark bool) (tcpip.SendableControlMessages, error) {
+	return ParseControlFor(s.fam(), s.typ, b, mayMark)
+}
+
+// ParseControlFor checks sendmsg's control data b as Linux does for a
+// socket of family and typ (ParseControl); --network=host's sockets
+// (hostinet) are checked with it too.
+func ParseControlFor(family, typ int, b []byte, mayMark bool) (tcpip.SendableControlMessages, error) {
 	var cm tcpip.SendableControlMessages
-	err := s.parseControl(b, mayMark, &cm)
-	if err != nil && s.typ == sys.SOCK_STREAM {
+	err := parseControl(family, typ, b, mayMark, &cm)
+	if err != nil && typ == sys.SOCK_STREAM {
 		err = fmt.Errorf("%v: %w", err, sys.EINVAL)
 	}
 	return cm, err
 }
 
-func (s *Socket) parseControl(b []byte, mayMark bool, cm *tcpip.SendableControlMessages) error {
+func parseControl(family, typ int, b []byte, mayMark bool, cm *tcpip.SendableControlMessages) error {
 	for off := 0; off+sys.SizeofCmsghdr <= len(b); {
 		var h sys.Cmsghdr
 		abi.Decode(b[off:], &h)
@@ -63,11 +70,11 @@ func (s *Socket) parseControl(b []byte, mayMark bool, cm *tcpip.SendableControlM
 		switch {
 		case h.Level == sys.SOL_SOCKET:
 			err = socketControl(h, data, mayMark)
-		case s.typ == sys.SOCK_STREAM:
+		case typ == sys.SOCK_STREAM:
 			// TCP looks only at SOL_SOCKET's.
-		case h.Level == sys.SOL_IP && s.fam() == sys.AF_INET:
+		case h.Level == sys.SOL_IP && family == sys.AF_INET:
 			err = ipControl(h, data, cm)
-		case h.Level == sys.SOL_IPV6 && s.fam() == sys.AF_INET6:
+		case h.Level == sys.SOL_IPV6 && family == sys.AF_INET6:
 			err = ipv6Control(h, data, cm)
 		}
 		if err != nil {

@@ -194,6 +194,28 @@ func netAdmin(ctx context.Context) bool {
 	return ok && t.HasCapability(linux.CAP_NET_ADMIN)
 }
 
+// IsInterfaceChange reports whether cmd is one of netdevice(7)'s requests
+// that change an interface.
+func IsInterfaceChange(cmd uint32) bool {
+	switch cmd {
+	case sys.SIOCSIFFLAGS, sys.SIOCSIFADDR, sys.SIOCSIFNETMASK, sys.SIOCSIFMTU, sys.SIOCSIFHWADDR,
+		sys.SIOCSIFNAME, sys.SIOCSIFMETRIC, sys.SIOCSIFTXQLEN, sys.SIOCSIFBRDADDR, sys.SIOCSIFDSTADDR:
+		return true
+	}
+	return false
+}
+
+// RefuseInterfaceChange answers a request that changes an interface (the
+// struct ifreq at arg): the request is read (EFAULT) as dev_ioctl reads
+// it, then refused as Linux refuses a caller without CAP_NET_ADMIN.
+func RefuseInterfaceChange(mem vfs.Memory, arg uintptr) error {
+	var ifr linux.IFReq
+	if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
+		return err
+	}
+	return sys.EPERM
+}
+
 // atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 0, since
 // netstack keeps urgent data in line and so never stops a read at an
 // urgent mark.

@@ -184,13 +184,7 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 		}
 		return intBytes(boolInt(s.stamp == want)), nil
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
-		rcv, snd := s.Timeouts()
-		d := rcv
-		if name == sys.SO_SNDTIMEO {
-			d = snd
-		}
-		tv := sys.NsecToTimeval(d.Nanoseconds())
-		return append([]byte(nil), abi.AsBytes(&tv)...), nil
+		return s.GetTimeout(name), nil
 	}
 	return nil, Unknown{sys.SOL_SOCKET, name}
 }
@@ -199,18 +193,7 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
-		d, err := TimeoutOption(v)
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if name == sys.SO_RCVTIMEO {
-			s.rcvTimeout = d
-		} else {
-			s.sndTimeout = d
-		}
-		return nil
+		return s.SetTimeout(name, v)
 	case sys.SO_LINGER:
 		var l linux.Linger
 		if len(v) < len(abi.AsBytes(&l)) {

@@ -51,6 +51,10 @@ type Options struct {
 	// Forwarder is the sentry's end of the network forwarder's socket
 	// pair: eth0 and outbound traffic. nil: lo only (--network=none).
 	Forwarder *os.File
+	// Host is --network=host: Forwarder creates host sockets for the
+	// application (package hostinet, which the caller sets up), and this
+	// stack has lo alone and no outbound traffic.
+	Host bool
 	// Published are the host's listeners whose connections (and
 	// datagrams) go to a port of the sandbox (--publish).
 	Published []Published
@@ -90,7 +94,7 @@ func (st *Stack) Configure(o Options) error {
 	}
 	st.opts = o
 	if o.Forwarder != nil {
-		st.fwd = newFwdClient(o.Forwarder, o.Log)
+		st.fwd = netfwd.NewClient(o.Forwarder, o.Log)
 	}
 	for _, p := range o.Published {
 		go st.servePublished(p)
@@ -163,7 +167,7 @@ func addrPort(a tcpip.Address, port uint16) netip.AddrPort {
 func (st *Stack) forwardTCP(r *tcp.ForwarderRequest) {
 	id := r.ID()
 	dst := addrPort(id.LocalAddress, id.LocalPort)
-	host, err := st.fwd.dial(netfwd.TCP, dst)
+	host, err := st.fwd.Dial(netfwd.TCP, dst)
 	if err != nil {
 		st.opts.Log.Info("outbound TCP refused", "to", dst, "err", err)
 		switch a := answerFor(err); a {
@@ -200,7 +204,7 @@ func (st *Stack) forwardUDP(r *udp.ForwarderRequest) bool {
 	}
 	conn := gonet.NewUDPConn(&wq, ep)
 	go func() {
-		host, err := st.fwd.dial(netfwd.UDP, dst)
+		host, err := st.fwd.Dial(netfwd.UDP, dst)
 		if err != nil {
 			st.opts.Log.Info("outbound UDP refused", "to", dst, "err", err)
 			conn.Close()
@@ -284,124 +288,4 @@ func relayDatagrams(c *gonet.UDPConn, host *os.File, refused func()) {
 	}
 	go copyOne(host, c)
 	copyOne(c, host)
-}
-
-// fwdClient asks the network forwarder for host sockets.
-type fwdClient struct {
-	f   *os.File
-	log *slog.Logger
-
-	mu      sync.Mutex // guards next, pending, gone
-	next    uint32
-	pending map[uint32]chan fwdReply
-	gone    bool
-}
-
-type fwdReply struct {
-	f   *os.File
-	err error
-}
-
-// errNoForwarder: the forwarder is gone (runsc-lite is ending).
-var errNoForwarder = errors.New("the network forwarder is gone")
-
-func newFwdClient(f *os.File, log *slog.Logger) *fwdClient {
-	c := &fwdClient{f: f, log: log, pending: make(map[uint32]chan fwdReply)}
-	go c.readReplies()
-	return c
-}
-
-// dial returns a host socket of proto connected to dst, as the forwarder
-// opened it.
-func (c *fwdClient) dial(proto uint8, dst netip.AddrPort) (*os.File, error) {
-	ch := make(chan fwdReply, 1)
-	c.mu.Lock()
-	if c.gone {
-		c.mu.Unlock()
-		return nil, errNoForwarder
-	}
-	c.next++
-	id := c.next
-	c.pending[id] = ch
-	c.mu.Unlock()
-	msg := netfwd.Marshal(netfwd.NewRequest(id, proto, dst))
-	if err := sys.Sendmsg(int(c.f.Fd()), msg, nil, nil, 0); err != nil {
-		c.mu.Lock()
-		delete(c.pending, id)
-		c.mu.Unlock()
-		return nil, fmt.Errorf("asking the network forwarder: %w", err)
-	}
-	r := <-ch
-	return r.f, r.err
-}
-
-// readReplies hands each reply to its request until the forwarder is
-// gone. A descriptor that is not a socket is refused: the sentry acts on
-// nothing else the forwarder might send.
-func (c *fwdClient) readReplies() {
-	buf := make([]byte, 64)
-	oob := make([]byte, sys.CmsgSpace(4*4))
-	fd := int(c.f.Fd())
-	for {
-		n, oobn, _, _, err := sys.Recvmsg(fd, buf, oob, sys.MSG_CMSG_CLOEXEC)
-		if err == sys.EINTR {
-			continue
-		}
-		if err != nil || n == 0 {
-			break
-		}
-		var fds []int
-		if cmsgs, err := sys.ParseSocketControlMessage(oob[:oobn]); err == nil {
-			for _, m := range cmsgs {
-				if got, err := sys.ParseUnixRights(&m); err == nil {
-					fds = append(fds, got...)
-				}
-			}
-		}
-		var rep netfwd.Reply
-		if netfwd.Unmarshal(buf[:n], &rep) != nil {
-			closeAll(fds)
-			c.log.Error("the network forwarder sent a malformed reply")
-			break
-		}
-		r := fwdReply{err: sys.Errno(rep.Errno)}
-		if rep.Errno == 0 {
-			r = fwdReply{err: errors.New("the network forwarder sent no socket")}
-			if len(fds) == 1 && isSocket(fds[0]) && sys.SetNonblock(fds[0], true) == nil {
-				r = fwdReply{f: os.NewFile(uintptr(fds[0]), "outbound"), err: nil}
-				fds = nil
-			}
-		}
-		closeAll(fds)
-		c.mu.Lock()
-		ch, ok := c.pending[rep.ID]
-		delete(c.pending, rep.ID)
-		c.mu.Unlock()
-		if !ok {
-			if r.f != nil {
-				r.f.Close()
-			}
-			continue
-		}
-		ch <- r
-	}
-	c.mu.Lock()
-	c.gone = true
-	for id, ch := range c.pending {
-		ch <- fwdReply{err: errNoForwarder}
-		delete(c.pending, id)
-	}
-	c.mu.Unlock()
-}
-
-func closeAll(fds []int) {
-	for _, fd := range fds {
-		sys.Close(fd)
-	}
-}
-
-// isSocket reports whether fd is a socket.
-func isSocket(fd int) bool {
-	var st sys.Stat_t
-	return sys.Fstat(fd, &st) == nil && st.Mode&sys.S_IFMT == sys.S_IFSOCK
 }

@@ -100,7 +100,7 @@ func (st *Stack) runPingFlow(k pingKey, f *pingFlow) {
 		st.pings.mu.Unlock()
 	}()
 	dst, _ := netip.AddrFromSlice(k.dst.AsSlice())
-	host, err := st.fwd.dial(netfwd.Echo, netip.AddrPortFrom(dst, 0))
+	host, err := st.fwd.Dial(netfwd.Echo, netip.AddrPortFrom(dst, 0))
 	if err != nil {
 		st.opts.Log.Info("outbound ping refused", "to", dst, "err", err)
 		if errors.Is(err, sys.EACCES) {

@@ -110,7 +110,7 @@ func sandboxPeer(peer netip.Addr) tcpip.Address {
 // use). done gives the address back.
 func (st *Stack) dialFromPeer(peer netip.AddrPort, port uint16) (c *gonet.TCPConn, done func(), err error) {
 	if st.outside == nil {
-		return nil, nil, errNoForwarder
+		return nil, nil, netfwd.ErrGone
 	}
 	src := sandboxPeer(peer.Addr())
 	proto, dst := ipv4.ProtocolNumber, tcpip.AddrFrom4(netfwd.Guest.As4())

@@ -7,7 +7,6 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -55,10 +54,11 @@ type Socket struct {
 	// stream each take a contiguous part of it.
 	readMu sync.Mutex
 
-	// mu guards the fields below.
-	mu         sync.Mutex
-	rcvTimeout time.Duration // SO_RCVTIMEO, 0: none
-	sndTimeout time.Duration // SO_SNDTIMEO, 0: none
+	// SO_RCVTIMEO and SO_SNDTIMEO (their own lock).
+	SockTimeouts
+
+	// mu serializes connects and guards the fields below.
+	mu sync.Mutex
 	// corkedForMore: a TCP send with MSG_MORE corked the connection
 	// (TCP_CORK itself was off); the next send without it uncorks.
 	corkedForMore bool
@@ -562,13 +562,6 @@ func (s *Socket) PeerName() ([]byte, error) {
 		return nil, errno(err)
 	}
 	return encodeAddress(s.fam(), a), nil
-}
-
-// Timeouts returns SO_RCVTIMEO and SO_SNDTIMEO (0: none).
-func (s *Socket) Timeouts() (rcv, snd time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rcvTimeout, s.sndTimeout
 }
 
 // Send sends data without waiting, to the address to (raw, from sendto

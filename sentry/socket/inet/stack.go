@@ -80,6 +80,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+
+	"runsc-lite/netfwd"
 )
 
 // LoopbackNIC is the index of lo, the sandbox's first interface.
@@ -94,7 +96,7 @@ const loopbackMTU = 65536
 type Stack struct {
 	// opts, fwd are set by Configure, before the first use.
 	opts Options
-	fwd  *fwdClient
+	fwd  *netfwd.Client
 	// outside is the netstack beyond eth0 (outbound.go) and eth its end
 	// of eth0's cable, set by once.
 	outside *stack.Stack

@@ -33,7 +33,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -67,18 +66,17 @@ type Socket struct {
 	typ   int
 	ino   uint64
 	queue vfs.Queue
+	inet.SockTimeouts
 
 	// mu guards the fields below.
-	mu         sync.Mutex
-	port       uint32 // nl_pid, 0 until bound
-	pid        uint32 // the creating process, the first port it tries
-	groups     uint32
-	rcv        [][]byte
-	rcvTimeout time.Duration
-	sndTimeout time.Duration
-	rcvbuf     int
-	sndbuf     int
-	shut       bool
+	mu     sync.Mutex
+	port   uint32 // nl_pid, 0 until bound
+	pid    uint32 // the creating process, the first port it tries
+	groups uint32
+	rcv    [][]byte
+	rcvbuf int
+	sndbuf int
+	shut   bool
 }
 
 // New implements socket(2) for AF_NETLINK: typ SOCK_RAW or SOCK_DGRAM
@@ -163,13 +161,6 @@ func (s *Socket) MaxDatagram() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sndbuf
-}
-
-// Timeouts returns SO_RCVTIMEO and SO_SNDTIMEO.
-func (s *Socket) Timeouts() (time.Duration, time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rcvTimeout, s.sndTimeout
 }
 
 // address decodes a sockaddr_nl: EINVAL if short or not AF_NETLINK.

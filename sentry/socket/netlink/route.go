@@ -336,19 +336,8 @@ func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 // kept; SOL_NETLINK options (memberships, extended acknowledgements,
 // strict checking) are accepted, having no effect on what is answered.
 func (s *Socket) SetOption(level, name int, v []byte) error {
-	if level == sys.SOL_SOCKET && (name == sys.SO_RCVTIMEO || name == sys.SO_SNDTIMEO) {
-		d, err := inet.TimeoutOption(v)
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if name == sys.SO_RCVTIMEO {
-			s.rcvTimeout = d
-		} else {
-			s.sndTimeout = d
-		}
-		return nil
+	if inet.IsTimeoutOption(level, name) {
+		return s.SetTimeout(name, v)
 	}
 	if len(v) < 4 {
 		return sys.EINVAL

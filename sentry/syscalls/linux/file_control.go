@@ -5,6 +5,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/sentry/vfs"
 )
@@ -197,9 +198,11 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, kernel.CopyOut(t, arg, &queued)
 		}
 	}
-	if inet.IsDeviceIoctl(cmd) && isSocket(f) {
+	if _, host := hostinet.FromFile(f); inet.IsDeviceIoctl(cmd) && isSocket(f) && !host {
 		// Every socket answers the interface ioctls (sock_ioctl):
-		// glibc's if_nametoindex asks an AF_UNIX socket.
+		// glibc's if_nametoindex asks an AF_UNIX socket. A
+		// --network=host socket answers them about the host's
+		// interfaces itself (hostinet).
 		return t.K.Net.DeviceIoctl(t, cmd, arg, hasCap(t, unix.CAP_NET_ADMIN))
 	}
 	return f.Ioctl(t.Ctx(), t, cmd, arg)

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/sentry/socket/netlink"
 	unixsocket "runsc-lite/sentry/socket/unix"
@@ -49,7 +50,13 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 			return 0, err
 		}
 	}
-	f, err := t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
+	var f *vfs.File
+	var err error
+	if t.K.HostNet != nil {
+		f, err = t.K.HostNet.New(int(domain), kind, int(protocol), flags)
+	} else {
+		f, err = t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
+	}
 	if err != nil {
 		if kind == unix.SOCK_RAW && err == unix.EPROTONOSUPPORT {
 			t.K.Log.Warn("unimplemented: raw Internet sockets of this protocol", "pid", t.PID(), "protocol", protocol)
@@ -103,7 +110,8 @@ func hasCap(t *kernel.Task, c int) bool {
 }
 
 // netSocket is a socket that parses its own addresses: an Internet
-// socket (sentry/socket/inet) or a netlink one (sentry/socket/netlink).
+// socket (sentry/socket/inet, or sentry/socket/hostinet with
+// --network=host) or a netlink one (sentry/socket/netlink).
 // Its calls never block (EAGAIN); the handlers here wait.
 type netSocket interface {
 	Bind(raw []byte) error
@@ -127,6 +135,9 @@ type netSocket interface {
 // netSocketOf returns f's socket if it is a netSocket.
 func netSocketOf(f *vfs.File) (netSocket, bool) {
 	if s, ok := inet.FromFile(f); ok {
+		return s, true
+	}
+	if s, ok := hostinet.FromFile(f); ok {
 		return s, true
 	}
 	if s, ok := netlink.FromFile(f); ok {
@@ -341,7 +352,9 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 // IP_RECVERR, never waiting (EAGAIN without one); other sockets have an
 // empty queue.
 func inetRecvError(s netSocket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
-	is, ok := s.(*inet.Socket)
+	is, ok := s.(interface {
+		RecvError(dst []byte) (inet.Received, error)
+	})
 	if !ok {
 		return inet.Received{}, 0, unix.EAGAIN
 	}
@@ -366,7 +379,14 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	if flags&^socketFlags != 0 || int(typ)&0xf >= socketMax {
 		return 0, unix.EINVAL
 	}
-	f, err := netlink.New(t.K.Net, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+	var f *vfs.File
+	var err error
+	if t.K.HostNet != nil {
+		// --network=host: the host's interfaces, addresses and routes.
+		f, err = t.K.HostNet.NewNetlink(int(typ)&0xf, int(protocol), flags)
+	} else {
+		f, err = netlink.New(t.K.Net, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
 	unixsocket "runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/usermem"
@@ -172,9 +173,19 @@ func sendSequence(t *kernel.Task, fd int32, src usermem.IOSequence, name []byte,
 	defer f.DecRef()
 	if s, ok := netSocketOf(f); ok {
 		var o inet.SendOptions
+		mayMark := hasCap(t, unix.CAP_NET_RAW) || hasCap(t, unix.CAP_NET_ADMIN)
 		if is, ok := s.(*inet.Socket); ok {
-			mayMark := hasCap(t, unix.CAP_NET_RAW) || hasCap(t, unix.CAP_NET_ADMIN)
 			if o.Control, err = is.ParseControl(rawCtl, mayMark); err != nil {
+				return 0, err
+			}
+		} else if hs, ok := s.(*hostinet.Socket); ok && hs.Family() != unix.AF_NETLINK {
+			// Checked as Linux checks them; no descriptor or other
+			// control message reaches the host.
+			typ := unix.SOCK_DGRAM
+			if hs.Stream() {
+				typ = unix.SOCK_STREAM
+			}
+			if o.Control, err = inet.ParseControlFor(hs.Family(), typ, rawCtl, mayMark); err != nil {
 				return 0, err
 			}
 		} else {
