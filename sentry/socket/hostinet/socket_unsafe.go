@@ -1,13 +1,14 @@
 package hostinet
 
 import (
-	"encoding/binary"
 	"runtime"
 	"unsafe"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"runsc-lite/abi"
 )
 
 // The host socket calls, with addresses, values and buffers in the
@@ -199,18 +200,23 @@ func hostIfconf(fd int, buf []byte) (int, error) {
 	return int(ifc.Len), nil
 }
 
+// intControl is one control message carrying an int (IP_TTL,
+// IPV6_HOPLIMIT), padded to CMSG_SPACE(4).
+type intControl struct {
+	Hdr sys.Cmsghdr
+	Val int32
+	_   [4]byte
+}
+
 // sendControl is the host control messages for what sendmsg's checked
 // control data asked for (inet.ParseControlFor): a per-send TTL or hop
 // limit; nothing else reaches the host.
 func sendControl(cm tcpip.SendableControlMessages) []byte {
 	var b []byte
 	add := func(level, typ int32, v int32) {
-		m := make([]byte, sys.CmsgSpace(4))
-		h := (*sys.Cmsghdr)(unsafe.Pointer(&m[0]))
-		h.Level, h.Type = level, typ
-		h.SetLen(sys.CmsgLen(4))
-		binary.LittleEndian.PutUint32(m[sys.CmsgLen(0):], uint32(v))
-		b = append(b, m...)
+		m := intControl{Hdr: sys.Cmsghdr{Level: level, Type: typ}, Val: v}
+		m.Hdr.SetLen(sys.CmsgLen(4))
+		b = append(b, abi.Encode(m)...)
 	}
 	if cm.HasTTL {
 		add(sys.SOL_IP, sys.IP_TTL, int32(cm.TTL))
