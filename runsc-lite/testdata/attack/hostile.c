@@ -541,6 +541,20 @@ static void do_int80(void *unused)
 	asm volatile("int $0x80" : : "a"(37), "b"(w_pid), "c"(SIGWINCH) : "memory");
 }
 
+/* The 32-bit getpid, harmless: run natively, to learn whether the host
+ * kernel runs 32-bit syscalls at all. */
+static void do_int80_getpid(void *unused)
+{
+	(void)unused;
+	asm volatile("int $0x80" : : "a"(20) : "memory");
+}
+
+static void mode_ia32probe(void)
+{
+	int sig = probe(do_int80_getpid, NULL);
+	printf("int80 getpid: %s\n", sig ? sigabbrev_np(sig) : "no signal");
+}
+
 static void do_sysenter(void *unused)
 {
 	(void)unused;
@@ -1241,6 +1255,7 @@ int main(int argc, char **argv)
 		{"jump", mode_jump},
 		{"jumpcode", mode_jumpcode},
 		{"syscall32", mode_syscall32},
+		{"ia32probe", mode_ia32probe},
 		{"vsyscall", mode_vsyscall},
 		{"sigreturn", mode_sigreturn},
 		{"allowed", mode_allowed},
