@@ -171,7 +171,13 @@ func (c *context) event(as *addressSpace, m *sysmsg.Msg, regs *platform.Register
 		if ev, ok := c.fixSite(as, regs); ok {
 			return ev
 		}
-	case uint32(unix.SIGSEGV):
+	case uint32(unix.SIGSEGV), uint32(unix.SIGBUS):
+		if ev, ok := c.gsFault(as, regs); ok {
+			return ev
+		}
+		if m.Signo != uint32(unix.SIGSEGV) {
+			break
+		}
 		if fault, ok := f.fault(); ok {
 			return platform.Event{Kind: platform.EventFault, Fault: fault, Signal: si}
 		}

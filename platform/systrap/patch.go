@@ -109,10 +109,15 @@ func (p *patcher) copyFrom(parent *patcher) {
 // trapAddr is the stub address of trap i.
 func trapAddr(i int) uintptr { return sysmsg.PatchTable + uintptr(i)*sysmsg.TrapSize }
 
-// initPatchTable writes the table's first cell: the address of patch_entry,
-// through which every trap jumps.
+// initPatchTable writes the table's first cell, through which every trap
+// jumps: patch_entry, which finds its slot with rdgsbase, or without
+// FSGSBASE patch_entry_gs, which loads the slot's self pointer through %gs.
 func (p *Platform) initPatchTable(sh *sysmsg.Shared) {
-	binary.LittleEndian.PutUint64(sh.PatchTable()[0:8], uint64(p.syms.PatchEntry))
+	entry := p.syms.PatchEntry
+	if !p.hasFSGSBase {
+		entry = p.syms.PatchEntryGS
+	}
+	binary.LittleEndian.PutUint64(sh.PatchTable()[0:8], uint64(entry))
 }
 
 // writeTrap writes trap i, for the site at site making syscall nr.
@@ -364,6 +369,48 @@ func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.
 	return platform.Event{Kind: platform.EventInterrupted}, true
 }
 
+// rflagsRF is the resume flag, which a fault's frame may carry and a
+// syscall instruction never leaves in %r11.
+const rflagsRF = 1 << 16
+
+// gsFault handles a fault at patch_entry_gs's first instruction, the load
+// of the slot's self pointer through %gs (hosts without FSGSBASE): the
+// application has a gs base of its own and a thread of it ran a patched
+// site, and the load read its memory there, which is not mapped (SIGSEGV)
+// or not backed (SIGBUS). The thread did not ask for that load; it asked
+// for the syscall the trap in %rcx stands for, so that is the stop it
+// makes, with the registers the syscall instruction and seccomp's trap
+// would have left (the trap's code before the load changes no flags).
+// ok is false, and the fault is the application's, unless %rcx is a trap
+// in use: a thread that jumps here with a forged %rcx and a gs base of its
+// own gets no more than it would by jumping to the trap's fallback.
+func (c *context) gsFault(as *addressSpace, regs *platform.Registers) (platform.Event, bool) {
+	if !c.p.patching || c.p.hasFSGSBase || uintptr(regs.Rip) != c.p.syms.PatchEntryGS {
+		return platform.Event{}, false
+	}
+	trap := uintptr(regs.Rcx)
+	if trap < trapAddr(1) || trap >= trapAddr(maxTraps) || (trap-sysmsg.PatchTable)%sysmsg.TrapSize != 0 {
+		return platform.Event{}, false
+	}
+	i := int((trap - sysmsg.PatchTable) / sysmsg.TrapSize)
+	pt := &as.patch
+	pt.mu.Lock()
+	inUse := i < pt.next
+	t := as.sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
+	ret := binary.LittleEndian.Uint64(t[sysmsg.TrapRet:])
+	nr := binary.LittleEndian.Uint32(t[sysmsg.TrapNr:])
+	pt.mu.Unlock()
+	if !inUse {
+		return platform.Event{}, false
+	}
+	regs.Eflags &^= rflagsRF
+	regs.Rip, regs.Rcx, regs.R11 = ret, ret, regs.Eflags
+	regs.Rax = ^uint64(unix.ENOSYS) + 1
+	regs.OrigRax = uint64(nr)
+	c.p.patchGSFaults.Add(1)
+	return platform.Event{Kind: platform.EventSyscall}, true
+}
+
 // hostGS is the gs base the thread runs with for the application's
 // gsBase: its slot's address while the application has none, so that
 // patch_entry can find the slot.
@@ -387,19 +434,22 @@ type PatchStats struct {
 	Sites    uint64 // sites patched
 	Failures uint64 // sites that could not be patched
 	Entries  uint64 // syscalls that arrived through a patched site
+	// GSFaults are syscalls from a patched site whose thread had a gs
+	// base of its own that faulted in patch_entry_gs (gsFault).
+	GSFaults uint64
 }
 
 // PatchStats returns the counts so far.
 func (p *Platform) PatchStats() PatchStats {
-	return PatchStats{Sites: p.patchedSites.Load(), Failures: p.patchFailures.Load(), Entries: p.patchEntries.Load()}
+	return PatchStats{Sites: p.patchedSites.Load(), Failures: p.patchFailures.Load(), Entries: p.patchEntries.Load(),
+		GSFaults: p.patchGSFaults.Load()}
 }
 
 // SetPatching turns syscall-site patching on or off for address spaces
-// made from now on. It is on by default where the host allows it: the
-// CPU has FSGSBASE (patch_entry finds its slot with rdgsbase) and signal
-// frames hold an XSAVE area.
+// made from now on. It is on by default where the host allows it: signal
+// frames hold an XSAVE area (the patch frame is written in their format).
 func (p *Platform) SetPatching(on bool) {
-	p.patching = on && p.hasFSGSBase && platform.Host.Size > 512
+	p.patching = on && platform.Host.Size > 512
 }
 
 // Patching reports whether syscall-site patching is on.

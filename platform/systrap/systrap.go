@@ -68,7 +68,7 @@ type Platform struct {
 	hasFSGSBase bool
 	patching    bool // syscall-site patching (patch.go); set before use
 
-	patchedSites, patchFailures, patchEntries atomic.Uint64
+	patchedSites, patchFailures, patchEntries, patchGSFaults atomic.Uint64
 
 	// running counts contexts inside Switch, to choose how long waiters spin.
 	running atomic.Int32

@@ -31,6 +31,7 @@ _Static_assert(__builtin_offsetof(struct sigcontext, rip) == 128, "stub_amd64.S 
 _Static_assert(__builtin_offsetof(struct sigcontext, fpstate) == 184, "stub_amd64.S SC_FPSTATE");
 _Static_assert(__builtin_offsetof(struct sysmsg, set_bases) == 64, "stub_amd64.S MSG_SET");
 _Static_assert(__builtin_offsetof(struct sysmsg, new_gs_base) == 56, "stub_amd64.S MSG_NEW_GS");
+_Static_assert(__builtin_offsetof(struct sysmsg, self) == SYSMSG_SELF, "stub_amd64.S SYSMSG_SELF");
 _Static_assert(__builtin_offsetof(struct stub_control, fpx_sw) == STUB_CONTROL_FPX_SW, "control");
 _Static_assert(__builtin_offsetof(struct stub_control, has_fsgsbase) == STUB_CONTROL_FSGSBASE, "control");
 
@@ -102,7 +103,8 @@ static void set_bases(struct sysmsg *m, int has_fsgsbase)
  * finish the resume into this signal's frame (the bases, the registers and
  * the FP state the sentry wrote into the patch frame), so that the sentry
  * sees the application's state and returning resumes it. */
-static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const volatile struct stub_control *ctl)
+static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const volatile struct stub_control *ctl,
+				int has_fsgsbase)
 {
 	struct ucontext *pf = (struct ucontext *)((char *)m + SYSMSG_PATCH_FRAME + SYSMSG_PF_UC);
 	uint64_t *dst = (uint64_t *)&uc->uc_mcontext;
@@ -115,7 +117,7 @@ static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const vol
 	for (uint32_t i = 0; i < size; i++)
 		if (i < 464 || i >= 512)
 			fd[i] = fs[i];
-	set_bases(m, 1);
+	set_bases(m, has_fsgsbase);
 }
 
 void sysmsg_handler(int signo, void *siginfo, void *ucontext)
@@ -132,7 +134,7 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 		return;
 	}
 	if (signo == SIGCHLD && rip >= patch_resumed && rip < patch_entry_end)
-		finish_patch_resume(m, uc, ctl);
+		finish_patch_resume(m, uc, ctl, has_fsgsbase);
 
 	m->signo = (uint32_t)signo;
 	m->siginfo = (uint64_t)siginfo;
