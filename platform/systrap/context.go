@@ -162,7 +162,7 @@ func (c *context) event(as *addressSpace, m *sysmsg.Msg, regs *platform.Register
 			regs.OrigRax = nr
 			if uintptr(m.Ucontext) == sysmsg.PatchUcontext(c.slot) {
 				c.p.patchEntries.Add(1)
-			} else {
+			} else if !c.p.patching || !c.fromFallback(as, regs) {
 				c.maybePatch(as, nr, regs.Rip)
 			}
 			return platform.Event{Kind: platform.EventSyscall}

@@ -369,6 +369,40 @@ func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.
 	return platform.Event{Kind: platform.EventInterrupted}, true
 }
 
+// trapOf returns the trap of an address inside the trap table, the trap's
+// index and the offset in it, and whether the trap is in use (its words
+// were written by writeTrap; the table is in the read-only memfd).
+func (as *addressSpace) trapOf(addr uintptr) (i int, off uintptr, ret uint64, nr uint32, ok bool) {
+	if addr < trapAddr(1) || addr >= trapAddr(maxTraps) {
+		return 0, 0, 0, 0, false
+	}
+	i, off = int((addr-sysmsg.PatchTable)/sysmsg.TrapSize), (addr-sysmsg.PatchTable)%sysmsg.TrapSize
+	pt := &as.patch
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if i >= pt.next {
+		return 0, 0, 0, 0, false
+	}
+	t := as.sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
+	return i, off, binary.LittleEndian.Uint64(t[sysmsg.TrapRet:]), binary.LittleEndian.Uint32(t[sysmsg.TrapNr:]), true
+}
+
+// fromFallback makes a syscall stop at a trap's fallback (the thread's gs
+// did not name its slot) look like one at the site: Rip, and Rcx as the
+// syscall instruction leaves it, become the site's return address, where
+// the fallback's next jump goes anyway. So the application never sees the
+// trap table in a syscall's registers, and a restarted syscall moves back
+// into the site's patched jump like one that came through the entry
+// (fixSite).
+func (c *context) fromFallback(as *addressSpace, regs *platform.Registers) bool {
+	_, off, ret, _, ok := as.trapOf(uintptr(regs.Rip))
+	if !ok || off != sysmsg.TrapFallback+siteLen {
+		return false
+	}
+	regs.Rip, regs.Rcx = ret, ret
+	return true
+}
+
 // rflagsRF is the resume flag, which a fault's frame may carry and a
 // syscall instruction never leaves in %r11.
 const rflagsRF = 1 << 16
@@ -388,19 +422,8 @@ func (c *context) gsFault(as *addressSpace, regs *platform.Registers) (platform.
 	if !c.p.patching || c.p.hasFSGSBase || uintptr(regs.Rip) != c.p.syms.PatchEntryGS {
 		return platform.Event{}, false
 	}
-	trap := uintptr(regs.Rcx)
-	if trap < trapAddr(1) || trap >= trapAddr(maxTraps) || (trap-sysmsg.PatchTable)%sysmsg.TrapSize != 0 {
-		return platform.Event{}, false
-	}
-	i := int((trap - sysmsg.PatchTable) / sysmsg.TrapSize)
-	pt := &as.patch
-	pt.mu.Lock()
-	inUse := i < pt.next
-	t := as.sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
-	ret := binary.LittleEndian.Uint64(t[sysmsg.TrapRet:])
-	nr := binary.LittleEndian.Uint32(t[sysmsg.TrapNr:])
-	pt.mu.Unlock()
-	if !inUse {
+	_, off, ret, nr, ok := as.trapOf(uintptr(regs.Rcx))
+	if !ok || off != 0 {
 		return platform.Event{}, false
 	}
 	regs.Eflags &^= rflagsRF
