@@ -55,7 +55,27 @@ import (
 // a jump into it works, and a signal that arrives between the site and
 // the stub shows the trap's address as the interrupted instruction
 // pointer. rdgsbase reads the slot's address while the application has no
-// gs base of its own (patch_entry finds its slot from %gs).
+// gs base of its own (patch_entry finds its slot from %gs), and `%gs:`
+// loads read the slot.
+//
+// Hosts without FSGSBASE. There the application cannot change its fs and
+// gs bases but by arch_prctl, which traps, so the sentry's copy of them is
+// the truth, and the table's first cell names patch_entry_gs instead: it
+// loads the slot's self pointer (sysmsg.Msg.Self, written by the sentry)
+// through %gs and checks it as patch_entry checks the rdgsbase value; the
+// resume sets new bases with arch_prctl from its own syscall instruction
+// (the filter allows it the handler's ARCH_SET_FS and ARCH_SET_GS) and
+// returns without rt_sigreturn while %gs still names the slot. While the
+// application has a gs base of its own, the load reads its memory: a value
+// that is not a slot takes the trap's fallback, whose syscall stop the
+// sentry reports at the site (fromFallback), and a fault is taken for the
+// trap's syscall (gsFault). A value that is another slot's address, which
+// only a thread that wrote it there gets, is a hand-off on another slot of
+// its own process, which is what wrgsbase gives with FSGSBASE: the futex
+// there is refused by the filter and the sentry treats the stop as any
+// other forged state. A program whose memory at its gs base plus
+// sysmsg.MsgSelf happens to hold a slot's address (inside the reserved
+// range, where it maps nothing) would be confused the same way.
 //
 // Limits, as in gVisor: code that jumps straight to a patched site's
 // syscall instruction with another number in %eax gets the site's number;
@@ -64,8 +84,8 @@ import (
 // site stops inside the trap and the stub's entry; only the `mov
 // $nr,%eax; syscall` form is patched (Go's and glibc's syscall(2), which
 // take the number from a register or the stack, are not). Patching needs
-// FSGSBASE and an XSAVE signal frame; without them, and with --no-patch,
-// every syscall traps as before.
+// an XSAVE signal frame (the patch frame is written in its format); without
+// one, and with --no-patch, every syscall traps as before.
 
 // patchAfter is how many times a site traps before it is patched: most
 // sites of a short-lived process trap once, and a patch costs two

@@ -466,9 +466,14 @@ stub_thread_setup:
  * data below %rsp).
  *
  * The thread finds its slot from %gs, which the sentry points at the slot
- * while the application has no gs base of its own (platform/systrap). If
- * %gs does not name a slot (the application set one), the trap's fallback
- * makes an ordinary syscall, which traps as before.
+ * while the application has no gs base of its own (platform/systrap): with
+ * FSGSBASE by rdgsbase (patch_entry), without it by loading the slot's self
+ * pointer through %gs (patch_entry_gs; the trap table's first quadword
+ * names the entry the host needs, and the control page's has_fsgsbase
+ * tells the code after it). If %gs does not name a slot (the application
+ * set one), the trap's fallback makes an ordinary syscall, which traps as
+ * before. Without FSGSBASE the bases are not read here (the sentry's copy
+ * is the truth) and the resume sets new ones with arch_prctl.
  *
  * The registers go into the slot's patch frame, laid out as the kernel lays
  * out a signal frame, with a SIGSYS siginfo saying what seccomp would have
@@ -478,7 +483,8 @@ stub_thread_setup:
  * could do itself with its own memory and the handler's syscalls: the frame
  * is in its slot, which it can write anyway, and the only syscalls here are
  * the handler's (futex on the own state word, exit: pinned to
- * patch_syscall_site by the filter) and rt_sigreturn (patch_sigreturn_site).
+ * patch_syscall_site by the filter; arch_prctl ARCH_SET_FS/ARCH_SET_GS:
+ * patch_resume_syscall_site) and rt_sigreturn (patch_sigreturn_site).
  * The usual return makes no syscall at all: it loads the frame's FP state,
  * flags and registers itself and jumps through the frame's rip, which
  * application code could do too.
