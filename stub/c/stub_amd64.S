@@ -490,11 +490,14 @@ stub_thread_setup:
  * application code could do too.
  *
  * Signals are not blocked here. The signal handler (sysmsg/c/handler.c)
- * returns at once from SIGCHLD between patch_entry and patch_resumed (the
- * thread is about to stop or has stopped, and the sentry knows it); after
- * patch_resumed it first completes the resume (bases, registers and FP state
- * from the patch frame into its own frame), so the sentry sees the
- * application's state, never this code's. Any other signal here comes from
+ * returns at once from SIGCHLD between patch_entry and patch_published (the
+ * thread is about to publish its stop, which answers the interrupt). From
+ * patch_published to patch_resumed (the stop is published; the sentry may
+ * have answered it already) it finishes the wait itself, and from then on,
+ * as after patch_resumed, it first completes the resume (bases, registers
+ * and FP state from the patch frame into its own frame) and reports the
+ * interrupt, so the sentry sees the application's state, never this
+ * code's, and an interrupt that arrives as the thread resumes is not lost. Any other signal here comes from
  * a thread that jumped in with forged state, and is reported as it is.
  */
 #define PF(off)     (SYSMSG_PATCH_FRAME + (off))
@@ -544,11 +547,21 @@ stub_thread_setup:
 #define ARCH_SET_FS 0x1002
 
 	.p2align 4
-	.globl patch_entry, patch_entry_gs, patch_resumed, patch_entry_end
+	.globl patch_entry, patch_entry_gs, patch_published, patch_resumed, patch_entry_end
 	.globl patch_syscall_site, patch_resume_syscall_site, patch_sigreturn_site
 patch_entry:
 	rdgsbase %r11
 	jmp .Lpatch_slot
+
+/* The fallback: the application's flags back, then the trap's own
+ * `mov $nr,%eax; syscall`. (Before patch_published: the thread is on its
+ * way to a stop.) */
+.Lpatch_fallback:
+	add $0x7f, %al                          /* OF */
+	sahf                                    /* SF ZF AF PF CF */
+	lea SYSMSG_TRAP_FALLBACK(%rcx), %r11
+	jmp *%r11
+
 /* The entry without FSGSBASE (the trap table's first quadword names one of
  * the two): the slot's self pointer, through %gs. If the application has a
  * gs base of its own, this reads its memory there, and may fault: the
@@ -659,6 +672,7 @@ patch_entry_gs:
 1:
 	mov $SYSMSG_STATE_EVENT, %eax
 	xchg %eax, (%r15)
+patch_published:
 	cmpl $0, 4(%r15)                        /* sentry_waiting */
 	je .Lpatch_wait
 	mov %r15, %rdi
@@ -702,14 +716,6 @@ patch_entry_gs:
 	mov $__NR_exit, %eax
 	lea .Lpatch_exit(%rip), %rbx
 	jmp patch_syscall
-
-/* The fallback: the application's flags back, then the trap's own
- * `mov $nr,%eax; syscall`. */
-.Lpatch_fallback:
-	add $0x7f, %al                          /* OF */
-	sahf                                    /* SF ZF AF PF CF */
-	lea SYSMSG_TRAP_FALLBACK(%rcx), %r11
-	jmp *%r11
 
 /* The patch entry's syscall instruction; the return address is in %rbx. */
 patch_syscall:

@@ -37,7 +37,7 @@ _Static_assert(__builtin_offsetof(struct stub_control, has_fsgsbase) == STUB_CON
 
 /* The patch entry's code (stub_amd64.S): entering and waiting, then
  * resuming. */
-extern const char patch_entry[], patch_resumed[], patch_entry_end[];
+extern const char patch_entry[], patch_published[], patch_resumed[], patch_entry_end[];
 
 long handler_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 
@@ -128,12 +128,23 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 	struct ucontext *uc = ucontext;
 	const char *rip = (const char *)uc->uc_mcontext.rip;
 
-	if (signo == SIGCHLD && rip >= patch_entry && rip < patch_resumed) {
-		/* The thread is on its way to stopping, or stopped: the
+	if (signo == SIGCHLD && rip >= patch_entry && rip < patch_published) {
+		/* The thread is on its way to publishing a stop: the
 		 * sentry's interrupt is answered by that stop. */
 		return;
 	}
-	if (signo == SIGCHLD && rip >= patch_resumed && rip < patch_entry_end)
+	if (signo == SIGCHLD && rip >= patch_published && rip < patch_resumed) {
+		/* The stop is published, and the thread waits for its answer
+		 * (or was about to wake the sentry, or has its answer and has
+		 * not acted on it): wait here instead, then resume as below,
+		 * so that the interrupt is reported, not dropped. */
+		if (__atomic_load_n(&m->sentry_waiting, __ATOMIC_SEQ_CST))
+			handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAKE, 1, 0, 0, 0);
+		if (wait_for_sentry(m, ctl->spin_limit / 8) == SYSMSG_STATE_EXIT)
+			for (;;)
+				handler_syscall(__NR_exit, 0, 0, 0, 0, 0, 0);
+		finish_patch_resume(m, uc, ctl, has_fsgsbase);
+	} else if (signo == SIGCHLD && rip >= patch_resumed && rip < patch_entry_end)
 		finish_patch_resume(m, uc, ctl, has_fsgsbase);
 
 	m->signo = (uint32_t)signo;
