@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -30,6 +32,7 @@ func testPatching(t *testing.T, f Factory, opts Options) {
 	t.Run("Fork", func(t *testing.T) { testPatchFork(t, f, opts) })
 	t.Run("FileText", func(t *testing.T) { testPatchFileText(t, f, opts) })
 	t.Run("OwnBases", func(t *testing.T) { testPatchOwnBases(t, f, opts) })
+	t.Run("Interrupt", func(t *testing.T) { testPatchInterrupt(t, f, opts) })
 	t.Run("Attacks", func(t *testing.T) { testPatchAttacks(t, f, opts) })
 }
 
@@ -409,6 +412,69 @@ func testPatchForgedSelf(t *testing.T, p platform.Platform, opts Options) {
 `)
 	th.runToSyscall(unix.SYS_GETPID)
 }
+
+// patchInterruptSrc makes getpid from one site until the result is 0,
+// then spins for good.
+const patchInterruptSrc = `
+loop:
+	mov $39, %eax
+site:
+	syscall
+	test %rax, %rax
+	jnz loop
+spin:
+	jmp spin
+`
+
+// testPatchInterrupt interrupts a thread, at delays from none to 100us, as
+// it resumes from a patched getpid into a loop without syscalls, whose
+// only way out is the interrupt: one that reaches the thread while it is
+// still in the platform's code between the stop and the application must
+// not be lost.
+func testPatchInterrupt(t *testing.T, f Factory, opts Options) {
+	p := newPlatform(t, f)
+	th, _ := newProcess(t, p, patchInterruptSrc)
+	for i := 0; i < patchAfterTraps; i++ {
+		th.runToSyscall(unix.SYS_GETPID)
+		th.regs.Rax = 1
+	}
+	before := opts.PatchEntries(p)
+	for i := 0; i < 1000; i++ {
+		th.runToSyscall(unix.SYS_GETPID)
+		th.regs.Rax = 0
+		var requested atomic.Bool
+		done := make(chan switchResult, 1)
+		go func() {
+			for {
+				ev, err := th.ctx.Switch(th.as, &th.regs, th.fp)
+				if err == nil && ev.Kind == platform.EventInterrupted && !requested.Load() {
+					continue // Spurious.
+				}
+				done <- switchResult{ev, err}
+				return
+			}
+		}()
+		for start, d := time.Now(), time.Duration(i%21)*5*time.Microsecond; time.Since(start) < d; {
+		}
+		requested.Store(true)
+		th.ctx.Interrupt()
+		select {
+		case r := <-done:
+			if r.err != nil || r.ev.Kind != platform.EventInterrupted {
+				t.Fatalf("resume %d: Switch = %v, %v; want %v, nil", i, r.ev, r.err, platform.EventInterrupted)
+			}
+		case <-time.After(switchTimeout):
+			t.Fatalf("resume %d: Switch did not return within %v of Interrupt", i, switchTimeout)
+		}
+		th.regs.Rip = codeAddr
+	}
+	if opts.PatchEntries(p) == before {
+		t.Errorf("none of the getpids arrived through the patched site")
+	}
+}
+
+// patchAfterTraps is more than the traps a site takes before it is patched.
+const patchAfterTraps = 3
 
 // patchAttackSrc jumps to the platform's patch entry at %d with a forged
 // trap at dataAddr (return to "after", syscall 257: openat(AT_FDCWD, the
