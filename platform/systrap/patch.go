@@ -403,8 +403,21 @@ func (as *addressSpace) trapOf(addr uintptr) (i int, off uintptr, ret uint64, nr
 	if i >= pt.next {
 		return 0, 0, 0, 0, false
 	}
-	t := as.sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
-	return i, off, binary.LittleEndian.Uint64(t[sysmsg.TrapRet:]), binary.LittleEndian.Uint32(t[sysmsg.TrapNr:]), true
+	var tr trapData
+	if !abi.Decode(as.sh.PatchTable()[i*sysmsg.TrapSize:(i+1)*sysmsg.TrapSize], &tr) {
+		return 0, 0, 0, 0, false
+	}
+	return i, off, tr.Ret, tr.Nr, true
+}
+
+// trapData is a trap's data words as writeTrap lays them out (c/sysmsg.h:
+// SYSMSG_TRAP_RET and SYSMSG_TRAP_NR around the trap's code).
+type trapData struct {
+	Jump uint64                                // the site jumps through this
+	Ret  uint64                                // SYSMSG_TRAP_RET
+	_    [sysmsg.TrapNr - sysmsg.TrapCode]byte // the code
+	Nr   uint32                                // SYSMSG_TRAP_NR
+	_    uint32
 }
 
 // fromFallback makes a syscall stop at a trap's fallback (the thread's gs
