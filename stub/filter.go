@@ -66,7 +66,7 @@ func forkserverFilter(s Symbols) ([]bpf.Instruction, error) {
 	// The signal handler's and the patch entry's calls, and rt_sigreturn.
 	rules[unix.SYS_FUTEX] = seccomp.Or{rules[unix.SYS_FUTEX], From(s.HandlerSite), From(s.PatchSite)}
 	rules[unix.SYS_EXIT] = seccomp.Or{rules[unix.SYS_EXIT], From(s.HandlerSite), From(s.PatchSite)}
-	rules[unix.SYS_ARCH_PRCTL] = From(s.HandlerSite)
+	rules[unix.SYS_ARCH_PRCTL] = seccomp.Or{From(s.HandlerSite), From(s.PatchResumeSite)}
 	rules[unix.SYS_RT_SIGRETURN] = seccomp.Or{From(s.RestorerSite), From(s.PatchSigreturnSite)}
 	// The ptrace platform's remote syscalls, whose arguments its stubs' own
 	// program checks.

@@ -47,17 +47,20 @@ type Symbols struct {
 	DataStart  uintptr // the image's data and bss, read-only in a stub process
 	ImageEnd   uintptr // end of the image's memory, page aligned
 	// PatchEntry is where a patched syscall site arrives (through its
-	// trap); PatchResumed is where it resumes, PatchEnd its end.
-	// PatchSite (futex, exit) and PatchSigreturnSite are its syscalls.
-	PatchEntry, PatchResumed, PatchEnd uintptr
-	PatchSite, PatchSigreturnSite      uintptr
+	// trap) on a host with FSGSBASE, PatchEntryGS on one without (its
+	// first instruction is the load through %gs); PatchResumed is where
+	// it resumes, PatchEnd its end. PatchSite (futex, exit),
+	// PatchResumeSite (arch_prctl, without FSGSBASE) and
+	// PatchSigreturnSite are its syscalls.
+	PatchEntry, PatchEntryGS, PatchResumed, PatchEnd uintptr
+	PatchSite, PatchResumeSite, PatchSigreturnSite   uintptr
 }
 
 // SyscallInstructions returns the addresses of the stub's syscall
 // instructions themselves (2 bytes before each site).
 func (s Symbols) SyscallInstructions() []uintptr {
 	return []uintptr{s.SyscallSite - 2, s.HandlerSite - 2, s.RestorerSite - 2, s.PtraceSite - 2,
-		s.PatchSite - 2, s.PatchSigreturnSite - 2}
+		s.PatchSite - 2, s.PatchResumeSite - 2, s.PatchSigreturnSite - 2}
 }
 
 // LoadSymbols reads the symbols from the embedded image.
@@ -76,17 +79,19 @@ var LoadSymbols = sync.OnceValues(func() (Symbols, error) {
 	}
 	var s Symbols
 	for name, dst := range map[string]*uintptr{
-		"stub_syscall_site":    &s.SyscallSite,
-		"handler_syscall_site": &s.HandlerSite,
-		"restorer_site":        &s.RestorerSite,
-		"ptrace_syscall_site":  &s.PtraceSite,
-		"stub_data_start":      &s.DataStart,
-		"stub_image_end":       &s.ImageEnd,
-		"patch_entry":          &s.PatchEntry,
-		"patch_resumed":        &s.PatchResumed,
-		"patch_entry_end":      &s.PatchEnd,
-		"patch_syscall_site":   &s.PatchSite,
-		"patch_sigreturn_site": &s.PatchSigreturnSite,
+		"stub_syscall_site":         &s.SyscallSite,
+		"handler_syscall_site":      &s.HandlerSite,
+		"restorer_site":             &s.RestorerSite,
+		"ptrace_syscall_site":       &s.PtraceSite,
+		"stub_data_start":           &s.DataStart,
+		"stub_image_end":            &s.ImageEnd,
+		"patch_entry":               &s.PatchEntry,
+		"patch_entry_gs":            &s.PatchEntryGS,
+		"patch_resume_syscall_site": &s.PatchResumeSite,
+		"patch_resumed":             &s.PatchResumed,
+		"patch_entry_end":           &s.PatchEnd,
+		"patch_syscall_site":        &s.PatchSite,
+		"patch_sigreturn_site":      &s.PatchSigreturnSite,
 	} {
 		v, ok := byName[name]
 		if !ok {

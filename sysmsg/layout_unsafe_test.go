@@ -84,6 +84,8 @@ func TestLayoutMatchesC(t *testing.T) {
 		"offsetof(struct sysmsg, new_fs_base)":        uint64(unsafe.Offsetof(m.NewFsBase)),
 		"offsetof(struct sysmsg, new_gs_base)":        uint64(unsafe.Offsetof(m.NewGsBase)),
 		"offsetof(struct sysmsg, set_bases)":          uint64(unsafe.Offsetof(m.SetBases)),
+		"offsetof(struct sysmsg, self)":               uint64(unsafe.Offsetof(m.Self)),
+		"SYSMSG_SELF":                                 uint64(unsafe.Offsetof(m.Self)),
 		"sizeof(struct stub_control)":                 uint64(unsafe.Sizeof(c)),
 		"offsetof(struct stub_control, seq)":          uint64(unsafe.Offsetof(c.Seq)),
 		"offsetof(struct stub_control, kind)":         uint64(unsafe.Offsetof(c.Kind)),
@@ -94,6 +96,9 @@ func TestLayoutMatchesC(t *testing.T) {
 		"sizeof(struct stub_response)":                uint64(unsafe.Sizeof(r)),
 		"offsetof(struct stub_response, seq)":         uint64(unsafe.Offsetof(r.Seq)),
 		"offsetof(struct stub_response, ret)":         uint64(unsafe.Offsetof(r.Ret)),
+	}
+	if unsafe.Offsetof(m.Self) != MsgSelf {
+		t.Errorf("MsgSelf is %d, Msg.Self is at %d", MsgSelf, unsafe.Offsetof(m.Self))
 	}
 	cabi.Check(t, "c", "sysmsg.h", want)
 }

@@ -95,6 +95,8 @@ const (
 	PFSi             = PFUc + 304
 	PFFp             = 512
 	PatchStack       = SlotSize - 64
+	// MsgSelf is the offset of Msg.Self (SYSMSG_SELF).
+	MsgSelf = 72
 )
 
 // PatchUcontext is the stub address of slot i's patch frame's ucontext:
@@ -138,6 +140,10 @@ type Msg struct {
 	NewGsBase     uint64
 	SetBases      uint32
 	_             uint32
+	// Self is the slot's own address, which the sentry writes when it
+	// resets the slot: without FSGSBASE the patch entry finds its slot
+	// by loading it through %gs (platform/systrap/patch.go).
+	Self uint64
 }
 
 // Control is struct stub_control: the read-only page of requests to the
@@ -289,7 +295,7 @@ func (s *Shared) SetThreadSetup(i int, prog []bpf.Instruction) error {
 // ResetMsg clears thread slot i's message for a new thread, which starts in
 // StateResume.
 func (s *Shared) ResetMsg(i int) {
-	*s.Msg(i) = Msg{State: StateResume}
+	*s.Msg(i) = Msg{State: StateResume, Self: uint64(SlotAddr(i))}
 }
 
 // SpinLimit is the most times a waiter polls a state word before it

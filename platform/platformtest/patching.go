@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -29,6 +31,8 @@ func testPatching(t *testing.T, f Factory, opts Options) {
 	t.Run("Threads", func(t *testing.T) { testPatchThreads(t, f, opts) })
 	t.Run("Fork", func(t *testing.T) { testPatchFork(t, f, opts) })
 	t.Run("FileText", func(t *testing.T) { testPatchFileText(t, f, opts) })
+	t.Run("OwnBases", func(t *testing.T) { testPatchOwnBases(t, f, opts) })
+	t.Run("Interrupt", func(t *testing.T) { testPatchInterrupt(t, f, opts) })
 	t.Run("Attacks", func(t *testing.T) { testPatchAttacks(t, f, opts) })
 }
 
@@ -218,6 +222,260 @@ func testPatchFileText(t *testing.T, f Factory, opts Options) {
 	}
 }
 
+// ownBasesSrc is patchSrc for testPatchOwnBases: after each getpid it
+// also checks that %fs:0 holds the result (the harness points fs at it),
+// and, unless r8 is 0, that %gs:0x10 holds r8.
+const ownBasesSrc = `
+	mov $20, %r13
+loop:
+	mov $0x7f, %cl
+	add $1, %cl
+	stc
+	mov $39, %eax
+site:
+	syscall
+	jnc bad
+	jno bad
+	jns bad
+	movabs $0x1122334455667788, %rcx
+	cmp %rcx, %r12
+	jne bad
+	cmp $0x5a5a, %r15
+	jne bad
+	mov %fs:0, %rcx
+	cmp %rcx, %rax
+	jne bad
+	test %r8, %r8
+	jz 1f
+	cmp %gs:0x10, %r8
+	jne bad
+1:
+	dec %r13
+	jnz loop
+	mov $60, %eax
+	syscall
+bad:
+	ud2
+`
+
+// testPatchOwnBases runs a patched site in a thread that sets fs and gs
+// bases of its own (arch_prctl, which the harness answers by changing
+// FsBase and GsBase) and changes them at every stop: a gs base at memory
+// that is not mapped, at zeroed memory, at memory of all ones, and none.
+// A platform that finds its state through %gs (systrap without FSGSBASE)
+// then reads the application's memory there; every getpid must still
+// stop as getpid, with the registers and flags the syscall instruction
+// leaves and the bases the thread set, and the code after it must see
+// those bases.
+func testPatchOwnBases(t *testing.T, f Factory, opts Options) {
+	p := newPlatform(t, f)
+	as, _ := newAddressSpace(t, p)
+	prog := assemble(t, ownBasesSrc)
+	loadCode(t, as, codeAddr, prog.code)
+	mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
+	const (
+		zeroes   = dataAddr + 0x2000
+		ones     = dataAddr + 0x4000
+		unmapped = 0x500000000000
+	)
+	write(t, as, ones, bytes.Repeat([]byte{0xff}, 0x1000))
+	th := patchThread(t, p, as, stackAddr)
+	before := opts.PatchEntries(p)
+	gsBases := []uint64{0, unmapped, zeroes, 0, ones, unmapped, 0}
+	for i := 0; i < 20; i++ {
+		th.runToSyscall(unix.SYS_GETPID)
+		if th.regs.Rcx != th.regs.Rip || th.regs.R11 != th.regs.Eflags {
+			t.Fatalf("getpid %d: rcx %#x and r11 %#x, want rip %#x and rflags %#x as the syscall instruction leaves them", i, th.regs.Rcx, th.regs.R11, th.regs.Rip, th.regs.Eflags)
+		}
+		if i > 0 {
+			expectReg(t, fmt.Sprintf("fs base at getpid %d", i), th.regs.FsBase, dataAddr+8*uint64(i-1))
+			expectReg(t, fmt.Sprintf("gs base at getpid %d", i), th.regs.GsBase, gsBases[(i-1)/3])
+		}
+		th.regs.Rax = 1000 + uint64(i)
+		th.regs.FsBase = dataAddr + 8*uint64(i)
+		writeUint64(t, as, uintptr(th.regs.FsBase), th.regs.Rax)
+		th.regs.GsBase = gsBases[i/3]
+		th.regs.R8 = 0
+		if gs := th.regs.GsBase; gs == zeroes || gs == ones {
+			th.regs.R8 = 0x600d0000 + uint64(i)
+			writeUint64(t, as, uintptr(gs)+0x10, th.regs.R8)
+		}
+	}
+	th.runToSyscall(unix.SYS_EXIT)
+	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+	if opts.PatchEntries(p) == before {
+		t.Errorf("none of the getpids arrived through the patched site")
+	}
+}
+
+// testPatchEntryAttacks jumps into the patch entry at addr with a forged
+// trap, and with a trap pointer to nowhere.
+func testPatchEntryAttacks(t *testing.T, p platform.Platform, name string, addr uintptr) {
+	t.Run(name+"ForgedTrap", func(t *testing.T) {
+		th, _ := newProcess(t, p, fmt.Sprintf(patchAttackSrc, addr))
+		path := filepath.Join(t.TempDir(), "created-through-the-patch-entry")
+		write(t, th.as, dataAddr+0x100, append([]byte(path), 0))
+		o := th.switchHostile()
+		t.Logf("patch entry with a forged trap: %v", o)
+		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
+			if th.regs.OrigRax != unix.SYS_OPENAT {
+				t.Errorf("syscall stop for %d, want the forged trap's openat (257)", th.regs.OrigRax)
+			}
+			th.regs.Rax = ^uint64(unix.EPERM) + 1
+			th.runToSyscall(unix.SYS_EXIT)
+		}
+		th.release()
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("openat(O_CREAT) through the patch entry ran on the host: %s exists (stat: %v)", path, err)
+		}
+	})
+	t.Run(name+"BadTrap", func(t *testing.T) {
+		th, _ := newProcess(t, p, fmt.Sprintf(`
+	movabs $0x1234, %%rcx
+	xor %%eax, %%eax
+	movabs $%d, %%r11
+	jmp *%%r11
+`, addr))
+		o := th.switchHostile()
+		t.Logf("patch entry with a trap pointer to nowhere: %v", o)
+		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
+			t.Errorf("a trap pointer to nowhere made a syscall stop (%d)", th.regs.OrigRax)
+		}
+		th.release()
+	})
+}
+
+// forgedSelfSrc makes getpid four times from one site, then stores the
+// quadword at dataAddr+8 at the address at dataAddr, makes getpid from the
+// site once more and exits.
+const forgedSelfSrc = `
+	mov $4, %r13
+1:	call getpid
+	dec %r13
+	jnz 1b
+	movabs $0x30000000, %rcx
+	mov (%rcx), %rdx
+	mov 8(%rcx), %rax
+	mov %rax, (%rdx)
+	call getpid
+	mov $60, %eax
+	syscall
+	ud2
+getpid:
+	mov $39, %eax
+	syscall
+	ret
+`
+
+// testPatchForgedSelf forges the pointer through which the patch entry
+// finds a thread's state (Options.PatchSelf), after the thread's site was
+// patched: pointed at the thread's own data, the patched getpid is an
+// ordinary one; pointed at another thread's state, the thread makes its
+// syscall as that other thread, which is the application confusing its
+// own threads: the sentry must only stay in control (every Switch
+// returns, the platform goes on).
+func testPatchForgedSelf(t *testing.T, p platform.Platform, opts Options) {
+	for _, other := range []bool{false, true} {
+		as, _ := newAddressSpace(t, p)
+		th, _ := loadProcess(t, p, as, forgedSelfSrc)
+		th.runToSyscall(unix.SYS_GETPID)
+		at, self := opts.PatchSelf(th.ctx)
+		forged := uint64(dataAddr + 0x100)
+		if other {
+			b := newThread(t, p, as, codeAddr, mapStack(t, as, stackAddr+0x100000))
+			b.runToSyscall(unix.SYS_GETPID)
+			_, forged = opts.PatchSelf(b.ctx)
+			if forged == self {
+				t.Fatalf("two threads share the self pointer %#x", self)
+			}
+		}
+		writeUint64(t, as, dataAddr, uint64(at))
+		writeUint64(t, as, dataAddr+8, forged)
+		for i := 0; i < 3; i++ {
+			th.runToSyscall(unix.SYS_GETPID)
+		}
+		if !other {
+			// Not a state: the entry falls back to the trapped syscall.
+			th.runToSyscall(unix.SYS_GETPID)
+			th.runToSyscall(unix.SYS_EXIT)
+			continue
+		}
+		o := th.switchHostile()
+		t.Logf("patched getpid with the self pointer of another thread: %v (syscall %d at %#x)", o, th.regs.OrigRax, th.regs.Rip)
+		th.release()
+	}
+	// The platform still runs a thread after that.
+	th, _ := newProcess(t, p, `
+	mov $39, %eax
+	syscall
+	ud2
+`)
+	th.runToSyscall(unix.SYS_GETPID)
+}
+
+// patchInterruptSrc makes getpid from one site until the result is 0,
+// then spins for good.
+const patchInterruptSrc = `
+loop:
+	mov $39, %eax
+site:
+	syscall
+	test %rax, %rax
+	jnz loop
+spin:
+	jmp spin
+`
+
+// testPatchInterrupt interrupts a thread, at delays from none to 100us, as
+// it resumes from a patched getpid into a loop without syscalls, whose
+// only way out is the interrupt: one that reaches the thread while it is
+// still in the platform's code between the stop and the application must
+// not be lost.
+func testPatchInterrupt(t *testing.T, f Factory, opts Options) {
+	p := newPlatform(t, f)
+	th, _ := newProcess(t, p, patchInterruptSrc)
+	for i := 0; i < patchAfterTraps; i++ {
+		th.runToSyscall(unix.SYS_GETPID)
+		th.regs.Rax = 1
+	}
+	before := opts.PatchEntries(p)
+	for i := 0; i < 1000; i++ {
+		th.runToSyscall(unix.SYS_GETPID)
+		th.regs.Rax = 0
+		var requested atomic.Bool
+		done := make(chan switchResult, 1)
+		go func() {
+			for {
+				ev, err := th.ctx.Switch(th.as, &th.regs, th.fp)
+				if err == nil && ev.Kind == platform.EventInterrupted && !requested.Load() {
+					continue // Spurious.
+				}
+				done <- switchResult{ev, err}
+				return
+			}
+		}()
+		for start, d := time.Now(), time.Duration(i%21)*5*time.Microsecond; time.Since(start) < d; {
+		}
+		requested.Store(true)
+		th.ctx.Interrupt()
+		select {
+		case r := <-done:
+			if r.err != nil || r.ev.Kind != platform.EventInterrupted {
+				t.Fatalf("resume %d: Switch = %v, %v; want %v, nil", i, r.ev, r.err, platform.EventInterrupted)
+			}
+		case <-time.After(switchTimeout):
+			t.Fatalf("resume %d: Switch did not return within %v of Interrupt", i, switchTimeout)
+		}
+		th.regs.Rip = codeAddr
+	}
+	if opts.PatchEntries(p) == before {
+		t.Errorf("none of the getpids arrived through the patched site")
+	}
+}
+
+// patchAfterTraps is more than the traps a site takes before it is patched.
+const patchAfterTraps = 3
+
 // patchAttackSrc jumps to the platform's patch entry at %d with a forged
 // trap at dataAddr (return to "after", syscall 257: openat(AT_FDCWD, the
 // path at dataAddr+0x100, O_CREAT|O_WRONLY)) in rcx and flags in rax.
@@ -249,38 +507,42 @@ func testPatchAttacks(t *testing.T, f Factory, opts Options) {
 		t.Skip("Options.PatchEntry not set")
 	}
 	p := newPlatform(t, f)
-	t.Run("ForgedTrap", func(t *testing.T) {
-		th, _ := newProcess(t, p, fmt.Sprintf(patchAttackSrc, opts.PatchEntry))
-		path := filepath.Join(t.TempDir(), "created-through-the-patch-entry")
-		write(t, th.as, dataAddr+0x100, append([]byte(path), 0))
-		o := th.switchHostile()
-		t.Logf("patch entry with a forged trap: %v", o)
-		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
-			if th.regs.OrigRax != unix.SYS_OPENAT {
-				t.Errorf("syscall stop for %d, want the forged trap's openat (257)", th.regs.OrigRax)
-			}
-			th.regs.Rax = ^uint64(unix.EPERM) + 1
-			th.runToSyscall(unix.SYS_EXIT)
+	for _, entry := range []struct {
+		name string
+		addr uintptr
+	}{{"", opts.PatchEntry}, {"Alt", opts.PatchEntryAlt}} {
+		if entry.addr != 0 {
+			testPatchEntryAttacks(t, p, entry.name, entry.addr)
 		}
-		th.release()
-		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("openat(O_CREAT) through the patch entry ran on the host: %s exists (stat: %v)", path, err)
-		}
-	})
-	t.Run("BadTrap", func(t *testing.T) {
-		th, _ := newProcess(t, p, fmt.Sprintf(`
+	}
+	if opts.PatchEntryAlt != 0 {
+		t.Run("OwnGSBadTrap", func(t *testing.T) {
+			// The alternative entry, with a gs base of the thread's own
+			// at unmapped memory and a trap pointer to nowhere: the
+			// application's own fault, not a syscall.
+			th, _ := newProcess(t, p, fmt.Sprintf(`
+	mov $158, %%eax
+	mov $0x1001, %%edi
+	movabs $0x500000000000, %%rsi
+	syscall
 	movabs $0x1234, %%rcx
 	xor %%eax, %%eax
 	movabs $%d, %%r11
 	jmp *%%r11
-`, opts.PatchEntry))
-		o := th.switchHostile()
-		t.Logf("patch entry with a trap pointer to nowhere: %v", o)
-		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
-			t.Errorf("a trap pointer to nowhere made a syscall stop (%d)", th.regs.OrigRax)
-		}
-		th.release()
-	})
+`, opts.PatchEntryAlt))
+			th.runToSyscall(unix.SYS_ARCH_PRCTL)
+			th.regs.GsBase, th.regs.Rax = 0x500000000000, 0
+			o := th.switchHostile()
+			t.Logf("patch entry with its own gs base and a trap pointer to nowhere: %v", o)
+			if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
+				t.Errorf("a trap pointer to nowhere made a syscall stop (%d)", th.regs.OrigRax)
+			}
+			th.release()
+		})
+	}
+	if opts.PatchSelf != nil {
+		t.Run("ForgedSelf", func(t *testing.T) { testPatchForgedSelf(t, p, opts) })
+	}
 	if opts.PatchResumed != 0 {
 		t.Run("ForgedResume", func(t *testing.T) {
 			// The resume with r15 at zeroed application memory: an

@@ -69,8 +69,15 @@ type Options struct {
 	PatchEntries func(platform.Platform) uint64
 	// PatchEntry and PatchResumed: where the platform's code behind a
 	// patched site starts and resumes the application, for attacks that
-	// jump there with forged registers.
-	PatchEntry, PatchResumed uintptr
+	// jump there with forged registers. PatchEntryAlt is another entry
+	// (systrap's for hosts without FSGSBASE), attacked the same way.
+	PatchEntry, PatchEntryAlt, PatchResumed uintptr
+	// PatchSelf, for a platform whose patch entry finds a thread's state
+	// through a pointer the application can write (systrap without
+	// FSGSBASE: a word in the thread's slot, read through %gs), returns
+	// where ctx's pointer is and the value it holds, for attacks that
+	// forge it. ctx must have run.
+	PatchSelf func(ctx platform.Context) (at uintptr, self uint64)
 }
 
 // Run runs every conformance subtest against platforms made by f. Each

@@ -162,7 +162,7 @@ func (c *context) event(as *addressSpace, m *sysmsg.Msg, regs *platform.Register
 			regs.OrigRax = nr
 			if uintptr(m.Ucontext) == sysmsg.PatchUcontext(c.slot) {
 				c.p.patchEntries.Add(1)
-			} else {
+			} else if !c.p.patching || !c.fromFallback(as, regs) {
 				c.maybePatch(as, nr, regs.Rip)
 			}
 			return platform.Event{Kind: platform.EventSyscall}
@@ -171,7 +171,13 @@ func (c *context) event(as *addressSpace, m *sysmsg.Msg, regs *platform.Register
 		if ev, ok := c.fixSite(as, regs); ok {
 			return ev
 		}
-	case uint32(unix.SIGSEGV):
+	case uint32(unix.SIGSEGV), uint32(unix.SIGBUS):
+		if ev, ok := c.gsFault(as, regs); ok {
+			return ev
+		}
+		if m.Signo != uint32(unix.SIGSEGV) {
+			break
+		}
 		if fault, ok := f.fault(); ok {
 			return platform.Event{Kind: platform.EventFault, Fault: fault, Signal: si}
 		}

@@ -21,9 +21,10 @@ import (
 //     rt_sigreturn from the restorer; everything else traps.
 //   - application thread: only the handler's futex on the thread's own state
 //     word, its exit and arch_prctl, and rt_sigreturn; the same futex and
-//     exit from the patch entry's one syscall instruction, and its
-//     rt_sigreturn; everything else traps, including a jump into
-//     stub_syscall.
+//     exit from the patch entry's syscall instruction, the same
+//     arch_prctl from its resume's (hosts without FSGSBASE set the bases
+//     there), and its rt_sigreturn; everything else traps, including a
+//     jump into stub_syscall.
 
 // handlerRules are what the signal handler may do, with the futex pinned to
 // state (any address in the read-write part for the base program).
@@ -39,6 +40,8 @@ func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccom
 		unix.SYS_ARCH_PRCTL: seccomp.Or{
 			stub.From(s.HandlerSite, seccomp.EqualTo(linux.ARCH_SET_FS)),
 			stub.From(s.HandlerSite, seccomp.EqualTo(linux.ARCH_SET_GS)),
+			stub.From(s.PatchResumeSite, seccomp.EqualTo(linux.ARCH_SET_FS)),
+			stub.From(s.PatchResumeSite, seccomp.EqualTo(linux.ARCH_SET_GS)),
 		},
 		unix.SYS_RT_SIGRETURN: seccomp.Or{stub.From(s.RestorerSite), stub.From(s.PatchSigreturnSite)},
 	}

@@ -10,6 +10,7 @@ import (
 
 	"runsc-lite/platform"
 	"runsc-lite/platform/platformtest"
+	"runsc-lite/sysmsg"
 )
 
 // NewHijacker takes over the syscall thread of as's stub process, as an
@@ -179,4 +180,14 @@ func (h *hijacker) run(nr uintptr, args []uint64, ret uintptr) platformtest.Hija
 			return r
 		}
 	}
+}
+
+// PatchSelf is platformtest.Options.PatchSelf: where c's slot keeps its
+// self pointer, which patch_entry_gs loads through %gs, and its value.
+func PatchSelf(pc platform.Context) (uintptr, uint64) {
+	c := pc.(*context)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	slot := sysmsg.SlotAddr(c.slot)
+	return slot + sysmsg.MsgSelf, uint64(slot)
 }

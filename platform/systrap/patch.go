@@ -55,7 +55,27 @@ import (
 // a jump into it works, and a signal that arrives between the site and
 // the stub shows the trap's address as the interrupted instruction
 // pointer. rdgsbase reads the slot's address while the application has no
-// gs base of its own (patch_entry finds its slot from %gs).
+// gs base of its own (patch_entry finds its slot from %gs), and `%gs:`
+// loads read the slot.
+//
+// Hosts without FSGSBASE. There the application cannot change its fs and
+// gs bases but by arch_prctl, which traps, so the sentry's copy of them is
+// the truth, and the table's first cell names patch_entry_gs instead: it
+// loads the slot's self pointer (sysmsg.Msg.Self, written by the sentry)
+// through %gs and checks it as patch_entry checks the rdgsbase value; the
+// resume sets new bases with arch_prctl from its own syscall instruction
+// (the filter allows it the handler's ARCH_SET_FS and ARCH_SET_GS) and
+// returns without rt_sigreturn while %gs still names the slot. While the
+// application has a gs base of its own, the load reads its memory: a value
+// that is not a slot takes the trap's fallback, whose syscall stop the
+// sentry reports at the site (fromFallback), and a fault is taken for the
+// trap's syscall (gsFault). A value that is another slot's address, which
+// only a thread that wrote it there gets, is a hand-off on another slot of
+// its own process, which is what wrgsbase gives with FSGSBASE: the futex
+// there is refused by the filter and the sentry treats the stop as any
+// other forged state. A program whose memory at its gs base plus
+// sysmsg.MsgSelf happens to hold a slot's address (inside the reserved
+// range, where it maps nothing) would be confused the same way.
 //
 // Limits, as in gVisor: code that jumps straight to a patched site's
 // syscall instruction with another number in %eax gets the site's number;
@@ -64,8 +84,8 @@ import (
 // site stops inside the trap and the stub's entry; only the `mov
 // $nr,%eax; syscall` form is patched (Go's and glibc's syscall(2), which
 // take the number from a register or the stack, are not). Patching needs
-// FSGSBASE and an XSAVE signal frame; without them, and with --no-patch,
-// every syscall traps as before.
+// an XSAVE signal frame (the patch frame is written in its format); without
+// one, and with --no-patch, every syscall traps as before.
 
 // patchAfter is how many times a site traps before it is patched: most
 // sites of a short-lived process trap once, and a patch costs two
@@ -109,10 +129,15 @@ func (p *patcher) copyFrom(parent *patcher) {
 // trapAddr is the stub address of trap i.
 func trapAddr(i int) uintptr { return sysmsg.PatchTable + uintptr(i)*sysmsg.TrapSize }
 
-// initPatchTable writes the table's first cell: the address of patch_entry,
-// through which every trap jumps.
+// initPatchTable writes the table's first cell, through which every trap
+// jumps: patch_entry, which finds its slot with rdgsbase, or without
+// FSGSBASE patch_entry_gs, which loads the slot's self pointer through %gs.
 func (p *Platform) initPatchTable(sh *sysmsg.Shared) {
-	binary.LittleEndian.PutUint64(sh.PatchTable()[0:8], uint64(p.syms.PatchEntry))
+	entry := p.syms.PatchEntry
+	if !p.hasFSGSBase {
+		entry = p.syms.PatchEntryGS
+	}
+	binary.LittleEndian.PutUint64(sh.PatchTable()[0:8], uint64(entry))
 }
 
 // writeTrap writes trap i, for the site at site making syscall nr.
@@ -364,6 +389,84 @@ func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.
 	return platform.Event{Kind: platform.EventInterrupted}, true
 }
 
+// trapOf returns the trap of an address inside the trap table, the trap's
+// index and the offset in it, and whether the trap is in use (its words
+// were written by writeTrap; the table is in the read-only memfd).
+func (as *addressSpace) trapOf(addr uintptr) (i int, off uintptr, ret uint64, nr uint32, ok bool) {
+	if addr < trapAddr(1) || addr >= trapAddr(maxTraps) {
+		return 0, 0, 0, 0, false
+	}
+	i, off = int((addr-sysmsg.PatchTable)/sysmsg.TrapSize), (addr-sysmsg.PatchTable)%sysmsg.TrapSize
+	pt := &as.patch
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if i >= pt.next {
+		return 0, 0, 0, 0, false
+	}
+	var tr trapData
+	if !abi.Decode(as.sh.PatchTable()[i*sysmsg.TrapSize:(i+1)*sysmsg.TrapSize], &tr) {
+		return 0, 0, 0, 0, false
+	}
+	return i, off, tr.Ret, tr.Nr, true
+}
+
+// trapData is a trap's data words as writeTrap lays them out (c/sysmsg.h:
+// SYSMSG_TRAP_RET and SYSMSG_TRAP_NR around the trap's code).
+type trapData struct {
+	Jump uint64                                // the site jumps through this
+	Ret  uint64                                // SYSMSG_TRAP_RET
+	_    [sysmsg.TrapNr - sysmsg.TrapCode]byte // the code
+	Nr   uint32                                // SYSMSG_TRAP_NR
+	_    uint32
+}
+
+// fromFallback makes a syscall stop at a trap's fallback (the thread's gs
+// did not name its slot) look like one at the site: Rip, and Rcx as the
+// syscall instruction leaves it, become the site's return address, where
+// the fallback's next jump goes anyway. So the application never sees the
+// trap table in a syscall's registers, and a restarted syscall moves back
+// into the site's patched jump like one that came through the entry
+// (fixSite).
+func (c *context) fromFallback(as *addressSpace, regs *platform.Registers) bool {
+	_, off, ret, _, ok := as.trapOf(uintptr(regs.Rip))
+	if !ok || off != sysmsg.TrapFallback+siteLen {
+		return false
+	}
+	regs.Rip, regs.Rcx = ret, ret
+	return true
+}
+
+// rflagsRF is the resume flag, which a fault's frame may carry and a
+// syscall instruction never leaves in %r11.
+const rflagsRF = 1 << 16
+
+// gsFault handles a fault at patch_entry_gs's first instruction, the load
+// of the slot's self pointer through %gs (hosts without FSGSBASE): the
+// application has a gs base of its own and a thread of it ran a patched
+// site, and the load read its memory there, which is not mapped (SIGSEGV)
+// or not backed (SIGBUS). The thread did not ask for that load; it asked
+// for the syscall the trap in %rcx stands for, so that is the stop it
+// makes, with the registers the syscall instruction and seccomp's trap
+// would have left (the trap's code before the load changes no flags).
+// ok is false, and the fault is the application's, unless %rcx is a trap
+// in use: a thread that jumps here with a forged %rcx and a gs base of its
+// own gets no more than it would by jumping to the trap's fallback.
+func (c *context) gsFault(as *addressSpace, regs *platform.Registers) (platform.Event, bool) {
+	if !c.p.patching || c.p.hasFSGSBase || uintptr(regs.Rip) != c.p.syms.PatchEntryGS {
+		return platform.Event{}, false
+	}
+	_, off, ret, nr, ok := as.trapOf(uintptr(regs.Rcx))
+	if !ok || off != 0 {
+		return platform.Event{}, false
+	}
+	regs.Eflags &^= rflagsRF
+	regs.Rip, regs.Rcx, regs.R11 = ret, ret, regs.Eflags
+	regs.Rax = ^uint64(unix.ENOSYS) + 1
+	regs.OrigRax = uint64(nr)
+	c.p.patchGSFaults.Add(1)
+	return platform.Event{Kind: platform.EventSyscall}, true
+}
+
 // hostGS is the gs base the thread runs with for the application's
 // gsBase: its slot's address while the application has none, so that
 // patch_entry can find the slot.
@@ -387,19 +490,22 @@ type PatchStats struct {
 	Sites    uint64 // sites patched
 	Failures uint64 // sites that could not be patched
 	Entries  uint64 // syscalls that arrived through a patched site
+	// GSFaults are syscalls from a patched site whose thread had a gs
+	// base of its own that faulted in patch_entry_gs (gsFault).
+	GSFaults uint64
 }
 
 // PatchStats returns the counts so far.
 func (p *Platform) PatchStats() PatchStats {
-	return PatchStats{Sites: p.patchedSites.Load(), Failures: p.patchFailures.Load(), Entries: p.patchEntries.Load()}
+	return PatchStats{Sites: p.patchedSites.Load(), Failures: p.patchFailures.Load(), Entries: p.patchEntries.Load(),
+		GSFaults: p.patchGSFaults.Load()}
 }
 
 // SetPatching turns syscall-site patching on or off for address spaces
-// made from now on. It is on by default where the host allows it: the
-// CPU has FSGSBASE (patch_entry finds its slot with rdgsbase) and signal
-// frames hold an XSAVE area.
+// made from now on. It is on by default where the host allows it: signal
+// frames hold an XSAVE area (the patch frame is written in their format).
 func (p *Platform) SetPatching(on bool) {
-	p.patching = on && p.hasFSGSBase && platform.Host.Size > 512
+	p.patching = on && platform.Host.Size > 512
 }
 
 // Patching reports whether syscall-site patching is on.

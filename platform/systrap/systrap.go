@@ -42,7 +42,8 @@
 //   - fs_base and gs_base are not in the signal frame. With FSGSBASE the
 //     handler reads and writes them directly; without it, the application
 //     cannot change them behind our back, so the sentry's copy is the truth
-//     and the handler sets them with arch_prctl when they change.
+//     and the handler (or the patch entry's resume) sets them with
+//     arch_prctl when they change.
 package systrap
 
 import (
@@ -68,7 +69,7 @@ type Platform struct {
 	hasFSGSBase bool
 	patching    bool // syscall-site patching (patch.go); set before use
 
-	patchedSites, patchFailures, patchEntries atomic.Uint64
+	patchedSites, patchFailures, patchEntries, patchGSFaults atomic.Uint64
 
 	// running counts contexts inside Switch, to choose how long waiters spin.
 	running atomic.Int32

@@ -28,6 +28,8 @@ func options(t testing.TB) platformtest.Options {
 		ForkReadsPidfdMessage: true,
 		PatchEntries:          func(p platform.Platform) uint64 { return p.(*systrap.Platform).PatchStats().Entries },
 		PatchEntry:            syms.PatchEntry,
+		PatchEntryAlt:         syms.PatchEntryGS,
+		PatchSelf:             systrap.PatchSelf,
 		PatchResumed:          syms.PatchResumed,
 	}
 }

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 )
@@ -51,8 +53,14 @@ type ptraceState struct {
 	// syscallStops says the last resume was PTRACE_SYSCALL, sysemu
 	// PTRACE_SYSEMU; singlestep PTRACE_SINGLESTEP.
 	syscallStops, sysemu, singlestep bool
-	// interrupt is a PTRACE_INTERRUPT not served yet.
+	// interrupt is a PTRACE_INTERRUPT not served yet; set it with
+	// setPtraceInterrupt.
 	interrupt bool
+	// interruptPending mirrors interrupt for SignalNotify, which runs
+	// under sig.mu and so cannot take Kernel.mu: a PTRACE_INTERRUPT that
+	// comes as the task is about to block (after its last look at the
+	// notify channel) must still end the wait.
+	interruptPending atomic.Bool
 	// eventMsg is PTRACE_GETEVENTMSG's answer; siginfo the signal of the
 	// last signal-delivery-stop (GETSIGINFO/SETSIGINFO).
 	eventMsg uint64
@@ -162,7 +170,7 @@ func (t *Task) ptraceRetrap(st *ptraceStop) {
 		sig = int(unix.SIGTRAP)
 	}
 	st.listening, st.reported = false, false
-	t.ptrace.interrupt = false // a PTRACE_INTERRUPT is served by this stop
+	t.setPtraceInterrupt(false) // a PTRACE_INTERRUPT is served by this stop
 	st.status = sig | linux.PTRACE_EVENT_STOP<<8
 	si := ChildInfo(int32(unix.SIGCHLD), linux.CLD_STOPPED, t.TID, t.TG.realUID(), int32(sig))
 	k.treeChanged.Broadcast()
@@ -301,13 +309,20 @@ func (t *Task) syscallTrapLocked() int {
 	return int(unix.SIGTRAP)
 }
 
+// setPtraceInterrupt sets or clears a pending PTRACE_INTERRUPT.
+// Preconditions: t.K.mu is held.
+func (t *Task) setPtraceInterrupt(v bool) {
+	t.ptrace.interrupt = v
+	t.ptrace.interruptPending.Store(v)
+}
+
 // ptraceInterrupted serves a PTRACE_INTERRUPT (or the first stop of a
 // seized task's auto-attached child): a PTRACE_EVENT_STOP.
 func (t *Task) ptraceInterrupted() {
 	k := t.K
 	k.mu.Lock()
 	want := t.ptrace.tracer != nil && t.ptrace.interrupt
-	t.ptrace.interrupt = false
+	t.setPtraceInterrupt(false)
 	t.ptrace.syscallInfo = syscallStopInfo{}
 	k.mu.Unlock()
 	if want {
@@ -354,7 +369,7 @@ func (t *Task) ptraceClone(child *Task, flags uint64, exitSignal int) (event int
 	}
 	tr.attachLocked(child, t.ptrace.seized, t.ptrace.options)
 	if t.ptrace.seized {
-		child.ptrace.interrupt = true
+		child.setPtraceInterrupt(true)
 	} else {
 		child.sig.mu.Lock()
 		child.sig.pending.add(NewSigInfo(int32(unix.SIGSTOP), linux.SI_USER, 0, 0))
@@ -385,7 +400,7 @@ func (tracer *Task) detachLocked(tracee *Task, sig int) {
 	tracee.traced.Store(false)
 	tracee.ptrace.options = 0
 	tracee.ptrace.syscallStops, tracee.ptrace.sysemu, tracee.ptrace.singlestep = false, false, false
-	tracee.ptrace.interrupt = false
+	tracee.setPtraceInterrupt(false)
 	tracee.ptraceResumeLocked(sig)
 }
 

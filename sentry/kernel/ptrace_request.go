@@ -39,7 +39,7 @@ func (t *Task) Ptrace(req int64, pid int, addr, data uintptr) (uintptr, error) {
 			k.mu.Unlock()
 			return 0, unix.EIO
 		}
-		tracee.ptrace.interrupt = true
+		tracee.setPtraceInterrupt(true)
 		if st := tracee.ptrace.stop; st != nil && st.listening {
 			// A listening tracee reports its stop again.
 			select {
@@ -206,7 +206,7 @@ func (tracee *Task) trapStopped() {
 	k := tracee.K
 	k.mu.Lock()
 	if tracee.ptrace.seized {
-		tracee.ptrace.interrupt = true
+		tracee.setPtraceInterrupt(true)
 	}
 	k.mu.Unlock()
 	tracee.wakeStopped()

@@ -136,7 +136,7 @@ func (t *Task) SignalNotify() <-chan struct{} {
 	if t.sig.notify == nil {
 		t.sig.notify = make(chan struct{})
 	}
-	if t.deliverableLocked() {
+	if t.deliverableLocked() || t.ptrace.interruptPending.Load() {
 		c := make(chan struct{})
 		close(c)
 		return c

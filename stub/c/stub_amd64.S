@@ -466,9 +466,14 @@ stub_thread_setup:
  * data below %rsp).
  *
  * The thread finds its slot from %gs, which the sentry points at the slot
- * while the application has no gs base of its own (platform/systrap). If
- * %gs does not name a slot (the application set one), the trap's fallback
- * makes an ordinary syscall, which traps as before.
+ * while the application has no gs base of its own (platform/systrap): with
+ * FSGSBASE by rdgsbase (patch_entry), without it by loading the slot's self
+ * pointer through %gs (patch_entry_gs; the trap table's first quadword
+ * names the entry the host needs, and the control page's has_fsgsbase
+ * tells the code after it). If %gs does not name a slot (the application
+ * set one), the trap's fallback makes an ordinary syscall, which traps as
+ * before. Without FSGSBASE the bases are not read here (the sentry's copy
+ * is the truth) and the resume sets new ones with arch_prctl.
  *
  * The registers go into the slot's patch frame, laid out as the kernel lays
  * out a signal frame, with a SIGSYS siginfo saying what seccomp would have
@@ -478,17 +483,21 @@ stub_thread_setup:
  * could do itself with its own memory and the handler's syscalls: the frame
  * is in its slot, which it can write anyway, and the only syscalls here are
  * the handler's (futex on the own state word, exit: pinned to
- * patch_syscall_site by the filter) and rt_sigreturn (patch_sigreturn_site).
+ * patch_syscall_site by the filter; arch_prctl ARCH_SET_FS/ARCH_SET_GS:
+ * patch_resume_syscall_site) and rt_sigreturn (patch_sigreturn_site).
  * The usual return makes no syscall at all: it loads the frame's FP state,
  * flags and registers itself and jumps through the frame's rip, which
  * application code could do too.
  *
  * Signals are not blocked here. The signal handler (sysmsg/c/handler.c)
- * returns at once from SIGCHLD between patch_entry and patch_resumed (the
- * thread is about to stop or has stopped, and the sentry knows it); after
- * patch_resumed it first completes the resume (bases, registers and FP state
- * from the patch frame into its own frame), so the sentry sees the
- * application's state, never this code's. Any other signal here comes from
+ * returns at once from SIGCHLD between patch_entry and patch_published (the
+ * thread is about to publish its stop, which answers the interrupt). From
+ * patch_published to patch_resumed (the stop is published; the sentry may
+ * have answered it already) it finishes the wait itself, and from then on,
+ * as after patch_resumed, it first completes the resume (bases, registers
+ * and FP state from the patch frame into its own frame) and reports the
+ * interrupt, so the sentry sees the application's state, never this
+ * code's, and an interrupt that arrives as the thread resumes is not lost. Any other signal here comes from
  * a thread that jumped in with forged state, and is reported as it is.
  */
 #define PF(off)     (SYSMSG_PATCH_FRAME + (off))
@@ -534,19 +543,43 @@ stub_thread_setup:
 #define FP_XSTATE_MAGIC2 0x46505845
 #define FPX_SW      464 /* struct _fpx_sw_bytes in the legacy area */
 #define ARITH_FLAGS 0x8d5 /* CF PF AF ZF SF OF */
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
 
 	.p2align 4
-	.globl patch_entry, patch_resumed, patch_entry_end
-	.globl patch_syscall_site, patch_sigreturn_site
+	.globl patch_entry, patch_entry_gs, patch_published, patch_resumed, patch_entry_end
+	.globl patch_syscall_site, patch_resume_syscall_site, patch_sigreturn_site
 patch_entry:
 	rdgsbase %r11
+	jmp .Lpatch_slot
+
+/* The fallback: the application's flags back, then the trap's own
+ * `mov $nr,%eax; syscall`. (Before patch_published: the thread is on its
+ * way to a stop.) */
+.Lpatch_fallback:
+	add $0x7f, %al                          /* OF */
+	sahf                                    /* SF ZF AF PF CF */
+	lea SYSMSG_TRAP_FALLBACK(%rcx), %r11
+	jmp *%r11
+
+/* The entry without FSGSBASE (the trap table's first quadword names one of
+ * the two): the slot's self pointer, through %gs. If the application has a
+ * gs base of its own, this reads its memory there, and may fault: the
+ * sentry knows this instruction, and takes such a fault for the syscall
+ * the trap in %rcx stands for (platform/systrap/patch.go). */
+patch_entry_gs:
+	mov %gs:SYSMSG_SELF, %r11
+.Lpatch_slot:
+	/* The slot's address, checked without a second look: it is a thread
+	 * slot, 64 KiB aligned (shifted back whole). */
 	test $(SYSMSG_SLOT_SIZE - 1), %r11d
 	jnz .Lpatch_fallback
 	shr $16, %r11
 	sub $((SYSMSG_RW_BASE + SYSMSG_THREADS_OFFSET) >> 16), %r11
 	cmp $SYSMSG_MAX_THREADS, %r11
 	jae .Lpatch_fallback
-	rdgsbase %r11
+	add $((SYSMSG_RW_BASE + SYSMSG_THREADS_OFFSET) >> 16), %r11
+	shl $16, %r11
 
 	mov %r8, MC(SC_R8)(%r11)
 	mov %r9, MC(SC_R9)(%r11)
@@ -630,12 +663,16 @@ patch_entry:
 	mov %rdx, MSG_SIGINFO(%r15)
 	lea PF(SYSMSG_PF_UC)(%r15), %rdx
 	mov %rdx, MSG_UCONTEXT(%r15)
+	cmpl $0, STUB_CONTROL_FSGSBASE(%rbx)
+	je 1f                                   /* the sentry's copy is the truth */
 	rdfsbase %rdx
 	mov %rdx, MSG_FS(%r15)
 	rdgsbase %rdx
 	mov %rdx, MSG_GS(%r15)
+1:
 	mov $SYSMSG_STATE_EVENT, %eax
 	xchg %eax, (%r15)
+patch_published:
 	cmpl $0, 4(%r15)                        /* sentry_waiting */
 	je .Lpatch_wait
 	mov %r15, %rdi
@@ -680,14 +717,6 @@ patch_entry:
 	lea .Lpatch_exit(%rip), %rbx
 	jmp patch_syscall
 
-/* The fallback: the application's flags back, then the trap's own
- * `mov $nr,%eax; syscall`. */
-.Lpatch_fallback:
-	add $0x7f, %al                          /* OF */
-	sahf                                    /* SF ZF AF PF CF */
-	lea SYSMSG_TRAP_FALLBACK(%rcx), %r11
-	jmp *%r11
-
 /* The patch entry's syscall instruction; the return address is in %rbx. */
 patch_syscall:
 	syscall
@@ -695,6 +724,9 @@ patch_syscall_site:
 	jmp *%rbx
 
 patch_resumed:
+	movabs $SYSMSG_REGION, %rbx
+	cmpl $0, STUB_CONTROL_FSGSBASE(%rbx)
+	je .Lpatch_resumed_nofsgs
 	mov MSG_SET(%r15), %eax
 	test $SYSMSG_SET_FS, %eax
 	jz 1f
@@ -712,6 +744,38 @@ patch_resumed:
 	rdgsbase %rdx
 	cmp %rdx, %r15
 	jne .Lpatch_sigreturn
+	jmp .Lpatch_return
+
+/* Without FSGSBASE the bases are set with arch_prctl, from this code's own
+ * syscall instruction (the filter allows ARCH_SET_FS and ARCH_SET_GS there,
+ * as it does from the signal handler's), and the sentry's copy of the gs
+ * base is the truth: %gs named the slot on entry (its self pointer led
+ * here), so it still does unless the sentry gave it a new base now. The
+ * set_bases bits are cleared only after the calls: a signal in between
+ * makes the handler apply them again (finish_patch_resume). */
+.Lpatch_resumed_nofsgs:
+	mov MSG_SET(%r15), %r12d
+	mov %r15, %r13                          /* the gs base after this */
+	test $SYSMSG_SET_FS, %r12d
+	jz 1f
+	mov $ARCH_SET_FS, %edi
+	mov MSG_NEW_FS(%r15), %rsi
+	mov $__NR_arch_prctl, %eax
+	lea 1f(%rip), %rbx
+	jmp patch_resume_syscall
+1:	test $SYSMSG_SET_GS, %r12d
+	jz 2f
+	mov $ARCH_SET_GS, %edi
+	mov MSG_NEW_GS(%r15), %r13
+	mov %r13, %rsi
+	mov $__NR_arch_prctl, %eax
+	lea 2f(%rip), %rbx
+	jmp patch_resume_syscall
+2:	movl $0, MSG_SET(%r15)
+	cmp %r13, %r15
+	jne .Lpatch_sigreturn
+
+.Lpatch_return:
 	movabs $SYSMSG_REGION, %rbx
 	mov STUB_CONTROL_FPX_SW + 8(%rbx), %eax
 	mov STUB_CONTROL_FPX_SW + 12(%rbx), %edx
@@ -735,6 +799,14 @@ patch_resumed:
 	mov MC(SC_RSP)(%r15), %rsp
 	mov MC(SC_R15)(%r15), %r15
 	jmp *%gs:MC(SC_RIP)
+
+/* The resume's syscall instruction (arch_prctl only); the return address
+ * is in %rbx. It lies after patch_resumed, so that the signal handler
+ * finishes the resume if a signal arrives here. */
+patch_resume_syscall:
+	syscall
+patch_resume_syscall_site:
+	jmp *%rbx
 .Lpatch_sigreturn:
 	lea PF(SYSMSG_PF_UC)(%r15), %rsp
 	mov $__NR_rt_sigreturn, %eax

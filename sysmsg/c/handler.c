@@ -31,12 +31,13 @@ _Static_assert(__builtin_offsetof(struct sigcontext, rip) == 128, "stub_amd64.S 
 _Static_assert(__builtin_offsetof(struct sigcontext, fpstate) == 184, "stub_amd64.S SC_FPSTATE");
 _Static_assert(__builtin_offsetof(struct sysmsg, set_bases) == 64, "stub_amd64.S MSG_SET");
 _Static_assert(__builtin_offsetof(struct sysmsg, new_gs_base) == 56, "stub_amd64.S MSG_NEW_GS");
+_Static_assert(__builtin_offsetof(struct sysmsg, self) == SYSMSG_SELF, "stub_amd64.S SYSMSG_SELF");
 _Static_assert(__builtin_offsetof(struct stub_control, fpx_sw) == STUB_CONTROL_FPX_SW, "control");
 _Static_assert(__builtin_offsetof(struct stub_control, has_fsgsbase) == STUB_CONTROL_FSGSBASE, "control");
 
 /* The patch entry's code (stub_amd64.S): entering and waiting, then
  * resuming. */
-extern const char patch_entry[], patch_resumed[], patch_entry_end[];
+extern const char patch_entry[], patch_published[], patch_resumed[], patch_entry_end[];
 
 long handler_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 
@@ -102,7 +103,8 @@ static void set_bases(struct sysmsg *m, int has_fsgsbase)
  * finish the resume into this signal's frame (the bases, the registers and
  * the FP state the sentry wrote into the patch frame), so that the sentry
  * sees the application's state and returning resumes it. */
-static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const volatile struct stub_control *ctl)
+static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const volatile struct stub_control *ctl,
+				int has_fsgsbase)
 {
 	struct ucontext *pf = (struct ucontext *)((char *)m + SYSMSG_PATCH_FRAME + SYSMSG_PF_UC);
 	uint64_t *dst = (uint64_t *)&uc->uc_mcontext;
@@ -115,7 +117,7 @@ static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const vol
 	for (uint32_t i = 0; i < size; i++)
 		if (i < 464 || i >= 512)
 			fd[i] = fs[i];
-	set_bases(m, 1);
+	set_bases(m, has_fsgsbase);
 }
 
 void sysmsg_handler(int signo, void *siginfo, void *ucontext)
@@ -126,13 +128,24 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 	struct ucontext *uc = ucontext;
 	const char *rip = (const char *)uc->uc_mcontext.rip;
 
-	if (signo == SIGCHLD && rip >= patch_entry && rip < patch_resumed) {
-		/* The thread is on its way to stopping, or stopped: the
+	if (signo == SIGCHLD && rip >= patch_entry && rip < patch_published) {
+		/* The thread is on its way to publishing a stop: the
 		 * sentry's interrupt is answered by that stop. */
 		return;
 	}
-	if (signo == SIGCHLD && rip >= patch_resumed && rip < patch_entry_end)
-		finish_patch_resume(m, uc, ctl);
+	if (signo == SIGCHLD && rip >= patch_published && rip < patch_resumed) {
+		/* The stop is published, and the thread waits for its answer
+		 * (or was about to wake the sentry, or has its answer and has
+		 * not acted on it): wait here instead, then resume as below,
+		 * so that the interrupt is reported, not dropped. */
+		if (__atomic_load_n(&m->sentry_waiting, __ATOMIC_SEQ_CST))
+			handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAKE, 1, 0, 0, 0);
+		if (wait_for_sentry(m, ctl->spin_limit / 8) == SYSMSG_STATE_EXIT)
+			for (;;)
+				handler_syscall(__NR_exit, 0, 0, 0, 0, 0, 0);
+		finish_patch_resume(m, uc, ctl, has_fsgsbase);
+	} else if (signo == SIGCHLD && rip >= patch_resumed && rip < patch_entry_end)
+		finish_patch_resume(m, uc, ctl, has_fsgsbase);
 
 	m->signo = (uint32_t)signo;
 	m->siginfo = (uint64_t)siginfo;

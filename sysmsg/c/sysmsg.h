@@ -95,6 +95,9 @@
 #define SYSMSG_STATE_RESUME 2 /* sentry -> stub: return into the application */
 #define SYSMSG_STATE_EXIT   3 /* sentry -> stub: the thread should exit */
 
+/* Offset of sysmsg.self, which patch_entry_gs loads through %gs. */
+#define SYSMSG_SELF 72
+
 /* sysmsg.set_bases bits. */
 #define SYSMSG_SET_FS 1
 #define SYSMSG_SET_GS 2
@@ -147,6 +150,9 @@ struct sysmsg {
 	uint64_t new_gs_base;
 	uint32_t set_bases;
 	uint32_t pad;
+	uint64_t self;           /* the slot's own address, written by the
+				  * sentry: without FSGSBASE, patch_entry_gs
+				  * finds its slot with a load through %gs */
 };
 
 /* At offset 0 of the read-only part. Written only by the sentry: a request
