@@ -392,6 +392,37 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 	return r, nil
 }
 
+// SendUrgent sends b as TCP urgent data (the last byte of a send with
+// MSG_OOB; the host's TCP marks it), without waiting.
+func (s *Socket) SendUrgent(b byte) (int, bool, error) {
+	n, err := hostSendmsg(s.fd, []byte{b}, nil, nil, sys.MSG_DONTWAIT|sys.MSG_NOSIGNAL|sys.MSG_OOB)
+	return n, false, err
+}
+
+// AtMark is SIOCATMARK on the host socket: whether the next read
+// starts at the urgent mark.
+func (s *Socket) AtMark() bool {
+	var v [4]byte
+	return s.Stream() && hostIoctl(s.fd, sys.SIOCATMARK, v[:]) == nil && v != [4]byte{}
+}
+
+// RecvUrgent is recv(MSG_OOB) on the host socket, which never waits.
+func (s *Socket) RecvUrgent(dst []byte, peek bool) (inet.Received, error) {
+	flags := sys.MSG_DONTWAIT | sys.MSG_OOB
+	if peek {
+		flags |= sys.MSG_PEEK
+	}
+	n, _, _, mflags, err := hostRecvmsgFlags(s.fd, dst, flags, false, nil)
+	if err != nil {
+		return inet.Received{}, err
+	}
+	r := inet.Received{N: n, Len: n, OOB: mflags&sys.MSG_OOB != 0}
+	if mflags&sys.MSG_TRUNC != 0 {
+		r.Len = 1
+	}
+	return r, nil
+}
+
 // GetOption implements getsockopt(2): SO_RCVTIMEO and SO_SNDTIMEO are the
 // sentry's; the options of confine.HostSocketOptions are the host
 // socket's; others are ENOPROTOOPT (inet.Unknown, logged).

@@ -216,11 +216,10 @@ func RefuseInterfaceChange(mem vfs.Memory, arg uintptr) error {
 	return sys.EPERM
 }
 
-// atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 0, since
-// netstack keeps urgent data in line and so never stops a read at an
-// urgent mark.
+// atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 1 when the
+// next read starts at the urgent mark (urgent.go).
 func (s *Socket) atMark(mem vfs.Memory, arg uintptr) error {
-	return mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, 0))
+	return mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(boolInt(s.AtMark()))))
 }
 
 // interfaceIoctl answers one of netdevice(7)'s SIOCGIF* requests about

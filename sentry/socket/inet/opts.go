@@ -160,7 +160,7 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 	case sys.SO_BROADCAST:
 		return intBytes(boolInt(ops.GetBroadcast())), nil
 	case sys.SO_OOBINLINE:
-		return intBytes(boolInt(ops.GetOutOfBandInline())), nil
+		return intBytes(boolInt(s.oobInline.Load())), nil
 	case sys.SO_ACCEPTCONN:
 		return intBytes(boolInt(ops.GetAcceptConn())), nil
 	case sys.SO_RCVLOWAT:
@@ -228,7 +228,7 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	case sys.SO_BROADCAST:
 		ops.SetBroadcast(on)
 	case sys.SO_OOBINLINE:
-		ops.SetOutOfBandInline(on)
+		s.oobInline.Store(on) // netstack's is a no-op (urgent.go)
 	case sys.SO_RCVLOWAT:
 		return errno(ops.SetRcvlowat(int32(max(i, 0))))
 	case sys.SO_SNDBUF:

@@ -54,6 +54,15 @@ type Socket struct {
 	// stream each take a contiguous part of it.
 	readMu sync.Mutex
 
+	// TCP urgent data (urgent.go): sent counts the bytes the stream
+	// took, copied those reads consumed (written under readMu); urg is
+	// the urgent mark a peer on this stack set; oobInline is
+	// SO_OOBINLINE (netstack's is a no-op).
+	sent      atomic.Int64
+	copied    atomic.Int64
+	urg       atomic.Pointer[urgent]
+	oobInline atomic.Bool
+
 	// SO_RCVTIMEO and SO_SNDTIMEO (their own lock).
 	SockTimeouts
 
@@ -174,7 +183,7 @@ func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Que
 // NotifyEvent implements waiter.EventListener: netstack's events, which
 // are poll(2)'s bits, go to the file's queue.
 func (s *Socket) NotifyEvent(mask waiter.EventMask) {
-	s.queue.Notify(int16(mask))
+	s.queue.Notify(int16(s.urgentEvents(mask)))
 }
 
 // newFile returns a file with one reference for s.
@@ -244,6 +253,9 @@ func (s *Socket) Readiness(mask int16) int16 {
 	}
 	if isTCP && ev&linux.POLLRDHUP != 0 && s.shutWrite.Load() {
 		ev |= sys.POLLHUP
+	}
+	if isTCP {
+		ev = s.urgentReadiness(ev)
 	}
 	return ev & (mask | sys.POLLERR | sys.POLLHUP)
 }
@@ -354,6 +366,9 @@ func (s *Socket) disconnectStream() error {
 		}
 	}
 	s.ep.Store(&ep)
+	s.sent.Store(0)
+	s.copied.Store(0)
+	s.urg.Store(nil)
 	s.corkedForMore = false
 	s.shutWrite.Store(false)
 	return nil
@@ -367,7 +382,6 @@ func copyOptions(from, to tcpip.Endpoint) {
 	t.SetReusePort(f.GetReusePort())
 	t.SetKeepAlive(f.GetKeepAlive())
 	t.SetLinger(f.GetLinger())
-	t.SetOutOfBandInline(f.GetOutOfBandInline())
 	t.SetDelayOption(f.GetDelayOption())
 	t.SetCorkOption(f.GetCorkOption())
 	t.SetQuickAck(f.GetQuickAck())
@@ -461,6 +475,8 @@ func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
 		return nil, nil, errno(err)
 	}
 	c := newSocket(s.st, s.fam(), s.typ, s.protocol, ep, wq, s.uid)
+	c.oobInline.Store(s.oobInline.Load())
+	s.st.adoptUrgent(c)
 	return newFile(c, flags), encodeAddress(s.fam(), peer), nil
 }
 
@@ -602,6 +618,9 @@ func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
 	if s.typ == sys.SOCK_STREAM && !o.More {
 		s.endMoreCork()
 	}
+	if s.typ == sys.SOCK_STREAM && n > 0 {
+		s.sent.Add(n)
+	}
 	if err != nil {
 		return 0, errno(err)
 	}
@@ -709,6 +728,9 @@ type Received struct {
 	// Control are the control messages of a datagram the socket's
 	// options ask for (receivedControl).
 	Control []ControlMessage
+	// OOB is set for the urgent byte of recv(MSG_OOB) (msg_flags'
+	// MSG_OOB).
+	OOB bool
 }
 
 // Recv takes data into dst without waiting: from a stream, what is
@@ -719,6 +741,15 @@ type Received struct {
 func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
+	if u := s.urg.Load(); u != nil && s.typ == sys.SOCK_STREAM {
+		return s.recvMarked(u, dst, peek, discard)
+	}
+	return s.recvPlain(dst, peek, discard)
+}
+
+// recvPlain is Recv without an urgent mark to stop at; the caller holds
+// readMu. A stream's consumed bytes count in copied.
+func (s *Socket) recvPlain(dst []byte, peek, discard bool) (Received, error) {
 	stream := s.typ == sys.SOCK_STREAM
 	var w io.Writer = &tcpip.LimitedWriter{W: sliceWriter{&dst}, N: int64(len(dst))}
 	if discard && stream {
@@ -742,6 +773,7 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 	if stream {
 		r.Len = r.N
 		if !peek && r.N > 0 {
+			s.copied.Add(int64(r.N))
 			s.endpoint().ModerateRecvBuf(r.N)
 		}
 	} else {

@@ -214,6 +214,9 @@ type Received struct {
 	// Extra are control messages of other sockets (an Internet
 	// datagram's), returned before the others.
 	Extra []ControlMessage
+	// OOB is set for TCP urgent data (recv with MSG_OOB of an Internet
+	// socket): msg_flags' MSG_OOB.
+	OOB bool
 }
 
 // ControlMessage is one control message for recvmsg: its level, type
