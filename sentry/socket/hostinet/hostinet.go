@@ -129,6 +129,12 @@ type Socket struct {
 	queue    vfs.Queue
 
 	inet.SockTimeouts
+
+	// peekOff is set while SO_PEEK_OFF is on (non-negative): a
+	// datagram's receive then asks the host for MSG_TRUNC only when the
+	// application did, since with it the host moves the offset by the
+	// datagram's length instead of the bytes copied (udp_recvmsg).
+	peekOff atomic.Bool
 }
 
 // newSocket wraps host socket fd, which it then owns, and watches it.
@@ -364,18 +370,21 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 	if peek {
 		flags |= sys.MSG_PEEK
 	}
-	if discard || !s.Stream() {
+	if discard || !s.Stream() && !s.peekOff.Load() {
 		flags |= sys.MSG_TRUNC // a datagram's full length
 	}
 	var oob []byte
 	if !s.Stream() && s.family != sys.AF_NETLINK {
 		oob = make([]byte, 512)
 	}
-	n, from, oobn, err := hostRecvmsg(s.fd, dst, flags, !s.Stream(), oob)
+	n, from, oobn, mflags, err := hostRecvmsgFlags(s.fd, dst, flags, !s.Stream(), oob)
 	if err != nil {
 		return inet.Received{}, err
 	}
 	r := inet.Received{N: min(n, len(dst)), Len: n}
+	if flags&sys.MSG_TRUNC == 0 && mflags&sys.MSG_TRUNC != 0 {
+		r.Len = n + 1 // cut, of a length the host did not say
+	}
 	if s.Stream() {
 		r.N, r.Len = n, n
 	} else {
@@ -444,7 +453,11 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 	if !allowed(level, name, true) {
 		return inet.Unknown{Level: level, Name: name}
 	}
-	return hostSetsockopt(s.fd, level, name, v[:min(len(v), confine.MaxOptLen)])
+	err := hostSetsockopt(s.fd, level, name, v[:min(len(v), confine.MaxOptLen)])
+	if err == nil && level == sys.SOL_SOCKET && name == sys.SO_PEEK_OFF && len(v) >= 4 {
+		s.peekOff.Store(int32(binary.LittleEndian.Uint32(v)) >= 0)
+	}
+	return err
 }
 
 // allowed reports whether an option may be passed to the host (set, or

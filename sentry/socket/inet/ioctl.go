@@ -101,6 +101,9 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if s.typ == sys.SOCK_STREAM && s.endpoint().SocketOptions().GetAcceptConn() {
 			return 0, sys.EINVAL
 		}
+		if n, ok := s.stashedLen(); ok && cmd == sys.SIOCINQ {
+			return 0, mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(n)))
+		}
 		v, err := s.endpoint().GetSockOptInt(opt)
 		if err != nil {
 			return 0, errno(err)

@@ -136,6 +136,12 @@ func intOption(v []byte) (int, error) {
 }
 
 func (s *Socket) getSocketOption(name int) ([]byte, error) {
+	if name == sys.SO_PEEK_OFF {
+		if !s.hasPeekOff() {
+			return nil, sys.EOPNOTSUPP
+		}
+		return intBytes(int(s.peekOff.Load())), nil
+	}
 	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.SO_TYPE:
@@ -209,6 +215,11 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	}
 	on := i != 0
 	switch name {
+	case sys.SO_PEEK_OFF:
+		if !s.hasPeekOff() {
+			return sys.EOPNOTSUPP
+		}
+		s.peekOff.Store(int32(i)) // sk_set_peek_off: any value
 	case sys.SO_TIMESTAMP, sys.SO_TIMESTAMPNS:
 		// sock_set_timestamp: on, the one asked for; off, none.
 		s.mu.Lock()

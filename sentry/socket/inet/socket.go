@@ -62,6 +62,13 @@ type Socket struct {
 	copied    atomic.Int64
 	urg       atomic.Pointer[urgent]
 	oobInline atomic.Bool
+	// peekOff is SO_PEEK_OFF, negative when off (peekoff.go).
+	peekOff atomic.Int32
+	// stash are UDP datagrams taken from netstack for a peek at an
+	// offset past its first one, to be read before netstack's
+	// (peekoff.go); guarded by readMu, its length in stashed.
+	stash   []stashed
+	stashed atomic.Int32
 
 	// SO_RCVTIMEO and SO_SNDTIMEO (their own lock).
 	SockTimeouts
@@ -172,6 +179,7 @@ func (s *Socket) fam() int { return int(s.family.Load()) }
 // newSocket wraps an endpoint and starts relaying its events.
 func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Queue, uid uint32) *Socket {
 	s := &Socket{st: st, typ: typ, protocol: proto, ino: lastIno.Add(1), wq: wq, uid: uid}
+	s.peekOff.Store(-1)
 	s.family.Store(int32(fam))
 	s.ep.Store(&ep)
 	s.relay.Init(s, waiter.EventMask(0xffff))
@@ -256,6 +264,8 @@ func (s *Socket) Readiness(mask int16) int16 {
 	}
 	if isTCP {
 		ev = s.urgentReadiness(ev)
+	} else if s.stashed.Load() > 0 {
+		ev |= sys.POLLIN // datagrams a peek took out of netstack
 	}
 	return ev & (mask | sys.POLLERR | sys.POLLHUP)
 }
@@ -476,6 +486,7 @@ func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
 	}
 	c := newSocket(s.st, s.fam(), s.typ, s.protocol, ep, wq, s.uid)
 	c.oobInline.Store(s.oobInline.Load())
+	c.peekOff.Store(s.peekOff.Load()) // sk_clone_lock copies sk_peek_off
 	s.st.adoptUrgent(c)
 	return newFile(c, flags), encodeAddress(s.fam(), peer), nil
 }
@@ -751,9 +762,19 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 // readMu. A stream's consumed bytes count in copied.
 func (s *Socket) recvPlain(dst []byte, peek, discard bool) (Received, error) {
 	stream := s.typ == sys.SOCK_STREAM
+	if !stream && (len(s.stash) > 0 || s.protocol == sys.IPPROTO_UDP && s.peekOff.Load() >= 0) {
+		return s.recvStashed(dst, peek, discard)
+	}
 	var w io.Writer = &tcpip.LimitedWriter{W: sliceWriter{&dst}, N: int64(len(dst))}
 	if discard && stream {
 		w = &tcpip.LimitedWriter{W: io.Discard, N: int64(len(dst))}
+	}
+	skip := 0
+	if off := s.peekOff.Load(); peek && stream && off > 0 {
+		// SO_PEEK_OFF: the peek starts past what earlier peeks saw
+		// (tcp_recvmsg's peek_seq).
+		skip = int(off)
+		w = &tcpip.LimitedWriter{W: &skipWriter{skip: skip, w: w}, N: int64(skip + len(dst))}
 	}
 	res, err := s.endpoint().Read(w, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: !stream})
 	switch err.(type) {
@@ -771,6 +792,13 @@ func (s *Socket) recvPlain(dst []byte, peek, discard bool) (Received, error) {
 	}
 	r := Received{N: res.Count, Len: res.Total}
 	if stream {
+		if skip > 0 {
+			if res.Count <= skip {
+				return Received{}, sys.EAGAIN // nothing past the offset yet
+			}
+			r.N -= skip
+		}
+		s.movePeekOff(peek, r.N)
 		r.Len = r.N
 		if !peek && r.N > 0 {
 			s.copied.Add(int64(r.N))

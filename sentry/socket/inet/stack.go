@@ -64,6 +64,10 @@
 //     line and the receiving socket learns its stream offset from the
 //     sender (urgent.go). To a peer off the stack (outbound, published)
 //     MSG_OOB is EINVAL, gVisor's errno, logged as unimplemented.
+//   - SO_PEEK_OFF on TCP, UDP and ping sockets (peekoff.go): a TCP peek
+//     copies past the offset; a UDP peek past netstack's first datagram
+//     takes the datagrams it passes over into the socket's own stash,
+//     read before netstack's queue. gVisor has no SO_PEEK_OFF.
 //   - With CAP_NET_ADMIN inside the sandbox, netlink and SIOCSIFFLAGS
 //     change the sandbox's own interfaces, addresses and routes
 //     (admin.go): netstack's, never the host's; what leaves through
