@@ -36,7 +36,11 @@
 //     readiness itself is a zero-timeout ppoll of the descriptor.
 //   - AF_UNIX sockets stay the sentry's own (package unix); with
 //     NETLINK_ROUTE, the application sees the host's interfaces
-//     (netlink.go).
+//     (netlink.go), and /proc/net agrees: the host's interfaces and
+//     routes, the sandbox's own sockets (procnet.go).
+//   - MSG_OOB and SO_PEEK_OFF are the host's: the last byte of a
+//     MSG_OOB send goes with MSG_OOB, recv(MSG_OOB) and SIOCATMARK ask
+//     the host socket.
 package hostinet
 
 import (
@@ -95,9 +99,9 @@ func protocol(fam, typ, proto int) (uint8, int, error) {
 }
 
 // New implements socket(2) for AF_INET and AF_INET6 (fam), type typ
-// (without flags) and protocol; flags may hold SOCK_NONBLOCK. The file
-// has one reference.
-func (st *Stack) New(fam, typ, proto, flags int) (*vfs.File, error) {
+// (without flags) and protocol; flags may hold SOCK_NONBLOCK; uid is its
+// owner, as /proc/net shows it. The file has one reference.
+func (st *Stack) New(fam, typ, proto, flags int, uid uint32) (*vfs.File, error) {
 	fwdProto, linuxProto, err := protocol(fam, typ, proto)
 	if err != nil {
 		return nil, err
@@ -114,6 +118,7 @@ func (st *Stack) New(fam, typ, proto, flags int) (*vfs.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.uid = uid
 	return newFile(s, flags), nil
 }
 
@@ -126,6 +131,7 @@ type Socket struct {
 	typ      int
 	protocol int
 	ino      uint64
+	uid      uint32 // the creator's effective user ID, for /proc/net
 	queue    vfs.Queue
 
 	inet.SockTimeouts
@@ -264,6 +270,7 @@ func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	c.uid = s.uid
 	return newFile(c, flags), peer, nil
 }
 

@@ -83,18 +83,30 @@ func hexAddr(a tcpip.Address, fam int) string {
 	return sb.String()
 }
 
-// sockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's sockets
-// of that family and type, in the order they were made.
-func (st *Stack) sockTable(fam, typ int) string {
-	st.mu.Lock()
-	var socks []*Socket
-	for s := range st.sockets {
-		if s.fam() == fam && s.typ == typ && (s.protocol == sys.IPPROTO_TCP || s.protocol == sys.IPPROTO_UDP) {
-			socks = append(socks, s)
-		}
+// SockEntry is one socket's line of /proc/net/tcp, tcp6, udp or udp6.
+type SockEntry struct {
+	Local, Remote         tcpip.Address
+	LocalPort, RemotePort uint16
+	State                 uint32 // Linux's TCP state (UDP: TCP_ESTABLISHED when connected, else TCP_CLOSE)
+	TxQueue, RxQueue      int
+	UID                   uint32
+	Ino                   uint64
+}
+
+// Hashed reports whether Linux lists a socket of type typ in its
+// /proc/net table: a TCP socket in its listening or established hash
+// (not one closed, bound or not), a UDP socket with a port.
+func Hashed(typ int, e SockEntry) bool {
+	if typ == sys.SOCK_STREAM {
+		return e.State != linux.TCP_CLOSE
 	}
-	st.mu.Unlock()
-	sort.Slice(socks, func(i, j int) bool { return socks[i].ino < socks[j].ino })
+	return e.LocalPort != 0
+}
+
+// SockTable formats /proc/net/tcp, tcp6, udp or udp6 (family fam, type
+// typ) with one line per entry, as tcp4_seq_show, tcp6_seq_show and
+// udp_seq_show print them.
+func SockTable(fam, typ int, entries []SockEntry) string {
 	var sb strings.Builder
 	if typ == sys.SOCK_STREAM {
 		if fam == sys.AF_INET {
@@ -109,7 +121,42 @@ func (st *Stack) sockTable(fam, typ int) string {
 			sb.WriteString("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n")
 		}
 	}
-	for i, s := range socks {
+	for i, e := range entries {
+		local := fmt.Sprintf("%s:%04X", hexAddr(e.Local, fam), e.LocalPort)
+		remote := fmt.Sprintf("%s:%04X", hexAddr(e.Remote, fam), e.RemotePort)
+		if typ == sys.SOCK_STREAM {
+			line := fmt.Sprintf("%4d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 1 0000000000000000 100 0 0 10 0",
+				i, local, remote, e.State, e.TxQueue, e.RxQueue, e.UID, 0, e.Ino)
+			if fam == sys.AF_INET {
+				line = fmt.Sprintf("%-149s", line) // Linux pads IPv4 lines
+			}
+			sb.WriteString(line + "\n")
+			continue
+		}
+		line := fmt.Sprintf("%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000 0",
+			i, local, remote, e.State, e.TxQueue, e.RxQueue, e.UID, 0, e.Ino)
+		if fam == sys.AF_INET {
+			line = fmt.Sprintf("%-127s", line)
+		}
+		sb.WriteString(line + "\n")
+	}
+	return sb.String()
+}
+
+// sockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's sockets
+// of that family and type, in the order they were made.
+func (st *Stack) sockTable(fam, typ int) string {
+	st.mu.Lock()
+	var socks []*Socket
+	for s := range st.sockets {
+		if s.fam() == fam && s.typ == typ && (s.protocol == sys.IPPROTO_TCP || s.protocol == sys.IPPROTO_UDP) {
+			socks = append(socks, s)
+		}
+	}
+	st.mu.Unlock()
+	sort.Slice(socks, func(i, j int) bool { return socks[i].ino < socks[j].ino })
+	var entries []SockEntry
+	for _, s := range socks {
 		info, ok := s.endpoint().Info().(*stack.TransportEndpointInfo)
 		if !ok {
 			continue
@@ -117,34 +164,21 @@ func (st *Stack) sockTable(fam, typ int) string {
 		id := info.ID
 		rx, _ := s.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
 		tx, _ := s.endpoint().GetSockOptInt(tcpip.SendQueueSizeOption)
-		rx, tx = max(rx, 0), max(tx, 0)
-		local := fmt.Sprintf("%s:%04X", hexAddr(id.LocalAddress, fam), id.LocalPort)
-		remote := fmt.Sprintf("%s:%04X", hexAddr(id.RemoteAddress, fam), id.RemotePort)
+		e := SockEntry{Local: id.LocalAddress, Remote: id.RemoteAddress, LocalPort: id.LocalPort, RemotePort: id.RemotePort,
+			TxQueue: max(tx, 0), RxQueue: max(rx, 0), UID: s.uid, Ino: s.ino, State: linux.TCP_CLOSE}
 		if typ == sys.SOCK_STREAM {
-			state := linuxTCPState(tcp.EndpointState(s.endpoint().State()))
-			if state == linux.TCP_LISTEN {
-				rx = 0 // Linux shows the accept queue's length; netstack keeps it to itself
+			e.State = linuxTCPState(tcp.EndpointState(s.endpoint().State()))
+			if e.State == linux.TCP_LISTEN {
+				e.RxQueue = 0 // Linux shows the accept queue's length; netstack keeps it to itself
 			}
-			line := fmt.Sprintf("%4d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 1 0000000000000000 100 0 0 10 0",
-				i, local, remote, state, tx, rx, s.uid, 0, s.ino)
-			if fam == sys.AF_INET {
-				line = fmt.Sprintf("%-149s", line) // Linux pads IPv4 lines
-			}
-			sb.WriteString(line + "\n")
-			continue
+		} else if transport.DatagramEndpointState(s.endpoint().State()) == transport.DatagramEndpointStateConnected {
+			e.State = linux.TCP_ESTABLISHED
 		}
-		state := linux.TCP_CLOSE
-		if transport.DatagramEndpointState(s.endpoint().State()) == transport.DatagramEndpointStateConnected {
-			state = linux.TCP_ESTABLISHED
+		if Hashed(typ, e) {
+			entries = append(entries, e)
 		}
-		line := fmt.Sprintf("%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000 0",
-			i, local, remote, state, tx, rx, s.uid, 0, s.ino)
-		if fam == sys.AF_INET {
-			line = fmt.Sprintf("%-127s", line)
-		}
-		sb.WriteString(line + "\n")
 	}
-	return sb.String()
+	return SockTable(fam, typ, entries)
 }
 
 // procDev is /proc/net/dev: each interface's counters, from netstack.

@@ -53,7 +53,7 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 	var f *vfs.File
 	var err error
 	if t.K.HostNet != nil {
-		f, err = t.K.HostNet.New(int(domain), kind, int(protocol), flags)
+		f, err = t.K.HostNet.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	} else {
 		f, err = t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	}
