@@ -21,14 +21,21 @@ static struct sockaddr_in loop4(int port) {
 	return a;
 }
 
+/* listener4 returns a TCP listener on 127.0.0.1, its address in *a. */
+static int listener4(struct sockaddr_in *a) {
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	*a = loop4(0);
+	socklen_t n = sizeof *a;
+	bind(l, (void *)a, sizeof *a);
+	getsockname(l, (void *)a, &n);
+	listen(l, 1);
+	return l;
+}
+
 /* tcp_conn makes a connection on 127.0.0.1: *c connected, *s accepted. */
 static int tcp_conn(int *c, int *s) {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = loop4(0);
-	socklen_t n = sizeof a;
-	bind(l, (void *)&a, sizeof a);
-	getsockname(l, (void *)&a, &n);
-	listen(l, 1);
+	struct sockaddr_in a;
+	int l = listener4(&a);
 	for (int try = 0; try < 100; try++) {
 		*c = socket(AF_INET, SOCK_STREAM, 0);
 		if (connect(*c, (void *)&a, sizeof a) == 0)
@@ -195,12 +202,8 @@ static void partial(void) {
 
 /* backlog: urgent data sent before the connection was accepted. */
 static void backlog(void) {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = loop4(0);
-	socklen_t n = sizeof a;
-	bind(l, (void *)&a, sizeof a);
-	getsockname(l, (void *)&a, &n);
-	listen(l, 1);
+	struct sockaddr_in a;
+	int l = listener4(&a);
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 	if (connect(c, (void *)&a, sizeof a) < 0) {
 		printf("connect: %s\n", ename(errno));

@@ -408,6 +408,9 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 	return r, nil
 }
 
+// UrgentOffStack is false: the host's TCP sends urgent data anywhere.
+func (s *Socket) UrgentOffStack() bool { return false }
+
 // SendUrgent sends b as TCP urgent data (the last byte of a send with
 // MSG_OOB; the host's TCP marks it), without waiting.
 func (s *Socket) SendUrgent(b byte) (int, bool, error) {

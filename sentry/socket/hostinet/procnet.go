@@ -36,28 +36,12 @@ import (
 
 // ProcNet returns the content of /proc/net/NAME (inet.ProcNetFiles).
 func (st *Stack) ProcNet(name string) (string, error) {
-	switch name {
-	case "tcp":
-		return st.sockTable(sys.AF_INET, sys.SOCK_STREAM), nil
-	case "tcp6":
-		return st.sockTable(sys.AF_INET6, sys.SOCK_STREAM), nil
-	case "udp":
-		return st.sockTable(sys.AF_INET, sys.SOCK_DGRAM), nil
-	case "udp6":
-		return st.sockTable(sys.AF_INET6, sys.SOCK_DGRAM), nil
-	case "dev":
-		return st.procDev()
-	case "if_inet6":
-		return st.procIfInet6()
-	case "route":
-		return st.procRoute()
-	}
-	return "", sys.ENOENT
+	return inet.ProcNetFile(st, name)
 }
 
-// sockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's host
+// SockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's host
 // sockets of that family and type, in the order they were made.
-func (st *Stack) sockTable(fam, typ int) string {
+func (st *Stack) SockTable(fam, typ int) string {
 	st.poller.mu.Lock()
 	var socks []*Socket
 	for _, s := range st.poller.socks {
@@ -245,16 +229,15 @@ func (st *Stack) links() ([]hostLink, error) {
 	return links, nil
 }
 
-// procDev is /proc/net/dev: the host's interfaces and their counters, as
+// ProcDev is /proc/net/dev: the host's interfaces and their counters, as
 // dev_seq_printf_stats prints them.
-func (st *Stack) procDev() (string, error) {
+func (st *Stack) ProcDev() (string, error) {
 	links, err := st.links()
 	if err != nil {
 		return "", err
 	}
 	var sb strings.Builder
-	sb.WriteString("Inter-|   Receive                                                |  Transmit\n")
-	sb.WriteString(" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n")
+	sb.WriteString(inet.ProcDevHeader)
 	for _, l := range links {
 		s := l.stats
 		fmt.Fprintf(&sb, "%6s: %7d %7d %4d %4d %4d %5d %10d %9d %8d %7d %4d %4d %4d %5d %7d %10d\n", l.name,
@@ -279,11 +262,11 @@ func (st *Stack) linkNames() (map[int32]string, error) {
 	return names, nil
 }
 
-// procIfInet6 is /proc/net/if_inet6: the host's IPv6 addresses, as
+// ProcIfInet6 is /proc/net/if_inet6: the host's IPv6 addresses, as
 // if6_seq_show prints them (the scope as the address's IPV6_ADDR_*
 // scope bits, the flags' low byte). Linux lists them in the order of
 // its address hash table; here they come in the dump's order.
-func (st *Stack) procIfInet6() (string, error) {
+func (st *Stack) ProcIfInet6() (string, error) {
 	names, err := st.linkNames()
 	if err != nil {
 		return "", err
@@ -336,10 +319,10 @@ func ipv6Scope(rtScope uint8) int {
 	return 0
 }
 
-// procRoute is /proc/net/route: the IPv4 unicast routes of the host's
+// ProcRoute is /proc/net/route: the IPv4 unicast routes of the host's
 // main table, as fib_route_seq_show prints them (lines padded to 127
 // characters; MTU, window and IRTT from the route's metrics).
-func (st *Stack) procRoute() (string, error) {
+func (st *Stack) ProcRoute() (string, error) {
 	names, err := st.linkNames()
 	if err != nil {
 		return "", err

@@ -25,25 +25,43 @@ import (
 // ProcNetFiles are the names of the files ProcNet makes.
 var ProcNetFiles = []string{"tcp", "tcp6", "udp", "udp6", "dev", "if_inet6", "route"}
 
-// ProcNet returns the content of /proc/net/NAME.
-func (st *Stack) ProcNet(name string) (string, error) {
+// ProcNetSource is a network /proc/net describes: the sandbox's stack,
+// or the host's with --network=host (package hostinet).
+type ProcNetSource interface {
+	// SockTable is /proc/net/tcp, tcp6, udp or udp6.
+	SockTable(fam, typ int) string
+	// ProcDev, ProcIfInet6 and ProcRoute are /proc/net/dev, if_inet6
+	// and route.
+	ProcDev() (string, error)
+	ProcIfInet6() (string, error)
+	ProcRoute() (string, error)
+}
+
+// ProcNetFile returns the content of /proc/net/NAME (ProcNetFiles) of
+// src.
+func ProcNetFile(src ProcNetSource, name string) (string, error) {
 	switch name {
 	case "tcp":
-		return st.sockTable(sys.AF_INET, sys.SOCK_STREAM), nil
+		return src.SockTable(sys.AF_INET, sys.SOCK_STREAM), nil
 	case "tcp6":
-		return st.sockTable(sys.AF_INET6, sys.SOCK_STREAM), nil
+		return src.SockTable(sys.AF_INET6, sys.SOCK_STREAM), nil
 	case "udp":
-		return st.sockTable(sys.AF_INET, sys.SOCK_DGRAM), nil
+		return src.SockTable(sys.AF_INET, sys.SOCK_DGRAM), nil
 	case "udp6":
-		return st.sockTable(sys.AF_INET6, sys.SOCK_DGRAM), nil
+		return src.SockTable(sys.AF_INET6, sys.SOCK_DGRAM), nil
 	case "dev":
-		return st.procDev()
+		return src.ProcDev()
 	case "if_inet6":
-		return st.procIfInet6()
+		return src.ProcIfInet6()
 	case "route":
-		return st.procRoute()
+		return src.ProcRoute()
 	}
 	return "", sys.ENOENT
+}
+
+// ProcNet returns the content of /proc/net/NAME.
+func (st *Stack) ProcNet(name string) (string, error) {
+	return ProcNetFile(st, name)
 }
 
 // linuxTCPState is the Linux state of a netstack TCP state: netstack's
@@ -143,9 +161,9 @@ func SockTable(fam, typ int, entries []SockEntry) string {
 	return sb.String()
 }
 
-// sockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's sockets
+// SockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's sockets
 // of that family and type, in the order they were made.
-func (st *Stack) sockTable(fam, typ int) string {
+func (st *Stack) SockTable(fam, typ int) string {
 	st.mu.Lock()
 	var socks []*Socket
 	for s := range st.sockets {
@@ -181,15 +199,18 @@ func (st *Stack) sockTable(fam, typ int) string {
 	return SockTable(fam, typ, entries)
 }
 
-// procDev is /proc/net/dev: each interface's counters, from netstack.
-func (st *Stack) procDev() (string, error) {
+// ProcDevHeader is the first two lines of /proc/net/dev.
+const ProcDevHeader = "Inter-|   Receive                                                |  Transmit\n" +
+	" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+
+// ProcDev is /proc/net/dev: each interface's counters, from netstack.
+func (st *Stack) ProcDev() (string, error) {
 	ns, err := st.netstack()
 	if err != nil {
 		return "", err
 	}
 	var sb strings.Builder
-	sb.WriteString("Inter-|   Receive                                                |  Transmit\n")
-	sb.WriteString(" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n")
+	sb.WriteString(ProcDevHeader)
 	infos := ns.NICInfo()
 	ids := make([]int, 0, len(infos))
 	for id := range infos {
@@ -206,9 +227,9 @@ func (st *Stack) procDev() (string, error) {
 	return sb.String(), nil
 }
 
-// procIfInet6 is /proc/net/if_inet6: each IPv6 address with its
+// ProcIfInet6 is /proc/net/if_inet6: each IPv6 address with its
 // interface's index, prefix length, scope and flags (permanent).
-func (st *Stack) procIfInet6() (string, error) {
+func (st *Stack) ProcIfInet6() (string, error) {
 	ifs, err := st.Interfaces()
 	if err != nil {
 		return "", err
@@ -232,11 +253,11 @@ func (st *Stack) procIfInet6() (string, error) {
 	return sb.String(), nil
 }
 
-// procRoute is /proc/net/route: the IPv4 routes of interfaces other than
+// ProcRoute is /proc/net/route: the IPv4 routes of interfaces other than
 // lo (whose routes are in the local table, which this file leaves out),
 // addresses as the kernel's u32 prints in hex, each line padded to 127
 // characters as fib_route_seq_show does.
-func (st *Stack) procRoute() (string, error) {
+func (st *Stack) ProcRoute() (string, error) {
 	ifs, err := st.Interfaces()
 	if err != nil {
 		return "", err

@@ -100,15 +100,7 @@ func (st *Stack) markUrgent(key connKey, u *urgent) (*Socket, bool) {
 			return s, true
 		}
 	}
-	ns, err := st.netstack()
-	if err != nil {
-		return nil, false
-	}
-	proto := header.IPv4ProtocolNumber
-	if key.local.Addr.Len() == header.IPv6AddressSize {
-		proto = header.IPv6ProtocolNumber
-	}
-	if ns.CheckLocalAddress(0, proto, key.local.Addr) == 0 {
+	if !st.isLocal(key.local.Addr) {
 		return nil, false
 	}
 	if st.pendingUrgent == nil {
@@ -117,6 +109,30 @@ func (st *Stack) markUrgent(key connKey, u *urgent) (*Socket, bool) {
 	st.pendingUrgent[normalKey(key)] = u
 	st.pendingUrgentN.Store(int32(len(st.pendingUrgent)))
 	return nil, true
+}
+
+// isLocal reports whether a is an address of the stack's interfaces.
+func (st *Stack) isLocal(a tcpip.Address) bool {
+	ns, err := st.netstack()
+	if err != nil {
+		return false
+	}
+	proto := header.IPv4ProtocolNumber
+	if a.Len() == header.IPv6AddressSize {
+		proto = header.IPv6ProtocolNumber
+	}
+	return ns.CheckLocalAddress(0, proto, a) != 0
+}
+
+// UrgentOffStack reports whether the socket is connected to a peer off
+// the sandbox's stack, to which it cannot send urgent data: checked
+// before any of a MSG_OOB send goes.
+func (s *Socket) UrgentOffStack() bool {
+	if s.protocol != sys.IPPROTO_TCP {
+		return false
+	}
+	remote, err := s.endpoint().GetRemoteAddress()
+	return err == nil && !s.st.isLocal(unmapped(remote.Addr))
 }
 
 // unmarkUrgent takes back a mark whose byte was not sent.

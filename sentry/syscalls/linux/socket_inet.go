@@ -297,6 +297,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 // urgentSocket is a socket that sends and receives TCP urgent data
 // (MSG_OOB): the sandbox's stack's (inet.Socket) or the host's.
 type urgentSocket interface {
+	UrgentOffStack() bool
 	SendUrgent(b byte) (int, bool, error)
 	RecvUrgent(dst []byte, peek bool) (inet.Received, error)
 }
@@ -311,6 +312,10 @@ func inetSendUrgent(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequ
 	us, ok := s.(urgentSocket)
 	if !s.Stream() || !ok {
 		return 0, unix.EOPNOTSUPP
+	}
+	if us.UrgentOffStack() {
+		logUrgentOffStack(t)
+		return 0, inet.ErrUrgentOffStack
 	}
 	n := src.NumBytes()
 	if n == 0 {
@@ -337,12 +342,18 @@ func inetSendUrgent(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequ
 		return n, err
 	})
 	if off {
-		t.K.Log.Warn("unimplemented: MSG_OOB to a peer off the sandbox's network stack (netstack sends no urgent pointer)", "pid", t.PID())
+		logUrgentOffStack(t)
 	}
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL != 0 {
 		err = unixsocket.NoSignal(err)
 	}
 	return partialSend(head+sent, err)
+}
+
+// logUrgentOffStack logs a MSG_OOB send refused because netstack cannot
+// send urgent data to a peer off the sandbox's stack.
+func logUrgentOffStack(t *kernel.Task) {
+	t.K.Log.Warn("unimplemented: MSG_OOB to a peer off the sandbox's network stack (netstack sends no urgent pointer)", "pid", t.PID())
 }
 
 // inetRecv receives into dst from s and returns what was received and
