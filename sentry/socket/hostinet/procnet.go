@@ -332,7 +332,7 @@ func (st *Stack) ProcRoute() (string, error) {
 		return "", err
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%-127s\n", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT")
+	sb.WriteString(inet.ProcRouteHeader)
 	le := binary.LittleEndian // the kernel's __be32 printed as a host u32
 	for _, m := range msgs {
 		var rt sys.RtMsg

@@ -199,6 +199,10 @@ func (st *Stack) SockTable(fam, typ int) string {
 	return SockTable(fam, typ, entries)
 }
 
+// ProcRouteHeader is the first line of /proc/net/route, padded to 127
+// characters as fib_route_seq_show pads it.
+var ProcRouteHeader = fmt.Sprintf("%-127s\n", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT")
+
 // ProcDevHeader is the first two lines of /proc/net/dev.
 const ProcDevHeader = "Inter-|   Receive                                                |  Transmit\n" +
 	" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
@@ -263,7 +267,7 @@ func (st *Stack) ProcRoute() (string, error) {
 		return "", err
 	}
 	var sb strings.Builder
-	sb.WriteString("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\t\n")
+	sb.WriteString(ProcRouteHeader)
 	hex := func(a tcpip.Address) uint32 { return binary.LittleEndian.Uint32(a.AsSlice()) }
 	line := func(name string, dst, gw, mask uint32, flags int) {
 		fmt.Fprintf(&sb, "%-127s\n", fmt.Sprintf("%s\t%08X\t%08X\t%04X\t%d\t%d\t%d\t%08X\t%d\t%d\t%d", name, dst, gw, flags, 0, 0, 0, mask, 0, 0, 0))
