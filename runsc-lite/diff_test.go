@@ -60,6 +60,8 @@ var diffPrograms = []string{
 	"devmem",      // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
 	"patchsites",  // one `mov $nr,%eax; syscall` site made hot (systrap patches it): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts
 	"inet",        // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
+	"oob",         // TCP urgent data on 127.0.0.1: MSG_OOB sends and receives, reads stopping at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI and select's exceptional set
+	"peekoff",     // SO_PEEK_OFF: values, and MSG_PEEK from the offset on Unix stream, datagram and seqpacket sockets, TCP and UDP on 127.0.0.1
 	"rawsock",     // raw ICMP and ICMPv6 sockets on loopback (CAP_NET_RAW, needs a root host): echo request and reply with the IPv4 header, IP_HDRINCL, IPPROTO_RAW
 }
 
@@ -70,7 +72,7 @@ var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "sch
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and
 // the output must still be the native run's.
-var hostNetworkVariant = map[string]bool{"inet": true}
+var hostNetworkVariant = map[string]bool{"inet": true, "oob": true, "peekoff": true}
 
 func TestDiff(t *testing.T) {
 	if _, err := exec.LookPath("gcc"); err != nil {

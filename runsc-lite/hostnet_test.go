@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,6 +131,24 @@ func TestNetHost(t *testing.T) {
 // the host's interfaces is EPERM, an Internet socket reaches no host Unix
 // socket, and no descriptor passes over it (SCM_RIGHTS is ignored, as
 // Linux ignores it on a TCP socket). The connection still works.
+// TestNetHostProcNet: with --network=host, /proc/net describes the
+// host's network as netlink does in that mode (the interfaces of dev,
+// if_inet6, route) and lists the sandbox's own sockets in tcp, tcp6 and
+// udp with the host sockets' addresses, states and queues; a program
+// printing them prints what it prints natively (testdata/net/procnet_host.c).
+func TestNetHostProcNet(t *testing.T) {
+	prog := buildC(t, filepath.Join("testdata", "net", "procnet_host.c"), true)
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			nd, sd := workDir(t, "native"), workDir(t, "sandbox")
+			native, _ := compareRunsFlags(t, platform, nd, sd, false, []string{"--network=host"}, []string{prog}, []string{prog})
+			if native.code != 0 || !strings.Contains(native.stdout, "tcp listener: state 0A") {
+				t.Errorf("the program fails natively: %v", native)
+			}
+		})
+	}
+}
+
 func TestAttackHostNetworkSocket(t *testing.T) {
 	skipUnlessRunnable(t, "/usr/bin/python3")
 	want := map[string]string{

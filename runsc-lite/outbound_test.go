@@ -174,7 +174,7 @@ func TestNetOutbound(t *testing.T) {
 	for _, platform := range platforms {
 		t.Run("sandbox/"+platform, func(t *testing.T) {
 			r := runscLite(t, runOpts{env: env}, "run", "--platform", platform, "--", "/usr/bin/python3", script, th.Addr)
-			want := "http hello " + th.HostSide + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + th.Addr + "\nudp-refused ECONNREFUSED\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\n"
+			want := "http hello " + th.HostSide + "\nreset ECONNRESET\nrefused ECONNREFUSED\nudp PING " + th.Addr + "\nudp-refused ECONNREFUSED\ndns 192.0.2.7\nresolv nameserver 10.0.2.3 search example options timeout:2\noob EINVAL\n"
 			if r.code != 0 || r.stdout != want {
 				t.Errorf("outbound:\n%v\nwant:\n%s", r, want)
 			}

@@ -270,6 +270,8 @@ var HostSocketOptions = []SocketOption{
 	{unix.SOL_SOCKET, unix.SO_SNDBUF, true, true},
 	{unix.SOL_SOCKET, unix.SO_RCVLOWAT, true, true},
 	{unix.SOL_SOCKET, unix.SO_OOBINLINE, true, true},
+	{unix.SOL_SOCKET, unix.SO_PEEK_OFF, true, true},
+	{unix.SOL_SOCKET, unix.SO_MEMINFO, true, false},
 	{unix.SOL_SOCKET, unix.SO_PRIORITY, true, true},
 	{unix.SOL_SOCKET, unix.SO_TIMESTAMP, true, true},
 	{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, true, true},

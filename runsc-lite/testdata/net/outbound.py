@@ -52,3 +52,14 @@ try:
 except Exception as e:
     print("dns", type(e).__name__)
 print("resolv", " ".join(l.strip() for l in open("/etc/resolv.conf") if not l.startswith("#")))
+# Urgent data to a peer off the sandbox's stack: netstack sends no urgent
+# pointer, so MSG_OOB is refused before anything goes (EINVAL, as gVisor).
+s = socket.socket(family, socket.SOCK_STREAM)
+s.settimeout(10)
+try:
+    s.connect((host, 8000))
+    print("oob sent", s.send(b"ab", socket.MSG_OOB))
+except OSError as e:
+    print("oob", err(e))
+finally:
+    s.close()

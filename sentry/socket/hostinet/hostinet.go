@@ -36,7 +36,11 @@
 //     readiness itself is a zero-timeout ppoll of the descriptor.
 //   - AF_UNIX sockets stay the sentry's own (package unix); with
 //     NETLINK_ROUTE, the application sees the host's interfaces
-//     (netlink.go).
+//     (netlink.go), and /proc/net agrees: the host's interfaces and
+//     routes, the sandbox's own sockets (procnet.go).
+//   - MSG_OOB and SO_PEEK_OFF are the host's: the last byte of a
+//     MSG_OOB send goes with MSG_OOB, recv(MSG_OOB) and SIOCATMARK ask
+//     the host socket.
 package hostinet
 
 import (
@@ -95,9 +99,9 @@ func protocol(fam, typ, proto int) (uint8, int, error) {
 }
 
 // New implements socket(2) for AF_INET and AF_INET6 (fam), type typ
-// (without flags) and protocol; flags may hold SOCK_NONBLOCK. The file
-// has one reference.
-func (st *Stack) New(fam, typ, proto, flags int) (*vfs.File, error) {
+// (without flags) and protocol; flags may hold SOCK_NONBLOCK; uid is its
+// owner, as /proc/net shows it. The file has one reference.
+func (st *Stack) New(fam, typ, proto, flags int, uid uint32) (*vfs.File, error) {
 	fwdProto, linuxProto, err := protocol(fam, typ, proto)
 	if err != nil {
 		return nil, err
@@ -114,6 +118,7 @@ func (st *Stack) New(fam, typ, proto, flags int) (*vfs.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.uid = uid
 	return newFile(s, flags), nil
 }
 
@@ -126,9 +131,16 @@ type Socket struct {
 	typ      int
 	protocol int
 	ino      uint64
+	uid      uint32 // the creator's effective user ID, for /proc/net
 	queue    vfs.Queue
 
 	inet.SockTimeouts
+
+	// peekOff is set while SO_PEEK_OFF is on (non-negative): a
+	// datagram's receive then asks the host for MSG_TRUNC only when the
+	// application did, since with it the host moves the offset by the
+	// datagram's length instead of the bytes copied (udp_recvmsg).
+	peekOff atomic.Bool
 }
 
 // newSocket wraps host socket fd, which it then owns, and watches it.
@@ -258,6 +270,7 @@ func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	c.uid = s.uid
 	return newFile(c, flags), peer, nil
 }
 
@@ -364,18 +377,21 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 	if peek {
 		flags |= sys.MSG_PEEK
 	}
-	if discard || !s.Stream() {
+	if discard || !s.Stream() && !s.peekOff.Load() {
 		flags |= sys.MSG_TRUNC // a datagram's full length
 	}
 	var oob []byte
 	if !s.Stream() && s.family != sys.AF_NETLINK {
 		oob = make([]byte, 512)
 	}
-	n, from, oobn, err := hostRecvmsg(s.fd, dst, flags, !s.Stream(), oob)
+	n, from, oobn, mflags, err := hostRecvmsgFlags(s.fd, dst, flags, !s.Stream(), oob)
 	if err != nil {
 		return inet.Received{}, err
 	}
 	r := inet.Received{N: min(n, len(dst)), Len: n}
+	if flags&sys.MSG_TRUNC == 0 && mflags&sys.MSG_TRUNC != 0 {
+		r.Len = n + 1 // cut, of a length the host did not say
+	}
 	if s.Stream() {
 		r.N, r.Len = n, n
 	} else {
@@ -388,6 +404,40 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (inet.Received, error) {
 				r.Control = append(r.Control, inet.ControlMessage{Level: m.Header.Level, Type: m.Header.Type, Data: m.Data})
 			}
 		}
+	}
+	return r, nil
+}
+
+// UrgentOffStack is false: the host's TCP sends urgent data anywhere.
+func (s *Socket) UrgentOffStack() bool { return false }
+
+// SendUrgent sends b as TCP urgent data (the last byte of a send with
+// MSG_OOB; the host's TCP marks it), without waiting.
+func (s *Socket) SendUrgent(b byte) (int, bool, error) {
+	n, err := hostSendmsg(s.fd, []byte{b}, nil, nil, sys.MSG_DONTWAIT|sys.MSG_NOSIGNAL|sys.MSG_OOB)
+	return n, false, err
+}
+
+// AtMark is SIOCATMARK on the host socket: whether the next read
+// starts at the urgent mark.
+func (s *Socket) AtMark() bool {
+	var v [4]byte
+	return s.Stream() && hostIoctl(s.fd, sys.SIOCATMARK, v[:]) == nil && v != [4]byte{}
+}
+
+// RecvUrgent is recv(MSG_OOB) on the host socket, which never waits.
+func (s *Socket) RecvUrgent(dst []byte, peek bool) (inet.Received, error) {
+	flags := sys.MSG_DONTWAIT | sys.MSG_OOB
+	if peek {
+		flags |= sys.MSG_PEEK
+	}
+	n, _, _, mflags, err := hostRecvmsgFlags(s.fd, dst, flags, false, nil)
+	if err != nil {
+		return inet.Received{}, err
+	}
+	r := inet.Received{N: n, Len: n, OOB: mflags&sys.MSG_OOB != 0}
+	if mflags&sys.MSG_TRUNC != 0 {
+		r.Len = 1
 	}
 	return r, nil
 }
@@ -413,7 +463,11 @@ func (s *Socket) SetOption(level, name int, v []byte) error {
 	if !allowed(level, name, true) {
 		return inet.Unknown{Level: level, Name: name}
 	}
-	return hostSetsockopt(s.fd, level, name, v[:min(len(v), confine.MaxOptLen)])
+	err := hostSetsockopt(s.fd, level, name, v[:min(len(v), confine.MaxOptLen)])
+	if err == nil && level == sys.SOL_SOCKET && name == sys.SO_PEEK_OFF && len(v) >= 4 {
+		s.peekOff.Store(int32(binary.LittleEndian.Uint32(v)) >= 0)
+	}
+	return err
 }
 
 // allowed reports whether an option may be passed to the host (set, or

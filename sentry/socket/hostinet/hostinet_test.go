@@ -90,7 +90,7 @@ func waitFor(t *testing.T, s *Socket, events int16) {
 // partial reads and its end are Linux's.
 func TestStreamOverHostLoopback(t *testing.T) {
 	st := newTestStack(t)
-	lf, err := st.New(sys.AF_INET, sys.SOCK_STREAM, 0, 0)
+	lf, err := st.New(sys.AF_INET, sys.SOCK_STREAM, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestStreamOverHostLoopback(t *testing.T) {
 		t.Fatalf("accept with nothing queued: %v, want EAGAIN", err)
 	}
 	name := l.Name()
-	cf, err := st.New(sys.AF_INET, sys.SOCK_STREAM, sys.IPPROTO_TCP, 0)
+	cf, err := st.New(sys.AF_INET, sys.SOCK_STREAM, sys.IPPROTO_TCP, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestStreamOverHostLoopback(t *testing.T) {
 // host socket, whose error queue MSG_ERRQUEUE drains (RecvError).
 func TestOptions(t *testing.T) {
 	st := newTestStack(t)
-	f, err := st.New(sys.AF_INET, sys.SOCK_DGRAM, 0, 0)
+	f, err := st.New(sys.AF_INET, sys.SOCK_DGRAM, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

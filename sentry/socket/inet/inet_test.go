@@ -1,6 +1,7 @@
 package inet
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -219,3 +220,35 @@ func TestAddrForm(t *testing.T) {
 	f2 := waitFor(t, s, sys.POLLIN, func() (*vfs.File, error) { f, _, err := s.Accept(0); return f, err })
 	f2.DecRef()
 }
+
+// TestPeekOffKinds checks which sockets have SO_PEEK_OFF, as Linux's
+// proto_ops give it: TCP, UDP and ping sockets do (-1 until set), raw
+// sockets do not (EOPNOTSUPP, for getting and setting).
+func TestPeekOffKinds(t *testing.T) {
+	st := new(Stack)
+	for _, c := range []struct {
+		typ, proto int
+		err        error
+	}{
+		{sys.SOCK_STREAM, sys.IPPROTO_TCP, nil},
+		{sys.SOCK_DGRAM, sys.IPPROTO_UDP, nil},
+		{sys.SOCK_DGRAM, sys.IPPROTO_ICMP, nil},
+		{sys.SOCK_RAW, sys.IPPROTO_ICMP, sys.EOPNOTSUPP},
+	} {
+		s := newSock(t, st, sys.AF_INET, c.typ, c.proto)
+		v, err := s.GetOption(sys.SOL_SOCKET, sys.SO_PEEK_OFF, 4)
+		if err != c.err || err == nil && int32(le.Uint32(v)) != -1 {
+			t.Errorf("type %d protocol %d: getsockopt(SO_PEEK_OFF) = %v, %v; want -1 or %v", c.typ, c.proto, v, err, c.err)
+		}
+		if err := s.SetOption(sys.SOL_SOCKET, sys.SO_PEEK_OFF, le.AppendUint32(nil, 5)); err != c.err {
+			t.Errorf("type %d protocol %d: setsockopt(SO_PEEK_OFF, 5) = %v, want %v", c.typ, c.proto, err, c.err)
+		}
+		if c.err == nil {
+			if v, _ := s.GetOption(sys.SOL_SOCKET, sys.SO_PEEK_OFF, 4); le.Uint32(v) != 5 {
+				t.Errorf("type %d protocol %d: SO_PEEK_OFF reads %v after setting 5", c.typ, c.proto, v)
+			}
+		}
+	}
+}
+
+var le = binary.LittleEndian

@@ -101,6 +101,9 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 		if s.typ == sys.SOCK_STREAM && s.endpoint().SocketOptions().GetAcceptConn() {
 			return 0, sys.EINVAL
 		}
+		if n, ok := s.stashedLen(); ok && cmd == sys.SIOCINQ {
+			return 0, mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(n)))
+		}
 		v, err := s.endpoint().GetSockOptInt(opt)
 		if err != nil {
 			return 0, errno(err)
@@ -216,11 +219,10 @@ func RefuseInterfaceChange(mem vfs.Memory, arg uintptr) error {
 	return sys.EPERM
 }
 
-// atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 0, since
-// netstack keeps urgent data in line and so never stops a read at an
-// urgent mark.
+// atMark answers SIOCATMARK on a TCP socket (tcp_ioctl): 1 when the
+// next read starts at the urgent mark (urgent.go).
 func (s *Socket) atMark(mem vfs.Memory, arg uintptr) error {
-	return mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, 0))
+	return mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(boolInt(s.AtMark()))))
 }
 
 // interfaceIoctl answers one of netdevice(7)'s SIOCGIF* requests about

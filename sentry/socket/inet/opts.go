@@ -136,6 +136,12 @@ func intOption(v []byte) (int, error) {
 }
 
 func (s *Socket) getSocketOption(name int) ([]byte, error) {
+	if name == sys.SO_PEEK_OFF {
+		if !s.hasPeekOff() {
+			return nil, sys.EOPNOTSUPP
+		}
+		return intBytes(int(s.peekOff.Load())), nil
+	}
 	ops := s.endpoint().SocketOptions()
 	switch name {
 	case sys.SO_TYPE:
@@ -160,7 +166,7 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 	case sys.SO_BROADCAST:
 		return intBytes(boolInt(ops.GetBroadcast())), nil
 	case sys.SO_OOBINLINE:
-		return intBytes(boolInt(ops.GetOutOfBandInline())), nil
+		return intBytes(boolInt(s.oobInline.Load())), nil
 	case sys.SO_ACCEPTCONN:
 		return intBytes(boolInt(ops.GetAcceptConn())), nil
 	case sys.SO_RCVLOWAT:
@@ -209,6 +215,11 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	}
 	on := i != 0
 	switch name {
+	case sys.SO_PEEK_OFF:
+		if !s.hasPeekOff() {
+			return sys.EOPNOTSUPP
+		}
+		s.peekOff.Store(int32(i)) // sk_set_peek_off: any value
 	case sys.SO_TIMESTAMP, sys.SO_TIMESTAMPNS:
 		// sock_set_timestamp: on, the one asked for; off, none.
 		s.mu.Lock()
@@ -228,7 +239,7 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 	case sys.SO_BROADCAST:
 		ops.SetBroadcast(on)
 	case sys.SO_OOBINLINE:
-		ops.SetOutOfBandInline(on)
+		s.oobInline.Store(on) // netstack's is a no-op (urgent.go)
 	case sys.SO_RCVLOWAT:
 		return errno(ops.SetRcvlowat(int32(max(i, 0))))
 	case sys.SO_SNDBUF:

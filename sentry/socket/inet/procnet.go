@@ -25,25 +25,43 @@ import (
 // ProcNetFiles are the names of the files ProcNet makes.
 var ProcNetFiles = []string{"tcp", "tcp6", "udp", "udp6", "dev", "if_inet6", "route"}
 
-// ProcNet returns the content of /proc/net/NAME.
-func (st *Stack) ProcNet(name string) (string, error) {
+// ProcNetSource is a network /proc/net describes: the sandbox's stack,
+// or the host's with --network=host (package hostinet).
+type ProcNetSource interface {
+	// SockTable is /proc/net/tcp, tcp6, udp or udp6.
+	SockTable(fam, typ int) string
+	// ProcDev, ProcIfInet6 and ProcRoute are /proc/net/dev, if_inet6
+	// and route.
+	ProcDev() (string, error)
+	ProcIfInet6() (string, error)
+	ProcRoute() (string, error)
+}
+
+// ProcNetFile returns the content of /proc/net/NAME (ProcNetFiles) of
+// src.
+func ProcNetFile(src ProcNetSource, name string) (string, error) {
 	switch name {
 	case "tcp":
-		return st.sockTable(sys.AF_INET, sys.SOCK_STREAM), nil
+		return src.SockTable(sys.AF_INET, sys.SOCK_STREAM), nil
 	case "tcp6":
-		return st.sockTable(sys.AF_INET6, sys.SOCK_STREAM), nil
+		return src.SockTable(sys.AF_INET6, sys.SOCK_STREAM), nil
 	case "udp":
-		return st.sockTable(sys.AF_INET, sys.SOCK_DGRAM), nil
+		return src.SockTable(sys.AF_INET, sys.SOCK_DGRAM), nil
 	case "udp6":
-		return st.sockTable(sys.AF_INET6, sys.SOCK_DGRAM), nil
+		return src.SockTable(sys.AF_INET6, sys.SOCK_DGRAM), nil
 	case "dev":
-		return st.procDev()
+		return src.ProcDev()
 	case "if_inet6":
-		return st.procIfInet6()
+		return src.ProcIfInet6()
 	case "route":
-		return st.procRoute()
+		return src.ProcRoute()
 	}
 	return "", sys.ENOENT
+}
+
+// ProcNet returns the content of /proc/net/NAME.
+func (st *Stack) ProcNet(name string) (string, error) {
+	return ProcNetFile(st, name)
 }
 
 // linuxTCPState is the Linux state of a netstack TCP state: netstack's
@@ -83,18 +101,30 @@ func hexAddr(a tcpip.Address, fam int) string {
 	return sb.String()
 }
 
-// sockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's sockets
-// of that family and type, in the order they were made.
-func (st *Stack) sockTable(fam, typ int) string {
-	st.mu.Lock()
-	var socks []*Socket
-	for s := range st.sockets {
-		if s.fam() == fam && s.typ == typ && (s.protocol == sys.IPPROTO_TCP || s.protocol == sys.IPPROTO_UDP) {
-			socks = append(socks, s)
-		}
+// SockEntry is one socket's line of /proc/net/tcp, tcp6, udp or udp6.
+type SockEntry struct {
+	Local, Remote         tcpip.Address
+	LocalPort, RemotePort uint16
+	State                 uint32 // Linux's TCP state (UDP: TCP_ESTABLISHED when connected, else TCP_CLOSE)
+	TxQueue, RxQueue      int
+	UID                   uint32
+	Ino                   uint64
+}
+
+// Hashed reports whether Linux lists a socket of type typ in its
+// /proc/net table: a TCP socket in its listening or established hash
+// (not one closed, bound or not), a UDP socket with a port.
+func Hashed(typ int, e SockEntry) bool {
+	if typ == sys.SOCK_STREAM {
+		return e.State != linux.TCP_CLOSE
 	}
-	st.mu.Unlock()
-	sort.Slice(socks, func(i, j int) bool { return socks[i].ino < socks[j].ino })
+	return e.LocalPort != 0
+}
+
+// SockTable formats /proc/net/tcp, tcp6, udp or udp6 (family fam, type
+// typ) with one line per entry, as tcp4_seq_show, tcp6_seq_show and
+// udp_seq_show print them.
+func SockTable(fam, typ int, entries []SockEntry) string {
 	var sb strings.Builder
 	if typ == sys.SOCK_STREAM {
 		if fam == sys.AF_INET {
@@ -109,36 +139,20 @@ func (st *Stack) sockTable(fam, typ int) string {
 			sb.WriteString("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n")
 		}
 	}
-	for i, s := range socks {
-		info, ok := s.endpoint().Info().(*stack.TransportEndpointInfo)
-		if !ok {
-			continue
-		}
-		id := info.ID
-		rx, _ := s.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
-		tx, _ := s.endpoint().GetSockOptInt(tcpip.SendQueueSizeOption)
-		rx, tx = max(rx, 0), max(tx, 0)
-		local := fmt.Sprintf("%s:%04X", hexAddr(id.LocalAddress, fam), id.LocalPort)
-		remote := fmt.Sprintf("%s:%04X", hexAddr(id.RemoteAddress, fam), id.RemotePort)
+	for i, e := range entries {
+		local := fmt.Sprintf("%s:%04X", hexAddr(e.Local, fam), e.LocalPort)
+		remote := fmt.Sprintf("%s:%04X", hexAddr(e.Remote, fam), e.RemotePort)
 		if typ == sys.SOCK_STREAM {
-			state := linuxTCPState(tcp.EndpointState(s.endpoint().State()))
-			if state == linux.TCP_LISTEN {
-				rx = 0 // Linux shows the accept queue's length; netstack keeps it to itself
-			}
 			line := fmt.Sprintf("%4d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 1 0000000000000000 100 0 0 10 0",
-				i, local, remote, state, tx, rx, s.uid, 0, s.ino)
+				i, local, remote, e.State, e.TxQueue, e.RxQueue, e.UID, 0, e.Ino)
 			if fam == sys.AF_INET {
 				line = fmt.Sprintf("%-149s", line) // Linux pads IPv4 lines
 			}
 			sb.WriteString(line + "\n")
 			continue
 		}
-		state := linux.TCP_CLOSE
-		if transport.DatagramEndpointState(s.endpoint().State()) == transport.DatagramEndpointStateConnected {
-			state = linux.TCP_ESTABLISHED
-		}
 		line := fmt.Sprintf("%5d: %s %s %02X %08X:%08X 00:00000000 00000000 %5d %8d %d 2 0000000000000000 0",
-			i, local, remote, state, tx, rx, s.uid, 0, s.ino)
+			i, local, remote, e.State, e.TxQueue, e.RxQueue, e.UID, 0, e.Ino)
 		if fam == sys.AF_INET {
 			line = fmt.Sprintf("%-127s", line)
 		}
@@ -147,15 +161,60 @@ func (st *Stack) sockTable(fam, typ int) string {
 	return sb.String()
 }
 
-// procDev is /proc/net/dev: each interface's counters, from netstack.
-func (st *Stack) procDev() (string, error) {
+// SockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's sockets
+// of that family and type, in the order they were made.
+func (st *Stack) SockTable(fam, typ int) string {
+	st.mu.Lock()
+	var socks []*Socket
+	for s := range st.sockets {
+		if s.fam() == fam && s.typ == typ && (s.protocol == sys.IPPROTO_TCP || s.protocol == sys.IPPROTO_UDP) {
+			socks = append(socks, s)
+		}
+	}
+	st.mu.Unlock()
+	sort.Slice(socks, func(i, j int) bool { return socks[i].ino < socks[j].ino })
+	var entries []SockEntry
+	for _, s := range socks {
+		info, ok := s.endpoint().Info().(*stack.TransportEndpointInfo)
+		if !ok {
+			continue
+		}
+		id := info.ID
+		rx, _ := s.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+		tx, _ := s.endpoint().GetSockOptInt(tcpip.SendQueueSizeOption)
+		e := SockEntry{Local: id.LocalAddress, Remote: id.RemoteAddress, LocalPort: id.LocalPort, RemotePort: id.RemotePort,
+			TxQueue: max(tx, 0), RxQueue: max(rx, 0), UID: s.uid, Ino: s.ino, State: linux.TCP_CLOSE}
+		if typ == sys.SOCK_STREAM {
+			e.State = linuxTCPState(tcp.EndpointState(s.endpoint().State()))
+			if e.State == linux.TCP_LISTEN {
+				e.RxQueue = 0 // Linux shows the accept queue's length; netstack keeps it to itself
+			}
+		} else if transport.DatagramEndpointState(s.endpoint().State()) == transport.DatagramEndpointStateConnected {
+			e.State = linux.TCP_ESTABLISHED
+		}
+		if Hashed(typ, e) {
+			entries = append(entries, e)
+		}
+	}
+	return SockTable(fam, typ, entries)
+}
+
+// ProcRouteHeader is the first line of /proc/net/route, padded to 127
+// characters as fib_route_seq_show pads it.
+var ProcRouteHeader = fmt.Sprintf("%-127s\n", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT")
+
+// ProcDevHeader is the first two lines of /proc/net/dev.
+const ProcDevHeader = "Inter-|   Receive                                                |  Transmit\n" +
+	" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+
+// ProcDev is /proc/net/dev: each interface's counters, from netstack.
+func (st *Stack) ProcDev() (string, error) {
 	ns, err := st.netstack()
 	if err != nil {
 		return "", err
 	}
 	var sb strings.Builder
-	sb.WriteString("Inter-|   Receive                                                |  Transmit\n")
-	sb.WriteString(" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n")
+	sb.WriteString(ProcDevHeader)
 	infos := ns.NICInfo()
 	ids := make([]int, 0, len(infos))
 	for id := range infos {
@@ -172,9 +231,9 @@ func (st *Stack) procDev() (string, error) {
 	return sb.String(), nil
 }
 
-// procIfInet6 is /proc/net/if_inet6: each IPv6 address with its
+// ProcIfInet6 is /proc/net/if_inet6: each IPv6 address with its
 // interface's index, prefix length, scope and flags (permanent).
-func (st *Stack) procIfInet6() (string, error) {
+func (st *Stack) ProcIfInet6() (string, error) {
 	ifs, err := st.Interfaces()
 	if err != nil {
 		return "", err
@@ -198,17 +257,17 @@ func (st *Stack) procIfInet6() (string, error) {
 	return sb.String(), nil
 }
 
-// procRoute is /proc/net/route: the IPv4 routes of interfaces other than
+// ProcRoute is /proc/net/route: the IPv4 routes of interfaces other than
 // lo (whose routes are in the local table, which this file leaves out),
 // addresses as the kernel's u32 prints in hex, each line padded to 127
 // characters as fib_route_seq_show does.
-func (st *Stack) procRoute() (string, error) {
+func (st *Stack) ProcRoute() (string, error) {
 	ifs, err := st.Interfaces()
 	if err != nil {
 		return "", err
 	}
 	var sb strings.Builder
-	sb.WriteString("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\t\t\n")
+	sb.WriteString(ProcRouteHeader)
 	hex := func(a tcpip.Address) uint32 { return binary.LittleEndian.Uint32(a.AsSlice()) }
 	line := func(name string, dst, gw, mask uint32, flags int) {
 		fmt.Fprintf(&sb, "%-127s\n", fmt.Sprintf("%s\t%08X\t%08X\t%04X\t%d\t%d\t%d\t%08X\t%d\t%d\t%d", name, dst, gw, flags, 0, 0, 0, mask, 0, 0, 0))

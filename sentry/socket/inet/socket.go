@@ -54,6 +54,22 @@ type Socket struct {
 	// stream each take a contiguous part of it.
 	readMu sync.Mutex
 
+	// TCP urgent data (urgent.go): sent counts the bytes the stream
+	// took, copied those reads consumed (written under readMu); urg is
+	// the urgent mark a peer on this stack set; oobInline is
+	// SO_OOBINLINE (netstack's is a no-op).
+	sent      atomic.Int64
+	copied    atomic.Int64
+	urg       atomic.Pointer[urgent]
+	oobInline atomic.Bool
+	// peekOff is SO_PEEK_OFF, negative when off (peekoff.go).
+	peekOff atomic.Int32
+	// stash are UDP datagrams taken from netstack for a peek at an
+	// offset past its first one, to be read before netstack's
+	// (peekoff.go); guarded by readMu, its length in stashed.
+	stash   []stashed
+	stashed atomic.Int32
+
 	// SO_RCVTIMEO and SO_SNDTIMEO (their own lock).
 	SockTimeouts
 
@@ -163,6 +179,7 @@ func (s *Socket) fam() int { return int(s.family.Load()) }
 // newSocket wraps an endpoint and starts relaying its events.
 func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Queue, uid uint32) *Socket {
 	s := &Socket{st: st, typ: typ, protocol: proto, ino: lastIno.Add(1), wq: wq, uid: uid}
+	s.peekOff.Store(-1)
 	s.family.Store(int32(fam))
 	s.ep.Store(&ep)
 	s.relay.Init(s, waiter.EventMask(0xffff))
@@ -174,7 +191,7 @@ func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Que
 // NotifyEvent implements waiter.EventListener: netstack's events, which
 // are poll(2)'s bits, go to the file's queue.
 func (s *Socket) NotifyEvent(mask waiter.EventMask) {
-	s.queue.Notify(int16(mask))
+	s.queue.Notify(int16(s.urgentEvents(mask)))
 }
 
 // newFile returns a file with one reference for s.
@@ -244,6 +261,11 @@ func (s *Socket) Readiness(mask int16) int16 {
 	}
 	if isTCP && ev&linux.POLLRDHUP != 0 && s.shutWrite.Load() {
 		ev |= sys.POLLHUP
+	}
+	if isTCP {
+		ev = s.urgentReadiness(ev)
+	} else if s.stashed.Load() > 0 {
+		ev |= sys.POLLIN // datagrams a peek took out of netstack
 	}
 	return ev & (mask | sys.POLLERR | sys.POLLHUP)
 }
@@ -354,6 +376,9 @@ func (s *Socket) disconnectStream() error {
 		}
 	}
 	s.ep.Store(&ep)
+	s.sent.Store(0)
+	s.copied.Store(0)
+	s.urg.Store(nil)
 	s.corkedForMore = false
 	s.shutWrite.Store(false)
 	return nil
@@ -367,7 +392,6 @@ func copyOptions(from, to tcpip.Endpoint) {
 	t.SetReusePort(f.GetReusePort())
 	t.SetKeepAlive(f.GetKeepAlive())
 	t.SetLinger(f.GetLinger())
-	t.SetOutOfBandInline(f.GetOutOfBandInline())
 	t.SetDelayOption(f.GetDelayOption())
 	t.SetCorkOption(f.GetCorkOption())
 	t.SetQuickAck(f.GetQuickAck())
@@ -461,6 +485,9 @@ func (s *Socket) Accept(flags int) (*vfs.File, []byte, error) {
 		return nil, nil, errno(err)
 	}
 	c := newSocket(s.st, s.fam(), s.typ, s.protocol, ep, wq, s.uid)
+	c.oobInline.Store(s.oobInline.Load())
+	c.peekOff.Store(s.peekOff.Load()) // sk_clone_lock copies sk_peek_off
+	s.st.adoptUrgent(c)
 	return newFile(c, flags), encodeAddress(s.fam(), peer), nil
 }
 
@@ -602,6 +629,9 @@ func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
 	if s.typ == sys.SOCK_STREAM && !o.More {
 		s.endMoreCork()
 	}
+	if s.typ == sys.SOCK_STREAM && n > 0 {
+		s.sent.Add(n)
+	}
 	if err != nil {
 		return 0, errno(err)
 	}
@@ -709,6 +739,9 @@ type Received struct {
 	// Control are the control messages of a datagram the socket's
 	// options ask for (receivedControl).
 	Control []ControlMessage
+	// OOB is set for the urgent byte of recv(MSG_OOB) (msg_flags'
+	// MSG_OOB).
+	OOB bool
 }
 
 // Recv takes data into dst without waiting: from a stream, what is
@@ -719,10 +752,29 @@ type Received struct {
 func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
+	if u := s.urg.Load(); u != nil && s.typ == sys.SOCK_STREAM {
+		return s.recvMarked(u, dst, peek, discard)
+	}
+	return s.recvPlain(dst, peek, discard)
+}
+
+// recvPlain is Recv without an urgent mark to stop at; the caller holds
+// readMu. A stream's consumed bytes count in copied.
+func (s *Socket) recvPlain(dst []byte, peek, discard bool) (Received, error) {
 	stream := s.typ == sys.SOCK_STREAM
+	if !stream && (len(s.stash) > 0 || s.protocol == sys.IPPROTO_UDP && s.peekOff.Load() >= 0) {
+		return s.recvStashed(dst, peek, discard)
+	}
 	var w io.Writer = &tcpip.LimitedWriter{W: sliceWriter{&dst}, N: int64(len(dst))}
 	if discard && stream {
 		w = &tcpip.LimitedWriter{W: io.Discard, N: int64(len(dst))}
+	}
+	skip := 0
+	if off := s.peekOff.Load(); peek && stream && off > 0 {
+		// SO_PEEK_OFF: the peek starts past what earlier peeks saw
+		// (tcp_recvmsg's peek_seq).
+		skip = int(off)
+		w = &tcpip.LimitedWriter{W: &skipWriter{skip: skip, w: w}, N: int64(skip + len(dst))}
 	}
 	res, err := s.endpoint().Read(w, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: !stream})
 	switch err.(type) {
@@ -740,8 +792,16 @@ func (s *Socket) Recv(dst []byte, peek, discard bool) (Received, error) {
 	}
 	r := Received{N: res.Count, Len: res.Total}
 	if stream {
+		if skip > 0 {
+			if res.Count <= skip {
+				return Received{}, sys.EAGAIN // nothing past the offset yet
+			}
+			r.N -= skip
+		}
+		s.movePeekOff(peek, r.N)
 		r.Len = r.N
 		if !peek && r.N > 0 {
+			s.copied.Add(int64(r.N))
 			s.endpoint().ModerateRecvBuf(r.N)
 		}
 	} else {

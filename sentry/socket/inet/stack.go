@@ -58,6 +58,16 @@
 //     send, at most netstack's 200 ms; a UDP datagram gathered in the
 //     socket, as UDP_CORK); multicast memberships kept per socket for
 //     every protocol, as Linux does (netstack keeps UDP's).
+//   - TCP urgent data (MSG_OOB, SO_OOBINLINE, SIOCATMARK, POLLPRI):
+//     netstack has no urgent pointer, so between two sockets of this
+//     stack the socket layer keeps the mark itself: the byte travels in
+//     line and the receiving socket learns its stream offset from the
+//     sender (urgent.go). To a peer off the stack (outbound, published)
+//     MSG_OOB is EINVAL, gVisor's errno, logged as unimplemented.
+//   - SO_PEEK_OFF on TCP, UDP and ping sockets (peekoff.go): a TCP peek
+//     copies past the offset; a UDP peek past netstack's first datagram
+//     takes the datagrams it passes over into the socket's own stash,
+//     read before netstack's queue. gVisor has no SO_PEEK_OFF.
 //   - With CAP_NET_ADMIN inside the sandbox, netlink and SIOCSIFFLAGS
 //     change the sandbox's own interfaces, addresses and routes
 //     (admin.go): netstack's, never the host's; what leaves through
@@ -68,6 +78,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -118,6 +129,11 @@ type Stack struct {
 	sockets map[*Socket]struct{} // the open sockets, for /proc/net
 	// userRoutes are the routes added with RTM_NEWROUTE (admin.go).
 	userRoutes []UserRoute
+	// pendingUrgent are urgent marks sent to connections still in a
+	// listener's backlog (urgent.go), by the receiver's addresses;
+	// pendingUrgentN is its size, read without mu.
+	pendingUrgent  map[connKey]*urgent
+	pendingUrgentN atomic.Int32
 }
 
 // add registers an open socket.

@@ -214,6 +214,9 @@ type Received struct {
 	// Extra are control messages of other sockets (an Internet
 	// datagram's), returned before the others.
 	Extra []ControlMessage
+	// OOB is set for TCP urgent data (recv with MSG_OOB of an Internet
+	// socket): msg_flags' MSG_OOB.
+	OOB bool
 }
 
 // ControlMessage is one control message for recvmsg: its level, type
@@ -269,7 +272,18 @@ func (s *Socket) recvStreamLocked(t *tx, dst []byte, peek bool) (Received, error
 	if len(dst) == 0 {
 		return r, nil
 	}
-	i := 0
+	i, skip := 0, 0
+	if peek && s.opts.peekOff > 0 {
+		// SO_PEEK_OFF: the peek starts past what earlier peeks saw.
+		skip = int(s.opts.peekOff)
+		for i < len(s.rcv) && skip >= len(s.rcv[i].data) {
+			skip -= len(s.rcv[i].data)
+			i++
+		}
+		if i == len(s.rcv) {
+			return s.emptyLocked()
+		}
+	}
 	for i < len(s.rcv) && r.N < len(dst) {
 		m := s.rcv[i]
 		if s.opts.passcred {
@@ -280,10 +294,11 @@ func (s *Socket) recvStreamLocked(t *tx, dst []byte, peek bool) (Received, error
 				break // never glue messages from different writers
 			}
 		}
-		if i == 0 {
+		if r.N == 0 {
 			r.From = m.from
 		}
-		k := copy(dst[r.N:], m.data)
+		k := copy(dst[r.N:], m.data[skip:])
+		skip = 0
 		r.N += k
 		carried := len(m.rights) > 0
 		r.Rights = append(r.Rights, s.takeRightsLocked(m, peek)...)
@@ -302,8 +317,21 @@ func (s *Socket) recvStreamLocked(t *tx, dst []byte, peek bool) (Received, error
 	if !peek {
 		s.rcv = s.rcv[i:]
 	}
+	s.movePeekOffLocked(peek, r.N)
 	r.Len = r.N
 	return r, nil
+}
+
+// movePeekOffLocked moves SO_PEEK_OFF, when set, past n bytes peeked,
+// or back by n bytes read (sk_peek_offset_fwd, sk_peek_offset_bwd).
+func (s *Socket) movePeekOffLocked(peek bool, n int) {
+	switch {
+	case s.opts.peekOff < 0:
+	case peek:
+		s.opts.peekOff += int32(n)
+	default:
+		s.opts.peekOff = max(s.opts.peekOff-int32(n), 0)
+	}
 }
 
 // takeRightsLocked takes a message's descriptors, or duplicates them for
@@ -328,14 +356,32 @@ func (s *Socket) recvPacketLocked(t *tx, dst []byte, peek bool) (Received, error
 	if len(s.rcv) == 0 {
 		return s.emptyLocked()
 	}
-	m := s.rcv[0]
-	r := Received{N: copy(dst, m.data), Len: len(m.data), From: m.from}
+	m, skip := s.rcv[0], 0
+	if peek && s.opts.peekOff >= 0 {
+		// SO_PEEK_OFF: whole messages an earlier peek saw are passed
+		// over (__skb_try_recv_from_queue), then the peek starts within
+		// the message.
+		skip = int(s.opts.peekOff)
+		i := 0
+		for i < len(s.rcv) && skip > 0 && skip >= len(s.rcv[i].data) {
+			skip -= len(s.rcv[i].data)
+			i++
+		}
+		if i == len(s.rcv) {
+			return s.emptyLocked()
+		}
+		m = s.rcv[i]
+	}
+	r := Received{N: copy(dst, m.data[skip:]), Len: len(m.data) - skip, From: m.from}
 	if s.opts.passcred {
 		c := m.cred
 		r.Cred = &c
 	}
 	r.Rights = s.takeRightsLocked(m, peek)
-	if !peek {
+	if peek {
+		s.movePeekOffLocked(true, r.N)
+	} else {
+		s.movePeekOffLocked(false, len(m.data))
 		s.rcv[0] = nil
 		s.rcv = s.rcv[1:]
 		s.uncharge(t, m)

@@ -20,6 +20,9 @@ type options struct {
 	// a Unix socket but are accepted and reported back, as Linux does.
 	flags  map[int]int32
 	linger sys.Linger
+	// peekOff is SO_PEEK_OFF: where MSG_PEEK starts reading, negative
+	// for the queue's start (peekoff.go).
+	peekOff int32
 }
 
 // kept are the options stored in options.flags.
@@ -76,6 +79,8 @@ func (s *Socket) GetOption(name int) ([]byte, error) {
 		return abi.Encode(sys.Ucred{Pid: s.peerCred.PID, Uid: s.peerCred.UID, Gid: s.peerCred.GID}), nil
 	case sys.SO_LINGER:
 		return abi.Encode(s.opts.linger), nil
+	case sys.SO_PEEK_OFF:
+		return intBytes(s.opts.peekOff), nil
 	case sys.SO_RCVTIMEO:
 		return timeval(s.opts.rcvtimeo), nil
 	case sys.SO_SNDTIMEO:
@@ -118,6 +123,8 @@ func (s *Socket) SetOption(name int, v []byte) error {
 		s.opts.passcred = val != 0
 	case sys.SO_RCVLOWAT:
 		s.opts.rcvlowat = max(val, 0)
+	case sys.SO_PEEK_OFF:
+		s.opts.peekOff = val // unix_set_peek_off: any value
 	case sys.SO_LINGER:
 		abi.Decode(v, &s.opts.linger)
 		if s.opts.linger.Onoff != 0 {

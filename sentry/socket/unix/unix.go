@@ -43,8 +43,13 @@
 //     until the sandbox ends, and at most maxInflight descriptors may be
 //     in flight in a sandbox at once (ETOOMANYREFS beyond), which bounds
 //     what a hostile program can pin.
-//   - Not supported: MSG_OOB (EOPNOTSUPP), SO_PEEK_OFF, SCM_SECURITY,
-//     SO_PASSSEC.
+//   - SO_PEEK_OFF as unix_set_peek_off and unix_*_recvmsg keep it: any
+//     value is taken, a negative one is off; a stream's peek starts that
+//     many bytes in, a datagram's passes over the whole messages within
+//     it; peeks move it forward by what they copied, reads back (a
+//     datagram's by its whole length).
+//   - Not supported: MSG_OOB (EOPNOTSUPP; Linux has it on stream sockets
+//     since 5.15), SCM_SECURITY, SO_PASSSEC.
 package unix
 
 import (
@@ -209,7 +214,7 @@ type Socket struct {
 // SOCK_DGRAM or SOCK_SEQPACKET).
 func newSocket(ns *Namespace, typ int) *Socket {
 	s := &Socket{ns: ns, typ: typ, ino: lastIno.Add(1), peerCred: noCred,
-		opts: options{sndbuf: DefaultBuf, rcvbuf: DefaultBuf}}
+		opts: options{sndbuf: DefaultBuf, rcvbuf: DefaultBuf, peekOff: -1}}
 	ns.allMu.Lock()
 	ns.all[s] = struct{}{}
 	ns.allMu.Unlock()

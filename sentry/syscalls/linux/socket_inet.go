@@ -53,7 +53,7 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 	var f *vfs.File
 	var err error
 	if t.K.HostNet != nil {
-		f, err = t.K.HostNet.New(int(domain), kind, int(protocol), flags)
+		f, err = t.K.HostNet.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	} else {
 		f, err = t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	}
@@ -257,7 +257,7 @@ func logUnknownOption(t *kernel.Task, err error) {
 // whole or not at all.
 func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, o inet.SendOptions, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
-		return 0, unix.EOPNOTSUPP
+		return inetSendUrgent(t, f, s, src, name, o, flags)
 	}
 	nonblock := nonblocking(f, flags)
 	o.More = flags&unix.MSG_MORE != 0
@@ -294,13 +294,75 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 	return n, err
 }
 
+// urgentSocket is a socket that sends and receives TCP urgent data
+// (MSG_OOB): the sandbox's stack's (inet.Socket) or the host's.
+type urgentSocket interface {
+	UrgentOffStack() bool
+	SendUrgent(b byte) (int, bool, error)
+	RecvUrgent(dst []byte, peek bool) (inet.Received, error)
+}
+
+// inetSendUrgent is a send with MSG_OOB: on a datagram socket
+// EOPNOTSUPP (udp_sendmsg, ping, raw, netlink); on a TCP socket the data
+// goes as a send without it, but for its last byte, which is urgent
+// (tcp_sendmsg marks the end of the send). A TCP peer off the sandbox's
+// stack cannot be given urgent data by netstack: EINVAL, as gVisor, and
+// logged (inet/urgent.go).
+func inetSendUrgent(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, name []byte, o inet.SendOptions, flags int) (int, error) {
+	us, ok := s.(urgentSocket)
+	if !s.Stream() || !ok {
+		return 0, unix.EOPNOTSUPP
+	}
+	if us.UrgentOffStack() {
+		logUrgentOffStack(t)
+		return 0, inet.ErrUrgentOffStack
+	}
+	n := src.NumBytes()
+	if n == 0 {
+		return inetSend(t, f, s, src, name, o, flags&^unix.MSG_OOB)
+	}
+	head := 0
+	if n > 1 {
+		var err error
+		head, err = inetSend(t, f, s, src.TakeFirst(n-1), name, o, flags&^unix.MSG_OOB)
+		if head < n-1 {
+			return head, err
+		}
+	}
+	var b [1]byte
+	if _, err := src.DropFirst(n - 1).CopyIn(b[:]); err != nil {
+		return partialSend(head, unix.EFAULT)
+	}
+	_, snd := s.Timeouts()
+	var off bool
+	sent, err := sockWait(t, f, unix.POLLOUT, nonblocking(f, flags), snd, func() (int, error) {
+		var n int
+		var err error
+		n, off, err = us.SendUrgent(b[0])
+		return n, err
+	})
+	if off {
+		logUrgentOffStack(t)
+	}
+	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL != 0 {
+		err = unixsocket.NoSignal(err)
+	}
+	return partialSend(head+sent, err)
+}
+
+// logUrgentOffStack logs a MSG_OOB send refused because netstack cannot
+// send urgent data to a peer off the sandbox's stack.
+func logUrgentOffStack(t *kernel.Task) {
+	t.K.Log.Warn("unimplemented: MSG_OOB to a peer off the sandbox's network stack (netstack sends no urgent pointer)", "pid", t.PID())
+}
+
 // inetRecv receives into dst from s and returns what was received and
 // the count recv returns (with MSG_TRUNC: a datagram's full length, or
 // the bytes a stream dropped). MSG_WAITALL on a stream waits until dst
 // is full, the stream ends or an error comes.
 func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
 	if flags&unix.MSG_OOB != 0 {
-		return inet.Received{}, 0, unix.EINVAL // no urgent data is ever queued
+		return inetRecvUrgent(s, dst, flags)
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		return inetRecvError(s, dst, flags)
@@ -331,7 +393,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 			r.Len += part.Len
 		}
 		r.N += part.N
-		if !waitall || part.N == 0 || r.N == len(buf) {
+		if !waitall || part.N == 0 || r.N == len(buf) || atMark(s) {
 			break
 		}
 	}
@@ -346,6 +408,33 @@ func inetRecv(t *kernel.Task, f *vfs.File, s netSocket, dst usermem.IOSequence, 
 		got = r.Len
 	}
 	return r, got, nil
+}
+
+// atMark reports whether a stream's next read starts at an urgent mark
+// (SIOCATMARK), where MSG_WAITALL stops (tcp_recvmsg).
+func atMark(s netSocket) bool {
+	m, ok := s.(interface{ AtMark() bool })
+	return ok && m.AtMark()
+}
+
+// inetRecvUrgent is recv with MSG_OOB, which never waits (tcp_recv_urg):
+// a TCP socket's urgent byte; other sockets read as without the flag
+// (but netlink's, which, as a Unix socket's, refuse it).
+func inetRecvUrgent(s netSocket, dst usermem.IOSequence, flags int) (inet.Received, int, error) {
+	us, ok := s.(urgentSocket)
+	if !ok {
+		return inet.Received{}, 0, unix.EOPNOTSUPP
+	}
+	var b [1]byte
+	buf := b[:min(dst.NumBytes(), 1)]
+	r, err := us.RecvUrgent(buf, flags&unix.MSG_PEEK != 0)
+	if err != nil {
+		return r, 0, err
+	}
+	if _, err := dst.CopyOut(buf[:r.N]); err != nil {
+		return r, 0, unix.EFAULT
+	}
+	return r, r.N, nil
 }
 
 // inetRecvError is recv with MSG_ERRQUEUE: an error queued with

@@ -323,6 +323,9 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	if r.Len > r.N {
 		outFlags |= unix.MSG_TRUNC
 	}
+	if r.OOB {
+		outFlags |= unix.MSG_OOB
+	}
 	cloexec := flags&unix.MSG_CMSG_CLOEXEC != 0
 	ctl, trunc := unixsocket.BuildControl(&r, m.controllen, func(f *vfs.File) (int32, error) {
 		return t.FDs().Install(f, 0, cloexec)
@@ -368,7 +371,7 @@ func recvSequence(t *kernel.Task, fd int32, dst usermem.IOSequence, flags int) (
 	defer f.DecRef()
 	if s, ok := netSocketOf(f); ok {
 		r, got, err := inetRecv(t, f, s, dst, flags)
-		ur := unixsocket.Received{N: r.N, Len: r.Len, From: r.From}
+		ur := unixsocket.Received{N: r.N, Len: r.Len, From: r.From, OOB: r.OOB}
 		for _, m := range r.Control {
 			ur.Extra = append(ur.Extra, unixsocket.ControlMessage{Level: m.Level, Type: m.Type, Data: m.Data})
 		}
