@@ -36,9 +36,7 @@ import (
 // therefore checks it as a new thread's first stop is checked: it must be
 // stopped in its handler with a frame inside its slot within unresponsive,
 // or the stub process is killed. A pool dies with its stub process, and a
-// forked child starts with none (a fork copies the syscall thread only);
-// the spare stub process kept for the next execve starts with one
-// (prestart).
+// forked child starts with none (a fork copies the syscall thread only).
 const (
 	poolTarget = 1
 	poolMax    = 4
@@ -74,26 +72,6 @@ func (as *addressSpace) thread() (pooledThread, error) {
 	}
 	slot, tid, err := as.startThread()
 	return pooledThread{slot: slot, tid: tid}, err
-}
-
-// prestart starts the first stub thread of a spare address space, before
-// any context binds there, and keeps it in the pool: an execve then binds
-// its first context to a thread that has already stopped, without waiting
-// for a request to the syscall thread, a clone and the new thread's first
-// run. Each is a hand-off to a host thread that must get a CPU: tens of
-// microseconds on an idle machine, a time slice or more on a busy one. A
-// thread that cannot be started is left to the bind, which tries again
-// (or finds the stub dead).
-func (as *addressSpace) prestart() {
-	if !as.Enter() {
-		return
-	}
-	defer as.Leave()
-	slot, tid, err := as.startThread()
-	if err != nil {
-		return
-	}
-	as.keep(pooledThread{slot: slot, tid: tid}, poolMax)
 }
 
 // recycle keeps a stopped thread whose context let it go, if the pool has

@@ -218,9 +218,6 @@ func (p *Platform) refill() {
 	go func() {
 		defer p.bg.Done()
 		as, err := p.spawn()
-		if err == nil {
-			as.prestart()
-		}
 		p.bgMu.Lock()
 		p.refilling = false
 		keep := err == nil && !p.closed
