@@ -75,7 +75,7 @@ const (
 	periodSamples = 64
 	periodLen     = int64(2 * time.Millisecond)
 	// minExploit and maxExploit bound the periods between trials.
-	minExploit = 4
+	minExploit = 8
 	maxExploit = 256
 	// subBuckets per power of two: a bucket is about 9% wide.
 	subBits     = 3
