@@ -7,8 +7,8 @@
 // long it spins is SpinPolicy's choice, from the number of CPUs, the
 // threads that want one, and whether the CPUs are actually free: on a
 // small or busy machine a spinning waiter steals the CPU from the thread it
-// waits for, and the policy notices that from its own spins, which other
-// threads then preempt (spin.go).
+// waits for, and the policy notices that by timing round trips with and
+// without spinning (spin.go).
 //
 // Every word of the read-write part can be written by application code,
 // so nothing read from it is trusted: values are validated where they are

@@ -72,8 +72,9 @@ type Platform struct {
 
 	// running counts contexts inside Switch, to choose how long waiters spin.
 	running atomic.Int32
-	// spin chooses how long waiters spin, from running and from whether
-	// spins get preempted (the CPUs are busy with other work).
+	// spin chooses how long waiters spin, from running and from the round
+	// trips it times in Switch (spinning does not pay when other work
+	// keeps the CPUs busy).
 	spin *sysmsg.SpinPolicy
 
 	filterMu sync.Mutex
