@@ -3,10 +3,12 @@
 // half, and a test checks they agree) and the hand-off on its state words.
 //
 // A hand-off is one store and, only if the other side sleeps, one futex
-// wake. Each side first spins on the state word, then sleeps on it; how long
-// it spins is chosen by the caller from the number of CPUs and of threads
-// that want one (SpinLimit), because on a small machine a spinning waiter
-// steals the CPU from the thread it waits for.
+// wake. Each side first spins on the state word, then sleeps on it. How
+// long it spins is SpinPolicy's choice, from the number of CPUs, the
+// threads that want one, and whether the CPUs are actually free: on a
+// small or busy machine a spinning waiter steals the CPU from the thread it
+// waits for, and the policy notices that by timing round trips with and
+// without spinning (spin.go).
 //
 // Every word of the read-write part can be written by application code,
 // so nothing read from it is trusted: values are validated where they are
@@ -48,7 +50,6 @@ package sysmsg
 
 import (
 	"fmt"
-	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -298,24 +299,12 @@ func (s *Shared) ResetMsg(i int) {
 	*s.Msg(i) = Msg{State: StateResume, Self: uint64(SlotAddr(i))}
 }
 
-// SpinLimit is the most times a waiter polls a state word before it
-// sleeps: zero on a single CPU, where spinning only delays the other side,
-// and zero when more threads are waiting or running than there are CPUs.
-func SpinLimit(busy int) uint32 {
-	n := runtime.NumCPU()
-	if n < 2 || busy >= n {
-		return 0
-	}
-	return MaxSpin
-}
-
 // MaxSpin is about 15us of polling (an atomic load is about 0.3ns): long
 // enough to catch the next syscall of a program that makes them back to back
 // (a round trip is about 3.5us), short enough not to hold a CPU that the
 // stubs of a forking, exec'ing workload need (on 2 cores a bash loop of 100
 // fork+exec took 530 ms with 30us, 440 ms with 15us; with 3us the getppid
-// round trip tripled). An adaptive spin (halved after every wait that had to
-// sleep) was tried and made round trips three times slower under load.
+// round trip tripled). Whether to spin at all is SpinPolicy's choice.
 const MaxSpin = 50000
 
 // sleepLimit bounds every futex sleep on a state word the application can

@@ -116,7 +116,7 @@ func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...
 	as.sh.Post(as.seq, kind, uint64(sysno), args)
 	seq, posted := as.seq, time.Now()
 	stop := func() bool { return as.exited() || as.answerLost(seq, posted) }
-	if !as.sh.WaitResponse(seq, sysmsg.SpinLimit(int(as.p.running.Load())), stop) {
+	if !as.sh.WaitResponse(seq, as.p.spin.Limit(int(as.p.running.Load())), stop) {
 		return 0, errGone
 	}
 	ret := as.sh.Response().Ret

@@ -73,17 +73,19 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	m := as.sh.Msg(c.slot)
 	c.setBases(m, regs)
 
-	limit := sysmsg.SpinLimit(int(c.p.running.Add(1)))
+	limit := c.p.spin.Limit(int(c.p.running.Add(1)))
 	if ctl := as.sh.Control(); atomic.LoadUint32(&ctl.SpinLimit) != stubSpin(limit) {
 		atomic.StoreUint32(&ctl.SpinLimit, stubSpin(limit))
 	}
 	m.Resume()
 	defer c.interruptedAt.Store(0)
+	start := c.p.spin.Now()
 	state, _ := m.WaitEvent(limit, func() bool {
 		at := c.interruptedAt.Load()
 		return as.exited() || (at != 0 && as.giveUp(time.Unix(0, at).Add(unresponsive)))
 	})
 	c.p.running.Add(-1)
+	c.p.spin.Record(start)
 	if err := c.stopped(state); err != nil {
 		return platform.Event{}, err
 	}
@@ -201,7 +203,7 @@ func (c *context) bind(as *addressSpace) error {
 	c.fsBase, c.gsBase = t.fsBase, t.gsBase
 	m := as.sh.Msg(t.slot)
 	deadline := time.Now().Add(unresponsive)
-	state, _ := m.WaitEvent(sysmsg.SpinLimit(int(c.p.running.Load())), func() bool {
+	state, _ := m.WaitEvent(c.p.spin.Limit(int(c.p.running.Load())), func() bool {
 		return as.exited() || as.giveUp(deadline)
 	})
 	if err := c.stopped(state); err != nil {

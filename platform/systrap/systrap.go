@@ -73,6 +73,10 @@ type Platform struct {
 
 	// running counts contexts inside Switch, to choose how long waiters spin.
 	running atomic.Int32
+	// spin chooses how long waiters spin, from running and from the round
+	// trips it times in Switch (spinning does not pay when other work
+	// keeps the CPUs busy).
+	spin *sysmsg.SpinPolicy
 
 	filterMu sync.Mutex
 	filters  map[int][]bpf.Instruction // thread programs by slot; guarded by filterMu
@@ -113,6 +117,7 @@ func NewConfined(c stub.Confinement) (*Platform, error) {
 		fs:          fs,
 		hasFSGSBase: hostHasFSGSBase(),
 		filters:     make(map[int][]bpf.Instruction),
+		spin:        sysmsg.NewSpinPolicy(),
 	}
 	p.SetPatching(true)
 	return p, nil
@@ -236,7 +241,7 @@ func (p *Platform) newAddressSpace(spawn func(ctl int, sh *sysmsg.Shared) (stub.
 		return nil, err
 	}
 	c := sh.Control()
-	c.SpinLimit = stubSpin(sysmsg.SpinLimit(0))
+	c.SpinLimit = stubSpin(p.spin.Limit(0))
 	if p.hasFSGSBase {
 		c.HasFSGSBase = 1
 	}
