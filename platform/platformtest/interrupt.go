@@ -30,17 +30,7 @@ func testInterrupt(t *testing.T, f Factory, _ Options) {
 	t.Run("WhileRunning", func(t *testing.T) {
 		th, prog := newProcess(t, p, spinSrc)
 		var requested atomic.Bool
-		done := make(chan switchResult, 1)
-		go func() {
-			for {
-				ev, err := th.ctx.Switch(th.as, &th.regs, th.fp)
-				if err == nil && ev.Kind == platform.EventInterrupted && !requested.Load() {
-					continue // Spurious.
-				}
-				done <- switchResult{ev, err}
-				return
-			}
-		}()
+		done := switchUntilRequested(th, &requested)
 		// Interrupt once the thread spins: a time to wait would be too
 		// short on a loaded machine, which may not have run it yet.
 		for deadline := time.Now().Add(switchTimeout); readUint64(t, th.as, dataAddr+8) != 1; time.Sleep(time.Millisecond) {
@@ -100,4 +90,22 @@ func expectInterrupted(t testing.TB, th *thread, what string) {
 		th.ctx.Interrupt()
 		t.Fatalf("%s did not return within %v", what, switchTimeout)
 	}
+}
+
+// switchUntilRequested runs th in the background until an event other than
+// an interrupt that came before requested was set (a spurious one), and
+// sends that event on the channel it returns.
+func switchUntilRequested(th *thread, requested *atomic.Bool) <-chan switchResult {
+	done := make(chan switchResult, 1)
+	go func() {
+		for {
+			ev, err := th.ctx.Switch(th.as, &th.regs, th.fp)
+			if err == nil && ev.Kind == platform.EventInterrupted && !requested.Load() {
+				continue // Spurious.
+			}
+			done <- switchResult{ev, err}
+			return
+		}
+	}()
+	return done
 }

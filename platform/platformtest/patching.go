@@ -443,17 +443,7 @@ func testPatchInterrupt(t *testing.T, f Factory, opts Options) {
 		th.runToSyscall(unix.SYS_GETPID)
 		th.regs.Rax = 0
 		var requested atomic.Bool
-		done := make(chan switchResult, 1)
-		go func() {
-			for {
-				ev, err := th.ctx.Switch(th.as, &th.regs, th.fp)
-				if err == nil && ev.Kind == platform.EventInterrupted && !requested.Load() {
-					continue // Spurious.
-				}
-				done <- switchResult{ev, err}
-				return
-			}
-		}()
+		done := switchUntilRequested(th, &requested)
 		for start, d := time.Now(), time.Duration(i%21)*5*time.Microsecond; time.Since(start) < d; {
 		}
 		requested.Store(true)
