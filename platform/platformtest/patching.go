@@ -39,13 +39,10 @@ func testPatching(t *testing.T, f Factory, opts Options) {
 // patchLoops is how many times patchSrc makes its syscall.
 const patchLoops = 20
 
-// patchSrc makes getpid patchLoops times from one `mov $39,%eax; syscall`
-// with OF, SF and CF set, and checks after each that the flags, r12 and
-// r15 survived; it adds the results in r14 and exits with them in rdi.
-// Any mismatch ends in ud2.
-const patchSrc = `
-	mov $20, %r13
-	xor %r14d, %r14d
+// patchedGetpid is the loop both patchSrc and ownBasesSrc start with: a
+// getpid from the site with OF, SF and CF set, then the checks that the
+// flags, r12 and r15 survived.
+const patchedGetpid = `
 loop:
 	mov $0x7f, %cl
 	add $1, %cl
@@ -61,7 +58,16 @@ site:
 	jne bad
 	cmp $0x5a5a, %r15
 	jne bad
-	add %rax, %r14
+`
+
+// patchSrc makes getpid patchLoops times from one `mov $39,%eax; syscall`
+// with OF, SF and CF set, and checks after each that the flags, r12 and
+// r15 survived; it adds the results in r14 and exits with them in rdi.
+// Any mismatch ends in ud2.
+const patchSrc = `
+	mov $20, %r13
+	xor %r14d, %r14d
+` + patchedGetpid + `	add %rax, %r14
 	dec %r13
 	jnz loop
 	mov %r14, %rdi
@@ -227,22 +233,7 @@ func testPatchFileText(t *testing.T, f Factory, opts Options) {
 // and, unless r8 is 0, that %gs:0x10 holds r8.
 const ownBasesSrc = `
 	mov $20, %r13
-loop:
-	mov $0x7f, %cl
-	add $1, %cl
-	stc
-	mov $39, %eax
-site:
-	syscall
-	jnc bad
-	jno bad
-	jns bad
-	movabs $0x1122334455667788, %rcx
-	cmp %rcx, %r12
-	jne bad
-	cmp $0x5a5a, %r15
-	jne bad
-	mov %fs:0, %rcx
+` + patchedGetpid + `	mov %fs:0, %rcx
 	cmp %rcx, %rax
 	jne bad
 	test %r8, %r8
