@@ -89,13 +89,19 @@ const (
 	TrapCode         = 16
 	TrapFallback     = 34
 	TrapNr           = 48
-	PatchFrame       = AltstackOffset
-	PFUc             = 8
-	PFMc             = PFUc + 40
-	PFSigmask        = PFUc + 296
-	PFSi             = PFUc + 304
-	PFFp             = 512
-	PatchStack       = SlotSize - 64
+	// TrapLahf is the first code byte of a mov trap (lahf); a register
+	// trap's, the one for `syscall; cmp $imm,%rax` sites, is another.
+	TrapLahf        = 0x9f
+	TrapRegFallback = 45
+	TrapRegTail     = 47
+	TrapCmpLen      = 6
+	PatchFrame      = AltstackOffset
+	PFUc            = 8
+	PFMc            = PFUc + 40
+	PFSigmask       = PFUc + 296
+	PFSi            = PFUc + 304
+	PFFp            = 512
+	PatchStack      = SlotSize - 64
 	// MsgSelf is the offset of Msg.Self (SYSMSG_SELF).
 	MsgSelf = 72
 )

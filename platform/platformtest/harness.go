@@ -235,12 +235,13 @@ func (th *thread) run() platform.Event {
 // runToSyscall runs the thread and fails the test unless it stops at
 // syscall nr with Rip just after a syscall instruction, or after a
 // `mov $nr,%eax; syscall` the platform patched into an indirect jump
-// (ff 24 25 abs32, systrap).
+// (ff 24 25 abs32, systrap), or inside a `syscall; cmp $imm,%rax` the
+// platform patched since the syscall trapped (ff 24 e5 abs32).
 func (th *thread) runToSyscall(nr uint64) {
 	th.t.Helper()
 	ev := th.run()
 	th.expectSyscall(ev, nr)
-	if insn := read(th.t, th.as, uintptr(th.regs.Rip)-2, 2); insn[0] != 0x0f || insn[1] != 0x05 {
+	if insn := read(th.t, th.as, uintptr(th.regs.Rip)-2, 2); (insn[0] != 0x0f || insn[1] != 0x05) && (insn[0] != 0xff || insn[1] != 0x24) {
 		if site := read(th.t, th.as, uintptr(th.regs.Rip)-7, 7); !bytes.Equal(site[:3], []byte{0xff, 0x24, 0x25}) {
 			th.t.Fatalf("syscall stop at rip %#x, but the bytes before it are % x, not a syscall instruction (0f 05) or a patched site", th.regs.Rip, site)
 		}

@@ -18,7 +18,8 @@ import (
 )
 
 // testPatching checks a platform that rewrites syscall sites (systrap's
-// `mov $nr,%eax; syscall` into a jump to its own code): a patched site is
+// `mov $nr,%eax; syscall` and `syscall; cmp $-4095,%rax` into a jump to its
+// own code): a patched site is
 // taken and behaves as the syscall did, with threads running it, across
 // fork, without changing a file the code was mapped from, and a thread
 // that jumps into the platform's code with forged state only makes a
@@ -34,6 +35,7 @@ func testPatching(t *testing.T, f Factory, opts Options) {
 	t.Run("OwnBases", func(t *testing.T) { testPatchOwnBases(t, f, opts) })
 	t.Run("Interrupt", func(t *testing.T) { testPatchInterrupt(t, f, opts) })
 	t.Run("Attacks", func(t *testing.T) { testPatchAttacks(t, f, opts) })
+	t.Run("Register", func(t *testing.T) { testPatchRegister(t, f, opts) })
 }
 
 // patchLoops is how many times patchSrc makes its syscall.
@@ -458,12 +460,15 @@ func testPatchInterrupt(t *testing.T, f Factory, opts Options) {
 const patchAfterTraps = 3
 
 // patchAttackSrc jumps to the platform's patch entry at %d with a forged
-// trap at dataAddr (return to "after", syscall 257: openat(AT_FDCWD, the
-// path at dataAddr+0x100, O_CREAT|O_WRONLY)) in rcx and flags in rax.
+// trap at dataAddr (return to "after", code starting with lahf as a mov
+// trap's does, syscall 257: openat(AT_FDCWD, the path at dataAddr+0x100,
+// O_CREAT|O_WRONLY)) in rcx and flags in rax.
 const patchAttackSrc = `
 	lea after(%%rip), %%rax
 	movabs $0x30000008, %%rcx
 	mov %%rax, (%%rcx)
+	movabs $0x30000010, %%rcx
+	movb $0x9f, (%%rcx)
 	movabs $0x30000030, %%rcx
 	movl $257, (%%rcx)
 	mov $-100, %%rdi
@@ -494,6 +499,7 @@ func testPatchAttacks(t *testing.T, f Factory, opts Options) {
 	}{{"", opts.PatchEntry}, {"Alt", opts.PatchEntryAlt}} {
 		if entry.addr != 0 {
 			testPatchEntryAttacks(t, p, entry.name, entry.addr)
+			testPatchRegEntryAttack(t, p, entry.name, entry.addr)
 		}
 	}
 	if opts.PatchEntryAlt != 0 {

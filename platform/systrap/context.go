@@ -177,6 +177,9 @@ func (c *context) event(as *addressSpace, m *sysmsg.Msg, regs *platform.Register
 		if ev, ok := c.gsFault(as, regs); ok {
 			return ev
 		}
+		if ev, ok := c.fixRegReturn(as, regs); ok {
+			return ev
+		}
 		if m.Signo != uint32(unix.SIGSEGV) {
 			break
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -106,6 +107,7 @@ const siteLen = 7
 const (
 	movEAX  = 0xb8
 	badByte = 0x06 // push %es: invalid in 64-bit mode
+	inByte  = 0xe5 // in $imm8, %eax: faults in user mode (IOPL 0)
 )
 
 // patcher is one address space's patching state.
@@ -140,7 +142,7 @@ func (p *Platform) initPatchTable(sh *sysmsg.Shared) {
 	binary.LittleEndian.PutUint64(sh.PatchTable()[0:8], uint64(entry))
 }
 
-// writeTrap writes trap i, for the site at site making syscall nr.
+// writeTrap writes trap i, for the mov site at site making syscall nr.
 func writeTrap(sh *sysmsg.Shared, i int, site uintptr, nr uint32) {
 	t := sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
 	addr := trapAddr(i)
@@ -159,6 +161,39 @@ func writeTrap(sh *sysmsg.Shared, i int, site uintptr, nr uint32) {
 	b.Write([]byte{0xff, 0x24, 0x25}) // 41: jmp *(trap+8)
 	le(uint32(addr + sysmsg.TrapRet))
 	le(nr) // 48
+	copy(t, b.Bytes())
+}
+
+// writeRegTrap writes trap i, for the register site at site (`syscall;
+// cmp $imm,%rax`, imm the cmp's immediate): c/sysmsg.h has its layout.
+// The code before the entry's jump keeps the number (%eax) and the
+// arithmetic flags (lahf; seto %al) in %rax, as nr<<16 | flags, which
+// patch_entry undoes for the fallback's syscall; the tail is the site's
+// cmp.
+func writeRegTrap(sh *sysmsg.Shared, i int, site uintptr, imm int32) {
+	t := sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
+	addr := trapAddr(i)
+	var b bytes.Buffer
+	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
+	le(uint64(addr + sysmsg.TrapCode)) // 0: the site's jump goes through this
+	le(uint64(site + regSiteLen))      // 8: where the application continues
+	b.Write([]byte{
+		0x89, 0xc1, // 16: mov %eax, %ecx
+		0x9f,             // lahf
+		0x0f, 0x90, 0xc0, // seto %al
+		0x48, 0xc1, 0xe1, 0x10, // shl $16, %rcx
+		0x66, 0x89, 0xc1, // mov %ax, %cx
+		0x48, 0x91, // xchg %rax, %rcx
+		0x48, 0x8d, 0x0d, // 31: lea -38(%rip), %rcx
+	})
+	le(int32(-38))
+	b.Write([]byte{0xff, 0x24, 0x25}) // 38: jmp *(table)
+	le(uint32(sysmsg.PatchTable))
+	b.Write([]byte{0x0f, 0x05}) // 45: the fallback: syscall
+	b.Write([]byte{0x48, 0x3d}) // 47: the tail: cmp $imm, %rax
+	le(imm)
+	b.Write([]byte{0xff, 0x24, 0x25}) // 53: jmp *(trap+8)
+	le(uint32(addr + sysmsg.TrapRet))
 	copy(t, b.Bytes())
 }
 
@@ -189,9 +224,90 @@ func jumpTo(i int) [siteLen]byte {
 	return encode(jumpInsn{Op: [3]byte{0xff, 0x24, 0x25}, Abs: uint32(trapAddr(i))})
 }
 
+// regJumpTo is a register site's new code: jmp *trap(,%riz,8) (ff 24 e5
+// abs32), the same jump with a SIB byte whose scale, with no index, is
+// ignored, and which on its own (at site+2, where a syscall made before
+// the rewrite returns) is `in $imm8,%eax`, which faults in user mode
+// before it does anything (fixRegReturn).
+func regJumpTo(i int) [siteLen]byte {
+	return encode(jumpInsn{Op: [3]byte{0xff, 0x24, inByte}, Abs: uint32(trapAddr(i))})
+}
+
+// regSite is a patchable register site: syscall; cmp $Imm, %rax.
+type regSite struct {
+	Syscall [2]byte // 0f 05
+	Cmp     [2]byte // 48 3d
+	Imm     int32
+}
+
+// regSiteLen is the length of a register site; the jump overwrites its
+// first siteLen bytes, and its last, the immediate's high byte, stays.
+const regSiteLen = 8
+
+// regImms are the cmp immediates of the register sites patched: Go's
+// Syscall6 and glibc's syscall(2) (-4095), and gcc's inline syscalls
+// (-4096).
+var regImms = [...]int32{-4095, -4096}
+
+// isRegSite reports whether code is `syscall; cmp $imm,%rax` with an
+// immediate of regImms, and returns the immediate.
+func isRegSite(code [regSiteLen]byte) (int32, bool) {
+	var rs regSite
+	if !abi.Decode(code[:], &rs) || rs.Syscall != [2]byte{0x0f, 0x05} || rs.Cmp != [2]byte{0x48, 0x3d} {
+		return 0, false
+	}
+	for _, imm := range regImms {
+		if rs.Imm == imm {
+			return imm, true
+		}
+	}
+	return 0, false
+}
+
 // isSite reports whether code is `mov $nr,%eax; syscall`.
 func isSite(code [siteLen]byte, nr uint64) bool {
 	return code == encode(movSyscall{Op: movEAX, Nr: uint32(nr), Syscall: [2]byte{0x0f, 0x05}})
+}
+
+// patchSite is a site to patch: its address, and for a register site
+// (`syscall; cmp $imm,%rax`) the cmp's immediate.
+type patchSite struct {
+	addr uintptr
+	reg  bool
+	imm  int32
+}
+
+// size is how many bytes of code the site is.
+func (ps patchSite) size() int {
+	if ps.reg {
+		return regSiteLen
+	}
+	return siteLen
+}
+
+// jump is the site's patched code, through trap i.
+func (ps patchSite) jump(i int) [siteLen]byte {
+	if ps.reg {
+		return regJumpTo(i)
+	}
+	return jumpTo(i)
+}
+
+// siteOf finds the patchable site of the syscall nr that returns to ret:
+// `mov $nr,%eax; syscall` before it, or else `syscall; cmp $imm,%rax`
+// around it.
+func siteOf(as *addressSpace, ret uintptr, nr uint64) (patchSite, bool) {
+	var code [siteLen]byte
+	if n, err := as.ReadAt(code[:], ret-siteLen); err == nil && n == siteLen && isSite(code, nr) {
+		return patchSite{addr: ret - siteLen}, true
+	}
+	var rc [regSiteLen]byte
+	if n, err := as.ReadAt(rc[:], ret-2); err == nil && n == regSiteLen {
+		if imm, ok := isRegSite(rc); ok {
+			return patchSite{addr: ret - 2, reg: true, imm: imm}, true
+		}
+	}
+	return patchSite{}, false
 }
 
 // maybePatch patches the site of the syscall nr the thread just trapped
@@ -201,24 +317,25 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 	if !c.p.patching || nr > 0xffffffff || rip < siteLen {
 		return
 	}
-	site := uintptr(rip) - siteLen
+	ret := uintptr(rip)
 	if c.unpatchableIn != as || len(c.unpatchable) >= maxUnpatchable {
 		c.unpatchable, c.unpatchableIn = make(map[uintptr]struct{}), as
 	}
-	if _, ok := c.unpatchable[site]; ok {
+	if _, ok := c.unpatchable[ret]; ok {
 		return
 	}
-	var code [siteLen]byte
-	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen || !isSite(code, nr) {
-		c.unpatchable[site] = struct{}{}
+	ps, ok := siteOf(as, ret, nr)
+	if !ok {
+		c.unpatchable[ret] = struct{}{}
 		return
 	}
+	site := ps.addr
 	pt := &as.patch
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	if i, done := pt.traps[site]; done {
 		if i < 0 {
-			c.unpatchable[site] = struct{}{}
+			c.unpatchable[ret] = struct{}{}
 		}
 		return
 	}
@@ -242,14 +359,18 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 	if !c.setFpxSw(as) {
 		return
 	}
-	if err := as.rewrite(site, pt.next, uint32(nr)); err != nil {
+	if err := as.rewrite(ps, pt.next, uint32(nr)); err != nil {
 		pt.traps[site] = -1
 		c.p.patchFailures.Add(1)
+		slog.Debug("systrap: patching a syscall site failed", "site", site, "err", err)
 		return
 	}
 	pt.traps[site] = pt.next
 	pt.next++
 	c.p.patchedSites.Add(1)
+	if ps.reg {
+		c.p.patchedRegSites.Add(1)
+	}
 }
 
 // setFpxSw gives the control page the software-reserved bytes of the
@@ -277,19 +398,38 @@ func (c *context) setFpxSw(as *addressSpace) bool {
 	return true
 }
 
-// rewrite writes trap i and then the jump over the site, in three steps.
+// rewrite writes trap i and then the jump over the site, in steps that
+// keep the code valid for a thread running it meanwhile.
+//
+// A mov site, in three: the syscall's first byte (site+5) becomes 0x06,
+// then bytes 1-6 are written (byte 5 stays 0x06), then byte 0.
+//
+// A register site, in four: the cmp's first byte (site+2) becomes 0xe5,
+// the jump's third byte, which on its own faults (a thread returning from
+// the site's syscall goes to the trap's tail: fixRegReturn); then the
+// syscall's first byte (site+0) becomes 0x06 (a thread about to make the
+// syscall faults, and goes back to the site: fixSite); then bytes 1-6;
+// then byte 0. A thread between the syscall and the cmp sees either the
+// whole cmp or the 0xe5; one at the syscall, the syscall or the 0x06 or
+// the whole jump.
+//
 // Preconditions: as.patch.mu is held.
-func (as *addressSpace) rewrite(site uintptr, i int, nr uint32) error {
+func (as *addressSpace) rewrite(ps patchSite, i int, nr uint32) error {
 	as.layout.Lock()
 	defer as.layout.Unlock()
-	m, err := as.mappingOf(site, siteLen)
+	site := ps.addr
+	m, err := as.mappingOf(site, ps.size())
 	if err != nil {
 		return err
 	}
 	if m.shared {
 		return fmt.Errorf("site %#x is in a shared mapping", site)
 	}
-	writeTrap(as.sh, i, site, nr)
+	if ps.reg {
+		writeRegTrap(as.sh, i, site, ps.imm)
+	} else {
+		writeTrap(as.sh, i, site, nr)
+	}
 	start := site &^ (pageSize - 1)
 	end := (site + siteLen + pageSize - 1) &^ (pageSize - 1)
 	if m.prot&unix.PROT_WRITE == 0 {
@@ -298,11 +438,16 @@ func (as *addressSpace) rewrite(site uintptr, i int, nr uint32) error {
 		}
 		defer as.syscall(unix.SYS_MPROTECT, uint64(start), uint64(end-start), uint64(m.prot))
 	}
-	j := jumpTo(i)
-	for _, step := range []struct {
+	j := ps.jump(i)
+	type step struct {
 		at uintptr
 		b  []byte
-	}{{site + 5, []byte{badByte}}, {site + 1, j[1:]}, {site, j[:1]}} {
+	}
+	steps := []step{{site + 5, []byte{badByte}}, {site + 1, j[1:]}, {site, j[:1]}}
+	if ps.reg {
+		steps = []step{{site + 2, []byte{inByte}}, {site, []byte{badByte}}, {site + 1, j[1:]}, {site, j[:1]}}
+	}
+	for _, step := range steps {
 		if _, err := as.WriteAt(step.b, step.at); err != nil {
 			return fmt.Errorf("writing the patch at %#x: %w", step.at, err)
 		}
@@ -368,6 +513,12 @@ func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.
 	if !c.p.patching || regs.Rip < 5 {
 		return platform.Event{}, false
 	}
+	if _, ok := as.regSiteAt(uintptr(regs.Rip)); ok {
+		// A register site's 0x06 at its syscall: a thread that got there
+		// during the rewrite (the jump is whole now; it runs it), or by a
+		// restart, for which the trap takes the number from %rax.
+		return platform.Event{Kind: platform.EventInterrupted}, true
+	}
 	site := uintptr(regs.Rip) - 5
 	pt := &as.patch
 	pt.mu.Lock() // a rewrite in progress finishes first
@@ -389,29 +540,85 @@ func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.
 	return platform.Event{Kind: platform.EventInterrupted}, true
 }
 
-// trapOf returns the trap of an address inside the trap table, the trap's
-// index and the offset in it, and whether the trap is in use (its words
-// were written by writeTrap; the table is in the read-only memfd).
-func (as *addressSpace) trapOf(addr uintptr) (i int, off uintptr, ret uint64, nr uint32, ok bool) {
-	if addr < trapAddr(1) || addr >= trapAddr(maxTraps) {
-		return 0, 0, 0, 0, false
+// regSiteAt returns the trap of the patched register site at site, if
+// there is one and its code is the patched jump (under the patch lock, so a
+// rewrite in progress finishes first).
+func (as *addressSpace) regSiteAt(site uintptr) (int, bool) {
+	pt := &as.patch
+	pt.mu.Lock()
+	i, ok := pt.traps[site]
+	pt.mu.Unlock()
+	if !ok || i <= 0 || !as.isRegTrap(i) {
+		return 0, false
 	}
-	i, off = int((addr-sysmsg.PatchTable)/sysmsg.TrapSize), (addr-sysmsg.PatchTable)%sysmsg.TrapSize
+	var code [siteLen]byte
+	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen || code != regJumpTo(i) {
+		return 0, false
+	}
+	return i, true
+}
+
+// isRegTrap reports whether trap i is a register trap (writeRegTrap).
+func (as *addressSpace) isRegTrap(i int) bool {
+	return as.sh.PatchTable()[i*sysmsg.TrapSize+sysmsg.TrapCode] != sysmsg.TrapLahf
+}
+
+// fixRegReturn handles a SIGSEGV at rip, a general protection fault of the
+// `in` that a patched register site's jump holds at site+2: a thread that
+// made the site's syscall before the rewrite and returns there now (or
+// that jumps to the site's cmp). It goes on at the trap's tail, which
+// makes the cmp and jumps to the site's end, with its registers as they
+// were (the `in` faults before it does anything). ok is false for any
+// other SIGSEGV.
+func (c *context) fixRegReturn(as *addressSpace, regs *platform.Registers) (platform.Event, bool) {
+	if !c.p.patching || regs.Rip < 2 {
+		return platform.Event{}, false
+	}
+	i, ok := as.regSiteAt(uintptr(regs.Rip) - 2)
+	if !ok {
+		return platform.Event{}, false
+	}
+	regs.Rip = uint64(trapAddr(i) + sysmsg.TrapRegTail)
+	c.p.patchRegReturns.Add(1)
+	return platform.Event{Kind: platform.EventInterrupted}, true
+}
+
+// trapInfo is what trapOf tells of a trap in use.
+type trapInfo struct {
+	i   int     // its index
+	off uintptr // the offset of the address in it
+	ret uint64  // where the application continues (SYSMSG_TRAP_RET)
+	nr  uint32  // a mov trap's number
+	reg bool    // a register trap: the number is in %rax
+}
+
+// trapOf returns the trap of an address inside the trap table, and whether
+// the trap is in use (its words were written by writeTrap or writeRegTrap;
+// the table is in the read-only memfd).
+func (as *addressSpace) trapOf(addr uintptr) (trapInfo, bool) {
+	if addr < trapAddr(1) || addr >= trapAddr(maxTraps) {
+		return trapInfo{}, false
+	}
+	i, off := int((addr-sysmsg.PatchTable)/sysmsg.TrapSize), (addr-sysmsg.PatchTable)%sysmsg.TrapSize
 	pt := &as.patch
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	if i >= pt.next {
-		return 0, 0, 0, 0, false
+		return trapInfo{}, false
 	}
 	var tr trapData
 	if !abi.Decode(as.sh.PatchTable()[i*sysmsg.TrapSize:(i+1)*sysmsg.TrapSize], &tr) {
-		return 0, 0, 0, 0, false
+		return trapInfo{}, false
 	}
-	return i, off, tr.Ret, tr.Nr, true
+	if as.isRegTrap(i) {
+		return trapInfo{i: i, off: off, ret: tr.Ret, reg: true}, true
+	}
+	return trapInfo{i: i, off: off, ret: tr.Ret, nr: tr.Nr}, true
 }
 
 // trapData is a trap's data words as writeTrap lays them out (c/sysmsg.h:
-// SYSMSG_TRAP_RET and SYSMSG_TRAP_NR around the trap's code).
+// SYSMSG_TRAP_RET and SYSMSG_TRAP_NR around the trap's code; a register
+// trap has code where Nr is).
 type trapData struct {
 	Jump uint64                                // the site jumps through this
 	Ret  uint64                                // SYSMSG_TRAP_RET
@@ -426,14 +633,24 @@ type trapData struct {
 // the fallback's next jump goes anyway. So the application never sees the
 // trap table in a syscall's registers, and a restarted syscall moves back
 // into the site's patched jump like one that came through the entry
-// (fixSite).
+// (fixSite). A register trap's fallback returns to its tail, as the entry
+// does (the site's own return address is inside the jump now): only Rcx
+// becomes what the site's syscall instruction would have left, the
+// address of the site's cmp. The same holds for a syscall restarted from
+// the tail, which moves back onto the fallback's syscall instruction.
 func (c *context) fromFallback(as *addressSpace, regs *platform.Registers) bool {
-	_, off, ret, _, ok := as.trapOf(uintptr(regs.Rip))
-	if !ok || off != sysmsg.TrapFallback+siteLen {
+	tr, ok := as.trapOf(uintptr(regs.Rip))
+	switch {
+	case !ok:
 		return false
+	case tr.reg && tr.off == sysmsg.TrapRegTail:
+		regs.Rcx = tr.ret - sysmsg.TrapCmpLen
+		return true
+	case !tr.reg && tr.off == sysmsg.TrapFallback+siteLen:
+		regs.Rip, regs.Rcx = tr.ret, tr.ret
+		return true
 	}
-	regs.Rip, regs.Rcx = ret, ret
-	return true
+	return false
 }
 
 // rflagsRF is the resume flag, which a fault's frame may carry and a
@@ -455,17 +672,37 @@ func (c *context) gsFault(as *addressSpace, regs *platform.Registers) (platform.
 	if !c.p.patching || c.p.hasFSGSBase || uintptr(regs.Rip) != c.p.syms.PatchEntryGS {
 		return platform.Event{}, false
 	}
-	_, off, ret, nr, ok := as.trapOf(uintptr(regs.Rcx))
-	if !ok || off != 0 {
+	tr, ok := as.trapOf(uintptr(regs.Rcx))
+	if !ok || tr.off != 0 {
 		return platform.Event{}, false
 	}
 	regs.Eflags &^= rflagsRF
-	regs.Rip, regs.Rcx, regs.R11 = ret, ret, regs.Eflags
+	if tr.reg {
+		// The register trap's code changed the flags after it kept them
+		// in %ax (lahf; seto %al), with the number above them, as the
+		// entry reads them.
+		regs.Eflags &^= arithFlags
+		regs.Eflags |= regs.Rax >> 8 & (arithFlags & 0xff)
+		if regs.Rax&0xff != 0 {
+			regs.Eflags |= flagOF
+		}
+		regs.OrigRax = uint64(uint32(regs.Rax >> 16))
+		regs.Rip, regs.Rcx = uint64(trapAddr(tr.i)+sysmsg.TrapRegTail), tr.ret-sysmsg.TrapCmpLen
+	} else {
+		regs.OrigRax = uint64(tr.nr)
+		regs.Rip, regs.Rcx = tr.ret, tr.ret
+	}
+	regs.R11 = regs.Eflags
 	regs.Rax = ^uint64(unix.ENOSYS) + 1
-	regs.OrigRax = uint64(nr)
 	c.p.patchGSFaults.Add(1)
 	return platform.Event{Kind: platform.EventSyscall}, true
 }
+
+// The arithmetic flags (CF PF AF ZF SF OF), which lahf and seto keep, and OF.
+const (
+	arithFlags = 0x8d5
+	flagOF     = 0x800
+)
 
 // hostGS is the gs base the thread runs with for the application's
 // gsBase: its slot's address while the application has none, so that
@@ -493,12 +730,18 @@ type PatchStats struct {
 	// GSFaults are syscalls from a patched site whose thread had a gs
 	// base of its own that faulted in patch_entry_gs (gsFault).
 	GSFaults uint64
+	// RegSites are the sites patched of the register form (`syscall;
+	// cmp $imm,%rax`), counted in Sites too.
+	RegSites uint64
+	// RegReturns are threads sent from a register site's cmp, where the
+	// rewrite left a faulting `in`, to its trap's tail (fixRegReturn).
+	RegReturns uint64
 }
 
 // PatchStats returns the counts so far.
 func (p *Platform) PatchStats() PatchStats {
 	return PatchStats{Sites: p.patchedSites.Load(), Failures: p.patchFailures.Load(), Entries: p.patchEntries.Load(),
-		GSFaults: p.patchGSFaults.Load()}
+		GSFaults: p.patchGSFaults.Load(), RegSites: p.patchedRegSites.Load(), RegReturns: p.patchRegReturns.Load()}
 }
 
 // SetPatching turns syscall-site patching on or off for address spaces

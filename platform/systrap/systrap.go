@@ -70,6 +70,7 @@ type Platform struct {
 	patching    bool // syscall-site patching (patch.go); set before use
 
 	patchedSites, patchFailures, patchEntries, patchGSFaults atomic.Uint64
+	patchedRegSites, patchRegReturns                         atomic.Uint64
 
 	// running counts contexts inside Switch, to choose how long waiters spin.
 	running atomic.Int32

@@ -554,12 +554,23 @@ patch_entry:
 	jmp .Lpatch_slot
 
 /* The fallback: the application's flags back, then the trap's own
- * `mov $nr,%eax; syscall`. (Before patch_published: the thread is on its
- * way to a stop.) */
+ * `mov $nr,%eax; syscall`, or for a register trap its syscall with the
+ * number back in %rax (bits 16-47 of %rax on entry; mov and lea keep the
+ * flags). (Before patch_published: the thread is on its way to a stop.) */
 .Lpatch_fallback:
+	cmpb $SYSMSG_TRAP_LAHF, SYSMSG_TRAP_CODE(%rcx)
+	jne .Lpatch_fallback_reg
+	lea SYSMSG_TRAP_FALLBACK(%rcx), %r11
 	add $0x7f, %al                          /* OF */
 	sahf                                    /* SF ZF AF PF CF */
-	lea SYSMSG_TRAP_FALLBACK(%rcx), %r11
+	jmp *%r11
+.Lpatch_fallback_reg:
+	mov %rax, %r11
+	shr $16, %r11
+	add $0x7f, %al
+	sahf
+	mov %r11, %rax
+	lea SYSMSG_TRAP_REG_FALLBACK(%rcx), %r11
 	jmp *%r11
 
 /* The entry without FSGSBASE (the trap table's first quadword names one of
@@ -597,14 +608,30 @@ patch_entry_gs:
 	lea SYSMSG_PATCH_STACK(%r11), %rsp
 
 	/* What the syscall instruction and seccomp's trap would have left:
-	 * %rcx the return address, %r11 the flags, %rax -ENOSYS. */
+	 * %rcx the return address, %r11 the flags, %rax -ENOSYS. A mov
+	 * trap: the number is the trap's, and the syscall returns to the
+	 * site's end. A register trap: the number is in %rax (bits 16-47),
+	 * the syscall returns to the trap's tail (which makes the site's cmp
+	 * and jumps to its end), and %rcx is what the syscall instruction at
+	 * the site would have left, the site's cmp (its end less the cmp). */
+	cmpb $SYSMSG_TRAP_LAHF, SYSMSG_TRAP_CODE(%rcx)
+	jne 1f
 	mov SYSMSG_TRAP_RET(%rcx), %rdx
 	mov %rdx, MC(SC_RIP)(%r11)
 	mov %rdx, MC(SC_RCX)(%r11)
 	mov %rdx, PF(SYSMSG_PF_SI + SI_CALL)(%r11)
-	movq $-ENOSYS, MC(SC_RAX)(%r11)
 	mov SYSMSG_TRAP_NR(%rcx), %edx
-	mov %edx, PF(SYSMSG_PF_SI + SI_SYSCALL)(%r11)
+	jmp 2f
+1:	lea SYSMSG_TRAP_REG_TAIL(%rcx), %rdx
+	mov %rdx, MC(SC_RIP)(%r11)
+	mov %rdx, PF(SYSMSG_PF_SI + SI_CALL)(%r11)
+	mov SYSMSG_TRAP_RET(%rcx), %rdx
+	sub $SYSMSG_TRAP_CMP_LEN, %rdx
+	mov %rdx, MC(SC_RCX)(%r11)
+	mov %rax, %rdx
+	shr $16, %rdx
+2:	mov %edx, PF(SYSMSG_PF_SI + SI_SYSCALL)(%r11)
+	movq $-ENOSYS, MC(SC_RAX)(%r11)
 	movl $AUDIT_ARCH_X86_64, PF(SYSMSG_PF_SI + SI_ARCH)(%r11)
 	movl $SIGSYS_, PF(SYSMSG_PF_SI)(%r11)
 	movl $0, PF(SYSMSG_PF_SI + 4)(%r11)

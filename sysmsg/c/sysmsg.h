@@ -63,6 +63,29 @@
  *   41  jmp *(trap+8)
  *   48  .long nr
  *
+ * A site whose number comes from a register, `syscall; cmp $imm,%rax`
+ * (0f 05 48 3d imm32: Go's Syscall6, glibc's syscall(2), with imm -4095 or
+ * -4096), becomes `jmp *trap(,%riz,8)` (ff 24 e5 abs32) over the syscall
+ * and the cmp's first five bytes. Its trap (the "register trap"):
+ *
+ *   0   .quad trap+16          the site jumps through this
+ *   8   .quad site+8           where the application continues
+ *   16  mov %eax,%ecx; lahf; seto %al; shl $16,%rcx; mov %ax,%cx;
+ *       xchg %rax,%rcx         %rax = nr << 16 | the flags as above
+ *   31  lea -38(%rip),%rcx     %rcx = the trap
+ *   38  jmp *(table)
+ *   45  syscall                the fallback (patch_entry has put the number
+ *                              back in %rax and the flags in place)
+ *   47  cmp $imm,%rax          the tail: the site's cmp, where the syscall
+ *   53  jmp *(trap+8)          returns (the patch frame's rip)
+ *
+ * patch_entry tells the two kinds apart by the first byte of the code:
+ * SYSMSG_TRAP_LAHF for the mov form. The jump's third byte, 0xe5, is
+ * `in $imm8,%eax` on its own, which faults in user mode: a thread that
+ * returns to site+2 from a syscall it made before the rewrite (or jumps
+ * there) faults before any side effect, and the sentry sends it to the
+ * tail.
+ *
  * patch_entry (stub_amd64.S) writes the application's registers as a signal
  * frame would into the slot's patch frame, at the bottom of its signal
  * stack, and hands off on the state word as the signal handler does; the
@@ -77,6 +100,10 @@
 #define SYSMSG_TRAP_CODE          16
 #define SYSMSG_TRAP_FALLBACK      34
 #define SYSMSG_TRAP_NR            48
+#define SYSMSG_TRAP_LAHF          0x9f /* the mov form's first code byte */
+#define SYSMSG_TRAP_REG_FALLBACK  45   /* the register trap's fallback */
+#define SYSMSG_TRAP_REG_TAIL      47   /* the register trap's cmp */
+#define SYSMSG_TRAP_CMP_LEN       6    /* cmp $imm32,%rax */
 /* The patch frame, laid out as the kernel's struct rt_sigframe: pretcode,
  * ucontext, siginfo; then the XSAVE area, 64-byte aligned. */
 #define SYSMSG_PATCH_FRAME        SYSMSG_ALTSTACK_OFFSET /* in the slot */

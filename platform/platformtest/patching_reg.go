@@ -1,0 +1,343 @@
+package platformtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+)
+
+// The register form of a syscall site: the number comes from a register,
+// and the syscall is followed by the error check Go's Syscall6 and glibc's
+// syscall(2) make, `syscall; cmp $-4095,%rax` (0f 05 48 3d 01 f0 ff ff),
+// which systrap patches too. Its syscall returns into what the patch
+// overwrote, so these tests also return there from syscalls made before
+// the patch, restart syscalls made through it, and jump straight to its
+// cmp.
+
+// regSiteCode is the original code of the register site.
+var regSiteCode = []byte{0x0f, 0x05, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff}
+
+// regFlags are the arithmetic flags regGetpid sets before its syscall:
+// 0x7f+1 sets OF, SF and AF, stc CF.
+const regFlags = 0x891
+
+// regGetpid is the loop both regSrc and regOwnBasesSrc start with: a
+// getpid whose number comes from %rbx (39), from the site with OF, SF,
+// AF and CF set, then the checks the code after a syscall can make: the
+// result is not an error, rcx is the address after the syscall
+// instruction, r11 holds the flags it saw, r12 and r15 survived.
+const regGetpid = `
+loop:
+	mov $0x7f, %cl
+	add $1, %cl
+	stc
+	mov %rbx, %rax
+site:
+	syscall
+cmpsite:
+	cmp $-4095, %rax
+	jae bad
+	lea cmpsite(%rip), %rdx
+	cmp %rdx, %rcx
+	jne bad
+	and $0x8d5, %r11
+	cmp $0x891, %r11
+	jne bad
+	movabs $0x1122334455667788, %rcx
+	cmp %rcx, %r12
+	jne bad
+	cmp $0x5a5a, %r15
+	jne bad
+`
+
+// regSrc makes getpid patchLoops times from one register site, adds the
+// results in r14 and exits with them in rdi. Any mismatch ends in ud2.
+const regSrc = `
+	mov $20, %r13
+	xor %r14d, %r14d
+	mov $39, %ebx
+` + regGetpid + `	add %rax, %r14
+	dec %r13
+	jnz loop
+	mov %r14, %rdi
+	mov $60, %eax
+	syscall
+bad:
+	ud2
+`
+
+// regProcess returns a platform, and an address space of it with src
+// loaded at codeAddr, and the address of its register site.
+func regProcess(t testing.TB, f Factory, src string) (platform.Platform, platform.AddressSpace, uintptr) {
+	t.Helper()
+	p := newPlatform(t, f)
+	as, _ := newAddressSpace(t, p)
+	prog := assemble(t, src)
+	loadCode(t, as, codeAddr, prog.code)
+	site := codeAddr + uintptr(prog.off(t, "site"))
+	if b := read(t, as, site, len(regSiteCode)); !bytes.Equal(b, regSiteCode) {
+		t.Fatalf("the register site assembled to % x, want % x", b, regSiteCode)
+	}
+	return p, as, site
+}
+
+// runToRegSyscall runs th to its next getpid from the register site at
+// site, and checks the registers the syscall instruction leaves: rcx the
+// address after it (the site's cmp), r11 the flags, with regFlags set.
+// The stop's rip may be elsewhere (where the platform returns to).
+func runToRegSyscall(th *thread, site uintptr, i int) {
+	th.t.Helper()
+	th.expectSyscall(th.run(), unix.SYS_GETPID)
+	if th.regs.Rcx != uint64(site+2) || th.regs.R11 != th.regs.Eflags || th.regs.Eflags&0x8d5 != regFlags {
+		th.t.Fatalf("getpid %d: rcx %#x, r11 %#x, rflags %#x; want rcx %#x (after the syscall instruction), r11 = rflags with %#x set",
+			i, th.regs.Rcx, th.regs.R11, th.regs.Eflags, site+2, regFlags)
+	}
+}
+
+// runRegLoop answers th's getpids from regSrc with base+i, from the i'th
+// on, and checks the exit's sum.
+func runRegLoop(t testing.TB, th *thread, site uintptr, from int, base uint64) {
+	t.Helper()
+	var sum uint64
+	for i := 0; i < from; i++ {
+		sum += base + uint64(i)
+	}
+	for i := from; i < patchLoops; i++ {
+		runToRegSyscall(th, site, i)
+		th.regs.Rax = base + uint64(i)
+		sum += th.regs.Rax
+	}
+	th.runToSyscall(unix.SYS_EXIT)
+	expectReg(t, "rdi (sum of the getpid results)", th.regs.Rdi, sum)
+}
+
+// expectRegPatched checks that the register site at site was rewritten
+// (want) or not.
+func expectRegPatched(t testing.TB, as platform.AddressSpace, site uintptr, want bool) {
+	t.Helper()
+	b := read(t, as, site, len(regSiteCode))
+	switch {
+	case want && bytes.Equal(b, regSiteCode):
+		t.Errorf("register site %#x is still % x after %d syscalls: not patched", site, b, patchLoops)
+	case !want && !bytes.Equal(b, regSiteCode):
+		t.Errorf("register site %#x is % x, want it unchanged (% x)", site, b, regSiteCode)
+	}
+}
+
+func testPatchRegister(t *testing.T, f Factory, opts Options) {
+	t.Run("Taken", func(t *testing.T) {
+		p, as, site := regProcess(t, f, regSrc)
+		before := opts.PatchEntries(p)
+		runRegLoop(t, patchThread(t, p, as, stackAddr), site, 0, 1000)
+		if opts.PatchEntries(p) == before {
+			t.Errorf("none of %d getpids from one register site arrived through a patched site", patchLoops)
+		}
+		expectRegPatched(t, as, site, true)
+	})
+	t.Run("Threads", func(t *testing.T) {
+		p, as, site := regProcess(t, f, regSrc)
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			th := patchThread(t, p, as, stackAddr+uintptr(i+1)*0x100000)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runRegLoop(t, th, site, 0, uint64(i)*1000)
+			}()
+		}
+		wg.Wait()
+		expectRegPatched(t, as, site, true)
+	})
+	t.Run("StaleReturn", func(t *testing.T) {
+		// Thread a stops in the site's syscall before it is patched;
+		// thread b makes it hot and patched; then a returns to the
+		// address after its syscall instruction, which the jump now
+		// covers, and must go on as the cmp there would have.
+		p, as, site := regProcess(t, f, regSrc)
+		a := patchThread(t, p, as, stackAddr)
+		b := patchThread(t, p, as, stackAddr+0x100000)
+		runToRegSyscall(a, site, 0)
+		a.regs.Rax = 500
+		if a.regs.Rip != uint64(site+2) {
+			t.Fatalf("the first getpid stopped at rip %#x, want %#x (the site not patched yet)", a.regs.Rip, site+2)
+		}
+		runRegLoop(t, b, site, 0, 2000)
+		expectRegPatched(t, as, site, true)
+		before := opts.PatchEntries(p)
+		runRegLoop(t, a, site, 1, 500)
+		if opts.PatchEntries(p) == before {
+			t.Errorf("thread a's getpids after the patch did not arrive through it")
+		}
+	})
+	t.Run("Restart", func(t *testing.T) {
+		// Every getpid through the patch restarted as the sentry
+		// restarts a syscall: rip back over the syscall instruction,
+		// rax the number. It must stop again as the same getpid.
+		p, as, site := regProcess(t, f, regSrc)
+		th := patchThread(t, p, as, stackAddr)
+		before := opts.PatchEntries(p)
+		var sum uint64
+		for i := 0; i < patchLoops; i++ {
+			runToRegSyscall(th, site, i)
+			th.regs.Rip -= 2
+			th.regs.Rax = th.regs.OrigRax
+			runToRegSyscall(th, site, i)
+			th.regs.Rax = uint64(i)
+			sum += uint64(i)
+		}
+		th.runToSyscall(unix.SYS_EXIT)
+		expectReg(t, "rdi (sum of the getpid results)", th.regs.Rdi, sum)
+		if opts.PatchEntries(p) == before {
+			t.Errorf("none of the getpids arrived through the patched site")
+		}
+	})
+	t.Run("OwnBases", func(t *testing.T) { testPatchRegOwnBases(t, f, opts) })
+	t.Run("JumpToCmp", func(t *testing.T) {
+		// A jump straight to the patched site's cmp gets the cmp.
+		p, as, _ := regProcess(t, f, regJumpSrc)
+		th := newThread(t, p, as, codeAddr, mapStack(t, as, stackAddr))
+		for i := 0; i < patchAfterTraps; i++ {
+			th.expectSyscall(th.run(), unix.SYS_GETPID) // rip may be in the platform's code
+			th.regs.Rax = 1
+		}
+		th.runToSyscall(unix.SYS_EXIT)
+		expectReg(t, "rdi (42: the cmp after the jump saw -2 as an error)", th.regs.Rdi, 42)
+	})
+}
+
+// regJumpSrc makes getpid three times from a register site (which
+// patches it), then jumps straight to the site's cmp with -2 in rax: the
+// cmp sees an error and the code exits with 42.
+const regJumpSrc = `
+	mov $3, %r13
+	mov $39, %ebx
+loop:
+	mov %rbx, %rax
+site:
+	syscall
+cmpsite:
+	cmp $-4095, %rax
+	jae err
+	dec %r13
+	jnz loop
+	mov $-2, %rax
+	jmp cmpsite
+err:
+	mov $42, %edi
+	mov $60, %eax
+	syscall
+	ud2
+`
+
+// regOwnBasesSrc is regSrc for testPatchRegOwnBases: after each getpid it
+// also checks that %fs:0 holds the result and, unless r8 is 0, that
+// %gs:0x10 holds r8.
+const regOwnBasesSrc = `
+	mov $20, %r13
+	mov $39, %ebx
+` + regGetpid + `	mov %fs:0, %rcx
+	cmp %rcx, %rax
+	jne bad
+	test %r8, %r8
+	jz 1f
+	cmp %gs:0x10, %r8
+	jne bad
+1:
+	dec %r13
+	jnz loop
+	mov $60, %eax
+	syscall
+bad:
+	ud2
+`
+
+// testPatchRegOwnBases is testPatchOwnBases for a register site: with
+// fs and gs bases of the thread's own that change at every stop (at
+// unmapped memory, zeroed memory, memory of all ones, none), every getpid
+// still stops as getpid with the registers the syscall instruction
+// leaves, whichever way the platform takes it.
+func testPatchRegOwnBases(t *testing.T, f Factory, opts Options) {
+	p, as, site := regProcess(t, f, regOwnBasesSrc)
+	mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
+	const (
+		zeroes   = dataAddr + 0x2000
+		ones     = dataAddr + 0x4000
+		unmapped = 0x500000000000
+	)
+	write(t, as, ones, bytes.Repeat([]byte{0xff}, 0x1000))
+	th := patchThread(t, p, as, stackAddr)
+	before := opts.PatchEntries(p)
+	gsBases := []uint64{0, unmapped, zeroes, 0, ones, unmapped, 0}
+	for i := 0; i < patchLoops; i++ {
+		runToRegSyscall(th, site, i)
+		if i > 0 {
+			expectReg(t, fmt.Sprintf("fs base at getpid %d", i), th.regs.FsBase, dataAddr+8*uint64(i-1))
+			expectReg(t, fmt.Sprintf("gs base at getpid %d", i), th.regs.GsBase, gsBases[(i-1)/3])
+		}
+		th.regs.Rax = 1000 + uint64(i)
+		th.regs.FsBase = dataAddr + 8*uint64(i)
+		writeUint64(t, as, uintptr(th.regs.FsBase), th.regs.Rax)
+		th.regs.GsBase = gsBases[i/3]
+		th.regs.R8 = 0
+		if gs := th.regs.GsBase; gs == zeroes || gs == ones {
+			th.regs.R8 = 0x600d0000 + uint64(i)
+			writeUint64(t, as, uintptr(gs)+0x10, th.regs.R8)
+		}
+	}
+	th.runToSyscall(unix.SYS_EXIT)
+	expectRegPatched(t, as, site, true)
+	if opts.PatchEntries(p) == before {
+		t.Errorf("none of the getpids arrived through the patched site")
+	}
+}
+
+// patchRegAttackSrc jumps to the platform's patch entry at %d with a
+// forged register trap at dataAddr (a first code byte that is not lahf;
+// syscall 257 in rax's bits 16-47: openat(AT_FDCWD, the path at
+// dataAddr+0x100, O_CREAT|O_WRONLY)) in rcx.
+const patchRegAttackSrc = `
+	lea after(%%rip), %%rax
+	movabs $0x30000008, %%rcx
+	mov %%rax, (%%rcx)
+	movabs $0x30000010, %%rcx
+	movb $0x90, (%%rcx)
+	mov $-100, %%rdi
+	movabs $0x30000100, %%rsi
+	mov $0x41, %%edx
+	mov $0x1a4, %%r10d
+	movabs $0x30000000, %%rcx
+	mov $(257 << 16), %%eax
+	movabs $%d, %%r11
+	jmp *%%r11
+after:
+	mov $60, %%eax
+	syscall
+`
+
+// testPatchRegEntryAttack jumps into the patch entry at addr with a forged
+// register trap: at most the syscall its rax names, answered by the
+// sentry, never run by the host.
+func testPatchRegEntryAttack(t *testing.T, p platform.Platform, name string, addr uintptr) {
+	t.Run(name+"ForgedRegTrap", func(t *testing.T) {
+		th, _ := newProcess(t, p, fmt.Sprintf(patchRegAttackSrc, addr))
+		path := filepath.Join(t.TempDir(), "created-through-the-patch-entry")
+		write(t, th.as, dataAddr+0x100, append([]byte(path), 0))
+		o := th.switchHostile()
+		t.Logf("patch entry with a forged register trap: %v", o)
+		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall && th.regs.OrigRax != unix.SYS_OPENAT {
+			t.Errorf("syscall stop for %d, want the forged rax's openat (257)", th.regs.OrigRax)
+		}
+		th.release()
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("openat(O_CREAT) through the patch entry ran on the host: %s exists (stat: %v)", path, err)
+		}
+	})
+}
