@@ -52,7 +52,7 @@ func TestLayoutMatchesC(t *testing.T) {
 		"SYSMSG_TRAP_LAHF":                            TrapLahf,
 		"SYSMSG_TRAP_REG_FALLBACK":                    TrapRegFallback,
 		"SYSMSG_TRAP_REG_TAIL":                        TrapRegTail,
-		"SYSMSG_TRAP_CMP_LEN":                         TrapCmpLen,
+		"SYSMSG_TRAP_TAIL_LEN":                        TrapTailLen,
 		"SYSMSG_PATCH_FRAME":                          PatchFrame,
 		"SYSMSG_PF_UC":                                PFUc,
 		"SYSMSG_PF_MC":                                PFMc,

@@ -90,11 +90,12 @@ const (
 	TrapFallback     = 34
 	TrapNr           = 48
 	// TrapLahf is the first code byte of a mov trap (lahf); a register
-	// trap's, the one for `syscall; cmp $imm,%rax` sites, is another.
+	// trap's, the one for a syscall taking its number from %rax, is
+	// another.
 	TrapLahf        = 0x9f
 	TrapRegFallback = 45
 	TrapRegTail     = 47
-	TrapCmpLen      = 6
+	TrapTailLen     = 63
 	PatchFrame      = AltstackOffset
 	PFUc            = 8
 	PFMc            = PFUc + 40

@@ -15,15 +15,38 @@ import (
 )
 
 // The register form of a syscall site: the number comes from a register,
-// and the syscall is followed by the error check Go's Syscall6 and glibc's
-// syscall(2) make, `syscall; cmp $-4095,%rax` (0f 05 48 3d 01 f0 ff ff),
-// which systrap patches too. Its syscall returns into what the patch
-// overwrote, so these tests also return there from syscalls made before
-// the patch, restart syscalls made through it, and jump straight to its
-// cmp.
+// and the syscall is followed by an instruction systrap knows, such as the
+// error check of Go's Syscall6 and glibc's syscall(2), `cmp $-4095,%rax`
+// (0f 05 48 3d 01 f0 ff ff), or Go's rawSyscallNoError's store of the
+// result, `mov %rax,disp8(%rsp)` (0f 05 48 89 44 24 disp8). Its syscall
+// returns into what the patch overwrote, so these tests also return there
+// from syscalls made before the patch, restart syscalls made through it,
+// and jump straight to the cmp.
 
-// regSiteCode is the original code of the register site.
-var regSiteCode = []byte{0x0f, 0x05, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff}
+// regForm is a register site: the instructions after its syscall, which
+// check the result (ending in bad on a mismatch), and its code.
+type regForm struct {
+	name string
+	tail string
+	code []byte
+}
+
+var regForms = []regForm{
+	{"Cmp", `
+	cmp $-4095, %rax
+	jae bad
+`, []byte{0x0f, 0x05, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff}},
+	// mov changes no flags: the ones set before the syscall must still be
+	// there.
+	{"MovStack", `
+	mov %rax, 8(%rsp)
+	jnc bad
+	jno bad
+	jns bad
+	cmp 8(%rsp), %rax
+	jne bad
+`, []byte{0x0f, 0x05, 0x48, 0x89, 0x44, 0x24, 0x08}},
+}
 
 // regFlags are the arithmetic flags regGetpid sets before its syscall:
 // 0x7f+1 sets OF, SF and AF, stc CF.
@@ -31,10 +54,11 @@ const regFlags = 0x891
 
 // regGetpid is the loop both regSrc and regOwnBasesSrc start with: a
 // getpid whose number comes from %rbx (39), from the site with OF, SF,
-// AF and CF set, then the checks the code after a syscall can make: the
-// result is not an error, rcx is the address after the syscall
-// instruction, r11 holds the flags it saw, r12 and r15 survived.
-const regGetpid = `
+// AF and CF set, then the form's checks and those the code after a
+// syscall can make: rcx is the address after the syscall instruction, r11
+// holds the flags it saw, r12 and r15 survived.
+func regGetpid(f regForm) string {
+	return `
 loop:
 	mov $0x7f, %cl
 	add $1, %cl
@@ -42,9 +66,7 @@ loop:
 	mov %rbx, %rax
 site:
 	syscall
-cmpsite:
-	cmp $-4095, %rax
-	jae bad
+cmpsite:` + f.tail + `
 	lea cmpsite(%rip), %rdx
 	cmp %rdx, %rcx
 	jne bad
@@ -57,14 +79,16 @@ cmpsite:
 	cmp $0x5a5a, %r15
 	jne bad
 `
+}
 
 // regSrc makes getpid patchLoops times from one register site, adds the
 // results in r14 and exits with them in rdi. Any mismatch ends in ud2.
-const regSrc = `
+func regSrc(f regForm) string {
+	return `
 	mov $20, %r13
 	xor %r14d, %r14d
 	mov $39, %ebx
-` + regGetpid + `	add %rax, %r14
+` + regGetpid(f) + `	add %rax, %r14
 	dec %r13
 	jnz loop
 	mov %r14, %rdi
@@ -73,18 +97,20 @@ const regSrc = `
 bad:
 	ud2
 `
+}
 
 // regProcess returns a platform, and an address space of it with src
-// loaded at codeAddr, and the address of its register site.
-func regProcess(t testing.TB, f Factory, src string) (platform.Platform, platform.AddressSpace, uintptr) {
+// loaded at codeAddr, and the address of its register site, whose code
+// must be code.
+func regProcess(t testing.TB, f Factory, src string, code []byte) (platform.Platform, platform.AddressSpace, uintptr) {
 	t.Helper()
 	p := newPlatform(t, f)
 	as, _ := newAddressSpace(t, p)
 	prog := assemble(t, src)
 	loadCode(t, as, codeAddr, prog.code)
 	site := codeAddr + uintptr(prog.off(t, "site"))
-	if b := read(t, as, site, len(regSiteCode)); !bytes.Equal(b, regSiteCode) {
-		t.Fatalf("the register site assembled to % x, want % x", b, regSiteCode)
+	if b := read(t, as, site, len(code)); !bytes.Equal(b, code) {
+		t.Fatalf("the register site assembled to % x, want % x", b, code)
 	}
 	return p, as, site
 }
@@ -119,31 +145,50 @@ func runRegLoop(t testing.TB, th *thread, site uintptr, from int, base uint64) {
 	expectReg(t, "rdi (sum of the getpid results)", th.regs.Rdi, sum)
 }
 
-// expectRegPatched checks that the register site at site was rewritten
-// (want) or not.
-func expectRegPatched(t testing.TB, as platform.AddressSpace, site uintptr, want bool) {
+// expectRegPatched checks that the register site at site, whose code was
+// code, was rewritten (want) or not.
+func expectRegPatched(t testing.TB, as platform.AddressSpace, site uintptr, code []byte, want bool) {
 	t.Helper()
-	b := read(t, as, site, len(regSiteCode))
+	b := read(t, as, site, len(code))
 	switch {
-	case want && bytes.Equal(b, regSiteCode):
+	case want && bytes.Equal(b, code):
 		t.Errorf("register site %#x is still % x after %d syscalls: not patched", site, b, patchLoops)
-	case !want && !bytes.Equal(b, regSiteCode):
-		t.Errorf("register site %#x is % x, want it unchanged (% x)", site, b, regSiteCode)
+	case !want && !bytes.Equal(b, code):
+		t.Errorf("register site %#x is % x, want it unchanged (% x)", site, b, code)
 	}
 }
 
 func testPatchRegister(t *testing.T, f Factory, opts Options) {
+	for _, form := range regForms {
+		t.Run(form.name, func(t *testing.T) { testPatchRegForm(t, f, opts, form) })
+	}
+	t.Run("JumpToCmp", func(t *testing.T) {
+		// A jump straight to the patched site's cmp gets the cmp.
+		p, as, _ := regProcess(t, f, regJumpSrc, regForms[0].code)
+		th := newThread(t, p, as, codeAddr, mapStack(t, as, stackAddr))
+		for i := 0; i < patchAfterTraps; i++ {
+			th.expectSyscall(th.run(), unix.SYS_GETPID) // rip may be in the platform's code
+			th.regs.Rax = 1
+		}
+		th.runToSyscall(unix.SYS_EXIT)
+		expectReg(t, "rdi (42: the cmp after the jump saw -2 as an error)", th.regs.Rdi, 42)
+	})
+}
+
+// testPatchRegForm checks the register site form.
+func testPatchRegForm(t *testing.T, f Factory, opts Options, form regForm) {
+	src := regSrc(form)
 	t.Run("Taken", func(t *testing.T) {
-		p, as, site := regProcess(t, f, regSrc)
+		p, as, site := regProcess(t, f, src, form.code)
 		before := opts.PatchEntries(p)
 		runRegLoop(t, patchThread(t, p, as, stackAddr), site, 0, 1000)
 		if opts.PatchEntries(p) == before {
 			t.Errorf("none of %d getpids from one register site arrived through a patched site", patchLoops)
 		}
-		expectRegPatched(t, as, site, true)
+		expectRegPatched(t, as, site, form.code, true)
 	})
 	t.Run("Threads", func(t *testing.T) {
-		p, as, site := regProcess(t, f, regSrc)
+		p, as, site := regProcess(t, f, src, form.code)
 		var wg sync.WaitGroup
 		for i := 0; i < 4; i++ {
 			th := patchThread(t, p, as, stackAddr+uintptr(i+1)*0x100000)
@@ -154,14 +199,14 @@ func testPatchRegister(t *testing.T, f Factory, opts Options) {
 			}()
 		}
 		wg.Wait()
-		expectRegPatched(t, as, site, true)
+		expectRegPatched(t, as, site, form.code, true)
 	})
 	t.Run("StaleReturn", func(t *testing.T) {
 		// Thread a stops in the site's syscall before it is patched;
 		// thread b makes it hot and patched; then a returns to the
 		// address after its syscall instruction, which the jump now
 		// covers, and must go on as the cmp there would have.
-		p, as, site := regProcess(t, f, regSrc)
+		p, as, site := regProcess(t, f, src, form.code)
 		a := patchThread(t, p, as, stackAddr)
 		b := patchThread(t, p, as, stackAddr+0x100000)
 		runToRegSyscall(a, site, 0)
@@ -170,7 +215,7 @@ func testPatchRegister(t *testing.T, f Factory, opts Options) {
 			t.Fatalf("the first getpid stopped at rip %#x, want %#x (the site not patched yet)", a.regs.Rip, site+2)
 		}
 		runRegLoop(t, b, site, 0, 2000)
-		expectRegPatched(t, as, site, true)
+		expectRegPatched(t, as, site, form.code, true)
 		before := opts.PatchEntries(p)
 		runRegLoop(t, a, site, 1, 500)
 		if opts.PatchEntries(p) == before {
@@ -181,7 +226,7 @@ func testPatchRegister(t *testing.T, f Factory, opts Options) {
 		// Every getpid through the patch restarted as the sentry
 		// restarts a syscall: rip back over the syscall instruction,
 		// rax the number. It must stop again as the same getpid.
-		p, as, site := regProcess(t, f, regSrc)
+		p, as, site := regProcess(t, f, src, form.code)
 		th := patchThread(t, p, as, stackAddr)
 		before := opts.PatchEntries(p)
 		var sum uint64
@@ -199,18 +244,7 @@ func testPatchRegister(t *testing.T, f Factory, opts Options) {
 			t.Errorf("none of the getpids arrived through the patched site")
 		}
 	})
-	t.Run("OwnBases", func(t *testing.T) { testPatchRegOwnBases(t, f, opts) })
-	t.Run("JumpToCmp", func(t *testing.T) {
-		// A jump straight to the patched site's cmp gets the cmp.
-		p, as, _ := regProcess(t, f, regJumpSrc)
-		th := newThread(t, p, as, codeAddr, mapStack(t, as, stackAddr))
-		for i := 0; i < patchAfterTraps; i++ {
-			th.expectSyscall(th.run(), unix.SYS_GETPID) // rip may be in the platform's code
-			th.regs.Rax = 1
-		}
-		th.runToSyscall(unix.SYS_EXIT)
-		expectReg(t, "rdi (42: the cmp after the jump saw -2 as an error)", th.regs.Rdi, 42)
-	})
+	t.Run("OwnBases", func(t *testing.T) { testPatchRegOwnBases(t, f, opts, form) })
 }
 
 // regJumpSrc makes getpid three times from a register site (which
@@ -240,10 +274,11 @@ err:
 // regOwnBasesSrc is regSrc for testPatchRegOwnBases: after each getpid it
 // also checks that %fs:0 holds the result and, unless r8 is 0, that
 // %gs:0x10 holds r8.
-const regOwnBasesSrc = `
+func regOwnBasesSrc(f regForm) string {
+	return `
 	mov $20, %r13
 	mov $39, %ebx
-` + regGetpid + `	mov %fs:0, %rcx
+` + regGetpid(f) + `	mov %fs:0, %rcx
 	cmp %rcx, %rax
 	jne bad
 	test %r8, %r8
@@ -258,14 +293,15 @@ const regOwnBasesSrc = `
 bad:
 	ud2
 `
+}
 
 // testPatchRegOwnBases is testPatchOwnBases for a register site: with
 // fs and gs bases of the thread's own that change at every stop (at
 // unmapped memory, zeroed memory, memory of all ones, none), every getpid
 // still stops as getpid with the registers the syscall instruction
 // leaves, whichever way the platform takes it.
-func testPatchRegOwnBases(t *testing.T, f Factory, opts Options) {
-	p, as, site := regProcess(t, f, regOwnBasesSrc)
+func testPatchRegOwnBases(t *testing.T, f Factory, opts Options, form regForm) {
+	p, as, site := regProcess(t, f, regOwnBasesSrc(form), form.code)
 	mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
 	const (
 		zeroes   = dataAddr + 0x2000
@@ -293,7 +329,7 @@ func testPatchRegOwnBases(t *testing.T, f Factory, opts Options) {
 		}
 	}
 	th.runToSyscall(unix.SYS_EXIT)
-	expectRegPatched(t, as, site, true)
+	expectRegPatched(t, as, site, form.code, true)
 	if opts.PatchEntries(p) == before {
 		t.Errorf("none of the getpids arrived through the patched site")
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -164,19 +163,18 @@ func writeTrap(sh *sysmsg.Shared, i int, site uintptr, nr uint32) {
 	copy(t, b.Bytes())
 }
 
-// writeRegTrap writes trap i, for the register site at site (`syscall;
-// cmp $imm,%rax`, imm the cmp's immediate): c/sysmsg.h has its layout.
-// The code before the entry's jump keeps the number (%eax) and the
-// arithmetic flags (lahf; seto %al) in %rax, as nr<<16 | flags, which
-// patch_entry undoes for the fallback's syscall; the tail is the site's
-// cmp.
-func writeRegTrap(sh *sysmsg.Shared, i int, site uintptr, imm int32) {
+// writeRegTrap writes trap i, for the register site at site (a syscall
+// and then tail, one of regTails): c/sysmsg.h has its layout. The code
+// before the entry's jump keeps the number (%eax) and the arithmetic flags
+// (lahf; seto %al) in %rax, as nr<<16 | flags, which patch_entry undoes
+// for the fallback's syscall; the tail is the site's own instruction.
+func writeRegTrap(sh *sysmsg.Shared, i int, site uintptr, tail []byte) {
 	t := sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
 	addr := trapAddr(i)
 	var b bytes.Buffer
 	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
-	le(uint64(addr + sysmsg.TrapCode)) // 0: the site's jump goes through this
-	le(uint64(site + regSiteLen))      // 8: where the application continues
+	le(uint64(addr + sysmsg.TrapCode))        // 0: the site's jump goes through this
+	le(uint64(site + 2 + uintptr(len(tail)))) // 8: where the application continues
 	b.Write([]byte{
 		0x89, 0xc1, // 16: mov %eax, %ecx
 		0x9f,             // lahf
@@ -189,12 +187,12 @@ func writeRegTrap(sh *sysmsg.Shared, i int, site uintptr, imm int32) {
 	le(int32(-38))
 	b.Write([]byte{0xff, 0x24, 0x25}) // 38: jmp *(table)
 	le(uint32(sysmsg.PatchTable))
-	b.Write([]byte{0x0f, 0x05}) // 45: the fallback: syscall
-	b.Write([]byte{0x48, 0x3d}) // 47: the tail: cmp $imm, %rax
-	le(imm)
-	b.Write([]byte{0xff, 0x24, 0x25}) // 53: jmp *(trap+8)
+	b.Write([]byte{0x0f, 0x05})       // 45: the fallback: syscall
+	b.Write(tail)                     // 47: the tail
+	b.Write([]byte{0xff, 0x24, 0x25}) // jmp *(trap+8)
 	le(uint32(addr + sysmsg.TrapRet))
 	copy(t, b.Bytes())
+	t[sysmsg.TrapTailLen] = byte(len(tail))
 }
 
 // movSyscall is a patchable site: mov $Nr, %eax; syscall.
@@ -233,54 +231,60 @@ func regJumpTo(i int) [siteLen]byte {
 	return encode(jumpInsn{Op: [3]byte{0xff, 0x24, inByte}, Abs: uint32(trapAddr(i))})
 }
 
-// regSite is a patchable register site: syscall; cmp $Imm, %rax.
-type regSite struct {
-	Syscall [2]byte // 0f 05
-	Cmp     [2]byte // 48 3d
-	Imm     int32
-}
-
-// regSiteLen is the length of a register site; the jump overwrites its
-// first siteLen bytes, and its last, the immediate's high byte, stays.
-const regSiteLen = 8
-
-// regImms are the cmp immediates of the register sites patched: Go's
-// Syscall6 and glibc's syscall(2) (-4095), and gcc's inline syscalls
-// (-4096).
-var regImms = [...]int32{-4095, -4096}
-
-// isRegSite reports whether code is `syscall; cmp $imm,%rax` with an
-// immediate of regImms, and returns the immediate.
-func isRegSite(code [regSiteLen]byte) (int32, bool) {
-	var rs regSite
-	if !abi.Decode(code[:], &rs) || rs.Syscall != [2]byte{0x0f, 0x05} || rs.Cmp != [2]byte{0x48, 0x3d} {
-		return 0, false
-	}
-	for _, imm := range regImms {
-		if rs.Imm == imm {
-			return imm, true
-		}
-	}
-	return 0, false
-}
-
 // isSite reports whether code is `mov $nr,%eax; syscall`.
 func isSite(code [siteLen]byte, nr uint64) bool {
 	return code == encode(movSyscall{Op: movEAX, Nr: uint32(nr), Syscall: [2]byte{0x0f, 0x05}})
 }
 
-// patchSite is a site to patch: its address, and for a register site
-// (`syscall; cmp $imm,%rax`) the cmp's immediate.
+// A register site is a syscall instruction and then one of regTails:
+// instructions that do not use %rip, so that the trap can make them, and
+// are at least as long as the jump is past the syscall instruction (the
+// jump covers the syscall and the tail's first five bytes; the tail's
+// bytes after those stay, and are never run: they were inside an
+// instruction).
+var regTails = []struct {
+	prefix []byte // the tail's first bytes
+	n      int    // its length
+}{
+	// Go's Syscall6, glibc's syscall(2): cmp $-4095,%rax.
+	{[]byte{0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff}, 6},
+	// gcc's inline syscalls: cmp $-4096,%rax.
+	{[]byte{0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff}, 6},
+	// Go's rawSyscallNoError (getpid, getppid, getuid...): mov %rax,disp8(%rsp).
+	{[]byte{0x48, 0x89, 0x44, 0x24}, 5},
+	// mov %rax,disp32(%rsp).
+	{[]byte{0x48, 0x89, 0x84, 0x24}, 8},
+}
+
+// maxTail is the longest of regTails; the trap has room for 8.
+const maxTail = 8
+
+// regTail returns the tail of the register site whose code, from its
+// syscall instruction on, is code (which may be longer), if it is one.
+func regTail(code []byte) ([]byte, bool) {
+	if len(code) < 2 || code[0] != 0x0f || code[1] != 0x05 {
+		return nil, false
+	}
+	for _, t := range regTails {
+		if len(code) >= 2+t.n && bytes.HasPrefix(code[2:], t.prefix) {
+			return code[2 : 2+t.n], true
+		}
+	}
+	return nil, false
+}
+
+// patchSite is a site to patch: its address, and for a register site its
+// tail (the instruction after the syscall).
 type patchSite struct {
 	addr uintptr
 	reg  bool
-	imm  int32
+	tail []byte
 }
 
 // size is how many bytes of code the site is.
 func (ps patchSite) size() int {
 	if ps.reg {
-		return regSiteLen
+		return 2 + len(ps.tail)
 	}
 	return siteLen
 }
@@ -294,17 +298,21 @@ func (ps patchSite) jump(i int) [siteLen]byte {
 }
 
 // siteOf finds the patchable site of the syscall nr that returns to ret:
-// `mov $nr,%eax; syscall` before it, or else `syscall; cmp $imm,%rax`
-// around it.
+// `mov $nr,%eax; syscall` before it, or else a register site around it.
 func siteOf(as *addressSpace, ret uintptr, nr uint64) (patchSite, bool) {
 	var code [siteLen]byte
 	if n, err := as.ReadAt(code[:], ret-siteLen); err == nil && n == siteLen && isSite(code, nr) {
 		return patchSite{addr: ret - siteLen}, true
 	}
-	var rc [regSiteLen]byte
-	if n, err := as.ReadAt(rc[:], ret-2); err == nil && n == regSiteLen {
-		if imm, ok := isRegSite(rc); ok {
-			return patchSite{addr: ret - 2, reg: true, imm: imm}, true
+	// The shortest tail first, so that a site at the end of its mapping
+	// is read no further than it goes.
+	rc := make([]byte, 2+maxTail)
+	for _, n := range []int{siteLen, len(rc)} {
+		if got, err := as.ReadAt(rc[:n], ret-2); err != nil || got != n {
+			break
+		}
+		if tail, ok := regTail(rc[:n]); ok {
+			return patchSite{addr: ret - 2, reg: true, tail: tail}, true
 		}
 	}
 	return patchSite{}, false
@@ -362,7 +370,6 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 	if err := as.rewrite(ps, pt.next, uint32(nr)); err != nil {
 		pt.traps[site] = -1
 		c.p.patchFailures.Add(1)
-		slog.Debug("systrap: patching a syscall site failed", "site", site, "err", err)
 		return
 	}
 	pt.traps[site] = pt.next
@@ -426,7 +433,7 @@ func (as *addressSpace) rewrite(ps patchSite, i int, nr uint32) error {
 		return fmt.Errorf("site %#x is in a shared mapping", site)
 	}
 	if ps.reg {
-		writeRegTrap(as.sh, i, site, ps.imm)
+		writeRegTrap(as.sh, i, site, ps.tail)
 	} else {
 		writeTrap(as.sh, i, site, nr)
 	}
@@ -590,6 +597,8 @@ type trapInfo struct {
 	ret uint64  // where the application continues (SYSMSG_TRAP_RET)
 	nr  uint32  // a mov trap's number
 	reg bool    // a register trap: the number is in %rax
+	// tailLen is a register trap's tail's length (SYSMSG_TRAP_TAIL_LEN).
+	tailLen uint64
 }
 
 // trapOf returns the trap of an address inside the trap table, and whether
@@ -611,7 +620,8 @@ func (as *addressSpace) trapOf(addr uintptr) (trapInfo, bool) {
 		return trapInfo{}, false
 	}
 	if as.isRegTrap(i) {
-		return trapInfo{i: i, off: off, ret: tr.Ret, reg: true}, true
+		n := uint64(as.sh.PatchTable()[i*sysmsg.TrapSize+sysmsg.TrapTailLen])
+		return trapInfo{i: i, off: off, ret: tr.Ret, reg: true, tailLen: n}, true
 	}
 	return trapInfo{i: i, off: off, ret: tr.Ret, nr: tr.Nr}, true
 }
@@ -644,7 +654,7 @@ func (c *context) fromFallback(as *addressSpace, regs *platform.Registers) bool 
 	case !ok:
 		return false
 	case tr.reg && tr.off == sysmsg.TrapRegTail:
-		regs.Rcx = tr.ret - sysmsg.TrapCmpLen
+		regs.Rcx = tr.ret - tr.tailLen
 		return true
 	case !tr.reg && tr.off == sysmsg.TrapFallback+siteLen:
 		regs.Rip, regs.Rcx = tr.ret, tr.ret
@@ -687,7 +697,7 @@ func (c *context) gsFault(as *addressSpace, regs *platform.Registers) (platform.
 			regs.Eflags |= flagOF
 		}
 		regs.OrigRax = uint64(uint32(regs.Rax >> 16))
-		regs.Rip, regs.Rcx = uint64(trapAddr(tr.i)+sysmsg.TrapRegTail), tr.ret-sysmsg.TrapCmpLen
+		regs.Rip, regs.Rcx = uint64(trapAddr(tr.i)+sysmsg.TrapRegTail), tr.ret-tr.tailLen
 	} else {
 		regs.OrigRax = uint64(tr.nr)
 		regs.Rip, regs.Rcx = tr.ret, tr.ret

@@ -611,9 +611,10 @@ patch_entry_gs:
 	 * %rcx the return address, %r11 the flags, %rax -ENOSYS. A mov
 	 * trap: the number is the trap's, and the syscall returns to the
 	 * site's end. A register trap: the number is in %rax (bits 16-47),
-	 * the syscall returns to the trap's tail (which makes the site's cmp
-	 * and jumps to its end), and %rcx is what the syscall instruction at
-	 * the site would have left, the site's cmp (its end less the cmp). */
+	 * the syscall returns to the trap's tail (the site's instruction after
+	 * the syscall, then a jump to the site's end), and %rcx is what the
+	 * syscall instruction at the site would have left, the address of
+	 * that instruction (the site's end less the tail's length). */
 	cmpb $SYSMSG_TRAP_LAHF, SYSMSG_TRAP_CODE(%rcx)
 	jne 1f
 	mov SYSMSG_TRAP_RET(%rcx), %rdx
@@ -626,7 +627,8 @@ patch_entry_gs:
 	mov %rdx, MC(SC_RIP)(%r11)
 	mov %rdx, PF(SYSMSG_PF_SI + SI_CALL)(%r11)
 	mov SYSMSG_TRAP_RET(%rcx), %rdx
-	sub $SYSMSG_TRAP_CMP_LEN, %rdx
+	movzbl SYSMSG_TRAP_TAIL_LEN(%rcx), %esi /* saved already */
+	sub %rsi, %rdx
 	mov %rdx, MC(SC_RCX)(%r11)
 	mov %rax, %rdx
 	shr $16, %rdx

@@ -63,21 +63,25 @@
  *   41  jmp *(trap+8)
  *   48  .long nr
  *
- * A site whose number comes from a register, `syscall; cmp $imm,%rax`
- * (0f 05 48 3d imm32: Go's Syscall6, glibc's syscall(2), with imm -4095 or
- * -4096), becomes `jmp *trap(,%riz,8)` (ff 24 e5 abs32) over the syscall
- * and the cmp's first five bytes. Its trap (the "register trap"):
+ * A site whose number comes from a register, a syscall followed by one
+ * of a few instructions of 5 to 8 bytes that use no %rip (the tail:
+ * `cmp $imm,%rax` in Go's Syscall6, glibc's syscall(2) and gcc's inline
+ * syscalls; `mov %rax,disp(%rsp)` in Go's rawSyscallNoError), becomes
+ * `jmp *trap(,%riz,8)` (ff 24 e5 abs32) over the syscall and the tail's
+ * first five bytes. Its trap (the "register trap"):
  *
  *   0   .quad trap+16          the site jumps through this
- *   8   .quad site+8           where the application continues
+ *   8   .quad site+2+n         where the application continues
  *   16  mov %eax,%ecx; lahf; seto %al; shl $16,%rcx; mov %ax,%cx;
  *       xchg %rax,%rcx         %rax = nr << 16 | the flags as above
  *   31  lea -38(%rip),%rcx     %rcx = the trap
  *   38  jmp *(table)
  *   45  syscall                the fallback (patch_entry has put the number
  *                              back in %rax and the flags in place)
- *   47  cmp $imm,%rax          the tail: the site's cmp, where the syscall
- *   53  jmp *(trap+8)          returns (the patch frame's rip)
+ *   47  the tail (n bytes)     the site's, where the syscall returns (the
+ *                              patch frame's rip)
+ *   47+n jmp *(trap+8)
+ *   63  .byte n
  *
  * patch_entry tells the two kinds apart by the first byte of the code:
  * SYSMSG_TRAP_LAHF for the mov form. The jump's third byte, 0xe5, is
@@ -103,7 +107,7 @@
 #define SYSMSG_TRAP_LAHF          0x9f /* the mov form's first code byte */
 #define SYSMSG_TRAP_REG_FALLBACK  45   /* the register trap's fallback */
 #define SYSMSG_TRAP_REG_TAIL      47   /* the register trap's cmp */
-#define SYSMSG_TRAP_CMP_LEN       6    /* cmp $imm32,%rax */
+#define SYSMSG_TRAP_TAIL_LEN      63   /* the register trap's tail's length */
 /* The patch frame, laid out as the kernel's struct rt_sigframe: pretcode,
  * ucontext, siginfo; then the XSAVE area, 64-byte aligned. */
 #define SYSMSG_PATCH_FRAME        SYSMSG_ALTSTACK_OFFSET /* in the slot */
