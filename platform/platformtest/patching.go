@@ -530,6 +530,7 @@ func testPatchAttacks(t *testing.T, f Factory, opts Options) {
 	if opts.PatchSelf != nil {
 		t.Run("ForgedSelf", func(t *testing.T) { testPatchForgedSelf(t, p, opts) })
 	}
+	t.Run("RegTrapOffsets", func(t *testing.T) { testPatchRegTrapOffsets(t, f) })
 	if opts.PatchResumed != 0 {
 		t.Run("ForgedResume", func(t *testing.T) {
 			// The resume with r15 at zeroed application memory: an

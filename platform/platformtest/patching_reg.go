@@ -377,3 +377,66 @@ func testPatchRegEntryAttack(t *testing.T, p platform.Platform, name string, add
 		}
 	})
 }
+
+// regTrapJumpSrc patches its register site (three getpids from it), then
+// jumps to the address at dataAddr with openat(AT_FDCWD, the path at
+// dataAddr+0x100, O_CREAT|O_WRONLY) in the argument registers and its
+// number in rax, both plain and shifted as the trap keeps it.
+const regTrapJumpSrc = `
+	mov $3, %r13
+	mov $39, %ebx
+loop:
+	mov %rbx, %rax
+site:
+	syscall
+cmpsite:
+	cmp $-4095, %rax
+	jae bad
+	dec %r13
+	jnz loop
+	movabs $0x30000000, %r11
+	mov (%r11), %r11
+	mov $-100, %rdi
+	movabs $0x30000100, %rsi
+	mov $0x41, %edx
+	mov $0x1a4, %r10d
+	movabs $((257 << 16) | 257), %rax
+	jmp *%r11
+bad:
+	ud2
+`
+
+// testPatchRegTrapOffsets jumps into a live register trap at every offset
+// of its code with openat's arguments: whatever the bytes there decode to,
+// the most the thread gets is syscalls that stop in the sentry (answered
+// here with EPERM), never one the host runs, and every Switch returns.
+func testPatchRegTrapOffsets(t *testing.T, f Factory) {
+	p := newPlatform(t, f)
+	path := filepath.Join(t.TempDir(), "created-through-a-register-trap")
+	for off := 16; off < 64; off++ {
+		as, _ := newAddressSpace(t, p)
+		th, prog := loadProcess(t, p, as, regTrapJumpSrc)
+		for i := 0; i < patchAfterTraps; i++ {
+			th.expectSyscall(th.run(), unix.SYS_GETPID)
+			th.regs.Rax = 1
+		}
+		jump := read(t, as, codeAddr+uintptr(prog.off(t, "site")), 7)
+		if jump[0] != 0xff || jump[1] != 0x24 {
+			t.Fatalf("the register site is % x after %d getpids, not a jump", jump, patchAfterTraps)
+		}
+		trap := uint64(jump[3]) | uint64(jump[4])<<8 | uint64(jump[5])<<16 | uint64(jump[6])<<24
+		writeUint64(t, as, dataAddr, trap+uint64(off))
+		write(t, as, dataAddr+0x100, append([]byte(path), 0))
+		for i := 0; i < 8; i++ {
+			o := th.switchHostile()
+			if !o.returned || o.err != nil || o.ev.Kind != platform.EventSyscall {
+				break
+			}
+			th.regs.Rax = ^uint64(unix.EPERM) + 1
+		}
+		th.release()
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("openat(O_CREAT) through a register trap ran on the host: %s exists (stat: %v)", path, err)
+	}
+}

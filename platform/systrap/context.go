@@ -165,7 +165,7 @@ func (c *context) event(as *addressSpace, m *sysmsg.Msg, regs *platform.Register
 			if uintptr(m.Ucontext) == sysmsg.PatchUcontext(c.slot) {
 				c.p.patchEntries.Add(1)
 			} else if !c.p.patching || !c.fromFallback(as, regs) {
-				c.maybePatch(as, nr, regs.Rip)
+				c.maybePatch(as, nr, regs)
 			}
 			return platform.Event{Kind: platform.EventSyscall}
 		}

@@ -34,6 +34,28 @@ import (
 // does the same (its usertrap package), which is where the table's low
 // address and the three-step rewrite come from.
 //
+// Register sites. Code that takes the number from a register (Go's
+// Syscall6 and rawSyscallNoError, glibc's syscall(2), gcc's inline
+// syscalls) has no mov before the syscall; what it has is a known
+// instruction after it:
+//
+//	0f 05              syscall
+//	48 3d 01 f0 ff ff  cmp $-4095, %rax   (or -4096; or mov %rax,disp(%rsp))
+//
+// Such a site is rewritten into `jmp *trap(,%riz,8)` (ff 24 e5 abs32) over
+// the syscall and the tail's first five bytes, through a register trap:
+// its code keeps %eax (the number) and the flags in %rax for patch_entry,
+// and its tail is the site's instruction followed by a jump to the site's
+// end; the syscall returns to that tail (the patch frame's rip), not to
+// site+2, which is inside the jump now. gVisor's usertrap patches only the
+// mov form; the rest of this is ours. What it costs: a syscall made before
+// the rewrite returns to site+2, and so does a restart of one, or a jump
+// to the tail's address. The jump's third byte, the SIB byte 0xe5 (scale
+// 8 of no index: the same address), is there `in $imm8,%eax`, which faults
+// in user mode before it changes anything; fixRegReturn sends the thread
+// to the trap's tail instead, which makes the same instruction. The
+// rewrite is four steps (rewrite).
+//
 // The rewrite is made safe for threads running the site meanwhile in three
 // steps: the syscall's first byte becomes 0x06, an invalid opcode (a thread
 // past the mov faults there); then bytes 1-6 are written, of which byte 5
@@ -54,7 +76,10 @@ import (
 // neither in /proc/self/maps nor readable through syscalls (EFAULT), but
 // a jump into it works, and a signal that arrives between the site and
 // the stub shows the trap's address as the interrupted instruction
-// pointer. rdgsbase reads the slot's address while the application has no
+// pointer; so does one that arrives in or just after a syscall from a
+// register site (the syscall returns to the trap's tail), and a tracer's
+// view of such a syscall stop. %rcx and %r11 after the syscall are what
+// the syscall instruction leaves, as for the mov form. rdgsbase reads the slot's address while the application has no
 // gs base of its own (patch_entry finds its slot from %gs), and `%gs:`
 // loads read the slot.
 //
@@ -81,9 +106,11 @@ import (
 // syscall instruction with another number in %eax gets the site's number;
 // patched code moved by mremap still returns to its old address; a thread
 // single-stepped (PTRACE_SINGLESTEP inside the sandbox) through a patched
-// site stops inside the trap and the stub's entry; only the `mov
-// $nr,%eax; syscall` form is patched (Go's and glibc's syscall(2), which
-// take the number from a register or the stack, are not). Patching needs
+// site stops inside the trap and the stub's entry. Only the mov form and
+// register sites with a tail of regTails are patched: a syscall followed
+// by anything else (musl's `mov %rax,%rdi; jmp __syscall_ret`, a 3-byte
+// instruction too short for the jump; Go runtime's `MOVL AX, n(SP)`, 4)
+// traps every time. Patching needs
 // an XSAVE signal frame (the patch frame is written in its format); without
 // one, and with --no-patch, every syscall traps as before.
 
@@ -320,8 +347,11 @@ func siteOf(as *addressSpace, ret uintptr, nr uint64) (patchSite, bool) {
 
 // maybePatch patches the site of the syscall nr the thread just trapped
 // at (its Rip is after the syscall instruction), if it is patchable and
-// has trapped often enough.
-func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
+// has trapped often enough. A register site's syscall returns to its
+// trap's tail from then on: so does this one (rather than to the `in`
+// that fixRegReturn would send it on from).
+func (c *context) maybePatch(as *addressSpace, nr uint64, regs *platform.Registers) {
+	rip := regs.Rip
 	if !c.p.patching || nr > 0xffffffff || rip < siteLen {
 		return
 	}
@@ -372,12 +402,13 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 		c.p.patchFailures.Add(1)
 		return
 	}
+	if ps.reg {
+		regs.Rip = uint64(trapAddr(pt.next) + sysmsg.TrapRegTail)
+		c.p.patchedRegSites.Add(1)
+	}
 	pt.traps[site] = pt.next
 	pt.next++
 	c.p.patchedSites.Add(1)
-	if ps.reg {
-		c.p.patchedRegSites.Add(1)
-	}
 }
 
 // setFpxSw gives the control page the software-reserved bytes of the
@@ -411,13 +442,13 @@ func (c *context) setFpxSw(as *addressSpace) bool {
 // A mov site, in three: the syscall's first byte (site+5) becomes 0x06,
 // then bytes 1-6 are written (byte 5 stays 0x06), then byte 0.
 //
-// A register site, in four: the cmp's first byte (site+2) becomes 0xe5,
+// A register site, in four: the tail's first byte (site+2) becomes 0xe5,
 // the jump's third byte, which on its own faults (a thread returning from
 // the site's syscall goes to the trap's tail: fixRegReturn); then the
 // syscall's first byte (site+0) becomes 0x06 (a thread about to make the
 // syscall faults, and goes back to the site: fixSite); then bytes 1-6;
-// then byte 0. A thread between the syscall and the cmp sees either the
-// whole cmp or the 0xe5; one at the syscall, the syscall or the 0x06 or
+// then byte 0. A thread between the syscall and the tail sees either the
+// whole tail or the 0xe5; one at the syscall, the syscall or the 0x06 or
 // the whole jump.
 //
 // Preconditions: as.patch.mu is held.
@@ -514,8 +545,9 @@ func (as *addressSpace) mappingOf(addr uintptr, n int) (hostMapping, error) {
 // site's syscall instruction (a thread that ran the site's mov before the
 // patch, or a syscall restarted by moving back over the instruction), the
 // thread goes back to the site, or for restart_syscall, whose number a
-// trap would replace with its own, makes that syscall here. ok is false
-// for any other SIGILL.
+// trap would replace with its own, makes that syscall here. A register
+// site's 0x06 is at the site itself, only while it is rewritten: the
+// thread runs the site again. ok is false for any other SIGILL.
 func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.Event, bool) {
 	if !c.p.patching || regs.Rip < 5 {
 		return platform.Event{}, false
@@ -572,11 +604,10 @@ func (as *addressSpace) isRegTrap(i int) bool {
 
 // fixRegReturn handles a SIGSEGV at rip, a general protection fault of the
 // `in` that a patched register site's jump holds at site+2: a thread that
-// made the site's syscall before the rewrite and returns there now (or
-// that jumps to the site's cmp). It goes on at the trap's tail, which
-// makes the cmp and jumps to the site's end, with its registers as they
-// were (the `in` faults before it does anything). ok is false for any
-// other SIGSEGV.
+// made the site's syscall before the rewrite and returns there now, or
+// that jumps to the site's tail. It goes on at the trap's tail, which makes the same instruction
+// and jumps to the site's end, with its registers as they were (the `in`
+// faults before it does anything). ok is false for any other SIGSEGV.
 func (c *context) fixRegReturn(as *addressSpace, regs *platform.Registers) (platform.Event, bool) {
 	if !c.p.patching || regs.Rip < 2 {
 		return platform.Event{}, false
