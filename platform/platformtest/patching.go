@@ -69,7 +69,11 @@ site:
 const patchSrc = `
 	mov $20, %r13
 	xor %r14d, %r14d
-` + patchedGetpid + `	add %rax, %r14
+` + patchedGetpid + sumExit
+
+// sumExit ends the loops of patchSrc and regSrc: the result added to r14,
+// and after the last, exit with the sum.
+const sumExit = `	add %rax, %r14
 	dec %r13
 	jnz loop
 	mov %r14, %rdi
@@ -235,7 +239,11 @@ func testPatchFileText(t *testing.T, f Factory, opts Options) {
 // and, unless r8 is 0, that %gs:0x10 holds r8.
 const ownBasesSrc = `
 	mov $20, %r13
-` + patchedGetpid + `	mov %fs:0, %rcx
+` + patchedGetpid + ownBasesChecks
+
+// ownBasesChecks ends the loops of ownBasesSrc and regOwnBasesSrc: the
+// checks of %fs:0 and %gs:0x10 after each getpid, and the exit.
+const ownBasesChecks = `	mov %fs:0, %rcx
 	cmp %rcx, %rax
 	jne bad
 	test %r8, %r8
@@ -265,6 +273,25 @@ func testPatchOwnBases(t *testing.T, f Factory, opts Options) {
 	as, _ := newAddressSpace(t, p)
 	prog := assemble(t, ownBasesSrc)
 	loadCode(t, as, codeAddr, prog.code)
+	th := patchThread(t, p, as, stackAddr)
+	before := opts.PatchEntries(p)
+	runOwnBases(t, as, th, func(i int) {
+		th.runToSyscall(unix.SYS_GETPID)
+		if th.regs.Rcx != th.regs.Rip || th.regs.R11 != th.regs.Eflags {
+			t.Fatalf("getpid %d: rcx %#x and r11 %#x, want rip %#x and rflags %#x as the syscall instruction leaves them", i, th.regs.Rcx, th.regs.R11, th.regs.Rip, th.regs.Eflags)
+		}
+	})
+	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+	if opts.PatchEntries(p) == before {
+		t.Errorf("none of the getpids arrived through the patched site")
+	}
+}
+
+// runOwnBases maps the data of testPatchOwnBases and runs th through its
+// patchLoops getpids (each stop made and checked by stop) and its exit,
+// changing the thread's fs and gs bases at every stop.
+func runOwnBases(t *testing.T, as platform.AddressSpace, th *thread, stop func(i int)) {
+	t.Helper()
 	mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
 	const (
 		zeroes   = dataAddr + 0x2000
@@ -272,14 +299,9 @@ func testPatchOwnBases(t *testing.T, f Factory, opts Options) {
 		unmapped = 0x500000000000
 	)
 	write(t, as, ones, bytes.Repeat([]byte{0xff}, 0x1000))
-	th := patchThread(t, p, as, stackAddr)
-	before := opts.PatchEntries(p)
 	gsBases := []uint64{0, unmapped, zeroes, 0, ones, unmapped, 0}
-	for i := 0; i < 20; i++ {
-		th.runToSyscall(unix.SYS_GETPID)
-		if th.regs.Rcx != th.regs.Rip || th.regs.R11 != th.regs.Eflags {
-			t.Fatalf("getpid %d: rcx %#x and r11 %#x, want rip %#x and rflags %#x as the syscall instruction leaves them", i, th.regs.Rcx, th.regs.R11, th.regs.Rip, th.regs.Eflags)
-		}
+	for i := 0; i < patchLoops; i++ {
+		stop(i)
 		if i > 0 {
 			expectReg(t, fmt.Sprintf("fs base at getpid %d", i), th.regs.FsBase, dataAddr+8*uint64(i-1))
 			expectReg(t, fmt.Sprintf("gs base at getpid %d", i), th.regs.GsBase, gsBases[(i-1)/3])
@@ -295,33 +317,37 @@ func testPatchOwnBases(t *testing.T, f Factory, opts Options) {
 		}
 	}
 	th.runToSyscall(unix.SYS_EXIT)
-	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
-	if opts.PatchEntries(p) == before {
-		t.Errorf("none of the getpids arrived through the patched site")
-	}
 }
 
 // testPatchEntryAttacks jumps into the patch entry at addr with a forged
-// trap, and with a trap pointer to nowhere.
+// trap of either kind, and with a trap pointer to nowhere.
 func testPatchEntryAttacks(t *testing.T, p platform.Platform, name string, addr uintptr) {
-	t.Run(name+"ForgedTrap", func(t *testing.T) {
-		th, _ := newProcess(t, p, fmt.Sprintf(patchAttackSrc, addr))
-		path := filepath.Join(t.TempDir(), "created-through-the-patch-entry")
-		write(t, th.as, dataAddr+0x100, append([]byte(path), 0))
-		o := th.switchHostile()
-		t.Logf("patch entry with a forged trap: %v", o)
-		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
-			if th.regs.OrigRax != unix.SYS_OPENAT {
-				t.Errorf("syscall stop for %d, want the forged trap's openat (257)", th.regs.OrigRax)
+	for _, reg := range []bool{false, true} {
+		kind := "ForgedTrap"
+		if reg {
+			kind = "ForgedRegTrap"
+		}
+		t.Run(name+kind, func(t *testing.T) {
+			th, _ := newProcess(t, p, forgedTrapSrc(addr, reg))
+			path := filepath.Join(t.TempDir(), "created-through-the-patch-entry")
+			write(t, th.as, dataAddr+0x100, append([]byte(path), 0))
+			o := th.switchHostile()
+			t.Logf("patch entry with a forged trap (register trap: %t): %v", reg, o)
+			if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall {
+				if th.regs.OrigRax != unix.SYS_OPENAT {
+					t.Errorf("syscall stop for %d, want the forged trap's openat (257)", th.regs.OrigRax)
+				}
+				if !reg { // a register trap returns to its tail, in the data
+					th.regs.Rax = ^uint64(unix.EPERM) + 1
+					th.runToSyscall(unix.SYS_EXIT)
+				}
 			}
-			th.regs.Rax = ^uint64(unix.EPERM) + 1
-			th.runToSyscall(unix.SYS_EXIT)
-		}
-		th.release()
-		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("openat(O_CREAT) through the patch entry ran on the host: %s exists (stat: %v)", path, err)
-		}
-	})
+			th.release()
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("openat(O_CREAT) through the patch entry ran on the host: %s exists (stat: %v)", path, err)
+			}
+		})
+	}
 	t.Run(name+"BadTrap", func(t *testing.T) {
 		th, _ := newProcess(t, p, fmt.Sprintf(`
 	movabs $0x1234, %%rcx
@@ -459,30 +485,35 @@ func testPatchInterrupt(t *testing.T, f Factory, opts Options) {
 // patchAfterTraps is more than the traps a site takes before it is patched.
 const patchAfterTraps = 3
 
-// patchAttackSrc jumps to the platform's patch entry at %d with a forged
-// trap at dataAddr (return to "after", code starting with lahf as a mov
-// trap's does, syscall 257: openat(AT_FDCWD, the path at dataAddr+0x100,
-// O_CREAT|O_WRONLY)) in rcx and flags in rax.
-const patchAttackSrc = `
+// forgedTrapSrc jumps to the platform's patch entry at entry with a
+// forged trap at dataAddr in rcx (return to "after"; openat(AT_FDCWD, the
+// path at dataAddr+0x100, O_CREAT|O_WRONLY)): a mov trap's code starts with
+// lahf and its number word says 257, and rax holds flags; a register
+// trap's code starts with another byte, and 257 is in rax's bits 16-47.
+func forgedTrapSrc(entry uintptr, reg bool) string {
+	kind, rax := "movb $0x9f, (%rcx)\n\tmovabs $0x30000030, %rcx\n\tmovl $257, (%rcx)", "xor %eax, %eax"
+	if reg {
+		kind, rax = "movb $0x90, (%rcx)", "mov $(257 << 16), %eax"
+	}
+	return fmt.Sprintf(`
 	lea after(%%rip), %%rax
 	movabs $0x30000008, %%rcx
 	mov %%rax, (%%rcx)
 	movabs $0x30000010, %%rcx
-	movb $0x9f, (%%rcx)
-	movabs $0x30000030, %%rcx
-	movl $257, (%%rcx)
+	%s
 	mov $-100, %%rdi
 	movabs $0x30000100, %%rsi
 	mov $0x41, %%edx
 	mov $0x1a4, %%r10d
 	movabs $0x30000000, %%rcx
-	xor %%eax, %%eax
+	%s
 	movabs $%d, %%r11
 	jmp *%%r11
 after:
 	mov $60, %%eax
 	syscall
-`
+`, kind, rax, entry)
+}
 
 // testPatchAttacks jumps into the patch entry with forged state: with a
 // forged trap it is the syscall the trap names, made by this thread and
@@ -499,7 +530,6 @@ func testPatchAttacks(t *testing.T, f Factory, opts Options) {
 	}{{"", opts.PatchEntry}, {"Alt", opts.PatchEntryAlt}} {
 		if entry.addr != 0 {
 			testPatchEntryAttacks(t, p, entry.name, entry.addr)
-			testPatchRegEntryAttack(t, p, entry.name, entry.addr)
 		}
 	}
 	if opts.PatchEntryAlt != 0 {

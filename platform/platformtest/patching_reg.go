@@ -3,7 +3,6 @@ package platformtest
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -88,15 +87,7 @@ func regSrc(f regForm) string {
 	mov $20, %r13
 	xor %r14d, %r14d
 	mov $39, %ebx
-` + regGetpid(f) + `	add %rax, %r14
-	dec %r13
-	jnz loop
-	mov %r14, %rdi
-	mov $60, %eax
-	syscall
-bad:
-	ud2
-`
+` + regGetpid(f) + sumExit
 }
 
 // regProcess returns a platform, and an address space of it with src
@@ -247,10 +238,9 @@ func testPatchRegForm(t *testing.T, f Factory, opts Options, form regForm) {
 	t.Run("OwnBases", func(t *testing.T) { testPatchRegOwnBases(t, f, opts, form) })
 }
 
-// regJumpSrc makes getpid three times from a register site (which
-// patches it), then jumps straight to the site's cmp with -2 in rax: the
-// cmp sees an error and the code exits with 42.
-const regJumpSrc = `
+// regHot makes getpid three times from a register site, which patches
+// it, going to err on an error.
+const regHot = `
 	mov $3, %r13
 	mov $39, %ebx
 loop:
@@ -262,6 +252,11 @@ cmpsite:
 	jae err
 	dec %r13
 	jnz loop
+`
+
+// regJumpSrc is regHot, then a jump straight to the site's cmp with -2 in
+// rax: the cmp sees an error and the code exits with 42.
+const regJumpSrc = regHot + `
 	mov $-2, %rax
 	jmp cmpsite
 err:
@@ -278,21 +273,7 @@ func regOwnBasesSrc(f regForm) string {
 	return `
 	mov $20, %r13
 	mov $39, %ebx
-` + regGetpid(f) + `	mov %fs:0, %rcx
-	cmp %rcx, %rax
-	jne bad
-	test %r8, %r8
-	jz 1f
-	cmp %gs:0x10, %r8
-	jne bad
-1:
-	dec %r13
-	jnz loop
-	mov $60, %eax
-	syscall
-bad:
-	ud2
-`
+` + regGetpid(f) + ownBasesChecks
 }
 
 // testPatchRegOwnBases is testPatchOwnBases for a register site: with
@@ -302,98 +283,20 @@ bad:
 // leaves, whichever way the platform takes it.
 func testPatchRegOwnBases(t *testing.T, f Factory, opts Options, form regForm) {
 	p, as, site := regProcess(t, f, regOwnBasesSrc(form), form.code)
-	mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
-	const (
-		zeroes   = dataAddr + 0x2000
-		ones     = dataAddr + 0x4000
-		unmapped = 0x500000000000
-	)
-	write(t, as, ones, bytes.Repeat([]byte{0xff}, 0x1000))
 	th := patchThread(t, p, as, stackAddr)
 	before := opts.PatchEntries(p)
-	gsBases := []uint64{0, unmapped, zeroes, 0, ones, unmapped, 0}
-	for i := 0; i < patchLoops; i++ {
-		runToRegSyscall(th, site, i)
-		if i > 0 {
-			expectReg(t, fmt.Sprintf("fs base at getpid %d", i), th.regs.FsBase, dataAddr+8*uint64(i-1))
-			expectReg(t, fmt.Sprintf("gs base at getpid %d", i), th.regs.GsBase, gsBases[(i-1)/3])
-		}
-		th.regs.Rax = 1000 + uint64(i)
-		th.regs.FsBase = dataAddr + 8*uint64(i)
-		writeUint64(t, as, uintptr(th.regs.FsBase), th.regs.Rax)
-		th.regs.GsBase = gsBases[i/3]
-		th.regs.R8 = 0
-		if gs := th.regs.GsBase; gs == zeroes || gs == ones {
-			th.regs.R8 = 0x600d0000 + uint64(i)
-			writeUint64(t, as, uintptr(gs)+0x10, th.regs.R8)
-		}
-	}
-	th.runToSyscall(unix.SYS_EXIT)
+	runOwnBases(t, as, th, func(i int) { runToRegSyscall(th, site, i) })
 	expectRegPatched(t, as, site, form.code, true)
 	if opts.PatchEntries(p) == before {
 		t.Errorf("none of the getpids arrived through the patched site")
 	}
 }
 
-// patchRegAttackSrc jumps to the platform's patch entry at %d with a
-// forged register trap at dataAddr (a first code byte that is not lahf;
-// syscall 257 in rax's bits 16-47: openat(AT_FDCWD, the path at
-// dataAddr+0x100, O_CREAT|O_WRONLY)) in rcx.
-const patchRegAttackSrc = `
-	lea after(%%rip), %%rax
-	movabs $0x30000008, %%rcx
-	mov %%rax, (%%rcx)
-	movabs $0x30000010, %%rcx
-	movb $0x90, (%%rcx)
-	mov $-100, %%rdi
-	movabs $0x30000100, %%rsi
-	mov $0x41, %%edx
-	mov $0x1a4, %%r10d
-	movabs $0x30000000, %%rcx
-	mov $(257 << 16), %%eax
-	movabs $%d, %%r11
-	jmp *%%r11
-after:
-	mov $60, %%eax
-	syscall
-`
-
-// testPatchRegEntryAttack jumps into the patch entry at addr with a forged
-// register trap: at most the syscall its rax names, answered by the
-// sentry, never run by the host.
-func testPatchRegEntryAttack(t *testing.T, p platform.Platform, name string, addr uintptr) {
-	t.Run(name+"ForgedRegTrap", func(t *testing.T) {
-		th, _ := newProcess(t, p, fmt.Sprintf(patchRegAttackSrc, addr))
-		path := filepath.Join(t.TempDir(), "created-through-the-patch-entry")
-		write(t, th.as, dataAddr+0x100, append([]byte(path), 0))
-		o := th.switchHostile()
-		t.Logf("patch entry with a forged register trap: %v", o)
-		if o.returned && o.err == nil && o.ev.Kind == platform.EventSyscall && th.regs.OrigRax != unix.SYS_OPENAT {
-			t.Errorf("syscall stop for %d, want the forged rax's openat (257)", th.regs.OrigRax)
-		}
-		th.release()
-		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("openat(O_CREAT) through the patch entry ran on the host: %s exists (stat: %v)", path, err)
-		}
-	})
-}
-
-// regTrapJumpSrc patches its register site (three getpids from it), then
-// jumps to the address at dataAddr with openat(AT_FDCWD, the path at
-// dataAddr+0x100, O_CREAT|O_WRONLY) in the argument registers and its
-// number in rax, both plain and shifted as the trap keeps it.
-const regTrapJumpSrc = `
-	mov $3, %r13
-	mov $39, %ebx
-loop:
-	mov %rbx, %rax
-site:
-	syscall
-cmpsite:
-	cmp $-4095, %rax
-	jae bad
-	dec %r13
-	jnz loop
+// regTrapJumpSrc is regHot, then a jump to the address at dataAddr with
+// openat(AT_FDCWD, the path at dataAddr+0x100, O_CREAT|O_WRONLY) in the
+// argument registers and its number in rax, both plain and shifted as the
+// trap keeps it.
+const regTrapJumpSrc = regHot + `
 	movabs $0x30000000, %r11
 	mov (%r11), %r11
 	mov $-100, %rdi
@@ -402,7 +305,7 @@ cmpsite:
 	mov $0x1a4, %r10d
 	movabs $((257 << 16) | 257), %rax
 	jmp *%r11
-bad:
+err:
 	ud2
 `
 

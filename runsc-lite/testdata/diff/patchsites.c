@@ -88,68 +88,69 @@ static long reg_bad(int n) {
 
 static void *reg_thread_loop(void *arg) { return (void *)reg_bad(2000); }
 
-static void *thread_loop(void *arg) {
+/* mov_bad: n calls from the mov site; how many were wrong. */
+static long mov_bad(int n) {
 	long bad = 0;
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < n; i++) {
 		int f, c;
 		if (getpid_site(&f, &c) != getpid() || !f || !c)
 			bad++;
 	}
-	return (void *)bad;
+	return bad;
 }
+
+static void *mov_thread_loop(void *arg) { return (void *)mov_bad(2000); }
 
 static volatile int alarms;
 static void on_alarm(int sig) { alarms++; }
 
-int main(int argc, char **argv) {
-	setup(argc, argv);
-	long bad = 0;
-	for (int i = 0; i < 100; i++) {
-		int f, c;
-		if (getpid_site(&f, &c) != getpid() || !f || !c)
-			bad++;
-	}
-	printf("100 calls from one site: %ld wrong\n", bad);
-
+/* site_checks: calls from one site (bad_of), from 4 threads at once while
+ * it is rewritten, and from a forked child after it. */
+static void site_checks(const char *what, long (*bad_of)(int), void *(*loop)(void *)) {
+	printf("%s, 100 calls: %ld wrong\n", what, bad_of(100));
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, thread_loop, NULL);
-	bad = 0;
+		pthread_create(&t[i], NULL, loop, NULL);
+	long bad = 0;
 	for (int i = 0; i < 4; i++) {
 		void *r;
 		pthread_join(t[i], &r);
 		bad += (long)r;
 	}
-	printf("4 threads x 2000 calls: %ld wrong\n", bad);
-
+	printf("%s, 4 threads x 2000 calls: %ld wrong\n", what, bad);
 	pid_t pid = fork();
-	if (pid == 0) {
-		bad = 0;
-		for (int i = 0; i < 100; i++) {
-			int f, c;
-			if (getpid_site(&f, &c) != getpid() || !f || !c)
-				bad++;
-		}
-		_exit(bad == 0 ? 7 : 1);
-	}
+	if (pid == 0)
+		_exit(bad_of(100) == 0 ? 7 : 1);
 	int st;
 	waitpid(pid, &st, 0);
-	printf("forked child: exit %d\n", WEXITSTATUS(st));
+	printf("%s, forked child: exit %d\n", what, WEXITSTATUS(st));
+}
 
-	/* An SA_RESTART read, its site made hot first, interrupted by timer
-	 * signals and restarted until a child writes. */
+/* The reads and sleeps of the restart checks: the libc wrappers (mov
+ * sites) and syscall(2) (a register site). */
+static long libc_read(int fd, void *b, size_t n) { return read(fd, b, n); }
+static long sys_read(int fd, void *b, size_t n) { return syscall(SYS_read, fd, b, n); }
+static long libc_sleep(const struct timespec *ts) { return nanosleep(ts, NULL); }
+static long sys_sleep(const struct timespec *ts) { return syscall(SYS_nanosleep, ts, NULL); }
+
+/* restart_checks: an SA_RESTART read, its site made hot first,
+ * interrupted by timer signals and restarted until a child writes; then a
+ * nanosleep from a hot site stopped and continued: restarted with
+ * restart_syscall, it sleeps only what was left. */
+static void restart_checks(const char *what, long (*rd)(int, void *, size_t), long (*sl)(const struct timespec *)) {
 	int p[2];
 	char c;
 	pipe(p);
 	for (int i = 0; i < 5; i++) {
 		write(p[1], "x", 1);
-		read(p[0], &c, 1);
+		rd(p[0], &c, 1);
 	}
 	struct sigaction sa = {0};
 	sa.sa_handler = on_alarm;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
-	pid = fork();
+	alarms = 0;
+	pid_t pid = fork();
 	if (pid == 0) {
 		struct timespec ts = {0, 300000000};
 		nanosleep(&ts, NULL);
@@ -158,17 +159,18 @@ int main(int argc, char **argv) {
 	}
 	struct itimerval it = {{0, 40000}, {0, 40000}}, none = {0};
 	setitimer(ITIMER_REAL, &it, NULL);
-	T(read(p[0], &c, 1));
+	T(rd(p[0], &c, 1));
 	setitimer(ITIMER_REAL, &none, NULL);
-	printf("read '%c', interrupted: %s\n", c, alarms > 0 ? "yes" : "no");
+	printf("%s: read '%c', interrupted: %s\n", what, c, alarms > 0 ? "yes" : "no");
+	int st;
 	waitpid(pid, &st, 0);
+	close(p[0]);
+	close(p[1]);
 
-	/* A nanosleep from a hot site stopped and continued: restarted with
-	 * restart_syscall, it sleeps only what was left. */
 	pid_t me = getpid();
 	struct timespec tiny = {0, 1000}, ts = {0, 400000000}, a, b;
 	for (int i = 0; i < 5; i++)
-		nanosleep(&tiny, NULL);
+		sl(&tiny);
 	pid = fork();
 	if (pid == 0) {
 		struct timespec d = {0, 100000000};
@@ -179,65 +181,18 @@ int main(int argc, char **argv) {
 		_exit(0);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	T(nanosleep(&ts, NULL));
+	T(sl(&ts));
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 	CHECK(ms >= 395 && ms < 700);
 	waitpid(pid, &st, 0);
+}
 
-	/* The register site. */
-	printf("register site, 200 calls: %ld wrong\n", reg_bad(200));
-	for (int i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, reg_thread_loop, NULL);
-	bad = 0;
-	for (int i = 0; i < 4; i++) {
-		void *r;
-		pthread_join(t[i], &r);
-		bad += (long)r;
-	}
-	printf("register site, 4 threads x 2000 calls: %ld wrong\n", bad);
-	pid = fork();
-	if (pid == 0)
-		_exit(reg_bad(100) == 0 ? 7 : 1);
-	waitpid(pid, &st, 0);
-	printf("register site, forked child: exit %d\n", WEXITSTATUS(st));
-
-	/* syscall(2) read, hot first, SA_RESTART-restarted by timer signals. */
-	for (int i = 0; i < 5; i++) {
-		syscall(SYS_write, p[1], "x", 1);
-		syscall(SYS_read, p[0], &c, 1);
-	}
-	alarms = 0;
-	pid = fork();
-	if (pid == 0) {
-		struct timespec d = {0, 300000000};
-		nanosleep(&d, NULL);
-		write(p[1], "z", 1);
-		_exit(0);
-	}
-	setitimer(ITIMER_REAL, &it, NULL);
-	T(syscall(SYS_read, p[0], &c, 1));
-	setitimer(ITIMER_REAL, &none, NULL);
-	printf("syscall(2) read '%c', interrupted: %s\n", c, alarms > 0 ? "yes" : "no");
-	waitpid(pid, &st, 0);
-
-	/* syscall(2) nanosleep stopped and continued: restart_syscall. */
-	for (int i = 0; i < 5; i++)
-		syscall(SYS_nanosleep, &tiny, NULL);
-	pid = fork();
-	if (pid == 0) {
-		struct timespec d = {0, 100000000};
-		nanosleep(&d, NULL);
-		kill(me, SIGSTOP);
-		nanosleep(&d, NULL);
-		kill(me, SIGCONT);
-		_exit(0);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	T(syscall(SYS_nanosleep, &ts, NULL));
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-	CHECK(ms >= 395 && ms < 700);
-	waitpid(pid, &st, 0);
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	site_checks("mov site", mov_bad, mov_thread_loop);
+	restart_checks("libc", libc_read, libc_sleep);
+	site_checks("register site", reg_bad, reg_thread_loop);
+	restart_checks("syscall(2)", sys_read, sys_sleep);
 	return 0;
 }
