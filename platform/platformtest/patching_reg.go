@@ -35,6 +35,10 @@ var regForms = []regForm{
 	cmp $-4095, %rax
 	jae bad
 `, []byte{0x0f, 0x05, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff}},
+	{"Cmp32", `
+	cmp $-4096, %eax
+	jae bad
+`, []byte{0x0f, 0x05, 0x3d, 0x00, 0xf0, 0xff, 0xff}},
 	// mov changes no flags: the ones set before the syscall must still be
 	// there.
 	{"MovStack", `

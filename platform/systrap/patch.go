@@ -275,8 +275,10 @@ var regTails = []struct {
 }{
 	// Go's Syscall6, glibc's syscall(2): cmp $-4095,%rax.
 	{[]byte{0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff}, 6},
-	// gcc's inline syscalls: cmp $-4096,%rax.
+	// gcc's inline syscalls: cmp $-4096,%rax, and for an int result
+	// cmp $-4096,%eax.
 	{[]byte{0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff}, 6},
+	{[]byte{0x3d, 0x00, 0xf0, 0xff, 0xff}, 5},
 	// Go's rawSyscallNoError (getpid, getppid, getuid...): mov %rax,disp8(%rsp).
 	{[]byte{0x48, 0x89, 0x44, 0x24}, 5},
 	// mov %rax,disp32(%rsp).
