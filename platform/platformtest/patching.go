@@ -178,6 +178,20 @@ func testPatchFork(t *testing.T, f Factory, opts Options) {
 		parent.regs.Rax = uint64(i)
 	}
 	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+	child := forkThread(t, p, as, parent)
+	before := opts.PatchEntries(p)
+	// The pending getpid's answer is in Rax; the loop takes it from there.
+	runPatchLoopFrom(t, child, half)
+	if opts.PatchEntries(p) == before {
+		t.Errorf("the forked child's getpids did not arrive through the patched site")
+	}
+	runPatchLoopFrom(t, parent, half)
+}
+
+// forkThread forks as, whose thread parent is stopped, and returns the
+// child's copy of the thread.
+func forkThread(t testing.TB, p platform.Platform, as platform.AddressSpace, parent *thread) *thread {
+	t.Helper()
 	childAS, err := as.Fork()
 	if err != nil {
 		t.Fatalf("Fork: %v", err)
@@ -186,13 +200,7 @@ func testPatchFork(t *testing.T, f Factory, opts Options) {
 	child := newThread(t, p, childAS, 0, 0)
 	child.regs = parent.regs
 	child.fp = parent.fp.Clone()
-	before := opts.PatchEntries(p)
-	// The pending getpid's answer is in Rax; the loop takes it from there.
-	runPatchLoopFrom(t, child, half)
-	if opts.PatchEntries(p) == before {
-		t.Errorf("the forked child's getpids did not arrive through the patched site")
-	}
-	runPatchLoopFrom(t, parent, half)
+	return child
 }
 
 // runPatchLoopFrom finishes patchSrc in a thread stopped at getpid half

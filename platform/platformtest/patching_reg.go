@@ -240,6 +240,27 @@ func testPatchRegForm(t *testing.T, f Factory, opts Options, form regForm) {
 		}
 	})
 	t.Run("OwnBases", func(t *testing.T) { testPatchRegOwnBases(t, f, opts, form) })
+	t.Run("Fork", func(t *testing.T) {
+		// A fork while the thread is stopped in a syscall that came
+		// through the patched site (it returns into the platform's code
+		// for the site): the child returns there too, and goes on through
+		// the patched site, and so does the parent.
+		p, as, site := regProcess(t, f, src, form.code)
+		parent := patchThread(t, p, as, stackAddr)
+		const half = patchLoops / 2
+		for i := 0; i < half; i++ {
+			runToRegSyscall(parent, site, i)
+			parent.regs.Rax = uint64(i)
+		}
+		expectRegPatched(t, as, site, form.code, true)
+		child := forkThread(t, p, as, parent)
+		before := opts.PatchEntries(p)
+		runRegLoop(t, child, site, half, 0)
+		if opts.PatchEntries(p) == before {
+			t.Errorf("the forked child's getpids did not arrive through the patched site")
+		}
+		runRegLoop(t, parent, site, half, 0)
+	})
 }
 
 // regHot makes getpid three times from a register site, which patches
