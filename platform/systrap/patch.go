@@ -611,7 +611,9 @@ func (as *addressSpace) isRegTrap(i int) bool {
 // and jumps to the site's end, with its registers as they were (the `in`
 // faults before it does anything). ok is false for any other SIGSEGV.
 func (c *context) fixRegReturn(as *addressSpace, regs *platform.Registers) (platform.Event, bool) {
-	if !c.p.patching || regs.Rip < 2 {
+	// The `in` is a general protection fault; page faults, the common
+	// SIGSEGV, are not looked up.
+	if !c.p.patching || regs.Rip < 2 || c.frame.uc.MContext.Trapno == pageFaultTrap {
 		return platform.Event{}, false
 	}
 	i, ok := as.regSiteAt(uintptr(regs.Rip) - 2)
