@@ -147,6 +147,33 @@ static void blockedLocks(void) {
 	close(b);
 }
 
+/* lockOrder: F_GETLK reports the first conflicting lock in the order
+ * Linux keeps them: by owner, then by start, not in the order they were
+ * set (LTP fcntl11, fcntl21). */
+static void lockOrder(void) {
+	int fd = open("ordered", O_CREAT | O_RDWR, 0644);
+	struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 5};
+	struct flock r = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 5};
+	struct flock r2 = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 15, .l_len = 3};
+	T(fcntl(fd, F_SETLK, &w));
+	T(fcntl(fd, F_SETLK, &r));
+	T(fcntl(fd, F_SETLK, &r2)); /* merges with nothing: a write lock lies between */
+	pid_t parent = getpid(), child = fork();
+	if (child == 0) {
+		static const int starts[] = {0, 6, 12, 15, 18};
+		for (unsigned i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+			struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = starts[i]};
+			fcntl(fd, F_GETLK, &q);
+			printf("F_GETLK from %d: type %d start %ld len %ld ours %d\n", starts[i], q.l_type, (long)q.l_start,
+			       (long)q.l_len, q.l_pid == parent);
+		}
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	close(fd);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	char buf[64];
@@ -275,5 +302,6 @@ int main(int argc, char **argv) {
 	printf("poll revents %#x\n", pfd.revents);
 	pipeCopies();
 	blockedLocks();
+	lockOrder();
 	return 0;
 }
