@@ -116,6 +116,9 @@ type MemoryManager struct {
 // IncUsers records another task sharing the address space (CLONE_VM).
 func (m *MemoryManager) IncUsers() { m.users.Add(1) }
 
+// Shared reports whether another task uses the address space.
+func (m *MemoryManager) Shared() bool { return m.users.Load() > 0 }
+
 // DecUsers drops a task's use; the last one releases the address space.
 func (m *MemoryManager) DecUsers() {
 	if m.users.Add(-1) < 0 {

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <sys/ioctl.h>
@@ -145,6 +146,45 @@ static void blockedLocks(void) {
 	printf("flock interrupted: %s, F_SETLKW interrupted: %s\n", WEXITSTATUS(ws) & 1 ? "EINTR" : "no", WEXITSTATUS(ws) & 2 ? "EINTR" : "no");
 	close(a);
 	close(b);
+}
+
+/* sharedChild runs in a child made with CLONE_FILES (and CLONE_FS): it
+ * unshares as *arg says, closes fd 3 or sets its close-on-exec flag, and
+ * changes its umask; the parent then looks at what it still shares. */
+static int sharedChild(void *arg) {
+	int how = *(int *)arg;
+	switch (how) {
+	case 0: T(close_range(40, 40, CLOSE_RANGE_UNSHARE)); break;
+	case 1: T(close_range(40, 40, CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)); break;
+	case 2: T(unshare(CLONE_FILES)); T(close(40)); break;
+	case 3: T(close(40)); break;
+	case 4: T(unshare(CLONE_FS)); umask(077); break;
+	case 5: umask(077); break;
+	}
+	fflush(stdout);
+	return 0;
+}
+
+/* unsharing: close_range(CLOSE_RANGE_UNSHARE) and unshare(2) give the
+ * caller its own table (or fs context), so that what it does next is not
+ * seen by the task it shared it with (LTP close_range02). */
+static void unsharing(void) {
+	static char stack[64 << 10];
+	for (int how = 0; how < 6; how++) {
+		int fd = open(".", O_PATH);
+		dup2(fd, 40);
+		close(fd);
+		mode_t old = umask(022);
+		pid_t c = clone(sharedChild, stack + sizeof stack, CLONE_FILES | CLONE_FS | SIGCHLD, &how);
+		waitpid(c, NULL, 0);
+		int fl = fcntl(40, F_GETFD);
+		mode_t now = umask(old);
+		printf("after child %d: fd 40 %s, umask %03o\n", how, fl < 0 ? ename(errno) : fl & FD_CLOEXEC ? "cloexec" : "open", now);
+		close(40);
+	}
+	T(unshare(CLONE_NEWNET << 1 | 1)); /* unknown flags */
+	T(unshare(0x100)); /* CLONE_VM: a single-threaded process has nothing to unshare */
+	T(unshare(CLONE_THREAD | CLONE_SIGHAND | CLONE_SYSVSEM | CLONE_FILES | CLONE_FS));
 }
 
 /* lockOrder: F_GETLK reports the first conflicting lock in the order
@@ -303,5 +343,6 @@ int main(int argc, char **argv) {
 	pipeCopies();
 	blockedLocks();
 	lockOrder();
+	unsharing();
 	return 0;
 }
