@@ -441,8 +441,11 @@ func (m *MemoryManager) accessibleLocked(r platform.Range, need int) int {
 // FutexKey returns what identifies the futex word at addr: for a private
 // futex, or one in private memory, this address space and the address; in
 // a shared mapping, the object mapped (file or shared anonymous memory)
-// and the offset in it, so that processes sharing it meet. An unmapped
-// address is EFAULT.
+// and the offset in it, so that processes sharing it meet. A shared
+// futex at an unmapped address is EFAULT; a private one is not (Linux
+// keys it without looking at the mappings), except in the reserved
+// range, which is not the application's (Linux's access_ok on a kernel
+// address).
 func (m *MemoryManager) FutexKey(addr uintptr, private bool) (any, error) {
 	type privateKey struct {
 		m    *MemoryManager
@@ -456,7 +459,13 @@ func (m *MemoryManager) FutexKey(addr uintptr, private bool) (any, error) {
 	// is the only one that may hold it (a binary search, as every futex
 	// call makes one: a process may have thousands of mappings).
 	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].End > addr })
-	if i == len(m.vmas) || m.vmas[i].Start > addr || m.vmas[i].special {
+	mapped := i < len(m.vmas) && m.vmas[i].Start <= addr
+	switch {
+	case mapped && m.vmas[i].special:
+		return nil, unix.EFAULT
+	case !mapped && private:
+		return privateKey{m, addr}, nil
+	case !mapped:
 		return nil, unix.EFAULT
 	}
 	v := m.vmas[i]
