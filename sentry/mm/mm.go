@@ -77,6 +77,9 @@ type VMA struct {
 	// Locked is VM_LOCKED (mlock, mlockall, MAP_LOCKED): recorded for
 	// VmLck and smaps; the pages are not pinned on the host.
 	Locked bool
+	// noWrite is a cleared VM_MAYWRITE: a shared mapping of a file not
+	// open for writing, which mprotect may not make writable (EACCES).
+	noWrite bool
 }
 
 // MemoryManager is one address space and its mirror.
