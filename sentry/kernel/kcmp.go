@@ -19,10 +19,9 @@ type kcmpCookies [abi.KCMP_TYPES][2]uint64
 
 func newKcmpCookies() *kcmpCookies {
 	var c kcmpCookies
-	var b [16]byte
+	binary.Read(rand.Reader, binary.LittleEndian, &c) // crypto/rand does not fail
 	for i := range c {
-		rand.Read(b[:])
-		c[i] = [2]uint64{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]) | 1}
+		c[i][1] |= 1
 	}
 	return &c
 }
