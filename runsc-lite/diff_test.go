@@ -34,6 +34,7 @@ var diffPrograms = []string{
 	"sharedmem",   // memfd_create, MAP_SHARED across fork, process-shared semaphores
 	"timerfd",     // timerfd_create/settime/gettime, read, poll, epoll
 	"signalfd",    // signalfd/signalfd4, reads of pending signals, poll, epoll
+	"sigqueue",    // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
 	"restart",     // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
 	"futex2",      // FUTEX_WAKE_OP, PI futexes, robust lists
 	"stopcont",    // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED

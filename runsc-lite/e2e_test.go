@@ -79,6 +79,7 @@ var (
 func TestMain(m *testing.M) {
 	// Native runs and sandboxed runs must start from the same umask.
 	syscall.Umask(0o22)
+	sweepTestNetworks()
 	var err error
 	workRoot, err = makeWorkRoot()
 	if err != nil {

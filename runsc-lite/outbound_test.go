@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,7 +117,65 @@ var vethSeq atomic.Int32
 // vethName is prefix and a number unique to this test process and call,
 // short enough for an interface's name.
 func vethName(prefix string) string {
-	return fmt.Sprintf("%s%d%d", prefix, os.Getpid()%100000, vethSeq.Add(1))
+	return fmt.Sprintf("%s%xx%d", prefix, os.Getpid(), vethSeq.Add(1))
+}
+
+// leftOver matches the names of the namespaces and host interfaces the
+// tests make (vethName's): the second group is the test process's pid.
+var leftOver = regexp.MustCompile(`^(rl-test-|rl-client-|rl-host-|rl[hnkc])([0-9a-f]+)x[0-9]+$`)
+
+// sweepTestNetworks removes what the tests of a process that is gone
+// made: its network namespaces (after killing the test hosts still in
+// them) and its host interfaces. t.Cleanup removes them, except when go
+// test's timeout ends a run with a panic, which runs no cleanup.
+func sweepTestNetworks() {
+	ipCmd, err := exec.LookPath("ip")
+	if os.Geteuid() != 0 || err != nil {
+		return
+	}
+	gone := func(name string) bool {
+		m := leftOver.FindStringSubmatch(name)
+		if m == nil {
+			return false
+		}
+		pid, err := strconv.ParseInt(m[2], 16, 32)
+		return err == nil && syscall.Kill(int(pid), 0) == syscall.ESRCH
+	}
+	nss, _ := os.ReadDir("/var/run/netns")
+	for _, e := range nss {
+		if !gone(e.Name()) {
+			continue
+		}
+		killIn(filepath.Join("/var/run/netns", e.Name()))
+		fmt.Fprintf(os.Stderr, "e2e: removing network namespace %s, left by a test run that ended\n", e.Name())
+		exec.Command(ipCmd, "netns", "del", e.Name()).Run()
+	}
+	links, _ := os.ReadDir("/sys/class/net")
+	for _, e := range links {
+		if gone(e.Name()) {
+			fmt.Fprintf(os.Stderr, "e2e: removing interface %s, left by a test run that ended\n", e.Name())
+			exec.Command(ipCmd, "link", "del", e.Name()).Run()
+		}
+	}
+}
+
+// killIn kills the processes whose network namespace is the one bound
+// at nsPath (test hosts a test started there).
+func killIn(nsPath string) {
+	var ns syscall.Stat_t
+	if syscall.Stat(nsPath, &ns) != nil {
+		return
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/ns/net")
+	for _, p := range procs {
+		var st syscall.Stat_t
+		if syscall.Stat(p, &st) != nil || st.Dev != ns.Dev || st.Ino != ns.Ino {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.Split(p, "/")[2]); err == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // waitReady starts cmd in a process group of its own, waits for the line
@@ -379,7 +438,7 @@ func makeTestNet(t *testing.T) *testNet {
 	t.Helper()
 	ipCmd := needNetns(t)
 	tn := &testNet{
-		Client: fmt.Sprintf("rl-client-%d", os.Getpid()), Host: fmt.Sprintf("rl-host-%d", os.Getpid()),
+		Client: "rl-client-" + vethName(""), Host: "rl-host-" + vethName(""),
 		ClientAddr: "10.213.1.1", HostAddr: "10.213.1.2", ClientAddr6: "fd00:213:1::1", HostAddr6: "fd00:213:1::2",
 	}
 	tn.ip = func(args ...string) {

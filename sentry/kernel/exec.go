@@ -75,6 +75,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	t.mu.Lock()
 	t.mm, t.fds, t.exe, t.name = m, fds, res.Exe, name
 	t.mu.Unlock()
+	t.TG.execed = true
 	t.K.mu.Unlock()
 	oldMM.DecUsers()
 	if fds != oldFDs {

@@ -39,7 +39,17 @@ type Futexes struct {
 	waiters map[futexKey][]*futexWaiter // FIFO per key; guarded by mu
 }
 
+// key is the futex at addr's key. A shared futex's comes from its page
+// (get_futex_key's get_user_pages): a word the process cannot read
+// (unmapped, PROT_NONE, past the end of a mapped file) is EFAULT before
+// anything else, even for a wake; a private futex's is only its address.
 func (f *Futexes) key(t *Task, addr uintptr, private bool) (futexKey, error) {
+	if !private {
+		var b [4]byte
+		if err := t.CopyIn(addr, b[:]); err != nil {
+			return nil, unix.EFAULT
+		}
+	}
 	return t.MM().FutexKey(addr, private)
 }
 

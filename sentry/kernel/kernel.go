@@ -61,6 +61,9 @@ type Tracer interface {
 
 // Kernel is one sandbox.
 type Kernel struct {
+	// kcmp are kcmp(2)'s obfuscation cookies (kcmp.go); set by New.
+	kcmp *kcmpCookies
+
 	Platform platform.Platform
 	VFS      *vfs.VFS
 	Syscalls *SyscallTable
@@ -127,7 +130,7 @@ type Kernel struct {
 func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *Kernel {
 	k := &Kernel{
 		Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(),
-		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1,
+		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1, kcmp: newKcmpCookies(),
 		UnixSockets: unixsocket.NewNamespace(), Net: new(inet.Stack), CPU: new(usage.CPU), cpus: affinityCPUs(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)

@@ -167,15 +167,19 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 func (p *PidFD) GetFD(t *Task, fd int32) (int32, error) {
 	k := p.tg.k
 	k.mu.Lock()
-	var fds *vfs.FDTable
+	var target *Task
 	if !p.tg.zombie && !p.tg.exiting && len(p.tg.tasks) > 0 {
-		fds = p.tg.tasks[0].FDs()
+		target = p.tg.tasks[0]
 	}
 	k.mu.Unlock()
-	if fds == nil {
+	if target == nil {
 		return 0, unix.ESRCH
 	}
-	f, err := fds.Get(fd)
+	// PTRACE_MODE_ATTACH_REALCREDS, as __pidfd_fd_getfile checks it.
+	if !t.MayAccessMemory(target) {
+		return 0, unix.EPERM
+	}
+	f, err := target.FDs().Get(fd)
 	if err != nil {
 		return 0, err
 	}

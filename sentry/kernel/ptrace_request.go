@@ -608,6 +608,20 @@ func (caller *Task) MayAccessMemory(target *Task) bool {
 	return target.ptrace.tracer == caller || caller.mayAttachLocked(target)
 }
 
+// MayInspect reports whether caller may read target's state as
+// ptrace_may_access(PTRACE_MODE_READ_REALCREDS) allows it
+// (get_robust_list, kcmp): its own process, one whose user and group IDs
+// (real, effective, saved) are all the caller's real ones, or any with
+// CAP_SYS_PTRACE. YAMA's scope applies only to attaching.
+func (caller *Task) MayInspect(target *Task) bool {
+	if caller.TG == target.TG || caller.HasCapability(linux.CAP_SYS_PTRACE) {
+		return true
+	}
+	c, tc := caller.Creds(), target.Creds()
+	same := func(ids IDs, id uint32) bool { return ids.Real == id && ids.Effective == id && ids.Saved == id }
+	return same(tc.UID, c.UID.Real) && same(tc.GID, c.GID.Real)
+}
+
 // PokeMemory writes b into t's memory as a tracer's POKEDATA does, even
 // into read-only private mappings (/proc/PID/mem); EIO where nothing of
 // the application is mapped.

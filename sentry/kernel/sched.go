@@ -133,3 +133,14 @@ func (c *Task) inheritSched(parent *Task) {
 	c.sched.p = p
 	c.nice.Store(int32(nice))
 }
+
+// MaySetAffinity is sched_setaffinity(2)'s permission check on target:
+// another user's task (check_same_owner: the caller's effective ID is
+// neither the target's effective nor its real ID) needs CAP_SYS_NICE.
+func (t *Task) MaySetAffinity(target *Task) error {
+	c, oc := t.Creds(), target.Creds()
+	if c.UID.Effective != oc.UID.Effective && c.UID.Effective != oc.UID.Real && !c.HasCap(linux.CAP_SYS_NICE) {
+		return unix.EPERM
+	}
+	return nil
+}

@@ -424,7 +424,8 @@ func faultInfo(ev platform.Event) SigInfo {
 // once.
 func (t *Task) RestoreMaskAfterSignal(old uint64) { t.savedMask = &old }
 
-// Kill sends si as kill(2) does: pid > 0 that process, 0 the caller's
+// Kill sends si as kill(2) does: pid > 0 that process (or the process of
+// thread pid), 0 the caller's
 // process group, -1 every process but init and the caller, < -1 the group
 // -pid. Signal 0 only checks that a target exists and may be signalled.
 // As in Linux, a process the caller may not signal (MaySignal) is EPERM
@@ -436,10 +437,18 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 	switch {
 	case pid > 0:
 		tg := k.groups[pid]
+		if t := k.tasks[pid]; tg == nil && t != nil {
+			// A thread's ID names its process too (kill_pid_info
+			// finds any task, then signals its group).
+			tg = t.TG
+		}
 		if tg != nil && tg.zombie {
 			// A zombie's PID still names it: the signal is checked
 			// and goes nowhere (Linux's group_send_sig_info).
 			k.mu.Unlock()
+			if !validSignal(si.Signo) {
+				return unix.EINVAL
+			}
 			return from.MaySignal(tg, int(si.Signo))
 		}
 		if tg != nil {
@@ -471,12 +480,21 @@ func (k *Kernel) KillGroup(from *Task, pgrp int, si SigInfo) error {
 	return from.signalAll(targets, si, false)
 }
 
+// validSignal reports whether sig is a signal number (0 checks only).
+func validSignal(sig int32) bool { return sig >= 0 && sig <= 64 }
+
 // signalAll sends si from t to each of targets that t may signal: ESRCH
 // without targets, EPERM if none could be signalled unless quiet (kill
 // -1 says nothing of those it skipped).
 func (t *Task) signalAll(targets []*ThreadGroup, si SigInfo, quiet bool) error {
 	if len(targets) == 0 {
 		return unix.ESRCH
+	}
+	// The signal number is checked once there is a target
+	// (check_kill_permission): kill of no process is ESRCH whatever the
+	// signal.
+	if !validSignal(si.Signo) {
+		return unix.EINVAL
 	}
 	sent := 0
 	for _, tg := range targets {

@@ -23,6 +23,9 @@ type ThreadGroup struct {
 	tasks    []*Task                   // guarded by k.mu
 	pgid     int                       // guarded by k.mu
 	sid      int                       // guarded by k.mu
+	// execed is whether the process ran execve since fork (Linux's
+	// PF_FORKNOEXEC cleared): its parent may no longer set its group.
+	execed bool // guarded by k.mu
 	// ctty is the process's controlling terminal, nil if none (tty.go);
 	// guarded by k.mu.
 	ctty *TTY

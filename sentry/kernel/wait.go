@@ -159,6 +159,9 @@ func (t *Task) Setpgid(pid, pgid int) error {
 	if tg.sid != t.TG.sid {
 		return unix.EPERM
 	}
+	if tg != t.TG && tg.execed {
+		return unix.EACCES // a child that ran execve
+	}
 	if tg.PID == tg.sid {
 		return unix.EPERM // a session leader cannot change group
 	}

@@ -103,8 +103,9 @@ func (m *MemoryManager) Mincore(addr, length uintptr) ([]byte, error) {
 	return vec, nil
 }
 
-// Msync checks the range is mapped; data written through a shared mapping
-// is already in the host file or memfd.
+// Msync checks the range is mapped, and that MS_INVALIDATE meets no
+// locked mapping (EBUSY); data written through a shared mapping is
+// already in the host file or memfd.
 func (m *MemoryManager) Msync(addr, length uintptr, flags int) error {
 	if addr%pageSize != 0 || flags&^(unix.MS_ASYNC|unix.MS_SYNC|unix.MS_INVALIDATE) != 0 ||
 		flags&unix.MS_ASYNC != 0 && flags&unix.MS_SYNC != 0 {
@@ -115,6 +116,13 @@ func (m *MemoryManager) Msync(addr, length uintptr, flags int) error {
 	defer m.mu.Unlock()
 	if end < addr || !m.covered(addr, end) {
 		return unix.ENOMEM
+	}
+	if flags&unix.MS_INVALIDATE != 0 {
+		for _, v := range m.vmas {
+			if v.Locked && v.Start < end && addr < v.End {
+				return unix.EBUSY // locked pages cannot be invalidated
+			}
+		}
 	}
 	return nil
 }

@@ -77,6 +77,9 @@ type VMA struct {
 	// Locked is VM_LOCKED (mlock, mlockall, MAP_LOCKED): recorded for
 	// VmLck and smaps; the pages are not pinned on the host.
 	Locked bool
+	// noWrite is a cleared VM_MAYWRITE: a shared mapping of a file not
+	// open for writing, which mprotect may not make writable (EACCES).
+	noWrite bool
 }
 
 // MemoryManager is one address space and its mirror.
@@ -115,6 +118,9 @@ type MemoryManager struct {
 
 // IncUsers records another task sharing the address space (CLONE_VM).
 func (m *MemoryManager) IncUsers() { m.users.Add(1) }
+
+// Shared reports whether another task uses the address space.
+func (m *MemoryManager) Shared() bool { return m.users.Load() > 0 }
 
 // DecUsers drops a task's use; the last one releases the address space.
 func (m *MemoryManager) DecUsers() {
@@ -438,8 +444,11 @@ func (m *MemoryManager) accessibleLocked(r platform.Range, need int) int {
 // FutexKey returns what identifies the futex word at addr: for a private
 // futex, or one in private memory, this address space and the address; in
 // a shared mapping, the object mapped (file or shared anonymous memory)
-// and the offset in it, so that processes sharing it meet. An unmapped
-// address is EFAULT.
+// and the offset in it, so that processes sharing it meet. A shared
+// futex at an unmapped address is EFAULT; a private one is not (Linux
+// keys it without looking at the mappings), except in the reserved
+// range, which is not the application's (Linux's access_ok on a kernel
+// address).
 func (m *MemoryManager) FutexKey(addr uintptr, private bool) (any, error) {
 	type privateKey struct {
 		m    *MemoryManager
@@ -453,7 +462,13 @@ func (m *MemoryManager) FutexKey(addr uintptr, private bool) (any, error) {
 	// is the only one that may hold it (a binary search, as every futex
 	// call makes one: a process may have thousands of mappings).
 	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].End > addr })
-	if i == len(m.vmas) || m.vmas[i].Start > addr || m.vmas[i].special {
+	mapped := i < len(m.vmas) && m.vmas[i].Start <= addr
+	switch {
+	case mapped && m.vmas[i].special:
+		return nil, unix.EFAULT
+	case !mapped && private:
+		return privateKey{m, addr}, nil
+	case !mapped:
 		return nil, unix.EFAULT
 	}
 	v := m.vmas[i]

@@ -212,7 +212,11 @@ func TestFutexKeyAmongManyMappings(t *testing.T) {
 	if err := m.Munmap(starts[10], 2*abi.PageSize); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.FutexKey(starts[10]+8, true); err != unix.EFAULT {
-		t.Errorf("FutexKey in an unmapped gap: %v, want EFAULT", err)
+	if _, err := m.FutexKey(starts[10]+8, false); err != unix.EFAULT {
+		t.Errorf("shared FutexKey in an unmapped gap: %v, want EFAULT", err)
+	}
+	// A private futex is its address, mapped or not (get_futex_key).
+	if _, err := m.FutexKey(starts[10]+8, true); err != nil {
+		t.Errorf("private FutexKey in an unmapped gap: %v, want a key", err)
 	}
 }

@@ -18,6 +18,10 @@ type MmapOpts struct {
 	Offset   int64
 	Name     string
 	Dev, Ino uint64
+	// ReadOnlyFile says the file mapped (File, or /dev/zero for shared
+	// anonymous memory) was not opened for writing: a shared
+	// mapping of it may never become writable (Linux clears VM_MAYWRITE).
+	ReadOnlyFile bool
 }
 
 const protMask = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
@@ -82,7 +86,8 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 	v := VMA{
 		Start: addr, End: addr + length, Prot: o.Prot, Shared: kind != unix.MAP_PRIVATE,
 		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
-		Locked: m.lockFuture || o.Flags&unix.MAP_LOCKED != 0,
+		Locked:  m.lockFuture || o.Flags&unix.MAP_LOCKED != 0,
+		noWrite: kind != unix.MAP_PRIVATE && o.ReadOnlyFile,
 	}
 	if v.Locked {
 		hostFlags |= unix.MAP_POPULATE // as Linux populates VM_LOCKED mappings
@@ -203,6 +208,15 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 	if !m.covered(addr, end) {
 		return unix.ENOMEM
+	}
+	if prot&unix.PROT_WRITE != 0 {
+		for _, v := range m.vmas {
+			if v.noWrite && v.Start < end && addr < v.End {
+				// Linux fails at that mapping after changing the ones
+				// before it; here nothing changes.
+				return unix.EACCES
+			}
+		}
 	}
 	old, next := m.usageIn(addr, end), footprint{}
 	for i := range m.vmas {

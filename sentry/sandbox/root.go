@@ -243,10 +243,16 @@ func sameFile(a, b int) bool {
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
-// netInterfaces lists the sandbox's network interfaces for /sys/class/net.
+// netInterfaces lists the sandbox's network interfaces for /sys/class/net:
+// its own stack's, or with --network=host the host's, which netlink and
+// /proc/net show the application in that mode.
 func netInterfaces(k *kernel.Kernel) func() ([]sys.NetInterface, error) {
 	return func() ([]sys.NetInterface, error) {
-		ifs, err := k.Net.Interfaces()
+		list := k.Net.Interfaces
+		if k.HostNet != nil {
+			list = k.HostNet.Interfaces
+		}
+		ifs, err := list()
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package vfs
 import (
 	"context"
 	"math"
+	"sort"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -123,7 +124,28 @@ func (fl *fileLocks) set(owner any, pid int32, typ int16, r Range) {
 		}
 		out = append(merged, n)
 	}
-	fl.records = out
+	fl.records = linuxOrder(fl.records, out)
+}
+
+// linuxOrder orders records as Linux keeps an inode's POSIX locks, which
+// F_GETLK shows (it reports the first conflicting lock): grouped by
+// owner, the owners in the order they had locks in before (prev; a new
+// owner last), each owner's locks by start.
+func linuxOrder(prev, records []record) []record {
+	rank := map[any]int{}
+	for _, o := range append(prev[:len(prev):len(prev)], records...) {
+		if _, ok := rank[o.owner]; !ok {
+			rank[o.owner] = len(rank)
+		}
+	}
+	sort.SliceStable(records, func(i, j int) bool {
+		a, b := records[i], records[j]
+		if rank[a.owner] != rank[b.owner] {
+			return rank[a.owner] < rank[b.owner]
+		}
+		return a.r.Start < b.r.Start
+	})
+	return records
 }
 
 func (f *File) lockKey(ctx context.Context) (lockKey, error) {

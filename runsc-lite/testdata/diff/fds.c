@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <sys/ioctl.h>
@@ -147,6 +148,72 @@ static void blockedLocks(void) {
 	close(b);
 }
 
+/* sharedChild runs in a child made with CLONE_FILES (and CLONE_FS): it
+ * unshares as *arg says, closes fd 3 or sets its close-on-exec flag, and
+ * changes its umask; the parent then looks at what it still shares. */
+static int sharedChild(void *arg) {
+	int how = *(int *)arg;
+	switch (how) {
+	case 0: T(close_range(40, 40, CLOSE_RANGE_UNSHARE)); break;
+	case 1: T(close_range(40, 40, CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)); break;
+	case 2: T(unshare(CLONE_FILES)); T(close(40)); break;
+	case 3: T(close(40)); break;
+	case 4: T(unshare(CLONE_FS)); umask(077); break;
+	case 5: umask(077); break;
+	}
+	fflush(stdout);
+	return 0;
+}
+
+/* unsharing: close_range(CLOSE_RANGE_UNSHARE) and unshare(2) give the
+ * caller its own table (or fs context), so that what it does next is not
+ * seen by the task it shared it with (LTP close_range02). */
+static void unsharing(void) {
+	static char stack[64 << 10];
+	for (int how = 0; how < 6; how++) {
+		int fd = open(".", O_PATH);
+		dup2(fd, 40);
+		close(fd);
+		mode_t old = umask(022);
+		pid_t c = clone(sharedChild, stack + sizeof stack, CLONE_FILES | CLONE_FS | SIGCHLD, &how);
+		waitpid(c, NULL, 0);
+		int fl = fcntl(40, F_GETFD);
+		mode_t now = umask(old);
+		printf("after child %d: fd 40 %s, umask %03o\n", how, fl < 0 ? ename(errno) : fl & FD_CLOEXEC ? "cloexec" : "open", now);
+		close(40);
+	}
+	T(unshare(CLONE_NEWNET << 1 | 1)); /* unknown flags */
+	T(unshare(0x100)); /* CLONE_VM: a single-threaded process has nothing to unshare */
+	T(unshare(CLONE_THREAD | CLONE_SIGHAND | CLONE_SYSVSEM | CLONE_FILES | CLONE_FS));
+}
+
+/* lockOrder: F_GETLK reports the first conflicting lock in the order
+ * Linux keeps them: by owner, then by start, not in the order they were
+ * set (LTP fcntl11, fcntl21). */
+static void lockOrder(void) {
+	int fd = open("ordered", O_CREAT | O_RDWR, 0644);
+	struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 5};
+	struct flock r = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 5};
+	struct flock r2 = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 15, .l_len = 3};
+	T(fcntl(fd, F_SETLK, &w));
+	T(fcntl(fd, F_SETLK, &r));
+	T(fcntl(fd, F_SETLK, &r2)); /* merges with nothing: a write lock lies between */
+	pid_t parent = getpid(), child = fork();
+	if (child == 0) {
+		static const int starts[] = {0, 6, 12, 15, 18};
+		for (unsigned i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+			struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = starts[i]};
+			fcntl(fd, F_GETLK, &q);
+			printf("F_GETLK from %d: type %d start %ld len %ld ours %d\n", starts[i], q.l_type, (long)q.l_start,
+			       (long)q.l_len, q.l_pid == parent);
+		}
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	close(fd);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	char buf[64];
@@ -275,5 +342,7 @@ int main(int argc, char **argv) {
 	printf("poll revents %#x\n", pfd.revents);
 	pipeCopies();
 	blockedLocks();
+	lockOrder();
+	unsharing();
 	return 0;
 }

@@ -2,9 +2,11 @@
  * PI futexes (uncontended, trylock, a timed out and a handed-over lock),
  * robust lists (pthread robust mutexes whose owner dies, a hostile
  * circular list, get/set_robust_list), futex_waitv (checks, values,
- * timeouts, a wake of one of several words). */
+ * timeouts, a wake of one of several words), and futexes the process
+ * cannot read. */
 #include "common.h"
 #include <limits.h>
+#include <sys/mman.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -187,8 +189,38 @@ static void futexWaitv(void) {
 	pthread_join(th, NULL);
 }
 
+/* unreadable: a shared futex's key needs its page (EFAULT when the word
+ * is unmapped, PROT_NONE or past the end of a mapped file), a private
+ * one only its address (LTP futex_wake05, futex_cmp_requeue03). */
+static void unreadable(void) {
+	long pg = sysconf(_SC_PAGESIZE);
+	char *gone = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(gone, pg);
+	char *none = mmap(NULL, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("futexfile", O_CREAT | O_RDWR, 0644);
+	ftruncate(fd, pg);
+	char *past = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ftruncate(fd, 0);
+	struct { const char *name; void *addr; } words[] = {{"unmapped", gone}, {"PROT_NONE", none}, {"truncated", past}};
+	for (int i = 0; i < 3; i++) {
+		uint32_t *w = words[i].addr;
+		printf("%s: ", words[i].name);
+		T(fx(w, FUTEX_WAKE, 1, NULL, NULL, 0));
+		printf("%s: ", words[i].name);
+		T(fx(w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));
+		printf("%s: ", words[i].name);
+		T(fx(&w1, FUTEX_CMP_REQUEUE, 1, (void *)1, w, w1));
+		printf("%s: ", words[i].name);
+		T(fx(w, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0));
+	}
+	munmap(none, pg);
+	munmap(past, pg);
+	close(fd);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
+	unreadable();
 
 	/* FUTEX_WAKE_OP without waiters: the operations on the second word */
 	struct { const char *name; uint32_t op; } ops[] = {

@@ -14,9 +14,48 @@ static long sum(const unsigned char *p, long n) {
 	return s;
 }
 
+/* mayWrite: a shared mapping of a file not open for writing never
+ * becomes writable (mprotect EACCES); a private one may. msync's
+ * MS_INVALIDATE refuses locked pages (EBUSY). (LTP mprotect01, msync03) */
+static void mayWrite(void) {
+	int w = open("maywrite", O_CREAT | O_RDWR, 0644);
+	ftruncate(w, 2 * PG);
+	int r = open("maywrite", O_RDONLY);
+	char *sh = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, r, 0);
+	char *pr = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, r, 0);
+	char *rw = mmap(NULL, PG, PROT_READ, MAP_SHARED, w, 0);
+	T(mprotect(sh, 2 * PG, PROT_READ | PROT_WRITE));
+	T(mprotect(sh + PG, PG, PROT_WRITE));
+	T(mprotect(sh, PG, PROT_READ | PROT_EXEC));
+	T(mprotect(pr, PG, PROT_READ | PROT_WRITE));
+	T(mprotect(rw, PG, PROT_READ | PROT_WRITE));
+	char *lk = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, w, 0);
+	T(msync(lk, PG, MS_INVALIDATE));
+	T(msync(lk, PG, MS_SYNC | MS_INVALIDATE));
+	T(msync(lk, PG, MS_SYNC));
+	T(msync(rw, PG, MS_INVALIDATE));
+	int z = open("/dev/zero", O_RDONLY);
+	char *zs = mmap(NULL, PG, PROT_READ, MAP_SHARED, z, 0);
+	CHECK(zs != MAP_FAILED);
+	T(mprotect(zs, PG, PROT_READ | PROT_WRITE));
+	T(mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, z, 0) == MAP_FAILED);
+	char *zp = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, z, 0);
+	T(mprotect(zp, PG, PROT_READ | PROT_WRITE));
+	munmap(zs, PG);
+	munmap(zp, PG);
+	close(z);
+	munmap(sh, 2 * PG);
+	munmap(pr, PG);
+	munmap(rw, PG);
+	munmap(lk, PG);
+	close(r);
+	close(w);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	CHECK(sysconf(_SC_PAGESIZE) == PG);
+	mayWrite();
 
 	/* anonymous private memory: zero-filled, writable */
 	unsigned char *p = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

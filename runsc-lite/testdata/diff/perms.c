@@ -5,7 +5,8 @@
  * non-root process meets: the walk, open, create, mkdir, mknod, symlink,
  * unlink and rename (sticky directories too), link, chmod, chown, utimes,
  * truncate, extended attributes, access with real and effective IDs,
- * the filesystem uid, chdir, execve, F_SETFL, kill. */
+ * the filesystem uid, chdir, execve, F_SETFL, kill, get_robust_list,
+ * kcmp and pidfd_getfd. */
 #include "common.h"
 #include <signal.h>
 #include <sys/socket.h>
@@ -227,6 +228,23 @@ static void unprivileged(const char *self) {
 		T(syscall(SYS_tgkill, getppid(), getppid(), 0));
 		T(kill(getppid(), SIGCONT));
 		T(kill(getpid(), 0));
+
+		/* ptrace access modes: another user's process may not be
+		 * inspected (get_robust_list) nor have its files taken
+		 * (pidfd_getfd); its own may */
+		void *head;
+		size_t len;
+		T(syscall(SYS_get_robust_list, getppid(), &head, &len));
+		T(syscall(SYS_get_robust_list, 0, &head, &len));
+		T(syscall(SYS_kcmp, getpid(), getppid(), 1, 0, 0));
+		int pfd = syscall(SYS_pidfd_open, getppid(), 0);
+		T(syscall(SYS_pidfd_getfd, pfd, 0, 0));
+		int own = syscall(SYS_pidfd_open, getpid(), 0);
+		int got = syscall(SYS_pidfd_getfd, own, 0, 0);
+		CHECK(got >= 0);
+		close(got);
+		close(own);
+		close(pfd);
 
 		/* access and execution */
 		T(access("root600", R_OK));

@@ -1,8 +1,9 @@
 /* pidfd: clone with CLONE_PIDFD (clone and clone3), pidfd_open,
  * pidfd_send_signal, waitid(P_PIDFD), poll and epoll readiness on exit,
- * pidfd_getfd, and their errors: EBADF, EINVAL, ESRCH after reaping. */
+ * pidfd_getfd, and their errors: EBADF, EINVAL, ESRCH after reaping; kcmp. */
 #include "common.h"
 #include <linux/sched.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -44,8 +45,54 @@ static pid_t child(void) {
 	return pid;
 }
 
+/* kcmpCases: kcmp(2) of what a child shares with its parent, and of a
+ * descriptor taken with pidfd_getfd (LTP pidfd_getfd01 checks it so). */
+static long kcmp(pid_t a, pid_t b, int type, long i1, long i2) { return syscall(SYS_kcmp, a, b, type, i1, i2); }
+static int ordered(long r1, long r2) { return (r1 == 1 && r2 == 2) || (r1 == 2 && r2 == 1); }
+static int shareChild(void *arg) { return read(*(int *)arg, &(char){0}, 1) < 0; }
+static void kcmpCases(void) {
+	static char stack[64 << 10];
+	int gate[2];
+	pipe(gate);
+	int fd = open(".", O_PATH), other = open(".", O_PATH), dup1 = dup(fd);
+	pid_t me = getpid();
+	pid_t shared = clone(shareChild, stack + sizeof stack, CLONE_VM | CLONE_FS | CLONE_FILES | SIGCHLD, &gate[0]);
+	pid_t forked = fork();
+	if (forked == 0) {
+		char c;
+		close(gate[1]);
+		read(gate[0], &c, 1);
+		_exit(0);
+	}
+	for (int type = 1; type <= 4; type++) { /* VM, FILES, FS, SIGHAND */
+		printf("kcmp type %d: shared %s, forked ordered %d\n", type, kcmp(me, shared, type, 0, 0) ? "differs" : "same",
+		       ordered(kcmp(me, forked, type, 0, 0), kcmp(forked, me, type, 0, 0)));
+	}
+	T(kcmp(me, me, 0, fd, dup1));
+	T(kcmp(me, forked, 0, fd, fd)); /* the same open file, inherited */
+	CHECK(ordered(kcmp(me, me, 0, fd, other), kcmp(me, me, 0, other, fd)));
+	int pfd = syscall(SYS_pidfd_open, forked, 0);
+	int got = syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	T(kcmp(me, me, 0, fd, got));
+	T(kcmp(me, me, 0, fd, 999));
+	T(kcmp(me, me, 8, 0, 0));
+	T(kcmp(me, me, 9, 0, 0));
+	T(kcmp(me, 1 << 22, 0, fd, fd));
+	T(kcmp(0, me, 1, 0, 0));
+	close(gate[1]);
+	waitpid(shared, NULL, 0);
+	waitpid(forked, NULL, 0);
+	close(gate[0]);
+	close(fd);
+	close(other);
+	close(dup1);
+	close(got);
+	close(pfd);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
+	kcmpCases();
 	int st;
 	siginfo_t si;
 

@@ -103,6 +103,37 @@ int main(int argc, char **argv) {
 	close(p[0]);
 	WAIT("exec child", pid);
 
+	/* setpgid of a child: allowed until it runs execve, EACCES after
+	 * (LTP setpgid03) */
+	for (int execs = 0; execs < 2; execs++) {
+		int in[2], ready[2];
+		pipe(in);
+		pipe2(ready, O_CLOEXEC);
+		pid = fork();
+		if (pid == 0) {
+			dup2(in[0], 0);
+			close(in[1]);
+			if (execs) {
+				char *args[] = {"/bin/sh", "-c", "read x", NULL};
+				execve(args[0], args, (char *[]){NULL});
+			} else {
+				close(ready[1]); /* as execve would */
+				read(0, buf, 1);
+			}
+			_exit(0);
+		}
+		close(in[0]);
+		close(ready[1]);
+		read(ready[0], buf, 1); /* EOF once the child closed it */
+		printf("%s: ", execs ? "after execve" : "before execve");
+		T(setpgid(pid, pid));
+		printf("%s: ", execs ? "after execve" : "before execve");
+		T(setpgid(pid, 0));
+		close(in[1]);
+		close(ready[0]);
+		WAIT("setpgid child", pid);
+	}
+
 	/* execve failures in the child */
 	pid = fork();
 	if (pid == 0) {

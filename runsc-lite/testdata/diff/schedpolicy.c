@@ -163,6 +163,13 @@ int main(int argc, char **argv) {
 		T(sched_setscheduler(0, SCHED_OTHER, &q));
 		struct sched_attr b = {.size = sizeof b, .sched_policy = SCHED_OTHER, .sched_nice = -1};
 		T(syscall(SYS_sched_setattr, 0, &b, 0));
+		/* another user's task: EPERM after the mask is read and the
+		 * target found (LTP sched_setaffinity01) */
+		unsigned long one = 1;
+		T(syscall(SYS_sched_setaffinity, 0, sizeof one, &one));
+		T(syscall(SYS_sched_setaffinity, getppid(), sizeof one, &one));
+		T(syscall(SYS_sched_setaffinity, getppid(), sizeof one, BAD));
+		T(syscall(SYS_sched_setaffinity, 1 << 22, sizeof one, &one));
 		_exit(0);
 	}
 	int ws;

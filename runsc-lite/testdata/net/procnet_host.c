@@ -3,9 +3,11 @@
  * /proc/net/dev, in order; counters move), IPv6 addresses (if_inet6,
  * sorted: Linux lists them in hash order) and IPv4 routes (route), and
  * this program's own sockets found in tcp and udp by their inode, with
- * their state, queues, owner and addresses' relations. */
+ * their state, queues, owner and addresses' relations; and the
+ * interfaces of /sys/class/net. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +55,34 @@ static void if_inet6(void) {
 	qsort(lines, n, sizeof lines[0], cmp);
 	for (int i = 0; i < n; i++)
 		printf("if_inet6: %s", lines[i]);
+}
+
+/* sysclass prints /sys/class/net: each interface (sorted) and the
+ * attributes that do not move: index, type, MTU, hardware address and
+ * the administrative flags. */
+static void sysclass(void) {
+	struct dirent **names;
+	int n = scandir("/sys/class/net", &names, NULL, alphasort);
+	static const char *attrs[] = {"ifindex", "type", "mtu", "address", "flags"};
+	for (int k = 0; k < n; k++) {
+		const char *name = names[k]->d_name;
+		if (name[0] == '.')
+			continue;
+		printf("class/net %s:", name);
+		for (unsigned i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
+			char path[300], v[64] = "?";
+			snprintf(path, sizeof path, "/sys/class/net/%s/%s", name, attrs[i]);
+			FILE *f = fopen(path, "r");
+			if (f && fgets(v, sizeof v, f))
+				v[strcspn(v, "\n")] = 0;
+			if (f)
+				fclose(f);
+			printf(" %s=%s", attrs[i], v);
+		}
+		printf("\n");
+	}
+	if (n < 0)
+		printf("class/net: %m\n");
 }
 
 static void route(void) {
@@ -147,6 +177,7 @@ int main(void) {
 	dev();
 	if_inet6();
 	route();
+	sysclass();
 	sockets();
 	return 0;
 }

@@ -8,7 +8,7 @@
 //     /proc/cpuinfo says. glibc's get_nprocs reads online.
 //   - fs/cgroup: where the sandbox's cgroup (package cgroup) is mounted.
 //   - class/net: the sandbox's network interfaces (its own stack's, package
-//     inet: lo), each a directory of its attributes (Linux links them to
+//     inet: lo; with --network=host the host's, package hostinet), each a directory of its attributes (Linux links them to
 //     devices/virtual/net; here they are directories), listed when looked
 //     at, so that a sandbox that never uses the network makes no stack.
 //   - Nothing else exists (no block, bus, firmware or dmi, no module):

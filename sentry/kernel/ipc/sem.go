@@ -198,10 +198,20 @@ func (ns *Namespace) undoFor(proc any, s *SemSet) *undoList {
 	return u
 }
 
-// ExitProcess applies proc's SEM_UNDO adjustments, as exit_sem does when
-// the process ends: each value moves by its adjustment, clamped to the
-// valid range, in sets that still exist.
+// ExitProcess applies proc's SEM_UNDO adjustments (ApplyUndo) when the
+// process ends, and lets go of segments marked for removal.
 func (ns *Namespace) ExitProcess(proc any, pid int) {
+	ns.ApplyUndo(proc, pid)
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.reapShm()
+}
+
+// ApplyUndo applies proc's SEM_UNDO adjustments and forgets them, as
+// exit_sem does (at exit, and for unshare(CLONE_SYSVSEM)): each value
+// moves by its adjustment, clamped to the valid range, in sets that
+// still exist.
+func (ns *Namespace) ApplyUndo(proc any, pid int) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	for id, u := range ns.undo[proc] {
@@ -221,7 +231,6 @@ func (ns *Namespace) ExitProcess(proc any, pid int) {
 		s.p.notify()
 	}
 	delete(ns.undo, proc)
-	ns.reapShm()
 }
 
 // clearUndo forgets every process's adjustment of semaphore n of s (all

@@ -183,10 +183,15 @@ func dumpOn(fd int, typ uint16, header []byte) ([]syscall.NetlinkMessage, error)
 	}
 }
 
-// hostLink is what /proc/net shows of a host interface.
+// hostLink is what /proc/net and /sys/class/net show of a host
+// interface.
 type hostLink struct {
 	index int32
 	name  string
+	flags uint32 // ifi_flags: dev_get_flags, with the operational bits
+	typ   uint16 // ARPHRD_*
+	mtu   uint32
+	mac   [6]byte
 	stats linkStats64
 }
 
@@ -215,11 +220,15 @@ func (st *Stack) links() ([]hostLink, error) {
 		if err != nil {
 			continue
 		}
-		l := hostLink{index: ifi.Index}
+		l := hostLink{index: ifi.Index, flags: ifi.Flags, typ: ifi.Type}
 		for _, a := range attrs {
 			switch a.Attr.Type {
 			case sys.IFLA_IFNAME:
 				l.name = strings.TrimRight(string(a.Value), "\x00")
+			case sys.IFLA_MTU:
+				abi.Decode(a.Value, &l.mtu)
+			case sys.IFLA_ADDRESS:
+				copy(l.mac[:], a.Value)
 			case sys.IFLA_STATS64:
 				abi.Decode(a.Value, &l.stats)
 			}
@@ -227,6 +236,21 @@ func (st *Stack) links() ([]hostLink, error) {
 		links = append(links, l)
 	}
 	return links, nil
+}
+
+// Interfaces lists the host's interfaces, for /sys/class/net in host mode:
+// the interfaces netlink and /proc/net/dev already show the application.
+// Addresses and gateways are left out (sysfs shows neither).
+func (st *Stack) Interfaces() ([]inet.Interface, error) {
+	links, err := st.links()
+	if err != nil {
+		return nil, err
+	}
+	ifs := make([]inet.Interface, len(links))
+	for i, l := range links {
+		ifs[i] = inet.Interface{Index: l.index, Name: l.name, Flags: l.flags, MTU: l.mtu, Type: l.typ, MAC: l.mac}
+	}
+	return ifs, nil
 }
 
 // ProcDev is /proc/net/dev: the host's interfaces and their counters, as

@@ -216,8 +216,9 @@ func closeRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if flags&^(unix.CLOSE_RANGE_CLOEXEC|unix.CLOSE_RANGE_UNSHARE) != 0 || first > last {
 		return 0, unix.EINVAL
 	}
-	// CLOSE_RANGE_UNSHARE: the table is unshared by whoever shares it
-	// (clone); until threads share tables, closing in place is the same.
+	if flags&unix.CLOSE_RANGE_UNSHARE != 0 {
+		t.UnshareFDs()
+	}
 	t.FDs().CloseRange(first, last, flags&unix.CLOSE_RANGE_CLOEXEC != 0)
 	return 0, nil
 }

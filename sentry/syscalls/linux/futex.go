@@ -105,6 +105,9 @@ func getRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.ESRCH
 		}
 	}
+	if !t.MayInspect(target) {
+		return 0, unix.EPERM
+	}
 	size := uint64(linux.SizeOfRobustListHead)
 	if err := kernel.CopyOut(t, a.Pointer(2), &size); err != nil {
 		return 0, err

@@ -22,11 +22,6 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	if typ := o.Flags & unix.MAP_SHARED_VALIDATE; o.Length == 0 || typ == 0 {
 		return unix.EINVAL
 	}
-	if f.MapsAnonymous() {
-		o.Flags |= unix.MAP_ANONYMOUS
-		o.Offset = 0
-		return nil
-	}
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -40,6 +35,12 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	shared := o.Flags&unix.MAP_SHARED_VALIDATE != unix.MAP_PRIVATE
 	if shared && o.Prot&unix.PROT_WRITE != 0 && !f.Writable() {
 		return unix.EACCES
+	}
+	o.ReadOnlyFile = !f.Writable()
+	if f.MapsAnonymous() {
+		o.Flags |= unix.MAP_ANONYMOUS
+		o.Offset = 0
+		return nil
 	}
 	hf, err := f.MappableFile()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 func registerProcess(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_CLONE, "clone", clone, "no namespaces, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no namespaces, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "no namespaces (EINVAL)", kernel.ArgHex)
 	reg(st, unix.SYS_FORK, "fork", fork)
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
@@ -31,7 +32,22 @@ func registerProcess(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_SETSID, "setsid", setsid)
 	partial(st, unix.SYS_PIDFD_OPEN, "pidfd_open", pidfdOpen, "no PIDFD_THREAD", kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_PIDFD_SEND_SIGNAL, "pidfd_send_signal", pidfdSendSignal, kernel.ArgFD, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_PIDFD_GETFD, "pidfd_getfd", pidfdGetfd, "no ptrace permission check: the sandbox's user owns every process", kernel.ArgFD, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_KCMP, "kcmp", kcmp, "no KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD (EINVAL)", kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
+	reg(st, unix.SYS_PIDFD_GETFD, "pidfd_getfd", pidfdGetfd, kernel.ArgFD, kernel.ArgInt, kernel.ArgHex)
+}
+
+func unshare(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, t.Unshare(uint64(a[0]))
+}
+
+// kcmp finds both tasks (ESRCH), then compares (Task.Kcmp).
+func kcmp(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	t1, t2 := t.K.Task(int(a.Int(0))), t.K.Task(int(a.Int(1)))
+	if t1 == nil || t2 == nil {
+		return 0, unix.ESRCH
+	}
+	r, err := t.Kcmp(t1, t2, int(a.Int(2)), a.Int(3), a.Int(4))
+	return uintptr(r), err
 }
 
 func clone(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -139,9 +139,7 @@ func validSignal(sig int32) bool { return sig >= 0 && sig <= 64 }
 
 func kill(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	pid, sig := int(a.Int(0)), a.Int(1)
-	if !validSignal(sig) {
-		return 0, unix.EINVAL
-	}
+	// An invalid signal is EINVAL once there is a target (Kernel.Kill).
 	si := kernel.NewSigInfo(sig, 0, t.PID(), t.Creds().UID.Real)
 	return 0, t.K.Kill(t, pid, si)
 }
@@ -258,44 +256,62 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 	}
 }
 
-// copyInSigInfo reads a siginfo for rt_*sigqueueinfo, which may not claim
-// to come from the kernel or from kill.
+// copyInSigInfo reads a siginfo for rt_*sigqueueinfo.
 func copyInSigInfo(t *kernel.Task, addr uintptr, sig int32) (kernel.SigInfo, error) {
 	var si kernel.SigInfo
 	if err := kernel.CopyIn(t, addr, &si); err != nil {
 		return si, err
 	}
-	if si.Code >= 0 || si.Code == linux.SI_TKILL {
-		return si, unix.EPERM
-	}
 	si.Signo = sig
 	return si, nil
 }
 
-func rtSigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	sig := a.Int(1)
-	if !validSignal(sig) {
-		return 0, unix.EINVAL
+// mayClaim checks that a queued siginfo does not claim to come from the
+// kernel or from kill unless the caller sends it to itself (to is the
+// pid or tid argument, compared with the caller's tid as
+// do_rt_sigqueueinfo does): EPERM.
+func mayClaim(t *kernel.Task, si kernel.SigInfo, to int) error {
+	if (si.Code >= 0 || si.Code == linux.SI_TKILL) && to != t.TID {
+		return unix.EPERM
 	}
+	return nil
+}
+
+func rtSigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	pid, sig := int(a.Int(0)), a.Int(1)
 	si, err := copyInSigInfo(t, a.Pointer(2), sig)
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.K.Kill(t, int(a.Int(0)), si)
+	if err := mayClaim(t, si, pid); err != nil {
+		return 0, err
+	}
+	if pid <= 0 {
+		// One process only: no group, no "every process" (kill_proc_info
+		// finds no task for them).
+		return 0, unix.ESRCH
+	}
+	return 0, t.K.Kill(t, pid, si)
 }
 
 func rtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	sig := a.Int(2)
-	if !validSignal(sig) {
-		return 0, unix.EINVAL
-	}
+	tgid, tid, sig := int(a.Int(0)), int(a.Int(1)), a.Int(2)
 	si, err := copyInSigInfo(t, a.Pointer(3), sig)
 	if err != nil {
 		return 0, err
 	}
-	target := t.K.Task(int(a.Int(1)))
-	if target == nil || target.PID() != int(a.Int(0)) {
+	if tgid <= 0 || tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	if err := mayClaim(t, si, tid); err != nil {
+		return 0, err
+	}
+	target := t.K.Task(tid)
+	if target == nil || target.PID() != tgid {
 		return 0, unix.ESRCH
+	}
+	if !validSignal(sig) {
+		return 0, unix.EINVAL
 	}
 	if err := t.MaySignal(target.TG, int(sig)); err != nil {
 		return 0, err

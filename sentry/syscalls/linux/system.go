@@ -198,13 +198,21 @@ func getcpu(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, nil
 }
 
+// schedSetaffinity checks as Linux does, in its order (the mask is read
+// first, then the target, its owner, the mask's CPUs), and keeps nothing.
 func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if pid := int(a.Int(0)); pid != 0 && t.K.Task(pid) == nil {
-		return 0, unix.ESRCH
-	}
 	size := int(min(a.Uint(1), 1024))
 	mask := make([]byte, size)
 	if err := t.CopyIn(a.Pointer(2), mask); err != nil {
+		return 0, err
+	}
+	target := t
+	if pid := int(a.Int(0)); pid != 0 {
+		if target = t.K.Task(pid); target == nil {
+			return 0, unix.ESRCH
+		}
+	}
+	if err := t.MaySetAffinity(target); err != nil {
 		return 0, err
 	}
 	n := t.K.CPUs()
