@@ -199,7 +199,12 @@ func (t *Task) SendSignal(si SigInfo) {
 	t.sig.pending.add(si)
 	t.sig.mu.Unlock()
 	t.TG.signalQueued()
-	t.wake()
+	// A blocked signal wakes nothing (complete_signal's wants_signal): it
+	// stays pending until the thread unblocks it, or waits for it with
+	// the set unblocked (UnblockToWait).
+	if si.Signo <= 0 || t.SigMask()&(1<<(si.Signo-1)) == 0 {
+		t.wake()
+	}
 }
 
 // signalQueued tells the process's signalfds that a signal became pending
@@ -231,7 +236,7 @@ func (tg *ThreadGroup) SendSignal(si SigInfo) {
 }
 
 // queueLocked queues si for the process and returns the thread to wake,
-// nil if the signal is dropped; k.mu is held.
+// nil if the signal is dropped or every thread blocks it; k.mu is held.
 func (tg *ThreadGroup) queueLocked(si SigInfo) *Task {
 	sig := int(si.Signo)
 	tasks := tg.tasks
@@ -247,7 +252,7 @@ func (tg *ThreadGroup) queueLocked(si SigInfo) *Task {
 			return t
 		}
 	}
-	return tasks[0]
+	return nil // every thread blocks it: it waits, pending
 }
 
 func (tg *ThreadGroup) pendingMask() uint64 {

@@ -82,15 +82,22 @@ func TestProcessSignalGoesToAThreadThatDoesNotBlockIt(t *testing.T) {
 	}
 }
 
-func TestProcessSignalBlockedEverywhereWakesTheLeader(t *testing.T) {
+// A signal every thread blocks wakes none (complete_signal finds no
+// thread that wants it): a wait with it blocked (epoll_pwait's or
+// ppoll's mask, say) goes on. It stays pending for the process.
+func TestProcessSignalBlockedEverywhereWakesNobody(t *testing.T) {
 	ts := threads(t, 2)
 	for _, x := range ts {
 		x.SetSigMask(bit(unix.SIGUSR2))
 	}
 	chans := notifyChans(ts)
 	ts[1].TG.SendSignal(userSignal(unix.SIGUSR2, 0))
-	if got := woken(chans); !got[0] || got[1] {
-		t.Errorf("woken %v: want the leader", got)
+	if got := woken(chans); got[0] || got[1] {
+		t.Errorf("woken %v: want none", got)
+	}
+	ts[0].SendSignal(userSignal(unix.SIGUSR2, 0))
+	if got := woken(chans); got[0] || got[1] {
+		t.Errorf("woken %v by a blocked thread-directed signal: want none", got)
 	}
 	if ts[0].SignalPending() || ts[1].SignalPending() {
 		t.Error("a blocked signal counts as deliverable")

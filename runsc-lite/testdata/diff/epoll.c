@@ -2,7 +2,9 @@
  * depth limit and loops refused with ELOOP, as ep_loop_check does),
  * EPOLLEXCLUSIVE's rules, and the errors of epoll_ctl. */
 #include "common.h"
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 
 static int add(int ep, int fd, unsigned events) {
 	struct epoll_event ev = {.events = events, .data.fd = fd};
@@ -14,8 +16,41 @@ static int ready(int ep) {
 	return epoll_wait(ep, &ev, 1, 0);
 }
 
+/* blockedSignal: a signal that epoll_pwait's mask blocks does not end
+ * the wait (LTP epoll_pwait01); once the mask is restored, the handler
+ * runs. */
+static volatile int usr1;
+static void onUsr1(int sig) { usr1++; }
+static void blockedSignal(void) {
+	int p[2];
+	pipe(p);
+	int ep = epoll_create1(0);
+	struct epoll_event e = {.events = EPOLLIN};
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e);
+	struct sigaction sa = {.sa_handler = onUsr1};
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	pid_t c = fork();
+	if (c == 0) {
+		usleep(100000);
+		kill(getppid(), SIGUSR1);
+		usleep(100000);
+		write(p[1], "w", 1);
+		_exit(0);
+	}
+	T(epoll_pwait(ep, &e, 1, -1, &mask));
+	waitpid(c, NULL, 0);
+	printf("handler ran %d time(s)\n", usr1);
+	close(p[0]);
+	close(p[1]);
+	close(ep);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
+	blockedSignal();
 	int p[2];
 	T(pipe(p));
 
