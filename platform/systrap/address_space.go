@@ -104,7 +104,10 @@ func (as *addressSpace) kill() {
 func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...int) (uintptr, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
-	if as.exited() {
+	// Only the flag, not the pidfd: polling it is a host syscall per
+	// request. A stub that died without our kill is found by the wait
+	// below, which polls the pidfd between its sleeps.
+	if as.dead.Load() {
 		return 0, errGone
 	}
 	if len(fds) > 0 {
@@ -299,6 +302,22 @@ func (as *addressSpace) Populate(addr, length uintptr, write bool) error {
 	as.layout.RLock()
 	defer as.layout.RUnlock()
 	_, err := as.syscall(unix.SYS_MADVISE, uint64(addr), uint64(length), platform.PopulateAdvice(write))
+	return err
+}
+
+// Discard implements platform.AddressSpace with the host's
+// MADV_DONTNEED, run by the stub: one request for the whole range.
+func (as *addressSpace) Discard(addr, length uintptr) error {
+	if err := checkReserved(func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }); err != nil {
+		return err
+	}
+	if !as.Enter() {
+		return errGone
+	}
+	defer as.Leave()
+	as.layout.RLock()
+	defer as.layout.RUnlock()
+	_, err := as.syscall(unix.SYS_MADVISE, uint64(addr), uint64(length), unix.MADV_DONTNEED)
 	return err
 }
 

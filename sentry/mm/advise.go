@@ -6,8 +6,9 @@ import (
 
 // Madvise implements madvise(2). Hints are accepted and ignored, as Linux
 // may ignore them. MADV_DONTNEED and MADV_FREE drop private pages, which is
-// visible (the next read sees zeros, or the file's contents): done by
-// mapping the range afresh.
+// visible (the next read sees zeros, or the file's contents): the host's
+// MADV_DONTNEED for private anonymous memory (AddressSpace.Discard), and
+// mapping the range afresh for private file mappings.
 func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if addr%pageSize != 0 {
 		return unix.EINVAL
@@ -32,27 +33,55 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	var parts []VMA
 	for _, v := range m.vmas {
 		if v.End > addr && v.Start < end && !v.Shared {
+			if v.Start < addr {
+				v.Offset += int64(addr - v.Start)
+				v.Start = addr
+			}
+			v.End = min(v.End, end)
 			parts = append(parts, v)
 		}
 	}
 	m.mu.Unlock()
-	for _, v := range parts {
-		start, stop := max(v.Start, addr), min(v.End, end)
-		o := MmapOpts{Addr: start, Length: stop - start, Prot: v.Prot, Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, Name: v.Name, Dev: v.Dev, Ino: v.Ino}
-		if v.File == nil {
-			o.Flags |= unix.MAP_ANONYMOUS
-		} else {
-			f, err := dupFile(&v)
-			if err != nil {
+	for len(parts) > 0 {
+		v := parts[0]
+		if v.File != nil || v.special {
+			if err := m.remapFresh(v); err != nil {
 				return err
 			}
-			o.File, o.Offset = f, v.Offset+int64(start-v.Start)
+			parts = parts[1:]
+			continue
 		}
-		if _, err := m.Mmap(o); err != nil {
+		// Private anonymous memory: the host drops its pages in one call
+		// for the whole run of adjacent parts (a thread's stack and its
+		// guard page are two), and the mappings stay as they are.
+		n := 1
+		for n < len(parts) && parts[n].File == nil && !parts[n].special && parts[n].Start == parts[n-1].End {
+			n++
+		}
+		if err := m.as.Discard(v.Start, parts[n-1].End-v.Start); err != nil {
 			return err
 		}
+		parts = parts[n:]
 	}
 	return nil
+}
+
+// remapFresh maps part v (clipped to the range advised, its Offset with
+// it) of a private file mapping afresh, which drops its private pages: the next read sees
+// the file's contents.
+func (m *MemoryManager) remapFresh(v VMA) error {
+	o := MmapOpts{Addr: v.Start, Length: v.End - v.Start, Prot: v.Prot, Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, Name: v.Name, Dev: v.Dev, Ino: v.Ino}
+	if v.File == nil {
+		o.Flags |= unix.MAP_ANONYMOUS
+	} else {
+		f, err := dupFile(&v)
+		if err != nil {
+			return err
+		}
+		o.File, o.Offset = f, v.Offset
+	}
+	_, err := m.Mmap(o)
+	return err
 }
 
 // knownAdvice reports whether Linux x86-64 knows the madvise advice.
