@@ -17,18 +17,19 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if end < addr {
 		return unix.EINVAL
 	}
+	if !knownAdvice(advice) {
+		return unix.EINVAL
+	}
+	// A hole in the range is ENOMEM, once the advice has been applied to
+	// the mappings around it, as Linux does.
+	var hole error
 	m.mu.Lock()
 	if !m.covered(addr, end) {
-		m.mu.Unlock()
-		return unix.ENOMEM
-	}
-	if !knownAdvice(advice) {
-		m.mu.Unlock()
-		return unix.EINVAL
+		hole = unix.ENOMEM
 	}
 	if advice != unix.MADV_DONTNEED && advice != unix.MADV_FREE {
 		m.mu.Unlock()
-		return nil
+		return hole
 	}
 	var parts []VMA
 	for _, v := range m.vmas {
@@ -63,7 +64,7 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 		}
 		parts = parts[n:]
 	}
-	return nil
+	return hole
 }
 
 // remapFresh maps part v (clipped to the range advised, its Offset with
