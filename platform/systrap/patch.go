@@ -114,6 +114,14 @@ type patcher struct {
 	traps map[uintptr]int   // trap index by patched site (-1: never patch)
 	hits  map[uintptr]uint8 // traps seen at a site not yet patched
 	next  int               // next free trap
+	// notSites are sites some thread read and found not patchable
+	// (glibc's inline syscalls with the number loaded further up, a
+	// syscall(2) wrapper), up to maxUnpatchable: a new thread trapping
+	// there, which has no memory of its own yet, then does not read the
+	// code again (a process_vm_readv per trap: four per pthread_create).
+	// A hint only: code rewritten there since is patched by no one, as
+	// for a thread's own memory.
+	notSites map[uintptr]struct{}
 }
 
 // copyFrom makes p a copy of parent's state, for a fork's child.
@@ -208,12 +216,17 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 	if _, ok := c.unpatchable[site]; ok {
 		return
 	}
-	var code [siteLen]byte
-	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen || !isSite(code, nr) {
+	pt := &as.patch
+	if pt.notSite(site) {
 		c.unpatchable[site] = struct{}{}
 		return
 	}
-	pt := &as.patch
+	var code [siteLen]byte
+	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen || !isSite(code, nr) {
+		c.unpatchable[site] = struct{}{}
+		pt.addNotSite(site)
+		return
+	}
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	if i, done := pt.traps[site]; done {
@@ -250,6 +263,25 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, rip uint64) {
 	pt.traps[site] = pt.next
 	pt.next++
 	c.p.patchedSites.Add(1)
+}
+
+// notSite reports whether a thread found site not patchable.
+func (p *patcher) notSite(site uintptr) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.notSites[site]
+	return ok
+}
+
+// addNotSite remembers that site is not patchable; the memory starts
+// again when it holds maxUnpatchable sites.
+func (p *patcher) addNotSite(site uintptr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.notSites == nil || len(p.notSites) >= maxUnpatchable {
+		p.notSites = make(map[uintptr]struct{})
+	}
+	p.notSites[site] = struct{}{}
 }
 
 // setFpxSw gives the control page the software-reserved bytes of the
