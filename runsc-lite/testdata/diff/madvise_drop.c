@@ -9,13 +9,6 @@
 
 #define PG 4096L
 
-static long sum(const unsigned char *p, long n) {
-	long s = 0;
-	for (long i = 0; i < n; i++)
-		s += p[i] * (i % 251 + 1);
-	return s;
-}
-
 static void fill(unsigned char *p, long n, int seed) {
 	for (long i = 0; i < n; i++)
 		p[i] = (unsigned char)(i * seed + 1);

@@ -7,13 +7,6 @@
 
 #define PG 4096L
 
-static long sum(const unsigned char *p, long n) {
-	long s = 0;
-	for (long i = 0; i < n; i++)
-		s += p[i] * (i % 251 + 1);
-	return s;
-}
-
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	CHECK(sysconf(_SC_PAGESIZE) == PG);
