@@ -33,7 +33,7 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	}
 	var parts []VMA
 	for _, v := range m.vmas {
-		if v.End > addr && v.Start < end && !v.Shared {
+		if v.End > addr && v.Start < end {
 			if v.Start < addr {
 				v.Offset += int64(addr - v.Start)
 				v.Start = addr
@@ -45,6 +45,14 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	m.mu.Unlock()
 	for len(parts) > 0 {
 		v := parts[0]
+		if err := dropAllowed(&v, advice); err != nil {
+			return err
+		}
+		if v.Shared {
+			// Nothing private to drop: the next read sees the same data.
+			parts = parts[1:]
+			continue
+		}
 		if v.File != nil || v.special {
 			if err := m.remapFresh(v); err != nil {
 				return err
@@ -56,7 +64,7 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 		// for the whole run of adjacent parts (a thread's stack and its
 		// guard page are two), and the mappings stay as they are.
 		n := 1
-		for n < len(parts) && parts[n].File == nil && !parts[n].special && parts[n].Start == parts[n-1].End {
+		for n < len(parts) && anonymous(&parts[n]) && parts[n].Start == parts[n-1].End && dropAllowed(&parts[n], advice) == nil {
 			n++
 		}
 		if err := m.as.Discard(v.Start, parts[n-1].End-v.Start); err != nil {
@@ -67,9 +75,24 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	return hole
 }
 
+// anonymous reports whether v is private anonymous memory of the
+// application's.
+func anonymous(v *VMA) bool { return v.File == nil && !v.Shared && !v.special }
+
+// dropAllowed is Linux's check of a mapping for MADV_DONTNEED and
+// MADV_FREE: locked memory refuses both, and MADV_FREE takes private
+// anonymous memory only. The walk stops at the first mapping refused,
+// after the ones before it were dropped.
+func dropAllowed(v *VMA, advice int) error {
+	if v.Locked || advice == unix.MADV_FREE && !anonymous(v) && !v.special {
+		return unix.EINVAL
+	}
+	return nil
+}
+
 // remapFresh maps part v (clipped to the range advised, its Offset with
-// it) of a private file mapping afresh, which drops its private pages: the next read sees
-// the file's contents.
+// it) of a private file mapping afresh, which drops its private pages:
+// the next read sees the file's contents.
 func (m *MemoryManager) remapFresh(v VMA) error {
 	o := MmapOpts{Addr: v.Start, Length: v.End - v.Start, Prot: v.Prot, Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, Name: v.Name, Dev: v.Dev, Ino: v.Ino}
 	if v.File == nil {

@@ -3,7 +3,8 @@
  * a thread exits), anonymous runs with holes of other protections, a
  * private file mapping (whose dropped pages read the file again, at the
  * right offset when the range starts inside it) next to anonymous memory,
- * and a shared mapping, whose contents stay. */
+ * a shared mapping, whose contents stay, and what Linux refuses: MADV_FREE
+ * of anything but private anonymous memory, locked memory, holes. */
 #include "common.h"
 #include <sys/mman.h>
 
@@ -66,6 +67,20 @@ int main(int argc, char **argv) {
 	long before = sum(sh, 2 * PG);
 	T(madvise(sh, 2 * PG, MADV_DONTNEED));
 	CHECK(sum(sh, 2 * PG) == before);
+
+	/* MADV_FREE takes private anonymous memory only. */
+	T(madvise(r + 2 * PG, PG, MADV_FREE));
+	T(madvise(sh, PG, MADV_FREE));
+
+	/* Locked memory refuses both: EINVAL, after the parts before it. */
+	unsigned char *l = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(l != MAP_FAILED);
+	fill(l, 3 * PG, 19);
+	T(mlock(l + PG, PG));
+	T(madvise(l, 3 * PG, MADV_DONTNEED));
+	T(madvise(l + PG, PG, MADV_FREE));
+	printf("before the locked page = %ld, locked = %ld, after = %ld\n", sum(l, PG), sum(l + PG, PG),
+	       sum(l + 2 * PG, PG));
 
 	/* A hole in the range: ENOMEM, after the parts before it. */
 	T(munmap(a + 6 * PG, PG));
