@@ -53,6 +53,11 @@ type AddressSpace interface {
 	// mlock and MAP_LOCKED do: for writing (breaking copy-on-write) if
 	// write, else for reading. Contents do not change.
 	Populate(addr, length uintptr, write bool) error
+	// Discard drops the pages of private anonymous memory in [addr,
+	// addr+length), as Linux's MADV_DONTNEED does: the next access reads
+	// zeros. The mappings do not change. It is one host call for the
+	// whole range, where mapping each part afresh costs one per part.
+	Discard(addr, length uintptr) error
 	// ReadAt and WriteAt copy application memory. An unmapped or
 	// inaccessible address ends the copy with an error wrapping EFAULT; n
 	// says how much was copied before it.

@@ -59,6 +59,7 @@ var diffPrograms = []string{
 	"mqueue",      // POSIX message queues: mq_open/mq_unlink/mq_timedsend/mq_timedreceive/mq_notify (signal and SIGEV_THREAD)/mq_getsetattr, priorities, limits, timeouts, errors
 	"leases",      // F_SETLEASE/F_GETLEASE: when a lease may be taken, breaks by open and truncate, SIGIO, EWOULDBLOCK, downgrade and unlock
 	"devmem",      // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
+	"madvise",     // madvise MADV_DONTNEED/MADV_FREE across several mappings: what a read finds after (zeros or the file), holes (ENOMEM after the work), locked and shared mappings (EINVAL)
 	"patchsites",  // one `mov $nr,%eax; syscall` site and one `syscall; cmp $-4095,%rax` register site (and glibc's syscall(2)) made hot (systrap patches them): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts
 	"inet",        // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
 	"oob",         // TCP urgent data on 127.0.0.1: MSG_OOB sends and receives, reads stopping at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI and select's exceptional set

@@ -227,6 +227,22 @@ func (as *AddressSpace) Populate(addr, length uintptr, write bool) error {
 	})
 }
 
+// Discard implements platform.AddressSpace: mapped pages read zeros
+// again; a hole is ENOMEM, as madvise says.
+func (as *AddressSpace) Discard(addr, length uintptr) error {
+	return as.inRange(addr, length, func(pages []uintptr) error {
+		for _, p := range pages {
+			if as.pages[p] == nil {
+				return unix.ENOMEM
+			}
+		}
+		for _, p := range pages {
+			as.pages[p].data = [pageSize]byte{}
+		}
+		return nil
+	})
+}
+
 // Resident implements platform.AddressSpace: every mapped page is.
 func (as *AddressSpace) Resident(addr uintptr, vec []byte) error {
 	as.mu.Lock()

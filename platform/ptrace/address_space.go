@@ -246,6 +246,16 @@ func (as *addressSpace) Populate(addr, length uintptr, write bool) error {
 	return err
 }
 
+// Discard implements platform.AddressSpace with the host's
+// MADV_DONTNEED, a remote syscall.
+func (as *addressSpace) Discard(addr, length uintptr) error {
+	if err := platform.CheckMprotect(reserved, addr, length); err != nil {
+		return err
+	}
+	_, err := as.remote(unix.SYS_MADVISE, uint64(addr), uint64(length), unix.MADV_DONTNEED)
+	return err
+}
+
 // Resident implements platform.AddressSpace.
 func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
 	if !as.Enter() {

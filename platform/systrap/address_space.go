@@ -104,7 +104,10 @@ func (as *addressSpace) kill() {
 func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...int) (uintptr, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
-	if as.exited() {
+	// Only the flag, not the pidfd: polling it is a host syscall per
+	// request. A stub that died without our kill is found by the wait
+	// below, which polls the pidfd between its sleeps.
+	if as.dead.Load() {
 		return 0, errGone
 	}
 	if len(fds) > 0 {
@@ -230,40 +233,11 @@ func (as *addressSpace) checkMapped(got, addr, length uintptr, flags int) error 
 
 const pageSize = abi.PageSize
 
-// Munmap implements platform.AddressSpace.
-func (as *addressSpace) Munmap(addr, length uintptr) error {
-	if err := checkReserved(func(r platform.Range) error { return platform.CheckMunmap(r, addr, length) }); err != nil {
-		return err
-	}
-	if !as.Enter() {
-		return errGone
-	}
-	defer as.Leave()
-	as.layout.RLock()
-	defer as.layout.RUnlock()
-	_, err := as.syscall(unix.SYS_MUNMAP, uint64(addr), uint64(length))
-	return err
-}
-
-// Mprotect implements platform.AddressSpace.
-func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
-	if err := checkReserved(func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }); err != nil {
-		return err
-	}
-	if !as.Enter() {
-		return errGone
-	}
-	defer as.Leave()
-	as.layout.RLock()
-	defer as.layout.RUnlock()
-	_, err := as.syscall(unix.SYS_MPROTECT, uint64(addr), uint64(length), uint64(prot))
-	return err
-}
-
-// Mremap implements platform.AddressSpace with the host's mremap, run by
-// the stub like every other mapping change.
-func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (uintptr, error) {
-	if err := checkReserved(func(r platform.Range) error { return platform.CheckMremap(r, old, oldLen, newLen, flags, newAddr) }); err != nil {
+// layoutCall runs a mapping change, host syscall nr, in the stub once
+// check (a platform.Check* function) lets it near both reserved ranges,
+// holding use and the layout for reading.
+func (as *addressSpace) layoutCall(check func(platform.Range) error, nr uintptr, args ...uint64) (uintptr, error) {
+	if err := checkReserved(check); err != nil {
 		return 0, err
 	}
 	if !as.Enter() {
@@ -272,7 +246,28 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	defer as.Leave()
 	as.layout.RLock()
 	defer as.layout.RUnlock()
-	got, err := as.syscall(unix.SYS_MREMAP, uint64(old), uint64(oldLen), uint64(newLen), uint64(flags), uint64(newAddr))
+	return as.syscall(nr, args...)
+}
+
+// Munmap implements platform.AddressSpace.
+func (as *addressSpace) Munmap(addr, length uintptr) error {
+	check := func(r platform.Range) error { return platform.CheckMunmap(r, addr, length) }
+	_, err := as.layoutCall(check, unix.SYS_MUNMAP, uint64(addr), uint64(length))
+	return err
+}
+
+// Mprotect implements platform.AddressSpace.
+func (as *addressSpace) Mprotect(addr, length uintptr, prot int) error {
+	check := func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }
+	_, err := as.layoutCall(check, unix.SYS_MPROTECT, uint64(addr), uint64(length), uint64(prot))
+	return err
+}
+
+// Mremap implements platform.AddressSpace with the host's mremap, run by
+// the stub like every other mapping change.
+func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (uintptr, error) {
+	check := func(r platform.Range) error { return platform.CheckMremap(r, old, oldLen, newLen, flags, newAddr) }
+	got, err := as.layoutCall(check, unix.SYS_MREMAP, uint64(old), uint64(oldLen), uint64(newLen), uint64(flags), uint64(newAddr))
 	if err != nil {
 		return 0, err
 	}
@@ -289,16 +284,16 @@ func (as *addressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 // Populate implements platform.AddressSpace with the host's
 // MADV_POPULATE_READ or MADV_POPULATE_WRITE, run by the stub.
 func (as *addressSpace) Populate(addr, length uintptr, write bool) error {
-	if err := checkReserved(func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }); err != nil {
-		return err
-	}
-	if !as.Enter() {
-		return errGone
-	}
-	defer as.Leave()
-	as.layout.RLock()
-	defer as.layout.RUnlock()
-	_, err := as.syscall(unix.SYS_MADVISE, uint64(addr), uint64(length), platform.PopulateAdvice(write))
+	check := func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }
+	_, err := as.layoutCall(check, unix.SYS_MADVISE, uint64(addr), uint64(length), platform.PopulateAdvice(write))
+	return err
+}
+
+// Discard implements platform.AddressSpace with the host's
+// MADV_DONTNEED, run by the stub: one request for the whole range.
+func (as *addressSpace) Discard(addr, length uintptr) error {
+	check := func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }
+	_, err := as.layoutCall(check, unix.SYS_MADVISE, uint64(addr), uint64(length), unix.MADV_DONTNEED)
 	return err
 }
 

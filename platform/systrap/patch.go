@@ -142,6 +142,15 @@ type patcher struct {
 	traps map[uintptr]int   // trap index by patched site (-1: never patch)
 	hits  map[uintptr]uint8 // traps seen at a site not yet patched
 	next  int               // next free trap
+	// notSites are the return addresses of syscalls some thread read
+	// and found not patchable
+	// (glibc's inline syscalls with the number loaded further up, a
+	// syscall(2) wrapper), up to maxUnpatchable: a new thread trapping
+	// there, which has no memory of its own yet, then does not read the
+	// code again (a process_vm_readv per trap: four per pthread_create).
+	// A hint only: code rewritten there since is patched by no one, as
+	// for a thread's own memory.
+	notSites map[uintptr]struct{}
 }
 
 // copyFrom makes p a copy of parent's state, for a fork's child.
@@ -364,13 +373,18 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, regs *platform.Registe
 	if _, ok := c.unpatchable[ret]; ok {
 		return
 	}
-	ps, ok := siteOf(as, ret, nr)
-	if !ok {
+	pt := &as.patch
+	if pt.notSite(ret) {
 		c.unpatchable[ret] = struct{}{}
 		return
 	}
+	ps, ok := siteOf(as, ret, nr)
+	if !ok {
+		c.unpatchable[ret] = struct{}{}
+		pt.addNotSite(ret)
+		return
+	}
 	site := ps.addr
-	pt := &as.patch
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	if i, done := pt.traps[site]; done {
@@ -411,6 +425,26 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, regs *platform.Registe
 	pt.traps[site] = pt.next
 	pt.next++
 	c.p.patchedSites.Add(1)
+}
+
+// notSite reports whether a thread found the syscall returning to ret
+// not patchable.
+func (p *patcher) notSite(ret uintptr) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.notSites[ret]
+	return ok
+}
+
+// addNotSite remembers that the syscall returning to ret is not
+// patchable; the memory starts again when it holds maxUnpatchable sites.
+func (p *patcher) addNotSite(ret uintptr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.notSites == nil || len(p.notSites) >= maxUnpatchable {
+		p.notSites = make(map[uintptr]struct{})
+	}
+	p.notSites[ret] = struct{}{}
 }
 
 // setFpxSw gives the control page the software-reserved bytes of the

@@ -134,6 +134,7 @@ func (as *fakeAS) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr
 }
 func (as *fakeAS) Resident(addr uintptr, vec []byte) error         { return unix.EINVAL }
 func (as *fakeAS) Populate(addr, length uintptr, write bool) error { return unix.EINVAL }
+func (as *fakeAS) Discard(addr, length uintptr) error              { return unix.EINVAL }
 func (as *fakeAS) Fork() (platform.AddressSpace, error)            { return nil, unix.EINVAL }
 func (as *fakeAS) Reserved() []platform.Range                      { return as.reserved }
 func (as *fakeAS) VDSO() platform.Range                            { return platform.Range{} }

@@ -6,8 +6,9 @@ import (
 
 // Madvise implements madvise(2). Hints are accepted and ignored, as Linux
 // may ignore them. MADV_DONTNEED and MADV_FREE drop private pages, which is
-// visible (the next read sees zeros, or the file's contents): done by
-// mapping the range afresh.
+// visible (the next read sees zeros, or the file's contents): the host's
+// MADV_DONTNEED for private anonymous memory (AddressSpace.Discard), and
+// mapping the range afresh for private file mappings.
 func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if addr%pageSize != 0 {
 		return unix.EINVAL
@@ -16,43 +17,95 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if end < addr {
 		return unix.EINVAL
 	}
+	if !knownAdvice(advice) {
+		return unix.EINVAL
+	}
+	// A hole in the range is ENOMEM, once the advice has been applied to
+	// the mappings around it, as Linux does.
+	var hole error
 	m.mu.Lock()
 	if !m.covered(addr, end) {
-		m.mu.Unlock()
-		return unix.ENOMEM
-	}
-	if !knownAdvice(advice) {
-		m.mu.Unlock()
-		return unix.EINVAL
+		hole = unix.ENOMEM
 	}
 	if advice != unix.MADV_DONTNEED && advice != unix.MADV_FREE {
 		m.mu.Unlock()
-		return nil
+		return hole
 	}
 	var parts []VMA
 	for _, v := range m.vmas {
-		if v.End > addr && v.Start < end && !v.Shared {
+		if v.End > addr && v.Start < end {
+			if v.Start < addr {
+				v.Offset += int64(addr - v.Start)
+				v.Start = addr
+			}
+			v.End = min(v.End, end)
 			parts = append(parts, v)
 		}
 	}
 	m.mu.Unlock()
-	for _, v := range parts {
-		start, stop := max(v.Start, addr), min(v.End, end)
-		o := MmapOpts{Addr: start, Length: stop - start, Prot: v.Prot, Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, Name: v.Name, Dev: v.Dev, Ino: v.Ino}
-		if v.File == nil {
-			o.Flags |= unix.MAP_ANONYMOUS
-		} else {
-			f, err := dupFile(&v)
-			if err != nil {
-				return err
-			}
-			o.File, o.Offset = f, v.Offset+int64(start-v.Start)
-		}
-		if _, err := m.Mmap(o); err != nil {
+	for len(parts) > 0 {
+		v := parts[0]
+		if err := dropAllowed(&v, advice); err != nil {
 			return err
 		}
+		if v.Shared {
+			// Nothing private to drop: the next read sees the same data.
+			parts = parts[1:]
+			continue
+		}
+		if v.File != nil || v.special {
+			if err := m.remapFresh(v); err != nil {
+				return err
+			}
+			parts = parts[1:]
+			continue
+		}
+		// Private anonymous memory: the host drops its pages in one call
+		// for the whole run of adjacent parts (a thread's stack and its
+		// guard page are two), and the mappings stay as they are.
+		n := 1
+		for n < len(parts) && anonymous(&parts[n]) && parts[n].Start == parts[n-1].End && dropAllowed(&parts[n], advice) == nil {
+			n++
+		}
+		if err := m.as.Discard(v.Start, parts[n-1].End-v.Start); err != nil {
+			return err
+		}
+		parts = parts[n:]
+	}
+	return hole
+}
+
+// anonymous reports whether v is private anonymous memory of the
+// application's.
+func anonymous(v *VMA) bool { return v.File == nil && !v.Shared && !v.special }
+
+// dropAllowed is Linux's check of a mapping for MADV_DONTNEED and
+// MADV_FREE: locked memory refuses both, and MADV_FREE takes private
+// anonymous memory only. The walk stops at the first mapping refused,
+// after the ones before it were dropped.
+func dropAllowed(v *VMA, advice int) error {
+	if v.Locked || advice == unix.MADV_FREE && !anonymous(v) && !v.special {
+		return unix.EINVAL
 	}
 	return nil
+}
+
+// remapFresh maps part v (clipped to the range advised, its Offset with
+// it) of a private file mapping afresh, which drops its private pages:
+// the next read sees the file's contents.
+func (m *MemoryManager) remapFresh(v VMA) error {
+	o := MmapOpts{Addr: v.Start, Length: v.End - v.Start, Prot: v.Prot, Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, Name: v.Name, Dev: v.Dev, Ino: v.Ino}
+	if v.File == nil {
+		o.Flags |= unix.MAP_ANONYMOUS
+	} else {
+		f, err := dupFile(&v)
+		if err != nil {
+			return err
+		}
+		o.File, o.Offset = f, v.Offset
+	}
+	_, err := m.Mmap(o)
+	return err
 }
 
 // knownAdvice reports whether Linux x86-64 knows the madvise advice.

@@ -39,6 +39,15 @@ static int sockopt_int(int fd, int level, int name) {
 	return v;
 }
 
+/* sum is a position-weighted checksum of n bytes: which bytes a memory
+ * operation kept, zeroed or moved shows in it. */
+static long sum(const unsigned char *p, long n) {
+	long s = 0;
+	for (long i = 0; i < n; i++)
+		s += p[i] * (i % 251 + 1);
+	return s;
+}
+
 /* CHECK(cond) prints whether a fact holds. */
 #define CHECK(cond) printf("%s: %s\n", #cond, (cond) ? "yes" : "NO")
 

@@ -7,13 +7,6 @@
 
 #define PG 4096L
 
-static long sum(const unsigned char *p, long n) {
-	long s = 0;
-	for (long i = 0; i < n; i++)
-		s += p[i] * (i % 251 + 1);
-	return s;
-}
-
 /* mayWrite: a shared mapping of a file not open for writing never
  * becomes writable (mprotect EACCES); a private one may. msync's
  * MS_INVALIDATE refuses locked pages (EBUSY). (LTP mprotect01, msync03) */

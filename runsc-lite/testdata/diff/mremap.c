@@ -18,13 +18,6 @@
 			printf("%s = ok\n", #expr);                           \
 	} while (0)
 
-static long sum(const unsigned char *p, long n) {
-	long s = 0;
-	for (long i = 0; i < n; i++)
-		s += p[i] * (i % 251 + 1);
-	return s;
-}
-
 /* hole returns the address of n free pages. */
 static unsigned char *hole(long n) {
 	unsigned char *p = mmap(NULL, n * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

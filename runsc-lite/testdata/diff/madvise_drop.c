@@ -1,0 +1,91 @@
+/* madvise(MADV_DONTNEED) and MADV_FREE over ranges that span several
+ * mappings: a thread stack and its guard page (what glibc advises away when
+ * a thread exits), anonymous runs with holes of other protections, a
+ * private file mapping (whose dropped pages read the file again, at the
+ * right offset when the range starts inside it) next to anonymous memory,
+ * a shared mapping, whose contents stay, and what Linux refuses: MADV_FREE
+ * of anything but private anonymous memory, locked memory, holes. */
+#include "common.h"
+#include <sys/mman.h>
+
+#define PG 4096L
+
+static void fill(unsigned char *p, long n, int seed) {
+	for (long i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * seed + 1);
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+
+	/* A thread stack as glibc makes it: PROT_NONE, then all but the
+	 * guard page read-write; then the whole of it advised away. */
+	unsigned char *s = mmap(NULL, 16 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(s != MAP_FAILED);
+	T(mprotect(s + PG, 15 * PG, PROT_READ | PROT_WRITE));
+	fill(s + PG, 15 * PG, 3);
+	printf("stack sum = %ld\n", sum(s + PG, 15 * PG));
+	T(madvise(s, 16 * PG, MADV_DONTNEED));
+	printf("stack after DONTNEED = %ld\n", sum(s + PG, 15 * PG));
+	T(mprotect(s, PG, PROT_READ));
+	printf("guard after DONTNEED = %ld\n", sum(s, PG));
+
+	/* Three anonymous parts of different protections, advised from the
+	 * middle of the first to the middle of the last. */
+	unsigned char *a = mmap(NULL, 12 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(a != MAP_FAILED);
+	fill(a, 12 * PG, 5);
+	T(mprotect(a + 4 * PG, 4 * PG, PROT_READ));
+	T(madvise(a + 2 * PG, 8 * PG, MADV_FREE));
+	/* MADV_FREE may keep the pages until memory is short; write them
+	 * again so that both kernels agree on what is read. */
+	T(madvise(a + 2 * PG, 8 * PG, MADV_DONTNEED));
+	printf("kept before = %ld, dropped = %ld, %ld, %ld, kept after = %ld\n", sum(a, 2 * PG),
+	       sum(a + 2 * PG, 2 * PG), sum(a + 4 * PG, 4 * PG), sum(a + 8 * PG, 2 * PG), sum(a + 10 * PG, 2 * PG));
+
+	/* A private file mapping between two anonymous ones, advised from
+	 * inside its second page to the middle of the anonymous one after. */
+	int fd = open("data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	unsigned char buf[4 * PG];
+	fill(buf, sizeof buf, 11);
+	CHECK(write(fd, buf, sizeof buf) == (long)sizeof buf);
+	unsigned char *r = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(r != MAP_FAILED);
+	CHECK(mmap(r + 2 * PG, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == r + 2 * PG);
+	fill(r, 8 * PG, 13);
+	printf("mixed before = %ld\n", sum(r, 8 * PG));
+	T(madvise(r + 3 * PG, 4 * PG, MADV_DONTNEED));
+	printf("anon kept = %ld, file kept = %ld, file again = %ld, anon dropped = %ld, anon kept = %ld\n",
+	       sum(r, 2 * PG), sum(r + 2 * PG, PG), sum(r + 3 * PG, 3 * PG), sum(r + 6 * PG, PG), sum(r + 7 * PG, PG));
+	printf("file pages match the file: %s\n", memcmp(r + 3 * PG, buf + PG, 3 * PG) == 0 ? "yes" : "NO");
+
+	/* A shared mapping keeps its contents. */
+	unsigned char *sh = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(sh != MAP_FAILED);
+	fill(sh, 2 * PG, 17);
+	long before = sum(sh, 2 * PG);
+	T(madvise(sh, 2 * PG, MADV_DONTNEED));
+	CHECK(sum(sh, 2 * PG) == before);
+
+	/* MADV_FREE takes private anonymous memory only. */
+	T(madvise(r + 2 * PG, PG, MADV_FREE));
+	T(madvise(sh, PG, MADV_FREE));
+
+	/* Locked memory refuses both: EINVAL, after the parts before it. */
+	unsigned char *l = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(l != MAP_FAILED);
+	fill(l, 3 * PG, 19);
+	T(mlock(l + PG, PG));
+	T(madvise(l, 3 * PG, MADV_DONTNEED));
+	T(madvise(l + PG, PG, MADV_FREE));
+	printf("before the locked page = %ld, locked = %ld, after = %ld\n", sum(l, PG), sum(l + PG, PG),
+	       sum(l + 2 * PG, PG));
+
+	/* A hole in the range: ENOMEM, after the parts before it. */
+	T(munmap(a + 6 * PG, PG));
+	fill(a, 4 * PG, 7); /* a + 4 * PG on is read-only */
+	T(madvise(a, 8 * PG, MADV_DONTNEED));
+	printf("before the hole = %ld\n", sum(a, 4 * PG));
+	return 0;
+}
