@@ -16,55 +16,55 @@ import (
 
 // diffPrograms are the programs under testdata/diff, one per syscall family.
 var diffPrograms = []string{
-	"fileio",      // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
-	"stat",        // stat/fstat/lstat/fstatat/statx
-	"dirs",        // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
-	"links",       // link/symlink/readlink/unlink/rename/renameat2
-	"perms",       // chmod/fchmod/umask/access/faccessat (needs a root host)
-	"fds",         // dup/dup2/dup3/fcntl/close_range/pipe2, what O_PATH descriptors may do
-	"truncate",    // truncate/ftruncate/fallocate
-	"ioctl",       // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
-	"identity",    // uids, gids, groups, pids: relations only
-	"time",        // clock_gettime/clock_getres/nanosleep/gettimeofday/time
-	"system",      // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
-	"rlimit",      // RLIMIT_AS/RLIMIT_DATA on mmap/mremap/brk/mprotect and fork, RLIMIT_CPU values, CPU time in getrusage/clock_gettime
-	"memory",      // mmap/munmap/mprotect/brk/mremap/madvise/msync
-	"efault",      // bad pointers everywhere
-	"process",     // fork/vfork/wait4/waitid/execve, pipes between processes
-	"sharedmem",   // memfd_create, MAP_SHARED across fork, process-shared semaphores
-	"timerfd",     // timerfd_create/settime/gettime, read, poll, epoll
-	"signalfd",    // signalfd/signalfd4, reads of pending signals, poll, epoll
-	"sigqueue",    // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
-	"restart",     // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
-	"futex2",      // FUTEX_WAKE_OP, PI futexes, robust lists
-	"stopcont",    // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
-	"tty",         // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
-	"pidfd",       // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
-	"sched",       // getpriority/setpriority, capget/capset, personality, chroot, fadvise64/readahead/sync_file_range/mlock
-	"ipc",         // System V IPC: shmget/shmat/shmdt/shmctl, semget/semop/semtimedop/semctl, msgget/msgsnd/msgrcv/msgctl
-	"inotify",     // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
-	"sockets",     // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
-	"membarrier",  // membarrier: query, global and private expedited barriers, registration across fork and execve
-	"mremap",      // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
-	"xattr",       // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
-	"epoll",       // epoll_ctl: instances watching instances, the depth limit and loops (ELOOP), EPOLLEXCLUSIVE, errors
-	"mount",       // mount/umount2 of tmpfs: options, size, read-only remounts (EROFS), stacking, lazy unmounts, noexec, errors (needs a root host)
-	"schedpolicy", // sched_setscheduler/getscheduler/setparam/getparam/setattr/getattr, RESET_ON_FORK, EPERM without CAP_SYS_NICE (needs a root host)
-	"procfs",      // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
-	"ptrace",      // ptrace of children: TRACEME, syscall stops, register and syscall changes, PEEK/POKE, signal suppression and injection, fork/exec events, int3, single steps, ATTACH/SEIZE/INTERRUPT/DETACH, LISTEN, EVENT_EXIT at death by a signal, PEEKSIGINFO, ARCH_PRCTL, ATTACH to a stopped child, debug registers, a tracer that is not the parent
-	"pty",         // pseudo-terminals: openpt/grantpt/unlockpt/ptsname, line discipline (canonical, echo, erase, kill, EOF, ONLCR, raw, VMIN), packet mode, ^C and SIGWINCH to the foreground group, hang-up, master EIO, VMIN/VTIME, TIOCGPTPEER, TIOCSTI, IXON/IXANY and tcflow, TCGETA/TCSETA*
-	"hugeargs",    // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
-	"fhandle",     // name_to_handle_at/open_by_handle_at: round trips, the size handshake, stale handles, CAP_DAC_READ_SEARCH (needs a root host)
-	"openat2",     // openat2's open_how checks and RESOLVE_* (symlinks, magic links, mounts, beneath, in root, cached); fchmodat2
-	"mqueue",      // POSIX message queues: mq_open/mq_unlink/mq_timedsend/mq_timedreceive/mq_notify (signal and SIGEV_THREAD)/mq_getsetattr, priorities, limits, timeouts, errors
-	"leases",      // F_SETLEASE/F_GETLEASE: when a lease may be taken, breaks by open and truncate, SIGIO, EWOULDBLOCK, downgrade and unlock
-	"devmem",      // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
-	"madvise",     // madvise MADV_DONTNEED/MADV_FREE across several mappings: what a read finds after (zeros or the file), holes (ENOMEM after the work), locked and shared mappings (EINVAL)
-	"patchsites",  // one `mov $nr,%eax; syscall` site and one `syscall; cmp $-4095,%rax` register site (and glibc's syscall(2)) made hot (systrap patches them): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts
-	"inet",        // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
-	"oob",         // TCP urgent data on 127.0.0.1: MSG_OOB sends and receives, reads stopping at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI and select's exceptional set
-	"peekoff",     // SO_PEEK_OFF: values, and MSG_PEEK from the offset on Unix stream, datagram and seqpacket sockets, TCP and UDP on 127.0.0.1
-	"rawsock",     // raw ICMP and ICMPv6 sockets on loopback (CAP_NET_RAW, needs a root host): echo request and reply with the IPv4 header, IP_HDRINCL, IPPROTO_RAW
+	"fileio",       // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
+	"stat",         // stat/fstat/lstat/fstatat/statx
+	"dirs",         // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
+	"links",        // link/symlink/readlink/unlink/rename/renameat2
+	"perms",        // chmod/fchmod/umask/access/faccessat (needs a root host)
+	"fds",          // dup/dup2/dup3/fcntl/close_range/pipe2, what O_PATH descriptors may do
+	"truncate",     // truncate/ftruncate/fallocate
+	"ioctl",        // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
+	"identity",     // uids, gids, groups, pids: relations only
+	"time",         // clock_gettime/clock_getres/nanosleep/gettimeofday/time
+	"system",       // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
+	"rlimit",       // RLIMIT_AS/RLIMIT_DATA on mmap/mremap/brk/mprotect and fork, RLIMIT_CPU values, CPU time in getrusage/clock_gettime
+	"memory",       // mmap/munmap/mprotect/brk/mremap/madvise/msync
+	"efault",       // bad pointers everywhere
+	"process",      // fork/vfork/wait4/waitid/execve, pipes between processes
+	"sharedmem",    // memfd_create, MAP_SHARED across fork, process-shared semaphores
+	"timerfd",      // timerfd_create/settime/gettime, read, poll, epoll
+	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll
+	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
+	"restart",      // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
+	"futex2",       // FUTEX_WAKE_OP, PI futexes, robust lists
+	"stopcont",     // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
+	"tty",          // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
+	"pidfd",        // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
+	"sched",        // getpriority/setpriority, capget/capset, personality, chroot, fadvise64/readahead/sync_file_range/mlock
+	"ipc",          // System V IPC: shmget/shmat/shmdt/shmctl, semget/semop/semtimedop/semctl, msgget/msgsnd/msgrcv/msgctl
+	"inotify",      // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
+	"sockets",      // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
+	"membarrier",   // membarrier: query, global and private expedited barriers, registration across fork and execve
+	"mremap",       // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
+	"xattr",        // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
+	"epoll",        // epoll_ctl: instances watching instances, the depth limit and loops (ELOOP), EPOLLEXCLUSIVE, errors
+	"mount",        // mount/umount2 of tmpfs: options, size, read-only remounts (EROFS), stacking, lazy unmounts, noexec, errors (needs a root host)
+	"schedpolicy",  // sched_setscheduler/getscheduler/setparam/getparam/setattr/getattr, RESET_ON_FORK, EPERM without CAP_SYS_NICE (needs a root host)
+	"procfs",       // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
+	"ptrace",       // ptrace of children: TRACEME, syscall stops, register and syscall changes, PEEK/POKE, signal suppression and injection, fork/exec events, int3, single steps, ATTACH/SEIZE/INTERRUPT/DETACH, LISTEN, EVENT_EXIT at death by a signal, PEEKSIGINFO, ARCH_PRCTL, ATTACH to a stopped child, debug registers, a tracer that is not the parent
+	"pty",          // pseudo-terminals: openpt/grantpt/unlockpt/ptsname, line discipline (canonical, echo, erase, kill, EOF, ONLCR, raw, VMIN), packet mode, ^C and SIGWINCH to the foreground group, hang-up, master EIO, VMIN/VTIME, TIOCGPTPEER, TIOCSTI, IXON/IXANY and tcflow, TCGETA/TCSETA*
+	"hugeargs",     // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
+	"fhandle",      // name_to_handle_at/open_by_handle_at: round trips, the size handshake, stale handles, CAP_DAC_READ_SEARCH (needs a root host)
+	"openat2",      // openat2's open_how checks and RESOLVE_* (symlinks, magic links, mounts, beneath, in root, cached); fchmodat2
+	"mqueue",       // POSIX message queues: mq_open/mq_unlink/mq_timedsend/mq_timedreceive/mq_notify (signal and SIGEV_THREAD)/mq_getsetattr, priorities, limits, timeouts, errors
+	"leases",       // F_SETLEASE/F_GETLEASE: when a lease may be taken, breaks by open and truncate, SIGIO, EWOULDBLOCK, downgrade and unlock
+	"devmem",       // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
+	"madvise_drop", // MADV_DONTNEED/MADV_FREE across stacks, file and shared mappings, holes
+	"patchsites",   // one `mov $nr,%eax; syscall` site and one `syscall; cmp $-4095,%rax` register site (and glibc's syscall(2)) made hot (systrap patches them): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts
+	"inet",         // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
+	"oob",          // TCP urgent data on 127.0.0.1: MSG_OOB sends and receives, reads stopping at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI and select's exceptional set
+	"peekoff",      // SO_PEEK_OFF: values, and MSG_PEEK from the offset on Unix stream, datagram and seqpacket sockets, TCP and UDP on 127.0.0.1
+	"rawsock",      // raw ICMP and ICMPv6 sockets on loopback (CAP_NET_RAW, needs a root host): echo request and reply with the IPv4 header, IP_HDRINCL, IPPROTO_RAW
 }
 
 // rootOnly are programs whose native output is only comparable when the
