@@ -8,7 +8,9 @@ import (
 // may ignore them. MADV_DONTNEED and MADV_FREE drop private pages, which is
 // visible (the next read sees zeros, or the file's contents): the host's
 // MADV_DONTNEED for private anonymous memory (AddressSpace.Discard), and
-// mapping the range afresh for private file mappings.
+// mapping the range afresh for private file mappings. MADV_DONTFORK,
+// MADV_DOFORK, MADV_WIPEONFORK and MADV_KEEPONFORK mark the mappings for
+// Fork.
 func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if addr%pageSize != 0 {
 		return unix.EINVAL
@@ -27,7 +29,16 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if !m.covered(addr, end) {
 		hole = unix.ENOMEM
 	}
-	if advice != unix.MADV_DONTNEED && advice != unix.MADV_FREE {
+	switch advice {
+	case unix.MADV_DONTFORK, unix.MADV_DOFORK, unix.MADV_WIPEONFORK, unix.MADV_KEEPONFORK:
+		err := m.adviseForkLocked(addr, end, advice)
+		m.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		return hole
+	case unix.MADV_DONTNEED, unix.MADV_FREE:
+	default:
 		m.mu.Unlock()
 		return hole
 	}
@@ -75,6 +86,29 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	return hole
 }
 
+// adviseForkLocked records what a fork does with [addr, end)
+// (madvise_behavior's VM_DONTCOPY and VM_WIPEONFORK): MADV_WIPEONFORK
+// only on private anonymous memory, EINVAL elsewhere; here nothing
+// changes then, where Linux has changed the mappings before the one
+// refused. m.mu is held.
+func (m *MemoryManager) adviseForkLocked(addr, end uintptr, advice int) error {
+	for i := range m.vmas {
+		v := &m.vmas[i]
+		if v.End > addr && v.Start < end && (v.special || advice == unix.MADV_WIPEONFORK && !anonymous(v)) {
+			return unix.EINVAL
+		}
+	}
+	m.update(addr, end, func(v *VMA) {
+		switch advice {
+		case unix.MADV_DONTFORK, unix.MADV_DOFORK:
+			v.dontFork = advice == unix.MADV_DONTFORK
+		default:
+			v.wipeOnFork = advice == unix.MADV_WIPEONFORK
+		}
+	})
+	return nil
+}
+
 // anonymous reports whether v is private anonymous memory of the
 // application's.
 func anonymous(v *VMA) bool { return v.File == nil && !v.Shared && !v.special }
@@ -108,12 +142,14 @@ func (m *MemoryManager) remapFresh(v VMA) error {
 	return err
 }
 
-// knownAdvice reports whether Linux x86-64 knows the madvise advice.
+// knownAdvice reports whether Linux x86-64 knows the madvise advice. The
+// sandbox is a kernel without KSM: MADV_MERGEABLE and MADV_UNMERGEABLE
+// are EINVAL, as there.
 func knownAdvice(a int) bool {
 	switch a {
 	case unix.MADV_NORMAL, unix.MADV_RANDOM, unix.MADV_SEQUENTIAL, unix.MADV_WILLNEED,
 		unix.MADV_DONTNEED, unix.MADV_FREE, unix.MADV_REMOVE, unix.MADV_DONTFORK,
-		unix.MADV_DOFORK, unix.MADV_MERGEABLE, unix.MADV_UNMERGEABLE, unix.MADV_HUGEPAGE,
+		unix.MADV_DOFORK, unix.MADV_HUGEPAGE,
 		unix.MADV_NOHUGEPAGE, unix.MADV_DONTDUMP, unix.MADV_DODUMP, unix.MADV_WIPEONFORK,
 		unix.MADV_KEEPONFORK, unix.MADV_COLD, unix.MADV_PAGEOUT, unix.MADV_POPULATE_READ,
 		unix.MADV_POPULATE_WRITE, unix.MADV_HWPOISON:

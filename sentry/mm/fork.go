@@ -21,7 +21,9 @@ func dupFile(v *VMA) (*os.File, error) {
 // Fork returns a copy-on-write copy of the address space and its mirror.
 // The copy's private memory is charged in full, as Linux charges a
 // child's commit at fork: beyond the sandbox's limit fork fails with
-// ENOMEM. Shared objects gain a reference and no charge.
+// ENOMEM. Shared objects gain a reference and no charge. MADV_DONTFORK
+// ranges are then unmapped from the child, and MADV_WIPEONFORK ones
+// dropped (zeros), on the host's copy.
 func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -38,7 +40,15 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 		Argv: m.Argv, Envv: m.Envv, Auxv: m.Auxv}
 	c.SetRlimits(m.asLimit.Load(), m.dataLimit.Load())
 	dups := make(map[*os.File]*os.File)
+	var dropped, wiped []VMA
 	for _, v := range m.vmas {
+		if v.dontFork {
+			dropped = append(dropped, v)
+			continue
+		}
+		if v.wipeOnFork {
+			wiped = append(wiped, v)
+		}
 		if v.File != nil {
 			if dups[v.File] == nil {
 				f, err := dupFile(&v)
@@ -58,8 +68,25 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 		v.Locked = false
 		c.vmas = append(c.vmas, v)
 	}
-	for _, o := range m.shmsIn(0, TaskSize) {
+	for _, o := range c.shmsIn(0, TaskSize) {
 		o.refs.Add(1)
+	}
+	// The host's fork copied everything: the child loses its
+	// MADV_DONTFORK ranges and the pages of its MADV_WIPEONFORK ones.
+	for _, v := range dropped {
+		m.mem.Uncharge(usage.Anon, footprintOf(&v, v.Start, v.End).charged)
+	}
+	for _, v := range dropped {
+		if err := as.Munmap(v.Start, v.End-v.Start); err != nil {
+			c.Release()
+			return nil, err
+		}
+	}
+	for _, v := range wiped {
+		if err := as.Discard(v.Start, v.End-v.Start); err != nil {
+			c.Release()
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -80,6 +80,10 @@ type VMA struct {
 	// noWrite is a cleared VM_MAYWRITE: a shared mapping of a file not
 	// open for writing, which mprotect may not make writable (EACCES).
 	noWrite bool
+	// dontFork (MADV_DONTFORK) leaves the range out of a forked child;
+	// wipeOnFork (MADV_WIPEONFORK, private anonymous memory only) gives
+	// the child zeros there. Neither survives execve (a new mm).
+	dontFork, wipeOnFork bool
 }
 
 // MemoryManager is one address space and its mirror.
@@ -318,6 +322,7 @@ func (m *MemoryManager) merge() {
 			p := &out[n-1]
 			if p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
 				p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
+				p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork &&
 				(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset) {
 				p.End = v.End
 				continue

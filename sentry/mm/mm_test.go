@@ -220,3 +220,22 @@ func TestFutexKeyAmongManyMappings(t *testing.T) {
 		t.Errorf("private FutexKey in an unmapped gap: %v, want a key", err)
 	}
 }
+
+// The sandbox is a kernel without KSM (its /sys has no kernel/mm/ksm):
+// MADV_MERGEABLE and MADV_UNMERGEABLE are EINVAL, as there. The host may
+// have KSM, so no differential program can check this.
+func TestMadviseWithoutKSM(t *testing.T) {
+	m := newMM(t)
+	addr, err := m.Mmap(mm.MmapOpts{Length: abi.PageSize, Prot: unix.PROT_READ | unix.PROT_WRITE, Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, advice := range []int{unix.MADV_MERGEABLE, unix.MADV_UNMERGEABLE} {
+		if err := m.Madvise(addr, abi.PageSize, advice); err != unix.EINVAL {
+			t.Errorf("madvise(%d) = %v, want EINVAL", advice, err)
+		}
+	}
+	if err := m.Madvise(addr, abi.PageSize, unix.MADV_HUGEPAGE); err != nil {
+		t.Errorf("MADV_HUGEPAGE: %v", err)
+	}
+}

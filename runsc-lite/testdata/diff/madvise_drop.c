@@ -4,9 +4,12 @@
  * private file mapping (whose dropped pages read the file again, at the
  * right offset when the range starts inside it) next to anonymous memory,
  * a shared mapping, whose contents stay, and what Linux refuses: MADV_FREE
- * of anything but private anonymous memory, locked memory, holes. */
+ * of anything but private anonymous memory, locked memory, holes. Then
+ * what a fork does with MADV_DONTFORK and MADV_WIPEONFORK ranges (and
+ * their undoing). */
 #include "common.h"
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #define PG 4096L
 
@@ -15,8 +18,43 @@ static void fill(unsigned char *p, long n, int seed) {
 		p[i] = (unsigned char)(i * seed + 1);
 }
 
+/* forkAdvice: in a child, a MADV_DONTFORK page is unmapped (msync
+ * ENOMEM), a MADV_WIPEONFORK page reads zeros; undone, both are copied. */
+static void forkAdvice(void) {
+	char *p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(p, 0x5a, 4 * PG);
+	T(madvise(p, PG, MADV_DONTFORK));
+	T(madvise(p + PG, PG, MADV_WIPEONFORK));
+	T(madvise(p + 2 * PG, PG, MADV_DONTFORK));
+	T(madvise(p + 2 * PG, PG, MADV_DOFORK));
+	T(madvise(p + 3 * PG, PG, MADV_WIPEONFORK));
+	T(madvise(p + 3 * PG, PG, MADV_KEEPONFORK));
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		printf("child: dontfork page %s\n", msync(p, PG, MS_ASYNC) ? ename(errno) : "mapped");
+		printf("child: wiped %#x, dofork %#x, keeponfork %#x\n", p[PG + 7], p[2 * PG + 7], p[3 * PG + 7]);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	printf("parent: %#x %#x %#x %#x\n", p[7], p[PG + 7], p[2 * PG + 7], p[3 * PG + 7]);
+	int fd = open("wipefile", O_CREAT | O_RDWR, 0644);
+	ftruncate(fd, PG);
+	char *f = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 0);
+	char *sh = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	T(madvise(f, PG, MADV_WIPEONFORK));
+	T(madvise(sh, PG, MADV_WIPEONFORK));
+	T(madvise(sh, PG, MADV_DONTFORK));
+	munmap(f, PG);
+	munmap(sh, PG);
+	munmap(p, 4 * PG);
+	close(fd);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
+	forkAdvice();
 
 	/* A thread stack as glibc makes it: PROT_NONE, then all but the
 	 * guard page read-write; then the whole of it advised away. */
