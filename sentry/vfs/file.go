@@ -38,6 +38,10 @@ type File struct {
 	// before the file is shared and never change.
 	counted  bool
 	leaseKey lockKey
+
+	// async is the file's owner and O_ASYNC state (async.go), under
+	// its own lock.
+	async asyncState
 }
 
 // statusFlags are the flags F_SETFL may change.
@@ -62,6 +66,7 @@ func (f *File) DecRef() {
 	if f.refs.Add(-1) != 0 {
 		return
 	}
+	f.releaseAsync()
 	if f.v != nil {
 		f.v.locks.releaseFile(f)
 		f.v.leases.release(f)

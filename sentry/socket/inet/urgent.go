@@ -9,6 +9,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"runsc-lite/sentry/vfs"
 )
 
 // TCP urgent data (MSG_OOB), tcp(7): the last byte of a send with
@@ -26,9 +28,10 @@ import (
 // tcp_recv_urg, tcp_poll and SIOCATMARK do. A peer off the sandbox's
 // stack (an outbound flow, a published port's client) would need the
 // urgent pointer on the wire: send(MSG_OOB) to it is EINVAL, the errno
-// gVisor's runsc gives for every MSG_OOB send, and is logged. Not done
-// either: SIGURG (no F_SETOWN signals), and a second urgent byte sent
-// before the first was read dropping the first from the stream.
+// gVisor's runsc gives for every MSG_OOB send, and is logged. The
+// receiving socket's owner (F_SETOWN) gets SIGURG when the mark is set,
+// through the socket's queue (vfs.EventUrgent). Not done: a second urgent
+// byte sent before the first was read dropping the first from the stream.
 
 // urgent is the urgent mark of a connection as its receiver sees it
 // (Linux's urg_seq and urg_data).
@@ -76,7 +79,9 @@ func (s *Socket) SendUrgent(b byte) (n int, off bool, err error) {
 		return 0, false, err
 	}
 	if peer != nil {
-		peer.queue.Notify(sys.POLLPRI | sys.POLLIN)
+		// EventUrgent: the receiving file's owner gets SIGURG
+		// (tcp_check_urg's sk_send_sigurg).
+		peer.queue.Notify(sys.POLLPRI | sys.POLLIN | vfs.EventUrgent)
 	}
 	return n, false, err
 }

@@ -289,6 +289,10 @@ func (s *Socket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 // EventQueue implements vfs.Waitable.
 func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 
+// SignalDriven implements vfs.SignalDriven: every socket may send SIGIO
+// (sock_fasync).
+func (s *Socket) SignalDriven() {}
+
 // ReadAt implements vfs.FileImpl: sockets have no offsets.
 func (s *Socket) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return 0, sys.ESPIPE

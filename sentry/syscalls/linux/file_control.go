@@ -1,6 +1,8 @@
 package linux
 
 import (
+	"math"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -14,7 +16,7 @@ import (
 
 func registerControl(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_SETOWN signals, notify or seals; leases signal SIGIO only", fd, i, hex)
+	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_NOTIFY or seals; leases signal SIGIO only", fd, i, hex)
 	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
@@ -58,11 +60,21 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		return uintptr(fl), nil
 	case unix.F_SETFL:
-		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), int(a.Int(2)))
+		return 0, f.SetStatusFlagsFD(t.Ctx(), t.FSCreds(), int(a.Int(2)), fd)
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return 0, recordLock(t, f, cmd, a.Pointer(2))
-	case unix.F_GETOWN, unix.F_SETOWN, unix.F_GETSIG, unix.F_SETSIG:
-		return 0, nil
+	case unix.F_GETOWN:
+		return uintptr(getOwn(f)), nil
+	case unix.F_SETOWN:
+		return 0, setOwn(t, f, a.Int(2))
+	case linux.F_GETOWN_EX:
+		return 0, getOwnEx(t, f, a.Pointer(2))
+	case linux.F_SETOWN_EX:
+		return 0, setOwnEx(t, f, a.Pointer(2))
+	case unix.F_GETSIG:
+		return uintptr(f.Sig()), nil
+	case unix.F_SETSIG:
+		return 0, f.SetSig(a.Int(2))
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
 		return pipeSize(t, f, cmd, int64(uint32(a.Int(2))))
 	case unix.F_SETLEASE:
@@ -71,6 +83,66 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return uintptr(f.GetLease()), nil
 	}
 	return 0, unix.EINVAL
+}
+
+// ownerEx returns the file's owner as F_GETOWN_EX reads it: a file never
+// given one reads as a thread owner 0, as Linux's zeroed f_owner.
+func ownerEx(f *vfs.File) linux.FOwnerEx {
+	o := f.Owner()
+	if o == nil {
+		return linux.FOwnerEx{Type: linux.F_OWNER_TID}
+	}
+	typ, id := o.ID()
+	return linux.FOwnerEx{Type: typ, PID: id}
+}
+
+// getOwn is F_GETOWN (f_getown): the owning process or thread, minus the
+// owning group, 0 when none or once it has gone.
+func getOwn(f *vfs.File) int32 {
+	o := ownerEx(f)
+	if o.Type == linux.F_OWNER_PGRP {
+		return -o.PID
+	}
+	return o.PID
+}
+
+// setOwn is F_SETOWN (f_setown): a process, or minus a process group;
+// ESRCH if none has the ID, EINVAL for INT_MIN, which has no opposite.
+func setOwn(t *kernel.Task, f *vfs.File, who int32) error {
+	typ := int32(linux.F_OWNER_PID)
+	if who < 0 {
+		if who == math.MinInt32 {
+			return unix.EINVAL
+		}
+		typ, who = linux.F_OWNER_PGRP, -who
+	}
+	o, err := t.NewFileOwner(typ, who)
+	if err != nil {
+		return err
+	}
+	f.SetOwner(o)
+	return nil
+}
+
+// getOwnEx is F_GETOWN_EX: the owner's kind and ID at addr.
+func getOwnEx(t *kernel.Task, f *vfs.File, addr uintptr) error {
+	o := ownerEx(f)
+	return kernel.CopyOut(t, addr, &o)
+}
+
+// setOwnEx is F_SETOWN_EX: the struct f_owner_ex at addr names a thread,
+// a process or a process group.
+func setOwnEx(t *kernel.Task, f *vfs.File, addr uintptr) error {
+	var ex linux.FOwnerEx
+	if err := kernel.CopyIn(t, addr, &ex); err != nil {
+		return err
+	}
+	o, err := t.NewFileOwner(ex.Type, ex.PID)
+	if err != nil {
+		return err
+	}
+	f.SetOwner(o)
+	return nil
 }
 
 // lockRange converts a struct flock's whence, start and len to a range.
@@ -187,7 +259,7 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if on != 0 {
 			fl |= bit
 		}
-		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), fl)
+		return 0, f.SetStatusFlagsFD(t.Ctx(), t.FSCreds(), fl, fd)
 	case linux.TIOCGPTPEER:
 		if peer, ok := f.Impl().(interface{ PeerPath() string }); ok {
 			return ptyPeer(t, peer.PeerPath(), int(arg))
