@@ -24,9 +24,12 @@ import (
 // tasks nor process groups.
 //
 // As in Linux, O_ASYNC given to open(2) shows in F_GETFL but arms
-// nothing (do_dentry_open never calls fasync), and F_SETFL arms or disarms
-// only when it changes the flag; si_fd is the descriptor F_SETFL armed it
-// through. Linux sends its signals from each file type's own code, so
+// nothing (do_dentry_open never calls fasync); F_SETFL and FIOASYNC arm
+// or disarm only when they change the flag, and the flag then follows
+// the arming (fasync_helper sets and clears FASYNC, setfl does not): a
+// file that cannot signal never shows O_ASYNC set by F_SETFL, and one
+// opened with O_ASYNC keeps it and can never be armed. si_fd is the
+// descriptor the file was armed through. Linux sends its signals from each file type's own code, so
 // which event gives which si_code differs a little from type to type;
 // here a notification's events decide it: input (POLLIN) is POLL_IN,
 // else output (POLLOUT) POLL_OUT, else POLLPRI, POLLERR, POLLHUP. A
@@ -114,20 +117,45 @@ func (f *File) SetSig(sig int32) error {
 	return nil
 }
 
-// SetStatusFlagsFD is SetStatusFlags through descriptor fd (F_SETFL,
-// FIOASYNC): a change of O_ASYNC arms or disarms the file's SIGIO as
-// Linux's setfl calls fasync.
+// SetStatusFlagsFD is F_SETFL through descriptor fd: SetStatusFlags,
+// and a change of O_ASYNC arms or disarms the file's signals as Linux's
+// setfl calls f_op->fasync (SetAsync); a file that cannot signal keeps
+// O_ASYNC as it was, without an error.
 func (f *File) SetStatusFlagsFD(ctx context.Context, creds Creds, flags int, fd int32) error {
-	old := f.Flags()
 	if err := f.SetStatusFlags(ctx, creds, flags); err != nil {
 		return err
 	}
-	if (old^flags)&unix.O_ASYNC != 0 {
-		f.async.mu.Lock()
-		defer f.async.mu.Unlock()
-		f.async.armed, f.async.fd = flags&unix.O_ASYNC != 0, fd
-		f.updateAsyncLocked()
+	if err := f.SetAsync(flags&unix.O_ASYNC != 0, fd); err != unix.ENOTTY {
+		return err
 	}
+	return nil
+}
+
+// SetAsync arms (on) or disarms the file's SIGIO through descriptor fd
+// when on differs from its O_ASYNC flag (FIOASYNC, F_SETFL): ENOTTY for
+// a file that cannot signal (ioctl_fioasync). As fasync_helper does, the
+// flag follows the arming: O_ASYNC given to open, which armed nothing,
+// stays when turned off, and so the file can never be armed.
+func (f *File) SetAsync(on bool, fd int32) error {
+	f.async.mu.Lock()
+	defer f.async.mu.Unlock()
+	if on == (f.Flags()&unix.O_ASYNC != 0) {
+		return nil
+	}
+	if _, ok := f.impl.(SignalDriven); !ok {
+		return unix.ENOTTY
+	}
+	if !on && !f.async.armed {
+		return nil
+	}
+	f.async.armed, f.async.fd = on, fd
+	f.mu.Lock()
+	f.flags &^= unix.O_ASYNC
+	if on {
+		f.flags |= unix.O_ASYNC
+	}
+	f.mu.Unlock()
+	f.updateAsyncLocked()
 	return nil
 }
 
@@ -226,5 +254,7 @@ func ioSignal(sig, reason int32, fd int32) linux.SignalInfo {
 	}
 	si.SetBand(bandTable[reason])
 	si.SetFD(uint32(fd))
+	// The application sees POLL_* without the kernel's __SI_POLL.
+	si.FixSignalCodeForUser()
 	return si
 }

@@ -44,8 +44,9 @@ type File struct {
 	async asyncState
 }
 
-// statusFlags are the flags F_SETFL may change.
-const statusFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_ASYNC | unix.O_DIRECT | unix.O_NOATIME
+// statusFlags are the flags F_SETFL may change (SETFL_MASK); O_ASYNC
+// changes only as the file arms or disarms its signals (async.go).
+const statusFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_DIRECT | unix.O_NOATIME
 
 // NewFile returns a file with one reference. d may be nil for files that
 // have no name (pipes, imported host descriptors); v may be nil for files

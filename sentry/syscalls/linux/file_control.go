@@ -251,15 +251,14 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err := kernel.CopyIn(t, arg, &on); err != nil {
 			return 0, err
 		}
-		bit := unix.O_NONBLOCK
 		if cmd == linux.FIOASYNC {
-			bit = unix.O_ASYNC
+			return 0, f.SetAsync(on != 0, fd)
 		}
-		fl := f.Flags() &^ bit
+		fl := f.Flags() &^ unix.O_NONBLOCK
 		if on != 0 {
-			fl |= bit
+			fl |= unix.O_NONBLOCK
 		}
-		return 0, f.SetStatusFlagsFD(t.Ctx(), t.FSCreds(), fl, fd)
+		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), fl)
 	case linux.TIOCGPTPEER:
 		if peer, ok := f.Impl().(interface{ PeerPath() string }); ok {
 			return ptyPeer(t, peer.PeerPath(), int(arg))
