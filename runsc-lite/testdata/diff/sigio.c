@@ -320,6 +320,23 @@ static void unixsock(void) {
 	close(sv[0]);
 }
 
+/* A pseudo-terminal's master hears of the slave's output. */
+static void pty(void) {
+	printf("-- pty\n");
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	grantpt(m);
+	unlockpt(m);
+	int sl = open(ptsname(m), O_RDWR | O_NOCTTY);
+	fcntl(m, F_SETOWN, getpid());
+	fcntl(m, F_SETSIG, SIGRTMIN);
+	T(fcntl(m, F_SETFL, O_ASYNC));
+	write(sl, "x", 1);
+	expect("slave output", SIGRTMIN, m);
+	drain(SIGRTMIN);
+	close(m);
+	close(sl);
+}
+
 static void tcp(void) {
 	printf("-- tcp\n");
 	int l = socket(AF_INET, SOCK_STREAM, 0);
@@ -397,6 +414,7 @@ int main(int argc, char **argv) {
 	owners();
 	drain(SIGCHLD);
 	unixsock();
+	pty();
 	tcp();
 	return 0;
 }
