@@ -54,6 +54,14 @@ func (t *Task) NewFileOwner(typ, id int32) (vfs.Owner, error) {
 	return o, nil
 }
 
+// NewLeaseOwner returns the owner a lease makes of its taker t
+// (lease_setup's __f_setown without force): t's process, with the user
+// IDs of an owner never set by F_SETOWN, root's, which sigio_perm lets
+// through.
+func (t *Task) NewLeaseOwner() vfs.Owner {
+	return &fileOwner{k: t.K, typ: linux.F_OWNER_PID, task: t}
+}
+
 // idInUseLocked reports whether id names a task, a process not yet
 // reaped, a process group or a session: whether Linux has a struct pid
 // for it. k.mu is held.

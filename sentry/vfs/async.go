@@ -98,6 +98,32 @@ func (f *File) SetOwner(o Owner) {
 	f.updateAsyncLocked()
 }
 
+// SetDefaultOwner makes o the file's owner unless an owner with an ID
+// is set (f_modown without force: a lease makes its taker the owner).
+func (f *File) SetDefaultOwner(o Owner) {
+	f.async.mu.Lock()
+	defer f.async.mu.Unlock()
+	if f.async.owner != nil {
+		if _, id := f.async.owner.ID(); id != 0 {
+			return
+		}
+	}
+	f.async.owner = o
+	f.updateAsyncLocked()
+}
+
+// SignalOwner sends the owner SIGIO, or the F_SETSIG signal for reason
+// (a POLL_*) with si_fd fd, as send_sigio does; nothing without an
+// owner. A lease break sends POLL_MSG this way.
+func (f *File) SignalOwner(reason, fd int32) {
+	f.async.mu.Lock()
+	owner, sig := f.async.owner, f.async.sig
+	f.async.mu.Unlock()
+	if owner != nil {
+		owner.Signal(ioSignal(sig, reason, fd))
+	}
+}
+
 // Sig returns the F_SETSIG signal, 0 for plain SIGIO.
 func (f *File) Sig() int32 {
 	f.async.mu.Lock()

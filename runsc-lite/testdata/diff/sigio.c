@@ -320,6 +320,20 @@ static void unixsock(void) {
 	close(sv[0]);
 }
 
+/* A lease makes its taker the owner; its break is POLL_MSG. */
+static void lease(void) {
+	printf("-- lease\n");
+	close(open("leased", O_RDWR | O_CREAT, 0600));
+	int fd = open("leased", O_RDONLY);
+	T(fcntl(fd, F_SETSIG, SIGRTMIN));
+	T(fcntl(fd, F_SETLEASE, F_RDLCK));
+	CHECK(fcntl(fd, F_GETOWN) == getpid());
+	T(open("leased", O_WRONLY | O_NONBLOCK));
+	expect("lease break", SIGRTMIN, fd);
+	T(fcntl(fd, F_SETLEASE, F_UNLCK));
+	close(fd);
+}
+
 /* A pseudo-terminal's master hears of the slave's output. */
 static void pty(void) {
 	printf("-- pty\n");
@@ -414,6 +428,7 @@ int main(int argc, char **argv) {
 	owners();
 	drain(SIGCHLD);
 	unixsock();
+	lease();
 	pty();
 	tcp();
 	return 0;

@@ -16,7 +16,7 @@ import (
 
 func registerControl(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_NOTIFY or seals; leases signal SIGIO only", fd, i, hex)
+	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_NOTIFY or seals", fd, i, hex)
 	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
@@ -78,7 +78,7 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
 		return pipeSize(t, f, cmd, int64(uint32(a.Int(2))))
 	case unix.F_SETLEASE:
-		return 0, setLease(t, f, a.Int(2))
+		return 0, setLease(t, f, fd, a.Int(2))
 	case unix.F_GETLEASE:
 		return uintptr(f.GetLease()), nil
 	}
@@ -313,10 +313,12 @@ func regularFIONREAD(t *kernel.Task, f *vfs.File) (int64, bool) {
 }
 
 // setLease implements F_SETLEASE: the file's owner (or CAP_LEASE) may
-// take a lease on a regular file (vfs.File.SetLease). Its breaks are told
-// to the caller's process with SIGIO, as Linux makes the lease taker the
-// file's owner; F_SETSIG's other signal is not kept.
-func setLease(t *kernel.Task, f *vfs.File, typ int32) error {
+// take a lease on a regular file (vfs.File.SetLease). Its taker becomes
+// the file's owner unless it has one (lease_setup), and its breaks send
+// the owner SIGIO, or the F_SETSIG signal with POLL_MSG and si_fd fd
+// (lease_break_callback). Unlike Linux, taking a lease does not show
+// O_ASYNC in F_GETFL.
+func setLease(t *kernel.Task, f *vfs.File, fd, typ int32) error {
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -327,8 +329,11 @@ func setLease(t *kernel.Task, f *vfs.File, typ int32) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || typ != unix.F_RDLCK && typ != unix.F_WRLCK && typ != unix.F_UNLCK {
 		return unix.EINVAL
 	}
-	tg := t.TG
-	return f.SetLease(int16(typ), func() {
-		tg.SendSignal(kernel.SigInfo{Signo: int32(unix.SIGIO), Code: linux.SI_KERNEL})
-	})
+	if err := f.SetLease(int16(typ), func() { f.SignalOwner(linux.POLL_MSG, fd) }); err != nil {
+		return err
+	}
+	if typ != unix.F_UNLCK {
+		f.SetDefaultOwner(t.NewLeaseOwner())
+	}
+	return nil
 }
