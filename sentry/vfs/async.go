@@ -35,9 +35,12 @@ import (
 // else output (POLLOUT) POLL_OUT, else POLLPRI, POLLERR, POLLHUP. A
 // notification only counts for the directions the file was opened for
 // (a pipe's write end hears of space, its read end of data), and every
-// notification signals: a socket whose peer reads may send POLL_OUT
-// where Linux (SOCKWQ_ASYNC_NOSPACE) sends one only after a send found
-// no room.
+// notification signals. A file type whose Linux code decides otherwise
+// says so (AsyncReasoner): a Unix socket signals a hang-up as POLL_HUP
+// and room to write only after a send found none, as sock_wake_async.
+// Elsewhere extra signals remain where the sentry notifies more often
+// than Linux signals (a TCP socket whose peer reads, a pseudo-terminal
+// master after its own write).
 
 // EventUrgent is a notification, never a readiness event, that urgent
 // data arrived (a TCP segment with the urgent pointer): the file's owner
@@ -51,6 +54,14 @@ type SignalDriven interface {
 	Waitable
 	// SignalDriven marks the implementation; it does nothing.
 	SignalDriven()
+}
+
+// AsyncReasoner is implemented by SignalDriven files whose Linux
+// counterparts choose their signals' si_code otherwise than asyncReason
+// does (sockets: sock_wake_async): it returns the POLL_* of a
+// notification's events, 0 for no signal.
+type AsyncReasoner interface {
+	AsyncReason(events int16) int32
 }
 
 // Owner is the target of a file's signals (f_owner), the kernel's.
@@ -245,7 +256,13 @@ func (f *File) asyncNotify(events int16) {
 	if !armed {
 		return
 	}
-	owner.Signal(ioSignal(sig, asyncReason(events), fd))
+	reason := asyncReason(events)
+	if r, ok := f.impl.(AsyncReasoner); ok {
+		if reason = r.AsyncReason(events); reason == 0 {
+			return
+		}
+	}
+	owner.Signal(ioSignal(sig, reason, fd))
 }
 
 // asyncReason is the POLL_* si_code of a notification's events.

@@ -306,9 +306,28 @@ static void unixsock(void) {
 	write(sv[0], "a", 1);
 	expect("stream data", SIGRTMIN, sv[1]);
 	read(sv[1], b, sizeof b);
-	drain(SIGRTMIN);
-	close(sv[1]);
+	write(sv[1], "b", 1);
+	read(sv[0], b, sizeof b);
+	printf("own write, peer reads: %d\n", drain(SIGRTMIN));
+	/* Room to write is told only after a send found none. */
+	fcntl(sv[1], F_SETFL, O_ASYNC | O_NONBLOCK);
+	static char big[4096];
+	int sent = 0;
+	while (write(sv[1], big, sizeof big) > 0)
+		sent++;
+	printf("filled: %s\n", sent > 0 && errno == EAGAIN ? "EAGAIN" : ename(errno));
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	while (read(sv[0], big, sizeof big) > 0)
+		;
+	expect("room again", SIGRTMIN, sv[1]);
+	printf("more: %d\n", drain(SIGRTMIN));
+	/* A half-close is POLL_IN, the peer's close POLL_HUP. */
+	shutdown(sv[0], SHUT_WR);
+	expect("peer shut down writing", SIGRTMIN, sv[1]);
 	close(sv[0]);
+	expect("peer closed", SIGRTMIN, sv[1]);
+	printf("more: %d\n", drain(SIGRTMIN));
+	close(sv[1]);
 
 	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
 	fcntl(sv[1], F_SETOWN, getpid());

@@ -51,10 +51,17 @@ func (s *Socket) Send(ctx context.Context, data []byte, ctl *Control, to string,
 	}
 	t := lock()
 	defer t.unlock()
+	var n int
+	var err error
 	if s.typ == sys.SOCK_STREAM {
-		return s.sendStreamLocked(t, data, ctl, cr, hasTo)
+		n, err = s.sendStreamLocked(t, data, ctl, cr, hasTo)
+	} else {
+		n, err = s.sendPacketLocked(t, data, ctl, cr, to, hasTo)
 	}
-	return s.sendPacketLocked(t, data, ctl, cr, to, hasTo)
+	if err == sys.EAGAIN {
+		s.noSpace.Store(true)
+	}
+	return n, err
 }
 
 func (s *Socket) sendStreamLocked(t *tx, data []byte, ctl *Control, cr Cred, hasTo bool) (int, error) {

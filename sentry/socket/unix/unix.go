@@ -48,6 +48,10 @@
 //     many bytes in, a datagram's passes over the whole messages within
 //     it; peeks move it forward by what they copied, reads back (a
 //     datagram's by its whole length).
+//   - Signal-driven I/O (O_ASYNC, F_SETOWN) comes from the VFS's generic
+//     hook on the socket's queue (vfs/async.go); AsyncReason picks the
+//     si_code as sock_wake_async does (POLL_OUT only after a send found no
+//     room, POLL_HUP when the peer closed).
 //   - Not supported: MSG_OOB (EOPNOTSUPP; Linux has it on stream sockets
 //     since 5.15), SCM_SECURITY, SO_PASSSEC.
 package unix
@@ -189,6 +193,9 @@ type Socket struct {
 	typ   int
 	ino   uint64
 	queue vfs.Queue
+	// noSpace is set when a send found no room, until the file's owner
+	// is told of room again (SOCKWQ_ASYNC_NOSPACE, AsyncReason).
+	noSpace atomic.Bool
 
 	// The rest is guarded by mu.
 	state      state
@@ -292,6 +299,26 @@ func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 // SignalDriven implements vfs.SignalDriven: every socket may send SIGIO
 // (sock_fasync).
 func (s *Socket) SignalDriven() {}
+
+// AsyncReason implements vfs.AsyncReasoner as sock_wake_async is called:
+// POLL_HUP once the socket is shut both ways (the peer closed,
+// unix_release_sock), POLL_IN for data or a half-close, POLL_OUT only
+// for room after a send found none (SOCK_WAKE_SPACE), POLL_ERR.
+func (s *Socket) AsyncReason(events int16) int32 {
+	switch {
+	case events&sys.POLLHUP != 0 && s.Readiness(sys.POLLHUP)&sys.POLLHUP != 0:
+		return linux.POLL_HUP
+	case events&(sys.POLLIN|linux.POLLRDNORM) != 0:
+		return linux.POLL_IN
+	case events&(sys.POLLOUT|linux.POLLWRNORM) != 0:
+		if s.noSpace.CompareAndSwap(true, false) {
+			return linux.POLL_OUT
+		}
+	case events&sys.POLLERR != 0:
+		return linux.POLL_ERR
+	}
+	return 0
+}
 
 // ReadAt implements vfs.FileImpl: sockets have no offsets.
 func (s *Socket) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
