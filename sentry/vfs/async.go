@@ -251,7 +251,11 @@ func (f *File) asyncNotify(events int16) {
 		if armed && sig != 0 {
 			owner.Signal(ioSignal(sig, linux.POLL_PRI, fd))
 		}
-		return
+		// The data that came with it signals as data (a Unix
+		// socket's queue_oob then sk_data_ready).
+		if events &^= EventUrgent | unix.POLLPRI | linux.POLLRDBAND; events == 0 {
+			return
+		}
 	}
 	if !armed {
 		return

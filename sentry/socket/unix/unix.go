@@ -52,8 +52,9 @@
 //     hook on the socket's queue (vfs/async.go); AsyncReason picks the
 //     si_code as sock_wake_async does (POLL_OUT only after a send found no
 //     room, POLL_HUP when the peer closed).
-//   - Not supported: MSG_OOB (EOPNOTSUPP; Linux has it on stream sockets
-//     since 5.15), SCM_SECURITY, SO_PASSSEC.
+//   - MSG_OOB on stream sockets as Linux's CONFIG_AF_UNIX_OOB (oob.go);
+//     datagram and seqpacket sockets refuse it (EOPNOTSUPP).
+//   - Not supported: SCM_SECURITY, SO_PASSSEC.
 package unix
 
 import (
@@ -203,6 +204,8 @@ type Socket struct {
 	addr       []byte // bound address (a sockaddr_un), nil if unbound
 	key        string // where addr is registered in ns
 	rcv        []*message
+	oob        *message  // the out-of-band byte's message in rcv (oob.go), nil if none
+	oobDropped int       // out-of-band bytes a read dropped, still in FIONREAD's count (oob.go)
 	backlog    []*Socket // listening: connections not accepted yet
 	maxBacklog int
 	listenCred Cred
@@ -469,6 +472,9 @@ func (s *Socket) Readiness(mask int16) int16 {
 	if len(s.rcv) > 0 || len(s.backlog) > 0 {
 		ev |= readEvents
 	}
+	if s.oob != nil {
+		ev |= sys.POLLPRI
+	}
 	if s.typ != sys.SOCK_DGRAM && s.state == unconnected {
 		ev |= sys.POLLHUP
 	}
@@ -508,8 +514,11 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			}
 			n += len(m.data)
 		}
+		n += s.oobDropped
 	case sys.SIOCOUTQ:
 		n = s.charged
+	case sys.SIOCATMARK:
+		n = int(boolInt(s.atMarkLocked()))
 	default:
 		mu.Unlock()
 		return 0, sys.ENOTTY
