@@ -23,6 +23,11 @@ package kernel
 // it notifies a signalfd's or pidfd's waiters (their callbacks take no
 // kernel lock).
 //
+// A file's signal-driven I/O (vfs/async.go) sends SIGIO and SIGURG from
+// the notifier of the file's queue: fileOwner.Signal takes Kernel.mu and
+// then the signal locks, so the queues of SignalDriven files (pipes,
+// sockets, terminals, inotify) are never notified under Kernel.mu.
+//
 // Rules that keep it so: a thread group's SIGCHLD to its parent is built
 // under Kernel.mu but sent after it (parentNotifyLocked); a task is woken
 // (Task.interrupt) with Task.sig.mu released before the platform is

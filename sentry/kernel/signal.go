@@ -189,6 +189,16 @@ func (t *Task) SignalPending() bool {
 	return t.deliverableLocked()
 }
 
+// MustStopWaiting reports whether a wait for signals (sigtimedwait) has
+// to end with EINTR: a signal the task does not block is pending, the
+// task is being killed, or a ptrace interrupt is due. A signal that
+// arrives blocked wakes the waiter too (wake), but is no reason to stop.
+func (t *Task) MustStopWaiting() bool {
+	t.sig.mu.Lock()
+	defer t.sig.mu.Unlock()
+	return t.deliverableLocked() || t.ptrace.interruptPending.Load() || t.isKilled()
+}
+
 // SendSignal posts a signal to this thread (tkill, a fault).
 func (t *Task) SendSignal(si SigInfo) {
 	t.TG.prepareSignal(int(si.Signo))

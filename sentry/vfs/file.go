@@ -38,10 +38,15 @@ type File struct {
 	// before the file is shared and never change.
 	counted  bool
 	leaseKey lockKey
+
+	// async is the file's owner and O_ASYNC state (async.go), under
+	// its own lock.
+	async asyncState
 }
 
-// statusFlags are the flags F_SETFL may change.
-const statusFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_ASYNC | unix.O_DIRECT | unix.O_NOATIME
+// statusFlags are the flags F_SETFL may change (SETFL_MASK); O_ASYNC
+// changes only as the file arms or disarms its signals (async.go).
+const statusFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_DIRECT | unix.O_NOATIME
 
 // NewFile returns a file with one reference. d may be nil for files that
 // have no name (pipes, imported host descriptors); v may be nil for files
@@ -62,6 +67,7 @@ func (f *File) DecRef() {
 	if f.refs.Add(-1) != 0 {
 		return
 	}
+	f.releaseAsync()
 	if f.v != nil {
 		f.v.locks.releaseFile(f)
 		f.v.leases.release(f)

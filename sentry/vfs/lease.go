@@ -12,7 +12,8 @@ import (
 // Leases (fcntl F_SETLEASE, F_GETLEASE; fcntl(2), "Leases"): an open file
 // description of a regular file may hold a read or a write lease, which
 // another open of the file (or a truncate) breaks as Linux's
-// __break_lease does: the holder is told (Notify, SIGIO), the opener
+// __break_lease does: the holder is told (Notify: the file owner's SIGIO
+// or F_SETSIG signal with POLL_MSG, async.go), the opener
 // waits until the holder gives the lease up or downgrades it, at most the
 // lease break time (/proc/sys/fs/lease-break-time), after which the
 // lease is taken from it. An O_NONBLOCK open does not wait: it starts the

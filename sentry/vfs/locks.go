@@ -14,6 +14,15 @@ package vfs
 //	  application can reach was measured before, under
 //	  mm.MemoryManager.mu, without File.mu
 //
+//	File.async.mu (owner, F_SETSIG, O_ASYNC arming: async.go)
+//	    File.mu (the O_ASYNC flag follows the arming), Queue.mu (the
+//	    file's entry goes on or off its queue)
+//
+// The async entry's callback runs without File.async.mu held by the
+// notifier and sends signals, which takes the kernel's locks: only the
+// queues of SignalDriven files carry it, and none of those is notified
+// under Kernel.mu.
+//
 // Leaves, under which no other lock is taken: VFS.mu (the mount table),
 // FDTable.mu (a file a change drops is released after it),
 // lockTable.mu (a file is stat'ed before it, and a blocked locker waits

@@ -138,6 +138,10 @@ func (m *master) Readiness(mask int16) int16 {
 // EventQueue implements vfs.Waitable.
 func (m *master) EventQueue() *vfs.Queue { return &m.p.masterQ }
 
+// SignalDriven implements vfs.SignalDriven: a terminal may send SIGIO
+// (tty_fasync).
+func (m *master) SignalDriven() {}
+
 // Release implements vfs.FileImpl: the pair goes, and the slave hangs
 // up.
 func (m *master) Release() {
@@ -374,6 +378,10 @@ func (s *slave) Readiness(mask int16) int16 {
 
 // EventQueue implements vfs.Waitable.
 func (s *slave) EventQueue() *vfs.Queue { return &s.p.slaveQ }
+
+// SignalDriven implements vfs.SignalDriven: a terminal may send SIGIO
+// (tty_fasync).
+func (s *slave) SignalDriven() {}
 
 // Release implements vfs.FileImpl: when the last slave closes, the
 // master reads EIO.

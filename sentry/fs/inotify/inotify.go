@@ -261,6 +261,10 @@ func (in *Inotify) Readiness(mask int16) int16 {
 // EventQueue implements vfs.Waitable.
 func (in *Inotify) EventQueue() *vfs.Queue { return &in.queue }
 
+// SignalDriven implements vfs.SignalDriven: an inotify instance may send
+// SIGIO (inotify_fasync).
+func (in *Inotify) SignalDriven() {}
+
 // Ioctl implements vfs.Ioctler: FIONREAD, the bytes a read would return.
 func (in *Inotify) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
 	if cmd != unix.TIOCINQ { // FIONREAD

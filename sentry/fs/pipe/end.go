@@ -77,6 +77,10 @@ func (e *End) Readiness(mask int16) int16 { return e.p.readiness(e.read, e.write
 // EventQueue implements vfs.Waitable.
 func (e *End) EventQueue() *vfs.Queue { return &e.p.queue }
 
+// SignalDriven implements vfs.SignalDriven: a pipe end may send SIGIO
+// (pipe_fasync).
+func (e *End) SignalDriven() {}
+
 // Ioctl implements vfs.Ioctler: FIONREAD.
 func (e *End) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
 	if cmd != unix.TIOCINQ {

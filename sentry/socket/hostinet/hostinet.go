@@ -195,6 +195,11 @@ func (s *Socket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 // EventQueue implements vfs.Waitable.
 func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 
+// SignalDriven implements vfs.SignalDriven: every socket may send SIGIO
+// (sock_fasync). The host's events are relayed as they come, so SIGURG,
+// which the host socket would send to the sentry, is not.
+func (s *Socket) SignalDriven() {}
+
 // Readiness implements vfs.Readiness: the host socket's own.
 func (s *Socket) Readiness(mask int16) int16 {
 	always := int16(sys.POLLERR | sys.POLLHUP)

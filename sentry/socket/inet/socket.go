@@ -230,6 +230,10 @@ func (s *Socket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 // EventQueue implements vfs.Waitable.
 func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 
+// SignalDriven implements vfs.SignalDriven: every socket may send SIGIO
+// (sock_fasync), and a TCP socket SIGURG (urgent.go).
+func (s *Socket) SignalDriven() {}
+
 // Readiness implements vfs.Readiness: netstack's, whose bits are poll's,
 // with POLLERR and POLLHUP always asked for, and POLLHUP for a stream
 // closed both ways (tcp_poll: both directions shut down), which netstack

@@ -2,6 +2,7 @@ package inet
 
 import (
 	"sync/atomic"
+	"time"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -9,6 +10,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"runsc-lite/sentry/vfs"
 )
 
 // TCP urgent data (MSG_OOB), tcp(7): the last byte of a send with
@@ -26,9 +29,10 @@ import (
 // tcp_recv_urg, tcp_poll and SIOCATMARK do. A peer off the sandbox's
 // stack (an outbound flow, a published port's client) would need the
 // urgent pointer on the wire: send(MSG_OOB) to it is EINVAL, the errno
-// gVisor's runsc gives for every MSG_OOB send, and is logged. Not done
-// either: SIGURG (no F_SETOWN signals), and a second urgent byte sent
-// before the first was read dropping the first from the stream.
+// gVisor's runsc gives for every MSG_OOB send, and is logged. The
+// receiving socket's owner (F_SETOWN) gets SIGURG when the mark is set,
+// through the socket's queue (vfs.EventUrgent). Not done: a second urgent
+// byte sent before the first was read dropping the first from the stream.
 
 // urgent is the urgent mark of a connection as its receiver sees it
 // (Linux's urg_seq and urg_data).
@@ -77,6 +81,7 @@ func (s *Socket) SendUrgent(b byte) (n int, off bool, err error) {
 	}
 	if peer != nil {
 		peer.queue.Notify(sys.POLLPRI | sys.POLLIN)
+		go peer.signalUrgent(u)
 	}
 	return n, false, err
 }
@@ -302,6 +307,37 @@ func (s *Socket) urgentReadiness(ev int16) int16 {
 func (s *Socket) AtMark() bool {
 	u := s.urg.Load()
 	return u != nil && u.seq == s.copied.Load()
+}
+
+// urgentWait bounds how long signalUrgent waits for the urgent byte to
+// reach the receiver (a full receive window holds it back).
+const urgentWait = 100 * time.Millisecond
+
+// signalUrgent tells the socket's file's owner of urgent data u (SIGURG,
+// tcp_check_urg's sk_send_sigurg) once its byte is in the receive queue:
+// on loopback Linux signals as the segment that holds the byte is taken
+// in, so that a handler's recv(MSG_OOB) finds it. The byte goes through
+// netstack after the mark is set, and netstack's events come with its
+// locks held, where the queue cannot be measured: a goroutine of the
+// sender's waits for the byte on the socket's queue, at most urgentWait
+// (then it signals anyway, as Linux does for a header whose byte is yet
+// to come).
+func (s *Socket) signalUrgent(u *urgent) {
+	w := vfs.NewWaiter()
+	e := w.Entry(sys.POLLIN | sys.POLLPRI)
+	s.queue.Add(e)
+	defer s.queue.Remove(e)
+	timeout := time.NewTimer(urgentWait)
+	defer timeout.Stop()
+wait:
+	for s.urg.Load() == u && !s.urgentArrived(u) {
+		select {
+		case <-w.C():
+		case <-timeout.C:
+			break wait
+		}
+	}
+	s.queue.Notify(vfs.EventUrgent)
 }
 
 // urgentEvents adds POLLPRI to netstack's events while a mark is set, so

@@ -113,6 +113,10 @@ func (s *Socket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 // EventQueue implements vfs.Waitable.
 func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 
+// SignalDriven implements vfs.SignalDriven: every socket may send SIGIO
+// (sock_fasync).
+func (s *Socket) SignalDriven() {}
+
 // Readiness implements vfs.Readiness: readable with a queued reply,
 // always writable (requests are answered at once).
 func (s *Socket) Readiness(mask int16) int16 {

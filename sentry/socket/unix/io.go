@@ -51,10 +51,17 @@ func (s *Socket) Send(ctx context.Context, data []byte, ctl *Control, to string,
 	}
 	t := lock()
 	defer t.unlock()
+	var n int
+	var err error
 	if s.typ == sys.SOCK_STREAM {
-		return s.sendStreamLocked(t, data, ctl, cr, hasTo)
+		n, err = s.sendStreamLocked(t, data, ctl, cr, hasTo)
+	} else {
+		n, err = s.sendPacketLocked(t, data, ctl, cr, to, hasTo)
 	}
-	return s.sendPacketLocked(t, data, ctl, cr, to, hasTo)
+	if err == sys.EAGAIN {
+		s.noSpace.Store(true)
+	}
+	return n, err
 }
 
 func (s *Socket) sendStreamLocked(t *tx, data []byte, ctl *Control, cr Cred, hasTo bool) (int, error) {
@@ -286,6 +293,16 @@ func (s *Socket) recvStreamLocked(t *tx, dst []byte, peek bool) (Received, error
 	}
 	for i < len(s.rcv) && r.N < len(dst) {
 		m := s.rcv[i]
+		if step := s.oobStepLocked(m, r.N, peek); step == oobStop {
+			break
+		} else if step == oobSkip {
+			if !peek {
+				s.uncharge(t, m)
+				s.rcv[i] = nil
+			}
+			i++
+			continue
+		}
 		if s.opts.passcred {
 			if r.Cred == nil {
 				c := m.cred
@@ -316,6 +333,11 @@ func (s *Socket) recvStreamLocked(t *tx, dst []byte, peek bool) (Received, error
 	}
 	if !peek {
 		s.rcv = s.rcv[i:]
+	}
+	if r.N == 0 {
+		// Only out-of-band marks were passed over (manage_oob): as
+		// if the queue were empty.
+		return s.emptyLocked()
 	}
 	s.movePeekOffLocked(peek, r.N)
 	r.Len = r.N

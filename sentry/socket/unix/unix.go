@@ -48,8 +48,13 @@
 //     many bytes in, a datagram's passes over the whole messages within
 //     it; peeks move it forward by what they copied, reads back (a
 //     datagram's by its whole length).
-//   - Not supported: MSG_OOB (EOPNOTSUPP; Linux has it on stream sockets
-//     since 5.15), SCM_SECURITY, SO_PASSSEC.
+//   - Signal-driven I/O (O_ASYNC, F_SETOWN) comes from the VFS's generic
+//     hook on the socket's queue (vfs/async.go); AsyncReason picks the
+//     si_code as sock_wake_async does (POLL_OUT only after a send found no
+//     room, POLL_HUP when the peer closed).
+//   - MSG_OOB on stream sockets as Linux's CONFIG_AF_UNIX_OOB (oob.go);
+//     datagram and seqpacket sockets refuse it (EOPNOTSUPP).
+//   - Not supported: SCM_SECURITY, SO_PASSSEC.
 package unix
 
 import (
@@ -189,6 +194,9 @@ type Socket struct {
 	typ   int
 	ino   uint64
 	queue vfs.Queue
+	// noSpace is set when a send found no room, until the file's owner
+	// is told of room again (SOCKWQ_ASYNC_NOSPACE, AsyncReason).
+	noSpace atomic.Bool
 
 	// The rest is guarded by mu.
 	state      state
@@ -196,6 +204,8 @@ type Socket struct {
 	addr       []byte // bound address (a sockaddr_un), nil if unbound
 	key        string // where addr is registered in ns
 	rcv        []*message
+	oob        *message  // the out-of-band byte's message in rcv (oob.go), nil if none
+	oobDropped int       // out-of-band bytes a read dropped, still in FIONREAD's count (oob.go)
 	backlog    []*Socket // listening: connections not accepted yet
 	maxBacklog int
 	listenCred Cred
@@ -288,6 +298,30 @@ func (s *Socket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 
 // EventQueue implements vfs.Waitable.
 func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
+
+// SignalDriven implements vfs.SignalDriven: every socket may send SIGIO
+// (sock_fasync).
+func (s *Socket) SignalDriven() {}
+
+// AsyncReason implements vfs.AsyncReasoner as sock_wake_async is called:
+// POLL_HUP once the socket is shut both ways (the peer closed,
+// unix_release_sock), POLL_IN for data or a half-close, POLL_OUT only
+// for room after a send found none (SOCK_WAKE_SPACE), POLL_ERR.
+func (s *Socket) AsyncReason(events int16) int32 {
+	switch {
+	case events&sys.POLLHUP != 0 && s.Readiness(sys.POLLHUP)&sys.POLLHUP != 0:
+		return linux.POLL_HUP
+	case events&(sys.POLLIN|linux.POLLRDNORM) != 0:
+		return linux.POLL_IN
+	case events&(sys.POLLOUT|linux.POLLWRNORM) != 0:
+		if s.noSpace.CompareAndSwap(true, false) {
+			return linux.POLL_OUT
+		}
+	case events&sys.POLLERR != 0:
+		return linux.POLL_ERR
+	}
+	return 0
+}
 
 // ReadAt implements vfs.FileImpl: sockets have no offsets.
 func (s *Socket) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
@@ -438,6 +472,9 @@ func (s *Socket) Readiness(mask int16) int16 {
 	if len(s.rcv) > 0 || len(s.backlog) > 0 {
 		ev |= readEvents
 	}
+	if s.oob != nil {
+		ev |= sys.POLLPRI
+	}
 	if s.typ != sys.SOCK_DGRAM && s.state == unconnected {
 		ev |= sys.POLLHUP
 	}
@@ -477,8 +514,11 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			}
 			n += len(m.data)
 		}
+		n += s.oobDropped
 	case sys.SIOCOUTQ:
 		n = s.charged
+	case sys.SIOCATMARK:
+		n = int(boolInt(s.atMarkLocked()))
 	default:
 		mu.Unlock()
 		return 0, sys.ENOTTY

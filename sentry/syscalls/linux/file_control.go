@@ -1,6 +1,8 @@
 package linux
 
 import (
+	"math"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -14,7 +16,7 @@ import (
 
 func registerControl(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_SETOWN signals, notify or seals; leases signal SIGIO only", fd, i, hex)
+	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_NOTIFY or seals", fd, i, hex)
 	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
@@ -58,19 +60,89 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		return uintptr(fl), nil
 	case unix.F_SETFL:
-		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), int(a.Int(2)))
+		return 0, f.SetStatusFlagsFD(t.Ctx(), t.FSCreds(), int(a.Int(2)), fd)
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return 0, recordLock(t, f, cmd, a.Pointer(2))
-	case unix.F_GETOWN, unix.F_SETOWN, unix.F_GETSIG, unix.F_SETSIG:
-		return 0, nil
+	case unix.F_GETOWN:
+		return uintptr(getOwn(f)), nil
+	case unix.F_SETOWN:
+		return 0, setOwn(t, f, a.Int(2))
+	case linux.F_GETOWN_EX:
+		return 0, getOwnEx(t, f, a.Pointer(2))
+	case linux.F_SETOWN_EX:
+		return 0, setOwnEx(t, f, a.Pointer(2))
+	case unix.F_GETSIG:
+		return uintptr(f.Sig()), nil
+	case unix.F_SETSIG:
+		return 0, f.SetSig(a.Int(2))
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
 		return pipeSize(t, f, cmd, int64(uint32(a.Int(2))))
 	case unix.F_SETLEASE:
-		return 0, setLease(t, f, a.Int(2))
+		return 0, setLease(t, f, fd, a.Int(2))
 	case unix.F_GETLEASE:
 		return uintptr(f.GetLease()), nil
 	}
 	return 0, unix.EINVAL
+}
+
+// ownerEx returns the file's owner as F_GETOWN_EX reads it: a file never
+// given one reads as a thread owner 0, as Linux's zeroed f_owner.
+func ownerEx(f *vfs.File) linux.FOwnerEx {
+	o := f.Owner()
+	if o == nil {
+		return linux.FOwnerEx{Type: linux.F_OWNER_TID}
+	}
+	typ, id := o.ID()
+	return linux.FOwnerEx{Type: typ, PID: id}
+}
+
+// getOwn is F_GETOWN (f_getown): the owning process or thread, minus the
+// owning group, 0 when none or once it has gone.
+func getOwn(f *vfs.File) int32 {
+	o := ownerEx(f)
+	if o.Type == linux.F_OWNER_PGRP {
+		return -o.PID
+	}
+	return o.PID
+}
+
+// setOwn is F_SETOWN (f_setown): a process, or minus a process group;
+// ESRCH if none has the ID, EINVAL for INT_MIN, which has no opposite.
+func setOwn(t *kernel.Task, f *vfs.File, who int32) error {
+	typ := int32(linux.F_OWNER_PID)
+	if who < 0 {
+		if who == math.MinInt32 {
+			return unix.EINVAL
+		}
+		typ, who = linux.F_OWNER_PGRP, -who
+	}
+	o, err := t.NewFileOwner(typ, who)
+	if err != nil {
+		return err
+	}
+	f.SetOwner(o)
+	return nil
+}
+
+// getOwnEx is F_GETOWN_EX: the owner's kind and ID at addr.
+func getOwnEx(t *kernel.Task, f *vfs.File, addr uintptr) error {
+	o := ownerEx(f)
+	return kernel.CopyOut(t, addr, &o)
+}
+
+// setOwnEx is F_SETOWN_EX: the struct f_owner_ex at addr names a thread,
+// a process or a process group.
+func setOwnEx(t *kernel.Task, f *vfs.File, addr uintptr) error {
+	var ex linux.FOwnerEx
+	if err := kernel.CopyIn(t, addr, &ex); err != nil {
+		return err
+	}
+	o, err := t.NewFileOwner(ex.Type, ex.PID)
+	if err != nil {
+		return err
+	}
+	f.SetOwner(o)
+	return nil
 }
 
 // lockRange converts a struct flock's whence, start and len to a range.
@@ -179,13 +251,12 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err := kernel.CopyIn(t, arg, &on); err != nil {
 			return 0, err
 		}
-		bit := unix.O_NONBLOCK
 		if cmd == linux.FIOASYNC {
-			bit = unix.O_ASYNC
+			return 0, f.SetAsync(on != 0, fd)
 		}
-		fl := f.Flags() &^ bit
+		fl := f.Flags() &^ unix.O_NONBLOCK
 		if on != 0 {
-			fl |= bit
+			fl |= unix.O_NONBLOCK
 		}
 		return 0, f.SetStatusFlags(t.Ctx(), t.FSCreds(), fl)
 	case linux.TIOCGPTPEER:
@@ -242,10 +313,12 @@ func regularFIONREAD(t *kernel.Task, f *vfs.File) (int64, bool) {
 }
 
 // setLease implements F_SETLEASE: the file's owner (or CAP_LEASE) may
-// take a lease on a regular file (vfs.File.SetLease). Its breaks are told
-// to the caller's process with SIGIO, as Linux makes the lease taker the
-// file's owner; F_SETSIG's other signal is not kept.
-func setLease(t *kernel.Task, f *vfs.File, typ int32) error {
+// take a lease on a regular file (vfs.File.SetLease). Its taker becomes
+// the file's owner unless it has one (lease_setup), and its breaks send
+// the owner SIGIO, or the F_SETSIG signal with POLL_MSG and si_fd fd
+// (lease_break_callback). Unlike Linux, taking a lease does not show
+// O_ASYNC in F_GETFL.
+func setLease(t *kernel.Task, f *vfs.File, fd, typ int32) error {
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -256,8 +329,11 @@ func setLease(t *kernel.Task, f *vfs.File, typ int32) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || typ != unix.F_RDLCK && typ != unix.F_WRLCK && typ != unix.F_UNLCK {
 		return unix.EINVAL
 	}
-	tg := t.TG
-	return f.SetLease(int16(typ), func() {
-		tg.SendSignal(kernel.SigInfo{Signo: int32(unix.SIGIO), Code: linux.SI_KERNEL})
-	})
+	if err := f.SetLease(int16(typ), func() { f.SignalOwner(linux.POLL_MSG, fd) }); err != nil {
+		return err
+	}
+	if typ != unix.F_UNLCK {
+		f.SetDefaultOwner(t.NewLeaseOwner())
+	}
+	return nil
 }

@@ -250,7 +250,10 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 			return 0, unix.EAGAIN
 		}
 		restore()
-		if t.PendingSignals()&set == 0 {
+		// A signal of the set is taken next time round; one that
+		// arrived blocked (woke us, but Linux's waiter sleeps on)
+		// means waiting again.
+		if t.PendingSignals()&set == 0 && t.MustStopWaiting() {
 			return 0, unix.EINTR
 		}
 	}

@@ -220,7 +220,7 @@ func sendSequence(t *kernel.Task, fd int32, src usermem.IOSequence, name []byte,
 
 func sendOn(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, src usermem.IOSequence, name []byte, ctl *unixsocket.Control, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
-		return 0, unix.EOPNOTSUPP
+		return unixSendOOB(t, f, s, src, name, ctl, flags)
 	}
 	ctx := t.Ctx()
 	to, hasTo := "", false
@@ -267,6 +267,31 @@ func sendOn(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, src usermem.IOSeq
 		})
 		return done, err
 	})))
+}
+
+// unixSendOOB is a send with MSG_OOB on a Unix socket (unix_stream_sendmsg
+// with CONFIG_AF_UNIX_OOB): on a stream all but the last byte go as a
+// send without it, the last byte as the peer's out-of-band byte; an empty
+// send, and any other socket type, EOPNOTSUPP.
+func unixSendOOB(t *kernel.Task, f *vfs.File, s *unixsocket.Socket, src usermem.IOSequence, name []byte, ctl *unixsocket.Control, flags int) (int, error) {
+	n := src.NumBytes()
+	if s.Type() != unix.SOCK_STREAM || n == 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	head := 0
+	if n > 1 {
+		var err error
+		head, err = sendOn(t, f, s, src.TakeFirst(n-1), name, ctl, flags&^unix.MSG_OOB)
+		if head < n-1 {
+			return head, err
+		}
+	}
+	var b [1]byte
+	if _, err := src.DropFirst(n - 1).CopyIn(b[:]); err != nil {
+		return partialSend(head, unix.EFAULT)
+	}
+	sent, err := s.SendOOB(t.Ctx(), b[0])
+	return partialSend(head+sent, err)
 }
 
 // partialSend is what a stream send that stopped returns: the count if
@@ -382,7 +407,7 @@ func recvSequence(t *kernel.Task, fd int32, dst usermem.IOSequence, flags int) (
 		return unixsocket.Received{}, 0, err
 	}
 	if flags&unix.MSG_OOB != 0 {
-		return unixsocket.Received{}, 0, unix.EOPNOTSUPP
+		return unixRecvOOB(t, s, dst, flags)
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		return unixsocket.Received{}, 0, unix.EAGAIN // Unix sockets have no error queue
@@ -428,6 +453,20 @@ func recvSequence(t *kernel.Task, fd int32, dst usermem.IOSequence, flags int) (
 		got = r.Len
 	}
 	return r, got, nil
+}
+
+// unixRecvOOB is recv with MSG_OOB on a Unix socket: the out-of-band
+// byte, without waiting (unix_stream_recv_urg).
+func unixRecvOOB(t *kernel.Task, s *unixsocket.Socket, dst usermem.IOSequence, flags int) (unixsocket.Received, int, error) {
+	buf := make([]byte, min(dst.NumBytes(), 1))
+	r, err := s.RecvOOB(buf, flags&unix.MSG_PEEK != 0)
+	if err != nil {
+		return r, 0, err
+	}
+	if _, err := dst.CopyOut(buf[:r.N]); err != nil {
+		return r, 0, unix.EFAULT
+	}
+	return r, r.N, nil
 }
 
 func sendmmsg(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
