@@ -36,6 +36,7 @@ func testPatching(t *testing.T, f Factory, opts Options) {
 	t.Run("Interrupt", func(t *testing.T) { testPatchInterrupt(t, f, opts) })
 	t.Run("Attacks", func(t *testing.T) { testPatchAttacks(t, f, opts) })
 	t.Run("Register", func(t *testing.T) { testPatchRegister(t, f, opts) })
+	t.Run("Rex", func(t *testing.T) { testPatchRex(t, f, opts) })
 }
 
 // patchLoops is how many times patchSrc makes its syscall.

@@ -177,14 +177,15 @@ func (p *Platform) initPatchTable(sh *sysmsg.Shared) {
 	binary.LittleEndian.PutUint64(sh.PatchTable()[0:8], uint64(entry))
 }
 
-// writeTrap writes trap i, for the mov site at site making syscall nr.
-func writeTrap(sh *sysmsg.Shared, i int, site uintptr, nr uint32) {
+// writeTrap writes trap i, for the mov site at site making syscall nr,
+// whose code ends at end (site+siteLen, or for the REX.W form site+9).
+func writeTrap(sh *sysmsg.Shared, i int, site, end uintptr, nr uint32) {
 	t := sh.PatchTable()[i*sysmsg.TrapSize : (i+1)*sysmsg.TrapSize]
 	addr := trapAddr(i)
 	var b bytes.Buffer
 	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
 	le(uint64(addr + sysmsg.TrapCode))      // 0: the site's jump goes through this
-	le(uint64(site + siteLen))              // 8: where the application continues
+	le(uint64(end))                         // 8: where the application continues
 	b.Write([]byte{0x9f, 0x0f, 0x90, 0xc0}) // 16: lahf; seto %al
 	b.Write([]byte{0x48, 0x8d, 0x0d})       // 20: lea -27(%rip), %rcx
 	le(int32(-27))
@@ -272,6 +273,22 @@ func isSite(code [siteLen]byte, nr uint64) bool {
 	return code == encode(movSyscall{Op: movEAX, Nr: uint32(nr), Syscall: [2]byte{0x0f, 0x05}})
 }
 
+// rexSiteLen is the length of the REX.W mov form, `mov $nr,%rax; syscall`
+// (48 c7 c0 imm32 0f 05), glibc's __restore_rt: rt_sigreturn after every
+// signal handler.
+const rexSiteLen = 9
+
+// rexMovRAX is the REX.W mov form's first three bytes: mov $imm32, %rax.
+var rexMovRAX = [3]byte{0x48, 0xc7, 0xc0}
+
+// isRexSite reports whether code is `mov $nr,%rax; syscall`. Its imm32 is
+// sign-extended; only numbers below 2^31 are taken, for which %rax is what
+// the trap's fallback (`mov $nr,%eax`) and patch_entry leave.
+func isRexSite(code [rexSiteLen]byte, nr uint64) bool {
+	return nr < 1<<31 && [3]byte(code[:3]) == rexMovRAX &&
+		binary.LittleEndian.Uint32(code[3:7]) == uint32(nr) && code[7] == 0x0f && code[8] == 0x05
+}
+
 // A register site is a syscall instruction and then one of regTails:
 // instructions that do not use %rip, so that the trap can make them, and
 // are at least as long as the jump is past the syscall instruction (the
@@ -317,12 +334,18 @@ type patchSite struct {
 	addr uintptr
 	reg  bool
 	tail []byte
+	// rex is the REX.W mov form (isRexSite): its jump covers the mov,
+	// and its syscall instruction stays as it is.
+	rex bool
 }
 
 // size is how many bytes of code the site is.
 func (ps patchSite) size() int {
-	if ps.reg {
+	switch {
+	case ps.reg:
 		return 2 + len(ps.tail)
+	case ps.rex:
+		return rexSiteLen
 	}
 	return siteLen
 }
@@ -341,6 +364,12 @@ func siteOf(as *addressSpace, ret uintptr, nr uint64) (patchSite, bool) {
 	var code [siteLen]byte
 	if n, err := as.ReadAt(code[:], ret-siteLen); err == nil && n == siteLen && isSite(code, nr) {
 		return patchSite{addr: ret - siteLen}, true
+	}
+	var rex [rexSiteLen]byte
+	if ret >= rexSiteLen {
+		if n, err := as.ReadAt(rex[:], ret-rexSiteLen); err == nil && n == rexSiteLen && isRexSite(rex, nr) {
+			return patchSite{addr: ret - rexSiteLen, rex: true}, true
+		}
 	}
 	// The shortest tail first, so that a site at the end of its mapping
 	// is read no further than it goes.
@@ -478,6 +507,13 @@ func (c *context) setFpxSw(as *addressSpace) bool {
 // A mov site, in three: the syscall's first byte (site+5) becomes 0x06,
 // then bytes 1-6 are written (byte 5 stays 0x06), then byte 0.
 //
+// A REX.W mov site (`mov $nr,%rax; syscall`), in three: its first byte
+// becomes 0x06 (a thread about to run the mov faults, and goes back to
+// the site: fixSite), then bytes 1-6, then byte 0. Its syscall instruction
+// (bytes 7-8) is not written: the jump covers the mov exactly, so a thread
+// between the mov and the syscall, one returning from the syscall, and a
+// restart (moved back onto the syscall) all run the site's own code.
+//
 // A register site, in four: the tail's first byte (site+2) becomes 0xe5,
 // the jump's third byte, which on its own faults (a thread returning from
 // the site's syscall goes to the trap's tail: fixRegReturn); then the
@@ -502,7 +538,7 @@ func (as *addressSpace) rewrite(ps patchSite, i int, nr uint32) error {
 	if ps.reg {
 		writeRegTrap(as.sh, i, site, ps.tail)
 	} else {
-		writeTrap(as.sh, i, site, nr)
+		writeTrap(as.sh, i, site, site+uintptr(ps.size()), nr)
 	}
 	start := site &^ (pageSize - 1)
 	end := (site + siteLen + pageSize - 1) &^ (pageSize - 1)
@@ -518,8 +554,11 @@ func (as *addressSpace) rewrite(ps patchSite, i int, nr uint32) error {
 		b  []byte
 	}
 	steps := []step{{site + 5, []byte{badByte}}, {site + 1, j[1:]}, {site, j[:1]}}
-	if ps.reg {
+	switch {
+	case ps.reg:
 		steps = []step{{site + 2, []byte{inByte}}, {site, []byte{badByte}}, {site + 1, j[1:]}, {site, j[:1]}}
+	case ps.rex:
+		steps = []step{{site, []byte{badByte}}, {site + 1, j[1:]}, {site, j[:1]}}
 	}
 	for _, step := range steps {
 		if _, err := as.WriteAt(step.b, step.at); err != nil {
@@ -594,16 +633,15 @@ func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.
 		// restart, for which the trap takes the number from %rax.
 		return platform.Event{Kind: platform.EventInterrupted}, true
 	}
-	site := uintptr(regs.Rip) - 5
-	pt := &as.patch
-	pt.mu.Lock() // a rewrite in progress finishes first
-	i, ok := pt.traps[site]
-	pt.mu.Unlock()
-	if !ok || i <= 0 {
-		return platform.Event{}, false
+	if _, ok := as.movSiteAt(uintptr(regs.Rip), rexSiteLen); ok {
+		// A REX.W mov site's 0x06 at its first byte, only while it is
+		// rewritten (its syscall instruction is never written, so a
+		// restart does not get here): the jump is whole now; the thread
+		// runs it.
+		return platform.Event{Kind: platform.EventInterrupted}, true
 	}
-	var code [siteLen]byte
-	if n, err := as.ReadAt(code[:], site); err != nil || n != siteLen || code != jumpTo(i) {
+	site := uintptr(regs.Rip) - 5
+	if _, ok := as.movSiteAt(site, siteLen); !ok {
 		return platform.Event{}, false
 	}
 	if regs.Rax == unix.SYS_RESTART_SYSCALL {
@@ -613,6 +651,30 @@ func (c *context) fixSite(as *addressSpace, regs *platform.Registers) (platform.
 	}
 	regs.Rip = uint64(site)
 	return platform.Event{Kind: platform.EventInterrupted}, true
+}
+
+// movSiteAt returns the trap of the patched mov site of n bytes at site
+// (siteLen, or rexSiteLen for the REX.W form), if there is one and its
+// code is the patched jump (under the patch lock, so a rewrite in
+// progress finishes first). The trap's return address tells the forms
+// apart: a jump into the middle of a REX.W site's jump is not taken for a
+// mov site's syscall.
+func (as *addressSpace) movSiteAt(site uintptr, n int) (int, bool) {
+	pt := &as.patch
+	pt.mu.Lock()
+	i, ok := pt.traps[site]
+	pt.mu.Unlock()
+	if !ok || i <= 0 || as.isRegTrap(i) {
+		return 0, false
+	}
+	if tr, ok := as.trapOf(trapAddr(i)); !ok || tr.ret != uint64(site)+uint64(n) {
+		return 0, false
+	}
+	var code [siteLen]byte
+	if got, err := as.ReadAt(code[:], site); err != nil || got != siteLen || code != jumpTo(i) {
+		return 0, false
+	}
+	return i, true
 }
 
 // regSiteAt returns the trap of the patched register site at site, if

@@ -1,0 +1,239 @@
+package platformtest
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+)
+
+// The REX.W mov form of a syscall site, `mov $nr,%rax; syscall` (48 c7 c0
+// imm32 0f 05), is glibc's signal return trampoline __restore_rt (nr 15,
+// rt_sigreturn): every signal handler returns through it. A platform that
+// patches it covers the mov with its jump, and the syscall instruction
+// after it stays: a thread between the two, one returning from the
+// syscall and a restarted syscall run the site's own code.
+
+// rexMov is `mov $39, %rax` in the REX.W form (not the shorter mov to
+// %eax an assembler might pick).
+const rexMov = ".byte 0x48, 0xc7, 0xc0, 39, 0, 0, 0"
+
+// rexSrc is patchSrc with its site in the REX.W form.
+var rexSrc = strings.Replace(patchSrc, "mov $39, %eax", rexMov, 1)
+
+// rexCode is the REX.W site of rexSrc, for getpid.
+var rexCode = []byte{0x48, 0xc7, 0xc0, 39, 0, 0, 0, 0x0f, 0x05}
+
+// rexProcess returns a platform, an address space of it with src loaded
+// at codeAddr, and the address of its REX.W site (the label site is its
+// syscall instruction).
+func rexProcess(t testing.TB, f Factory, src string, code []byte) (platform.Platform, platform.AddressSpace, uintptr) {
+	t.Helper()
+	p := newPlatform(t, f)
+	as, _ := newAddressSpace(t, p)
+	prog := assemble(t, src)
+	loadCode(t, as, codeAddr, prog.code)
+	site := codeAddr + uintptr(prog.off(t, "site")) - 7
+	if b := read(t, as, site, len(code)); !bytes.Equal(b, code) {
+		t.Fatalf("the REX.W site assembled to % x, want % x", b, code)
+	}
+	return p, as, site
+}
+
+// expectRexPatched checks that the REX.W site at site, whose code was
+// code, had its mov rewritten (want) or not; its syscall instruction must
+// stay either way.
+func expectRexPatched(t testing.TB, as platform.AddressSpace, site uintptr, code []byte, want bool) {
+	t.Helper()
+	b := read(t, as, site, len(code))
+	switch {
+	case !bytes.Equal(b[7:], code[7:]):
+		t.Errorf("REX.W site %#x is % x: its syscall instruction changed", site, b)
+	case want && bytes.Equal(b, code):
+		t.Errorf("REX.W site %#x is still % x after %d syscalls: not patched", site, b, patchLoops)
+	case !want && !bytes.Equal(b, code):
+		t.Errorf("REX.W site %#x is % x, want it unchanged (% x)", site, b, code)
+	}
+}
+
+func testPatchRex(t *testing.T, f Factory, opts Options) {
+	t.Run("Taken", func(t *testing.T) {
+		p, as, site := rexProcess(t, f, rexSrc, rexCode)
+		before := opts.PatchEntries(p)
+		runPatchLoop(t, patchThread(t, p, as, stackAddr), 0, 1000)
+		if opts.PatchEntries(p) == before {
+			t.Errorf("none of %d getpids from one REX.W site arrived through a patched site", patchLoops)
+		}
+		expectRexPatched(t, as, site, rexCode, true)
+	})
+	t.Run("Threads", func(t *testing.T) {
+		p, as, site := rexProcess(t, f, rexSrc, rexCode)
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			th := patchThread(t, p, as, stackAddr+uintptr(i+1)*0x100000)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runPatchLoop(t, th, 0, uint64(i)*1000)
+			}()
+		}
+		wg.Wait()
+		expectRexPatched(t, as, site, rexCode, true)
+	})
+	t.Run("StaleReturn", func(t *testing.T) {
+		// Thread a stops in the site's syscall before it is patched,
+		// and thread c is between the mov and the syscall (rip at the
+		// syscall instruction, rax the number); thread b makes the site
+		// hot and patched. Then a returns after the syscall and c makes
+		// it: both go on as before.
+		p, as, site := rexProcess(t, f, rexSrc, rexCode)
+		a := patchThread(t, p, as, stackAddr)
+		b := patchThread(t, p, as, stackAddr+0x100000)
+		c := patchThread(t, p, as, stackAddr+0x200000)
+		a.runToSyscall(unix.SYS_GETPID)
+		a.regs.Rax = 500
+		if a.regs.Rip != uint64(site+9) {
+			t.Fatalf("the first getpid stopped at rip %#x, want %#x (the site not patched yet)", a.regs.Rip, site+9)
+		}
+		c.regs.Rip, c.regs.Rax = uint64(site+7), unix.SYS_GETPID
+		c.regs.R13, c.regs.R14 = patchLoops, 0 // set before the loop
+		c.regs.Eflags |= 0x881 // what the loop sets before its mov
+		runPatchLoop(t, b, 0, 2000)
+		expectRexPatched(t, as, site, rexCode, true)
+		before := opts.PatchEntries(p)
+		runPatchLoop(t, a, 1, 500)
+		if opts.PatchEntries(p) == before {
+			t.Errorf("thread a's getpids after the patch did not arrive through it")
+		}
+		runPatchLoop(t, c, 0, 700)
+	})
+	t.Run("Restart", func(t *testing.T) {
+		// Every getpid through the patch restarted as the sentry
+		// restarts a syscall: rip back over the syscall instruction,
+		// rax the number. It must stop again as the same getpid.
+		p, as, site := rexProcess(t, f, rexSrc, rexCode)
+		th := patchThread(t, p, as, stackAddr)
+		before := opts.PatchEntries(p)
+		var sum uint64
+		for i := 0; i < patchLoops; i++ {
+			th.runToSyscall(unix.SYS_GETPID)
+			th.regs.Rip -= 2
+			th.regs.Rax = th.regs.OrigRax
+			th.runToSyscall(unix.SYS_GETPID)
+			expectReg(t, fmt.Sprintf("rip of restarted getpid %d", i), th.regs.Rip, uint64(site+9))
+			th.regs.Rax = uint64(i)
+			sum += uint64(i)
+		}
+		th.runToSyscall(unix.SYS_EXIT)
+		expectReg(t, "rdi (sum of the getpid results)", th.regs.Rdi, sum)
+		if opts.PatchEntries(p) == before {
+			t.Errorf("none of the getpids arrived through the patched site")
+		}
+	})
+	t.Run("Fork", func(t *testing.T) {
+		p, as, site := rexProcess(t, f, rexSrc, rexCode)
+		parent := patchThread(t, p, as, stackAddr)
+		const half = patchLoops / 2
+		for i := 0; i < half; i++ {
+			parent.runToSyscall(unix.SYS_GETPID)
+			parent.regs.Rax = uint64(i)
+		}
+		expectRexPatched(t, as, site, rexCode, true)
+		child := forkThread(t, p, as, parent)
+		before := opts.PatchEntries(p)
+		runPatchLoopFrom(t, child, half)
+		if opts.PatchEntries(p) == before {
+			t.Errorf("the forked child's getpids did not arrive through the patched site")
+		}
+		runPatchLoopFrom(t, parent, half)
+	})
+	t.Run("Sigreturn", func(t *testing.T) { testPatchRexSigreturn(t, f, opts) })
+}
+
+// sigreturnSrc returns many times through one REX.W rt_sigreturn site,
+// as glibc's __restore_rt does after each signal handler. The answer to
+// each rt_sigreturn replaces every register (as the sentry's does, from
+// the signal frame) and sends the thread to "restored", which stores
+// rax, rcx and r11 at dataAddr, and makes a getpid from a mov site, whose
+// stop shows the rest as they were restored; then it jumps back to the
+// site.
+const sigreturnSrc = `
+sigret:
+	.byte 0x48, 0xc7, 0xc0, 15, 0, 0, 0
+site:
+	syscall
+	ud2
+restored:
+	movabs %rax, 0x30000000
+	mov %rcx, %rax
+	movabs %rax, 0x30000008
+	mov %r11, %rax
+	movabs %rax, 0x30000010
+	mov $39, %eax
+	syscall
+	jmp sigret
+`
+
+// testPatchRexSigreturn answers every rt_sigreturn from a REX.W site with
+// a new set of registers, different each time, and checks that the thread
+// runs with exactly those: a syscall that came through a patched site and
+// replaces all registers returns to where they say, with them.
+func testPatchRexSigreturn(t *testing.T, f Factory, opts Options) {
+	code := []byte{0x48, 0xc7, 0xc0, 15, 0, 0, 0, 0x0f, 0x05}
+	p, as, site := rexProcess(t, f, sigreturnSrc, code)
+	mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
+	prog := assemble(t, sigreturnSrc)
+	restored := codeAddr + uint64(prog.off(t, "restored"))
+	th := newThread(t, p, as, codeAddr, mapStack(t, as, stackAddr))
+	before := opts.PatchEntries(p)
+	const rounds = 50
+	for i := uint64(0); i < rounds; i++ {
+		th.runToSyscall(unix.SYS_RT_SIGRETURN)
+		if th.regs.Rip != uint64(site+9) {
+			t.Fatalf("rt_sigreturn %d stopped at rip %#x, want %#x", i, th.regs.Rip, site+9)
+		}
+		// The restored registers: each a different value, every round.
+		v := func(r uint64) uint64 { return 0x0101010101010101*(r+1) ^ i<<40 }
+		want := th.regs
+		want.Rax, want.Rbx, want.Rcx, want.Rdx = v(0), v(1), v(2), v(3)
+		want.Rsi, want.Rdi, want.Rbp, want.Rsp = v(4), v(5), v(6), stackAddr+0x800+i*16
+		want.R8, want.R9, want.R10, want.R11 = v(8), v(9), v(10), v(11)
+		want.R12, want.R13, want.R14, want.R15 = v(12), v(13), v(14), v(15)
+		want.Rip = restored
+		want.Eflags = 0x202
+		if i%2 == 1 {
+			want.Eflags |= 0x8d5 // CF PF AF ZF SF OF
+		}
+		th.regs = want
+		th.runToSyscall(unix.SYS_GETPID)
+		expectUint64(t, as, dataAddr, want.Rax, "rax after rt_sigreturn")
+		expectUint64(t, as, dataAddr+8, want.Rcx, "rcx after rt_sigreturn")
+		expectUint64(t, as, dataAddr+16, want.R11, "r11 after rt_sigreturn")
+		got := th.regs
+		for _, r := range []struct {
+			name      string
+			got, want uint64
+		}{
+			{"rbx", got.Rbx, want.Rbx}, {"rdx", got.Rdx, want.Rdx}, {"rsi", got.Rsi, want.Rsi},
+			{"rdi", got.Rdi, want.Rdi}, {"rbp", got.Rbp, want.Rbp}, {"rsp", got.Rsp, want.Rsp},
+			{"r8", got.R8, want.R8}, {"r9", got.R9, want.R9}, {"r10", got.R10, want.R10},
+			{"r12", got.R12, want.R12}, {"r13", got.R13, want.R13}, {"r14", got.R14, want.R14},
+			{"r15", got.R15, want.R15}, {"rflags (arithmetic)", got.Eflags & 0x8d5, want.Eflags & 0x8d5},
+		} {
+			if r.got != r.want {
+				t.Fatalf("after rt_sigreturn %d: %s = %#x, want %#x", i, r.name, r.got, r.want)
+			}
+		}
+		th.regs.Rax = 1
+	}
+	if got := opts.PatchEntries(p) - before; got < rounds {
+		t.Errorf("%d syscalls arrived through patched sites for %d rt_sigreturns and getpids: the REX.W site was not patched", got, 2*rounds)
+	}
+	expectRexPatched(t, as, site, code, true)
+	th.release()
+}
