@@ -102,7 +102,7 @@ func testPatchRex(t *testing.T, f Factory, opts Options) {
 		}
 		c.regs.Rip, c.regs.Rax = uint64(site+7), unix.SYS_GETPID
 		c.regs.R13, c.regs.R14 = patchLoops, 0 // set before the loop
-		c.regs.Eflags |= 0x881 // what the loop sets before its mov
+		c.regs.Eflags |= 0x881                 // what the loop sets before its mov
 		runPatchLoop(t, b, 0, 2000)
 		expectRexPatched(t, as, site, rexCode, true)
 		before := opts.PatchEntries(p)
