@@ -6,6 +6,10 @@
  * a nanosleep restarted with restart_syscall after a stop. Then the same
  * for a register site, `syscall; cmp $-4095,%rax` with the number from a
  * register (Go's Syscall6, glibc's syscall(2), which the restarts use).
+ * Then signal handlers returning many times through glibc's __restore_rt,
+ * `mov $15,%rax; syscall` (the REX.W mov form), from 4 threads at once
+ * and a forked child: each handler changes %r12 in its ucontext, which the
+ * rt_sigreturn must put back.
  * The same as natively, whatever path the call takes. */
 #include "common.h"
 #include <pthread.h>
@@ -14,6 +18,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 
 /* getpid_site: getpid from this one site, with OF, SF and CF set before
  * it; reports whether they survived and rcx/r11 are what syscall leaves. */
@@ -188,11 +193,48 @@ static void restart_checks(const char *what, long (*rd)(int, void *, size_t), lo
 	waitpid(pid, &st, 0);
 }
 
+/* sig_r12: tgkill(SIGUSR1) to this thread with v in %r12; the handler
+ * (on_usr1) sets the frame's r12 to v*3+1, which rt_sigreturn restores. */
+static long sig_r12(long v) {
+	register long r12 __asm__("r12") = v;
+	long r = 234; /* tgkill */
+	long pid = getpid(), tid = syscall(SYS_gettid);
+	__asm__ volatile("syscall" : "+a"(r), "+r"(r12) : "D"(pid), "S"(tid), "d"(SIGUSR1) : "rcx", "r11", "memory");
+	return r == 0 ? r12 : -1;
+}
+
+static __thread long handled;
+static void on_usr1(int sig, siginfo_t *si, void *uc) {
+	ucontext_t *u = uc;
+	handled++;
+	u->uc_mcontext.gregs[REG_R12] = u->uc_mcontext.gregs[REG_R12] * 3 + 1;
+}
+
+/* sig_bad: n signals handled and returned from; how many went wrong. */
+static long sig_bad(int n) {
+	long bad = 0, before = handled;
+	for (long i = 0; i < n; i++)
+		if (sig_r12(i) != i * 3 + 1)
+			bad++;
+	return bad + (handled - before != n);
+}
+
+static void *sig_thread_loop(void *arg) { return (void *)sig_bad(2000); }
+
+static void sigreturn_checks(void) {
+	struct sigaction sa = {0};
+	sa.sa_sigaction = on_usr1;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGUSR1, &sa, NULL);
+	site_checks("rt_sigreturn (__restore_rt)", sig_bad, sig_thread_loop);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	site_checks("mov site", mov_bad, mov_thread_loop);
 	restart_checks("libc", libc_read, libc_sleep);
 	site_checks("register site", reg_bad, reg_thread_loop);
 	restart_checks("syscall(2)", sys_read, sys_sleep);
+	sigreturn_checks();
 	return 0;
 }
