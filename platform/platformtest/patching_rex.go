@@ -153,7 +153,41 @@ func testPatchRex(t *testing.T, f Factory, opts Options) {
 		runPatchLoopFrom(t, parent, half)
 	})
 	t.Run("Sigreturn", func(t *testing.T) { testPatchRexSigreturn(t, f, opts) })
+	t.Run("MidJump", func(t *testing.T) {
+		// A jump into the patched site, at what was the imm32's third
+		// byte (natively `add %al,(%rax); syscall`, with the number
+		// 102, getuid, in %eax), does not make the site's getpid: it
+		// is getuid, or whatever the patched code makes of it (a
+		// fault), never the syscall the site's jump stands for.
+		p, as, site := rexProcess(t, f, rexMidSrc, rexCode)
+		th := newThread(t, p, as, codeAddr, mapStack(t, as, stackAddr))
+		mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
+		for i := 0; i < patchAfterTraps; i++ {
+			th.runToSyscall(unix.SYS_GETPID)
+		}
+		expectRexPatched(t, as, site, rexCode, true)
+		ev := th.run()
+		t.Logf("jump into the patched site's jump: %v (syscall %d at %#x)", ev, th.regs.OrigRax, th.regs.Rip)
+		if ev.Kind == platform.EventSyscall && th.regs.OrigRax != unix.SYS_GETUID {
+			t.Errorf("the jump into the patched site made syscall %d, want getuid (%d) or no syscall", th.regs.OrigRax, unix.SYS_GETUID)
+		}
+	})
 }
+
+// rexMidSrc makes getpid three times from a REX.W site, which patches it,
+// then jumps to the site's sixth byte with 102 (getuid) in %rax, an
+// address of writable data (dataAddr) in its upper half.
+var rexMidSrc = `
+	mov $3, %r13
+loop:
+	` + rexMov + `
+site:
+	syscall
+	dec %r13
+	jnz loop
+	movabs $0x30000066, %rax
+	jmp site-2
+`
 
 // sigreturnSrc returns many times through one REX.W rt_sigreturn site,
 // as glibc's __restore_rt does after each signal handler. The answer to
