@@ -34,6 +34,16 @@ import (
 // does the same (its usertrap package), which is where the table's low
 // address and the three-step rewrite come from.
 //
+// The REX.W mov form, `mov $nr,%rax; syscall` (48 c7 c0 imm32 0f 05), is
+// glibc's __restore_rt, through which every signal handler returns with
+// rt_sigreturn. Its mov is as long as the jump: the jump replaces the mov
+// through an ordinary mov trap whose return address is the site's end,
+// and the syscall instruction after it stays, so a thread between the two,
+// one returning from the syscall and a restarted syscall run the site's
+// own code. The rt_sigreturn then arrives through patch_entry, and the
+// sentry's answer replaces every register, which the resume loads as it
+// does for any other syscall.
+//
 // Register sites. Code that takes the number from a register (Go's
 // Syscall6 and rawSyscallNoError, glibc's syscall(2), gcc's inline
 // syscalls) has no mov before the syscall; what it has is a known
@@ -106,7 +116,7 @@ import (
 // syscall instruction with another number in %eax gets the site's number;
 // patched code moved by mremap still returns to its old address; a thread
 // single-stepped (PTRACE_SINGLESTEP inside the sandbox) through a patched
-// site stops inside the trap and the stub's entry. Only the mov form and
+// site stops inside the trap and the stub's entry. Only the mov forms and
 // register sites with a tail of regTails are patched: a syscall followed
 // by anything else (musl's `mov %rax,%rdi; jmp __syscall_ret`, a 3-byte
 // instruction too short for the jump; Go runtime's `MOVL AX, n(SP)`, 4)
