@@ -151,34 +151,43 @@ func testPatchTaken(t *testing.T, f Factory, opts Options) {
 // is patched.
 func testPatchThreads(t *testing.T, f Factory, opts Options) {
 	p, as, prog := patchProcess(t, f)
-	const n = 4
-	ths := make([]*thread, n)
-	for i := range ths {
-		ths[i] = patchThread(t, p, as, stackAddr+uintptr(i+1)*0x100000)
-	}
+	runThreads(t, p, as, func(th *thread, i int) { runPatchLoop(t, th, 0, uint64(i)*1000) })
+	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+}
+
+// runThreads runs loop in 4 threads of as at once (each a patchThread
+// with its own stack; i is its index), and waits for them.
+func runThreads(t testing.TB, p platform.Platform, as platform.AddressSpace, loop func(th *thread, i int)) {
 	var wg sync.WaitGroup
-	for i, th := range ths {
+	for i := 0; i < 4; i++ {
+		th := patchThread(t, p, as, stackAddr+uintptr(i+1)*0x100000)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runPatchLoop(t, th, 0, uint64(i)*1000)
+			loop(th, i)
 		}()
 	}
 	wg.Wait()
-	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
 }
 
 // testPatchFork forks after the site is patched: the child runs the
 // patched code, and so does the parent after it.
 func testPatchFork(t *testing.T, f Factory, opts Options) {
 	p, as, prog := patchProcess(t, f)
+	runPatchFork(t, p, as, opts, func() { expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true) })
+}
+
+// runPatchFork runs half of patchSrc (or a variant of it with another
+// site form) in as, checks with patched that the site is patched, forks,
+// and finishes the loop in the child and then in the parent.
+func runPatchFork(t *testing.T, p platform.Platform, as platform.AddressSpace, opts Options, patched func()) {
 	parent := patchThread(t, p, as, stackAddr)
 	const half = patchLoops / 2
 	for i := 0; i < half; i++ {
 		parent.runToSyscall(unix.SYS_GETPID)
 		parent.regs.Rax = uint64(i)
 	}
-	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+	patched()
 	child := forkThread(t, p, as, parent)
 	before := opts.PatchEntries(p)
 	// The pending getpid's answer is in Rax; the loop takes it from there.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -95,8 +94,8 @@ func regSrc(f regForm) string {
 }
 
 // regProcess returns a platform, and an address space of it with src
-// loaded at codeAddr, and the address of its register site, whose code
-// must be code.
+// loaded at codeAddr, and the address of its site (the label site: a
+// register site, or the REX.W form), whose code must be code.
 func regProcess(t testing.TB, f Factory, src string, code []byte) (platform.Platform, platform.AddressSpace, uintptr) {
 	t.Helper()
 	p := newPlatform(t, f)
@@ -105,7 +104,7 @@ func regProcess(t testing.TB, f Factory, src string, code []byte) (platform.Plat
 	loadCode(t, as, codeAddr, prog.code)
 	site := codeAddr + uintptr(prog.off(t, "site"))
 	if b := read(t, as, site, len(code)); !bytes.Equal(b, code) {
-		t.Fatalf("the register site assembled to % x, want % x", b, code)
+		t.Fatalf("the site assembled to % x, want % x", b, code)
 	}
 	return p, as, site
 }
@@ -184,16 +183,7 @@ func testPatchRegForm(t *testing.T, f Factory, opts Options, form regForm) {
 	})
 	t.Run("Threads", func(t *testing.T) {
 		p, as, site := regProcess(t, f, src, form.code)
-		var wg sync.WaitGroup
-		for i := 0; i < 4; i++ {
-			th := patchThread(t, p, as, stackAddr+uintptr(i+1)*0x100000)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				runRegLoop(t, th, site, 0, uint64(i)*1000)
-			}()
-		}
-		wg.Wait()
+		runThreads(t, p, as, func(th *thread, i int) { runRegLoop(t, th, site, 0, uint64(i)*1000) })
 		expectRegPatched(t, as, site, form.code, true)
 	})
 	t.Run("StaleReturn", func(t *testing.T) {
@@ -223,21 +213,7 @@ func testPatchRegForm(t *testing.T, f Factory, opts Options, form regForm) {
 		// rax the number. It must stop again as the same getpid.
 		p, as, site := regProcess(t, f, src, form.code)
 		th := patchThread(t, p, as, stackAddr)
-		before := opts.PatchEntries(p)
-		var sum uint64
-		for i := 0; i < patchLoops; i++ {
-			runToRegSyscall(th, site, i)
-			th.regs.Rip -= 2
-			th.regs.Rax = th.regs.OrigRax
-			runToRegSyscall(th, site, i)
-			th.regs.Rax = uint64(i)
-			sum += uint64(i)
-		}
-		th.runToSyscall(unix.SYS_EXIT)
-		expectReg(t, "rdi (sum of the getpid results)", th.regs.Rdi, sum)
-		if opts.PatchEntries(p) == before {
-			t.Errorf("none of the getpids arrived through the patched site")
-		}
+		runRestartLoop(t, p, th, opts, func(i int) { runToRegSyscall(th, site, i) })
 	})
 	t.Run("OwnBases", func(t *testing.T) { testPatchRegOwnBases(t, f, opts, form) })
 	t.Run("Fork", func(t *testing.T) {
@@ -261,6 +237,30 @@ func testPatchRegForm(t *testing.T, f Factory, opts Options, form regForm) {
 		}
 		runRegLoop(t, parent, site, half, 0)
 	})
+}
+
+// runRestartLoop runs th through the getpid loop of patchSrc or regSrc
+// (each stop made and checked by stop), restarting every getpid as the
+// sentry restarts a syscall: rip back over the syscall instruction, rax
+// the number. It must stop again as the same getpid; the exit's sum and
+// the patch entries are checked.
+func runRestartLoop(t *testing.T, p platform.Platform, th *thread, opts Options, stop func(i int)) {
+	t.Helper()
+	before := opts.PatchEntries(p)
+	var sum uint64
+	for i := 0; i < patchLoops; i++ {
+		stop(i)
+		th.regs.Rip -= 2
+		th.regs.Rax = th.regs.OrigRax
+		stop(i)
+		th.regs.Rax = uint64(i)
+		sum += uint64(i)
+	}
+	th.runToSyscall(unix.SYS_EXIT)
+	expectReg(t, "rdi (sum of the getpid results)", th.regs.Rdi, sum)
+	if opts.PatchEntries(p) == before {
+		t.Errorf("none of the getpids arrived through the patched site")
+	}
 }
 
 // regHot makes getpid three times from a register site, which patches

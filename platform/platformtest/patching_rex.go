@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -23,27 +22,12 @@ import (
 // %eax an assembler might pick).
 const rexMov = ".byte 0x48, 0xc7, 0xc0, 39, 0, 0, 0"
 
-// rexSrc is patchSrc with its site in the REX.W form.
-var rexSrc = strings.Replace(patchSrc, "mov $39, %eax", rexMov, 1)
+// rexSrc is patchSrc with its site in the REX.W form, the label site at
+// its start.
+var rexSrc = strings.Replace(patchSrc, "mov $39, %eax\nsite:\n", "site:\n\t"+rexMov+"\n", 1)
 
 // rexCode is the REX.W site of rexSrc, for getpid.
 var rexCode = []byte{0x48, 0xc7, 0xc0, 39, 0, 0, 0, 0x0f, 0x05}
-
-// rexProcess returns a platform, an address space of it with src loaded
-// at codeAddr, and the address of its REX.W site (the label site is its
-// syscall instruction).
-func rexProcess(t testing.TB, f Factory, src string, code []byte) (platform.Platform, platform.AddressSpace, uintptr) {
-	t.Helper()
-	p := newPlatform(t, f)
-	as, _ := newAddressSpace(t, p)
-	prog := assemble(t, src)
-	loadCode(t, as, codeAddr, prog.code)
-	site := codeAddr + uintptr(prog.off(t, "site")) - 7
-	if b := read(t, as, site, len(code)); !bytes.Equal(b, code) {
-		t.Fatalf("the REX.W site assembled to % x, want % x", b, code)
-	}
-	return p, as, site
-}
 
 // expectRexPatched checks that the REX.W site at site, whose code was
 // code, had its mov rewritten (want) or not; its syscall instruction must
@@ -63,7 +47,7 @@ func expectRexPatched(t testing.TB, as platform.AddressSpace, site uintptr, code
 
 func testPatchRex(t *testing.T, f Factory, opts Options) {
 	t.Run("Taken", func(t *testing.T) {
-		p, as, site := rexProcess(t, f, rexSrc, rexCode)
+		p, as, site := regProcess(t, f, rexSrc, rexCode)
 		before := opts.PatchEntries(p)
 		runPatchLoop(t, patchThread(t, p, as, stackAddr), 0, 1000)
 		if opts.PatchEntries(p) == before {
@@ -72,17 +56,8 @@ func testPatchRex(t *testing.T, f Factory, opts Options) {
 		expectRexPatched(t, as, site, rexCode, true)
 	})
 	t.Run("Threads", func(t *testing.T) {
-		p, as, site := rexProcess(t, f, rexSrc, rexCode)
-		var wg sync.WaitGroup
-		for i := 0; i < 4; i++ {
-			th := patchThread(t, p, as, stackAddr+uintptr(i+1)*0x100000)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				runPatchLoop(t, th, 0, uint64(i)*1000)
-			}()
-		}
-		wg.Wait()
+		p, as, site := regProcess(t, f, rexSrc, rexCode)
+		runThreads(t, p, as, func(th *thread, i int) { runPatchLoop(t, th, 0, uint64(i)*1000) })
 		expectRexPatched(t, as, site, rexCode, true)
 	})
 	t.Run("StaleReturn", func(t *testing.T) {
@@ -91,7 +66,7 @@ func testPatchRex(t *testing.T, f Factory, opts Options) {
 		// syscall instruction, rax the number); thread b makes the site
 		// hot and patched. Then a returns after the syscall and c makes
 		// it: both go on as before.
-		p, as, site := rexProcess(t, f, rexSrc, rexCode)
+		p, as, site := regProcess(t, f, rexSrc, rexCode)
 		a := patchThread(t, p, as, stackAddr)
 		b := patchThread(t, p, as, stackAddr+0x100000)
 		c := patchThread(t, p, as, stackAddr+0x200000)
@@ -116,41 +91,16 @@ func testPatchRex(t *testing.T, f Factory, opts Options) {
 		// Every getpid through the patch restarted as the sentry
 		// restarts a syscall: rip back over the syscall instruction,
 		// rax the number. It must stop again as the same getpid.
-		p, as, site := rexProcess(t, f, rexSrc, rexCode)
+		p, as, site := regProcess(t, f, rexSrc, rexCode)
 		th := patchThread(t, p, as, stackAddr)
-		before := opts.PatchEntries(p)
-		var sum uint64
-		for i := 0; i < patchLoops; i++ {
+		runRestartLoop(t, p, th, opts, func(i int) {
 			th.runToSyscall(unix.SYS_GETPID)
-			th.regs.Rip -= 2
-			th.regs.Rax = th.regs.OrigRax
-			th.runToSyscall(unix.SYS_GETPID)
-			expectReg(t, fmt.Sprintf("rip of restarted getpid %d", i), th.regs.Rip, uint64(site+9))
-			th.regs.Rax = uint64(i)
-			sum += uint64(i)
-		}
-		th.runToSyscall(unix.SYS_EXIT)
-		expectReg(t, "rdi (sum of the getpid results)", th.regs.Rdi, sum)
-		if opts.PatchEntries(p) == before {
-			t.Errorf("none of the getpids arrived through the patched site")
-		}
+			expectReg(t, fmt.Sprintf("rip of getpid %d", i), th.regs.Rip, uint64(site+9))
+		})
 	})
 	t.Run("Fork", func(t *testing.T) {
-		p, as, site := rexProcess(t, f, rexSrc, rexCode)
-		parent := patchThread(t, p, as, stackAddr)
-		const half = patchLoops / 2
-		for i := 0; i < half; i++ {
-			parent.runToSyscall(unix.SYS_GETPID)
-			parent.regs.Rax = uint64(i)
-		}
-		expectRexPatched(t, as, site, rexCode, true)
-		child := forkThread(t, p, as, parent)
-		before := opts.PatchEntries(p)
-		runPatchLoopFrom(t, child, half)
-		if opts.PatchEntries(p) == before {
-			t.Errorf("the forked child's getpids did not arrive through the patched site")
-		}
-		runPatchLoopFrom(t, parent, half)
+		p, as, site := regProcess(t, f, rexSrc, rexCode)
+		runPatchFork(t, p, as, opts, func() { expectRexPatched(t, as, site, rexCode, true) })
 	})
 	t.Run("Sigreturn", func(t *testing.T) { testPatchRexSigreturn(t, f, opts) })
 	t.Run("MidJump", func(t *testing.T) {
@@ -159,7 +109,7 @@ func testPatchRex(t *testing.T, f Factory, opts Options) {
 		// 102, getuid, in %eax), does not make the site's getpid: it
 		// is getuid, or whatever the patched code makes of it (a
 		// fault), never the syscall the site's jump stands for.
-		p, as, site := rexProcess(t, f, rexMidSrc, rexCode)
+		p, as, site := regProcess(t, f, rexMidSrc, rexCode)
 		th := newThread(t, p, as, codeAddr, mapStack(t, as, stackAddr))
 		mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
 		for i := 0; i < patchAfterTraps; i++ {
@@ -180,13 +130,13 @@ func testPatchRex(t *testing.T, f Factory, opts Options) {
 var rexMidSrc = `
 	mov $3, %r13
 loop:
-	` + rexMov + `
 site:
+	` + rexMov + `
 	syscall
 	dec %r13
 	jnz loop
 	movabs $0x30000066, %rax
-	jmp site-2
+	jmp site+5
 `
 
 // sigreturnSrc returns many times through one REX.W rt_sigreturn site,
@@ -197,9 +147,8 @@ site:
 // stop shows the rest as they were restored; then it jumps back to the
 // site.
 const sigreturnSrc = `
-sigret:
-	.byte 0x48, 0xc7, 0xc0, 15, 0, 0, 0
 site:
+	.byte 0x48, 0xc7, 0xc0, 15, 0, 0, 0
 	syscall
 	ud2
 restored:
@@ -210,7 +159,7 @@ restored:
 	movabs %rax, 0x30000010
 	mov $39, %eax
 	syscall
-	jmp sigret
+	jmp site
 `
 
 // testPatchRexSigreturn answers every rt_sigreturn from a REX.W site with
@@ -219,7 +168,7 @@ restored:
 // replaces all registers returns to where they say, with them.
 func testPatchRexSigreturn(t *testing.T, f Factory, opts Options) {
 	code := []byte{0x48, 0xc7, 0xc0, 15, 0, 0, 0, 0x0f, 0x05}
-	p, as, site := rexProcess(t, f, sigreturnSrc, code)
+	p, as, site := regProcess(t, f, sigreturnSrc, code)
 	mapAnon(t, as, dataAddr, dataSize, unix.PROT_READ|unix.PROT_WRITE)
 	prog := assemble(t, sigreturnSrc)
 	restored := codeAddr + uint64(prog.off(t, "restored"))
