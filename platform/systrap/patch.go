@@ -36,7 +36,8 @@ import (
 //
 // The REX.W mov form, `mov $nr,%rax; syscall` (48 c7 c0 imm32 0f 05), is
 // glibc's __restore_rt, through which every signal handler returns with
-// rt_sigreturn. Its mov is as long as the jump: the jump replaces the mov
+// rt_sigreturn, and what Go's assembler makes of `MOVQ $nr, AX; SYSCALL`
+// (the runtime's rt_sigreturn, munmap, madvise...). Its mov is as long as the jump: the jump replaces the mov
 // through an ordinary mov trap whose return address is the site's end,
 // and the syscall instruction after it stays, so a thread between the two,
 // one returning from the syscall and a restarted syscall run the site's
