@@ -291,6 +291,13 @@ func testPatchOwnBases(t *testing.T, f Factory, opts Options) {
 	as, _ := newAddressSpace(t, p)
 	prog := assemble(t, ownBasesSrc)
 	loadCode(t, as, codeAddr, prog.code)
+	runPatchOwnBases(t, p, as, opts, func() { expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true) })
+}
+
+// runPatchOwnBases runs ownBasesSrc (or a variant of it with another site
+// form), loaded in as, through runOwnBases, and checks with patched that
+// its site was patched.
+func runPatchOwnBases(t *testing.T, p platform.Platform, as platform.AddressSpace, opts Options, patched func()) {
 	th := patchThread(t, p, as, stackAddr)
 	before := opts.PatchEntries(p)
 	runOwnBases(t, as, th, func(i int) {
@@ -299,7 +306,7 @@ func testPatchOwnBases(t *testing.T, f Factory, opts Options) {
 			t.Fatalf("getpid %d: rcx %#x and r11 %#x, want rip %#x and rflags %#x as the syscall instruction leaves them", i, th.regs.Rcx, th.regs.R11, th.regs.Rip, th.regs.Eflags)
 		}
 	})
-	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+	patched()
 	if opts.PatchEntries(p) == before {
 		t.Errorf("none of the getpids arrived through the patched site")
 	}

@@ -22,9 +22,14 @@ import (
 // %eax an assembler might pick).
 const rexMov = ".byte 0x48, 0xc7, 0xc0, 39, 0, 0, 0"
 
-// rexSrc is patchSrc with its site in the REX.W form, the label site at
-// its start.
-var rexSrc = strings.Replace(patchSrc, "mov $39, %eax\nsite:\n", "site:\n\t"+rexMov+"\n", 1)
+// rexForm is src (patchSrc or ownBasesSrc) with its site in the REX.W
+// form, the label site at its start.
+func rexForm(src string) string {
+	return strings.Replace(src, "mov $39, %eax\nsite:\n", "site:\n\t"+rexMov+"\n", 1)
+}
+
+// rexSrc is patchSrc in the REX.W form.
+var rexSrc = rexForm(patchSrc)
 
 // rexCode is the REX.W site of rexSrc, for getpid.
 var rexCode = []byte{0x48, 0xc7, 0xc0, 39, 0, 0, 0, 0x0f, 0x05}
@@ -101,6 +106,12 @@ func testPatchRex(t *testing.T, f Factory, opts Options) {
 	t.Run("Fork", func(t *testing.T) {
 		p, as, site := regProcess(t, f, rexSrc, rexCode)
 		runPatchFork(t, p, as, opts, func() { expectRexPatched(t, as, site, rexCode, true) })
+	})
+	t.Run("OwnBases", func(t *testing.T) {
+		// As Patching/OwnBases: without FSGSBASE, patch_entry_gs and
+		// gsFault with the REX.W site's trap.
+		p, as, site := regProcess(t, f, rexForm(ownBasesSrc), rexCode)
+		runPatchOwnBases(t, p, as, opts, func() { expectRexPatched(t, as, site, rexCode, true) })
 	})
 	t.Run("Sigreturn", func(t *testing.T) { testPatchRexSigreturn(t, f, opts) })
 	t.Run("MidJump", func(t *testing.T) {
