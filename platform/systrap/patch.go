@@ -289,15 +289,20 @@ func isSite(code [siteLen]byte, nr uint64) bool {
 // signal handler.
 const rexSiteLen = 9
 
-// rexMovRAX is the REX.W mov form's first three bytes: mov $imm32, %rax.
-var rexMovRAX = [3]byte{0x48, 0xc7, 0xc0}
+// rexMovSyscall is the REX.W mov form: mov $Nr, %rax; syscall.
+type rexMovSyscall struct {
+	Op      [3]byte // 48 c7 c0
+	Nr      uint32
+	Syscall [2]byte // 0f 05
+}
 
 // isRexSite reports whether code is `mov $nr,%rax; syscall`. Its imm32 is
 // sign-extended; only numbers below 2^31 are taken, for which %rax is what
 // the trap's fallback (`mov $nr,%eax`) and patch_entry leave.
 func isRexSite(code [rexSiteLen]byte, nr uint64) bool {
-	return nr < 1<<31 && [3]byte(code[:3]) == rexMovRAX &&
-		binary.LittleEndian.Uint32(code[3:7]) == uint32(nr) && code[7] == 0x0f && code[8] == 0x05
+	var want bytes.Buffer
+	binary.Write(&want, binary.LittleEndian, rexMovSyscall{Op: [3]byte{0x48, 0xc7, 0xc0}, Nr: uint32(nr), Syscall: [2]byte{0x0f, 0x05}})
+	return nr < 1<<31 && bytes.Equal(code[:], want.Bytes())
 }
 
 // A register site is a syscall instruction and then one of regTails:
