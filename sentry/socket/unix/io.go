@@ -64,6 +64,19 @@ func (s *Socket) Send(ctx context.Context, data []byte, ctl *Control, to string,
 	return n, err
 }
 
+// sendPeerLocked is a connected stream socket's peer to send to: ENOTCONN
+// if there is none, EPIPE once either side shut this direction.
+func (s *Socket) sendPeerLocked() (*Socket, error) {
+	p := s.peer
+	if p == nil || s.state != connected {
+		return nil, sys.ENOTCONN
+	}
+	if s.shutdown&shutSend != 0 || p.released || p.shutdown&shutRcv != 0 {
+		return nil, sys.EPIPE
+	}
+	return p, nil
+}
+
 func (s *Socket) sendStreamLocked(t *tx, data []byte, ctl *Control, cr Cred, hasTo bool) (int, error) {
 	if hasTo {
 		if s.state == connected {
@@ -71,12 +84,9 @@ func (s *Socket) sendStreamLocked(t *tx, data []byte, ctl *Control, cr Cred, has
 		}
 		return 0, sys.EOPNOTSUPP
 	}
-	p := s.peer
-	if p == nil || s.state != connected {
-		return 0, sys.ENOTCONN
-	}
-	if s.shutdown&shutSend != 0 || p.released || p.shutdown&shutRcv != 0 {
-		return 0, sys.EPIPE
+	p, err := s.sendPeerLocked()
+	if err != nil {
+		return 0, err
 	}
 	if len(data) == 0 {
 		return 0, nil

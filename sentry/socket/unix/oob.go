@@ -35,12 +35,9 @@ func (s *Socket) SendOOB(ctx context.Context, b byte) (int, error) {
 	if s.typ != sys.SOCK_STREAM {
 		return 0, sys.EOPNOTSUPP
 	}
-	p := s.peer
-	if p == nil || s.state != connected {
-		return 0, sys.ENOTCONN
-	}
-	if s.shutdown&shutSend != 0 || p.released || p.shutdown&shutRcv != 0 {
-		return 0, sys.EPIPE
+	p, err := s.sendPeerLocked()
+	if err != nil {
+		return 0, err
 	}
 	m := &message{data: []byte{b}, cred: cr, from: s.addr, sender: s, charge: 1 + msgOverhead}
 	s.charged += m.charge
