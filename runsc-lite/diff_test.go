@@ -37,6 +37,7 @@ var diffPrograms = []string{
 	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
 	"restart",      // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
 	"futex2",       // FUTEX_WAKE_OP, PI futexes, robust lists
+	"reaper",       // PR_SET_CHILD_SUBREAPER adoption, PR_SET_PDEATHSIG when the creating process or thread exits, PTRACE_TRACEME racing the parent's exit
 	"stopcont",     // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
 	"tty",          // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
 	"pidfd",        // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll

@@ -15,7 +15,7 @@ import (
 
 // raceDiffPrograms are the differential programs whose sentry paths are the
 // most concurrent: signals, wake-ups, process trees, shared state.
-var raceDiffPrograms = []string{"process", "restart", "signalfd", "stopcont", "futex2", "pidfd", "sockets", "sharedmem", "ipc"}
+var raceDiffPrograms = []string{"process", "restart", "signalfd", "stopcont", "futex2", "pidfd", "sockets", "sharedmem", "ipc", "reaper"}
 
 func TestRaceDetector(t *testing.T) {
 	if testing.Short() {

@@ -181,13 +181,14 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	if f&unix.CLONE_THREAD != 0 {
 		c.TG = t.TG
 	} else {
-		parent, exitSignal := t.TG, a.ExitSignal
+		parent, parentTask, exitSignal := t.TG, t, a.ExitSignal
 		if f&unix.CLONE_PARENT != 0 {
 			// A sibling tells the shared parent of its end as the caller
 			// does: with the caller's exit signal, not the one asked for.
-			parent, exitSignal = t.TG.parent, t.TG.exitSignal
+			parent, parentTask, exitSignal = t.TG.parent, t.TG.parentTask, t.TG.exitSignal
 		}
 		c.TG = newThreadGroup(k, c.TID, parent)
+		c.TG.parentTask = parentTask
 		c.TG.exitSignal = exitSignal
 		c.TG.membarrier.registered.Store(t.TG.MembarrierRegistered())
 		k.groups[c.TID] = c.TG

@@ -45,6 +45,9 @@ type ptraceState struct {
 	options uint32
 	// tracees are the tasks this task traces.
 	tracees map[*Task]struct{}
+	// gone is set when the task, exiting, has let go of its tracees:
+	// nothing may attach to it any more.
+	gone bool
 	// exited are tracees that exited and that the tracer has not
 	// waited for (those that are not its own children).
 	exited []WaitResult
@@ -409,6 +412,7 @@ func (tracer *Task) detachLocked(tracee *Task, sig int) {
 func (t *Task) ptraceTracerExit() {
 	k := t.K
 	k.mu.Lock()
+	t.ptrace.gone = true
 	var kill []*Task
 	for tracee := range t.ptrace.tracees {
 		if tracee.ptrace.options&linux.PTRACE_O_EXITKILL != 0 {

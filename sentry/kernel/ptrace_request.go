@@ -151,11 +151,14 @@ func (t *Task) ptraceTraceMe() error {
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	parent := t.TG.parent
-	if t.ptrace.tracer != nil || parent == nil || len(parent.tasks) == 0 {
+	// The thread that created the caller traces it; one that is exiting
+	// (it has let go of its tracees already) cannot, as in Linux, where
+	// a PF_EXITING parent makes PTRACE_TRACEME fail.
+	parent := t.TG.parentTask
+	if t.ptrace.tracer != nil || parent == nil || parent.ptrace.gone {
 		return unix.EPERM
 	}
-	parent.tasks[0].attachLocked(t, false, 0)
+	parent.attachLocked(t, false, 0)
 	return nil
 }
 

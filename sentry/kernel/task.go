@@ -43,8 +43,9 @@ type Task struct {
 	// noNewPrivs is prctl's PR_SET_NO_NEW_PRIVS (NoNewPrivs): atomic, as
 	// /proc/PID/status reads it.
 	noNewPrivs atomic.Bool
-	// PdeathSignal is prctl bookkeeping.
-	PdeathSignal int
+	// pdeathSignal is prctl's PR_SET_PDEATHSIG (PdeathSignal): atomic,
+	// as the parent's exit reads it.
+	pdeathSignal atomic.Int32
 	// sigMask is the blocked signal set (SigMask, SetSigMask): only the
 	// task's own goroutine changes it, but senders read it to pick a thread.
 	sigMask atomic.Uint64
@@ -477,8 +478,11 @@ func (t *Task) release() {
 	if t.TG.exiting {
 		st = t.TG.status
 	}
-	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
+	died, pdeath := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
+	for _, d := range pdeath {
+		d.to.SendSignal(d.si)
+	}
 	if tr := k.observe.strace.Load(); tr != nil {
 		(*tr).TaskExit(t, st)
 	}
@@ -491,6 +495,13 @@ func (t *Task) release() {
 		t.TG.hangUp()
 	}
 }
+
+// PdeathSignal is prctl(PR_GET_PDEATHSIG): the signal the task gets when
+// the thread that created it exits (0: none).
+func (t *Task) PdeathSignal() int { return int(t.pdeathSignal.Load()) }
+
+// SetPdeathSignal is prctl(PR_SET_PDEATHSIG).
+func (t *Task) SetPdeathSignal(sig int) { t.pdeathSignal.Store(int32(sig)) }
 
 // finishVfork releases a parent waiting in vfork.
 func (t *Task) finishVfork() {

@@ -18,11 +18,19 @@ type ThreadGroup struct {
 	PID int
 	k   *Kernel
 
-	parent   *ThreadGroup              // guarded by k.mu
-	children map[*ThreadGroup]struct{} // guarded by k.mu
-	tasks    []*Task                   // guarded by k.mu
-	pgid     int                       // guarded by k.mu
-	sid      int                       // guarded by k.mu
+	parent *ThreadGroup // guarded by k.mu
+	// parentTask is the thread of parent that created the process
+	// (Linux's real_parent): its exit sends the parent-death signals,
+	// and PTRACE_TRACEME makes it the tracer. Guarded by k.mu.
+	parentTask *Task
+	// subreaper is prctl's PR_SET_CHILD_SUBREAPER: orphaned descendants
+	// are given to the nearest living one instead of init. Guarded by
+	// k.mu.
+	subreaper bool
+	children  map[*ThreadGroup]struct{} // guarded by k.mu
+	tasks     []*Task                   // guarded by k.mu
+	pgid      int                       // guarded by k.mu
+	sid       int                       // guarded by k.mu
 	// execed is whether the process ran execve since fork (Linux's
 	// PF_FORKNOEXEC cleared): its parent may no longer set its group.
 	execed bool // guarded by k.mu
@@ -203,9 +211,11 @@ func (tg *ThreadGroup) Exiting(k *Kernel) bool {
 }
 
 // taskExited removes t from its group; the last task makes the group a
-// zombie, hands its children to init and wakes waiters, and taskExited
-// reports that the group died. k.mu is held.
-func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
+// zombie, hands its children to their new parent and wakes waiters.
+// taskExited reports whether the group died, and the parent-death signals
+// its exit owes (prctl PR_SET_PDEATHSIG), for the caller to send once it
+// has let go of k.mu. k.mu is held.
+func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool, pdeath []parentDeath) {
 	tg := t.TG
 	delete(k.tasks, t.TID)
 	for i, x := range tg.tasks {
@@ -219,25 +229,35 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 		tg.status = st
 	}
 	if len(tg.tasks) > 0 {
+		// The children t created now belong to a living thread of its
+		// process (Linux's find_alive_thread), and learn of t's end.
+		for c := range tg.children {
+			if c.parentTask == t {
+				c.parentTask = tg.tasks[0]
+				pdeath = c.owedParentDeath(tg, pdeath)
+			}
+		}
 		k.ptraceTraceeExitedLocked(t, tg.status, false)
 		k.treeChanged.Broadcast()
-		return false
+		return false, pdeath
 	}
 	tg.exiting, tg.zombie, tg.last = true, true, t
 	go tg.stopTimers()
+	reaper := k.reaperLocked(tg)
 	for c := range tg.children {
 		delete(tg.children, c)
-		if k.init != nil && k.init != tg {
-			// An orphan tells init of its end with SIGCHLD, whatever its
-			// creator asked for (Linux's reparent_leader).
-			c.parent, c.exitSignal = k.init, int(unix.SIGCHLD)
-			k.init.children[c] = struct{}{}
+		if reaper != nil {
+			// An orphan tells its reaper of its end with SIGCHLD, whatever
+			// its creator asked for (Linux's reparent_leader).
+			c.parent, c.parentTask, c.exitSignal = reaper, reaper.tasks[0], int(unix.SIGCHLD)
+			reaper.children[c] = struct{}{}
 		} else {
-			c.parent = nil
+			c.parent, c.parentTask = nil, nil
 		}
 		if c.zombie && c.parent == nil {
 			delete(k.groups, c.PID)
 		}
+		pdeath = c.owedParentDeath(tg, pdeath)
 	}
 	close(tg.done)
 	if tr := t.ptrace.tracer; tr != nil && t.TID == tg.PID && tr.TG != tg.parent {
@@ -247,7 +267,54 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool) {
 	}
 	k.ptraceTraceeExitedLocked(t, tg.status, true)
 	k.treeChanged.Broadcast()
-	return true
+	return true, pdeath
+}
+
+// reaperLocked returns the process that adopts the children of dying
+// process tg: its nearest ancestor that is a living child subreaper, or
+// else init (nil when tg is init). k.mu is held.
+func (k *Kernel) reaperLocked(tg *ThreadGroup) *ThreadGroup {
+	for a := tg.parent; a != nil && a != k.init; a = a.parent {
+		if a.subreaper && !a.exiting && len(a.tasks) > 0 {
+			return a
+		}
+	}
+	if k.init == nil || k.init == tg || len(k.init.tasks) == 0 {
+		return nil
+	}
+	return k.init
+}
+
+// SetChildSubreaper is prctl(PR_SET_CHILD_SUBREAPER).
+func (tg *ThreadGroup) SetChildSubreaper(on bool) {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	tg.subreaper = on
+}
+
+// ChildSubreaper is prctl(PR_GET_CHILD_SUBREAPER).
+func (tg *ThreadGroup) ChildSubreaper() bool {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	return tg.subreaper
+}
+
+// parentDeath is a parent-death signal owed to process to.
+type parentDeath struct {
+	to *ThreadGroup
+	si SigInfo
+}
+
+// owedParentDeath appends to pdeath the signal each thread of tg asked
+// for when its parent dies, sent as the dying process's (Linux sends
+// SEND_SIG_NOINFO from the exiting task). k.mu is held.
+func (tg *ThreadGroup) owedParentDeath(dying *ThreadGroup, pdeath []parentDeath) []parentDeath {
+	for _, x := range tg.tasks {
+		if sig := x.PdeathSignal(); sig != 0 {
+			pdeath = append(pdeath, parentDeath{tg, NewSigInfo(int32(sig), linux.SI_USER, dying.PID, dying.realUID())})
+		}
+	}
+	return pdeath
 }
 
 // notifyParentLocked tells the parent that zombie tg is there to reap:

@@ -66,10 +66,18 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if a[1] > 64 {
 			return 0, unix.EINVAL
 		}
-		t.PdeathSignal = int(a[1])
+		t.SetPdeathSignal(int(a[1]))
 	case unix.PR_GET_PDEATHSIG:
-		sig := int32(t.PdeathSignal)
+		sig := int32(t.PdeathSignal())
 		return 0, kernel.CopyOut(t, a.Pointer(1), &sig)
+	case unix.PR_SET_CHILD_SUBREAPER:
+		t.TG.SetChildSubreaper(a[1] != 0)
+	case unix.PR_GET_CHILD_SUBREAPER:
+		on := int32(0)
+		if t.TG.ChildSubreaper() {
+			on = 1
+		}
+		return 0, kernel.CopyOut(t, a.Pointer(1), &on)
 	case unix.PR_SET_PTRACER:
 		return 0, t.SetPtracer(int64(a[1]))
 	case unix.PR_GET_SECCOMP:
