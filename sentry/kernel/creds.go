@@ -83,6 +83,12 @@ func (t *Task) changeCreds(fn func(c *Credentials) error) error {
 	}
 	c.UID.FS, c.GID.FS = c.UID.Effective, c.GID.Effective
 	capsAfterSetuid(t.TG.creds.UID, c.UID, &c.Caps)
+	if old := t.TG.creds; old.UID.Effective != c.UID.Effective || old.GID.Effective != c.GID.Effective ||
+		old.UID.FS != c.UID.FS || old.GID.FS != c.GID.FS {
+		// As Linux's commit_creds: a new identity forgets the parent-death
+		// signal.
+		t.SetPdeathSignal(0)
+	}
 	t.TG.creds = c
 	return nil
 }
@@ -217,6 +223,9 @@ func (t *Task) SetFSUID(uid uint32) uint32 {
 	c := &t.TG.creds
 	old := setFS(&c.UID, c.HasCap(linux.CAP_SETUID), uid)
 	capsAfterSetfsuid(old, c.UID.FS, &c.Caps)
+	if c.UID.FS != old {
+		t.SetPdeathSignal(0)
+	}
 	return old
 }
 
@@ -225,5 +234,9 @@ func (t *Task) SetFSUID(uid uint32) uint32 {
 func (t *Task) SetFSGID(gid uint32) uint32 {
 	t.TG.mu.Lock()
 	defer t.TG.mu.Unlock()
-	return setFS(&t.TG.creds.GID, t.TG.creds.HasCap(linux.CAP_SETGID), gid)
+	old := setFS(&t.TG.creds.GID, t.TG.creds.HasCap(linux.CAP_SETGID), gid)
+	if t.TG.creds.GID.FS != old {
+		t.SetPdeathSignal(0)
+	}
+	return old
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <sys/time.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <grp.h>
@@ -138,8 +139,25 @@ static void unprivileged(const char *self) {
 	if (pid == 0) {
 		gid_t groups[] = {OTHER_GROUP};
 		/* Real uid USER, effective 0: access checks the real one. */
+		/* A new effective or filesystem ID forgets the parent-death
+		 * signal; supplementary groups and the real ID do not. */
+		int pdeath = -1;
+		prctl(PR_SET_PDEATHSIG, SIGUSR1);
 		T(setgroups(1, groups));
+		T(setresuid(0, 0, 0));
+		prctl(PR_GET_PDEATHSIG, &pdeath);
+		printf("pdeath after no change: %d\n", pdeath);
 		T(setresgid(GROUP, GROUP, GROUP));
+		prctl(PR_GET_PDEATHSIG, &pdeath);
+		printf("pdeath after setresgid: %d\n", pdeath);
+		prctl(PR_SET_PDEATHSIG, SIGUSR1);
+		T(setfsgid(GROUP));
+		prctl(PR_GET_PDEATHSIG, &pdeath);
+		printf("pdeath after setfsgid to the same: %d\n", pdeath);
+		T(setfsgid(0));
+		prctl(PR_GET_PDEATHSIG, &pdeath);
+		printf("pdeath after setfsgid: %d\n", pdeath);
+		T(setfsgid(GROUP));
 		T(setresuid(USER, 0, 0));
 		T(access("root600", R_OK));
 		T(faccessat(AT_FDCWD, "root600", R_OK, AT_EACCESS));
