@@ -250,9 +250,8 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 			return 0, unix.EAGAIN
 		}
 		restore()
-		// A signal of the set is taken next time round; one that
-		// arrived blocked (woke us, but Linux's waiter sleeps on)
-		// means waiting again.
+		// A signal of the set is taken next time round; any other
+		// wake-up that does not end the wait means waiting again.
 		if t.PendingSignals()&set == 0 && t.MustStopWaiting() {
 			return 0, unix.EINTR
 		}
