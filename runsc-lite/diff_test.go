@@ -41,6 +41,7 @@ var diffPrograms = []string{
 	"stopcont",     // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
 	"tty",          // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
 	"pidfd",        // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
+	"capsets",      // bounding and ambient sets, securebits, capset's limits, what execve leaves of them for root, another user and SECBIT_NOROOT; /proc/self/status's Cap lines (needs a root host)
 	"sched",        // getpriority/setpriority, capget/capset, personality, chroot, fadvise64/readahead/sync_file_range/mlock
 	"ipc",          // System V IPC: shmget/shmat/shmdt/shmctl, semget/semop/semtimedop/semctl, msgget/msgsnd/msgrcv/msgctl
 	"inotify",      // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
@@ -72,7 +73,7 @@ var diffPrograms = []string{
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

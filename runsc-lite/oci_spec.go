@@ -226,19 +226,23 @@ func processFromSpec(sp *specs.Process) (sandbox.Process, error) {
 		return p, fmt.Errorf("process.user.username %q: not supported (give uid and gid)", sp.User.Username)
 	}
 	if c := sp.Capabilities; c != nil {
-		eff, err := capMask("effective", c.Effective)
-		if err != nil {
-			return p, err
+		caps := &sandbox.Caps{}
+		for _, set := range []struct {
+			name  string
+			names []string
+			mask  *uint64
+		}{
+			{"effective", c.Effective, &caps.Effective}, {"permitted", c.Permitted, &caps.Permitted},
+			{"inheritable", c.Inheritable, &caps.Inheritable}, {"bounding", c.Bounding, &caps.Bounding},
+			{"ambient", c.Ambient, &caps.Ambient},
+		} {
+			m, err := capMask(set.name, set.names)
+			if err != nil {
+				return p, err
+			}
+			*set.mask = m
 		}
-		prm, err := capMask("permitted", c.Permitted)
-		if err != nil {
-			return p, err
-		}
-		inh, err := capMask("inheritable", c.Inheritable)
-		if err != nil {
-			return p, err
-		}
-		p.User.Caps = &sandbox.Caps{Effective: eff, Permitted: prm, Inheritable: inh}
+		p.User.Caps = caps
 	}
 	for _, r := range sp.Rlimits {
 		if _, ok := rlimitNames[r.Type]; !ok {

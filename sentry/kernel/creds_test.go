@@ -55,7 +55,7 @@ func TestKeepCaps(t *testing.T) {
 	if eff, prm := caps(task); eff != 0 || prm != kernel.AllCaps {
 		t.Errorf("setuid(1000) with keepcaps: effective %#x permitted %#x, want none and all", eff, prm)
 	}
-	if !task.Creds().Caps.KeepCaps {
+	if !task.Creds().Caps.KeepCaps() {
 		t.Error("keepcaps cleared by setuid")
 	}
 }

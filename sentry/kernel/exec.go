@@ -82,7 +82,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 		oldFDs.DecUsers()
 	}
 	fds.CloseOnExec()
-	t.SetKeepCaps(false)
+	t.ExecCaps()
 	t.TG.resetHandlersForExec()
 	t.TG.membarrier.registered.Store(0)
 	t.Regs = res.Regs

@@ -278,6 +278,28 @@ func (t *Task) PendingSignals() uint64 {
 	return t.sig.pending.mask | t.TG.pendingMask()
 }
 
+// SignalMasks returns what /proc/PID/status shows of t's signals: those
+// pending for the thread and for its process, and those its process
+// ignores (SIG_IGN) and catches (a handler).
+func (t *Task) SignalMasks() (pending, shared, ignored, caught uint64) {
+	t.sig.mu.Lock()
+	pending = t.sig.pending.mask
+	t.sig.mu.Unlock()
+	tg := t.TG
+	tg.sigmu.Lock()
+	defer tg.sigmu.Unlock()
+	for sig, act := range tg.handlers {
+		switch act.Handler {
+		case linux.SIG_DFL:
+		case linux.SIG_IGN:
+			ignored |= 1 << (sig - 1)
+		default:
+			caught |= 1 << (sig - 1)
+		}
+	}
+	return pending, tg.pending.mask, ignored, caught
+}
+
 // ignored reports whether sig would be dropped on arrival: SIG_IGN, or
 // SIG_DFL with an ignoring default action. A blocked signal is never
 // dropped (sig_ignored): its action may change before it is unblocked, and

@@ -330,7 +330,7 @@ type User struct {
 }
 
 // Caps are capability sets as bitmasks of capability numbers.
-type Caps struct{ Effective, Permitted, Inheritable uint64 }
+type Caps struct{ Effective, Permitted, Inheritable, Bounding, Ambient uint64 }
 
 // newProcess loads p.Argv into a new process with descriptor table fds
 // and file system context fsc; the process is created, not started.
@@ -406,8 +406,11 @@ func setUser(t *kernel.Task, u User) error {
 	if u.Caps != nil {
 		// After the identity change, which would clear them: runc keeps
 		// them through it (PR_SET_KEEPCAPS) and sets them after.
-		t.AssignCaps(u.Caps.Effective, u.Caps.Permitted, u.Caps.Inheritable)
+		t.AssignCaps(u.Caps.Effective, u.Caps.Permitted, u.Caps.Inheritable, u.Caps.Bounding, u.Caps.Ambient)
 	}
+	// Then runc execs the program, which applies execve's rules: a user
+	// other than root keeps only its ambient capabilities.
+	t.ExecCaps()
 	if u.NoNewPrivs {
 		t.SetNoNewPrivs()
 	}

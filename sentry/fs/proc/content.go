@@ -49,17 +49,30 @@ var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped"
 func pidStatus(ctx context.Context, t *kernel.Task) string {
 	c := t.Creds()
 	st := state(ctx, t)
-	vm := "" // a zombie's memory is gone: Linux shows no Vm lines
-	if !t.IsZombie() {
-		vm = statusMemory(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Name:\t%s\n", t.Name())
+	if fs := t.FS(); fs != nil && !t.IsZombie() {
+		fmt.Fprintf(&b, "Umask:\t%04o\n", fs.Umask())
 	}
-	return fmt.Sprintf("Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"+
-		"TracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\n%sThreads:\t%d\n"+
-		"SigPnd:\t0000000000000000\nSigBlk:\t%016x\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
-		t.Name(), 0o22, st, stateNames[st], t.PID(), t.TID, t.PPID(), t.TracerPID(),
+	fmt.Fprintf(&b, "State:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n"+
+		"Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nGroups:\t",
+		st, stateNames[st], t.PID(), t.TID, t.PPID(), t.TracerPID(),
 		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS,
-		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS, vm, max(t.TG.NumThreads(), 1),
-		t.SigMask(), noNewPrivs(t))
+		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS)
+	for _, g := range c.Groups {
+		fmt.Fprintf(&b, "%d ", g)
+	}
+	b.WriteString("\n")
+	if !t.IsZombie() {
+		// A zombie's memory is gone: Linux shows no Vm lines.
+		b.WriteString(statusMemory(t))
+	}
+	pending, shared, ignored, caught := t.SignalMasks()
+	fmt.Fprintf(&b, "Threads:\t%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n"+
+		"CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
+		max(t.TG.NumThreads(), 1), pending, shared, t.SigMask(), ignored, caught,
+		c.Caps.Inheritable, c.Caps.Permitted(), c.Caps.Effective(), c.Caps.Bounding(), c.Caps.Ambient, noNewPrivs(t))
+	return b.String()
 }
 
 // noNewPrivs is /proc/PID/status's NoNewPrivs field.

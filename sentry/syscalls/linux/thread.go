@@ -11,7 +11,7 @@ func registerThread(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_ARCH_PRCTL, "arch_prctl", archPrctl, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_SET_TID_ADDRESS, "set_tid_address", setTIDAddress, kernel.ArgHex)
 	reg(st, unix.SYS_SET_ROBUST_LIST, "set_robust_list", setRobustList, kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig bookkeeping, PR_SET_PTRACER; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig, child subreaper, PR_SET_PTRACER, capabilities (bounding, ambient, securebits, keepcaps); others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
 
 func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -53,6 +53,9 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	case unix.PR_GET_NO_NEW_PRIVS:
+		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
 		if t.NoNewPrivs() {
 			return 1, nil
 		}
@@ -84,25 +87,63 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		// SECCOMP_MODE_DISABLED: the sentry gives tasks no seccomp
 		// filters (seccomp(2) is not implemented).
 		return 0, nil
-	case unix.PR_CAPBSET_READ:
-		// The bounding set is every capability; beyond the last one,
-		// EINVAL (libcap finds the last one so).
-		if !linux.Capability(a[1]).Ok() {
-			return 0, unix.EINVAL
-		}
-		return 1, nil
-	case unix.PR_SET_KEEPCAPS:
-		if a[1] > 1 {
-			return 0, unix.EINVAL
-		}
-		t.SetKeepCaps(a[1] == 1)
-	case unix.PR_GET_KEEPCAPS:
-		if t.Creds().Caps.KeepCaps {
-			return 1, nil
-		}
-		return 0, nil
+	case unix.PR_CAPBSET_READ, unix.PR_CAPBSET_DROP, unix.PR_CAP_AMBIENT, unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS,
+		unix.PR_SET_SECUREBITS, unix.PR_GET_SECUREBITS:
+		return prctlCaps(t, a)
 	default:
 		return 0, unix.EINVAL
 	}
 	return 0, nil
+}
+
+// prctlCaps is prctl's capability options (cap_task_prctl): the bounding
+// set, the ambient set and the securebits.
+func prctlCaps(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	cp := linux.Capability(a[1])
+	caps := t.Creds().Caps
+	switch a[0] {
+	case unix.PR_CAPBSET_READ:
+		if !cp.Ok() {
+			return 0, unix.EINVAL
+		}
+		return uintptr(caps.Bounding() >> cp & 1), nil
+	case unix.PR_CAPBSET_DROP:
+		return 0, t.DropBounding(cp)
+	case unix.PR_SET_KEEPCAPS:
+		if a[1] > 1 {
+			return 0, unix.EINVAL
+		}
+		return 0, t.SetKeepCaps(a[1] == 1)
+	case unix.PR_GET_KEEPCAPS:
+		if caps.KeepCaps() {
+			return 1, nil
+		}
+		return 0, nil
+	case unix.PR_GET_SECUREBITS:
+		return uintptr(caps.Securebits), nil
+	case unix.PR_SET_SECUREBITS:
+		return 0, t.SetSecurebits(uint64(a[1]))
+	}
+	// PR_CAP_AMBIENT: the operation in a[1], the capability in a[2].
+	op, cp := a[1], linux.Capability(a[2])
+	if op == unix.PR_CAP_AMBIENT_CLEAR_ALL {
+		if a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		t.LowerAmbient(0, true)
+		return 0, nil
+	}
+	if a[3] != 0 || a[4] != 0 || !cp.Ok() {
+		return 0, unix.EINVAL
+	}
+	switch op {
+	case unix.PR_CAP_AMBIENT_IS_SET:
+		return uintptr(caps.Ambient >> cp & 1), nil
+	case unix.PR_CAP_AMBIENT_RAISE:
+		return 0, t.RaiseAmbient(cp)
+	case unix.PR_CAP_AMBIENT_LOWER:
+		t.LowerAmbient(cp, false)
+		return 0, nil
+	}
+	return 0, unix.EINVAL
 }
