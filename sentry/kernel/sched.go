@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"math/bits"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -132,6 +133,69 @@ func (c *Task) inheritSched(parent *Task) {
 	}
 	c.sched.p = p
 	c.nice.Store(int32(nice))
+	c.affinity.Store(parent.affinity.Load())
+}
+
+// CPUMask is a set of the sandbox's CPUs: bit i%64 of word i/64 is CPU i.
+// A mask is never changed once stored.
+type CPUMask []uint64
+
+// Has reports whether CPU i is in m.
+func (m CPUMask) Has(i int) bool { return i/64 < len(m) && m[i/64]&(1<<(i%64)) != 0 }
+
+// Affinity returns the CPUs t may run on (sched_getaffinity): all of the
+// sandbox's unless sched_setaffinity narrowed them. Like the policy, the
+// mask is what the application reads back, not where the host runs it.
+func (t *Task) Affinity() CPUMask {
+	if m := t.affinity.Load(); m != nil {
+		return *m
+	}
+	n := t.K.CPUs()
+	m := make(CPUMask, (n+63)/64)
+	for i := 0; i < n; i++ {
+		m[i/64] |= 1 << (i % 64)
+	}
+	return m
+}
+
+// SetAffinity is sched_setaffinity: the CPUs of m that the sandbox has,
+// EINVAL if there are none.
+func (t *Task) SetAffinity(m CPUMask) error {
+	n := t.K.CPUs()
+	kept := make(CPUMask, (n+63)/64)
+	any := false
+	for i := 0; i < n; i++ {
+		if m.Has(i) {
+			kept[i/64] |= 1 << (i % 64)
+			any = true
+		}
+	}
+	if !any {
+		return unix.EINVAL
+	}
+	t.affinity.Store(&kept)
+	return nil
+}
+
+// CPU is the CPU getcpu(2) reports: one of t's allowed CPUs, the same for
+// the task's life while its mask stays (gVisor's assignCPU: the thread
+// ID modulo the allowed count picks it), so that threads spread over the
+// CPUs as per-CPU data expects.
+func (t *Task) CPU() int {
+	m := t.Affinity()
+	count := 0
+	for _, w := range m {
+		count += bits.OnesCount64(w)
+	}
+	k := t.TID % count
+	for i := 0; ; i++ {
+		if m.Has(i) {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
 }
 
 // MaySetAffinity is sched_setaffinity(2)'s permission check on target:

@@ -60,6 +60,9 @@ type Task struct {
 	Personality uint32
 	// nice is the task's nice value (priority.go).
 	nice atomic.Int32
+	// affinity is sched_setaffinity's mask (sched.go; nil: every CPU):
+	// atomic, as other tasks read it.
+	affinity atomic.Pointer[CPUMask]
 	// sched is its scheduling policy (sched.go), ioprio its I/O priority
 	// (ioprio.go).
 	sched  sched

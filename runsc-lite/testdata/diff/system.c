@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 int main(int argc, char **argv) {
 	setup(argc, argv);
@@ -77,6 +78,42 @@ int main(int argc, char **argv) {
 	T(syscall(SYS_sched_getaffinity, 0, 3, &set));
 	T(syscall(SYS_sched_getaffinity, 0, sizeof set, BAD));
 	T(syscall(SYS_sched_getaffinity, 0x3fffffff, sizeof set, &set));
+	/* A mask of one CPU is kept: getaffinity reads it back, getcpu(2)
+	 * answers that CPU, a child inherits it, /proc/self/status shows it;
+	 * a mask of CPUs the machine lacks is EINVAL. */
+	int lastcpu = CPU_COUNT(&set) - 1;
+	cpu_set_t one, back;
+	CPU_ZERO(&one);
+	CPU_SET(lastcpu, &one);
+	T(sched_setaffinity(0, sizeof one, &one));
+	CPU_ZERO(&back);
+	T(sched_getaffinity(0, sizeof back, &back));
+	printf("kept one CPU: %d\n", CPU_EQUAL(&one, &back));
+	unsigned cpuid = ~0u, node = ~0u;
+	T(syscall(SYS_getcpu, &cpuid, &node, NULL));
+	printf("getcpu: the last CPU %d, node %u\n", cpuid == (unsigned)lastcpu, node);
+	T(syscall(SYS_getcpu, BAD, NULL, NULL));
+	fflush(stdout);
+	if (fork() == 0) {
+		CPU_ZERO(&back);
+		sched_getaffinity(0, sizeof back, &back);
+		printf("child inherits it: %d\n", CPU_EQUAL(&one, &back));
+		_exit(0);
+	}
+	wait(NULL);
+	FILE *status = fopen("/proc/self/status", "r");
+	char line[256], want[64];
+	snprintf(want, sizeof want, "Cpus_allowed_list:\t%d\n", lastcpu);
+	int shown = 0;
+	while (status && fgets(line, sizeof line, status))
+		shown |= strcmp(line, want) == 0;
+	if (status)
+		fclose(status);
+	printf("status shows it: %d\n", shown);
+	CPU_ZERO(&one);
+	CPU_SET(1000, &one);
+	T(sched_setaffinity(0, sizeof one, &one));
+	T(sched_setaffinity(0, sizeof set, &set));
 	T(sched_yield());
 	T(sched_getscheduler(0));
 	CHECK(sysconf(_SC_NPROCESSORS_ONLN) > 0);

@@ -72,7 +72,56 @@ func pidStatus(ctx context.Context, t *kernel.Task) string {
 		"CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
 		max(t.TG.NumThreads(), 1), pending, shared, t.SigMask(), ignored, caught,
 		c.Caps.Inheritable, c.Caps.Permitted(), c.Caps.Effective(), c.Caps.Bounding(), c.Caps.Ambient, noNewPrivs(t))
+	cpus := t.Affinity()
+	fmt.Fprintf(&b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", cpuBitmap(cpus, t.K.CPUs()), cpuList(cpus, t.K.CPUs()))
 	return b.String()
+}
+
+// cpuBitmap formats the first n bits of m as Linux's %*pb: 32-bit hex
+// chunks, highest first, separated by commas, the first as wide as its
+// bits need.
+func cpuBitmap(m kernel.CPUMask, n int) string {
+	var b strings.Builder
+	width := n % 32
+	if width == 0 {
+		width = 32
+	}
+	for lo := (n+31)/32*32 - 32; lo >= 0; lo -= 32 {
+		var chunk uint64
+		for i := 0; i < width; i++ {
+			if m.Has(lo + i) {
+				chunk |= 1 << i
+			}
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%0*x", (width+3)/4, chunk)
+		width = 32
+	}
+	return b.String()
+}
+
+// cpuList formats the first n bits of m as Linux's %*pbl: ranges such as
+// 0-3,6.
+func cpuList(m kernel.CPUMask, n int) string {
+	var parts []string
+	for i := 0; i < n; i++ {
+		if !m.Has(i) {
+			continue
+		}
+		j := i
+		for j+1 < n && m.Has(j+1) {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", i, j))
+		} else {
+			parts = append(parts, fmt.Sprint(i))
+		}
+		i = j
+	}
+	return strings.Join(parts, ",")
 }
 
 // noNewPrivs is /proc/PID/status's NoNewPrivs field.

@@ -1,7 +1,9 @@
 package linux
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"runtime"
 	gosync "sync"
 	"time"
@@ -166,8 +168,11 @@ func times(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if pid := int(a.Int(0)); pid != 0 && t.K.Task(pid) == nil {
-		return 0, unix.ESRCH
+	target := t
+	if pid := int(a.Int(0)); pid != 0 {
+		if target = t.K.Task(pid); target == nil {
+			return 0, unix.ESRCH
+		}
 	}
 	size := int(a.Uint(1))
 	n := t.K.CPUs()
@@ -175,11 +180,9 @@ func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if size < need || size%8 != 0 {
 		return 0, unix.EINVAL
 	}
-	mask := make([]byte, need)
-	for i := 0; i < n; i++ {
-		mask[i/8] |= 1 << (i % 8)
-	}
-	return uintptr(need), t.CopyOut(a.Pointer(2), mask)
+	var mask bytes.Buffer
+	binary.Write(&mask, binary.LittleEndian, target.Affinity())
+	return uintptr(need), t.CopyOut(a.Pointer(2), mask.Bytes())
 }
 
 func schedYield(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -187,10 +190,14 @@ func schedYield(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, nil
 }
 
+// getcpu reports the task's CPU (Task.CPU) and NUMA node 0.
 func getcpu(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	for _, p := range []uintptr{a.Pointer(0), a.Pointer(1)} {
-		if p != 0 {
-			if err := t.CopyOut(p, make([]byte, 4)); err != nil {
+	for _, v := range []struct {
+		p   uintptr
+		val uint32
+	}{{a.Pointer(0), uint32(t.CPU())}, {a.Pointer(1), 0}} {
+		if v.p != 0 {
+			if err := kernel.CopyOut(t, v.p, &v.val); err != nil {
 				return 0, err
 			}
 		}
@@ -199,7 +206,9 @@ func getcpu(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 // schedSetaffinity checks as Linux does, in its order (the mask is read
-// first, then the target, its owner, the mask's CPUs), and keeps nothing.
+// first, then the target, its owner, the mask's CPUs), and keeps the mask
+// for sched_getaffinity and getcpu; the host still runs the task
+// anywhere the sandbox may run.
 func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	size := int(min(a.Uint(1), 1024))
 	mask := make([]byte, size)
@@ -215,13 +224,11 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if err := t.MaySetAffinity(target); err != nil {
 		return 0, err
 	}
-	n := t.K.CPUs()
-	for i := 0; i < n && i/8 < len(mask); i++ {
-		if mask[i/8]&(1<<(i%8)) != 0 {
-			return 0, nil
-		}
+	m := make(kernel.CPUMask, (len(mask)+7)/8)
+	for i, b := range mask {
+		m[i/8] |= uint64(b) << (8 * (i % 8))
 	}
-	return 0, unix.EINVAL
+	return 0, target.SetAffinity(m)
 }
 
 // membarrier commands (linux/membarrier.h): pkg/abi/linux's, and
