@@ -26,7 +26,7 @@ func registerSystem(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_GETRUSAGE, "getrusage", getrusage, "times are the sentry's, memory figures zero", kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_TIMES, "times", times, "times are the sentry's", kernel.ArgHex)
 	reg(st, unix.SYS_SCHED_GETAFFINITY, "sched_getaffinity", schedGetaffinity, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", schedSetaffinity, "checked and accepted; threads run where the host schedules them", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", schedSetaffinity, "the mask is kept (sched_getaffinity, getcpu); threads run where the host schedules them", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_MEMBARRIER, "membarrier", membarrier, "no SYNC_CORE or RSEQ commands", kernel.ArgInt, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SCHED_YIELD, "sched_yield", schedYield)
 	reg(st, unix.SYS_GETCPU, "getcpu", getcpu, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
