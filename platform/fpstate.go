@@ -58,12 +58,41 @@ type FPState struct {
 // control word 0x37f, MXCSR 0x1f80, every other register zero.
 func NewFPState() *FPState {
 	f := &FPState{b: make([]byte, Host.Size)}
+	f.init()
+	return f
+}
+
+// init writes the initial state into b, which is zero.
+func (f *FPState) init() {
 	fx := f.legacy()
 	fx.Cwd, fx.Mxcsr, fx.MxcsrMask = 0x37f, 0x1f80, 0xffff
 	if h := f.header(); h != nil {
 		h.XstateBV = featureX87 | featureSSE
 	}
-	return f
+}
+
+// Reset makes f the state of a freshly started thread (NewFPState's) in
+// place, without allocating: a signal handler starts with it.
+func (f *FPState) Reset() {
+	f.fill = nil
+	if len(f.b) != Host.Size {
+		f.b = make([]byte, Host.Size)
+	} else {
+		clear(f.b)
+	}
+	f.init()
+	f.gen++
+}
+
+// CopyTo copies the state into dst, which must be Host.Size long, and
+// returns the count copied. A pending lazy state is filled straight into
+// dst and stays pending: a signal frame takes the state once, not twice.
+func (f *FPState) CopyTo(dst []byte) int {
+	if f.fill != nil && len(dst) >= Host.Size {
+		f.fill(dst[:Host.Size])
+		return Host.Size
+	}
+	return copy(dst, f.b)
 }
 
 // legacy is the area's legacy region. The area is at least that long

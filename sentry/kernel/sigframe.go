@@ -67,8 +67,13 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 
 	// The frame and the XSAVE area above it go out in one vectored copy
 	// (one process_vm_writev), leaving the alignment gap between them
-	// untouched as Linux does.
-	fp := append([]byte(nil), t.FP.Bytes()...)
+	// untouched as Linux does. Both are built in the task's scratch
+	// buffer, and the FP state is copied into it once, straight from
+	// where the platform holds it.
+	buf := t.sigFrameBuf(int(abi.RTSigFrameSize) + int(fpSize) + 4)
+	copy(buf, abi.AsBytes(&f))
+	fp := buf[abi.RTSigFrameSize:]
+	t.FP.CopyTo(fp[:fpSize])
 	if x := abi.View[abi.XSave](fp); x != nil {
 		sw := &x.FX.SwReserved
 		sw.Magic1 = abi.FP_XSTATE_MAGIC1
@@ -76,10 +81,10 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 		sw.Xfeatures = platform.Host.XCR0
 		sw.XstateSize = uint32(fpSize)
 	}
-	fp = append(fp, abi.Encode(uint32(unix.FP_XSTATE_MAGIC2))...)
-	out := append(append(make([]byte, 0, int(abi.RTSigFrameSize)+len(fp)), abi.AsBytes(&f)...), fp...)
-	ranges := []platform.Range{platform.RangeOf(uintptr(frame), int(abi.RTSigFrameSize)), platform.RangeOf(uintptr(fpAddr), len(fp))}
-	if _, err := t.MM().CopyOutVec(out, ranges); err != nil {
+	magic2 := uint32(unix.FP_XSTATE_MAGIC2)
+	copy(fp[fpSize:], abi.AsBytes(&magic2))
+	ranges := [2]platform.Range{platform.RangeOf(uintptr(frame), int(abi.RTSigFrameSize)), platform.RangeOf(uintptr(fpAddr), len(fp))}
+	if _, err := t.MM().CopyOutVec(buf, ranges[:]); err != nil {
 		return unix.EFAULT
 	}
 
@@ -96,7 +101,7 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 	t.Regs.Rax = 0
 	t.Regs.Eflags &^= 1<<8 | 1<<10 | 1<<16 // TF, DF, RF
 	t.Regs.OrigRax = ^uint64(0)
-	t.FP = platform.NewFPState()
+	t.FP.Reset()
 	return nil
 }
 
@@ -117,12 +122,12 @@ func (t *Task) SigReturn() (uintptr, error) {
 	regs.Eflags = regs.Eflags&userFlags | 0x202&^userFlags | t.Regs.Eflags&^userFlags
 	regs.Cs, regs.Ss = platform.UserCS, platform.UserSS
 	regs.OrigRax = ^uint64(0)
-	fp := platform.NewFPState()
 	if fpBytes != nil {
-		fp.SetBytes(fpBytes)
-		fp.Sanitize()
+		t.FP.SetBytes(fpBytes)
+		t.FP.Sanitize()
+	} else {
+		t.FP.Reset()
 	}
-	t.FP = fp
 	t.SetSigMask(uint64(uc.Sigmask) &^ UnblockableSignals)
 	t.Regs = regs
 	return uintptr(regs.Rax), nil
@@ -140,7 +145,7 @@ func (t *Task) readSigFrame(sp uintptr) (abi.UContext, []byte, error) {
 	fpSize := platform.Host.Size
 	fpAt := (sp + uintptr(abi.RTSigFrameSize) + 63) &^ 63
 	if fpAt > sp {
-		whole := make([]byte, int(fpAt-sp)+fpSize)
+		whole := t.sigFrameBuf(int(fpAt-sp) + fpSize)
 		if _, err := t.MM().CopyIn(sp, whole); err == nil {
 			copy(ucBytes, whole)
 			if uintptr(uc.MContext.Fpstate) == fpAt {
@@ -162,9 +167,20 @@ func (t *Task) readXSave(uc abi.UContext) (abi.UContext, []byte, error) {
 	if fpAddr == 0 {
 		return uc, nil, nil
 	}
-	fp := make([]byte, fpSize)
+	fp := t.sigFrameBuf(fpSize)
 	if err := t.CopyIn(uintptr(fpAddr), fp); err != nil {
 		return uc, nil, err
 	}
 	return uc, fp, nil
+}
+
+// sigFrameBuf returns the task's scratch buffer for signal frames, n bytes
+// long: delivery and rt_sigreturn build and read frames there instead of
+// allocating two XSAVE-sized buffers per signal. Its contents are only
+// valid until the next call.
+func (t *Task) sigFrameBuf(n int) []byte {
+	if cap(t.sigFrame) < n {
+		t.sigFrame = make([]byte, n)
+	}
+	return t.sigFrame[:n]
 }

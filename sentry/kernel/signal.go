@@ -102,8 +102,10 @@ func (p *pendingSet) take(blocked uint64) (SigInfo, bool) {
 	q := p.infos[sig]
 	si := q[0]
 	if len(q) == 1 {
-		delete(p.infos, sig)
-		delete(p.seqs, sig)
+		// The emptied queue keeps its array for the next signal of this
+		// number: a process signalling itself in a loop allocates nothing.
+		p.infos[sig] = q[:0]
+		p.seqs[sig] = p.seqs[sig][:0]
 		p.mask &^= 1 << (sig - 1)
 	} else {
 		p.infos[sig] = q[1:]

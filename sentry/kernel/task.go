@@ -34,6 +34,9 @@ type Task struct {
 	Regs platform.Registers
 	FP   *platform.FPState
 	ctx  platform.Context
+	// sigFrame is the scratch buffer signal delivery and rt_sigreturn
+	// build and read frames in (sigFrameBuf).
+	sigFrame []byte
 
 	// ClearChildTID is set_tid_address's pointer.
 	ClearChildTID uintptr
