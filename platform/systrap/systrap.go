@@ -280,9 +280,10 @@ func (p *Platform) threadFilter(i int) ([]bpf.Instruction, error) {
 }
 
 // stubSpin converts a Go-side spin count (an atomic load, about 0.3ns) to
-// the stub's, whose iterations pause (about 25ns on this VM's EPYC): the
+// the stub's, whose iterations pause (about 25-30ns on this VM's EPYC): the
 // syscall thread then waits for the next request about 2.5 times as long as
-// the sentry waits for an event (the handler, an eighth of that). On the
+// the sentry waits for an event (the handler, half of that:
+// SYSMSG_HANDLER_SPIN_SHIFT in sysmsg/c/sysmsg.h, about 20us). On the
 // 2-core VM, stub spins from 1,000 to 25,000 pauses gave the same round trip
 // within noise.
 func stubSpin(goSpin uint32) uint32 { return goSpin / 32 }

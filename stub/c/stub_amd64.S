@@ -713,7 +713,7 @@ patch_published:
 .Lpatch_wait:
 	movabs $SYSMSG_REGION, %r12
 	mov STUB_CONTROL_SPIN(%r12), %r13d
-	shr $3, %r13d                           /* the handler's spin */
+	shr $SYSMSG_HANDLER_SPIN_SHIFT, %r13d      /* the handler's spin */
 .Lpatch_spin:
 	mov (%r15), %eax
 	cmp $SYSMSG_STATE_EVENT, %eax

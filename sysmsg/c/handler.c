@@ -140,7 +140,7 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 		 * so that the interrupt is reported, not dropped. */
 		if (__atomic_load_n(&m->sentry_waiting, __ATOMIC_SEQ_CST))
 			handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAKE, 1, 0, 0, 0);
-		if (wait_for_sentry(m, ctl->spin_limit / 8) == SYSMSG_STATE_EXIT)
+		if (wait_for_sentry(m, ctl->spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT) == SYSMSG_STATE_EXIT)
 			for (;;)
 				handler_syscall(__NR_exit, 0, 0, 0, 0, 0, 0);
 		finish_patch_resume(m, uc, ctl, has_fsgsbase);
@@ -162,13 +162,20 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 	if (__atomic_load_n(&m->sentry_waiting, __ATOMIC_SEQ_CST))
 		handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAKE, 1, 0, 0, 0);
 
-	/* A fast syscall is answered within a few microseconds; one that blocks
-	 * is not answered soon at all. So the handler spins an eighth of what
-	 * the syscall thread spins (about 10us): a longer spin only takes the
-	 * CPU from the sentry and the other stubs it is waiting for (on 2 cores,
-	 * a bash loop of 100 fork+exec took 700 ms with the full spin, 560 ms
-	 * with this one; the getppid round trip did not change). */
-	uint32_t s = wait_for_sentry(m, ctl->spin_limit / 8);
+	/* A syscall the sentry answers without blocking takes from under a
+	 * microsecond (getppid) to several (a pread is a host pread and a
+	 * process_vm_writev, an open a process_vm_readv and an openat2: 5-10us
+	 * on the 2-core VM); one that blocks is not answered soon at all. A
+	 * handler that falls asleep first costs the sentry a FUTEX_WAKE (about
+	 * 14us of its CPU on that VM, half of its time in a pread loop) and
+	 * the thread a wake-up. So the handler spins half of what the syscall
+	 * thread spins, about 20us there, as long as gVisor's stub spins
+	 * before its first deep-sleep check: an eighth (6us) put a pread of
+	 * 4 KiB at 34us, against getppid's 2.7us. Longer only takes the CPU
+	 * from the sentry and the other stubs while a syscall blocks (on 2
+	 * cores, a bash loop of 100 fork+exec took 700 ms with the full spin,
+	 * 560 ms with an eighth). */
+	uint32_t s = wait_for_sentry(m, ctl->spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT);
 	if (s == SYSMSG_STATE_EXIT)
 		for (;;)
 			handler_syscall(__NR_exit, 0, 0, 0, 0, 0, 0);

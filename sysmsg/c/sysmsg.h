@@ -139,6 +139,12 @@
 #define STUB_REQ_NEW_THREAD 3 /* start an application thread in slot args[0] */
 #define STUB_REQ_FORK       4 /* receive socket+memfds, fork a copy-on-write child */
 
+/* A stopped thread (the handler, the patch entry) polls its state word
+ * spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT times for the sentry's answer
+ * before it sleeps; the syscall thread polls spin_limit times. Why half:
+ * handler.c, sysmsg_handler. */
+#define SYSMSG_HANDLER_SPIN_SHIFT 1
+
 /* Offsets the syscall thread's assembly uses (checked in handler.c). */
 #define STUB_CONTROL_SEQ      0
 #define STUB_CONTROL_KIND     4
