@@ -479,6 +479,17 @@ func (t *Task) release() {
 	}
 	died := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
+	// Its queued signals are freed, and their RLIMIT_SIGPENDING charge
+	// with them (__exit_signal's flush_sigqueue); the process's too if
+	// it died.
+	t.sig.mu.Lock()
+	t.sig.pending.close()
+	t.sig.mu.Unlock()
+	if died {
+		t.TG.sigmu.Lock()
+		t.TG.pending.close()
+		t.TG.sigmu.Unlock()
+	}
 	if tr := k.observe.strace.Load(); tr != nil {
 		(*tr).TaskExit(t, st)
 	}
