@@ -43,6 +43,9 @@ type Task struct {
 	// noNewPrivs is prctl's PR_SET_NO_NEW_PRIVS (NoNewPrivs): atomic, as
 	// /proc/PID/status reads it.
 	noNewPrivs atomic.Bool
+	// timerSlack and defaultSlack are PR_SET_TIMERSLACK's values in
+	// nanoseconds, 0 for 50 µs (timerslack.go); atomic: /proc may read them.
+	timerSlack, defaultSlack atomic.Uint64
 	// PdeathSignal is prctl bookkeeping.
 	PdeathSignal int
 	// sigMask is the blocked signal set (SigMask, SetSigMask): only the

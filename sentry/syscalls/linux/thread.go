@@ -11,7 +11,7 @@ func registerThread(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_ARCH_PRCTL, "arch_prctl", archPrctl, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_SET_TID_ADDRESS, "set_tid_address", setTIDAddress, kernel.ArgHex)
 	reg(st, unix.SYS_SET_ROBUST_LIST, "set_robust_list", setRobustList, kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig bookkeeping, PR_SET_PTRACER; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig bookkeeping, PR_SET_PTRACER, timer slack; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
 
 func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -88,6 +88,11 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 		t.SetKeepCaps(a[1] == 1)
+	case unix.PR_SET_TIMERSLACK:
+		t.SetTimerSlack(uint64(a[1]))
+	case unix.PR_GET_TIMERSLACK:
+		// A slack past ULONG_MAX cannot be set on a 64-bit kernel.
+		return uintptr(t.TimerSlack()), nil
 	case unix.PR_GET_KEEPCAPS:
 		if t.Creds().Caps.KeepCaps {
 			return 1, nil
