@@ -465,7 +465,8 @@ func (t *Task) release() {
 			t.K.Futexes.Wake(t, t.ClearChildTID, false, 1, ^uint32(0))
 		}
 	}
-	t.MM().DecUsers()
+	m := t.MM()
+	m.DecUsers()
 	t.FDs().DecUsers()
 	t.finishVfork()
 	k := t.K
@@ -475,7 +476,13 @@ func (t *Task) release() {
 		// its attachments no longer hold segments marked for removal.
 		k.IPC.ExitProcess(t.TG, t.TG.PID)
 	}
+	// Released by this, its last user: the process's CPU time, before
+	// its parent may reap it.
+	user, sys, released := m.FinalCPUTime()
 	k.mu.Lock()
+	if released {
+		t.TG.noteExitCPULocked(user, sys)
+	}
 	st := ExitStatus{Code: t.exitCode}
 	if t.TG.exiting {
 		st = t.TG.status

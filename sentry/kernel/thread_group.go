@@ -64,6 +64,11 @@ type ThreadGroup struct {
 	// then the last value a privileged writer set); guarded by mu.
 	oomScoreAdjMin int32
 
+	// exitCPU is the process's CPU time when it died, childCPU that of
+	// the children it reaped with wait and theirs (childtimes.go);
+	// guarded by k.mu.
+	exitCPU, childCPU cpuTimes
+
 	// mu guards the process's identity, limits and timers.
 	mu          sync.Mutex
 	creds       Credentials         // guarded by mu
