@@ -379,7 +379,7 @@ func (t *Task) syscall() {
 	case err == nil:
 	case isErrno:
 		errno = e
-		if errno == unix.EINTR {
+		if errno == unix.EINTR && !errors.Is(err, ErrIntrNoRestart) {
 			errno = interruptedErrno(nr)
 		}
 		ret = uintptr(-int64(errno))
