@@ -1,6 +1,8 @@
 package mm
 
 import (
+	"log/slog"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -10,7 +12,8 @@ import (
 // MADV_DONTNEED for private anonymous memory (AddressSpace.Discard), and
 // mapping the range afresh for private file mappings. MADV_DONTFORK,
 // MADV_DOFORK, MADV_WIPEONFORK and MADV_KEEPONFORK mark the mappings for
-// Fork.
+// Fork. MADV_REMOVE checks the mappings as Linux does, then fails
+// (removeLocked).
 func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if addr%pageSize != 0 {
 		return unix.EINVAL
@@ -32,6 +35,13 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	switch advice {
 	case unix.MADV_DONTFORK, unix.MADV_DOFORK, unix.MADV_WIPEONFORK, unix.MADV_KEEPONFORK:
 		err := m.adviseForkLocked(addr, end, advice)
+		m.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		return hole
+	case unix.MADV_REMOVE:
+		err := m.removeLocked(addr, end)
 		m.mu.Unlock()
 		if err != nil {
 			return err
@@ -106,6 +116,33 @@ func (m *MemoryManager) adviseForkLocked(addr, end uintptr, advice int) error {
 			v.wipeOnFork = advice == unix.MADV_WIPEONFORK
 		}
 	})
+	return nil
+}
+
+// removeLocked is MADV_REMOVE on [addr, end) (madvise_remove), mapping by
+// mapping, stopping at the first refused: a locked mapping, or one of no
+// file (private anonymous memory, the platform's ranges) is EINVAL; one
+// that is not shared, or may never be written (VM_MAYWRITE, as Linux 6.6
+// on checks), EACCES. Freeing the file's pages (a
+// hole punched in the file under the mapping) is not implemented: the
+// sandbox's files answer as a file system without FALLOC_FL_PUNCH_HOLE
+// does, EOPNOTSUPP, rather than leave the data the caller means to drop.
+// m.mu is held.
+func (m *MemoryManager) removeLocked(addr, end uintptr) error {
+	for i := range m.vmas {
+		v := &m.vmas[i]
+		if v.End <= addr || v.Start >= end {
+			continue
+		}
+		switch {
+		case v.Locked || v.special || v.File == nil && v.shm == nil:
+			return unix.EINVAL
+		case !v.Shared || v.noWrite:
+			return unix.EACCES
+		}
+		slog.Debug("madvise(MADV_REMOVE): punching holes in files is not implemented", "start", v.Start, "end", v.End)
+		return unix.EOPNOTSUPP
+	}
 	return nil
 }
 
