@@ -14,24 +14,34 @@
 #include <sys/wait.h>
 #include <time.h>
 
-static long sq(int sig, int v) {
+/* info is a siginfo as sigqueue(3) makes it. */
+static siginfo_t info(int sig, int v) {
 	siginfo_t si = {0};
 	si.si_signo = sig;
 	si.si_code = SI_QUEUE;
 	si.si_pid = getpid();
 	si.si_uid = getuid();
 	si.si_value.sival_int = v;
+	return si;
+}
+
+static long sq(int sig, int v) {
+	siginfo_t si = info(sig, v);
 	return syscall(SYS_rt_sigqueueinfo, getpid(), sig, &si);
 }
 
 static long tgsq(int sig, int v) {
-	siginfo_t si = {0};
-	si.si_signo = sig;
-	si.si_code = SI_QUEUE;
-	si.si_pid = getpid();
-	si.si_uid = getuid();
-	si.si_value.sival_int = v;
+	siginfo_t si = info(sig, v);
 	return syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), sig, &si);
+}
+
+/* sqs queues SIGRTMIN+rt with the values first to last, one by one. */
+static void sqs(int rt, int first, int last) {
+	for (int v = first; v <= last; v++) {
+		errno = 0;
+		long r = sq(SIGRTMIN + rt, v);
+		printf("sq(SIGRTMIN + %d, %d) = %ld %s\n", rt, v, r, r ? ename(errno) : "");
+	}
 }
 
 static long tgk(int sig) { return syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig); }
@@ -91,32 +101,22 @@ static void refuse(void) {
 	T(kill(getpid(), SIGUSR2));   /* kill's standard signal queues anyway */
 	drain();
 	/* Taken: the count is back to 0. */
-	T(sq(SIGRTMIN + 2, 7));
-	T(sq(SIGRTMIN + 2, 8));
-	T(sq(SIGRTMIN + 2, 9));
-	T(sq(SIGRTMIN + 2, 10));
+	sqs(2, 7, 10);
 	drain();
 }
 
 static void ignore(void) {
-	T(sq(SIGRTMIN, 1));
-	T(sq(SIGRTMIN + 1, 2));
-	T(sq(SIGRTMIN + 1, 3));
-	T(sq(SIGRTMIN + 2, 4));
+	sqs(0, 1, 1);
+	sqs(1, 2, 3);
+	sqs(2, 4, 4);
 	/* SIG_IGN drops what is pending of the signal, blocked or not. */
 	signal(SIGRTMIN + 1, SIG_IGN);
 	signal(SIGRTMIN + 1, SIG_DFL);
-	T(sq(SIGRTMIN + 2, 5));
-	T(sq(SIGRTMIN + 2, 6));
-	T(sq(SIGRTMIN + 2, 7));
+	sqs(2, 5, 7);
 	drain();
 }
 
-static void queue3(void) {
-	T(sq(SIGRTMIN, 1));
-	T(sq(SIGRTMIN, 2));
-	T(sq(SIGRTMIN, 3));
-}
+static void queue3(void) { sqs(0, 1, 3); }
 
 static void afterexit(void) {
 	/* A child of this user queues 3 and exits with them pending: they
