@@ -35,6 +35,7 @@ var diffPrograms = []string{
 	"timerfd",      // timerfd_create/settime/gettime, read, poll, epoll
 	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll
 	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
+	"sigpending",   // RLIMIT_SIGPENDING: EAGAIN for real-time signals past it, siginfos lost, the count freed by taking, SIG_IGN and exit (needs a root host)
 	"restart",      // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
 	"futex2",       // FUTEX_WAKE_OP, PI futexes, robust lists
 	"reaper",       // PR_SET_CHILD_SUBREAPER adoption, PR_SET_PDEATHSIG when the creating process or thread exits, PTRACE_TRACEME racing the parent's exit
@@ -74,7 +75,7 @@ var diffPrograms = []string{
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

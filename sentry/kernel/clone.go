@@ -146,6 +146,7 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	// no_new_privs is inherited by every child, thread or process
 	// (prctl(2)).
 	c.noNewPrivs.Store(t.NoNewPrivs())
+	c.inheritTimerSlack(t)
 	c.Regs.Rax = 0
 	if a.Stack != 0 {
 		c.Regs.Rsp = uint64(a.Stack)

@@ -40,3 +40,6 @@ func FaultInfo(ev platform.Event) SigInfo { return faultInfo(ev) }
 
 // ForceSignal delivers a synchronous signal, as a fault does.
 func ForceSignal(t *Task, si SigInfo) { t.forceSignal(si) }
+
+// SigQueueCeiling is the most siginfos the sandbox keeps queued.
+const SigQueueCeiling = sigQueueCeiling

@@ -58,17 +58,6 @@ func (tg *ThreadGroup) flushPending(mask uint64) {
 	}
 }
 
-// remove drops the signals in mask.
-func (p *pendingSet) remove(mask uint64) {
-	for sig := 1; sig <= 64; sig++ {
-		if bit := uint64(1) << (sig - 1); p.mask&mask&bit != 0 {
-			p.mask &^= bit
-			delete(p.infos, sig)
-			delete(p.seqs, sig)
-		}
-	}
-}
-
 // groupStop stops t's process with sig, the default action of a stop
 // signal t is delivering.
 func (t *Task) groupStop(sig int) {

@@ -100,6 +100,10 @@ type Kernel struct {
 	// gone (stats.go).
 	CPU *usage.CPU
 
+	// sigQueued counts the signals queued, by real user, against
+	// RLIMIT_SIGPENDING (sigqueue.go); it locks itself.
+	sigQueued sigQueueCounts
+
 	// observe holds the syscall tracer and counters (observe.go).
 	observe observers
 	// frozen, while the kernel is frozen, points to the channel the thaw

@@ -18,7 +18,9 @@ package kernel
 //	      (Futexes.mu reads futex words under it too)
 //
 // Leaves, under which no other lock is taken: IntervalTimer.mu (its fire
-// function, and a CPU-time timer's clock, run without it), TimerTable.mu, stats.mu,
+// function, and a CPU-time timer's clock, run without it), TimerTable.mu,
+// sigQueueCounts.mu (a user's count of queued signals, taken before the
+// signal locks), stats.mu,
 // SyscallTable.unimplMu, and vfs.Queue.mu, which Kernel.mu may hold while
 // it notifies a signalfd's or pidfd's waiters (their callbacks take no
 // kernel lock).

@@ -153,12 +153,11 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 		return k.KillGroup(t, pgrp, si)
 	case flags&linux.PIDFD_SIGNAL_THREAD != 0:
 		if leader := p.tg.k.Task(p.tg.PID); leader != nil {
-			leader.SendSignal(si)
+			return leader.SendSignal(si)
 		}
 		return nil
 	}
-	p.tg.SendSignal(si)
-	return nil
+	return p.tg.SendSignal(si)
 }
 
 // GetFD implements pidfd_getfd(2) for t: a duplicate of descriptor fd of

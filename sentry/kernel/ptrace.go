@@ -375,7 +375,8 @@ func (t *Task) ptraceClone(child *Task, flags uint64, exitSignal int) (event int
 		child.setPtraceInterrupt(true)
 	} else {
 		child.sig.mu.Lock()
-		child.sig.pending.add(NewSigInfo(int32(unix.SIGSTOP), linux.SI_USER, 0, 0))
+		// A standard signal from the kernel: never refused.
+		_ = child.sig.pending.add(NewSigInfo(int32(unix.SIGSTOP), linux.SI_USER, 0, 0), sigQuota{})
 		child.sig.mu.Unlock()
 	}
 	if t.ptrace.options&option == 0 {

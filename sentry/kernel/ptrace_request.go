@@ -566,9 +566,9 @@ func (t *Task) ptracePeekSigInfo(tracee *Task, addr, data uintptr) (uintptr, err
 	var queued []SigInfo
 	if a.Flags&unix.PTRACE_PEEKSIGINFO_SHARED != 0 {
 		tg := tracee.TG
-		tg.k.mu.Lock()
+		tg.sigmu.Lock()
 		queued = tg.pending.queued()
-		tg.k.mu.Unlock()
+		tg.sigmu.Unlock()
 	} else {
 		tracee.sig.mu.Lock()
 		queued = tracee.sig.pending.queued()

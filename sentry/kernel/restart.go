@@ -30,6 +30,16 @@ func isRestart(e unix.Errno) bool {
 	return e == ErrRestartSys || e == ErrRestartNoIntr || e == ErrRestartNoHand || e == ErrRestartBlock
 }
 
+// ErrIntrNoRestart is an EINTR that stays EINTR, whatever the signal's
+// handler: what Linux's syscalls that settle it themselves return (select
+// under STICKY_TIMEOUTS, poll_select_finish).
+var ErrIntrNoRestart error = intrNoRestart{}
+
+type intrNoRestart struct{}
+
+func (intrNoRestart) Error() string { return "interrupted, not to be restarted" }
+func (intrNoRestart) Unwrap() error { return unix.EINTR }
+
 // interruptedErrno is what an interrupted syscall nr returns in Linux,
 // for handlers that report the interruption as EINTR. signal(7) lists
 // the calls that never restart after a handler (ERESTARTNOHAND) and those

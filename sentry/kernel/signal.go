@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"sort"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -39,79 +38,6 @@ func ChildInfo(sig, code int32, pid int, uid uint32, status int32) SigInfo {
 	si := NewSigInfo(sig, code, pid, uid)
 	si.SetStatus(status)
 	return si
-}
-
-// pendingSet is the signals waiting for delivery, with the siginfo of each
-// (standard signals do not queue: a second one while pending is lost).
-type pendingSet struct {
-	mask  uint64
-	infos map[int][]SigInfo
-	// seqs numbers each of infos in the order it came (next is the next
-	// number): PTRACE_PEEKSIGINFO lists the queue in that order.
-	seqs map[int][]uint64
-	next uint64
-}
-
-func (p *pendingSet) add(si SigInfo) {
-	sig := int(si.Signo)
-	bit := uint64(1) << (sig - 1)
-	if p.infos == nil {
-		p.infos = make(map[int][]SigInfo)
-		p.seqs = make(map[int][]uint64)
-	}
-	if p.mask&bit != 0 && sig < sigRTMin {
-		return
-	}
-	p.mask |= bit
-	p.infos[sig] = append(p.infos[sig], si)
-	p.seqs[sig] = append(p.seqs[sig], p.next)
-	p.next++
-}
-
-// queued lists the pending signals in the order they came.
-func (p *pendingSet) queued() []SigInfo {
-	type entry struct {
-		seq uint64
-		si  SigInfo
-	}
-	var all []entry
-	for sig, q := range p.infos {
-		for i, si := range q {
-			all = append(all, entry{p.seqs[sig][i], si})
-		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
-	out := make([]SigInfo, len(all))
-	for i, e := range all {
-		out[i] = e.si
-	}
-	return out
-}
-
-// take removes and returns the lowest pending signal not in blocked.
-func (p *pendingSet) take(blocked uint64) (SigInfo, bool) {
-	ready := p.mask &^ blocked
-	if ready == 0 {
-		return SigInfo{}, false
-	}
-	sig := 1
-	for ready&1 == 0 {
-		ready >>= 1
-		sig++
-	}
-	q := p.infos[sig]
-	si := q[0]
-	if len(q) == 1 {
-		// The emptied queue keeps its array for the next signal of this
-		// number: a process signalling itself in a loop allocates nothing.
-		p.infos[sig] = q[:0]
-		p.seqs[sig] = p.seqs[sig][:0]
-		p.mask &^= 1 << (sig - 1)
-	} else {
-		p.infos[sig] = q[1:]
-		p.seqs[sig] = p.seqs[sig][1:]
-	}
-	return si, true
 }
 
 const sigRTMin = 32
@@ -201,15 +127,20 @@ func (t *Task) MustStopWaiting() bool {
 	return t.deliverableLocked() || t.ptrace.interruptPending.Load() || t.isKilled()
 }
 
-// SendSignal posts a signal to this thread (tkill, a fault).
-func (t *Task) SendSignal(si SigInfo) {
+// SendSignal posts a signal to this thread (tkill, a fault). The error is
+// EAGAIN for a real-time signal beyond RLIMIT_SIGPENDING (sigqueue.go).
+func (t *Task) SendSignal(si SigInfo) error {
 	t.TG.prepareSignal(int(si.Signo))
 	if t.ignored(int(si.Signo)) {
-		return
+		return nil
 	}
+	quota := t.TG.sigQuota()
 	t.sig.mu.Lock()
-	t.sig.pending.add(si)
+	err := t.sig.pending.add(si, quota)
 	t.sig.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	t.TG.signalQueued()
 	// A blocked signal wakes nothing (complete_signal's wants_signal): it
 	// stays pending until the thread unblocks it, or waits for it with
@@ -217,6 +148,7 @@ func (t *Task) SendSignal(si SigInfo) {
 	if si.Signo <= 0 || t.SigMask()&(1<<(si.Signo-1)) == 0 {
 		t.wake()
 	}
+	return nil
 }
 
 // signalQueued tells the process's signalfds that a signal became pending
@@ -230,41 +162,47 @@ func (tg *ThreadGroup) signalQueued() {
 func (tg *ThreadGroup) SignalQueue() *vfs.Queue { return &tg.signalQueue }
 
 // SendSignal posts a signal to the process: one of its threads that does
-// not block it will take it.
-func (tg *ThreadGroup) SendSignal(si SigInfo) {
+// not block it will take it. The error is EAGAIN for a real-time signal
+// beyond RLIMIT_SIGPENDING (sigqueue.go).
+func (tg *ThreadGroup) SendSignal(si SigInfo) error {
 	sig := int(si.Signo)
 	if sig == int(unix.SIGKILL) {
 		tg.Kill(sig)
-		return
+		return nil
 	}
 	tg.prepareSignal(sig)
 	k := tg.k
 	k.mu.Lock()
-	target := tg.queueLocked(si)
+	target, err := tg.queueLocked(si)
 	k.mu.Unlock()
 	if target != nil {
 		target.wake()
 	}
+	return err
 }
 
 // queueLocked queues si for the process and returns the thread to wake,
 // nil if the signal is dropped or every thread blocks it; k.mu is held.
-func (tg *ThreadGroup) queueLocked(si SigInfo) *Task {
+func (tg *ThreadGroup) queueLocked(si SigInfo) (*Task, error) {
 	sig := int(si.Signo)
 	tasks := tg.tasks
 	if len(tasks) == 0 || tasks[0].ignored(sig) {
-		return nil
+		return nil, nil
 	}
+	quota := tg.sigQuota()
 	tg.sigmu.Lock()
-	tg.pending.add(si)
+	err := tg.pending.add(si, quota)
 	tg.sigmu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	tg.signalQueued()
 	for _, t := range tasks {
 		if t.SigMask()&(1<<(sig-1)) == 0 {
-			return t
+			return t, nil
 		}
 	}
-	return nil // every thread blocks it: it waits, pending
+	return nil, nil // every thread blocks it: it waits, pending
 }
 
 func (tg *ThreadGroup) pendingMask() uint64 {
@@ -435,7 +373,10 @@ func (t *Task) forceSignal(si SigInfo) {
 		t.SetSigMask(t.SigMask() &^ bit)
 	}
 	t.sig.mu.Lock()
-	t.sig.pending.add(si)
+	// Forced: it queues whatever the limit, charged to nobody (a
+	// fault's signal is standard and from the kernel, which Linux
+	// queues past RLIMIT_SIGPENDING too). The zero quota never refuses.
+	_ = t.sig.pending.add(si, sigQuota{})
 	t.sig.mu.Unlock()
 }
 
@@ -535,18 +476,29 @@ func (t *Task) signalAll(targets []*ThreadGroup, si SigInfo, quiet bool) error {
 	if !validSignal(si.Signo) {
 		return unix.EINVAL
 	}
-	sent := 0
+	sent, queued := 0, 0
+	var queueErr error
 	for _, tg := range targets {
 		if err := t.MaySignal(tg, int(si.Signo)); err != nil {
 			continue
 		}
 		sent++
-		if int(si.Signo) != 0 {
-			tg.SendSignal(si)
+		if int(si.Signo) == 0 {
+			continue
+		}
+		if err := tg.SendSignal(si); err != nil {
+			queueErr = err
+		} else {
+			queued++
 		}
 	}
 	if sent == 0 && !quiet {
 		return unix.EPERM
+	}
+	if queued == 0 && queueErr != nil {
+		// Refused by every target (RLIMIT_SIGPENDING: EAGAIN); a group
+		// of which one took it succeeds, as __kill_pgrp_info.
+		return queueErr
 	}
 	return nil
 }

@@ -469,3 +469,61 @@ func TestForgedSignalNumber(t *testing.T) {
 		t.Errorf("SIGFPE event raises %d", si.Signo)
 	}
 }
+
+// RLIMIT_SIGPENDING bounds the real-time signals queued with a siginfo:
+// past it sigqueue's are refused (EAGAIN), kill's pending without their
+// siginfo; taking one frees its place (kernel/signal.c).
+func TestSigpendingLimit(t *testing.T) {
+	task := kerneltest.NewTask(t, nil)
+	tg := task.TG
+	task.SetSigMask(^uint64(0))
+	if _, err := tg.Rlimit(unix.RLIMIT_SIGPENDING, &unix.Rlimit{Cur: 2, Max: 2}, false); err != nil {
+		t.Fatal(err)
+	}
+	rt := unix.Signal(34)
+	for i, want := range []error{nil, nil, unix.EAGAIN} {
+		if err := tg.SendSignal(userSignal(rt, i)); err != want {
+			t.Errorf("sigqueue %d: %v, want %v", i, err, want)
+		}
+	}
+	if err := task.SendSignal(kernel.NewSigInfo(int32(rt+1), linux.SI_TKILL, 1, 0)); err != unix.EAGAIN {
+		t.Errorf("tgkill past the limit: %v, want EAGAIN", err)
+	}
+	if err := tg.SendSignal(kernel.NewSigInfo(int32(rt+1), linux.SI_USER, 1, 0)); err != nil {
+		t.Errorf("kill past the limit: %v, want it pending", err)
+	}
+	if si, ok := task.Dequeue(bit(rt + 1)); !ok || si.Code != linux.SI_USER || si.PID() != 0 {
+		t.Errorf("kill's signal past the limit: %+v %v, want SI_USER without a sender", si, ok)
+	}
+	if si, ok := task.Dequeue(bit(rt)); !ok || si.Sigval() != 0 {
+		t.Errorf("first sigqueue'd: %+v %v", si, ok)
+	}
+	if err := tg.SendSignal(userSignal(rt, 9)); err != nil {
+		t.Errorf("sigqueue after one was taken: %v", err)
+	}
+}
+
+// Past any RLIMIT_SIGPENDING, the sandbox keeps at most a ceiling of
+// queued siginfos: what root in the sandbox can pin of the sentry's
+// memory with blocked real-time signals is bounded.
+func TestSigpendingCeiling(t *testing.T) {
+	task := kerneltest.NewTask(t, nil)
+	tg := task.TG
+	task.SetSigMask(^uint64(0))
+	inf := unix.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}
+	if _, err := tg.Rlimit(unix.RLIMIT_SIGPENDING, &inf, true); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ; n < 1<<20; n++ {
+		if err := tg.SendSignal(userSignal(unix.Signal(40), n)); err != nil {
+			if err != unix.EAGAIN {
+				t.Fatalf("signal %d: %v", n, err)
+			}
+			break
+		}
+	}
+	if n != kernel.SigQueueCeiling {
+		t.Errorf("%d signals queued, want the ceiling %d", n, kernel.SigQueueCeiling)
+	}
+}

@@ -49,6 +49,9 @@ type Task struct {
 	// pdeathSignal is prctl's PR_SET_PDEATHSIG (PdeathSignal): atomic,
 	// as the parent's exit reads it.
 	pdeathSignal atomic.Int32
+	// timerSlack and defaultSlack are PR_SET_TIMERSLACK's values in
+	// nanoseconds, 0 for 50 µs (timerslack.go); atomic: /proc may read them.
+	timerSlack, defaultSlack atomic.Uint64
 	// sigMask is the blocked signal set (SigMask, SetSigMask): only the
 	// task's own goroutine changes it, but senders read it to pick a thread.
 	sigMask atomic.Uint64
@@ -383,7 +386,7 @@ func (t *Task) syscall() {
 	case err == nil:
 	case isErrno:
 		errno = e
-		if errno == unix.EINTR {
+		if errno == unix.EINTR && !errors.Is(err, ErrIntrNoRestart) {
 			errno = interruptedErrno(nr)
 		}
 		ret = uintptr(-int64(errno))
@@ -469,7 +472,8 @@ func (t *Task) release() {
 			t.K.Futexes.Wake(t, t.ClearChildTID, false, 1, ^uint32(0))
 		}
 	}
-	t.MM().DecUsers()
+	m := t.MM()
+	m.DecUsers()
 	t.FDs().DecUsers()
 	t.finishVfork()
 	k := t.K
@@ -479,7 +483,13 @@ func (t *Task) release() {
 		// its attachments no longer hold segments marked for removal.
 		k.IPC.ExitProcess(t.TG, t.TG.PID)
 	}
+	// Released by this, its last user: the process's CPU time, before
+	// its parent may reap it.
+	user, sys, released := m.FinalCPUTime()
 	k.mu.Lock()
+	if released {
+		t.TG.noteExitCPULocked(user, sys)
+	}
 	st := ExitStatus{Code: t.exitCode}
 	if t.TG.exiting {
 		st = t.TG.status
@@ -488,6 +498,17 @@ func (t *Task) release() {
 	k.mu.Unlock()
 	for _, d := range pdeath {
 		d.to.SendSignal(d.si)
+	}
+	// Its queued signals are freed, and their RLIMIT_SIGPENDING charge
+	// with them (__exit_signal's flush_sigqueue); the process's too if
+	// it died.
+	t.sig.mu.Lock()
+	t.sig.pending.close()
+	t.sig.mu.Unlock()
+	if died {
+		t.TG.sigmu.Lock()
+		t.TG.pending.close()
+		t.TG.sigmu.Unlock()
 	}
 	if tr := k.observe.strace.Load(); tr != nil {
 		(*tr).TaskExit(t, st)

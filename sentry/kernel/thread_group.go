@@ -72,6 +72,11 @@ type ThreadGroup struct {
 	// then the last value a privileged writer set); guarded by mu.
 	oomScoreAdjMin int32
 
+	// exitCPU is the process's CPU time when it died, childCPU that of
+	// the children it reaped with wait and theirs (childtimes.go);
+	// guarded by k.mu.
+	exitCPU, childCPU cpuTimes
+
 	// mu guards the process's identity, limits and timers.
 	mu          sync.Mutex
 	creds       Credentials         // guarded by mu
@@ -330,8 +335,10 @@ func (k *Kernel) notifyParentLocked(tg *ThreadGroup) {
 		}
 		si := ChildInfo(int32(tg.exitSignal), code, tg.PID, tg.realUID(), status)
 		// Queued before the broadcast that follows, so that a wait that
-		// returns finds SIGCHLD pending, as in Linux.
-		if target := tg.parent.queueLocked(si); target != nil {
+		// returns finds SIGCHLD pending, as in Linux. A real-time exit
+		// signal beyond the parent's RLIMIT_SIGPENDING is lost, as
+		// do_notify_parent ignores it.
+		if target, _ := tg.parent.queueLocked(si); target != nil {
 			target.interrupt()
 		}
 	}
@@ -375,6 +382,18 @@ func (tg *ThreadGroup) SetSigAction(sig int, act linux.SigAction) {
 	tg.sigmu.Lock()
 	defer tg.sigmu.Unlock()
 	tg.handlers[sig] = act
+}
+
+// DropIgnoredPending discards sig wherever it is pending in the process if
+// its action now ignores it (SIG_IGN, or SIG_DFL of a signal ignored by
+// default), as do_sigaction does: a blocked signal that was kept for a
+// handler would now be dropped on arrival, and its queued siginfos stop
+// counting against RLIMIT_SIGPENDING.
+func (tg *ThreadGroup) DropIgnoredPending(sig int) {
+	act := tg.SigAction(sig)
+	if act.Handler == linux.SIG_IGN || act.Handler == linux.SIG_DFL && defaultAction(sig) == actIgnore {
+		tg.flushPending(uint64(1) << (sig - 1))
+	}
 }
 
 // resetHandlersForExec resets caught signals to SIG_DFL; ignored ones stay

@@ -68,7 +68,7 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 				// Its tracer sees it first.
 			case c.zombie && !o.NoExit:
 				if !o.NoWait {
-					k.reap(c)
+					k.reapWaitedLocked(t.TG, c)
 				}
 				return res, nil
 			case o.Stopped && c.job.stopReport:

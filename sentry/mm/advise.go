@@ -1,6 +1,9 @@
 package mm
 
 import (
+	"fmt"
+	"log/slog"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -10,7 +13,8 @@ import (
 // MADV_DONTNEED for private anonymous memory (AddressSpace.Discard), and
 // mapping the range afresh for private file mappings. MADV_DONTFORK,
 // MADV_DOFORK, MADV_WIPEONFORK and MADV_KEEPONFORK mark the mappings for
-// Fork.
+// Fork. MADV_REMOVE frees a shared file mapping's pages in the file
+// (removeLocked).
 func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if addr%pageSize != 0 {
 		return unix.EINVAL
@@ -32,6 +36,13 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	switch advice {
 	case unix.MADV_DONTFORK, unix.MADV_DOFORK, unix.MADV_WIPEONFORK, unix.MADV_KEEPONFORK:
 		err := m.adviseForkLocked(addr, end, advice)
+		m.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		return hole
+	case unix.MADV_REMOVE:
+		err := m.removeLocked(addr, end)
 		m.mu.Unlock()
 		if err != nil {
 			return err
@@ -106,6 +117,41 @@ func (m *MemoryManager) adviseForkLocked(addr, end uintptr, advice int) error {
 			v.wipeOnFork = advice == unix.MADV_WIPEONFORK
 		}
 	})
+	return nil
+}
+
+// removeLocked is MADV_REMOVE on [addr, end) (madvise_remove), mapping by
+// mapping, stopping at the first refused: a locked mapping, or one of no
+// file (private anonymous memory, the platform's ranges) is EINVAL; one
+// that is not shared, or may never be written (VM_MAYWRITE, as Linux 6.6
+// on checks), EACCES. Otherwise the file's pages under the range are
+// freed as Linux does, a hole punched in the host file that backs the
+// mapping (FALLOC_FL_PUNCH_HOLE, keeping its size): the next read there
+// sees zeros, through every mapping of the file. Shared anonymous memory
+// is not backed by a file the sentry holds: EOPNOTSUPP, as from a file
+// system that cannot punch holes, rather than keep the data the caller
+// means to drop. m.mu is held.
+func (m *MemoryManager) removeLocked(addr, end uintptr) error {
+	for i := range m.vmas {
+		v := &m.vmas[i]
+		if v.End <= addr || v.Start >= end {
+			continue
+		}
+		switch {
+		case v.Locked || v.special || v.File == nil && v.shm == nil:
+			return unix.EINVAL
+		case !v.Shared || v.noWrite:
+			return unix.EACCES
+		case v.File == nil:
+			slog.Debug("madvise(MADV_REMOVE) of shared anonymous memory is not implemented", "start", v.Start, "end", v.End)
+			return unix.EOPNOTSUPP
+		}
+		start, stop := max(addr, v.Start), min(end, v.End)
+		off := v.Offset + int64(start-v.Start)
+		if err := unix.Fallocate(int(v.File.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, int64(stop-start)); err != nil {
+			return fmt.Errorf("madvise(MADV_REMOVE) of %#x-%#x: punching a hole at %d: %w", start, stop, off, err)
+		}
+	}
 	return nil
 }
 

@@ -100,6 +100,9 @@ type MemoryManager struct {
 	// orders every change of the real mappings.
 	mu       sync.Mutex
 	released bool // the address space is gone (Release); guarded by mu
+	// finalUser and finalSys are the address space's CPU time when it
+	// was released (FinalCPUTime); guarded by mu.
+	finalUser, finalSys time.Duration
 	// lockFuture is mlockall's MCL_FUTURE: new mappings are locked
 	// (mlock.go); guarded by mu.
 	lockFuture bool
@@ -191,6 +194,14 @@ func (m *MemoryManager) CPUTime() (user, sys time.Duration, ok bool) {
 	return user, sys, err == nil
 }
 
+// FinalCPUTime is the CPU time the address space had used when it was
+// released; ok is false while it is not.
+func (m *MemoryManager) FinalCPUTime() (user, sys time.Duration, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.finalUser, m.finalSys, m.released
+}
+
 // Release destroys the address space; its CPU time goes to the sandbox's
 // account.
 func (m *MemoryManager) Release() {
@@ -201,6 +212,7 @@ func (m *MemoryManager) Release() {
 	}
 	if user, sys, err := m.as.CPUTime(); err == nil {
 		m.cpu.Retire(user, sys)
+		m.finalUser, m.finalSys = user, sys
 	}
 	m.released = true
 	m.as.Release()

@@ -4,7 +4,8 @@
  * private file mapping (whose dropped pages read the file again, at the
  * right offset when the range starts inside it) next to anonymous memory,
  * a shared mapping, whose contents stay, and what Linux refuses: MADV_FREE
- * of anything but private anonymous memory, locked memory, holes. Then
+ * of anything but private anonymous memory, locked memory, holes,
+ * MADV_REMOVE of what it does not take. Then
  * what a fork does with MADV_DONTFORK and MADV_WIPEONFORK ranges (and
  * their undoing). */
 #include "common.h"
@@ -119,6 +120,33 @@ int main(int argc, char **argv) {
 	T(madvise(l + PG, PG, MADV_FREE));
 	printf("before the locked page = %ld, locked = %ld, after = %ld\n", sum(l, PG), sum(l + PG, PG),
 	       sum(l + 2 * PG, PG));
+
+	/* MADV_REMOVE's checks (madvise_remove): locked memory and private
+	 * anonymous memory are EINVAL, a private file mapping or a shared one
+	 * that may never be written (of a read-only descriptor) EACCES (LTP's
+	 * madvise02). On a shared writable file mapping it frees the file's
+	 * pages: zeros in the mapping and the file, whose size stays. (Shared
+	 * anonymous memory is left out: the sandbox refuses it, EOPNOTSUPP.) */
+	unsigned char *sw = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(sw != MAP_FAILED);
+	fill(sw, 3 * PG, 23);
+	T(madvise(sw + PG, PG, MADV_REMOVE));
+	printf("after MADV_REMOVE: before = %ld, removed = %ld, after = %ld\n", sum(sw, PG), sum(sw + PG, PG), sum(sw + 2 * PG, PG));
+	unsigned char back[PG];
+	T(pread(fd, back, PG, PG));
+	printf("the file there = %ld, size = %ld\n", sum(back, PG), (long)lseek(fd, 0, SEEK_END));
+	T(munmap(sw, 3 * PG));
+	T(madvise(l + PG, PG, MADV_REMOVE));
+	T(madvise(l, PG, MADV_REMOVE));
+	T(madvise(r + 2 * PG, PG, MADV_REMOVE));
+	int rofd = open("data", O_RDONLY);
+	unsigned char *ro = mmap(NULL, PG, PROT_READ, MAP_SHARED, rofd, 0);
+	CHECK(ro != MAP_FAILED);
+	T(madvise(ro, PG, MADV_REMOVE));
+	T(mlock(ro, PG));
+	T(madvise(ro, PG, MADV_REMOVE));
+	T(munmap(ro, PG));
+	close(rofd);
 
 	/* A hole in the range: ENOMEM, after the parts before it. */
 	T(munmap(a + 6 * PG, PG));

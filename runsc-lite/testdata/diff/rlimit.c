@@ -1,7 +1,8 @@
 // rlimit: RLIMIT_AS, RLIMIT_DATA, RLIMIT_CPU and RLIMIT_FSIZE as Linux
 // enforces them:
 // mmap, mremap and brk beyond the limits fail with ENOMEM, children
-// inherit the limits, CPU time shows in getrusage, times and clock_gettime.
+// inherit the limits, CPU time shows in getrusage, times and clock_gettime,
+// and waited-for children's in times and getrusage(RUSAGE_CHILDREN).
 // Only what the kernel decides is printed: CPU time is compared with CPU
 // time, never with how much wall time passed (that depends on the load).
 #define _GNU_SOURCE
@@ -87,6 +88,64 @@ static void fsize(void) {
 	close(fd);
 	setrlimit(RLIMIT_FSIZE, &old);
 	signal(SIGXFSZ, SIG_DFL);
+}
+
+// burn spins until the process has used ms of CPU time.
+static void burn(long ms) {
+	while (cpu_ns(CLOCK_PROCESS_CPUTIME_ID) < ms * 1000000L)
+		spin(100000);
+}
+
+// childrens_ms is the CPU time of the waited-for children in ms, from
+// times (in ticks, each of user and system truncated) and from
+// getrusage(RUSAGE_CHILDREN).
+static void childrens_ms(long *t, long *r) {
+	struct tms tm;
+	times(&tm);
+	*t = (tm.tms_cutime + tm.tms_cstime) * 1000 / sysconf(_SC_CLK_TCK);
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	*r = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+// children: a child's CPU time counts for its parent once it is waited
+// for, with its own children's; a child reaped because SIGCHLD is
+// ignored counts nothing (wait_task_zombie).
+static void children(void) {
+	long t0, r0, t1, r1;
+	childrens_ms(&t0, &r0); // the children main waited for earlier
+	pid_t pid = fork();
+	if (pid == 0) {
+		pid_t g = fork();
+		if (g == 0) {
+			burn(100);
+			_exit(0);
+		}
+		waitpid(g, NULL, 0);
+		burn(100);
+		_exit(0);
+	}
+	// Not waited for yet: nothing.
+	struct timespec ms10 = {0, 10000000};
+	siginfo_t si;
+	waitid(P_PID, pid, &si, WEXITED | WNOWAIT);
+	childrens_ms(&t1, &r1);
+	printf("a child not yet reaped adds nothing: %d %d\n", t1 == t0, r1 == r0);
+	waitpid(pid, NULL, 0);
+	childrens_ms(&t1, &r1);
+	printf("child and grandchild count (at least 180 ms): %d %d\n", t1 - t0 >= 180, r1 - r0 >= 180);
+	signal(SIGCHLD, SIG_IGN);
+	pid = fork();
+	if (pid == 0) {
+		burn(100);
+		_exit(0);
+	}
+	// Reaped by itself; wait sees ECHILD once it is gone.
+	while (waitpid(pid, NULL, 0) != -1 || errno != ECHILD)
+		nanosleep(&ms10, NULL);
+	childrens_ms(&t0, &r0);
+	printf("an ignored child adds nothing: %d %d\n", t0 == t1, r0 == r1);
+	signal(SIGCHLD, SIG_DFL);
 }
 
 int main(void) {
@@ -175,5 +234,6 @@ int main(void) {
 	long th = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	printf("thread cpu clock is > 0: %d\n", th > 0);
 	fsize();
+	children();
 	return 0;
 }

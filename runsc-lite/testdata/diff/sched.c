@@ -6,7 +6,9 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/personality.h>
+#include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -113,6 +115,35 @@ static void caps(void) {
 	printf("child status %d\n", WEXITSTATUS(st));
 }
 
+/* sticky: under STICKY_TIMEOUTS select, pselect6 and ppoll leave their
+ * timeout as it was; otherwise they write back the time left (none, once
+ * it ran out). */
+static void sticky(void) {
+	int p[2];
+	if (pipe(p) != 0)
+		return;
+	for (int k = 0; k < 2; k++) {
+		T(personality(k ? PER_LINUX | STICKY_TIMEOUTS : PER_LINUX));
+		fd_set r;
+		FD_ZERO(&r);
+		FD_SET(p[0], &r);
+		struct timeval tv = {0, 10};
+		T(select(p[0] + 1, &r, NULL, NULL, &tv));
+		printf("select's timeval after: %ld %ld\n", (long)tv.tv_sec, (long)tv.tv_usec);
+		FD_SET(p[0], &r);
+		struct timespec ts = {0, 10000};
+		T(syscall(SYS_pselect6, p[0] + 1, &r, NULL, NULL, &ts, NULL)); /* glibc's pselect passes a copy */
+		printf("pselect's timespec after: %ld %ld\n", (long)ts.tv_sec, ts.tv_nsec);
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		ts = (struct timespec){0, 10000};
+		T(syscall(SYS_ppoll, &pfd, 1, &ts, NULL, 8));
+		printf("ppoll's timespec after: %ld %ld\n", (long)ts.tv_sec, ts.tv_nsec);
+	}
+	T(personality(PER_LINUX));
+	close(p[0]);
+	close(p[1]);
+}
+
 static void misc(const char *dir) {
 	struct timespec ts;
 	T(sched_rr_get_interval(0, &ts));
@@ -127,6 +158,7 @@ static void misc(const char *dir) {
 	T(personality(0xffffffff));
 	T(personality(PER_LINUX));
 	T(personality(0xffffffff));
+	sticky();
 
 	/* chroot, in a child so that the rest keeps its root. */
 	mkdir("jail", 0755);

@@ -126,6 +126,24 @@ int main(int argc, char **argv) {
 	T(prctl(PR_GET_DUMPABLE));
 	T(prctl(0x7fffffff));
 	T(prctl(PR_GET_NAME, BAD));
+	/* Timer slack: per thread; a child starts with its parent's, which
+	 * is also what 0 restores there (the default is the host's 50 us
+	 * natively, which the harness's own slack could change). */
+	long slack0 = prctl(PR_GET_TIMERSLACK);
+	T(prctl(PR_SET_TIMERSLACK, 200000));
+	T(prctl(PR_GET_TIMERSLACK));
+	pid_t slackchild = fork();
+	if (slackchild == 0) {
+		T(prctl(PR_GET_TIMERSLACK));
+		T(prctl(PR_SET_TIMERSLACK, 7));
+		T(prctl(PR_GET_TIMERSLACK));
+		T(prctl(PR_SET_TIMERSLACK, 0));
+		T(prctl(PR_GET_TIMERSLACK));
+		exit(0);
+	}
+	waitpid(slackchild, NULL, 0);
+	T(prctl(PR_SET_TIMERSLACK, 0));
+	CHECK(prctl(PR_GET_TIMERSLACK) == slack0);
 
 	/* sysinfo */
 	struct sysinfo si;

@@ -123,11 +123,10 @@ func ppoll(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	dl := newDeadline(timeout)
 	n, err := doPoll(t, a.Pointer(0), uint64(a.Uint(1)), timeout)
-	if tsp != 0 {
-		// Linux ignores a failure to write the time left back.
-		_ = copyOutTimespec(t, tsp, dl.left())
+	if tsp == 0 {
+		return n, err
 	}
-	return n, err
+	return n, finishTimeout(t, err, timeout == 0, func() error { return copyOutTimespec(t, tsp, dl.left()) })
 }
 
 // doPoll implements poll(2) on the nfds pollfds at addr.

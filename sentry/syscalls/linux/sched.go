@@ -15,7 +15,7 @@ func registerSched(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_SETPRIORITY, "setpriority", setpriority, "nice values are recorded, not applied: the host schedules every thread alike", kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	partial(st, unix.SYS_CAPGET, "capget", capget, "the five sets and securebits follow capset, prctl, setuid and execve; no file capabilities", kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_CAPSET, "capset", capset, "as capset(2) checks; permission checks ask for effective capabilities", kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_PERSONALITY, "personality", personality, "the persona is recorded; flags such as ADDR_NO_RANDOMIZE change nothing", kernel.ArgHex)
+	partial(st, unix.SYS_PERSONALITY, "personality", personality, "the persona is recorded; STICKY_TIMEOUTS is honoured, other flags such as ADDR_NO_RANDOMIZE change nothing", kernel.ArgHex)
 	reg(st, unix.SYS_CHROOT, "chroot", chroot, kernel.ArgPath)
 	partial(st, unix.SYS_IOPRIO_SET, "ioprio_set", ioprioSet, "I/O priorities are recorded, not applied", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_IOPRIO_GET, "ioprio_get", ioprioGet, "I/O priorities are recorded, not applied", kernel.ArgInt, kernel.ArgInt)

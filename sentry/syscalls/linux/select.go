@@ -39,11 +39,29 @@ func selectFDs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	dl := newDeadline(timeout)
 	n, err := doSelect(t, int(a.Int(0)), a.Pointer(1), a.Pointer(2), a.Pointer(3), timeout)
-	if tvp != 0 && err != unix.EFAULT {
-		tv := unix.NsecToTimeval(dl.left().Nanoseconds())
-		_ = kernel.CopyOut(t, tvp, &tv)
+	if tvp == 0 || err == unix.EFAULT {
+		return n, err
 	}
-	return n, err
+	return n, finishTimeout(t, err, timeout == 0, func() error {
+		tv := unix.NsecToTimeval(dl.left().Nanoseconds())
+		return kernel.CopyOut(t, tvp, &tv)
+	})
+}
+
+// finishTimeout is poll_select_finish for select, pselect6 and ppoll,
+// given the call's result err: the time left is written back (writeBack)
+// unless the timeout was zero or the persona has STICKY_TIMEOUTS; when it
+// is not written back, or cannot be, an interrupted call is not
+// restarted, since it would start again with its whole timeout.
+func finishTimeout(t *kernel.Task, err error, zero bool, writeBack func() error) error {
+	sticky := t.Personality&abi.STICKY_TIMEOUTS != 0
+	if !sticky && (zero || writeBack() == nil) {
+		return err
+	}
+	if err == unix.EINTR {
+		return kernel.ErrIntrNoRestart
+	}
+	return err
 }
 
 func pselect6(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -70,10 +88,10 @@ func pselect6(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	dl := newDeadline(timeout)
 	n, err := doSelect(t, int(a.Int(0)), a.Pointer(1), a.Pointer(2), a.Pointer(3), timeout)
-	if tsp != 0 && err != unix.EFAULT {
-		_ = copyOutTimespec(t, tsp, dl.left())
+	if tsp == 0 || err == unix.EFAULT {
+		return n, err
 	}
-	return n, err
+	return n, finishTimeout(t, err, timeout == 0, func() error { return copyOutTimespec(t, tsp, dl.left()) })
 }
 
 // copyInTimeval reads a struct timeval: EINVAL if negative or with

@@ -52,6 +52,7 @@ func rtSigaction(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		act.Mask &^= kernel.UnblockableSignals
 		t.TG.SetSigAction(sig, act)
+		t.TG.DropIgnoredPending(sig)
 	}
 	if a.Pointer(2) != 0 {
 		return 0, kernel.CopyOut(t, a.Pointer(2), &old)
@@ -169,10 +170,10 @@ func sendToThread(t *kernel.Task, tgid, tid int, sig int32) error {
 	if err := t.MaySignal(target.TG, int(sig)); err != nil {
 		return err
 	}
-	if sig != 0 {
-		target.SendSignal(kernel.NewSigInfo(sig, linux.SI_TKILL, t.PID(), t.Creds().UID.Real))
+	if sig == 0 {
+		return nil
 	}
-	return nil
+	return target.SendSignal(kernel.NewSigInfo(sig, linux.SI_TKILL, t.PID(), t.Creds().UID.Real))
 }
 
 func rtSigpending(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -318,8 +319,8 @@ func rtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if err := t.MaySignal(target.TG, int(sig)); err != nil {
 		return 0, err
 	}
-	if sig != 0 {
-		target.SendSignal(si)
+	if sig == 0 {
+		return 0, nil
 	}
-	return 0, nil
+	return 0, target.SendSignal(si)
 }

@@ -148,7 +148,7 @@ func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	user, sys := t.TG.CPUTime()
 	if a.Int(0) == unix.RUSAGE_CHILDREN {
-		user, sys = 0, 0
+		user, sys = t.TG.ChildrenCPUTime()
 	}
 	ru := linux.Rusage{UTime: timeval(user), STime: timeval(sys)}
 	return 0, kernel.CopyOut(t, a.Pointer(1), &ru)
@@ -157,7 +157,9 @@ func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func times(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	user, sys := t.TG.CPUTime()
 	if a.Pointer(0) != 0 {
-		tms := linux.Tms{UTime: linux.ClockTFromDuration(user), STime: linux.ClockTFromDuration(sys)}
+		cuser, csys := t.TG.ChildrenCPUTime()
+		tms := linux.Tms{UTime: linux.ClockTFromDuration(user), STime: linux.ClockTFromDuration(sys),
+			CUTime: linux.ClockTFromDuration(cuser), CSTime: linux.ClockTFromDuration(csys)}
 		if err := kernel.CopyOut(t, a.Pointer(0), &tms); err != nil {
 			return 0, err
 		}

@@ -11,7 +11,7 @@ func registerThread(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_ARCH_PRCTL, "arch_prctl", archPrctl, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_SET_TID_ADDRESS, "set_tid_address", setTIDAddress, kernel.ArgHex)
 	reg(st, unix.SYS_SET_ROBUST_LIST, "set_robust_list", setRobustList, kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig, child subreaper, PR_SET_PTRACER, capabilities (bounding, ambient, securebits, keepcaps); others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig, child subreaper, PR_SET_PTRACER, capabilities (bounding, ambient, securebits, keepcaps), timer slack; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
 
 func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -90,6 +90,11 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case unix.PR_CAPBSET_READ, unix.PR_CAPBSET_DROP, unix.PR_CAP_AMBIENT, unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS,
 		unix.PR_SET_SECUREBITS, unix.PR_GET_SECUREBITS:
 		return prctlCaps(t, a)
+	case unix.PR_SET_TIMERSLACK:
+		t.SetTimerSlack(uint64(a[1]))
+	case unix.PR_GET_TIMERSLACK:
+		// A slack past ULONG_MAX cannot be set on a 64-bit kernel.
+		return uintptr(t.TimerSlack()), nil
 	default:
 		return 0, unix.EINVAL
 	}
