@@ -78,6 +78,13 @@ func (tg *ThreadGroup) sigQuota() sigQuota {
 	return sigQuota{count: tg.k.sigQueued.user(tg.realUID()), limit: lim.Cur}
 }
 
+// SigQueued returns what /proc/PID/status's SigQ line shows: the signals
+// queued for the process's real user, and its RLIMIT_SIGPENDING.
+func (tg *ThreadGroup) SigQueued() (int64, uint64) {
+	q := tg.sigQuota()
+	return q.count.n.Load(), q.limit
+}
+
 // charge counts one more queued signal, unless that passes the limit (or
 // the sandbox's ceiling) and override is false; it returns the count to
 // uncharge when the signal leaves the queue, nil if refused.
