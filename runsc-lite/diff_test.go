@@ -33,6 +33,7 @@ var diffPrograms = []string{
 	"process",      // fork/vfork/wait4/waitid/execve, pipes between processes
 	"sharedmem",    // memfd_create, MAP_SHARED across fork, process-shared semaphores
 	"timerfd",      // timerfd_create/settime/gettime, read, poll, epoll
+	"posixtimer",   // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
 	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll
 	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
 	"sigpending",   // RLIMIT_SIGPENDING: EAGAIN for real-time signals past it, siginfos lost, the count freed by taking, SIG_IGN and exit (needs a root host)

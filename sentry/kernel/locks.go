@@ -18,7 +18,9 @@ package kernel
 //	      (Futexes.mu reads futex words under it too)
 //
 // Leaves, under which no other lock is taken: IntervalTimer.mu (its fire
-// function, and a CPU-time timer's clock, run without it), TimerTable.mu,
+// function, and a CPU-time timer's clock, run without it; a POSIX timer's
+// queued flag is under the signal lock of its pending set, and the timer
+// is re-armed at delivery after the signal locks are released), TimerTable.mu,
 // sigQueueCounts.mu (a user's count of queued signals, taken before the
 // signal locks), stats.mu,
 // SyscallTable.unimplMu, and vfs.Queue.mu, which Kernel.mu may hold while

@@ -130,16 +130,35 @@ func (t *Task) MustStopWaiting() bool {
 // SendSignal posts a signal to this thread (tkill, a fault). The error is
 // EAGAIN for a real-time signal beyond RLIMIT_SIGPENDING (sigqueue.go).
 func (t *Task) SendSignal(si SigInfo) error {
+	_, err := t.sendSignal(si, nil)
+	return err
+}
+
+// SendTimerSignal posts the signal si of POSIX timer it to this thread
+// (SIGEV_THREAD_ID); false if the signal is ignored (send_sigqueue).
+func (t *Task) SendTimerSignal(si SigInfo, it *IntervalTimer) bool {
+	ignored, _ := t.sendSignal(si, it)
+	return !ignored
+}
+
+// sendSignal posts si, the signal of timer if that is not nil.
+func (t *Task) sendSignal(si SigInfo, timer *IntervalTimer) (ignored bool, err error) {
 	t.TG.prepareSignal(int(si.Signo))
 	if t.ignored(int(si.Signo)) {
-		return nil
+		return true, nil
 	}
-	quota := t.TG.sigQuota()
-	t.sig.mu.Lock()
-	err := t.sig.pending.add(si, quota)
-	t.sig.mu.Unlock()
-	if err != nil {
-		return err
+	if timer != nil {
+		t.sig.mu.Lock()
+		t.sig.pending.addTimer(si, timer)
+		t.sig.mu.Unlock()
+	} else {
+		quota := t.TG.sigQuota()
+		t.sig.mu.Lock()
+		err = t.sig.pending.add(si, quota)
+		t.sig.mu.Unlock()
+		if err != nil {
+			return false, err
+		}
 	}
 	t.TG.signalQueued()
 	// A blocked signal wakes nothing (complete_signal's wants_signal): it
@@ -148,7 +167,7 @@ func (t *Task) SendSignal(si SigInfo) error {
 	if si.Signo <= 0 || t.SigMask()&(1<<(si.Signo-1)) == 0 {
 		t.wake()
 	}
-	return nil
+	return false, nil
 }
 
 // signalQueued tells the process's signalfds that a signal became pending
@@ -165,44 +184,67 @@ func (tg *ThreadGroup) SignalQueue() *vfs.Queue { return &tg.signalQueue }
 // not block it will take it. The error is EAGAIN for a real-time signal
 // beyond RLIMIT_SIGPENDING (sigqueue.go).
 func (tg *ThreadGroup) SendSignal(si SigInfo) error {
+	_, err := tg.sendSignal(si, nil)
+	return err
+}
+
+// SendTimerSignal posts the signal si of POSIX timer it to the process;
+// false if the signal is ignored (send_sigqueue).
+func (tg *ThreadGroup) SendTimerSignal(si SigInfo, it *IntervalTimer) bool {
+	ignored, _ := tg.sendSignal(si, it)
+	return !ignored
+}
+
+// sendSignal posts si, the signal of timer if that is not nil.
+func (tg *ThreadGroup) sendSignal(si SigInfo, timer *IntervalTimer) (ignored bool, err error) {
 	sig := int(si.Signo)
 	if sig == int(unix.SIGKILL) {
 		tg.Kill(sig)
-		return nil
+		return false, nil
 	}
 	tg.prepareSignal(sig)
 	k := tg.k
 	k.mu.Lock()
-	target, err := tg.queueLocked(si)
+	target, ignored, err := tg.queueLocked(si, timer)
 	k.mu.Unlock()
 	if target != nil {
 		target.wake()
 	}
-	return err
+	return ignored, err
 }
 
-// queueLocked queues si for the process and returns the thread to wake,
-// nil if the signal is dropped or every thread blocks it; k.mu is held.
-func (tg *ThreadGroup) queueLocked(si SigInfo) (*Task, error) {
+// queueLocked queues si (the signal of timer, if not nil) for the process
+// and returns the thread to wake, nil if the signal is dropped or every
+// thread blocks it; k.mu is held.
+func (tg *ThreadGroup) queueLocked(si SigInfo, timer *IntervalTimer) (target *Task, ignored bool, err error) {
 	sig := int(si.Signo)
 	tasks := tg.tasks
-	if len(tasks) == 0 || tasks[0].ignored(sig) {
-		return nil, nil
+	if len(tasks) == 0 {
+		return nil, false, nil
 	}
-	quota := tg.sigQuota()
-	tg.sigmu.Lock()
-	err := tg.pending.add(si, quota)
-	tg.sigmu.Unlock()
-	if err != nil {
-		return nil, err
+	if tasks[0].ignored(sig) {
+		return nil, true, nil
+	}
+	if timer != nil {
+		tg.sigmu.Lock()
+		tg.pending.addTimer(si, timer)
+		tg.sigmu.Unlock()
+	} else {
+		quota := tg.sigQuota()
+		tg.sigmu.Lock()
+		err := tg.pending.add(si, quota)
+		tg.sigmu.Unlock()
+		if err != nil {
+			return nil, false, err
+		}
 	}
 	tg.signalQueued()
 	for _, t := range tasks {
 		if t.SigMask()&(1<<(sig-1)) == 0 {
-			return t, nil
+			return t, false, nil
 		}
 	}
-	return nil, nil // every thread blocks it: it waits, pending
+	return nil, false, nil // every thread blocks it: it waits, pending
 }
 
 func (tg *ThreadGroup) pendingMask() uint64 {
@@ -262,16 +304,22 @@ func (t *Task) ignored(sig int) bool {
 	return false
 }
 
-// dequeue takes the next deliverable signal, from the thread first.
+// dequeue takes the next deliverable signal, from the thread first. A
+// POSIX timer's signal re-arms its timer (dequeue_signal's
+// posixtimer_rearm), with the signal locks released.
 func (t *Task) dequeue(blocked uint64) (SigInfo, bool) {
 	t.sig.mu.Lock()
-	defer t.sig.mu.Unlock()
-	if si, ok := t.sig.pending.take(blocked); ok {
-		return si, true
+	si, timer, ok := t.sig.pending.take(blocked)
+	if !ok {
+		t.TG.sigmu.Lock()
+		si, timer, ok = t.TG.pending.take(blocked)
+		t.TG.sigmu.Unlock()
 	}
-	t.TG.sigmu.Lock()
-	defer t.TG.sigmu.Unlock()
-	return t.TG.pending.take(blocked)
+	t.sig.mu.Unlock()
+	if timer != nil {
+		timer.delivered(&si)
+	}
+	return si, ok
 }
 
 // Dequeue takes a pending signal in set (rt_sigtimedwait).

@@ -125,6 +125,9 @@ type queuedSignal struct {
 	si     SigInfo
 	seq    uint64
 	charge *userSigCount // nil: charged to nobody
+	// timer is the POSIX timer whose signal this is (its siginfo was
+	// charged at timer_create), nil for any other.
+	timer *IntervalTimer
 }
 
 // add makes si pending, as __send_signal_locked does: a standard signal
@@ -152,6 +155,30 @@ func (p *pendingSet) add(si SigInfo, quota sigQuota) error {
 	return nil
 }
 
+// addTimer makes the signal of POSIX timer it pending, as send_sigqueue
+// does with the timer's preallocated sigqueue: never refused (it was
+// charged when the timer was created), queued even after a standard
+// signal of the same number already pending, and, if the timer's signal
+// is queued already, not queued again: that one counts an overrun more.
+func (p *pendingSet) addTimer(si SigInfo, it *IntervalTimer) {
+	ps := it.posix
+	if p.closed {
+		return
+	}
+	if ps.queued {
+		ps.siOverrun++
+		return
+	}
+	ps.queued, ps.siOverrun = true, 0
+	sig := int(si.Signo)
+	if p.queue == nil {
+		p.queue = make(map[int][]queuedSignal)
+	}
+	p.queue[sig] = append(p.queue[sig], queuedSignal{si: si, seq: p.next, timer: it})
+	p.next++
+	p.mask |= 1 << (sig - 1)
+}
+
 // queued lists the queued siginfos in the order they came.
 func (p *pendingSet) queued() []SigInfo {
 	var all []queuedSignal
@@ -169,11 +196,13 @@ func (p *pendingSet) queued() []SigInfo {
 // take removes and returns the lowest pending signal not in blocked, as
 // collect_signal does: the first siginfo queued for it (the signal stays
 // pending if another one is queued), or, for a signal whose siginfo was
-// lost, one as kill's with no sender.
-func (p *pendingSet) take(blocked uint64) (SigInfo, bool) {
+// lost, one as kill's with no sender. timer is the POSIX timer the signal
+// is of, to re-arm (IntervalTimer.delivered) once the signal locks are
+// released.
+func (p *pendingSet) take(blocked uint64) (si SigInfo, timer *IntervalTimer, ok bool) {
 	ready := p.mask &^ blocked
 	if ready == 0 {
-		return SigInfo{}, false
+		return SigInfo{}, nil, false
 	}
 	sig := 1
 	for ready&1 == 0 {
@@ -183,10 +212,15 @@ func (p *pendingSet) take(blocked uint64) (SigInfo, bool) {
 	q := p.queue[sig]
 	if len(q) == 0 {
 		p.mask &^= 1 << (sig - 1)
-		return NewSigInfo(int32(sig), linux.SI_USER, 0, 0), true
+		return NewSigInfo(int32(sig), linux.SI_USER, 0, 0), nil, true
 	}
 	first := q[0]
 	first.charge.uncharge()
+	if first.timer != nil {
+		ps := first.timer.posix
+		first.si.SetOverrun(overrunToInt(ps.siOverrun))
+		ps.queued, ps.siOverrun = false, 0
+	}
 	if len(q) == 1 {
 		// The emptied queue keeps its array for the next signal of this
 		// number: a process signalling itself in a loop allocates nothing.
@@ -197,7 +231,7 @@ func (p *pendingSet) take(blocked uint64) (SigInfo, bool) {
 		q[0] = queuedSignal{}
 		p.queue[sig] = q[1:]
 	}
-	return first.si, true
+	return first.si, first.timer, true
 }
 
 // remove drops the signals in mask.
@@ -207,6 +241,11 @@ func (p *pendingSet) remove(mask uint64) {
 			p.mask &^= bit
 			for _, e := range p.queue[sig] {
 				e.charge.uncharge()
+				if e.timer != nil {
+					// Flushed: the timer stays waiting, as Linux's
+					// (nothing re-arms it but timer_settime).
+					e.timer.posix.queued = false
+				}
 			}
 			delete(p.queue, sig)
 		}

@@ -338,7 +338,7 @@ func (k *Kernel) notifyParentLocked(tg *ThreadGroup) {
 		// returns finds SIGCHLD pending, as in Linux. A real-time exit
 		// signal beyond the parent's RLIMIT_SIGPENDING is lost, as
 		// do_notify_parent ignores it.
-		if target, _ := tg.parent.queueLocked(si); target != nil {
+		if target, _, _ := tg.parent.queueLocked(si, nil); target != nil {
 			target.interrupt()
 		}
 	}

@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -172,23 +173,18 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	tt := t.TG.PosixTimers()
 	var id int
-	newTimer := kernel.NewIntervalTimer
-	if cpu != nil {
-		newTimer = func(fire func()) *kernel.IntervalTimer { return kernel.NewCPUTimer(cpu, fire) }
-	}
-	it := newTimer(func() {
-		if notify == linux.SIGEV_NONE {
-			return
-		}
+	it, err := t.TG.NewPosixTimer(cpu, notify == linux.SIGEV_NONE, func(it *kernel.IntervalTimer) bool {
 		si := kernel.NewSigInfo(sig, linux.SI_TIMER, 0, 0)
 		si.SetTimerID(linux.TimerID(id))
 		si.SetSigval(value)
 		if notify == linux.SIGEV_THREAD_ID {
-			target.SendSignal(si)
-		} else {
-			t.TG.SendSignal(si)
+			return target.SendTimerSignal(si, it)
 		}
+		return t.TG.SendTimerSignal(si, it)
 	})
+	if err != nil {
+		return 0, fmt.Errorf("timer_create: its signal: %w", err)
+	}
 	it.Clock = clock
 	id = tt.Add(it)
 	timerID := int32(id) // timer_t is an int to the kernel
@@ -226,16 +222,19 @@ func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if it == nil {
 		return 0, unix.EINVAL
 	}
-	if a.Int(1)&unix.TIMER_ABSTIME != 0 && value > 0 {
+	arm := value > 0
+	if a.Int(1)&unix.TIMER_ABSTIME != 0 && arm {
 		now, ok := it.CPUNow()
 		if !ok {
 			if now, err = t.K.Clocks.Now(it.Clock); err != nil {
 				return 0, err
 			}
 		}
-		value = max(value-now, time.Nanosecond)
+		// Past already: it expires at once, with the intervals since
+		// then as its overrun.
+		value -= now
 	}
-	oldV, oldI := it.Set(value, interval)
+	oldV, oldI := it.Arm(arm, value, interval)
 	if a.Pointer(3) != 0 {
 		return 0, copyOutItimerspec(t, a.Pointer(3), oldV, oldI)
 	}
