@@ -32,6 +32,7 @@ var diffPrograms = []string{
 	"efault",       // bad pointers everywhere
 	"process",      // fork/vfork/wait4/waitid/execve, pipes between processes
 	"sharedmem",    // memfd_create, MAP_SHARED across fork, process-shared semaphores
+	"memfdseals",   // fcntl F_ADD_SEALS/F_GET_SEALS: each seal and errno, writes, truncations, fallocate, mmap and mprotect past them, fork
 	"timerfd",      // timerfd_create/settime/gettime, read, poll, epoll
 	"posixtimer",   // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
 	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll

@@ -193,6 +193,19 @@ type Allocator interface {
 	Allocate(ctx context.Context, mode uint32, off, length int64) error
 }
 
+// Sealer is implemented by files of memory filesystems, which may carry
+// seals (fcntl(2)'s F_ADD_SEALS and F_GET_SEALS, Linux's
+// memfd_file_seals_ptr); a file that is not a Sealer has none to show:
+// EINVAL.
+type Sealer interface {
+	// Seals returns the file's seals, or EINVAL if it has none.
+	Seals() (uint32, error)
+	// AddSeals adds seals, valid bits of an open file the caller may
+	// write: EPERM once F_SEAL_SEAL is set, EBUSY for F_SEAL_WRITE while a
+	// shared writable mapping of the file exists.
+	AddSeals(seals uint32) error
+}
+
 // AnonymousMapper is implemented by files whose mappings are anonymous
 // memory (/dev/zero).
 type AnonymousMapper interface {

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"context"
+	"errors"
 
 	"golang.org/x/sys/unix"
 
@@ -288,6 +289,9 @@ func (n *node) SetAttr(ctx context.Context, a vfs.Attr) error {
 		}
 		err = data.Truncate(a.Size)
 		n.charge.settle(data)
+		if errors.Is(err, unix.EPERM) {
+			return unix.EPERM // a seal forbids it (seal.go)
+		}
 		if err != nil {
 			return unix.EIO
 		}

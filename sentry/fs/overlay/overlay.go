@@ -142,6 +142,7 @@ type node struct {
 	children  map[string]*node
 	whiteouts map[string]bool
 	removed   bool // a directory rmdir removed: it takes no new entries
+	sealable  bool // a memfd made with MFD_ALLOW_SEALING (seal.go); set before it is shared
 }
 
 // Removed implements vfs.Removable.

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/fs/overlay"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -18,8 +19,9 @@ var memfdSeq atomic.Uint64
 
 // NewMemFD returns an anonymous memory file (memfd_create(2)) owned by
 // creds: a tmpfs file that no directory lists, readable, writable and
-// mappable.
-func NewMemFD(ctx context.Context, creds vfs.Creds, name string, flags int) (*vfs.File, error) {
+// mappable; with sealing, one that accepts seals (MFD_ALLOW_SEALING; the
+// other tmpfs files show F_SEAL_SEAL: see package overlay's seal.go).
+func NewMemFD(ctx context.Context, creds vfs.Creds, name string, flags int, sealing bool) (*vfs.File, error) {
 	dir, ok := memfds.Root().(vfs.DirWriter)
 	if !ok {
 		return nil, unix.ENOSYS
@@ -32,6 +34,11 @@ func NewMemFD(ctx context.Context, creds vfs.Creds, name string, flags int) (*vf
 	// Once open, the file needs no name: unlink it so it goes with its last
 	// reference.
 	defer dir.Unlink(ctx, unique)
+	if sealing {
+		if err := overlay.AllowSealing(ino); err != nil {
+			return nil, err
+		}
+	}
 	impl, err := ino.Open(ctx, unix.O_RDWR)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,17 @@
 // the files hold together, mode=, uid= and gid= set the root directory;
 // the options that tune what the sentry does not have (nr_inodes=, huge=,
 // mpol=, inode32, inode64, noswap) are accepted and change nothing.
+//
+// File seals (fcntl(2) F_ADD_SEALS, F_GET_SEALS) follow Linux 6.1, the
+// release the sandbox reports: a memfd made with MFD_ALLOW_SEALING takes
+// them (NewMemFD; the host memfd holding its data carries and enforces
+// them, package overlay's seal.go), and every other file here is a shmem
+// file whose inode was born with F_SEAL_SEAL (shmem_get_inode): a memfd
+// made without MFD_ALLOW_SEALING and any regular file of /tmp, /dev/shm or
+// a mounted tmpfs report F_SEAL_SEAL and refuse more seals with EPERM.
+// (Linux keeps this for non-memfd shmem files through 6.x:
+// memfd_file_seals_ptr returns the shmem inode's seals for any shmem
+// file.) Directories and other file systems' files have no seals: EINVAL.
 package tmpfs
 
 import (

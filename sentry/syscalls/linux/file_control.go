@@ -16,7 +16,7 @@ import (
 
 func registerControl(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_NOTIFY or seals", fd, i, hex)
+	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_NOTIFY", fd, i, hex)
 	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
@@ -81,8 +81,40 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, setLease(t, f, fd, a.Int(2))
 	case unix.F_GETLEASE:
 		return uintptr(f.GetLease()), nil
+	case unix.F_ADD_SEALS:
+		return 0, addSeals(f, uint64(a.Pointer(2)))
+	case unix.F_GET_SEALS:
+		return getSeals(f)
 	}
 	return 0, unix.EINVAL
+}
+
+// addSeals is F_ADD_SEALS (memfd_add_seals): EINVAL for bits above 32, EPERM
+// on a file not open for writing, then the file's own checks; EINVAL on
+// a file that takes no seals.
+func addSeals(f *vfs.File, seals uint64) error {
+	if seals > math.MaxUint32 {
+		return unix.EINVAL
+	}
+	if !f.Writable() {
+		return unix.EPERM
+	}
+	s, ok := f.Impl().(vfs.Sealer)
+	if !ok {
+		return unix.EINVAL
+	}
+	return s.AddSeals(uint32(seals))
+}
+
+// getSeals is F_GET_SEALS (memfd_get_seals): EINVAL on a file that has
+// no seals to show.
+func getSeals(f *vfs.File) (uintptr, error) {
+	s, ok := f.Impl().(vfs.Sealer)
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	seals, err := s.Seals()
+	return uintptr(seals), err
 }
 
 // ownerEx returns the file's owner as F_GETOWN_EX reads it: a file never

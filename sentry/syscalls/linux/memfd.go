@@ -8,7 +8,7 @@ import (
 )
 
 func registerMemfd(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_MEMFD_CREATE, "memfd_create", memfdCreate, "no seals (MFD_ALLOW_SEALING files accept none), no huge pages", kernel.ArgString, kernel.ArgHex)
+	partial(st, unix.SYS_MEMFD_CREATE, "memfd_create", memfdCreate, "no huge pages", kernel.ArgString, kernel.ArgHex)
 }
 
 // memfdNameMax is the longest name memfd_create takes (249 bytes + NUL
@@ -30,7 +30,7 @@ func memfdCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	f, err := tmpfs.NewMemFD(t.Ctx(), t.FSCreds(), name, 0)
+	f, err := tmpfs.NewMemFD(t.Ctx(), t.FSCreds(), name, 0, flags&unix.MFD_ALLOW_SEALING != 0)
 	if err != nil {
 		return 0, err
 	}
