@@ -122,9 +122,9 @@ func (m *MemoryManager) adviseForkLocked(addr, end uintptr, advice int) error {
 
 // removeLocked is MADV_REMOVE on [addr, end) (madvise_remove), mapping by
 // mapping, stopping at the first refused: a locked mapping, or one of no
-// file (private anonymous memory, the platform's ranges) is EINVAL; one
-// that is not shared, or may never be written (VM_MAYWRITE, as Linux 6.6
-// on checks), EACCES. Otherwise the file's pages under the range are
+// file (private anonymous memory) is EINVAL; one that is not shared, or
+// may never be written (VM_MAYWRITE, as Linux 6.6 on checks), EACCES. The
+// platform's ranges are a hole, whose ENOMEM the caller gives. Otherwise the file's pages under the range are
 // freed as Linux does, a hole punched in the host file that backs the
 // mapping (FALLOC_FL_PUNCH_HOLE, keeping its size): the next read there
 // sees zeros, through every mapping of the file. Shared anonymous memory
@@ -134,11 +134,11 @@ func (m *MemoryManager) adviseForkLocked(addr, end uintptr, advice int) error {
 func (m *MemoryManager) removeLocked(addr, end uintptr) error {
 	for i := range m.vmas {
 		v := &m.vmas[i]
-		if v.End <= addr || v.Start >= end {
-			continue
+		if v.End <= addr || v.Start >= end || v.special {
+			continue // the platform's ranges are a hole to the application
 		}
 		switch {
-		case v.Locked || v.special || v.File == nil && v.shm == nil:
+		case v.Locked || v.File == nil && v.shm == nil:
 			return unix.EINVAL
 		case !v.Shared || v.noWrite:
 			return unix.EACCES
