@@ -31,6 +31,18 @@ type Platform interface {
 	Close() error
 }
 
+// ReleaseWaiter is a Platform whose AddressSpace.Release returns before
+// the host has removed the address space's mappings (systrap kills its
+// stub at once and reaps it in the background). Linux releases an exiting
+// process's memory before its parent can wait for it; a host-visible
+// effect of a mapping (a memfd's F_SEAL_WRITE is EBUSY while a shared
+// writable mapping exists) can need that order back.
+type ReleaseWaiter interface {
+	// WaitReleased returns once every address space released before the
+	// call is gone from the host, or after a few seconds.
+	WaitReleased()
+}
+
 // AddressSpace is the memory of one application process.
 type AddressSpace interface {
 	// Mmap maps length bytes at addr (a hint unless flags has MAP_FIXED).

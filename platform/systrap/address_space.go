@@ -391,6 +391,7 @@ func (as *addressSpace) Release() {
 	if as.released.Swap(true) {
 		return
 	}
+	as.p.dyingAdd(as)
 	as.kill()
 	for i := range as.slots {
 		if as.slotInUse(i) {
@@ -413,6 +414,7 @@ func (as *addressSpace) reap() {
 			break
 		}
 	}
+	as.p.dyingDone(as)
 	as.p.fs.Reap(as.proc)
 	unix.Close(as.ctl)
 	unix.Close(as.pidfd)

@@ -51,6 +51,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -82,15 +83,19 @@ type Platform struct {
 	filterMu sync.Mutex
 	filters  map[int][]bpf.Instruction // thread programs by slot; guarded by filterMu
 
-	bgMu      sync.Mutex     // guards closed, spare and refilling
-	closed    bool           // guarded by bgMu
-	spare     *addressSpace  // a fresh stub process ready for NewAddressSpace; guarded by bgMu
-	refilling bool           // guarded by bgMu
-	spawned   atomic.Int32   // NewAddressSpace calls so far
-	bg        sync.WaitGroup // refills and releases still running
+	bgMu      sync.Mutex                      // guards closed, spare, refilling and dying
+	closed    bool                            // guarded by bgMu
+	spare     *addressSpace                   // a fresh stub process ready for NewAddressSpace; guarded by bgMu
+	refilling bool                            // guarded by bgMu
+	spawned   atomic.Int32                    // NewAddressSpace calls so far
+	bg        sync.WaitGroup                  // refills and releases still running
+	dying     map[*addressSpace]chan struct{} // released, not yet gone; each channel closed once it is; guarded by bgMu
 }
 
-var _ platform.Platform = (*Platform)(nil)
+var (
+	_ platform.Platform      = (*Platform)(nil)
+	_ platform.ReleaseWaiter = (*Platform)(nil)
+)
 
 // New starts a systrap platform whose stub processes are confined as
 // stub.DefaultConfinement says.
@@ -140,6 +145,44 @@ func (p *Platform) Close() error {
 	}
 	p.bg.Wait()
 	return p.fs.Close()
+}
+
+// WaitReleased implements platform.ReleaseWaiter.
+func (p *Platform) WaitReleased() {
+	p.bgMu.Lock()
+	gone := make([]chan struct{}, 0, len(p.dying))
+	for _, c := range p.dying {
+		gone = append(gone, c)
+	}
+	p.bgMu.Unlock()
+	deadline := time.After(5 * time.Second)
+	for _, c := range gone {
+		select {
+		case <-c:
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// dyingAdd records that as is released and not yet gone from the host.
+func (p *Platform) dyingAdd(as *addressSpace) {
+	p.bgMu.Lock()
+	defer p.bgMu.Unlock()
+	if p.dying == nil {
+		p.dying = make(map[*addressSpace]chan struct{})
+	}
+	p.dying[as] = make(chan struct{})
+}
+
+// dyingDone records that as is gone from the host.
+func (p *Platform) dyingDone(as *addressSpace) {
+	p.bgMu.Lock()
+	defer p.bgMu.Unlock()
+	if c, ok := p.dying[as]; ok {
+		close(c)
+		delete(p.dying, as)
+	}
 }
 
 // inBackground runs f on its own goroutine, which Close waits for; once the

@@ -1,11 +1,13 @@
 package linux
 
 import (
+	"errors"
 	"math"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/platform"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
@@ -82,7 +84,7 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case unix.F_GETLEASE:
 		return uintptr(f.GetLease()), nil
 	case unix.F_ADD_SEALS:
-		return 0, addSeals(f, uint64(a.Pointer(2)))
+		return 0, addSeals(t, f, uint64(a.Pointer(2)))
 	case unix.F_GET_SEALS:
 		return getSeals(f)
 	}
@@ -92,7 +94,13 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // addSeals is F_ADD_SEALS (memfd_add_seals): EINVAL for bits above 32, EPERM
 // on a file not open for writing, then the file's own checks; EINVAL on
 // a file that takes no seals.
-func addSeals(f *vfs.File, seals uint64) error {
+//
+// F_SEAL_WRITE is EBUSY while a host mapping of the file is shared and
+// writable. A process that exited may still hold one for a moment when
+// the platform unmaps in the background; Linux unmapped it before the
+// process could be waited for, so an EBUSY is retried once after the
+// platform has finished releasing address spaces.
+func addSeals(t *kernel.Task, f *vfs.File, seals uint64) error {
 	if seals > math.MaxUint32 {
 		return unix.EINVAL
 	}
@@ -103,7 +111,14 @@ func addSeals(f *vfs.File, seals uint64) error {
 	if !ok {
 		return unix.EINVAL
 	}
-	return s.AddSeals(uint32(seals))
+	err := s.AddSeals(uint32(seals))
+	if errors.Is(err, unix.EBUSY) {
+		if w, ok := t.K.Platform.(platform.ReleaseWaiter); ok {
+			w.WaitReleased()
+			err = s.AddSeals(uint32(seals))
+		}
+	}
+	return err
 }
 
 // getSeals is F_GET_SEALS (memfd_get_seals): EINVAL on a file that has
