@@ -24,7 +24,8 @@ type CloneArgs struct {
 const supportedCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
 	unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_VFORK | unix.CLONE_PARENT |
-	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD | unix.CLONE_PTRACE | unix.CLONE_UNTRACED
+	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD | unix.CLONE_PTRACE | unix.CLONE_UNTRACED |
+	unix.CLONE_NEWNET // netns.go
 
 // Clone creates a task as clone(2) does and returns its ID in the caller's
 // view. The child starts with the caller's registers, rax 0.
@@ -158,6 +159,13 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		c.ClearChildTID = a.ChildTID
 	}
 
+	if err := c.inheritNetNS(t, f); err != nil {
+		c.ctx.Release()
+		m.DecUsers()
+		fds.DecUsers()
+		return nil, err
+	}
+
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -176,6 +184,7 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		c.ctx.Release()
 		m.DecUsers()
 		fds.DecUsers()
+		c.releaseNetNS()
 		return nil, err
 	}
 	c.TID = k.allocID()

@@ -85,6 +85,9 @@ type Kernel struct {
 	UnixSockets *unixsocket.Namespace
 	// Net is the sandbox's network stack (Internet sockets).
 	Net *inet.Stack
+	// netRoot is the first network namespace, of Net and HostNet
+	// (netns.go).
+	netRoot netRoot
 	// HostNet is --network=host's network: the Internet sockets are host
 	// sockets (nil in the other modes); set before the first task runs.
 	HostNet *hostinet.Stack

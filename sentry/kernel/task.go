@@ -81,6 +81,10 @@ type Task struct {
 	// (freeze.go).
 	inApp atomic.Bool
 
+	// netns is the task's network namespace (netns.go), nil for the
+	// sandbox's first: atomic, as /proc and other tasks read it.
+	netns atomic.Pointer[NetNS]
+
 	// mu guards what other goroutines read of the task while its own
 	// goroutine may replace it (execve does): its comm, address space,
 	// descriptor table, filesystem context and executable's path, through
@@ -475,6 +479,7 @@ func (t *Task) release() {
 	m := t.MM()
 	m.DecUsers()
 	t.FDs().DecUsers()
+	t.releaseNetNS()
 	t.finishVfork()
 	k := t.K
 	if t.TG.lastTask(k) {

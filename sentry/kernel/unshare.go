@@ -44,9 +44,14 @@ func (t *Task) Unshare(flags uint64) error {
 		flags&unix.CLONE_VM != 0 && t.MM().Shared() {
 		return unix.EINVAL
 	}
-	if flags&namespaceFlags != 0 {
+	if flags&namespaceFlags&^unix.CLONE_NEWNET != 0 {
 		t.Log().Warn("unimplemented: namespaces", "syscall", "unshare", "flags", fmt.Sprintf("%#x", flags&namespaceFlags))
 		return unix.EINVAL
+	}
+	if flags&unix.CLONE_NEWNET != 0 {
+		if err := t.unshareNet(); err != nil { // netns.go
+			return err
+		}
 	}
 	if flags&unix.CLONE_FS != 0 {
 		t.mu.Lock()

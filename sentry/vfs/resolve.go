@@ -33,6 +33,14 @@ type MagicLink interface {
 	Magic() bool
 }
 
+// MagicTarget is implemented by magic links that lead to an object with
+// no path (/proc/PID/ns/*: a namespace, as Linux's nsfs): following one
+// gives that inode itself, at the link's place, rather than a lookup of
+// what Readlink says.
+type MagicTarget interface {
+	Target(ctx context.Context) (Inode, error)
+}
+
 // checkMount enforces RESOLVE_NO_XDEV on the dentry a step reached.
 func (w *walker) checkMount(d *Dentry) error {
 	if w.resolve&linux.RESOLVE_NO_XDEV != 0 && d.mnt != w.base.mnt {

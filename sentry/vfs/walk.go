@@ -202,6 +202,14 @@ func (w *walker) follow(d *Dentry) (*Dentry, error) {
 		if w.links++; w.links > maxSymlinks {
 			return nil, unix.ELOOP
 		}
+		if m, ok := d.inode.(MagicTarget); ok {
+			in, err := m.Target(w.ctx)
+			if err != nil {
+				return nil, err
+			}
+			d = &Dentry{parent: d.parent, name: d.name, inode: in, mnt: d.mnt}
+			continue
+		}
 		target, err := readlink(w.ctx, d.inode)
 		if err != nil {
 			return nil, err

@@ -129,11 +129,18 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"oom_score_adj": fs.oomAdjFile(base+"/oom_score_adj", task, false),
 			"oom_adj":       fs.oomAdjFile(base+"/oom_adj", task, true),
 			"pagemap":       &pagemapFile{dev: fs.tree.Dev, path: base + "/pagemap", task: live},
-			"ns":            fs.nsDir(base),
-			"comm":          gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
-			"limits":        gen("limits", limits),
-			"mounts":        gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
-			"mountinfo":     gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
+			"ns":            fs.nsDir(base, live),
+			"net": fs.netDir(base+"/net", func(context.Context) (*kernel.NetNS, error) {
+				t, err := live()
+				if err != nil {
+					return nil, unix.ENOENT
+				}
+				return t.NetNS(), nil
+			}),
+			"comm":      gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
+			"limits":    gen("limits", limits),
+			"mounts":    gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
+			"mountinfo": gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.
 			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),

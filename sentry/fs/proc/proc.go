@@ -91,7 +91,7 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		"config.gz":   tr.File("/config.gz", kernfs.Static(configGz())),
 		"mounts":      tr.Symlink("/mounts", kernfs.Static("self/mounts")),
 		"sys":         fs.sysDir(),
-		"net":         fs.netDir(),
+		"net":         fs.netDir("/net", fs.callerNetNS),
 		// The sandbox's System V IPC objects (package ipc).
 		"sysvipc": tr.Fixed("/sysvipc", map[string]vfs.Inode{
 			"shm": tr.File("/sysvipc/shm", withKernel(func(k *kernel.Kernel) string { return k.IPC.ProcShm() })),

@@ -51,15 +51,39 @@ var nsInodes = map[string]uint64{
 	"time_for_children": 0xEFFFFFFA, "user": 0xEFFFFFFD, "uts": 0xEFFFFFFE,
 }
 
-// nsDir is /proc/PID/ns: a link per namespace kind, "KIND:[INODE]". The
-// links only read: the sandbox has no setns(2) to hand them to.
-func (fs *FileSystem) nsDir(base string) *kernfs.Dir {
+// nsDir is /proc/PID/ns: a link per namespace kind, "KIND:[INODE]".
+// The links only read, except net's, the task's network namespace
+// (netNSLink), which opens for setns(2).
+func (fs *FileSystem) nsDir(base string, live func() (*kernel.Task, error)) *kernfs.Dir {
 	c := make(map[string]vfs.Inode, len(nsInodes))
 	for name, ino := range nsInodes {
 		kind := strings.TrimSuffix(name, "_for_children")
 		c[name] = fs.tree.MagicLink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
 	}
+	c["net"] = netNSLink{fs.tree.MagicLink(base+"/ns/net", func(context.Context) (string, error) {
+		t, err := live()
+		if err != nil {
+			return "", unix.ENOENT
+		}
+		return fmt.Sprintf("net:[%d]", t.NetNS().Inode), nil
+	}), live}
 	return fs.tree.Fixed(base+"/ns", c)
+}
+
+// netNSLink is /proc/PID/ns/net: followed, the namespace itself
+// (vfs.MagicTarget), as nsfs's file in Linux.
+type netNSLink struct {
+	*kernfs.Link
+	live func() (*kernel.Task, error)
+}
+
+// Target implements vfs.MagicTarget.
+func (l netNSLink) Target(ctx context.Context) (vfs.Inode, error) {
+	t, err := l.live()
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	return kernel.NetNSInode{NS: t.NetNS()}, nil
 }
 
 // valueFile is a file of /proc holding one value that may be written:

@@ -210,8 +210,39 @@ func (st *Stack) SetUp(nic int32, up bool) error {
 	if !ns.HasNIC(id) {
 		return sys.ENODEV
 	}
+	return st.setNIC(ns, id, up)
+}
+
+// setNIC enables or disables a NIC. Netstack keeps routing through a
+// disabled NIC (a connect through a down lo timed out); Linux's routes
+// through a down device are dead (fib_sync_down_dev), so a lookup fails
+// with ENETUNREACH: the NIC's routes leave the table while it is down and
+// come back when it is up.
+func (st *Stack) setNIC(ns *stack.Stack, id tcpip.NICID, up bool) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if up {
-		return errno(ns.EnableNIC(id))
+		if err := ns.EnableNIC(id); err != nil {
+			return errno(err)
+		}
+		for _, r := range st.downRoutes[id] {
+			ns.AddRoute(r)
+		}
+		delete(st.downRoutes, id)
+		return nil
 	}
-	return errno(ns.DisableNIC(id))
+	if err := ns.DisableNIC(id); err != nil {
+		return errno(err)
+	}
+	if st.downRoutes == nil {
+		st.downRoutes = make(map[tcpip.NICID][]tcpip.Route)
+	}
+	ns.RemoveRoutes(func(r tcpip.Route) bool {
+		if r.NIC == id {
+			st.downRoutes[id] = append(st.downRoutes[id], r)
+			return true
+		}
+		return false
+	})
+	return nil
 }

@@ -205,6 +205,9 @@ func FromFile(f *vfs.File) (*Socket, bool) {
 	return s, ok
 }
 
+// Stack returns the stack (network namespace) the socket belongs to.
+func (s *Socket) Stack() *Stack { return s.st }
+
 // Family returns SO_DOMAIN.
 func (s *Socket) Family() int { return s.fam() }
 

@@ -122,6 +122,14 @@ type Stack struct {
 	s    *stack.Stack // set by once
 	err  error        // set by once
 
+	// isolated marks a later network namespace's stack (NewIsolated):
+	// lo only, down at first, never configured.
+	isolated bool
+	// holds counts what keeps an isolated stack alive: its namespace
+	// (one hold until Release) and its sockets (Hold); the last to go
+	// closes its netstack. The first stack is never closed.
+	holds atomic.Int64
+
 	linkMu    sync.Mutex // guards linkFiles
 	linkFiles []*os.File // the packet sockets of AddLinks' NICs; non-nil once set
 
@@ -129,6 +137,9 @@ type Stack struct {
 	sockets map[*Socket]struct{} // the open sockets, for /proc/net
 	// userRoutes are the routes added with RTM_NEWROUTE (admin.go).
 	userRoutes []UserRoute
+	// downRoutes are the routes of NICs brought down, taken out of
+	// netstack's table until they are up again (admin.go).
+	downRoutes map[tcpip.NICID][]tcpip.Route
 	// pendingUrgent are urgent marks sent to connections still in a
 	// listener's backlog (urgent.go), by the receiver's addresses;
 	// pendingUrgentN is its size, read without mu.
@@ -136,8 +147,47 @@ type Stack struct {
 	pendingUrgentN atomic.Int32
 }
 
+// NewIsolated returns the stack of a new network namespace: lo
+// (127.0.0.1/8, ::1) down, as a new namespace's is in Linux, and
+// nothing else; it leads nowhere outside itself. Its namespace holds it
+// until Release.
+func NewIsolated() *Stack {
+	st := &Stack{isolated: true}
+	st.holds.Store(1)
+	return st
+}
+
+// Hold keeps an isolated stack alive for one more user (a socket of it,
+// a netlink or packet socket); Unhold drops it.
+func (st *Stack) Hold() {
+	if st.isolated {
+		st.holds.Add(1)
+	}
+}
+
+// Unhold drops a Hold: the last one closes an isolated stack's netstack.
+func (st *Stack) Unhold() {
+	if !st.isolated || st.holds.Add(-1) != 0 {
+		return
+	}
+	st.once.Do(func() { st.err = sys.ENETDOWN }) // never made: none to make now
+	if st.s != nil {
+		s := st.s
+		// Close waits for the stack's goroutines; not on the caller's.
+		go func() {
+			s.Close()
+			s.Wait()
+		}()
+	}
+}
+
+// Release drops the namespace's own hold on an isolated stack (its
+// last task or namespace file is gone).
+func (st *Stack) Release() { st.Unhold() }
+
 // add registers an open socket.
 func (st *Stack) add(s *Socket) {
+	st.Hold()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.sockets == nil {
@@ -149,14 +199,18 @@ func (st *Stack) add(s *Socket) {
 // remove forgets a released socket.
 func (st *Stack) remove(s *Socket) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	delete(st.sockets, s)
+	st.mu.Unlock()
+	st.Unhold()
 }
 
 // netstack returns the sandbox's netstack, making it on first use.
 func (st *Stack) netstack() (*stack.Stack, error) {
 	st.once.Do(func() {
 		st.s, st.err = newNetstack()
+		if st.err == nil && st.isolated {
+			st.err = st.setNIC(st.s, LoopbackNIC, false)
+		}
 		if st.err == nil && st.opts.Forwarder != nil {
 			st.err = st.addOutbound(st.s)
 		}

@@ -90,6 +90,7 @@ func New(st *inet.Stack, typ, protocol, flags int, pid int) (*vfs.File, error) {
 		return nil, sys.EPROTONOSUPPORT
 	}
 	s := &Socket{st: st, typ: typ, ino: lastIno.Add(1), pid: uint32(pid), rcvbuf: 212992, sndbuf: 212992}
+	st.Hold() // its network namespace lives while it does
 	return vfs.NewFile(nil, nil, s, s, sys.O_RDWR|flags&sys.O_NONBLOCK), nil
 }
 
@@ -155,6 +156,7 @@ func (s *Socket) Release() {
 		delete(ports.used, s.port)
 		ports.mu.Unlock()
 	}
+	s.st.Unhold()
 }
 
 // Stream reports false: netlink is datagrams.

@@ -24,10 +24,10 @@ type Address struct {
 	Path string
 }
 
-// Key is the key of an abstract name for sockets of type typ: as in
-// Linux, abstract names of different types do not meet. A path's key is
-// its node's (PathKey).
-func (a Address) Key(typ int) string { return AbstractKey(a.Raw[familyLen+1:], typ) }
+// Key is the key of an abstract name for sockets of type typ in network
+// namespace net: as in Linux, abstract names of different types or
+// network namespaces do not meet. A path's key is its node's (PathKey).
+func (a Address) Key(net uint64, typ int) string { return AbstractKey(a.Raw[familyLen+1:], net, typ) }
 
 // Abstract reports whether the address is in the abstract namespace.
 func (a Address) Abstract() bool { return a.Path == "" }
@@ -129,7 +129,7 @@ func (s *Socket) autobindLocked() error {
 	for range 1 << 20 {
 		s.ns.nextAuto = (s.ns.nextAuto + 1) & 0xfffff
 		name := fmt.Appendf(nil, "%05x", s.ns.nextAuto)
-		key := AbstractKey(name, s.typ)
+		key := AbstractKey(name, s.net, s.typ)
 		if _, ok := s.ns.names[key]; !ok {
 			s.bindLocked(key, append([]byte{sys.AF_UNIX, 0, 0}, name...))
 			return nil
@@ -213,7 +213,7 @@ func (s *Socket) Connect(ctx context.Context, key string) error {
 			return err
 		}
 	}
-	c := newSocket(s.ns, s.typ)
+	c := newSocket(s.ns, s.net, s.typ)
 	c.state, c.peer, c.addr, c.peerCred = connected, s, target.addr, cr
 	c.opts.passcred = target.opts.passcred
 	s.state, s.peer, s.peerCred = connected, c, target.listenCred

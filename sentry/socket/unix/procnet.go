@@ -21,13 +21,15 @@ const acceptCon = 1 << 16
 // yet accepted has no file: it is CONNECTING with inode 0. A datagram
 // socket another one connected to is CONNECTED while that one lives
 // (Linux leaves it so even after).
-func (ns *Namespace) ProcNetUnix() string {
+func (ns *Namespace) ProcNetUnix(net uint64) string {
 	mu.Lock()
 	defer mu.Unlock()
 	ns.allMu.Lock()
 	socks := make([]*Socket, 0, len(ns.all))
 	for s := range ns.all {
-		socks = append(socks, s)
+		if s.net == net {
+			socks = append(socks, s)
+		}
 	}
 	ns.allMu.Unlock()
 	refs := map[*Socket]int{}

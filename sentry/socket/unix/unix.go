@@ -140,8 +140,10 @@ func NewNamespace() *Namespace {
 func PathKey(dev, ino uint64) string { return fmt.Sprintf("path:%d:%d", dev, ino) }
 
 // AbstractKey is the key of an abstract name (without its leading NUL)
-// for sockets of type typ.
-func AbstractKey(name []byte, typ int) string { return fmt.Sprintf("abstract:%d:%s", typ, name) }
+// for sockets of type typ in network namespace net.
+func AbstractKey(name []byte, net uint64, typ int) string {
+	return fmt.Sprintf("abstract:%d:%d:%s", net, typ, name)
+}
 
 // Cred is a struct ucred.
 type Cred struct {
@@ -190,7 +192,11 @@ type message struct {
 // Socket is one AF_UNIX socket. It is the inode and the vfs.FileImpl of
 // its file.
 type Socket struct {
-	ns    *Namespace
+	ns *Namespace
+	// net is the network namespace it was made in (its /proc/PID/ns/net
+	// inode number): abstract names and /proc/net/unix are per network
+	// namespace, as in Linux; paths are the filesystem's.
+	net   uint64
 	typ   int
 	ino   uint64
 	queue vfs.Queue
@@ -222,8 +228,8 @@ type Socket struct {
 
 // newSocket returns an unconnected socket of type typ (SOCK_STREAM,
 // SOCK_DGRAM or SOCK_SEQPACKET).
-func newSocket(ns *Namespace, typ int) *Socket {
-	s := &Socket{ns: ns, typ: typ, ino: lastIno.Add(1), peerCred: noCred,
+func newSocket(ns *Namespace, net uint64, typ int) *Socket {
+	s := &Socket{ns: ns, net: net, typ: typ, ino: lastIno.Add(1), peerCred: noCred,
 		opts: options{sndbuf: DefaultBuf, rcvbuf: DefaultBuf, peekOff: -1}}
 	ns.allMu.Lock()
 	ns.all[s] = struct{}{}
@@ -247,16 +253,20 @@ func Types(typ int) (int, error) {
 	return 0, sys.ESOCKTNOSUPPORT
 }
 
-// New implements socket(2): a file with one reference. flags may hold
-// SOCK_NONBLOCK (SOCK_CLOEXEC is for the caller's descriptor).
-func New(ns *Namespace, typ, flags int) *vfs.File {
-	return NewFile(newSocket(ns, typ), flags)
+// Net returns the network namespace the socket was made in.
+func (s *Socket) Net() uint64 { return s.net }
+
+// New implements socket(2): a file with one reference, in network
+// namespace net. flags may hold SOCK_NONBLOCK (SOCK_CLOEXEC is for the
+// caller's descriptor).
+func New(ns *Namespace, net uint64, typ, flags int) *vfs.File {
+	return NewFile(newSocket(ns, net, typ), flags)
 }
 
 // NewPair implements socketpair(2): two connected sockets, each with
 // the caller's credentials as SO_PEERCRED.
-func NewPair(ctx context.Context, ns *Namespace, typ, flags int) (*vfs.File, *vfs.File) {
-	a, b := newSocket(ns, typ), newSocket(ns, typ)
+func NewPair(ctx context.Context, ns *Namespace, net uint64, typ, flags int) (*vfs.File, *vfs.File) {
+	a, b := newSocket(ns, net, typ), newSocket(ns, net, typ)
 	cr := CallerCred(ctx)
 	mu.Lock()
 	a.peer, b.peer = b, a

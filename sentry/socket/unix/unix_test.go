@@ -14,7 +14,7 @@ import (
 
 func pair(t *testing.T, typ int) (*Socket, *Socket, func()) {
 	t.Helper()
-	a, b := NewPair(context.Background(), NewNamespace(), typ, 0)
+	a, b := NewPair(context.Background(), NewNamespace(), 0, typ, 0)
 	x, _ := FromFile(a)
 	y, _ := FromFile(b)
 	return x, y, func() { a.DecRef(); b.DecRef() }
@@ -106,7 +106,7 @@ func (c countingImpl) Release()                                            { *c.
 func TestRightsAreReleasedWithUnreadMessages(t *testing.T) {
 	released := 0
 	f := vfs.NewFile(nil, nil, nil, countingImpl{&released}, sys.O_RDONLY)
-	a, b := NewPair(context.Background(), NewNamespace(), sys.SOCK_STREAM, 0)
+	a, b := NewPair(context.Background(), NewNamespace(), 0, sys.SOCK_STREAM, 0)
 	x, _ := FromFile(a)
 	ctl := &Control{Rights: []*vfs.File{f}}
 	if _, err := x.Send(context.Background(), []byte("x"), ctl, "", false); err != nil {
@@ -124,7 +124,7 @@ func TestRightsAreReleasedWithUnreadMessages(t *testing.T) {
 }
 
 func TestSocketSentOverItselfDoesNotDeadlock(t *testing.T) {
-	a, b := NewPair(context.Background(), NewNamespace(), sys.SOCK_DGRAM, 0)
+	a, b := NewPair(context.Background(), NewNamespace(), 0, sys.SOCK_DGRAM, 0)
 	x, _ := FromFile(a)
 	y, _ := FromFile(b)
 	// b travels in its own receive queue; closing a releases nothing
@@ -144,15 +144,15 @@ func TestSocketSentOverItselfDoesNotDeadlock(t *testing.T) {
 func TestListenConnectAccept(t *testing.T) {
 	ns := NewNamespace()
 	ctx := context.Background()
-	lf := New(ns, sys.SOCK_STREAM, 0)
+	lf := New(ns, 0, sys.SOCK_STREAM, 0)
 	defer lf.DecRef()
 	l, _ := FromFile(lf)
 	addr, err := ParseAddress(append([]byte{sys.AF_UNIX, 0, 0}, "name"...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := addr.Key(sys.SOCK_STREAM)
-	cf := New(ns, sys.SOCK_STREAM, 0)
+	key := addr.Key(0, sys.SOCK_STREAM)
+	cf := New(ns, 0, sys.SOCK_STREAM, 0)
 	defer cf.DecRef()
 	c, _ := FromFile(cf)
 	if err := c.Connect(ctx, key); err != sys.ECONNREFUSED {
@@ -167,7 +167,7 @@ func TestListenConnectAccept(t *testing.T) {
 	if err := c.Connect(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Connect(ctx, addr.Key(sys.SOCK_DGRAM)); err != sys.ECONNREFUSED {
+	if err := c.Connect(ctx, addr.Key(0, sys.SOCK_DGRAM)); err != sys.ECONNREFUSED {
 		t.Fatalf("Connect to another type's name = %v, want ECONNREFUSED", err)
 	}
 	s, err := l.Accept()
@@ -234,10 +234,10 @@ func FuzzAddressAndOptions(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte, name int) {
 		if a, err := ParseAddress(b); err == nil {
-			_ = a.Key(sys.SOCK_STREAM)
+			_ = a.Key(0, sys.SOCK_STREAM)
 		}
 		_ = IsAutobind(b)
-		sf := New(NewNamespace(), sys.SOCK_DGRAM, 0)
+		sf := New(NewNamespace(), 0, sys.SOCK_DGRAM, 0)
 		defer sf.DecRef()
 		s, _ := FromFile(sf)
 		_ = s.SetOption(name, b)

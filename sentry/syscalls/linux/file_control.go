@@ -321,7 +321,13 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		// glibc's if_nametoindex asks an AF_UNIX socket. A
 		// --network=host socket answers them about the host's
 		// interfaces itself (hostinet).
-		return t.K.Net.DeviceIoctl(t, cmd, arg, hasCap(t, unix.CAP_NET_ADMIN))
+		// An Internet socket asks its own namespace's stack (sock_net),
+		// any other the caller's.
+		st := t.NetNS().Inet
+		if s, ok := inet.FromFile(f); ok {
+			st = s.Stack()
+		}
+		return st.DeviceIoctl(t, cmd, arg, hasCap(t, unix.CAP_NET_ADMIN))
 	}
 	return f.Ioctl(t.Ctx(), t, cmd, arg)
 }

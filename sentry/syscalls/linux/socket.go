@@ -83,7 +83,7 @@ func socket(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	f := unixsocket.New(t.K.UnixSockets, typ, flags)
+	f := unixsocket.New(t.K.UnixSockets, t.NetNS().Inode, typ, flags)
 	defer f.DecRef()
 	fd, err := t.FDs().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0)
 	return uintptr(fd), mfile(err)
@@ -97,7 +97,7 @@ func socketpair(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	x, y := unixsocket.NewPair(t.Ctx(), t.K.UnixSockets, typ, flags)
+	x, y := unixsocket.NewPair(t.Ctx(), t.K.UnixSockets, t.NetNS().Inode, typ, flags)
 	defer x.DecRef()
 	defer y.DecRef()
 	cloexec := flags&unix.SOCK_CLOEXEC != 0
@@ -166,7 +166,7 @@ func copyOutName(t *kernel.Task, raw []byte, addr, lenAddr uintptr) error {
 // caller may write; anything else refuses the connection).
 func resolve(t *kernel.Task, ctx context.Context, s *unixsocket.Socket, a unixsocket.Address) (string, error) {
 	if a.Abstract() {
-		return a.Key(s.Type()), nil
+		return a.Key(s.Net(), s.Type()), nil
 	}
 	d, err := t.K.VFS.Lookup(ctx, t.FSCreds(), t.FS(), nil, a.Path, true)
 	if err != nil {
@@ -209,7 +209,7 @@ func bind(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 		if addr.Abstract() {
-			return 0, s.Bind(addr.Key(s.Type()), addr)
+			return 0, s.Bind(addr.Key(s.Net(), s.Type()), addr)
 		}
 		return 0, bindPath(t, s, addr)
 	})

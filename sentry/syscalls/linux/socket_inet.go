@@ -52,10 +52,11 @@ func inetSocket(t *kernel.Task, domain, typ, protocol int32) (uintptr, error) {
 	}
 	var f *vfs.File
 	var err error
-	if t.K.HostNet != nil {
-		f, err = t.K.HostNet.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
+	// A socket is its creator's network namespace's for its whole life.
+	if ns := t.NetNS(); ns.Host != nil {
+		f, err = ns.Host.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	} else {
-		f, err = t.K.Net.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
+		f, err = ns.Inet.New(int(domain), kind, int(protocol), flags, t.Creds().UID.Effective)
 	}
 	if err != nil {
 		if kind == unix.SOCK_RAW && err == unix.EPROTONOSUPPORT {
@@ -470,11 +471,11 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	}
 	var f *vfs.File
 	var err error
-	if t.K.HostNet != nil {
+	if ns := t.NetNS(); ns.Host != nil {
 		// --network=host: the host's interfaces, addresses and routes.
-		f, err = t.K.HostNet.NewNetlink(int(typ)&0xf, int(protocol), flags)
+		f, err = ns.Host.NewNetlink(int(typ)&0xf, int(protocol), flags)
 	} else {
-		f, err = netlink.New(t.K.Net, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+		f, err = netlink.New(ns.Inet, int(typ)&0xf, int(protocol), flags, t.TG.PID)
 	}
 	if err != nil {
 		return 0, err

@@ -1,0 +1,226 @@
+package kernel
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/socket/hostinet"
+	"runsc-lite/sentry/socket/inet"
+	"runsc-lite/sentry/vfs"
+)
+
+// Network namespaces (CLONE_NEWNET of clone(2) and unshare(2), setns(2)).
+//
+// Decision: the sandbox's first network namespace is the one its
+// --network mode makes (K.Net, or K.HostNet with --network=host): eth0,
+// the forwarder, --publish and a container's links are there and only
+// there. A new namespace is a netstack of its own with only lo
+// (127.0.0.1/8, ::1), down until brought up, as a new namespace is in
+// Linux; it has no link to anything else, whatever the mode (with
+// --network=host too: a new namespace is never the host's), so nothing
+// sent in it leaves it. Sockets belong to the namespace of the task
+// that made them for their whole life (sock_net); /proc/net, netlink
+// route dumps and changes, the interface ioctls, /sys/class/net and
+// AF_UNIX abstract names follow the caller's namespace.
+//
+// A namespace lives while a task, a socket or a /proc/PID/ns/net file
+// holds it: its netstack is closed once the last of them goes
+// (inet.Stack.Release). At most MaxNetNamespaces exist at once
+// (ENOSPC beyond, as Linux's user.max_net_namespaces), since each is a
+// netstack in the sentry's own memory.
+type NetNS struct {
+	// Inode is its /proc/PID/ns/net inode number.
+	Inode uint64
+	// Inet is its netstack (Internet sockets, netlink, ioctls).
+	Inet *inet.Stack
+	// Host is --network=host's host network, in the first namespace
+	// only (nil elsewhere and in the other modes).
+	Host *hostinet.Stack
+
+	refs atomic.Int64 // tasks and ns files holding it; the first is never released
+	root bool
+}
+
+// MaxNetNamespaces bounds the network namespaces made inside a sandbox
+// that exist at once.
+const MaxNetNamespaces = 64
+
+// rootNetInode is the first namespace's inode number, as Linux numbers
+// init_net's; new ones are numbered after the mount namespace's.
+const rootNetInode = 0xF0000000
+
+var (
+	nextNetInode atomic.Uint64 // the last inode number handed out, past rootNetInode+1
+	liveNetNS    atomic.Int32  // namespaces made by CLONE_NEWNET that exist
+)
+
+// netRoot is the kernel's first network namespace, made on first use
+// from K.Net and K.HostNet (set before the first task runs).
+type netRoot struct {
+	once sync.Once
+	ns   *NetNS
+}
+
+// RootNetNS returns the sandbox's first network namespace.
+func (k *Kernel) RootNetNS() *NetNS {
+	k.netRoot.once.Do(func() {
+		k.netRoot.ns = &NetNS{Inode: rootNetInode, Inet: k.Net, Host: k.HostNet, root: true}
+	})
+	return k.netRoot.ns
+}
+
+// NetNS returns the task's network namespace.
+func (t *Task) NetNS() *NetNS {
+	if ns := t.netns.Load(); ns != nil {
+		return ns
+	}
+	return t.K.RootNetNS()
+}
+
+// IsRoot reports whether ns is the sandbox's first network namespace.
+func (ns *NetNS) IsRoot() bool { return ns.root }
+
+// newNetNS makes a network namespace with only lo, down, and one
+// reference: ENOSPC past MaxNetNamespaces.
+func newNetNS() (*NetNS, error) {
+	if liveNetNS.Add(1) > MaxNetNamespaces {
+		liveNetNS.Add(-1)
+		return nil, unix.ENOSPC
+	}
+	nextNetInode.CompareAndSwap(0, rootNetInode+1)
+	ns := &NetNS{Inode: nextNetInode.Add(1), Inet: inet.NewIsolated()}
+	ns.refs.Store(1)
+	return ns, nil
+}
+
+// tryIncRef takes a reference to ns unless it is gone already.
+func (ns *NetNS) tryIncRef() bool {
+	if ns.root {
+		return true
+	}
+	for {
+		n := ns.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if ns.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// DecRef drops a reference: the last one releases the namespace's
+// stack, which closes its netstack once its last socket is gone too.
+func (ns *NetNS) DecRef() {
+	if ns.root {
+		return
+	}
+	if ns.refs.Add(-1) == 0 {
+		liveNetNS.Add(-1)
+		ns.Inet.Release()
+	}
+}
+
+// setNetNS makes ns the task's namespace, taking over the caller's
+// reference, and drops the one it had.
+func (t *Task) setNetNS(ns *NetNS) {
+	if old := t.netns.Swap(ns); old != nil {
+		old.DecRef()
+	}
+}
+
+// inheritNetNS gives a new child its parent's network namespace, or a
+// new one for CLONE_NEWNET (CAP_SYS_ADMIN, EPERM).
+func (c *Task) inheritNetNS(parent *Task, flags uint64) error {
+	if flags&unix.CLONE_NEWNET != 0 {
+		if !parent.HasCapability(linux.CAP_SYS_ADMIN) {
+			return unix.EPERM
+		}
+		ns, err := newNetNS()
+		if err != nil {
+			return err
+		}
+		c.netns.Store(ns)
+		return nil
+	}
+	// The parent's own reference keeps its namespace alive here.
+	if ns := parent.netns.Load(); ns != nil && ns.tryIncRef() {
+		c.netns.Store(ns)
+	}
+	return nil
+}
+
+// unshareNet is unshare(2)'s CLONE_NEWNET: the task alone moves to a
+// new namespace (CAP_SYS_ADMIN, EPERM).
+func (t *Task) unshareNet() error {
+	if !t.HasCapability(linux.CAP_SYS_ADMIN) {
+		return unix.EPERM
+	}
+	ns, err := newNetNS()
+	if err != nil {
+		return err
+	}
+	t.setNetNS(ns)
+	return nil
+}
+
+// SetNetNS is setns(2) for a network namespace: CAP_SYS_ADMIN (EPERM).
+// The task takes a reference of its own.
+func (t *Task) SetNetNS(ns *NetNS) error {
+	if !t.HasCapability(linux.CAP_SYS_ADMIN) {
+		return unix.EPERM
+	}
+	if ns.root {
+		t.setNetNS(nil)
+		return nil
+	}
+	if !ns.tryIncRef() {
+		return unix.EINVAL
+	}
+	t.setNetNS(ns)
+	return nil
+}
+
+// releaseNetNS drops the exiting task's reference to its namespace.
+func (t *Task) releaseNetNS() { t.setNetNS(nil) }
+
+// nsfsDev is st_dev of namespace files (Linux's nsfs).
+var nsfsDev = vfs.NewDeviceID()
+
+// NetNSInode is what /proc/PID/ns/net leads to (nsfs): the namespace
+// itself, which an open file holds, for setns(2).
+type NetNSInode struct{ NS *NetNS }
+
+// Stat implements vfs.Inode: st_ino is the namespace's number, as
+// nsfs's.
+func (n NetNSInode) Stat(ctx context.Context) (unix.Stat_t, error) {
+	return unix.Stat_t{Dev: nsfsDev, Ino: n.NS.Inode, Mode: unix.S_IFREG | 0o444, Nlink: 1, Blksize: 4096}, nil
+}
+
+// Open implements vfs.Inode: the file holds the namespace.
+func (n NetNSInode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if !n.NS.tryIncRef() {
+		return nil, unix.ENOENT
+	}
+	return &NetNSFile{NS: n.NS}, nil
+}
+
+// NetNSFile is an open network namespace file.
+type NetNSFile struct{ NS *NetNS }
+
+// ReadAt implements vfs.FileImpl: nsfs files have no contents.
+func (*NetNSFile) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, unix.EINVAL
+}
+
+// WriteAt implements vfs.FileImpl.
+func (*NetNSFile) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, unix.EINVAL
+}
+
+// Release implements vfs.FileImpl: the namespace may go.
+func (f *NetNSFile) Release() { f.NS.DecRef() }
