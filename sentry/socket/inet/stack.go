@@ -207,7 +207,7 @@ func (st *Stack) remove(s *Socket) {
 // netstack returns the sandbox's netstack, making it on first use.
 func (st *Stack) netstack() (*stack.Stack, error) {
 	st.once.Do(func() {
-		st.s, st.err = newNetstack()
+		st.s, st.err = newNetstack(!st.isolated)
 		if st.err == nil && st.isolated {
 			st.err = st.setNIC(st.s, LoopbackNIC, false)
 		}
@@ -218,13 +218,17 @@ func (st *Stack) netstack() (*stack.Stack, error) {
 	return st.s, st.err
 }
 
-// newNetstack makes a netstack with lo as its only interface.
-func newNetstack() (*stack.Stack, error) {
+// newNetstack makes a netstack with lo as its only interface. With
+// handleLocal, packets to the stack's own addresses on any NIC loop
+// back inside it (netstack's HandleLocal); without, only through the
+// route table, as for a namespace's lo alone, whose routes go while it
+// is down (netstack's local routes ignore a NIC's state).
+func newNetstack(handleLocal bool) (*stack.Stack, error) {
 	s := stack.New(stack.Options{
 		// ARP for the Ethernet links of a container's namespace (links.go).
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
-		HandleLocal:        true,
+		HandleLocal:        handleLocal,
 		RawFactory:         raw.EndpointFactory{}, // SOCK_RAW, for CAP_NET_RAW (checked by the caller)
 	})
 	sack := tcpip.TCPSACKEnabled(true)
