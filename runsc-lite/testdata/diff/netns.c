@@ -143,20 +143,36 @@ static void packets(void) {
 	if (r >= 0) {
 		struct sockaddr_ll rl = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = 1};
 		T(bind(r, (void *)&rl, sizeof rl));
-		unsigned char frame[14 + 20] = {0};
-		frame[12] = 0x88, frame[13] = 0xb5; /* a local experimental EtherType */
-		memcpy(frame + 14, "raw frame payload", 17);
+		/* An IPv4 packet of protocol 253 (experimental) to 127.0.0.1. */
+		unsigned char frame[14 + 20 + 17] = {0};
+		frame[12] = 0x08, frame[13] = 0x00;
+		struct iphdr *ip = (void *)(frame + 14);
+		ip->version = 4, ip->ihl = 5, ip->tot_len = htons(20 + 17), ip->ttl = 64, ip->protocol = 253;
+		ip->saddr = ip->daddr = htonl(INADDR_LOOPBACK);
+		unsigned long sum = 0;
+		for (int i = 0; i < 10; i++)
+			sum += ((unsigned short *)ip)[i];
+		sum = (sum >> 16) + (sum & 0xffff);
+		ip->check = ~(sum + (sum >> 16));
+		memcpy(frame + 34, "raw frame payload", 17);
 		T(send(r, frame, sizeof frame, 0));
-		struct pollfd pf = {r, POLLIN, 0};
-		if (poll(&pf, 1, 1000) == 1) {
+		/* The looped-back copy (Linux does not show the sender its own
+		 * outgoing copy; skip one if shown). */
+		for (int i = 0; i < 2; i++) {
+			struct pollfd pf = {r, POLLIN, 0};
+			if (poll(&pf, 1, 1000) != 1) {
+				printf("no frame\n");
+				break;
+			}
 			unsigned char buf[256];
 			struct sockaddr_ll from;
 			socklen_t fl = sizeof from;
 			int n = recvfrom(r, buf, sizeof buf, 0, (void *)&from, &fl);
+			if (from.sll_pkttype == PACKET_OUTGOING)
+				continue;
 			printf("frame: %d bytes, type %02x%02x, payload %.17s, protocol %#x pkttype %d\n", n, buf[12], buf[13],
-			       buf + 14, ntohs(from.sll_protocol), from.sll_pkttype);
-		} else {
-			printf("no frame\n");
+			       buf + 34, ntohs(from.sll_protocol), from.sll_pkttype);
+			break;
 		}
 		close(r);
 	}

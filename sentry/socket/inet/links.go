@@ -121,7 +121,7 @@ func addLink(s *stack.Stack, id tcpip.NICID, l Link, f *os.File) error {
 	if err != nil {
 		return err
 	}
-	if err := s.CreateNICWithOptions(id, ep, stack.NICOptions{Name: l.Name}); err != nil {
+	if err := s.CreateNICWithOptions(id, ep, stack.NICOptions{Name: l.Name, DeliverLinkPackets: true}); err != nil {
 		return fmt.Errorf("netstack: %s", err)
 	}
 	for _, a := range l.Addrs {

@@ -82,6 +82,7 @@ import (
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
@@ -230,6 +231,8 @@ func newNetstack(handleLocal bool) (*stack.Stack, error) {
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        handleLocal,
 		RawFactory:         raw.EndpointFactory{}, // SOCK_RAW, for CAP_NET_RAW (checked by the caller)
+		// AF_PACKET sockets send (packet.go; CAP_NET_RAW).
+		AllowPacketEndpointWrite: true,
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)
@@ -239,7 +242,9 @@ func newNetstack(handleLocal bool) (*stack.Stack, error) {
 			return nil, fmt.Errorf("netstack TCP option %T: %s", opt, err)
 		}
 	}
-	if err := s.CreateNICWithOptions(LoopbackNIC, loopback.New(), stack.NICOptions{Name: "lo"}); err != nil {
+	// lo frames its packets in a zero Ethernet header, as Linux's does
+	// (and gVisor's): packet sockets see and send them so.
+	if err := s.CreateNICWithOptions(LoopbackNIC, ethernet.New(loopback.New()), stack.NICOptions{Name: "lo", DeliverLinkPackets: true}); err != nil {
 		return nil, fmt.Errorf("netstack lo: %s", err)
 	}
 	v4 := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}

@@ -326,6 +326,8 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		st := t.NetNS().Inet
 		if s, ok := inet.FromFile(f); ok {
 			st = s.Stack()
+		} else if s, ok := inet.PacketFromFile(f); ok {
+			st = s.Stack()
 		}
 		return st.DeviceIoctl(t, cmd, arg, hasCap(t, unix.CAP_NET_ADMIN))
 	}

@@ -20,7 +20,7 @@ import (
 
 func registerSocket(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_SOCKET, "socket", socket, "AF_UNIX; AF_INET and AF_INET6 TCP, UDP and ICMP echo (no raw sockets); AF_NETLINK NETLINK_ROUTE dumps", i, hex, i)
+	partial(st, unix.SYS_SOCKET, "socket", socket, "AF_UNIX; AF_INET and AF_INET6 TCP, UDP and ICMP echo (no raw sockets); AF_NETLINK NETLINK_ROUTE dumps; AF_PACKET SOCK_RAW and SOCK_DGRAM without rings", i, hex, i)
 	partial(st, unix.SYS_SOCKETPAIR, "socketpair", socketpair, "AF_UNIX only", i, hex, i, hex)
 	reg(st, unix.SYS_BIND, "bind", bind, fd, hex, i)
 	reg(st, unix.SYS_LISTEN, "listen", listen, fd, i)
@@ -78,6 +78,8 @@ func socket(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return inetSocket(t, d, a.Int(1), a.Int(2))
 	case unix.AF_NETLINK:
 		return netlinkSocket(t, a.Int(1), a.Int(2))
+	case unix.AF_PACKET:
+		return packetSocket(t, a.Int(1), a.Int(2))
 	}
 	typ, flags, err := socketType(a.Int(0), a.Int(1), a.Int(2))
 	if err != nil {

@@ -1,0 +1,417 @@
+package inet
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/packet"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// Packet sockets (AF_PACKET, packet(7)): SOCK_RAW (frames with their
+// link header) and SOCK_DGRAM ("cooked": the network packet, the link
+// address in sockaddr_ll) on netstack's packet endpoints, for a caller
+// with CAP_NET_RAW (checked by the syscall layer). They see and send
+// the frames of their network namespace's NICs only: lo, which is
+// Ethernet-framed as Linux's (a zero 14-byte header, ARPHRD_LOOPBACK),
+// and, in the sandbox's first namespace, eth0 or a container's links,
+// whose frames never reach the host beyond what netstack itself would
+// send there (eth0 is cabled to the outside stack, whose forwarders
+// take TCP, UDP and ICMP echo only; a container's link is its own
+// namespace's). No PACKET_RX_RING/TX_RING (netstack has no mmap'ed
+// rings here): those options are ENOPROTOOPT, as on a kernel without
+// them, and logged; PACKET_VERSION and PACKET_RESERVE are recorded for
+// them.
+
+// sockaddrLLSize is sizeof(struct sockaddr_ll); llAddrOff is
+// offsetof(struct sockaddr_ll, sll_addr).
+const (
+	sockaddrLLSize = 20
+	llAddrOff      = 12
+)
+
+// PacketSocket is one AF_PACKET socket.
+type PacketSocket struct {
+	st       *Stack
+	typ      int // SOCK_RAW or SOCK_DGRAM
+	ino      uint64
+	ep       tcpip.Endpoint
+	wq       *waiter.Queue
+	relay    waiter.Entry
+	queue    vfs.Queue
+	protocol uint16 // the protocol bound, host order
+	SockTimeouts
+
+	mu      sync.Mutex // guards the fields below
+	ifindex int32      // the interface bound, 0 for every one
+	version int        // PACKET_VERSION
+	reserve uint32     // PACKET_RESERVE
+}
+
+// NewPacket implements socket(2) for AF_PACKET: typ SOCK_RAW or
+// SOCK_DGRAM (ESOCKTNOSUPPORT otherwise); protocol is the Ethernet
+// protocol in network order, as socket(2) takes it (0: none until bind).
+func (st *Stack) NewPacket(typ, protocol, flags int) (*vfs.File, error) {
+	if typ != sys.SOCK_RAW && typ != sys.SOCK_DGRAM {
+		return nil, sys.ESOCKTNOSUPPORT
+	}
+	ns, err := st.netstack()
+	if err != nil {
+		return nil, err
+	}
+	proto := ntohs(uint16(protocol))
+	wq := new(waiter.Queue)
+	ep := packet.NewEndpoint(ns, typ == sys.SOCK_DGRAM, tcpip.NetworkProtocolNumber(proto), wq)
+	s := &PacketSocket{st: st, typ: typ, ino: lastIno.Add(1), ep: ep, wq: wq, protocol: proto}
+	s.relay.Init(s, waiter.EventMask(0xffff))
+	wq.EventRegister(&s.relay)
+	st.Hold()
+	return vfs.NewFile(nil, nil, s, s, sys.O_RDWR|flags&sys.O_NONBLOCK), nil
+}
+
+// PacketFromFile returns the packet socket of f, if it is one.
+func PacketFromFile(f *vfs.File) (*PacketSocket, bool) {
+	s, ok := f.Impl().(*PacketSocket)
+	return s, ok
+}
+
+// NotifyEvent implements waiter.EventListener.
+func (s *PacketSocket) NotifyEvent(mask waiter.EventMask) { s.queue.Notify(int16(mask)) }
+
+// Stat implements vfs.Inode.
+func (s *PacketSocket) Stat(ctx context.Context) (sys.Stat_t, error) {
+	return sys.Stat_t{Dev: dev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
+}
+
+// Open implements vfs.Inode.
+func (s *PacketSocket) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	return nil, sys.ENXIO
+}
+
+// LinkName implements vfs.LinkNamer.
+func (s *PacketSocket) LinkName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
+
+// EventQueue implements vfs.Waitable.
+func (s *PacketSocket) EventQueue() *vfs.Queue { return &s.queue }
+
+// Readiness implements vfs.Readiness.
+func (s *PacketSocket) Readiness(mask int16) int16 {
+	ev := int16(s.ep.Readiness(waiter.EventMask(uint16(mask)) | waiter.EventErr | waiter.EventHUp))
+	return ev & (mask | sys.POLLERR | sys.POLLHUP)
+}
+
+// ReadAt implements vfs.FileImpl.
+func (s *PacketSocket) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, sys.ESPIPE
+}
+
+// WriteAt implements vfs.FileImpl.
+func (s *PacketSocket) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, sys.ESPIPE
+}
+
+// Read implements vfs.Stream.
+func (s *PacketSocket) Read(ctx context.Context, p []byte) (int, error) {
+	r, err := s.Recv(p, false, false)
+	return r.N, err
+}
+
+// Write implements vfs.Stream: a packet socket has no peer, so a write
+// goes to the interface it is bound to (ENXIO unbound, as Linux).
+func (s *PacketSocket) Write(ctx context.Context, p []byte) (int, error) {
+	return s.Send(p, nil, SendOptions{})
+}
+
+// Release implements vfs.FileImpl.
+func (s *PacketSocket) Release() {
+	s.wq.EventUnregister(&s.relay)
+	s.ep.Close()
+	s.st.Unhold()
+}
+
+// Stack returns the stack (network namespace) the socket belongs to.
+func (s *PacketSocket) Stack() *Stack { return s.st }
+
+// Family returns SO_DOMAIN.
+func (s *PacketSocket) Family() int { return sys.AF_PACKET }
+
+// Type returns SO_TYPE.
+func (s *PacketSocket) Type() int { return s.typ }
+
+// Stream reports false: packets are datagrams.
+func (s *PacketSocket) Stream() bool { return false }
+
+// MaxDatagram is the largest packet a send takes.
+func (s *PacketSocket) MaxDatagram() int { return 65535 }
+
+// Timeouts returns SO_RCVTIMEO and SO_SNDTIMEO.
+func (s *PacketSocket) Timeouts() (rcv, snd time.Duration) { return s.SockTimeouts.Timeouts() }
+
+// parseLL checks a sockaddr_ll as packet_bind and packet_snd do: EINVAL
+// when it is short or not AF_PACKET.
+func parseLL(raw []byte) (proto uint16, ifindex int32, addr []byte, err error) {
+	if len(raw) < sockaddrLLSize || family(raw) != sys.AF_PACKET {
+		return 0, 0, nil, sys.EINVAL
+	}
+	proto = binary.BigEndian.Uint16(raw[2:4])
+	ifindex = int32(binary.LittleEndian.Uint32(raw[4:8]))
+	halen := min(int(raw[11]), 8)
+	return proto, ifindex, raw[llAddrOff : llAddrOff+halen], nil
+}
+
+// linkOf returns the ARP hardware type and address of NIC id; ok is
+// false when the namespace has no such interface.
+func (s *PacketSocket) linkOf(id int32) (hatype uint16, mac [6]byte, ok bool) {
+	ifs, err := s.st.Interfaces()
+	if err != nil {
+		return 0, mac, false
+	}
+	for _, in := range ifs {
+		if in.Index == id {
+			return in.Type, in.MAC, true
+		}
+	}
+	return 0, mac, false
+}
+
+// Bind implements bind(2) (packet_bind): the interface (0 for every
+// one) and protocol (0 keeps the socket's) it receives from; ENODEV for
+// an interface the namespace lacks.
+func (s *PacketSocket) Bind(raw []byte) error {
+	proto, ifindex, _, err := parseLL(raw)
+	if err != nil {
+		return err
+	}
+	if ifindex != 0 {
+		if _, _, ok := s.linkOf(ifindex); !ok {
+			return sys.ENODEV
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if proto == 0 {
+		proto = s.protocol
+	}
+	if terr := s.ep.Bind(tcpip.FullAddress{NIC: tcpip.NICID(ifindex), Port: proto}); terr != nil {
+		return errno(terr)
+	}
+	s.ifindex = ifindex
+	return nil
+}
+
+// BindPort implements the syscall layer's privileged-port check: none.
+func (s *PacketSocket) BindPort(raw []byte) uint16 { return 0 }
+
+// Listen implements listen(2): EOPNOTSUPP.
+func (s *PacketSocket) Listen(backlog int32) error { return sys.EOPNOTSUPP }
+
+// Accept implements accept(2): EOPNOTSUPP.
+func (s *PacketSocket) Accept(flags int) (*vfs.File, []byte, error) {
+	return nil, nil, sys.EOPNOTSUPP
+}
+
+// Connect implements connect(2): EOPNOTSUPP (sock_no_connect).
+func (s *PacketSocket) Connect(raw []byte) error { return sys.EOPNOTSUPP }
+
+// ConnectResult implements the syscall layer's wait for a connect.
+func (s *PacketSocket) ConnectResult(raw []byte) error { return sys.EOPNOTSUPP }
+
+// Shutdown implements shutdown(2): EOPNOTSUPP (sock_no_shutdown).
+func (s *PacketSocket) Shutdown(how int32) error { return sys.EOPNOTSUPP }
+
+// Name implements getsockname(2) (packet_getname): the family, the
+// interface and protocol bound, and that interface's type and address.
+func (s *PacketSocket) Name() []byte {
+	s.mu.Lock()
+	ifindex, proto := s.ifindex, s.protocol
+	s.mu.Unlock()
+	if a, err := s.ep.GetLocalAddress(); err == nil {
+		proto = a.Port
+	}
+	b := make([]byte, sockaddrLLSize)
+	binary.LittleEndian.PutUint16(b[0:], sys.AF_PACKET)
+	binary.BigEndian.PutUint16(b[2:], proto)
+	binary.LittleEndian.PutUint32(b[4:], uint32(ifindex))
+	if hatype, mac, ok := s.linkOf(ifindex); ok && ifindex != 0 {
+		binary.LittleEndian.PutUint16(b[8:], hatype)
+		b[11] = 6
+		copy(b[llAddrOff:], mac[:])
+		return b[:llAddrOff+6]
+	}
+	return b[:llAddrOff]
+}
+
+// PeerName implements getpeername(2): EOPNOTSUPP (sock_no_getname).
+func (s *PacketSocket) PeerName() ([]byte, error) { return nil, sys.EOPNOTSUPP }
+
+// Send implements sendto(2) and sendmsg(2) (packet_snd): to the
+// interface and protocol of to, else the ones bound (ENXIO without an
+// interface, as Linux's packet_snd finds no device); a SOCK_DGRAM
+// socket's link header is made for it to the link address in to.
+func (s *PacketSocket) Send(data, to []byte, o SendOptions) (int, error) {
+	var opts tcpip.WriteOptions
+	if to != nil {
+		proto, ifindex, addr, err := parseLL(to)
+		if err != nil {
+			return 0, err
+		}
+		opts.To = &tcpip.FullAddress{NIC: tcpip.NICID(ifindex), Port: proto, LinkAddr: tcpip.LinkAddress(addr)}
+		if ifindex == 0 {
+			return 0, sys.ENXIO
+		}
+		if _, _, ok := s.linkOf(ifindex); !ok {
+			return 0, sys.ENXIO
+		}
+	} else {
+		s.mu.Lock()
+		bound := s.ifindex
+		s.mu.Unlock()
+		if bound == 0 {
+			return 0, sys.ENXIO
+		}
+	}
+	var r bytesReader
+	r.b = data
+	n, terr := s.ep.Write(&r, opts)
+	if terr != nil {
+		return 0, errno(terr)
+	}
+	return int(n), nil
+}
+
+// bytesReader is a tcpip.Payloader over a byte slice.
+type bytesReader struct {
+	b   []byte
+	off int
+}
+
+// Read implements io.Reader.
+func (r *bytesReader) Read(p []byte) (int, error) {
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// Len implements tcpip.Payloader.
+func (r *bytesReader) Len() int { return len(r.b) - r.off }
+
+// Recv implements recvmsg(2) (packet_recvmsg): one packet, cut to dst;
+// From is its sockaddr_ll: interface, protocol, the interface's type,
+// the packet's type and the sender's link address (at least
+// sizeof(struct sockaddr_ll) long, as Linux reports it).
+func (s *PacketSocket) Recv(dst []byte, peek, discard bool) (Received, error) {
+	res, terr := s.ep.Read(&tcpip.LimitedWriter{W: sliceWriter{&dst}, N: int64(len(dst))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: true, NeedLinkPacketInfo: true})
+	if terr != nil {
+		if _, closed := terr.(*tcpip.ErrClosedForReceive); closed {
+			return Received{}, sys.EAGAIN
+		}
+		return Received{}, errno(terr)
+	}
+	from := make([]byte, sockaddrLLSize)
+	binary.LittleEndian.PutUint16(from[0:], sys.AF_PACKET)
+	binary.BigEndian.PutUint16(from[2:], uint16(res.LinkPacketInfo.Protocol))
+	binary.LittleEndian.PutUint32(from[4:], uint32(res.RemoteAddr.NIC))
+	if hatype, _, ok := s.linkOf(int32(res.RemoteAddr.NIC)); ok {
+		binary.LittleEndian.PutUint16(from[8:], hatype)
+	}
+	from[10] = linuxPktType[res.LinkPacketInfo.PktType]
+	from[11] = 6
+	copy(from[llAddrOff:], res.RemoteAddr.LinkAddr)
+	return Received{N: res.Count, Len: res.Total, From: from}, nil
+}
+
+// linuxPktType maps netstack's packet types, numbered apart, to
+// sll_pkttype's PACKET_* values.
+var linuxPktType = map[tcpip.PacketType]uint8{
+	tcpip.PacketHost: sys.PACKET_HOST, tcpip.PacketBroadcast: sys.PACKET_BROADCAST,
+	tcpip.PacketMulticast: sys.PACKET_MULTICAST, tcpip.PacketOtherHost: sys.PACKET_OTHERHOST,
+	tcpip.PacketOutgoing: sys.PACKET_OUTGOING,
+}
+
+// GetOption implements getsockopt(2): the socket-level options
+// netstack keeps, and SOL_PACKET's PACKET_VERSION and PACKET_RESERVE.
+func (s *PacketSocket) GetOption(level, name, n int) ([]byte, error) {
+	switch {
+	case level == sys.SOL_PACKET && name == sys.PACKET_VERSION:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return intBytes(s.version), nil
+	case level == sys.SOL_PACKET && name == sys.PACKET_RESERVE:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return intBytes(int(s.reserve)), nil
+	case level == sys.SOL_SOCKET:
+		switch name {
+		case sys.SO_TYPE:
+			return intBytes(s.typ), nil
+		case sys.SO_DOMAIN:
+			return intBytes(sys.AF_PACKET), nil
+		case sys.SO_PROTOCOL:
+			return intBytes(int(htons(s.protocol))), nil
+		case sys.SO_ERROR:
+			return intBytes(0), nil
+		case sys.SO_RCVBUF:
+			return intBytes(int(s.ep.SocketOptions().GetReceiveBufferSize())), nil
+		case sys.SO_SNDBUF:
+			return intBytes(int(s.ep.SocketOptions().GetSendBufferSize())), nil
+		}
+	}
+	return nil, sys.ENOPROTOOPT
+}
+
+// SetOption implements setsockopt(2): SO_RCVBUF, SO_SNDBUF, and
+// SOL_PACKET's PACKET_VERSION (TPACKET_V1 to V3; EINVAL otherwise) and
+// PACKET_RESERVE (EINVAL past INT_MAX less a frame header, as Linux
+// caps it). The rings those prepare are not there: PACKET_RX_RING,
+// PACKET_TX_RING and the other SOL_PACKET options are ENOPROTOOPT.
+func (s *PacketSocket) SetOption(level, name int, v []byte) error {
+	switch {
+	case level == sys.SOL_PACKET && (name == sys.PACKET_VERSION || name == sys.PACKET_RESERVE):
+		if len(v) < 4 {
+			return sys.EINVAL
+		}
+		val := binary.LittleEndian.Uint32(v)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if name == sys.PACKET_VERSION {
+			if val > sys.TPACKET_V3 {
+				return sys.EINVAL
+			}
+			s.version = int(val)
+			return nil
+		}
+		if val > 0x7fffffff-48 { // INT_MAX - TPACKET3_HDRLEN-ish, packet_setsockopt's cap
+			return sys.EINVAL
+		}
+		s.reserve = val
+		return nil
+	case level == sys.SOL_SOCKET && (name == sys.SO_RCVBUF || name == sys.SO_SNDBUF):
+		if len(v) < 4 {
+			return sys.EINVAL
+		}
+		n := int64(int32(binary.LittleEndian.Uint32(v))) * 2
+		if name == sys.SO_RCVBUF {
+			s.ep.SocketOptions().SetReceiveBufferSize(n, true)
+		} else {
+			s.ep.SocketOptions().SetSendBufferSize(n, true)
+		}
+		return nil
+	}
+	return Unknown{Level: level, Name: name}
+}
+
+// Ioctl implements vfs.Ioctler: the interface ioctls of the socket's
+// namespace.
+func (s *PacketSocket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
+	if IsDeviceIoctl(cmd) {
+		return s.st.DeviceIoctl(mem, cmd, arg, netAdmin(ctx))
+	}
+	return 0, sys.ENOTTY
+}
