@@ -272,3 +272,58 @@ func TestNetlinkChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackNetNSPrivacy: a network namespace made inside the sandbox
+// (CLONE_NEWNET, as root) has lo alone, whatever the --network mode
+// (--network=host included: a new namespace is never the host's), reaches
+// nothing of the host (its loopback, the gateway, link-local addresses,
+// its own addresses), and a packet socket there hears only lo.
+func TestAttackNetNSPrivacy(t *testing.T) {
+	skipUnlessRunnable(t, "/usr/bin/python3")
+	if os.Geteuid() != 0 {
+		t.Skip("CLONE_NEWNET needs root in the sandbox, which runsc-lite gives its program as root")
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan string, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c.RemoteAddr().String()
+			c.Close()
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	hostAddrs := hostAddresses(t)
+	script := netScript(t, "nsview.py")
+	for _, mode := range []string{"none", "sandbox", "host"} {
+		t.Run(mode, func(t *testing.T) {
+			r := runscLite(t, runOpts{}, append([]string{"run", "--network", mode, "--", "/usr/bin/python3", script, port}, hostAddrs...)...)
+			if r.code != 0 {
+				t.Fatalf("nsview failed: %v", r)
+			}
+			want := map[string]bool{"if_nameindex [(1, 'lo')]": true, "procnet-dev lo": true, "procnet-route 0": true,
+				"host-loopback ECONNREFUSED": true, "host-loopback6 ECONNREFUSED": true,
+				"gateway ENETUNREACH": true, "link-local ENETUNREACH": true, "packets-from ['lo']": true}
+			for _, a := range hostAddrs {
+				want["host-address "+a+" ENETUNREACH"] = true
+			}
+			for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+				if !want[l] {
+					t.Errorf("the new namespace sees %q", l)
+				}
+				delete(want, l)
+			}
+			for l := range want {
+				t.Errorf("missing %q in the new namespace's view:\n%s", l, r.stdout)
+			}
+		})
+	}
+	select {
+	case from := <-accepted:
+		t.Errorf("the host's loopback listener accepted a connection from %s", from)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
