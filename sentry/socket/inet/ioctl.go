@@ -161,10 +161,44 @@ func (st *Stack) DeviceIoctl(mem vfs.Memory, cmd uint32, arg uintptr, admin bool
 	if err := mem.CopyIn(arg, abi.AsBytes(&ifr)); err != nil {
 		return 0, err
 	}
-	if !admin || cmd != sys.SIOCSIFFLAGS {
+	switch {
+	case !admin:
 		return 0, sys.EPERM
+	case cmd == sys.SIOCSIFFLAGS:
+		return 0, st.setFlags(&ifr)
+	case cmd == sys.SIOCSIFMTU:
+		return 0, st.setMTU(&ifr)
 	}
-	return 0, st.setFlags(&ifr)
+	return 0, sys.EPERM
+}
+
+// setMTU is SIOCSIFMTU (dev_set_mtu) for lo: EINVAL out of 68 (IPv4's
+// least) to 65536 (lo's most). The other interfaces' MTUs are fixed:
+// eth0's is the cable's, a container link's its namespace's (EPERM).
+func (st *Stack) setMTU(ifr *linux.IFReq) error {
+	ifs, err := st.Interfaces()
+	if err != nil {
+		return err
+	}
+	for _, in := range ifs {
+		if in.Name != ifr.Name() {
+			continue
+		}
+		if in.Index != LoopbackNIC {
+			return sys.EPERM
+		}
+		mtu := int32(binary.LittleEndian.Uint32(ifr.Data[:4]))
+		if mtu < 68 || mtu > loopbackMTU {
+			return sys.EINVAL
+		}
+		ns, err := st.netstack()
+		if err != nil {
+			return err
+		}
+		// lo is Ethernet-framed: its link endpoint's MTU counts the header.
+		return errno(ns.SetNICMTU(LoopbackNIC, uint32(mtu)+header.EthernetMinimumSize))
+	}
+	return sys.ENODEV
 }
 
 // setFlags is SIOCSIFFLAGS: IFF_UP brings the interface up or down;
@@ -179,8 +213,13 @@ func (st *Stack) setFlags(ifr *linux.IFReq) error {
 			continue
 		}
 		want := uint32(binary.LittleEndian.Uint16(ifr.Data[:]))
-		const fixed = sys.IFF_RUNNING | sys.IFF_LOWER_UP // the kernel's, ignored
-		if (want^in.Flags)&^(sys.IFF_UP|fixed)&0xffff != 0 {
+		// Only the flags a caller may change count (dev_change_flags
+		// keeps the others: IFF_LOOPBACK, IFF_BROADCAST, IFF_RUNNING...,
+		// so ifr_flags = IFF_UP is a request for lo too); of those the
+		// sandbox makes IFF_UP's.
+		const changeable = sys.IFF_DEBUG | sys.IFF_NOTRAILERS | sys.IFF_NOARP | sys.IFF_DYNAMIC |
+			sys.IFF_MULTICAST | sys.IFF_PORTSEL | sys.IFF_AUTOMEDIA | sys.IFF_UP | sys.IFF_PROMISC | sys.IFF_ALLMULTI
+		if (want^in.Flags)&changeable&^sys.IFF_UP != 0 {
 			return sys.EPERM
 		}
 		if (want^in.Flags)&sys.IFF_UP == 0 {

@@ -191,6 +191,8 @@ func (s *Socket) getSocketOption(name int) ([]byte, error) {
 		return intBytes(boolInt(s.stamp == want)), nil
 	case sys.SO_RCVTIMEO, sys.SO_SNDTIMEO:
 		return s.GetTimeout(name), nil
+	case sys.SO_NO_CHECK:
+		return intBytes(boolInt(ops.GetNoChecksum())), nil
 	}
 	return nil, Unknown{sys.SOL_SOCKET, name}
 }
@@ -238,6 +240,8 @@ func (s *Socket) setSocketOption(name int, v []byte) error {
 		ops.SetKeepAlive(on)
 	case sys.SO_BROADCAST:
 		ops.SetBroadcast(on)
+	case sys.SO_NO_CHECK:
+		ops.SetNoChecksum(on) // UDP over IPv4 sends no checksum; others ignore it, as Linux
 	case sys.SO_OOBINLINE:
 		s.oobInline.Store(on) // netstack's is a no-op (urgent.go)
 	case sys.SO_RCVLOWAT:

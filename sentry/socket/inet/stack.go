@@ -68,6 +68,15 @@
 //     copies past the offset; a UDP peek past netstack's first datagram
 //     takes the datagrams it passes over into the socket's own stash,
 //     read before netstack's queue. gVisor has no SO_PEEK_OFF.
+//   - A Stack is one network namespace. The sandbox's first is the one
+//     above; one a program makes with CLONE_NEWNET (sentry/kernel
+//     netns.go) is NewIsolated's: lo alone, down until brought up, no
+//     options, nothing cabled to it, in every mode. Its sockets hold it
+//     (Hold): its netstack is closed when the namespace and its last
+//     socket are gone. Without netstack's HandleLocal, so that a down lo
+//     routes nothing (ENETUNREACH), as Linux's.
+//   - lo frames packets in a zero Ethernet header (link/ethernet), as
+//     Linux's and gVisor's do, for AF_PACKET sockets (packet.go).
 //   - With CAP_NET_ADMIN inside the sandbox, netlink and SIOCSIFFLAGS
 //     change the sandbox's own interfaces, addresses and routes
 //     (admin.go): netstack's, never the host's; what leaves through
@@ -82,6 +91,7 @@ import (
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
@@ -244,7 +254,11 @@ func newNetstack(handleLocal bool) (*stack.Stack, error) {
 	}
 	// lo frames its packets in a zero Ethernet header, as Linux's does
 	// (and gVisor's): packet sockets see and send them so.
-	if err := s.CreateNICWithOptions(LoopbackNIC, ethernet.New(loopback.New()), stack.NICOptions{Name: "lo", DeliverLinkPackets: true}); err != nil {
+	// The wrapper's MTU is its link endpoint's less the header: lo's
+	// stays Linux's 65536.
+	lo := loopback.New()
+	lo.SetMTU(loopbackMTU + header.EthernetMinimumSize)
+	if err := s.CreateNICWithOptions(LoopbackNIC, ethernet.New(lo), stack.NICOptions{Name: "lo", DeliverLinkPackets: true}); err != nil {
 		return nil, fmt.Errorf("netstack lo: %s", err)
 	}
 	v4 := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}
