@@ -86,6 +86,18 @@ static int proc_lines(const char *path) {
 	return n;
 }
 
+/* lo_tag prints net.ipv4.conf.lo.tag, a per-namespace sysctl. */
+static void lo_tag(const char *when) {
+	FILE *f = fopen("/proc/sys/net/ipv4/conf/lo/tag", "r");
+	int v = -1;
+	if (!f || fscanf(f, "%d", &v) != 1)
+		printf("%s: lo tag: %s\n", when, ename(errno));
+	else
+		printf("%s: lo tag %d\n", when, v);
+	if (f)
+		fclose(f);
+}
+
 static int tcp_connect(struct sockaddr_in *a) {
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 	int r = connect(c, (void *)a, sizeof *a);
@@ -214,6 +226,14 @@ int main(int argc, char **argv) {
 	T(stat("/proc/self/ns/net", &ns));
 	CHECK(ns.st_ino != hs.st_ino);
 	show_ifs("new namespace");
+	lo_tag("new namespace");
+	FILE *tf = fopen("/proc/sys/net/ipv4/conf/lo/tag", "w");
+	CHECK(tf != NULL);
+	if (tf) {
+		fprintf(tf, "7\n");
+		fclose(tf);
+	}
+	lo_tag("new namespace, set");
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	show_lo(s);
 	proc_names("/proc/net/dev");
@@ -262,6 +282,7 @@ int main(int argc, char **argv) {
 	pid = syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
 	if (pid == 0) {
 		show_ifs("cloned namespace");
+		lo_tag("cloned namespace");
 		int s3 = socket(AF_INET, SOCK_DGRAM, 0);
 		show_lo(s3);
 		fflush(stdout);

@@ -115,5 +115,58 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"pipe-user-pages-hard": tr.File("/sys/fs/pipe-user-pages-hard", num(0)),
 		"pipe-user-pages-soft": tr.File("/sys/fs/pipe-user-pages-soft", num(0)),
 	})
-	return tr.Fixed("/sys", map[string]vfs.Inode{"kernel": kernelDir, "vm": vm, "fs": fsDir})
+	return tr.Fixed("/sys", map[string]vfs.Inode{"kernel": kernelDir, "vm": vm, "fs": fsDir, "net": fs.sysNetDir()})
+}
+
+// sysNetDir is /proc/sys/net: the sysctls of the reader's network
+// namespace (Linux's are per namespace). Only ipv4/conf/DEV/tag is
+// there (a value each interface keeps, "all" and "default" too, 0 in a
+// new namespace), which programs use to tell namespaces apart (LTP's
+// clone09).
+func (fs *FileSystem) sysNetDir() *kernfs.Dir {
+	tr := fs.tree
+	conf := tr.Dir("/sys/net/ipv4/conf", func(ctx context.Context) (map[string]vfs.Inode, error) {
+		ns, err := fs.callerNetNS(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names := []string{"all", "default"}
+		if ns.Host == nil {
+			ifs, err := ns.Inet.Interfaces()
+			if err != nil {
+				return nil, err
+			}
+			for _, in := range ifs {
+				names = append(names, in.Name)
+			}
+		}
+		c := make(map[string]vfs.Inode, len(names))
+		for _, name := range names {
+			dir := "/sys/net/ipv4/conf/" + name
+			c[name] = tr.Fixed(dir, map[string]vfs.Inode{"tag": &valueFile{dev: tr.Dev, path: dir + "/tag", perm: 0o644,
+				getCtx: func(ctx context.Context) (string, error) {
+					ns, err := fs.callerNetNS(ctx)
+					if err != nil {
+						return "", err
+					}
+					return strconv.FormatUint(uint64(ns.Inet.ConfTag(name)), 10) + "\n", nil
+				},
+				set: func(ctx context.Context, text string) error {
+					n, err := strconv.ParseInt(text, 10, 64)
+					if err != nil || n < math.MinInt32 || n > math.MaxUint32 {
+						return unix.EINVAL
+					}
+					ns, err := fs.callerNetNS(ctx)
+					if err != nil {
+						return err
+					}
+					ns.Inet.SetConfTag(name, uint32(n))
+					return nil
+				}}})
+		}
+		return c, nil
+	})
+	return tr.Fixed("/sys/net", map[string]vfs.Inode{
+		"ipv4": tr.Fixed("/sys/net/ipv4", map[string]vfs.Inode{"conf": conf}),
+	})
 }

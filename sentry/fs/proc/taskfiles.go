@@ -95,7 +95,10 @@ type valueFile struct {
 	perm  uint32
 	owner func() (*kernel.Task, error) // whose file it is; nil: root's
 	get   func() (string, error)
-	set   func(ctx context.Context, text string) error
+	// getCtx, if set, is get for a value that depends on the reader
+	// (its network namespace's sysctls).
+	getCtx func(ctx context.Context) (string, error)
+	set    func(ctx context.Context, text string) error
 }
 
 // Stat implements vfs.Inode.
@@ -122,7 +125,11 @@ type valueAccess struct{ f *valueFile }
 
 // ReadAt implements vfs.FileImpl.
 func (a valueAccess) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	s, err := a.f.get()
+	get := a.f.get
+	if a.f.getCtx != nil {
+		get = func() (string, error) { return a.f.getCtx(ctx) }
+	}
+	s, err := get()
 	if err != nil || off >= int64(len(s)) {
 		return 0, err
 	}

@@ -27,8 +27,8 @@ import (
 // take TCP, UDP and ICMP echo only; a container's link is its own
 // namespace's). No PACKET_RX_RING/TX_RING (netstack has no mmap'ed
 // rings here): those options are ENOPROTOOPT, as on a kernel without
-// them, and logged; PACKET_VERSION and PACKET_RESERVE are recorded for
-// them.
+// them, and logged; PACKET_VERSION takes TPACKET_V1 only (EINVAL for
+// V2 and V3, as a kernel without them), PACKET_RESERVE is recorded.
 
 // sockaddrLLSize is sizeof(struct sockaddr_ll); llAddrOff is
 // offsetof(struct sockaddr_ll, sll_addr).
@@ -367,7 +367,7 @@ func (s *PacketSocket) GetOption(level, name, n int) ([]byte, error) {
 }
 
 // SetOption implements setsockopt(2): SO_RCVBUF, SO_SNDBUF, and
-// SOL_PACKET's PACKET_VERSION (TPACKET_V1 to V3; EINVAL otherwise) and
+// SOL_PACKET's PACKET_VERSION (TPACKET_V1 only; EINVAL otherwise) and
 // PACKET_RESERVE (EINVAL past INT_MAX less a frame header, as Linux
 // caps it). The rings those prepare are not there: PACKET_RX_RING,
 // PACKET_TX_RING and the other SOL_PACKET options are ENOPROTOOPT.
@@ -381,7 +381,10 @@ func (s *PacketSocket) SetOption(level, name int, v []byte) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if name == sys.PACKET_VERSION {
-			if val > sys.TPACKET_V3 {
+			// TPACKET_V2 and V3 only shape the rings, which are not
+			// here: EINVAL, as from a kernel without them, which is
+			// how programs (LTP's setsockopt02) learn there are none.
+			if val != sys.TPACKET_V1 {
 				return sys.EINVAL
 			}
 			s.version = int(val)

@@ -148,6 +148,9 @@ type Stack struct {
 	sockets map[*Socket]struct{} // the open sockets, for /proc/net
 	// userRoutes are the routes added with RTM_NEWROUTE (admin.go).
 	userRoutes []UserRoute
+	// tags are the namespace's net.ipv4.conf.DEV.tag sysctls, by DEV
+	// (/proc/sys/net); absent is 0.
+	tags map[string]uint32
 	// downRoutes are the routes of NICs brought down, taken out of
 	// netstack's table until they are up again (admin.go).
 	downRoutes map[tcpip.NICID][]tcpip.Route
@@ -195,6 +198,23 @@ func (st *Stack) Unhold() {
 // Release drops the namespace's own hold on an isolated stack (its
 // last task or namespace file is gone).
 func (st *Stack) Release() { st.Unhold() }
+
+// ConfTag returns net.ipv4.conf.DEV.tag of the stack's namespace.
+func (st *Stack) ConfTag(dev string) uint32 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.tags[dev]
+}
+
+// SetConfTag sets net.ipv4.conf.DEV.tag.
+func (st *Stack) SetConfTag(dev string, v uint32) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.tags == nil {
+		st.tags = make(map[string]uint32)
+	}
+	st.tags[dev] = v
+}
 
 // add registers an open socket.
 func (st *Stack) add(s *Socket) {
