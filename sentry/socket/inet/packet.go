@@ -8,10 +8,12 @@ import (
 	"time"
 
 	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/packet"
 	"gvisor.dev/gvisor/pkg/waiter"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -155,15 +157,14 @@ func (s *PacketSocket) MaxDatagram() int { return 65535 }
 func (s *PacketSocket) Timeouts() (rcv, snd time.Duration) { return s.SockTimeouts.Timeouts() }
 
 // parseLL checks a sockaddr_ll as packet_bind and packet_snd do: EINVAL
-// when it is short or not AF_PACKET.
+// when it is short or not AF_PACKET. proto is in host order.
 func parseLL(raw []byte) (proto uint16, ifindex int32, addr []byte, err error) {
-	if len(raw) < sockaddrLLSize || family(raw) != sys.AF_PACKET {
+	var a linux.SockAddrLink
+	if len(raw) < sockaddrLLSize || !abi.Decode(raw[:sockaddrLLSize], &a) || a.Family != sys.AF_PACKET {
 		return 0, 0, nil, sys.EINVAL
 	}
-	proto = binary.BigEndian.Uint16(raw[2:4])
-	ifindex = int32(binary.LittleEndian.Uint32(raw[4:8]))
-	halen := min(int(raw[11]), 8)
-	return proto, ifindex, raw[llAddrOff : llAddrOff+halen], nil
+	halen := min(int(a.HardwareAddrLen), len(a.HardwareAddr))
+	return ntohs(a.Protocol), a.InterfaceIndex, a.HardwareAddr[:halen], nil
 }
 
 // linkOf returns the ARP hardware type and address of NIC id; ok is
@@ -235,17 +236,12 @@ func (s *PacketSocket) Name() []byte {
 	if a, err := s.ep.GetLocalAddress(); err == nil {
 		proto = a.Port
 	}
-	b := make([]byte, sockaddrLLSize)
-	binary.LittleEndian.PutUint16(b[0:], sys.AF_PACKET)
-	binary.BigEndian.PutUint16(b[2:], proto)
-	binary.LittleEndian.PutUint32(b[4:], uint32(ifindex))
+	a := linux.SockAddrLink{Family: sys.AF_PACKET, Protocol: htons(proto), InterfaceIndex: ifindex}
 	if hatype, mac, ok := s.linkOf(ifindex); ok && ifindex != 0 {
-		binary.LittleEndian.PutUint16(b[8:], hatype)
-		b[11] = 6
-		copy(b[llAddrOff:], mac[:])
-		return b[:llAddrOff+6]
+		a.ARPHardwareType, a.HardwareAddrLen = hatype, 6
+		copy(a.HardwareAddr[:], mac[:])
 	}
-	return b[:llAddrOff]
+	return abi.Encode(a)[:llAddrOff+int(a.HardwareAddrLen)]
 }
 
 // PeerName implements getpeername(2): EOPNOTSUPP (sock_no_getname).
@@ -314,17 +310,13 @@ func (s *PacketSocket) Recv(dst []byte, peek, discard bool) (Received, error) {
 		}
 		return Received{}, errno(terr)
 	}
-	from := make([]byte, sockaddrLLSize)
-	binary.LittleEndian.PutUint16(from[0:], sys.AF_PACKET)
-	binary.BigEndian.PutUint16(from[2:], uint16(res.LinkPacketInfo.Protocol))
-	binary.LittleEndian.PutUint32(from[4:], uint32(res.RemoteAddr.NIC))
+	from := linux.SockAddrLink{Family: sys.AF_PACKET, Protocol: htons(uint16(res.LinkPacketInfo.Protocol)),
+		InterfaceIndex: int32(res.RemoteAddr.NIC), PacketType: linuxPktType[res.LinkPacketInfo.PktType], HardwareAddrLen: 6}
 	if hatype, _, ok := s.linkOf(int32(res.RemoteAddr.NIC)); ok {
-		binary.LittleEndian.PutUint16(from[8:], hatype)
+		from.ARPHardwareType = hatype
 	}
-	from[10] = linuxPktType[res.LinkPacketInfo.PktType]
-	from[11] = 6
-	copy(from[llAddrOff:], res.RemoteAddr.LinkAddr)
-	return Received{N: res.Count, Len: res.Total, From: from}, nil
+	copy(from.HardwareAddr[:], res.RemoteAddr.LinkAddr)
+	return Received{N: res.Count, Len: res.Total, From: abi.Encode(from)}, nil
 }
 
 // linuxPktType maps netstack's packet types, numbered apart, to
