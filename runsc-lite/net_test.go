@@ -106,6 +106,25 @@ func hostAddresses(t *testing.T) []string {
 	return out
 }
 
+// hostLoopbackListener listens on the host's 127.0.0.1 for the test's
+// length: its port, and where the address of each peer it accepts goes.
+func hostLoopbackListener(t *testing.T) (string, chan string) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan string, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c.RemoteAddr().String()
+			c.Close()
+		}
+	}()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), accepted
+}
+
 // TestAttackNetworkPrivacy: a sandboxed program cannot reach a service on
 // the host's loopback (directly, or as 10.0.2.2), a link-local address nor
 // the host's own addresses, and sees only its own interfaces with the
@@ -114,19 +133,7 @@ func hostAddresses(t *testing.T) []string {
 // forwarder's policy.
 func TestAttackNetworkPrivacy(t *testing.T) {
 	skipUnlessRunnable(t, "/usr/bin/python3")
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan string, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- c.RemoteAddr().String()
-			c.Close()
-		}
-	}()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port, accepted := hostLoopbackListener(t)
 	hostAddrs := hostAddresses(t)
 	script := netScript(t, "hostview.py")
 	for _, mode := range []string{"none", "sandbox"} {
@@ -283,19 +290,7 @@ func TestAttackNetNSPrivacy(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("CLONE_NEWNET needs root in the sandbox, which runsc-lite gives its program as root")
 	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan string, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- c.RemoteAddr().String()
-			c.Close()
-		}
-	}()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port, accepted := hostLoopbackListener(t)
 	hostAddrs := hostAddresses(t)
 	script := netScript(t, "nsview.py")
 	for _, mode := range []string{"none", "sandbox", "host"} {

@@ -118,6 +118,15 @@ static int unix_connect(const char *name) {
 	return r;
 }
 
+/* recv_ll waits up to a second for a packet on s: its length, or -1. */
+static int recv_ll(int s, unsigned char *buf, int size, struct sockaddr_ll *from, socklen_t *fl) {
+	struct pollfd pf = {s, POLLIN, 0};
+	if (poll(&pf, 1, 1000) != 1)
+		return -1;
+	*fl = sizeof *from;
+	return recvfrom(s, buf, size, 0, (void *)from, fl);
+}
+
 static void packets(void) {
 	int p = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
 	printf("packet socket: %s\n", p >= 0 ? "yes" : ename(errno));
@@ -134,15 +143,14 @@ static void packets(void) {
 	struct sockaddr_in to = {AF_INET, htons(9), {htonl(INADDR_LOOPBACK)}};
 	T(sendto(u, "hello", 5, 0, (void *)&to, sizeof to));
 	for (int i = 0; i < 2; i++) {
-		struct pollfd pf = {p, POLLIN, 0};
-		if (poll(&pf, 1, 1000) != 1) {
+		unsigned char buf[256];
+		struct sockaddr_ll from;
+		socklen_t fl;
+		int n = recv_ll(p, buf, sizeof buf, &from, &fl);
+		if (n < 0) {
 			printf("no packet\n");
 			break;
 		}
-		unsigned char buf[256];
-		struct sockaddr_ll from;
-		socklen_t fl = sizeof from;
-		int n = recvfrom(p, buf, sizeof buf, 0, (void *)&from, &fl);
 		struct iphdr *ip = (void *)buf;
 		printf("packet: %d bytes, ip version %d proto %d, from ifindex %d protocol %#x pkttype %d hatype %d halen %d len %d\n",
 		       n, ip->version, ip->protocol, from.sll_ifindex, ntohs(from.sll_protocol), from.sll_pkttype,
@@ -171,15 +179,14 @@ static void packets(void) {
 		/* The looped-back copy (Linux does not show the sender its own
 		 * outgoing copy; skip one if shown). */
 		for (int i = 0; i < 2; i++) {
-			struct pollfd pf = {r, POLLIN, 0};
-			if (poll(&pf, 1, 1000) != 1) {
+			unsigned char buf[256];
+			struct sockaddr_ll from;
+			socklen_t fl;
+			int n = recv_ll(r, buf, sizeof buf, &from, &fl);
+			if (n < 0) {
 				printf("no frame\n");
 				break;
 			}
-			unsigned char buf[256];
-			struct sockaddr_ll from;
-			socklen_t fl = sizeof from;
-			int n = recvfrom(r, buf, sizeof buf, 0, (void *)&from, &fl);
 			if (from.sll_pkttype == PACKET_OUTGOING)
 				continue;
 			printf("frame: %d bytes, type %02x%02x, payload %.17s, protocol %#x pkttype %d\n", n, buf[12], buf[13],
