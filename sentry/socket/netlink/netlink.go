@@ -47,13 +47,20 @@ var (
 	lastIno atomic.Uint64
 )
 
-// ports are the bound sockets' port IDs: the first socket of a process
+// ports are the bound sockets' port IDs, per network namespace (a
+// stack) as Linux's netlink table is: the first socket of a process
 // takes its pid, the others numbers downwards from -4096, as
 // netlink_autobind.
 var ports struct {
-	mu   sync.Mutex          // guards the fields below; taken under Socket.mu
-	used map[uint32]struct{} // bound ports
-	next int32               // the last negative port given
+	mu   sync.Mutex           // guards the fields below; taken under Socket.mu
+	used map[portKey]struct{} // bound ports
+	next int32                // the last negative port given
+}
+
+// portKey is a port in a network namespace.
+type portKey struct {
+	st   *inet.Stack
+	port uint32
 }
 
 // maxDatagram is the most one receive of a dump returns: a page less an
@@ -153,7 +160,7 @@ func (s *Socket) Release() {
 	defer s.mu.Unlock()
 	if s.port != 0 {
 		ports.mu.Lock()
-		delete(ports.used, s.port)
+		delete(ports.used, portKey{s.st, s.port})
 		ports.mu.Unlock()
 	}
 	s.st.Unhold()
@@ -191,20 +198,20 @@ func (s *Socket) bindLocked(port uint32) error {
 	ports.mu.Lock()
 	defer ports.mu.Unlock()
 	if ports.used == nil {
-		ports.used, ports.next = make(map[uint32]struct{}), -4096
+		ports.used, ports.next = make(map[portKey]struct{}), -4096
 	}
-	_, taken := ports.used[port]
+	_, taken := ports.used[portKey{s.st, port}]
 	switch {
 	case port != 0 && taken:
 		return sys.EADDRINUSE
 	case port == 0:
 		port = s.pid
-		for _, taken := ports.used[port]; taken || port == 0; _, taken = ports.used[port] {
+		for _, taken := ports.used[portKey{s.st, port}]; taken || port == 0; _, taken = ports.used[portKey{s.st, port}] {
 			ports.next--
 			port = uint32(ports.next)
 		}
 	}
-	ports.used[port] = struct{}{}
+	ports.used[portKey{s.st, port}] = struct{}{}
 	s.port = port
 	return nil
 }
