@@ -25,6 +25,7 @@ struct rt_sigframe {
 	siginfo_t info;
 };
 
+#include <linux/aio_abi.h>
 #include <linux/futex.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>

@@ -121,6 +121,27 @@ type MemoryManager struct {
 	Auxv       []byte
 
 	users atomic.Int32 // tasks sharing the address space, less one
+
+	// aio is the address space's native AIO contexts (package
+	// sentry/kernel/aio: Linux's mm->ioctx_table), made at the first
+	// io_setup, released with the address space (exit_aio); never
+	// copied by Fork. Guarded by mu.
+	aio Releaser
+}
+
+// Releaser is state of another package that lives and dies with an
+// address space.
+type Releaser interface{ Release() }
+
+// AIO returns the address space's AIO contexts, made by newFn at the
+// first call; nil once the address space is released.
+func (m *MemoryManager) AIO(newFn func() Releaser) Releaser {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.aio == nil && !m.released && newFn != nil {
+		m.aio = newFn()
+	}
+	return m.aio
 }
 
 // IncUsers records another task sharing the address space (CLONE_VM).
@@ -205,11 +226,19 @@ func (m *MemoryManager) FinalCPUTime() (user, sys time.Duration, ok bool) {
 // Release destroys the address space; its CPU time goes to the sandbox's
 // account.
 func (m *MemoryManager) Release() {
+	var aio Releaser
+	defer func() {
+		// After m.mu: destroying the contexts takes their own locks.
+		if aio != nil {
+			aio.Release()
+		}
+	}()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.released {
 		return
 	}
+	aio, m.aio = m.aio, nil
 	if user, sys, err := m.as.CPUTime(); err == nil {
 		m.cpu.Retire(user, sys)
 		m.finalUser, m.finalSys = user, sys

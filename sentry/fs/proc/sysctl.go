@@ -31,6 +31,22 @@ import (
 // only by descriptors). kernel/tainted is 0: the sandbox's kernel is
 // never tainted. kernel/core_pattern is Linux's default, "core".
 
+// aioMaxNR is /proc/sys/fs/aio-max-nr, the most events the sandbox's
+// AIO contexts may ask for together (package aio); root may change it,
+// as in Linux (an unsigned long, any value).
+func (fs *FileSystem) aioMaxNR() *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/aio-max-nr", perm: 0o644,
+		get: func() (string, error) { return strconv.FormatUint(fs.k.AIO.Max(), 10) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseUint(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			fs.k.AIO.SetMax(n)
+			return nil
+		}}
+}
+
 // version is /proc/version (linux_proc_banner).
 func version() string {
 	return fmt.Sprintf("%s version %s (runsc-lite@runsc-lite) (runsc-lite) %s\n", kernel.OSType, kernel.Release, kernel.Version)
@@ -111,6 +127,8 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"inotify":              inotifyDir,
 		"mqueue":               mqueueDir,
 		"lease-break-time":     fs.leaseBreakTime(),
+		"aio-max-nr":           fs.aioMaxNR(),
+		"aio-nr":               tr.File("/sys/fs/aio-nr", func(context.Context) (string, error) { return strconv.FormatUint(k.AIO.NR(), 10) + "\n", nil }),
 		"pipe-max-size":        tr.File("/sys/fs/pipe-max-size", num(pipe.MaxUserSize)),
 		"pipe-user-pages-hard": tr.File("/sys/fs/pipe-user-pages-hard", num(0)),
 		"pipe-user-pages-soft": tr.File("/sys/fs/pipe-user-pages-soft", num(0)),
