@@ -126,6 +126,12 @@ func TestSigframeMatchesC(t *testing.T) {
 	want["FUTEX_WAITV_MAX"] = FutexWaitvMax
 	want["FUTEX_32"] = Futex2SizeU32
 	want["FUTEX_PRIVATE_FLAG"] = Futex2Private
+	for c, g := range map[string]uint64{
+		"DN_ACCESS": DN_ACCESS, "DN_MODIFY": DN_MODIFY, "DN_CREATE": DN_CREATE, "DN_DELETE": DN_DELETE,
+		"DN_RENAME": DN_RENAME, "DN_ATTRIB": DN_ATTRIB, "DN_MULTISHOT": DN_MULTISHOT,
+	} {
+		want[c] = g
+	}
 	var cb IOCB
 	for c, g := range map[string]uintptr{
 		"sizeof(struct iocb)":                   unsafe.Sizeof(cb),

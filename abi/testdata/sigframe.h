@@ -26,6 +26,7 @@ struct rt_sigframe {
 };
 
 #include <linux/aio_abi.h>
+#include <linux/fcntl.h>
 #include <linux/futex.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>

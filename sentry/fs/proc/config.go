@@ -16,7 +16,7 @@ import (
 // Decision: an option is y only when the sentry implements what it stands
 // for; the options programs ask about that the sentry does not implement
 // (namespaces, io_uring, seccomp for applications, userfaultfd, NUMA,
-// swap, POSIX message queues, dnotify, fanotify, keys, BPF, quotas, debug
+// swap, POSIX message queues, fanotify, keys, BPF, quotas, debug
 // and sanitizer builds, the whole loop driver) are listed as "is not set", so a program that
 // checks skips them instead of failing on ENOSYS. Add an option here with
 // the feature that implements it.
@@ -28,7 +28,8 @@ var configEnabled = []string{
 	"SIGNALFD", "TIMERFD", "EVENTFD", "SHMEM", "MEMFD_CREATE", "ADVISE_SYSCALLS", "MEMBARRIER",
 	"FILE_LOCKING", "FSNOTIFY", "INOTIFY_USER", "TMPFS", "OVERLAY_FS", "NET", "UNIX",
 	"BINFMT_ELF", "BINFMT_SCRIPT", "CGROUPS", "MEMCG", "TTY", "UNIX98_PTYS",
-	"AIO", // native AIO: sentry/kernel/aio
+	"AIO",     // native AIO: sentry/kernel/aio
+	"DNOTIFY", // fcntl F_NOTIFY: sentry/vfs/dnotify.go
 }
 
 // configDisabled are options programs ask about that the sentry does not
@@ -36,7 +37,7 @@ var configEnabled = []string{
 var configDisabled = []string{
 	"NAMESPACES", "UTS_NS", "IPC_NS", "USER_NS", "PID_NS", "NET_NS", "TIME_NS", "MNT_NS",
 	"CHECKPOINT_RESTORE", "IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
-	"NUMA", "SWAP", "POSIX_MQUEUE", "DNOTIFY", "FANOTIFY", "KEYS", "BPF_SYSCALL",
+	"NUMA", "SWAP", "POSIX_MQUEUE", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",
 	"HWPOISON_INJECT", "MANDATORY_FILE_LOCKING", "BLK_DEV_LOOP", "BLK_DEV_RAM", "BLK_DEV_INTEGRITY",
 	"FS_VERITY", "INET", "IPV6", "TUN", "POSIX_AUX_CLOCKS", "RT_GROUP_SCHED", "BSD_PROCESS_ACCT",
