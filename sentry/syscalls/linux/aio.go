@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"context"
 	"errors"
 	"math"
 	"time"
@@ -273,9 +272,9 @@ func startIOCB(t *kernel.Task, cb *abi.IOCB, f *vfs.File) (func() int64, error) 
 		off = -1
 	}
 	if cb.Opcode == linux.IOCB_CMD_PWRITE || cb.Opcode == linux.IOCB_CMD_PWRITEV {
-		return func() int64 { return eventResult(aioWrite(t, ctx, f, seq, off)) }, nil
+		return func() int64 { return eventResult(writeAtCtx(t, ctx, f, seq, off)) }, nil
 	}
-	return func() int64 { return eventResult(aioRead(t, ctx, f, seq, off)) }, nil
+	return func() int64 { return eventResult(readAtCtx(t, ctx, f, seq, off)) }, nil
 }
 
 // eventResult is an event's res: the count, or the negated errno. An
@@ -292,37 +291,6 @@ func eventResult(n uintptr, err error) int64 {
 		e = unix.EINTR
 	}
 	return -int64(e)
-}
-
-// aioRead is readAt in ctx (which may be NoWait's).
-func aioRead(t *kernel.Task, ctx context.Context, f *vfs.File, dst usermem.IOSequence, off int64) (uintptr, error) {
-	var n int
-	var err error
-	if off < 0 {
-		n, err = f.Read(ctx, dst)
-	} else {
-		n, err = f.PRead(ctx, dst, off)
-	}
-	t.TG.AccountRead(int64(n))
-	return ioResult(n, err)
-}
-
-// aioWrite is writeAt in ctx (which may be NoWait's), RLIMIT_FSIZE
-// included.
-func aioWrite(t *kernel.Task, ctx context.Context, f *vfs.File, src usermem.IOSequence, off int64) (uintptr, error) {
-	src, err := sizeLimited(t, f, src, off)
-	if err != nil {
-		t.TG.AccountWrite(0)
-		return 0, err
-	}
-	var n int
-	if off < 0 {
-		n, err = f.Write(ctx, src)
-	} else {
-		n, err = f.PWrite(ctx, src, off)
-	}
-	t.TG.AccountWrite(int64(n))
-	return ioResult(n, err)
 }
 
 func ioCancel(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -378,17 +346,8 @@ func ioPgetevents(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if sig := a.Pointer(5); sig != 0 {
-		var pack abi.SigsetArgpack
-		if err := kernel.CopyIn(t, sig, &pack); err != nil {
-			return 0, err
-		}
-		if pack.Mask != 0 && pack.Size != linux.SignalSetSize {
-			return 0, unix.EINVAL
-		}
-		if err := swapSigmask(t, uintptr(pack.Mask)); err != nil {
-			return 0, err
-		}
+	if err := swapSigmaskPack(t, a.Pointer(5)); err != nil {
+		return 0, err
 	}
 	return getEvents(t, uint64(a.Pointer(0)), a.Int64(1), a.Int64(2), a.Pointer(3), timeout)
 }
