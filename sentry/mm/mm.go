@@ -84,6 +84,10 @@ type VMA struct {
 	// wipeOnFork (MADV_WIPEONFORK, private anonymous memory only) gives
 	// the child zeros there. Neither survives execve (a new mm).
 	dontFork, wipeOnFork bool
+	// aioRing is an AIO context's ring (MmapOpts.AIORing): it may not
+	// grow (VM_DONTEXPAND), and a move tells the address space's AIO
+	// state (aio_ring_mremap).
+	aioRing bool
 }
 
 // MemoryManager is one address space and its mirror.
@@ -132,6 +136,24 @@ type MemoryManager struct {
 // Releaser is state of another package that lives and dies with an
 // address space.
 type Releaser interface{ Release() }
+
+// RingMover is the AIO state (a Releaser) told of a move of a ring:
+// MoveRing makes the live context whose ring is file's memory known at
+// start and returns where it was, or fails (EINVAL: no live context has
+// it, as for a forked child's copy of a ring).
+type RingMover interface {
+	MoveRing(file *os.File, start uintptr) (uintptr, error)
+}
+
+// moveRing tells the AIO state that the ring mapped from file is now at
+// start and returns where it was; m.mu is held.
+func (m *MemoryManager) moveRing(file *os.File, start uintptr) (uintptr, error) {
+	r, ok := m.aio.(RingMover)
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	return r.MoveRing(file, start)
+}
 
 // AIO returns the address space's AIO contexts, made by newFn at the
 // first call; nil once the address space is released.

@@ -416,6 +416,38 @@ static void forked(void) {
 	close(fd);
 }
 
+static void moved(void) {
+	printf("-- mremap of a ring\n");
+	aio_context_t ctx = 0;
+	T(io_setup(4, &ctx));
+	size_t len = 4096;
+	while (((struct ring *)ctx)->nr * 32 + 32 > len)
+		len += 4096;
+	int fd = open("m", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	struct iocb cb = prep(IOCB_CMD_PWRITE, fd, "w", 1, 0), *cbs[1] = {&cb};
+	CHECK(mremap((void *)ctx, len, len + 4096, MREMAP_MAYMOVE) == MAP_FAILED && errno == EFAULT);
+	void *dst = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(mremap((void *)ctx, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, dst) == MAP_FAILED && errno == EINVAL);
+	void *to = mremap((void *)ctx, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	CHECK(to == dst);
+	T(io_submit(ctx, 1, cbs));
+	aio_context_t nctx = (aio_context_t)to;
+	T(io_submit(nctx, 1, cbs));
+	reap(nctx, 1, 1, cbs, 1, NULL);
+	ring_facts(nctx, "moved");
+	pid_t pid = fork();
+	if (pid == 0) {
+		void *again = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(mremap(to, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, again) == MAP_FAILED && errno == EINVAL);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	T(io_destroy(ctx));
+	T(io_destroy(nctx));
+	close(fd);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	errors();
@@ -423,5 +455,6 @@ int main(int argc, char **argv) {
 	full();
 	pipes();
 	forked();
+	moved();
 	return 0;
 }

@@ -198,10 +198,16 @@ func (tb *Table) Setup(nrEvents uint32, cpus int) (*Context, error) {
 		return nil, fmt.Errorf("io_setup: memfd for a ring: %w", err)
 	}
 	c.ring = os.NewFile(uintptr(fd), "[aio]")
+	var st unix.Stat_t
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		c.free()
 		return nil, unix.ENOMEM
 	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		c.free()
+		return nil, fmt.Errorf("io_setup: a ring's memfd: %w", err)
+	}
+	c.ringIno = st.Ino
 	hdr := ringHeader{ID: ^uint32(0), Nr: c.nr, Magic: linux.AIO_RING_MAGIC, CompatFeatures: compatFeatures,
 		IncompatFeatures: incompatFeatures, HeaderLength: linux.AIORingSize}
 	if _, err := c.ring.WriteAt(abi.Encode(hdr), 0); err != nil {
@@ -241,6 +247,26 @@ func (tb *Table) Install(c *Context, addr uintptr) error {
 	return nil
 }
 
+// MoveRing implements mm.RingMover (aio_ring_mremap): the live context
+// whose ring is file's memory now has its ring, and its id, at start;
+// EINVAL if no live context of the table has that ring.
+func (tb *Table) MoveRing(file *os.File, start uintptr) (uintptr, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(file.Fd()), &st); err != nil {
+		return 0, unix.EINVAL
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, c := range tb.ctxs {
+		if c != nil && c.ringIno == st.Ino {
+			was := c.userID
+			c.userID = start
+			return was, nil
+		}
+	}
+	return 0, unix.EINVAL
+}
+
 // Abandon undoes a Setup whose ring could not be mapped.
 func (tb *Table) Abandon(c *Context) {
 	tb.limits.release(uint64(c.maxReqs))
@@ -274,7 +300,8 @@ func (tb *Table) Destroy(c *Context) (addr uintptr, size uint64, err error) {
 		return 0, 0, unix.EINVAL
 	}
 	tb.ctxs[c.id] = nil
+	addr = c.userID
 	tb.mu.Unlock()
 	c.kill()
-	return c.userID, c.size, nil
+	return addr, c.size, nil
 }

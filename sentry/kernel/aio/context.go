@@ -19,11 +19,14 @@ import (
 // Context is one AIO context (struct kioctx): its ring and requests.
 type Context struct {
 	table *Table
-	// id and userID are the context's index in its table and the address
-	// its ring was mapped at; written by Install before the context is in
-	// the table, read-only after.
-	id      uint32
+	// id is the context's index in its table, written by Install before
+	// the context is in the table, read-only after.
+	id uint32
+	// userID is the address of the ring in the application, the
+	// context's id: set by Install, changed by MoveRing; guarded by the
+	// table's mu.
 	userID  uintptr
+	ringIno uint64 // the ring memfd's host inode, which names it for MoveRing
 	maxReqs uint32 // what io_setup asked for, counted in aio-nr
 	nr      uint32 // the ring's entries
 	size    uint64 // the ring's bytes
@@ -45,9 +48,6 @@ type Context struct {
 	// replaced: the broadcast io_getevents waits on.
 	changed chan struct{}
 }
-
-// ID is the context's id, the address of its ring in the application.
-func (c *Context) ID() uintptr { return c.userID }
 
 // Size is the ring's size in bytes.
 func (c *Context) Size() uint64 { return c.size }

@@ -61,7 +61,7 @@ func ioSetup(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	addr, err := t.MM().Mmap(mm.MmapOpts{Length: uintptr(c.Size()), Prot: unix.PROT_READ | unix.PROT_WRITE,
-		Flags: unix.MAP_SHARED, File: ring, Name: aioRingName})
+		Flags: unix.MAP_SHARED, File: ring, Name: aioRingName, AIORing: true})
 	if err != nil {
 		tb.Abandon(c)
 		return 0, err
