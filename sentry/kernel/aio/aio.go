@@ -50,7 +50,12 @@
 // A Table of contexts belongs to one address space (mm_struct's
 // ioctx_table): threads sharing it share the contexts, a forked child
 // starts with none although it inherits the ring's mapping, and execve
-// and the last exit destroy them with the address space (exit_aio).
+// and the last exit destroy them with the address space (exit_aio). A
+// ring moved by mremap takes its context's id along (MoveRing, as
+// aio_ring_mremap); it may not grow (VM_DONTEXPAND). io_destroy unmaps
+// whatever is at the ring's address, as Linux does, and does not wait
+// for a request another thread's io_submit is still running (Linux
+// waits): the ring's memory lives until that request completes.
 package aio
 
 import (
