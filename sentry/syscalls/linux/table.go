@@ -69,6 +69,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerPtrace,
 	registerFilesystem,
 	registerFileHandle,
+	registerAIO,
 	registerNetNS,
 }
 
