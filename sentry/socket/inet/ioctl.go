@@ -176,58 +176,60 @@ func (st *Stack) DeviceIoctl(mem vfs.Memory, cmd uint32, arg uintptr, admin bool
 // least) to 65536 (lo's most). The other interfaces' MTUs are fixed:
 // eth0's is the cable's, a container link's its namespace's (EPERM).
 func (st *Stack) setMTU(ifr *linux.IFReq) error {
-	ifs, err := st.Interfaces()
+	in, err := st.named(ifr.Name())
 	if err != nil {
 		return err
 	}
-	for _, in := range ifs {
-		if in.Name != ifr.Name() {
-			continue
-		}
-		if in.Index != LoopbackNIC {
-			return sys.EPERM
-		}
-		mtu := int32(binary.LittleEndian.Uint32(ifr.Data[:4]))
-		if mtu < 68 || mtu > loopbackMTU {
-			return sys.EINVAL
-		}
-		ns, err := st.netstack()
-		if err != nil {
-			return err
-		}
-		// lo is Ethernet-framed: its link endpoint's MTU counts the header.
-		return errno(ns.SetNICMTU(LoopbackNIC, uint32(mtu)+header.EthernetMinimumSize))
+	if in.Index != LoopbackNIC {
+		return sys.EPERM
 	}
-	return sys.ENODEV
+	mtu := int32(binary.LittleEndian.Uint32(ifr.Data[:4]))
+	if mtu < 68 || mtu > loopbackMTU {
+		return sys.EINVAL
+	}
+	ns, err := st.netstack()
+	if err != nil {
+		return err
+	}
+	// lo is Ethernet-framed: its link endpoint's MTU counts the header.
+	return errno(ns.SetNICMTU(LoopbackNIC, uint32(mtu)+header.EthernetMinimumSize))
+}
+
+// named returns the interface called name: ENODEV if there is none.
+func (st *Stack) named(name string) (Interface, error) {
+	ifs, err := st.Interfaces()
+	if err != nil {
+		return Interface{}, err
+	}
+	for _, in := range ifs {
+		if in.Name == name {
+			return in, nil
+		}
+	}
+	return Interface{}, sys.ENODEV
 }
 
 // setFlags is SIOCSIFFLAGS: IFF_UP brings the interface up or down;
 // the other flags are the interface's own (a change is EPERM).
 func (st *Stack) setFlags(ifr *linux.IFReq) error {
-	ifs, err := st.Interfaces()
+	in, err := st.named(ifr.Name())
 	if err != nil {
 		return err
 	}
-	for _, in := range ifs {
-		if in.Name != ifr.Name() {
-			continue
-		}
-		want := uint32(binary.LittleEndian.Uint16(ifr.Data[:]))
-		// Only the flags a caller may change count (dev_change_flags
-		// keeps the others: IFF_LOOPBACK, IFF_BROADCAST, IFF_RUNNING...,
-		// so ifr_flags = IFF_UP is a request for lo too); of those the
-		// sandbox makes IFF_UP's.
-		const changeable = sys.IFF_DEBUG | sys.IFF_NOTRAILERS | sys.IFF_NOARP | sys.IFF_DYNAMIC |
-			sys.IFF_MULTICAST | sys.IFF_PORTSEL | sys.IFF_AUTOMEDIA | sys.IFF_UP | sys.IFF_PROMISC | sys.IFF_ALLMULTI
-		if (want^in.Flags)&changeable&^sys.IFF_UP != 0 {
-			return sys.EPERM
-		}
-		if (want^in.Flags)&sys.IFF_UP == 0 {
-			return nil
-		}
-		return st.SetUp(in.Index, want&sys.IFF_UP != 0)
+	want := uint32(binary.LittleEndian.Uint16(ifr.Data[:]))
+	// Only the flags a caller may change count (dev_change_flags keeps
+	// the others: IFF_LOOPBACK, IFF_BROADCAST, IFF_RUNNING..., so
+	// ifr_flags = IFF_UP is a request for lo too); of those the sandbox
+	// makes IFF_UP's.
+	const changeable = sys.IFF_DEBUG | sys.IFF_NOTRAILERS | sys.IFF_NOARP | sys.IFF_DYNAMIC |
+		sys.IFF_MULTICAST | sys.IFF_PORTSEL | sys.IFF_AUTOMEDIA | sys.IFF_UP | sys.IFF_PROMISC | sys.IFF_ALLMULTI
+	if (want^in.Flags)&changeable&^sys.IFF_UP != 0 {
+		return sys.EPERM
 	}
-	return sys.ENODEV
+	if (want^in.Flags)&sys.IFF_UP == 0 {
+		return nil
+	}
+	return st.SetUp(in.Index, want&sys.IFF_UP != 0)
 }
 
 // netAdmin reports whether the task in ctx has CAP_NET_ADMIN.
