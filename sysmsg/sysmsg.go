@@ -317,11 +317,14 @@ func (s *Shared) ResetMsg(i int) {
 const SentrySpin = 15 * time.Microsecond
 
 // StubSpin is how long the syscall thread polls for the next request when
-// the sentry spins: the 2.5 times SentrySpin it had as a count of pauses
-// (stub spins from 30 to 750us gave the same round trip within noise on the
-// 2-core VM). A stopped application thread polls half as long
-// (SYSMSG_HANDLER_SPIN_SHIFT in c/sysmsg.h, why in c/handler.c).
-const StubSpin = 40 * time.Microsecond
+// the sentry spins: what its 1,562 pauses took on the 2-core VM's EPYC
+// when it ran undisturbed (a pause is about 30ns there; stub spins from 30
+// to 750us gave the same round trip within noise). A stopped application
+// thread polls half as long, 23us (SYSMSG_HANDLER_SPIN_SHIFT in
+// c/sysmsg.h, why in c/handler.c; gVisor's stub spins 20us). Under load
+// the same pauses took 40-210ns each, in wall time, and the spins as many
+// times longer.
+const StubSpin = 46 * time.Microsecond
 
 // sleepLimit bounds every futex sleep on a state word the application can
 // write, so that a forged "nobody is waiting" flag delays but never hangs.

@@ -185,8 +185,8 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 	 * handler that falls asleep first costs the sentry a FUTEX_WAKE (about
 	 * 14us of its CPU on that VM, half of its time in a pread loop) and
 	 * the thread a wake-up. So the handler spins half of what the syscall
-	 * thread spins, 20us, as long as gVisor's stub spins before its first
-	 * deep-sleep check: an eighth (6us) put a pread of 4 KiB at 34us,
+	 * thread spins, 23us (sysmsg.StubSpin), about as long as gVisor's stub
+	 * spins before its first deep-sleep check (20us): an eighth (6us) put a pread of 4 KiB at 34us,
 	 * against getppid's 2.7us. Longer only takes the CPU
 	 * from the sentry and the other stubs while a syscall blocks (on 2
 	 * cores, a bash loop of 100 fork+exec took 700 ms with the full spin,
