@@ -78,6 +78,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	t.TG.execed = true
 	t.K.mu.Unlock()
 	oldMM.DecUsers()
+	t.execTimers()
 	if fds != oldFDs {
 		oldFDs.DecUsers()
 	}
