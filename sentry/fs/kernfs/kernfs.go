@@ -150,6 +150,25 @@ type Link struct {
 	node
 	target Content
 	magic  bool
+	// jump, if set, is where following the link lands (vfs.LinkJumper).
+	jump func(ctx context.Context) (*vfs.Dentry, error)
+}
+
+// JumpLink returns a magic link that following jumps to the Dentry jump
+// returns (vfs.LinkJumper), as Linux's /proc/PID/fd/N does; its text,
+// target, is what readlink reads.
+func (tr Tree) JumpLink(path string, target Content, jump func(ctx context.Context) (*vfs.Dentry, error)) *Link {
+	l := tr.MagicLink(path, target)
+	l.jump = jump
+	return l
+}
+
+// Jump implements vfs.LinkJumper: nil for a link followed by its text.
+func (l *Link) Jump(ctx context.Context) (*vfs.Dentry, error) {
+	if l.jump == nil {
+		return nil, nil
+	}
+	return l.jump(ctx)
 }
 
 // Magic implements vfs.MagicLink.

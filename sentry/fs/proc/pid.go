@@ -163,7 +163,7 @@ func fdTarget(t *kernel.Task, fd int32) (string, error) {
 	if d := f.Dentry(); d != nil {
 		return vfs.PathOf(t.FS().Root(), d), nil
 	}
-	if n, ok := f.Inode().(vfs.LinkNamer); ok {
+	if n, ok := f.Inode().(vfs.LinkNamer); ok && n.LinkName() != "" {
 		return n.LinkName(), nil
 	}
 	st, err := f.Stat()
@@ -171,6 +171,18 @@ func fdTarget(t *kernel.Task, fd int32) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("anon_inode:[%d]", st.Ino), nil
+}
+
+// fdJump is where following /proc/PID/fd/N lands: the open file's own
+// name and inode (proc_fd_link), not a walk of the link's text, so that
+// files no path reaches (memfds, pipes, deleted files) open again.
+func fdJump(t *kernel.Task, fd int32) (*vfs.Dentry, error) {
+	f, err := t.FDs().Get(fd)
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	defer f.DecRef()
+	return f.JumpTarget(), nil
 }
 
 // fdinfo is /proc/PID/fdinfo/N.
@@ -214,7 +226,8 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
 				continue
 			}
-			c[n] = fs.tree.MagicLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
+			c[n] = fs.tree.JumpLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) },
+				func(context.Context) (*vfs.Dentry, error) { return fdJump(t, fd) })
 		}
 		return c, nil
 	})
