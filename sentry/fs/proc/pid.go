@@ -132,8 +132,8 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"ns":            fs.nsDir(base),
 			"comm":          gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
 			"limits":        gen("limits", limits),
-			"mounts":        gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
-			"mountinfo":     gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
+			"mounts":        fs.mountsFile(base+"/mounts", task, func() string { return mountsFile(fs.mounts()) }),
+			"mountinfo":     fs.mountsFile(base+"/mountinfo", task, func() string { return mountinfo(fs.mounts()) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.
 			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
@@ -149,6 +149,31 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 		return c, nil
 	})
 }
+
+// mountsFile is /proc/PID/mounts or mountinfo: the mount table, which
+// poll and epoll watch for changes (mounts_poll: POLLPRI|POLLERR after a
+// mount, remount or unmount).
+func (fs *FileSystem) mountsFile(path string, task func() (*kernel.Task, error), table func() string) vfs.Inode {
+	return fs.tree.EventFile(path, func(context.Context) (string, error) {
+		t, err := task()
+		if err != nil {
+			return "", err
+		}
+		if t.IsZombie() {
+			return "", nil
+		}
+		return table(), nil
+	}, func() (uint64, *vfs.Queue) {
+		if v := fs.k.VFS; v != nil {
+			return v.MountEvents()
+		}
+		return 0, &noMountEvents
+	})
+}
+
+// noMountEvents is the queue of a kernel without a VFS (tests): nothing
+// ever notifies it.
+var noMountEvents vfs.Queue
 
 // zombieFiles are the files of /proc/PID that still describe a zombie.
 var zombieFiles = map[string]bool{"stat": true, "status": true, "comm": true, "cgroup": true}
