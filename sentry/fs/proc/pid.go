@@ -225,7 +225,11 @@ func fdinfo(t *kernel.Task, fd int32) (string, error) {
 	if cloexec, _ := t.FDs().CloseOnExecFlag(fd); cloexec {
 		flags |= unix.O_CLOEXEC
 	}
-	return fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t0\n", pos, flags), nil
+	info := fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t0\n", pos, flags)
+	if x, ok := f.Impl().(vfs.FDInfoer); ok {
+		info += x.FDInfo()
+	}
+	return info, nil
 }
 
 // fdDir is /proc/PID/fd (symlinks to what each descriptor is open on) or
