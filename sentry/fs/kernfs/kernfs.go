@@ -183,7 +183,7 @@ func (e *eventSnapshot) Readiness(mask int16) int16 {
 	if n, _ := e.events(); e.seen.Swap(n) != n {
 		r |= unix.POLLERR | unix.POLLPRI
 	}
-	return r & mask
+	return r & (mask | unix.POLLERR) // POLLERR whatever was asked, as poll(2) reports it
 }
 
 // snapshot is an open file's contents.
