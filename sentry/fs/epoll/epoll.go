@@ -7,7 +7,17 @@
 // and a wait re-checks readiness, so no notification is lost and none is
 // trusted blindly. Files that never block (no queue) are always ready, as
 // Linux reports them; regular files and directories cannot be watched
-// (EPERM), as in Linux.
+// (EPERM), as in Linux, except the few with a poll of their own
+// (vfs.PollableRegular: /proc/PID/mounts).
+//
+// A wait looks at the interests in an order that stands for Linux's ready
+// list: what it reports (level-triggered) moves to the end, so that waits
+// with fewer slots than ready files take turns over them. An
+// EPOLLEXCLUSIVE interest's queue entry is exclusive (vfs.Queue): a
+// notification wakes the first such instance that has a caller blocked in
+// epoll_wait and none after it, as ep_poll_callback's return value stops
+// __wake_up_common; the instances before it without waiters still have
+// the file marked, as Linux's ready lists do.
 //
 // Instances may watch instances, as in Linux, but never in a loop and
 // never more than maxNests deep (ELOOP): an instance's readiness and its

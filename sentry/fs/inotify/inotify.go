@@ -8,6 +8,13 @@
 // the sandbox root are not seen. As with eventfd, Read never blocks: it
 // fails with EAGAIN and the VFS waits on the file's queue, which also
 // drives poll and epoll.
+//
+// As Linux 6.1: an event about a file reaches its directory's watch (with
+// the name) before the file's own; IN_EXCL_UNLINK drops the events of a
+// file reached by a name it no longer has; /proc/PID/fdinfo/N lists the
+// watches as inotify_fdinfo prints them, with the mask the application
+// gave (IN_ONESHOT and IN_EXCL_UNLINK included) and the file handle
+// name_to_handle_at gives.
 package inotify
 
 import (
