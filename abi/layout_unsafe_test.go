@@ -126,6 +126,27 @@ func TestSigframeMatchesC(t *testing.T) {
 	want["FUTEX_WAITV_MAX"] = FutexWaitvMax
 	want["FUTEX_32"] = Futex2SizeU32
 	want["FUTEX_PRIVATE_FLAG"] = Futex2Private
+	for c, g := range map[string]uint64{
+		"DN_ACCESS": DN_ACCESS, "DN_MODIFY": DN_MODIFY, "DN_CREATE": DN_CREATE, "DN_DELETE": DN_DELETE,
+		"DN_RENAME": DN_RENAME, "DN_ATTRIB": DN_ATTRIB, "DN_MULTISHOT": DN_MULTISHOT,
+	} {
+		want[c] = g
+	}
+	var cb IOCB
+	for c, g := range map[string]uintptr{
+		"sizeof(struct iocb)":                   unsafe.Sizeof(cb),
+		"offsetof(struct iocb, aio_key)":        unsafe.Offsetof(cb.Key),
+		"offsetof(struct iocb, aio_rw_flags)":   unsafe.Offsetof(cb.RWFlags),
+		"offsetof(struct iocb, aio_lio_opcode)": unsafe.Offsetof(cb.Opcode),
+		"offsetof(struct iocb, aio_fildes)":     unsafe.Offsetof(cb.FD),
+		"offsetof(struct iocb, aio_buf)":        unsafe.Offsetof(cb.Buf),
+		"offsetof(struct iocb, aio_offset)":     unsafe.Offsetof(cb.Offset),
+		"offsetof(struct iocb, aio_reserved2)":  unsafe.Offsetof(cb.Reserved2),
+		"offsetof(struct iocb, aio_flags)":      unsafe.Offsetof(cb.Flags),
+		"offsetof(struct iocb, aio_resfd)":      unsafe.Offsetof(cb.ResFD),
+	} {
+		want[c] = uint64(g)
+	}
 	var iov Iovec
 	want["sizeof(struct iovec)"] = uint64(unsafe.Sizeof(iov))
 	want["offsetof(struct iovec, iov_len)"] = uint64(unsafe.Offsetof(iov.Len))

@@ -74,12 +74,15 @@ var diffPrograms = []string{
 	"rawsock",      // raw ICMP and ICMPv6 sockets on loopback (CAP_NET_RAW, needs a root host): echo request and reply with the IPv4 header, IP_HDRINCL, IPPROTO_RAW
 	"sigio",        // F_SETOWN/F_SETOWN_EX/F_SETSIG and their errors, SIGIO and F_SETSIG signals (si_code, si_fd, si_band) from O_ASYNC pipes, FIFOs, Unix and TCP sockets to a process, thread, group or child, open's O_ASYNC, SIGURG on TCP urgent data
 	"sigfpstate",   // FP/SSE state across signals: a fresh state in handlers (MXCSR, x87 control word, xmm), the frame's fpregs, edits of them restored by rt_sigreturn, nested handlers, 2000 rounds
+	"aio",          // native AIO: io_setup/io_submit/io_getevents/io_pgetevents/io_cancel/io_destroy, the ring libaio reads (head, tail, magic), reads, writes, vectors, fsync, poll and its cancel, IOCB_FLAG_RESFD, RWF_NOWAIT, every errno, aio-max-nr, a scribbled ring, fork, signals
+	"dnotify",      // fcntl F_NOTIFY: each DN_* event on entries and the directory itself, single-shot and DN_MULTISHOT, masks adding up, F_NOTIFY 0 and close removing a request, SIGIO and F_SETSIG's si_fd/si_code, renames inside and across directories
+	"nextid",       // /proc/sys/kernel/{msg,sem,shm}_next_id: the next msgget/semget/shmget's identifier, a taken one, the reset to -1, refused values (needs a root host: natively in an IPC namespace of its own)
 	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -25,6 +25,8 @@ struct rt_sigframe {
 	siginfo_t info;
 };
 
+#include <linux/aio_abi.h>
+#include <linux/fcntl.h>
 #include <linux/futex.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>

@@ -37,6 +37,7 @@ import (
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/clocks"
+	"runsc-lite/sentry/kernel/aio"
 	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/kernel/mqueue"
 	"runsc-lite/sentry/mm"
@@ -92,6 +93,9 @@ type Kernel struct {
 	IPC *ipc.Namespace
 	// MQueues are the sandbox's POSIX message queues.
 	MQueues *mqueue.Registry
+	// AIO are the sandbox's aio-nr and aio-max-nr (package aio); each
+	// address space has its own contexts (Task.AIO).
+	AIO *aio.Limits
 	// Memory is the sandbox's memory account, which its address spaces
 	// and in-memory files charge (nil: none); set it before the first
 	// process starts.
@@ -140,6 +144,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k.treeChanged = sync.NewCond(&k.mu)
 	k.IPC = ipc.NewNamespace(k.shmAttachments)
 	k.MQueues = mqueue.NewRegistry()
+	k.AIO = aio.NewLimits()
 	return k
 }
 

@@ -48,11 +48,11 @@ func (intrNoRestart) Unwrap() error { return unix.EINTR }
 func interruptedErrno(nr uintptr) unix.Errno {
 	switch nr {
 	case unix.SYS_POLL, unix.SYS_PPOLL, unix.SYS_SELECT, unix.SYS_PSELECT6,
-		unix.SYS_RT_SIGSUSPEND, unix.SYS_PAUSE:
+		unix.SYS_RT_SIGSUSPEND, unix.SYS_PAUSE, unix.SYS_IO_PGETEVENTS:
 		return ErrRestartNoHand
 	case unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2, unix.SYS_RT_SIGTIMEDWAIT,
 		unix.SYS_SEMOP, unix.SYS_SEMTIMEDOP, unix.SYS_MSGRCV, unix.SYS_MSGSND,
-		unix.SYS_IO_GETEVENTS, unix.SYS_IO_PGETEVENTS:
+		unix.SYS_IO_GETEVENTS:
 		return unix.EINTR
 	}
 	return ErrRestartSys

@@ -84,6 +84,10 @@ type VMA struct {
 	// wipeOnFork (MADV_WIPEONFORK, private anonymous memory only) gives
 	// the child zeros there. Neither survives execve (a new mm).
 	dontFork, wipeOnFork bool
+	// aioRing is an AIO context's ring (MmapOpts.AIORing): it may not
+	// grow (VM_DONTEXPAND), and a move tells the address space's AIO
+	// state (aio_ring_mremap).
+	aioRing bool
 }
 
 // MemoryManager is one address space and its mirror.
@@ -121,6 +125,45 @@ type MemoryManager struct {
 	Auxv       []byte
 
 	users atomic.Int32 // tasks sharing the address space, less one
+
+	// aio is the address space's native AIO contexts (package
+	// sentry/kernel/aio: Linux's mm->ioctx_table), made at the first
+	// io_setup, released with the address space (exit_aio); never
+	// copied by Fork. Guarded by mu.
+	aio Releaser
+}
+
+// Releaser is state of another package that lives and dies with an
+// address space.
+type Releaser interface{ Release() }
+
+// RingMover is the AIO state (a Releaser) told of a move of a ring:
+// MoveRing makes the live context whose ring is file's memory known at
+// start and returns where it was, or fails (EINVAL: no live context has
+// it, as for a forked child's copy of a ring).
+type RingMover interface {
+	MoveRing(file *os.File, start uintptr) (uintptr, error)
+}
+
+// moveRing tells the AIO state that the ring mapped from file is now at
+// start and returns where it was; m.mu is held.
+func (m *MemoryManager) moveRing(file *os.File, start uintptr) (uintptr, error) {
+	r, ok := m.aio.(RingMover)
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	return r.MoveRing(file, start)
+}
+
+// AIO returns the address space's AIO contexts, made by newFn at the
+// first call; nil once the address space is released.
+func (m *MemoryManager) AIO(newFn func() Releaser) Releaser {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.aio == nil && !m.released && newFn != nil {
+		m.aio = newFn()
+	}
+	return m.aio
 }
 
 // IncUsers records another task sharing the address space (CLONE_VM).
@@ -205,11 +248,19 @@ func (m *MemoryManager) FinalCPUTime() (user, sys time.Duration, ok bool) {
 // Release destroys the address space; its CPU time goes to the sandbox's
 // account.
 func (m *MemoryManager) Release() {
+	var aio Releaser
+	defer func() {
+		// After m.mu: destroying the contexts takes their own locks.
+		if aio != nil {
+			aio.Release()
+		}
+	}()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.released {
 		return
 	}
+	aio, m.aio = m.aio, nil
 	if user, sys, err := m.as.CPUTime(); err == nil {
 		m.cpu.Retire(user, sys)
 		m.finalUser, m.finalSys = user, sys

@@ -22,6 +22,8 @@ type MmapOpts struct {
 	// anonymous memory) was not opened for writing: a shared
 	// mapping of it may never become writable (Linux clears VM_MAYWRITE).
 	ReadOnlyFile bool
+	// AIORing says the mapping is an AIO context's ring (io_setup).
+	AIORing bool
 }
 
 const protMask = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
@@ -88,6 +90,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
 		Locked:  m.lockFuture || o.Flags&unix.MAP_LOCKED != 0,
 		noWrite: kind != unix.MAP_PRIVATE && o.ReadOnlyFile,
+		aioRing: o.AIORing,
 	}
 	if v.Locked {
 		hostFlags |= unix.MAP_POPULATE // as Linux populates VM_LOCKED mappings

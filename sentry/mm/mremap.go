@@ -77,6 +77,9 @@ func (m *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	if err != nil {
 		return 0, err
 	}
+	if v.aioRing {
+		return 0, unix.EFAULT // VM_DONTEXPAND
+	}
 	end := old + newLen
 	if old+oldLen == v.End && end <= TaskSize && end > old {
 		if busy, _ := m.overlaps(v.End, end); !busy && m.growInPlace(*v, end) == nil {
@@ -115,8 +118,15 @@ func (m *MemoryManager) mremapTo(old, oldLen, newLen uintptr, flags int, newAddr
 		}
 		oldLen = newLen
 	}
-	if _, err := m.resizable(old, oldLen); err != nil {
+	v, err := m.resizable(old, oldLen)
+	if err != nil {
 		return 0, err
+	}
+	switch {
+	case v.aioRing && flags&unix.MREMAP_DONTUNMAP != 0:
+		return 0, unix.EINVAL // no DONTUNMAP of a VM_DONTEXPAND mapping
+	case v.aioRing && newLen > oldLen:
+		return 0, unix.EFAULT // VM_DONTEXPAND
 	}
 	if flags&unix.MREMAP_FIXED == 0 {
 		// DONTUNMAP alone: newAddr is a hint, as for mmap; a busy hint
@@ -200,6 +210,16 @@ func (m *MemoryManager) move(old, oldLen, newLen uintptr, flags int, dst uintptr
 	if err := m.admit(before, after); err != nil {
 		return 0, err
 	}
+	var ringWas uintptr
+	if v.aioRing {
+		// The context follows its ring, or the move fails (EINVAL).
+		was, err := m.moveRing(v.File, dst)
+		if err != nil {
+			m.unadmit(before, after)
+			return 0, err
+		}
+		ringWas = was
+	}
 	hostFlags := unix.MREMAP_MAYMOVE | unix.MREMAP_FIXED | flags&unix.MREMAP_DONTUNMAP
 	_, err := m.as.Mremap(old, oldLen, newLen, hostFlags, dst)
 	if errors.Is(err, unix.EFAULT) && v.shm == nil && !keepOld {
@@ -207,6 +227,9 @@ func (m *MemoryManager) move(old, oldLen, newLen uintptr, flags int, dst uintptr
 		err = m.moveByMapping(&moved, old, oldLen)
 	}
 	if err != nil {
+		if v.aioRing {
+			m.moveRing(v.File, ringWas)
+		}
 		m.unadmit(before, after)
 		return 0, err
 	}

@@ -125,10 +125,12 @@ func (t *FDTable) take(fd int) *File {
 }
 
 // closeFile drops the table's reference after releasing the process's
-// POSIX locks on the file, which any close does.
+// POSIX locks on the file and the table's F_NOTIFY requests on it, which
+// any close does.
 func (t *FDTable) closeFile(f *File) {
 	if f.v != nil {
 		f.v.locks.releaseOwner(f, t)
+		f.v.dnotifyFlush(f, t)
 	}
 	f.DecRef()
 }

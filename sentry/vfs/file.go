@@ -172,7 +172,7 @@ func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err err
 	}
 	if r, ok := impl.(WaitingReader); ok {
 		// Only the first part of dst waits; the rest takes what is there.
-		nonblock := f.Flags()&unix.O_NONBLOCK != 0
+		nonblock := f.nonBlocking(ctx)
 		return partial(dst.CopyOutFrom(usermem.ReaderFunc(func(p []byte) (int, error) {
 			n, err := r.ReadWaiting(ctx, p, nonblock)
 			nonblock = true
@@ -468,15 +468,27 @@ func (f *File) Sync(ctx context.Context) error {
 	if s, ok := f.impl.(Syncer); ok {
 		return s.Sync(ctx)
 	}
-	st, err := f.inode.Stat(ctx)
-	if err != nil {
-		return err
-	}
-	switch st.Mode & unix.S_IFMT {
-	case 0, unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR:
+	if !f.CanSync(ctx) {
 		return unix.EINVAL
 	}
 	return nil
+}
+
+// CanSync reports whether f has an fsync (Linux's f_op->fsync), which
+// AIO's IOCB_CMD_FSYNC checks before it queues the request.
+func (f *File) CanSync(ctx context.Context) bool {
+	if _, ok := f.impl.(Syncer); ok {
+		return true
+	}
+	st, err := f.inode.Stat(ctx)
+	if err != nil {
+		return true
+	}
+	switch st.Mode & unix.S_IFMT {
+	case 0, unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR:
+		return false
+	}
+	return true
 }
 
 // Allocate implements fallocate(2).

@@ -29,6 +29,9 @@ type VFS struct {
 	devices DeviceOpener
 	// watches are inotify's (notify.go).
 	watches watchTable
+	// dnotify are F_NOTIFY's requests (dnotify.go), whose marks are
+	// watches.
+	dnotify dnTable
 	// handles are the dentries file handles name (handle.go); guarded by
 	// mu.
 	handles handleTable

@@ -224,6 +224,13 @@ func (v *VFS) moved(ctx context.Context, err error, op *Dentry, oname string, np
 	cookie := v.watches.cookie.Add(1)
 	v.entryEventCookie(ctx, op, oname, unix.IN_MOVED_FROM|isDir, cookie)
 	v.entryEventCookie(ctx, np, nname, unix.IN_MOVED_TO|isDir, cookie)
+	// A rename inside one directory is dnotify's DN_RENAME there
+	// (fsnotify_move's FS_DN_RENAME).
+	okey, _, oerr := KeyOf(ctx, op.inode)
+	nkey, _, nerr := KeyOf(ctx, np.inode)
+	if oerr == nil && nerr == nil && okey == nkey {
+		v.deliver(okey, dnRenameEvent|isDir, 0, oname)
+	}
 	if kerr == nil {
 		v.deliver(key, unix.IN_MOVE_SELF, 0, "")
 	}

@@ -178,6 +178,19 @@ func Interrupt(ctx context.Context) <-chan struct{} {
 	return ctx.Done()
 }
 
+type noWaitKey struct{}
+
+// NoWait returns ctx for a read or write that must not wait (RWF_NOWAIT,
+// which AIO's requests take): a stream that would block answers EAGAIN,
+// as if the file were O_NONBLOCK.
+func NoWait(ctx context.Context) context.Context { return context.WithValue(ctx, noWaitKey{}, true) }
+
+// nonBlocking reports whether an operation on f in ctx must not wait:
+// the file is O_NONBLOCK or ctx is NoWait's.
+func (f *File) nonBlocking(ctx context.Context) bool {
+	return f.Flags()&unix.O_NONBLOCK != 0 || ctx.Value(noWaitKey{}) != nil
+}
+
 // EventQueue returns the file's queue, or nil if its readiness never
 // changes.
 func (f *File) EventQueue() *Queue {
@@ -206,7 +219,7 @@ func (f *File) blockingStream() (Stream, *Queue, bool) {
 // answer. EINTR when the caller is interrupted.
 func (f *File) block(ctx context.Context, q *Queue, events int16, op func() (int, error)) (int, error) {
 	n, err := op()
-	if err != unix.EAGAIN || f.Flags()&unix.O_NONBLOCK != 0 {
+	if err != unix.EAGAIN || f.nonBlocking(ctx) {
 		return n, err
 	}
 	w := NewWaiter()

@@ -113,11 +113,13 @@ int main(int argc, char **argv) {
 	/* at least the periods of the sleep, at most those since arming */
 	CHECK(n >= 4 && (long)n <= since / (10 * MS));
 	T(timerfd_gettime(fd, &cur));
-	CHECK(ns(cur.it_value) > 0 && ns(cur.it_value) <= 10 * MS);
+	/* 0 when the period ended and the host's timer has not fired yet
+	 * (timerfd_get_remaining clamps at 0): seen natively under load */
+	CHECK(ns(cur.it_value) >= 0 && ns(cur.it_value) <= 10 * MS);
 	printf("interval %ld\n", ns(cur.it_interval));
 	s = its(0, 0);
 	T(timerfd_settime(fd, 0, &s, &old));
-	CHECK(ns(old.it_value) > 0 && ns(old.it_value) <= 10 * MS);
+	CHECK(ns(old.it_value) >= 0 && ns(old.it_value) <= 10 * MS);
 	printf("old interval %ld\n", ns(old.it_interval));
 	T(timerfd_gettime(fd, &cur));
 	printf("disarmed again: value %ld interval %ld\n", ns(cur.it_value), ns(cur.it_interval));

@@ -153,3 +153,23 @@ func (e *EventFD) Count() uint64 {
 	defer e.mu.Unlock()
 	return e.count
 }
+
+// FromFile returns the eventfd behind f, if it is one.
+func FromFile(f *vfs.File) (*EventFD, bool) {
+	e, ok := f.Impl().(*EventFD)
+	return e, ok
+}
+
+// Signal adds 1 to the counter, as eventfd_signal does for a completion
+// the kernel reports (AIO's IOCB_FLAG_RESFD); a counter at its largest
+// value stays there.
+func (e *EventFD) Signal() {
+	e.mu.Lock()
+	if e.count == maxCount {
+		e.mu.Unlock()
+		return
+	}
+	e.count++
+	e.mu.Unlock()
+	e.queue.Notify(unix.POLLIN | linux.POLLRDNORM)
+}

@@ -200,10 +200,11 @@ func TestConfigGz(t *testing.T) {
 		seen[name] = l
 	}
 	for name, want := range map[string]string{
-		"CONFIG_EVENTFD": "CONFIG_EVENTFD=y",
-		"CONFIG_TMPFS":   "CONFIG_TMPFS=y",
-		"CONFIG_AIO":     "# CONFIG_AIO is not set",
-		"CONFIG_USER_NS": "# CONFIG_USER_NS is not set",
+		"CONFIG_EVENTFD":  "CONFIG_EVENTFD=y",
+		"CONFIG_TMPFS":    "CONFIG_TMPFS=y",
+		"CONFIG_AIO":      "CONFIG_AIO=y",
+		"CONFIG_IO_URING": "# CONFIG_IO_URING is not set",
+		"CONFIG_USER_NS":  "# CONFIG_USER_NS is not set",
 	} {
 		if seen[name] != want {
 			t.Errorf("%s: %q, want %q", name, seen[name], want)

@@ -31,6 +31,38 @@ import (
 // only by descriptors). kernel/tainted is 0: the sandbox's kernel is
 // never tainted. kernel/core_pattern is Linux's default, "core".
 
+// aioMaxNR is /proc/sys/fs/aio-max-nr, the most events the sandbox's
+// AIO contexts may ask for together (package aio); root may change it,
+// as in Linux (an unsigned long, any value).
+func (fs *FileSystem) aioMaxNR() *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/aio-max-nr", perm: 0o644,
+		get: func() (string, error) { return strconv.FormatUint(fs.k.AIO.Max(), 10) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseUint(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			fs.k.AIO.SetMax(n)
+			return nil
+		}}
+}
+
+// ipcNextID is /proc/sys/kernel/NAME (msg_next_id, sem_next_id,
+// shm_next_id): the identifier the next System V object of kind gets,
+// -1 for none (ipc.Namespace.SetNextID); root writes it, as a process
+// with CAP_CHECKPOINT_RESTORE in Linux.
+func (fs *FileSystem) ipcNextID(name string, kind int) *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644,
+		get: func() (string, error) { return strconv.Itoa(fs.k.IPC.NextID(kind)) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseInt(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			return fs.k.IPC.SetNextID(kind, int(n))
+		}}
+}
+
 // version is /proc/version (linux_proc_banner).
 func version() string {
 	return fmt.Sprintf("%s version %s (runsc-lite@runsc-lite) (runsc-lite) %s\n", kernel.OSType, kernel.Release, kernel.Version)
@@ -72,6 +104,9 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"cap_last_cap":          tr.File("/sys/kernel/cap_last_cap", num(unix.CAP_LAST_CAP)),
 		"core_pattern":          tr.File("/sys/kernel/core_pattern", kernfs.Static("core\n")),
 		"msgmax":                tr.File("/sys/kernel/msgmax", num(linux.MSGMAX)),
+		"msg_next_id":           fs.ipcNextID("msg_next_id", ipc.KindMsg),
+		"sem_next_id":           fs.ipcNextID("sem_next_id", ipc.KindSem),
+		"shm_next_id":           fs.ipcNextID("shm_next_id", ipc.KindShm),
 		"msgmnb":                tr.File("/sys/kernel/msgmnb", num(linux.MSGMNB)),
 		"msgmni":                tr.File("/sys/kernel/msgmni", num(linux.MSGMNI)),
 		"sem":                   tr.File("/sys/kernel/sem", kernfs.Static(fmt.Sprintf("%d\t%d\t%d\t%d\n", linux.SEMMSL, ipc.SemMNS, linux.SEMOPM, linux.SEMMNI))),
@@ -111,6 +146,8 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"inotify":              inotifyDir,
 		"mqueue":               mqueueDir,
 		"lease-break-time":     fs.leaseBreakTime(),
+		"aio-max-nr":           fs.aioMaxNR(),
+		"aio-nr":               tr.File("/sys/fs/aio-nr", func(context.Context) (string, error) { return strconv.FormatUint(k.AIO.NR(), 10) + "\n", nil }),
 		"pipe-max-size":        tr.File("/sys/fs/pipe-max-size", num(pipe.MaxUserSize)),
 		"pipe-user-pages-hard": tr.File("/sys/fs/pipe-user-pages-hard", num(0)),
 		"pipe-user-pages-soft": tr.File("/sys/fs/pipe-user-pages-soft", num(0)),

@@ -23,6 +23,7 @@
 package ipc
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -174,10 +175,37 @@ type registry[T object] struct {
 	seq   uint16
 	limit int // SHMMNI, SEMMNI or MSGMNI
 	next  int
+	// nextID is /proc/sys/kernel/{shm,sem,msg}_next_id: the identifier
+	// the next object made is to have, -1 for none (ipc_idr_alloc).
+	nextID int
 }
 
 func newRegistry[T object](limit int) registry[T] {
-	return registry[T]{objs: make(map[int]T), keys: make(map[int32]T), limit: limit}
+	return registry[T]{objs: make(map[int]T), keys: make(map[int32]T), limit: limit, nextID: -1}
+}
+
+// pick chooses the index and sequence number of the next object without
+// taking them: nextID's when set (its index, or the first free one
+// after it, as idr_alloc from there), else the next free index in turn.
+func (r *registry[T]) pick() (idx int, seq uint16, err error) {
+	if r.nextID >= 0 {
+		idx, seq = r.nextID&(1<<seqShift-1), uint16(r.nextID>>seqShift)
+		for ; idx < 1<<seqShift; idx++ {
+			if _, used := r.objs[idx]; !used {
+				return idx, seq, nil
+			}
+		}
+		return 0, 0, unix.ENOSPC
+	}
+	// Indexes are handed out cyclically, as idr_alloc_cyclic does, so
+	// that an identifier is not reused at once.
+	for i := 0; i < r.limit; i++ {
+		idx = (r.next + i) % r.limit
+		if _, used := r.objs[idx]; !used {
+			return idx, r.seq, nil
+		}
+	}
+	return 0, 0, unix.ENOSPC
 }
 
 // get implements ipcget: IPC_PRIVATE or an unknown key with IPC_CREAT
@@ -204,25 +232,27 @@ func (r *registry[T]) get(c *Caller, key int32, flags int, create func() (T, err
 	if len(r.objs) >= r.limit {
 		return 0, unix.ENOSPC
 	}
+	idx, seq, err := r.pick()
+	if err != nil {
+		r.nextID = -1
+		return 0, err
+	}
 	o, err := create()
 	if err != nil {
 		return 0, err
 	}
+	// next_id is spent by the object it named, as ipc_idr_alloc resets
+	// it; the cyclic numbering does not move.
+	if r.nextID >= 0 {
+		r.nextID = -1
+	} else {
+		r.next = (idx + 1) % r.limit
+		r.seq++ // wraps at 16 bits, keeping IDs positive
+	}
 	p := o.perm()
 	*p = Perm{Key: key, UID: c.UID, GID: c.GID, CUID: c.UID, CGID: c.GID, Mode: uint32(flags) & 0777,
 		changed: make(chan struct{})}
-	for {
-		// Indexes are handed out cyclically, as idr_alloc_cyclic does, so
-		// that an identifier is not reused at once.
-		idx := r.next
-		r.next = (r.next + 1) % r.limit
-		if _, used := r.objs[idx]; !used {
-			p.index = idx
-			break
-		}
-	}
-	p.Seq = r.seq
-	r.seq++ // wraps at 16 bits, keeping IDs positive
+	p.index, p.Seq = idx, seq
 	r.objs[p.index] = o
 	if key != Private {
 		r.keys[key] = o
@@ -293,6 +323,44 @@ func NewNamespace(attached func(dev, ino uint64) int) *Namespace {
 		shms: newRegistry[*Shm](linux.SHMMNI), sems: newRegistry[*SemSet](linux.SEMMNI), msgs: newRegistry[*Queue](linux.MSGMNI),
 		undo: make(map[any]map[int]*undoList), attached: attached, shmDev: vfs.NewDeviceID(),
 	}
+}
+
+// Kinds of object, for NextID and SetNextID.
+const (
+	KindShm = iota
+	KindSem
+	KindMsg
+)
+
+// nextIDOf returns the next_id of kind; ns.mu is held.
+func (ns *Namespace) nextIDOf(kind int) *int {
+	switch kind {
+	case KindShm:
+		return &ns.shms.nextID
+	case KindSem:
+		return &ns.sems.nextID
+	}
+	return &ns.msgs.nextID
+}
+
+// NextID is /proc/sys/kernel/{shm,sem,msg}_next_id: the identifier the
+// next object of kind will have, -1 for the usual numbering.
+func (ns *Namespace) NextID(kind int) int {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return *ns.nextIDOf(kind)
+}
+
+// SetNextID writes kind's next_id (0 to INT_MAX, as the sysctl's range
+// allows); the next object of kind made takes it, then it is -1 again.
+func (ns *Namespace) SetNextID(kind, id int) error {
+	if id < 0 || id > math.MaxInt32 {
+		return unix.EINVAL
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	*ns.nextIDOf(kind) = id
+	return nil
 }
 
 // now is the time stamps' clock, in seconds.

@@ -331,12 +331,17 @@ func doWrite(t *kernel.Task, fd int32, addr uintptr, n uint64, off int64) (uintp
 // call and its bytes count in /proc/PID/io, as vfs_read counts them once
 // the descriptor and buffer passed their checks.
 func readAt(t *kernel.Task, f *vfs.File, dst usermem.IOSequence, off int64) (uintptr, error) {
+	return readAtCtx(t, t.Ctx(), f, dst, off)
+}
+
+// readAtCtx is readAt in ctx (AIO's may be vfs.NoWait's).
+func readAtCtx(t *kernel.Task, ctx context.Context, f *vfs.File, dst usermem.IOSequence, off int64) (uintptr, error) {
 	var n int
 	var err error
 	if off < 0 {
-		n, err = f.Read(t.Ctx(), dst)
+		n, err = f.Read(ctx, dst)
 	} else {
-		n, err = f.PRead(t.Ctx(), dst, off)
+		n, err = f.PRead(ctx, dst, off)
 	}
 	t.TG.AccountRead(int64(n))
 	return ioResult(n, err)
@@ -345,6 +350,11 @@ func readAt(t *kernel.Task, f *vfs.File, dst usermem.IOSequence, off int64) (uin
 // writeAt writes src at the file position (off < 0) or at off, counted
 // in /proc/PID/io as readAt counts reads.
 func writeAt(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (uintptr, error) {
+	return writeAtCtx(t, t.Ctx(), f, src, off)
+}
+
+// writeAtCtx is writeAt in ctx (AIO's may be vfs.NoWait's).
+func writeAtCtx(t *kernel.Task, ctx context.Context, f *vfs.File, src usermem.IOSequence, off int64) (uintptr, error) {
 	src, err := sizeLimited(t, f, src, off)
 	if err != nil {
 		t.TG.AccountWrite(0)
@@ -352,9 +362,9 @@ func writeAt(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (ui
 	}
 	var n int
 	if off < 0 {
-		n, err = f.Write(t.Ctx(), src)
+		n, err = f.Write(ctx, src)
 	} else {
-		n, err = f.PWrite(t.Ctx(), src, off)
+		n, err = f.PWrite(ctx, src, off)
 	}
 	t.TG.AccountWrite(int64(n))
 	return ioResult(n, err)

@@ -18,7 +18,7 @@ import (
 
 func registerControl(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_FCNTL, "fcntl", fcntl, "no F_NOTIFY", fd, i, hex)
+	reg(st, unix.SYS_FCNTL, "fcntl", fcntl, fd, i, hex)
 	reg(st, unix.SYS_IOCTL, "ioctl", ioctl, fd, hex, hex)
 	reg(st, unix.SYS_FLOCK, "flock", flock, fd, i)
 }
@@ -85,6 +85,8 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, addSeals(t, f, uint64(a.Pointer(2)))
 	case unix.F_GET_SEALS:
 		return getSeals(f)
+	case unix.F_NOTIFY:
+		return 0, f.SetDirNotify(t.Ctx(), t.FDs(), fd, uint32(a.Int(2)), t.NewLeaseOwner())
 	}
 	return 0, unix.EINVAL
 }

@@ -64,18 +64,27 @@ func finishTimeout(t *kernel.Task, err error, zero bool, writeBack func() error)
 	return err
 }
 
+// swapSigmaskPack is swapSigmask for a mask given as a struct
+// sigset_argpack at addr (pselect6; io_pgetevents's struct __aio_sigset
+// has its layout): EFAULT if it cannot be read, EINVAL for a mask whose
+// size is not a sigset_t's.
+func swapSigmaskPack(t *kernel.Task, addr uintptr) error {
+	if addr == 0 {
+		return nil
+	}
+	var pack abi.SigsetArgpack
+	if err := kernel.CopyIn(t, addr, &pack); err != nil {
+		return err
+	}
+	if pack.Mask != 0 && pack.Size != linux.SignalSetSize {
+		return unix.EINVAL
+	}
+	return swapSigmask(t, uintptr(pack.Mask))
+}
+
 func pselect6(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if sig := a.Pointer(5); sig != 0 {
-		var pack abi.SigsetArgpack
-		if err := kernel.CopyIn(t, sig, &pack); err != nil {
-			return 0, err
-		}
-		if pack.Mask != 0 && pack.Size != linux.SignalSetSize {
-			return 0, unix.EINVAL
-		}
-		if err := swapSigmask(t, uintptr(pack.Mask)); err != nil {
-			return 0, err
-		}
+	if err := swapSigmaskPack(t, a.Pointer(5)); err != nil {
+		return 0, err
 	}
 	tsp := a.Pointer(4)
 	timeout := forever

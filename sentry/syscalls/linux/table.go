@@ -69,6 +69,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerPtrace,
 	registerFilesystem,
 	registerFileHandle,
+	registerAIO,
 }
 
 // reg is shorthand for a fully implemented entry.
