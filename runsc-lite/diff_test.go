@@ -35,6 +35,8 @@ var diffPrograms = []string{
 	"memfdseals",   // fcntl F_ADD_SEALS/F_GET_SEALS: each seal and errno, writes, truncations, fallocate, mmap and mprotect past them, fork
 	"timerfd",      // timerfd_create/settime/gettime, read, poll, epoll
 	"posixtimer",   // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
+	"fdreopen",     // /proc/self/fd/N opened again as the same inode (memfds, pipes, deleted files, O_PATH), seals and O_TRUNC, ENXIO for sockets, openat2's refusals, execveat of a memfd
+	"execreset",    // what execve resets (POSIX timers and their queued signals, handlers, the alternate stack) and keeps (other pending signals, the mask, SIG_IGN, ITIMER_REAL, the parent death signal, the next timer ID)
 	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll
 	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
 	"sigpending",   // RLIMIT_SIGPENDING: EAGAIN for real-time signals past it, siginfos lost, the count freed by taking, SIG_IGN and exit (needs a root host)

@@ -213,12 +213,13 @@ func execveat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 		base := fdPath(t, f)
-		f.DecRef()
+		defer f.DecRef()
 		if p == "" {
 			if flags&unix.AT_EMPTY_PATH == 0 {
 				return 0, unix.ENOENT
 			}
-			p = base
+			// The file itself, named or not (a memfd).
+			return 0, doExecFile(t, f, fmt.Sprintf("/dev/fd/%d", dirfd), a.Pointer(2), a.Pointer(3))
 		} else {
 			p = base + "/" + p
 		}
@@ -226,18 +227,36 @@ func execveat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, doExec(t, p, a.Pointer(2), a.Pointer(3))
 }
 
-func doExec(t *kernel.Task, p string, argvAddr, envAddr uintptr) error {
-	argv, err := copyInStrings(t, argvAddr)
+// doExecFile is doExec of an open file, called name.
+func doExecFile(t *kernel.Task, f *vfs.File, name string, argvAddr, envAddr uintptr) error {
+	argv, envv, err := execArgs(t, argvAddr, envAddr)
 	if err != nil {
 		return err
 	}
+	return t.ExecFile(f, name, argv, envv)
+}
+
+// execArgs copies in execve's argv and envp.
+func execArgs(t *kernel.Task, argvAddr, envAddr uintptr) ([]string, []string, error) {
+	argv, err := copyInStrings(t, argvAddr)
+	if err != nil {
+		return nil, nil, err
+	}
 	envv, err := copyInStrings(t, envAddr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if len(argv) == 0 {
 		// Linux passes an empty string as argv[0] rather than none.
 		argv = []string{""}
+	}
+	return argv, envv, nil
+}
+
+func doExec(t *kernel.Task, p string, argvAddr, envAddr uintptr) error {
+	argv, envv, err := execArgs(t, argvAddr, envAddr)
+	if err != nil {
+		return err
 	}
 	return t.Exec(p, argv, envv)
 }
