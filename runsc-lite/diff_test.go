@@ -72,12 +72,13 @@ var diffPrograms = []string{
 	"rawsock",      // raw ICMP and ICMPv6 sockets on loopback (CAP_NET_RAW, needs a root host): echo request and reply with the IPv4 header, IP_HDRINCL, IPPROTO_RAW
 	"sigio",        // F_SETOWN/F_SETOWN_EX/F_SETSIG and their errors, SIGIO and F_SETSIG signals (si_code, si_fd, si_band) from O_ASYNC pipes, FIFOs, Unix and TCP sockets to a process, thread, group or child, open's O_ASYNC, SIGURG on TCP urgent data
 	"sigfpstate",   // FP/SSE state across signals: a fresh state in handlers (MXCSR, x87 control word, xmm), the frame's fpregs, edits of them restored by rt_sigreturn, nested handlers, 2000 rounds
+	"userns",       // user and UTS namespaces: unshare -r maps, IDs inside and outside, bad map and setgroups writes, capabilities, a namespace's root against the parent's files and processes, a parent writing a child's maps, sethostname, nesting, clone/unshare flag rules, si_uid (needs a root host)
 	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "userns": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -71,8 +71,12 @@ type Kernel struct {
 	// interpose); nil: none, and dispatch never looks at them.
 	Hooks *interpose.Hooks
 	Log   *slog.Logger
-	// Hostname is what uname reports.
+	// Hostname is the host name the initial UTS namespace starts with
+	// (set before the first task runs; InitUTS).
 	Hostname string
+	// initUTS is the initial UTS namespace, made once (uts.go).
+	initUTS     *UTSNamespace
+	initUTSOnce sync.Once
 	// Started is when the sandbox started (/proc/uptime, btime).
 	Started time.Time
 	// Clocks are the sandbox's monotonic and boot-time clocks (package

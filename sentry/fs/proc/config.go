@@ -15,7 +15,7 @@ import (
 //
 // Decision: an option is y only when the sentry implements what it stands
 // for; the options programs ask about that the sentry does not implement
-// (namespaces, AIO, io_uring, seccomp for applications, userfaultfd, NUMA,
+// (namespaces but user and UTS ones, AIO, io_uring, seccomp for applications, userfaultfd, NUMA,
 // swap, POSIX message queues, dnotify, fanotify, keys, BPF, quotas, debug
 // and sanitizer builds, the whole loop driver) are listed as "is not set", so a program that
 // checks skips them instead of failing on ENOSYS. Add an option here with
@@ -28,12 +28,13 @@ var configEnabled = []string{
 	"SIGNALFD", "TIMERFD", "EVENTFD", "SHMEM", "MEMFD_CREATE", "ADVISE_SYSCALLS", "MEMBARRIER",
 	"FILE_LOCKING", "FSNOTIFY", "INOTIFY_USER", "TMPFS", "OVERLAY_FS", "NET", "UNIX",
 	"BINFMT_ELF", "BINFMT_SCRIPT", "CGROUPS", "MEMCG", "TTY", "UNIX98_PTYS",
+	"NAMESPACES", "USER_NS", "UTS_NS", // kernel/userns.go, kernel/uts.go
 }
 
 // configDisabled are options programs ask about that the sentry does not
 // implement.
 var configDisabled = []string{
-	"NAMESPACES", "UTS_NS", "IPC_NS", "USER_NS", "PID_NS", "NET_NS", "TIME_NS", "MNT_NS",
+	"IPC_NS", "PID_NS", "NET_NS", "TIME_NS", "MNT_NS",
 	"CHECKPOINT_RESTORE", "AIO", "IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
 	"NUMA", "SWAP", "POSIX_MQUEUE", "DNOTIFY", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",

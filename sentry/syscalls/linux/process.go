@@ -16,9 +16,9 @@ import (
 )
 
 func registerProcess(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_CLONE, "clone", clone, "no namespaces, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no namespaces, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "no namespaces (EINVAL)", kernel.ArgHex)
+	partial(st, unix.SYS_CLONE, "clone", clone, "user and UTS namespaces only, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_CLONE3, "clone3", clone3, "user and UTS namespaces only, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "user and UTS namespaces only (others EINVAL)", kernel.ArgHex)
 	reg(st, unix.SYS_FORK, "fork", fork)
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
