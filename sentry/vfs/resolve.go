@@ -33,6 +33,13 @@ type MagicLink interface {
 	Magic() bool
 }
 
+// MagicTarget is implemented by magic links that name an object with no
+// path (/proc/PID/ns/*): following one reaches Target, the object's
+// inode, in the link's place.
+type MagicTarget interface {
+	MagicTarget(ctx context.Context) (Inode, error)
+}
+
 // checkMount enforces RESOLVE_NO_XDEV on the dentry a step reached.
 func (w *walker) checkMount(d *Dentry) error {
 	if w.resolve&linux.RESOLVE_NO_XDEV != 0 && d.mnt != w.base.mnt {

@@ -202,6 +202,13 @@ func (w *walker) follow(d *Dentry) (*Dentry, error) {
 		if w.links++; w.links > maxSymlinks {
 			return nil, unix.ELOOP
 		}
+		if m, ok := d.inode.(MagicTarget); ok {
+			i, err := m.MagicTarget(w.ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &Dentry{parent: d.parent, name: d.name, inode: i, mnt: d.mnt}, nil
+		}
 		target, err := readlink(w.ctx, d.inode)
 		if err != nil {
 			return nil, err

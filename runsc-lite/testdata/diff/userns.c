@@ -13,6 +13,8 @@
 #include <sys/utsname.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
+#include <linux/nsfs.h>
 
 #define USER 1000
 #define GROUP 1000
@@ -360,6 +362,98 @@ static void siginfo(void)
 	waitpid(c, NULL, 0);
 }
 
+static int sameino(int a, int b)
+{
+	struct stat x, y;
+	return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_ino == y.st_ino && x.st_dev == y.st_dev;
+}
+
+/* nsfiles: the NS_GET_* ioctls and setns(2) on /proc/PID/ns files. */
+static void nsfiles(void)
+{
+	int user = open("/proc/self/ns/user", O_RDONLY), uts = open("/proc/self/ns/uts", O_RDONLY);
+	uid_t owner = 99;
+	T(ioctl(user, NS_GET_NSTYPE) == CLONE_NEWUSER);
+	T(ioctl(uts, NS_GET_NSTYPE) == CLONE_NEWUTS);
+	T(ioctl(user, NS_GET_USERNS));
+	T(ioctl(user, NS_GET_PARENT));
+	T(ioctl(user, NS_GET_OWNER_UID, &owner));
+	printf("owner %u\n", owner);
+	T(ioctl(uts, NS_GET_PARENT));
+	T(ioctl(uts, NS_GET_OWNER_UID, &owner));
+	int o = ioctl(uts, NS_GET_USERNS);
+	CHECK(o >= 0 && sameino(o, user));
+	CHECK(fcntl(o, F_GETFD) == FD_CLOEXEC);
+	T(ioctl(user, 0xb7ff));
+	T(read(user, &owner, 1));
+	struct stat st;
+	fstat(user, &st);
+	printf("ns file mode %o\n", st.st_mode);
+	T(setns(user, 0));
+	T(setns(0, 0));
+	T(setns(uts, CLONE_NEWUSER));
+
+	int go[2], done[2];
+	pipe(go);
+	pipe(done);
+	pid_t c = fork();
+	if (c == 0) {
+		char b;
+		become();
+		T(unshare(CLONE_NEWUSER | CLONE_NEWUTS));
+		int mine = open("/proc/self/ns/user", O_RDONLY);
+		T(ioctl(mine, NS_GET_OWNER_UID, &owner));
+		printf("owner before the map %u\n", owner);
+		writefile("/proc/self/uid_map", "0 1000 1");
+		T(ioctl(mine, NS_GET_OWNER_UID, &owner));
+		printf("owner after the map %u\n", owner);
+		T(ioctl(mine, NS_GET_USERNS));
+		T(ioctl(mine, NS_GET_PARENT));
+		T(setns(user, CLONE_NEWUSER));
+		T(setns(mine, CLONE_NEWUSER));
+		sethostname("child", 5);
+		write(done[1], "x", 1);
+		read(go[0], &b, 1);
+		_exit(0);
+	}
+	char b, path[64];
+	read(done[0], &b, 1);
+	snprintf(path, sizeof path, "/proc/%d/ns/user", c);
+	int cu = open(path, O_RDONLY);
+	snprintf(path, sizeof path, "/proc/%d/ns/uts", c);
+	int cuts = open(path, O_RDONLY);
+	int parent = ioctl(cu, NS_GET_PARENT);
+	CHECK(parent >= 0 && sameino(parent, user));
+	CHECK(!sameino(cu, user));
+	int cowner = ioctl(cuts, NS_GET_USERNS);
+	CHECK(cowner >= 0 && sameino(cowner, cu));
+	T(ioctl(cu, NS_GET_OWNER_UID, &owner));
+	printf("child's namespace owner %u\n", owner);
+	pid_t p = fork();
+	if (p == 0) {
+		pthread_t th;
+		pthread_create(&th, NULL, sleeper, NULL);
+		T(setns(cu, CLONE_NEWUSER));
+		_exit(0);
+	}
+	waitpid(p, NULL, 0);
+	p = fork();
+	if (p == 0) {
+		T(setns(cuts, CLONE_NEWUTS));
+		struct utsname u;
+		uname(&u);
+		printf("hostname after setns: %s\n", u.nodename);
+		T(setns(cu, CLONE_NEWUSER));
+		ids();
+		caps();
+		T(setns(user, CLONE_NEWUSER));
+		_exit(0);
+	}
+	waitpid(p, NULL, 0);
+	write(go[1], "x", 1);
+	waitpid(c, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	dir = argv[1];
@@ -382,5 +476,6 @@ int main(int argc, char **argv)
 	run("uts", uts);
 	run("flags", flags);
 	run("siginfo", siginfo);
+	run("nsfiles", nsfiles);
 	return 0;
 }

@@ -52,11 +52,33 @@ var nsInodes = map[string]uint64{
 	"time_for_children": 0xEFFFFFFA,
 }
 
-// nsTaskInodes are the namespaces a process may have of its own: the
-// inode number of its namespace of each kind.
-var nsTaskInodes = map[string]func(t *kernel.Task) uint64{
-	"user": func(t *kernel.Task) uint64 { return t.UserNS().Inode() },
-	"uts":  func(t *kernel.Task) uint64 { return t.UTS().Inode() },
+// nsTaskInodes are the namespaces a process may have of its own: its
+// namespace of each kind, as a file (kernel.NSInode).
+var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
+	"user": (*kernel.Task).UserNSInode,
+	"uts":  (*kernel.Task).UTSNSInode,
+}
+
+// nsLink is /proc/PID/ns/user or uts: it reads "KIND:[INODE]", and
+// opening it opens the namespace's file (setns, NS_GET_* ioctls), for a
+// caller that may inspect the process (ptrace_may_access, as
+// proc_ns_get_link asks; EACCES otherwise).
+type nsLink struct {
+	*kernfs.Link
+	task func() (*kernel.Task, error)
+	ns   func(t *kernel.Task) *kernel.NSInode
+}
+
+// MagicTarget implements vfs.MagicTarget.
+func (l nsLink) MagicTarget(ctx context.Context) (vfs.Inode, error) {
+	t, err := l.task()
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	if c := caller(ctx); c != nil && !c.MayInspect(t) {
+		return nil, unix.EACCES
+	}
+	return l.ns(t), nil
 }
 
 // nsDir is /proc/PID/ns: a link per namespace kind, "KIND:[INODE]".
@@ -66,14 +88,15 @@ func (fs *FileSystem) nsDir(base string, task func() (*kernel.Task, error)) *ker
 		kind := strings.TrimSuffix(name, "_for_children")
 		c[name] = fs.tree.MagicLink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
 	}
-	for name, ino := range nsTaskInodes {
-		c[name] = fs.tree.MagicLink(base+"/ns/"+name, func(context.Context) (string, error) {
+	for name, ns := range nsTaskInodes {
+		link := fs.tree.MagicLink(base+"/ns/"+name, func(context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", unix.ENOENT
 			}
-			return fmt.Sprintf("%s:[%d]", name, ino(t)), nil
+			return fmt.Sprintf("%s:[%d]", name, ns(t).Inode()), nil
 		})
+		c[name] = nsLink{Link: link, task: task, ns: ns}
 	}
 	return fs.tree.Fixed(base+"/ns", c)
 }
