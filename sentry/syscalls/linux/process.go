@@ -359,7 +359,7 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		case res.Status.Signal != 0:
 			code, status = linux.CLD_KILLED, int32(res.Status.Signal)
 		}
-		si := kernel.ChildInfo(int32(unix.SIGCHLD), code, res.PID, res.UID, status)
+		si := kernel.ChildInfo(int32(unix.SIGCHLD), code, res.PID, t.UserNS().ShowUID(res.UID), status)
 		if err := kernel.CopyOut(t, a.Pointer(2), &si); err != nil {
 			return 0, err
 		}
