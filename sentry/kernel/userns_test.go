@@ -33,7 +33,7 @@ func TestParseIDMap(t *testing.T) {
 		{"0 1000 1 2", unix.EINVAL, 0},
 		{"x 1000 1", unix.EINVAL, 0},
 		{"4294967295 1000 1", unix.EINVAL, 0},
-		{"0 1000 5\n4 2000 1", unix.EINVAL, 0}, // inside overlaps
+		{"0 1000 5\n4 2000 1", unix.EINVAL, 0},  // inside overlaps
 		{"0 1000 5\n10 1004 1", unix.EINVAL, 0}, // outside overlaps
 	} {
 		m, err := parseIDMap(tc.text)
