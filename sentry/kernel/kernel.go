@@ -24,6 +24,14 @@
 // Decision: privilege is capabilities (caps.go), never "uid 0", and the
 // VFS gets a task's credentials as an argument (Task.FSCreds). The order
 // in which the package's locks nest is in locks.go.
+//
+// Decision: user IDs are kernel IDs everywhere in the sentry; a process's
+// credentials carry its user namespace, and the syscall layer maps IDs to
+// and from it (userns.go). A capability is held in a namespace: checks
+// that are global ask the initial one (Credentials.HasCap), so a process
+// of a child namespace passes none of them; those Linux makes per
+// namespace (setuid family, files of mapped owners, signals and ptrace of
+// the target's namespace, UTS names) ask HasCapIn or HasOwnCap.
 package kernel
 
 import (
