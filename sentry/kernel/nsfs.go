@@ -58,14 +58,6 @@ func (t *Task) UserNSInode() *NSInode { return &NSInode{IsUser: true, User: t.Us
 // UTSNSInode returns t's UTS namespace as a file.
 func (t *Task) UTSNSInode() *NSInode { return &NSInode{UTS: t.UTS()} }
 
-// The ioctls of namespace files (include/uapi/linux/nsfs.h, _IO(0xb7, n)).
-const (
-	nsGetUserNS   = 0xb701
-	nsGetParent   = 0xb702
-	nsGetNSType   = 0xb703
-	nsGetOwnerUID = 0xb704
-)
-
 // NSIoctl is an ioctl on namespace file n (ns_ioctl): NS_GET_USERNS opens
 // the owning user namespace, NS_GET_PARENT a user namespace's parent
 // (EINVAL for a UTS one), each only if it is the caller's or below it
@@ -74,14 +66,14 @@ const (
 // (EINVAL for a UTS one). Other commands are ENOTTY.
 func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 	switch cmd {
-	case nsGetUserNS, nsGetParent:
+	case unix.NS_GET_USERNS, unix.NS_GET_PARENT:
 		var owner *UserNamespace
 		switch {
 		case n.IsUser && n.User == nil:
 			return 0, unix.EPERM // the initial namespace has none
 		case n.IsUser:
 			owner = n.User.parent
-		case cmd == nsGetParent:
+		case cmd == unix.NS_GET_PARENT:
 			return 0, unix.EINVAL
 		default:
 			owner = n.UTS.userNS
@@ -93,12 +85,12 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 		defer f.DecRef()
 		fd, err := t.FDs().Install(f, 0, true)
 		return uintptr(fd), err
-	case nsGetNSType:
+	case unix.NS_GET_NSTYPE:
 		if n.IsUser {
 			return unix.CLONE_NEWUSER, nil
 		}
 		return unix.CLONE_NEWUTS, nil
-	case nsGetOwnerUID:
+	case unix.NS_GET_OWNER_UID:
 		if !n.IsUser {
 			return 0, unix.EINVAL
 		}
