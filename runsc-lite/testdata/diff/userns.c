@@ -108,6 +108,20 @@ static void become(void)
 	prctl(PR_SET_DUMPABLE, 1);
 }
 
+/* execcaps runs this program again, which prints its capabilities and
+ * IDs after the execve (capabilities(7) in a namespace: its root gets
+ * them, anyone else none). */
+static void execcaps(void)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		execl("/proc/self/exe", "userns", ".", "caps", (char *)NULL);
+		printf("execl: %s\n", ename(errno));
+		_exit(1);
+	}
+	waitpid(p, NULL, 0);
+}
+
 /* maps unshares a user namespace as USER and maps USER to 0 (unshare -r). */
 static void maps(void)
 {
@@ -124,6 +138,7 @@ static void maps(void)
 	writefile("/proc/self/setgroups", "deny");
 	writefile("/proc/self/gid_map", "0 1000 1");
 	ids();
+	execcaps();
 	writefile("/proc/self/setgroups", "allow");
 	catfile("/proc/self/uid_map");
 	catfile("/proc/self/gid_map");
@@ -204,9 +219,11 @@ static void privileged(void)
 		owner("mine");
 		owner("/");
 		catfile("/proc/self/uid_map");
+		execcaps();
 		T(setresuid(5, 5, 5));
 		ids();
 		caps();
+		execcaps();
 		T(setresuid(0, 0, 0));
 		_exit(0);
 	}
@@ -457,6 +474,12 @@ static void nsfiles(void)
 int main(int argc, char **argv)
 {
 	dir = argv[1];
+	if (argc > 2 && !strcmp(argv[2], "caps")) {
+		printf("after execve: ");
+		ids();
+		caps();
+		return 0;
+	}
 	setvbuf(stdout, NULL, _IONBF, 0);
 	int fd = open("mine", O_CREAT | O_WRONLY, 0644);
 	fchown(fd, USER, GROUP);
