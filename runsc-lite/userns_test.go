@@ -11,7 +11,8 @@ import (
 // objects: root's and another uid's processes (signals, ptrace, memory,
 // priority), files it does not own (read, write, chown, chmod, times,
 // entries of root's directory), global privileges (mount, mknod, the
-// clock, hard rlimits, the host name), maps reaching IDs it does not
+// clock, hard rlimits, the host name, raw sockets and low ports, System V
+// IPC objects of root), maps reaching IDs it does not
 // hold, forged SCM_CREDENTIALS. What it does in its own namespaces it
 // does as uid 1000 (its new file, its credentials as a receiver in the
 // parent sees them) or to namespaces of its own (a host name). The want
@@ -46,6 +47,10 @@ mknod a device: EPERM
 settimeofday: EPERM
 raise a hard rlimit: EPERM
 sethostname: EPERM
+raw socket: EPERM
+bind port 80: EACCES
+attach root's 0600 shm: EACCES
+remove root's shm: EPERM
 write /proc/sys/kernel/hostname: EACCES
 nested map of its own root (uid 1000): 0
 nested map of every uid: EPERM
@@ -61,6 +66,7 @@ public: mode 644 uid 0 size 4
 rootdir/file there: yes
 mine: uid 1000 gid 1000
 hostname unchanged: yes
+shm there: yes
 `
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {

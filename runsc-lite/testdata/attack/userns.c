@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -64,7 +66,7 @@ static pid_t victim(uid_t uid)
 	return p;
 }
 
-static void attack(pid_t root, pid_t other, int sock)
+static void attack(pid_t root, pid_t other, int sock, int shm)
 {
 	setgroups(0, NULL);
 	if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
@@ -112,6 +114,12 @@ static void attack(pid_t root, pid_t other, int sock)
 	rl.rlim_max += 1;
 	res("raise a hard rlimit", setrlimit(RLIMIT_NOFILE, &rl));
 	res("sethostname", sethostname("pwned", 5));
+	res("raw socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+	int s4 = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	res("bind port 80", bind(s4, (struct sockaddr *)&sin, sizeof sin));
+	res("attach root's 0600 shm", (long)shmat(shm, NULL, SHM_RDONLY));
+	res("remove root's shm", shmctl(shm, IPC_RMID, NULL));
 	res("write /proc/sys/kernel/hostname", writefile("/proc/sys/kernel/hostname", "pwned"));
 
 	/* A nested namespace mapping the parent's root, or every ID. */
@@ -171,10 +179,11 @@ int main(int argc, char **argv)
 	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
 	int on = 1;
 	setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+	int shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
 	pid_t root = victim(0), other = victim(2000);
 	pid_t a = fork();
 	if (a == 0) {
-		attack(root, other, sv[1]);
+		attack(root, other, sv[1], shm);
 		fflush(stdout);
 		_exit(0);
 	}
@@ -200,6 +209,7 @@ int main(int argc, char **argv)
 	struct utsname after;
 	uname(&after);
 	printf("hostname unchanged: %s\n", strcmp(before.nodename, after.nodename) ? "NO" : "yes");
+	printf("shm there: %s\n", shmctl(shm, IPC_RMID, NULL) == 0 ? "yes" : "NO");
 	kill(root, SIGKILL);
 	kill(other, SIGKILL);
 	while (wait(NULL) > 0)
