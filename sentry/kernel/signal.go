@@ -37,16 +37,36 @@ func NewSigInfo(sig, code int32, pid int, uid uint32) SigInfo {
 // receiver's user namespace ns, as __send_signal does; an unmapped one
 // shows as the overflow uid.
 func showSenderUID(si *SigInfo, ns *UserNamespace) {
-	if ns == nil {
-		return
+	if ns != nil && hasSenderUID(si) {
+		si.SetUID(int32(ns.ShowUID(uint32(si.UID()))))
 	}
+}
+
+// hasSenderUID reports whether si's layout carries a sender's uid.
+func hasSenderUID(si *SigInfo) bool {
 	switch code := si.Code; {
 	case code == linux.SI_USER, code == linux.SI_TKILL, code == linux.SI_QUEUE, code == linux.SI_MESGQ:
+		return true
 	case code >= linux.CLD_EXITED && code <= linux.CLD_CONTINUED && !faultSignal(si.Signo):
-	default:
+		return true
+	}
+	return false
+}
+
+// SenderUIDToKernel maps the uid a process wrote in a siginfo it queues
+// (rt_sigqueueinfo) from its user namespace ns to a kernel uid, which the
+// receiver's namespace then shows (userns_fixup_signal_uid); an unmapped
+// one becomes the overflow uid (a receiver whose namespace maps kernel
+// uid 65534 elsewhere sees that, where Linux shows 65534).
+func SenderUIDToKernel(si *SigInfo, ns *UserNamespace) {
+	if ns == nil || !hasSenderUID(si) {
 		return
 	}
-	si.SetUID(int32(ns.ShowUID(uint32(si.UID()))))
+	k, ok := ns.UIDToKernel(uint32(si.UID()))
+	if !ok {
+		k = OverflowID
+	}
+	si.SetUID(int32(k))
 }
 
 // faultSignal reports whether sig is one a fault raises, whose positive

@@ -359,6 +359,10 @@ static void siginfo(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigset_t rt;
+	sigemptyset(&rt);
+	sigaddset(&rt, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &rt, NULL);
 	pid_t c = fork();
 	if (c == 0) {
 		become();
@@ -377,6 +381,30 @@ static void siginfo(void)
 	read(done[0], &b, 1);
 	kill(c, SIGUSR1);
 	waitpid(c, NULL, 0);
+	/* rt_sigqueueinfo's si_uid is the sender's namespace's: uid 0 of a
+	 * namespace mapping it to 1000 reaches a process of uid 1000 in the
+	 * parent as 1000. */
+	become();
+	pid_t parent = getpid();
+	c = fork();
+	if (c == 0) {
+		unshare(CLONE_NEWUSER);
+		writefile("/proc/self/uid_map", "0 1000 1");
+		siginfo_t si = {0};
+		si.si_code = SI_QUEUE;
+		si.si_pid = getpid();
+		si.si_uid = 0;
+		T(syscall(SYS_rt_sigqueueinfo, parent, SIGRTMIN, &si));
+		si.si_uid = 7;
+		T(syscall(SYS_rt_sigqueueinfo, parent, SIGRTMIN, &si));
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	for (int i = 0; i < 2; i++) {
+		siginfo_t si;
+		sigwaitinfo(&rt, &si);
+		printf("queued si_uid %u si_code %d\n", si.si_uid, si.si_code);
+	}
 }
 
 static int sameino(int a, int b)
