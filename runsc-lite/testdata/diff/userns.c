@@ -14,6 +14,7 @@
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
+#include <sys/shm.h>
 #include <linux/nsfs.h>
 
 #define USER 1000
@@ -164,6 +165,16 @@ static void maps(void)
 	T(kill(getppid(), 0));
 	T(kill(1, SIGKILL));
 	T(sethostname("x", 1));
+	/* System V IPC owners are shown and given in the namespace's IDs. */
+	int shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	struct shmid_ds ds;
+	T(shmctl(shm, IPC_STAT, &ds));
+	printf("shm uid %u gid %u cuid %u cgid %u\n", ds.shm_perm.uid, ds.shm_perm.gid, ds.shm_perm.cuid, ds.shm_perm.cgid);
+	ds.shm_perm.uid = 5;
+	T(shmctl(shm, IPC_SET, &ds));
+	ds.shm_perm.uid = 0;
+	T(shmctl(shm, IPC_SET, &ds));
+	T(shmctl(shm, IPC_RMID, NULL));
 	T(open("/proc/self/status", O_RDONLY) >= 0);
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];

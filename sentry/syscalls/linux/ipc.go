@@ -37,6 +37,7 @@ func ipcCaller(t *kernel.Task) *ipc.Caller {
 		Privileged: c.HasCap(unix.CAP_IPC_OWNER),
 		Interrupt:  t.Interrupted(),
 		Memory:     t.MemoryAccount(),
+		IDs:        c.UserNS,
 	}
 }
 
