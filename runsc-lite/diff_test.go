@@ -77,12 +77,13 @@ var diffPrograms = []string{
 	"aio",          // native AIO: io_setup/io_submit/io_getevents/io_pgetevents/io_cancel/io_destroy, the ring libaio reads (head, tail, magic), reads, writes, vectors, fsync, poll and its cancel, IOCB_FLAG_RESFD, RWF_NOWAIT, every errno, aio-max-nr, a scribbled ring, fork, signals
 	"dnotify",      // fcntl F_NOTIFY: each DN_* event on entries and the directory itself, single-shot and DN_MULTISHOT, masks adding up, F_NOTIFY 0 and close removing a request, SIGIO and F_SETSIG's si_fd/si_code, renames inside and across directories
 	"nextid",       // /proc/sys/kernel/{msg,sem,shm}_next_id: the next msgget/semget/shmget's identifier, a taken one, the reset to -1, refused values (needs a root host: natively in an IPC namespace of its own)
+	"userns",       // user and UTS namespaces: unshare -r maps, IDs inside and outside, bad map and setgroups writes, capabilities, a namespace's root against the parent's files and processes, a parent writing a child's maps, sethostname, nesting, clone/unshare flag rules, si_uid (needs a root host)
 	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -20,8 +20,9 @@ type CloneArgs struct {
 	PidFD uintptr
 }
 
-// Flags clone accepts. Namespaces and the rest are EINVAL.
-const supportedCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+// Flags clone accepts. Namespaces but user and UTS ones
+// (madeNamespaces), and the rest, are EINVAL.
+const supportedCloneFlags = madeNamespaces | unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
 	unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_VFORK | unix.CLONE_PARENT |
 	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD | unix.CLONE_PTRACE | unix.CLONE_UNTRACED
@@ -33,7 +34,8 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 	switch {
 	case f&^supportedCloneFlags != 0:
 		return 0, unix.EINVAL
-	case f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
+	case f&unix.CLONE_NEWUSER != 0 && f&(unix.CLONE_FS|unix.CLONE_THREAD) != 0,
+		f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
 		f&unix.CLONE_SIGHAND != 0 && f&unix.CLONE_VM == 0:
 		return 0, unix.EINVAL
 	case a.ExitSignal < 0 || a.ExitSignal > 64:
@@ -50,7 +52,11 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 			return 0, err
 		}
 	}
-	child, err := t.newChild(a)
+	ns, err := t.makeNamespaces(f, "clone")
+	if err != nil {
+		return 0, err
+	}
+	child, err := t.newChild(a, ns)
 	if err != nil {
 		return 0, err
 	}
@@ -107,7 +113,7 @@ func (t *Task) clonePidFD(child *Task, addr uintptr) error {
 }
 
 // newChild builds the child task and links it into the tree.
-func (t *Task) newChild(a CloneArgs) (*Task, error) {
+func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	if err := t.K.admitTask(); err != nil {
 		return nil, err
 	}
@@ -147,6 +153,10 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	// (prctl(2)).
 	c.noNewPrivs.Store(t.NoNewPrivs())
 	c.inheritTimerSlack(t)
+	c.uts.Store(t.uts.Load())
+	if ns.uts != nil {
+		c.uts.Store(ns.uts)
+	}
 	c.Regs.Rax = 0
 	if a.Stack != 0 {
 		c.Regs.Rsp = uint64(a.Stack)
@@ -192,6 +202,9 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		c.TG.parentTask = parentTask
 		c.TG.exitSignal = exitSignal
 		c.TG.membarrier.registered.Store(t.TG.MembarrierRegistered())
+		if ns.creds != nil {
+			c.TG.creds = *ns.creds
+		}
 		k.groups[c.TID] = c.TG
 	}
 	c.TG.tasks = append(c.TG.tasks, c)

@@ -236,3 +236,10 @@ func joinReversed(parts []string) string {
 	}
 	return string(b)
 }
+
+// IsRoot reports whether d is the VFS's root directory: a process whose
+// root is anything else is chrooted (current_chrooted).
+func (v *VFS) IsRoot(d *Dentry) bool {
+	r := v.Root()
+	return d == r || d.mnt == r.mnt && sameInode(d.inode, r.inode)
+}

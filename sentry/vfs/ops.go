@@ -801,7 +801,7 @@ func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 		if a.Mask&AttrGID != 0 {
 			gid = a.GID
 		}
-		if !creds.InGroup(gid) && !creds.HasCap(linux.CAP_FSETID) {
+		if !creds.InGroup(gid) && !creds.capableWrt(linux.CAP_FSETID, &st) {
 			a.Mode &^= unix.S_ISGID
 		}
 	}
@@ -823,13 +823,13 @@ func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 // chownOK is chown_ok: the owner may "change" the owner to itself;
 // anything else needs CAP_CHOWN.
 func chownOK(c Creds, st *unix.Stat_t, uid uint32) bool {
-	return c.uid == st.Uid && uid == st.Uid || c.HasCap(linux.CAP_CHOWN)
+	return c.uid == st.Uid && uid == st.Uid || c.capableWrt(linux.CAP_CHOWN, st)
 }
 
 // chgrpOK is chgrp_ok: the owner may give the file to a group it is in
 // (or leave it in its group); anything else needs CAP_CHOWN.
 func chgrpOK(c Creds, st *unix.Stat_t, gid uint32) bool {
-	return c.uid == st.Uid && (gid == st.Gid || c.InGroup(gid)) || c.HasCap(linux.CAP_CHOWN)
+	return c.uid == st.Uid && (gid == st.Gid || c.InGroup(gid)) || c.capableWrt(linux.CAP_CHOWN, st)
 }
 
 // dropSetIDOnChown adds to a chown of a non-directory the mode change

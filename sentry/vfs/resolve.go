@@ -88,7 +88,13 @@ func (f *File) JumpTarget() *Dentry {
 	if f.d != nil {
 		return f.d
 	}
-	return &Dentry{inode: f.inode, mnt: anonMount}
+	return AnonDentry(f.inode)
+}
+
+// AnonDentry is where a magic link to an object without a path jumps (an
+// anonymous file's inode, a namespace's file).
+func AnonDentry(i Inode) *Dentry {
+	return &Dentry{inode: i, mnt: anonMount}
 }
 
 // named is d as an open file keeps it: nil for an anonymous file's

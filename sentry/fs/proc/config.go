@@ -15,7 +15,7 @@ import (
 //
 // Decision: an option is y only when the sentry implements what it stands
 // for; the options programs ask about that the sentry does not implement
-// (namespaces, io_uring, seccomp for applications, userfaultfd, NUMA,
+// (namespaces but user and UTS ones, io_uring, seccomp for applications, userfaultfd, NUMA,
 // swap, fanotify, keys, BPF, quotas, debug
 // and sanitizer builds, the whole loop driver) are listed as "is not set", so a program that
 // checks skips them instead of failing on ENOSYS. Add an option here with
@@ -47,12 +47,13 @@ var configEnabled = []string{
 	"AIO",          // native AIO: sentry/kernel/aio
 	"DNOTIFY",      // fcntl F_NOTIFY: sentry/vfs/dnotify.go
 	"POSIX_MQUEUE", // sentry/kernel/mqueue
+	"NAMESPACES", "USER_NS", "UTS_NS", // kernel/userns.go, kernel/uts.go
 }
 
 // configDisabled are options programs ask about that the sentry does not
 // implement.
 var configDisabled = []string{
-	"NAMESPACES", "UTS_NS", "IPC_NS", "USER_NS", "PID_NS", "NET_NS", "TIME_NS", "MNT_NS",
+	"IPC_NS", "PID_NS", "NET_NS", "TIME_NS", "MNT_NS",
 	"CHECKPOINT_RESTORE", "IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
 	"NUMA", "SWAP", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",

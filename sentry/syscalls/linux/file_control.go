@@ -316,6 +316,9 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, kernel.CopyOut(t, arg, &queued)
 		}
 	}
+	if ns, ok := f.Inode().(*kernel.NSInode); ok {
+		return t.NSIoctl(ns, cmd, arg)
+	}
 	if _, host := hostinet.FromFile(f); inet.IsDeviceIoctl(cmd) && isSocket(f) && !host {
 		// Every socket answers the interface ioctls (sock_ioctl):
 		// glibc's if_nametoindex asks an AF_UNIX socket. A

@@ -16,9 +16,10 @@ import (
 )
 
 func registerProcess(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_CLONE, "clone", clone, "no namespaces, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no namespaces, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "no namespaces (EINVAL)", kernel.ArgHex)
+	partial(st, unix.SYS_CLONE, "clone", clone, "user and UTS namespaces only, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_CLONE3, "clone3", clone3, "user and UTS namespaces only, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_SETNS, "setns", setns, "user and UTS namespace files only (EINVAL for pidfds and others)", kernel.ArgFD, kernel.ArgHex)
+	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "user and UTS namespaces only (others EINVAL)", kernel.ArgHex)
 	reg(st, unix.SYS_FORK, "fork", fork)
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
@@ -34,6 +35,21 @@ func registerProcess(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_PIDFD_SEND_SIGNAL, "pidfd_send_signal", pidfdSendSignal, kernel.ArgFD, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_KCMP, "kcmp", kcmp, "no KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD (EINVAL)", kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	reg(st, unix.SYS_PIDFD_GETFD, "pidfd_getfd", pidfdGetfd, kernel.ArgFD, kernel.ArgInt, kernel.ArgHex)
+}
+
+// setns enters the namespace of a namespace file (Task.SetNS); any other
+// descriptor is EINVAL.
+func setns(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	ns, ok := f.Inode().(*kernel.NSInode)
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	return 0, t.SetNS(ns, int(a.Int(1)))
 }
 
 func unshare(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -362,7 +378,7 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		case res.Status.Signal != 0:
 			code, status = linux.CLD_KILLED, int32(res.Status.Signal)
 		}
-		si := kernel.ChildInfo(int32(unix.SIGCHLD), code, res.PID, res.UID, status)
+		si := kernel.ChildInfo(int32(unix.SIGCHLD), code, res.PID, t.UserNS().ShowUID(res.UID), status)
 		if err := kernel.CopyOut(t, a.Pointer(2), &si); err != nil {
 			return 0, err
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/socket/hostinet"
@@ -104,9 +105,12 @@ func rawSocketAllowed(t *kernel.Task, protocol int32) error {
 	return nil
 }
 
-// hasCap reports whether the task has capability c in its effective set.
+// hasCap reports whether the task has capability c in the user namespace
+// that owns the sandbox's network namespace, the initial one (Linux's
+// ns_capable(net->user_ns, c)): a process of a child user namespace has
+// no network privilege.
 func hasCap(t *kernel.Task, c int) bool {
-	return t.Creds().Caps.Effective()&(1<<c) != 0
+	return t.Creds().HasCap(linux.Capability(c))
 }
 
 // netSocket is a socket that parses its own addresses: an Internet
