@@ -35,6 +35,8 @@ var diffPrograms = []string{
 	"memfdseals",   // fcntl F_ADD_SEALS/F_GET_SEALS: each seal and errno, writes, truncations, fallocate, mmap and mprotect past them, fork
 	"timerfd",      // timerfd_create/settime/gettime, read, poll, epoll
 	"posixtimer",   // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
+	"fdreopen",     // /proc/self/fd/N opened again as the same inode (memfds, pipes, deleted files, O_PATH), seals and O_TRUNC, ENXIO for sockets, openat2's refusals, execveat of a memfd
+	"execreset",    // what execve resets (POSIX timers and their queued signals, handlers, the alternate stack) and keeps (other pending signals, the mask, SIG_IGN, ITIMER_REAL, the parent death signal, the next timer ID)
 	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll
 	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
 	"sigpending",   // RLIMIT_SIGPENDING: EAGAIN for real-time signals past it, siginfos lost, the count freed by taking, SIG_IGN and exit (needs a root host)
@@ -75,13 +77,14 @@ var diffPrograms = []string{
 	"aio",          // native AIO: io_setup/io_submit/io_getevents/io_pgetevents/io_cancel/io_destroy, the ring libaio reads (head, tail, magic), reads, writes, vectors, fsync, poll and its cancel, IOCB_FLAG_RESFD, RWF_NOWAIT, every errno, aio-max-nr, a scribbled ring, fork, signals
 	"dnotify",      // fcntl F_NOTIFY: each DN_* event on entries and the directory itself, single-shot and DN_MULTISHOT, masks adding up, F_NOTIFY 0 and close removing a request, SIGIO and F_SETSIG's si_fd/si_code, renames inside and across directories
 	"nextid",       // /proc/sys/kernel/{msg,sem,shm}_next_id: the next msgget/semget/shmget's identifier, a taken one, the reset to -1, refused values (needs a root host: natively in an IPC namespace of its own)
+	"userns",       // user and UTS namespaces: unshare -r maps, IDs inside and outside, bad map and setgroups writes, capabilities, a namespace's root against the parent's files and processes, a parent writing a child's maps, sethostname, nesting, clone/unshare flag rules, si_uid (needs a root host)
 	"netns",        // CLONE_NEWNET (needs a root host): a new namespace's lo (down, then up), isolation of 127.0.0.1 and abstract AF_UNIX names from the first namespace, /proc/net, if_nameindex, setns back, clone(CLONE_NEWNET), EPERM without CAP_SYS_ADMIN; AF_PACKET SOCK_DGRAM and SOCK_RAW on lo
 	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "netns": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -50,6 +50,9 @@ type SpinPolicy struct {
 	// now returns monotonic nanoseconds; tests replace it.
 	now func() int64
 
+	// maxSpin is SentrySpin in ticks.
+	maxSpin uint32
+
 	// spinning is the mode in force: whether waiters spin.
 	spinning atomic.Bool
 
@@ -93,23 +96,24 @@ func monotonic() int64 { return int64(time.Since(epoch)) }
 
 // NewSpinPolicy returns a policy that starts out spinning.
 func NewSpinPolicy() *SpinPolicy {
-	p := &SpinPolicy{now: monotonic, chosen: true, last: -1, left: minExploit, interval: minExploit}
+	p := &SpinPolicy{now: monotonic, maxSpin: Ticks(SentrySpin), chosen: true, last: -1, left: minExploit, interval: minExploit}
 	p.spinning.Store(true)
 	p.periodStart.Store(p.now())
 	return p
 }
 
-// Limit is the most times a waiter polls a state word before it sleeps,
+// Limit is how long, in time-stamp counter ticks (Ticks), a waiter polls a
+// state word before it sleeps,
 // given busy, the number of threads that are waiting or running: zero on a
 // single CPU, where spinning only delays the other side, when more threads
 // are waiting or running than there are CPUs, and while the policy finds
-// sleeping at once faster; else MaxSpin.
+// sleeping at once faster; else SentrySpin.
 func (p *SpinPolicy) Limit(busy int) uint32 {
 	n := runtime.NumCPU()
 	if n < 2 || busy >= n || !p.spinning.Load() {
 		return 0
 	}
-	return MaxSpin
+	return p.maxSpin
 }
 
 // Spinning reports the mode in force.

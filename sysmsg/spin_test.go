@@ -113,7 +113,7 @@ func TestSpinLimitBusy(t *testing.T) {
 	if got := p.Limit(n); got != 0 {
 		t.Errorf("Limit(%d CPUs busy) = %d, want 0", n, got)
 	}
-	want := uint32(MaxSpin)
+	want := Ticks(SentrySpin)
 	if n < 2 {
 		want = 0
 	}

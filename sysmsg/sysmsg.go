@@ -306,13 +306,25 @@ func (s *Shared) ResetMsg(i int) {
 	*s.Msg(i) = Msg{State: StateResume, Self: uint64(SlotAddr(i))}
 }
 
-// MaxSpin is about 15us of polling (an atomic load is about 0.3ns): long
-// enough to catch the next syscall of a program that makes them back to back
-// (a round trip is about 3.5us), short enough not to hold a CPU that the
-// stubs of a forking, exec'ing workload need (on 2 cores a bash loop of 100
-// fork+exec took 530 ms with 30us, 440 ms with 15us; with 3us the getppid
-// round trip tripled). Whether to spin at all is SpinPolicy's choice.
-const MaxSpin = 50000
+// SentrySpin is how long the sentry polls a state word before it sleeps:
+// long enough to catch the next syscall of a program that makes them back
+// to back (a round trip is about 3.5us), short enough not to hold a CPU that
+// the stubs of a forking, exec'ing workload need (on 2 cores a bash loop of
+// 100 fork+exec took 530 ms with 30us, 440 ms with 15us; with 3us the
+// getppid round trip tripled). Whether to spin at all is SpinPolicy's
+// choice. (It was 50,000 polls, which are 15us on the 2-core VM's EPYC when
+// it is idle and run on for as long again after every preemption.)
+const SentrySpin = 15 * time.Microsecond
+
+// StubSpin is how long the syscall thread polls for the next request when
+// the sentry spins: what its 1,562 pauses took on the 2-core VM's EPYC
+// when it ran undisturbed (a pause is about 30ns there; stub spins from 30
+// to 750us gave the same round trip within noise). A stopped application
+// thread polls half as long, 23us (SYSMSG_HANDLER_SPIN_SHIFT in
+// c/sysmsg.h, why in c/handler.c; gVisor's stub spins 20us). Under load
+// the same pauses took 40-210ns each, in wall time, and the spins as many
+// times longer.
+const StubSpin = 46 * time.Microsecond
 
 // sleepLimit bounds every futex sleep on a state word the application can
 // write, so that a forged "nobody is waiting" flag delays but never hangs.

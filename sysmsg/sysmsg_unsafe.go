@@ -82,21 +82,19 @@ func (m *Msg) WaitDead(stop func() bool) bool {
 func (m *Msg) LoadState() uint32 { return atomic.LoadUint32(&m.State) }
 
 // WaitEvent waits while the state is StateResume and returns the state it
-// changed to, and whether it changed while spinning. It spins spin times,
-// then sleeps; after every sleep it returns early, with StateResume, if
-// stop says so.
+// changed to, and whether it changed while spinning. It spins spin
+// time-stamp counter ticks (Ticks), then sleeps; after every sleep it
+// returns early, with StateResume, if stop says so.
 func (m *Msg) WaitEvent(spin uint32, stop func() bool) (state uint32, spun bool) {
 	return waitWhile(&m.State, &m.SentryWaiting, StateResume, spin, stop)
 }
 
-// WaitResponse waits until the syscall thread has answered request seq. It
-// returns false if stop said to give up.
+// WaitResponse waits until the syscall thread has answered request seq,
+// spinning spin ticks first. It returns false if stop said to give up.
 func (s *Shared) WaitResponse(seq, spin uint32, stop func() bool) bool {
 	r := s.Response()
-	for i := uint32(0); i < spin; i++ {
-		if atomic.LoadUint32(&r.Seq) == seq {
-			return true
-		}
+	if spinUntil(spin, func() bool { return atomic.LoadUint32(&r.Seq) == seq }) {
+		return true
 	}
 	// stop costs a host syscall: ask it only between sleeps, never while
 	// spinning.
@@ -136,11 +134,33 @@ func NextSeq(seq uint32) uint32 {
 	return seq
 }
 
-func waitWhile(word, waiting *uint32, val, spin uint32, stop func() bool) (uint32, bool) {
-	for i := uint32(0); i < spin; i++ {
-		if s := atomic.LoadUint32(word); s != val {
-			return s, true
+// spinUntil polls done for up to ticks time-stamp counter ticks and reports
+// whether it became true. The counter is read once per pollBatch polls: a
+// poll is under a nanosecond, a counter read tens.
+func spinUntil(ticks uint32, done func() bool) bool {
+	if ticks == 0 {
+		return false
+	}
+	start := rdtsc()
+	for {
+		for range pollBatch {
+			if done() {
+				return true
+			}
 		}
+		// Unsigned: a counter that went backwards ends the spin.
+		if rdtsc()-start >= uint64(ticks) {
+			return false
+		}
+	}
+}
+
+const pollBatch = 64
+
+func waitWhile(word, waiting *uint32, val, spin uint32, stop func() bool) (uint32, bool) {
+	var s uint32
+	if spinUntil(spin, func() bool { s = atomic.LoadUint32(word); return s != val }) {
+		return s, true
 	}
 	for {
 		atomic.StoreUint32(waiting, 1)

@@ -322,14 +322,19 @@ func (p *Platform) threadFilter(i int) ([]bpf.Instruction, error) {
 	return f, nil
 }
 
-// stubSpin converts a Go-side spin count (an atomic load, about 0.3ns) to
-// the stub's, whose iterations pause (about 25-30ns on this VM's EPYC): the
-// syscall thread then waits for the next request about 2.5 times as long as
-// the sentry waits for an event (the handler, half of that:
-// SYSMSG_HANDLER_SPIN_SHIFT in sysmsg/c/sysmsg.h, about 20us). On the
-// 2-core VM, stub spins from 1,000 to 25,000 pauses gave the same round trip
-// within noise.
-func stubSpin(goSpin uint32) uint32 { return goSpin / 32 }
+// stubSpin is the syscall thread's spin, in time-stamp counter ticks, for
+// the sentry's spin goSpin (ticks too, from SpinPolicy.Limit): none when the
+// sentry does not spin, else sysmsg.StubSpin (the handler spins half of it:
+// SYSMSG_HANDLER_SPIN_SHIFT in sysmsg/c/sysmsg.h, about 23us). The stub
+// reads the counter as the sentry does, so the spin is the same time on
+// every machine and ends when its time is up even if the thread was
+// preempted in it.
+func stubSpin(goSpin uint32) uint32 {
+	if goSpin == 0 {
+		return 0
+	}
+	return sysmsg.Ticks(sysmsg.StubSpin)
+}
 
 // hostHasFSGSBase reports whether user code may use rdfsbase and friends
 // (AT_HWCAP2 bit HWCAP2_FSGSBASE).

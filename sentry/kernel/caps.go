@@ -68,7 +68,7 @@ func (t *Task) SetCaps(eff, prm, inh uint64) error {
 	return t.changeCreds(func(c *Credentials) error {
 		old := c.Caps
 		limit := old.Inheritable | old.Permitted()
-		if old.Effective()&(1<<unix.CAP_SETPCAP) != 0 {
+		if c.HasOwnCap(unix.CAP_SETPCAP) {
 			limit = old.Inheritable | AllCaps
 		}
 		// Bits above the last capability are dropped, as sys_capset does.
@@ -85,7 +85,7 @@ func (t *Task) SetCaps(eff, prm, inh uint64) error {
 // DropBounding implements prctl(PR_CAPBSET_DROP), which needs CAP_SETPCAP.
 func (t *Task) DropBounding(cp linux.Capability) error {
 	return t.changeCreds(func(c *Credentials) error {
-		if !c.HasCap(linux.CAP_SETPCAP) {
+		if !c.HasOwnCap(linux.CAP_SETPCAP) {
 			return unix.EPERM
 		}
 		if !cp.Ok() {
@@ -129,7 +129,7 @@ func (t *Task) SetSecurebits(bits uint64) error {
 	return t.changeCreds(func(c *Credentials) error {
 		old := uint64(c.Caps.Securebits)
 		if (old&secAllLocks)>>1&(old^bits) != 0 || old&secAllLocks&^bits != 0 ||
-			bits&^(secAllLocks|secAllBits) != 0 || !c.HasCap(linux.CAP_SETPCAP) {
+			bits&^(secAllLocks|secAllBits) != 0 || !c.HasOwnCap(linux.CAP_SETPCAP) {
 			return unix.EPERM
 		}
 		c.Caps.Securebits = uint32(bits)
@@ -145,9 +145,10 @@ func (t *Task) SetSecurebits(bits uint64) error {
 func (c *Credentials) execCaps() {
 	caps := &c.Caps
 	prm, eff := caps.Ambient, caps.Ambient
-	if caps.Securebits&secNoRoot == 0 && (c.UID.Real == 0 || c.UID.Effective == 0) {
+	root := c.UserNS.rootUID()
+	if caps.Securebits&secNoRoot == 0 && (c.UID.Real == root || c.UID.Effective == root) {
 		prm |= caps.Inheritable | caps.Bounding()
-		if c.UID.Effective == 0 {
+		if c.UID.Effective == root {
 			eff = prm
 		}
 	}
@@ -173,12 +174,12 @@ const fsCaps = uint64(1<<linux.CAP_CHOWN | 1<<linux.CAP_DAC_OVERRIDE | 1<<linux.
 // filesystem user ID, unless SECBIT_NO_SETUID_FIXUP: leaving 0 clears the filesystem capabilities from
 // the effective set; returning to 0 raises those of them that are
 // permitted.
-func capsAfterSetfsuid(old, next uint32, caps *CapSets) {
+func capsAfterSetfsuid(old, next, root uint32, caps *CapSets) {
 	switch {
 	case caps.Securebits&secNoSetuidFixup != 0:
-	case old == 0 && next != 0:
+	case old == root && next != root:
 		caps.droppedEffective |= fsCaps
-	case old != 0 && next == 0:
+	case old != root && next == root:
 		caps.droppedEffective &^= fsCaps &^ caps.droppedPermitted
 	}
 }
@@ -189,21 +190,21 @@ func capsAfterSetfsuid(old, next uint32, caps *CapSets) {
 // effective and ambient sets (unless KeepCaps, which spares the permitted
 // one); an effective uid leaving 0 clears the effective set, and one
 // returning to 0 makes it the permitted set.
-func capsAfterSetuid(old, next IDs, caps *CapSets) {
+func capsAfterSetuid(old, next IDs, root uint32, caps *CapSets) {
 	if caps.Securebits&secNoSetuidFixup != 0 {
 		return
 	}
-	wasRoot := old.Real == 0 || old.Effective == 0 || old.Saved == 0
-	if wasRoot && next.Real != 0 && next.Effective != 0 && next.Saved != 0 {
+	wasRoot := old.Real == root || old.Effective == root || old.Saved == root
+	if wasRoot && next.Real != root && next.Effective != root && next.Saved != root {
 		if !caps.KeepCaps() {
 			caps.droppedPermitted, caps.droppedEffective = AllCaps, AllCaps
 		}
 		caps.Ambient = 0
 	}
 	switch {
-	case old.Effective == 0 && next.Effective != 0:
+	case old.Effective == root && next.Effective != root:
 		caps.droppedEffective = AllCaps
-	case old.Effective != 0 && next.Effective == 0:
+	case old.Effective != root && next.Effective == root:
 		caps.droppedEffective = caps.droppedPermitted
 	}
 }

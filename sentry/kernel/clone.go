@@ -20,12 +20,12 @@ type CloneArgs struct {
 	PidFD uintptr
 }
 
-// Flags clone accepts. Namespaces and the rest are EINVAL.
-const supportedCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+// Flags clone accepts. Namespaces but user and UTS ones
+// (madeNamespaces), and the rest, are EINVAL.
+const supportedCloneFlags = madeNamespaces | unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
 	unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_VFORK | unix.CLONE_PARENT |
-	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD | unix.CLONE_PTRACE | unix.CLONE_UNTRACED |
-	unix.CLONE_NEWNET // netns.go
+	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD | unix.CLONE_PTRACE | unix.CLONE_UNTRACED
 
 // Clone creates a task as clone(2) does and returns its ID in the caller's
 // view. The child starts with the caller's registers, rax 0.
@@ -34,7 +34,8 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 	switch {
 	case f&^supportedCloneFlags != 0:
 		return 0, unix.EINVAL
-	case f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
+	case f&unix.CLONE_NEWUSER != 0 && f&(unix.CLONE_FS|unix.CLONE_THREAD) != 0,
+		f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
 		f&unix.CLONE_SIGHAND != 0 && f&unix.CLONE_VM == 0:
 		return 0, unix.EINVAL
 	case a.ExitSignal < 0 || a.ExitSignal > 64:
@@ -51,7 +52,11 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 			return 0, err
 		}
 	}
-	child, err := t.newChild(a)
+	ns, err := t.makeNamespaces(f, "clone")
+	if err != nil {
+		return 0, err
+	}
+	child, err := t.newChild(a, ns)
 	if err != nil {
 		return 0, err
 	}
@@ -108,8 +113,9 @@ func (t *Task) clonePidFD(child *Task, addr uintptr) error {
 }
 
 // newChild builds the child task and links it into the tree.
-func (t *Task) newChild(a CloneArgs) (*Task, error) {
+func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	if err := t.K.admitTask(); err != nil {
+		ns.dropNet()
 		return nil, err
 	}
 	f := a.Flags
@@ -124,6 +130,7 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 			if !t.isKilled() {
 				t.Log().Warn("fork: copying the address space failed", "err", err)
 			}
+			ns.dropNet()
 			return nil, unix.ENOMEM
 		}
 	}
@@ -148,6 +155,10 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 	// (prctl(2)).
 	c.noNewPrivs.Store(t.NoNewPrivs())
 	c.inheritTimerSlack(t)
+	c.uts.Store(t.uts.Load())
+	if ns.uts != nil {
+		c.uts.Store(ns.uts)
+	}
 	c.Regs.Rax = 0
 	if a.Stack != 0 {
 		c.Regs.Rsp = uint64(a.Stack)
@@ -159,12 +170,7 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		c.ClearChildTID = a.ChildTID
 	}
 
-	if err := c.inheritNetNS(t, f); err != nil {
-		c.ctx.Release()
-		m.DecUsers()
-		fds.DecUsers()
-		return nil, err
-	}
+	c.inheritNetNS(t, ns.net)
 
 	k := t.K
 	k.mu.Lock()
@@ -201,6 +207,9 @@ func (t *Task) newChild(a CloneArgs) (*Task, error) {
 		c.TG.parentTask = parentTask
 		c.TG.exitSignal = exitSignal
 		c.TG.membarrier.registered.Store(t.TG.MembarrierRegistered())
+		if ns.creds != nil {
+			c.TG.creds = *ns.creds
+		}
 		k.groups[c.TID] = c.TG
 	}
 	c.TG.tasks = append(c.TG.tasks, c)

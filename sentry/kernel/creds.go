@@ -18,25 +18,47 @@ type IDs struct{ Real, Effective, Saved, FS uint32 }
 // is the capabilities, as in Linux: the setuid family asks for CAP_SETUID
 // and CAP_SETGID, and changes of user ID change the capabilities as
 // capabilities(7) says (caps.go).
+//
+// The IDs are kernel IDs, which the syscall layer maps to and from the
+// process's user namespace (userns.go); Caps are its capabilities in that
+// namespace.
 type Credentials struct {
 	UID, GID IDs
 	Groups   []uint32
 	Caps     CapSets // caps.go
+	// UserNS is the process's user namespace, nil for the sandbox's
+	// initial one.
+	UserNS *UserNamespace
 }
 
-// HasCap reports whether c's effective set holds cp.
+// HasCap reports whether c holds cp in the sandbox's initial user
+// namespace (Linux's capable()): the check for everything global. A
+// process in a child user namespace holds no capability there.
 func (c Credentials) HasCap(cp linux.Capability) bool {
-	return cp.Ok() && c.Caps.Effective()&(1<<cp) != 0
+	return c.UserNS == nil && c.HasOwnCap(cp)
 }
 
-// HasCapability reports whether t's process holds cp in its effective set.
+// HasCapability reports whether t's process holds cp in the initial user
+// namespace (HasCap).
 func (t *Task) HasCapability(cp linux.Capability) bool { return t.Creds().HasCap(cp) }
+
+// UserNS returns t's user namespace (nil: the initial one).
+func (t *Task) UserNS() *UserNamespace {
+	t.TG.mu.Lock()
+	defer t.TG.mu.Unlock()
+	return t.TG.creds.UserNS
+}
 
 // FSCreds returns the credentials the VFS checks t against: its
 // filesystem user and group IDs, supplementary groups and effective
-// capabilities.
+// capabilities; in a child user namespace the capabilities count only
+// over files whose owner and group the namespace maps
+// (capable_wrt_inode_uidgid), and none of them globally.
 func (t *Task) FSCreds() vfs.Creds {
 	c := t.Creds()
+	if c.UserNS != nil {
+		return vfs.NewCreds(c.UID.FS, c.GID.FS, c.Groups, 0).InUserNS(c.Caps.Effective(), c.UserNS)
+	}
 	return vfs.NewCreds(c.UID.FS, c.GID.FS, c.Groups, c.Caps.Effective())
 }
 
@@ -47,8 +69,11 @@ func (t *Task) FSCreds() vfs.Creds {
 func (t *Task) AccessCreds() vfs.Creds {
 	c := t.Creds()
 	var caps uint64
-	if c.UID.Real == 0 {
+	if c.UID.Real == c.UserNS.rootUID() {
 		caps = c.Caps.Permitted()
+	}
+	if c.UserNS != nil {
+		return vfs.NewCreds(c.UID.Real, c.GID.Real, c.Groups, 0).InUserNS(caps, c.UserNS)
 	}
 	return vfs.NewCreds(c.UID.Real, c.GID.Real, c.Groups, caps)
 }
@@ -82,7 +107,7 @@ func (t *Task) changeCreds(fn func(c *Credentials) error) error {
 		return err
 	}
 	c.UID.FS, c.GID.FS = c.UID.Effective, c.GID.Effective
-	capsAfterSetuid(t.TG.creds.UID, c.UID, &c.Caps)
+	capsAfterSetuid(t.TG.creds.UID, c.UID, c.UserNS.rootUID(), &c.Caps)
 	if old := t.TG.creds; old.UID.Effective != c.UID.Effective || old.GID.Effective != c.GID.Effective ||
 		old.UID.FS != c.UID.FS || old.GID.FS != c.GID.FS {
 		// As Linux's commit_creds: a new identity forgets the parent-death
@@ -116,7 +141,7 @@ func (t *Task) SetUID(uid uint32) error {
 	if uid == noChange {
 		return unix.EINVAL
 	}
-	return t.changeCreds(func(c *Credentials) error { return setID(&c.UID, c.HasCap(linux.CAP_SETUID), uid) })
+	return t.changeCreds(func(c *Credentials) error { return setID(&c.UID, c.HasOwnCap(linux.CAP_SETUID), uid) })
 }
 
 // SetGID implements setgid(2), with CAP_SETGID as its privilege.
@@ -124,7 +149,7 @@ func (t *Task) SetGID(gid uint32) error {
 	if gid == noChange {
 		return unix.EINVAL
 	}
-	return t.changeCreds(func(c *Credentials) error { return setID(&c.GID, c.HasCap(linux.CAP_SETGID), gid) })
+	return t.changeCreds(func(c *Credentials) error { return setID(&c.GID, c.HasOwnCap(linux.CAP_SETGID), gid) })
 }
 
 func setRES(ids *IDs, privileged bool, r, e, s uint32) error {
@@ -148,12 +173,12 @@ func setRES(ids *IDs, privileged bool, r, e, s uint32) error {
 // SetRESUID implements setresuid(2): without CAP_SETUID each ID may only
 // become one of the current real, effective and saved ones.
 func (t *Task) SetRESUID(r, e, s uint32) error {
-	return t.changeCreds(func(c *Credentials) error { return setRES(&c.UID, c.HasCap(linux.CAP_SETUID), r, e, s) })
+	return t.changeCreds(func(c *Credentials) error { return setRES(&c.UID, c.HasOwnCap(linux.CAP_SETUID), r, e, s) })
 }
 
 // SetRESGID implements setresgid(2), with CAP_SETGID as its privilege.
 func (t *Task) SetRESGID(r, e, s uint32) error {
-	return t.changeCreds(func(c *Credentials) error { return setRES(&c.GID, c.HasCap(linux.CAP_SETGID), r, e, s) })
+	return t.changeCreds(func(c *Credentials) error { return setRES(&c.GID, c.HasOwnCap(linux.CAP_SETGID), r, e, s) })
 }
 
 // setRE implements the setreuid(2) rules: the saved ID follows the new
@@ -182,18 +207,20 @@ func setRE(ids *IDs, privileged bool, r, e uint32) error {
 
 // SetREUID implements setreuid(2).
 func (t *Task) SetREUID(r, e uint32) error {
-	return t.changeCreds(func(c *Credentials) error { return setRE(&c.UID, c.HasCap(linux.CAP_SETUID), r, e) })
+	return t.changeCreds(func(c *Credentials) error { return setRE(&c.UID, c.HasOwnCap(linux.CAP_SETUID), r, e) })
 }
 
 // SetREGID implements setregid(2).
 func (t *Task) SetREGID(r, e uint32) error {
-	return t.changeCreds(func(c *Credentials) error { return setRE(&c.GID, c.HasCap(linux.CAP_SETGID), r, e) })
+	return t.changeCreds(func(c *Credentials) error { return setRE(&c.GID, c.HasOwnCap(linux.CAP_SETGID), r, e) })
 }
 
-// SetGroups implements setgroups(2), which needs CAP_SETGID.
+// SetGroups implements setgroups(2), which needs CAP_SETGID and, in a
+// child user namespace, a written gid map and setgroups allowed
+// (may_setgroups). groups are kernel IDs.
 func (t *Task) SetGroups(groups []uint32) error {
 	return t.changeCreds(func(c *Credentials) error {
-		if !c.HasCap(linux.CAP_SETGID) {
+		if !c.HasOwnCap(linux.CAP_SETGID) || !c.UserNS.SetgroupsAllowed() {
 			return unix.EPERM
 		}
 		c.Groups = groups
@@ -221,8 +248,8 @@ func (t *Task) SetFSUID(uid uint32) uint32 {
 	t.TG.mu.Lock()
 	defer t.TG.mu.Unlock()
 	c := &t.TG.creds
-	old := setFS(&c.UID, c.HasCap(linux.CAP_SETUID), uid)
-	capsAfterSetfsuid(old, c.UID.FS, &c.Caps)
+	old := setFS(&c.UID, c.HasOwnCap(linux.CAP_SETUID), uid)
+	capsAfterSetfsuid(old, c.UID.FS, c.UserNS.rootUID(), &c.Caps)
 	if c.UID.FS != old {
 		t.SetPdeathSignal(0)
 	}
@@ -234,7 +261,7 @@ func (t *Task) SetFSUID(uid uint32) uint32 {
 func (t *Task) SetFSGID(gid uint32) uint32 {
 	t.TG.mu.Lock()
 	defer t.TG.mu.Unlock()
-	old := setFS(&t.TG.creds.GID, t.TG.creds.HasCap(linux.CAP_SETGID), gid)
+	old := setFS(&t.TG.creds.GID, t.TG.creds.HasOwnCap(linux.CAP_SETGID), gid)
 	if t.TG.creds.GID.FS != old {
 		t.SetPdeathSignal(0)
 	}

@@ -47,6 +47,30 @@ func (t *Task) opener() loader.Opener {
 // built in a fresh address space, so a failure leaves the caller as it was.
 // Other threads of the process are ended first.
 func (t *Task) Exec(p string, argv, envv []string) error {
+	return t.exec(p, t.opener(), argv, envv)
+}
+
+// ExecFile is Exec of the file f is open on (execveat with AT_EMPTY_PATH,
+// fexecve), called name ("/dev/fd/N", Linux's bprm->filename). A script's
+// interpreter is opened by its path.
+func (t *Task) ExecFile(f *vfs.File, name string, argv, envv []string) error {
+	byPath := t.opener()
+	return t.exec(name, func(p string) (loader.File, string, func(), error) {
+		if p != name {
+			return byPath(p)
+		}
+		x, err := t.K.VFS.OpenExecFile(t.Ctx(), t.FSCreds(), f)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if d := x.Dentry(); d != nil {
+			name = vfs.PathOf(t.FS().Root(), d)
+		}
+		return x, name, x.DecRef, nil
+	}, argv, envv)
+}
+
+func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
 	as, err := t.K.Platform.NewAddressSpace()
 	if err != nil {
 		return unix.ENOMEM
@@ -54,7 +78,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	m := mm.New(as, t.MM().Memory())
 	m.SetCPUAccount(t.K.CPU)
 	m.SetRlimits(t.TG.MemoryRlimits())
-	res, err := loader.Load(m, t.opener(), p, argv, envv)
+	res, err := loader.Load(m, open, p, argv, envv)
 	if err != nil {
 		m.Release()
 		return err
@@ -78,6 +102,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 	t.TG.execed = true
 	t.K.mu.Unlock()
 	oldMM.DecUsers()
+	t.execTimers()
 	if fds != oldFDs {
 		oldFDs.DecUsers()
 	}

@@ -14,11 +14,13 @@ import (
 const threadFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND | unix.CLONE_THREAD | unix.CLONE_SYSVSEM
 
 // NewThread adds a thread to t's process, not started.
-func NewThread(t *Task) (*Task, error) { return t.newChild(CloneArgs{Flags: threadFlags}) }
+func NewThread(t *Task) (*Task, error) {
+	return t.newChild(CloneArgs{Flags: threadFlags}, newNamespaces{})
+}
 
 // NewChild forks t's process as fork(2) does, the child not started.
 func NewChild(t *Task) (*Task, error) {
-	return t.newChild(CloneArgs{ExitSignal: int(unix.SIGCHLD)})
+	return t.newChild(CloneArgs{ExitSignal: int(unix.SIGCHLD)}, newNamespaces{})
 }
 
 // DeliverSignals does what t does before it returns to the application.

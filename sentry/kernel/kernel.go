@@ -24,6 +24,14 @@
 // Decision: privilege is capabilities (caps.go), never "uid 0", and the
 // VFS gets a task's credentials as an argument (Task.FSCreds). The order
 // in which the package's locks nest is in locks.go.
+//
+// Decision: user IDs are kernel IDs everywhere in the sentry; a process's
+// credentials carry its user namespace, and the syscall layer maps IDs to
+// and from it (userns.go). A capability is held in a namespace: checks
+// that are global ask the initial one (Credentials.HasCap), so a process
+// of a child namespace passes none of them; those Linux makes per
+// namespace (setuid family, files of mapped owners, signals and ptrace of
+// the target's namespace, UTS names) ask HasCapIn or HasOwnCap.
 package kernel
 
 import (
@@ -72,8 +80,12 @@ type Kernel struct {
 	// interpose); nil: none, and dispatch never looks at them.
 	Hooks *interpose.Hooks
 	Log   *slog.Logger
-	// Hostname is what uname reports.
+	// Hostname is the host name the initial UTS namespace starts with
+	// (set before the first task runs; InitUTS).
 	Hostname string
+	// initUTS is the initial UTS namespace, made once (uts.go).
+	initUTS     *UTSNamespace
+	initUTSOnce sync.Once
 	// Started is when the sandbox started (/proc/uptime, btime).
 	Started time.Time
 	// Clocks are the sandbox's monotonic and boot-time clocks (package

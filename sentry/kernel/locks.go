@@ -22,7 +22,9 @@ package kernel
 // queued flag is under the signal lock of its pending set, and the timer
 // is re-armed at delivery after the signal locks are released), TimerTable.mu,
 // sigQueueCounts.mu (a user's count of queued signals, taken before the
-// signal locks), stats.mu,
+// signal locks), stats.mu, UTSNamespace.mu, UserNamespace.mu (a
+// namespace's maps, taken under ThreadGroup.mu to map IDs; a map write
+// holds the namespace's and takes its ancestors' to map the lower IDs),
 // SyscallTable.unimplMu, and vfs.Queue.mu, which Kernel.mu may hold while
 // it notifies a signalfd's or pidfd's waiters (their callbacks take no
 // kernel lock).

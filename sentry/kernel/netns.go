@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 
@@ -10,7 +9,6 @@ import (
 
 	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
-	"runsc-lite/sentry/vfs"
 )
 
 // Network namespaces (CLONE_NEWNET of clone(2) and unshare(2), setns(2)).
@@ -40,6 +38,9 @@ type NetNS struct {
 	// Host is --network=host's host network, in the first namespace
 	// only (nil elsewhere and in the other modes).
 	Host *hostinet.Stack
+	// Owner is the user namespace that owns it (nil: the initial one),
+	// where the capabilities that act on it count.
+	Owner *UserNamespace
 
 	refs atomic.Int64 // tasks and ns files holding it; the first is never released
 	root bool
@@ -86,13 +87,13 @@ func (ns *NetNS) IsRoot() bool { return ns.root }
 
 // newNetNS makes a network namespace with only lo, down, and one
 // reference: ENOSPC past MaxNetNamespaces.
-func newNetNS() (*NetNS, error) {
+func newNetNS(owner *UserNamespace) (*NetNS, error) {
 	if liveNetNS.Add(1) > MaxNetNamespaces {
 		liveNetNS.Add(-1)
 		return nil, unix.ENOSPC
 	}
 	nextNetInode.CompareAndSwap(0, rootNetInode+1)
-	ns := &NetNS{Inode: nextNetInode.Add(1), Inet: inet.NewIsolated()}
+	ns := &NetNS{Inode: nextNetInode.Add(1), Inet: inet.NewIsolated(), Owner: owner}
 	ns.refs.Store(1)
 	return ns, nil
 }
@@ -133,45 +134,42 @@ func (t *Task) setNetNS(ns *NetNS) {
 	}
 }
 
-// inheritNetNS gives a new child its parent's network namespace, or a
-// new one for CLONE_NEWNET (CAP_SYS_ADMIN, EPERM).
-func (c *Task) inheritNetNS(parent *Task, flags uint64) error {
-	if flags&unix.CLONE_NEWNET != 0 {
-		if !parent.HasCapability(linux.CAP_SYS_ADMIN) {
-			return unix.EPERM
-		}
-		ns, err := newNetNS()
-		if err != nil {
-			return err
-		}
-		c.netns.Store(ns)
-		return nil
+// inheritNetNS gives a new child the namespace CLONE_NEWNET made for it
+// (taking that reference), or its parent's.
+func (c *Task) inheritNetNS(parent *Task, made *NetNS) {
+	if made != nil {
+		c.netns.Store(made)
+		return
 	}
 	// The parent's own reference keeps its namespace alive here.
 	if ns := parent.netns.Load(); ns != nil && ns.tryIncRef() {
 		c.netns.Store(ns)
 	}
-	return nil
 }
 
-// unshareNet is unshare(2)'s CLONE_NEWNET: the task alone moves to a
-// new namespace (CAP_SYS_ADMIN, EPERM).
-func (t *Task) unshareNet() error {
-	if !t.HasCapability(linux.CAP_SYS_ADMIN) {
-		return unix.EPERM
+// newNetNSFor is CLONE_NEWNET for credentials c (already in a new user
+// namespace if the call made one): CAP_SYS_ADMIN in c's user namespace
+// (EPERM), which owns the new namespace.
+func newNetNSFor(c Credentials) (*NetNS, error) {
+	if !c.HasOwnCap(linux.CAP_SYS_ADMIN) {
+		return nil, unix.EPERM
 	}
-	ns, err := newNetNS()
-	if err != nil {
-		return err
-	}
-	t.setNetNS(ns)
-	return nil
+	return newNetNS(c.UserNS)
 }
 
-// SetNetNS is setns(2) for a network namespace: CAP_SYS_ADMIN (EPERM).
-// The task takes a reference of its own.
-func (t *Task) SetNetNS(ns *NetNS) error {
-	if !t.HasCapability(linux.CAP_SYS_ADMIN) {
+// dropNet drops the reference to a namespace no task took.
+func (n newNamespaces) dropNet() {
+	if n.net != nil {
+		n.net.DecRef()
+	}
+}
+
+// setNSNet is setns(2) into network namespace ns (netns_install):
+// CAP_SYS_ADMIN in its owner and in the caller's own user namespace
+// (EPERM).
+func (t *Task) setNSNet(ns *NetNS) error {
+	c := t.Creds()
+	if !c.HasCapIn(ns.Owner, linux.CAP_SYS_ADMIN) || !c.HasOwnCap(linux.CAP_SYS_ADMIN) {
 		return unix.EPERM
 	}
 	if ns.root {
@@ -185,42 +183,8 @@ func (t *Task) SetNetNS(ns *NetNS) error {
 	return nil
 }
 
+// NetNSInode returns t's network namespace as a file.
+func (t *Task) NetNSInode() *NSInode { return &NSInode{Net: t.NetNS()} }
+
 // releaseNetNS drops the exiting task's reference to its namespace.
 func (t *Task) releaseNetNS() { t.setNetNS(nil) }
-
-// nsfsDev is st_dev of namespace files (Linux's nsfs).
-var nsfsDev = vfs.NewDeviceID()
-
-// NetNSInode is what /proc/PID/ns/net leads to (nsfs): the namespace
-// itself, which an open file holds, for setns(2).
-type NetNSInode struct{ NS *NetNS }
-
-// Stat implements vfs.Inode: st_ino is the namespace's number, as
-// nsfs's.
-func (n NetNSInode) Stat(ctx context.Context) (unix.Stat_t, error) {
-	return unix.Stat_t{Dev: nsfsDev, Ino: n.NS.Inode, Mode: unix.S_IFREG | 0o444, Nlink: 1, Blksize: 4096}, nil
-}
-
-// Open implements vfs.Inode: the file holds the namespace.
-func (n NetNSInode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
-	if !n.NS.tryIncRef() {
-		return nil, unix.ENOENT
-	}
-	return &NetNSFile{NS: n.NS}, nil
-}
-
-// NetNSFile is an open network namespace file.
-type NetNSFile struct{ NS *NetNS }
-
-// ReadAt implements vfs.FileImpl: nsfs files have no contents.
-func (*NetNSFile) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	return 0, unix.EINVAL
-}
-
-// WriteAt implements vfs.FileImpl.
-func (*NetNSFile) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
-	return 0, unix.EINVAL
-}
-
-// Release implements vfs.FileImpl: the namespace may go.
-func (f *NetNSFile) Release() { f.NS.DecRef() }

@@ -13,13 +13,13 @@ import (
 func TestNetNSLimit(t *testing.T) {
 	var made []*NetNS
 	for len(made) < MaxNetNamespaces {
-		ns, err := newNetNS()
+		ns, err := newNetNS(nil)
 		if err != nil {
 			t.Fatalf("namespace %d: %v", len(made), err)
 		}
 		made = append(made, ns)
 	}
-	if _, err := newNetNS(); !errors.Is(err, unix.ENOSPC) {
+	if _, err := newNetNS(nil); !errors.Is(err, unix.ENOSPC) {
 		t.Fatalf("namespace past the limit: %v, want ENOSPC", err)
 	}
 	last := made[len(made)-1]
@@ -31,7 +31,7 @@ func TestNetNSLimit(t *testing.T) {
 	if last.tryIncRef() {
 		t.Error("a released namespace took a reference")
 	}
-	ns, err := newNetNS()
+	ns, err := newNetNS(nil)
 	if err != nil {
 		t.Fatalf("after one went: %v", err)
 	}

@@ -180,7 +180,7 @@ func (t *Task) ptraceAttach(pid int, seize bool, addr, data uintptr) error {
 		k.mu.Unlock()
 		return unix.EPERM
 	}
-	if !mayAttachAny && !t.mayAttachLocked(tracee) {
+	if !mayAttachAny && !t.Creds().HasCapIn(tracee.TG.userNS(), linux.CAP_SYS_PTRACE) && !t.mayAttachLocked(tracee) {
 		k.mu.Unlock()
 		return unix.EPERM
 	}
@@ -228,6 +228,13 @@ func (tracee *Task) trapStopped() {
 func (t *Task) mayAttachLocked(tracee *Task) bool {
 	mine, theirs := t.TG.uids(), tracee.TG.uids()
 	if theirs.Real != mine.Real || theirs.Effective != mine.Real || theirs.Saved != mine.Real {
+		return false
+	}
+	if t.TG.userNS() != tracee.TG.userNS() {
+		// cap_ptrace_access_check: across user namespaces only
+		// CAP_SYS_PTRACE in the tracee's (the caller's check), never
+		// equal uids: a process in a child namespace reaches no process
+		// of its parent's.
 		return false
 	}
 	for p := tracee.TG; p != nil; p = p.parent {
@@ -602,7 +609,7 @@ func userRegWords(r *linux.PtraceRegs) [userRegsSize / 8]*uint64 {
 // memory through /proc/PID/mem (PTRACE_MODE_ATTACH): its own process, a
 // tracee of it, or a task it may attach to.
 func (caller *Task) MayAccessMemory(target *Task) bool {
-	if caller.TG == target.TG || caller.HasCapability(linux.CAP_SYS_PTRACE) {
+	if caller.TG == target.TG || caller.Creds().HasCapIn(target.TG.userNS(), linux.CAP_SYS_PTRACE) {
 		return true
 	}
 	k := caller.K
@@ -617,10 +624,13 @@ func (caller *Task) MayAccessMemory(target *Task) bool {
 // (real, effective, saved) are all the caller's real ones, or any with
 // CAP_SYS_PTRACE. YAMA's scope applies only to attaching.
 func (caller *Task) MayInspect(target *Task) bool {
-	if caller.TG == target.TG || caller.HasCapability(linux.CAP_SYS_PTRACE) {
+	c, tc := caller.Creds(), target.Creds()
+	if caller.TG == target.TG || c.HasCapIn(tc.UserNS, linux.CAP_SYS_PTRACE) {
 		return true
 	}
-	c, tc := caller.Creds(), target.Creds()
+	if c.UserNS != tc.UserNS {
+		return false // cap_ptrace_access_check
+	}
 	same := func(ids IDs, id uint32) bool { return ids.Real == id && ids.Effective == id && ids.Saved == id }
 	return same(tc.UID, c.UID.Real) && same(tc.GID, c.GID.Real)
 }

@@ -32,6 +32,53 @@ func NewSigInfo(sig, code int32, pid int, uid uint32) SigInfo {
 	return si
 }
 
+// showSenderUID maps the sender's kernel uid in si, if its layout has one
+// (kill, tkill, sigqueue, mq_notify, and a child's SIGCHLD), into the
+// receiver's user namespace ns, as __send_signal does; an unmapped one
+// shows as the overflow uid.
+func showSenderUID(si *SigInfo, ns *UserNamespace) {
+	if ns != nil && hasSenderUID(si) {
+		si.SetUID(int32(ns.ShowUID(uint32(si.UID()))))
+	}
+}
+
+// hasSenderUID reports whether si's layout carries a sender's uid.
+func hasSenderUID(si *SigInfo) bool {
+	switch code := si.Code; {
+	case code == linux.SI_USER, code == linux.SI_TKILL, code == linux.SI_QUEUE, code == linux.SI_MESGQ:
+		return true
+	case code >= linux.CLD_EXITED && code <= linux.CLD_CONTINUED && !faultSignal(si.Signo):
+		return true
+	}
+	return false
+}
+
+// SenderUIDToKernel maps the uid a process wrote in a siginfo it queues
+// (rt_sigqueueinfo) from its user namespace ns to a kernel uid, which the
+// receiver's namespace then shows (userns_fixup_signal_uid); an unmapped
+// one becomes the overflow uid (a receiver whose namespace maps kernel
+// uid 65534 elsewhere sees that, where Linux shows 65534).
+func SenderUIDToKernel(si *SigInfo, ns *UserNamespace) {
+	if ns == nil || !hasSenderUID(si) {
+		return
+	}
+	k, ok := ns.UIDToKernel(uint32(si.UID()))
+	if !ok {
+		k = OverflowID
+	}
+	si.SetUID(int32(k))
+}
+
+// faultSignal reports whether sig is one a fault raises, whose positive
+// codes are not a child's.
+func faultSignal(sig int32) bool {
+	switch sig {
+	case int32(unix.SIGSEGV), int32(unix.SIGBUS), int32(unix.SIGILL), int32(unix.SIGFPE), int32(unix.SIGTRAP):
+		return true
+	}
+	return false
+}
+
 // ChildInfo returns the siginfo of a SIGCHLD (or another exit signal) about
 // child pid: what happened (code, a CLD_*) and its status.
 func ChildInfo(sig, code int32, pid int, uid uint32, status int32) SigInfo {
@@ -143,6 +190,7 @@ func (t *Task) SendTimerSignal(si SigInfo, it *IntervalTimer) bool {
 
 // sendSignal posts si, the signal of timer if that is not nil.
 func (t *Task) sendSignal(si SigInfo, timer *IntervalTimer) (ignored bool, err error) {
+	showSenderUID(&si, t.TG.userNS())
 	t.TG.prepareSignal(int(si.Signo))
 	if t.ignored(int(si.Signo)) {
 		return true, nil
@@ -197,6 +245,7 @@ func (tg *ThreadGroup) SendTimerSignal(si SigInfo, it *IntervalTimer) bool {
 
 // sendSignal posts si, the signal of timer if that is not nil.
 func (tg *ThreadGroup) sendSignal(si SigInfo, timer *IntervalTimer) (ignored bool, err error) {
+	showSenderUID(&si, tg.userNS())
 	sig := int(si.Signo)
 	if sig == int(unix.SIGKILL) {
 		tg.Kill(sig)
@@ -561,7 +610,8 @@ func (t *Task) MaySignal(tg *ThreadGroup, sig int) error {
 		return nil
 	}
 	c, tc := t.Creds().UID, tg.uids()
-	if t.HasCapability(linux.CAP_KILL) || c.Effective == tc.Saved || c.Effective == tc.Real || c.Real == tc.Saved || c.Real == tc.Real {
+	// CAP_KILL counts in the target's user namespace (kill_ok_by_cred).
+	if t.Creds().HasCapIn(tg.userNS(), linux.CAP_KILL) || c.Effective == tc.Saved || c.Effective == tc.Real || c.Real == tc.Saved || c.Real == tc.Real {
 		return nil
 	}
 	if sig == int(unix.SIGCONT) {

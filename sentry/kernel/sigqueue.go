@@ -162,7 +162,7 @@ func (p *pendingSet) add(si SigInfo, quota sigQuota) error {
 // is queued already, not queued again: that one counts an overrun more.
 func (p *pendingSet) addTimer(si SigInfo, it *IntervalTimer) {
 	ps := it.posix
-	if p.closed {
+	if p.closed || ps.gone.Load() {
 		return
 	}
 	if ps.queued {
@@ -248,6 +248,33 @@ func (p *pendingSet) remove(mask uint64) {
 				}
 			}
 			delete(p.queue, sig)
+		}
+	}
+}
+
+// flushTimerSignals drops the siginfos with si_code SI_TIMER (a POSIX
+// timer's, or one an application sent itself with that code), as
+// flush_itimer_signals does at execve: a signal stays pending if a
+// siginfo of another kind is queued for it, or if none was (it was
+// pending without its siginfo), not if only timer siginfos were.
+func (p *pendingSet) flushTimerSignals() {
+	for sig, q := range p.queue {
+		kept, dropped := q[:0], false
+		for _, e := range q {
+			if e.si.Code != linux.SI_TIMER {
+				kept = append(kept, e)
+				continue
+			}
+			dropped = true
+			e.charge.uncharge()
+			if e.timer != nil {
+				e.timer.posix.queued = false
+			}
+		}
+		clear(q[len(kept):])
+		p.queue[sig] = kept
+		if dropped && len(kept) == 0 {
+			p.mask &^= 1 << (sig - 1)
 		}
 	}
 }

@@ -96,6 +96,9 @@ type Task struct {
 	fds  *vfs.FDTable      // guarded by mu
 	fs   *vfs.FSContext    // guarded by mu
 	exe  string            // the running executable's path (/proc/self/exe); guarded by mu
+	// uts is the task's UTS namespace, nil for the initial one; only
+	// the task's own goroutine (unshare, setns) or its creator sets it.
+	uts atomic.Pointer[UTSNamespace]
 
 	// killed is closed when the task must stop: its group is exiting.
 	// Blocking syscalls select on it (Killed) and return EINTR.

@@ -123,6 +123,13 @@ func (tg *ThreadGroup) uids() IDs {
 	return tg.creds.UID
 }
 
+// userNS is the process's user namespace (nil: the initial one).
+func (tg *ThreadGroup) userNS() *UserNamespace {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.creds.UserNS
+}
+
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 	tg := &ThreadGroup{PID: pid, k: k, parent: parent, children: make(map[*ThreadGroup]struct{}),
 		pgid: pid, sid: pid, done: make(chan struct{}), handlers: make(map[int]linux.SigAction)}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -75,6 +76,11 @@ type posixTimer struct {
 	// goes to the same one.
 	queued    bool
 	siOverrun int64
+
+	// gone is set when the timer is deleted, before any flush of its
+	// signal: an expiry already under way then queues nothing (Linux's
+	// timer_delete waits for a running expiry, hrtimer_cancel).
+	gone atomic.Bool
 }
 
 // timerEpoch is what wall-clock timers measure their deadlines from
@@ -407,6 +413,9 @@ func (tt *TimerTable) Delete(id int) bool {
 	delete(tt.timers, id)
 	tt.mu.Unlock()
 	if it != nil {
+		if it.posix != nil {
+			it.posix.gone.Store(true)
+		}
 		it.Set(0, 0)
 		if it.posix != nil {
 			// A signal still queued is delivered (Linux frees it then),
@@ -415,6 +424,20 @@ func (tt *TimerTable) Delete(id int) bool {
 		}
 	}
 	return it != nil
+}
+
+// deleteAll deletes every timer of the table. The next ID is kept, as
+// Linux's signal_struct keeps its next_posix_timer_id.
+func (tt *TimerTable) deleteAll() {
+	tt.mu.Lock()
+	ids := make([]int, 0, len(tt.timers))
+	for id := range tt.timers {
+		ids = append(ids, id)
+	}
+	tt.mu.Unlock()
+	for _, id := range ids {
+		tt.Delete(id)
+	}
 }
 
 // stopTimers disarms every timer of a process that is gone.
@@ -428,14 +451,28 @@ func (tg *ThreadGroup) stopTimers() {
 		}
 	}
 	if pt != nil {
-		pt.mu.Lock()
-		ids := make([]int, 0, len(pt.timers))
-		for id := range pt.timers {
-			ids = append(ids, id)
-		}
-		pt.mu.Unlock()
-		for _, id := range ids {
-			pt.Delete(id)
-		}
+		pt.deleteAll()
 	}
+}
+
+// execTimers is what execve does to the timers of t's process, now its
+// only thread (begin_new_exec's exit_itimers and flush_itimer_signals):
+// the timer_create timers are deleted, and the siginfos queued with
+// si_code SI_TIMER, for t and for the process, are dropped. ITIMER_REAL,
+// ITIMER_VIRTUAL and ITIMER_PROF live on, as POSIX requires, and so do
+// their signals already pending.
+func (t *Task) execTimers() {
+	tg := t.TG
+	tg.mu.Lock()
+	pt := tg.posixTimers
+	tg.mu.Unlock()
+	if pt != nil {
+		pt.deleteAll()
+	}
+	t.sig.mu.Lock()
+	t.sig.pending.flushTimerSignals()
+	tg.sigmu.Lock()
+	tg.pending.flushTimerSignals()
+	tg.sigmu.Unlock()
+	t.sig.mu.Unlock()
 }

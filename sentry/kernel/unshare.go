@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // unshareFlags are the flags unshare(2) knows; others are EINVAL.
@@ -12,10 +13,88 @@ const unshareFlags = unix.CLONE_THREAD | unix.CLONE_FS | unix.CLONE_NEWNS | unix
 	unix.CLONE_NEWNET | unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
 // namespaceFlags are the namespaces unshare(2) and clone(2) could make.
-// The sandbox has none of its own: it answers as a kernel built without
-// them (EINVAL), which programs treat as "no namespaces here".
 const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET |
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+// madeNamespaces are the namespaces the sandbox makes: user (userns.go)
+// and UTS (uts.go). For the others it answers as a kernel built without
+// them (EINVAL), which programs treat as "no namespaces here".
+const madeNamespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNET
+
+// newNamespaces are what an unshare or clone made: credentials in a new
+// user namespace, a new UTS namespace; nil where it made none.
+type newNamespaces struct {
+	creds *Credentials
+	uts   *UTSNamespace
+	net   *NetNS // a reference, which the task it goes to takes (netns.go)
+}
+
+// makeNamespaces makes the namespaces flags ask for, each by its own
+// function, the user namespace first: it owns the others
+// (create_new_namespaces with the new credentials).
+func (t *Task) makeNamespaces(flags uint64, syscall string) (newNamespaces, error) {
+	var n newNamespaces
+	if other := flags & namespaceFlags &^ madeNamespaces; other != 0 {
+		t.Log().Warn("unimplemented: namespaces", "syscall", syscall, "flags", fmt.Sprintf("%#x", other))
+		return n, unix.EINVAL
+	}
+	c := t.Creds()
+	if flags&unix.CLONE_NEWUSER != 0 {
+		if err := t.newUserNS(&c); err != nil {
+			return n, err
+		}
+		n.creds = &c
+	}
+	if flags&unix.CLONE_NEWUTS != 0 {
+		u, err := t.newUTSNS(c)
+		if err != nil {
+			return n, err
+		}
+		n.uts = u
+	}
+	if flags&unix.CLONE_NEWNET != 0 { // last: nothing fails after it
+		ns, err := newNetNSFor(c)
+		if err != nil {
+			return n, err
+		}
+		n.net = ns
+	}
+	return n, nil
+}
+
+// newUserNS moves c into a new child of its user namespace
+// (create_user_ns): EPERM for a chrooted caller, ENOSPC past the nesting
+// or count limit.
+func (t *Task) newUserNS(c *Credentials) error {
+	if !t.K.VFS.IsRoot(t.FS().Root()) {
+		return unix.EPERM
+	}
+	return c.NewUserNS()
+}
+
+// newUTSNS copies t's UTS namespace for credentials c (in their user
+// namespace, which owns the copy): EPERM without CAP_SYS_ADMIN there.
+func (t *Task) newUTSNS(c Credentials) (*UTSNamespace, error) {
+	if !c.HasOwnCap(linux.CAP_SYS_ADMIN) {
+		return nil, unix.EPERM
+	}
+	return t.UTS().copyFor(c.UserNS), nil
+}
+
+// enterNamespaces moves t's process into what n holds.
+func (t *Task) enterNamespaces(n newNamespaces) {
+	if n.creds != nil {
+		t.TG.mu.Lock()
+		t.TG.creds = *n.creds
+		t.TG.mu.Unlock()
+	}
+	if n.uts != nil {
+		t.uts.Store(n.uts)
+	}
+	if n.net != nil {
+		t.setNetNS(n.net)
+	}
+}
 
 // Unshare gives the task its own copy of what flags name, as unshare(2)
 // does (ksys_unshare): CLONE_FILES its descriptor table, CLONE_FS its
@@ -44,15 +123,11 @@ func (t *Task) Unshare(flags uint64) error {
 		flags&unix.CLONE_VM != 0 && t.MM().Shared() {
 		return unix.EINVAL
 	}
-	if flags&namespaceFlags&^unix.CLONE_NEWNET != 0 {
-		t.Log().Warn("unimplemented: namespaces", "syscall", "unshare", "flags", fmt.Sprintf("%#x", flags&namespaceFlags))
-		return unix.EINVAL
+	ns, err := t.makeNamespaces(flags, "unshare")
+	if err != nil {
+		return err
 	}
-	if flags&unix.CLONE_NEWNET != 0 {
-		if err := t.unshareNet(); err != nil { // netns.go
-			return err
-		}
-	}
+	t.enterNamespaces(ns)
 	if flags&unix.CLONE_FS != 0 {
 		t.mu.Lock()
 		t.fs = t.fs.Fork()

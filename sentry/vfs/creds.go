@@ -20,6 +20,12 @@ type Creds struct {
 	uid, gid uint32
 	groups   []uint32
 	caps     uint64 // bit n is capability n
+	// ns and nsCaps are a task's user namespace, when it is not the
+	// initial one, and its capabilities there: they count over an inode
+	// whose owner and group ns maps (capableWrt), caps being those of
+	// the initial namespace (none).
+	ns     IDMapper
+	nsCaps uint64
 }
 
 // NewCreds returns the credentials of a task: its filesystem user and
@@ -31,6 +37,30 @@ func NewCreds(uid, gid uint32, groups []uint32, caps uint64) Creds {
 
 // allCaps is every capability Linux defines.
 const allCaps = uint64(1)<<(linux.CAP_LAST_CAP+1) - 1
+
+// IDMapper is a user namespace as the VFS sees it: which kernel user and
+// group IDs it maps.
+type IDMapper interface {
+	MapsUID(uid uint32) bool
+	MapsGID(gid uint32) bool
+}
+
+// InUserNS returns c for a task of the user namespace ns holding caps
+// there (Linux's capable_wrt_inode_uidgid: those capabilities count over
+// inodes whose owner and group ns maps, and only there).
+func (c Creds) InUserNS(caps uint64, ns IDMapper) Creds {
+	c.ns, c.nsCaps = ns, caps
+	return c
+}
+
+// capableWrt reports whether c holds cp over an inode of st's owner and
+// group (capable_wrt_inode_uidgid).
+func (c Creds) capableWrt(cp linux.Capability, st *unix.Stat_t) bool {
+	if c.HasCap(cp) {
+		return true
+	}
+	return c.ns != nil && cp.Ok() && c.nsCaps&(1<<cp) != 0 && c.ns.MapsUID(st.Uid) && c.ns.MapsGID(st.Gid)
+}
 
 // KernelCreds are the kernel's own credentials: uid and gid 0 with every
 // capability. Only operations the sentry makes for itself use them
@@ -48,13 +78,14 @@ func (c Creds) GID() uint32 { return c.gid }
 // groups (in_group_p).
 func (c Creds) InGroup(gid uint32) bool { return c.gid == gid || slices.Contains(c.groups, gid) }
 
-// HasCap reports whether c holds capability cp.
+// HasCap reports whether c holds capability cp in the sandbox's initial
+// user namespace (what global checks ask).
 func (c Creds) HasCap(cp linux.Capability) bool { return cp.Ok() && c.caps&(1<<cp) != 0 }
 
 // ownerOrCapable is inode_owner_or_capable: c owns st, or holds
 // CAP_FOWNER.
 func (c Creds) ownerOrCapable(st *unix.Stat_t) bool {
-	return c.uid == st.Uid || c.HasCap(linux.CAP_FOWNER)
+	return c.uid == st.Uid || c.capableWrt(linux.CAP_FOWNER, st)
 }
 
 // Access bits for permission (Linux's MAY_EXEC, MAY_WRITE, MAY_READ, the
@@ -82,18 +113,18 @@ func permission(c Creds, st *unix.Stat_t, want uint32) error {
 		return nil
 	}
 	if IsDir(st.Mode) {
-		if want&mayWrite == 0 && c.HasCap(linux.CAP_DAC_READ_SEARCH) {
+		if want&mayWrite == 0 && c.capableWrt(linux.CAP_DAC_READ_SEARCH, st) {
 			return nil
 		}
-		if c.HasCap(linux.CAP_DAC_OVERRIDE) {
+		if c.capableWrt(linux.CAP_DAC_OVERRIDE, st) {
 			return nil
 		}
 		return unix.EACCES
 	}
-	if (want&mayExec == 0 || st.Mode&0o111 != 0) && c.HasCap(linux.CAP_DAC_OVERRIDE) {
+	if (want&mayExec == 0 || st.Mode&0o111 != 0) && c.capableWrt(linux.CAP_DAC_OVERRIDE, st) {
 		return nil
 	}
-	if want == mayRead && c.HasCap(linux.CAP_DAC_READ_SEARCH) {
+	if want == mayRead && c.capableWrt(linux.CAP_DAC_READ_SEARCH, st) {
 		return nil
 	}
 	return unix.EACCES
@@ -106,7 +137,7 @@ func stickyDenies(c Creds, dir, victim *unix.Stat_t) bool {
 	if dir.Mode&unix.S_ISVTX == 0 {
 		return false
 	}
-	return c.uid != victim.Uid && c.uid != dir.Uid && !c.HasCap(linux.CAP_FOWNER)
+	return c.uid != victim.Uid && c.uid != dir.Uid && !c.capableWrt(linux.CAP_FOWNER, victim)
 }
 
 type taskKey struct{}

@@ -38,6 +38,14 @@ type handleTable struct {
 	order []handleKey
 }
 
+// HandleBytes is the handle of the file with device and inode numbers
+// dev and ino, as Handle gives it, without remembering anything (for
+// inotify's fdinfo).
+func HandleBytes(dev, ino uint64) []byte {
+	k := handleKey{Dev: dev, Ino: ino}
+	return append([]byte(nil), abi.AsBytes(&k)...)
+}
+
 // Handle returns d's handle, remembering d for OpenHandle.
 func (v *VFS) Handle(ctx context.Context, d *Dentry) ([]byte, error) {
 	st, err := d.inode.Stat(ctx)

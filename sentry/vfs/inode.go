@@ -247,6 +247,20 @@ type Readiness interface {
 	Readiness(mask int16) int16
 }
 
+// FDInfoer is implemented by the open files that show more in
+// /proc/PID/fdinfo/N than the position and flags: its lines, each ending
+// with a newline (inotify's watches, as Linux's show_fdinfo).
+type FDInfoer interface {
+	FDInfo() string
+}
+
+// PollableRegular is implemented by the open regular files that have a
+// poll of their own, which epoll may watch unlike other regular files
+// (Linux's file_can_poll): /proc/PID/mounts and mountinfo.
+type PollableRegular interface {
+	PollableRegular()
+}
+
 // Unpollable is implemented by files that poll(2) reports always ready
 // but that epoll refuses (EPERM), as Linux does for files whose driver has
 // no poll (file_can_poll): /dev/null, /dev/zero, /dev/full, /dev/urandom.

@@ -36,6 +36,23 @@ type VFS struct {
 	// mu.
 	handles handleTable
 	lastID  int // the last mount's ID; guarded by mu
+	// mountEvents counts the changes of the mount table (mount, remount,
+	// unmount: Linux's mnt_namespace event), and mountQueue hears of
+	// each; /proc/PID/mounts and mountinfo poll on them.
+	mountEvents atomic.Uint64
+	mountQueue  Queue
+}
+
+// MountEvents returns the count of mount table changes so far and the
+// queue notified (POLLPRI|POLLERR) after each, for the files of /proc
+// that poll them (mounts_poll).
+func (v *VFS) MountEvents() (uint64, *Queue) { return v.mountEvents.Load(), &v.mountQueue }
+
+// mountsChanged counts a change of the mount table and tells the
+// pollers; called without v.mu.
+func (v *VFS) mountsChanged() {
+	v.mountEvents.Add(1)
+	v.mountQueue.Notify(unix.POLLPRI | unix.POLLERR)
 }
 
 // Mount is a filesystem mounted at a directory of another mount (or at /).
@@ -218,4 +235,11 @@ func joinReversed(parts []string) string {
 		b = append(b, parts[i]...)
 	}
 	return string(b)
+}
+
+// IsRoot reports whether d is the VFS's root directory: a process whose
+// root is anything else is chrooted (current_chrooted).
+func (v *VFS) IsRoot(d *Dentry) bool {
+	r := v.Root()
+	return d == r || d.mnt == r.mnt && sameInode(d.inode, r.inode)
 }

@@ -76,13 +76,53 @@ func (v *VFS) RemoveWatch(key WatchKey, w Watch) {
 
 // deliver sends an event to the watches of key.
 func (v *VFS) deliver(key WatchKey, mask, cookie uint32, name string) {
+	v.deliverPath(key, mask, cookie, name, nil)
+}
+
+// UnlinkedExcluder is implemented by watches that hear nothing of a file
+// by a name it no longer has (inotify's IN_EXCL_UNLINK).
+type UnlinkedExcluder interface {
+	ExcludesUnlinked() bool
+}
+
+// deliverPath is deliver of an event about a file reached by a name (a
+// path, in Linux's terms); unlinked, if not nil, says whether that name
+// is gone, which watches that exclude unlinked files ask
+// (fsnotify_handle_inode_event's d_unlinked check).
+func (v *VFS) deliverPath(key WatchKey, mask, cookie uint32, name string, unlinked func() bool) {
 	t := &v.watches
 	t.mu.RLock()
 	ws := append([]Watch(nil), t.watches[key]...)
 	t.mu.RUnlock()
 	for _, w := range ws {
+		if x, ok := w.(UnlinkedExcluder); ok && unlinked != nil && x.ExcludesUnlinked() && unlinked() {
+			continue
+		}
 		w.Notify(mask, cookie, name)
 	}
+}
+
+// unlinkedFunc returns a function that says, once, whether d's name no
+// longer leads to inode i (the file was unlinked or renamed over).
+func unlinkedFunc(ctx context.Context, d *Dentry, i Inode) func() bool {
+	if d == nil || d.parent == nil {
+		return nil
+	}
+	return sync.OnceValue(func() bool {
+		dir, ok := d.parent.inode.(Dir)
+		if !ok {
+			return false
+		}
+		now, err := dir.Lookup(ctx, d.name)
+		if err != nil {
+			return true
+		}
+		// By device and inode numbers: not every filesystem's inodes
+		// are comparable values.
+		a, _, errA := KeyOf(ctx, now)
+		b, _, errB := KeyOf(ctx, i)
+		return errA == nil && errB == nil && a != b
+	})
 }
 
 func (v *VFS) watching() bool { return v != nil && v.watches.n.Load() != 0 }
@@ -100,12 +140,16 @@ func (v *VFS) inodeEvent(ctx context.Context, d *Dentry, i Inode, mask uint32) {
 	if dir {
 		mask |= unix.IN_ISDIR
 	}
-	v.deliver(key, mask, 0, "")
+	// The parent's watch hears first, with the name, then the inode's
+	// own (fsnotify_handle_event: "report an event to the parent with
+	// name, then to the child without name").
+	unlinked := unlinkedFunc(ctx, d, i)
 	if d != nil && d.parent != nil {
 		if pkey, _, err := KeyOf(ctx, d.parent.inode); err == nil {
-			v.deliver(pkey, mask, 0, d.name)
+			v.deliverPath(pkey, mask, 0, d.name, unlinked)
 		}
 	}
+	v.deliverPath(key, mask, 0, "", unlinked)
 }
 
 // entryEvent reports mask about entry name of directory parent when err

@@ -77,6 +77,17 @@ func (v *VFS) OpenExec(ctx context.Context, creds Creds, fsc *FSContext, path st
 	if err != nil {
 		return nil, err
 	}
+	return v.openExec(ctx, creds, d)
+}
+
+// OpenExecFile opens the file f is open on for execve(2), as OpenExec
+// does a path: execveat of a descriptor with AT_EMPTY_PATH (fexecve),
+// which needs no name, so a memfd can be run.
+func (v *VFS) OpenExecFile(ctx context.Context, creds Creds, f *File) (*File, error) {
+	return v.openExec(ctx, creds, f.JumpTarget())
+}
+
+func (v *VFS) openExec(ctx context.Context, creds Creds, d *Dentry) (*File, error) {
 	st, err := d.inode.Stat(ctx)
 	if err != nil {
 		return nil, err
@@ -87,12 +98,12 @@ func (v *VFS) OpenExec(ctx context.Context, creds Creds, fsc *FSContext, path st
 	if err := permission(creds, &st, mayExec); err != nil {
 		return nil, err
 	}
-	impl, err := v.openImpl(ctx, d.inode, &st, unix.O_RDONLY)
+	impl, err := v.openImpl(ctx, d, &st, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
 	v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
-	return NewFile(v, d, d.inode, impl, unix.O_RDONLY), nil
+	return NewFile(v, d.named(), d.inode, impl, unix.O_RDONLY|linux.O_LARGEFILE), nil
 }
 
 // openCreate resolves path for O_CREAT, creating a regular file if the
@@ -143,6 +154,9 @@ func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) 
 		}
 		if w.links++; w.links > maxSymlinks {
 			return nil, false, unix.ELOOP
+		}
+		if to, err := w.jump(d); err != nil || to != nil {
+			return to, false, err
 		}
 		if path, err = readlink(w.ctx, d.inode); err != nil {
 			return nil, false, err
@@ -217,7 +231,7 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 		return nil, unix.ENOTDIR
 	}
 	if flags&unix.O_PATH != 0 {
-		return NewFile(v, d, d.inode, nil, flags), nil
+		return NewFile(v, d.named(), d.inode, nil, flags), nil
 	}
 	if IsSymlink(st.Mode) {
 		return nil, unix.ELOOP
@@ -254,13 +268,15 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 	}
 	if IsDir(st.Mode) {
 		v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
-		return NewFile(v, d, d.inode, nil, flags), nil
+		return NewFile(v, d, d.inode, nil, flags|linux.O_LARGEFILE), nil
 	}
-	impl, err := v.openImpl(ctx, d.inode, &st, flags)
+	impl, err := v.openImpl(ctx, d, &st, flags)
 	if err != nil {
 		return nil, err
 	}
-	f := NewFile(v, d, d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC))
+	// open(2) on 64-bit forces O_LARGEFILE (force_o_largefile), the
+	// kernel's 0o100000, which x/sys/unix calls 0 on amd64.
+	f := NewFile(v, d.named(), d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)|linux.O_LARGEFILE)
 	if st.Mode&unix.S_IFMT == unix.S_IFREG {
 		// Counted first, as Linux takes its write access before it
 		// breaks leases: a holder cannot downgrade against this open.
@@ -284,8 +300,12 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 // openImpl opens a non-directory: FIFOs through the FIFO opener and
 // device nodes through the device opener if there are, everything else
 // through its filesystem.
-func (v *VFS) openImpl(ctx context.Context, inode Inode, st *unix.Stat_t, flags int) (FileImpl, error) {
+func (v *VFS) openImpl(ctx context.Context, d *Dentry, st *unix.Stat_t, flags int) (FileImpl, error) {
+	inode := d.inode
 	switch typ := st.Mode & unix.S_IFMT; {
+	case d.mnt == anonMount:
+		// An anonymous pipe (or socket...) opened again through
+		// /proc/PID/fd: its own inode knows what that opens.
 	case typ == unix.S_IFIFO && v.fifos != nil:
 		return v.fifos.OpenFIFO(ctx, st.Dev, st.Ino, flags)
 	case (typ == unix.S_IFCHR || typ == unix.S_IFBLK) && v.devices != nil:
@@ -781,7 +801,7 @@ func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 		if a.Mask&AttrGID != 0 {
 			gid = a.GID
 		}
-		if !creds.InGroup(gid) && !creds.HasCap(linux.CAP_FSETID) {
+		if !creds.InGroup(gid) && !creds.capableWrt(linux.CAP_FSETID, &st) {
 			a.Mode &^= unix.S_ISGID
 		}
 	}
@@ -803,13 +823,13 @@ func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 // chownOK is chown_ok: the owner may "change" the owner to itself;
 // anything else needs CAP_CHOWN.
 func chownOK(c Creds, st *unix.Stat_t, uid uint32) bool {
-	return c.uid == st.Uid && uid == st.Uid || c.HasCap(linux.CAP_CHOWN)
+	return c.uid == st.Uid && uid == st.Uid || c.capableWrt(linux.CAP_CHOWN, st)
 }
 
 // chgrpOK is chgrp_ok: the owner may give the file to a group it is in
 // (or leave it in its group); anything else needs CAP_CHOWN.
 func chgrpOK(c Creds, st *unix.Stat_t, gid uint32) bool {
-	return c.uid == st.Uid && (gid == st.Gid || c.InGroup(gid)) || c.HasCap(linux.CAP_CHOWN)
+	return c.uid == st.Uid && (gid == st.Gid || c.InGroup(gid)) || c.capableWrt(linux.CAP_CHOWN, st)
 }
 
 // dropSetIDOnChown adds to a chown of a non-directory the mode change

@@ -33,12 +33,78 @@ type MagicLink interface {
 	Magic() bool
 }
 
-// MagicTarget is implemented by magic links that lead to an object with
-// no path (/proc/PID/ns/*: a namespace, as Linux's nsfs): following one
-// gives that inode itself, at the link's place, rather than a lookup of
-// what Readlink says.
-type MagicTarget interface {
-	Target(ctx context.Context) (Inode, error)
+// LinkJumper is implemented by magic links that are jumps rather than
+// paths, as Linux's /proc/PID/fd/N is (proc_fd_link and nd_jump_link):
+// following one lands on the Dentry Jump returns, the open file's own
+// name and inode, whatever the link's text says. So a file whose name
+// the walk cannot reach (a memfd, a pipe, a deleted file, a file outside
+// the caller's root) is opened again as the same inode, with a new open
+// file description and the flags asked for. Jump returns nil for a link
+// to follow by its text.
+type LinkJumper interface {
+	Jump(ctx context.Context) (*Dentry, error)
+}
+
+// jump follows the magic link d if it is a jump: to is where it lands,
+// nil for a link to follow by its text. A jump is refused with
+// RESOLVE_NO_XDEV to another mount and with RESOLVE_BENEATH or
+// RESOLVE_IN_ROOT, whose scope it would leave (nd_jump_link).
+func (w *walker) jump(d *Dentry) (to *Dentry, err error) {
+	j, ok := d.inode.(LinkJumper)
+	if !ok {
+		return nil, nil
+	}
+	if to, err = j.Jump(w.ctx); err != nil || to == nil {
+		return nil, err
+	}
+	if w.resolve&(linux.RESOLVE_BENEATH|linux.RESOLVE_IN_ROOT) != 0 {
+		return nil, unix.EXDEV
+	}
+	if err := w.checkMount(to); err != nil {
+		return nil, err
+	}
+	return to, nil
+}
+
+// anonMount is the mount of the files no mount holds (memfds, pipes,
+// sockets, eventfds...), as Linux's internal mounts of shmfs, pipefs and
+// sockfs: reached only by a jump through /proc/PID/fd, never mounted
+// anywhere, so ".." from it stays in it and no path leads to it.
+var anonMount = &Mount{FS: anonFS{}}
+
+// anonFS is anonMount's filesystem: statfs says pipefs, as fstatfs on an
+// anonymous file does.
+type anonFS struct{}
+
+func (anonFS) Root() Inode { return nil }
+
+func (anonFS) Statfs(context.Context) (unix.Statfs_t, error) {
+	return unix.Statfs_t{Type: unix.PIPEFS_MAGIC, Bsize: 4096, Frsize: 4096, Namelen: 255}, nil
+}
+
+// JumpTarget is where a magic link to f jumps: f's name, or for a file
+// without one an anonymous Dentry of its inode.
+func (f *File) JumpTarget() *Dentry {
+	if f.d != nil {
+		return f.d
+	}
+	return AnonDentry(f.inode)
+}
+
+// AnonDentry is where a magic link to an object without a path jumps (an
+// anonymous file's inode, a namespace's file).
+func AnonDentry(i Inode) *Dentry {
+	return &Dentry{inode: i, mnt: anonMount}
+}
+
+// named is d as an open file keeps it: nil for an anonymous file's
+// Dentry (JumpTarget), so that the file opened again through it is as
+// anonymous as the first one (/proc/PID/fd names it the same way).
+func (d *Dentry) named() *Dentry {
+	if d.mnt == anonMount {
+		return nil
+	}
+	return d
 }
 
 // checkMount enforces RESOLVE_NO_XDEV on the dentry a step reached.

@@ -60,6 +60,7 @@ func (v *VFS) MountAt(ctx context.Context, creds Creds, fsc *FSContext, path str
 	m := &Mount{FS: fs, parent: d.mnt, point: d, opts: opts}
 	m.flags.Store(opts.Flags & MountFlags)
 	m.root = &Dentry{inode: fs.Root(), mnt: m}
+	defer v.mountsChanged()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.lastID++
@@ -95,6 +96,7 @@ func (v *VFS) Remount(ctx context.Context, creds Creds, fsc *FSContext, path str
 	if err != nil {
 		return err
 	}
+	defer v.mountsChanged()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	m.opts.Flags = flags & MountFlags
@@ -110,6 +112,15 @@ func (v *VFS) Unmount(ctx context.Context, creds Creds, fsc *FSContext, path str
 	if err != nil {
 		return err
 	}
+	if err := v.unmount(m, detach); err != nil {
+		return err
+	}
+	v.mountsChanged()
+	return nil
+}
+
+// unmount removes m, and with detach the mounts below it.
+func (v *VFS) unmount(m *Mount, detach bool) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	gone := []*Mount{m}

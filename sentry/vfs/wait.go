@@ -50,6 +50,17 @@ type Waitable interface {
 type Entry struct {
 	mask   int16
 	notify func(events int16)
+	// exclusive, if set, makes the entry an exclusive one (Linux's
+	// add_wait_queue_exclusive, for EPOLLEXCLUSIVE): a notification
+	// calls the exclusive entries in the order they were added until
+	// one says it woke someone, and no further.
+	exclusive func(events int16) bool
+}
+
+// NewExclusiveEntry returns an exclusive entry for mask: notify says
+// whether the notification woke a waiter (ep_poll_callback's ewake).
+func NewExclusiveEntry(mask int16, notify func(events int16) bool) *Entry {
+	return &Entry{mask: mask | alwaysEvents, exclusive: notify}
 }
 
 // NewEntry returns an entry that calls notify with the events of a
@@ -63,14 +74,20 @@ func NewEntry(mask int16, notify func(events int16)) *Entry {
 // Queue is the list of entries interested in a file's readiness. The
 // zero value is an empty queue.
 type Queue struct {
-	mu      sync.Mutex          // guards entries; callbacks run without it
+	mu      sync.Mutex          // guards entries and exclusive; callbacks run without it
 	entries map[*Entry]struct{} // guarded by mu
+	// exclusive are the exclusive entries, oldest first.
+	exclusive []*Entry // guarded by mu
 }
 
 // Add registers e.
 func (q *Queue) Add(e *Entry) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if e.exclusive != nil {
+		q.exclusive = append(q.exclusive, e)
+		return
+	}
 	if q.entries == nil {
 		q.entries = make(map[*Entry]struct{})
 	}
@@ -82,10 +99,21 @@ func (q *Queue) Add(e *Entry) {
 func (q *Queue) Remove(e *Entry) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if e.exclusive != nil {
+		for i, x := range q.exclusive {
+			if x == e {
+				q.exclusive = append(q.exclusive[:i], q.exclusive[i+1:]...)
+				break
+			}
+		}
+		return
+	}
 	delete(q.entries, e)
 }
 
-// Notify tells the entries interested in events that they may be ready.
+// Notify tells the entries interested in events that they may be ready:
+// every ordinary one, and the exclusive ones in turn until one of them
+// wakes a waiter (__wake_up_common with one exclusive wake-up).
 // Callers must not hold locks that an entry's callback may take; the
 // callbacks run after the queue's own lock is released.
 func (q *Queue) Notify(events int16) {
@@ -96,9 +124,20 @@ func (q *Queue) Notify(events int16) {
 			hit = append(hit, e)
 		}
 	}
+	var excl []*Entry
+	for _, e := range q.exclusive {
+		if e.mask&events != 0 {
+			excl = append(excl, e)
+		}
+	}
 	q.mu.Unlock()
 	for _, e := range hit {
 		e.notify(events & e.mask)
+	}
+	for _, e := range excl {
+		if e.exclusive(events & e.mask) {
+			break
+		}
 	}
 }
 

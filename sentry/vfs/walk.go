@@ -202,13 +202,10 @@ func (w *walker) follow(d *Dentry) (*Dentry, error) {
 		if w.links++; w.links > maxSymlinks {
 			return nil, unix.ELOOP
 		}
-		if m, ok := d.inode.(MagicTarget); ok {
-			in, err := m.Target(w.ctx)
-			if err != nil {
-				return nil, err
-			}
-			d = &Dentry{parent: d.parent, name: d.name, inode: in, mnt: d.mnt}
-			continue
+		if to, err := w.jump(d); err != nil || to != nil {
+			// A jump lands where it lands, even on a symlink (an
+			// O_PATH descriptor of one): nothing follows it further.
+			return to, err
 		}
 		target, err := readlink(w.ctx, d.inode)
 		if err != nil {

@@ -88,6 +88,16 @@ stub_syscall_site:
 .Lret\@:
 .endm
 
+/* RDTSC64 dst: the time-stamp counter into dst; clobbers %rax and %rdx.
+ * Spins are bounded by it, not by a count of pauses (sysmsg/c/handler.c,
+ * wait_for_sentry). */
+.macro RDTSC64 dst
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, \dst
+.endm
+
 /* long stub_syscall(nr, a0..a5): for the C code that runs before any
  * application code exists in the process (the forkserver, a new stub's
  * set-up), which has a stack of its own. */
@@ -185,7 +195,8 @@ stub_enter:
  * void stub_serve(void): the syscall thread.
  *
  * Registers while waiting: %r12d the seq of the request it waits for,
- * %r13d the spins left, %r14 the control page, %r15 the response page.
+ * %r13 the time-stamp counter ticks to spin (0: sleep), %rbp the counter
+ * when the spin began, %r14 the control page, %r15 the response page.
  * While serving, %rbp and %r13-%r14 hold the request's values.
  */
 	.globl stub_serve
@@ -199,14 +210,19 @@ stub_serve:
 	movabs $SYSMSG_REGION, %r14
 	movabs $SYSMSG_RW_BASE, %r15
 	mov STUB_CONTROL_SPIN(%r14), %r13d
+	RDTSC64 %rbp
 .Lwait:
 	mov STUB_CONTROL_SEQ(%r14), %eax
 	cmp %r12d, %eax
 	je .Lready
 	test %r13d, %r13d
 	jz .Lsleep
-	dec %r13d
 	pause
+	RDTSC64 %rax
+	sub %rbp, %rax                  /* unsigned: a counter gone back ends it */
+	cmp %r13, %rax
+	jb .Lwait
+	xor %r13d, %r13d                /* spun long enough: sleep from now on */
 	jmp .Lwait
 .Lsleep:
 	mov %r14, %rdi                  /* &control->seq, */
@@ -713,15 +729,20 @@ patch_published:
 .Lpatch_wait:
 	movabs $SYSMSG_REGION, %r12
 	mov STUB_CONTROL_SPIN(%r12), %r13d
-	shr $SYSMSG_HANDLER_SPIN_SHIFT, %r13d      /* the handler's spin */
+	shr $SYSMSG_HANDLER_SPIN_SHIFT, %r13d      /* the handler's spin, in ticks */
+	RDTSC64 %r14                               /* when it began */
 .Lpatch_spin:
 	mov (%r15), %eax
 	cmp $SYSMSG_STATE_EVENT, %eax
 	jne .Lpatch_woken
 	test %r13d, %r13d
 	jz .Lpatch_sleep
-	dec %r13d
 	pause
+	RDTSC64 %rax
+	sub %r14, %rax
+	cmp %r13, %rax
+	jb .Lpatch_spin
+	xor %r13d, %r13d                           /* spun long enough */
 	jmp .Lpatch_spin
 .Lpatch_sleep:
 	mov $1, %eax

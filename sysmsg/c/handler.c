@@ -57,14 +57,30 @@ static inline void cpu_relax(void)
 	__asm__ volatile("pause" ::: "memory");
 }
 
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* Waits while the state is EVENT: polls it for spin time-stamp counter
+ * ticks, then sleeps. Time, not a count of pauses: a pause takes 10 cycles
+ * on some CPUs and 140 on others, and a spin preempted for a time slice
+ * must not poll on for all its remaining iterations when it runs again.
+ * The difference is unsigned: a counter that went backwards ends the
+ * spin. */
 static uint32_t wait_for_sentry(struct sysmsg *m, uint32_t spin)
 {
 	uint32_t s;
-	for (uint32_t i = 0; i < spin; i++) {
+	uint64_t start = rdtsc();
+	while (spin) {
 		s = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
 		if (s != SYSMSG_STATE_EVENT)
 			return s;
 		cpu_relax();
+		if (rdtsc() - start >= spin)
+			break;
 	}
 	for (;;) {
 		__atomic_store_n(&m->stub_waiting, 1, __ATOMIC_SEQ_CST);
@@ -169,9 +185,9 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 	 * handler that falls asleep first costs the sentry a FUTEX_WAKE (about
 	 * 14us of its CPU on that VM, half of its time in a pread loop) and
 	 * the thread a wake-up. So the handler spins half of what the syscall
-	 * thread spins, about 20us there, as long as gVisor's stub spins
-	 * before its first deep-sleep check: an eighth (6us) put a pread of
-	 * 4 KiB at 34us, against getppid's 2.7us. Longer only takes the CPU
+	 * thread spins, 23us (sysmsg.StubSpin), about as long as gVisor's stub
+	 * spins before its first deep-sleep check (20us): an eighth (6us) put a pread of 4 KiB at 34us,
+	 * against getppid's 2.7us. Longer only takes the CPU
 	 * from the sentry and the other stubs while a syscall blocks (on 2
 	 * cores, a bash loop of 100 fork+exec took 700 ms with the full spin,
 	 * 560 ms with an eighth). */

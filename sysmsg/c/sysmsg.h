@@ -140,9 +140,9 @@
 #define STUB_REQ_FORK       4 /* receive socket+memfds, fork a copy-on-write child */
 
 /* A stopped thread (the handler, the patch entry) polls its state word
- * spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT times for the sentry's answer
- * before it sleeps; the syscall thread polls spin_limit times. Why half:
- * handler.c, sysmsg_handler. */
+ * for spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT time-stamp counter ticks for
+ * the sentry's answer before it sleeps; the syscall thread polls for
+ * spin_limit ticks. Why half: handler.c, sysmsg_handler. */
 #define SYSMSG_HANDLER_SPIN_SHIFT 1
 
 /* Offsets the syscall thread's assembly uses (checked in handler.c). */
@@ -200,7 +200,7 @@ struct stub_control {
 	uint32_t kind;
 	uint64_t sysno;
 	uint64_t args[6];
-	uint32_t spin_limit;     /* how long either side spins before sleeping */
+	uint32_t spin_limit;     /* how long either side spins before sleeping, in TSC ticks */
 	uint32_t has_fsgsbase;   /* rdfsbase/wrfsbase are usable */
 	uint8_t fpx_sw[48];      /* struct _fpx_sw_bytes of the host's signal
 				  * frames, for the patch frame's XSAVE area */

@@ -48,8 +48,43 @@ static void blockedSignal(void) {
 	close(ep);
 }
 
+/* Level-triggered files ready together take turns when a wait has
+ * fewer slots than there are ready files (ep_send_events moves what it
+ * reported to the end of the ready list); an EPOLLEXCLUSIVE interest
+ * cannot be modified. */
+static void rotation(void) {
+	printf("-- rotation\n");
+	enum { N = 7, SLOTS = 3 };
+	int ep = epoll_create1(0), p[N][2], count[N] = {0};
+	for (int i = 0; i < N; i++) {
+		pipe(p[i]);
+		write(p[i][1], "x", 1);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+		epoll_ctl(ep, EPOLL_CTL_ADD, p[i][0], &ev);
+	}
+	for (int round = 0; round < N; round++) {
+		struct epoll_event got[SLOTS];
+		int n = epoll_wait(ep, got, SLOTS, 0);
+		for (int j = 0; j < n; j++)
+			count[got[j].data.u32]++;
+	}
+	printf("counts:");
+	for (int i = 0; i < N; i++)
+		printf(" %d", count[i]);
+	printf("\n");
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+	int q[2];
+	pipe(q);
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &ev));
+	ev.events = EPOLLIN;
+	T(epoll_ctl(ep, EPOLL_CTL_MOD, q[0], &ev));
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, q[0], &ev));
+	close(ep);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
+	rotation();
 	blockedSignal();
 	int p[2];
 	T(pipe(p));

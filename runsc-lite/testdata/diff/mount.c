@@ -7,7 +7,9 @@
  * never refuses CLONE_NEWNS alone so) and nothing is printed about it;
  * any other failure stops the program before it mounts. Needs root. */
 #include "common.h"
+#include <poll.h>
 #include <sched.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -56,6 +58,30 @@ int main(int argc, char **argv) {
 	snprintf(m, sizeof m, "%s/m", argv[1]);
 	snprintf(sub, sizeof sub, "%s/sub", m);
 	T(mkdir("m", 0755));
+
+	/* /proc/self/mounts polls EPOLLPRI|EPOLLERR once after each change
+	 * of the mount table (mounts_poll); epoll may watch it. */
+	int mfd = open("/proc/self/mounts", O_RDONLY);
+	int ep = epoll_create1(0);
+	struct epoll_event mev = {.events = EPOLLPRI};
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, mfd, &mev));
+	T(epoll_wait(ep, &mev, 1, 0));
+	T(mount("none", "m", "tmpfs", 0, NULL));
+	T(epoll_wait(ep, &mev, 1, 1000));
+	printf("events %#x\n", mev.events);
+	T(epoll_wait(ep, &mev, 1, 0));
+	T(umount("m"));
+	struct pollfd pfd = {.fd = mfd, .events = POLLPRI};
+	T(poll(&pfd, 1, 1000));
+	printf("revents %#x\n", pfd.revents);
+	T(poll(&pfd, 1, 0));
+	close(ep);
+	close(mfd);
+	int reg = open("m", O_RDONLY | O_DIRECTORY);
+	ep = epoll_create1(0);
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, reg, &mev));
+	close(reg);
+	close(ep);
 
 	/* A bounded tmpfs with a mode. */
 	T(mount("none", "m", "tmpfs", 0, "size=64k,mode=700"));

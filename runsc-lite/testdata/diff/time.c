@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/time.h>
 #include <time.h>
+#include <pthread.h>
+#include <sys/wait.h>
 
 static long long ns(struct timespec t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
 
@@ -88,8 +90,90 @@ static void cpuTimers(void) {
 	T(timer_delete(id));
 }
 
+/* CPU clocks made from process and thread IDs (Linux's CPUCLOCK
+ * encoding: ~pid << 3 | per-thread 4 | PROF 0, VIRT 1, SCHED 2), as
+ * clock_getcpuclockid and pthread_getcpuclockid make them. */
+#define CPUCLOCK(pid, thread, which) ((~(clockid_t)(pid) << 3) | ((thread) ? 4 : 0) | (which))
+
+static pthread_barrier_t cpubar;
+
+static void *spin_thread(void *arg) {
+	(void)arg;
+	pthread_barrier_wait(&cpubar);
+	pthread_barrier_wait(&cpubar);
+	return NULL;
+}
+
+static void show_clock(const char *what, clockid_t c) {
+	struct timespec ts = {0, 0}, res = {0, 0};
+	errno = 0;
+	int r = syscall(SYS_clock_gettime, c, &ts);
+	int e = errno;
+	errno = 0;
+	int g = syscall(SYS_clock_getres, c, &res);
+	int ge = errno;
+	printf("%s: gettime %d %s getres %d %s res>0 %d\n", what, r, r ? ename(e) : "ok", g, g ? ename(ge) : "ok",
+	       res.tv_sec > 0 || res.tv_nsec > 0);
+}
+
+static void cpuclocks(void) {
+	pid_t me = getpid(), tid = syscall(SYS_gettid);
+	show_clock("process pid 0 sched", CPUCLOCK(0, 0, 2));
+	show_clock("process self prof", CPUCLOCK(me, 0, 0));
+	show_clock("process self virt", CPUCLOCK(me, 0, 1));
+	show_clock("process self sched", CPUCLOCK(me, 0, 2));
+	show_clock("process self which 3", CPUCLOCK(me, 0, 3));
+	show_clock("thread 0 sched", CPUCLOCK(0, 1, 2));
+	show_clock("thread self sched", CPUCLOCK(tid, 1, 2));
+	struct timespec res;
+	syscall(SYS_clock_getres, CPUCLOCK(me, 0, 2), &res);
+	printf("sched res %ld.%09ld\n", (long)res.tv_sec, res.tv_nsec);
+	syscall(SYS_clock_getres, CLOCK_PROCESS_CPUTIME_ID, &res);
+	printf("process cputime res %ld.%09ld\n", (long)res.tv_sec, res.tv_nsec);
+	clockid_t c;
+	T(clock_getcpuclockid(0, &c));
+	CHECK(c == CPUCLOCK(0, 0, 2));
+	T(clock_getcpuclockid(me, &c));
+	CHECK(c == CPUCLOCK(me, 0, 2));
+	/* Another thread's clock: its ID is no process's. */
+	pthread_t th;
+	pthread_barrier_init(&cpubar, NULL, 2);
+	pthread_create(&th, NULL, spin_thread, NULL);
+	pthread_barrier_wait(&cpubar);
+	T(pthread_getcpuclockid(th, &c));
+	show_clock("other thread", c);
+	pid_t other = ~(c >> 3);
+	show_clock("other thread's id as a process", CPUCLOCK(other, 0, 2));
+	pthread_barrier_wait(&cpubar);
+	pthread_join(th, NULL);
+	/* A child's process clock may be read; its thread clock may not. */
+	int pfd[2];
+	pipe(pfd);
+	pid_t child = fork();
+	if (child == 0) {
+		char b;
+		read(pfd[0], &b, 1);
+		_exit(0);
+	}
+	show_clock("child process", CPUCLOCK(child, 0, 2));
+	show_clock("child thread", CPUCLOCK(child, 1, 2));
+	T(clock_getcpuclockid(child, &c));
+	write(pfd[1], "x", 1);
+	waitpid(child, NULL, 0);
+	show_clock("reaped child", CPUCLOCK(child, 0, 2));
+	show_clock("no such pid", CPUCLOCK(99999, 0, 2));
+	show_clock("clockfd", (~(clockid_t)3 << 3) | 3);
+	/* clock_nanosleep on CPU clocks. */
+	struct timespec d = {0, 1000};
+	printf("nanosleep thread cputime %s\n", ename(syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, &d, NULL) ? errno : 0));
+	printf("nanosleep own thread clock %s\n", ename(syscall(SYS_clock_nanosleep, CPUCLOCK(0, 1, 2), 0, &d, NULL) ? errno : 0));
+	printf("nanosleep own tid clock %s\n", ename(syscall(SYS_clock_nanosleep, CPUCLOCK(tid, 1, 2), 0, &d, NULL) ? errno : 0));
+	printf("nanosleep bad clock %s\n", ename(syscall(SYS_clock_nanosleep, CPUCLOCK(me, 0, 3), 0, &d, NULL) ? errno : 0));
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
+	cpuclocks();
 	struct timespec a, b, res;
 	clockid_t clocks[] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW,
 			      CLOCK_BOOTTIME, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};

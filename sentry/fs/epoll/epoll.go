@@ -7,7 +7,17 @@
 // and a wait re-checks readiness, so no notification is lost and none is
 // trusted blindly. Files that never block (no queue) are always ready, as
 // Linux reports them; regular files and directories cannot be watched
-// (EPERM), as in Linux.
+// (EPERM), as in Linux, except the few with a poll of their own
+// (vfs.PollableRegular: /proc/PID/mounts).
+//
+// A wait looks at the interests in an order that stands for Linux's ready
+// list: what it reports (level-triggered) moves to the end, so that waits
+// with fewer slots than ready files take turns over them. An
+// EPOLLEXCLUSIVE interest's queue entry is exclusive (vfs.Queue): a
+// notification wakes the first such instance that has a caller blocked in
+// epoll_wait and none after it, as ep_poll_callback's return value stops
+// __wake_up_common; the instances before it without waiters still have
+// the file marked, as Linux's ready lists do.
 //
 // Instances may watch instances, as in Linux, but never in a loop and
 // never more than maxNests deep (ELOOP): an instance's readiness and its
@@ -48,14 +58,23 @@ type interest struct {
 	entry   *vfs.Entry
 	pending atomic.Bool // notified since last reported (EPOLLET)
 	off     bool        // EPOLLONESHOT fired; MOD re-arms; guarded by the instance's mu, as is ev
+	rotate  bool        // reported by the collect under way; guarded by the instance's mu
 }
 
 // Instance is an epoll file.
 type Instance struct {
 	mu        sync.Mutex
 	interests map[key]*interest // guarded by mu
-	queue     vfs.Queue         // the instance's own readiness, for waiters
-	ino       uint64
+	// order is the interests in the order a wait looks at them, Linux's
+	// ready list: one reported (level-triggered) goes to the end, so that
+	// waits with fewer slots than ready files take turns over them
+	// (ep_send_events re-queues reported items at the tail).
+	order []*interest // guarded by mu
+	queue vfs.Queue   // the instance's own readiness, for waiters
+	ino   uint64
+	// waiting counts the callers blocked in Wait (Linux's ep->wq): an
+	// EPOLLEXCLUSIVE interest's notification wakes someone only then.
+	waiting atomic.Int32
 
 	// watchers counts, per instance, its interests in this one: the
 	// edges up the graph of instances, guarded by nestMu.
@@ -120,6 +139,37 @@ func (in *Instance) Release() {
 		in.detach(it)
 		delete(in.interests, k)
 	}
+	in.order = nil
+}
+
+// unorder removes it from the wait order; in.mu is held.
+func (in *Instance) unorder(it *interest) {
+	for i, x := range in.order {
+		if x == it {
+			in.order = append(in.order[:i], in.order[i+1:]...)
+			return
+		}
+	}
+}
+
+// exclusiveWoke is ep_poll_callback's answer for an EPOLLEXCLUSIVE
+// interest in events interest notified of events: it woke someone if a
+// caller waits on the instance and the notification is of input alone
+// (and input is asked for), output alone (and output is asked for), or
+// neither. Otherwise the next exclusive interest is notified too.
+func (in *Instance) exclusiveWoke(interest uint32, events int16) bool {
+	if in.waiting.Load() == 0 {
+		return false
+	}
+	switch uint32(uint16(events)) & (linux.EPOLLIN | linux.EPOLLOUT) {
+	case linux.EPOLLIN:
+		return interest&linux.EPOLLIN != 0
+	case linux.EPOLLOUT:
+		return interest&linux.EPOLLOUT != 0
+	case 0:
+		return true
+	}
+	return false
 }
 
 // EventQueue implements vfs.Waitable.
@@ -154,7 +204,9 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 	}
 	st, err := f.Stat()
 	if err == nil && (st.Mode&unix.S_IFMT == unix.S_IFREG || st.Mode&unix.S_IFMT == unix.S_IFDIR) {
-		return unix.EPERM
+		if _, ok := f.Impl().(vfs.PollableRegular); !ok {
+			return unix.EPERM
+		}
 	}
 	if u, ok := f.Impl().(vfs.Unpollable); ok && u.Unpollable() {
 		return unix.EPERM
@@ -184,14 +236,23 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 		if q := f.EventQueue(); q != nil {
 			f.IncRef()
 			it.queue = q
-			it.entry = vfs.NewEntry(int16(ev.Events), func(int16) {
+			notify := func(int16) {
 				it.pending.Store(true)
 				in.queue.Notify(unix.POLLIN)
-			})
+			}
+			if ev.Events&linux.EPOLLEXCLUSIVE != 0 {
+				it.entry = vfs.NewExclusiveEntry(int16(ev.Events), func(events int16) bool {
+					notify(events)
+					return in.exclusiveWoke(ev.Events, events)
+				})
+			} else {
+				it.entry = vfs.NewEntry(int16(ev.Events), notify)
+			}
 			q.Add(it.entry)
 		}
 		it.pending.Store(true)
 		in.interests[k] = it
+		in.order = append(in.order, it)
 		if nested {
 			nestMu.Lock()
 			child.watchers[in]++
@@ -201,6 +262,10 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 		if it == nil {
 			return unix.ENOENT
 		}
+		if it.ev.Events&linux.EPOLLEXCLUSIVE != 0 {
+			// An exclusive interest cannot be changed (do_epoll_ctl).
+			return unix.EINVAL
+		}
 		it.ev, it.off = ev, false
 		it.pending.Store(true)
 	case unix.EPOLL_CTL_DEL:
@@ -209,6 +274,7 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 		}
 		in.detach(it)
 		delete(in.interests, k)
+		in.unorder(it)
 		return nil
 	default:
 		return unix.EINVAL
@@ -286,7 +352,25 @@ func (in *Instance) collect(max int, consume bool) []Event {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	var out []Event
-	for _, it := range in.interests {
+	var reported []*interest
+	defer func() {
+		// Reported level-triggered interests go to the end of the order.
+		if len(reported) == 0 {
+			return
+		}
+		kept := in.order[:0]
+		for _, it := range in.order {
+			if !it.rotate {
+				kept = append(kept, it)
+			}
+		}
+		for _, it := range reported {
+			it.rotate = false
+			kept = append(kept, it)
+		}
+		in.order = kept
+	}()
+	for _, it := range in.order {
 		if len(out) == max {
 			break
 		}
@@ -307,6 +391,8 @@ func (in *Instance) collect(max int, consume bool) []Event {
 		}
 		out = append(out, Event{Events: uint32(uint16(r)), Data: it.ev.Data})
 		if consume {
+			it.rotate = true
+			reported = append(reported, it)
 			if et {
 				it.pending.Store(false)
 			}
@@ -326,6 +412,10 @@ func (in *Instance) Wait(max int, expired <-chan struct{}, stop <-chan struct{})
 	e := w.Entry(unix.POLLIN)
 	in.queue.Add(e)
 	defer in.queue.Remove(e)
+	if !closed(expired) {
+		in.waiting.Add(1)
+		defer in.waiting.Add(-1)
+	}
 	for {
 		if evs := in.collect(max, true); len(evs) > 0 {
 			return evs, nil
@@ -337,5 +427,18 @@ func (in *Instance) Wait(max int, expired <-chan struct{}, stop <-chan struct{})
 		case <-stop:
 			return nil, unix.EINTR
 		}
+	}
+}
+
+// closed reports whether c is closed already (a wait that must not block).
+func closed(c <-chan struct{}) bool {
+	if c == nil {
+		return false
+	}
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }

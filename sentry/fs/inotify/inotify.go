@@ -8,12 +8,22 @@
 // the sandbox root are not seen. As with eventfd, Read never blocks: it
 // fails with EAGAIN and the VFS waits on the file's queue, which also
 // drives poll and epoll.
+//
+// As Linux 6.1: an event about a file reaches its directory's watch (with
+// the name) before the file's own; IN_EXCL_UNLINK drops the events of a
+// file reached by a name it no longer has; /proc/PID/fdinfo/N lists the
+// watches as inotify_fdinfo prints them, with the mask the application
+// gave (IN_ONESHOT and IN_EXCL_UNLINK included) and the file handle
+// name_to_handle_at gives.
 package inotify
 
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -204,6 +214,13 @@ func (w *watch) Notify(mask, cookie uint32, name string) {
 	in.queue.Notify(unix.POLLIN | linux.POLLRDNORM)
 }
 
+// ExcludesUnlinked implements vfs.UnlinkedExcluder: IN_EXCL_UNLINK.
+func (w *watch) ExcludesUnlinked() bool {
+	w.in.mu.Lock()
+	defer w.in.mu.Unlock()
+	return w.mask&unix.IN_EXCL_UNLINK != 0
+}
+
 // Read implements vfs.Stream: as many whole records as fit in p; EINVAL
 // if not even the first does, EAGAIN when there is none.
 func (in *Inotify) Read(ctx context.Context, p []byte) (int, error) {
@@ -301,3 +318,33 @@ func (in *Inotify) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 
 // LinkName implements vfs.LinkNamer.
 func (in *Inotify) LinkName() string { return "anon_inode:inotify" }
+
+// FDInfo implements vfs.FDInfoer: a line per watch, newest first, as
+// Linux's inotify_fdinfo prints them: the watch descriptor, the inode
+// number and the kernel's encoding of the device (in hex), the mask the
+// application gave (its events, IN_ONESHOT and IN_EXCL_UNLINK), and the
+// file handle name_to_handle_at gives for the file (vfs.Handle's).
+func (in *Inotify) FDInfo() string {
+	in.mu.Lock()
+	ws := make([]*watch, 0, len(in.watches))
+	masks := make(map[*watch]uint32, len(in.watches))
+	for _, w := range in.watches {
+		ws = append(ws, w)
+		masks[w] = w.mask
+	}
+	in.mu.Unlock()
+	sort.Slice(ws, func(i, j int) bool { return ws[i].wd > ws[j].wd })
+	var b strings.Builder
+	for _, w := range ws {
+		k := w.key
+		kdev := uint64(unix.Major(k.Dev))<<20 | uint64(unix.Minor(k.Dev))
+		mask := masks[w] & (eventBits | unix.IN_ONESHOT | unix.IN_EXCL_UNLINK)
+		fmt.Fprintf(&b, "inotify wd:%x ino:%x sdev:%x mask:%x ignored_mask:0 fhandle-bytes:%x fhandle-type:%x f_handle:",
+			w.wd, k.Ino, kdev, mask, vfs.HandleSize, vfs.HandleType)
+		for _, c := range vfs.HandleBytes(k.Dev, k.Ino) {
+			fmt.Fprintf(&b, "%02x", c)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

@@ -22,8 +22,10 @@ import (
 	"context"
 	"hash/fnv"
 	"sort"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -129,6 +131,61 @@ func (f *File) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	return snapshot(s), nil
 }
 
+// Events is what an EventFile polls: a count of changes, and the queue
+// notified after each.
+type Events func() (count uint64, q *vfs.Queue)
+
+// EventFile returns a regular file whose contents gen makes at open and
+// that poll and epoll may watch for changes, as Linux's /proc/PID/mounts
+// (mounts_poll): always readable, and POLLPRI|POLLERR once after each
+// change that happened since the file was opened or last polled.
+func (tr Tree) EventFile(path string, gen Content, events Events) *EventFile {
+	return &EventFile{File: tr.File(path, gen), events: events}
+}
+
+// EventFile is a File whose changes poll reports.
+type EventFile struct {
+	*File
+	events Events
+}
+
+// Open implements vfs.Inode.
+func (f *EventFile) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	impl, err := f.File.Open(ctx, flags)
+	if err != nil {
+		return nil, err
+	}
+	n, _ := f.events()
+	e := &eventSnapshot{snapshot: impl.(snapshot), events: f.events}
+	e.seen.Store(n)
+	return e, nil
+}
+
+// eventSnapshot is an open EventFile.
+type eventSnapshot struct {
+	snapshot
+	events Events
+	seen   atomic.Uint64 // the change count last reported (seq_file's poll_event)
+}
+
+// PollableRegular implements vfs.PollableRegular.
+func (e *eventSnapshot) PollableRegular() {}
+
+// EventQueue implements vfs.Waitable.
+func (e *eventSnapshot) EventQueue() *vfs.Queue {
+	_, q := e.events()
+	return q
+}
+
+// Readiness implements vfs.Readiness: a change is reported once.
+func (e *eventSnapshot) Readiness(mask int16) int16 {
+	r := int16(unix.POLLIN | linux.POLLRDNORM)
+	if n, _ := e.events(); e.seen.Swap(n) != n {
+		r |= unix.POLLERR | unix.POLLPRI
+	}
+	return r & (mask | unix.POLLERR) // POLLERR whatever was asked, as poll(2) reports it
+}
+
 // snapshot is an open file's contents.
 type snapshot string
 
@@ -150,6 +207,25 @@ type Link struct {
 	node
 	target Content
 	magic  bool
+	// jump, if set, is where following the link lands (vfs.LinkJumper).
+	jump func(ctx context.Context) (*vfs.Dentry, error)
+}
+
+// JumpLink returns a magic link that following jumps to the Dentry jump
+// returns (vfs.LinkJumper), as Linux's /proc/PID/fd/N does; its text,
+// target, is what readlink reads.
+func (tr Tree) JumpLink(path string, target Content, jump func(ctx context.Context) (*vfs.Dentry, error)) *Link {
+	l := tr.MagicLink(path, target)
+	l.jump = jump
+	return l
+}
+
+// Jump implements vfs.LinkJumper: nil for a link followed by its text.
+func (l *Link) Jump(ctx context.Context) (*vfs.Dentry, error) {
+	if l.jump == nil {
+		return nil, nil
+	}
+	return l.jump(ctx)
 }
 
 // Magic implements vfs.MagicLink.

@@ -143,7 +143,23 @@ type node struct {
 	whiteouts map[string]bool
 	removed   bool // a directory rmdir removed: it takes no new entries
 	sealable  bool // a memfd made with MFD_ALLOW_SEALING (seal.go); set before it is shared
+	// anonName is what /proc/PID/fd shows of a file no directory holds
+	// (SetAnonName); set before it is shared.
+	anonName string
 }
+
+// SetAnonName gives ino, a file of a memory filesystem just created and
+// not yet shared that no directory will hold (a memfd), the name
+// /proc/PID/fd links show for it, such as "/memfd:NAME (deleted)".
+func SetAnonName(ino vfs.Inode, name string) {
+	if n, ok := ino.(*node); ok {
+		n.anonName = name
+	}
+}
+
+// LinkName implements vfs.LinkNamer: a memfd's name, "" for a file with a
+// name of its own (its open files have a Dentry).
+func (n *node) LinkName() string { return n.anonName }
 
 // Removed implements vfs.Removable.
 func (n *node) Removed() bool {

@@ -15,7 +15,7 @@ import (
 //
 // Decision: an option is y only when the sentry implements what it stands
 // for; the options programs ask about that the sentry does not implement
-// (namespaces but the network's, io_uring, seccomp for applications, userfaultfd, NUMA,
+// (namespaces but user, UTS and network ones, io_uring, seccomp for applications, userfaultfd, NUMA,
 // swap, fanotify, keys, BPF, quotas, debug
 // and sanitizer builds, the whole loop driver) are listed as "is not set", so a program that
 // checks skips them instead of failing on ENOSYS. Add an option here with
@@ -49,18 +49,19 @@ var configEnabled = []string{
 	"SIGNALFD", "TIMERFD", "EVENTFD", "SHMEM", "MEMFD_CREATE", "ADVISE_SYSCALLS", "MEMBARRIER",
 	"FILE_LOCKING", "FSNOTIFY", "INOTIFY_USER", "TMPFS", "OVERLAY_FS", "NET", "UNIX",
 	"BINFMT_ELF", "BINFMT_SCRIPT", "CGROUPS", "MEMCG", "TTY", "UNIX98_PTYS",
-	"AIO",          // native AIO: sentry/kernel/aio
-	"DNOTIFY",      // fcntl F_NOTIFY: sentry/vfs/dnotify.go
-	"POSIX_MQUEUE", // sentry/kernel/mqueue
+	"AIO",                             // native AIO: sentry/kernel/aio
+	"DNOTIFY",                         // fcntl F_NOTIFY: sentry/vfs/dnotify.go
+	"POSIX_MQUEUE",                    // sentry/kernel/mqueue
+	"NAMESPACES", "USER_NS", "UTS_NS", // kernel/userns.go, kernel/uts.go
+	"NET_NS",       // CLONE_NEWNET: sentry/kernel/netns.go
 	"INET", "IPV6", // sentry/socket/inet (netstack)
-	"PACKET",               // AF_PACKET sockets without rings: sentry/socket/inet/packet.go
-	"NAMESPACES", "NET_NS", // CLONE_NEWNET only: sentry/kernel/netns.go
+	"PACKET", // AF_PACKET sockets without rings: sentry/socket/inet/packet.go
 }
 
 // configDisabled are options programs ask about that the sentry does not
 // implement.
 var configDisabled = []string{
-	"UTS_NS", "IPC_NS", "USER_NS", "PID_NS", "TIME_NS", "MNT_NS",
+	"IPC_NS", "PID_NS", "TIME_NS", "MNT_NS",
 	"CHECKPOINT_RESTORE", "IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
 	"NUMA", "SWAP", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",

@@ -46,8 +46,14 @@ func state(ctx context.Context, t *kernel.Task) byte {
 // stateNames are the names /proc/PID/status gives the state letters.
 var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped", 'Z': "zombie"}
 
+// pidStatus is /proc/PID/status; the IDs show as the reader's user
+// namespace has them (proc_pid_status).
 func pidStatus(ctx context.Context, t *kernel.Task) string {
 	c := t.Creds()
+	var ns *kernel.UserNamespace
+	if r := caller(ctx); r != nil {
+		ns = r.UserNS()
+	}
 	st := state(ctx, t)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Name:\t%s\n", t.Name())
@@ -57,10 +63,10 @@ func pidStatus(ctx context.Context, t *kernel.Task) string {
 	fmt.Fprintf(&b, "State:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n"+
 		"Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nGroups:\t",
 		st, stateNames[st], t.PID(), t.TID, t.PPID(), t.TracerPID(),
-		c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS,
-		c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS)
+		ns.ShowUID(c.UID.Real), ns.ShowUID(c.UID.Effective), ns.ShowUID(c.UID.Saved), ns.ShowUID(c.UID.FS),
+		ns.ShowGID(c.GID.Real), ns.ShowGID(c.GID.Effective), ns.ShowGID(c.GID.Saved), ns.ShowGID(c.GID.FS))
 	for _, g := range c.Groups {
-		fmt.Fprintf(&b, "%d ", g)
+		fmt.Fprintf(&b, "%d ", ns.ShowGID(g))
 	}
 	b.WriteString("\n")
 	if !t.IsZombie() {

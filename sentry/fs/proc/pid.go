@@ -129,7 +129,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"oom_score_adj": fs.oomAdjFile(base+"/oom_score_adj", task, false),
 			"oom_adj":       fs.oomAdjFile(base+"/oom_adj", task, true),
 			"pagemap":       &pagemapFile{dev: fs.tree.Dev, path: base + "/pagemap", task: live},
-			"ns":            fs.nsDir(base, live),
+			"ns":            fs.nsDir(base, task),
 			"net": fs.netDir(base+"/net", func(context.Context) (*kernel.NetNS, error) {
 				t, err := live()
 				if err != nil {
@@ -137,10 +137,13 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 				}
 				return t.NetNS(), nil
 			}),
+			"uid_map":   &nsFile{dev: fs.tree.Dev, path: base + "/uid_map", task: live, kind: kernel.UIDMapKind},
+			"gid_map":   &nsFile{dev: fs.tree.Dev, path: base + "/gid_map", task: live, kind: kernel.GIDMapKind},
+			"setgroups": &nsFile{dev: fs.tree.Dev, path: base + "/setgroups", task: live, setgroups: true},
 			"comm":      gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
 			"limits":    gen("limits", limits),
-			"mounts":    gen("mounts", func(*kernel.Task) string { return mountsFile(fs.mounts()) }),
-			"mountinfo": gen("mountinfo", func(*kernel.Task) string { return mountinfo(fs.mounts()) }),
+			"mounts":    fs.mountsFile(base+"/mounts", task, func() string { return mountsFile(fs.mounts()) }),
+			"mountinfo": fs.mountsFile(base+"/mountinfo", task, func() string { return mountinfo(fs.mounts()) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.
 			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
@@ -157,6 +160,31 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 	})
 }
 
+// mountsFile is /proc/PID/mounts or mountinfo: the mount table, which
+// poll and epoll watch for changes (mounts_poll: POLLPRI|POLLERR after a
+// mount, remount or unmount).
+func (fs *FileSystem) mountsFile(path string, task func() (*kernel.Task, error), table func() string) vfs.Inode {
+	return fs.tree.EventFile(path, func(context.Context) (string, error) {
+		t, err := task()
+		if err != nil {
+			return "", err
+		}
+		if t.IsZombie() {
+			return "", nil
+		}
+		return table(), nil
+	}, func() (uint64, *vfs.Queue) {
+		if v := fs.k.VFS; v != nil {
+			return v.MountEvents()
+		}
+		return 0, &noMountEvents
+	})
+}
+
+// noMountEvents is the queue of a kernel without a VFS (tests): nothing
+// ever notifies it.
+var noMountEvents vfs.Queue
+
 // zombieFiles are the files of /proc/PID that still describe a zombie.
 var zombieFiles = map[string]bool{"stat": true, "status": true, "comm": true, "cgroup": true}
 
@@ -170,7 +198,7 @@ func fdTarget(t *kernel.Task, fd int32) (string, error) {
 	if d := f.Dentry(); d != nil {
 		return vfs.PathOf(t.FS().Root(), d), nil
 	}
-	if n, ok := f.Inode().(vfs.LinkNamer); ok {
+	if n, ok := f.Inode().(vfs.LinkNamer); ok && n.LinkName() != "" {
 		return n.LinkName(), nil
 	}
 	st, err := f.Stat()
@@ -178,6 +206,18 @@ func fdTarget(t *kernel.Task, fd int32) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("anon_inode:[%d]", st.Ino), nil
+}
+
+// fdJump is where following /proc/PID/fd/N lands: the open file's own
+// name and inode (proc_fd_link), not a walk of the link's text, so that
+// files no path reaches (memfds, pipes, deleted files) open again.
+func fdJump(t *kernel.Task, fd int32) (*vfs.Dentry, error) {
+	f, err := t.FDs().Get(fd)
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	defer f.DecRef()
+	return f.JumpTarget(), nil
 }
 
 // fdinfo is /proc/PID/fdinfo/N.
@@ -195,7 +235,11 @@ func fdinfo(t *kernel.Task, fd int32) (string, error) {
 	if cloexec, _ := t.FDs().CloseOnExecFlag(fd); cloexec {
 		flags |= unix.O_CLOEXEC
 	}
-	return fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t0\n", pos, flags), nil
+	info := fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t0\n", pos, flags)
+	if x, ok := f.Impl().(vfs.FDInfoer); ok {
+		info += x.FDInfo()
+	}
+	return info, nil
 }
 
 // fdDir is /proc/PID/fd (symlinks to what each descriptor is open on) or
@@ -221,7 +265,8 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
 				continue
 			}
-			c[n] = fs.tree.MagicLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) })
+			c[n] = fs.tree.JumpLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) },
+				func(context.Context) (*vfs.Dentry, error) { return fdJump(t, fd) })
 		}
 		return c, nil
 	})

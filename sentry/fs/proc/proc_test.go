@@ -204,7 +204,9 @@ func TestConfigGz(t *testing.T) {
 		"CONFIG_TMPFS":    "CONFIG_TMPFS=y",
 		"CONFIG_AIO":      "CONFIG_AIO=y",
 		"CONFIG_IO_URING": "# CONFIG_IO_URING is not set",
-		"CONFIG_USER_NS":  "# CONFIG_USER_NS is not set",
+		"CONFIG_USER_NS":  "CONFIG_USER_NS=y",
+		"CONFIG_NET_NS":   "CONFIG_NET_NS=y",
+		"CONFIG_PID_NS":   "# CONFIG_PID_NS is not set",
 	} {
 		if seen[name] != want {
 			t.Errorf("%s: %q, want %q", name, seen[name], want)

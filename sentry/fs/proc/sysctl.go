@@ -115,8 +115,8 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"shmmni":                tr.File("/sys/kernel/shmmni", num(linux.SHMMNI)),
 		"sched_rr_timeslice_ms": tr.File("/sys/kernel/sched_rr_timeslice_ms", num(100)),
 		"tainted":               tr.File("/sys/kernel/tainted", num(0)),
-		"domainname":            tr.File("/sys/kernel/domainname", kernfs.Static(kernel.DomainName+"\n")),
-		"hostname":              tr.File("/sys/kernel/hostname", func(context.Context) (string, error) { return k.Hostname + "\n", nil }),
+		"domainname":            tr.File("/sys/kernel/domainname", func(ctx context.Context) (string, error) { _, d := callerUTS(ctx, k).Names(); return d + "\n", nil }),
+		"hostname":              tr.File("/sys/kernel/hostname", func(ctx context.Context) (string, error) { h, _ := callerUTS(ctx, k).Names(); return h + "\n", nil }),
 		"ngroups_max":           tr.File("/sys/kernel/ngroups_max", num(65536)),
 		"osrelease":             tr.File("/sys/kernel/osrelease", kernfs.Static(kernel.Release+"\n")),
 		"ostype":                tr.File("/sys/kernel/ostype", kernfs.Static(kernel.OSType+"\n")),
@@ -206,4 +206,13 @@ func (fs *FileSystem) sysNetDir() *kernfs.Dir {
 	return tr.Fixed("/sys/net", map[string]vfs.Inode{
 		"ipv4": tr.Fixed("/sys/net/ipv4", map[string]vfs.Inode{"conf": conf}),
 	})
+}
+
+// callerUTS is the UTS namespace of the task reading, the initial one
+// for the sentry itself.
+func callerUTS(ctx context.Context, k *kernel.Kernel) *kernel.UTSNamespace {
+	if t := caller(ctx); t != nil {
+		return t.UTS()
+	}
+	return k.InitUTS()
 }

@@ -40,50 +40,59 @@ func oomScore(t *kernel.Task, totalBytes uint64) string {
 	return strconv.FormatInt((1000+badness*1000/total)*2/3, 10) + "\n"
 }
 
-// nsInodes are the inode numbers /proc/PID/ns shows: the sandbox is one
-// namespace of each kind, which its processes all share, numbered as
+// nsInodes are the inode numbers /proc/PID/ns shows for the namespaces
+// the sandbox has one of, which its processes all share, numbered as
 // Linux numbers its initial namespaces (PROC_*_INIT_INO, and the first
 // two numbers it hands out for the network and mount namespaces). They
-// are the sandbox's, never the host's.
+// are the sandbox's, never the host's. User and UTS namespaces are the
+// process's own (nsTaskInodes).
 var nsInodes = map[string]uint64{
 	"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,
 	"pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC, "time": 0xEFFFFFFA,
-	"time_for_children": 0xEFFFFFFA, "user": 0xEFFFFFFD, "uts": 0xEFFFFFFE,
+	"time_for_children": 0xEFFFFFFA,
+}
+
+// nsTaskInodes are the namespaces a process may have of its own: its
+// namespace of each kind, as a file (kernel.NSInode).
+var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
+	"user": (*kernel.Task).UserNSInode,
+	"uts":  (*kernel.Task).UTSNSInode,
+	"net":  (*kernel.Task).NetNSInode,
+}
+
+// nsJump is where /proc/PID/ns/user or uts jumps: the namespace's file
+// (setns, NS_GET_* ioctls), for a caller that may inspect the process
+// (ptrace_may_access, as proc_ns_get_link asks; EACCES otherwise).
+func nsJump(task func() (*kernel.Task, error), ns func(t *kernel.Task) *kernel.NSInode) func(ctx context.Context) (*vfs.Dentry, error) {
+	return func(ctx context.Context) (*vfs.Dentry, error) {
+		t, err := task()
+		if err != nil {
+			return nil, unix.ENOENT
+		}
+		if c := caller(ctx); c != nil && !c.MayInspect(t) {
+			return nil, unix.EACCES
+		}
+		return vfs.AnonDentry(ns(t)), nil
+	}
 }
 
 // nsDir is /proc/PID/ns: a link per namespace kind, "KIND:[INODE]".
-// The links only read, except net's, the task's network namespace
-// (netNSLink), which opens for setns(2).
-func (fs *FileSystem) nsDir(base string, live func() (*kernel.Task, error)) *kernfs.Dir {
-	c := make(map[string]vfs.Inode, len(nsInodes))
+func (fs *FileSystem) nsDir(base string, task func() (*kernel.Task, error)) *kernfs.Dir {
+	c := make(map[string]vfs.Inode, len(nsInodes)+len(nsTaskInodes))
 	for name, ino := range nsInodes {
 		kind := strings.TrimSuffix(name, "_for_children")
 		c[name] = fs.tree.MagicLink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
 	}
-	c["net"] = netNSLink{fs.tree.MagicLink(base+"/ns/net", func(context.Context) (string, error) {
-		t, err := live()
-		if err != nil {
-			return "", unix.ENOENT
-		}
-		return fmt.Sprintf("net:[%d]", t.NetNS().Inode), nil
-	}), live}
-	return fs.tree.Fixed(base+"/ns", c)
-}
-
-// netNSLink is /proc/PID/ns/net: followed, the namespace itself
-// (vfs.MagicTarget), as nsfs's file in Linux.
-type netNSLink struct {
-	*kernfs.Link
-	live func() (*kernel.Task, error)
-}
-
-// Target implements vfs.MagicTarget.
-func (l netNSLink) Target(ctx context.Context) (vfs.Inode, error) {
-	t, err := l.live()
-	if err != nil {
-		return nil, unix.ENOENT
+	for name, ns := range nsTaskInodes {
+		c[name] = fs.tree.JumpLink(base+"/ns/"+name, func(context.Context) (string, error) {
+			t, err := task()
+			if err != nil {
+				return "", unix.ENOENT
+			}
+			return fmt.Sprintf("%s:[%d]", name, ns(t).Inode()), nil
+		}, nsJump(task, ns))
 	}
-	return kernel.NetNSInode{NS: t.NetNS()}, nil
+	return fs.tree.Fixed(base+"/ns", c)
 }
 
 // valueFile is a file of /proc holding one value that may be written:

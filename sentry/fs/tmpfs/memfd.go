@@ -34,6 +34,9 @@ func NewMemFD(ctx context.Context, creds vfs.Creds, name string, flags int, seal
 	// Once open, the file needs no name: unlink it so it goes with its last
 	// reference.
 	defer dir.Unlink(ctx, unique)
+	// Linux names it so in /proc/PID/fd and /proc/PID/maps (shmem_file_setup's
+	// "memfd:" name of an unlinked file).
+	overlay.SetAnonName(ino, "/memfd:"+name+" (deleted)")
 	if sealing {
 		if err := overlay.AllowSealing(ino); err != nil {
 			return nil, err
@@ -43,5 +46,6 @@ func NewMemFD(ctx context.Context, creds vfs.Creds, name string, flags int, seal
 	if err != nil {
 		return nil, err
 	}
-	return vfs.NewFile(nil, nil, ino, impl, unix.O_RDWR|flags&unix.O_NONBLOCK), nil
+	// O_LARGEFILE as memfd_create sets it (0o100000; x/sys/unix's is 0).
+	return vfs.NewFile(nil, nil, ino, impl, unix.O_RDWR|flags&unix.O_NONBLOCK|0o100000), nil
 }

@@ -47,6 +47,19 @@ type Caller struct {
 	// Memory is the sandbox's memory account, which a shared memory
 	// segment is charged to by its size, like a memfd's data.
 	Memory *usage.Memory
+	// IDs is the caller's user namespace, which the owner and creator
+	// IDs of IPC_STAT and IPC_SET are shown in and given in (the kernel
+	// keeps kernel IDs); nil: the identity.
+	IDs IDMapper
+}
+
+// IDMapper maps user and group IDs between a user namespace and the
+// kernel (kernel.UserNamespace).
+type IDMapper interface {
+	ShowUID(k uint32) uint32
+	ShowGID(k uint32) uint32
+	UIDToKernel(uid uint32) (uint32, bool)
+	GIDToKernel(gid uint32) (uint32, bool)
 }
 
 // Flags of the *get and operation calls, pkg/abi/linux's under short
@@ -85,11 +98,16 @@ type Perm struct {
 // ID returns the object's identifier.
 func (p *Perm) ID() int { return int(p.Seq)<<seqShift | p.index }
 
-// ABI is p as struct ipc64_perm. Its mode has 16 bits, enough for the
-// permissions and the SHM_DEST and SHM_LOCKED flags.
-func (p *Perm) ABI() linux.IPCPerm {
-	return linux.IPCPerm{Key: uint32(p.Key), UID: p.UID, GID: p.GID, CUID: p.CUID, CGID: p.CGID,
+// ABI is p as struct ipc64_perm, its IDs as c's namespace shows them.
+// Its mode has 16 bits, enough for the permissions and the SHM_DEST and
+// SHM_LOCKED flags.
+func (p *Perm) ABI(c *Caller) linux.IPCPerm {
+	a := linux.IPCPerm{Key: uint32(p.Key), UID: p.UID, GID: p.GID, CUID: p.CUID, CGID: p.CGID,
 		Mode: uint16(p.Mode), Seq: p.Seq}
+	if c.IDs != nil {
+		a.UID, a.GID, a.CUID, a.CGID = c.IDs.ShowUID(a.UID), c.IDs.ShowGID(a.GID), c.IDs.ShowUID(a.CUID), c.IDs.ShowGID(a.CGID)
+	}
+	return a
 }
 
 // setFrom applies IPC_SET's uid, gid and mode (the low 9 bits) from an
@@ -98,7 +116,16 @@ func (p *Perm) setFrom(c *Caller, in *linux.IPCPerm) error {
 	if err := p.mayControl(c); err != nil {
 		return err
 	}
-	p.UID, p.GID = in.UID, in.GID
+	uid, gid := in.UID, in.GID
+	if c.IDs != nil {
+		var uok, gok bool
+		uid, uok = c.IDs.UIDToKernel(in.UID)
+		gid, gok = c.IDs.GIDToKernel(in.GID)
+		if !uok || !gok {
+			return unix.EINVAL // ipc_update_perm
+		}
+	}
+	p.UID, p.GID = uid, gid
 	p.Mode = p.Mode&^0777 | uint32(in.Mode)&0777
 	return nil
 }

@@ -175,7 +175,7 @@ func (ns *Namespace) MsgCtl(c *Caller, id, cmd int, ds *linux.MsqidDS) error {
 		if err := q.p.mayAccess(c, 0444); err != nil {
 			return err
 		}
-		*ds = linux.MsqidDS{MsgPerm: q.p.ABI(), MsgStime: linux.TimeT(q.stime), MsgRtime: linux.TimeT(q.rtime),
+		*ds = linux.MsqidDS{MsgPerm: q.p.ABI(c), MsgStime: linux.TimeT(q.stime), MsgRtime: linux.TimeT(q.rtime),
 			MsgCtime: linux.TimeT(q.ctime), MsgCbytes: uint64(q.bytes), MsgQnum: uint64(len(q.msgs)),
 			MsgQbytes: uint64(q.qbytes), MsgLspid: int32(q.lspid), MsgLrpid: int32(q.lrpid)}
 	case SET:

@@ -290,7 +290,7 @@ func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, ds *linux.Se
 	}
 	switch cmd {
 	case STAT:
-		*ds = linux.SemidDS{SemPerm: s.p.ABI(), SemOTime: linux.TimeT(s.otime), SemCTime: linux.TimeT(s.ctime), SemNSems: uint64(n)}
+		*ds = linux.SemidDS{SemPerm: s.p.ABI(c), SemOTime: linux.TimeT(s.otime), SemCTime: linux.TimeT(s.ctime), SemNSems: uint64(n)}
 		return 0, nil, nil
 	case linux.GETALL:
 		all := make([]uint16, n)

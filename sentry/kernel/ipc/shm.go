@@ -197,7 +197,7 @@ func (ns *Namespace) ShmCtl(c *Caller, id, cmd int, ds *linux.ShmidDS) error {
 		if err := s.p.mayAccess(c, 0444); err != nil {
 			return err
 		}
-		*ds = linux.ShmidDS{ShmPerm: s.p.ABI(), ShmSegsz: s.Size, ShmAtime: linux.TimeT(s.atime),
+		*ds = linux.ShmidDS{ShmPerm: s.p.ABI(c), ShmSegsz: s.Size, ShmAtime: linux.TimeT(s.atime),
 			ShmDtime: linux.TimeT(s.dtime), ShmCtime: linux.TimeT(s.ctime), ShmCpid: int32(s.cpid),
 			ShmLpid: int32(s.lpid), ShmNattach: uint64(ns.attached(s.Dev, s.Ino))}
 	case SET:

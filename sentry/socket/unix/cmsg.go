@@ -28,10 +28,10 @@ func cmsgAlign(n int) int { return (n + 7) &^ 7 }
 // header whose length is below its own size or past the end is EINVAL;
 // SCM_RIGHTS takes at most MaxRights descriptors in all, each looked up
 // with file (EBADF for a bad one); SCM_CREDENTIALS must be exactly a
-// struct ucred that claim accepts; other SOL_SOCKET types are EINVAL and
+// struct ucred that claim accepts (and may rewrite); other SOL_SOCKET types are EINVAL and
 // other levels are skipped. The rights are new references the caller
 // drops; on error none is left.
-func ParseControl(b []byte, file func(fd int32) (*vfs.File, error), claim func(Cred) error) (ctl *Control, err error) {
+func ParseControl(b []byte, file func(fd int32) (*vfs.File, error), claim func(*Cred) error) (ctl *Control, err error) {
 	ctl = &Control{}
 	defer func() {
 		if err != nil {
@@ -62,7 +62,7 @@ func ParseControl(b []byte, file func(fd int32) (*vfs.File, error), claim func(C
 				var uc linux.ControlMessageCredentials
 				abi.Decode(data, &uc)
 				cr := Cred{PID: uc.PID, UID: uc.UID, GID: uc.GID}
-				if err := claim(cr); err != nil {
+				if err := claim(&cr); err != nil {
 					return ctl, err
 				}
 				ctl.Cred = &cr

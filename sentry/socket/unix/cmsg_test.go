@@ -94,7 +94,7 @@ func checkControl(t *testing.T, b []byte, room int) {
 		files[fd].IncRef()
 		return files[fd], nil
 	}
-	claim := func(cr Cred) error {
+	claim := func(cr *Cred) error {
 		if cr.PID == 99 {
 			return sys.EPERM
 		}
@@ -184,7 +184,7 @@ func TestControlErrors(t *testing.T) {
 			f.IncRef()
 			return f, nil
 		}
-		ctl, err := ParseControl(c.b, lookup, func(cr Cred) error {
+		ctl, err := ParseControl(c.b, lookup, func(cr *Cred) error {
 			if cr.PID == 99 {
 				return sys.EPERM
 			}

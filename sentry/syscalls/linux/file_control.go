@@ -56,11 +56,9 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case unix.F_SETFD:
 		return 0, t.FDs().SetCloexec(fd, a.Int(2)&unix.FD_CLOEXEC != 0)
 	case unix.F_GETFL:
-		fl := f.Flags()
-		if fl&unix.O_PATH == 0 {
-			fl |= unix.O_LARGEFILE
-		}
-		return uintptr(fl), nil
+		// O_LARGEFILE is in the flags of files open(2) and memfd_create
+		// made, not of pipes, sockets or eventfds, as in Linux.
+		return uintptr(f.Flags()), nil
 	case unix.F_SETFL:
 		return 0, f.SetStatusFlagsFD(t.Ctx(), t.FSCreds(), int(a.Int(2)), fd)
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
@@ -317,6 +315,9 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			queued := int32(n)
 			return 0, kernel.CopyOut(t, arg, &queued)
 		}
+	}
+	if ns, ok := f.Inode().(*kernel.NSInode); ok {
+		return t.NSIoctl(ns, cmd, arg)
 	}
 	if _, host := hostinet.FromFile(f); inet.IsDeviceIoctl(cmd) && isSocket(f) && !host {
 		// Every socket answers the interface ioctls (sock_ioctl):

@@ -113,7 +113,16 @@ func statTarget(t *kernel.Task, tg target) (unix.Stat_t, error) {
 	return d.Inode().Stat(tg.ctx)
 }
 
+// showOwner maps st's owner and group into t's user namespace (the
+// overflow IDs when unmapped), as stat shows them.
+func showOwner(t *kernel.Task, st *unix.Stat_t) {
+	if ns := t.UserNS(); ns != nil {
+		st.Uid, st.Gid = ns.ShowUID(st.Uid), ns.ShowGID(st.Gid)
+	}
+}
+
 func copyOutStat(t *kernel.Task, addr uintptr, st unix.Stat_t) error {
+	showOwner(t, &st)
 	return kernel.CopyOut(t, addr, &st)
 }
 
@@ -165,6 +174,7 @@ func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return err
 		}
+		showOwner(t, &st)
 		sx := toStatx(st)
 		return kernel.CopyOut(t, a.Pointer(4), &sx)
 	})
@@ -382,14 +392,35 @@ func fchownat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return fchownatImpl(t, a.Int(0), a.Pointer(1), a.Uint(2), a.Uint(3), a.Int(4))
 }
 
+// ownerToKernel maps chown's uid and gid from t's user namespace
+// (EINVAL for one it does not map; -1 stays).
+func ownerToKernel(t *kernel.Task, uid, gid uint32) (uint32, uint32, error) {
+	ids := []uint32{uid, gid}
+	if err := uidsToKernel(t, ids[:1]...); err != nil {
+		return 0, 0, err
+	}
+	if err := gidsToKernel(t, ids[1:]...); err != nil {
+		return 0, 0, err
+	}
+	return ids[0], ids[1], nil
+}
+
 func fchownatImpl(t *kernel.Task, dirfd int32, addr uintptr, uid, gid uint32, flags int32) (uintptr, error) {
+	uid, gid, err := ownerToKernel(t, uid, gid)
+	if err != nil {
+		return 0, err
+	}
 	return 0, withTarget(t, dirfd, addr, flags, unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH, func(tg target) error {
 		return setAttrTarget(t, tg, ownerAttr(uid, gid))
 	})
 }
 
 func fchown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return fileAttr(t, a.Int(0), ownerAttr(a.Uint(1), a.Uint(2)))
+	uid, gid, err := ownerToKernel(t, a.Uint(1), a.Uint(2))
+	if err != nil {
+		return 0, err
+	}
+	return fileAttr(t, a.Int(0), ownerAttr(uid, gid))
 }
 
 // timesAttr turns two timespecs (nil: now) into an Attr, honouring

@@ -366,3 +366,17 @@ func TestFutexSyscall(t *testing.T) {
 	p.fails(unix.ETIMEDOUT, unix.SYS_FUTEX, word, linux.FUTEX_WAIT|linux.FUTEX_PRIVATE_FLAG, 5, ts)
 	p.fails(unix.EINVAL, unix.SYS_FUTEX, word, linux.FUTEX_WAIT, 5, p.bytes(le64(0, 2e9)))
 }
+
+// TestMemfdFlags: Linux 6.1, the release the sandbox reports, knows
+// MFD_CLOEXEC, MFD_ALLOW_SEALING and MFD_HUGETLB; MFD_NOEXEC_SEAL and
+// MFD_EXEC came with 6.3 and are unknown flags (EINVAL). The host may be
+// newer, so no differential program can check this.
+func TestMemfdFlags(t *testing.T) {
+	p := newProc(t)
+	name := p.str("m")
+	for _, flags := range []uintptr{unix.MFD_NOEXEC_SEAL, unix.MFD_EXEC, unix.MFD_EXEC | unix.MFD_CLOEXEC, 0x100} {
+		p.fails(unix.EINVAL, unix.SYS_MEMFD_CREATE, name, flags)
+	}
+	fd := p.ok(unix.SYS_MEMFD_CREATE, name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	p.ok(unix.SYS_CLOSE, fd)
+}

@@ -28,14 +28,16 @@ func registerIPC(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_MSGCTL, "msgctl", msgctl, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 }
 
-// ipcCaller describes t to the IPC namespace.
+// ipcCaller describes t to the IPC namespace; CAP_IPC_OWNER counts in the
+// user namespace that owns it, the initial one.
 func ipcCaller(t *kernel.Task) *ipc.Caller {
 	c := t.Creds()
 	return &ipc.Caller{
 		PID: t.PID(), UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups,
-		Privileged: c.Caps.Effective()&(1<<unix.CAP_IPC_OWNER) != 0,
+		Privileged: c.HasCap(unix.CAP_IPC_OWNER),
 		Interrupt:  t.Interrupted(),
 		Memory:     t.MemoryAccount(),
+		IDs:        c.UserNS,
 	}
 }
 

@@ -17,7 +17,9 @@ const memfdNameMax = 249
 
 func memfdCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	flags := a.Uint(1)
-	if flags&^(unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_HUGETLB|unix.MFD_NOEXEC_SEAL|unix.MFD_EXEC) != 0 {
+	// MFD_NOEXEC_SEAL and MFD_EXEC came with Linux 6.3: 6.1 refuses them
+	// as any unknown flag.
+	if flags&^(unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_HUGETLB) != 0 {
 		return 0, unix.EINVAL
 	}
 	if flags&unix.MFD_HUGETLB != 0 {

@@ -16,9 +16,10 @@ import (
 )
 
 func registerProcess(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_CLONE, "clone", clone, "no namespaces but CLONE_NEWNET, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no namespaces but CLONE_NEWNET, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "no namespaces but CLONE_NEWNET (EINVAL)", kernel.ArgHex)
+	partial(st, unix.SYS_CLONE, "clone", clone, "user, UTS and network namespaces only, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_CLONE3, "clone3", clone3, "user, UTS and network namespaces only, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_SETNS, "setns", setns, "user, UTS and network namespace files only (EINVAL for pidfds and others)", kernel.ArgFD, kernel.ArgHex)
+	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "user, UTS and network namespaces only (others EINVAL)", kernel.ArgHex)
 	reg(st, unix.SYS_FORK, "fork", fork)
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
@@ -34,6 +35,21 @@ func registerProcess(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_PIDFD_SEND_SIGNAL, "pidfd_send_signal", pidfdSendSignal, kernel.ArgFD, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_KCMP, "kcmp", kcmp, "no KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD (EINVAL)", kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	reg(st, unix.SYS_PIDFD_GETFD, "pidfd_getfd", pidfdGetfd, kernel.ArgFD, kernel.ArgInt, kernel.ArgHex)
+}
+
+// setns enters the namespace of a namespace file (Task.SetNS); any other
+// descriptor is EINVAL.
+func setns(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	ns, ok := f.Inode().(*kernel.NSInode)
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	return 0, t.SetNS(ns, int(a.Int(1)))
 }
 
 func unshare(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -213,12 +229,13 @@ func execveat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 		base := fdPath(t, f)
-		f.DecRef()
+		defer f.DecRef()
 		if p == "" {
 			if flags&unix.AT_EMPTY_PATH == 0 {
 				return 0, unix.ENOENT
 			}
-			p = base
+			// The file itself, named or not (a memfd).
+			return 0, doExecFile(t, f, fmt.Sprintf("/dev/fd/%d", dirfd), a.Pointer(2), a.Pointer(3))
 		} else {
 			p = base + "/" + p
 		}
@@ -226,18 +243,36 @@ func execveat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, doExec(t, p, a.Pointer(2), a.Pointer(3))
 }
 
-func doExec(t *kernel.Task, p string, argvAddr, envAddr uintptr) error {
-	argv, err := copyInStrings(t, argvAddr)
+// doExecFile is doExec of an open file, called name.
+func doExecFile(t *kernel.Task, f *vfs.File, name string, argvAddr, envAddr uintptr) error {
+	argv, envv, err := execArgs(t, argvAddr, envAddr)
 	if err != nil {
 		return err
 	}
+	return t.ExecFile(f, name, argv, envv)
+}
+
+// execArgs copies in execve's argv and envp.
+func execArgs(t *kernel.Task, argvAddr, envAddr uintptr) ([]string, []string, error) {
+	argv, err := copyInStrings(t, argvAddr)
+	if err != nil {
+		return nil, nil, err
+	}
 	envv, err := copyInStrings(t, envAddr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if len(argv) == 0 {
 		// Linux passes an empty string as argv[0] rather than none.
 		argv = []string{""}
+	}
+	return argv, envv, nil
+}
+
+func doExec(t *kernel.Task, p string, argvAddr, envAddr uintptr) error {
+	argv, envv, err := execArgs(t, argvAddr, envAddr)
+	if err != nil {
+		return err
 	}
 	return t.Exec(p, argv, envv)
 }
@@ -343,7 +378,7 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		case res.Status.Signal != 0:
 			code, status = linux.CLD_KILLED, int32(res.Status.Signal)
 		}
-		si := kernel.ChildInfo(int32(unix.SIGCHLD), code, res.PID, res.UID, status)
+		si := kernel.ChildInfo(int32(unix.SIGCHLD), code, res.PID, t.UserNS().ShowUID(res.UID), status)
 		if err := kernel.CopyOut(t, a.Pointer(2), &si); err != nil {
 			return 0, err
 		}

@@ -111,8 +111,11 @@ func mayAccessMemory(t, target *kernel.Task) bool {
 		return true
 	}
 	c, tc := t.Creds(), target.Creds()
-	if c.HasCap(linux.CAP_SYS_PTRACE) {
+	if c.HasCapIn(tc.UserNS, linux.CAP_SYS_PTRACE) {
 		return true
+	}
+	if c.UserNS != tc.UserNS {
+		return false // cap_ptrace_access_check
 	}
 	same := func(id uint32, ids kernel.IDs) bool { return ids.Real == id && ids.Effective == id && ids.Saved == id }
 	return same(c.UID.Real, tc.UID) && same(c.GID.Real, tc.GID)

@@ -266,6 +266,7 @@ func copyInSigInfo(t *kernel.Task, addr uintptr, sig int32) (kernel.SigInfo, err
 		return si, err
 	}
 	si.Signo = sig
+	kernel.SenderUIDToKernel(&si, t.UserNS())
 	return si, nil
 }
 

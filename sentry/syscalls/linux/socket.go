@@ -373,6 +373,9 @@ func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return 0, err
 		}
+		if a.Int(2) == unix.SO_PEERCRED {
+			v = showPeerCred(t, v)
+		}
 		v = v[:min(int(n), len(v))]
 		if err := t.CopyOut(a.Pointer(3), v); err != nil {
 			return 0, err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/socket/hostinet"
@@ -105,9 +106,14 @@ func rawSocketAllowed(t *kernel.Task, protocol int32) error {
 	return nil
 }
 
-// hasCap reports whether the task has capability c in its effective set.
+// hasCap reports whether the task has capability c in the user namespace
+// that owns its network namespace (Linux's ns_capable(net->user_ns, c)):
+// the initial one for the sandbox's first network namespace, so a process
+// of a child user namespace has no network privilege there; in a network
+// namespace its user namespace made, its root has them (sentry/kernel
+// netns.go).
 func hasCap(t *kernel.Task, c int) bool {
-	return t.Creds().Caps.Effective()&(1<<c) != 0
+	return t.Creds().HasCapIn(t.NetNS().Owner, linux.Capability(c))
 }
 
 // netSocket is a socket that parses its own addresses: an Internet

@@ -138,20 +138,32 @@ func unixControl(t *kernel.Task, b []byte) (*unixsocket.Control, error) {
 	}
 	return unixsocket.ParseControl(b,
 		func(fd int32) (*vfs.File, error) { return getFileRaw(t, fd) },
-		func(cr unixsocket.Cred) error { return claimCred(t, cr) })
+		func(cr *unixsocket.Cred) error { return claimCred(t, cr) })
 }
 
 // claimCred checks an explicit SCM_CREDENTIALS as Linux's __scm_send and
 // scm_check_creds: EINVAL for an ID that names no one (-1); EPERM unless
 // the pid is the caller's (or it has CAP_SYS_ADMIN), the user ID one of
 // its real, effective and saved ones (or it has CAP_SETUID) and the group
-// ID too (or CAP_SETGID); ESRCH for another pid that no task has.
-func claimCred(t *kernel.Task, cr unixsocket.Cred) error {
-	if cr.UID == ^uint32(0) || cr.GID == ^uint32(0) {
+// ID too (or CAP_SETGID); ESRCH for another pid that no task has. The
+// IDs are the caller's user namespace's, which must map them (EINVAL);
+// cr gets their kernel IDs. CAP_SETUID and CAP_SETGID count in the
+// caller's namespace, CAP_SYS_ADMIN (for the pid) in the initial one, as
+// the sandbox has one pid namespace.
+func claimCred(t *kernel.Task, cr *unixsocket.Cred) error {
+	c := t.Creds()
+	uid, uok := c.UserNS.UIDToKernel(cr.UID)
+	gid, gok := c.UserNS.GIDToKernel(cr.GID)
+	if !uok || !gok {
 		return unix.EINVAL
 	}
-	c := t.Creds()
-	has := func(cap int) bool { return c.Caps.Effective()&(1<<cap) != 0 }
+	cr.UID, cr.GID = uid, gid
+	has := func(cap int) bool {
+		if cap == unix.CAP_SYS_ADMIN {
+			return c.HasCap(linux.CAP_SYS_ADMIN)
+		}
+		return c.HasOwnCap(linux.Capability(cap))
+	}
 	in := func(id uint32, ids kernel.IDs) bool { return id == ids.Real || id == ids.Effective || id == ids.Saved }
 	own := int(cr.PID) == t.PID()
 	if !(own || has(unix.CAP_SYS_ADMIN)) || !(in(cr.UID, c.UID) || has(unix.CAP_SETUID)) || !(in(cr.GID, c.GID) || has(unix.CAP_SETGID)) {
@@ -352,6 +364,13 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 		outFlags |= unix.MSG_OOB
 	}
 	cloexec := flags&unix.MSG_CMSG_CLOEXEC != 0
+	if r.Cred != nil {
+		// The sender's kernel IDs, as the receiver's namespace has them.
+		cr := *r.Cred
+		ns := t.UserNS()
+		cr.UID, cr.GID = ns.ShowUID(cr.UID), ns.ShowGID(cr.GID)
+		r.Cred = &cr
+	}
 	ctl, trunc := unixsocket.BuildControl(&r, m.controllen, func(f *vfs.File) (int32, error) {
 		return t.FDs().Install(f, 0, cloexec)
 	})
@@ -536,4 +555,18 @@ func multiMsg(t *kernel.Task, vec uintptr, vlen uint32, op func(addr uintptr, i 
 		done++
 	}
 	return uintptr(done), nil
+}
+
+// showPeerCred maps SO_PEERCRED's struct ucred (kernel IDs) into t's user
+// namespace; -1, no peer, stays.
+func showPeerCred(t *kernel.Task, v []byte) []byte {
+	ns := t.UserNS()
+	var uc unix.Ucred
+	if ns == nil || len(v) != unix.SizeofUcred || !abi.Decode(v, &uc) {
+		return v
+	}
+	if uc.Uid != ^uint32(0) {
+		uc.Uid, uc.Gid = ns.ShowUID(uc.Uid), ns.ShowGID(uc.Gid)
+	}
+	return abi.Encode(uc)
 }

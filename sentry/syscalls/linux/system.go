@@ -18,6 +18,8 @@ import (
 
 func registerSystem(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_UNAME, "uname", uname, kernel.ArgHex)
+	reg(st, unix.SYS_SETHOSTNAME, "sethostname", sethostname, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_SETDOMAINNAME, "setdomainname", setdomainname, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_SYSINFO, "sysinfo", sysinfo, kernel.ArgHex)
 	reg(st, unix.SYS_GETRANDOM, "getrandom", getrandom, kernel.ArgHex, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_PRLIMIT64, "prlimit64", prlimit64, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
@@ -36,12 +38,13 @@ func registerSystem(st *kernel.SyscallTable) {
 // (kernel.Release).
 func uname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	var u unix.Utsname
+	host, domain := t.UTS().Names()
 	for _, f := range []struct {
 		field *[65]byte
 		s     string
 	}{
-		{&u.Sysname, kernel.OSType}, {&u.Nodename, t.K.Hostname}, {&u.Release, kernel.Release},
-		{&u.Version, kernel.Version}, {&u.Machine, kernel.Machine}, {&u.Domainname, kernel.DomainName},
+		{&u.Sysname, kernel.OSType}, {&u.Nodename, host}, {&u.Release, kernel.Release},
+		{&u.Version, kernel.Version}, {&u.Machine, kernel.Machine}, {&u.Domainname, domain},
 	} {
 		copy(f.field[:len(f.field)-1], f.s) // NUL-terminated
 	}
@@ -287,4 +290,32 @@ func membarrier(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, errno
 	}
 	return 0, nil
+}
+
+// sethostname and setdomainname set the names of the caller's UTS
+// namespace (UTSNamespace.SetName): EPERM without CAP_SYS_ADMIN in the
+// namespace's owner, then EINVAL for a negative or too long length, before
+// anything is read, as Linux checks.
+func sethostname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, setUTSName(t, a, false)
+}
+
+func setdomainname(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, setUTSName(t, a, true)
+}
+
+func setUTSName(t *kernel.Task, a kernel.SyscallArguments, domain bool) error {
+	uts := t.UTS()
+	if !t.Creds().HasCapIn(uts.UserNS(), linux.CAP_SYS_ADMIN) {
+		return unix.EPERM
+	}
+	n := a.Int(1)
+	if n < 0 || n > 64 {
+		return unix.EINVAL
+	}
+	b := make([]byte, n)
+	if err := t.CopyIn(a.Pointer(0), b); err != nil {
+		return err
+	}
+	return uts.SetName(t.Creds(), string(b), domain)
 }

@@ -70,7 +70,6 @@ var registrars = []func(*kernel.SyscallTable){
 	registerFilesystem,
 	registerFileHandle,
 	registerAIO,
-	registerNetNS,
 }
 
 // reg is shorthand for a fully implemented entry.

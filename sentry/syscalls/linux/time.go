@@ -47,32 +47,47 @@ func timeval(d time.Duration) linux.Timeval {
 
 func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	clock := a.Int(0)
-	if !validClock(clock) {
+	cpu, ok := cpuClock(t, clock)
+	if !ok || cpu == nil && !validClock(clock) {
 		return 0, unix.EINVAL
 	}
 	var ts unix.Timespec
-	if clock == unix.CLOCK_PROCESS_CPUTIME_ID || clock == unix.CLOCK_THREAD_CPUTIME_ID {
-		// The process's CPU time is its stub process's, as in getrusage;
-		// a thread's is reported as its process's, which only goes
-		// forward too.
-		user, sys := t.TG.CPUTime()
-		ts = unix.NsecToTimespec(int64(user + sys))
+	if cpu != nil {
+		// CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, and the
+		// clocks clock_getcpuclockid and pthread_getcpuclockid encode
+		// from a PID or thread ID (cpuClock). The process's CPU time is
+		// its stub process's, as in getrusage; a thread's is reported
+		// as its process's, which only goes forward too.
+		ts = unix.NsecToTimespec(int64(cpu()))
 	} else if err := t.K.Clocks.Gettime(clock, &ts); err != nil {
 		return 0, err
 	}
 	return 0, kernel.CopyOut(t, a.Pointer(1), &ts)
 }
 
+// cpuClockTick is the resolution of the encoded CPUCLOCK_PROF and
+// CPUCLOCK_VIRT clocks: a jiffy at HZ=250 (posix_cpu_clock_getres).
+const cpuClockTick = 4 * time.Millisecond
+
 func clockGetres(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if !validClock(a.Int(0)) {
+	clock := a.Int(0)
+	cpu, ok := cpuClock(t, clock)
+	if !ok || cpu == nil && !validClock(clock) {
 		return 0, unix.EINVAL
 	}
 	if a.Pointer(1) == 0 {
 		return 0, nil
 	}
 	var ts unix.Timespec
-	if err := unix.ClockGetres(a.Int(0), &ts); err != nil {
-		return 0, err
+	switch {
+	case cpu != nil && clock < 0 && clock&linux.CPUCLOCK_CLOCK_MASK != linux.CPUCLOCK_SCHED:
+		ts = unix.NsecToTimespec(int64(cpuClockTick))
+	case cpu != nil:
+		ts = unix.Timespec{Nsec: 1}
+	default:
+		if err := unix.ClockGetres(clock, &ts); err != nil {
+			return 0, err
+		}
 	}
 	return 0, kernel.CopyOut(t, a.Pointer(1), &ts)
 }
@@ -165,11 +180,23 @@ func clockNanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 	clock, flags := a.Int(0), a.Int(1)
 	switch clock {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_TAI:
-	case unix.CLOCK_THREAD_CPUTIME_ID:
-		return 0, unix.EINVAL
 	default:
-		if !validClock(clock) {
+		// CLOCK_THREAD_CPUTIME_ID has no nsleep: EOPNOTSUPP (the C
+		// library's wrapper makes that EINVAL). An encoded clock of the
+		// caller's own thread is EINVAL (posix_cpu_nsleep); sleeping on
+		// another CPU clock is not implemented: EOPNOTSUPP.
+		if clock < 0 && clock&(linux.CPUCLOCK_PERTHREAD_MASK|linux.CPUCLOCK_CLOCK_MASK) == linux.CLOCKFD {
+			// A dynamic clock's: no nsleep at all.
+			return 0, unix.EOPNOTSUPP
+		}
+		cpu, ok := cpuClock(t, clock)
+		if !ok || cpu == nil && !validClock(clock) {
 			return 0, unix.EINVAL
+		}
+		if clock < 0 && clock&linux.CPUCLOCK_PERTHREAD_MASK != 0 {
+			if pid := int(^(clock >> 3)); pid == 0 || pid == t.TID {
+				return 0, unix.EINVAL
+			}
 		}
 		return 0, unix.EOPNOTSUPP
 	}

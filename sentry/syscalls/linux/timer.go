@@ -110,6 +110,10 @@ func alarm(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func cpuClock(t *kernel.Task, clock int32) (cpu func() time.Duration, ok bool) {
 	tg, kind := t.TG, int32(linux.CPUCLOCK_SCHED)
 	switch {
+	case clock < 0 && clock&linux.CPUCLOCK_CLOCK_MASK > linux.CPUCLOCK_SCHED:
+		// CPUCLOCK_MAX and CLOCKFD (a dynamic clock's descriptor: the
+		// sandbox has no PTP devices).
+		return nil, false
 	case clock == unix.CLOCK_PROCESS_CPUTIME_ID || clock == unix.CLOCK_THREAD_CPUTIME_ID:
 	case clock < 0:
 		kind = clock & linux.CPUCLOCK_CLOCK_MASK
@@ -117,8 +121,12 @@ func cpuClock(t *kernel.Task, clock int32) (cpu func() time.Duration, ok bool) {
 			return nil, false
 		}
 		if pid := int(^(clock >> 3)); pid != 0 {
+			// pid_for_clock: a thread's clock only of the caller's
+			// own process, a process's by its PID (or the caller's
+			// own thread ID).
 			o := t.K.Task(pid)
-			if o == nil || clock&linux.CPUCLOCK_PERTHREAD_MASK == 0 && o.PID() != pid {
+			perThread := clock&linux.CPUCLOCK_PERTHREAD_MASK != 0
+			if o == nil || perThread && o.TG != t.TG || !perThread && o.PID() != pid && o != t {
 				return nil, false
 			}
 			tg = o.TG

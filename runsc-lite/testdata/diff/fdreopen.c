@@ -1,0 +1,240 @@
+/* Opening /proc/self/fd/N is a jump to the open file's own inode
+ * (proc_fd_link), not a walk of the link's text: a memfd, a pipe, a
+ * deleted file, an O_PATH descriptor open again as the same file, with a
+ * new open file description (its own offset and flags) and the access
+ * asked for; seals and O_TRUNC apply; sockets and eventfds refuse (ENXIO);
+ * openat2's RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH and RESOLVE_IN_ROOT
+ * refuse the jump. */
+#include "common.h"
+#include <linux/openat2.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+
+static char path[64];
+
+static const char *fdpath(int fd) {
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	return path;
+}
+
+static long openat2_(int dir, const char *p, int flags, unsigned long long resolve) {
+	struct open_how how = {.flags = flags, .resolve = resolve};
+	return syscall(SYS_openat2, dir, p, &how, sizeof how);
+}
+
+static void same_inode(int a, int b) {
+	struct stat sa, sb;
+	fstat(a, &sa);
+	fstat(b, &sb);
+	CHECK(sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev);
+}
+
+static void memfd(void) {
+	printf("-- memfd\n");
+	int fd = memfd_create("reopen", MFD_ALLOW_SEALING);
+	T(write(fd, "hello world", 11));
+	int fd2 = open(fdpath(fd), O_RDWR);
+	CHECK(fd2 >= 0);
+	same_inode(fd, fd2);
+	/* A new description: its own offset. */
+	T(lseek(fd2, 0, SEEK_CUR));
+	char buf[16] = {0};
+	T(read(fd2, buf, 5));
+	printf("read %s\n", buf);
+	T(lseek(fd, 0, SEEK_CUR));
+	/* Its own status flags. */
+	int fd3 = open(fdpath(fd), O_RDONLY | O_NONBLOCK);
+	printf("flags %#o %#o\n", fcntl(fd, F_GETFL) & ~O_LARGEFILE, fcntl(fd3, F_GETFL) & ~O_LARGEFILE);
+	T(write(fd3, "x", 1));
+	/* The readlink text. */
+	char l[64] = {0};
+	T(readlink(fdpath(fd2), l, sizeof l - 1));
+	printf("link %s\n", l);
+	/* Seals are the inode's: shared, and O_TRUNC meets them. */
+	T(fcntl(fd2, F_ADD_SEALS, F_SEAL_SHRINK));
+	T(fcntl(fd, F_GET_SEALS));
+	T(open(fdpath(fd), O_RDWR | O_TRUNC));
+	T(open(fdpath(fd), O_RDWR | O_CREAT | O_TRUNC, 0600));
+	T(open(fdpath(fd), O_RDWR | O_CREAT | O_EXCL, 0600));
+	T(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+	int fd4 = open(fdpath(fd), O_RDWR);
+	CHECK(fd4 >= 0);
+	T(write(fd4, "y", 1));
+	close(fd4);
+	/* Without seals, O_TRUNC truncates the memfd. */
+	int m = memfd_create("trunc", 0);
+	T(write(m, "abc", 3));
+	int t = open(fdpath(m), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(t >= 0);
+	struct stat st;
+	fstat(m, &st);
+	printf("size after O_TRUNC %ld\n", (long)st.st_size);
+	T(open(fdpath(m), O_RDONLY | O_DIRECTORY));
+	/* stat and statfs through the link. */
+	T(stat(fdpath(m), &st));
+	CHECK(S_ISREG(st.st_mode));
+	T(lstat(fdpath(m), &st));
+	CHECK(S_ISLNK(st.st_mode));
+	/* Intermediate: not a directory. */
+	char sub[80];
+	snprintf(sub, sizeof sub, "/proc/self/fd/%d/x", m);
+	T(open(sub, O_RDONLY));
+	/* openat2's restrictions on magic links. */
+	T(openat2_(AT_FDCWD, fdpath(m), O_RDONLY, RESOLVE_NO_MAGICLINKS));
+	T(openat2_(AT_FDCWD, fdpath(m), O_RDONLY, RESOLVE_NO_SYMLINKS));
+	int proc = open("/proc", O_PATH | O_DIRECTORY);
+	char rel[32];
+	snprintf(rel, sizeof rel, "self/fd/%d", m);
+	T(openat2_(proc, rel, O_RDONLY, RESOLVE_BENEATH));
+	T(openat2_(proc, rel, O_RDONLY, RESOLVE_IN_ROOT));
+	T(openat2_(proc, rel, O_RDONLY, RESOLVE_NO_XDEV));
+	int ok = openat2_(proc, rel, O_RDONLY, 0);
+	CHECK(ok >= 0);
+	close(ok);
+	close(proc);
+	close(t);
+	close(m);
+	close(fd3);
+	close(fd2);
+	close(fd);
+}
+
+static void pipes(void) {
+	printf("-- pipe\n");
+	int p[2];
+	pipe(p);
+	/* The write end opened again through the read end's link. */
+	int w = open(fdpath(p[0]), O_WRONLY);
+	CHECK(w >= 0);
+	same_inode(w, p[1]);
+	T(write(w, "ab", 2));
+	close(w);
+	char buf[4] = {0};
+	T(read(p[0], buf, 2));
+	printf("read %s\n", buf);
+	int r = open(fdpath(p[1]), O_RDONLY | O_NONBLOCK);
+	CHECK(r >= 0);
+	T(write(p[1], "c", 1));
+	T(read(r, buf, 2));
+	close(r);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void deleted(void) {
+	printf("-- deleted file\n");
+	int fd = open("gone", O_RDWR | O_CREAT, 0644);
+	T(write(fd, "data", 4));
+	T(unlink("gone"));
+	int fd2 = open(fdpath(fd), O_RDONLY);
+	CHECK(fd2 >= 0);
+	same_inode(fd, fd2);
+	char buf[8] = {0};
+	T(read(fd2, buf, 4));
+	printf("read %s\n", buf);
+	struct stat st;
+	fstat(fd2, &st);
+	printf("nlink %ld\n", (long)st.st_nlink);
+	close(fd2);
+	close(fd);
+}
+
+static void opath(void) {
+	printf("-- O_PATH\n");
+	int fd = open("file", O_RDWR | O_CREAT, 0644);
+	T(write(fd, "xyz", 3));
+	close(fd);
+	int pfd = open("file", O_PATH);
+	T(read(pfd, path, 1));
+	int rfd = open(fdpath(pfd), O_RDONLY);
+	CHECK(rfd >= 0);
+	char buf[4] = {0};
+	T(read(rfd, buf, 3));
+	printf("read %s\n", buf);
+	close(rfd);
+	/* An O_PATH descriptor of a symlink: the jump lands on the link. */
+	T(symlink("file", "lnk"));
+	int lfd = open("lnk", O_PATH | O_NOFOLLOW);
+	T(open(fdpath(lfd), O_RDONLY));
+	int l2 = open(fdpath(lfd), O_PATH);
+	CHECK(l2 >= 0);
+	struct stat st;
+	fstat(l2, &st);
+	CHECK(S_ISLNK(st.st_mode));
+	close(l2);
+	close(lfd);
+	close(pfd);
+	/* A directory reached through the link, then a name in it. */
+	mkdir("d", 0755);
+	int dfd = open("d", O_RDONLY | O_DIRECTORY);
+	char sub[80];
+	snprintf(sub, sizeof sub, "/proc/self/fd/%d/inner", dfd);
+	int in = open(sub, O_WRONLY | O_CREAT, 0600);
+	CHECK(in >= 0);
+	close(in);
+	T(access("d/inner", F_OK));
+	close(dfd);
+}
+
+static void others(void) {
+	printf("-- others\n");
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	T(open(fdpath(sv[0]), O_RDWR));
+	int e = eventfd(0, 0);
+	T(open(fdpath(e), O_RDWR));
+	close(e);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* fexecve of a memfd holding this program: execveat of the memfd
+ * itself, and execve of /proc/self/fd/N. */
+static void execmemfd(char *argv0) {
+	printf("-- exec of a memfd\n");
+	int src = open("/proc/self/exe", O_RDONLY);
+	int m = memfd_create("prog", MFD_CLOEXEC);
+	char buf[65536];
+	long n;
+	while ((n = read(src, buf, sizeof buf)) > 0)
+		write(m, buf, n);
+	close(src);
+	for (int how = 0; how < 2; how++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			char *args[] = {argv0, ".", "child", NULL};
+			char *env[] = {NULL};
+			if (how == 0)
+				syscall(SYS_execveat, m, "", args, env, AT_EMPTY_PATH);
+			else {
+				/* Not close-on-exec through the path: drop the flag. */
+				fcntl(m, F_SETFD, 0);
+				execve(fdpath(m), args, env);
+			}
+			printf("exec %d: %s\n", how, ename(errno));
+			_exit(1);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		printf("child %d exit %d\n", how, WEXITSTATUS(status));
+	}
+	close(m);
+}
+
+int main(int argc, char **argv) {
+	if (argc > 2 && strcmp(argv[2], "child") == 0) {
+		printf("child runs\n");
+		return 3;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	memfd();
+	pipes();
+	deleted();
+	opath();
+	others();
+	execmemfd(argv[0]);
+	return 0;
+}
