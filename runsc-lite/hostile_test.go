@@ -217,9 +217,9 @@ open(witness_status, O_RDONLY) = -1 ENOENT
 `},
 
 	// Host sockets: the sandbox has its own Unix socket namespace, and
-	// its Internet and netlink sockets are its own stack's (lo only; what
-	// they reach is TestAttackNetworkPrivacy's); no packet or vsock
-	// sockets.
+	// its Internet, netlink and packet sockets are its own stack's (lo
+	// only; what they reach and hear is TestAttackNetworkPrivacy's and
+	// TestAttackNetNSPrivacy's); no vsock sockets.
 	{name: "host Unix sockets and networks", mode: "sockets",
 		args: func(e *attackEnv) []string {
 			return []string{"path=" + e.sock, "abstract=" + e.abstract, "newpath=" + filepath.Join(e.dir, "new.sock")}
@@ -232,7 +232,7 @@ bind(dgram, (void *)&new_path, sizeof new_path) = 0
 socket(AF_INET, SOCK_STREAM, 0) = 3
 socket(AF_INET6, SOCK_DGRAM, 0) = 4
 socket(AF_NETLINK, SOCK_RAW, 0) = 5
-socket(AF_PACKET, SOCK_RAW, 0) = -1 EAFNOSUPPORT
+socket(AF_PACKET, SOCK_RAW, 0) = 6
 socket(AF_VSOCK, SOCK_STREAM, 0) = -1 EAFNOSUPPORT
 `},
 
