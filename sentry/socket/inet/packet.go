@@ -33,10 +33,10 @@ import (
 // V2 and V3, as a kernel without them), PACKET_RESERVE is recorded.
 
 // sockaddrLLSize is sizeof(struct sockaddr_ll); llAddrOff is
-// offsetof(struct sockaddr_ll, sll_addr).
-const (
-	sockaddrLLSize = 20
-	llAddrOff      = 12
+// offsetof(struct sockaddr_ll, sll_addr), its last field.
+var (
+	sockaddrLLSize = (*linux.SockAddrLink)(nil).SizeBytes()
+	llAddrOff      = sockaddrLLSize - len(linux.SockAddrLink{}.HardwareAddr)
 )
 
 // PacketSocket is one AF_PACKET socket.
