@@ -36,6 +36,7 @@ var diffPrograms = []string{
 	"timerfd",      // timerfd_create/settime/gettime, read, poll, epoll
 	"posixtimer",   // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
 	"fdreopen",     // /proc/self/fd/N opened again as the same inode (memfds, pipes, deleted files, O_PATH), seals and O_TRUNC, ENXIO for sockets, openat2's refusals, execveat of a memfd
+	"altstack",     // sigaltstack: the flags a query reports, the modes and errnos, uc_stack in a frame, nested handlers, SS_AUTODISARM, rt_sigreturn restoring an edited uc_stack, fork and thread inheritance
 	"execreset",    // what execve resets (POSIX timers and their queued signals, handlers, the alternate stack) and keeps (other pending signals, the mask, SIG_IGN, ITIMER_REAL, the parent death signal, the next timer ID)
 	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll
 	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID

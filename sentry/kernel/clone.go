@@ -151,6 +151,11 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	c.ioprio.Store(t.ioprio.Load())
 	c.sigMask.Store(t.SigMask())
 	c.Personality = t.Personality
+	// The signal stack is inherited, but by a thread sharing the memory
+	// (not a vfork child) whose stack it cannot be (copy_process).
+	if f&(unix.CLONE_VM|unix.CLONE_VFORK) != unix.CLONE_VM {
+		c.AltStack = t.AltStack
+	}
 	// no_new_privs is inherited by every child, thread or process
 	// (prctl(2)).
 	c.noNewPrivs.Store(t.NoNewPrivs())

@@ -12,16 +12,73 @@ import (
 // the XSAVE area and FP_XSTATE_MAGIC2; the handler runs below the red zone.
 const redZone = 128
 
-// altStack returns the task's sigaltstack and whether it is enabled.
+// sigaltstack's flag SS_AUTODISARM and its least stack, MINSIGSTKSZ
+// (uapi asm/signal.h), which the libraries do not name.
+const (
+	ssAutodisarm = 1 << 31
+	minSigStack  = 2048
+)
+
+// altStack returns the task's sigaltstack and whether it is enabled: it
+// has a size (SS_DISABLE leaves none, as Linux's sas_ss_size).
 func (t *Task) altStack() (linux.SignalStack, bool) {
 	ss := t.AltStack
-	return ss, ss.Flags&linux.SS_DISABLE == 0 && ss.Size != 0
+	return ss, ss.Size != 0
 }
 
-// OnAltStack reports whether sp is inside the task's signal stack.
+// OnAltStack reports whether sp is inside the task's signal stack
+// (on_sig_stack): never with SS_AUTODISARM, which disarms the stack as a
+// handler starts on it.
 func (t *Task) OnAltStack(sp uint64) bool {
 	ss, ok := t.altStack()
-	return ok && sp > ss.Addr && sp <= ss.Addr+ss.Size
+	return ok && ss.Flags&ssAutodisarm == 0 && sp > ss.Addr && sp-ss.Addr <= ss.Size
+}
+
+// SigAltStack is sigaltstack(2) (do_sigaltstack) for a task whose stack
+// pointer is sp: it returns the stack as it was, with SS_DISABLE when it
+// has none and SS_ONSTACK when sp is on it, and sets ss unless ss is nil
+// (EPERM on the stack, EINVAL for another mode than 0, SS_ONSTACK and
+// SS_DISABLE, ENOMEM below MINSIGSTKSZ). The flags are kept as given,
+// as a signal frame saves them.
+func (t *Task) SigAltStack(ss *linux.SignalStack, sp uint64) (linux.SignalStack, error) {
+	old := t.AltStack
+	old.Flags &= ssAutodisarm
+	switch {
+	case old.Size == 0:
+		old.Flags |= linux.SS_DISABLE
+	case t.OnAltStack(sp):
+		old.Flags |= linux.SS_ONSTACK
+	}
+	if ss == nil {
+		return old, nil
+	}
+	if t.OnAltStack(sp) {
+		return old, unix.EPERM
+	}
+	n := *ss
+	switch n.Flags &^ ssAutodisarm {
+	case linux.SS_DISABLE:
+		n.Addr, n.Size = 0, 0
+	case 0, linux.SS_ONSTACK:
+		if n.Size < minSigStack {
+			return old, unix.ENOMEM
+		}
+	default:
+		return old, unix.EINVAL
+	}
+	t.AltStack = n
+	return old, nil
+}
+
+// savedAltStack is the stack_t a signal frame saves (__save_altstack):
+// the stack with its flags as set; SS_DISABLE for a task that never set
+// one, as Linux's tasks start with.
+func (t *Task) savedAltStack() linux.SignalStack {
+	ss := t.AltStack
+	if ss.Size == 0 {
+		ss.Flags = linux.SS_DISABLE | ss.Flags&ssAutodisarm
+	}
+	return ss
 }
 
 // pushFrame builds the frame for a handled signal and points the task at
@@ -42,13 +99,7 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 
 	f := abi.RTSigFrame{Pretcode: act.Restorer, Info: si}
 	f.UC.Flags = abi.UC_FP_XSTATE | abi.UC_SIGCONTEXT_SS | abi.UC_STRICT_RESTORE_SS
-	f.UC.Stack = linux.SignalStack{Addr: ss.Addr, Size: ss.Size}
-	switch {
-	case !altOK:
-		f.UC.Stack.Flags = linux.SS_DISABLE
-	case onAlt:
-		f.UC.Stack.Flags = linux.SS_ONSTACK
-	}
+	f.UC.Stack = t.savedAltStack()
 	mc := &f.UC.MContext
 	regs := t.Regs.SigContextGregs()
 	for i, p := range mc.Gregs() {
@@ -87,6 +138,11 @@ func (t *Task) pushFrame(sig int, si SigInfo, act linux.SigAction) error {
 	if _, err := t.MM().CopyOutVec(buf, ranges[:]); err != nil {
 		return unix.EFAULT
 	}
+	if ss.Flags&ssAutodisarm != 0 {
+		// SS_AUTODISARM: the handler runs with no signal stack until
+		// rt_sigreturn restores the one saved in the frame (sas_ss_reset).
+		t.AltStack = linux.SignalStack{Flags: linux.SS_DISABLE}
+	}
 
 	mask := t.SigMask() | uint64(act.Mask)
 	if act.Flags&linux.SA_NODEFER == 0 {
@@ -113,6 +169,10 @@ func (t *Task) SigReturn() (uintptr, error) {
 		t.ExitGroup(0, int(unix.SIGSEGV))
 		return 0, nil
 	}
+	// The signal stack saved in the frame is set again, as sigaltstack
+	// would set it from the stack pointer of the call; its errors are
+	// ignored (restore_altstack).
+	t.SigAltStack(&uc.Stack, t.Regs.Rsp)
 	regs := t.Regs
 	saved := uc.MContext.Gregs()
 	for i, p := range regs.SigContextGregs() {

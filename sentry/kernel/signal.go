@@ -444,9 +444,15 @@ func (t *Task) deliverSignals() {
 		}
 		t.restartAfterSignal(true, act.Flags)
 		if err := t.pushFrame(sig, si, act); err != nil {
-			// As Linux: a frame that cannot be written kills with SIGSEGV.
-			t.ExitGroup(0, int(unix.SIGSEGV))
-			return
+			// As Linux (force_sigsegv): a frame that cannot be written
+			// forces a SIGSEGV, which a handler may catch (on another
+			// stack); death if the frame was SIGSEGV's own.
+			if sig == int(unix.SIGSEGV) {
+				t.ExitGroup(0, sig)
+				return
+			}
+			t.forceSignal(NewSigInfo(int32(unix.SIGSEGV), linux.SI_KERNEL, 0, 0))
+			continue
 		}
 		if act.Flags&linux.SA_RESETHAND != 0 {
 			// Only the handler goes back to SIG_DFL; the flags and

@@ -88,39 +88,19 @@ func rtSigprocmask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, nil
 }
 
-// sigaltstack's flag SS_AUTODISARM and its least stack, MINSIGSTKSZ
-// (uapi asm/signal.h), which the libraries do not name.
-const (
-	ssAutodisarm = 1 << 31
-	minSigStack  = 2048
-)
-
 func sigaltstack(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	old := t.AltStack
-	onStack := t.OnAltStack(t.Regs.Rsp)
-	if onStack {
-		old.Flags = linux.SS_ONSTACK
-	}
+	var ss *linux.SignalStack
 	if a.Pointer(0) != 0 {
-		if onStack {
-			return 0, unix.EPERM
-		}
-		var ss linux.SignalStack
-		if err := kernel.CopyIn(t, a.Pointer(0), &ss); err != nil {
+		ss = new(linux.SignalStack)
+		if err := kernel.CopyIn(t, a.Pointer(0), ss); err != nil {
 			return 0, err
 		}
-		if ss.Flags&^(linux.SS_DISABLE|ssAutodisarm) != 0 {
-			return 0, unix.EINVAL
-		}
-		if ss.Flags&linux.SS_DISABLE == 0 && ss.Size < minSigStack {
-			return 0, unix.ENOMEM
-		}
-		t.AltStack = ss
+	}
+	old, err := t.SigAltStack(ss, t.Regs.Rsp)
+	if err != nil {
+		return 0, err
 	}
 	if a.Pointer(1) != 0 {
-		if old.Flags == 0 && old.Size == 0 {
-			old.Flags = linux.SS_DISABLE
-		}
 		return 0, kernel.CopyOut(t, a.Pointer(1), &old)
 	}
 	return 0, nil
