@@ -39,6 +39,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	c := &MemoryManager{as: as, mem: m.mem, cpu: m.cpu, mmapBase: m.mmapBase, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop,
 		Argv: m.Argv, Envv: m.Envv, Auxv: m.Auxv}
 	c.SetRlimits(m.asLimit.Load(), m.dataLimit.Load())
+	c.notDumpable.Store(m.notDumpable.Load())
 	dups := make(map[*os.File]*os.File)
 	var dropped, wiped []VMA
 	for _, v := range m.vmas {

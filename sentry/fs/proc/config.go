@@ -55,7 +55,8 @@ var configEnabled = []string{
 	"NAMESPACES", "USER_NS", "UTS_NS", // kernel/userns.go, kernel/uts.go
 	"NET_NS",       // CLONE_NEWNET: sentry/kernel/netns.go
 	"INET", "IPV6", // sentry/socket/inet (netstack)
-	"PACKET", // AF_PACKET sockets without rings: sentry/socket/inet/packet.go
+	"PACKET",               // AF_PACKET sockets without rings: sentry/socket/inet/packet.go
+	"COREDUMP", "ELF_CORE", // core files: sentry/kernel/coredump.go, sentry/coredump
 }
 
 // configDisabled are options programs ask about that the sentry does not
