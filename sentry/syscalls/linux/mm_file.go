@@ -3,6 +3,7 @@ package linux
 import (
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
@@ -41,6 +42,12 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 		o.Flags |= unix.MAP_ANONYMOUS
 		o.Offset = 0
 		return nil
+	}
+	// A length that rounds past the top is mm's ENOMEM.
+	if c, ok := f.Impl().(vfs.MapChecker); ok && o.Length+abi.PageSize-1 > o.Length {
+		if err := c.CheckMap(o.Offset, (o.Length+abi.PageSize-1)&^(abi.PageSize-1)); err != nil {
+			return err
+		}
 	}
 	hf, err := f.MappableFile()
 	if err != nil {
