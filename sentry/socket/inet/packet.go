@@ -77,8 +77,8 @@ type PacketSocket struct {
 	ringFile *os.File // both rings' memory: RX at 0, TX after it
 	// ringCharged is ringFile's size, charged to mem.
 	ringCharged uint64
-	ringGen     uint64                   // counts V3 rings, so a stale retire timer does nothing
-	nicTypes    map[tcpip.NICID]uint16   // the interfaces' ARPHRD_* when the last ring was set
+	ringGen     uint64                 // counts V3 rings, so a stale retire timer does nothing
+	nicTypes    map[tcpip.NICID]uint16 // the interfaces' ARPHRD_* when the last ring was set
 	// packets, drops and freezes are PACKET_STATISTICS's counts from the
 	// ring since it was last read; seenReceived and seenOverflow are
 	// netstack's counts of the queue when it was.

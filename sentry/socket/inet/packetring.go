@@ -102,8 +102,10 @@ type virtioNetHdr struct {
 	HdrLen, GSOSize, CsumStart, CsumOffset uint16
 }
 
-func tpacketAlign(x uint64) uint64 { return (x + sys.TPACKET_ALIGNMENT - 1) &^ (sys.TPACKET_ALIGNMENT - 1) }
-func v3AlignUp(x uint64) uint64    { return (x + v3Align - 1) &^ (v3Align - 1) }
+func tpacketAlign(x uint64) uint64 {
+	return (x + sys.TPACKET_ALIGNMENT - 1) &^ (sys.TPACKET_ALIGNMENT - 1)
+}
+func v3AlignUp(x uint64) uint64 { return (x + v3Align - 1) &^ (v3Align - 1) }
 
 // hdrSize is sizeof(struct tpacket_hdr), tpacket2_hdr or tpacket3_hdr:
 // what PACKET_HDRLEN answers.
@@ -122,7 +124,7 @@ func hdrSize(version int) uint64 {
 func tpHdrLen(version int) uint64 { return tpacketAlign(hdrSize(version)) + uint64(sockaddrLLSize) }
 
 // blkHdrLen is BLK_HDR_LEN; blkPlusPriv is BLK_PLUS_PRIV.
-func blkHdrLen() uint64             { return v3AlignUp(uint64(bdSize)) }
+func blkHdrLen() uint64              { return v3AlignUp(uint64(bdSize)) }
 func blkPlusPriv(priv uint64) uint64 { return blkHdrLen() + v3AlignUp(priv) }
 
 // pktRing is one ring's geometry (struct packet_ring_buffer), checked by
@@ -617,7 +619,11 @@ func (s *PacketSocket) receive(nic tcpip.NICID, proto tcpip.NetworkProtocolNumbe
 	}
 	// The header without its status, then the status that hands the
 	// frame over.
-	s.ringWrite(r, frame+8, hdr[8:])
+	skip := int64(4) // tp_status, a __u32 since V2
+	if s.version == sys.TPACKET_V1 {
+		skip = 8 // an unsigned long
+	}
+	s.ringWrite(r, frame+skip, hdr[skip:])
 	s.setFrameStatus(r, frame, status)
 	return true
 }
@@ -640,7 +646,7 @@ func (s *PacketSocket) initBlocks(r *pktRing, req sys.TpacketReq3) {
 	s.ringGen++
 	r.bq = &blockQueue{nextSeq: 1, sizeofPriv: req.Sizeof_priv, feature: req.Feature_req_word,
 		maxFrameLen: req.Block_size - uint32(blkPlusPriv(uint64(req.Sizeof_priv))),
-		tov: time.Duration(tov) * time.Millisecond, gen: s.ringGen}
+		tov:         time.Duration(tov) * time.Millisecond, gen: s.ringGen}
 	s.freezes = 0
 	s.openBlock(r, 0)
 }

@@ -84,8 +84,8 @@
 package inet
 
 import (
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
