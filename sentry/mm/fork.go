@@ -54,6 +54,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 				f, err := dupFile(&v)
 				if err != nil {
 					for _, d := range dups {
+						c.untrack(d)
 						d.Close()
 					}
 					as.Release()
@@ -61,6 +62,9 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 					return nil, err
 				}
 				dups[v.File] = f
+				if t, ok := m.trackers[v.File]; ok {
+					c.track(f, t)
+				}
 			}
 			v.File = dups[v.File]
 		}

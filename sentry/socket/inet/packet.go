@@ -77,6 +77,7 @@ type PacketSocket struct {
 	ringFile *os.File // both rings' memory: RX at 0, TX after it
 	// ringCharged is ringFile's size, charged to mem.
 	ringCharged uint64
+	mapped      int                    // the address spaces' mappings of the rings (po->mapped)
 	ringGen     uint64                 // counts V3 rings, so a stale retire timer does nothing
 	nicTypes    map[tcpip.NICID]uint16 // the interfaces' ARPHRD_* when the last ring was set
 	// packets, drops and freezes are PACKET_STATISTICS's counts from the

@@ -43,9 +43,11 @@ package inet
 //
 // # Not as Linux
 //
-// The ring may be set up again while the application still maps the old
-// one (Linux: EBUSY while mapped): the old mapping keeps the old memory.
-// Frames carry TP_STATUS_USER (and TP_STATUS_LOSING, TP_STATUS_BLK_TMO)
+// A ring set up again by another thread between the checks of an mmap
+// and its mapping leaves that mapping on the old memory (Linux holds
+// pg_vec_lock across packet_mmap); otherwise, as in Linux, the rings
+// cannot change while mapped (EBUSY), which the address spaces count
+// (mm.MapTracker: packet_mm_open and packet_mm_close). Frames carry TP_STATUS_USER (and TP_STATUS_LOSING, TP_STATUS_BLK_TMO)
 // but no checksum or timestamp-source bits (netstack has no
 // CHECKSUM_PARTIAL or skb timestamps); tp_rxhash is 0; a virtio_net_hdr
 // (PACKET_VNET_HDR) is all zeros on receive; PACKET_COPY_THRESH is
@@ -322,6 +324,9 @@ func (s *PacketSocket) setRing(v []byte, tx bool) error {
 	if err != nil {
 		return err
 	}
+	if s.mapped > 0 {
+		return sys.EBUSY
+	}
 	cur := &s.rx
 	if tx {
 		cur = &s.tx
@@ -467,6 +472,21 @@ func (s *PacketSocket) CheckMap(offset int64, length uintptr) error {
 		return sys.EINVAL
 	}
 	return nil
+}
+
+// MapOpened implements mm.MapTracker (packet_mm_open): the rings are
+// mapped once more.
+func (s *PacketSocket) MapOpened() {
+	s.ringMu.Lock()
+	s.mapped++
+	s.ringMu.Unlock()
+}
+
+// MapClosed implements mm.MapTracker (packet_mm_close).
+func (s *PacketSocket) MapClosed() {
+	s.ringMu.Lock()
+	s.mapped--
+	s.ringMu.Unlock()
 }
 
 // MappableFile implements vfs.Mappable: a descriptor of the rings' memfd

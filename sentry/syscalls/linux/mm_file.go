@@ -54,6 +54,9 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 		return err
 	}
 	o.File, o.Dev, o.Ino = hf, st.Dev, st.Ino
+	if t, ok := f.Impl().(mm.MapTracker); ok {
+		o.Tracker = t
+	}
 	if d := f.Dentry(); d != nil {
 		o.Name = vfs.PathOf(t.FS().Root(), d)
 	}
