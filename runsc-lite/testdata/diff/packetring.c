@@ -337,6 +337,45 @@ static void rx_v3(void) {
 	close(rcv), close(snd), close(s);
 }
 
+/* rx_v3_full fills a V3 block: it is retired when the next packet does
+ * not fit, long before its timeout, and the next block takes that one. */
+static void rx_v3_full(void) {
+	printf("-- V3 full block\n");
+	int s = packet_socket(SOCK_DGRAM, ETH_P_IP);
+	R(setint(s, PACKET_VERSION, TPACKET_V3));
+	R(ring3(s, PACKET_RX_RING, PAGE, 2, 2048, 4, 10000, 0, 0));
+	unsigned char *m = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0);
+	int rcv, snd, port;
+	udp_pair(&rcv, &snd, &port);
+	char msg[100];
+	memset(msg, 'f', sizeof msg);
+	for (int i = 0; i < 20; i++)
+		send(snd, msg, sizeof msg, 0);
+	struct pollfd p = {s, POLLIN};
+	int pr = poll(&p, 1, 2000);
+	struct tpacket_block_desc *b0 = (void *)m, *b1 = (void *)(m + PAGE);
+	printf("poll %d; block 0: user %d tmo %d pkts %u len %u; block 1: status %u seq %llu\n", pr,
+	       !!(b0->hdr.bh1.block_status & TP_STATUS_USER), !!(b0->hdr.bh1.block_status & TP_STATUS_BLK_TMO),
+	       b0->hdr.bh1.num_pkts, b0->hdr.bh1.blk_len, b1->hdr.bh1.block_status, (unsigned long long)b1->hdr.bh1.seq_num);
+	/* Both blocks the application's: the queue freezes, packets drop. */
+	for (int i = 0; i < 40; i++)
+		send(snd, msg, sizeof msg, 0);
+	usleep(100000);
+	printf("block 1: user %d pkts %u\n", !!(b1->hdr.bh1.block_status & TP_STATUS_USER), b1->hdr.bh1.num_pkts);
+	struct tpacket_stats_v3 st;
+	socklen_t l = sizeof st;
+	R(getsockopt(s, SOL_PACKET, PACKET_STATISTICS, &st, &l));
+	printf("stats: packets %u drops %u freezes %u\n", st.tp_packets, st.tp_drops, st.tp_freeze_q_cnt);
+	/* Released, block 0 takes packets again. */
+	b0->hdr.bh1.block_status = TP_STATUS_KERNEL;
+	send(snd, msg, sizeof msg, 0);
+	usleep(100000);
+	printf("block 0: status %u pkts %u seq %llu\n", b0->hdr.bh1.block_status, b0->hdr.bh1.num_pkts,
+	       (unsigned long long)b0->hdr.bh1.seq_num);
+	munmap(m, 2 * PAGE);
+	close(rcv), close(snd), close(s);
+}
+
 static unsigned short ipsum(const void *p, int n) {
 	const unsigned short *w = p;
 	unsigned long s = 0;
@@ -467,6 +506,7 @@ int main(int argc, char **argv) {
 	rx_v2(SOCK_DGRAM);
 	overflow();
 	rx_v3();
+	rx_v3_full();
 	tx();
 	return 0;
 }

@@ -588,6 +588,7 @@ func (s *PacketSocket) receive(nic tcpip.NICID, proto tcpip.NetworkProtocolNumbe
 	}
 	status := uint32(sys.TP_STATUS_USER)
 	var frame int64
+	retired := false // a full V3 block was handed over
 	if r.bq == nil {
 		frame = r.frame(r.head)
 		if s.frameStatus(r, frame) != sys.TP_STATUS_KERNEL {
@@ -599,10 +600,13 @@ func (s *PacketSocket) receive(nic tcpip.NICID, proto tcpip.NetworkProtocolNumbe
 			status |= sys.TP_STATUS_LOSING
 		}
 	} else {
+		was := r.bq.active
 		var ok bool
-		if frame, ok = s.frameInBlock(r, uint32(macoff+snaplen)); !ok {
+		frame, ok = s.frameInBlock(r, uint32(macoff+snaplen))
+		retired = r.bq.active != was
+		if !ok {
 			s.drops++
-			return true // a block was retired, or the queue froze
+			return retired
 		}
 	}
 	s.packets++
@@ -635,7 +639,7 @@ func (s *PacketSocket) receive(nic tcpip.NICID, proto tcpip.NetworkProtocolNumbe
 	s.ringWrite(r, frame+int64(tpacketAlign(hdrSize(s.version))), abi.Encode(sll))
 	if s.version == sys.TPACKET_V3 {
 		s.ringWrite(r, frame, hdr)
-		return false // the block's retirement wakes readers
+		return retired // a block's retirement wakes readers
 	}
 	// The header without its status, then the status that hands the
 	// frame over.
