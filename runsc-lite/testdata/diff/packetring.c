@@ -259,6 +259,31 @@ static void rx_v2(int type) {
 	close(rcv), close(snd), close(s);
 }
 
+/* purge: setting up or removing an RX ring drops what the socket had
+ * queued for recv(2). */
+static void purge(void) {
+	printf("-- purge\n");
+	int s = packet_socket(SOCK_DGRAM, ETH_P_IP);
+	int rcv, snd, port;
+	udp_pair(&rcv, &snd, &port);
+	char buf[64];
+	send(snd, "queued", 6, 0);
+	T(recv_wait(s, buf, sizeof buf));
+	send(snd, "queued", 6, 0);
+	usleep(100000);
+	R(ring(s, PACKET_RX_RING, PAGE, 0, 0, 0));
+	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
+	send(snd, "queued", 6, 0);
+	usleep(100000);
+	R(ring(s, PACKET_RX_RING, PAGE, 1, 2048, 2));
+	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
+	send(snd, "queued", 6, 0);
+	usleep(100000);
+	R(ring(s, PACKET_RX_RING, 0, 0, 0, 0));
+	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
+	close(rcv), close(snd), close(s);
+}
+
 /* overflow fills a ring of two frames with incoming datagrams only (a
  * SOCK_DGRAM socket that sees every IPv4 packet would see each twice on
  * lo: the first is skipped by counting). */
@@ -504,6 +529,7 @@ int main(int argc, char **argv) {
 	requests();
 	rx_v2(SOCK_RAW);
 	rx_v2(SOCK_DGRAM);
+	purge();
 	overflow();
 	rx_v3();
 	rx_v3_full();

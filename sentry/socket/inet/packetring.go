@@ -56,6 +56,7 @@ package inet
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"time"
@@ -313,8 +314,28 @@ func (s *PacketSocket) checkRingReq(req sys.TpacketReq3) (*pktRing, error) {
 
 // setRing implements PACKET_RX_RING and PACKET_TX_RING (packet_set_ring):
 // a request with blocks makes the ring (EBUSY if there is one), one
-// without (tp_block_nr and tp_frame_nr 0, else EINVAL) removes it.
+// without (tp_block_nr and tp_frame_nr 0, else EINVAL) removes it. A
+// change of the RX ring drops the packets queued for recv(2)
+// (skb_queue_purge of the receive queue).
 func (s *PacketSocket) setRing(v []byte, tx bool) error {
+	changed, err := s.changeRing(v, tx)
+	if changed && !tx {
+		for range maxPurge {
+			if _, terr := s.ep.Read(&tcpip.LimitedWriter{W: io.Discard}, tcpip.ReadOptions{}); terr != nil {
+				break
+			}
+		}
+	}
+	return err
+}
+
+// maxPurge bounds the packets a purge reads off the queue (more than a
+// receive buffer holds).
+const maxPurge = 1 << 16
+
+// changeRing checks and applies a ring request; changed reports whether
+// a ring was made or removed.
+func (s *PacketSocket) changeRing(v []byte, tx bool) (changed bool, _ error) {
 	hatypes := s.linkTypes()
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
@@ -322,10 +343,10 @@ func (s *PacketSocket) setRing(v []byte, tx bool) error {
 	defer s.ringMu.Unlock()
 	req, err := parseRingReq(v, s.version)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if s.mapped > 0 {
-		return sys.EBUSY
+		return false, sys.EBUSY
 	}
 	cur := &s.rx
 	if tx {
@@ -334,19 +355,19 @@ func (s *PacketSocket) setRing(v []byte, tx bool) error {
 	var r *pktRing
 	if req.Block_nr != 0 {
 		if *cur != nil {
-			return sys.EBUSY
+			return false, sys.EBUSY
 		}
 		s.hdrlen = tpHdrLen(s.version)
 		if r, err = s.checkRingReq(req); err != nil {
-			return err
+			return false, err
 		}
 		if s.version == sys.TPACKET_V3 && tx && (req.Retire_blk_tov != 0 || req.Sizeof_priv != 0 || req.Feature_req_word != 0) {
-			return sys.EINVAL // block transmit is not supported (Linux's words)
+			return false, sys.EINVAL // block transmit is not supported (Linux's words)
 		}
 	} else if req.Frame_nr != 0 {
-		return sys.EINVAL
+		return false, sys.EINVAL
 	} else if *cur == nil {
-		return nil
+		return true, nil // nothing to remove; the queue is purged all the same
 	}
 	rx, txr := s.rx, s.tx
 	if tx {
@@ -355,7 +376,7 @@ func (s *PacketSocket) setRing(v []byte, tx bool) error {
 		rx = r
 	}
 	if err := s.relayout(rx, txr); err != nil {
-		return err
+		return false, err
 	}
 	if !tx {
 		s.stopRetire()
@@ -365,7 +386,7 @@ func (s *PacketSocket) setRing(v []byte, tx bool) error {
 	}
 	*cur = r
 	s.nicTypes = hatypes
-	return nil
+	return true, nil
 }
 
 // relayout makes the memfd hold rx then tx (either may be nil), keeping
