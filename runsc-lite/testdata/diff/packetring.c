@@ -281,6 +281,14 @@ static void purge(void) {
 	usleep(100000);
 	R(ring(s, PACKET_RX_RING, 0, 0, 0, 0));
 	T(recv(s, buf, sizeof buf, MSG_DONTWAIT));
+	/* Without a ring, PACKET_STATISTICS counts what was queued. */
+	for (int i = 0; i < 3; i++)
+		send(snd, "counted", 7, 0);
+	usleep(100000);
+	struct tpacket_stats st;
+	socklen_t l = sizeof st;
+	R(getsockopt(s, SOL_PACKET, PACKET_STATISTICS, &st, &l));
+	printf("stats: packets %u drops %u\n", st.tp_packets, st.tp_drops);
 	close(rcv), close(snd), close(s);
 }
 
@@ -484,6 +492,32 @@ static void tx(void) {
 	h->tp_status = TP_STATUS_SEND_REQUEST;
 	struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = 1, .sll_halen = 6};
 	T(sendto(s, NULL, 0, 0, (void *)&to, sizeof to));
+	watched(w);
+	munmap(m, PAGE);
+	close(s);
+
+	/* SOCK_DGRAM, TPACKET_V1: the frame is the IP packet; the link
+	 * header is made for it. */
+	printf("-- TX ring, SOCK_DGRAM, V1\n");
+	s = packet_socket(SOCK_DGRAM, ETH_P_IP);
+	R(setint(s, PACKET_VERSION, TPACKET_V1));
+	R(ring(s, PACKET_TX_RING, PAGE, 1, 2048, 2));
+	m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0);
+	struct tpacket_hdr *h1 = (void *)m;
+	unsigned char f[128];
+	int fl = udp_frame(f, port, "dgram v1");
+	memcpy((char *)h1 + TPACKET_HDRLEN - sizeof(struct sockaddr_ll), f + 14, fl - 14);
+	h1->tp_len = fl - 14;
+	h1->tp_status = TP_STATUS_SEND_REQUEST;
+	T(sendto(s, NULL, 0, 0, (void *)&to, sizeof to));
+	printf(" frame 0 status %lu\n", h1->tp_status);
+	watched(w);
+	h1 = (void *)(m + 2048);
+	fl = udp_frame(f, port, "dgram bound");
+	memcpy((char *)h1 + 32, f + 14, fl - 14);
+	h1->tp_len = fl - 14;
+	h1->tp_status = TP_STATUS_SEND_REQUEST;
+	T(send(s, NULL, 0, 0));
 	watched(w);
 	munmap(m, PAGE);
 	close(s);
