@@ -44,7 +44,8 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 		return nil
 	}
 	// A length that rounds past the top is mm's ENOMEM.
-	if c, ok := f.Impl().(vfs.MapChecker); ok && o.Length+abi.PageSize-1 > o.Length {
+	c, checked := f.Impl().(vfs.MapChecker)
+	if checked && o.Length+abi.PageSize-1 > o.Length {
 		if err := c.CheckMap(o.Offset, (o.Length+abi.PageSize-1)&^(abi.PageSize-1)); err != nil {
 			return err
 		}
@@ -59,6 +60,8 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	}
 	if d := f.Dentry(); d != nil {
 		o.Name = vfs.PathOf(t.FS().Root(), d)
+	} else if n, ok := f.Impl().(vfs.LinkNamer); ok && checked {
+		o.Name = n.LinkName() // a socket's rings: "socket:[ino]", as d_path names it
 	}
 	return nil
 }
