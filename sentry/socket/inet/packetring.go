@@ -568,44 +568,13 @@ func (s *PacketSocket) receive(nic tcpip.NICID, proto tcpip.NetworkProtocolNumbe
 	buf := pkt.ToBuffer()
 	defer buf.Release()
 	link := pkt.LinkHeader().Slice()
-	maclen := uint64(len(link))
-	var macoff, netoff uint64
-	doVnet := false
 	if s.typ == sys.SOCK_DGRAM {
 		buf.TrimFront(int64(len(link)))
-		macoff = tpacketAlign(s.hdrlen) + minMacLen + uint64(s.reserve)
-		netoff = macoff
-	} else {
-		netoff = tpacketAlign(s.hdrlen+max(maclen, minMacLen)) + uint64(s.reserve)
-		if s.vnetHdr {
-			netoff += uint64(vnetHdrSize)
-			doVnet = true
-		}
-		macoff = netoff - maclen
 	}
-	if netoff > math.MaxUint16 {
+	l, ok := s.frameLayout(r, uint64(len(link)), uint64(buf.Size()))
+	if !ok {
 		s.drops++
 		return false
-	}
-	tpLen := uint64(buf.Size())
-	snaplen := tpLen
-	if r.bq == nil {
-		if macoff+snaplen > uint64(r.frameSize) {
-			snaplen = 0
-			if uint64(r.frameSize) > macoff {
-				snaplen = uint64(r.frameSize) - macoff
-			} else {
-				doVnet = false
-			}
-		}
-	} else if macoff+snaplen > uint64(r.bq.maxFrameLen) {
-		snaplen = 0
-		if uint64(r.bq.maxFrameLen) > macoff {
-			snaplen = uint64(r.bq.maxFrameLen) - macoff
-		} else {
-			macoff = uint64(r.bq.maxFrameLen)
-			doVnet = false
-		}
 	}
 	status := uint32(sys.TP_STATUS_USER)
 	var frame int64
@@ -622,8 +591,7 @@ func (s *PacketSocket) receive(nic tcpip.NICID, proto tcpip.NetworkProtocolNumbe
 		}
 	} else {
 		was := r.bq.active
-		var ok bool
-		frame, ok = s.frameInBlock(r, uint32(macoff+snaplen))
+		frame, ok = s.frameInBlock(r, uint32(l.macoff+l.snaplen))
 		retired = r.bq.active != was
 		if !ok {
 			s.drops++
@@ -631,46 +599,102 @@ func (s *PacketSocket) receive(nic tcpip.NICID, proto tcpip.NetworkProtocolNumbe
 		}
 	}
 	s.packets++
-	if doVnet {
-		s.ringWrite(r, frame+int64(macoff)-int64(vnetHdrSize), abi.Encode(virtioNetHdr{}))
+	buf.Truncate(int64(l.snaplen))
+	s.writeFrame(r, frame, l, buf.Flatten(), status, s.linkAddr(nic, proto, pkt.PktType, link))
+	return s.version != sys.TPACKET_V3 || retired // a V3 block wakes readers when retired
+}
+
+// layout is where a packet goes in its frame and how much of it.
+type layout struct {
+	macoff, netoff uint64 // tp_mac, tp_net
+	tpLen, snaplen uint64 // tp_len, tp_snaplen
+	vnet           bool   // a virtio_net_hdr precedes the link header
+}
+
+// frameLayout places a packet of n bytes with a link header of maclen
+// (tpacket_rcv): the network header at TPACKET_ALIGN(tp_hdrlen + at
+// least 16 for the link header) plus PACKET_RESERVE (and a
+// virtio_net_hdr), SOCK_DGRAM's packet there too; the packet cut to what
+// the frame (V3: a block) holds. false: netoff does not fit tp_net's 16
+// bits, a drop.
+func (s *PacketSocket) frameLayout(r *pktRing, maclen, n uint64) (layout, bool) {
+	l := layout{tpLen: n, snaplen: n}
+	if s.typ == sys.SOCK_DGRAM {
+		l.macoff = tpacketAlign(s.hdrlen) + minMacLen + uint64(s.reserve)
+		l.netoff = l.macoff
+	} else {
+		l.netoff = tpacketAlign(s.hdrlen+max(maclen, minMacLen)) + uint64(s.reserve)
+		if s.vnetHdr {
+			l.netoff += uint64(vnetHdrSize)
+			l.vnet = true
+		}
+		l.macoff = l.netoff - maclen
 	}
-	buf.Truncate(int64(snaplen))
-	s.ringWrite(r, frame+int64(macoff), buf.Flatten())
-	now := time.Now()
-	sec, nsec := uint32(now.Unix()), uint32(now.Nanosecond())
-	var hdr []byte
-	switch s.version {
-	case sys.TPACKET_V1:
-		hdr = abi.Encode(linux.TpacketHdr{TpLen: uint32(tpLen), TpSnaplen: uint32(snaplen), TpMac: uint16(macoff),
-			TpNet: uint16(netoff), TpSec: sec, TpUsec: nsec / 1000})
-	case sys.TPACKET_V2:
-		hdr = abi.Encode(sys.Tpacket2Hdr{Len: uint32(tpLen), Snaplen: uint32(snaplen), Mac: uint16(macoff),
-			Net: uint16(netoff), Sec: sec, Nsec: nsec})
-	default:
-		r.bq.lastTS = [2]uint32{sec, nsec}
-		hdr = abi.Encode(sys.Tpacket3Hdr{Next_offset: uint32(v3AlignUp(macoff + snaplen)), Sec: sec, Nsec: nsec,
-			Snaplen: uint32(snaplen), Len: uint32(tpLen), Status: status, Mac: uint16(macoff), Net: uint16(netoff)})
+	if l.netoff > math.MaxUint16 {
+		return l, false
 	}
+	room := uint64(r.frameSize)
+	if r.bq != nil {
+		room = uint64(r.bq.maxFrameLen)
+	}
+	if l.macoff+l.snaplen > room {
+		l.snaplen = 0
+		if room > l.macoff {
+			l.snaplen = room - l.macoff
+		} else {
+			l.vnet = false
+			if r.bq != nil {
+				l.macoff = room
+			}
+		}
+	}
+	return l, true
+}
+
+// linkAddr is a received packet's sockaddr_ll: its interface, protocol
+// and type, and the sender's link address from the Ethernet header
+// (eth_header_parse).
+func (s *PacketSocket) linkAddr(nic tcpip.NICID, proto tcpip.NetworkProtocolNumber, typ tcpip.PacketType, link []byte) linux.SockAddrLink {
 	sll := linux.SockAddrLink{Family: sys.AF_PACKET, Protocol: htons(uint16(proto)), InterfaceIndex: int32(nic),
-		ARPHardwareType: s.nicTypes[nic], PacketType: linuxPktType[pkt.PktType]}
+		ARPHardwareType: s.nicTypes[nic], PacketType: linuxPktType[typ]}
 	if len(link) >= ethHeaderLen {
 		sll.HardwareAddrLen = 6
-		copy(sll.HardwareAddr[:], link[6:12]) // the source address (eth_header_parse)
+		copy(sll.HardwareAddr[:], link[6:12])
+	}
+	return sll
+}
+
+// writeFrame writes a frame: the virtio_net_hdr if any, the packet, the
+// sockaddr_ll after the header, the header, and for V1 and V2 the status
+// last, which hands the frame over (a V3 frame's status is in its header;
+// its block's hands it over).
+func (s *PacketSocket) writeFrame(r *pktRing, frame int64, l layout, data []byte, status uint32, sll linux.SockAddrLink) {
+	if l.vnet {
+		s.ringWrite(r, frame+int64(l.macoff)-int64(vnetHdrSize), abi.Encode(virtioNetHdr{}))
+	}
+	if len(data) > 0 {
+		s.ringWrite(r, frame+int64(l.macoff), data)
 	}
 	s.ringWrite(r, frame+int64(tpacketAlign(hdrSize(s.version))), abi.Encode(sll))
-	if s.version == sys.TPACKET_V3 {
-		s.ringWrite(r, frame, hdr)
-		return retired // a block's retirement wakes readers
+	now := time.Now()
+	sec, nsec := uint32(now.Unix()), uint32(now.Nanosecond())
+	switch s.version {
+	case sys.TPACKET_V1:
+		hdr := abi.Encode(linux.TpacketHdr{TpLen: uint32(l.tpLen), TpSnaplen: uint32(l.snaplen), TpMac: uint16(l.macoff),
+			TpNet: uint16(l.netoff), TpSec: sec, TpUsec: nsec / 1000})
+		s.ringWrite(r, frame+v1StatusEnd, hdr[v1StatusEnd:]) // all but tp_status, first
+	case sys.TPACKET_V2:
+		hdr := abi.Encode(sys.Tpacket2Hdr{Len: uint32(l.tpLen), Snaplen: uint32(l.snaplen), Mac: uint16(l.macoff),
+			Net: uint16(l.netoff), Sec: sec, Nsec: nsec})
+		s.ringWrite(r, frame+v2StatusEnd, hdr[v2StatusEnd:])
+	default:
+		r.bq.lastTS = [2]uint32{sec, nsec}
+		s.ringWrite(r, frame, abi.Encode(sys.Tpacket3Hdr{Next_offset: uint32(v3AlignUp(l.macoff + l.snaplen)), Sec: sec,
+			Nsec: nsec, Snaplen: uint32(l.snaplen), Len: uint32(l.tpLen), Status: status, Mac: uint16(l.macoff),
+			Net: uint16(l.netoff)}))
+		return
 	}
-	// The header without its status, then the status that hands the
-	// frame over.
-	skip := int64(4) // tp_status, a __u32 since V2
-	if s.version == sys.TPACKET_V1 {
-		skip = 8 // an unsigned long
-	}
-	s.ringWrite(r, frame+skip, hdr[skip:])
 	s.setFrameStatus(r, frame, status)
-	return true
 }
 
 // hasRoom is __packet_rcv_has_room's ring test: the frame at the head

@@ -15,6 +15,8 @@ import (
 const (
 	v1StatusOff   = int64(unsafe.Offsetof(linux.TpacketHdr{}.TpStatus))
 	v2StatusOff   = int64(unsafe.Offsetof(sys.Tpacket2Hdr{}.Status))
+	v1StatusEnd   = v1StatusOff + int64(unsafe.Sizeof(linux.TpacketHdr{}.TpStatus))
+	v2StatusEnd   = v2StatusOff + int64(unsafe.Sizeof(sys.Tpacket2Hdr{}.Status))
 	v3StatusOff   = int64(unsafe.Offsetof(sys.Tpacket3Hdr{}.Status))
 	v3NextOff     = int64(unsafe.Offsetof(sys.Tpacket3Hdr{}.Next_offset))
 	bdHdrOff      = int64(unsafe.Offsetof(blockDesc{}.H))
