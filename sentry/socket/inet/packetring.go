@@ -903,6 +903,14 @@ func (s *PacketSocket) statistics() []byte {
 	return abi.Encode(sys.TpacketStats{Packets: packets, Drops: drops})
 }
 
+// SendsFromRing reports whether a send takes the TX ring's frames (and
+// never reads its buffer).
+func (s *PacketSocket) SendsFromRing() bool {
+	s.ringMu.Lock()
+	defer s.ringMu.Unlock()
+	return s.tx != nil
+}
+
 // sendRing sends the TX ring's frames marked TP_STATUS_SEND_REQUEST, from
 // the head on (tpacket_snd), to the interface of to or the one bound:
 // the bytes sent, or the error of the first frame that cannot go

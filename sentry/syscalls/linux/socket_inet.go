@@ -244,6 +244,12 @@ func inetGetsockopt(t *kernel.Task, s netSocket, level, name int32, n int32, val
 	return kernel.CopyOut(t, lenAddr, &l)
 }
 
+// ringSender is a socket whose sends may take their data from a ring
+// the application fills (AF_PACKET's TX ring) instead of the buffer.
+type ringSender interface {
+	SendsFromRing() bool
+}
+
 // inputOption is a socket with getsockopt options that read a value
 // from optval first (AF_PACKET's PACKET_HDRLEN).
 type inputOption interface {
@@ -299,6 +305,11 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 	o.More = flags&unix.MSG_MORE != 0
 	o.NetAdmin = hasCap(t, unix.CAP_NET_ADMIN)
 	_, timeout := s.Timeouts()
+	if r, ok := s.(ringSender); ok && r.SendsFromRing() {
+		// The frames are in the ring; the buffer is not read
+		// (tpacket_snd never looks at msg_iov).
+		return s.Send(nil, name, o)
+	}
 	if !s.Stream() {
 		if src.NumBytes() > s.MaxDatagram() {
 			return 0, unix.EMSGSIZE
