@@ -41,6 +41,11 @@ package inet
 // link without an ethtool speed), by a timer armed while a block holds
 // packets or the queue is frozen.
 //
+// gVisor's runsc has RX rings of TPACKET_V1 and V2 only, filled once
+// mapped (pkg/sentry/socket/netstack/packetmmap, on its memory file);
+// here the rings are Linux's three versions and both directions, and only
+// the hook into netstack's packet endpoint is shared with it.
+//
 // # Not as Linux
 //
 // A ring set up again by another thread between the checks of an mmap
