@@ -55,6 +55,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 				f, err := dupFile(&v)
 				if err != nil {
 					for _, d := range dups {
+						c.untrack(d)
 						d.Close()
 					}
 					as.Release()
@@ -62,6 +63,9 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 					return nil, err
 				}
 				dups[v.File] = f
+				if t, ok := m.trackers[v.File]; ok {
+					c.track(f, t)
+				}
 			}
 			v.File = dups[v.File]
 		}

@@ -130,6 +130,10 @@ type MemoryManager struct {
 
 	users atomic.Int32 // tasks sharing the address space, less one
 
+	// trackers are the MapTrackers of mapped files (MmapOpts.Tracker),
+	// by the file the mappings hold. Guarded by mu.
+	trackers map[*os.File]MapTracker
+
 	// aio is the address space's native AIO contexts (package
 	// sentry/kernel/aio: Linux's mm->ioctx_table), made at the first
 	// io_setup, released with the address space (exit_aio); never
@@ -276,8 +280,29 @@ func (m *MemoryManager) Release() {
 	for _, v := range m.vmas {
 		closeFile(v.File, m.vmas)
 	}
+	for f := range m.trackers {
+		m.untrack(f)
+	}
 	m.vmas = nil
 	m.putShms(shms)
+}
+
+// track records that f, just mapped, belongs to t. m.mu is held.
+func (m *MemoryManager) track(f *os.File, t MapTracker) {
+	if m.trackers == nil {
+		m.trackers = make(map[*os.File]MapTracker)
+	}
+	m.trackers[f] = t
+	t.MapOpened()
+}
+
+// untrack tells f's tracker, if any, that f is mapped no more. m.mu is
+// held.
+func (m *MemoryManager) untrack(f *os.File) {
+	if t, ok := m.trackers[f]; ok {
+		delete(m.trackers, f)
+		t.MapClosed()
+	}
 }
 
 // closeFile closes f unless a VMA in vmas still uses it. Files are shared
