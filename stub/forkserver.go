@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -128,17 +127,6 @@ func (f *Forkserver) start(sock *os.File, c Confinement) error {
 	if err != nil {
 		return fmt.Errorf("memfd for the stub image: %w", err)
 	}
-	// The child replaces 0 to 3 with the socket before it executes the
-	// image by number: keep it above them (a caller may have any of them
-	// closed).
-	if mfd <= 3 {
-		high, err := unix.FcntlInt(uintptr(mfd), unix.F_DUPFD_CLOEXEC, 4)
-		unix.Close(mfd)
-		if err != nil {
-			return fmt.Errorf("memfd for the stub image: %w", err)
-		}
-		mfd = high
-	}
 	img := os.NewFile(uintptr(mfd), "runsc-lite-stub")
 	defer img.Close()
 	if _, err := img.Write(image); err != nil {
@@ -147,8 +135,11 @@ func (f *Forkserver) start(sock *os.File, c Confinement) error {
 	if _, err := unix.FcntlInt(uintptr(mfd), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_GROW|unix.F_SEAL_SHRINK|unix.F_SEAL_SEAL); err != nil {
 		return fmt.Errorf("sealing the stub image: %w", err)
 	}
-	// The path is resolved in the child, whose descriptor table is a copy of
-	// ours until the exec succeeds.
+	// The image is executed as the child's descriptor 0: a path to any
+	// other number of ours could name another file by then, since the
+	// child moves descriptors about before the exec (os/exec puts its
+	// internal pipe above the highest of ExtraFiles, over whatever is
+	// there).
 	attr := &syscall.SysProcAttr{
 		Pdeathsig: syscall.SIGKILL,
 		// Its own process group: a terminal's Ctrl-C must reach the sentry,
@@ -163,14 +154,14 @@ func (f *Forkserver) start(sock *os.File, c Confinement) error {
 		// it across the exec, until it drops them.
 		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
-	// The socket stands in for stdin, stdout and stderr, which the
-	// forkserver closes: nil would have exec open /dev/null, which a
+	// The socket stands in for stdout and stderr, which the forkserver
+	// closes with stdin: nil would have exec open /dev/null, which a
 	// sentry in an empty root does not have.
 	f.cmd = &exec.Cmd{
-		Path:        "/proc/self/fd/" + strconv.Itoa(mfd),
+		Path:        "/proc/self/fd/0",
 		Args:        []string{"runsc-lite-forkserver"},
 		Env:         []string{},
-		Stdin:       sock,
+		Stdin:       img,
 		Stdout:      sock,
 		Stderr:      sock,
 		ExtraFiles:  []*os.File{sock}, // fd 3
