@@ -204,7 +204,6 @@ func (p *Process) notes() []byte {
 	return b.Bytes()
 }
 
-
 // The sizes of the ELF header and of a program header.
 var (
 	ehdrSize = len(abi.Encode(elf.Header64{}))
