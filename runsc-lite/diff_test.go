@@ -80,12 +80,13 @@ var diffPrograms = []string{
 	"nextid",       // /proc/sys/kernel/{msg,sem,shm}_next_id: the next msgget/semget/shmget's identifier, a taken one, the reset to -1, refused values (needs a root host: natively in an IPC namespace of its own)
 	"userns",       // user and UTS namespaces: unshare -r maps, IDs inside and outside, bad map and setgroups writes, capabilities, a namespace's root against the parent's files and processes, a parent writing a child's maps, sethostname, nesting, clone/unshare flag rules, si_uid (needs a root host)
 	"netns",        // CLONE_NEWNET (needs a root host): a new namespace's lo (down, then up), isolation of 127.0.0.1 and abstract AF_UNIX names from the first namespace, /proc/net, if_nameindex, setns back, clone(CLONE_NEWNET), EPERM without CAP_SYS_ADMIN; AF_PACKET SOCK_DGRAM and SOCK_RAW on lo
+	"sysnet",       // sysfs mounted in a network namespace shows its mounter's interfaces, whoever looks (needs a root host); lo's attributes down and up, one superblock per namespace, a gone namespace lists nothing, EINVAL on options, EPERM without CAP_SYS_ADMIN
 	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "sysnet": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and
