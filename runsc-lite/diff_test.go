@@ -82,6 +82,7 @@ var diffPrograms = []string{
 	"netns",        // CLONE_NEWNET (needs a root host): a new namespace's lo (down, then up), isolation of 127.0.0.1 and abstract AF_UNIX names from the first namespace, /proc/net, if_nameindex, setns back, clone(CLONE_NEWNET), EPERM without CAP_SYS_ADMIN; AF_PACKET SOCK_DGRAM and SOCK_RAW on lo
 	"sysnet",       // sysfs mounted in a network namespace shows its mounter's interfaces, whoever looks (needs a root host); lo's attributes down and up, one superblock per namespace, a gone namespace lists nothing, EINVAL on options, EPERM without CAP_SYS_ADMIN
 	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
+	"sigionet",     // signal-driven I/O signal by signal: UDP (POLL_IN, POLL_ERR for ICMP), TCP (POLL_IN per segment and connection, POLL_OUT only after a full send buffer, POLL_IN for a FIN, POLL_HUP then POLL_IN when both are shut, POLL_ERR for a reset), pseudo-terminals (the slave hears of committed lines or raw bytes, the master of output and echo)
 }
 
 // rootOnly are programs whose native output is only comparable when the
