@@ -663,7 +663,7 @@ func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
 			// tcp_sendmsg ignores the address of a connected
 			// socket; an unconnected one is EPIPE (or ENOTCONN).
 		} else {
-			a, unspec, err := peerAddress(s.fam(), to)
+			a, unspec, err := s.sendAddress(to)
 			if err != nil {
 				return 0, err
 			}
@@ -697,6 +697,27 @@ func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
 		return int(n), sys.EAGAIN
 	}
 	return int(n), nil
+}
+
+// sendAddress is the destination of a send to the address to: an
+// AF_UNSPEC address means the connected peer on an IPv6 socket
+// (udpv6_sendmsg) but is taken as AF_INET's on an IPv4 UDP or raw
+// socket (udp_sendmsg, raw_sendmsg: sin_family 0 passes, and its
+// sin_addr, 0.0.0.0 among them, is the destination), and is
+// EAFNOSUPPORT on an IPv4 ping socket (ping_v4_sendmsg).
+func (s *Socket) sendAddress(to []byte) (tcpip.FullAddress, bool, error) {
+	a, unspec, err := peerAddress(s.fam(), to)
+	if err != nil || !unspec || s.fam() != sys.AF_INET {
+		return a, unspec, err
+	}
+	if s.typ == sys.SOCK_DGRAM && s.protocol == sys.IPPROTO_ICMP {
+		return a, false, sys.EAFNOSUPPORT
+	}
+	a, err = decodeAddress(sys.AF_INET, to)
+	if err == nil && s.typ == sys.SOCK_DGRAM && a.Port == 0 {
+		err = sys.EINVAL // udp_sendmsg: no port
+	}
+	return a, false, err
 }
 
 // moreCork corks a TCP connection for a send with MSG_MORE, unless
