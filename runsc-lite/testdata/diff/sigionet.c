@@ -17,19 +17,6 @@
 #include <sys/socket.h>
 #include <termios.h>
 
-static const char *codename(int c) {
-	switch (c) {
-	case POLL_IN: return "POLL_IN";
-	case POLL_OUT: return "POLL_OUT";
-	case POLL_MSG: return "POLL_MSG";
-	case POLL_ERR: return "POLL_ERR";
-	case POLL_PRI: return "POLL_PRI";
-	case POLL_HUP: return "POLL_HUP";
-	case SI_KERNEL: return "SI_KERNEL";
-	}
-	return "?";
-}
-
 /* settle waits until the sandbox and Linux have both delivered what a
  * step caused: signals are sent synchronously by the kernel, but the
  * sandbox's stack works on its own goroutines. */
