@@ -247,3 +247,27 @@ func checkLayout(t *testing.T, header string, want map[string]uintptr) {
 		}
 	}
 }
+
+func TestElfCoreNotesMatchC(t *testing.T) {
+	var s ElfPrstatus
+	var p ElfPrpsinfo
+	want := map[string]uintptr{
+		"sizeof(struct elf_prstatus)":               unsafe.Sizeof(s),
+		"offsetof(struct elf_prstatus, pr_cursig)":  unsafe.Offsetof(s.CurSig),
+		"offsetof(struct elf_prstatus, pr_sigpend)": unsafe.Offsetof(s.SigPend),
+		"offsetof(struct elf_prstatus, pr_pid)":     unsafe.Offsetof(s.Pid),
+		"offsetof(struct elf_prstatus, pr_utime)":   unsafe.Offsetof(s.UTime),
+		"offsetof(struct elf_prstatus, pr_cstime)":  unsafe.Offsetof(s.CSTime),
+		"offsetof(struct elf_prstatus, pr_reg)":     unsafe.Offsetof(s.Reg),
+		"offsetof(struct elf_prstatus, pr_fpvalid)": unsafe.Offsetof(s.FPValid),
+		"sizeof(elf_gregset_t)":                     unsafe.Sizeof(s.Reg),
+		"sizeof(struct elf_prpsinfo)":               unsafe.Sizeof(p),
+		"offsetof(struct elf_prpsinfo, pr_flag)":    unsafe.Offsetof(p.Flag),
+		"offsetof(struct elf_prpsinfo, pr_uid)":     unsafe.Offsetof(p.UID),
+		"offsetof(struct elf_prpsinfo, pr_pid)":     unsafe.Offsetof(p.Pid),
+		"offsetof(struct elf_prpsinfo, pr_sid)":     unsafe.Offsetof(p.Sid),
+		"offsetof(struct elf_prpsinfo, pr_fname)":   unsafe.Offsetof(p.Fname),
+		"offsetof(struct elf_prpsinfo, pr_psargs)":  unsafe.Offsetof(p.Psargs),
+	}
+	checkLayout(t, "elfcore.h", want)
+}

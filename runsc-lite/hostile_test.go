@@ -410,6 +410,22 @@ alive: yes
 	{name: "pipe buffer storm under --memory-limit", mode: "pipestorm", flags: []string{"--memory-limit", "64m"},
 		want: `pipes: ENOMEM after (4\d|5\d|6[0-4]) MiB\n`, match: true},
 
+	// Packet rings: memory shared with the sentry, which fills and sends
+	// frames while two threads scribble over every status word, length,
+	// offset and block descriptor; requests whose sizes overflow.
+	{name: "packet rings forged while the sentry fills and sends them", mode: "pktring", flags: []string{"--memory-limit", "256m"},
+		want: `huge ring: ENOMEM
+ring past the memory limit: ENOMEM
+frame count that overflows: EINVAL
+v1 rx: odd results 0, guards intact yes, statistics ok
+v1 tx: odd results 0, guards intact yes, statistics ok
+v2 rx: odd results 0, guards intact yes, statistics ok
+v2 tx: odd results 0, guards intact yes, statistics ok
+v3 rx: odd results 0, guards intact yes, statistics ok
+v3 tx: odd results 0, guards intact yes, statistics ok
+alive: yes
+`},
+
 	// Huge arguments: the differential program, whose native output is
 	// Linux's answer.
 	{name: "huge arguments", native: "hugeargs"},

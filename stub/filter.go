@@ -23,14 +23,16 @@ func From(site uintptr, args ...seccomp.ValueMatcher) seccomp.PerArg {
 	return r
 }
 
-// Clone flags of the stub's three kinds of clone: a new stub process
+// Clone flags of the stub's kinds of clone: a new stub process
 // (forkserver), a forked one (syscall thread), an application thread
-// (syscall thread).
+// (syscall thread), with its pidfd when the kernel makes pidfds of threads
+// (Linux 6.9).
 const (
 	SpawnCloneFlags  = unix.CLONE_PIDFD | uintptr(unix.SIGCHLD)
 	ForkCloneFlags   = unix.CLONE_PARENT | unix.CLONE_PIDFD | uintptr(unix.SIGCHLD)
 	ThreadCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 		unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_CHILD_CLEARTID
+	ThreadPidfdCloneFlags = ThreadCloneFlags | unix.CLONE_PIDFD
 )
 
 // ForkserverFilter is the confined forkserver's own seccomp program for the
@@ -56,6 +58,7 @@ func forkserverFilter(s Symbols) ([]bpf.Instruction, error) {
 	}
 	rules[unix.SYS_CLONE] = seccomp.Or{
 		sc(seccomp.EqualTo(SpawnCloneFlags)), sc(seccomp.EqualTo(ForkCloneFlags)), sc(seccomp.EqualTo(ThreadCloneFlags)),
+		sc(seccomp.EqualTo(ThreadPidfdCloneFlags)),
 	}
 	rules[unix.SYS_WAITID] = sc(seccomp.EqualTo(unix.P_PIDFD))
 	rules[unix.SYS_PRCTL] = seccomp.Or{

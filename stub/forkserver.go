@@ -408,20 +408,32 @@ func (f *Forkserver) Reap(p Process) error {
 // request (c/stub_amd64.S: .Lfork) and adopts it. Nothing else in the
 // message is used.
 func (f *Forkserver) RecvPidfd(ctl int) (Process, error) {
+	fd, err := RecvFD(ctl)
+	if err != nil {
+		return Process{}, fmt.Errorf("reading the forked stub's pidfd: %w", err)
+	}
+	return f.Adopt(fd)
+}
+
+// RecvFD reads one message a stub's syscall thread sent on its control
+// socket ctl without waiting: one byte and one descriptor, which the caller
+// owns. It fails with unix.EAGAIN when no message is there. What the
+// descriptor is, the caller asks the kernel.
+func RecvFD(ctl int) (int, error) {
 	buf := make([]byte, 1)
 	oob := make([]byte, unix.CmsgSpace(4))
 	n, oobn, _, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
 	if err != nil {
-		return Process{}, fmt.Errorf("reading the forked stub's pidfd: %w", err)
+		return -1, err
 	}
 	fds, err := parseRights(oob[:oobn])
 	if err != nil || len(fds) != 1 || n != 1 {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
-		return Process{}, errors.New("stub sent a malformed fork reply")
+		return -1, errors.New("stub sent a malformed message")
 	}
-	return f.Adopt(fds[0])
+	return fds[0], nil
 }
 
 // Close stops the forkserver; its stub processes die with it. Requests

@@ -193,6 +193,7 @@ var hijackRows = []hijackRow{
 		}
 	}},
 	{"forge a forked child's pidfd", testForgedPidfd},
+	{"forge a new thread's pidfd", testForgedThreadPidfd},
 	{"leave a process behind", testSurvivor},
 	{"clone until the pids cgroup stops it", testCloneLoop},
 }
@@ -302,7 +303,40 @@ func testForgedPidfd(t *testing.T, e *hijackEnv, opts Options) {
 	if !opts.ForkReadsPidfdMessage {
 		t.Skip("the platform takes a forked child's pidfd from the kernel (pidfd_getfd), not from a message a stub sends; TestAttackHostile forges the page it reads the number from")
 	}
-	// A msghdr with one iovec of one byte, and SCM_RIGHTS with fd 3.
+	e.forgeFDMessage(t)
+	child, err := e.as.Fork()
+	if err == nil {
+		child.Release()
+		t.Fatalf("Fork after a forged pidfd message succeeded")
+	}
+	t.Logf("Fork after a forged pidfd message: %v", err)
+	e.expectKilled(t)
+}
+
+// testForgedThreadPidfd: the descriptor a stub sends as a new thread's
+// pidfd is its control socket; the platform must not take it for a thread.
+func testForgedThreadPidfd(t *testing.T, e *hijackEnv, opts Options) {
+	if !opts.ThreadReadsPidfdMessage {
+		t.Skip("the platform learns a new stub thread's id without a message from the stub")
+	}
+	e.forgeFDMessage(t)
+	// The address space's first context starts its first stub thread.
+	loadCode(t, e.as, codeAddr, []byte{0x0f, 0x05}) // syscall
+	th := newThread(t, e.p, e.as, codeAddr, mapStack(t, e.as, stackAddr))
+	th.regs.Rax = unix.SYS_GETPID
+	if o := th.switchOnce(); o.err == nil {
+		t.Fatalf("a thread ran after a forged thread pidfd message: %v", o)
+	} else {
+		t.Logf("starting a thread after a forged thread pidfd message: %v", o.err)
+	}
+	e.expectKilled(t)
+}
+
+// forgeFDMessage has the hijacked syscall thread send its own control
+// socket on its control socket, one byte with SCM_RIGHTS as the stub's
+// messages are, then lets it serve requests again.
+func (e *hijackEnv) forgeFDMessage(t *testing.T) {
+	t.Helper()
 	cmsg := unix.UnixRights(stub.CtlFD)
 	ctl := e.put(t, 0x200, cmsg)
 	iov := e.put(t, 0x100, iovecs(uint64(e.data+0x180), 1))
@@ -310,13 +344,13 @@ func testForgedPidfd(t *testing.T, e *hijackEnv, opts Options) {
 	if r := e.h.Syscall(unix.SYS_SENDMSG, stub.CtlFD, hdr, 0); r.Refused() || r.Ret != 1 {
 		t.Fatalf("the hijacked thread's sendmsg on its control socket: %s, want 1 byte sent (its filter allows it)", r)
 	}
-	e.h.Release() // it serves the fork request as if nothing happened
-	child, err := e.as.Fork()
-	if err == nil {
-		child.Release()
-		t.Fatalf("Fork after a forged pidfd message succeeded")
-	}
-	t.Logf("Fork after a forged pidfd message: %v", err)
+	e.h.Release() // it serves the next request as if nothing happened
+}
+
+// expectKilled fails t unless the lying stub no longer serves its address
+// space.
+func (e *hijackEnv) expectKilled(t *testing.T) {
+	t.Helper()
 	if _, err := e.as.Mmap(0, pageSize, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, nil, 0); !errors.Is(err, platform.ErrContextDead) {
 		t.Errorf("the lying stub still serves its address space (Mmap: %v); want it killed", err)
 	}

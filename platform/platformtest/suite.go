@@ -63,6 +63,9 @@ type Options struct {
 	// the stub sends on its control socket, which a hijacked stub can
 	// forge.
 	ForkReadsPidfdMessage bool
+	// ThreadReadsPidfdMessage: starting a stub thread takes the thread's
+	// pidfd from a message the stub sends, which a hijacked stub can forge.
+	ThreadReadsPidfdMessage bool
 	// PatchEntries, for a platform that patches syscall sites (systrap),
 	// counts the syscalls that arrived through a patched site so far; the
 	// Patching tests are skipped without it.

@@ -287,12 +287,52 @@ const (
 const threadCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM
 
-// hostTID translates the id of a thread the stub just started, in its own
-// PID namespace, to ours (platform.HostTID).
-func (as *addressSpace) hostTID(nsTID int) (int, error) {
+// cloneThread starts a stub thread (a remote clone in the control thread)
+// and returns its host id. The clone asks for the thread's pidfd, which the
+// kernel stores in the scratch page; whatever descriptor the number there
+// names, platform.ThreadOfPidfd takes it only if the kernel says it is a
+// new thread of the stub. On a kernel that cannot make or describe a
+// thread's pidfd (before 6.9 and 6.13), the id comes from the thread's id
+// in the stub's PID namespace (platform.HostTID).
+func (as *addressSpace) cloneThread() (int, error) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	nsTID, err := as.syscallLocked(unix.SYS_CLONE, threadCloneFlags|unix.CLONE_PIDFD, 0, scratch+pidfdOff, 0, 0)
+	if errors.Is(err, unix.EINVAL) {
+		if nsTID, err = as.syscallLocked(unix.SYS_CLONE, threadCloneFlags, 0, 0, 0, 0); err != nil {
+			return 0, err
+		}
+		return as.threadID(int(nsTID), -1)
+	}
+	if err != nil {
+		return 0, err
+	}
+	var b [4]byte
+	if _, err := gone(platform.ReadProcessMemory(as.pid, platform.Range{}, b[:], scratch+pidfdOff)); err != nil {
+		return 0, fmt.Errorf("reading the new stub thread's pidfd number: %w", err)
+	}
+	remote := int(int32(binary.LittleEndian.Uint32(b[:])))
+	defer as.syscallLocked(unix.SYS_CLOSE, uint64(remote))
+	pidfd, err := unix.PidfdGetfd(as.pidfd, remote, 0)
+	if err != nil {
+		as.kill() // a thread we cannot name cannot be traced
+		return 0, fmt.Errorf("taking the new stub thread's pidfd: %w", err)
+	}
+	return as.threadID(int(nsTID), pidfd)
+}
+
+// threadID is the host id of the thread the stub just started: from its
+// pidfd if there is one (closed here), else from nsTID. A thread it cannot
+// name cannot be traced: then it ends the stub.
+func (as *addressSpace) threadID(nsTID, pidfd int) (tid int, err error) {
+	defer func() {
+		if err != nil {
+			as.kill()
+		}
+	}()
 	as.threadsMu.Lock()
 	defer as.threadsMu.Unlock()
-	return platform.HostTID(as.pid, nsTID, func(tid int) bool {
+	known := func(tid int) bool {
 		if tid == as.pid {
 			return true
 		}
@@ -302,7 +342,15 @@ func (as *addressSpace) hostTID(nsTID int) (int, error) {
 			}
 		}
 		return false
-	})
+	}
+	err = platform.ErrNoThreadInfo
+	if pidfd >= 0 {
+		tid, err = platform.ThreadOfPidfd(pidfd, as.pid, known)
+	}
+	if errors.Is(err, platform.ErrNoThreadInfo) {
+		tid, err = platform.HostTID(as.pid, nsTID, known)
+	}
+	return tid, err
 }
 
 // passFD sends fd to the stub and receives it there with a remote recvmsg;
@@ -435,14 +483,9 @@ func (as *addressSpace) setUpForked(ctl int) error {
 // thread, which the new thread leaves in ptrace_wait, where its own tracer
 // seizes it.
 func (as *addressSpace) newThread() (*tracer, error) {
-	nsTID, err := as.syscall(unix.SYS_CLONE, threadCloneFlags, 0, 0, 0, 0)
+	tid, err := as.cloneThread()
 	if err != nil {
 		return nil, fmt.Errorf("starting a stub thread: %w", err)
-	}
-	tid, err := as.hostTID(int(nsTID))
-	if err != nil {
-		as.kill() // a thread we cannot name cannot be traced
-		return nil, err
 	}
 	t, err := startTracer(as.pid, tid, as.p.site())
 	if err != nil {

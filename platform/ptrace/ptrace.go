@@ -146,6 +146,7 @@ func StubFilter(s stub.Symbols) ([]bpf.Instruction, error) {
 	allow[unix.SYS_CLONE] = seccomp.Or{
 		stub.From(s.PtraceSite, seccomp.EqualTo(stub.ForkCloneFlags), seccomp.EqualTo(0)),
 		stub.From(s.PtraceSite, seccomp.EqualTo(threadCloneFlags), seccomp.EqualTo(0)),
+		stub.From(s.PtraceSite, seccomp.EqualTo(threadCloneFlags|unix.CLONE_PIDFD), seccomp.EqualTo(0)),
 	}
 	allow[unix.SYS_RECVMSG] = stub.From(s.PtraceSite, ctl)
 	allow[unix.SYS_DUP3] = stub.From(s.PtraceSite, seccomp.AnyValue{}, ctl, seccomp.EqualTo(0))

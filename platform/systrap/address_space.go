@@ -1,6 +1,7 @@
 package systrap
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -64,9 +65,8 @@ type addressSpace struct {
 	layout sync.RWMutex
 	patch  patcher
 
-	mu     sync.Mutex // serializes syscall-thread requests; guards seq
-	seq    uint32
-	forkMu sync.Mutex // serializes a fork request with reading its reply
+	mu  sync.Mutex // serializes syscall-thread requests; guards seq
+	seq uint32
 
 	poolMu  sync.Mutex     // guards pool, filling and binds (pool.go)
 	pool    []pooledThread // stub threads no context is bound to
@@ -102,17 +102,25 @@ func (as *addressSpace) kill() {
 // socket when the request needs them. A failed host syscall returns its
 // unix.Errno.
 func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...int) (uintptr, error) {
+	ret, _, err := as.callFD(kind, sysno, args, false, fds...)
+	return ret, err
+}
+
+// callFD is call, and with recv it also reads the descriptor the syscall
+// thread sent with its answer (-1 if it sent none) before another request
+// can make it send one.
+func (as *addressSpace) callFD(kind uint32, sysno uintptr, args [6]uint64, recv bool, fds ...int) (uintptr, int, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	// Only the flag, not the pidfd: polling it is a host syscall per
 	// request. A stub that died without our kill is found by the wait
 	// below, which polls the pidfd between its sleeps.
 	if as.dead.Load() {
-		return 0, errGone
+		return 0, -1, errGone
 	}
 	if len(fds) > 0 {
 		if err := unix.Sendmsg(as.ctl, []byte{0}, unix.UnixRights(fds...), nil, 0); err != nil {
-			return 0, fmt.Errorf("sending descriptors to the stub: %w", err)
+			return 0, -1, fmt.Errorf("sending descriptors to the stub: %w", err)
 		}
 	}
 	as.seq = sysmsg.NextSeq(as.seq)
@@ -120,13 +128,21 @@ func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...
 	seq, posted := as.seq, time.Now()
 	stop := func() bool { return as.exited() || as.answerLost(seq, posted) }
 	if !as.sh.WaitResponse(seq, as.p.spin.Limit(int(as.p.running.Load())), stop) {
-		return 0, errGone
+		return 0, -1, errGone
 	}
 	ret := as.sh.Response().Ret
 	if ret < 0 && ret > -4096 {
-		return 0, unix.Errno(-ret)
+		return 0, -1, unix.Errno(-ret)
 	}
-	return uintptr(ret), nil
+	fd := -1
+	if recv {
+		var err error
+		if fd, err = stub.RecvFD(as.ctl); err != nil && !errors.Is(err, unix.EAGAIN) {
+			as.kill() // out of step
+			return 0, -1, fmt.Errorf("reading the stub's descriptor: %w", err)
+		}
+	}
+	return uintptr(ret), fd, nil
 }
 
 // maxRequest bounds how long a syscall-thread request may go unanswered.
@@ -331,9 +347,6 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		return nil, errGone
 	}
 	defer as.Leave()
-	// Two forks at once must not read each other's pidfd message.
-	as.forkMu.Lock()
-	defer as.forkMu.Unlock()
 	// The child inherits the patched code: it gets the same trap table
 	// (its own memfd, which its syscall thread maps there) and state.
 	as.patch.mu.Lock()
@@ -341,18 +354,19 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	child, err := as.p.newAddressSpace(func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
 		copy(sh.PatchTable(), as.sh.PatchTable())
 		sh.Control().FpxSw = as.sh.Control().FpxSw
-		if _, err := as.call(sysmsg.ReqFork, 0, [6]uint64{}, ctl, sh.ROFD, sh.RWFD); err != nil {
+		_, pidfd, err := as.callFD(sysmsg.ReqFork, 0, [6]uint64{}, true, ctl, sh.ROFD, sh.RWFD)
+		if err != nil {
 			return stub.Process{}, fmt.Errorf("forking stub process: %w", err)
 		}
-		proc, err := as.p.fs.RecvPidfd(as.ctl)
-		if err != nil {
-			if as.exited() {
-				return stub.Process{}, errGone
-			}
+		if pidfd < 0 {
 			as.kill() // a stub that forks without a pidfd is out of step
-			return stub.Process{}, err
+			return stub.Process{}, errors.New("the stub forked without sending a pidfd")
 		}
-		return proc, nil
+		proc, err := as.p.fs.Adopt(pidfd)
+		if err != nil {
+			as.kill() // its child would run unsupervised: end both
+		}
+		return proc, err
 	})
 	if err != nil {
 		return nil, err
@@ -446,21 +460,31 @@ func (as *addressSpace) freeSlot(i, tid int) {
 	delete(as.tids, tid)
 }
 
-// hostTID translates the id of a thread the stub just started, in its own
-// PID namespace, to ours (platform.HostTID), and records it.
-func (as *addressSpace) hostTID(nsTID int) (int, error) {
+// threadID learns the host id of a thread the stub just started and
+// records it: from the kernel, through the thread's pidfd the stub sent
+// (platform.ThreadOfPidfd), or, on a kernel that cannot make or describe
+// a thread's pidfd, from its id in the stub's PID namespace
+// (platform.HostTID).
+func (as *addressSpace) threadID(nsTID, pidfd int) (int, error) {
 	as.slotMu.Lock()
 	defer as.slotMu.Unlock()
-	tid, err := platform.HostTID(as.pid, nsTID, func(t int) bool {
+	known := func(t int) bool {
 		_, ok := as.tids[t]
 		return ok || t == as.pid
-	})
+	}
+	id, err := 0, platform.ErrNoThreadInfo
+	if pidfd >= 0 {
+		id, err = platform.ThreadOfPidfd(pidfd, as.pid, known)
+	}
+	if errors.Is(err, platform.ErrNoThreadInfo) {
+		id, err = platform.HostTID(as.pid, nsTID, known)
+	}
 	if err != nil {
 		return 0, err
 	}
 	if as.tids == nil {
 		as.tids = make(map[int]struct{})
 	}
-	as.tids[tid] = struct{}{}
-	return tid, nil
+	as.tids[id] = struct{}{}
+	return id, nil
 }

@@ -99,6 +99,7 @@ func BaseFilter(s stub.Symbols) ([]bpf.Instruction, error) {
 	rules[unix.SYS_CLONE] = seccomp.Or{
 		sc(seccomp.EqualTo(stub.ForkCloneFlags), seccomp.EqualTo(0)),
 		sc(seccomp.EqualTo(stub.ThreadCloneFlags), seccomp.EqualTo(0)),
+		sc(seccomp.EqualTo(stub.ThreadPidfdCloneFlags), seccomp.EqualTo(0)),
 	}
 	return stub.Build("stub", rules, seccomp.Trap)
 }

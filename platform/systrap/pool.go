@@ -1,14 +1,10 @@
 package systrap
 
-import (
-	"fmt"
-
-	"runsc-lite/sysmsg"
-)
+import "runsc-lite/sysmsg"
 
 // The thread pool. Starting a stub thread is a request to the syscall
 // thread (clone, then the new thread's set-up: sigaltstack, sigprocmask,
-// seccomp), a search of /proc for its host id, and its first stop: tens of
+// seccomp), learning its host id from its pidfd, and its first stop: tens of
 // microseconds when the machine is idle, and as many hand-offs between
 // host threads, each a wait for a CPU, when it is not. A program that
 // creates threads does it again and again (a thread pool, a fork-join
@@ -149,15 +145,15 @@ func (as *addressSpace) startThread() (slot, tid int, err error) {
 		as.freeSlot(slot, 0)
 		return 0, 0, err
 	}
-	nsTID, err := as.call(sysmsg.ReqNewThread, 0, [6]uint64{uint64(slot)})
+	nsTID, pidfd, err := as.callFD(sysmsg.ReqNewThread, 0, [6]uint64{uint64(slot)}, true)
 	if err == nil {
-		if tid, err = as.hostTID(int(nsTID)); err != nil {
+		if tid, err = as.threadID(int(nsTID), pidfd); err != nil {
 			as.kill() // a thread we cannot name cannot be supervised
 		}
 	}
 	if err != nil {
 		as.freeSlot(slot, 0)
-		return 0, 0, fmt.Errorf("starting a stub thread: %w", err)
+		return 0, 0, err
 	}
 	return slot, tid, nil
 }

@@ -25,12 +25,13 @@ func options(t testing.TB) platformtest.Options {
 		Hijack:         systrap.NewHijacker,
 		ReadOnlyShared: []uintptr{sysmsg.Region, sysmsg.SetupAddr(0)},
 		// The syscall thread sends a forked child's pidfd.
-		ForkReadsPidfdMessage: true,
-		PatchEntries:          func(p platform.Platform) uint64 { return p.(*systrap.Platform).PatchStats().Entries },
-		PatchEntry:            syms.PatchEntry,
-		PatchEntryAlt:         syms.PatchEntryGS,
-		PatchSelf:             systrap.PatchSelf,
-		PatchResumed:          syms.PatchResumed,
+		ForkReadsPidfdMessage:   true,
+		ThreadReadsPidfdMessage: true,
+		PatchEntries:            func(p platform.Platform) uint64 { return p.(*systrap.Platform).PatchStats().Entries },
+		PatchEntry:              syms.PatchEntry,
+		PatchEntryAlt:           syms.PatchEntryGS,
+		PatchSelf:               systrap.PatchSelf,
+		PatchResumed:            syms.PatchResumed,
 	}
 }
 

@@ -124,8 +124,8 @@ func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
 }
 
 // endOtherThreads kills the other threads of the group and waits until they
-// are gone (de_thread in Linux).
-func (t *Task) endOtherThreads() {
+// are gone (de_thread in Linux); it returns them.
+func (t *Task) endOtherThreads() []*Task {
 	k := t.K
 	k.mu.Lock()
 	var others []*Task
@@ -143,4 +143,5 @@ func (t *Task) endOtherThreads() {
 	for len(t.TG.tasks) > 1 && !t.isKilled() {
 		k.treeChanged.Wait()
 	}
+	return others
 }

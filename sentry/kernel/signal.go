@@ -433,13 +433,17 @@ func (t *Task) deliverSignals() {
 				t.ptraceGroupStop(sig)
 				continue
 			}
+			st := ExitStatus{Signal: sig}
+			if dumpsCore(sig) {
+				st.CoreDumped = t.dumpCore(si)
+			}
 			if sig != int(unix.SIGKILL) {
 				// Death by a signal stops at PTRACE_EVENT_EXIT with the
 				// signal as the exit code; SIGKILL does not stop (Linux's
 				// ptrace_stop refuses under a fatal SIGKILL).
-				t.ptraceEvent(linux.PTRACE_EVENT_EXIT, linux.PTRACE_O_TRACEEXIT, uint64(sig))
+				t.ptraceEvent(linux.PTRACE_EVENT_EXIT, linux.PTRACE_O_TRACEEXIT, uint64(st.WaitStatus()))
 			}
-			t.ExitGroup(0, sig)
+			t.TG.exit(st)
 			return
 		}
 		t.restartAfterSignal(true, act.Flags)

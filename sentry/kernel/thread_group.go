@@ -159,16 +159,29 @@ func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 
 // ExitStatus is how a thread group ended.
 type ExitStatus struct {
-	Code   int // exit code, when Signal is 0
-	Signal int // the signal that killed it
+	Code       int  // exit code, when Signal is 0
+	Signal     int  // the signal that killed it
+	CoreDumped bool // it wrote a core file (coredump.go)
 }
 
 // WaitStatus encodes s as wait4 reports it.
 func (s ExitStatus) WaitStatus() uint32 {
 	if s.Signal != 0 {
+		if s.CoreDumped {
+			return uint32(s.Signal&0x7f) | 0x80
+		}
 		return uint32(s.Signal & 0x7f)
 	}
 	return uint32(s.Code&0xff) << 8
+}
+
+// ChildCode is the si_code of a child killed by a signal: CLD_DUMPED if
+// it dumped core.
+func (s ExitStatus) ChildCode() int32 {
+	if s.CoreDumped {
+		return linux.CLD_DUMPED
+	}
+	return linux.CLD_KILLED
 }
 
 // Wait blocks until the thread group has exited.
@@ -338,7 +351,7 @@ func (k *Kernel) notifyParentLocked(tg *ThreadGroup) {
 	} else if tg.exitSignal != 0 {
 		code, status := int32(linux.CLD_EXITED), int32(tg.status.Code)
 		if tg.status.Signal != 0 {
-			code, status = linux.CLD_KILLED, int32(tg.status.Signal)
+			code, status = tg.status.ChildCode(), int32(tg.status.Signal)
 		}
 		si := ChildInfo(int32(tg.exitSignal), code, tg.PID, tg.realUID(), status)
 		// Queued before the broadcast that follows, so that a wait that

@@ -151,6 +151,7 @@ func (m *MemoryManager) putShms(objs []*shmObject) {
 func (m *MemoryManager) unmapRange(start, end uintptr) {
 	shms := m.shmsIn(start, end)
 	for _, f := range m.remove(start, end) {
+		m.untrack(f)
 		f.Close()
 	}
 	m.putShms(shms)

@@ -39,6 +39,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	c := &MemoryManager{as: as, mem: m.mem, cpu: m.cpu, mmapBase: m.mmapBase, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop,
 		Argv: m.Argv, Envv: m.Envv, Auxv: m.Auxv}
 	c.SetRlimits(m.asLimit.Load(), m.dataLimit.Load())
+	c.notDumpable.Store(m.notDumpable.Load())
 	dups := make(map[*os.File]*os.File)
 	var dropped, wiped []VMA
 	for _, v := range m.vmas {
@@ -54,6 +55,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 				f, err := dupFile(&v)
 				if err != nil {
 					for _, d := range dups {
+						c.untrack(d)
 						d.Close()
 					}
 					as.Release()
@@ -61,6 +63,9 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 					return nil, err
 				}
 				dups[v.File] = f
+				if t, ok := m.trackers[v.File]; ok {
+					c.track(f, t)
+				}
 			}
 			v.File = dups[v.File]
 		}

@@ -100,6 +100,10 @@ type MemoryManager struct {
 	// soft limits in bytes (account.go).
 	asLimit, dataLimit atomic.Uint64
 
+	// notDumpable is prctl(PR_SET_DUMPABLE, 0): no core file (Linux keeps
+	// it in the mm too, so fork copies it and execve's new mm drops it).
+	notDumpable atomic.Bool
+
 	// mu guards the mirror of the mappings and the program break, and
 	// orders every change of the real mappings.
 	mu       sync.Mutex
@@ -125,6 +129,10 @@ type MemoryManager struct {
 	Auxv       []byte
 
 	users atomic.Int32 // tasks sharing the address space, less one
+
+	// trackers are the MapTrackers of mapped files (MmapOpts.Tracker),
+	// by the file the mappings hold. Guarded by mu.
+	trackers map[*os.File]MapTracker
 
 	// aio is the address space's native AIO contexts (package
 	// sentry/kernel/aio: Linux's mm->ioctx_table), made at the first
@@ -272,8 +280,29 @@ func (m *MemoryManager) Release() {
 	for _, v := range m.vmas {
 		closeFile(v.File, m.vmas)
 	}
+	for f := range m.trackers {
+		m.untrack(f)
+	}
 	m.vmas = nil
 	m.putShms(shms)
+}
+
+// track records that f, just mapped, belongs to t. m.mu is held.
+func (m *MemoryManager) track(f *os.File, t MapTracker) {
+	if m.trackers == nil {
+		m.trackers = make(map[*os.File]MapTracker)
+	}
+	m.trackers[f] = t
+	t.MapOpened()
+}
+
+// untrack tells f's tracker, if any, that f is mapped no more. m.mu is
+// held.
+func (m *MemoryManager) untrack(f *os.File) {
+	if t, ok := m.trackers[f]; ok {
+		delete(m.trackers, f)
+		t.MapClosed()
+	}
 }
 
 // closeFile closes f unless a VMA in vmas still uses it. Files are shared
@@ -320,6 +349,12 @@ func (m *MemoryManager) CopyOutVec(src []byte, dst []platform.Range) (int, error
 // reports is one the application gets.
 func (m *MemoryManager) HandleFault(addr uintptr, access platform.Access) bool { return false }
 
+// Dumpable is prctl(PR_GET_DUMPABLE): whether a fatal signal may dump core.
+func (m *MemoryManager) Dumpable() bool { return !m.notDumpable.Load() }
+
+// SetDumpable is prctl(PR_SET_DUMPABLE).
+func (m *MemoryManager) SetDumpable(d bool) { m.notDumpable.Store(!d) }
+
 // Maps returns the mirror in /proc/self/maps format.
 func (m *MemoryManager) Maps() string {
 	m.mu.Lock()
@@ -336,6 +371,13 @@ func (m *MemoryManager) Maps() string {
 // shown reports whether /proc/PID/maps lists v: everything but the
 // platform's own ranges.
 func (v *VMA) shown() bool { return !(v.special && v.Name == "[platform]") }
+
+// Shown reports whether v is the application's (/proc/PID/maps lists it).
+func (v *VMA) Shown() bool { return v.shown() }
+
+// AnonymousShared reports whether v maps shared anonymous memory
+// (MAP_SHARED|MAP_ANONYMOUS, System V shared memory).
+func (v *VMA) AnonymousShared() bool { return v.shm != nil }
 
 // MapsLine is v's line of /proc/PID/maps, with its newline.
 func (v *VMA) MapsLine() string {

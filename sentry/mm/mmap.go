@@ -24,6 +24,19 @@ type MmapOpts struct {
 	ReadOnlyFile bool
 	// AIORing says the mapping is an AIO context's ring (io_setup).
 	AIORing bool
+	// Tracker, if set, is told that File is mapped, and again when the
+	// last piece of this mapping (or of a forked child's copy) goes.
+	Tracker MapTracker
+}
+
+// MapTracker is a mapped object that counts the mappings of it, as
+// Linux's vm_operations open and close do (a packet socket's rings may
+// not be set up again while mapped: packet_mm_open, packet_mm_close).
+// Its methods run with the address space's lock held: they must not
+// call back into it.
+type MapTracker interface {
+	MapOpened()
+	MapClosed()
 }
 
 const protMask = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
@@ -120,6 +133,9 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 	m.unmapRange(v.Start, v.End)
 	m.settle(old, next)
 	m.insert(v)
+	if o.Tracker != nil && o.File != nil {
+		m.track(o.File, o.Tracker)
+	}
 	return addr, nil
 }
 

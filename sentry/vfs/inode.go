@@ -183,6 +183,14 @@ type Mappable interface {
 	MappableFile() (*os.File, error)
 }
 
+// MapChecker is implemented by mappable files that take only some
+// mappings (a packet socket's rings: offset 0 and exactly the rings'
+// size, Linux's packet_mmap): CheckMap returns the error mmap(2) fails
+// with, before the file is mapped. length is the page-rounded length.
+type MapChecker interface {
+	CheckMap(offset int64, length uintptr) error
+}
+
 // Syncer is implemented by files whose fsync does something.
 type Syncer interface {
 	Sync(ctx context.Context) error

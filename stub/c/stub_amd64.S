@@ -51,6 +51,10 @@
 /* CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|
  * CLONE_CHILD_CLEARTID: an application thread */
 #define THREAD_CLONE_FLAGS   0x250f00
+/* The same with CLONE_PIDFD (Linux 6.9 makes pidfds of threads): the
+ * thread's pidfd goes to the sentry, which learns the thread's host id
+ * from the kernel */
+#define THREAD_PIDFD_CLONE_FLAGS (THREAD_CLONE_FLAGS | 0x1000)
 /* CLONE_PARENT|CLONE_PIDFD|SIGCHLD: a forked stub process, a child of the
  * forkserver, whose pidfd goes to the sentry */
 #define FORK_CLONE_FLAGS     (0x8000 | 0x1000 | SIGCHLD)
@@ -298,6 +302,32 @@ stub_serve:
 	jne .Lbadmsg
 .endm
 
+/* SEND_FD reg: sendmsg(STUB_CTL_FD) of one byte with descriptor reg
+ * (a 32-bit register other than %eax, %ecx, %edx, %esi, %edi); the
+ * result in %rax. */
+.macro SEND_FD fd
+	lea STUB_SCRATCH_IOV(%r15), %rax
+	lea STUB_SCRATCH_DATA(%r15), %rcx
+	mov %rcx, 0(%rax)
+	movq $1, 8(%rax)
+	lea STUB_SCRATCH_CMSG(%r15), %rcx
+	movq $CMSG_LEN_1FD, 0(%rcx)
+	movabs $SOL_SOCKET_SCM_RIGHTS, %rdx
+	mov %rdx, 8(%rcx)
+	mov \fd, 16(%rcx)
+	lea STUB_SCRATCH_MSGHDR(%r15), %rsi
+	movq $0, 0(%rsi)
+	movq $0, 8(%rsi)
+	mov %rax, 16(%rsi)
+	movq $1, 24(%rsi)
+	mov %rcx, 32(%rsi)
+	movq $CMSG_SPACE_1FD, 40(%rsi)
+	movq $0, 48(%rsi)
+	mov $STUB_CTL_FD, %edi
+	xor %edx, %edx
+	SYS __NR_sendmsg
+.endm
+
 /* STUB_REQ_SYSCALL: a call that changes this process's own mappings. */
 .Lsyscall:
 	LOAD_ARGS .Lreload
@@ -351,7 +381,10 @@ stub_serve:
 	jmp .Lreload
 
 /* STUB_REQ_NEW_THREAD: a thread for application code in slot args[0]. The
- * sentry has filled in the slot's set-up block and reset its sysmsg. */
+ * sentry has filled in the slot's set-up block and reset its sysmsg. The
+ * thread is cloned with CLONE_PIDFD, and its pidfd is sent to the sentry
+ * before the answer; a kernel that refuses CLONE_PIDFD for threads (before
+ * 6.9) gets a plain clone, and the sentry finds no pidfd. */
 .Lnew_thread:
 	LOAD_ARGS .Lreload
 	cmp $SYSMSG_MAX_THREADS, %rdi
@@ -362,14 +395,31 @@ stub_serve:
 	mov %rdi, %r10
 	shl $16, %r10                   /* * SYSMSG_SLOT_SIZE */
 	lea SYSMSG_THREADS_OFFSET(%r15,%r10), %r10 /* child_tid: sysmsg.state */
-	mov $THREAD_CLONE_FLAGS, %edi
+	mov $THREAD_PIDFD_CLONE_FLAGS, %edi
 	xor %esi, %esi                  /* no stack: the thread uses none */
-	xor %edx, %edx
+	lea STUB_SCRATCH_PIDFD(%r15), %rdx      /* where the pidfd goes */
 	xor %r8d, %r8d
 	mov $__NR_clone, %eax
 	lea 1f(%rip), %rbx
 	jmp stub_syscall_insn
 1:	test %rax, %rax
+	jz stub_thread_setup
+	js 2f
+	mov %rax, %r9                   /* the new thread's id */
+	mov STUB_SCRATCH_PIDFD(%r15), %ebp
+	SEND_FD %ebp
+	mov %rbp, %rdi
+	SYS __NR_close
+	mov %r9, %rax                   /* informative: the sentry uses the pidfd */
+	jmp .Lrespond
+2:	cmp $-EINVAL, %rax
+	jne .Lrespond
+	mov $THREAD_CLONE_FLAGS, %edi
+	xor %edx, %edx
+	mov $__NR_clone, %eax
+	lea 3f(%rip), %rbx
+	jmp stub_syscall_insn
+3:	test %rax, %rax
 	jnz .Lrespond                   /* the new thread's id, or -errno */
 
 	/* The new thread, with the syscall thread's filter only until it
@@ -440,26 +490,7 @@ stub_thread_setup:
 	test %r9, %r9
 	js 3f
 	mov STUB_SCRATCH_PIDFD(%r15), %ebp
-	lea STUB_SCRATCH_IOV(%r15), %rax
-	lea STUB_SCRATCH_DATA(%r15), %rcx
-	mov %rcx, 0(%rax)
-	movq $1, 8(%rax)
-	lea STUB_SCRATCH_CMSG(%r15), %rcx
-	movq $CMSG_LEN_1FD, 0(%rcx)
-	movabs $SOL_SOCKET_SCM_RIGHTS, %rdx
-	mov %rdx, 8(%rcx)
-	mov %ebp, 16(%rcx)
-	lea STUB_SCRATCH_MSGHDR(%r15), %rsi
-	movq $0, 0(%rsi)
-	movq $0, 8(%rsi)
-	mov %rax, 16(%rsi)
-	movq $1, 24(%rsi)
-	mov %rcx, 32(%rsi)
-	movq $CMSG_SPACE_1FD, 40(%rsi)
-	movq $0, 48(%rsi)
-	mov $STUB_CTL_FD, %edi
-	xor %edx, %edx
-	SYS __NR_sendmsg
+	SEND_FD %ebp
 	mov %rax, %r13
 	mov %rbp, %rdi
 	SYS __NR_close

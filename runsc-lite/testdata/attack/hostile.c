@@ -1207,6 +1207,137 @@ static void mode_threadstorm(void)
 	_exit(0); /* every parked thread with it */
 }
 
+/* ---- packet rings: memory the application shares with the sentry ---- */
+
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+
+static volatile int pr_stop;
+static unsigned char *pr_ring;
+static size_t pr_len;
+
+/* pr_forger scribbles over the whole ring while the sentry fills it:
+ * status words (every TP_STATUS_* and junk), lengths, offsets, block
+ * descriptors, tp_next_offset. */
+static void *pr_forger(void *unused)
+{
+	(void)unused;
+	static const uint32_t vals[] = {0, 1, 2, 4, 0x21, 0x7fffffff, 0x80000000u, 0xffffffffu, 0xfffffff0u, 4096, 65535};
+	uint64_t x = 88172645463325252ull;
+	while (!pr_stop) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t off = (x % (pr_len / 4)) * 4;
+		((volatile uint32_t *)pr_ring)[off / 4] = vals[(x >> 40) % (sizeof vals / sizeof vals[0])];
+		if ((x & 15) == 0) /* a status word of a frame or block, at once */
+			((volatile uint32_t *)pr_ring)[((x >> 20) % (pr_len / 2048)) * 512 + (x & 16 ? 5 : 0)] =
+			    vals[(x >> 33) % 4];
+	}
+	return NULL;
+}
+
+static int pr_ring_set(int s, int name, unsigned bs, unsigned bn, unsigned fs, unsigned fn, unsigned tov)
+{
+	struct tpacket_req3 r = {bs, bn, fs, fn, tov, 0, 0};
+	return setsockopt(s, SOL_PACKET, name, &r, sizeof r);
+}
+
+/* pr_round maps a ring of version v, lets the forger loose on it between
+ * guard pages, and sends UDP datagrams on lo (RX) or send()s the forged
+ * frames (TX); what any call returned outside what Linux may return is
+ * printed. */
+static void pr_round(int v, int tx)
+{
+	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = 1};
+	bind(s, (void *)&ll, sizeof ll);
+	setsockopt(s, SOL_PACKET, PACKET_VERSION, &v, sizeof v);
+	if (tx) {
+		int one = 1;
+		setsockopt(s, SOL_PACKET, PACKET_TX_HAS_OFF, &one, sizeof one);
+	}
+	pr_len = 16 * 4096;
+	if (pr_ring_set(s, tx ? PACKET_TX_RING : PACKET_RX_RING, 4096, 16, 2048, 32, v == TPACKET_V3 && !tx ? 1 : 0) < 0) {
+		printf("ring v%d %s: %s\n", v + 1, tx ? "tx" : "rx", ename(errno));
+		close(s);
+		return;
+	}
+	/* The ring between two guard mappings with a pattern. */
+	unsigned char *area = mmap(NULL, pr_len + 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(area, 0x5a, pr_len + 2 * 4096);
+	pr_ring = mmap(area + 4096, pr_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, s, 0);
+	if (pr_ring == MAP_FAILED) {
+		printf("mmap: %s\n", ename(errno));
+		return;
+	}
+	pr_stop = 0;
+	pthread_t th[2];
+	pthread_create(&th[0], NULL, pr_forger, NULL);
+	pthread_create(&th[1], NULL, pr_forger, NULL);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in to = {AF_INET, htons(9), {htonl(INADDR_LOOPBACK)}};
+	int odd = 0;
+	for (int i = 0; i < 1000; i++) {
+		if (tx) {
+			long r = send(s, NULL, 0, MSG_DONTWAIT);
+			if (r < 0 && errno != EMSGSIZE && errno != EINVAL && errno != ENOBUFS && errno != EAGAIN)
+				odd++, printf("send: %s\n", ename(errno));
+		} else {
+			sendto(u, "forged ring", 11, 0, (void *)&to, sizeof to);
+			struct pollfd p = {s, POLLIN | POLLOUT};
+			poll(&p, 1, 0);
+		}
+	}
+	pr_stop = 1;
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	int guards = 1;
+	for (size_t i = 0; i < 4096; i++)
+		guards &= area[i] == 0x5a && area[4096 + pr_len + i] == 0x5a;
+	struct tpacket_stats_v3 st;
+	socklen_t l = sizeof st;
+	int stats = getsockopt(s, SOL_PACKET, PACKET_STATISTICS, &st, &l);
+	printf("v%d %s: odd results %d, guards intact %s, statistics %s\n", v + 1, tx ? "tx" : "rx", odd,
+	       guards ? "yes" : "NO", stats ? ename(errno) : "ok");
+	munmap(area, pr_len + 2 * 4096);
+	close(u);
+	close(s);
+}
+
+static void mode_pktring(void)
+{
+	if (unshare(CLONE_NEWNET) < 0) {
+		printf("unshare: %s\n", ename(errno));
+		return;
+	}
+	int i = socket(AF_INET, SOCK_DGRAM, 0);
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	ioctl(i, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	ioctl(i, SIOCSIFFLAGS, &ifr);
+	close(i);
+	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	/* Requests whose sizes overflow or pass the memory limit. */
+	int v = TPACKET_V2;
+	setsockopt(s, SOL_PACKET, PACKET_VERSION, &v, sizeof v);
+	struct tpacket_req huge = {0x7ffff000u, 0xffffffffu, 0x7ffff000u, 0xffffffffu};
+	L("huge ring", setsockopt(s, SOL_PACKET, PACKET_RX_RING, &huge, sizeof huge));
+	struct tpacket_req wrap = {1u << 30, 8, 64, (1u << 24) * 8};
+	L("ring past the memory limit", setsockopt(s, SOL_PACKET, PACKET_RX_RING, &wrap, sizeof wrap));
+	struct tpacket_req over = {4096, 0x40000000u, 1024, 0};
+	L("frame count that overflows", setsockopt(s, SOL_PACKET, PACKET_RX_RING, &over, sizeof over));
+	close(s);
+	for (int v = TPACKET_V1; v <= TPACKET_V3; v++) {
+		pr_round(v, 0);
+		pr_round(v, 1);
+	}
+	alive();
+}
+
 /* ---- execve of the stub's image ---- */
 
 static void mode_exec(void)
@@ -1277,6 +1408,7 @@ int main(int argc, char **argv)
 		{"pipestorm", mode_pipestorm},
 		{"threadstorm", mode_threadstorm},
 		{"exec", mode_exec},
+		{"pktring", mode_pktring},
 	};
 	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(argv[1], modes[i].name) == 0) {

@@ -4,16 +4,20 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"os"
 	"sync"
 	"time"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/packet"
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -27,10 +31,8 @@ import (
 // whose frames never reach the host beyond what netstack itself would
 // send there (eth0 is cabled to the outside stack, whose forwarders
 // take TCP, UDP and ICMP echo only; a container's link is its own
-// namespace's). No PACKET_RX_RING/TX_RING (netstack has no mmap'ed
-// rings here): those options are ENOPROTOOPT, as on a kernel without
-// them, and logged; PACKET_VERSION takes TPACKET_V1 only (EINVAL for
-// V2 and V3, as a kernel without them), PACKET_RESERVE is recorded.
+// namespace's). PACKET_VERSION, PACKET_RX_RING, PACKET_TX_RING and
+// mmap(2) of the rings are packetring.go's.
 
 // sockaddrLLSize is sizeof(struct sockaddr_ll); llAddrOff is
 // offsetof(struct sockaddr_ll, sll_addr), its last field.
@@ -51,16 +53,46 @@ type PacketSocket struct {
 	protocol uint16 // the protocol bound, host order
 	SockTimeouts
 
-	mu      sync.Mutex // guards the fields below
+	mu      sync.Mutex // guards ifindex
 	ifindex int32      // the interface bound, 0 for every one
-	version int        // PACKET_VERSION
-	reserve uint32     // PACKET_RESERVE
+
+	mem *usage.Memory // the sandbox's account, charged for the rings
+
+	// txMu serializes the sends from the TX ring and the changes of the
+	// rings (Linux's pg_vec_lock); it is taken before ringMu.
+	txMu sync.Mutex
+	// ringMu guards what follows. netstack's delivery takes it (in
+	// ringHook.HandlePacket) under its own locks, so it is never held
+	// while calling into netstack.
+	ringMu   sync.Mutex
+	version  int    // PACKET_VERSION
+	reserve  uint32 // PACKET_RESERVE
+	hdrlen   uint64 // tp_hdrlen: TPACKET*_HDRLEN of the version the last ring was asked with
+	vnetHdr  bool   // PACKET_VNET_HDR
+	loss     bool   // PACKET_LOSS
+	txHasOff bool   // PACKET_TX_HAS_OFF
+	tstamp   int    // PACKET_TIMESTAMP
+	copyThr  int    // PACKET_COPY_THRESH
+	rx, tx   *pktRing
+	ringFile *os.File // both rings' memory: RX at 0, TX after it
+	// ringCharged is ringFile's size, charged to mem.
+	ringCharged uint64
+	mapped      int                    // the address spaces' mappings of the rings (po->mapped)
+	ringGen     uint64                 // counts V3 rings, so a stale retire timer does nothing
+	nicTypes    map[tcpip.NICID]uint16 // the interfaces' ARPHRD_* when the last ring was set
+	// packets, drops and freezes are PACKET_STATISTICS's counts from the
+	// ring since it was last read; seenReceived and seenOverflow are
+	// netstack's counts of the queue when it was.
+	packets, drops, freezes    uint32
+	seenReceived, seenOverflow uint64
 }
 
 // NewPacket implements socket(2) for AF_PACKET: typ SOCK_RAW or
 // SOCK_DGRAM (ESOCKTNOSUPPORT otherwise); protocol is the Ethernet
 // protocol in network order, as socket(2) takes it (0: none until bind).
-func (st *Stack) NewPacket(typ, protocol, flags int) (*vfs.File, error) {
+//
+// mem is the sandbox's memory account, which rings are charged to.
+func (st *Stack) NewPacket(typ, protocol, flags int, mem *usage.Memory) (*vfs.File, error) {
 	if typ != sys.SOCK_RAW && typ != sys.SOCK_DGRAM {
 		return nil, sys.ESOCKTNOSUPPORT
 	}
@@ -71,7 +103,10 @@ func (st *Stack) NewPacket(typ, protocol, flags int) (*vfs.File, error) {
 	proto := ntohs(uint16(protocol))
 	wq := new(waiter.Queue)
 	ep := packet.NewEndpoint(ns, typ == sys.SOCK_DGRAM, tcpip.NetworkProtocolNumber(proto), wq)
-	s := &PacketSocket{st: st, typ: typ, ino: lastIno.Add(1), ep: ep, wq: wq, protocol: proto}
+	s := &PacketSocket{st: st, typ: typ, ino: lastIno.Add(1), ep: ep, wq: wq, protocol: proto, mem: mem, hdrlen: tpHdrLen(sys.TPACKET_V1)}
+	if m, ok := ep.(stack.MappablePacketEndpoint); ok {
+		m.SetPacketMMapEndpoint(ringHook{s})
+	}
 	s.relay.Init(s, waiter.EventMask(0xffff))
 	wq.EventRegister(&s.relay)
 	st.Hold()
@@ -105,7 +140,7 @@ func (s *PacketSocket) EventQueue() *vfs.Queue { return &s.queue }
 
 // Readiness implements vfs.Readiness.
 func (s *PacketSocket) Readiness(mask int16) int16 {
-	ev := int16(s.ep.Readiness(waiter.EventMask(uint16(mask)) | waiter.EventErr | waiter.EventHUp))
+	ev := int16(s.ep.Readiness(waiter.EventMask(uint16(mask))|waiter.EventErr|waiter.EventHUp)) | s.ringReadiness()
 	return ev & (mask | sys.POLLERR | sys.POLLHUP)
 }
 
@@ -135,6 +170,7 @@ func (s *PacketSocket) Write(ctx context.Context, p []byte) (int, error) {
 func (s *PacketSocket) Release() {
 	s.wq.EventUnregister(&s.relay)
 	s.ep.Close()
+	s.releaseRings()
 	s.st.Unhold()
 }
 
@@ -247,39 +283,81 @@ func (s *PacketSocket) Name() []byte {
 // PeerName implements getpeername(2): EOPNOTSUPP (sock_no_getname).
 func (s *PacketSocket) PeerName() ([]byte, error) { return nil, sys.EOPNOTSUPP }
 
-// Send implements sendto(2) and sendmsg(2) (packet_snd): to the
-// interface and protocol of to, else the ones bound (ENXIO without an
-// interface, as Linux's packet_snd finds no device); a SOCK_DGRAM
-// socket's link header is made for it to the link address in to.
+// Send implements sendto(2) and sendmsg(2) (packet_sendmsg): the TX
+// ring's frames when there is one (packetring.go), else data
+// (packet_snd), to the interface and protocol of to, else the ones bound
+// (ENXIO without an interface, as Linux's packet_snd finds no device); a
+// SOCK_DGRAM socket's link header is made for it to the link address in
+// to. With PACKET_VNET_HDR data starts with a virtio_net_hdr (EINVAL
+// when shorter), which is taken off.
 func (s *PacketSocket) Send(data, to []byte, o SendOptions) (int, error) {
+	s.ringMu.Lock()
+	ring, vnet := s.tx != nil, s.vnetHdr
+	s.ringMu.Unlock()
+	if ring {
+		return s.sendRing(to)
+	}
+	opts, _, err := s.target(to)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	if vnet {
+		var h virtioNetHdr
+		if len(data) < vnetHdrSize || !abi.Decode(data, &h) || int(h.HdrLen) > len(data)-vnetHdrSize || h.GSOType != 0 {
+			return 0, sys.EINVAL
+		}
+		data, n = data[vnetHdrSize:], vnetHdrSize
+	}
+	var r bytesReader
+	r.b = data
+	m, terr := s.ep.Write(&r, opts)
+	if terr != nil {
+		return 0, errno(terr)
+	}
+	return n + int(m), nil
+}
+
+// target returns the write options and interface of a send to to (nil:
+// the interface bound): EINVAL for a bad sockaddr_ll, ENXIO without an
+// interface or for one the namespace lacks.
+func (s *PacketSocket) target(to []byte) (tcpip.WriteOptions, int32, error) {
 	var opts tcpip.WriteOptions
-	if to != nil {
-		proto, ifindex, addr, err := parseLL(to)
-		if err != nil {
-			return 0, err
-		}
-		opts.To = &tcpip.FullAddress{NIC: tcpip.NICID(ifindex), Port: proto, LinkAddr: tcpip.LinkAddress(addr)}
-		if ifindex == 0 {
-			return 0, sys.ENXIO
-		}
-		if _, _, ok := s.linkOf(ifindex); !ok {
-			return 0, sys.ENXIO
-		}
-	} else {
+	if to == nil {
 		s.mu.Lock()
 		bound := s.ifindex
 		s.mu.Unlock()
 		if bound == 0 {
-			return 0, sys.ENXIO
+			return opts, 0, sys.ENXIO
+		}
+		return opts, bound, nil
+	}
+	proto, ifindex, addr, err := parseLL(to)
+	if err != nil {
+		return opts, 0, err
+	}
+	opts.To = &tcpip.FullAddress{NIC: tcpip.NICID(ifindex), Port: proto, LinkAddr: tcpip.LinkAddress(addr)}
+	if ifindex == 0 {
+		return opts, 0, sys.ENXIO
+	}
+	if _, _, ok := s.linkOf(ifindex); !ok {
+		return opts, 0, sys.ENXIO
+	}
+	return opts, ifindex, nil
+}
+
+// iface describes interface id of the socket's namespace.
+func (s *PacketSocket) iface(id int32) (Interface, bool) {
+	ifs, err := s.st.Interfaces()
+	if err != nil {
+		return Interface{}, false
+	}
+	for _, in := range ifs {
+		if in.Index == id {
+			return in, true
 		}
 	}
-	var r bytesReader
-	r.b = data
-	n, terr := s.ep.Write(&r, opts)
-	if terr != nil {
-		return 0, errno(terr)
-	}
-	return int(n), nil
+	return Interface{}, false
 }
 
 // bytesReader is a tcpip.Payloader over a byte slice.
@@ -301,8 +379,27 @@ func (r *bytesReader) Len() int { return len(r.b) - r.off }
 // Recv implements recvmsg(2) (packet_recvmsg): one packet, cut to dst;
 // From is its sockaddr_ll: interface, protocol, the interface's type,
 // the packet's type and the sender's link address (at least
-// sizeof(struct sockaddr_ll) long, as Linux reports it).
+// sizeof(struct sockaddr_ll) long, as Linux reports it). With
+// PACKET_VNET_HDR a virtio_net_hdr (all zeros: no offload) comes first
+// (packet_rcv_vnet: EINVAL for a buffer shorter than it).
 func (s *PacketSocket) Recv(dst []byte, peek, discard bool) (Received, error) {
+	s.ringMu.Lock()
+	vnet := s.vnetHdr
+	s.ringMu.Unlock()
+	if vnet {
+		if len(dst) < vnetHdrSize {
+			return Received{}, sys.EINVAL
+		}
+		clear(dst[:vnetHdrSize])
+		r, err := s.recv(dst[vnetHdrSize:], peek)
+		r.N += vnetHdrSize
+		r.Len += vnetHdrSize
+		return r, err
+	}
+	return s.recv(dst, peek)
+}
+
+func (s *PacketSocket) recv(dst []byte, peek bool) (Received, error) {
 	res, terr := s.ep.Read(&tcpip.LimitedWriter{W: sliceWriter{&dst}, N: int64(len(dst))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: true, NeedLinkPacketInfo: true})
 	if terr != nil {
 		if _, closed := terr.(*tcpip.ErrClosedForReceive); closed {
@@ -328,18 +425,13 @@ var linuxPktType = map[tcpip.PacketType]uint8{
 }
 
 // GetOption implements getsockopt(2): the socket-level options
-// netstack keeps, and SOL_PACKET's PACKET_VERSION and PACKET_RESERVE.
+// netstack keeps, and SOL_PACKET's (packet_getsockopt; PACKET_HDRLEN,
+// which reads its value first, is GetOptionIn).
 func (s *PacketSocket) GetOption(level, name, n int) ([]byte, error) {
-	switch {
-	case level == sys.SOL_PACKET && name == sys.PACKET_VERSION:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return intBytes(s.version), nil
-	case level == sys.SOL_PACKET && name == sys.PACKET_RESERVE:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return intBytes(int(s.reserve)), nil
-	case level == sys.SOL_SOCKET:
+	if level == sys.SOL_PACKET {
+		return s.packetOption(name)
+	}
+	if level == sys.SOL_SOCKET {
 		switch name {
 		case sys.SO_TYPE:
 			return intBytes(s.typ), nil
@@ -358,35 +450,64 @@ func (s *PacketSocket) GetOption(level, name, n int) ([]byte, error) {
 	return nil, sys.ENOPROTOOPT
 }
 
+// packetOption answers a SOL_PACKET getsockopt.
+func (s *PacketSocket) packetOption(name int) ([]byte, error) {
+	if name == sys.PACKET_STATISTICS {
+		return s.statistics(), nil
+	}
+	s.ringMu.Lock()
+	defer s.ringMu.Unlock()
+	switch name {
+	case sys.PACKET_VERSION:
+		return intBytes(s.version), nil
+	case sys.PACKET_RESERVE:
+		return intBytes(int(s.reserve)), nil
+	case sys.PACKET_VNET_HDR:
+		return boolBytes(s.vnetHdr), nil
+	case sys.PACKET_LOSS:
+		return boolBytes(s.loss), nil
+	case sys.PACKET_TX_HAS_OFF:
+		return boolBytes(s.txHasOff), nil
+	case sys.PACKET_TIMESTAMP:
+		return intBytes(s.tstamp), nil
+	case sys.PACKET_HDRLEN:
+		return nil, sys.EINVAL // GetOptionIn answers it
+	}
+	return nil, sys.ENOPROTOOPT
+}
+
+func boolBytes(b bool) []byte {
+	if b {
+		return intBytes(1)
+	}
+	return intBytes(0)
+}
+
+// TakesInput reports the options whose getsockopt reads optval first:
+// SOL_PACKET's PACKET_HDRLEN.
+func (s *PacketSocket) TakesInput(level, name int) bool {
+	return level == sys.SOL_PACKET && name == sys.PACKET_HDRLEN
+}
+
+// GetOptionIn implements PACKET_HDRLEN: the size of the frame header of
+// the version in in (an int), EINVAL for another.
+func (s *PacketSocket) GetOptionIn(level, name int, in []byte) ([]byte, error) {
+	if len(in) < 4 {
+		return nil, sys.EINVAL
+	}
+	switch v := int32(binary.LittleEndian.Uint32(in)); v {
+	case sys.TPACKET_V1, sys.TPACKET_V2, sys.TPACKET_V3:
+		return intBytes(int(hdrSize(int(v)))), nil
+	}
+	return nil, sys.EINVAL
+}
+
 // SetOption implements setsockopt(2): SO_RCVBUF, SO_SNDBUF, and
-// SOL_PACKET's PACKET_VERSION (TPACKET_V1 only; EINVAL otherwise) and
-// PACKET_RESERVE (EINVAL past INT_MAX less a frame header, as Linux
-// caps it). The rings those prepare are not there: PACKET_RX_RING,
-// PACKET_TX_RING and the other SOL_PACKET options are ENOPROTOOPT.
+// SOL_PACKET's ring options (packet_setsockopt).
 func (s *PacketSocket) SetOption(level, name int, v []byte) error {
 	switch {
-	case level == sys.SOL_PACKET && (name == sys.PACKET_VERSION || name == sys.PACKET_RESERVE):
-		if len(v) < 4 {
-			return sys.EINVAL
-		}
-		val := binary.LittleEndian.Uint32(v)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if name == sys.PACKET_VERSION {
-			// TPACKET_V2 and V3 only shape the rings, which are not
-			// here: EINVAL, as from a kernel without them, which is
-			// how programs (LTP's setsockopt02) learn there are none.
-			if val != sys.TPACKET_V1 {
-				return sys.EINVAL
-			}
-			s.version = int(val)
-			return nil
-		}
-		if val > 0x7fffffff-48 { // INT_MAX - TPACKET3_HDRLEN-ish, packet_setsockopt's cap
-			return sys.EINVAL
-		}
-		s.reserve = val
-		return nil
+	case level == sys.SOL_PACKET:
+		return s.setPacketOption(name, v)
 	case level == sys.SOL_SOCKET && (name == sys.SO_RCVBUF || name == sys.SO_SNDBUF):
 		if len(v) < 4 {
 			return sys.EINVAL
@@ -400,6 +521,68 @@ func (s *PacketSocket) SetOption(level, name int, v []byte) error {
 		return nil
 	}
 	return Unknown{Level: level, Name: name}
+}
+
+// setPacketOption sets a SOL_PACKET option as packet_setsockopt does:
+// the length checks (exactly an int for most, at least one for
+// PACKET_VNET_HDR), and EBUSY for what shapes a ring once one is set.
+func (s *PacketSocket) setPacketOption(name int, v []byte) error {
+	switch name {
+	case sys.PACKET_RX_RING, sys.PACKET_TX_RING:
+		return s.setRing(v, name == sys.PACKET_TX_RING)
+	case sys.PACKET_VERSION, sys.PACKET_RESERVE, sys.PACKET_LOSS, sys.PACKET_TIMESTAMP,
+		sys.PACKET_TX_HAS_OFF, sys.PACKET_COPY_THRESH:
+		if len(v) != 4 {
+			return sys.EINVAL
+		}
+	case sys.PACKET_VNET_HDR:
+		if s.typ != sys.SOCK_RAW || len(v) < 4 {
+			return sys.EINVAL
+		}
+	default:
+		return Unknown{Level: sys.SOL_PACKET, Name: name}
+	}
+	val := binary.LittleEndian.Uint32(v)
+	s.ringMu.Lock()
+	defer s.ringMu.Unlock()
+	rings := s.rx != nil || s.tx != nil
+	switch name {
+	case sys.PACKET_VERSION:
+		if val != sys.TPACKET_V1 && val != sys.TPACKET_V2 && val != sys.TPACKET_V3 {
+			return sys.EINVAL
+		}
+		if rings {
+			return sys.EBUSY
+		}
+		s.version = int(val)
+	case sys.PACKET_RESERVE:
+		if val > math.MaxInt32 {
+			return sys.EINVAL
+		}
+		if rings {
+			return sys.EBUSY
+		}
+		s.reserve = val
+	case sys.PACKET_LOSS:
+		if rings {
+			return sys.EBUSY
+		}
+		s.loss = val != 0
+	case sys.PACKET_VNET_HDR:
+		if rings {
+			return sys.EBUSY
+		}
+		s.vnetHdr = val != 0
+	case sys.PACKET_TX_HAS_OFF:
+		if !rings {
+			s.txHasOff = val != 0
+		}
+	case sys.PACKET_TIMESTAMP:
+		s.tstamp = int(int32(val))
+	case sys.PACKET_COPY_THRESH:
+		s.copyThr = int(int32(val))
+	}
+	return nil
 }
 
 // Ioctl implements vfs.Ioctler: the interface ioctls of the socket's

@@ -85,6 +85,7 @@ package inet
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -299,6 +300,15 @@ func newNetstack(handleLocal bool) (*stack.Stack, error) {
 // same condition (gVisor's syserr.TranslateNetstackError has the same
 // table). nil stays nil; ErrClosedForReceive is the end of the stream,
 // which callers handle before.
+// log is the stack's logger: the configured one, else slog's default (a
+// namespace's stack is never configured).
+func (st *Stack) log() *slog.Logger {
+	if st.opts.Log != nil {
+		return st.opts.Log
+	}
+	return slog.Default()
+}
+
 func errno(err tcpip.Error) error {
 	switch err.(type) {
 	case nil:

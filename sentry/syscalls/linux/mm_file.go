@@ -3,6 +3,7 @@ package linux
 import (
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
@@ -42,13 +43,25 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 		o.Offset = 0
 		return nil
 	}
+	// A length that rounds past the top is mm's ENOMEM.
+	c, checked := f.Impl().(vfs.MapChecker)
+	if checked && o.Length+abi.PageSize-1 > o.Length {
+		if err := c.CheckMap(o.Offset, (o.Length+abi.PageSize-1)&^(abi.PageSize-1)); err != nil {
+			return err
+		}
+	}
 	hf, err := f.MappableFile()
 	if err != nil {
 		return err
 	}
 	o.File, o.Dev, o.Ino = hf, st.Dev, st.Ino
+	if t, ok := f.Impl().(mm.MapTracker); ok {
+		o.Tracker = t
+	}
 	if d := f.Dentry(); d != nil {
 		o.Name = vfs.PathOf(t.FS().Root(), d)
+	} else if n, ok := f.Impl().(vfs.LinkNamer); ok && checked {
+		o.Name = n.LinkName() // a socket's rings: "socket:[ino]", as d_path names it
 	}
 	return nil
 }

@@ -376,7 +376,7 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		case res.Continued:
 			code, status = linux.CLD_CONTINUED, int32(unix.SIGCONT)
 		case res.Status.Signal != 0:
-			code, status = linux.CLD_KILLED, int32(res.Status.Signal)
+			code, status = res.Status.ChildCode(), int32(res.Status.Signal)
 		}
 		si := kernel.ChildInfo(int32(unix.SIGCHLD), code, res.PID, t.UserNS().ShowUID(res.UID), status)
 		if err := kernel.CopyOut(t, a.Pointer(2), &si); err != nil {

@@ -225,7 +225,13 @@ func inetGetsockopt(t *kernel.Task, s netSocket, level, name int32, n int32, val
 	if n < 0 {
 		return unix.EINVAL
 	}
-	v, err := s.GetOption(int(level), int(name), int(n))
+	var v []byte
+	var err error
+	if in, ok := s.(inputOption); ok && in.TakesInput(int(level), int(name)) {
+		v, err = getOptionIn(t, in, level, name, n, valAddr)
+	} else {
+		v, err = s.GetOption(int(level), int(name), int(n))
+	}
 	if err != nil {
 		logUnknownOption(t, err)
 		return err
@@ -236,6 +242,32 @@ func inetGetsockopt(t *kernel.Task, s netSocket, level, name int32, n int32, val
 	}
 	l := int32(len(v))
 	return kernel.CopyOut(t, lenAddr, &l)
+}
+
+// ringSender is a socket whose sends may take their data from a ring
+// the application fills (AF_PACKET's TX ring) instead of the buffer.
+type ringSender interface {
+	SendsFromRing() bool
+}
+
+// inputOption is a socket with getsockopt options that read a value
+// from optval first (AF_PACKET's PACKET_HDRLEN).
+type inputOption interface {
+	TakesInput(level, name int) bool
+	GetOptionIn(level, name int, in []byte) ([]byte, error)
+}
+
+// getOptionIn reads an input option's value, at most an int (EINVAL
+// for less, EFAULT for memory that cannot be read), and answers it.
+func getOptionIn(t *kernel.Task, s inputOption, level, name, n int32, valAddr uintptr) ([]byte, error) {
+	if n < 4 {
+		return nil, unix.EINVAL
+	}
+	in := make([]byte, 4)
+	if err := t.CopyIn(valAddr, in); err != nil {
+		return nil, err
+	}
+	return s.GetOptionIn(int(level), int(name), in)
 }
 
 func inetSetsockopt(t *kernel.Task, s netSocket, level, name int32, valAddr uintptr, n int32) error {
@@ -273,6 +305,11 @@ func inetSend(t *kernel.Task, f *vfs.File, s netSocket, src usermem.IOSequence, 
 	o.More = flags&unix.MSG_MORE != 0
 	o.NetAdmin = hasCap(t, unix.CAP_NET_ADMIN)
 	_, timeout := s.Timeouts()
+	if r, ok := s.(ringSender); ok && r.SendsFromRing() {
+		// The frames are in the ring; the buffer is not read
+		// (tpacket_snd never looks at msg_iov).
+		return s.Send(nil, name, o)
+	}
 	if !s.Stream() {
 		if src.NumBytes() > s.MaxDatagram() {
 			return 0, unix.EMSGSIZE
@@ -518,7 +555,7 @@ func packetSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	if kind == unix.SOCK_PACKET {
 		t.K.Log.Warn("unimplemented: SOCK_PACKET", "pid", t.PID())
 	}
-	f, err := ns.Inet.NewPacket(kind, int(protocol), flags)
+	f, err := ns.Inet.NewPacket(kind, int(protocol), flags, t.MemoryAccount())
 	if err != nil {
 		return 0, err
 	}

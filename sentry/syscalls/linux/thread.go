@@ -47,11 +47,15 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		copy(b, t.Name())
 		return 0, t.CopyOut(a.Pointer(1), b)
 	case unix.PR_GET_DUMPABLE:
-		return 1, nil
+		if t.MM().Dumpable() {
+			return 1, nil
+		}
+		return 0, nil
 	case unix.PR_SET_DUMPABLE:
 		if a[1] > 1 {
 			return 0, unix.EINVAL
 		}
+		t.MM().SetDumpable(a[1] == 1)
 	case unix.PR_GET_NO_NEW_PRIVS:
 		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
 			return 0, unix.EINVAL
