@@ -299,7 +299,7 @@ func TestAttackNetNSPrivacy(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("nsview failed: %v", r)
 			}
-			want := map[string]bool{"if_nameindex [(1, 'lo')]": true, "procnet-dev lo": true, "procnet-route 0": true,
+			want := map[string]bool{"if_nameindex [(1, 'lo')]": true, "procnet-dev lo": true, "procnet-route 0": true, "sysfs-class-net lo": true,
 				"host-loopback ECONNREFUSED": true, "host-loopback6 ECONNREFUSED": true,
 				"gateway ENETUNREACH": true, "link-local ENETUNREACH": true, "packets-from ['lo']": true}
 			for _, a := range hostAddrs {

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/fs/sys"
 	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
 )
@@ -44,6 +45,9 @@ type NetNS struct {
 
 	refs atomic.Int64 // tasks and ns files holding it; the first is never released
 	root bool
+
+	sysMu sync.Mutex      // guards sysFS
+	sysFS *sys.FileSystem // the sysfs mounts made in it show, made on first use
 }
 
 // MaxNetNamespaces bounds the network namespaces made inside a sandbox
@@ -96,6 +100,44 @@ func newNetNS(owner *UserNamespace) (*NetNS, error) {
 	ns := &NetNS{Inode: nextNetInode.Add(1), Inet: inet.NewIsolated(), Owner: owner}
 	ns.refs.Store(1)
 	return ns, nil
+}
+
+// Interfaces lists the namespace's interfaces: its stack's, or with
+// --network=host the host's, which netlink and /proc/net show the
+// application in that mode; none once the namespace is gone (a sysfs
+// mounted in it outlives it).
+func (ns *NetNS) Interfaces() ([]inet.Interface, error) {
+	if !ns.root && ns.refs.Load() <= 0 {
+		return nil, nil // gone: its interfaces are unregistered (cleanup_net)
+	}
+	if ns.Host != nil {
+		return ns.Host.Interfaces()
+	}
+	return ns.Inet.Interfaces()
+}
+
+// SysFS returns the sysfs of the namespace, for a sandbox with cpus
+// CPUs: its class/net lists the namespace's interfaces whoever looks.
+// As Linux's sysfs_get_tree keeps one superblock per network namespace,
+// every sysfs mounted in ns is this one (the same st_dev), made on
+// first use.
+func (ns *NetNS) SysFS(cpus int) *sys.FileSystem {
+	ns.sysMu.Lock()
+	defer ns.sysMu.Unlock()
+	if ns.sysFS == nil {
+		ns.sysFS = sys.New(cpus, func() ([]sys.NetInterface, error) {
+			ifs, err := ns.Interfaces()
+			if err != nil {
+				return nil, err
+			}
+			out := make([]sys.NetInterface, len(ifs))
+			for i, in := range ifs {
+				out[i] = sys.NetInterface{Name: in.Name, Index: in.Index, Flags: in.Flags, MTU: in.MTU, Type: in.Type, MAC: in.MAC}
+			}
+			return out, nil
+		})
+	}
+	return ns.sysFS
 }
 
 // tryIncRef takes a reference to ns unless it is gone already.

@@ -11,7 +11,6 @@ import (
 	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/fs/proc"
 	"runsc-lite/sentry/fs/rootfs"
-	"runsc-lite/sentry/fs/sys"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/loader"
 	"runsc-lite/sentry/vfs"
@@ -63,7 +62,7 @@ func (r *Root) mountKernelFS(k *kernel.Kernel) (*proc.FileSystem, error) {
 	for _, m := range []struct {
 		path string
 		fs   vfs.FileSystem
-	}{{"/sys", sys.New(k.CPUs(), netInterfaces(k))}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
+	}{{"/sys", k.RootNetNS().SysFS(k.CPUs())}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
 		if err := r.VFS.Mount(m.path, m.fs); err != nil {
 			return nil, fmt.Errorf("mounting %s: %w", m.path, err)
 		}
@@ -241,25 +240,4 @@ func sameFile(a, b int) bool {
 		return false
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
-}
-
-// netInterfaces lists the sandbox's network interfaces for /sys/class/net:
-// its own stack's, or with --network=host the host's, which netlink and
-// /proc/net show the application in that mode.
-func netInterfaces(k *kernel.Kernel) func() ([]sys.NetInterface, error) {
-	return func() ([]sys.NetInterface, error) {
-		list := k.Net.Interfaces
-		if k.HostNet != nil {
-			list = k.HostNet.Interfaces
-		}
-		ifs, err := list()
-		if err != nil {
-			return nil, err
-		}
-		out := make([]sys.NetInterface, len(ifs))
-		for i, in := range ifs {
-			out[i] = sys.NetInterface{Name: in.Name, Index: in.Index, Flags: in.Flags, MTU: in.MTU, Type: in.Type, MAC: in.MAC}
-		}
-		return out, nil
-	}
 }

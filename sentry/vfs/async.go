@@ -36,11 +36,13 @@ import (
 // notification only counts for the directions the file was opened for
 // (a pipe's write end hears of space, its read end of data), and every
 // notification signals. A file type whose Linux code decides otherwise
-// says so (AsyncReasoner): a Unix socket signals a hang-up as POLL_HUP
-// and room to write only after a send found none, as sock_wake_async.
-// Elsewhere extra signals remain where the sentry notifies more often
-// than Linux signals (a TCP socket whose peer reads, a pseudo-terminal
-// master after its own write).
+// says so (AsyncReasoner): sockets signal a hang-up as POLL_HUP, an error
+// as POLL_ERR and room to write only after a send found none, as
+// sock_wake_async; a terminal signals input its reader can take (a
+// line in canonical mode), and room only after a write found none, as
+// n_tty. What remains: a notification is one signal where Linux may send
+// several (netstack tells of a datagram only when the receive queue was
+// empty, so three datagrams that arrive together may be one POLL_IN).
 
 // EventUrgent is a notification, never a readiness event, that urgent
 // data arrived (a TCP segment with the urgent pointer): the file's owner
@@ -58,10 +60,12 @@ type SignalDriven interface {
 
 // AsyncReasoner is implemented by SignalDriven files whose Linux
 // counterparts choose their signals' si_code otherwise than asyncReason
-// does (sockets: sock_wake_async): it returns the POLL_* of a
-// notification's events, 0 for no signal.
+// does (sockets: sock_wake_async; terminals: n_tty): it returns the
+// POLL_* of the signals a notification's events send, in order, none
+// for no signal (a TCP FIN that closes both ways is POLL_HUP then
+// POLL_IN, as tcp_fin and sk_data_ready send them).
 type AsyncReasoner interface {
-	AsyncReason(events int16) int32
+	AsyncReasons(events int16) []int32
 }
 
 // Owner is the target of a file's signals (f_owner), the kernel's.
@@ -260,13 +264,14 @@ func (f *File) asyncNotify(events int16) {
 	if !armed {
 		return
 	}
-	reason := asyncReason(events)
-	if r, ok := f.impl.(AsyncReasoner); ok {
-		if reason = r.AsyncReason(events); reason == 0 {
-			return
-		}
+	r, ok := f.impl.(AsyncReasoner)
+	if !ok {
+		owner.Signal(ioSignal(sig, asyncReason(events), fd))
+		return
 	}
-	owner.Signal(ioSignal(sig, reason, fd))
+	for _, reason := range r.AsyncReasons(events) {
+		owner.Signal(ioSignal(sig, reason, fd))
+	}
 }
 
 // asyncReason is the POLL_* si_code of a notification's events.

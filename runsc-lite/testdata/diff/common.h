@@ -13,10 +13,27 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <signal.h>
 
 static const char *ename(int e) {
 	const char *n = strerrorname_np(e);
 	return n ? n : "E?";
+}
+
+/* codename names a siginfo si_code of signal-driven I/O. */
+static const char *codename(int c) {
+	switch (c) {
+	case POLL_IN: return "POLL_IN";
+	case POLL_OUT: return "POLL_OUT";
+	case POLL_MSG: return "POLL_MSG";
+	case POLL_ERR: return "POLL_ERR";
+	case POLL_PRI: return "POLL_PRI";
+	case POLL_HUP: return "POLL_HUP";
+	case SI_KERNEL: return "SI_KERNEL";
+	case SI_SIGIO: return "SI_SIGIO";
+	case SI_USER: return "SI_USER";
+	}
+	return "?";
 }
 
 /* T(expr) prints the expression, then its result or "-1 ENAME". */

@@ -20,21 +20,6 @@ static const char *signame(int s) {
 	return n ? n : "?";
 }
 
-static const char *codename(int c) {
-	switch (c) {
-	case POLL_IN: return "POLL_IN";
-	case POLL_OUT: return "POLL_OUT";
-	case POLL_MSG: return "POLL_MSG";
-	case POLL_ERR: return "POLL_ERR";
-	case POLL_PRI: return "POLL_PRI";
-	case POLL_HUP: return "POLL_HUP";
-	case SI_KERNEL: return "SI_KERNEL";
-	case SI_SIGIO: return "SI_SIGIO";
-	case SI_USER: return "SI_USER";
-	}
-	return "?";
-}
-
 static int waitsig(int sig, siginfo_t *si, int ms) {
 	sigset_t s;
 	sigemptyset(&s);

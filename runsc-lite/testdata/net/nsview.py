@@ -1,8 +1,9 @@
 # What a new network namespace inside the sandbox sees: argv[1] is a port
 # the host listens on at 127.0.0.1, argv[2:] are the host's own
 # addresses. The program unshares CLONE_NEWNET (as root), brings lo up,
-# then prints its interfaces and what connecting anywhere gives, and the
-# interfaces a packet socket on every interface hears from.
+# then prints its interfaces (as a sysfs it mounts shows them too), what
+# connecting anywhere gives, and the interfaces a packet socket on every
+# interface hears from.
 import ctypes, errno, fcntl, os, select, socket, struct, sys
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -17,6 +18,14 @@ with open("/proc/net/dev") as f:
     print("procnet-dev", " ".join(l.split(":")[0].strip() for l in f.readlines()[2:]))
 with open("/proc/net/route") as f:
     print("procnet-route", len(f.readlines()) - 1)
+# A sysfs mounted in the new namespace shows its interfaces only.
+import tempfile
+mnt = tempfile.mkdtemp()
+if libc.mount(b"sysfs", mnt.encode(), b"sysfs", 0, None) != 0:
+    print("mount-sysfs", errno.errorcode[ctypes.get_errno()])
+else:
+    print("sysfs-class-net", " ".join(sorted(os.listdir(mnt + "/class/net"))))
+    libc.umount(mnt.encode())
 
 def attempt(family, addr):
     c = socket.socket(family, socket.SOCK_STREAM)

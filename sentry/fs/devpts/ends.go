@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -107,6 +108,9 @@ func (m *master) Write(ctx context.Context, b []byte) (int, error) {
 	n, sigs := p.receive(b)
 	p.mu.Unlock()
 	p.sendSignals(sigs)
+	if n < len(b) {
+		p.masterNoSpace.Store(true)
+	}
 	p.notify()
 	if n < len(b) {
 		return n, unix.EAGAIN
@@ -141,6 +145,14 @@ func (m *master) EventQueue() *vfs.Queue { return &m.p.masterQ }
 // SignalDriven implements vfs.SignalDriven: a terminal may send SIGIO
 // (tty_fasync).
 func (m *master) SignalDriven() {}
+
+// AsyncReasons implements vfs.AsyncReasoner as the master's n_tty sends
+// its signals: POLL_IN when the slave's output (or an echo) came for
+// it, POLL_OUT when the slave took input after a write of the master's
+// found no room (n_tty_write_wakeup).
+func (m *master) AsyncReasons(events int16) []int32 {
+	return m.p.asyncReasons(m.p.newOut.Load(), &m.p.masterNoSpace, func(p *pty) bool { return p.inputRoom() > 0 })
+}
 
 // Release implements vfs.FileImpl: the pair goes, and the slave hangs
 // up.
@@ -348,6 +360,9 @@ func (s *slave) Write(ctx context.Context, b []byte) (int, error) {
 	}
 	p.output(b[:n])
 	p.mu.Unlock()
+	if n < len(b) {
+		p.slaveNoSpace.Store(true)
+	}
 	if n > 0 {
 		p.notify()
 	}
@@ -382,6 +397,33 @@ func (s *slave) EventQueue() *vfs.Queue { return &s.p.slaveQ }
 // SignalDriven implements vfs.SignalDriven: a terminal may send SIGIO
 // (tty_fasync).
 func (s *slave) SignalDriven() {}
+
+// AsyncReasons implements vfs.AsyncReasoner as the slave's n_tty sends
+// its signals: POLL_IN when input its reader can take was committed (a
+// line in canonical mode, any byte otherwise), POLL_OUT when the master
+// read after a write of the slave's found no room.
+func (s *slave) AsyncReasons(events int16) []int32 {
+	return s.p.asyncReasons(s.p.newIn.Load(), &s.p.slaveNoSpace, func(p *pty) bool { return len(p.out) < outputMax && !p.stopped })
+}
+
+// asyncReasons is a side's signals: POLL_IN for news (newData), POLL_OUT
+// when noSpace is set and room says there is room now (clearing it);
+// called without p.mu.
+func (p *pty) asyncReasons(newData bool, noSpace *atomic.Bool, room func(*pty) bool) []int32 {
+	var out []int32
+	if newData {
+		out = append(out, linux.POLL_IN)
+	}
+	if noSpace.Load() {
+		p.mu.Lock()
+		free := room(p)
+		p.mu.Unlock()
+		if free && noSpace.CompareAndSwap(true, false) {
+			out = append(out, linux.POLL_OUT)
+		}
+	}
+	return out
+}
 
 // Release implements vfs.FileImpl: when the last slave closes, the
 // master reads EIO.
@@ -566,6 +608,7 @@ func (p *pty) flow(action int, isMaster bool) error {
 			_, sigs = p.receive([]byte{c})
 		default:
 			p.out = append(p.out, c)
+			p.outSeq++
 		}
 	default:
 		p.mu.Unlock()
@@ -596,6 +639,7 @@ func (p *pty) insertInput(ctx context.Context, mem vfs.Memory, arg uintptr, isMa
 	p.mu.Lock()
 	if isMaster {
 		p.out = append(p.out, b[0])
+		p.outSeq++
 	} else {
 		_, sigs = p.receive(b[:])
 	}

@@ -3,6 +3,7 @@ package devpts
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -36,6 +37,17 @@ type pty struct {
 
 	// masterQ is told of the master's readiness, slaveQ of the slave's.
 	masterQ, slaveQ vfs.Queue
+
+	// Signal-driven I/O (async.go): inSeq and outSeq count the times
+	// input was committed for the slave's reader and output for the
+	// master's (guarded by mu); notify compares them with what it last
+	// told (inTold, outTold, guarded by mu) and leaves in newIn and
+	// newOut whether the notification it makes carries news for each
+	// side. masterNoSpace and slaveNoSpace are set when a write found
+	// no room (TTY_DO_WRITE_WAKEUP).
+	inSeq, outSeq, inTold, outTold uint64
+	newIn, newOut                  atomic.Bool
+	masterNoSpace, slaveNoSpace    atomic.Bool
 
 	mu      sync.Mutex
 	termios linux.KernelTermios // guarded by mu
@@ -88,6 +100,11 @@ func (p *pty) isCC(c byte, i int) bool { return c != 0 && p.cc(i) == c }
 // notify tells both sides' waiters that readiness may have changed;
 // called without p.mu.
 func (p *pty) notify() {
+	p.mu.Lock()
+	p.newIn.Store(p.inSeq != p.inTold)
+	p.newOut.Store(p.outSeq != p.outTold)
+	p.inTold, p.outTold = p.inSeq, p.outSeq
+	p.mu.Unlock()
 	p.masterQ.Notify(unix.POLLIN | unix.POLLOUT | linux.POLLRDNORM | linux.POLLWRNORM | unix.POLLHUP)
 	p.slaveQ.Notify(unix.POLLIN | unix.POLLOUT | linux.POLLRDNORM | linux.POLLWRNORM | unix.POLLHUP)
 }
@@ -204,6 +221,9 @@ func (p *pty) start() {
 		return
 	}
 	p.stopped = false
+	if len(p.held) > 0 {
+		p.outSeq++
+	}
 	p.out = append(p.out, p.held...)
 	p.held = p.held[:0]
 }
@@ -267,6 +287,7 @@ func (p *pty) erase(n int) {
 func (p *pty) put(c byte) {
 	if !p.lflag(linux.ICANON) {
 		p.in = append(p.in, c)
+		p.inSeq++
 		return
 	}
 	if c == '\n' || p.isCC(c, linux.VEOL) || (p.lflag(linux.IEXTEN) && p.isCC(c, linux.VEOL2)) {
@@ -284,6 +305,7 @@ func (p *pty) endLine() {
 	p.in = append(p.in, p.line...)
 	p.ends = append(p.ends, len(p.in))
 	p.line = p.line[:0]
+	p.inSeq++
 }
 
 // echoChar echoes c: control characters as ^X with ECHOCTL.
@@ -304,6 +326,8 @@ func (p *pty) output(b []byte) {
 	dst := &p.out
 	if p.stopped {
 		dst = &p.held
+	} else if len(b) > 0 {
+		p.outSeq++
 	}
 	if !p.oflag(linux.OPOST) {
 		*dst = append(*dst, b...)

@@ -20,6 +20,7 @@ package kernfs
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"sort"
 	"sync/atomic"
@@ -125,11 +126,36 @@ func (f *File) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 		return nil, f.writeErr
 	}
 	s, err := f.gen(ctx)
+	var re ErrOnRead
+	if errors.As(err, &re) {
+		return failing{re.Err}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	return snapshot(s), nil
 }
+
+// ErrOnRead is what a Content returns for a file that opens but whose
+// reads fail with Err, as a sysfs attribute whose show method fails (a
+// down interface's carrier: EINVAL).
+type ErrOnRead struct{ Err error }
+
+func (e ErrOnRead) Error() string { return "read: " + e.Err.Error() }
+func (e ErrOnRead) Unwrap() error { return e.Err }
+
+// failing is an open file whose reads fail (ErrOnRead).
+type failing struct{ err error }
+
+func (f failing) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, f.err
+}
+
+func (f failing) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return 0, unix.EACCES
+}
+
+func (f failing) Release() {}
 
 // Events is what an EventFile polls: a count of changes, and the queue
 // notified after each.

@@ -7,10 +7,14 @@
 //     whose cores are the sandbox's CPUs, each its own core, as
 //     /proc/cpuinfo says. glibc's get_nprocs reads online.
 //   - fs/cgroup: where the sandbox's cgroup (package cgroup) is mounted.
-//   - class/net: the sandbox's network interfaces (its own stack's, package
-//     inet: lo; with --network=host the host's, package hostinet), each a directory of its attributes (Linux links them to
-//     devices/virtual/net; here they are directories), listed when looked
-//     at, so that a sandbox that never uses the network makes no stack.
+//   - class/net: the network interfaces of the namespace whose sysfs it is
+//     (the mounter's, package kernel's NetNS.SysFS: the sandbox's own
+//     stack's, package inet; with --network=host the host's in the first
+//     namespace, package hostinet), each a directory of its attributes
+//     (Linux links them to devices/virtual/net; here they are
+//     directories), listed when looked at, so that a sandbox that never
+//     uses the network makes no stack. A down interface's carrier fails
+//     to read with EINVAL, as carrier_show.
 //   - Nothing else exists (no block, bus, firmware or dmi, no module):
 //     other paths fail with ENOENT, as on a kernel built without them.
 //
@@ -131,18 +135,28 @@ func netDir(tr kernfs.Tree, nets func() ([]NetInterface, error)) *kernfs.Dir {
 			if in.Flags&unix.IFF_BROADCAST != 0 {
 				broadcast = "ff:ff:ff:ff:ff:ff"
 			}
+			// operstate: lo, having no carrier to watch, is "unknown"
+			// while up; carrier fails while the interface is down
+			// (carrier_show: EINVAL unless netif_running).
 			oper := "down"
 			switch {
+			case in.Flags&unix.IFF_UP == 0:
 			case in.Flags&unix.IFF_LOOPBACK != 0:
-				oper = "unknown" // as Linux reports lo
+				oper = "unknown"
 			case in.Flags&unix.IFF_RUNNING != 0:
 				oper = "up"
+			}
+			carrier := tr.File(dir+"/carrier", kernfs.Static("1\n"))
+			if in.Flags&unix.IFF_UP == 0 {
+				carrier = tr.File(dir+"/carrier", func(context.Context) (string, error) {
+					return "", kernfs.ErrOnRead{Err: unix.EINVAL}
+				})
 			}
 			entries[in.Name] = tr.Fixed(dir, map[string]vfs.Inode{
 				"address":   line("address", macString(in.MAC)),
 				"addr_len":  line("addr_len", "6"),
 				"broadcast": line("broadcast", broadcast),
-				"carrier":   line("carrier", "1"),
+				"carrier":   carrier,
 				// dev->flags: without the operational IFF_RUNNING that
 				// SIOCGIFFLAGS and netlink add.
 				"flags":        line("flags", "0x"+strconv.FormatUint(uint64(in.Flags&0xffff&^unix.IFF_RUNNING), 16)),

@@ -49,6 +49,11 @@ type Socket struct {
 
 	// shutWrite is set once shutdown(2) closed the sending side.
 	shutWrite atomic.Bool
+	// noSpace is set when a send found no room, until the file's owner
+	// is told of room again (SOCKWQ_ASYNC_NOSPACE, AsyncReasons).
+	noSpace atomic.Bool
+	// hupSent is set once the owner got POLL_HUP (AsyncReasons).
+	hupSent atomic.Bool
 
 	// readMu serializes receives, so that concurrent readers of a
 	// stream each take a contiguous part of it.
@@ -236,6 +241,44 @@ func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 // SignalDriven implements vfs.SignalDriven: every socket may send SIGIO
 // (sock_fasync), and a TCP socket SIGURG (urgent.go).
 func (s *Socket) SignalDriven() {}
+
+// AsyncReasons implements vfs.AsyncReasoner as Linux's sockets call
+// sock_wake_async: POLL_ERR for an error (sk_error_report: a reset, an
+// ICMP error); POLL_HUP then POLL_IN for the FIN that closes a stream
+// already shut for writing (tcp_fin, then sk_data_ready); POLL_IN for
+// data, a FIN or a connection on a listener; POLL_OUT only for room
+// after a send found none (SOCK_WAKE_SPACE): a peer that reads, a
+// connect that completes, our own shutdown, a connection's end after
+// both FINs send nothing. It is called from netstack's notifications,
+// some made under the endpoint's lock: it looks only at the events and
+// at state read without that lock (the TCP state is atomic), never at
+// the endpoint's Readiness. Netstack tells of a TCP state change
+// (closed, reset) with every event, POLLERR and POLLHUP among them: the
+// state then says which it was.
+func (s *Socket) AsyncReasons(events int16) []int32 {
+	if ep, ok := s.endpoint().(*tcp.Endpoint); ok && events&(sys.POLLERR|sys.POLLHUP) != 0 {
+		switch tcp.EndpointState(ep.State()) {
+		case tcp.StateError:
+			return []int32{linux.POLL_ERR}
+		case tcp.StateTimeWait, tcp.StateClosing:
+			if s.shutWrite.Load() && s.hupSent.CompareAndSwap(false, true) {
+				return []int32{linux.POLL_HUP, linux.POLL_IN}
+			}
+		}
+		return nil
+	}
+	switch {
+	case events&sys.POLLERR != 0:
+		return []int32{linux.POLL_ERR}
+	case events&(sys.POLLIN|linux.POLLRDNORM) != 0:
+		return []int32{linux.POLL_IN}
+	case events&(sys.POLLOUT|linux.POLLWRNORM) != 0:
+		if s.noSpace.CompareAndSwap(true, false) {
+			return []int32{linux.POLL_OUT}
+		}
+	}
+	return nil
+}
 
 // Readiness implements vfs.Readiness: netstack's, whose bits are poll's,
 // with POLLERR and POLLHUP always asked for, and POLLHUP for a stream
@@ -620,7 +663,7 @@ func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
 			// tcp_sendmsg ignores the address of a connected
 			// socket; an unconnected one is EPIPE (or ENOTCONN).
 		} else {
-			a, unspec, err := peerAddress(s.fam(), to)
+			a, unspec, err := s.sendAddress(to)
 			if err != nil {
 				return 0, err
 			}
@@ -640,15 +683,41 @@ func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
 		s.sent.Add(n)
 	}
 	if err != nil {
-		return 0, errno(err)
+		e := errno(err)
+		if e == sys.EAGAIN {
+			s.noSpace.Store(true)
+		}
+		return 0, e
 	}
 	if s.typ != sys.SOCK_STREAM {
 		return sent, nil
 	}
 	if int(n) < len(data) {
+		s.noSpace.Store(true)
 		return int(n), sys.EAGAIN
 	}
 	return int(n), nil
+}
+
+// sendAddress is the destination of a send to the address to: an
+// AF_UNSPEC address means the connected peer on an IPv6 socket
+// (udpv6_sendmsg) but is taken as AF_INET's on an IPv4 UDP or raw
+// socket (udp_sendmsg, raw_sendmsg: sin_family 0 passes, and its
+// sin_addr, 0.0.0.0 among them, is the destination), and is
+// EAFNOSUPPORT on an IPv4 ping socket (ping_v4_sendmsg).
+func (s *Socket) sendAddress(to []byte) (tcpip.FullAddress, bool, error) {
+	a, unspec, err := peerAddress(s.fam(), to)
+	if err != nil || !unspec || s.fam() != sys.AF_INET {
+		return a, unspec, err
+	}
+	if s.typ == sys.SOCK_DGRAM && s.protocol == sys.IPPROTO_ICMP {
+		return a, false, sys.EAFNOSUPPORT
+	}
+	a, err = decodeAddress(sys.AF_INET, to)
+	if err == nil && s.typ == sys.SOCK_DGRAM && a.Port == 0 {
+		err = sys.EINVAL // udp_sendmsg: no port
+	}
+	return a, false, err
 }
 
 // moreCork corks a TCP connection for a send with MSG_MORE, unless

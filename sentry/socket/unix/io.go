@@ -278,6 +278,13 @@ func (s *Socket) emptyLocked() (Received, error) {
 	return Received{}, sys.EAGAIN
 }
 
+// recvStreamLocked reads a stream as unix_stream_read_generic does:
+// from the head, or for a peek from SO_PEEK_OFF's offset, message by
+// message. Out-of-band marks are managed (manageOOBLocked) only where a
+// read starts and at each message a peek moves on to; the offset's
+// skip passes over whatever lies before it, the out-of-band byte
+// included, which a peek that starts at it then shows as data (Linux
+// 6.18 does so too).
 func (s *Socket) recvStreamLocked(t *tx, dst []byte, peek bool) (Received, error) {
 	if s.state != connected {
 		return Received{}, sys.EINVAL
@@ -289,30 +296,27 @@ func (s *Socket) recvStreamLocked(t *tx, dst []byte, peek bool) (Received, error
 	if len(dst) == 0 {
 		return r, nil
 	}
-	i, skip := 0, 0
+	skip := 0
 	if peek && s.opts.peekOff > 0 {
-		// SO_PEEK_OFF: the peek starts past what earlier peeks saw.
 		skip = int(s.opts.peekOff)
+	}
+	i := 0 // the message read next (skb)
+	for r.N < len(dst) {
+		// again:
+		if i < len(s.rcv) {
+			i = s.manageOOBLocked(t, i, peek, r.N)
+		}
+		if i < 0 || i >= len(s.rcv) {
+			break
+		}
 		for i < len(s.rcv) && skip >= len(s.rcv[i].data) {
 			skip -= len(s.rcv[i].data)
 			i++
 		}
 		if i == len(s.rcv) {
-			return s.emptyLocked()
+			break // the offset is past the queue: as if empty
 		}
-	}
-	for i < len(s.rcv) && r.N < len(dst) {
 		m := s.rcv[i]
-		if step := s.oobStepLocked(m, r.N, peek); step == oobStop {
-			break
-		} else if step == oobSkip {
-			if !peek {
-				s.uncharge(t, m)
-				s.rcv[i] = nil
-			}
-			i++
-			continue
-		}
 		if s.opts.passcred {
 			if r.Cred == nil {
 				c := m.cred
@@ -333,25 +337,33 @@ func (s *Socket) recvStreamLocked(t *tx, dst []byte, peek bool) (Received, error
 			if m.data = m.data[k:]; len(m.data) > 0 {
 				break // dst is full
 			}
-			s.uncharge(t, m)
-			s.rcv[i] = nil
+			s.unlinkLocked(t, i) // the next is at i now
+		} else {
+			i++
 		}
-		i++
 		if carried {
 			break
 		}
 	}
-	if !peek {
-		s.rcv = s.rcv[i:]
-	}
 	if r.N == 0 {
-		// Only out-of-band marks were passed over (manage_oob): as
-		// if the queue were empty.
+		// Nothing (past the offset), or only out-of-band marks
+		// passed over (manage_oob): as if the queue were empty.
 		return s.emptyLocked()
 	}
 	s.movePeekOffLocked(peek, r.N)
 	r.Len = r.N
 	return r, nil
+}
+
+// unlinkLocked takes the message at s.rcv[i] off the queue.
+func (s *Socket) unlinkLocked(t *tx, i int) {
+	s.uncharge(t, s.rcv[i])
+	if i == 0 {
+		s.rcv[0] = nil
+		s.rcv = s.rcv[1:]
+		return
+	}
+	s.rcv = slices.Delete(s.rcv, i, i+1)
 }
 
 // movePeekOffLocked moves SO_PEEK_OFF, when set, past n bytes peeked,

@@ -20,7 +20,10 @@ import (
 // passes over it. recv(MSG_OOB) takes it (EINVAL when there is none, or
 // with SO_OOBINLINE) and leaves an empty message where it was, at which
 // later reads still stop. SIOCATMARK says whether the next read starts
-// at the mark; poll reports POLLPRI while the byte is there.
+// at the mark; poll reports POLLPRI while the byte is there. With
+// SO_PEEK_OFF a peek skips the offset's bytes before looking at marks,
+// over the out-of-band byte too (recvStreamLocked): a peek that starts at
+// the byte shows it as data, as Linux 6.18's does.
 
 // oobInlineLocked reports SO_OOBINLINE; mu is held.
 func (s *Socket) oobInlineLocked() bool { return s.opts.flags[sys.SO_OOBINLINE] != 0 }
@@ -75,45 +78,59 @@ func (s *Socket) RecvOOB(dst []byte, peek bool) (Received, error) {
 	return r, nil
 }
 
-// oobStepLocked is manage_oob for the message at s.rcv[i] that a stream
-// read with copied bytes reaches: stop (the read ends before it), skip
-// (pass over it; dropped from the queue unless peek), or read it.
-func (s *Socket) oobStepLocked(m *message, copied int, peek bool) oobStep {
-	if len(m.data) == 0 { // an emptied mark
-		if copied > 0 {
-			return oobStop
-		}
-		return oobSkip
+// manageOOBLocked is manage_oob for the message at s.rcv[i], where a
+// stream read with copied bytes so far starts or a peek moves on to:
+// it returns the index of the message to read from, or -1 when the read
+// ends here (before the out-of-band byte or an emptied mark once it has
+// copied something; past the queue's end). An emptied mark is passed
+// over (and dropped unless peek); the out-of-band byte is passed over by
+// a peek, and dropped by a read that starts at it, unless SO_OOBINLINE
+// makes it data.
+func (s *Socket) manageOOBLocked(t *tx, i int, peek bool, copied int) int {
+	m := s.rcv[i]
+	if len(m.data) > 0 && m != s.oob {
+		return i
 	}
-	if m != s.oob {
-		return oobRead
+	if len(m.data) == 0 {
+		switch {
+		case copied > 0 && (s.oob == nil || m == s.oob):
+			return -1
+		case peek:
+			i++
+		default:
+			s.unlinkLocked(t, i)
+		}
+		if i >= len(s.rcv) {
+			return -1
+		}
+	}
+	if s.rcv[i] != s.oob {
+		return i
 	}
 	switch {
 	case copied > 0:
-		return oobStop
+		return -1
 	case !peek:
 		s.oob = nil
-		if s.oobInlineLocked() {
-			return oobRead
+		if !s.oobInlineLocked() {
+			// Linux 6.18 drops the byte without taking it off its
+			// count of queued bytes (u->inq_len), which FIONREAD
+			// reports from then on: so does oobDropped.
+			s.oobDropped++
+			s.unlinkLocked(t, i)
+			if len(s.rcv) == 0 {
+				return -1
+			}
+			return 0 // skb_peek: the head
 		}
-		// Linux 6.18 drops the byte without taking it off its count
-		// of queued bytes (u->inq_len), which FIONREAD reports from
-		// then on: so does oobDropped.
-		s.oobDropped++
-		return oobSkip
 	case !s.oobInlineLocked():
-		return oobSkip
+		i++
+		if i >= len(s.rcv) {
+			return -1
+		}
 	}
-	return oobRead
+	return i
 }
-
-type oobStep int
-
-const (
-	oobRead oobStep = iota
-	oobStop
-	oobSkip
-)
 
 // atMarkLocked is SIOCATMARK: the next read starts at the out-of-band
 // byte, or at an emptied mark with no other byte, or just before it.

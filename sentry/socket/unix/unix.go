@@ -49,7 +49,7 @@
 //     it; peeks move it forward by what they copied, reads back (a
 //     datagram's by its whole length).
 //   - Signal-driven I/O (O_ASYNC, F_SETOWN) comes from the VFS's generic
-//     hook on the socket's queue (vfs/async.go); AsyncReason picks the
+//     hook on the socket's queue (vfs/async.go); AsyncReasons picks the
 //     si_code as sock_wake_async does (POLL_OUT only after a send found no
 //     room, POLL_HUP when the peer closed).
 //   - MSG_OOB on stream sockets as Linux's CONFIG_AF_UNIX_OOB (oob.go);
@@ -201,7 +201,7 @@ type Socket struct {
 	ino   uint64
 	queue vfs.Queue
 	// noSpace is set when a send found no room, until the file's owner
-	// is told of room again (SOCKWQ_ASYNC_NOSPACE, AsyncReason).
+	// is told of room again (SOCKWQ_ASYNC_NOSPACE, asyncReason).
 	noSpace atomic.Bool
 
 	// The rest is guarded by mu.
@@ -313,11 +313,20 @@ func (s *Socket) EventQueue() *vfs.Queue { return &s.queue }
 // (sock_fasync).
 func (s *Socket) SignalDriven() {}
 
-// AsyncReason implements vfs.AsyncReasoner as sock_wake_async is called:
-// POLL_HUP once the socket is shut both ways (the peer closed,
-// unix_release_sock), POLL_IN for data or a half-close, POLL_OUT only
-// for room after a send found none (SOCK_WAKE_SPACE), POLL_ERR.
-func (s *Socket) AsyncReason(events int16) int32 {
+// AsyncReasons implements vfs.AsyncReasoner (asyncReason).
+func (s *Socket) AsyncReasons(events int16) []int32 {
+	if r := s.asyncReason(events); r != 0 {
+		return []int32{r}
+	}
+	return nil
+}
+
+// asyncReason is the si_code of the signal a notification sends, as
+// sock_wake_async is called: POLL_HUP once the socket is shut both ways
+// (the peer closed, unix_release_sock), POLL_IN for data or a
+// half-close, POLL_OUT only for room after a send found none
+// (SOCK_WAKE_SPACE), POLL_ERR; 0 for none.
+func (s *Socket) asyncReason(events int16) int32 {
 	switch {
 	case events&sys.POLLHUP != 0 && s.Readiness(sys.POLLHUP)&sys.POLLHUP != 0:
 		return linux.POLL_HUP

@@ -1,6 +1,10 @@
 package linux
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -9,16 +13,16 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// mount(2) makes tmpfs mounts, remounts them (read-only among others) and
+// mount(2) makes tmpfs and sysfs mounts, remounts them (read-only among others) and
 // accepts propagation changes, which change nothing (the sandbox has one
-// mount namespace). Any other filesystem type is ENODEV, as for a type the
+// mount namespace). A sysfs shows the network namespace of its mounter
+// (mountSysfs). Any other filesystem type is ENODEV, as for a type the
 // kernel does not know: the sandbox has no block-device filesystem (see
-// tools/ltp/README.md), and its own /proc, /sys and cgroup are mounted
-// once. Bind and move mounts are EINVAL. Package vfs has the rules of the
+// tools/ltp/README.md), and its own /proc and cgroup are mounted once. Bind and move mounts are EINVAL. Package vfs has the rules of the
 // mount table.
 
 func registerMount(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs only (other types ENODEV); no bind or move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs and sysfs only (other types ENODEV); no bind or move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_UMOUNT2, "umount2", umount2, kernel.ArgPath, kernel.ArgHex)
 }
 
@@ -91,6 +95,9 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if !hasType {
 		return 0, unix.EINVAL
 	}
+	if fstype == "sysfs" {
+		return 0, mountSysfs(t, target, source, data, mflags)
+	}
 	if fstype != "tmpfs" {
 		return 0, unix.ENODEV
 	}
@@ -103,6 +110,41 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	return 0, v.MountAt(t.Ctx(), creds, fsc, target, tmpfs.NewMounted(opts),
 		vfs.MountOptions{Source: source, Type: fstype, Flags: mflags, Data: opts.String()})
+}
+
+// sysfsFlagOptions are the options of mount(2)'s data that set the
+// superblock's flags (vfs_parse_sb_flag); sysfs takes no other.
+var sysfsFlagOptions = []string{"ro", "rw", "sync", "async", "dirsync", "lazytime", "nolazytime", "mand", "nomand", "silent"}
+
+// mountSysfs mounts on target the sysfs of the caller's network
+// namespace (sysfs_init_fs_context): its class/net lists that
+// namespace's interfaces to whoever looks, from any namespace, and the
+// same one each time in a namespace (one superblock per namespace). As
+// in Linux (net_grab_current_ns takes a passive reference) the mount
+// does not keep the namespace alive: once its last task and file are
+// gone, class/net is empty.
+// Mounting it takes CAP_SYS_ADMIN in the namespace's owner
+// (kobj_ns_current_may_mount: EPERM); an option other than the
+// superblock flags is EINVAL.
+func mountSysfs(t *kernel.Task, target, source, data string, flags uint64) error {
+	for opt := range strings.SplitSeq(data, ",") {
+		if opt != "" && !slices.Contains(sysfsFlagOptions, opt) {
+			return unix.EINVAL
+		}
+	}
+	ns := t.NetNS()
+	if !t.Creds().HasCapIn(ns.Owner, linux.CAP_SYS_ADMIN) {
+		return unix.EPERM
+	}
+	if source == "" {
+		source = "none"
+	}
+	err := t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), target, ns.SysFS(t.K.CPUs()),
+		vfs.MountOptions{Source: source, Type: "sysfs", Flags: flags})
+	if err != nil {
+		return fmt.Errorf("mounting sysfs on %s: %w", target, err)
+	}
+	return nil
 }
 
 // mountFlags are the flags a new mount keeps of mount(2)'s: relatime
