@@ -80,12 +80,13 @@ var diffPrograms = []string{
 	"nextid",       // /proc/sys/kernel/{msg,sem,shm}_next_id: the next msgget/semget/shmget's identifier, a taken one, the reset to -1, refused values (needs a root host: natively in an IPC namespace of its own)
 	"userns",       // user and UTS namespaces: unshare -r maps, IDs inside and outside, bad map and setgroups writes, capabilities, a namespace's root against the parent's files and processes, a parent writing a child's maps, sethostname, nesting, clone/unshare flag rules, si_uid (needs a root host)
 	"netns",        // CLONE_NEWNET (needs a root host): a new namespace's lo (down, then up), isolation of 127.0.0.1 and abstract AF_UNIX names from the first namespace, /proc/net, if_nameindex, setns back, clone(CLONE_NEWNET), EPERM without CAP_SYS_ADMIN; AF_PACKET SOCK_DGRAM and SOCK_RAW on lo
+	"ipcns",        // CLONE_NEWIPC (needs a root host): a new namespace has none of the first one's System V objects or POSIX queues, ids of its own, its own shm_next_id and shmmax, /proc/sysvipc of its own; an attached segment stays mapped; unshare undoes SEM_UNDO; setns back through /proc/PPID/ns/ipc; NS_GET_NSTYPE/NS_GET_USERNS; an open ns file keeps it; EPERM without CAP_SYS_ADMIN
 	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "ipcns": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -164,6 +164,12 @@ func (n newNamespaces) dropNet() {
 	}
 }
 
+// drop drops the references to the namespaces no task took.
+func (n newNamespaces) drop() {
+	n.dropNet()
+	n.dropIPC()
+}
+
 // setNSNet is setns(2) into network namespace ns (netns_install):
 // CAP_SYS_ADMIN in its owner and in the caller's own user namespace
 // (EPERM).

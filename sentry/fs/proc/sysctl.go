@@ -48,19 +48,47 @@ func (fs *FileSystem) aioMaxNR() *valueFile {
 }
 
 // ipcNextID is /proc/sys/kernel/NAME (msg_next_id, sem_next_id,
-// shm_next_id): the identifier the next System V object of kind gets,
-// -1 for none (ipc.Namespace.SetNextID); root writes it, as a process
-// with CAP_CHECKPOINT_RESTORE in Linux.
+// shm_next_id): the identifier the next System V object of kind gets in
+// the caller's IPC namespace, -1 for none (ipc.Namespace.SetNextID);
+// root writes it, as a process with CAP_CHECKPOINT_RESTORE in Linux.
 func (fs *FileSystem) ipcNextID(name string, kind int) *valueFile {
 	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644,
-		get: func() (string, error) { return strconv.Itoa(fs.k.IPC.NextID(kind)) + "\n", nil },
-		set: func(_ context.Context, text string) error {
+		getCtx: func(ctx context.Context) (string, error) {
+			return strconv.Itoa(callerIPC(ctx, fs.k).SysV.NextID(kind)) + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
 			n, err := strconv.ParseInt(text, 10, 64)
 			if err != nil {
 				return unix.EINVAL
 			}
-			return fs.k.IPC.SetNextID(kind, int(n))
+			return callerIPC(ctx, fs.k).SysV.SetNextID(kind, int(n))
 		}}
+}
+
+// shmMax is /proc/sys/kernel/shmmax, the caller's IPC namespace's
+// largest segment; root writes it (an unsigned long).
+func (fs *FileSystem) shmMax() *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/shmmax", perm: 0o644,
+		getCtx: func(ctx context.Context) (string, error) {
+			return strconv.FormatUint(callerIPC(ctx, fs.k).SysV.ShmMax(), 10) + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
+			n, err := strconv.ParseUint(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			callerIPC(ctx, fs.k).SysV.SetShmMax(n)
+			return nil
+		}}
+}
+
+// callerIPC is the IPC namespace of the task reading or writing, the
+// initial one for the sentry itself.
+func callerIPC(ctx context.Context, k *kernel.Kernel) *kernel.IPCNamespace {
+	if t := caller(ctx); t != nil {
+		return t.IPCNS()
+	}
+	return k.RootIPCNS()
 }
 
 // version is /proc/version (linux_proc_banner).
@@ -111,7 +139,7 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"msgmni":                tr.File("/sys/kernel/msgmni", num(linux.MSGMNI)),
 		"sem":                   tr.File("/sys/kernel/sem", kernfs.Static(fmt.Sprintf("%d\t%d\t%d\t%d\n", linux.SEMMSL, ipc.SemMNS, linux.SEMOPM, linux.SEMMNI))),
 		"shmall":                tr.File("/sys/kernel/shmall", kernfs.Static(strconv.FormatUint(linux.SHMALL, 10)+"\n")),
-		"shmmax":                tr.File("/sys/kernel/shmmax", kernfs.Static(strconv.FormatUint(linux.SHMMAX, 10)+"\n")),
+		"shmmax":                fs.shmMax(),
 		"shmmni":                tr.File("/sys/kernel/shmmni", num(linux.SHMMNI)),
 		"sched_rr_timeslice_ms": tr.File("/sys/kernel/sched_rr_timeslice_ms", num(100)),
 		"tainted":               tr.File("/sys/kernel/tainted", num(0)),

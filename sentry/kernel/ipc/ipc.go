@@ -1,6 +1,6 @@
-// Package ipc is the sandbox's System V IPC namespace: shared memory
-// segments, semaphore sets and message queues (svipc(7)), one namespace
-// per sandbox, never the host's.
+// Package ipc is a System V IPC namespace: shared memory segments,
+// semaphore sets and message queues (svipc(7)), one per IPC namespace of
+// the sandbox (kernel.IPCNamespace), never the host's.
 //
 // Each kind of object lives in a registry that follows ipc/util.c: keys
 // name objects, IPC_PRIVATE always creates one, and an identifier is
@@ -338,6 +338,9 @@ type Namespace struct {
 	msgBytes int
 	// undo is every process's SEM_UNDO adjustments, by process.
 	undo map[any]map[int]*undoList
+	// shmMax is /proc/sys/kernel/shmmax, the largest segment shmget
+	// makes (SHMMAX until written).
+	shmMax uint64
 	// attached counts the attachments of a segment (by its device and
 	// inode) across every process of the sandbox.
 	attached func(dev, ino uint64) int
@@ -349,7 +352,57 @@ func NewNamespace(attached func(dev, ino uint64) int) *Namespace {
 	return &Namespace{
 		shms: newRegistry[*Shm](linux.SHMMNI), sems: newRegistry[*SemSet](linux.SEMMNI), msgs: newRegistry[*Queue](linux.MSGMNI),
 		undo: make(map[any]map[int]*undoList), attached: attached, shmDev: vfs.NewDeviceID(),
+		shmMax: linux.SHMMAX,
 	}
+}
+
+// ShmMax is /proc/sys/kernel/shmmax: the largest segment shmget makes.
+func (ns *Namespace) ShmMax() uint64 {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.shmMax
+}
+
+// SetShmMax writes /proc/sys/kernel/shmmax (any unsigned long, as
+// proc_doulongvec_minmax takes it).
+func (ns *Namespace) SetShmMax(n uint64) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.shmMax = n
+}
+
+// Destroy empties a namespace no task or file holds any more
+// (free_ipc_ns): semaphore sets and message queues go, their waiters see
+// EIDRM, and every segment is removed as IPC_RMID removes it, destroyed
+// now if nothing maps it, else when its last attachment goes (Reap).
+func (ns *Namespace) Destroy() {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for _, s := range ns.sems.objs {
+		ns.semCount -= len(s.sems)
+		ns.sems.remove(s)
+	}
+	for _, q := range ns.msgs.objs {
+		for _, m := range q.msgs {
+			ns.msgBytes -= len(m.text) + msgOverhead
+		}
+		ns.msgs.remove(q)
+	}
+	clear(ns.undo)
+	for _, s := range ns.shms.objs {
+		s.p.Mode |= linux.SHM_DEST
+		ns.shms.hideKey(s)
+	}
+	ns.reapShm()
+}
+
+// Reap destroys the segments marked for removal that nothing maps any
+// more, and reports whether the namespace has none left at all.
+func (ns *Namespace) Reap() (empty bool) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.reapShm()
+	return len(ns.shms.objs) == 0
 }
 
 // Kinds of object, for NextID and SetNextID.

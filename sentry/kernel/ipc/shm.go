@@ -42,7 +42,7 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 	ns.reapShm()
 	create := func() (*Shm, error) {
 		pages := (size + pageLen - 1) / pageLen
-		if size < 1 || size > linux.SHMMAX || pages < size/pageLen {
+		if size < 1 || size > ns.shmMax || pages < size/pageLen {
 			return nil, unix.EINVAL
 		}
 		if ns.shmPages+pages < ns.shmPages || ns.shmPages+pages > linux.SHMALL {
