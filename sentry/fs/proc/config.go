@@ -28,8 +28,9 @@ import (
 // listed as missing from before the sandbox had Internet sockets
 // (netstack, sentry/socket/inet): y; PACKET (AF_PACKET sockets, without
 // rings) and NET_NS (CLONE_NEWNET, sentry/kernel/netns.go) are
-// implemented, and NAMESPACES with it (the other kinds' options stay
-// not set: their CLONE_NEW* are EINVAL).
+// implemented, and NAMESPACES with it; so is IPC_NS (CLONE_NEWIPC,
+// sentry/kernel/ipcns.go). The other kinds' options stay not set: their
+// CLONE_NEW* are EINVAL.
 //
 // CHECKPOINT_RESTORE stays "not set", on purpose: what it stands for is
 // more than the IPC *_next_id sysctls the sentry has (/proc/sys/kernel/
@@ -54,6 +55,7 @@ var configEnabled = []string{
 	"POSIX_MQUEUE",                    // sentry/kernel/mqueue
 	"NAMESPACES", "USER_NS", "UTS_NS", // kernel/userns.go, kernel/uts.go
 	"NET_NS",       // CLONE_NEWNET: sentry/kernel/netns.go
+	"IPC_NS",       // CLONE_NEWIPC: sentry/kernel/ipcns.go
 	"INET", "IPV6", // sentry/socket/inet (netstack)
 	"PACKET", // AF_PACKET sockets without rings: sentry/socket/inet/packet.go
 }
@@ -61,7 +63,7 @@ var configEnabled = []string{
 // configDisabled are options programs ask about that the sentry does not
 // implement.
 var configDisabled = []string{
-	"IPC_NS", "PID_NS", "TIME_NS", "MNT_NS",
+	"PID_NS", "TIME_NS", "MNT_NS",
 	"CHECKPOINT_RESTORE", "IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
 	"NUMA", "SWAP", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",
