@@ -45,7 +45,8 @@ const InitIPCNSInode = 0xEFFFFFFF
 // ipcNamespaces is the kernel's IPC namespaces that exist or still have
 // a segment (ipcns.go).
 type ipcNamespaces struct {
-	root *IPCNamespace // immutable after New
+	root    *IPCNamespace // immutable after New
+	sandbox ipc.Sandbox   // what they share: the sandbox-wide totals
 	// mu guards all.
 	mu  sync.Mutex
 	all map[*IPCNamespace]bool
@@ -61,7 +62,7 @@ func (ns *IPCNamespace) UserNS() *UserNamespace { return ns.userNS }
 // reference, registered with k.
 func (k *Kernel) newIPCNamespace(owner *UserNamespace, ino uint64, root bool) *IPCNamespace {
 	ns := &IPCNamespace{userNS: owner, ino: ino, root: root, k: k,
-		SysV: ipc.NewNamespace(k.shmAttachments), MQ: mqueue.NewRegistry()}
+		SysV: ipc.NewNamespace(&k.ipcns.sandbox), MQ: mqueue.NewRegistry()}
 	ns.refs.Store(1)
 	k.ipcns.mu.Lock()
 	defer k.ipcns.mu.Unlock()

@@ -154,6 +154,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 		UnixSockets: unixsocket.NewNamespace(), Net: new(inet.Stack), CPU: new(usage.CPU), cpus: affinityCPUs(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
+	k.ipcns.sandbox.Attached = k.shmAttachments
 	k.ipcns.root = k.newIPCNamespace(nil, InitIPCNSInode, true)
 	k.AIO = aio.NewLimits()
 	return k

@@ -4,7 +4,7 @@
  * POSIX queue there. A child that unshares CLONE_NEWIPC sees none of
  * them (IPC_STAT on their ids is EINVAL, /proc/sysvipc lists nothing, a
  * key makes a new object, numbered from the start), has its own
- * shm_next_id and shmmax, keeps its attached segment mapped, and its
+ * shm_next_id and limits (shmmax, msgmni, ...), keeps its attached segment mapped, and its
  * SEM_UNDO adjustment is undone by the unshare itself; setns(2) through
  * /proc/PPID/ns/ipc takes it back. NS_GET_NSTYPE and NS_GET_USERNS on the
  * namespace file; a namespace lives while its file is open; EPERM without
@@ -116,7 +116,14 @@ static void child(int shm, int sem, int msg, const char *first, char *mem) {
 	/* The attached segment stays mapped, and detaches. */
 	printf("mapped: %s\n", mem);
 	T(shmdt(mem));
-	/* Its own next id and shmmax. */
+	/* Its own limits, Linux's defaults at first, and next id. */
+	show_file("new namespace", "/proc/sys/kernel/shmall");
+	show_file("new namespace", "/proc/sys/kernel/shmmni");
+	show_file("new namespace", "/proc/sys/kernel/msgmax");
+	show_file("new namespace", "/proc/sys/kernel/msgmnb");
+	show_file("new namespace", "/proc/sys/kernel/msgmni");
+	write_file("/proc/sys/kernel/msgmni", "1");
+	T(msgget(IPC_PRIVATE, 0600));
 	show_file("new namespace", "/proc/sys/kernel/shmmax");
 	write_file("/proc/sys/kernel/shmmax", "8192");
 	show_file("new namespace", "/proc/sys/kernel/shmmax");
@@ -189,6 +196,7 @@ int main(void) {
 	T(semctl(sem, 0, GETVAL));
 	show_all("first namespace");
 	show_file("first namespace", "/proc/sys/kernel/shmmax");
+	show_file("first namespace", "/proc/sys/kernel/msgmni");
 	T(mq_unlink("/ipcns_q"));
 
 	/* clone into a namespace of its own; not with a shared undo list. */

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/usage"
 )
@@ -15,7 +16,7 @@ import (
 // receiver sees EIDRM.
 func TestDestroy(t *testing.T) {
 	mapped := 1
-	ns := NewNamespace(func(dev, ino uint64) int { return mapped })
+	ns := NewNamespace(&Sandbox{Attached: func(dev, ino uint64) int { return mapped }})
 	mem := usage.NewMemory(64 << 20)
 	c := &Caller{PID: 1, Privileged: true, Memory: mem}
 	shm, err := ns.ShmGet(c, 1, 8192, Creat|0o600)
@@ -66,5 +67,64 @@ func TestDestroy(t *testing.T) {
 	}
 	if ns.shmPages != 0 || mem.Used() != 0 {
 		t.Errorf("after the last detach: %d pages, %d bytes charged", ns.shmPages, mem.Used())
+	}
+	sb := ns.sandbox
+	if sb.segments.Load() != 0 || sb.sems.Load() != 0 || sb.msgBytes.Load() != 0 {
+		t.Errorf("sandbox totals after the end: %d segments, %d semaphores, %d message bytes",
+			sb.segments.Load(), sb.sems.Load(), sb.msgBytes.Load())
+	}
+}
+
+// TestLimits checks the namespace's sysctls: ranges as Linux's (shmmni
+// and msgmni up to IPCMNI, msgmax and msgmnb up to INT_MAX), and each
+// limit enforced: shmmax by shmget's EINVAL, shmall and msgmni by
+// ENOSPC, msgmax by MsgSizeOK, msgmnb as a new queue's msg_qbytes; and
+// the sandbox-wide segment count across namespaces.
+func TestLimits(t *testing.T) {
+	sb := &Sandbox{Attached: func(dev, ino uint64) int { return 0 }}
+	ns, other := NewNamespace(sb), NewNamespace(sb)
+	c := &Caller{PID: 1, Privileged: true, Memory: usage.NewMemory(64 << 20)}
+	for _, bad := range []func(*Limits){
+		func(l *Limits) { l.ShmMni = ipcMNI + 1 },
+		func(l *Limits) { l.MsgMni = ipcMNI + 1 },
+		func(l *Limits) { l.MsgMax = 1 << 31 },
+		func(l *Limits) { l.MsgMnb = 1 << 31 },
+	} {
+		if err := ns.SetLimits(bad); err != unix.EINVAL {
+			t.Errorf("an out of range limit: %v, want EINVAL", err)
+		}
+	}
+	if err := ns.SetLimits(func(l *Limits) { l.ShmMax, l.ShmAll, l.MsgMni, l.MsgMax, l.MsgMnb = 4096, 2, 1, 10, 100 }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.ShmGet(c, Private, 4097, 0o600); err != unix.EINVAL {
+		t.Errorf("shmget past shmmax: %v, want EINVAL", err)
+	}
+	for i, want := range []error{nil, nil, unix.ENOSPC} {
+		if _, err := ns.ShmGet(c, Private, 4096, 0o600); err != want {
+			t.Errorf("segment %d with shmall 2 pages: %v, want %v", i, err, want)
+		}
+	}
+	id, err := ns.MsgGet(c, Private, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.MsgGet(c, Private, 0o600); err != unix.ENOSPC {
+		t.Errorf("a second queue with msgmni 1: %v, want ENOSPC", err)
+	}
+	if ns.MsgSizeOK(11) || !ns.MsgSizeOK(10) || !other.MsgSizeOK(8192) {
+		t.Error("msgmax 10: MsgSizeOK disagrees, or reaches another namespace")
+	}
+	var ds linux.MsqidDS
+	if err := ns.MsgCtl(c, id, STAT, &ds); err != nil || ds.MsgQbytes != 100 {
+		t.Errorf("a new queue's msg_qbytes with msgmnb 100: %d, %v", ds.MsgQbytes, err)
+	}
+	if got := other.Limits(); got.ShmMax != linux.SHMMAX || got.MsgMni != linux.MSGMNI {
+		t.Errorf("another namespace's limits changed: %+v", got)
+	}
+	// The sandbox's segments: SHMMNI across every namespace.
+	sb.segments.Store(linux.SHMMNI)
+	if _, err := other.ShmGet(c, Private, 4096, 0o600); err != unix.ENOSPC {
+		t.Errorf("a segment past the sandbox's SHMMNI: %v, want ENOSPC", err)
 	}
 }

@@ -339,7 +339,7 @@ func msgsnd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	size := a.Int64(2)
-	if !ipc.MsgSizeOK(size) || a.Int(0) < 0 {
+	if !t.IPCNS().SysV.MsgSizeOK(size) || a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
 	if mtype < 1 {
