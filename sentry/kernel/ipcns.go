@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -33,9 +32,8 @@ type IPCNamespace struct {
 	SysV *ipc.Namespace
 	MQ   *mqueue.Registry
 
-	k    *Kernel      // immutable
-	refs atomic.Int64 // tasks and ns files holding it; the initial one's never drop
-	root bool
+	k      *Kernel // immutable
+	nsRefs         // tasks and ns files holding it (netns.go)
 }
 
 // InitIPCNSInode is the initial IPC namespace's inode number
@@ -61,7 +59,7 @@ func (ns *IPCNamespace) UserNS() *UserNamespace { return ns.userNS }
 // newIPCNamespace returns an empty namespace owned by owner, with one
 // reference, registered with k.
 func (k *Kernel) newIPCNamespace(owner *UserNamespace, ino uint64, root bool) *IPCNamespace {
-	ns := &IPCNamespace{userNS: owner, ino: ino, root: root, k: k,
+	ns := &IPCNamespace{userNS: owner, ino: ino, nsRefs: nsRefs{root: root}, k: k,
 		SysV: ipc.NewNamespace(&k.ipcns.sandbox), MQ: mqueue.NewRegistry()}
 	ns.refs.Store(1)
 	k.ipcns.mu.Lock()
@@ -84,29 +82,13 @@ func (t *Task) IPCNS() *IPCNamespace {
 	return t.K.ipcns.root
 }
 
-// tryIncRef takes a reference to ns unless it is gone already.
-func (ns *IPCNamespace) tryIncRef() bool {
-	if ns.root {
-		return true
-	}
-	for {
-		n := ns.refs.Load()
-		if n <= 0 {
-			return false
-		}
-		if ns.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
 // decRef drops a reference: the last one destroys the namespace's
 // objects and unlinks its message queues. It counts attachments (under
 // k.mu) only if the namespace has segments, so a namespace that never
 // had one (a failed clone's) may go with k.mu held.
 func (ns *IPCNamespace) decRef() {
 	k := ns.k
-	if ns.root || ns.refs.Add(-1) != 0 {
+	if !ns.release() {
 		return
 	}
 	ns.SysV.Destroy()
@@ -118,17 +100,22 @@ func (ns *IPCNamespace) decRef() {
 	}
 }
 
-// reapIPC destroys, in every namespace, the segments marked for removal
-// that nothing maps any more, and forgets the namespaces that are gone
-// with nothing left.
-func (k *Kernel) reapIPC() {
+// allIPCNS returns the namespaces k keeps (ipcNamespaces.all).
+func (k *Kernel) allIPCNS() []*IPCNamespace {
 	k.ipcns.mu.Lock()
+	defer k.ipcns.mu.Unlock()
 	all := make([]*IPCNamespace, 0, len(k.ipcns.all))
 	for ns := range k.ipcns.all {
 		all = append(all, ns)
 	}
-	k.ipcns.mu.Unlock()
-	for _, ns := range all {
+	return all
+}
+
+// reapIPC destroys, in every namespace, the segments marked for removal
+// that nothing maps any more, and forgets the namespaces that are gone
+// with nothing left.
+func (k *Kernel) reapIPC() {
+	for _, ns := range k.allIPCNS() {
 		if ns.SysV.Reap() && !ns.root && ns.refs.Load() <= 0 {
 			k.ipcns.mu.Lock()
 			delete(k.ipcns.all, ns)
@@ -141,13 +128,7 @@ func (k *Kernel) reapIPC() {
 // mappings are dev/ino, and its size, whichever namespace the caller is
 // in (a segment stays attached after its process left the namespace).
 func (k *Kernel) ShmSegment(dev, ino uint64) (*ipc.Namespace, uint64, bool) {
-	k.ipcns.mu.Lock()
-	all := make([]*IPCNamespace, 0, len(k.ipcns.all))
-	for ns := range k.ipcns.all {
-		all = append(all, ns)
-	}
-	k.ipcns.mu.Unlock()
-	for _, ns := range all {
+	for _, ns := range k.allIPCNS() {
 		if size, ok := ns.SysV.ShmSize(dev, ino); ok {
 			return ns.SysV, size, true
 		}

@@ -122,6 +122,7 @@ static void child(int shm, int sem, int msg, const char *first, char *mem) {
 	show_file("new namespace", "/proc/sys/kernel/msgmax");
 	show_file("new namespace", "/proc/sys/kernel/msgmnb");
 	show_file("new namespace", "/proc/sys/kernel/msgmni");
+	T(access("/proc/sys/kernel/msgmni", W_OK));
 	write_file("/proc/sys/kernel/msgmni", "1");
 	T(msgget(IPC_PRIVATE, 0600));
 	show_file("new namespace", "/proc/sys/kernel/shmmax");

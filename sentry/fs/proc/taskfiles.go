@@ -111,6 +111,9 @@ type valueFile struct {
 	set    func(ctx context.Context, text string) error
 }
 
+// Writable implements vfs.ContentWriter: a file with a setter takes writes.
+func (f *valueFile) Writable() bool { return f.set != nil }
+
 // Stat implements vfs.Inode.
 func (f *valueFile) Stat(ctx context.Context) (unix.Stat_t, error) {
 	owner := f.owner

@@ -41,6 +41,11 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 	defer ns.mu.Unlock()
 	ns.reapShm()
 	create := func() (*Shm, error) {
+		// No huge pages (HUGETLBFS is not set in /proc/config.gz):
+		// EINVAL, as LTP's shmget02 expects of such a kernel.
+		if flags&linux.SHM_HUGETLB != 0 {
+			return nil, unix.EINVAL
+		}
 		pages := (size + pageLen - 1) / pageLen
 		if size < 1 || size > ns.limits.ShmMax || pages < size/pageLen {
 			return nil, unix.EINVAL

@@ -252,6 +252,13 @@ func (r *Registry) Unlink(c *Caller, name string) error {
 	}
 	delete(r.queues, name)
 	r.mu.Unlock()
+	r.unlinked(q)
+	return nil
+}
+
+// unlinked marks q as without a name, and frees it if nothing has it
+// open either.
+func (r *Registry) unlinked(q *Queue) {
 	q.mu.Lock()
 	q.unlinked = true
 	gone := q.opens == 0
@@ -259,7 +266,6 @@ func (r *Registry) Unlink(c *Caller, name string) error {
 	if gone {
 		r.free(q)
 	}
-	return nil
 }
 
 // UnlinkAll removes every name, as the end of the IPC namespace whose
@@ -271,13 +277,7 @@ func (r *Registry) UnlinkAll() {
 	r.queues = make(map[string]*Queue)
 	r.mu.Unlock()
 	for _, q := range queues {
-		q.mu.Lock()
-		q.unlinked = true
-		gone := q.opens == 0
-		q.mu.Unlock()
-		if gone {
-			r.free(q)
-		}
+		r.unlinked(q)
 	}
 }
 
