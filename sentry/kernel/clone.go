@@ -20,7 +20,7 @@ type CloneArgs struct {
 	PidFD uintptr
 }
 
-// Flags clone accepts. Namespaces but user and UTS ones
+// Flags clone accepts. Namespaces the sandbox does not make
 // (madeNamespaces), and the rest, are EINVAL.
 const supportedCloneFlags = madeNamespaces | unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
@@ -35,6 +35,9 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 	case f&^supportedCloneFlags != 0:
 		return 0, unix.EINVAL
 	case f&unix.CLONE_NEWUSER != 0 && f&(unix.CLONE_FS|unix.CLONE_THREAD) != 0,
+		// A new IPC namespace cannot share the caller's SEM_UNDO list,
+		// whose sets it cannot reach (copy_namespaces).
+		f&unix.CLONE_NEWIPC != 0 && f&unix.CLONE_SYSVSEM != 0,
 		f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
 		f&unix.CLONE_SIGHAND != 0 && f&unix.CLONE_VM == 0:
 		return 0, unix.EINVAL
@@ -115,7 +118,7 @@ func (t *Task) clonePidFD(child *Task, addr uintptr) error {
 // newChild builds the child task and links it into the tree.
 func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	if err := t.K.admitTask(); err != nil {
-		ns.dropNet()
+		ns.drop()
 		return nil, err
 	}
 	f := a.Flags
@@ -130,7 +133,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 			if !t.isKilled() {
 				t.Log().Warn("fork: copying the address space failed", "err", err)
 			}
-			ns.dropNet()
+			ns.drop()
 			return nil, unix.ENOMEM
 		}
 	}
@@ -176,6 +179,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	}
 
 	c.inheritNetNS(t, ns.net)
+	c.inheritIPCNS(t, ns.ipc)
 
 	k := t.K
 	k.mu.Lock()
@@ -196,6 +200,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 		m.DecUsers()
 		fds.DecUsers()
 		c.releaseNetNS()
+		c.releaseIPCNS() // never its last holder but for one CLONE_NEWIPC made, empty
 		return nil, err
 	}
 	c.TID = k.allocID()

@@ -46,8 +46,6 @@ import (
 	"runsc-lite/platform"
 	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel/aio"
-	"runsc-lite/sentry/kernel/ipc"
-	"runsc-lite/sentry/kernel/mqueue"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
@@ -104,10 +102,9 @@ type Kernel struct {
 	// HostNet is --network=host's network: the Internet sockets are host
 	// sockets (nil in the other modes); set before the first task runs.
 	HostNet *hostinet.Stack
-	// IPC is the sandbox's System V IPC namespace.
-	IPC *ipc.Namespace
-	// MQueues are the sandbox's POSIX message queues.
-	MQueues *mqueue.Registry
+	// ipcns is the initial IPC namespace and every other one that is
+	// alive or has a segment still attached (ipcns.go).
+	ipcns ipcNamespaces
 	// AIO are the sandbox's aio-nr and aio-max-nr (package aio); each
 	// address space has its own contexts (Task.AIO).
 	AIO *aio.Limits
@@ -157,8 +154,8 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 		UnixSockets: unixsocket.NewNamespace(), Net: new(inet.Stack), CPU: new(usage.CPU), cpus: affinityCPUs(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
-	k.IPC = ipc.NewNamespace(k.shmAttachments)
-	k.MQueues = mqueue.NewRegistry()
+	k.ipcns.sandbox.Attached = k.shmAttachments
+	k.ipcns.root = k.newIPCNamespace(nil, InitIPCNSInode, true)
 	k.AIO = aio.NewLimits()
 	return k
 }

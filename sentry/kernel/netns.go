@@ -43,11 +43,39 @@ type NetNS struct {
 	// where the capabilities that act on it count.
 	Owner *UserNamespace
 
-	refs atomic.Int64 // tasks and ns files holding it; the first is never released
-	root bool
+	nsRefs // tasks, sockets and ns files holding it
 
 	sysMu sync.Mutex      // guards sysFS
 	sysFS *sys.FileSystem // the sysfs mounts made in it show, made on first use
+}
+
+// nsRefs counts the holders of a network or IPC namespace, which goes
+// with the last of them; the sandbox's first namespace of a kind (root)
+// never goes.
+type nsRefs struct {
+	refs atomic.Int64
+	root bool // immutable
+}
+
+// tryIncRef takes a reference unless the namespace is gone already.
+func (r *nsRefs) tryIncRef() bool {
+	if r.root {
+		return true
+	}
+	for {
+		n := r.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if r.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference and reports whether it was the last.
+func (r *nsRefs) release() bool {
+	return !r.root && r.refs.Add(-1) == 0
 }
 
 // MaxNetNamespaces bounds the network namespaces made inside a sandbox
@@ -73,7 +101,7 @@ type netRoot struct {
 // RootNetNS returns the sandbox's first network namespace.
 func (k *Kernel) RootNetNS() *NetNS {
 	k.netRoot.once.Do(func() {
-		k.netRoot.ns = &NetNS{Inode: rootNetInode, Inet: k.Net, Host: k.HostNet, root: true}
+		k.netRoot.ns = &NetNS{Inode: rootNetInode, Inet: k.Net, Host: k.HostNet, nsRefs: nsRefs{root: true}}
 	})
 	return k.netRoot.ns
 }
@@ -140,29 +168,10 @@ func (ns *NetNS) SysFS(cpus int) *sys.FileSystem {
 	return ns.sysFS
 }
 
-// tryIncRef takes a reference to ns unless it is gone already.
-func (ns *NetNS) tryIncRef() bool {
-	if ns.root {
-		return true
-	}
-	for {
-		n := ns.refs.Load()
-		if n <= 0 {
-			return false
-		}
-		if ns.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
 // DecRef drops a reference: the last one releases the namespace's
 // stack, which closes its netstack once its last socket is gone too.
 func (ns *NetNS) DecRef() {
-	if ns.root {
-		return
-	}
-	if ns.refs.Add(-1) == 0 {
+	if ns.release() {
 		liveNetNS.Add(-1)
 		ns.Inet.Release()
 	}
@@ -204,6 +213,12 @@ func (n newNamespaces) dropNet() {
 	if n.net != nil {
 		n.net.DecRef()
 	}
+}
+
+// drop drops the references to the namespaces no task took.
+func (n newNamespaces) drop() {
+	n.dropNet()
+	n.dropIPC()
 }
 
 // setNSNet is setns(2) into network namespace ns (netns_install):

@@ -14,13 +14,14 @@ import (
 // NS_GET_* ioctls ask about. The magic link resolves to the namespace's
 // NSInode itself (a vfs.LinkJumper jump), not to a path.
 
-// NSInode is a user, UTS or network namespace as a file: exactly one of
-// User (with IsUser), UTS and Net.
+// NSInode is a user, UTS, network or IPC namespace as a file: exactly
+// one of User (with IsUser), UTS, Net and IPC.
 type NSInode struct {
 	IsUser bool
 	User   *UserNamespace
 	UTS    *UTSNamespace
 	Net    *NetNS
+	IPC    *IPCNamespace
 }
 
 // nsfsDev is the device of namespace files (an anonymous device, as
@@ -34,6 +35,8 @@ func (n *NSInode) Inode() uint64 {
 		return n.User.Inode()
 	case n.Net != nil:
 		return n.Net.Inode
+	case n.IPC != nil:
+		return n.IPC.Inode()
 	}
 	return n.UTS.Inode()
 }
@@ -44,10 +47,16 @@ func (n *NSInode) Stat(ctx context.Context) (unix.Stat_t, error) {
 	return unix.Stat_t{Dev: nsfsDev, Ino: n.Inode(), Mode: unix.S_IFREG | 0o444, Nlink: 1, Blksize: 4096}, nil
 }
 
-// Open implements vfs.Inode. A network namespace's file holds the
-// namespace while it is open (its netstack is closed with its last
-// holder, netns.go).
+// Open implements vfs.Inode. A network or IPC namespace's file holds
+// the namespace while it is open (its netstack is closed, its objects
+// removed, with its last holder: netns.go, ipcns.go).
 func (n *NSInode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if n.IPC != nil {
+		if !n.IPC.tryIncRef() {
+			return nil, unix.ENOENT
+		}
+		return ipcNSFile{n.IPC}, nil
+	}
 	if n.Net != nil {
 		if !n.Net.tryIncRef() {
 			return nil, unix.ENOENT
@@ -63,6 +72,13 @@ type netNSFile struct{ ns *NetNS }
 func (netNSFile) ReadAt(context.Context, []byte, int64) (int, error)  { return 0, unix.EINVAL }
 func (netNSFile) WriteAt(context.Context, []byte, int64) (int, error) { return 0, unix.EINVAL }
 func (f netNSFile) Release()                                          { f.ns.DecRef() }
+
+// ipcNSFile is an open IPC namespace file.
+type ipcNSFile struct{ ns *IPCNamespace }
+
+func (ipcNSFile) ReadAt(context.Context, []byte, int64) (int, error)  { return 0, unix.EINVAL }
+func (ipcNSFile) WriteAt(context.Context, []byte, int64) (int, error) { return 0, unix.EINVAL }
+func (f ipcNSFile) Release()                                          { f.ns.decRef() }
 
 // nsFileImpl is an open namespace file: it neither reads nor writes.
 type nsFileImpl struct{}
@@ -96,6 +112,8 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 			return 0, unix.EINVAL
 		case n.Net != nil:
 			owner = n.Net.Owner
+		case n.IPC != nil:
+			owner = n.IPC.userNS
 		default:
 			owner = n.UTS.userNS
 		}
@@ -112,6 +130,9 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 		}
 		if n.Net != nil {
 			return unix.CLONE_NEWNET, nil
+		}
+		if n.IPC != nil {
+			return unix.CLONE_NEWIPC, nil
 		}
 		return unix.CLONE_NEWUTS, nil
 	case unix.NS_GET_OWNER_UID:
@@ -130,19 +151,25 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 // CAP_SYS_ADMIN in the target (EPERM); the caller gets every capability
 // there, as its creator did. Entering a UTS namespace
 // (utsns_install) needs CAP_SYS_ADMIN in its owner and in the caller's
-// namespace.
+// namespace; so do network and IPC namespaces (netns.go, ipcns.go).
 func (t *Task) SetNS(n *NSInode, nstype int) error {
 	kind := unix.CLONE_NEWUTS
-	if n.IsUser {
+	switch {
+	case n.IsUser:
 		kind = unix.CLONE_NEWUSER
-	} else if n.Net != nil {
+	case n.Net != nil:
 		kind = unix.CLONE_NEWNET
+	case n.IPC != nil:
+		kind = unix.CLONE_NEWIPC
 	}
 	if nstype != 0 && nstype != kind {
 		return unix.EINVAL
 	}
 	if n.Net != nil {
 		return t.setNSNet(n.Net)
+	}
+	if n.IPC != nil {
+		return t.setNSIPC(n.IPC)
 	}
 	c := t.Creds()
 	if !n.IsUser {

@@ -84,6 +84,9 @@ type Task struct {
 	// netns is the task's network namespace (netns.go), nil for the
 	// sandbox's first: atomic, as /proc and other tasks read it.
 	netns atomic.Pointer[NetNS]
+	// ipcns is the task's IPC namespace (ipcns.go), nil for the
+	// sandbox's first: atomic, as /proc and other tasks read it.
+	ipcns atomic.Pointer[IPCNamespace]
 
 	// mu guards what other goroutines read of the task while its own
 	// goroutine may replace it (execve does): its comm, address space,
@@ -489,7 +492,7 @@ func (t *Task) release() {
 		// SEM_UNDO adjustments apply when the process ends, before its
 		// parent can see it end (exit_sem runs before exit_notify), and
 		// its attachments no longer hold segments marked for removal.
-		k.IPC.ExitProcess(t.TG, t.TG.PID)
+		t.exitIPC()
 	}
 	// Released by this, its last user: the process's CPU time, before
 	// its parent may reap it.
@@ -524,11 +527,13 @@ func (t *Task) release() {
 	if died {
 		// Threads that ended together each saw another: apply them now
 		// (nothing is left to do if the last one did above).
-		k.IPC.ExitProcess(t.TG, t.TG.PID)
+		t.exitIPC()
 		// Outside k.mu: a pidfd's waiters ask its readiness, which takes it.
 		t.TG.exitQueue.Notify(unix.POLLIN | linux.POLLRDNORM)
 		t.TG.hangUp()
 	}
+	// Last: its SEM_UNDO adjustments applied in its namespace above.
+	t.releaseIPCNS()
 }
 
 // PdeathSignal is prctl(PR_GET_PDEATHSIG): the signal the task gets when

@@ -16,17 +16,20 @@ const unshareFlags = unix.CLONE_THREAD | unix.CLONE_FS | unix.CLONE_NEWNS | unix
 const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET |
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
-// madeNamespaces are the namespaces the sandbox makes: user (userns.go)
-// and UTS (uts.go). For the others it answers as a kernel built without
-// them (EINVAL), which programs treat as "no namespaces here".
-const madeNamespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNET
+// madeNamespaces are the namespaces the sandbox makes: user (userns.go),
+// UTS (uts.go), network (netns.go) and IPC (ipcns.go). For the others it
+// answers as a kernel built without them (EINVAL), which programs treat
+// as "no namespaces here".
+const madeNamespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC
 
 // newNamespaces are what an unshare or clone made: credentials in a new
-// user namespace, a new UTS namespace; nil where it made none.
+// user namespace, a new UTS, network or IPC namespace; nil where it made
+// none.
 type newNamespaces struct {
 	creds *Credentials
 	uts   *UTSNamespace
-	net   *NetNS // a reference, which the task it goes to takes (netns.go)
+	net   *NetNS        // a reference, which the task it goes to takes (netns.go)
+	ipc   *IPCNamespace // a reference, as net's (ipcns.go)
 }
 
 // makeNamespaces makes the namespaces flags ask for, each by its own
@@ -52,12 +55,20 @@ func (t *Task) makeNamespaces(flags uint64, syscall string) (newNamespaces, erro
 		}
 		n.uts = u
 	}
-	if flags&unix.CLONE_NEWNET != 0 { // last: nothing fails after it
+	if flags&unix.CLONE_NEWNET != 0 {
 		ns, err := newNetNSFor(c)
 		if err != nil {
 			return n, err
 		}
 		n.net = ns
+	}
+	if flags&unix.CLONE_NEWIPC != 0 { // last: nothing fails after it
+		ns, err := t.newIPCNSFor(c)
+		if err != nil {
+			n.dropNet()
+			return n, err
+		}
+		n.ipc = ns
 	}
 	return n, nil
 }
@@ -94,12 +105,16 @@ func (t *Task) enterNamespaces(n newNamespaces) {
 	if n.net != nil {
 		t.setNetNS(n.net)
 	}
+	if n.ipc != nil {
+		t.setIPCNS(n.ipc)
+	}
 }
 
 // Unshare gives the task its own copy of what flags name, as unshare(2)
 // does (ksys_unshare): CLONE_FILES its descriptor table, CLONE_FS its
-// root, working directory and umask, CLONE_SYSVSEM ends its SEM_UNDO
-// adjustments as exit would. CLONE_THREAD, CLONE_SIGHAND and CLONE_VM
+// root, working directory and umask, CLONE_SYSVSEM (and CLONE_NEWIPC,
+// whose new namespace cannot reach the old sets) ends its SEM_UNDO
+// adjustments as exit would, in the namespace it had. CLONE_THREAD, CLONE_SIGHAND and CLONE_VM
 // succeed only where there is nothing to unshare (one thread, an address
 // space no other task uses), EINVAL otherwise, as Linux has it.
 func (t *Task) Unshare(flags uint64) error {
@@ -127,6 +142,9 @@ func (t *Task) Unshare(flags uint64) error {
 	if err != nil {
 		return err
 	}
+	if flags&(unix.CLONE_SYSVSEM|unix.CLONE_NEWIPC) != 0 {
+		t.leaveSemUndo() // before the switch, as ksys_unshare's exit_sem
+	}
 	t.enterNamespaces(ns)
 	if flags&unix.CLONE_FS != 0 {
 		t.mu.Lock()
@@ -135,11 +153,6 @@ func (t *Task) Unshare(flags uint64) error {
 	}
 	if flags&unix.CLONE_FILES != 0 {
 		t.UnshareFDs()
-	}
-	if flags&unix.CLONE_SYSVSEM != 0 && t.TG.NumThreads() == 1 {
-		// Another thread shares the process's SEM_UNDO list (the
-		// sandbox keeps one per process), so only a lone thread ends it.
-		t.K.IPC.ApplyUndo(t.TG, t.TG.PID)
 	}
 	return nil
 }

@@ -90,6 +90,13 @@ type AttrSetter interface {
 	SetAttr(ctx context.Context, a Attr) error
 }
 
+// ContentWriter is implemented by inodes whose attributes are fixed but whose
+// contents a write changes (a /proc/sys file): access(2)'s W_OK is not
+// EROFS for them, as for other files of a read-only file system.
+type ContentWriter interface {
+	Writable() bool
+}
+
 // Attr is a change of attributes; Mask says which fields apply. Times are
 // absolute (the VFS has resolved UTIME_NOW); ctime is updated by the
 // filesystem.

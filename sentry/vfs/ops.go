@@ -386,7 +386,9 @@ func AccessDentry(ctx context.Context, creds Creds, d *Dentry, mode uint32) erro
 		if err := d.writeErr(st.Mode); err != nil {
 			return err
 		}
-		if _, ok := d.inode.(AttrSetter); !ok && !IsDir(st.Mode) {
+		_, attrs := d.inode.(AttrSetter)
+		w, contents := d.inode.(ContentWriter)
+		if !attrs && !IsDir(st.Mode) && !(contents && w.Writable()) {
 			return unix.EROFS
 		}
 	}

@@ -28,8 +28,9 @@ import (
 // listed as missing from before the sandbox had Internet sockets
 // (netstack, sentry/socket/inet): y; PACKET (AF_PACKET sockets, without
 // rings) and NET_NS (CLONE_NEWNET, sentry/kernel/netns.go) are
-// implemented, and NAMESPACES with it (the other kinds' options stay
-// not set: their CLONE_NEW* are EINVAL).
+// implemented, and NAMESPACES with it; so is IPC_NS (CLONE_NEWIPC,
+// sentry/kernel/ipcns.go). The other kinds' options stay not set: their
+// CLONE_NEW* are EINVAL.
 //
 // Session 9: PACKET's sockets have their mmap'ed rings (PACKET_RX_RING,
 // PACKET_TX_RING, TPACKET_V1 to V3, packetring.go), which in Linux 6.1
@@ -59,6 +60,7 @@ var configEnabled = []string{
 	"POSIX_MQUEUE",                    // sentry/kernel/mqueue
 	"NAMESPACES", "USER_NS", "UTS_NS", // kernel/userns.go, kernel/uts.go
 	"NET_NS",       // CLONE_NEWNET: sentry/kernel/netns.go
+	"IPC_NS",       // CLONE_NEWIPC: sentry/kernel/ipcns.go
 	"INET", "IPV6", // sentry/socket/inet (netstack)
 	"PACKET",               // AF_PACKET sockets and their rings: sentry/socket/inet/packet.go, packetring.go
 	"COREDUMP", "ELF_CORE", // core files: sentry/kernel/coredump.go, sentry/coredump
@@ -67,7 +69,7 @@ var configEnabled = []string{
 // configDisabled are options programs ask about that the sentry does not
 // implement.
 var configDisabled = []string{
-	"IPC_NS", "PID_NS", "TIME_NS", "MNT_NS",
+	"PID_NS", "TIME_NS", "MNT_NS",
 	"CHECKPOINT_RESTORE", "IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
 	"NUMA", "SWAP", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",

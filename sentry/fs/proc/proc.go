@@ -92,11 +92,12 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		"mounts":      tr.Symlink("/mounts", kernfs.Static("self/mounts")),
 		"sys":         fs.sysDir(),
 		"net":         fs.netDir("/net", fs.callerNetNS),
-		// The sandbox's System V IPC objects (package ipc).
+		// The System V IPC objects of the reader's IPC namespace
+		// (package ipc).
 		"sysvipc": tr.Fixed("/sysvipc", map[string]vfs.Inode{
-			"shm": tr.File("/sysvipc/shm", withKernel(func(k *kernel.Kernel) string { return k.IPC.ProcShm() })),
-			"sem": tr.File("/sysvipc/sem", withKernel(func(k *kernel.Kernel) string { return k.IPC.ProcSem() })),
-			"msg": tr.File("/sysvipc/msg", withKernel(func(k *kernel.Kernel) string { return k.IPC.ProcMsg() })),
+			"shm": tr.File("/sysvipc/shm", withCaller(func(ctx context.Context, k *kernel.Kernel) string { return callerIPC(ctx, k).SysV.ProcShm() })),
+			"sem": tr.File("/sysvipc/sem", withCaller(func(ctx context.Context, k *kernel.Kernel) string { return callerIPC(ctx, k).SysV.ProcSem() })),
+			"msg": tr.File("/sysvipc/msg", withCaller(func(ctx context.Context, k *kernel.Kernel) string { return callerIPC(ctx, k).SysV.ProcMsg() })),
 		}),
 	}
 }

@@ -206,6 +206,7 @@ func TestConfigGz(t *testing.T) {
 		"CONFIG_IO_URING": "# CONFIG_IO_URING is not set",
 		"CONFIG_USER_NS":  "CONFIG_USER_NS=y",
 		"CONFIG_NET_NS":   "CONFIG_NET_NS=y",
+		"CONFIG_IPC_NS":   "CONFIG_IPC_NS=y",
 		"CONFIG_PID_NS":   "# CONFIG_PID_NS is not set",
 	} {
 		if seen[name] != want {

@@ -48,19 +48,48 @@ func (fs *FileSystem) aioMaxNR() *valueFile {
 }
 
 // ipcNextID is /proc/sys/kernel/NAME (msg_next_id, sem_next_id,
-// shm_next_id): the identifier the next System V object of kind gets,
-// -1 for none (ipc.Namespace.SetNextID); root writes it, as a process
-// with CAP_CHECKPOINT_RESTORE in Linux.
+// shm_next_id): the identifier the next System V object of kind gets in
+// the caller's IPC namespace, -1 for none (ipc.Namespace.SetNextID);
+// root writes it, as a process with CAP_CHECKPOINT_RESTORE in Linux.
 func (fs *FileSystem) ipcNextID(name string, kind int) *valueFile {
 	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644,
-		get: func() (string, error) { return strconv.Itoa(fs.k.IPC.NextID(kind)) + "\n", nil },
-		set: func(_ context.Context, text string) error {
+		getCtx: func(ctx context.Context) (string, error) {
+			return strconv.Itoa(callerIPC(ctx, fs.k).SysV.NextID(kind)) + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
 			n, err := strconv.ParseInt(text, 10, 64)
 			if err != nil {
 				return unix.EINVAL
 			}
-			return fs.k.IPC.SetNextID(kind, int(n))
+			return callerIPC(ctx, fs.k).SysV.SetNextID(kind, int(n))
 		}}
+}
+
+// ipcLimit is /proc/sys/kernel/NAME (shmmax, shmall, shmmni, msgmax,
+// msgmnb, msgmni): field of the caller's IPC namespace's limits, which
+// root writes (ipc.Namespace.SetLimits checks the range).
+func (fs *FileSystem) ipcLimit(name string, field func(*ipc.Limits) *uint64) *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644,
+		getCtx: func(ctx context.Context) (string, error) {
+			l := callerIPC(ctx, fs.k).SysV.Limits()
+			return strconv.FormatUint(*field(&l), 10) + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
+			n, err := strconv.ParseUint(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			return callerIPC(ctx, fs.k).SysV.SetLimits(func(l *ipc.Limits) { *field(l) = n })
+		}}
+}
+
+// callerIPC is the IPC namespace of the task reading or writing, the
+// initial one for the sentry itself.
+func callerIPC(ctx context.Context, k *kernel.Kernel) *kernel.IPCNamespace {
+	if t := caller(ctx); t != nil {
+		return t.IPCNS()
+	}
+	return k.RootIPCNS()
 }
 
 // version is /proc/version (linux_proc_banner).
@@ -103,16 +132,16 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 	kernelDir := tr.Fixed("/sys/kernel", map[string]vfs.Inode{
 		"cap_last_cap":          tr.File("/sys/kernel/cap_last_cap", num(unix.CAP_LAST_CAP)),
 		"core_pattern":          tr.File("/sys/kernel/core_pattern", kernfs.Static("core\n")),
-		"msgmax":                tr.File("/sys/kernel/msgmax", num(linux.MSGMAX)),
+		"msgmax":                fs.ipcLimit("msgmax", func(l *ipc.Limits) *uint64 { return &l.MsgMax }),
 		"msg_next_id":           fs.ipcNextID("msg_next_id", ipc.KindMsg),
 		"sem_next_id":           fs.ipcNextID("sem_next_id", ipc.KindSem),
 		"shm_next_id":           fs.ipcNextID("shm_next_id", ipc.KindShm),
-		"msgmnb":                tr.File("/sys/kernel/msgmnb", num(linux.MSGMNB)),
-		"msgmni":                tr.File("/sys/kernel/msgmni", num(linux.MSGMNI)),
+		"msgmnb":                fs.ipcLimit("msgmnb", func(l *ipc.Limits) *uint64 { return &l.MsgMnb }),
+		"msgmni":                fs.ipcLimit("msgmni", func(l *ipc.Limits) *uint64 { return &l.MsgMni }),
 		"sem":                   tr.File("/sys/kernel/sem", kernfs.Static(fmt.Sprintf("%d\t%d\t%d\t%d\n", linux.SEMMSL, ipc.SemMNS, linux.SEMOPM, linux.SEMMNI))),
-		"shmall":                tr.File("/sys/kernel/shmall", kernfs.Static(strconv.FormatUint(linux.SHMALL, 10)+"\n")),
-		"shmmax":                tr.File("/sys/kernel/shmmax", kernfs.Static(strconv.FormatUint(linux.SHMMAX, 10)+"\n")),
-		"shmmni":                tr.File("/sys/kernel/shmmni", num(linux.SHMMNI)),
+		"shmall":                fs.ipcLimit("shmall", func(l *ipc.Limits) *uint64 { return &l.ShmAll }),
+		"shmmax":                fs.ipcLimit("shmmax", func(l *ipc.Limits) *uint64 { return &l.ShmMax }),
+		"shmmni":                fs.ipcLimit("shmmni", func(l *ipc.Limits) *uint64 { return &l.ShmMni }),
 		"sched_rr_timeslice_ms": tr.File("/sys/kernel/sched_rr_timeslice_ms", num(100)),
 		"tainted":               tr.File("/sys/kernel/tainted", num(0)),
 		"domainname":            tr.File("/sys/kernel/domainname", func(ctx context.Context) (string, error) { _, d := callerUTS(ctx, k).Names(); return d + "\n", nil }),

@@ -44,10 +44,10 @@ func oomScore(t *kernel.Task, totalBytes uint64) string {
 // the sandbox has one of, which its processes all share, numbered as
 // Linux numbers its initial namespaces (PROC_*_INIT_INO, and the first
 // two numbers it hands out for the network and mount namespaces). They
-// are the sandbox's, never the host's. User and UTS namespaces are the
-// process's own (nsTaskInodes).
+// are the sandbox's, never the host's. User, UTS, network and IPC
+// namespaces are the process's own (nsTaskInodes).
 var nsInodes = map[string]uint64{
-	"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,
+	"cgroup": 0xEFFFFFFB, "mnt": 0xF0000001, "net": 0xF0000000,
 	"pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC, "time": 0xEFFFFFFA,
 	"time_for_children": 0xEFFFFFFA,
 }
@@ -58,6 +58,7 @@ var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
 	"user": (*kernel.Task).UserNSInode,
 	"uts":  (*kernel.Task).UTSNSInode,
 	"net":  (*kernel.Task).NetNSInode,
+	"ipc":  (*kernel.Task).IPCNSInode,
 }
 
 // nsJump is where /proc/PID/ns/user or uts jumps: the namespace's file
@@ -109,6 +110,9 @@ type valueFile struct {
 	getCtx func(ctx context.Context) (string, error)
 	set    func(ctx context.Context, text string) error
 }
+
+// Writable implements vfs.ContentWriter: a file with a setter takes writes.
+func (f *valueFile) Writable() bool { return f.set != nil }
 
 // Stat implements vfs.Inode.
 func (f *valueFile) Stat(ctx context.Context) (unix.Stat_t, error) {

@@ -63,7 +63,7 @@ func FuzzIPC(f *testing.F) {
 	f.Add([]byte{4, 1, 0x03, 0xb6, 200, 0, 6, 0, 0, 17, 0, 0, 3, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		mem := usage.NewMemory(64 << 20)
-		ns := NewNamespace(func(dev, ino uint64) int { return 0 })
+		ns := NewNamespace(&Sandbox{Attached: func(dev, ino uint64) int { return 0 }})
 		callers := [2]*Caller{
 			{PID: 1, Privileged: true, Memory: mem},
 			{PID: 2, UID: 1000, GID: 1000, Memory: mem},
@@ -100,7 +100,7 @@ func FuzzIPC(f *testing.F) {
 				}
 			case 1:
 				id, typ, n, flags := pick(msgIDs), int64(int8(p.byte())), int(p.u16()), int(p.u16())
-				if MsgSizeOK(int64(n)) && typ >= 1 {
+				if ns.MsgSizeOK(int64(n)) && typ >= 1 {
 					check("msgsnd", ns.MsgSnd(c, id, typ, p.bytes(n), flags|NoWait))
 				}
 			case 2:

@@ -53,8 +53,9 @@ func (ns *Namespace) ShmInfo(cmd int) ([]byte, int) {
 	defer ns.mu.Unlock()
 	ns.reapShm()
 	if cmd == INFO {
-		p := shmInfo64{ShmParams: linux.ShmParams{ShmMax: linux.SHMMAX, ShmMin: linux.SHMMIN, ShmMni: linux.SHMMNI,
-			ShmSeg: linux.SHMSEG, ShmAll: linux.SHMALL}}
+		l := ns.limits
+		p := shmInfo64{ShmParams: linux.ShmParams{ShmMax: l.ShmMax, ShmMin: linux.SHMMIN, ShmMni: l.ShmMni,
+			ShmSeg: linux.SHMSEG, ShmAll: l.ShmAll}}
 		return append([]byte(nil), abi.AsBytes(&p)...), ns.shms.maxIndex()
 	}
 	i := linux.ShmInfo{UsedIDs: int32(len(ns.shms.objs)), ShmTot: ns.shmPages}
@@ -78,8 +79,9 @@ func (ns *Namespace) SemInfo(cmd int) ([]byte, int) {
 func (ns *Namespace) MsgInfo(cmd int) ([]byte, int) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	i := linux.MsgInfo{MsgPool: linux.MSGPOOL, MsgMap: linux.MSGMAP, MsgMax: linux.MSGMAX, MsgMnb: linux.MSGMNB,
-		MsgMni: linux.MSGMNI, MsgSsz: linux.MSGSSZ, MsgTql: linux.MSGTQL, MsgSeg: linux.MSGSEG}
+	l := ns.limits
+	i := linux.MsgInfo{MsgPool: linux.MSGPOOL, MsgMap: linux.MSGMAP, MsgMax: int32(l.MsgMax), MsgMnb: int32(l.MsgMnb),
+		MsgMni: int32(l.MsgMni), MsgSsz: linux.MSGSSZ, MsgTql: linux.MSGTQL, MsgSeg: linux.MSGSEG}
 	if cmd == linux.MSG_INFO {
 		msgs, bytes := 0, 0
 		for _, q := range ns.msgs.objs {

@@ -1,6 +1,6 @@
-// Package ipc is the sandbox's System V IPC namespace: shared memory
-// segments, semaphore sets and message queues (svipc(7)), one namespace
-// per sandbox, never the host's.
+// Package ipc is a System V IPC namespace: shared memory segments,
+// semaphore sets and message queues (svipc(7)), one per IPC namespace of
+// the sandbox (kernel.IPCNamespace), never the host's.
 //
 // Each kind of object lives in a registry that follows ipc/util.c: keys
 // name objects, IPC_PRIVATE always creates one, and an identifier is
@@ -25,6 +25,7 @@ package ipc
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -338,18 +339,119 @@ type Namespace struct {
 	msgBytes int
 	// undo is every process's SEM_UNDO adjustments, by process.
 	undo map[any]map[int]*undoList
+	// limits are the namespace's sysctls (SetLimits); the registries'
+	// limits are their *mni.
+	limits Limits
 	// attached counts the attachments of a segment (by its device and
 	// inode) across every process of the sandbox.
 	attached func(dev, ino uint64) int
+	// sandbox is what every namespace of the sandbox shares.
+	sandbox *Sandbox
 }
 
-// NewNamespace returns an empty namespace; attached counts the mappings of
-// a segment's memfd in every address space of the sandbox (shm_nattch).
-func NewNamespace(attached func(dev, ino uint64) int) *Namespace {
-	return &Namespace{
+// Sandbox is what the IPC namespaces of one sandbox share: how to count
+// a segment's attachments, and the sandbox-wide totals that bound what
+// they make the sentry hold however many namespaces there are (as the
+// one namespace's limits did before there were more): segments (each a
+// host memfd) at SHMMNI, semaphores at SemMNS, queued message bytes at
+// msgTotal.
+type Sandbox struct {
+	// Attached counts the mappings of a segment's memfd in every address
+	// space of the sandbox (shm_nattch).
+	Attached func(dev, ino uint64) int
+
+	segments, sems, msgBytes atomic.Int64
+}
+
+// charge adds n to total unless that passes limit.
+func charge(total *atomic.Int64, n, limit int64) bool {
+	if total.Add(n) > limit {
+		total.Add(-n)
+		return false
+	}
+	return true
+}
+
+// NewNamespace returns an empty namespace of sandbox s.
+func NewNamespace(s *Sandbox) *Namespace {
+	attached := s.Attached
+	return &Namespace{sandbox: s,
 		shms: newRegistry[*Shm](linux.SHMMNI), sems: newRegistry[*SemSet](linux.SEMMNI), msgs: newRegistry[*Queue](linux.MSGMNI),
 		undo: make(map[any]map[int]*undoList), attached: attached, shmDev: vfs.NewDeviceID(),
+		limits: Limits{ShmMax: linux.SHMMAX, ShmAll: linux.SHMALL, ShmMni: linux.SHMMNI,
+			MsgMax: linux.MSGMAX, MsgMnb: linux.MSGMNB, MsgMni: linux.MSGMNI},
 	}
+}
+
+// Limits are a namespace's limits that /proc/sys/kernel shows and root
+// may change, each namespace its own (Linux's defaults in a new one):
+// shmmax and shmall (an unsigned long each, any value), shmmni and
+// msgmni (0 to IPCMNI), msgmax and msgmnb (0 to INT_MAX). Whatever they
+// say, the namespace-wide totals (msgTotal, SemMNS) and the memory
+// account still bound what the sentry holds.
+type Limits struct {
+	ShmMax, ShmAll uint64
+	ShmMni, MsgMni uint64
+	MsgMax, MsgMnb uint64
+}
+
+// ipcMNI is IPCMNI, the most objects of a kind the ids can number.
+const ipcMNI = 1 << seqShift
+
+// Limits returns the namespace's limits.
+func (ns *Namespace) Limits() Limits {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.limits
+}
+
+// SetLimits changes the limits as set does, EINVAL if one is out of its
+// range (the sysctl's extra1 and extra2); existing objects stay.
+func (ns *Namespace) SetLimits(set func(*Limits)) error {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	l := ns.limits
+	set(&l)
+	if l.ShmMni > ipcMNI || l.MsgMni > ipcMNI || l.MsgMax > math.MaxInt32 || l.MsgMnb > math.MaxInt32 {
+		return unix.EINVAL
+	}
+	ns.limits = l
+	ns.shms.limit, ns.msgs.limit = int(l.ShmMni), int(l.MsgMni)
+	return nil
+}
+
+// Destroy empties a namespace no task or file holds any more
+// (free_ipc_ns): semaphore sets and message queues go, their waiters see
+// EIDRM, and every segment is removed as IPC_RMID removes it, destroyed
+// now if nothing maps it, else when its last attachment goes (Reap).
+func (ns *Namespace) Destroy() {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for _, s := range ns.sems.objs {
+		ns.addSems(-len(s.sems))
+		ns.sems.remove(s)
+	}
+	for _, q := range ns.msgs.objs {
+		for _, m := range q.msgs {
+			ns.addMsgBytes(-(len(m.text) + msgOverhead))
+		}
+		ns.msgs.remove(q)
+	}
+	clear(ns.undo)
+	for _, s := range ns.shms.objs {
+		s.p.Mode |= linux.SHM_DEST
+		ns.shms.hideKey(s)
+	}
+	ns.reapShm()
+}
+
+// Reap destroys the segments marked for removal that nothing maps any
+// more, and reports whether the namespace has none left at all.
+func (ns *Namespace) Reap() (empty bool) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.reapShm()
+	return len(ns.shms.objs) == 0
 }
 
 // Kinds of object, for NextID and SetNextID.

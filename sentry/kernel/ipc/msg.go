@@ -5,8 +5,8 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
-// Message queue limits: Linux's defaults for MSGMAX, MSGMNB and MSGMNI,
-// and a namespace-wide total of what queued messages may cost the sentry
+// Message queue limits: Linux's defaults for MSGMAX, MSGMNB and MSGMNI
+// (each namespace's, which root may change), and a sandbox-wide total of what queued messages may cost the sentry
 // (text plus per-message overhead), beyond which msgsnd fails with ENOMEM
 // as Linux does when it cannot allocate a message: MSGMNI full queues of
 // tiny messages would otherwise cost gigabytes.
@@ -36,13 +36,24 @@ func (q *Queue) perm() *Perm { return &q.p }
 func (ns *Namespace) MsgGet(c *Caller, key int32, flags int) (int, error) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	create := func() (*Queue, error) { return &Queue{qbytes: linux.MSGMNB, ctime: now()}, nil }
+	create := func() (*Queue, error) { return &Queue{qbytes: int(ns.limits.MsgMnb), ctime: now()}, nil }
 	return ns.msgs.get(c, key, flags, create, func(*Queue) error { return nil })
 }
 
+// addMsgBytes counts n more bytes of queued messages (fewer if n < 0)
+// in the namespace and the sandbox; ns.mu is held.
+func (ns *Namespace) addMsgBytes(n int) {
+	ns.msgBytes += n
+	ns.sandbox.msgBytes.Add(int64(n))
+}
+
 // MsgSizeOK reports whether a message of n bytes may be sent at all
-// (msgsnd's first check, before it reads the message).
-func MsgSizeOK(n int64) bool { return n >= 0 && n <= linux.MSGMAX }
+// (msgsnd's first check, before it reads the message): up to msgmax.
+func (ns *Namespace) MsgSizeOK(n int64) bool {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return n >= 0 && uint64(n) <= ns.limits.MsgMax
+}
 
 // MsgSnd implements msgsnd(2) once the message is read: it waits while
 // the queue is full, unless flags has IPC_NOWAIT (EAGAIN).
@@ -60,7 +71,7 @@ func (ns *Namespace) MsgSnd(c *Caller, id int, typ int64, text []byte, flags int
 		// A queue holds at most qbytes bytes and qbytes messages.
 		if len(text)+q.bytes <= q.qbytes && len(q.msgs)+1 <= q.qbytes {
 			cost := len(text) + msgOverhead
-			if ns.msgBytes+cost > msgTotal {
+			if !charge(&ns.sandbox.msgBytes, int64(cost), msgTotal) {
 				return unix.ENOMEM
 			}
 			ns.msgBytes += cost
@@ -146,7 +157,7 @@ func (ns *Namespace) MsgRcv(c *Caller, id int, size int64, typ int64, flags int)
 			}
 			q.msgs = append(q.msgs[:i:i], q.msgs[i+1:]...)
 			q.bytes -= len(m.text)
-			ns.msgBytes -= len(m.text) + msgOverhead
+			ns.addMsgBytes(-(len(m.text) + msgOverhead))
 			q.lrpid, q.rtime = c.PID, now()
 			q.p.notify()
 			return m.typ, text, nil
@@ -180,7 +191,7 @@ func (ns *Namespace) MsgCtl(c *Caller, id, cmd int, ds *linux.MsqidDS) error {
 			MsgQbytes: uint64(q.qbytes), MsgLspid: int32(q.lspid), MsgLrpid: int32(q.lrpid)}
 	case SET:
 		qbytes := ds.MsgQbytes
-		if qbytes > linux.MSGMNB && !c.Privileged {
+		if qbytes > ns.limits.MsgMnb && !c.Privileged {
 			return unix.EPERM
 		}
 		if err := q.p.setFrom(c, &ds.MsgPerm); err != nil {
@@ -195,7 +206,7 @@ func (ns *Namespace) MsgCtl(c *Caller, id, cmd int, ds *linux.MsqidDS) error {
 			return err
 		}
 		for _, m := range q.msgs {
-			ns.msgBytes -= len(m.text) + msgOverhead
+			ns.addMsgBytes(-(len(m.text) + msgOverhead))
 		}
 		ns.msgs.remove(q)
 	default:

@@ -12,7 +12,7 @@ import (
 // the next object takes the identifier (or the first free index after
 // its own), the value goes back to -1, and a negative one is refused.
 func TestNextID(t *testing.T) {
-	ns := NewNamespace(func(dev, ino uint64) int { return 0 })
+	ns := NewNamespace(&Sandbox{Attached: func(dev, ino uint64) int { return 0 }})
 	c := &Caller{PID: 1, Privileged: true, Memory: usage.NewMemory(64 << 20)}
 	if got := ns.NextID(KindMsg); got != -1 {
 		t.Fatalf("msg_next_id starts at %d, want -1", got)

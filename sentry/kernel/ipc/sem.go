@@ -11,7 +11,8 @@ import (
 // SEMVMX/SEMAEM; SEMMNS is lower than Linux's 1024000000, which would let
 // a program make the sentry hold gigabytes of semaphores.
 const (
-	// SemMNS is SEMMNS: the semaphores of every set together, the second
+	// SemMNS is SEMMNS: the semaphores of every set together (in a
+	// namespace, and in the sandbox all namespaces together), the second
 	// field of /proc/sys/kernel/sem.
 	SemMNS = 1 << 20
 )
@@ -37,6 +38,13 @@ type undoList struct {
 	adj []int
 }
 
+// addSems counts n more semaphores (fewer if n < 0) in the namespace and
+// the sandbox; ns.mu is held.
+func (ns *Namespace) addSems(n int) {
+	ns.semCount += n
+	ns.sandbox.sems.Add(int64(n))
+}
+
 // SemGet implements semget(2).
 func (ns *Namespace) SemGet(c *Caller, key int32, nsems, flags int) (int, error) {
 	if nsems < 0 || nsems > linux.SEMMSL {
@@ -48,7 +56,7 @@ func (ns *Namespace) SemGet(c *Caller, key int32, nsems, flags int) (int, error)
 		if nsems == 0 {
 			return nil, unix.EINVAL
 		}
-		if ns.semCount+nsems > SemMNS {
+		if ns.semCount+nsems > SemMNS || !charge(&ns.sandbox.sems, int64(nsems), SemMNS) {
 			return nil, unix.ENOSPC
 		}
 		ns.semCount += nsems
@@ -267,7 +275,7 @@ func (ns *Namespace) SemCtl(c *Caller, id, num, cmd int, arg int32, ds *linux.Se
 		if err := s.p.mayControl(c); err != nil {
 			return 0, nil, err
 		}
-		ns.semCount -= n
+		ns.addSems(-n)
 		for _, lists := range ns.undo {
 			delete(lists, id)
 		}

@@ -41,28 +41,41 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 	defer ns.mu.Unlock()
 	ns.reapShm()
 	create := func() (*Shm, error) {
-		pages := (size + pageLen - 1) / pageLen
-		if size < 1 || size > linux.SHMMAX || pages < size/pageLen {
+		// No huge pages (HUGETLBFS is not set in /proc/config.gz):
+		// EINVAL, as LTP's shmget02 expects of such a kernel.
+		if flags&linux.SHM_HUGETLB != 0 {
 			return nil, unix.EINVAL
 		}
-		if ns.shmPages+pages < ns.shmPages || ns.shmPages+pages > linux.SHMALL {
+		pages := (size + pageLen - 1) / pageLen
+		if size < 1 || size > ns.limits.ShmMax || pages < size/pageLen {
+			return nil, unix.EINVAL
+		}
+		if ns.shmPages+pages < ns.shmPages || ns.shmPages+pages > ns.limits.ShmAll {
 			return nil, unix.ENOSPC
 		}
+		// A memfd each: at most SHMMNI in the whole sandbox.
+		if !charge(&ns.sandbox.segments, 1, linux.SHMMNI) {
+			return nil, unix.ENOSPC
+		}
+		uncount := func() { ns.sandbox.segments.Add(-1) }
 		// Charged when promised, as the account charges memfds; strict
 		// overcommit makes shmget itself fail with ENOMEM.
 		if !c.Memory.Charge(usage.Shmem, pages*pageLen) {
+			uncount()
 			return nil, unix.ENOMEM
 		}
 		uncharge := func() { c.Memory.Uncharge(usage.Shmem, pages*pageLen) }
 		fd, err := unix.MemfdCreate(fmt.Sprintf("SYSV%08x", uint32(key)), unix.MFD_CLOEXEC)
 		if err != nil {
 			uncharge()
+			uncount()
 			return nil, fmt.Errorf("shmget: memfd for a segment: %w", err)
 		}
 		f := os.NewFile(uintptr(fd), "shm")
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
 			f.Close()
 			uncharge()
+			uncount()
 			return nil, unix.ENOMEM
 		}
 		ns.shmPages += pages
@@ -177,6 +190,7 @@ func (ns *Namespace) destroyShm(s *Shm) {
 	}
 	pages := (s.Size + pageLen - 1) / pageLen
 	ns.shmPages -= pages
+	ns.sandbox.segments.Add(-1)
 	s.mem.Uncharge(usage.Shmem, pages*pageLen)
 	ns.shms.remove(s)
 }

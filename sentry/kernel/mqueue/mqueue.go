@@ -4,8 +4,9 @@
 //
 // Design decisions:
 //
-//   - The registry is the sandbox's one IPC namespace's mqueue
-//     filesystem, kept in the sentry: a queue is never a host object.
+//   - A registry is one IPC namespace's mqueue filesystem
+//     (kernel.IPCNamespace), kept in the sentry: a queue is never a
+//     host object.
 //     Its limits are Linux's defaults (/proc/sys/fs/mqueue: queues_max
 //     256, msg_max 10, msgsize_max 8192), which the sandbox's root
 //     (CAP_SYS_RESOURCE) may pass up to the hard limits, as in Linux.
@@ -251,6 +252,13 @@ func (r *Registry) Unlink(c *Caller, name string) error {
 	}
 	delete(r.queues, name)
 	r.mu.Unlock()
+	r.unlinked(q)
+	return nil
+}
+
+// unlinked marks q as without a name, and frees it if nothing has it
+// open either.
+func (r *Registry) unlinked(q *Queue) {
 	q.mu.Lock()
 	q.unlinked = true
 	gone := q.opens == 0
@@ -258,7 +266,19 @@ func (r *Registry) Unlink(c *Caller, name string) error {
 	if gone {
 		r.free(q)
 	}
-	return nil
+}
+
+// UnlinkAll removes every name, as the end of the IPC namespace whose
+// mqueue file system r is does (put_ipc_ns unmounts it): a queue still
+// open lives until its last descriptor closes.
+func (r *Registry) UnlinkAll() {
+	r.mu.Lock()
+	queues := r.queues
+	r.queues = make(map[string]*Queue)
+	r.mu.Unlock()
+	for _, q := range queues {
+		r.unlinked(q)
+	}
 }
 
 // free gives back a queue that has neither a name nor a descriptor.

@@ -28,13 +28,13 @@ func registerIPC(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_MSGCTL, "msgctl", msgctl, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 }
 
-// ipcCaller describes t to the IPC namespace; CAP_IPC_OWNER counts in the
-// user namespace that owns it, the initial one.
+// ipcCaller describes t to its IPC namespace; CAP_IPC_OWNER counts in the
+// user namespace that owns it (ipcperms' ns_capable).
 func ipcCaller(t *kernel.Task) *ipc.Caller {
 	c := t.Creds()
 	return &ipc.Caller{
 		PID: t.PID(), UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups,
-		Privileged: c.HasCap(unix.CAP_IPC_OWNER),
+		Privileged: c.HasCapIn(t.IPCNS().UserNS(), unix.CAP_IPC_OWNER),
 		Interrupt:  t.Interrupted(),
 		Memory:     t.MemoryAccount(),
 		IDs:        c.UserNS,
@@ -42,7 +42,7 @@ func ipcCaller(t *kernel.Task) *ipc.Caller {
 }
 
 func shmget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	id, err := t.K.IPC.ShmGet(ipcCaller(t), a.Int(0), uint64(a.Pointer(1)), int(a.Int(2)))
+	id, err := t.IPCNS().SysV.ShmGet(ipcCaller(t), a.Int(0), uint64(a.Pointer(1)), int(a.Int(2)))
 	return uintptr(id), err
 }
 
@@ -84,7 +84,7 @@ func shmat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if flags&linux.SHM_EXEC != 0 {
 		prot |= unix.PROT_EXEC
 	}
-	att, err := t.K.IPC.ShmAttach(ipcCaller(t), id, flags&linux.SHM_RDONLY != 0, flags&linux.SHM_EXEC != 0)
+	att, err := t.IPCNS().SysV.ShmAttach(ipcCaller(t), id, flags&linux.SHM_RDONLY != 0, flags&linux.SHM_EXEC != 0)
 	if err != nil {
 		return 0, err
 	}
@@ -101,7 +101,7 @@ func shmat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	t.K.IPC.Attached(att.Dev, att.Ino, t.PID())
+	t.IPCNS().SysV.Attached(att.Dev, att.Ino, t.PID())
 	return at, nil
 }
 
@@ -121,7 +121,8 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if v.Start < addr || v.File == nil || v.Start-addr != uintptr(v.Offset) {
 			continue
 		}
-		if sz, ok := t.K.IPC.ShmSize(v.Dev, v.Ino); ok {
+		// The segment's namespace, which may no longer be t's.
+		if _, sz, ok := t.K.ShmSegment(v.Dev, v.Ino); ok {
 			dev, ino, size, found = v.Dev, v.Ino, (sz+abi.PageSize-1)&^(abi.PageSize-1), true
 			break
 		}
@@ -137,12 +138,12 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			}
 		}
 	}
-	t.K.IPC.Detached(dev, ino, t.PID())
+	t.K.ShmDetached(dev, ino, t.PID())
 	return 0, nil
 }
 
 func shmctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	ns := t.K.IPC
+	ns := t.IPCNS().SysV
 	return ipcCtlKind(t, a, ipcKind{linux.SHM_INFO, linux.SHM_STAT, abi.SHM_STAT_ANY, ns.ShmInfo, ns.ShmIDAt,
 		func(c *ipc.Caller, id int, buf uintptr) error {
 			var ds linux.ShmidDS
@@ -154,7 +155,7 @@ func shmctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func msgctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	ns := t.K.IPC
+	ns := t.IPCNS().SysV
 	return ipcCtlKind(t, a, ipcKind{linux.MSG_INFO, linux.MSG_STAT, linux.MSG_STAT_ANY, ns.MsgInfo, ns.MsgIDAt,
 		func(c *ipc.Caller, id int, buf uintptr) error {
 			var ds linux.MsqidDS
@@ -236,7 +237,7 @@ func ipcCtl[DS any](t *kernel.Task, a kernel.SyscallArguments, ctl func(*ipc.Cal
 }
 
 func semget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	id, err := t.K.IPC.SemGet(ipcCaller(t), a.Int(0), int(a.Int(1)), int(a.Int(2)))
+	id, err := t.IPCNS().SysV.SemGet(ipcCaller(t), a.Int(0), int(a.Int(1)), int(a.Int(2)))
 	return uintptr(id), err
 }
 
@@ -273,7 +274,7 @@ func semtimedopImpl(t *kernel.Task, id int32, sopsAddr, nsops, timeoutAddr uintp
 		}
 		timeout = d
 	}
-	return 0, t.K.IPC.SemOp(ipcCaller(t), t.TG, int(id), ops, timeout)
+	return 0, t.IPCNS().SysV.SemOp(ipcCaller(t), t.TG, int(id), ops, timeout)
 }
 
 func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -281,7 +282,7 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if id < 0 {
 		return 0, unix.EINVAL
 	}
-	ns := t.K.IPC
+	ns := t.IPCNS().SysV
 	if r, ok, err := ipcNamespaceCtl(t, a.Int(0), a.Int(2), arg, ipcKind{linux.SEM_INFO, linux.SEM_STAT, linux.SEM_STAT_ANY,
 		ns.SemInfo, ns.SemIDAt, func(c *ipc.Caller, id int, buf uintptr) error {
 			var ds linux.SemidDS
@@ -300,7 +301,7 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	case linux.SETALL:
-		n, err := t.K.IPC.SemCount(id)
+		n, err := t.IPCNS().SysV.SemCount(id)
 		if err != nil {
 			return 0, err
 		}
@@ -309,7 +310,7 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	}
-	ret, all, err := t.K.IPC.SemCtl(ipcCaller(t), id, num, cmd, int32(arg), &ds, vals)
+	ret, all, err := t.IPCNS().SysV.SemCtl(ipcCaller(t), id, num, cmd, int32(arg), &ds, vals)
 	switch {
 	case err != nil:
 		return 0, err
@@ -326,7 +327,7 @@ func semctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 const msgTextOffset = bits.UintSize / 8
 
 func msgget(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	id, err := t.K.IPC.MsgGet(ipcCaller(t), a.Int(0), int(a.Int(1)))
+	id, err := t.IPCNS().SysV.MsgGet(ipcCaller(t), a.Int(0), int(a.Int(1)))
 	return uintptr(id), err
 }
 
@@ -338,7 +339,7 @@ func msgsnd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	size := a.Int64(2)
-	if !ipc.MsgSizeOK(size) || a.Int(0) < 0 {
+	if !t.IPCNS().SysV.MsgSizeOK(size) || a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
 	if mtype < 1 {
@@ -348,14 +349,14 @@ func msgsnd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err := t.CopyIn(a.Pointer(1)+msgTextOffset, text); err != nil {
 		return 0, err
 	}
-	return 0, t.K.IPC.MsgSnd(ipcCaller(t), int(a.Int(0)), mtype, text, int(a.Int(3)))
+	return 0, t.IPCNS().SysV.MsgSnd(ipcCaller(t), int(a.Int(0)), mtype, text, int(a.Int(3)))
 }
 
 func msgrcv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Int(0) < 0 || a.Int64(2) < 0 {
 		return 0, unix.EINVAL
 	}
-	typ, text, err := t.K.IPC.MsgRcv(ipcCaller(t), int(a.Int(0)), a.Int64(2), a.Int64(3), int(a.Int(4)))
+	typ, text, err := t.IPCNS().SysV.MsgRcv(ipcCaller(t), int(a.Int(0)), a.Int64(2), a.Int64(3), int(a.Int(4)))
 	if err != nil {
 		return 0, err
 	}

@@ -53,7 +53,7 @@ func mqOpen(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	mode := a.Uint(2) &^ t.FS().Umask()
-	f, err := t.K.MQueues.Open(mqCaller(t), name, flags, mode, attr)
+	f, err := t.IPCNS().MQ.Open(mqCaller(t), name, flags, mode, attr)
 	if err != nil {
 		return 0, err
 	}
@@ -67,7 +67,7 @@ func mqUnlink(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.K.MQueues.Unlink(mqCaller(t), name)
+	return 0, t.IPCNS().MQ.Unlink(mqCaller(t), name)
 }
 
 // mqDeadline reads an absolute CLOCK_REALTIME timeout (none at address
