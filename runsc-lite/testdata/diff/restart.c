@@ -33,11 +33,36 @@ static void msleep(long ms) {
 		;
 }
 
-/* child forks a process that sends sig to its parent after 50 ms and, if
- * fd >= 0, writes a byte to fd 50 ms later; it then exits. */
+/* parent_blocked waits (up to 5 s) until the parent sleeps, as
+ * /proc/PPID/stat's state says: a signal sent 50 ms after the fork could
+ * otherwise come before the parent's call when the machine is busy, and the
+ * call would then run to its timeout. (The sandbox shows S for any task in a
+ * syscall, Linux for an interruptible sleep: the 50 ms after it remain.) */
+static void parent_blocked(void) {
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", getppid());
+	for (int i = 0; i < 5000; i++) {
+		int fd = open(path, O_RDONLY);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			char *state = strrchr(buf, ')');
+			if (state && state[1] == ' ' && state[2] == 'S')
+				return;
+		}
+		msleep(1);
+	}
+}
+
+/* child forks a process that sends sig to its parent 50 ms after the
+ * parent sleeps and, if fd >= 0, writes a byte to fd 50 ms later; it then
+ * exits. */
 static pid_t child(int sig, int fd) {
 	pid_t pid = fork();
 	if (pid == 0) {
+		parent_blocked();
 		msleep(50);
 		kill(getppid(), sig);
 		if (fd >= 0) {
@@ -170,6 +195,7 @@ int main(int argc, char **argv) {
 	*word = 0;
 	pid = fork();
 	if (pid == 0) {
+		parent_blocked();
 		msleep(50);
 		kill(getppid(), SIGUSR1);
 		msleep(50);
