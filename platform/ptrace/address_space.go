@@ -49,7 +49,9 @@ type addressSpace struct {
 	use      sync.RWMutex
 	released atomic.Bool
 
-	mu sync.Mutex // serializes remote syscalls and descriptor passing
+	// mu serializes remote syscalls and descriptor passing; it is taken
+	// before threadsMu (cloneThread), never after.
+	mu sync.Mutex
 
 	threadsMu sync.Mutex
 	threads   map[*tracer]struct{} // application threads; guarded by threadsMu

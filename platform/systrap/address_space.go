@@ -65,7 +65,7 @@ type addressSpace struct {
 	layout sync.RWMutex
 	patch  patcher
 
-	mu  sync.Mutex // serializes syscall-thread requests; guards seq
+	mu  sync.Mutex // serializes syscall-thread requests with the messages they send and answer with on ctl; guards seq
 	seq uint32
 
 	poolMu  sync.Mutex     // guards pool, filling and binds (pool.go)
