@@ -60,7 +60,9 @@ func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccom
 //     a memfd sealed against writable mappings, and the syscall thread runs
 //     only requests the sentry checked.
 //   - its control socket only: recvmsg, sendmsg on STUB_CTL_FD.
-//   - clone with exactly the flags of an application thread or of a forked
+//   - clone with exactly the flags of an application thread (with or
+//     without CLONE_PIDFD: the pidfd goes to the stub's own table, and the
+//     sentry believes it only after PIDFD_GET_INFO) or of a forked
 //     stub (CLONE_PARENT: a child of the forkserver, in its namespaces and
 //     cgroup, counted by the kernel's pids limit), and no stack.
 //   - a new thread's set-up: sigaltstack, rt_sigprocmask (SIG_SETMASK),
