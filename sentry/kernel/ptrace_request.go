@@ -237,6 +237,9 @@ func (t *Task) mayAttachLocked(tracee *Task) bool {
 		// of its parent's.
 		return false
 	}
+	if !tracee.Dumpable() {
+		return false
+	}
 	for p := tracee.TG; p != nil; p = p.parent {
 		if p == t.TG {
 			return true
@@ -632,7 +635,17 @@ func (caller *Task) MayInspect(target *Task) bool {
 		return false // cap_ptrace_access_check
 	}
 	same := func(ids IDs, id uint32) bool { return ids.Real == id && ids.Effective == id && ids.Saved == id }
-	return same(tc.UID, c.UID.Real) && same(tc.GID, c.GID.Real)
+	return same(tc.UID, c.UID.Real) && same(tc.GID, c.GID.Real) && target.Dumpable()
+}
+
+// Dumpable reports whether t's process may be inspected by a process of
+// the same user without CAP_SYS_PTRACE (__ptrace_may_access's
+// get_dumpable check): prctl(PR_SET_DUMPABLE, 0), as ssh-agent and gpg
+// set it, keeps same-user ptrace, /proc/PID/mem and process_vm_readv out.
+// A task without an address space has nothing to keep out.
+func (t *Task) Dumpable() bool {
+	m := t.MM()
+	return m == nil || m.Dumpable()
 }
 
 // PokeMemory writes b into t's memory as a tracer's POKEDATA does, even

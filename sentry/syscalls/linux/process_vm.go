@@ -105,7 +105,8 @@ func movedOr(done int, err error) (uintptr, error) {
 
 // mayAccessMemory is ptrace_may_access with PTRACE_MODE_ATTACH_REALCREDS:
 // a thread of the caller's own process, or one whose user and group IDs
-// all equal the caller's real ones, or CAP_SYS_PTRACE.
+// all equal the caller's real ones and that is dumpable, or
+// CAP_SYS_PTRACE.
 func mayAccessMemory(t, target *kernel.Task) bool {
 	if t.TG == target.TG {
 		return true
@@ -118,5 +119,5 @@ func mayAccessMemory(t, target *kernel.Task) bool {
 		return false // cap_ptrace_access_check
 	}
 	same := func(id uint32, ids kernel.IDs) bool { return ids.Real == id && ids.Effective == id && ids.Saved == id }
-	return same(c.UID.Real, tc.UID) && same(c.GID.Real, tc.GID)
+	return same(c.UID.Real, tc.UID) && same(c.GID.Real, tc.GID) && target.Dumpable()
 }
