@@ -90,7 +90,7 @@ var diffPrograms = []string{
 	"unixoobpeek",  // MSG_OOB on Unix stream sockets with SO_PEEK_OFF (Linux 6.18): peeks from the offset stop at and pass the out-of-band byte as manage_oob does, the offset's skip passing over it, reads moving the offset back, a replacing byte, SO_OOBINLINE
 	"sendunspec",   // sendto with an AF_UNSPEC address: the destination on IPv4 UDP and raw sockets (needs a root host), the connected peer on IPv6
 	"setgidstrip",  // a setgid directory's new files lose a group-executable setgid mode when their maker is outside the directory's group, before the umask applies (CVE-2018-13405, CVE-2021-4037); members, the group's own gid and root keep it; creat, open, mknod; mkdir inherits (needs a root host)
-	"edgeerrnos",   // errnos of rarer requests: arch_prctl CPUID faulting, MAP_SHARED_VALIDATE and MAP_SYNC flags, FICLONE/FICLONERANGE on tmpfs and across filesystems, /dev/random and /dev/urandom ioctls (unprivileged ones fail)
+	"edgeerrnos",   // errnos of rarer requests: arch_prctl CPUID faulting, MAP_SHARED_VALIDATE and MAP_SYNC flags, FICLONE/FICLONERANGE on tmpfs and across filesystems, /dev/random and /dev/urandom ioctls (unprivileged ones fail), remap_file_pages (pages, /proc/self/maps offsets and merges, errors)
 }
 
 // rootOnly are programs whose native output is only comparable when the

@@ -146,7 +146,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 		}
 		return 0, err
 	}
-	m.unmapRange(v.Start, v.End)
+	m.unmapRangeKeeping(v.Start, v.End, o.File)
 	m.settle(old, next)
 	m.insert(v)
 	if o.Tracker != nil && o.File != nil {

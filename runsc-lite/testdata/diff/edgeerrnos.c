@@ -2,7 +2,8 @@
  * arch_prctl's CPUID faulting (absent here and on the test hosts),
  * MAP_SHARED_VALIDATE with flags no file offers, FICLONE and FICLONERANGE
  * on tmpfs and across filesystems, the ioctls of /dev/random and
- * /dev/urandom an unprivileged caller may make. */
+ * /dev/urandom an unprivileged caller may make, and remap_file_pages, an
+ * mmap since Linux 4.0. */
 #include "common.h"
 #include <asm/prctl.h>
 #include <linux/fs.h>
@@ -94,6 +95,59 @@ static void ficlone(void) {
 	unlink("h");
 }
 
+/* offsets prints the file offsets /proc/self/maps shows for the pages of
+ * [p, p+n pages). */
+static void offsets(char *p, int n) {
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	printf("maps:");
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned long lo, hi, off;
+		if (sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &off) == 3 && lo >= (unsigned long)p &&
+		    hi <= (unsigned long)p + n * 4096UL)
+			printf(" [%lu-%lu @%lu]", (lo - (unsigned long)p) / 4096, (hi - (unsigned long)p) / 4096, off / 4096);
+	}
+	printf("\n");
+	if (f)
+		fclose(f);
+}
+
+static void remap_pages(void) {
+	int fd = open("r", O_CREAT | O_RDWR, 0600);
+	for (int i = 0; i < 4; i++) {
+		char page[4096];
+		memset(page, 'a' + i, sizeof page);
+		write(fd, page, sizeof page);
+	}
+	char *p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	T(syscall(SYS_remap_file_pages, p, 4096, 0, 3, 0));
+	T(syscall(SYS_remap_file_pages, p + 4096, 2 * 4096 + 1, 0, 0, MAP_NONBLOCK));
+	printf("pages: %c%c%c%c\n", p[0], p[4096], p[2 * 4096], p[3 * 4096]);
+	offsets(p, 4);
+	p[0] = 'z';
+	char c;
+	pread(fd, &c, 1, 3 * 4096);
+	printf("write through the remapped page reached page 3: %c\n", c);
+	T(syscall(SYS_remap_file_pages, p, 4096, PROT_READ, 1, 0));
+	T(syscall(SYS_remap_file_pages, p, 8 * 4096, 0, 1, 0));
+	T(syscall(SYS_remap_file_pages, p + 4 * 4096, 4096, 0, 1, 0));
+	T(syscall(SYS_remap_file_pages, p, 4096, 0, -1L, 0));
+	char *q = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	T(syscall(SYS_remap_file_pages, q, 4096, 0, 1, 0));
+	munmap(q, 4096);
+	/* The pages past the end of the file, then SIGBUS on touch, as any
+	 * mapping past the end. */
+	T(syscall(SYS_remap_file_pages, p + 3 * 4096, 4096, 0, 1, 0));
+	printf("page 3 now: %c\n", p[3 * 4096]);
+	T(syscall(SYS_remap_file_pages, p, 4 * 4096, 0, 0, 0));
+	offsets(p, 4);
+	T(syscall(SYS_remap_file_pages, p + 4096, 4096, 0, 1, 0));
+	offsets(p, 4);
+	munmap(p, 4 * 4096);
+	close(fd);
+	unlink("r");
+}
+
 static void random_ioctls(void) {
 	const char *devs[] = {"/dev/urandom", "/dev/random"};
 	for (int i = 0; i < 2; i++) {
@@ -153,6 +207,7 @@ int main(int argc, char **argv) {
 	shared_validate();
 	ficlone();
 	random_ioctls();
+	remap_pages();
 	fflush(stdout);
 	unprivileged();
 	return 0;
