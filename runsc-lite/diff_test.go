@@ -86,6 +86,7 @@ var diffPrograms = []string{
 	"packetring",   // AF_PACKET rings in a network namespace of its own (needs a root host): PACKET_VERSION/HDRLEN/RESERVE/VNET_HDR/LOSS, every PACKET_RX_RING/TX_RING errno of packet_set_ring, mmap of the rings (offset, size), V1/V2 frames and V3 blocks (descriptor, private area, tp_next_offset chain, retire timeout) filled by UDP on lo, SOCK_RAW and SOCK_DGRAM, overflow and PACKET_STATISTICS, TX ring sends, EMSGSIZE/EINVAL frames, RX and TX in one mapping
 	"ipcns",        // CLONE_NEWIPC (needs a root host): a new namespace has none of the first one's System V objects or POSIX queues, ids of its own, its own shm_next_id and shmmax, /proc/sysvipc of its own; an attached segment stays mapped; unshare undoes SEM_UNDO; setns back through /proc/PPID/ns/ipc; NS_GET_NSTYPE/NS_GET_USERNS; an open ns file keeps it; EPERM without CAP_SYS_ADMIN
 	"msgcopy",      // msgrcv MSG_COPY: the message at an index, left queued; EINVAL without IPC_NOWAIT or with MSG_EXCEPT, ENOMSG past the end, E2BIG, EINVAL for a short buffer with MSG_NOERROR and past msgmax (needs a root host: natively in an IPC namespace of its own)
+	"timens",       // CLONE_NEWTIME (needs a root host): unshare makes the children's namespace, timens_offsets written until entered (EACCES after, EINVAL/ERANGE), clocks moved through libc (the vDSO) and the syscall, sysinfo and /proc/uptime, absolute clock_nanosleep/timerfd/futex on the namespace's clock, setns back, vfork and exec, clone3(CLONE_NEWTIME), NS_GET_*, EPERM for nobody
 	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
 	"sigionet",     // signal-driven I/O signal by signal: UDP (POLL_IN, POLL_ERR for ICMP), TCP (POLL_IN per segment and connection, POLL_OUT only after a full send buffer, POLL_IN for a FIN, POLL_HUP then POLL_IN when both are shut, POLL_ERR for a reset), pseudo-terminals (the slave hears of committed lines or raw bytes, the master of output and echo)
 	"unixoobpeek",  // MSG_OOB on Unix stream sockets with SO_PEEK_OFF (Linux 6.18): peeks from the offset stop at and pass the out-of-band byte as manage_oob does, the offset's skip passing over it, reads moving the offset back, a replacing byte, SO_OOBINLINE
@@ -94,7 +95,7 @@ var diffPrograms = []string{
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "ipcns": true, "msgcopy": true, "dumpable": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "ipcns": true, "msgcopy": true, "timens": true, "dumpable": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -15,7 +15,7 @@ import (
 //
 // Decision: an option is y only when the sentry implements what it stands
 // for; the options programs ask about that the sentry does not implement
-// (namespaces but user, UTS and network ones, io_uring, seccomp for applications, userfaultfd, NUMA,
+// (PID, mount and cgroup namespaces, io_uring, seccomp for applications, userfaultfd, NUMA,
 // swap, fanotify, keys, BPF, quotas, debug
 // and sanitizer builds, the whole loop driver) are listed as "is not set", so a program that
 // checks skips them instead of failing on ENOSYS. Add an option here with
@@ -47,7 +47,8 @@ import (
 // (/proc/PID/map_files, prctl PR_SET_MM_MAP, kcmp KCMP_EPOLL_TFD,
 // /proc/sys/kernel/ns_last_pid) is still missing: CRIU's own checks
 // (criu check) fail on those, with ENOENT or EINVAL, rather than
-// skip.
+// skip. TIME_NS is y with time namespaces (CLONE_NEWTIME,
+// sentry/kernel/timens.go).
 
 // configEnabled are the options the sentry implements.
 var configEnabled = []string{
@@ -62,6 +63,7 @@ var configEnabled = []string{
 	"NAMESPACES", "USER_NS", "UTS_NS", // kernel/userns.go, kernel/uts.go
 	"NET_NS",       // CLONE_NEWNET: sentry/kernel/netns.go
 	"IPC_NS",       // CLONE_NEWIPC: sentry/kernel/ipcns.go
+	"TIME_NS",      // CLONE_NEWTIME: sentry/kernel/timens.go
 	"INET", "IPV6", // sentry/socket/inet (netstack)
 	"PACKET",               // AF_PACKET sockets and their rings: sentry/socket/inet/packet.go, packetring.go
 	"COREDUMP", "ELF_CORE", // core files: sentry/kernel/coredump.go, sentry/coredump
@@ -71,7 +73,7 @@ var configEnabled = []string{
 // configDisabled are options programs ask about that the sentry does not
 // implement.
 var configDisabled = []string{
-	"PID_NS", "TIME_NS", "MNT_NS",
+	"PID_NS", "MNT_NS",
 	"IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
 	"NUMA", "SWAP", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",

@@ -209,6 +209,7 @@ func TestConfigGz(t *testing.T) {
 		"CONFIG_IPC_NS":             "CONFIG_IPC_NS=y",
 		"CONFIG_PID_NS":             "# CONFIG_PID_NS is not set",
 		"CONFIG_CHECKPOINT_RESTORE": "CONFIG_CHECKPOINT_RESTORE=y",
+		"CONFIG_TIME_NS":            "CONFIG_TIME_NS=y",
 	} {
 		if seen[name] != want {
 			t.Errorf("%s: %q, want %q", name, seen[name], want)
