@@ -238,11 +238,12 @@ func (t *Task) execTimeNS() {
 }
 
 // setNSTime enters time namespace ns (timens_install): a single-threaded
-// process only (EUSERS), with CAP_SYS_ADMIN in its owner and in the
+// process whose memory no other process shares only (EUSERS,
+// current_is_single_threaded), with CAP_SYS_ADMIN in its owner and in the
 // caller's own user namespace (EPERM); both the task's namespace and its
 // children's become ns.
 func (t *Task) setNSTime(ns *TimeNamespace) error {
-	if t.TG.NumThreads() > 1 {
+	if t.TG.NumThreads() > 1 || t.MM().Shared() {
 		return unix.EUSERS
 	}
 	c := t.Creds()

@@ -75,6 +75,13 @@ static long uptime_proc(void) {
 	return (long)(up + 0.5);
 }
 
+/* waiter shares its parent's memory until the parent writes to *arg. */
+static int waiter(void *arg) {
+	char c;
+	read(*(int *)arg, &c, 1);
+	return 0;
+}
+
 static const clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE,
 				   CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_REALTIME};
 
@@ -210,6 +217,14 @@ int main(int argc, char **argv) {
 		execv("/proc/self/exe", args);
 		_exit(127);
 	}
+	waitpid(pid, NULL, 0);
+	/* Not while another process shares the memory (EUSERS). */
+	int gate[2];
+	pipe(gate);
+	static char stack[65536];
+	pid = clone(waiter, stack + sizeof stack, CLONE_VM | SIGCHLD, &gate[0]);
+	T(setns(child_ns, CLONE_NEWTIME));
+	write(gate[1], "x", 1);
 	waitpid(pid, NULL, 0);
 	/* The parent may setns itself into the new one. */
 	T(setns(child_ns, CLONE_NEWTIME));
