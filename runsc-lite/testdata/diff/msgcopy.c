@@ -15,15 +15,6 @@ struct msg {
 	char text[64];
 };
 
-static int put(const char *file, const char *text) {
-	int fd = open(file, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	int r = write(fd, text, strlen(text));
-	close(fd);
-	return r < 0 ? -1 : 0;
-}
-
 static void send(int id, long type, const char *text) {
 	struct msg m = {.type = type};
 	strcpy(m.text, text);
@@ -69,11 +60,11 @@ int main(int argc, char **argv) {
 	int fd = open("/proc/sys/kernel/msgmax", O_RDONLY);
 	read(fd, old, sizeof old - 1);
 	close(fd);
-	if (put("/proc/sys/kernel/msgmax", "6") == 0) {
+	if (put_text("/proc/sys/kernel/msgmax", "6") > 0) {
 		copy(id, 64, 0, IPC_NOWAIT);
 		copy(id, 64, 1, IPC_NOWAIT);
 		copy(id, 64, 2, IPC_NOWAIT);
-		put("/proc/sys/kernel/msgmax", old);
+		put_text("/proc/sys/kernel/msgmax", old);
 	} else {
 		printf("msgmax: %s\n", ename(errno));
 	}

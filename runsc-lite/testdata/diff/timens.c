@@ -35,17 +35,6 @@ static long long ns_of(clockid_t c, int raw) {
 /* secs rounds a difference of nanoseconds to whole seconds. */
 static long secs(long long d) { return (long)((d + (d < 0 ? -500000000LL : 500000000LL)) / 1000000000LL); }
 
-static int put(const char *file, const char *text) {
-	int fd = open(file, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	int r = write(fd, text, strlen(text));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
 static void show(const char *file) {
 	char buf[256] = {0};
 	int fd = open(file, O_RDONLY);
@@ -96,7 +85,7 @@ int main(int argc, char **argv) {
 	int init_ns = open("/proc/self/ns/time", O_RDONLY);
 	printf("NS_GET_NSTYPE: %#x\n", ioctl(init_ns, NS_GET_NSTYPE));
 	T(ioctl(init_ns, NS_GET_PARENT));
-	T(put("/proc/self/timens_offsets", "monotonic 10 0"));
+	T(put_text("/proc/self/timens_offsets", "monotonic 10 0"));
 
 	T(unshare(CLONE_NEWTIME));
 	struct stat first, own;
@@ -105,15 +94,15 @@ int main(int argc, char **argv) {
 	printf("own ns unchanged: %d, children's differs: %d\n", first.st_ino == own.st_ino,
 	       !same_ns("/proc/self/ns/time", "/proc/self/ns/time_for_children"));
 	show("/proc/self/timens_offsets");
-	T(put("/proc/self/timens_offsets", "monotonic 1000 0\nboottime 1 500000000\n"));
+	T(put_text("/proc/self/timens_offsets", "monotonic 1000 0\nboottime 1 500000000\n"));
 	show("/proc/self/timens_offsets");
-	T(put("/proc/self/timens_offsets", "2 10 0"));
-	T(put("/proc/self/timens_offsets", "0 10 0"));
-	T(put("/proc/self/timens_offsets", "1 10 1000000000"));
-	T(put("/proc/self/timens_offsets", "1 10"));
-	T(put("/proc/self/timens_offsets", "1 -100000000000 0"));
-	T(put("/proc/self/timens_offsets", "realtime 1 0"));
-	T(put("/proc/self/timens_offsets", "1 3600 0\n7 7200 0\n1 5 0\n"));
+	T(put_text("/proc/self/timens_offsets", "2 10 0"));
+	T(put_text("/proc/self/timens_offsets", "0 10 0"));
+	T(put_text("/proc/self/timens_offsets", "1 10 1000000000"));
+	T(put_text("/proc/self/timens_offsets", "1 10"));
+	T(put_text("/proc/self/timens_offsets", "1 -100000000000 0"));
+	T(put_text("/proc/self/timens_offsets", "realtime 1 0"));
+	T(put_text("/proc/self/timens_offsets", "1 3600 0\n7 7200 0\n1 5 0\n"));
 	show("/proc/self/timens_offsets");
 	long long before[6];
 	for (int i = 0; i < 6; i++)
@@ -138,7 +127,7 @@ int main(int argc, char **argv) {
 		printf("sysinfo uptime +7200 s (to a second): %d, /proc/uptime within 1 s of it: %d\n",
 		       si.uptime - up0 - 7200 >= 0 && si.uptime - up0 - 7200 <= 1, d >= -1 && d <= 1);
 		/* Frozen once entered. */
-		T(put("/proc/self/timens_offsets", "1 1 0"));
+		T(put_text("/proc/self/timens_offsets", "1 1 0"));
 		/* Absolute sleep on the namespace's clock: the parent's
 		 * reading + offset + 50 ms is 50 ms from now. */
 		struct timespec until = {mono0.tv_sec + 3600, mono0.tv_nsec + 50000000};
@@ -199,7 +188,7 @@ int main(int argc, char **argv) {
 	/* The parent's own clocks never moved. */
 	printf("parent: clock +%lds\n", secs(ns_of(CLOCK_MONOTONIC, 0) - before[0]));
 	/* The children's namespace was entered: frozen. */
-	T(put("/proc/self/timens_offsets", "1 1 0"));
+	T(put_text("/proc/self/timens_offsets", "1 1 0"));
 	/* Its file, from the parent. */
 	int child_ns = open("/proc/self/ns/time_for_children", O_RDONLY);
 	printf("NS_GET_NSTYPE: %#x\n", ioctl(child_ns, NS_GET_NSTYPE));
