@@ -15,7 +15,7 @@ import (
 //
 // Decision: an option is y only when the sentry implements what it stands
 // for; the options programs ask about that the sentry does not implement
-// (PID, mount and cgroup namespaces, io_uring, seccomp for applications, userfaultfd, NUMA,
+// (PID and mount namespaces, io_uring, seccomp for applications, userfaultfd, NUMA,
 // swap, fanotify, keys, BPF, quotas, debug
 // and sanitizer builds, the whole loop driver) are listed as "is not set", so a program that
 // checks skips them instead of failing on ENOSYS. Add an option here with
