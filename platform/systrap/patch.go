@@ -170,7 +170,7 @@ const (
 type patcher struct {
 	mu    sync.Mutex        // guards the fields; held across a rewrite
 	traps map[uintptr]int   // trap index by patched site (-1: never patch)
-	hits  map[uintptr]uint8 // traps seen at a site not yet patched
+	hits  map[uintptr]uint8 // traps seen by return address, of sites not yet patched
 	next  int               // next free trap
 	// notSites are the return addresses of syscalls some thread read
 	// and found not patchable
@@ -442,6 +442,12 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, regs *platform.Registe
 		c.unpatchable[ret] = struct{}{}
 		return
 	}
+	// Count first: most sites never trap often enough, and finding out
+	// whether one is patchable reads its code (up to three
+	// process_vm_readvs).
+	if !pt.hit(ret, c.p.patchAfter) {
+		return
+	}
 	ps, ok := siteOf(as, ret, nr)
 	if !ok {
 		c.unpatchable[ret] = struct{}{}
@@ -457,16 +463,9 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, regs *platform.Registe
 		}
 		return
 	}
-	if pt.hits == nil || len(pt.hits) >= maxHits {
-		pt.hits = make(map[uintptr]uint8)
-		if pt.traps == nil {
-			pt.traps = make(map[uintptr]int)
-		}
+	if pt.traps == nil {
+		pt.traps = make(map[uintptr]int)
 	}
-	if pt.hits[site]++; pt.hits[site] < c.p.patchAfter {
-		return
-	}
-	delete(pt.hits, site)
 	if pt.next == 0 {
 		pt.next = 1
 	}
@@ -489,6 +488,21 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, regs *platform.Registe
 	pt.traps[site] = pt.next
 	pt.next++
 	c.p.patchedSites.Add(1)
+}
+
+// hit counts a trap of the syscall returning to ret and reports whether
+// it has trapped after times now, which it then forgets.
+func (p *patcher) hit(ret uintptr, after uint8) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hits == nil || len(p.hits) >= maxHits {
+		p.hits = make(map[uintptr]uint8)
+	}
+	if p.hits[ret]++; p.hits[ret] < after {
+		return false
+	}
+	delete(p.hits, ret)
+	return true
 }
 
 // notSite reports whether a thread found the syscall returning to ret
