@@ -54,13 +54,8 @@ type addressSpace struct {
 	pid   int // proc.Pid: proved by the kernel, and not reaped before reap
 	pidfd int // proc.Pidfd
 
-	// region counts who may still map sh; inherited is the region of the
-	// stub this one was forked from, which it mapped until it mapped sh
-	// (nil for a spawned stub). reap lets both go (region.go).
-	region, inherited *regionRef
-
 	// use is held for reading while shared memory is in use, and for
-	// writing by reap, which lets the shared region go.
+	// writing by Release, which unmaps it.
 	use      sync.RWMutex
 	released atomic.Bool
 	dead     atomic.Bool
