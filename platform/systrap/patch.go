@@ -137,7 +137,7 @@ import (
 // site made fewer than 30 times cost more patched than trapped, and the
 // short-lived processes of a shell (ld.so's and libc's start-up sites, a
 // dozen per exec, each made 2-10 times) paid for patches they never
-// used: the bash loop of 100 fork+execs used 15-18 % less CPU with 32
+// used: the bash loop of 100 fork+execs used 12-18 % less CPU with 32
 // than with 2, as much as with patching off. Past the threshold a hot
 // site is patched as before; waiting costs it at most 30 traps once.
 // This is the ski-rental rule: pay for the patch once the traps would
