@@ -89,6 +89,7 @@ var diffPrograms = []string{
 	"sigionet",     // signal-driven I/O signal by signal: UDP (POLL_IN, POLL_ERR for ICMP), TCP (POLL_IN per segment and connection, POLL_OUT only after a full send buffer, POLL_IN for a FIN, POLL_HUP then POLL_IN when both are shut, POLL_ERR for a reset), pseudo-terminals (the slave hears of committed lines or raw bytes, the master of output and echo)
 	"unixoobpeek",  // MSG_OOB on Unix stream sockets with SO_PEEK_OFF (Linux 6.18): peeks from the offset stop at and pass the out-of-band byte as manage_oob does, the offset's skip passing over it, reads moving the offset back, a replacing byte, SO_OOBINLINE
 	"sendunspec",   // sendto with an AF_UNSPEC address: the destination on IPv4 UDP and raw sockets (needs a root host), the connected peer on IPv6
+	"sigiocount",   // signal-driven I/O counted: one F_SETSIG real-time signal per UDP datagram (three at once, one more unread, after a read), per pipe write, Unix datagram and stream send, pty line; FIONREAD, MSG_PEEK, MSG_TRUNC after; nothing once disarmed
 	"anyaddr",      // 0.0.0.0 as a destination in a network namespace of its own (needs a root host): UDP and raw sends succeed on a lo never up (dropped), connects ENETUNREACH, the port autobound; with lo up UDP and TCP reach wildcard listeners; IPv6's :: is ::1
 }
 

@@ -271,6 +271,9 @@ func (s *Socket) AsyncReasons(events int16) []int32 {
 	case events&sys.POLLERR != 0:
 		return []int32{linux.POLL_ERR}
 	case events&(sys.POLLIN|linux.POLLRDNORM) != 0:
+		if s.protocol == sys.IPPROTO_UDP {
+			s.stashForSignals() // so that the next datagram signals too
+		}
 		return []int32{linux.POLL_IN}
 	case events&(sys.POLLOUT|linux.POLLWRNORM) != 0:
 		if s.noSpace.CompareAndSwap(true, false) {
