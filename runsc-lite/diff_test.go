@@ -91,11 +91,13 @@ var diffPrograms = []string{
 	"sendunspec",   // sendto with an AF_UNSPEC address: the destination on IPv4 UDP and raw sockets (needs a root host), the connected peer on IPv6
 	"sigiocount",   // signal-driven I/O counted: one F_SETSIG real-time signal per UDP datagram (three at once, one more unread, after a read), per pipe write, Unix datagram and stream send, pty line; FIONREAD, MSG_PEEK, MSG_TRUNC after; nothing once disarmed
 	"anyaddr",      // 0.0.0.0 as a destination in a network namespace of its own (needs a root host): UDP and raw sends succeed on a lo never up (dropped), connects ENETUNREACH, the port autobound; with lo up UDP and TCP reach wildcard listeners; IPv6's :: is ::1
+	"setgidstrip",  // a setgid directory's new files lose a group-executable setgid mode when their maker is outside the directory's group, before the umask applies (CVE-2018-13405, CVE-2021-4037); members, the group's own gid and root keep it; creat, open, mknod; mkdir inherits (needs a root host)
+	"edgeerrnos",   // errnos of rarer requests: arch_prctl CPUID faulting, MAP_SHARED_VALIDATE and MAP_SYNC flags, FICLONE/FICLONERANGE on tmpfs and across filesystems, /dev/random and /dev/urandom ioctls (unprivileged ones fail), remap_file_pages (pages, /proc/self/maps offsets and merges, errors)
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "dumpable": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "dumpable": true, "setgidstrip": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -1,6 +1,7 @@
 package mm
 
 import (
+	"os"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -148,11 +149,17 @@ func (m *MemoryManager) putShms(objs []*shmObject) {
 // more are closed, shared objects lose this address space's reference.
 // Private memory is the caller's to settle. m.mu is held and the host
 // mapping is already gone or replaced.
-func (m *MemoryManager) unmapRange(start, end uintptr) {
+func (m *MemoryManager) unmapRange(start, end uintptr) { m.unmapRangeKeeping(start, end, nil) }
+
+// unmapRangeKeeping is unmapRange that leaves keep open, a file about to
+// be mapped again (RemapFilePages).
+func (m *MemoryManager) unmapRangeKeeping(start, end uintptr, keep *os.File) {
 	shms := m.shmsIn(start, end)
 	for _, f := range m.remove(start, end) {
-		m.untrack(f)
-		f.Close()
+		if f != keep {
+			m.untrack(f)
+			f.Close()
+		}
 	}
 	m.putShms(shms)
 }

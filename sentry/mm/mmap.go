@@ -41,6 +41,17 @@ type MapTracker interface {
 
 const protMask = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 
+// legacyMapMask is <linux/mman.h>'s LEGACY_MAP_MASK: the flags
+// MAP_SHARED_VALIDATE accepts from a file without mmap_supported_flags
+// (MAP_FIXED_NOREPLACE is not among them, in Linux too).
+const legacyMapMask = unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_FIXED | unix.MAP_ANONYMOUS |
+	unix.MAP_DENYWRITE | unix.MAP_EXECUTABLE | mapUninitialized | unix.MAP_GROWSDOWN |
+	unix.MAP_LOCKED | unix.MAP_NORESERVE | unix.MAP_POPULATE | unix.MAP_NONBLOCK |
+	unix.MAP_STACK | unix.MAP_HUGETLB | unix.MAP_32BIT | unix.MAP_HUGE_2MB | unix.MAP_HUGE_1GB
+
+// mapUninitialized is <asm-generic/mman-common.h>'s MAP_UNINITIALIZED.
+const mapUninitialized = 0x4000000
+
 // Mmap maps memory as mmap(2) does and returns its address. On error the
 // file is closed.
 func (m *MemoryManager) Mmap(o MmapOpts) (uintptr, error) {
@@ -64,6 +75,11 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 	}
 	if o.File == nil && kind == unix.MAP_SHARED_VALIDATE {
 		return 0, unix.EINVAL // anonymous memory has no flags to validate
+	}
+	if kind == unix.MAP_SHARED_VALIDATE && o.Flags&^legacyMapMask != 0 || o.File != nil && o.Flags&unix.MAP_SYNC != 0 {
+		// No file here offers MAP_SYNC (a DAX file's), which Linux 6.x
+		// refuses on any file mapping without it, private ones too.
+		return 0, unix.EOPNOTSUPP
 	}
 	if o.Offset%pageSize != 0 || o.Offset < 0 {
 		return 0, unix.EINVAL
@@ -130,7 +146,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 		}
 		return 0, err
 	}
-	m.unmapRange(v.Start, v.End)
+	m.unmapRangeKeeping(v.Start, v.End, o.File)
 	m.settle(old, next)
 	m.insert(v)
 	if o.Tracker != nil && o.File != nil {
