@@ -50,7 +50,7 @@ func footprintOf(v *VMA, start, end uintptr) footprint {
 // held.
 func (m *MemoryManager) usageIn(start, end uintptr) footprint {
 	var f footprint
-	for i := range m.vmas {
+	for i := m.from(start); i < len(m.vmas) && m.vmas[i].Start < end; i++ {
 		v := &m.vmas[i]
 		p := footprintOf(v, max(v.Start, start), min(v.End, end))
 		f.mapped += p.mapped
@@ -65,12 +65,19 @@ func (m *MemoryManager) usageIn(start, end uintptr) footprint {
 // growth; m.mu is held. The caller uncharges old's excess once the change
 // is made, or calls unadmit if it fails.
 func (m *MemoryManager) admit(old, next footprint) error {
-	total := m.usageIn(0, TaskSize)
-	if next.mapped > old.mapped && total.mapped-old.mapped+next.mapped > m.asLimit.Load() {
-		return unix.ENOMEM
-	}
-	if next.data > old.data && total.data-old.data+next.data > m.dataLimit.Load() {
-		return unix.ENOMEM
+	asLimit, dataLimit := m.asLimit.Load(), m.dataLimit.Load()
+	growsAS := next.mapped > old.mapped && asLimit != unlimited
+	growsData := next.data > old.data && dataLimit != unlimited
+	if growsAS || growsData {
+		// The whole address space's use, only when a limit applies: it
+		// takes a walk over every mapping.
+		total := m.usageIn(0, TaskSize)
+		if growsAS && total.mapped-old.mapped+next.mapped > asLimit {
+			return unix.ENOMEM
+		}
+		if growsData && total.data-old.data+next.data > dataLimit {
+			return unix.ENOMEM
+		}
 	}
 	if next.charged > old.charged && !m.mem.Charge(usage.Anon, next.charged-old.charged) {
 		return unix.ENOMEM
@@ -121,9 +128,15 @@ func newShm(mem *usage.Memory, size uint64) (*shmObject, error) {
 // is held.
 func (m *MemoryManager) shmsIn(start, end uintptr) []*shmObject {
 	var out []*shmObject
-	seen := make(map[*shmObject]bool)
-	for _, v := range m.vmas {
-		if v.shm != nil && v.Start < end && start < v.End && !seen[v.shm] {
+	var seen map[*shmObject]bool
+	for _, v := range m.vmas[m.from(start):] {
+		if v.Start >= end {
+			break
+		}
+		if v.shm != nil && !seen[v.shm] {
+			if seen == nil {
+				seen = make(map[*shmObject]bool)
+			}
 			seen[v.shm] = true
 			out = append(out, v.shm)
 		}

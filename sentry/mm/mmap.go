@@ -98,13 +98,43 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 	return m.mmapLocked(o, length)
 }
 
+// mapCount is how many mappings the address space has, for
+// vm.max_map_count: as Linux counts them, the vDSO's included, the
+// platform's own ranges not; m.mu is held.
+func (m *MemoryManager) mapCount() int { return len(m.vmas) - m.platformVMAs }
+
+// splitsOne reports whether [start, end) lies strictly inside one mapping,
+// which cutting it out or changing it would split in three; m.mu is held.
+func (m *MemoryManager) splitsOne(start, end uintptr) bool {
+	v := m.vmaAt(start)
+	return v != nil && v.Start < start && end < v.End
+}
+
+// atMapLimit reports whether giving [start, end) protection prot would
+// split a mapping with the address space at vm.max_map_count, which Linux
+// refuses (split_vma: ENOMEM); m.mu is held.
+func (m *MemoryManager) atMapLimit(start, end uintptr, prot int) bool {
+	if m.mapCount() < m.mem.MaxMapCount() {
+		return false
+	}
+	v := m.vmaAt(start)
+	w := m.vmaAt(end - 1)
+	return v != nil && v.Prot != prot && v.Start < start || w != nil && w.Prot != prot && end < w.End
+}
+
 // mmapLocked maps o, already validated, with its length page-aligned;
 // m.mu is held.
 func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) {
 	kind := o.Flags & unix.MAP_SHARED_VALIDATE
+	if m.mapCount() > m.mem.MaxMapCount() {
+		return 0, unix.ENOMEM
+	}
 	addr, err := m.place(o.Addr, length, o.Flags)
 	if err != nil {
 		return 0, err
+	}
+	if m.splitsOne(addr, addr+length) && m.mapCount() >= m.mem.MaxMapCount() {
+		return 0, unix.ENOMEM
 	}
 	hostFlags := unix.MAP_SHARED | unix.MAP_FIXED
 	if kind == unix.MAP_PRIVATE {
@@ -208,6 +238,9 @@ func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 	if _, special := m.overlaps(addr, end); special {
 		return unix.EINVAL
 	}
+	if m.splitsOne(addr, end) && m.mapCount() >= m.mem.MaxMapCount() {
+		return unix.ENOMEM
+	}
 	if err := m.as.Munmap(addr, end-addr); err != nil {
 		return err
 	}
@@ -241,7 +274,7 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 // mprotectLocked changes the protection of [addr, end), page-aligned, to
 // prot, already validated; m.mu is held.
 func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
-	if !m.covered(addr, end) {
+	if !m.covered(addr, end) || m.atMapLimit(addr, end, prot) {
 		return unix.ENOMEM
 	}
 	if prot&unix.PROT_WRITE != 0 {
@@ -275,9 +308,9 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 // covered reports whether [start, end) is wholly mapped by application VMAs.
 func (m *MemoryManager) covered(start, end uintptr) bool {
 	at := start
-	for _, v := range m.vmas {
-		if v.End <= at || v.Start >= end {
-			continue
+	for _, v := range m.vmas[m.from(start):] {
+		if v.Start >= end {
+			break
 		}
 		if v.Start > at || v.special {
 			return false
