@@ -91,13 +91,15 @@ var diffPrograms = []string{
 	"sigionet",     // signal-driven I/O signal by signal: UDP (POLL_IN, POLL_ERR for ICMP), TCP (POLL_IN per segment and connection, POLL_OUT only after a full send buffer, POLL_IN for a FIN, POLL_HUP then POLL_IN when both are shut, POLL_ERR for a reset), pseudo-terminals (the slave hears of committed lines or raw bytes, the master of output and echo)
 	"unixoobpeek",  // MSG_OOB on Unix stream sockets with SO_PEEK_OFF (Linux 6.18): peeks from the offset stop at and pass the out-of-band byte as manage_oob does, the offset's skip passing over it, reads moving the offset back, a replacing byte, SO_OOBINLINE
 	"sendunspec",   // sendto with an AF_UNSPEC address: the destination on IPv4 UDP and raw sockets (needs a root host), the connected peer on IPv6
+	"sigiocount",   // signal-driven I/O counted: one F_SETSIG real-time signal per UDP datagram (three at once, one more unread, after a read), per pipe write, Unix datagram and stream send, pty line; FIONREAD, MSG_PEEK, MSG_TRUNC after; nothing once disarmed
+	"anyaddr",      // 0.0.0.0 as a destination in a network namespace of its own (needs a root host): UDP and raw sends succeed on a lo never up (dropped), connects ENETUNREACH, the port autobound; with lo up UDP and TCP reach wildcard listeners; IPv6's :: is ::1
 	"setgidstrip",  // a setgid directory's new files lose a group-executable setgid mode when their maker is outside the directory's group, before the umask applies (CVE-2018-13405, CVE-2021-4037); members, the group's own gid and root keep it; creat, open, mknod; mkdir inherits (needs a root host)
 	"edgeerrnos",   // errnos of rarer requests: arch_prctl CPUID faulting, MAP_SHARED_VALIDATE and MAP_SYNC flags, FICLONE/FICLONERANGE on tmpfs and across filesystems, /dev/random and /dev/urandom ioctls (unprivileged ones fail), remap_file_pages (pages, /proc/self/maps offsets and merges, errors)
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "ipcns": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -21,8 +21,9 @@ import (
 // listener and a host UDP echo on 127.0.0.1; `ip` prints the host's
 // addresses, links and routes as natively; blocking calls, timeouts,
 // signals and poll/select/epoll readiness behave as natively; port 80 is
-// refused (EACCES:
-// the host's answer to the sentry's unprivileged identity). From the
+// refused (EACCES), raw and packet sockets too (EPERM, not some other
+// kind of socket): the host's answers to the sentry's unprivileged
+// identity, whatever capabilities the application has inside. From the
 // host: the sentry still runs as nobody with no capability, seccomp and
 // namespaces of its own (its own network namespace too), and the
 // forwarder is confined.
@@ -117,8 +118,9 @@ func TestNetHost(t *testing.T) {
 			}
 
 			res = runscLite(t, runOpts{}, "run", "--platform", platform, "--network=host", "--", "/usr/bin/python3", script, "privileged")
-			if res.stdout != "bind 80: EACCES\n" {
-				t.Errorf("binding port 80: %v, want EACCES", res)
+			want := "bind 80: EACCES\nraw icmp: EPERM\nraw udp: EPERM\nraw ipv6 tcp: EPERM\npacket raw: EPERM\npacket dgram: EPERM\n"
+			if res.stdout != want {
+				t.Errorf("binding port 80, raw and packet sockets: %v, want %q", res, want)
 			}
 		})
 	}

@@ -41,6 +41,7 @@ func TestTerminal(t *testing.T) {
 		{"quit", typing("\x1c")},
 		{"stop", typing("\x1a")},
 		{"winch", resize},
+		{"sigio", typing("hello\n")}, // O_ASYNC and poll on the host terminal
 	}
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {

@@ -40,9 +40,10 @@ import (
 // as POLL_ERR and room to write only after a send found none, as
 // sock_wake_async; a terminal signals input its reader can take (a
 // line in canonical mode), and room only after a write found none, as
-// n_tty. What remains: a notification is one signal where Linux may send
-// several (netstack tells of a datagram only when the receive queue was
-// empty, so three datagrams that arrive together may be one POLL_IN).
+// n_tty. A notification is one signal; a file type that would notify
+// less often than Linux signals makes up for it itself (a UDP socket
+// empties netstack's queue at each notification, so that each datagram
+// notifies, as each is one sock_def_readable in Linux).
 
 // EventUrgent is a notification, never a readiness event, that urgent
 // data arrived (a TCP segment with the urgent pointer): the file's owner

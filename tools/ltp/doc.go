@@ -20,7 +20,14 @@
 //     environment is only LTPROOT, TMPDIR and PATH; TMPDIR is a fresh empty
 //     directory outside /tmp (the sandbox's /tmp is its own), also the working
 //     directory; stdin is /dev/null; it gets -timeout (60 s) of wall time,
-//     after which the runsc-lite process group is killed.
+//     after which the runsc-lite process group is killed, or longer when
+//     the test's LTP library announces a longer limit of its own ("Overall
+//     timeout per run is ...": 30 s plus the test's .timeout, plus its
+//     .runtime): then that limit plus 30 s. The library enforces that
+//     limit itself (TBROK "Test killed! (timeout?)"), as under LTP's own
+//     runner, kirk, whose per-test limit (an hour) is only a backstop;
+//     fuzzy-sync tests such as sendmsg03 declare a runtime of 150 s and
+//     run to it by design.
 //   - Outcomes are LTP's exit codes: 0 pass, 32 (TCONF) conf, anything else
 //     fail; timeout when the limit killed it, missing when the binary was not
 //     built. A run whose output shows a Go panic or fatal error of the

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,7 +108,13 @@ func (r *Runner) Run(ctx context.Context, t Test) Result {
 		"--", "/bin/sh", "-c", strings.Join(t.Args, " ") + "; exit $?"}
 	cmd := exec.Command(r.Runsc, args...)
 	out := &tailWriter{max: tailBytes}
-	cmd.Stdout, cmd.Stderr = out, out // stdin stays /dev/null
+	var timedOut atomic.Bool
+	limit := newDeadline(r.Timeout, func() {
+		timedOut.Store(true)
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
+	w := io.MultiWriter(out, &announcements{extend: limit.extend})
+	cmd.Stdout, cmd.Stderr = w, w // stdin stays /dev/null
 	cmd.Dir = tmp
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 5 * time.Second
@@ -112,14 +122,10 @@ func (r *Runner) Run(ctx context.Context, t Test) Result {
 	if err := cmd.Start(); err != nil {
 		return Result{Outcome: Fail, Exit: -1, Tail: fmt.Sprintf("starting %s: %v", r.Runsc, err)}
 	}
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(r.Timeout, func() {
-		timedOut.Store(true)
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	})
+	limit.start()
 	stop := context.AfterFunc(ctx, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	err = cmd.Wait()
-	timer.Stop()
+	limit.stop()
 	stop()
 	res := Result{Exit: cmd.ProcessState.ExitCode(), DurationMS: time.Since(start).Milliseconds(), Tail: out.String()}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -140,6 +146,104 @@ func (r *Runner) Run(ctx context.Context, t Test) Result {
 		res.Outcome = Fail
 	}
 	return res
+}
+
+// librarySlack is what a test gets past the limit its LTP library
+// announced: the library's own timeout handler kills the test and
+// reports TBROK, and the sandbox has to start and end.
+const librarySlack = 30 * time.Second
+
+// deadline is a test's wall-time limit: -timeout from the start, or
+// longer once the test's LTP library announces a longer limit of its own.
+type deadline struct {
+	mu    sync.Mutex  // guards timer and end
+	timer *time.Timer // nil until start, and after stop
+	end   time.Time
+	base  time.Duration
+	kill  func()
+}
+
+func newDeadline(base time.Duration, kill func()) *deadline {
+	return &deadline{base: base, kill: kill}
+}
+
+// start starts the clock: the test gets base from now.
+func (d *deadline) start() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.end = time.Now().Add(d.base)
+	d.timer = time.AfterFunc(d.base, d.kill)
+}
+
+// stop stops the clock.
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+}
+
+// extend gives the test until limit from now, plus librarySlack, when
+// that is later than its current end (never shorter than -timeout).
+func (d *deadline) extend(limit time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	end := time.Now().Add(limit + librarySlack)
+	if d.timer == nil || !end.After(d.end) {
+		return
+	}
+	if d.timer.Stop() { // not fired yet: move it
+		d.end = end
+		d.timer.Reset(time.Until(end))
+	}
+}
+
+// overallTimeout is how the LTP library announces a run's limit
+// (set_overall_timeout, tst_set_timeout): (30 s + the test's .timeout) x
+// LTP_TIMEOUT_MUL + its .runtime (x LTP_RUNTIME_MUL). After it the
+// library kills the run itself and reports TBROK, so a runner honours
+// the test's declared runtime by giving it at least that long: as
+// kirk, which gives each test an hour and leaves the limit to the
+// library, but bounded. A test of the old API announces nothing and
+// keeps -timeout; a test run once per file system re-arms the limit per
+// run without a new announcement, so only its first run is covered.
+var overallTimeout = regexp.MustCompile(`Overall timeout per run is (\d+)h (\d+)m (\d+)s`)
+
+// announcements watches a test's output, line by line, for the
+// library's limit and calls extend with it.
+type announcements struct {
+	partial []byte // the start of a line not yet ended
+	extend  func(time.Duration)
+}
+
+func (a *announcements) Write(p []byte) (int, error) {
+	a.partial = append(a.partial, p...)
+	for {
+		i := bytes.IndexByte(a.partial, '\n')
+		if i < 0 {
+			break
+		}
+		a.line(a.partial[:i])
+		a.partial = a.partial[i+1:]
+	}
+	if len(a.partial) > 4096 { // no announcement is that long
+		a.partial = a.partial[len(a.partial)-4096:]
+	}
+	return len(p), nil
+}
+
+func (a *announcements) line(l []byte) {
+	m := overallTimeout.FindSubmatch(l)
+	if m == nil {
+		return
+	}
+	var hms [3]int
+	for i := range hms {
+		hms[i], _ = strconv.Atoi(string(m[i+1]))
+	}
+	a.extend(time.Duration(hms[0])*time.Hour + time.Duration(hms[1])*time.Minute + time.Duration(hms[2])*time.Second)
 }
 
 // crashMarks begin the Go runtime's report of a panic or of a fatal error

@@ -4,7 +4,8 @@
 #   client TCP UDP  a TCP client of the host's 127.0.0.1:TCP (reads a line,
 #                   answers in upper case) and a UDP client of its echo on
 #                   127.0.0.1:UDP
-#   privileged      binds port 80 (the host refuses the sentry's identity)
+#   privileged      binds port 80, makes raw and packet sockets (the host
+#                   refuses the sentry's identity)
 #   waits           blocking calls on host sockets: SO_RCVTIMEO, MSG_DONTWAIT,
 #                   a signal ending a wait (EINTR), SA_RESTART, poll,
 #                   select and epoll readiness (prints what Linux prints)
@@ -39,6 +40,14 @@ elif mode == "client":
 elif mode == "privileged":
     s = socket.socket()
     print("bind 80:", err(lambda: s.bind(("127.0.0.1", 80))))
+    # Raw and packet sockets: the host's answer to an unprivileged user
+    # (EPERM), never some other kind of socket.
+    for name, fam, typ, proto in [("raw icmp", socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP),
+                                  ("raw udp", socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP),
+                                  ("raw ipv6 tcp", socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
+                                  ("packet raw", socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)),
+                                  ("packet dgram", socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x800))]:
+        print(name + ":", err(lambda: socket.socket(fam, typ, proto).close()))
 elif mode == "waits":
     import select, signal, time
     l = socket.socket()

@@ -6,8 +6,12 @@
  *   intr:  a child in its own foreground group; the test types Ctrl-C.
  *   quit:  the same with Ctrl-\, which the child does not handle.
  *   stop:  the same; the test types Ctrl-Z, then the parent continues it.
- *   winch: the same; the test resizes the terminal (SIGWINCH). */
+ *   winch: the same; the test resizes the terminal (SIGWINCH).
+ *   sigio: F_SETOWN, F_SETSIG and O_ASYNC on stdin and poll on it: no
+ *          input yet, then the test types a line: one POLL_IN signal
+ *          (si_fd 0), stdin readable, the line read. */
 #include "../diff/common.h"
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -156,6 +160,41 @@ static void take_back(void) {
 	CHECK(tcgetpgrp(0) == getpgrp());
 }
 
+static void sigio(void) {
+	int sig = SIGRTMIN + 1;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigaddset(&set, SIGIO);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	T(fcntl(0, F_SETOWN, getpid()));
+	T(fcntl(0, F_SETSIG, sig));
+	T(fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_ASYNC));
+	printf("O_ASYNC set: %d\n", !!(fcntl(0, F_GETFL) & O_ASYNC));
+	struct pollfd p = {0, POLLIN};
+	T(poll(&p, 1, 0));
+	printf("ready\n");
+	fflush(stdout);
+	siginfo_t si;
+	struct timespec wait = {10, 0};
+	int got = sigtimedwait(&set, &si, &wait);
+	if (got == sig)
+		printf("signal: %s fd %d band %#lx\n", codename(si.si_code), si.si_fd, (long)si.si_band);
+	else
+		printf("no signal: %d\n", got);
+	T(poll(&p, 1, 1000));
+	printf("revents %#x\n", p.revents);
+	char line[64] = "";
+	ssize_t n = read(0, line, sizeof line - 1);
+	printf("read %zd: %s", n, n > 0 ? line : "\n");
+	struct timespec zero = {0, 0};
+	int more = 0;
+	while (sigtimedwait(&set, &si, &zero) > 0)
+		more++;
+	printf("more signals: %d\n", more);
+	T(fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_ASYNC));
+}
+
 int main(int argc, char **argv) {
 	/* No echo: the test's keystrokes must not show in the output. */
 	struct termios t;
@@ -167,6 +206,8 @@ int main(int argc, char **argv) {
 	int st;
 	if (strcmp(mode, "basic") == 0) {
 		basic();
+	} else if (strcmp(mode, "sigio") == 0) {
+		sigio();
 	} else if (strcmp(mode, "intr") == 0 || strcmp(mode, "quit") == 0 ||
 		   strcmp(mode, "winch") == 0 || strcmp(mode, "intr-read") == 0) {
 		pid_t pid = foreground(strcmp(mode, "intr-read") == 0);

@@ -24,7 +24,9 @@
 //   - Only directories, regular files and symlinks are opened; devices,
 //     FIFOs and sockets found on the host fail with EACCES, as on a
 //     filesystem mounted nodev (opening a host FIFO could block the sentry).
-//   - Host stdio comes in through ImportFD, which wraps a host descriptor.
+//   - Host stdio comes in through ImportFD, which wraps a host descriptor;
+//     a terminal among them is waitable and signal-driven (tty.go: an
+//     edge-triggered epoll instance of the sentry's on it).
 //   - No host device or inode number reaches the sandbox: stat and
 //     getdents answer with the numbers an Identities table hands out
 //     (identity.go), shared with the imported descriptors, and statfs

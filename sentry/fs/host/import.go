@@ -52,7 +52,8 @@ func ImportTerminal(fd int, jc JobControl, ids *Identities) (*vfs.File, error) {
 	}
 	h := newHostFD(os.NewFile(uintptr(nfd), fmt.Sprintf("host:%d", fd)), jc, fl&unix.O_ACCMODE != unix.O_WRONLY)
 	h.ids = ids
-	return vfs.NewFile(nil, nil, h, h, fl&(unix.O_ACCMODE|unix.O_APPEND|unix.O_NONBLOCK)), nil
+	impl := newHostFile(h)
+	return vfs.NewFile(nil, nil, impl, impl, fl&(unix.O_ACCMODE|unix.O_APPEND|unix.O_NONBLOCK)), nil
 }
 
 // ReopenTerminal opens the terminal at host descriptor fd again, with
@@ -62,7 +63,7 @@ func ReopenTerminal(fd int, jc JobControl, flags int) (vfs.FileImpl, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reopening the terminal: %w", err)
 	}
-	return newHostFD(os.NewFile(uintptr(nfd), "/dev/tty"), jc, flags&unix.O_ACCMODE != unix.O_WRONLY), nil
+	return newHostFile(newHostFD(os.NewFile(uintptr(nfd), "/dev/tty"), jc, flags&unix.O_ACCMODE != unix.O_WRONLY)), nil
 }
 
 // hostFD is an imported host descriptor: both its inode and its file.

@@ -38,6 +38,11 @@
 //     NETLINK_ROUTE, the application sees the host's interfaces
 //     (netlink.go), and /proc/net agrees: the host's interfaces and
 //     routes, the sandbox's own sockets (procnet.go).
+//   - Raw Internet sockets and AF_PACKET sockets are EPERM
+//     (RawSocketError): the host's answer to the unprivileged identity
+//     that would create them, whatever CAP_NET_RAW the application has
+//     inside; in a network namespace of the sandbox's own they are
+//     netstack's.
 //   - MSG_OOB and SO_PEEK_OFF are the host's: the last byte of a
 //     MSG_OOB send goes with MSG_OOB, recv(MSG_OOB) and SIOCATMARK ask
 //     the host socket.
@@ -106,6 +111,9 @@ func (st *Stack) New(fam, typ, proto, flags int, uid uint32) (*vfs.File, error) 
 	if err != nil {
 		return nil, err
 	}
+	if typ == sys.SOCK_RAW {
+		return nil, RawSocketError(st.log)
+	}
 	fd, err := st.fwd.Socket(fam == sys.AF_INET, fwdProto)
 	if err != nil {
 		if _, ok := err.(sys.Errno); !ok {
@@ -120,6 +128,25 @@ func (st *Stack) New(fam, typ, proto, flags int, uid uint32) (*vfs.File, error) 
 	}
 	s.uid = uid
 	return newFile(s, flags), nil
+}
+
+// RawSocketError is the answer to a raw Internet socket or a packet
+// socket (AF_PACKET) in host mode: EPERM, what the host answers the
+// identity that would create it (the forwarder's: nobody, without
+// CAP_NET_RAW), as for a bind below port 1024 (EACCES). The sandbox's
+// CAP_NET_RAW is its own and does not reach the host. Giving the
+// forwarder CAP_NET_RAW in the host's namespace would let the sandbox
+// read every frame of the host's interfaces and send any frame from them,
+// far beyond what host mode gives (the host's network as an unprivileged
+// user sees it); gVisor's runsc likewise allows them in host mode only
+// with --net-raw, as root. The sandbox's own netstack cannot stand in:
+// in host mode the first namespace's interfaces are the host's, of which
+// a netstack packet socket would see no frame. A network namespace the
+// sandbox makes (CLONE_NEWNET) is netstack's in every mode, and its raw
+// and packet sockets work there.
+func RawSocketError(log *slog.Logger) error {
+	log.Info("a raw or packet socket with --network=host: EPERM, the host's answer to an unprivileged user")
+	return sys.EPERM
 }
 
 // Socket is one AF_INET or AF_INET6 socket (or AF_NETLINK NETLINK_ROUTE,

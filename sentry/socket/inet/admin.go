@@ -225,6 +225,9 @@ func (st *Stack) setNIC(ns *stack.Stack, id tcpip.NICID, up bool) error {
 		if err := ns.EnableNIC(id); err != nil {
 			return errno(err)
 		}
+		if id == LoopbackNIC {
+			st.loDown = false
+		}
 		for _, r := range st.downRoutes[id] {
 			ns.AddRoute(r)
 		}
@@ -233,6 +236,9 @@ func (st *Stack) setNIC(ns *stack.Stack, id tcpip.NICID, up bool) error {
 	}
 	if err := ns.DisableNIC(id); err != nil {
 		return errno(err)
+	}
+	if id == LoopbackNIC {
+		st.loDown = true
 	}
 	if st.downRoutes == nil {
 		st.downRoutes = make(map[tcpip.NICID][]tcpip.Route)
@@ -245,4 +251,27 @@ func (st *Stack) setNIC(ns *stack.Stack, id tcpip.NICID, up bool) error {
 		return false
 	})
 	return nil
+}
+
+// sendToNowhere reports whether a datagram to a (from a socket of
+// family fam) is one Linux sends on a down lo, where it is dropped:
+// 0.0.0.0 as an IPv4 destination is the local host, which
+// ip_route_output_key_hash routes to the loopback device without a
+// lookup and whatever its state, so udp_sendmsg and raw_sendmsg succeed
+// even in a new namespace whose lo has no address yet. Netstack, which
+// takes 0.0.0.0 for 127.0.0.1, finds no route to it then (ENETUNREACH).
+// A connect to 0.0.0.0 looks its source 127.0.0.1 up again and fails
+// with ENETUNREACH in both.
+//
+// Not matched: a lo brought down after it was up keeps its address
+// and local routes in Linux, so sends to 127.0.0.1 succeed (and are
+// dropped) and connects to it succeed or hang; here they are
+// ENETUNREACH, as netstack routes nothing through a disabled NIC.
+func (st *Stack) sendToNowhere(fam int, a tcpip.FullAddress) bool {
+	if fam != sys.AF_INET || !a.Addr.Unspecified() { // 0.0.0.0 decodes as the empty address
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.loDown
 }

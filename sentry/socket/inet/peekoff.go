@@ -5,6 +5,7 @@ import (
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // SO_PEEK_OFF (socket(7)): with an offset set, MSG_PEEK reads from it,
@@ -108,12 +109,17 @@ func (s *Socket) recvStashed(dst []byte, peek, trunc bool) (Received, error) {
 // pull takes netstack's first datagram into the stash: EAGAIN when
 // there is none, or the socket's pending error.
 func (s *Socket) pull() error {
+	return errno(s.pullDatagram())
+}
+
+// pullDatagram is pull with netstack's error.
+func (s *Socket) pullDatagram() tcpip.Error {
 	buf := make([]byte, s.MaxDatagram())
 	rest := buf
 	w := &tcpip.LimitedWriter{W: sliceWriter{&rest}, N: int64(len(buf))}
 	res, err := s.endpoint().Read(w, tcpip.ReadOptions{NeedRemoteAddr: true})
 	if err != nil {
-		return errno(err)
+		return err
 	}
 	data := make([]byte, res.Count)
 	copy(data, buf)
@@ -123,6 +129,42 @@ func (s *Socket) pull() error {
 	}})
 	s.stashed.Store(int32(len(s.stash)))
 	return nil
+}
+
+// stashForSignals takes the datagrams netstack holds into the stash
+// (up to SO_RCVBUF bytes in it), for signal-driven I/O on a UDP socket:
+// Linux signals each datagram that arrives (sock_def_readable, then
+// sk_wake_async, per skb), but netstack notifies only for a datagram
+// that finds its queue empty, so with its queue left as it is three
+// datagrams arriving together were one POLL_IN. With the queue emptied
+// at each notification, the next datagram notifies again. Runs in the
+// notification (AsyncReasons), which netstack's UDP endpoint makes
+// holding none of the locks its Read takes. A pending error (an ICMP
+// one) stops it and stays pending.
+func (s *Socket) stashForSignals() {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	limit := int(s.endpoint().SocketOptions().GetReceiveBufferSize())
+	held := 0
+	for _, d := range s.stash {
+		held += len(d.data)
+	}
+	for held < limit {
+		if s.endpoint().Readiness(waiter.EventErr) != 0 {
+			return
+		}
+		switch err := s.pullDatagram(); err.(type) {
+		case nil:
+			held += len(s.stash[len(s.stash)-1].data)
+		case *tcpip.ErrWouldBlock, *tcpip.ErrClosedForReceive:
+			return
+		default:
+			// The error came between the check and the read:
+			// keep it for the application.
+			s.endpoint().SocketOptions().SetLastError(err)
+			return
+		}
+	}
 }
 
 // stashedLen is the length of the first stashed datagram, for SIOCINQ;

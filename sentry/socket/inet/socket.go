@@ -271,6 +271,9 @@ func (s *Socket) AsyncReasons(events int16) []int32 {
 	case events&sys.POLLERR != 0:
 		return []int32{linux.POLL_ERR}
 	case events&(sys.POLLIN|linux.POLLRDNORM) != 0:
+		if s.protocol == sys.IPPROTO_UDP {
+			s.stashForSignals() // so that the next datagram signals too
+		}
 		return []int32{linux.POLL_IN}
 	case events&(sys.POLLOUT|linux.POLLWRNORM) != 0:
 		if s.noSpace.CompareAndSwap(true, false) {
@@ -562,7 +565,11 @@ func (s *Socket) Connect(raw []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return errno(s.endpoint().Connect(a))
+	err = errno(s.endpoint().Connect(a))
+	if err != nil {
+		s.autobind() // inet_dgram_connect binds a port first
+	}
+	return err
 }
 
 // ConnectResult is the outcome of a connection that Connect started:
@@ -670,6 +677,10 @@ func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
 			if !unspec {
 				opts.To = &a
 			}
+			if !unspec && s.st.sendToNowhere(s.fam(), a) {
+				s.autobind()
+				return sent, nil
+			}
 		}
 	}
 	if s.typ == sys.SOCK_STREAM {
@@ -697,6 +708,21 @@ func (s *Socket) Send(data []byte, to []byte, o SendOptions) (int, error) {
 		return int(n), sys.EAGAIN
 	}
 	return int(n), nil
+}
+
+// autobind gives an unbound UDP socket an ephemeral port, as
+// inet_send_prepare and inet_dgram_connect do before the protocol's
+// sendmsg or connect, for a send that goes nowhere (sendToNowhere) and
+// a connect that failed (netstack binds only on success).
+func (s *Socket) autobind() {
+	if s.protocol != sys.IPPROTO_UDP {
+		return
+	}
+	if a, err := s.endpoint().GetLocalAddress(); err == nil && a.Port == 0 {
+		if err := s.endpoint().Bind(tcpip.FullAddress{}); err != nil {
+			s.st.log().Debug("inet: autobind before a send to 0.0.0.0", "err", err)
+		}
+	}
 }
 
 // sendAddress is the destination of a send to the address to: an

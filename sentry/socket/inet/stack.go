@@ -74,7 +74,9 @@
 //     options, nothing cabled to it, in every mode. Its sockets hold it
 //     (Hold): its netstack is closed when the namespace and its last
 //     socket are gone. Without netstack's HandleLocal, so that a down lo
-//     routes nothing (ENETUNREACH), as Linux's.
+//     routes nothing (ENETUNREACH), as Linux's; but a UDP or raw
+//     datagram to 0.0.0.0 is sent (and dropped) on a down lo, as
+//     Linux routes that address to lo without a lookup (sendToNowhere).
 //   - lo frames packets in a zero Ethernet header (link/ethernet), as
 //     Linux's and gVisor's do, for AF_PACKET sockets (packet.go).
 //   - With CAP_NET_ADMIN inside the sandbox, netlink and SIOCSIFFLAGS
@@ -155,6 +157,9 @@ type Stack struct {
 	// downRoutes are the routes of NICs brought down, taken out of
 	// netstack's table until they are up again (admin.go).
 	downRoutes map[tcpip.NICID][]tcpip.Route
+	// loDown is set while lo is down (setNIC), for sends to 0.0.0.0
+	// (sendToNowhere).
+	loDown bool
 	// pendingUrgent are urgent marks sent to connections still in a
 	// listener's backlog (urgent.go), by the receiver's addresses;
 	// pendingUrgentN is its size, read without mu.

@@ -536,8 +536,8 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 // SOCK_DGRAM; SOCK_PACKET, obsolete, is ESOCKTNOSUPPORT here). The
 // socket is in the caller's network namespace (sentry/socket/inet
 // packet.go). With --network=host the first namespace's interfaces
-// are the host's, which the sentry cannot open packet sockets on:
-// EAFNOSUPPORT there, logged.
+// are the host's, on which the host gives no packet socket to the
+// unprivileged forwarder: EPERM there (hostinet.RawSocketError).
 func packetSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	flags := int(typ) &^ 0xf
 	kind := int(typ) & 0xf
@@ -549,8 +549,7 @@ func packetSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	}
 	ns := t.NetNS()
 	if ns.Host != nil {
-		t.K.Log.Warn("unimplemented: AF_PACKET sockets with --network=host", "pid", t.PID())
-		return 0, unix.EAFNOSUPPORT
+		return 0, hostinet.RawSocketError(t.K.Log)
 	}
 	if kind == unix.SOCK_PACKET {
 		t.K.Log.Warn("unimplemented: SOCK_PACKET", "pid", t.PID())
