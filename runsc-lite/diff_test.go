@@ -89,11 +89,12 @@ var diffPrograms = []string{
 	"sigionet",     // signal-driven I/O signal by signal: UDP (POLL_IN, POLL_ERR for ICMP), TCP (POLL_IN per segment and connection, POLL_OUT only after a full send buffer, POLL_IN for a FIN, POLL_HUP then POLL_IN when both are shut, POLL_ERR for a reset), pseudo-terminals (the slave hears of committed lines or raw bytes, the master of output and echo)
 	"unixoobpeek",  // MSG_OOB on Unix stream sockets with SO_PEEK_OFF (Linux 6.18): peeks from the offset stop at and pass the out-of-band byte as manage_oob does, the offset's skip passing over it, reads moving the offset back, a replacing byte, SO_OOBINLINE
 	"sendunspec",   // sendto with an AF_UNSPEC address: the destination on IPv4 UDP and raw sockets (needs a root host), the connected peer on IPv6
+	"netfilter",    // iptables socket options in a network namespace of its own (needs a root host): GET_INFO/GET_ENTRIES of the initial tables byte for byte, revisions, SET_REPLACE's errnos (translate_table's checks, LTP setsockopt08's table), ADD_COUNTERS, EPERM without CAP_NET_ADMIN over the namespace, a table per namespace; UDP/TCP DROP, REJECT (port unreachable, TCP reset), interface and inverted address matches, a user chain with RETURN, per-rule counters on loopback traffic
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "ipcns": true, "dumpable": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "ipcns": true, "dumpable": true, "netfilter": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and
