@@ -37,6 +37,13 @@ import (
 // come with PACKET itself (no PACKET_MMAP option any more); PACKET_DIAG
 // (sock_diag of packet sockets) is not there and stays unlisted.
 //
+// Session 10: iptables' socket options (sentry/socket/inet/netfilter.go)
+// on netstack's packet filter: NETFILTER, NETFILTER_XTABLES,
+// IP_NF_IPTABLES and IP_NF_FILTER, with the REJECT target
+// (IP_NF_TARGET_REJECT) and the "state" match (NETFILTER_XT_MATCH_STATE,
+// on netstack's connection tracking: NF_CONNTRACK); nftables, ip6tables
+// and the 32-bit compat layout are not there (not set).
+//
 // CHECKPOINT_RESTORE stays "not set", on purpose: what it stands for is
 // more than the IPC *_next_id sysctls the sentry has (/proc/sys/kernel/
 // msg_next_id, sem_next_id, shm_next_id, used by the next msgget, semget
@@ -64,6 +71,11 @@ var configEnabled = []string{
 	"INET", "IPV6", // sentry/socket/inet (netstack)
 	"PACKET",               // AF_PACKET sockets and their rings: sentry/socket/inet/packet.go, packetring.go
 	"COREDUMP", "ELF_CORE", // core files: sentry/kernel/coredump.go, sentry/coredump
+	// iptables (IPv4, legacy socket options) on netstack's packet filter:
+	// sentry/socket/inet/netfilter.go, with its REJECT target and its
+	// "state" match on netstack's connection tracking.
+	"NETFILTER", "NETFILTER_XTABLES", "IP_NF_IPTABLES", "IP_NF_FILTER", "IP_NF_TARGET_REJECT",
+	"NF_CONNTRACK", "NETFILTER_XT_MATCH_STATE",
 }
 
 // configDisabled are options programs ask about that the sentry does not
@@ -79,6 +91,7 @@ var configDisabled = []string{
 	"DEBUG_SPINLOCK", "DEBUG_MUTEXES", "DEBUG_RT_MUTEXES", "DEBUG_OBJECTS", "SLUB_RCU_DEBUG",
 	"FAULT_INJECTION", "PREEMPT_RT", "SECURITY_LOCKDOWN_LSM", "SECURITY_LOCKDOWN_LSM_EARLY",
 	"MODULES", "KALLSYMS", "TRACING", "FTRACE", "KVM",
+	"NF_TABLES", "IP6_NF_IPTABLES", "NETFILTER_XTABLES_COMPAT", // nftables, ip6tables, 32-bit iptables
 }
 
 // kernelConfig is the uncompressed configuration.
