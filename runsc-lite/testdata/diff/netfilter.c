@@ -7,7 +7,7 @@
  * CAP_NET_ADMIN over the namespace, a table per namespace; and rules
  * taking effect on loopback traffic: UDP and TCP DROP, REJECT with a port
  * unreachable and with a TCP reset (ECONNREFUSED), an interface match, a
- * user chain with RETURN, per-rule counters. */
+ * user chain with RETURN, per-rule counters; /proc/net/ip_tables_names. */
 #include "common.h"
 #include <arpa/inet.h>
 #include <linux/netfilter/x_tables.h>
@@ -639,5 +639,12 @@ int main(void) {
 	child_info(s, "new network namespace", CLONE_NEWNET);
 	child_info(s, "new user and network namespaces", CLONE_NEWUSER | CLONE_NEWNET);
 	show_info(s, "filter");
+
+	/* The tables used so far, the last made first. */
+	char names[256] = {0};
+	int fd = open("/proc/net/ip_tables_names", O_RDONLY);
+	if (fd < 0 || read(fd, names, sizeof names - 1) < 0)
+		printf("ip_tables_names: %s\n", ename(errno));
+	printf("ip_tables_names:\n%s", names);
 	return 0;
 }

@@ -3,6 +3,7 @@ package inet
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -35,7 +36,7 @@ import (
 // policy that is not ACCEPT or DROP, REJECT outside filter's hooks) gets
 // through. The extensions are those netstack can enforce: the ipt_ip part
 // of an entry (addresses, interfaces with masks, protocol, fragments and
-// every inversion), the "tcp", "udp" and "state" matches, the standard
+// every inversion), the "tcp", "udp", "state" and "comment" matches, the standard
 // target (ACCEPT, DROP, RETURN, jumps), ERROR and REJECT; others are
 // ENOENT, so iptables says the extension is missing instead of a rule
 // silently doing nothing. Every table of a namespace (filter, nat,
@@ -159,8 +160,21 @@ type iptTable struct {
 
 // iptables are a stack's tables.
 type iptables struct {
-	mu     sync.Mutex           // guards tables and the netstack tables' replacement
+	mu     sync.Mutex           // guards tables, made and the netstack tables' replacement
 	tables map[string]*iptTable // by name, made on first use
+	made   []string             // the tables' names in the order they were made
+}
+
+// procNames is /proc/net/ip_tables_names: the tables made so far, the
+// last made first (Linux adds each at the head of the netns's list).
+func (ipt *iptables) procNames() string {
+	ipt.mu.Lock()
+	defer ipt.mu.Unlock()
+	var b strings.Builder
+	for i := len(ipt.made) - 1; i >= 0; i-- {
+		b.WriteString(ipt.made[i] + "\n")
+	}
+	return b.String()
 }
 
 // table returns the namespace's table of kind k, made with Linux's
@@ -178,6 +192,7 @@ func (ipt *iptables) table(k *tableKind) *iptTable {
 		ipt.tables = make(map[string]*iptTable)
 	}
 	ipt.tables[k.name] = t
+	ipt.made = append(ipt.made, k.name)
 	return t
 }
 

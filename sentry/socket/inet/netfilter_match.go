@@ -41,7 +41,13 @@ var matchKinds = []extKind{
 		return nil
 	}},
 	{name: "state", size: abi.SizeOfXTStateInfo, unspec: true},
+	// "comment" matches every packet; its payload is the comment
+	// (struct xt_comment_info, XT_MAX_COMMENT_LEN bytes).
+	{name: "comment", size: xtMaxCommentLen, unspec: true},
 }
+
+// xtMaxCommentLen is XT_MAX_COMMENT_LEN (xt_comment.h).
+const xtMaxCommentLen = 256
 
 // targetKinds are the targets.
 var targetKinds = []extKind{
@@ -123,6 +129,8 @@ func newMatcher(m xtExt) stack.Matcher {
 		var u linux.XTUDP
 		abi.Decode(m.data, &u)
 		return &udpMatcher{u}
+	case "comment":
+		return commentMatcher{}
 	default: // "state", the only other one
 		var s abi.XTStateInfo
 		abi.Decode(m.data, &s)
@@ -288,4 +296,12 @@ func (s *stateMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string)
 		}
 	}
 	return s.mask&bit != 0, false
+}
+
+// commentMatcher is the "comment" match: a note for the rule's reader.
+type commentMatcher struct{}
+
+// Match implements stack.Matcher.
+func (commentMatcher) Match(stack.Hook, *stack.PacketBuffer, string, string) (bool, bool) {
+	return true, false
 }
