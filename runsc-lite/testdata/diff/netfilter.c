@@ -568,6 +568,13 @@ int main(void) {
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
 	l = sizeof info;
 	printf("get_info on a UDP socket: %s\n", err(getsockopt(u, SOL_IP, IPT_SO_GET_INFO, &info, &l)));
+	int u6 = socket(AF_INET6, SOCK_DGRAM, 0), t6 = socket(AF_INET6, SOCK_STREAM, 0);
+	l = sizeof info;
+	printf("get_info on a UDPv6 socket: %s\n", err(getsockopt(u6, SOL_IP, IPT_SO_GET_INFO, &info, &l)));
+	l = sizeof info;
+	printf("get_info on a TCPv6 socket: %s %s\n", err(getsockopt(t6, SOL_IP, IPT_SO_GET_INFO, &info, &l)), info.name);
+	close(u6);
+	close(t6);
 
 	revision(s, IPT_SO_GET_REVISION_MATCH, "tcp", 0, sizeof(struct xt_get_revision));
 	revision(s, IPT_SO_GET_REVISION_MATCH, "udp", 0, sizeof(struct xt_get_revision));

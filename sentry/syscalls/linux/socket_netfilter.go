@@ -18,10 +18,16 @@ import (
 // that owns the socket's network namespace.
 
 // netfilterSocket returns s if level and name are an iptables option of
-// an AF_INET socket: get or set options.
+// an AF_INET socket, or of an AF_INET6 one that is not raw (whose SOL_IP
+// options ipv6_getsockopt hands to UDP's, and so to ip_getsockopt): get
+// or set options. A raw AF_INET6 socket's would be ip6tables', which the
+// sandbox does not have.
 func netfilterSocket(s netSocket, level, name int32, get bool) (*inet.Socket, bool) {
 	is, ok := s.(*inet.Socket)
-	if !ok || level != unix.SOL_IP || is.Family() != unix.AF_INET {
+	if !ok || level != unix.SOL_IP {
+		return nil, false
+	}
+	if fam := is.Family(); fam != unix.AF_INET && (fam != unix.AF_INET6 || is.Type() == unix.SOCK_RAW) {
 		return nil, false
 	}
 	last := int32(linux.IPT_SO_SET_MAX)
