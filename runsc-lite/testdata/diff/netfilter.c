@@ -163,6 +163,20 @@ static void plain(struct tb *t, unsigned *hooks) {
 	error_entry(t, "ERROR");
 }
 
+/* finish ends a filter table whose INPUT rules t has: INPUT's policy,
+ * FORWARD's and OUTPUT's, ERROR; then sets it. */
+static int finish(int s, struct tb *t, unsigned *hooks) {
+	unsigned pol[3];
+	pol[0] = begin(t, NULL);
+	verdict(t, ACCEPT);
+	for (int i = 1; i < 3; i++) {
+		hooks[i] = pol[i] = begin(t, NULL);
+		verdict(t, ACCEPT);
+	}
+	error_entry(t, "ERROR");
+	return replace(s, "filter", FILTER_HOOKS, hooks, pol, t);
+}
+
 /* ---- reading tables ---- */
 
 static void show_info(int s, const char *table) {
@@ -342,15 +356,7 @@ static void errors(int s) {
 		verdict(&t, jumps[j].first);
 		begin(&t, &tcp);
 		verdict(&t, jumps[j].second);
-		unsigned pol0 = begin(&t, NULL);
-		verdict(&t, ACCEPT);
-		hooks[1] = begin(&t, NULL);
-		verdict(&t, ACCEPT);
-		hooks[2] = begin(&t, NULL);
-		verdict(&t, ACCEPT);
-		error_entry(&t, "ERROR");
-		unsigned pol[3] = {pol0, hooks[1], hooks[2]};
-		printf("%s: %s\n", jumps[j].what, err(replace(s, "filter", FILTER_HOOKS, hooks, pol, &t)));
+		printf("%s: %s\n", jumps[j].what, err(finish(s, &t, hooks)));
 	}
 
 	/* Matches and targets. */
@@ -383,15 +389,7 @@ static void errors(int s) {
 			target(&t, cases[c].target, &r, sizeof r);
 		} else
 			verdict(&t, DROP);
-		unsigned pol0 = begin(&t, NULL);
-		verdict(&t, ACCEPT);
-		hooks[1] = begin(&t, NULL);
-		verdict(&t, ACCEPT);
-		hooks[2] = begin(&t, NULL);
-		verdict(&t, ACCEPT);
-		error_entry(&t, "ERROR");
-		unsigned pol[3] = {pol0, hooks[1], hooks[2]};
-		printf("%s: %s\n", cases[c].what, err(replace(s, "filter", FILTER_HOOKS, hooks, pol, &t)));
+		printf("%s: %s\n", cases[c].what, err(finish(s, &t, hooks)));
 	}
 
 	/* REJECT outside filter. */
