@@ -49,8 +49,13 @@ import (
 // Gaps, each a difference from Linux a program could see: IPT_F_GOTO (-g)
 // jumps as -j does (netstack returns to the calling chain); NF_QUEUE
 // drops (there is no queue reader); the byte counts are of the IPv4
-// packet as netstack sees it. The 32-bit compat layout is not served (the
-// sandbox runs 64-bit programs only).
+// packet as netstack sees it; "state" sees every packet on lo as INVALID
+// (netstack's lo hands the receiving side a new packet without the
+// connection tracking the sending side's OUTPUT hook gave it, and lo's
+// packets skip PREROUTING, where netstack tracks the others); the
+// "conntrack" match is not there, so iptables' -m state falls back to
+// "state" and warns about it when it re-reads a table with one. The 32-bit
+// compat layout is not served (the sandbox runs 64-bit programs only).
 
 // unsetHook is a hook entry or underflow that no entry holds (Linux's
 // 0xFFFFFFFF).
