@@ -50,9 +50,9 @@ import (
 // jumps as -j does (netstack returns to the calling chain); NF_QUEUE
 // drops (there is no queue reader); the byte counts are of the IPv4
 // packet as netstack sees it; "state" sees every packet on lo as INVALID
-// (netstack's lo hands the receiving side a new packet without the
-// connection tracking the sending side's OUTPUT hook gave it, and lo's
-// packets skip PREROUTING, where netstack tracks the others); the
+// (netstack's POSTROUTING drops a packet's connection tracking entry
+// once it is sent, and lo's packets skip PREROUTING, where netstack
+// tracks the others; Linux keeps the entry on the looped skb); the
 // "conntrack" match is not there, so iptables' -m state falls back to
 // "state" and warns about it when it re-reads a table with one. The 32-bit
 // compat layout is not served (the sandbox runs 64-bit programs only).
