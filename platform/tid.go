@@ -72,26 +72,9 @@ var ErrNoThreadInfo = errors.New("the host kernel has no PIDFD_GET_INFO")
 // 5 ms of kernel CPU per reaped stub in the bash fork+exec loop).
 func ThreadOfPidfd(pidfd, pid int, known func(tid int) bool) (int, error) {
 	defer unix.Close(pidfd)
-	// The filesystem first: PIDFD_GET_INFO's number means something else,
-	// with another size, to another file's ioctl.
-	var fs unix.Statfs_t
-	if err := unix.Fstatfs(pidfd, &fs); err != nil {
-		return 0, fmt.Errorf("fstatfs of a stub thread's pidfd: %w", err)
-	}
-	const anonInodeFS, pidFS = 0x09041934, 0x50494446
-	switch fs.Type {
-	case pidFS:
-	case anonInodeFS: // pidfds before pidfs (6.9), which has no PIDFD_GET_INFO
-		return 0, ErrNoThreadInfo
-	default:
-		return 0, fmt.Errorf("stub process %d sent a descriptor that is not a pidfd", pid)
-	}
-	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_PID}
-	if err := unix.IoctlPidfdInfo(pidfd, &info); err != nil {
-		if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
-			return 0, ErrNoThreadInfo
-		}
-		return 0, fmt.Errorf("PIDFD_GET_INFO of a stub thread's pidfd: %w", err)
+	info, err := PidfdInfo(pidfd)
+	if err != nil {
+		return 0, fmt.Errorf("stub process %d sent a thread's pidfd: %w", pid, err)
 	}
 	tid := int(info.Pid)
 	if info.Mask&unix.PIDFD_INFO_PID == 0 || int(info.Tgid) != pid || tid == pid || known(tid) {
@@ -99,4 +82,34 @@ func ThreadOfPidfd(pidfd, pid int, known func(tid int) bool) (int, error) {
 			pid, tid, info.Tgid)
 	}
 	return tid, nil
+}
+
+// PidfdInfo asks the kernel which process or thread pidfd, a descriptor a
+// stub may have sent, names (PIDFD_GET_INFO, for its pid, thread group
+// and parent). The filesystem is checked first: PIDFD_GET_INFO's number
+// means something else, with another size, to another file's ioctl. It
+// fails with ErrNoThreadInfo for a pidfd the host cannot describe (before
+// pidfs, Linux 6.9, pidfds were anonymous inodes; PIDFD_GET_INFO came in
+// 6.13) and with another error for any other descriptor.
+func PidfdInfo(pidfd int) (unix.PidfdInfo, error) {
+	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_PID}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(pidfd, &fs); err != nil {
+		return info, fmt.Errorf("fstatfs of a pidfd: %w", err)
+	}
+	const anonInodeFS, pidFS = 0x09041934, 0x50494446
+	switch fs.Type {
+	case pidFS:
+	case anonInodeFS:
+		return info, ErrNoThreadInfo
+	default:
+		return info, errors.New("the descriptor is not a pidfd")
+	}
+	if err := unix.IoctlPidfdInfo(pidfd, &info); err != nil {
+		if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
+			return info, ErrNoThreadInfo
+		}
+		return info, fmt.Errorf("PIDFD_GET_INFO: %w", err)
+	}
+	return info, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel"
 )
 
@@ -160,12 +161,12 @@ func checkPrivacy(t *testing.T, host hostFacts, dir string, start time.Time, s m
 	btime := regexp.MustCompile(`(?m)^btime ([0-9]+)$`).FindStringSubmatch(s["/proc/stat"])
 	if btime == nil || btime[1] == host.btime {
 		t.Errorf("/proc/stat's btime is the host's boot time %s, or missing:\n%s", host.btime, s["/proc/stat"])
-	} else if b, _ := strconv.ParseInt(btime[1], 10, 64); b < start.Unix()-1 || b > time.Now().Unix() {
+	} else if b, _ := strconv.ParseInt(btime[1], 10, 64); b < start.Add(-clocks.BootDelay).Unix()-1 || b > time.Now().Unix() {
 		t.Errorf("btime %d is not when the sandbox started (%d)", b, start.Unix())
 	}
 	var up float64
 	fmt.Sscan(s["/proc/uptime"], &up)
-	if limit := time.Since(start).Seconds() + 1; up > limit || up < 0 {
+	if limit := (time.Since(start) + clocks.BootDelay).Seconds() + 1; up > limit || up < 0 {
 		t.Errorf("/proc/uptime %q: more than the sandbox has run (%.1f s); the host's is %.0f s", s["/proc/uptime"], limit, host.uptime)
 	}
 	// The monotonic and boot-time clocks, read through the vDSO without a
@@ -173,8 +174,11 @@ func checkPrivacy(t *testing.T, host hostFacts, dir string, start time.Time, s m
 	// namespace hides the host's uptime.
 	var mono, boot, ticks float64
 	fmt.Sscan(s["clocks"], &mono, &boot, &ticks)
-	if limit := time.Since(start).Seconds() + 1; mono > limit || boot > limit || ticks > limit {
+	if limit := (time.Since(start) + clocks.BootDelay).Seconds() + 1; mono > limit || boot > limit || ticks > limit {
 		t.Errorf("CLOCK_MONOTONIC, CLOCK_BOOTTIME, times(): %q s; more than the sandbox has run (%.1f s), the host's uptime is %.0f s", s["clocks"], limit, host.uptime)
+	}
+	if d := clocks.BootDelay.Seconds(); mono < d || boot < d || up < d {
+		t.Errorf("CLOCK_MONOTONIC, CLOCK_BOOTTIME, /proc/uptime: %q, %.1f s; they start at %.0f s", s["clocks"], up, d)
 	}
 	// Tasks: the sandbox's, numbered from 1.
 	var l1, l5, l15 float64

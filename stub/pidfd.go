@@ -9,34 +9,27 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
 )
 
-// pidfdInfo asks the kernel which process pidfd names: PIDFD_GET_INFO
-// (Linux 6.13), or on older kernels the pidfd's fdinfo and the process's
-// status. The pids are in the caller's PID namespace. It fails for a
-// descriptor that is not a pidfd and for a process already reaped.
+// pidfdInfo asks the kernel which process pidfd names
+// (platform.PidfdInfo), or on kernels without PIDFD_GET_INFO the pidfd's
+// fdinfo and the process's status. The pids are in the caller's PID
+// namespace. It fails for a descriptor that is not a pidfd and for a
+// process already reaped.
 func pidfdInfo(pidfd int) (unix.PidfdInfo, error) {
-	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_PID}
-	err := unix.IoctlPidfdInfo(pidfd, &info)
-	if err == nil {
-		return info, nil
+	info, err := platform.PidfdInfo(pidfd)
+	if errors.Is(err, platform.ErrNoThreadInfo) {
+		return pidfdInfoFromProc(pidfd)
 	}
-	if !errors.Is(err, unix.ENOTTY) && !errors.Is(err, unix.EINVAL) {
-		return info, fmt.Errorf("PIDFD_GET_INFO: %w", err)
-	}
-	return pidfdInfoFromProc(pidfd)
+	return info, err
 }
 
+// pidfdInfoFromProc reads what PIDFD_GET_INFO would say from /proc, for a
+// descriptor platform.PidfdInfo found to be a pidfd.
 func pidfdInfoFromProc(pidfd int) (unix.PidfdInfo, error) {
 	var info unix.PidfdInfo
-	var fs unix.Statfs_t
-	if err := unix.Fstatfs(pidfd, &fs); err != nil {
-		return info, fmt.Errorf("fstatfs of a pidfd: %w", err)
-	}
-	const anonInodeFS, pidFS = 0x09041934, 0x50494446
-	if fs.Type != anonInodeFS && fs.Type != pidFS {
-		return info, errors.New("descriptor is not a pidfd")
-	}
 	fdinfo, err := procFields(fmt.Sprintf("/proc/self/fdinfo/%d", pidfd))
 	if err != nil {
 		return info, err

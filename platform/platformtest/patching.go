@@ -28,6 +28,7 @@ func testPatching(t *testing.T, f Factory, opts Options) {
 	if opts.PatchEntries == nil {
 		t.Skip("Options.PatchEntries not set: the platform does not patch syscall sites")
 	}
+	t.Run("Threshold", func(t *testing.T) { testPatchThreshold(t, f, opts) })
 	t.Run("Taken", func(t *testing.T) { testPatchTaken(t, f, opts) })
 	t.Run("Threads", func(t *testing.T) { testPatchThreads(t, f, opts) })
 	t.Run("Fork", func(t *testing.T) { testPatchFork(t, f, opts) })
@@ -145,6 +146,25 @@ func testPatchTaken(t *testing.T, f Factory, opts Options) {
 		t.Errorf("none of %d getpids from one site arrived through a patched site", patchLoops)
 	}
 	expectPatched(t, as, codeAddr+uintptr(prog.off(t, "site")), true)
+}
+
+// testPatchThreshold: a site is left alone for its first PatchAfter-1
+// traps and patched at the PatchAfter'th.
+func testPatchThreshold(t *testing.T, f Factory, opts Options) {
+	if opts.PatchAfter < 2 || opts.PatchAfter >= patchLoops {
+		t.Fatalf("Options.PatchAfter is %d, want 2 to %d", opts.PatchAfter, patchLoops-1)
+	}
+	p, as, prog := patchProcess(t, f)
+	th := patchThread(t, p, as, stackAddr)
+	site := codeAddr + uintptr(prog.off(t, "site"))
+	for i := 1; i < opts.PatchAfter; i++ {
+		th.runToSyscall(unix.SYS_GETPID)
+		th.regs.Rax = 1
+	}
+	expectPatched(t, as, site, false)
+	th.runToSyscall(unix.SYS_GETPID)
+	th.regs.Rax = 1
+	expectPatched(t, as, site, true)
 }
 
 // testPatchThreads runs the site from several threads at once while it

@@ -81,6 +81,10 @@ type Options struct {
 	// where ctx's pointer is and the value it holds, for attacks that
 	// forge it. ctx must have run.
 	PatchSelf func(ctx platform.Context) (at uintptr, self uint64)
+	// PatchAfter is how many times a site traps before the factory's
+	// platforms patch it: the Patching tests run a site 20 times and
+	// count on it being patched by then, so it must be 2 to 19.
+	PatchAfter int
 }
 
 // Run runs every conformance subtest against platforms made by f. Each

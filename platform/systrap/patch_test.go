@@ -23,3 +23,26 @@ func TestNotSites(t *testing.T) {
 		t.Error("a full memory was not started again")
 	}
 }
+
+// TestHits: a site is reported once, at its after'th trap, and the count
+// of sites not yet patched is bounded.
+func TestHits(t *testing.T) {
+	var p patcher
+	for i := 1; i < 5; i++ {
+		if p.hit(0x1000, 5) {
+			t.Fatalf("trap %d of 5 reported", i)
+		}
+	}
+	if !p.hit(0x1000, 5) {
+		t.Fatal("the 5th trap was not reported")
+	}
+	if p.hit(0x1000, 5) {
+		t.Fatal("the count did not start again after the report")
+	}
+	for i := range maxHits + 1 {
+		p.hit(0x10000+uintptr(i), 5)
+	}
+	if len(p.hits) > maxHits {
+		t.Errorf("the count holds %d sites, more than %d", len(p.hits), maxHits)
+	}
+}

@@ -68,7 +68,8 @@ type Platform struct {
 	syms        stub.Symbols
 	fs          *stub.Forkserver
 	hasFSGSBase bool
-	patching    bool // syscall-site patching (patch.go); set before use
+	patching    bool  // syscall-site patching (patch.go); set before use
+	patchAfter  uint8 // traps before a site is patched (patch.go); set before use
 
 	patchedSites, patchFailures, patchEntries, patchGSFaults atomic.Uint64
 	patchedRegSites, patchRegReturns                         atomic.Uint64
@@ -126,6 +127,7 @@ func NewConfined(c stub.Confinement) (*Platform, error) {
 		spin:        sysmsg.NewSpinPolicy(),
 	}
 	p.SetPatching(true)
+	p.SetPatchAfter(DefaultPatchAfter)
 	return p, nil
 }
 

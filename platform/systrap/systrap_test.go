@@ -32,7 +32,22 @@ func options(t testing.TB) platformtest.Options {
 		PatchEntryAlt:           syms.PatchEntryGS,
 		PatchSelf:               systrap.PatchSelf,
 		PatchResumed:            syms.PatchResumed,
+		PatchAfter:              suitePatchAfter,
 	}
+}
+
+// suitePatchAfter is the patch threshold of the conformance suite's
+// platforms: its patching tests run a site 20 times, fewer than
+// DefaultPatchAfter.
+const suitePatchAfter = 2
+
+// newForSuite makes a platform for the conformance suite.
+func newForSuite() (platform.Platform, error) {
+	p, err := systrap.New()
+	if err == nil {
+		p.(*systrap.Platform).SetPatchAfter(suitePatchAfter)
+	}
+	return p, err
 }
 
 func TestConformance(t *testing.T) {
@@ -45,7 +60,7 @@ func TestConformance(t *testing.T) {
 			opts.PatchEntries = nil
 		}
 	}
-	platformtest.Run(t, systrap.New, opts)
+	platformtest.Run(t, newForSuite, opts)
 }
 
 // TestConformanceNoPatch runs the suite with syscall-site patching off
@@ -54,7 +69,7 @@ func TestConformanceNoPatch(t *testing.T) {
 	opts := options(t)
 	opts.PatchEntries = nil
 	platformtest.Run(t, func() (platform.Platform, error) {
-		p, err := systrap.New()
+		p, err := newForSuite()
 		if err == nil {
 			p.(*systrap.Platform).SetPatching(false)
 		}

@@ -1,9 +1,9 @@
 // Package clocks is the sandbox's view of the host's clocks.
 //
 // CLOCK_MONOTONIC and CLOCK_BOOTTIME (and their _RAW, _COARSE and _ALARM
-// forms) read 0 when the sandbox starts, as on a machine that just booted,
-// so that they tell nothing of the host's uptime; the realtime clocks are
-// the host's. Stub processes live in a time namespace with the same
+// forms) read BootDelay when the sandbox starts, as on a machine whose
+// first process starts a while after its kernel booted, so that they tell
+// nothing of the host's uptime; the realtime clocks are the host's. Stub processes live in a time namespace with the same
 // offsets (stub.Confinement), so the vDSO, which the application calls
 // without a trap, reads what the sentry answers for the same clock.
 package clocks
@@ -15,6 +15,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// BootDelay is what the sandbox's monotonic and boot-time clocks (and its
+// uptime, /proc/uptime and sysinfo) read when it starts. Not 0: a
+// machine's clocks never read 0 by the time a program runs, and a time
+// namespace's offsets may not make a clock negative (ERANGE), so with 0
+// a program in a new sandbox could not move its children's clocks back
+// at all (LTP's clock_gettime03, sysinfo03 and timerfd04 move them back
+// 10 s).
+const BootDelay = 30 * time.Second
+
 // Offsets are added to the host's monotonic and boot-time clocks to make
 // the sandbox's. The zero value is the host's clocks.
 type Offsets struct {
@@ -22,7 +31,7 @@ type Offsets struct {
 }
 
 // Boot returns the offsets that make the sandbox's monotonic and boot-time
-// clocks read 0 now.
+// clocks read BootDelay now.
 func Boot() (Offsets, error) {
 	var mono, boot unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono); err != nil {
@@ -31,7 +40,7 @@ func Boot() (Offsets, error) {
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot); err != nil {
 		return Offsets{}, fmt.Errorf("reading CLOCK_BOOTTIME: %w", err)
 	}
-	return Offsets{Monotonic: -time.Duration(mono.Nano()), Boottime: -time.Duration(boot.Nano())}, nil
+	return Offsets{Monotonic: BootDelay - time.Duration(mono.Nano()), Boottime: BootDelay - time.Duration(boot.Nano())}, nil
 }
 
 // Of returns the offset of clock: Monotonic, Boottime or 0.

@@ -180,6 +180,10 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 
 	c.inheritNetNS(t, ns.net)
 	c.inheritIPCNS(t, ns.ipc)
+	c.inheritTimeNS(t, ns.time, f&unix.CLONE_VM != 0)
+	if c.TimeNS() != t.TimeNS() {
+		c.enteredTimeNS()
+	}
 
 	k := t.K
 	k.mu.Lock()

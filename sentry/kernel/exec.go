@@ -102,6 +102,7 @@ func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
 	t.TG.execed = true
 	t.K.mu.Unlock()
 	oldMM.DecUsers()
+	t.execTimeNS()
 	t.execTimers()
 	if fds != oldFDs {
 		oldFDs.DecUsers()

@@ -84,7 +84,12 @@ type Kernel struct {
 	// initUTS is the initial UTS namespace, made once (uts.go).
 	initUTS     *UTSNamespace
 	initUTSOnce sync.Once
-	// Started is when the sandbox started (/proc/uptime, btime).
+	// initTime is the initial time namespace, whose offsets are zero
+	// (timens.go).
+	initTime TimeNamespace
+	// Started is when the sandbox's machine booted (/proc/uptime,
+	// btime): when it started, less clocks.BootDelay when its clocks are
+	// its own.
 	Started time.Time
 	// Clocks are the sandbox's monotonic and boot-time clocks (package
 	// clocks); set before the first task runs. The zero value is the

@@ -14,14 +14,15 @@ import (
 // NS_GET_* ioctls ask about. The magic link resolves to the namespace's
 // NSInode itself (a vfs.LinkJumper jump), not to a path.
 
-// NSInode is a user, UTS, network or IPC namespace as a file: exactly
-// one of User (with IsUser), UTS, Net and IPC.
+// NSInode is a user, UTS, network, IPC or time namespace as a file:
+// exactly one of User (with IsUser), UTS, Net, IPC and Time.
 type NSInode struct {
 	IsUser bool
 	User   *UserNamespace
 	UTS    *UTSNamespace
 	Net    *NetNS
 	IPC    *IPCNamespace
+	Time   *TimeNamespace
 }
 
 // nsfsDev is the device of namespace files (an anonymous device, as
@@ -37,6 +38,8 @@ func (n *NSInode) Inode() uint64 {
 		return n.Net.Inode
 	case n.IPC != nil:
 		return n.IPC.Inode()
+	case n.Time != nil:
+		return n.Time.Inode()
 	}
 	return n.UTS.Inode()
 }
@@ -114,6 +117,8 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 			owner = n.Net.Owner
 		case n.IPC != nil:
 			owner = n.IPC.userNS
+		case n.Time != nil:
+			owner = n.Time.userNS
 		default:
 			owner = n.UTS.userNS
 		}
@@ -134,6 +139,9 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 		if n.IPC != nil {
 			return unix.CLONE_NEWIPC, nil
 		}
+		if n.Time != nil {
+			return unix.CLONE_NEWTIME, nil
+		}
 		return unix.CLONE_NEWUTS, nil
 	case unix.NS_GET_OWNER_UID:
 		if !n.IsUser {
@@ -151,7 +159,8 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 // CAP_SYS_ADMIN in the target (EPERM); the caller gets every capability
 // there, as its creator did. Entering a UTS namespace
 // (utsns_install) needs CAP_SYS_ADMIN in its owner and in the caller's
-// namespace; so do network and IPC namespaces (netns.go, ipcns.go).
+// namespace; so do network, IPC and time namespaces (netns.go, ipcns.go,
+// timens.go).
 func (t *Task) SetNS(n *NSInode, nstype int) error {
 	kind := unix.CLONE_NEWUTS
 	switch {
@@ -161,6 +170,8 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 		kind = unix.CLONE_NEWNET
 	case n.IPC != nil:
 		kind = unix.CLONE_NEWIPC
+	case n.Time != nil:
+		kind = unix.CLONE_NEWTIME
 	}
 	if nstype != 0 && nstype != kind {
 		return unix.EINVAL
@@ -170,6 +181,9 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 	}
 	if n.IPC != nil {
 		return t.setNSIPC(n.IPC)
+	}
+	if n.Time != nil {
+		return t.setNSTime(n.Time)
 	}
 	c := t.Creds()
 	if !n.IsUser {

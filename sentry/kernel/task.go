@@ -102,6 +102,10 @@ type Task struct {
 	// uts is the task's UTS namespace, nil for the initial one; only
 	// the task's own goroutine (unshare, setns) or its creator sets it.
 	uts atomic.Pointer[UTSNamespace]
+	// timens and timensChildren are the task's time namespace and its
+	// future children's (timens.go), nil for the initial one; only the
+	// task's own goroutine (unshare, setns) or its creator sets them.
+	timens, timensChildren atomic.Pointer[TimeNamespace]
 
 	// killed is closed when the task must stop: its group is exiting.
 	// Blocking syscalls select on it (Killed) and return EINTR.

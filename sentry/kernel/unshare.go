@@ -17,19 +17,21 @@ const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC 
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
 // madeNamespaces are the namespaces the sandbox makes: user (userns.go),
-// UTS (uts.go), network (netns.go) and IPC (ipcns.go). For the others it
+// UTS (uts.go), network (netns.go), IPC (ipcns.go) and time (timens.go). For the others it
 // answers as a kernel built without them (EINVAL), which programs treat
 // as "no namespaces here".
-const madeNamespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC
+const madeNamespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWTIME
 
 // newNamespaces are what an unshare or clone made: credentials in a new
-// user namespace, a new UTS, network or IPC namespace; nil where it made
-// none.
+// user namespace, a new UTS, network, IPC or time namespace; nil where it
+// made none.
 type newNamespaces struct {
 	creds *Credentials
 	uts   *UTSNamespace
 	net   *NetNS        // a reference, which the task it goes to takes (netns.go)
 	ipc   *IPCNamespace // a reference, as net's (ipcns.go)
+	time  *TimeNamespace
 }
 
 // makeNamespaces makes the namespaces flags ask for, each by its own
@@ -54,6 +56,13 @@ func (t *Task) makeNamespaces(flags uint64, syscall string) (newNamespaces, erro
 			return n, err
 		}
 		n.uts = u
+	}
+	if flags&unix.CLONE_NEWTIME != 0 {
+		ns, err := t.newTimeNSFor(c)
+		if err != nil {
+			return n, err
+		}
+		n.time = ns
 	}
 	if flags&unix.CLONE_NEWNET != 0 {
 		ns, err := newNetNSFor(c)
@@ -107,6 +116,9 @@ func (t *Task) enterNamespaces(n newNamespaces) {
 	}
 	if n.ipc != nil {
 		t.setIPCNS(n.ipc)
+	}
+	if n.time != nil {
+		t.timensChildren.Store(n.time) // the caller's own stays (unshare_nsproxy_namespaces)
 	}
 }
 

@@ -1,6 +1,7 @@
 package mm
 
 import (
+	"os"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -49,7 +50,7 @@ func footprintOf(v *VMA, start, end uintptr) footprint {
 // held.
 func (m *MemoryManager) usageIn(start, end uintptr) footprint {
 	var f footprint
-	for i := range m.vmas {
+	for i := m.from(start); i < len(m.vmas) && m.vmas[i].Start < end; i++ {
 		v := &m.vmas[i]
 		p := footprintOf(v, max(v.Start, start), min(v.End, end))
 		f.mapped += p.mapped
@@ -64,12 +65,19 @@ func (m *MemoryManager) usageIn(start, end uintptr) footprint {
 // growth; m.mu is held. The caller uncharges old's excess once the change
 // is made, or calls unadmit if it fails.
 func (m *MemoryManager) admit(old, next footprint) error {
-	total := m.usageIn(0, TaskSize)
-	if next.mapped > old.mapped && total.mapped-old.mapped+next.mapped > m.asLimit.Load() {
-		return unix.ENOMEM
-	}
-	if next.data > old.data && total.data-old.data+next.data > m.dataLimit.Load() {
-		return unix.ENOMEM
+	asLimit, dataLimit := m.asLimit.Load(), m.dataLimit.Load()
+	growsAS := next.mapped > old.mapped && asLimit != unlimited
+	growsData := next.data > old.data && dataLimit != unlimited
+	if growsAS || growsData {
+		// The whole address space's use, only when a limit applies: it
+		// takes a walk over every mapping.
+		total := m.usageIn(0, TaskSize)
+		if growsAS && total.mapped-old.mapped+next.mapped > asLimit {
+			return unix.ENOMEM
+		}
+		if growsData && total.data-old.data+next.data > dataLimit {
+			return unix.ENOMEM
+		}
 	}
 	if next.charged > old.charged && !m.mem.Charge(usage.Anon, next.charged-old.charged) {
 		return unix.ENOMEM
@@ -120,9 +128,15 @@ func newShm(mem *usage.Memory, size uint64) (*shmObject, error) {
 // is held.
 func (m *MemoryManager) shmsIn(start, end uintptr) []*shmObject {
 	var out []*shmObject
-	seen := make(map[*shmObject]bool)
-	for _, v := range m.vmas {
-		if v.shm != nil && v.Start < end && start < v.End && !seen[v.shm] {
+	var seen map[*shmObject]bool
+	for _, v := range m.vmas[m.from(start):] {
+		if v.Start >= end {
+			break
+		}
+		if v.shm != nil && !seen[v.shm] {
+			if seen == nil {
+				seen = make(map[*shmObject]bool)
+			}
 			seen[v.shm] = true
 			out = append(out, v.shm)
 		}
@@ -148,11 +162,17 @@ func (m *MemoryManager) putShms(objs []*shmObject) {
 // more are closed, shared objects lose this address space's reference.
 // Private memory is the caller's to settle. m.mu is held and the host
 // mapping is already gone or replaced.
-func (m *MemoryManager) unmapRange(start, end uintptr) {
+func (m *MemoryManager) unmapRange(start, end uintptr) { m.unmapRangeKeeping(start, end, nil) }
+
+// unmapRangeKeeping is unmapRange that leaves keep open, a file about to
+// be mapped again (RemapFilePages).
+func (m *MemoryManager) unmapRangeKeeping(start, end uintptr, keep *os.File) {
 	shms := m.shmsIn(start, end)
 	for _, f := range m.remove(start, end) {
-		m.untrack(f)
-		f.Close()
+		if f != keep {
+			m.untrack(f)
+			f.Close()
+		}
 	}
 	m.putShms(shms)
 }

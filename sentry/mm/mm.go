@@ -37,6 +37,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -114,10 +115,13 @@ type MemoryManager struct {
 	// lockFuture is mlockall's MCL_FUTURE: new mappings are locked
 	// (mlock.go); guarded by mu.
 	lockFuture bool
-	vmas       []VMA   // sorted, non-overlapping; guarded by mu
-	mmapBase   uintptr // guarded by mu
-	brkStart   uintptr // guarded by mu
-	brk        uintptr // guarded by mu
+	vmas       []VMA // sorted, non-overlapping; guarded by mu
+	// platformVMAs is how many of vmas are the platform's own ranges,
+	// which never change (New puts them there, Fork copies them).
+	platformVMAs int
+	mmapBase     uintptr // guarded by mu
+	brkStart     uintptr // guarded by mu
+	brk          uintptr // guarded by mu
 	// StackTop is where the loader put the initial stack. It, Argv, Envv
 	// and Auxv are written by the loader before the address space is in
 	// use, and only read after.
@@ -194,6 +198,7 @@ func New(as platform.AddressSpace, mem *usage.Memory) *MemoryManager {
 	m.SetRlimits(unlimited, unlimited)
 	for _, r := range as.Reserved() {
 		m.insert(VMA{Start: r.Start, End: r.End, special: true, Name: "[platform]"})
+		m.platformVMAs++
 	}
 	if v := as.VVAR(); v.End > v.Start {
 		m.insert(VMA{Start: v.Start, End: v.End, Prot: unix.PROT_READ, Name: "[vvar]", special: true})
@@ -408,44 +413,62 @@ func (m *MemoryManager) VMAs() []VMA {
 	return append([]VMA(nil), m.vmas...)
 }
 
-// insert adds v, which must not overlap anything.
+// insert adds v, which must not overlap anything, and merges it with its
+// neighbours.
 func (m *MemoryManager) insert(v VMA) {
 	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].Start >= v.End })
-	m.vmas = append(m.vmas, VMA{})
-	copy(m.vmas[i+1:], m.vmas[i:])
-	m.vmas[i] = v
-	m.merge()
+	m.vmas = slices.Insert(m.vmas, i, v)
+	if i+1 < len(m.vmas) && mergeable(&m.vmas[i], &m.vmas[i+1]) {
+		m.vmas[i].End = m.vmas[i+1].End
+		m.vmas = slices.Delete(m.vmas, i+1, i+2)
+	}
+	if i > 0 && mergeable(&m.vmas[i-1], &m.vmas[i]) {
+		m.vmas[i-1].End = m.vmas[i].End
+		m.vmas = slices.Delete(m.vmas, i, i+1)
+	}
 }
 
-// merge joins neighbours that Linux would show as one VMA: contiguous,
-// same protection, sharing, file (and contiguous offsets) and name. mremap
-// and /proc/self/maps depend on it.
+// merge joins all neighbours that Linux would show as one VMA (mergeable).
 func (m *MemoryManager) merge() {
 	out := m.vmas[:0]
 	for _, v := range m.vmas {
-		if n := len(out); n > 0 {
-			p := &out[n-1]
-			if p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
-				p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
-				p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork &&
-				(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset) {
-				p.End = v.End
-				continue
-			}
+		if n := len(out); n > 0 && mergeable(&out[n-1], &v) {
+			out[n-1].End = v.End
+			continue
 		}
 		out = append(out, v)
 	}
+	clear(m.vmas[len(out):])
 	m.vmas = out
+}
+
+// mergeable reports whether p and the VMA after it, v, are one VMA as
+// Linux would show it: contiguous, same protection, sharing, file (and
+// contiguous offsets), name and flags. mremap and /proc/self/maps depend
+// on it.
+func mergeable(p, v *VMA) bool {
+	return p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
+		p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
+		p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork &&
+		(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset)
+}
+
+// from is the index of the first VMA that ends after addr (len(m.vmas) if
+// none): where a walk over the VMAs touching a range starting at addr
+// begins; m.mu is held.
+func (m *MemoryManager) from(addr uintptr) int {
+	return sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].End > addr })
 }
 
 // overlaps reports whether [start, end) touches any VMA; special says
 // whether one of them is a platform range.
 func (m *MemoryManager) overlaps(start, end uintptr) (any, special bool) {
-	for _, v := range m.vmas {
-		if v.Start < end && start < v.End {
-			any = true
-			special = special || v.special
+	for _, v := range m.vmas[m.from(start):] {
+		if v.Start >= end {
+			break
 		}
+		any = true
+		special = special || v.special
 	}
 	return any, special
 }
@@ -453,34 +476,39 @@ func (m *MemoryManager) overlaps(start, end uintptr) (any, special bool) {
 // remove cuts [start, end) out of the mirror, splitting VMAs at its edges,
 // and returns the files no piece uses any more.
 func (m *MemoryManager) remove(start, end uintptr) []*os.File {
-	var kept []VMA
+	i := m.from(start)
+	j := i
+	for j < len(m.vmas) && m.vmas[j].Start < end {
+		j++
+	}
+	if i == j {
+		return nil
+	}
+	var pieces []VMA
+	if first := m.vmas[i]; first.Start < start {
+		first.End = start
+		pieces = append(pieces, first)
+	}
+	if last := m.vmas[j-1]; last.End > end {
+		last.Offset += int64(end - last.Start)
+		last.Start = end
+		pieces = append(pieces, last)
+	}
 	var dropped []*os.File
-	for _, v := range m.vmas {
-		if v.End <= start || v.Start >= end {
-			kept = append(kept, v)
-			continue
-		}
-		if v.Start < start {
-			left := v
-			left.End = start
-			kept = append(kept, left)
-		}
-		if v.End > end {
-			right := v
-			right.Offset += int64(end - v.Start)
-			right.Start = end
-			kept = append(kept, right)
-		}
-		if v.File != nil {
+	for _, v := range m.vmas[i:j] {
+		if v.File != nil && !slices.Contains(dropped, v.File) {
 			dropped = append(dropped, v.File)
 		}
 	}
-	m.vmas = kept
+	m.vmas = slices.Replace(m.vmas, i, j, pieces...)
 	var unused []*os.File
 	for _, f := range dropped {
 		inUse := false
-		for _, v := range kept {
-			inUse = inUse || v.File == f
+		for k := range m.vmas {
+			if m.vmas[k].File == f {
+				inUse = true
+				break
+			}
 		}
 		if !inUse {
 			unused = append(unused, f)

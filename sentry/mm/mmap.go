@@ -41,6 +41,17 @@ type MapTracker interface {
 
 const protMask = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 
+// legacyMapMask is <linux/mman.h>'s LEGACY_MAP_MASK: the flags
+// MAP_SHARED_VALIDATE accepts from a file without mmap_supported_flags
+// (MAP_FIXED_NOREPLACE is not among them, in Linux too).
+const legacyMapMask = unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_FIXED | unix.MAP_ANONYMOUS |
+	unix.MAP_DENYWRITE | unix.MAP_EXECUTABLE | mapUninitialized | unix.MAP_GROWSDOWN |
+	unix.MAP_LOCKED | unix.MAP_NORESERVE | unix.MAP_POPULATE | unix.MAP_NONBLOCK |
+	unix.MAP_STACK | unix.MAP_HUGETLB | unix.MAP_32BIT | unix.MAP_HUGE_2MB | unix.MAP_HUGE_1GB
+
+// mapUninitialized is <asm-generic/mman-common.h>'s MAP_UNINITIALIZED.
+const mapUninitialized = 0x4000000
+
 // Mmap maps memory as mmap(2) does and returns its address. On error the
 // file is closed.
 func (m *MemoryManager) Mmap(o MmapOpts) (uintptr, error) {
@@ -65,6 +76,11 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 	if o.File == nil && kind == unix.MAP_SHARED_VALIDATE {
 		return 0, unix.EINVAL // anonymous memory has no flags to validate
 	}
+	if kind == unix.MAP_SHARED_VALIDATE && o.Flags&^legacyMapMask != 0 || o.File != nil && o.Flags&unix.MAP_SYNC != 0 {
+		// No file here offers MAP_SYNC (a DAX file's), which Linux 6.x
+		// refuses on any file mapping without it, private ones too.
+		return 0, unix.EOPNOTSUPP
+	}
 	if o.Offset%pageSize != 0 || o.Offset < 0 {
 		return 0, unix.EINVAL
 	}
@@ -82,13 +98,43 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 	return m.mmapLocked(o, length)
 }
 
+// mapCount is how many mappings the address space has, for
+// vm.max_map_count: as Linux counts them, the vDSO's included, the
+// platform's own ranges not; m.mu is held.
+func (m *MemoryManager) mapCount() int { return len(m.vmas) - m.platformVMAs }
+
+// splitsOne reports whether [start, end) lies strictly inside one mapping,
+// which cutting it out or changing it would split in three; m.mu is held.
+func (m *MemoryManager) splitsOne(start, end uintptr) bool {
+	v := m.vmaAt(start)
+	return v != nil && v.Start < start && end < v.End
+}
+
+// atMapLimit reports whether giving [start, end) protection prot would
+// split a mapping with the address space at vm.max_map_count, which Linux
+// refuses (split_vma: ENOMEM); m.mu is held.
+func (m *MemoryManager) atMapLimit(start, end uintptr, prot int) bool {
+	if m.mapCount() < m.mem.MaxMapCount() {
+		return false
+	}
+	v := m.vmaAt(start)
+	w := m.vmaAt(end - 1)
+	return v != nil && v.Prot != prot && v.Start < start || w != nil && w.Prot != prot && end < w.End
+}
+
 // mmapLocked maps o, already validated, with its length page-aligned;
 // m.mu is held.
 func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) {
 	kind := o.Flags & unix.MAP_SHARED_VALIDATE
+	if m.mapCount() > m.mem.MaxMapCount() {
+		return 0, unix.ENOMEM
+	}
 	addr, err := m.place(o.Addr, length, o.Flags)
 	if err != nil {
 		return 0, err
+	}
+	if m.splitsOne(addr, addr+length) && m.mapCount() >= m.mem.MaxMapCount() {
+		return 0, unix.ENOMEM
 	}
 	hostFlags := unix.MAP_SHARED | unix.MAP_FIXED
 	if kind == unix.MAP_PRIVATE {
@@ -130,7 +176,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 		}
 		return 0, err
 	}
-	m.unmapRange(v.Start, v.End)
+	m.unmapRangeKeeping(v.Start, v.End, o.File)
 	m.settle(old, next)
 	m.insert(v)
 	if o.Tracker != nil && o.File != nil {
@@ -192,6 +238,9 @@ func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 	if _, special := m.overlaps(addr, end); special {
 		return unix.EINVAL
 	}
+	if m.splitsOne(addr, end) && m.mapCount() >= m.mem.MaxMapCount() {
+		return unix.ENOMEM
+	}
 	if err := m.as.Munmap(addr, end-addr); err != nil {
 		return err
 	}
@@ -225,7 +274,7 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 // mprotectLocked changes the protection of [addr, end), page-aligned, to
 // prot, already validated; m.mu is held.
 func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
-	if !m.covered(addr, end) {
+	if !m.covered(addr, end) || m.atMapLimit(addr, end, prot) {
 		return unix.ENOMEM
 	}
 	if prot&unix.PROT_WRITE != 0 {
@@ -259,9 +308,9 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 // covered reports whether [start, end) is wholly mapped by application VMAs.
 func (m *MemoryManager) covered(start, end uintptr) bool {
 	at := start
-	for _, v := range m.vmas {
-		if v.End <= at || v.Start >= end {
-			continue
+	for _, v := range m.vmas[m.from(start):] {
+		if v.Start >= end {
+			break
 		}
 		if v.Start > at || v.special {
 			return false

@@ -235,6 +235,11 @@ func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
 	k := kernel.New(p, root.VFS, table, cfg.Log)
 	s.K = k
 	k.Clocks = clk
+	if clk != (clocks.Offsets{}) {
+		// The sandbox's machine booted when its boot-time clock read 0
+		// (/proc/uptime, sysinfo, btime agree with it).
+		k.Started = k.Started.Add(-clocks.BootDelay)
+	}
 	k.SetTaskLimit(cfg.PidsLimit)
 	if cfg.Hostname != "" {
 		k.Hostname = cfg.Hostname

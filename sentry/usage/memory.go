@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 )
 
 // Kind is what a charge is for, as memory.stat's lines tell them apart.
@@ -74,6 +76,31 @@ type Memory struct {
 	// refused counts the charges refused at the limit: the sandbox's
 	// out-of-memory events (nothing is killed, see above).
 	refused atomic.Uint64
+	// maxMapCount is vm.max_map_count less DefaultMaxMapCount, so that the
+	// zero value is Linux's default.
+	maxMapCount atomic.Int64
+}
+
+// DefaultMaxMapCount is vm.max_map_count's default (DEFAULT_MAX_MAP_COUNT).
+const DefaultMaxMapCount = 65530
+
+// MaxMapCount is vm.max_map_count: how many mappings one address space of
+// the sandbox may have (the limit keeps a program from making the sentry's
+// mirror, and the host's page tables, grow without bound).
+func (m *Memory) MaxMapCount() int {
+	if m == nil {
+		return DefaultMaxMapCount
+	}
+	return int(m.maxMapCount.Load() + DefaultMaxMapCount)
+}
+
+// SetMaxMapCount sets vm.max_map_count (0 to 2^31-1, EINVAL beyond).
+func (m *Memory) SetMaxMapCount(n int64) error {
+	if m == nil || n < 0 || n > 1<<31-1 {
+		return unix.EINVAL
+	}
+	m.maxMapCount.Store(n - DefaultMaxMapCount)
+	return nil
 }
 
 // NewMemory returns an account limited to limit bytes; 0 means the

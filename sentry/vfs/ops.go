@@ -59,7 +59,7 @@ func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 	var d *Dentry
 	created := false
 	if flags&unix.O_CREAT != 0 {
-		d, created, err = w.openCreate(start, path, flags, mode&0o7777&^fsc.Umask())
+		d, created, err = w.openCreate(start, path, flags, mode&0o7777, fsc.Umask())
 	} else {
 		d, err = w.lookup(start, path, flags&unix.O_NOFOLLOW == 0)
 	}
@@ -106,9 +106,10 @@ func (v *VFS) openExec(ctx context.Context, creds Creds, d *Dentry) (*File, erro
 	return NewFile(v, d.named(), d.inode, impl, unix.O_RDONLY|linux.O_LARGEFILE), nil
 }
 
-// openCreate resolves path for O_CREAT, creating a regular file if the
-// final name (or the target of a dangling final symlink) does not exist.
-func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) (*Dentry, bool, error) {
+// openCreate resolves path for O_CREAT, creating a regular file with mode
+// and umask if the final name (or the target of a dangling final symlink)
+// does not exist.
+func (w *walker) openCreate(start *Dentry, path string, flags int, mode, umask uint32) (*Dentry, bool, error) {
 	for {
 		dir, last, trailing, err := w.walkParent(start, path)
 		if err != nil {
@@ -127,7 +128,7 @@ func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) 
 		}
 		d, err := w.step(dir, last)
 		if err == unix.ENOENT {
-			d, err = w.create(dir, last, unix.S_IFREG|mode)
+			d, err = w.create(dir, last, unix.S_IFREG|mode, umask)
 			if err == unix.EEXIST && flags&unix.O_EXCL == 0 {
 				continue
 			}
@@ -165,17 +166,31 @@ func (w *walker) openCreate(start *Dentry, path string, flags int, mode uint32) 
 	}
 }
 
-// create makes a non-directory called name in dir.
-func (w *walker) create(dir *Dentry, name string, mode uint32) (*Dentry, error) {
-	dw, err := w.writableDir(dir)
+// create makes a non-directory called name in dir, with mode and umask.
+func (w *walker) create(dir *Dentry, name string, mode, umask uint32) (*Dentry, error) {
+	dw, st, err := w.writableDirStat(dir)
 	if err != nil {
 		return nil, err
 	}
-	i, err := dw.Create(w.ctx, w.creds, name, mode, 0)
+	i, err := dw.Create(w.ctx, w.creds, name, createMode(w.creds, &st, mode, umask), 0)
 	if err := w.v.entryEvent(w.ctx, err, dir, name, unix.IN_CREATE); err != nil {
 		return nil, err
 	}
 	return &Dentry{parent: dir, name: name, inode: i, mnt: dir.mnt}, nil
+}
+
+// createMode is vfs_prepare_mode for a non-directory made in a directory
+// with stat dir: a setgid, group-executable mode loses S_ISGID in a setgid
+// directory whose group the creator is not in, unless it holds CAP_FSETID
+// over the directory (mode_strip_sgid: the file would get that group, and
+// be setgid to it; CVE-2018-13405), and only then the umask applies, so
+// that a umask without S_IXGRP cannot keep the bit (CVE-2021-4037).
+func createMode(c Creds, dir *unix.Stat_t, mode, umask uint32) uint32 {
+	if mode&(unix.S_ISGID|unix.S_IXGRP) == unix.S_ISGID|unix.S_IXGRP && dir.Mode&unix.S_ISGID != 0 &&
+		!c.InGroup(dir.Gid) && !c.capableWrt(linux.CAP_FSETID, dir) {
+		mode &^= unix.S_ISGID
+	}
+	return mode &^ umask
 }
 
 // writableDir checks that the caller may add or remove names in dir
@@ -423,7 +438,7 @@ func (v *VFS) Mknod(ctx context.Context, creds Creds, fsc *FSContext, dir *File,
 	if err != nil {
 		return err
 	}
-	dw, err := w.writableDir(parent)
+	dw, st, err := w.writableDirStat(parent)
 	if err != nil {
 		return err
 	}
@@ -433,7 +448,7 @@ func (v *VFS) Mknod(ctx context.Context, creds Creds, fsc *FSContext, dir *File,
 		// numbers name, if any (DeviceOpener).
 		return unix.EPERM
 	}
-	_, err = dw.Create(ctx, creds, name, mode&unix.S_IFMT|mode&0o7777&^fsc.Umask(), rdev)
+	_, err = dw.Create(ctx, creds, name, createMode(creds, &st, mode&(unix.S_IFMT|0o7777), fsc.Umask()), rdev)
 	return v.entryEvent(ctx, err, parent, name, unix.IN_CREATE)
 }
 

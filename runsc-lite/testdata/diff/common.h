@@ -83,6 +83,19 @@ static const char *ftype(mode_t m) {
 	return "?";
 }
 
+/* put_text writes text to file in one write (a /proc or /proc/sys file):
+ * the write's result, or -1 with errno (the open's or the write's). */
+static int put_text(const char *file, const char *text) {
+	int fd = open(file, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	int r = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
 /* setup line-buffers stdout, so that a crash shows how far it got. */
 static void setup(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);

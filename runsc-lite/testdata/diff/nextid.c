@@ -10,17 +10,6 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 
-static int put(const char *file, const char *text) {
-	int fd = open(file, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	int r = write(fd, text, strlen(text));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r < 0 ? -1 : 0;
-}
-
 static long get(const char *file) {
 	char buf[32] = {0};
 	int fd = open(file, O_RDONLY);
@@ -39,35 +28,35 @@ int main(int argc, char **argv) {
 	setup(argc, argv);
 	unshare(CLONE_NEWIPC);
 	printf("start: %ld %ld %ld\n", get(MSG), get(SEM), get(SHM));
-	T(put(MSG, "-1"));
-	T(put(MSG, "-5"));
-	T(put(MSG, "abc"));
-	T(put(MSG, "2147483648"));
+	T(put_text(MSG, "-1"));
+	T(put_text(MSG, "-5"));
+	T(put_text(MSG, "abc"));
+	T(put_text(MSG, "2147483648"));
 	printf("after refusals: %ld\n", get(MSG));
-	T(put(MSG, "163850"));
+	T(put_text(MSG, "163850"));
 	printf("set: %ld\n", get(MSG));
 	int a = msgget(IPC_PRIVATE, 0600);
 	printf("msgget id %s, next_id now %ld\n", a == 163850 ? "163850" : "other", get(MSG));
-	T(put(MSG, "163850"));
+	T(put_text(MSG, "163850"));
 	int b = msgget(IPC_PRIVATE, 0600);
 	printf("msgget with the id taken: %s\n", b == 163851 ? "163851" : "other");
 	int k = msgget(0x1234, IPC_CREAT | 0600);
-	T(put(MSG, "99"));
+	T(put_text(MSG, "99"));
 	printf("msgget of an existing key: %s, next_id %ld\n", msgget(0x1234, 0600) == k ? "same" : "other", get(MSG));
 	int c = msgget(IPC_PRIVATE, 0600);
 	printf("then a new queue: %s\n", c == 99 ? "99" : "other");
-	T(put(SEM, "4242"));
+	T(put_text(SEM, "4242"));
 	int s = semget(IPC_PRIVATE, 1, 0600);
 	printf("semget: %s, next_id %ld\n", s == 4242 ? "4242" : "other", get(SEM));
-	T(put(SHM, "98304"));
+	T(put_text(SHM, "98304"));
 	int m = shmget(IPC_PRIVATE, 4096, 0600);
 	printf("shmget: %s, next_id %ld\n", m == 98304 ? "98304" : "other", get(SHM));
-	T(put(SHM, "7"));
+	T(put_text(SHM, "7"));
 	T(shmget(IPC_PRIVATE, 0, 0600));
 	printf("failed shmget keeps next_id: %ld\n", get(SHM));
 	msgctl(a, IPC_RMID, NULL), msgctl(b, IPC_RMID, NULL), msgctl(c, IPC_RMID, NULL), msgctl(k, IPC_RMID, NULL);
 	semctl(s, 0, IPC_RMID);
 	shmctl(m, IPC_RMID, NULL);
-	put(SHM, "-1");
+	put_text(SHM, "-1");
 	return 0;
 }

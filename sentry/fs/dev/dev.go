@@ -225,6 +225,15 @@ func (f *file) WriteBlind(n int) (int, bool, error) {
 	return 0, false, nil
 }
 
+// Ioctl implements vfs.Ioctler: /dev/random's and /dev/urandom's; the
+// memory devices have none.
+func (f *file) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
+	if f.kind != random && f.kind != urandom {
+		return 0, unix.ENOTTY
+	}
+	return 0, randomIoctl(ctx, mem, cmd, arg)
+}
+
 // ReadsEmpty implements vfs.EmptyReader: Linux's read_null.
 func (f *file) ReadsEmpty() bool { return f.kind == null }
 

@@ -15,7 +15,7 @@ import (
 //
 // Decision: an option is y only when the sentry implements what it stands
 // for; the options programs ask about that the sentry does not implement
-// (namespaces but user, UTS and network ones, io_uring, seccomp for applications, userfaultfd, NUMA,
+// (PID and mount namespaces, io_uring, seccomp for applications, userfaultfd, NUMA,
 // swap, fanotify, keys, BPF, quotas, debug
 // and sanitizer builds, the whole loop driver) are listed as "is not set", so a program that
 // checks skips them instead of failing on ENOSYS. Add an option here with
@@ -37,23 +37,26 @@ import (
 // come with PACKET itself (no PACKET_MMAP option any more); PACKET_DIAG
 // (sock_diag of packet sockets) is not there and stays unlisted.
 //
+// Session 10: CHECKPOINT_RESTORE is y. Its part a program can see
+// without CRIU's own machinery is there: the IPC *_next_id sysctls
+// (/proc/sys/kernel/msg_next_id, sem_next_id, shm_next_id, per IPC
+// namespace, used by the next msgget, semget or shmget and reset to -1, as
+// ipc_idr_alloc) and msgrcv's MSG_COPY (sentry/kernel/ipc/msg.go), which
+// without the option Linux refuses (ENOSYS) and LTP's msgget04/05,
+// msgrcv03 and shmget05/06 skip. What CRIU goes on to use
+// (/proc/PID/map_files, prctl PR_SET_MM_MAP, kcmp KCMP_EPOLL_TFD,
+// /proc/sys/kernel/ns_last_pid) is still missing: CRIU's own checks
+// (criu check) fail on those, with ENOENT or EINVAL, rather than
+// skip. TIME_NS is y with time namespaces (CLONE_NEWTIME,
+// sentry/kernel/timens.go).
+//
 // Session 10: iptables' socket options (sentry/socket/inet/netfilter.go)
 // on netstack's packet filter: NETFILTER, NETFILTER_XTABLES,
 // IP_NF_IPTABLES and IP_NF_FILTER, with the REJECT target
 // (IP_NF_TARGET_REJECT) and the "state" match (NETFILTER_XT_MATCH_STATE,
-// on netstack's connection tracking: NF_CONNTRACK); nftables, ip6tables
-// and the 32-bit compat layout are not there (not set).
-//
-// CHECKPOINT_RESTORE stays "not set", on purpose: what it stands for is
-// more than the IPC *_next_id sysctls the sentry has (/proc/sys/kernel/
-// msg_next_id, sem_next_id, shm_next_id, used by the next msgget, semget
-// or shmget and reset to -1, as ipc_idr_alloc) and msgrcv's MSG_COPY.
-// Programs that see it (CRIU and its probes) go on to use
-// /proc/PID/map_files, prctl(PR_SET_MM, PR_SET_MM_MAP...), kcmp's
-// KCMP_EPOLL_TFD and /proc/sys/kernel/ns_last_pid, which the sentry does
-// not have: saying y would send them into ENOENT and EINVAL instead of
-// letting them skip. LTP's msgget04/05, msgrcv03 and shmget05/06 TCONF
-// until those exist.
+// on netstack's connection tracking: NF_CONNTRACK, which lo's packets
+// lack, so they are INVALID there); nftables, ip6tables and the 32-bit
+// compat layout are not there (not set).
 
 // configEnabled are the options the sentry implements.
 var configEnabled = []string{
@@ -68,9 +71,11 @@ var configEnabled = []string{
 	"NAMESPACES", "USER_NS", "UTS_NS", // kernel/userns.go, kernel/uts.go
 	"NET_NS",       // CLONE_NEWNET: sentry/kernel/netns.go
 	"IPC_NS",       // CLONE_NEWIPC: sentry/kernel/ipcns.go
+	"TIME_NS",      // CLONE_NEWTIME: sentry/kernel/timens.go
 	"INET", "IPV6", // sentry/socket/inet (netstack)
 	"PACKET",               // AF_PACKET sockets and their rings: sentry/socket/inet/packet.go, packetring.go
 	"COREDUMP", "ELF_CORE", // core files: sentry/kernel/coredump.go, sentry/coredump
+	"CHECKPOINT_RESTORE", // IPC *_next_id sysctls, msgrcv MSG_COPY: sentry/kernel/ipc
 	// iptables (IPv4, legacy socket options) on netstack's packet filter:
 	// sentry/socket/inet/netfilter.go, with its REJECT target and its
 	// "state" match on netstack's connection tracking.
@@ -81,8 +86,8 @@ var configEnabled = []string{
 // configDisabled are options programs ask about that the sentry does not
 // implement.
 var configDisabled = []string{
-	"PID_NS", "TIME_NS", "MNT_NS",
-	"CHECKPOINT_RESTORE", "IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
+	"PID_NS", "MNT_NS",
+	"IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
 	"NUMA", "SWAP", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",
 	"HWPOISON_INJECT", "MANDATORY_FILE_LOCKING", "BLK_DEV_LOOP", "BLK_DEV_RAM", "BLK_DEV_INTEGRITY",

@@ -155,6 +155,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 		}
 		if pid != 0 {
 			c["task"] = fs.threadsDir(base+"/task", pid)
+			c["timens_offsets"] = &timensOffsetsFile{dev: fs.tree.Dev, path: base + "/timens_offsets", task: live, k: fs.k}
 		}
 		return c, nil
 	})

@@ -84,7 +84,7 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		"meminfo":     tr.File("/meminfo", withKernel(meminfo)),
 		"vmstat":      tr.File("/vmstat", withKernel(vmstat)),
 		"loadavg":     tr.File("/loadavg", withCaller(loadavg)),
-		"uptime":      tr.File("/uptime", withKernel(uptime)),
+		"uptime":      tr.File("/uptime", withCaller(uptime)),
 		"stat":        tr.File("/stat", withCaller(stat)),
 		"version":     tr.File("/version", kernfs.Static(version())),
 		"filesystems": tr.File("/filesystems", kernfs.Static(filesystems())),

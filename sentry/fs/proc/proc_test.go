@@ -200,14 +200,16 @@ func TestConfigGz(t *testing.T) {
 		seen[name] = l
 	}
 	for name, want := range map[string]string{
-		"CONFIG_EVENTFD":  "CONFIG_EVENTFD=y",
-		"CONFIG_TMPFS":    "CONFIG_TMPFS=y",
-		"CONFIG_AIO":      "CONFIG_AIO=y",
-		"CONFIG_IO_URING": "# CONFIG_IO_URING is not set",
-		"CONFIG_USER_NS":  "CONFIG_USER_NS=y",
-		"CONFIG_NET_NS":   "CONFIG_NET_NS=y",
-		"CONFIG_IPC_NS":   "CONFIG_IPC_NS=y",
-		"CONFIG_PID_NS":   "# CONFIG_PID_NS is not set",
+		"CONFIG_EVENTFD":            "CONFIG_EVENTFD=y",
+		"CONFIG_TMPFS":              "CONFIG_TMPFS=y",
+		"CONFIG_AIO":                "CONFIG_AIO=y",
+		"CONFIG_IO_URING":           "# CONFIG_IO_URING is not set",
+		"CONFIG_USER_NS":            "CONFIG_USER_NS=y",
+		"CONFIG_NET_NS":             "CONFIG_NET_NS=y",
+		"CONFIG_IPC_NS":             "CONFIG_IPC_NS=y",
+		"CONFIG_PID_NS":             "# CONFIG_PID_NS is not set",
+		"CONFIG_CHECKPOINT_RESTORE": "CONFIG_CHECKPOINT_RESTORE=y",
+		"CONFIG_TIME_NS":            "CONFIG_TIME_NS=y",
 	} {
 		if seen[name] != want {
 			t.Errorf("%s: %q, want %q", name, seen[name], want)

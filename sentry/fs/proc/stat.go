@@ -85,11 +85,15 @@ func loadavg(ctx context.Context, k *kernel.Kernel) string {
 	return b.String()
 }
 
-// uptime is /proc/uptime: the sandbox's uptime and the idle time of its
-// CPUs, in seconds.
-func uptime(k *kernel.Kernel) string {
+// uptime is /proc/uptime: the sandbox's uptime, as the reader's time
+// namespace moves it (uptime_proc_show), and the idle time of its CPUs,
+// in seconds.
+func uptime(ctx context.Context, k *kernel.Kernel) string {
 	_, _, idle := cpuTimes(k)
 	up := ticks(k.Uptime())
+	if t := caller(ctx); t != nil {
+		up = ticks(max(t.Uptime(), 0))
+	}
 	const hz = linux.CLOCKS_PER_SEC
 	return fmt.Sprintf("%d.%02d %d.%02d\n", up/hz, up%hz, idle/hz, idle%hz)
 }

@@ -47,6 +47,20 @@ func (fs *FileSystem) aioMaxNR() *valueFile {
 		}}
 }
 
+// maxMapCount is /proc/sys/vm/max_map_count, which root may set
+// (usage.Memory.MaxMapCount): sandbox-wide, as Linux's is host-wide.
+func (fs *FileSystem) maxMapCount() *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/vm/max_map_count", perm: 0o644,
+		get: func() (string, error) { return strconv.Itoa(fs.k.Memory.MaxMapCount()) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseInt(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			return fs.k.Memory.SetMaxMapCount(n)
+		}}
+}
+
 // ipcNextID is /proc/sys/kernel/NAME (msg_next_id, sem_next_id,
 // shm_next_id): the identifier the next System V object of kind gets in
 // the caller's IPC namespace, -1 for none (ipc.Namespace.SetNextID);
@@ -158,6 +172,7 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 	})
 	vm := tr.Fixed("/sys/vm", map[string]vfs.Inode{
 		"overcommit_memory": tr.File("/sys/vm/overcommit_memory", num(2)),
+		"max_map_count":     fs.maxMapCount(),
 	})
 	inotifyDir := tr.Fixed("/sys/fs/inotify", map[string]vfs.Inode{
 		"max_queued_events":  tr.File("/sys/fs/inotify/max_queued_events", num(inotify.MaxQueued)),

@@ -44,12 +44,11 @@ func oomScore(t *kernel.Task, totalBytes uint64) string {
 // the sandbox has one of, which its processes all share, numbered as
 // Linux numbers its initial namespaces (PROC_*_INIT_INO, and the first
 // two numbers it hands out for the network and mount namespaces). They
-// are the sandbox's, never the host's. User, UTS, network and IPC
+// are the sandbox's, never the host's. User, UTS, network, IPC and time
 // namespaces are the process's own (nsTaskInodes).
 var nsInodes = map[string]uint64{
 	"cgroup": 0xEFFFFFFB, "mnt": 0xF0000001, "net": 0xF0000000,
-	"pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC, "time": 0xEFFFFFFA,
-	"time_for_children": 0xEFFFFFFA,
+	"pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC,
 }
 
 // nsTaskInodes are the namespaces a process may have of its own: its
@@ -59,6 +58,9 @@ var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
 	"uts":  (*kernel.Task).UTSNSInode,
 	"net":  (*kernel.Task).NetNSInode,
 	"ipc":  (*kernel.Task).IPCNSInode,
+	"time": (*kernel.Task).TimeNSInode,
+	// The time namespace the process's children get (unshare's).
+	"time_for_children": (*kernel.Task).TimeNSForChildrenInode,
 }
 
 // nsJump is where /proc/PID/ns/user or uts jumps: the namespace's file
@@ -85,12 +87,13 @@ func (fs *FileSystem) nsDir(base string, task func() (*kernel.Task, error)) *ker
 		c[name] = fs.tree.MagicLink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
 	}
 	for name, ns := range nsTaskInodes {
+		kind := strings.TrimSuffix(name, "_for_children")
 		c[name] = fs.tree.JumpLink(base+"/ns/"+name, func(context.Context) (string, error) {
 			t, err := task()
 			if err != nil {
 				return "", unix.ENOENT
 			}
-			return fmt.Sprintf("%s:[%d]", name, ns(t).Inode()), nil
+			return fmt.Sprintf("%s:[%d]", kind, ns(t).Inode()), nil
 		}, nsJump(task, ns))
 	}
 	return fs.tree.Fixed(base+"/ns", c)

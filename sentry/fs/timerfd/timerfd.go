@@ -88,6 +88,9 @@ func FromFile(f *vfs.File) (*TimerFD, bool) {
 	return tf, ok
 }
 
+// Clock is the clock the timer runs on.
+func (tf *TimerFD) Clock() int32 { return tf.clock }
+
 // ValidSetFlags reports whether flags are timerfd_settime's.
 func ValidSetFlags(flags int) bool { return flags&^(AbsTime|CancelOnSet) == 0 }
 

@@ -153,7 +153,10 @@ func (ns *Namespace) MsgRcv(c *Caller, id int, size int64, typ int64, flags int)
 				text = text[:size]
 			}
 			if flags&linux.MSG_COPY != 0 {
-				return m.typ, text, nil
+				if err := ns.copyFits(len(m.text), size); err != nil {
+					return 0, nil, err
+				}
+				return m.typ, m.text, nil
 			}
 			q.msgs = append(q.msgs[:i:i], q.msgs[i+1:]...)
 			q.bytes -= len(m.text)
@@ -169,6 +172,16 @@ func (ns *Namespace) MsgRcv(c *Caller, id int, size int64, typ int64, flags int)
 			return 0, nil, err
 		}
 	}
+}
+
+// copyFits is MSG_COPY's copy_msg check: the copy's buffer is the
+// smaller of the caller's size and msgmax, and a message longer than it
+// is EINVAL (MSG_NOERROR does not cut a copy short); ns.mu is held.
+func (ns *Namespace) copyFits(n int, size int64) error {
+	if int64(n) > size || uint64(n) > ns.limits.MsgMax {
+		return unix.EINVAL
+	}
+	return nil
 }
 
 // MsgCtl implements msgctl(2) for IPC_STAT (which fills ds), IPC_SET

@@ -310,6 +310,8 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if peer, ok := f.Impl().(interface{ PeerPath() string }); ok {
 			return ptyPeer(t, peer.PeerPath(), int(arg))
 		}
+	case unix.FICLONE, unix.FICLONERANGE:
+		return 0, fileClone(t, f, cmd, arg)
 	case unix.TIOCINQ: // FIONREAD
 		if n, ok := regularFIONREAD(t, f); ok {
 			queued := int32(n)

@@ -158,20 +158,8 @@ func copyFileRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	defer in.DecRef()
 	defer out.DecRef()
-	if out.Flags()&unix.O_APPEND != 0 {
-		return 0, unix.EBADF
-	}
-	for _, f := range []*vfs.File{in, out} {
-		st, err := f.Stat()
-		if err != nil {
-			return 0, err
-		}
-		if vfs.IsDir(st.Mode) {
-			return 0, unix.EISDIR
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			return 0, unix.EINVAL
-		}
+	if err := regularPair(in, out); err != nil {
+		return 0, err
 	}
 	count, err := rwLen(a.Int64(4))
 	if err != nil {
@@ -193,6 +181,28 @@ func copyFileRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	return uintptr(n), copyOutOffset(t, a.Pointer(3), outOff)
+}
+
+// regularPair is generic_file_rw_checks for two files twoFiles gave:
+// both regular (EISDIR for a directory, else EINVAL), the output not
+// append-only (EBADF).
+func regularPair(in, out *vfs.File) error {
+	for _, f := range []*vfs.File{in, out} {
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if vfs.IsDir(st.Mode) {
+			return unix.EISDIR
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return unix.EINVAL
+		}
+	}
+	if out.Flags()&unix.O_APPEND != 0 {
+		return unix.EBADF
+	}
+	return nil
 }
 
 // isPipe reports whether f is a FIFO.

@@ -132,7 +132,7 @@ func futexTimeout(t *kernel.Task, addr uintptr, absolute, realtime bool) (time.D
 		if realtime {
 			clock = unix.CLOCK_REALTIME
 		}
-		now, _ := t.K.Clocks.Now(clock)
+		now, _ := t.Now(clock)
 		d -= now
 	}
 	if d <= 0 {
@@ -161,7 +161,7 @@ func futexWaitv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return 0, err
 		}
-		now, _ := t.K.Clocks.Now(clock)
+		now, _ := t.Now(clock)
 		timeout = max(d-now, time.Nanosecond)
 	}
 	ws := make([]abi.FutexWaitv, n)

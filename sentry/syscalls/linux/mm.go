@@ -15,6 +15,7 @@ func registerMM(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_MREMAP, "mremap", mremap, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_MADVISE, "madvise", madvise, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
 	reg(st, unix.SYS_MSYNC, "msync", msync, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_REMAP_FILE_PAGES, "remap_file_pages", remapFilePages, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_MINCORE, "mincore", mincore, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
@@ -52,6 +53,12 @@ func brk(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func mremap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return limitedMM(t).Mremap(a.Pointer(0), a.Pointer(1), a.Pointer(2), int(a.Int(3)), a.Pointer(4))
+}
+
+// remapFilePages is the deprecated remap_file_pages(2), an mmap since
+// Linux 4.0 (mm.RemapFilePages).
+func remapFilePages(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, limitedMM(t).RemapFilePages(a.Pointer(0), a.Pointer(1), int(a.Int(2)), a.Pointer(3), int(a.Int(4)))
 }
 
 func madvise(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -16,7 +16,7 @@ import (
 )
 
 func registerProcess(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_CLONE, "clone", clone, "user, UTS and network namespaces only, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_CLONE, "clone", clone, "user, UTS, network, IPC and time namespaces only, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_CLONE3, "clone3", clone3, "user, UTS and network namespaces only, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
 	partial(st, unix.SYS_SETNS, "setns", setns, "user, UTS and network namespace files only (EINVAL for pidfds and others)", kernel.ArgFD, kernel.ArgHex)
 	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "user, UTS and network namespaces only (others EINVAL)", kernel.ArgHex)

@@ -59,7 +59,8 @@ func sysinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	total, used := k.Memory.Limit(), k.Memory.Used()
 	si := abi.Sysinfo{
 		// Whole seconds, a started one counting, as do_sysinfo rounds.
-		Uptime:   int64((k.Uptime() + time.Second - 1) / time.Second),
+		// The boot time is the caller's time namespace's.
+		Uptime:   int64((t.Uptime() + time.Second - 1) / time.Second),
 		TotalRAM: total,
 		FreeRAM:  total - min(used, total),
 		Procs:    uint16(k.NumTasks()),

@@ -15,7 +15,7 @@ func registerThread(st *kernel.SyscallTable) {
 }
 
 func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.ArchPrctl(t, int(a.Int(0)), a.Pointer(1))
+	return t.ArchPrctl(t, int(a.Int(0)), a.Pointer(1))
 }
 
 func setTIDAddress(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -59,8 +59,13 @@ func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		// its stub process's, as in getrusage; a thread's is reported
 		// as its process's, which only goes forward too.
 		ts = unix.NsecToTimespec(int64(cpu()))
-	} else if err := t.K.Clocks.Gettime(clock, &ts); err != nil {
-		return 0, err
+	} else {
+		// The sandbox's clock, moved by the task's time namespace.
+		now, err := t.Now(clock)
+		if err != nil {
+			return 0, err
+		}
+		ts = unix.NsecToTimespec(int64(now))
 	}
 	return 0, kernel.CopyOut(t, a.Pointer(1), &ts)
 }
@@ -206,7 +211,7 @@ func clockNanosleep(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 	}
 	rem := a.Pointer(3)
 	if flags&unix.TIMER_ABSTIME != 0 {
-		now, err := t.K.Clocks.Now(clock)
+		now, err := t.Now(clock)
 		if err != nil {
 			return 0, err
 		}

@@ -234,7 +234,7 @@ func timerSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Int(1)&unix.TIMER_ABSTIME != 0 && arm {
 		now, ok := it.CPUNow()
 		if !ok {
-			if now, err = t.K.Clocks.Now(it.Clock); err != nil {
+			if now, err = t.Now(it.Clock); err != nil {
 				return 0, err
 			}
 		}

@@ -50,6 +50,11 @@ func timerfdSettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 		return 0, err
 	}
 	defer done()
+	if a.Int(1)&timerfd.AbsTime != 0 && value != 0 {
+		// An absolute time on the caller's time namespace's clock
+		// (timerfd_setup's timens_ktime_to_host).
+		value = t.TimeNS().ToHost(tf.Clock(), value)
+	}
 	oldV, oldI, err := tf.Set(value, interval, int(a.Int(1)))
 	if err != nil {
 		return 0, err
