@@ -271,3 +271,20 @@ func TestElfCoreNotesMatchC(t *testing.T) {
 	}
 	checkLayout(t, "elfcore.h", want)
 }
+
+// TestNetfilterMatchesC checks struct xt_counters_info and struct
+// xt_state_info.
+func TestNetfilterMatchesC(t *testing.T) {
+	var c XTCountersInfo
+	var s XTStateInfo
+	want := map[string]uintptr{
+		"sizeof(struct xt_counters_info)":                 unsafe.Sizeof(c),
+		"offsetof(struct xt_counters_info, num_counters)": unsafe.Offsetof(c.NumCounters),
+		"offsetof(struct xt_counters_info, counters)":     SizeOfXTCountersInfo,
+		"sizeof(struct xt_state_info)":                    unsafe.Sizeof(s),
+	}
+	if unsafe.Sizeof(c) != SizeOfXTCountersInfo || unsafe.Sizeof(s) != SizeOfXTStateInfo {
+		t.Errorf("SizeOf constants %d, %d; types %d, %d", SizeOfXTCountersInfo, SizeOfXTStateInfo, unsafe.Sizeof(c), unsafe.Sizeof(s))
+	}
+	checkLayout(t, "netfilter.h", want)
+}

@@ -126,6 +126,9 @@ func newNetNS(owner *UserNamespace) (*NetNS, error) {
 	}
 	nextNetInode.CompareAndSwap(0, rootNetInode+1)
 	ns := &NetNS{Inode: nextNetInode.Add(1), Inet: inet.NewIsolated(), Owner: owner}
+	if owner != nil {
+		ns.Inet.SetOwner(owner) // CAP_NET_ADMIN over its sockets (iptables) counts there
+	}
 	ns.refs.Store(1)
 	return ns, nil
 }

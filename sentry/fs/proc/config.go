@@ -49,6 +49,14 @@ import (
 // (criu check) fail on those, with ENOENT or EINVAL, rather than
 // skip. TIME_NS is y with time namespaces (CLONE_NEWTIME,
 // sentry/kernel/timens.go).
+//
+// Session 10: iptables' socket options (sentry/socket/inet/netfilter.go)
+// on netstack's packet filter: NETFILTER, NETFILTER_XTABLES,
+// IP_NF_IPTABLES and IP_NF_FILTER, with the REJECT target
+// (IP_NF_TARGET_REJECT) and the "state" match (NETFILTER_XT_MATCH_STATE,
+// on netstack's connection tracking: NF_CONNTRACK, which lo's packets
+// lack, so they are INVALID there); nftables, ip6tables and the 32-bit
+// compat layout are not there (not set).
 
 // configEnabled are the options the sentry implements.
 var configEnabled = []string{
@@ -68,6 +76,11 @@ var configEnabled = []string{
 	"PACKET",               // AF_PACKET sockets and their rings: sentry/socket/inet/packet.go, packetring.go
 	"COREDUMP", "ELF_CORE", // core files: sentry/kernel/coredump.go, sentry/coredump
 	"CHECKPOINT_RESTORE", // IPC *_next_id sysctls, msgrcv MSG_COPY: sentry/kernel/ipc
+	// iptables (IPv4, legacy socket options) on netstack's packet filter:
+	// sentry/socket/inet/netfilter.go, with its REJECT target and its
+	// "state" match on netstack's connection tracking.
+	"NETFILTER", "NETFILTER_XTABLES", "IP_NF_IPTABLES", "IP_NF_FILTER", "IP_NF_TARGET_REJECT",
+	"NF_CONNTRACK", "NETFILTER_XT_MATCH_STATE",
 }
 
 // configDisabled are options programs ask about that the sentry does not
@@ -83,6 +96,7 @@ var configDisabled = []string{
 	"DEBUG_SPINLOCK", "DEBUG_MUTEXES", "DEBUG_RT_MUTEXES", "DEBUG_OBJECTS", "SLUB_RCU_DEBUG",
 	"FAULT_INJECTION", "PREEMPT_RT", "SECURITY_LOCKDOWN_LSM", "SECURITY_LOCKDOWN_LSM_EARLY",
 	"MODULES", "KALLSYMS", "TRACING", "FTRACE", "KVM",
+	"NF_TABLES", "IP6_NF_IPTABLES", "NETFILTER_XTABLES_COMPAT", // nftables, ip6tables, 32-bit iptables
 }
 
 // kernelConfig is the uncompressed configuration.

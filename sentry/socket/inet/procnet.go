@@ -23,7 +23,7 @@ import (
 // pointers print as 0, as Linux prints them to the unprivileged.
 
 // ProcNetFiles are the names of the files ProcNet makes.
-var ProcNetFiles = []string{"tcp", "tcp6", "udp", "udp6", "dev", "if_inet6", "route"}
+var ProcNetFiles = []string{"tcp", "tcp6", "udp", "udp6", "dev", "if_inet6", "route", "ip_tables_names"}
 
 // ProcNetSource is a network /proc/net describes: the sandbox's stack,
 // or the host's with --network=host (package hostinet).
@@ -55,12 +55,17 @@ func ProcNetFile(src ProcNetSource, name string) (string, error) {
 		return src.ProcIfInet6()
 	case "route":
 		return src.ProcRoute()
+	case "ip_tables_names":
+		return "", nil // no iptables here (the host's with --network=host)
 	}
 	return "", sys.ENOENT
 }
 
 // ProcNet returns the content of /proc/net/NAME.
 func (st *Stack) ProcNet(name string) (string, error) {
+	if name == "ip_tables_names" {
+		return st.ipt.procNames(), nil
+	}
 	return ProcNetFile(st, name)
 }
 

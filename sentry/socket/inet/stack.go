@@ -165,7 +165,22 @@ type Stack struct {
 	// pendingUrgentN is its size, read without mu.
 	pendingUrgent  map[connKey]*urgent
 	pendingUrgentN atomic.Int32
+
+	// ipt are the namespace's iptables (netfilter.go).
+	ipt iptables
+	// owner is the *kernel.UserNamespace that owns the stack's network
+	// namespace (nil: the initial one), where CAP_NET_ADMIN counts for
+	// its sockets (sock_net(sk)->user_ns); set before the namespace is
+	// used.
+	owner any
 }
+
+// SetOwner records the user namespace that owns the stack's network
+// namespace (a *kernel.UserNamespace; this package does not know the type).
+func (st *Stack) SetOwner(o any) { st.owner = o }
+
+// Owner returns what SetOwner recorded, nil for the first namespace.
+func (st *Stack) Owner() any { return st.owner }
 
 // NewIsolated returns the stack of a new network namespace: lo
 // (127.0.0.1/8, ::1) down, as a new namespace's is in Linux, and

@@ -357,6 +357,9 @@ func getsockopt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err := kernel.CopyIn(t, a.Pointer(4), &n); err != nil {
 			return 0, err
 		}
+		if is, ok := netfilterSocket(s, a.Int(1), a.Int(2), true); ok && n >= 0 {
+			return netfilterGetsockopt(t, is, a.Int(2), a.Pointer(3), a.Pointer(4), n)
+		}
 		return 0, inetGetsockopt(t, s, a.Int(1), a.Int(2), n, a.Pointer(3), a.Pointer(4))
 	}, func(_ *vfs.File, s *unixsocket.Socket) (uintptr, error) {
 		var n int32 // optlen

@@ -274,6 +274,9 @@ func inetSetsockopt(t *kernel.Task, s netSocket, level, name int32, valAddr uint
 	if n < 0 {
 		return unix.EINVAL
 	}
+	if is, ok := netfilterSocket(s, level, name, false); ok {
+		return netfilterSetsockopt(t, is, name, valAddr, n)
+	}
 	v := make([]byte, min(int(n), maxSockOpt))
 	if err := t.CopyIn(valAddr, v); err != nil {
 		return err
