@@ -12,19 +12,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-
-static void set_lo(int up) {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (up)
-		ifr.ifr_flags |= IFF_UP;
-	else
-		ifr.ifr_flags &= ~IFF_UP;
-	T(ioctl(s, SIOCSIFFLAGS, &ifr));
-	close(s);
-}
+#include "loif.h"
 
 /* bound_port prints whether a socket has a port (autobind) and its
  * address. */
@@ -102,7 +90,7 @@ int main(int argc, char **argv) {
 		return 1;
 	}
 	phase("lo never up");
-	set_lo(1);
+	T(set_lo(1));
 	phase("lo up");
 	return 0;
 }

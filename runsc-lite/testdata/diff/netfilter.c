@@ -23,17 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-
-static void lo_up(void) {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		printf("lo up: %s\n", ename(errno));
-	close(s);
-}
+#include "loif.h"
 
 /* err is "0" or the errno name of a call's result. */
 static const char *err(int r) { return r < 0 ? ename(errno) : "0"; }
@@ -529,7 +519,8 @@ int main(void) {
 		printf("unshare: %s\n", ename(errno));
 		return 1;
 	}
-	lo_up();
+	if (set_lo(1) < 0)
+		printf("lo up: %s\n", ename(errno));
 	int s = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (s < 0)
 		printf("raw socket: %s\n", ename(errno));

@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <stddef.h>
+#include "loif.h"
 
 static void show_ifs(const char *when) {
 	struct if_nameindex *ifs = if_nameindex();
@@ -42,17 +43,6 @@ static void show_lo(int s) {
 	}
 	printf("lo: up %d loopback %d running %d\n", !!(ifr.ifr_flags & IFF_UP), !!(ifr.ifr_flags & IFF_LOOPBACK),
 	       !!(ifr.ifr_flags & IFF_RUNNING));
-}
-
-static void set_lo(int s, int up) {
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (up)
-		ifr.ifr_flags |= IFF_UP;
-	else
-		ifr.ifr_flags &= ~IFF_UP;
-	T(ioctl(s, SIOCSIFFLAGS, &ifr));
 }
 
 /* proc_names prints the interface names of a /proc/net/dev file. */
@@ -249,7 +239,7 @@ int main(int argc, char **argv) {
 	printf("/proc/net/unix entries: %d\n", proc_lines("/proc/net/unix"));
 	/* lo is down: nothing to route through. */
 	T(tcp_connect(&a));
-	set_lo(s, 1);
+	T(set_lo(1));
 	show_lo(s);
 	/* The first namespace's listeners are not here. */
 	T(tcp_connect(&a));

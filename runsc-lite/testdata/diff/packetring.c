@@ -24,18 +24,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include "loif.h"
 
 #define PAGE 4096
-
-static void lo_up(void) {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	T(ioctl(s, SIOCSIFFLAGS, &ifr));
-	close(s);
-}
 
 static int setint(int s, int name, int v) { return setsockopt(s, SOL_PACKET, name, &v, sizeof v); }
 
@@ -560,7 +551,7 @@ int main(int argc, char **argv) {
 		printf("unshare: %s\n", ename(errno));
 		return 1;
 	}
-	lo_up();
+	T(set_lo(1));
 	options();
 	requests();
 	rx_v2(SOCK_RAW);

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
+#include "loif.h"
 
 /* listing returns the sorted names in dir, space-separated. */
 static char *listing(const char *dir) {
@@ -68,16 +69,6 @@ static void attrs(const char *mnt) {
 	}
 }
 
-static void lo_up(void) {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	T(ioctl(s, SIOCSIFFLAGS, &ifr));
-	close(s);
-}
-
 int main(int argc, char **argv) {
 	if (chdir(argv[1]) < 0)
 		return 1;
@@ -121,7 +112,7 @@ int main(int argc, char **argv) {
 	T(mount("sysfs", "c", "sysfs", 0, NULL));
 	CHECK(devof("c/class/net") == devof("b/class/net"));
 	T(umount("c"));
-	lo_up();
+	T(set_lo(1));
 	printf("lo up:\n");
 	attrs("b");
 
