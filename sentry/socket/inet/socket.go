@@ -47,8 +47,15 @@ type Socket struct {
 	relay waiter.Entry
 	queue vfs.Queue
 
-	// shutWrite is set once shutdown(2) closed the sending side.
-	shutWrite atomic.Bool
+	// shutWrite and shutRead are set once shutdown(2) closed the sending
+	// or receiving side (sk_shutdown, which Linux sets even when
+	// shutdown fails with ENOTCONN).
+	shutWrite, shutRead atomic.Bool
+	// connectFailed is set when a blocking connect reported its failure,
+	// which in Linux disconnects the socket (its poll is a new one's);
+	// errTaken once SO_ERROR or connect took the pending error. Both are
+	// cleared by the next connect (closedReadiness).
+	connectFailed, errTaken atomic.Bool
 	// noSpace is set when a send found no room, until the file's owner
 	// is told of room again (SOCKWQ_ASYNC_NOSPACE, AsyncReasons).
 	noSpace atomic.Bool
@@ -303,6 +310,11 @@ func (s *Socket) Readiness(mask int16) int16 {
 	} else {
 		ask |= waiter.EventIn
 	}
+	if isTCP {
+		if ev, ok := s.closedReadiness(e); ok {
+			return ev & (mask | sys.POLLERR | sys.POLLHUP)
+		}
+	}
 	// A closed TCP endpoint is "ready for anything" it is asked: POLLERR
 	// only when the connection failed.
 	ev := int16(s.endpoint().Readiness(ask))
@@ -321,6 +333,39 @@ func (s *Socket) Readiness(mask int16) int16 {
 		ev |= sys.POLLIN // datagrams a peek took out of netstack
 	}
 	return ev & (mask | sys.POLLERR | sys.POLLHUP)
+}
+
+// closedReadiness is tcp_poll for a TCP socket in Linux's TCP_CLOSE:
+// never connected (netstack's initial and bound states), or its
+// connection over (reset, refused, closed), where netstack's endpoint is
+// "ready for anything" it is asked. POLLHUP always; POLLOUT, since
+// nothing blocks a send that fails at once; POLLIN and POLLRDHUP once
+// the receiving side is shut, which a connection's end does for both
+// (tcp_done: SHUTDOWN_MASK) unless a blocking connect reported the
+// failure and disconnected the socket (tcp_disconnect: as new); POLLERR
+// while the error is pending. A pending error that a receive or send
+// returned is still counted pending here (Linux's sock_error took it).
+// ok is false in every other state.
+func (s *Socket) closedReadiness(e *tcp.Endpoint) (ev int16, ok bool) {
+	shutRead, errPending := s.shutRead.Load(), false
+	switch e.EndpointState() {
+	case tcp.StateInitial, tcp.StateBound:
+	case tcp.StateError, tcp.StateClose:
+		if !s.connectFailed.Load() {
+			shutRead = true
+			errPending = e.EndpointState() == tcp.StateError && !s.errTaken.Load()
+		}
+	default:
+		return 0, false
+	}
+	ev = sys.POLLHUP | sys.POLLOUT | linux.POLLWRNORM
+	if shutRead {
+		ev |= sys.POLLIN | linux.POLLRDNORM | linux.POLLRDHUP
+	}
+	if errPending {
+		ev |= sys.POLLERR
+	}
+	return ev, true
 }
 
 // peerShutWriting reports whether a readable TCP endpoint is readable
@@ -565,6 +610,8 @@ func (s *Socket) Connect(raw []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.connectFailed.Store(false)
+	s.errTaken.Store(false)
 	err = errno(s.endpoint().Connect(a))
 	if err != nil {
 		s.autobind() // inet_dgram_connect binds a port first
@@ -587,6 +634,7 @@ func (s *Socket) ConnectResult(raw []byte) error {
 		return nil
 	default:
 		s.takeError() // connect(2) reported it: SO_ERROR is clear
+		s.connectFailed.Store(true)
 		return errno(err)
 	}
 }
@@ -595,6 +643,7 @@ func (s *Socket) ConnectResult(raw []byte) error {
 // Netstack may hold a failure twice (as the connection's hard error and
 // as its last error); Linux has one sk_err, so both go.
 func (s *Socket) takeError() tcpip.Error {
+	s.errTaken.Store(true)
 	s.mu.Lock()
 	reset := s.resetErr
 	s.resetErr = false
@@ -623,9 +672,14 @@ func (s *Socket) Shutdown(how int32) error {
 		return sys.EINVAL
 	}
 	err := errno(s.endpoint().Shutdown(flags))
-	if err == nil && flags&tcpip.ShutdownWrite != 0 {
-		s.shutWrite.Store(true)
-		s.queue.Notify(sys.POLLHUP)
+	if err == nil || err == sys.ENOTCONN && s.typ == sys.SOCK_STREAM {
+		if flags&tcpip.ShutdownRead != 0 {
+			s.shutRead.Store(true)
+		}
+		if flags&tcpip.ShutdownWrite != 0 {
+			s.shutWrite.Store(true)
+			s.queue.Notify(sys.POLLHUP)
+		}
 	}
 	return err
 }
