@@ -1,7 +1,8 @@
 /* PR_SET_DUMPABLE keeps a process of the same user out (needs a root host
  * to become uid 1000): with it 0, another uid-1000 process's ptrace attach
  * and process_vm_readv are EPERM, kill still works; set back to 1, they
- * work again. PR_GET_DUMPABLE reports the setting; fork keeps it. */
+ * work again, and its /proc/PID/mem and pagemap are root's while it is 0.
+ * PR_GET_DUMPABLE reports the setting; fork keeps it. */
 #define _GNU_SOURCE
 #include "common.h"
 #include <grp.h>
@@ -52,6 +53,17 @@ static void probe(pid_t target, const char *state) {
 			ptrace(PTRACE_DETACH, target, 0, 0);
 		}
 		printf("%s: kill(0) = %d\n", state, kill(target, 0));
+		const char *files[] = {"mem", "pagemap"};
+		for (int i = 0; i < 2; i++) {
+			char path[64];
+			struct stat sb;
+			snprintf(path, sizeof path, "/proc/%d/%s", target, files[i]);
+			if (stat(path, &sb) != 0)
+				printf("%s: stat %s: %s\n", state, files[i], ename(errno));
+			else
+				printf("%s: %s owned by %s\n", state, files[i],
+				       sb.st_uid == 0 ? "root" : sb.st_uid == getuid() ? "the user" : "another");
+		}
 		_exit(0);
 	}
 	int st;

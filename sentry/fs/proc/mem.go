@@ -25,10 +25,13 @@ func (m *memFile) Stat(ctx context.Context) (unix.Stat_t, error) {
 }
 
 // taskFileStat is the attributes of a regular file of /proc/PID that the
-// task's owner owns, with permissions perm.
+// task's owner owns, with permissions perm: its effective IDs, or root's
+// while the process is not dumpable (task_dump_owner: a process that
+// cleared PR_SET_DUMPABLE, or ran a set-ID program, keeps its files from
+// its user).
 func taskFileStat(dev uint64, path string, perm uint32, task func() (*kernel.Task, error)) unix.Stat_t {
 	st := unix.Stat_t{Dev: dev, Ino: kernfs.Ino(path), Mode: unix.S_IFREG | perm, Nlink: 1, Blksize: 4096}
-	if t, err := task(); err == nil {
+	if t, err := task(); err == nil && t.Dumpable() {
 		c := t.Creds()
 		st.Uid, st.Gid = c.UID.Effective, c.GID.Effective
 	}
