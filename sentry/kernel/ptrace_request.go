@@ -138,7 +138,7 @@ func (t *Task) ptraceStopped(tracee *Task, req int64, addr, data uintptr) (uintp
 		return t.ptracePeekSigInfo(tracee, addr, data)
 	case linux.PTRACE_ARCH_PRCTL:
 		// do_arch_prctl_64(child, data, addr): the option is data.
-		return t.ArchPrctl(tracee, int(int32(data)), addr)
+		return 0, t.ArchPrctl(tracee, int(int32(data)), addr)
 	case linux.PTRACE_CONT, linux.PTRACE_SYSCALL, linux.PTRACE_SINGLESTEP,
 		linux.PTRACE_SYSEMU, linux.PTRACE_SYSEMU_SINGLESTEP, linux.PTRACE_DETACH, linux.PTRACE_LISTEN:
 		return 0, t.ptraceResume(tracee, req, data)

@@ -14,9 +14,24 @@ func registerThread(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_PRCTL, "prctl", prctl, "names, dumpable, no_new_privs, pdeathsig, child subreaper, PR_SET_PTRACER, capabilities (bounding, ambient, securebits, keepcaps), timer slack; others EINVAL", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
 
+// archPrctl is arch_prctl(2): do_arch_prctl_64's FS and GS bases
+// (Task.ArchPrctl, which PTRACE_ARCH_PRCTL shares), then
+// do_arch_prctl_common's CPUID faulting, which is not offered
+// (/proc/cpuinfo has no cpuid_fault): ARCH_GET_CPUID says cpuid runs,
+// ARCH_SET_CPUID is ENODEV, as on a CPU without the feature.
 func archPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	return t.ArchPrctl(t, int(a.Int(0)), a.Pointer(1))
+	switch a.Int(0) {
+	case archGetCPUID:
+		return 1, nil
+	case linux.ARCH_SET_CPUID:
+		return 0, unix.ENODEV
+	}
+	return 0, t.ArchPrctl(t, int(a.Int(0)), a.Pointer(1))
 }
+
+// archGetCPUID is <asm/prctl.h>'s ARCH_GET_CPUID, which the ABI package
+// lacks.
+const archGetCPUID = 0x1011
 
 func setTIDAddress(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	t.ClearChildTID = a.Pointer(0)
