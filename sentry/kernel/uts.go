@@ -55,6 +55,21 @@ func (u *UTSNamespace) SetName(c Credentials, name string, domain bool) error {
 	return nil
 }
 
+// WriteName sets the host name (domain false) or the domain name as a
+// write to /proc/sys/kernel/hostname or domainname does
+// (proc_do_uts_string): the file's permissions are the only check, and
+// the name is cut at 64 bytes.
+func (u *UTSNamespace) WriteName(name string, domain bool) {
+	name = name[:min(len(name), maxUTSName)]
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if domain {
+		u.domainname = name
+	} else {
+		u.hostname = name
+	}
+}
+
 // copyFor returns a new namespace with u's names, owned by owner.
 func (u *UTSNamespace) copyFor(owner *UserNamespace) *UTSNamespace {
 	h, d := u.Names()

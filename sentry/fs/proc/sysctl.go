@@ -190,8 +190,8 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"shmmni":                fs.ipcLimit("shmmni", func(l *ipc.Limits) *uint64 { return &l.ShmMni }),
 		"sched_rr_timeslice_ms": tr.File("/sys/kernel/sched_rr_timeslice_ms", num(100)),
 		"tainted":               tr.File("/sys/kernel/tainted", num(0)),
-		"domainname":            tr.File("/sys/kernel/domainname", func(ctx context.Context) (string, error) { _, d := callerUTS(ctx, k).Names(); return d + "\n", nil }),
-		"hostname":              tr.File("/sys/kernel/hostname", func(ctx context.Context) (string, error) { h, _ := callerUTS(ctx, k).Names(); return h + "\n", nil }),
+		"domainname":            fs.utsName("domainname", true),
+		"hostname":              fs.utsName("hostname", false),
 		"ngroups_max":           tr.File("/sys/kernel/ngroups_max", num(65536)),
 		"osrelease":             tr.File("/sys/kernel/osrelease", kernfs.Static(kernel.Release+"\n")),
 		"ostype":                tr.File("/sys/kernel/ostype", kernfs.Static(kernel.OSType+"\n")),
@@ -282,6 +282,25 @@ func (fs *FileSystem) sysNetDir() *kernfs.Dir {
 	return tr.Fixed("/sys/net", map[string]vfs.Inode{
 		"ipv4": tr.Fixed("/sys/net/ipv4", map[string]vfs.Inode{"conf": conf}),
 	})
+}
+
+// utsName is /proc/sys/kernel/hostname or domainname: the name of the
+// caller's UTS namespace, which root writes as with sethostname(2) and
+// setdomainname(2) but without their capability check, cut at 64 bytes
+// (proc_do_uts_string).
+func (fs *FileSystem) utsName(name string, domain bool) *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644, str: true,
+		getCtx: func(ctx context.Context) (string, error) {
+			h, d := callerUTS(ctx, fs.k).Names()
+			if domain {
+				return d + "\n", nil
+			}
+			return h + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
+			callerUTS(ctx, fs.k).WriteName(text, domain)
+			return nil
+		}}
 }
 
 // callerUTS is the UTS namespace of the task reading, the initial one

@@ -70,3 +70,24 @@ func TestPipeSysctls(t *testing.T) {
 		t.Errorf("accounts: max %d, soft %d, hard %d", k.Pipes.MaxSize(), k.Pipes.UserPagesSoft(), k.Pipes.UserPagesHard())
 	}
 }
+
+// TestUTSNameSysctls: root writes kernel/hostname and domainname as
+// proc_dostring takes a string: up to a newline or NUL, cut at 64 bytes,
+// the whole write consumed.
+func TestUTSNameSysctls(t *testing.T) {
+	fs, _ := newTestFS(t)
+	long := strings.Repeat("d", 70)
+	for _, c := range []struct{ path, text, want string }{
+		{"sys/kernel/domainname", "LTP_TEST", "LTP_TEST\n"},
+		{"sys/kernel/domainname", "65536\nrest", "65536\n"},
+		{"sys/kernel/domainname", long, long[:64] + "\n"},
+		{"sys/kernel/hostname", " box\x00x", " box\n"},
+	} {
+		if err := write(t, fs, c.path, c.text); err != nil {
+			t.Errorf("writing %q to %s: %v", c.text, c.path, err)
+		}
+		if got := read(t, fs, c.path); got != c.want {
+			t.Errorf("%s after writing %q = %q, want %q", c.path, c.text, got, c.want)
+		}
+	}
+}
