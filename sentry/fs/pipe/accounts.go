@@ -143,7 +143,7 @@ func newPipe(c Caller) (*Pipe, bool) {
 		a.account(c.UID, pages, 0)
 		return nil, false
 	}
-	p := New(int(pages) * PageSize)
+	p := alloc(int(pages) * PageSize)
 	p.accounts, p.uid, p.accounted = a, c.UID, pages
 	return p, true
 }

@@ -120,9 +120,9 @@ type Pipe struct {
 	accounted uint64
 }
 
-// New returns a pipe of capacity bytes with no ends, charged to no user
-// (newPipe charges one).
-func New(capacity int) *Pipe {
+// alloc returns a pipe of capacity bytes with no ends, charged to no
+// user: newPipe charges one, which every pipe the sandbox sees has.
+func alloc(capacity int) *Pipe {
 	return &Pipe{ino: lastIno.Add(1), capacity: capacity, opened: make(chan struct{})}
 }
 

@@ -377,7 +377,7 @@ func TestStat(t *testing.T) {
 // allocates nothing, and lets a larger one go (it is not charged to the
 // sandbox's memory while kept).
 func TestSmallMessagesReuseTheBuffer(t *testing.T) {
-	p := New(DefaultSize)
+	p := alloc(DefaultSize)
 	p.readers, p.writers = 1, 1
 	mem := usage.NewMemory(1 << 20)
 	msg, out := bytes.Repeat([]byte("m"), 100), make([]byte, 200)
