@@ -45,13 +45,7 @@ func (u *UTSNamespace) SetName(c Credentials, name string, domain bool) error {
 	if len(name) > maxUTSName {
 		return unix.EINVAL
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if domain {
-		u.domainname = name
-	} else {
-		u.hostname = name
-	}
+	u.WriteName(name, domain)
 	return nil
 }
 
