@@ -97,11 +97,12 @@ var diffPrograms = []string{
 	"tcpclosed",    // poll of TCP sockets in TCP_CLOSE as tcp_poll: new, bound, shut before connecting, refused blocking (disconnected) and non-blocking connects before and after SO_ERROR, reset by the peer, a listener
 	"edgeerrnos",   // errnos of rarer requests: arch_prctl CPUID faulting, MAP_SHARED_VALIDATE and MAP_SYNC flags, FICLONE/FICLONERANGE on tmpfs and across filesystems, /dev/random and /dev/urandom ioctls (unprivileged ones fail), remap_file_pages (pages, /proc/self/maps offsets and merges, errors)
 	"netfilter",    // iptables socket options in a network namespace of its own (needs a root host): GET_INFO/GET_ENTRIES of the initial tables byte for byte, revisions, SET_REPLACE's errnos (translate_table's checks, LTP setsockopt08's table), ADD_COUNTERS, EPERM without CAP_NET_ADMIN over the namespace, a table per namespace; UDP/TCP DROP, REJECT (port unreachable, TCP reset), interface and inverted address matches, a user chain with RETURN, per-rule counters on loopback traffic
+	"pipepages",    // per-user pipe pages under Linux's default limits (needs a root host to become an unprivileged uid): the pipe-* sysctls' defaults, 1024 pipes of 16 pages reach pipe-user-pages-soft, then pipes and FIFOs of 2 pages, F_SETPIPE_SZ's EPERM for growth over the limit or above pipe-max-size, the pages given back on close
 }
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -45,6 +45,7 @@ import (
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/clocks"
+	"runsc-lite/sentry/fs/pipe"
 	"runsc-lite/sentry/kernel/aio"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/socket/hostinet"
@@ -113,6 +114,9 @@ type Kernel struct {
 	// AIO are the sandbox's aio-nr and aio-max-nr (package aio); each
 	// address space has its own contexts (Task.AIO).
 	AIO *aio.Limits
+	// Pipes are the sandbox's pipe limits (/proc/sys/fs/pipe-*) and the
+	// pipe pages each user holds (package pipe).
+	Pipes *pipe.Accounts
 	// Memory is the sandbox's memory account, which its address spaces
 	// and in-memory files charge (nil: none); set it before the first
 	// process starts.
@@ -162,6 +166,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k.ipcns.sandbox.Attached = k.shmAttachments
 	k.ipcns.root = k.newIPCNamespace(nil, InitIPCNSInode, true)
 	k.AIO = aio.NewLimits()
+	k.Pipes = pipe.NewAccounts()
 	return k
 }
 

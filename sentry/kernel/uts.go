@@ -45,6 +45,16 @@ func (u *UTSNamespace) SetName(c Credentials, name string, domain bool) error {
 	if len(name) > maxUTSName {
 		return unix.EINVAL
 	}
+	u.WriteName(name, domain)
+	return nil
+}
+
+// WriteName sets the host name (domain false) or the domain name as a
+// write to /proc/sys/kernel/hostname or domainname does
+// (proc_do_uts_string): the file's permissions are the only check, and
+// the name is cut at 64 bytes.
+func (u *UTSNamespace) WriteName(name string, domain bool) {
+	name = name[:min(len(name), maxUTSName)]
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if domain {
@@ -52,7 +62,6 @@ func (u *UTSNamespace) SetName(c Credentials, name string, domain bool) error {
 	} else {
 		u.hostname = name
 	}
-	return nil
 }
 
 // copyFor returns a new namespace with u's names, owned by owner.

@@ -111,6 +111,7 @@ func (p *Pipe) release(e *End) {
 	if idle {
 		p.mem.Uncharge(usage.Pipes, uint64(len(p.data)))
 		p.data, p.base = nil, nil
+		p.unaccount()
 	}
 	p.mu.Unlock()
 	if idle && p.fifos != nil {
@@ -145,11 +146,16 @@ func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 func (i *inode) LinkName() string { return fmt.Sprintf("pipe:[%d]", i.p.ino) }
 
 // NewPair implements pipe2(2): it returns the read end and the write end
-// of a new pipe owned by owner, each with one reference. flags may hold
-// O_NONBLOCK (and O_DIRECT, ignored); O_CLOEXEC is for the caller's
-// descriptors.
-func NewPair(owner vfs.Creds, flags int) (r, w *vfs.File) {
-	p := New()
+// of a new pipe made by c, whose inode owner is (its filesystem IDs),
+// each with one reference; ENFILE when c's user is over
+// pipe-user-pages-hard (create_pipe_files' answer when alloc_pipe_info
+// fails). flags may hold O_NONBLOCK (and O_DIRECT, ignored); O_CLOEXEC
+// is for the caller's descriptors.
+func NewPair(c Caller, owner vfs.Creds, flags int) (r, w *vfs.File, err error) {
+	p, ok := newPipe(c)
+	if !ok {
+		return nil, nil, unix.ENFILE
+	}
 	in := &inode{p: p, uid: owner.UID(), gid: owner.GID(), ctime: unix.NsecToTimespec(time.Now().UnixNano())}
 	status := flags & unix.O_NONBLOCK
 	// The read end opens first, so it sees POLLHUP when the writer goes.
@@ -157,7 +163,7 @@ func NewPair(owner vfs.Creds, flags int) (r, w *vfs.File) {
 	we := p.openEnd(unix.O_WRONLY)
 	r = vfs.NewFile(nil, nil, in, re, unix.O_RDONLY|status)
 	w = vfs.NewFile(nil, nil, in, we, unix.O_WRONLY|status)
-	return r, w
+	return r, w, nil
 }
 
 // FromFile returns the pipe of a file that is a pipe end (anonymous or a

@@ -21,19 +21,39 @@ type fifoKey struct{ dev, ino uint64 }
 // NewFIFOs returns an empty table.
 func NewFIFOs() *FIFOs { return &FIFOs{pipes: make(map[fifoKey]*Pipe)} }
 
-// OpenFIFO implements vfs.FIFOOpener.
+// Creator is a caller that makes pipes: a *kernel.Task, which says who
+// it is to the accounts (accounts.go).
+type Creator interface {
+	PipeCaller() Caller
+}
+
+// OpenFIFO implements vfs.FIFOOpener. The first open of an idle FIFO
+// makes its pipe, charged to the opener's user; ENOMEM when that user is
+// over pipe-user-pages-hard (fifo_open's answer when alloc_pipe_info
+// fails). Only a task opens a FIFO: without one in ctx, EPERM.
 func (t *FIFOs) OpenFIFO(ctx context.Context, dev, ino uint64, flags int) (vfs.FileImpl, error) {
 	k := fifoKey{dev, ino}
 	t.mu.Lock()
 	p := t.pipes[k]
 	if p == nil {
-		p = New()
+		c, ok := vfs.TaskOf(ctx).(Creator)
+		if !ok {
+			t.mu.Unlock()
+			return nil, unix.EPERM
+		}
+		if p, ok = newPipe(c.PipeCaller()); !ok {
+			t.mu.Unlock()
+			return nil, unix.ENOMEM
+		}
 		p.fifos, p.key = t, k
 		t.pipes[k] = p
 	}
 	e, err := p.openNonblocking(flags)
 	if err != nil && p.idle() {
 		delete(t.pipes, k)
+		p.mu.Lock()
+		p.unaccount()
+		p.mu.Unlock()
 	}
 	t.mu.Unlock()
 	if err != nil {

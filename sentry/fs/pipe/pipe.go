@@ -35,6 +35,9 @@
 //     a page (Linux keeps a spare page per pipe too): small messages
 //     cross without an allocation each; a larger buffer goes, so the
 //     memory a pipe holds uncharged stays one page.
+//   - Each pipe's pages (its capacity) are charged to the user that made
+//     it, against pipe-user-pages-soft and -hard, as Linux does
+//     (accounts.go).
 //   - O_DIRECT (packet mode) is accepted and treated as a byte stream.
 //   - SIGPIPE is not sent yet (signals are not delivered); writes without
 //     readers fail with EPIPE.
@@ -59,8 +62,8 @@ const (
 	AtomicSize = 4096
 	// DefaultSize is a new pipe's capacity.
 	DefaultSize = 16 * PageSize
-	// MaxUserSize is /proc/sys/fs/pipe-max-size: the most F_SETPIPE_SZ
-	// gives a caller other than root.
+	// MaxUserSize is /proc/sys/fs/pipe-max-size's default: the most
+	// F_SETPIPE_SZ gives a caller without CAP_SYS_RESOURCE.
 	MaxUserSize = 1 << 20
 	// maxSize is the most F_SETPIPE_SZ accepts at all (Linux: 2^31).
 	maxSize = 1 << 31
@@ -108,11 +111,19 @@ type Pipe struct {
 	// anonymous pipes.
 	fifos *FIFOs
 	key   fifoKey
+
+	// accounts and uid are the accounts and the user the pipe's pages
+	// are charged to, set once; accounted is how many pages (Linux's
+	// nr_accounted), guarded by mu (accounts.go).
+	accounts  *Accounts
+	uid       uint32
+	accounted uint64
 }
 
-// New returns a pipe with no ends.
-func New() *Pipe {
-	return &Pipe{ino: lastIno.Add(1), capacity: DefaultSize, opened: make(chan struct{})}
+// alloc returns a pipe of capacity bytes with no ends, charged to no
+// user: newPipe charges one, which every pipe the sandbox sees has.
+func alloc(capacity int) *Pipe {
+	return &Pipe{ino: lastIno.Add(1), capacity: capacity, opened: make(chan struct{})}
 }
 
 // Ino is the pipe's inode number (pipe:[INO]).
@@ -247,36 +258,50 @@ func (p *Pipe) Size() int {
 	return p.capacity
 }
 
-// SetSize sets the capacity as F_SETPIPE_SZ does and returns it: size is
-// rounded up to a power of two of pages; EBUSY if the queued bytes would
-// not fit, EPERM above MaxUserSize unless privileged.
-func (p *Pipe) SetSize(size int64, privileged bool) (int, error) {
-	if size < 0 || size > maxSize {
+// SetSize sets the capacity as F_SETPIPE_SZ does (pipe_set_size) and
+// returns it: size is rounded up to a power of two of pages
+// (round_pipe_size), EINVAL above 2^31; growing the pipe above
+// pipe-max-size needs CAP_SYS_RESOURCE (EPERM), and growing it while its
+// user's pages would be over pipe-user-pages-soft or -hard needs
+// CAP_SYS_RESOURCE or CAP_SYS_ADMIN (EPERM); EBUSY if the queued bytes
+// would not fit. c is the caller; the pages are charged to the pipe's
+// user, the one that made it.
+func (p *Pipe) SetSize(size uint32, c Caller) (int, error) {
+	n := roundSize(uint64(size))
+	if n == 0 {
 		return 0, unix.EINVAL
 	}
-	n := roundSize(size)
-	if n > MaxUserSize && !privileged {
+	pages := uint64(n) / PageSize
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n > uint32(p.capacity) && n > p.accounts.MaxSize() && !c.Resource {
 		return 0, unix.EPERM
 	}
-	p.mu.Lock()
-	if n < len(p.data) {
-		p.mu.Unlock()
+	user := p.accounts.account(p.uid, p.accounted, pages)
+	if pages > p.accounted && (p.accounts.tooManyHard(user) || p.accounts.tooManySoft(user)) && c.unprivileged() {
+		p.accounts.account(p.uid, pages, p.accounted)
+		return 0, unix.EPERM
+	}
+	if int(n) < len(p.data) {
+		p.accounts.account(p.uid, pages, p.accounted)
 		return 0, unix.EBUSY
 	}
-	p.capacity = n
-	p.mu.Unlock()
+	p.capacity, p.accounted = int(n), pages
 	p.queue.Notify(writeEvents)
-	return n, nil
+	return int(n), nil
 }
 
-// roundSize rounds a requested capacity up to a power of two of pages,
-// at least one page.
-func roundSize(size int64) int {
-	n := PageSize
-	for int64(n) < size {
+// roundSize is round_pipe_size: a requested capacity rounded up to a
+// power of two of pages, at least one page; 0 above 2^31.
+func roundSize(size uint64) uint32 {
+	if size > maxSize {
+		return 0
+	}
+	n := uint64(PageSize)
+	for n < size {
 		n <<= 1
 	}
-	return n
+	return uint32(n)
 }
 
 // readiness returns the events of an end that reads and/or writes; since

@@ -15,12 +15,33 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
+// user is an unprivileged pipe maker with accounts of its own.
+func user() Caller { return Caller{Accounts: NewAccounts(), UID: 1000} }
+
 func newPair(t *testing.T, flags int) (r, w *vfs.File) {
 	t.Helper()
-	r, w = NewPair(vfs.Creds{}, flags)
+	r, w, err := NewPair(user(), vfs.Creds{}, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { r.DecRef(); w.DecRef() })
 	return r, w
 }
+
+// mustPair is newPair whose ends the test releases.
+func mustPair(t *testing.T, flags int) (r, w *vfs.File) {
+	t.Helper()
+	r, w, err := NewPair(user(), vfs.Creds{}, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, w
+}
+
+// task is a task in a context, making FIFOs' pipes as c.
+type task struct{ c Caller }
+
+func (t task) PipeCaller() Caller { return t.c }
 
 func TestAtomicWritesUnderConcurrentWriters(t *testing.T) {
 	r, w := newPair(t, 0)
@@ -90,7 +111,7 @@ func TestLargeWriteIsSplitAndCompletes(t *testing.T) {
 
 func TestEOFAfterWritersClose(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(vfs.Creds{}, 0)
+	r, w := mustPair(t, 0)
 	defer r.DecRef()
 	w.Write(ctx, usermem.BytesSequence([]byte("last")))
 	w2 := w // a dup shares the file: EOF comes with the last reference
@@ -124,7 +145,7 @@ func TestEOFAfterWritersClose(t *testing.T) {
 
 func TestEPIPE(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(vfs.Creds{}, 0)
+	r, w := mustPair(t, 0)
 	defer w.DecRef()
 	r.DecRef()
 	if _, err := w.Write(ctx, usermem.BytesSequence([]byte("x"))); err != unix.EPIPE {
@@ -137,7 +158,7 @@ func TestEPIPE(t *testing.T) {
 
 func TestBlockedWriterGetsEPIPE(t *testing.T) {
 	ctx := context.Background()
-	r, w := NewPair(vfs.Creds{}, 0)
+	r, w := mustPair(t, 0)
 	defer w.DecRef()
 	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, DefaultSize))); n != DefaultSize || err != nil {
 		t.Fatalf("fill = %d, %v", n, err)
@@ -180,25 +201,29 @@ func TestSetSize(t *testing.T) {
 	if !ok {
 		t.Fatal("FromFile")
 	}
+	unpriv, root := user(), Caller{Accounts: p.accounts, Resource: true}
 	for _, c := range []struct {
-		req  int64
+		req  uint32
 		want int
 	}{{0, PageSize}, {1, PageSize}, {4097, 2 * PageSize}, {5 * PageSize, 8 * PageSize}, {MaxUserSize, MaxUserSize}} {
-		if n, err := p.SetSize(c.req, false); n != c.want || err != nil {
+		if n, err := p.SetSize(c.req, unpriv); n != c.want || err != nil {
 			t.Errorf("SetSize(%d) = %d, %v, want %d", c.req, n, err, c.want)
 		}
 	}
-	if _, err := p.SetSize(MaxUserSize+1, false); err != unix.EPERM {
+	if _, err := p.SetSize(MaxUserSize+1, unpriv); err != unix.EPERM {
 		t.Errorf("above the user limit: %v, want EPERM", err)
 	}
-	if n, err := p.SetSize(MaxUserSize+1, true); n != 2*MaxUserSize || err != nil {
+	if n, err := p.SetSize(MaxUserSize+1, root); n != 2*MaxUserSize || err != nil {
 		t.Errorf("root above the user limit: %d, %v", n, err)
 	}
+	if _, err := p.SetSize(1<<31+1, root); err != unix.EINVAL {
+		t.Errorf("above 2^31: %v, want EINVAL", err)
+	}
 	w.Write(context.Background(), usermem.BytesSequence(make([]byte, 3*PageSize)))
-	if _, err := p.SetSize(PageSize, false); err != unix.EBUSY {
+	if _, err := p.SetSize(PageSize, unpriv); err != unix.EBUSY {
 		t.Errorf("shrinking below the content: %v, want EBUSY", err)
 	}
-	if n, _ := p.SetSize(3*PageSize, false); n != 4*PageSize || p.Size() != n {
+	if n, _ := p.SetSize(3*PageSize, unpriv); n != 4*PageSize || p.Size() != n {
 		t.Errorf("size = %d", p.Size())
 	}
 	if p.Queued() != 3*PageSize {
@@ -218,9 +243,9 @@ func (a account) MemoryAccount() *usage.Memory { return a.mem }
 func TestQueuedBytesCharged(t *testing.T) {
 	mem := usage.NewMemory(64 << 10)
 	ctx := vfs.WithTask(context.Background(), account{mem})
-	r, w := NewPair(vfs.Creds{}, unix.O_NONBLOCK)
+	r, w := mustPair(t, unix.O_NONBLOCK)
 	p, _ := FromFile(r)
-	if _, err := p.SetSize(1<<20, false); err != nil {
+	if _, err := p.SetSize(1<<20, user()); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := w.Write(ctx, usermem.BytesSequence(make([]byte, 48<<10))); n != 48<<10 || err != nil {
@@ -283,7 +308,7 @@ func TestInterruptedRead(t *testing.T) {
 
 func TestFIFOOpen(t *testing.T) {
 	fifos := NewFIFOs()
-	ctx := context.Background()
+	ctx := vfs.WithTask(context.Background(), task{user()})
 	open := func(flags int) (vfs.FileImpl, error) { return fifos.OpenFIFO(ctx, 1, 2, flags) }
 	if _, err := open(unix.O_WRONLY | unix.O_NONBLOCK); err != unix.ENXIO {
 		t.Fatalf("non-blocking writer without reader: %v, want ENXIO", err)
@@ -325,7 +350,7 @@ func TestFIFOOpen(t *testing.T) {
 
 func TestInterruptedFIFOOpen(t *testing.T) {
 	fifos := NewFIFOs()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(vfs.WithTask(context.Background(), task{user()}))
 	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
 	if _, err := fifos.OpenFIFO(ctx, 1, 2, unix.O_WRONLY); err != unix.EINTR {
 		t.Fatalf("interrupted open = %v, want EINTR", err)
@@ -352,7 +377,7 @@ func TestStat(t *testing.T) {
 // allocates nothing, and lets a larger one go (it is not charged to the
 // sandbox's memory while kept).
 func TestSmallMessagesReuseTheBuffer(t *testing.T) {
-	p := New()
+	p := alloc(DefaultSize)
 	p.readers, p.writers = 1, 1
 	mem := usage.NewMemory(1 << 20)
 	msg, out := bytes.Repeat([]byte("m"), 100), make([]byte, 200)

@@ -13,7 +13,6 @@ import (
 
 	"runsc-lite/sentry/fs/inotify"
 	"runsc-lite/sentry/fs/kernfs"
-	"runsc-lite/sentry/fs/pipe"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/kernel/mqueue"
@@ -25,10 +24,10 @@ import (
 // threads-max is its task limit, vm/overcommit_memory is 2 because the
 // memory account is by commitment (package usage), kernel/random/boot_id
 // is the sandbox's, made when it starts. The IPC, pipe and inotify limits
-// are the ones the sentry enforces (packages ipc, pipe, inotify); a limit
-// it does not have reads as Linux's "no limit" (0 for pipe-user-pages) or,
-// where Linux has none, the largest value (inotify's instances, bounded
-// only by descriptors). kernel/tainted is 0: the sandbox's kernel is
+// are the ones the sentry enforces (packages ipc, pipe, inotify), the
+// pipe ones writable by root as in Linux; a limit it does not have reads,
+// where Linux has none, as the largest value (inotify's instances,
+// bounded only by descriptors). kernel/tainted is 0: the sandbox's kernel is
 // never tainted. kernel/core_pattern is Linux's default, "core".
 
 // aioMaxNR is /proc/sys/fs/aio-max-nr, the most events the sandbox's
@@ -43,6 +42,39 @@ func (fs *FileSystem) aioMaxNR() *valueFile {
 				return unix.EINVAL
 			}
 			fs.k.AIO.SetMax(n)
+			return nil
+		}}
+}
+
+// pipeMaxSize is /proc/sys/fs/pipe-max-size, which root may set
+// (pipe.Accounts.SetMaxSize rounds it as F_SETPIPE_SZ does):
+// sandbox-wide, as Linux's is host-wide. An unsigned value, as
+// proc_dopipe_max_size parses it.
+func (fs *FileSystem) pipeMaxSize() *valueFile {
+	a := fs.k.Pipes
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/pipe-max-size", perm: 0o644,
+		get: func() (string, error) { return strconv.FormatUint(uint64(a.MaxSize()), 10) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseUint(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			return a.SetMaxSize(n)
+		}}
+}
+
+// pipeUserPages is /proc/sys/fs/NAME (pipe-user-pages-soft or -hard),
+// which root may set to any unsigned long, 0 for no limit
+// (proc_doulongvec_minmax): sandbox-wide, as Linux's is host-wide.
+func (fs *FileSystem) pipeUserPages(name string, get func() uint64, set func(uint64)) *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/" + name, perm: 0o644,
+		get: func() (string, error) { return strconv.FormatUint(get(), 10) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseUint(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			set(n)
 			return nil
 		}}
 }
@@ -158,8 +190,8 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"shmmni":                fs.ipcLimit("shmmni", func(l *ipc.Limits) *uint64 { return &l.ShmMni }),
 		"sched_rr_timeslice_ms": tr.File("/sys/kernel/sched_rr_timeslice_ms", num(100)),
 		"tainted":               tr.File("/sys/kernel/tainted", num(0)),
-		"domainname":            tr.File("/sys/kernel/domainname", func(ctx context.Context) (string, error) { _, d := callerUTS(ctx, k).Names(); return d + "\n", nil }),
-		"hostname":              tr.File("/sys/kernel/hostname", func(ctx context.Context) (string, error) { h, _ := callerUTS(ctx, k).Names(); return h + "\n", nil }),
+		"domainname":            fs.utsName("domainname", true),
+		"hostname":              fs.utsName("hostname", false),
 		"ngroups_max":           tr.File("/sys/kernel/ngroups_max", num(65536)),
 		"osrelease":             tr.File("/sys/kernel/osrelease", kernfs.Static(kernel.Release+"\n")),
 		"ostype":                tr.File("/sys/kernel/ostype", kernfs.Static(kernel.OSType+"\n")),
@@ -192,9 +224,9 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"lease-break-time":     fs.leaseBreakTime(),
 		"aio-max-nr":           fs.aioMaxNR(),
 		"aio-nr":               tr.File("/sys/fs/aio-nr", func(context.Context) (string, error) { return strconv.FormatUint(k.AIO.NR(), 10) + "\n", nil }),
-		"pipe-max-size":        tr.File("/sys/fs/pipe-max-size", num(pipe.MaxUserSize)),
-		"pipe-user-pages-hard": tr.File("/sys/fs/pipe-user-pages-hard", num(0)),
-		"pipe-user-pages-soft": tr.File("/sys/fs/pipe-user-pages-soft", num(0)),
+		"pipe-max-size":        fs.pipeMaxSize(),
+		"pipe-user-pages-hard": fs.pipeUserPages("pipe-user-pages-hard", k.Pipes.UserPagesHard, k.Pipes.SetUserPagesHard),
+		"pipe-user-pages-soft": fs.pipeUserPages("pipe-user-pages-soft", k.Pipes.UserPagesSoft, k.Pipes.SetUserPagesSoft),
 	})
 	return tr.Fixed("/sys", map[string]vfs.Inode{"kernel": kernelDir, "vm": vm, "fs": fsDir, "net": fs.sysNetDir()})
 }
@@ -250,6 +282,25 @@ func (fs *FileSystem) sysNetDir() *kernfs.Dir {
 	return tr.Fixed("/sys/net", map[string]vfs.Inode{
 		"ipv4": tr.Fixed("/sys/net/ipv4", map[string]vfs.Inode{"conf": conf}),
 	})
+}
+
+// utsName is /proc/sys/kernel/hostname or domainname: the name of the
+// caller's UTS namespace, which root writes as with sethostname(2) and
+// setdomainname(2) but without their capability check, cut at 64 bytes
+// (proc_do_uts_string).
+func (fs *FileSystem) utsName(name string, domain bool) *valueFile {
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644, str: true,
+		getCtx: func(ctx context.Context) (string, error) {
+			h, d := callerUTS(ctx, fs.k).Names()
+			if domain {
+				return d + "\n", nil
+			}
+			return h + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
+			callerUTS(ctx, fs.k).WriteName(text, domain)
+			return nil
+		}}
 }
 
 // callerUTS is the UTS namespace of the task reading, the initial one

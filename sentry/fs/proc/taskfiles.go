@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -112,6 +113,10 @@ type valueFile struct {
 	// (its network namespace's sysctls).
 	getCtx func(ctx context.Context) (string, error)
 	set    func(ctx context.Context, text string) error
+	// str makes set take a string as proc_dostring does: the bytes
+	// written up to the first NUL or newline, untrimmed, instead of a
+	// number's trimmed text.
+	str bool
 }
 
 // Writable implements vfs.ContentWriter: a file with a setter takes writes.
@@ -154,6 +159,16 @@ func (a valueAccess) ReadAt(ctx context.Context, p []byte, off int64) (int, erro
 
 // WriteAt implements vfs.FileImpl.
 func (a valueAccess) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if a.f.str {
+		text := p
+		if i := bytes.IndexAny(text, "\x00\n"); i >= 0 {
+			text = text[:i]
+		}
+		if err := a.f.set(ctx, string(text)); err != nil {
+			return 0, err
+		}
+		return len(p), nil // proc_dostring consumes the whole write
+	}
 	if len(p) >= 24 {
 		p = p[:23] // Linux reads at most a small buffer's worth
 	}

@@ -2,7 +2,6 @@ package linux
 
 import (
 	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/fs/eventfd"
 	"runsc-lite/sentry/fs/pipe"
@@ -34,7 +33,10 @@ func doPipe(t *kernel.Task, addr uintptr, flags int) error {
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
 		return unix.EINVAL
 	}
-	r, w := pipe.NewPair(t.FSCreds(), flags)
+	r, w, err := pipe.NewPair(t.PipeCaller(), t.FSCreds(), flags)
+	if err != nil {
+		return err
+	}
 	defer r.DecRef()
 	defer w.DecRef()
 	cloexec := flags&unix.O_CLOEXEC != 0
@@ -92,6 +94,7 @@ func pipeSize(t *kernel.Task, f *vfs.File, cmd int32, arg int64) (uintptr, error
 	if cmd == unix.F_GETPIPE_SZ {
 		return uintptr(p.Size()), nil
 	}
-	n, err := p.SetSize(arg, t.HasCapability(linux.CAP_SYS_RESOURCE))
+	// fcntl passes the argument as an unsigned int (do_fcntl's argi).
+	n, err := p.SetSize(uint32(arg), t.PipeCaller())
 	return uintptr(n), err
 }
