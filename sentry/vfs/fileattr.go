@@ -32,9 +32,13 @@ import (
 //     vfs_fileattr_set); a flag the filesystem does not keep is
 //     EOPNOTSUPP, a file whose filesystem keeps none ENOTTY.
 //
-// Host files (bind mounts of host directories, host descriptors) have no
-// flags here (ENOTTY), as gVisor's gofer files have none: the sandbox
-// neither shows nor changes the inode flags of host files.
+// Host files (volumes, bind mounts, host descriptors) have no flags here:
+// the ioctls answer ENOTTY and statx shows no attribute, as in gVisor,
+// which has no inode flags at all. Passing the ioctls through would let the
+// sandbox read the host's flags and, with a writable volume, try to
+// change them; and a file the host made immutable still refuses writes on
+// the host side (EPERM from the host's open or write), which the sandbox
+// reports as the host returns it.
 
 // FlagHolder is implemented by inodes that keep inode attribute flags.
 type FlagHolder interface {
