@@ -142,6 +142,20 @@ static void appendFile(void) {
 	T(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 16384));
 	T(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 1));
 	close(fd);
+	fd = open("f", O_RDWR | O_APPEND);
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	printf("mmap shared of a writable descriptor: %s\n", p == MAP_FAILED ? ename(errno) : "mapped");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	printf("mmap private: %s\n", p == MAP_FAILED ? ename(errno) : "mapped");
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	close(fd);
+	fd = open("f", O_RDONLY);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	printf("mmap shared of a read-only descriptor: %s\n", p == MAP_FAILED ? ename(errno) : "mapped");
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	close(fd);
 	T(fcntl(wfd, F_SETFL, O_APPEND));
 	close(wfd);
 	T(truncate("f", 1));
