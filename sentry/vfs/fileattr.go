@@ -63,6 +63,9 @@ func isImmutable(i Inode) bool { return inodeFlags(i)&abi.FS_IMMUTABLE_FL != 0 }
 // isAppend is Linux's IS_APPEND.
 func isAppend(i Inode) bool { return inodeFlags(i)&abi.FS_APPEND_FL != 0 }
 
+// Immutable reports whether f's inode is immutable (IS_IMMUTABLE).
+func (f *File) Immutable() bool { return isImmutable(f.inode) }
+
 // AppendOnly reports whether f's inode is append-only (IS_APPEND).
 func (f *File) AppendOnly() bool { return isAppend(f.inode) }
 

@@ -116,8 +116,12 @@ static void immutableFile(void) {
 	T(access("f", W_OK));
 	T(access("f", R_OK));
 	T(fallocate(wfd, 0, 0, 4096));
-	/* A descriptor opened before still writes (nothing checks it). */
+	/* A descriptor opened before still truncates (nothing checks it),
+	 * but copy_file_range refuses to write through it. */
 	T(ftruncate(wfd, 3));
+	int src = open("other", O_RDONLY);
+	T(copy_file_range(src, NULL, wfd, NULL, 1, 0));
+	close(src);
 	T(setfl("f", 0));
 	close(wfd);
 	show("f");
