@@ -9,10 +9,9 @@
  * unshare with EINVAL and has the mount to itself), and every flag set is
  * cleared before the exit, so nothing stays immutable. Needs root. */
 #include "common.h"
+#include "mountns.h"
 #include <linux/fs.h>
-#include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <sys/mman.h>
@@ -313,13 +312,8 @@ static void clearAll(void) {
 
 int main(int argc, char **argv) {
 	setup(argc, argv);
-	if (unshare(CLONE_NEWNS) == 0) {
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-			return 1;
-	} else if (errno != EINVAL) {
-		printf("cannot leave the host's mount namespace: %s\n", ename(errno));
+	if (privateMounts() != 0)
 		return 1;
-	}
 	if (mkdir("m", 0755) != 0 || mount("tmpfs", "m", "tmpfs", 0, "mode=1777") != 0 || chdir("m") != 0) {
 		printf("cannot mount a tmpfs: %s\n", ename(errno));
 		return 1;
