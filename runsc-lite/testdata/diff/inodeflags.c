@@ -170,6 +170,8 @@ static void appendFile(void) {
 	T(utimes("f", NULL));
 	struct timespec ts[2] = {{1, 0}, {2, 0}};
 	T(utimensat(AT_FDCWD, "f", ts, 0));
+	struct timespec nowOmit[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+	T(utimensat(AT_FDCWD, "f", nowOmit, 0));
 	T(setxattr("f", "user.x", "1", 1, 0));
 	T(access("f", W_OK));
 	T(setfl("f", 0));
