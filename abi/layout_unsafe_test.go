@@ -288,3 +288,35 @@ func TestNetfilterMatchesC(t *testing.T) {
 	}
 	checkLayout(t, "netfilter.h", want)
 }
+
+// TestFsxattrMatchesC checks struct fsxattr, the inode flags and their
+// ioctls against linux/fs.h.
+func TestFsxattrMatchesC(t *testing.T) {
+	var x Fsxattr
+	want := map[string]uintptr{
+		"sizeof(struct fsxattr)":                   unsafe.Sizeof(x),
+		"sizeof(struct fsxattr) + 0":               FsxattrSize,
+		"offsetof(struct fsxattr, fsx_extsize)":    unsafe.Offsetof(x.Extsize),
+		"offsetof(struct fsxattr, fsx_nextents)":   unsafe.Offsetof(x.Nextents),
+		"offsetof(struct fsxattr, fsx_projid)":     unsafe.Offsetof(x.Projid),
+		"offsetof(struct fsxattr, fsx_cowextsize)": unsafe.Offsetof(x.Cowextsize),
+		"offsetof(struct fsxattr, fsx_pad)":        unsafe.Offsetof(x.Pad),
+		"FS_IOC_FSGETXATTR":                        uintptr(FS_IOC_FSGETXATTR),
+		"FS_IOC_FSSETXATTR":                        uintptr(FS_IOC_FSSETXATTR),
+		"FS_SYNC_FL":                               FS_SYNC_FL,
+		"FS_IMMUTABLE_FL":                          FS_IMMUTABLE_FL,
+		"FS_APPEND_FL":                             FS_APPEND_FL,
+		"FS_NODUMP_FL":                             FS_NODUMP_FL,
+		"FS_NOATIME_FL":                            FS_NOATIME_FL,
+		"FS_DAX_FL":                                FS_DAX_FL,
+		"FS_PROJINHERIT_FL":                        FS_PROJINHERIT_FL,
+		"FS_XFLAG_IMMUTABLE":                       FS_XFLAG_IMMUTABLE,
+		"FS_XFLAG_APPEND":                          FS_XFLAG_APPEND,
+		"FS_XFLAG_SYNC":                            FS_XFLAG_SYNC,
+		"FS_XFLAG_NOATIME":                         FS_XFLAG_NOATIME,
+		"FS_XFLAG_NODUMP":                          FS_XFLAG_NODUMP,
+		"FS_XFLAG_PROJINHERIT":                     FS_XFLAG_PROJINHERIT,
+		"FS_XFLAG_DAX":                             FS_XFLAG_DAX,
+	}
+	checkLayout(t, "fileattr.h", want)
+}

@@ -24,6 +24,7 @@ var diffPrograms = []string{
 	"fds",          // dup/dup2/dup3/fcntl/close_range/pipe2, what O_PATH descriptors may do
 	"truncate",     // truncate/ftruncate/fallocate
 	"ioctl",        // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
+	"inodeflags",   // FS_IOC_GETFLAGS/SETFLAGS/FSGETXATTR/FSSETXATTR, statx attributes, immutable and append-only files on tmpfs (needs a root host)
 	"identity",     // uids, gids, groups, pids: relations only
 	"time",         // clock_gettime/clock_getres/nanosleep/gettimeofday/time
 	"system",       // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
@@ -102,7 +103,7 @@ var diffPrograms = []string{
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true, "inodeflags": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

@@ -38,6 +38,9 @@
 //     CAP_DAC_OVERRIDE, and not read permission. Sticky directories,
 //     hard links (as with fs.protected_hardlinks=1) and the set-ID bits
 //     chmod and chown drop follow Linux too (ops.go).
+//   - Inode attribute flags (chattr's immutable and append-only) are kept
+//     by the filesystems and enforced here, where Linux enforces them
+//     (fileattr.go); host files have none.
 //   - Advisory locks (fcntl record locks, OFD locks, flock) live in the VFS,
 //     keyed by (st_dev, st_ino), so they are correct between all tasks of
 //     the sandbox. They do not interact with host processes.

@@ -96,9 +96,12 @@ func (f *File) Flags() int {
 }
 
 // SetStatusFlags replaces the flags F_SETFL may change for creds; turning
-// O_NOATIME on needs the owner of the file or CAP_FOWNER (EPERM), as
-// setfl says.
+// O_NOATIME on needs the owner of the file or CAP_FOWNER, and O_APPEND
+// stays as it is on an append-only file (EPERM), as setfl says.
 func (f *File) SetStatusFlags(ctx context.Context, creds Creds, flags int) error {
+	if (flags^f.Flags())&unix.O_APPEND != 0 && isAppend(f.inode) {
+		return unix.EPERM // an append-only file keeps O_APPEND (setfl)
+	}
 	if flags&unix.O_NOATIME != 0 && f.Flags()&unix.O_NOATIME == 0 {
 		st, err := f.inode.Stat(ctx)
 		if err != nil {
@@ -451,6 +454,9 @@ func (f *File) SetAttr(ctx context.Context, creds Creds, a Attr) error {
 	if a.Mask&AttrSize != 0 && !f.writable() {
 		return unix.EINVAL
 	}
+	if a.Mask&AttrSize != 0 && isAppend(f.inode) {
+		return unix.EPERM // do_sys_ftruncate
+	}
 	if f.d.readOnly() {
 		return unix.EROFS
 	}
@@ -498,6 +504,11 @@ func (f *File) Allocate(ctx context.Context, mode uint32, off, length int64) err
 	}
 	if off < 0 || length <= 0 {
 		return unix.EINVAL
+	}
+	// Only a plain allocation of an append-only file, and nothing of an
+	// immutable one (vfs_fallocate).
+	if mode&^unix.FALLOC_FL_KEEP_SIZE != 0 && isAppend(f.inode) || isImmutable(f.inode) {
+		return unix.EPERM
 	}
 	a, ok := f.impl.(Allocator)
 	if !ok {

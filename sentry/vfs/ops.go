@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/abi"
 )
 
 // openFlagsIgnored are open(2) flags that change nothing here.
@@ -208,6 +210,9 @@ func (w *walker) writableDirStat(dir *Dentry) (DirWriter, unix.Stat_t, error) {
 	if dir.readOnly() {
 		return nil, st, unix.EROFS
 	}
+	if err := immutableErr(dir.inode); err != nil {
+		return nil, st, err
+	}
 	if err := permission(w.creds, &st, mayWrite|mayExec); err != nil {
 		return nil, st, err
 	}
@@ -219,18 +224,22 @@ func (w *walker) writableDirStat(dir *Dentry) (DirWriter, unix.Stat_t, error) {
 }
 
 // mayDelete checks that the caller may remove (or rename away) victim
-// from dir (may_delete): write and search permission on dir, and in a
-// sticky directory the ownership check_sticky asks for (EPERM).
+// from dir (may_delete): write and search permission on dir, a dir that
+// is not append-only, a victim neither append-only nor immutable, and in
+// a sticky directory the ownership check_sticky asks for (EPERM).
 func (w *walker) mayDelete(dir, victim *Dentry) (DirWriter, error) {
 	dw, dst, err := w.writableDirStat(dir)
 	if err != nil {
 		return nil, err
 	}
+	if isAppend(dir.inode) {
+		return nil, unix.EPERM
+	}
 	vst, err := victim.inode.Stat(w.ctx)
 	if err != nil {
 		return nil, err
 	}
-	if stickyDenies(w.creds, &dst, &vst) {
+	if stickyDenies(w.creds, &dst, &vst) || inodeFlags(victim.inode)&(abi.FS_APPEND_FL|abi.FS_IMMUTABLE_FL) != 0 {
 		return nil, unix.EPERM
 	}
 	return dw, nil
@@ -264,6 +273,9 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 		if err := d.writeErr(st.Mode); err != nil {
 			return nil, err
 		}
+		if err := immutableErr(d.inode); err != nil {
+			return nil, err
+		}
 	}
 	if !created {
 		want := uint32(0)
@@ -276,6 +288,10 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 		if err := permission(creds, &st, want); err != nil {
 			return nil, err
 		}
+	}
+	// An append-only file opens for writing only to append (may_open).
+	if isAppend(d.inode) && (acc != unix.O_RDONLY && flags&unix.O_APPEND == 0 || flags&unix.O_TRUNC != 0) {
+		return nil, unix.EPERM
 	}
 	// O_NOATIME is for the owner (or CAP_FOWNER), as may_open says.
 	if flags&unix.O_NOATIME != 0 && !creds.ownerOrCapable(&st) {
@@ -393,6 +409,12 @@ func AccessDentry(ctx context.Context, creds Creds, d *Dentry, mode uint32) erro
 	st, err := d.inode.Stat(ctx)
 	if err != nil {
 		return err
+	}
+	if mode&unix.W_OK != 0 && isImmutable(d.inode) {
+		if err := d.writeErr(st.Mode); err != nil {
+			return err
+		}
+		return unix.EPERM
 	}
 	if err := permission(creds, &st, mode&7); err != nil {
 		return err
@@ -718,6 +740,10 @@ func (v *VFS) LinkDentry(ctx context.Context, creds Creds, fsc *FSContext, old *
 	if err != nil {
 		return err
 	}
+	// No link to an append-only or immutable file (vfs_link).
+	if inodeFlags(old.inode)&(abi.FS_APPEND_FL|abi.FS_IMMUTABLE_FL) != 0 {
+		return unix.EPERM
+	}
 	if err := v.entryEvent(ctx, dw.Link(ctx, name, old.inode), parent, name, unix.IN_CREATE); err != nil {
 		return err
 	}
@@ -755,8 +781,14 @@ func (v *VFS) SetAttrDentry(ctx context.Context, creds Creds, d *Dentry, a Attr)
 		if d.readOnly() {
 			return unix.EROFS
 		}
+		if err := immutableErr(d.inode); err != nil {
+			return err
+		}
 		if err := permission(creds, &st, mayWrite); err != nil {
 			return err
+		}
+		if isAppend(d.inode) {
+			return unix.EPERM
 		}
 		// truncate(2) breaks leases as a write open does (vfs_truncate).
 		if err := v.leases.breakForTruncate(ctx, lockKey{st.Dev, st.Ino}); err != nil {
@@ -801,6 +833,9 @@ func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 			return ErrSizeLimit
 		}
 	}
+	if err := maySetAttr(i, a); err != nil {
+		return err
+	}
 	if a.Mask&(AttrUID|AttrGID) != 0 && !IsDir(st.Mode) {
 		a = dropSetIDOnChown(&st, a)
 	}
@@ -835,6 +870,21 @@ func setAttr(ctx context.Context, creds Creds, i Inode, a Attr) error {
 		return unix.EROFS
 	}
 	return s.SetAttr(ctx, a)
+}
+
+// maySetAttr is may_setattr: the mode, owner and explicit times of an
+// immutable or append-only file do not change, nor the times of an
+// immutable one (EPERM).
+func maySetAttr(i Inode, a Attr) error {
+	flags := inodeFlags(i)
+	times := a.Mask&(AttrAtime|AttrMtime) != 0
+	if (a.Mask&(AttrMode|AttrUID|AttrGID) != 0 || times && a.TimesGiven) && flags&(abi.FS_APPEND_FL|abi.FS_IMMUTABLE_FL) != 0 {
+		return unix.EPERM
+	}
+	if times && flags&abi.FS_IMMUTABLE_FL != 0 {
+		return unix.EPERM
+	}
+	return nil
 }
 
 // chownOK is chown_ok: the owner may "change" the owner to itself;

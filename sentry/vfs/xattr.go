@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/abi"
 )
 
 // Extended attributes (xattr(7)). The VFS applies the rules every Linux
@@ -92,6 +94,9 @@ func xattrPermission(ctx context.Context, c Creds, i Inode, name string, write b
 	denied := unix.ENODATA
 	if write {
 		denied = unix.EPERM
+		if inodeFlags(i)&(abi.FS_APPEND_FL|abi.FS_IMMUTABLE_FL) != 0 {
+			return unix.EPERM
+		}
 	}
 	switch {
 	case strings.HasPrefix(name, xattrSecurity):

@@ -7,6 +7,7 @@
  * never refuses CLONE_NEWNS alone so) and nothing is printed about it;
  * any other failure stops the program before it mounts. Needs root. */
 #include "common.h"
+#include "mountns.h"
 #include <poll.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -47,13 +48,8 @@ static void fsInfo(const char *dir) {
 
 int main(int argc, char **argv) {
 	setup(argc, argv);
-	if (unshare(CLONE_NEWNS) == 0) {
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-			return 1;
-	} else if (errno != EINVAL) {
-		printf("cannot leave the host's mount namespace: %s\n", ename(errno));
+	if (privateMounts() != 0)
 		return 1;
-	}
 	char m[4096], sub[4200];
 	snprintf(m, sizeof m, "%s/m", argv[1]);
 	snprintf(sub, sizeof sub, "%s/sub", m);

@@ -141,8 +141,9 @@ type node struct {
 	xattrs    *xattrs     // extended attributes when up (xattr.go); nil while none
 	children  map[string]*node
 	whiteouts map[string]bool
-	removed   bool // a directory rmdir removed: it takes no new entries
-	sealable  bool // a memfd made with MFD_ALLOW_SEALING (seal.go); set before it is shared
+	removed   bool   // a directory rmdir removed: it takes no new entries
+	sealable  bool   // a memfd made with MFD_ALLOW_SEALING (seal.go); set before it is shared
+	flags     uint32 // inode attribute flags, FS_*_FL (fileattr.go)
 	// anonName is what /proc/PID/fd shows of a file no directory holds
 	// (SetAnonName); set before it is shared.
 	anonName string
@@ -179,6 +180,9 @@ func (fs *FS) newNode(creds vfs.Creds, mode uint32, rdev uint64, parent *node) *
 	now := vfs.Now()
 	n := &node{fs: fs, up: true}
 	n.st = unix.Stat_t{Ino: fs.newIno(), Dev: fs.dev, Mode: mode, Nlink: 1, Uid: creds.UID(), Gid: creds.GID(), Rdev: rdev, Blksize: 4096, Atim: now, Mtim: now, Ctim: now}
+	if parent != nil {
+		n.flags = parent.flags & flagsInherited
+	}
 	if parent != nil && parent.st.Mode&unix.S_ISGID != 0 {
 		n.st.Gid = parent.st.Gid
 		switch {

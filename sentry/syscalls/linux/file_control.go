@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/abi"
 	"runsc-lite/platform"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/socket/hostinet"
@@ -312,6 +313,8 @@ func ioctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 	case unix.FICLONE, unix.FICLONERANGE:
 		return 0, fileClone(t, f, cmd, arg)
+	case unix.FS_IOC_GETFLAGS, unix.FS_IOC_SETFLAGS, abi.FS_IOC_FSGETXATTR, abi.FS_IOC_FSSETXATTR:
+		return 0, inodeFlagsIoctl(t, f, cmd, arg)
 	case unix.TIOCINQ: // FIONREAD
 		if n, ok := regularFIONREAD(t, f); ok {
 			queued := int32(n)
@@ -396,4 +399,38 @@ func setLease(t *kernel.Task, f *vfs.File, fd, typ int32) error {
 		f.SetDefaultOwner(t.NewLeaseOwner())
 	}
 	return nil
+}
+
+// inodeFlagsIoctl implements the inode attribute ioctls (chattr(1),
+// lsattr(1)) on a file of a filesystem that keeps them (vfs.FlagHolder);
+// others answer ENOTTY. The flags travel as an int, whatever the long
+// the ioctl's number says (ioctl_getflags).
+func inodeFlagsIoctl(t *kernel.Task, f *vfs.File, cmd uint32, arg uintptr) error {
+	switch cmd {
+	case unix.FS_IOC_GETFLAGS:
+		flags, err := f.InodeFlags()
+		if err != nil {
+			return err
+		}
+		return kernel.CopyOut(t, arg, &flags)
+	case unix.FS_IOC_SETFLAGS:
+		var flags uint32
+		if err := kernel.CopyIn(t, arg, &flags); err != nil {
+			return err
+		}
+		return f.SetInodeFlags(t.Ctx(), t.FSCreds(), flags)
+	case abi.FS_IOC_FSGETXATTR:
+		flags, err := f.InodeFlags()
+		if err != nil {
+			return err
+		}
+		x := vfs.FsxattrOf(flags)
+		return kernel.CopyOut(t, arg, &x)
+	default: // FS_IOC_FSSETXATTR
+		var x abi.Fsxattr
+		if err := kernel.CopyIn(t, arg, &x); err != nil {
+			return err
+		}
+		return f.SetFsxattr(t.Ctx(), t.FSCreds(), x)
+	}
 }

@@ -103,14 +103,22 @@ func withTarget(t *kernel.Task, dirfd int32, addr uintptr, flags int32, allowed 
 // statTarget returns the target's attributes; for an anonymous file
 // (AT_EMPTY_PATH on a pipe) the file's own.
 func statTarget(t *kernel.Task, tg target) (unix.Stat_t, error) {
+	st, _, err := statTargetInode(t, tg)
+	return st, err
+}
+
+// statTargetInode is statTarget that also returns the inode described.
+func statTargetInode(t *kernel.Task, tg target) (unix.Stat_t, vfs.Inode, error) {
 	d, err := tg.dentry(t)
 	if err == errAnonymous {
-		return tg.dir.StatCtx(tg.ctx)
+		st, err := tg.dir.StatCtx(tg.ctx)
+		return st, tg.dir.Inode(), err
 	}
 	if err != nil {
-		return unix.Stat_t{}, err
+		return unix.Stat_t{}, nil, err
 	}
-	return d.Inode().Stat(tg.ctx)
+	st, err := d.Inode().Stat(tg.ctx)
+	return st, d.Inode(), err
 }
 
 // showOwner maps st's owner and group into t's user namespace (the
@@ -170,12 +178,13 @@ func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, withTarget(t, a.Int(0), a.Pointer(1), flags, statxFlags, func(tg target) error {
-		st, err := statTarget(t, tg)
+		st, inode, err := statTargetInode(t, tg)
 		if err != nil {
 			return err
 		}
 		showOwner(t, &st)
 		sx := toStatx(st)
+		sx.Attributes, sx.Attributes_mask = vfs.StatxAttributes(inode)
 		return kernel.CopyOut(t, a.Pointer(4), &sx)
 	})
 }

@@ -161,6 +161,11 @@ func copyFileRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err := regularPair(in, out); err != nil {
 		return 0, err
 	}
+	// Not into an immutable file, even through a descriptor opened
+	// before it became one (generic_copy_file_checks).
+	if out.Immutable() {
+		return 0, unix.EPERM
+	}
 	count, err := rwLen(a.Int64(4))
 	if err != nil {
 		return 0, err

@@ -37,6 +37,11 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	if shared && o.Prot&unix.PROT_WRITE != 0 && !f.Writable() {
 		return unix.EACCES
 	}
+	// Nothing writes an append-only file through a shared mapping
+	// (do_mmap), whatever the protection asked now.
+	if shared && f.Writable() && f.AppendOnly() {
+		return unix.EACCES
+	}
 	o.ReadOnlyFile = !f.Writable()
 	if f.MapsAnonymous() {
 		o.Flags |= unix.MAP_ANONYMOUS
