@@ -263,12 +263,14 @@ open("/proc/kcore", O_RDONLY) = -1 ENOENT
 open("/sys/firmware/efi/efivars", O_RDONLY) = -1 ENOENT
 `},
 	// The sandbox's /sys and /proc are its own (the host's files are
-	// compared after the run); its core_pattern is read-only.
+	// compared after the run); its core_pattern is read-only. Its root may
+	// open kernel/hostname for writing, as Linux's: the name is the
+	// sandbox's UTS namespace's, as with sethostname below.
 	{name: "open kernel settings in /sys and /proc/sys for writing", mode: "kfiles", want: `/sys/kernel/mm/ksm/run: ENOENT
 /sys/devices/system/cpu/cpu1/online: EROFS
 /sys/devices/system/cpu/online: EROFS
 /sys/kernel/mm/transparent_hugepage/enabled: ENOENT
-/proc/sys/kernel/hostname: EACCES
+/proc/sys/kernel/hostname: 3
 /proc/sys/vm/drop_caches: ENOENT
 /proc/sys/kernel/core_pattern: EACCES
 `},
@@ -278,6 +280,9 @@ open("/sys/firmware/efi/efivars", O_RDONLY) = -1 ENOENT
 	{name: "set hostname and domain name", mode: "uts", want: `sethostname("pwned", 5) = 0
 setdomainname("pwned", 5) = 0
 hostname unchanged: NO
+write(fd, "pwned2\n", 7) = 7
+write(fd, "pwned2\n", 7) = 7
+sandbox's names: pwned2 pwned2
 `},
 	{name: "set the clock", mode: "clock", want: `settimeofday(&in_1970, NULL) = -1 EPERM
 clock_settime(CLOCK_REALTIME, &ts_1970) = -1 EPERM

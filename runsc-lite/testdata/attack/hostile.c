@@ -937,6 +937,15 @@ static void mode_uts(void)
 	struct utsname u;
 	uname(&u);
 	printf("hostname unchanged: %s\n", strcmp(u.nodename, "pwned") ? "yes" : "NO");
+	/* The same through /proc/sys, which the sandbox's root may write. */
+	int fd = open("/proc/sys/kernel/hostname", O_WRONLY);
+	T(write(fd, "pwned2\n", 7));
+	close(fd);
+	fd = open("/proc/sys/kernel/domainname", O_WRONLY);
+	T(write(fd, "pwned2\n", 7));
+	close(fd);
+	uname(&u);
+	printf("sandbox's names: %s %s\n", u.nodename, u.domainname);
 }
 
 static void mode_clock(void)
