@@ -133,7 +133,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 	if err != nil {
 		return 0, err
 	}
-	if m.splitsOne(addr, addr+length) && m.mapCount() >= m.mem.MaxMapCount() {
+	if m.mapCount() >= m.mem.MaxMapCount() && m.splitsOne(addr, addr+length) {
 		return 0, unix.ENOMEM
 	}
 	hostFlags := unix.MAP_SHARED | unix.MAP_FIXED
@@ -238,7 +238,7 @@ func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 	if _, special := m.overlaps(addr, end); special {
 		return unix.EINVAL
 	}
-	if m.splitsOne(addr, end) && m.mapCount() >= m.mem.MaxMapCount() {
+	if m.mapCount() >= m.mem.MaxMapCount() && m.splitsOne(addr, end) {
 		return unix.ENOMEM
 	}
 	if err := m.as.Munmap(addr, end-addr); err != nil {
