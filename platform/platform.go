@@ -113,6 +113,16 @@ type Context interface {
 	Release()
 }
 
+// Idler is a Context that can lend its host thread while its task waits
+// in the sentry: the kernel calls Idle from the task's goroutine, between
+// Switches, when the task is about to block. The next Switch takes a host
+// thread again, perhaps another one. A platform whose host threads cost a
+// wake-up when they slept (systrap) uses it to hand a thread that is still
+// awake to the next context that needs one.
+type Idler interface {
+	Idle()
+}
+
 // MaxUserAddress is the end of the user address space (x86-64, 4-level
 // page tables).
 const MaxUserAddress = 0x7ffffffff000

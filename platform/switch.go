@@ -30,6 +30,9 @@ func (g *SwitchGate) Interrupt() (running bool) {
 // returned as EventInterrupted.
 func (g *SwitchGate) Delivered() { g.interrupted.Store(false) }
 
+// Running reports whether the context is inside Switch.
+func (g *SwitchGate) Running() bool { return g.running.Load() }
+
 // Leave marks the end of Switch.
 func (g *SwitchGate) Leave() { g.running.Store(false) }
 

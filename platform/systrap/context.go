@@ -39,6 +39,11 @@ type context struct {
 	unpatchable   map[uintptr]struct{}
 	unpatchableIn *addressSpace
 
+	// lentTo is the address space whose pool c's thread went to because
+	// its task waits (Idle): binding there again is not a new thread of
+	// that address space.
+	lentTo *addressSpace
+
 	gate platform.SwitchGate
 	// interruptedAt is when Interrupt signalled the thread running in
 	// Switch (unix nanoseconds), 0 if it has not since that Switch began.
@@ -196,7 +201,8 @@ func (c *context) event(as *addressSpace, m *sysmsg.Msg, regs *platform.Register
 // bind gives c a stub thread of as, a pooled one if there is one, and
 // waits for its first stop (a pooled thread has usually made it already).
 func (c *context) bind(as *addressSpace) error {
-	t, err := as.thread()
+	t, err := as.thread(c.lentTo != as)
+	c.lentTo = nil
 	if err != nil {
 		return fmt.Errorf("starting a stub thread: %w", err)
 	}
@@ -306,6 +312,25 @@ func (c *context) Interrupt() {
 			unix.Tgkill(c.as.pid, c.tid, unix.SIGCHLD)
 		}
 		c.as.use.RUnlock()
+	}
+}
+
+// Idle implements platform.Idler. The task is about to wait in the
+// sentry, and its thread, stopped in its handler, spins a while before it
+// sleeps: it goes to the pool, where the next context to bind (a task this
+// one woke, or this one when it wakes) takes it while it still spins,
+// instead of waking a thread that sleeps. The context binds again on its
+// next Switch (pool.go). A process that has had one thread keeps it: no
+// other context of its could take it, and binding again costs a few
+// microseconds.
+func (c *context) Idle() {
+	as := c.as
+	if as == nil || c.gate.Running() || !as.Enter() {
+		return
+	}
+	defer as.Leave()
+	if as.threaded() && as.sh.Msg(c.slot).LoadState() == sysmsg.StateEvent && c.recycle(as) {
+		c.lentTo = as
 	}
 }
 

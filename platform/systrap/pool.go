@@ -1,6 +1,10 @@
 package systrap
 
-import "runsc-lite/sysmsg"
+import (
+	"sync/atomic"
+
+	"runsc-lite/sysmsg"
+)
 
 // The thread pool. Starting a stub thread is a request to the syscall
 // thread (clone, then the new thread's set-up: sigaltstack, sigprocmask,
@@ -15,6 +19,13 @@ import "runsc-lite/sysmsg"
 //     while it is stopped in its handler is kept, up to poolMax, instead
 //     of being told to exit; the next context bound to the address space
 //     takes it, and no host thread is created or destroyed.
+//   - A task about to wait in the sentry lends its stopped thread to the
+//     pool (Idle), and binds again when it runs. Its thread spins in its
+//     handler for a while before it sleeps (c/handler.c), so the next
+//     context to bind takes an awake thread while there is one: the
+//     thread a joined thread exited on, or the one a futex waiter just
+//     left, runs the task woken next without a wake-up, as gVisor's stub
+//     threads take whichever context is ready.
 //   - poolTarget threads are started in the background, each exactly as a
 //     thread for a context is: its own slot, the slot's seccomp program and
 //     signal stack from the read-only set-up block, its host id from the
@@ -47,16 +58,20 @@ type pooledThread struct {
 }
 
 // thread returns a stub thread for a context: a pooled one, else a new
-// one. From an address space's second thread on, it also refills the pool.
-func (as *addressSpace) thread() (pooledThread, error) {
+// one. From an address space's second thread on, a fresh context (not one
+// whose task lent its thread while it waited) also refills the pool.
+func (as *addressSpace) thread(fresh bool) (pooledThread, error) {
 	as.poolMu.Lock()
-	as.binds++
-	fill := as.binds > 1
+	if fresh {
+		as.binds++
+	}
+	fill := fresh && as.binds > 1
 	var t pooledThread
 	n := len(as.pool)
 	if n > 0 {
-		t = as.pool[n-1]
-		as.pool = as.pool[:n-1]
+		i := as.awake()
+		t = as.pool[i]
+		as.pool = append(as.pool[:i], as.pool[i+1:]...)
 	}
 	as.poolMu.Unlock()
 	if fill {
@@ -68,6 +83,28 @@ func (as *addressSpace) thread() (pooledThread, error) {
 	}
 	slot, tid, err := as.startThread()
 	return pooledThread{slot: slot, tid: tid}, err
+}
+
+// threaded reports whether a second context has bound to the address
+// space.
+func (as *addressSpace) threaded() bool {
+	as.poolMu.Lock()
+	defer as.poolMu.Unlock()
+	return as.binds > 1
+}
+
+// awake is the index of the pooled thread to take: the newest one still
+// awake (spinning in its handler), else the newest. Whether a thread
+// sleeps is read from its sysmsg page, which the application can write: a
+// lie only makes the sentry wake a thread it need not have. poolMu is
+// held; the pool is not empty.
+func (as *addressSpace) awake() int {
+	for i := len(as.pool) - 1; i >= 0; i-- {
+		if atomic.LoadUint32(&as.sh.Msg(as.pool[i].slot).StubWaiting) == 0 {
+			return i
+		}
+	}
+	return len(as.pool) - 1
 }
 
 // recycle keeps a stopped thread whose context let it go, if the pool has
@@ -125,6 +162,21 @@ func (as *addressSpace) fillPool() {
 		as.poolMu.Lock()
 		as.filling = false
 		as.poolMu.Unlock()
+	}
+}
+
+// prestart starts the thread the address space's first context will take,
+// for a spare stub process: an execve then binds without a request to the
+// syscall thread and a wait for the new thread's first stop.
+func (as *addressSpace) prestart() {
+	if !as.Enter() {
+		return
+	}
+	defer as.Leave()
+	// A thread the pool cannot keep (the address space was released)
+	// dies with its process.
+	if slot, tid, err := as.startThread(); err == nil {
+		as.keep(pooledThread{slot: slot, tid: tid}, poolMax)
 	}
 }
 

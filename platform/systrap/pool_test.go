@@ -99,3 +99,32 @@ func poolPlatform(t *testing.T) (*Platform, *addressSpace) {
 	t.Cleanup(pas.Release)
 	return p, pas.(*addressSpace)
 }
+
+// TestIdleLends: a context whose task waits lends its stopped thread to the
+// pool, the next context to bind takes it, and the idle context binds to
+// another thread when it runs again. A process that has had a single
+// thread keeps it.
+func TestIdleLends(t *testing.T) {
+	p, as := poolPlatform(t)
+	a := bound(t, p, as)
+	a.Idle()
+	if a.Bound() != as {
+		t.Fatal("the only context of an address space lent its thread")
+	}
+	b := bound(t, p, as)
+	tid := a.tid
+	a.Idle()
+	if a.Bound() != nil {
+		t.Fatal("an idle context of a threaded address space kept its thread")
+	}
+	c := bound(t, p, as)
+	if c.tid != tid {
+		t.Errorf("the next context got host thread %d, want the idle context's %d", c.tid, tid)
+	}
+	if err := a.Rebind(as); err != nil {
+		t.Fatalf("the idle context binding again: %v", err)
+	}
+	if a.tid == tid || a.tid == b.tid || a.tid == c.tid {
+		t.Errorf("the idle context bound to host thread %d, which another context holds", a.tid)
+	}
+}

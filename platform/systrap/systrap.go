@@ -10,8 +10,10 @@
 //     munmap, mprotect, thread creation and fork on the sentry's behalf.
 //   - Starting a stub process and tearing one down each cost hundreds of
 //     microseconds on a VM, and every execve does both. So one fresh stub
-//     is kept spare, started in the background after each NewAddressSpace,
-//     and Release kills at once but reaps and unmaps in the background.
+//     is kept spare, started in the background after each NewAddressSpace
+//     with the thread its first context will take already started in its
+//     pool, and Release kills at once but reaps and unmaps in the
+//     background.
 //     Close waits for both, so no stub outlives the platform.
 //   - A Context owns one thread slot of the address space it last ran in:
 //     a sysmsg page and a signal stack. It binds lazily on Switch and gives
@@ -266,6 +268,9 @@ func (p *Platform) refill() {
 	go func() {
 		defer p.bg.Done()
 		as, err := p.spawn()
+		if err == nil {
+			as.prestart()
+		}
 		p.bgMu.Lock()
 		p.refilling = false
 		keep := err == nil && !p.closed

@@ -104,8 +104,11 @@ type signalState struct {
 }
 
 // SignalNotify returns a channel closed when a signal arrives that the task
-// should handle; blocking syscalls select on it and return EINTR.
+// should handle; blocking syscalls select on it and return EINTR. They ask
+// for it right before they block, so it is also where the task lends its
+// host thread (idle).
 func (t *Task) SignalNotify() <-chan struct{} {
+	t.idle()
 	t.sig.mu.Lock()
 	defer t.sig.mu.Unlock()
 	if t.sig.notify == nil {
@@ -145,6 +148,14 @@ func (t *Task) interrupt() {
 	}
 	t.sig.mu.Unlock()
 	t.ctx.Interrupt()
+}
+
+// idle lets the platform context lend its host thread while the task
+// waits (platform.Idler).
+func (t *Task) idle() {
+	if i, ok := t.ctx.(platform.Idler); ok {
+		i.Idle()
+	}
 }
 
 // Interrupted returns a channel closed when a blocking syscall of the task
