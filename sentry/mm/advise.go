@@ -33,6 +33,10 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if !m.covered(addr, end) {
 		hole = unix.ENOMEM
 	}
+	if m.discardSealed(addr, end, advice) {
+		m.mu.Unlock()
+		return unix.EPERM
+	}
 	switch advice {
 	case unix.MADV_DONTFORK, unix.MADV_DOFORK, unix.MADV_WIPEONFORK, unix.MADV_KEEPONFORK:
 		err := m.adviseForkLocked(addr, end, advice)

@@ -89,6 +89,8 @@ type VMA struct {
 	// grow (VM_DONTEXPAND), and a move tells the address space's AIO
 	// state (aio_ring_mremap).
 	aioRing bool
+	// sealed is VM_SEALED (mseal.go).
+	sealed bool
 }
 
 // MemoryManager is one address space and its mirror.
@@ -449,7 +451,7 @@ func (m *MemoryManager) merge() {
 func mergeable(p, v *VMA) bool {
 	return p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
 		p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
-		p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork &&
+		p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork && p.sealed == v.sealed &&
 		(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset)
 }
 

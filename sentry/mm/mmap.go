@@ -201,6 +201,9 @@ func (m *MemoryManager) place(addr, length uintptr, flags int) (uintptr, error) 
 		if busy && flags&unix.MAP_FIXED_NOREPLACE != 0 {
 			return 0, unix.EEXIST
 		}
+		if m.sealedIn(addr, end) {
+			return 0, unix.EPERM
+		}
 		return addr, nil
 	case addr != 0:
 		addr &^= pageSize - 1
@@ -237,6 +240,9 @@ func (m *MemoryManager) Munmap(addr, length uintptr) error {
 func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 	if _, special := m.overlaps(addr, end); special {
 		return unix.EINVAL
+	}
+	if m.sealedIn(addr, end) {
+		return unix.EPERM
 	}
 	if m.mapCount() >= m.mem.MaxMapCount() && m.splitsOne(addr, end) {
 		return unix.ENOMEM
@@ -276,6 +282,9 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 	if !m.covered(addr, end) || m.atMapLimit(addr, end, prot) {
 		return unix.ENOMEM
+	}
+	if m.sealedIn(addr, end) {
+		return unix.EPERM
 	}
 	if prot&unix.PROT_WRITE != 0 {
 		for _, v := range m.vmas {

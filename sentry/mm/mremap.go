@@ -59,8 +59,10 @@ func (m *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.vmaAt(old) == nil {
+	if v := m.vmaAt(old); v == nil {
 		return 0, unix.EFAULT
+	} else if v.sealed {
+		return 0, unix.EPERM
 	}
 	if flags&to != 0 {
 		return m.mremapTo(old, oldLen, newLen, flags, newAddr)

@@ -16,6 +16,9 @@ type MappingUsage struct {
 // "Anonymous" and RssAnon): private mappings without a file.
 func (u *MappingUsage) Anonymous() bool { return u.File == nil && !u.Shared }
 
+// Sealed reports whether u is sealed (mseal, VM_SEALED).
+func (u *MappingUsage) Sealed() bool { return u.sealed }
+
 // IsStack reports whether u is the initial thread's stack (VM_GROWSDOWN).
 func (u *MappingUsage) IsStack() bool { return u.Name == "[stack]" }
 

@@ -17,6 +17,7 @@ func registerMM(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_MSYNC, "msync", msync, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_REMAP_FILE_PAGES, "remap_file_pages", remapFilePages, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_MINCORE, "mincore", mincore, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_MSEAL, "mseal", mseal, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
 func mmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -45,6 +46,15 @@ func munmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func mprotect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, limitedMM(t).Mprotect(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
+}
+
+// mseal seals mappings against changes (mm/mseal.go). Its flags are an
+// unsigned long: any bit set is EINVAL.
+func mseal(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(2) != 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, t.MM().Mseal(a.Pointer(0), a.Pointer(1), 0)
 }
 
 func brk(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
