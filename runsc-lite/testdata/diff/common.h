@@ -47,6 +47,17 @@ static const char *codename(int c) {
 			printf("%s = %ld\n", #expr, _r);                      \
 	} while (0)
 
+/* M(expr) prints a mapping call's errno, or ok (never the address):
+ * MAP_FAILED is its failure. */
+#define M(expr)                                                               \
+	do {                                                                  \
+		errno = 0;                                                    \
+		if ((void *)(expr) == (void *)-1)                             \
+			printf("%s = -1 %s\n", #expr, ename(errno));          \
+		else                                                          \
+			printf("%s = ok\n", #expr);                           \
+	} while (0)
+
 /* sockopt_int is an int socket option's value, or -errno. */
 static int sockopt_int(int fd, int level, int name) {
 	int v = -1;

@@ -8,16 +8,6 @@
 
 #define PG 4096L
 
-/* M(expr) prints a mapping call's errno, or 0 (never the address). */
-#define M(expr)                                                               \
-	do {                                                                  \
-		errno = 0;                                                    \
-		if ((void *)(expr) == MAP_FAILED)                             \
-			printf("%s = -1 %s\n", #expr, ename(errno));          \
-		else                                                          \
-			printf("%s = ok\n", #expr);                           \
-	} while (0)
-
 /* hole returns the address of n free pages. */
 static unsigned char *hole(long n) {
 	unsigned char *p = mmap(NULL, n * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -18,16 +18,6 @@ static long sealc(void *addr, unsigned long len, unsigned long flags) {
 	return syscall(SYS_mseal, addr, len, flags);
 }
 
-/* M(expr) prints a mapping call's errno, or ok (never the address). */
-#define M(expr)                                                               \
-	do {                                                                  \
-		errno = 0;                                                    \
-		if ((void *)(expr) == MAP_FAILED)                             \
-			printf("%s = -1 %s\n", #expr, ename(errno));          \
-		else                                                          \
-			printf("%s = ok\n", #expr);                           \
-	} while (0)
-
 static unsigned char *anon(long pages, int prot) {
 	return mmap(NULL, pages * PG, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
