@@ -6,7 +6,7 @@
  * stat's device numbers, getdents and stat's inode numbers, process
  * states, the threads of /proc/PID/task; the memory files of
  * /proc/PID (smaps, smaps_rollup, statm, status, pagemap) about mappings
- * the program makes, io, oom_score_adj/oom_adj/oom_score, ns. */
+ * the program makes, io, oom_score_adj/oom_adj/oom_score, timerslack_ns, ns. */
 #include "common.h"
 #include <dirent.h>
 #include <libgen.h>
@@ -354,6 +354,20 @@ static void taskMemory(void) {
 	T(waitpid(child, &ws, 0) == child);
 	printf("child inherits oom_score_adj: %s\n", WEXITSTATUS(ws) == 0 ? "yes" : "NO");
 	T(writeFile("/proc/self/oom_score_adj", "0"));
+
+	/* timerslack_ns: the main thread's slack, PR_SET_TIMERSLACK's value;
+	 * 0 restores the default; kstrtoull's errors. */
+	printf("timerslack_ns %s\n", line("/proc/self/timerslack_ns"));
+	T(prctl(PR_SET_TIMERSLACK, 70000));
+	printf("timerslack_ns %s\n", line("/proc/self/timerslack_ns"));
+	T(writeFile("/proc/self/timerslack_ns", "1234\n"));
+	T(prctl(PR_GET_TIMERSLACK));
+	T(writeFile("/proc/self/timerslack_ns", "0"));
+	T(prctl(PR_GET_TIMERSLACK));
+	T(writeFile("/proc/self/timerslack_ns", "abc"));
+	T(writeFile("/proc/self/timerslack_ns", "-1"));
+	T(writeFile("/proc/self/timerslack_ns", "99999999999999999999"));
+	printf("timerslack_ns %s\n", line("/proc/self/timerslack_ns"));
 
 	/* ns: one link per kind, "kind:[inode]", the same in a child. */
 	DIR *d = opendir("/proc/self/ns");

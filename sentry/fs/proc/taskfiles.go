@@ -3,11 +3,13 @@ package proc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/abi"
 	"runsc-lite/sentry/fs/kernfs"
@@ -216,6 +218,51 @@ func (fs *FileSystem) oomAdjFile(path string, task func() (*kernel.Task, error),
 				return unix.EPERM
 			}
 			return t.TG.SetOOMScoreAdj(v, writer.Creds())
+		}}
+}
+
+// timerSlackFile is /proc/PID/timerslack_ns: the timer slack of the
+// process's main thread (kernel.Task.TimerSlack), which the thread itself
+// reads and sets, and any other caller only with CAP_SYS_NICE in the
+// task's user namespace (EPERM, timerslack_ns_show and _write); writing 0
+// restores the thread's default.
+func (fs *FileSystem) timerSlackFile(path string, task func() (*kernel.Task, error)) *valueFile {
+	target := func(ctx context.Context) (*kernel.Task, error) {
+		t, err := task()
+		if err != nil {
+			return nil, err
+		}
+		caller, ok := vfs.TaskOf(ctx).(*kernel.Task)
+		if !ok {
+			return nil, unix.EPERM
+		}
+		if caller != t && !caller.Creds().HasCapIn(t.Creds().UserNS, linux.CAP_SYS_NICE) {
+			return nil, unix.EPERM
+		}
+		return t, nil
+	}
+	return &valueFile{dev: fs.tree.Dev, path: path, perm: 0o666, owner: task,
+		getCtx: func(ctx context.Context) (string, error) {
+			t, err := target(ctx)
+			if err != nil {
+				return "", err
+			}
+			return strconv.FormatUint(t.TimerSlack(), 10) + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
+			v, err := strconv.ParseUint(text, 10, 64)
+			if errors.Is(err, strconv.ErrRange) {
+				return unix.ERANGE // kstrtoull
+			}
+			if err != nil {
+				return unix.EINVAL
+			}
+			t, err := target(ctx)
+			if err != nil {
+				return err
+			}
+			t.SetTimerSlack(v)
+			return nil
 		}}
 }
 
