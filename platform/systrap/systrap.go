@@ -46,6 +46,13 @@
 //     cannot change them behind our back, so the sentry's copy is the truth
 //     and the handler (or the patch entry's resume) sets them with
 //     arch_prctl when they change.
+//
+// Locks, in the order they are taken: addressSpace.use (read while shared
+// memory or the pid is in use; Release takes it to write),
+// addressSpace.layout, addressSpace.mu (syscall-thread requests),
+// addressSpace.poolMu, addressSpace.slotMu, context.mu (the binding;
+// Interrupt, holding it, only tries use), Platform.filterMu;
+// Platform.bgMu is taken alone.
 package systrap
 
 import (
