@@ -45,6 +45,7 @@ import (
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/clocks"
+	"runsc-lite/sentry/fs/inotify"
 	"runsc-lite/sentry/fs/pipe"
 	"runsc-lite/sentry/kernel/aio"
 	"runsc-lite/sentry/mm"
@@ -117,6 +118,9 @@ type Kernel struct {
 	// Pipes are the sandbox's pipe limits (/proc/sys/fs/pipe-*) and the
 	// pipe pages each user holds (package pipe).
 	Pipes *pipe.Accounts
+	// Inotify counts each user's inotify instances against
+	// /proc/sys/fs/inotify/max_user_instances (package inotify).
+	Inotify *inotify.Users
 	// Memory is the sandbox's memory account, which its address spaces
 	// and in-memory files charge (nil: none); set it before the first
 	// process starts.
@@ -167,6 +171,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k.ipcns.root = k.newIPCNamespace(nil, InitIPCNSInode, true)
 	k.AIO = aio.NewLimits()
 	k.Pipes = pipe.NewAccounts()
+	k.Inotify = inotify.NewUsers()
 	return k
 }
 

@@ -82,6 +82,7 @@ type Inotify struct {
 	v     *vfs.VFS
 	queue vfs.Queue
 	ino   uint64
+	acct  Account // charged for the instance until Release
 
 	mu      sync.Mutex
 	events  []event          // guarded by mu
@@ -98,12 +99,16 @@ type watch struct {
 }
 
 // New implements inotify_init1(2): an instance in a file with one
-// reference; flags are IN_NONBLOCK and IN_CLOEXEC, others EINVAL.
-func New(v *vfs.VFS, flags int) (*vfs.File, error) {
+// reference, charged to acct (EMFILE past max_user_instances); flags are
+// IN_NONBLOCK and IN_CLOEXEC, others EINVAL.
+func New(v *vfs.VFS, flags int, acct Account) (*vfs.File, error) {
 	if flags&^(NonBlock|CloseExec) != 0 {
 		return nil, unix.EINVAL
 	}
-	in := &Inotify{v: v, ino: lastIno.Add(1), watches: make(map[int32]*watch), nextWD: 1}
+	if !acct.take() {
+		return nil, unix.EMFILE // over max_user_instances
+	}
+	in := &Inotify{v: v, ino: lastIno.Add(1), acct: acct, watches: make(map[int32]*watch), nextWD: 1}
 	return vfs.NewFile(nil, nil, in, in, unix.O_RDONLY|flags&unix.O_NONBLOCK), nil
 }
 
@@ -304,6 +309,7 @@ func (in *Inotify) Release() {
 		in.v.RemoveWatch(w.key, w)
 	}
 	in.watches = nil
+	in.acct.give()
 }
 
 // Stat implements vfs.Inode: an anonymous inode, as Linux shows it.

@@ -79,6 +79,22 @@ func (fs *FileSystem) pipeUserPages(name string, get func() uint64, set func(uin
 		}}
 }
 
+// inotifyInstances is /proc/sys/fs/inotify/max_user_instances, which root
+// may set to 0 through LONG_MAX (inotify.Users): sandbox-wide, as Linux's
+// is host-wide.
+func (fs *FileSystem) inotifyInstances() *valueFile {
+	u := fs.k.Inotify
+	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/inotify/max_user_instances", perm: 0o644,
+		get: func() (string, error) { return strconv.FormatInt(u.MaxInstances(), 10) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseUint(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			return u.SetMaxInstances(n)
+		}}
+}
+
 // maxMapCount is /proc/sys/vm/max_map_count, which root may set
 // (usage.Memory.MaxMapCount): sandbox-wide, as Linux's is host-wide.
 func (fs *FileSystem) maxMapCount() *valueFile {
@@ -208,7 +224,7 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 	})
 	inotifyDir := tr.Fixed("/sys/fs/inotify", map[string]vfs.Inode{
 		"max_queued_events":  tr.File("/sys/fs/inotify/max_queued_events", num(inotify.MaxQueued)),
-		"max_user_instances": tr.File("/sys/fs/inotify/max_user_instances", num(math.MaxInt32)),
+		"max_user_instances": fs.inotifyInstances(),
 		"max_user_watches":   tr.File("/sys/fs/inotify/max_user_watches", num(inotify.MaxWatches)),
 	})
 	mqueueDir := tr.Fixed("/sys/fs/mqueue", map[string]vfs.Inode{

@@ -31,15 +31,16 @@ func write(t *testing.T, fs *FileSystem, path, text string) error {
 	return err
 }
 
-// TestPipeSysctls: /proc/sys/fs/pipe-* read Linux's defaults and are the
-// limits the pipe accounts enforce; root writes them, pipe-max-size
-// rounded as F_SETPIPE_SZ rounds.
+// TestPipeSysctls: /proc/sys/fs/pipe-* and inotify/max_user_instances
+// read Linux's defaults and are the limits the pipe and inotify accounts
+// enforce; root writes them, pipe-max-size rounded as F_SETPIPE_SZ rounds.
 func TestPipeSysctls(t *testing.T) {
 	fs, k := newTestFS(t)
 	for path, want := range map[string]string{
-		"sys/fs/pipe-max-size":        "1048576\n",
-		"sys/fs/pipe-user-pages-soft": "16384\n",
-		"sys/fs/pipe-user-pages-hard": "0\n",
+		"sys/fs/pipe-max-size":              "1048576\n",
+		"sys/fs/pipe-user-pages-soft":       "16384\n",
+		"sys/fs/pipe-user-pages-hard":       "0\n",
+		"sys/fs/inotify/max_user_instances": "128\n",
 	} {
 		if got := read(t, fs, path); got != want {
 			t.Errorf("%s = %q, want %q", path, got, want)
@@ -58,6 +59,9 @@ func TestPipeSysctls(t *testing.T) {
 		{"sys/fs/pipe-user-pages-soft", "32", "32\n", nil},
 		{"sys/fs/pipe-user-pages-soft", "-5", "32\n", unix.EINVAL},
 		{"sys/fs/pipe-user-pages-hard", "64\n", "64\n", nil},
+		{"sys/fs/inotify/max_user_instances", "3\n", "3\n", nil},
+		{"sys/fs/inotify/max_user_instances", "-1", "3\n", unix.EINVAL},
+		{"sys/fs/inotify/max_user_instances", "9223372036854775808", "3\n", unix.EINVAL},
 	} {
 		if err := write(t, fs, c.path, c.text); err != c.err {
 			t.Errorf("writing %q to %s: %v, want %v", c.text, c.path, err, c.err)
@@ -65,6 +69,9 @@ func TestPipeSysctls(t *testing.T) {
 		if got := read(t, fs, c.path); got != c.want {
 			t.Errorf("%s after writing %q = %q, want %q", c.path, c.text, got, c.want)
 		}
+	}
+	if k.Inotify.MaxInstances() != 3 {
+		t.Errorf("inotify accounts: max_user_instances %d, want 3", k.Inotify.MaxInstances())
 	}
 	if k.Pipes.MaxSize() != 1<<31 || k.Pipes.UserPagesSoft() != 32 || k.Pipes.UserPagesHard() != 64 {
 		t.Errorf("accounts: max %d, soft %d, hard %d", k.Pipes.MaxSize(), k.Pipes.UserPagesSoft(), k.Pipes.UserPagesHard())

@@ -28,7 +28,7 @@ func inotifyInit1(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func inotifyInitImpl(t *kernel.Task, flags int) (uintptr, error) {
-	f, err := inotify.New(t.K.VFS, flags)
+	f, err := inotify.New(t.K.VFS, flags, inotify.Account{Users: t.K.Inotify, UID: t.Creds().UID.Effective})
 	if err != nil {
 		return 0, err
 	}
