@@ -240,18 +240,6 @@ static char *smapsEntry(char *all, void *addr) {
 	return NULL;
 }
 
-/* writeFile writes s to path: its result, or -1 and errno. */
-static int writeFile(const char *path, const char *s) {
-	int fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	int r = write(fd, s, strlen(s));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
 /* taskMemory: smaps, smaps_rollup, statm, status and pagemap describe a
  * mapping the program makes as it touches and locks it (mlock populates
  * it); io counts the program's reads and writes; oom_score_adj and
@@ -334,18 +322,18 @@ static void taskMemory(void) {
 	/* oom_score_adj and oom_adj. */
 	printf("oom_score_adj %s, oom_adj %s\n", line("/proc/self/oom_score_adj"), line("/proc/self/oom_adj"));
 	long s0 = atol(readInto("/proc/self/oom_score", b, sizeof b));
-	T(writeFile("/proc/self/oom_score_adj", "500\n"));
+	T(put_text("/proc/self/oom_score_adj", "500\n"));
 	long s1 = atol(readInto("/proc/self/oom_score", b, sizeof b));
 	CHECK(s1 - s0 >= 332 && s1 - s0 <= 334);
 	printf("oom_score_adj %s, oom_adj %s\n", line("/proc/self/oom_score_adj"), line("/proc/self/oom_adj"));
-	T(writeFile("/proc/self/oom_adj", "10"));
+	T(put_text("/proc/self/oom_adj", "10"));
 	printf("oom_score_adj %s, oom_adj %s\n", line("/proc/self/oom_score_adj"), line("/proc/self/oom_adj"));
-	T(writeFile("/proc/self/oom_adj", "15"));
+	T(put_text("/proc/self/oom_adj", "15"));
 	printf("oom_score_adj %s, oom_adj %s\n", line("/proc/self/oom_score_adj"), line("/proc/self/oom_adj"));
-	T(writeFile("/proc/self/oom_score_adj", "1001"));
-	T(writeFile("/proc/self/oom_score_adj", "abc"));
-	T(writeFile("/proc/self/oom_adj", "16"));
-	T(writeFile("/proc/self/oom_score_adj", "300"));
+	T(put_text("/proc/self/oom_score_adj", "1001"));
+	T(put_text("/proc/self/oom_score_adj", "abc"));
+	T(put_text("/proc/self/oom_adj", "16"));
+	T(put_text("/proc/self/oom_score_adj", "300"));
 	pid_t child = fork();
 	if (child == 0) {
 		_exit(strcmp(line("/proc/self/oom_score_adj"), "300") == 0 ? 0 : 1);
@@ -353,20 +341,20 @@ static void taskMemory(void) {
 	int ws;
 	T(waitpid(child, &ws, 0) == child);
 	printf("child inherits oom_score_adj: %s\n", WEXITSTATUS(ws) == 0 ? "yes" : "NO");
-	T(writeFile("/proc/self/oom_score_adj", "0"));
+	T(put_text("/proc/self/oom_score_adj", "0"));
 
 	/* timerslack_ns: the main thread's slack, PR_SET_TIMERSLACK's value;
 	 * 0 restores the default; kstrtoull's errors. */
 	printf("timerslack_ns %s\n", line("/proc/self/timerslack_ns"));
 	T(prctl(PR_SET_TIMERSLACK, 70000));
 	printf("timerslack_ns %s\n", line("/proc/self/timerslack_ns"));
-	T(writeFile("/proc/self/timerslack_ns", "1234\n"));
+	T(put_text("/proc/self/timerslack_ns", "1234\n"));
 	T(prctl(PR_GET_TIMERSLACK));
-	T(writeFile("/proc/self/timerslack_ns", "0"));
+	T(put_text("/proc/self/timerslack_ns", "0"));
 	T(prctl(PR_GET_TIMERSLACK));
-	T(writeFile("/proc/self/timerslack_ns", "abc"));
-	T(writeFile("/proc/self/timerslack_ns", "-1"));
-	T(writeFile("/proc/self/timerslack_ns", "99999999999999999999"));
+	T(put_text("/proc/self/timerslack_ns", "abc"));
+	T(put_text("/proc/self/timerslack_ns", "-1"));
+	T(put_text("/proc/self/timerslack_ns", "99999999999999999999"));
 	printf("timerslack_ns %s\n", line("/proc/self/timerslack_ns"));
 
 	/* ns: one link per kind, "kind:[inode]", the same in a child. */
