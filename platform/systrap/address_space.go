@@ -68,6 +68,12 @@ type addressSpace struct {
 	mu  sync.Mutex // serializes syscall-thread requests with the messages they send and answer with on ctl; guards seq
 	seq uint32
 
+	// starting, if not nil, is closed once the thread a forked child's
+	// first context takes, started in the background (Fork), is pooled
+	// or failed. Set before the address space is returned; read-only
+	// after.
+	starting chan struct{}
+
 	poolMu  sync.Mutex     // guards pool, filling and binds (pool.go)
 	pool    []pooledThread // stub threads no context is bound to
 	filling bool           // fillPool is starting threads
@@ -351,8 +357,13 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	// (its own memfd, which its syscall thread maps there) and state.
 	as.patch.mu.Lock()
 	defer as.patch.mu.Unlock()
-	child, err := as.p.newAddressSpace(func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
-		copy(sh.PatchTable(), as.sh.PatchTable())
+	k, err := as.p.takeKit()
+	if err != nil {
+		return nil, err
+	}
+	child, err := as.p.newAddressSpace(k, func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
+		n := as.patch.tableLen()
+		copy(sh.PatchTable()[:n], as.sh.PatchTable()[:n])
 		sh.Control().FpxSw = as.sh.Control().FpxSw
 		_, pidfd, err := as.callFD(sysmsg.ReqFork, 0, [6]uint64{}, true, ctl, sh.ROFD, sh.RWFD)
 		if err != nil {
@@ -372,6 +383,7 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		return nil, err
 	}
 	child.patch.copyFrom(&as.patch)
+	child.prestartInBackground()
 	return child, nil
 }
 
@@ -398,22 +410,31 @@ func (as *addressSpace) VVAR() platform.Range {
 	return platform.Range{Start: as.p.fs.VVAR.Start, End: as.p.fs.VVAR.End}
 }
 
-// Release implements platform.AddressSpace. It kills the stub process at
-// once; reaping it and unmapping the shared region finish in the background
-// (Platform.Close waits for them).
+// Release implements platform.AddressSpace. The address space is dead at
+// once (every request and copy fails from now on); the kill, the wake-ups
+// of whoever waits on its shared region, the reaping and the unmapping of
+// the region follow in the background (Platform.Close waits for them):
+// they are host calls, 100-600us on the 2-core VM, which an execve or an
+// exit would otherwise spend before the application sees its result. A
+// stub that runs on for those microseconds runs only as the sentry left
+// it: every thread stopped in its handler, or one the application made
+// unsupervised, which traps into a handler nobody answers.
 func (as *addressSpace) Release() {
 	if as.released.Swap(true) {
 		return
 	}
 	as.p.dyingAdd(as)
-	as.kill()
-	for i := range as.slots {
-		if as.slotInUse(i) {
-			sysmsg.Wake(&as.sh.Msg(i).State)
+	as.dead.Store(true)
+	as.p.inBackground(func() {
+		as.kill()
+		for i := range as.slots {
+			if as.slotInUse(i) {
+				sysmsg.Wake(&as.sh.Msg(i).State)
+			}
 		}
-	}
-	sysmsg.Wake(&as.sh.Response().Seq)
-	as.p.inBackground(as.reap)
+		sysmsg.Wake(&as.sh.Response().Seq)
+		as.reap()
+	})
 }
 
 // reap waits for the killed stub process to be gone, then closes its

@@ -193,6 +193,12 @@ func (p *patcher) copyFrom(parent *patcher) {
 	}
 }
 
+// tableLen is how much of the patch table is in use: the entry cell and
+// the traps written so far. A fork copies only that: each page of the
+// table written is a page fault on the memfd, about 15us on the 2-core VM,
+// and the full table is 16 pages. Preconditions: p.mu is held.
+func (p *patcher) tableLen() int { return max(p.next, 1) * sysmsg.TrapSize }
+
 // trapAddr is the stub address of trap i.
 func trapAddr(i int) uintptr { return sysmsg.PatchTable + uintptr(i)*sysmsg.TrapSize }
 

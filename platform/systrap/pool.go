@@ -61,6 +61,9 @@ type pooledThread struct {
 // one. From an address space's second thread on, a fresh context (not one
 // whose task lent its thread while it waited) also refills the pool.
 func (as *addressSpace) thread(fresh bool) (pooledThread, error) {
+	if as.starting != nil {
+		<-as.starting
+	}
 	as.poolMu.Lock()
 	if fresh {
 		as.binds++
@@ -177,6 +180,22 @@ func (as *addressSpace) prestart() {
 	// dies with its process.
 	if slot, tid, err := as.startThread(); err == nil {
 		as.keep(pooledThread{slot: slot, tid: tid}, poolMax)
+	}
+}
+
+// prestartInBackground is prestart for a forked child, on its own
+// goroutine: the child's stub starts the thread while the sentry finishes
+// the fork (the rest of the memory manager's copy, the descriptor table),
+// and the child's first context waits for it (starting) instead of
+// asking for one of its own.
+func (as *addressSpace) prestartInBackground() {
+	done := make(chan struct{})
+	as.starting = done
+	if !as.p.startBackground(func() {
+		defer close(done)
+		as.prestart()
+	}) {
+		close(done)
 	}
 }
 

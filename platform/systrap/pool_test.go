@@ -112,6 +112,7 @@ func TestIdleLends(t *testing.T) {
 		t.Fatal("the only context of an address space lent its thread")
 	}
 	b := bound(t, p, as)
+	pooled(t, as) // the fill b's bind began: a thread it pools after a's would be taken first
 	tid := a.tid
 	a.Idle()
 	if a.Bound() != nil {

@@ -93,10 +93,12 @@ type Platform struct {
 	filterMu sync.Mutex
 	filters  map[int][]bpf.Instruction // thread programs by slot; guarded by filterMu
 
-	bgMu      sync.Mutex                      // guards closed, spare, refilling and dying
+	bgMu      sync.Mutex                      // guards closed, spare, refilling, kit, kitting and dying
 	closed    bool                            // guarded by bgMu
 	spare     *addressSpace                   // a fresh stub process ready for NewAddressSpace; guarded by bgMu
 	refilling bool                            // guarded by bgMu
+	kit       *kit                            // a kit ready for Fork; guarded by bgMu
+	kitting   bool                            // a kit is being made; guarded by bgMu
 	spawned   atomic.Int32                    // NewAddressSpace calls so far
 	bg        sync.WaitGroup                  // refills and releases still running
 	dying     map[*addressSpace]chan struct{} // released, not yet gone; each channel closed once it is; guarded by bgMu
@@ -148,11 +150,14 @@ func (p *Platform) Name() string { return "systrap" }
 func (p *Platform) Close() error {
 	p.bgMu.Lock()
 	p.closed = true
-	spare := p.spare
-	p.spare = nil
+	spare, k := p.spare, p.kit
+	p.spare, p.kit = nil, nil
 	p.bgMu.Unlock()
 	if spare != nil {
 		spare.Release()
+	}
+	if k != nil {
+		k.close()
 	}
 	p.bg.Wait()
 	return p.fs.Close()
@@ -244,7 +249,11 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 
 // spawn starts a fresh stub process.
 func (p *Platform) spawn() (*addressSpace, error) {
-	return p.newAddressSpace(func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
+	k, err := p.newKit()
+	if err != nil {
+		return nil, err
+	}
+	return p.newAddressSpace(k, func(ctl int, sh *sysmsg.Shared) (stub.Process, error) {
 		return p.fs.Spawn(stub.Request{}, ctl, sh.ROFD, sh.RWFD)
 	})
 }
@@ -291,17 +300,24 @@ func (p *Platform) refill() {
 	}()
 }
 
-// newAddressSpace sets up the shared region and control socket of a new stub
-// process, which spawn starts.
-func (p *Platform) newAddressSpace(spawn func(ctl int, sh *sysmsg.Shared) (stub.Process, error)) (*addressSpace, error) {
+// kit is what a new stub process needs from the sentry before it exists:
+// its shared region, set up (and so its first pages touched), and its
+// control socket. Making one is host calls and page faults on fresh
+// memfds, 150-400us on the 2-core VM, which a shell's fork would wait for:
+// Fork takes one made ahead (takeKit).
+type kit struct {
+	sh  *sysmsg.Shared
+	ctl [2]int // the sentry's end, the stub's end
+}
+
+// newKit makes a kit.
+func (p *Platform) newKit() (*kit, error) {
 	sh, err := sysmsg.NewShared()
 	if err != nil {
 		return nil, err
 	}
-	c := sh.Control()
-	c.SpinLimit = stubSpin(p.spin.Limit(0))
 	if p.hasFSGSBase {
-		c.HasFSGSBase = 1
+		sh.Control().HasFSGSBase = 1
 	}
 	p.initPatchTable(sh)
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
@@ -309,14 +325,60 @@ func (p *Platform) newAddressSpace(spawn func(ctl int, sh *sysmsg.Shared) (stub.
 		sh.Close()
 		return nil, fmt.Errorf("stub control socket: %w", err)
 	}
-	proc, err := spawn(fds[1], sh)
-	unix.Close(fds[1])
+	return &kit{sh: sh, ctl: [2]int{fds[0], fds[1]}}, nil
+}
+
+// close frees an unused kit.
+func (k *kit) close() {
+	unix.Close(k.ctl[0])
+	unix.Close(k.ctl[1])
+	k.sh.Close()
+}
+
+// takeKit returns the kit made ahead, or a new one if there is none, and
+// has the next one made in the background.
+func (p *Platform) takeKit() (*kit, error) {
+	p.bgMu.Lock()
+	k := p.kit
+	p.kit = nil
+	if !p.closed && !p.kitting {
+		p.kitting = true
+		p.bg.Add(1)
+		go func() {
+			defer p.bg.Done()
+			next, err := p.newKit()
+			p.bgMu.Lock()
+			p.kitting = false
+			keep := err == nil && !p.closed && p.kit == nil
+			if keep {
+				p.kit = next
+			}
+			p.bgMu.Unlock()
+			if err == nil && !keep {
+				next.close()
+			}
+		}()
+	}
+	p.bgMu.Unlock()
+	if k != nil {
+		return k, nil
+	}
+	return p.newKit()
+}
+
+// newAddressSpace makes a stub process from kit k, which spawn starts
+// with the stub's end of the control socket and the shared region.
+func (p *Platform) newAddressSpace(k *kit, spawn func(ctl int, sh *sysmsg.Shared) (stub.Process, error)) (*addressSpace, error) {
+	sh := k.sh
+	sh.Control().SpinLimit = stubSpin(p.spin.Limit(0))
+	proc, err := spawn(k.ctl[1], sh)
+	unix.Close(k.ctl[1])
 	if err != nil {
-		unix.Close(fds[0])
+		unix.Close(k.ctl[0])
 		sh.Close()
 		return nil, err
 	}
-	as := &addressSpace{p: p, sh: sh, ctl: fds[0], proc: proc, pid: proc.Pid, pidfd: proc.Pidfd}
+	as := &addressSpace{p: p, sh: sh, ctl: k.ctl[0], proc: proc, pid: proc.Pid, pidfd: proc.Pidfd}
 	as.ProcessMemory = platform.ProcessMemory{Holder: as, PID: proc.Pid, Reserved: reserved, Also: trapTable, Gone: errGone}
 	return as, nil
 }
