@@ -171,7 +171,7 @@ func (m *MemoryManager) unmapRangeKeeping(start, end uintptr, keep *os.File) {
 	for _, f := range m.remove(start, end) {
 		if f != keep {
 			m.untrack(f)
-			f.Close()
+			releaseFile(f)
 		}
 	}
 	m.putShms(shms)

@@ -312,8 +312,9 @@ func (m *MemoryManager) untrack(f *os.File) {
 	}
 }
 
-// closeFile closes f unless a VMA in vmas still uses it. Files are shared
-// by the pieces a VMA is split into, so only the last piece closes it.
+// closeFile releases f unless a VMA in vmas still uses it. Files are
+// shared by the pieces a VMA is split into, so only the last piece
+// releases it (and by forks: releaseFile).
 func closeFile(f *os.File, vmas []VMA) {
 	if f == nil {
 		return
@@ -323,7 +324,7 @@ func closeFile(f *os.File, vmas []VMA) {
 			return
 		}
 	}
-	f.Close()
+	releaseFile(f)
 }
 
 func pageUp(x uintptr) uintptr { return (x + pageSize - 1) &^ (pageSize - 1) }
