@@ -179,6 +179,46 @@ func (t *Task) CopyInString(addr uintptr, max int) (string, error) {
 	return "", unix.ENAMETOOLONG
 }
 
+// stringChunk is how much of each string CopyInStrings reads at first.
+const stringChunk = 256
+
+// CopyInStrings is CopyInString of each address in addrs, with one
+// vectored copy of each string's first bytes (up to stringChunk, never
+// across a page boundary): a string that ends there costs no host call of
+// its own. The rest, and every string the one copy did not reach (a bad
+// address stops it), are read as CopyInString reads them, which also
+// decides their errors.
+func (t *Task) CopyInStrings(addrs []uintptr, max int) ([]string, error) {
+	ranges := make([]platform.Range, len(addrs))
+	total := 0
+	for i, a := range addrs {
+		n := min(stringChunk, int(abi.PageSize-a%abi.PageSize))
+		if a+uintptr(n) < a {
+			n = 0 // the last page: CopyInString says what it holds
+		}
+		ranges[i] = platform.Range{Start: a, End: a + uintptr(n)}
+		total += n
+	}
+	buf := make([]byte, total)
+	got, _ := t.MM().CopyInVec(buf, ranges)
+	out := make([]string, len(addrs))
+	off := 0
+	for i, r := range ranges {
+		b := buf[off:min(off+int(r.End-r.Start), got)]
+		off += int(r.End - r.Start)
+		if j := bytes.IndexByte(b, 0); j >= 0 && j <= max {
+			out[i] = string(b[:j])
+			continue
+		}
+		str, err := t.CopyInString(addrs[i], max)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = str
+	}
+	return out, nil
+}
+
 // RobustList returns the task's robust futex list head (set_robust_list).
 func (t *Task) RobustList() uintptr { return t.robustList.Load() }
 

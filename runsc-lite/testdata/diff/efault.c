@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #define PG 4096L
@@ -82,6 +83,37 @@ int main(int argc, char **argv) {
 	T(readlink("s", BAD, 10));
 	T(symlink(BAD, "s2"));
 	T(execve(BAD, NULL, NULL));
+
+	/* execve's vectors: a bad array, a bad string, an array without its
+	 * NULL and a string without its NUL before the hole; then an array
+	 * whose NULL is the page's last word and a string whose NUL is its
+	 * last byte, which must run */
+	{
+		char *page = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		mprotect(page + PG, PG, PROT_NONE);
+		char **av = (char **)(page + PG) - 2;
+		char *end = two + PG - 4;
+		char *bad[] = {"/bin/true", BAD, NULL};
+		char *cut[] = {"/bin/true", end, NULL};
+		av[0] = "/bin/true";
+		av[1] = "x";
+		memcpy(end, "abcd", 4);
+		T(execve("/bin/true", BAD, NULL));
+		T(execve("/bin/true", bad, NULL));
+		T(execve("/bin/true", av, NULL));
+		T(execve("/bin/true", cut, NULL));
+		T(execve("/bin/true", (char *[]){"/bin/true", NULL}, bad));
+		av[1] = NULL;
+		memcpy(end, "abc", 4);
+		pid_t child = fork();
+		if (child == 0) {
+			execve("/bin/true", av, cut + 1);
+			_exit(99);
+		}
+		int status;
+		waitpid(child, &status, 0);
+		printf("execve at the page's end: exit %d\n", WEXITSTATUS(status));
+	}
 
 	/* other structures */
 	T(syscall(SYS_getcwd, BAD, 100));
