@@ -99,6 +99,28 @@ type AddressSpace interface {
 	Release()
 }
 
+// MapOp is one mapping change of a batch (Batcher).
+type MapOp struct {
+	// Sysno is unix.SYS_MMAP (with MAP_FIXED), SYS_MUNMAP or
+	// SYS_MPROTECT.
+	Sysno        uintptr
+	Addr, Length uintptr
+	Prot, Flags  int
+	// File and Off are an mmap's file (nil for anonymous memory).
+	File *os.File
+	Off  int64
+}
+
+// Batcher is an AddressSpace that makes several mapping changes with one
+// hand-off to the host process that holds its memory (an execve's
+// mappings: a dozen at once).
+type Batcher interface {
+	// MapBatch makes ops in order, each as Mmap, Munmap or Mprotect
+	// makes it, and stops at the first that fails: it returns how many
+	// were made and that one's error.
+	MapBatch(ops []MapOp) (int, error)
+}
+
 // Context runs one application thread.
 type Context interface {
 	// Switch runs the thread in as with regs and fp until it makes a

@@ -75,6 +75,10 @@ const (
 	RegionEnd      = Region + RegionSize
 	ScratchMsghdr  = 0x40
 	ScratchPidfd   = 0xc8
+	// ScratchBatchCmsg and ScratchBatchCmsgSize are a batch's control
+	// buffer in the response page.
+	ScratchBatchCmsg     = 0x100
+	ScratchBatchCmsgSize = 0x30
 )
 
 // Syscall-site patching (c/sysmsg.h): the trap table, which is part of the
@@ -131,7 +135,25 @@ const (
 	ReqMmapFD    = 2
 	ReqNewThread = 3
 	ReqFork      = 4
+	ReqBatch     = 5
 )
+
+// A batch (ReqBatch): up to MaxBatch calls in the control page at
+// ControlBatch and up to BatchMaxFDs descriptors sent first.
+const (
+	ControlBatch = 0x400
+	MaxBatch     = 32
+	BatchMaxFDs  = 8
+)
+
+// Call is struct stub_call: one call of a batch.
+type Call struct {
+	Sysno uint64
+	Args  [6]uint64
+	// FD is the index of the batch's descriptor that is arg4, or -1.
+	FD int32
+	_  uint32
+}
 
 // Msg is struct sysmsg: one per application thread, at the start of its
 // slot.
@@ -172,8 +194,9 @@ type Control struct {
 // Response is struct stub_response.
 type Response struct {
 	Seq uint32
-	_   uint32
-	Ret int64
+	// Done is how many of a batch's calls succeeded.
+	Done uint32
+	Ret  int64
 }
 
 // ThreadSetup is struct thread_setup, without its instructions.

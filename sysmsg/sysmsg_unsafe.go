@@ -115,6 +115,17 @@ func (s *Shared) Answered(seq uint32) bool {
 	return atomic.LoadUint32(&s.Response().Seq) == seq
 }
 
+// PostBatch publishes request seq (never 0), a batch of calls (at most
+// MaxBatch) with nfds descriptors, which the caller sends first.
+func (s *Shared) PostBatch(seq uint32, calls []Call, nfds int) {
+	c := s.Control()
+	atomic.StoreUint32(&c.Seq, 0)
+	copy(unsafe.Slice((*Call)(unsafe.Pointer(&s.ro[ControlBatch])), MaxBatch), calls)
+	c.Kind, c.Sysno, c.Args = ReqBatch, 0, [6]uint64{uint64(len(calls)), uint64(nfds)}
+	atomic.StoreUint32(&c.Seq, seq)
+	Wake(&c.Seq)
+}
+
 // Post publishes request seq (never 0). Seq is 0 while the request is
 // written, so the syscall thread, which checks Seq again after reading the
 // request, never runs a request that was being overwritten.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,6 +240,117 @@ func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, 
 		return 0, err
 	}
 	return got, as.checkMapped(got, addr, length, flags)
+}
+
+// MapBatch implements platform.Batcher: up to sysmsg.MaxBatch calls and
+// sysmsg.BatchMaxFDs files per request to the syscall thread, each call
+// checked as Mmap, Munmap and Mprotect check theirs. What the stub answers
+// (how many calls succeeded) is believed as their answers are: a stub that
+// lies only makes the sentry's view of its own process wrong.
+func (as *addressSpace) MapBatch(ops []platform.MapOp) (int, error) {
+	if !as.Enter() {
+		return 0, errGone
+	}
+	defer as.Leave()
+	as.layout.RLock()
+	defer as.layout.RUnlock()
+	done := 0
+	for len(ops) > 0 {
+		calls, files, err := batchCalls(ops)
+		if err != nil {
+			return done, err
+		}
+		n, err := as.batch(calls, files)
+		done += n
+		if err != nil {
+			return done, err
+		}
+		ops = ops[len(calls):]
+	}
+	return done, nil
+}
+
+// batchCalls turns the first ops, as many as one request takes, into
+// calls and the files they map.
+func batchCalls(ops []platform.MapOp) ([]sysmsg.Call, []*os.File, error) {
+	var calls []sysmsg.Call
+	var files []*os.File
+	for _, o := range ops {
+		if len(calls) == sysmsg.MaxBatch {
+			break
+		}
+		c := sysmsg.Call{Sysno: uint64(o.Sysno), FD: -1}
+		var check func(platform.Range) error
+		switch o.Sysno {
+		case unix.SYS_MMAP:
+			if o.Flags&unix.MAP_FIXED == 0 {
+				return nil, nil, fmt.Errorf("batched mmap at %#x without MAP_FIXED: %w", o.Addr, unix.EINVAL)
+			}
+			check = func(r platform.Range) error { return platform.CheckMmap(r, o.Addr, o.Length, o.Flags) }
+			c.Args = [6]uint64{uint64(o.Addr), uint64(o.Length), uint64(o.Prot), uint64(o.Flags), ^uint64(0), uint64(o.Off)}
+			if o.File != nil {
+				i := slices.Index(files, o.File)
+				if i < 0 {
+					if len(files) == sysmsg.BatchMaxFDs {
+						return calls, files, nil
+					}
+					files = append(files, o.File)
+					i = len(files) - 1
+				}
+				c.FD = int32(i)
+			}
+		case unix.SYS_MUNMAP:
+			check = func(r platform.Range) error { return platform.CheckMunmap(r, o.Addr, o.Length) }
+			c.Args = [6]uint64{uint64(o.Addr), uint64(o.Length)}
+		case unix.SYS_MPROTECT:
+			check = func(r platform.Range) error { return platform.CheckMprotect(r, o.Addr, o.Length) }
+			c.Args = [6]uint64{uint64(o.Addr), uint64(o.Length), uint64(o.Prot)}
+		default:
+			return nil, nil, fmt.Errorf("batched syscall %d: %w", o.Sysno, unix.EINVAL)
+		}
+		if err := checkReserved(check); err != nil {
+			return nil, nil, err
+		}
+		calls = append(calls, c)
+	}
+	return calls, files, nil
+}
+
+// batch runs one batch request: calls, mapping files.
+func (as *addressSpace) batch(calls []sysmsg.Call, files []*os.File) (int, error) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.dead.Load() {
+		return 0, errGone
+	}
+	if len(files) > 0 {
+		fds := make([]int, len(files))
+		for i, f := range files {
+			fds[i] = int(f.Fd())
+		}
+		err := unix.Sendmsg(as.ctl, []byte{0}, unix.UnixRights(fds...), nil, 0)
+		runtime.KeepAlive(files)
+		if err != nil {
+			return 0, fmt.Errorf("sending descriptors to the stub: %w", err)
+		}
+	}
+	as.seq = sysmsg.NextSeq(as.seq)
+	as.sh.PostBatch(as.seq, calls, len(files))
+	seq, posted := as.seq, time.Now()
+	stop := func() bool { return as.exited() || as.answerLost(seq, posted) }
+	if !as.sh.WaitResponse(seq, as.p.spin.Limit(int(as.p.running.Load())), stop) {
+		return 0, errGone
+	}
+	r := as.sh.Response()
+	done, ret := int(min(r.Done, uint32(len(calls)))), r.Ret
+	if ret < 0 && ret > -4096 {
+		return done, unix.Errno(-ret)
+	}
+	if done < len(calls) {
+		as.kill() // a stub that stops short without an error is out of step
+		return done, errGone
+	}
+	return done, nil
 }
 
 // checkMapped checks the address the syscall thread says mmap returned,

@@ -78,7 +78,14 @@ func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
 	m := mm.New(as, t.MM().Memory())
 	m.SetCPUAccount(t.K.CPU)
 	m.SetRlimits(t.TG.MemoryRlimits())
+	m.DeferMappings()
 	res, err := loader.Load(m, open, p, argv, envv)
+	if err == nil {
+		if err = m.FlushMappings(); err != nil {
+			t.Log().Warn("execve: mapping the new program failed", "err", err)
+			err = unix.ENOMEM
+		}
+	}
 	if err != nil {
 		m.Release()
 		return err

@@ -362,7 +362,11 @@ func (s *Sandbox) newProcess(p Process, fds *vfs.FDTable, fsc *vfs.FSContext) (*
 		return nil, fmt.Errorf("creating the address space: %w", err)
 	}
 	m := mm.New(as, s.K.Memory)
+	m.DeferMappings()
 	res, err := loader.Load(m, s.root.OpenerIn(fsc), exe, p.Argv, p.Env)
+	if err == nil {
+		err = m.FlushMappings()
+	}
 	if err != nil {
 		m.Release()
 		fds.Release()

@@ -246,6 +246,8 @@ stub_serve:
 	je .Lnew_thread
 	cmp $STUB_REQ_FORK, %ebp
 	je .Lfork
+	cmp $STUB_REQ_BATCH, %ebp
+	je .Lbatch
 .Leinval:
 	mov $-EINVAL, %rax
 	jmp .Lrespond
@@ -270,8 +272,9 @@ stub_serve:
 .endm
 
 /* RECV: recvmsg(STUB_CTL_FD) of one byte and its descriptors into the
- * scratch space of the response page. */
-.macro RECV
+ * scratch space of the response page (a batch's: the control buffer at
+ * cmsg, of size bytes). */
+.macro RECV cmsg=STUB_SCRATCH_CMSG, size=STUB_SCRATCH_CMSG_SIZE
 	lea STUB_SCRATCH_IOV(%r15), %rax
 	lea STUB_SCRATCH_DATA(%r15), %rcx
 	mov %rcx, 0(%rax)               /* iov_base */
@@ -281,9 +284,9 @@ stub_serve:
 	movq $0, 8(%rsi)                /* msg_namelen */
 	mov %rax, 16(%rsi)              /* msg_iov */
 	movq $1, 24(%rsi)               /* msg_iovlen */
-	lea STUB_SCRATCH_CMSG(%r15), %rax
+	lea \cmsg(%r15), %rax
 	mov %rax, 32(%rsi)              /* msg_control */
-	movq $STUB_SCRATCH_CMSG_SIZE, 40(%rsi) /* msg_controllen */
+	movq $\size, 40(%rsi)           /* msg_controllen */
 	movq $0, 48(%rsi)               /* msg_flags */
 	mov $STUB_CTL_FD, %edi
 	mov $MSG_CMSG_CLOEXEC, %edx
@@ -379,6 +382,99 @@ stub_serve:
 	mov %r13, %rdi
 	SYS __NR_close
 	jmp .Lreload
+
+/* STUB_REQ_BATCH: args[0] mapping calls (at most STUB_MAX_BATCH) from the
+ * batch area of the control page, in order, each checked and run as
+ * STUB_REQ_SYSCALL runs one, stopping at the first that fails; a call whose
+ * fd is not -1 gets the fd-th of the args[1] descriptors the sentry sent
+ * first as arg4. The answer: done, how many calls succeeded, and ret, 0 or
+ * the failed call's -errno. The descriptors are closed before it.
+ *
+ * While the calls run: %rbp the index of the call, %r13 the number of
+ * descriptors, %r9 (after the last) the answer. The descriptors' numbers
+ * are read from the scratch space, which application code can rewrite: it
+ * can only make its own process map or close a descriptor of its own. */
+.Lbatch:
+	mov STUB_CONTROL_ARGS+8(%r14), %r13
+	cmp $STUB_BATCH_MAX_FDS, %r13
+	ja .Leinval
+	test %r13, %r13
+	jz 1f
+	RECV STUB_SCRATCH_BATCH_CMSG, STUB_SCRATCH_BATCH_CMSG_SIZE
+	cmp $1, %rax
+	jne .Lbatch_badmsg
+	lea 16(,%r13,4), %rax           /* CMSG_LEN(nfds * sizeof(int)) */
+	cmp %rax, STUB_SCRATCH_BATCH_CMSG(%r15)
+	jne .Lbatch_badmsg
+	movabs $SOL_SOCKET_SCM_RIGHTS, %rax
+	cmp %rax, STUB_SCRATCH_BATCH_CMSG+8(%r15)
+	jne .Lbatch_badmsg
+1:	cmp STUB_CONTROL_SEQ(%r14), %r12d
+	jne .Lbatch_torn
+	mov $-EINVAL, %r9
+	cmpq $STUB_MAX_BATCH, STUB_CONTROL_ARGS(%r14)
+	ja .Lbatch_close
+	xor %ebp, %ebp
+.Lbatch_call:
+	xor %r9d, %r9d
+	cmp STUB_CONTROL_ARGS(%r14), %rbp
+	jae .Lbatch_close
+	mov $-EINVAL, %r9
+	mov %rbp, %rax
+	shl $6, %rax                    /* * STUB_CALL_SIZE */
+	lea STUB_CONTROL_BATCH(%r14,%rax), %rax
+	mov STUB_CALL_ARGS+0(%rax), %rdi
+	mov STUB_CALL_ARGS+8(%rax), %rsi
+	mov STUB_CALL_ARGS+16(%rax), %rdx
+	mov STUB_CALL_ARGS+24(%rax), %r10
+	mov STUB_CALL_ARGS+32(%rax), %r8
+	movslq STUB_CALL_FD(%rax), %rcx
+	test %rcx, %rcx
+	js 2f
+	cmp %r13, %rcx
+	jae .Lbatch_close
+	mov STUB_SCRATCH_BATCH_CMSG+16(%r15,%rcx,4), %r8d
+2:	mov STUB_CALL_SYSNO(%rax), %rcx
+	mov STUB_CALL_ARGS+40(%rax), %r9
+	cmp $__NR_mmap, %rcx
+	je 3f
+	cmp $__NR_munmap, %rcx
+	je 3f
+	cmp $__NR_mprotect, %rcx
+	je 3f
+	cmp $__NR_madvise, %rcx
+	je 3f
+	mov $-EINVAL, %r9
+	jmp .Lbatch_close
+3:	mov %rcx, %rax
+	lea 4f(%rip), %rbx
+	jmp stub_syscall_insn
+4:	mov %rax, %r9
+	cmp $-4095, %rax
+	jae .Lbatch_close               /* -errno */
+	inc %rbp
+	jmp .Lbatch_call
+.Lbatch_badmsg:
+	mov $-EBADMSG, %r9
+	xor %r13d, %r13d                /* nothing received worth closing */
+	xor %ebp, %ebp
+.Lbatch_close:
+	mov %ebp, STUB_RESPONSE_DONE(%r15)
+5:	test %r13, %r13
+	jz 6f
+	dec %r13
+	mov STUB_SCRATCH_BATCH_CMSG+16(%r15,%r13,4), %edi
+	SYS __NR_close
+	jmp 5b
+6:	mov %r9, %rax
+	jmp .Lrespond
+.Lbatch_torn:
+	test %r13, %r13
+	jz .Lreload
+	dec %r13
+	mov STUB_SCRATCH_BATCH_CMSG+16(%r15,%r13,4), %edi
+	SYS __NR_close
+	jmp .Lbatch_torn
 
 /* STUB_REQ_NEW_THREAD: a thread for application code in slot args[0]. The
  * sentry has filled in the slot's set-up block and reset its sysmsg. The

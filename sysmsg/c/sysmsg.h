@@ -138,6 +138,18 @@
 #define STUB_REQ_MMAP_FD    2 /* receive an fd, mmap(args with arg4 = fd), close it */
 #define STUB_REQ_NEW_THREAD 3 /* start an application thread in slot args[0] */
 #define STUB_REQ_FORK       4 /* receive socket+memfds, fork a copy-on-write child */
+#define STUB_REQ_BATCH      5 /* receive args[1] fds, run the args[0] mapping calls of the batch */
+
+/* A batch (STUB_REQ_BATCH): up to STUB_MAX_BATCH struct stub_call in the
+ * control page at STUB_CONTROL_BATCH, and up to STUB_BATCH_MAX_FDS
+ * descriptors the sentry sends first. */
+#define STUB_CONTROL_BATCH  0x400
+#define STUB_MAX_BATCH      32
+#define STUB_BATCH_MAX_FDS  8
+#define STUB_CALL_SIZE      64
+#define STUB_CALL_SYSNO     0
+#define STUB_CALL_ARGS      8
+#define STUB_CALL_FD        56
 
 /* A stopped thread (the handler, the patch entry) polls its state word
  * for spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT time-stamp counter ticks for
@@ -154,6 +166,7 @@
 #define STUB_CONTROL_FSGSBASE 68
 #define STUB_CONTROL_FPX_SW   72
 #define STUB_RESPONSE_SEQ     0
+#define STUB_RESPONSE_DONE    4
 #define STUB_RESPONSE_RET     8
 #define SYSMSG_SETUP_PROG     0   /* struct sock_fprog */
 #define SYSMSG_SETUP_STACK    16  /* stack_t */
@@ -169,6 +182,8 @@
 #define STUB_SCRATCH_CMSG_SIZE 0x20  /* CMSG_SPACE(3 * sizeof(int)) */
 #define STUB_SCRATCH_DATA      0xc0  /* the message's one data byte */
 #define STUB_SCRATCH_PIDFD     0xc8  /* clone(CLONE_PIDFD) stores the pidfd here */
+#define STUB_SCRATCH_BATCH_CMSG      0x100 /* a batch's control buffer */
+#define STUB_SCRATCH_BATCH_CMSG_SIZE 0x30  /* CMSG_SPACE(STUB_BATCH_MAX_FDS * sizeof(int)) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -206,10 +221,19 @@ struct stub_control {
 				  * frames, for the patch frame's XSAVE area */
 };
 
+/* One call of a batch: a mapping call as STUB_REQ_SYSCALL runs it, whose
+ * arg4 is the batch's fd-th descriptor unless fd is -1. */
+struct stub_call {
+	uint64_t sysno;
+	uint64_t args[6];
+	int32_t fd;
+	uint32_t pad;
+};
+
 /* At offset 0 of the read-write part. Written by the syscall thread. */
 struct stub_response {
 	uint32_t seq;            /* futex word; equals the request seq when done */
-	uint32_t pad;
+	uint32_t done;           /* a batch's calls that succeeded */
 	int64_t ret;             /* result or -errno */
 };
 
