@@ -12,8 +12,41 @@ import (
 
 const pageSize = abi.PageSize
 
-// pagemapPresent is the "page present" bit of a /proc/<pid>/pagemap entry.
-const pagemapPresent = 1 << 63
+// pagemapPresent and pagemapSwapped are the "page present" and "page
+// swapped" bits of a /proc/<pid>/pagemap entry.
+const (
+	pagemapPresent = 1 << 63
+	pagemapSwapped = 1 << 62
+)
+
+// NoneInMemory reports whether no page of [addr, addr+length) of process
+// pid is in memory or swapped out, from its pagemap: private anonymous
+// memory there reads as zeros, so discarding it (Discard) changes
+// nothing. It is false when the pagemap cannot be read.
+func NoneInMemory(pid int, addr, length uintptr) bool {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	const chunk = 2048 // entries per read
+	entries := make([]uint64, chunk)
+	for n := int(length / pageSize); n > 0; {
+		k := min(chunk, n)
+		b := abi.SliceBytes(entries[:k])
+		if got, err := unix.Pread(fd, b, int64(addr/pageSize)*8); err != nil || got != len(b) {
+			return false
+		}
+		for _, e := range entries[:k] {
+			if e&(pagemapPresent|pagemapSwapped) != 0 {
+				return false
+			}
+		}
+		n -= k
+		addr += uintptr(k) * pageSize
+	}
+	return true
+}
 
 // ResidentPages implements AddressSpace.Resident for platforms whose
 // application memory is real memory of host process pid: it reads the

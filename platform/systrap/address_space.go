@@ -425,10 +425,39 @@ func (as *addressSpace) Populate(addr, length uintptr, write bool) error {
 
 // Discard implements platform.AddressSpace with the host's
 // MADV_DONTNEED, run by the stub: one request for the whole range.
+//
+// A range of at most discardScan pages none of which is in memory or
+// swapped out has nothing to drop, and the sentry learns that from the
+// stub's pagemap (three host calls of its own) instead of a request to the
+// syscall thread: glibc discards an exiting thread's unused stack, below
+// its last frame, which is mostly never touched (a thread create and join
+// spent 86us of its 390us in that request on the 2-core VM). The answer
+// holds at the moment of the read, which is when the discard takes effect:
+// a page another thread touches later is written after it.
 func (as *addressSpace) Discard(addr, length uintptr) error {
 	check := func(r platform.Range) error { return platform.CheckMprotect(r, addr, length) }
+	if err := checkReserved(check); err != nil {
+		return err
+	}
+	if length/pageSize <= discardScan && as.nothingResident(addr, length) {
+		return nil
+	}
 	_, err := as.layoutCall(check, unix.SYS_MADVISE, uint64(addr), uint64(length), unix.MADV_DONTNEED)
 	return err
+}
+
+// discardScan is the most pages Discard checks itself (64 MiB, 128 KiB of
+// pagemap): a thread's stack is 8 MiB.
+const discardScan = 1 << 14
+
+// nothingResident is platform.NoneInMemory for the stub process, while
+// its pid is its own.
+func (as *addressSpace) nothingResident(addr, length uintptr) bool {
+	if !as.Enter() {
+		return false
+	}
+	defer as.Leave()
+	return platform.NoneInMemory(as.pid, addr, length)
 }
 
 // Resident implements platform.AddressSpace. As for ReadAt, a dead stub

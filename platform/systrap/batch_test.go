@@ -109,3 +109,42 @@ func TestMapBatch(t *testing.T) {
 		t.Error("a batch unmapping the reserved range was accepted")
 	}
 }
+
+// TestDiscardUntouched: discarding memory no page of which is in memory
+// asks the stub nothing; discarding written memory drops what was written.
+func TestDiscardUntouched(t *testing.T) {
+	_, as := poolPlatform(t)
+	const (
+		page = pageSize
+		a    = 0x510000000000
+	)
+	if _, err := as.Mmap(a, 8*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	requests := func() uint32 {
+		as.mu.Lock()
+		defer as.mu.Unlock()
+		return as.seq
+	}
+	before := requests()
+	if err := as.Discard(a, 8*page); err != nil {
+		t.Fatal(err)
+	}
+	if n := requests() - before; n != 0 {
+		t.Errorf("discarding untouched memory made %d requests to the stub, want 0", n)
+	}
+	if _, err := as.WriteAt([]byte("x"), a+3*page); err != nil {
+		t.Fatal(err)
+	}
+	before = requests()
+	if err := as.Discard(a, 8*page); err != nil {
+		t.Fatal(err)
+	}
+	if n := requests() - before; n != 1 {
+		t.Errorf("discarding written memory made %d requests to the stub, want 1", n)
+	}
+	b := make([]byte, 1)
+	if _, err := as.ReadAt(b, a+3*page); err != nil || b[0] != 0 {
+		t.Errorf("the discarded page holds %q (%v), want a zero", b, err)
+	}
+}
