@@ -284,11 +284,18 @@ func (m *MemoryManager) Release() {
 	m.as.Release()
 	m.mem.Uncharge(usage.Anon, m.usageIn(0, TaskSize).charged)
 	shms := m.shmsIn(0, TaskSize)
-	for _, v := range m.vmas {
-		closeFile(v.File, m.vmas)
-	}
 	for f := range m.trackers {
 		m.untrack(f)
+	}
+	// Each mapped file once: closeFile would find every one still in
+	// m.vmas, and they would wait for the garbage collector's finalizer
+	// (or, shared with a fork, for ever).
+	released := make(map[*os.File]bool)
+	for _, v := range m.vmas {
+		if v.File != nil && !released[v.File] {
+			released[v.File] = true
+			releaseFile(v.File)
+		}
 	}
 	m.vmas = nil
 	m.putShms(shms)
