@@ -72,6 +72,11 @@ int main(int argc, char **argv) {
 	/* A connection the peer resets (SO_LINGER 0 then close). */
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 	T(connect(c, (void *)&la, sizeof la));
+	/* Linux queues the connection before connect returns; the sandbox's
+	 * network stack may take a moment after it (the listener's side of
+	 * the handshake runs on its own): wait for it, then show it. */
+	struct pollfd lp = {l, POLLIN, 0};
+	poll(&lp, 1, 5000);
 	show("listener with a connection to accept", l);
 	int p = accept(l, NULL, NULL);
 	struct linger lg = {1, 0};
