@@ -7,14 +7,19 @@
 // Decisions worth knowing:
 //   - One stub process per address space, started by the forkserver (package
 //     stub). Its main thread is the syscall thread, which performs mmap,
-//     munmap, mprotect, thread creation and fork on the sentry's behalf.
+//     munmap, mprotect, thread creation and fork on the sentry's behalf,
+//     one request at a time or a batch of mapping calls (MapBatch, for
+//     execve). A discard of memory none of which is in memory is answered
+//     from the stub's pagemap without a request.
 //   - Starting a stub process and tearing one down each cost hundreds of
-//     microseconds on a VM, and every execve does both. So one fresh stub
-//     is kept spare, started in the background after each NewAddressSpace
-//     with the thread its first context will take already started in its
-//     pool, and Release kills at once but reaps and unmaps in the
-//     background.
-//     Close waits for both, so no stub outlives the platform.
+//     microseconds on a VM, and every fork+exec does both twice. So what
+//     can be made ahead is: one fresh stub is kept spare, started in the
+//     background after each NewAddressSpace with the thread its first
+//     context will take already started in its pool; a fork takes a
+//     shared region and control socket made ahead (kit) and starts its
+//     child's first thread in the background; Release marks the address
+//     space dead at once and kills, reaps and unmaps in the background.
+//     Close waits for all of it, so no stub outlives the platform.
 //   - A Context owns one thread slot of the address space it last ran in:
 //     a sysmsg page and a signal stack. It binds lazily on Switch and gives
 //     the slot back when it moves or is released: to the address space's
