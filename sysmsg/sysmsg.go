@@ -343,8 +343,8 @@ const SentrySpin = 15 * time.Microsecond
 // the sentry spins: what its 1,562 pauses took on the 2-core VM's EPYC
 // when it ran undisturbed (a pause is about 30ns there; stub spins from 30
 // to 750us gave the same round trip within noise). A stopped application
-// thread polls half as long, 23us (SYSMSG_HANDLER_SPIN_SHIFT in
-// c/sysmsg.h, why in c/handler.c; gVisor's stub spins 20us). Under load
+// thread polls as long (why in c/handler.c; gVisor's stub spins 20us
+// before its first deep-sleep check). Under load
 // the same pauses took 40-210ns each, in wall time, and the spins as many
 // times longer.
 const StubSpin = 46 * time.Microsecond

@@ -405,8 +405,8 @@ func (p *Platform) threadFilter(i int) ([]bpf.Instruction, error) {
 
 // stubSpin is the syscall thread's spin, in time-stamp counter ticks, for
 // the sentry's spin goSpin (ticks too, from SpinPolicy.Limit): none when the
-// sentry does not spin, else sysmsg.StubSpin (the handler spins half of it:
-// SYSMSG_HANDLER_SPIN_SHIFT in sysmsg/c/sysmsg.h, about 23us). The stub
+// sentry does not spin, else sysmsg.StubSpin (the handler and the patch
+// entry spin as long: sysmsg/c/handler.c). The stub
 // reads the counter as the sentry does, so the spin is the same time on
 // every machine and ends when its time is up even if the thread was
 // preempted in it.

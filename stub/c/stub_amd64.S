@@ -855,8 +855,7 @@ patch_published:
 	jmp patch_syscall
 .Lpatch_wait:
 	movabs $SYSMSG_REGION, %r12
-	mov STUB_CONTROL_SPIN(%r12), %r13d
-	shr $SYSMSG_HANDLER_SPIN_SHIFT, %r13d      /* the handler's spin, in ticks */
+	mov STUB_CONTROL_SPIN(%r12), %r13d         /* the spin, in ticks */
 	RDTSC64 %r14                               /* when it began */
 .Lpatch_spin:
 	mov (%r15), %eax

@@ -156,7 +156,7 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 		 * so that the interrupt is reported, not dropped. */
 		if (__atomic_load_n(&m->sentry_waiting, __ATOMIC_SEQ_CST))
 			handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAKE, 1, 0, 0, 0);
-		if (wait_for_sentry(m, ctl->spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT) == SYSMSG_STATE_EXIT)
+		if (wait_for_sentry(m, ctl->spin_limit) == SYSMSG_STATE_EXIT)
 			for (;;)
 				handler_syscall(__NR_exit, 0, 0, 0, 0, 0, 0);
 		finish_patch_resume(m, uc, ctl, has_fsgsbase);
@@ -179,19 +179,20 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 		handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAKE, 1, 0, 0, 0);
 
 	/* A syscall the sentry answers without blocking takes from under a
-	 * microsecond (getppid) to several (a pread is a host pread and a
-	 * process_vm_writev, an open a process_vm_readv and an openat2: 5-10us
-	 * on the 2-core VM); one that blocks is not answered soon at all. A
-	 * handler that falls asleep first costs the sentry a FUTEX_WAKE (about
-	 * 14us of its CPU on that VM, half of its time in a pread loop) and
-	 * the thread a wake-up. So the handler spins half of what the syscall
-	 * thread spins, 23us (sysmsg.StubSpin), about as long as gVisor's stub
-	 * spins before its first deep-sleep check (20us): an eighth (6us) put a pread of 4 KiB at 34us,
-	 * against getppid's 2.7us. Longer only takes the CPU
-	 * from the sentry and the other stubs while a syscall blocks (on 2
-	 * cores, a bash loop of 100 fork+exec took 700 ms with the full spin,
-	 * 560 ms with an eighth). */
-	uint32_t s = wait_for_sentry(m, ctl->spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT);
+	 * microsecond (getppid) to tens (a pipe write that wakes the reader's
+	 * goroutine is 23us on the 2-core VM, a pread is a host pread and a
+	 * process_vm_writev); one that blocks is not answered soon at all. A
+	 * handler that falls asleep first costs the sentry a FUTEX_WAKE (in a
+	 * pipe ping-pong a quarter of the sentry's CPU went to them) and the
+	 * thread a wake-up. So the handler spins as long as the syscall thread
+	 * does, 46us (sysmsg.StubSpin): against half that, in two rounds of
+	 * alternating runs, pipe ping-pong took 132-155us against 166-175us,
+	 * the TCP round trip 195us against 232us, thread create 299-304us
+	 * against 322-380us, futex ping-pong 39-40us against 44us, each with
+	 * less CPU, and with two busy loops beside it getppid 6-7us against
+	 * 10-13us, the bash loop the same. (Earlier, before stub threads were
+	 * lent and execve's mappings batched, the half spin was the faster.) */
+	uint32_t s = wait_for_sentry(m, ctl->spin_limit);
 	if (s == SYSMSG_STATE_EXIT)
 		for (;;)
 			handler_syscall(__NR_exit, 0, 0, 0, 0, 0, 0);

@@ -152,10 +152,9 @@
 #define STUB_CALL_FD        56
 
 /* A stopped thread (the handler, the patch entry) polls its state word
- * for spin_limit >> SYSMSG_HANDLER_SPIN_SHIFT time-stamp counter ticks for
- * the sentry's answer before it sleeps; the syscall thread polls for
- * spin_limit ticks. Why half: handler.c, sysmsg_handler. */
-#define SYSMSG_HANDLER_SPIN_SHIFT 1
+ * for spin_limit time-stamp counter ticks for the sentry's answer before it
+ * sleeps, as the syscall thread polls for its next request. Why that long:
+ * handler.c, sysmsg_handler. */
 
 /* Offsets the syscall thread's assembly uses (checked in handler.c). */
 #define STUB_CONTROL_SEQ      0
