@@ -117,39 +117,51 @@ func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...
 // thread sent with its answer (-1 if it sent none) before another request
 // can make it send one.
 func (as *addressSpace) callFD(kind uint32, sysno uintptr, args [6]uint64, recv bool, fds ...int) (uintptr, int, error) {
+	r, fd, err := as.request(func(seq uint32) { as.sh.Post(seq, kind, uint64(sysno), args) }, recv, fds...)
+	if err != nil {
+		return 0, -1, err
+	}
+	if r.Ret < 0 && r.Ret > -4096 {
+		return 0, -1, unix.Errno(-r.Ret)
+	}
+	return uintptr(r.Ret), fd, nil
+}
+
+// request sends fds (if any), publishes a request with post, waits for
+// its answer and returns a copy of it; with recv, unless the answer is an
+// errno, it also reads the descriptor the syscall thread sent with it (-1
+// if none) before another request can make it send one.
+func (as *addressSpace) request(post func(seq uint32), recv bool, fds ...int) (sysmsg.Response, int, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	// Only the flag, not the pidfd: polling it is a host syscall per
 	// request. A stub that died without our kill is found by the wait
 	// below, which polls the pidfd between its sleeps.
 	if as.dead.Load() {
-		return 0, -1, errGone
+		return sysmsg.Response{}, -1, errGone
 	}
 	if len(fds) > 0 {
 		if err := unix.Sendmsg(as.ctl, []byte{0}, unix.UnixRights(fds...), nil, 0); err != nil {
-			return 0, -1, fmt.Errorf("sending descriptors to the stub: %w", err)
+			return sysmsg.Response{}, -1, fmt.Errorf("sending descriptors to the stub: %w", err)
 		}
 	}
 	as.seq = sysmsg.NextSeq(as.seq)
-	as.sh.Post(as.seq, kind, uint64(sysno), args)
+	post(as.seq)
 	seq, posted := as.seq, time.Now()
 	stop := func() bool { return as.exited() || as.answerLost(seq, posted) }
 	if !as.sh.WaitResponse(seq, as.p.spin.Limit(int(as.p.running.Load())), stop) {
-		return 0, -1, errGone
+		return sysmsg.Response{}, -1, errGone
 	}
-	ret := as.sh.Response().Ret
-	if ret < 0 && ret > -4096 {
-		return 0, -1, unix.Errno(-ret)
-	}
+	r := *as.sh.Response()
 	fd := -1
-	if recv {
+	if recv && !(r.Ret < 0 && r.Ret > -4096) {
 		var err error
 		if fd, err = stub.RecvFD(as.ctl); err != nil && !errors.Is(err, unix.EAGAIN) {
 			as.kill() // out of step
-			return 0, -1, fmt.Errorf("reading the stub's descriptor: %w", err)
+			return sysmsg.Response{}, -1, fmt.Errorf("reading the stub's descriptor: %w", err)
 		}
 	}
-	return uintptr(ret), fd, nil
+	return r, fd, nil
 }
 
 // maxRequest bounds how long a syscall-thread request may go unanswered.
@@ -318,33 +330,18 @@ func batchCalls(ops []platform.MapOp) ([]sysmsg.Call, []*os.File, error) {
 
 // batch runs one batch request: calls, mapping files.
 func (as *addressSpace) batch(calls []sysmsg.Call, files []*os.File) (int, error) {
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	if as.dead.Load() {
-		return 0, errGone
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
 	}
-	if len(files) > 0 {
-		fds := make([]int, len(files))
-		for i, f := range files {
-			fds[i] = int(f.Fd())
-		}
-		err := unix.Sendmsg(as.ctl, []byte{0}, unix.UnixRights(fds...), nil, 0)
-		runtime.KeepAlive(files)
-		if err != nil {
-			return 0, fmt.Errorf("sending descriptors to the stub: %w", err)
-		}
+	r, _, err := as.request(func(seq uint32) { as.sh.PostBatch(seq, calls, len(fds)) }, false, fds...)
+	runtime.KeepAlive(files)
+	if err != nil {
+		return 0, err
 	}
-	as.seq = sysmsg.NextSeq(as.seq)
-	as.sh.PostBatch(as.seq, calls, len(files))
-	seq, posted := as.seq, time.Now()
-	stop := func() bool { return as.exited() || as.answerLost(seq, posted) }
-	if !as.sh.WaitResponse(seq, as.p.spin.Limit(int(as.p.running.Load())), stop) {
-		return 0, errGone
-	}
-	r := as.sh.Response()
-	done, ret := int(min(r.Done, uint32(len(calls)))), r.Ret
-	if ret < 0 && ret > -4096 {
-		return done, unix.Errno(-ret)
+	done := int(min(r.Done, uint32(len(calls))))
+	if r.Ret < 0 && r.Ret > -4096 {
+		return done, unix.Errno(-r.Ret)
 	}
 	if done < len(calls) {
 		as.kill() // a stub that stops short without an error is out of step
@@ -439,26 +436,23 @@ func (as *addressSpace) Discard(addr, length uintptr) error {
 	if err := checkReserved(check); err != nil {
 		return err
 	}
-	if length/pageSize <= discardScan && as.nothingResident(addr, length) {
+	if !as.Enter() {
+		return errGone
+	}
+	defer as.Leave()
+	// Under use, the pid is the stub's: it is not reaped before Release.
+	if length/pageSize <= discardScan && platform.NoneInMemory(as.pid, addr, length) {
 		return nil
 	}
-	_, err := as.layoutCall(check, unix.SYS_MADVISE, uint64(addr), uint64(length), unix.MADV_DONTNEED)
+	as.layout.RLock()
+	defer as.layout.RUnlock()
+	_, err := as.syscall(unix.SYS_MADVISE, uint64(addr), uint64(length), unix.MADV_DONTNEED)
 	return err
 }
 
 // discardScan is the most pages Discard checks itself (64 MiB, 128 KiB of
 // pagemap): a thread's stack is 8 MiB.
 const discardScan = 1 << 14
-
-// nothingResident is platform.NoneInMemory for the stub process, while
-// its pid is its own.
-func (as *addressSpace) nothingResident(addr, length uintptr) bool {
-	if !as.Enter() {
-		return false
-	}
-	defer as.Leave()
-	return platform.NoneInMemory(as.pid, addr, length)
-}
 
 // Resident implements platform.AddressSpace. As for ReadAt, a dead stub
 // is caught by the host: its pagemap is gone.
