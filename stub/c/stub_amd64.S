@@ -261,14 +261,37 @@ stub_serve:
  * one was done), jumps to torn: a torn request is never run. */
 .macro LOAD_ARGS torn
 	mov STUB_CONTROL_SYSNO(%r14), %rbp
-	mov STUB_CONTROL_ARGS+0(%r14), %rdi
-	mov STUB_CONTROL_ARGS+8(%r14), %rsi
-	mov STUB_CONTROL_ARGS+16(%r14), %rdx
-	mov STUB_CONTROL_ARGS+24(%r14), %r10
-	mov STUB_CONTROL_ARGS+32(%r14), %r8
-	mov STUB_CONTROL_ARGS+40(%r14), %r9
+	ARGS5 STUB_CONTROL_ARGS(%r14)
+	mov 40+STUB_CONTROL_ARGS(%r14), %r9
 	cmp STUB_CONTROL_SEQ(%r14), %r12d
 	jne \torn
+.endm
+
+/* ARGS5 args: the first five syscall arguments from the quadwords at the
+ * memory operand args (the sixth, %r9, is the caller's). */
+.macro ARGS5 args
+	mov 0+\args, %rdi
+	mov 8+\args, %rsi
+	mov 16+\args, %rdx
+	mov 24+\args, %r10
+	mov 32+\args, %r8
+.endm
+
+/* MAPPING_CALL nr, ok: jumps to ok if the syscall in register nr changes
+ * this process's own mappings, the only calls the sentry asks for. */
+.macro MAPPING_CALL nr, ok
+	cmp $__NR_mmap, \nr
+	je \ok
+	cmp $__NR_munmap, \nr
+	je \ok
+	cmp $__NR_mprotect, \nr
+	je \ok
+	cmp $__NR_mremap, \nr
+	je \ok
+	cmp $__NR_madvise, \nr
+	je \ok
+	cmp $__NR_msync, \nr
+	je \ok
 .endm
 
 /* RECV: recvmsg(STUB_CTL_FD) of one byte and its descriptors into the
@@ -334,18 +357,7 @@ stub_serve:
 /* STUB_REQ_SYSCALL: a call that changes this process's own mappings. */
 .Lsyscall:
 	LOAD_ARGS .Lreload
-	cmp $__NR_mmap, %rbp
-	je 1f
-	cmp $__NR_munmap, %rbp
-	je 1f
-	cmp $__NR_mprotect, %rbp
-	je 1f
-	cmp $__NR_mremap, %rbp
-	je 1f
-	cmp $__NR_madvise, %rbp
-	je 1f
-	cmp $__NR_msync, %rbp
-	je 1f
+	MAPPING_CALL %rbp, 1f
 	mov $-ENOSYS, %rax
 	jmp .Lrespond
 1:	mov %rbp, %rax
@@ -423,11 +435,7 @@ stub_serve:
 	mov %rbp, %rax
 	shl $6, %rax                    /* * STUB_CALL_SIZE */
 	lea STUB_CONTROL_BATCH(%r14,%rax), %rax
-	mov STUB_CALL_ARGS+0(%rax), %rdi
-	mov STUB_CALL_ARGS+8(%rax), %rsi
-	mov STUB_CALL_ARGS+16(%rax), %rdx
-	mov STUB_CALL_ARGS+24(%rax), %r10
-	mov STUB_CALL_ARGS+32(%rax), %r8
+	ARGS5 STUB_CALL_ARGS(%rax)
 	movslq STUB_CALL_FD(%rax), %rcx
 	test %rcx, %rcx
 	js 2f
@@ -435,15 +443,8 @@ stub_serve:
 	jae .Lbatch_close
 	mov STUB_SCRATCH_BATCH_CMSG+16(%r15,%rcx,4), %r8d
 2:	mov STUB_CALL_SYSNO(%rax), %rcx
-	mov STUB_CALL_ARGS+40(%rax), %r9
-	cmp $__NR_mmap, %rcx
-	je 3f
-	cmp $__NR_munmap, %rcx
-	je 3f
-	cmp $__NR_mprotect, %rcx
-	je 3f
-	cmp $__NR_madvise, %rcx
-	je 3f
+	mov 40+STUB_CALL_ARGS(%rax), %r9
+	MAPPING_CALL %rcx, 3f
 	mov $-EINVAL, %r9
 	jmp .Lbatch_close
 3:	mov %rcx, %rax
