@@ -485,8 +485,8 @@ func TestDD(t *testing.T) {
 }
 
 // TestCommandBehaviour checks the command's own promises: exit statuses,
-// standard input, environment flags, --cwd, --rootfs, --strace-log, the
-// read-only host view and the empty /tmp.
+// standard input, environment flags, --cwd, --rootfs, --strace-log,
+// --cpuprofile and --trace, the read-only host view and the empty /tmp.
 func TestCommandBehaviour(t *testing.T) {
 	hello := buildC(t, filepath.Join("testdata", "e2e", "hello.c"), true)
 	for _, tc := range []struct {
@@ -527,6 +527,7 @@ func TestCommandBehaviour(t *testing.T) {
 			out: "null\nzero\nfull\nrandom\nurandom\n 00 00 00\nnull-ok\nfull-fails\n"},
 		{name: "root-dir", args: []string{"run", "--rootfs", filepath.Dir(hello), "--", "/hello", "rooted"}, out: "hello rooted\n/etc/passwd: ENOENT\n/hello: reg\n"},
 		{name: "strace-log", check: nil},
+		{name: "profiles", check: nil},
 		{name: "host-unchanged", check: nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -543,6 +544,16 @@ func TestCommandBehaviour(t *testing.T) {
 				}
 				if strings.Contains(r.stderr, "exit_group") {
 					t.Errorf("--strace-log also traced to stderr: %q", clip(r.stderr))
+				}
+				return
+			case "profiles":
+				prof, trace := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "exec.trace")
+				r := runscLite(t, runOpts{dir: dir}, "run", "--cpuprofile", prof, "--trace", trace, "--", "/bin/sh", "-c", "echo profiled")
+				p, _ := os.ReadFile(prof)
+				tr, _ := os.ReadFile(trace)
+				// A pprof profile is gzipped; an execution trace starts "go 1.NN trace".
+				if r.code != 0 || r.stdout != "profiled\n" || !bytes.HasPrefix(p, []byte{0x1f, 0x8b}) || !bytes.HasPrefix(tr, []byte("go 1.")) || len(tr) < 1024 {
+					t.Errorf("want \"profiled\", a gzipped profile and an execution trace; got %v, profile %d bytes %q, trace %d bytes %q", r, len(p), clip(string(p[:min(len(p), 8)])), len(tr), clip(string(tr[:min(len(tr), 16)])))
 				}
 				return
 			case "host-unchanged":

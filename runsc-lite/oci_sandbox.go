@@ -100,7 +100,7 @@ func sandboxMain() int {
 	}
 	cfg := sentryConfig{
 		Root: plan.Rootfs, Cwd: plan.Cwd, Platform: plan.Platform, Argv: plan.Argv, Env: plan.Env,
-		MemoryLimit: plan.MemoryLimit, PidsLimit: plan.PidsLimit, LogFile: -1, StraceFile: -1, CwdFile: -1, NetFile: -1, ProfileFile: -1,
+		MemoryLimit: plan.MemoryLimit, PidsLimit: plan.PidsLimit, LogFile: -1, StraceFile: -1, CwdFile: -1, NetFile: -1, ProfileFile: -1, TraceFile: -1,
 		Hostname: plan.Hostname, User: plan.User, Rlimits: plan.Rlimits, Strace: plan.Strace,
 		// root.readonly: false is a memory overlay over root.path, or
 		// root.path itself with the root-overlay annotation none (see

@@ -48,6 +48,8 @@ type runCmd struct {
 	bundle, pidFile string
 	// cpuProfile is where the sentry writes its CPU profile (--cpuprofile).
 	cpuProfile string
+	// trace is where the sentry writes its Go execution trace (--trace).
+	trace string
 }
 
 // byteSize is a flag of bytes with an optional k, m or g suffix.
@@ -160,6 +162,7 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 	f.StringVar(&c.netns, "netns", "", "take the interfaces of the network namespace at `PATH` (/var/run/netns/NAME, /proc/PID/ns/net), as an OCI container takes its namespace's, instead of --network's eth0 (root; their addresses are removed from the namespace)")
 	f.IntVar(&c.hostGID, "host-gid", gid, "host `GID` the sandbox reads host files as (root only; see --host-uid)")
 	f.StringVar(&c.cpuProfile, "cpuprofile", "", "write the sentry's CPU profile for the whole run to `FILE` (runtime/pprof format: go tool pprof FILE)")
+	f.StringVar(&c.trace, "trace", "", "write the sentry's Go execution trace for the whole run to `FILE`, as runsc's --trace (go tool trace FILE; go tool trace -pprof=sched FILE is where goroutines waited for a CPU)")
 }
 
 func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
@@ -235,7 +238,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	}
 	cfg := sentryConfig{
 		Root: c.rootfs, Cwd: c.cwd, RootWritable: c.overlay == "none", HostTmp: c.hostTmp, CwdFile: -1, NetFile: -1, Platform: c.g.platform, NoPatch: c.g.noPatch, Argv: argv, Env: env,
-		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1, ProfileFile: -1,
+		MemoryLimit: uint64(c.memLimit), PidsLimit: c.pidsLimit, LogFile: -1, StraceFile: -1, ControlFile: -1, ReadyFile: -1, ProfileFile: -1, TraceFile: -1,
 		Strace:       c.g.strace || c.g.straceLog != "" || c.g.straceFilter != "" || c.g.straceTiming || c.g.straceSummary,
 		StraceFilter: c.g.straceFilter, StraceTiming: c.g.straceTiming, StraceSummary: c.g.straceSummary,
 	}
@@ -274,6 +277,13 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 			return fail(1, "--cpuprofile: %v", err)
 		}
 		cfg.ProfileFile = add(f)
+	}
+	if c.trace != "" {
+		f, err := os.OpenFile(c.trace, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return fail(1, "--trace: %v", err)
+		}
+		cfg.TraceFile = add(f)
 	}
 	root, err := host.OpenRoot(c.rootfs)
 	if err != nil {

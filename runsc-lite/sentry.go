@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,6 +52,9 @@ type sentryConfig struct {
 	// ProfileFile receives the sentry's CPU profile of the whole run
 	// (--cpuprofile).
 	ProfileFile int
+	// TraceFile receives the sentry's Go execution trace of the whole run
+	// (--trace).
+	TraceFile int
 	// StraceFilter, StraceTiming and StraceSummary are sandbox.Config's.
 	StraceFilter  string
 	StraceTiming  bool
@@ -210,6 +214,13 @@ func sentryMain() int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if f := file(cfg.TraceFile); f != nil {
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintf(os.Stderr, "runsc-lite: --trace: %v\n", err)
+			return 1
+		}
+		defer trace.Stop()
 	}
 	var status int
 	if ln := file(cfg.ControlFile); ln != nil {
