@@ -3,6 +3,7 @@ package loader
 import (
 	"debug/elf"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -39,7 +40,8 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	if exe.typ == elf.ET_DYN {
 		bias = dynBase + randomPages(1<<16)*pageSize
 	}
-	main, err := mapImage(m, exe, bias, resolved)
+	var fix fixups
+	main, err := mapImage(m, exe, bias, resolved, &fix)
 	if err != nil {
 		return Result{}, err
 	}
@@ -47,14 +49,17 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	entry := main.entry
 	var interpBase uintptr
 	if hasInterp {
-		interp, err := loadInterp(m, open, interpPath)
+		interp, err := loadInterp(m, open, interpPath, &fix)
 		if err != nil {
 			return Result{}, err
 		}
 		entry, interpBase = interp.entry, interp.bias
 	}
-	stack, err := buildStack(m, stackInfo{argv: argv, envv: envv, execfn: path, main: main, interpBase: interpBase, execStack: exe.execStack()})
+	stack, err := buildStack(m, stackInfo{argv: argv, envv: envv, execfn: path, main: main, interpBase: interpBase, execStack: exe.execStack(), fix: &fix})
 	if err != nil {
+		return Result{}, err
+	}
+	if err := fix.apply(m); err != nil {
 		return Result{}, err
 	}
 	m.Argv, m.Envv, m.Auxv = stack.argv, stack.envv, stack.auxv
@@ -62,7 +67,7 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	return Result{Regs: regs, Exe: resolved}, nil
 }
 
-func loadInterp(m *mm.MemoryManager, open Opener, path string) (loaded, error) {
+func loadInterp(m *mm.MemoryManager, open Opener, path string, fix *fixups) (loaded, error) {
 	f, resolved, done, err := open(path)
 	if err != nil {
 		return loaded{}, fmt.Errorf("opening interpreter %s: %w", path, err)
@@ -87,7 +92,7 @@ func loadInterp(m *mm.MemoryManager, open Opener, path string) (loaded, error) {
 		}
 		bias = base - lo
 	}
-	return mapImage(m, img, bias, resolved)
+	return mapImage(m, img, bias, resolved, fix)
 }
 
 // span returns the page-aligned link-address range of the PT_LOAD
@@ -122,21 +127,23 @@ func progProt(p *elf.Prog64) int {
 	return prot
 }
 
-// mapImage maps the PT_LOAD segments of img at bias.
-func mapImage(m *mm.MemoryManager, img *elfImage, bias uintptr, name string) (loaded, error) {
+// mapImage maps the PT_LOAD segments of img at bias, leaving the zeroing
+// of their .bss in fix.
+func mapImage(m *mm.MemoryManager, img *elfImage, bias uintptr, name string, fix *fixups) (loaded, error) {
 	l := loaded{bias: bias, entry: bias + uintptr(img.entry), phnum: len(img.progs)}
 	st, err := img.src.Stat()
 	if err != nil {
 		return l, err
 	}
 	nload := 0
+	var file *os.File // every segment maps the one descriptor: one to send to the platform
 	for i := range img.progs {
 		p := &img.progs[i]
 		if elf.ProgType(p.Type) != elf.PT_LOAD {
 			continue
 		}
 		nload++
-		if err := mapSegment(m, img, p, bias, name, st); err != nil {
+		if err := mapSegment(m, img, p, bias, name, st, fix, &file); err != nil {
 			return l, fmt.Errorf("mapping %s: %w", name, err)
 		}
 		l.end = max(l.end, bias+uintptr(p.Vaddr+p.Memsz))
@@ -155,17 +162,30 @@ func mapImage(m *mm.MemoryManager, img *elfImage, bias uintptr, name string) (lo
 	return l, nil
 }
 
-func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog64, bias uintptr, name string, st unix.Stat_t) error {
+// mapSegment maps p; *file is the image's descriptor, opened by the first
+// segment that maps file bytes and owned by m from then on.
+func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog64, bias uintptr, name string, st unix.Stat_t, fix *fixups, file **os.File) error {
 	start := bias + uintptr(p.Vaddr)
 	page := start &^ (pageSize - 1)
 	fileEnd := start + uintptr(p.Filesz)
 	memEnd := start + uintptr(p.Memsz)
 	prot := progProt(p)
+	// A segment that maps over a page with a zeroing still to do (two
+	// segments sharing a page) replaces what the zeroing would have
+	// written, as Linux's elf_load, which zeroes each segment's tail
+	// before it maps the next.
+	if err := fix.applyOverlapping(m, page, pageUp(memEnd)); err != nil {
+		return err
+	}
 	if p.Filesz > 0 {
-		f, err := img.src.MappableFile()
-		if err != nil {
-			return err
+		if *file == nil {
+			f, err := img.src.MappableFile()
+			if err != nil {
+				return err
+			}
+			*file = f
 		}
+		f := *file
 		zeroTail := memEnd > fileEnd && fileEnd%pageSize != 0
 		mapProt := prot
 		if zeroTail {
@@ -180,15 +200,7 @@ func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog64, bias uintptr,
 		}
 		if zeroTail {
 			// The rest of the last file page is .bss: it must read as zeros.
-			zeros := make([]byte, pageUp(fileEnd)-fileEnd)
-			if _, err := m.CopyOut(fileEnd, zeros); err != nil {
-				return err
-			}
-			if mapProt != prot {
-				if err := m.Mprotect(page, pageUp(fileEnd)-page, prot); err != nil {
-					return err
-				}
-			}
+			fix.add(fixup{zero: platform.Range{Start: fileEnd, End: pageUp(fileEnd)}, page: page, prot: prot, reprotect: mapProt != prot})
 		}
 	}
 	anonStart := pageUp(fileEnd)
@@ -201,6 +213,51 @@ func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog64, bias uintptr,
 			Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED,
 		}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// fixups are the .bss zeroings of the segments mapped so far, done once
+// every mapping of the execve is made: a write to the new memory needs the
+// mappings made first (mm.DeferMappings), and doing them together makes
+// them one request to the platform instead of one per image.
+type fixups struct{ pending []fixup }
+
+// fixup zeroes zero, the tail of a segment's last file page, and then gives
+// [page, zero.End) its protection back if it was mapped writable for that.
+type fixup struct {
+	zero      platform.Range
+	page      uintptr
+	prot      int
+	reprotect bool
+}
+
+func (f *fixups) add(x fixup) { f.pending = append(f.pending, x) }
+
+// applyOverlapping does the pending fix-ups, in order, if any of them is in
+// [lo, hi).
+func (f *fixups) applyOverlapping(m *mm.MemoryManager, lo, hi uintptr) error {
+	for _, x := range f.pending {
+		if x.page < hi && lo < x.zero.End {
+			return f.apply(m)
+		}
+	}
+	return nil
+}
+
+// apply does the pending fix-ups, in order.
+func (f *fixups) apply(m *mm.MemoryManager) error {
+	pending := f.pending
+	f.pending = nil
+	for _, x := range pending {
+		if _, err := m.CopyOut(x.zero.Start, make([]byte, x.zero.End-x.zero.Start)); err != nil {
+			return err
+		}
+		if x.reprotect {
+			if err := m.Mprotect(x.page, x.zero.End-x.page, x.prot); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

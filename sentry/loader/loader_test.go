@@ -1,6 +1,8 @@
 package loader_test
 
 import (
+	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -162,5 +164,50 @@ func TestShebang(t *testing.T) {
 	got := readStack(t, m, res.Regs.Rsp)
 	if len(got) != 4 || got[1] != "-x y" || got[2] != script || got[3] != "a" {
 		t.Errorf("argv = %q, want [interp \"-x y\" script a]", got)
+	}
+}
+
+// TestLoadBSS: the tail of a segment's last file page reads as zeros, and
+// a later segment mapped over that page replaces it with the file's bytes,
+// as Linux's elf_load, which zeroes each tail before it maps the next
+// segment (the loader now zeroes them all after the last mapping).
+func TestLoadBSS(t *testing.T) {
+	const rw = elf.PF_R | elf.PF_W
+	for _, tc := range []struct {
+		name string
+		segs []seg
+		want byte // at 0x400300, past the first segment's file bytes
+	}{
+		{"bss", []seg{{elf.PT_LOAD, rw, 0, 0x400000, 0x300, 0x2000}}, 0},
+		{"page-shared", []seg{
+			{elf.PT_LOAD, rw, 0, 0x400000, 0x300, 0x400},
+			{elf.PT_LOAD, rw, 0x800, 0x400800, 0x100, 0x100},
+		}, 0xaa},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := 64 + 56*len(tc.segs)
+			exe := elfBytes(elf.ET_EXEC, 0x400000, tc.segs, bytes.Repeat([]byte{0xaa}, 0x1000-hdr))
+			path := filepath.Join(t.TempDir(), "exe")
+			if err := os.WriteFile(path, exe, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			m := newMM(t)
+			if _, err := loader.Load(m, hostOpener, path, []string{"exe"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, 0x200)
+			if _, err := m.CopyIn(0x400200, got); err != nil {
+				t.Fatal(err)
+			}
+			for i, b := range got {
+				want := byte(0xaa)
+				if i >= 0x100 {
+					want = tc.want
+				}
+				if b != want {
+					t.Fatalf("byte at %#x = %#x, want %#x", 0x400200+i, b, want)
+				}
+			}
+		})
 	}
 }

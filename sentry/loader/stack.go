@@ -30,6 +30,9 @@ type stackInfo struct {
 	main       loaded
 	interpBase uintptr
 	execStack  bool // PT_GNU_STACK asked for PROT_EXEC
+	// fix are the images' zeroings still to do; one the stack would map
+	// over is done first.
+	fix *fixups
 }
 
 // hostAuxv returns the values of the sentry's own auxiliary vector: the
@@ -80,6 +83,9 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	prot := unix.PROT_READ | unix.PROT_WRITE
 	if si.execStack {
 		prot |= unix.PROT_EXEC
+	}
+	if err := si.fix.applyOverlapping(m, base, base+stackSize); err != nil {
+		return initialStack{}, err
 	}
 	if _, err := m.Mmap(mm.MmapOpts{
 		Addr: base, Length: stackSize, Prot: prot,

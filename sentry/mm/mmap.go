@@ -52,14 +52,28 @@ const legacyMapMask = unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_FIXED | unix
 // mapUninitialized is <asm-generic/mman-common.h>'s MAP_UNINITIALIZED.
 const mapUninitialized = 0x4000000
 
-// Mmap maps memory as mmap(2) does and returns its address. On error the
-// file is closed.
+// Mmap maps memory as mmap(2) does and returns its address. The memory
+// manager owns o.File from then on, which may be a file it maps already
+// (the loader maps an image's segments from one descriptor); on error the
+// file is closed unless it is.
 func (m *MemoryManager) Mmap(o MmapOpts) (uintptr, error) {
 	addr, err := m.mmap(o)
-	if err != nil && o.File != nil {
+	if err != nil && o.File != nil && !m.maps(o.File) {
 		o.File.Close()
 	}
 	return addr, err
+}
+
+// maps reports whether a mapping of m is of f.
+func (m *MemoryManager) maps(f *os.File) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.vmas {
+		if m.vmas[i].File == f {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
