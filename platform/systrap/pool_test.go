@@ -2,6 +2,7 @@ package systrap
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,7 +11,9 @@ import (
 )
 
 // pooled waits until as's pool has a thread stopped in its handler and
-// returns it.
+// asleep there (no Switch set a spin, so a stopped thread sleeps at once;
+// until it does, the pool counts it as awake and prefers it) and returns
+// it.
 func pooled(t *testing.T, as *addressSpace) pooledThread {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -20,7 +23,7 @@ func pooled(t *testing.T, as *addressSpace) pooledThread {
 			th = &as.pool[len(as.pool)-1]
 		}
 		as.poolMu.Unlock()
-		if th != nil && as.sh.Msg(th.slot).LoadState() == sysmsg.StateEvent {
+		if th != nil && as.sh.Msg(th.slot).LoadState() == sysmsg.StateEvent && atomic.LoadUint32(&as.sh.Msg(th.slot).StubWaiting) != 0 {
 			return *th
 		}
 	}
