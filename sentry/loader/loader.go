@@ -7,6 +7,15 @@
 // 0x555555554000 plus a random offset, the interpreter in the mmap area,
 // the stack below the top of the user address space at a random offset, and
 // the heap at a random offset after the executable.
+//
+// Every mapping comes before any write to the new memory: the zeroing of
+// each segment's .bss tail waits until the stack is mapped (elf.go,
+// fixups), so the memory manager, which defers an execve's mappings until
+// something touches the memory (mm.DeferMappings), makes them all in one
+// platform request; and the segments of one image map one descriptor, so
+// that request carries one per image. A later segment that maps over a
+// tail still to be zeroed has the zeroing done first, which leaves the
+// page as Linux's elf_load does (it zeroes each tail before mapping on).
 package loader
 
 import (
