@@ -72,7 +72,7 @@ var diffPrograms = []string{
 	"leases",       // F_SETLEASE/F_GETLEASE: when a lease may be taken, breaks by open and truncate, SIGIO, EWOULDBLOCK, downgrade and unlock
 	"devmem",       // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
 	"madvise_drop", // MADV_DONTNEED/MADV_FREE across stacks, file and shared mappings, holes
-	"patchsites",   // one `mov $nr,%eax; syscall` site and one `syscall; cmp $-4095,%rax` register site (and glibc's syscall(2)) made hot (systrap patches them): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts; signal handlers returning through glibc's __restore_rt (mov $15,%rax; syscall) with r12 changed in the frame
+	"patchsites",   // one `mov $nr,%eax; syscall` site and one `syscall; cmp $-4095,%rax` register site (and glibc's syscall(2)) and the register sites of glibc's pthread_create and start_thread (`syscall; mov 0x28(%r12),%rax`, `syscall; cmpb $0,disp32(%rbx)`) made hot (systrap patches them): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts; signal handlers returning through glibc's __restore_rt (mov $15,%rax; syscall) with r12 changed in the frame
 	"inet",         // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
 	"oob",          // TCP urgent data on 127.0.0.1: MSG_OOB sends and receives, reads stopping at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI and select's exceptional set
 	"peekoff",      // SO_PEEK_OFF: values, and MSG_PEEK from the offset on Unix stream, datagram and seqpacket sockets, TCP and UDP on 127.0.0.1

@@ -120,8 +120,9 @@ import (
 // site stops inside the trap and the stub's entry. Only the mov forms and
 // register sites with a tail of regTails are patched: a syscall followed
 // by anything else (musl's `mov %rax,%rdi; jmp __syscall_ret`, a 3-byte
-// instruction too short for the jump; Go runtime's `MOVL AX, n(SP)`, 4)
-// traps every time. Patching needs
+// instruction too short for the jump; Go runtime's `MOVL AX, n(SP)`, 4;
+// glibc's thread exit loop, `mov %edx,%eax; syscall; jmp`, 2) traps every
+// time. Patching needs
 // an XSAVE signal frame (the patch frame is written in its format); without
 // one, and with --no-patch, every syscall traps as before.
 
@@ -350,6 +351,13 @@ var regTails = []struct {
 	{[]byte{0x48, 0x89, 0x44, 0x24}, 5},
 	// mov %rax,disp32(%rsp).
 	{[]byte{0x48, 0x89, 0x84, 0x24}, 8},
+	// glibc's pthread_create, after the rt_sigprocmask that blocks every
+	// signal around the clone (`mov $14,%eax; lea sigall(%rip),%rsi;
+	// syscall`, no mov form): mov disp8(%r12),%rax.
+	{[]byte{0x49, 0x8b, 0x44, 0x24}, 5},
+	// glibc's start_thread, after the one that restores the mask
+	// (`mov $14,%eax; lea disp(%rbx),%rsi; syscall`): cmpb $imm8,disp32(%rbx).
+	{[]byte{0x80, 0xbb}, 7},
 }
 
 // maxTail is the longest of regTails; the trap has room for 8.

@@ -5,7 +5,8 @@
  * rewritten, a fork after it, an SA_RESTART read restarted at the site, and
  * a nanosleep restarted with restart_syscall after a stop. Then the same
  * for a register site, `syscall; cmp $-4095,%rax` with the number from a
- * register (Go's Syscall6, glibc's syscall(2), which the restarts use).
+ * register (Go's Syscall6, glibc's syscall(2), which the restarts use),
+ * and two with the tails of glibc's pthread_create and start_thread.
  * Then signal handlers returning many times through glibc's __restore_rt,
  * `mov $15,%rax; syscall` (the REX.W mov form), from 4 threads at once
  * and a forked child: each handler changes %r12 in its ucontext, which the
@@ -92,6 +93,62 @@ static long reg_bad(int n) {
 }
 
 static void *reg_thread_loop(void *arg) { return (void *)reg_bad(2000); }
+
+/* The tails of glibc's two rt_sigprocmask sites around a thread's start:
+ * `syscall; mov 0x28(%r12),%rax` (the result is dropped: umask's effect
+ * shows in the next umask) and `syscall; cmpb $0,0x100(%rbx)`. */
+static long r12_site(long nr, long arg, long *mem) {
+	long r = nr;
+	register long *r12 __asm__("r12") = mem;
+	__asm__ volatile("syscall\n\t"
+			 "mov 0x28(%%r12), %%rax\n\t"
+			 : "+a"(r)
+			 : "D"(arg), "r"(r12)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+static long rbx_site(long nr, const unsigned char *mem, int *zero) {
+	long r = nr;
+	unsigned char z;
+	__asm__ volatile("syscall\n\t"
+			 "cmpb $0, 0x100(%%rbx)\n\t"
+			 "sete %b[z]\n\t"
+			 : "+a"(r), [z] "=q"(z)
+			 : "b"(mem)
+			 : "rcx", "r11", "memory", "cc");
+	*zero = z;
+	return r;
+}
+
+static long tails_bad(int n) {
+	long bad = 0, mem[8] = {0, 0, 0, 0, 0, 4242};
+	unsigned char bytes[0x200] = {0};
+	mode_t old = umask(0);
+	for (int i = 0; i < n; i++) {
+		if (r12_site(SYS_umask, i & 0777, mem) != 4242 || umask(0) != (mode_t)(i & 0777))
+			bad++;
+		int z;
+		bytes[0x100] = i & 1;
+		if (rbx_site(SYS_getpid, bytes, &z) != getpid() || z != !(i & 1))
+			bad++;
+	}
+	umask(old);
+	return bad;
+}
+
+static void *tails_thread_loop(void *arg) {
+	/* umask is the process's: threads check only the cmpb site. */
+	long bad = 0;
+	unsigned char bytes[0x200] = {0};
+	for (int i = 0; i < 2000; i++) {
+		int z;
+		bytes[0x100] = i & 1;
+		if (rbx_site(SYS_getpid, bytes, &z) != getpid() || z != !(i & 1))
+			bad++;
+	}
+	return (void *)bad;
+}
 
 /* mov_bad: n calls from the mov site; how many were wrong. */
 static long mov_bad(int n) {
@@ -234,6 +291,7 @@ int main(int argc, char **argv) {
 	site_checks("mov site", mov_bad, mov_thread_loop);
 	restart_checks("libc", libc_read, libc_sleep);
 	site_checks("register site", reg_bad, reg_thread_loop);
+	site_checks("register sites of pthread_create", tails_bad, tails_thread_loop);
 	restart_checks("syscall(2)", sys_read, sys_sleep);
 	sigreturn_checks();
 	return 0;
