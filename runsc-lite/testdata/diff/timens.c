@@ -35,6 +35,15 @@ static long long ns_of(clockid_t c, int raw) {
 /* secs rounds a difference of nanoseconds to whole seconds. */
 static long secs(long long d) { return (long)((d + (d < 0 ? -500000000LL : 500000000LL)) / 1000000000LL); }
 
+/* offset: how much further clock has gone since it read base than
+ * CLOCK_REALTIME, which no time namespace moves, has gone since it read
+ * base_real: the namespace's offset for clock, in seconds, however long the
+ * program took to get here (a slow run under load must not round up). */
+static long offset(clockid_t clock, int sys, long long base, long long base_real) {
+	long long real = ns_of(CLOCK_REALTIME, sys);
+	return secs((ns_of(clock, sys) - base) - (real - base_real));
+}
+
 static void show(const char *file) {
 	char buf[256] = {0};
 	int fd = open(file, O_RDONLY);
@@ -76,10 +85,10 @@ static const clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_M
 
 int main(int argc, char **argv) {
 	setup(argc, argv);
-	if (argc > 2) { /* the vfork child's exec */
+	if (argc > 3) { /* the vfork child's exec */
 		printf("after exec: own is children's: %d, clock +%lds\n",
 		       same_ns("/proc/self/ns/time", "/proc/self/ns/time_for_children"),
-		       secs(ns_of(CLOCK_MONOTONIC, 0) - atoll(argv[2])));
+		       offset(CLOCK_MONOTONIC, 0, atoll(argv[2]), atoll(argv[3])));
 		return 0;
 	}
 	int init_ns = open("/proc/self/ns/time", O_RDONLY);
@@ -117,9 +126,13 @@ int main(int argc, char **argv) {
 	if (pid == 0) {
 		printf("child: own ns is the children's: %d\n",
 		       same_ns("/proc/self/ns/time", "/proc/self/ns/time_for_children"));
-		for (int i = 0; i < 6; i++)
-			printf("clock %d: libc +%lds, syscall +%lds\n", clocks[i], secs(ns_of(clocks[i], 0) - before[i]),
-			       secs(ns_of(clocks[i], 1) - before[i]));
+		for (int i = 0; i < 5; i++)
+			printf("clock %d: libc +%lds, syscall +%lds\n", clocks[i], offset(clocks[i], 0, before[i], before[5]),
+			       offset(clocks[i], 1, before[i], before[5]));
+		/* CLOCK_REALTIME itself: unmoved (early enough that the time gone
+		 * by rounds to 0). */
+		printf("clock %d: libc +%lds, syscall +%lds\n", clocks[5], secs(ns_of(clocks[5], 0) - before[5]),
+		       secs(ns_of(clocks[5], 1) - before[5]));
 		struct timeval tv;
 		printf("gettimeofday ok: %d, time ok: %d\n", gettimeofday(&tv, NULL) == 0, time(NULL) > 0);
 		sysinfo(&si);
@@ -170,7 +183,7 @@ int main(int argc, char **argv) {
 		/* A grandchild is in the same namespace. */
 		pid_t g = fork();
 		if (g == 0) {
-			printf("grandchild: clock +%lds\n", secs(ns_of(CLOCK_MONOTONIC, 0) - before[0]));
+			printf("grandchild: clock +%lds\n", offset(CLOCK_MONOTONIC, 0, before[0], before[5]));
 			_exit(0);
 		}
 		waitpid(g, NULL, 0);
@@ -179,14 +192,14 @@ int main(int argc, char **argv) {
 		T(setns(init_ns, CLONE_NEWTIME));
 		sysinfo(&si);
 		printf("after setns: clock +%lds (libc), +%lds (syscall), sysinfo back (to a second): %d\n",
-		       secs(ns_of(CLOCK_MONOTONIC, 0) - before[0]), secs(ns_of(CLOCK_MONOTONIC, 1) - before[0]),
+		       offset(CLOCK_MONOTONIC, 0, before[0], before[5]), offset(CLOCK_MONOTONIC, 1, before[0], before[5]),
 		       si.uptime - up0 >= 0 && si.uptime - up0 <= 1);
 		printf("back in the first: %d\n", same_ns("/proc/self/ns/time", "/proc/self/ns/time_for_children"));
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
 	/* The parent's own clocks never moved. */
-	printf("parent: clock +%lds\n", secs(ns_of(CLOCK_MONOTONIC, 0) - before[0]));
+	printf("parent: clock +%lds\n", offset(CLOCK_MONOTONIC, 0, before[0], before[5]));
 	/* The children's namespace was entered: frozen. */
 	T(put_text("/proc/self/timens_offsets", "1 1 0"));
 	/* Its file, from the parent. */
@@ -196,9 +209,10 @@ int main(int argc, char **argv) {
 	printf("NS_GET_USERNS: %s\n", owner >= 0 ? "fd" : ename(errno));
 	/* A child sharing the memory stays in its parent's namespace until
 	 * it execs (vfork). */
-	char arg[32];
+	char arg[32], real[32];
 	snprintf(arg, sizeof arg, "%lld", before[0]);
-	char *args[] = {"/proc/self/exe", ".", arg, NULL};
+	snprintf(real, sizeof real, "%lld", before[5]);
+	char *args[] = {"/proc/self/exe", ".", arg, real, NULL};
 	pid = vfork();
 	if (pid == 0) {
 		printf("vfork child: own is children's: %d\n",
@@ -217,7 +231,7 @@ int main(int argc, char **argv) {
 	waitpid(pid, NULL, 0);
 	/* The parent may setns itself into the new one. */
 	T(setns(child_ns, CLONE_NEWTIME));
-	printf("parent after setns: clock +%lds\n", secs(ns_of(CLOCK_MONOTONIC, 0) - before[0]));
+	printf("parent after setns: clock +%lds\n", offset(CLOCK_MONOTONIC, 0, before[0], before[5]));
 	T(unshare(CLONE_NEWTIME));
 	show("/proc/self/timens_offsets");
 	/* Not as nobody. */
@@ -236,7 +250,7 @@ int main(int argc, char **argv) {
 	pid = syscall(SYS_clone3, &ca, sizeof ca);
 	if (pid == 0) {
 		printf("clone(CLONE_NEWTIME) child: clock +%lds, own is children's: %d\n",
-		       secs(ns_of(CLOCK_MONOTONIC, 0) - before[0]),
+		       offset(CLOCK_MONOTONIC, 0, before[0], before[5]),
 		       same_ns("/proc/self/ns/time", "/proc/self/ns/time_for_children"));
 		_exit(0);
 	}
