@@ -199,6 +199,14 @@ type Response struct {
 	Ret  int64
 }
 
+// Failed reports whether Ret is a failed syscall's -errno, and the errno.
+func (r Response) Failed() (unix.Errno, bool) {
+	if r.Ret < 0 && r.Ret > -4096 {
+		return unix.Errno(-r.Ret), true
+	}
+	return 0, false
+}
+
 // ThreadSetup is struct thread_setup, without its instructions.
 type ThreadSetup struct {
 	ProgLen    uint16

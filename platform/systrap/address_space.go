@@ -121,8 +121,8 @@ func (as *addressSpace) callFD(kind uint32, sysno uintptr, args [6]uint64, recv 
 	if err != nil {
 		return 0, -1, err
 	}
-	if r.Ret < 0 && r.Ret > -4096 {
-		return 0, -1, unix.Errno(-r.Ret)
+	if errno, failed := r.Failed(); failed {
+		return 0, -1, errno
 	}
 	return uintptr(r.Ret), fd, nil
 }
@@ -154,7 +154,7 @@ func (as *addressSpace) request(post func(seq uint32), recv bool, fds ...int) (s
 	}
 	r := *as.sh.Response()
 	fd := -1
-	if recv && !(r.Ret < 0 && r.Ret > -4096) {
+	if _, failed := r.Failed(); recv && !failed {
 		var err error
 		if fd, err = stub.RecvFD(as.ctl); err != nil && !errors.Is(err, unix.EAGAIN) {
 			as.kill() // out of step
@@ -340,8 +340,8 @@ func (as *addressSpace) batch(calls []sysmsg.Call, files []*os.File) (int, error
 		return 0, err
 	}
 	done := int(min(r.Done, uint32(len(calls))))
-	if r.Ret < 0 && r.Ret > -4096 {
-		return done, unix.Errno(-r.Ret)
+	if errno, failed := r.Failed(); failed {
+		return done, errno
 	}
 	if done < len(calls) {
 		as.kill() // a stub that stops short without an error is out of step
