@@ -8,7 +8,9 @@
 // threads that want one, and whether the CPUs are actually free: on a
 // small or busy machine a spinning waiter steals the CPU from the thread it
 // waits for, and the policy notices that by timing round trips with and
-// without spinning (spin.go).
+// without spinning (spin.go). Between its spin and its sleep the sentry's
+// side lets the other goroutines ready on its Go processor run
+// (yieldProcessor): the task a hand-off woke is usually among them.
 //
 // Every word of the read-write part can be written by application code,
 // so nothing read from it is trusted: values are validated where they are
