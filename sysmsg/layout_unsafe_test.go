@@ -103,6 +103,8 @@ func TestLayoutMatchesC(t *testing.T) {
 		"offsetof(struct sysmsg, set_bases)":          uint64(unsafe.Offsetof(m.SetBases)),
 		"offsetof(struct sysmsg, self)":               uint64(unsafe.Offsetof(m.Self)),
 		"SYSMSG_SELF":                                 uint64(unsafe.Offsetof(m.Self)),
+		"SYSMSG_SLEEP":                                uint64(unsafe.Offsetof(m.Sleep)),
+		"offsetof(struct sysmsg, sleep)":              uint64(unsafe.Offsetof(m.Sleep)),
 		"sizeof(struct stub_control)":                 uint64(unsafe.Sizeof(c)),
 		"offsetof(struct stub_control, seq)":          uint64(unsafe.Offsetof(c.Seq)),
 		"offsetof(struct stub_control, kind)":         uint64(unsafe.Offsetof(c.Kind)),

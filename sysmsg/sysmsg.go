@@ -171,7 +171,10 @@ type Msg struct {
 	NewFsBase     uint64
 	NewGsBase     uint64
 	SetBases      uint32
-	_             uint32
+	// Sleep, when nonzero, tells the stopped thread to sleep rather than
+	// spin: its task waits in the sentry (Msg.Hold). A hint: the thread
+	// polls the state word as before either way.
+	Sleep uint32
 	// Self is the slot's own address, which the sentry writes when it
 	// resets the slot: without FSGSBASE the patch entry finds its slot
 	// by loading it through %gs (platform/systrap/patch.go).

@@ -49,8 +49,16 @@ func Wake(addr *uint32) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexOpWake, 1<<30, 0, 0, 0)
 }
 
+// Hold tells the stopped thread that the sentry's answer will be long
+// (its task is about to wait): it stops spinning and sleeps, and gives its
+// CPU to the threads that will end the wait.
+func (m *Msg) Hold() { atomic.StoreUint32(&m.Sleep, 1) }
+
 // Resume hands the thread back to the stub.
 func (m *Msg) Resume() {
+	if atomic.LoadUint32(&m.Sleep) != 0 {
+		atomic.StoreUint32(&m.Sleep, 0)
+	}
 	atomic.StoreUint32(&m.State, StateResume)
 	if atomic.LoadUint32(&m.StubWaiting) != 0 {
 		Wake(&m.State)

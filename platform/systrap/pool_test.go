@@ -146,3 +146,28 @@ func TestIdleLends(t *testing.T) {
 		t.Errorf("the idle context bound to host thread %d, which another context holds", a.tid)
 	}
 }
+
+// TestIdleHolds: a context whose task waits and whose thread stays bound
+// (its process's only thread) tells the thread to sleep rather than spin:
+// with the longest spin there is (2^32 time-stamp counter ticks, over a
+// second at a few GHz), the stopped thread is asleep long before that
+// spin could have ended.
+func TestIdleHolds(t *testing.T) {
+	p, as := poolPlatform(t)
+	atomic.StoreUint32(&as.sh.Control().SpinLimit, 1<<32-1)
+	spin := time.Duration((1<<32-1)/sysmsg.TicksPerMicrosecond()) * time.Microsecond
+	a := bound(t, p, as)
+	m := as.sh.Msg(a.slot)
+	time.Sleep(spin / 20)
+	if atomic.LoadUint32(&m.StubWaiting) != 0 {
+		t.Fatalf("the stopped thread sleeps before Idle, though told to spin for %v", spin)
+	}
+	start := time.Now()
+	a.Idle()
+	for atomic.LoadUint32(&m.StubWaiting) == 0 {
+		if time.Since(start) > spin/2 {
+			t.Fatalf("the stopped thread still spins %v after its task went idle", spin/2)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

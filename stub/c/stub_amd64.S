@@ -864,6 +864,8 @@ patch_published:
 	jne .Lpatch_woken
 	test %r13d, %r13d
 	jz .Lpatch_sleep
+	cmpl $0, SYSMSG_SLEEP(%r15)                /* the task waits in the sentry */
+	jne .Lpatch_sleep
 	pause
 	RDTSC64 %rax
 	sub %r14, %rax

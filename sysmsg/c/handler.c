@@ -65,7 +65,8 @@ static inline uint64_t rdtsc(void)
 }
 
 /* Waits while the state is EVENT: polls it for spin time-stamp counter
- * ticks, then sleeps. Time, not a count of pauses: a pause takes 10 cycles
+ * ticks, or until the sentry says its answer will be long (m->sleep: the
+ * task waits in the sentry), then sleeps. Time, not a count of pauses: a pause takes 10 cycles
  * on some CPUs and 140 on others, and a spin preempted for a time slice
  * must not poll on for all its remaining iterations when it runs again.
  * The difference is unsigned: a counter that went backwards ends the
@@ -78,6 +79,8 @@ static uint32_t wait_for_sentry(struct sysmsg *m, uint32_t spin)
 		s = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
 		if (s != SYSMSG_STATE_EVENT)
 			return s;
+		if (__atomic_load_n(&m->sleep, __ATOMIC_RELAXED))
+			break;
 		cpu_relax();
 		if (rdtsc() - start >= spin)
 			break;

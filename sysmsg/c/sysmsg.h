@@ -128,6 +128,8 @@
 
 /* Offset of sysmsg.self, which patch_entry_gs loads through %gs. */
 #define SYSMSG_SELF 72
+/* Offset of sysmsg.sleep, which the patch entry's spin polls. */
+#define SYSMSG_SLEEP 68
 
 /* sysmsg.set_bases bits. */
 #define SYSMSG_SET_FS 1
@@ -200,7 +202,9 @@ struct sysmsg {
 	uint64_t new_fs_base;    /* applied before resuming, see set_bases */
 	uint64_t new_gs_base;
 	uint32_t set_bases;
-	uint32_t pad;
+	uint32_t sleep;          /* nonzero: the sentry's answer will be long
+				  * (the task waits in the sentry), so the
+				  * stopped thread sleeps rather than spins */
 	uint64_t self;           /* the slot's own address, written by the
 				  * sentry: without FSGSBASE, patch_entry_gs
 				  * finds its slot with a load through %gs */
