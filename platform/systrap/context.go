@@ -91,6 +91,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	})
 	c.p.running.Add(-1)
 	c.p.spin.Record(start)
+	c.p.procs.Record()
 	if err := c.stopped(state); err != nil {
 		return platform.Event{}, err
 	}

@@ -94,6 +94,9 @@ type Platform struct {
 	// trips it times in Switch (spinning does not pay when other work
 	// keeps the CPUs busy).
 	spin *sysmsg.SpinPolicy
+	// procs chooses how many Go processors the sentry runs on, from the
+	// rate of events Switch returns (procs.go); nil when it is off.
+	procs *procsPolicy
 
 	filterMu sync.Mutex
 	filters  map[int][]bpf.Instruction // thread programs by slot; guarded by filterMu
@@ -141,6 +144,7 @@ func NewConfined(c stub.Confinement) (*Platform, error) {
 		hasFSGSBase: hostHasFSGSBase(),
 		filters:     make(map[int][]bpf.Instruction),
 		spin:        sysmsg.NewSpinPolicy(),
+		procs:       newProcsPolicy(),
 	}
 	p.SetPatching(true)
 	p.SetPatchAfter(DefaultPatchAfter)
