@@ -554,8 +554,16 @@ static void dgram(int fam) {
 	T(send(a, "x", 1, 0));
 	T(sendmmsg(a, NULL, 0, 0));
 
-	/* A datagram to a port nobody has. */
+	/* A datagram to a port nobody has. c is bound while b still holds its
+	 * port: an ephemeral port could otherwise be b's, freed, and c would
+	 * send to itself. */
 	int c = socket(fam, SOCK_DGRAM, 0);
+	struct sockaddr_storage cn = bn;
+	if (fam == AF_INET)
+		((struct sockaddr_in *)&cn)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&cn)->sin6_port = 0;
+	T(bind(c, (void *)&cn, bl));
 	close(b);
 	T(sendto(c, "lost", 4, 0, (void *)&bn, bl));
 	T(connect(c, (void *)&bn, bl));
