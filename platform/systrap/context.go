@@ -79,8 +79,8 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	c.setBases(m, regs)
 
 	limit := c.p.spin.Limit(int(c.p.running.Add(1)))
-	if ctl := as.sh.Control(); atomic.LoadUint32(&ctl.SpinLimit) != stubSpin(limit) {
-		atomic.StoreUint32(&ctl.SpinLimit, stubSpin(limit))
+	if ctl, spin := as.sh.Control(), c.p.stubSpin(limit); atomic.LoadUint32(&ctl.SpinLimit) != spin {
+		atomic.StoreUint32(&ctl.SpinLimit, spin)
 	}
 	m.Resume()
 	defer c.interruptedAt.Store(0)

@@ -2,9 +2,12 @@ package systrap
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"runsc-lite/platform"
 	"runsc-lite/sysmsg"
@@ -156,18 +159,66 @@ func TestIdleHolds(t *testing.T) {
 	p, as := poolPlatform(t)
 	atomic.StoreUint32(&as.sh.Control().SpinLimit, 1<<32-1)
 	spin := time.Duration((1<<32-1)/sysmsg.TicksPerMicrosecond()) * time.Microsecond
-	a := bound(t, p, as)
-	m := as.sh.Msg(a.slot)
+	expectHold(t, bound(t, p, as), spin)
+}
+
+// expectHold checks that c's stopped thread, told to spin for spin, spins
+// until c goes idle, and sleeps long before that spin could have ended.
+func expectHold(t *testing.T, c *context, spin time.Duration) {
+	t.Helper()
+	m := c.as.sh.Msg(c.slot)
 	time.Sleep(spin / 20)
 	if atomic.LoadUint32(&m.StubWaiting) != 0 {
 		t.Fatalf("the stopped thread sleeps before Idle, though told to spin for %v", spin)
 	}
 	start := time.Now()
-	a.Idle()
+	c.Idle()
 	for atomic.LoadUint32(&m.StubWaiting) == 0 {
 		if time.Since(start) > spin/2 {
 			t.Fatalf("the stopped thread still spins %v after its task went idle", spin/2)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestIdleHoldsPatched: as TestIdleHolds, for a thread stopped through a
+// patched syscall site, which waits in the patch entry's spin rather than
+// in the signal handler's.
+func TestIdleHoldsPatched(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("stubs never spin on one CPU")
+	}
+	p, as := poolPlatform(t)
+	p.stubSpinTicks = 1<<32 - 1
+	spin := time.Duration((1<<32-1)/sysmsg.TicksPerMicrosecond()) * time.Microsecond
+	const code, stack = 0x10000000, 0x20000000
+	loop := []byte{0xb8, unix.SYS_GETPID, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7} // mov $SYS_getpid,%eax; syscall; jmp back
+	for _, addr := range []uintptr{code, stack} {
+		if _, err := as.Mmap(addr, pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := as.WriteAt(loop, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.Mprotect(code, pageSize, unix.PROT_READ|unix.PROT_EXEC); err != nil {
+		t.Fatal(err)
+	}
+	c := p.NewContext().(*context)
+	t.Cleanup(c.Release)
+	regs := platform.Registers{Rip: code, Rsp: stack + pageSize - 64, Cs: platform.UserCS, Ss: platform.UserSS, Eflags: 0x202}
+	fp := platform.NewFPState()
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatal("the syscall site was not patched after 100 traps")
+		}
+		ev, err := c.Switch(as, &regs, fp)
+		if err != nil || ev.Kind != platform.EventSyscall {
+			t.Fatalf("Switch %d: %v, %v; want a syscall", i, ev, err)
+		}
+		if uintptr(as.sh.Msg(c.slot).Ucontext) == sysmsg.PatchUcontext(c.slot) {
+			break
+		}
+	}
+	expectHold(t, c, spin)
 }

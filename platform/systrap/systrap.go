@@ -97,6 +97,9 @@ type Platform struct {
 	// procs chooses how many Go processors the sentry runs on, from the
 	// rate of events Switch returns (procs.go); nil when it is off.
 	procs *procsPolicy
+	// stubSpinTicks is the stubs' spin when they spin (stubSpin); tests
+	// lengthen it. Set before use.
+	stubSpinTicks uint32
 
 	filterMu sync.Mutex
 	filters  map[int][]bpf.Instruction // thread programs by slot; guarded by filterMu
@@ -145,6 +148,8 @@ func NewConfined(c stub.Confinement) (*Platform, error) {
 		filters:     make(map[int][]bpf.Instruction),
 		spin:        sysmsg.NewSpinPolicy(),
 		procs:       newProcsPolicy(),
+
+		stubSpinTicks: sysmsg.Ticks(sysmsg.StubSpin),
 	}
 	p.SetPatching(true)
 	p.SetPatchAfter(DefaultPatchAfter)
@@ -379,7 +384,7 @@ func (p *Platform) takeKit() (*kit, error) {
 // with the stub's end of the control socket and the shared region.
 func (p *Platform) newAddressSpace(k *kit, spawn func(ctl int, sh *sysmsg.Shared) (stub.Process, error)) (*addressSpace, error) {
 	sh := k.sh
-	sh.Control().SpinLimit = stubSpin(p.spin.Limit(0))
+	sh.Control().SpinLimit = p.stubSpin(p.spin.Limit(0))
 	proc, err := spawn(k.ctl[1], sh)
 	unix.Close(k.ctl[1])
 	if err != nil {
@@ -409,16 +414,16 @@ func (p *Platform) threadFilter(i int) ([]bpf.Instruction, error) {
 
 // stubSpin is the syscall thread's spin, in time-stamp counter ticks, for
 // the sentry's spin goSpin (ticks too, from SpinPolicy.Limit): none when the
-// sentry does not spin, else sysmsg.StubSpin (the handler and the patch
-// entry spin as long: sysmsg/c/handler.c). The stub
+// sentry does not spin, else stubSpinTicks, sysmsg.StubSpin (the handler
+// and the patch entry spin as long: sysmsg/c/handler.c). The stub
 // reads the counter as the sentry does, so the spin is the same time on
 // every machine and ends when its time is up even if the thread was
 // preempted in it.
-func stubSpin(goSpin uint32) uint32 {
+func (p *Platform) stubSpin(goSpin uint32) uint32 {
 	if goSpin == 0 {
 		return 0
 	}
-	return sysmsg.Ticks(sysmsg.StubSpin)
+	return p.stubSpinTicks
 }
 
 // hostHasFSGSBase reports whether user code may use rdfsbase and friends
