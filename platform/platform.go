@@ -15,7 +15,10 @@ package platform
 import (
 	"errors"
 	"os"
+	"sort"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Platform creates address spaces and thread contexts.
@@ -119,6 +122,47 @@ type Batcher interface {
 	// makes it, and stops at the first that fails: it returns how many
 	// were made and that one's error.
 	MapBatch(ops []MapOp) (int, error)
+}
+
+// Renewer is an AddressSpace whose host process an execve can keep: the
+// new program's address space is the same process, emptied, instead of a
+// new one (Linux keeps the process too). A fresh host process costs an
+// execve on the 2-core VM a spare process, its seccomp programs and a
+// first thread, all compiled and started in the kernel, and the old
+// process's teardown (about a third of a shell's fork+exec loop).
+type Renewer interface {
+	// Renew returns an address space on the same host process, with the
+	// context bound to this one (the execing thread) carried over to it,
+	// and releases this one without ending the process: every later use
+	// of this one fails. The caller then unmaps every application mapping
+	// (UnmapAll) before anything runs there. It fails, changing nothing,
+	// when the process has run other threads, which could still run the
+	// old program's code.
+	Renew() (AddressSpace, error)
+	// Renewable reports whether Renew would succeed now.
+	Renewable() bool
+}
+
+// UnmapAll returns the munmaps that empty as of application mappings:
+// the whole user range but the platform's reserved ranges and the vDSO's.
+func UnmapAll(as AddressSpace, taskSize uintptr) []MapOp {
+	keep := append(append([]Range(nil), as.Reserved()...), as.VDSO(), as.VVAR())
+	sort.Slice(keep, func(i, j int) bool { return keep[i].Start < keep[j].Start })
+	var ops []MapOp
+	at := uintptr(pageSize)
+	for _, k := range keep {
+		if k.End <= k.Start {
+			continue
+		}
+		if k.Start > at {
+			ops = append(ops, MapOp{Sysno: unix.SYS_MUNMAP, Addr: at, Length: k.Start - at})
+		}
+		at = max(at, k.End)
+	}
+	if taskSize > at {
+		ops = append(ops, MapOp{Sysno: unix.SYS_MUNMAP, Addr: at, Length: taskSize - at})
+	}
+	return ops
 }
 
 // Context runs one application thread.

@@ -40,6 +40,7 @@ var diffPrograms = []string{
 	"altstack",     // sigaltstack: the flags a query reports, the modes and errnos, uc_stack in a frame, nested handlers, SS_AUTODISARM, rt_sigreturn restoring an edited uc_stack, fork and thread inheritance
 	"coredump",     // core dumps: which signals, dumpable, RLIMIT_CORE, an existing "core", the core bit and CLD_DUMPED; the ELF core's notes and memory
 	"dumpable",     // PR_SET_DUMPABLE 0 keeps another process of the same user (uid 1000, no capabilities) from ptrace attach and process_vm_readv, kill still works; back to 1 it can again; EINVAL for 2; fork keeps the setting (needs a root host)
+	"execinplace",  // execve empties the process (systrap keeps a single-threaded program's host process): the old program's page faults in the new one, from a forked child, after failed execs, from a process that had a second thread, and from the first process
 	"execreset",    // what execve resets (POSIX timers and their queued signals, handlers, the alternate stack) and keeps (other pending signals, the mask, SIG_IGN, ITIMER_REAL, the parent death signal, the next timer ID)
 	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll
 	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID

@@ -109,6 +109,8 @@ func Run(t *testing.T, f Factory, opts Options) {
 		{"ReadWriteUnmapped", testReadWriteUnmapped},
 		{"ReadWriteVec", testReadWriteVec},
 		{"ManyAddressSpaces", testManyAddressSpaces},
+		{"Renew", testRenew},
+		{"RenewThreaded", testRenewThreaded},
 		{"Attacks", testAttacks},
 		{"Hijack", testHijack},
 		{"Patching", testPatching},

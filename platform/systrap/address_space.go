@@ -83,6 +83,11 @@ type addressSpace struct {
 	slotMu sync.Mutex              // guards slots and tids
 	slots  [sysmsg.MaxThreads]bool // thread slots in use
 	tids   map[int]struct{}        // host ids of the stub threads of bound contexts
+
+	// renewedFrom is the address space this one took the process over
+	// from (Renew), whose bound context moves here at its next Switch.
+	// Set before the address space is returned; read-only after.
+	renewedFrom *addressSpace
 }
 
 var _ platform.AddressSpace = (*addressSpace)(nil)
@@ -522,6 +527,65 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	return child, nil
 }
 
+// Renew implements platform.Renewer for an execve that keeps the stub
+// process. Only a process that has had one thread is renewed: its one
+// stub thread is the execing task's, stopped in its handler, and no other
+// host thread of the process exists (the syscall thread runs only the
+// sentry's requests). The old program's patched sites go with its code;
+// its traps are cleared from the table as an exec into a new process
+// would start without them. What the new program inherits of the old
+// one's host process is what the sentry made there: the stub, its
+// region, the vDSO (which no application can change: the sentry refuses
+// to map, unmap or protect it, and the one process that had its clocks
+// rewritten, TrapVDSOClocks, is never renewed) and the thread's filter.
+// The sentry has no setuid execve, so the new program never holds
+// credentials its predecessor could not have had by its own execve.
+func (as *addressSpace) Renew() (platform.AddressSpace, error) {
+	// The write side waits for copies in flight (another process reading
+	// this one's memory), which must not see the new program's.
+	as.use.Lock()
+	defer as.use.Unlock()
+	if as.released.Load() || as.dead.Load() {
+		return nil, errGone
+	}
+	if !as.Renewable() {
+		return nil, errors.New("the stub process has had more than one thread")
+	}
+	n := &addressSpace{p: as.p, sh: as.sh, ctl: as.ctl, proc: as.proc, pid: as.pid, pidfd: as.pidfd,
+		seq: as.seq, binds: 1, renewedFrom: as}
+	n.ProcessMemory = platform.ProcessMemory{Holder: n, PID: as.pid, Reserved: reserved, Also: trapTable, Gone: errGone}
+	as.slotMu.Lock()
+	n.slots, n.tids = as.slots, as.tids
+	as.tids = nil
+	as.slotMu.Unlock()
+	as.patch.mu.Lock()
+	clear(as.sh.PatchTable()[:as.patch.tableLen()])
+	as.patch.mu.Unlock()
+	as.p.initPatchTable(n.sh)
+	// From now on every use of as fails (Enter), and its Release does
+	// nothing: the process is n's.
+	as.released.Store(true)
+	return n, nil
+}
+
+// Renewable implements platform.Renewer.
+func (as *addressSpace) Renewable() bool {
+	as.poolMu.Lock()
+	single := as.binds == 1 && len(as.pool) == 0 && !as.filling
+	as.poolMu.Unlock()
+	return single && (as.starting == nil || closed(as.starting)) && !as.released.Load()
+}
+
+// closed reports whether c is closed.
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // Reserved implements platform.AddressSpace.
 func (as *addressSpace) Reserved() []platform.Range { return []platform.Range{reserved, trapTable} }
 
@@ -562,8 +626,11 @@ func (as *addressSpace) Release() {
 	as.dead.Store(true)
 	as.p.inBackground(func() {
 		as.kill()
-		for i := range as.slots {
-			if as.slotInUse(i) {
+		as.slotMu.Lock()
+		slots := as.slots
+		as.slotMu.Unlock()
+		for i, used := range slots {
+			if used {
 				sysmsg.Wake(&as.sh.Msg(i).State)
 			}
 		}
@@ -589,12 +656,6 @@ func (as *addressSpace) reap() {
 	unix.Close(as.ctl)
 	unix.Close(as.pidfd)
 	as.sh.Close()
-}
-
-func (as *addressSpace) slotInUse(i int) bool {
-	as.slotMu.Lock()
-	defer as.slotMu.Unlock()
-	return as.slots[i]
 }
 
 func (as *addressSpace) allocSlot() (int, error) {

@@ -349,6 +349,13 @@ func (c *context) Bound() *addressSpace { return c.as }
 
 // Rebind implements platform.Bindable.
 func (c *context) Rebind(as *addressSpace) error {
+	if c.as != nil && c.as == as.renewedFrom {
+		// The same process and thread, under its new address space.
+		c.mu.Lock()
+		c.as = as
+		c.mu.Unlock()
+		return nil
+	}
 	c.unbind()
 	return c.bind(as)
 }

@@ -71,14 +71,12 @@ func (t *Task) ExecFile(f *vfs.File, name string, argv, envv []string) error {
 }
 
 func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
-	as, err := t.K.Platform.NewAddressSpace()
+	m, inPlace, err := t.execMM()
 	if err != nil {
-		return unix.ENOMEM
+		return err
 	}
-	m := mm.New(as, t.MM().Memory())
 	m.SetCPUAccount(t.K.CPU)
 	m.SetRlimits(t.TG.MemoryRlimits())
-	m.DeferMappings()
 	res, err := loader.Load(m, open, p, argv, envv)
 	if err == nil {
 		if err = m.FlushMappings(); err != nil {
@@ -87,6 +85,13 @@ func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
 		}
 	}
 	if err != nil {
+		if inPlace && m.TookOver() {
+			// Past the point of no return (Linux's too): the old
+			// program's memory is gone.
+			t.Log().Warn("execve in place failed after the old program's memory was unmapped", "err", err)
+			t.TG.SetSigAction(int(unix.SIGSEGV), linux.SigAction{})
+			t.forceSignal(NewSigInfo(int32(unix.SIGSEGV), linux.SI_KERNEL, 0, 0))
+		}
 		m.Release()
 		return err
 	}
@@ -129,6 +134,31 @@ func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
 		t.SendSignal(NewSigInfo(int32(unix.SIGTRAP), linux.SI_USER, 0, 0))
 	}
 	return nil
+}
+
+// execMM returns the memory manager an execve builds the new program in:
+// on the process's own host process, emptied, when the task is the
+// process's only thread and its address space is not shared (a vfork
+// parent's), as Linux keeps the process (mm.NewInPlace); else on a new
+// one. The build may fail without harm until the memory manager has taken
+// the process over (TookOver). Either way its mappings are deferred
+// until something needs them (mm.DeferMappings).
+func (t *Task) execMM() (m *mm.MemoryManager, inPlace bool, err error) {
+	t.K.mu.Lock()
+	alone := len(t.TG.tasks) == 1
+	t.K.mu.Unlock()
+	if alone {
+		if m, ok := mm.NewInPlace(t.MM(), t.MM().Memory()); ok {
+			return m, true, nil
+		}
+	}
+	as, err := t.K.Platform.NewAddressSpace()
+	if err != nil {
+		return nil, false, unix.ENOMEM
+	}
+	m = mm.New(as, t.MM().Memory())
+	m.DeferMappings()
+	return m, false, nil
 }
 
 // endOtherThreads kills the other threads of the group and waits until they

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/platform"
+	"runsc-lite/sentry/usage"
 )
 
 // DeferMappings has the address space's fixed mappings, unmappings and
@@ -32,8 +33,49 @@ func (m *MemoryManager) FlushMappings() error {
 	if !ok {
 		return nil
 	}
-	m.as = d.AddressSpace
-	return d.flush()
+	err := d.flush()
+	if d.takeOver == nil {
+		m.as = d.AddressSpace
+	}
+	return err
+}
+
+// NewInPlace returns an empty memory manager for an execve that keeps the
+// host process of old, the caller's, whose only user is the caller
+// (platform.Renewer); false if the platform cannot, the process has had
+// other threads, or its vDSO was rewritten. Like DeferMappings, the
+// changes are collected: the first flush takes the process over (old's
+// address space is released: every later use of it fails), unmaps
+// every application mapping and makes them. Until then old is intact, and
+// a failure (a missing interpreter) leaves it so; after it, the execve
+// cannot return to the old program.
+func NewInPlace(old *MemoryManager, mem *usage.Memory) (*MemoryManager, bool) {
+	r, ok := old.as.(platform.Renewer)
+	if !ok || old.Shared() || old.vdsoTrapped.Load() || !r.Renewable() {
+		return nil, false
+	}
+	m := New(old.as, mem)
+	m.as = &deferredAS{AddressSpace: old.as, takeOver: old}
+	return m, true
+}
+
+// TookOver reports whether m, from NewInPlace, has taken the old
+// program's process over: an execve failing after that cannot return.
+func (m *MemoryManager) TookOver() bool {
+	d, ok := m.as.(*deferredAS)
+	return !ok || d.takeOver == nil
+}
+
+// handOver gives m's host process to the memory manager of an execve in
+// place (NewInPlace) and keeps a released address space.
+func (m *MemoryManager) handOver() (platform.AddressSpace, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.as.(platform.Renewer)
+	if !ok || m.released {
+		return nil, fmt.Errorf("the address space cannot be renewed")
+	}
+	return r.Renew()
 }
 
 // deferredAS collects the mapping changes of an address space until
@@ -41,6 +83,10 @@ func (m *MemoryManager) FlushMappings() error {
 type deferredAS struct {
 	platform.AddressSpace
 	batcher platform.Batcher
+	// takeOver, until the first flush, is the memory manager whose host
+	// process the flush takes over (NewInPlace); AddressSpace is its
+	// address space until then, for Reserved, VDSO and VVAR.
+	takeOver *MemoryManager
 	// ops are the changes not yet made; each file in them has a holder
 	// of its own (shareFile), released once the change is made or
 	// dropped, so that unmapping it meanwhile does not close it.
@@ -49,6 +95,20 @@ type deferredAS struct {
 
 // flush makes the collected changes.
 func (d *deferredAS) flush() error {
+	if d.takeOver != nil {
+		as, err := d.takeOver.handOver()
+		if err != nil {
+			return fmt.Errorf("keeping the process for execve: %w", err)
+		}
+		// Taken over: from here a failure is past the point of no return.
+		d.takeOver, d.AddressSpace = nil, as
+		b, ok := as.(platform.Batcher)
+		if !ok {
+			return fmt.Errorf("the renewed address space %T makes no batches", as)
+		}
+		d.batcher = b
+		d.ops = append(platform.UnmapAll(as, TaskSize), d.ops...)
+	}
 	if len(d.ops) == 0 {
 		return nil
 	}
@@ -160,11 +220,18 @@ func (d *deferredAS) Fork() (platform.AddressSpace, error) {
 
 // Release drops the collected changes.
 func (d *deferredAS) Release() {
+	d.drop()
+	if d.takeOver == nil {
+		d.AddressSpace.Release()
+	}
+}
+
+// drop drops the collected changes.
+func (d *deferredAS) drop() {
 	for _, o := range d.ops {
 		if o.File != nil {
 			releaseFile(o.File)
 		}
 	}
 	d.ops = nil
-	d.AddressSpace.Release()
 }

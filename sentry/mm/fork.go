@@ -80,6 +80,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 		Argv: m.Argv, Envv: m.Envv, Auxv: m.Auxv}
 	c.SetRlimits(m.asLimit.Load(), m.dataLimit.Load())
 	c.notDumpable.Store(m.notDumpable.Load())
+	c.vdsoTrapped.Store(m.vdsoTrapped.Load())
 	shared := make(map[*os.File]bool)
 	var dropped, wiped []VMA
 	for _, v := range m.vmas {

@@ -107,6 +107,11 @@ type MemoryManager struct {
 	// it in the mm too, so fork copies it and execve's new mm drops it).
 	notDumpable atomic.Bool
 
+	// vdsoTrapped says the host vDSO's pages of the process were
+	// rewritten (TrapVDSOClocks): an execve must not keep the process
+	// (NewInPlace). Fork copies it, as the child's pages are copies.
+	vdsoTrapped atomic.Bool
+
 	// mu guards the mirror of the mappings and the program break, and
 	// orders every change of the real mappings.
 	mu       sync.Mutex
@@ -276,12 +281,18 @@ func (m *MemoryManager) Release() {
 		return
 	}
 	aio, m.aio = m.aio, nil
-	if user, sys, err := m.as.CPUTime(); err == nil {
-		m.cpu.Retire(user, sys)
-		m.finalUser, m.finalSys = user, sys
+	// An execve in place that failed before it took the process over
+	// leaves it, and its CPU time, to the old program.
+	if d, ok := m.as.(*deferredAS); ok && d.takeOver != nil {
+		d.drop()
+	} else {
+		if user, sys, err := m.as.CPUTime(); err == nil {
+			m.cpu.Retire(user, sys)
+			m.finalUser, m.finalSys = user, sys
+		}
+		m.as.Release()
 	}
 	m.released = true
-	m.as.Release()
 	m.mem.Uncharge(usage.Anon, m.usageIn(0, TaskSize).charged)
 	shms := m.shmsIn(0, TaskSize)
 	for f := range m.trackers {

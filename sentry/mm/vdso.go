@@ -76,6 +76,7 @@ func (m *MemoryManager) TrapVDSOClocks() error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.vdsoTrapped.Store(true)
 	if err := m.as.Mprotect(v.Start, v.End-v.Start, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
 		return fmt.Errorf("making the vDSO writable: %w", err)
 	}
