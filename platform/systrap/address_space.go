@@ -86,7 +86,9 @@ type addressSpace struct {
 
 	// renewedFrom is the address space this one took the process over
 	// from (Renew), whose bound context moves here at its next Switch.
-	// Set before the address space is returned; read-only after.
+	// Set before the address space is returned; cleared only by this
+	// one's own Renew, under use's write side (Switch reads it under the
+	// read side).
 	renewedFrom *addressSpace
 }
 
@@ -563,8 +565,11 @@ func (as *addressSpace) Renew() (platform.AddressSpace, error) {
 	as.patch.mu.Unlock()
 	as.p.initPatchTable(n.sh)
 	// From now on every use of as fails (Enter), and its Release does
-	// nothing: the process is n's.
+	// nothing: the process is n's. No context can switch into as any
+	// more, so its own renewedFrom is not read again: dropping it keeps a
+	// chain of execs in place from holding every earlier address space.
 	as.released.Store(true)
+	as.renewedFrom = nil
 	return n, nil
 }
 
