@@ -140,11 +140,18 @@ func (s *Shared) PostBatch(seq uint32, calls []Call, nfds int) {
 // written, so the syscall thread, which checks Seq again after reading the
 // request, never runs a request that was being overwritten.
 func (s *Shared) Post(seq, kind uint32, sysno uint64, args [6]uint64) {
+	s.PostAhead(seq, kind, sysno, args)
+	Wake(&s.Control().Seq)
+}
+
+// PostAhead is Post for a syscall thread that has not started serving:
+// it finds the request when it starts (a forked stub's first, seq 1,
+// waits for no wake-up).
+func (s *Shared) PostAhead(seq, kind uint32, sysno uint64, args [6]uint64) {
 	c := s.Control()
 	atomic.StoreUint32(&c.Seq, 0)
 	c.Kind, c.Sysno, c.Args = kind, sysno, args
 	atomic.StoreUint32(&c.Seq, seq)
-	Wake(&c.Seq)
 }
 
 // NextSeq is the sequence number after seq: never 0.

@@ -124,7 +124,17 @@ func (as *addressSpace) call(kind uint32, sysno uintptr, args [6]uint64, fds ...
 // thread sent with its answer (-1 if it sent none) before another request
 // can make it send one.
 func (as *addressSpace) callFD(kind uint32, sysno uintptr, args [6]uint64, recv bool, fds ...int) (uintptr, int, error) {
-	r, fd, err := as.request(func(seq uint32) { as.sh.Post(seq, kind, uint64(sysno), args) }, recv, fds...)
+	return answer(as.request(func(seq uint32) { as.sh.Post(seq, kind, uint64(sysno), args) }, recv, fds...))
+}
+
+// awaitPosted is callFD for the request written into the region before the
+// stub started (postFirstThread), the address space's first.
+func (as *addressSpace) awaitPosted(recv bool) (uintptr, int, error) {
+	return answer(as.request(func(uint32) {}, recv))
+}
+
+// answer is a request's result as callFD returns it.
+func answer(r sysmsg.Response, fd int, err error) (uintptr, int, error) {
 	if err != nil {
 		return 0, -1, err
 	}
@@ -489,7 +499,10 @@ func (as *addressSpace) Leave() { as.use.RUnlock() }
 // process (copy-on-write, as the host kernel does it), and the child maps a
 // fresh shared region of its own. Who the child is comes from the pidfd the
 // kernel made for the clone, checked by the forkserver (stub.Adopt), never
-// from what the stub reports.
+// from what the stub reports. The child's first request, its first
+// application thread, is in that region before the fork (postFirstThread):
+// its syscall thread starts the thread as soon as it serves, while the
+// sentry finishes the fork.
 func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 	if !as.Enter() {
 		return nil, errGone
@@ -507,6 +520,9 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		n := as.patch.tableLen()
 		copy(sh.PatchTable()[:n], as.sh.PatchTable()[:n])
 		sh.Control().FpxSw = as.sh.Control().FpxSw
+		if err := as.p.postFirstThread(sh); err != nil {
+			return stub.Process{}, err
+		}
 		_, pidfd, err := as.callFD(sysmsg.ReqFork, 0, [6]uint64{}, true, ctl, sh.ROFD, sh.RWFD)
 		if err != nil {
 			return stub.Process{}, fmt.Errorf("forking stub process: %w", err)
@@ -525,7 +541,7 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		return nil, err
 	}
 	child.patch.copyFrom(&as.patch)
-	child.prestartInBackground()
+	child.awaitFirstThread()
 	return child, nil
 }
 

@@ -183,19 +183,57 @@ func (as *addressSpace) prestart() {
 	}
 }
 
-// prestartInBackground is prestart for a forked child, on its own
-// goroutine: the child's stub starts the thread while the sentry finishes
-// the fork (the rest of the memory manager's copy, the descriptor table),
+// firstSlot is the slot of a forked child's first application thread.
+const firstSlot = 0
+
+// postFirstThread writes into sh, the region of a stub process about to be
+// forked, the request for its first application thread (in firstSlot):
+// the child's syscall thread finds it when it starts serving, with no
+// wake-up and no wait for the sentry (awaitFirstThread).
+func (p *Platform) postFirstThread(sh *sysmsg.Shared) error {
+	prog, err := p.threadFilter(firstSlot)
+	if err != nil {
+		return err
+	}
+	if err := sh.SetThreadSetup(firstSlot, prog); err != nil {
+		return err
+	}
+	sh.ResetMsg(firstSlot)
+	sh.PostAhead(sysmsg.NextSeq(0), sysmsg.ReqNewThread, 0, [6]uint64{firstSlot})
+	return nil
+}
+
+// awaitFirstThread takes, on its own goroutine, the answer to the request
+// postFirstThread wrote for a forked child: the thread goes to the pool,
 // and the child's first context waits for it (starting) instead of
 // asking for one of its own.
-func (as *addressSpace) prestartInBackground() {
+func (as *addressSpace) awaitFirstThread() {
+	as.slotMu.Lock()
+	as.slots[firstSlot] = true
+	as.slotMu.Unlock()
 	done := make(chan struct{})
 	as.starting = done
-	if !as.p.startBackground(func() {
+	start := func() {
 		defer close(done)
-		as.prestart()
-	}) {
-		close(done)
+		if !as.Enter() {
+			return
+		}
+		defer as.Leave()
+		// The request is in the region already: seq 1, as.seq's next.
+		nsTID, pidfd, err := as.awaitPosted(true)
+		if err == nil {
+			var tid int
+			if tid, err = as.threadID(int(nsTID), pidfd); err != nil {
+				as.kill() // a thread we cannot name cannot be supervised
+			} else {
+				as.keep(pooledThread{slot: firstSlot, tid: tid}, poolMax)
+				return
+			}
+		}
+		as.freeSlot(firstSlot, 0)
+	}
+	if !as.p.startBackground(start) {
+		start() // the platform is closing: the answer must still be read
 	}
 }
 

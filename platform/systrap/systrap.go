@@ -16,8 +16,10 @@
 //     can be made ahead is: one fresh stub is kept spare, started in the
 //     background after each NewAddressSpace with the thread its first
 //     context will take already started in its pool; a fork takes a
-//     shared region and control socket made ahead (kit) and starts its
-//     child's first thread in the background; Release marks the address
+//     shared region and control socket made ahead (kit) and puts the
+//     request for its child's first thread in that region before the
+//     fork, so the child's syscall thread starts the thread as it begins
+//     serving, with no hand-off to wait for; Release marks the address
 //     space dead at once and kills, reaps and unmaps in the background.
 //     Close waits for all of it, so no stub outlives the platform.
 //   - A Context owns one thread slot of the address space it last ran in:
