@@ -145,6 +145,11 @@ func testFork(t *testing.T, f Factory, _ Options) {
 		t.Fatalf("Fork: %v", err)
 	}
 	releaseChildAS := releaseOnce(t, childAS.Release)
+	// A change to the child's mappings before any thread of it runs, as
+	// the memory manager makes for MADV_DONTFORK and MADV_WIPEONFORK: the
+	// platform may be starting the child's first thread meanwhile, and
+	// neither may take the other's place.
+	mapAnon(t, childAS, faultAddr, pageSize, unix.PROT_READ)
 	// The child thread resumes from a copy of the parent's state, as after
 	// fork(2).
 	child := newThread(t, p, childAS, 0, 0)

@@ -128,9 +128,12 @@ func (as *addressSpace) callFD(kind uint32, sysno uintptr, args [6]uint64, recv 
 }
 
 // awaitPosted is callFD for the request written into the region before the
-// stub started (postFirstThread), the address space's first.
+// stub started (postFirstThread), the address space's first, seq 1. The
+// caller took mu before any other request could (awaitFirstThread);
+// awaitPosted releases it.
 func (as *addressSpace) awaitPosted(recv bool) (uintptr, int, error) {
-	return answer(as.request(func(uint32) {}, recv))
+	defer as.mu.Unlock()
+	return answer(as.requestLocked(func(uint32) {}, recv))
 }
 
 // answer is a request's result as callFD returns it.
@@ -151,6 +154,11 @@ func answer(r sysmsg.Response, fd int, err error) (uintptr, int, error) {
 func (as *addressSpace) request(post func(seq uint32), recv bool, fds ...int) (sysmsg.Response, int, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
+	return as.requestLocked(post, recv, fds...)
+}
+
+// requestLocked is request with mu held.
+func (as *addressSpace) requestLocked(post func(seq uint32), recv bool, fds ...int) (sysmsg.Response, int, error) {
 	// Only the flag, not the pidfd: polling it is a host syscall per
 	// request. A stub that died without our kill is found by the wait
 	// below, which polls the pidfd between its sleeps.

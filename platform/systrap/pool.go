@@ -211,26 +211,32 @@ func (as *addressSpace) awaitFirstThread() {
 	as.slotMu.Lock()
 	as.slots[firstSlot] = true
 	as.slotMu.Unlock()
+	// Request 1 is in the region already: no other request (the memory
+	// manager's fix-ups of the fork, a context's) may take its seq, so
+	// mu is taken now, before anyone else can ask, and awaitPosted
+	// releases it once it has read the answer.
+	as.mu.Lock()
 	done := make(chan struct{})
 	as.starting = done
 	start := func() {
 		defer close(done)
 		if !as.Enter() {
+			as.mu.Unlock()
 			return
 		}
 		defer as.Leave()
-		// The request is in the region already: seq 1, as.seq's next.
 		nsTID, pidfd, err := as.awaitPosted(true)
+		var tid int
 		if err == nil {
-			var tid int
 			if tid, err = as.threadID(int(nsTID), pidfd); err != nil {
 				as.kill() // a thread we cannot name cannot be supervised
-			} else {
-				as.keep(pooledThread{slot: firstSlot, tid: tid}, poolMax)
-				return
 			}
 		}
-		as.freeSlot(firstSlot, 0)
+		if err != nil {
+			as.freeSlot(firstSlot, 0)
+			return
+		}
+		as.keep(pooledThread{slot: firstSlot, tid: tid}, poolMax)
 	}
 	if !as.p.startBackground(start) {
 		start() // the platform is closing: the answer must still be read
