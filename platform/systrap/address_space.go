@@ -66,7 +66,11 @@ type addressSpace struct {
 	layout sync.RWMutex
 	patch  patcher
 
-	mu  sync.Mutex // serializes syscall-thread requests with the messages they send and answer with on ctl; guards seq
+	// mu serializes syscall-thread requests with the messages they send
+	// and answer with on ctl; guards seq. A forked child's (and its use,
+	// for reading) is taken by Fork and released by the goroutine that
+	// reads the answer to its first request (awaitFirstThread).
+	mu  sync.Mutex
 	seq uint32
 
 	// starting, if not nil, is closed once the thread a forked child's

@@ -211,19 +211,19 @@ func (as *addressSpace) awaitFirstThread() {
 	as.slotMu.Lock()
 	as.slots[firstSlot] = true
 	as.slotMu.Unlock()
-	// Request 1 is in the region already: no other request (the memory
-	// manager's fix-ups of the fork, a context's) may take its seq, so
-	// mu is taken now, before anyone else can ask, and awaitPosted
-	// releases it once it has read the answer.
-	as.mu.Lock()
 	done := make(chan struct{})
 	as.starting = done
+	// Request 1 is in the region already: no other request (the memory
+	// manager's fix-ups of the fork, a context's) may take its seq, so
+	// use and then mu (their order) are taken now, before anyone else
+	// can ask, and given back once the answer is read.
+	if !as.Enter() {
+		close(done)
+		return
+	}
+	as.mu.Lock()
 	start := func() {
 		defer close(done)
-		if !as.Enter() {
-			as.mu.Unlock()
-			return
-		}
 		defer as.Leave()
 		nsTID, pidfd, err := as.awaitPosted(true)
 		var tid int
