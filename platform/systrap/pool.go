@@ -191,14 +191,9 @@ const firstSlot = 0
 // the child's syscall thread finds it when it starts serving, with no
 // wake-up and no wait for the sentry (awaitFirstThread).
 func (p *Platform) postFirstThread(sh *sysmsg.Shared) error {
-	prog, err := p.threadFilter(firstSlot)
-	if err != nil {
+	if err := p.setUpSlot(sh, firstSlot); err != nil {
 		return err
 	}
-	if err := sh.SetThreadSetup(firstSlot, prog); err != nil {
-		return err
-	}
-	sh.ResetMsg(firstSlot)
 	sh.PostAhead(sysmsg.NextSeq(0), sysmsg.ReqNewThread, 0, [6]uint64{firstSlot})
 	return nil
 }
@@ -226,17 +221,9 @@ func (as *addressSpace) awaitFirstThread() {
 		defer close(done)
 		defer as.Leave()
 		nsTID, pidfd, err := as.awaitPosted(true)
-		var tid int
-		if err == nil {
-			if tid, err = as.threadID(int(nsTID), pidfd); err != nil {
-				as.kill() // a thread we cannot name cannot be supervised
-			}
+		if tid, err := as.started(firstSlot, nsTID, pidfd, err); err == nil {
+			as.keep(pooledThread{slot: firstSlot, tid: tid}, poolMax)
 		}
-		if err != nil {
-			as.freeSlot(firstSlot, 0)
-			return
-		}
-		as.keep(pooledThread{slot: firstSlot, tid: tid}, poolMax)
 	}
 	if !as.p.startBackground(start) {
 		start() // the platform is closing: the answer must still be read
@@ -251,24 +238,42 @@ func (as *addressSpace) startThread() (slot, tid int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	prog, err := as.p.threadFilter(slot)
-	if err == nil {
-		err = as.sh.SetThreadSetup(slot, prog)
-	}
-	as.sh.ResetMsg(slot)
-	if err != nil {
+	if err := as.p.setUpSlot(as.sh, slot); err != nil {
 		as.freeSlot(slot, 0)
 		return 0, 0, err
 	}
 	nsTID, pidfd, err := as.callFD(sysmsg.ReqNewThread, 0, [6]uint64{uint64(slot)}, true)
+	if tid, err = as.started(slot, nsTID, pidfd, err); err != nil {
+		return 0, 0, err
+	}
+	return slot, tid, nil
+}
+
+// setUpSlot writes into sh what a new thread of slot reads before it runs
+// (its seccomp program and signal stack) and a fresh message.
+func (p *Platform) setUpSlot(sh *sysmsg.Shared, slot int) error {
+	prog, err := p.threadFilter(slot)
+	if err == nil {
+		err = sh.SetThreadSetup(slot, prog)
+	}
+	sh.ResetMsg(slot)
+	return err
+}
+
+// started takes the answer (nsTID, pidfd, err) to the request for a new
+// thread in slot: the thread's host id, learnt from the kernel
+// (threadID); on failure the slot is freed, and a thread that cannot be
+// named kills the stub process, since it could not be supervised.
+func (as *addressSpace) started(slot int, nsTID uintptr, pidfd int, err error) (int, error) {
+	var tid int
 	if err == nil {
 		if tid, err = as.threadID(int(nsTID), pidfd); err != nil {
-			as.kill() // a thread we cannot name cannot be supervised
+			as.kill()
 		}
 	}
 	if err != nil {
 		as.freeSlot(slot, 0)
-		return 0, 0, err
+		return 0, err
 	}
-	return slot, tid, nil
+	return tid, nil
 }
