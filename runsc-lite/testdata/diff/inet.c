@@ -36,6 +36,14 @@ static void seton(int fd, int level, int name, int v) {
 }
 
 /* loop4 and loop6 are 127.0.0.1 and ::1 with port (host order). */
+/* DEAD_PORT is a port nothing here binds (echo), to which a datagram is
+ * refused with an ICMP port unreachable. Not a port just closed: the
+ * tests run in parallel, the "host" variant and the native runs in one
+ * network namespace, and another test's socket can take a freed port at
+ * once, which then receives the datagram (the likely cause of one CI
+ * failure: no error came within poll's 5 s). */
+#define DEAD_PORT 7
+
 static struct sockaddr_in loop4(int port) {
 	struct sockaddr_in a = {0};
 	a.sin_family = AF_INET;
@@ -554,19 +562,20 @@ static void dgram(int fam) {
 	T(send(a, "x", 1, 0));
 	T(sendmmsg(a, NULL, 0, 0));
 
-	/* A datagram to a port nobody has. c is bound while b still holds its
-	 * port: an ephemeral port could otherwise be b's, freed, and c would
-	 * send to itself. */
+	/* A datagram to a port nobody has (DEAD_PORT). */
 	int c = socket(fam, SOCK_DGRAM, 0);
-	struct sockaddr_storage cn = bn;
-	if (fam == AF_INET)
+	struct sockaddr_storage cn = bn, dead = bn;
+	if (fam == AF_INET) {
 		((struct sockaddr_in *)&cn)->sin_port = 0;
-	else
+		((struct sockaddr_in *)&dead)->sin_port = htons(DEAD_PORT);
+	} else {
 		((struct sockaddr_in6 *)&cn)->sin6_port = 0;
+		((struct sockaddr_in6 *)&dead)->sin6_port = htons(DEAD_PORT);
+	}
 	T(bind(c, (void *)&cn, bl));
 	close(b);
-	T(sendto(c, "lost", 4, 0, (void *)&bn, bl));
-	T(connect(c, (void *)&bn, bl));
+	T(sendto(c, "lost", 4, 0, (void *)&dead, bl));
+	T(connect(c, (void *)&dead, bl));
 	T(send(c, "lost", 4, 0));
 	usleep(20000);
 	T(recv(c, buf, sizeof buf, MSG_DONTWAIT));
@@ -968,7 +977,9 @@ static void errqueue(void) {
 	printf("-- MSG_ERRQUEUE\n");
 	int a, b;
 	udp_pair(&a, &b);
-	close(b); /* nobody on the port now */
+	close(b);
+	struct sockaddr_in dead = loop4(DEAD_PORT);
+	connect(a, (void *)&dead, sizeof dead);
 	seton(a, SOL_IP, IP_RECVERR, 1);
 	char buf[16];
 	T(recv(a, buf, sizeof buf, MSG_ERRQUEUE));
