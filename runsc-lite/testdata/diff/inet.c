@@ -35,7 +35,6 @@ static void seton(int fd, int level, int name, int v) {
 		printf("setsockopt %d/%d: %s\n", level, name, ename(errno));
 }
 
-/* loop4 and loop6 are 127.0.0.1 and ::1 with port (host order). */
 /* DEAD_PORT is a port nothing here binds (echo), to which a datagram is
  * refused with an ICMP port unreachable. Not a port just closed: the
  * tests run in parallel, the "host" variant and the native runs in one
@@ -44,6 +43,7 @@ static void seton(int fd, int level, int name, int v) {
  * failure: no error came within poll's 5 s). */
 #define DEAD_PORT 7
 
+/* loop4 and loop6 are 127.0.0.1 and ::1 with port (host order). */
 static struct sockaddr_in loop4(int port) {
 	struct sockaddr_in a = {0};
 	a.sin_family = AF_INET;
