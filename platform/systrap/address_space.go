@@ -532,9 +532,7 @@ func (as *addressSpace) Fork() (platform.AddressSpace, error) {
 		n := as.patch.tableLen()
 		copy(sh.PatchTable()[:n], as.sh.PatchTable()[:n])
 		sh.Control().FpxSw = as.sh.Control().FpxSw
-		if err := as.p.postFirstThread(sh); err != nil {
-			return stub.Process{}, err
-		}
+		postFirstThread(sh)
 		_, pidfd, err := as.callFD(sysmsg.ReqFork, 0, [6]uint64{}, true, ctl, sh.ROFD, sh.RWFD)
 		if err != nil {
 			return stub.Process{}, fmt.Errorf("forking stub process: %w", err)

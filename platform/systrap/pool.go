@@ -189,13 +189,10 @@ const firstSlot = 0
 // postFirstThread writes into sh, the region of a stub process about to be
 // forked, the request for its first application thread (in firstSlot):
 // the child's syscall thread finds it when it starts serving, with no
-// wake-up and no wait for the sentry (awaitFirstThread).
-func (p *Platform) postFirstThread(sh *sysmsg.Shared) error {
-	if err := p.setUpSlot(sh, firstSlot); err != nil {
-		return err
-	}
+// wake-up and no wait for the sentry (awaitFirstThread). sh is a kit's,
+// whose firstSlot newKit set up already (primeFirstSlot).
+func postFirstThread(sh *sysmsg.Shared) {
 	sh.PostAhead(sysmsg.NextSeq(0), sysmsg.ReqNewThread, 0, [6]uint64{firstSlot})
-	return nil
 }
 
 // awaitFirstThread takes, on its own goroutine, the answer to the request

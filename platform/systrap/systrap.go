@@ -348,10 +348,11 @@ func (p *Platform) newKit() (*kit, error) {
 	return &kit{sh: sh, ctl: [2]int{fds[0], fds[1]}}, nil
 }
 
-// primeFirstSlot sets up the first thread's slot of a kit's region and
-// writes to the top of its signal stack, where the thread's first signal
-// frame goes, so that the region's pages those touch exist before a fork
-// or a new process needs them: the first write to a page of a new region
+// primeFirstSlot sets up the first thread's slot of a kit's region (a
+// fork's child starts its first thread there: postFirstThread) and writes
+// to the top of its signal stack, where the thread's first signal frame
+// goes, so that the region's pages those touch exist before a fork or a
+// new process needs them: the first write to a page of a new region
 // allocates it, 20-60us a page on the 2-core VM, which the fork's set-up
 // of the slot then paid in line (about 60-90us of a bash fork's 1.1ms in
 // the sentry). Kits are made in the background.
