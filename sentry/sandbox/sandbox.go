@@ -477,11 +477,13 @@ func (s *Sandbox) Exec(p Process, stdio [3]int) (*kernel.ThreadGroup, error) {
 	return t.TG, nil
 }
 
-// forwardSignals delivers the signals the runsc-lite process gets to the
-// sandbox, as runsc does for a container with a terminal: the terminal's
+// forwardSignals delivers the signals the runsc-lite process gets (it
+// passes them on to the sentry, in a session of its own: launch.Sentry.Wait)
+// to the sandbox, as runsc does for a container with a terminal: the terminal's
 // (Ctrl-C, Ctrl-\, Ctrl-Z, a resize) go to its foreground process group,
 // SIGTERM and SIGHUP to init. Without a terminal, SIGINT and SIGQUIT go to
-// init too, and SIGTSTP keeps stopping runsc-lite itself. With one, it
+// init too, and SIGTSTP stops runsc-lite itself (the sentry is sent
+// SIGSTOP). With one, it
 // never does: the sandbox's jobs stop, not the sentry.
 // It also keeps a timer pending: tasks that all wait for each other forever
 // are the application's business, and must not look like a deadlock of the

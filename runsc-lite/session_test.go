@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestOwnSession checks that the sentry runs in a session of its own (and
+// so, with the host's autogroups on, in a scheduling group of its own, as
+// runsc's sandbox does), and that the signals a shell sends runsc-lite
+// without a terminal still reach the sandbox: ^Z (SIGTSTP) stops
+// runsc-lite and the sentry until SIGCONT, and SIGINT reaches the
+// sandbox's init.
+func TestOwnSession(t *testing.T) {
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			skipKnownGap(t)
+			cmd := exec.Command(runscBin, "run", "--platform", platform, "--", "/bin/sh", "-c",
+				`trap 'echo got INT; exit 3' INT; echo ready; while :; do sleep 0.05; done`)
+			cmd.Dir = "/"
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			lines := bufio.NewReader(out)
+			if line, err := lines.ReadString('\n'); line != "ready\n" {
+				t.Fatalf("the sandbox printed %q (%v), want ready", line, err)
+			}
+			cli := cmd.Process.Pid
+			sentry := sentryOf(t, cli)
+			sid, err := unix.Getsid(sentry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			callerSid, _ := unix.Getsid(cli)
+			if sid != sentry || sid == callerSid {
+				t.Errorf("the sentry %d is in session %d, runsc-lite %d in %d: want the sentry to lead a session of its own", sentry, sid, cli, callerSid)
+			}
+			if on, _ := os.ReadFile("/proc/sys/kernel/sched_autogroup_enabled"); strings.TrimSpace(string(on)) == "1" {
+				a, _ := os.ReadFile("/proc/" + strconv.Itoa(sentry) + "/autogroup")
+				b, _ := os.ReadFile("/proc/" + strconv.Itoa(cli) + "/autogroup")
+				if len(a) == 0 || string(a) == string(b) {
+					t.Errorf("the sentry's autogroup %q is runsc-lite's %q", a, b)
+				}
+			}
+
+			if err := unix.Kill(cli, unix.SIGTSTP); err != nil {
+				t.Fatal(err)
+			}
+			stopped := func(s byte) bool { return s == 'T' }
+			waitState(t, "runsc-lite", cli, stopped, "stopped")
+			var ws syscall.WaitStatus
+			if _, err := syscall.Wait4(cli, &ws, syscall.WUNTRACED|syscall.WNOHANG, nil); err != nil || !ws.Stopped() {
+				t.Fatalf("after SIGTSTP runsc-lite reports %v (%v) to its parent, want stopped", ws, err)
+			}
+			waitState(t, "the sentry", sentry, stopped, "stopped")
+			if err := unix.Kill(cli, unix.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, "the sentry", sentry, func(s byte) bool { return s != 'T' }, "running again")
+
+			if err := unix.Kill(cli, unix.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			if line, err := lines.ReadString('\n'); line != "got INT\n" {
+				t.Errorf("after SIGINT the sandbox printed %q (%v), want got INT", line, err)
+			}
+			err = cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != 3 {
+				t.Errorf("runsc-lite exited with %d (%v), want init's 3", code, err)
+			}
+		})
+	}
+}
+
+// sentryOf returns the pid of runsc-lite cli's sentry: its child whose
+// argv[0] is the sentry's.
+func sentryOf(t *testing.T, cli int) int {
+	t.Helper()
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(cli) + "/task")
+	for _, task := range tasks {
+		children, _ := os.ReadFile("/proc/" + strconv.Itoa(cli) + "/task/" + task.Name() + "/children")
+		for _, c := range strings.Fields(string(children)) {
+			argv, _ := os.ReadFile("/proc/" + c + "/cmdline")
+			if strings.HasPrefix(string(argv), "runsc-lite-sentry\x00") {
+				pid, _ := strconv.Atoi(c)
+				return pid
+			}
+		}
+	}
+	t.Fatalf("runsc-lite %d has no sentry child", cli)
+	return 0
+}
+
+// waitState waits until the state letter of process pid, called name, in
+// /proc (R, S, T, ...) satisfies want, and fails the test if it does not
+// within runTimeout.
+func waitState(t *testing.T, name string, pid int, want func(byte) bool, what string) {
+	t.Helper()
+	var state byte
+	for deadline := time.Now().Add(runTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			t.Fatalf("%s %d: %v", name, pid, err)
+		}
+		// The state follows the command name's closing parenthesis.
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+			if state = stat[i+2]; want(state) {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s %d is in state %c, want it %s", name, pid, state, what)
+}
