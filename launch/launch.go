@@ -8,15 +8,20 @@
 // Arg0, then its identity and its stage) cloned into new user, mount, IPC,
 // UTS, PID, cgroup and (unless the network is the host's) network
 // namespaces, with the parent-death signal SIGKILL, and stdin, stdout and
-// stderr inherited, in a session of its own (as runsc starts its sandbox
-// process). The session is for the host's scheduler: with autogroups (on
-// by default) each session is one group that shares the CPUs fairly with
-// the others, so the sandbox's many host threads (the sentry's and every
-// stub's) neither crowd out the caller's session nor wait behind its busy
-// processes one thread at a time. Under two busy loops on this project's
-// 2-core VM, a bash fork+exec loop took 3.1-3.5 s in the caller's session
-// and 1.5-2.2 s in its own (idle: 1.2 s). The terminal's signals (^C, ^\,
-// ^Z, a resize) then reach only this process, which passes them on (Wait). Its first stage sets itself up as root of those
+// stderr inherited. Without a terminal on those, it leads a session of its
+// own (as runsc starts its sandbox process). The session is for the
+// host's scheduler: with autogroups (on by default) each session is one
+// group that shares the CPUs fairly with the others, so the sandbox's many
+// host threads (the sentry's and every stub's) neither crowd out the
+// caller's session nor wait behind its busy processes one thread at a
+// time. Under two busy loops on this project's 2-core VM, a bash fork+exec
+// loop took 3.1-3.5 s in the caller's session and 1.5-2.2 s in its own
+// (idle: 1.2 s). This process then passes the signals a shell sends its
+// job on to the sentry (Wait). With a terminal, the sentry stays in the
+// caller's session and process group, where the host's job control
+// applies to it as to any program on that terminal: the terminal's
+// signals reach it directly, and a runsc-lite in the background that reads
+// the terminal stops (SIGTTIN) instead of taking the shell's input. Its first stage sets itself up as root of those
 // namespaces and executes the second (package confine), which reads its
 // configuration. Descriptor 3 is a pipe that carries the configuration (a
 // length and JSON) and then stays open as a lifeline: the sentry, which
@@ -129,7 +134,8 @@ type Sentry struct {
 	cmd      *exec.Cmd
 	lifeline *os.File
 	// terminal: one of the sentry's stdin, stdout and stderr is a
-	// terminal, which the sentry then gives the sandbox (it takes ^Z).
+	// terminal, which the sentry then gives the sandbox; the sentry is
+	// then in this process's session and process group.
 	terminal bool
 }
 
@@ -173,7 +179,6 @@ func Start(o Options) (*Sentry, error) {
 			unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP,
 		Pdeathsig:  syscall.SIGKILL,
 		Credential: &syscall.Credential{Uid: 0, Gid: 0},
-		Setsid:     true,
 	}
 	if !o.HostNetwork {
 		attr.Cloneflags |= unix.CLONE_NEWNET
@@ -215,6 +220,8 @@ func Start(o Options) (*Sentry, error) {
 		ExtraFiles:  append([]*os.File{r}, o.Files...),
 		SysProcAttr: attr,
 	}
+	terminal := isTerminal(cmd.Stdin) || isTerminal(cmd.Stdout) || isTerminal(cmd.Stderr)
+	attr.Setsid = !terminal
 	runtime.LockOSThread()
 	if err := cmd.Start(); err != nil {
 		w.Close()
@@ -223,7 +230,7 @@ func Start(o Options) (*Sentry, error) {
 		}
 		return nil, fmt.Errorf("starting the sentry: %w", err)
 	}
-	s := &Sentry{cmd: cmd, lifeline: w, terminal: isTerminal(cmd.Stdin) || isTerminal(cmd.Stdout) || isTerminal(cmd.Stderr)}
+	s := &Sentry{cmd: cmd, lifeline: w, terminal: terminal}
 	var n [4]byte
 	binary.LittleEndian.PutUint32(n[:], uint32(len(msg)))
 	if _, err := w.Write(append(n[:], msg...)); err != nil {
@@ -237,18 +244,24 @@ func Start(o Options) (*Sentry, error) {
 // Pid is the sentry's pid.
 func (s *Sentry) Pid() int { return s.cmd.Process.Pid }
 
-// Wait waits for the sentry to end. Meanwhile it passes on the signals
-// this process gets, which the sentry, in a session of its own, does not
-// get from the terminal: SIGINT, SIGQUIT, SIGTERM, SIGHUP and SIGWINCH go
-// to the sentry, which hands them to the sandbox (sandbox.forwardSignals).
-// So does SIGTSTP when the sentry has a terminal: the sandbox's jobs stop,
-// not runsc-lite. Without one, SIGTSTP stops the sentry (SIGSTOP) and then
-// this process, so that the caller's shell sees the job stop, and SIGCONT
-// resumes the sentry. It returns the sentry's exit code, or the signal
-// that killed it.
+// Wait waits for the sentry to end, meanwhile passing on the signals
+// this process gets. With a terminal, the sentry gets the terminal's
+// SIGINT, SIGQUIT, SIGTSTP and SIGWINCH itself (it hands them to the
+// sandbox: sandbox.forwardSignals), so this process ignores the first
+// three, and passes SIGTERM and SIGHUP on. Without one, the sentry, in a
+// session of its own, gets nothing from the caller's shell: SIGINT,
+// SIGQUIT, SIGTERM, SIGHUP and SIGCONT are passed on, and SIGTSTP stops
+// the sentry (SIGSTOP) and then this process, so that the shell sees the
+// job stop. It returns the sentry's exit code, or the signal that killed
+// it.
 func (s *Sentry) Wait() (code int, sig unix.Signal, err error) {
 	ch := make(chan os.Signal, 8)
-	signal.Notify(ch, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGHUP, unix.SIGWINCH, unix.SIGTSTP, unix.SIGCONT)
+	if s.terminal {
+		signal.Ignore(unix.SIGINT, unix.SIGQUIT, unix.SIGTSTP)
+		signal.Notify(ch, unix.SIGTERM, unix.SIGHUP)
+	} else {
+		signal.Notify(ch, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGHUP, unix.SIGTSTP, unix.SIGCONT)
+	}
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -284,17 +297,12 @@ func (s *Sentry) Wait() (code int, sig unix.Signal, err error) {
 // pass hands sig, which this process got, on to the sentry (Wait).
 func (s *Sentry) pass(sig unix.Signal) {
 	p := s.cmd.Process
-	switch {
-	case sig == unix.SIGCONT:
-		if !s.terminal {
-			p.Signal(unix.SIGCONT)
-		}
-	case sig == unix.SIGTSTP && !s.terminal:
+	if sig == unix.SIGTSTP {
 		p.Signal(unix.SIGSTOP)
 		unix.Kill(os.Getpid(), unix.SIGSTOP)
-	default:
-		p.Signal(sig)
+		return
 	}
+	p.Signal(sig)
 }
 
 // Child is the sentry's side: its configuration's files and its

@@ -13,12 +13,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestOwnSession checks that the sentry runs in a session of its own (and
-// so, with the host's autogroups on, in a scheduling group of its own, as
-// runsc's sandbox does), and that the signals a shell sends runsc-lite
-// without a terminal still reach the sandbox: ^Z (SIGTSTP) stops
-// runsc-lite and the sentry until SIGCONT, and SIGINT reaches the
-// sandbox's init.
+// TestOwnSession checks that a sentry without a terminal runs in a
+// session of its own (and so, with the host's autogroups on, in a
+// scheduling group of its own, as runsc's sandbox does), and that the
+// signals a shell sends runsc-lite still reach the sandbox: ^Z (SIGTSTP)
+// stops runsc-lite and the sentry until SIGCONT, and SIGINT reaches the
+// sandbox's init. (TestTerminal covers a sentry with a terminal, in the
+// caller's process group.)
 func TestOwnSession(t *testing.T) {
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {

@@ -477,9 +477,10 @@ func (s *Sandbox) Exec(p Process, stdio [3]int) (*kernel.ThreadGroup, error) {
 	return t.TG, nil
 }
 
-// forwardSignals delivers the signals the runsc-lite process gets (it
-// passes them on to the sentry, in a session of its own: launch.Sentry.Wait)
-// to the sandbox, as runsc does for a container with a terminal: the terminal's
+// forwardSignals delivers the signals that reach the sentry (from its
+// terminal directly, from the caller's shell through the runsc-lite
+// process: launch.Sentry.Wait) to the sandbox, as runsc does for a
+// container with a terminal: the terminal's
 // (Ctrl-C, Ctrl-\, Ctrl-Z, a resize) go to its foreground process group,
 // SIGTERM and SIGHUP to init. Without a terminal, SIGINT and SIGQUIT go to
 // init too, and SIGTSTP stops runsc-lite itself (the sentry is sent
