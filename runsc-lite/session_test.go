@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,4 +126,42 @@ func waitState(t *testing.T, name string, pid int, want func(byte) bool, what st
 		}
 	}
 	t.Fatalf("%s %d is in state %c, want it %s", name, pid, state, what)
+}
+
+// TestBackgroundReadStops runs runsc-lite as a background job of a shell
+// with job control, on a pseudo-terminal that is the sandbox's stdio, and
+// types a line: the sentry, which reads the terminal for the sandbox, must
+// stop with its job (SIGTTIN, "Stopped (tty input)"), as any program that
+// reads its terminal from the background does, and not take the line
+// typed to the shell.
+func TestBackgroundReadStops(t *testing.T) {
+	skipKnownGap(t)
+	master, slave := openPTY(t)
+	defer master.Close()
+	go io.Copy(io.Discard, master) // the terminal's echo, and what the shell says
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	cmd := exec.Command("/bin/bash", "--norc", "-c", `set -m; "$0" run -- /bin/cat & echo $! > "$1"; wait; exec sleep 600`, runscBin, pidFile)
+	cmd.Dir = "/"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	defer cmd.Wait()
+	defer cmd.Process.Kill() // the shell, which waits on once the job stops
+	var job int
+	for deadline := time.Now().Add(runTimeout); job == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(pidFile)
+		job, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	if job == 0 {
+		cmd.Process.Kill()
+		t.Fatal("the shell did not start runsc-lite")
+	}
+	defer unix.Kill(-job, unix.SIGKILL) // the job's process group: runsc-lite and, here, the sentry
+	if _, err := master.Write([]byte("typed to the shell\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, "runsc-lite", job, func(s byte) bool { return s == 'T' }, "stopped by SIGTTIN")
 }
