@@ -8,26 +8,28 @@
 // Arg0, then its identity and its stage) cloned into new user, mount, IPC,
 // UTS, PID, cgroup and (unless the network is the host's) network
 // namespaces, with the parent-death signal SIGKILL, and stdin, stdout and
-// stderr inherited. Without a terminal on those, it leads a session of its
-// own (as runsc starts its sandbox process). The session is for the
-// host's scheduler: with autogroups (on by default) each session is one
-// group that shares the CPUs fairly with the others, so the sandbox's many
-// host threads (the sentry's and every stub's) neither crowd out the
-// caller's session nor wait behind its busy processes one thread at a
-// time. Under two busy loops on this project's 2-core VM, a bash fork+exec
-// loop took 3.1-3.5 s in the caller's session and 1.5-2.2 s in its own
-// (idle: 1.2 s). This process then passes the signals a shell sends its
-// job on to the sentry (Wait). With a terminal, the sentry stays in the
-// caller's session and process group, where the host's job control
-// applies to it as to any program on that terminal: the terminal's
-// signals reach it directly, and a runsc-lite in the background that reads
-// the terminal stops (SIGTTIN) instead of taking the shell's input. Its first stage sets itself up as root of those
+// stderr inherited. Its first stage sets itself up as root of those
 // namespaces and executes the second (package confine), which reads its
 // configuration. Descriptor 3 is a pipe that carries the configuration (a
 // length and JSON) and then stays open as a lifeline: the sentry, which
 // the kernel stops protecting with the parent-death signal the moment it
 // changes identity, sees the parent die as end of file. Descriptors 4 and
 // up are Options.Files, in order.
+//
+// Sessions: without a terminal on its stdio the sentry leads a session of
+// its own, as runsc's sandbox process does. That is for the host's
+// scheduler: with autogroups (on by default) a session is one group that
+// shares the CPUs fairly with the others, so the sandbox's many host
+// threads (the sentry's and every stub's) neither crowd out the caller's
+// session nor wait behind its busy processes one thread at a time (under
+// two busy loops on this project's 2-core VM, a bash fork+exec loop took
+// 3.1-3.5 s in the caller's session and 1.5-2.2 s in its own; idle, 1.2
+// s). This process passes on the signals a shell sends its job (Wait).
+// With a terminal the sentry stays in the caller's session and process
+// group, where the host's job control applies to it as to any program on
+// that terminal: the terminal's signals reach it directly, and a
+// runsc-lite in the background that reads the terminal stops (SIGTTIN)
+// instead of taking the shell's input.
 //
 // Identity maps:
 //   - Started by root: the sentry's user namespace maps every host id to

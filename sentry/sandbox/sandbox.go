@@ -480,12 +480,11 @@ func (s *Sandbox) Exec(p Process, stdio [3]int) (*kernel.ThreadGroup, error) {
 // forwardSignals delivers the signals that reach the sentry (from its
 // terminal directly, from the caller's shell through the runsc-lite
 // process: launch.Sentry.Wait) to the sandbox, as runsc does for a
-// container with a terminal: the terminal's
-// (Ctrl-C, Ctrl-\, Ctrl-Z, a resize) go to its foreground process group,
-// SIGTERM and SIGHUP to init. Without a terminal, SIGINT and SIGQUIT go to
-// init too, and SIGTSTP stops runsc-lite itself (the sentry is sent
-// SIGSTOP). With one, it
-// never does: the sandbox's jobs stop, not the sentry.
+// container with a terminal: the terminal's (Ctrl-C, Ctrl-\, Ctrl-Z, a
+// resize) go to its foreground process group, SIGTERM and SIGHUP to init.
+// Without a terminal, SIGINT and SIGQUIT go to init too, and SIGTSTP stops
+// runsc-lite itself (which sends the sentry SIGSTOP). With one, it never
+// does: the sandbox's jobs stop, not the sentry.
 // It also keeps a timer pending: tasks that all wait for each other forever
 // are the application's business, and must not look like a deadlock of the
 // sentry to the Go runtime, which would end the process.
