@@ -62,13 +62,16 @@ func TestOwnSession(t *testing.T) {
 			if err := unix.Kill(cli, unix.SIGTSTP); err != nil {
 				t.Fatal(err)
 			}
-			stopped := func(s byte) bool { return s == 'T' }
-			waitState(t, "runsc-lite", cli, stopped, "stopped")
+			// Stopped as its parent sees it: every thread of runsc-lite
+			// has stopped (its first thread's state in /proc comes
+			// sooner).
 			var ws syscall.WaitStatus
-			if _, err := syscall.Wait4(cli, &ws, syscall.WUNTRACED|syscall.WNOHANG, nil); err != nil || !ws.Stopped() {
-				t.Fatalf("after SIGTSTP runsc-lite reports %v (%v) to its parent, want stopped", ws, err)
+			for deadline := time.Now().Add(runTimeout); !ws.Stopped(); time.Sleep(10 * time.Millisecond) {
+				if pid, err := syscall.Wait4(cli, &ws, syscall.WUNTRACED|syscall.WNOHANG, nil); err != nil || pid == cli && !ws.Stopped() || time.Now().After(deadline) {
+					t.Fatalf("after SIGTSTP runsc-lite reports %v (%v) to its parent, want stopped", ws, err)
+				}
 			}
-			waitState(t, "the sentry", sentry, stopped, "stopped")
+			waitState(t, "the sentry", sentry, func(s byte) bool { return s == 'T' }, "stopped")
 			if err := unix.Kill(cli, unix.SIGCONT); err != nil {
 				t.Fatal(err)
 			}
