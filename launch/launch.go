@@ -141,14 +141,15 @@ type Sentry struct {
 	terminal bool
 }
 
-// isTerminal reports whether f, a stdio file of the sentry, is a terminal.
-func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	if !ok || file == nil {
-		return false
+// anyTerminal reports whether one of files, the sentry's stdio, is a
+// terminal.
+func anyTerminal(files ...*os.File) bool {
+	for _, f := range files {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			return true
+		}
 	}
-	_, err := unix.IoctlGetTermios(int(file.Fd()), unix.TCGETS)
-	return err == nil
+	return false
 }
 
 // CheckIdentity reports whether a caller may give a sentry host identity
@@ -212,18 +213,19 @@ func Start(o Options) (*Sentry, error) {
 		}
 		return def
 	}
+	stdin, stdout, stderr := pick(o.Stdin, os.Stdin), pick(o.Stdout, os.Stdout), pick(o.Stderr, os.Stderr)
+	terminal := anyTerminal(stdin, stdout, stderr)
+	attr.Setsid = !terminal
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{Arg0, id.arg(), StageEnter},
 		Env:         os.Environ(),
-		Stdin:       pick(o.Stdin, os.Stdin),
-		Stdout:      pick(o.Stdout, os.Stdout),
-		Stderr:      pick(o.Stderr, os.Stderr),
+		Stdin:       stdin,
+		Stdout:      stdout,
+		Stderr:      stderr,
 		ExtraFiles:  append([]*os.File{r}, o.Files...),
 		SysProcAttr: attr,
 	}
-	terminal := isTerminal(cmd.Stdin) || isTerminal(cmd.Stdout) || isTerminal(cmd.Stderr)
-	attr.Setsid = !terminal
 	runtime.LockOSThread()
 	if err := cmd.Start(); err != nil {
 		w.Close()
