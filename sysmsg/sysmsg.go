@@ -8,7 +8,8 @@
 // threads that want one, and whether the CPUs are actually free: on a
 // small or busy machine a spinning waiter steals the CPU from the thread it
 // waits for, and the policy notices that by timing round trips with and
-// without spinning (spin.go). Between its spin and its sleep the sentry's
+// without spinning (spin.go); and neither side spins while the other waits
+// for the CPU it holds (cpu.go). Between its spin and its sleep the sentry's
 // side lets the other goroutines ready on its Go processor run
 // (yieldProcessor): the task a hand-off woke is usually among them.
 //
@@ -42,7 +43,9 @@
 //   - Msg (one per thread slot): the hand-off state and the location of the
 //     signal frame. A forged state kills the forger's stub process or stalls
 //     its thread; a frame pointer outside the slot's signal stack kills the
-//     stub; fs_base/gs_base are the thread's own registers.
+//     stub; fs_base/gs_base are the thread's own registers; stub_cpu,
+//     sentry_cpu and stub_waiting only decide whether the sentry's thread
+//     and the forger's own thread spin or sleep while they wait (cpu.go).
 //   - The signal frame on the slot's signal stack: the thread's registers,
 //     FP state and siginfo, which the application may set to anything it
 //     could set by running code; the sentry forces the user segment
@@ -179,6 +182,10 @@ type Msg struct {
 	// resets the slot: without FSGSBASE the patch entry finds its slot
 	// by loading it through %gs (platform/systrap/patch.go).
 	Self uint64
+	// StubCPU is the CPU the thread published its event on, and
+	// SentryCPU the CPU the sentry took it on (CPUNone until then):
+	// each side spins only while the other is on another CPU (cpu.go).
+	StubCPU, SentryCPU uint32
 }
 
 // Control is struct stub_control: the read-only page of requests to the

@@ -95,7 +95,11 @@ func (m *Msg) LoadState() uint32 { return atomic.LoadUint32(&m.State) }
 // time-stamp counter ticks (Ticks), then sleeps; after every sleep it
 // returns early, with StateResume, if stop says so.
 func (m *Msg) WaitEvent(spin uint32, stop func() bool) (state uint32, spun bool) {
-	return waitWhile(&m.State, &m.SentryWaiting, StateResume, spin, stop)
+	state, spun = waitWhile(&m.State, &m.SentryWaiting, StateResume, spin, stop)
+	if state != StateResume {
+		m.took()
+	}
+	return state, spun
 }
 
 // WaitResponse waits until the syscall thread has answered request seq,

@@ -167,6 +167,10 @@ func TestIdleHolds(t *testing.T) {
 func expectHold(t *testing.T, c *context, spin time.Duration) {
 	t.Helper()
 	m := c.as.sh.Msg(c.slot)
+	// As if the sentry had taken the event on another CPU: a thread that
+	// finds the sentry took it on the thread's own CPU sleeps at once
+	// (sysmsg/cpu.go), whatever its spin.
+	atomic.StoreUint32(&m.SentryCPU, sysmsg.CPUNone)
 	time.Sleep(spin / 20)
 	if atomic.LoadUint32(&m.StubWaiting) != 0 {
 		t.Fatalf("the stopped thread sleeps before Idle, though told to spin for %v", spin)

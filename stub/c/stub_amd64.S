@@ -843,6 +843,13 @@ patch_entry_gs:
 	rdgsbase %rdx
 	mov %rdx, MSG_GS(%r15)
 1:
+	mov $SYSMSG_CPU_UNKNOWN, %edx              /* where it publishes: */
+	mov $SYSMSG_CPUNODE_SEG, %eax
+	lsl %eax, %edx                             /* ZF: the CPU in bits 0-11 */
+	jnz 2f
+	and $0xfff, %edx
+2:	mov %edx, SYSMSG_STUB_CPU(%r15)
+	movl $SYSMSG_CPU_NONE, SYSMSG_SENTRY_CPU(%r15)
 	mov $SYSMSG_STATE_EVENT, %eax
 	xchg %eax, (%r15)
 patch_published:
@@ -866,7 +873,14 @@ patch_published:
 	jz .Lpatch_sleep
 	cmpl $0, SYSMSG_SLEEP(%r15)                /* the task waits in the sentry */
 	jne .Lpatch_sleep
-	pause
+	mov $SYSMSG_CPU_UNKNOWN, %edx              /* the sentry took the event */
+	mov $SYSMSG_CPUNODE_SEG, %eax              /* on this CPU (preempted */
+	lsl %eax, %edx                             /* here): give it back */
+	jnz 3f
+	and $0xfff, %edx
+	cmp SYSMSG_SENTRY_CPU(%r15), %edx
+	je .Lpatch_sleep
+3:	pause
 	RDTSC64 %rax
 	sub %r14, %rax
 	cmp %r13, %rax

@@ -64,9 +64,24 @@ static inline uint64_t rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/* The CPU the thread runs on, as the vDSO's getcpu reads it: the limit of
+ * the per-CPU GDT entry (sysmsg/cpu.go), or SYSMSG_CPU_UNKNOWN. */
+static inline uint32_t cpu_now(void)
+{
+	uint32_t p = SYSMSG_CPU_UNKNOWN;
+	uint8_t ok;
+	__asm__ volatile("lsl %[seg], %[p]\n\tsetz %[ok]"
+			 : [p] "+r"(p), [ok] "=q"(ok)
+			 : [seg] "r"((uint32_t)SYSMSG_CPUNODE_SEG)
+			 : "cc");
+	return ok ? (p & 0xfff) : SYSMSG_CPU_UNKNOWN;
+}
+
 /* Waits while the state is EVENT: polls it for spin time-stamp counter
  * ticks, or until the sentry says its answer will be long (m->sleep: the
- * task waits in the sentry), then sleeps. Time, not a count of pauses: a pause takes 10 cycles
+ * task waits in the sentry) or has taken the event on this thread's own
+ * CPU (it was preempted there, by this thread: sysmsg/cpu.go), then
+ * sleeps. Time, not a count of pauses: a pause takes 10 cycles
  * on some CPUs and 140 on others, and a spin preempted for a time slice
  * must not poll on for all its remaining iterations when it runs again.
  * The difference is unsigned: a counter that went backwards ends the
@@ -80,6 +95,8 @@ static uint32_t wait_for_sentry(struct sysmsg *m, uint32_t spin)
 		if (s != SYSMSG_STATE_EVENT)
 			return s;
 		if (__atomic_load_n(&m->sleep, __ATOMIC_RELAXED))
+			break;
+		if (__atomic_load_n(&m->sentry_cpu, __ATOMIC_RELAXED) == cpu_now())
 			break;
 		cpu_relax();
 		if (rdtsc() - start >= spin)
@@ -177,6 +194,8 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 		m->gs_base = gs;
 	}
 
+	m->stub_cpu = cpu_now();
+	__atomic_store_n(&m->sentry_cpu, SYSMSG_CPU_NONE, __ATOMIC_RELAXED);
 	__atomic_store_n(&m->state, SYSMSG_STATE_EVENT, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&m->sentry_waiting, __ATOMIC_SEQ_CST))
 		handler_syscall(__NR_futex, (long)&m->state, FUTEX_WAKE, 1, 0, 0, 0);

@@ -130,6 +130,18 @@
 #define SYSMSG_SELF 72
 /* Offset of sysmsg.sleep, which the patch entry's spin polls. */
 #define SYSMSG_SLEEP 68
+/* Offsets of sysmsg.stub_cpu and sysmsg.sentry_cpu, and what sentry_cpu
+ * holds until the sentry has taken the event (no CPU's number). */
+#define SYSMSG_STUB_CPU   80
+#define SYSMSG_SENTRY_CPU 84
+#define SYSMSG_CPU_NONE   0xffffffff
+/* What stub_cpu holds when the stub cannot tell its CPU: never a
+ * sentry_cpu value, so the two never match. */
+#define SYSMSG_CPU_UNKNOWN 0xfffffffe
+/* The selector of the GDT entry whose segment limit is the CPU's number
+ * (and NUMA node above bit 12), which Linux's vDSO getcpu reads with lsl:
+ * GDT_ENTRY_CPUNODE (15) * 8, RPL 3. */
+#define SYSMSG_CPUNODE_SEG 0x7b
 
 /* sysmsg.set_bases bits. */
 #define SYSMSG_SET_FS 1
@@ -208,6 +220,11 @@ struct sysmsg {
 	uint64_t self;           /* the slot's own address, written by the
 				  * sentry: without FSGSBASE, patch_entry_gs
 				  * finds its slot with a load through %gs */
+	uint32_t stub_cpu;       /* the CPU the thread published its event on
+				  * (SYSMSG_CPU_UNKNOWN: cannot tell) */
+	uint32_t sentry_cpu;     /* the CPU the sentry took the event on;
+				  * SYSMSG_CPU_NONE until it has (or when it
+				  * cannot tell) */
 };
 
 /* At offset 0 of the read-only part. Written only by the sentry: a request
