@@ -159,13 +159,14 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 		word(a[0])
 		word(a[1])
 	}
-	for _, w := range []struct {
-		at uintptr
-		b  []byte
-	}{{strsAt, strs}, {randomAt, random[:]}, {sp, abi.SliceBytes(vec)}} {
-		if _, err := m.CopyOut(w.at, w.b); err != nil {
-			return initialStack{}, err
-		}
+	// One write from sp to the top: the vectors, AT_RANDOM's bytes and
+	// the strings, with the zeros between them, in one host call.
+	image := make([]byte, top-sp)
+	copy(image, abi.SliceBytes(vec))
+	copy(image[randomAt-sp:], random[:])
+	copy(image[strsAt-sp:], strs)
+	if _, err := m.CopyOut(sp, image); err != nil {
+		return initialStack{}, err
 	}
 	envStart, envEnd := strsAt+execOff, strsAt+execOff
 	if len(envOff) > 0 {
