@@ -92,6 +92,18 @@ stub_syscall_site:
 .Lret\@:
 .endm
 
+/* CPU_NOW: the CPU this thread runs on into %edx, as the vDSO's getcpu
+ * reads it (lsl of the per-CPU GDT entry: sysmsg/cpu.go), or
+ * SYSMSG_CPU_UNKNOWN; clobbers %eax. */
+.macro CPU_NOW
+	mov $SYSMSG_CPU_UNKNOWN, %edx
+	mov $SYSMSG_CPUNODE_SEG, %eax
+	lsl %eax, %edx                  /* ZF: the CPU in bits 0-11 */
+	jnz .Lcpu_now\@
+	and $0xfff, %edx
+.Lcpu_now\@:
+.endm
+
 /* RDTSC64 dst: the time-stamp counter into dst; clobbers %rax and %rdx.
  * Spins are bounded by it, not by a count of pauses (sysmsg/c/handler.c,
  * wait_for_sentry). */
@@ -843,12 +855,8 @@ patch_entry_gs:
 	rdgsbase %rdx
 	mov %rdx, MSG_GS(%r15)
 1:
-	mov $SYSMSG_CPU_UNKNOWN, %edx              /* where it publishes: */
-	mov $SYSMSG_CPUNODE_SEG, %eax
-	lsl %eax, %edx                             /* ZF: the CPU in bits 0-11 */
-	jnz 2f
-	and $0xfff, %edx
-2:	mov %edx, SYSMSG_STUB_CPU(%r15)
+	CPU_NOW                                    /* where it publishes */
+	mov %edx, SYSMSG_STUB_CPU(%r15)
 	movl $SYSMSG_CPU_NONE, SYSMSG_SENTRY_CPU(%r15)
 	mov $SYSMSG_STATE_EVENT, %eax
 	xchg %eax, (%r15)
@@ -873,14 +881,10 @@ patch_published:
 	jz .Lpatch_sleep
 	cmpl $0, SYSMSG_SLEEP(%r15)                /* the task waits in the sentry */
 	jne .Lpatch_sleep
-	mov $SYSMSG_CPU_UNKNOWN, %edx              /* the sentry took the event */
-	mov $SYSMSG_CPUNODE_SEG, %eax              /* on this CPU (preempted */
-	lsl %eax, %edx                             /* here): give it back */
-	jnz 3f
-	and $0xfff, %edx
-	cmp SYSMSG_SENTRY_CPU(%r15), %edx
-	je .Lpatch_sleep
-3:	pause
+	CPU_NOW                                    /* the sentry took the event */
+	cmp SYSMSG_SENTRY_CPU(%r15), %edx          /* on this CPU (preempted */
+	je .Lpatch_sleep                           /* here): give it back */
+	pause
 	RDTSC64 %rax
 	sub %r14, %rax
 	cmp %r13, %rax
