@@ -8,9 +8,8 @@
 // Arg0, then its identity and its stage) cloned into new user, mount, IPC,
 // UTS, PID, cgroup and (unless the network is the host's) network
 // namespaces, with the parent-death signal SIGKILL, and stdin, stdout and
-// stderr inherited. Its first stage sets itself up as root of those
-// namespaces and executes the second (package confine), which reads its
-// configuration. Descriptor 3 is a pipe that carries the configuration (a
+// stderr inherited. It sets itself up as root of those namespaces, gives
+// up that root (package confine), then reads its configuration. Descriptor 3 is a pipe that carries the configuration (a
 // length and JSON) and then stays open as a lifeline: the sentry, which
 // the kernel stops protecting with the parent-death signal the moment it
 // changes identity, sees the parent die as end of file. Descriptors 4 and
@@ -106,13 +105,10 @@ type Identity struct {
 	Setgroups bool
 }
 
-// The sentry's arguments: Arg0, its identity, and its stage. Its first
-// stage sets itself up as root of its namespaces, before it reads its
-// configuration, and executes the second (package confine: Enter).
-const (
-	StageEnter = "enter"
-	StageRun   = "run"
-)
+// The sentry's arguments: Arg0, its identity, and its stage, StageEnter:
+// it sets itself up as root of its namespaces and becomes the identity
+// (package confine: Enter) before it reads its configuration.
+const StageEnter = "enter"
 
 func (id Identity) arg() string { return fmt.Sprintf("%d:%d:%t", id.UID, id.GID, id.Setgroups) }
 
@@ -127,9 +123,6 @@ func Args() (Identity, string, error) {
 	}
 	return id, os.Args[2], nil
 }
-
-// SecondStage returns the arguments of the sentry's second stage.
-func SecondStage() []string { return []string{Arg0, os.Args[1], StageRun} }
 
 // Sentry is a running sentry.
 type Sentry struct {

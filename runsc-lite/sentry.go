@@ -90,11 +90,11 @@ const seccompTrapEnv = "RUNSC_LITE_SECCOMP_TRAP"
 // sentryMain is the sentry: it confines itself and runs the sandbox. Its
 // exit status is the one `run` exits with.
 func sentryMain() int {
-	// The first stage works on the main thread alone (confine.Enter), and
-	// the second sets the parent-death signal on it (confine.Resume): the
-	// thread group's leader, it lives as long as the sentry. Locked only
-	// until then: a goroutine locked to a thread makes every other that it
-	// waits for hand the CPU over through the kernel.
+	// The parent-death signal is set on the main thread
+	// (confine.Entered.Resume): the thread group's leader, it lives as
+	// long as the sentry. Locked only until then: a goroutine locked to a
+	// thread makes every other that it waits for hand the CPU over through
+	// the kernel.
 	runtime.LockOSThread()
 	start := time.Now()
 	// Files the sandbox creates on the host (read-write volumes, the root
@@ -107,14 +107,14 @@ func sentryMain() int {
 		return 1
 	}
 	cid := confine.Identity{UID: id.UID, GID: id.GID, Setgroups: id.Setgroups}
-	var entered *confine.Entered
-	if stage == launch.StageEnter {
-		// Executes the second stage, but in a binary that needs a dynamic
-		// loader, which returns it.
-		if entered, err = confine.Enter(cid, launch.SecondStage()); err != nil {
-			fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
-			return 1
-		}
+	if stage != launch.StageEnter {
+		fmt.Fprintf(os.Stderr, "runsc-lite: the sentry's stage %q is not %q\n", stage, launch.StageEnter)
+		return 1
+	}
+	entered, err := confine.Enter(cid)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
+		return 1
 	}
 	var cfg sentryConfig
 	child, err := launch.Receive(&cfg)
@@ -135,7 +135,7 @@ func sentryMain() int {
 		level.Set(slog.LevelDebug)
 		log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}))
 	}
-	if entered, err = confine.Resume(cid, entered); err != nil {
+	if err := entered.Resume(); err != nil {
 		fmt.Fprintf(os.Stderr, "runsc-lite: %v\n", err)
 		return 1
 	}

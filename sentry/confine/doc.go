@@ -5,23 +5,25 @@
 //
 // In the order the sentry applies them:
 //
-//  1. Enter, the sentry's first stage, root of its namespaces: EmptyRoot
+//  1. Enter, as the sentry starts, root of its namespaces: EmptyRoot
 //     makes an empty, read-only tmpfs its root, with a fresh procfs of its
 //     own PID namespace at /proc (its stubs' maps, pagemap, stat and task
 //     status, and /proc/self/fd to execute the stub image from a memfd),
 //     and detaches the host's root. Host files are reached only through
 //     descriptors opened before: the root file system's, which the parent
-//     opened, the terminal and log files. Then, on one thread, it empties
-//     the bounding and ambient sets, takes the identity it keeps (nobody,
-//     or the caller without root), and executes itself again: the second
-//     stage starts with that one thread's credentials, so every thread has
-//     them, with no capability (but CAP_SETFCAP and CAP_SETPCAP for a
-//     sentry of uid 0, until Seal). A capability set is per thread, and
-//     Go cannot change one on every thread but by a stop-the-world round
-//     per capability; an execve is cheaper and does not wait on the
-//     scheduler.
-//  2. Resume, the second stage: the parent-death signal again (an identity
-//     change clears it), and dumpable while the platform starts. The
+//     opened, the terminal and log files. Then it empties the bounding and
+//     ambient sets and takes the identity it keeps (nobody, or the caller
+//     without root), with no capability (but CAP_SETFCAP and CAP_SETPCAP
+//     for a sentry of uid 0, until Seal), on every thread: a capability
+//     set is per thread, so each change is a stop-the-world round of the
+//     Go runtime (syscall.AllThreadsSyscall), about 45 of them, 4-5 ms on
+//     the 2-core VM. The sentry used to change them on one thread and
+//     execute itself again, for a second stage that started with that
+//     thread alone; but a start of the Go runtime costs more there (its
+//     page faults above all): from the sentry's start to its forkserver's
+//     took 46-52 ms that way and 32-42 ms this way.
+//  2. Entered.Resume: the parent-death signal again (an identity change
+//     clears it), and dumpable while the platform starts. The
 //     platform starts after the identity change, so that the stubs' user
 //     namespace is owned by that identity: ptrace and process_vm_readv of
 //     a stub, which the kernel checks against the stub's user namespace,
@@ -57,12 +59,11 @@
 // came from. clone3 fails with ENOSYS (C code falls back to clone, whose
 // flags the filter can read).
 //
-// A binary that needs a dynamic loader (cgo: the race detector) cannot
-// execute itself in the empty root. Enter then changes the identity of every
-// thread in place (the syscall package does, through libc), but the bounding
-// set, and the capabilities of a sentry that stays uid 0, on the calling
-// thread only; Entered.AllThreads says so and the sentry logs it. The
-// identity change from root clears every thread's capabilities anyway.
+// In a binary with cgo (the race detector) Go cannot make a raw syscall
+// on every thread: the identity still changes on every thread (libc does
+// it), but the bounding, ambient and capability sets on the calling thread
+// only; Entered.AllThreads says so and the sentry logs it. The identity
+// change from root clears every thread's capabilities anyway.
 //
 // The seccomp program is precompiled (package precompiled): built at run
 // time, it cost more CPU than the rest of a sandbox's start.

@@ -20,15 +20,10 @@ func capsetArgs(keep uint64) (*unix.CapUserHeader, *[2]unix.CapUserData) {
 	return h, &d
 }
 
-// setThreadCapabilities makes keep the calling thread's permitted and
-// effective capabilities; keep must be a subset of what it has.
-func setThreadCapabilities(keep uint64) error {
-	h, d := capsetArgs(keep)
-	return unix.Capset(h, &d[0])
-}
-
-// setCapabilities is setThreadCapabilities on every thread (on the calling
-// one only where Go cannot reach all; allThreads says which).
+// setCapabilities makes keep the permitted and effective capabilities,
+// and nothing the inheritable ones, of every thread (of the calling one
+// only where Go cannot reach all; allThreads says which); keep must be a
+// subset of what each has.
 //
 // Invariant: h and d stay reachable (KeepAlive) until every thread has
 // made the syscall, which AllThreadsSyscall returns only after.
