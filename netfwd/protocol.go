@@ -3,9 +3,10 @@
 // that the sentry keeps its empty network namespace and its seccomp
 // allow-list (no socket, connect or bind).
 //
-// runsc-lite's parent starts it (Start) next to the sentry, in the host's
-// network namespace, and gives the sentry the other end of a SOCK_SEQPACKET
-// socket pair. The forwarder then confines itself (Main): it learns the
+// runsc-lite's parent gives the sentry one end of a SOCK_SEQPACKET socket
+// pair (Start) and starts the forwarder, in the host's network namespace,
+// with the other when the sentry's first request arrives on it (Forwarder
+// says why). The forwarder then confines itself (Main): it learns the
 // host's own addresses, drops to an unprivileged identity (65534 when
 // started by root, with no capability), sets no_new_privs and installs a
 // seccomp allow-list of its own (Filter): the Go runtime's calls, socket

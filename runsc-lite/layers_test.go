@@ -259,8 +259,11 @@ func TestLayersFromHost(t *testing.T) {
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {
 			skipKnownGap(t)
+			// The connect to the host's loopback, refused without
+			// --allow-host-loopback, starts the network forwarder, which
+			// checkForwarderConfined checks.
 			r := startSandbox(t, runscBin, nil, "--platform", platform, "--memory-limit=128m", "--pids-limit=32",
-				"--", "/bin/sh", "-c", "echo ready; read x")
+				"--", "/bin/bash", "-c", askForwarder+"; echo ready; read x")
 			sentry, fs, stubs := checkAllConfined(t, r, 65534)
 			checkForwarderConfined(t, r.cmd.Process.Pid)
 			if st := procStatus(fmt.Sprintf("/proc/%d/status", sentry)); st["NSpid"] == "" || !strings.HasSuffix(st["NSpid"], "\t1") {

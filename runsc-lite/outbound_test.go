@@ -277,7 +277,7 @@ func TestNetPublish(t *testing.T) {
 			tcpPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
 			cmd := exec.Command(runscBin, "run", "--platform", platform,
 				"--publish", strconv.Itoa(tcpPort)+":8000", "--publish", "127.0.0.1:"+strconv.Itoa(udpPort)+":9999/udp",
-				"--", "/usr/bin/python3", netScript(t, "testhost.py"), "0.0.0.0", "192.0.2.7")
+				"--", "/bin/bash", "-c", askForwarder+"; exec /usr/bin/python3 "+netScript(t, "testhost.py")+" 0.0.0.0 192.0.2.7")
 			waitReady(t, cmd)
 			checkForwarderConfined(t, cmd.Process.Pid)
 			c, err := net.DialTimeout("tcp4", "127.0.0.1:"+strconv.Itoa(tcpPort), 10*time.Second)
@@ -329,6 +329,42 @@ func TestNetworkFlags(t *testing.T) {
 			t.Errorf("run %s: %v, want exit %d and one line with %q", c.args, r, exitUsage, c.want)
 		}
 	}
+}
+
+// askForwarder is a bash command that makes the sentry ask the network
+// forwarder for something, which starts it: a TCP connect to the host's
+// loopback, which the forwarder refuses without --allow-host-loopback (no
+// packet leaves).
+const askForwarder = "(: </dev/tcp/10.0.2.2/1) 2>/dev/null"
+
+// TestForwarderOnDemand: the network forwarder starts with the sandbox's
+// first outbound connection, not before (a sandbox that never connects
+// never pays for it), and then runs confined.
+func TestForwarderOnDemand(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("checks the identity a forwarder started by root gets")
+	}
+	r := startSandbox(t, runscBin, nil, "--", "/bin/bash", "-c", "echo ready; read x; "+askForwarder+"; echo asked; read y")
+	if pids := forwardersOf(r.cmd.Process.Pid); len(pids) != 0 {
+		t.Errorf("network forwarders %v run before the sandbox connects anywhere", pids)
+	}
+	io.WriteString(r.stdin, "\n")
+	if line, err := r.stdout.ReadString('\n'); line != "asked\n" {
+		t.Fatalf("the sandbox printed %q (%v), want asked", line, err)
+	}
+	checkForwarderConfined(t, r.cmd.Process.Pid)
+}
+
+// forwardersOf lists the network forwarders that are children of parent.
+func forwardersOf(parent int) []int {
+	var pids []int
+	for _, p := range hostProcs() {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid))
+		if p.ppid == parent && strings.HasPrefix(string(cmdline), "runsc-lite-netfwd\x00") {
+			pids = append(pids, p.pid)
+		}
+	}
+	return pids
 }
 
 // checkForwarderConfined finds the network forwarder that runsc-lite
