@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -69,157 +70,165 @@ func oneOf(arg int, vals ...uintptr) seccomp.Or {
 // signals, scheduling, timers, its poller. It opens the sentry's list, and
 // RuntimeRules gives it to runsc-lite's other confined Go processes (the
 // network forwarder, package netfwd).
-var goRuntime = []hostSyscall{
-	{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(goThreads))},
-	{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(cThreads)), only: "cgo"},
-	{nr: unix.SYS_SET_ROBUST_LIST, only: "cgo"},
-	{nr: unix.SYS_RSEQ, only: "cgo"},
-	{nr: unix.SYS_WRITEV, only: "race"},
-	{nr: unix.SYS_MMAP, rule: args(anyArg, anyArg, noExec)},
-	{nr: unix.SYS_MPROTECT, rule: args(anyArg, anyArg, noExec), only: "cgo"}, // thread stacks' guard pages
-	{nr: unix.SYS_MUNMAP},
-	{nr: unix.SYS_MADVISE},
-	{nr: unix.SYS_MINCORE},
-	{nr: unix.SYS_PRCTL, rule: args(seccomp.EqualTo(unix.PR_SET_VMA), seccomp.EqualTo(unix.PR_SET_VMA_ANON_NAME))},
-	{nr: unix.SYS_FUTEX, rule: args(anyArg, seccomp.BitsAllowlist(linux.FUTEX_WAIT|linux.FUTEX_WAKE|linux.FUTEX_PRIVATE_FLAG))},
-	{nr: unix.SYS_RT_SIGACTION},
-	{nr: unix.SYS_RT_SIGPROCMASK},
-	{nr: unix.SYS_RT_SIGRETURN},
-	{nr: unix.SYS_SIGALTSTACK},
-	{nr: unix.SYS_GETPID},
-	{nr: unix.SYS_GETTID},
-	{nr: unix.SYS_TGKILL},
-	{nr: unix.SYS_KILL},
-	{nr: unix.SYS_SCHED_YIELD},
-	{nr: unix.SYS_SCHED_GETAFFINITY},
-	{nr: unix.SYS_NANOSLEEP},
-	{nr: unix.SYS_CLOCK_GETTIME},
-	{nr: unix.SYS_CLOCK_GETRES},
-	{nr: unix.SYS_GETRANDOM},
-	{nr: unix.SYS_EPOLL_CREATE1},
-	{nr: unix.SYS_EPOLL_CTL},
-	{nr: unix.SYS_EPOLL_PWAIT},
-	{nr: unix.SYS_EVENTFD2},
-	{nr: unix.SYS_RESTART_SYSCALL},
-	{nr: unix.SYS_EXIT},
-	{nr: unix.SYS_EXIT_GROUP},
-}
+//
+// It and hostSyscalls are made on first use, not at every start of the
+// binary: they took 0.4 ms of CPU in each of runsc-lite's processes,
+// runsc-lite's own among them, which never uses them.
+var goRuntime = sync.OnceValue(func() []hostSyscall {
+	return []hostSyscall{
+		{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(goThreads))},
+		{nr: unix.SYS_CLONE, rule: args(seccomp.EqualTo(cThreads)), only: "cgo"},
+		{nr: unix.SYS_SET_ROBUST_LIST, only: "cgo"},
+		{nr: unix.SYS_RSEQ, only: "cgo"},
+		{nr: unix.SYS_WRITEV, only: "race"},
+		{nr: unix.SYS_MMAP, rule: args(anyArg, anyArg, noExec)},
+		{nr: unix.SYS_MPROTECT, rule: args(anyArg, anyArg, noExec), only: "cgo"}, // thread stacks' guard pages
+		{nr: unix.SYS_MUNMAP},
+		{nr: unix.SYS_MADVISE},
+		{nr: unix.SYS_MINCORE},
+		{nr: unix.SYS_PRCTL, rule: args(seccomp.EqualTo(unix.PR_SET_VMA), seccomp.EqualTo(unix.PR_SET_VMA_ANON_NAME))},
+		{nr: unix.SYS_FUTEX, rule: args(anyArg, seccomp.BitsAllowlist(linux.FUTEX_WAIT|linux.FUTEX_WAKE|linux.FUTEX_PRIVATE_FLAG))},
+		{nr: unix.SYS_RT_SIGACTION},
+		{nr: unix.SYS_RT_SIGPROCMASK},
+		{nr: unix.SYS_RT_SIGRETURN},
+		{nr: unix.SYS_SIGALTSTACK},
+		{nr: unix.SYS_GETPID},
+		{nr: unix.SYS_GETTID},
+		{nr: unix.SYS_TGKILL},
+		{nr: unix.SYS_KILL},
+		{nr: unix.SYS_SCHED_YIELD},
+		{nr: unix.SYS_SCHED_GETAFFINITY},
+		{nr: unix.SYS_NANOSLEEP},
+		{nr: unix.SYS_CLOCK_GETTIME},
+		{nr: unix.SYS_CLOCK_GETRES},
+		{nr: unix.SYS_GETRANDOM},
+		{nr: unix.SYS_EPOLL_CREATE1},
+		{nr: unix.SYS_EPOLL_CTL},
+		{nr: unix.SYS_EPOLL_PWAIT},
+		{nr: unix.SYS_EVENTFD2},
+		{nr: unix.SYS_RESTART_SYSCALL},
+		{nr: unix.SYS_EXIT},
+		{nr: unix.SYS_EXIT_GROUP},
+	}
+})
 
 // hostSyscalls is the sentry's allow-list, the one list its seccomp
 // program is built from. It was made from the code and checked against
 // `strace -f` of the end-to-end and differential tests on both platforms.
 // Everything not here kills the sentry (see Filter).
-var hostSyscalls = append(slices.Clip(goRuntime), []hostSyscall{
+var hostSyscalls = sync.OnceValue(func() []hostSyscall {
+	return append(slices.Clip(goRuntime()), []hostSyscall{
 
-	// Descriptors: the root file system's (openat2 below the root
-	// descriptor), the sentry's own /proc (openat from its empty root),
-	// memory files (memfds, sealed for the stub image), the terminal, pipes
-	// and the stubs' control sockets.
-	{nr: unix.SYS_OPENAT, rule: args(seccomp.MaskedEqual(0xffffffff, atFDCWD&0xffffffff), anyArg, seccomp.MaskedEqual(unix.O_ACCMODE|unix.O_CREAT|unix.O_TRUNC, 0))},
-	{nr: unix.SYS_OPENAT2, rule: args(seccomp.NonNegativeFD{})},
-	// Writable host trees (read-write volumes, --overlay=none): one name
-	// relative to a directory descriptor the confined openat2 opened, or
-	// a descriptor of the file itself (AT_EMPTY_PATH); links never follow
-	// a symlink, mknod makes FIFOs and socket nodes only.
-	{nr: unix.SYS_MKDIRAT, rule: args(seccomp.NonNegativeFD{})},
-	{nr: unix.SYS_UNLINKAT, rule: args(seccomp.NonNegativeFD{})},
-	{nr: unix.SYS_RENAMEAT2, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.NonNegativeFD{})},
-	{nr: unix.SYS_LINKAT, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.NonNegativeFD{}, anyArg, seccomp.EqualTo(0))},
-	{nr: unix.SYS_SYMLINKAT, rule: args(anyArg, seccomp.NonNegativeFD{})},
-	{nr: unix.SYS_MKNODAT, rule: seccomp.Or{
-		args(seccomp.NonNegativeFD{}, anyArg, seccomp.MaskedEqual(unix.S_IFMT, unix.S_IFIFO)),
-		args(seccomp.NonNegativeFD{}, anyArg, seccomp.MaskedEqual(unix.S_IFMT, unix.S_IFSOCK)),
-	}},
-	{nr: unix.SYS_FCHMODAT2, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
-	{nr: unix.SYS_FCHOWNAT, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
-	{nr: unix.SYS_UTIMENSAT, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
-	// fsync of a host file open in a writable tree (the sandbox's fsync
-	// and fdatasync).
-	{nr: unix.SYS_FSYNC},
-	{nr: unix.SYS_CLOSE},
-	{nr: unix.SYS_READ},
-	{nr: unix.SYS_WRITE},
-	{nr: unix.SYS_PREAD64},
-	{nr: unix.SYS_PWRITE64},
-	{nr: unix.SYS_LSEEK},
-	{nr: unix.SYS_FSTAT},
-	{nr: unix.SYS_FSTATFS},
-	{nr: unix.SYS_GETDENTS64},
-	{nr: unix.SYS_READLINKAT},
-	{nr: unix.SYS_FGETXATTR},
-	{nr: unix.SYS_FLISTXATTR},
-	{nr: unix.SYS_FTRUNCATE},
-	{nr: unix.SYS_FALLOCATE},
-	{nr: unix.SYS_SENDFILE},
-	{nr: unix.SYS_PPOLL},
-	{nr: unix.SYS_MEMFD_CREATE, rule: oneOf(1, unix.MFD_CLOEXEC, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)},
-	{nr: unix.SYS_FCNTL, rule: oneOf(1, unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL,
-		unix.F_DUPFD_CLOEXEC, unix.F_ADD_SEALS, unix.F_GET_SEALS)},
-	{nr: unix.SYS_IOCTL, rule: oneOf(1, unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF,
-		unix.TIOCGWINSZ, unix.TIOCSWINSZ, unix.TIOCINQ, unix.PIDFD_GET_INFO)},
-	{nr: unix.SYS_SOCKETPAIR, rule: args(seccomp.EqualTo(unix.AF_UNIX), seccomp.EqualTo(unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC))},
-	{nr: unix.SYS_SENDMSG},
-	{nr: unix.SYS_RECVMSG},
-	// The control server (package control) and --publish (package inet):
-	// connections to a socket the sentry's parent bound and listens on
-	// are accepted here.
-	{nr: unix.SYS_ACCEPT4, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.SOCK_CLOEXEC))},
-	// Outbound and published connections (package inet): a host socket
-	// the network forwarder or runsc-lite opened is half-closed when the
-	// sandbox's side of the connection is.
-	{nr: unix.SYS_SHUTDOWN, rule: args(anyArg, seccomp.EqualTo(unix.SHUT_WR))},
-	// The links of an OCI container's network namespace (package inet,
-	// links.go): netstack's fdbased endpoint receives and sends Ethernet
-	// frames on the AF_PACKET socket the runtime opened there, in
-	// batches, never blocking (it waits in ppoll): the same power as
-	// recvmsg and sendmsg, above, on a descriptor the sentry was given.
-	{nr: unix.SYS_RECVMMSG, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.MSG_DONTWAIT), seccomp.EqualTo(0))},
-	{nr: unix.SYS_SENDMMSG, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.MSG_DONTWAIT))},
+		// Descriptors: the root file system's (openat2 below the root
+		// descriptor), the sentry's own /proc (openat from its empty root),
+		// memory files (memfds, sealed for the stub image), the terminal, pipes
+		// and the stubs' control sockets.
+		{nr: unix.SYS_OPENAT, rule: args(seccomp.MaskedEqual(0xffffffff, atFDCWD&0xffffffff), anyArg, seccomp.MaskedEqual(unix.O_ACCMODE|unix.O_CREAT|unix.O_TRUNC, 0))},
+		{nr: unix.SYS_OPENAT2, rule: args(seccomp.NonNegativeFD{})},
+		// Writable host trees (read-write volumes, --overlay=none): one name
+		// relative to a directory descriptor the confined openat2 opened, or
+		// a descriptor of the file itself (AT_EMPTY_PATH); links never follow
+		// a symlink, mknod makes FIFOs and socket nodes only.
+		{nr: unix.SYS_MKDIRAT, rule: args(seccomp.NonNegativeFD{})},
+		{nr: unix.SYS_UNLINKAT, rule: args(seccomp.NonNegativeFD{})},
+		{nr: unix.SYS_RENAMEAT2, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.NonNegativeFD{})},
+		{nr: unix.SYS_LINKAT, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.NonNegativeFD{}, anyArg, seccomp.EqualTo(0))},
+		{nr: unix.SYS_SYMLINKAT, rule: args(anyArg, seccomp.NonNegativeFD{})},
+		{nr: unix.SYS_MKNODAT, rule: seccomp.Or{
+			args(seccomp.NonNegativeFD{}, anyArg, seccomp.MaskedEqual(unix.S_IFMT, unix.S_IFIFO)),
+			args(seccomp.NonNegativeFD{}, anyArg, seccomp.MaskedEqual(unix.S_IFMT, unix.S_IFSOCK)),
+		}},
+		{nr: unix.SYS_FCHMODAT2, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
+		{nr: unix.SYS_FCHOWNAT, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
+		{nr: unix.SYS_UTIMENSAT, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH))},
+		// fsync of a host file open in a writable tree (the sandbox's fsync
+		// and fdatasync).
+		{nr: unix.SYS_FSYNC},
+		{nr: unix.SYS_CLOSE},
+		{nr: unix.SYS_READ},
+		{nr: unix.SYS_WRITE},
+		{nr: unix.SYS_PREAD64},
+		{nr: unix.SYS_PWRITE64},
+		{nr: unix.SYS_LSEEK},
+		{nr: unix.SYS_FSTAT},
+		{nr: unix.SYS_FSTATFS},
+		{nr: unix.SYS_GETDENTS64},
+		{nr: unix.SYS_READLINKAT},
+		{nr: unix.SYS_FGETXATTR},
+		{nr: unix.SYS_FLISTXATTR},
+		{nr: unix.SYS_FTRUNCATE},
+		{nr: unix.SYS_FALLOCATE},
+		{nr: unix.SYS_SENDFILE},
+		{nr: unix.SYS_PPOLL},
+		{nr: unix.SYS_MEMFD_CREATE, rule: oneOf(1, unix.MFD_CLOEXEC, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)},
+		{nr: unix.SYS_FCNTL, rule: oneOf(1, unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL,
+			unix.F_DUPFD_CLOEXEC, unix.F_ADD_SEALS, unix.F_GET_SEALS)},
+		{nr: unix.SYS_IOCTL, rule: oneOf(1, unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF,
+			unix.TIOCGWINSZ, unix.TIOCSWINSZ, unix.TIOCINQ, unix.PIDFD_GET_INFO)},
+		{nr: unix.SYS_SOCKETPAIR, rule: args(seccomp.EqualTo(unix.AF_UNIX), seccomp.EqualTo(unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC))},
+		{nr: unix.SYS_SENDMSG},
+		{nr: unix.SYS_RECVMSG},
+		// The control server (package control) and --publish (package inet):
+		// connections to a socket the sentry's parent bound and listens on
+		// are accepted here.
+		{nr: unix.SYS_ACCEPT4, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.SOCK_CLOEXEC))},
+		// Outbound and published connections (package inet): a host socket
+		// the network forwarder or runsc-lite opened is half-closed when the
+		// sandbox's side of the connection is.
+		{nr: unix.SYS_SHUTDOWN, rule: args(anyArg, seccomp.EqualTo(unix.SHUT_WR))},
+		// The links of an OCI container's network namespace (package inet,
+		// links.go): netstack's fdbased endpoint receives and sends Ethernet
+		// frames on the AF_PACKET socket the runtime opened there, in
+		// batches, never blocking (it waits in ppoll): the same power as
+		// recvmsg and sendmsg, above, on a descriptor the sentry was given.
+		{nr: unix.SYS_RECVMMSG, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.MSG_DONTWAIT), seccomp.EqualTo(0))},
+		{nr: unix.SYS_SENDMMSG, rule: args(anyArg, anyArg, anyArg, seccomp.EqualTo(unix.MSG_DONTWAIT))},
 
-	// Stub processes: their memory, their signals, their lifetimes (the
-	// forkserver is waited for through its pidfd).
-	{nr: unix.SYS_PROCESS_VM_READV},
-	{nr: unix.SYS_PROCESS_VM_WRITEV},
-	{nr: unix.SYS_PIDFD_SEND_SIGNAL},
-	{nr: unix.SYS_WAITID, rule: args(seccomp.EqualTo(unix.P_PIDFD))},
-	{nr: unix.SYS_MEMBARRIER, rule: oneOf(0, 0 /* MEMBARRIER_CMD_QUERY */, linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED)},
-	{nr: unix.SYS_PTRACE, rule: oneOf(0, unix.PTRACE_SEIZE, unix.PTRACE_INTERRUPT, unix.PTRACE_CONT,
-		unix.PTRACE_SYSCALL, unix.PTRACE_SYSEMU, unix.PTRACE_GETREGS, unix.PTRACE_SETREGS,
-		unix.PTRACE_GETREGSET, unix.PTRACE_SETREGSET, unix.PTRACE_GETSIGINFO,
-		unix.PTRACE_GET_SYSCALL_INFO), only: "ptrace"},
-	{nr: unix.SYS_WAIT4, only: "ptrace"},
-	{nr: unix.SYS_PIDFD_GETFD, only: "ptrace"},
+		// Stub processes: their memory, their signals, their lifetimes (the
+		// forkserver is waited for through its pidfd).
+		{nr: unix.SYS_PROCESS_VM_READV},
+		{nr: unix.SYS_PROCESS_VM_WRITEV},
+		{nr: unix.SYS_PIDFD_SEND_SIGNAL},
+		{nr: unix.SYS_WAITID, rule: args(seccomp.EqualTo(unix.P_PIDFD))},
+		{nr: unix.SYS_MEMBARRIER, rule: oneOf(0, 0 /* MEMBARRIER_CMD_QUERY */, linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED)},
+		{nr: unix.SYS_PTRACE, rule: oneOf(0, unix.PTRACE_SEIZE, unix.PTRACE_INTERRUPT, unix.PTRACE_CONT,
+			unix.PTRACE_SYSCALL, unix.PTRACE_SYSEMU, unix.PTRACE_GETREGS, unix.PTRACE_SETREGS,
+			unix.PTRACE_GETREGSET, unix.PTRACE_SETREGSET, unix.PTRACE_GETSIGINFO,
+			unix.PTRACE_GET_SYSCALL_INFO), only: "ptrace"},
+		{nr: unix.SYS_WAIT4, only: "ptrace"},
+		{nr: unix.SYS_PIDFD_GETFD, only: "ptrace"},
 
-	// The control server's CPU profile: the Go runtime's profiling timers
-	// (a per-thread timer_create, setitimer where that fails).
-	{nr: unix.SYS_TIMER_CREATE},
-	{nr: unix.SYS_TIMER_SETTIME},
-	{nr: unix.SYS_TIMER_DELETE},
-	{nr: unix.SYS_SETITIMER, rule: args(seccomp.EqualTo(unix.ITIMER_PROF))},
+		// The control server's CPU profile: the Go runtime's profiling timers
+		// (a per-thread timer_create, setitimer where that fails).
+		{nr: unix.SYS_TIMER_CREATE},
+		{nr: unix.SYS_TIMER_SETTIME},
+		{nr: unix.SYS_TIMER_DELETE},
+		{nr: unix.SYS_SETITIMER, rule: args(seccomp.EqualTo(unix.ITIMER_PROF))},
 
-	// What the sandbox's own files show of the host, and the sentry's own
-	// CPU time, which the sandbox's counts.
-	{nr: unix.SYS_UNAME},
-	{nr: unix.SYS_SYSINFO},
-	{nr: unix.SYS_GETRUSAGE, rule: args(seccomp.EqualTo(unix.RUSAGE_SELF))},
+		// What the sandbox's own files show of the host, and the sentry's own
+		// CPU time, which the sandbox's counts.
+		{nr: unix.SYS_UNAME},
+		{nr: unix.SYS_SYSINFO},
+		{nr: unix.SYS_GETRUSAGE, rule: args(seccomp.EqualTo(unix.RUSAGE_SELF))},
 
-	// --network=host only (a program of its own, as runsc adds its
-	// hostinet rules only with --network=host): the application's
-	// Internet sockets are host sockets the network forwarder created in
-	// the host's network namespace (package sentry/socket/hostinet). The
-	// sentry still creates no socket; it works the ones it holds, with
-	// addresses and values in its own memory, of the sizes below.
-	{nr: unix.SYS_BIND, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.LessThanOrEqual(maxSockaddr)), only: "hostnet"},
-	{nr: unix.SYS_CONNECT, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.LessThanOrEqual(maxSockaddr)), only: "hostnet"},
-	{nr: unix.SYS_LISTEN, rule: args(seccomp.NonNegativeFD{}, seccomp.LessThanOrEqual(MaxBacklog)), only: "hostnet"},
-	{nr: unix.SYS_ACCEPT4, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)), only: "hostnet"},
-	{nr: unix.SYS_GETSOCKNAME, rule: args(seccomp.NonNegativeFD{}), only: "hostnet"},
-	{nr: unix.SYS_GETPEERNAME, rule: args(seccomp.NonNegativeFD{}), only: "hostnet"},
-	{nr: unix.SYS_SHUTDOWN, rule: args(seccomp.NonNegativeFD{}, seccomp.LessThanOrEqual(unix.SHUT_RDWR)), only: "hostnet"},
-	{nr: unix.SYS_GETSOCKOPT, rule: sockoptRule(false), only: "hostnet"},
-	{nr: unix.SYS_SETSOCKOPT, rule: sockoptRule(true), only: "hostnet"},
-	{nr: unix.SYS_IOCTL, rule: oneOf(1, append([]uintptr{unix.SIOCINQ, unix.SIOCOUTQ, unix.SIOCATMARK, unix.SIOCGIFCONF}, HostIfreqIoctls...)...), only: "hostnet"},
-}...)
+		// --network=host only (a program of its own, as runsc adds its
+		// hostinet rules only with --network=host): the application's
+		// Internet sockets are host sockets the network forwarder created in
+		// the host's network namespace (package sentry/socket/hostinet). The
+		// sentry still creates no socket; it works the ones it holds, with
+		// addresses and values in its own memory, of the sizes below.
+		{nr: unix.SYS_BIND, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.LessThanOrEqual(maxSockaddr)), only: "hostnet"},
+		{nr: unix.SYS_CONNECT, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.LessThanOrEqual(maxSockaddr)), only: "hostnet"},
+		{nr: unix.SYS_LISTEN, rule: args(seccomp.NonNegativeFD{}, seccomp.LessThanOrEqual(MaxBacklog)), only: "hostnet"},
+		{nr: unix.SYS_ACCEPT4, rule: args(seccomp.NonNegativeFD{}, anyArg, anyArg, seccomp.EqualTo(unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)), only: "hostnet"},
+		{nr: unix.SYS_GETSOCKNAME, rule: args(seccomp.NonNegativeFD{}), only: "hostnet"},
+		{nr: unix.SYS_GETPEERNAME, rule: args(seccomp.NonNegativeFD{}), only: "hostnet"},
+		{nr: unix.SYS_SHUTDOWN, rule: args(seccomp.NonNegativeFD{}, seccomp.LessThanOrEqual(unix.SHUT_RDWR)), only: "hostnet"},
+		{nr: unix.SYS_GETSOCKOPT, rule: sockoptRule(false), only: "hostnet"},
+		{nr: unix.SYS_SETSOCKOPT, rule: sockoptRule(true), only: "hostnet"},
+		{nr: unix.SYS_IOCTL, rule: oneOf(1, append([]uintptr{unix.SIOCINQ, unix.SIOCOUTQ, unix.SIOCATMARK, unix.SIOCGIFCONF}, HostIfreqIoctls...)...), only: "hostnet"},
+	}...)
+})
 
 // maxSockaddr is sizeof(struct sockaddr_in6), the longest address the
 // sentry passes a host socket (bind, connect; netlink's is shorter).
@@ -355,14 +364,14 @@ var thisBuild = build{cgo: cgoLinked, race: raceEnabled}
 // rules returns the allow-list for platform and a build, with the
 // --network=host entries if hostNet.
 func rules(platform string, b build, hostNet bool) map[uintptr]seccomp.SyscallRule {
-	return ruleMap(hostSyscalls, platform, b, hostNet)
+	return ruleMap(hostSyscalls(), platform, b, hostNet)
 }
 
 // RuntimeRules returns the Go runtime's part of the allow-list, for a
 // binary linked with C (cgo) or without, to which another confined Go
 // process adds its own calls.
 func RuntimeRules(cgo bool) map[uintptr]seccomp.SyscallRule {
-	return ruleMap(goRuntime, "", build{cgo: cgo, race: thisBuild.race && cgo}, false)
+	return ruleMap(goRuntime(), "", build{cgo: cgo, race: thisBuild.race && cgo}, false)
 }
 
 // CgoLinked reports whether this binary is linked with C.

@@ -88,7 +88,7 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		"stat":        tr.File("/stat", withCaller(stat)),
 		"version":     tr.File("/version", kernfs.Static(version())),
 		"filesystems": tr.File("/filesystems", kernfs.Static(filesystems())),
-		"config.gz":   tr.File("/config.gz", kernfs.Static(configGz())),
+		"config.gz":   tr.File("/config.gz", func(context.Context) (string, error) { return configGz(), nil }),
 		"mounts":      tr.Symlink("/mounts", kernfs.Static("self/mounts")),
 		"sys":         fs.sysDir(),
 		"net":         fs.netDir("/net", fs.callerNetNS),
