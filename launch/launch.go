@@ -9,11 +9,12 @@
 // UTS, PID, cgroup and (unless the network is the host's) network
 // namespaces, with the parent-death signal SIGKILL, and stdin, stdout and
 // stderr inherited. It sets itself up as root of those namespaces, gives
-// up that root (package confine), then reads its configuration. Descriptor 3 is a pipe that carries the configuration (a
-// length and JSON) and then stays open as a lifeline: the sentry, which
-// the kernel stops protecting with the parent-death signal the moment it
-// changes identity, sees the parent die as end of file. Descriptors 4 and
-// up are Options.Files, in order.
+// up that root (package confine), then reads its configuration. Descriptor
+// 3 is a pipe that carries the configuration (a length and JSON) and then
+// stays open as a lifeline: the sentry, which the kernel stops protecting
+// with the parent-death signal the moment it changes identity, sees the
+// parent die as end of file. Descriptors 4 and up are Options.Files, in
+// order.
 //
 // Sessions: without a terminal on its stdio the sentry leads a session of
 // its own, as runsc's sandbox process does. That is for the host's

@@ -53,8 +53,9 @@ type config struct {
 // (startOnRequest). Most sandboxes never ask (a build, a test run, a
 // shell script), and a start of the forwarder, the Go runtime's and its
 // own, is about 30 ms of CPU on the 2-core VM, taken from the sandbox's
-// own start: `run /bin/true` took 70-90 ms with it and 60-70 ms without.
-// The first outbound connection of a sandbox waits for it instead.
+// own start (`perf stat` of `runsc-lite run /bin/true`: 84-102 ms when
+// the forwarder started with every sandbox, 77-88 ms since). The first
+// outbound connection of a sandbox waits for it instead.
 type Forwarder struct {
 	mine *os.File // the forwarder's end, non-blocking until the start
 	cmd  *exec.Cmd
