@@ -373,39 +373,30 @@ func forwardersOf(parent int) []int {
 // host's network namespace (where its sockets must be).
 func checkForwarderConfined(t *testing.T, parent int) {
 	t.Helper()
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		cmdline, _ := os.ReadFile(d + "/cmdline")
-		if !strings.HasPrefix(string(cmdline), "runsc-lite-netfwd\x00") {
-			continue
-		}
-		status, err := os.ReadFile(d + "/status")
-		if err != nil || !strings.Contains(string(status), fmt.Sprintf("\nPPid:\t%d\n", parent)) {
-			continue
-		}
-		// It confines itself before it reads anything from the sentry,
-		// but it starts beside the sentry, so a loaded machine may show
-		// it before that: give it a few seconds.
-		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(string(status), "\nSeccomp:\t2\n") && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Millisecond)
-			if status, err = os.ReadFile(d + "/status"); err != nil {
-				break
-			}
-		}
-		for _, want := range []string{"\nUid:\t65534\t65534\t65534\t65534\n", "\nGid:\t65534\t65534\t65534\t65534\n",
-			"\nCapEff:\t0000000000000000\n", "\nCapPrm:\t0000000000000000\n", "\nNoNewPrivs:\t1\n", "\nSeccomp:\t2\n"} {
-			if !strings.Contains(string(status), want) {
-				t.Errorf("the network forwarder's status lacks %q:\n%s", want, status)
-			}
-		}
-		mine, _ := os.Readlink("/proc/self/ns/net")
-		its, err := os.Readlink(d + "/ns/net")
-		if err == nil && its != mine {
-			t.Errorf("the network forwarder is in network namespace %s, not the host's %s", its, mine)
-		}
+	pids := forwardersOf(parent)
+	if len(pids) == 0 {
+		t.Errorf("no network forwarder is a child of runsc-lite (pid %d)", parent)
 		return
 	}
-	t.Errorf("no network forwarder is a child of runsc-lite (pid %d)", parent)
+	d := fmt.Sprintf("/proc/%d", pids[0])
+	status, err := os.ReadFile(d + "/status")
+	// It confines itself before it reads anything from the sentry, but a
+	// loaded machine may show it before that: give it a few seconds.
+	for deadline := time.Now().Add(10 * time.Second); err == nil && !strings.Contains(string(status), "\nSeccomp:\t2\n") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		status, err = os.ReadFile(d + "/status")
+	}
+	for _, want := range []string{"\nUid:\t65534\t65534\t65534\t65534\n", "\nGid:\t65534\t65534\t65534\t65534\n",
+		"\nCapEff:\t0000000000000000\n", "\nCapPrm:\t0000000000000000\n", "\nNoNewPrivs:\t1\n", "\nSeccomp:\t2\n"} {
+		if !strings.Contains(string(status), want) {
+			t.Errorf("the network forwarder's status lacks %q (%v):\n%s", want, err, status)
+		}
+	}
+	mine, _ := os.Readlink("/proc/self/ns/net")
+	its, err := os.Readlink(d + "/ns/net")
+	if err == nil && its != mine {
+		t.Errorf("the network forwarder is in network namespace %s, not the host's %s", its, mine)
+	}
 }
 
 // TestNetLoopbackResolver: a host resolver on the host's loopback (as
