@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "go_asm.h"
 
 // func cpu() uint32
 //
@@ -7,12 +8,12 @@
 // GDT_ENTRY_CPUNODE whose limit is node<<12 | cpu, for the vDSO's getcpu.
 // A host without it (ZF clear) gives CPUNone.
 TEXT ·cpu(SB), NOSPLIT, $0-4
-	MOVL $0x7b, CX
+	MOVL $const_cpunodeSeg, CX
 	LSLL CX, AX
 	JNZ none
 	ANDL $0xfff, AX
 	MOVL AX, ret+0(FP)
 	RET
 none:
-	MOVL $0xffffffff, ret+0(FP)
+	MOVL $const_CPUNone, ret+0(FP)
 	RET
