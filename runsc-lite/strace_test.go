@@ -48,6 +48,39 @@ func TestStraceLikeStrace(t *testing.T) {
 	}
 }
 
+// TestReadTraceEndedTask: --strace drops the [pid N] prefix once one task
+// is left, as strace does on a terminal, so a line without one after a
+// child's "+++ exited" line is the parent's (a child that exits before
+// its parent calls wait4 made TestStraceLikeStrace fail under load).
+func TestReadTraceEndedTask(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "trace.log")
+	text := `close(-42)                              = -1 EBADF (Bad file descriptor)
+clone(child_stack=NULL, flags=SIGCHLD) = 2
+[pid     2] exit_group(3)               = ?
+[pid     2] +++ exited with 3 +++
+wait4(-1, NULL, 0, NULL)                = 2
+clone(child_stack=NULL, flags=SIGCHLD) = 3
+[pid     1] getpid()                    = 1
+[pid     3] exit_group(0)               = ?
+[pid     3] +++ exited with 0 +++
+wait4(-1, NULL, 0, NULL)                = 3
+exit_group(0)                           = ?
++++ exited with 0 +++
+`
+	if err := os.WriteFile(log, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"close(-42) = -1 EBADF (Bad file descriptor)", "clone(child_stack=NULL, flags=SIGCHLD) = P2", "wait4(-1, NULL, 0, NULL) = P2",
+			"clone(child_stack=NULL, flags=SIGCHLD) = P3", "getpid() = P1", "wait4(-1, NULL, 0, NULL) = P3", "exit_group(0) = ?", "+++ exited with 0 +++"},
+		{"exit_group(3) = ?", "+++ exited with 3 +++"},
+		{"exit_group(0) = ?", "+++ exited with 0 +++"},
+	}
+	if got := readTrace(t, log); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("readTrace:\n got %q\nwant %q", got, want)
+	}
+}
+
 var (
 	// nativePrefix is strace -f -o's "PID ", sandboxPrefix --strace's
 	// "[pid N] ".
@@ -79,7 +112,8 @@ func readTrace(t *testing.T, path string) [][]string {
 	pending := map[string]string{}     // a task's <unfinished ...> line, by pid
 	pendingName := map[string]string{} // and its syscall's name
 	started := false
-	last := "" // the task of an unprefixed line: the only one there is
+	last := ""                // the task of an unprefixed line: the only one there is
+	gone := map[string]bool{} // tasks whose "+++ exited" or "+++ killed" line was read
 	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		pid := last
 		if m := tracePrefix.FindStringSubmatch(l); m != nil {
@@ -87,6 +121,13 @@ func readTrace(t *testing.T, path string) [][]string {
 			l = l[len(m[0]):]
 		} else if last == "" {
 			pid = "main"
+		} else if gone[last] {
+			// The last task to write has ended, and with it the
+			// prefixes: the line is the one task left's.
+			pid = survivor(order, gone, last)
+		}
+		if strings.HasPrefix(l, "+++ ") {
+			gone[pid] = true
 		}
 		if m := traceResumed.FindStringSubmatch(l); m != nil && pendingName[pid] != m[1] {
 			// Unprefixed: the task left with a call of that name pending.
@@ -160,6 +201,26 @@ func readTrace(t *testing.T, path string) [][]string {
 		out = append(out, norm)
 	}
 	return out
+}
+
+// survivor is the one task of order that has not ended: "main" (the first
+// task, before it had a prefix) when no other is left, last when several
+// are (which the prefixes rule out).
+func survivor(order []string, gone map[string]bool, last string) string {
+	left := ""
+	for _, pid := range order {
+		if pid == "main" || gone[pid] {
+			continue
+		}
+		if left != "" {
+			return last
+		}
+		left = pid
+	}
+	if left == "" {
+		return "main"
+	}
+	return left
 }
 
 func pidName(number map[string]string, pid string) string {
