@@ -97,3 +97,43 @@ func TestWaitsHere(t *testing.T) {
 		t.Errorf("took wrote %#x on CPU %d", m.SentryCPU, here)
 	}
 }
+
+// TestMoveOff: the thread's affinity is what it was after a move, and a
+// thread that may run on one CPU only is not moved.
+func TestMoveOff(t *testing.T) {
+	cpus := lockedCPUs(t)
+	if len(cpus) < 2 {
+		t.Skip("needs two CPUs")
+	}
+	var two unix.CPUSet
+	two.Set(cpus[0])
+	two.Set(cpus[1])
+	if err := unix.SchedSetaffinity(0, &two); err != nil {
+		t.Fatal(err)
+	}
+	if !moveOff(cpu()) {
+		t.Fatal("moveOff with two CPUs allowed did not move the thread")
+	}
+	var after unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &after); err != nil {
+		t.Fatal(err)
+	}
+	if after != two {
+		t.Errorf("affinity after moveOff: %v, want %v", after, two)
+	}
+	if moveOff(CPUNone) {
+		t.Error("moveOff(CPUNone) moved the thread")
+	}
+	pinTo(t, cpus[0])
+	if moveOff(cpu()) {
+		t.Error("moveOff moved a thread that may run on one CPU only")
+	}
+}
+
+// TestMoveDue: moves are at least moveGap apart.
+func TestMoveDue(t *testing.T) {
+	const now = int64(10 * moveGap)
+	if !moveDue(now, now-moveGap) || moveDue(now, now-moveGap+1) || !moveDue(now, 0) {
+		t.Error("moveDue does not keep moves moveGap apart")
+	}
+}

@@ -45,7 +45,10 @@
 //     its thread; a frame pointer outside the slot's signal stack kills the
 //     stub; fs_base/gs_base are the thread's own registers; stub_cpu,
 //     sentry_cpu and stub_waiting only decide whether the sentry's thread
-//     and the forger's own thread spin or sleep while they wait (cpu.go).
+//     and the forger's own thread spin or sleep while they wait, and
+//     whether the sentry's thread moves to another of the CPUs it may run
+//     on, at most once a millisecond for all its threads (cpu.go): the
+//     sentry's own placement, never a host call on anything of the stub's.
 //   - The signal frame on the slot's signal stack: the thread's registers,
 //     FP state and siginfo, which the application may set to anything it
 //     could set by running code; the sentry forces the user segment

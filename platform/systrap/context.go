@@ -82,7 +82,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	if ctl, spin := as.sh.Control(), c.p.stubSpin(limit); atomic.LoadUint32(&ctl.SpinLimit) != spin {
 		atomic.StoreUint32(&ctl.SpinLimit, spin)
 	}
-	if limit != 0 && m.WaitsHere() {
+	if limit != 0 && m.WaitsHere() && !sysmsg.MoveOff() {
 		limit = 0 // the thread needs this CPU (sysmsg/cpu.go)
 	}
 	m.Resume()

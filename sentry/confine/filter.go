@@ -197,6 +197,9 @@ var hostSyscalls = sync.OnceValue(func() []hostSyscall {
 			unix.PTRACE_GET_SYSCALL_INFO), only: "ptrace"},
 		{nr: unix.SYS_WAIT4, only: "ptrace"},
 		{nr: unix.SYS_PIDFD_GETFD, only: "ptrace"},
+		// The sentry's own thread off the CPU a stub thread needs
+		// (sysmsg.MoveOff): its own mask, made smaller and given back.
+		{nr: unix.SYS_SCHED_SETAFFINITY, rule: args(seccomp.EqualTo(0)), only: "systrap"},
 
 		// The control server's CPU profile: the Go runtime's profiling timers
 		// (a per-thread timer_create, setitimer where that fails).
