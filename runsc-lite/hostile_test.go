@@ -118,6 +118,11 @@ var hostileRows = []hostileRow{
 	{name: "forge sysmsg frame pointers", mode: "forge", args: forgeArgs("frame", slot0), on: forgeWant, match: true},
 	{name: "forge siginfo in the signal frame", mode: "forge", args: forgeArgs("siginfo", slot0), on: forgeWant, match: true},
 	{name: "forge fs and gs bases", mode: "forge", args: forgeArgs("bases", slot0), on: forgeWant, match: true},
+	// The CPU words only choose how the forger's threads and the sentry's
+	// wait, and whether the sentry moves its own thread to another CPU
+	// (sysmsg/cpu.go): every answer stays right.
+	{name: "forge the CPU words while the sentry moves its threads", mode: "forge", args: forgeArgs("cpu", slot0), match: true,
+		on: map[string]string{"systrap": "writable: yes\nforger: exit 0\nalive: yes\n", "ptrace": "writable: no\nalive: yes\n"}},
 	{name: "forge response seq while mapping, cloning, forking", mode: "forge", args: forgeArgs("response", sysmsg.RWBase), on: forgeWant, match: true},
 	{name: "forge ptrace scratch page while forking", mode: "forge", args: forgeArgs("scratch", sysmsg.Region), match: true,
 		on: map[string]string{"systrap": "writable: no\nalive: yes\n", "ptrace": forgerRE}},

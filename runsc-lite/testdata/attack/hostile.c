@@ -227,7 +227,7 @@ static const uint64_t forged[] = {
 };
 #define NFORGED (sizeof(forged) / sizeof(forged[0]))
 
-enum { FORGE_STATE, FORGE_FRAME, FORGE_SIGINFO, FORGE_BASES, FORGE_RESPONSE, FORGE_SCRATCH, FORGE_RESUME };
+enum { FORGE_STATE, FORGE_FRAME, FORGE_SIGINFO, FORGE_BASES, FORGE_RESPONSE, FORGE_SCRATCH, FORGE_RESUME, FORGE_CPU };
 
 /* forger overwrites, for the first 8 thread slots from forge_base (or the
  * response page), the words forge_kind names, until forging is 0. */
@@ -275,6 +275,10 @@ static void *forger(void *unused)
 					}
 					break;
 				}
+				case FORGE_CPU: /* stub_cpu and sentry_cpu: this CPU, others, garbage */
+					*(volatile uint32_t *)(m + 80) = n % 3 ? (uint32_t)sched_getcpu() : (uint32_t)v;
+					*(volatile uint32_t *)(m + 84) = n % 2 ? (uint32_t)sched_getcpu() : (uint32_t)(n / 2);
+					break;
 				case FORGE_BASES: /* set_bases and the new bases */
 					*(volatile uint64_t *)(m + 48) = v;
 					*(volatile uint64_t *)(m + 56) = forged[(n + 3) % NFORGED];
@@ -336,14 +340,15 @@ static void forge_victim(void)
 	_exit(wrong);
 }
 
-/* forge: kind= (state, frame, siginfo, bases, response, scratch) at base=,
+/* forge: kind= (state, frame, siginfo, bases, response, scratch, resume,
+ * cpu) at base=,
  * if an application thread can write there at all. */
 static void mode_forge(void)
 {
-	static const char *kinds[] = {"state", "frame", "siginfo", "bases", "response", "scratch", "resume"};
+	static const char *kinds[] = {"state", "frame", "siginfo", "bases", "response", "scratch", "resume", "cpu"};
 	const char *k = arg("kind");
 	forge_kind = -1;
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		if (strcmp(k, kinds[i]) == 0)
 			forge_kind = i;
 	forge_base = argu("base");
