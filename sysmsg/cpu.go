@@ -1,6 +1,7 @@
 package sysmsg
 
 import (
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -96,10 +97,15 @@ func MoveOff() bool {
 	if !moveDue(now, last) || !lastMove.CompareAndSwap(last, now) {
 		return false
 	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	return moveOff(cpu())
 }
 
-// moveOff moves the calling thread off CPU c.
+// moveOff moves the calling thread off CPU c, the one it runs on. Its
+// goroutine must be locked to the thread (runtime.LockOSThread): moved to
+// another thread between the two calls, it would leave the first with the
+// smaller mask for good.
 func moveOff(c uint32) bool {
 	var mask unix.CPUSet
 	if c == CPUNone || unix.SchedGetaffinity(0, &mask) != nil || !mask.IsSet(int(c)) || mask.Count() < 2 {
