@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ type benchCmd struct {
 	cache     string
 	timeout   time.Duration
 	load      int
+	idleToo   bool
 	noPatch   bool
 }
 
@@ -40,7 +42,7 @@ func (*benchCmd) Synopsis() string {
 }
 func (*benchCmd) Usage() string {
 	return manual{
-		synopsis: "bench [--quick] [--reps=N] [--only=NAMES|REGEX] [--load=N] [--json=FILE] [--svg=FILE] [--runsc=PATH]",
+		synopsis: "bench [--quick] [--reps=N] [--only=NAMES|REGEX] [--load=N [--compare-idle]] [--json=FILE] [--svg=FILE] [--runsc=PATH]",
 		about: `Runs each workload natively, under runsc-lite on every platform and under
 gVisor's runsc (when installed) on the same platforms, interleaved, and
 prints per workload and runner the median, the spread, the ratio to native
@@ -52,10 +54,14 @@ average at start and end and the tools' versions, and warns when the
 machine was busy. Micro workloads are C programs compiled with gcc on first
 use; macro workloads are real programs timed from outside. A failed run
 shows as "failed: REASON" and is not counted. --load=N runs N busy loops
-beside the workloads, to compare the sandboxes under contention.`,
+beside the workloads, to compare the sandboxes under contention; with
+--compare-idle every rep is also taken just before with the loops paused
+(SIGSTOP), and a third table gives each runner's slowdown under the load
+(loaded median over idle median), measured in the same run.`,
 		examples: `runsc-lite bench --quick
 runsc-lite bench --only=getppid,fork-wait --runsc=none
 runsc-lite bench --only='^(getppid|bash-.*)$' --load=2
+runsc-lite bench --only=getppid,bash-fork-exec-100 --load=2 --compare-idle
 runsc-lite bench --svg docs/bench.svg`,
 		exit: "0  the table was printed (failed runs included)\n1  the benchmark could not run\n2  a bad flag or argument",
 	}.String()
@@ -66,6 +72,7 @@ func (c *benchCmd) SetFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.quick, "quick", false, "few reps and small iteration counts: done in under 2 minutes")
 	f.StringVar(&c.only, "only", "", "run only the workloads named in a comma-separated list, or whose name matches a regular expression (`NAMES|REGEX`)")
 	f.IntVar(&c.load, "load", 0, "run `N` busy-loop processes beside the workloads for the whole run")
+	f.BoolVar(&c.idleToo, "compare-idle", false, "with --load: also take every rep with the busy loops paused, and report each runner's slowdown under the load")
 	f.StringVar(&c.jsonPath, "json", "", "write every sample as JSON to `FILE`")
 	f.StringVar(&c.svgPath, "svg", "", "write a bar chart of the ratios to native to `FILE`")
 	f.StringVar(&c.runsc, "runsc", "", "gVisor's runsc binary at `PATH` (default: runsc in PATH; none to skip gVisor)")
@@ -101,9 +108,12 @@ func (c *benchCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subco
 
 // config turns the flags into a bench.Config, or says which flag is wrong.
 func (c *benchCmd) config() (bench.Config, error) {
-	cfg := bench.Config{Reps: c.reps, Quick: c.quick, Timeout: c.timeout, Load: c.load}
+	cfg := bench.Config{Reps: c.reps, Quick: c.quick, Timeout: c.timeout, Load: c.load, CompareIdle: c.idleToo}
 	if c.load < 0 || c.load > 1024 {
 		return cfg, fmt.Errorf("--load=%d: want 0 to 1024 busy loops", c.load)
+	}
+	if c.idleToo && c.load == 0 {
+		return cfg, errors.New("--compare-idle needs --load=N: it compares runs beside busy loops with runs without them")
 	}
 	switch {
 	case c.reps < 0:

@@ -53,6 +53,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "bad-global-value", args: []string{"--platform=bogus", "run", "true"}, code: 2},
 		{name: "completion-no-shell", args: []string{"completion", "fish"}, code: 2, errLine: "runsc-lite: completion: want one shell: bash or zsh"},
 		{name: "flags-argument", args: []string{"flags", "run"}, code: 2},
+		{name: "bench-compare-idle-without-load", args: []string{"bench", "--compare-idle", "--only=getppid"}, code: 1, errLine: "runsc-lite: bench: --compare-idle needs --load=N: it compares runs beside busy loops with runs without them"},
 
 		{name: "command-not-found", args: []string{"run", "--", "nosuchcmd-runsc-lite"}, code: 127, errLine: "runsc-lite: nosuchcmd-runsc-lite: command not found"},
 		{name: "no-such-file", args: []string{"run", "--", "./nosuch"}, code: 127, errLine: "runsc-lite: ./nosuch: No such file or directory"},

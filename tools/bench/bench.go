@@ -26,6 +26,10 @@ type Config struct {
 	// Load is how many busy-loop processes run beside the workloads for
 	// the whole session, to measure the sandboxes under contention.
 	Load int
+	// CompareIdle, with Load, also takes every rep with the busy loops
+	// paused, just before the loaded one, so that how much each runner
+	// slows down under the load is measured in the same run.
+	CompareIdle bool
 	// Versions names the tools compared (runsc-lite, runsc...), for the
 	// report's header.
 	Versions map[string]string
@@ -48,6 +52,8 @@ type Sample struct {
 	WallNs float64 `json:"wall_ns,omitempty"`
 	CPUNs  float64 `json:"cpu_ns,omitempty"`
 	Error  string  `json:"error"`
+	// Idle marks a --compare-idle rep: taken with the busy loops paused.
+	Idle bool `json:"idle,omitempty"`
 }
 
 // Result is every sample of a session, in the order they were taken.
@@ -68,17 +74,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Reps < 1 {
 		return nil, fmt.Errorf("reps = %d, want at least 1", cfg.Reps)
 	}
+	if cfg.CompareIdle && cfg.Load < 1 {
+		return nil, errors.New("comparing idle and loaded runs needs busy loops (--load)")
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cache directory: %w", err)
 	}
 	res := &Result{Workloads: cfg.Workloads, Runners: cfg.Runners, Reps: cfg.Reps, Quick: cfg.Quick}
 	res.Machine = describeMachine(cfg.Versions)
 	res.Machine.Load = cfg.Load
-	stopLoad, err := startLoad(cfg.Load)
+	res.Machine.CompareIdle = cfg.CompareIdle
+	loops, err := startLoad(cfg.Load)
 	if err != nil {
 		return nil, err
 	}
-	defer stopLoad()
+	defer loops.stop()
 	meter := newCPUMeter()
 	defer meter.close()
 	res.Machine.CPUSource = meter.Source
@@ -92,7 +102,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			res.Samples = append(res.Samples, res.failAll(w, "setup: "+err.Error())...)
 			continue
 		}
-		res.Samples = append(res.Samples, runWorkload(ctx, cfg, meter, i, w, cmd)...)
+		samples, err := runWorkload(ctx, cfg, meter, loops, i, w, cmd)
+		res.Samples = append(res.Samples, samples...)
+		if err != nil {
+			return res, err
+		}
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
@@ -102,37 +116,69 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 // runWorkload takes cfg.Reps samples of w from every available runner, in
-// rounds: native, systrap, ptrace, ..., then again. A runner that timed out
-// is not run again on w: its later reps are recorded as skipped.
-func runWorkload(ctx context.Context, cfg Config, meter *cpuMeter, index int, w Workload, cmd Command) []Sample {
+// rounds: native, systrap, ptrace, ..., then again; with cfg.CompareIdle,
+// each runner's loaded sample follows an idle one, taken with the busy
+// loops paused. A runner that timed out is not run again on w: its later
+// reps are recorded as skipped. The error is a busy loop that could not be
+// paused or continued.
+func runWorkload(ctx context.Context, cfg Config, meter *cpuMeter, loops *busyLoops, index int, w Workload, cmd Command) ([]Sample, error) {
+	wr := workloadRun{ctx: ctx, cfg: cfg, meter: meter, index: index, w: w, cmd: cmd, timedOut: map[string]bool{}}
 	var samples []Sample
-	timedOut := map[string]bool{}
 	for rep := 1; rep <= cfg.Reps; rep++ {
 		for _, r := range cfg.Runners {
 			if r.Unavailable != "" || ctx.Err() != nil {
 				continue
 			}
-			s := Sample{Workload: w.Name, Runner: r.Name, Rep: rep, Unit: w.Kind.Unit()}
-			if timedOut[r.Name] {
-				s.Error = "skipped after a timeout"
-				samples = append(samples, s)
-				continue
+			if cfg.CompareIdle {
+				if err := loops.pause(); err != nil {
+					return samples, err
+				}
+				samples = append(samples, wr.sample(r, rep, true))
+				if err := loops.resume(); err != nil {
+					return samples, err
+				}
 			}
-			cfg.Progress.Update(fmt.Sprintf("[%d/%d] %s", index+1, len(cfg.Workloads), w.Name),
-				fmt.Sprintf("rep %d/%d, %s", rep, cfg.Reps, r.Name))
-			m, err := r.measure(ctx, w.Kind, cmd, cfg.Timeout, meter)
-			if err != nil {
-				s.Error = oneLine(err.Error())
-				timedOut[r.Name] = errors.Is(err, errTimeout)
-			}
-			s.Value, s.WallNs, s.CPUNs = m.value, m.wall, m.cpu
-			if len(m.pct) == 3 {
-				s.P50, s.P90, s.P99 = m.pct[0], m.pct[1], m.pct[2]
-			}
-			samples = append(samples, s)
+			samples = append(samples, wr.sample(r, rep, false))
 		}
 	}
-	return samples
+	return samples, nil
+}
+
+// workloadRun is what every sample of one workload shares.
+type workloadRun struct {
+	ctx      context.Context
+	cfg      Config
+	meter    *cpuMeter
+	index    int // of w in cfg.Workloads, for the progress line
+	w        Workload
+	cmd      Command
+	timedOut map[string]bool // runners that timed out on w
+}
+
+// sample runs the workload once under r; idle says the busy loops are
+// paused.
+func (wr *workloadRun) sample(r Runner, rep int, idle bool) Sample {
+	s := Sample{Workload: wr.w.Name, Runner: r.Name, Rep: rep, Unit: wr.w.Kind.Unit(), Idle: idle}
+	if wr.timedOut[r.Name] {
+		s.Error = "skipped after a timeout"
+		return s
+	}
+	what := r.Name
+	if idle {
+		what += ", idle"
+	}
+	wr.cfg.Progress.Update(fmt.Sprintf("[%d/%d] %s", wr.index+1, len(wr.cfg.Workloads), wr.w.Name),
+		fmt.Sprintf("rep %d/%d, %s", rep, wr.cfg.Reps, what))
+	m, err := r.measure(wr.ctx, wr.w.Kind, wr.cmd, wr.cfg.Timeout, wr.meter)
+	if err != nil {
+		s.Error = oneLine(err.Error())
+		wr.timedOut[r.Name] = errors.Is(err, errTimeout)
+	}
+	s.Value, s.WallNs, s.CPUNs = m.value, m.wall, m.cpu
+	if len(m.pct) == 3 {
+		s.P50, s.P90, s.P99 = m.pct[0], m.pct[1], m.pct[2]
+	}
+	return s
 }
 
 // failAll records reason as the failure of every rep of every available
@@ -141,9 +187,16 @@ func (res *Result) failAll(w Workload, reason string) []Sample {
 	var samples []Sample
 	for rep := 1; rep <= res.Reps; rep++ {
 		for _, r := range res.Runners {
-			if r.Unavailable == "" {
-				samples = append(samples, Sample{Workload: w.Name, Runner: r.Name, Rep: rep, Unit: w.Kind.Unit(), Error: oneLine(reason)})
+			if r.Unavailable != "" {
+				continue
 			}
+			s := Sample{Workload: w.Name, Runner: r.Name, Rep: rep, Unit: w.Kind.Unit(), Error: oneLine(reason)}
+			if res.Machine.CompareIdle {
+				idle := s
+				idle.Idle = true
+				samples = append(samples, idle)
+			}
+			samples = append(samples, s)
 		}
 	}
 	return samples

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -274,12 +276,131 @@ func TestMachineBusy(t *testing.T) {
 	}
 }
 
+// TestLoad starts busy loops, pauses them (each must show as stopped and
+// use no CPU while paused), lets them spin again, and stops them.
 func TestLoad(t *testing.T) {
-	stop, err := startLoad(2)
+	loops, err := startLoad(2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop()
+	defer loops.stop()
+	if err := loops.pause(); err != nil {
+		t.Fatalf("pause: %v", err)
+	}
+	before := loopsCPU(t, loops)
+	time.Sleep(100 * time.Millisecond)
+	if after := loopsCPU(t, loops); after != before {
+		t.Errorf("paused loops used CPU: %d ticks, then %d", before, after)
+	}
+	if err := loops.resume(); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	for _, c := range loops.procs {
+		if st := procState(t, c.Process.Pid); st == 'T' {
+			t.Errorf("loop %d still stopped after resume", c.Process.Pid)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for loopsCPU(t, loops) == before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if loopsCPU(t, loops) == before {
+		t.Error("resumed loops used no CPU in 5s")
+	}
+}
+
+// procStat returns the fields of /proc/PID/stat after the command name.
+func procStat(t *testing.T, pid int) []string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return strings.Fields(rest)
+}
+
+func procState(t *testing.T, pid int) byte { return procStat(t, pid)[0][0] }
+
+// loopsCPU is the user+system clock ticks of every loop.
+func loopsCPU(t *testing.T, loops *busyLoops) int {
+	t.Helper()
+	total := 0
+	for _, c := range loops.procs {
+		f := procStat(t, c.Process.Pid)
+		for _, v := range f[11:13] { // utime, stime: fields 14 and 15
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += n
+		}
+	}
+	return total
+}
+
+// TestSlowdown checks the --compare-idle figures and table on made-up
+// samples: loaded medians exclude the idle reps and the other way round,
+// and the summary line says which runner slowed down less.
+func TestSlowdown(t *testing.T) {
+	ws, err := Select(Workloads(), "^(getppid|bash-fork-exec-100)$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := Runner{Name: "systrap", Platform: "systrap"}, Runner{Name: "gvisor-systrap", Platform: "systrap", GVisor: true}
+	res := &Result{Workloads: ws, Runners: []Runner{Native(), ours, theirs}, Reps: 2,
+		Machine: Machine{Cores: 2, Load: 2, CompareIdle: true}}
+	add := func(w string, r Runner, idle bool, values ...float64) {
+		for i, v := range values {
+			res.Samples = append(res.Samples, Sample{Workload: w, Runner: r.Name, Rep: i + 1, Value: v, Idle: idle})
+		}
+	}
+	add("getppid", Native(), true, 1000, 1000)
+	add("getppid", Native(), false, 2000, 2000)
+	add("getppid", ours, true, 3000, 3000)
+	add("getppid", ours, false, 6000, 6000)
+	add("getppid", theirs, true, 10000, 10000)
+	add("getppid", theirs, false, 30000, 30000)
+	add("bash-fork-exec-100", ours, true, 1e9, 1e9)
+	add("bash-fork-exec-100", ours, false, 1.5e9, 1.5e9)
+	add("bash-fork-exec-100", theirs, true, 2e9, 2e9)
+	add("bash-fork-exec-100", theirs, false, 2.6e9, 2.6e9)
+	if c := res.Cell("getppid", ours); c.Median != 6000 || c.N != 2 {
+		t.Errorf("loaded cell %+v, want median 6000 of 2", c.Stats)
+	}
+	if c := res.IdleCell("getppid", ours); c.Median != 3000 || c.N != 2 {
+		t.Errorf("idle cell %+v, want median 3000 of 2", c.Stats)
+	}
+	if x, ok := res.Slowdown("getppid", theirs); !ok || x != 3 {
+		t.Errorf("gVisor's getppid slowdown = %v, %v; want 3", x, ok)
+	}
+	if _, ok := res.Slowdown("bash-fork-exec-100", Native()); ok {
+		t.Error("a slowdown without samples")
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, res); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("table:\n%s", table.String())
+	unavailable := *res
+	unavailable.Runners = []Runner{Native(), ours, {Name: "gvisor-systrap", Platform: "systrap", GVisor: true, Unavailable: "not installed"}}
+	var short bytes.Buffer
+	if err := WriteTable(&short, &unavailable); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(short.String(), " against ") {
+		t.Errorf("a summary against a gVisor that did not run:\n%s", short.String())
+	}
+	for _, want := range []string{
+		"--load 2 --compare-idle",
+		"3.00µs -> 6.00µs (2.00x)",
+		"1.00s -> 1.50s (1.50x)",
+		"systrap against gvisor-systrap: slowed down as much or less on getppid (2.00x against 3.00x); more on bash-fork-exec-100 (1.50x against 1.30x).",
+	} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
 }
 
 func TestFormat(t *testing.T) {

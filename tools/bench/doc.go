@@ -31,7 +31,12 @@
 // names the machine, its load average at the start and end, and the tools'
 // versions, and warns when other work loaded the machine; --load runs busy
 // loops beside the workloads to measure the sandboxes under contention on
-// purpose.
+// purpose. How much a sandbox slows down under that load is a ratio of two
+// measurements, and two separate runs (one idle, one loaded) put the
+// machine's drift between them, so --compare-idle takes both in one run:
+// before each loaded rep, the same runner runs the same workload with the
+// busy loops stopped (SIGSTOP, then SIGCONT), and the slowdown table
+// divides the loaded median by the idle one.
 //
 // A run that fails (the sentry is young and some programs need syscalls it
 // does not have yet) is recorded with its one-line reason and never counted

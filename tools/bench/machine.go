@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +30,9 @@ type Machine struct {
 	// Load is how many busy-loop processes the bench ran beside the
 	// workloads (--load).
 	Load int `json:"busy_loops"`
+	// CompareIdle is --compare-idle: every rep was also taken with the
+	// busy loops paused (Sample.Idle).
+	CompareIdle bool `json:"compare_idle,omitempty"`
 	// CPUSource says how CPU time was measured.
 	CPUSource string `json:"cpu_time_source"`
 	// Versions of the tools compared.
@@ -86,26 +90,81 @@ func loadAverage() float64 {
 	return v
 }
 
-// startLoad starts n busy-loop processes (a shell spinning in user space,
-// as a CPU hog does) and returns what stops them.
-func startLoad(n int) (stop func(), err error) {
-	var procs []*exec.Cmd
-	stop = func() {
-		for _, c := range procs {
-			c.Process.Kill()
-			c.Wait()
-		}
-	}
+// busyLoops are the --load processes: shells spinning in user space, as a
+// CPU hog does.
+type busyLoops struct{ procs []*exec.Cmd }
+
+// startLoad starts n busy loops.
+func startLoad(n int) (*busyLoops, error) {
+	b := &busyLoops{}
 	for i := 0; i < n; i++ {
 		c := exec.Command("/bin/sh", "-c", "while :; do :; done")
 		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := c.Start(); err != nil {
-			stop()
+			b.stop()
 			return nil, fmt.Errorf("starting busy loop %d of %d: %w", i+1, n, err)
 		}
-		procs = append(procs, c)
+		b.procs = append(b.procs, c)
 	}
-	return stop, nil
+	return b, nil
+}
+
+// stop ends the loops, stopped or running.
+func (b *busyLoops) stop() {
+	for _, c := range b.procs {
+		c.Process.Kill()
+		c.Wait()
+	}
+}
+
+// pause stops every loop (SIGSTOP) and waits until the kernel shows each
+// stopped, so that what runs next runs on an idle machine; resume lets
+// them spin again. --compare-idle takes its idle reps between the two.
+func (b *busyLoops) pause() error {
+	for _, c := range b.procs {
+		if err := c.Process.Signal(syscall.SIGSTOP); err != nil {
+			return fmt.Errorf("stopping busy loop %d: %w", c.Process.Pid, err)
+		}
+	}
+	for _, c := range b.procs {
+		if err := awaitStopped(c.Process.Pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *busyLoops) resume() error {
+	for _, c := range b.procs {
+		if err := c.Process.Signal(syscall.SIGCONT); err != nil {
+			return fmt.Errorf("continuing busy loop %d: %w", c.Process.Pid, err)
+		}
+	}
+	// The host scheduler may owe the loops the time they were stopped
+	// for a moment; the loaded rep starts after it.
+	time.Sleep(resumeSettle)
+	return nil
+}
+
+// resumeSettle is how long resume lets the loops spin before returning.
+const resumeSettle = 100 * time.Millisecond
+
+// awaitStopped waits up to a second for process pid's state in
+// /proc/PID/stat to be T (stopped by a signal).
+func awaitStopped(pid int) error {
+	path := fmt.Sprintf("/proc/%d/stat", pid)
+	for i := 0; i < 1000; i++ {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("busy loop %d: %w", pid, err)
+		}
+		// The state follows the command name, the last ")" of the line.
+		if j := strings.LastIndexByte(string(b), ')'); j >= 0 && j+2 < len(b) && b[j+2] == 'T' {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("busy loop %d did not stop within a second of SIGSTOP", pid)
 }
 
 // header is the machine in a few lines, for the table.
@@ -113,7 +172,10 @@ func (m Machine) header() []string {
 	lines := []string{
 		fmt.Sprintf("machine: %s, %d cores, Linux %s; load average %.2f at start, %.2f at end", m.CPUModel, m.Cores, m.Kernel, m.LoadStart, m.LoadEnd),
 	}
-	if m.Load > 0 {
+	switch {
+	case m.Load > 0 && m.CompareIdle:
+		lines = append(lines, fmt.Sprintf("--load %d --compare-idle: %d busy-loop processes ran beside every workload; each rep was also taken with them paused (idle)", m.Load, m.Load))
+	case m.Load > 0:
 		lines = append(lines, fmt.Sprintf("--load %d: %d busy-loop processes ran beside every workload", m.Load, m.Load))
 	}
 	if len(m.Versions) > 0 {

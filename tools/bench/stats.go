@@ -68,15 +68,33 @@ type Cell struct {
 // OK reports whether the cell has at least one measurement.
 func (c Cell) OK() bool { return c.N > 0 }
 
-// Cell gathers the samples of workload under runner.
-func (res *Result) Cell(workload string, r Runner) Cell {
+// Cell gathers the samples of workload under runner: with --load, those
+// taken beside the busy loops (not the --compare-idle reps).
+func (res *Result) Cell(workload string, r Runner) Cell { return res.cell(workload, r, false) }
+
+// IdleCell gathers the --compare-idle reps of workload under runner: those
+// taken with the busy loops paused.
+func (res *Result) IdleCell(workload string, r Runner) Cell { return res.cell(workload, r, true) }
+
+// Slowdown is how much slower workload ran under r beside the busy loops
+// than with them paused, in the same run (--compare-idle): the ratio of
+// the medians, and whether both were measured.
+func (res *Result) Slowdown(workload string, r Runner) (float64, bool) {
+	loaded, idle := res.Cell(workload, r), res.IdleCell(workload, r)
+	if !loaded.OK() || !idle.OK() || idle.Median == 0 {
+		return 0, false
+	}
+	return loaded.Median / idle.Median, true
+}
+
+func (res *Result) cell(workload string, r Runner, idle bool) Cell {
 	if r.Unavailable != "" {
 		return Cell{Unavailable: r.Unavailable}
 	}
 	var c Cell
 	var values, p50, p90, p99, cpu, wall []float64
 	for _, s := range res.Samples {
-		if s.Workload != workload || s.Runner != r.Name {
+		if s.Workload != workload || s.Runner != r.Name || s.Idle != idle {
 			continue
 		}
 		if s.Error != "" {

@@ -52,6 +52,11 @@ func WriteTable(w io.Writer, res *Result) error {
 	if err := writeCosts(w, res); err != nil {
 		return err
 	}
+	if res.Machine.CompareIdle {
+		if err := writeSlowdown(w, res); err != nil {
+			return err
+		}
+	}
 	writeFailures(w, res)
 	return nil
 }
@@ -71,6 +76,16 @@ func writeTrimmed(w io.Writer, table string) error {
 // workloads' latency percentiles and every command's CPU time beside its
 // wall time (medians over the reps).
 func writeCosts(w io.Writer, res *Result) error {
+	fmt.Fprintln(w, "\nlatency per operation (micro: p50/p90/p99 within a run) and cost of the whole command (cpu/wall):")
+	if err := writeGrid(w, res, res.costCell); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "medians over the reps. cpu: user+system time of every process the command started (%s).\n", res.Machine.CPUSource)
+	return nil
+}
+
+// writeGrid writes a table of one cell per workload and runner.
+func writeGrid(w io.Writer, res *Result, cell func(Workload, Runner) string) error {
 	var buf strings.Builder
 	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
 	row := []string{"workload"}
@@ -81,19 +96,69 @@ func writeCosts(w io.Writer, res *Result) error {
 	for _, wl := range res.Workloads {
 		row := []string{wl.Name}
 		for _, r := range res.Runners {
-			row = append(row, res.costCell(wl, r))
+			row = append(row, cell(wl, r))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nlatency per operation (micro: p50/p90/p99 within a run) and cost of the whole command (cpu/wall):")
-	if err := writeTrimmed(w, buf.String()); err != nil {
+	return writeTrimmed(w, buf.String())
+}
+
+// writeSlowdown writes the --compare-idle table: per workload and runner,
+// the median with the busy loops paused, the median beside them, and
+// their ratio; then, per runsc-lite runner with a gVisor peer, which of
+// the two slowed down less on each workload.
+func writeSlowdown(w io.Writer, res *Result) error {
+	fmt.Fprintln(w, "\nslowdown beside the busy loops, in this run: idle median -> loaded median (loaded/idle); the idle reps ran with the loops paused:")
+	if err := writeGrid(w, res, res.slowdownCell); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "medians over the reps. cpu: user+system time of every process the command started (%s).\n", res.Machine.CPUSource)
+	for _, r := range res.Runners {
+		peer, ok := res.GVisorPeer(r)
+		if !ok || peer.Unavailable != "" {
+			continue
+		}
+		var less, more []string
+		for _, wl := range res.Workloads {
+			ours, ok1 := res.Slowdown(wl.Name, r)
+			theirs, ok2 := res.Slowdown(wl.Name, peer)
+			if !ok1 || !ok2 {
+				continue
+			}
+			item := fmt.Sprintf("%s (%s against %s)", wl.Name, FormatRatio(ours), FormatRatio(theirs))
+			if ours <= theirs {
+				less = append(less, item)
+			} else {
+				more = append(more, item)
+			}
+		}
+		if len(less)+len(more) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s against %s: slowed down as much or less on %s; more on %s.\n", r.Name, peer.Name, listOrNone(less), listOrNone(more))
+	}
 	return nil
+}
+
+// slowdownCell formats the idle and loaded medians of workload under r and
+// their ratio.
+func (res *Result) slowdownCell(wl Workload, r Runner) string {
+	idle, loaded := res.IdleCell(wl.Name, r), res.Cell(wl.Name, r)
+	x, ok := res.Slowdown(wl.Name, r)
+	if !ok {
+		return "-"
+	}
+	return FormatNs(idle.Median) + " -> " + FormatNs(loaded.Median) + " (" + FormatRatio(x) + ")"
+}
+
+// listOrNone joins items with ", ", or says "none".
+func listOrNone(items []string) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	return strings.Join(items, ", ")
 }
 
 // costCell formats the percentiles and CPU/wall time of workload under r.
