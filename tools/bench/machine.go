@@ -117,9 +117,10 @@ func (b *busyLoops) stop() {
 	}
 }
 
-// pause stops every loop (SIGSTOP) and waits until the kernel shows each
-// stopped, so that what runs next runs on an idle machine; resume lets
-// them spin again. --compare-idle takes its idle reps between the two.
+// pause stops every loop (SIGSTOP), waits until the kernel shows each
+// stopped, and then a while longer, so that what runs next runs on an idle
+// machine; resume lets them spin again. --compare-idle takes its idle reps
+// between the two.
 func (b *busyLoops) pause() error {
 	for _, c := range b.procs {
 		if err := c.Process.Signal(syscall.SIGSTOP); err != nil {
@@ -131,8 +132,17 @@ func (b *busyLoops) pause() error {
 			return err
 		}
 	}
+	// The host scheduler's load figures (per-entity load tracking, a 32
+	// ms half-life) still count the loops for a while, and place threads
+	// by them. Without the wait, 3 of 5 idle reps of the bash loop on
+	// systrap took 1.30-1.34 s and the other two 1.01-1.07 s; with it,
+	// 0.94-1.05 s, all five (2-core VM, one run each).
+	time.Sleep(pauseSettle)
 	return nil
 }
+
+// pauseSettle is how long pause waits once the loops are stopped.
+const pauseSettle = 250 * time.Millisecond
 
 func (b *busyLoops) resume() error {
 	for _, c := range b.procs {
