@@ -21,19 +21,19 @@ import (
 
 // benchCmd compares native, runsc-lite's platforms and gVisor side by side.
 type benchCmd struct {
-	reps      int
-	quick     bool
-	only      string
-	jsonPath  string
-	svgPath   string
-	runsc     string
-	platforms string
-	monitors  string
-	cache     string
-	timeout   time.Duration
-	load      int
-	idleToo   bool
-	noPatch   bool
+	reps        int
+	quick       bool
+	only        string
+	jsonPath    string
+	svgPath     string
+	runsc       string
+	platforms   string
+	monitors    string
+	cache       string
+	timeout     time.Duration
+	load        int
+	compareIdle bool
+	noPatch     bool
 }
 
 func (*benchCmd) Name() string { return "bench" }
@@ -72,7 +72,7 @@ func (c *benchCmd) SetFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.quick, "quick", false, "few reps and small iteration counts: done in under 2 minutes")
 	f.StringVar(&c.only, "only", "", "run only the workloads named in a comma-separated list, or whose name matches a regular expression (`NAMES|REGEX`)")
 	f.IntVar(&c.load, "load", 0, "run `N` busy-loop processes beside the workloads for the whole run")
-	f.BoolVar(&c.idleToo, "compare-idle", false, "with --load: also take every rep with the busy loops paused, and report each runner's slowdown under the load")
+	f.BoolVar(&c.compareIdle, "compare-idle", false, "with --load: also take every rep with the busy loops paused, and report each runner's slowdown under the load")
 	f.StringVar(&c.jsonPath, "json", "", "write every sample as JSON to `FILE`")
 	f.StringVar(&c.svgPath, "svg", "", "write a bar chart of the ratios to native to `FILE`")
 	f.StringVar(&c.runsc, "runsc", "", "gVisor's runsc binary at `PATH` (default: runsc in PATH; none to skip gVisor)")
@@ -108,11 +108,11 @@ func (c *benchCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subco
 
 // config turns the flags into a bench.Config, or says which flag is wrong.
 func (c *benchCmd) config() (bench.Config, error) {
-	cfg := bench.Config{Reps: c.reps, Quick: c.quick, Timeout: c.timeout, Load: c.load, CompareIdle: c.idleToo}
+	cfg := bench.Config{Reps: c.reps, Quick: c.quick, Timeout: c.timeout, Load: c.load, CompareIdle: c.compareIdle}
 	if c.load < 0 || c.load > 1024 {
 		return cfg, fmt.Errorf("--load=%d: want 0 to 1024 busy loops", c.load)
 	}
-	if c.idleToo && c.load == 0 {
+	if c.compareIdle && c.load == 0 {
 		return cfg, errors.New("--compare-idle needs --load=N: it compares runs beside busy loops with runs without them")
 	}
 	switch {
