@@ -80,7 +80,11 @@ func (res *Result) IdleCell(workload string, r Runner) Cell { return res.cell(wo
 // than with them paused, in the same run (--compare-idle): the ratio of
 // the medians, and whether both were measured.
 func (res *Result) Slowdown(workload string, r Runner) (float64, bool) {
-	loaded, idle := res.Cell(workload, r), res.IdleCell(workload, r)
+	return slowdown(res.IdleCell(workload, r), res.Cell(workload, r))
+}
+
+// slowdown is the ratio of loaded's median to idle's.
+func slowdown(idle, loaded Cell) (float64, bool) {
 	if !loaded.OK() || !idle.OK() || idle.Median == 0 {
 		return 0, false
 	}

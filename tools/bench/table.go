@@ -146,7 +146,7 @@ func writeSlowdown(w io.Writer, res *Result) error {
 // their ratio.
 func (res *Result) slowdownCell(wl Workload, r Runner) string {
 	idle, loaded := res.IdleCell(wl.Name, r), res.Cell(wl.Name, r)
-	x, ok := res.Slowdown(wl.Name, r)
+	x, ok := slowdown(idle, loaded)
 	if !ok {
 		return "-"
 	}
