@@ -92,6 +92,11 @@ type AddressSpace interface {
 	Reserved() []Range
 	// VDSO returns where the host vDSO is mapped (zero Range if none).
 	VDSO() Range
+	// VDSOImage returns the vDSO's bytes as the host mapped them, before
+	// any application ran (nil if none): on systrap an application can
+	// replace its own copy (platform/systrap/resume_call.go), so the
+	// sentry reads this one.
+	VDSOImage() []byte
 	// VVAR returns where the vDSO's data pages are mapped: the application
 	// must not map over them, or its vDSO reads garbage.
 	VVAR() Range

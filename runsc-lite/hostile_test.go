@@ -177,6 +177,19 @@ var hostileRows = []hostileRow{
 		"ptrace":  "futex wait at the handler's site: exit 0\nalive: yes\n"}},
 	{name: "host arch_prctl at the handler's site", mode: "allowed", args: allowedArgs("setgs"),
 		want: "arch_prctl(ARCH_SET_GS) at the handler's site: done\narch_prctl at the handler's site: exit 0\nalive: yes\n"},
+	// The mapping changes the handler makes at a resume
+	// (platform/systrap/resume_call.go), made by the application itself
+	// at the handler's site: allowed on its own anonymous memory, trapped
+	// (and answered by the sentry as its own syscall) anywhere else.
+	{name: "anonymous mapping changes at the handler's site", mode: "resumecall", args: resumeCallArgs("own"),
+		want: "anonymous mmap over our own page: done, reads 0\nmprotect(PROT_READ): done, write: SIGSEGV\nmunmap: done, read: SIGSEGV\nalive: yes\n"},
+	{name: "map over the control page at the handler's site", mode: "resumecall", args: resumeCallArgs("control"), on: map[string]string{
+		"systrap": "anonymous mmap over the control page: ENOMEM\nmunmap of the control page: EINVAL\ncontrol page write: SIGSEGV\nalive: yes\n",
+		"ptrace":  "anonymous mmap over the control page: ENOMEM\nmunmap of the control page: EINVAL\ncontrol page write: no fault\nalive: yes\n"}},
+	{name: "unmap the stub's image at the handler's site", mode: "resumecall", args: resumeCallArgs("image"),
+		want: "munmap of the stub's image: EINVAL\nmprotect of the stub's image: ENOMEM\nalive: yes\n"},
+	{name: "make a read-only shared file mapping writable at the handler's site", mode: "resumecall", args: resumeCallArgs("file"),
+		want: "mprotect(PROT_WRITE) of a read-only shared file mapping: EACCES\nwritable shared mmap of it: EACCES\nwrite: SIGSEGV\nalive: yes\n"},
 	{name: "host rt_sigreturn blocking every host signal", mode: "allowed", args: allowedArgs("sigreturn"),
 		want: "host rt_sigreturn blocking every signal: killed by SIGKILL (the parent killed it)\nalive: yes\n"},
 
@@ -492,6 +505,13 @@ func allowedArgs(what string) func(*attackEnv) []string {
 	return func(e *attackEnv) []string {
 		return []string{"what=" + what, e.hex("handler_insn", uint64(e.syms.HandlerSite)-2),
 			e.hex("restorer_insn", uint64(e.syms.RestorerSite)-2), e.hex("state", slot0)}
+	}
+}
+
+func resumeCallArgs(what string) func(*attackEnv) []string {
+	return func(e *attackEnv) []string {
+		return []string{"what=" + what, e.hex("handler_insn", uint64(e.syms.HandlerSite)-2),
+			e.hex("region", sysmsg.Region), e.hex("image", stub.ImageBase)}
 	}
 }
 

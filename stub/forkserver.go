@@ -46,6 +46,10 @@ type Forkserver struct {
 	// VDSO and VVAR are where the host kernel mapped the vDSO and its data
 	// pages; every stub process has them at the same addresses.
 	VDSO, VVAR Range
+	// VDSOImage is the vDSO's bytes, read from the forkserver before it
+	// ran anything but stub code: what every stub's vDSO held at its
+	// start, whatever its application made of it since.
+	VDSOImage []byte
 }
 
 // Range is [Start, End).
@@ -211,6 +215,11 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement)
 			}
 			w.Unmap[w.NUnmap] = [2]uint64{start, end - start}
 			w.NUnmap++
+		}
+	}
+	if f.VDSO.End > f.VDSO.Start {
+		if f.VDSOImage, err = readMemory(f.cmd.Process.Pid, f.VDSO); err != nil {
+			return fmt.Errorf("reading the forkserver's vDSO: %w", err)
 		}
 	}
 	w.FilterLen = uint32(len(filter))
@@ -471,3 +480,17 @@ func waitGroupGone(pgid int) {
 
 // Pid is the forkserver's process ID.
 func (f *Forkserver) Pid() int { return f.cmd.Process.Pid }
+
+// readMemory reads r of process pid's memory.
+func readMemory(pid int, r Range) ([]byte, error) {
+	b := make([]byte, r.End-r.Start)
+	n, err := unix.ProcessVMReadv(pid, []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}},
+		[]unix.RemoteIovec{{Base: r.Start, Len: len(b)}}, 0)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(b) {
+		return nil, fmt.Errorf("read %d of %d bytes", n, len(b))
+	}
+	return b, nil
+}

@@ -49,6 +49,12 @@
 //     whether the sentry's thread moves to another of the CPUs it may run
 //     on, at most once a millisecond for all its threads (cpu.go): the
 //     sentry's own placement, never a host call on anything of the stub's.
+//     CallNr and CallArgs are a mapping change the sentry leaves to the
+//     thread's resume: a forged one is a call the thread's filter allows
+//     only with the arguments the sentry would use (an anonymous private
+//     mapping, an unmapping, a protection change to none or read, all
+//     below the stub's image), on the forger's own process. CallRet, the
+//     host's answer, only decides whether the sentry kills the forger.
 //   - The signal frame on the slot's signal stack: the thread's registers,
 //     FP state and siginfo, which the application may set to anything it
 //     could set by running code; the sentry forces the user segment
@@ -189,6 +195,13 @@ type Msg struct {
 	// SentryCPU the CPU the sentry took it on (CPUNone until then):
 	// each side spins only while the other is on another CPU (cpu.go).
 	StubCPU, SentryCPU uint32
+	// CallNr, if not 0, is a mapping change (host syscall CallNr with
+	// CallArgs) that the handler makes before it returns into the
+	// application, and clears; CallRet is its result
+	// (platform/systrap/resume_call.go).
+	CallNr   uint64
+	CallArgs [6]uint64
+	CallRet  int64
 }
 
 // Control is struct stub_control: the read-only page of requests to the

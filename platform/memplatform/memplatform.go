@@ -330,6 +330,9 @@ func (as *AddressSpace) Reserved() []platform.Range { return nil }
 // VDSO implements platform.AddressSpace: there is no vDSO.
 func (as *AddressSpace) VDSO() platform.Range { return platform.Range{} }
 
+// VDSOImage implements platform.AddressSpace: there is no vDSO.
+func (as *AddressSpace) VDSOImage() []byte { return nil }
+
 // VVAR implements platform.AddressSpace.
 func (as *AddressSpace) VVAR() platform.Range { return platform.Range{} }
 

@@ -530,6 +530,9 @@ func (as *addressSpace) VDSO() platform.Range {
 	return platform.Range{Start: as.p.fs.VDSO.Start, End: as.p.fs.VDSO.End}
 }
 
+// VDSOImage implements platform.AddressSpace.
+func (as *addressSpace) VDSOImage() []byte { return as.p.fs.VDSOImage }
+
 // VVAR implements platform.AddressSpace.
 func (as *addressSpace) VVAR() platform.Range {
 	return platform.Range{Start: as.p.fs.VVAR.Start, End: as.p.fs.VVAR.End}

@@ -94,6 +94,10 @@ type addressSpace struct {
 	// one's own Renew, under use's write side (Switch reads it under the
 	// read side).
 	renewedFrom *addressSpace
+
+	// resume is the mapping change left to the stopped thread's resume
+	// (resume_call.go).
+	resume resumeCalls
 }
 
 var _ platform.AddressSpace = (*addressSpace)(nil)
@@ -158,6 +162,9 @@ func answer(r sysmsg.Response, fd int, err error) (uintptr, int, error) {
 func (as *addressSpace) request(post func(seq uint32), recv bool, fds ...int) (sysmsg.Response, int, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
+	if err := as.flushLocked(); err != nil {
+		return sysmsg.Response{}, -1, err
+	}
 	return as.requestLocked(post, recv, fds...)
 }
 
@@ -269,6 +276,9 @@ func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, 
 	as.layout.RLock()
 	defer as.layout.RUnlock()
 	args := [6]uint64{uint64(addr), uint64(length), uint64(prot), uint64(flags), ^uint64(0), uint64(off)}
+	if f == nil && as.atResume(unix.SYS_MMAP, args) {
+		return addr, nil
+	}
 	var got uintptr
 	var err error
 	if f == nil {
@@ -395,7 +405,8 @@ const pageSize = abi.PageSize
 
 // layoutCall runs a mapping change, host syscall nr, in the stub once
 // check (a platform.Check* function) lets it near both reserved ranges,
-// holding use and the layout for reading.
+// holding use and the layout for reading; or leaves it to the stopped
+// thread's resume (resume_call.go).
 func (as *addressSpace) layoutCall(check func(platform.Range) error, nr uintptr, args ...uint64) (uintptr, error) {
 	if err := checkReserved(check); err != nil {
 		return 0, err
@@ -406,6 +417,11 @@ func (as *addressSpace) layoutCall(check func(platform.Range) error, nr uintptr,
 	defer as.Leave()
 	as.layout.RLock()
 	defer as.layout.RUnlock()
+	var a [6]uint64
+	copy(a[:], args)
+	if as.atResume(nr, a) {
+		return 0, nil
+	}
 	return as.syscall(nr, args...)
 }
 
@@ -469,6 +485,9 @@ func (as *addressSpace) Discard(addr, length uintptr) error {
 		return errGone
 	}
 	defer as.Leave()
+	if err := as.flushEntered(); err != nil {
+		return err
+	}
 	// Under use, the pid is the stub's: it is not reaped before Release.
 	if length/pageSize <= discardScan && platform.NoneInMemory(as.pid, addr, length) {
 		return nil
@@ -490,6 +509,9 @@ func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
 		return errGone
 	}
 	defer as.Leave()
+	if err := as.flushEntered(); err != nil {
+		return err
+	}
 	return platform.ResidentPages(as.pid, addr, vec)
 }
 
@@ -634,6 +656,9 @@ func (as *addressSpace) CPUTime() (user, sys time.Duration, err error) {
 func (as *addressSpace) VDSO() platform.Range {
 	return platform.Range{Start: as.p.fs.VDSO.Start, End: as.p.fs.VDSO.End}
 }
+
+// VDSOImage implements platform.AddressSpace.
+func (as *addressSpace) VDSOImage() []byte { return as.p.fs.VDSOImage }
 
 // VVAR implements platform.AddressSpace.
 func (as *addressSpace) VVAR() platform.Range {

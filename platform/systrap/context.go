@@ -85,6 +85,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	if limit != 0 && m.WaitsHere() && !sysmsg.MoveOff() {
 		limit = 0 // the thread needs this CPU (sysmsg/cpu.go)
 	}
+	handed := as.handOver(c.slot, m)
 	m.Resume()
 	defer c.interruptedAt.Store(0)
 	start := c.p.spin.Now()
@@ -98,6 +99,11 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	if err := c.stopped(state); err != nil {
 		return platform.Event{}, err
 	}
+	if handed {
+		if err := c.checkResumeCall(as, m); err != nil {
+			return platform.Event{}, err
+		}
+	}
 	c.frame.loadRegs(regs)
 	c.frameRegs = *regs
 	c.frame.loadFP(fp, as)
@@ -106,7 +112,11 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 		c.fsBase, c.gsBase = m.FsBase, m.GsBase
 	}
 	regs.FsBase, regs.GsBase = c.fsBase, c.appGS(c.gsBase)
-	return c.event(as, m, regs), nil
+	ev := c.event(as, m, regs)
+	if ev.Kind == platform.EventSyscall && uintptr(m.Ucontext) != sysmsg.PatchUcontext(c.slot) {
+		as.stoppedFor(c.slot, regs.OrigRax)
+	}
+	return ev, nil
 }
 
 // storeFP writes fp into the frame unless the thread already has it. A lazy

@@ -20,7 +20,8 @@ import (
 //     from stub_clone_thread, the handler's from handler_syscall,
 //     rt_sigreturn from the restorer; everything else traps.
 //   - application thread: only the handler's futex on the thread's own state
-//     word, its exit and arch_prctl, and rt_sigreturn; the same futex and
+//     word, its exit and arch_prctl, the mapping changes it makes at a
+//     resume (resumeCallRules), and rt_sigreturn; the same futex and
 //     exit from the patch entry's syscall instruction, the same
 //     arch_prctl from its resume's (hosts without FSGSBASE set the bases
 //     there), and its rt_sigreturn; everything else traps, including a
@@ -29,7 +30,7 @@ import (
 // handlerRules are what the signal handler may do, with the futex pinned to
 // state (any address in the read-write part for the base program).
 func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccomp.SyscallRule {
-	return map[uintptr]seccomp.SyscallRule{
+	rules := map[uintptr]seccomp.SyscallRule{
 		unix.SYS_FUTEX: seccomp.Or{
 			stub.From(s.HandlerSite, state, seccomp.EqualTo(linux.FUTEX_WAIT)),
 			stub.From(s.HandlerSite, state, seccomp.EqualTo(linux.FUTEX_WAKE)),
@@ -45,6 +46,32 @@ func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccom
 		},
 		unix.SYS_RT_SIGRETURN: seccomp.Or{stub.From(s.RestorerSite), stub.From(s.PatchSigreturnSite)},
 	}
+	for nr, r := range resumeCallRules(s) {
+		rules[nr] = r
+	}
+	return rules
+}
+
+// resumeCallRules are the mapping changes the handler makes at a resume
+// (resume_call.go), at its syscall instruction, with the arguments
+// resumeCallable allows: an address in resumeCallRange and a length under
+// resumeCallMaxLen (so the whole range lies below the stub's image); for
+// mmap only a private anonymous fixed mapping (no descriptor, offset 0),
+// for mprotect only PROT_NONE or PROT_READ.
+func resumeCallRules(s stub.Symbols) map[uintptr]seccomp.SyscallRule {
+	at := func(more ...seccomp.ValueMatcher) seccomp.SyscallRule {
+		args := append([]seccomp.ValueMatcher{seccomp.GreaterThanOrEqual(resumeCallRange.Start), seccomp.LessThan(resumeCallMaxLen)}, more...)
+		return seccomp.And{stub.From(s.HandlerSite, args...), stub.From(s.HandlerSite, seccomp.LessThan(resumeCallRange.End))}
+	}
+	var mmap seccomp.Or
+	for _, f := range resumeCallFlags {
+		mmap = append(mmap, at(seccomp.MaskedEqual(^uintptr(7), 0), seccomp.EqualTo(f), seccomp.EqualTo(^uintptr(0)), seccomp.EqualTo(0)))
+	}
+	return map[uintptr]seccomp.SyscallRule{
+		unix.SYS_MMAP:     mmap,
+		unix.SYS_MUNMAP:   at(),
+		unix.SYS_MPROTECT: seccomp.Or{at(seccomp.EqualTo(unix.PROT_NONE)), at(seccomp.EqualTo(unix.PROT_READ))},
+	}
 }
 
 // BaseFilter is the program every stub process installs: the syscall
@@ -54,7 +81,8 @@ func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccom
 //
 //   - mapping changes (mmap, munmap, mprotect, mremap, madvise, msync): of
 //     its own process, which the application could ask the sentry for
-//     anyway, of descriptors the sentry sent it. A filter cannot add an
+//     anyway, of descriptors the sentry sent it; and the handler's
+//     (resumeCallRules). A filter cannot add an
 //     address and a length, so it cannot keep a range off the stub's image
 //     or shared region: the image is sealed (mseal), the read-only part is
 //     a memfd sealed against writable mappings, and the syscall thread runs
@@ -79,7 +107,10 @@ func BaseFilter(s stub.Symbols) ([]bpf.Instruction, error) {
 	rules := handlerRules(s, seccomp.GreaterThanOrEqual(sysmsg.RWBase))
 	sc := func(args ...seccomp.ValueMatcher) seccomp.PerArg { return stub.From(s.SyscallSite, args...) }
 	ctl := seccomp.EqualTo(stub.CtlFD)
-	for _, nr := range []uintptr{unix.SYS_MMAP, unix.SYS_MUNMAP, unix.SYS_MPROTECT, unix.SYS_MREMAP, unix.SYS_MADVISE, unix.SYS_MSYNC} {
+	for _, nr := range []uintptr{unix.SYS_MMAP, unix.SYS_MUNMAP, unix.SYS_MPROTECT} {
+		rules[nr] = seccomp.Or{rules[nr], sc()}
+	}
+	for _, nr := range []uintptr{unix.SYS_MREMAP, unix.SYS_MADVISE, unix.SYS_MSYNC} {
 		rules[nr] = sc()
 	}
 	rules[unix.SYS_RECVMSG] = sc(ctl)

@@ -10,7 +10,10 @@
 //     munmap, mprotect, thread creation and fork on the sentry's behalf,
 //     one request at a time or a batch of mapping calls (MapBatch, for
 //     execve). A discard of memory none of which is in memory is answered
-//     from the stub's pagemap without a request.
+//     from the stub's pagemap without a request. A process with one
+//     thread, stopped for an mmap, munmap, mprotect or brk, makes an
+//     anonymous mapping, an unmapping or a protection change to none or
+//     read itself as it resumes (resume_call.go).
 //   - Starting a stub process and tearing one down each cost hundreds of
 //     microseconds on a VM, and every fork+exec does both twice. So what
 //     can be made ahead is: one fresh stub is kept spare, started in the
@@ -59,7 +62,8 @@
 // addressSpace.layout, addressSpace.mu (syscall-thread requests),
 // addressSpace.poolMu, addressSpace.slotMu, context.mu (the binding;
 // Interrupt, holding it, only tries use), Platform.filterMu;
-// Platform.bgMu is taken alone.
+// addressSpace.resume.mu (the call left to a resume) and Platform.bgMu
+// are taken with nothing under them.
 package systrap
 
 import (

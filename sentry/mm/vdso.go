@@ -44,9 +44,12 @@ func (m *MemoryManager) TrapVDSOClocks() error {
 	if v.End <= v.Start {
 		return nil // no vDSO: libc makes the system calls already
 	}
-	image := make([]byte, v.End-v.Start)
-	if _, err := m.as.ReadAt(image, v.Start); err != nil {
-		return fmt.Errorf("reading the vDSO: %w", err)
+	// The host's image, not the address space's copy, which the
+	// application may have replaced (debug/elf is not made for hostile
+	// input).
+	image := m.as.VDSOImage()
+	if len(image) != int(v.End-v.Start) {
+		return fmt.Errorf("the platform has no image of its %d-byte vDSO", v.End-v.Start)
 	}
 	f, err := elf.NewFile(bytes.NewReader(image))
 	if err != nil {

@@ -218,5 +218,18 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 	if (s == SYSMSG_STATE_EXIT)
 		for (;;)
 			handler_syscall(__NR_exit, 0, 0, 0, 0, 0, 0);
+	/* A mapping change the sentry left to this resume
+	 * (platform/systrap/resume_call.go): the thread's filter allows only
+	 * the calls the sentry leaves here. A refusal is the application's
+	 * answer, and the sentry's cue to end the process. */
+	if (m->call_nr) {
+		long nr = (long)m->call_nr;
+		m->call_nr = 0;
+		long r = handler_syscall(nr, m->call_args[0], m->call_args[1], m->call_args[2],
+					 m->call_args[3], m->call_args[4], m->call_args[5]);
+		m->call_ret = r;
+		if ((unsigned long)r > -4096UL)
+			uc->uc_mcontext.rax = r;
+	}
 	set_bases(m, has_fsgsbase);
 }

@@ -225,6 +225,11 @@ struct sysmsg {
 	uint32_t sentry_cpu;     /* the CPU the sentry took the event on;
 				  * SYSMSG_CPU_NONE until it has (or when it
 				  * cannot tell) */
+	uint64_t call_nr;        /* a mapping change to make before returning
+				  * into the application, or 0 (written by
+				  * the sentry, cleared by the handler) */
+	uint64_t call_args[6];
+	int64_t call_ret;        /* its result, written by the handler */
 };
 
 /* At offset 0 of the read-only part. Written only by the sentry: a request

@@ -200,6 +200,7 @@ static void alive(void)
 /* ---- writes to the stub's memory ---- */
 
 static void poke8(void *addr) { *(volatile uint64_t *)addr = 0x4141414141414141ULL; }
+static void peek8(void *addr) { (void)*(volatile uint64_t *)addr; }
 
 /* poke: an application thread writes the stub's memory at addr=. */
 static void mode_poke(void)
@@ -405,7 +406,7 @@ static void mode_sigstack(void)
  * return paths: %rbx for stub_syscall_site's `jmp *%rbx`, a pushed address
  * for handler_syscall_site's `ret`; restorer_site's ud2 raises SIGILL and
  * ptrace_wait's loop is left by SIGALRM, both caught by probe. */
-static long jump_nr, jump_args[4];
+static long jump_nr, jump_args[6];
 static uintptr_t jump_insn;
 static volatile long jump_ret = -999;
 
@@ -414,6 +415,8 @@ static void jump_to(void *unused)
 	(void)unused;
 	long ret;
 	register long r10 asm("r10") = jump_args[3];
+	register long r8 asm("r8") = jump_args[4];
+	register long r9 asm("r9") = jump_args[5];
 	asm volatile(
 		"mov %%rsp, %%r12\n\t"
 		"sub $256, %%rsp\n\t" /* past the red zone */
@@ -424,7 +427,8 @@ static void jump_to(void *unused)
 		"1:\n\t"
 		"mov %%r12, %%rsp\n\t"
 		: "=a"(ret)
-		: "a"(jump_nr), "D"(jump_args[0]), "S"(jump_args[1]), "d"(jump_args[2]), "r"(r10), [insn] "r"(jump_insn)
+		: "a"(jump_nr), "D"(jump_args[0]), "S"(jump_args[1]), "d"(jump_args[2]), "r"(r10), "r"(r8), "r"(r9),
+		  [insn] "r"(jump_insn)
 		: "rbx", "r12", "rcx", "r11", "memory", "cc");
 	jump_ret = ret;
 }
@@ -850,6 +854,62 @@ static void allowed_sigreturn(void)
 spin:
 	for (;;)
 		asm volatile("" ::: "memory");
+}
+
+/* Mapping changes at the handler's site, where the handler makes the one
+ * the sentry leaves to a thread's resume: the filter allows only private
+ * anonymous mappings, unmappings and protection changes to none or read,
+ * below the stub's image; anything else traps into the sentry, which
+ * answers it as the application's own syscall. */
+static void map_at_handler(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	jump_insn = argu("handler_insn");
+	jump_nr = nr;
+	jump_args[0] = a0, jump_args[1] = a1, jump_args[2] = a2;
+	jump_args[3] = a3, jump_args[4] = a4, jump_args[5] = a5;
+	jump_ret = -999;
+	jump_to(NULL);
+}
+
+static const char *result(long ret) { return ret >= 0 ? "done" : ename(-ret); }
+
+static void mode_resumecall(void)
+{
+	const char *what = arg("what");
+	const long anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+	if (strcmp(what, "own") == 0) {
+		char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p[0] = 1;
+		map_at_handler(SYS_mmap, (long)p, 4096, PROT_READ | PROT_WRITE, anon, -1, 0);
+		printf("anonymous mmap over our own page: %s, reads %d\n", result(jump_ret), p[0]);
+		map_at_handler(SYS_mprotect, (long)p, 4096, PROT_READ, 0, 0, 0);
+		printf("mprotect(PROT_READ): %s, write: %s\n", result(jump_ret), probe(poke8, p) ? "SIGSEGV" : "no fault");
+		map_at_handler(SYS_munmap, (long)p, 4096, 0, 0, 0, 0);
+		printf("munmap: %s, read: %s\n", result(jump_ret), probe(peek8, p) ? "SIGSEGV" : "no fault");
+	} else if (strcmp(what, "control") == 0) {
+		uintptr_t region = argu("region");
+		map_at_handler(SYS_mmap, region, 4096, PROT_READ | PROT_WRITE, anon, -1, 0);
+		printf("anonymous mmap over the control page: %s\n", result(jump_ret));
+		map_at_handler(SYS_munmap, region, 4096, 0, 0, 0, 0);
+		printf("munmap of the control page: %s\n", result(jump_ret));
+		printf("control page write: %s\n", probe(poke8, (void *)region) ? "SIGSEGV" : "no fault");
+	} else if (strcmp(what, "image") == 0) {
+		uintptr_t image = argu("image");
+		map_at_handler(SYS_munmap, image, 4096, 0, 0, 0, 0);
+		printf("munmap of the stub's image: %s\n", result(jump_ret));
+		map_at_handler(SYS_mprotect, image, 4096, PROT_READ, 0, 0, 0);
+		printf("mprotect of the stub's image: %s\n", result(jump_ret));
+	} else if (strcmp(what, "file") == 0) {
+		int fd = open("/etc/passwd", O_RDONLY);
+		char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+		map_at_handler(SYS_mprotect, (long)p, 4096, PROT_READ | PROT_WRITE, 0, 0, 0);
+		printf("mprotect(PROT_WRITE) of a read-only shared file mapping: %s\n", result(jump_ret));
+		map_at_handler(SYS_mmap, (long)p, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+		printf("writable shared mmap of it: %s\n", result(jump_ret));
+		printf("write: %s\n", probe(poke8, p) ? "SIGSEGV" : "no fault");
+	} else
+		printf("unknown what=%s\n", what);
+	alive();
 }
 
 static void mode_allowed(void)
@@ -1408,6 +1468,7 @@ int main(int argc, char **argv)
 		{"vsyscall", mode_vsyscall},
 		{"sigreturn", mode_sigreturn},
 		{"allowed", mode_allowed},
+		{"resumecall", mode_resumecall},
 		{"sockets", mode_sockets},
 		{"devices", mode_devices},
 		{"kfiles", mode_kfiles},

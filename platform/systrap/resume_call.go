@@ -1,0 +1,246 @@
+package systrap
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
+	"runsc-lite/stub"
+	"runsc-lite/sysmsg"
+)
+
+// A mapping change made by the stopped thread at its resume.
+//
+// An application's mmap, munmap and mprotect are each a request to the
+// stub's syscall thread, which sleeps between requests: on the 2-core VM a
+// wake-up of that thread and one of the sentry's, 28-90us, about a dozen
+// for each execve of a dynamically linked program. When the process has
+// one thread and it is stopped in its signal handler for that very
+// syscall, the change can ride on the resume instead: the sentry updates
+// its mirror and writes the call into the thread's message
+// (sysmsg.Msg.CallNr), and the handler makes it before it returns into the
+// application.
+//
+// Only calls that cannot reach what the stub's own code relies on go this
+// way, and the thread's seccomp program allows exactly those at the
+// handler's syscall instruction (resumeCallRules): private anonymous fixed
+// mappings, unmappings, and protection changes to PROT_NONE or PROT_READ,
+// of fewer than resumeCallMaxLen bytes from an address in resumeCallRange,
+// which ends that far below the stub's image: the image, the shared region
+// and the trap table stay out of reach, and no file, shared mapping or
+// writable protection is involved. A thread that jumps there with its own
+// arguments does no more than that to its own process, which it could ask
+// the sentry for (the sentry's view of the process is then wrong, as after
+// a syscall thread taken over: docs/security.md). Anything else that
+// touches the address space before the resume (a copy of its memory, any
+// request) makes the call first through the syscall thread, so changes
+// keep their order. The host refuses such calls only at its own limits; if
+// it did, the sentry's mirror would be wrong, and the process is killed at
+// the thread's next stop (the handler writes the answer into CallRet).
+
+// resumeCallMaxLen bounds the length of a call made at a resume: with
+// resumeCallRange it keeps every such call below the stub's image.
+const resumeCallMaxLen = 1 << 32
+
+// resumeCallRange holds the addresses such a call may start at: above the
+// trap table, at least resumeCallMaxLen below the stub's image.
+var resumeCallRange = platform.Range{Start: sysmsg.PatchTable + sysmsg.PatchTableSize, End: stub.ImageBase - resumeCallMaxLen}
+
+// resumeCallFlags are the mmap flags of a call made at a resume.
+var resumeCallFlags = []int{
+	unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED,
+	unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED | unix.MAP_NORESERVE,
+}
+
+// resumeCallable reports whether host syscall nr with args may be made at
+// a resume: what resumeCallRules allows.
+func resumeCallable(nr uintptr, args [6]uint64) bool {
+	addr, length := uintptr(args[0]), uintptr(args[1])
+	if addr < resumeCallRange.Start || addr >= resumeCallRange.End || length >= resumeCallMaxLen {
+		return false
+	}
+	switch nr {
+	case unix.SYS_MMAP:
+		flagsOK := false
+		for _, f := range resumeCallFlags {
+			flagsOK = flagsOK || args[3] == uint64(f)
+		}
+		return flagsOK && args[2]&^7 == 0 && args[4] == ^uint64(0) && args[5] == 0
+	case unix.SYS_MUNMAP:
+		return true
+	case unix.SYS_MPROTECT:
+		return args[2] == unix.PROT_NONE || args[2] == unix.PROT_READ
+	}
+	return false
+}
+
+// resumeCalls is the state of an address space's call at a resume.
+type resumeCalls struct {
+	// stopped is the slot (plus one) of the process's only thread while
+	// it is stopped for a syscall that may change mappings; 0 otherwise.
+	stopped atomic.Int32
+	// pending is whether call holds a call.
+	pending atomic.Bool
+
+	mu   sync.Mutex // guards call
+	call sysmsg.Call
+}
+
+// resumeCallSyscall reports whether the mapping change of syscall nr may
+// be made at the resume that ends it.
+func resumeCallSyscall(nr uint64) bool {
+	switch nr {
+	case unix.SYS_MMAP, unix.SYS_MUNMAP, unix.SYS_MPROTECT, unix.SYS_BRK:
+		return true
+	}
+	return false
+}
+
+// stoppedFor records, after a stop for syscall nr, that the process's
+// only thread (in slot) is stopped in its signal handler and can make the
+// syscall's mapping change at its resume.
+func (as *addressSpace) stoppedFor(slot int, nr uint64) {
+	if resumeCallSyscall(nr) && as.Renewable() {
+		as.resume.stopped.Store(int32(slot) + 1)
+	}
+}
+
+// atResume leaves call nr with args to the stopped thread, if there is
+// one and it has none yet, and reports whether it did.
+func (as *addressSpace) atResume(nr uintptr, args [6]uint64) bool {
+	r := &as.resume
+	if r.stopped.Load() == 0 || !resumeCallable(nr, args) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped.Load() == 0 || r.pending.Load() {
+		return false
+	}
+	r.call = sysmsg.Call{Sysno: uint64(nr), Args: args, FD: -1}
+	r.pending.Store(true)
+	return true
+}
+
+// handOver writes the call left to slot's thread, if any, into its
+// message m before its resume, and reports whether it did. From then on
+// nothing is left to any resume.
+func (as *addressSpace) handOver(slot int, m *sysmsg.Msg) bool {
+	r := &as.resume
+	if r.stopped.Load() == 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	handed := false
+	if r.stopped.Load() == int32(slot)+1 && r.pending.Load() {
+		m.CallArgs, m.CallRet, m.CallNr = r.call.Args, 0, r.call.Sysno
+		handed = true
+	}
+	r.pending.Store(false)
+	r.stopped.Store(0)
+	return handed
+}
+
+// takeResumeCall returns the call left to a resume, if any, and forgets
+// it: the caller makes it itself.
+func (as *addressSpace) takeResumeCall() (sysmsg.Call, bool) {
+	r := &as.resume
+	if !r.pending.Load() {
+		return sysmsg.Call{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.pending.Load() {
+		return sysmsg.Call{}, false
+	}
+	r.pending.Store(false)
+	return r.call, true
+}
+
+// flushLocked makes the call left to a resume, if any, through the
+// syscall thread; mu is held. A call the host refuses leaves the sentry's
+// view of the process wrong: the stub is killed.
+func (as *addressSpace) flushLocked() error {
+	c, ok := as.takeResumeCall()
+	if !ok {
+		return nil
+	}
+	_, _, err := answer(as.requestLocked(func(seq uint32) { as.sh.Post(seq, sysmsg.ReqSyscall, c.Sysno, c.Args) }, false))
+	if err != nil {
+		as.kill()
+		return errGone
+	}
+	return nil
+}
+
+// flush is flushLocked for callers that hold neither use nor mu: before
+// a copy of the address space's memory.
+func (as *addressSpace) flush() error {
+	if !as.resume.pending.Load() {
+		return nil
+	}
+	if !as.Enter() {
+		return errGone
+	}
+	defer as.Leave()
+	return as.flushEntered()
+}
+
+// flushEntered is flushLocked for callers that hold use (Enter) but not
+// mu: use is not taken twice, which a waiting Release would deadlock.
+func (as *addressSpace) flushEntered() error {
+	if !as.resume.pending.Load() {
+		return nil
+	}
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.flushLocked()
+}
+
+// checkResumeCall checks, at the stop after a resume that carried a call,
+// the host's answer to it (m.CallRet): a refusal kills the process.
+func (c *context) checkResumeCall(as *addressSpace, m *sysmsg.Msg) error {
+	ret := m.CallRet
+	if ret >= 0 || ret < -4095 {
+		return nil
+	}
+	slog.Warn("systrap: the host refused a mapping change made at a resume; killing the process",
+		"syscall", m.CallNr, "errno", unix.Errno(-ret))
+	as.kill()
+	c.drop()
+	return platform.ErrContextDead
+}
+
+// The copies make the call left to a resume first.
+
+func (as *addressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
+	if err := as.flush(); err != nil {
+		return 0, err
+	}
+	return as.ProcessMemory.ReadAt(dst, addr)
+}
+
+func (as *addressSpace) WriteAt(src []byte, addr uintptr) (int, error) {
+	if err := as.flush(); err != nil {
+		return 0, err
+	}
+	return as.ProcessMemory.WriteAt(src, addr)
+}
+
+func (as *addressSpace) ReadVec(dst []byte, src []platform.Range) (int, error) {
+	if err := as.flush(); err != nil {
+		return 0, err
+	}
+	return as.ProcessMemory.ReadVec(dst, src)
+}
+
+func (as *addressSpace) WriteVec(src []byte, dst []platform.Range) (int, error) {
+	if err := as.flush(); err != nil {
+		return 0, err
+	}
+	return as.ProcessMemory.WriteVec(src, dst)
+}
