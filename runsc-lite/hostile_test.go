@@ -188,6 +188,9 @@ var hostileRows = []hostileRow{
 		"ptrace":  "anonymous mmap over the control page: ENOMEM\nmunmap of the control page: EINVAL\ncontrol page write: no fault\nalive: yes\n"}},
 	{name: "unmap the stub's image at the handler's site", mode: "resumecall", args: resumeCallArgs("image"),
 		want: "munmap of the stub's image: EINVAL\nmprotect of the stub's image: ENOMEM\nalive: yes\n"},
+	{name: "forge the host's answer to a resume's call", mode: "resumecall", args: resumeCallArgs("answer"), on: map[string]string{
+		"systrap": "forged answer to a resume's call: killed by SIGKILL\nalive: yes\n",
+		"ptrace":  "message writable: no\nforged answer to a resume's call: exit 0\nalive: yes\n"}},
 	{name: "make a read-only shared file mapping writable at the handler's site", mode: "resumecall", args: resumeCallArgs("file"),
 		want: "mprotect(PROT_WRITE) of a read-only shared file mapping: EACCES\nwritable shared mmap of it: EACCES\nwrite: SIGSEGV\nalive: yes\n"},
 	{name: "host rt_sigreturn blocking every host signal", mode: "allowed", args: allowedArgs("sigreturn"),
@@ -511,7 +514,7 @@ func allowedArgs(what string) func(*attackEnv) []string {
 func resumeCallArgs(what string) func(*attackEnv) []string {
 	return func(e *attackEnv) []string {
 		return []string{"what=" + what, e.hex("handler_insn", uint64(e.syms.HandlerSite)-2),
-			e.hex("region", sysmsg.Region), e.hex("image", stub.ImageBase)}
+			e.hex("region", sysmsg.Region), e.hex("image", stub.ImageBase), e.hex("callret", slot0+sysmsg.CallRetOffset)}
 	}
 }
 

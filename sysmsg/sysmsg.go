@@ -204,6 +204,10 @@ type Msg struct {
 	CallRet  int64
 }
 
+// CallRetOffset is the offset of Msg.CallRet in its slot, for attack tests
+// that forge it (SYSMSG_CALL_RET).
+const CallRetOffset = 144
+
 // Control is struct stub_control: the read-only page of requests to the
 // syscall thread.
 type Control struct {

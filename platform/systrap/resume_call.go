@@ -208,8 +208,9 @@ func (c *context) checkResumeCall(as *addressSpace, m *sysmsg.Msg) error {
 	if ret >= 0 || ret < -4095 {
 		return nil
 	}
-	slog.Warn("systrap: the host refused a mapping change made at a resume; killing the process",
-		"syscall", m.CallNr, "errno", unix.Errno(-ret))
+	// Debug, not a warning: the application can forge the answer.
+	slog.Debug("systrap: the host refused a mapping change made at a resume; killing the process",
+		"errno", unix.Errno(-ret))
 	as.kill()
 	c.drop()
 	return platform.ErrContextDead

@@ -32,6 +32,7 @@ func (f *flatMemory) WriteAt(src []byte, addr uintptr) (int, error) {
 
 func (f *flatMemory) Reserved() []platform.Range { return nil }
 func (f *flatMemory) VDSO() platform.Range       { return platform.Range{} }
+func (f *flatMemory) VDSOImage() []byte          { return nil }
 func (f *flatMemory) VVAR() platform.Range       { return platform.Range{} }
 
 // taskWithMemory returns a task whose application memory is n bytes at 0.

@@ -138,6 +138,7 @@ func (as *fakeAS) Discard(addr, length uintptr) error              { return unix
 func (as *fakeAS) Fork() (platform.AddressSpace, error)            { return nil, unix.EINVAL }
 func (as *fakeAS) Reserved() []platform.Range                      { return as.reserved }
 func (as *fakeAS) VDSO() platform.Range                            { return platform.Range{} }
+func (as *fakeAS) VDSOImage() []byte                               { return nil }
 func (as *fakeAS) VVAR() platform.Range                            { return platform.Range{} }
 func (as *fakeAS) CPUTime() (user, sys time.Duration, err error)   { return 0, 0, nil }
 func (as *fakeAS) Release()                                        {}

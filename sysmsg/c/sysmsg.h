@@ -130,6 +130,8 @@
 #define SYSMSG_SELF 72
 /* Offset of sysmsg.sleep, which the patch entry's spin polls. */
 #define SYSMSG_SLEEP 68
+/* Offset of sysmsg.call_ret (for attack tests that forge it). */
+#define SYSMSG_CALL_RET 144
 /* Offsets of sysmsg.stub_cpu and sysmsg.sentry_cpu, and what sentry_cpu
  * holds until the sentry has taken the event (no CPU's number). */
 #define SYSMSG_STUB_CPU   80

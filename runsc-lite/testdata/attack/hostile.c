@@ -873,6 +873,32 @@ static void map_at_handler(long nr, long a0, long a1, long a2, long a3, long a4,
 
 static const char *result(long ret) { return ret >= 0 ? "done" : ename(-ret); }
 
+/* A single-threaded process (a fork of ours) maps anonymous memory, which
+ * its thread maps itself as it resumes, then writes "refused" into the
+ * host's answer in its own message before its next syscall: the sentry
+ * believes its view of the process is wrong, and kills it. */
+static void forge_resume_answer(void)
+{
+	volatile int64_t *ret = argp("callret");
+	if (probe(poke8, (void *)ret)) {
+		printf("message writable: no\n");
+		return;
+	}
+	/* A syscall instruction of its own, which traps every time (a
+	 * patched site's stop is never given a call). */
+	long p;
+	register long r10 asm("r10") = MAP_PRIVATE | MAP_ANONYMOUS;
+	register long r8 asm("r8") = -1;
+	register long r9 asm("r9") = 0;
+	asm volatile("syscall"
+		     : "=a"(p)
+		     : "a"(SYS_mmap), "D"(0), "S"(4096), "d"(PROT_READ | PROT_WRITE), "r"(r10), "r"(r8), "r"(r9)
+		     : "rcx", "r11", "memory");
+	*ret = -ENOMEM;
+	getppid();
+	printf("mapped: %s, still running\n", p < 0 ? "no" : "yes");
+}
+
 static void mode_resumecall(void)
 {
 	const char *what = arg("what");
@@ -899,6 +925,8 @@ static void mode_resumecall(void)
 		printf("munmap of the stub's image: %s\n", result(jump_ret));
 		map_at_handler(SYS_mprotect, image, 4096, PROT_READ, 0, 0, 0);
 		printf("mprotect of the stub's image: %s\n", result(jump_ret));
+	} else if (strcmp(what, "answer") == 0) {
+		contained("forged answer to a resume's call", forge_resume_answer);
 	} else if (strcmp(what, "file") == 0) {
 		int fd = open("/etc/passwd", O_RDONLY);
 		char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
