@@ -46,6 +46,14 @@ type ReleaseWaiter interface {
 	WaitReleased()
 }
 
+// MappingCounter is implemented by an address space that wants to hear,
+// before each mapping change, how many mappings the application has:
+// systrap makes some changes in a way that must stay clear of the host's
+// limit on them (platform/systrap/resume_call.go).
+type MappingCounter interface {
+	CountMappings(n int)
+}
+
 // AddressSpace is the memory of one application process.
 type AddressSpace interface {
 	// Mmap maps length bytes at addr (a hint unless flags has MAP_FIXED).

@@ -2,6 +2,9 @@ package systrap
 
 import (
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -37,9 +40,12 @@ import (
 // a syscall thread taken over: docs/security.md). Anything else that
 // touches the address space before the resume (a copy of its memory, any
 // request) makes the call first through the syscall thread, so changes
-// keep their order. The host refuses such calls only at its own limits; if
-// it did, the sentry's mirror would be wrong, and the process is killed at
-// the thread's next stop (the handler writes the answer into CallRet).
+// keep their order. The host refuses such calls only at its limit on a
+// process's mappings, so they are made this way only while the process has
+// resumeCallSlack fewer than that (the memory manager tells the count:
+// platform.MappingCounter); if the host refused one anyway, the sentry's
+// mirror would be wrong, and the process is killed at the thread's next
+// stop (the handler writes the answer into CallRet).
 
 // resumeCallMaxLen bounds the length of a call made at a resume: with
 // resumeCallRange it keeps every such call below the stub's image.
@@ -48,6 +54,29 @@ const resumeCallMaxLen = 1 << 32
 // resumeCallRange holds the addresses such a call may start at: above the
 // trap table, at least resumeCallMaxLen below the stub's image.
 var resumeCallRange = platform.Range{Start: sysmsg.PatchTable + sysmsg.PatchTableSize, End: stub.ImageBase - resumeCallMaxLen}
+
+// resumeCallSlack is how far below the host's limit on a process's
+// mappings the application's must be for a call at a resume: the stub's
+// own mappings (its image, shared region, trap table, vDSO: about a dozen)
+// and the two a split adds, with room to spare.
+const resumeCallSlack = 64
+
+// defaultMapLimit is vm.max_map_count's default, for a host whose value
+// cannot be read.
+const defaultMapLimit = 65530
+
+// hostMapLimit returns the host's vm.max_map_count.
+func hostMapLimit() int {
+	b, err := os.ReadFile("/proc/sys/vm/max_map_count")
+	if err != nil {
+		return defaultMapLimit
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return defaultMapLimit
+	}
+	return n
+}
 
 // resumeCallFlags are the mmap flags of a call made at a resume.
 var resumeCallFlags = []int{
@@ -84,6 +113,9 @@ type resumeCalls struct {
 	stopped atomic.Int32
 	// pending is whether call holds a call.
 	pending atomic.Bool
+	// mappings is the application's number of mappings plus one, as the
+	// memory manager last told it (CountMappings); 0 until it has.
+	mappings atomic.Int64
 
 	mu   sync.Mutex // guards call
 	call sysmsg.Call
@@ -99,6 +131,9 @@ func resumeCallSyscall(nr uint64) bool {
 	return false
 }
 
+// CountMappings implements platform.MappingCounter.
+func (as *addressSpace) CountMappings(n int) { as.resume.mappings.Store(int64(n) + 1) }
+
 // stoppedFor records, after a stop for syscall nr, that the process's
 // only thread (in slot) is stopped in its signal handler and can make the
 // syscall's mapping change at its resume.
@@ -113,6 +148,9 @@ func (as *addressSpace) stoppedFor(slot int, nr uint64) {
 func (as *addressSpace) atResume(nr uintptr, args [6]uint64) bool {
 	r := &as.resume
 	if r.stopped.Load() == 0 || !resumeCallable(nr, args) {
+		return false
+	}
+	if n := r.mappings.Load(); n == 0 || n-1+resumeCallSlack >= int64(as.p.mapLimit) {
 		return false
 	}
 	r.mu.Lock()

@@ -106,6 +106,9 @@ type Platform struct {
 	// stubSpinTicks is the stubs' spin when they spin (stubSpin); tests
 	// lengthen it. Set before use.
 	stubSpinTicks uint32
+	// mapLimit is the host's limit on a process's mappings
+	// (vm.max_map_count), which the stubs' own mappings count against too.
+	mapLimit int
 
 	filterMu sync.Mutex
 	filters  map[int][]bpf.Instruction // thread programs by slot; guarded by filterMu
@@ -151,6 +154,7 @@ func NewConfined(c stub.Confinement) (*Platform, error) {
 		syms:        syms,
 		fs:          fs,
 		hasFSGSBase: hostHasFSGSBase(),
+		mapLimit:    hostMapLimit(),
 		filters:     make(map[int][]bpf.Instruction),
 		spin:        sysmsg.NewSpinPolicy(),
 		procs:       newProcsPolicy(),

@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/platform"
 	"runsc-lite/sentry/usage"
 )
 
@@ -117,6 +118,14 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 // platform's own ranges not; m.mu is held.
 func (m *MemoryManager) mapCount() int { return len(m.vmas) - m.platformVMAs }
 
+// countMappings tells the address space how many mappings it holds before
+// a change, if it wants to know (platform.MappingCounter); m.mu is held.
+func (m *MemoryManager) countMappings() {
+	if c, ok := m.as.(platform.MappingCounter); ok {
+		c.CountMappings(len(m.vmas))
+	}
+}
+
 // splitsOne reports whether [start, end) lies strictly inside one mapping,
 // which cutting it out or changing it would split in three; m.mu is held.
 func (m *MemoryManager) splitsOne(start, end uintptr) bool {
@@ -183,6 +192,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 			v.Name = "/dev/zero (deleted)"
 		}
 	}
+	m.countMappings()
 	if _, err := m.as.Mmap(addr, length, o.Prot, hostFlags, o.File, o.Offset); err != nil {
 		m.unadmit(old, next)
 		if v.shm != nil {
@@ -261,6 +271,7 @@ func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 	if m.mapCount() >= m.mem.MaxMapCount() && m.splitsOne(addr, end) {
 		return unix.ENOMEM
 	}
+	m.countMappings()
 	if err := m.as.Munmap(addr, end-addr); err != nil {
 		return err
 	}
@@ -310,8 +321,10 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 		}
 	}
 	old, next := m.usageIn(addr, end), footprint{}
-	for i := range m.vmas {
-		v := m.vmas[i]
+	for _, v := range m.vmas[m.from(addr):] {
+		if v.Start >= end {
+			break
+		}
 		v.Prot = prot
 		p := footprintOf(&v, max(v.Start, addr), min(v.End, end))
 		next.mapped, next.data, next.charged = next.mapped+p.mapped, next.data+p.data, next.charged+p.charged
@@ -319,6 +332,7 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 	if err := m.admit(old, next); err != nil {
 		return err
 	}
+	m.countMappings()
 	if err := m.as.Mprotect(addr, end-addr, prot); err != nil {
 		m.unadmit(old, next)
 		return err
