@@ -1,0 +1,99 @@
+package systrap
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/bpf"
+	"gvisor.dev/gvisor/pkg/seccomp"
+
+	"runsc-lite/stub"
+)
+
+// TestResumeCallsMatchFilter checks that the calls the sentry leaves to a
+// resume (resumeCallable) are exactly those an application thread's
+// programs allow at the handler's instruction (resumeCallRules): one the
+// sentry left and the filter refused would kill the thread in its handler;
+// one the filter allowed beyond them would be a mapping change the sentry
+// never checked.
+func TestResumeCallsMatchFilter(t *testing.T) {
+	syms, err := stub.LoadSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, err := ThreadFilter(syms, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := BaseFilter(syms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := func(insns []bpf.Instruction, nr uintptr, args [6]uint64) bool {
+		prog, err := bpf.Compile(insns, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := linux.SeccompData{Nr: int32(nr), Arch: linux.AUDIT_ARCH_X86_64, InstructionPointer: uint64(syms.HandlerSite)}
+		copy(d.Args[:], args[:])
+		buf := make([]byte, (*linux.SeccompData)(nil).SizeBytes())
+		got, err := bpf.Exec[bpf.NativeEndian](prog, seccomp.DataAsBPFInput(&d, buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return linux.BPFAction(got) == linux.SECCOMP_RET_ALLOW
+	}
+	lo, hi := uint64(resumeCallRange.Start), uint64(resumeCallRange.End)
+	anon := uint64(unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED)
+	rw := uint64(unix.PROT_READ | unix.PROT_WRITE)
+	const fdNone = ^uint64(0)
+	cases := []struct {
+		name string
+		nr   uintptr
+		args [6]uint64
+	}{
+		{"mmap", unix.SYS_MMAP, [6]uint64{0x10000000, 0x3000, rw, anon, fdNone, 0}},
+		{"mmap noreserve", unix.SYS_MMAP, [6]uint64{0x10000000, 0x3000, 0, anon | unix.MAP_NORESERVE, fdNone, 0}},
+		{"mmap exec", unix.SYS_MMAP, [6]uint64{0x10000000, 0x3000, 7, anon, fdNone, 0}},
+		{"mmap prot beyond rwx", unix.SYS_MMAP, [6]uint64{0x10000000, 0x3000, 8, anon, fdNone, 0}},
+		{"mmap at the range's start", unix.SYS_MMAP, [6]uint64{lo, 0x1000, rw, anon, fdNone, 0}},
+		{"mmap below it (the trap table)", unix.SYS_MMAP, [6]uint64{lo - 0x1000, 0x1000, rw, anon, fdNone, 0}},
+		{"mmap at the range's last address", unix.SYS_MMAP, [6]uint64{hi - 0x1000, resumeCallMaxLen - 0x1000, rw, anon, fdNone, 0}},
+		{"mmap at its end", unix.SYS_MMAP, [6]uint64{hi, 0x1000, rw, anon, fdNone, 0}},
+		{"mmap of the stub's image", unix.SYS_MMAP, [6]uint64{stub.ImageBase, 0x1000, rw, anon, fdNone, 0}},
+		{"mmap 4 GiB", unix.SYS_MMAP, [6]uint64{0x10000000, resumeCallMaxLen, rw, anon, fdNone, 0}},
+		{"mmap length with high bits", unix.SYS_MMAP, [6]uint64{0x10000000, 1<<63 | 0x1000, rw, anon, fdNone, 0}},
+		{"mmap shared", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, unix.MAP_SHARED | unix.MAP_ANONYMOUS | unix.MAP_FIXED, fdNone, 0}},
+		{"mmap of a file", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, unix.MAP_PRIVATE | unix.MAP_FIXED, 3, 0}},
+		{"mmap with a descriptor", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, anon, 3, 0}},
+		{"mmap with a truncated descriptor", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, anon, 0xffffffff, 0}},
+		{"mmap with an offset", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, anon, fdNone, 0x1000}},
+		{"mmap without MAP_FIXED", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, fdNone, 0}},
+		{"mmap populated", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, anon | unix.MAP_POPULATE, fdNone, 0}},
+		{"munmap", unix.SYS_MUNMAP, [6]uint64{0x10000000, 0x3000}},
+		{"munmap of the control page", unix.SYS_MUNMAP, [6]uint64{0x7ff010000000, 0x1000}},
+		{"munmap of the trap table", unix.SYS_MUNMAP, [6]uint64{lo - 0x10000, 0x10000}},
+		{"munmap reaching the image", unix.SYS_MUNMAP, [6]uint64{hi - 0x1000, resumeCallMaxLen}},
+		{"mprotect none", unix.SYS_MPROTECT, [6]uint64{0x10000000, 0x1000, unix.PROT_NONE}},
+		{"mprotect read", unix.SYS_MPROTECT, [6]uint64{0x10000000, 0x1000, unix.PROT_READ}},
+		{"mprotect write", unix.SYS_MPROTECT, [6]uint64{0x10000000, 0x1000, rw}},
+		{"mprotect exec", unix.SYS_MPROTECT, [6]uint64{0x10000000, 0x1000, unix.PROT_READ | unix.PROT_EXEC}},
+		{"mprotect of the image", unix.SYS_MPROTECT, [6]uint64{stub.ImageBase, 0x1000, unix.PROT_READ}},
+		{"mremap", unix.SYS_MREMAP, [6]uint64{0x10000000, 0x1000, 0x2000}},
+		{"madvise", unix.SYS_MADVISE, [6]uint64{0x10000000, 0x1000, unix.MADV_DONTNEED}},
+	}
+	some := 0
+	for _, c := range cases {
+		want := resumeCallable(c.nr, c.args)
+		if want {
+			some++
+		}
+		if got := allowed(thread, c.nr, c.args) && allowed(base, c.nr, c.args); got != want {
+			t.Errorf("%s: the programs allow it: %v; the sentry would leave it to a resume: %v", c.name, got, want)
+		}
+	}
+	if some < 5 {
+		t.Errorf("only %d of the cases may be left to a resume", some)
+	}
+}
