@@ -50,8 +50,7 @@ func footprintOf(v *VMA, start, end uintptr) footprint {
 // held.
 func (m *MemoryManager) usageIn(start, end uintptr) footprint {
 	var f footprint
-	for i := m.from(start); i < len(m.vmas) && m.vmas[i].Start < end; i++ {
-		v := &m.vmas[i]
+	for v := range m.vmas.in(start, end) {
 		p := footprintOf(v, max(v.Start, start), min(v.End, end))
 		f.mapped += p.mapped
 		f.data += p.data
@@ -129,10 +128,7 @@ func newShm(mem *usage.Memory, size uint64) (*shmObject, error) {
 func (m *MemoryManager) shmsIn(start, end uintptr) []*shmObject {
 	var out []*shmObject
 	var seen map[*shmObject]bool
-	for _, v := range m.vmas[m.from(start):] {
-		if v.Start >= end {
-			break
-		}
+	for v := range m.vmas.in(start, end) {
 		if v.shm != nil && !seen[v.shm] {
 			if seen == nil {
 				seen = make(map[*shmObject]bool)
@@ -148,11 +144,7 @@ func (m *MemoryManager) shmsIn(start, end uintptr) []*shmObject {
 // it no longer maps at all; m.mu is held.
 func (m *MemoryManager) putShms(objs []*shmObject) {
 	for _, o := range objs {
-		still := false
-		for _, v := range m.vmas {
-			still = still || v.shm == o
-		}
-		if !still && o.refs.Add(-1) == 0 {
+		if !m.vmas.mapsShm(o) && o.refs.Add(-1) == 0 {
 			o.mem.Uncharge(usage.Shmem, o.size)
 		}
 	}
@@ -182,8 +174,7 @@ func (m *MemoryManager) unmapRangeKeeping(start, end uintptr, keep *os.File) {
 func (m *MemoryManager) Mapped() (all, file uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i := range m.vmas {
-		v := &m.vmas[i]
+	for v := range m.vmas.all() {
 		n := footprintOf(v, v.Start, v.End).mapped
 		all += n
 		if v.File != nil {

@@ -58,15 +58,14 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 		return hole
 	}
 	var parts []VMA
-	for _, v := range m.vmas {
-		if v.End > addr && v.Start < end {
-			if v.Start < addr {
-				v.Offset += int64(addr - v.Start)
-				v.Start = addr
-			}
-			v.End = min(v.End, end)
-			parts = append(parts, v)
+	for p := range m.vmas.in(addr, end) {
+		v := *p
+		if v.Start < addr {
+			v.Offset += int64(addr - v.Start)
+			v.Start = addr
 		}
+		v.End = min(v.End, end)
+		parts = append(parts, v)
 	}
 	m.mu.Unlock()
 	for len(parts) > 0 {
@@ -107,9 +106,8 @@ func (m *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 // changes then, where Linux has changed the mappings before the one
 // refused. m.mu is held.
 func (m *MemoryManager) adviseForkLocked(addr, end uintptr, advice int) error {
-	for i := range m.vmas {
-		v := &m.vmas[i]
-		if v.End > addr && v.Start < end && (v.special || advice == unix.MADV_WIPEONFORK && !anonymous(v)) {
+	for v := range m.vmas.in(addr, end) {
+		if v.special || advice == unix.MADV_WIPEONFORK && !anonymous(v) {
 			return unix.EINVAL
 		}
 	}
@@ -136,9 +134,8 @@ func (m *MemoryManager) adviseForkLocked(addr, end uintptr, advice int) error {
 // system that cannot punch holes, rather than keep the data the caller
 // means to drop. m.mu is held.
 func (m *MemoryManager) removeLocked(addr, end uintptr) error {
-	for i := range m.vmas {
-		v := &m.vmas[i]
-		if v.End <= addr || v.Start >= end || v.special {
+	for v := range m.vmas.in(addr, end) {
+		if v.special {
 			continue // the platform's ranges are a hole to the application
 		}
 		switch {
@@ -230,7 +227,7 @@ func (m *MemoryManager) Mincore(addr, length uintptr) ([]byte, error) {
 	if err := m.as.Resident(addr, vec); err != nil {
 		return nil, err
 	}
-	for _, v := range m.vmas {
+	for v := range m.vmas.in(addr, end) {
 		start, stop := max(v.Start, addr), min(v.End, end)
 		if v.File == nil || start >= stop {
 			continue
@@ -257,8 +254,8 @@ func (m *MemoryManager) Msync(addr, length uintptr, flags int) error {
 		return unix.ENOMEM
 	}
 	if flags&unix.MS_INVALIDATE != 0 {
-		for _, v := range m.vmas {
-			if v.Locked && v.Start < end && addr < v.End {
+		for v := range m.vmas.in(addr, end) {
+			if v.Locked {
 				return unix.EBUSY // locked pages cannot be invalidated
 			}
 		}

@@ -63,11 +63,9 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr {
 
 // extendHeap grows the [heap] VMA (or starts it) to cover [start, end).
 func (m *MemoryManager) extendHeap(start, end uintptr) {
-	for i := range m.vmas {
-		if m.vmas[i].Name == "[heap]" && m.vmas[i].End == start {
-			m.vmas[i].End = end
-			return
-		}
+	if v := m.vmas.containing(start - 1); v != nil && v.Name == "[heap]" && v.End == start {
+		v.End = end
+		return
 	}
 	m.insert(VMA{Start: start, End: end, Prot: unix.PROT_READ | unix.PROT_WRITE, Name: "[heap]"})
 }

@@ -83,7 +83,8 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	c.vdsoTrapped.Store(m.vdsoTrapped.Load())
 	shared := make(map[*os.File]bool)
 	var dropped, wiped []VMA
-	for _, v := range m.vmas {
+	for p := range m.vmas.all() {
+		v := *p
 		if v.dontFork {
 			dropped = append(dropped, v)
 			continue
@@ -100,7 +101,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 		}
 		// Locks are not inherited (dup_mmap clears VM_LOCKED).
 		v.Locked = false
-		c.vmas = append(c.vmas, v)
+		c.vmas.add(&v)
 	}
 	for _, o := range c.shmsIn(0, TaskSize) {
 		o.refs.Add(1)

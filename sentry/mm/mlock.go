@@ -42,11 +42,12 @@ func (m *MemoryManager) LockAll(current, future bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if current {
-		for i := range m.vmas {
-			if !m.vmas[i].special {
-				m.vmas[i].Locked = true
+		for v := range m.vmas.all() {
+			if !v.special {
+				v.Locked = true
 			}
 		}
+		m.mergeAround(0, TaskSize)
 	}
 	m.lockFuture = future
 }
@@ -55,9 +56,10 @@ func (m *MemoryManager) LockAll(current, future bool) {
 func (m *MemoryManager) UnlockAll() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i := range m.vmas {
-		m.vmas[i].Locked = false
+	for v := range m.vmas.all() {
+		v.Locked = false
 	}
+	m.mergeAround(0, TaskSize)
 	m.lockFuture = false
 }
 
@@ -75,9 +77,9 @@ func (m *MemoryManager) Populate(addr, length uintptr) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, v := range m.vmas {
+	for v := range m.vmas.in(start, end) {
 		s, e := max(v.Start, start), min(v.End, end)
-		if s >= e || v.special || v.Prot == unix.PROT_NONE {
+		if v.special || v.Prot == unix.PROT_NONE {
 			continue
 		}
 		// Writable mappings are populated for writing: Linux reads them with

@@ -38,7 +38,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,7 +121,13 @@ type MemoryManager struct {
 	// lockFuture is mlockall's MCL_FUTURE: new mappings are locked
 	// (mlock.go); guarded by mu.
 	lockFuture bool
-	vmas       []VMA // sorted, non-overlapping; guarded by mu
+	vmas       vmaSet // guarded by mu
+	// gapHint speeds up top-down placement (findGap) in a process whose
+	// mappings are packed below mmapBase: every free range in
+	// [gapHint.addr, mmapBase) is at most gapHint.hole bytes long, so a
+	// longer one is looked for below gapHint.addr only. A zero addr is no
+	// hint. Guarded by mu.
+	gapHint struct{ addr, hole uintptr }
 	// platformVMAs is how many of vmas are the platform's own ranges,
 	// which never change (New puts them there, Fork copies them).
 	platformVMAs int
@@ -223,7 +228,7 @@ func (m *MemoryManager) AddressSpace() platform.AddressSpace { return m.as }
 // lowestSpecial is the start of the lowest platform range, or TaskSize.
 func (m *MemoryManager) lowestSpecial() uintptr {
 	low := uintptr(TaskSize)
-	for _, v := range m.vmas {
+	for v := range m.vmas.all() {
 		// A platform range low in the address space (systrap's trap
 		// table) is below the mmap area, not above it.
 		if v.special && v.Start < low && v.Start >= TaskSize/2 {
@@ -298,17 +303,12 @@ func (m *MemoryManager) Release() {
 	for f := range m.trackers {
 		m.untrack(f)
 	}
-	// Each mapped file once: closeFile would find every one still in
-	// m.vmas, and they would wait for the garbage collector's finalizer
-	// (or, shared with a fork, for ever).
-	released := make(map[*os.File]bool)
-	for _, v := range m.vmas {
-		if v.File != nil && !released[v.File] {
-			released[v.File] = true
-			releaseFile(v.File)
-		}
+	// Each mapped file once, or they would wait for the garbage
+	// collector's finalizer (or, shared with a fork, for ever).
+	for f := range m.vmas.files {
+		releaseFile(f)
 	}
-	m.vmas = nil
+	m.vmas = vmaSet{}
 	m.putShms(shms)
 }
 
@@ -328,21 +328,6 @@ func (m *MemoryManager) untrack(f *os.File) {
 		delete(m.trackers, f)
 		t.MapClosed()
 	}
-}
-
-// closeFile releases f unless a VMA in vmas still uses it. Files are
-// shared by the pieces a VMA is split into, so only the last piece
-// releases it (and by forks: releaseFile).
-func closeFile(f *os.File, vmas []VMA) {
-	if f == nil {
-		return
-	}
-	for _, v := range vmas {
-		if v.File == f {
-			return
-		}
-	}
-	releaseFile(f)
 }
 
 func pageUp(x uintptr) uintptr { return (x + pageSize - 1) &^ (pageSize - 1) }
@@ -386,7 +371,7 @@ func (m *MemoryManager) Maps() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var b strings.Builder
-	for _, v := range m.vmas {
+	for v := range m.vmas.all() {
 		if v.shown() {
 			b.WriteString(v.MapsLine())
 		}
@@ -431,36 +416,38 @@ func (v *VMA) MapsLine() string {
 func (m *MemoryManager) VMAs() []VMA {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]VMA(nil), m.vmas...)
+	out := make([]VMA, 0, m.vmas.Len())
+	for v := range m.vmas.all() {
+		out = append(out, *v)
+	}
+	return out
 }
 
 // insert adds v, which must not overlap anything, and merges it with its
 // neighbours.
 func (m *MemoryManager) insert(v VMA) {
-	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].Start >= v.End })
-	m.vmas = slices.Insert(m.vmas, i, v)
-	if i+1 < len(m.vmas) && mergeable(&m.vmas[i], &m.vmas[i+1]) {
-		m.vmas[i].End = m.vmas[i+1].End
-		m.vmas = slices.Delete(m.vmas, i+1, i+2)
-	}
-	if i > 0 && mergeable(&m.vmas[i-1], &m.vmas[i]) {
-		m.vmas[i-1].End = m.vmas[i].End
-		m.vmas = slices.Delete(m.vmas, i, i+1)
-	}
+	m.vmas.add(&v)
+	m.mergeAround(v.Start, v.End)
 }
 
-// merge joins all neighbours that Linux would show as one VMA (mergeable).
-func (m *MemoryManager) merge() {
-	out := m.vmas[:0]
-	for _, v := range m.vmas {
-		if n := len(out); n > 0 && mergeable(&out[n-1], &v) {
-			out[n-1].End = v.End
-			continue
+// mergeAround joins the mappings in [start, end), and those just outside
+// it, with their neighbours where Linux would show them as one VMA
+// (mergeable); m.mu is held.
+func (m *MemoryManager) mergeAround(start, end uintptr) {
+	var run []*VMA // from the one that ends at start to the one at end
+	for v := range m.vmas.from(max(start, 1) - 1) {
+		if v.Start > end {
+			break
 		}
-		out = append(out, v)
+		run = append(run, v)
 	}
-	clear(m.vmas[len(out):])
-	m.vmas = out
+	for i := 1; i < len(run); i++ {
+		if p, v := run[i-1], run[i]; mergeable(p, v) {
+			p.End = v.End
+			m.vmas.del(v)
+			run[i] = p
+		}
+	}
 }
 
 // mergeable reports whether p and the VMA after it, v, are one VMA as
@@ -474,20 +461,10 @@ func mergeable(p, v *VMA) bool {
 		(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset)
 }
 
-// from is the index of the first VMA that ends after addr (len(m.vmas) if
-// none): where a walk over the VMAs touching a range starting at addr
-// begins; m.mu is held.
-func (m *MemoryManager) from(addr uintptr) int {
-	return sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].End > addr })
-}
-
 // overlaps reports whether [start, end) touches any VMA; special says
 // whether one of them is a platform range.
 func (m *MemoryManager) overlaps(start, end uintptr) (any, special bool) {
-	for _, v := range m.vmas[m.from(start):] {
-		if v.Start >= end {
-			break
-		}
+	for v := range m.vmas.in(start, end) {
 		any = true
 		special = special || v.special
 	}
@@ -497,65 +474,82 @@ func (m *MemoryManager) overlaps(start, end uintptr) (any, special bool) {
 // remove cuts [start, end) out of the mirror, splitting VMAs at its edges,
 // and returns the files no piece uses any more.
 func (m *MemoryManager) remove(start, end uintptr) []*os.File {
-	i := m.from(start)
-	j := i
-	for j < len(m.vmas) && m.vmas[j].Start < end {
-		j++
-	}
-	if i == j {
+	cut := m.vmas.collect(start, end)
+	if len(cut) == 0 {
 		return nil
 	}
-	var pieces []VMA
-	if first := m.vmas[i]; first.Start < start {
-		first.End = start
-		pieces = append(pieces, first)
-	}
-	if last := m.vmas[j-1]; last.End > end {
-		last.Offset += int64(end - last.Start)
-		last.Start = end
-		pieces = append(pieces, last)
-	}
 	var dropped []*os.File
-	for _, v := range m.vmas[i:j] {
+	for _, v := range cut {
+		m.vmas.del(v)
+		if v.Start < start {
+			left := *v
+			left.End = start
+			m.vmas.add(&left)
+		}
+		if v.End > end {
+			right := *v
+			right.Offset += int64(end - v.Start)
+			right.Start = end
+			m.vmas.add(&right)
+		}
 		if v.File != nil && !slices.Contains(dropped, v.File) {
 			dropped = append(dropped, v.File)
 		}
 	}
-	m.vmas = slices.Replace(m.vmas, i, j, pieces...)
+	m.freed(start, end)
 	var unused []*os.File
 	for _, f := range dropped {
-		inUse := false
-		for k := range m.vmas {
-			if m.vmas[k].File == f {
-				inUse = true
-				break
-			}
-		}
-		if !inUse {
+		if !m.vmas.mapsFile(f) {
 			unused = append(unused, f)
 		}
 	}
 	return unused
 }
 
+// freed keeps gapHint true after [start, end) was unmapped: the free range
+// around it may now be the longest above the hint; m.mu is held.
+func (m *MemoryManager) freed(start, end uintptr) {
+	if m.gapHint.addr == 0 || end <= m.gapHint.addr || start >= m.mmapBase {
+		return
+	}
+	lo, hi := uintptr(minAddr), uintptr(TaskSize)
+	for v := range m.vmas.below(start) {
+		lo = v.End
+		break
+	}
+	if v := m.vmas.first(end); v != nil {
+		hi = v.Start
+	}
+	m.gapHint.hole = max(m.gapHint.hole, hi-lo)
+}
+
 // findGap returns the highest free range of length that ends at or below
-// top.
+// top; m.mu is held.
 func (m *MemoryManager) findGap(length, top uintptr) (uintptr, bool) {
-	end := top
-	for i := len(m.vmas) - 1; i >= 0; i-- {
-		v := m.vmas[i]
-		if v.Start >= end {
-			continue
-		}
-		if v.End < end && end-v.End >= length {
-			return end - length, true
-		}
-		end = v.Start
+	end, hole := top, uintptr(0)
+	hinted := top == m.mmapBase && m.gapHint.addr != 0
+	if hinted && length > m.gapHint.hole {
+		end, hole = m.gapHint.addr, m.gapHint.hole
 	}
-	if end > minAddr && end-minAddr >= length {
-		return end - length, true
+	found := false
+	for v := range m.vmas.below(end) {
+		if v.End < end {
+			if end-v.End >= length {
+				found = true
+				break
+			}
+			hole = max(hole, end-v.End)
+		}
+		end = min(end, v.Start)
 	}
-	return 0, false
+	if !found && (end <= minAddr || end-minAddr < length) {
+		return 0, false
+	}
+	if top == m.mmapBase {
+		// Every free range above end was shorter than length.
+		m.gapHint.addr, m.gapHint.hole = end, hole
+	}
+	return end - length, true
 }
 
 // AccessibleLen returns how many bytes of the ranges rs, in order, the
@@ -587,8 +581,7 @@ func (m *MemoryManager) AccessibleLen(rs []platform.Range, write bool) int {
 // mappings with the protection need; mu is held.
 func (m *MemoryManager) accessibleLocked(r platform.Range, need int) int {
 	at := r.Start
-	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].End > at })
-	for _, v := range m.vmas[i:] {
+	for v := range m.vmas.from(at) {
 		if v.Start > at || v.special && v.Name == "[platform]" || v.Prot&need == 0 {
 			break
 		}
@@ -617,20 +610,16 @@ func (m *MemoryManager) FutexKey(addr uintptr, private bool) (any, error) {
 	type shmKey struct{ id, off uint64 }
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// The VMAs are sorted and disjoint: the first that ends above addr
-	// is the only one that may hold it (a binary search, as every futex
-	// call makes one: a process may have thousands of mappings).
-	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].End > addr })
-	mapped := i < len(m.vmas) && m.vmas[i].Start <= addr
+	v := m.vmas.containing(addr)
+	mapped := v != nil
 	switch {
-	case mapped && m.vmas[i].special:
+	case mapped && v.special:
 		return nil, unix.EFAULT
 	case !mapped && private:
 		return privateKey{m, addr}, nil
 	case !mapped:
 		return nil, unix.EFAULT
 	}
-	v := m.vmas[i]
 	off := uint64(v.Offset) + uint64(addr-v.Start)
 	switch {
 	case private || !v.Shared:

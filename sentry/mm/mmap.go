@@ -69,12 +69,7 @@ func (m *MemoryManager) Mmap(o MmapOpts) (uintptr, error) {
 func (m *MemoryManager) maps(f *os.File) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i := range m.vmas {
-		if m.vmas[i].File == f {
-			return true
-		}
-	}
-	return false
+	return m.vmas.mapsFile(f)
 }
 
 func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
@@ -116,13 +111,13 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 // mapCount is how many mappings the address space has, for
 // vm.max_map_count: as Linux counts them, the vDSO's included, the
 // platform's own ranges not; m.mu is held.
-func (m *MemoryManager) mapCount() int { return len(m.vmas) - m.platformVMAs }
+func (m *MemoryManager) mapCount() int { return m.vmas.Len() - m.platformVMAs }
 
 // countMappings tells the address space how many mappings it holds before
 // a change, if it wants to know (platform.MappingCounter); m.mu is held.
 func (m *MemoryManager) countMappings() {
 	if c, ok := m.as.(platform.MappingCounter); ok {
-		c.CountMappings(len(m.vmas))
+		c.CountMappings(m.vmas.Len())
 	}
 }
 
@@ -312,8 +307,8 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 		return unix.EPERM
 	}
 	if prot&unix.PROT_WRITE != 0 {
-		for _, v := range m.vmas {
-			if v.noWrite && v.Start < end && addr < v.End {
+		for v := range m.vmas.in(addr, end) {
+			if v.noWrite {
 				// Linux fails at that mapping after changing the ones
 				// before it; here nothing changes.
 				return unix.EACCES
@@ -321,10 +316,8 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 		}
 	}
 	old, next := m.usageIn(addr, end), footprint{}
-	for _, v := range m.vmas[m.from(addr):] {
-		if v.Start >= end {
-			break
-		}
+	for w := range m.vmas.in(addr, end) {
+		v := *w
 		v.Prot = prot
 		p := footprintOf(&v, max(v.Start, addr), min(v.End, end))
 		next.mapped, next.data, next.charged = next.mapped+p.mapped, next.data+p.data, next.charged+p.charged
@@ -345,10 +338,7 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 // covered reports whether [start, end) is wholly mapped by application VMAs.
 func (m *MemoryManager) covered(start, end uintptr) bool {
 	at := start
-	for _, v := range m.vmas[m.from(start):] {
-		if v.Start >= end {
-			break
-		}
+	for v := range m.vmas.in(start, end) {
 		if v.Start > at || v.special {
 			return false
 		}
@@ -361,35 +351,27 @@ func (m *MemoryManager) covered(start, end uintptr) bool {
 }
 
 // update applies fn to the parts of VMAs inside [start, end), splitting them
-// at its edges.
+// at its edges, and merges what became alike; m.mu is held.
 func (m *MemoryManager) update(start, end uintptr, fn func(*VMA)) {
-	var out []VMA
-	for _, v := range m.vmas {
-		if v.End <= start || v.Start >= end {
-			out = append(out, v)
-			continue
-		}
+	for _, v := range m.vmas.collect(start, end) {
 		if v.Start < start {
-			left := v
+			m.vmas.del(v)
+			left, inside := *v, *v
 			left.End = start
-			out = append(out, left)
-			v.Offset += int64(start - v.Start)
-			v.Start = start
+			inside.Offset += int64(start - v.Start)
+			inside.Start = start
+			m.vmas.add(&left)
+			m.vmas.add(&inside)
+			v = &inside
 		}
-		var right *VMA
 		if v.End > end {
-			r := v
-			r.Offset += int64(end - v.Start)
-			r.Start = end
-			right = &r
+			right := *v
+			right.Offset += int64(end - v.Start)
+			right.Start = end
 			v.End = end
+			m.vmas.add(&right)
 		}
-		fn(&v)
-		out = append(out, v)
-		if right != nil {
-			out = append(out, *right)
-		}
+		fn(v)
 	}
-	m.vmas = out
-	m.merge()
+	m.mergeAround(start, end)
 }

@@ -144,10 +144,8 @@ func (m *MemoryManager) mremapTo(old, oldLen, newLen uintptr, flags int, newAddr
 
 // vmaAt returns the application VMA holding addr, or nil; m.mu is held.
 func (m *MemoryManager) vmaAt(addr uintptr) *VMA {
-	if i := m.from(addr); i < len(m.vmas) {
-		if v := &m.vmas[i]; v.Start <= addr && !v.special {
-			return v
-		}
+	if v := m.vmas.containing(addr); v != nil && !v.special {
+		return v
 	}
 	return nil
 }

@@ -46,10 +46,7 @@ func (m *MemoryManager) Mseal(addr, length uintptr, flags int) error {
 // sealedIn reports whether a sealed mapping overlaps [start, end); m.mu is
 // held.
 func (m *MemoryManager) sealedIn(start, end uintptr) bool {
-	for _, v := range m.vmas[m.from(start):] {
-		if v.Start >= end {
-			return false
-		}
+	for v := range m.vmas.in(start, end) {
 		if v.sealed {
 			return true
 		}
@@ -66,11 +63,8 @@ func (m *MemoryManager) discardSealed(start, end uintptr, advice int) bool {
 	default:
 		return false
 	}
-	for _, v := range m.vmas[m.from(start):] {
-		if v.Start >= end {
-			return false
-		}
-		if v.sealed && anonymous(&v) && v.Prot&unix.PROT_WRITE == 0 {
+	for v := range m.vmas.in(start, end) {
+		if v.sealed && anonymous(v) && v.Prot&unix.PROT_WRITE == 0 {
 			return true
 		}
 	}
