@@ -25,8 +25,14 @@ const (
 	CloseExec = unix.EFD_CLOEXEC
 )
 
-// maxCount is the largest value the counter holds.
-const maxCount = ^uint64(0) - 1
+// maxCount is the largest value a write brings the counter to. Only the
+// kernel's own signal (Signal) takes it one further, to overflowCount,
+// which poll reports as an error (POLLERR) and a read returns, as Linux's
+// eventfd_signal_mask and eventfd_poll do.
+const (
+	maxCount      = ^uint64(0) - 1
+	overflowCount = ^uint64(0)
+)
 
 var (
 	// dev and ino are the st_dev and st_ino of eventfds (Linux's single
@@ -105,7 +111,7 @@ func (e *EventFD) Write(ctx context.Context, p []byte) (int, error) {
 		return 0, unix.EINVAL
 	}
 	e.mu.Lock()
-	if v > maxCount-e.count {
+	if e.count > maxCount || v > maxCount-e.count {
 		e.mu.Unlock()
 		return 0, unix.EAGAIN
 	}
@@ -138,6 +144,9 @@ func (e *EventFD) Readiness(mask int16) int16 {
 	if e.count < maxCount {
 		ev |= unix.POLLOUT | linux.POLLWRNORM
 	}
+	if e.count == overflowCount {
+		ev |= unix.POLLERR
+	}
 	return ev
 }
 
@@ -161,11 +170,11 @@ func FromFile(f *vfs.File) (*EventFD, bool) {
 }
 
 // Signal adds 1 to the counter, as eventfd_signal does for a completion
-// the kernel reports (AIO's IOCB_FLAG_RESFD); a counter at its largest
-// value stays there.
+// the kernel reports (AIO's IOCB_FLAG_RESFD): up to overflowCount, past
+// what a write may reach, where it stays.
 func (e *EventFD) Signal() {
 	e.mu.Lock()
-	if e.count == maxCount {
+	if e.count == overflowCount {
 		e.mu.Unlock()
 		return
 	}

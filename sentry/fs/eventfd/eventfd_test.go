@@ -40,6 +40,23 @@ func TestCounter(t *testing.T) {
 	if ev := f.Readiness(unix.POLLIN | unix.POLLOUT); ev&unix.POLLOUT != 0 || ev&unix.POLLIN == 0 {
 		t.Fatalf("readiness at max = %#x", ev)
 	}
+	// The kernel's signal passes a write's largest count (eventfd06):
+	// poll reports the overflow, a read returns 2^64-1, no write fits.
+	e, _ := FromFile(f)
+	e.Signal()
+	e.Signal()
+	if ev := f.Readiness(unix.POLLIN | unix.POLLOUT); ev&unix.POLLERR == 0 || ev&unix.POLLOUT != 0 {
+		t.Fatalf("readiness at overflow = %#x, want POLLERR without POLLOUT", ev)
+	}
+	if _, err := f.Write(ctx, usermem.BytesSequence(u64(0))); err != unix.EAGAIN {
+		t.Fatalf("write at overflow = %v, want EAGAIN", err)
+	}
+	if _, err := f.Read(ctx, usermem.BytesSequence(buf)); err != nil || binary.NativeEndian.Uint64(buf) != ^uint64(0) {
+		t.Fatalf("read at overflow = %#x, %v, want 2^64-1", binary.NativeEndian.Uint64(buf), err)
+	}
+	if ev := f.Readiness(unix.POLLIN | unix.POLLOUT); ev != unix.POLLOUT {
+		t.Fatalf("readiness after the read = %#x, want POLLOUT", ev)
+	}
 }
 
 func TestSemaphoreAndBlocking(t *testing.T) {
