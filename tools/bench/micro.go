@@ -40,6 +40,7 @@ func microWorkloads() []Workload {
 		{"signal-self", "signal_self.c", "kill(self, SIGUSR1) to a handler", 10000, 1000, nil},
 		{"futex-pingpong", "futex_pingpong.c", "futex wait/wake round trip between 2 threads", 5000, 500, nil},
 		{"mmap-touch-1m", "mmap_touch_1m.c", "mmap+touch+munmap of 1 MiB", 100, 10, nil},
+		{"mprotect-10k-maps", "mprotect_many.c", "mprotect of a page to read-only and back among 10,000 mappings", 2000, 200, nil},
 		{"touch-256m", "touch_256m.c", "touching 256 MiB of fresh memory (one op)", 1, 1, nil},
 		{"clock-gettime", "clock_gettime.c", "clock_gettime(CLOCK_MONOTONIC)", 1000000, 100000, nil},
 	}
