@@ -445,6 +445,14 @@ func (c *context) maybePatch(as *addressSpace, nr uint64, regs *platform.Registe
 		return
 	}
 	ret := uintptr(rip)
+	if resumeCallSyscall(nr) && as.Renewable() {
+		// Left to the signal handler, whose resume can make the
+		// mapping change (resume_call.go), while the process has one
+		// thread: patched, each would be a request to the syscall
+		// thread (mprotect-10k-maps 128 us an op against 205,
+		// fork+exec 7.5 ms against 8.1).
+		return
+	}
 	if c.unpatchableIn != as || len(c.unpatchable) >= maxUnpatchable {
 		c.unpatchable, c.unpatchableIn = make(map[uintptr]struct{}), as
 	}

@@ -45,7 +45,10 @@ import (
 // resumeCallSlack fewer than that (the memory manager tells the count:
 // platform.MappingCounter); if the host refused one anyway, the sentry's
 // mirror would be wrong, and the process is killed at the thread's next
-// stop (the handler writes the answer into CallRet).
+// stop (the handler writes the answer into CallRet). Only the signal
+// handler's resume makes calls, not a patched site's (stub_amd64.S), so
+// the sites of these syscalls are not patched while the process has one
+// thread (maybePatch).
 
 // resumeCallMaxLen bounds the length of a call made at a resume: with
 // resumeCallRange it keeps every such call below the stub's image.
