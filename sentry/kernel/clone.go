@@ -162,6 +162,8 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	// no_new_privs is inherited by every child, thread or process
 	// (prctl(2)).
 	c.noNewPrivs.Store(t.NoNewPrivs())
+	// So are the seccomp mode and filters (copy_seccomp).
+	c.seccomp.Store(t.seccomp.Load())
 	c.inheritTimerSlack(t)
 	c.uts.Store(t.uts.Load())
 	if ns.uts != nil {

@@ -46,6 +46,10 @@ type Task struct {
 	// noNewPrivs is prctl's PR_SET_NO_NEW_PRIVS (NoNewPrivs): atomic, as
 	// /proc/PID/status reads it.
 	noNewPrivs atomic.Bool
+	// seccomp is the task's seccomp mode and filters (seccomp.go), nil
+	// for none: read by the task at each syscall, replaced under k.mu
+	// (by the task, or by a thread of its process with TSYNC).
+	seccomp atomic.Pointer[seccompState]
 	// pdeathSignal is prctl's PR_SET_PDEATHSIG (PdeathSignal): atomic,
 	// as the parent's exit reads it.
 	pdeathSignal atomic.Int32
@@ -398,6 +402,11 @@ func (t *Task) syscall() {
 	nr = uintptr(t.Regs.OrigRax)
 	a = t.Regs.SyscallArgs()
 	args = SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}
+	if nr != ^uintptr(0) && !t.seccompAllows(nr, args) {
+		// Refused: Rax holds the answer, or the task is dying.
+		t.ptraceSyscallExit()
+		return
+	}
 	if nr == unix.SYS_EXIT || nr == unix.SYS_EXIT_GROUP {
 		t.ptraceEvent(linux.PTRACE_EVENT_EXIT, linux.PTRACE_O_TRACEEXIT, uint64(args[0]&0xff)<<8)
 	}

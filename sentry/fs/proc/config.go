@@ -76,7 +76,8 @@ var configEnabled = []string{
 	"INET", "IPV6", // sentry/socket/inet (netstack)
 	"PACKET",               // AF_PACKET sockets and their rings: sentry/socket/inet/packet.go, packetring.go
 	"COREDUMP", "ELF_CORE", // core files: sentry/kernel/coredump.go, sentry/coredump
-	"CHECKPOINT_RESTORE", // IPC *_next_id sysctls, msgrcv MSG_COPY: sentry/kernel/ipc
+	"CHECKPOINT_RESTORE",        // IPC *_next_id sysctls, msgrcv MSG_COPY: sentry/kernel/ipc
+	"SECCOMP", "SECCOMP_FILTER", // the application's own: sentry/kernel/seccomp.go
 	// iptables (IPv4, legacy socket options) on netstack's packet filter:
 	// sentry/socket/inet/netfilter.go, with its REJECT target and its
 	// "state" match on netstack's connection tracking.
@@ -88,7 +89,7 @@ var configEnabled = []string{
 // implement.
 var configDisabled = []string{
 	"PID_NS", "MNT_NS",
-	"IO_URING", "SECCOMP", "SECCOMP_FILTER", "USERFAULTFD",
+	"IO_URING", "USERFAULTFD",
 	"NUMA", "SWAP", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",
 	"HWPOISON_INJECT", "MANDATORY_FILE_LOCKING", "BLK_DEV_LOOP", "BLK_DEV_RAM", "BLK_DEV_INTEGRITY",

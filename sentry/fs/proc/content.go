@@ -75,10 +75,11 @@ func pidStatus(ctx context.Context, t *kernel.Task) string {
 	}
 	pending, shared, ignored, caught := t.SignalMasks()
 	queued, limit := t.TG.SigQueued()
+	seccompMode, seccompFilters := t.SeccompMode()
 	fmt.Fprintf(&b, "Threads:\t%d\nSigQ:\t%d/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n"+
-		"CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x\nNoNewPrivs:\t%d\nSeccomp:\t0\n",
+		"CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x\nNoNewPrivs:\t%d\nSeccomp:\t%d\nSeccomp_filters:\t%d\n",
 		max(t.TG.NumThreads(), 1), queued, limit, pending, shared, t.SigMask(), ignored, caught,
-		c.Caps.Inheritable, c.Caps.Permitted(), c.Caps.Effective(), c.Caps.Bounding(), c.Caps.Ambient, noNewPrivs(t))
+		c.Caps.Inheritable, c.Caps.Permitted(), c.Caps.Effective(), c.Caps.Bounding(), c.Caps.Ambient, noNewPrivs(t), seccompMode, seccompFilters)
 	cpus := t.Affinity()
 	fmt.Fprintf(&b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", cpuBitmap(cpus, t.K.CPUs()), cpuList(cpus, t.K.CPUs()))
 	return b.String()

@@ -54,6 +54,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerPipe,
 	registerPoll,
 	registerProcess,
+	registerSeccomp,
 	registerTimer,
 	registerEpoll,
 	registerMemfd,

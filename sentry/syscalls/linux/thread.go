@@ -103,9 +103,16 @@ func prctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case unix.PR_SET_PTRACER:
 		return 0, t.SetPtracer(int64(a[1]))
 	case unix.PR_GET_SECCOMP:
-		// SECCOMP_MODE_DISABLED: the sentry gives tasks no seccomp
-		// filters (seccomp(2) is not implemented).
-		return 0, nil
+		mode, _ := t.SeccompMode()
+		return uintptr(mode), nil
+	case unix.PR_SET_SECCOMP:
+		switch a[1] {
+		case unix.SECCOMP_MODE_STRICT:
+			return 0, seccompStrict(t)
+		case linux.SECCOMP_MODE_FILTER:
+			return seccompFilter(t, 0, a.Pointer(2))
+		}
+		return 0, unix.EINVAL
 	case unix.PR_CAPBSET_READ, unix.PR_CAPBSET_DROP, unix.PR_CAP_AMBIENT, unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS,
 		unix.PR_SET_SECUREBITS, unix.PR_GET_SECUREBITS:
 		return prctlCaps(t, a)

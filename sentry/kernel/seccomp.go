@@ -1,0 +1,285 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/bpf"
+	"gvisor.dev/gvisor/pkg/seccomp"
+
+	"runsc-lite/abi"
+)
+
+// Seccomp of the application's own (seccomp(2), prctl PR_SET_SECCOMP), as
+// Linux's kernel/seccomp.c: a task in strict mode may make only read,
+// write, exit and rt_sigreturn; a task in filter mode runs its classic BPF
+// programs on every syscall, after the ptrace syscall-entry stop, and the
+// most severe answer wins (KILL_PROCESS, KILL_THREAD, TRAP, ERRNO,
+// USER_NOTIF, TRACE, LOG, ALLOW). The sentry runs the programs itself
+// (gVisor's pkg/bpf interpreter, over the seccomp_data the syscall's
+// registers make); the host never sees them. Filters are kept as a chain,
+// newest first, shared by the forks and threads that inherit it and by
+// execve; a new filter is a new head.
+//
+// Not implemented: user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER is
+// EINVAL, as from a kernel without it, so USER_NOTIF always answers ENOSYS,
+// as Linux does with no listener); SECCOMP_RET_LOG and the LOG flag do not
+// reach an audit log (the sentry's debug log has them). Linux's check that
+// a program reads no scratch word before writing it is not made (the
+// interpreter starts with zeroed words).
+
+// seccompFilter is one installed program.
+type seccompFilter struct {
+	prog bpf.Program
+	log  bool           // SECCOMP_FILTER_FLAG_LOG
+	prev *seccompFilter // installed before this one
+	// pathLen is the instructions of this filter and all before it, each
+	// counted with abi.SECCOMP_FILTER_OVERHEAD, as Linux bounds them.
+	pathLen int
+	count   int // filters in the chain, this one included
+}
+
+// seccompState is a task's mode and filters; immutable once published.
+type seccompState struct {
+	mode int // unix.SECCOMP_MODE_STRICT or linux.SECCOMP_MODE_FILTER
+	last *seccompFilter
+}
+
+// SeccompMode is the task's seccomp mode (PR_GET_SECCOMP, /proc/PID/status)
+// and its number of filters.
+func (t *Task) SeccompMode() (mode, filters int) {
+	s := t.seccomp.Load()
+	if s == nil {
+		return linux.SECCOMP_MODE_NONE, 0
+	}
+	if s.last != nil {
+		filters = s.last.count
+	}
+	return s.mode, filters
+}
+
+// SetSeccompStrict puts the task in strict mode: EINVAL if it has filters.
+func (t *Task) SetSeccompStrict() error {
+	t.K.mu.Lock()
+	defer t.K.mu.Unlock()
+	if s := t.seccomp.Load(); s != nil {
+		if s.mode != unix.SECCOMP_MODE_STRICT {
+			return unix.EINVAL
+		}
+		return nil
+	}
+	t.seccomp.Store(&seccompState{mode: unix.SECCOMP_MODE_STRICT})
+	return nil
+}
+
+// AddSeccompFilter installs insns, already checked by CheckSeccompFilter,
+// on the task, or with tsync on every thread of its process whose filters
+// the task's extend; a thread whose filters do not is the result (its
+// TID), or ESRCH with tsyncESRCH, and nothing changes.
+func (t *Task) AddSeccompFilter(prog bpf.Program, log, tsync, tsyncESRCH bool) (int, error) {
+	k := t.K
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	old := t.seccomp.Load()
+	if old != nil && old.mode != linux.SECCOMP_MODE_FILTER {
+		return 0, unix.EINVAL
+	}
+	f := &seccompFilter{prog: prog, log: log, pathLen: prog.Length() + abi.SECCOMP_FILTER_OVERHEAD, count: 1}
+	if old != nil && old.last != nil {
+		f.prev = old.last
+		f.pathLen += old.last.pathLen
+		f.count += old.last.count
+	}
+	if f.pathLen > abi.SECCOMP_MAX_INSNS_PER_PATH {
+		return 0, unix.ENOMEM
+	}
+	next := &seccompState{mode: linux.SECCOMP_MODE_FILTER, last: f}
+	if tsync {
+		for _, o := range t.TG.tasks {
+			if o != t && !extends(f.prev, o.seccomp.Load()) {
+				if tsyncESRCH {
+					return 0, unix.ESRCH
+				}
+				return o.TID, nil
+			}
+		}
+		noNewPrivs := t.NoNewPrivs()
+		for _, o := range t.TG.tasks {
+			o.seccomp.Store(next)
+			if noNewPrivs {
+				o.SetNoNewPrivs()
+			}
+		}
+		return 0, nil
+	}
+	t.seccomp.Store(next)
+	return 0, nil
+}
+
+// extends reports whether chain, the filters a new one goes on top of,
+// holds all of s's (TSYNC's is_ancestor): s has none, or its newest is in
+// chain.
+func extends(chain *seccompFilter, s *seccompState) bool {
+	if s == nil {
+		return true
+	}
+	if s.mode != linux.SECCOMP_MODE_FILTER {
+		return false
+	}
+	for f := chain; ; f = f.prev {
+		if f == s.last {
+			return true
+		}
+		if f == nil {
+			return false
+		}
+	}
+}
+
+// CheckSeccompFilter checks a program as seccomp_check_filter does and
+// compiles it: loads only of seccomp_data's 32-bit words (a length load
+// becomes its size), no packet-relative loads; EINVAL otherwise.
+func CheckSeccompFilter(insns []bpf.Instruction) (bpf.Program, error) {
+	if len(insns) == 0 || len(insns) > bpf.MaxInstructions {
+		return bpf.Program{}, unix.EINVAL
+	}
+	const dataSize = 64 // sizeof(struct seccomp_data)
+	for i, in := range insns {
+		switch in.OpCode {
+		case bpf.Ld | bpf.W | bpf.Abs:
+			if in.K >= dataSize || in.K%4 != 0 {
+				return bpf.Program{}, unix.EINVAL
+			}
+		case bpf.Ld | bpf.W | bpf.Len:
+			insns[i] = bpf.Stmt(bpf.Ld|bpf.Imm, dataSize)
+		case bpf.Ldx | bpf.W | bpf.Len:
+			insns[i] = bpf.Stmt(bpf.Ldx|bpf.Imm, dataSize)
+		default:
+			cls := in.OpCode & 0x07
+			if cls == bpf.Ld && in.OpCode != bpf.Ld|bpf.Imm && in.OpCode != bpf.Ld|bpf.W|bpf.Mem ||
+				cls == bpf.Ldx && in.OpCode != bpf.Ldx|bpf.Imm && in.OpCode != bpf.Ldx|bpf.W|bpf.Mem {
+				return bpf.Program{}, unix.EINVAL
+			}
+		}
+	}
+	prog, err := bpf.Compile(insns, false)
+	if err != nil {
+		return bpf.Program{}, unix.EINVAL
+	}
+	return prog, nil
+}
+
+// seccompAllows runs the task's seccomp checks on syscall nr with args
+// and reports whether the syscall runs; if not, the task's registers hold
+// what the caller sees (its Rax), or the task is dying.
+func (t *Task) seccompAllows(nr uintptr, args SyscallArguments) bool {
+	s := t.seccomp.Load()
+	if s == nil {
+		return true
+	}
+	if s.mode == unix.SECCOMP_MODE_STRICT {
+		switch nr {
+		case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_EXIT, unix.SYS_RT_SIGRETURN:
+			return true
+		}
+		t.Log().Debug("seccomp strict mode: killed", "nr", nr)
+		t.seccompKillThread(int(unix.SIGKILL))
+		return false
+	}
+	return t.seccompFilterAllows(s, nr, args, false)
+}
+
+// seccompFilterAllows runs the filters of s; after a tracer's
+// PTRACE_EVENT_SECCOMP stop (rechecked) a TRACE answer lets it run.
+func (t *Task) seccompFilterAllows(s *seccompState, nr uintptr, args SyscallArguments, rechecked bool) bool {
+	d := linux.SeccompData{Nr: int32(nr), Arch: linux.AUDIT_ARCH_X86_64, InstructionPointer: t.Regs.Rip}
+	for i, a := range args {
+		d.Args[i] = uint64(a)
+	}
+	var buf [64]byte
+	in := seccomp.DataAsBPFInput(&d, buf[:])
+	ret := uint32(linux.SECCOMP_RET_ALLOW)
+	var logged bool
+	for f := s.last; f != nil; f = f.prev {
+		r, err := bpf.Exec[bpf.NativeEndian](f.prog, in)
+		if err != nil {
+			// Checked programs only read seccomp_data: fail closed.
+			t.Log().Warn("seccomp filter failed", "err", err)
+			r = uint32(linux.SECCOMP_RET_KILL_PROCESS)
+		}
+		if int32(r&linux.SECCOMP_RET_ACTION_FULL) < int32(ret&linux.SECCOMP_RET_ACTION_FULL) {
+			ret, logged = r, f.log
+		}
+	}
+	data := ret & linux.SECCOMP_RET_DATA
+	switch action := linux.BPFAction(ret & linux.SECCOMP_RET_ACTION_FULL); action {
+	case linux.SECCOMP_RET_ALLOW:
+		return true
+	case unix.SECCOMP_RET_LOG:
+		t.Log().Debug("seccomp: logged", "nr", nr)
+		return true
+	case linux.SECCOMP_RET_ERRNO:
+		t.Regs.Rax = negErrno(unix.Errno(min(data, 4095))) // MAX_ERRNO
+		return false
+	case linux.SECCOMP_RET_TRAP:
+		t.Regs.Rax = t.Regs.OrigRax // syscall_rollback
+		t.forceSignal(seccompSigInfo(nr, t.Regs.Rip, data))
+		return false
+	case linux.SECCOMP_RET_TRACE:
+		if rechecked {
+			return true
+		}
+		if !t.ptraceEvent(linux.PTRACE_EVENT_SECCOMP, linux.PTRACE_O_TRACESECCOMP, uint64(data)) {
+			t.Regs.Rax = negErrno(unix.ENOSYS)
+			return false
+		}
+		// The tracer may have changed or skipped (-1) the syscall.
+		nr = uintptr(t.Regs.OrigRax)
+		if nr == ^uintptr(0) {
+			return false
+		}
+		a := t.Regs.SyscallArgs()
+		return t.seccompFilterAllows(s, nr, SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}, true)
+	case linux.SECCOMP_RET_USER_NOTIF:
+		t.Regs.Rax = negErrno(unix.ENOSYS) // no listener
+		return false
+	default: // KILL_THREAD, KILL_PROCESS and unknown actions
+		if logged || action != linux.SECCOMP_RET_KILL_THREAD {
+			t.Log().Debug("seccomp: killed", "nr", nr, "action", action)
+		}
+		if action == linux.SECCOMP_RET_KILL_THREAD && !t.TG.lastTask(t.K) {
+			t.Exit(0) // do_exit(SIGSYS): the thread alone
+			return false
+		}
+		// The process dies of SIGSYS, with a core file where they are
+		// made, whatever the signal's action and mask.
+		t.TG.SetSigAction(int(unix.SIGSYS), linux.SigAction{})
+		t.forceSignal(seccompSigInfo(nr, t.Regs.Rip, data))
+		t.Regs.Rax = t.Regs.OrigRax
+		return false
+	}
+}
+
+// seccompKillThread ends the task as do_exit(sig) does: the thread alone,
+// or the process with it as its last thread.
+func (t *Task) seccompKillThread(sig int) {
+	if t.TG.lastTask(t.K) {
+		t.TG.Kill(sig)
+		return
+	}
+	t.Exit(0)
+}
+
+// seccompSigInfo is SECCOMP_RET_TRAP's SIGSYS (force_sig_seccomp).
+func seccompSigInfo(nr uintptr, rip uint64, data uint32) SigInfo {
+	si := SigInfo{Signo: int32(unix.SIGSYS), Errno: int32(data), Code: linux.SYS_SECCOMP}
+	si.SetCallAddr(rip)
+	si.SetSyscall(int32(nr))
+	si.SetArch(linux.AUDIT_ARCH_X86_64)
+	return si
+}
+
+// negErrno is e as a syscall returns it in Rax.
+func negErrno(e unix.Errno) uint64 {
+	n := int64(e)
+	return uint64(-n)
+}
