@@ -191,7 +191,10 @@ func (t *Task) seccompAllows(nr uintptr, args SyscallArguments) bool {
 // seccompFilterAllows runs the filters of s; after a tracer's
 // PTRACE_EVENT_SECCOMP stop (rechecked) a TRACE answer lets it run.
 func (t *Task) seccompFilterAllows(s *seccompState, nr uintptr, args SyscallArguments, rechecked bool) bool {
-	d := linux.SeccompData{Nr: int32(nr), Arch: linux.AUDIT_ARCH_X86_64, InstructionPointer: t.Regs.Rip}
+	// The address after the syscall instruction, which the instruction
+	// left in rcx: Rip is a trap's once systrap patched a register site.
+	ip := t.Regs.Rcx
+	d := linux.SeccompData{Nr: int32(nr), Arch: linux.AUDIT_ARCH_X86_64, InstructionPointer: ip}
 	for i, a := range args {
 		d.Args[i] = uint64(a)
 	}
@@ -222,7 +225,7 @@ func (t *Task) seccompFilterAllows(s *seccompState, nr uintptr, args SyscallArgu
 		return false
 	case linux.SECCOMP_RET_TRAP:
 		t.Regs.Rax = t.Regs.OrigRax // syscall_rollback
-		t.forceSignal(seccompSigInfo(nr, t.Regs.Rip, data))
+		t.forceSignal(seccompSigInfo(nr, ip, data))
 		return false
 	case linux.SECCOMP_RET_TRACE:
 		if rechecked {
@@ -253,7 +256,7 @@ func (t *Task) seccompFilterAllows(s *seccompState, nr uintptr, args SyscallArgu
 		// The process dies of SIGSYS, with a core file where they are
 		// made, whatever the signal's action and mask.
 		t.TG.SetSigAction(int(unix.SIGSYS), linux.SigAction{})
-		t.forceSignal(seccompSigInfo(nr, t.Regs.Rip, data))
+		t.forceSignal(seccompSigInfo(nr, ip, data))
 		t.Regs.Rax = t.Regs.OrigRax
 		return false
 	}

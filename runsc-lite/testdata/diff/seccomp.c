@@ -193,6 +193,32 @@ int main(int argc, char **argv) {
 		T(install(SYS_gettid, SECCOMP_RET_LOG, SECCOMP_FILTER_FLAG_LOG));
 		printf("  gettid ok: %d\n", syscall(SYS_gettid) > 0);
 	}
+	CASE("instruction pointer") {
+		/* ERRNO with the low 12 bits of the address after the
+		 * syscall instruction: the same libc or binary natively and
+		 * in the sandbox, so the same value, and from call to call,
+		 * even once the sandbox patched the site. */
+		struct sock_filter ipf[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 4),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+			BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xfff),
+			BPF_STMT(BPF_ALU | BPF_OR | BPF_K, SECCOMP_RET_ERRNO),
+			BPF_STMT(BPF_RET | BPF_A, 0),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog p = {.len = 7, .filter = ipf};
+		T(sc(SECCOMP_SET_MODE_FILTER, 0, &p));
+		int first = 0, same = 1;
+		for (int i = 0; i < 20; i++) {
+			errno = 0;
+			syscall(SYS_getppid);
+			if (i == 0)
+				first = errno;
+			same = same && errno == first;
+		}
+		printf("  errno from the address %#x, the same 20 times: %d\n", first, same);
+	}
 	CASE("kill process") {
 		T(install(SYS_getppid, SECCOMP_RET_KILL_PROCESS, 0));
 		syscall(SYS_getppid);
