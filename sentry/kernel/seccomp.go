@@ -71,10 +71,10 @@ func (t *Task) SetSeccompStrict() error {
 	return nil
 }
 
-// AddSeccompFilter installs insns, already checked by CheckSeccompFilter,
-// on the task, or with tsync on every thread of its process whose filters
-// the task's extend; a thread whose filters do not is the result (its
-// TID), or ESRCH with tsyncESRCH, and nothing changes.
+// AddSeccompFilter installs prog, made by CheckSeccompFilter, on the
+// task, or with tsync on every thread of its process whose filters the
+// task's extend; a thread whose filters do not is the result (its TID),
+// or ESRCH with tsyncESRCH, and nothing changes.
 func (t *Task) AddSeccompFilter(prog bpf.Program, log, tsync, tsyncESRCH bool) (int, error) {
 	k := t.K
 	k.mu.Lock()
@@ -154,7 +154,7 @@ func CheckSeccompFilter(insns []bpf.Instruction) (bpf.Program, error) {
 		case bpf.Ldx | bpf.W | bpf.Len:
 			insns[i] = bpf.Stmt(bpf.Ldx|bpf.Imm, dataSize)
 		default:
-			cls := in.OpCode & 0x07
+			cls := in.OpCode & 0x07 // BPF_CLASS
 			if cls == bpf.Ld && in.OpCode != bpf.Ld|bpf.Imm && in.OpCode != bpf.Ld|bpf.W|bpf.Mem ||
 				cls == bpf.Ldx && in.OpCode != bpf.Ldx|bpf.Imm && in.OpCode != bpf.Ldx|bpf.W|bpf.Mem {
 				return bpf.Program{}, unix.EINVAL
