@@ -45,6 +45,7 @@ static void shm(key_t key) {
 	char *q = shmat(id, NULL, SHM_RDONLY);
 	CHECK(q != (void *)-1 && q != p);
 	printf("second view: %s\n", q);
+	T(mprotect(q, 4096, PROT_READ | PROT_WRITE)); /* SHM_RDONLY: never writable */
 	T(shmctl(id, IPC_STAT, &ds));
 	printf("nattch %lu lpid-is-me %d\n", ds.shm_nattch, ds.shm_lpid == getpid());
 	/* Shared across fork, and with a child's own attachment. */

@@ -93,8 +93,10 @@ func shmat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		att.File.Close()
 		return 0, unix.EINVAL
 	}
+	// SHM_RDONLY opens the segment for reading only: mprotect may never
+	// make the mapping writable (do_shmat).
 	at, err := t.MM().Mmap(mm.MmapOpts{Addr: addr, Length: length, Prot: prot, Flags: mflags,
-		File: att.File, Name: att.Name, Dev: att.Dev, Ino: att.Ino})
+		File: att.File, Name: att.Name, Dev: att.Dev, Ino: att.Ino, ReadOnlyFile: flags&linux.SHM_RDONLY != 0})
 	if err == unix.EEXIST {
 		return 0, unix.EINVAL // an overlap without SHM_REMAP
 	}
