@@ -46,12 +46,23 @@ type ReleaseWaiter interface {
 	WaitReleased()
 }
 
-// MappingCounter is implemented by an address space that wants to hear,
-// before each mapping change, how many mappings the application has:
-// systrap makes some changes in a way that must stay clear of the host's
-// limit on them (platform/systrap/resume_call.go).
-type MappingCounter interface {
-	CountMappings(n int)
+// MappingChange is what the memory manager knows of a mapping change
+// about to be made that the host's answer to it depends on.
+type MappingChange struct {
+	// Mappings is the number of the application's mappings.
+	Mappings int
+	// Shared says the change touches memory the host maps shared, where
+	// the host file's own rules (a memfd's seals) may refuse a writable
+	// protection.
+	Shared bool
+}
+
+// ChangeWatcher is implemented by an address space that wants to hear of
+// each mapping change before it is made: systrap makes some without
+// waiting for the host's answer, which must then be certain
+// (platform/systrap/resume_call.go).
+type ChangeWatcher interface {
+	WillChange(c MappingChange)
 }
 
 // AddressSpace is the memory of one application process.

@@ -57,7 +57,7 @@ func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccom
 // resumeCallable allows: an address in resumeCallRange and a length under
 // resumeCallMaxLen (so the whole range lies below the stub's image); for
 // mmap only a private anonymous fixed mapping (no descriptor, offset 0),
-// for mprotect only PROT_NONE or PROT_READ.
+// for mprotect only PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE.
 func resumeCallRules(s stub.Symbols) map[uintptr]seccomp.SyscallRule {
 	at := func(more ...seccomp.ValueMatcher) seccomp.SyscallRule {
 		args := append([]seccomp.ValueMatcher{seccomp.GreaterThanOrEqual(resumeCallRange.Start), seccomp.LessThan(resumeCallMaxLen)}, more...)
@@ -70,7 +70,7 @@ func resumeCallRules(s stub.Symbols) map[uintptr]seccomp.SyscallRule {
 	return map[uintptr]seccomp.SyscallRule{
 		unix.SYS_MMAP:     mmap,
 		unix.SYS_MUNMAP:   at(),
-		unix.SYS_MPROTECT: seccomp.Or{at(seccomp.EqualTo(unix.PROT_NONE)), at(seccomp.EqualTo(unix.PROT_READ))},
+		unix.SYS_MPROTECT: seccomp.Or{at(seccomp.EqualTo(unix.PROT_NONE)), at(seccomp.EqualTo(unix.PROT_READ)), at(seccomp.EqualTo(unix.PROT_READ | unix.PROT_WRITE))},
 	}
 }
 

@@ -30,11 +30,16 @@ import (
 // Only calls that cannot reach what the stub's own code relies on go this
 // way, and the thread's seccomp program allows exactly those at the
 // handler's syscall instruction (resumeCallRules): private anonymous fixed
-// mappings, unmappings, and protection changes to PROT_NONE or PROT_READ,
-// of fewer than resumeCallMaxLen bytes from an address in resumeCallRange,
-// which ends that far below the stub's image: the image, the shared region
-// and the trap table stay out of reach, and no file, shared mapping or
-// writable protection is involved. A thread that jumps there with its own
+// mappings, unmappings, and protection changes to PROT_NONE, PROT_READ or
+// PROT_READ|PROT_WRITE, of fewer than resumeCallMaxLen bytes from an
+// address in resumeCallRange, which ends that far below the stub's image:
+// the image, the shared region and the trap table stay out of reach, and
+// no file is mapped. Making a mapping writable reaches no file the
+// application may only read: the host's shared mappings are of
+// descriptors open for writing, and a shared mapping of a file the
+// application may not write is private on the host (mm.VMA.hostShared),
+// where a write stays in the process; no exec is ever added (a file of a
+// noexec mount). A thread that jumps there with its own
 // arguments does no more than that to its own process, which it could ask
 // the sentry for (the sentry's view of the process is then wrong, as after
 // a syscall thread taken over: docs/security.md). Anything else that
@@ -43,7 +48,9 @@ import (
 // keep their order. The host refuses such calls only at its limit on a
 // process's mappings, so they are made this way only while the process has
 // resumeCallSlack fewer than that (the memory manager tells the count:
-// platform.MappingCounter); if the host refused one anyway, the sentry's
+// platform.ChangeWatcher), and a protection made writable only where the
+// host maps nothing shared, whose file may refuse it (a memfd's seals
+// clear VM_MAYWRITE); if the host refused one anyway, the sentry's
 // mirror would be wrong, and the process is killed at the thread's next
 // stop (the handler writes the answer into CallRet). Only the signal
 // handler's resume makes calls, not a patched site's (stub_amd64.S), so
@@ -104,7 +111,7 @@ func resumeCallable(nr uintptr, args [6]uint64) bool {
 	case unix.SYS_MUNMAP:
 		return true
 	case unix.SYS_MPROTECT:
-		return args[2] == unix.PROT_NONE || args[2] == unix.PROT_READ
+		return args[2] == unix.PROT_NONE || args[2] == unix.PROT_READ || args[2] == unix.PROT_READ|unix.PROT_WRITE
 	}
 	return false
 }
@@ -117,8 +124,11 @@ type resumeCalls struct {
 	// pending is whether call holds a call.
 	pending atomic.Bool
 	// mappings is the application's number of mappings plus one, as the
-	// memory manager last told it (CountMappings); 0 until it has.
+	// memory manager last told it (WillChange); 0 until it has.
 	mappings atomic.Int64
+	// shared is whether the change the memory manager last told of
+	// touches memory the host maps shared (WillChange).
+	shared atomic.Bool
 
 	mu   sync.Mutex // guards call
 	call sysmsg.Call
@@ -134,8 +144,11 @@ func resumeCallSyscall(nr uint64) bool {
 	return false
 }
 
-// CountMappings implements platform.MappingCounter.
-func (as *addressSpace) CountMappings(n int) { as.resume.mappings.Store(int64(n) + 1) }
+// WillChange implements platform.ChangeWatcher.
+func (as *addressSpace) WillChange(c platform.MappingChange) {
+	as.resume.mappings.Store(int64(c.Mappings) + 1)
+	as.resume.shared.Store(c.Shared)
+}
 
 // stoppedFor records, after a stop for syscall nr, that the process's
 // only thread (in slot) is stopped in its signal handler and can make the
@@ -151,6 +164,11 @@ func (as *addressSpace) stoppedFor(slot int, nr uint64) {
 func (as *addressSpace) atResume(nr uintptr, args [6]uint64) bool {
 	r := &as.resume
 	if r.stopped.Load() == 0 || !resumeCallable(nr, args) {
+		return false
+	}
+	if nr == unix.SYS_MPROTECT && args[2]&unix.PROT_WRITE != 0 && r.shared.Load() {
+		// The host file may refuse it (a memfd's seals): the answer
+		// must reach the application.
 		return false
 	}
 	if n := r.mappings.Load(); n == 0 || n-1+resumeCallSlack >= int64(as.p.mapLimit) {

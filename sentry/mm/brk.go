@@ -43,14 +43,14 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr {
 		if m.admit(footprint{}, next) != nil {
 			return m.brk
 		}
-		m.countMappings()
+		m.willChange(false)
 		if _, err := m.as.Mmap(oldEnd, newEnd-oldEnd, rw, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED, nil, 0); err != nil {
 			m.unadmit(footprint{}, next)
 			return m.brk
 		}
 		m.extendHeap(oldEnd, newEnd)
 	case newEnd < oldEnd:
-		m.countMappings()
+		m.willChange(false)
 		if err := m.as.Munmap(newEnd, oldEnd-newEnd); err != nil {
 			return m.brk
 		}

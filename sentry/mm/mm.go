@@ -383,6 +383,28 @@ func (m *MemoryManager) Maps() string {
 // platform's own ranges.
 func (v *VMA) shown() bool { return !(v.special && v.Name == "[platform]") }
 
+// hostShared reports whether the host maps v shared. A shared mapping that
+// may never be writable (noWrite) is private on the host: it reads the
+// same pages as long as nothing writes them, and nothing the sentry does
+// writes them; but the host allows a private mapping to become writable
+// (copy on write) where a shared one of the sentry's descriptor (a memfd,
+// open for writing whatever the application opened) would write the file.
+// The application's thread can make its own mappings writable behind the
+// sentry's back at a resume (platform/systrap/resume_call.go).
+func (v *VMA) hostShared() bool { return v.Shared && !v.noWrite }
+
+// hostFlags are the mmap flags that map v on the host, at a fixed place.
+func (v *VMA) hostFlags() int {
+	flags := unix.MAP_FIXED | unix.MAP_PRIVATE
+	if v.hostShared() {
+		flags = unix.MAP_FIXED | unix.MAP_SHARED
+	}
+	if v.File == nil {
+		flags |= unix.MAP_ANONYMOUS
+	}
+	return flags
+}
+
 // Shown reports whether v is the application's (/proc/PID/maps lists it).
 func (v *VMA) Shown() bool { return v.shown() }
 

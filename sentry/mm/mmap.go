@@ -113,11 +113,12 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 // platform's own ranges not; m.mu is held.
 func (m *MemoryManager) mapCount() int { return m.vmas.Len() - m.platformVMAs }
 
-// countMappings tells the address space how many mappings it holds before
-// a change, if it wants to know (platform.MappingCounter); m.mu is held.
-func (m *MemoryManager) countMappings() {
-	if c, ok := m.as.(platform.MappingCounter); ok {
-		c.CountMappings(m.vmas.Len())
+// willChange tells the address space of a change about to be made, if it
+// wants to know (platform.ChangeWatcher): how many mappings it holds, and
+// whether the change touches memory the host maps shared; m.mu is held.
+func (m *MemoryManager) willChange(shared bool) {
+	if c, ok := m.as.(platform.ChangeWatcher); ok {
+		c.WillChange(platform.MappingChange{Mappings: m.vmas.Len(), Shared: shared})
 	}
 }
 
@@ -154,14 +155,6 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 	if m.mapCount() >= m.mem.MaxMapCount() && m.splitsOne(addr, addr+length) {
 		return 0, unix.ENOMEM
 	}
-	hostFlags := unix.MAP_SHARED | unix.MAP_FIXED
-	if kind == unix.MAP_PRIVATE {
-		hostFlags = unix.MAP_PRIVATE | unix.MAP_FIXED
-	}
-	if o.File == nil {
-		hostFlags |= unix.MAP_ANONYMOUS
-	}
-	hostFlags |= o.Flags & (unix.MAP_NORESERVE | unix.MAP_POPULATE | unix.MAP_STACK | unix.MAP_GROWSDOWN)
 	v := VMA{
 		Start: addr, End: addr + length, Prot: o.Prot, Shared: kind != unix.MAP_PRIVATE,
 		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
@@ -169,6 +162,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 		noWrite: kind != unix.MAP_PRIVATE && o.ReadOnlyFile,
 		aioRing: o.AIORing,
 	}
+	hostFlags := v.hostFlags() | o.Flags&(unix.MAP_NORESERVE|unix.MAP_POPULATE|unix.MAP_STACK|unix.MAP_GROWSDOWN)
 	if v.Locked {
 		hostFlags |= unix.MAP_POPULATE // as Linux populates VM_LOCKED mappings
 	}
@@ -187,7 +181,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 			v.Name = "/dev/zero (deleted)"
 		}
 	}
-	m.countMappings()
+	m.willChange(false)
 	if _, err := m.as.Mmap(addr, length, o.Prot, hostFlags, o.File, o.Offset); err != nil {
 		m.unadmit(old, next)
 		if v.shm != nil {
@@ -266,7 +260,7 @@ func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 	if m.mapCount() >= m.mem.MaxMapCount() && m.splitsOne(addr, end) {
 		return unix.ENOMEM
 	}
-	m.countMappings()
+	m.willChange(false)
 	if err := m.as.Munmap(addr, end-addr); err != nil {
 		return err
 	}
@@ -306,6 +300,7 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 	if m.sealedIn(addr, end) {
 		return unix.EPERM
 	}
+	hostShared := false
 	if prot&unix.PROT_WRITE != 0 {
 		for v := range m.vmas.in(addr, end) {
 			if v.noWrite {
@@ -313,6 +308,7 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 				// before it; here nothing changes.
 				return unix.EACCES
 			}
+			hostShared = hostShared || v.hostShared()
 		}
 	}
 	old, next := m.usageIn(addr, end), footprint{}
@@ -325,7 +321,7 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 	if err := m.admit(old, next); err != nil {
 		return err
 	}
-	m.countMappings()
+	m.willChange(hostShared)
 	if err := m.as.Mprotect(addr, end-addr, prot); err != nil {
 		m.unadmit(old, next)
 		return err

@@ -220,8 +220,15 @@ func (m *MemoryManager) move(old, oldLen, newLen uintptr, flags int, dst uintptr
 		}
 		ringWas = was
 	}
-	hostFlags := unix.MREMAP_MAYMOVE | unix.MREMAP_FIXED | flags&unix.MREMAP_DONTUNMAP
-	_, err := m.as.Mremap(old, oldLen, newLen, hostFlags, dst)
+	var err error
+	if oldLen == 0 && !v.hostShared() {
+		// A copy of a shared mapping the host holds as private
+		// (VMA.hostShared), which the host would not duplicate.
+		err = m.mapLike(&moved, moved.Start, moved.End, moved.Prot)
+	} else {
+		hostFlags := unix.MREMAP_MAYMOVE | unix.MREMAP_FIXED | flags&unix.MREMAP_DONTUNMAP
+		_, err = m.as.Mremap(old, oldLen, newLen, hostFlags, dst)
+	}
 	if errors.Is(err, unix.EFAULT) && v.shm == nil && !keepOld {
 		// The host splits the range: map it afresh instead.
 		err = m.moveByMapping(&moved, old, oldLen)
@@ -244,14 +251,7 @@ func (m *MemoryManager) move(old, oldLen, newLen uintptr, flags int, dst uintptr
 // mapLike maps [start, end) of a mapping like v at its place on the host,
 // with prot; the mirror is the caller's to update. m.mu is held.
 func (m *MemoryManager) mapLike(v *VMA, start, end uintptr, prot int) error {
-	flags := unix.MAP_FIXED | unix.MAP_PRIVATE
-	if v.Shared {
-		flags = unix.MAP_FIXED | unix.MAP_SHARED
-	}
-	if v.File == nil {
-		flags |= unix.MAP_ANONYMOUS
-	}
-	_, err := m.as.Mmap(start, end-start, prot, flags, v.File, v.Offset+int64(start-v.Start))
+	_, err := m.as.Mmap(start, end-start, prot, v.hostFlags(), v.File, v.Offset+int64(start-v.Start))
 	return err
 }
 

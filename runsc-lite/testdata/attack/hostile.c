@@ -44,6 +44,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -858,8 +859,8 @@ spin:
 
 /* Mapping changes at the handler's site, where the handler makes the one
  * the sentry leaves to a thread's resume: the filter allows only private
- * anonymous mappings, unmappings and protection changes to none or read,
- * below the stub's image; anything else traps into the sentry, which
+ * anonymous mappings, unmappings and protection changes to none, read or
+ * read+write, below the stub's image; anything else traps into the sentry, which
  * answers it as the application's own syscall. */
 static void map_at_handler(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
@@ -928,13 +929,32 @@ static void mode_resumecall(void)
 	} else if (strcmp(what, "answer") == 0) {
 		contained("forged answer to a resume's call", forge_resume_answer);
 	} else if (strcmp(what, "file") == 0) {
-		int fd = open("/etc/passwd", O_RDONLY);
+		/* A file of the sandbox's own /tmp (the sentry's memfd, open
+		 * for writing whatever the application opened) and a System V
+		 * segment attached read-only: the handler may make a mapping
+		 * writable, but a write never reaches what was only readable. */
+		const char *path = "/tmp/read-only-at-resume";
+		int wfd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0444);
+		write(wfd, "original", 8);
+		close(wfd);
+		int fd = open(path, O_RDONLY);
 		char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
 		map_at_handler(SYS_mprotect, (long)p, 4096, PROT_READ | PROT_WRITE, 0, 0, 0);
 		printf("mprotect(PROT_WRITE) of a read-only shared file mapping: %s\n", result(jump_ret));
 		map_at_handler(SYS_mmap, (long)p, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
 		printf("writable shared mmap of it: %s\n", result(jump_ret));
 		printf("write: %s\n", probe(poke8, p) ? "SIGSEGV" : "no fault");
+		char got[9] = {0};
+		pread(fd, got, 8, 0);
+		printf("file afterwards: %s\n", got);
+		int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+		char *rw = shmat(id, NULL, 0), *ro = shmat(id, NULL, SHM_RDONLY);
+		shmctl(id, IPC_RMID, NULL);
+		strcpy(rw, "original");
+		map_at_handler(SYS_mprotect, (long)ro, 4096, PROT_READ | PROT_WRITE, 0, 0, 0);
+		printf("mprotect(PROT_WRITE) of a SHM_RDONLY attachment: %s\n", result(jump_ret));
+		printf("write: %s\n", probe(poke8, ro) ? "SIGSEGV" : "no fault");
+		printf("segment afterwards: %.8s\n", rw);
 	} else
 		printf("unknown what=%s\n", what);
 	alive();

@@ -1,6 +1,7 @@
 /* mremap moves and mincore residency: shared anonymous memory moved while a
  * forked child maps it, memfd mappings, private growth, MREMAP_FIXED,
- * MREMAP_DONTUNMAP, duplication of a shared mapping, the errors; mincore of
+ * MREMAP_DONTUNMAP, duplication of a shared mapping, a shared mapping of a
+ * file open only for reading, the errors; mincore of
  * untouched, touched and unmapped pages. */
 #include "common.h"
 #include <sys/mman.h>
@@ -102,6 +103,59 @@ static void memfd_moves(void) {
 	close(fd);
 }
 
+/* A shared mapping of a file open only for reading (VM_MAYWRITE clear):
+ * never writable, yet it sees what others write, duplicated, moved and
+ * after fork. */
+static void readonly_shared(void) {
+	char path[] = "/tmp/mremap-ro-XXXXXX";
+	int wfd = mkstemp(path);
+	CHECK(wfd >= 0);
+	T(ftruncate(wfd, 4 * PG));
+	T(pwrite(wfd, "one", 3, PG));
+	int fd = open(path, O_RDONLY);
+	unlink(path);
+	unsigned char *r = mmap(NULL, 4 * PG, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(r != MAP_FAILED);
+	if (r == MAP_FAILED)
+		return;
+	T(mprotect(r, PG, PROT_READ | PROT_WRITE));
+	T(mprotect(r, PG, PROT_NONE));
+	T(mprotect(r, PG, PROT_READ));
+	CHECK(memcmp(r + PG, "one", 3) == 0);
+	T(pwrite(wfd, "two", 3, PG));
+	CHECK(memcmp(r + PG, "two", 3) == 0);
+	unsigned char *d = mremap(r, 0, 2 * PG, MREMAP_MAYMOVE);
+	CHECK(d != MAP_FAILED);
+	if (d != MAP_FAILED) {
+		T(pwrite(wfd, "six", 3, PG));
+		CHECK(memcmp(d + PG, "six", 3) == 0);
+		T(mprotect(d, PG, PROT_READ | PROT_WRITE));
+		T(munmap(d, 2 * PG));
+	}
+	unsigned char *m = mremap(r, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, hole(4));
+	CHECK(m != MAP_FAILED && m != r);
+	if (m == MAP_FAILED)
+		return;
+	T(pwrite(wfd, "ten", 3, PG));
+	CHECK(memcmp(m + PG, "ten", 3) == 0);
+	int go[2];
+	T(pipe(go));
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		_exit(read(go[0], &c, 1) == 1 && memcmp(m + PG, "end", 3) == 0 ? 0 : 1);
+	}
+	T(pwrite(wfd, "end", 3, PG));
+	T(write(go[1], "x", 1));
+	int st = 0;
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	T(mprotect(m, 4 * PG, PROT_READ | PROT_WRITE));
+	T(munmap(m, 4 * PG));
+	close(fd);
+	close(wfd);
+}
+
 static void private_moves(void) {
 	unsigned char *p = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	for (long i = 0; i < 8 * PG; i++)
@@ -180,6 +234,7 @@ int main(int argc, char **argv) {
 	setup(argc, argv);
 	shared_across_fork();
 	memfd_moves();
+	readonly_shared();
 	private_moves();
 	errors();
 	mincore_cases();
