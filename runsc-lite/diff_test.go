@@ -16,92 +16,93 @@ import (
 
 // diffPrograms are the programs under testdata/diff, one per syscall family.
 var diffPrograms = []string{
-	"fileio",       // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
-	"stat",         // stat/fstat/lstat/fstatat/statx
-	"dirs",         // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
-	"links",        // link/symlink/readlink/unlink/rename/renameat2
-	"perms",        // chmod/fchmod/umask/access/faccessat (needs a root host)
-	"fds",          // dup/dup2/dup3/fcntl/close_range/pipe2, what O_PATH descriptors may do
-	"truncate",     // truncate/ftruncate/fallocate
-	"ioctl",        // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
-	"inodeflags",   // FS_IOC_GETFLAGS/SETFLAGS/FSGETXATTR/FSSETXATTR, statx attributes, immutable and append-only files on tmpfs (needs a root host)
-	"identity",     // uids, gids, groups, pids: relations only
-	"time",         // clock_gettime/clock_getres/nanosleep/gettimeofday/time
-	"system",       // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
-	"rlimit",       // RLIMIT_AS/RLIMIT_DATA on mmap/mremap/brk/mprotect and fork, RLIMIT_CPU values, CPU time in getrusage/clock_gettime
-	"memory",       // mmap/munmap/mprotect/brk/mremap/madvise/msync
-	"efault",       // bad pointers everywhere
-	"process",      // fork/vfork/wait4/waitid/execve, pipes between processes
-	"sharedmem",    // memfd_create, MAP_SHARED across fork, process-shared semaphores
-	"memfdseals",   // fcntl F_ADD_SEALS/F_GET_SEALS: each seal and errno, writes, truncations, fallocate, mmap and mprotect past them, fork
-	"timerfd",      // timerfd_create/settime/gettime, read, poll, epoll
-	"posixtimer",   // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
-	"fdreopen",     // /proc/self/fd/N opened again as the same inode (memfds, pipes, deleted files, O_PATH), seals and O_TRUNC, ENXIO for sockets, openat2's refusals, execveat of a memfd
-	"altstack",     // sigaltstack: the flags a query reports, the modes and errnos, uc_stack in a frame, nested handlers, SS_AUTODISARM, rt_sigreturn restoring an edited uc_stack, fork and thread inheritance
-	"coredump",     // core dumps: which signals, dumpable, RLIMIT_CORE, an existing "core", the core bit and CLD_DUMPED; the ELF core's notes and memory
-	"dumpable",     // PR_SET_DUMPABLE 0 keeps another process of the same user (uid 1000, no capabilities) from ptrace attach and process_vm_readv, kill still works; back to 1 it can again; EINVAL for 2; fork keeps the setting (needs a root host)
-	"execinplace",  // execve empties the process (systrap keeps a single-threaded program's host process): the old program's page faults in the new one, from a forked child, after failed execs, from a process that had a second thread, and from the first process
-	"execreset",    // what execve resets (POSIX timers and their queued signals, handlers, the alternate stack) and keeps (other pending signals, the mask, SIG_IGN, ITIMER_REAL, the parent death signal, the next timer ID)
-	"signalfd",     // signalfd/signalfd4, reads of pending signals, poll, epoll
-	"sigqueue",     // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
-	"sigpending",   // RLIMIT_SIGPENDING: EAGAIN for real-time signals past it, siginfos lost, the count freed by taking, SIG_IGN and exit (needs a root host)
-	"restart",      // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
-	"futex2",       // FUTEX_WAKE_OP, PI futexes, robust lists
-	"reaper",       // PR_SET_CHILD_SUBREAPER adoption, PR_SET_PDEATHSIG when the creating process or thread exits, PTRACE_TRACEME racing the parent's exit
-	"stopcont",     // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
-	"tty",          // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
-	"pidfd",        // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
-	"capsets",      // bounding and ambient sets, securebits, capset's limits, what execve leaves of them for root, another user and SECBIT_NOROOT; /proc/self/status's Cap lines (needs a root host)
-	"sched",        // getpriority/setpriority, capget/capset, personality, chroot, fadvise64/readahead/sync_file_range/mlock
-	"ipc",          // System V IPC: shmget/shmat/shmdt/shmctl, semget/semop/semtimedop/semctl, msgget/msgsnd/msgrcv/msgctl
-	"inotify",      // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
-	"sockets",      // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
-	"membarrier",   // membarrier: query, global and private expedited barriers, registration across fork and execve
-	"mseal",        // mseal: argument errors, what a sealed mapping refuses (munmap, mprotect, mremap, MAP_FIXED, discards of read-only anonymous memory), fork, smaps
-	"mremap",       // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
-	"xattr",        // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
-	"epoll",        // epoll_ctl: instances watching instances, the depth limit and loops (ELOOP), EPOLLEXCLUSIVE, errors
-	"mount",        // mount/umount2 of tmpfs: options, size, read-only remounts (EROFS), stacking, lazy unmounts, noexec, errors (needs a root host)
-	"schedpolicy",  // sched_setscheduler/getscheduler/setparam/getparam/setattr/getattr, RESET_ON_FORK, EPERM without CAP_SYS_NICE (needs a root host)
-	"procfs",       // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
-	"ptrace",       // ptrace of children: TRACEME, syscall stops, register and syscall changes, PEEK/POKE, signal suppression and injection, fork/exec events, int3, single steps, ATTACH/SEIZE/INTERRUPT/DETACH, LISTEN, EVENT_EXIT at death by a signal, PEEKSIGINFO, ARCH_PRCTL, ATTACH to a stopped child, debug registers, a tracer that is not the parent
-	"pty",          // pseudo-terminals: openpt/grantpt/unlockpt/ptsname, line discipline (canonical, echo, erase, kill, EOF, ONLCR, raw, VMIN), packet mode, ^C and SIGWINCH to the foreground group, hang-up, master EIO, VMIN/VTIME, TIOCGPTPEER, TIOCSTI, IXON/IXANY and tcflow, TCGETA/TCSETA*
-	"hugeargs",     // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
-	"fhandle",      // name_to_handle_at/open_by_handle_at: round trips, the size handshake, stale handles, CAP_DAC_READ_SEARCH (needs a root host)
-	"openat2",      // openat2's open_how checks and RESOLVE_* (symlinks, magic links, mounts, beneath, in root, cached); fchmodat2
-	"mqueue",       // POSIX message queues: mq_open/mq_unlink/mq_timedsend/mq_timedreceive/mq_notify (signal and SIGEV_THREAD)/mq_getsetattr, priorities, limits, timeouts, errors
-	"leases",       // F_SETLEASE/F_GETLEASE: when a lease may be taken, breaks by open and truncate, SIGIO, EWOULDBLOCK, downgrade and unlock
-	"devmem",       // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
-	"madvise_drop", // MADV_DONTNEED/MADV_FREE across stacks, file and shared mappings, holes
-	"patchsites",   // one `mov $nr,%eax; syscall` site and one `syscall; cmp $-4095,%rax` register site (and glibc's syscall(2)) and the register sites of glibc's pthread_create and start_thread (`syscall; mov 0x28(%r12),%rax`, `syscall; cmpb $0,disp32(%rbx)`) made hot (systrap patches them): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts; signal handlers returning through glibc's __restore_rt (mov $15,%rax; syscall) with r12 changed in the frame
-	"inet",         // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
-	"oob",          // TCP urgent data on 127.0.0.1: MSG_OOB sends and receives, reads stopping at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI and select's exceptional set
-	"peekoff",      // SO_PEEK_OFF: values, and MSG_PEEK from the offset on Unix stream, datagram and seqpacket sockets, TCP and UDP on 127.0.0.1
-	"rawsock",      // raw ICMP and ICMPv6 sockets on loopback (CAP_NET_RAW, needs a root host): echo request and reply with the IPv4 header, IP_HDRINCL, IPPROTO_RAW
-	"sigio",        // F_SETOWN/F_SETOWN_EX/F_SETSIG and their errors, SIGIO and F_SETSIG signals (si_code, si_fd, si_band) from O_ASYNC pipes, FIFOs, Unix and TCP sockets to a process, thread, group or child, open's O_ASYNC, SIGURG on TCP urgent data
-	"sigfpstate",   // FP/SSE state across signals: a fresh state in handlers (MXCSR, x87 control word, xmm), the frame's fpregs, edits of them restored by rt_sigreturn, nested handlers, 2000 rounds
-	"aio",          // native AIO: io_setup/io_submit/io_getevents/io_pgetevents/io_cancel/io_destroy, the ring libaio reads (head, tail, magic), reads, writes, vectors, fsync, poll and its cancel, IOCB_FLAG_RESFD, RWF_NOWAIT, every errno, aio-max-nr, a scribbled ring, fork, signals
-	"dnotify",      // fcntl F_NOTIFY: each DN_* event on entries and the directory itself, single-shot and DN_MULTISHOT, masks adding up, F_NOTIFY 0 and close removing a request, SIGIO and F_SETSIG's si_fd/si_code, renames inside and across directories
-	"nextid",       // /proc/sys/kernel/{msg,sem,shm}_next_id: the next msgget/semget/shmget's identifier, a taken one, the reset to -1, refused values (needs a root host: natively in an IPC namespace of its own)
-	"userns",       // user and UTS namespaces: unshare -r maps, IDs inside and outside, bad map and setgroups writes, capabilities, a namespace's root against the parent's files and processes, a parent writing a child's maps, sethostname, nesting, clone/unshare flag rules, si_uid (needs a root host)
-	"netns",        // CLONE_NEWNET (needs a root host): a new namespace's lo (down, then up), isolation of 127.0.0.1 and abstract AF_UNIX names from the first namespace, /proc/net, if_nameindex, setns back, clone(CLONE_NEWNET), EPERM without CAP_SYS_ADMIN; AF_PACKET SOCK_DGRAM and SOCK_RAW on lo
-	"sysnet",       // sysfs mounted in a network namespace shows its mounter's interfaces, whoever looks (needs a root host); lo's attributes down and up, one superblock per namespace, a gone namespace lists nothing, EINVAL on options, EPERM without CAP_SYS_ADMIN
-	"packetring",   // AF_PACKET rings in a network namespace of its own (needs a root host): PACKET_VERSION/HDRLEN/RESERVE/VNET_HDR/LOSS, every PACKET_RX_RING/TX_RING errno of packet_set_ring, mmap of the rings (offset, size), V1/V2 frames and V3 blocks (descriptor, private area, tp_next_offset chain, retire timeout) filled by UDP on lo, SOCK_RAW and SOCK_DGRAM, overflow and PACKET_STATISTICS, TX ring sends, EMSGSIZE/EINVAL frames, RX and TX in one mapping
-	"ipcns",        // CLONE_NEWIPC (needs a root host): a new namespace has none of the first one's System V objects or POSIX queues, ids of its own, its own shm_next_id and shmmax, /proc/sysvipc of its own; an attached segment stays mapped; unshare undoes SEM_UNDO; setns back through /proc/PPID/ns/ipc; NS_GET_NSTYPE/NS_GET_USERNS; an open ns file keeps it; EPERM without CAP_SYS_ADMIN
-	"msgcopy",      // msgrcv MSG_COPY: the message at an index, left queued; EINVAL without IPC_NOWAIT or with MSG_EXCEPT, ENOMSG past the end, E2BIG, EINVAL for a short buffer with MSG_NOERROR and past msgmax (needs a root host: natively in an IPC namespace of its own)
-	"timens",       // CLONE_NEWTIME (needs a root host): unshare makes the children's namespace, timens_offsets written until entered (EACCES after, EINVAL/ERANGE), clocks moved through libc (the vDSO) and the syscall, sysinfo and /proc/uptime, absolute clock_nanosleep/timerfd/futex on the namespace's clock, setns back, vfork and exec, clone3(CLONE_NEWTIME), NS_GET_*, EPERM for nobody
-	"unixoob",      // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
-	"sigionet",     // signal-driven I/O signal by signal: UDP (POLL_IN, POLL_ERR for ICMP), TCP (POLL_IN per segment and connection, POLL_OUT only after a full send buffer, POLL_IN for a FIN, POLL_HUP then POLL_IN when both are shut, POLL_ERR for a reset), pseudo-terminals (the slave hears of committed lines or raw bytes, the master of output and echo)
-	"unixoobpeek",  // MSG_OOB on Unix stream sockets with SO_PEEK_OFF (Linux 6.18): peeks from the offset stop at and pass the out-of-band byte as manage_oob does, the offset's skip passing over it, reads moving the offset back, a replacing byte, SO_OOBINLINE
-	"sendunspec",   // sendto with an AF_UNSPEC address: the destination on IPv4 UDP and raw sockets (needs a root host), the connected peer on IPv6
-	"sigiocount",   // signal-driven I/O counted: one F_SETSIG real-time signal per UDP datagram (three at once, one more unread, after a read), per pipe write, Unix datagram and stream send, pty line; FIONREAD, MSG_PEEK, MSG_TRUNC after; nothing once disarmed
-	"anyaddr",      // 0.0.0.0 as a destination in a network namespace of its own (needs a root host): UDP and raw sends succeed on a lo never up (dropped), connects ENETUNREACH, the port autobound; with lo up UDP and TCP reach wildcard listeners; IPv6's :: is ::1
-	"setgidstrip",  // a setgid directory's new files lose a group-executable setgid mode when their maker is outside the directory's group, before the umask applies (CVE-2018-13405, CVE-2021-4037); members, the group's own gid and root keep it; creat, open, mknod; mkdir inherits (needs a root host)
-	"tcpclosed",    // poll of TCP sockets in TCP_CLOSE as tcp_poll: new, bound, shut before connecting, refused blocking (disconnected) and non-blocking connects before and after SO_ERROR, reset by the peer, a listener
-	"edgeerrnos",   // errnos of rarer requests: arch_prctl CPUID faulting, MAP_SHARED_VALIDATE and MAP_SYNC flags, FICLONE/FICLONERANGE on tmpfs and across filesystems, /dev/random and /dev/urandom ioctls (unprivileged ones fail), remap_file_pages (pages, /proc/self/maps offsets and merges, errors)
-	"netfilter",    // iptables socket options in a network namespace of its own (needs a root host): GET_INFO/GET_ENTRIES of the initial tables byte for byte, revisions, SET_REPLACE's errnos (translate_table's checks, LTP setsockopt08's table), ADD_COUNTERS, EPERM without CAP_NET_ADMIN over the namespace, a table per namespace; UDP/TCP DROP, REJECT (port unreachable, TCP reset), interface and inverted address matches, a user chain with RETURN, per-rule counters on loopback traffic
-	"seccomp",      // the application's own seccomp: strict mode's kill, each filter answer (ERRNO capped at 4095, TRAP's SIGSYS siginfo and rolled-back return, KILL_PROCESS, KILL_THREAD of one thread of two and of the only one, TRACE and USER_NOTIF as ENOSYS, LOG), the newest of equal answers and the most severe winning, fork/thread/execve inheritance, TSYNC, /proc/self/status, the filter checks' errnos, GET_ACTION_AVAIL, GET_NOTIF_SIZES, EACCES without no_new_privs (needs a root host)
-	"pipepages",    // per-user pipe pages under Linux's default limits (needs a root host to become an unprivileged uid): the pipe-* sysctls' defaults, 1024 pipes of 16 pages reach pipe-user-pages-soft, then pipes and FIFOs of 2 pages, F_SETPIPE_SZ's EPERM for growth over the limit or above pipe-max-size, the pages given back on close
+	"fileio",        // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
+	"stat",          // stat/fstat/lstat/fstatat/statx
+	"dirs",          // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
+	"links",         // link/symlink/readlink/unlink/rename/renameat2
+	"perms",         // chmod/fchmod/umask/access/faccessat (needs a root host)
+	"fds",           // dup/dup2/dup3/fcntl/close_range/pipe2, what O_PATH descriptors may do
+	"truncate",      // truncate/ftruncate/fallocate
+	"ioctl",         // TCGETS/FIONREAD/FIONBIO/FIOCLEX on non-terminals
+	"inodeflags",    // FS_IOC_GETFLAGS/SETFLAGS/FSGETXATTR/FSSETXATTR, statx attributes, immutable and append-only files on tmpfs (needs a root host)
+	"identity",      // uids, gids, groups, pids: relations only
+	"time",          // clock_gettime/clock_getres/nanosleep/gettimeofday/time
+	"system",        // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
+	"rlimit",        // RLIMIT_AS/RLIMIT_DATA on mmap/mremap/brk/mprotect and fork, RLIMIT_CPU values, CPU time in getrusage/clock_gettime
+	"memory",        // mmap/munmap/mprotect/brk/mremap/madvise/msync
+	"efault",        // bad pointers everywhere
+	"process",       // fork/vfork/wait4/waitid/execve, pipes between processes
+	"sharedmem",     // memfd_create, MAP_SHARED across fork, process-shared semaphores
+	"memfdseals",    // fcntl F_ADD_SEALS/F_GET_SEALS: each seal and errno, writes, truncations, fallocate, mmap and mprotect past them, fork
+	"timerfd",       // timerfd_create/settime/gettime, read, poll, epoll
+	"posixtimer",    // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
+	"fdreopen",      // /proc/self/fd/N opened again as the same inode (memfds, pipes, deleted files, O_PATH), seals and O_TRUNC, ENXIO for sockets, openat2's refusals, execveat of a memfd
+	"altstack",      // sigaltstack: the flags a query reports, the modes and errnos, uc_stack in a frame, nested handlers, SS_AUTODISARM, rt_sigreturn restoring an edited uc_stack, fork and thread inheritance
+	"coredump",      // core dumps: which signals, dumpable, RLIMIT_CORE, an existing "core", the core bit and CLD_DUMPED; the ELF core's notes and memory
+	"dumpable",      // PR_SET_DUMPABLE 0 keeps another process of the same user (uid 1000, no capabilities) from ptrace attach and process_vm_readv, kill still works; back to 1 it can again; EINVAL for 2; fork keeps the setting (needs a root host)
+	"execinplace",   // execve empties the process (systrap keeps a single-threaded program's host process): the old program's page faults in the new one, from a forked child, after failed execs, from a process that had a second thread, and from the first process
+	"execreset",     // what execve resets (POSIX timers and their queued signals, handlers, the alternate stack) and keeps (other pending signals, the mask, SIG_IGN, ITIMER_REAL, the parent death signal, the next timer ID)
+	"signalfd",      // signalfd/signalfd4, reads of pending signals, poll, epoll
+	"sigqueue",      // rt_sigqueueinfo/rt_tgsigqueueinfo: si_code claims, targets; kill of a thread's ID
+	"sigpending",    // RLIMIT_SIGPENDING: EAGAIN for real-time signals past it, siginfos lost, the count freed by taking, SIG_IGN and exit (needs a root host)
+	"restart",       // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
+	"futex2",        // FUTEX_WAKE_OP, PI futexes, robust lists
+	"reaper",        // PR_SET_CHILD_SUBREAPER adoption, PR_SET_PDEATHSIG when the creating process or thread exits, PTRACE_TRACEME racing the parent's exit
+	"stopcont",      // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
+	"tty",           // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
+	"pidfd",         // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
+	"capsets",       // bounding and ambient sets, securebits, capset's limits, what execve leaves of them for root, another user and SECBIT_NOROOT; /proc/self/status's Cap lines (needs a root host)
+	"sched",         // getpriority/setpriority, capget/capset, personality, chroot, fadvise64/readahead/sync_file_range/mlock
+	"ipc",           // System V IPC: shmget/shmat/shmdt/shmctl, semget/semop/semtimedop/semctl, msgget/msgsnd/msgrcv/msgctl
+	"inotify",       // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
+	"sockets",       // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
+	"membarrier",    // membarrier: query, global and private expedited barriers, registration across fork and execve
+	"mseal",         // mseal: argument errors, what a sealed mapping refuses (munmap, mprotect, mremap, MAP_FIXED, discards of read-only anonymous memory), fork, smaps
+	"mremap",        // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
+	"xattr",         // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
+	"epoll",         // epoll_ctl: instances watching instances, the depth limit and loops (ELOOP), EPOLLEXCLUSIVE, errors
+	"mount",         // mount/umount2 of tmpfs: options, size, read-only remounts (EROFS), stacking, lazy unmounts, noexec, errors (needs a root host)
+	"schedpolicy",   // sched_setscheduler/getscheduler/setparam/getparam/setattr/getattr, RESET_ON_FORK, EPERM without CAP_SYS_NICE (needs a root host)
+	"procfs",        // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
+	"ptrace",        // ptrace of children: TRACEME, syscall stops, register and syscall changes, PEEK/POKE, signal suppression and injection, fork/exec events, int3, single steps, ATTACH/SEIZE/INTERRUPT/DETACH, LISTEN, EVENT_EXIT at death by a signal, PEEKSIGINFO, ARCH_PRCTL, ATTACH to a stopped child, debug registers, a tracer that is not the parent
+	"pty",           // pseudo-terminals: openpt/grantpt/unlockpt/ptsname, line discipline (canonical, echo, erase, kill, EOF, ONLCR, raw, VMIN), packet mode, ^C and SIGWINCH to the foreground group, hang-up, master EIO, VMIN/VTIME, TIOCGPTPEER, TIOCSTI, IXON/IXANY and tcflow, TCGETA/TCSETA*
+	"hugeargs",      // lengths near 2^64, counts past UIO_MAXIOV, a 1 GiB path: the errno Linux gives, nothing copied past the buffer
+	"fhandle",       // name_to_handle_at/open_by_handle_at: round trips, the size handshake, stale handles, CAP_DAC_READ_SEARCH (needs a root host)
+	"openat2",       // openat2's open_how checks and RESOLVE_* (symlinks, magic links, mounts, beneath, in root, cached); fchmodat2
+	"mqueue",        // POSIX message queues: mq_open/mq_unlink/mq_timedsend/mq_timedreceive/mq_notify (signal and SIGEV_THREAD)/mq_getsetattr, priorities, limits, timeouts, errors
+	"leases",        // F_SETLEASE/F_GETLEASE: when a lease may be taken, breaks by open and truncate, SIGIO, EWOULDBLOCK, downgrade and unlock
+	"devmem",        // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
+	"madvise_drop",  // MADV_DONTNEED/MADV_FREE across stacks, file and shared mappings, holes
+	"patchsites",    // one `mov $nr,%eax; syscall` site and one `syscall; cmp $-4095,%rax` register site (and glibc's syscall(2)) and the register sites of glibc's pthread_create and start_thread (`syscall; mov 0x28(%r12),%rax`, `syscall; cmpb $0,disp32(%rbx)`) made hot (systrap patches them): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts; signal handlers returning through glibc's __restore_rt (mov $15,%rax; syscall) with r12 changed in the frame
+	"inet",          // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
+	"oob",           // TCP urgent data on 127.0.0.1: MSG_OOB sends and receives, reads stopping at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI and select's exceptional set
+	"peekoff",       // SO_PEEK_OFF: values, and MSG_PEEK from the offset on Unix stream, datagram and seqpacket sockets, TCP and UDP on 127.0.0.1
+	"rawsock",       // raw ICMP and ICMPv6 sockets on loopback (CAP_NET_RAW, needs a root host): echo request and reply with the IPv4 header, IP_HDRINCL, IPPROTO_RAW
+	"sigio",         // F_SETOWN/F_SETOWN_EX/F_SETSIG and their errors, SIGIO and F_SETSIG signals (si_code, si_fd, si_band) from O_ASYNC pipes, FIFOs, Unix and TCP sockets to a process, thread, group or child, open's O_ASYNC, SIGURG on TCP urgent data
+	"sigfpstate",    // FP/SSE state across signals: a fresh state in handlers (MXCSR, x87 control word, xmm), the frame's fpregs, edits of them restored by rt_sigreturn, nested handlers, 2000 rounds
+	"aio",           // native AIO: io_setup/io_submit/io_getevents/io_pgetevents/io_cancel/io_destroy, the ring libaio reads (head, tail, magic), reads, writes, vectors, fsync, poll and its cancel, IOCB_FLAG_RESFD, RWF_NOWAIT, every errno, aio-max-nr, a scribbled ring, fork, signals
+	"dnotify",       // fcntl F_NOTIFY: each DN_* event on entries and the directory itself, single-shot and DN_MULTISHOT, masks adding up, F_NOTIFY 0 and close removing a request, SIGIO and F_SETSIG's si_fd/si_code, renames inside and across directories
+	"nextid",        // /proc/sys/kernel/{msg,sem,shm}_next_id: the next msgget/semget/shmget's identifier, a taken one, the reset to -1, refused values (needs a root host: natively in an IPC namespace of its own)
+	"userns",        // user and UTS namespaces: unshare -r maps, IDs inside and outside, bad map and setgroups writes, capabilities, a namespace's root against the parent's files and processes, a parent writing a child's maps, sethostname, nesting, clone/unshare flag rules, si_uid (needs a root host)
+	"netns",         // CLONE_NEWNET (needs a root host): a new namespace's lo (down, then up), isolation of 127.0.0.1 and abstract AF_UNIX names from the first namespace, /proc/net, if_nameindex, setns back, clone(CLONE_NEWNET), EPERM without CAP_SYS_ADMIN; AF_PACKET SOCK_DGRAM and SOCK_RAW on lo
+	"sysnet",        // sysfs mounted in a network namespace shows its mounter's interfaces, whoever looks (needs a root host); lo's attributes down and up, one superblock per namespace, a gone namespace lists nothing, EINVAL on options, EPERM without CAP_SYS_ADMIN
+	"packetring",    // AF_PACKET rings in a network namespace of its own (needs a root host): PACKET_VERSION/HDRLEN/RESERVE/VNET_HDR/LOSS, every PACKET_RX_RING/TX_RING errno of packet_set_ring, mmap of the rings (offset, size), V1/V2 frames and V3 blocks (descriptor, private area, tp_next_offset chain, retire timeout) filled by UDP on lo, SOCK_RAW and SOCK_DGRAM, overflow and PACKET_STATISTICS, TX ring sends, EMSGSIZE/EINVAL frames, RX and TX in one mapping
+	"ipcns",         // CLONE_NEWIPC (needs a root host): a new namespace has none of the first one's System V objects or POSIX queues, ids of its own, its own shm_next_id and shmmax, /proc/sysvipc of its own; an attached segment stays mapped; unshare undoes SEM_UNDO; setns back through /proc/PPID/ns/ipc; NS_GET_NSTYPE/NS_GET_USERNS; an open ns file keeps it; EPERM without CAP_SYS_ADMIN
+	"msgcopy",       // msgrcv MSG_COPY: the message at an index, left queued; EINVAL without IPC_NOWAIT or with MSG_EXCEPT, ENOMSG past the end, E2BIG, EINVAL for a short buffer with MSG_NOERROR and past msgmax (needs a root host: natively in an IPC namespace of its own)
+	"timens",        // CLONE_NEWTIME (needs a root host): unshare makes the children's namespace, timens_offsets written until entered (EACCES after, EINVAL/ERANGE), clocks moved through libc (the vDSO) and the syscall, sysinfo and /proc/uptime, absolute clock_nanosleep/timerfd/futex on the namespace's clock, setns back, vfork and exec, clone3(CLONE_NEWTIME), NS_GET_*, EPERM for nobody
+	"unixoob",       // MSG_OOB on Unix stream sockets (CONFIG_AF_UNIX_OOB): reads stopping at and dropping the byte, recv(MSG_OOB), MSG_PEEK, replacement, SO_OOBINLINE, SIOCATMARK, POLLPRI, select, FIONREAD, SIGURG; EOPNOTSUPP elsewhere
+	"sigionet",      // signal-driven I/O signal by signal: UDP (POLL_IN, POLL_ERR for ICMP), TCP (POLL_IN per segment and connection, POLL_OUT only after a full send buffer, POLL_IN for a FIN, POLL_HUP then POLL_IN when both are shut, POLL_ERR for a reset), pseudo-terminals (the slave hears of committed lines or raw bytes, the master of output and echo)
+	"unixoobpeek",   // MSG_OOB on Unix stream sockets with SO_PEEK_OFF (Linux 6.18): peeks from the offset stop at and pass the out-of-band byte as manage_oob does, the offset's skip passing over it, reads moving the offset back, a replacing byte, SO_OOBINLINE
+	"sendunspec",    // sendto with an AF_UNSPEC address: the destination on IPv4 UDP and raw sockets (needs a root host), the connected peer on IPv6
+	"sigiocount",    // signal-driven I/O counted: one F_SETSIG real-time signal per UDP datagram (three at once, one more unread, after a read), per pipe write, Unix datagram and stream send, pty line; FIONREAD, MSG_PEEK, MSG_TRUNC after; nothing once disarmed
+	"anyaddr",       // 0.0.0.0 as a destination in a network namespace of its own (needs a root host): UDP and raw sends succeed on a lo never up (dropped), connects ENETUNREACH, the port autobound; with lo up UDP and TCP reach wildcard listeners; IPv6's :: is ::1
+	"setgidstrip",   // a setgid directory's new files lose a group-executable setgid mode when their maker is outside the directory's group, before the umask applies (CVE-2018-13405, CVE-2021-4037); members, the group's own gid and root keep it; creat, open, mknod; mkdir inherits (needs a root host)
+	"tcpclosed",     // poll of TCP sockets in TCP_CLOSE as tcp_poll: new, bound, shut before connecting, refused blocking (disconnected) and non-blocking connects before and after SO_ERROR, reset by the peer, a listener
+	"edgeerrnos",    // errnos of rarer requests: arch_prctl CPUID faulting, MAP_SHARED_VALIDATE and MAP_SYNC flags, FICLONE/FICLONERANGE on tmpfs and across filesystems, /dev/random and /dev/urandom ioctls (unprivileged ones fail), remap_file_pages (pages, /proc/self/maps offsets and merges, errors)
+	"netfilter",     // iptables socket options in a network namespace of its own (needs a root host): GET_INFO/GET_ENTRIES of the initial tables byte for byte, revisions, SET_REPLACE's errnos (translate_table's checks, LTP setsockopt08's table), ADD_COUNTERS, EPERM without CAP_NET_ADMIN over the namespace, a table per namespace; UDP/TCP DROP, REJECT (port unreachable, TCP reset), interface and inverted address matches, a user chain with RETURN, per-rule counters on loopback traffic
+	"seccompnotify", // seccomp user notification: a thread's listener and the main thread as supervisor (poll, RECV, ID_VALID, SEND with a value, an error, CONTINUE; ADDFD with SETFD and SEND), the ioctls' errnos, a signal's restart, the listener's close (ENOSYS), EBUSY, POLLHUP, the flag rules
+	"seccomp",       // the application's own seccomp: strict mode's kill, each filter answer (ERRNO capped at 4095, TRAP's SIGSYS siginfo and rolled-back return, KILL_PROCESS, KILL_THREAD of one thread of two and of the only one, TRACE and USER_NOTIF as ENOSYS, LOG), the newest of equal answers and the most severe winning, fork/thread/execve inheritance, TSYNC, /proc/self/status, the filter checks' errnos, GET_ACTION_AVAIL, GET_NOTIF_SIZES, EACCES without no_new_privs (needs a root host)
+	"pipepages",     // per-user pipe pages under Linux's default limits (needs a root host to become an unprivileged uid): the pipe-* sysctls' defaults, 1024 pipes of 16 pages reach pipe-user-pages-soft, then pipes and FIFOs of 2 pages, F_SETPIPE_SZ's EPERM for growth over the limit or above pipe-max-size, the pages given back on close
 }
 
 // rootOnly are programs whose native output is only comparable when the

@@ -7,6 +7,7 @@ import (
 	"gvisor.dev/gvisor/pkg/seccomp"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/vfs"
 )
 
 // Seccomp of the application's own (seccomp(2), prctl PR_SET_SECCOMP), as
@@ -20,12 +21,11 @@ import (
 // newest first, shared by the forks and threads that inherit it and by
 // execve; a new filter is a new head.
 //
-// Not implemented: user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER is
-// EINVAL, as from a kernel without it, so USER_NOTIF always answers ENOSYS,
-// as Linux does with no listener); SECCOMP_RET_LOG and the LOG flag do not
-// reach an audit log (the sentry's debug log has them). Linux's check that
-// a program reads no scratch word before writing it is not made (the
-// interpreter starts with zeroed words).
+// User notification is in seccomp_notify.go. Not implemented:
+// SECCOMP_RET_LOG and the LOG flag do not reach an audit log (the
+// sentry's debug log has them). Linux's check that a program reads no
+// scratch word before writing it is not made (the interpreter starts with
+// zeroed words).
 
 // seccompFilter is one installed program.
 type seccompFilter struct {
@@ -36,6 +36,12 @@ type seccompFilter struct {
 	// counted with abi.SECCOMP_FILTER_OVERHEAD, as Linux bounds them.
 	pathLen int
 	count   int // filters in the chain, this one included
+	// listener is the filter's user-notification listener, if it was
+	// installed with one (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+	listener *SeccompListener
+	// waitKillable is SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a received
+	// notification's wait ends only for a fatal signal.
+	waitKillable bool
 }
 
 // seccompState is a task's mode and filters; immutable once published.
@@ -71,19 +77,59 @@ func (t *Task) SetSeccompStrict() error {
 	return nil
 }
 
+// SeccompFilterOpts are the flags of seccomp(SECCOMP_SET_MODE_FILTER).
+type SeccompFilterOpts struct {
+	Log        bool // SECCOMP_FILTER_FLAG_LOG
+	TSync      bool // SECCOMP_FILTER_FLAG_TSYNC
+	TSyncESRCH bool // SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+	// Listener (SECCOMP_FILTER_FLAG_NEW_LISTENER) makes the filter's
+	// user-notification listener, installed close-on-exec in the task's
+	// table; its descriptor is the result.
+	Listener bool
+	// WaitKillable is SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV.
+	WaitKillable bool
+}
+
 // AddSeccompFilter installs prog, made by CheckSeccompFilter, on the
-// task, or with tsync on every thread of its process whose filters the
+// task, or with o.TSync on every thread of its process whose filters the
 // task's extend; a thread whose filters do not is the result (its TID),
-// or ESRCH with tsyncESRCH, and nothing changes.
-func (t *Task) AddSeccompFilter(prog bpf.Program, log, tsync, tsyncESRCH bool) (int, error) {
+// or ESRCH with o.TSyncESRCH, and nothing changes. With o.Listener the
+// result is the listener's descriptor.
+func (t *Task) AddSeccompFilter(prog bpf.Program, o SeccompFilterOpts) (int, error) {
 	k := t.K
+	var l *SeccompListener
+	if o.Listener {
+		// A descriptor first, as Linux reserves one before attaching.
+		if err := t.FDs().Room(); err != nil {
+			return 0, err
+		}
+		l = newSeccompListener(k)
+	}
 	k.mu.Lock()
-	defer k.mu.Unlock()
+	fd, err := t.addSeccompFilterLocked(prog, o, l)
+	k.mu.Unlock()
+	if err != nil || l == nil {
+		return fd, err
+	}
+	file := vfs.NewFile(nil, nil, l, l, unix.O_RDWR)
+	defer file.DecRef()
+	n, err := t.FDs().Install(file, 0, true)
+	if err != nil {
+		// The filter stays, without a listener: ENOSYS for whatever it
+		// would notify, as Linux after the listener is closed.
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// addSeccompFilterLocked is AddSeccompFilter's work; k.mu is held.
+func (t *Task) addSeccompFilterLocked(prog bpf.Program, o SeccompFilterOpts, l *SeccompListener) (int, error) {
 	old := t.seccomp.Load()
 	if old != nil && old.mode != linux.SECCOMP_MODE_FILTER {
 		return 0, unix.EINVAL
 	}
-	f := &seccompFilter{prog: prog, log: log, pathLen: prog.Length() + abi.SECCOMP_FILTER_OVERHEAD, count: 1}
+	f := &seccompFilter{prog: prog, log: o.Log, pathLen: prog.Length() + abi.SECCOMP_FILTER_OVERHEAD, count: 1,
+		listener: l, waitKillable: o.WaitKillable}
 	if old != nil && old.last != nil {
 		f.prev = old.last
 		f.pathLen += old.last.pathLen
@@ -92,14 +138,20 @@ func (t *Task) AddSeccompFilter(prog bpf.Program, log, tsync, tsyncESRCH bool) (
 	if f.pathLen > abi.SECCOMP_MAX_INSNS_PER_PATH {
 		return 0, unix.ENOMEM
 	}
+	if l != nil {
+		if hasListener(f.prev) {
+			return 0, unix.EBUSY // one listener per chain
+		}
+		l.filter = f
+	}
 	next := &seccompState{mode: linux.SECCOMP_MODE_FILTER, last: f}
-	if tsync {
-		for _, o := range t.TG.tasks {
-			if o != t && !extends(f.prev, o.seccomp.Load()) {
-				if tsyncESRCH {
+	if o.TSync {
+		for _, other := range t.TG.tasks {
+			if other != t && !extends(f.prev, other.seccomp.Load()) {
+				if o.TSyncESRCH {
 					return 0, unix.ESRCH
 				}
-				return o.TID, nil
+				return other.TID, nil
 			}
 		}
 		noNewPrivs := t.NoNewPrivs()
@@ -202,6 +254,7 @@ func (t *Task) seccompFilterAllows(s *seccompState, nr uintptr, args SyscallArgu
 	in := seccomp.DataAsBPFInput(&d, buf[:])
 	ret := uint32(linux.SECCOMP_RET_ALLOW)
 	var logged bool
+	var match *seccompFilter // the filter whose answer ret is
 	for f := s.last; f != nil; f = f.prev {
 		r, err := bpf.Exec[bpf.NativeEndian](f.prog, in)
 		if err != nil {
@@ -210,7 +263,7 @@ func (t *Task) seccompFilterAllows(s *seccompState, nr uintptr, args SyscallArgu
 			r = uint32(linux.SECCOMP_RET_KILL_PROCESS)
 		}
 		if int32(r&linux.SECCOMP_RET_ACTION_FULL) < int32(ret&linux.SECCOMP_RET_ACTION_FULL) {
-			ret, logged = r, f.log
+			ret, logged, match = r, f.log, f
 		}
 	}
 	data := ret & linux.SECCOMP_RET_DATA
@@ -243,8 +296,11 @@ func (t *Task) seccompFilterAllows(s *seccompState, nr uintptr, args SyscallArgu
 		a := t.Regs.SyscallArgs()
 		return t.seccompFilterAllows(s, nr, SyscallArguments{uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5])}, true)
 	case linux.SECCOMP_RET_USER_NOTIF:
-		t.Regs.Rax = negErrno(unix.ENOSYS) // no listener
-		return false
+		if match.listener == nil {
+			t.Regs.Rax = negErrno(unix.ENOSYS)
+			return false
+		}
+		return t.seccompUserNotif(match, &d)
 	default: // KILL_THREAD, KILL_PROCESS and unknown actions
 		if logged || action != linux.SECCOMP_RET_KILL_THREAD {
 			t.Log().Debug("seccomp: killed", "nr", nr, "action", action)

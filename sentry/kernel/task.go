@@ -560,6 +560,7 @@ func (t *Task) release() {
 	}
 	died, pdeath := k.taskExited(t, ExitStatus{Code: t.exitCode})
 	k.mu.Unlock()
+	t.seccompExited()
 	for _, d := range pdeath {
 		d.to.SendSignal(d.si)
 	}

@@ -181,14 +181,32 @@ func (t *FDTable) Dup3(oldfd, newfd int32, cloexec, dup2 bool) (int32, error) {
 		t.mu.Unlock()
 		return 0, unix.EBADF
 	}
-	f := t.fds[oldfd].f
-	old := t.take(int(newfd))
-	t.put(int(newfd), f, cloexec)
+	t.replaceLocked(t.fds[oldfd].f, newfd, cloexec)
+	return newfd, nil
+}
+
+// replaceLocked puts f at fd, within the limit, and closes what was
+// there; t.mu is held, and released.
+func (t *FDTable) replaceLocked(f *File, fd int32, cloexec bool) {
+	old := t.take(int(fd))
+	t.put(int(fd), f, cloexec)
 	t.mu.Unlock()
 	if old != nil {
 		t.closeFile(old)
 	}
-	return newfd, nil
+}
+
+// InstallAt puts f at fd, closing what was there (Linux's replace_fd,
+// for another process's table: seccomp's SECCOMP_ADDFD_FLAG_SETFD); the
+// table takes its own reference. EBADF for an fd beyond the limit.
+func (t *FDTable) InstallAt(f *File, fd int32, cloexec bool) (int32, error) {
+	t.mu.Lock()
+	if fd < 0 || int(fd) >= t.limit {
+		t.mu.Unlock()
+		return 0, unix.EBADF
+	}
+	t.replaceLocked(f, fd, cloexec)
+	return fd, nil
 }
 
 // CloseRange implements close_range(2) for first <= fd <= last: it closes

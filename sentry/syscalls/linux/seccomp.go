@@ -1,8 +1,6 @@
 package linux
 
 import (
-	"log/slog"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
@@ -15,7 +13,7 @@ import (
 // prctl's PR_SET_SECCOMP and PR_GET_SECCOMP.
 
 func registerSeccomp(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_SECCOMP, "seccomp", seccompCall, "no user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER: EINVAL)", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_SECCOMP, "seccomp", seccompCall, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 }
 
 // seccompFilterFlags are the SECCOMP_SET_MODE_FILTER flags Linux knows.
@@ -78,12 +76,14 @@ func seccompFilter(t *kernel.Task, flags uint64, args uintptr) (uintptr, error) 
 	if flags&^seccompFilterFlags != 0 {
 		return 0, unix.EINVAL
 	}
-	if flags&linux.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
-		slog.Debug("seccomp: user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER) is not implemented")
+	listener := flags&linux.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0
+	// A listener's descriptor and TSYNC's TID would be one result,
+	// unless TSYNC fails with ESRCH.
+	if listener && flags&linux.SECCOMP_FILTER_FLAG_TSYNC != 0 && flags&unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH == 0 {
 		return 0, unix.EINVAL
 	}
-	if flags&unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV != 0 {
-		return 0, unix.EINVAL // only with a listener
+	if flags&unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV != 0 && !listener {
+		return 0, unix.EINVAL
 	}
 	// In seccomp_prepare_user_filter's order: the sock_fprog, its
 	// length, the privilege, then the program.
@@ -105,7 +105,12 @@ func seccompFilter(t *kernel.Task, flags uint64, args uintptr) (uintptr, error) 
 	if err != nil {
 		return 0, err
 	}
-	tid, err := t.AddSeccompFilter(prog, flags&unix.SECCOMP_FILTER_FLAG_LOG != 0,
-		flags&linux.SECCOMP_FILTER_FLAG_TSYNC != 0, flags&unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH != 0)
-	return uintptr(tid), err
+	r, err := t.AddSeccompFilter(prog, kernel.SeccompFilterOpts{
+		Log:          flags&unix.SECCOMP_FILTER_FLAG_LOG != 0,
+		TSync:        flags&linux.SECCOMP_FILTER_FLAG_TSYNC != 0,
+		TSyncESRCH:   flags&unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH != 0,
+		Listener:     listener,
+		WaitKillable: flags&unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV != 0,
+	})
+	return uintptr(r), err
 }
