@@ -34,6 +34,27 @@ func TestTrace(t *testing.T) {
 	}
 }
 
+// TestTraceInSandbox runs the unotify monitor inside the sandbox: a real
+// supervisor of the application's own seccomp user notification
+// (sentry/kernel/seccomp_notify.go), its answers and denials reaching the
+// traced shell.
+func TestTraceInSandbox(t *testing.T) {
+	for _, p := range platforms {
+		t.Run(p, func(t *testing.T) {
+			r := runscLite(t, runOpts{}, "run", "--platform", p, "--volume", runscBin+":/runsc-lite:ro", "--",
+				"/runsc-lite", "trace", "--monitor=unotify", "--strace",
+				"--deny=mkdir:EACCES,mkdirat:EACCES", "--answer=getppid:4242", "--",
+				"/bin/sh", "-c", `echo $PPID; mkdir /tmp/made || echo refused; test -e /tmp/made && echo made`)
+			if r.code != 1 || r.stdout != "4242\nrefused\n" || !strings.Contains(r.stderr, "Permission denied") {
+				t.Fatalf("want 4242, refused, no directory and mkdir's Permission denied; got %v", r)
+			}
+			if want := "getppid()                               = 4242"; !strings.Contains(r.stderr, want) {
+				t.Errorf("the trace lacks %q:\n%s", want, clip(r.stderr))
+			}
+		})
+	}
+}
+
 // TestTraceBadInput: one line naming the problem, exit status 2 (a usage
 // error).
 func TestTraceBadInput(t *testing.T) {
