@@ -122,6 +122,9 @@ static void readonly_shared(void) {
 	T(mprotect(r, PG, PROT_NONE));
 	T(mprotect(r, PG, PROT_READ));
 	CHECK(memcmp(r + PG, "one", 3) == 0);
+	unsigned char before = r[2 * PG]; /* a hole, read before it is written */
+	T(pwrite(wfd, "new", 3, 2 * PG));
+	CHECK(before == 0 && memcmp(r + 2 * PG, "new", 3) == 0);
 	T(pwrite(wfd, "two", 3, PG));
 	CHECK(memcmp(r + PG, "two", 3) == 0);
 	unsigned char *d = mremap(r, 0, 2 * PG, MREMAP_MAYMOVE);
