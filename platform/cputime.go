@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,4 +42,35 @@ func ProcessCPUTime(pid int) (user, sys time.Duration, err error) {
 	ticks, _ := strconv.ParseUint(f[12], 10, 64)
 	sys = min(time.Duration(ticks)*time.Second/userHZ, total)
 	return total - sys, sys, nil
+}
+
+// CPUTimes keeps a host process's user and system times from going back.
+// ProcessCPUTime's split of two reads may disagree by a tick while the
+// total moves less than that, which alone would make the user time of the
+// later read smaller; Linux's cputime_adjust keeps each part at least
+// what it last reported, and so does Monotonic: times(2) and getrusage(2)
+// never see a process's user or system time shrink (LTP's times03).
+type CPUTimes struct {
+	mu        sync.Mutex    // guards user and sys
+	user, sys time.Duration // the last answer's
+}
+
+// Monotonic returns user and sys, a read of the process's CPU time,
+// adjusted so that neither is below the last answer and their sum stays
+// the total read (unless the total itself is below the last one's).
+func (c *CPUTimes) Monotonic(user, sys time.Duration) (time.Duration, time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := user + sys
+	if total < c.user+c.sys {
+		return c.user, c.sys
+	}
+	sys = max(sys, c.sys)
+	user = total - sys
+	if user < c.user {
+		user = c.user
+		sys = total - user
+	}
+	c.user, c.sys = user, sys
+	return user, sys
 }

@@ -39,10 +39,11 @@ type addressSpace struct {
 
 	p       *Platform
 	proc    stub.Process
-	pid     int     // proc.Pid: proved by the kernel, and not reaped before Release
-	pidfd   int     // proc.Pidfd
-	ctl     int     // the sentry's end of the stub's control socket
-	control *tracer // the control thread, which runs remote syscalls
+	pid     int               // proc.Pid: proved by the kernel, and not reaped before Release
+	pidfd   int               // proc.Pidfd
+	cpu     platform.CPUTimes // keeps the process's CPU times monotonic
+	ctl     int               // the sentry's end of the stub's control socket
+	control *tracer           // the control thread, which runs remote syscalls
 
 	// use is held for reading while the process is in use, and for writing
 	// by Release.
@@ -522,7 +523,12 @@ func (as *addressSpace) CPUTime() (user, sys time.Duration, err error) {
 		return 0, 0, errGone
 	}
 	defer as.Leave()
-	return platform.ProcessCPUTime(as.pid)
+	user, sys, err = platform.ProcessCPUTime(as.pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	user, sys = as.cpu.Monotonic(user, sys)
+	return user, sys, nil
 }
 
 // VDSO implements platform.AddressSpace.

@@ -54,6 +54,9 @@ type addressSpace struct {
 	proc  stub.Process
 	pid   int // proc.Pid: proved by the kernel, and not reaped before reap
 	pidfd int // proc.Pidfd
+	// cpu keeps the process's CPU times monotonic across reads, and
+	// across a renewal (the same host process).
+	cpu *platform.CPUTimes
 
 	// use is held for reading while shared memory is in use, and for
 	// writing by Release, which unmaps it.
@@ -602,7 +605,7 @@ func (as *addressSpace) Renew() (platform.AddressSpace, error) {
 		return nil, errors.New("the stub process has had more than one thread")
 	}
 	n := &addressSpace{p: as.p, sh: as.sh, ctl: as.ctl, proc: as.proc, pid: as.pid, pidfd: as.pidfd,
-		seq: as.seq, binds: 1, renewedFrom: as}
+		seq: as.seq, binds: 1, renewedFrom: as, cpu: as.cpu}
 	n.ProcessMemory = platform.ProcessMemory{Holder: n, PID: as.pid, Reserved: reserved, Also: trapTable, Gone: errGone}
 	as.slotMu.Lock()
 	n.slots, n.tids = as.slots, as.tids
@@ -649,7 +652,12 @@ func (as *addressSpace) CPUTime() (user, sys time.Duration, err error) {
 		return 0, 0, errGone
 	}
 	defer as.Leave()
-	return platform.ProcessCPUTime(as.pid)
+	user, sys, err = platform.ProcessCPUTime(as.pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	user, sys = as.cpu.Monotonic(user, sys)
+	return user, sys, nil
 }
 
 // VDSO implements platform.AddressSpace.

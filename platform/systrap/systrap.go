@@ -430,7 +430,7 @@ func (p *Platform) newAddressSpace(k *kit, spawn func(ctl int, sh *sysmsg.Shared
 		sh.Close()
 		return nil, err
 	}
-	as := &addressSpace{p: p, sh: sh, ctl: k.ctl[0], proc: proc, pid: proc.Pid, pidfd: proc.Pidfd}
+	as := &addressSpace{p: p, sh: sh, ctl: k.ctl[0], proc: proc, pid: proc.Pid, pidfd: proc.Pidfd, cpu: new(platform.CPUTimes)}
 	as.ProcessMemory = platform.ProcessMemory{Holder: as, PID: proc.Pid, Reserved: reserved, Also: trapTable, Gone: errGone}
 	return as, nil
 }
