@@ -16,6 +16,10 @@ package kernel
 //	    context, executable (the accessors MM, FDs, FS, Exe)
 //	      mm.MemoryManager.mu, then the platform's address-space locks
 //	      (Futexes.mu reads futex words under it too)
+//	    SeccompListener.mu (seccomp_notify.go: a new filter checks its
+//	    chain's listeners), then a task's Task.mu, vfs.FDTable.mu and
+//	    memory (the supervisor's copies, the waiting task's new
+//	    descriptor; no file is closed under it)
 //
 // Leaves, under which no other lock is taken: IntervalTimer.mu (its fire
 // function, and a CPU-time timer's clock, run without it; a POSIX timer's

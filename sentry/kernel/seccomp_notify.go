@@ -34,8 +34,9 @@ import (
 // is reaped. SECCOMP_IOCTL_NOTIF_SET_FLAGS came in Linux 6.6: EINVAL, as
 // every ioctl a listener does not know.
 //
-// Lock order: Kernel.mu, then SeccompListener.mu (a new filter checks the
-// chain's listeners); the queue's callbacks run with neither.
+// Lock order (locks.go): Kernel.mu, then SeccompListener.mu (a new filter
+// checks the chain's listeners), then the supervisor's memory and the
+// waiting task's descriptor table; the queue's callbacks run with none.
 
 // notifState is where a notification is in its life (Linux's enum
 // notify_state).
@@ -337,6 +338,8 @@ func (l *SeccompListener) addFD(ctx context.Context, mem vfs.Memory, arg uintptr
 		return 0, unix.EBADF
 	}
 	defer f.DecRef()
+	closeOld := func() {}
+	defer func() { closeOld() }() // after l.mu: a close may release any file
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := l.find(a.ID)
@@ -346,10 +349,15 @@ func (l *SeccompListener) addFD(ctx context.Context, mem vfs.Memory, arg uintptr
 	if n.state != notifSent {
 		return 0, unix.EINPROGRESS
 	}
+	// Under l.mu, so that the task, which takes it to stop waiting, sees
+	// the descriptor and the answer together.
 	cloexec := a.NewFDFlags&unix.O_CLOEXEC != 0
-	var fd int32
+	fd := int32(a.NewFD)
 	if setFD {
-		fd, err = n.task.FDs().InstallAt(f, int32(a.NewFD), cloexec)
+		var c func()
+		if c, err = n.task.FDs().InstallAt(f, fd, cloexec); err == nil {
+			closeOld = c
+		}
 	} else {
 		fd, err = n.task.FDs().Install(f, 0, cloexec)
 	}

@@ -196,17 +196,24 @@ func (t *FDTable) replaceLocked(f *File, fd int32, cloexec bool) {
 	}
 }
 
-// InstallAt puts f at fd, closing what was there (Linux's replace_fd,
-// for another process's table: seccomp's SECCOMP_ADDFD_FLAG_SETFD); the
-// table takes its own reference. EBADF for an fd beyond the limit.
-func (t *FDTable) InstallAt(f *File, fd int32, cloexec bool) (int32, error) {
+// InstallAt puts f at fd (Linux's replace_fd, for another process's
+// table: seccomp's SECCOMP_ADDFD_FLAG_SETFD); the table takes its own
+// reference. What was there is closed by the returned function, which
+// the caller calls once it holds no lock (a close may release any file).
+// EBADF for an fd beyond the limit.
+func (t *FDTable) InstallAt(f *File, fd int32, cloexec bool) (closeOld func(), err error) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if fd < 0 || int(fd) >= t.limit {
-		t.mu.Unlock()
-		return 0, unix.EBADF
+		return nil, unix.EBADF
 	}
-	t.replaceLocked(f, fd, cloexec)
-	return fd, nil
+	old := t.take(int(fd))
+	t.put(int(fd), f, cloexec)
+	return func() {
+		if old != nil {
+			t.closeFile(old)
+		}
+	}, nil
 }
 
 // CloseRange implements close_range(2) for first <= fd <= last: it closes
