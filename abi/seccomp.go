@@ -28,6 +28,10 @@ type SeccompNotifAddFD struct {
 	NewFDFlags uint32 // O_CLOEXEC or 0
 }
 
+// SECCOMP_NOTIFY_ADDFD_SIZE_VER0 is the size of the first
+// seccomp_notif_addfd (include/linux/seccomp.h), the least ADDFD takes.
+const SECCOMP_NOTIFY_ADDFD_SIZE_VER0 = 24
+
 // SECCOMP_IOCTL_NOTIF_ID_VALID_WRONG_DIR is SECCOMP_IOCTL_NOTIF_ID_VALID
 // as Linux 5.0 to 5.6 defined it (_IOR), which Linux still accepts.
 const SECCOMP_IOCTL_NOTIF_ID_VALID_WRONG_DIR = 0x80082102

@@ -76,3 +76,33 @@ func (t *Task) IovecsIOSequence(addr uintptr, cnt int) (usermem.IOSequence, erro
 	}
 	return usermem.NewIOSequence(t.MM(), rs), nil
 }
+
+// Memory is the application memory an extensible structure is read from
+// (a *Task, or the vfs.Memory an ioctl is given).
+type Memory interface {
+	CopyIn(addr uintptr, dst []byte) error
+}
+
+// CopyInExtensible reads an extensible structure of size bytes at addr
+// into v, as Linux's copy_struct_from_user: a shorter one leaves the rest
+// of v zero; the bytes past v of a longer one must be zero (E2BIG
+// otherwise, a field this kernel does not know). The caller bounds size.
+func CopyInExtensible[T any](mem Memory, addr uintptr, size int, v *T) error {
+	b := abi.AsBytes(v)
+	n := min(size, len(b))
+	err := mem.CopyIn(addr, b[:n])
+	runtime.KeepAlive(v)
+	if err != nil || size <= len(b) {
+		return err
+	}
+	rest := make([]byte, size-len(b))
+	if err := mem.CopyIn(addr+uintptr(len(b)), rest); err != nil {
+		return err
+	}
+	for _, x := range rest {
+		if x != 0 {
+			return unix.E2BIG
+		}
+	}
+	return nil
+}

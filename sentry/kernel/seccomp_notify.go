@@ -303,24 +303,11 @@ func (l *SeccompListener) idValid(mem vfs.Memory, arg uintptr) error {
 // SECCOMP_ADDFD_FLAG_SEND, also the answer, whose value is the number.
 func (l *SeccompListener) addFD(ctx context.Context, mem vfs.Memory, arg uintptr, size int) (uintptr, error) {
 	var a abi.SeccompNotifAddFD
-	buf := abi.AsBytes(&a)
-	if size < len(buf) || size >= abi.PageSize {
+	if size < abi.SECCOMP_NOTIFY_ADDFD_SIZE_VER0 || size >= abi.PageSize {
 		return 0, unix.EINVAL
 	}
-	if err := mem.CopyIn(arg, buf); err != nil {
+	if err := CopyInExtensible(mem, arg, size, &a); err != nil {
 		return 0, err
-	}
-	// copy_struct_from_user: a larger struct's extra bytes must be zero.
-	if size > len(buf) {
-		rest := make([]byte, size-len(buf))
-		if err := mem.CopyIn(arg+uintptr(len(buf)), rest); err != nil {
-			return 0, err
-		}
-		for _, b := range rest {
-			if b != 0 {
-				return 0, unix.E2BIG
-			}
-		}
 	}
 	setFD := a.Flags&unix.SECCOMP_ADDFD_FLAG_SETFD != 0
 	switch {

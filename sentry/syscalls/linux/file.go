@@ -133,19 +133,8 @@ func openat2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.E2BIG
 	}
 	var how linux.OpenHow
-	if err := kernel.CopyIn(t, howAddr, &how); err != nil {
+	if err := kernel.CopyInExtensible(t, howAddr, int(size), &how); err != nil {
 		return 0, err
-	}
-	if rest := size - linux.OPEN_HOW_SIZE_VER0; rest > 0 {
-		extra := make([]byte, rest)
-		if err := kernel.CopyInSlice(t, howAddr+linux.OPEN_HOW_SIZE_VER0, extra); err != nil {
-			return 0, err
-		}
-		for _, b := range extra {
-			if b != 0 {
-				return 0, unix.E2BIG
-			}
-		}
 	}
 	flags := how.Flags
 	switch {

@@ -133,16 +133,12 @@ func copyInSchedAttr(t *kernel.Task, addr uintptr) (unix.SchedAttr, error) {
 	if size < linux.SCHED_ATTR_SIZE_VER0 || size > schedAttrMax {
 		return tooBig()
 	}
-	b := make([]byte, size)
-	if err := t.CopyIn(addr, b); err != nil {
+	switch err := kernel.CopyInExtensible(t, addr, int(size), &attr); {
+	case err == unix.E2BIG:
+		return tooBig()
+	case err != nil:
 		return attr, err
 	}
-	for _, x := range b[min(int(size), unix.SizeofSchedAttr):] {
-		if x != 0 {
-			return tooBig()
-		}
-	}
-	copy(abi.AsBytes(&attr), b)
 	if attr.Flags&unix.SCHED_FLAG_UTIL_CLAMP != 0 && size < linux.SCHED_ATTR_SIZE_VER1 {
 		return attr, unix.EINVAL
 	}
