@@ -90,6 +90,7 @@ type Memory interface {
 func CopyInExtensible[T any](mem Memory, addr uintptr, size int, v *T) error {
 	b := abi.AsBytes(v)
 	n := min(size, len(b))
+	clear(b[n:])
 	err := mem.CopyIn(addr, b[:n])
 	runtime.KeepAlive(v)
 	if err != nil || size <= len(b) {
