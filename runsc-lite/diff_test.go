@@ -103,6 +103,7 @@ var diffPrograms = []string{
 	"seccompnotify", // seccomp user notification: a thread's listener and the main thread as supervisor (poll, RECV, ID_VALID, SEND with a value, an error, CONTINUE; ADDFD with SETFD and SEND), the ioctls' errnos, a signal's restart, the listener's close (ENOSYS), EBUSY, POLLHUP, the flag rules
 	"seccomp",       // the application's own seccomp: strict mode's kill, each filter answer (ERRNO capped at 4095, TRAP's SIGSYS siginfo and rolled-back return, KILL_PROCESS, KILL_THREAD of one thread of two and of the only one, TRACE and USER_NOTIF as ENOSYS, LOG), the newest of equal answers and the most severe winning, fork/thread/execve inheritance, TSYNC, /proc/self/status, the filter checks' errnos, GET_ACTION_AVAIL, GET_NOTIF_SIZES, EACCES without no_new_privs (needs a root host)
 	"pipepages",     // per-user pipe pages under Linux's default limits (needs a root host to become an unprivileged uid): the pipe-* sysctls' defaults, 1024 pipes of 16 pages reach pipe-user-pages-soft, then pipes and FIFOs of 2 pages, F_SETPIPE_SZ's EPERM for growth over the limit or above pipe-max-size, the pages given back on close
+	"tmpfile",       // open(O_TMPFILE): the flag checks (openat2's mode too), an unnamed file's link count, mode, /proc/self/fd name, its one link (through /proc/self/fd or AT_EMPTY_PATH; none with O_EXCL), ENOENT for linking a file whose last name is gone
 }
 
 // rootOnly are programs whose native output is only comparable when the

@@ -72,7 +72,8 @@ type DirWriter interface {
 	Mkdir(ctx context.Context, creds Creds, name string, mode uint32) error
 	Symlink(ctx context.Context, creds Creds, name, target string) error
 	// Link makes name another name of target (same filesystem, not a
-	// directory).
+	// directory); ENOENT if target has no name left and is not a
+	// linkable TmpfileMaker file (vfs_link).
 	Link(ctx context.Context, name string, target Inode) error
 	// Unlink removes a non-directory (EISDIR for a directory).
 	Unlink(ctx context.Context, name string) error
@@ -83,6 +84,17 @@ type DirWriter interface {
 	// RENAME_EXCHANGE). The VFS has checked that newDir is not inside the
 	// moved directory.
 	Rename(ctx context.Context, oldName string, newDir Inode, newName string, flags uint32) error
+}
+
+// TmpfileMaker is implemented by directories of filesystems that make
+// open(2)'s O_TMPFILE files (the inode operation tmpfile): Tmpfile makes a
+// regular file with mode (S_IFREG, permissions, the umask applied) that no
+// directory holds and whose link count is 0, owned as Create's files are.
+// A link may name it once when linkable (O_TMPFILE without O_EXCL, Linux's
+// I_LINKABLE); any other file whose link count is 0 cannot be linked
+// again: Link fails with ENOENT.
+type TmpfileMaker interface {
+	Tmpfile(ctx context.Context, creds Creds, mode uint32, linkable bool) (Inode, error)
 }
 
 // AttrSetter is implemented by inodes whose attributes can change.

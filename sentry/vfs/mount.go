@@ -81,6 +81,10 @@ type Dentry struct {
 	name   string
 	inode  Inode
 	mnt    *Mount
+	// unnamed marks an O_TMPFILE file's dentry: its name ("#" and the
+	// inode number) is in no directory, even once a link names the inode
+	// (Linux's d_tmpfile leaves it unhashed).
+	unnamed bool
 }
 
 // Inode returns the dentry's inode.
@@ -88,6 +92,22 @@ func (d *Dentry) Inode() Inode { return d.inode }
 
 // Mount returns the mount the dentry belongs to.
 func (d *Dentry) Mount() *Mount { return d.mnt }
+
+// Unlinked reports whether d names nothing any more, so that its path is
+// shown with " (deleted)" as Linux's d_path does for an unhashed dentry:
+// an O_TMPFILE file's, or one whose inode has no link left. (A name
+// removed while the inode keeps another is not detected, nor a rename:
+// a Dentry is the name it was reached by.)
+func (d *Dentry) Unlinked(ctx context.Context) bool {
+	if d.unnamed {
+		return true
+	}
+	if d.parent == nil {
+		return false
+	}
+	st, err := d.inode.Stat(ctx)
+	return err == nil && st.Nlink == 0
+}
 
 // New returns a VFS with root mounted at /.
 func New(root FileSystem) *VFS {

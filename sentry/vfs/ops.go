@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,16 +39,21 @@ func (v *VFS) Open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 
 // open is Open and OpenResolve.
 func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, path string, flags int, mode uint32, resolve uint64) (*File, error) {
-	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
-		return nil, unix.EOPNOTSUPP
+	if flags&unix.O_PATH != 0 {
+		// O_PATH beats everything else (build_open_how; openat2 refuses
+		// other flags before this).
+		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
-	if flags&(unix.O_CREAT|unix.O_DIRECTORY) == unix.O_CREAT|unix.O_DIRECTORY {
+	if flags&tmpfileFlag != 0 {
+		// O_TMPFILE is tmpfileFlag|O_DIRECTORY, without O_CREAT, for
+		// writing (build_open_flags).
+		if flags&(unix.O_TMPFILE|unix.O_CREAT) != unix.O_TMPFILE || flags&unix.O_ACCMODE == unix.O_RDONLY {
+			return nil, unix.EINVAL
+		}
+	} else if flags&(unix.O_CREAT|unix.O_DIRECTORY) == unix.O_CREAT|unix.O_DIRECTORY {
 		// Linux 6.4 and later (build_open_flags), rather than making a
 		// file and failing with ENOTDIR.
 		return nil, unix.EINVAL
-	}
-	if flags&unix.O_PATH != 0 {
-		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
 	start, err := startAt(fsc, dir)
 	if err != nil {
@@ -57,6 +63,9 @@ func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 	w.resolve, w.base = resolve, start
 	if resolve&linux.RESOLVE_IN_ROOT != 0 {
 		w.root = start
+	}
+	if flags&tmpfileFlag != 0 {
+		return v.openTmpfile(w, start, path, flags, mode&0o7777, fsc.Umask())
 	}
 	var d *Dentry
 	created := false
@@ -69,6 +78,47 @@ func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 		return nil, err
 	}
 	return v.openDentry(ctx, creds, d, flags, created)
+}
+
+// tmpfileFlag is Linux's __O_TMPFILE, which O_TMPFILE adds to O_DIRECTORY.
+const tmpfileFlag = unix.O_TMPFILE &^ unix.O_DIRECTORY
+
+// openTmpfile is open(2) with O_TMPFILE (do_tmpfile, vfs_tmpfile): a
+// regular file with no name in the directory path names, on its
+// filesystem, for the access flags ask, with mode and umask as a created
+// file's. Its open file keeps O_TMPFILE in its flags (F_GETFL shows it),
+// and its name is "#" and its inode number, in no directory. Filesystems
+// that cannot make one (host files, /proc, /sys) refuse with EOPNOTSUPP,
+// as Linux's without a tmpfile operation do.
+func (v *VFS) openTmpfile(w *walker, start *Dentry, path string, flags int, mode, umask uint32) (*File, error) {
+	dir, err := w.lookup(start, path, flags&unix.O_NOFOLLOW == 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := dir.inode.Stat(w.ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !IsDir(st.Mode) {
+		return nil, unix.ENOTDIR
+	}
+	if st, err = w.mayWriteDir(dir); err != nil {
+		return nil, err
+	}
+	tm, ok := dir.inode.(TmpfileMaker)
+	if !ok {
+		return nil, unix.EOPNOTSUPP
+	}
+	i, err := tm.Tmpfile(w.ctx, w.creds, unix.S_IFREG|createMode(w.creds, &st, mode, umask), flags&unix.O_EXCL == 0)
+	if err != nil {
+		return nil, err
+	}
+	fst, err := i.Stat(w.ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dentry{parent: dir, name: "#" + strconv.FormatUint(fst.Ino, 10), inode: i, mnt: dir.mnt, unnamed: true}
+	return v.openDentry(w.ctx, w.creds, d, flags, true)
 }
 
 // OpenExec opens path for execve(2) as open_exec does: it must be a
@@ -203,17 +253,8 @@ func (w *walker) writableDir(dir *Dentry) (DirWriter, error) {
 }
 
 func (w *walker) writableDirStat(dir *Dentry) (DirWriter, unix.Stat_t, error) {
-	st, err := dir.inode.Stat(w.ctx)
+	st, err := w.mayWriteDir(dir)
 	if err != nil {
-		return nil, st, err
-	}
-	if dir.readOnly() {
-		return nil, st, unix.EROFS
-	}
-	if err := immutableErr(dir.inode); err != nil {
-		return nil, st, err
-	}
-	if err := permission(w.creds, &st, mayWrite|mayExec); err != nil {
 		return nil, st, err
 	}
 	dw, ok := dir.inode.(DirWriter)
@@ -221,6 +262,22 @@ func (w *walker) writableDirStat(dir *Dentry) (DirWriter, unix.Stat_t, error) {
 		return nil, st, unix.EROFS
 	}
 	return dw, st, nil
+}
+
+// mayWriteDir checks that the mount of dir is writable, dir is not
+// immutable and creds may write and search it, and returns its stat.
+func (w *walker) mayWriteDir(dir *Dentry) (unix.Stat_t, error) {
+	st, err := dir.inode.Stat(w.ctx)
+	if err != nil {
+		return st, err
+	}
+	if dir.readOnly() {
+		return st, unix.EROFS
+	}
+	if err := immutableErr(dir.inode); err != nil {
+		return st, err
+	}
+	return st, permission(w.creds, &st, mayWrite|mayExec)
 }
 
 // mayDelete checks that the caller may remove (or rename away) victim
@@ -251,7 +308,7 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 	if err != nil {
 		return nil, err
 	}
-	if flags&unix.O_DIRECTORY != 0 && !IsDir(st.Mode) {
+	if flags&(unix.O_DIRECTORY|tmpfileFlag) == unix.O_DIRECTORY && !IsDir(st.Mode) {
 		return nil, unix.ENOTDIR
 	}
 	if flags&unix.O_PATH != 0 {

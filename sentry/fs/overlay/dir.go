@@ -90,6 +90,17 @@ func (n *node) Symlink(ctx context.Context, creds vfs.Creds, name, target string
 	return nil
 }
 
+// Tmpfile implements vfs.TmpfileMaker (shmem_tmpfile). Like Linux it
+// makes the file even in a removed directory: the file has no name there.
+func (n *node) Tmpfile(ctx context.Context, creds vfs.Creds, mode uint32, linkable bool) (vfs.Inode, error) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	c := n.fs.newNode(creds, mode, 0, n)
+	c.st.Nlink = 0
+	c.linkable = linkable
+	return c, nil
+}
+
 // Link implements vfs.DirWriter.
 func (n *node) Link(ctx context.Context, name string, target vfs.Inode) error {
 	t, ok := target.(*node)
@@ -104,9 +115,15 @@ func (n *node) Link(ctx context.Context, name string, target vfs.Inode) error {
 	if err := n.prepareNew(ctx, name); err != nil {
 		return err
 	}
+	// A file whose last name is gone is not named again, but for an
+	// O_TMPFILE file's first link (vfs_link).
+	if t.up && t.st.Nlink == 0 && !t.linkable {
+		return unix.ENOENT
+	}
 	if err := t.copyUp(ctx); err != nil {
 		return err
 	}
+	t.linkable = false
 	t.st.Nlink++
 	t.st.Ctim = vfs.Now()
 	n.add(name, t)

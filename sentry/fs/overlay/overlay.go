@@ -142,6 +142,7 @@ type node struct {
 	children  map[string]*node
 	whiteouts map[string]bool
 	removed   bool   // a directory rmdir removed: it takes no new entries
+	linkable  bool   // an O_TMPFILE file a link may still name (Tmpfile)
 	sealable  bool   // a memfd made with MFD_ALLOW_SEALING (seal.go); set before it is shared
 	flags     uint32 // inode attribute flags, FS_*_FL (fileattr.go)
 	// anonName is what /proc/PID/fd shows of a file no directory holds

@@ -190,7 +190,8 @@ var noMountEvents vfs.Queue
 // zombieFiles are the files of /proc/PID that still describe a zombie.
 var zombieFiles = map[string]bool{"stat": true, "status": true, "comm": true, "cgroup": true}
 
-// fdTarget is what /proc/PID/fd/N links to.
+// fdTarget is what /proc/PID/fd/N links to: a path, with " (deleted)"
+// once it names nothing (d_path), or an anonymous file's name.
 func fdTarget(t *kernel.Task, fd int32) (string, error) {
 	f, err := t.FDs().Get(fd)
 	if err != nil {
@@ -198,6 +199,9 @@ func fdTarget(t *kernel.Task, fd int32) (string, error) {
 	}
 	defer f.DecRef()
 	if d := f.Dentry(); d != nil {
+		if d.Unlinked(t.Ctx()) {
+			return vfs.PathOf(t.FS().Root(), d) + " (deleted)", nil
+		}
 		return vfs.PathOf(t.FS().Root(), d), nil
 	}
 	if n, ok := f.Inode().(vfs.LinkNamer); ok && n.LinkName() != "" {

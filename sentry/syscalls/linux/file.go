@@ -119,6 +119,10 @@ const openFlags = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | 
 // openPathFlags are the flags O_PATH goes with (O_PATH_FLAGS).
 const openPathFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_PATH | unix.O_CLOEXEC
 
+// openCreateFlags are the flags that make a file (WILL_CREATE): O_CREAT
+// and O_TMPFILE's own bit, without the O_DIRECTORY it carries.
+const openCreateFlags = unix.O_CREAT | unix.O_TMPFILE&^unix.O_DIRECTORY
+
 // openat2 reads a struct open_how of size bytes (EINVAL below its first
 // version's 24, E2BIG above a page or with non-zero bytes past the ones
 // this kernel knows) and checks it strictly, as build_open_flags does:
@@ -140,8 +144,8 @@ func openat2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch {
 	case flags&^uint64(openFlags) != 0,
 		flags&unix.O_PATH != 0 && flags&^openPathFlags != 0,
-		flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 && how.Mode&^0o7777 != 0,
-		flags&(unix.O_CREAT|unix.O_TMPFILE) == 0 && how.Mode != 0,
+		flags&openCreateFlags != 0 && how.Mode&^0o7777 != 0,
+		flags&openCreateFlags == 0 && how.Mode != 0,
 		how.Resolve&^vfs.ResolveFlags != 0,
 		how.Resolve&linux.RESOLVE_BENEATH != 0 && how.Resolve&linux.RESOLVE_IN_ROOT != 0:
 		return 0, unix.EINVAL

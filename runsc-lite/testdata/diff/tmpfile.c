@@ -1,0 +1,176 @@
+/* open(2)'s O_TMPFILE: an unnamed regular file in a directory's file
+ * system, linked into it later (linkat through /proc/self/fd, or
+ * AT_EMPTY_PATH) unless O_EXCL; and linkat of a file whose last name is
+ * gone (ENOENT). */
+#include "common.h"
+#include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/mman.h>
+
+static char dir[4096];
+
+/* fdlink prints what /proc/self/fd/FD names, without the directory's own
+ * name or the inode number: "DIR/#N (deleted)" for an unnamed file. */
+static void fdlink(const char *what, int fd) {
+	char p[64], buf[4096 + 64];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(p, buf, sizeof buf - 1);
+	if (n < 0) {
+		printf("%s: readlink -1 %s\n", what, ename(errno));
+		return;
+	}
+	buf[n] = 0;
+	size_t dl = strlen(dir);
+	const char *rest = strncmp(buf, dir, dl) == 0 ? buf + dl : "(elsewhere)";
+	const char *hash = strchr(rest, '#');
+	if (hash != NULL) {
+		const char *end = hash + 1;
+		while (*end >= '0' && *end <= '9')
+			end++;
+		printf("%s: %.*s#INO%s\n", what, (int)(hash - rest), rest, end);
+	} else {
+		printf("%s: %s\n", what, rest);
+	}
+}
+
+static void fstats(const char *what, int fd) {
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		printf("%s: fstat -1 %s\n", what, ename(errno));
+		return;
+	}
+	printf("%s: mode %o nlink %ld size %ld\n", what, st.st_mode, (long)st.st_nlink, (long)st.st_size);
+}
+
+static void stats(const char *path) {
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		printf("stat %s: -1 %s\n", path, ename(errno));
+		return;
+	}
+	printf("stat %s: mode %o nlink %ld size %ld\n", path, st.st_mode, (long)st.st_nlink, (long)st.st_size);
+}
+
+/* linkfd links fd's file at name through /proc/self/fd. */
+static int linkfd(int fd, const char *name) {
+	char p[64];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, p, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+	if (getcwd(dir, sizeof dir) == NULL)
+		return 1;
+	umask(022);
+	close(open("file", O_CREAT | O_WRONLY, 0644));
+	mkdir("sub", 0755);
+	symlink("sub", "tosub");
+
+	/* Errors: the access mode, O_CREAT, the path. */
+	T(open(".", O_TMPFILE | O_RDONLY, 0600));
+	T(open(".", O_TMPFILE | O_RDWR | O_CREAT, 0600));
+	T(open(".", O_TMPFILE | O_PATH, 0600));
+	T(open("file", O_TMPFILE | O_RDWR, 0600));
+	T(open("missing", O_TMPFILE | O_RDWR, 0600));
+	T(open("missing/x", O_TMPFILE | O_RDWR, 0600));
+	T(open(".", O_TMPFILE | O_RDWR, 0600) >= 0);
+	T(open("tosub", O_TMPFILE | O_WRONLY, 0600) >= 0);
+	T(open("tosub", O_TMPFILE | O_WRONLY | O_NOFOLLOW, 0600));
+
+	/* openat2 checks its mode strictly: O_DIRECTORY alone makes
+	 * nothing. */
+	struct open_how how = {.flags = O_TMPFILE | O_RDWR, .mode = 0600};
+	T(syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof how) >= 0);
+	how.flags = O_DIRECTORY | O_RDONLY;
+	T(syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof how));
+	how.flags = O_TMPFILE | O_PATH;
+	T(syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof how));
+	how.flags = O_TMPFILE | O_RDWR;
+	how.mode = 010000;
+	T(syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof how));
+
+	/* An unnamed file: no link, the umask applied, readable and
+	 * writable, mappable, shown as deleted. */
+	int fd = open(".", O_TMPFILE | O_RDWR, 0666);
+	fstats("tmpfile", fd);
+	printf("F_GETFL %o\n", fcntl(fd, F_GETFL));
+	fdlink("tmpfile", fd);
+	T(write(fd, "hello", 5));
+	char buf[16] = {0};
+	T(pread(fd, buf, 5, 0));
+	printf("read \"%s\"\n", buf);
+	T(ftruncate(fd, 4096));
+	char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m != MAP_FAILED) {
+		memcpy(m, "HE", 2);
+		munmap(m, 4096);
+	}
+	T(pread(fd, buf, 5, 0));
+	printf("read \"%s\"\n", buf);
+	T(fchmod(fd, 0640));
+	fstats("tmpfile", fd);
+	DIR *d = opendir(".");
+	int entries = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		entries++;
+	closedir(d);
+	printf("entries %d\n", entries);
+
+	/* Linked once through /proc/self/fd, then as often as any file. */
+	T(linkfd(fd, "file"));
+	T(linkfd(fd, "named"));
+	stats("named");
+	fstats("tmpfile", fd);
+	fdlink("tmpfile after link", fd);
+	T(linkfd(fd, "named2"));
+	stats("named");
+	memset(buf, 0, sizeof buf);
+	int r = open("named2", O_RDONLY);
+	T(read(r, buf, 5));
+	printf("read named2 \"%s\"\n", buf);
+	close(r);
+	close(fd);
+
+	/* O_EXCL: never linked. */
+	fd = open(".", O_TMPFILE | O_RDWR | O_EXCL, 0600);
+	T(linkfd(fd, "excl"));
+	T(linkat(fd, "", AT_FDCWD, "excl", AT_EMPTY_PATH));
+	stats("excl");
+	close(fd);
+
+	/* Linkable once: a tmpfile linked and unlinked is an unlinked file. */
+	fd = open("sub", O_TMPFILE | O_WRONLY, 0600);
+	fdlink("in sub", fd);
+	T(linkat(fd, "", AT_FDCWD, "sub/once", AT_EMPTY_PATH));
+	stats("sub/once");
+	T(unlink("sub/once"));
+	fstats("unlinked tmpfile", fd);
+	T(linkfd(fd, "sub/twice"));
+	stats("sub/twice");
+	close(fd);
+
+	/* A file whose last name is gone cannot be named again. */
+	fd = open("gone", O_CREAT | O_RDWR, 0644);
+	T(unlink("gone"));
+	fstats("gone", fd);
+	fdlink("gone", fd);
+	T(linkfd(fd, "back"));
+	T(linkat(fd, "", AT_FDCWD, "back", AT_EMPTY_PATH));
+	stats("back");
+	close(fd);
+
+	/* A file with another name left is not deleted. */
+	fd = open("two", O_CREAT | O_RDWR, 0644);
+	T(link("two", "other"));
+	T(unlink("other"));
+	fdlink("two", fd);
+	close(fd);
+
+	/* The umask and a set-group-ID mode. */
+	umask(077);
+	fd = open(".", O_TMPFILE | O_RDWR, 02777);
+	fstats("umask 077", fd);
+	close(fd);
+	return 0;
+}
