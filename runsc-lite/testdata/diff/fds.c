@@ -109,6 +109,10 @@ static void pipeCopies(void) {
 	T(splice(b[0], NULL, ev, NULL, 1, 0));
 	T(splice(b[0], NULL, app, NULL, 1, 0));
 	T(splice(ev, NULL, b[1], NULL, 1, 0));
+	/* a directory has no splice_read either */
+	int dir = open(".", O_RDONLY | O_DIRECTORY);
+	T(splice(dir, NULL, b[1], NULL, 1, 0));
+	close(dir);
 	close(ep);
 	close(ev);
 	close(app);

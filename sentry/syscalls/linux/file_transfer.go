@@ -258,14 +258,14 @@ func splice(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return uintptr(n), copyOutOffset(t, a.Pointer(3), outOff)
 }
 
-// spliceable reports whether splice can move data to or from f: files of
-// a file system, pipes, sockets and devices have splice_read and
-// splice_write in Linux; anonymous files (epoll, eventfd, signalfd,
+// spliceable reports whether splice can move data to or from f: regular
+// files, pipes, sockets and devices have splice_read and splice_write in
+// Linux; directories and anonymous files (epoll, eventfd, signalfd,
 // timerfd, pidfd, inotify, whose mode has no type) have neither, which
 // do_splice finds (EINVAL) before it waits for the pipe.
 func spliceable(f *vfs.File) bool {
 	st, err := f.Stat()
-	return err == nil && st.Mode&unix.S_IFMT != 0
+	return err == nil && st.Mode&unix.S_IFMT != 0 && !vfs.IsDir(st.Mode)
 }
 
 // spliceFlags are the flags splice, tee and vmsplice know.
