@@ -33,6 +33,7 @@
 package mm
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -66,10 +67,12 @@ type VMA struct {
 	// File is nil for anonymous memory. The VMA keeps it open: the stack
 	// of files behind a process's mappings is part of its state (fork
 	// needs it for MADV_DONTNEED on private file mappings).
-	File     *os.File
-	Offset   int64
-	Name     string // path shown in /proc/self/maps, or [heap], [stack], [vdso]
-	Dev, Ino uint64
+	File   *os.File
+	Offset int64
+	Name   string // path shown in /proc/self/maps, or [heap], [stack], [vdso]
+	// nameSource is MmapOpts.NameSource: whether Name is gone.
+	nameSource NameSource
+	Dev, Ino   uint64
 	// shm is the shared anonymous memory object mapped, which fork
 	// shares: with Offset it identifies a futex word across processes.
 	shm     *shmObject
@@ -368,10 +371,10 @@ func (m *MemoryManager) SetDumpable(d bool) { m.notDumpable.Store(!d) }
 
 // Maps returns the mirror in /proc/self/maps format.
 func (m *MemoryManager) Maps() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	// The lines are made from a copy, outside m.mu: whether a name is
+	// gone is a question to its file system.
 	var b strings.Builder
-	for v := range m.vmas.all() {
+	for _, v := range m.VMAs() {
 		if v.shown() {
 			b.WriteString(v.MapsLine())
 		}
@@ -430,6 +433,9 @@ func (v *VMA) MapsLine() string {
 	line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", v.Start, v.End, perm, v.Offset, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
 	if v.Name != "" {
 		line = fmt.Sprintf("%-73s%s", line+" ", v.Name)
+		if v.nameSource != nil && v.nameSource.Unlinked(context.Background()) {
+			line += " (deleted)"
+		}
 	}
 	return line + "\n"
 }

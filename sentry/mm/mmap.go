@@ -1,6 +1,7 @@
 package mm
 
 import (
+	"context"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -15,10 +16,13 @@ type MmapOpts struct {
 	Prot, Flags  int
 	// File is nil for MAP_ANONYMOUS. Mmap takes ownership: it is closed when
 	// the last piece of the mapping goes.
-	File     *os.File
-	Offset   int64
-	Name     string
-	Dev, Ino uint64
+	File   *os.File
+	Offset int64
+	Name   string
+	// NameSource, if set, is the name Name was made from: once it
+	// names the file no longer, /proc/PID/maps adds " (deleted)".
+	NameSource NameSource
+	Dev, Ino   uint64
 	// ReadOnlyFile says the file mapped (File, or /dev/zero for shared
 	// anonymous memory) was not opened for writing: a shared
 	// mapping of it may never become writable (Linux clears VM_MAYWRITE).
@@ -28,6 +32,12 @@ type MmapOpts struct {
 	// Tracker, if set, is told that File is mapped, and again when the
 	// last piece of this mapping (or of a forked child's copy) goes.
 	Tracker MapTracker
+}
+
+// NameSource is where a file mapping's name comes from (a *vfs.Dentry).
+type NameSource interface {
+	// Unlinked reports whether the name is gone (d_path's " (deleted)").
+	Unlinked(ctx context.Context) bool
 }
 
 // MapTracker is a mapped object that counts the mappings of it, as
@@ -157,7 +167,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 	}
 	v := VMA{
 		Start: addr, End: addr + length, Prot: o.Prot, Shared: kind != unix.MAP_PRIVATE,
-		File: o.File, Offset: o.Offset, Name: o.Name, Dev: o.Dev, Ino: o.Ino,
+		File: o.File, Offset: o.Offset, Name: o.Name, nameSource: o.NameSource, Dev: o.Dev, Ino: o.Ino,
 		Locked:  m.lockFuture || o.Flags&unix.MAP_LOCKED != 0,
 		noWrite: kind != unix.MAP_PRIVATE && o.ReadOnlyFile,
 		aioRing: o.AIORing,

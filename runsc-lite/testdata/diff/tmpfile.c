@@ -1,7 +1,7 @@
 /* open(2)'s O_TMPFILE: an unnamed regular file in a directory's file
  * system, linked into it later (linkat through /proc/self/fd, or
- * AT_EMPTY_PATH) unless O_EXCL; and linkat of a file whose last name is
- * gone (ENOENT). */
+ * AT_EMPTY_PATH) unless O_EXCL; linkat of a file whose last name is gone
+ * (ENOENT); and how /proc/self/fd and /proc/self/maps name such files. */
 #include "common.h"
 #include <dirent.h>
 #include <linux/openat2.h>
@@ -11,15 +11,7 @@ static char dir[4096];
 
 /* fdlink prints what /proc/self/fd/FD names, without the directory's own
  * name or the inode number: "DIR/#N (deleted)" for an unnamed file. */
-static void fdlink(const char *what, int fd) {
-	char p[64], buf[4096 + 64];
-	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(p, buf, sizeof buf - 1);
-	if (n < 0) {
-		printf("%s: readlink -1 %s\n", what, ename(errno));
-		return;
-	}
-	buf[n] = 0;
+static void shown(const char *what, const char *buf) {
 	size_t dl = strlen(dir);
 	const char *rest = strncmp(buf, dir, dl) == 0 ? buf + dl : "(elsewhere)";
 	const char *hash = strchr(rest, '#');
@@ -31,6 +23,34 @@ static void fdlink(const char *what, int fd) {
 	} else {
 		printf("%s: %s\n", what, rest);
 	}
+}
+
+static void fdlink(const char *what, int fd) {
+	char p[64], buf[4096 + 64];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(p, buf, sizeof buf - 1);
+	if (n < 0) {
+		printf("%s: readlink -1 %s\n", what, ename(errno));
+		return;
+	}
+	buf[n] = 0;
+	shown(what, buf);
+}
+
+/* mapname prints the name /proc/self/maps shows for the mapping at addr,
+ * as fdlink does. */
+static void mapname(const char *what, void *addr) {
+	char line[4096 + 256];
+	FILE *f = fopen("/proc/self/maps", "r");
+	while (fgets(line, sizeof line, f) != NULL) {
+		unsigned long start;
+		if (sscanf(line, "%lx-", &start) == 1 && start == (unsigned long)addr) {
+			line[strcspn(line, "\n")] = 0;
+			char *name = strchr(line, '/');
+			shown(what, name != NULL ? name : "(none)");
+		}
+	}
+	fclose(f);
 }
 
 static void fstats(const char *what, int fd) {
@@ -104,6 +124,7 @@ int main(int argc, char **argv) {
 	char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m != MAP_FAILED) {
 		memcpy(m, "HE", 2);
+		mapname("tmpfile mapped", m);
 		munmap(m, 4096);
 	}
 	T(pread(fd, buf, 5, 0));
@@ -155,6 +176,10 @@ int main(int argc, char **argv) {
 	T(unlink("gone"));
 	fstats("gone", fd);
 	fdlink("gone", fd);
+	T(ftruncate(fd, 4096));
+	m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	mapname("gone mapped", m);
+	munmap(m, 4096);
 	T(linkfd(fd, "back"));
 	T(linkat(fd, "", AT_FDCWD, "back", AT_EMPTY_PATH));
 	stats("back");
@@ -165,6 +190,10 @@ int main(int argc, char **argv) {
 	T(link("two", "other"));
 	T(unlink("other"));
 	fdlink("two", fd);
+	T(ftruncate(fd, 4096));
+	m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	mapname("two mapped", m);
+	munmap(m, 4096);
 	close(fd);
 
 	/* The umask and a set-group-ID mode. */

@@ -64,7 +64,7 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 		o.Tracker = t
 	}
 	if d := f.Dentry(); d != nil {
-		o.Name = vfs.PathOf(t.FS().Root(), d)
+		o.Name, o.NameSource = vfs.PathOf(t.FS().Root(), d), d
 	} else if n, ok := f.Impl().(vfs.LinkNamer); ok && checked {
 		o.Name = n.LinkName() // a socket's rings: "socket:[ino]", as d_path names it
 	}
