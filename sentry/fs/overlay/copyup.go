@@ -74,6 +74,9 @@ func (n *node) copyUpData(ctx context.Context, st *unix.Stat_t) error {
 	default:
 		st.Nlink = 1
 	}
+	if n.removed && !vfs.IsDir(st.Mode) {
+		st.Nlink = 0 // an unlinked file, still open
+	}
 	return nil
 }
 

@@ -117,7 +117,9 @@ func (n *node) Link(ctx context.Context, name string, target vfs.Inode) error {
 	}
 	// A file whose last name is gone is not named again, but for an
 	// O_TMPFILE file's first link (vfs_link).
-	if t.up && t.st.Nlink == 0 && !t.linkable {
+	if st, err := t.stat(ctx); err != nil {
+		return err
+	} else if st.Nlink == 0 && !t.linkable {
 		return unix.ENOENT
 	}
 	if err := t.copyUp(ctx); err != nil {
@@ -131,9 +133,11 @@ func (n *node) Link(ctx context.Context, name string, target vfs.Inode) error {
 	return nil
 }
 
-// dropLink records that c lost a name; fs.mu is held.
+// dropLink records that c lost a name; fs.mu is held. A node not copied
+// up has one name (a lower file's other names are nodes of their own), so
+// without it the node has none: it is removed, and shows no link.
 func (c *node) dropLink() {
-	if vfs.IsDir(c.mode()) {
+	if vfs.IsDir(c.mode()) || !c.up {
 		c.removed = true
 	}
 	if !c.up {

@@ -141,7 +141,7 @@ type node struct {
 	xattrs    *xattrs     // extended attributes when up (xattr.go); nil while none
 	children  map[string]*node
 	whiteouts map[string]bool
-	removed   bool   // a directory rmdir removed: it takes no new entries
+	removed   bool   // lost its last name: a directory takes no new entries, a file not copied up shows no link
 	linkable  bool   // an O_TMPFILE file a link may still name (Tmpfile)
 	sealable  bool   // a memfd made with MFD_ALLOW_SEALING (seal.go); set before it is shared
 	flags     uint32 // inode attribute flags, FS_*_FL (fileattr.go)

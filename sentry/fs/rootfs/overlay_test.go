@@ -172,6 +172,52 @@ func TestOverlayLeavesHostUnchanged(t *testing.T) {
 	}
 }
 
+// openUnlinked opens path read-only and unlinks it.
+func (s *sandbox) openUnlinked(path string) *vfs.File {
+	s.t.Helper()
+	f, err := s.open(path, unix.O_RDONLY)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.v.Unlink(s.ctx, rootCreds, s.fsc, nil, path); err != nil {
+		f.DecRef()
+		s.t.Fatal(err)
+	}
+	return f
+}
+
+// TestOverlayUnlinkedHostFile: a host file unlinked while open has no
+// link left, before its copy up and after, and no link names it again
+// (Linux: nlink 0, linkat ENOENT); the host keeps it.
+func TestOverlayUnlinkedHostFile(t *testing.T) {
+	s := newSandbox(t, map[string]string{"f": "host", "g": "other"})
+	before := snapshot(t, s.dir)
+	ctx, v, fsc := s.ctx, s.v, s.fsc
+	f := s.openUnlinked("/f")
+	defer f.DecRef()
+	if st, err := f.Stat(); err != nil || st.Nlink != 0 {
+		t.Errorf("after unlink: nlink %d, %v; want 0", st.Nlink, err)
+	}
+	if err := v.LinkDentry(ctx, rootCreds, fsc, f.Dentry(), nil, "/back"); err != unix.ENOENT {
+		t.Errorf("linking the unlinked file: %v, want ENOENT", err)
+	}
+	if !f.Dentry().Unlinked(ctx) {
+		t.Error("the unlinked file's name is not shown as deleted")
+	}
+	// Copied up by a change of its mode after the unlink.
+	w := s.openUnlinked("/g")
+	defer w.DecRef()
+	if err := v.SetAttrDentry(ctx, rootCreds, w.Dentry(), vfs.Attr{Mask: vfs.AttrMode, Mode: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := w.Stat(); err != nil || st.Nlink != 0 || st.Mode&0o777 != 0o600 {
+		t.Errorf("after unlink and copy up: nlink %d, mode %o, %v; want 0, 0600", st.Nlink, st.Mode, err)
+	}
+	if after := snapshot(t, s.dir); after != before {
+		t.Error("the host directory changed")
+	}
+}
+
 func TestOverlayMappable(t *testing.T) {
 	s := newSandbox(t, map[string]string{"lib.so": "ELF..."})
 	f, err := s.open("/lib.so", unix.O_RDONLY)
