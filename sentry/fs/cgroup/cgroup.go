@@ -39,7 +39,7 @@ type FileSystem struct {
 
 // New returns the cgroup hierarchy of kernel k.
 func New(k *kernel.Kernel) *FileSystem {
-	tr := kernfs.Tree{Dev: vfs.NewDeviceID(), ReadOnly: true}
+	tr := kernfs.Tree{Dev: vfs.NewDeviceID(), ReadOnly: true, Time: vfs.Now()}
 	static := func(name, s string) vfs.Inode { return tr.File("/"+name, kernfs.Static(s+"\n")) }
 	live := func(name string, gen func(*kernel.Kernel) string) vfs.Inode {
 		return tr.File("/"+name, func(context.Context) (string, error) { return gen(k) + "\n", nil })

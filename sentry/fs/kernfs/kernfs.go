@@ -48,12 +48,16 @@ type Tree struct {
 	// ReadOnly is a filesystem mounted read-only: opening a file for
 	// writing fails with EROFS.
 	ReadOnly bool
+	// Time is every inode's access, change and modification time: when
+	// the filesystem was made, as Linux's proc and sysfs inodes show when
+	// they were made (not the epoch).
+	Time unix.Timespec
 }
 
 // File returns a regular file at path (inside the filesystem, for its
 // inode number) whose contents gen makes at open.
 func (tr Tree) File(path string, gen Content) *File {
-	f := &File{node: node{dev: tr.Dev, path: path, mode: unix.S_IFREG | 0o444}, gen: gen, writeErr: unix.EACCES}
+	f := &File{node: tr.node(path, unix.S_IFREG|0o444), gen: gen, writeErr: unix.EACCES}
 	if tr.ReadOnly {
 		f.writeErr = unix.EROFS
 	}
@@ -62,7 +66,7 @@ func (tr Tree) File(path string, gen Content) *File {
 
 // Symlink returns a symbolic link whose target target computes.
 func (tr Tree) Symlink(path string, target Content) *Link {
-	return &Link{node: node{dev: tr.Dev, path: path, mode: unix.S_IFLNK | 0o777}, target: target}
+	return &Link{node: tr.node(path, unix.S_IFLNK|0o777), target: target}
 }
 
 // MagicLink returns a symbolic link that is one of Linux's magic links
@@ -77,7 +81,7 @@ func (tr Tree) MagicLink(path string, target Content) *Link {
 // Dir returns a directory whose children are listed by children at every
 // lookup and listing.
 func (tr Tree) Dir(path string, children Children) *Dir {
-	return &Dir{node: node{dev: tr.Dev, path: path, mode: unix.S_IFDIR | 0o555}, children: children}
+	return &Dir{node: tr.node(path, unix.S_IFDIR|0o555), children: children}
 }
 
 // Fixed returns a directory that always holds entries.
@@ -92,12 +96,17 @@ func Ino(path string) uint64 {
 	return h.Sum64() | 1
 }
 
-// node is what every inode has: a device, a path (for its inode number)
-// and a mode.
+// node is what every inode has: a device, a path (for its inode number),
+// a mode and its times.
 type node struct {
 	dev  uint64
 	path string
 	mode uint32
+	time unix.Timespec
+}
+
+func (tr Tree) node(path string, mode uint32) node {
+	return node{dev: tr.Dev, path: path, mode: mode, time: tr.Time}
 }
 
 // Stat implements vfs.Inode.
@@ -106,7 +115,7 @@ func (n node) Stat(ctx context.Context) (unix.Stat_t, error) {
 	if vfs.IsDir(n.mode) {
 		nlink = 2
 	}
-	return unix.Stat_t{Dev: n.dev, Ino: Ino(n.path), Mode: n.mode, Nlink: nlink, Blksize: 4096}, nil
+	return unix.Stat_t{Dev: n.dev, Ino: Ino(n.path), Mode: n.mode, Nlink: nlink, Blksize: 4096, Atim: n.time, Mtim: n.time, Ctim: n.time}, nil
 }
 
 // Open implements vfs.Inode for directories and symlinks, which the VFS

@@ -14,14 +14,14 @@ import (
 // the task itself and for who may trace it (a debugger reads and sets
 // breakpoints through it, writing into read-only text as POKEDATA does).
 type memFile struct {
-	dev  uint64
+	tree kernfs.Tree
 	path string
 	task func() (*kernel.Task, error)
 }
 
 // Stat implements vfs.Inode.
 func (m *memFile) Stat(ctx context.Context) (unix.Stat_t, error) {
-	return taskFileStat(m.dev, m.path, 0o600, m.task), nil
+	return taskFileStat(m.tree, m.path, 0o600, m.task), nil
 }
 
 // taskFileStat is the attributes of a regular file of /proc/PID that the
@@ -29,8 +29,8 @@ func (m *memFile) Stat(ctx context.Context) (unix.Stat_t, error) {
 // while the process is not dumpable (task_dump_owner: a process that
 // cleared PR_SET_DUMPABLE, or ran a set-ID program, keeps its files from
 // its user).
-func taskFileStat(dev uint64, path string, perm uint32, task func() (*kernel.Task, error)) unix.Stat_t {
-	st := unix.Stat_t{Dev: dev, Ino: kernfs.Ino(path), Mode: unix.S_IFREG | perm, Nlink: 1, Blksize: 4096}
+func taskFileStat(tr kernfs.Tree, path string, perm uint32, task func() (*kernel.Task, error)) unix.Stat_t {
+	st := unix.Stat_t{Dev: tr.Dev, Ino: kernfs.Ino(path), Mode: unix.S_IFREG | perm, Nlink: 1, Blksize: 4096, Atim: tr.Time, Mtim: tr.Time, Ctim: tr.Time}
 	if t, err := task(); err == nil && t.Dumpable() {
 		c := t.Creds()
 		st.Uid, st.Gid = c.UID.Effective, c.GID.Effective

@@ -129,7 +129,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"oom_score_adj": fs.oomAdjFile(base+"/oom_score_adj", task, false),
 			"oom_adj":       fs.oomAdjFile(base+"/oom_adj", task, true),
 			"timerslack_ns": fs.timerSlackFile(base+"/timerslack_ns", task),
-			"pagemap":       &pagemapFile{dev: fs.tree.Dev, path: base + "/pagemap", task: live},
+			"pagemap":       &pagemapFile{tree: fs.tree, path: base + "/pagemap", task: live},
 			"ns":            fs.nsDir(base, task),
 			"net": fs.netDir(base+"/net", func(context.Context) (*kernel.NetNS, error) {
 				t, err := live()
@@ -138,9 +138,9 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 				}
 				return t.NetNS(), nil
 			}),
-			"uid_map":   &nsFile{dev: fs.tree.Dev, path: base + "/uid_map", task: live, kind: kernel.UIDMapKind},
-			"gid_map":   &nsFile{dev: fs.tree.Dev, path: base + "/gid_map", task: live, kind: kernel.GIDMapKind},
-			"setgroups": &nsFile{dev: fs.tree.Dev, path: base + "/setgroups", task: live, setgroups: true},
+			"uid_map":   &nsFile{tree: fs.tree, path: base + "/uid_map", task: live, kind: kernel.UIDMapKind},
+			"gid_map":   &nsFile{tree: fs.tree, path: base + "/gid_map", task: live, kind: kernel.GIDMapKind},
+			"setgroups": &nsFile{tree: fs.tree, path: base + "/setgroups", task: live, setgroups: true},
 			"comm":      gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
 			"limits":    gen("limits", limits),
 			"mounts":    fs.mountsFile(base+"/mounts", task, func() string { return mountsFile(fs.mounts()) }),
@@ -150,13 +150,13 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
 			"cwd":    link("cwd", cwdLink),
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
-			"mem":    &memFile{dev: fs.tree.Dev, path: base + "/mem", task: live},
+			"mem":    &memFile{tree: fs.tree, path: base + "/mem", task: live},
 			"fd":     fs.fdDir(base, live, false),
 			"fdinfo": fs.fdDir(base, live, true),
 		}
 		if pid != 0 {
 			c["task"] = fs.threadsDir(base+"/task", pid)
-			c["timens_offsets"] = &timensOffsetsFile{dev: fs.tree.Dev, path: base + "/timens_offsets", task: live, k: fs.k}
+			c["timens_offsets"] = &timensOffsetsFile{tree: fs.tree, path: base + "/timens_offsets", task: live, k: fs.k}
 		}
 		return c, nil
 	})

@@ -41,7 +41,7 @@ type FileSystem struct {
 
 // New returns /proc for k; its mount table is empty until SetMounts.
 func New(k *kernel.Kernel) *FileSystem {
-	fs := &FileSystem{k: k, tree: kernfs.Tree{Dev: vfs.NewDeviceID()}, bootID: newUUID()}
+	fs := &FileSystem{k: k, tree: kernfs.Tree{Dev: vfs.NewDeviceID(), Time: vfs.Now()}, bootID: newUUID()}
 	fs.system = fs.systemFiles()
 	cpuName()
 	return fs

@@ -34,7 +34,7 @@ import (
 // AIO contexts may ask for together (package aio); root may change it,
 // as in Linux (an unsigned long, any value).
 func (fs *FileSystem) aioMaxNR() *valueFile {
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/aio-max-nr", perm: 0o644,
+	return &valueFile{tree: fs.tree, path: "/sys/fs/aio-max-nr", perm: 0o644,
 		get: func() (string, error) { return strconv.FormatUint(fs.k.AIO.Max(), 10) + "\n", nil },
 		set: func(_ context.Context, text string) error {
 			n, err := strconv.ParseUint(text, 10, 64)
@@ -52,7 +52,7 @@ func (fs *FileSystem) aioMaxNR() *valueFile {
 // proc_dopipe_max_size parses it.
 func (fs *FileSystem) pipeMaxSize() *valueFile {
 	a := fs.k.Pipes
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/pipe-max-size", perm: 0o644,
+	return &valueFile{tree: fs.tree, path: "/sys/fs/pipe-max-size", perm: 0o644,
 		get: func() (string, error) { return strconv.FormatUint(uint64(a.MaxSize()), 10) + "\n", nil },
 		set: func(_ context.Context, text string) error {
 			n, err := strconv.ParseUint(text, 10, 64)
@@ -67,7 +67,7 @@ func (fs *FileSystem) pipeMaxSize() *valueFile {
 // which root may set to any unsigned long, 0 for no limit
 // (proc_doulongvec_minmax): sandbox-wide, as Linux's is host-wide.
 func (fs *FileSystem) pipeUserPages(name string, get func() uint64, set func(uint64)) *valueFile {
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/" + name, perm: 0o644,
+	return &valueFile{tree: fs.tree, path: "/sys/fs/" + name, perm: 0o644,
 		get: func() (string, error) { return strconv.FormatUint(get(), 10) + "\n", nil },
 		set: func(_ context.Context, text string) error {
 			n, err := strconv.ParseUint(text, 10, 64)
@@ -84,7 +84,7 @@ func (fs *FileSystem) pipeUserPages(name string, get func() uint64, set func(uin
 // is host-wide.
 func (fs *FileSystem) inotifyInstances() *valueFile {
 	u := fs.k.Inotify
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/inotify/max_user_instances", perm: 0o644,
+	return &valueFile{tree: fs.tree, path: "/sys/fs/inotify/max_user_instances", perm: 0o644,
 		get: func() (string, error) { return strconv.FormatInt(u.MaxInstances(), 10) + "\n", nil },
 		set: func(_ context.Context, text string) error {
 			n, err := strconv.ParseUint(text, 10, 64)
@@ -98,7 +98,7 @@ func (fs *FileSystem) inotifyInstances() *valueFile {
 // maxMapCount is /proc/sys/vm/max_map_count, which root may set
 // (usage.Memory.MaxMapCount): sandbox-wide, as Linux's is host-wide.
 func (fs *FileSystem) maxMapCount() *valueFile {
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/vm/max_map_count", perm: 0o644,
+	return &valueFile{tree: fs.tree, path: "/sys/vm/max_map_count", perm: 0o644,
 		get: func() (string, error) { return strconv.Itoa(fs.k.Memory.MaxMapCount()) + "\n", nil },
 		set: func(_ context.Context, text string) error {
 			n, err := strconv.ParseInt(text, 10, 64)
@@ -114,7 +114,7 @@ func (fs *FileSystem) maxMapCount() *valueFile {
 // the caller's IPC namespace, -1 for none (ipc.Namespace.SetNextID);
 // root writes it, as a process with CAP_CHECKPOINT_RESTORE in Linux.
 func (fs *FileSystem) ipcNextID(name string, kind int) *valueFile {
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644,
+	return &valueFile{tree: fs.tree, path: "/sys/kernel/" + name, perm: 0o644,
 		getCtx: func(ctx context.Context) (string, error) {
 			return strconv.Itoa(callerIPC(ctx, fs.k).SysV.NextID(kind)) + "\n", nil
 		},
@@ -131,7 +131,7 @@ func (fs *FileSystem) ipcNextID(name string, kind int) *valueFile {
 // msgmnb, msgmni): field of the caller's IPC namespace's limits, which
 // root writes (ipc.Namespace.SetLimits checks the range).
 func (fs *FileSystem) ipcLimit(name string, field func(*ipc.Limits) *uint64) *valueFile {
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644,
+	return &valueFile{tree: fs.tree, path: "/sys/kernel/" + name, perm: 0o644,
 		getCtx: func(ctx context.Context) (string, error) {
 			l := callerIPC(ctx, fs.k).SysV.Limits()
 			return strconv.FormatUint(*field(&l), 10) + "\n", nil
@@ -272,7 +272,7 @@ func (fs *FileSystem) sysNetDir() *kernfs.Dir {
 		c := make(map[string]vfs.Inode, len(names))
 		for _, name := range names {
 			dir := "/sys/net/ipv4/conf/" + name
-			c[name] = tr.Fixed(dir, map[string]vfs.Inode{"tag": &valueFile{dev: tr.Dev, path: dir + "/tag", perm: 0o644,
+			c[name] = tr.Fixed(dir, map[string]vfs.Inode{"tag": &valueFile{tree: tr, path: dir + "/tag", perm: 0o644,
 				getCtx: func(ctx context.Context) (string, error) {
 					ns, err := fs.callerNetNS(ctx)
 					if err != nil {
@@ -305,7 +305,7 @@ func (fs *FileSystem) sysNetDir() *kernfs.Dir {
 // setdomainname(2) but without their capability check, cut at 64 bytes
 // (proc_do_uts_string).
 func (fs *FileSystem) utsName(name string, domain bool) *valueFile {
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/kernel/" + name, perm: 0o644, str: true,
+	return &valueFile{tree: fs.tree, path: "/sys/kernel/" + name, perm: 0o644, str: true,
 		getCtx: func(ctx context.Context) (string, error) {
 			h, d := callerUTS(ctx, fs.k).Names()
 			if domain {

@@ -106,7 +106,7 @@ func (fs *FileSystem) nsDir(base string, task func() (*kernel.Task, error)) *ker
 // a read gives get's text, a write hands set the text written (whole, one
 // value a write, as proc_dointvec and oom_score_adj_write take it).
 type valueFile struct {
-	dev   uint64
+	tree  kernfs.Tree
 	path  string
 	perm  uint32
 	owner func() (*kernel.Task, error) // whose file it is; nil: root's
@@ -130,7 +130,7 @@ func (f *valueFile) Stat(ctx context.Context) (unix.Stat_t, error) {
 	if owner == nil {
 		owner = func() (*kernel.Task, error) { return nil, unix.ENOENT }
 	}
-	return taskFileStat(f.dev, f.path, f.perm, owner), nil
+	return taskFileStat(f.tree, f.path, f.perm, owner), nil
 }
 
 // Open implements vfs.Inode.
@@ -187,7 +187,7 @@ func (a valueAccess) Release() {}
 // in the old -17..15 scale: readable by all, written by the process's
 // owner; a write sets the process's value (kernel.SetOOMScoreAdj).
 func (fs *FileSystem) oomAdjFile(path string, task func() (*kernel.Task, error), legacy bool) *valueFile {
-	return &valueFile{dev: fs.tree.Dev, path: path, perm: 0o644, owner: task,
+	return &valueFile{tree: fs.tree, path: path, perm: 0o644, owner: task,
 		get: func() (string, error) {
 			t, err := task()
 			if err != nil {
@@ -241,7 +241,7 @@ func (fs *FileSystem) timerSlackFile(path string, task func() (*kernel.Task, err
 		}
 		return t, nil
 	}
-	return &valueFile{dev: fs.tree.Dev, path: path, perm: 0o666, owner: task,
+	return &valueFile{tree: fs.tree, path: path, perm: 0o666, owner: task,
 		getCtx: func(ctx context.Context) (string, error) {
 			t, err := target(ctx)
 			if err != nil {
@@ -269,7 +269,7 @@ func (fs *FileSystem) timerSlackFile(path string, task func() (*kernel.Task, err
 // leaseBreakTime is /proc/sys/fs/lease-break-time: how many seconds an
 // open waits for a lease holder (vfs.VFS.SetLeaseBreakTime).
 func (fs *FileSystem) leaseBreakTime() *valueFile {
-	return &valueFile{dev: fs.tree.Dev, path: "/sys/fs/lease-break-time", perm: 0o644,
+	return &valueFile{tree: fs.tree, path: "/sys/fs/lease-break-time", perm: 0o644,
 		get: func() (string, error) { return strconv.FormatInt(fs.k.VFS.LeaseBreakTime(), 10) + "\n", nil },
 		set: func(_ context.Context, text string) error {
 			n, err := strconv.ParseInt(text, 10, 32)
@@ -285,14 +285,14 @@ func (fs *FileSystem) leaseBreakTime() *valueFile {
 // at offset page number * 8 (mm.Pagemap), for who may read the process's
 // memory.
 type pagemapFile struct {
-	dev  uint64
+	tree kernfs.Tree
 	path string
 	task func() (*kernel.Task, error)
 }
 
 // Stat implements vfs.Inode.
 func (f *pagemapFile) Stat(ctx context.Context) (unix.Stat_t, error) {
-	return taskFileStat(f.dev, f.path, 0o400, f.task), nil
+	return taskFileStat(f.tree, f.path, 0o400, f.task), nil
 }
 
 // Open implements vfs.Inode: EACCES for a caller that may not trace the

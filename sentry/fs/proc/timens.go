@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/fs/kernfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -18,7 +19,7 @@ import (
 // write sets until a process enters the namespace
 // (kernel.TimeNamespace.SetOffsets).
 type timensOffsetsFile struct {
-	dev  uint64
+	tree kernfs.Tree
 	path string
 	task func() (*kernel.Task, error)
 	k    *kernel.Kernel
@@ -29,7 +30,7 @@ func (f *timensOffsetsFile) Writable() bool { return true }
 
 // Stat implements vfs.Inode: 0644, the process's owner's.
 func (f *timensOffsetsFile) Stat(ctx context.Context) (unix.Stat_t, error) {
-	return taskFileStat(f.dev, f.path, 0o644, f.task), nil
+	return taskFileStat(f.tree, f.path, 0o644, f.task), nil
 }
 
 // Open implements vfs.Inode.

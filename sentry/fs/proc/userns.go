@@ -8,6 +8,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/fs/kernfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -21,7 +22,7 @@ import (
 // nsFile is /proc/PID/uid_map, gid_map (kind) or setgroups (setgroups
 // set).
 type nsFile struct {
-	dev       uint64
+	tree      kernfs.Tree
 	path      string
 	task      func() (*kernel.Task, error)
 	kind      kernel.MapKind
@@ -30,7 +31,7 @@ type nsFile struct {
 
 // Stat implements vfs.Inode: mode 0644, the process's file.
 func (f *nsFile) Stat(ctx context.Context) (unix.Stat_t, error) {
-	return taskFileStat(f.dev, f.path, 0o644, f.task), nil
+	return taskFileStat(f.tree, f.path, 0o644, f.task), nil
 }
 
 // Open implements vfs.Inode. Opening setgroups for writing needs

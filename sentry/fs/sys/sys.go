@@ -52,7 +52,7 @@ type NetInterface struct {
 // New returns the /sys of a sandbox that may use cpus CPUs and whose
 // network interfaces nets lists (nil: none).
 func New(cpus int, nets func() ([]NetInterface, error)) *FileSystem {
-	tr := kernfs.Tree{Dev: vfs.NewDeviceID(), ReadOnly: true}
+	tr := kernfs.Tree{Dev: vfs.NewDeviceID(), ReadOnly: true, Time: vfs.Now()}
 	empty := func(path string) *kernfs.Dir { return tr.Fixed(path, map[string]vfs.Inode{}) }
 	fs := &FileSystem{}
 	fs.root = tr.Fixed("/", map[string]vfs.Inode{
