@@ -282,6 +282,17 @@ func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 // Mprotect changes the protection of [addr, addr+length), which must be
 // wholly mapped.
 func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
+	return m.MprotectKey(addr, length, prot, NoProtectionKey)
+}
+
+// NoProtectionKey is pkey_mprotect's key for none: it is mprotect.
+const NoProtectionKey = -1
+
+// MprotectKey is pkey_mprotect(2). The sandbox's CPU has no protection
+// keys (pkey_alloc never gives one), so a key other than
+// NoProtectionKey was never allocated: EINVAL, after the checks of the
+// other arguments, as do_mprotect_pkey orders them.
+func (m *MemoryManager) MprotectKey(addr, length uintptr, prot, pkey int) error {
 	if addr%pageSize != 0 {
 		return unix.EINVAL
 	}
@@ -295,6 +306,9 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 	}
 	if length == 0 {
 		return nil
+	}
+	if pkey != NoProtectionKey {
+		return unix.EINVAL
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -3,6 +3,7 @@ package linux
 import (
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/mm"
 )
@@ -11,6 +12,9 @@ func registerMM(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_MMAP, "mmap", mmap, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgFD, kernel.ArgHex)
 	reg(st, unix.SYS_MUNMAP, "munmap", munmap, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_MPROTECT, "mprotect", mprotect, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_PKEY_MPROTECT, "pkey_mprotect", pkeyMprotect, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
+	reg(st, unix.SYS_PKEY_ALLOC, "pkey_alloc", pkeyAlloc, kernel.ArgHex, kernel.ArgHex)
+	reg(st, unix.SYS_PKEY_FREE, "pkey_free", pkeyFree, kernel.ArgInt)
 	reg(st, unix.SYS_BRK, "brk", brk, kernel.ArgHex)
 	reg(st, unix.SYS_MREMAP, "mremap", mremap, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_MADVISE, "madvise", madvise, kernel.ArgHex, kernel.ArgHex, kernel.ArgInt)
@@ -46,6 +50,29 @@ func munmap(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func mprotect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, limitedMM(t).Mprotect(a.Pointer(0), a.Pointer(1), int(a.Int(2)))
+}
+
+// pkeyMprotect is mprotect with a memory protection key, of which the
+// sandbox has none (pkeyAlloc): only NoProtectionKey is accepted.
+func pkeyMprotect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, limitedMM(t).MprotectKey(a.Pointer(0), a.Pointer(1), int(a.Int(2)), int(a.Int(3)))
+}
+
+// pkeyAlloc answers as Linux on a CPU without protection keys (no pku in
+// the sandbox's /proc/cpuinfo): flags and access rights are checked, and
+// no key is left (ENOSPC). (Linux on such a CPU answers a process's
+// first valid call with EINVAL, from arch_set_user_pkey_access, and
+// ENOSPC after: the man page's ENOSPC is kept for every call.)
+func pkeyAlloc(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a.Pointer(0) != 0 || a.Pointer(1)&^(abi.PKEY_DISABLE_ACCESS|abi.PKEY_DISABLE_WRITE) != 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, unix.ENOSPC
+}
+
+// pkeyFree frees a key pkeyAlloc gave, which it never does: EINVAL.
+func pkeyFree(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return 0, unix.EINVAL
 }
 
 // mseal seals mappings against changes (mm/mseal.go). Its flags are an
