@@ -93,11 +93,29 @@ func (k *Kernel) Forks() uint64 {
 	return k.forks
 }
 
-// LastPID returns the ID handed out last.
+// LastPID returns the ID handed out last, or set with SetLastPID.
 func (k *Kernel) LastPID() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.lastID
+}
+
+// SetLastPID makes the next process or thread get the first free ID after
+// pid, which must be below MaxPID (EINVAL): /proc/sys/kernel/ns_last_pid's
+// write, with which CRIU restores processes with their own IDs
+// (pid_ns_ctl_handler sets the allocator's cursor to pid+1).
+func (k *Kernel) SetLastPID(pid int) error {
+	if pid < 0 || pid >= MaxPID {
+		return unix.EINVAL
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.lastID = pid
+	k.nextID = pid + 1
+	if k.nextID >= MaxPID {
+		k.nextID = 2
+	}
+	return nil
 }
 
 // State returns the task's state letter as /proc/PID/stat shows it:

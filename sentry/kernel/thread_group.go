@@ -17,6 +17,9 @@ import (
 type ThreadGroup struct {
 	PID int
 	k   *Kernel
+	// serial tells this process from every other the sandbox ever had,
+	// those that had its PID included: /proc/PID's inode numbers.
+	serial uint64
 
 	parent *ThreadGroup // guarded by k.mu
 	// parentTask is the thread of parent that created the process
@@ -130,8 +133,13 @@ func (tg *ThreadGroup) userNS() *UserNamespace {
 	return tg.creds.UserNS
 }
 
+// Serial tells tg from every other process the sandbox ever had.
+func (tg *ThreadGroup) Serial() uint64 { return tg.serial }
+
+// newThreadGroup makes the process whose leader got pid from allocID; k.mu
+// is held.
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
-	tg := &ThreadGroup{PID: pid, k: k, parent: parent, children: make(map[*ThreadGroup]struct{}),
+	tg := &ThreadGroup{PID: pid, k: k, serial: k.forks, parent: parent, children: make(map[*ThreadGroup]struct{}),
 		pgid: pid, sid: pid, done: make(chan struct{}), handlers: make(map[int]linux.SigAction)}
 	if parent != nil {
 		parent.children[tg] = struct{}{}

@@ -273,10 +273,26 @@ func (l *Link) Readlink(ctx context.Context) (string, error) { return l.target(c
 type Dir struct {
 	node
 	children Children
+	// searchable, if set, says whether the directory may be searched
+	// (the error of a lookup in it, whatever its children), as Linux's
+	// inode permission check answers before a lookup.
+	searchable func() error
+}
+
+// Searchable returns d, whose lookups first ask check (its error is
+// theirs); listings do not.
+func (d *Dir) Searchable(check func() error) *Dir {
+	d.searchable = check
+	return d
 }
 
 // Lookup implements vfs.Dir.
 func (d *Dir) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
+	if d.searchable != nil {
+		if err := d.searchable(); err != nil {
+			return nil, err
+		}
+	}
 	c, err := d.children(ctx)
 	if err != nil {
 		return nil, err

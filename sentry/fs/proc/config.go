@@ -44,10 +44,10 @@ import (
 // namespace, used by the next msgget, semget or shmget and reset to -1, as
 // ipc_idr_alloc) and msgrcv's MSG_COPY (sentry/kernel/ipc/msg.go), which
 // without the option Linux refuses (ENOSYS) and LTP's msgget04/05,
-// msgrcv03 and shmget05/06 skip. What CRIU goes on to use
-// (/proc/PID/map_files, prctl PR_SET_MM_MAP, kcmp KCMP_EPOLL_TFD,
-// /proc/sys/kernel/ns_last_pid) is still missing: CRIU's own checks
-// (criu check) fail on those, with ENOENT or EINVAL, rather than
+// msgrcv03 and shmget05/06 skip. Session 27: /proc/sys/kernel/ns_last_pid
+// (kernel.SetLastPID). What CRIU goes on to use (/proc/PID/map_files,
+// prctl PR_SET_MM_MAP, kcmp KCMP_EPOLL_TFD) is still missing: CRIU's own
+// checks (criu check) fail on those, with ENOENT or EINVAL, rather than
 // skip. TIME_NS is y with time namespaces (CLONE_NEWTIME,
 // sentry/kernel/timens.go).
 //

@@ -13,7 +13,11 @@ import (
 )
 
 // pidDir is /proc/PID. Its files look the task up at every access, so a
-// task that is reaped makes them ENOENT (ESRCH for reads), as in Linux.
+// task that is reaped makes them ENOENT (ESRCH for reads), as in Linux;
+// the directory is of the process found when it was looked up, and an
+// open one never shows another process that got the PID since (Linux's
+// proc inode holds the struct pid), whose directory has other inode
+// numbers.
 // A zombie keeps its directory until it is waited for: its stat, status
 // and comm describe it (state Z), its other files are empty and its links
 // and descriptors gone, as Linux shows a process whose memory and files
@@ -23,18 +27,28 @@ import (
 // (without a task directory of its own); /proc/TID, for a thread that
 // leads no process, is too, unlisted, as in Linux.
 func (fs *FileSystem) pidDir(pid int) vfs.Inode {
-	task := func() (*kernel.Task, error) {
+	find := func() *kernel.Task {
 		if t := fs.k.Task(pid); t != nil {
-			return t, nil
+			return t
 		}
-		if t := fs.k.Zombie(pid); t != nil {
+		return fs.k.Zombie(pid)
+	}
+	found := find()
+	if found == nil {
+		return fs.taskDir("/"+strconv.Itoa(pid), func() (*kernel.Task, error) { return nil, unix.ESRCH }, pid)
+	}
+	tg := found.TG
+	task := func() (*kernel.Task, error) {
+		if t := find(); t != nil && t.TG == tg {
 			return t, nil
 		}
 		return nil, unix.ESRCH
 	}
-	d := fs.taskDir("/"+strconv.Itoa(pid), task, pid)
-	if t, err := task(); err == nil && t.PID() == pid {
-		return processDir{d, t.TG}
+	// The inode numbers come from the path: the serial makes them the
+	// process's own.
+	d := fs.taskDir(fmt.Sprintf("/%d.%d", pid, tg.Serial()), task, pid)
+	if found.PID() == pid {
+		return processDir{d, tg}
 	}
 	return d
 }
@@ -49,20 +63,19 @@ type processDir struct {
 // Process implements kernel.ProcessDir.
 func (d processDir) Process() *kernel.ThreadGroup { return d.tg }
 
-// threadsDir is /proc/PID/task: a directory per thread of process pid.
-func (fs *FileSystem) threadsDir(base string, pid int) *kernfs.Dir {
+// threadsDir is /proc/PID/task: a directory per thread of the process
+// task finds.
+func (fs *FileSystem) threadsDir(base string, task func() (*kernel.Task, error)) *kernfs.Dir {
 	return fs.tree.Dir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
-		t := fs.k.Task(pid)
-		if t == nil {
-			t = fs.k.Zombie(pid)
-		}
-		if t == nil {
+		t, err := task()
+		if err != nil {
 			return nil, unix.ENOENT
 		}
+		tg := t.TG
 		c := make(map[string]vfs.Inode)
-		for _, tid := range t.TG.TIDs() {
+		for _, tid := range tg.TIDs() {
 			c[strconv.Itoa(tid)] = fs.taskDir(base+"/"+strconv.Itoa(tid), func() (*kernel.Task, error) {
-				if t := fs.k.Task(tid); t != nil && t.PID() == pid {
+				if t := fs.k.Task(tid); t != nil && t.TG == tg {
 					return t, nil
 				}
 				return nil, unix.ESRCH
@@ -106,6 +119,14 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			}
 			return fn(t), nil
 		})
+	}
+	// A lookup in the directory of a task that is gone fails with ESRCH
+	// (proc_pid_permission), a listing with ENOENT (proc_pident_readdir).
+	searchable := func() error {
+		if _, err := task(); err != nil {
+			return unix.ESRCH
+		}
+		return nil
 	}
 	return fs.tree.Dir(base, func(ctx context.Context) (map[string]vfs.Inode, error) {
 		if _, err := task(); err != nil {
@@ -155,11 +176,11 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"fdinfo": fs.fdDir(base, live, true),
 		}
 		if pid != 0 {
-			c["task"] = fs.threadsDir(base+"/task", pid)
+			c["task"] = fs.threadsDir(base+"/task", task)
 			c["timens_offsets"] = &timensOffsetsFile{tree: fs.tree, path: base + "/timens_offsets", task: live, k: fs.k}
 		}
 		return c, nil
-	})
+	}).Searchable(searchable)
 }
 
 // mountsFile is /proc/PID/mounts or mountinfo: the mount table, which

@@ -127,6 +127,25 @@ func (fs *FileSystem) ipcNextID(name string, kind int) *valueFile {
 		}}
 }
 
+// nsLastPID is /proc/sys/kernel/ns_last_pid: the last process ID given
+// out (kernel.SetLastPID). Anyone may open it for writing (0666), but
+// only CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE writes it (EPERM), as
+// pid_ns_ctl_handler checks.
+func (fs *FileSystem) nsLastPID() *valueFile {
+	return &valueFile{tree: fs.tree, path: "/sys/kernel/ns_last_pid", perm: 0o666,
+		get: func() (string, error) { return strconv.Itoa(fs.k.LastPID()) + "\n", nil },
+		set: func(ctx context.Context, text string) error {
+			if t := caller(ctx); t != nil && !t.HasCapability(linux.CAP_SYS_ADMIN) && !t.HasCapability(linux.CAP_CHECKPOINT_RESTORE) {
+				return unix.EPERM
+			}
+			n, err := strconv.ParseInt(text, 10, 64)
+			if err != nil || n < 0 || n >= kernel.MaxPID {
+				return unix.EINVAL
+			}
+			return fs.k.SetLastPID(int(n))
+		}}
+}
+
 // ipcLimit is /proc/sys/kernel/NAME (shmmax, shmall, shmmni, msgmax,
 // msgmnb, msgmni): field of the caller's IPC namespace's limits, which
 // root writes (ipc.Namespace.SetLimits checks the range).
@@ -209,6 +228,7 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"domainname":            fs.utsName("domainname", true),
 		"hostname":              fs.utsName("hostname", false),
 		"ngroups_max":           tr.File("/sys/kernel/ngroups_max", num(65536)),
+		"ns_last_pid":           fs.nsLastPID(),
 		"osrelease":             tr.File("/sys/kernel/osrelease", kernfs.Static(kernel.Release+"\n")),
 		"ostype":                tr.File("/sys/kernel/ostype", kernfs.Static(kernel.OSType+"\n")),
 		"overflowgid":           tr.File("/sys/kernel/overflowgid", num(65534)),

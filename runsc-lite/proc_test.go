@@ -1,0 +1,15 @@
+package main
+
+import "testing"
+
+// TestProcPIDReuse runs testdata/e2e/pidreuse.c, which makes a PID come
+// back through /proc/sys/kernel/ns_last_pid (so it runs only in the
+// sandbox, never natively), and compares its output with pidreuse.out,
+// what Linux printed in a PID namespace of its own: a /proc/PID directory
+// opened for the first process fails lookups with ESRCH and listings
+// with ENOENT once it is gone, signals nothing through pidfd_send_signal,
+// and has other inode numbers than the directory of the process that got
+// the PID since.
+func TestProcPIDReuse(t *testing.T) {
+	runAgainstOutput(t, "pidreuse", true)
+}
