@@ -148,8 +148,11 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 		fs = fs.Fork()
 	}
 	c := &Task{K: t.K, mm: m, fds: fds, fs: fs, Regs: t.Regs, FP: t.FP.Clone(),
-		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}), exe: t.Exe(),
+		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}),
 		name: t.Name()}
+	t.mu.Lock()
+	c.exe, c.exeSource = t.exe, t.exeSource
+	t.mu.Unlock()
 	c.inheritSched(t)
 	c.ioprio.Store(t.ioprio.Load())
 	c.sigMask.Store(t.SigMask())

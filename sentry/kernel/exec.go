@@ -109,7 +109,7 @@ func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
 	// every task under it.
 	t.K.mu.Lock()
 	t.mu.Lock()
-	t.mm, t.fds, t.exe, t.name = m, fds, res.Exe, name
+	t.mm, t.fds, t.exe, t.exeSource, t.name = m, fds, res.Exe, res.ExeSource, name
 	t.mu.Unlock()
 	t.TG.execed = true
 	t.K.mu.Unlock()

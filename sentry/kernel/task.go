@@ -103,6 +103,8 @@ type Task struct {
 	fds  *vfs.FDTable      // guarded by mu
 	fs   *vfs.FSContext    // guarded by mu
 	exe  string            // the running executable's path (/proc/self/exe); guarded by mu
+	// exeSource says whether exe is gone (nil: never); guarded by mu.
+	exeSource mm.NameSource
 	// uts is the task's UTS namespace, nil for the initial one; only
 	// the task's own goroutine (unshare, setns) or its creator sets it.
 	uts atomic.Pointer[UTSNamespace]
@@ -264,12 +266,25 @@ func (t *Task) Exe() string {
 	return t.exe
 }
 
-// SetExe records the path of the running executable; the sandbox sets
-// its first program's before the task runs.
-func (t *Task) SetExe(path string) {
+// ExeLink is what /proc/PID/exe shows: Exe, with " (deleted)" once its
+// name is gone.
+func (t *Task) ExeLink() string {
+	t.mu.Lock()
+	exe, src := t.exe, t.exeSource
+	t.mu.Unlock()
+	if src != nil && src.Unlinked(t.Ctx()) {
+		return exe + " (deleted)"
+	}
+	return exe
+}
+
+// SetExe records the path of the running executable and what tells
+// whether it is gone (nil: never); the sandbox sets its first program's
+// before the task runs.
+func (t *Task) SetExe(path string, src mm.NameSource) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.exe = path
+	t.exe, t.exeSource = path, src
 }
 
 // Name is the task's comm (prctl PR_GET_NAME, /proc/pid/comm).

@@ -42,6 +42,7 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	}
 	var fix fixups
 	main, err := mapImage(m, exe, bias, resolved, &fix)
+	exeSource := nameSource(f)
 	if err != nil {
 		return Result{}, err
 	}
@@ -64,7 +65,7 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	}
 	m.Argv, m.Envv, m.Auxv = stack.argv, stack.envv, stack.auxv
 	regs := platform.Registers{Rip: uint64(entry), Rsp: uint64(stack.sp), Eflags: 0x202, Cs: platform.UserCS, Ss: platform.UserSS}
-	return Result{Regs: regs, Exe: resolved}, nil
+	return Result{Regs: regs, Exe: resolved, ExeSource: exeSource}, nil
 }
 
 func loadInterp(m *mm.MemoryManager, open Opener, path string, fix *fixups) (loaded, error) {
@@ -131,6 +132,7 @@ func progProt(p *elf.Prog64) int {
 // of their .bss in fix.
 func mapImage(m *mm.MemoryManager, img *elfImage, bias uintptr, name string, fix *fixups) (loaded, error) {
 	l := loaded{bias: bias, entry: bias + uintptr(img.entry), phnum: len(img.progs)}
+	src := nameSource(img.src)
 	st, err := img.src.Stat()
 	if err != nil {
 		return l, err
@@ -143,7 +145,7 @@ func mapImage(m *mm.MemoryManager, img *elfImage, bias uintptr, name string, fix
 			continue
 		}
 		nload++
-		if err := mapSegment(m, img, p, bias, name, st, fix, &file); err != nil {
+		if err := mapSegment(m, img, p, bias, name, src, st, fix, &file); err != nil {
 			return l, fmt.Errorf("mapping %s: %w", name, err)
 		}
 		l.end = max(l.end, bias+uintptr(p.Vaddr+p.Memsz))
@@ -164,7 +166,7 @@ func mapImage(m *mm.MemoryManager, img *elfImage, bias uintptr, name string, fix
 
 // mapSegment maps p; *file is the image's descriptor, opened by the first
 // segment that maps file bytes and owned by m from then on.
-func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog64, bias uintptr, name string, st unix.Stat_t, fix *fixups, file **os.File) error {
+func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog64, bias uintptr, name string, src mm.NameSource, st unix.Stat_t, fix *fixups, file **os.File) error {
 	start := bias + uintptr(p.Vaddr)
 	page := start &^ (pageSize - 1)
 	fileEnd := start + uintptr(p.Filesz)
@@ -194,7 +196,7 @@ func mapSegment(m *mm.MemoryManager, img *elfImage, p *elf.Prog64, bias uintptr,
 		if _, err := m.Mmap(mm.MmapOpts{
 			Addr: page, Length: pageUp(fileEnd) - page, Prot: mapProt,
 			Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, File: f,
-			Offset: int64(p.Off) - int64(start-page), Name: name, Dev: st.Dev, Ino: st.Ino,
+			Offset: int64(p.Off) - int64(start-page), Name: name, NameSource: src, Dev: st.Dev, Ino: st.Ino,
 		}); err != nil {
 			return err
 		}

@@ -33,6 +33,7 @@ import (
 
 	"runsc-lite/platform"
 	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/vfs"
 )
 
 // File is an executable or interpreter opened by the sentry's VFS.
@@ -53,6 +54,19 @@ type Result struct {
 	Regs platform.Registers
 	// Exe is the path of the executable actually loaded (after #!).
 	Exe string
+	// ExeSource says whether Exe is gone since (nil: never).
+	ExeSource mm.NameSource
+}
+
+// nameSource is what f tells of its name, if it is a file of the VFS:
+// its mappings' names are shown deleted once the name is gone.
+func nameSource(f File) mm.NameSource {
+	if n, ok := f.(interface{ Dentry() *vfs.Dentry }); ok {
+		if d := n.Dentry(); d != nil {
+			return d
+		}
+	}
+	return nil
 }
 
 // maxInterpDepth is how many #! scripts may chain, as in Linux.

@@ -374,7 +374,7 @@ func (s *Sandbox) newProcess(p Process, fds *vfs.FDTable, fsc *vfs.FSContext) (*
 	}
 	t := s.K.NewProcess(m, fds, fsc)
 	t.Regs = res.Regs
-	t.SetExe(res.Exe)
+	t.SetExe(res.Exe, res.ExeSource)
 	t.SetName(comm(res.Exe))
 	if s.tracer != nil {
 		s.tracer.Exec(t, exe, p.Argv, p.Env)

@@ -1,9 +1,10 @@
 /* open(2)'s O_TMPFILE: an unnamed regular file in a directory's file
  * system, linked into it later (linkat through /proc/self/fd, or
  * AT_EMPTY_PATH) unless O_EXCL; linkat of a file whose last name is gone
- * (ENOENT); and how /proc/self/fd and /proc/self/maps name such files. */
+ * (ENOENT); and how /proc/PID/fd, maps and exe name such files. */
 #include "common.h"
 #include <dirent.h>
+#include <sys/wait.h>
 #include <linux/openat2.h>
 #include <sys/mman.h>
 
@@ -78,7 +79,48 @@ static int linkfd(int fd, const char *name) {
 	return linkat(AT_FDCWD, p, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
 }
 
+/* deletedExe runs a copy of this program, removes the copy, and shows
+ * what /proc/PID/exe and the first line of /proc/PID/maps name. */
+static void deletedExe(char **argv) {
+	char buf[1 << 16];
+	int in = open("/proc/self/exe", O_RDONLY), out = open("exe-copy", O_CREAT | O_WRONLY, 0755);
+	for (ssize_t n; (n = read(in, buf, sizeof buf)) > 0;)
+		write(out, buf, n);
+	close(in);
+	close(out);
+	pid_t kid = fork();
+	if (kid == 0) {
+		execl("./exe-copy", "exe-copy", argv[1], "pause", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 10000 && access("ready", F_OK) != 0; i++)
+		usleep(1000); /* until the copy runs */
+	unlink("ready");
+	char p[64], link[4096 + 64];
+	snprintf(p, sizeof p, "/proc/%d/exe", kid);
+	T(unlink("exe-copy"));
+	ssize_t n = readlink(p, link, sizeof link - 1);
+	link[n > 0 ? n : 0] = 0;
+	shown("exe of a removed program", link);
+	snprintf(p, sizeof p, "/proc/%d/maps", kid);
+	FILE *f = fopen(p, "r");
+	if (f != NULL && fgets(link, sizeof link, f) != NULL) {
+		link[strcspn(link, "\n")] = 0;
+		char *name = strchr(link, '/');
+		shown("its first mapping", name != NULL ? name : "(none)");
+	}
+	if (f != NULL)
+		fclose(f);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+}
+
 int main(int argc, char **argv) {
+	if (argc > 2 && strcmp(argv[2], "pause") == 0) {
+		close(open("ready", O_CREAT | O_WRONLY, 0644));
+		pause();
+		return 0;
+	}
 	setup(argc, argv);
 	if (getcwd(dir, sizeof dir) == NULL)
 		return 1;
@@ -201,5 +243,6 @@ int main(int argc, char **argv) {
 	fd = open(".", O_TMPFILE | O_RDWR, 02777);
 	fstats("umask 077", fd);
 	close(fd);
+	deletedExe(argv);
 	return 0;
 }

@@ -168,7 +168,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"mountinfo": fs.mountsFile(base+"/mountinfo", task, func() string { return mountinfo(fs.mounts()) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.
 			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
-			"exe":    link("exe", func(t *kernel.Task) string { return t.Exe() }),
+			"exe":    link("exe", func(t *kernel.Task) string { return t.ExeLink() }),
 			"cwd":    link("cwd", cwdLink),
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
 			"mem":    &memFile{tree: fs.tree, path: base + "/mem", task: live},
