@@ -195,6 +195,16 @@ int main(int argc, char **argv) {
 	close(r);
 	close(fd);
 
+	/* Another mount: /dev/shm (tmpfs) makes its own, but takes no link
+	 * to this one's (EXDEV); /proc makes none (EOPNOTSUPP). */
+	fd = open(".", O_TMPFILE | O_RDWR, 0600);
+	T(linkfd(fd, "/dev/shm/tmpfile-diff-test"));
+	close(fd);
+	fd = open("/dev/shm", O_TMPFILE | O_RDWR, 0600);
+	fstats("in /dev/shm", fd);
+	close(fd);
+	T(open("/proc", O_TMPFILE | O_RDWR, 0600));
+
 	/* O_EXCL: never linked. */
 	fd = open(".", O_TMPFILE | O_RDWR | O_EXCL, 0600);
 	T(linkfd(fd, "excl"));
