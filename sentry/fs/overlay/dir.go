@@ -92,9 +92,14 @@ func (n *node) Symlink(ctx context.Context, creds vfs.Creds, name, target string
 
 // Tmpfile implements vfs.TmpfileMaker (shmem_tmpfile). Like Linux it
 // makes the file even in a removed directory: the file has no name there.
+// The directory is copied up, as for Create, for the attributes the file
+// inherits (a set-group-ID directory's group, inode flags).
 func (n *node) Tmpfile(ctx context.Context, creds vfs.Creds, mode uint32, linkable bool) (vfs.Inode, error) {
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
+	if err := n.copyUp(ctx); err != nil {
+		return nil, err
+	}
 	c := n.fs.newNode(creds, mode, 0, n)
 	c.st.Nlink = 0
 	c.linkable = linkable

@@ -218,6 +218,31 @@ func TestOverlayUnlinkedHostFile(t *testing.T) {
 	}
 }
 
+// TestOverlayTmpfileInHostDir: an O_TMPFILE file made in a host directory
+// not yet copied up takes that directory's group when it is set-group-ID,
+// as a created file does.
+func TestOverlayTmpfileInHostDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving the host directory another group needs root")
+	}
+	s := newSandbox(t, map[string]string{"shared/x": "x"})
+	dir := filepath.Join(s.dir, "shared")
+	if err := os.Chown(dir, 0, 1234); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Chmod(dir, 0o2777); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.open("/shared", unix.O_TMPFILE|unix.O_RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.DecRef()
+	if st, err := f.Stat(); err != nil || st.Gid != 1234 || st.Nlink != 0 {
+		t.Errorf("tmpfile in a set-group-ID host directory: gid %d, nlink %d, %v; want 1234, 0", st.Gid, st.Nlink, err)
+	}
+}
+
 func TestOverlayMappable(t *testing.T) {
 	s := newSandbox(t, map[string]string{"lib.so": "ELF..."})
 	f, err := s.open("/lib.so", unix.O_RDONLY)
