@@ -86,6 +86,13 @@ type DirWriter interface {
 	Rename(ctx context.Context, oldName string, newDir Inode, newName string, flags uint32) error
 }
 
+// LinkCounter is implemented by inodes that know without a Stat (a host
+// call for a host file) whether a name is left for them: Dentry.Unlinked
+// asks it for every file mapping /proc/PID/maps lists.
+type LinkCounter interface {
+	HasLinks() bool
+}
+
 // TmpfileMaker is implemented by directories of filesystems that make
 // open(2)'s O_TMPFILE files (the inode operation tmpfile): Tmpfile makes a
 // regular file with mode (S_IFREG, permissions, the umask applied) that no

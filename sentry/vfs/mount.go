@@ -105,6 +105,9 @@ func (d *Dentry) Unlinked(ctx context.Context) bool {
 	if d.parent == nil {
 		return false
 	}
+	if c, ok := d.inode.(LinkCounter); ok {
+		return !c.HasLinks()
+	}
 	st, err := d.inode.Stat(ctx)
 	return err == nil && st.Nlink == 0
 }

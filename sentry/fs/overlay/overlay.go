@@ -163,6 +163,17 @@ func SetAnonName(ino vfs.Inode, name string) {
 // name of its own (its open files have a Dentry).
 func (n *node) LinkName() string { return n.anonName }
 
+// HasLinks implements vfs.LinkCounter: a node not copied up has its one
+// name until it is removed (dropLink).
+func (n *node) HasLinks() bool {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	if !n.up {
+		return !n.removed
+	}
+	return n.st.Nlink > 0
+}
+
 // Removed implements vfs.Removable.
 func (n *node) Removed() bool {
 	n.fs.mu.Lock()
