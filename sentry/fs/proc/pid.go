@@ -12,10 +12,11 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// pidDir is /proc/PID. Its files look the task up at every access, so a
-// task that is reaped makes them ENOENT (ESRCH for reads), as in Linux;
-// the directory is of the process found when it was looked up, and an
-// open one never shows another process that got the PID since (Linux's
+// pidDir is /proc/PID. Its files look the task up at every access, so
+// once the task is reaped a lookup in the directory fails with ESRCH, a
+// listing with ENOENT, and a read of a file opened before with ESRCH, as
+// in Linux. The directory is of the process found when it was looked up:
+// an open one never shows another process that got the PID since (Linux's
 // proc inode holds the struct pid), whose directory has other inode
 // numbers.
 // A zombie keeps its directory until it is waited for: its stat, status
