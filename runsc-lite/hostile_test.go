@@ -409,7 +409,8 @@ MAPPED(mremap(image, 4096, 8192, MREMAP_MAYMOVE)) = -1 EFAULT
 MAPPED(mremap(control, 4096, 4096, MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) = -1 EFAULT
 brk(image) = -1 ENOMEM
 sbrk(0) == brk0: yes
-syscall(SYS_pkey_mprotect, image, len, PROT_READ | PROT_WRITE, 0) = -1 ENOSYS
+syscall(SYS_pkey_mprotect, image, len, PROT_READ | PROT_WRITE, -1L) = -1 ENOMEM
+syscall(SYS_pkey_mprotect, image, len, PROT_READ | PROT_WRITE, 0L) = -1 EINVAL
 read(zero, image, 16) = -1 EFAULT
 read(zero, control, 16) = -1 EFAULT
 read(zero, bss, 16) = -1 EFAULT

@@ -1214,7 +1214,8 @@ static void mode_reserved(void)
 	void *brk0 = sbrk(0);
 	T(brk(image));
 	CHECK(sbrk(0) == brk0);
-	T(syscall(SYS_pkey_mprotect, image, len, PROT_READ | PROT_WRITE, 0));
+	T(syscall(SYS_pkey_mprotect, image, len, PROT_READ | PROT_WRITE, -1L));
+	T(syscall(SYS_pkey_mprotect, image, len, PROT_READ | PROT_WRITE, 0L));
 	/* The sentry copies to and from the reserved range for nobody. */
 	int zero = open("/dev/zero", O_RDONLY);
 	T(read(zero, image, 16));
