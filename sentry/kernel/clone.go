@@ -149,7 +149,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	}
 	c := &Task{K: t.K, mm: m, fds: fds, fs: fs, Regs: t.Regs, FP: t.FP.Clone(),
 		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}),
-		name: t.Name()}
+		name: t.Name(), startUptime: t.K.Uptime()}
 	t.mu.Lock()
 	c.exe, c.exeSource = t.exe, t.exeSource
 	t.mu.Unlock()

@@ -188,7 +188,7 @@ func (k *Kernel) NewProcess(m *mm.MemoryManager, fds *vfs.FDTable, fs *vfs.FSCon
 		k.startLoadAvg()
 	}
 	m.SetCPUAccount(k.CPU)
-	t := &Task{K: k, TG: tg, TID: id, mm: m, fds: fds, fs: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{})}
+	t := &Task{K: k, TG: tg, TID: id, mm: m, fds: fds, fs: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{}), startUptime: k.Uptime()}
 	tg.tasks = []*Task{t}
 	k.tasks[id] = t
 	k.groups[id] = tg

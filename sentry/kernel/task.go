@@ -103,6 +103,9 @@ type Task struct {
 	fds  *vfs.FDTable      // guarded by mu
 	fs   *vfs.FSContext    // guarded by mu
 	exe  string            // the running executable's path (/proc/self/exe); guarded by mu
+	// startUptime is the sandbox's uptime when the task was made
+	// (/proc/PID/stat's starttime); set before it runs.
+	startUptime time.Duration
 	// exeSource says whether exe is gone (nil: never); guarded by mu.
 	exeSource mm.NameSource
 	// uts is the task's UTS namespace, nil for the initial one; only
@@ -265,6 +268,10 @@ func (t *Task) Exe() string {
 	defer t.mu.Unlock()
 	return t.exe
 }
+
+// StartUptime is the sandbox's uptime when t was made, on the initial
+// time namespace's boot-time clock.
+func (t *Task) StartUptime() time.Duration { return t.startUptime }
 
 // ExeLink is what /proc/PID/exe shows: Exe, with " (deleted)" once its
 // name is gone.

@@ -280,6 +280,31 @@ static void taskMemory(void) {
 	long sm[7];
 	CHECK(sscanf(readInto("/proc/self/statm", b, sizeof b), "%ld %ld %ld %ld %ld %ld %ld", &sm[0], &sm[1], &sm[2], &sm[3], &sm[4], &sm[5], &sm[6]) == 7);
 	CHECK(sm[0] * 4 == vmSize);
+	/* status's Vm lines as task_mem writes them (a tab, the number 8
+	 * wide: ps parses them so); stat's vsize and rss are the same
+	 * figures, its starttime the process's start on the boot clock, its
+	 * priority 20 plus the nice value. */
+	status = readInto("/proc/self/status", b, sizeof b);
+	char *vm = strstr(status, "\nVmSize:\t");
+	CHECK(vm != NULL && strstr(status, "\nVmRSS:\t") != NULL);
+	CHECK(vm != NULL && strchr(vm + 9, '\n') - (vm + 9) == 11); /* "%8lu kB" */
+	setpriority(PRIO_PROCESS, 0, 3);
+	char *st = strrchr(readInto("/proc/self/stat", b, sizeof b), ')') + 2;
+	unsigned long long sf[26] = {0}; /* fields 3.. of stat: sf[i] is field i+3 */
+	char *tok = strtok(st, " ");
+	for (int i = 0; tok != NULL && i < 26; i++, tok = strtok(NULL, " "))
+		sf[i] = i == 0 ? 0 : strtoull(tok, NULL, 10);
+	printf("stat: priority %lld nice %lld\n", (long long)sf[18 - 3], (long long)sf[19 - 3]);
+	setpriority(PRIO_PROCESS, 0, 0);
+	status = readInto("/proc/self/status", b, sizeof b);
+	long long size2 = field(status, "VmSize"), rss2 = field(status, "VmRSS");
+	CHECK(sf[23 - 3] == (unsigned long long)size2 * 1024);
+	CHECK(sf[24 - 3] > 0 && llabs((long long)sf[24 - 3] * 4 - rss2) <= rss2 / 4); /* pages touched between the reads */
+	double up;
+	CHECK(sscanf(readInto("/proc/uptime", b, sizeof b), "%lf", &up) == 1);
+	long long age = (long long)(up * 100) - (long long)sf[22 - 3];
+	CHECK(age >= 0 && age < 6000);
+	CHECK(sf[25 - 3] == (unsigned long long)RLIM_INFINITY);
 	CHECK(sm[1] <= sm[0] && sm[1] * 4 >= 64 && sm[3] > 0 && sm[5] > 0);
 	T(munlock(m, len));
 	e = smapsEntry(readInto("/proc/self/smaps", a, sizeof a), m);

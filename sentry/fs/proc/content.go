@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -22,8 +23,22 @@ func pidStat(ctx context.Context, t *kernel.Task) string {
 	if t.IsZombie() {
 		id = t.PID()
 	}
+	// starttime is on the boot-time clock of the reader's time namespace
+	// (timens_add_boottime_ns); vsize and rss are 0 for a zombie, whose
+	// memory is gone.
+	start := t.StartUptime()
+	if r := caller(ctx); r != nil {
+		start += r.TimeNS().Of(unix.CLOCK_BOOTTIME)
+	}
+	var vsize, rss uint64
+	if !t.IsZombie() {
+		s := totals(t, t.MM().Usage())
+		vsize, rss = s.size, s.rss/abi.PageSize
+	}
+	rsslim, _ := t.TG.Rlimit(unix.RLIMIT_RSS, nil, false)
 	fields := []any{id, "(" + t.Name() + ")", string(state(ctx, t)), t.PPID(), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
-		0, 0, 0, 0, 0, ticks(user), ticks(sys), 0, 0, 20, 0, max(t.TG.NumThreads(), 1), 0, 0, 0, 0}
+		0, 0, 0, 0, 0, ticks(user), ticks(sys), 0, 0, statPriority(t), t.Nice(), max(t.TG.NumThreads(), 1), 0,
+		ticks(max(start, 0)), vsize, rss, rsslim.Cur}
 	var b strings.Builder
 	for i, f := range fields {
 		if i > 0 {
@@ -33,6 +48,19 @@ func pidStat(ctx context.Context, t *kernel.Task) string {
 	}
 	b.WriteString(strings.Repeat(" 0", 52-len(fields)) + "\n")
 	return b.String()
+}
+
+// statPriority is /proc/PID/stat's priority (task_prio): 20 plus the nice
+// value for the normal policies, -1 less the real-time priority for
+// SCHED_FIFO and SCHED_RR, -101 for SCHED_DEADLINE.
+func statPriority(t *kernel.Task) int {
+	switch p := t.Sched(); p.Policy {
+	case unix.SCHED_FIFO, unix.SCHED_RR:
+		return -1 - int(p.Priority)
+	case unix.SCHED_DEADLINE:
+		return -101
+	}
+	return 20 + t.Nice()
 }
 
 // state is the task's state letter; the caller is running.

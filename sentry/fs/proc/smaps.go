@@ -73,7 +73,7 @@ func statusMemory(t *kernel.Task) string {
 		{"VmSize", s.size}, {"VmLck", s.locked}, {"VmRSS", s.rss}, {"RssAnon", s.rssAnon},
 		{"RssFile", s.rssFile}, {"RssShmem", 0}, {"VmData", s.data}, {"VmStk", s.stack}, {"VmExe", s.exe},
 	} {
-		fmt.Fprintf(&b, "%-9s%8d kB\n", l.name+":", l.v/1024)
+		fmt.Fprintf(&b, "%s:\t%8d kB\n", l.name, l.v/1024) // task_mem's SEQ_PUT_DEC: a tab, then width 8
 	}
 	return b.String()
 }
