@@ -44,8 +44,8 @@ func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 		// other flags before this).
 		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
-	if flags&tmpfileFlag != 0 {
-		// O_TMPFILE is tmpfileFlag|O_DIRECTORY, without O_CREAT, for
+	if flags&abi.O_TMPFILE_BIT != 0 {
+		// O_TMPFILE is O_TMPFILE_BIT|O_DIRECTORY, without O_CREAT, for
 		// writing (build_open_flags).
 		if flags&(unix.O_TMPFILE|unix.O_CREAT) != unix.O_TMPFILE || flags&unix.O_ACCMODE == unix.O_RDONLY {
 			return nil, unix.EINVAL
@@ -64,7 +64,7 @@ func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 	if resolve&linux.RESOLVE_IN_ROOT != 0 {
 		w.root = start
 	}
-	if flags&tmpfileFlag != 0 {
+	if flags&abi.O_TMPFILE_BIT != 0 {
 		return v.openTmpfile(w, start, path, flags, mode&0o7777, fsc.Umask())
 	}
 	var d *Dentry
@@ -79,9 +79,6 @@ func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 	}
 	return v.openDentry(ctx, creds, d, flags, created)
 }
-
-// tmpfileFlag is Linux's __O_TMPFILE, which O_TMPFILE adds to O_DIRECTORY.
-const tmpfileFlag = unix.O_TMPFILE &^ unix.O_DIRECTORY
 
 // openTmpfile is open(2) with O_TMPFILE (do_tmpfile, vfs_tmpfile): a
 // regular file with no name in the directory path names, on its
@@ -102,7 +99,7 @@ func (v *VFS) openTmpfile(w *walker, start *Dentry, path string, flags int, mode
 	if !IsDir(st.Mode) {
 		return nil, unix.ENOTDIR
 	}
-	if st, err = w.mayWriteDir(dir); err != nil {
+	if err := w.mayWriteDirStat(dir, &st); err != nil {
 		return nil, err
 	}
 	tm, ok := dir.inode.(TmpfileMaker)
@@ -271,13 +268,18 @@ func (w *walker) mayWriteDir(dir *Dentry) (unix.Stat_t, error) {
 	if err != nil {
 		return st, err
 	}
+	return st, w.mayWriteDirStat(dir, &st)
+}
+
+// mayWriteDirStat is mayWriteDir for a directory whose stat is st.
+func (w *walker) mayWriteDirStat(dir *Dentry, st *unix.Stat_t) error {
 	if dir.readOnly() {
-		return st, unix.EROFS
+		return unix.EROFS
 	}
 	if err := immutableErr(dir.inode); err != nil {
-		return st, err
+		return err
 	}
-	return st, permission(w.creds, &st, mayWrite|mayExec)
+	return permission(w.creds, st, mayWrite|mayExec)
 }
 
 // mayDelete checks that the caller may remove (or rename away) victim
@@ -308,7 +310,7 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 	if err != nil {
 		return nil, err
 	}
-	if flags&(unix.O_DIRECTORY|tmpfileFlag) == unix.O_DIRECTORY && !IsDir(st.Mode) {
+	if flags&(unix.O_DIRECTORY|abi.O_TMPFILE_BIT) == unix.O_DIRECTORY && !IsDir(st.Mode) {
 		return nil, unix.ENOTDIR
 	}
 	if flags&unix.O_PATH != 0 {

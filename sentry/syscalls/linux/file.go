@@ -119,9 +119,8 @@ const openFlags = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | 
 // openPathFlags are the flags O_PATH goes with (O_PATH_FLAGS).
 const openPathFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_PATH | unix.O_CLOEXEC
 
-// openCreateFlags are the flags that make a file (WILL_CREATE): O_CREAT
-// and O_TMPFILE's own bit, without the O_DIRECTORY it carries.
-const openCreateFlags = unix.O_CREAT | unix.O_TMPFILE&^unix.O_DIRECTORY
+// openCreateFlags are the flags that make a file (WILL_CREATE).
+const openCreateFlags = unix.O_CREAT | abi.O_TMPFILE_BIT
 
 // openat2 reads a struct open_how of size bytes (EINVAL below its first
 // version's 24, E2BIG above a page or with non-zero bytes past the ones
