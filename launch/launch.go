@@ -37,6 +37,8 @@
 //     owners, and the sentry ends as Options.HostUID and HostGID (default
 //     65534, which owns no file): host files are then read with that
 //     identity's rights. HostUID 0 lets the sandbox read whatever root can.
+//     A root file system the user gives is opened as an idmapped mount
+//     on which root's files are that identity's (imageroot.go).
 //   - Started by anyone else: the namespace maps only the caller, to 0
 //     (the only id an unprivileged process may map), with setgroups denied;
 //     the sentry stays that id, with no capabilities.

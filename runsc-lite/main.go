@@ -32,6 +32,9 @@ func main() {
 	if launch.IsSentry() {
 		os.Exit(sentryMain())
 	}
+	if launch.IsHolder() {
+		os.Exit(launch.Hold())
+	}
 	if netfwd.IsForwarder() {
 		os.Exit(netfwd.Main())
 	}

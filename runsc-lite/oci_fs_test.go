@@ -10,12 +10,93 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // linkApplets adds busybox applets to a bundle's root made by ociBundle.
 func linkApplets(bundle string, names ...string) {
 	for _, n := range names {
 		os.Symlink("busybox", filepath.Join(bundle, "rootfs", "bin", n))
+	}
+}
+
+// TestImageRootOwners: a root file system the user gives (--rootfs, an
+// OCI bundle's root.path) is read as its own root would read it, though
+// the sentry is nobody on the host (launch.OpenImageRoot): the image's
+// root-only directory and files open to the sandbox's root, their owners
+// shown as on the host, a directory made in /root stays in the memory
+// overlay; the files of the sentry's own host identity are not its own
+// there. Written through (--overlay=none) and on the host's own root, the
+// root-only files stay closed (TestHostIdentity: /etc/shadow).
+func TestImageRootOwners(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("idmapped mounts need root")
+	}
+	const script = "cat /root/secret /etc/shadow; ls -a /root; stat -c '%u %g %a %n' /root /root/secret /mine; " +
+		"mkdir /root/.cache && echo made; cat /mine"
+	const want = "secret\nshadow\n.\n..\nsecret\n0 0 700 /root\n0 0 600 /root/secret\n65534 65534 600 /mine\nmade\n"
+	bundle := ociBundle(t, "sh", "-c", script)
+	linkApplets(bundle, "ls", "stat", "mkdir")
+	root := filepath.Join(bundle, "rootfs")
+	for _, f := range []struct {
+		path      string
+		mode      os.FileMode
+		uid, data string
+	}{{"root", 0o700 | os.ModeDir, "0", ""}, {"root/secret", 0o600, "0", "secret\n"}, {"etc", 0o755 | os.ModeDir, "0", ""},
+		{"etc/shadow", 0o600, "0", "shadow\n"}, {"mine", 0o600, "65534", "nobody's\n"}} {
+		p := filepath.Join(root, f.path)
+		if f.mode.IsDir() {
+			must(t, os.Mkdir(p, f.mode.Perm()))
+		} else {
+			must(t, os.WriteFile(p, []byte(f.data), f.mode))
+		}
+		must(t, os.Chmod(p, f.mode.Perm()))
+		if f.uid != "0" {
+			must(t, os.Chown(p, 65534, 65534))
+		}
+	}
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			skipKnownGap(t)
+			r := runscLite(t, runOpts{dir: "/"}, "run", "--platform", platform, "--rootfs", root, "--", "/bin/sh", "-c", script)
+			if r.code != 1 || r.stdout != want || !strings.Contains(r.stderr, "can't open '/mine': Permission denied") {
+				t.Errorf("--rootfs: want exit 1, %q and EACCES for /mine, got %v", want, r)
+			}
+		})
+	}
+	writeConfig(t, bundle, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Process.Args = []string{"sh", "-c", script}
+	})
+	if r := oci(t, workDir(t, "state"), "run", "--bundle", bundle, "i1"); r.code != 1 || r.stdout != want {
+		t.Errorf("an OCI bundle: want exit 1 and %q, got %v", want, r)
+	}
+	if _, err := os.Stat(filepath.Join(root, "root", ".cache")); !os.IsNotExist(err) {
+		t.Errorf("a directory made in the image's /root is on the host: %v", err)
+	}
+	// The same image as an overlayfs mount (a container's snapshot), with a
+	// root-only file in its upper layer and a whiteout: seen as Linux's
+	// overlay shows it.
+	snap := workDir(t, "snapshot")
+	upper, work, merged := filepath.Join(snap, "upper"), filepath.Join(snap, "work"), filepath.Join(snap, "merged")
+	for _, d := range []string{upper, work, merged} {
+		must(t, os.Mkdir(d, 0o755))
+	}
+	if err := unix.Mount("overlay", merged, "overlay", 0, "lowerdir="+root+",upperdir="+upper+",workdir="+work); err != nil {
+		t.Fatalf("mounting an overlay: %v", err)
+	}
+	defer unix.Unmount(merged, unix.MNT_DETACH)
+	must(t, os.WriteFile(filepath.Join(merged, "root", "new"), []byte("new\n"), 0o600))
+	must(t, os.Remove(filepath.Join(merged, "mine")))
+	r := runscLite(t, runOpts{dir: "/"}, "run", "--rootfs", merged, "--", "/bin/sh", "-c", "cat /root/secret /root/new; stat -c '%u %a' /root/new; ls /mine")
+	if r.code != 1 || r.stdout != "secret\nnew\n0 600\n" || !strings.Contains(r.stderr, "/mine: No such file or directory") {
+		t.Errorf("an overlay root: want its upper layer's files and whiteout as Linux shows them, got %v", r)
+	}
+	// Written through, the sentry makes the mount points in / as itself.
+	must(t, os.Chown(root, 65534, 65534))
+	r = runscLite(t, runOpts{dir: "/"}, "run", "--rootfs", root, "--overlay=none", "--network=none", "--", "/bin/cat", "/root/secret")
+	if r.code != 1 || !strings.Contains(r.stderr, "Permission denied") {
+		t.Errorf("--overlay=none: want /root/secret closed, got %v", r)
 	}
 }
 

@@ -19,7 +19,6 @@ import (
 	"runsc-lite/cgroup"
 	"runsc-lite/launch"
 	"runsc-lite/sentry/control"
-	"runsc-lite/sentry/fs/host"
 )
 
 // readyFD is the descriptor on which a sandbox process (and an exec
@@ -124,11 +123,11 @@ func sandboxMain() int {
 			return fail("%v", err)
 		}
 	}
-	root, err := host.OpenRoot(plan.Rootfs)
+	root, swap, err := openRootfs(plan.Rootfs, plan.WriteThrough, plan.HostUID, plan.HostGID)
 	if err != nil {
 		return fail("root %s: %v", plan.Rootfs, err)
 	}
-	cfg.RootFile = add(root)
+	cfg.RootFile, cfg.RootSwap = add(root), swap
 	if cfg.Mounts, err = openMounts(plan.Binds, plan.Tmpfs, add); err != nil {
 		return fail("%v", err)
 	}

@@ -142,7 +142,7 @@ func (c *runCmd) SetFlags(f *flag.FlagSet) {
 		f.StringVar(&c.bundle, "bundle", "", "run the OCI bundle `DIR` as container ID (runc's run: create, start, wait, delete)")
 		f.StringVar(&c.pidFile, "pid-file", "", "with --bundle: write the sandbox process's pid to `FILE`")
 	}
-	f.StringVar(&c.rootfs, "rootfs", "/", "host `DIR` that is the sandbox's /")
+	f.StringVar(&c.rootfs, "rootfs", "/", "host `DIR` that is the sandbox's /; one that is not the host's / is read with its root's files open to the sandbox's root (under root, beneath the overlay)")
 	f.StringVar(&c.overlay, "overlay", "memory", "`memory`: writes to the root file system stay in memory; none: they reach the --rootfs directory on the host")
 	f.BoolVar(&c.hostTmp, "host-tmp", false, "show the root's own /tmp (the host's, read-only under the overlay) instead of an empty private one")
 	f.Var(&c.volumes, "volume", "bind a host directory or file, `HOST[:SANDBOX][:ro|rw]`, into the sandbox (SANDBOX defaults to HOST's path, the access to rw; repeatable)")
@@ -285,11 +285,11 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		}
 		cfg.TraceFile = add(f)
 	}
-	root, err := host.OpenRoot(c.rootfs)
+	root, swap, err := openRootfs(c.rootfs, cfg.RootWritable, c.hostUID, c.hostGID)
 	if err != nil {
 		return fail(1, "--rootfs=%s: %v", c.rootfs, err)
 	}
-	cfg.RootFile = add(root)
+	cfg.RootFile, cfg.RootSwap = add(root), swap
 	var taken *netns.Taken
 	if c.netns != "" {
 		if taken, err = takeNetns(c.netns, &cfg, add); err != nil {
@@ -364,6 +364,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	if err != nil {
 		return fail(1, "%v", err)
 	}
+
 	for _, f := range files {
 		f.Close()
 	}
@@ -384,6 +385,22 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return subcommands.ExitStatus(128 + int(sig))
 	}
 	return subcommands.ExitStatus(code)
+}
+
+// openRootfs opens the host directory dir as the root of a sentry of host
+// identity uid:gid: through an idmapped mount that shows root's files as
+// the sentry's when it only reads it (launch.OpenImageRoot), with the Swap
+// that undoes that, or plainly.
+func openRootfs(dir string, writeThrough bool, uid, gid int) (*os.File, *host.Swap, error) {
+	if writeThrough {
+		f, err := host.OpenRoot(dir)
+		return f, nil, err
+	}
+	f, swapped, err := launch.OpenImageRoot(dir, uid, gid)
+	if err != nil || !swapped {
+		return f, nil, err
+	}
+	return f, &host.Swap{UID: uint32(uid), GID: uint32(gid)}, nil
 }
 
 // isHostRoot reports whether dir is the host's /.

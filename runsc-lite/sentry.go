@@ -38,6 +38,9 @@ type sentryConfig struct {
 	HostTmp      bool
 	// RootReadOnly is an OCI root.readonly: writes to / fail with EROFS.
 	RootReadOnly bool
+	// RootSwap: RootFile is an idmapped mount with root's and the
+	// sentry's ids swapped (openRootfs).
+	RootSwap *host.Swap
 	// Mounts are the volumes and tmpfs mounts (mounts.go).
 	Mounts      []mountConfig
 	Platform    string
@@ -171,7 +174,7 @@ func sentryMain() int {
 	}
 	sc := sandbox.Config{
 		Root: cfg.Root, RootFile: file(cfg.RootFile), Cwd: cfg.Cwd, CallerCwd: cfg.CallerCwd, CwdSource: cwdSource,
-		FS:       rootfs.Options{RootWritable: cfg.RootWritable, RootReadOnly: cfg.RootReadOnly, HostTmp: cfg.HostTmp, Mounts: mounts},
+		FS:       rootfs.Options{RootWritable: cfg.RootWritable, RootReadOnly: cfg.RootReadOnly, RootSwap: cfg.RootSwap, HostTmp: cfg.HostTmp, Mounts: mounts},
 		Platform: cfg.Platform, NoPatch: cfg.NoPatch, Argv: cfg.Argv, Env: cfg.Env, Log: log,
 		MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit, Confinement: &conf,
 		Hostname: cfg.Hostname, User: cfg.User, Rlimits: cfg.Rlimits,

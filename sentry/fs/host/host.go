@@ -57,6 +57,9 @@ type FS struct {
 	// single: root is a regular file's own descriptor, not a directory's
 	// (a mount of one file, NewMount).
 	single bool
+	// swap, when not nil: root is an idmapped mount whose owners are
+	// swapped back (Source.Swap). Immutable.
+	swap *Swap
 
 	mu sync.Mutex // guards dirs, and every inode's path and stat
 	// dirs are the directories looked up, by host identity.
@@ -87,10 +90,15 @@ func OpenRoot(root string) (*os.File, error) {
 // whose files get their sandbox numbers from ids (nil: a table of its
 // own). The filesystem owns root and closes it.
 func NewFromFile(root *os.File, ids *Identities) (*FS, error) {
+	return newFromFile(root, ids, nil)
+}
+
+// newFromFile is NewFromFile for a root whose owners swap undoes.
+func newFromFile(root *os.File, ids *Identities, swap *Swap) (*FS, error) {
 	if ids == nil {
 		ids = NewIdentities()
 	}
-	fs := &FS{root: root, ids: ids, dirs: make(map[hostFile]*inode)}
+	fs := &FS{root: root, ids: ids, dirs: make(map[hostFile]*inode), swap: swap}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(root.Fd()), &st); err != nil {
 		fs.root.Close()
@@ -175,7 +183,7 @@ func (i *inode) Stat(ctx context.Context) (unix.Stat_t, error) {
 	if err != nil {
 		return st, err
 	}
-	st = i.fs.ids.File(hst)
+	st = i.fs.sandboxStat(hst)
 	i.fs.mu.Lock()
 	i.stat = st
 	i.fs.mu.Unlock()
@@ -190,6 +198,12 @@ func (i *inode) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
 		return nil, err
 	}
 	return i.fs.inodeFor(p, st), nil
+}
+
+// sandboxStat returns st, a host file's attributes, as the sandbox sees
+// them: its numbers from the identity table, its real owners.
+func (fs *FS) sandboxStat(st unix.Stat_t) unix.Stat_t {
+	return fs.ids.File(fs.swap.owners(st))
 }
 
 // lstat returns the host attributes of the file at p, confined.
@@ -209,7 +223,7 @@ func (fs *FS) lstat(p string) (unix.Stat_t, error) {
 // inodeFor returns the inode of the host file at p whose host attributes
 // are st: the one inode of a directory, a new one for anything else.
 func (fs *FS) inodeFor(p string, st unix.Stat_t) *inode {
-	sst := fs.ids.File(st)
+	sst := fs.sandboxStat(st)
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst}
 	}

@@ -22,6 +22,9 @@ type Source struct {
 	// below a file. The file's permissions were checked against the
 	// caller, who asked for that access, when it was opened.
 	Dir *os.File
+	// Swap, for a read-only directory opened by launch.OpenImageRoot as
+	// an idmapped mount, undoes the mount's swap of owners.
+	Swap *Swap
 }
 
 // OpenSource opens the host path p (symlinks followed, as the caller
@@ -74,7 +77,11 @@ func NewMount(src Source, ids *Identities, writable bool) (*FS, error) {
 		return nil, fmt.Errorf("mount source %s: %w", src.Dir.Name(), err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		fs, err := NewFromFile(src.Dir, ids)
+		if src.Swap != nil && writable {
+			src.Dir.Close()
+			return nil, fmt.Errorf("mount source %s: an idmapped tree is read only", src.Dir.Name())
+		}
+		fs, err := newFromFile(src.Dir, ids, src.Swap)
 		if err != nil {
 			return nil, err
 		}

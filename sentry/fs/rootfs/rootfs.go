@@ -38,6 +38,9 @@ type Options struct {
 	// to the host (--overlay=none): no memory overlay. Missing mount
 	// points (/tmp, /dev, /proc, /sys, the mounts') are made on the host.
 	RootWritable bool
+	// RootSwap, for a root opened by launch.OpenImageRoot as an idmapped
+	// mount, undoes its swap of owners (host.Swap).
+	RootSwap *host.Swap
 	// RootReadOnly makes / read only (an OCI root.readonly): writes fail
 	// with EROFS. The memory overlay stays beneath, for the mount points
 	// the sandbox makes while Build runs.
@@ -127,7 +130,7 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 			return nil, nil, nil, err
 		}
 	}
-	h, err := host.NewMount(host.Source{Dir: root}, ids, opts.RootWritable)
+	h, err := host.NewMount(host.Source{Dir: root, Swap: opts.RootSwap}, ids, opts.RootWritable)
 	if err != nil {
 		closeSources(0)
 		return nil, nil, nil, err
