@@ -91,7 +91,7 @@ func OpenImageRoot(dir string, uid, gid int) (f *os.File, swapped bool, err erro
 // idmappedRoot returns a read-only, idmapped view of the tree at dirfd,
 // with 0 and uid (and 0 and gid) swapped: a copy of its mount, or for an
 // overlayfs mount, which cannot be idmapped itself, an overlay of its
-// layers, each idmapped (overlay.go).
+// layers, each idmapped (imageoverlay.go).
 func idmappedRoot(dirfd int, uid, gid uint32) (*os.File, error) {
 	ns, err := swappingUserNS(uid, gid)
 	if err != nil {

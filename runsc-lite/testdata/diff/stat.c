@@ -99,6 +99,22 @@ int main(int argc, char **argv) {
 	SX(statx(AT_FDCWD, "file", 0x7000000, STATX_BASIC_STATS, &sx));
 	SX(statx(AT_FDCWD, "file", 0, STATX_BASIC_STATS, BAD));
 
+	/* mount roots: statx always answers STATX_ATTR_MOUNT_ROOT (mask), set
+	 * for the root of a mount only */
+	const char *roots[] = {"/", "/proc", "/proc/self", "/sys", "/etc", "dir", "file"};
+	for (unsigned i = 0; i < sizeof roots / sizeof *roots; i++) {
+		if (statx(AT_FDCWD, roots[i], 0, STATX_BASIC_STATS, &sx) != 0) {
+			printf("statx %s: %s\n", roots[i], ename(errno));
+			continue;
+		}
+		printf("statx %s: mount root %d, in mask %d\n", roots[i], !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT),
+		       !!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT));
+	}
+	int pfd[2];
+	if (pipe(pfd) == 0 && statx(pfd[0], "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0)
+		printf("statx of a pipe: mount root %d, in mask %d\n", !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT),
+		       !!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT));
+
 	/* sizes follow writes and truncation */
 	write(fd, "abc", 3);
 	S(stat("hard", &st));

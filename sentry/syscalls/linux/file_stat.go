@@ -103,22 +103,23 @@ func withTarget(t *kernel.Task, dirfd int32, addr uintptr, flags int32, allowed 
 // statTarget returns the target's attributes; for an anonymous file
 // (AT_EMPTY_PATH on a pipe) the file's own.
 func statTarget(t *kernel.Task, tg target) (unix.Stat_t, error) {
-	st, _, err := statTargetInode(t, tg)
+	st, _, _, err := statTargetInode(t, tg)
 	return st, err
 }
 
-// statTargetInode is statTarget that also returns the inode described.
-func statTargetInode(t *kernel.Task, tg target) (unix.Stat_t, vfs.Inode, error) {
+// statTargetInode is statTarget that also returns the inode described
+// and its dentry (nil for an anonymous file).
+func statTargetInode(t *kernel.Task, tg target) (unix.Stat_t, vfs.Inode, *vfs.Dentry, error) {
 	d, err := tg.dentry(t)
 	if err == errAnonymous {
 		st, err := tg.dir.StatCtx(tg.ctx)
-		return st, tg.dir.Inode(), err
+		return st, tg.dir.Inode(), nil, err
 	}
 	if err != nil {
-		return unix.Stat_t{}, nil, err
+		return unix.Stat_t{}, nil, nil, err
 	}
 	st, err := d.Inode().Stat(tg.ctx)
-	return st, d.Inode(), err
+	return st, d.Inode(), d, err
 }
 
 // showOwner maps st's owner and group into t's user namespace (the
@@ -178,13 +179,19 @@ func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, withTarget(t, a.Int(0), a.Pointer(1), flags, statxFlags, func(tg target) error {
-		st, inode, err := statTargetInode(t, tg)
+		st, inode, d, err := statTargetInode(t, tg)
 		if err != nil {
 			return err
 		}
 		showOwner(t, &st)
 		sx := toStatx(st)
 		sx.Attributes, sx.Attributes_mask = vfs.StatxAttributes(inode)
+		// As vfs_getattr_nosec and vfs_statx: whether the file is an
+		// automount point, DAX or a mount's root is always answered.
+		sx.Attributes_mask |= unix.STATX_ATTR_AUTOMOUNT | unix.STATX_ATTR_DAX | unix.STATX_ATTR_MOUNT_ROOT
+		if d != nil && d.IsMountRoot() {
+			sx.Attributes |= unix.STATX_ATTR_MOUNT_ROOT
+		}
 		return kernel.CopyOut(t, a.Pointer(4), &sx)
 	})
 }
