@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -84,12 +85,18 @@ func (r *Root) publishMounts(procFS *proc.FileSystem) error {
 		{Source: "proc", Path: "/proc", Type: "proc", Flags: "rw,nosuid,nodev,noexec"},
 	}...)
 	for i := range table {
-		st, err := r.VFS.StatAt(context.Background(), vfs.KernelCreds(), r.FSContext, nil, table[i].Path, true)
+		d, err := r.VFS.Lookup(context.Background(), vfs.KernelCreds(), r.FSContext, nil, table[i].Path, true)
 		if err != nil {
 			return fmt.Errorf("the mount at %s: %w", table[i].Path, err)
 		}
-		table[i].Dev = st.Dev
+		st, err := d.Inode().Stat(context.Background())
+		if err != nil {
+			return fmt.Errorf("the mount at %s: %w", table[i].Path, err)
+		}
+		table[i].Dev, table[i].ID, table[i].ParentID = st.Dev, vfs.MountID(d), vfs.ParentMountID(d)
 	}
+	// In the order they were made, as Linux lists a namespace's mounts.
+	slices.SortStableFunc(table, func(a, b proc.Mount) int { return a.ID - b.ID })
 	procFS.SetMounts(table)
 	return nil
 }

@@ -93,10 +93,6 @@ func (d *Dentry) Inode() Inode { return d.inode }
 // Mount returns the mount the dentry belongs to.
 func (d *Dentry) Mount() *Mount { return d.mnt }
 
-// IsMountRoot reports whether d is the root of its mount (statx's
-// STATX_ATTR_MOUNT_ROOT).
-func (d *Dentry) IsMountRoot() bool { return d.parent == nil }
-
 // Unlinked reports whether d names nothing any more, so that its path is
 // shown with " (deleted)" as Linux's d_path does for an unhashed dentry:
 // an O_TMPFILE file's, or one whose inode has no link left. (A name

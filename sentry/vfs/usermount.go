@@ -38,6 +38,8 @@ type MountInfo struct {
 	MountOptions
 	Path string // where it is mounted, from the caller's root
 	Dev  uint64 // st_dev of its files
+	// ID and ParentID are its MountID and that of the mount it is on.
+	ID, ParentID int
 }
 
 // MountAt mounts fs on the directory path (mount(2)), on top of whatever
@@ -148,7 +150,7 @@ func (v *VFS) Mounted(ctx context.Context, root *Dentry) []MountInfo {
 	made := slices.Clone(v.made)
 	infos := make([]MountInfo, len(made))
 	for i, m := range made {
-		infos[i] = MountInfo{MountOptions: m.opts, Path: PathOf(root, m.point)}
+		infos[i] = MountInfo{MountOptions: m.opts, Path: PathOf(root, m.point), ID: m.id, ParentID: m.parentID()}
 	}
 	v.mu.RUnlock()
 	for i, m := range made {
@@ -162,6 +164,17 @@ func (v *VFS) Mounted(ctx context.Context, root *Dentry) []MountInfo {
 // MountID is the ID of d's mount: mounts count from 1 in the order they
 // were made, the sandbox's own first.
 func MountID(d *Dentry) int { return d.mnt.id }
+
+// ParentMountID is the ID of the mount that d's mount is on; the root is
+// its own parent.
+func ParentMountID(d *Dentry) int { return d.mnt.parentID() }
+
+func (m *Mount) parentID() int {
+	if m.parent == nil {
+		return m.id
+	}
+	return m.parent.id
+}
 
 // IsMountRoot reports whether d is the root of a mount.
 func IsMountRoot(d *Dentry) bool { return d.parent == nil }

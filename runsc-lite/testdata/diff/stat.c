@@ -110,6 +110,38 @@ int main(int argc, char **argv) {
 		printf("statx %s: mount root %d, in mask %d\n", roots[i], !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT),
 		       !!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT));
 	}
+	/* the mount ID: mountinfo's line of that ID has the file's device,
+	 * and fdinfo's mnt_id is the same */
+	const char *ids[] = {"/", "/proc", "/proc/self/status", "/sys", "file"};
+	for (unsigned i = 0; i < sizeof ids / sizeof *ids; i++) {
+		int ffd = open(ids[i], O_RDONLY);
+		if (ffd < 0 || statx(ffd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) != 0) {
+			printf("mnt_id %s: %s\n", ids[i], ename(errno));
+			continue;
+		}
+		int found = 0;
+		char line[4096];
+		FILE *mi = fopen("/proc/self/mountinfo", "r");
+		while (mi && fgets(line, sizeof line, mi)) {
+			unsigned long long id;
+			unsigned mj, mn;
+			if (sscanf(line, "%llu %*d %u:%u", &id, &mj, &mn) == 3 && id == sx.stx_mnt_id)
+				found = mj == sx.stx_dev_major && mn == sx.stx_dev_minor ? 1 : 2;
+		}
+		if (mi)
+			fclose(mi);
+		char path[64];
+		unsigned long long fdinfo = ~0ULL;
+		snprintf(path, sizeof path, "/proc/self/fdinfo/%d", ffd);
+		FILE *fi = fopen(path, "r");
+		while (fi && fgets(line, sizeof line, fi))
+			sscanf(line, "mnt_id: %llu", &fdinfo);
+		if (fi)
+			fclose(fi);
+		printf("mnt_id %s: in mask %d, in mountinfo %s, fdinfo's %s\n", ids[i], !!(sx.stx_mask & STATX_MNT_ID),
+		       found == 1 ? "with its device" : found ? "with another device" : "no", fdinfo == sx.stx_mnt_id ? "same" : "differs");
+		close(ffd);
+	}
 	int pfd[2];
 	if (pipe(pfd) == 0 && statx(pfd[0], "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0)
 		printf("statx of a pipe: mount root %d, in mask %d\n", !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT),

@@ -14,7 +14,8 @@ import (
 // made with mount(2) (vfs.VFS.Mounted), with the sandbox's names only: the
 // root is an overlay with no host path, whatever host directory is below
 // it, and every device number is the one stat shows for the mount's files.
-// Mount IDs count from 1 in mount order; the root is its own parent.
+// Mount IDs are the VFS's (vfs.MountID: from 1 in mount order, which
+// statx and fdinfo show too); the root is its own parent.
 
 // Mount is one mount of the sandbox.
 type Mount struct {
@@ -24,6 +25,10 @@ type Mount struct {
 	Flags, Data string
 	// Dev is st_dev of the mount's files.
 	Dev uint64
+	// ID and ParentID are the mount's vfs.MountID and the one of the
+	// mount it is on (0: the mount's place in the table, and the earlier
+	// mount whose path is the longest prefix of its own).
+	ID, ParentID int
 }
 
 // SetMounts sets the mount table that /proc/PID/mounts and mountinfo show.
@@ -39,7 +44,7 @@ func (fs *FileSystem) mounts() []Mount {
 	fs.mu.Unlock()
 	if v := fs.k.VFS; v != nil {
 		for _, m := range v.Mounted(context.Background(), v.Root()) {
-			table = append(table, Mount{Source: m.Source, Path: m.Path, Type: m.Type, Flags: mountFlags(m.Flags), Data: m.Data, Dev: m.Dev})
+			table = append(table, Mount{Source: m.Source, Path: m.Path, Type: m.Type, Flags: mountFlags(m.Flags), Data: m.Data, Dev: m.Dev, ID: m.ID, ParentID: m.ParentID})
 		}
 	}
 	return table
@@ -96,7 +101,11 @@ func mountinfo(mounts []Mount) string {
 		if m.Data != "" {
 			sb += "," + m.Data
 		}
-		fmt.Fprintf(&b, "%d %d %d:%d / %s %s - %s %s %s\n", i+1, parentMount(mounts, i)+1,
+		id, parent := m.ID, m.ParentID
+		if id == 0 {
+			id, parent = i+1, parentMount(mounts, i)+1
+		}
+		fmt.Fprintf(&b, "%d %d %d:%d / %s %s - %s %s %s\n", id, parent,
 			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(m.Path), m.Flags, m.Type, mangle(m.Source), sb)
 	}
 	return b.String()

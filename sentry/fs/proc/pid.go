@@ -263,7 +263,11 @@ func fdinfo(t *kernel.Task, fd int32) (string, error) {
 	if cloexec, _ := t.FDs().CloseOnExecFlag(fd); cloexec {
 		flags |= unix.O_CLOEXEC
 	}
-	info := fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t0\n", pos, flags)
+	mnt := 0
+	if d := f.Dentry(); d != nil {
+		mnt = vfs.MountID(d)
+	}
+	info := fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\n", pos, flags, mnt)
 	if x, ok := f.Impl().(vfs.FDInfoer); ok {
 		info += x.FDInfo()
 	}

@@ -187,10 +187,16 @@ func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		sx := toStatx(st)
 		sx.Attributes, sx.Attributes_mask = vfs.StatxAttributes(inode)
 		// As vfs_getattr_nosec and vfs_statx: whether the file is an
-		// automount point, DAX or a mount's root is always answered.
+		// automount point, DAX or a mount's root is always answered, and
+		// so is its mount's ID (/proc/PID/mountinfo's; 0 for a file
+		// with no name, whose mount Linux keeps internal).
 		sx.Attributes_mask |= unix.STATX_ATTR_AUTOMOUNT | unix.STATX_ATTR_DAX | unix.STATX_ATTR_MOUNT_ROOT
-		if d != nil && d.IsMountRoot() {
-			sx.Attributes |= unix.STATX_ATTR_MOUNT_ROOT
+		sx.Mask |= unix.STATX_MNT_ID
+		if d != nil {
+			sx.Mnt_id = uint64(vfs.MountID(d))
+			if vfs.IsMountRoot(d) {
+				sx.Attributes |= unix.STATX_ATTR_MOUNT_ROOT
+			}
 		}
 		return kernel.CopyOut(t, a.Pointer(4), &sx)
 	})
