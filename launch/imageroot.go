@@ -59,33 +59,43 @@ func Hold() int {
 	return 0
 }
 
+// ImageRoot is a root file system opened by OpenImageRoot.
+type ImageRoot struct {
+	*os.File
+	// Swapped: File is the idmapped mount described above
+	// (host.Source.Swap undoes its swap); else a plain O_PATH descriptor.
+	Swapped bool
+	// Refused, when not nil, says why an idmapped mount that applied was
+	// not made (the host's refusal): root's files stay closed.
+	Refused error
+}
+
 // OpenImageRoot opens directory dir as the sandbox's root for a sentry
 // of host identity uid:gid that reads it only (the memory overlay above
-// it takes the writes). swapped reports whether f is the idmapped mount
-// described above (host.Source.Swap then undoes the swap) or, when that
-// does not apply or the host refuses it, a plain O_PATH descriptor.
-// The error is only for a dir that cannot be opened at all.
-func OpenImageRoot(dir string, uid, gid int) (f *os.File, swapped bool, err error) {
+// it takes the writes). The error is for a dir that cannot be opened at
+// all.
+func OpenImageRoot(dir string, uid, gid int) (ImageRoot, error) {
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, false, fmt.Errorf("opening sandbox root %s: %w", dir, err)
+		return ImageRoot{}, fmt.Errorf("opening sandbox root %s: %w", dir, err)
 	}
-	plain := os.NewFile(uintptr(fd), dir)
+	plain := ImageRoot{File: os.NewFile(uintptr(fd), dir)}
 	if os.Geteuid() != 0 || uid == 0 || gid == 0 {
-		return plain, false, nil
+		return plain, nil
 	}
 	var st, hostRoot unix.Stat_t
 	if unix.Fstat(fd, &st) != nil || unix.Stat("/", &hostRoot) != nil || st.Dev == hostRoot.Dev && st.Ino == hostRoot.Ino {
-		return plain, false, nil
+		return plain, nil
 	}
 	m, err := idmappedRoot(fd, uint32(uid), uint32(gid))
 	if err != nil {
-		// No idmapping here (a file system without it, an old kernel):
-		// root's files stay closed, as before.
-		return plain, false, nil
+		// No idmapping here (a file system without it, an old kernel, an
+		// overlay of layers not found): root's files stay closed.
+		plain.Refused = err
+		return plain, nil
 	}
 	plain.Close()
-	return m, true, nil
+	return ImageRoot{File: m, Swapped: true}, nil
 }
 
 // idmappedRoot returns a read-only, idmapped view of the tree at dirfd,

@@ -56,9 +56,9 @@ func TestOpenImageRoot(t *testing.T) {
 	if err := os.Chown(filepath.Join(dir, "nobodys"), 65534, 65533); err != nil {
 		t.Fatal(err)
 	}
-	f, swapped, err := OpenImageRoot(dir, 65534, 65533)
-	if err != nil || !swapped {
-		t.Fatalf("OpenImageRoot = %v, %v; want an idmapped root", swapped, err)
+	f, err := OpenImageRoot(dir, 65534, 65533)
+	if err != nil || !f.Swapped {
+		t.Fatalf("OpenImageRoot = %+v, %v; want an idmapped root", f, err)
 	}
 	defer f.Close()
 	for name, want := range map[string][2]uint32{"roots": {65534, 65533}, "nobodys": {0, 0}} {
@@ -77,14 +77,20 @@ func TestOpenImageRoot(t *testing.T) {
 	if err := unix.Fchmodat(int(f.Fd()), "roots", 0o666, 0); err != unix.EROFS {
 		t.Errorf("chmod through the mount: %v, want EROFS", err)
 	}
-	h, swapped, err := OpenImageRoot("/", 65534, 65534)
-	if err != nil || swapped {
-		t.Errorf("OpenImageRoot(/) = %v, %v; want the plain host root", swapped, err)
+	h, err := OpenImageRoot("/", 65534, 65534)
+	if err != nil || h.Swapped || h.Refused != nil {
+		t.Errorf("OpenImageRoot(/) = %+v, %v; want the plain host root", h, err)
 	}
 	h.Close()
-	if _, swapped, _ := OpenImageRoot(dir, 0, 0); swapped {
+	if z, _ := OpenImageRoot(dir, 0, 0); z.Swapped {
 		t.Errorf("OpenImageRoot for host identity 0: swapped, want plain")
 	}
+	// A file system that cannot be idmapped: plain, and says why.
+	p, err := OpenImageRoot("/proc", 65534, 65534)
+	if err != nil || p.Swapped || p.Refused == nil {
+		t.Errorf("OpenImageRoot(/proc) = %+v, %v; want the plain descriptor and the host's refusal", p, err)
+	}
+	p.Close()
 }
 
 // TestUntracedHolder: the holder that runs Hold (when this process cannot

@@ -123,7 +123,7 @@ func sandboxMain() int {
 			return fail("%v", err)
 		}
 	}
-	root, swap, err := openRootfs(plan.Rootfs, plan.WriteThrough, plan.HostUID, plan.HostGID)
+	root, swap, err := openRootfs(plan.Rootfs, plan.WriteThrough, plan.HostUID, plan.HostGID, log)
 	if err != nil {
 		return fail("root %s: %v", plan.Rootfs, err)
 	}

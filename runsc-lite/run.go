@@ -285,7 +285,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		}
 		cfg.TraceFile = add(f)
 	}
-	root, swap, err := openRootfs(c.rootfs, cfg.RootWritable, c.hostUID, c.hostGID)
+	root, swap, err := openRootfs(c.rootfs, cfg.RootWritable, c.hostUID, c.hostGID, log)
 	if err != nil {
 		return fail(1, "--rootfs=%s: %v", c.rootfs, err)
 	}
@@ -391,16 +391,22 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 // identity uid:gid: through an idmapped mount that shows root's files as
 // the sentry's when it only reads it (launch.OpenImageRoot), with the Swap
 // that undoes that, or plainly.
-func openRootfs(dir string, writeThrough bool, uid, gid int) (*os.File, *host.Swap, error) {
+func openRootfs(dir string, writeThrough bool, uid, gid int, log *slog.Logger) (*os.File, *host.Swap, error) {
 	if writeThrough {
 		f, err := host.OpenRoot(dir)
 		return f, nil, err
 	}
-	f, swapped, err := launch.OpenImageRoot(dir, uid, gid)
-	if err != nil || !swapped {
-		return f, nil, err
+	r, err := launch.OpenImageRoot(dir, uid, gid)
+	if err != nil {
+		return nil, nil, err
 	}
-	return f, &host.Swap{UID: uint32(uid), GID: uint32(gid)}, nil
+	if r.Refused != nil {
+		log.Info("the root's root-only files stay closed: no idmapped mount of it", "root", dir, "err", r.Refused)
+	}
+	if !r.Swapped {
+		return r.File, nil, nil
+	}
+	return r.File, &host.Swap{UID: uint32(uid), GID: uint32(gid)}, nil
 }
 
 // isHostRoot reports whether dir is the host's /.
