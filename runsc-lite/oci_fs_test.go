@@ -33,10 +33,10 @@ func TestImageRootOwners(t *testing.T) {
 		t.Skip("idmapped mounts need root")
 	}
 	const script = "cat /root/secret /etc/shadow; ls -a /root; stat -c '%u %g %a %n' /root /root/secret /mine; " +
-		"mkdir /root/.cache && echo made; cat /mine"
-	const want = "secret\nshadow\n.\n..\nsecret\n0 0 700 /root\n0 0 600 /root/secret\n65534 65534 600 /mine\nmade\n"
+		"mkdir /root/.cache && echo made; echo more >> /root/secret && chmod 666 /root/secret && chown 1:1 /etc/shadow && echo changed; cat /mine"
+	const want = "secret\nshadow\n.\n..\nsecret\n0 0 700 /root\n0 0 600 /root/secret\n65534 65534 600 /mine\nmade\nchanged\n"
 	bundle := ociBundle(t, "sh", "-c", script)
-	linkApplets(bundle, "ls", "stat", "mkdir")
+	linkApplets(bundle, "ls", "stat", "mkdir", "chmod", "chown")
 	root := filepath.Join(bundle, "rootfs")
 	for _, f := range []struct {
 		path      string
@@ -73,6 +73,15 @@ func TestImageRootOwners(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "root", ".cache")); !os.IsNotExist(err) {
 		t.Errorf("a directory made in the image's /root is on the host: %v", err)
+	}
+	// The writes over root's files stayed in the memory overlay.
+	var st unix.Stat_t
+	if b, err := os.ReadFile(filepath.Join(root, "root", "secret")); err != nil || string(b) != "secret\n" ||
+		unix.Stat(filepath.Join(root, "root", "secret"), &st) != nil || st.Mode&0o7777 != 0o600 {
+		t.Errorf("the image's /root/secret changed on the host: %q %v, mode %o", b, err, st.Mode&0o7777)
+	}
+	if unix.Stat(filepath.Join(root, "etc", "shadow"), &st) != nil || st.Uid != 0 || st.Gid != 0 {
+		t.Errorf("the image's /etc/shadow changed owner on the host: %d:%d", st.Uid, st.Gid)
 	}
 	// The same image as an overlayfs mount (a container's snapshot), with a
 	// root-only file in its upper layer and a whiteout: seen as Linux's

@@ -281,6 +281,22 @@ func (k *Kernel) Zombie(pid int) *Task {
 	return nil
 }
 
+// TaskOrZombie is Task that also finds a zombie (a process that has
+// exited and not been waited for) by its PID, as find_task_by_vpid does
+// until the parent reaps it: its last thread, whose scheduling policy,
+// nice value, affinity, process group and session stay readable.
+func (k *Kernel) TaskOrZombie(tid int) *Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if t := k.tasks[tid]; t != nil {
+		return t
+	}
+	if tg := k.groups[tid]; tg != nil && tg.zombie {
+		return tg.last
+	}
+	return nil
+}
+
 // IsZombie reports whether t's process has exited and not been waited for.
 func (t *Task) IsZombie() bool {
 	t.K.mu.Lock()

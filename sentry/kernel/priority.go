@@ -26,7 +26,7 @@ func (t *Task) prioTargets(which, who int) ([]*Task, error) {
 		if who == 0 {
 			return []*Task{t}, nil
 		}
-		if o := k.Task(who); o != nil {
+		if o := k.TaskOrZombie(who); o != nil {
 			return []*Task{o}, nil
 		}
 		return nil, unix.ESRCH

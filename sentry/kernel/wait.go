@@ -118,11 +118,15 @@ func (t *Task) Sid(pid int) (int, error) {
 	return t.groupField(pid, func(tg *ThreadGroup) int { return tg.sid })
 }
 
-// groupField reads a field of process pid under the tree lock.
+// groupField reads a field of process pid, a zombie's too (getpgid and
+// getsid find it until it is reaped), under the tree lock.
 func (t *Task) groupField(pid int, field func(*ThreadGroup) int) (int, error) {
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if tg := k.groups[pid]; pid != 0 && tg != nil && tg.zombie {
+		return field(tg), nil
+	}
 	tg, err := t.groupLocked(pid)
 	if err != nil {
 		return 0, err

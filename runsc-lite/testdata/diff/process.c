@@ -3,6 +3,7 @@
 #include "common.h"
 #include <sched.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
 
 #define WAIT(what, pid) do { int _st = 0; pid_t _r = waitpid(pid, &_st, 0); status(what, _r, pid, _st); } while (0)
 
@@ -247,6 +248,28 @@ int main(int argc, char **argv) {
 	T(waitpid(-1, &st, __WCLONE | WNOHANG));
 	got = waitpid(-1, &st, 0) == pid;
 	printf("a plain child is not a clone child: %d, status %d\n", got, WEXITSTATUS(st));
+
+	/* a zombie (exited, not reaped) is still found by its PID */
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	T(waitid(P_PID, pid, &si, WEXITED | WNOWAIT));
+	struct sched_param sp = {.sched_priority = 7};
+	T(sched_getparam(pid, &sp));
+	printf("zombie's priority: %d\n", sp.sched_priority);
+	T(sched_getscheduler(pid));
+	T(sched_setparam(pid, &(struct sched_param){0}));
+	errno = 0;
+	printf("zombie's nice: %d %s\n", getpriority(PRIO_PROCESS, pid), ename(errno));
+	T(setpriority(PRIO_PROCESS, pid, 1));
+	printf("zombie's process group and session are its parent's: %d %d\n", getpgid(pid) == getpgrp(), getsid(pid) == getsid(0));
+	cpu_set_t cpus;
+	T(sched_getaffinity(pid, sizeof cpus, &cpus));
+	struct timespec slice;
+	T(sched_rr_get_interval(pid, &slice));
+	T(waitpid(pid, &st, 0) == pid);
+	T(sched_getparam(pid, &sp));
+	T(getpgid(pid));
 	fflush(stdout);
 	return 0;
 }

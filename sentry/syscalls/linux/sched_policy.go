@@ -27,7 +27,8 @@ func registerSchedPolicy(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_SCHED_RR_GET_INTERVAL, "sched_rr_get_interval", schedRRGetInterval, "reports Linux's default slices", kernel.ArgInt, kernel.ArgHex)
 }
 
-// taskArg returns the task a sched_* pid argument names (0: the caller).
+// taskArg returns the task a sched_* pid argument names (0: the caller),
+// a zombie included.
 func taskArg(t *kernel.Task, pid int32) (*kernel.Task, error) {
 	switch {
 	case pid < 0:
@@ -35,7 +36,7 @@ func taskArg(t *kernel.Task, pid int32) (*kernel.Task, error) {
 	case pid == 0:
 		return t, nil
 	}
-	if o := t.K.Task(int(pid)); o != nil {
+	if o := t.K.TaskOrZombie(int(pid)); o != nil {
 		return o, nil
 	}
 	return nil, unix.ESRCH

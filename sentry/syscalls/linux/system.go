@@ -176,7 +176,7 @@ func times(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	target := t
 	if pid := int(a.Int(0)); pid != 0 {
-		if target = t.K.Task(pid); target == nil {
+		if target = t.K.TaskOrZombie(pid); target == nil {
 			return 0, unix.ESRCH
 		}
 	}
@@ -223,7 +223,7 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	}
 	target := t
 	if pid := int(a.Int(0)); pid != 0 {
-		if target = t.K.Task(pid); target == nil {
+		if target = t.K.TaskOrZombie(pid); target == nil {
 			return 0, unix.ESRCH
 		}
 	}
