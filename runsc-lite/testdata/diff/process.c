@@ -267,6 +267,11 @@ int main(int argc, char **argv) {
 	T(sched_getaffinity(pid, sizeof cpus, &cpus));
 	struct timespec slice;
 	T(sched_rr_get_interval(pid, &slice));
+	T(syscall(SYS_tgkill, pid, pid, 0));
+	T(syscall(SYS_tgkill, pid, pid, SIGUSR1));
+	void *robust;
+	size_t robust_len;
+	T(syscall(SYS_get_robust_list, pid, &robust, &robust_len));
 	T(waitpid(pid, &st, 0) == pid);
 	T(sched_getparam(pid, &sp));
 	T(getpgid(pid));

@@ -138,20 +138,22 @@ func tgkill(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, sendToThread(t, int(a.Int(0)), int(a.Int(1)), a.Int(2))
 }
 
-// sendToThread implements tkill and tgkill (tgid -1: any group).
+// sendToThread implements tkill and tgkill (tgid -1: any group); a
+// zombie, until reaped, is found and takes the signal as a dead task
+// does, dropping it.
 func sendToThread(t *kernel.Task, tgid, tid int, sig int32) error {
 	if tid <= 0 || tgid == 0 || tgid < -1 || !validSignal(sig) {
 		return unix.EINVAL
 	}
-	target := t.K.Task(tid)
+	target := t.K.TaskOrZombie(tid)
 	if target == nil || tgid != -1 && target.PID() != tgid {
 		return unix.ESRCH
 	}
 	if err := t.MaySignal(target.TG, int(sig)); err != nil {
 		return err
 	}
-	if sig == 0 {
-		return nil
+	if sig == 0 || target.IsZombie() {
+		return nil // a zombie's signals are dropped
 	}
 	return target.SendSignal(kernel.NewSigInfo(sig, linux.SI_TKILL, t.PID(), t.Creds().UID.Real))
 }
@@ -290,7 +292,7 @@ func rtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if err := mayClaim(t, si, tid); err != nil {
 		return 0, err
 	}
-	target := t.K.Task(tid)
+	target := t.K.TaskOrZombie(tid)
 	if target == nil || target.PID() != tgid {
 		return 0, unix.ESRCH
 	}
@@ -300,7 +302,7 @@ func rtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if err := t.MaySignal(target.TG, int(sig)); err != nil {
 		return 0, err
 	}
-	if sig == 0 {
+	if sig == 0 || target.IsZombie() {
 		return 0, nil
 	}
 	return 0, target.SendSignal(si)
