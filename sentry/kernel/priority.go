@@ -43,9 +43,17 @@ func (t *Task) prioTargets(which, who int) ([]*Task, error) {
 		who = t.TG.pgid
 	}
 	var out []*Task
-	for _, o := range k.tasks {
-		if which == linux.PRIO_PGRP && o.TG.pgid == who && !o.TG.zombie {
-			out = append(out, o)
+	if which == linux.PRIO_PGRP {
+		for _, o := range k.tasks {
+			if o.TG.pgid == who && !o.TG.zombie {
+				out = append(out, o)
+			}
+		}
+		// Zombies count until reaped (do_each_pid_thread finds them).
+		for _, tg := range k.groups {
+			if tg.pgid == who && tg.zombie && tg.last != nil {
+				out = append(out, tg.last)
+			}
 		}
 	}
 	k.mu.Unlock()

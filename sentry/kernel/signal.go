@@ -564,9 +564,39 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 			pgid = from.TG.pgid
 		}
 		targets = k.pgrpLocked(pgid)
+		if len(targets) == 0 {
+			// Zombies alone: as one zombie's PID above, the signal is
+			// checked and goes nowhere (kill_pgrp finds them until
+			// they are reaped).
+			var zombies []*ThreadGroup
+			for _, tg := range k.groups {
+				if tg.pgid == pgid && tg.zombie {
+					zombies = append(zombies, tg)
+				}
+			}
+			k.mu.Unlock()
+			return from.checkZombies(zombies, si)
+		}
 	}
 	k.mu.Unlock()
 	return from.signalAll(targets, si, pid == -1)
+}
+
+// checkZombies is kill(2) of zombies only: ESRCH without any, EINVAL for
+// an invalid signal, then success if t may signal one of them.
+func (t *Task) checkZombies(zombies []*ThreadGroup, si SigInfo) error {
+	if len(zombies) == 0 {
+		return unix.ESRCH
+	}
+	if !validSignal(si.Signo) {
+		return unix.EINVAL
+	}
+	for _, tg := range zombies {
+		if t.MaySignal(tg, int(si.Signo)) == nil {
+			return nil
+		}
+	}
+	return unix.EPERM
 }
 
 // KillGroup sends si from t to every process of group pgrp, as kill(2)

@@ -275,6 +275,20 @@ int main(int argc, char **argv) {
 	T(waitpid(pid, &st, 0) == pid);
 	T(sched_getparam(pid, &sp));
 	T(getpgid(pid));
+	/* a process group of zombies only is found too */
+	pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		_exit(0);
+	}
+	T(waitid(P_PID, pid, &si, WEXITED | WNOWAIT));
+	T(kill(-pid, 0));
+	T(kill(-pid, SIGUSR1));
+	T(kill(-pid, 99));
+	errno = 0;
+	printf("nice of the zombies' group: %d %s\n", getpriority(PRIO_PGRP, pid), ename(errno));
+	T(waitpid(pid, &st, 0) == pid);
+	T(kill(-pid, 0));
 	fflush(stdout);
 	return 0;
 }
