@@ -364,7 +364,6 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-
 	for _, f := range files {
 		f.Close()
 	}
