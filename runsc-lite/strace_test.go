@@ -48,13 +48,23 @@ func TestStraceLikeStrace(t *testing.T) {
 	}
 }
 
-// TestReadTraceEndedTask: --strace drops the [pid N] prefix once one task
-// is left, as strace does on a terminal, so a line without one after a
-// child's "+++ exited" line is the parent's (a child that exits before
-// its parent calls wait4 made TestStraceLikeStrace fail under load).
-func TestReadTraceEndedTask(t *testing.T) {
-	log := filepath.Join(t.TempDir(), "trace.log")
-	text := `close(-42)                              = -1 EBADF (Bad file descriptor)
+// TestReadTrace: how readTrace splits a trace of --strace into tasks.
+//   - ended task: --strace drops the [pid N] prefix once one task is
+//     left, as strace does on a terminal, so a line without one after a
+//     child's "+++ exited" line is the parent's (a child that exits before
+//     its parent calls wait4 made TestStraceLikeStrace fail under load).
+//   - child between calls: a child that runs and ends between two of its
+//     parent's calls leaves the parent without a single prefixed line;
+//     the unprefixed lines are then the sandbox's first process's (PID
+//     1), not the child's (TestStraceLikeStrace/waits failed so, one run
+//     in 7).
+func TestReadTrace(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		want       [][]string
+	}{{
+		name: "ended task",
+		text: `close(-42)                              = -1 EBADF (Bad file descriptor)
 clone(child_stack=NULL, flags=SIGCHLD) = 2
 [pid     2] exit_group(3)               = ?
 [pid     2] +++ exited with 3 +++
@@ -66,28 +76,16 @@ clone(child_stack=NULL, flags=SIGCHLD) = 3
 wait4(-1, NULL, 0, NULL)                = 3
 exit_group(0)                           = ?
 +++ exited with 0 +++
-`
-	if err := os.WriteFile(log, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := [][]string{
-		{"close(-42) = -1 EBADF (Bad file descriptor)", "clone(child_stack=NULL, flags=SIGCHLD) = P2", "wait4(-1, NULL, 0, NULL) = P2",
-			"clone(child_stack=NULL, flags=SIGCHLD) = P3", "getpid() = P1", "wait4(-1, NULL, 0, NULL) = P3", "exit_group(0) = ?", "+++ exited with 0 +++"},
-		{"exit_group(3) = ?", "+++ exited with 3 +++"},
-		{"exit_group(0) = ?", "+++ exited with 0 +++"},
-	}
-	if got := readTrace(t, log); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("readTrace:\n got %q\nwant %q", got, want)
-	}
-}
-
-// TestReadTraceChildBetweenCalls: a child that runs and ends between two
-// of its parent's calls leaves the parent without a single prefixed line;
-// the unprefixed lines are then the sandbox's first process's (PID 1),
-// not the child's (TestStraceLikeStrace/waits failed so, one run in 7).
-func TestReadTraceChildBetweenCalls(t *testing.T) {
-	log := filepath.Join(t.TempDir(), "trace.log")
-	text := `close(-42)                              = -1 EBADF (Bad file descriptor)
+`,
+		want: [][]string{
+			{"close(-42) = -1 EBADF (Bad file descriptor)", "clone(child_stack=NULL, flags=SIGCHLD) = P2", "wait4(-1, NULL, 0, NULL) = P2",
+				"clone(child_stack=NULL, flags=SIGCHLD) = P3", "getpid() = P1", "wait4(-1, NULL, 0, NULL) = P3", "exit_group(0) = ?", "+++ exited with 0 +++"},
+			{"exit_group(3) = ?", "+++ exited with 3 +++"},
+			{"exit_group(0) = ?", "+++ exited with 0 +++"},
+		},
+	}, {
+		name: "child between calls",
+		text: `close(-42)                              = -1 EBADF (Bad file descriptor)
 getpid()                                = 1
 clone(child_stack=NULL, flags=SIGCHLD) = 2
 [pid     2] exit_group(3)               = ?
@@ -95,17 +93,20 @@ clone(child_stack=NULL, flags=SIGCHLD) = 2
 waitid(P_PID, 2, NULL, WEXITED, NULL)   = 0
 exit_group(0)                           = ?
 +++ exited with 0 +++
-`
-	if err := os.WriteFile(log, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := [][]string{
-		{"close(-42) = -1 EBADF (Bad file descriptor)", "getpid() = P1", "clone(child_stack=NULL, flags=SIGCHLD) = P2",
-			"waitid(P_PID, P2, NULL, WEXITED, NULL) = 0", "exit_group(0) = ?", "+++ exited with 0 +++"},
-		{"exit_group(3) = ?", "+++ exited with 3 +++"},
-	}
-	if got := readTrace(t, log); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("readTrace:\n got %q\nwant %q", got, want)
+`,
+		want: [][]string{
+			{"close(-42) = -1 EBADF (Bad file descriptor)", "getpid() = P1", "clone(child_stack=NULL, flags=SIGCHLD) = P2",
+				"waitid(P_PID, P2, NULL, WEXITED, NULL) = 0", "exit_group(0) = ?", "+++ exited with 0 +++"},
+			{"exit_group(3) = ?", "+++ exited with 3 +++"},
+		},
+	}} {
+		log := filepath.Join(t.TempDir(), "trace.log")
+		if err := os.WriteFile(log, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := readTrace(t, log); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: readTrace:\n got %q\nwant %q", c.name, got, c.want)
+		}
 	}
 }
 
