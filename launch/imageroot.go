@@ -83,8 +83,8 @@ func OpenImageRoot(dir string, uid, gid int) (ImageRoot, error) {
 	if os.Geteuid() != 0 || uid == 0 || gid == 0 {
 		return plain, nil
 	}
-	var st, hostRoot unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || unix.Stat("/", &hostRoot) != nil || st.Dev == hostRoot.Dev && st.Ino == hostRoot.Ino {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || isHostRoot(st) {
 		return plain, nil
 	}
 	m, err := idmappedRoot(fd, uint32(uid), uint32(gid))
@@ -96,6 +96,18 @@ func OpenImageRoot(dir string, uid, gid int) (ImageRoot, error) {
 	}
 	plain.Close()
 	return ImageRoot{File: m, Swapped: true}, nil
+}
+
+// IsHostRoot reports whether dir is the host's / (or a bind mount of it).
+func IsHostRoot(dir string) bool {
+	var st unix.Stat_t
+	return unix.Stat(dir, &st) == nil && isHostRoot(st)
+}
+
+// isHostRoot reports whether st is the host's /.
+func isHostRoot(st unix.Stat_t) bool {
+	var root unix.Stat_t
+	return unix.Stat("/", &root) == nil && st.Dev == root.Dev && st.Ino == root.Ino
 }
 
 // idmappedRoot returns a read-only, idmapped view of the tree at dirfd,

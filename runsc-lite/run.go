@@ -233,7 +233,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 	if c.overlay != "memory" && c.overlay != "none" {
 		return fail(exitUsage, "--overlay=%s: want memory or none", c.overlay)
 	}
-	if c.overlay == "none" && isHostRoot(c.rootfs) {
+	if c.overlay == "none" && launch.IsHostRoot(c.rootfs) {
 		return fail(exitUsage, "--overlay=none: --rootfs is the host's /, which the sandbox would write to; name a root file system prepared for it")
 	}
 	cfg := sentryConfig{
@@ -324,7 +324,7 @@ func (c *runCmd) Execute(ctx context.Context, f *flag.FlagSet, _ ...any) subcomm
 		return fail(1, "%v", err)
 	}
 	cfg.Mounts = append(cfg.Mounts, mounts...)
-	if c.cwd == "" && isHostRoot(c.rootfs) {
+	if c.cwd == "" && launch.IsHostRoot(c.rootfs) {
 		// The caller's own directory, at the same path: shown through the
 		// root, or mounted from this descriptor where the root does not
 		// show it (below /tmp, or where the sentry's identity cannot go).
@@ -406,12 +406,6 @@ func openRootfs(dir string, writeThrough bool, uid, gid int, log *slog.Logger) (
 		return r.File, nil, nil
 	}
 	return r.File, &host.Swap{UID: uint32(uid), GID: uint32(gid)}, nil
-}
-
-// isHostRoot reports whether dir is the host's /.
-func isHostRoot(dir string) bool {
-	var a, b unix.Stat_t
-	return unix.Stat(dir, &a) == nil && unix.Stat("/", &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 // exitCodeFor maps a failure to start the command to a shell's status.

@@ -544,10 +544,7 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 			// A zombie's PID still names it: the signal is checked
 			// and goes nowhere (Linux's group_send_sig_info).
 			k.mu.Unlock()
-			if !validSignal(si.Signo) {
-				return unix.EINVAL
-			}
-			return from.MaySignal(tg, int(si.Signo))
+			return from.checkZombies([]*ThreadGroup{tg}, si)
 		}
 		if tg != nil {
 			targets = append(targets, tg)
@@ -565,9 +562,8 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 		}
 		targets = k.pgrpLocked(pgid)
 		if len(targets) == 0 {
-			// Zombies alone: as one zombie's PID above, the signal is
-			// checked and goes nowhere (kill_pgrp finds them until
-			// they are reaped).
+			// Zombies alone: as a zombie's PID above (kill_pgrp
+			// finds them until they are reaped).
 			var zombies []*ThreadGroup
 			for _, tg := range k.groups {
 				if tg.pgid == pgid && tg.zombie {

@@ -26,8 +26,7 @@ type Mount struct {
 	// Dev is st_dev of the mount's files.
 	Dev uint64
 	// ID and ParentID are the mount's vfs.MountID and the one of the
-	// mount it is on (0: the mount's place in the table, and the earlier
-	// mount whose path is the longest prefix of its own).
+	// mount it is on.
 	ID, ParentID int
 }
 
@@ -96,30 +95,13 @@ func mountsFile(mounts []Mount) string {
 // options are its read-write state and the filesystem's options.
 func mountinfo(mounts []Mount) string {
 	var b strings.Builder
-	for i, m := range mounts {
+	for _, m := range mounts {
 		sb, _, _ := strings.Cut(m.Flags, ",")
 		if m.Data != "" {
 			sb += "," + m.Data
 		}
-		id, parent := m.ID, m.ParentID
-		if id == 0 {
-			id, parent = i+1, parentMount(mounts, i)+1
-		}
-		fmt.Fprintf(&b, "%d %d %d:%d / %s %s - %s %s %s\n", id, parent,
+		fmt.Fprintf(&b, "%d %d %d:%d / %s %s - %s %s %s\n", m.ID, m.ParentID,
 			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(m.Path), m.Flags, m.Type, mangle(m.Source), sb)
 	}
 	return b.String()
-}
-
-// parentMount returns the index of the mount that mounts[i] is on: the
-// earlier one with the longest path above it; the root is its own.
-func parentMount(mounts []Mount, i int) int {
-	parent, longest := i, -1
-	for j, m := range mounts[:i] {
-		prefix := strings.TrimSuffix(m.Path, "/") + "/"
-		if strings.HasPrefix(mounts[i].Path, prefix) && len(prefix) > longest {
-			parent, longest = j, len(prefix)
-		}
-	}
-	return parent
 }

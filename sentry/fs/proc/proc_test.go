@@ -154,10 +154,10 @@ func TestRelease(t *testing.T) {
 func TestMounts(t *testing.T) {
 	fs, _ := newTestFS(t)
 	fs.SetMounts([]Mount{
-		{Source: "overlay", Path: "/", Type: "overlay", Flags: "rw", Dev: unix.Mkdev(0, 70)},
-		{Source: "tmpfs", Path: "/dev", Type: "tmpfs", Flags: "ro,nosuid", Data: "mode=755", Dev: unix.Mkdev(0, 71)},
-		{Source: "tmpfs", Path: "/dev/shm", Type: "tmpfs", Flags: "rw", Data: "mode=1777", Dev: unix.Mkdev(0, 72)},
-		{Source: "a b", Path: "/devices", Type: "tmpfs", Flags: "rw", Dev: unix.Mkdev(0, 73)},
+		{Source: "overlay", Path: "/", Type: "overlay", Flags: "rw", Dev: unix.Mkdev(0, 70), ID: 1, ParentID: 1},
+		{Source: "tmpfs", Path: "/dev", Type: "tmpfs", Flags: "ro,nosuid", Data: "mode=755", Dev: unix.Mkdev(0, 71), ID: 2, ParentID: 1},
+		{Source: "tmpfs", Path: "/dev/shm", Type: "tmpfs", Flags: "rw", Data: "mode=1777", Dev: unix.Mkdev(0, 72), ID: 3, ParentID: 2},
+		{Source: "a b", Path: "/devices", Type: "tmpfs", Flags: "rw", Dev: unix.Mkdev(0, 73), ID: 4, ParentID: 1},
 	})
 	want := "1 1 0:70 / / rw - overlay overlay rw\n" +
 		"2 1 0:71 / /dev ro,nosuid - tmpfs tmpfs ro,mode=755\n" +
