@@ -317,23 +317,31 @@ adjtimex(&back_11_days) = -1 ENOSYS
 clock_adjtime(CLOCK_REALTIME, &back_11_days) = -1 ENOSYS
 adjtimex(&fast) = -1 ENOSYS
 `},
-	// The sandbox's root may mount a tmpfs of its own (the host's mounts
-	// are compared after the run); bind mounts are EINVAL, and the mounts
-	// the sandbox starts with cannot be remounted or unmounted (EBUSY).
+	// The sandbox's root may mount a tmpfs of its own and bind mounts of
+	// the sandbox's files, and make mount namespaces (the host's mounts
+	// are compared after the run); the mounts the sandbox starts with
+	// cannot be remounted or unmounted (EBUSY), in any namespace.
 	// File handles are the VFS's own (device and inode of files it gave
 	// handles for): a forged one, the "shocker" host root, is ESTALE.
 	{name: "mounts and handles", mode: "mounts", want: `mount("none", "/tmp", "tmpfs", 0, NULL) = 0
-mount("/", "/tmp", NULL, MS_BIND | MS_REC, NULL) = -1 EINVAL
+mount("/", "/tmp", NULL, MS_BIND | MS_REC, NULL) = 0
 mount(NULL, "/", NULL, MS_REMOUNT, NULL) = -1 EBUSY
 umount2("/", MNT_DETACH) = -1 EBUSY
 umount2("/proc", 0) = -1 EBUSY
 syscall(SYS_pivot_root, "/tmp", "/tmp") = -1 ENOSYS
-unshare(CLONE_NEWNS | CLONE_NEWUSER) = -1 EINVAL
+mount("/proc/self/ns/mnt", "/tmp/etc/hostname", NULL, MS_BIND, NULL) = -1 EINVAL
+mount("/proc/self/root/..", "/tmp", NULL, MS_BIND, NULL) = -1 EINVAL
+umount2("/tmp/proc", MNT_DETACH) = -1 EBUSY
+stat("/tmp/proc/self/ns/mnt", &st) = 0
 setns(0, 0) = -1 EINVAL
 syscall(SYS_fsopen, "tmpfs", 0) = -1 ENOSYS
 syscall(SYS_open_tree, AT_FDCWD, "/", 0) = -1 ENOSYS
 name_to_handle_at(AT_FDCWD, "/", handle, &mnt, 0) = 0
 open_by_handle_at(AT_FDCWD, host_root, O_RDONLY) = -1 ESTALE
+unshare(CLONE_NEWNS | CLONE_NEWUSER) = 0
+umount2("/proc", MNT_DETACH) = -1 EBUSY
+umount2("/tmp", MNT_DETACH) = -1 EINVAL
+mount("none", "/proc", "tmpfs", 0, NULL) = 0
 `},
 	{name: "chroot escape", mode: "chroot", root: true, args: fixed("marker=outside-marker"), want: `stat(up, &st) = -1 ENOENT
 mkdir("/jail", 0755) = 0

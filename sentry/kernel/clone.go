@@ -38,6 +38,8 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 		// A new IPC namespace cannot share the caller's SEM_UNDO list,
 		// whose sets it cannot reach (copy_namespaces).
 		f&unix.CLONE_NEWIPC != 0 && f&unix.CLONE_SYSVSEM != 0,
+		// A new mount namespace cannot share the caller's root.
+		f&unix.CLONE_NEWNS != 0 && f&unix.CLONE_FS != 0,
 		f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
 		f&unix.CLONE_SIGHAND != 0 && f&unix.CLONE_VM == 0:
 		return 0, unix.EINVAL
@@ -185,6 +187,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 
 	c.inheritNetNS(t, ns.net)
 	c.inheritIPCNS(t, ns.ipc)
+	c.inheritMountNS(t, ns.mnt, ns.mntCopy)
 	c.inheritTimeNS(t, ns.time, f&unix.CLONE_VM != 0)
 	if c.TimeNS() != t.TimeNS() {
 		c.enteredTimeNS()
@@ -210,6 +213,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 		fds.DecUsers()
 		c.releaseNetNS()
 		c.releaseIPCNS() // never its last holder but for one CLONE_NEWIPC made, empty
+		c.releaseMountNS()
 		return nil, err
 	}
 	c.TID = k.allocID()

@@ -112,6 +112,9 @@ type Kernel struct {
 	// ipcns is the initial IPC namespace and every other one that is
 	// alive or has a segment still attached (ipcns.go).
 	ipcns ipcNamespaces
+	// mntns is the first mount namespace, made once (mntns.go).
+	mntns     *MountNS
+	mntnsOnce sync.Once
 	// AIO are the sandbox's aio-nr and aio-max-nr (package aio); each
 	// address space has its own contexts (Task.AIO).
 	AIO *aio.Limits

@@ -222,6 +222,9 @@ func (n newNamespaces) dropNet() {
 func (n newNamespaces) drop() {
 	n.dropNet()
 	n.dropIPC()
+	if n.mnt != nil {
+		n.mnt.decRef()
+	}
 }
 
 // setNSNet is setns(2) into network namespace ns (netns_install):

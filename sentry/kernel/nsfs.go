@@ -14,8 +14,8 @@ import (
 // NS_GET_* ioctls ask about. The magic link resolves to the namespace's
 // NSInode itself (a vfs.LinkJumper jump), not to a path.
 
-// NSInode is a user, UTS, network, IPC or time namespace as a file:
-// exactly one of User (with IsUser), UTS, Net, IPC and Time.
+// NSInode is a user, UTS, network, IPC, time or mount namespace as a
+// file: exactly one of User (with IsUser), UTS, Net, IPC, Time and Mnt.
 type NSInode struct {
 	IsUser bool
 	User   *UserNamespace
@@ -23,6 +23,7 @@ type NSInode struct {
 	Net    *NetNS
 	IPC    *IPCNamespace
 	Time   *TimeNamespace
+	Mnt    *MountNS
 }
 
 // nsfsDev is the device of namespace files (an anonymous device, as
@@ -40,6 +41,8 @@ func (n *NSInode) Inode() uint64 {
 		return n.IPC.Inode()
 	case n.Time != nil:
 		return n.Time.Inode()
+	case n.Mnt != nil:
+		return n.Mnt.Inode()
 	}
 	return n.UTS.Inode()
 }
@@ -50,10 +53,17 @@ func (n *NSInode) Stat(ctx context.Context) (unix.Stat_t, error) {
 	return unix.Stat_t{Dev: nsfsDev, Ino: n.Inode(), Mode: unix.S_IFREG | 0o444, Nlink: 1, Blksize: 4096}, nil
 }
 
-// Open implements vfs.Inode. A network or IPC namespace's file holds
-// the namespace while it is open (its netstack is closed, its objects
-// removed, with its last holder: netns.go, ipcns.go).
+// Open implements vfs.Inode. A network, IPC or mount namespace's file
+// holds the namespace while it is open (its netstack is closed, its
+// objects removed, its mounts unmounted, with its last holder: netns.go,
+// ipcns.go, mntns.go).
 func (n *NSInode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
+	if n.Mnt != nil {
+		if !n.Mnt.tryIncRef() {
+			return nil, unix.ENOENT
+		}
+		return mntNSFile{n.Mnt}, nil
+	}
 	if n.IPC != nil {
 		if !n.IPC.tryIncRef() {
 			return nil, unix.ENOENT
@@ -82,6 +92,13 @@ type ipcNSFile struct{ ns *IPCNamespace }
 func (ipcNSFile) ReadAt(context.Context, []byte, int64) (int, error)  { return 0, unix.EINVAL }
 func (ipcNSFile) WriteAt(context.Context, []byte, int64) (int, error) { return 0, unix.EINVAL }
 func (f ipcNSFile) Release()                                          { f.ns.decRef() }
+
+// mntNSFile is an open mount namespace file.
+type mntNSFile struct{ ns *MountNS }
+
+func (mntNSFile) ReadAt(context.Context, []byte, int64) (int, error)  { return 0, unix.EINVAL }
+func (mntNSFile) WriteAt(context.Context, []byte, int64) (int, error) { return 0, unix.EINVAL }
+func (f mntNSFile) Release()                                          { f.ns.decRef() }
 
 // nsFileImpl is an open namespace file: it neither reads nor writes.
 type nsFileImpl struct{}
@@ -119,6 +136,8 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 			owner = n.IPC.userNS
 		case n.Time != nil:
 			owner = n.Time.userNS
+		case n.Mnt != nil:
+			owner = n.Mnt.userNS
 		default:
 			owner = n.UTS.userNS
 		}
@@ -142,6 +161,9 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 		if n.Time != nil {
 			return unix.CLONE_NEWTIME, nil
 		}
+		if n.Mnt != nil {
+			return unix.CLONE_NEWNS, nil
+		}
 		return unix.CLONE_NEWUTS, nil
 	case unix.NS_GET_OWNER_UID:
 		if !n.IsUser {
@@ -160,7 +182,7 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 // there, as its creator did. Entering a UTS namespace
 // (utsns_install) needs CAP_SYS_ADMIN in its owner and in the caller's
 // namespace; so do network, IPC and time namespaces (netns.go, ipcns.go,
-// timens.go).
+// timens.go). Mount namespaces: mntns.go.
 func (t *Task) SetNS(n *NSInode, nstype int) error {
 	kind := unix.CLONE_NEWUTS
 	switch {
@@ -172,6 +194,8 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 		kind = unix.CLONE_NEWIPC
 	case n.Time != nil:
 		kind = unix.CLONE_NEWTIME
+	case n.Mnt != nil:
+		kind = unix.CLONE_NEWNS
 	}
 	if nstype != 0 && nstype != kind {
 		return unix.EINVAL
@@ -184,6 +208,9 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 	}
 	if n.Time != nil {
 		return t.setNSTime(n.Time)
+	}
+	if n.Mnt != nil {
+		return t.setNSMount(n.Mnt)
 	}
 	c := t.Creds()
 	if !n.IsUser {

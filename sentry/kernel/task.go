@@ -91,6 +91,9 @@ type Task struct {
 	// ipcns is the task's IPC namespace (ipcns.go), nil for the
 	// sandbox's first: atomic, as /proc and other tasks read it.
 	ipcns atomic.Pointer[IPCNamespace]
+	// mntns is the task's mount namespace (mntns.go), nil for the
+	// sandbox's first; atomic, as ipcns.
+	mntns atomic.Pointer[MountNS]
 
 	// mu guards what other goroutines read of the task while its own
 	// goroutine may replace it (execve does): its comm, address space,
@@ -610,6 +613,7 @@ func (t *Task) release() {
 	}
 	// Last: its SEM_UNDO adjustments applied in its namespace above.
 	t.releaseIPCNS()
+	t.releaseMountNS()
 }
 
 // PdeathSignal is prctl(PR_GET_PDEATHSIG): the signal the task gets when

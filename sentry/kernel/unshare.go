@@ -5,6 +5,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/vfs"
 )
 
 // unshareFlags are the flags unshare(2) knows; others are EINVAL.
@@ -17,21 +19,24 @@ const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC 
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
 // madeNamespaces are the namespaces the sandbox makes: user (userns.go),
-// UTS (uts.go), network (netns.go), IPC (ipcns.go) and time (timens.go). For the others it
-// answers as a kernel built without them (EINVAL), which programs treat
-// as "no namespaces here".
+// UTS (uts.go), network (netns.go), IPC (ipcns.go), time (timens.go) and
+// mount (mntns.go). For the others it answers as a kernel built without
+// them (EINVAL), which programs treat as "no namespaces here".
 const madeNamespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
-	unix.CLONE_NEWTIME
+	unix.CLONE_NEWTIME | unix.CLONE_NEWNS
 
 // newNamespaces are what an unshare or clone made: credentials in a new
-// user namespace, a new UTS, network, IPC or time namespace; nil where it
-// made none.
+// user namespace, a new UTS, network, IPC, time or mount namespace; nil
+// where it made none.
 type newNamespaces struct {
 	creds *Credentials
 	uts   *UTSNamespace
 	net   *NetNS        // a reference, which the task it goes to takes (netns.go)
 	ipc   *IPCNamespace // a reference, as net's (ipcns.go)
 	time  *TimeNamespace
+	mnt   *MountNS // a reference, as net's (mntns.go)
+	// mntCopy leads the task's root and working directory into mnt.
+	mntCopy *vfs.NamespaceCopy
 }
 
 // makeNamespaces makes the namespaces flags ask for, each by its own
@@ -71,13 +76,21 @@ func (t *Task) makeNamespaces(flags uint64, syscall string) (newNamespaces, erro
 		}
 		n.net = ns
 	}
-	if flags&unix.CLONE_NEWIPC != 0 { // last: nothing fails after it
+	if flags&unix.CLONE_NEWIPC != 0 {
 		ns, err := t.newIPCNSFor(c)
 		if err != nil {
 			n.dropNet()
 			return n, err
 		}
 		n.ipc = ns
+	}
+	if flags&unix.CLONE_NEWNS != 0 { // last: nothing fails after it
+		ns, cp, err := t.newMountNSFor(c)
+		if err != nil {
+			n.drop()
+			return n, err
+		}
+		n.mnt, n.mntCopy = ns, cp
 	}
 	return n, nil
 }
@@ -119,6 +132,9 @@ func (t *Task) enterNamespaces(n newNamespaces) {
 	}
 	if n.time != nil {
 		t.timensChildren.Store(n.time) // the caller's own stays (unshare_nsproxy_namespaces)
+	}
+	if n.mnt != nil {
+		t.setMountNS(n.mnt)
 	}
 }
 
@@ -162,6 +178,9 @@ func (t *Task) Unshare(flags uint64) error {
 		t.mu.Lock()
 		t.fs = t.fs.Fork()
 		t.mu.Unlock()
+	}
+	if ns.mntCopy != nil {
+		t.FS().EnterNamespace(ns.mntCopy) // its own since CLONE_FS above
 	}
 	if flags&unix.CLONE_FILES != 0 {
 		t.UnshareFDs()

@@ -591,10 +591,10 @@ func dotEntries(ctx context.Context, v *VFS, d *Dentry) []Dirent {
 		return st.Ino
 	}
 	parent := d
-	if v != nil {
+	if v != nil && d.mnt.ns != nil {
 		// ".." of a directory being listed needs no permission: the walk
 		// only climbs the chain it was built from.
-		w := &walker{v: v, ctx: ctx, root: v.Root()}
+		w := &walker{v: v, ctx: ctx, root: d.mnt.ns.Root()}
 		parent = w.dotdot(d)
 	}
 	return []Dirent{

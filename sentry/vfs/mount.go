@@ -15,12 +15,15 @@ import (
 // root and fifos are set before the VFS is used; the lock table and the
 // watches lock themselves (locks.go has the order).
 type VFS struct {
-	mu     sync.RWMutex // guards mounts and made
-	root   *Mount
+	mu sync.RWMutex // guards mounts
+	// initNS is the sandbox's first mount namespace, whose root is the
+	// sandbox's /.
+	initNS *MountNamespace
+	// mounts are the mounts of every namespace, each under the mount it
+	// is on: a namespace's mounts are its own copies (mountns.go), so a
+	// walk crosses only its own namespace's.
 	mounts map[mountKey]*Mount // guarded by mu
-	// made are the mounts mount(2) made, in the order it made them.
-	made  []*Mount // guarded by mu
-	locks lockTable
+	locks  lockTable
 	// leases are the files' leases and open counts (lease.go).
 	leases leaseTable
 	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
@@ -36,23 +39,6 @@ type VFS struct {
 	// mu.
 	handles handleTable
 	lastID  int // the last mount's ID; guarded by mu
-	// mountEvents counts the changes of the mount table (mount, remount,
-	// unmount: Linux's mnt_namespace event), and mountQueue hears of
-	// each; /proc/PID/mounts and mountinfo poll on them.
-	mountEvents atomic.Uint64
-	mountQueue  Queue
-}
-
-// MountEvents returns the count of mount table changes so far and the
-// queue notified (POLLPRI|POLLERR) after each, for the files of /proc
-// that poll them (mounts_poll).
-func (v *VFS) MountEvents() (uint64, *Queue) { return v.mountEvents.Load(), &v.mountQueue }
-
-// mountsChanged counts a change of the mount table and tells the
-// pollers; called without v.mu.
-func (v *VFS) mountsChanged() {
-	v.mountEvents.Add(1)
-	v.mountQueue.Notify(unix.POLLPRI | unix.POLLERR)
 }
 
 // Mount is a filesystem mounted at a directory of another mount (or at /).
@@ -67,6 +53,19 @@ type Mount struct {
 	opts  MountOptions
 	flags atomic.Uint64
 	id    int // MountID; guarded by VFS.mu while made
+	// ns is the namespace the mount is in; made says mount(2) made it
+	// (or it copies one that mount(2) made), so that it may be
+	// unmounted; locked, that it was copied into a namespace of a less
+	// privileged user namespace, which may not unmount it alone
+	// (MNT_LOCKED). origin is the ID of the mount of the first namespace
+	// it copies (its own ID there). All immutable.
+	ns     *MountNamespace
+	made   bool
+	locked bool
+	origin int
+	// rootPath is the path of the mount's root in its filesystem: "" for
+	// the filesystem's root, a directory's for a bind mount. Immutable.
+	rootPath string
 }
 
 type mountKey struct {
@@ -115,15 +114,17 @@ func (d *Dentry) Unlinked(ctx context.Context) bool {
 // New returns a VFS with root mounted at /.
 func New(root FileSystem) *VFS {
 	v := &VFS{mounts: make(map[mountKey]*Mount), lastID: 1}
-	v.root = &Mount{FS: root, id: 1}
-	v.root.root = &Dentry{inode: root.Root(), mnt: v.root}
+	v.initNS = &MountNamespace{}
+	m := &Mount{FS: root, id: 1, origin: 1, ns: v.initNS}
+	m.root = &Dentry{inode: root.Root(), mnt: m}
+	v.initNS.root = m
 	v.locks.files = make(map[lockKey]*fileLocks)
 	return v
 }
 
 // SetRootFlags sets the mount flags of / (MS_RDONLY...); the kernel's
 // doing, before the VFS is shared.
-func (v *VFS) SetRootFlags(flags uint64) { v.root.flags.Store(flags & MountFlags) }
+func (v *VFS) SetRootFlags(flags uint64) { v.initNS.root.flags.Store(flags & MountFlags) }
 
 // SetDeviceOpener makes o open the device nodes of every filesystem; call
 // it before the VFS is shared.
@@ -133,8 +134,8 @@ func (v *VFS) SetDeviceOpener(o DeviceOpener) { v.devices = o }
 // before the VFS is used.
 func (v *VFS) SetFIFOOpener(o FIFOOpener) { v.fifos = o }
 
-// Root returns the dentry of /.
-func (v *VFS) Root() *Dentry { return v.root.root }
+// Root returns the dentry of / in the first mount namespace.
+func (v *VFS) Root() *Dentry { return v.initNS.Root() }
 
 // NewFSContext returns a context with root and working directory at /
 // and umask 022.
@@ -178,13 +179,13 @@ func (v *VFS) MountWithFlags(path string, fs FileSystem, flags uint64) error {
 	if !comparable(d.inode) {
 		return fmt.Errorf("mount point %s: its filesystem cannot hold mounts: %w", path, unix.EINVAL)
 	}
-	m := &Mount{FS: fs, parent: d.mnt, point: d}
+	m := &Mount{FS: fs, parent: d.mnt, point: d, ns: d.mnt.ns}
 	m.flags.Store(flags & MountFlags)
 	m.root = &Dentry{inode: fs.Root(), mnt: m}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.lastID++
-	m.id = v.lastID
+	m.id, m.origin = v.lastID, v.lastID
 	v.mounts[mountKey{d.mnt, d.inode}] = m
 	return nil
 }
@@ -260,9 +261,13 @@ func joinReversed(parts []string) string {
 	return string(b)
 }
 
-// IsRoot reports whether d is the VFS's root directory: a process whose
-// root is anything else is chrooted (current_chrooted).
+// IsRoot reports whether d is the root directory of its mount
+// namespace: a process whose root is anything else is chrooted
+// (current_chrooted).
 func (v *VFS) IsRoot(d *Dentry) bool {
-	r := v.Root()
+	if d.mnt.ns == nil {
+		return false // a file no mount holds
+	}
+	r := d.mnt.ns.Root()
 	return d == r || d.mnt == r.mnt && sameInode(d.inode, r.inode)
 }

@@ -1085,7 +1085,16 @@ static void mode_mounts(void)
 	T(umount2("/", MNT_DETACH));
 	T(umount2("/proc", 0));
 	T(syscall(SYS_pivot_root, "/tmp", "/tmp"));
-	T(unshare(CLONE_NEWNS | CLONE_NEWUSER));
+	/* Bind mounts show the sandbox's own files only: a magic link to a
+	 * namespace is refused; a bind of / without its submounts, which
+	 * would show the host's /proc, /sys and /tmp below the sandbox's, is
+	 * EINVAL (the parent of / is /); the copies of the sandbox's mounts
+	 * stay on what they cover (EBUSY). */
+	T(mount("/proc/self/ns/mnt", "/tmp/etc/hostname", NULL, MS_BIND, NULL));
+	T(mount("/proc/self/root/..", "/tmp", NULL, MS_BIND, NULL));
+	T(umount2("/tmp/proc", MNT_DETACH));
+	struct stat st;
+	T(stat("/tmp/proc/self/ns/mnt", &st));
 	T(setns(0, 0));
 	T(syscall(SYS_fsopen, "tmpfs", 0));
 	T(syscall(SYS_open_tree, AT_FDCWD, "/", 0));
@@ -1101,6 +1110,12 @@ static void mode_mounts(void)
 	memset(host_root->f_handle, 0, 8);
 	host_root->f_handle[0] = 2;
 	T(open_by_handle_at(AT_FDCWD, host_root, O_RDONLY));
+	/* A mount namespace of a new user namespace: the sandbox's mounts
+	 * stay (EBUSY), the copies of mount(2)'s are locked (EINVAL). */
+	T(unshare(CLONE_NEWNS | CLONE_NEWUSER));
+	T(umount2("/proc", MNT_DETACH));
+	T(umount2("/tmp", MNT_DETACH));
+	T(mount("none", "/proc", "tmpfs", 0, NULL));
 }
 
 /* chroot: the classic escapes, in a sandbox whose root is a directory of

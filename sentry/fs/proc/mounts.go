@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/vfs"
 )
 
 // /proc/PID/mounts and /proc/PID/mountinfo are the sandbox's mount table
@@ -25,6 +28,9 @@ type Mount struct {
 	Flags, Data string
 	// Dev is st_dev of the mount's files.
 	Dev uint64
+	// Root is the path in its filesystem of the mount's root: "/", or a
+	// bind mount's directory; "" is "/".
+	Root string
 	// ID and ParentID are the mount's vfs.MountID and the one of the
 	// mount it is on.
 	ID, ParentID int
@@ -37,14 +43,39 @@ func (fs *FileSystem) SetMounts(mounts []Mount) {
 	fs.mountTable = append([]Mount(nil), mounts...)
 }
 
-func (fs *FileSystem) mounts() []Mount {
+// mounts returns the mounts of t's mount namespace: the sandbox's own
+// (or their copies) as SetMounts described them, with the mount's own
+// ID, parent and path, and mount(2)'s.
+func (fs *FileSystem) mounts(t *kernel.Task) []Mount {
+	v := fs.k.VFS
+	if v == nil {
+		return nil
+	}
 	fs.mu.Lock()
-	table := slices.Clone(fs.mountTable)
+	own := slices.Clone(fs.mountTable)
 	fs.mu.Unlock()
-	if v := fs.k.VFS; v != nil {
-		for _, m := range v.Mounted(context.Background(), v.Root()) {
-			table = append(table, Mount{Source: m.Source, Path: m.Path, Type: m.Type, Flags: mountFlags(m.Flags), Data: m.Data, Dev: m.Dev, ID: m.ID, ParentID: m.ParentID})
+	return describeMounts(own, v.Mounts(context.Background(), t.MountNS().VFS))
+}
+
+// describeMounts describes a namespace's mounts: those of the sandbox
+// (or their copies) by the row of own with the ID of the mount they
+// copy, those of mount(2) by their options.
+func describeMounts(own []Mount, infos []vfs.MountInfo) []Mount {
+	byID := make(map[int]Mount, len(own))
+	for _, m := range own {
+		byID[m.ID] = m
+	}
+	var table []Mount
+	for _, m := range infos {
+		e, ok := byID[m.Origin]
+		switch {
+		case m.Made && m.Type != "":
+			e = Mount{Source: m.Source, Type: m.Type, Flags: mountFlags(m.Flags), Data: m.Data}
+		case !ok:
+			continue // not published yet: the sandbox is being built
 		}
+		e.Path, e.Dev, e.ID, e.ParentID, e.Root = m.Path, m.Dev, m.ID, m.ParentID, m.Root
+		table = append(table, e)
 	}
 	return table
 }
@@ -100,8 +131,12 @@ func mountinfo(mounts []Mount) string {
 		if m.Data != "" {
 			sb += "," + m.Data
 		}
-		fmt.Fprintf(&b, "%d %d %d:%d / %s %s - %s %s %s\n", m.ID, m.ParentID,
-			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(m.Path), m.Flags, m.Type, mangle(m.Source), sb)
+		root := m.Root
+		if root == "" {
+			root = "/"
+		}
+		fmt.Fprintf(&b, "%d %d %d:%d %s %s %s - %s %s %s\n", m.ID, m.ParentID,
+			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(root), mangle(m.Path), m.Flags, m.Type, mangle(m.Source), sb)
 	}
 	return b.String()
 }

@@ -165,8 +165,8 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"setgroups": &nsFile{tree: fs.tree, path: base + "/setgroups", task: live, setgroups: true},
 			"comm":      gen("comm", func(t *kernel.Task) string { return t.Name() + "\n" }),
 			"limits":    gen("limits", limits),
-			"mounts":    fs.mountsFile(base+"/mounts", task, func() string { return mountsFile(fs.mounts()) }),
-			"mountinfo": fs.mountsFile(base+"/mountinfo", task, func() string { return mountinfo(fs.mounts()) }),
+			"mounts":    fs.mountsFile(base+"/mounts", task, func(t *kernel.Task) string { return mountsFile(fs.mounts(t)) }),
+			"mountinfo": fs.mountsFile(base+"/mountinfo", task, func(t *kernel.Task) string { return mountinfo(fs.mounts(t)) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.
 			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
 			"exe":    link("exe", func(t *kernel.Task) string { return t.ExeLink() }),
@@ -187,7 +187,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 // mountsFile is /proc/PID/mounts or mountinfo: the mount table, which
 // poll and epoll watch for changes (mounts_poll: POLLPRI|POLLERR after a
 // mount, remount or unmount).
-func (fs *FileSystem) mountsFile(path string, task func() (*kernel.Task, error), table func() string) vfs.Inode {
+func (fs *FileSystem) mountsFile(path string, task func() (*kernel.Task, error), table func(t *kernel.Task) string) vfs.Inode {
 	return fs.tree.EventFile(path, func(context.Context) (string, error) {
 		t, err := task()
 		if err != nil {
@@ -196,17 +196,18 @@ func (fs *FileSystem) mountsFile(path string, task func() (*kernel.Task, error),
 		if t.IsZombie() {
 			return "", nil
 		}
-		return table(), nil
+		return table(t), nil
 	}, func() (uint64, *vfs.Queue) {
-		if v := fs.k.VFS; v != nil {
-			return v.MountEvents()
+		t, err := task()
+		if err != nil || fs.k.VFS == nil {
+			return 0, &noMountEvents
 		}
-		return 0, &noMountEvents
+		return t.MountNS().VFS.Events()
 	})
 }
 
-// noMountEvents is the queue of a kernel without a VFS (tests): nothing
-// ever notifies it.
+// noMountEvents is the queue of a kernel without a VFS (tests), or of a
+// process gone: nothing ever notifies it.
 var noMountEvents vfs.Queue
 
 // zombieFiles are the files of /proc/PID that still describe a zombie.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"runsc-lite/sentry/fs/kernfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/usage"
+	"runsc-lite/sentry/vfs"
 )
 
 // newTestFS returns /proc for a kernel with no tasks and a 256 MiB
@@ -152,23 +154,53 @@ func TestRelease(t *testing.T) {
 }
 
 func TestMounts(t *testing.T) {
-	fs, _ := newTestFS(t)
-	fs.SetMounts([]Mount{
-		{Source: "overlay", Path: "/", Type: "overlay", Flags: "rw", Dev: unix.Mkdev(0, 70), ID: 1, ParentID: 1},
-		{Source: "tmpfs", Path: "/dev", Type: "tmpfs", Flags: "ro,nosuid", Data: "mode=755", Dev: unix.Mkdev(0, 71), ID: 2, ParentID: 1},
-		{Source: "tmpfs", Path: "/dev/shm", Type: "tmpfs", Flags: "rw", Data: "mode=1777", Dev: unix.Mkdev(0, 72), ID: 3, ParentID: 2},
-		{Source: "a b", Path: "/devices", Type: "tmpfs", Flags: "rw", Dev: unix.Mkdev(0, 73), ID: 4, ParentID: 1},
-	})
+	own := []Mount{
+		{Source: "overlay", Path: "/", Type: "overlay", Flags: "rw", ID: 1, ParentID: 1},
+		{Source: "tmpfs", Path: "/dev", Type: "tmpfs", Flags: "ro,nosuid", Data: "mode=755", ID: 2, ParentID: 1},
+		{Source: "tmpfs", Path: "/dev/shm", Type: "tmpfs", Flags: "rw", Data: "mode=1777", ID: 3, ParentID: 2},
+		{Source: "a b", Path: "/devices", Type: "tmpfs", Flags: "rw", ID: 4, ParentID: 1},
+	}
+	// The first namespace, with a mount of mount(2)'s, and a copy of it
+	// (a namespace of its own) whose mounts have IDs of their own.
+	first := []vfs.MountInfo{
+		{Origin: 1, Path: "/", Dev: unix.Mkdev(0, 70), ID: 1, ParentID: 1},
+		{Origin: 2, Path: "/dev", Dev: unix.Mkdev(0, 71), ID: 2, ParentID: 1},
+		{Origin: 3, Path: "/dev/shm", Dev: unix.Mkdev(0, 72), ID: 3, ParentID: 2},
+		{Origin: 4, Path: "/devices", Dev: unix.Mkdev(0, 73), ID: 4, ParentID: 1},
+		{Made: true, Origin: 5, Path: "/mnt", Dev: unix.Mkdev(0, 74), ID: 5, ParentID: 1,
+			MountOptions: vfs.MountOptions{Source: "none", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_RELATIME, Data: "size=1k"}},
+		// A bind mount of a directory of /dev.
+		{Made: true, Origin: 2, Root: "/pts", Path: "/pts", Dev: unix.Mkdev(0, 71), ID: 6, ParentID: 1},
+	}
 	want := "1 1 0:70 / / rw - overlay overlay rw\n" +
 		"2 1 0:71 / /dev ro,nosuid - tmpfs tmpfs ro,mode=755\n" +
 		"3 2 0:72 / /dev/shm rw - tmpfs tmpfs rw,mode=1777\n" +
-		"4 1 0:73 / /devices rw - tmpfs a\\040b rw\n"
-	if got := mountinfo(fs.mounts()); got != want {
+		"4 1 0:73 / /devices rw - tmpfs a\\040b rw\n" +
+		"5 1 0:74 / /mnt rw,nosuid,relatime - tmpfs none rw,size=1k\n" +
+		"6 1 0:71 /pts /pts ro,nosuid - tmpfs tmpfs ro,mode=755\n"
+	if got := mountinfo(describeMounts(own, first)); got != want {
 		t.Errorf("mountinfo:\n%s\nwant:\n%s", got, want)
 	}
-	want = "overlay / overlay rw 0 0\ntmpfs /dev tmpfs ro,nosuid,mode=755 0 0\ntmpfs /dev/shm tmpfs rw,mode=1777 0 0\na\\040b /devices tmpfs rw 0 0\n"
-	if got := mountsFile(fs.mounts()); got != want {
+	want = "overlay / overlay rw 0 0\ntmpfs /dev tmpfs ro,nosuid,mode=755 0 0\ntmpfs /dev/shm tmpfs rw,mode=1777 0 0\n" +
+		"a\\040b /devices tmpfs rw 0 0\nnone /mnt tmpfs rw,nosuid,relatime,size=1k 0 0\ntmpfs /pts tmpfs ro,nosuid,mode=755 0 0\n"
+	if got := mountsFile(describeMounts(own, first)); got != want {
 		t.Errorf("mounts:\n%s\nwant:\n%s", got, want)
+	}
+	copied := slices.Clone(first)
+	for i := range copied {
+		copied[i].ID += 5
+		if copied[i].ParentID = copied[i].ParentID + 5; i == 0 {
+			copied[i].ParentID = copied[i].ID
+		}
+	}
+	want = "6 6 0:70 / / rw - overlay overlay rw\n" +
+		"7 6 0:71 / /dev ro,nosuid - tmpfs tmpfs ro,mode=755\n" +
+		"8 7 0:72 / /dev/shm rw - tmpfs tmpfs rw,mode=1777\n" +
+		"9 6 0:73 / /devices rw - tmpfs a\\040b rw\n" +
+		"10 6 0:74 / /mnt rw,nosuid,relatime - tmpfs none rw,size=1k\n" +
+		"11 6 0:71 /pts /pts ro,nosuid - tmpfs tmpfs ro,mode=755\n"
+	if got := mountinfo(describeMounts(own, copied)); got != want {
+		t.Errorf("mountinfo of a copy:\n%s\nwant:\n%s", got, want)
 	}
 }
 

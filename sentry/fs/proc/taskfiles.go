@@ -45,13 +45,11 @@ func oomScore(t *kernel.Task, totalBytes uint64) string {
 
 // nsInodes are the inode numbers /proc/PID/ns shows for the namespaces
 // the sandbox has one of, which its processes all share, numbered as
-// Linux numbers its initial namespaces (PROC_*_INIT_INO, and the first
-// two numbers it hands out for the network and mount namespaces). They
-// are the sandbox's, never the host's. User, UTS, network, IPC and time
+// Linux numbers its initial namespaces (PROC_*_INIT_INO). They are the
+// sandbox's, never the host's. User, UTS, network, IPC, time and mount
 // namespaces are the process's own (nsTaskInodes).
 var nsInodes = map[string]uint64{
-	"cgroup": 0xEFFFFFFB, "mnt": 0xF0000001, "net": 0xF0000000,
-	"pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC,
+	"cgroup": 0xEFFFFFFB, "pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC,
 }
 
 // nsTaskInodes are the namespaces a process may have of its own: its
@@ -62,6 +60,7 @@ var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
 	"net":  (*kernel.Task).NetNSInode,
 	"ipc":  (*kernel.Task).IPCNSInode,
 	"time": (*kernel.Task).TimeNSInode,
+	"mnt":  (*kernel.Task).MountNSInode,
 	// The time namespace the process's children get (unshare's).
 	"time_for_children": (*kernel.Task).TimeNSForChildrenInode,
 }

@@ -13,16 +13,20 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// mount(2) makes tmpfs and sysfs mounts, remounts them (read-only among others) and
-// accepts propagation changes, which change nothing (the sandbox has one
-// mount namespace). A sysfs shows the network namespace of its mounter
+// mount(2) makes tmpfs and sysfs mounts, remounts them (read-only among
+// others) and accepts propagation changes, which change nothing (every
+// mount is private: vfs/mountns.go). Each changes the caller's mount
+// namespace, and takes CAP_SYS_ADMIN in the user namespace that owns it
+// (Task.MayMount). A sysfs shows the network namespace of its mounter
 // (mountSysfs). Any other filesystem type is ENODEV, as for a type the
 // kernel does not know: the sandbox has no block-device filesystem (see
-// tools/ltp/README.md), and its own /proc and cgroup are mounted once. Bind and move mounts are EINVAL. Package vfs has the rules of the
-// mount table.
+// tools/ltp/README.md), and its own /proc and cgroup are mounted once.
+// Bind mounts (MS_BIND, with MS_REC their submounts) show any directory
+// or file of the caller's namespace elsewhere; move mounts (MS_MOVE) are
+// EINVAL. Package vfs has the rules of the mount table.
 
 func registerMount(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs and sysfs only (other types ENODEV); no bind or move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs and sysfs only (other types ENODEV), bind mounts; no move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_UMOUNT2, "umount2", umount2, kernel.ArgPath, kernel.ArgHex)
 }
 
@@ -44,7 +48,7 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	source, _, err := copyInOptionalString(t, a.Pointer(0), unix.PathMax-1)
+	source, hasSource, err := copyInOptionalString(t, a.Pointer(0), unix.PathMax-1)
 	if err != nil {
 		return 0, err
 	}
@@ -64,10 +68,10 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if flags&unix.MS_NOUSER != 0 {
 		return 0, unix.EINVAL
 	}
-	if !creds.HasCap(linux.CAP_SYS_ADMIN) {
+	if !t.MayMount() {
 		return 0, unix.EPERM
 	}
-	v, fsc := t.K.VFS, t.FS()
+	v, fsc, ns := t.K.VFS, t.FS(), t.MountNS().VFS
 	if _, err := v.Lookup(t.Ctx(), creds, fsc, nil, target, true); err != nil {
 		return 0, err
 	}
@@ -79,15 +83,20 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 				return 0, err
 			}
 		}
-		return 0, v.Remount(t.Ctx(), creds, fsc, target, mflags)
-	case flags&(unix.MS_BIND|unix.MS_MOVE) != 0:
+		return 0, v.Remount(t.Ctx(), creds, fsc, ns, target, mflags)
+	case flags&unix.MS_MOVE != 0:
 		return 0, unix.EINVAL
+	case flags&unix.MS_BIND != 0:
+		if !hasSource || source == "" {
+			return 0, unix.EINVAL // do_loopback
+		}
+		return 0, v.BindAt(t.Ctx(), creds, fsc, ns, source, target, flags&unix.MS_REC != 0)
 	case flags&(unix.MS_SHARED|unix.MS_PRIVATE|unix.MS_SLAVE|unix.MS_UNBINDABLE) != 0:
 		d, err := v.Lookup(t.Ctx(), creds, fsc, nil, target, true)
 		if err != nil {
 			return 0, err
 		}
-		if !vfs.IsMountRoot(d) {
+		if !vfs.IsMountRoot(d) || vfs.NamespaceOf(d) != ns {
 			return 0, unix.EINVAL
 		}
 		return 0, nil
@@ -108,7 +117,7 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if source == "" {
 		source = "none"
 	}
-	return 0, v.MountAt(t.Ctx(), creds, fsc, target, tmpfs.NewMounted(opts),
+	return 0, v.MountAt(t.Ctx(), creds, fsc, ns, target, tmpfs.NewMounted(opts),
 		vfs.MountOptions{Source: source, Type: fstype, Flags: mflags, Data: opts.String()})
 }
 
@@ -139,7 +148,7 @@ func mountSysfs(t *kernel.Task, target, source, data string, flags uint64) error
 	if source == "" {
 		source = "none"
 	}
-	err := t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), target, ns.SysFS(t.K.CPUs()),
+	err := t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), t.MountNS().VFS, target, ns.SysFS(t.K.CPUs()),
 		vfs.MountOptions{Source: source, Type: "sysfs", Flags: flags})
 	if err != nil {
 		return fmt.Errorf("mounting sysfs on %s: %w", target, err)
@@ -162,7 +171,7 @@ func umount2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	creds := t.FSCreds()
-	if !creds.HasCap(linux.CAP_SYS_ADMIN) {
+	if !t.MayMount() {
 		return 0, unix.EPERM
 	}
 	target, err := copyInPath(t, a.Pointer(0))
@@ -172,5 +181,5 @@ func umount2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if flags&unix.MNT_EXPIRE != 0 && flags&(unix.MNT_FORCE|unix.MNT_DETACH) != 0 {
 		return 0, unix.EINVAL
 	}
-	return 0, t.K.VFS.Unmount(t.Ctx(), creds, t.FS(), target, flags&unix.UMOUNT_NOFOLLOW == 0, flags&unix.MNT_DETACH != 0)
+	return 0, t.K.VFS.Unmount(t.Ctx(), creds, t.FS(), t.MountNS().VFS, target, flags&unix.UMOUNT_NOFOLLOW == 0, flags&unix.MNT_DETACH != 0)
 }
