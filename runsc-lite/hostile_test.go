@@ -338,6 +338,16 @@ syscall(SYS_fsopen, "tmpfs", 0) = -1 ENOSYS
 syscall(SYS_open_tree, AT_FDCWD, "/", 0) = -1 ENOSYS
 name_to_handle_at(AT_FDCWD, "/", handle, &mnt, 0) = 0
 open_by_handle_at(AT_FDCWD, host_root, O_RDONLY) = -1 ESTALE
+stat("/proc", &proc) = 0
+mkdir("/tmp/r", 0755) = 0
+mount("/", "/tmp/r", NULL, MS_BIND | MS_REC, NULL) = 0
+umount2("/tmp/r", MNT_DETACH) = 0
+fstatat(r, "proc", &st, 0) = 0
+the sandbox's /proc in the detached bind: 1
+unshare(CLONE_NEWNS) = 0
+setns(first, CLONE_NEWNS) = 0
+fstatat(r, "proc", &st, 0) = 0
+the sandbox's /proc in the gone namespace: 1
 unshare(CLONE_NEWNS | CLONE_NEWUSER) = 0
 umount2("/proc", MNT_DETACH) = -1 EBUSY
 umount2("/tmp", MNT_DETACH) = -1 EINVAL

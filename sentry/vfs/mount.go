@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -15,14 +16,10 @@ import (
 // root and fifos are set before the VFS is used; the lock table and the
 // watches lock themselves (locks.go has the order).
 type VFS struct {
-	mu sync.RWMutex // guards mounts
+	mu sync.RWMutex // guards every mount's children, and lastID
 	// initNS is the sandbox's first mount namespace, whose root is the
 	// sandbox's /.
 	initNS *MountNamespace
-	// mounts are the mounts of every namespace, each under the mount it
-	// is on: a namespace's mounts are its own copies (mountns.go), so a
-	// walk crosses only its own namespace's.
-	mounts map[mountKey]*Mount // guarded by mu
 	locks  lockTable
 	// leases are the files' leases and open counts (lease.go).
 	leases leaseTable
@@ -66,11 +63,34 @@ type Mount struct {
 	// rootPath is the path of the mount's root in its filesystem: "" for
 	// the filesystem's root, a directory's for a bind mount. Immutable.
 	rootPath string
+	// children are the mounts on this one, by the inode each covers
+	// (the top of a stack: a mount on a mount's root is that mount's
+	// child); guarded by VFS.mu. A mount's table is its own, so a
+	// namespace's mounts are the tree below its root, and a mount
+	// unmounted lazily keeps the locked mounts below it for the files
+	// still open in it (usermount.go).
+	children map[Inode]*Mount
 }
 
-type mountKey struct {
-	parent *Mount
-	inode  Inode
+// attach puts m on the inode i of this mount; VFS.mu is held.
+func (p *Mount) attach(i Inode, m *Mount) {
+	if p.children == nil {
+		p.children = make(map[Inode]*Mount)
+	}
+	p.children[i] = m
+}
+
+// tree returns m and every mount below it, in the order they were made
+// (by ID); VFS.mu is held.
+func (m *Mount) tree() []*Mount {
+	all := []*Mount{m}
+	for i := 0; i < len(all); i++ {
+		for _, c := range all[i].children {
+			all = append(all, c)
+		}
+	}
+	slices.SortFunc(all, func(a, b *Mount) int { return a.id - b.id })
+	return all
 }
 
 // Dentry is a name in a walk: an inode, the mount it was reached in, and
@@ -113,7 +133,7 @@ func (d *Dentry) Unlinked(ctx context.Context) bool {
 
 // New returns a VFS with root mounted at /.
 func New(root FileSystem) *VFS {
-	v := &VFS{mounts: make(map[mountKey]*Mount), lastID: 1}
+	v := &VFS{lastID: 1}
 	v.initNS = &MountNamespace{}
 	m := &Mount{FS: root, id: 1, origin: 1, ns: v.initNS}
 	m.root = &Dentry{inode: root.Root(), mnt: m}
@@ -186,7 +206,7 @@ func (v *VFS) MountWithFlags(path string, fs FileSystem, flags uint64) error {
 	defer v.mu.Unlock()
 	v.lastID++
 	m.id, m.origin = v.lastID, v.lastID
-	v.mounts[mountKey{d.mnt, d.inode}] = m
+	d.mnt.attach(d.inode, m)
 	return nil
 }
 
@@ -207,7 +227,7 @@ func (v *VFS) mountedAt(d *Dentry) *Mount {
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return v.mounts[mountKey{d.mnt, d.inode}]
+	return d.mnt.children[d.inode]
 }
 
 // crossMounts follows mounts stacked on d.

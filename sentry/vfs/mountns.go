@@ -1,7 +1,6 @@
 package vfs
 
 import (
-	"slices"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -9,22 +8,25 @@ import (
 
 // Mount namespaces (CLONE_NEWNS): a copy of a namespace is a copy of
 // each of its mounts, with IDs of their own, on the copies of the mounts
-// they were on. The VFS keeps every namespace's mounts in one table
-// keyed by the mount a mount is on, so a walk that starts in a namespace
-// crosses that namespace's mounts only, and a file opened before the
-// copy stays in the namespace it was opened in, as in Linux.
+// they were on. A mount keeps the mounts on it (Mount.children), so a
+// walk that starts in a namespace crosses that namespace's mounts only,
+// and a file opened before the copy stays in the namespace it was
+// opened in, as in Linux.
 //
 // Decisions: there is no propagation (every mount is private, as after
 // `mount --make-rprivate /`, which is what unshare(1) does by default);
 // a copy's mount flags are its own, so a remount in one namespace
-// changes that namespace's copy only; a namespace whose last task and
-// file are gone has its mounts removed from the table, and files still
-// open below them keep working, as after a lazy unmount.
+// changes that namespace's copy only. A namespace whose last task and
+// file are gone loses the mounts mount(2) made (files still open below
+// them keep working, as after a lazy unmount), but not the copies of the
+// sandbox's own, which stay on the host's directories they hide, for a
+// file still open in the namespace (usermount.go's locked mounts); the
+// garbage collector takes them with the last such file.
 
-// MountNamespace is a mount namespace: its root mount, and the mounts of
-// the VFS's table whose ns it is.
+// MountNamespace is a mount namespace: its root mount and the mounts
+// below it.
 type MountNamespace struct {
-	root *Mount // immutable
+	root *Mount // immutable; the tree below it is the namespace's
 	// events counts the changes of the namespace's mounts (mount,
 	// remount, unmount: Linux's mnt_namespace event), and queue hears of
 	// each; /proc/PID/mounts and mountinfo poll on them.
@@ -68,13 +70,7 @@ type NamespaceCopy struct {
 func (v *VFS) CopyNamespace(ns *MountNamespace, locked bool) *NamespaceCopy {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	src := []*Mount{ns.root}
-	for _, m := range v.mounts {
-		if m.ns == ns {
-			src = append(src, m)
-		}
-	}
-	slices.SortFunc(src, func(a, b *Mount) int { return a.id - b.id })
+	src := ns.root.tree()
 	c := &NamespaceCopy{NS: &MountNamespace{}, copies: make(map[*Mount]*Mount, len(src))}
 	for _, m := range src {
 		v.lastID++
@@ -91,7 +87,7 @@ func (v *VFS) CopyNamespace(ns *MountNamespace, locked bool) *NamespaceCopy {
 		n := c.copies[m]
 		n.parent = c.copies[m.parent]
 		n.point = rebase(m.point, n.parent)
-		v.mounts[mountKey{n.parent, m.point.inode}] = n
+		n.parent.attach(m.point.inode, n)
 	}
 	return c
 }
@@ -117,16 +113,16 @@ func rebase(d *Dentry, m *Mount) *Dentry {
 	return &Dentry{parent: rebase(d.parent, m), name: d.name, inode: d.inode, mnt: m, unnamed: d.unnamed}
 }
 
-// ReleaseNamespace removes the mounts of ns, whose last task and file
-// are gone, from the table.
+// ReleaseNamespace unmounts the mounts mount(2) made in ns, whose last
+// task and file are gone.
 func (v *VFS) ReleaseNamespace(ns *MountNamespace) {
 	v.mu.Lock()
-	for k, m := range v.mounts {
-		if m.ns == ns {
-			delete(v.mounts, k)
+	defer v.mu.Unlock()
+	for _, m := range ns.root.tree()[1:] {
+		if m.made {
+			delete(m.parent.children, m.point.inode)
 		}
 	}
-	v.mu.Unlock()
 }
 
 // EnterNamespace moves c's root and working directory to their

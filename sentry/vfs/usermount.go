@@ -2,7 +2,6 @@ package vfs
 
 import (
 	"context"
-	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -80,7 +79,7 @@ func (v *VFS) MountAt(ctx context.Context, creds Creds, fsc *FSContext, ns *Moun
 	defer v.mu.Unlock()
 	v.lastID++
 	m.id, m.origin = v.lastID, v.lastID
-	v.mounts[mountKey{d.mnt, d.inode}] = m
+	d.mnt.attach(d.inode, m)
 	return nil
 }
 
@@ -131,24 +130,21 @@ func (v *VFS) Unmount(ctx context.Context, creds Creds, fsc *FSContext, ns *Moun
 	return nil
 }
 
-// unmount removes m, and with detach the mounts below it.
+// unmount removes m, and with detach the mounts below it that mount(2)
+// made; the sandbox's own (copies made by MS_REC) stay on what they
+// cover, for the files still open below m.
 func (v *VFS) unmount(m *Mount, detach bool) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	gone := []*Mount{m}
-	for i := 0; i < len(gone); i++ {
-		for _, c := range v.mounts {
-			if c.parent == gone[i] {
-				if !detach {
-					return unix.EBUSY
-				}
-				gone = append(gone, c)
-			}
+	if len(m.children) > 0 && !detach {
+		return unix.EBUSY
+	}
+	for _, c := range m.tree()[1:] {
+		if c.made {
+			delete(c.parent.children, c.point.inode)
 		}
 	}
-	for _, g := range gone {
-		delete(v.mounts, mountKey{g.parent, g.point.inode})
-	}
+	delete(m.parent.children, m.point.inode)
 	return nil
 }
 
@@ -156,13 +152,7 @@ func (v *VFS) unmount(m *Mount, detach bool) error {
 // (by ID), as Linux lists a namespace's.
 func (v *VFS) Mounts(ctx context.Context, ns *MountNamespace) []MountInfo {
 	v.mu.RLock()
-	ms := []*Mount{ns.root}
-	for _, m := range v.mounts {
-		if m.ns == ns {
-			ms = append(ms, m)
-		}
-	}
-	slices.SortFunc(ms, func(a, b *Mount) int { return a.id - b.id })
+	ms := ns.root.tree()
 	infos := make([]MountInfo, len(ms))
 	for i, m := range ms {
 		infos[i] = MountInfo{MountOptions: m.opts, Made: m.made, Origin: m.origin, Root: joinPath(m.rootPath, "/"),
@@ -195,12 +185,12 @@ func (m *Mount) parentID() int {
 // IsMountRoot reports whether d is the root of a mount.
 func IsMountRoot(d *Dentry) bool { return d.parent == nil }
 
-// StatfsDev describes the mounted filesystem whose files have st_dev dev
-// (ustat(2)); EINVAL if none has.
-func (v *VFS) StatfsDev(ctx context.Context, dev uint64) (unix.Statfs_t, error) {
+// StatfsDev describes the filesystem mounted in namespace ns whose files
+// have st_dev dev (ustat(2)); EINVAL if none has.
+func (v *VFS) StatfsDev(ctx context.Context, ns *MountNamespace, dev uint64) (unix.Statfs_t, error) {
 	v.mu.RLock()
-	fss := []FileSystem{v.initNS.root.FS}
-	for _, m := range v.mounts {
+	var fss []FileSystem
+	for _, m := range ns.root.tree() {
 		fss = append(fss, m.FS)
 	}
 	v.mu.RUnlock()
@@ -284,12 +274,11 @@ func (v *VFS) BindAt(ctx context.Context, creds Creds, fsc *FSContext, ns *Mount
 
 // bind is BindAt's change of the table, under v.mu.
 func (v *VFS) bind(s, d *Dentry, rec bool) error {
-	ns := d.mnt.ns
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var below []*Mount
-	for _, m := range v.mounts {
-		if m.ns == ns && isBelow(m, s) {
+	for _, m := range s.mnt.tree()[1:] {
+		if isBelow(m, s) {
 			if !rec && !m.made {
 				return unix.EINVAL
 			}
@@ -302,7 +291,6 @@ func (v *VFS) bind(s, d *Dentry, rec bool) error {
 	}
 	// The mounts below s, each after the one it is on (by ID), go on
 	// the copies of those.
-	slices.SortFunc(below, func(a, b *Mount) int { return a.id - b.id })
 	copies := map[*Mount]*Mount{s.mnt: top}
 	for _, m := range below {
 		parent, ok := copies[m.parent]
@@ -328,7 +316,7 @@ func (v *VFS) bindLocked(s, d *Dentry, made bool) *Mount {
 	m.root = &Dentry{inode: s.inode, mnt: m}
 	v.lastID++
 	m.id = v.lastID
-	v.mounts[mountKey{d.mnt, d.inode}] = m
+	d.mnt.attach(d.inode, m)
 	return m
 }
 

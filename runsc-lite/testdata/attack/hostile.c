@@ -1110,6 +1110,26 @@ static void mode_mounts(void)
 	memset(host_root->f_handle, 0, 8);
 	host_root->f_handle[0] = 2;
 	T(open_by_handle_at(AT_FDCWD, host_root, O_RDONLY));
+	/* The copies of the sandbox's mounts stay on what they cover for a
+	 * file still open below them: in a bind mount unmounted lazily, in
+	 * a namespace that no task and no namespace file holds any more. */
+	struct stat proc;
+	T(stat("/proc", &proc));
+	T(mkdir("/tmp/r", 0755));
+	T(mount("/", "/tmp/r", NULL, MS_BIND | MS_REC, NULL));
+	int r = open("/tmp/r", O_PATH | O_DIRECTORY);
+	T(umount2("/tmp/r", MNT_DETACH));
+	T(fstatat(r, "proc", &st, 0));
+	printf("the sandbox's /proc in the detached bind: %d\n", st.st_dev == proc.st_dev);
+	close(r);
+	int first = open("/proc/self/ns/mnt", O_RDONLY);
+	T(unshare(CLONE_NEWNS));
+	r = open("/", O_PATH | O_DIRECTORY);
+	T(setns(first, CLONE_NEWNS));
+	T(fstatat(r, "proc", &st, 0));
+	printf("the sandbox's /proc in the gone namespace: %d\n", st.st_dev == proc.st_dev);
+	close(r);
+	close(first);
 	/* A mount namespace of a new user namespace: the sandbox's mounts
 	 * stay (EBUSY), the copies of mount(2)'s are locked (EINVAL). */
 	T(unshare(CLONE_NEWNS | CLONE_NEWUSER));

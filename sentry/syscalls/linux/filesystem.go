@@ -55,7 +55,7 @@ func sysfs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func ustat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	dev := uint32(a[0])
 	major, minor := (dev&0xfff00)>>8, dev&0xff|(dev>>12)&0xfff00
-	s, err := t.K.VFS.StatfsDev(t.Ctx(), unix.Mkdev(major, minor))
+	s, err := t.K.VFS.StatfsDev(t.Ctx(), t.MountNS().VFS, unix.Mkdev(major, minor))
 	if err != nil {
 		return 0, err
 	}
