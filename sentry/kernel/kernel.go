@@ -101,6 +101,9 @@ type Kernel struct {
 	Futexes Futexes
 	// UnixSockets are the names of the sandbox's Unix-domain sockets.
 	UnixSockets *unixsocket.Namespace
+	// ProcFS is the sandbox's /proc, which mount -t proc shows again;
+	// nil until the sandbox mounts it. Set before the first task runs.
+	ProcFS vfs.FileSystem
 	// Net is the sandbox's network stack (Internet sockets).
 	Net *inet.Stack
 	// netRoot is the first network namespace, of Net and HostNet

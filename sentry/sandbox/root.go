@@ -60,6 +60,7 @@ func newRoot(dir string, f *os.File, opts rootfs.Options) (*Root, error) {
 // mount table once the sandbox's mounts are all made.
 func (r *Root) mountKernelFS(k *kernel.Kernel) (*proc.FileSystem, error) {
 	procFS := proc.New(k)
+	k.ProcFS = procFS
 	for _, m := range []struct {
 		path string
 		fs   vfs.FileSystem

@@ -182,6 +182,17 @@ int main(int argc, char **argv) {
 	T(mount("none", "m", "tmpfs", MS_PRIVATE, NULL));
 	T(mount(NULL, "/", NULL, MS_PRIVATE, NULL));
 
+	/* proc mounted again (a chroot's /proc): the same processes. */
+	T(mount("proc", "m", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+	mountOpts(m);
+	char self[64] = "", there[64] = "";
+	T(readlink("/proc/self/ns/mnt", self, sizeof self - 1));
+	T(readlink("m/self/ns/mnt", there, sizeof there - 1));
+	printf("same namespace link: %d\n", strcmp(self, there) == 0);
+	struct stat pst;
+	T(stat("m/1", &pst));
+	T(umount("m"));
+
 	/* Only CAP_SYS_ADMIN mounts. */
 	pid_t pid = fork();
 	if (pid == 0) {

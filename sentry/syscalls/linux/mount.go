@@ -18,7 +18,8 @@ import (
 // mount is private: vfs/mountns.go). Each changes the caller's mount
 // namespace, and takes CAP_SYS_ADMIN in the user namespace that owns it
 // (Task.MayMount). A sysfs shows the network namespace of its mounter
-// (mountSysfs). Any other filesystem type is ENODEV, as for a type the
+// (mountSysfs); a proc mount is the sandbox's /proc again (mountProc).
+// Any other filesystem type is ENODEV, as for a type the
 // kernel does not know: the sandbox has no block-device filesystem (see
 // tools/ltp/README.md), and its own /proc and cgroup are mounted once.
 // Bind mounts (MS_BIND, with MS_REC their submounts) show any directory
@@ -26,7 +27,7 @@ import (
 // EINVAL. Package vfs has the rules of the mount table.
 
 func registerMount(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs and sysfs only (other types ENODEV), bind mounts; no move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs, sysfs and proc only (other types ENODEV), bind mounts; no move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_UMOUNT2, "umount2", umount2, kernel.ArgPath, kernel.ArgHex)
 }
 
@@ -104,8 +105,11 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if !hasType {
 		return 0, unix.EINVAL
 	}
-	if fstype == "sysfs" {
+	switch fstype {
+	case "sysfs":
 		return 0, mountSysfs(t, target, source, data, mflags)
+	case "proc":
+		return 0, mountProc(t, target, source, data, mflags)
 	}
 	if fstype != "tmpfs" {
 		return 0, unix.ENODEV
@@ -152,6 +156,30 @@ func mountSysfs(t *kernel.Task, target, source, data string, flags uint64) error
 		vfs.MountOptions{Source: source, Type: "sysfs", Flags: flags})
 	if err != nil {
 		return fmt.Errorf("mounting sysfs on %s: %w", target, err)
+	}
+	return nil
+}
+
+// mountProc mounts the sandbox's /proc again on target (a chroot's
+// /proc): the same filesystem, one instance for the sandbox, so that it
+// takes no option but the superblock flags (EINVAL: no hidepid=, gid=
+// or subset=, which would change /proc for every mount of it).
+func mountProc(t *kernel.Task, target, source, data string, flags uint64) error {
+	for opt := range strings.SplitSeq(data, ",") {
+		if opt != "" && !slices.Contains(sysfsFlagOptions, opt) {
+			return unix.EINVAL
+		}
+	}
+	if t.K.ProcFS == nil {
+		return unix.ENODEV
+	}
+	if source == "" {
+		source = "none"
+	}
+	err := t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), t.MountNS().VFS, target, t.K.ProcFS,
+		vfs.MountOptions{Source: source, Type: "proc", Flags: flags})
+	if err != nil {
+		return fmt.Errorf("mounting proc on %s: %w", target, err)
 	}
 	return nil
 }
