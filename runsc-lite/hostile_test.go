@@ -318,9 +318,11 @@ clock_adjtime(CLOCK_REALTIME, &back_11_days) = -1 ENOSYS
 adjtimex(&fast) = -1 ENOSYS
 `},
 	// The sandbox's root may mount a tmpfs of its own and bind mounts of
-	// the sandbox's files, and make mount namespaces (the host's mounts
-	// are compared after the run); the mounts the sandbox starts with
-	// cannot be remounted or unmounted (EBUSY), in any namespace.
+	// the sandbox's files, move mounts, pivot_root and make mount
+	// namespaces (the host's mounts are compared after the run); the
+	// mounts the sandbox starts with cannot be remounted, unmounted
+	// (EBUSY), moved or made the root (EINVAL), in any namespace, nor
+	// left by a file open below them.
 	// File handles are the VFS's own (device and inode of files it gave
 	// handles for): a forged one, the "shocker" host root, is ESTALE.
 	{name: "mounts and handles", mode: "mounts", want: `mount("none", "/tmp", "tmpfs", 0, NULL) = 0
@@ -328,7 +330,8 @@ mount("/", "/tmp", NULL, MS_BIND | MS_REC, NULL) = 0
 mount(NULL, "/", NULL, MS_REMOUNT, NULL) = -1 EBUSY
 umount2("/", MNT_DETACH) = -1 EBUSY
 umount2("/proc", 0) = -1 EBUSY
-syscall(SYS_pivot_root, "/tmp", "/tmp") = -1 ENOSYS
+mount("/proc", "/tmp", NULL, MS_MOVE, NULL) = -1 EINVAL
+syscall(SYS_pivot_root, "/proc", "/proc/self") = -1 EINVAL
 mount("/proc/self/ns/mnt", "/tmp/etc/hostname", NULL, MS_BIND, NULL) = -1 EINVAL
 mount("/proc/self/root/..", "/tmp", NULL, MS_BIND, NULL) = -1 EINVAL
 umount2("/tmp/proc", MNT_DETACH) = -1 EBUSY
@@ -352,6 +355,15 @@ unshare(CLONE_NEWNS | CLONE_NEWUSER) = 0
 umount2("/proc", MNT_DETACH) = -1 EBUSY
 umount2("/tmp", MNT_DETACH) = -1 EINVAL
 mount("none", "/proc", "tmpfs", 0, NULL) = 0
+mkdir("/tmp/new", 0755) = 0
+mount("none", "/tmp/new", "tmpfs", 0, NULL) = 0
+mkdir("/tmp/new/old", 0755) = 0
+chdir("/tmp/new") = 0
+syscall(SYS_pivot_root, ".", "old") = 0
+umount2("/old", MNT_DETACH) = 0
+stat("/old/proc", &st) = -1 ENOENT
+fstatat(r, "proc", &st, 0) = 0
+the sandbox's /proc in the old root: 1
 `},
 	{name: "chroot escape", mode: "chroot", root: true, args: fixed("marker=outside-marker"), want: `stat(up, &st) = -1 ENOENT
 mkdir("/jail", 0755) = 0

@@ -142,3 +142,15 @@ func (t *Task) sharesFS() bool {
 	}
 	return false
 }
+
+// ReplaceRoots moves every process's root and working directory that is
+// old to root (pivot_root's chroot_fs_refs).
+func (k *Kernel) ReplaceRoots(old, root *vfs.Dentry) {
+	seen := make(map[*vfs.FSContext]bool)
+	for _, t := range k.taskList() {
+		if fs := t.FS(); fs != nil && !seen[fs] {
+			seen[fs] = true
+			fs.ReplaceRoot(old, root)
+		}
+	}
+}

@@ -40,10 +40,11 @@ type VFS struct {
 
 // Mount is a filesystem mounted at a directory of another mount (or at /).
 type Mount struct {
-	FS     FileSystem
-	parent *Mount
-	point  *Dentry // where it is mounted, in parent
-	root   *Dentry
+	FS FileSystem
+	// on is where the mount is mounted: nil for a namespace's root. It
+	// changes (MS_MOVE, pivot_root) under VFS.mu; walks read it without.
+	on   atomic.Pointer[mountPoint]
+	root *Dentry
 	// opts describe a mount made by mount(2) (MountAt); the sandbox's
 	// own mounts have none. Its Flags change with a remount: read and
 	// written under VFS.mu, and mirrored in flags for the checks.
@@ -54,8 +55,9 @@ type Mount struct {
 	// (or it copies one that mount(2) made), so that it may be
 	// unmounted; locked, that it was copied into a namespace of a less
 	// privileged user namespace, which may not unmount it alone
-	// (MNT_LOCKED). origin is the ID of the mount of the first namespace
-	// it copies (its own ID there). All immutable.
+	// (MNT_LOCKED); pivot_root moves both to the new root (under
+	// VFS.mu, which readers hold). origin is the ID of the mount of the
+	// first namespace it copies (its own ID there), immutable.
 	ns     *MountNamespace
 	made   bool
 	locked bool
@@ -72,26 +74,59 @@ type Mount struct {
 	children map[Inode]*Mount
 }
 
-// attach puts m on the inode i of this mount; VFS.mu is held.
-func (p *Mount) attach(i Inode, m *Mount) {
+// mountPoint is where a mount is: a dentry of its parent mount.
+type mountPoint struct {
+	parent *Mount
+	point  *Dentry
+}
+
+// mountedOn returns the mount m is on and the dentry of that mount it
+// covers; nil, nil for a namespace's root.
+func (m *Mount) mountedOn() (*Mount, *Dentry) {
+	if p := m.on.Load(); p != nil {
+		return p.parent, p.point
+	}
+	return nil, nil
+}
+
+// attach puts m on d, a dentry of this mount; VFS.mu is held.
+func (p *Mount) attach(d *Dentry, m *Mount) {
 	if p.children == nil {
 		p.children = make(map[Inode]*Mount)
 	}
-	p.children[i] = m
+	p.children[d.inode] = m
+	m.on.Store(&mountPoint{parent: p, point: d})
 }
 
-// tree returns m and every mount below it, in the order they were made
-// (by ID); VFS.mu is held.
+// detach takes m off the mount it is on; VFS.mu is held. It keeps its
+// place (on) for the walks of files still open in it: ".." at its root
+// leads where it was, as the sandbox cannot tell a detached mount's
+// files from others.
+func (m *Mount) detach() {
+	if parent, point := m.mountedOn(); parent != nil && parent.children[point.inode] == m {
+		delete(parent.children, point.inode)
+	}
+}
+
+// tree returns m and every mount below it, each after the one it is on
+// (m first), the mounts on one mount in the order they were made; VFS.mu
+// is held. (IDs alone do not give that order: a mount moved, or a root
+// pivoted, may be on a newer one.)
 func (m *Mount) tree() []*Mount {
 	all := []*Mount{m}
 	for i := 0; i < len(all); i++ {
+		n := len(all)
 		for _, c := range all[i].children {
 			all = append(all, c)
 		}
+		slices.SortFunc(all[n:], byID)
 	}
-	slices.SortFunc(all, func(a, b *Mount) int { return a.id - b.id })
 	return all
 }
+
+// byID orders mounts by ID: the order they were made, which /proc's
+// mount tables list.
+func byID(a, b *Mount) int { return a.id - b.id }
 
 // Dentry is a name in a walk: an inode, the mount it was reached in, and
 // the directory it was reached from. A mount's root has no parent.
@@ -137,14 +172,14 @@ func New(root FileSystem) *VFS {
 	v.initNS = &MountNamespace{}
 	m := &Mount{FS: root, id: 1, origin: 1, ns: v.initNS}
 	m.root = &Dentry{inode: root.Root(), mnt: m}
-	v.initNS.root = m
+	v.initNS.root.Store(m)
 	v.locks.files = make(map[lockKey]*fileLocks)
 	return v
 }
 
 // SetRootFlags sets the mount flags of / (MS_RDONLY...); the kernel's
 // doing, before the VFS is shared.
-func (v *VFS) SetRootFlags(flags uint64) { v.initNS.root.flags.Store(flags & MountFlags) }
+func (v *VFS) SetRootFlags(flags uint64) { v.initNS.rootMount().flags.Store(flags & MountFlags) }
 
 // SetDeviceOpener makes o open the device nodes of every filesystem; call
 // it before the VFS is shared.
@@ -199,14 +234,14 @@ func (v *VFS) MountWithFlags(path string, fs FileSystem, flags uint64) error {
 	if !comparable(d.inode) {
 		return fmt.Errorf("mount point %s: its filesystem cannot hold mounts: %w", path, unix.EINVAL)
 	}
-	m := &Mount{FS: fs, parent: d.mnt, point: d, ns: d.mnt.ns}
+	m := &Mount{FS: fs, ns: d.mnt.ns}
 	m.flags.Store(flags & MountFlags)
 	m.root = &Dentry{inode: fs.Root(), mnt: m}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.lastID++
 	m.id, m.origin = v.lastID, v.lastID
-	d.mnt.attach(d.inode, m)
+	d.mnt.attach(d, m)
 	return nil
 }
 
@@ -253,10 +288,11 @@ func PathOf(root, d *Dentry) string {
 			break
 		}
 		if d.parent == nil {
-			if d.mnt.parent == nil {
+			_, point := d.mnt.mountedOn()
+			if point == nil {
 				return "(unreachable)" + joinReversed(parts)
 			}
-			d = d.mnt.point
+			d = point
 			continue
 		}
 		parts = append(parts, d.name)

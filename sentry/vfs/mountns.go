@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"slices"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -26,7 +27,9 @@ import (
 // MountNamespace is a mount namespace: its root mount and the mounts
 // below it.
 type MountNamespace struct {
-	root *Mount // immutable; the tree below it is the namespace's
+	// root is the namespace's root mount, the tree below it its mounts;
+	// it changes (pivot_root) under VFS.mu.
+	root atomic.Pointer[Mount]
 	// events counts the changes of the namespace's mounts (mount,
 	// remount, unmount: Linux's mnt_namespace event), and queue hears of
 	// each; /proc/PID/mounts and mountinfo poll on them.
@@ -47,7 +50,10 @@ func (ns *MountNamespace) changed() {
 }
 
 // Root returns the dentry of the namespace's /.
-func (ns *MountNamespace) Root() *Dentry { return ns.root.root }
+func (ns *MountNamespace) Root() *Dentry { return ns.rootMount().root }
+
+// rootMount returns the namespace's root mount.
+func (ns *MountNamespace) rootMount() *Mount { return ns.root.Load() }
 
 // InitNamespace returns the sandbox's first mount namespace.
 func (v *VFS) InitNamespace() *MountNamespace { return v.initNS }
@@ -70,9 +76,10 @@ type NamespaceCopy struct {
 func (v *VFS) CopyNamespace(ns *MountNamespace, locked bool) *NamespaceCopy {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	src := ns.root.tree()
+	src := ns.rootMount().tree()
 	c := &NamespaceCopy{NS: &MountNamespace{}, copies: make(map[*Mount]*Mount, len(src))}
-	for _, m := range src {
+	// The copies' IDs keep the order of the originals'.
+	for _, m := range slices.SortedFunc(slices.Values(src), byID) {
 		v.lastID++
 		n := &Mount{FS: m.FS, opts: m.opts, id: v.lastID, ns: c.NS, made: m.made,
 			locked: m.locked || locked && m.made, origin: m.origin, rootPath: m.rootPath}
@@ -80,14 +87,11 @@ func (v *VFS) CopyNamespace(ns *MountNamespace, locked bool) *NamespaceCopy {
 		n.root = rebase(m.root, n)
 		c.copies[m] = n
 	}
-	c.NS.root = c.copies[ns.root]
-	// A mount comes after the one it is on (IDs grow), so its parent's
-	// copy exists by now.
+	c.NS.root.Store(c.copies[ns.rootMount()])
 	for _, m := range src[1:] {
-		n := c.copies[m]
-		n.parent = c.copies[m.parent]
-		n.point = rebase(m.point, n.parent)
-		n.parent.attach(m.point.inode, n)
+		parent, point := m.mountedOn()
+		np := c.copies[parent]
+		np.attach(rebase(point, np), c.copies[m])
 	}
 	return c
 }
@@ -118,9 +122,9 @@ func rebase(d *Dentry, m *Mount) *Dentry {
 func (v *VFS) ReleaseNamespace(ns *MountNamespace) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for _, m := range ns.root.tree()[1:] {
+	for _, m := range ns.rootMount().tree()[1:] {
 		if m.made {
-			delete(m.parent.children, m.point.inode)
+			m.detach()
 		}
 	}
 }
@@ -132,6 +136,20 @@ func (c *FSContext) EnterNamespace(copy *NamespaceCopy) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.root, c.cwd = copy.Translate(c.root), copy.Translate(c.cwd)
+}
+
+// ReplaceRoot moves c's root and working directory where they are old
+// to root (pivot_root's chroot_fs_refs).
+func (c *FSContext) ReplaceRoot(old, root *Dentry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	same := func(d *Dentry) bool { return d.mnt == old.mnt && sameInode(d.inode, old.inode) }
+	if same(c.root) {
+		c.root = root
+	}
+	if same(c.cwd) {
+		c.cwd = root
+	}
 }
 
 // SetNamespace moves c's root and working directory to ns's root

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"context"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -71,7 +72,7 @@ func (v *VFS) MountAt(ctx context.Context, creds Creds, fsc *FSContext, ns *Moun
 	if !comparable(d.inode) {
 		return unix.EINVAL
 	}
-	m := &Mount{FS: fs, parent: d.mnt, point: d, opts: opts, ns: ns, made: true}
+	m := &Mount{FS: fs, opts: opts, ns: ns, made: true}
 	m.flags.Store(opts.Flags & MountFlags)
 	m.root = &Dentry{inode: fs.Root(), mnt: m}
 	defer ns.changed()
@@ -79,18 +80,26 @@ func (v *VFS) MountAt(ctx context.Context, creds Creds, fsc *FSContext, ns *Moun
 	defer v.mu.Unlock()
 	v.lastID++
 	m.id, m.origin = v.lastID, v.lastID
-	d.mnt.attach(d.inode, m)
+	d.mnt.attach(d, m)
 	return nil
 }
 
 // madeAt returns the mount of namespace ns whose root path names, which
 // mount(2) must have made: EINVAL if path is not a mount's root, or in
-// another namespace, or locked; EBUSY if the sandbox made it.
-func (v *VFS) madeAt(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, path string, follow bool) (*Mount, error) {
+// another namespace, or locked; EBUSY if the sandbox made it. top says
+// to take the mount on top of what path names ("." or "/" name a
+// directory without the mounts on it; umount2 takes the top one,
+// LOOKUP_MOUNTPOINT).
+func (v *VFS) madeAt(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, path string, follow, top bool) (*Mount, error) {
 	d, err := v.Lookup(ctx, creds, fsc, nil, path, follow)
 	if err != nil {
 		return nil, err
 	}
+	if top {
+		d = v.crossMounts(d)
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
 	switch m := d.mnt; {
 	case d.parent != nil || m.ns != ns || m.locked:
 		return nil, unix.EINVAL
@@ -103,7 +112,7 @@ func (v *VFS) madeAt(ctx context.Context, creds Creds, fsc *FSContext, ns *Mount
 // Remount changes the flags of the mount whose root path names (mount(2)
 // with MS_REMOUNT).
 func (v *VFS) Remount(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, path string, flags uint64) error {
-	m, err := v.madeAt(ctx, creds, fsc, ns, path, true)
+	m, err := v.madeAt(ctx, creds, fsc, ns, path, true, false)
 	if err != nil {
 		return err
 	}
@@ -119,7 +128,7 @@ func (v *VFS) Remount(ctx context.Context, creds Creds, fsc *FSContext, ns *Moun
 // false with UMOUNT_NOFOLLOW). A mount with mounts below it is EBUSY
 // unless detach (MNT_DETACH) says to remove them too.
 func (v *VFS) Unmount(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, path string, follow, detach bool) error {
-	m, err := v.madeAt(ctx, creds, fsc, ns, path, follow)
+	m, err := v.madeAt(ctx, creds, fsc, ns, path, follow, true)
 	if err != nil {
 		return err
 	}
@@ -141,10 +150,10 @@ func (v *VFS) unmount(m *Mount, detach bool) error {
 	}
 	for _, c := range m.tree()[1:] {
 		if c.made {
-			delete(c.parent.children, c.point.inode)
+			c.detach()
 		}
 	}
-	delete(m.parent.children, m.point.inode)
+	m.detach()
 	return nil
 }
 
@@ -152,7 +161,7 @@ func (v *VFS) unmount(m *Mount, detach bool) error {
 // (by ID), as Linux lists a namespace's.
 func (v *VFS) Mounts(ctx context.Context, ns *MountNamespace) []MountInfo {
 	v.mu.RLock()
-	ms := ns.root.tree()
+	ms := slices.SortedFunc(slices.Values(ns.rootMount().tree()), byID)
 	infos := make([]MountInfo, len(ms))
 	for i, m := range ms {
 		infos[i] = MountInfo{MountOptions: m.opts, Made: m.made, Origin: m.origin, Root: joinPath(m.rootPath, "/"),
@@ -176,10 +185,11 @@ func MountID(d *Dentry) int { return d.mnt.id }
 func ParentMountID(d *Dentry) int { return d.mnt.parentID() }
 
 func (m *Mount) parentID() int {
-	if m.parent == nil {
+	parent, _ := m.mountedOn()
+	if parent == nil {
 		return m.id
 	}
-	return m.parent.id
+	return parent.id
 }
 
 // IsMountRoot reports whether d is the root of a mount.
@@ -190,7 +200,7 @@ func IsMountRoot(d *Dentry) bool { return d.parent == nil }
 func (v *VFS) StatfsDev(ctx context.Context, ns *MountNamespace, dev uint64) (unix.Statfs_t, error) {
 	v.mu.RLock()
 	var fss []FileSystem
-	for _, m := range ns.root.tree() {
+	for _, m := range ns.rootMount().tree() {
 		fss = append(fss, m.FS)
 	}
 	v.mu.RUnlock()
@@ -243,27 +253,15 @@ func (d *Dentry) mountStatfsFlags() int64 {
 // cannot be unmounted alone (EBUSY), only with the bind mount above them
 // (MNT_DETACH).
 func (v *VFS) BindAt(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, src, target string, rec bool) error {
-	s, err := v.Lookup(ctx, creds, fsc, nil, src, true)
-	if err != nil {
-		return err
-	}
-	d, err := v.Lookup(ctx, creds, fsc, nil, target, true)
+	s, d, err := v.lookupPair(ctx, creds, fsc, src, target)
 	if err != nil {
 		return err
 	}
 	if s.mnt.ns != ns || d.mnt.ns != ns || !comparable(d.inode) {
 		return unix.EINVAL
 	}
-	sst, err := s.inode.Stat(ctx)
-	if err != nil {
+	if err := sameKind(ctx, s, d); err != nil {
 		return err
-	}
-	dst, err := d.inode.Stat(ctx)
-	if err != nil {
-		return err
-	}
-	if IsDir(sst.Mode) != IsDir(dst.Mode) {
-		return unix.ENOTDIR
 	}
 	if err := v.bind(s, d, rec); err != nil {
 		return err
@@ -289,17 +287,18 @@ func (v *VFS) bind(s, d *Dentry, rec bool) error {
 	if !rec {
 		return nil
 	}
-	// The mounts below s, each after the one it is on (by ID), go on
-	// the copies of those.
+	// The mounts below s, each after the one it is on (tree's order), go
+	// on the copies of those.
 	copies := map[*Mount]*Mount{s.mnt: top}
 	for _, m := range below {
-		parent, ok := copies[m.parent]
+		on, at := m.mountedOn()
+		parent, ok := copies[on]
 		if !ok {
 			continue // on a mount that is not below s: stacked over it
 		}
-		point := rebase(m.point, parent)
-		if m.parent == s.mnt {
-			point = rebaseUnder(m.point, s, top.root)
+		point := rebase(at, parent)
+		if on == s.mnt {
+			point = rebaseUnder(at, s, top.root)
 		}
 		copies[m] = v.bindLocked(m.root, point, m.made)
 	}
@@ -310,25 +309,29 @@ func (v *VFS) bind(s, d *Dentry, rec bool) error {
 // filesystem with s's flags, and returns it; made says whether it may
 // be unmounted alone. v.mu is held.
 func (v *VFS) bindLocked(s, d *Dentry, made bool) *Mount {
-	m := &Mount{FS: s.mnt.FS, parent: d.mnt, point: d, opts: s.mnt.opts, ns: d.mnt.ns, made: made,
+	m := &Mount{FS: s.mnt.FS, opts: s.mnt.opts, ns: d.mnt.ns, made: made,
 		origin: s.mnt.origin, rootPath: joinPath(s.mnt.rootPath, PathOf(s.mnt.root, s))}
 	m.flags.Store(s.mnt.flags.Load())
 	m.root = &Dentry{inode: s.inode, mnt: m}
 	v.lastID++
 	m.id = v.lastID
-	d.mnt.attach(d.inode, m)
+	d.mnt.attach(d, m)
 	return m
 }
 
 // isBelow reports whether mount m is on s's tree: on a dentry at or
 // below s in s's mount, or on a mount that is.
 func isBelow(m *Mount, s *Dentry) bool {
-	for ; m.parent != nil; m = m.parent {
-		if m.parent == s.mnt {
-			return isAncestor(s, m.point)
+	for {
+		parent, point := m.mountedOn()
+		switch parent {
+		case nil:
+			return false
+		case s.mnt:
+			return isAncestor(s, point)
 		}
+		m = parent
 	}
-	return false
 }
 
 // rebaseUnder returns the dentry that d, below top, names below root.
@@ -348,4 +351,185 @@ func joinPath(root, p string) string {
 		return root
 	}
 	return root + p
+}
+
+// MoveAt moves the mount whose root src names to target (mount(2) with
+// MS_MOVE): the mount and the mounts on it. src must be the root of a
+// mount of namespace ns that mount(2) made, not the namespace's root
+// (EINVAL: a sandbox's own mount stays on what it hides), target a
+// directory for a directory and a file for a file (EINVAL), not below
+// src (ELOOP), in do_move_mount's order.
+func (v *VFS) MoveAt(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, src, target string) error {
+	s, d, err := v.lookupPair(ctx, creds, fsc, src, target)
+	if err != nil {
+		return err
+	}
+	kinds := sameKind(ctx, s, d)
+	v.mu.Lock()
+	err = v.move(ns, s, d, kinds)
+	v.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	ns.changed()
+	return nil
+}
+
+// move is MoveAt's change of the table, under v.mu; kinds is
+// sameKind's answer for s and d.
+func (v *VFS) move(ns *MountNamespace, s, d *Dentry, kinds error) error {
+	m := s.mnt
+	if s.parent != nil || m.ns != ns || d.mnt.ns != ns || !m.made || m.locked || !attached(m) || !comparable(d.inode) {
+		return unix.EINVAL
+	}
+	if kinds == unix.ENOTDIR {
+		return unix.EINVAL
+	} else if kinds != nil {
+		return kinds
+	}
+	for p := d.mnt; p != nil; p, _ = p.mountedOn() {
+		if p == m {
+			return unix.ELOOP
+		}
+	}
+	m.detach()
+	d.mnt.attach(d, m)
+	return nil
+}
+
+// lookupPair resolves the source and the target of a bind or move
+// mount, symlinks followed.
+func (v *VFS) lookupPair(ctx context.Context, creds Creds, fsc *FSContext, src, target string) (s, d *Dentry, err error) {
+	if s, err = v.Lookup(ctx, creds, fsc, nil, src, true); err != nil {
+		return nil, nil, err
+	}
+	if d, err = v.Lookup(ctx, creds, fsc, nil, target, true); err != nil {
+		return nil, nil, err
+	}
+	return s, d, nil
+}
+
+// sameKind fails with ENOTDIR unless a and b are both directories or
+// both not (graft_tree).
+func sameKind(ctx context.Context, a, b *Dentry) error {
+	ast, err := a.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	bst, err := b.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	if IsDir(ast.Mode) != IsDir(bst.Mode) {
+		return unix.ENOTDIR
+	}
+	return nil
+}
+
+// PivotRoot makes the mount whose root newRoot names the root of
+// namespace ns, and puts the old root mount on putOld, which must be at
+// or below newRoot (pivot_root(2)). It returns the old and the new root
+// directories: the caller moves every process's root and working
+// directory that was the old root to the new one (chroot_fs_refs).
+// Errors as Linux's: ENOTDIR for a path that is not a directory; EINVAL
+// if a mount is not in ns, newRoot or the caller's root is not a mount's
+// root, newRoot is not below the caller's root or putOld not below
+// newRoot, or newRoot is one of the sandbox's own mounts (locked); EBUSY
+// if newRoot or putOld is on the caller's root mount.
+func (v *VFS) PivotRoot(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, newRoot, putOld string) (old, root *Dentry, err error) {
+	n, err := v.Lookup(ctx, creds, fsc, nil, newRoot, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := v.Lookup(ctx, creds, fsc, nil, putOld, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range []*Dentry{n, o} {
+		st, err := d.inode.Stat(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !IsDir(st.Mode) {
+			return nil, nil, unix.ENOTDIR
+		}
+	}
+	r := fsc.Root()
+	v.mu.Lock()
+	err = v.pivot(ns, r, n, o)
+	v.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	ns.changed()
+	return r, n.mnt.root, nil
+}
+
+// pivot is PivotRoot's change of the table, under v.mu.
+func (v *VFS) pivot(ns *MountNamespace, r, n, o *Dentry) error {
+	nm, rm := n.mnt, r.mnt
+	switch {
+	case nm.ns != ns || rm.ns != ns || o.mnt.ns != ns:
+		return unix.EINVAL
+	case nm == rm || o.mnt == rm:
+		return unix.EBUSY
+	case !nm.made || nm.locked || n.parent != nil || r.parent != nil || !attached(nm):
+		return unix.EINVAL
+	case !isBelowMount(nm, rm) || !isBelowDentry(o, n):
+		return unix.EINVAL
+	}
+	// The new root takes the old one's place: the namespace's root, or
+	// the mount point of a chroot's mount; the old one goes on putOld,
+	// which may be the new root's own root (pivot_root(".", ".")).
+	parent, point := rm.mountedOn()
+	nm.detach()
+	if parent != nil {
+		rm.detach()
+		parent.attach(point, nm)
+	} else {
+		nm.on.Store(nil)
+		ns.root.Store(nm)
+	}
+	o.mnt.attach(o, rm)
+	// A root that may not be unmounted alone (the sandbox's own, or a
+	// locked copy) passes that on to the new root, and the old one may
+	// be unmounted then, as pivot_root moves MNT_LOCKED.
+	if !rm.made {
+		rm.made, nm.made = true, false
+	}
+	if rm.locked {
+		rm.locked, nm.locked = false, true
+	}
+	return nil
+}
+
+// attached reports whether m is on the mount it names as its parent (a
+// mount unmounted lazily still names it).
+func attached(m *Mount) bool {
+	parent, point := m.mountedOn()
+	return parent != nil && parent.children[point.inode] == m
+}
+
+// isBelowMount reports whether mount m is on mount top or below it.
+func isBelowMount(m, top *Mount) bool {
+	for p, _ := m.mountedOn(); p != nil; p, _ = p.mountedOn() {
+		if p == top {
+			return true
+		}
+	}
+	return false
+}
+
+// isBelowDentry reports whether d is top or below it, through mounts.
+func isBelowDentry(d, top *Dentry) bool {
+	for {
+		if isAncestor(top, d) {
+			return true
+		}
+		_, point := d.mnt.mountedOn()
+		if point == nil {
+			return false
+		}
+		d = point
+	}
 }

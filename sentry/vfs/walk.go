@@ -179,10 +179,11 @@ func (w *walker) dotdot(d *Dentry) *Dentry {
 		if d.parent != nil {
 			return d.parent
 		}
-		if d.mnt.parent == nil {
+		_, point := d.mnt.mountedOn()
+		if point == nil {
 			return d
 		}
-		d = d.mnt.point
+		d = point
 	}
 }
 

@@ -1084,7 +1084,10 @@ static void mode_mounts(void)
 	T(mount(NULL, "/", NULL, MS_REMOUNT, NULL));
 	T(umount2("/", MNT_DETACH));
 	T(umount2("/proc", 0));
-	T(syscall(SYS_pivot_root, "/tmp", "/tmp"));
+	/* The sandbox's own mounts do not leave the host directories they
+	 * hide: not moved, not made the root. */
+	T(mount("/proc", "/tmp", NULL, MS_MOVE, NULL));
+	T(syscall(SYS_pivot_root, "/proc", "/proc/self"));
 	/* Bind mounts show the sandbox's own files only: a magic link to a
 	 * namespace is refused; a bind of / without its submounts, which
 	 * would show the host's /proc, /sys and /tmp below the sandbox's, is
@@ -1136,6 +1139,19 @@ static void mode_mounts(void)
 	T(umount2("/proc", MNT_DETACH));
 	T(umount2("/tmp", MNT_DETACH));
 	T(mount("none", "/proc", "tmpfs", 0, NULL));
+	/* pivot_root to a tmpfs, the old root unmounted: a file open in it
+	 * still finds the sandbox's /proc there. */
+	T(mkdir("/tmp/new", 0755));
+	T(mount("none", "/tmp/new", "tmpfs", 0, NULL));
+	T(mkdir("/tmp/new/old", 0755));
+	T(chdir("/tmp/new"));
+	T(syscall(SYS_pivot_root, ".", "old"));
+	r = open("/old", O_PATH | O_DIRECTORY);
+	T(umount2("/old", MNT_DETACH));
+	T(stat("/old/proc", &st));
+	T(fstatat(r, "proc", &st, 0));
+	printf("the sandbox's /proc in the old root: %d\n", st.st_dev == proc.st_dev);
+	close(r);
 }
 
 /* chroot: the classic escapes, in a sandbox whose root is a directory of

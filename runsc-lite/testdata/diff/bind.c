@@ -6,7 +6,6 @@
  * (mountns.h). Needs root. */
 #include "common.h"
 #include "mountns.h"
-#include <dirent.h>
 #include <sys/mount.h>
 
 /* info prints the root and the mount options /proc/self/mountinfo gives
@@ -33,24 +32,6 @@ static int create(const char *file, const char *text) {
 	int r = write(fd, text, strlen(text));
 	close(fd);
 	return r;
-}
-
-/* list prints a directory's names, sorted. */
-static void list(const char *dir) {
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	if (n < 0) {
-		printf("scandir %s: %s\n", dir, ename(errno));
-		return;
-	}
-	printf("%s:", dir);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, ".."))
-			printf(" %s", names[i]->d_name);
-		free(names[i]);
-	}
-	free(names);
-	printf("\n");
 }
 
 int main(int argc, char **argv) {

@@ -23,12 +23,15 @@ import (
 // kernel does not know: the sandbox has no block-device filesystem (see
 // tools/ltp/README.md), and its own /proc and cgroup are mounted once.
 // Bind mounts (MS_BIND, with MS_REC their submounts) show any directory
-// or file of the caller's namespace elsewhere; move mounts (MS_MOVE) are
-// EINVAL. Package vfs has the rules of the mount table.
+// or file of the caller's namespace elsewhere; move mounts (MS_MOVE) and
+// pivot_root move the mounts mount(2) made (never the sandbox's own,
+// which stay on the host directories they hide). Package vfs has the
+// rules of the mount table.
 
 func registerMount(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs, sysfs and proc only (other types ENODEV), bind mounts; no move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs, sysfs and proc only (other types ENODEV), bind and move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_UMOUNT2, "umount2", umount2, kernel.ArgPath, kernel.ArgHex)
+	reg(st, unix.SYS_PIVOT_ROOT, "pivot_root", pivotRoot, kernel.ArgPath, kernel.ArgPath)
 }
 
 // mountDataMax is how much of mount(2)'s data is read: a page, as
@@ -86,7 +89,10 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		return 0, v.Remount(t.Ctx(), creds, fsc, ns, target, mflags)
 	case flags&unix.MS_MOVE != 0:
-		return 0, unix.EINVAL
+		if !hasSource || source == "" {
+			return 0, unix.EINVAL
+		}
+		return 0, v.MoveAt(t.Ctx(), creds, fsc, ns, source, target)
 	case flags&unix.MS_BIND != 0:
 		if !hasSource || source == "" {
 			return 0, unix.EINVAL // do_loopback
@@ -210,4 +216,28 @@ func umount2(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, t.K.VFS.Unmount(t.Ctx(), creds, t.FS(), t.MountNS().VFS, target, flags&unix.UMOUNT_NOFOLLOW == 0, flags&unix.MNT_DETACH != 0)
+}
+
+// pivotRoot implements pivot_root(2) (vfs.VFS.PivotRoot has its rules):
+// CAP_SYS_ADMIN in the owner of the caller's mount namespace (EPERM);
+// every process whose root or working directory was the old root moves
+// to the new one.
+func pivotRoot(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if !t.MayMount() {
+		return 0, unix.EPERM
+	}
+	newRoot, err := copyInPath(t, a.Pointer(0))
+	if err != nil {
+		return 0, err
+	}
+	putOld, err := copyInPath(t, a.Pointer(1))
+	if err != nil {
+		return 0, err
+	}
+	old, root, err := t.K.VFS.PivotRoot(t.Ctx(), t.FSCreds(), t.FS(), t.MountNS().VFS, newRoot, putOld)
+	if err != nil {
+		return 0, err
+	}
+	t.K.ReplaceRoots(old, root)
+	return 0, nil
 }
