@@ -61,7 +61,7 @@ var diffPrograms = []string{
 	"mremap",        // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
 	"xattr",         // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
 	"epoll",         // epoll_ctl: instances watching instances, the depth limit and loops (ELOOP), EPOLLEXCLUSIVE, errors
-	"mount",         // mount/umount2 of tmpfs: options, size, read-only remounts (EROFS), stacking, lazy unmounts, noexec, errors; proc mounted again (needs a root host)
+	"mount",         // mount/umount2 of tmpfs: options, size, read-only remounts (EROFS), stacking, lazy unmounts, noexec, errors; proc mounted again, a devpts instance of its own (options, its ptmx and slaves), bind remounts (needs a root host)
 	"schedpolicy",   // sched_setscheduler/getscheduler/setparam/getparam/setattr/getattr, RESET_ON_FORK, EPERM without CAP_SYS_NICE (needs a root host)
 	"procfs",        // /proc and /sys as programs parse them: CPUs, meminfo/sysinfo, loadavg, uptime, uname, mountinfo devices, inode numbers, process states
 	"ptrace",        // ptrace of children: TRACEME, syscall stops, register and syscall changes, PEEK/POKE, signal suppression and injection, fork/exec events, int3, single steps, ATTACH/SEIZE/INTERRUPT/DETACH, LISTEN, EVENT_EXIT at death by a signal, PEEKSIGINFO, ARCH_PRCTL, ATTACH to a stopped child, debug registers, a tracer that is not the parent

@@ -424,6 +424,13 @@ func TestHostBinaries(t *testing.T) {
 		{name: "sqlite3", argv: []string{"sqlite3", ":memory:", "select 1+1"}, need: "sqlite3", sameStderr: true},
 		{name: "perl", argv: []string{"perl", "-e", "print 42"}, need: "perl", sameStderr: true},
 		{name: "python3", argv: []string{"/usr/bin/python3", "-c", "print(sum(range(10)))"}, need: "/usr/bin/python3", sameStderr: true},
+		// bubblewrap: user and mount namespaces, a tmpfs root it pivots
+		// into, bind mounts and their read-only remounts, proc, a devpts
+		// instance, device nodes bound from /dev.
+		{name: "bwrap", argv: []string{"bwrap", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib64", "/lib64",
+			"--symlink", "usr/lib", "/lib", "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+			"--", "/bin/sh", "-c", "ls / /dev /dev/pts; echo x > /tmp/f && cat /tmp/f; echo y > /dev/null; touch /usr/x 2>&1; n=0; while read -r id parent dev root point rest; do [ \"$point\" = / ] && n=$((n+1)); done < /proc/self/mountinfo; echo $n mounts on /"},
+			need: "bwrap", sameStderr: true},
 	}
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {

@@ -399,9 +399,19 @@ func (v *VFS) openImpl(ctx context.Context, d *Dentry, st *unix.Stat_t, flags in
 	case typ == unix.S_IFIFO && v.fifos != nil:
 		return v.fifos.OpenFIFO(ctx, st.Dev, st.Ino, flags)
 	case (typ == unix.S_IFCHR || typ == unix.S_IFBLK) && v.devices != nil:
-		return v.devices.OpenDevice(ctx, typ, st.Rdev, flags)
+		if _, own := inode.(OwnDevice); !own {
+			return v.devices.OpenDevice(ctx, typ, st.Rdev, flags)
+		}
 	}
 	return inode.Open(ctx, flags)
+}
+
+// OwnDevice is a device node its filesystem opens, not the device opener:
+// the ptmx and slaves of a devpts instance, whose device numbers every
+// instance shares.
+type OwnDevice interface {
+	Inode
+	OwnDevice()
 }
 
 // Lookup resolves path relative to dir (nil: the working directory) for

@@ -37,16 +37,19 @@ const MountFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOE
 
 // MountInfo is a mount of a namespace, as /proc/PID/mountinfo lists it.
 type MountInfo struct {
-	// MountOptions are a mount's that mount(2) made (Made); the
-	// sandbox's own mounts have none, and Origin names them: the ID
-	// the mount (or the one it copies) has in the first namespace.
+	// MountOptions are those of a mount mount(2) made (and of its
+	// copies and bind mounts); the sandbox's own mounts have none, and
+	// Origin names them: the ID the mount (or the one it copies) has in
+	// the first namespace.
 	MountOptions
-	Made   bool
 	Origin int
 	Path   string // where it is mounted, from the namespace's root
 	// Root is the path of the mount's root in its filesystem: "/", or
 	// the directory a bind mount shows.
 	Root string
+	// Live are the mount's flags now (MountFlags), which a remount may
+	// have changed from those the sandbox made it with.
+	Live uint64
 	Dev  uint64 // st_dev of its files
 	// ID and ParentID are its MountID and that of the mount it is on.
 	ID, ParentID int
@@ -110,19 +113,44 @@ func (v *VFS) madeAt(ctx context.Context, creds Creds, fsc *FSContext, ns *Mount
 }
 
 // Remount changes the flags of the mount whose root path names (mount(2)
-// with MS_REMOUNT).
-func (v *VFS) Remount(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, path string, flags uint64) error {
-	m, err := v.madeAt(ctx, creds, fsc, ns, path, true, false)
-	if err != nil {
-		return err
+// with MS_REMOUNT). With bind (MS_BIND: the mount's own flags, not its
+// filesystem's) it may change a sandbox's own mount, or a locked copy,
+// but not clear the read-only, nosuid, nodev and noexec flags it has
+// (EPERM, as Linux's locked mount flags); without, only mount(2)'s
+// mounts (madeAt).
+func (v *VFS) Remount(ctx context.Context, creds Creds, fsc *FSContext, ns *MountNamespace, path string, flags uint64, bind bool) error {
+	var m *Mount
+	if bind {
+		d, err := v.Lookup(ctx, creds, fsc, nil, path, true)
+		if err != nil {
+			return err
+		}
+		if m = d.mnt; d.parent != nil || m.ns != ns {
+			return unix.EINVAL
+		}
+	} else {
+		var err error
+		if m, err = v.madeAt(ctx, creds, fsc, ns, path, true, false); err != nil {
+			return err
+		}
 	}
-	defer ns.changed()
+	flags &= MountFlags
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	m.opts.Flags = flags & MountFlags
-	m.flags.Store(m.opts.Flags)
+	if locked := m.flags.Load() & lockedFlags; (!m.made || m.locked) && flags&locked != locked {
+		v.mu.Unlock()
+		return unix.EPERM
+	}
+	m.opts.Flags = flags
+	m.flags.Store(flags)
+	v.mu.Unlock()
+	ns.changed()
 	return nil
 }
+
+// lockedFlags are the flags a remount may not clear from a mount that
+// cannot be unmounted alone (MNT_LOCK_READONLY, _NOSUID, _NODEV,
+// _NOEXEC).
+const lockedFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 
 // Unmount removes the mount whose root path names (umount2(2); follow is
 // false with UMOUNT_NOFOLLOW). A mount with mounts below it is EBUSY
@@ -164,7 +192,7 @@ func (v *VFS) Mounts(ctx context.Context, ns *MountNamespace) []MountInfo {
 	ms := slices.SortedFunc(slices.Values(ns.rootMount().tree()), byID)
 	infos := make([]MountInfo, len(ms))
 	for i, m := range ms {
-		infos[i] = MountInfo{MountOptions: m.opts, Made: m.made, Origin: m.origin, Root: joinPath(m.rootPath, "/"),
+		infos[i] = MountInfo{MountOptions: m.opts, Origin: m.origin, Root: joinPath(m.rootPath, "/"), Live: m.flags.Load(),
 			Path: PathOf(ns.Root(), m.root), ID: m.id, ParentID: m.parentID()}
 	}
 	v.mu.RUnlock()

@@ -1087,6 +1087,10 @@ static void mode_mounts(void)
 	/* The sandbox's own mounts do not leave the host directories they
 	 * hide: not moved, not made the root. */
 	T(mount("/proc", "/tmp", NULL, MS_MOVE, NULL));
+	/* Their flags may be added to, never cleared (a read-only volume
+	 * stays read-only). */
+	T(mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOEXEC, NULL));
+	T(mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | MS_BIND | MS_NOEXEC, NULL));
 	T(syscall(SYS_pivot_root, "/proc", "/proc/self"));
 	/* Bind mounts show the sandbox's own files only: a magic link to a
 	 * namespace is refused; a bind of / without its submounts, which

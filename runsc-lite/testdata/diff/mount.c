@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -191,6 +192,33 @@ int main(int argc, char **argv) {
 	printf("same namespace link: %d\n", strcmp(self, there) == 0);
 	struct stat pst;
 	T(stat("m/1", &pst));
+	T(umount("m"));
+
+	/* devpts: every mount a new instance, with its own options and
+	 * pseudo-terminals. */
+	T(mount("devpts", "m", "devpts", 0, "bogus"));
+	T(mount("devpts", "m", "devpts", 0, "newinstance,ptmxmode=0666,mode=620"));
+	mountOpts(m);
+	struct stat ptst;
+	T(stat("m/ptmx", &ptst));
+	printf("ptmx mode %o\n", ptst.st_mode);
+	int master = open("m/ptmx", O_RDWR | O_NOCTTY);
+	int ptn = -1, unlock = 0;
+	T(ioctl(master, TIOCGPTN, &ptn));
+	printf("first pty of the instance: %d\n", ptn);
+	T(ioctl(master, TIOCSPTLCK, &unlock));
+	char slavePath[64];
+	snprintf(slavePath, sizeof slavePath, "m/%d", ptn);
+	T(stat(slavePath, &ptst));
+	printf("slave mode %o gid %d\n", ptst.st_mode, (int)ptst.st_gid);
+	int slave = open(slavePath, O_RDWR | O_NOCTTY);
+	T(write(master, "hello\n", 6));
+	char line[16] = "";
+	T(read(slave, line, sizeof line - 1));
+	printf("slave read %s", line);
+	close(slave);
+	close(master);
+	T(stat(slavePath, &ptst));
 	T(umount("m"));
 
 	/* Only CAP_SYS_ADMIN mounts. */

@@ -35,7 +35,7 @@ func (c *countingIO) AccessibleLen(rs []platform.Range, write bool) int {
 func openDevice(t *testing.T, name string) *vfs.File {
 	t.Helper()
 	ctx := context.Background()
-	i, err := New(devpts.New()).Root().(*dir).Lookup(ctx, name)
+	i, err := New(devpts.New(devpts.Sandbox)).Root().(*dir).Lookup(ctx, name)
 	if err != nil {
 		t.Fatalf("lookup %s: %v", name, err)
 	}

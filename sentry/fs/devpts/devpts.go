@@ -26,12 +26,19 @@
 //   - Slaves are owned by the uid that opened the master, group tty (5),
 //     mode 0620, as a devpts mounted with gid=5,mode=620 makes them (what
 //     glibc's grantpt expects); pts/ptmx has mode 0000 (ptmxmode=000).
+//     That is the sandbox's /dev/pts (Sandbox). Every mount(2) of devpts
+//     is a new instance, as in Linux since 4.7, with the options of
+//     ParseOptions (Linux's defaults: mode 0600, the opener's gid); its
+//     ptmx and slaves open in it (vfs.OwnDevice), never through the
+//     device numbers the instances share.
 package devpts
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -51,14 +58,76 @@ const (
 type FS struct {
 	dev   uint64
 	ctime unix.Timespec
+	opts  Options // immutable
 
 	mu   sync.Mutex
 	ptys map[uint32]*pty // the live pairs by index; guarded by mu
 }
 
-// New returns an empty devpts.
-func New() *FS {
-	return &FS{dev: vfs.NewDeviceID(), ctime: vfs.Now(), ptys: map[uint32]*pty{}}
+// Options are a devpts mount's (mount -o): the slaves' mode, owner and
+// group (the opener's fsuid and fsgid unless set), pts/ptmx's mode.
+type Options struct {
+	Mode, PtmxMode uint32
+	UID, GID       uint32
+	SetUID, SetGID bool
+}
+
+// String is the options as /proc/PID/mounts shows them (devpts_show_options).
+func (o Options) String() string {
+	s := ""
+	if o.SetUID {
+		s += "uid=" + strconv.FormatUint(uint64(o.UID), 10) + ","
+	}
+	if o.SetGID {
+		s += "gid=" + strconv.FormatUint(uint64(o.GID), 10) + ","
+	}
+	return s + fmt.Sprintf("mode=%03o,ptmxmode=%03o", o.Mode, o.PtmxMode)
+}
+
+// ParseOptions reads a devpts mount's data (parse_mount_options): mode=,
+// ptmxmode= (octal), uid=, gid=, newinstance (every mount is a new
+// instance), max= (taken, not kept: the bound is maxPTYs); EINVAL for
+// anything else.
+func ParseOptions(data string) (Options, error) {
+	opts := Options{Mode: 0o600}
+	for opt := range strings.SplitSeq(data, ",") {
+		key, val, _ := strings.Cut(opt, "=")
+		var n uint64
+		var err error
+		switch key {
+		case "", "newinstance", "ro", "rw", "sync", "async", "dirsync", "lazytime", "nolazytime", "mand", "nomand", "silent":
+		case "mode", "ptmxmode":
+			n, err = strconv.ParseUint(val, 8, 32)
+			if key == "mode" {
+				opts.Mode = uint32(n) & 0o777
+			} else {
+				opts.PtmxMode = uint32(n) & 0o777
+			}
+		case "uid", "gid":
+			n, err = strconv.ParseUint(val, 10, 32)
+			if key == "uid" {
+				opts.UID, opts.SetUID = uint32(n), true
+			} else {
+				opts.GID, opts.SetGID = uint32(n), true
+			}
+		case "max":
+			_, err = strconv.ParseUint(val, 10, 32)
+		default:
+			err = unix.EINVAL
+		}
+		if err != nil {
+			return Options{}, unix.EINVAL
+		}
+	}
+	return opts, nil
+}
+
+// Sandbox are the options of the sandbox's own /dev/pts.
+var Sandbox = Options{Mode: 0o620, GID: ttyGroup, SetGID: true}
+
+// New returns an empty devpts with options opts.
+func New(opts Options) *FS {
+	return &FS{dev: vfs.NewDeviceID(), ctime: vfs.Now(), opts: opts, ptys: map[uint32]*pty{}}
 }
 
 // Root implements vfs.FileSystem.
@@ -84,7 +153,14 @@ func (fs *FS) newPTY(ctx context.Context) (*pty, error) {
 	defer fs.mu.Unlock()
 	for n := uint32(0); n < maxPTYs; n++ {
 		if _, ok := fs.ptys[n]; !ok {
-			p := newPair(fs, n, ownerOf(ctx))
+			uid, gid := ownerOf(ctx)
+			if fs.opts.SetUID {
+				uid = fs.opts.UID
+			}
+			if fs.opts.SetGID {
+				gid = fs.opts.GID
+			}
+			p := newPair(fs, n, uid, gid)
 			fs.ptys[n] = p
 			return p, nil
 		}
@@ -101,12 +177,12 @@ func (fs *FS) remove(p *pty) {
 	}
 }
 
-// ownerOf is the effective uid of the caller (0 outside a task).
-func ownerOf(ctx context.Context) uint32 {
+// ownerOf is the fsuid and fsgid of the caller (0 outside a task).
+func ownerOf(ctx context.Context) (uid, gid uint32) {
 	if c, ok := vfs.TaskOf(ctx).(interface{ FSCreds() vfs.Creds }); ok {
-		return c.FSCreds().UID()
+		return c.FSCreds().UID(), c.FSCreds().GID()
 	}
-	return 0
+	return 0, 0
 }
 
 // root is the /dev/pts directory.
@@ -123,7 +199,7 @@ func (r *root) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { retu
 func (r *root) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
 	fs := (*FS)(r)
 	if name == "ptmx" {
-		return fs.Ptmx(fs.attr(ptmxInoFixed, unix.S_IFCHR, unix.Mkdev(linux.TTYAUX_MAJOR, linux.PTMX_MINOR))), nil
+		return fs.Ptmx(fs.attr(ptmxInoFixed, unix.S_IFCHR|fs.opts.PtmxMode, unix.Mkdev(linux.TTYAUX_MAJOR, linux.PTMX_MINOR))), nil
 	}
 	n, err := strconv.ParseUint(name, 10, 32)
 	if err != nil || strconv.FormatUint(n, 10) != name {
@@ -162,6 +238,9 @@ type ptmx struct {
 
 func (m *ptmx) Stat(ctx context.Context) (unix.Stat_t, error) { return m.st, nil }
 
+// OwnDevice implements vfs.OwnDevice: it opens a pair of its own devpts.
+func (m *ptmx) OwnDevice() {}
+
 // Open implements vfs.Inode: a new pair, unlocked slave-side only after
 // TIOCSPTLCK (unlockpt), its master open.
 func (m *ptmx) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
@@ -182,10 +261,13 @@ type slaveNode pty
 
 func (s *slaveNode) Stat(ctx context.Context) (unix.Stat_t, error) {
 	p := (*pty)(s)
-	st := p.fs.attr(uint64(p.n)+3, unix.S_IFCHR|0o620, p.rdev())
-	st.Uid, st.Gid = p.uid, ttyGroup
+	st := p.fs.attr(uint64(p.n)+3, unix.S_IFCHR|p.fs.opts.Mode, p.rdev())
+	st.Uid, st.Gid = p.uid, p.gid
 	return st, nil
 }
+
+// OwnDevice implements vfs.OwnDevice: it is a slave of its own devpts.
+func (s *slaveNode) OwnDevice() {}
 
 func (s *slaveNode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	return (*pty)(s).openSlave(ctx, flags)

@@ -32,6 +32,7 @@ type pty struct {
 	fs  *FS
 	n   uint32
 	uid uint32
+	gid uint32
 	// term is the kernel's side: job control; set once by ptmx.Open.
 	term vfs.Terminal
 
@@ -82,8 +83,8 @@ type pty struct {
 	hungUp      bool
 }
 
-func newPair(fs *FS, n uint32, uid uint32) *pty {
-	return &pty{fs: fs, n: n, uid: uid, termios: linux.DefaultReplicaTermios,
+func newPair(fs *FS, n uint32, uid, gid uint32) *pty {
+	return &pty{fs: fs, n: n, uid: uid, gid: gid, termios: linux.DefaultReplicaTermios,
 		locked: true, masterOpen: true}
 }
 

@@ -57,9 +57,9 @@ func (fs *FileSystem) mounts(t *kernel.Task) []Mount {
 	return describeMounts(own, v.Mounts(context.Background(), t.MountNS().VFS))
 }
 
-// describeMounts describes a namespace's mounts: those of the sandbox
-// (or their copies) by the row of own with the ID of the mount they
-// copy, those of mount(2) by their options.
+// describeMounts describes a namespace's mounts: those of mount(2) by
+// their options, those of the sandbox (or their copies and bind mounts)
+// by the row of own with the ID of the mount they copy.
 func describeMounts(own []Mount, infos []vfs.MountInfo) []Mount {
 	byID := make(map[int]Mount, len(own))
 	for _, m := range own {
@@ -69,16 +69,29 @@ func describeMounts(own []Mount, infos []vfs.MountInfo) []Mount {
 	for _, m := range infos {
 		e, ok := byID[m.Origin]
 		switch {
-		case m.Made && m.Type != "":
+		case m.Type != "":
+			// mount(2)'s, or a copy or bind mount of one.
 			e = Mount{Source: m.Source, Type: m.Type, Flags: mountFlags(m.Flags), Data: m.Data}
 		case !ok:
 			continue // not published yet: the sandbox is being built
+		default:
+			// The sandbox's own: its text, and what a remount added.
+			e.Flags = mountFlags(parseMountFlags(e.Flags) | m.Live)
 		}
 		e.Path, e.Dev, e.ID, e.ParentID, e.Root = m.Path, m.Dev, m.ID, m.ParentID, m.Root
 		table = append(table, e)
 	}
 	return table
 }
+
+// flagNames are the mount flags /proc/PID/mounts names after "rw" or
+// "ro", in its order.
+var flagNames = []struct {
+	bit  uint64
+	name string
+}{{unix.MS_SYNCHRONOUS, "sync"}, {unix.MS_DIRSYNC, "dirsync"}, {unix.MS_MANDLOCK, "mand"},
+	{unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"}, {unix.MS_NOEXEC, "noexec"},
+	{unix.MS_NOATIME, "noatime"}, {unix.MS_NODIRATIME, "nodiratime"}, {unix.MS_RELATIME, "relatime"}}
 
 // mountFlags are a mount's flags as /proc/PID/mounts shows them: the
 // superblock's (show_sb_opts), then the mount's (show_mnt_opts).
@@ -87,17 +100,28 @@ func mountFlags(flags uint64) string {
 	if flags&unix.MS_RDONLY != 0 {
 		opts[0] = "ro"
 	}
-	for _, f := range []struct {
-		bit  uint64
-		name string
-	}{{unix.MS_SYNCHRONOUS, "sync"}, {unix.MS_DIRSYNC, "dirsync"}, {unix.MS_MANDLOCK, "mand"},
-		{unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"}, {unix.MS_NOEXEC, "noexec"},
-		{unix.MS_NOATIME, "noatime"}, {unix.MS_NODIRATIME, "nodiratime"}, {unix.MS_RELATIME, "relatime"}} {
+	for _, f := range flagNames {
 		if flags&f.bit != 0 {
 			opts = append(opts, f.name)
 		}
 	}
 	return strings.Join(opts, ",")
+}
+
+// parseMountFlags is mountFlags the other way.
+func parseMountFlags(text string) uint64 {
+	var flags uint64
+	for opt := range strings.SplitSeq(text, ",") {
+		if opt == "ro" {
+			flags |= unix.MS_RDONLY
+		}
+		for _, f := range flagNames {
+			if opt == f.name {
+				flags |= f.bit
+			}
+		}
+	}
+	return flags
 }
 
 // mangle escapes what would break a line's fields, as seq_escape does.

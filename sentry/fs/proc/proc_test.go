@@ -167,10 +167,10 @@ func TestMounts(t *testing.T) {
 		{Origin: 2, Path: "/dev", Dev: unix.Mkdev(0, 71), ID: 2, ParentID: 1},
 		{Origin: 3, Path: "/dev/shm", Dev: unix.Mkdev(0, 72), ID: 3, ParentID: 2},
 		{Origin: 4, Path: "/devices", Dev: unix.Mkdev(0, 73), ID: 4, ParentID: 1},
-		{Made: true, Origin: 5, Path: "/mnt", Dev: unix.Mkdev(0, 74), ID: 5, ParentID: 1,
+		{Origin: 5, Path: "/mnt", Dev: unix.Mkdev(0, 74), ID: 5, ParentID: 1,
 			MountOptions: vfs.MountOptions{Source: "none", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_RELATIME, Data: "size=1k"}},
 		// A bind mount of a directory of /dev.
-		{Made: true, Origin: 2, Root: "/pts", Path: "/pts", Dev: unix.Mkdev(0, 71), ID: 6, ParentID: 1},
+		{Origin: 2, Root: "/pts", Path: "/pts", Dev: unix.Mkdev(0, 71), ID: 6, ParentID: 1},
 	}
 	want := "1 1 0:70 / / rw - overlay overlay rw\n" +
 		"2 1 0:71 / /dev ro,nosuid - tmpfs tmpfs ro,mode=755\n" +

@@ -155,7 +155,7 @@ func Build(root *os.File, ids *host.Identities, opts Options) (*vfs.VFS, *vfs.FS
 	}
 	v := vfs.New(rootFS)
 	v.SetFIFOOpener(pipe.NewFIFOs())
-	pts := devpts.New()
+	pts := devpts.New(devpts.Sandbox)
 	devFS := dev.New(pts)
 	v.SetDeviceOpener(devFS)
 	fsc := v.NewFSContext()

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/fs/devpts"
 	"runsc-lite/sentry/fs/tmpfs"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
@@ -18,7 +19,9 @@ import (
 // mount is private: vfs/mountns.go). Each changes the caller's mount
 // namespace, and takes CAP_SYS_ADMIN in the user namespace that owns it
 // (Task.MayMount). A sysfs shows the network namespace of its mounter
-// (mountSysfs); a proc mount is the sandbox's /proc again (mountProc).
+// (mountSysfs); a proc mount is the sandbox's /proc again (mountProc); a
+// devpts mount is a new instance, its own pseudo-terminals (package
+// devpts).
 // Any other filesystem type is ENODEV, as for a type the
 // kernel does not know: the sandbox has no block-device filesystem (see
 // tools/ltp/README.md), and its own /proc and cgroup are mounted once.
@@ -29,7 +32,7 @@ import (
 // rules of the mount table.
 
 func registerMount(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs, sysfs and proc only (other types ENODEV), bind and move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_MOUNT, "mount", mount, "tmpfs, sysfs, proc and devpts only (other types ENODEV), bind and move mounts", kernel.ArgString, kernel.ArgPath, kernel.ArgString, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_UMOUNT2, "umount2", umount2, kernel.ArgPath, kernel.ArgHex)
 	reg(st, unix.SYS_PIVOT_ROOT, "pivot_root", pivotRoot, kernel.ArgPath, kernel.ArgPath)
 }
@@ -87,7 +90,7 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 				return 0, err
 			}
 		}
-		return 0, v.Remount(t.Ctx(), creds, fsc, ns, target, mflags)
+		return 0, v.Remount(t.Ctx(), creds, fsc, ns, target, mflags, flags&unix.MS_BIND != 0)
 	case flags&unix.MS_MOVE != 0:
 		if !hasSource || source == "" {
 			return 0, unix.EINVAL
@@ -116,6 +119,16 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, mountSysfs(t, target, source, data, mflags)
 	case "proc":
 		return 0, mountProc(t, target, source, data, mflags)
+	case "devpts":
+		opts, err := devpts.ParseOptions(data)
+		if err != nil {
+			return 0, err
+		}
+		if source == "" {
+			source = "none"
+		}
+		return 0, v.MountAt(t.Ctx(), creds, fsc, ns, target, devpts.New(opts),
+			vfs.MountOptions{Source: source, Type: fstype, Flags: mflags, Data: opts.String()})
 	}
 	if fstype != "tmpfs" {
 		return 0, unix.ENODEV
