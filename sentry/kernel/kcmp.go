@@ -28,16 +28,22 @@ func newKcmpCookies() *kcmpCookies {
 
 // Kcmp implements kcmp(2) between t's and other's objects of type typ
 // (for KCMP_FILE, descriptors idx1 of t and idx2 of other): 0 if they are
-// the same object, else 1 or 2 by their obfuscated order. KCMP_IO,
-// KCMP_SYSVSEM and KCMP_EPOLL_TFD are not kept as objects here (EINVAL,
-// logged).
+// the same object, else 1 or 2 by their obfuscated order. A zombie has no
+// address space, descriptor table or root any more (exit_mm, exit_files,
+// exit_fs): two zombies' compare equal, a zombie's descriptor is EBADF.
+// KCMP_IO, KCMP_SYSVSEM and KCMP_EPOLL_TFD are not kept as objects here
+// (EINVAL, logged).
 func (caller *Task) Kcmp(t, other *Task, typ int, idx1, idx2 int32) (int, error) {
 	if !caller.MayInspect(t) || !caller.MayInspect(other) {
 		return 0, unix.EPERM
 	}
+	live1, live2 := !t.IsZombie(), !other.IsZombie()
 	var a, b any
 	switch typ {
 	case abi.KCMP_FILE:
+		if !live1 || !live2 {
+			return 0, unix.EBADF
+		}
 		f1, err := t.FDs().Get(idx1)
 		if err != nil {
 			return 0, unix.EBADF
@@ -50,11 +56,11 @@ func (caller *Task) Kcmp(t, other *Task, typ int, idx1, idx2 int32) (int, error)
 		defer f2.DecRef()
 		a, b = f1, f2
 	case abi.KCMP_VM:
-		a, b = t.MM(), other.MM()
+		a, b = liveOnly(live1, t.MM()), liveOnly(live2, other.MM())
 	case abi.KCMP_FILES:
-		a, b = t.FDs(), other.FDs()
+		a, b = liveOnly(live1, t.FDs()), liveOnly(live2, other.FDs())
 	case abi.KCMP_FS:
-		a, b = t.FS(), other.FS()
+		a, b = liveOnly(live1, t.FS()), liveOnly(live2, other.FS())
 	case abi.KCMP_SIGHAND:
 		a, b = t.TG, other.TG // signal actions are the process's
 	case abi.KCMP_IO, abi.KCMP_SYSVSEM, abi.KCMP_EPOLL_TFD:
@@ -64,8 +70,8 @@ func (caller *Task) Kcmp(t, other *Task, typ int, idx1, idx2 int32) (int, error)
 		return 0, unix.EINVAL
 	}
 	c := caller.K.kcmp[typ]
-	o1 := (uint64(reflect.ValueOf(a).Pointer()) ^ c[0]) * c[1]
-	o2 := (uint64(reflect.ValueOf(b).Pointer()) ^ c[0]) * c[1]
+	o1 := (pointer(a) ^ c[0]) * c[1]
+	o2 := (pointer(b) ^ c[0]) * c[1]
 	switch {
 	case o1 < o2:
 		return 1, nil
@@ -73,4 +79,20 @@ func (caller *Task) Kcmp(t, other *Task, typ int, idx1, idx2 int32) (int, error)
 		return 2, nil
 	}
 	return 0, nil
+}
+
+// liveOnly is o for a live task's object, nil for a zombie's.
+func liveOnly(live bool, o any) any {
+	if live {
+		return o
+	}
+	return nil
+}
+
+// pointer is the address of the object o points to, 0 for nil.
+func pointer(o any) uint64 {
+	if o == nil {
+		return 0
+	}
+	return uint64(reflect.ValueOf(o).Pointer())
 }

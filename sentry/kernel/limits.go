@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 const infinity = ^uint64(0)
@@ -68,4 +69,21 @@ func (tg *ThreadGroup) MemoryRlimits() (as, data uint64) {
 	a, _ := tg.Rlimit(unix.RLIMIT_AS, nil, false)
 	d, _ := tg.Rlimit(unix.RLIMIT_DATA, nil, false)
 	return a.Cur, d.Cur
+}
+
+// MayPrlimit reports whether t may read and set target's resource limits
+// (check_prlimit_permission): its own, or a process whose real, effective
+// and saved uids are t's real uid and whose gids t's real gid, or with
+// CAP_SYS_RESOURCE in target's user namespace.
+func (t *Task) MayPrlimit(target *Task) bool {
+	if t == target {
+		return true
+	}
+	c, tc := t.Creds(), target.Creds()
+	u, g := c.UID.Real, c.GID.Real
+	if tc.UID.Real == u && tc.UID.Effective == u && tc.UID.Saved == u &&
+		tc.GID.Real == g && tc.GID.Effective == g && tc.GID.Saved == g {
+		return true
+	}
+	return c.HasCapIn(tc.UserNS, linux.CAP_SYS_RESOURCE)
 }

@@ -145,7 +145,10 @@ func (t *Task) groupLocked(pid int) (*ThreadGroup, error) {
 	return tg, nil
 }
 
-// Setpgid implements setpgid(2) within the sandbox.
+// Setpgid implements setpgid(2) within the sandbox. As in Linux, a
+// zombie is still found by its PID (its group may change until it is
+// reaped), a thread's ID that is not its process's is EINVAL, and a
+// process group whose members are all zombies still exists.
 func (t *Task) Setpgid(pid, pgid int) error {
 	if pgid < 0 {
 		return unix.EINVAL
@@ -153,9 +156,14 @@ func (t *Task) Setpgid(pid, pgid int) error {
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	tg, err := t.groupLocked(pid)
-	if err != nil {
-		return err
+	tg := t.TG
+	if pid != 0 {
+		if tg = k.groups[pid]; tg == nil {
+			if k.tasks[pid] != nil {
+				return unix.EINVAL // not a thread group leader
+			}
+			return unix.ESRCH
+		}
 	}
 	if tg != t.TG && tg.parent != t.TG {
 		return unix.ESRCH
@@ -175,7 +183,7 @@ func (t *Task) Setpgid(pid, pgid int) error {
 	if pgid != tg.PID {
 		found := false
 		for _, g := range k.groups {
-			if g.pgid == pgid && g.sid == t.TG.sid && !g.zombie {
+			if g.pgid == pgid && g.sid == t.TG.sid {
 				found = true
 				break
 			}

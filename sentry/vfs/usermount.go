@@ -9,17 +9,21 @@ import (
 
 // Mounts the application makes with mount(2) and removes with umount2(2).
 //
-// Decisions: a mount(2), remount or unmount changes the caller's mount
-// namespace only (mountns.go), and only where the path is in that
-// namespace (EINVAL otherwise, as check_mnt). The sandbox's own mounts
-// (/, /tmp, /dev, /proc, /sys...) and their copies in other namespaces
-// cannot be unmounted or remounted (EBUSY): the sandbox's shape is fixed,
-// and /proc's mount table describes it. A mount is never busy: unmounting
-// one that has open files or working directories in it succeeds, as a lazy
-// unmount (MNT_DETACH) does in Linux, and those keep working. A read-only
-// mount is read-only for its whole filesystem (a remount, not a read-only
-// bind mount): writes to its regular files, directories and symlinks fail
-// with EROFS before permissions are checked, as sb_permission does.
+// Decisions: a mount(2), remount, bind, move, unmount or pivot_root
+// changes the caller's mount namespace only (mountns.go), and only where
+// the paths are in that namespace (EINVAL otherwise, as check_mnt). The
+// sandbox's own mounts (/, /tmp, /dev, /proc, /sys, the volumes) and
+// their copies hide the host's directories below them, so they are
+// locked to what they cover, as Linux's MNT_LOCKED mounts: they cannot
+// be unmounted (EBUSY), moved or made the root (EINVAL), remounted but
+// by a bind remount that adds flags, or left bare by a bind without
+// MS_REC (BindAt), a lazy unmount or a gone namespace. A mount is never
+// busy: unmounting one that has open files or working directories in it
+// succeeds, as a lazy unmount (MNT_DETACH) does in Linux, and those keep
+// working. Mount flags are each mount's (a read-only bind mount leaves
+// its source writable): writes to a read-only mount's regular files,
+// directories and symlinks fail with EROFS before permissions are
+// checked, as sb_permission and mnt_want_write do.
 
 // MountOptions describe a mount that mount(2) made, as /proc/PID/mounts
 // shows it.

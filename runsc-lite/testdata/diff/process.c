@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/wait.h>
 #include <sys/resource.h>
+#include <linux/kcmp.h>
 
 #define WAIT(what, pid) do { int _st = 0; pid_t _r = waitpid(pid, &_st, 0); status(what, _r, pid, _st); } while (0)
 
@@ -272,6 +273,16 @@ int main(int argc, char **argv) {
 	void *robust;
 	size_t robust_len;
 	T(syscall(SYS_get_robust_list, pid, &robust, &robust_len));
+	struct rlimit zl = {.rlim_cur = 64, .rlim_max = 128};
+	T(prlimit(pid, RLIMIT_NOFILE, &zl, NULL));
+	T(prlimit(pid, RLIMIT_NOFILE, NULL, &zl));
+	printf("zombie's RLIMIT_NOFILE: %ld %ld\n", (long)zl.rlim_cur, (long)zl.rlim_max);
+	T(syscall(SYS_kcmp, pid, pid, KCMP_VM, 0, 0));
+	T(syscall(SYS_kcmp, getpid(), pid, KCMP_FS, 0, 0) != 0);
+	T(syscall(SYS_kcmp, pid, pid, KCMP_FILE, 0, 0));
+	T(syscall(SYS_kcmp, getpid(), pid, KCMP_SIGHAND, 0, 0) != 0);
+	T(setpgid(pid, pid));
+	printf("zombie's own group: %d\n", getpgid(pid) == pid);
 	T(waitpid(pid, &st, 0) == pid);
 	T(sched_getparam(pid, &sp));
 	T(getpgid(pid));
@@ -287,6 +298,32 @@ int main(int argc, char **argv) {
 	T(kill(-pid, 99));
 	errno = 0;
 	printf("nice of the zombies' group: %d %s\n", getpriority(PRIO_PGRP, pid), ename(errno));
+	/* another child may join it */
+	pid_t joiner = fork();
+	if (joiner == 0) {
+		pause();
+		_exit(0);
+	}
+	T(setpgid(joiner, pid));
+	printf("joined the zombies' group: %d\n", getpgid(joiner) == pid);
+	/* another process's limits: as root, or as its owner only */
+	struct rlimit jl = {.rlim_cur = 100, .rlim_max = 200};
+	T(prlimit(joiner, RLIMIT_NOFILE, &jl, NULL));
+	T(prlimit(joiner, RLIMIT_NOFILE, NULL, &jl));
+	printf("its RLIMIT_NOFILE: %ld %ld\n", (long)jl.rlim_cur, (long)jl.rlim_max);
+	T(prlimit(99999999, RLIMIT_NOFILE, NULL, &jl));
+	pid_t other = fork();
+	if (other == 0) {
+		if (setresuid(1000, 1000, 1000) == 0) {
+			T(prlimit(joiner, RLIMIT_NOFILE, NULL, &jl));
+			T(prlimit(0, RLIMIT_NOFILE, NULL, &jl));
+		}
+		fflush(stdout);
+		_exit(0);
+	}
+	T(waitpid(other, &st, 0) == other);
+	kill(joiner, SIGKILL);
+	T(waitpid(joiner, &st, 0) == joiner);
 	T(waitpid(pid, &st, 0) == pid);
 	T(kill(-pid, 0));
 	fflush(stdout);

@@ -56,9 +56,9 @@ func unshare(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, t.Unshare(uint64(a[0]))
 }
 
-// kcmp finds both tasks (ESRCH), then compares (Task.Kcmp).
+// kcmp finds both tasks, zombies too (ESRCH), then compares (Task.Kcmp).
 func kcmp(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	t1, t2 := t.K.Task(int(a.Int(0))), t.K.Task(int(a.Int(1)))
+	t1, t2 := t.K.TaskOrZombie(int(a.Int(0))), t.K.TaskOrZombie(int(a.Int(1)))
 	if t1 == nil || t2 == nil {
 		return 0, unix.ESRCH
 	}

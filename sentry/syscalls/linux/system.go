@@ -91,13 +91,10 @@ func getrandom(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	})))
 }
 
+// prlimit64 reads and sets a process's resource limits: the caller's, or
+// another's, even a zombie's until it is reaped (do_prlimit finds it by
+// its PID), with check_prlimit_permission's rule (Task.MayPrlimit).
 func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if pid := int(a.Int(0)); pid != 0 && pid != t.PID() {
-		if t.K.Task(pid) == nil {
-			return 0, unix.ESRCH
-		}
-		return 0, unix.EPERM
-	}
 	res := int(a.Int(1))
 	var next *unix.Rlimit
 	if a.Pointer(2) != 0 {
@@ -106,11 +103,22 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	}
-	old, err := t.TG.Rlimit(res, next, t.HasCapability(linux.CAP_SYS_RESOURCE))
+	target := t
+	if pid := int(a.Int(0)); pid != 0 {
+		if target = t.K.TaskOrZombie(pid); target == nil {
+			return 0, unix.ESRCH
+		}
+	}
+	if !t.MayPrlimit(target) {
+		return 0, unix.EPERM
+	}
+	old, err := target.TG.Rlimit(res, next, t.HasCapability(linux.CAP_SYS_RESOURCE))
 	if err != nil {
 		return 0, err
 	}
-	applyLimit(t, res, next)
+	if !target.IsZombie() {
+		applyLimit(target, res, next)
+	}
 	if a.Pointer(3) != 0 {
 		return 0, kernel.CopyOut(t, a.Pointer(3), &old)
 	}
