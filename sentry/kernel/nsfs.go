@@ -15,7 +15,8 @@ import (
 // NSInode itself (a vfs.LinkJumper jump), not to a path.
 
 // NSInode is a user, UTS, network, IPC, time or mount namespace as a
-// file: exactly one of User (with IsUser), UTS, Net, IPC, Time and Mnt.
+// file: exactly one of User (with IsUser), UTS, Net, IPC, Time and Mnt;
+// or, with Sole set, the sandbox's one PID or cgroup namespace.
 type NSInode struct {
 	IsUser bool
 	User   *UserNamespace
@@ -24,7 +25,27 @@ type NSInode struct {
 	IPC    *IPCNamespace
 	Time   *TimeNamespace
 	Mnt    *MountNS
+	Sole   soleNamespace
 }
+
+// soleNamespace is a kind of namespace the sandbox has one of, which
+// every process shares and none can leave (unshare.go: CLONE_NEWPID and
+// CLONE_NEWCGROUP are EINVAL): its CLONE_NEW* flag, 0 for none.
+type soleNamespace int
+
+// The inode numbers of the sandbox's PID and cgroup namespaces, as Linux
+// numbers its initial ones (PROC_PID_INIT_INO, PROC_CGROUP_INIT_INO).
+const (
+	InitPIDNSInode    = 0xEFFFFFFC
+	InitCgroupNSInode = 0xEFFFFFFB
+)
+
+// PIDNSInode returns the sandbox's PID namespace as a file
+// (/proc/PID/ns/pid and pid_for_children).
+func PIDNSInode() *NSInode { return &NSInode{Sole: unix.CLONE_NEWPID} }
+
+// CgroupNSInode returns the sandbox's cgroup namespace as a file.
+func CgroupNSInode() *NSInode { return &NSInode{Sole: unix.CLONE_NEWCGROUP} }
 
 // nsfsDev is the device of namespace files (an anonymous device, as
 // nsfs's).
@@ -43,6 +64,10 @@ func (n *NSInode) Inode() uint64 {
 		return n.Time.Inode()
 	case n.Mnt != nil:
 		return n.Mnt.Inode()
+	case n.Sole == unix.CLONE_NEWPID:
+		return InitPIDNSInode
+	case n.Sole == unix.CLONE_NEWCGROUP:
+		return InitCgroupNSInode
 	}
 	return n.UTS.Inode()
 }
@@ -115,7 +140,8 @@ func (t *Task) UTSNSInode() *NSInode { return &NSInode{UTS: t.UTS()} }
 
 // NSIoctl is an ioctl on namespace file n (ns_ioctl): NS_GET_USERNS opens
 // the owning user namespace, NS_GET_PARENT a user namespace's parent
-// (EINVAL for a UTS one), each only if it is the caller's or below it
+// (EPERM for the first PID namespace, which has none; EINVAL for a kind
+// without a hierarchy), each only if it is the caller's or below it
 // (EPERM, ns_get_owner); NS_GET_NSTYPE is the CLONE_NEW* flag;
 // NS_GET_OWNER_UID writes a user namespace's owner as the caller sees it
 // (EINVAL for a UTS one). Other commands are ENOTTY.
@@ -128,8 +154,12 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 			return 0, unix.EPERM // the initial namespace has none
 		case n.IsUser:
 			owner = n.User.parent
+		case n.Sole == unix.CLONE_NEWPID && cmd == unix.NS_GET_PARENT:
+			return 0, unix.EPERM // the first PID namespace has no parent
 		case cmd == unix.NS_GET_PARENT:
 			return 0, unix.EINVAL
+		case n.Sole != 0:
+			owner = nil // the sandbox's first user namespace
 		case n.Net != nil:
 			owner = n.Net.Owner
 		case n.IPC != nil:
@@ -164,6 +194,9 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 		if n.Mnt != nil {
 			return unix.CLONE_NEWNS, nil
 		}
+		if n.Sole != 0 {
+			return uintptr(n.Sole), nil
+		}
 		return unix.CLONE_NEWUTS, nil
 	case unix.NS_GET_OWNER_UID:
 		if !n.IsUser {
@@ -196,6 +229,8 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 		kind = unix.CLONE_NEWTIME
 	case n.Mnt != nil:
 		kind = unix.CLONE_NEWNS
+	case n.Sole != 0:
+		kind = int(n.Sole)
 	}
 	if nstype != 0 && nstype != kind {
 		return unix.EINVAL
@@ -211,6 +246,15 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 	}
 	if n.Mnt != nil {
 		return t.setNSMount(n.Mnt)
+	}
+	if n.Sole != 0 {
+		// Entering the namespace the caller is in changes nothing, but
+		// takes what pidns_install and cgroupns_install take:
+		// CAP_SYS_ADMIN in its owner and in the caller's namespace.
+		if c := t.Creds(); !c.HasCapIn(nil, linux.CAP_SYS_ADMIN) || !c.HasOwnCap(linux.CAP_SYS_ADMIN) {
+			return unix.EPERM
+		}
+		return nil
 	}
 	c := t.Creds()
 	if !n.IsUser {

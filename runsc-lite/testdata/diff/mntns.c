@@ -188,5 +188,27 @@ int main(int argc, char **argv) {
 	printf("child status %#x\n", status);
 	T(umount("p"));
 	close(fd);
+
+	/* The PID and cgroup namespaces the program runs in (the first ones,
+	 * natively) are namespace files too. */
+	int pidns = open("/proc/self/ns/pid", O_RDONLY);
+	printf("NS_GET_NSTYPE is CLONE_NEWPID: %d\n", ioctl(pidns, NS_GET_NSTYPE) == CLONE_NEWPID);
+	T(ioctl(pidns, NS_GET_PARENT));
+	int owner = ioctl(pidns, NS_GET_USERNS);
+	struct stat a, b;
+	T(fstat(owner, &a));
+	T(stat("/proc/self/ns/user", &b));
+	printf("owned by the caller's user namespace: %d\n", a.st_ino == b.st_ino);
+	close(owner);
+	T(stat("/proc/self/ns/pid_for_children", &a));
+	T(fstat(pidns, &b));
+	printf("pid_for_children is it: %d\n", a.st_ino == b.st_ino);
+	T(setns(pidns, CLONE_NEWPID));
+	T(setns(pidns, CLONE_NEWNET));
+	close(pidns);
+	int cgns = open("/proc/self/ns/cgroup", O_RDONLY);
+	printf("NS_GET_NSTYPE is CLONE_NEWCGROUP: %d\n", ioctl(cgns, NS_GET_NSTYPE) == CLONE_NEWCGROUP);
+	T(setns(cgns, CLONE_NEWCGROUP));
+	close(cgns);
 	return 0;
 }

@@ -43,17 +43,10 @@ func oomScore(t *kernel.Task, totalBytes uint64) string {
 	return strconv.FormatInt((1000+badness*1000/total)*2/3, 10) + "\n"
 }
 
-// nsInodes are the inode numbers /proc/PID/ns shows for the namespaces
-// the sandbox has one of, which its processes all share, numbered as
-// Linux numbers its initial namespaces (PROC_*_INIT_INO). They are the
-// sandbox's, never the host's. User, UTS, network, IPC, time and mount
-// namespaces are the process's own (nsTaskInodes).
-var nsInodes = map[string]uint64{
-	"cgroup": 0xEFFFFFFB, "pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC,
-}
-
-// nsTaskInodes are the namespaces a process may have of its own: its
-// namespace of each kind, as a file (kernel.NSInode).
+// nsTaskInodes are a process's namespaces, each as a file
+// (kernel.NSInode): of each kind its own, and the sandbox's one PID and
+// cgroup namespaces, numbered as Linux numbers its initial ones
+// (PROC_*_INIT_INO): the sandbox's, never the host's.
 var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
 	"user": (*kernel.Task).UserNSInode,
 	"uts":  (*kernel.Task).UTSNSInode,
@@ -61,6 +54,10 @@ var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
 	"ipc":  (*kernel.Task).IPCNSInode,
 	"time": (*kernel.Task).TimeNSInode,
 	"mnt":  (*kernel.Task).MountNSInode,
+	// The sandbox's one PID and cgroup namespaces.
+	"pid":              func(*kernel.Task) *kernel.NSInode { return kernel.PIDNSInode() },
+	"pid_for_children": func(*kernel.Task) *kernel.NSInode { return kernel.PIDNSInode() },
+	"cgroup":           func(*kernel.Task) *kernel.NSInode { return kernel.CgroupNSInode() },
 	// The time namespace the process's children get (unshare's).
 	"time_for_children": (*kernel.Task).TimeNSForChildrenInode,
 }
@@ -83,11 +80,7 @@ func nsJump(task func() (*kernel.Task, error), ns func(t *kernel.Task) *kernel.N
 
 // nsDir is /proc/PID/ns: a link per namespace kind, "KIND:[INODE]".
 func (fs *FileSystem) nsDir(base string, task func() (*kernel.Task, error)) *kernfs.Dir {
-	c := make(map[string]vfs.Inode, len(nsInodes)+len(nsTaskInodes))
-	for name, ino := range nsInodes {
-		kind := strings.TrimSuffix(name, "_for_children")
-		c[name] = fs.tree.MagicLink(base+"/ns/"+name, kernfs.Static(fmt.Sprintf("%s:[%d]", kind, ino)))
-	}
+	c := make(map[string]vfs.Inode, len(nsTaskInodes))
 	for name, ns := range nsTaskInodes {
 		kind := strings.TrimSuffix(name, "_for_children")
 		c[name] = fs.tree.JumpLink(base+"/ns/"+name, func(context.Context) (string, error) {
