@@ -14,17 +14,17 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// mount(2) makes tmpfs and sysfs mounts, remounts them (read-only among
-// others) and accepts propagation changes, which change nothing (every
-// mount is private: vfs/mountns.go). Each changes the caller's mount
-// namespace, and takes CAP_SYS_ADMIN in the user namespace that owns it
-// (Task.MayMount). A sysfs shows the network namespace of its mounter
-// (mountSysfs); a proc mount is the sandbox's /proc again (mountProc); a
-// devpts mount is a new instance, its own pseudo-terminals (package
-// devpts).
-// Any other filesystem type is ENODEV, as for a type the
-// kernel does not know: the sandbox has no block-device filesystem (see
-// tools/ltp/README.md), and its own /proc and cgroup are mounted once.
+// mount(2) makes tmpfs, sysfs, proc and devpts mounts, remounts them
+// (read-only among others) and accepts propagation changes, which change
+// nothing (every mount is private: vfs/mountns.go). Each changes the
+// caller's mount namespace, and takes CAP_SYS_ADMIN in the user
+// namespace that owns it (Task.MayMount). A sysfs shows the network
+// namespace of its mounter (mountSysfs); a proc mount is the sandbox's
+// /proc again (mountProc); a devpts mount is a new instance, its own
+// pseudo-terminals (mountDevpts). Any other filesystem type is ENODEV,
+// as for a type the kernel does not know: the sandbox has no
+// block-device filesystem (see tools/ltp/README.md), and its cgroup is
+// mounted once.
 // Bind mounts (MS_BIND, with MS_REC their submounts) show any directory
 // or file of the caller's namespace elsewhere; move mounts (MS_MOVE) and
 // pivot_root move the mounts mount(2) made (never the sandbox's own,
@@ -120,15 +120,7 @@ func mount(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case "proc":
 		return 0, mountProc(t, target, source, data, mflags)
 	case "devpts":
-		opts, err := devpts.ParseOptions(data)
-		if err != nil {
-			return 0, err
-		}
-		if source == "" {
-			source = "none"
-		}
-		return 0, v.MountAt(t.Ctx(), creds, fsc, ns, target, devpts.New(opts),
-			vfs.MountOptions{Source: source, Type: fstype, Flags: mflags, Data: opts.String()})
+		return 0, mountDevpts(t, target, source, data, mflags)
 	}
 	if fstype != "tmpfs" {
 		return 0, unix.ENODEV
@@ -201,6 +193,20 @@ func mountProc(t *kernel.Task, target, source, data string, flags uint64) error 
 		return fmt.Errorf("mounting proc on %s: %w", target, err)
 	}
 	return nil
+}
+
+// mountDevpts mounts a new devpts instance on target, with the options
+// of data (devpts.ParseOptions: EINVAL for others).
+func mountDevpts(t *kernel.Task, target, source, data string, flags uint64) error {
+	opts, err := devpts.ParseOptions(data)
+	if err != nil {
+		return err
+	}
+	if source == "" {
+		source = "none"
+	}
+	return t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), t.MountNS().VFS, target, devpts.New(opts),
+		vfs.MountOptions{Source: source, Type: "devpts", Flags: flags, Data: opts.String()})
 }
 
 // mountFlags are the flags a new mount keeps of mount(2)'s: relatime
