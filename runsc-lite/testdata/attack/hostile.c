@@ -1158,6 +1158,96 @@ static void mode_mounts(void)
 	close(r);
 }
 
+/* Random sequences of mounts, binds, moves, unmounts, pivot_roots,
+ * namespaces, chroots and files kept open, on the sandbox's mounts and
+ * its own: each child in a mount namespace of its own, from a fixed seed
+ * (the sentry must answer every one without crashing). After each, the
+ * first namespace's /proc must still be the sandbox's. */
+static const char *mount_paths[] = {"/tmp/f", "/tmp/f/a", "/tmp/f/b", "/tmp/f/a/c", "/tmp/f/b/d",
+	"/tmp/f/file", "/", "/proc", "/tmp", "/dev", "/sys", ".", "..", "/tmp/f/a/..",
+	"/proc/self/ns/mnt", "/proc/self/root", "/tmp/f/b/d/e"};
+
+static const char *mount_path(void)
+{
+	return mount_paths[rand() % (sizeof mount_paths / sizeof *mount_paths)];
+}
+
+static void mount_sequence(void)
+{
+	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+	int first = open("/proc/self/ns/mnt", O_RDONLY);
+	struct stat st;
+	for (int i = 0; i < 2000; i++) {
+		switch (rand() % 15) {
+		case 0: mount("none", mount_path(), "tmpfs", 0, NULL); break;
+		case 1: mount(mount_path(), mount_path(), NULL, MS_BIND, NULL); break;
+		case 2: mount(mount_path(), mount_path(), NULL, MS_BIND | MS_REC, NULL); break;
+		case 3: mount(mount_path(), mount_path(), NULL, MS_MOVE, NULL); break;
+		case 4: umount2(mount_path(), rand() % 2 ? MNT_DETACH : 0); break;
+		case 5:
+			if (chdir(mount_path()) == 0)
+				syscall(SYS_pivot_root, mount_path(), mount_path());
+			break;
+		case 6: unshare(CLONE_NEWNS); break;
+		case 7: setns(first, CLONE_NEWNS); break;
+		case 8: {
+			int k = rand() % 8;
+			if (fds[k] >= 0)
+				close(fds[k]);
+			fds[k] = open(mount_path(), O_PATH);
+			break;
+		}
+		case 9: {
+			int k = rand() % 8;
+			if (fds[k] >= 0 && fstatat(fds[k], "..", &st, 0) == 0)
+				fchdir(fds[k]);
+			break;
+		}
+		case 10: mount(NULL, mount_path(), NULL, MS_REMOUNT | MS_BIND | (rand() % 2 ? MS_RDONLY : 0), NULL); break;
+		case 11: mount("proc", mount_path(), "proc", 0, NULL); break;
+		case 12: mount("devpts", mount_path(), "devpts", 0, "newinstance"); break;
+		case 13: {
+			FILE *f = fopen("/proc/self/mountinfo", "r");
+			char line[4096];
+			while (f && fgets(line, sizeof line, f))
+				;
+			if (f)
+				fclose(f);
+			break;
+		}
+		case 14: chroot(mount_path()); break;
+		}
+	}
+}
+
+static void mode_mountseq(void)
+{
+	struct stat proc;
+	T(stat("/proc", &proc));
+	T(mkdir("/tmp/f", 0755));
+	for (unsigned seed = 1; seed <= 6; seed++) {
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0) {
+			srand(seed);
+			if (unshare(CLONE_NEWNS) != 0 || mount("none", "/tmp/f", "tmpfs", 0, NULL) != 0)
+				_exit(2);
+			mkdir("/tmp/f/a", 0755);
+			mkdir("/tmp/f/b", 0755);
+			mkdir("/tmp/f/a/c", 0755);
+			mkdir("/tmp/f/b/d", 0755);
+			close(open("/tmp/f/file", O_CREAT | O_WRONLY, 0644));
+			mount_sequence();
+			_exit(0);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		struct stat st;
+		printf("seed %u: status %#x, /proc still the sandbox's: %d\n", seed, status,
+		       stat("/proc/self", &st) == 0 && st.st_dev == proc.st_dev);
+	}
+}
+
 /* chroot: the classic escapes, in a sandbox whose root is a directory of
  * the test's: the marker file next to that directory on the host must stay
  * out of reach (each path below names it), and the sandbox's root in it. */
@@ -1579,6 +1669,7 @@ int main(int argc, char **argv)
 		{"uts", mode_uts},
 		{"clock", mode_clock},
 		{"mounts", mode_mounts},
+		{"mountseq", mode_mountseq},
 		{"chroot", mode_chroot},
 		{"kernel", mode_kernel},
 		{"bpf", mode_bpf},
