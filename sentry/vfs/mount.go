@@ -13,7 +13,7 @@ import (
 
 // VFS is the mount tree of one sandbox, and its lock table.
 //
-// root and fifos are set before the VFS is used; the lock table and the
+// initNS and fifos are set before the VFS is used; the lock table and the
 // watches lock themselves (locks.go has the order).
 type VFS struct {
 	mu sync.RWMutex // guards every mount's children, and lastID
