@@ -50,9 +50,14 @@ int main(int argc, char **argv) {
 	T(pwritev(fd, &neg, 1, 0));
 	T(readv(p[0], &neg, 1));
 
-	/* A 1 GiB path: only the first PATH_MAX bytes may ever be read. */
+	/* A 1 GiB path: only the first PATH_MAX bytes may ever be read. A
+	 * page with no access follows it: a call told the buffer is 2^64
+	 * bytes (getrandom) writes on until it faults, and without the guard
+	 * it wrote into whatever mapping the host put next (natively, now and
+	 * then, the C library's data: a crash). */
 	size_t glen = 1UL << 30;
-	char *g = mmap(NULL, glen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *g = mmap(NULL, glen + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	mprotect(g + glen, 4096, PROT_NONE);
 	memset(g, 'a', 8192);
 	memset(g + glen - 8192, 'a', 8192);
 	T(open(g, O_RDONLY));
