@@ -380,6 +380,24 @@ seed 4: status 0, /proc still the sandbox's: 1
 seed 5: status 0, /proc still the sandbox's: 1
 seed 6: status 0, /proc still the sandbox's: 1
 `},
+	// A PID namespace of its own reaches no process outside it by any
+	// ID, nor kills one with kill(-1); then random sequences of forks,
+	// namespaces, setns, signals and exits (seeds 1-4).
+	{name: "pid namespaces", mode: "pidns", want: `IDs 2-1024 reached from the namespace: 0
+getpid 1, getppid 0
+kill(-1, SIGKILL) = -1 ESRCH
+ioctl(self, NS_GET_PARENT) = -1 EPERM
+mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) = 0
+mount("proc", "/proc", "proc", 0, NULL) = 0
+processes in its /proc: 1
+/proc/2-1024 found: 0
+init: status 0
+namespace's parent: status 0
+seed 1: status 0, still in the first namespace: 1
+seed 2: status 0, still in the first namespace: 1
+seed 3: status 0, still in the first namespace: 1
+seed 4: status 0, still in the first namespace: 1
+`},
 	{name: "chroot escape", mode: "chroot", root: true, args: fixed("marker=outside-marker"), want: `stat(up, &st) = -1 ENOENT
 mkdir("/jail", 0755) = 0
 chroot("/jail") = 0

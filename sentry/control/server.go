@@ -254,7 +254,7 @@ func (srv *Server) ps() []ProcessInfo {
 		user, sys := t.TG.CPUTime()
 		mem, _ := t.MM().Mapped()
 		out = append(out, ProcessInfo{
-			PID: pid, PPID: t.PPID(), UID: t.Creds().UID.Real, State: string(t.State()),
+			PID: pid, PPID: t.PPIDIn(k.RootPIDNS()), UID: t.Creds().UID.Real, State: string(t.State()),
 			CPU: user + sys, Memory: mem, Threads: t.TG.NumTasks(), Cmd: cmdline(t),
 		})
 	}

@@ -28,7 +28,10 @@ const supportedCloneFlags = madeNamespaces | unix.CLONE_VM | unix.CLONE_FS | uni
 	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD | unix.CLONE_PTRACE | unix.CLONE_UNTRACED
 
 // Clone creates a task as clone(2) does and returns its ID in the caller's
-// view. The child starts with the caller's registers, rax 0.
+// view. The child starts with the caller's registers, rax 0. A thread
+// shares its process's PID namespace: CLONE_NEWPID with CLONE_THREAD, or
+// a thread of a task whose next children go to another namespace
+// (unshare, setns), is EINVAL.
 func (t *Task) Clone(a CloneArgs) (int, error) {
 	f := a.Flags
 	switch {
@@ -40,6 +43,7 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 		f&unix.CLONE_NEWIPC != 0 && f&unix.CLONE_SYSVSEM != 0,
 		// A new mount namespace cannot share the caller's root.
 		f&unix.CLONE_NEWNS != 0 && f&unix.CLONE_FS != 0,
+		f&unix.CLONE_THREAD != 0 && (f&unix.CLONE_NEWPID != 0 || t.PIDNSForChildren() != t.PIDNS()),
 		f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
 		f&unix.CLONE_SIGHAND != 0 && f&unix.CLONE_VM == 0:
 		return 0, unix.EINVAL
@@ -71,14 +75,15 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 			return 0, err
 		}
 	}
+	childID := t.TIDOf(child)
 	if f&unix.CLONE_PARENT_SETTID != 0 {
-		if err := t.CopyOut(a.ParentTID, binary.LittleEndian.AppendUint32(nil, uint32(child.TID))); err != nil {
+		if err := t.CopyOut(a.ParentTID, binary.LittleEndian.AppendUint32(nil, uint32(childID))); err != nil {
 			child.abandon()
 			return 0, err
 		}
 	}
 	if f&unix.CLONE_CHILD_SETTID != 0 {
-		if err := child.CopyOut(a.ChildTID, binary.LittleEndian.AppendUint32(nil, uint32(child.TID))); err != nil {
+		if err := child.CopyOut(a.ChildTID, binary.LittleEndian.AppendUint32(nil, uint32(child.vtid))); err != nil {
 			child.abandon()
 			return 0, err
 		}
@@ -100,7 +105,7 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 		}
 		t.ptraceEvent(linux.PTRACE_EVENT_VFORK_DONE, linux.PTRACE_O_TRACEVFORKDONE, uint64(child.TID))
 	}
-	return child.TID, nil
+	return childID, nil
 }
 
 // clonePidFD installs a pidfd for the new child's process and writes its
@@ -193,6 +198,13 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 		c.enteredTimeNS()
 	}
 
+	pidns := t.PIDNSForChildren()
+	if ns.pid != nil {
+		pidns = ns.pid
+	}
+	if f&unix.CLONE_THREAD != 0 {
+		pidns = t.TG.pidns
+	}
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -200,10 +212,14 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	switch {
 	case t.TG.exiting:
 		err = unix.EINTR
-	case f&unix.CLONE_PARENT != 0 && f&unix.CLONE_THREAD == 0 && t.TG.parent == nil:
-		// The sandbox's init has no parent to share (Linux refuses
-		// CLONE_PARENT from a pid namespace's init).
+	case f&unix.CLONE_PARENT != 0 && f&unix.CLONE_THREAD == 0 && (t.TG.parent == nil || t.TG.isNSInitLocked()):
+		// The sandbox's init has no parent to share, and a namespace's
+		// init makes no sibling outside it (Linux refuses CLONE_PARENT
+		// from a pid namespace's init).
 		err = unix.EINVAL
+	case f&unix.CLONE_THREAD == 0 && pidns.dead:
+		// Its init died (alloc_pid without PIDNS_ADDING).
+		err = unix.ENOMEM
 	default:
 		err = k.admitTaskLocked()
 	}
@@ -217,6 +233,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 		return nil, err
 	}
 	c.TID = k.allocID()
+	c.vtid = pidns.allocLocked(c.TID)
 	if f&unix.CLONE_THREAD != 0 {
 		c.TG = t.TG
 	} else {
@@ -227,6 +244,11 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 			parent, parentTask, exitSignal = t.TG.parent, t.TG.parentTask, t.TG.exitSignal
 		}
 		c.TG = newThreadGroup(k, c.TID, parent)
+		c.TG.pidns, c.TG.vpid = pidns, c.vtid
+		if pidns.init == nil {
+			pidns.init = c.TG // the first process of a new namespace
+			c.TG.unkillable.Store(true)
+		}
 		c.TG.parentTask = parentTask
 		c.TG.exitSignal = exitSignal
 		c.TG.membarrier.registered.Store(t.TG.MembarrierRegistered())

@@ -120,11 +120,11 @@ func (t *Task) coreProcess(si SigInfo, others []*Task) coredump.Process {
 
 // coreThread is th's NT_PRSTATUS and FP state; si is the fatal signal.
 func (th *Task) coreThread(si SigInfo) coredump.Thread {
-	pgrp, sid, _, _ := th.JobInfo()
+	pgrp, sid, _, _ := th.JobInfo(th.PIDNS())
 	s := abi.ElfPrstatus{
 		SigSigno: si.Signo, SigCode: si.Code, CurSig: int16(si.Signo),
 		SigHold: th.SigMask(),
-		Pid:     int32(th.TID), PPid: int32(th.PPID()), Pgrp: int32(pgrp), Sid: int32(sid),
+		Pid:     int32(th.vtid), PPid: int32(th.PPID()), Pgrp: int32(pgrp), Sid: int32(sid),
 		FPValid: 1,
 	}
 	user, sys := th.TG.CPUTime()
@@ -143,13 +143,13 @@ func timeval(d time.Duration) abi.Timeval {
 
 // corePsinfo is the process's NT_PRPSINFO.
 func (t *Task) corePsinfo() abi.ElfPrpsinfo {
-	pgrp, sid, _, _ := t.JobInfo()
+	pgrp, sid, _, _ := t.JobInfo(t.PIDNS())
 	c := t.Creds()
 	ns := t.UserNS()
 	info := abi.ElfPrpsinfo{
 		State: 0, Sname: 'R',
 		UID: ns.ShowUID(c.UID.Real), GID: ns.ShowGID(c.GID.Real),
-		Pid: int32(t.TG.PID), PPid: int32(t.PPID()), Pgrp: int32(pgrp), Sid: int32(sid),
+		Pid: int32(t.TG.vpid), PPid: int32(t.PPID()), Pgrp: int32(pgrp), Sid: int32(sid),
 	}
 	copy(info.Fname[:len(info.Fname)-1], t.Name())
 	m := t.MM()

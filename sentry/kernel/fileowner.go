@@ -40,6 +40,9 @@ func (t *Task) NewFileOwner(typ, id int32) (vfs.Owner, error) {
 	if id == 0 {
 		return o, nil
 	}
+	if id = int32(t.KernelIDOf(int(id))); id <= 0 {
+		return nil, unix.ESRCH // none in t's namespace
+	}
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -77,7 +80,7 @@ func (k *Kernel) idInUseLocked(id int) bool {
 	return false
 }
 
-// ID implements vfs.Owner (f_getown, f_getown_ex).
+// ID implements vfs.Owner (f_getown, f_getown_ex): a kernel ID (pidns.go).
 func (o *fileOwner) ID() (typ, id int32) {
 	return o.typ, int32(o.current())
 }

@@ -131,7 +131,7 @@ func (f *Futexes) LockPI(t *Task, addr uintptr, private, try bool, deadline time
 	if err != nil {
 		return err
 	}
-	tid := uint32(t.TID)
+	tid := uint32(t.vtid)
 	var expired <-chan time.Time
 	if !deadline.IsZero() {
 		timer := time.NewTimer(max(time.Until(deadline), 0))
@@ -188,7 +188,7 @@ func (f *Futexes) tryLockPI(t *Task, key futexKey, addr uintptr, tid uint32, try
 		return nil, unix.EDEADLK
 	case try:
 		return nil, unix.EAGAIN
-	case t.K.Task(int(owner)) == nil:
+	case t.LookupTask(int(owner)) == nil:
 		return nil, unix.ESRCH
 	}
 	if val&linux.FUTEX_WAITERS == 0 {
@@ -250,7 +250,7 @@ func (f *Futexes) UnlockPI(t *Task, addr uintptr, private bool) error {
 	if err != nil {
 		return err
 	}
-	if val&linux.FUTEX_TID_MASK != uint32(t.TID) {
+	if val&linux.FUTEX_TID_MASK != uint32(t.vtid) {
 		return unix.EPERM
 	}
 	if ok, err := f.handOverLocked(t, key, addr, 0); ok || err != nil {
@@ -322,7 +322,7 @@ func (f *Futexes) ownerDied(t *Task, addr uintptr, pi, pendingOp bool) bool {
 		f.wakeLocked(key, 1, ^uint32(0))
 		return true
 	}
-	if val&linux.FUTEX_TID_MASK != uint32(t.TID) {
+	if val&linux.FUTEX_TID_MASK != uint32(t.vtid) {
 		return true
 	}
 	if pi {

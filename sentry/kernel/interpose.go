@@ -39,7 +39,7 @@ func (t *Task) interposed(h *interpose.Hooks, nr uintptr, s Syscall, args *Sysca
 func (t *Task) interposeTask() interpose.Task {
 	c := t.Creds()
 	return interpose.Task{
-		PID: t.PID(), TID: t.TID,
+		PID: t.TG.PID, TID: t.TID, // kernel IDs: the sandbox's first PID namespace's
 		UID: c.UID.Real, EUID: c.UID.Effective, GID: c.GID.Real, EGID: c.GID.Effective,
 		Exe: t.Exe(),
 	}

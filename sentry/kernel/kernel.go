@@ -104,6 +104,9 @@ type Kernel struct {
 	// ProcFS is the sandbox's /proc, which mount -t proc shows again;
 	// nil until the sandbox mounts it. Set before the first task runs.
 	ProcFS vfs.FileSystem
+	// NewProcFS makes the /proc of a nested PID namespace (ProcFSOf);
+	// set with ProcFS.
+	NewProcFS func(*PIDNamespace) vfs.FileSystem
 	// Net is the sandbox's network stack (Internet sockets).
 	Net *inet.Stack
 	// netRoot is the first network namespace, of Net and HostNet
@@ -160,6 +163,7 @@ type Kernel struct {
 	groups      map[int]*ThreadGroup // guarded by mu
 	nextID      int                  // guarded by mu
 	init        *ThreadGroup         // guarded by mu
+	pidns       *PIDNamespace        // the sandbox's first (pidns.go); never changes
 	taskLimit   int                  // pids.go; guarded by mu
 	forks       uint64               // tasks ever created (stats.go); guarded by mu
 	lastID      int                  // the ID handed out last; guarded by mu
@@ -173,6 +177,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 		UnixSockets: unixsocket.NewNamespace(), Net: new(inet.Stack), CPU: new(usage.CPU), cpus: affinityCPUs(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)
+	k.pidns = newRootPIDNS()
 	k.ipcns.sandbox.Attached = k.shmAttachments
 	k.ipcns.root = k.newIPCNamespace(nil, InitIPCNSInode, true)
 	k.AIO = aio.NewLimits()
@@ -189,12 +194,14 @@ func (k *Kernel) NewProcess(m *mm.MemoryManager, fds *vfs.FDTable, fs *vfs.FSCon
 	defer k.mu.Unlock()
 	id := k.allocID()
 	tg := newThreadGroup(k, id, nil)
+	tg.pidns, tg.vpid = k.pidns, id
 	if k.init == nil {
 		k.init = tg
+		k.pidns.init = tg
 		k.startLoadAvg()
 	}
 	m.SetCPUAccount(k.CPU)
-	t := &Task{K: k, TG: tg, TID: id, mm: m, fds: fds, fs: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{}), startUptime: k.Uptime()}
+	t := &Task{K: k, TG: tg, TID: id, vtid: id, mm: m, fds: fds, fs: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{}), startUptime: k.Uptime()}
 	tg.tasks = []*Task{t}
 	k.tasks[id] = t
 	k.groups[id] = tg
@@ -248,7 +255,11 @@ func (k *Kernel) KillAll() {
 	}
 }
 
-// Task returns the task with the given ID, or nil.
+// RootPIDNS is the sandbox's first PID namespace, where IDs are the
+// kernel's.
+func (k *Kernel) RootPIDNS() *PIDNamespace { return k.pidns }
+
+// Task returns the task with the given kernel ID, or nil.
 func (k *Kernel) Task(tid int) *Task {
 	k.mu.Lock()
 	defer k.mu.Unlock()

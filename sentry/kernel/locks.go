@@ -29,7 +29,8 @@ package kernel
 // signal locks), stats.mu, UTSNamespace.mu, UserNamespace.mu (a
 // namespace's maps, taken under ThreadGroup.mu to map IDs; a map write
 // holds the namespace's and takes its ancestors' to map the lower IDs),
-// SyscallTable.unimplMu, and vfs.Queue.mu, which Kernel.mu may hold while
+// SyscallTable.unimplMu, PIDNamespace.mu (a namespace's ID tables,
+// taken under Kernel.mu to translate IDs), and vfs.Queue.mu, which Kernel.mu may hold while
 // it notifies a signalfd's or pidfd's waiters (their callbacks take no
 // kernel lock).
 //

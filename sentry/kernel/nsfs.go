@@ -14,9 +14,9 @@ import (
 // NS_GET_* ioctls ask about. The magic link resolves to the namespace's
 // NSInode itself (a vfs.LinkJumper jump), not to a path.
 
-// NSInode is a user, UTS, network, IPC, time or mount namespace as a
-// file: exactly one of User (with IsUser), UTS, Net, IPC, Time and Mnt;
-// or, with Sole set, the sandbox's one PID or cgroup namespace.
+// NSInode is a user, UTS, network, IPC, time, mount or PID namespace as
+// a file: exactly one of User (with IsUser), UTS, Net, IPC, Time, Mnt and
+// PID; or, with Sole set, the sandbox's one cgroup namespace.
 type NSInode struct {
 	IsUser bool
 	User   *UserNamespace
@@ -25,24 +25,38 @@ type NSInode struct {
 	IPC    *IPCNamespace
 	Time   *TimeNamespace
 	Mnt    *MountNS
+	PID    *PIDNamespace
 	Sole   soleNamespace
 }
 
 // soleNamespace is a kind of namespace the sandbox has one of, which
-// every process shares and none can leave (unshare.go: CLONE_NEWPID and
-// CLONE_NEWCGROUP are EINVAL): its CLONE_NEW* flag, 0 for none.
+// every process shares and none can leave (unshare.go: CLONE_NEWCGROUP
+// is EINVAL): its CLONE_NEW* flag, 0 for none.
 type soleNamespace int
 
-// The inode numbers of the sandbox's PID and cgroup namespaces, as Linux
-// numbers its initial ones (PROC_PID_INIT_INO, PROC_CGROUP_INIT_INO).
+// The inode numbers of the sandbox's first PID namespace and its cgroup
+// namespace, as Linux numbers its initial ones (PROC_PID_INIT_INO,
+// PROC_CGROUP_INIT_INO).
 const (
 	InitPIDNSInode    = 0xEFFFFFFC
 	InitCgroupNSInode = 0xEFFFFFFB
 )
 
-// PIDNSInode returns the sandbox's PID namespace as a file
-// (/proc/PID/ns/pid and pid_for_children).
-func PIDNSInode() *NSInode { return &NSInode{Sole: unix.CLONE_NEWPID} }
+// PIDNSInode returns t's PID namespace as a file (/proc/PID/ns/pid).
+func (t *Task) PIDNSInode() *NSInode { return &NSInode{PID: t.PIDNS()} }
+
+// PIDNSForChildrenInode returns the PID namespace of t's next children as
+// a file (/proc/PID/ns/pid_for_children); nil, no file, for a namespace
+// whose init is not made yet (pidns_for_children_get).
+func (t *Task) PIDNSForChildrenInode() *NSInode {
+	ns := t.PIDNSForChildren()
+	t.K.mu.Lock()
+	defer t.K.mu.Unlock()
+	if ns.level > 0 && ns.init == nil {
+		return nil
+	}
+	return &NSInode{PID: ns}
+}
 
 // CgroupNSInode returns the sandbox's cgroup namespace as a file.
 func CgroupNSInode() *NSInode { return &NSInode{Sole: unix.CLONE_NEWCGROUP} }
@@ -64,8 +78,8 @@ func (n *NSInode) Inode() uint64 {
 		return n.Time.Inode()
 	case n.Mnt != nil:
 		return n.Mnt.Inode()
-	case n.Sole == unix.CLONE_NEWPID:
-		return InitPIDNSInode
+	case n.PID != nil:
+		return n.PID.Inode()
 	case n.Sole == unix.CLONE_NEWCGROUP:
 		return InitCgroupNSInode
 	}
@@ -154,8 +168,8 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 			return 0, unix.EPERM // the initial namespace has none
 		case n.IsUser:
 			owner = n.User.parent
-		case n.Sole == unix.CLONE_NEWPID && cmd == unix.NS_GET_PARENT:
-			return 0, unix.EPERM // the first PID namespace has no parent
+		case n.PID != nil && cmd == unix.NS_GET_PARENT:
+			return t.pidNSParent(n.PID)
 		case cmd == unix.NS_GET_PARENT:
 			return 0, unix.EINVAL
 		case n.Sole != 0:
@@ -168,6 +182,8 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 			owner = n.Time.userNS
 		case n.Mnt != nil:
 			owner = n.Mnt.userNS
+		case n.PID != nil:
+			owner = n.PID.userNS
 		default:
 			owner = n.UTS.userNS
 		}
@@ -193,6 +209,9 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 		}
 		if n.Mnt != nil {
 			return unix.CLONE_NEWNS, nil
+		}
+		if n.PID != nil {
+			return unix.CLONE_NEWPID, nil
 		}
 		if n.Sole != 0 {
 			return uintptr(n.Sole), nil
@@ -229,6 +248,8 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 		kind = unix.CLONE_NEWTIME
 	case n.Mnt != nil:
 		kind = unix.CLONE_NEWNS
+	case n.PID != nil:
+		kind = unix.CLONE_NEWPID
 	case n.Sole != 0:
 		kind = int(n.Sole)
 	}
@@ -247,9 +268,12 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 	if n.Mnt != nil {
 		return t.setNSMount(n.Mnt)
 	}
+	if n.PID != nil {
+		return t.setNSPID(n.PID)
+	}
 	if n.Sole != 0 {
 		// Entering the namespace the caller is in changes nothing, but
-		// takes what pidns_install and cgroupns_install take:
+		// takes what cgroupns_install takes:
 		// CAP_SYS_ADMIN in its owner and in the caller's namespace.
 		if c := t.Creds(); !c.HasCapIn(nil, linux.CAP_SYS_ADMIN) || !c.HasOwnCap(linux.CAP_SYS_ADMIN) {
 			return unix.EPERM

@@ -73,6 +73,9 @@ func (t *Task) PidFDOpen(pid, flags int) (int32, error) {
 	if flags&^unix.PIDFD_NONBLOCK != 0 || pid <= 0 {
 		return 0, unix.EINVAL
 	}
+	if pid = t.KernelIDOf(pid); pid == 0 {
+		return 0, unix.ESRCH // none in t's namespace
+	}
 	k := t.K
 	k.mu.Lock()
 	tg, task := k.groups[pid], k.tasks[pid]
@@ -102,8 +105,8 @@ func (p *PidFD) state() (exited, reaped bool) {
 	return p.tg.zombie, p.tg.zombie && k.groups[p.tg.PID] != p.tg
 }
 
-// PID is the process's pid.
-func (p *PidFD) PID() int { return p.tg.PID }
+// PIDFor is the process's ID as t sees it, 0 if outside t's namespace.
+func (p *PidFD) PIDFor(t *Task) int { return t.PIDOf(p.tg) }
 
 // SendSignal implements pidfd_send_signal(2) from t: sig with the
 // siginfo info (nil: one as kill(2) makes), to the process, or with
@@ -141,7 +144,7 @@ func (p *PidFD) SendSignal(t *Task, sig int, info *SigInfo, flags int) error {
 	if info != nil {
 		si = *info
 	}
-	if sig == 0 {
+	if sig == 0 || flags&linux.PIDFD_SIGNAL_PROCESS_GROUP == 0 && t.SignalDropped(p.tg, &si) {
 		return nil
 	}
 	switch {

@@ -26,7 +26,7 @@ func (t *Task) prioTargets(which, who int) ([]*Task, error) {
 		if who == 0 {
 			return []*Task{t}, nil
 		}
-		if o := k.TaskOrZombie(who); o != nil {
+		if o := t.LookupTaskOrZombie(who); o != nil {
 			return []*Task{o}, nil
 		}
 		return nil, unix.ESRCH
@@ -37,6 +37,11 @@ func (t *Task) prioTargets(which, who int) ([]*Task, error) {
 	uid := uint32(who)
 	if which == linux.PRIO_USER && who == 0 {
 		uid = t.Creds().UID.Real
+	}
+	if which == linux.PRIO_PGRP && who != 0 {
+		if who = t.KernelIDOf(who); who == 0 {
+			return nil, unix.ESRCH
+		}
 	}
 	k.mu.Lock()
 	if which == linux.PRIO_PGRP && who == 0 {

@@ -108,11 +108,11 @@ func (t *Task) Traced() bool { return t.traced.Load() }
 
 // TracerPID is /proc/PID/status's TracerPid: the tracer's process (0:
 // none).
-func (t *Task) TracerPID() int {
+func (t *Task) TracerPID(ns *PIDNamespace) int {
 	t.K.mu.Lock()
 	defer t.K.mu.Unlock()
 	if tr := t.ptrace.tracer; tr != nil {
-		return tr.TG.PID
+		return ns.IDOf(tr.TG.PID)
 	}
 	return 0
 }
@@ -129,12 +129,17 @@ func (t *Task) ptraceStopAt(status int, msg uint64) (resumeSig int, ok bool) {
 		k.mu.Unlock()
 		return 0, false
 	}
-	if status>>8 != 0 {
+	if event := status >> 8; event != 0 {
+		if event >= linux.PTRACE_EVENT_FORK && event <= linux.PTRACE_EVENT_VFORK_DONE {
+			// A kernel ID, which the tracer sees in its namespace
+			// (ptrace_event_pid).
+			msg = uint64(tr.IDOf(int(msg)))
+		}
 		t.ptrace.eventMsg = msg
 	}
 	st := &ptraceStop{status: status, resumed: make(chan struct{}), notify: make(chan struct{}, 1)}
 	t.ptrace.stop = st
-	si := ChildInfo(int32(unix.SIGCHLD), linux.CLD_TRAPPED, t.TID, t.TG.realUID(), int32(status&0xff))
+	si := ChildInfo(int32(unix.SIGCHLD), linux.CLD_TRAPPED, tr.TIDOf(t), t.TG.realUID(), int32(status&0xff))
 	k.treeChanged.Broadcast()
 	k.mu.Unlock()
 	tr.TG.SendSignal(si)
@@ -175,7 +180,7 @@ func (t *Task) ptraceRetrap(st *ptraceStop) {
 	st.listening, st.reported = false, false
 	t.setPtraceInterrupt(false) // a PTRACE_INTERRUPT is served by this stop
 	st.status = sig | linux.PTRACE_EVENT_STOP<<8
-	si := ChildInfo(int32(unix.SIGCHLD), linux.CLD_STOPPED, t.TID, t.TG.realUID(), int32(sig))
+	si := ChildInfo(int32(unix.SIGCHLD), linux.CLD_STOPPED, tr.TIDOf(t), t.TG.realUID(), int32(sig))
 	k.treeChanged.Broadcast()
 	k.mu.Unlock()
 	tr.TG.SendSignal(si)
@@ -450,7 +455,7 @@ func (k *Kernel) ptraceTraceeExitedLocked(t *Task, st ExitStatus, groupDied bool
 	if leader && !groupDied {
 		return
 	}
-	r := WaitResult{PID: t.TID, UID: t.TG.realUID(), Status: st}
+	r := WaitResult{PID: tr.TIDOf(t), kid: t.TID, UID: t.TG.realUID(), Status: st}
 	if leader && t.TG.tracerHolds {
 		r.held = t.TG
 	}
@@ -463,7 +468,7 @@ func (k *Kernel) ptraceTraceeExitedLocked(t *Task, st ExitStatus, groupDied bool
 func (t *Task) waitTraceesLocked(o WaitOptions) (res WaitResult, found, matched bool) {
 	for _, tracer := range t.TG.tasks {
 		for i, r := range tracer.ptrace.exited {
-			if o.Pid > 0 && r.PID != o.Pid || o.Pid < -1 || o.Pid == 0 {
+			if o.Pid > 0 && r.kid != o.Pid || o.Pid < -1 || o.Pid == 0 {
 				continue
 			}
 			matched = true
@@ -486,7 +491,7 @@ func (t *Task) waitTraceesLocked(o WaitOptions) (res WaitResult, found, matched 
 				continue
 			}
 			st.reported = !o.NoWait
-			return WaitResult{PID: tracee.TID, UID: tracee.TG.realUID(), Stopped: st.status}, true, true
+			return WaitResult{PID: t.TIDOf(tracee), kid: tracee.TID, UID: tracee.TG.realUID(), Stopped: st.status}, true, true
 		}
 	}
 	return WaitResult{}, false, matched
@@ -515,6 +520,11 @@ const PtracerAny = -1
 // may attach to the caller's process although it is no ancestor; EINVAL
 // if pid names no process.
 func (t *Task) SetPtracer(pid int64) error {
+	if pid > 0 {
+		if pid = int64(t.KernelIDOf(int(pid))); pid == 0 {
+			return unix.EINVAL
+		}
+	}
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -16,6 +16,9 @@ import (
 
 // Ptrace is ptrace(2) for the caller t.
 func (t *Task) Ptrace(req int64, pid int, addr, data uintptr) (uintptr, error) {
+	if pid > 0 {
+		pid = t.KernelIDOf(pid) // 0, no task, for one outside t's namespace
+	}
 	switch req {
 	case linux.PTRACE_TRACEME:
 		return 0, t.ptraceTraceMe()

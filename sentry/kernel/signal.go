@@ -359,10 +359,17 @@ func (t *Task) ignored(sig int) bool {
 	case linux.SIG_IGN:
 		return sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP)
 	case linux.SIG_DFL:
-		return defaultAction(sig) == actIgnore
+		// A namespace's init takes only the signals it handles, and
+		// SIGKILL and SIGSTOP from above (NSInitIgnores checks the
+		// sender of those).
+		return defaultAction(sig) == actIgnore || t.TG.unkillable.Load() && !kernelOnly(sig)
 	}
 	return false
 }
+
+// kernelOnly reports whether sig is SIGKILL or SIGSTOP, which no handler
+// takes (sig_kernel_only).
+func kernelOnly(sig int) bool { return sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) }
 
 // dequeue takes the next deliverable signal, from the thread first. A
 // POSIX timer's signal re-arms its timer (dequeue_signal's
@@ -436,6 +443,9 @@ func (t *Task) deliverSignals() {
 		case h == linux.SIG_IGN:
 			continue
 		case h == linux.SIG_DFL:
+			if t.TG.unkillable.Load() && !kernelOnly(sig) {
+				continue // a namespace's init (get_signal's SIGNAL_UNKILLABLE)
+			}
 			switch defaultAction(sig) {
 			case actIgnore:
 				continue
@@ -489,6 +499,10 @@ func (t *Task) forceSignal(si SigInfo) {
 	if t.SigMask()&bit != 0 || act.Handler == linux.SIG_IGN {
 		t.TG.SetSigAction(sig, linux.SigAction{})
 		t.SetSigMask(t.SigMask() &^ bit)
+		act.Handler = linux.SIG_DFL
+	}
+	if act.Handler == linux.SIG_DFL {
+		t.TG.unkillable.Store(false) // a namespace's init dies of it too
 	}
 	t.sig.mu.Lock()
 	// Forced: it queues whatever the limit, charged to nobody (a
@@ -530,6 +544,20 @@ func (t *Task) RestoreMaskAfterSignal(old uint64) { t.savedMask = &old }
 // for one pid, makes a group EPERM only if no member could be signalled,
 // and is skipped silently by -1.
 func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
+	// pid names a process of from's namespace (pidns.go): one outside it
+	// does not exist for from.
+	if pid > 0 || pid < -1 {
+		kid := from.KernelIDOf(max(pid, -pid))
+		switch {
+		case kid == 0:
+			return unix.ESRCH
+		case pid > 0:
+			pid = kid
+		default:
+			pid = -kid
+		}
+	}
+	ns := from.PIDNS()
 	k.mu.Lock()
 	var targets []*ThreadGroup
 	switch {
@@ -550,8 +578,9 @@ func (k *Kernel) Kill(from *Task, pid int, si SigInfo) error {
 			targets = append(targets, tg)
 		}
 	case pid == -1:
+		// Every process from sees but its namespace's init and itself.
 		for _, tg := range k.groups {
-			if tg != k.init && tg != from.TG && !tg.zombie {
+			if tg != ns.init && tg != from.TG && !tg.zombie && ns.IsAncestorOf(tg.pidns) {
 				targets = append(targets, tg)
 			}
 		}
@@ -628,6 +657,11 @@ func (t *Task) signalAll(targets []*ThreadGroup, si SigInfo, quiet bool) error {
 		}
 		sent++
 		if int(si.Signo) == 0 {
+			continue
+		}
+		si := si
+		if t.SignalDropped(tg, &si) {
+			queued++
 			continue
 		}
 		if err := tg.SendSignal(si); err != nil {

@@ -27,9 +27,15 @@ import (
 // before Start); atomics are read by others; what others read and exec
 // replaces is behind mu and its accessors.
 type Task struct {
-	K   *Kernel
-	TG  *ThreadGroup
-	TID int
+	K  *Kernel
+	TG *ThreadGroup
+	// TID is the task's kernel ID, vtid its ID in its own PID namespace
+	// (pidns.go).
+	TID  int
+	vtid int
+	// pidnsChildren is the PID namespace unshare or setns chose for the
+	// task's next children, nil for its own (PIDNSForChildren).
+	pidnsChildren atomic.Pointer[PIDNamespace]
 
 	Regs platform.Registers
 	FP   *platform.FPState
@@ -311,8 +317,8 @@ func (t *Task) SetName(name string) {
 	t.name = name
 }
 
-// PID is the thread group's ID as the application sees it.
-func (t *Task) PID() int { return t.TG.PID }
+// PID is the thread group's ID as its own threads see it (getpid).
+func (t *Task) PID() int { return t.TG.vpid }
 
 // Log returns the task's logger.
 func (t *Task) Log() *slog.Logger { return t.K.Log.With("tid", t.TID) }
@@ -571,6 +577,9 @@ func (t *Task) release() {
 		// parent can see it end (exit_sem runs before exit_notify), and
 		// its attachments no longer hold segments marked for removal.
 		t.exitIPC()
+		if t.TG.IsNSInit() {
+			k.zapPIDNS(t.TG) // before it is a zombie, as exit_notify's
+		}
 	}
 	// Released by this, its last user: the process's CPU time, before
 	// its parent may reap it.

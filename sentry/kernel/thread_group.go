@@ -15,8 +15,12 @@ import (
 // fields are guarded by the kernel's mu (k.mu), the others by the group's
 // own locks, as each says.
 type ThreadGroup struct {
-	PID int
-	k   *Kernel
+	// PID is the process's kernel ID (pidns.go); vpid its ID in pidns,
+	// its own namespace, the one its threads see (getpid).
+	PID   int
+	vpid  int
+	pidns *PIDNamespace
+	k     *Kernel
 	// serial tells this process from every other the sandbox ever had,
 	// those that had its PID included: /proc/PID's inode numbers.
 	serial uint64
@@ -67,6 +71,11 @@ type ThreadGroup struct {
 	job    jobState      // stopped by a stop signal (jobcontrol.go); guarded by k.mu
 
 	membarrier membarrierState // membarrier.go; atomic
+	// unkillable is Linux's SIGNAL_UNKILLABLE: the process is a nested
+	// PID namespace's init, which a signal with the default action does
+	// not reach unless it is SIGKILL or SIGSTOP from above (pidns.go),
+	// until a fault it does not handle clears it (forceSignal).
+	unkillable atomic.Bool
 
 	io          IOStats      // procstats.go; atomic
 	oomScoreAdj atomic.Int32 // procstats.go; written under mu
@@ -198,12 +207,13 @@ func (tg *ThreadGroup) Wait() ExitStatus {
 	return tg.status
 }
 
-// PPID returns the parent's PID as the application sees it (0 for init).
+// PPID returns the parent's PID as the application sees it: 0 for init,
+// and for a parent outside the process's namespace (a namespace's init).
 func (t *Task) PPID() int {
 	t.K.mu.Lock()
 	defer t.K.mu.Unlock()
 	if p := t.TG.parent; p != nil {
-		return p.PID
+		return t.PIDOf(p)
 	}
 	return 0
 }
@@ -251,6 +261,7 @@ func (tg *ThreadGroup) Exiting(k *Kernel) bool {
 func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool, pdeath []parentDeath) {
 	tg := t.TG
 	delete(k.tasks, t.TID)
+	defer k.releaseIDLocked(t.TID, tg.pidns) // its tracer's record takes its ID first
 	for i, x := range tg.tasks {
 		if x == t {
 			tg.tasks = append(tg.tasks[:i:i], tg.tasks[i+1:]...)
@@ -276,6 +287,11 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool, pdeath []parentD
 	}
 	tg.exiting, tg.zombie, tg.last = true, true, t
 	go tg.stopTimers()
+	if tg.isNSInitLocked() && !tg.pidns.dead {
+		// Its last threads exited together and none saw itself last
+		// (release): the namespace ends now, without waiting.
+		go k.zapPIDNS(tg)
+	}
 	reaper := k.reaperLocked(tg)
 	for c := range tg.children {
 		delete(tg.children, c)
@@ -289,6 +305,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool, pdeath []parentD
 		}
 		if c.zombie && c.parent == nil {
 			delete(k.groups, c.PID)
+			k.releaseIDLocked(c.PID, c.pidns)
 		}
 		pdeath = c.owedParentDeath(tg, pdeath)
 	}
@@ -304,18 +321,21 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool, pdeath []parentD
 }
 
 // reaperLocked returns the process that adopts the children of dying
-// process tg: its nearest ancestor that is a living child subreaper, or
-// else init (nil when tg is init). k.mu is held.
+// process tg: its nearest ancestor in its PID namespace that is a living
+// child subreaper, or else the namespace's init (nil when tg is that
+// init: a nested namespace's init reaps its orphans as it dies,
+// zapPIDNS, and any left are reaped at once). k.mu is held.
 func (k *Kernel) reaperLocked(tg *ThreadGroup) *ThreadGroup {
-	for a := tg.parent; a != nil && a != k.init; a = a.parent {
+	init := tg.pidns.init
+	for a := tg.parent; a != nil && a != init && a.pidns == tg.pidns; a = a.parent {
 		if a.subreaper && !a.exiting && len(a.tasks) > 0 {
 			return a
 		}
 	}
-	if k.init == nil || k.init == tg || len(k.init.tasks) == 0 {
+	if init == nil || init == tg || len(init.tasks) == 0 {
 		return nil
 	}
-	return k.init
+	return init
 }
 
 // SetChildSubreaper is prctl(PR_SET_CHILD_SUBREAPER).
@@ -344,7 +364,7 @@ type parentDeath struct {
 func (tg *ThreadGroup) owedParentDeath(dying *ThreadGroup, pdeath []parentDeath) []parentDeath {
 	for _, x := range tg.tasks {
 		if sig := x.PdeathSignal(); sig != 0 {
-			pdeath = append(pdeath, parentDeath{tg, NewSigInfo(int32(sig), linux.SI_USER, dying.PID, dying.realUID())})
+			pdeath = append(pdeath, parentDeath{tg, NewSigInfo(int32(sig), linux.SI_USER, tg.pidns.IDOf(dying.PID), dying.realUID())})
 		}
 	}
 	return pdeath
@@ -361,7 +381,7 @@ func (k *Kernel) notifyParentLocked(tg *ThreadGroup) {
 		if tg.status.Signal != 0 {
 			code, status = tg.status.ChildCode(), int32(tg.status.Signal)
 		}
-		si := ChildInfo(int32(tg.exitSignal), code, tg.PID, tg.realUID(), status)
+		si := ChildInfo(int32(tg.exitSignal), code, tg.parent.pidns.IDOf(tg.PID), tg.realUID(), status)
 		// Queued before the broadcast that follows, so that a wait that
 		// returns finds SIGCHLD pending, as in Linux. A real-time exit
 		// signal beyond the parent's RLIMIT_SIGPENDING is lost, as
@@ -396,6 +416,7 @@ func (k *Kernel) reap(tg *ThreadGroup) {
 		delete(tg.parent.children, tg)
 	}
 	delete(k.groups, tg.PID)
+	k.releaseIDLocked(tg.PID, tg.pidns)
 }
 
 // SigAction returns the recorded action of sig (zero: SIG_DFL).

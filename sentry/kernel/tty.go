@@ -227,13 +227,13 @@ func (tty *TTY) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintp
 	}
 	switch cmd {
 	case unix.TIOCGPGRP:
-		pgrp, err := tty.query(t, func() int { return tty.pgrp })
+		pgrp, err := tty.query(t, func() int { return t.IDOf(tty.pgrp) })
 		if err != nil {
 			return 0, true, err
 		}
 		return 0, true, mem.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(pgrp)))
 	case unix.TIOCGSID:
-		sid, err := tty.query(t, func() int { return tty.session })
+		sid, err := tty.query(t, func() int { return t.IDOf(tty.session) })
 		if err == nil && sid == 0 {
 			err = unix.ENOTTY
 		}
@@ -286,6 +286,9 @@ func (tty *TTY) setForeground(ctx context.Context, t *Task, mem vfs.Memory, arg 
 	pgrp := int(int32(binary.LittleEndian.Uint32(b[:])))
 	if pgrp < 0 {
 		return unix.EINVAL
+	}
+	if pgrp = t.KernelIDOf(pgrp); pgrp == 0 {
+		return unix.ESRCH // no such group in t's namespace
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -392,16 +395,17 @@ func (tty *TTY) clearLocked() {
 
 // JobInfo returns what /proc/PID/stat says of t's process: its group, its
 // session, its controlling terminal's device number (0: none) and that
-// terminal's foreground group (-1: no terminal).
-func (t *Task) JobInfo() (pgrp, sid int, ttyDev uint64, tpgid int) {
+// terminal's foreground group (-1: no terminal), the IDs as namespace ns
+// has them.
+func (t *Task) JobInfo(ns *PIDNamespace) (pgrp, sid int, ttyDev uint64, tpgid int) {
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	tg := t.TG
 	if tg.ctty == nil {
-		return tg.pgid, tg.sid, 0, -1
+		return ns.IDOf(tg.pgid), ns.IDOf(tg.sid), 0, -1
 	}
-	return tg.pgid, tg.sid, tg.ctty.rdev, tg.ctty.pgrp
+	return ns.IDOf(tg.pgid), ns.IDOf(tg.sid), tg.ctty.rdev, ns.IDOf(tg.ctty.pgrp)
 }
 
 // OpenControllingTerminal opens the caller's controlling terminal

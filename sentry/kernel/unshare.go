@@ -19,11 +19,11 @@ const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC 
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
 // madeNamespaces are the namespaces the sandbox makes: user (userns.go),
-// UTS (uts.go), network (netns.go), IPC (ipcns.go), time (timens.go) and
-// mount (mntns.go). For the others it answers as a kernel built without
+// UTS (uts.go), network (netns.go), IPC (ipcns.go), time (timens.go),
+// mount (mntns.go) and PID (pidns.go). For the others it answers as a kernel built without
 // them (EINVAL), which programs treat as "no namespaces here".
 const madeNamespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
-	unix.CLONE_NEWTIME | unix.CLONE_NEWNS
+	unix.CLONE_NEWTIME | unix.CLONE_NEWNS | unix.CLONE_NEWPID
 
 // newNamespaces are what an unshare or clone made: credentials in a new
 // user namespace, a new UTS, network, IPC, time or mount namespace; nil
@@ -35,6 +35,7 @@ type newNamespaces struct {
 	ipc   *IPCNamespace // a reference, as net's (ipcns.go)
 	time  *TimeNamespace
 	mnt   *MountNS // a reference, as net's (mntns.go)
+	pid   *PIDNamespace
 	// mntCopy leads the task's root and working directory into mnt.
 	mntCopy *vfs.NamespaceCopy
 }
@@ -61,6 +62,18 @@ func (t *Task) makeNamespaces(flags uint64, syscall string) (newNamespaces, erro
 			return n, err
 		}
 		n.uts = u
+	}
+	if flags&unix.CLONE_NEWPID != 0 {
+		// Not while the caller's children already go to another
+		// namespace than its own (copy_pid_ns).
+		if t.PIDNSForChildren() != t.PIDNS() {
+			return n, unix.EINVAL
+		}
+		ns, err := newPIDNSFor(t.PIDNS(), c)
+		if err != nil {
+			return n, err
+		}
+		n.pid = ns
 	}
 	if flags&unix.CLONE_NEWTIME != 0 {
 		ns, err := t.newTimeNSFor(c)
@@ -132,6 +145,9 @@ func (t *Task) enterNamespaces(n newNamespaces) {
 	}
 	if n.time != nil {
 		t.timensChildren.Store(n.time) // the caller's own stays (unshare_nsproxy_namespaces)
+	}
+	if n.pid != nil {
+		t.pidnsChildren.Store(n.pid) // so does its PID namespace
 	}
 	if n.mnt != nil {
 		t.setMountNS(n.mnt)

@@ -24,7 +24,8 @@ type WaitOptions struct {
 // WaitResult is a reaped child, or one that stopped (Stopped is the
 // signal) or continued.
 type WaitResult struct {
-	PID       int
+	PID       int // as the waiter sees it
+	kid       int // the kernel ID (pidns.go)
 	UID       uint32
 	Status    ExitStatus
 	Stopped   int
@@ -47,8 +48,18 @@ func (r WaitResult) WaitStatus() uint32 {
 
 // Wait waits for a child of t's process to exit, as wait4 and waitid do:
 // ECHILD if no child matches, a zero PID with NoHang if none has exited,
-// EINTR if the task is killed meanwhile.
+// EINTR if the task is killed meanwhile. o.Pid is an ID of t's namespace.
 func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
+	if id := o.Pid; id > 0 || id < -1 {
+		kid := t.KernelIDOf(max(id, -id))
+		if kid == 0 {
+			return WaitResult{}, unix.ECHILD // no such process here
+		}
+		o.Pid = kid
+		if id < 0 {
+			o.Pid = -kid
+		}
+	}
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -62,7 +73,7 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 				continue
 			}
 			matched = true
-			res := WaitResult{PID: c.PID, UID: c.realUID(), Status: c.status}
+			res := WaitResult{PID: t.PIDOf(c), kid: c.PID, UID: c.realUID(), Status: c.status}
 			switch {
 			case c.zombie && c.tracerHolds:
 				// Its tracer sees it first.
@@ -118,20 +129,29 @@ func (t *Task) Sid(pid int) (int, error) {
 	return t.groupField(pid, func(tg *ThreadGroup) int { return tg.sid })
 }
 
-// groupField reads a field of process pid, a zombie's too (getpgid and
-// getsid find it until it is reaped), under the tree lock.
+// groupField reads an ID field of process pid, a zombie's too (getpgid
+// and getsid find it until it is reaped), under the tree lock; pid and
+// the result are IDs of t's namespace (0 for one outside it).
 func (t *Task) groupField(pid int, field func(*ThreadGroup) int) (int, error) {
+	if pid < 0 {
+		return 0, unix.ESRCH
+	}
+	if pid != 0 {
+		if pid = t.KernelIDOf(pid); pid == 0 {
+			return 0, unix.ESRCH
+		}
+	}
 	k := t.K
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if tg := k.groups[pid]; pid != 0 && tg != nil && tg.zombie {
-		return field(tg), nil
+		return t.IDOf(field(tg)), nil
 	}
 	tg, err := t.groupLocked(pid)
 	if err != nil {
 		return 0, err
 	}
-	return field(tg), nil
+	return t.IDOf(field(tg)), nil
 }
 
 func (t *Task) groupLocked(pid int) (*ThreadGroup, error) {
@@ -152,6 +172,19 @@ func (t *Task) groupLocked(pid int) (*ThreadGroup, error) {
 func (t *Task) Setpgid(pid, pgid int) error {
 	if pgid < 0 {
 		return unix.EINVAL
+	}
+	if pid < 0 {
+		return unix.ESRCH
+	}
+	if pid != 0 {
+		if pid = t.KernelIDOf(pid); pid == 0 {
+			return unix.ESRCH
+		}
+	}
+	if pgid != 0 {
+		if pgid = t.KernelIDOf(pgid); pgid == 0 {
+			return unix.EPERM // no such group here
+		}
 	}
 	k := t.K
 	k.mu.Lock()
@@ -208,5 +241,5 @@ func (t *Task) Setsid() (int, error) {
 		}
 	}
 	tg.sid, tg.pgid, tg.ctty = tg.PID, tg.PID, nil
-	return tg.sid, nil
+	return tg.vpid, nil
 }

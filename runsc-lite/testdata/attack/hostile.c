@@ -32,6 +32,8 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
+#include <dirent.h>
+#include <linux/nsfs.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -1248,6 +1250,149 @@ static void mode_mountseq(void)
 	}
 }
 
+/* pidns: a process in a PID namespace of its own names nothing outside
+ * it. Every ID but its own (1) is ESRCH to each call that takes one
+ * (signals, ptrace, memory, pidfds, scheduling, limits, groups, kcmp),
+ * kill(-1) reaches no one (the test's process and the sandbox's init
+ * survive it), its /proc lists it alone, and the namespace above is out of
+ * setns's reach. Then random sequences of forks, clones and unshares into
+ * namespaces, setns, signals, waits and exits (seeds 1-4) in a namespace
+ * each, which the sentry must answer, leaving the first namespace as it
+ * was. */
+static int reachable(pid_t id)
+{
+	int hits = 0, status;
+	char buf[8];
+	struct iovec local = {buf, sizeof buf}, remote = {buf, sizeof buf};
+	cpu_set_t set;
+	struct rlimit rl;
+	hits += kill(id, 0) == 0 || errno != ESRCH;
+	hits += ptrace(PTRACE_ATTACH, id, NULL, NULL) == 0 || errno != ESRCH;
+	hits += syscall(SYS_process_vm_readv, id, &local, 1, &remote, 1, 0) >= 0 || errno != ESRCH;
+	hits += syscall(SYS_pidfd_open, id, 0) >= 0 || errno != ESRCH;
+	hits += sched_getaffinity(id, sizeof set, &set) == 0 || errno != ESRCH;
+	hits += syscall(SYS_prlimit64, id, RLIMIT_NOFILE, NULL, &rl) == 0 || errno != ESRCH;
+	hits += getpgid(id) >= 0 || errno != ESRCH;
+	hits += getsid(id) >= 0 || errno != ESRCH;
+	hits += syscall(SYS_kcmp, getpid(), id, 0 /* KCMP_FILE */, 0, 0) >= 0 || errno != ESRCH;
+	hits += syscall(SYS_tgkill, id, id, 0) == 0 || errno != ESRCH;
+	hits += waitpid(id, &status, WNOHANG) >= 0 || errno != ECHILD;
+	return hits;
+}
+
+static void pid_sequence(int depth)
+{
+	fflush(stdout);
+	int nsfd[4] = {-1, -1, -1, -1}, forks = 0;
+	for (int i = 0; i < 200; i++) {
+		switch (rand() % 9) {
+		case 0:
+		case 1:
+			/* At most 3 children each, 4 generations: a tree of 121
+			 * processes at most. */
+			if (forks < 3 && depth < 4 && fork() == 0) {
+				srand(rand() + depth);
+				pid_sequence(depth + 1);
+				_exit(rand() % 4);
+			}
+			forks++;
+			break;
+		case 2: unshare(CLONE_NEWPID); break;
+		case 3: {
+			int slot = rand() % 4;
+			if (nsfd[slot] >= 0)
+				close(nsfd[slot]);
+			nsfd[slot] = open(rand() % 2 ? "/proc/self/ns/pid" : "/proc/self/ns/pid_for_children", O_RDONLY);
+			break;
+		}
+		case 4: setns(nsfd[rand() % 4], CLONE_NEWPID); break;
+		case 5: kill(rand() % 8 - 1, rand() % 3 ? SIGUSR1 : SIGKILL); break;
+		case 6: waitpid(-1, NULL, WNOHANG); break;
+		case 7: getppid(), getpgid(rand() % 8), getsid(0); break;
+		case 8:
+			if (rand() % 40 == 0)
+				_exit(0);
+			break;
+		}
+	}
+	while (wait(NULL) > 0)
+		;
+}
+
+static void mode_pidns(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
+			_exit(2);
+		fflush(stdout);
+		pid_t init = fork();
+		if (init == 0) {
+			int hits = 0;
+			for (pid_t id = 2; id <= 1024; id++)
+				hits += reachable(id);
+			printf("IDs 2-1024 reached from the namespace: %d\n", hits);
+			printf("getpid %d, getppid %d\n", getpid(), getppid());
+			T(kill(-1, SIGKILL));
+			int self = open("/proc/self/ns/pid", O_RDONLY);
+			T(ioctl(self, NS_GET_PARENT));
+			T(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+			T(mount("proc", "/proc", "proc", 0, NULL));
+			DIR *d = opendir("/proc");
+			struct dirent *e;
+			int n = 0;
+			while ((e = readdir(d)) != NULL)
+				n += e->d_name[0] >= '0' && e->d_name[0] <= '9';
+			closedir(d);
+			printf("processes in its /proc: %d\n", n);
+			struct stat st;
+			char path[64];
+			for (pid_t id = 2, found = 0; id <= 1024; id++) {
+				snprintf(path, sizeof path, "/proc/%d", id);
+				found += stat(path, &st) == 0;
+				if (id == 1024)
+					printf("/proc/2-1024 found: %d\n", found);
+			}
+			fflush(stdout);
+			_exit(0);
+		}
+		int status;
+		waitpid(init, &status, 0);
+		printf("init: status %#x\n", status);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	printf("namespace's parent: status %#x\n", status);
+	int first = open("/proc/self/ns/pid", O_RDONLY);
+	for (unsigned seed = 1; seed <= 4; seed++) {
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			srand(seed);
+			if (unshare(CLONE_NEWPID) != 0)
+				_exit(2);
+			if (fork() == 0) {
+				/* Its own group: kill(0) reaches a group across
+				 * namespaces, as in Linux. */
+				setsid();
+				signal(SIGUSR1, SIG_IGN);
+				pid_sequence(0);
+				_exit(0);
+			}
+			while (wait(NULL) > 0)
+				;
+			_exit(0);
+		}
+		waitpid(pid, &status, 0);
+		struct stat a, b;
+		fstat(first, &a);
+		stat("/proc/self/ns/pid", &b);
+		printf("seed %u: status %#x, still in the first namespace: %d\n", seed, status, a.st_ino == b.st_ino);
+	}
+}
+
 /* chroot: the classic escapes, in a sandbox whose root is a directory of
  * the test's: the marker file next to that directory on the host must stay
  * out of reach (each path below names it), and the sandbox's root in it. */
@@ -1670,6 +1815,7 @@ int main(int argc, char **argv)
 		{"clock", mode_clock},
 		{"mounts", mode_mounts},
 		{"mountseq", mode_mountseq},
+		{"pidns", mode_pidns},
 		{"chroot", mode_chroot},
 		{"kernel", mode_kernel},
 		{"bpf", mode_bpf},

@@ -51,6 +51,9 @@ import (
 // skip. TIME_NS is y with time namespaces (CLONE_NEWTIME,
 // sentry/kernel/timens.go).
 //
+// Session 30: MNT_NS (mount namespaces, sentry/kernel/mntns.go, since
+// session 29) and PID_NS (sentry/kernel/pidns.go) are y.
+//
 // Session 10: iptables' socket options (sentry/socket/inet/netfilter.go)
 // on netstack's packet filter: NETFILTER, NETFILTER_XTABLES,
 // IP_NF_IPTABLES and IP_NF_FILTER, with the REJECT target
@@ -73,6 +76,8 @@ var configEnabled = []string{
 	"NET_NS",       // CLONE_NEWNET: sentry/kernel/netns.go
 	"IPC_NS",       // CLONE_NEWIPC: sentry/kernel/ipcns.go
 	"TIME_NS",      // CLONE_NEWTIME: sentry/kernel/timens.go
+	"MNT_NS",       // CLONE_NEWNS: sentry/kernel/mntns.go
+	"PID_NS",       // CLONE_NEWPID: sentry/kernel/pidns.go
 	"INET", "IPV6", // sentry/socket/inet (netstack)
 	"PACKET",               // AF_PACKET sockets and their rings: sentry/socket/inet/packet.go, packetring.go
 	"COREDUMP", "ELF_CORE", // core files: sentry/kernel/coredump.go, sentry/coredump
@@ -88,7 +93,6 @@ var configEnabled = []string{
 // configDisabled are options programs ask about that the sentry does not
 // implement.
 var configDisabled = []string{
-	"PID_NS", "MNT_NS",
 	"IO_URING", "USERFAULTFD",
 	"NUMA", "SWAP", "FANOTIFY", "KEYS", "BPF_SYSCALL",
 	"PERF_EVENTS", "QUOTA", "HUGETLBFS", "TRANSPARENT_HUGEPAGE", "MEMORY_FAILURE",

@@ -16,12 +16,12 @@ import (
 // pidStat is /proc/pid/stat (proc(5)): the fields programs read (pid, comm,
 // state, ppid, pgrp, session, tty_nr, tpgid, utime and stime (the
 // process's, as times(2) gives them), threads) are real; the others zero.
-func pidStat(ctx context.Context, t *kernel.Task) string {
-	pgrp, sid, ttyDev, tpgid := t.JobInfo()
+func (fs *FileSystem) pidStat(ctx context.Context, t *kernel.Task) string {
+	pgrp, sid, ttyDev, tpgid := t.JobInfo(fs.ns)
 	user, sys := t.TG.CPUTime()
-	id := t.TID
+	id := fs.ns.IDOf(t.TID)
 	if t.IsZombie() {
-		id = t.PID()
+		id = fs.ns.IDOf(t.TG.PID)
 	}
 	// starttime is on the boot-time clock of the reader's time namespace
 	// (timens_add_boottime_ns); vsize and rss are 0 for a zombie, whose
@@ -36,7 +36,7 @@ func pidStat(ctx context.Context, t *kernel.Task) string {
 		vsize, rss = s.size, s.rss/abi.PageSize
 	}
 	rsslim, _ := t.TG.Rlimit(unix.RLIMIT_RSS, nil, false)
-	fields := []any{id, "(" + t.Name() + ")", string(state(ctx, t)), t.PPID(), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
+	fields := []any{id, "(" + t.Name() + ")", string(state(ctx, t)), t.PPIDIn(fs.ns), pgrp, sid, vfs.EncodeDev(ttyDev), tpgid,
 		0, 0, 0, 0, 0, ticks(user), ticks(sys), 0, 0, statPriority(t), t.Nice(), max(t.TG.NumThreads(), 1), 0,
 		ticks(max(start, 0)), vsize, rss, rsslim.Cur}
 	var b strings.Builder
@@ -74,9 +74,10 @@ func state(ctx context.Context, t *kernel.Task) byte {
 // stateNames are the names /proc/PID/status gives the state letters.
 var stateNames = map[byte]string{'R': "running", 'S': "sleeping", 'T': "stopped", 'Z': "zombie"}
 
-// pidStatus is /proc/PID/status; the IDs show as the reader's user
-// namespace has them (proc_pid_status).
-func pidStatus(ctx context.Context, t *kernel.Task) string {
+// pidStatus is /proc/PID/status; the user and group IDs show as the
+// reader's user namespace has them, the process IDs as /proc's PID
+// namespace does (proc_pid_status).
+func (fs *FileSystem) pidStatus(ctx context.Context, t *kernel.Task) string {
 	c := t.Creds()
 	var ns *kernel.UserNamespace
 	if r := caller(ctx); r != nil {
@@ -90,13 +91,24 @@ func pidStatus(ctx context.Context, t *kernel.Task) string {
 	}
 	fmt.Fprintf(&b, "State:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n"+
 		"Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t64\nGroups:\t",
-		st, stateNames[st], t.PID(), t.TID, t.PPID(), t.TracerPID(),
+		st, stateNames[st], fs.ns.IDOf(t.TG.PID), fs.ns.IDOf(t.TID), t.PPIDIn(fs.ns), t.TracerPID(fs.ns),
 		ns.ShowUID(c.UID.Real), ns.ShowUID(c.UID.Effective), ns.ShowUID(c.UID.Saved), ns.ShowUID(c.UID.FS),
 		ns.ShowGID(c.GID.Real), ns.ShowGID(c.GID.Effective), ns.ShowGID(c.GID.Saved), ns.ShowGID(c.GID.FS))
 	for _, g := range c.Groups {
 		fmt.Fprintf(&b, "%d ", ns.ShowGID(g))
 	}
 	b.WriteString("\n")
+	ids := t.NSIDsFrom(fs.ns)
+	for _, l := range []struct {
+		name string
+		ids  []int
+	}{{"NStgid", ids.TGID}, {"NSpid", ids.TID}, {"NSpgid", ids.PGID}, {"NSsid", ids.SID}} {
+		b.WriteString(l.name + ":")
+		for _, id := range l.ids {
+			fmt.Fprintf(&b, "\t%d", id)
+		}
+		b.WriteString("\n")
+	}
 	if !t.IsZombie() {
 		// A zombie's memory is gone: Linux shows no Vm lines.
 		b.WriteString(statusMemory(t))

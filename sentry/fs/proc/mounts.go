@@ -38,9 +38,9 @@ type Mount struct {
 
 // SetMounts sets the mount table that /proc/PID/mounts and mountinfo show.
 func (fs *FileSystem) SetMounts(mounts []Mount) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.mountTable = append([]Mount(nil), mounts...)
+	fs.table.mu.Lock()
+	defer fs.table.mu.Unlock()
+	fs.table.mounts = append([]Mount(nil), mounts...)
 }
 
 // mounts returns the mounts of t's mount namespace: the sandbox's own
@@ -51,9 +51,9 @@ func (fs *FileSystem) mounts(t *kernel.Task) []Mount {
 	if v == nil {
 		return nil
 	}
-	fs.mu.Lock()
-	own := slices.Clone(fs.mountTable)
-	fs.mu.Unlock()
+	fs.table.mu.Lock()
+	own := slices.Clone(fs.table.mounts)
+	fs.table.mu.Unlock()
 	return describeMounts(own, v.Mounts(context.Background(), t.MountNS().VFS))
 }
 

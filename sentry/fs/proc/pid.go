@@ -28,11 +28,15 @@ import (
 // (without a task directory of its own); /proc/TID, for a thread that
 // leads no process, is too, unlisted, as in Linux.
 func (fs *FileSystem) pidDir(pid int) vfs.Inode {
+	kid := fs.ns.KernelIDOf(pid)
 	find := func() *kernel.Task {
-		if t := fs.k.Task(pid); t != nil {
+		if kid == 0 {
+			return nil
+		}
+		if t := fs.k.Task(kid); t != nil {
 			return t
 		}
-		return fs.k.Zombie(pid)
+		return fs.k.Zombie(kid)
 	}
 	found := find()
 	if found == nil {
@@ -48,7 +52,7 @@ func (fs *FileSystem) pidDir(pid int) vfs.Inode {
 	// The inode numbers come from the path: the serial makes them the
 	// process's own.
 	d := fs.taskDir(fmt.Sprintf("/%d.%d", pid, tg.Serial()), task, pid)
-	if found.PID() == pid {
+	if tg.PID == kid {
 		return processDir{d, tg}
 	}
 	return d
@@ -74,9 +78,13 @@ func (fs *FileSystem) threadsDir(base string, task func() (*kernel.Task, error))
 		}
 		tg := t.TG
 		c := make(map[string]vfs.Inode)
-		for _, tid := range tg.TIDs() {
+		for _, kid := range tg.TIDs() {
+			tid := fs.ns.IDOf(kid)
+			if tid == 0 {
+				continue
+			}
 			c[strconv.Itoa(tid)] = fs.taskDir(base+"/"+strconv.Itoa(tid), func() (*kernel.Task, error) {
-				if t := fs.k.Task(tid); t != nil && t.TG == tg {
+				if t := fs.k.Task(kid); t != nil && t.TG == tg {
 					return t, nil
 				}
 				return nil, unix.ESRCH
@@ -134,8 +142,8 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			return nil, unix.ENOENT
 		}
 		c := map[string]vfs.Inode{
-			"stat":         genCaller("stat", pidStat),
-			"status":       genCaller("status", pidStatus),
+			"stat":         genCaller("stat", fs.pidStat),
+			"status":       genCaller("status", fs.pidStatus),
 			"cmdline":      gen("cmdline", cmdline),
 			"environ":      gen("environ", environ),
 			"auxv":         gen("auxv", auxv),

@@ -8,6 +8,10 @@
 // host's /proc, except once the nominal CPU frequency (cpuinfo.go). Each
 // family's file says how its figures are made.
 //
+// Each PID namespace has its /proc (kernel.Task.ProcFSOf): its processes
+// only, by their IDs there, and the IDs in every file as that namespace
+// has them (a process outside it shows as 0), as Linux's proc_pid_ns.
+//
 // Files are generated when they are opened (package kernfs), so a read
 // sees one consistent snapshot. Everything is read-only; writes fail with
 // EACCES. Inode numbers are derived from the path, so they are stable
@@ -26,24 +30,40 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// FileSystem is a /proc for kernel k.
+// FileSystem is a /proc for kernel k's PID namespace ns.
 type FileSystem struct {
 	k      *kernel.Kernel
+	ns     *kernel.PIDNamespace
 	tree   kernfs.Tree
 	bootID string // /proc/sys/kernel/random/boot_id
 	// system are the files and directories of the root that are not a
 	// process's; made once.
 	system map[string]vfs.Inode
 
-	mu         sync.Mutex // guards mountTable
-	mountTable []Mount
+	// table is the sandbox's own mounts, shared by every namespace's
+	// /proc.
+	table *mountTable
 }
 
-// New returns /proc for k; its mount table is empty until SetMounts.
+// mountTable is what SetMounts recorded.
+type mountTable struct {
+	mu     sync.Mutex // guards mounts
+	mounts []Mount
+}
+
+// New returns /proc for k's first PID namespace; its mount table is empty
+// until SetMounts. It makes the /proc of the nested ones (k.NewProcFS).
 func New(k *kernel.Kernel) *FileSystem {
-	fs := &FileSystem{k: k, tree: kernfs.Tree{Dev: vfs.NewDeviceID(), Time: vfs.Now()}, bootID: newUUID()}
-	fs.system = fs.systemFiles()
+	fs := newIn(k, k.RootPIDNS(), new(mountTable))
+	k.NewProcFS = func(ns *kernel.PIDNamespace) vfs.FileSystem { return newIn(k, ns, fs.table) }
 	cpuName()
+	return fs
+}
+
+// newIn returns /proc for namespace ns.
+func newIn(k *kernel.Kernel, ns *kernel.PIDNamespace, table *mountTable) *FileSystem {
+	fs := &FileSystem{k: k, ns: ns, tree: kernfs.Tree{Dev: vfs.NewDeviceID(), Time: vfs.Now()}, bootID: newUUID(), table: table}
+	fs.system = fs.systemFiles()
 	return fs
 }
 
@@ -76,7 +96,9 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 	return map[string]vfs.Inode{
 		"self": tr.Symlink("/self", func(ctx context.Context) (string, error) {
 			if t := caller(ctx); t != nil {
-				return strconv.Itoa(t.PID()), nil
+				if id := fs.ns.IDOf(t.TG.PID); id != 0 {
+					return strconv.Itoa(id), nil
+				}
 			}
 			return "", unix.ENOENT
 		}),
@@ -105,7 +127,7 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 // rootDir is /proc: the system files and a directory per process.
 func (fs *FileSystem) rootDir() *kernfs.Dir {
 	return fs.tree.Dir("/", func(ctx context.Context) (map[string]vfs.Inode, error) {
-		pids := fs.k.PIDs(true)
+		pids := fs.ns.IDs(fs.k.PIDs(true))
 		c := make(map[string]vfs.Inode, len(fs.system)+len(pids))
 		for name, i := range fs.system {
 			c[name] = i

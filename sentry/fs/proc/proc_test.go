@@ -239,7 +239,8 @@ func TestConfigGz(t *testing.T) {
 		"CONFIG_USER_NS":            "CONFIG_USER_NS=y",
 		"CONFIG_NET_NS":             "CONFIG_NET_NS=y",
 		"CONFIG_IPC_NS":             "CONFIG_IPC_NS=y",
-		"CONFIG_PID_NS":             "# CONFIG_PID_NS is not set",
+		"CONFIG_PID_NS":             "CONFIG_PID_NS=y",
+		"CONFIG_MNT_NS":             "CONFIG_MNT_NS=y",
 		"CONFIG_CHECKPOINT_RESTORE": "CONFIG_CHECKPOINT_RESTORE=y",
 		"CONFIG_TIME_NS":            "CONFIG_TIME_NS=y",
 	} {

@@ -44,20 +44,20 @@ func oomScore(t *kernel.Task, totalBytes uint64) string {
 }
 
 // nsTaskInodes are a process's namespaces, each as a file
-// (kernel.NSInode): of each kind its own, and the sandbox's one PID and
-// cgroup namespaces, numbered as Linux numbers its initial ones
+// (kernel.NSInode): of each kind its own, and the sandbox's one cgroup
+// namespace, the first ones numbered as Linux numbers its initial ones
 // (PROC_*_INIT_INO): the sandbox's, never the host's.
 var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
-	"user": (*kernel.Task).UserNSInode,
-	"uts":  (*kernel.Task).UTSNSInode,
-	"net":  (*kernel.Task).NetNSInode,
-	"ipc":  (*kernel.Task).IPCNSInode,
-	"time": (*kernel.Task).TimeNSInode,
-	"mnt":  (*kernel.Task).MountNSInode,
-	// The sandbox's one PID and cgroup namespaces.
-	"pid":              func(*kernel.Task) *kernel.NSInode { return kernel.PIDNSInode() },
-	"pid_for_children": func(*kernel.Task) *kernel.NSInode { return kernel.PIDNSInode() },
-	"cgroup":           func(*kernel.Task) *kernel.NSInode { return kernel.CgroupNSInode() },
+	"user":             (*kernel.Task).UserNSInode,
+	"uts":              (*kernel.Task).UTSNSInode,
+	"net":              (*kernel.Task).NetNSInode,
+	"ipc":              (*kernel.Task).IPCNSInode,
+	"time":             (*kernel.Task).TimeNSInode,
+	"mnt":              (*kernel.Task).MountNSInode,
+	"pid":              (*kernel.Task).PIDNSInode,
+	"pid_for_children": (*kernel.Task).PIDNSForChildrenInode,
+	// The sandbox's one cgroup namespace.
+	"cgroup": func(*kernel.Task) *kernel.NSInode { return kernel.CgroupNSInode() },
 	// The time namespace the process's children get (unshare's).
 	"time_for_children": (*kernel.Task).TimeNSForChildrenInode,
 }
@@ -74,7 +74,11 @@ func nsJump(task func() (*kernel.Task, error), ns func(t *kernel.Task) *kernel.N
 		if c := caller(ctx); c != nil && !c.MayInspect(t) {
 			return nil, unix.EACCES
 		}
-		return vfs.AnonDentry(ns(t)), nil
+		n := ns(t)
+		if n == nil {
+			return nil, unix.ENOENT
+		}
+		return vfs.AnonDentry(n), nil
 	}
 }
 
@@ -88,7 +92,11 @@ func (fs *FileSystem) nsDir(base string, task func() (*kernel.Task, error)) *ker
 			if err != nil {
 				return "", unix.ENOENT
 			}
-			return fmt.Sprintf("%s:[%d]", kind, ns(t).Inode()), nil
+			n := ns(t)
+			if n == nil {
+				return "", unix.ENOENT
+			}
+			return fmt.Sprintf("%s:[%d]", kind, n.Inode()), nil
 		}, nsJump(task, ns))
 	}
 	return fs.tree.Fixed(base+"/ns", c)

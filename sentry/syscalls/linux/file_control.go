@@ -65,7 +65,7 @@ func fcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return 0, recordLock(t, f, cmd, a.Pointer(2))
 	case unix.F_GETOWN:
-		return uintptr(getOwn(f)), nil
+		return uintptr(getOwn(t, f)), nil
 	case unix.F_SETOWN:
 		return 0, setOwn(t, f, a.Int(2))
 	case linux.F_GETOWN_EX:
@@ -133,21 +133,22 @@ func getSeals(f *vfs.File) (uintptr, error) {
 	return uintptr(seals), err
 }
 
-// ownerEx returns the file's owner as F_GETOWN_EX reads it: a file never
-// given one reads as a thread owner 0, as Linux's zeroed f_owner.
-func ownerEx(f *vfs.File) linux.FOwnerEx {
+// ownerEx returns the file's owner as F_GETOWN_EX reads it, its ID as t
+// sees it (0 outside t's PID namespace): a file never given one reads as
+// a thread owner 0, as Linux's zeroed f_owner.
+func ownerEx(t *kernel.Task, f *vfs.File) linux.FOwnerEx {
 	o := f.Owner()
 	if o == nil {
 		return linux.FOwnerEx{Type: linux.F_OWNER_TID}
 	}
 	typ, id := o.ID()
-	return linux.FOwnerEx{Type: typ, PID: id}
+	return linux.FOwnerEx{Type: typ, PID: int32(t.IDOf(int(id)))}
 }
 
 // getOwn is F_GETOWN (f_getown): the owning process or thread, minus the
 // owning group, 0 when none or once it has gone.
-func getOwn(f *vfs.File) int32 {
-	o := ownerEx(f)
+func getOwn(t *kernel.Task, f *vfs.File) int32 {
+	o := ownerEx(t, f)
 	if o.Type == linux.F_OWNER_PGRP {
 		return -o.PID
 	}
@@ -174,7 +175,7 @@ func setOwn(t *kernel.Task, f *vfs.File, who int32) error {
 
 // getOwnEx is F_GETOWN_EX: the owner's kind and ID at addr.
 func getOwnEx(t *kernel.Task, f *vfs.File, addr uintptr) error {
-	o := ownerEx(f)
+	o := ownerEx(t, f)
 	return kernel.CopyOut(t, addr, &o)
 }
 

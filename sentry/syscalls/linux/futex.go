@@ -101,7 +101,7 @@ func futexWaitUntil(t *kernel.Task, addr uintptr, private bool, val, bitset uint
 func getRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	target := t
 	if pid := a.Int(0); pid != 0 {
-		if target = t.K.TaskOrZombie(int(pid)); target == nil {
+		if target = t.LookupTaskOrZombie(int(pid)); target == nil {
 			return 0, unix.ESRCH
 		}
 	}

@@ -97,7 +97,9 @@ func getppid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return uintptr(t.PPID()), nil
 }
 
-func gettid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) { return uintptr(t.TID), nil }
+func gettid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return uintptr(t.ThreadID()), nil
+}
 
 func getuid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	c := t.Creds()

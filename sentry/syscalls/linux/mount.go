@@ -171,23 +171,25 @@ func mountSysfs(t *kernel.Task, target, source, data string, flags uint64) error
 	return nil
 }
 
-// mountProc mounts the sandbox's /proc again on target (a chroot's
-// /proc): the same filesystem, one instance for the sandbox, so that it
-// takes no option but the superblock flags (EINVAL: no hidepid=, gid=
-// or subset=, which would change /proc for every mount of it).
+// mountProc mounts the /proc of the caller's PID namespace on target (a
+// chroot's /proc, or a new namespace's): one instance for each namespace,
+// so that it takes no option but the superblock flags (EINVAL: no
+// hidepid=, gid= or subset=, which would change /proc for every mount of
+// it).
 func mountProc(t *kernel.Task, target, source, data string, flags uint64) error {
 	for opt := range strings.SplitSeq(data, ",") {
 		if opt != "" && !slices.Contains(sysfsFlagOptions, opt) {
 			return unix.EINVAL
 		}
 	}
-	if t.K.ProcFS == nil {
+	procFS := t.ProcFSOf()
+	if procFS == nil {
 		return unix.ENODEV
 	}
 	if source == "" {
 		source = "none"
 	}
-	err := t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), t.MountNS().VFS, target, t.K.ProcFS,
+	err := t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), t.MountNS().VFS, target, procFS,
 		vfs.MountOptions{Source: source, Type: "proc", Flags: flags})
 	if err != nil {
 		return fmt.Errorf("mounting proc on %s: %w", target, err)

@@ -18,8 +18,8 @@ import (
 func registerProcess(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_CLONE, "clone", clone, "user, UTS, network, IPC and time namespaces only, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_CLONE3, "clone3", clone3, "user, UTS and network namespaces only, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
-	partial(st, unix.SYS_SETNS, "setns", setns, "user, UTS and network namespace files only (EINVAL for pidfds and others)", kernel.ArgFD, kernel.ArgHex)
-	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "user, UTS and network namespaces only (others EINVAL)", kernel.ArgHex)
+	partial(st, unix.SYS_SETNS, "setns", setns, "namespace files only (EINVAL for pidfds)", kernel.ArgFD, kernel.ArgHex)
+	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "no cgroup namespaces (EINVAL)", kernel.ArgHex)
 	reg(st, unix.SYS_FORK, "fork", fork)
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
@@ -58,7 +58,7 @@ func unshare(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // kcmp finds both tasks, zombies too (ESRCH), then compares (Task.Kcmp).
 func kcmp(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	t1, t2 := t.K.TaskOrZombie(int(a.Int(0))), t.K.TaskOrZombie(int(a.Int(1)))
+	t1, t2 := t.LookupTaskOrZombie(int(a.Int(0))), t.LookupTaskOrZombie(int(a.Int(1)))
 	if t1 == nil || t2 == nil {
 		return 0, unix.ESRCH
 	}
@@ -113,7 +113,8 @@ func clone3(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // CLONE_THREAD or CLONE_PARENT, a stack size without a stack or a stack
 // without a size or past the user address space. It returns the arguments
 // of Task.Clone, which checks the flag combinations clone and clone3
-// share; set_tid (only for new pid namespaces here) is EINVAL too.
+// share; set_tid (choosing the child's IDs, for checkpoint and restore)
+// is EINVAL too.
 func parseCloneArgs(b []byte) (kernel.CloneArgs, error) {
 	for _, extra := range b[min(len(b), cloneArgsSize):] {
 		if extra != 0 {
@@ -375,7 +376,9 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return 0, err
 		}
-		o.Pid = p.PID()
+		if o.Pid = p.PIDFor(t); o.Pid == 0 {
+			return 0, unix.ECHILD // not a child: none is outside t's namespace
+		}
 		if nonblock && !o.NoHang {
 			o.NoHang, eagain = true, true
 		}

@@ -45,7 +45,7 @@ func processVM(t *kernel.Task, a kernel.SyscallArguments, write bool) (uintptr, 
 	if err != nil || len(remote) == 0 {
 		return 0, err
 	}
-	target := t.K.Task(int(a.Int(0)))
+	target := t.LookupTask(int(a.Int(0)))
 	if target == nil || a.Int(0) <= 0 {
 		return 0, unix.ESRCH
 	}

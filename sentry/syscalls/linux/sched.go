@@ -102,7 +102,7 @@ func capset(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if pid != 0 && int(pid) != t.TID {
+	if pid != 0 && int(pid) != t.ThreadID() {
 		return 0, unix.EPERM
 	}
 	data := make([]linux.CapUserData, words)

@@ -36,7 +36,7 @@ func taskArg(t *kernel.Task, pid int32) (*kernel.Task, error) {
 	case pid == 0:
 		return t, nil
 	}
-	if o := t.K.TaskOrZombie(int(pid)); o != nil {
+	if o := t.LookupTaskOrZombie(int(pid)); o != nil {
 		return o, nil
 	}
 	return nil, unix.ESRCH

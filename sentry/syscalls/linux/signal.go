@@ -145,8 +145,8 @@ func sendToThread(t *kernel.Task, tgid, tid int, sig int32) error {
 	if tid <= 0 || tgid == 0 || tgid < -1 || !validSignal(sig) {
 		return unix.EINVAL
 	}
-	target := t.K.TaskOrZombie(tid)
-	if target == nil || tgid != -1 && target.PID() != tgid {
+	target := t.LookupTaskOrZombie(tid)
+	if target == nil || tgid != -1 && t.PIDOf(target.TG) != tgid {
 		return unix.ESRCH
 	}
 	if err := t.MaySignal(target.TG, int(sig)); err != nil {
@@ -155,7 +155,11 @@ func sendToThread(t *kernel.Task, tgid, tid int, sig int32) error {
 	if sig == 0 || target.IsZombie() {
 		return nil // a zombie's signals are dropped
 	}
-	return target.SendSignal(kernel.NewSigInfo(sig, linux.SI_TKILL, t.PID(), t.Creds().UID.Real))
+	si := kernel.NewSigInfo(sig, linux.SI_TKILL, t.PID(), t.Creds().UID.Real)
+	if t.SignalDropped(target.TG, &si) {
+		return nil
+	}
+	return target.SendSignal(si)
 }
 
 func rtSigpending(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -257,7 +261,7 @@ func copyInSigInfo(t *kernel.Task, addr uintptr, sig int32) (kernel.SigInfo, err
 // pid or tid argument, compared with the caller's tid as
 // do_rt_sigqueueinfo does): EPERM.
 func mayClaim(t *kernel.Task, si kernel.SigInfo, to int) error {
-	if (si.Code >= 0 || si.Code == linux.SI_TKILL) && to != t.TID {
+	if (si.Code >= 0 || si.Code == linux.SI_TKILL) && to != t.ThreadID() {
 		return unix.EPERM
 	}
 	return nil
@@ -292,8 +296,8 @@ func rtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if err := mayClaim(t, si, tid); err != nil {
 		return 0, err
 	}
-	target := t.K.TaskOrZombie(tid)
-	if target == nil || target.PID() != tgid {
+	target := t.LookupTaskOrZombie(tid)
+	if target == nil || t.PIDOf(target.TG) != tgid {
 		return 0, unix.ESRCH
 	}
 	if !validSignal(sig) {
@@ -302,7 +306,7 @@ func rtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	if err := t.MaySignal(target.TG, int(sig)); err != nil {
 		return 0, err
 	}
-	if sig == 0 || target.IsZombie() {
+	if sig == 0 || target.IsZombie() || t.SignalDropped(target.TG, &si) {
 		return 0, nil
 	}
 	return 0, target.SendSignal(si)

@@ -169,7 +169,7 @@ func claimCred(t *kernel.Task, cr *unixsocket.Cred) error {
 	if !(own || has(unix.CAP_SYS_ADMIN)) || !(in(cr.UID, c.UID) || has(unix.CAP_SETUID)) || !(in(cr.GID, c.GID) || has(unix.CAP_SETGID)) {
 		return unix.EPERM
 	}
-	if !own && (cr.PID <= 0 || t.K.Task(int(cr.PID)) == nil) {
+	if !own && (cr.PID <= 0 || t.LookupTask(int(cr.PID)) == nil) {
 		return unix.ESRCH
 	}
 	return nil

@@ -105,7 +105,7 @@ func prlimit64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	target := t
 	if pid := int(a.Int(0)); pid != 0 {
-		if target = t.K.TaskOrZombie(pid); target == nil {
+		if target = t.LookupTaskOrZombie(pid); target == nil {
 			return 0, unix.ESRCH
 		}
 	}
@@ -184,7 +184,7 @@ func times(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func schedGetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	target := t
 	if pid := int(a.Int(0)); pid != 0 {
-		if target = t.K.TaskOrZombie(pid); target == nil {
+		if target = t.LookupTaskOrZombie(pid); target == nil {
 			return 0, unix.ESRCH
 		}
 	}
@@ -231,7 +231,7 @@ func schedSetaffinity(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error
 	}
 	target := t
 	if pid := int(a.Int(0)); pid != 0 {
-		if target = t.K.TaskOrZombie(pid); target == nil {
+		if target = t.LookupTaskOrZombie(pid); target == nil {
 			return 0, unix.ESRCH
 		}
 	}

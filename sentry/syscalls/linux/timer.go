@@ -124,9 +124,9 @@ func cpuClock(t *kernel.Task, clock int32) (cpu func() time.Duration, ok bool) {
 			// pid_for_clock: a thread's clock only of the caller's
 			// own process, a process's by its PID (or the caller's
 			// own thread ID).
-			o := t.K.Task(pid)
+			o := t.LookupTask(pid)
 			perThread := clock&linux.CPUCLOCK_PERTHREAD_MASK != 0
-			if o == nil || perThread && o.TG != t.TG || !perThread && o.PID() != pid && o != t {
+			if o == nil || perThread && o.TG != t.TG || !perThread && t.PIDOf(o.TG) != pid && o != t {
 				return nil, false
 			}
 			tg = o.TG
@@ -165,7 +165,7 @@ func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		value, sig, notify = ev.Value, ev.Signo, ev.Notify
 		if notify == linux.SIGEV_THREAD_ID {
-			target = t.K.Task(int(ev.Tid))
+			target = t.LookupTask(int(ev.Tid))
 			if target == nil || target.TG != t.TG {
 				return 0, unix.EINVAL
 			}
