@@ -20,9 +20,9 @@ type CloneArgs struct {
 	PidFD uintptr
 }
 
-// Flags clone accepts. Namespaces the sandbox does not make
-// (madeNamespaces), and the rest, are EINVAL.
-const supportedCloneFlags = madeNamespaces | unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+// Flags clone accepts: the namespaces (namespaceFlags) and these; the
+// rest are EINVAL.
+const supportedCloneFlags = namespaceFlags | unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
 	unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_VFORK | unix.CLONE_PARENT |
 	unix.CLONE_DETACHED | unix.CLONE_IO | unix.CLONE_PIDFD | unix.CLONE_PTRACE | unix.CLONE_UNTRACED
@@ -61,7 +61,7 @@ func (t *Task) Clone(a CloneArgs) (int, error) {
 			return 0, err
 		}
 	}
-	ns, err := t.makeNamespaces(f, "clone")
+	ns, err := t.makeNamespaces(f)
 	if err != nil {
 		return 0, err
 	}
@@ -178,6 +178,10 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	c.uts.Store(t.uts.Load())
 	if ns.uts != nil {
 		c.uts.Store(ns.uts)
+	}
+	c.cgroupns.Store(t.cgroupns.Load())
+	if ns.cgroup != nil {
+		c.cgroupns.Store(ns.cgroup)
 	}
 	c.Regs.Rax = 0
 	if a.Stack != 0 {

@@ -14,25 +14,21 @@ import (
 // NS_GET_* ioctls ask about. The magic link resolves to the namespace's
 // NSInode itself (a vfs.LinkJumper jump), not to a path.
 
-// NSInode is a user, UTS, network, IPC, time, mount or PID namespace as
-// a file: exactly one of User (with IsUser), UTS, Net, IPC, Time, Mnt and
-// PID; or, with Sole set, the sandbox's one cgroup namespace.
+// NSInode is a user, UTS, network, IPC, time, mount, PID or cgroup
+// namespace as a file: exactly one of User (with IsUser), UTS, Net, IPC,
+// Time, Mnt, PID and Cgroup (with IsCgroup).
 type NSInode struct {
-	IsUser bool
-	User   *UserNamespace
-	UTS    *UTSNamespace
-	Net    *NetNS
-	IPC    *IPCNamespace
-	Time   *TimeNamespace
-	Mnt    *MountNS
-	PID    *PIDNamespace
-	Sole   soleNamespace
+	IsUser   bool
+	User     *UserNamespace
+	UTS      *UTSNamespace
+	Net      *NetNS
+	IPC      *IPCNamespace
+	Time     *TimeNamespace
+	Mnt      *MountNS
+	PID      *PIDNamespace
+	IsCgroup bool
+	Cgroup   *CgroupNamespace
 }
-
-// soleNamespace is a kind of namespace the sandbox has one of, which
-// every process shares and none can leave (unshare.go: CLONE_NEWCGROUP
-// is EINVAL): its CLONE_NEW* flag, 0 for none.
-type soleNamespace int
 
 // The inode numbers of the sandbox's first PID namespace and its cgroup
 // namespace, as Linux numbers its initial ones (PROC_PID_INIT_INO,
@@ -58,9 +54,6 @@ func (t *Task) PIDNSForChildrenInode() *NSInode {
 	return &NSInode{PID: ns}
 }
 
-// CgroupNSInode returns the sandbox's cgroup namespace as a file.
-func CgroupNSInode() *NSInode { return &NSInode{Sole: unix.CLONE_NEWCGROUP} }
-
 // nsfsDev is the device of namespace files (an anonymous device, as
 // nsfs's).
 const nsfsDev = 4
@@ -80,8 +73,8 @@ func (n *NSInode) Inode() uint64 {
 		return n.Mnt.Inode()
 	case n.PID != nil:
 		return n.PID.Inode()
-	case n.Sole == unix.CLONE_NEWCGROUP:
-		return InitCgroupNSInode
+	case n.IsCgroup:
+		return n.Cgroup.Inode()
 	}
 	return n.UTS.Inode()
 }
@@ -172,8 +165,8 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 			return t.pidNSParent(n.PID)
 		case cmd == unix.NS_GET_PARENT:
 			return 0, unix.EINVAL
-		case n.Sole != 0:
-			owner = nil // the sandbox's first user namespace
+		case n.IsCgroup:
+			owner = n.Cgroup.UserNS()
 		case n.Net != nil:
 			owner = n.Net.Owner
 		case n.IPC != nil:
@@ -213,8 +206,8 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 		if n.PID != nil {
 			return unix.CLONE_NEWPID, nil
 		}
-		if n.Sole != 0 {
-			return uintptr(n.Sole), nil
+		if n.IsCgroup {
+			return unix.CLONE_NEWCGROUP, nil
 		}
 		return unix.CLONE_NEWUTS, nil
 	case unix.NS_GET_OWNER_UID:
@@ -233,8 +226,9 @@ func (t *Task) NSIoctl(n *NSInode, cmd uint32, arg uintptr) (uintptr, error) {
 // CAP_SYS_ADMIN in the target (EPERM); the caller gets every capability
 // there, as its creator did. Entering a UTS namespace
 // (utsns_install) needs CAP_SYS_ADMIN in its owner and in the caller's
-// namespace; so do network, IPC and time namespaces (netns.go, ipcns.go,
-// timens.go). Mount namespaces: mntns.go.
+// namespace; so do network, IPC, time and cgroup namespaces (netns.go,
+// ipcns.go, timens.go, cgroupns.go). Mount namespaces: mntns.go; PID
+// namespaces: pidns.go.
 func (t *Task) SetNS(n *NSInode, nstype int) error {
 	kind := unix.CLONE_NEWUTS
 	switch {
@@ -250,8 +244,8 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 		kind = unix.CLONE_NEWNS
 	case n.PID != nil:
 		kind = unix.CLONE_NEWPID
-	case n.Sole != 0:
-		kind = int(n.Sole)
+	case n.IsCgroup:
+		kind = unix.CLONE_NEWCGROUP
 	}
 	if nstype != 0 && nstype != kind {
 		return unix.EINVAL
@@ -271,14 +265,8 @@ func (t *Task) SetNS(n *NSInode, nstype int) error {
 	if n.PID != nil {
 		return t.setNSPID(n.PID)
 	}
-	if n.Sole != 0 {
-		// Entering the namespace the caller is in changes nothing, but
-		// takes what cgroupns_install takes:
-		// CAP_SYS_ADMIN in its owner and in the caller's namespace.
-		if c := t.Creds(); !c.HasCapIn(nil, linux.CAP_SYS_ADMIN) || !c.HasOwnCap(linux.CAP_SYS_ADMIN) {
-			return unix.EPERM
-		}
-		return nil
+	if n.IsCgroup {
+		return t.setNSCgroup(n.Cgroup)
 	}
 	c := t.Creds()
 	if !n.IsUser {

@@ -120,6 +120,9 @@ type Task struct {
 	// uts is the task's UTS namespace, nil for the initial one; only
 	// the task's own goroutine (unshare, setns) or its creator sets it.
 	uts atomic.Pointer[UTSNamespace]
+	// cgroupns is the task's cgroup namespace, nil for the first
+	// (cgroupns.go).
+	cgroupns atomic.Pointer[CgroupNamespace]
 	// timens and timensChildren are the task's time namespace and its
 	// future children's (timens.go), nil for the initial one; only the
 	// task's own goroutine (unshare, setns) or its creator sets them.

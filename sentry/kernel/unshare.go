@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
@@ -14,28 +12,25 @@ const unshareFlags = unix.CLONE_THREAD | unix.CLONE_FS | unix.CLONE_NEWNS | unix
 	unix.CLONE_VM | unix.CLONE_FILES | unix.CLONE_SYSVSEM | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
 	unix.CLONE_NEWNET | unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
-// namespaceFlags are the namespaces unshare(2) and clone(2) could make.
+// namespaceFlags are the namespaces unshare(2) and clone(2) make: user
+// (userns.go), UTS (uts.go), network (netns.go), IPC (ipcns.go), time
+// (timens.go), mount (mntns.go), PID (pidns.go) and cgroup
+// (cgroupns.go), every kind Linux has.
 const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET |
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
-// madeNamespaces are the namespaces the sandbox makes: user (userns.go),
-// UTS (uts.go), network (netns.go), IPC (ipcns.go), time (timens.go),
-// mount (mntns.go) and PID (pidns.go). For the others it answers as a kernel built without
-// them (EINVAL), which programs treat as "no namespaces here".
-const madeNamespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
-	unix.CLONE_NEWTIME | unix.CLONE_NEWNS | unix.CLONE_NEWPID
-
 // newNamespaces are what an unshare or clone made: credentials in a new
-// user namespace, a new UTS, network, IPC, time or mount namespace; nil
-// where it made none.
+// user namespace, a new UTS, network, IPC, time, mount, PID or cgroup
+// namespace; nil where it made none.
 type newNamespaces struct {
-	creds *Credentials
-	uts   *UTSNamespace
-	net   *NetNS        // a reference, which the task it goes to takes (netns.go)
-	ipc   *IPCNamespace // a reference, as net's (ipcns.go)
-	time  *TimeNamespace
-	mnt   *MountNS // a reference, as net's (mntns.go)
-	pid   *PIDNamespace
+	creds  *Credentials
+	uts    *UTSNamespace
+	net    *NetNS        // a reference, which the task it goes to takes (netns.go)
+	ipc    *IPCNamespace // a reference, as net's (ipcns.go)
+	time   *TimeNamespace
+	mnt    *MountNS // a reference, as net's (mntns.go)
+	pid    *PIDNamespace
+	cgroup *CgroupNamespace
 	// mntCopy leads the task's root and working directory into mnt.
 	mntCopy *vfs.NamespaceCopy
 }
@@ -43,12 +38,8 @@ type newNamespaces struct {
 // makeNamespaces makes the namespaces flags ask for, each by its own
 // function, the user namespace first: it owns the others
 // (create_new_namespaces with the new credentials).
-func (t *Task) makeNamespaces(flags uint64, syscall string) (newNamespaces, error) {
+func (t *Task) makeNamespaces(flags uint64) (newNamespaces, error) {
 	var n newNamespaces
-	if other := flags & namespaceFlags &^ madeNamespaces; other != 0 {
-		t.Log().Warn("unimplemented: namespaces", "syscall", syscall, "flags", fmt.Sprintf("%#x", other))
-		return n, unix.EINVAL
-	}
 	c := t.Creds()
 	if flags&unix.CLONE_NEWUSER != 0 {
 		if err := t.newUserNS(&c); err != nil {
@@ -74,6 +65,13 @@ func (t *Task) makeNamespaces(flags uint64, syscall string) (newNamespaces, erro
 			return n, err
 		}
 		n.pid = ns
+	}
+	if flags&unix.CLONE_NEWCGROUP != 0 {
+		ns, err := newCgroupNSFor(c)
+		if err != nil {
+			return n, err
+		}
+		n.cgroup = ns
 	}
 	if flags&unix.CLONE_NEWTIME != 0 {
 		ns, err := t.newTimeNSFor(c)
@@ -149,6 +147,9 @@ func (t *Task) enterNamespaces(n newNamespaces) {
 	if n.pid != nil {
 		t.pidnsChildren.Store(n.pid) // so does its PID namespace
 	}
+	if n.cgroup != nil {
+		t.cgroupns.Store(n.cgroup)
+	}
 	if n.mnt != nil {
 		t.setMountNS(n.mnt)
 	}
@@ -182,7 +183,7 @@ func (t *Task) Unshare(flags uint64) error {
 		flags&unix.CLONE_VM != 0 && t.MM().Shared() {
 		return unix.EINVAL
 	}
-	ns, err := t.makeNamespaces(flags, "unshare")
+	ns, err := t.makeNamespaces(flags)
 	if err != nil {
 		return err
 	}

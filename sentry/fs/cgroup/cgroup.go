@@ -52,8 +52,8 @@ func New(k *kernel.Kernel) *FileSystem {
 		"cgroup.freeze":          static("cgroup.freeze", "0"),
 		"cgroup.max.depth":       static("cgroup.max.depth", "max"),
 		"cgroup.max.descendants": static("cgroup.max.descendants", "max"),
-		"cgroup.procs":           live("cgroup.procs", func(k *kernel.Kernel) string { return idList(k.PIDs(false)) }),
-		"cgroup.threads":         live("cgroup.threads", func(k *kernel.Kernel) string { return idList(k.TIDs()) }),
+		"cgroup.procs":           tr.File("/cgroup.procs", ids(k.PIDs)),
+		"cgroup.threads":         tr.File("/cgroup.threads", ids(func(bool) []int { return k.TIDs() })),
 		"cpu.max":                static("cpu.max", "max 100000"),
 		"cpu.weight":             static("cpu.weight", "100"),
 		"cpu.stat":               live("cpu.stat", cpuStat),
@@ -80,6 +80,21 @@ func (fs *FileSystem) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 }
 
 // idList is IDs one a line, in order.
+// ids is cgroup.procs or cgroup.threads: the kernel IDs list gives, as
+// the reader's PID namespace has them (0 for one outside it, as
+// cgroup_procs_show's task_pid_vnr).
+func ids(list func(zombies bool) []int) kernfs.Content {
+	return func(ctx context.Context) (string, error) {
+		kids := list(false)
+		if t, ok := vfs.TaskOf(ctx).(*kernel.Task); ok {
+			for i, kid := range kids {
+				kids[i] = t.IDOf(kid)
+			}
+		}
+		return idList(kids) + "\n", nil
+	}
+}
+
 func idList(ids []int) string {
 	sort.Ints(ids)
 	s := make([]string, len(ids))

@@ -44,9 +44,9 @@ func oomScore(t *kernel.Task, totalBytes uint64) string {
 }
 
 // nsTaskInodes are a process's namespaces, each as a file
-// (kernel.NSInode): of each kind its own, and the sandbox's one cgroup
-// namespace, the first ones numbered as Linux numbers its initial ones
-// (PROC_*_INIT_INO): the sandbox's, never the host's.
+// (kernel.NSInode): of each kind its own, the sandbox's first ones
+// numbered as Linux numbers its initial ones (PROC_*_INIT_INO): the
+// sandbox's, never the host's.
 var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
 	"user":             (*kernel.Task).UserNSInode,
 	"uts":              (*kernel.Task).UTSNSInode,
@@ -56,8 +56,7 @@ var nsTaskInodes = map[string]func(t *kernel.Task) *kernel.NSInode{
 	"mnt":              (*kernel.Task).MountNSInode,
 	"pid":              (*kernel.Task).PIDNSInode,
 	"pid_for_children": (*kernel.Task).PIDNSForChildrenInode,
-	// The sandbox's one cgroup namespace.
-	"cgroup": func(*kernel.Task) *kernel.NSInode { return kernel.CgroupNSInode() },
+	"cgroup":           (*kernel.Task).CgroupNSInode,
 	// The time namespace the process's children get (unshare's).
 	"time_for_children": (*kernel.Task).TimeNSForChildrenInode,
 }

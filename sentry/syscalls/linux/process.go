@@ -16,10 +16,10 @@ import (
 )
 
 func registerProcess(st *kernel.SyscallTable) {
-	partial(st, unix.SYS_CLONE, "clone", clone, "user, UTS, network, IPC and time namespaces only, no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_CLONE3, "clone3", clone3, "user, UTS and network namespaces only, no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_CLONE, "clone", clone, "no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
 	partial(st, unix.SYS_SETNS, "setns", setns, "namespace files only (EINVAL for pidfds)", kernel.ArgFD, kernel.ArgHex)
-	partial(st, unix.SYS_UNSHARE, "unshare", unshare, "no cgroup namespaces (EINVAL)", kernel.ArgHex)
+	reg(st, unix.SYS_UNSHARE, "unshare", unshare, kernel.ArgHex)
 	reg(st, unix.SYS_FORK, "fork", fork)
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
