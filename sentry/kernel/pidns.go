@@ -53,6 +53,7 @@ type PIDNamespace struct {
 	toLocal  map[int]int // kernel ID -> this namespace's; guarded by mu
 	toKernel map[int]int // this namespace's ID -> kernel ID; guarded by mu
 	next     int         // the next ID to try; guarded by mu
+	last     int         // the ID handed out last; guarded by mu
 
 	// proc is the namespace's /proc, made at its first mount (ProcFSOf);
 	// guarded by mu.
@@ -154,6 +155,7 @@ func (ns *PIDNamespace) allocOne(kid int) int {
 		}
 		if ns.toKernel[id] == 0 {
 			ns.toKernel[id], ns.toLocal[kid] = kid, id
+			ns.last = id
 			return id
 		}
 	}
@@ -416,4 +418,40 @@ func (t *Task) SignalDropped(tg *ThreadGroup, si *SigInfo) bool {
 		si.SetPID(0)
 	}
 	return t.NSInitIgnores(tg, int(si.Signo))
+}
+
+// LastPID is /proc/sys/kernel/ns_last_pid and /proc/loadavg's last field
+// for t: the ID its namespace handed out last.
+func (t *Task) LastPID() int {
+	ns := t.PIDNS()
+	if ns.level == 0 {
+		return t.K.LastPID()
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.last
+}
+
+// SetLastPID is a write of /proc/sys/kernel/ns_last_pid by t: its
+// namespace's next ID is the first free one after pid (pid_ns_ctl_handler:
+// CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE in the namespace's owner, EPERM;
+// EINVAL out of range).
+func (t *Task) SetLastPID(pid int) error {
+	ns := t.PIDNS()
+	if c := t.Creds(); !c.HasCapIn(ns.userNS, linux.CAP_SYS_ADMIN) && !c.HasCapIn(ns.userNS, linux.CAP_CHECKPOINT_RESTORE) {
+		return unix.EPERM
+	}
+	if ns.level == 0 {
+		return t.K.SetLastPID(pid)
+	}
+	if pid < 0 || pid >= MaxPID {
+		return unix.EINVAL
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.last, ns.next = pid, pid+1
+	if ns.next >= MaxPID {
+		ns.next = 2
+	}
+	return nil
 }

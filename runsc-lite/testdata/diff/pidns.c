@@ -174,6 +174,17 @@ static void insideFork(void) {
 		if (c == 0)
 			printf("child: getpid %d, getppid %d\n", getpid(), getppid()), done(0);
 		printf("init: fork returned %d, waitpid returned %d\n", c, waitpid(c, NULL, 0));
+		/* ns_last_pid is the namespace's own (pid_ns_ctl_handler). */
+		char buf[32] = "";
+		int fd = open("/proc/sys/kernel/ns_last_pid", O_RDONLY);
+		buf[read(fd, buf, sizeof buf - 1) > 0 ? strcspn(buf, "\n") : 0] = 0;
+		close(fd);
+		printf("init: ns_last_pid %s\n", buf);
+		T(put_text("/proc/sys/kernel/ns_last_pid", "40"));
+		T(put_text("/proc/sys/kernel/ns_last_pid", "-5"));
+		if ((c = fork()) == 0)
+			printf("child after ns_last_pid 40: getpid %d\n", getpid()), done(0);
+		waitpid(c, NULL, 0);
 		done(0);
 	}
 	reap("init", init);

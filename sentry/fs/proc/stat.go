@@ -81,7 +81,11 @@ func loadavg(ctx context.Context, k *kernel.Kernel) string {
 		l += kernel.Fixed1 / 200 // rounds to hundredths
 		fmt.Fprintf(&b, "%d.%02d ", l>>kernel.FShift, (l&(kernel.Fixed1-1))*100>>kernel.FShift)
 	}
-	fmt.Fprintf(&b, "%d/%d %d\n", running(ctx, k), k.NumTasks(), k.LastPID())
+	last := k.LastPID()
+	if t := caller(ctx); t != nil {
+		last = t.LastPID()
+	}
+	fmt.Fprintf(&b, "%d/%d %d\n", running(ctx, k), k.NumTasks(), last)
 	return b.String()
 }
 

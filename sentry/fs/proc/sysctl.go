@@ -127,20 +127,26 @@ func (fs *FileSystem) ipcNextID(name string, kind int) *valueFile {
 		}}
 }
 
-// nsLastPID is /proc/sys/kernel/ns_last_pid: the last process ID given
-// out (kernel.SetLastPID). Anyone may open it for writing (0666), but
-// only CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE writes it (EPERM), as
+// nsLastPID is /proc/sys/kernel/ns_last_pid: the last process ID the
+// caller's PID namespace gave out (kernel.Task.SetLastPID). Anyone may
+// open it for writing (0666), but only CAP_SYS_ADMIN or
+// CAP_CHECKPOINT_RESTORE in the namespace's owner writes it (EPERM), as
 // pid_ns_ctl_handler checks.
 func (fs *FileSystem) nsLastPID() *valueFile {
 	return &valueFile{tree: fs.tree, path: "/sys/kernel/ns_last_pid", perm: 0o666,
-		get: func() (string, error) { return strconv.Itoa(fs.k.LastPID()) + "\n", nil },
-		set: func(ctx context.Context, text string) error {
-			if t := caller(ctx); t != nil && !t.HasCapability(linux.CAP_SYS_ADMIN) && !t.HasCapability(linux.CAP_CHECKPOINT_RESTORE) {
-				return unix.EPERM
+		getCtx: func(ctx context.Context) (string, error) {
+			if t := caller(ctx); t != nil {
+				return strconv.Itoa(t.LastPID()) + "\n", nil
 			}
+			return strconv.Itoa(fs.k.LastPID()) + "\n", nil
+		},
+		set: func(ctx context.Context, text string) error {
 			n, err := strconv.ParseInt(text, 10, 64)
 			if err != nil || n < 0 || n >= kernel.MaxPID {
-				return unix.EINVAL
+				n = -1 // EINVAL, after the permission check
+			}
+			if t := caller(ctx); t != nil {
+				return t.SetLastPID(int(n))
 			}
 			return fs.k.SetLastPID(int(n))
 		}}
