@@ -151,7 +151,7 @@ func (t *Task) addSeccompFilterLocked(prog bpf.Program, o SeccompFilterOpts, l *
 				if o.TSyncESRCH {
 					return 0, unix.ESRCH
 				}
-				return other.TID, nil
+				return other.vtid, nil // the same namespace as t
 			}
 		}
 		noNewPrivs := t.NoNewPrivs()

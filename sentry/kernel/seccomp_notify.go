@@ -236,7 +236,13 @@ func (l *SeccompListener) recv(ctx context.Context, mem vfs.Memory, arg uintptr)
 		l.mu.Lock()
 		for _, n := range l.notifs {
 			if n.state == notifInit {
-				out = linux.SeccompNotif{ID: n.id, Pid: int32(n.task.TID), Data: n.data}
+				// The task as the supervisor's namespace has it
+				// (task_pid_vnr of the reader), 0 outside it.
+				pid := n.task.TID
+				if r, ok := vfs.TaskOf(ctx).(*Task); ok {
+					pid = r.TIDOf(n.task)
+				}
+				out = linux.SeccompNotif{ID: n.id, Pid: int32(pid), Data: n.data}
 				if err := mem.CopyOut(arg, buf); err != nil {
 					l.mu.Unlock()
 					return err // it stays to be received
