@@ -32,9 +32,10 @@ import (
 //
 // Decisions where Linux has more: IDs are translated for the process's
 // own uses (getpid, getppid, gettid, clone, wait, kill, the process group
-// and session calls, signal senders, ptrace, /proc); the IDs recorded by
-// System V IPC, message queues, SCM_CREDENTIALS and SO_PEERCRED, and
-// file locks are the sender's own view rather than the receiver's.
+// and session calls, signal senders, ptrace, /proc, SCM_CREDENTIALS and
+// SO_PEERCRED, seccomp notifications); the IDs recorded by System V IPC,
+// message queues and file locks are the recorder's own view rather than
+// the reader's.
 
 // maxPIDNSLevel is how deep PID namespaces nest (MAX_PID_NS_LEVEL): a
 // new one below it is ENOSPC.
@@ -455,3 +456,7 @@ func (t *Task) SetLastPID(pid int) error {
 	}
 	return nil
 }
+
+// KernelPID is the kernel ID of t's process, which a reader's namespace
+// shows (SO_PEERCRED, SCM_CREDENTIALS: package socket/unix).
+func (t *Task) KernelPID() int { return t.TG.PID }

@@ -12,6 +12,7 @@
 #include <linux/nsfs.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 /* TR is T that also yields the result. */
@@ -456,6 +457,64 @@ static void procfs(void) {
 	printf("outer /proc/self is still getpid: %s\n", yesno(atoi(buf) == getpid()));
 }
 
+/* credPid sends one byte on fd with SCM_CREDENTIALS of the caller
+ * (send) or receives one with SO_PASSCRED set and returns the pid the
+ * credentials carry (receive). */
+static int credPid(int fd, int send) {
+	char byte = 'x', cbuf[CMSG_SPACE(sizeof(struct ucred))] = {0};
+	struct iovec iov = {&byte, 1};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	if (send) {
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET, c->cmsg_type = SCM_CREDENTIALS, c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+		struct ucred uc = {getpid(), getuid(), getgid()};
+		memcpy(CMSG_DATA(c), &uc, sizeof uc);
+		return sendmsg(fd, &m, 0) == 1 ? 0 : -1;
+	}
+	int on = 1;
+	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+	if (recvmsg(fd, &m, 0) != 1)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	struct ucred uc;
+	if (!c || c->cmsg_type != SCM_CREDENTIALS)
+		return -2;
+	memcpy(&uc, CMSG_DATA(c), sizeof uc);
+	return uc.pid;
+}
+
+/* Credentials on Unix sockets show the sender as the receiver's namespace
+ * has it: the init as its outer pid outside, the outer process as 0
+ * inside; SO_PEERCRED likewise. */
+static void socketCreds(void) {
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+	int on = 1;
+	setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+	setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+	if (!unsharePid())
+		return;
+	pid_t init = fork();
+	if (init == 0) {
+		credPid(sv[1], 1);
+		printf("init: the outer process's credentials: pid %d\n", credPid(sv[1], 0));
+		int in[2];
+		socketpair(AF_UNIX, SOCK_STREAM, 0, in);
+		struct ucred uc;
+		socklen_t l = sizeof uc;
+		getsockopt(in[0], SOL_SOCKET, SO_PEERCRED, &uc, &l);
+		printf("init: SO_PEERCRED of its own pair: pid %d\n", uc.pid);
+		l = sizeof uc;
+		getsockopt(sv[1], SOL_SOCKET, SO_PEERCRED, &uc, &l);
+		printf("init: SO_PEERCRED of the outer process's pair: pid %d\n", uc.pid);
+		done(0);
+	}
+	printf("outer: the init's credentials carry its pid: %s\n", yesno(credPid(sv[0], 0) == init));
+	credPid(sv[0], 1);
+	reap("init", init);
+	close(sv[0]), close(sv[1]);
+}
+
 static void setnsInto(void) {
 	int back[2], go[2];
 	pipes(back, go);
@@ -587,6 +646,7 @@ int main(int argc, char **argv) {
 	section("EINVAL: threads, a second unshare, the init's CLONE_PARENT", threadRules);
 	section("without CAP_SYS_ADMIN", unprivileged);
 	section("/proc of the namespace", procfs);
+	section("credentials on Unix sockets", socketCreds);
 	section("setns", setnsInto);
 	section("nesting", nesting);
 	section("kill(-1) inside", killAll);

@@ -156,19 +156,21 @@ var noCred = Cred{UID: ^uint32(0), GID: ^uint32(0)}
 
 // credentialed is the calling task as a socket sees it (kernel.Task).
 type credentialed interface {
-	PID() int
+	KernelPID() int
 	EffectiveIDs() (uid, gid uint32)
 }
 
 // CallerCred returns the credentials of the task in ctx as SO_PEERCRED
-// reports them: its process ID and effective IDs (zeros without a task).
+// reports them: its process's kernel ID, which the reader's PID
+// namespace shows (pid_vnr), and its effective IDs (zeros without a
+// task).
 func CallerCred(ctx context.Context) Cred {
 	t, ok := vfs.TaskOf(ctx).(credentialed)
 	if !ok {
 		return Cred{}
 	}
 	uid, gid := t.EffectiveIDs()
-	return Cred{PID: int32(t.PID()), UID: uid, GID: gid}
+	return Cred{PID: int32(t.KernelPID()), UID: uid, GID: gid}
 }
 
 type state int

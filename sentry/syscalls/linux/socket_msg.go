@@ -172,6 +172,7 @@ func claimCred(t *kernel.Task, cr *unixsocket.Cred) error {
 	if !own && (cr.PID <= 0 || t.LookupTask(int(cr.PID)) == nil) {
 		return unix.ESRCH
 	}
+	cr.PID = int32(t.KernelIDOf(int(cr.PID))) // the receiver's namespace shows it
 	return nil
 }
 
@@ -365,10 +366,12 @@ func doRecvmsg(t *kernel.Task, fd int32, addr uintptr, flags int) (uintptr, erro
 	}
 	cloexec := flags&unix.MSG_CMSG_CLOEXEC != 0
 	if r.Cred != nil {
-		// The sender's kernel IDs, as the receiver's namespace has them.
+		// The sender's kernel IDs, as the receiver's namespaces have
+		// them (0 for a process outside its PID namespace).
 		cr := *r.Cred
 		ns := t.UserNS()
 		cr.UID, cr.GID = ns.ShowUID(cr.UID), ns.ShowGID(cr.GID)
+		cr.PID = int32(t.IDOf(int(cr.PID)))
 		r.Cred = &cr
 	}
 	ctl, trunc := unixsocket.BuildControl(&r, m.controllen, func(f *vfs.File) (int32, error) {
@@ -558,15 +561,16 @@ func multiMsg(t *kernel.Task, vec uintptr, vlen uint32, op func(addr uintptr, i 
 }
 
 // showPeerCred maps SO_PEERCRED's struct ucred (kernel IDs) into t's user
-// namespace; -1, no peer, stays.
+// and PID namespaces; -1, no peer, stays.
 func showPeerCred(t *kernel.Task, v []byte) []byte {
 	ns := t.UserNS()
 	var uc unix.Ucred
-	if ns == nil || len(v) != unix.SizeofUcred || !abi.Decode(v, &uc) {
+	if len(v) != unix.SizeofUcred || !abi.Decode(v, &uc) {
 		return v
 	}
 	if uc.Uid != ^uint32(0) {
 		uc.Uid, uc.Gid = ns.ShowUID(uc.Uid), ns.ShowGID(uc.Gid)
 	}
+	uc.Pid = int32(t.IDOf(int(uc.Pid)))
 	return abi.Encode(uc)
 }
