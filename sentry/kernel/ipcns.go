@@ -149,7 +149,7 @@ func (k *Kernel) ShmDetached(dev, ino uint64, pid int) {
 // namespace (exit_sem) and lets go of segments marked for removal that
 // it was the last to map.
 func (t *Task) exitIPC() {
-	t.IPCNS().SysV.ApplyUndo(t.TG, t.TG.PID)
+	t.IPCNS().SysV.ApplyUndo(t.TG, t.PID())
 	t.K.reapIPC()
 }
 
@@ -217,7 +217,7 @@ func (t *Task) setNSIPC(ns *IPCNamespace) error {
 // only a lone thread ends it.
 func (t *Task) leaveSemUndo() {
 	if t.TG.NumThreads() == 1 {
-		t.IPCNS().SysV.ApplyUndo(t.TG, t.TG.PID)
+		t.IPCNS().SysV.ApplyUndo(t.TG, t.PID())
 	}
 }
 

@@ -30,12 +30,12 @@ import (
 // sandbox's one process tree root, which runsc-lite's own signal
 // forwarding relies on).
 //
-// Decisions where Linux has more: IDs are translated for the process's
-// own uses (getpid, getppid, gettid, clone, wait, kill, the process group
-// and session calls, signal senders, ptrace, /proc, SCM_CREDENTIALS and
-// SO_PEERCRED, seccomp notifications); the IDs recorded by System V IPC,
-// message queues and file locks are the recorder's own view rather than
-// the reader's.
+// What other processes read of a process (SO_PEERCRED, SCM_CREDENTIALS,
+// System V shared memory's and message queues' PIDs, F_GETLK's l_pid,
+// message queue and seccomp notifications) is kept as its kernel ID and
+// shown in the reader's namespace, as Linux keeps a struct pid; a
+// semaphore's sempid and a message queue's NOTIFY_PID are the recorder's
+// own view (sempid is in Linux too).
 
 // maxPIDNSLevel is how deep PID namespaces nest (MAX_PID_NS_LEVEL): a
 // new one below it is ENOSPC.

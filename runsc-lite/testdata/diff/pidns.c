@@ -13,6 +13,9 @@
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/shm.h>
+#include <sys/msg.h>
 #include <sys/wait.h>
 
 /* TR is T that also yields the result. */
@@ -515,6 +518,61 @@ static void socketCreds(void) {
 	close(sv[0]), close(sv[1]);
 }
 
+/* The process IDs System V IPC and file locks record show as the
+ * reader's namespace has them: shm's cpid and lpid, a queue's lspid, and
+ * F_GETLK's l_pid, each read inside and outside. */
+static void recordedIds(void) {
+	int shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	int msq = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	int fd = open("locked", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	int back[2], go[2];
+	pid_t init = forkInit(back, go);
+	if (init < 0)
+		return;
+	if (init == 0) {
+		close(back[0]), close(go[1]);
+		struct { long type; char text[1]; } msg = {1, {'x'}};
+		msgsnd(msq, &msg, 1, 0);
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+		fcntl(fd, F_SETLK, &fl);
+		give(back[1]), take(go[0]); /* the outer process reads, attaches, locks */
+		struct shmid_ds ds;
+		shmctl(shm, IPC_STAT, &ds);
+		printf("init: shm cpid %d, lpid %d (the outer process's attach)\n", ds.shm_cpid, ds.shm_lpid);
+		struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
+		fcntl(fd, F_GETLK, &q);
+		printf("init: F_GETLK of the outer process's lock: l_pid %d\n", q.l_pid);
+		done(0);
+	}
+	close(back[1]), close(go[0]);
+	take(back[0]);
+	struct msqid_ds mds;
+	msgctl(msq, IPC_STAT, &mds);
+	printf("outer: msg lspid is the init's pid: %s\n", yesno(mds.msg_lspid == init));
+	struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	/* Another process asks: a child, made in the namespace (the outer
+	 * process unshared it). */
+	int probe = open("locked", O_RDWR);
+	pid_t c = fork();
+	if (c == 0) {
+		fcntl(probe, F_GETLK, &q);
+		printf("outer's child, in the namespace: F_GETLK of the init's lock: l_pid %d\n", q.l_pid);
+		done(0);
+	}
+	waitpid(c, NULL, 0);
+	void *p = shmat(shm, NULL, 0);
+	shmdt(p);
+	struct flock own = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
+	fcntl(fd, F_SETLK, &own);
+	struct shmid_ds ds;
+	shmctl(shm, IPC_STAT, &ds);
+	printf("outer: shm cpid is ours: %s\n", yesno(ds.shm_cpid == getpid()));
+	give(go[1]);
+	reap("init", init);
+	shmctl(shm, IPC_RMID, NULL), msgctl(msq, IPC_RMID, NULL);
+	close(fd), close(probe), unlink("locked");
+}
+
 static void setnsInto(void) {
 	int back[2], go[2];
 	pipes(back, go);
@@ -647,6 +705,7 @@ int main(int argc, char **argv) {
 	section("without CAP_SYS_ADMIN", unprivileged);
 	section("/proc of the namespace", procfs);
 	section("credentials on Unix sockets", socketCreds);
+	section("IDs IPC and locks record", recordedIds);
 	section("setns", setnsInto);
 	section("nesting", nesting);
 	section("kill(-1) inside", killAll);

@@ -27,6 +27,7 @@ import (
 
 	"runsc-lite/sentry/fs/kernfs"
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/kernel/ipc"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -115,11 +116,15 @@ func (fs *FileSystem) systemFiles() map[string]vfs.Inode {
 		"sys":         fs.sysDir(),
 		"net":         fs.netDir("/net", fs.callerNetNS),
 		// The System V IPC objects of the reader's IPC namespace
-		// (package ipc).
+		// (package ipc), the PIDs as this /proc's namespace has them.
 		"sysvipc": tr.Fixed("/sysvipc", map[string]vfs.Inode{
-			"shm": tr.File("/sysvipc/shm", withCaller(func(ctx context.Context, k *kernel.Kernel) string { return callerIPC(ctx, k).SysV.ProcShm() })),
+			"shm": tr.File("/sysvipc/shm", withCaller(func(ctx context.Context, k *kernel.Kernel) string {
+				return callerIPC(ctx, k).SysV.ProcShm(&ipc.Caller{ShowPID: fs.ns.IDOf})
+			})),
 			"sem": tr.File("/sysvipc/sem", withCaller(func(ctx context.Context, k *kernel.Kernel) string { return callerIPC(ctx, k).SysV.ProcSem() })),
-			"msg": tr.File("/sysvipc/msg", withCaller(func(ctx context.Context, k *kernel.Kernel) string { return callerIPC(ctx, k).SysV.ProcMsg() })),
+			"msg": tr.File("/sysvipc/msg", withCaller(func(ctx context.Context, k *kernel.Kernel) string {
+				return callerIPC(ctx, k).SysV.ProcMsg(&ipc.Caller{ShowPID: fs.ns.IDOf})
+			})),
 		}),
 	}
 }

@@ -118,11 +118,11 @@ func (ns *Namespace) MsgIDAt(idx int) (int, error) {
 	return ns.msgs.idAt(idx)
 }
 
-// ProcShm, ProcSem and ProcMsg are /proc/sysvipc/shm, sem and msg: a
-// header, then a row per object in index order, in ipc/*.c's
+// ProcShm, ProcSem and ProcMsg are /proc/sysvipc/shm, sem and msg for
+// reader c: a header, then a row per object in index order, in ipc/*.c's
 // sysvipc_*_proc_show layouts (shm's rss and swap columns are 0: not
-// measured, as in SHM_INFO).
-func (ns *Namespace) ProcShm() string {
+// measured, as in SHM_INFO), the PIDs as c's namespace has them.
+func (ns *Namespace) ProcShm(c *Caller) string {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	ns.reapShm()
@@ -130,7 +130,7 @@ func (ns *Namespace) ProcShm() string {
 	for _, s := range byIndex(&ns.shms) {
 		p := &s.p
 		b = fmt.Appendf(b, "%10d %10d  %4o %21d %5d %5d  %5d %5d %5d %5d %5d %10d %10d %10d %21d %21d\n",
-			p.Key, p.ID(), p.Mode, s.Size, s.cpid, s.lpid, ns.attached(s.Dev, s.Ino), p.UID, p.GID, p.CUID, p.CGID,
+			p.Key, p.ID(), p.Mode, s.Size, c.showPID(s.cpid), c.showPID(s.lpid), ns.attached(s.Dev, s.Ino), p.UID, p.GID, p.CUID, p.CGID,
 			s.atime, s.dtime, s.ctime, 0, 0)
 	}
 	return string(b)
@@ -150,14 +150,14 @@ func (ns *Namespace) ProcSem() string {
 }
 
 // ProcMsg: see ProcShm.
-func (ns *Namespace) ProcMsg() string {
+func (ns *Namespace) ProcMsg(c *Caller) string {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	b := []byte("       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n")
 	for _, q := range byIndex(&ns.msgs) {
 		p := &q.p
 		b = fmt.Appendf(b, "%10d %10d  %4o  %10d %10d %5d %5d %5d %5d %5d %5d %10d %10d %10d\n",
-			p.Key, p.ID(), p.Mode, q.bytes, len(q.msgs), q.lspid, q.lrpid, p.UID, p.GID, p.CUID, p.CGID,
+			p.Key, p.ID(), p.Mode, q.bytes, len(q.msgs), c.showPID(q.lspid), c.showPID(q.lrpid), p.UID, p.GID, p.CUID, p.CGID,
 			q.stime, q.rtime, q.ctime)
 	}
 	return string(b)

@@ -37,9 +37,15 @@ import (
 
 // Caller is who performs an operation.
 type Caller struct {
-	PID      int
-	UID, GID uint32 // effective
-	Groups   []uint32
+	// PID is the caller's process ID as it sees it, which semop records
+	// (sempid is task_tgid_vnr); KernelPID the kernel's, which shm and
+	// message queues record and ShowPID shows in the caller's PID
+	// namespace (0 outside it; nil: the identity), as pid_vnr.
+	PID       int
+	KernelPID int
+	ShowPID   func(kid int) int
+	UID, GID  uint32 // effective
+	Groups    []uint32
 	// Privileged is CAP_IPC_OWNER (and CAP_SYS_ADMIN/CAP_SYS_RESOURCE for
 	// the control operations that ask for them): the sandbox's root.
 	Privileged bool
@@ -494,3 +500,11 @@ func (ns *Namespace) SetNextID(kind, id int) error {
 
 // now is the time stamps' clock, in seconds.
 func now() int64 { return time.Now().Unix() }
+
+// showPID is kernel ID kid as c's PID namespace has it.
+func (c *Caller) showPID(kid int) int {
+	if c.ShowPID == nil {
+		return kid
+	}
+	return c.ShowPID(kid)
+}

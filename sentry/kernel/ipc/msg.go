@@ -77,7 +77,7 @@ func (ns *Namespace) MsgSnd(c *Caller, id int, typ int64, text []byte, flags int
 			ns.msgBytes += cost
 			q.msgs = append(q.msgs, message{typ, text})
 			q.bytes += len(text)
-			q.lspid, q.stime = c.PID, now()
+			q.lspid, q.stime = c.KernelPID, now()
 			q.p.notify()
 			return nil
 		}
@@ -161,7 +161,7 @@ func (ns *Namespace) MsgRcv(c *Caller, id int, size int64, typ int64, flags int)
 			q.msgs = append(q.msgs[:i:i], q.msgs[i+1:]...)
 			q.bytes -= len(m.text)
 			ns.addMsgBytes(-(len(m.text) + msgOverhead))
-			q.lrpid, q.rtime = c.PID, now()
+			q.lrpid, q.rtime = c.KernelPID, now()
 			q.p.notify()
 			return m.typ, text, nil
 		}
@@ -201,7 +201,7 @@ func (ns *Namespace) MsgCtl(c *Caller, id, cmd int, ds *linux.MsqidDS) error {
 		}
 		*ds = linux.MsqidDS{MsgPerm: q.p.ABI(c), MsgStime: linux.TimeT(q.stime), MsgRtime: linux.TimeT(q.rtime),
 			MsgCtime: linux.TimeT(q.ctime), MsgCbytes: uint64(q.bytes), MsgQnum: uint64(len(q.msgs)),
-			MsgQbytes: uint64(q.qbytes), MsgLspid: int32(q.lspid), MsgLrpid: int32(q.lrpid)}
+			MsgQbytes: uint64(q.qbytes), MsgLspid: int32(c.showPID(q.lspid)), MsgLrpid: int32(c.showPID(q.lrpid))}
 	case SET:
 		qbytes := ds.MsgQbytes
 		if qbytes > ns.limits.MsgMnb && !c.Privileged {

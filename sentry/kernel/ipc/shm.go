@@ -81,7 +81,7 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int, 
 		ns.shmPages += pages
 		ns.shmIno++
 		t := now()
-		return &Shm{Size: size, file: f, Dev: ns.shmDev, Ino: ns.shmIno, ctime: t, cpid: c.PID, mem: c.Memory}, nil
+		return &Shm{Size: size, file: f, Dev: ns.shmDev, Ino: ns.shmIno, ctime: t, cpid: c.KernelPID, mem: c.Memory}, nil
 	}
 	check := func(s *Shm) error {
 		if s.Size < size {
@@ -212,8 +212,8 @@ func (ns *Namespace) ShmCtl(c *Caller, id, cmd int, ds *linux.ShmidDS) error {
 			return err
 		}
 		*ds = linux.ShmidDS{ShmPerm: s.p.ABI(c), ShmSegsz: s.Size, ShmAtime: linux.TimeT(s.atime),
-			ShmDtime: linux.TimeT(s.dtime), ShmCtime: linux.TimeT(s.ctime), ShmCpid: int32(s.cpid),
-			ShmLpid: int32(s.lpid), ShmNattach: uint64(ns.attached(s.Dev, s.Ino))}
+			ShmDtime: linux.TimeT(s.dtime), ShmCtime: linux.TimeT(s.ctime), ShmCpid: int32(c.showPID(s.cpid)),
+			ShmLpid: int32(c.showPID(s.lpid)), ShmNattach: uint64(ns.attached(s.Dev, s.Ino))}
 	case SET:
 		if err := s.p.setFrom(c, &ds.ShmPerm); err != nil {
 			return err

@@ -109,12 +109,12 @@ type Queue struct {
 
 // Notifier is a registration of mq_notify.
 type Notifier struct {
-	Owner  any   // the registering process: only it may unregister
-	PID    int   // NOTIFY_PID of the status line
-	Signo  int32 // the signal, 0 for none
-	Notify int32 // SIGEV_*
-	Fire   func(senderPID int, senderUID uint32)
-	Remove func() // told when the registration goes without firing
+	Owner  any                                   // the registering process: only it may unregister
+	PID    int                                   // NOTIFY_PID of the status line
+	Signo  int32                                 // the signal, 0 for none
+	Notify int32                                 // SIGEV_*
+	Fire   func(senderPID int, senderUID uint32) // the sender's kernel IDs
+	Remove func()                                // told when the registration goes without firing
 }
 
 // Attr are a new queue's limits (mq_attr's maxmsg and msgsize); nil

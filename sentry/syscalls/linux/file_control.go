@@ -258,7 +258,13 @@ func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
 		}
 		fl.Type = info.Type
 		if info.Type != vfs.UnlockType {
-			fl.Whence, fl.Start, fl.PID = unix.SEEK_SET, info.Range.Start, info.PID
+			// The holder's kernel ID as the caller's PID namespace has
+			// it, 0 outside it; -1 for an OFD lock (locks_translate_pid).
+			pid := info.PID
+			if pid > 0 {
+				pid = int32(t.IDOf(int(pid)))
+			}
+			fl.Whence, fl.Start, fl.PID = unix.SEEK_SET, info.Range.Start, pid
 			fl.Len = 0
 			if info.Range.End != vfs.LockEOF {
 				fl.Len = info.Range.End - info.Range.Start + 1
@@ -266,7 +272,7 @@ func recordLock(t *kernel.Task, f *vfs.File, cmd int32, addr uintptr) error {
 		}
 		return kernel.CopyOut(t, addr, &fl)
 	}
-	pid := int32(t.PID())
+	pid := int32(t.KernelPID())
 	if ofd {
 		pid = -1
 	}

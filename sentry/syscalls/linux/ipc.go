@@ -33,7 +33,7 @@ func registerIPC(st *kernel.SyscallTable) {
 func ipcCaller(t *kernel.Task) *ipc.Caller {
 	c := t.Creds()
 	return &ipc.Caller{
-		PID: t.PID(), UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups,
+		PID: t.PID(), KernelPID: t.KernelPID(), ShowPID: t.IDOf, UID: c.UID.Effective, GID: c.GID.Effective, Groups: c.Groups,
 		Privileged: c.HasCapIn(t.IPCNS().UserNS(), unix.CAP_IPC_OWNER),
 		Interrupt:  t.Interrupted(),
 		Memory:     t.MemoryAccount(),
@@ -103,7 +103,7 @@ func shmat(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	t.IPCNS().SysV.Attached(att.Dev, att.Ino, t.PID())
+	t.IPCNS().SysV.Attached(att.Dev, att.Ino, t.KernelPID())
 	return at, nil
 }
 
@@ -140,7 +140,7 @@ func shmdt(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			}
 		}
 	}
-	t.K.ShmDetached(dev, ino, t.PID())
+	t.K.ShmDetached(dev, ino, t.KernelPID())
 	return 0, nil
 }
 

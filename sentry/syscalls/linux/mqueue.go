@@ -141,7 +141,7 @@ func mqTimedSend(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err := kernel.CopyInSlice(t, msg, text); err != nil {
 		return 0, err
 	}
-	return 0, q.Send(mqCaller(t), text, prio, f.Flags()&unix.O_NONBLOCK != 0, deadline, t.PID())
+	return 0, q.Send(mqCaller(t), text, prio, f.Flags()&unix.O_NONBLOCK != 0, deadline, t.KernelPID())
 }
 
 func mqTimedReceive(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -234,7 +234,8 @@ func mqNotifier(t *kernel.Task, ev linux.Sigevent) (*mqueue.Notifier, error) {
 			if sig == 0 {
 				return
 			}
-			si := kernel.NewSigInfo(sig, linux.SI_MESGQ, pid, uid)
+			// The sender as the owner's PID namespace has it.
+			si := kernel.NewSigInfo(sig, linux.SI_MESGQ, t.IDOf(pid), uid)
 			si.SetSigval(value)
 			tg.SendSignal(si)
 		}
