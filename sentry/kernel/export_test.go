@@ -45,3 +45,10 @@ func ForceSignal(t *Task, si SigInfo) { t.forceSignal(si) }
 
 // SigQueueCeiling is the most siginfos the sandbox keeps queued.
 const SigQueueCeiling = sigQueueCeiling
+
+// PIDNSIDs is how many IDs namespace ns holds.
+func PIDNSIDs(ns *PIDNamespace) int {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return len(ns.toKernel)
+}
