@@ -24,11 +24,12 @@ import (
 // when they come from inside (SIGKILL and SIGSTOP from an ancestor
 // namespace excepted: sig_task_ignored with SIGNAL_UNKILLABLE), and its
 // death kills every other process of the namespace and keeps any new one
-// from being made there (ENOMEM), as zap_pid_ns_processes. The sandbox's
-// first namespace keeps its old rule for its init, the program the user
-// ran: signals reach it as they would reach any process (it is the
-// sandbox's one process tree root, which runsc-lite's own signal
-// forwarding relies on).
+// from being made there (ENOMEM), as zap_pid_ns_processes. The init of
+// the sandbox's first namespace, the program the user ran, is not
+// shielded so: signals reach it as any process, as in gVisor's runsc
+// (whose task_signals.go gives the reason: most programs run in a sandbox
+// are not written to be an init, and would otherwise not die of a
+// SIGTERM they never handle).
 //
 // What other processes read of a process (SO_PEERCRED, SCM_CREDENTIALS,
 // System V shared memory's and message queues' PIDs, F_GETLK's l_pid,
