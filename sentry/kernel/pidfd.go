@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -103,6 +104,34 @@ func (p *PidFD) state() (exited, reaped bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return p.tg.zombie, p.tg.zombie && k.groups[p.tg.PID] != p.tg
+}
+
+// FDInfo is what /proc/PID/fdinfo adds for a pidfd (pidfd_show_fdinfo):
+// the process's ID in /proc's namespace ns (0 outside it, -1 once it is
+// reaped) and in each namespace below ns down to its own.
+func (p *PidFD) FDInfo(ns *PIDNamespace) string {
+	k := p.tg.k
+	k.mu.Lock()
+	reaped := p.tg.zombie && k.groups[p.tg.PID] != p.tg
+	var leader *Task
+	if len(p.tg.tasks) > 0 {
+		leader = p.tg.tasks[0]
+	} else {
+		leader = p.tg.last
+	}
+	k.mu.Unlock()
+	nr := ns.IDOf(p.tg.PID)
+	if reaped || leader == nil {
+		nr = -1
+	}
+	s := fmt.Sprintf("Pid:\t%d\nNSpid:\t%d", nr, nr)
+	if nr > 0 {
+		ids := leader.NSIDsFrom(ns).TGID
+		for _, id := range ids[min(1, len(ids)):] {
+			s += fmt.Sprintf("\t%d", id)
+		}
+	}
+	return s + "\n"
 }
 
 // PIDFor is the process's ID as t sees it, 0 if outside t's namespace.

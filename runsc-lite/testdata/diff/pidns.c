@@ -116,6 +116,32 @@ static int nspid(const char *file, long *v) {
 	return n;
 }
 
+/* pidfdInfo prints the Pid: and NSpid: lines of pidfd fd's
+ * /proc/self/fdinfo, their numbers as ns-relative words: "pid" for
+ * outer, the number itself when small (a namespace's own). */
+static void pidfdInfo(const char *who, int fd, pid_t outer) {
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "Pid:", 4) != 0 && strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		printf("%s: pidfd %.*s", who, (int)strcspn(line, "\t") + 1, line);
+		for (char *p = line + strcspn(line, "\t"), *end; *p && *p != '\n'; p = end) {
+			long v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			if (v == outer)
+				printf(" pid");
+			else
+				printf(" %ld", v);
+		}
+		printf("\n");
+	}
+	if (f)
+		fclose(f);
+}
+
 /* field prints the line of a status file that starts with name. */
 static void field(const char *file, const char *name) {
 	char line[512];
@@ -440,8 +466,12 @@ static void procfs(void) {
 		int n = nspid("/proc/1/status", v);
 		printf("/proc/1/status NSpid: %d numbers, the last %ld\n", n, n > 0 ? v[n - 1] : -1);
 		field("/proc/1/status", "Pid:"), field("/proc/2/status", "PPid:");
+		int pfd = syscall(SYS_pidfd_open, c, 0);
+		pidfdInfo("init", pfd, 0);
 		close(hold[1]);
 		reap("child", c);
+		pidfdInfo("init, the child reaped", pfd, 0);
+		close(pfd);
 		listPids();
 		T(umount("/proc"));
 		done(0);
@@ -453,8 +483,12 @@ static void procfs(void) {
 	int n = nspid(path, v);
 	printf("outer /proc/INIT/status NSpid: %d numbers, the first fork's return: %s, the last %ld\n", n,
 	       yesno(n > 0 && v[0] == init), n > 0 ? v[n - 1] : -1);
+	int pfd = syscall(SYS_pidfd_open, init, 0);
+	pidfdInfo("outer", pfd, init);
 	give(go[1]);
 	reap("init", init);
+	pidfdInfo("outer, the init reaped", pfd, init);
+	close(pfd);
 	char buf[64] = {0};
 	readlink("/proc/self", buf, sizeof buf - 1);
 	printf("outer /proc/self is still getpid: %s\n", yesno(atoi(buf) == getpid()));

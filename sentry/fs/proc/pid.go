@@ -257,8 +257,9 @@ func fdJump(t *kernel.Task, fd int32) (*vfs.Dentry, error) {
 	return f.JumpTarget(), nil
 }
 
-// fdinfo is /proc/PID/fdinfo/N.
-func fdinfo(t *kernel.Task, fd int32) (string, error) {
+// fdinfo is /proc/PID/fdinfo/N; a pidfd's process shows as namespace ns
+// has it.
+func fdinfo(t *kernel.Task, fd int32, ns *kernel.PIDNamespace) (string, error) {
 	f, err := t.FDs().Get(fd)
 	if err != nil {
 		return "", unix.ENOENT
@@ -279,6 +280,9 @@ func fdinfo(t *kernel.Task, fd int32) (string, error) {
 	info := fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\n", pos, flags, mnt)
 	if x, ok := f.Impl().(vfs.FDInfoer); ok {
 		info += x.FDInfo()
+	}
+	if p, err := kernel.PidFDOf(f); err == nil {
+		info += p.FDInfo(ns)
 	}
 	return info, nil
 }
@@ -303,7 +307,7 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 		for _, fd := range t.FDs().FDs() {
 			n := strconv.Itoa(int(fd))
 			if info {
-				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd) })
+				c[n] = fs.tree.File(base+name+"/"+n, func(context.Context) (string, error) { return fdinfo(t, fd, fs.ns) })
 				continue
 			}
 			c[n] = fs.tree.JumpLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) },
