@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,14 +24,25 @@ import (
 // directory). Whiteouts and opaque directories of the upper layer mean
 // the same as a lower layer's; the mount's metacopy, redirect_dir and
 // userxattr options are kept. An overlay this does not understand (a
-// directory below its root, data-only layers, layers named by relative
-// paths) is left closed.
+// directory below its root, data-only layers, relative layer paths it
+// cannot place) is left closed.
+//
+// Layers named by relative paths were mounted from a working directory
+// mountinfo does not show: Docker's overlay2 does that (from its home,
+// <home>/<id>/merged the mount point) when absolute paths would make the
+// options longer than a page, and containerd for its lower layers (from
+// their snapshots' directory, <snapshots>/<n>/fs the absolute upper
+// layer). resolveRelative tries those two places, and takes one only if
+// the layers it gives make the mount's root: the names in its root are
+// those of its layers' roots, upper first, less the whiteouts.
 
 // overlayLayers are the parts of an overlayfs mount's options that
 // idmappedOverlay uses.
 type overlayLayers struct {
 	upper  string
 	lowers []string
+	// mountPoint is where the overlay is mounted (resolveRelative).
+	mountPoint string
 	// options are kept as they were: "metacopy" and "redirect_dir" with
 	// their values, "userxattr" with "".
 	options map[string]string
@@ -53,6 +67,11 @@ func idmappedOverlay(dirfd, ns int) (*os.File, error) {
 	layers, err := findOverlay(mountinfo, stx.Mnt_id)
 	if err != nil {
 		return nil, err
+	}
+	if layers.relative() {
+		if layers, err = layers.resolveRelative(dirfd); err != nil {
+			return nil, err
+		}
 	}
 	var paths []string
 	for _, l := range append([]string{layers.upper}, layers.lowers...) {
@@ -121,7 +140,9 @@ func findOverlay(mountinfo *os.File, mntID uint64) (overlayLayers, error) {
 		if f[3] != "/" {
 			return overlayLayers{}, errors.New("a bind mount of an overlay's subdirectory")
 		}
-		return parseOverlayOptions(f[sep+3])
+		l, err := parseOverlayOptions(f[sep+3])
+		l.mountPoint = unescapeOctal(f[4])
+		return l, err
 	}
 	if err := sc.Err(); err != nil {
 		return overlayLayers{}, err
@@ -163,14 +184,102 @@ func parseOverlayOptions(s string) (overlayLayers, error) {
 	if len(l.lowers) == 0 {
 		return l, errors.New("no lower layer")
 	}
+	return l, nil
+}
+
+// relative reports whether a layer is named by a relative path.
+func (l overlayLayers) relative() bool {
 	for _, p := range append([]string{l.upper}, l.lowers...) {
-		if p != "" && !strings.HasPrefix(p, "/") {
-			// Relative to the mounter's working directory then (Docker
-			// does that when absolute paths make the options too long).
-			return l, fmt.Errorf("layer %s: a relative path", p)
+		if p != "" && !filepath.IsAbs(p) {
+			return true
 		}
 	}
-	return l, nil
+	return false
+}
+
+// resolveRelative returns l with its relative layer paths made absolute
+// from the first base that makes the overlay whose root is dirfd (see
+// the package comment above): Docker's home, two levels above the mount
+// point, then containerd's snapshots, two above an absolute upper layer.
+func (l overlayLayers) resolveRelative(dirfd int) (overlayLayers, error) {
+	var bases []string
+	if filepath.IsAbs(l.mountPoint) {
+		bases = append(bases, filepath.Dir(filepath.Dir(l.mountPoint)))
+	}
+	if filepath.IsAbs(l.upper) {
+		bases = append(bases, filepath.Dir(filepath.Dir(l.upper)))
+	}
+	want, err := dirNames(dirfd)
+	if err != nil {
+		return l, fmt.Errorf("the overlay's root: %w", err)
+	}
+	abs := func(base, p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	for _, base := range bases {
+		r := l
+		r.upper = abs(base, l.upper)
+		r.lowers = make([]string, len(l.lowers))
+		for i, p := range l.lowers {
+			r.lowers[i] = abs(base, p)
+		}
+		if got, err := r.rootNames(); err == nil && maps.Equal(got, want) {
+			return r, nil
+		}
+	}
+	return l, errors.New("layers named by relative paths, from no directory that makes the overlay")
+}
+
+// rootNames are the names an overlay of l's layers shows in its root: each
+// layer's, upper first, less those a higher layer whites out (a 0/0
+// character device).
+func (l overlayLayers) rootNames() (map[string]bool, error) {
+	names, out := map[string]bool{}, map[string]bool{}
+	for _, layer := range append([]string{l.upper}, l.lowers...) {
+		if layer == "" {
+			continue
+		}
+		entries, err := os.ReadDir(layer)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			n := e.Name()
+			if out[n] || names[n] {
+				continue
+			}
+			if info, err := e.Info(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
+				if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Rdev == 0 {
+					out[n] = true
+					continue
+				}
+			}
+			names[n] = true
+		}
+	}
+	return names, nil
+}
+
+// dirNames are the names in directory dirfd.
+func dirNames(dirfd int) (map[string]bool, error) {
+	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "overlay root")
+	defer f.Close()
+	list, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]bool, len(list))
+	for _, n := range list {
+		names[n] = true
+	}
+	return names, nil
 }
 
 // splitLowerdir splits a lowerdir option's value at its unescaped colons.

@@ -3,6 +3,7 @@ package launch
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"syscall"
@@ -128,12 +129,103 @@ func TestParseOverlayOptions(t *testing.T) {
 			want: overlayLayers{lowers: []string{"/a", "/b c"}, options: map[string]string{"userxattr": ""}}},
 		{opts: "rw,lowerdir=/a::/data", err: true},
 		{opts: "rw,lowerdir+=/a,datadir+=/d", err: true},
-		{opts: "rw,lowerdir=l/A:l/B,upperdir=/u", err: true},
+		{opts: "rw,lowerdir=l/A:l/B,upperdir=/u",
+			want: overlayLayers{upper: "/u", lowers: []string{"l/A", "l/B"}, options: map[string]string{}}},
 		{opts: "rw,upperdir=/u", err: true},
 	} {
 		got, err := parseOverlayOptions(c.opts)
 		if (err != nil) != c.err || err == nil && !reflect.DeepEqual(got, c.want) {
 			t.Errorf("parseOverlayOptions(%q) = %+v, %v; want %+v, error %t", c.opts, got, err, c.want, c.err)
 		}
+	}
+}
+
+// TestOverlayRelativeLayers: an overlay mounted with relative layer
+// paths, as Docker's overlay2 mounts one from its home (the mount point
+// <home>/<id>/merged) and containerd its lower layers from their
+// snapshots' directory (<snapshots>/<n>/fs its absolute upper layer),
+// has its layers found from those directories, and only where they make
+// the mount's root; elsewhere it stays closed.
+func TestOverlayRelativeLayers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting an overlay needs root")
+	}
+	mkdirs := func(base string, dirs ...string) {
+		for _, d := range dirs {
+			if err := os.MkdirAll(filepath.Join(base, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// mountFrom mounts an overlay with options opts at target, from
+	// directory dir, as Docker's mountFrom does.
+	mountFrom := func(dir, opts, target string) {
+		out, err := exec.Command("/bin/sh", "-c", "cd \"$1\" && mount -t overlay overlay -o \"$2\" \"$3\"", "sh", dir, opts, target).CombinedOutput()
+		if err != nil {
+			t.Fatalf("mount -o %s from %s: %v %s", opts, dir, err, out)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, target)
+		}
+		t.Cleanup(func() { unix.Unmount(target, unix.MNT_DETACH) })
+	}
+	layersOf := func(target string) (overlayLayers, error) {
+		fd, err := unix.Open(target, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		var stx unix.Statx_t
+		if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &stx); err != nil {
+			t.Fatal(err)
+		}
+		mi, err := os.Open("/proc/self/mountinfo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mi.Close()
+		l, err := findOverlay(mi, stx.Mnt_id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.resolveRelative(fd)
+	}
+
+	// Docker: <home>/l/X -> ../<lower>/diff, <home>/<id>/{diff,work,merged}.
+	home := t.TempDir()
+	mkdirs(home, "low/diff/etc", "low/diff/gone", "id/diff", "id/work", "id/merged", "l")
+	if err := os.Symlink("../low/diff", filepath.Join(home, "l", "X")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mknod(filepath.Join(home, "id", "diff", "gone"), unix.S_IFCHR, 0); err != nil {
+		t.Fatal(err)
+	}
+	mountFrom(home, "lowerdir=l/X,upperdir=id/diff,workdir=id/work", "id/merged")
+	l, err := layersOf(filepath.Join(home, "id", "merged"))
+	if err != nil || l.upper != filepath.Join(home, "id", "diff") || len(l.lowers) != 1 || l.lowers[0] != filepath.Join(home, "l", "X") {
+		t.Errorf("Docker's layout: %+v, %v", l, err)
+	}
+
+	// containerd: lower layers relative to <snapshots>, the upper absolute.
+	snaps := t.TempDir()
+	mkdirs(snaps, "1/fs/usr", "2/fs/bin", "3/fs", "3/work")
+	mnt := t.TempDir()
+	mountFrom(snaps, "lowerdir=2/fs:1/fs,upperdir="+filepath.Join(snaps, "3", "fs")+",workdir="+filepath.Join(snaps, "3", "work"), mnt)
+	l, err = layersOf(mnt)
+	if err != nil || len(l.lowers) != 2 || l.lowers[0] != filepath.Join(snaps, "2", "fs") || l.lowers[1] != filepath.Join(snaps, "1", "fs") {
+		t.Errorf("containerd's layout: %+v, %v", l, err)
+	}
+
+	// From another directory, whose layers are not the mount's: closed.
+	other := t.TempDir()
+	mkdirs(other, "low/diff/other", "id/diff", "id/work", "id/merged", "l", "elsewhere/x/merged")
+	if err := os.Symlink("../low/diff", filepath.Join(other, "l", "X")); err != nil {
+		t.Fatal(err)
+	}
+	decoy := filepath.Join(other, "elsewhere", "x", "merged")
+	mkdirs(filepath.Join(other, "elsewhere"), "l/X/etc", "id/diff", "id/work")
+	mountFrom(other, "lowerdir=l/X,upperdir=id/diff,workdir=id/work", decoy)
+	if l, err := layersOf(decoy); err == nil {
+		t.Errorf("layers found from a directory that does not make the overlay: %+v", l)
 	}
 }

@@ -101,6 +101,23 @@ func TestImageRootOwners(t *testing.T) {
 	if r.code != 1 || r.stdout != "secret\nnew\n0 600\n" || !strings.Contains(r.stderr, "/mine: No such file or directory") {
 		t.Errorf("an overlay root: want its upper layer's files and whiteout as Linux shows them, got %v", r)
 	}
+	// The same as Docker mounts a snapshot whose absolute layer paths
+	// would not fit a page: relative to its home, from which it mounts.
+	home := workDir(t, "docker-home")
+	for _, d := range []string{"l", "c/diff", "c/work", "c/merged"} {
+		must(t, os.MkdirAll(filepath.Join(home, d), 0o755))
+	}
+	must(t, os.Symlink(root, filepath.Join(home, "l", "IMG")))
+	mount := exec.Command("mount", "-t", "overlay", "overlay", "-o", "lowerdir=l/IMG,upperdir=c/diff,workdir=c/work", "c/merged")
+	mount.Dir = home
+	if out, err := mount.CombinedOutput(); err != nil {
+		t.Fatalf("mounting an overlay from its home: %v %s", err, out)
+	}
+	defer unix.Unmount(filepath.Join(home, "c", "merged"), unix.MNT_DETACH)
+	r = runscLite(t, runOpts{dir: "/"}, "run", "--rootfs", filepath.Join(home, "c", "merged"), "--", "/bin/cat", "/root/secret")
+	if r.code != 0 || r.stdout != "secret\n" {
+		t.Errorf("an overlay root of relative layer paths (Docker's): want its root-only file, got %v", r)
+	}
 	// Written through, the sentry makes the mount points in / as itself.
 	must(t, os.Chown(root, 65534, 65534))
 	r = runscLite(t, runOpts{dir: "/"}, "run", "--rootfs", root, "--overlay=none", "--network=none", "--", "/bin/cat", "/root/secret")
