@@ -221,6 +221,43 @@ int main(int argc, char **argv) {
 	T(stat(slavePath, &ptst));
 	T(umount("m"));
 
+	/* devpts's uid= and gid= are IDs of the mounter's user namespace
+	 * (make_kuid): unmapped ones are EINVAL, and /proc/PID/mounts shows
+	 * the kernel's. */
+	int go[2], back[2];
+	pipe(go), pipe(back);
+	fflush(stdout);
+	pid_t ns = fork();
+	if (ns == 0) {
+		char c;
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+			_exit(1);
+		write(back[1], "x", 1), read(go[0], &c, 1); /* the maps are written */
+		T(mount("devpts", "m", "devpts", 0, "uid=5"));
+		T(mount("devpts", "m", "devpts", 0, "uid=0,gid=0,mode=600,ptmxmode=666"));
+		mountOpts(m);
+		int master = open("m/ptmx", O_RDWR | O_NOCTTY), unlock = 0, n = -1;
+		ioctl(master, TIOCSPTLCK, &unlock), ioctl(master, TIOCGPTN, &n);
+		char path[64];
+		snprintf(path, sizeof path, "m/%d", n);
+		struct stat st;
+		T(stat(path, &st));
+		printf("slave owner inside: %d:%d\n", (int)st.st_uid, (int)st.st_gid);
+		fflush(stdout);
+		_exit(0);
+	}
+	char c;
+	read(back[0], &c, 1);
+	char map[64];
+	snprintf(map, sizeof map, "/proc/%d/uid_map", ns);
+	T(put_text(map, "0 1000 1"));
+	snprintf(map, sizeof map, "/proc/%d/gid_map", ns);
+	T(put_text(map, "0 1000 1"));
+	write(go[1], "x", 1);
+	int nst;
+	T(waitpid(ns, &nst, 0) == ns);
+	T(nst);
+
 	/* Only CAP_SYS_ADMIN mounts. */
 	pid_t pid = fork();
 	if (pid == 0) {

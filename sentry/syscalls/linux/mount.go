@@ -204,6 +204,23 @@ func mountDevpts(t *kernel.Task, target, source, data string, flags uint64) erro
 	if err != nil {
 		return err
 	}
+	// uid= and gid= are IDs of the mounter's user namespace, kept as
+	// kernel IDs (devpts_parse_param's make_kuid): EINVAL unmapped.
+	ns := t.UserNS()
+	if opts.SetUID {
+		k, ok := ns.UIDToKernel(opts.UID)
+		if !ok {
+			return unix.EINVAL
+		}
+		opts.UID = k
+	}
+	if opts.SetGID {
+		k, ok := ns.GIDToKernel(opts.GID)
+		if !ok {
+			return unix.EINVAL
+		}
+		opts.GID = k
+	}
 	if source == "" {
 		source = "none"
 	}
