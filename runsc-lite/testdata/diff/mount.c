@@ -1,11 +1,10 @@
 /* mount(2) and umount2(2) of tmpfs: options, the size bound, read-only
  * remounts and what they refuse (EROFS), stacking, busy and lazy
- * unmounts, noexec, errors and privilege. Natively the program first moves
- * into a mount namespace of its own, with private propagation, so the
- * host's mount table is never touched; in the sandbox unshare fails with
- * EINVAL (it has one mount table, as a kernel without namespaces; Linux
- * never refuses CLONE_NEWNS alone so) and nothing is printed about it;
- * any other failure stops the program before it mounts. Needs root. */
+ * unmounts, noexec, errors and privilege; proc and devpts mounts (a new
+ * devpts instance each, its uid= and gid= in the mounter's user
+ * namespace). The program first moves into a mount namespace of its own,
+ * with private propagation (mountns.h), so the host's mount table is never
+ * touched; a failure there stops it before it mounts. Needs root. */
 #include "common.h"
 #include "mountns.h"
 #include <poll.h>
