@@ -18,6 +18,9 @@ type CloneArgs struct {
 	// PidFD is where CLONE_PIDFD writes the pidfd (an int): clone's
 	// parent_tid, clone3's pidfd.
 	PidFD uintptr
+	// SetTID is clone3's set_tid: the child's ID in its namespace, then
+	// in each one above, as many as given (pidns.go: allocIDsLocked).
+	SetTID []int32
 }
 
 // Flags clone accepts: the namespaces (namespaceFlags) and these; the
@@ -227,6 +230,9 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	default:
 		err = k.admitTaskLocked()
 	}
+	if err == nil {
+		c.TID, c.vtid, err = k.allocIDsLocked(pidns, a.SetTID, t.Creds())
+	}
 	if err != nil {
 		c.ctx.Release()
 		m.DecUsers()
@@ -236,8 +242,6 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 		c.releaseMountNS()
 		return nil, err
 	}
-	c.TID = k.allocID()
-	c.vtid = pidns.allocLocked(c.TID)
 	if f&unix.CLONE_THREAD != 0 {
 		c.TG = t.TG
 	} else {

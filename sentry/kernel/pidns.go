@@ -132,20 +132,62 @@ func (ns *PIDNamespace) IDs(kids []int) []int {
 	return ids
 }
 
-// allocLocked gives kernel ID kid an ID in ns and in each namespace above
-// it, and returns ns's; k.mu is held.
-func (ns *PIDNamespace) allocLocked(kid int) int {
-	local := kid
+// allocIDsLocked gives a new task in namespace ns its kernel ID and its ID
+// in ns and in each namespace above it, and returns the first and ns's
+// (alloc_pid). setTID (clone3's set_tid) chooses them, ns's first and up
+// as far as it goes: EINVAL for more IDs than levels, an ID out of range
+// or one other than 1 in a namespace without its init; EPERM without
+// CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE in a level's owner for
+// credentials c; EEXIST for an ID taken. k.mu is held.
+func (k *Kernel) allocIDsLocked(ns *PIDNamespace, setTID []int32, c Credentials) (kid, local int, err error) {
+	if len(setTID) > ns.level+1 {
+		return 0, 0, unix.EINVAL
+	}
+	chosen := make(map[*PIDNamespace]int, len(setTID))
+	n := ns
+	for _, tid := range setTID {
+		switch {
+		case tid < 1 || tid >= MaxPID, tid != 1 && n.init == nil:
+			return 0, 0, unix.EINVAL
+		case !c.HasCapIn(n.userNS, linux.CAP_SYS_ADMIN) && !c.HasCapIn(n.userNS, linux.CAP_CHECKPOINT_RESTORE):
+			return 0, 0, unix.EPERM
+		case n.level == 0 && (k.tasks[int(tid)] != nil || k.groups[int(tid)] != nil),
+			n.level > 0 && n.KernelIDOf(int(tid)) != 0:
+			return 0, 0, unix.EEXIST
+		}
+		chosen[n] = int(tid)
+		n = n.parent
+	}
+	if id, ok := chosen[k.pidns]; ok {
+		kid = id // the allocator's cursor stays (idr_alloc, not _cyclic)
+		k.forks++
+	} else {
+		kid = k.allocID()
+	}
+	local = kid
 	for n := ns; n.level > 0; n = n.parent {
-		id := n.allocOne(kid)
+		id, ok := chosen[n]
+		if ok {
+			n.allocExact(kid, id)
+		} else {
+			id = n.allocOne(kid)
+		}
 		if n == ns {
 			local = id
 		}
 	}
-	return local
+	return kid, local, nil
 }
 
-// allocOne is allocLocked in ns alone.
+// allocExact gives kernel ID kid ID id in ns, which is free; the cursor
+// of the next IDs stays.
+func (ns *PIDNamespace) allocExact(kid, id int) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.toKernel[id], ns.toLocal[kid] = kid, id
+}
+
+// allocOne gives kernel ID kid the next free ID in ns.
 func (ns *PIDNamespace) allocOne(kid int) int {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()

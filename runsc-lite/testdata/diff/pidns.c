@@ -195,6 +195,59 @@ static void forkInto(void) {
 	reap("child", pid);
 }
 
+/* clone3Tids is clone3 with flags and set_tid tids (n of them). */
+static pid_t clone3Tids(unsigned long flags, pid_t *tids, int n) {
+	unsigned long long ca[11] = {flags, 0, 0, 0, SIGCHLD};
+	ca[8] = (unsigned long)tids, ca[9] = n;
+	fflush(stdout);
+	return syscall(SYS_clone3, ca, sizeof ca);
+}
+
+/* clone3's set_tid chooses the child's IDs, its namespace's first, then
+ * up: EEXIST for a taken one, EINVAL for 0, for more IDs than levels and
+ * for a first process that is not 1, EPERM for a level whose owner the
+ * caller has no CAP_SYS_ADMIN in. */
+static void setTid(void) {
+	pid_t one[1] = {1}, t42[1] = {42}, zero[1] = {0}, two[1] = {2}, three[3] = {43, 43, 43};
+	pid_t init = clone3Tids(CLONE_NEWPID, one, 1);
+	if (init == 0) {
+		printf("init made by set_tid: getpid %d\n", getpid());
+		pid_t c = clone3Tids(0, t42, 1);
+		if (c == 0) /* 7: it is 42, and its parent 1 */
+			done(getpid() == 42 && getppid() == 1 ? 7 : 1);
+		printf("init: clone3 returned %d\n", c);
+		TR(clone3Tids(0, t42, 1));
+		TR(clone3Tids(0, zero, 1));
+		TR(clone3Tids(0, three, 3));
+		reap("child 42", c);
+		pid_t f = fork();
+		if (f == 0)
+			printf("fork after it: getpid %d\n", getpid()), done(0);
+		reap("fork after it", f);
+		if ((c = clone3Tids(0, t42, 1)) == 0)
+			done(0);
+		printf("init: 42 again once reaped: %d\n", c);
+		reap("child 42 again", c);
+		done(0);
+	}
+	reap("init", init);
+	TR(clone3Tids(CLONE_NEWPID, two, 1));
+	pid_t pid = fork();
+	if (pid == 0) {
+		TR(setgroups(0, NULL)), TR(setresgid(65534, 65534, 65534)), TR(setresuid(65534, 65534, 65534));
+		if (TR(unshare(CLONE_NEWUSER | CLONE_NEWPID)) != 0)
+			done(1);
+		pid_t above[2] = {1, 12345};
+		TR(clone3Tids(0, above, 2));
+		pid_t c = clone3Tids(0, one, 1);
+		if (c == 0)
+			printf("nobody's init made by set_tid: getpid %d\n", getpid()), done(0);
+		reap("nobody's init", c);
+		done(0);
+	}
+	reap("nobody", pid);
+}
+
 static void insideFork(void) {
 	if (!unsharePid())
 		return;
@@ -728,6 +781,7 @@ int main(int argc, char **argv) {
 	setup(argc, argv);
 	firstNs = nsOf(0, "pid");
 	section("unshare(CLONE_NEWPID), fork, clone, clone3", forkInto);
+	section("clone3's set_tid", setTid);
 	section("the init's child", insideFork);
 	section("orphans adopted by the init", orphans);
 	section("the init's group and session", sessions);

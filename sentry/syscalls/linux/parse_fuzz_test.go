@@ -132,7 +132,7 @@ func FuzzCloneArgs(f *testing.F) {
 		if len(b) < linux.CLONE_ARGS_SIZE_VER0 || len(b) > 4096 {
 			return // clone3 refuses these sizes before reading anything
 		}
-		a, err := parseCloneArgs(b)
+		a, _, err := parseCloneArgs(b)
 		extra := false
 		for _, x := range b[min(len(b), cloneArgsSize):] {
 			extra = extra || x != 0

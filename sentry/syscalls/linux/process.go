@@ -17,7 +17,7 @@ import (
 
 func registerProcess(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_CLONE, "clone", clone, "no thread pidfds", kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no thread pidfds, no set_tid, no cgroup", kernel.ArgHex, kernel.ArgInt)
+	partial(st, unix.SYS_CLONE3, "clone3", clone3, "no thread pidfds, no CLONE_INTO_CGROUP", kernel.ArgHex, kernel.ArgInt)
 	partial(st, unix.SYS_SETNS, "setns", setns, "namespace files only (EINVAL for pidfds)", kernel.ArgFD, kernel.ArgHex)
 	reg(st, unix.SYS_UNSHARE, "unshare", unshare, kernel.ArgHex)
 	reg(st, unix.SYS_FORK, "fork", fork)
@@ -95,9 +95,15 @@ func clone3(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err := t.CopyIn(a.Pointer(0), b); err != nil {
 		return 0, err
 	}
-	args, err := parseCloneArgs(b)
+	args, setTID, err := parseCloneArgs(b)
 	if err != nil {
 		return 0, err
+	}
+	if setTID.n > 0 {
+		args.SetTID = make([]int32, setTID.n)
+		if err := kernel.CopyInSlice(t, setTID.addr, args.SetTID); err != nil {
+			return 0, err
+		}
 	}
 	tid, err := t.Clone(args)
 	return uintptr(tid), err
@@ -113,19 +119,19 @@ func clone3(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // CLONE_THREAD or CLONE_PARENT, a stack size without a stack or a stack
 // without a size or past the user address space. It returns the arguments
 // of Task.Clone, which checks the flag combinations clone and clone3
-// share; set_tid (choosing the child's IDs, for checkpoint and restore)
-// is EINVAL too.
-func parseCloneArgs(b []byte) (kernel.CloneArgs, error) {
+// share, and where set_tid's array is (the child's IDs, for checkpoint
+// and restore: Task.Clone checks them).
+func parseCloneArgs(b []byte) (kernel.CloneArgs, tidArray, error) {
 	for _, extra := range b[min(len(b), cloneArgsSize):] {
 		if extra != 0 {
-			return kernel.CloneArgs{}, fmt.Errorf("clone_args of %d bytes with unknown fields set: %w", len(b), unix.E2BIG)
+			return kernel.CloneArgs{}, tidArray{}, fmt.Errorf("clone_args of %d bytes with unknown fields set: %w", len(b), unix.E2BIG)
 		}
 	}
 	var raw [cloneArgsSize]byte
 	copy(raw[:], b)
 	var ca linux.CloneArgs
 	if !abi.Decode(raw[:], &ca) {
-		return kernel.CloneArgs{}, fmt.Errorf("decoding clone_args: %w", unix.EINVAL)
+		return kernel.CloneArgs{}, tidArray{}, fmt.Errorf("decoding clone_args: %w", unix.EINVAL)
 	}
 	const known = 0xffffffff | linux.CLONE_CLEAR_SIGHAND | linux.CLONE_INTO_CGROUP
 	stackEnd := ca.Stack + ca.StackSize
@@ -145,11 +151,9 @@ func parseCloneArgs(b []byte) (kernel.CloneArgs, error) {
 		why = "exit signal of a thread or sibling"
 	case (ca.Stack == 0) != (ca.StackSize == 0) || stackEnd < ca.Stack || stackEnd > mm.TaskSize:
 		why = "stack"
-	case ca.SetTID != 0:
-		why = "set_tid outside a new pid namespace"
 	}
 	if why != "" {
-		return kernel.CloneArgs{}, fmt.Errorf("clone3: %s: %w", why, unix.EINVAL)
+		return kernel.CloneArgs{}, tidArray{}, fmt.Errorf("clone3: %s: %w", why, unix.EINVAL)
 	}
 	stack := uintptr(0)
 	if ca.Stack != 0 {
@@ -158,7 +162,13 @@ func parseCloneArgs(b []byte) (kernel.CloneArgs, error) {
 	return kernel.CloneArgs{
 		Flags: ca.Flags, ExitSignal: int(ca.ExitSignal), Stack: stack,
 		ChildTID: uintptr(ca.ChildTID), ParentTID: uintptr(ca.ParentTID), TLS: uintptr(ca.TLS), PidFD: uintptr(ca.Pidfd),
-	}, nil
+	}, tidArray{uintptr(ca.SetTID), int(ca.SetTIDSize)}, nil
+}
+
+// tidArray is where clone3's set_tid is and how many IDs it holds.
+type tidArray struct {
+	addr uintptr
+	n    int
 }
 
 func fork(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
