@@ -446,9 +446,16 @@ func (t *Task) ProcFSOf() vfs.FileSystem {
 		return k.ProcFS
 	}
 	ns.mu.Lock()
+	p := ns.proc
+	ns.mu.Unlock()
+	if p != nil {
+		return p
+	}
+	p = k.NewProcFS(ns) // outside mu, a leaf
+	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	if ns.proc == nil {
-		ns.proc = k.NewProcFS(ns)
+		ns.proc = p // the first of two racing mounts
 	}
 	return ns.proc
 }
