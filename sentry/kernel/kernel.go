@@ -164,16 +164,20 @@ type Kernel struct {
 	nextID      int                  // guarded by mu
 	init        *ThreadGroup         // guarded by mu
 	pidns       *PIDNamespace        // the sandbox's first (pidns.go); never changes
-	taskLimit   int                  // pids.go; guarded by mu
-	forks       uint64               // tasks ever created (stats.go); guarded by mu
-	lastID      int                  // the ID handed out last; guarded by mu
+	// nestedIDs are the kernel IDs that have IDs in nested PID
+	// namespaces, by the namespace they were made in (pidns.go);
+	// guarded by mu.
+	nestedIDs map[int]*PIDNamespace
+	taskLimit int    // pids.go; guarded by mu
+	forks     uint64 // tasks ever created (stats.go); guarded by mu
+	lastID    int    // the ID handed out last; guarded by mu
 }
 
 // New returns a kernel with no tasks.
 func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *Kernel {
 	k := &Kernel{
 		Platform: p, VFS: v, Syscalls: st, Log: log, Hostname: "runsc-lite", Started: time.Now(),
-		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1, kcmp: newKcmpCookies(),
+		tasks: make(map[int]*Task), groups: make(map[int]*ThreadGroup), nextID: 1, kcmp: newKcmpCookies(), nestedIDs: make(map[int]*PIDNamespace),
 		UnixSockets: unixsocket.NewNamespace(), Net: new(inet.Stack), CPU: new(usage.CPU), cpus: affinityCPUs(),
 	}
 	k.treeChanged = sync.NewCond(&k.mu)

@@ -165,6 +165,9 @@ func (k *Kernel) allocIDsLocked(ns *PIDNamespace, setTID []int32, c Credentials)
 		kid = k.allocID()
 	}
 	local = kid
+	if ns.level > 0 {
+		k.nestedIDs[kid] = ns
+	}
 	for n := ns; n.level > 0; n = n.parent {
 		id, ok := chosen[n]
 		if ok {
@@ -217,12 +220,22 @@ func (ns *PIDNamespace) freeID(kid int) {
 	}
 }
 
-// releaseIDLocked frees kernel ID kid of a task or process in ns once
-// neither a task nor a process (a zombie) holds it; k.mu is held.
-func (k *Kernel) releaseIDLocked(kid int, ns *PIDNamespace) {
-	if k.tasks[kid] == nil && k.groups[kid] == nil {
-		ns.freeID(kid)
+// releaseIDLocked frees the nested namespaces' IDs of kernel ID kid once
+// nothing holds it: no task, no process (a zombie until reaped), no
+// process group or session of one (Linux's struct pid lives as long).
+// k.mu is held.
+func (k *Kernel) releaseIDLocked(kid int) {
+	ns := k.nestedIDs[kid]
+	if ns == nil || k.tasks[kid] != nil || k.groups[kid] != nil {
+		return
 	}
+	for _, tg := range k.groups {
+		if tg.pgid == kid || tg.sid == kid {
+			return
+		}
+	}
+	delete(k.nestedIDs, kid)
+	ns.freeID(kid)
 }
 
 // newPIDNSFor makes a child of parent owned by the user namespace of

@@ -261,7 +261,7 @@ func (tg *ThreadGroup) Exiting(k *Kernel) bool {
 func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool, pdeath []parentDeath) {
 	tg := t.TG
 	delete(k.tasks, t.TID)
-	defer k.releaseIDLocked(t.TID, tg.pidns) // its tracer's record takes its ID first
+	defer k.releaseIDLocked(t.TID) // its tracer's record takes its ID first
 	for i, x := range tg.tasks {
 		if x == t {
 			tg.tasks = append(tg.tasks[:i:i], tg.tasks[i+1:]...)
@@ -305,7 +305,7 @@ func (k *Kernel) taskExited(t *Task, st ExitStatus) (died bool, pdeath []parentD
 		}
 		if c.zombie && c.parent == nil {
 			delete(k.groups, c.PID)
-			k.releaseIDLocked(c.PID, c.pidns)
+			k.releaseGroupIDsLocked(c)
 		}
 		pdeath = c.owedParentDeath(tg, pdeath)
 	}
@@ -416,7 +416,15 @@ func (k *Kernel) reap(tg *ThreadGroup) {
 		delete(tg.parent.children, tg)
 	}
 	delete(k.groups, tg.PID)
-	k.releaseIDLocked(tg.PID, tg.pidns)
+	k.releaseGroupIDsLocked(tg)
+}
+
+// releaseGroupIDsLocked releases the IDs reaped process tg held: its
+// own, its group's and its session's (releaseIDLocked); k.mu is held.
+func (k *Kernel) releaseGroupIDsLocked(tg *ThreadGroup) {
+	k.releaseIDLocked(tg.PID)
+	k.releaseIDLocked(tg.pgid)
+	k.releaseIDLocked(tg.sid)
 }
 
 // SigAction returns the recorded action of sig (zero: SIG_DFL).

@@ -225,7 +225,9 @@ func (t *Task) Setpgid(pid, pgid int) error {
 			return unix.EPERM
 		}
 	}
+	old := tg.pgid
 	tg.pgid = pgid
+	k.releaseIDLocked(old)
 	return nil
 }
 
@@ -240,6 +242,9 @@ func (t *Task) Setsid() (int, error) {
 			return 0, unix.EPERM
 		}
 	}
+	oldPgid, oldSid := tg.pgid, tg.sid
 	tg.sid, tg.pgid, tg.ctty = tg.PID, tg.PID, nil
+	k.releaseIDLocked(oldPgid)
+	k.releaseIDLocked(oldSid)
 	return tg.vpid, nil
 }

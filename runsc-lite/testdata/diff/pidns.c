@@ -323,6 +323,42 @@ static void sessions(void) {
 	reap("init", init);
 }
 
+/* A process group whose leader was reaped keeps its ID in the namespace
+ * (its struct pid lives while the group does): getpgid shows it, kill of
+ * the group and setpgid into it find it. */
+static void leaderlessGroup(void) {
+	if (!unsharePid())
+		return;
+	pid_t init = fork();
+	if (init == 0) {
+		int hold[2];
+		pipe(hold);
+		pid_t lead2 = fork();
+		if (lead2 == 0)
+			close(hold[1]), take(hold[0]), done(0);
+		setpgid(lead2, lead2);
+		pid_t member = fork();
+		if (member == 0) {
+			signal(SIGUSR1, SIG_DFL);
+			close(hold[1]), take(hold[0]);
+			done(0);
+		}
+		T(setpgid(member, lead2));
+		kill(lead2, SIGKILL);
+		waitpid(lead2, NULL, 0); /* the group's leader reaped, a member left */
+		printf("init: the member's group is the reaped leader's ID: %s\n", yesno(getpgid(member) == lead2));
+		T(kill(-lead2, 0));
+		pid_t joiner = fork();
+		if (joiner == 0)
+			TR(setpgid(0, lead2)), done(getpgid(0) == lead2 ? 0 : 1);
+		reap("joiner", joiner);
+		close(hold[1]);
+		reap("member", member);
+		done(0);
+	}
+	reap("init", init);
+}
+
 static void initSignals(void) {
 	int back[2], go[2];
 	pid_t init = forkInit(back, go);
@@ -785,6 +821,7 @@ int main(int argc, char **argv) {
 	section("the init's child", insideFork);
 	section("orphans adopted by the init", orphans);
 	section("the init's group and session", sessions);
+	section("a group whose leader is gone", leaderlessGroup);
 	section("signals to the init", initSignals);
 	section("the init's own signals", initOwnSignals);
 	section("si_pid in the receiver's namespace", sigPids);
