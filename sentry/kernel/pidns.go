@@ -33,10 +33,10 @@ import (
 //
 // What other processes read of a process (SO_PEERCRED, SCM_CREDENTIALS,
 // System V shared memory's and message queues' PIDs, F_GETLK's l_pid,
-// message queue and seccomp notifications) is kept as its kernel ID and
-// shown in the reader's namespace, as Linux keeps a struct pid; a
-// semaphore's sempid and a message queue's NOTIFY_PID are the recorder's
-// own view (sempid is in Linux too).
+// a POSIX message queue's NOTIFY_PID and notification, seccomp
+// notifications) is kept as its kernel ID and shown in the reader's
+// namespace, as Linux keeps a struct pid; a semaphore's sempid is its
+// writer's own view, as in Linux.
 
 // maxPIDNSLevel is how deep PID namespaces nest (MAX_PID_NS_LEVEL): a
 // new one below it is ENOSPC.

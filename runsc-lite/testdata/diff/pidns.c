@@ -10,6 +10,7 @@
 #include "mountns.h"
 #include <grp.h>
 #include <linux/nsfs.h>
+#include <mqueue.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -641,11 +642,23 @@ static void socketCreds(void) {
 	close(sv[0]), close(sv[1]);
 }
 
+/* notifyPid is the NOTIFY_PID of queue q's status line. */
+static int notifyPid(mqd_t q) {
+	char st[128] = "";
+	int n = pread(q, st, sizeof st - 1, 0);
+	char *p = n > 0 ? strstr(st, "NOTIFY_PID:") : NULL;
+	return p ? atoi(p + 11) : -1;
+}
+
 /* The process IDs System V IPC and file locks record show as the
  * reader's namespace has them: shm's cpid and lpid, a queue's lspid, and
  * F_GETLK's l_pid, each read inside and outside. */
 static void recordedIds(void) {
 	int shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	mq_unlink("/pidns-q");
+	mqd_t mq = mq_open("/pidns-q", O_RDWR | O_CREAT, 0600, NULL);
+	struct sigevent none = {.sigev_notify = SIGEV_NONE};
+	mq_notify(mq, &none);
 	int msq = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
 	int fd = open("locked", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	int back[2], go[2];
@@ -665,6 +678,7 @@ static void recordedIds(void) {
 		struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
 		fcntl(fd, F_GETLK, &q);
 		printf("init: F_GETLK of the outer process's lock: l_pid %d\n", q.l_pid);
+		printf("init: the queue's NOTIFY_PID: %d\n", notifyPid(mq));
 		done(0);
 	}
 	close(back[1]), close(go[0]);
@@ -690,9 +704,11 @@ static void recordedIds(void) {
 	struct shmid_ds ds;
 	shmctl(shm, IPC_STAT, &ds);
 	printf("outer: shm cpid is ours: %s\n", yesno(ds.shm_cpid == getpid()));
+	printf("outer: the queue's NOTIFY_PID is ours: %s\n", yesno(notifyPid(mq) == getpid()));
 	give(go[1]);
 	reap("init", init);
 	shmctl(shm, IPC_RMID, NULL), msgctl(msq, IPC_RMID, NULL);
+	mq_close(mq), mq_unlink("/pidns-q");
 	close(fd), close(probe), unlink("locked");
 }
 

@@ -110,7 +110,7 @@ type Queue struct {
 // Notifier is a registration of mq_notify.
 type Notifier struct {
 	Owner  any                                   // the registering process: only it may unregister
-	PID    int                                   // NOTIFY_PID of the status line
+	PID    int                                   // NOTIFY_PID of the status line: the owner's kernel ID
 	Signo  int32                                 // the signal, 0 for none
 	Notify int32                                 // SIGEV_*
 	Fire   func(senderPID int, senderUID uint32) // the sender's kernel IDs
@@ -316,7 +316,7 @@ func Of(f *vfs.File) (*Queue, error) {
 
 // ReadAt implements vfs.FileImpl: the queue's status line.
 func (d *Descriptor) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	s := d.q.status()
+	s := d.q.status(ctx)
 	if off >= int64(len(s)) {
 		return 0, nil
 	}
@@ -368,8 +368,13 @@ func (d *Descriptor) Readiness(mask int16) int16 {
 // EventQueue implements vfs.Waitable.
 func (d *Descriptor) EventQueue() *vfs.Queue { return &d.q.events }
 
-// status is the text a read of a descriptor gives (mqueue_read_file).
-func (q *Queue) status() string {
+// pidViewer is the reading task (kernel.Task): it shows a kernel ID as
+// its PID namespace has it.
+type pidViewer interface{ IDOf(kid int) int }
+
+// status is the text a read of a descriptor gives (mqueue_read_file),
+// NOTIFY_PID as the reader's PID namespace has it (0 outside it).
+func (q *Queue) status(ctx context.Context) string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	notify, signo, pid := 0, 0, 0
@@ -378,6 +383,9 @@ func (q *Queue) status() string {
 		if n.Notify == linux.SIGEV_SIGNAL {
 			signo = int(n.Signo)
 		}
+	}
+	if v, ok := vfs.TaskOf(ctx).(pidViewer); ok && pid != 0 {
+		pid = v.IDOf(pid)
 	}
 	return fmt.Sprintf("QSIZE:%-10d NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n", q.bytes, notify, signo, pid)
 }

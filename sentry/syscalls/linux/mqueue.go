@@ -221,7 +221,7 @@ func mqNotify(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 // mqNotifier builds the registration ev asks for.
 func mqNotifier(t *kernel.Task, ev linux.Sigevent) (*mqueue.Notifier, error) {
-	n := &mqueue.Notifier{Owner: t.TG, PID: t.PID(), Signo: ev.Signo, Notify: ev.Notify}
+	n := &mqueue.Notifier{Owner: t.TG, PID: t.KernelPID(), Signo: ev.Signo, Notify: ev.Notify}
 	switch ev.Notify {
 	case linux.SIGEV_NONE:
 		n.Fire = func(int, uint32) {}
