@@ -712,6 +712,24 @@ static void recordedIds(void) {
 	close(fd), close(probe), unlink("locked");
 }
 
+/* A zombie keeps its PID and user namespaces; the others went with it
+ * (their /proc/PID/ns links are ENOENT until it is reaped). */
+static void zombieNamespaces(void) {
+	pid_t c = fork();
+	if (c == 0)
+		done(0);
+	siginfo_t si;
+	waitid(P_PID, c, &si, WEXITED | WNOWAIT);
+	const char *kinds[] = {"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"};
+	for (unsigned i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+		char p[64], b[64];
+		snprintf(p, sizeof p, "/proc/%d/ns/%s", c, kinds[i]);
+		int n = readlink(p, b, sizeof b - 1);
+		printf("zombie's ns/%s: %s\n", kinds[i], n < 0 ? ename(errno) : "a link");
+	}
+	reap("zombie", c);
+}
+
 static void setnsInto(void) {
 	int back[2], go[2];
 	pipes(back, go);
@@ -847,6 +865,7 @@ int main(int argc, char **argv) {
 	section("/proc of the namespace", procfs);
 	section("credentials on Unix sockets", socketCreds);
 	section("IDs IPC and locks record", recordedIds);
+	section("a zombie's namespaces", zombieNamespaces);
 	section("setns", setnsInto);
 	section("nesting", nesting);
 	section("kill(-1) inside", killAll);

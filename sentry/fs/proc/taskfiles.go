@@ -81,10 +81,24 @@ func nsJump(task func() (*kernel.Task, error), ns func(t *kernel.Task) *kernel.N
 	}
 }
 
+// zombieNamespaces are the namespaces a zombie still has: its PID
+// namespace and its credentials' user namespace. The others went with its
+// nsproxy (exit_task_namespaces): their links are ENOENT.
+var zombieNamespaces = map[string]bool{"pid": true, "user": true}
+
 // nsDir is /proc/PID/ns: a link per namespace kind, "KIND:[INODE]".
 func (fs *FileSystem) nsDir(base string, task func() (*kernel.Task, error)) *kernfs.Dir {
 	c := make(map[string]vfs.Inode, len(nsTaskInodes))
 	for name, ns := range nsTaskInodes {
+		if !zombieNamespaces[name] {
+			live := ns
+			ns = func(t *kernel.Task) *kernel.NSInode {
+				if t.IsZombie() {
+					return nil
+				}
+				return live(t)
+			}
+		}
 		kind := strings.TrimSuffix(name, "_for_children")
 		c[name] = fs.tree.JumpLink(base+"/ns/"+name, func(context.Context) (string, error) {
 			t, err := task()
