@@ -162,7 +162,6 @@ type Kernel struct {
 	tasks       map[int]*Task        // guarded by mu
 	groups      map[int]*ThreadGroup // guarded by mu
 	nextID      int                  // guarded by mu
-	init        *ThreadGroup         // guarded by mu
 	pidns       *PIDNamespace        // the sandbox's first (pidns.go); never changes
 	// nestedIDs are the kernel IDs that have IDs in nested PID
 	// namespaces, by the namespace they were made in (pidns.go);
@@ -199,8 +198,7 @@ func (k *Kernel) NewProcess(m *mm.MemoryManager, fds *vfs.FDTable, fs *vfs.FSCon
 	id := k.allocID()
 	tg := newThreadGroup(k, id, nil)
 	tg.pidns, tg.vpid = k.pidns, id
-	if k.init == nil {
-		k.init = tg
+	if k.pidns.init == nil {
 		k.pidns.init = tg
 		k.startLoadAvg()
 	}

@@ -95,12 +95,16 @@ static void reap(const char *who, pid_t pid) {
 
 static int unsharePid(void) { return TR(unshare(CLONE_NEWPID)) == 0; }
 
+/* forkNsInit unshares the PID namespace and forks its init: 0 in the
+ * init, its pid here, -1 if the unshare failed (printed). */
+static pid_t forkNsInit(void) { return unsharePid() ? fork() : -1; }
+
 /* forkInit makes pipes back (to us) and go (from us), unshares the PID
  * namespace and forks its init: 0 in the init, its pid here, -1 if the
  * unshare failed (printed). */
 static pid_t forkInit(int back[2], int go[2]) {
 	pipes(back, go);
-	return unsharePid() ? fork() : -1;
+	return forkNsInit();
 }
 
 /* nspid reads a status file's NSpid numbers into v[8]: their count. */
@@ -250,9 +254,9 @@ static void setTid(void) {
 }
 
 static void insideFork(void) {
-	if (!unsharePid())
+	pid_t init = forkNsInit();
+	if (init < 0)
 		return;
-	pid_t init = fork();
 	if (init == 0) {
 		pid_t c = fork();
 		if (c == 0)
@@ -275,9 +279,9 @@ static void insideFork(void) {
 }
 
 static void orphans(void) {
-	if (!unsharePid())
+	pid_t init = forkNsInit();
+	if (init < 0)
 		return;
-	pid_t init = fork();
 	if (init == 0) {
 		int up[2], go[2];
 		pipes(up, go);
@@ -328,9 +332,9 @@ static void sessions(void) {
  * (its struct pid lives while the group does): getpgid shows it, kill of
  * the group and setpgid into it find it. */
 static void leaderlessGroup(void) {
-	if (!unsharePid())
+	pid_t init = forkNsInit();
+	if (init < 0)
 		return;
-	pid_t init = fork();
 	if (init == 0) {
 		int hold[2];
 		pipe(hold);
@@ -339,11 +343,8 @@ static void leaderlessGroup(void) {
 			close(hold[1]), take(hold[0]), done(0);
 		setpgid(lead2, lead2);
 		pid_t member = fork();
-		if (member == 0) {
-			signal(SIGUSR1, SIG_DFL);
-			close(hold[1]), take(hold[0]);
-			done(0);
-		}
+		if (member == 0)
+			close(hold[1]), take(hold[0]), done(0);
 		T(setpgid(member, lead2));
 		kill(lead2, SIGKILL);
 		waitpid(lead2, NULL, 0); /* the group's leader reaped, a member left */
@@ -393,9 +394,9 @@ static void initSignals(void) {
  * while blocked go nowhere (get_signal skips what SIGNAL_UNKILLABLE
  * keeps out); a fault it does not handle kills it. */
 static void initOwnSignals(void) {
-	if (!unsharePid())
+	pid_t init = forkNsInit();
+	if (init < 0)
 		return;
-	pid_t init = fork();
 	if (init == 0) {
 		if (getpid() != 1)
 			done(1);
@@ -451,9 +452,9 @@ static void sigPids(void) {
 static void initDeath(void) {
 	int hold[2], eof[2], ready[2], go[2];
 	pipes(hold, eof), pipes(ready, go);
-	if (!unsharePid())
+	pid_t init = forkNsInit();
+	if (init < 0)
 		return;
-	pid_t init = fork();
 	if (init == 0) {
 		close(hold[1]), take(go[0]);
 		if (fork() == 0) { /* holds eof's write end until killed */
@@ -619,9 +620,9 @@ static void socketCreds(void) {
 	int on = 1;
 	setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
 	setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
-	if (!unsharePid())
+	pid_t init = forkNsInit();
+	if (init < 0)
 		return;
-	pid_t init = fork();
 	if (init == 0) {
 		credPid(sv[1], 1);
 		printf("init: the outer process's credentials: pid %d\n", credPid(sv[1], 0));
