@@ -188,6 +188,12 @@ var hostileRows = []hostileRow{
 		"ptrace":  "anonymous mmap over the control page: ENOMEM\nmunmap of the control page: EINVAL\ncontrol page write: no fault\nalive: yes\n"}},
 	{name: "unmap the stub's image at the handler's site", mode: "resumecall", args: resumeCallArgs("image"),
 		want: "munmap of the stub's image: EINVAL\nmprotect of the stub's image: ENOMEM\nalive: yes\n"},
+	// A file mapping left to a resume: its descriptor comes on the
+	// control socket, which is all the handler may receive on, and the
+	// socket itself is neither mapped nor closed from there.
+	{name: "descriptors at the handler's site", mode: "resumecall", args: resumeCallArgs("fds"), on: map[string]string{
+		"systrap": "recvmsg on the control socket: EAGAIN\nmmap of the control socket: EBADF\nclose of the control socket: EBADF\ndescriptors 4-63 mapped: 0\na file's mapping afterwards: intact\nalive: yes\n",
+		"ptrace":  "recvmsg on the control socket: EBADF\nmmap of the control socket: EBADF\nclose of the control socket: EBADF\ndescriptors 4-63 mapped: 0\na file's mapping afterwards: intact\nalive: yes\n"}},
 	{name: "forge the host's answer to a resume's call", mode: "resumecall", args: resumeCallArgs("answer"), on: map[string]string{
 		"systrap": "forged answer to a resume's call: killed by SIGKILL\nalive: yes\n",
 		"ptrace":  "message writable: no\nforged answer to a resume's call: exit 0\nalive: yes\n"}},

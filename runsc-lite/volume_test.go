@@ -309,3 +309,36 @@ func TestOverlayNone(t *testing.T) {
 		t.Errorf("--overlay=memory wrote to the host: %v", err)
 	}
 }
+
+// TestVolumeOnNoexecMount: a volume from a host mount that forbids exec
+// answers an executable mapping of its files as that host does (EPERM)
+// and its other mappings with the file's bytes, as natively. The host's
+// refusal must reach the application, so such a mapping is never one a
+// stub thread makes as it resumes (platform/systrap: hostMapsAtResume).
+func TestVolumeOnNoexecMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a noexec tmpfs needs root")
+	}
+	d := workDir(t, "vol-noexec")
+	if err := syscall.Mount("tmpfs", d, "tmpfs", syscall.MS_NOEXEC|syscall.MS_NOSUID|syscall.MS_NODEV, "size=1m"); err != nil {
+		t.Skipf("mounting a noexec tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(d, syscall.MNT_DETACH) })
+	data := make([]byte, 8192)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(filepath.Join(d, "data"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prog := buildC(t, filepath.Join("testdata", "e2e", "mapexec.c"), false)
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			native, _ := compareRunsFlags(t, platform, "", "", true, []string{"--volume", d + ":/vol:ro"},
+				[]string{prog, filepath.Join(d, "data")}, []string{prog, "/vol/data"})
+			if !strings.Contains(native.stdout, "Operation not permitted") || !strings.Contains(native.stdout, "still running") {
+				t.Errorf("natively: %q, want an EPERM and the program to go on", native.stdout)
+			}
+		})
+	}
+}

@@ -71,9 +71,10 @@ func forkserverFilter(s Symbols) ([]bpf.Instruction, error) {
 	rules[unix.SYS_EXIT] = seccomp.Or{rules[unix.SYS_EXIT], From(s.HandlerSite), From(s.PatchSite)}
 	rules[unix.SYS_ARCH_PRCTL] = seccomp.Or{From(s.HandlerSite), From(s.PatchResumeSite)}
 	rules[unix.SYS_RT_SIGRETURN] = seccomp.Or{From(s.RestorerSite), From(s.PatchSigreturnSite)}
-	// The handler's mapping changes at a resume, whose arguments the
-	// stubs' own programs pin (platform/systrap: resumeCallRules).
-	for _, nr := range []uintptr{unix.SYS_MMAP, unix.SYS_MUNMAP, unix.SYS_MPROTECT} {
+	// The handler's mapping changes at a resume, with a mapped file's
+	// descriptor received and closed, whose arguments the stubs' own
+	// programs pin (platform/systrap: resumeCallRules).
+	for _, nr := range []uintptr{unix.SYS_MMAP, unix.SYS_MUNMAP, unix.SYS_MPROTECT, unix.SYS_RECVMSG, unix.SYS_CLOSE} {
 		rules[nr] = seccomp.Or{rules[nr], From(s.HandlerSite)}
 	}
 	// The ptrace platform's remote syscalls, whose arguments its stubs' own

@@ -110,6 +110,7 @@ func TestLayoutMatchesC(t *testing.T) {
 		"offsetof(struct sysmsg, call_nr)":            uint64(unsafe.Offsetof(m.CallNr)),
 		"offsetof(struct sysmsg, call_args)":          uint64(unsafe.Offsetof(m.CallArgs)),
 		"offsetof(struct sysmsg, call_ret)":           uint64(unsafe.Offsetof(m.CallRet)),
+		"offsetof(struct sysmsg, call_fd)":            uint64(unsafe.Offsetof(m.CallFD)),
 		"SYSMSG_CALL_RET":                             uint64(CallRetOffset),
 		"SYSMSG_STUB_CPU":                             uint64(unsafe.Offsetof(m.StubCPU)),
 		"SYSMSG_SENTRY_CPU":                           uint64(unsafe.Offsetof(m.SentryCPU)),

@@ -51,9 +51,12 @@
 //     sentry's own placement, never a host call on anything of the stub's.
 //     CallNr and CallArgs are a mapping change the sentry leaves to the
 //     thread's resume: a forged one is a call the thread's filter allows
-//     only with the arguments the sentry would use (an anonymous private
-//     mapping, an unmapping, a protection change to none or read, all
-//     below the stub's image), on the forger's own process. CallRet, the
+//     only with the arguments the sentry would use (a private mapping,
+//     anonymous or of a descriptor the stub holds, an unmapping, a
+//     protection change to none, read or read+write, all below the stub's
+//     image), on the forger's own process. A forged CallFD makes the
+//     handler receive on the control socket without waiting: a message
+//     meant for the syscall thread, whose request then fails. CallRet, the
 //     host's answer, only decides whether the sentry kills the forger.
 //   - The signal frame on the slot's signal stack: the thread's registers,
 //     FP state and siginfo, which the application may set to anything it
@@ -202,6 +205,11 @@ type Msg struct {
 	CallNr   uint64
 	CallArgs [6]uint64
 	CallRet  int64
+	// CallFD, if not 0, says the call maps a file: the sentry sent its
+	// descriptor ahead on the control socket, and the handler receives
+	// it as the call's arg4, and closes it after.
+	CallFD uint32
+	_      uint32
 }
 
 // CallRetOffset is the offset of Msg.CallRet in its slot, for attack tests

@@ -279,7 +279,7 @@ func (as *addressSpace) Mmap(addr, length uintptr, prot, flags int, f *os.File, 
 	as.layout.RLock()
 	defer as.layout.RUnlock()
 	args := [6]uint64{uint64(addr), uint64(length), uint64(prot), uint64(flags), ^uint64(0), uint64(off)}
-	if f == nil && as.atResume(unix.SYS_MMAP, args) {
+	if f == nil && as.atResume(unix.SYS_MMAP, args) || f != nil && as.atResumeFile(args, f) {
 		return addr, nil
 	}
 	var got uintptr

@@ -21,7 +21,8 @@ import (
 //     rt_sigreturn from the restorer; everything else traps.
 //   - application thread: only the handler's futex on the thread's own state
 //     word, its exit and arch_prctl, the mapping changes it makes at a
-//     resume (resumeCallRules), and rt_sigreturn; the same futex and
+//     resume with the receipt and close of a mapped file's descriptor
+//     (resumeCallRules), and rt_sigreturn; the same futex and
 //     exit from the patch entry's syscall instruction, the same
 //     arch_prctl from its resume's (hosts without FSGSBASE set the bases
 //     there), and its rt_sigreturn; everything else traps, including a
@@ -56,8 +57,11 @@ func handlerRules(s stub.Symbols, state seccomp.ValueMatcher) map[uintptr]seccom
 // (resume_call.go), at its syscall instruction, with the arguments
 // resumeCallable allows: an address in resumeCallRange and a length under
 // resumeCallMaxLen (so the whole range lies below the stub's image); for
-// mmap only a private anonymous fixed mapping (no descriptor, offset 0),
-// for mprotect only PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE.
+// mmap only a private anonymous fixed mapping (no descriptor, offset 0)
+// or a private fixed mapping of a descriptor other than the control
+// socket, for mprotect only PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE;
+// and for a file's mapping, the receipt of its descriptor on the control
+// socket and its close.
 func resumeCallRules(s stub.Symbols) map[uintptr]seccomp.SyscallRule {
 	at := func(more ...seccomp.ValueMatcher) seccomp.SyscallRule {
 		args := append([]seccomp.ValueMatcher{seccomp.GreaterThanOrEqual(resumeCallRange.Start), seccomp.LessThan(resumeCallMaxLen)}, more...)
@@ -67,12 +71,19 @@ func resumeCallRules(s stub.Symbols) map[uintptr]seccomp.SyscallRule {
 	for _, f := range resumeCallFlags {
 		mmap = append(mmap, at(seccomp.MaskedEqual(^uintptr(7), 0), seccomp.EqualTo(f), seccomp.EqualTo(^uintptr(0)), seccomp.EqualTo(0)))
 	}
+	mmap = append(mmap, at(seccomp.MaskedEqual(^uintptr(7), 0), seccomp.EqualTo(resumeCallFileFlags), seccomp.GreaterThan(stub.CtlFD)))
 	return map[uintptr]seccomp.SyscallRule{
 		unix.SYS_MMAP:     mmap,
 		unix.SYS_MUNMAP:   at(),
 		unix.SYS_MPROTECT: seccomp.Or{at(seccomp.EqualTo(unix.PROT_NONE)), at(seccomp.EqualTo(unix.PROT_READ)), at(seccomp.EqualTo(unix.PROT_READ | unix.PROT_WRITE))},
+		unix.SYS_RECVMSG:  stub.From(s.HandlerSite, seccomp.EqualTo(stub.CtlFD), seccomp.AnyValue{}, seccomp.EqualTo(resumeRecvFlags)),
+		unix.SYS_CLOSE:    stub.From(s.HandlerSite, seccomp.GreaterThan(stub.CtlFD)),
 	}
 }
+
+// resumeRecvFlags are the handler's recvmsg flags (handler.c,
+// recv_call_fd): it never waits on the control socket.
+const resumeRecvFlags = unix.MSG_CMSG_CLOEXEC | unix.MSG_DONTWAIT
 
 // BaseFilter is the program every stub process installs: the syscall
 // thread's, which application threads also carry under their own. Each
@@ -113,9 +124,9 @@ func BaseFilter(s stub.Symbols) ([]bpf.Instruction, error) {
 	for _, nr := range []uintptr{unix.SYS_MREMAP, unix.SYS_MADVISE, unix.SYS_MSYNC} {
 		rules[nr] = sc()
 	}
-	rules[unix.SYS_RECVMSG] = sc(ctl)
+	rules[unix.SYS_RECVMSG] = seccomp.Or{rules[unix.SYS_RECVMSG], sc(ctl)}
 	rules[unix.SYS_SENDMSG] = sc(ctl)
-	rules[unix.SYS_CLOSE] = sc()
+	rules[unix.SYS_CLOSE] = seccomp.Or{rules[unix.SYS_CLOSE], sc()}
 	rules[unix.SYS_CLOSE_RANGE] = sc(seccomp.EqualTo(stub.CtlFD + 1))
 	rules[unix.SYS_DUP3] = sc(seccomp.AnyValue{}, ctl, seccomp.EqualTo(0))
 	rules[unix.SYS_SIGALTSTACK] = sc()

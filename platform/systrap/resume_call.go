@@ -3,6 +3,7 @@ package systrap
 import (
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,12 +30,22 @@ import (
 //
 // Only calls that cannot reach what the stub's own code relies on go this
 // way, and the thread's seccomp program allows exactly those at the
-// handler's syscall instruction (resumeCallRules): private anonymous fixed
-// mappings, unmappings, and protection changes to PROT_NONE, PROT_READ or
-// PROT_READ|PROT_WRITE, of fewer than resumeCallMaxLen bytes from an
-// address in resumeCallRange, which ends that far below the stub's image:
-// the image, the shared region and the trap table stay out of reach, and
-// no file is mapped. Making a mapping writable reaches no file the
+// handler's syscall instruction (resumeCallRules): private fixed
+// mappings, anonymous or of a file, unmappings, and protection changes to
+// PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE, of fewer than
+// resumeCallMaxLen bytes from an address in resumeCallRange, which ends
+// that far below the stub's image: the image, the shared region and the
+// trap table stay out of reach. A file's descriptor goes ahead on the
+// control socket (sent under mu, so no request's come between), and the
+// handler receives it without waiting, maps it and closes it: the
+// program lets it receive on that socket only, map privately any
+// descriptor but the socket itself, and close those. What it can receive
+// there the syscall thread could too: the files of its own process's
+// mappings and, for a fork, its child's control socket and shared-region
+// memfds (the child is a copy of it; the read-only memfd is sealed
+// against writable mappings, and a private mapping of the other is a
+// copy); a message taken from under the syscall thread fails that
+// request (EBADMSG), since neither side waits on the socket. Making a mapping writable reaches no file the
 // application may only read: the host's shared mappings are of
 // descriptors open for writing, and a shared mapping of a file the
 // application may not write is private on the host (mm.VMA.hostShared),
@@ -48,9 +59,11 @@ import (
 // keep their order. The host refuses such calls only at its limit on a
 // process's mappings, so they are made this way only while the process has
 // resumeCallSlack fewer than that (the memory manager tells the count:
-// platform.ChangeWatcher), and a protection made writable only where the
+// platform.ChangeWatcher), a protection made writable only where the
 // host maps nothing shared, whose file may refuse it (a memfd's seals
-// clear VM_MAYWRITE); if the host refused one anyway, the sentry's
+// clear VM_MAYWRITE), and a file mapped only if it is a regular file
+// open for reading, on a mount that lets it be executed if the mapping
+// is (hostMapsAtResume); if the host refused one anyway, the sentry's
 // mirror would be wrong, and the process is killed at the thread's next
 // stop (the handler writes the answer into CallRet). Only the signal
 // handler's resume makes calls, not a patched site's (stub_amd64.S), so
@@ -94,8 +107,12 @@ var resumeCallFlags = []int{
 	unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED | unix.MAP_NORESERVE,
 }
 
+// resumeCallFileFlags are the mmap flags of a file's mapping made at a
+// resume.
+const resumeCallFileFlags = unix.MAP_PRIVATE | unix.MAP_FIXED
+
 // resumeCallable reports whether host syscall nr with args may be made at
-// a resume: what resumeCallRules allows.
+// a resume: what resumeCallRules allows (for mmap, of no file).
 func resumeCallable(nr uintptr, args [6]uint64) bool {
 	addr, length := uintptr(args[0]), uintptr(args[1])
 	if addr < resumeCallRange.Start || addr >= resumeCallRange.End || length >= resumeCallMaxLen {
@@ -116,6 +133,40 @@ func resumeCallable(nr uintptr, args [6]uint64) bool {
 	return false
 }
 
+// resumeCallableFile reports whether mmap args of a file may be made at a
+// resume: what resumeCallRules allows, at an offset the host takes for
+// any file (page aligned, far below its largest).
+func resumeCallableFile(args [6]uint64) bool {
+	addr, length, off := uintptr(args[0]), uintptr(args[1]), args[5]
+	return addr >= resumeCallRange.Start && addr < resumeCallRange.End && length < resumeCallMaxLen &&
+		args[3] == resumeCallFileFlags && args[2]&^7 == 0 && off%pageSize == 0 && off < 1<<47
+}
+
+// hostMapsAtResume reports whether the host will map f privately with
+// prot: a regular file (a memfd is one), open for reading, on a mount
+// that allows PROT_EXEC if prot has it. The host's answer to a call at a
+// resume reaches the sentry only at the next stop, where a refusal ends
+// the process, so only a mapping the host cannot refuse goes there.
+func hostMapsAtResume(f *os.File, prot int) bool {
+	fd := int(f.Fd())
+	defer runtime.KeepAlive(f)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false
+	}
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil || fl&unix.O_PATH != 0 || fl&unix.O_ACCMODE == unix.O_WRONLY {
+		return false
+	}
+	if prot&unix.PROT_EXEC != 0 {
+		var sfs unix.Statfs_t
+		if unix.Fstatfs(fd, &sfs) != nil || sfs.Flags&unix.ST_NOEXEC != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // resumeCalls is the state of an address space's call at a resume.
 type resumeCalls struct {
 	// stopped is the slot (plus one) of the process's only thread while
@@ -130,7 +181,9 @@ type resumeCalls struct {
 	// touches memory the host maps shared (WillChange).
 	shared atomic.Bool
 
-	mu   sync.Mutex // guards call
+	mu sync.Mutex // guards call
+	// call is the call; FD 0 (not -1) when it maps the descriptor sent
+	// ahead on the control socket.
 	call sysmsg.Call
 }
 
@@ -159,19 +212,28 @@ func (as *addressSpace) stoppedFor(slot int, nr uint64) {
 	}
 }
 
+// mayCall reports whether a call may be left to a resume now: a thread is
+// stopped for one, and the process is far enough below the host's limit on
+// its mappings.
+func (as *addressSpace) mayCall() bool {
+	r := &as.resume
+	if r.stopped.Load() == 0 {
+		return false
+	}
+	n := r.mappings.Load()
+	return n != 0 && n-1+resumeCallSlack < int64(as.p.mapLimit)
+}
+
 // atResume leaves call nr with args to the stopped thread, if there is
 // one and it has none yet, and reports whether it did.
 func (as *addressSpace) atResume(nr uintptr, args [6]uint64) bool {
 	r := &as.resume
-	if r.stopped.Load() == 0 || !resumeCallable(nr, args) {
+	if !resumeCallable(nr, args) || !as.mayCall() {
 		return false
 	}
 	if nr == unix.SYS_MPROTECT && args[2]&unix.PROT_WRITE != 0 && r.shared.Load() {
 		// The host file may refuse it (a memfd's seals): the answer
 		// must reach the application.
-		return false
-	}
-	if n := r.mappings.Load(); n == 0 || n-1+resumeCallSlack >= int64(as.p.mapLimit) {
 		return false
 	}
 	r.mu.Lock()
@@ -180,6 +242,32 @@ func (as *addressSpace) atResume(nr uintptr, args [6]uint64) bool {
 		return false
 	}
 	r.call = sysmsg.Call{Sysno: uint64(nr), Args: args, FD: -1}
+	r.pending.Store(true)
+	return true
+}
+
+// atResumeFile is atResume for mmap args of f: f's descriptor goes ahead
+// on the control socket, for the handler to receive (or the syscall
+// thread, if a request comes first: flushLocked). mu is taken first, so
+// that no request's descriptors come between.
+func (as *addressSpace) atResumeFile(args [6]uint64, f *os.File) bool {
+	if !resumeCallableFile(args) || !as.mayCall() || !hostMapsAtResume(f, int(args[2])) {
+		return false
+	}
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	r := &as.resume
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if as.dead.Load() || r.stopped.Load() == 0 || r.pending.Load() {
+		return false
+	}
+	err := unix.Sendmsg(as.ctl, []byte{0}, unix.UnixRights(int(f.Fd())), nil, 0)
+	runtime.KeepAlive(f)
+	if err != nil {
+		return false
+	}
+	r.call = sysmsg.Call{Sysno: unix.SYS_MMAP, Args: args, FD: 0}
 	r.pending.Store(true)
 	return true
 }
@@ -193,14 +281,23 @@ func (as *addressSpace) handOver(slot int, m *sysmsg.Msg) bool {
 		return false
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	handed := false
-	if r.stopped.Load() == int32(slot)+1 && r.pending.Load() {
+	handed := r.stopped.Load() == int32(slot)+1 && r.pending.Load()
+	if handed {
 		m.CallArgs, m.CallRet, m.CallNr = r.call.Args, 0, r.call.Sysno
-		handed = true
+		m.CallFD = 0
+		if r.call.FD >= 0 {
+			m.CallFD = 1
+		}
+		r.pending.Store(false)
 	}
-	r.pending.Store(false)
 	r.stopped.Store(0)
+	r.mu.Unlock()
+	if !handed {
+		// A call left to another thread's resume (none while the
+		// process has one thread) is made now, lest a descriptor sent
+		// ahead for it wait on the socket for the next request.
+		as.flushEntered()
+	}
 	return handed
 }
 
@@ -228,7 +325,11 @@ func (as *addressSpace) flushLocked() error {
 	if !ok {
 		return nil
 	}
-	_, _, err := answer(as.requestLocked(func(seq uint32) { as.sh.Post(seq, sysmsg.ReqSyscall, c.Sysno, c.Args) }, false))
+	kind := uint32(sysmsg.ReqSyscall)
+	if c.FD >= 0 {
+		kind = sysmsg.ReqMmapFD // its descriptor is on the socket already
+	}
+	_, _, err := answer(as.requestLocked(func(seq uint32) { as.sh.Post(seq, kind, c.Sysno, c.Args) }, false))
 	if err != nil {
 		as.kill()
 		return errGone

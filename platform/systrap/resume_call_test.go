@@ -12,11 +12,14 @@ import (
 )
 
 // TestResumeCallsMatchFilter checks that the calls the sentry leaves to a
-// resume (resumeCallable) are exactly those an application thread's
-// programs allow at the handler's instruction (resumeCallRules): one the
-// sentry left and the filter refused would kill the thread in its handler;
-// one the filter allowed beyond them would be a mapping change the sentry
-// never checked.
+// resume (resumeCallable, resumeCallableFile with the descriptor the
+// handler receives, and that receipt and close) are exactly those an
+// application thread's programs allow at the handler's instruction
+// (resumeCallRules): one the sentry left and the filter refused would kill
+// the thread in its handler; one the filter allowed beyond them would be a
+// mapping change the sentry never checked. (A file's offset is the one
+// argument the programs leave to the host: any is a mapping of the
+// process's own descriptor, or EINVAL.)
 func TestResumeCallsMatchFilter(t *testing.T) {
 	syms, err := stub.LoadSymbols()
 	if err != nil {
@@ -47,6 +50,7 @@ func TestResumeCallsMatchFilter(t *testing.T) {
 	lo, hi := uint64(resumeCallRange.Start), uint64(resumeCallRange.End)
 	anon := uint64(unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED)
 	rw := uint64(unix.PROT_READ | unix.PROT_WRITE)
+	file := uint64(resumeCallFileFlags)
 	const fdNone = ^uint64(0)
 	cases := []struct {
 		name string
@@ -65,7 +69,25 @@ func TestResumeCallsMatchFilter(t *testing.T) {
 		{"mmap 4 GiB", unix.SYS_MMAP, [6]uint64{0x10000000, resumeCallMaxLen, rw, anon, fdNone, 0}},
 		{"mmap length with high bits", unix.SYS_MMAP, [6]uint64{0x10000000, 1<<63 | 0x1000, rw, anon, fdNone, 0}},
 		{"mmap shared", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, unix.MAP_SHARED | unix.MAP_ANONYMOUS | unix.MAP_FIXED, fdNone, 0}},
-		{"mmap of a file", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, unix.MAP_PRIVATE | unix.MAP_FIXED, 3, 0}},
+		{"mmap of the control socket", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, file, stub.CtlFD, 0}},
+		{"mmap of a file", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, file, 5, 0}},
+		{"mmap of a file, exec, at an offset", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, unix.PROT_READ | unix.PROT_EXEC, file, 5, 0x26000}},
+		{"mmap of a file, prot beyond rwx", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, 8, file, 5, 0}},
+		{"mmap of a file shared", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, unix.MAP_SHARED | unix.MAP_FIXED, 5, 0}},
+		{"mmap of a file without MAP_FIXED", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, unix.MAP_PRIVATE, 5, 0}},
+		{"mmap of a file populated", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, file | unix.MAP_POPULATE, 5, 0}},
+		{"mmap of a file over the image", unix.SYS_MMAP, [6]uint64{stub.ImageBase, 0x1000, rw, file, 5, 0}},
+		{"mmap of a file below the range", unix.SYS_MMAP, [6]uint64{lo - 0x1000, 0x1000, rw, file, 5, 0}},
+		{"mmap of a file, 4 GiB", unix.SYS_MMAP, [6]uint64{0x10000000, resumeCallMaxLen, rw, file, 5, 0}},
+		{"mmap of a stdio descriptor", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, file, 2, 0}},
+		{"recvmsg on the control socket", unix.SYS_RECVMSG, [6]uint64{stub.CtlFD, 0x10000000, resumeRecvFlags}},
+		{"recvmsg that waits", unix.SYS_RECVMSG, [6]uint64{stub.CtlFD, 0x10000000, unix.MSG_CMSG_CLOEXEC}},
+		{"recvmsg without MSG_CMSG_CLOEXEC", unix.SYS_RECVMSG, [6]uint64{stub.CtlFD, 0x10000000, 0}},
+		{"recvmsg on another descriptor", unix.SYS_RECVMSG, [6]uint64{5, 0x10000000, resumeRecvFlags}},
+		{"close", unix.SYS_CLOSE, [6]uint64{5}},
+		{"close of the control socket", unix.SYS_CLOSE, [6]uint64{stub.CtlFD}},
+		{"close of stdin", unix.SYS_CLOSE, [6]uint64{0}},
+		{"sendmsg on the control socket", unix.SYS_SENDMSG, [6]uint64{stub.CtlFD, 0x10000000, 0}},
 		{"mmap with a descriptor", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, anon, 3, 0}},
 		{"mmap with a truncated descriptor", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, anon, 0xffffffff, 0}},
 		{"mmap with an offset", unix.SYS_MMAP, [6]uint64{0x10000000, 0x1000, rw, anon, fdNone, 0x1000}},
@@ -89,6 +111,15 @@ func TestResumeCallsMatchFilter(t *testing.T) {
 	some := 0
 	for _, c := range cases {
 		want := resumeCallable(c.nr, c.args)
+		switch {
+		case c.nr == unix.SYS_MMAP && c.args[3] == file:
+			// The handler puts the descriptor it received in arg4.
+			want = resumeCallableFile(c.args) && c.args[4] > stub.CtlFD
+		case c.nr == unix.SYS_RECVMSG:
+			want = c.args[0] == stub.CtlFD && c.args[2] == resumeRecvFlags
+		case c.nr == unix.SYS_CLOSE:
+			want = c.args[0] > stub.CtlFD
+		}
 		if want {
 			some++
 		}
@@ -96,7 +127,7 @@ func TestResumeCallsMatchFilter(t *testing.T) {
 			t.Errorf("%s: the programs allow it: %v; the sentry would leave it to a resume: %v", c.name, got, want)
 		}
 	}
-	if some < 5 {
+	if some < 10 {
 		t.Errorf("only %d of the cases may be left to a resume", some)
 	}
 }

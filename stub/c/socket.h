@@ -28,6 +28,7 @@ struct stub_cmsghdr {
 #define STUB_SOL_SOCKET  1
 #define STUB_SCM_RIGHTS  1
 #define STUB_MSG_CMSG_CLOEXEC 0x40000000
+#define STUB_MSG_DONTWAIT 0x40
 #define STUB_MSG_TRUNC   0x20
 #define STUB_MSG_CTRUNC  0x8
 

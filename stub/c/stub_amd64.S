@@ -47,6 +47,7 @@
 #define MAP_SHARED           0x01
 #define MAP_FIXED            0x10
 #define MSG_CMSG_CLOEXEC     0x40000000
+#define MSG_DONTWAIT         0x40
 #define SECCOMP_SET_MODE_FILTER 1
 /* CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|
  * CLONE_CHILD_CLEARTID: an application thread */
@@ -308,7 +309,10 @@ stub_serve:
 
 /* RECV: recvmsg(STUB_CTL_FD) of one byte and its descriptors into the
  * scratch space of the response page (a batch's: the control buffer at
- * cmsg, of size bytes). */
+ * cmsg, of size bytes). It never waits: the sentry sends before it posts
+ * the request, and a message an application thread took first (the
+ * handler may receive on the socket: platform/systrap/resume_call.go) is
+ * the request's EBADMSG, not a wait. */
 .macro RECV cmsg=STUB_SCRATCH_CMSG, size=STUB_SCRATCH_CMSG_SIZE
 	lea STUB_SCRATCH_IOV(%r15), %rax
 	lea STUB_SCRATCH_DATA(%r15), %rcx
@@ -324,7 +328,7 @@ stub_serve:
 	movq $\size, 40(%rsi)           /* msg_controllen */
 	movq $0, 48(%rsi)               /* msg_flags */
 	mov $STUB_CTL_FD, %edi
-	mov $MSG_CMSG_CLOEXEC, %edx
+	mov $(MSG_CMSG_CLOEXEC | MSG_DONTWAIT), %edx
 	SYS __NR_recvmsg
 .endm
 

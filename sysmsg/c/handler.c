@@ -19,8 +19,10 @@
 #include <asm/signal.h>
 #include <asm/sigcontext.h>
 #include <asm/ucontext.h>
+#include <asm-generic/errno.h>
 
 #include "sysmsg.h"
+#include "../../stub/c/socket.h"
 
 _Static_assert(__builtin_offsetof(struct ucontext, uc_mcontext) + SYSMSG_PF_UC == SYSMSG_PF_MC,
 	       "patch frame layout");
@@ -156,6 +158,31 @@ static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const vol
 	set_bases(m, has_fsgsbase);
 }
 
+/* The descriptor of a file mapping left to this resume, which the sentry
+ * sent ahead on the control socket (one byte, one SCM_RIGHTS descriptor),
+ * or -errno. The syscall thread reads the socket only for a request, and
+ * the sentry posts none while a call waits for a resume. It never waits:
+ * with nothing there (a forged call) the call fails. */
+static long recv_call_fd(void)
+{
+	char byte;
+	struct stub_iovec iov = {&byte, 1};
+	union {
+		struct stub_cmsghdr h;
+		char buf[sizeof(struct stub_cmsghdr) + 2 * sizeof(int)];
+	} c;
+	struct stub_msghdr msg = {0, 0, &iov, 1, &c, sizeof(c), 0};
+	long n = handler_syscall(__NR_recvmsg, STUB_CTL_FD, (long)&msg, STUB_MSG_CMSG_CLOEXEC | STUB_MSG_DONTWAIT, 0, 0, 0);
+	if (n < 0)
+		return n;
+	if (n != 1 || msg.controllen < sizeof(struct stub_cmsghdr) + sizeof(int) ||
+	    c.h.level != STUB_SOL_SOCKET || c.h.type != STUB_SCM_RIGHTS ||
+	    c.h.len != sizeof(struct stub_cmsghdr) + sizeof(int))
+		return -EBADMSG;
+	int fd = *(int *)(c.buf + sizeof(struct stub_cmsghdr));
+	return fd >= 0 ? fd : -EBADMSG;
+}
+
 void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 {
 	const volatile struct stub_control *ctl = (const volatile struct stub_control *)SYSMSG_REGION;
@@ -223,10 +250,17 @@ void sysmsg_handler(int signo, void *siginfo, void *ucontext)
 	 * the calls the sentry leaves here. A refusal is the application's
 	 * answer, and the sentry's cue to end the process. */
 	if (m->call_nr) {
-		long nr = (long)m->call_nr;
+		long nr = (long)m->call_nr, fd = -1, r = 0;
 		m->call_nr = 0;
-		long r = handler_syscall(nr, m->call_args[0], m->call_args[1], m->call_args[2],
-					 m->call_args[3], m->call_args[4], m->call_args[5]);
+		if (m->call_fd) {
+			m->call_fd = 0;
+			r = fd = recv_call_fd();
+		}
+		if (r >= 0)
+			r = handler_syscall(nr, m->call_args[0], m->call_args[1], m->call_args[2],
+					    m->call_args[3], fd >= 0 ? fd : (long)m->call_args[4], m->call_args[5]);
+		if (fd >= 0)
+			handler_syscall(__NR_close, fd, 0, 0, 0, 0, 0);
 		m->call_ret = r;
 		if ((unsigned long)r > -4096UL)
 			uc->uc_mcontext.rax = r;

@@ -232,6 +232,11 @@ struct sysmsg {
 				  * the sentry, cleared by the handler) */
 	uint64_t call_args[6];
 	int64_t call_ret;        /* its result, written by the handler */
+	uint32_t call_fd;        /* nonzero: the call maps a file, whose
+				  * descriptor the sentry sent ahead on the
+				  * control socket and the handler receives
+				  * as arg4 (cleared by the handler) */
+	uint32_t pad;
 };
 
 /* At offset 0 of the read-only part. Written only by the sentry: a request

@@ -957,6 +957,32 @@ static void mode_resumecall(void)
 		printf("mprotect(PROT_WRITE) of a SHM_RDONLY attachment: %s\n", result(jump_ret));
 		printf("write: %s\n", probe(poke8, ro) ? "SIGSEGV" : "no fault");
 		printf("segment afterwards: %.8s\n", rw);
+	} else if (strcmp(what, "fds") == 0) {
+		/* The handler may receive a file's descriptor on the control
+		 * socket, map it privately and close it: with nothing sent the
+		 * receipt fails at once, the socket itself can be neither
+		 * mapped nor closed, and the stub holds no other descriptor. */
+		char byte, cbuf[64];
+		struct iovec iov = {&byte, 1};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+		map_at_handler(SYS_recvmsg, 3, (long)&msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT, 0, 0, 0);
+		printf("recvmsg on the control socket: %s\n", result(jump_ret));
+		char *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		map_at_handler(SYS_mmap, (long)p, 4096, PROT_READ, MAP_PRIVATE | MAP_FIXED, 3, 0);
+		printf("mmap of the control socket: %s\n", result(jump_ret));
+		map_at_handler(SYS_close, 3, 0, 0, 0, 0, 0);
+		printf("close of the control socket: %s\n", result(jump_ret));
+		int mapped = 0;
+		for (int fd = 4; fd < 64; fd++) {
+			map_at_handler(SYS_mmap, (long)p, 4096, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+			mapped += jump_ret >= 0;
+		}
+		printf("descriptors 4-63 mapped: %d\n", mapped);
+		const char *path = "/tmp/mapped-after";
+		int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+		write(fd, "intact", 6);
+		char *q = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+		printf("a file's mapping afterwards: %.6s\n", q == MAP_FAILED ? "failed" : q);
 	} else
 		printf("unknown what=%s\n", what);
 	alive();
