@@ -45,7 +45,8 @@ import (
 // memfds (the child is a copy of it; the read-only memfd is sealed
 // against writable mappings, and a private mapping of the other is a
 // copy); a message taken from under the syscall thread fails that
-// request (EBADMSG), since neither side waits on the socket. Making a mapping writable reaches no file the
+// request (EBADMSG), since neither side waits on the socket. Making a
+// mapping writable reaches no file the
 // application may only read: the host's shared mappings are of
 // descriptors open for writing, and a shared mapping of a file the
 // application may not write is private on the host (mm.VMA.hostShared),

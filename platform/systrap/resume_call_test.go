@@ -1,6 +1,8 @@
 package systrap
 
 import (
+	"bytes"
+	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -8,6 +10,7 @@ import (
 	"gvisor.dev/gvisor/pkg/bpf"
 	"gvisor.dev/gvisor/pkg/seccomp"
 
+	"runsc-lite/platform"
 	"runsc-lite/stub"
 )
 
@@ -129,5 +132,68 @@ func TestResumeCallsMatchFilter(t *testing.T) {
 	}
 	if some < 10 {
 		t.Errorf("only %d of the cases may be left to a resume", some)
+	}
+}
+
+// TestResumeFileCallFlushed: a file's mapping left to a resume, whose
+// descriptor went ahead on the control socket, is made by the syscall
+// thread when something reaches the address space before the resume (a
+// copy, a request): the file is mapped, in order, and no descriptor is
+// left on the socket or in the stub for the next request to take.
+func TestResumeFileCallFlushed(t *testing.T) {
+	_, as := poolPlatform(t)
+	const (
+		page = pageSize
+		a    = 0x500000000000 // a file's page, left to a resume
+		b    = a + 16*page    // another, then a batch
+		c    = a + 32*page    // the batch's: another file's page
+	)
+	file := func(word string) (*os.File, []byte) {
+		content := bytes.Repeat([]byte(word), 100)
+		f, err := os.CreateTemp(t.TempDir(), word)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		f.Write(content)
+		f.Truncate(page)
+		return f, content
+	}
+	f, content := file("resume")
+	g, other := file("batch")
+	// What a stop for mmap in the process's only thread records.
+	as.resume.stopped.Store(1)
+	as.resume.mappings.Store(1)
+	private := unix.MAP_PRIVATE | unix.MAP_FIXED
+	if got, err := as.Mmap(a, page, unix.PROT_READ, private, f, 0); got != a || err != nil {
+		t.Fatalf("Mmap = %#x, %v", got, err)
+	}
+	if !as.resume.pending.Load() {
+		t.Fatal("the file's mapping was not left to the resume")
+	}
+	got := make([]byte, len(content))
+	if _, err := as.ReadAt(got, a); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("the page left to the resume holds %q (%v), want the file's", got[:12], err)
+	}
+	if as.resume.pending.Load() {
+		t.Fatal("the copy did not make the call first")
+	}
+
+	as.resume.stopped.Store(1)
+	if _, err := as.Mmap(b, page, unix.PROT_READ, private, f, 0); err != nil || !as.resume.pending.Load() {
+		t.Fatalf("Mmap: %v, left to the resume: %v", err, as.resume.pending.Load())
+	}
+	if n, err := as.MapBatch([]platform.MapOp{{Sysno: unix.SYS_MMAP, Addr: c, Length: page, Prot: unix.PROT_READ, Flags: private, File: g}}); n != 1 || err != nil {
+		t.Fatalf("MapBatch = %d, %v", n, err)
+	}
+	if _, err := as.ReadAt(got, b); err != nil || !bytes.Equal(got, content) {
+		t.Errorf("the page mapped before the batch holds %q (%v), want the first file's", got[:12], err)
+	}
+	got = make([]byte, len(other))
+	if _, err := as.ReadAt(got, c); err != nil || !bytes.Equal(got, other) {
+		t.Errorf("the batch's page holds %q (%v), want the second file's", got[:12], err)
+	}
+	if stubHolds(t, as, f.Name()) || stubHolds(t, as, g.Name()) {
+		t.Error("the stub kept a file's descriptor")
 	}
 }
