@@ -162,7 +162,9 @@ static void finish_patch_resume(struct sysmsg *m, struct ucontext *uc, const vol
  * sent ahead on the control socket (one byte, one SCM_RIGHTS descriptor),
  * or -errno. The syscall thread reads the socket only for a request, and
  * the sentry posts none while a call waits for a resume. It never waits:
- * with nothing there (a forged call) the call fails. */
+ * with nothing there (a forged call) the call fails; another message (a
+ * forged call that took a batch's or a fork's) fails it too, and the
+ * descriptors that came with it (at most two fit) are closed. */
 static long recv_call_fd(void)
 {
 	char byte;
@@ -175,12 +177,17 @@ static long recv_call_fd(void)
 	long n = handler_syscall(__NR_recvmsg, STUB_CTL_FD, (long)&msg, STUB_MSG_CMSG_CLOEXEC | STUB_MSG_DONTWAIT, 0, 0, 0);
 	if (n < 0)
 		return n;
-	if (n != 1 || msg.controllen < sizeof(struct stub_cmsghdr) + sizeof(int) ||
-	    c.h.level != STUB_SOL_SOCKET || c.h.type != STUB_SCM_RIGHTS ||
-	    c.h.len != sizeof(struct stub_cmsghdr) + sizeof(int))
-		return -EBADMSG;
-	int fd = *(int *)(c.buf + sizeof(struct stub_cmsghdr));
-	return fd >= 0 ? fd : -EBADMSG;
+	int *fds = (int *)(c.buf + sizeof(struct stub_cmsghdr));
+	long nfds = 0;
+	if (msg.controllen >= sizeof(struct stub_cmsghdr) && c.h.level == STUB_SOL_SOCKET &&
+	    c.h.type == STUB_SCM_RIGHTS && c.h.len >= sizeof(struct stub_cmsghdr) &&
+	    c.h.len <= msg.controllen)
+		nfds = (c.h.len - sizeof(struct stub_cmsghdr)) / sizeof(int);
+	if (n == 1 && nfds == 1 && fds[0] >= 0)
+		return fds[0];
+	for (long i = 0; i < nfds; i++)
+		handler_syscall(__NR_close, fds[i], 0, 0, 0, 0, 0);
+	return -EBADMSG;
 }
 
 void sysmsg_handler(int signo, void *siginfo, void *ucontext)
