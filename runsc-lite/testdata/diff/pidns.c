@@ -101,10 +101,16 @@ static pid_t forkNsInit(void) { return unsharePid() ? fork() : -1; }
 
 /* forkInit makes pipes back (to us) and go (from us), unshares the PID
  * namespace and forks its init: 0 in the init, its pid here, -1 if the
- * unshare failed (printed). */
+ * unshare failed (printed). Each side keeps only its ends: the init
+ * back[1] and go[0], we back[0] and go[1]. */
 static pid_t forkInit(int back[2], int go[2]) {
 	pipes(back, go);
-	return forkNsInit();
+	pid_t init = forkNsInit();
+	if (init != 0) /* here, or no init at all */
+		close(back[1]), close(go[0]);
+	if (init <= 0) /* the init, or no init at all */
+		close(back[0]), close(go[1]);
+	return init;
 }
 
 /* nspid reads a status file's NSpid numbers into v[8]: their count. */
@@ -367,7 +373,6 @@ static void initSignals(void) {
 	if (init < 0)
 		return;
 	if (init == 0) {
-		close(back[0]), close(go[1]);
 		if (getpid() != 1) /* never signal the host's init */
 			done(1);
 		pid_t c = fork();
@@ -382,7 +387,6 @@ static void initSignals(void) {
 		printf("init: not killed\n");
 		done(0);
 	}
-	close(back[1]), close(go[0]);
 	take(back[0]);
 	T(kill(init, SIGTERM));
 	give(go[1]), take(back[0]);
@@ -540,7 +544,7 @@ static void procfs(void) {
 	if (init < 0)
 		return;
 	if (init == 0) {
-		close(go[1]), give(back[1]), take(go[0]);
+		give(back[1]), take(go[0]);
 		if (privateMounts() != 0)
 			done(1);
 		T(mount("proc", "/proc", "proc", 0, NULL));
@@ -667,7 +671,6 @@ static void recordedIds(void) {
 	if (init < 0)
 		return;
 	if (init == 0) {
-		close(back[0]), close(go[1]);
 		struct { long type; char text[1]; } msg = {1, {'x'}};
 		msgsnd(msq, &msg, 1, 0);
 		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
@@ -682,7 +685,6 @@ static void recordedIds(void) {
 		printf("init: the queue's NOTIFY_PID: %d\n", notifyPid(mq));
 		done(0);
 	}
-	close(back[1]), close(go[0]);
 	take(back[0]);
 	struct msqid_ds mds;
 	msgctl(msq, IPC_STAT, &mds);
@@ -769,7 +771,6 @@ static void nesting(void) {
 	if (init < 0)
 		return;
 	if (init == 0) {
-		close(back[0]), close(go[1]);
 		if (unshare(CLONE_NEWPID) != 0)
 			done(1);
 		pid_t c = fork();
@@ -787,7 +788,6 @@ static void nesting(void) {
 		reap("inner init", c);
 		done(0);
 	}
-	close(back[1]), close(go[0]);
 	unsigned long inner = 0;
 	read(back[0], &inner, sizeof inner);
 	char path[64];
