@@ -55,7 +55,7 @@ func skipUnlessRunnable(t *testing.T, need string) {
 		return
 	}
 	if _, err := exec.LookPath(need); err != nil {
-		pkg, ok := map[string]string{"/bin/busybox": "busybox-static"}[need]
+		pkg, ok := map[string]string{"/bin/busybox": "busybox-static", "/usr/lib/postgresql/15/bin/initdb": "postgresql-15"}[need]
 		if !ok {
 			pkg = filepath.Base(need)
 		}

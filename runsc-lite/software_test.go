@@ -74,6 +74,24 @@ $S kill-server`
 sed -E 's/^[0-9]+ +//' trace.txt | grep -oE '^[a-z_0-9]+\(' | sort -u`
 	const gdbBreak = `gdb -nx -batch -ex 'break main' -ex run -ex 'print counter' -ex 'next' -ex 'print counter' -ex continue ./debugme 2>/dev/null |
 grep -E '^(Breakpoint|\$|counter|\[Inferior)' | sed -E 's/process [0-9]+/process N/'`
+	// A PostgreSQL server on loopback TCP and a Unix socket, run as
+	// nobody (initdb refuses root): forked backends, System V and POSIX
+	// shared memory, semaphores, a signalfd and epoll (each backend adds
+	// its client's socket for output and modifies it for input before it
+	// waits for the first message). Natively the port may be taken.
+	const postgres = `set -e
+bin=/usr/lib/postgresql/15/bin
+d=$PWD/pg; mkdir -m 777 "$d"
+as() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+as "$bin/initdb" -D "$d/data" -U postgres -A trust --no-sync >/dev/null
+for port in 25432 35432 45432 55432; do
+	as "$bin/pg_ctl" -D "$d/data" -w -l "$d/log" -o "-k $d -c listen_addresses=127.0.0.1 -p $port -c fsync=off" start >/dev/null && break
+done
+q() { as "$bin/psql" -X -q -A -t -U postgres -p $port "$@"; }
+q -h "$d" -c "select 'unix socket', 6*7"
+q -h 127.0.0.1 -c "create table t(a int); insert into t select generate_series(1, 1000); select 'tcp', count(*), sum(a) from t"
+as "$bin/pg_ctl" -D "$d/data" -w -m fast stop >/dev/null
+echo stopped`
 	cases := []struct {
 		name  string
 		argv  []string
@@ -97,6 +115,7 @@ grep -E '^(Breakpoint|\$|counter|\[Inferior)' | sed -E 's/process [0-9]+/process
 		{name: "strace-pipeline", argv: []string{"sh", "-c", straceCount}, need: "strace"},
 		{name: "gdb-breakpoint", argv: []string{"sh", "-c", gdbBreak}, need: "gdb",
 			build: compileInto("debugme.c", "-g", "-O0")},
+		{name: "postgres", argv: []string{"sh", "-c", postgres}, need: "/usr/lib/postgresql/15/bin/initdb"},
 	}
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {

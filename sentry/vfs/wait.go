@@ -48,7 +48,7 @@ type Waitable interface {
 
 // Entry is an interest in some events of a Queue.
 type Entry struct {
-	mask   int16
+	mask   int16 // guarded by the queue's mu once the entry is added (SetMask)
 	notify func(events int16)
 	// exclusive, if set, makes the entry an exclusive one (Linux's
 	// add_wait_queue_exclusive, for EPOLLEXCLUSIVE): a notification
@@ -94,6 +94,14 @@ func (q *Queue) Add(e *Entry) {
 	q.entries[e] = struct{}{}
 }
 
+// SetMask changes the events e is notified of (epoll_ctl's EPOLL_CTL_MOD:
+// Linux's ep_poll_callback reads the interest's events at each wake-up).
+func (q *Queue) SetMask(e *Entry, mask int16) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e.mask = mask | alwaysEvents
+}
+
 // Remove unregisters e; it may still be called by a Notify running
 // concurrently.
 func (q *Queue) Remove(e *Entry) {
@@ -117,25 +125,28 @@ func (q *Queue) Remove(e *Entry) {
 // Callers must not hold locks that an entry's callback may take; the
 // callbacks run after the queue's own lock is released.
 func (q *Queue) Notify(events int16) {
+	type call struct {
+		e      *Entry
+		events int16 // what e asked for of events, read under q.mu
+	}
 	q.mu.Lock()
-	var hit []*Entry
+	var hit, excl []call
 	for e := range q.entries {
-		if e.mask&events != 0 {
-			hit = append(hit, e)
+		if m := e.mask & events; m != 0 {
+			hit = append(hit, call{e, m})
 		}
 	}
-	var excl []*Entry
 	for _, e := range q.exclusive {
-		if e.mask&events != 0 {
-			excl = append(excl, e)
+		if m := e.mask & events; m != 0 {
+			excl = append(excl, call{e, m})
 		}
 	}
 	q.mu.Unlock()
-	for _, e := range hit {
-		e.notify(events & e.mask)
+	for _, c := range hit {
+		c.e.notify(c.events)
 	}
-	for _, e := range excl {
-		if e.exclusive(events & e.mask) {
+	for _, c := range excl {
+		if c.e.exclusive(c.events) {
 			break
 		}
 	}

@@ -39,3 +39,21 @@ func TestQueueExclusive(t *testing.T) {
 }
 
 func join(s []string) string { return strings.Join(s, " ") }
+
+// TestQueueSetMask: an entry's new mask decides which notifications reach
+// it (epoll_ctl's EPOLL_CTL_MOD), with POLLHUP and POLLERR always among
+// them, and the callback gets only the events it asked for.
+func TestQueueSetMask(t *testing.T) {
+	var q Queue
+	var got []int16
+	e := NewEntry(unix.POLLOUT, func(ev int16) { got = append(got, ev) })
+	q.Add(e)
+	q.SetMask(e, unix.POLLIN)
+	q.Notify(unix.POLLOUT)
+	q.Notify(unix.POLLIN | unix.POLLOUT)
+	q.Notify(unix.POLLHUP)
+	want := []int16{unix.POLLIN, unix.POLLHUP}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("after SetMask(POLLIN) the entry was called with %v, want %v", got, want)
+	}
+}

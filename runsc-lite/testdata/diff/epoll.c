@@ -1,6 +1,7 @@
 /* epoll: instances watching instances (readiness through the chain, the
  * depth limit and loops refused with ELOOP, as ep_loop_check does),
- * EPOLLEXCLUSIVE's rules, and the errors of epoll_ctl. */
+ * EPOLLEXCLUSIVE's rules, EPOLL_CTL_MOD's effect on a blocked wait, and
+ * the errors of epoll_ctl. */
 #include "common.h"
 #include <signal.h>
 #include <sys/epoll.h>
@@ -82,10 +83,67 @@ static void rotation(void) {
 	close(ep);
 }
 
+/* awaitChild waits up to 5 s for an event of ep, which child c brings
+ * about, and prints it. */
+static void awaitChild(int ep, pid_t c, const char *what) {
+	struct epoll_event ev = {0};
+	T(epoll_wait(ep, &ev, 1, 5000));
+	printf("%s: events %#x\n", what, ev.events);
+	waitpid(c, NULL, 0);
+	close(ep);
+}
+
+/* modified: EPOLL_CTL_MOD changes what wakes a blocked wait, not only
+ * what a wait reports (ep_poll_callback reads the interest's events at
+ * each wake-up). PostgreSQL's backends add their client's socket for
+ * output and modify it for input before they wait for the first message;
+ * here a pipe is watched so, and its write end the other way round, for
+ * input and then for output, while it is full and until it is drained. */
+static void modified(void) {
+	printf("-- modified\n");
+	int p[2];
+	pipe(p);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLOUT, .data.fd = p[0]};
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+	ev.events = EPOLLIN;
+	T(epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	pid_t c = fork();
+	if (c == 0) {
+		usleep(100000);
+		write(p[1], "w", 1);
+		_exit(0);
+	}
+	awaitChild(ep, c, "read end");
+
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	while (write(p[1], "fill", 4) > 0)
+		;
+	ep = epoll_create1(0);
+	ev = (struct epoll_event){.events = EPOLLIN, .data.fd = p[1]};
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev);
+	ev.events = EPOLLOUT;
+	T(epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev));
+	T(epoll_wait(ep, &ev, 1, 0));
+	c = fork();
+	if (c == 0) {
+		usleep(100000);
+		char buf[4096];
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		while (read(p[0], buf, sizeof buf) > 0)
+			;
+		_exit(0);
+	}
+	awaitChild(ep, c, "write end");
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	rotation();
 	blockedSignal();
+	modified();
 	int p[2];
 	T(pipe(p));
 

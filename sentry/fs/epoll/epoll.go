@@ -267,6 +267,10 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 			return unix.EINVAL
 		}
 		it.ev, it.off = ev, false
+		if it.queue != nil {
+			// What wakes a wait changes too, not only what it reports.
+			it.queue.SetMask(it.entry, int16(ev.Events))
+		}
 		it.pending.Store(true)
 	case unix.EPOLL_CTL_DEL:
 		if it == nil {
