@@ -161,8 +161,9 @@ var hostSyscalls = sync.OnceValue(func() []hostSyscall {
 		{nr: unix.SYS_SENDFILE},
 		{nr: unix.SYS_PPOLL},
 		{nr: unix.SYS_MEMFD_CREATE, rule: oneOf(1, unix.MFD_CLOEXEC, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)},
+		// F_GETPIPE_SZ: the room of a host pipe given as stdio (fs/host).
 		{nr: unix.SYS_FCNTL, rule: oneOf(1, unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL,
-			unix.F_DUPFD_CLOEXEC, unix.F_ADD_SEALS, unix.F_GET_SEALS)},
+			unix.F_DUPFD_CLOEXEC, unix.F_ADD_SEALS, unix.F_GET_SEALS, unix.F_GETPIPE_SZ)},
 		{nr: unix.SYS_IOCTL, rule: oneOf(1, unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF,
 			unix.TIOCGWINSZ, unix.TIOCSWINSZ, unix.TIOCINQ, unix.PIDFD_GET_INFO)},
 		{nr: unix.SYS_SOCKETPAIR, rule: args(seccomp.EqualTo(unix.AF_UNIX), seccomp.EqualTo(unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC))},
