@@ -148,5 +148,38 @@ int main(int argc, char **argv) {
 	T(lseek(gone, 0, SEEK_SET));
 	T(syscall(SYS_getdents64, gone, buf, sizeof buf));
 	close(gone);
+
+	/* A working directory whose path needs more than PATH_MAX (with its
+	 * NUL) is ENAMETOOLONG to getcwd and to readlink of the magic links,
+	 * whatever the buffer; glibc's getcwd then walks "..". */
+	T(chdir(top));
+	char name[256], big[16384];
+	size_t len = strlen(top);
+	while (4095 - len - 1 > 255) {
+		memset(name, 'd', 200);
+		name[200] = 0;
+		mkdir(name, 0755);
+		chdir(name);
+		len += 201;
+	}
+	memset(name, 'e', 4095 - len - 1);
+	name[4095 - len - 1] = 0;
+	T(mkdir(name, 0755));
+	T(chdir(name));
+	T(syscall(SYS_getcwd, big, sizeof big));
+	T(readlink("/proc/self/cwd", big, sizeof big));
+	T(mkdir("x", 0755));
+	T(chdir("x"));
+	T(syscall(SYS_getcwd, big, sizeof big));
+	T(syscall(SYS_getcwd, big, 10));
+	T(readlink("/proc/self/cwd", big, sizeof big));
+	int deep = open(".", O_RDONLY | O_DIRECTORY);
+	snprintf(buf, sizeof buf, "/proc/self/fd/%d", deep);
+	T(readlink(buf, big, sizeof big));
+	T(fstat(open(buf, O_RDONLY), &(struct stat){0}));
+	char *p = getcwd(NULL, 0);
+	T(p ? (long)strlen(p) : -1);
+	CHECK(p && strncmp(p, top, strlen(top)) == 0);
+	free(p);
 	return 0;
 }

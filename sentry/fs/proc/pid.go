@@ -126,7 +126,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			if err != nil {
 				return "", unix.ENOENT
 			}
-			return fn(t), nil
+			return dPath(fn(t))
 		})
 	}
 	// A lookup in the directory of a task that is gone fails with ESRCH
@@ -231,9 +231,9 @@ func fdTarget(t *kernel.Task, fd int32) (string, error) {
 	defer f.DecRef()
 	if d := f.Dentry(); d != nil {
 		if d.Unlinked(t.Ctx()) {
-			return vfs.PathOf(t.FS().Root(), d) + " (deleted)", nil
+			return dPath(vfs.PathOf(t.FS().Root(), d) + " (deleted)")
 		}
-		return vfs.PathOf(t.FS().Root(), d), nil
+		return dPath(vfs.PathOf(t.FS().Root(), d))
 	}
 	if n, ok := f.Inode().(vfs.LinkNamer); ok && n.LinkName() != "" {
 		return n.LinkName(), nil
@@ -315,6 +315,15 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 		}
 		return c, nil
 	})
+}
+
+// dPath is a link's text as Linux's d_path builds it (do_proc_readlink),
+// in a PATH_MAX buffer with its NUL: a longer path is ENAMETOOLONG, not cut.
+func dPath(path string) (string, error) {
+	if len(path)+1 > unix.PathMax {
+		return "", unix.ENAMETOOLONG
+	}
+	return path, nil
 }
 
 // cwdLink is the target of /proc/PID/cwd: Linux marks a removed directory.

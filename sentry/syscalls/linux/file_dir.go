@@ -112,6 +112,12 @@ func getcwd(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if removed {
 		return 0, unix.ENOENT
 	}
+	// Linux builds the path in a PATH_MAX buffer: a longer one is
+	// ENAMETOOLONG whatever the size, which glibc's getcwd(NULL, 0)
+	// needs to fall back to walking "..".
+	if len(cwd)+1 > unix.PathMax {
+		return 0, unix.ENAMETOOLONG
+	}
 	if len(cwd)+1 > int(a.Uint(1)) {
 		return 0, unix.ERANGE
 	}
