@@ -2,7 +2,7 @@ package kernel
 
 import (
 	"context"
-	"path"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -47,7 +47,7 @@ func (t *Task) opener() loader.Opener {
 // built in a fresh address space, so a failure leaves the caller as it was.
 // Other threads of the process are ended first.
 func (t *Task) Exec(p string, argv, envv []string) error {
-	return t.exec(p, t.opener(), argv, envv)
+	return t.exec(p, false, t.opener(), argv, envv)
 }
 
 // ExecFile is Exec of the file f is open on (execveat with AT_EMPTY_PATH,
@@ -55,7 +55,7 @@ func (t *Task) Exec(p string, argv, envv []string) error {
 // interpreter is opened by its path.
 func (t *Task) ExecFile(f *vfs.File, name string, argv, envv []string) error {
 	byPath := t.opener()
-	return t.exec(name, func(p string) (loader.File, string, func(), error) {
+	return t.exec(name, true, func(p string) (loader.File, string, func(), error) {
 		if p != name {
 			return byPath(p)
 		}
@@ -70,7 +70,21 @@ func (t *Task) ExecFile(f *vfs.File, name string, argv, envv []string) error {
 	}, argv, envv)
 }
 
-func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
+// ExecName is the name (comm) a program execve'd as filename takes: the
+// last component of the path it was given, not of a symlink's target
+// (Linux's kbasename(bprm->filename)), cut to TASK_COMM_LEN-1 bytes.
+func ExecName(filename string) string {
+	name := filename[strings.LastIndexByte(filename, '/')+1:]
+	if len(name) > linux.TASK_COMM_LEN-1 {
+		name = name[:linux.TASK_COMM_LEN-1]
+	}
+	return name
+}
+
+// exec runs the program p names; byFD is an exec of an open file, named
+// by what it is open on (execveat's AT_EMPTY_PATH, Linux's
+// comm_from_dentry since 6.14) rather than by the made-up "/dev/fd/N".
+func (t *Task) exec(p string, byFD bool, open loader.Opener, argv, envv []string) error {
 	m, inPlace, err := t.execMM()
 	if err != nil {
 		return err
@@ -101,9 +115,9 @@ func (t *Task) exec(p string, open loader.Opener, argv, envv []string) error {
 	if oldFDs.Shared() {
 		fds = oldFDs.Fork()
 	}
-	name := path.Base(res.Exe)
-	if len(name) > 15 {
-		name = name[:15]
+	name := ExecName(p)
+	if byFD {
+		name = ExecName(res.Exe)
 	}
 	// Under k.mu too: the kernel's CPU time lists the address spaces of
 	// every task under it.

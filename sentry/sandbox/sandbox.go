@@ -375,7 +375,7 @@ func (s *Sandbox) newProcess(p Process, fds *vfs.FDTable, fsc *vfs.FSContext) (*
 	t := s.K.NewProcess(m, fds, fsc)
 	t.Regs = res.Regs
 	t.SetExe(res.Exe, res.ExeSource)
-	t.SetName(comm(res.Exe))
+	t.SetName(kernel.ExecName(exe))
 	if s.tracer != nil {
 		s.tracer.Exec(t, exe, p.Argv, p.Env)
 	}
@@ -531,15 +531,6 @@ func PlatformNames() string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
-}
-
-// comm is the first 15 bytes of the executable's base name.
-func comm(exe string) string {
-	b := path.Base(exe)
-	if len(b) > 15 {
-		b = b[:15]
-	}
-	return b
 }
 
 // lookPath finds name as execvp does: as given if it has a slash, else in

@@ -32,6 +32,29 @@ static void status(const char *what, pid_t r, pid_t want, int st) {
 	       WIFEXITED(st), WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st));
 }
 
+/* exec_comm runs cat /proc/self/comm in a child, execed as path relative
+ * to dirfd with flags (execveat), and prints the name the program got:
+ * Linux's is the last component of the path given (bprm->filename), not
+ * of a symlink's target; with AT_EMPTY_PATH, the name of the file open
+ * (since Linux 6.14; "N" of "/dev/fd/N" before). */
+static void exec_comm(int dirfd, const char *path, int flags) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(open("comm.out", O_CREAT | O_TRUNC | O_WRONLY, 0644), 1);
+		char *args[] = {"cat", "/proc/self/comm", NULL};
+		syscall(SYS_execveat, dirfd, path, args, (char *[]){NULL}, flags);
+		printf("execveat: %s\n", ename(errno));
+		fflush(stdout);
+		_exit(99);
+	}
+	waitpid(pid, NULL, 0);
+	char buf[64] = {0};
+	int fd = open("comm.out", O_RDONLY);
+	read(fd, buf, sizeof buf - 1);
+	close(fd);
+	printf("comm of %s: %s", *path ? path : "(fd)", buf);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	int st = 0;
@@ -104,6 +127,19 @@ int main(int argc, char **argv) {
 	printf("exec output: %s", buf);
 	close(p[0]);
 	WAIT("exec child", pid);
+
+	/* the name an execed program takes */
+	T(symlink("/bin/cat", "catlink"));
+	T(symlink("/bin/cat", "a-symlink-with-a-long-name"));
+	exec_comm(AT_FDCWD, "catlink", 0);
+	exec_comm(AT_FDCWD, "./a-symlink-with-a-long-name", 0);
+	exec_comm(AT_FDCWD, "/bin/cat", 0);
+	int dot = open(".", O_RDONLY | O_DIRECTORY);
+	exec_comm(dot, "catlink", 0);
+	close(dot);
+	T(dup2(open("catlink", O_RDONLY), 42));
+	exec_comm(42, "", AT_EMPTY_PATH);
+	close(42);
 
 	/* setpgid of a child: allowed until it runs execve, EACCES after
 	 * (LTP setpgid03) */
