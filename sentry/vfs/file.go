@@ -497,8 +497,9 @@ func (f *File) CanSync(ctx context.Context) bool {
 	return true
 }
 
-// Allocate implements fallocate(2).
-func (f *File) Allocate(ctx context.Context, mode uint32, off, length int64) error {
+// Allocate implements fallocate(2); sizeLimit, if set, is the caller's
+// RLIMIT_FSIZE (as Attr.SizeLimit).
+func (f *File) Allocate(ctx context.Context, mode uint32, off, length int64, sizeLimit *uint64) error {
 	if !f.writable() {
 		return unix.EBADF
 	}
@@ -520,6 +521,14 @@ func (f *File) Allocate(ctx context.Context, mode uint32, off, length int64) err
 			return unix.ESPIPE
 		}
 		return unix.ENODEV
+	}
+	// An allocation that grows the file past the limit fails whole
+	// (inode_newsize_ok in the filesystems' fallocate).
+	if sizeLimit != nil && mode&(unix.FALLOC_FL_KEEP_SIZE|unix.FALLOC_FL_INSERT_RANGE|unix.FALLOC_FL_COLLAPSE_RANGE) == 0 {
+		end := uint64(off) + uint64(length)
+		if st, err := f.inode.Stat(ctx); err == nil && end > uint64(st.Size) && end > *sizeLimit {
+			return ErrSizeLimit
+		}
 	}
 	return a.Allocate(ctx, mode, off, length)
 }

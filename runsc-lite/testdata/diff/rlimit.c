@@ -84,6 +84,11 @@ static void fsize(void) {
 	int ap = open("fsize", O_WRONLY | O_APPEND);
 	R(write(ap, buf, 1));
 	close(ap);
+	// fallocate growing the file past the limit fails whole
+	R(fallocate(fd, 0, 0, 20000));
+	R(fallocate(fd, 0, 9000, 1001));
+	R(fallocate(fd, 0, 9000, 1000));
+	R(lseek(fd, 0, SEEK_END));
 	printf("SIGXFSZ received %d times\n", xfsz);
 	close(fd);
 	setrlimit(RLIMIT_FSIZE, &old);

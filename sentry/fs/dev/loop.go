@@ -348,7 +348,7 @@ func (l *loop) clearRange(ctx context.Context, start, length uint64, discard boo
 		return nil
 	}
 	if discard {
-		return b.Allocate(ctx, unix.FALLOC_FL_KEEP_SIZE|unix.FALLOC_FL_PUNCH_HOLE, base+int64(start), int64(length))
+		return b.Allocate(ctx, unix.FALLOC_FL_KEEP_SIZE|unix.FALLOC_FL_PUNCH_HOLE, base+int64(start), int64(length), nil)
 	}
 	// Zeroes are written, as the block layer does for a device that
 	// cannot zero a range itself.

@@ -549,7 +549,7 @@ func fallocate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, f.Allocate(t.Ctx(), a.Uint(1), a.Int64(2), a.Int64(3))
+	return 0, f.Allocate(t.Ctx(), a.Uint(1), a.Int64(2), a.Int64(3), fileSizeLimit(t))
 }
 
 func umask(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
