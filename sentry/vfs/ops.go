@@ -11,8 +11,9 @@ import (
 	"runsc-lite/abi"
 )
 
-// openFlagsIgnored are open(2) flags that change nothing here.
-const openFlagsIgnored = unix.O_LARGEFILE | unix.O_NOCTTY | unix.O_CLOEXEC | unix.O_DSYNC | unix.O_SYNC | unix.O_DIRECT | unix.O_NOATIME | unix.O_ASYNC
+// openFlagsIgnored are open(2) flags that change nothing here. O_SYNC
+// and O_DSYNC are kept, for F_GETFL and fdinfo to report.
+const openFlagsIgnored = unix.O_LARGEFILE | unix.O_NOCTTY | unix.O_CLOEXEC | unix.O_DIRECT | unix.O_NOATIME | unix.O_ASYNC
 
 func (v *VFS) walker(ctx context.Context, creds Creds, fsc *FSContext) *walker {
 	return &walker{v: v, ctx: ctx, creds: creds, root: fsc.Root()}
@@ -43,6 +44,10 @@ func (v *VFS) open(ctx context.Context, creds Creds, fsc *FSContext, dir *File, 
 		// O_PATH beats everything else (build_open_how; openat2 refuses
 		// other flags before this).
 		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	}
+	if flags&linux.O_SYNC != 0 {
+		// __O_SYNC (linux.O_SYNC) implies O_DSYNC (build_open_flags).
+		flags |= unix.O_DSYNC
 	}
 	if flags&abi.O_TMPFILE_BIT != 0 {
 		// O_TMPFILE is O_TMPFILE_BIT|O_DIRECTORY, without O_CREAT, for

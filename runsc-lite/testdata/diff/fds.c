@@ -27,6 +27,29 @@ static void fl(int fd) {
 	       !!(r & O_APPEND), !!(r & O_NONBLOCK));
 }
 
+/* syncFlags: O_SYNC and O_DSYNC stay in F_GETFL and in fdinfo's flags,
+ * and F_SETFL changes neither (they are not in SETFL_MASK). */
+static void syncFlags(void) {
+	int sy = open("sync", O_CREAT | O_WRONLY | O_SYNC, 0644);
+	int dsy = open("sync", O_RDONLY | O_DSYNC);
+	T(fcntl(sy, F_GETFL) & (O_SYNC | O_DSYNC));
+	T(fcntl(dsy, F_GETFL) & (O_SYNC | O_DSYNC));
+	T(fcntl(dsy, F_SETFL, O_APPEND | O_SYNC));
+	T(fcntl(dsy, F_GETFL) & (O_SYNC | O_DSYNC | O_APPEND));
+	T(fcntl(sy, F_SETFL, 0));
+	T(fcntl(sy, F_GETFL) & (O_SYNC | O_DSYNC));
+	char path[64], info[512] = {0};
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", sy);
+	int in = open(path, O_RDONLY);
+	read(in, info, sizeof info - 1);
+	close(in);
+	char *flags = strstr(info, "flags:");
+	printf("fdinfo %.*s\n", flags ? (int)strcspn(flags, "\n") : 0, flags ? flags : "");
+	close(sy);
+	close(dsy);
+	unlink("sync");
+}
+
 /* pipeCopies: tee duplicates a pipe's bytes into another without taking
  * them; vmsplice writes memory into a pipe and reads a pipe into memory. */
 static void pipeCopies(void) {
@@ -259,6 +282,7 @@ int main(int argc, char **argv) {
 	fl(fd);
 	T(fcntl(fd, F_SETFL, 0));
 	fl(fd);
+	syncFlags();
 	T(fcntl(fd, F_DUPFD, 20));
 	T(fcntl(fd, F_DUPFD, 20));
 	T(fcntl(fd, F_DUPFD_CLOEXEC, 30));
