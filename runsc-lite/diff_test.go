@@ -36,6 +36,7 @@ var diffPrograms = []string{
 	"memfdseals",    // fcntl F_ADD_SEALS/F_GET_SEALS: each seal and errno, writes, truncations, fallocate, mmap and mprotect past them, fork
 	"timerfd",       // timerfd_create/settime/gettime, read, poll, epoll
 	"posixtimer",    // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
+	"procexe",       // /proc/self/exe opened, stat'ed and executed again once the binary is unlinked or renamed over, readlink's " (deleted)"; EACCES for another process's without ptrace read access (fsuid, capabilities, dumpable) (needs a root host)
 	"fdreopen",      // /proc/self/fd/N opened again as the same inode (memfds, pipes, deleted files, O_PATH), seals and O_TRUNC, ENXIO for sockets, openat2's refusals, execveat of a memfd
 	"altstack",      // sigaltstack: the flags a query reports, the modes and errnos, uc_stack in a frame, nested handlers, SS_AUTODISARM, rt_sigreturn restoring an edited uc_stack, fork and thread inheritance
 	"coredump",      // core dumps: which signals, dumpable, RLIMIT_CORE, an existing "core", the core bit and CLD_DUMPED; the ELF core's notes and memory
@@ -113,7 +114,7 @@ var diffPrograms = []string{
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "mntns": true, "pidns": true, "cgroupns": true, "bind": true, "pivot": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true, "inodeflags": true, "seccomp": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "mntns": true, "pidns": true, "cgroupns": true, "bind": true, "pivot": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true, "inodeflags": true, "seccomp": true, "procexe": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

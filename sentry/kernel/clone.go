@@ -161,7 +161,10 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}),
 		name: t.Name(), startUptime: t.K.Uptime()}
 	t.mu.Lock()
-	c.exe, c.exeSource = t.exe, t.exeSource
+	c.exe, c.exeFile = t.exe, t.exeFile
+	if c.exeFile != nil {
+		c.exeFile.IncRef()
+	}
 	t.mu.Unlock()
 	c.inheritSched(t)
 	c.ioprio.Store(t.ioprio.Load())
@@ -237,6 +240,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 		c.ctx.Release()
 		m.DecUsers()
 		fds.DecUsers()
+		c.releaseExe()
 		c.releaseNetNS()
 		c.releaseIPCNS() // never its last holder but for one CLONE_NEWIPC made, empty
 		c.releaseMountNS()

@@ -106,6 +106,9 @@ func (t *Task) exec(p string, byFD bool, open loader.Opener, argv, envv []string
 			t.TG.SetSigAction(int(unix.SIGSEGV), linux.SigAction{})
 			t.forceSignal(NewSigInfo(int32(unix.SIGSEGV), linux.SI_KERNEL, 0, 0))
 		}
+		if res.ExeRelease != nil {
+			res.ExeRelease()
+		}
 		m.Release()
 		return err
 	}
@@ -119,14 +122,19 @@ func (t *Task) exec(p string, byFD bool, open loader.Opener, argv, envv []string
 	if byFD {
 		name = ExecName(res.Exe)
 	}
+	exeFile := exeFileOf(res)
 	// Under k.mu too: the kernel's CPU time lists the address spaces of
 	// every task under it.
 	t.K.mu.Lock()
 	t.mu.Lock()
-	t.mm, t.fds, t.exe, t.exeSource, t.name = m, fds, res.Exe, res.ExeSource, name
+	oldExe := t.exeFile
+	t.mm, t.fds, t.exe, t.exeFile, t.name = m, fds, res.Exe, exeFile, name
 	t.mu.Unlock()
 	t.TG.execed = true
 	t.K.mu.Unlock()
+	if oldExe != nil {
+		oldExe.DecRef()
+	}
 	oldMM.DecUsers()
 	t.execTimeNS()
 	t.execTimers()

@@ -627,9 +627,20 @@ func (caller *Task) MayAccessMemory(target *Task) bool {
 // MayInspect reports whether caller may read target's state as
 // ptrace_may_access(PTRACE_MODE_READ_REALCREDS) allows it
 // (get_robust_list, kcmp): its own process, one whose user and group IDs
-// (real, effective, saved) are all the caller's real ones, or any with
+// (real, effective, saved) are all the caller's real ones and whose
+// permitted capabilities are among the caller's, or any with
 // CAP_SYS_PTRACE. YAMA's scope applies only to attaching.
-func (caller *Task) MayInspect(target *Task) bool {
+func (caller *Task) MayInspect(target *Task) bool { return caller.mayInspect(target, false) }
+
+// MayInspectFS is MayInspect with the caller's filesystem IDs and
+// effective capabilities in place of its real IDs and permitted ones
+// (PTRACE_MODE_READ_FSCREDS), as proc_fd_access_allowed asks for
+// /proc/PID/exe, cwd and root.
+func (caller *Task) MayInspectFS(target *Task) bool { return caller.mayInspect(target, true) }
+
+// mayInspect is __ptrace_may_access for a read, with the caller's
+// filesystem IDs (fsCreds) or its real ones.
+func (caller *Task) mayInspect(target *Task, fsCreds bool) bool {
 	c, tc := caller.Creds(), target.Creds()
 	if caller.TG == target.TG || c.HasCapIn(tc.UserNS, linux.CAP_SYS_PTRACE) {
 		return true
@@ -637,8 +648,14 @@ func (caller *Task) MayInspect(target *Task) bool {
 	if c.UserNS != tc.UserNS {
 		return false // cap_ptrace_access_check
 	}
+	uid, gid, caps := c.UID.Real, c.GID.Real, c.Caps.Permitted()
+	if fsCreds {
+		uid, gid, caps = c.UID.FS, c.GID.FS, c.Caps.Effective()
+	}
 	same := func(ids IDs, id uint32) bool { return ids.Real == id && ids.Effective == id && ids.Saved == id }
-	return same(tc.UID, c.UID.Real) && same(tc.GID, c.GID.Real) && target.Dumpable()
+	// cap_ptrace_access_check: the target holds no capability beyond the
+	// caller's.
+	return same(tc.UID, uid) && same(tc.GID, gid) && target.Dumpable() && tc.Caps.Permitted()&^caps == 0
 }
 
 // Dumpable reports whether t's process may be inspected by a process of

@@ -15,6 +15,7 @@ import (
 
 	"runsc-lite/abi"
 	"runsc-lite/platform"
+	"runsc-lite/sentry/loader"
 	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
 )
@@ -115,8 +116,11 @@ type Task struct {
 	// startUptime is the sandbox's uptime when the task was made
 	// (/proc/PID/stat's starttime); set before it runs.
 	startUptime time.Duration
-	// exeSource says whether exe is gone (nil: never); guarded by mu.
-	exeSource mm.NameSource
+	// exeFile is the file exe was loaded from, a reference held until
+	// the next execve or the task's end (Linux's mm->exe_file), which
+	// /proc/PID/exe opens again even once no name leads to it; nil
+	// without one. Guarded by mu.
+	exeFile *vfs.File
 	// uts is the task's UTS namespace, nil for the initial one; only
 	// the task's own goroutine (unshare, setns) or its creator sets it.
 	uts atomic.Pointer[UTSNamespace]
@@ -286,24 +290,71 @@ func (t *Task) Exe() string {
 func (t *Task) StartUptime() time.Duration { return t.startUptime }
 
 // ExeLink is what /proc/PID/exe shows: Exe, with " (deleted)" once its
-// name is gone.
-func (t *Task) ExeLink() string {
+// name is gone; false once the task has let its executable go.
+func (t *Task) ExeLink() (string, bool) {
 	t.mu.Lock()
-	exe, src := t.exe, t.exeSource
-	t.mu.Unlock()
-	if src != nil && src.Unlinked(t.Ctx()) {
-		return exe + " (deleted)"
+	exe, f := t.exe, t.exeFile
+	if f != nil {
+		f.IncRef()
 	}
-	return exe
+	t.mu.Unlock()
+	if f == nil {
+		return "", false
+	}
+	defer f.DecRef()
+	if d := f.Dentry(); d != nil && d.Unlinked(t.Ctx()) {
+		return exe + " (deleted)", true
+	}
+	return exe, true
 }
 
-// SetExe records the path of the running executable and what tells
-// whether it is gone (nil: never); the sandbox sets its first program's
-// before the task runs.
-func (t *Task) SetExe(path string, src mm.NameSource) {
+// ExeFile returns the file the running executable was loaded from, with
+// a reference the caller drops; nil once the task has let it go.
+func (t *Task) ExeFile() *vfs.File {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.exe, t.exeSource = path, src
+	if t.exeFile != nil {
+		t.exeFile.IncRef()
+	}
+	return t.exeFile
+}
+
+// SetExe records the executable res loaded, taking over its reference
+// (the sandbox sets its first program's before the task runs); the one
+// it replaces is dropped.
+func (t *Task) SetExe(res loader.Result) {
+	f := exeFileOf(res)
+	t.mu.Lock()
+	old := t.exeFile
+	t.exe, t.exeFile = res.Exe, f
+	t.mu.Unlock()
+	if old != nil {
+		old.DecRef()
+	}
+}
+
+// exeFileOf is the file of the VFS res loaded, whose reference the
+// caller takes over: the openers of VFS files release with DecRef. A
+// file of no VFS (nil) has its reference dropped here.
+func exeFileOf(res loader.Result) *vfs.File {
+	if f, ok := res.ExeFile.(*vfs.File); ok {
+		return f
+	}
+	if res.ExeRelease != nil {
+		res.ExeRelease()
+	}
+	return nil
+}
+
+// releaseExe drops the task's reference to its executable.
+func (t *Task) releaseExe() {
+	t.mu.Lock()
+	f := t.exeFile
+	t.exeFile = nil
+	t.mu.Unlock()
+	if f != nil {
+		f.DecRef()
+	}
 }
 
 // Name is the task's comm (prctl PR_GET_NAME, /proc/pid/comm).
@@ -572,6 +623,7 @@ func (t *Task) release() {
 	m := t.MM()
 	m.DecUsers()
 	t.FDs().DecUsers()
+	t.releaseExe()
 	t.releaseNetNS()
 	t.finishVfork()
 	k := t.K

@@ -64,7 +64,7 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	}
 	m.Argv, m.Envv, m.Auxv = stack.argv, stack.envv, stack.auxv
 	regs := platform.Registers{Rip: uint64(entry), Rsp: uint64(stack.sp), Eflags: 0x202, Cs: platform.UserCS, Ss: platform.UserSS}
-	return Result{Regs: regs, Exe: resolved, ExeSource: nameSource(f)}, nil
+	return Result{Regs: regs, Exe: resolved}, nil
 }
 
 func loadInterp(m *mm.MemoryManager, open Opener, path string, fix *fixups) (loaded, error) {

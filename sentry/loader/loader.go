@@ -54,8 +54,12 @@ type Result struct {
 	Regs platform.Registers
 	// Exe is the path of the executable actually loaded (after #!).
 	Exe string
-	// ExeSource says whether Exe is gone since (nil: never).
-	ExeSource mm.NameSource
+	// ExeFile is the executable loaded, still open (Linux's
+	// mm->exe_file, which /proc/PID/exe opens again): the caller owns
+	// the reference the Opener returned it with, which ExeRelease (the
+	// Opener's release) drops.
+	ExeFile    File
+	ExeRelease func()
 }
 
 // nameSource is what f tells of its name, if it is a file of the VFS:
@@ -79,7 +83,8 @@ var (
 )
 
 // Load loads path into m with argv and envv, and returns the registers to
-// start it with. It records where argv, envp and auxv are in m.
+// start it with and the executable, still open (Result.ExeFile). It
+// records where argv, envp and auxv are in m.
 func Load(m *mm.MemoryManager, open Opener, path string, argv, envv []string) (Result, error) {
 	for depth := 0; ; depth++ {
 		f, resolved, done, err := open(path)
@@ -111,8 +116,13 @@ func Load(m *mm.MemoryManager, open Opener, path string, argv, envv []string) (R
 			path, argv = interp, next
 			continue
 		}
-		defer done()
-		return loadELF(m, open, f, resolved, path, argv, envv)
+		res, err := loadELF(m, open, f, resolved, path, argv, envv)
+		if err != nil {
+			done()
+			return Result{}, err
+		}
+		res.ExeFile, res.ExeRelease = f, done
+		return res, nil
 	}
 }
 

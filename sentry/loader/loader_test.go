@@ -110,6 +110,7 @@ func TestLoadELF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer res.ExeRelease()
 			if got := readStack(t, m, res.Regs.Rsp); len(got) != 2 || got[0] != "p" || got[1] != "arg1" {
 				t.Errorf("argv on the stack = %q", got)
 			}
@@ -155,12 +156,18 @@ func TestLoadErrors(t *testing.T) {
 func TestShebang(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "script")
-	os.WriteFile(script, []byte("#!"+compile(t, true)+" -x y\necho\n"), 0o755)
+	interp := compile(t, true)
+	os.WriteFile(script, []byte("#!"+interp+" -x y\necho\n"), 0o755)
 	m := newMM(t)
 	res, err := loader.Load(m, hostOpener, script, []string{"script", "a"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The executable kept open is the interpreter, as Linux's exe_file.
+	if f, ok := res.ExeFile.(hostFile); !ok || f.f.Name() != interp {
+		t.Errorf("ExeFile = %v, want the interpreter %s", res.ExeFile, interp)
+	}
+	res.ExeRelease()
 	got := readStack(t, m, res.Regs.Rsp)
 	if len(got) != 4 || got[1] != "-x y" || got[2] != script || got[3] != "a" {
 		t.Errorf("argv = %q, want [interp \"-x y\" script a]", got)

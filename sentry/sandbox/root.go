@@ -174,9 +174,6 @@ func (r *Root) CheckExecutable(path string) error {
 	return r.VFS.Access(context.Background(), creds, r.FSContext, nil, path, unix.X_OK, true)
 }
 
-// vfsFile adapts a vfs.File to the loader.
-type vfsFile struct{ *vfs.File }
-
 // Opener returns the loader's way of opening executables.
 func (r *Root) Opener() loader.Opener { return r.OpenerIn(r.FSContext) }
 
@@ -192,7 +189,7 @@ func (r *Root) OpenerIn(fsc *vfs.FSContext) loader.Opener {
 		if d := f.Dentry(); d != nil {
 			name = vfs.PathOf(fsc.Root(), d)
 		}
-		return vfsFile{f}, name, f.DecRef, nil
+		return f, name, f.DecRef, nil
 	}
 }
 

@@ -368,13 +368,16 @@ func (s *Sandbox) newProcess(p Process, fds *vfs.FDTable, fsc *vfs.FSContext) (*
 		err = m.FlushMappings()
 	}
 	if err != nil {
+		if res.ExeRelease != nil {
+			res.ExeRelease()
+		}
 		m.Release()
 		fds.Release()
 		return nil, &ExecError{Path: p.Argv[0], Err: err}
 	}
 	t := s.K.NewProcess(m, fds, fsc)
 	t.Regs = res.Regs
-	t.SetExe(res.Exe, res.ExeSource)
+	t.SetExe(res)
 	t.SetName(kernel.ExecName(exe))
 	if s.tracer != nil {
 		s.tracer.Exec(t, exe, p.Argv, p.Env)

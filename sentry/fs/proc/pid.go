@@ -120,15 +120,52 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 	gen := func(name string, fn func(*kernel.Task) string) vfs.Inode {
 		return genCaller(name, func(_ context.Context, t *kernel.Task) string { return fn(t) })
 	}
+	// linkTask is the task whose exe, cwd or root link ctx's caller reads
+	// or follows: one it may inspect with its filesystem IDs
+	// (proc_fd_access_allowed; EACCES otherwise).
+	linkTask := func(ctx context.Context) (*kernel.Task, error) {
+		t, err := live()
+		if err != nil {
+			return nil, unix.ENOENT
+		}
+		if c := caller(ctx); c != nil && !c.MayInspectFS(t) {
+			return nil, unix.EACCES
+		}
+		return t, nil
+	}
 	link := func(name string, fn func(*kernel.Task) string) vfs.Inode {
-		return fs.tree.MagicLink(base+"/"+name, func(context.Context) (string, error) {
-			t, err := live()
+		return fs.tree.MagicLink(base+"/"+name, func(ctx context.Context) (string, error) {
+			t, err := linkTask(ctx)
 			if err != nil {
-				return "", unix.ENOENT
+				return "", err
 			}
 			return dPath(fn(t))
 		})
 	}
+	// exe jumps to the file the process was loaded from (proc_exe_link:
+	// mm->exe_file), which runs and opens again once unlinked or
+	// renamed over.
+	exe := fs.tree.JumpLink(base+"/exe", func(ctx context.Context) (string, error) {
+		t, err := linkTask(ctx)
+		if err != nil {
+			return "", err
+		}
+		if s, ok := t.ExeLink(); ok {
+			return s, nil
+		}
+		return "", unix.ENOENT
+	}, func(ctx context.Context) (*vfs.Dentry, error) {
+		t, err := linkTask(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f := t.ExeFile()
+		if f == nil {
+			return nil, unix.ENOENT
+		}
+		defer f.DecRef()
+		return f.JumpTarget(), nil
+	})
 	// A lookup in the directory of a task that is gone fails with ESRCH
 	// (proc_pid_permission), a listing with ENOENT (proc_pident_readdir).
 	searchable := func() error {
@@ -177,7 +214,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"mountinfo": fs.mountsFile(base+"/mountinfo", task, func(t *kernel.Task) string { return mountinfo(fs.mounts(t)) }),
 			// The sandbox is one cgroup (v2), the root of its hierarchy.
 			"cgroup": gen("cgroup", func(*kernel.Task) string { return "0::/\n" }),
-			"exe":    link("exe", func(t *kernel.Task) string { return t.ExeLink() }),
+			"exe":    exe,
 			"cwd":    link("cwd", cwdLink),
 			"root":   link("root", func(t *kernel.Task) string { return "/" }),
 			"mem":    &memFile{tree: fs.tree, path: base + "/mem", task: live},
