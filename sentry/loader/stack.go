@@ -89,7 +89,8 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	}
 	if _, err := m.Mmap(mm.MmapOpts{
 		Addr: base, Length: stackSize, Prot: prot,
-		Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED | unix.MAP_NORESERVE, Name: "[stack]",
+		// Not MAP_NORESERVE: Linux charges a stack's commit.
+		Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED, Name: "[stack]",
 	}); err != nil {
 		return initialStack{}, err
 	}

@@ -38,7 +38,9 @@ func footprintOf(v *VMA, start, end uintptr) footprint {
 	n := uint64(end - start)
 	f := footprint{mapped: n}
 	if !v.Shared && v.Prot&unix.PROT_WRITE != 0 {
-		f.charged = n
+		if !v.noReserve {
+			f.charged = n
+		}
 		if v.Name != "[stack]" {
 			f.data = n
 		}
@@ -100,11 +102,12 @@ func (m *MemoryManager) settle(old, next footprint) {
 
 // shmObject is one shared anonymous memory object. Linux charges such
 // memory once, at its full size, when it is created, and returns it when
-// the last mapping of it goes (shmem_acct_size): refs counts the address
-// spaces that map part of it.
+// the last mapping of it goes (shmem_acct_size); one made with
+// VM_NORESERVE is not charged. refs counts the address spaces that map
+// part of it.
 type shmObject struct {
 	id   uint64
-	size uint64
+	size uint64 // bytes charged
 	mem  *usage.Memory
 	refs atomic.Int32
 }

@@ -87,3 +87,51 @@ func TestRlimits(t *testing.T) {
 		t.Fatalf("a mapping beyond RLIMIT_AS: %v, want ENOMEM", err)
 	}
 }
+
+// TestNoReserve checks MAP_NORESERVE under each vm.overcommit_memory: not
+// charged in the default mode 0, nor after mprotect, mremap or fork, and
+// charged in mode 2 as Linux ignores the flag there.
+func TestNoReserve(t *testing.T) {
+	mem := usage.NewMemory(64 * mib)
+	m := newAccountedMM(t, mem)
+	const huge = 1 << 40 // a sanitizer's shadow is terabytes
+	nr := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_NORESERVE
+	a, err := m.Mmap(mm.MmapOpts{Length: huge, Prot: rw, Flags: nr})
+	if err != nil {
+		t.Fatalf("1 TiB MAP_NORESERVE in mode 0: %v", err)
+	}
+	ro, err := m.Mmap(mm.MmapOpts{Length: 128 * mib, Prot: unix.PROT_READ, Flags: nr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Mprotect(ro, 128*mib, rw); err != nil {
+		t.Fatalf("mprotect of a MAP_NORESERVE mapping to writable: %v", err)
+	}
+	if _, err := m.Mremap(ro, 128*mib, 256*mib, unix.MREMAP_MAYMOVE, 0); err != nil {
+		t.Fatalf("mremap growing a MAP_NORESERVE mapping: %v", err)
+	}
+	c, err := m.Fork()
+	if err != nil {
+		t.Fatalf("fork with MAP_NORESERVE mappings: %v", err)
+	}
+	c.Release()
+	if _, err := m.Mmap(mm.MmapOpts{Length: 128 * mib, Prot: rw, Flags: unix.MAP_SHARED | unix.MAP_ANONYMOUS | unix.MAP_NORESERVE}); err != nil {
+		t.Fatalf("shared anonymous MAP_NORESERVE: %v", err)
+	}
+	if got := mem.Used(); got != 0 {
+		t.Fatalf("MAP_NORESERVE mappings charged %d bytes", got)
+	}
+	if err := m.Munmap(a, huge); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.SetOvercommit(usage.OvercommitNever); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Mmap(mm.MmapOpts{Length: 128 * mib, Prot: rw, Flags: nr}); !errors.Is(err, unix.ENOMEM) {
+		t.Fatalf("MAP_NORESERVE beyond the limit in mode 2: %v, want ENOMEM", err)
+	}
+	if err := mem.SetOvercommit(3); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("overcommit mode 3: %v, want EINVAL", err)
+	}
+	m.Release()
+}

@@ -21,11 +21,12 @@
 // 1 TiB like mmap_rnd_bits=28, and brk after the executable.
 //
 // Memory limits (account.go): every address space charges what it
-// commits to the sandbox's usage.Memory, as Linux's strict overcommit
-// (vm.overcommit_memory=2) charges commit: writable private mappings
-// (anonymous or file, brk, stacks) when they become writable, shared
-// anonymous memory once per object when it is created; munmap, exit and
-// exec give it back. Fork charges the child's copy in full, as Linux does,
+// commits to the sandbox's usage.Memory, as Linux charges commit
+// (VM_ACCOUNT): writable private mappings (anonymous or file, brk, stacks)
+// when they become writable, shared anonymous memory once per object when
+// it is created; munmap, exit and exec give it back. MAP_NORESERVE
+// mappings are not charged unless vm.overcommit_memory is 2, as in Linux
+// (package usage says why the sandbox reports 0). Fork charges the child's copy in full, as Linux does,
 // so fork fails with ENOMEM when the copy would pass the limit. RLIMIT_AS
 // (every mapping) and RLIMIT_DATA (writable private mappings other than
 // stacks, and brk) are checked per process as Linux checks them; the
@@ -93,6 +94,11 @@ type VMA struct {
 	aioRing bool
 	// sealed is VM_SEALED (mseal.go).
 	sealed bool
+	// noReserve is VM_NORESERVE: MAP_NORESERVE outside strict overcommit
+	// (usage.Memory.ChargesNoReserve). The mapping is not charged, then or
+	// after (mprotect, mremap, fork), and the host maps it MAP_NORESERVE
+	// too, or a host that checks commit refuses a sanitizer's terabytes.
+	noReserve bool
 }
 
 // MemoryManager is one address space and its mirror.
@@ -405,6 +411,9 @@ func (v *VMA) hostFlags() int {
 	if v.File == nil {
 		flags |= unix.MAP_ANONYMOUS
 	}
+	if v.noReserve {
+		flags |= unix.MAP_NORESERVE
+	}
 	return flags
 }
 
@@ -486,6 +495,7 @@ func mergeable(p, v *VMA) bool {
 	return p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
 		p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
 		p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork && p.sealed == v.sealed &&
+		p.noReserve == v.noReserve &&
 		(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset)
 }
 

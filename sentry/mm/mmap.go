@@ -32,6 +32,9 @@ type MmapOpts struct {
 	// Tracker, if set, is told that File is mapped, and again when the
 	// last piece of this mapping (or of a forked child's copy) goes.
 	Tracker MapTracker
+	// noReserve maps a mapping afresh that was VM_NORESERVE, whatever
+	// vm.overcommit_memory says now.
+	noReserve bool
 }
 
 // NameSource is where a file mapping's name comes from (a *vfs.Dentry).
@@ -171,6 +174,8 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 		Locked:  m.lockFuture || o.Flags&unix.MAP_LOCKED != 0,
 		noWrite: kind != unix.MAP_PRIVATE && o.ReadOnlyFile,
 		aioRing: o.AIORing,
+		noReserve: o.noReserve ||
+			o.Flags&unix.MAP_NORESERVE != 0 && !m.mem.ChargesNoReserve(),
 	}
 	hostFlags := v.hostFlags() | o.Flags&(unix.MAP_NORESERVE|unix.MAP_POPULATE|unix.MAP_STACK|unix.MAP_GROWSDOWN)
 	if v.Locked {
@@ -181,7 +186,11 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 		return 0, err
 	}
 	if v.Shared && v.File == nil {
-		obj, err := newShm(m.mem, uint64(length))
+		charge := uint64(length)
+		if v.noReserve {
+			charge = 0
+		}
+		obj, err := newShm(m.mem, charge)
 		if err != nil {
 			m.unadmit(old, next)
 			return 0, err

@@ -21,7 +21,8 @@ import (
 // past its object gives SIGBUS on access, DONTUNMAP's kinds of mapping.
 //
 // The host may keep two VMAs where the mirror shows one (flags the mirror
-// does not keep, such as MAP_NORESERVE, stop the host merging neighbours);
+// does not keep, such as MAP_STACK, VM_NOHUGEPAGE since Linux 6.7, stop
+// the host merging neighbours);
 // its mremap then fails with EFAULT. A mapping with a file, or private
 // anonymous memory, then grows by mapping its extension and moves by
 // mapping it afresh at the new place (copying the contents of private

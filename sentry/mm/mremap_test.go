@@ -158,12 +158,13 @@ func expectByte(t *testing.T, m *mm.MemoryManager, addr uintptr, want byte, what
 	}
 }
 
-// TestMremapHostSplit: MAP_NORESERVE keeps the host from merging two
-// mappings the mirror shows as one; growing and moving them still work.
+// TestMremapHostSplit: MAP_STACK keeps a host since Linux 6.7 from merging
+// two mappings the mirror (Linux 6.1) shows as one; growing and moving
+// them still work.
 func TestMremapHostSplit(t *testing.T) {
 	m := newMM(t)
 	a := anon(t, m, 0, 4*pg, 0)
-	anon(t, m, a+4*pg, 4*pg, unix.MAP_FIXED|unix.MAP_NORESERVE)
+	anon(t, m, a+4*pg, 4*pg, unix.MAP_FIXED|unix.MAP_STACK)
 	m.CopyOut(a, []byte{1})
 	m.CopyOut(a+5*pg, []byte{2})
 	if got, err := m.Mremap(a, 8*pg, 12*pg, 0, 0); err != nil || got != a {

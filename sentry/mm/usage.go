@@ -16,6 +16,9 @@ type MappingUsage struct {
 // "Anonymous" and RssAnon): private mappings without a file.
 func (u *MappingUsage) Anonymous() bool { return u.File == nil && !u.Shared }
 
+// NoReserve reports whether u is VM_NORESERVE: MAP_NORESERVE, not charged.
+func (u *MappingUsage) NoReserve() bool { return u.noReserve }
+
 // Sealed reports whether u is sealed (mseal, VM_SEALED).
 func (u *MappingUsage) Sealed() bool { return u.sealed }
 

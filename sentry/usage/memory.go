@@ -4,16 +4,28 @@
 // (cpu.go), which /proc/stat and the cgroup files report.
 //
 // Decisions:
-//   - Accounting is by commitment, as Linux's vm.overcommit_memory=2
-//     ("strict"): memory is charged when it is promised (mmap, brk,
-//     mremap, fork, a file growing), not when a page is touched, because
-//     the host handles page faults and the sentry never sees them. A
-//     request beyond the limit fails then, with ENOMEM (memory) or ENOSPC
-//     (file data); nothing is ever killed for memory.
-//   - What is charged (package mm computes it per mapping): writable
-//     private mappings (anonymous or file, brk, stacks) and shared
-//     anonymous memory, and the data of files kept in memory (tmpfs,
-//     overlay copies, memfds) by their size (package overlay).
+//   - Accounting is by commitment: memory is charged when it is promised
+//     (mmap, brk, mremap, fork, a file growing), not when a page is
+//     touched, because the host handles page faults and the sentry never
+//     sees them. A request beyond the limit fails then, with ENOMEM
+//     (memory) or ENOSPC (file data), instead of a kill.
+//   - What is charged (package mm computes it per mapping): what Linux
+//     accounts (VM_ACCOUNT): writable private mappings (anonymous or file,
+//     brk, stacks) and shared anonymous memory, and the data of files kept
+//     in memory (tmpfs, overlay copies, memfds) by their size (package
+//     overlay).
+//   - vm.overcommit_memory is 0 (heuristic), as in gVisor and on a
+//     default host, not 2 (strict): with 2, MAP_NORESERVE is charged, and
+//     the sanitizers (ASan, TSan, MSan) and other runtimes that reserve
+//     terabytes with MAP_NORESERVE and touch little of it cannot start,
+//     which a runsc user does not expect. So in modes 0 and 1 a
+//     MAP_NORESERVE mapping is not charged (Linux's VM_NORESERVE); its
+//     touched pages are bounded by the sandbox's host cgroup (package
+//     cgroup), whose kernel OOM-kills the stub past the limit, as Linux's
+//     memory cgroup would; without one, only by the host. Root in the
+//     sandbox may write 2, and later MAP_NORESERVE mappings are charged.
+//     Mode 0's heuristic (one request larger than RAM plus swap fails) is
+//     implied by the limit, which is the sandbox's MemTotal.
 //   - The default limit is half of the host's MemTotal.
 package usage
 
@@ -79,7 +91,39 @@ type Memory struct {
 	// maxMapCount is vm.max_map_count less DefaultMaxMapCount, so that the
 	// zero value is Linux's default.
 	maxMapCount atomic.Int64
+	// overcommit is vm.overcommit_memory; the zero value is
+	// OvercommitGuess.
+	overcommit atomic.Int32
 }
+
+// vm.overcommit_memory's modes (<linux/mman.h>).
+const (
+	OvercommitGuess  = 0
+	OvercommitAlways = 1
+	OvercommitNever  = 2
+)
+
+// Overcommit returns vm.overcommit_memory.
+func (m *Memory) Overcommit() int {
+	if m == nil {
+		return OvercommitGuess
+	}
+	return int(m.overcommit.Load())
+}
+
+// SetOvercommit sets vm.overcommit_memory: 0, 1 or 2 (EINVAL otherwise,
+// as proc_dointvec_minmax).
+func (m *Memory) SetOvercommit(n int64) error {
+	if m == nil || n < OvercommitGuess || n > OvercommitNever {
+		return unix.EINVAL
+	}
+	m.overcommit.Store(int32(n))
+	return nil
+}
+
+// ChargesNoReserve reports whether a MAP_NORESERVE mapping made now is
+// charged: only in strict mode, where Linux ignores the flag.
+func (m *Memory) ChargesNoReserve() bool { return m.Overcommit() == OvercommitNever }
 
 // DefaultMaxMapCount is vm.max_map_count's default (DEFAULT_MAX_MAP_COUNT).
 const DefaultMaxMapCount = 65530

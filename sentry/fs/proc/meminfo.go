@@ -12,8 +12,9 @@ import (
 // /proc/meminfo is the sandbox's memory account (package usage), in the
 // format of Linux's meminfo_proc_show:
 //   - MemTotal and CommitLimit are the sandbox's limit (--memory-limit):
-//     the account is by commitment, as Linux's strict overcommit, so the
-//     limit is both what the sandbox has and what it may commit.
+//     the account is by commitment (what Linux accounts, MAP_NORESERVE
+//     left out unless vm.overcommit_memory is 2), so the limit is both
+//     what the sandbox has and what it may commit.
 //   - MemFree and MemAvailable are what is left of it; Committed_AS,
 //     AnonPages and Active(anon) are what is charged. The account does not
 //     tell anonymous memory from in-memory file data (tmpfs, overlay

@@ -145,7 +145,8 @@ func vmFlags(u *mm.MappingUsage) string {
 	}{
 		{u.Prot&unix.PROT_READ != 0, "rd"}, {u.Prot&unix.PROT_WRITE != 0, "wr"}, {u.Prot&unix.PROT_EXEC != 0, "ex"},
 		{u.Shared, "sh"}, {true, "mr"}, {true, "mw"}, {true, "me"}, {u.Shared, "ms"}, {u.IsStack(), "gd"},
-		{u.Locked, "lo"}, {!u.Shared && u.Prot&unix.PROT_WRITE != 0, "ac"}, {u.Sealed(), "sl"},
+		{u.Locked, "lo"}, {!u.Shared && u.Prot&unix.PROT_WRITE != 0 && !u.NoReserve(), "ac"}, {u.NoReserve(), "nr"},
+		{u.Sealed(), "sl"},
 	} {
 		if f.on {
 			flags = append(flags, f.name+" ")

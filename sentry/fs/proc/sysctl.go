@@ -21,8 +21,8 @@ import (
 
 // /proc/version and /proc/sys name the Linux ABI the sentry emulates
 // (kernel.Release), never the host's, and the sandbox's own limits:
-// threads-max is its task limit, vm/overcommit_memory is 2 because the
-// memory account is by commitment (package usage), kernel/random/boot_id
+// threads-max is its task limit, vm/overcommit_memory is the account's
+// mode, 0 unless root sets it (package usage says why), kernel/random/boot_id
 // is the sandbox's, made when it starts. The IPC, pipe and inotify limits
 // are the ones the sentry enforces (packages ipc, pipe, inotify), the
 // pipe ones writable by root as in Linux; a limit it does not have reads,
@@ -95,17 +95,19 @@ func (fs *FileSystem) inotifyInstances() *valueFile {
 		}}
 }
 
-// maxMapCount is /proc/sys/vm/max_map_count, which root may set
-// (usage.Memory.MaxMapCount): sandbox-wide, as Linux's is host-wide.
-func (fs *FileSystem) maxMapCount() *valueFile {
-	return &valueFile{tree: fs.tree, path: "/sys/vm/max_map_count", perm: 0o644,
-		get: func() (string, error) { return strconv.Itoa(fs.k.Memory.MaxMapCount()) + "\n", nil },
+// vmSysctl is /proc/sys/vm/NAME, a number of the sandbox's memory account
+// (usage.Memory) that root may set: sandbox-wide, as Linux's is host-wide.
+// max_map_count is usage.Memory.MaxMapCount, overcommit_memory
+// usage.Memory.Overcommit.
+func (fs *FileSystem) vmSysctl(name string, get func() int, set func(int64) error) *valueFile {
+	return &valueFile{tree: fs.tree, path: "/sys/vm/" + name, perm: 0o644,
+		get: func() (string, error) { return strconv.Itoa(get()) + "\n", nil },
 		set: func(_ context.Context, text string) error {
 			n, err := strconv.ParseInt(text, 10, 64)
 			if err != nil {
 				return unix.EINVAL
 			}
-			return fs.k.Memory.SetMaxMapCount(n)
+			return set(n)
 		}}
 }
 
@@ -245,8 +247,8 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"version":               tr.File("/sys/kernel/version", kernfs.Static(kernel.Version+"\n")),
 	})
 	vm := tr.Fixed("/sys/vm", map[string]vfs.Inode{
-		"overcommit_memory": tr.File("/sys/vm/overcommit_memory", num(2)),
-		"max_map_count":     fs.maxMapCount(),
+		"overcommit_memory": fs.vmSysctl("overcommit_memory", k.Memory.Overcommit, k.Memory.SetOvercommit),
+		"max_map_count":     fs.vmSysctl("max_map_count", k.Memory.MaxMapCount, k.Memory.SetMaxMapCount),
 	})
 	inotifyDir := tr.Fixed("/sys/fs/inotify", map[string]vfs.Inode{
 		"max_queued_events":  tr.File("/sys/fs/inotify/max_queued_events", num(inotify.MaxQueued)),
