@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -116,6 +117,11 @@ echo stopped`
 		{name: "gdb-breakpoint", argv: []string{"sh", "-c", gdbBreak}, need: "gdb",
 			build: compileInto("debugme.c", "-g", "-O0")},
 		{name: "postgres", argv: []string{"sh", "-c", postgres}, need: "/usr/lib/postgresql/15/bin/initdb"},
+		// detect_leaks=0: LeakSanitizer's exit check reads
+		// /proc/PID/task/TID/status, whose resident counts walk every
+		// page of the shadow (mm.Usage), which takes minutes.
+		{name: "asan", argv: []string{"sh", "-c", "export ASAN_OPTIONS=detect_leaks=0; ./asan; echo exit $?; ./asan overflow; echo exit $?"},
+			build: compileSanitized("asan.c", "-fsanitize=address")},
 	}
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {
@@ -140,6 +146,21 @@ echo stopped`
 				})
 			}
 		})
+	}
+}
+
+// compileSanitized is compileInto for a sanitizer's flags; without the
+// sanitizer's runtime in gcc (libasan) the test is skipped.
+func compileSanitized(src string, flags ...string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		probe := filepath.Join(dir, "probe")
+		cmd := exec.Command("gcc", append([]string{"-x", "c", "-o", probe, "-"}, flags...)...)
+		cmd.Stdin = strings.NewReader("int main(void) { return 0; }\n")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("gcc %s: %v\n%s", strings.Join(flags, " "), err, b)
+		}
+		os.Remove(probe)
+		compileInto(src, flags...)(t, dir)
 	}
 }
 
