@@ -42,6 +42,10 @@ type File struct {
 	// async is the file's owner and O_ASYNC state (async.go), under
 	// its own lock.
 	async asyncState
+
+	// releaseMu guards onRelease, the calls OnRelease registered.
+	releaseMu sync.Mutex
+	onRelease map[*func()]struct{}
 }
 
 // statusFlags are the flags F_SETFL may change (SETFL_MASK); O_ASYNC
@@ -67,6 +71,13 @@ func (f *File) DecRef() {
 	if f.refs.Add(-1) != 0 {
 		return
 	}
+	f.releaseMu.Lock()
+	calls := f.onRelease
+	f.onRelease = nil
+	f.releaseMu.Unlock()
+	for fn := range calls {
+		(*fn)()
+	}
 	f.releaseAsync()
 	if f.v != nil {
 		f.v.locks.releaseFile(f)
@@ -75,6 +86,27 @@ func (f *File) DecRef() {
 	}
 	if f.impl != nil {
 		f.impl.Release()
+	}
+}
+
+// OnRelease has fn called when f's last reference goes, before the file
+// is released: an epoll instance holds no reference to the files it
+// watches and forgets one when it is closed for good (Linux's
+// eventpoll_release), so that closing a socket still in an epoll set
+// closes the connection. stop unregisters fn. fn must not take f's
+// locks or a reference to it.
+func (f *File) OnRelease(fn func()) (stop func()) {
+	key := &fn
+	f.releaseMu.Lock()
+	if f.onRelease == nil {
+		f.onRelease = make(map[*func()]struct{})
+	}
+	f.onRelease[key] = struct{}{}
+	f.releaseMu.Unlock()
+	return func() {
+		f.releaseMu.Lock()
+		delete(f.onRelease, key)
+		f.releaseMu.Unlock()
 	}
 }
 

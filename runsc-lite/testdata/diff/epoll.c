@@ -1,10 +1,11 @@
 /* epoll: instances watching instances (readiness through the chain, the
  * depth limit and loops refused with ELOOP, as ep_loop_check does),
- * EPOLLEXCLUSIVE's rules, EPOLL_CTL_MOD's effect on a blocked wait, and
- * the errors of epoll_ctl. */
+ * EPOLLEXCLUSIVE's rules, EPOLL_CTL_MOD's effect on a blocked wait, a
+ * watched file's close, and the errors of epoll_ctl. */
 #include "common.h"
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 static int add(int ep, int fd, unsigned events) {
@@ -139,11 +140,41 @@ static void modified(void) {
 	close(p[1]);
 }
 
+/* closedWatched: closing the last descriptor of a file in an epoll set
+ * closes the file; the set holds no reference to it and forgets it
+ * (eventpoll_release). Java's asynchronous channels close sockets so,
+ * without EPOLL_CTL_DEL, and their peers wait for the end of the
+ * stream. A duplicate keeps the file, and the interest, alive. */
+static void closedWatched(void) {
+	printf("-- closed while watched\n");
+	int sv[2], ep = epoll_create1(0);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	T(add(ep, sv[0], EPOLLIN));
+	T(close(sv[0]));
+	char c;
+	T(read(sv[1], &c, 1));
+	T(send(sv[1], "x", 1, MSG_NOSIGNAL));
+	T(ready(ep));
+	close(sv[1]);
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	T(add(ep, sv[0], EPOLLIN));
+	int copy = dup(sv[0]);
+	T(close(sv[0]));
+	T(write(sv[1], "x", 1));
+	T(ready(ep));
+	T(close(copy));
+	T(ready(ep));
+	close(sv[1]);
+	close(ep);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	rotation();
 	blockedSignal();
 	modified();
+	closedWatched();
 	int p[2];
 	T(pipe(p));
 

@@ -56,6 +56,7 @@ type interest struct {
 	ev      Event
 	queue   *vfs.Queue
 	entry   *vfs.Entry
+	unwatch func()      // ends the file's call to forget (vfs.File.OnRelease)
 	pending atomic.Bool // notified since last reported (EPOLLET)
 	off     bool        // EPOLLONESHOT fired; MOD re-arms; guarded by the instance's mu, as is ev
 	rotate  bool        // reported by the collect under way; guarded by the instance's mu
@@ -193,8 +194,20 @@ func (in *Instance) detach(it *interest) {
 	}
 	if it.queue != nil {
 		it.queue.Remove(it.entry)
-		it.f.DecRef()
 	}
+	it.unwatch()
+}
+
+// forget drops it, whose file has just lost its last reference.
+func (in *Instance) forget(it *interest) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.interests[it.key] != it {
+		return
+	}
+	in.detach(it)
+	delete(in.interests, it.key)
+	in.unorder(it)
 }
 
 // Ctl implements epoll_ctl for descriptor fd, open on f.
@@ -233,8 +246,9 @@ func (in *Instance) Ctl(op int, fd int32, f *vfs.File, ev Event) error {
 			return unix.EEXIST
 		}
 		it = &interest{key: k, ev: ev}
+		// No reference is held: the interest goes when the file does.
+		it.unwatch = f.OnRelease(func() { in.forget(it) })
 		if q := f.EventQueue(); q != nil {
-			f.IncRef()
 			it.queue = q
 			notify := func(int16) {
 				it.pending.Store(true)
