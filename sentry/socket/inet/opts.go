@@ -626,6 +626,18 @@ func (s *Socket) getIPv6Option(name int) ([]byte, error) {
 		return intBytes(v), errno(err)
 	case sys.IPV6_RECVERR:
 		return intBytes(boolInt(s.endpoint().SocketOptions().GetIPv6RecvError())), nil
+	// netstack keeps one multicast hop limit and loop flag for both
+	// families (its TCP answers the default hop limit, 1).
+	case sys.IPV6_MULTICAST_HOPS:
+		return s.getIPOption(sys.IP_MULTICAST_TTL)
+	case sys.IPV6_MULTICAST_LOOP:
+		return s.getIPOption(sys.IP_MULTICAST_LOOP)
+	case sys.IPV6_MULTICAST_IF:
+		if s.typ == sys.SOCK_STREAM {
+			return intBytes(0), nil // never set (see setIPv6Option)
+		}
+		v, err := s.endpoint().GetSockOptInt(tcpip.IPv6MulticastInterfaceOption)
+		return intBytes(v), errno(err)
 	}
 	if get, _ := s.ipv6Flag(name); get != nil {
 		return intBytes(boolInt(get())), nil
@@ -636,6 +648,9 @@ func (s *Socket) getIPv6Option(name int) ([]byte, error) {
 func (s *Socket) setIPv6Option(name int, v []byte) error {
 	if name == sys.IPV6_ADDRFORM {
 		return s.addrForm(v)
+	}
+	if s.typ == sys.SOCK_STREAM && (name == sys.IPV6_MULTICAST_HOPS || name == sys.IPV6_MULTICAST_IF) {
+		return sys.ENOPROTOOPT // do_ipv6_setsockopt: not on stream sockets, whatever the length
 	}
 	i, err := intOption(v)
 	if err != nil {
@@ -661,6 +676,26 @@ func (s *Socket) setIPv6Option(name int, v []byte) error {
 	case sys.IPV6_RECVERR:
 		s.endpoint().SocketOptions().SetIPv6RecvError(i != 0)
 		return nil
+	case sys.IPV6_MULTICAST_HOPS:
+		// One hop limit for multicast, IPv4's IP_MULTICAST_TTL too:
+		// netstack keeps one (Linux two, mc_ttl and mcast_hops).
+		if i < -1 || i > 255 {
+			return sys.EINVAL
+		}
+		if i == -1 {
+			i = 1 // IPV6_DEFAULT_MCASTHOPS
+		}
+		return errno(s.endpoint().SetSockOptInt(tcpip.MulticastTTLOption, i))
+	case sys.IPV6_MULTICAST_LOOP:
+		if i != 0 && i != 1 {
+			return sys.EINVAL
+		}
+		s.endpoint().SocketOptions().SetMulticastLoop(i == 1)
+		return nil
+	case sys.IPV6_MULTICAST_IF:
+		// 0 clears it; an unknown index is ENODEV, another device than
+		// the one bound to EINVAL (netstack checks both).
+		return errno(s.endpoint().SetSockOptInt(tcpip.IPv6MulticastInterfaceOption, i))
 	}
 	if _, set := s.ipv6Flag(name); set != nil {
 		set(i != 0)
