@@ -101,6 +101,7 @@ echo stopped`
 	}{
 		{name: "bash-loop", argv: []string{"bash", "-c", "for i in $(seq 1 50); do /bin/true; done; echo done"}},
 		{name: "sh-pipeline", argv: []string{"sh", "-c", "ls -la /usr/bin | sort | head -5"}},
+		{name: "bash-process-substitution", argv: []string{"bash", "-c", "diff <(seq 3) <(seq 4); cat <(echo a) - <<< b; echo c | cat /dev/stdin"}},
 		{name: "busybox-script", argv: []string{"/bin/busybox", "sh", "-c", busyboxScript}, need: "/bin/busybox"},
 		{name: "python-processes-threads", argv: []string{"/usr/bin/python3", "-c", pyThreads}, need: "/usr/bin/python3"},
 		{name: "python-sockets", argv: []string{"/usr/bin/python3", "-c", pySockets}, need: "/usr/bin/python3"},

@@ -6,6 +6,7 @@
  * openat2's RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH and RESOLVE_IN_ROOT
  * refuse the jump. */
 #include "common.h"
+#include <poll.h>
 #include <linux/openat2.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -121,6 +122,36 @@ static void pipes(void) {
 	T(read(r, buf, 2));
 	close(r);
 	close(p[0]);
+	close(p[1]);
+
+	/* Unlike a FIFO's, a pipe's open never waits for the other side nor
+	 * fails for want of one (bash's process substitution, cat
+	 * /dev/stdin): a blocking read end opened after the writer left
+	 * reads what was left, then the end, and sees POLLHUP; a
+	 * non-blocking write end opened after the reader left opens, and
+	 * writing to it is EPIPE. */
+	pipe(p);
+	write(p[1], "left", 4);
+	close(p[1]);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+	r = open(path, O_RDONLY);
+	CHECK(r >= 0);
+	struct pollfd pf = {r, POLLIN, 0};
+	T(poll(&pf, 1, 0));
+	printf("revents %#x\n", pf.revents);
+	T(read(r, buf, 4));
+	T(read(r, buf, 4));
+	close(r);
+	close(p[0]);
+	pipe(p);
+	close(p[0]);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+	w = open(path, O_WRONLY | O_NONBLOCK);
+	CHECK(w >= 0);
+	signal(SIGPIPE, SIG_IGN);
+	T(write(w, "x", 1));
+	signal(SIGPIPE, SIG_DFL);
+	close(w);
 	close(p[1]);
 }
 

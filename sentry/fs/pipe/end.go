@@ -136,10 +136,16 @@ func (i *inode) Stat(ctx context.Context) (unix.Stat_t, error) {
 	}, nil
 }
 
-// Open implements vfs.Inode: opening /proc/PID/fd/N of a pipe opens
-// another end of it, as a FIFO.
+// Open implements vfs.Inode: opening /proc/PID/fd/N of a pipe (bash's
+// process substitution, /dev/stdin) opens another end of it. Unlike a
+// FIFO's open (fifo_open's is_pipe), it never waits for the other side,
+// never fails for want of a reader, and a new read end sees POLLHUP at
+// once when no writer is left (pipe_poll's f_version 0, the write end
+// having opened with the pipe).
 func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
-	return i.p.open(ctx, flags)
+	e := i.p.openEnd(flags)
+	e.since = 0
+	return e, nil
 }
 
 // LinkName implements vfs.LinkNamer.
