@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -106,4 +107,53 @@ func drivePipes(t *testing.T, mode string, argv ...string) string {
 		t.Errorf("%q: read %d bytes of stdout, want the blocking writes' 4 MiB and more", argv, read)
 	}
 	return reports.String()
+}
+
+// TestHostStdioReopened: a script opens its stdio again by path, as
+// scripts do (`echo > /dev/stderr`, `cat /dev/stdin`), with stdin and
+// stdout host files and stderr a host pipe: the same files and output
+// as natively, O_TRUNC and O_APPEND included. Before, each open was
+// ENXIO.
+func TestHostStdioReopened(t *testing.T) {
+	const script = `echo one; echo two > /dev/stdout; echo three >> /dev/stdout
+echo err > /dev/stderr; cat /dev/stdin; cat < /proc/self/fd/0`
+	run := func(t *testing.T, argv ...string) string {
+		dir := t.TempDir()
+		in := filepath.Join(dir, "in")
+		if err := os.WriteFile(in, []byte("input\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		stdin, err := os.Open(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stdin.Close()
+		stdout, err := os.Create(filepath.Join(dir, "out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stdout.Close()
+		var stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Errorf("%q: %v\n%s", argv, err, stderr.String())
+		}
+		out, err := os.ReadFile(stdout.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "stdout file:\n" + string(out) + "stderr:\n" + stderr.String()
+	}
+	native := run(t, "bash", "-c", script)
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			skipKnownGap(t)
+			if got := run(t, runscBin, "run", "--platform", platform, "--", "bash", "-c", script); got != native {
+				t.Errorf("native and sandbox differ:\n%s", lineDiff(native, got))
+			}
+		})
+	}
 }

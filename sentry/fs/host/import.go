@@ -97,10 +97,65 @@ func (h *hostFD) Stat(ctx context.Context) (unix.Stat_t, error) {
 	return h.ids.Descriptor(st), nil
 }
 
-// Open implements vfs.Inode; an imported descriptor has no name to open.
+// Open implements vfs.Inode: opening /proc/PID/fd/N of an imported
+// descriptor (`echo > /dev/stderr`) opens it again. Linux opens the inode
+// anew; the sentry cannot name the host's file, so the new file is a
+// duplicate of the host descriptor, which it reads and writes at its own
+// offset (a regular file's reads and writes are positional) but whose
+// access mode it shares: a request for access the host descriptor lacks
+// is ENXIO, as is a socket, which Linux does not open either.
 func (h *hostFD) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
-	return nil, unix.ENXIO
+	var st unix.Stat_t
+	if err := unix.Fstat(h.fd(), &st); err != nil || st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+		return nil, unix.ENXIO
+	}
+	has, err := unix.FcntlInt(uintptr(h.fd()), unix.F_GETFL, 0)
+	if err != nil {
+		return nil, unix.ENXIO
+	}
+	has &= unix.O_ACCMODE
+	want := flags & unix.O_ACCMODE
+	if has != unix.O_RDWR && want != has {
+		return nil, unix.ENXIO
+	}
+	nfd, err := unix.FcntlInt(uintptr(h.fd()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	n := newHostFD(os.NewFile(uintptr(nfd), h.f.Name()), h.jc, want != unix.O_WRONLY)
+	n.ids = h.ids
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		return reopenedFile{n}, nil
+	}
+	return newHostFile(n), nil
 }
+
+// reopenedFile is a host regular file opened again through its
+// /proc/PID/fd link: a new open file description in Linux, so it reads
+// and writes at its own offset (the VFS's, through ReadAt and WriteAt),
+// not the shared host descriptor's.
+type reopenedFile struct{ h *hostFD }
+
+// ReadAt implements vfs.FileImpl.
+func (r reopenedFile) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return r.h.ReadAt(ctx, p, off)
+}
+
+// WriteAt implements vfs.FileImpl; an append (off < 0) writes at the
+// host file's size.
+func (r reopenedFile) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if off < 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(r.h.fd(), &st); err != nil {
+			return 0, err
+		}
+		off = st.Size
+	}
+	return r.h.WriteAt(ctx, p, off)
+}
+
+// Release implements vfs.FileImpl.
+func (r reopenedFile) Release() { r.h.Release() }
 
 func retry(fn func() (int, error)) (int, error) {
 	for {
@@ -189,6 +244,16 @@ func (h *hostFD) WriteAt(ctx context.Context, p []byte, off int64) (int, error) 
 		return h.Write(ctx, p)
 	}
 	return retry(func() (int, error) { return unix.Pwrite(h.fd(), p, off) })
+}
+
+// SetAttr implements vfs.AttrSetter for the size alone (O_TRUNC when a
+// host file given as stdout is opened again, `echo > /dev/stdout`); its
+// other attributes are the host's and stay as they are (EROFS).
+func (h *hostFD) SetAttr(ctx context.Context, a vfs.Attr) error {
+	if a.Mask != vfs.AttrSize {
+		return unix.EROFS
+	}
+	return unix.Ftruncate(h.fd(), a.Size)
 }
 
 // Seek implements vfs.Seeker.
