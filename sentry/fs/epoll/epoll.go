@@ -8,7 +8,12 @@
 // trusted blindly. Files that never block (no queue) are always ready, as
 // Linux reports them; regular files and directories cannot be watched
 // (EPERM), as in Linux, except the few with a poll of their own
-// (vfs.PollableRegular: /proc/PID/mounts).
+// (vfs.PollableRegular: /proc/PID/mounts). The events a queue entry
+// passes on are the interest's current ones (EPOLL_CTL_MOD changes them,
+// vfs.Queue.SetMask). An instance holds no reference to a watched file:
+// when the file's last descriptor closes, the interest goes
+// (vfs.File.OnRelease, Linux's eventpoll_release), and a socket closed
+// without EPOLL_CTL_DEL is closed for its peer too.
 //
 // A wait looks at the interests in an order that stands for Linux's ready
 // list: what it reports (level-triggered) moves to the end, so that waits
