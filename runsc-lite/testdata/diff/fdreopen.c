@@ -255,23 +255,6 @@ static void execmemfd(char *argv0) {
 	close(m);
 }
 
-/* linkModes: a /proc/self/fd link's permission shows how its file is
- * open (lsof's r, w and u): r-x, -wx, rwx, none for O_PATH. */
-static void linkModes(void) {
-	printf("-- link modes\n");
-	int p[2];
-	pipe(p);
-	int fds[] = {open("modes", O_RDONLY | O_CREAT, 0600), open("modes", O_WRONLY), open("modes", O_RDWR),
-		     open("modes", O_PATH), p[0], p[1]};
-	for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++) {
-		struct stat st;
-		CHECK(lstat(fdpath(fds[i]), &st) == 0);
-		printf("link %u: %o\n", i, st.st_mode);
-		close(fds[i]);
-	}
-	unlink("modes");
-}
-
 int main(int argc, char **argv) {
 	if (argc > 2 && strcmp(argv[2], "child") == 0) {
 		printf("child runs\n");
@@ -283,7 +266,6 @@ int main(int argc, char **argv) {
 	deleted();
 	opath();
 	others();
-	linkModes();
 	execmemfd(argv[0]);
 	return 0;
 }

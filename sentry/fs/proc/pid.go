@@ -348,34 +348,10 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 				continue
 			}
 			c[n] = fs.tree.JumpLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) },
-				func(context.Context) (*vfs.Dentry, error) { return fdJump(t, fd) }).WithPerm(fdLinkPerm(t, fd))
+				func(context.Context) (*vfs.Dentry, error) { return fdJump(t, fd) })
 		}
 		return c, nil
 	})
-}
-
-// fdLinkPerm is the permission of /proc/PID/fd/N, which shows how the
-// file is open (tid_fd_update_inode): r-x for reading, -wx for writing,
-// rwx for both, none for O_PATH. lsof reads its access from it.
-func fdLinkPerm(t *kernel.Task, fd int32) uint32 {
-	f, err := t.FDs().Get(fd)
-	if err != nil {
-		return 0o700
-	}
-	defer f.DecRef()
-	var perm uint32
-	if f.Flags()&unix.O_PATH != 0 {
-		return 0
-	}
-	switch f.Flags() & unix.O_ACCMODE {
-	case unix.O_RDONLY:
-		perm = unix.S_IRUSR | unix.S_IXUSR
-	case unix.O_WRONLY:
-		perm = unix.S_IWUSR | unix.S_IXUSR
-	default:
-		perm = unix.S_IRWXU
-	}
-	return perm
 }
 
 // dPath is a link's text as Linux's d_path builds it (do_proc_readlink),
