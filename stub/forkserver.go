@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/bpf"
+
+	"runsc-lite/vdso"
 )
 
 // Forkserver starts stub processes. It is one host process, started from the
@@ -217,7 +219,13 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement)
 			w.NUnmap++
 		}
 	}
-	if f.VDSO.End > f.VDSO.Start {
+	var rights []byte
+	if c.VDSOParams != nil && f.VDSO.End > f.VDSO.Start {
+		if err := f.replaceVDSO(&w); err != nil {
+			return err
+		}
+		rights = unix.UnixRights(int(c.VDSOParams.Fd()))
+	} else if f.VDSO.End > f.VDSO.Start {
 		if f.VDSOImage, err = readMemory(f.cmd.Process.Pid, f.VDSO); err != nil {
 			return fmt.Errorf("reading the forkserver's vDSO: %w", err)
 		}
@@ -247,7 +255,9 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement)
 	if err != nil {
 		return err
 	}
-	if err := unix.Sendmsg(f.sock, b, nil, nil, 0); err != nil {
+	err = unix.Sendmsg(f.sock, b, rights, nil, 0)
+	runtime.KeepAlive(c.VDSOParams)
+	if err != nil {
 		return fmt.Errorf("initializing the forkserver: %w", err)
 	}
 	r, _, err := f.reply()
@@ -256,9 +266,40 @@ func (f *Forkserver) init(syms Symbols, filter []bpf.Instruction, c Confinement)
 	}
 	if r.Err != 0 {
 		step := map[int32]string{1: "pivoting into an empty root", 2: "setting the hostname",
-			3: "dropping privileges", 4: "installing its seccomp program", 5: "making its time namespace"}[r.Pid]
+			3: "dropping privileges", 4: "installing its seccomp program", 5: "making its time namespace",
+			6: "mapping the sandbox's vDSO"}[r.Pid]
 		return fmt.Errorf("confining the stub forkserver: %s: %w", step, unix.Errno(r.Err))
 	}
+	return nil
+}
+
+// replaceVDSO has the forkserver unmap the host's vDSO and vvar pages and
+// map vdso.Image, with its parameters page one page before it, where the
+// vvar pages were (not at the host vDSO's address: the host kernel still
+// takes that range for its vDSO, whose exception table it consults on
+// faults there). It sets VDSO, VVAR and VDSOImage to what will be mapped.
+func (f *Forkserver) replaceVDSO(w *wireInit) error {
+	const page = 4096
+	size := (uintptr(len(vdso.Image)) + page - 1) &^ (page - 1)
+	if len(vdso.Image) > maxVDSO || f.VVAR.End-f.VVAR.Start < page+size {
+		return fmt.Errorf("the sandbox's %d-byte vDSO does not fit in the host's vvar pages (%#x-%#x)", len(vdso.Image), f.VVAR.Start, f.VVAR.End)
+	}
+	for _, r := range []Range{f.VVAR, f.VDSO} {
+		if w.NUnmap == maxUnmap {
+			return fmt.Errorf("forkserver has more than %d mappings to remove", maxUnmap)
+		}
+		w.Unmap[w.NUnmap] = [2]uint64{uint64(r.Start), uint64(r.End - r.Start)}
+		w.NUnmap++
+	}
+	w.Flags |= initVDSO
+	w.VDSOParams = uint64(f.VVAR.Start)
+	w.VDSOAddr = uint64(f.VVAR.Start + page)
+	w.VDSOLen = uint32(len(vdso.Image))
+	copy(w.VDSO[:], vdso.Image)
+	f.VVAR = Range{f.VVAR.Start, f.VVAR.Start + page}
+	f.VDSO = Range{f.VVAR.End, f.VVAR.End + size}
+	f.VDSOImage = append(make([]byte, 0, size), vdso.Image...)
+	f.VDSOImage = f.VDSOImage[:size]
 	return nil
 }
 

@@ -36,11 +36,16 @@ type Confinement struct {
 	// MonotonicOffset and BoottimeOffset, when either is not 0, put the
 	// stubs in a time namespace of their own whose CLOCK_MONOTONIC and
 	// CLOCK_BOOTTIME are the host's plus these, as the sentry's clocks
-	// are (package sentry/clocks): the vDSO then reads the sandbox's
-	// clocks, not the host's uptime.
+	// are (package sentry/clocks): a host clock read in a stub then tells
+	// the sandbox's time, not the host's uptime.
 	MonotonicOffset, BoottimeOffset time.Duration
 	// Rlimits apply to the forkserver and so to every stub process.
 	Rlimits []Rlimit
+	// VDSOParams, when set, is the sandbox's vDSO parameters page (package
+	// sentry/clocks): the forkserver then replaces the host's vDSO and
+	// vvar pages with vdso.Image and this page, read-only, before any stub
+	// starts. The caller keeps it.
+	VDSOParams *os.File
 	// Cgroup, when set, moves the forkserver (and so every stub process it
 	// starts) into the sandbox's cgroup, before it starts any. It runs on
 	// a goroutine of its own while the forkserver sets itself up.
@@ -65,10 +70,12 @@ const (
 	maxRlimits  = 16
 	maxUnmap    = 32
 	maxFilter   = 512
+	maxVDSO     = 8192
 	modeStub    = 1
 	modePtrace  = 2
 	modeReap    = 3
 	initConfine = 1
+	initVDSO    = 2
 )
 
 // The Go mirrors of struct fs_request and friends in c/stub.h.
@@ -97,6 +104,11 @@ type wireInit struct {
 	OwnFilter    [maxFilter]bpf.Instruction
 	Filter       [maxFilter]bpf.Instruction
 	ClockOffsets [2]int64
+	VDSOParams   uint64
+	VDSOAddr     uint64
+	VDSOLen      uint32
+	_            uint32
+	VDSO         [maxVDSO]byte
 }
 
 type wireReply struct {

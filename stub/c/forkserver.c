@@ -166,7 +166,32 @@ static int valid_init(long n)
 	return n == sizeof(init) && init.nunmap <= FS_MAX_UNMAP && init.nrlimits <= FS_MAX_RLIMITS &&
 	       init.filter_len > 0 && init.filter_len <= FS_MAX_FILTER &&
 	       init.own_filter_len <= FS_MAX_FILTER &&
-	       (!(init.flags & FS_INIT_CONFINE) || init.own_filter_len > 0);
+	       (!(init.flags & FS_INIT_CONFINE) || init.own_filter_len > 0) &&
+	       (!(init.flags & FS_INIT_VDSO) || (init.vdso_len > 0 && init.vdso_len <= FS_MAX_VDSO));
+}
+
+/* map_vdso maps the sandbox's vDSO (init.vdso) and its parameters page
+ * (fd) where the host's vvar pages were, and closes fd. The page is a sealed memfd
+ * (F_SEAL_FUTURE_WRITE): no stub can map it writable, nor make this
+ * mapping so. */
+static long map_vdso(int fd)
+{
+	long r = sys6(__NR_mmap, init.vdso_params, 4096, 1 /* PROT_READ */,
+		      0x01 | 0x100000 /* MAP_SHARED | MAP_FIXED_NOREPLACE */, fd, 0);
+	sys1(__NR_close, fd);
+	if (r < 0)
+		return r;
+	if ((uint64_t)r != init.vdso_params)
+		return -EEXIST;
+	uint64_t len = (init.vdso_len + 4095) & ~4095ULL;
+	r = sys6(__NR_mmap, init.vdso_addr, len, 3 /* PROT_READ | PROT_WRITE */,
+		 0x02 | 0x20 | 0x100000 /* MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE */, -1, 0);
+	if (r < 0)
+		return r;
+	if ((uint64_t)r != init.vdso_addr)
+		return -EEXIST;
+	memcpy((void *)init.vdso_addr, init.vdso, init.vdso_len);
+	return sys3(__NR_mprotect, init.vdso_addr, len, 5 /* PROT_READ | PROT_EXEC */);
 }
 
 static void close_fds(const int *fds, long n)
@@ -211,11 +236,20 @@ void forkserver_main(void)
 	stub_forkserver_pid = (int)sys0(__NR_getpid);
 	/* 0, 1 and 2 are whatever the sentry gave the exec; stubs get none. */
 	sys3(__NR_close_range, 0, STUB_CTL_FD - 1, 0);
-	long n = stub_recv_fds(STUB_CTL_FD, &init, sizeof(init), 0, 0);
-	if (!valid_init(n))
+	int params = -1;
+	long nfds;
+	long n = stub_recv_msg(STUB_CTL_FD, &init, sizeof(init), &params, 1, &nfds);
+	if (!valid_init(n) || nfds != ((init.flags & FS_INIT_VDSO) ? 1 : 0))
 		stub_die();
 	for (uint32_t i = 0; i < init.nunmap; i++)
 		sys2(__NR_munmap, init.unmap[i][0], init.unmap[i][1]);
+	if (init.flags & FS_INIT_VDSO) {
+		long r = map_vdso(params);
+		if (r < 0) {
+			reply(6, (int)-r, -1);
+			stub_die();
+		}
+	}
 	if (init.flags & FS_INIT_CONFINE) {
 		int step;
 		long r = confine(&step);

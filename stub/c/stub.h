@@ -29,9 +29,12 @@
 #define FS_MAX_RLIMITS  16
 #define FS_MAX_UNMAP    32
 #define FS_MAX_FILTER   512
+#define FS_MAX_VDSO     8192
 
 /* fs_init.flags */
 #define FS_INIT_CONFINE 1   /* empty root, hostname, no privileges, own filter */
+#define FS_INIT_VDSO    2   /* the sandbox's vDSO replaces the host's; its
+                             * parameters page's memfd comes along */
 
 struct fs_rlimit {
 	uint32_t resource;
@@ -57,6 +60,15 @@ struct fs_init {
 	 * CLOCK_BOOTTIME in a time namespace of the stubs' own; none if both
 	 * are 0. */
 	int64_t clock_offsets[2];
+	/* With FS_INIT_VDSO: the parameters page is mapped read-only (and
+	 * shared, so the sentry's writes show) at vdso_params, and vdso_len
+	 * bytes of vdso at vdso_addr, read and execute only, after the
+	 * unmapping. */
+	uint64_t vdso_params;
+	uint64_t vdso_addr;
+	uint32_t vdso_len;
+	uint32_t pad2;
+	uint8_t vdso[FS_MAX_VDSO];
 };
 
 /* One per request. FS_MODE_STUB carries the control socket and the two
