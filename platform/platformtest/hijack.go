@@ -192,6 +192,21 @@ var hijackRows = []hijackRow{
 			mustFail(t, fmt.Sprintf("mprotect(%#x, PROT_WRITE)", addr), r, unix.EACCES)
 		}
 	}},
+	{"make the vDSO's parameters writable", func(t *testing.T, e *hijackEnv, opts Options) {
+		if !opts.SandboxVDSO {
+			t.Skip("Options.SandboxVDSO not set: the stubs keep the host's vDSO")
+		}
+		// Every stub maps the same page: a stub that could write it would
+		// set the clocks of every process in the sandbox.
+		v := e.as.VVAR()
+		r := e.h.Syscall(unix.SYS_MPROTECT, uint64(v.Start), 0x1000, unix.PROT_READ|unix.PROT_WRITE)
+		mustFail(t, "mprotect(vDSO parameters, PROT_WRITE)", r, unix.EACCES)
+		r = e.h.Syscall(unix.SYS_MREMAP, uint64(v.Start), 0x1000, 0x2000, unix.MREMAP_MAYMOVE, 0)
+		if !r.Refused() && r.Ret >= 0 {
+			w := e.h.Syscall(unix.SYS_MPROTECT, uint64(r.Ret), 0x1000, unix.PROT_READ|unix.PROT_WRITE)
+			mustFail(t, "mprotect(the parameters page moved by mremap, PROT_WRITE)", w, unix.EACCES)
+		}
+	}},
 	{"forge a forked child's pidfd", testForgedPidfd},
 	{"forge a new thread's pidfd", testForgedThreadPidfd},
 	{"leave a process behind", testSurvivor},

@@ -29,9 +29,12 @@
 package platformtest
 
 import (
+	"sync"
 	"testing"
 
 	"runsc-lite/platform"
+	"runsc-lite/sentry/clocks"
+	"runsc-lite/stub"
 )
 
 // Factory creates a fresh platform instance.
@@ -59,6 +62,10 @@ type Options struct {
 	// (systrap's control page and thread set-up blocks), which not even a
 	// hijacked stub may make writable.
 	ReadOnlyShared []uintptr
+	// SandboxVDSO: the platform's stubs map the sandbox's vDSO and its
+	// parameters page (stub.Confinement.VDSOParams) at VVAR, which the
+	// sentry writes and every stub shares.
+	SandboxVDSO bool
 	// ForkReadsPidfdMessage: Fork takes the child's pidfd from a message
 	// the stub sends on its control socket, which a hijacked stub can
 	// forge.
@@ -117,4 +124,20 @@ func Run(t *testing.T, f Factory, opts Options) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f, opts) })
 	}
+}
+
+// sandboxVDSO is the vDSO parameters page of the platforms
+// SandboxConfinement confines: one for the test binary, as for a sandbox.
+var sandboxVDSO = sync.OnceValues(func() (*clocks.Page, error) { return clocks.NewPage(clocks.Offsets{}) })
+
+// SandboxConfinement is stub.DefaultConfinement with the sandbox's vDSO
+// (Options.SandboxVDSO), as a sandbox's platform has it.
+func SandboxConfinement() (stub.Confinement, error) {
+	c := stub.DefaultConfinement()
+	page, err := sandboxVDSO()
+	if err != nil {
+		return c, err
+	}
+	c.VDSOParams = page.File()
+	return c, nil
 }

@@ -25,7 +25,19 @@ func options(t testing.TB) platformtest.Options {
 }
 
 func TestConformance(t *testing.T) {
-	platformtest.Run(t, ptrace.New, options(t))
+	opts := options(t)
+	opts.SandboxVDSO = true
+	platformtest.Run(t, func() (platform.Platform, error) {
+		c, err := platformtest.SandboxConfinement()
+		if err != nil {
+			return nil, err
+		}
+		p, err := ptrace.NewConfined(c)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}, opts)
 }
 
 func BenchmarkSyscallRoundTrip(b *testing.B) {

@@ -27,6 +27,7 @@ func options(t testing.TB) platformtest.Options {
 		// The syscall thread sends a forked child's pidfd.
 		ForkReadsPidfdMessage:   true,
 		ThreadReadsPidfdMessage: true,
+		SandboxVDSO:             true,
 		PatchEntries:            func(p platform.Platform) uint64 { return p.(*systrap.Platform).PatchStats().Entries },
 		PatchEntry:              syms.PatchEntry,
 		PatchEntryAlt:           syms.PatchEntryGS,
@@ -43,11 +44,16 @@ const suitePatchAfter = 2
 
 // newForSuite makes a platform for the conformance suite.
 func newForSuite() (platform.Platform, error) {
-	p, err := systrap.New()
-	if err == nil {
-		p.(*systrap.Platform).SetPatchAfter(suitePatchAfter)
+	c, err := platformtest.SandboxConfinement()
+	if err != nil {
+		return nil, err
 	}
-	return p, err
+	p, err := systrap.NewConfined(c)
+	if err != nil {
+		return nil, err
+	}
+	p.SetPatchAfter(suitePatchAfter)
+	return p, nil
 }
 
 func TestConformance(t *testing.T) {

@@ -3,9 +3,16 @@
 // CLOCK_MONOTONIC and CLOCK_BOOTTIME (and their _RAW, _COARSE and _ALARM
 // forms) read BootDelay when the sandbox starts, as on a machine whose
 // first process starts a while after its kernel booted, so that they tell
-// nothing of the host's uptime; the realtime clocks are the host's. Stub processes live in a time namespace with the same
-// offsets (stub.Confinement), so the vDSO, which the application calls
-// without a trap, reads what the sentry answers for the same clock.
+// nothing of the host's uptime; the realtime clocks are the host's.
+//
+// The sentry reads them from the time-stamp counter, calibrated against
+// the host's clocks (counter.go), and publishes the same calibration in
+// each sandbox's vDSO parameters page (Page), which the sandbox's own vDSO
+// (package vdso) computes them from without a trap: a system call and the
+// vDSO give the same time. The sandbox's clocks keep the host's rate
+// within a few parts per million, not its exact value; every wait on the
+// host for a time on the sandbox's clocks is made with HostWait, so that
+// it never ends early by them.
 package clocks
 
 import (
@@ -56,13 +63,40 @@ func (o Offsets) Of(clock int32) time.Duration {
 
 // Gettime is clock_gettime(2) of the sandbox's clock.
 func (o Offsets) Gettime(clock int32, ts *unix.Timespec) error {
-	if err := unix.ClockGettime(clock, ts); err != nil {
-		return err
+	ns, ok := counterTime(clock)
+	if !ok {
+		if err := unix.ClockGettime(clock, ts); err != nil {
+			return err
+		}
+		ns = ts.Nano()
 	}
-	if off := o.Of(clock); off != 0 {
-		*ts = unix.NsecToTimespec(ts.Nano() + int64(off))
-	}
+	*ts = unix.NsecToTimespec(ns + int64(o.Of(clock)))
 	return nil
+}
+
+// counterTime is a clock the counter keeps, without the sandbox's
+// offsets: what the vDSO computes for it (vdso/c/vdso.c's clock_kind).
+// The alarm clocks are the host's: they exist only where the host has a
+// real-time clock device (EINVAL without), and nothing reads them often.
+func counterTime(clock int32) (int64, bool) {
+	switch clock {
+	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_MONOTONIC_COARSE:
+		return hostEstimate(), true
+	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE:
+		return hostEstimate() + counter.realtime.Load(), true
+	case unix.CLOCK_BOOTTIME:
+		return hostEstimate() + counter.boottime.Load(), true
+	case unix.CLOCK_TAI:
+		return hostEstimate() + counter.realtime.Load() + counter.tai.Load(), true
+	}
+	return 0, false
+}
+
+// Realtime is the sandbox's CLOCK_REALTIME, for the times the sentry
+// stamps (files, IPC objects, gettimeofday).
+func Realtime() time.Time {
+	ns, _ := counterTime(unix.CLOCK_REALTIME)
+	return time.Unix(0, ns)
 }
 
 // Now is the sandbox's clock as a duration since its epoch.

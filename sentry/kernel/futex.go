@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/clocks"
 )
 
 // futexKey names a futex word (mm.MemoryManager.FutexKey): by address
@@ -106,7 +108,7 @@ func (f *Futexes) Wait(t *Task, addr uintptr, private bool, val, bitset uint32, 
 func sleepOn(t *Task, woken <-chan struct{}, timeout time.Duration) error {
 	var expired <-chan time.Time
 	if timeout > 0 {
-		timer := time.NewTimer(timeout)
+		timer := time.NewTimer(clocks.HostWait(timeout))
 		defer timer.Stop()
 		expired = timer.C
 	}

@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/clocks"
 )
 
 // FUTEX_WAKE_OP, priority-inheritance futexes and robust lists, after
@@ -134,7 +136,7 @@ func (f *Futexes) LockPI(t *Task, addr uintptr, private, try bool, deadline time
 	tid := uint32(t.vtid)
 	var expired <-chan time.Time
 	if !deadline.IsZero() {
-		timer := time.NewTimer(max(time.Until(deadline), 0))
+		timer := time.NewTimer(clocks.HostWait(time.Until(deadline)))
 		defer timer.Stop()
 		expired = timer.C
 	}

@@ -214,7 +214,7 @@ func (c *Task) inheritTimeNS(t *Task, made *TimeNamespace, sharesVM bool) {
 
 // enteredTimeNS is timens_commit for t, which has just entered its time
 // namespace: the offsets freeze and, if they move a clock, t's vDSO
-// stops answering from the host's clocks.
+// stops answering from the sandbox's shared parameters page.
 func (t *Task) enteredTimeNS() {
 	ns := t.TimeNS()
 	if ns == &t.K.initTime {

@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/clocks"
 )
 
 // IntervalTimer is a timer that sends a signal when it expires, and again
@@ -173,7 +175,7 @@ func (it *IntervalTimer) armLocked(now time.Duration) {
 		go it.pollCPU(gen)
 		return
 	}
-	it.timer = time.AfterFunc(max(it.deadline-now, 0), func() { it.expire(gen) })
+	it.timer = time.AfterFunc(clocks.HostWait(it.deadline-now), func() { it.expire(gen) })
 }
 
 // forwardLocked moves the deadline by whole intervals past now, as

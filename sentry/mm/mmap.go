@@ -327,6 +327,15 @@ func (m *MemoryManager) MprotectKey(addr, length uintptr, prot, pkey int) error 
 // mprotectLocked changes the protection of [addr, end), page-aligned, to
 // prot, already validated; m.mu is held.
 func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
+	if prot&(unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
+		for v := range m.vmas.in(addr, end) {
+			if v.special && v.Name == "[vvar]" {
+				// Linux's vvar pages may never be written or executed
+				// (no VM_MAYWRITE, VM_MAYEXEC).
+				return unix.EACCES
+			}
+		}
+	}
 	if !m.covered(addr, end) || m.atMapLimit(addr, end, prot) {
 		return unix.ENOMEM
 	}

@@ -8,13 +8,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The host's vDSO stays mapped in every stub, so the application reads
-// the clocks without a trap. Only the sandbox's own clocks can be read
-// that way: a process in a time namespace made inside the sandbox
-// (kernel/timens.go) must see its namespace's offsets, which the host
-// kernel knows nothing of. TrapVDSOClocks turns the vDSO's clock
-// functions of one address space into plain system calls, which trap
-// like any other and which the sentry answers with the offsets.
+// Every stub maps the sandbox's vDSO (package vdso), so the application
+// reads the clocks without a trap, from a parameters page shared by the
+// whole sandbox. Only the sandbox's own clocks can be read that way: a
+// process in a time namespace made inside the sandbox (kernel/timens.go)
+// must see its namespace's offsets, which the page does not have.
+// TrapVDSOClocks turns the vDSO's clock functions of one address space
+// into plain system calls, which trap like any other and which the sentry
+// answers with the offsets.
 
 // vdsoClockCalls are the vDSO functions that read a clock the time
 // namespace moves, with the system call each becomes. Each name has two
@@ -36,7 +37,7 @@ func syscallStub(nr uint32) []byte {
 // TrapVDSOClocks rewrites, in this address space's copy-on-write copy of
 // the vDSO's pages, the entry of each vDSO clock function
 // (vdsoClockCalls) into its system call. Other functions (getcpu,
-// getrandom, clock_getres) stay the host's. The caller makes sure no
+// clock_getres) stay as they are. The caller makes sure no
 // thread runs in the address space's vDSO meanwhile: a process with one
 // thread, stopped in the sentry (clone's new child, execve, setns).
 func (m *MemoryManager) TrapVDSOClocks() error {
@@ -44,7 +45,7 @@ func (m *MemoryManager) TrapVDSOClocks() error {
 	if v.End <= v.Start {
 		return nil // no vDSO: libc makes the system calls already
 	}
-	// The host's image, not the address space's copy, which the
+	// The platform's image, not the address space's copy, which the
 	// application may have replaced (debug/elf is not made for hostile
 	// input).
 	image := m.as.VDSOImage()

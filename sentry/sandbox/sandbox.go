@@ -156,6 +156,8 @@ type Sandbox struct {
 	// started is closed by Start.
 	started chan struct{}
 	once    sync.Once
+	// vdso is the sandbox's vDSO parameters page.
+	vdso *clocks.Page
 }
 
 // Boot assembles a sandbox and creates its first process (cfg.Argv),
@@ -195,18 +197,29 @@ func Boot(cfg Config) (*Sandbox, error) {
 		}
 		conf.MonotonicOffset, conf.BoottimeOffset = clk.Monotonic, clk.Boottime
 	}
+	// The sandbox's vDSO reads its clocks from this page.
+	page, err := clocks.NewPage(clk)
+	if err != nil {
+		release()
+		if cfg.RootFile != nil {
+			cfg.RootFile.Close()
+		}
+		return nil, err
+	}
+	conf.VDSOParams = page.File()
 	p, err := newPlatform(conf)
 	if pp, ok := p.(interface{ SetPatching(bool) }); ok && err == nil && cfg.NoPatch {
 		pp.SetPatching(false)
 	}
 	if err != nil {
+		page.Close()
 		release()
 		if cfg.RootFile != nil {
 			cfg.RootFile.Close()
 		}
 		return nil, fmt.Errorf("starting the %s platform: %w", cfg.Platform, err)
 	}
-	s := &Sandbox{p: p, cfg: cfg, started: make(chan struct{})}
+	s := &Sandbox{p: p, cfg: cfg, started: make(chan struct{}), vdso: page}
 	if err := s.boot(clk, release); err != nil {
 		s.Close()
 		return nil, err
@@ -458,6 +471,7 @@ func (s *Sandbox) Wait() kernel.ExitStatus {
 // the root file system took it).
 func (s *Sandbox) Close() {
 	s.p.Close()
+	s.vdso.Close()
 	if s.cfg.RootFile != nil {
 		s.cfg.RootFile.Close()
 	}

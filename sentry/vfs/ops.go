@@ -3,12 +3,12 @@ package vfs
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/clocks"
 )
 
 // openFlagsIgnored are open(2) flags that change nothing here. O_SYNC
@@ -1011,7 +1011,7 @@ func mayLink(c Creds, st *unix.Stat_t) bool {
 }
 
 // Now returns the current time as a Timespec (for filesystems).
-func Now() unix.Timespec { return unix.NsecToTimespec(time.Now().UnixNano()) }
+func Now() unix.Timespec { return unix.NsecToTimespec(clocks.Realtime().UnixNano()) }
 
 // Chdir implements chdir(2) on path.
 func (v *VFS) Chdir(ctx context.Context, creds Creds, fsc *FSContext, path string) error {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
@@ -162,7 +162,7 @@ func NewPair(c Caller, owner vfs.Creds, flags int) (r, w *vfs.File, err error) {
 	if !ok {
 		return nil, nil, unix.ENFILE
 	}
-	in := &inode{p: p, uid: owner.UID(), gid: owner.GID(), ctime: unix.NsecToTimespec(time.Now().UnixNano())}
+	in := &inode{p: p, uid: owner.UID(), gid: owner.GID(), ctime: unix.NsecToTimespec(clocks.Realtime().UnixNano())}
 	status := flags & unix.O_NONBLOCK
 	// The read end opens first, so it sees POLLHUP when the writer goes.
 	re := p.openEnd(unix.O_RDONLY)

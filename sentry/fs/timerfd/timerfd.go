@@ -120,7 +120,7 @@ func (tf *TimerFD) Set(value, interval time.Duration, flags int) (time.Duration,
 	if armed {
 		tf.deadline = now.Add(value)
 		gen := tf.gen
-		tf.timer = time.AfterFunc(max(value, 0), func() { tf.expire(gen) })
+		tf.timer = time.AfterFunc(clocks.HostWait(value), func() { tf.expire(gen) })
 	}
 	tf.mu.Unlock()
 	return oldValue, oldInterval, nil
@@ -166,7 +166,7 @@ func (tf *TimerFD) expire(gen uint64) {
 			n += uint64(late / tf.interval)
 		}
 		tf.deadline = tf.deadline.Add(time.Duration(n) * tf.interval)
-		tf.timer = time.AfterFunc(max(tf.deadline.Sub(now), 0), func() { tf.expire(gen) })
+		tf.timer = time.AfterFunc(clocks.HostWait(tf.deadline.Sub(now)), func() { tf.expire(gen) })
 	} else {
 		tf.timer = nil
 	}

@@ -11,6 +11,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/fs/eventfd"
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
@@ -248,7 +249,7 @@ func (c *Context) read(n int, first int, out CopyOut) (int, error) {
 func (c *Context) GetEvents(minNr, nr int, timeout time.Duration, interrupt <-chan struct{}, out CopyOut) (int, error) {
 	var expired <-chan time.Time
 	if timeout > 0 {
-		timer := time.NewTimer(timeout)
+		timer := time.NewTimer(clocks.HostWait(timeout))
 		defer timer.Stop()
 		expired = timer.C
 	}

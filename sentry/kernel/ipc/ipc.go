@@ -31,6 +31,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
@@ -499,7 +500,7 @@ func (ns *Namespace) SetNextID(kind, id int) error {
 }
 
 // now is the time stamps' clock, in seconds.
-func now() int64 { return time.Now().Unix() }
+func now() int64 { return clocks.Realtime().Unix() }
 
 // showPID is kernel ID kid as c's PID namespace has it.
 func (c *Caller) showPID(kid int) int {

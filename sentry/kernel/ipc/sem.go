@@ -5,6 +5,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"runsc-lite/sentry/clocks"
 )
 
 // Semaphore limits: Linux's defaults for SEMMSL, SEMOPM, SEMMNI and
@@ -90,7 +92,7 @@ func (ns *Namespace) SemOp(c *Caller, proc any, id int, ops []SemBuf, timeout ti
 	}
 	var deadline <-chan time.Time
 	if timeout >= 0 {
-		timer := time.NewTimer(timeout)
+		timer := time.NewTimer(clocks.HostWait(timeout))
 		defer timer.Stop()
 		deadline = timer.C
 	}

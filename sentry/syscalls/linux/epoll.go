@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/fs/epoll"
 	"runsc-lite/sentry/kernel"
 )
@@ -87,7 +88,7 @@ func epollWaitFor(t *kernel.Task, epfd int32, addr uintptr, maxevents int32, tim
 		expired = c
 	case timeout > 0:
 		c := make(chan struct{})
-		timer := time.AfterFunc(timeout, func() { close(c) })
+		timer := time.AfterFunc(clocks.HostWait(timeout), func() { close(c) })
 		defer timer.Stop()
 		expired = c
 	}

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/kernel/mqueue"
 	"runsc-lite/sentry/socket/netlink"
@@ -85,7 +86,7 @@ func mqDeadline(t *kernel.Task, addr uintptr) (<-chan time.Time, *time.Timer, er
 		return nil, nil, unix.EINVAL
 	}
 	now, _ := t.K.Clocks.Now(unix.CLOCK_REALTIME)
-	timer := time.NewTimer(max(timespecDuration(ts)-now, 0))
+	timer := time.NewTimer(clocks.HostWait(timespecDuration(ts) - now))
 	return timer.C, timer, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/vfs"
 )
@@ -57,7 +58,7 @@ func waitReady(t *kernel.Task, files []watched, timeout time.Duration, check fun
 	}
 	var expired <-chan time.Time
 	if timeout > 0 {
-		timer := time.NewTimer(timeout)
+		timer := time.NewTimer(clocks.HostWait(timeout))
 		defer timer.Stop()
 		expired = timer.C
 	}

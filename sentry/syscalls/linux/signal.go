@@ -7,6 +7,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel"
 )
 
@@ -214,7 +215,7 @@ func rtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) 
 		if err != nil {
 			return 0, err
 		}
-		timer := time.NewTimer(d)
+		timer := time.NewTimer(clocks.HostWait(d))
 		defer timer.Stop()
 		expired = timer.C
 	}

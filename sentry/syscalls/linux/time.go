@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel"
 )
 
@@ -20,8 +21,9 @@ func registerTime(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_CLOCK_NANOSLEEP, "clock_nanosleep", clockNanosleep, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 }
 
-// clocks the application may read: the host's, which is what the vDSO
-// shows it anyway. CPU-time clocks of other processes are not visible.
+// clocks the application may read: the sandbox's (package clocks), which
+// its vDSO computes too. CPU-time clocks of other processes are not
+// visible.
 func validClock(id int32) bool {
 	switch id {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_PROCESS_CPUTIME_ID,
@@ -99,7 +101,7 @@ func clockGetres(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 
 func gettimeofday(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if a.Pointer(0) != 0 {
-		now := time.Now()
+		now := clocks.Realtime()
 		tv := linux.Timeval{Sec: now.Unix(), Usec: int64(now.Nanosecond() / 1000)}
 		if err := kernel.CopyOut(t, a.Pointer(0), &tv); err != nil {
 			return 0, err
@@ -115,7 +117,7 @@ func gettimeofday(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func timeSyscall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	now := time.Now().Unix()
+	now := clocks.Realtime().Unix()
 	if a.Pointer(0) != 0 {
 		if err := kernel.CopyOut(t, a.Pointer(0), &now); err != nil {
 			return 0, err
@@ -162,7 +164,7 @@ func sleepUntil(t *kernel.Task, end time.Time, rem uintptr) error {
 	if d <= 0 {
 		return nil
 	}
-	timer := time.NewTimer(d)
+	timer := time.NewTimer(clocks.HostWait(d))
 	defer timer.Stop()
 	select {
 	case <-timer.C:

@@ -1,0 +1,146 @@
+package clocks
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/vdso"
+)
+
+func TestLinearAt(t *testing.T) {
+	// 2.5 GHz: 0.4 ns a tick.
+	l := &linear{baseCycles: 1000, baseNs: 5e9, mult: 2 << 32 / 5}
+	for _, c := range []struct {
+		cycles uint64
+		want   int64
+	}{{0, 5e9}, {1000, 5e9}, {1000 + 2_500_000_000, 6e9}, {1000 + 25, 5e9 + 10}} {
+		if got := l.at(c.cycles); got < c.want-1 || got > c.want+1 {
+			t.Errorf("at(%d) = %d, want %d", c.cycles, got, c.want)
+		}
+	}
+}
+
+// withCounter runs f with the calibration state replaced by first and a
+// line through it at rate ticks a second, and restores it after.
+func withCounter(t *testing.T, first sample, rate uint64, f func()) {
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	saved, savedLine, savedPages := counter.first, counter.line.Load(), counter.pages
+	defer func() {
+		counter.first, counter.pages = saved, savedPages
+		counter.line.Store(savedLine)
+	}()
+	counter.first, counter.pages = first, nil
+	counter.line.Store(nil)
+	recalibrate(sample{cycles: first.cycles + rate, mono: first.mono + int64(time.Second), rt: first.rt + int64(time.Second)}, time.Second)
+	f()
+}
+
+// TestRecalibrate checks that a new calibration never moves the clocks
+// back, makes up an error at no more than maxSlew, and steps forward only
+// past maxBehind.
+func TestRecalibrate(t *testing.T) {
+	const rate = 2_000_000_000
+	first := sample{cycles: 1 << 40, mono: 100e9, rt: 1700e9}
+	for _, c := range []struct {
+		name  string
+		error time.Duration // where the host is against the clocks at the sample
+	}{{"on time", 0}, {"behind", 30 * time.Microsecond}, {"ahead", -30 * time.Microsecond}, {"far behind", 5 * time.Millisecond}} {
+		t.Run(c.name, func(t *testing.T) {
+			withCounter(t, first, rate, func() {
+				old := counter.line.Load()
+				at := first.cycles + 3*rate
+				s := sample{cycles: at, mono: old.at(at) + int64(c.error)}
+				s.rt = s.mono + 1600e9
+				recalibrate(s, time.Second)
+				l := counter.line.Load()
+				switch {
+				case c.error > maxBehind:
+					if l.at(at) != s.mono {
+						t.Errorf("far behind: clocks at %d, want a step to the host's %d", l.at(at), s.mono)
+					}
+				case l.at(at) != old.at(at):
+					t.Errorf("clocks moved from %d to %d at the calibration", old.at(at), l.at(at))
+				}
+				// Over the next `rate` ticks, the clocks run within
+				// maxSlew of the rate measured since the first sample,
+				// towards the host.
+				got := float64(l.at(at+rate) - l.at(at))
+				measured := float64(rate) * float64(s.mono-first.mono) / float64(at-first.cycles)
+				slew := got/measured - 1
+				if slew > maxSlew+1e-8 || slew < -maxSlew-1e-8 {
+					t.Errorf("rate off by %.2g, more than maxSlew", slew)
+				}
+				if c.error > 0 && c.error <= maxBehind && slew <= 0 || c.error < 0 && slew >= 0 {
+					t.Errorf("error %v made up at rate %+.2g: the wrong way", c.error, slew)
+				}
+			})
+		})
+	}
+}
+
+func TestHostWait(t *testing.T) {
+	for _, d := range []time.Duration{-1, 0, 1, time.Microsecond, time.Millisecond, time.Hour} {
+		got := HostWait(d)
+		if d <= 0 && got != 0 || d > 0 && float64(got) < float64(d)*(1+maxSlew) {
+			t.Errorf("HostWait(%v) = %v", d, got)
+		}
+	}
+}
+
+// readPage reads a page as the vDSO does: CLOCK_MONOTONIC now.
+func readPage(p *Page) (int64, bool) {
+	v := (*vdso.Params)(unsafe.Pointer(&p.mem[0]))
+	for {
+		seq := atomic.LoadUint64(&v.Seq)
+		if seq&1 != 0 {
+			continue
+		}
+		ready := atomic.LoadUint64(&v.Ready)
+		l := linear{baseCycles: atomic.LoadUint64(&v.BaseCycles), baseNs: atomic.LoadInt64(&v.BaseMono), mult: atomic.LoadUint64(&v.Mult)}
+		now := l.at(rdtscOrdered())
+		if atomic.LoadUint64(&v.Seq) == seq {
+			return now, ready != 0
+		}
+	}
+}
+
+// TestPageAgrees checks that once calibrated, the page gives what the
+// sentry answers, in order, and both stay near the host's clock.
+func TestPageAgrees(t *testing.T) {
+	offsets := Offsets{Monotonic: time.Hour}
+	p, err := NewPage(offsets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for deadline := time.Now().Add(5 * time.Second); !Calibrated(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not calibrated after 5 s")
+		}
+	}
+	time.Sleep(2 * firstCalibration) // a publication after NewPage's
+	var ts unix.Timespec
+	for range 1000 {
+		a, ready := readPage(p)
+		if !ready {
+			t.Fatal("calibrated, but the page says not ready")
+		}
+		if err := offsets.Gettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := readPage(p)
+		if s := ts.Nano(); s < a || s > b {
+			t.Fatalf("page %d, sentry %d, page %d: out of order", a, s, b)
+		}
+	}
+	var host unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &host)
+	if d := time.Duration(ts.Nano() - int64(time.Hour) - host.Nano()); d > time.Millisecond || d < -time.Millisecond {
+		t.Errorf("sandbox's CLOCK_MONOTONIC less its offset is %v from the host's", d)
+	}
+}
