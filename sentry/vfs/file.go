@@ -120,7 +120,8 @@ func (f *File) Inode() Inode { return f.inode }
 // directories).
 func (f *File) Impl() FileImpl { return f.impl }
 
-// Flags returns the access mode and status flags.
+// Flags returns the access mode and status flags, under File.mu, which
+// a filesystem may not take (locks.go).
 func (f *File) Flags() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -160,10 +161,12 @@ func (f *File) writable() bool {
 	return !f.isPath() && (acc == unix.O_WRONLY || acc == unix.O_RDWR)
 }
 
-// Readable reports whether the file was opened for reading.
+// Readable reports whether the file was opened for reading. It takes no
+// lock (the access mode never changes), so a filesystem may call it.
 func (f *File) Readable() bool { return f.readable() }
 
-// Writable reports whether the file was opened for writing.
+// Writable reports whether the file was opened for writing. It takes no
+// lock, as Readable.
 func (f *File) Writable() bool { return f.writable() }
 
 // Stat returns the file's attributes (fstat).

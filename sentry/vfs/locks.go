@@ -6,7 +6,9 @@ package vfs
 //	File.mu (position, flags, directory snapshot), FSContext.mu
 //	    (File.ReadDir lists a directory, File.Seek stats the file and
 //	    FSContext.Getcwd asks whether the working directory was removed,
-//	    each under its lock)
+//	    each under its lock; so a filesystem takes no File.mu: the
+//	    descriptors /proc/PID/fd lists may include the listing one, and
+//	    only what needs no lock is read of them, as File.Readable)
 //	  the filesystems' locks (overlay's FS.mu, ...)
 //	  the platform's address-space locks: a read or write at the file
 //	  position copies to or from application memory under File.mu
