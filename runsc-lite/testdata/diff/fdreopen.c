@@ -6,10 +6,12 @@
  * openat2's RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH and RESOLVE_IN_ROOT
  * refuse the jump. */
 #include "common.h"
+#include <dirent.h>
 #include <poll.h>
 #include <linux/openat2.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -255,6 +257,108 @@ static void execmemfd(char *argv0) {
 	close(m);
 }
 
+/* linkModes: a /proc/self/fd link's permission shows how its file is
+ * open (lsof's r, w and u): r-x, -wx, rwx, none for O_PATH. */
+static void linkModes(void) {
+	printf("-- link modes\n");
+	int p[2];
+	pipe(p);
+	int fds[] = {open("modes", O_RDONLY | O_CREAT, 0600), open("modes", O_WRONLY), open("modes", O_RDWR),
+		     open("modes", O_PATH), p[0], p[1]};
+	for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+		struct stat st;
+		CHECK(lstat(fdpath(fds[i]), &st) == 0);
+		printf("link %u: %o\n", i, st.st_mode);
+		close(fds[i]);
+	}
+	unlink("modes");
+}
+
+/* listedModes: listing /proc/self/fd shows the listing directory's own
+ * descriptor too, with its mode (closefrom and bwrap list their
+ * descriptors this way); the listing must not wait on that descriptor. */
+static void listedModes(void) {
+	printf("-- listed link modes\n");
+	DIR *d = opendir("/proc/self/fd");
+	CHECK(d != NULL);
+	char self[16];
+	snprintf(self, sizeof self, "%d", dirfd(d));
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (strcmp(e->d_name, self) != 0)
+			continue;
+		CHECK(fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0);
+		printf("listing's own link: %o\n", st.st_mode);
+	}
+	closedir(d);
+}
+
+/* reopenAs opens fd's link with each access mode and prints the errno
+ * names: the target file's permission decides, never the link's. */
+static void reopenAs(const char *what, int fd) {
+	static const struct {
+		const char *name;
+		int flags;
+	} modes[] = {{"O_RDONLY", O_RDONLY}, {"O_WRONLY", O_WRONLY}, {"O_RDWR", O_RDWR}};
+	struct stat st;
+	if (lstat(fdpath(fd), &st) != 0) {
+		printf("%s: lstat %s\n", what, ename(errno));
+		return;
+	}
+	printf("%s: link %o;", what, st.st_mode);
+	for (unsigned i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		int r = open(fdpath(fd), modes[i].flags);
+		printf(" %s %s", modes[i].name, r >= 0 ? "ok" : ename(errno));
+		if (r >= 0)
+			close(r);
+	}
+	printf("\n");
+}
+
+/* reopenModes: as an unprivileged user, reopening through the link of a
+ * descriptor open for reading, writing, both or O_PATH checks the file's
+ * mode (0666, 0444, 0222) and not the link's r-x, -wx, rwx or none
+ * (may_open on the target after nd_jump_link). The descriptors are opened
+ * as root, so that each file has each kind. */
+static void reopenModes(void) {
+	printf("-- reopen through the link\n");
+	static const struct {
+		const char *name;
+		int flags;
+	} kinds[] = {{"r", O_RDONLY}, {"w", O_WRONLY}, {"rw", O_RDWR}, {"path", O_PATH}};
+	static const mode_t perms[] = {0666, 0444, 0222};
+	int fds[3][4], opened = 1;
+	for (unsigned f = 0; f < 3; f++) {
+		char name[16];
+		snprintf(name, sizeof name, "perm%o", perms[f]);
+		int c = open(name, O_CREAT | O_WRONLY, 0600);
+		opened &= c >= 0 && fchmod(c, perms[f]) == 0;
+		close(c);
+		for (unsigned k = 0; k < 4; k++)
+			opened &= (fds[f][k] = open(name, kinds[k].flags)) >= 0;
+	}
+	CHECK(opened);
+	pid_t pid = fork();
+	if (pid == 0) {
+		CHECK(setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0);
+		prctl(PR_SET_DUMPABLE, 1);
+		for (unsigned f = 0; f < 3; f++)
+			for (unsigned k = 0; k < 4; k++) {
+				char what[32];
+				snprintf(what, sizeof what, "%o %s", perms[f], kinds[k].name);
+				reopenAs(what, fds[f][k]);
+			}
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	printf("child exit %d\n", WEXITSTATUS(status));
+	for (unsigned f = 0; f < 3; f++)
+		for (unsigned k = 0; k < 4; k++)
+			close(fds[f][k]);
+}
+
 int main(int argc, char **argv) {
 	if (argc > 2 && strcmp(argv[2], "child") == 0) {
 		printf("child runs\n");
@@ -266,6 +370,9 @@ int main(int argc, char **argv) {
 	deleted();
 	opath();
 	others();
+	linkModes();
+	listedModes();
+	reopenModes();
 	execmemfd(argv[0]);
 	return 0;
 }

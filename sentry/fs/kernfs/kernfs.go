@@ -255,6 +255,13 @@ func (tr Tree) JumpLink(path string, target Content, jump func(ctx context.Conte
 	return l
 }
 
+// WithPerm gives l the permission bits perm instead of 0777 (a
+// /proc/PID/fd link shows its file's access mode) and returns it.
+func (l *Link) WithPerm(perm uint32) *Link {
+	l.mode = unix.S_IFLNK | perm
+	return l
+}
+
 // Jump implements vfs.LinkJumper: nil for a link followed by its text.
 func (l *Link) Jump(ctx context.Context) (*vfs.Dentry, error) {
 	if l.jump == nil {

@@ -348,10 +348,35 @@ func (fs *FileSystem) fdDir(base string, task func() (*kernel.Task, error), info
 				continue
 			}
 			c[n] = fs.tree.JumpLink(base+name+"/"+n, func(context.Context) (string, error) { return fdTarget(t, fd) },
-				func(context.Context) (*vfs.Dentry, error) { return fdJump(t, fd) })
+				func(context.Context) (*vfs.Dentry, error) { return fdJump(t, fd) }).WithPerm(fdLinkPerm(t, fd))
 		}
 		return c, nil
 	})
+}
+
+// fdLinkPerm is the permission of /proc/PID/fd/N, which shows how the
+// file is open (tid_fd_update_inode): r-x for reading, -wx for writing,
+// rwx for both, none for O_PATH. lsof reads its access from it.
+//
+// It reads the access mode, which never changes, and not File.Flags:
+// the links are made while /proc/PID/fd is listed, under the listing
+// file's File.mu, and that file is often one of the descriptors listed
+// (a process closing its descriptors lists /proc/self/fd), so taking
+// its lock again would deadlock.
+func fdLinkPerm(t *kernel.Task, fd int32) uint32 {
+	f, err := t.FDs().Get(fd)
+	if err != nil {
+		return 0 // closed since the listing began: the link is stale
+	}
+	defer f.DecRef()
+	var perm uint32
+	if f.Readable() {
+		perm |= unix.S_IRUSR | unix.S_IXUSR
+	}
+	if f.Writable() {
+		perm |= unix.S_IWUSR | unix.S_IXUSR
+	}
+	return perm
 }
 
 // dPath is a link's text as Linux's d_path builds it (do_proc_readlink),
