@@ -382,7 +382,9 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 			return nil, err
 		}
 	}
-	if flags&unix.O_TRUNC != 0 && acc != unix.O_RDONLY && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size != 0 {
+	// O_TRUNC truncates whatever the access mode (do_open's
+	// handle_truncate): O_RDONLY|O_TRUNC too, with write permission.
+	if flags&unix.O_TRUNC != 0 && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size != 0 {
 		if err := setAttr(ctx, creds, d.inode, Attr{Mask: AttrSize}); err != nil {
 			f.DecRef()
 			return nil, err

@@ -54,6 +54,9 @@ int main(int argc, char **argv) {
 	int ap = open("f", O_WRONLY | O_APPEND);
 	T(ftruncate(ap, 2));
 	size("f");
+	/* O_RDONLY|O_TRUNC truncates too (do_open's handle_truncate). */
+	T(close(open("f", O_RDONLY | O_TRUNC)));
+	size("f");
 
 	/* fallocate */
 	T(fallocate(fd, 0, 0, 8192));
