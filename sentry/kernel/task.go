@@ -118,8 +118,10 @@ type Task struct {
 	startUptime time.Duration
 	// exeFile is the file exe was loaded from, a reference held until
 	// the next execve or the task's end (Linux's mm->exe_file), which
-	// /proc/PID/exe opens again even once no name leads to it; nil
-	// without one. Guarded by mu.
+	// /proc/PID/exe opens again even once no name leads to it, and
+	// which keeps the file from being opened for writing while it
+	// lives (ETXTBSY: sentry/vfs/writeaccess.go); shared by the
+	// process's threads and forks. nil without one. Guarded by mu.
 	exeFile *vfs.File
 	// uts is the task's UTS namespace, nil for the initial one; only
 	// the task's own goroutine (unshare, setns) or its creator sets it.

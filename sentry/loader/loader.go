@@ -55,9 +55,10 @@ type Result struct {
 	// Exe is the path of the executable actually loaded (after #!).
 	Exe string
 	// ExeFile is the executable loaded, still open (Linux's
-	// mm->exe_file, which /proc/PID/exe opens again): the caller owns
-	// the reference the Opener returned it with, which ExeRelease (the
-	// Opener's release) drops.
+	// mm->exe_file, which /proc/PID/exe opens again, and which denies
+	// writers while open): the caller owns the reference the Opener
+	// returned it with, which ExeRelease (the Opener's release) drops.
+	// A script's and an ELF interpreter's are released once loaded.
 	ExeFile    File
 	ExeRelease func()
 }

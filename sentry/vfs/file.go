@@ -39,6 +39,13 @@ type File struct {
 	counted  bool
 	leaseKey lockKey
 
+	// writeHold is what the file holds on the file writeKey names
+	// (writeaccess.go): 1, write access; -1, its denial, as an
+	// executable; 0, neither. Both are set before the file is shared and
+	// never change.
+	writeHold int
+	writeKey  lockKey
+
 	// async is the file's owner and O_ASYNC state (async.go), under
 	// its own lock.
 	async asyncState
@@ -82,6 +89,7 @@ func (f *File) DecRef() {
 	if f.v != nil {
 		f.v.locks.releaseFile(f)
 		f.v.leases.release(f)
+		f.releaseWrite()
 		f.closeEvent()
 	}
 	if f.impl != nil {

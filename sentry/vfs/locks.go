@@ -28,7 +28,8 @@ package vfs
 // Leaves, under which no other lock is taken: VFS.mu (the mount table),
 // FDTable.mu (a file a change drops is released after it),
 // lockTable.mu (a file is stat'ed before it, and a blocked locker waits
-// without it), watchTable.mu (events are delivered without it),
+// without it), writeCounts.mu (writeaccess.go: a file is stat'ed and
+// opened by its filesystem without it), watchTable.mu (events are delivered without it),
 // Queue.mu (callbacks run without it) and File.releaseMu (the calls
 // OnRelease registered run without it; an epoll instance's mu is taken
 // above it when the instance unregisters them).

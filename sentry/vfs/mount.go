@@ -23,6 +23,9 @@ type VFS struct {
 	locks  lockTable
 	// leases are the files' leases and open counts (lease.go).
 	leases leaseTable
+	// writes are the files' writers and denials of writing (ETXTBSY:
+	// writeaccess.go).
+	writes writeCounts
 	fifos  FIFOOpener // nil: FIFOs are opened by their filesystem
 	// devices opens device nodes; nil: their filesystem does. Set once,
 	// before the VFS is shared.

@@ -152,12 +152,21 @@ func (v *VFS) openExec(ctx context.Context, creds Creds, d *Dentry) (*File, erro
 	if err := permission(creds, &st, mayExec); err != nil {
 		return nil, err
 	}
+	// The file denies writers while it lives (writeaccess.go), after
+	// the checks above, as do_open_execat denies after opening.
+	k := lockKey{st.Dev, st.Ino}
+	if err := v.writes.deny(k); err != nil {
+		return nil, err
+	}
 	impl, err := v.openImpl(ctx, d, &st, unix.O_RDONLY)
 	if err != nil {
+		v.writes.drop(k, -1)
 		return nil, err
 	}
 	v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
-	return NewFile(v, d.named(), d.inode, impl, unix.O_RDONLY|linux.O_LARGEFILE), nil
+	f := NewFile(v, d.named(), d.inode, impl, unix.O_RDONLY|linux.O_LARGEFILE)
+	f.holdWrite(k, -1)
+	return f, nil
 }
 
 // openCreate resolves path for O_CREAT, creating a regular file with mode
@@ -365,33 +374,67 @@ func (v *VFS) openDentry(ctx context.Context, creds Creds, d *Dentry, flags int,
 		v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
 		return NewFile(v, d, d.inode, nil, flags|linux.O_LARGEFILE), nil
 	}
-	impl, err := v.openImpl(ctx, d, &st, flags)
+	return v.openNonDir(ctx, creds, d, &st, flags)
+}
+
+// openNonDir opens a non-directory with stat st that passed may_open's
+// checks, as do_dentry_open and do_open do: the file a writer first if
+// it is a regular file opened for writing (ETXTBSY), then opened by its
+// filesystem, counted for leases, whose holders must give way, and
+// truncated for O_TRUNC.
+func (v *VFS) openNonDir(ctx context.Context, creds Creds, d *Dentry, st *unix.Stat_t, flags int) (*File, error) {
+	acc := flags & unix.O_ACCMODE
+	regular := st.Mode&unix.S_IFMT == unix.S_IFREG
+	k, hold := lockKey{st.Dev, st.Ino}, 0
+	if acc != unix.O_RDONLY && regular {
+		if err := v.writes.get(k); err != nil {
+			return nil, err
+		}
+		hold = 1
+	}
+	impl, err := v.openImpl(ctx, d, st, flags)
 	if err != nil {
+		v.writes.drop(k, hold)
 		return nil, err
 	}
 	// open(2) on 64-bit forces O_LARGEFILE (force_o_largefile), the
 	// kernel's 0o100000, which x/sys/unix calls 0 on amd64.
 	f := NewFile(v, d.named(), d.inode, impl, flags&^openFlagsIgnored|flags&(unix.O_DIRECT|unix.O_NOATIME|unix.O_ASYNC)|linux.O_LARGEFILE)
-	if st.Mode&unix.S_IFMT == unix.S_IFREG {
-		// Counted first, as Linux takes its write access before it
+	f.holdWrite(k, hold)
+	if regular {
+		// Counted after its write access, as Linux takes that before it
 		// breaks leases: a holder cannot downgrade against this open.
-		k := lockKey{st.Dev, st.Ino}
 		v.leases.countOpen(f, k)
 		if err := v.leases.breakLeases(ctx, k, f, acc != unix.O_RDONLY, flags&unix.O_NONBLOCK != 0); err != nil {
 			f.DecRef()
 			return nil, err
 		}
 	}
-	// O_TRUNC truncates whatever the access mode (do_open's
-	// handle_truncate): O_RDONLY|O_TRUNC too, with write permission.
-	if flags&unix.O_TRUNC != 0 && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size != 0 {
-		if err := setAttr(ctx, creds, d.inode, Attr{Mask: AttrSize}); err != nil {
+	if flags&unix.O_TRUNC != 0 && regular {
+		if err := v.openTruncate(ctx, creds, d.inode, st, hold == 1); err != nil {
 			f.DecRef()
 			return nil, err
 		}
 	}
 	v.inodeEvent(ctx, d, d.inode, unix.IN_OPEN)
 	return f, nil
+}
+
+// openTruncate is O_TRUNC on a regular file with stat st just opened
+// (handle_truncate), whatever the access mode. An open for writing is a
+// writer of the file already; one for reading only is a writer while it
+// truncates: ETXTBSY while the file runs.
+func (v *VFS) openTruncate(ctx context.Context, creds Creds, i Inode, st *unix.Stat_t, writer bool) error {
+	truncate := func() error {
+		if st.Size == 0 {
+			return nil
+		}
+		return setAttr(ctx, creds, i, Attr{Mask: AttrSize})
+	}
+	if writer {
+		return truncate()
+	}
+	return v.whileWriting(st, truncate)
 }
 
 // openImpl opens a non-directory: FIFOs through the FIFO opener and
@@ -841,37 +884,49 @@ func (v *VFS) SetAttrAt(ctx context.Context, creds Creds, fsc *FSContext, dir *F
 // SetAttrDentry is SetAttrAt on a resolved dentry (fchmodat2's
 // AT_EMPTY_PATH on an O_PATH descriptor).
 func (v *VFS) SetAttrDentry(ctx context.Context, creds Creds, d *Dentry, a Attr) error {
-	// A read-only mount refuses any change (mnt_want_write), after the
-	// checks of truncate's target and before its permission check.
-	if a.Mask&AttrSize == 0 && d.readOnly() {
+	// A read-only mount refuses any change (mnt_want_write); a
+	// truncation checks its target first.
+	if a.Mask&AttrSize != 0 {
+		return v.truncateDentry(ctx, creds, d, a)
+	}
+	if d.readOnly() {
 		return unix.EROFS
 	}
-	if a.Mask&AttrSize != 0 {
-		st, err := d.inode.Stat(ctx)
-		if err != nil {
-			return err
-		}
-		if err := checkTruncate(&st, a.Size); err != nil {
-			return err
-		}
-		if d.readOnly() {
-			return unix.EROFS
-		}
-		if err := immutableErr(d.inode); err != nil {
-			return err
-		}
-		if err := permission(creds, &st, mayWrite); err != nil {
-			return err
-		}
-		if isAppend(d.inode) {
-			return unix.EPERM
-		}
-		// truncate(2) breaks leases as a write open does (vfs_truncate).
+	return v.attrEvent(ctx, setAttr(ctx, creds, d.inode, a), d, d.inode, a)
+}
+
+// truncateDentry is SetAttrDentry of a size, truncate(2) (vfs_truncate):
+// the checks of the file's type and length, a writable mount, a file
+// neither immutable nor append-only that creds may write; then it is a
+// writer of the file (ETXTBSY while the file runs) that breaks its
+// leases as a write open does.
+func (v *VFS) truncateDentry(ctx context.Context, creds Creds, d *Dentry, a Attr) error {
+	st, err := d.inode.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkTruncate(&st, a.Size); err != nil {
+		return err
+	}
+	if d.readOnly() {
+		return unix.EROFS
+	}
+	if err := immutableErr(d.inode); err != nil {
+		return err
+	}
+	if err := permission(creds, &st, mayWrite); err != nil {
+		return err
+	}
+	if isAppend(d.inode) {
+		return unix.EPERM
+	}
+	return v.whileWriting(&st, func() error {
+		// truncate(2) breaks leases as a write open does.
 		if err := v.leases.breakForTruncate(ctx, lockKey{st.Dev, st.Ino}); err != nil {
 			return err
 		}
-	}
-	return v.attrEvent(ctx, setAttr(ctx, creds, d.inode, a), d, d.inode, a)
+		return v.attrEvent(ctx, setAttr(ctx, creds, d.inode, a), d, d.inode, a)
+	})
 }
 
 // checkTruncate is what truncate and ftruncate ask of the file: a regular
