@@ -38,7 +38,7 @@ var diffPrograms = []string{
 	"timerfd",       // timerfd_create/settime/gettime, read, poll, epoll
 	"posixtimer",    // timer_create/settime/getoverrun: re-arm at delivery, overruns, RLIMIT_SIGPENDING
 	"procexe",       // /proc/self/exe opened, stat'ed and executed again once the binary is unlinked or renamed over, readlink's " (deleted)"; EACCES for another process's without ptrace read access (fsuid, capabilities, dumpable) (needs a root host)
-	"etxtbsy",       // ETXTBSY: open for writing and truncate of a running program's file (hard links, /proc/PID/exe, zombies, forks, a second execve), execve of a file open for writing (in another process, memfds and O_TMPFILE), scripts and their interpreters, the ELF interpreter and libraries only while loaded
+	"etxtbsy",       // ETXTBSY: open for writing and truncate of a running program's file (hard links, /proc/PID/exe, zombies, forks, a second execve), execve of a file open for writing (mapped after its close, in another process, memfds and O_TMPFILE), scripts and their interpreters, the ELF interpreter and libraries only while loaded
 	"fdreopen",      // /proc/self/fd/N opened again as the same inode (memfds, pipes, deleted files, O_PATH), seals and O_TRUNC, ENXIO for sockets, openat2's refusals, execveat of a memfd
 	"altstack",      // sigaltstack: the flags a query reports, the modes and errnos, uc_stack in a frame, nested handlers, SS_AUTODISARM, rt_sigreturn restoring an edited uc_stack, fork and thread inheritance
 	"coredump",      // core dumps: which signals, dumpable, RLIMIT_CORE, an existing "core", the core bit and CLD_DUMPED; the ELF core's notes and memory

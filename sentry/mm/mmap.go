@@ -53,6 +53,14 @@ type MapTracker interface {
 	MapClosed()
 }
 
+// Remappable is a MapTracker whose mappings remap_file_pages may map
+// afresh, as it does any file's: one that only counts them (a file's
+// write access), unlike a packet socket's rings.
+type Remappable interface {
+	MapTracker
+	Remappable()
+}
+
 const protMask = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 
 // legacyMapMask is <linux/mman.h>'s LEGACY_MAP_MASK: the flags

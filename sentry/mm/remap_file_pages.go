@@ -1,6 +1,8 @@
 package mm
 
 import (
+	"os"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -31,7 +33,7 @@ func (m *MemoryManager) RemapFilePages(start, size uintptr, prot int, pgoff uint
 // remapOpts is the mmap RemapFilePages makes; m.mu is held.
 func (m *MemoryManager) remapOpts(start, size, pgoff uintptr, flags int) (MmapOpts, error) {
 	v := m.vmaAt(start)
-	if v == nil || !v.Shared || v.File == nil || v.aioRing || m.trackers[v.File] != nil {
+	if v == nil || !v.Shared || v.File == nil || v.aioRing || !m.remappable(v.File) {
 		return MmapOpts{}, unix.EINVAL
 	}
 	for end := v.End; start+size > end; {
@@ -51,4 +53,15 @@ func (m *MemoryManager) remapOpts(start, size, pgoff uintptr, flags int) (MmapOp
 		o.Flags |= unix.MAP_LOCKED
 	}
 	return o, nil
+}
+
+// remappable reports whether remap_file_pages may map f afresh: unless
+// its tracker is an object's own (Remappable). m.mu is held.
+func (m *MemoryManager) remappable(f *os.File) bool {
+	t, ok := m.trackers[f]
+	if !ok {
+		return true
+	}
+	_, ok = t.(Remappable)
+	return ok
 }

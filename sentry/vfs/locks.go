@@ -29,7 +29,8 @@ package vfs
 // FDTable.mu (a file a change drops is released after it),
 // lockTable.mu (a file is stat'ed before it, and a blocked locker waits
 // without it), writeCounts.mu (writeaccess.go: a file is stat'ed and
-// opened by its filesystem without it), watchTable.mu (events are delivered without it),
+// opened by its filesystem without it; the mm takes it under an address
+// space's lock, WriteTracker), watchTable.mu (events are delivered without it),
 // Queue.mu (callbacks run without it) and File.releaseMu (the calls
 // OnRelease registered run without it; an epoll instance's mu is taken
 // above it when the instance unregisters them).

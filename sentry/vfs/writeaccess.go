@@ -13,7 +13,8 @@ import (
 //
 //   - A regular file opened for writing through a name (open, O_TMPFILE,
 //     /proc/PID/fd) is a writer for as long as its open file description
-//     lives (get_write_access in do_dentry_open). Files made without one
+//     lives (get_write_access in do_dentry_open), and so are the mappings
+//     made from it (WriteTracker), closed or not. Files made without one
 //     (memfd_create's, pipes) never count, as alloc_file_pseudo's do not,
 //     so a memfd runs while its own descriptor is open.
 //   - truncate(2) and O_TRUNC are writers while they truncate.
@@ -105,3 +106,35 @@ func (f *File) holdWrite(k lockKey, hold int) {
 func (f *File) releaseWrite() {
 	f.v.writes.drop(f.writeKey, f.writeHold)
 }
+
+// WriteTracker is what a mapping of a file holds of the file's write
+// access (an mm.MapTracker): a writer, as Linux's vma->vm_file keeps
+// its open file's FMODE_WRITER, until the last piece of the mapping, and
+// of the copies forks made of it, goes.
+type WriteTracker struct {
+	wc *writeCounts
+	k  lockKey
+}
+
+// WriteTracker returns what a mapping of f holds, nil if f is no writer.
+func (f *File) WriteTracker() *WriteTracker {
+	if f.writeHold != 1 {
+		return nil
+	}
+	return &WriteTracker{wc: &f.v.writes, k: f.writeKey}
+}
+
+// MapOpened adds a writer. It is never refused: the file has one already
+// (the open file mapped, or the mapping a fork copies).
+func (w *WriteTracker) MapOpened() {
+	w.wc.mu.Lock()
+	defer w.wc.mu.Unlock()
+	w.wc.add(w.k, 1)
+}
+
+// MapClosed drops the writer MapOpened added.
+func (w *WriteTracker) MapClosed() { w.wc.drop(w.k, 1) }
+
+// Remappable says that remap_file_pages may map the file's pages afresh
+// (mm.Remappable).
+func (w *WriteTracker) Remappable() {}

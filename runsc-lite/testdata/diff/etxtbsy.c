@@ -178,6 +178,24 @@ static void writers(void) {
 	printf(" that process gone, execve\n");
 	stop(start(argv, 0));
 
+	fd = open("sleep", O_RDWR);
+	void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	printf(" closed, still mapped (private) from an O_RDWR descriptor, execve\n");
+	stop(start(argv, 0));
+	fflush(stdout);
+	pid_t keeper = fork();
+	if (keeper == 0) {
+		pause();
+		_exit(0);
+	}
+	munmap(m, 4096);
+	printf(" unmapped, a fork's copy still mapped, execve\n");
+	stop(start(argv, 0));
+	stop(keeper);
+	printf(" that fork gone, execve\n");
+	stop(start(argv, 0));
+
 	fd = open("sleep", O_WRONLY);
 	T(syscall(SYS_execveat, AT_FDCWD, "sleep", argv, environ, 0));
 	close(fd);

@@ -62,6 +62,8 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	o.File, o.Dev, o.Ino = hf, st.Dev, st.Ino
 	if t, ok := f.Impl().(mm.MapTracker); ok {
 		o.Tracker = t
+	} else if w := f.WriteTracker(); w != nil {
+		o.Tracker = w // the mapping keeps the file's write access (ETXTBSY)
 	}
 	if d := f.Dentry(); d != nil {
 		o.Name, o.NameSource = vfs.PathOf(t.FS().Root(), d), d
