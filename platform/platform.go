@@ -83,6 +83,13 @@ type AddressSpace interface {
 	// Resident sets vec[i] to 1 if page i from addr is present in the
 	// host process's page tables, else 0 (ResidentPages).
 	Resident(addr uintptr, vec []byte) error
+	// PeakResident returns the most bytes the address space has had
+	// resident at once: Linux's hiwater_rss, the host's VmHWM of the
+	// host process that holds it (ProcessPeakResident), the platform's
+	// own few pages included. A Fork's copy starts with this one's mark,
+	// as Linux's fork copies it; a Renew keeps it (the host process is
+	// the same).
+	PeakResident() (uint64, error)
 	// Populate faults in the pages of [addr, addr+length), as Linux's
 	// mlock and MAP_LOCKED do: for writing (breaking copy-on-write) if
 	// write, else for reading. Contents do not change.

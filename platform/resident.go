@@ -1,9 +1,11 @@
 package platform
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -76,6 +78,30 @@ func ResidentPages(pid int, addr uintptr, vec []byte) error {
 		done += n
 	}
 	return nil
+}
+
+// ProcessPeakResident implements AddressSpace.PeakResident for platforms
+// whose application memory is real memory of host process pid: the VmHWM
+// line of its /proc/<pid>/status, in bytes. The host keeps the mark as
+// Linux does for any process (updated at every unmapping and discard, and
+// when read), which a sentry that only sees the page tables through
+// pagemap could not: it would have to walk them at every munmap.
+func ProcessPeakResident(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("reading the status of process %d: %w", pid, err)
+	}
+	const field = "\nVmHWM:"
+	i := bytes.Index(b, []byte(field))
+	if i < 0 {
+		return 0, fmt.Errorf("the status of process %d has no VmHWM line", pid)
+	}
+	line, _, _ := bytes.Cut(b[i+len(field):], []byte("\n"))
+	kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(string(line)), " kB"), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parsing the VmHWM of process %d: %w", pid, err)
+	}
+	return kb << 10, nil
 }
 
 // PopulateAdvice is the madvise advice that populates pages for writing

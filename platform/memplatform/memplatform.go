@@ -71,6 +71,10 @@ type page struct {
 type AddressSpace struct {
 	mu    sync.Mutex
 	pages map[uintptr]*page // by address; guarded by mu
+	// peak is the most pages mapped at once before the last unmapping
+	// (PeakResident: every mapped page is resident), updated before
+	// each, as Linux updates hiwater_rss; guarded by mu.
+	peak int
 	// copies counts ReadAt, WriteAt, ReadVec and WriteVec calls: each
 	// would be one host call on a platform of stub processes.
 	copies atomic.Int64
@@ -139,6 +143,7 @@ func (as *AddressSpace) inRange(addr, length uintptr, fn func(pages []uintptr) e
 // Munmap implements platform.AddressSpace.
 func (as *AddressSpace) Munmap(addr, length uintptr) error {
 	return as.inRange(addr, length, func(pages []uintptr) error {
+		as.notePeakLocked()
 		for _, p := range pages {
 			delete(as.pages, p)
 		}
@@ -187,6 +192,7 @@ func (as *AddressSpace) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	}
 	as.mu.Lock()
 	defer as.mu.Unlock()
+	as.notePeakLocked()
 	moved := make([]*page, len(to))
 	prot := unix.PROT_NONE
 	for i, p := range from {
@@ -256,6 +262,18 @@ func (as *AddressSpace) Resident(addr uintptr, vec []byte) error {
 	return nil
 }
 
+// PeakResident implements platform.AddressSpace: the most pages mapped
+// at once.
+func (as *AddressSpace) PeakResident() (uint64, error) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	as.notePeakLocked()
+	return uint64(as.peak) * pageSize, nil
+}
+
+// notePeakLocked counts the pages mapped now in the peak; as.mu is held.
+func (as *AddressSpace) notePeakLocked() { as.peak = max(as.peak, len(as.pages)) }
+
 // ReadAt implements platform.AddressSpace.
 func (as *AddressSpace) ReadAt(dst []byte, addr uintptr) (int, error) {
 	return as.copy(dst, addr, unix.PROT_READ, func(pg []byte, b []byte) int { return copy(b, pg) })
@@ -312,11 +330,12 @@ func (as *AddressSpace) copyLocked(b []byte, addr uintptr, prot int, move func(p
 	return done, nil
 }
 
-// Fork implements platform.AddressSpace: a copy of every page.
+// Fork implements platform.AddressSpace: a copy of every page, and of the
+// peak as Linux's fork copies hiwater_rss.
 func (as *AddressSpace) Fork() (platform.AddressSpace, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
-	c := &AddressSpace{pages: make(map[uintptr]*page, len(as.pages))}
+	c := &AddressSpace{pages: make(map[uintptr]*page, len(as.pages)), peak: as.peak}
 	for addr, pg := range as.pages {
 		dup := *pg
 		c.pages[addr] = &dup

@@ -295,3 +295,24 @@ func testMremap(t *testing.T, f Factory, _ Options) {
 		}
 	}
 }
+
+// testPeakResident checks the high-water mark of resident memory: pages
+// written count in it, and it stays after they are unmapped.
+func testPeakResident(t *testing.T, f Factory, _ Options) {
+	const size = 4 << 20
+	p := newPlatform(t, f)
+	as, _ := newAddressSpace(t, p)
+	before, err := as.PeakResident()
+	if err != nil {
+		t.Fatalf("PeakResident: %v", err)
+	}
+	mapAnon(t, as, faultAddr, size, unix.PROT_READ|unix.PROT_WRITE)
+	write(t, as, faultAddr, bytes.Repeat([]byte{1}, size))
+	if err := as.Munmap(faultAddr, size); err != nil {
+		t.Fatalf("Munmap: %v", err)
+	}
+	after, err := as.PeakResident()
+	if err != nil || after < before || after < size {
+		t.Errorf("PeakResident after %d bytes were written and unmapped = %d, %v; want at least %d and %d before", size, after, err, size, before)
+	}
+}

@@ -113,6 +113,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 		{"MmapFile", testMmapFile},
 		{"MmapMemfd", testMmapMemfd},
 		{"Mremap", testMremap},
+		{"PeakResident", testPeakResident},
 		{"ReadWriteUnmapped", testReadWriteUnmapped},
 		{"ReadWriteVec", testReadWriteVec},
 		{"ManyAddressSpaces", testManyAddressSpaces},

@@ -135,6 +135,17 @@ func (as *addressSpace) reapIfDying() {
 	}
 }
 
+// PeakResident implements platform.AddressSpace: the stub process's
+// high-water mark, read while the process is surely still the stub
+// (Enter), not another that took its PID.
+func (as *addressSpace) PeakResident() (uint64, error) {
+	if !as.Enter() {
+		return 0, errGone
+	}
+	defer as.Leave()
+	return platform.ProcessPeakResident(as.pid)
+}
+
 // Enter takes the read side of use unless the address space is released
 // (platform.InUse).
 func (as *addressSpace) Enter() bool {
