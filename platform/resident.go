@@ -87,21 +87,35 @@ func ResidentPages(pid int, addr uintptr, vec []byte) error {
 // when read), which a sentry that only sees the page tables through
 // pagemap could not: it would have to walk them at every munmap.
 func ProcessPeakResident(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	// One read of the file's first page, which holds the line, with
+	// plain syscalls: os.ReadFile cost five times as much on the 2-core
+	// VM (55us against 10), at every exit and execve.
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("opening the status of process %d: %w", pid, err)
+	}
+	defer unix.Close(fd)
+	var buf [4096]byte
+	n, err := unix.Read(fd, buf[:])
 	if err != nil {
 		return 0, fmt.Errorf("reading the status of process %d: %w", pid, err)
 	}
-	const field = "\nVmHWM:"
-	i := bytes.Index(b, []byte(field))
-	if i < 0 {
+	kb, ok := statusKB(buf[:max(n, 0)], "VmHWM")
+	if !ok {
 		return 0, fmt.Errorf("the status of process %d has no VmHWM line", pid)
 	}
-	line, _, _ := bytes.Cut(b[i+len(field):], []byte("\n"))
-	kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(string(line)), " kB"), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parsing the VmHWM of process %d: %w", pid, err)
-	}
 	return kb << 10, nil
+}
+
+// statusKB is the value of the line "name:  N kB" of a /proc/<pid>/status.
+func statusKB(status []byte, name string) (uint64, bool) {
+	_, rest, found := bytes.Cut(status, []byte("\n"+name+":"))
+	if !found {
+		return 0, false
+	}
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(string(line)), " kB"), 10, 64)
+	return kb, err == nil
 }
 
 // PopulateAdvice is the madvise advice that populates pages for writing
