@@ -86,9 +86,9 @@ type AddressSpace interface {
 	// PeakResident returns the most bytes the address space has had
 	// resident at once: Linux's hiwater_rss, the host's VmHWM of the
 	// host process that holds it (ProcessPeakResident), the platform's
-	// own few pages included. A Fork's copy starts with this one's mark,
-	// as Linux's fork copies it; a Renew keeps it (the host process is
-	// the same).
+	// own few pages included. A Fork's copy starts its own at what it
+	// has resident, as Linux's fork does (dup_mm); a Renew keeps the mark
+	// (the host process is the same).
 	PeakResident() (uint64, error)
 	// Populate faults in the pages of [addr, addr+length), as Linux's
 	// mlock and MAP_LOCKED do: for writing (breaking copy-on-write) if

@@ -330,12 +330,12 @@ func (as *AddressSpace) copyLocked(b []byte, addr uintptr, prot int, move func(p
 	return done, nil
 }
 
-// Fork implements platform.AddressSpace: a copy of every page, and of the
-// peak as Linux's fork copies hiwater_rss.
+// Fork implements platform.AddressSpace: a copy of every page, whose peak
+// starts at them, as Linux's fork starts hiwater_rss at the child's rss.
 func (as *AddressSpace) Fork() (platform.AddressSpace, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
-	c := &AddressSpace{pages: make(map[uintptr]*page, len(as.pages)), peak: as.peak}
+	c := &AddressSpace{pages: make(map[uintptr]*page, len(as.pages)), peak: len(as.pages)}
 	for addr, pg := range as.pages {
 		dup := *pg
 		c.pages[addr] = &dup
