@@ -56,6 +56,11 @@ func NewInPlace(old *MemoryManager, mem *usage.Memory) (*MemoryManager, bool) {
 	}
 	m := New(old.as, mem)
 	m.as = &deferredAS{AddressSpace: old.as, takeOver: old}
+	// The host's mark of resident memory is the old program's until
+	// this one passes it (hiwater.go).
+	if h, err := old.as.PeakResident(); err == nil {
+		m.rss.base = h
+	}
 	return m, true
 }
 
@@ -75,6 +80,9 @@ func (m *MemoryManager) handOver() (platform.AddressSpace, error) {
 	if !ok || m.released {
 		return nil, fmt.Errorf("the address space cannot be renewed")
 	}
+	// Its mark of resident memory, for the process's ru_maxrss, before
+	// the process is the new program's.
+	m.leaveHostLocked()
 	return r.Renew()
 }
 

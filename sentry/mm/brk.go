@@ -24,6 +24,7 @@ func (m *MemoryManager) SetBrkStart(end uintptr) {
 func (m *MemoryManager) Brk(addr uintptr) uintptr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.notePeakVMLocked()
 	if addr < m.brkStart || addr > m.brkStart+maxBrk {
 		return m.brk
 	}
@@ -64,7 +65,7 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr {
 // extendHeap grows the [heap] VMA (or starts it) to cover [start, end).
 func (m *MemoryManager) extendHeap(start, end uintptr) {
 	if v := m.vmas.containing(start - 1); v != nil && v.Name == "[heap]" && v.End == start {
-		v.End = end
+		m.vmas.setEnd(v, end)
 		return
 	}
 	m.insert(VMA{Start: start, End: end, Prot: unix.PROT_READ | unix.PROT_WRITE, Name: "[heap]"})

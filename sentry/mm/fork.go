@@ -63,7 +63,9 @@ func releaseFile(f *os.File) {
 // child's commit at fork: beyond the sandbox's limit fork fails with
 // ENOMEM. Shared objects gain a reference and no charge. MADV_DONTFORK
 // ranges are then unmapped from the child, and MADV_WIPEONFORK ones
-// dropped (zeros), on the host's copy.
+// dropped (zeros), on the host's copy. The copy's high-water marks start
+// at what it has, as Linux's dup_mm starts them (and the host's fork the
+// mark of resident memory).
 func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

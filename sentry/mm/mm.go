@@ -127,6 +127,10 @@ type MemoryManager struct {
 	// finalUser and finalSys are the address space's CPU time when it
 	// was released (FinalCPUTime); guarded by mu.
 	finalUser, finalSys time.Duration
+	// rss is the address space's mark of resident memory and peakVM the
+	// most bytes it has had mapped (hiwater.go); guarded by mu.
+	rss    rssPeak
+	peakVM uint64
 	// lockFuture is mlockall's MCL_FUTURE: new mappings are locked
 	// (mlock.go); guarded by mu.
 	lockFuture bool
@@ -304,6 +308,9 @@ func (m *MemoryManager) Release() {
 			m.cpu.Retire(user, sys)
 			m.finalUser, m.finalSys = user, sys
 		}
+		if !m.rss.left {
+			m.leaveHostLocked()
+		}
 		m.as.Release()
 	}
 	m.released = true
@@ -480,8 +487,8 @@ func (m *MemoryManager) mergeAround(start, end uintptr) {
 	}
 	for i := 1; i < len(run); i++ {
 		if p, v := run[i-1], run[i]; mergeable(p, v) {
-			p.End = v.End
 			m.vmas.del(v)
+			m.vmas.setEnd(p, v.End)
 			run[i] = p
 		}
 	}

@@ -126,6 +126,7 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.notePeakVMLocked()
 	return m.mmapLocked(o, length)
 }
 
@@ -414,7 +415,7 @@ func (m *MemoryManager) update(start, end uintptr, fn func(*VMA)) {
 			right := *v
 			right.Offset += int64(end - v.Start)
 			right.Start = end
-			v.End = end
+			m.vmas.setEnd(v, end)
 			m.vmas.add(&right)
 		}
 		fn(v)

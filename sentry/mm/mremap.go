@@ -60,6 +60,7 @@ func (m *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.notePeakVMLocked()
 	if v := m.vmaAt(old); v == nil {
 		return 0, unix.EFAULT
 	} else if v.sealed {

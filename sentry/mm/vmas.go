@@ -15,14 +15,20 @@ import (
 // of them. It also counts the mappings of each file and shared anonymous
 // object, so whether one is still mapped is known without a walk.
 //
+// It counts the bytes of the mappings /proc/PID/maps shows as well
+// (Linux's total_vm, VmSize), for the peak (hiwater.go).
+//
 // Items are pointers the callers may change in place, all but Start (the
-// key), and File and shm (counted): those change by delete and add. The
-// tree may not change during a walk; a caller that changes it collects
-// first. The zero value is empty. Guarded by MemoryManager.mu.
+// key), File and shm (counted): those change by delete and add; End
+// (counted) changes by setEnd. The tree may not change during a walk; a
+// caller that changes it collects first. The zero value is empty. Guarded
+// by MemoryManager.mu.
 type vmaSet struct {
 	t     *btree.BTreeG[*VMA]
 	files map[*os.File]int
 	shms  map[*shmObject]int
+	// shownBytes is the bytes of the shown mappings (VMA.shown).
+	shownBytes uint64
 }
 
 // vmaDegree is the B-tree's degree: nodes of up to 2*16-1 pointers.
@@ -48,6 +54,7 @@ func (s *vmaSet) Len() int {
 func (s *vmaSet) add(v *VMA) {
 	s.init()
 	s.t.ReplaceOrInsert(v)
+	s.shownBytes += v.shownSize()
 	if v.File != nil {
 		s.files[v.File]++
 	}
@@ -64,6 +71,7 @@ func (s *vmaSet) del(v *VMA) {
 	if _, ok := s.t.Delete(v); !ok {
 		return
 	}
+	s.shownBytes -= v.shownSize()
 	if v.File != nil {
 		if s.files[v.File]--; s.files[v.File] == 0 {
 			delete(s.files, v.File)
@@ -74,6 +82,22 @@ func (s *vmaSet) del(v *VMA) {
 			delete(s.shms, v.shm)
 		}
 	}
+}
+
+// setEnd moves the end of v, which is in the set.
+func (s *vmaSet) setEnd(v *VMA, end uintptr) {
+	s.shownBytes -= v.shownSize()
+	v.End = end
+	s.shownBytes += v.shownSize()
+}
+
+// shownSize is the bytes v counts for in VmSize: its length if
+// /proc/PID/maps shows it, else 0.
+func (v *VMA) shownSize() uint64 {
+	if !v.shown() {
+		return 0
+	}
+	return uint64(v.End - v.Start)
 }
 
 // mapsFile reports whether a mapping is of f.

@@ -48,12 +48,15 @@ func naiveGap(vmas []VMA, length, top uintptr) (uintptr, bool) {
 }
 
 // checkSet checks the mirror's invariants: sorted and disjoint, no two
-// neighbours Linux would show as one, the counts of files right.
+// neighbours Linux would show as one, the counts of files and of bytes
+// shown right.
 func checkSet(t *testing.T, m *MemoryManager) {
 	t.Helper()
 	files := make(map[*os.File]int)
 	var prev *VMA
+	var shown uint64
 	for v := range m.vmas.all() {
+		shown += v.shownSize()
 		if v.Start >= v.End {
 			t.Fatalf("empty or inverted mapping %#x-%#x", v.Start, v.End)
 		}
@@ -67,6 +70,9 @@ func checkSet(t *testing.T, m *MemoryManager) {
 			files[v.File]++
 		}
 		prev = v
+	}
+	if shown != m.vmas.shownBytes {
+		t.Fatalf("the mappings shown hold %#x bytes, the set counts %#x", shown, m.vmas.shownBytes)
 	}
 	if len(files) != len(m.vmas.files) {
 		t.Fatalf("%d files mapped, the set counts %d", len(files), len(m.vmas.files))
