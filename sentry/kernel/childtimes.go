@@ -28,10 +28,13 @@ func (tg *ThreadGroup) noteExitCPULocked(user, sys time.Duration) {
 }
 
 // reapWaitedLocked reaps zombie c for its parent, which waited for it: c's
-// times and its children's go to the parent's children's times; k.mu is
-// held.
+// times and its children's go to the parent's children's times, and the
+// larger of c's mark of resident memory and its children's to the
+// parent's children's (maxrss.go); k.mu is held.
 func (k *Kernel) reapWaitedLocked(parent, c *ThreadGroup) {
-	parent.childCPU = parent.childCPU.add(c.exitCPU).add(c.childCPU)
+	u := c.childUsageLocked()
+	parent.childCPU = parent.childCPU.add(cpuTimes{u.User, u.Sys})
+	parent.childMaxRSS = max(parent.childMaxRSS, u.MaxRSS)
 	k.reap(c)
 }
 

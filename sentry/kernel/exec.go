@@ -123,9 +123,13 @@ func (t *Task) exec(p string, byFD bool, open loader.Opener, argv, envv []string
 		name = ExecName(res.Exe)
 	}
 	exeFile := exeFileOf(res)
+	// The old program's mark of resident memory stays the process's
+	// (exec_mmap's setmax_mm_hiwater_rss).
+	oldRSS := oldMM.HiwaterRSS(0)
 	// Under k.mu too: the kernel's CPU time lists the address spaces of
 	// every task under it.
 	t.K.mu.Lock()
+	t.TG.noteMaxRSSLocked(oldRSS)
 	t.mu.Lock()
 	oldExe := t.exeFile
 	t.mm, t.fds, t.exe, t.exeFile, t.name = m, fds, res.Exe, exeFile, name

@@ -641,10 +641,12 @@ func (t *Task) release() {
 	// Released by this, its last user: the process's CPU time, before
 	// its parent may reap it.
 	user, sys, released := m.FinalCPUTime()
+	maxRSS := t.exitHiwaterRSS(m, released)
 	k.mu.Lock()
 	if released {
 		t.TG.noteExitCPULocked(user, sys)
 	}
+	t.TG.noteMaxRSSLocked(maxRSS)
 	st := ExitStatus{Code: t.exitCode}
 	if t.TG.exiting {
 		st = t.TG.status

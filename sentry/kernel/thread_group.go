@@ -88,6 +88,11 @@ type ThreadGroup struct {
 	// the children it reaped with wait and theirs (childtimes.go);
 	// guarded by k.mu.
 	exitCPU, childCPU cpuTimes
+	// maxRSS is the largest mark of resident memory of the address
+	// spaces the process left, childMaxRSS the largest of the children
+	// it reaped with wait and theirs, in bytes (maxrss.go); guarded by
+	// k.mu.
+	maxRSS, childMaxRSS uint64
 
 	// mu guards the process's identity, limits and timers.
 	mu          sync.Mutex

@@ -30,6 +30,9 @@ type WaitResult struct {
 	Status    ExitStatus
 	Stopped   int
 	Continued bool
+	// Usage is what a child that exited used, when the report is its
+	// exit (a zero Usage for a stop, a continue, or a tracee's exit).
+	Usage ChildUsage
 	// held is the zombie a tracer's wait for it releases to its parent
 	// (ThreadGroup.tracerHolds).
 	held *ThreadGroup
@@ -78,6 +81,7 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 			case c.zombie && c.tracerHolds:
 				// Its tracer sees it first.
 			case c.zombie && !o.NoExit:
+				res.Usage = c.childUsageLocked()
 				if !o.NoWait {
 					k.reapWaitedLocked(t.TG, c)
 				}

@@ -24,8 +24,8 @@ func registerProcess(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_VFORK, "vfork", vfork)
 	reg(st, unix.SYS_EXECVE, "execve", execve, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_EXECVEAT, "execveat", execveat, kernel.ArgFD, kernel.ArgPath, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_WAIT4, "wait4", wait4, "rusage zero", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_WAITID, "waitid", waitid, "rusage zero", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_WAIT4, "wait4", wait4, "rusage: CPU times and ru_maxrss of an exit, the rest zero; zero for a stop or continue", kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
+	partial(st, unix.SYS_WAITID, "waitid", waitid, "rusage: CPU times and ru_maxrss of an exit, the rest zero; zero for a stop or continue", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_GETPGID, "getpgid", getpgid, kernel.ArgInt)
 	reg(st, unix.SYS_GETPGRP, "getpgrp", getpgrp)
 	reg(st, unix.SYS_SETPGID, "setpgid", setpgid, kernel.ArgInt, kernel.ArgInt)
@@ -336,13 +336,21 @@ func wait4(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 	}
-	if a.Pointer(3) != 0 {
-		var ru linux.Rusage // the children's use is not counted
-		if err := kernel.CopyOut(t, a.Pointer(3), &ru); err != nil {
-			return 0, err
-		}
+	if err := copyOutChildUsage(t, a.Pointer(3), res.Usage); err != nil {
+		return 0, err
 	}
 	return uintptr(res.PID), nil
+}
+
+// copyOutChildUsage writes the rusage of a child wait4 or waitid found to
+// addr, unless it is 0: its CPU times and peak of resident memory (in
+// KiB), the rest zero, as the sentry does not count them.
+func copyOutChildUsage(t *kernel.Task, addr uintptr, u kernel.ChildUsage) error {
+	if addr == 0 {
+		return nil
+	}
+	ru := linux.Rusage{UTime: timeval(u.User), STime: timeval(u.Sys), MaxRSS: int64(u.MaxRSS / 1024)}
+	return kernel.CopyOut(t, addr, &ru)
 }
 
 func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -404,6 +412,9 @@ func waitid(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	if res.PID == 0 {
 		return 0, clearSiginfo(t, a.Pointer(2))
+	}
+	if err := copyOutChildUsage(t, a.Pointer(4), res.Usage); err != nil {
+		return 0, err
 	}
 	if a.Pointer(2) != 0 {
 		code, status := int32(linux.CLD_EXITED), int32(res.Status.Code)

@@ -25,7 +25,7 @@ func registerSystem(st *kernel.SyscallTable) {
 	reg(st, unix.SYS_PRLIMIT64, "prlimit64", prlimit64, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex, kernel.ArgHex)
 	reg(st, unix.SYS_GETRLIMIT, "getrlimit", getrlimit, kernel.ArgInt, kernel.ArgHex)
 	reg(st, unix.SYS_SETRLIMIT, "setrlimit", setrlimit, kernel.ArgInt, kernel.ArgHex)
-	partial(st, unix.SYS_GETRUSAGE, "getrusage", getrusage, "times are the sentry's, memory figures zero", kernel.ArgInt, kernel.ArgHex)
+	partial(st, unix.SYS_GETRUSAGE, "getrusage", getrusage, "CPU times and ru_maxrss; the other figures zero", kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_TIMES, "times", times, "times are the sentry's", kernel.ArgHex)
 	reg(st, unix.SYS_SCHED_GETAFFINITY, "sched_getaffinity", schedGetaffinity, kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", schedSetaffinity, "the mask is kept (sched_getaffinity, getcpu); threads run where the host schedules them", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
@@ -158,11 +158,14 @@ func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	default:
 		return 0, unix.EINVAL
 	}
-	user, sys := t.TG.CPUTime()
+	var ru linux.Rusage
 	if a.Int(0) == unix.RUSAGE_CHILDREN {
-		user, sys = t.TG.ChildrenCPUTime()
+		user, sys := t.TG.ChildrenCPUTime()
+		ru.UTime, ru.STime, ru.MaxRSS = timeval(user), timeval(sys), int64(t.TG.ChildrenMaxRSS()/1024)
+	} else {
+		user, sys := t.TG.CPUTime()
+		ru.UTime, ru.STime, ru.MaxRSS = timeval(user), timeval(sys), int64(t.MaxRSS()/1024)
 	}
-	ru := linux.Rusage{UTime: timeval(user), STime: timeval(sys)}
 	return 0, kernel.CopyOut(t, a.Pointer(1), &ru)
 }
 
