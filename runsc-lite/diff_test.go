@@ -30,6 +30,7 @@ var diffPrograms = []string{
 	"system",        // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
 	"rlimit",        // RLIMIT_AS/RLIMIT_DATA on mmap/mremap/brk/mprotect and fork, RLIMIT_CPU values, CPU time in getrusage/clock_gettime
 	"memory",        // mmap/munmap/mprotect/brk/mremap/madvise/msync
+	"maxrss",        // high-water marks: ru_maxrss of getrusage (SELF, THREAD, CHILDREN: the largest waited-for descendant's), wait4 and waitid; VmHWM and VmPeak after munmap; kept across execve while the new program's marks start again
 	"noreserve",     // MAP_NORESERVE reservations far beyond the sandbox's memory (ASan's shadow): not committed, pages touched, mprotect, mremap, fork, smaps "nr"
 	"efault",        // bad pointers everywhere
 	"process",       // fork/vfork/wait4/waitid/execve, pipes between processes

@@ -62,15 +62,18 @@ func statm(t *kernel.Task) string {
 	return fmt.Sprintf("%d %d %d %d 0 %d 0\n", p(s.size), p(s.rss), p(s.rssFile), p(s.exe), p(s.data+s.stack))
 }
 
-// statusMemory is the Vm and Rss lines of /proc/PID/status.
+// statusMemory is the Vm and Rss lines of /proc/PID/status. The peaks
+// (VmPeak, VmHWM) are at least the figures now, as task_mem makes them.
 func statusMemory(t *kernel.Task) string {
-	s := totals(t, t.MM().Usage())
+	m := t.MM()
+	s := totals(t, m.Usage())
+	peakVM, hwm := max(m.HiwaterVM(), s.size), m.HiwaterRSS(s.rss)
 	var b strings.Builder
 	for _, l := range []struct {
 		name string
 		v    uint64
 	}{
-		{"VmSize", s.size}, {"VmLck", s.locked}, {"VmRSS", s.rss}, {"RssAnon", s.rssAnon},
+		{"VmPeak", peakVM}, {"VmSize", s.size}, {"VmLck", s.locked}, {"VmHWM", hwm}, {"VmRSS", s.rss}, {"RssAnon", s.rssAnon},
 		{"RssFile", s.rssFile}, {"RssShmem", 0}, {"VmData", s.data}, {"VmStk", s.stack}, {"VmExe", s.exe},
 	} {
 		fmt.Fprintf(&b, "%s:\t%8d kB\n", l.name, l.v/1024) // task_mem's SEQ_PUT_DEC: a tab, then width 8
