@@ -1,6 +1,7 @@
 package clocks
 
 import (
+	"math"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -62,16 +63,19 @@ const (
 	// maxSlew is how much faster or slower than the measured rate the
 	// clocks run while they make up an error.
 	maxSlew = 20e-6
+	// maxRateError is the largest error of the measured rate the clocks
+	// are first published with (rateError); a sample's width is about
+	// 100 ns on a 2-core VM, so firstCalibration's is about 10 ppm.
+	maxRateError = 10e-6
 	// maxBehind is how far behind the host the clocks may fall before they
 	// step forward rather than slew (a paused VM, a counter that stopped).
 	maxBehind = time.Millisecond
 	// firstCalibration is when the counter is first measured, after the
 	// first sample; the intervals then grow to calibrationInterval.
-	firstCalibration    = 10 * time.Millisecond
+	firstCalibration    = 20 * time.Millisecond
 	calibrationInterval = time.Second
-	// hostWaitMargin is what HostWait adds, relatively: more than the
-	// measured rate's error (a few ppm from firstCalibration on) and
-	// maxSlew together.
+	// hostWaitMargin is what HostWait adds, relatively: more than
+	// maxRateError and maxSlew together.
 	hostWaitMargin = 50e-6
 	// realtimeStep is how far the host's realtime clock must move against
 	// its monotonic one (a host clock set) before the sandbox's follows:
@@ -165,13 +169,38 @@ func calibrate() {
 	for wait := firstCalibration; ; wait = min(wait*4, calibrationInterval) {
 		time.Sleep(wait)
 		s := takeSample()
-		if time.Duration(s.width)*time.Second > maxWidth*time.Duration(ticksPerSecond(s)) {
-			continue // preempted: measure at the next interval
-		}
 		counter.mu.Lock()
-		recalibrate(s, min(wait*4, calibrationInterval))
+		switch {
+		case nanoseconds(counter.first.width, s) > maxWidth:
+			// Preempted while taking the first sample: start again.
+			counter.first = s
+		case nanoseconds(s.width, s) > maxWidth:
+			// Preempted now: measure at the next interval.
+		case counter.line.Load() == nil && rateError(s) > maxRateError:
+			// Too soon to tell the rate well enough to publish.
+		default:
+			recalibrate(s, min(wait*4, calibrationInterval))
+		}
 		counter.mu.Unlock()
 	}
+}
+
+// nanoseconds converts ticks at the rate measured up to s; the largest
+// duration if the rate makes no sense.
+func nanoseconds(ticks uint64, s sample) time.Duration {
+	rate := ticksPerSecond(s)
+	if rate == 0 {
+		return math.MaxInt64
+	}
+	return time.Duration(float64(ticks) * float64(time.Second) / float64(rate))
+}
+
+// rateError bounds the error of the rate measured from the first sample
+// to s: each sample's clock reading was taken within its width of its
+// counter reading.
+func rateError(s sample) float64 {
+	f := counter.first
+	return float64(nanoseconds(f.width+s.width, s)) / float64(s.mono-f.mono)
 }
 
 // ticksPerSecond is the counter's rate measured from the first sample to
