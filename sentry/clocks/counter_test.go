@@ -1,14 +1,10 @@
 package clocks
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"runsc-lite/vdso"
 )
 
 func TestLinearAt(t *testing.T) {
@@ -88,23 +84,6 @@ func TestHostWait(t *testing.T) {
 		got := HostWait(d)
 		if d <= 0 && got != 0 || d > 0 && float64(got) < float64(d)*(1+maxSlew) {
 			t.Errorf("HostWait(%v) = %v", d, got)
-		}
-	}
-}
-
-// readPage reads a page as the vDSO does: CLOCK_MONOTONIC now.
-func readPage(p *Page) (int64, bool) {
-	v := (*vdso.Params)(unsafe.Pointer(&p.mem[0]))
-	for {
-		seq := atomic.LoadUint64(&v.Seq)
-		if seq&1 != 0 {
-			continue
-		}
-		ready := atomic.LoadUint64(&v.Ready)
-		l := linear{baseCycles: atomic.LoadUint64(&v.BaseCycles), baseNs: atomic.LoadInt64(&v.BaseMono), mult: atomic.LoadUint64(&v.Mult)}
-		now := l.at(rdtscOrdered())
-		if atomic.LoadUint64(&v.Seq) == seq {
-			return now, ready != 0
 		}
 	}
 }
