@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"sync"
@@ -21,7 +22,15 @@ import (
 // pages: writes past the end, truncations up, fallocate (even with
 // FALLOC_FL_KEEP_SIZE, which allocates too) and copy up. Charging by size
 // rather than by pages written overcounts sparse files, but the sentry
-// cannot see pages the application fills through a mapping. Beyond the
+// cannot see pages the application fills through a mapping. The one
+// exception is the holes of a host file copied up: the copy keeps them
+// (copyup.go), so a sparse file of 13 GiB with one page of data costs a
+// page, not 13 GiB and ENOSPC; those holes are left out of the charge
+// (dataCharge.holes) for as long as the file keeps them. A write or an
+// allocation first takes out of them the holes it fills and those the
+// file lost since (pages filled through a mapping, seen in st_blocks),
+// so what the application fills is charged at its next write at the
+// latest; a truncation takes out those it cuts off. Beyond the
 // limit the change fails with ENOSPC, as a full tmpfs does. The charge is
 // returned by a truncation down, and when the memfd is garbage collected
 // (the file is unlinked and no longer open); a failed charge collects
@@ -41,6 +50,10 @@ type dataCharge struct {
 	// file takes of it (reserved or settled), guarded by mu.
 	space *space
 	held  uint64
+	// holes is the bytes of the holes a copied-up host file came with
+	// that the charge leaves out (at most those the file still has);
+	// guarded by mu.
+	holes uint64
 }
 
 // space is the size of a memory filesystem mounted with one (tmpfs's
@@ -176,11 +189,18 @@ func (c *dataCharge) release() {
 	}
 }
 
+// target is what a file of size bytes is charged: its pages, less the
+// holes left out; c.mu is held.
+func (c *dataCharge) target(size int64) uint64 {
+	pages := pagesFor(size)
+	return pages - min(c.holes, pages)
+}
+
 // grow charges the file up to size bytes, or fails with ENOSPC.
 func (c *dataCharge) grow(ctx context.Context, size int64) error {
-	want := pagesFor(size)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	want := c.target(size)
 	if want <= c.bytes {
 		return nil
 	}
@@ -204,6 +224,7 @@ func (c *dataCharge) grow(ctx context.Context, size int64) error {
 		}
 		time.Sleep(time.Millisecond)
 		c.mu.Lock()
+		want = c.target(size)
 		if want <= c.bytes {
 			return nil
 		}
@@ -212,14 +233,77 @@ func (c *dataCharge) grow(ctx context.Context, size int64) error {
 	return nil
 }
 
+// fillHoles takes out of the holes left out of the charge those a write
+// or an allocation of [off, off+length) of data is about to fill, and
+// those data no longer has, and returns the size grow is then to charge
+// for: off+length, or the file's size if larger while holes are left out
+// (the charge of a file with holes is not a prefix of it).
+func (c *dataCharge) fillHoles(data *os.File, off, length int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.holes == 0 {
+		return off + length
+	}
+	var st unix.Stat_t
+	if unix.Fstat(int(data.Fd()), &st) != nil {
+		c.holes = 0 // charge it all rather than too little
+		return off + length
+	}
+	pages := pagesFor(st.Size)
+	now := pages - min(uint64(st.Blocks)*512, pages)
+	filled, err := holeBytes(data, off, min(off+length, st.Size))
+	if err != nil {
+		filled = now
+	}
+	c.holes = min(c.holes, now-min(filled, now))
+	return max(off+length, st.Size)
+}
+
+// holeBytes returns the bytes of the holes of data in the pages of [off,
+// end), found with SEEK_HOLE and SEEK_DATA (a memfd's holes are whole
+// pages). It moves data's file offset, which nothing here uses.
+func holeBytes(data *os.File, off, end int64) (uint64, error) {
+	fd := int(data.Fd())
+	stop := int64(pagesFor(end))
+	var total uint64
+	for pos := off &^ 4095; pos < stop; {
+		hole, err := unix.Seek(fd, pos, unix.SEEK_HOLE)
+		if err == unix.ENXIO || err == nil && hole >= stop {
+			break // pos is at or past the end
+		}
+		if err != nil {
+			return 0, fmt.Errorf("SEEK_HOLE: %w", err)
+		}
+		next, err := unix.Seek(fd, hole, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			next = stop // a hole to the end of the file
+		} else if err != nil {
+			return 0, fmt.Errorf("SEEK_DATA: %w", err)
+		}
+		next = min(next, stop)
+		total += uint64(next - hole)
+		pos = next
+	}
+	return total, nil
+}
+
 // reclaimTries bounds the wait for deleted files' charges when the account
 // is full: about 20 ms, on the path that fails anyway.
 const reclaimTries = 20
 
-// truncate sets the charge to size bytes, which the file now has.
-func (c *dataCharge) truncate(ctx context.Context, size int64) error {
-	want := pagesFor(size)
+// truncate sets the charge of data to size bytes, which the file now
+// has.
+func (c *dataCharge) truncate(ctx context.Context, data *os.File, size int64) error {
 	c.mu.Lock()
+	if c.holes > 0 {
+		// The holes past size go with the truncation.
+		h, err := holeBytes(data, 0, size)
+		if err != nil {
+			h = 0
+		}
+		c.holes = min(c.holes, h)
+	}
+	want := c.target(size)
 	if want < c.bytes {
 		c.mem.Uncharge(usage.Files, c.bytes-want)
 		c.bytes = want

@@ -310,7 +310,7 @@ func (n *node) SetAttr(ctx context.Context, a vfs.Attr) error {
 		if err != nil {
 			return err
 		}
-		if err := n.charge.truncate(ctx, a.Size); err != nil {
+		if err := n.charge.truncate(ctx, data, a.Size); err != nil {
 			return err
 		}
 		err = data.Truncate(a.Size)

@@ -137,7 +137,7 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 	if off > math.MaxInt64-int64(len(p)) {
 		return 0, unix.EFBIG
 	}
-	if err := charge.grow(ctx, off+int64(len(p))); err != nil {
+	if err := charge.grow(ctx, charge.fillHoles(data, off, int64(len(p)))); err != nil {
 		return 0, err
 	}
 	fits, err := charge.reserve(data, off, int64(len(p)), true)
@@ -214,7 +214,7 @@ func (f *file) Allocate(ctx context.Context, mode uint32, off, length int64) err
 	}
 	// Invalid ranges are the host's to refuse.
 	if off >= 0 && length > 0 && off <= math.MaxInt64-length && mode&(unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_COLLAPSE_RANGE) == 0 {
-		if err := charge.grow(ctx, off+length); err != nil {
+		if err := charge.grow(ctx, charge.fillHoles(data, off, length)); err != nil {
 			return err
 		}
 		if _, err := charge.reserve(data, off, length, false); err != nil {

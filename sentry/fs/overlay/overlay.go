@@ -24,7 +24,13 @@
 //     keeps mapping the host file (as overlayfs before Linux 4.19).
 //   - The memfd of an unlinked file is closed by the garbage collector when
 //     the last open file and mapping are gone.
-//   - File contents are charged to the sandbox's memory limit by size;
+//   - A regular file's copy up copies its data extents only (SEEK_DATA
+//     and SEEK_HOLE on the host file, as Linux's overlayfs copies up):
+//     holes stay holes in the memfd, so a sparse host file costs the
+//     memory of its data, and st_blocks, SEEK_DATA and SEEK_HOLE stay
+//     what they were.
+//   - File contents are charged to the sandbox's memory limit by size,
+//     less the holes a copied-up file came with while it keeps them;
 //     beyond it, writes fail with ENOSPC (charge.go), as they do beyond
 //     the size a memory filesystem was mounted with (tmpfs's size=).
 //   - Extended attributes (user.*, trusted.*, security.*) are stored on
