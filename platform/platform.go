@@ -83,6 +83,11 @@ type AddressSpace interface {
 	// Resident sets vec[i] to 1 if page i from addr is present in the
 	// host process's page tables, else 0 (ResidentPages).
 	Resident(addr uintptr, vec []byte) error
+	// Private sets vec[i] to 1 if page i from addr is the host process's
+	// own anonymous copy (in memory or swapped out), else 0: in a private
+	// file mapping, the pages the process wrote, which no longer follow
+	// the file (PrivatePages).
+	Private(addr uintptr, vec []byte) error
 	// PeakResident returns the most bytes the address space has had
 	// resident at once: Linux's hiwater_rss, the host's VmHWM of the
 	// host process that holds it (ProcessPeakResident), the platform's

@@ -15,11 +15,13 @@ import (
 
 const pageSize = abi.PageSize
 
-// pagemapPresent and pagemapSwapped are the "page present" and "page
-// swapped" bits of a /proc/<pid>/pagemap entry.
+// pagemapPresent, pagemapSwapped and pagemapFile are the "page present",
+// "page swapped" and "file-page or shared-anon" bits of a
+// /proc/<pid>/pagemap entry.
 const (
 	pagemapPresent = 1 << 63
 	pagemapSwapped = 1 << 62
+	pagemapFile    = 1 << 61
 )
 
 // NoneInMemory reports whether no page of [addr, addr+length) of process
@@ -57,6 +59,22 @@ func NoneInMemory(pid int, addr, length uintptr) bool {
 // privilege (only the frame numbers do). A page the process has not
 // faulted in reads as absent even if another process has it in memory.
 func ResidentPages(pid int, addr uintptr, vec []byte) error {
+	return pagemapPages(pid, addr, vec, func(e uint64) bool { return e&pagemapPresent != 0 })
+}
+
+// PrivatePages implements AddressSpace.Private for platforms whose
+// application memory is real memory of host process pid, from the same
+// pagemap: a page present or swapped out that is no file's page nor
+// shared memory is the process's own anonymous copy.
+func PrivatePages(pid int, addr uintptr, vec []byte) error {
+	return pagemapPages(pid, addr, vec, func(e uint64) bool {
+		return e&(pagemapPresent|pagemapSwapped) != 0 && e&pagemapFile == 0
+	})
+}
+
+// pagemapPages sets vec[i] to 1 if the /proc/<pid>/pagemap entry of page
+// i from addr passes test, else 0.
+func pagemapPages(pid int, addr uintptr, vec []byte, test func(entry uint64) bool) error {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/pagemap")
 	if err != nil {
 		return fmt.Errorf("opening the pagemap of process %d: %w", pid, err)
@@ -72,7 +90,7 @@ func ResidentPages(pid int, addr uintptr, vec []byte) error {
 		}
 		for i := range n {
 			vec[done+i] = 0
-			if entries[i]&pagemapPresent != 0 {
+			if test(entries[i]) {
 				vec[done+i] = 1
 			}
 		}

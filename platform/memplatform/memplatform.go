@@ -262,6 +262,10 @@ func (as *AddressSpace) Resident(addr uintptr, vec []byte) error {
 	return nil
 }
 
+// Private implements platform.AddressSpace: every mapped page is the
+// address space's own copy (even a shared mapping's, here).
+func (as *AddressSpace) Private(addr uintptr, vec []byte) error { return as.Resident(addr, vec) }
+
 // PeakResident implements platform.AddressSpace: the most pages mapped
 // at once.
 func (as *AddressSpace) PeakResident() (uint64, error) {

@@ -272,11 +272,22 @@ func (as *addressSpace) Discard(addr, length uintptr) error {
 
 // Resident implements platform.AddressSpace.
 func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
+	return as.pagemap(platform.ResidentPages, addr, vec)
+}
+
+// Private implements platform.AddressSpace.
+func (as *addressSpace) Private(addr uintptr, vec []byte) error {
+	return as.pagemap(platform.PrivatePages, addr, vec)
+}
+
+// pagemap runs read, one of the platform's pagemap readers, on the stub
+// process while it is surely the stub.
+func (as *addressSpace) pagemap(read func(pid int, addr uintptr, vec []byte) error, addr uintptr, vec []byte) error {
 	if !as.Enter() {
 		return errGone
 	}
 	defer as.Leave()
-	return platform.ResidentPages(as.pid, addr, vec)
+	return read(as.pid, addr, vec)
 }
 
 // gone turns the ESRCH of a copy from a dead stub into errGone.

@@ -508,6 +508,17 @@ const discardScan = 1 << 14
 // Resident implements platform.AddressSpace. As for ReadAt, a dead stub
 // is caught by the host: its pagemap is gone.
 func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
+	return as.pagemap(platform.ResidentPages, addr, vec)
+}
+
+// Private implements platform.AddressSpace, as Resident.
+func (as *addressSpace) Private(addr uintptr, vec []byte) error {
+	return as.pagemap(platform.PrivatePages, addr, vec)
+}
+
+// pagemap runs read, one of the platform's pagemap readers, on the stub
+// process once the changes left to a resume are made.
+func (as *addressSpace) pagemap(read func(pid int, addr uintptr, vec []byte) error, addr uintptr, vec []byte) error {
 	if !as.Enter() {
 		return errGone
 	}
@@ -515,7 +526,7 @@ func (as *addressSpace) Resident(addr uintptr, vec []byte) error {
 	if err := as.flushEntered(); err != nil {
 		return err
 	}
-	return platform.ResidentPages(as.pid, addr, vec)
+	return read(as.pid, addr, vec)
 }
 
 // PeakResident implements platform.AddressSpace: the stub process's

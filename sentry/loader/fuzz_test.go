@@ -133,6 +133,7 @@ func (as *fakeAS) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr
 	return 0, unix.EINVAL
 }
 func (as *fakeAS) Resident(addr uintptr, vec []byte) error         { return unix.EINVAL }
+func (as *fakeAS) Private(addr uintptr, vec []byte) error          { return unix.EINVAL }
 func (as *fakeAS) PeakResident() (uint64, error)                   { return 0, unix.EINVAL }
 func (as *fakeAS) Populate(addr, length uintptr, write bool) error { return unix.EINVAL }
 func (as *fakeAS) Discard(addr, length uintptr) error              { return unix.EINVAL }

@@ -177,6 +177,13 @@ func (d *deferredAS) Resident(addr uintptr, vec []byte) error {
 	return d.AddressSpace.Resident(addr, vec)
 }
 
+func (d *deferredAS) Private(addr uintptr, vec []byte) error {
+	if err := d.flush(); err != nil {
+		return err
+	}
+	return d.AddressSpace.Private(addr, vec)
+}
+
 func (d *deferredAS) Populate(addr, length uintptr, write bool) error {
 	if err := d.flush(); err != nil {
 		return err
