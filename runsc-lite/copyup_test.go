@@ -51,3 +51,18 @@ func runCopyUp(t *testing.T, name string, flags []string, setup func(t *testing.
 		})
 	}
 }
+
+// TestCopyUpMappings: mappings of a host file made before it was first
+// written, shared and private, in the writing process and in another,
+// see the writes as they would on a disk file, and a private mapping's
+// own pages stay its own. Before, they kept mapping the host file and
+// never saw a write (SQLite with mmap_size read half the rows), and the
+// page the writer appended was a SIGBUS.
+func TestCopyUpMappings(t *testing.T) {
+	runCopyUp(t, "mappings", nil, func(t *testing.T, dir string) {
+		data := strings.Repeat("a", 4096) + strings.Repeat("b", 4096) + strings.Repeat("c", 4096)
+		if err := os.WriteFile(filepath.Join(dir, "data"), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -175,7 +175,7 @@ func dropAllowed(v *VMA, advice int) error {
 // it) of a private file mapping afresh, which drops its private pages:
 // the next read sees the file's contents.
 func (m *MemoryManager) remapFresh(v VMA) error {
-	o := MmapOpts{Addr: v.Start, Length: v.End - v.Start, Prot: v.Prot, Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, Name: v.Name, NameSource: v.nameSource, Dev: v.Dev, Ino: v.Ino, noReserve: v.noReserve}
+	o := MmapOpts{Addr: v.Start, Length: v.End - v.Start, Prot: v.Prot, Flags: unix.MAP_PRIVATE | unix.MAP_FIXED, Name: v.Name, NameSource: v.nameSource, Dev: v.Dev, Ino: v.Ino, noReserve: v.noReserve, Backing: v.backing}
 	if v.File == nil {
 		o.Flags |= unix.MAP_ANONYMOUS
 	} else {

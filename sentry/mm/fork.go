@@ -1,7 +1,6 @@
 package mm
 
 import (
-	"fmt"
 	"os"
 	"sync"
 
@@ -11,13 +10,7 @@ import (
 )
 
 // dupFile returns a new descriptor for v's file, owned by the caller.
-func dupFile(v *VMA) (*os.File, error) {
-	fd, err := unix.FcntlInt(v.File.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("duplicating mapped file: %w", err)
-	}
-	return os.NewFile(uintptr(fd), v.File.Name()), nil
-}
+func dupFile(v *VMA) (*os.File, error) { return dupOf(v.File) }
 
 // sharedFiles counts, for each mapped file a fork shared, the memory
 // managers holding it beyond the first. A fork shares the parent's
@@ -124,6 +117,10 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 			c.Release()
 			return nil, err
 		}
+	}
+	if err := c.tellBackings(); err != nil {
+		c.Release()
+		return nil, err
 	}
 	return c, nil
 }

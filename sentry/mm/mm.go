@@ -20,6 +20,10 @@
 // area growing down from below the reserved range, randomized by up to
 // 1 TiB like mmap_rnd_bits=28, and brk after the executable.
 //
+// A file mapping's contents may move to another file while it is mapped:
+// the overlay's copy up of a host file moves its mappings onto the copy
+// (reback.go), so that they see the writes that follow.
+//
 // Memory limits (account.go): every address space charges what it
 // commits to the sandbox's usage.Memory, as Linux charges commit
 // (VM_ACCOUNT): writable private mappings (anonymous or file, brk, stacks)
@@ -94,6 +98,9 @@ type VMA struct {
 	aioRing bool
 	// sealed is VM_SEALED (mseal.go).
 	sealed bool
+	// backing is MmapOpts.Backing: what the file's contents may move off
+	// (reback.go); nil once they did.
+	backing Backing
 	// noReserve is VM_NORESERVE: MAP_NORESERVE outside strict overcommit
 	// (usage.Memory.ChargesNoReserve). The mapping is not charged, then or
 	// after (mprotect, mremap, fork), and the host maps it MAP_NORESERVE
@@ -502,7 +509,7 @@ func mergeable(p, v *VMA) bool {
 	return p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
 		p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
 		p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork && p.sealed == v.sealed &&
-		p.noReserve == v.noReserve &&
+		p.noReserve == v.noReserve && p.backing == v.backing &&
 		(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset)
 }
 

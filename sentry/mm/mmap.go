@@ -32,6 +32,9 @@ type MmapOpts struct {
 	// Tracker, if set, is told that File is mapped, and again when the
 	// last piece of this mapping (or of a forked child's copy) goes.
 	Tracker MapTracker
+	// Backing, if set, is what File's contents may move off while it is
+	// mapped (reback.go): told of the mapping, and of a fork's copy.
+	Backing Backing
 	// noReserve maps a mapping afresh that was VM_NORESERVE, whatever
 	// vm.overcommit_memory says now.
 	noReserve bool
@@ -127,7 +130,7 @@ func (m *MemoryManager) mmap(o MmapOpts) (uintptr, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	defer m.notePeakVMLocked()
-	return m.mmapLocked(o, length)
+	return m.mmapBacked(o, length)
 }
 
 // mapCount is how many mappings the address space has, for
@@ -180,6 +183,7 @@ func (m *MemoryManager) mmapLocked(o MmapOpts, length uintptr) (uintptr, error) 
 	v := VMA{
 		Start: addr, End: addr + length, Prot: o.Prot, Shared: kind != unix.MAP_PRIVATE,
 		File: o.File, Offset: o.Offset, Name: o.Name, nameSource: o.NameSource, Dev: o.Dev, Ino: o.Ino,
+		backing: o.Backing,
 		Locked:  m.lockFuture || o.Flags&unix.MAP_LOCKED != 0,
 		noWrite: kind != unix.MAP_PRIVATE && o.ReadOnlyFile,
 		aioRing: o.AIORing,

@@ -47,7 +47,7 @@ func (m *MemoryManager) remapOpts(start, size, pgoff uintptr, flags int) (MmapOp
 		Addr: start, Length: size, Prot: v.Prot,
 		Flags: flags&unix.MAP_NONBLOCK | unix.MAP_SHARED | unix.MAP_FIXED | unix.MAP_POPULATE,
 		File:  v.File, Offset: int64(pgoff * pageSize), Name: v.Name, NameSource: v.nameSource, Dev: v.Dev, Ino: v.Ino,
-		ReadOnlyFile: v.noWrite, noReserve: v.noReserve,
+		ReadOnlyFile: v.noWrite, noReserve: v.noReserve, Backing: v.backing,
 	}
 	if v.Locked {
 		o.Flags |= unix.MAP_LOCKED

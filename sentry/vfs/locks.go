@@ -10,6 +10,9 @@ package vfs
 //	    descriptors /proc/PID/fd lists may include the listing one, and
 //	    only what needs no lock is read of them, as File.Readable)
 //	  the filesystems' locks (overlay's FS.mu, ...)
+//	  an address space's lock (mm.MemoryManager.mu): the overlay's copy
+//	  up moves the mappings of the file it copies under FS.mu
+//	  (sentry/mm/reback.go)
 //	  the platform's address-space locks: a read or write at the file
 //	  position copies to or from application memory under File.mu
 //	  (usermem.IOSequence), as Linux holds f_pos_lock; what the

@@ -36,6 +36,7 @@ func (n *node) copyUp(ctx context.Context) error {
 		n.lower = nil
 	}
 	n.up = true
+	n.moveMappings()
 	return nil
 }
 

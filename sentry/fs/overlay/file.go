@@ -2,11 +2,13 @@ package overlay
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 
 	"golang.org/x/sys/unix"
 
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -176,9 +178,28 @@ func (f *file) Release() {
 
 // MappableFile implements vfs.Mappable.
 func (f *file) MappableFile() (*os.File, error) {
+	f.n.fs.mu.Lock()
+	defer f.n.fs.mu.Unlock()
+	return f.mappableLocked()
+}
+
+// MappableBacking implements mm.BackedMappable: the file MappableFile
+// returns, and while that is the lower file, what its mapping holds so
+// that the copy up moves it onto the copy (mapped.go).
+func (f *file) MappableBacking() (*os.File, mm.Backing, error) {
 	n := f.n
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
+	hf, err := f.mappableLocked()
+	if err != nil || n.up {
+		return hf, nil, err
+	}
+	return hf, n.backing(), nil
+}
+
+// mappableLocked is MappableFile; fs.mu is held.
+func (f *file) mappableLocked() (*os.File, error) {
+	n := f.n
 	if !n.up {
 		if m, ok := f.lower.(vfs.Mappable); ok {
 			return m.MappableFile()
@@ -189,11 +210,16 @@ func (f *file) MappableFile() (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.FcntlInt(data.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	return dupFD(data)
+}
+
+// dupFD returns a new descriptor of f, owned by the caller.
+func dupFD(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("duplicating a memory file: %w", err)
 	}
-	return os.NewFile(uintptr(fd), data.Name()), nil
+	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
 // Allocate implements vfs.Allocator.

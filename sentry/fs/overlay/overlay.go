@@ -20,8 +20,14 @@
 //     they never collide with host numbers. A memory-only filesystem gets a
 //     device number of its own and inode numbers from 1.
 //   - A file opened read-only before it is copied up reads the current
-//     contents (it switches to the copy); a mapping made before the copy up
-//     keeps mapping the host file (as overlayfs before Linux 4.19).
+//     contents (it switches to the copy), and so do the mappings made
+//     before the copy up, shared and private, in every process: the copy
+//     up moves them onto the copy, a private mapping keeping the pages it
+//     wrote itself (mapped.go, sentry/mm/reback.go). The sandbox is a
+//     plain file system to the application, where one page cache backs
+//     every mapping of a file; Linux's overlayfs leaves such mappings on
+//     the lower file (its documented "non-standard behavior"), which left
+//     a SQLite reader with mmap_size reading the host's rows.
 //   - The memfd of an unlinked file is closed by the garbage collector when
 //     the last open file and mapping are gone.
 //   - A regular file's copy up copies its data extents only (SEEK_DATA
@@ -38,6 +44,11 @@
 //     (xattr.go).
 //   - One mutex per filesystem guards the tree and every node's attributes;
 //     file data is read and written without it.
+//
+// Lock order, outermost first: node.dataMu; FS.mu; an address space's
+// lock (mm.MemoryManager.mu, which the copy up takes to move mappings,
+// and under which mm tells a lowerMaps of a mapping); lowerMaps.mu and
+// dataCharge.mu, leaves.
 package overlay
 
 import (
@@ -151,6 +162,9 @@ type node struct {
 	linkable  bool   // an O_TMPFILE file a link may still name (Tmpfile)
 	sealable  bool   // a memfd made with MFD_ALLOW_SEALING (seal.go); set before it is shared
 	flags     uint32 // inode attribute flags, FS_*_FL (fileattr.go)
+	// maps is what the mappings of the lower file hold (mapped.go): nil
+	// until one is made, and once the copy up moved them.
+	maps *lowerMaps
 	// anonName is what /proc/PID/fd shows of a file no directory holds
 	// (SetAnonName); set before it is shared.
 	anonName string

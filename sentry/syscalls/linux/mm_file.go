@@ -1,6 +1,8 @@
 package linux
 
 import (
+	"os"
+
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/abi"
@@ -55,11 +57,11 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 			return err
 		}
 	}
-	hf, err := f.MappableFile()
+	hf, backing, err := mappableFile(f)
 	if err != nil {
 		return err
 	}
-	o.File, o.Dev, o.Ino = hf, st.Dev, st.Ino
+	o.File, o.Backing, o.Dev, o.Ino = hf, backing, st.Dev, st.Ino
 	if t, ok := f.Impl().(mm.MapTracker); ok {
 		o.Tracker = t
 	} else if w := f.WriteTracker(); w != nil {
@@ -71,4 +73,15 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 		o.Name = n.LinkName() // a socket's rings: "socket:[ino]", as d_path names it
 	}
 	return nil
+}
+
+// mappableFile returns the host file to map for f and, for a file whose
+// contents may move while it is mapped (an overlay's file not yet copied
+// up), what the mapping holds (mm.Backing).
+func mappableFile(f *vfs.File) (*os.File, mm.Backing, error) {
+	if b, ok := f.Impl().(mm.BackedMappable); ok {
+		return b.MappableBacking()
+	}
+	hf, err := f.MappableFile()
+	return hf, nil, err
 }
