@@ -41,6 +41,8 @@ static pid_t reader(int *go, int *done) {
 		exit(1);
 	pid_t pid = fork();
 	if (pid == 0) {
+		close(to[1]); /* the parent's death is an end of file */
+		close(from[0]);
 		int fd = open("data", O_RDONLY);
 		char *m = mmap(NULL, 4 * P, PROT_READ, MAP_SHARED, fd, 0);
 		if (m == MAP_FAILED)
@@ -51,6 +53,8 @@ static pid_t reader(int *go, int *done) {
 		show("reader's shared mapping", m);
 		_exit(0);
 	}
+	close(to[0]);
+	close(from[1]);
 	*go = to[1];
 	*done = from[0];
 	return pid;
@@ -99,6 +103,7 @@ int main(int argc, char **argv) {
 		return 1;
 	pid_t heir = fork(); /* inherits the mappings */
 	if (heir == 0) {
+		close(hgo[1]);
 		if (read(hgo[0], &c, 1) != 1)
 			_exit(1);
 		show("inherited shared", sh);

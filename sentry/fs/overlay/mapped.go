@@ -16,7 +16,9 @@ import (
 // page cache), so a copy up moves the mappings of the host file onto the
 // copy (mm.MemoryManager.Reback) rather than leaving them stale, as
 // Linux's overlayfs does (its mappings made before a copy up keep the
-// lower file: "Non-standard behavior" in its documentation). A SQLite
+// lower file: "Non-standard behavior" in its documentation; on Linux
+// 6.18, runsc-lite/testdata/copyup/mappings.c on an overlayfs mount still
+// reads the lower pages and gets SIGBUS past the lower file's end). A SQLite
 // reader with mmap_size that maps the database before a writer's first
 // write would otherwise read the rows of the host file forever.
 
