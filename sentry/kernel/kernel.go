@@ -127,6 +127,8 @@ type Kernel struct {
 	// Pipes are the sandbox's pipe limits (/proc/sys/fs/pipe-*) and the
 	// pipe pages each user holds (package pipe).
 	Pipes *pipe.Accounts
+	// nrOpen is /proc/sys/fs/nr_open (limits.go).
+	nrOpen atomic.Uint32
 	// Inotify counts each user's inotify instances against
 	// /proc/sys/fs/inotify/max_user_instances (package inotify).
 	Inotify *inotify.Users
@@ -186,6 +188,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k.AIO = aio.NewLimits()
 	k.Pipes = pipe.NewAccounts()
 	k.Inotify = inotify.NewUsers()
+	k.nrOpen.Store(NROpenMax)
 	return k
 }
 

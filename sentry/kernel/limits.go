@@ -7,6 +7,18 @@ import (
 
 const infinity = ^uint64(0)
 
+// nr_open's bounds (/proc/sys/fs/nr_open): RLIMIT_NOFILE's hard limit is
+// at most nr_open, for root too (do_prlimit's EPERM). Linux's default,
+// 1024*1024, is also the sandbox's largest: a descriptor table is a slice
+// as long as its highest descriptor (vfs.FDTable), so descriptors stay
+// below it whatever the limit says, and root may lower nr_open but not
+// raise it past that (EINVAL, as Linux answers past its own largest,
+// 2^31-64). The smallest is BITS_PER_LONG, as Linux's.
+const (
+	NROpenMax = 1 << 20
+	NROpenMin = 64
+)
+
 // defaultLimits are what a process starts with: Linux's defaults for a
 // login shell on a typical distribution.
 var defaultLimits = map[int]unix.Rlimit{
@@ -17,7 +29,7 @@ var defaultLimits = map[int]unix.Rlimit{
 	unix.RLIMIT_CORE:       {Cur: 0, Max: infinity},
 	unix.RLIMIT_RSS:        {Cur: infinity, Max: infinity},
 	unix.RLIMIT_NPROC:      {Cur: 4096, Max: 4096},
-	unix.RLIMIT_NOFILE:     {Cur: 1024, Max: 1 << 20},
+	unix.RLIMIT_NOFILE:     {Cur: 1024, Max: NROpenMax},
 	unix.RLIMIT_MEMLOCK:    {Cur: 8 << 20, Max: 8 << 20},
 	unix.RLIMIT_AS:         {Cur: infinity, Max: infinity},
 	unix.RLIMIT_LOCKS:      {Cur: infinity, Max: infinity},
@@ -46,7 +58,7 @@ func (tg *ThreadGroup) Rlimit(res int, next *unix.Rlimit, privileged bool) (unix
 		if next.Max > old.Max && !privileged {
 			return old, unix.EPERM
 		}
-		if res == unix.RLIMIT_NOFILE && next.Max > 1<<20 {
+		if res == unix.RLIMIT_NOFILE && next.Max > uint64(tg.k.NROpen()) {
 			return old, unix.EPERM
 		}
 		if tg.limits == nil {
@@ -86,4 +98,18 @@ func (t *Task) MayPrlimit(target *Task) bool {
 		return true
 	}
 	return c.HasCapIn(tc.UserNS, linux.CAP_SYS_RESOURCE)
+}
+
+// NROpen is /proc/sys/fs/nr_open: the largest RLIMIT_NOFILE hard limit
+// setrlimit(2) takes, sandbox-wide as Linux's is system-wide.
+func (k *Kernel) NROpen() uint32 { return k.nrOpen.Load() }
+
+// SetNROpen sets nr_open, as root writes it: EINVAL outside NROpenMin
+// through NROpenMax (proc_douintvec_minmax). Limits already set stay.
+func (k *Kernel) SetNROpen(n uint64) error {
+	if n < NROpenMin || n > NROpenMax {
+		return unix.EINVAL
+	}
+	k.nrOpen.Store(uint32(n))
+	return nil
 }

@@ -1,5 +1,5 @@
-// rlimit: RLIMIT_AS, RLIMIT_DATA, RLIMIT_CPU and RLIMIT_FSIZE as Linux
-// enforces them:
+// rlimit: RLIMIT_AS, RLIMIT_DATA, RLIMIT_CPU, RLIMIT_FSIZE and
+// RLIMIT_NOFILE's ceiling (/proc/sys/fs/nr_open) as Linux enforces them:
 // mmap, mremap and brk beyond the limits fail with ENOMEM, children
 // inherit the limits, CPU time shows in getrusage, times and clock_gettime,
 // and waited-for children's in times and getrusage(RUSAGE_CHILDREN).
@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -60,6 +61,30 @@ static void onXFSZ(int sig) { xfsz++; }
 		long _r = (long)(expr);                                        \
 		printf("%s = %ld %s\n", #expr, _r, _r == -1 ? strerrorname_np(errno) : ""); \
 	} while (0)
+
+// nropen: /proc/sys/fs/nr_open is the ceiling of RLIMIT_NOFILE's hard
+// limit, for every caller (do_prlimit's EPERM comes before the privilege
+// check); a soft limit above the hard one is EINVAL first.
+static void nropen(void) {
+	char buf[32] = {0};
+	int fd = open("/proc/sys/fs/nr_open", O_RDONLY);
+	if (fd < 0) {
+		printf("open nr_open: %s\n", strerrorname_np(errno));
+		return;
+	}
+	R(read(fd, buf, sizeof buf - 1));
+	close(fd);
+	printf("nr_open: %s", buf);
+	rlim_t n = strtoul(buf, 0, 10);
+	struct rlimit old, rl = {64, n + 1};
+	getrlimit(RLIMIT_NOFILE, &old);
+	R(setrlimit(RLIMIT_NOFILE, &rl));
+	rl = (struct rlimit){n + 2, n + 1};
+	R(setrlimit(RLIMIT_NOFILE, &rl));
+	rl = (struct rlimit){64, RLIM_INFINITY};
+	R(setrlimit(RLIMIT_NOFILE, &rl));
+	R(setrlimit(RLIMIT_NOFILE, &old));
+}
 
 // fsize: writes stop at RLIMIT_FSIZE and a write or truncation beyond it
 // fails with EFBIG and SIGXFSZ; shrinking is always allowed.
@@ -242,6 +267,7 @@ int main(void) {
 	long th = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	printf("thread cpu clock is > 0: %d\n", th > 0);
 	fsize();
+	nropen();
 	children();
 	return 0;
 }

@@ -25,7 +25,8 @@ import (
 // mode, 0 unless root sets it (package usage says why), kernel/random/boot_id
 // is the sandbox's, made when it starts. The IPC, pipe and inotify limits
 // are the ones the sentry enforces (packages ipc, pipe, inotify), the
-// pipe ones writable by root as in Linux; a limit it does not have reads,
+// pipe ones writable by root as in Linux; fs/nr_open is the ceiling of
+// RLIMIT_NOFILE that setrlimit enforces (kernel.NROpenMax); a limit it does not have reads,
 // where Linux has none, as the largest value (inotify's instances,
 // bounded only by descriptors). kernel/tainted is 0: the sandbox's kernel is
 // never tainted. kernel/core_pattern is Linux's default, "core".
@@ -43,6 +44,23 @@ func (fs *FileSystem) aioMaxNR() *valueFile {
 			}
 			fs.k.AIO.SetMax(n)
 			return nil
+		}}
+}
+
+// nrOpen is /proc/sys/fs/nr_open, the largest RLIMIT_NOFILE hard limit
+// (kernel.Kernel.SetNROpen): root may lower it, and raise it again up to
+// the sandbox's largest, Linux's default; sandbox-wide, as Linux's is
+// system-wide. An unsigned int, as proc_douintvec_minmax parses it.
+func (fs *FileSystem) nrOpen() *valueFile {
+	k := fs.k
+	return &valueFile{tree: fs.tree, path: "/sys/fs/nr_open", perm: 0o644,
+		get: func() (string, error) { return strconv.FormatUint(uint64(k.NROpen()), 10) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseUint(text, 10, 32)
+			if err != nil {
+				return unix.EINVAL
+			}
+			return k.SetNROpen(n)
 		}}
 }
 
@@ -267,6 +285,7 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"mqueue":               mqueueDir,
 		"lease-break-time":     fs.leaseBreakTime(),
 		"aio-max-nr":           fs.aioMaxNR(),
+		"nr_open":              fs.nrOpen(),
 		"aio-nr":               tr.File("/sys/fs/aio-nr", func(context.Context) (string, error) { return strconv.FormatUint(k.AIO.NR(), 10) + "\n", nil }),
 		"pipe-max-size":        fs.pipeMaxSize(),
 		"pipe-user-pages-hard": fs.pipeUserPages("pipe-user-pages-hard", k.Pipes.UserPagesHard, k.Pipes.SetUserPagesHard),
