@@ -29,6 +29,7 @@ var diffPrograms = []string{
 	"time",          // clock_gettime/clock_getres/nanosleep/gettimeofday/time
 	"system",        // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
 	"rlimit",        // RLIMIT_AS/RLIMIT_DATA on mmap/mremap/brk/mprotect and fork, RLIMIT_CPU values, CPU time in getrusage/clock_gettime, RLIMIT_NOFILE's ceiling nr_open
+	"yama",          // Yama's ptrace scope as the host's kernel has it (the sandbox's: 1): PR_SET_PTRACER (EINVAL without Yama), attaches, process_vm_readv and /proc/PID/mem of uid-1000 processes to siblings, ancestors' exceptions, PTRACE_ANY, own children and PTRACE_TRACEME, ptrace_scope's writes (EINVAL, EACCES, EPERM in a user namespace) (needs a root host)
 	"nropen",        // /proc/sys/fs/nr_open written by root (EINVAL outside its range, its own value taken), EACCES for another user and a user namespace's root that is not the real root (needs a root host)
 	"memory",        // mmap/munmap/mprotect/brk/mremap/madvise/msync
 	"maxrss",        // high-water marks: ru_maxrss of getrusage (SELF, THREAD, CHILDREN: the largest waited-for descendant's), wait4 and waitid; VmHWM and VmPeak after munmap; kept across execve while the new program's marks start again
@@ -120,7 +121,7 @@ var diffPrograms = []string{
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "mntns": true, "pidns": true, "cgroupns": true, "bind": true, "pivot": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true, "inodeflags": true, "seccomp": true, "procexe": true, "nropen": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "mntns": true, "pidns": true, "cgroupns": true, "bind": true, "pivot": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true, "inodeflags": true, "seccomp": true, "procexe": true, "nropen": true, "yama": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and

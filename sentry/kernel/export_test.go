@@ -52,3 +52,6 @@ func PIDNSIDs(ns *PIDNamespace) int {
 	defer ns.mu.Unlock()
 	return len(ns.toKernel)
 }
+
+// TraceMe is PTRACE_TRACEME.
+func TraceMe(t *Task) error { return t.ptraceTraceMe() }

@@ -129,6 +129,8 @@ type Kernel struct {
 	Pipes *pipe.Accounts
 	// nrOpen is /proc/sys/fs/nr_open (limits.go).
 	nrOpen atomic.Uint32
+	// yamaScope is /proc/sys/kernel/yama/ptrace_scope (yama.go).
+	yamaScope atomic.Int32
 	// Inotify counts each user's inotify instances against
 	// /proc/sys/fs/inotify/max_user_instances (package inotify).
 	Inotify *inotify.Users
@@ -189,6 +191,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k.Pipes = pipe.NewAccounts()
 	k.Inotify = inotify.NewUsers()
 	k.nrOpen.Store(NROpenMax)
+	k.yamaScope.Store(YamaScopeRelational)
 	return k
 }
 

@@ -512,31 +512,3 @@ func (t *Task) ptraceSeized() bool {
 	defer t.K.mu.Unlock()
 	return t.ptrace.seized
 }
-
-// PtracerAny is PR_SET_PTRACER_ANY: any process may attach.
-const PtracerAny = -1
-
-// SetPtracer is prctl(PR_SET_PTRACER): pid (or any process, or none: 0)
-// may attach to the caller's process although it is no ancestor; EINVAL
-// if pid names no process.
-func (t *Task) SetPtracer(pid int64) error {
-	if pid > 0 {
-		if pid = int64(t.KernelIDOf(int(pid))); pid == 0 {
-			return unix.EINVAL
-		}
-	}
-	k := t.K
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	switch {
-	case pid == PtracerAny: // PR_SET_PTRACER_ANY, (unsigned long)-1
-		t.TG.ptracer = PtracerAny
-	case pid == 0:
-		t.TG.ptracer = 0
-	case pid < 0 || k.groups[int(pid)] == nil:
-		return unix.EINVAL
-	default:
-		t.TG.ptracer = int(pid)
-	}
-	return nil
-}

@@ -158,7 +158,7 @@ func (t *Task) ptraceTraceMe() error {
 	// (it has let go of its tracees already) cannot, as in Linux, where
 	// a PF_EXITING parent makes PTRACE_TRACEME fail.
 	parent := t.TG.parentTask
-	if t.ptrace.tracer != nil || parent == nil || parent.ptrace.gone {
+	if t.ptrace.tracer != nil || parent == nil || parent.ptrace.gone || !t.yamaAllowsTraceMeLocked(parent) {
 		return unix.EPERM
 	}
 	parent.attachLocked(t, false, 0)
@@ -172,7 +172,6 @@ func (t *Task) ptraceAttach(pid int, seize bool, addr, data uintptr) error {
 		return unix.EIO
 	}
 	k := t.K
-	mayAttachAny := t.HasCapability(linux.CAP_SYS_PTRACE)
 	k.mu.Lock()
 	tracee := k.tasks[pid]
 	switch {
@@ -183,7 +182,7 @@ func (t *Task) ptraceAttach(pid int, seize bool, addr, data uintptr) error {
 		k.mu.Unlock()
 		return unix.EPERM
 	}
-	if !mayAttachAny && !t.Creds().HasCapIn(tracee.TG.userNS(), linux.CAP_SYS_PTRACE) && !t.mayAttachLocked(tracee) {
+	if !t.mayAttachLocked(tracee) {
 		k.mu.Unlock()
 		return unix.EPERM
 	}
@@ -223,42 +222,24 @@ func (tracee *Task) trapStopped() {
 	}
 }
 
-// mayAttachLocked is the permission check without CAP_SYS_PTRACE: the
-// same user (__ptrace_may_access: real, effective and saved uids of the
-// tracee equal to the tracer's real uid), and, as YAMA's ptrace_scope 1,
-// a descendant of the tracer or a process that named the tracer with
-// PR_SET_PTRACER. k.mu is held.
+// mayAttachLocked is ptrace_may_access with PTRACE_MODE_ATTACH_REALCREDS:
+// __ptrace_may_access's checks (mayInspect: the caller's own process, or
+// the same user and group IDs, dumpable and no capability beyond the
+// caller's, or CAP_SYS_PTRACE over the target's user namespace), then
+// Yama's scope (yama.go). k.mu is held.
 func (t *Task) mayAttachLocked(tracee *Task) bool {
-	mine, theirs := t.TG.uids(), tracee.TG.uids()
-	if theirs.Real != mine.Real || theirs.Effective != mine.Real || theirs.Saved != mine.Real {
-		return false
+	if t.TG == tracee.TG {
+		return true // Linux lets no security module deny introspection
 	}
-	if t.TG.userNS() != tracee.TG.userNS() {
-		// cap_ptrace_access_check: across user namespaces only
-		// CAP_SYS_PTRACE in the tracee's (the caller's check), never
-		// equal uids: a process in a child namespace reaches no process
-		// of its parent's.
-		return false
-	}
-	if !tracee.Dumpable() {
-		return false
-	}
-	for p := tracee.TG; p != nil; p = p.parent {
-		if p == t.TG {
-			return true
-		}
-	}
-	switch allowed := tracee.TG.ptracer; {
-	case allowed == PtracerAny:
-		return true
-	case allowed > 0:
-		for p := t.TG; p != nil; p = p.parent {
-			if p.PID == allowed {
-				return true
-			}
-		}
-	}
-	return false
+	return t.mayInspect(tracee, false) && t.yamaAllowsLocked(tracee)
+}
+
+// MayAttach reports whether t may attach to target, read and write its
+// memory (process_vm_readv/writev): mayAttachLocked.
+func (t *Task) MayAttach(target *Task) bool {
+	t.K.mu.Lock()
+	defer t.K.mu.Unlock()
+	return t.mayAttachLocked(target)
 }
 
 // ptraceOptions are the PTRACE_O_* options SETOPTIONS takes.
@@ -615,9 +596,6 @@ func userRegWords(r *linux.PtraceRegs) [userRegsSize / 8]*uint64 {
 // memory through /proc/PID/mem (PTRACE_MODE_ATTACH): its own process, a
 // tracee of it, or a task it may attach to.
 func (caller *Task) MayAccessMemory(target *Task) bool {
-	if caller.TG == target.TG || caller.Creds().HasCapIn(target.TG.userNS(), linux.CAP_SYS_PTRACE) {
-		return true
-	}
 	k := caller.K
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -44,9 +44,11 @@ type ThreadGroup struct {
 	// ctty is the process's controlling terminal, nil if none (tty.go);
 	// guarded by k.mu.
 	ctty *TTY
-	// ptracer is who may attach besides ancestors (prctl
-	// PR_SET_PTRACER): a pid, PtracerAny, or 0; guarded by k.mu.
-	ptracer int
+	// ptracer is who else may attach under Yama's scope 1 (prctl
+	// PR_SET_PTRACER, yama.go): that process and its descendants, or
+	// anyone with ptracerAny; guarded by k.mu.
+	ptracer    *ThreadGroup
+	ptracerAny bool
 
 	// exitSignal is sent to the parent when the group exits (clone's
 	// low byte, usually SIGCHLD); guarded by k.mu.

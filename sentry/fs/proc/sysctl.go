@@ -30,6 +30,8 @@ import (
 // where Linux has none, as the largest value (inotify's instances,
 // bounded only by descriptors). kernel/tainted is 0: the sandbox's kernel is
 // never tainted. kernel/core_pattern is Linux's default, "core".
+// kernel/yama/ptrace_scope is the scope of the Yama the sandbox's kernel
+// has (package kernel's yama.go says why).
 
 // aioMaxNR is /proc/sys/fs/aio-max-nr, the most events the sandbox's
 // AIO contexts may ask for together (package aio); root may change it,
@@ -61,6 +63,23 @@ func (fs *FileSystem) nrOpen() *valueFile {
 				return unix.EINVAL
 			}
 			return k.SetNROpen(n)
+		}}
+}
+
+// ptraceScope is /proc/sys/kernel/yama/ptrace_scope: the sandbox's
+// kernel has Yama (kernel.Kernel.SetYamaScope says what a write takes:
+// CAP_SYS_PTRACE, checked before the value, as yama_dointvec_minmax).
+func (fs *FileSystem) ptraceScope() *valueFile {
+	k := fs.k
+	return &valueFile{tree: fs.tree, path: "/sys/kernel/yama/ptrace_scope", perm: 0o644,
+		get: func() (string, error) { return strconv.Itoa(k.YamaScope()) + "\n", nil },
+		set: func(ctx context.Context, text string) error {
+			n, err := strconv.ParseInt(text, 10, 32)
+			if err != nil {
+				n = -1 // EINVAL, after the permission check
+			}
+			t := caller(ctx)
+			return k.SetYamaScope(t == nil || t.HasCapability(linux.CAP_SYS_PTRACE), n)
 		}}
 }
 
@@ -263,6 +282,7 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"random":                random,
 		"threads-max":           tr.File("/sys/kernel/threads-max", func(context.Context) (string, error) { return strconv.Itoa(k.TaskLimit()) + "\n", nil }),
 		"version":               tr.File("/sys/kernel/version", kernfs.Static(kernel.Version+"\n")),
+		"yama":                  tr.Fixed("/sys/kernel/yama", map[string]vfs.Inode{"ptrace_scope": fs.ptraceScope()}),
 	})
 	vm := tr.Fixed("/sys/vm", map[string]vfs.Inode{
 		"overcommit_memory": fs.vmSysctl("overcommit_memory", k.Memory.Overcommit, k.Memory.SetOvercommit),

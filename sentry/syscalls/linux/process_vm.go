@@ -49,7 +49,7 @@ func processVM(t *kernel.Task, a kernel.SyscallArguments, write bool) (uintptr, 
 	if target == nil || a.Int(0) <= 0 {
 		return 0, unix.ESRCH
 	}
-	if !mayAccessMemory(t, target) {
+	if !t.MayAttach(target) { // mm_access(PTRACE_MODE_ATTACH_REALCREDS)
 		return 0, unix.EPERM
 	}
 	tm := target.MM()
@@ -101,23 +101,4 @@ func movedOr(done int, err error) (uintptr, error) {
 		return uintptr(done), nil
 	}
 	return 0, err
-}
-
-// mayAccessMemory is ptrace_may_access with PTRACE_MODE_ATTACH_REALCREDS:
-// a thread of the caller's own process, or one whose user and group IDs
-// all equal the caller's real ones and that is dumpable, or
-// CAP_SYS_PTRACE.
-func mayAccessMemory(t, target *kernel.Task) bool {
-	if t.TG == target.TG {
-		return true
-	}
-	c, tc := t.Creds(), target.Creds()
-	if c.HasCapIn(tc.UserNS, linux.CAP_SYS_PTRACE) {
-		return true
-	}
-	if c.UserNS != tc.UserNS {
-		return false // cap_ptrace_access_check
-	}
-	same := func(id uint32, ids kernel.IDs) bool { return ids.Real == id && ids.Effective == id && ids.Saved == id }
-	return same(c.UID.Real, tc.UID) && same(c.GID.Real, tc.GID) && target.Dumpable()
 }
