@@ -407,6 +407,8 @@ func (s *Socket) getIPOption(name int) ([]byte, error) {
 		return intBytes(v), errno(err)
 	case sys.IP_MULTICAST_LOOP:
 		return intBytes(boolInt(s.endpoint().SocketOptions().GetMulticastLoop())), nil
+	case sys.IP_MULTICAST_IF:
+		return s.getMulticastIf(), nil
 	case sys.IP_RECVTOS:
 		return intBytes(boolInt(s.endpoint().SocketOptions().GetReceiveTOS())), nil
 	case sys.IP_RECVTTL:
@@ -434,6 +436,8 @@ func (s *Socket) setIPOption(name int, v []byte) error {
 		return s.setMembership(name == sys.IP_ADD_MEMBERSHIP, v)
 	case sys.MCAST_JOIN_GROUP, sys.MCAST_LEAVE_GROUP:
 		return s.setGroupRequest(name == sys.MCAST_JOIN_GROUP, v)
+	case sys.IP_MULTICAST_IF:
+		return s.setMulticastIf(v)
 	}
 	// Linux takes a single byte for most IP options; an int otherwise.
 	var i int

@@ -99,6 +99,8 @@ type Socket struct {
 	// MCAST_JOIN_GROUP), as Linux keeps them per socket, for every
 	// protocol: netstack keeps them for UDP only.
 	groups map[membership]bool
+	// multicastIf is IP_MULTICAST_IF's address (mcastif.go).
+	multicastIf tcpip.Address
 }
 
 // protocols maps a socket(2) type and protocol to netstack's transport
