@@ -17,7 +17,7 @@ import (
 // diffPrograms are the programs under testdata/diff, one per syscall family.
 var diffPrograms = []string{
 	"fileio",        // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
-	"stat",          // stat/fstat/lstat/fstatat/statx
+	"stat",          // stat/fstat/lstat/fstatat/statx, statx's birth times (which files have one, kept by writes, links and renames)
 	"dirs",          // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
 	"links",         // link/symlink/readlink/unlink/rename/renameat2
 	"perms",         // chmod/fchmod/umask/access/faccessat (needs a root host)

@@ -151,6 +151,9 @@ var hostSyscalls = sync.OnceValue(func() []hostSyscall {
 		{nr: unix.SYS_PWRITE64},
 		{nr: unix.SYS_LSEEK},
 		{nr: unix.SYS_FSTAT},
+		// A host file's attributes with its birth time (package host's
+		// fstat): of a descriptor only, as fstat.
+		{nr: unix.SYS_STATX, rule: args(seccomp.NonNegativeFD{}, anyArg, seccomp.EqualTo(unix.AT_EMPTY_PATH), seccomp.EqualTo(unix.STATX_BASIC_STATS|unix.STATX_BTIME))},
 		{nr: unix.SYS_FSTATFS},
 		{nr: unix.SYS_GETDENTS64},
 		{nr: unix.SYS_READLINKAT},

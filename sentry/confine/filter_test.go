@@ -89,6 +89,9 @@ func TestFilterVerdicts(t *testing.T) {
 		{"fchownat of a descriptor", "systrap", unix.SYS_FCHOWNAT, []uint64{5, 0, 0, 0, unix.AT_EMPTY_PATH}, allow},
 		{"utimensat by path", "systrap", unix.SYS_UTIMENSAT, []uint64{uint64(atFDCWD), 0, 0, unix.AT_EMPTY_PATH}, kill},
 		{"utimensat of a descriptor", "systrap", unix.SYS_UTIMENSAT, []uint64{5, 0, 0, unix.AT_EMPTY_PATH}, allow},
+		{"statx of a descriptor", "systrap", unix.SYS_STATX, []uint64{5, 0, unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS | unix.STATX_BTIME}, allow},
+		{"statx by path", "systrap", unix.SYS_STATX, []uint64{uint64(atFDCWD), 0, 0, unix.STATX_BASIC_STATS | unix.STATX_BTIME}, kill},
+		{"statx by path below a descriptor", "ptrace", unix.SYS_STATX, []uint64{5, 0, 0, unix.STATX_BASIC_STATS | unix.STATX_BTIME}, kill},
 	} {
 		if got := verdict(t, tc.platform, tc.nr, tc.args...); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)

@@ -1,7 +1,94 @@
 /* stat family: stat/fstat/lstat/fstatat/statx. Prints type, permission bits,
- * size and link count, never inode numbers, devices or times. */
+ * size and link count, never inode numbers, devices or times; of statx's
+ * birth times only which files have one and how they compare with the
+ * file's other times. */
 #include "common.h"
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+
+static long long ns(struct statx_timestamp t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
+
+/* birth prints whether statx gives fd/path a birth time (STATX_BTIME
+ * asked for), and, with order, its place among the other times. */
+static void birth_at(const char *what, int dirfd, const char *path, int flags, int order) {
+	struct statx sx;
+	if (statx(dirfd, path, flags, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) {
+		printf("btime %s: %s\n", what, ename(errno));
+		return;
+	}
+	if (!(sx.stx_mask & STATX_BTIME)) {
+		printf("btime %s: none\n", what);
+		return;
+	}
+	if (!order) {
+		printf("btime %s: given\n", what);
+		return;
+	}
+	long long b = ns(sx.stx_btime), c = ns(sx.stx_ctime), m = ns(sx.stx_mtime);
+	printf("btime %s: %s ctime, %s mtime\n", what, b == c ? "=" : b < c ? "<" : ">", b == m ? "=" : b < m ? "<" : ">");
+}
+
+static void birth(const char *what, int dirfd, const char *path, int flags) { birth_at(what, dirfd, path, flags, 1); }
+
+static long long btime_of(const char *path) {
+	struct statx sx;
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) != 0 || !(sx.stx_mask & STATX_BTIME))
+		return -1;
+	return ns(sx.stx_btime);
+}
+
+/* births: new files of every type have their creation time (ext4,
+ * tmpfs and the sandbox's memory), kept by writes, renames and links;
+ * host files have the host's; pseudo-files none; and none unless asked. */
+static void births(const char *self) {
+	int fd = open("born", O_CREAT | O_RDWR, 0600);
+	birth("new file", AT_FDCWD, "born", 0);
+	mkdir("borndir", 0700);
+	birth("new directory", AT_FDCWD, "borndir", 0);
+	symlink("born", "bornlink");
+	birth("new symlink", AT_FDCWD, "bornlink", AT_SYMLINK_NOFOLLOW);
+	mkfifo("bornfifo", 0600);
+	birth("new fifo", AT_FDCWD, "bornfifo", 0);
+	long long b0 = btime_of("born");
+	struct timespec pause = {0, 20000000};
+	nanosleep(&pause, NULL);
+	write(fd, "x", 1);
+	fchmod(fd, 0640);
+	birth("written file", fd, "", AT_EMPTY_PATH);
+	link("born", "bornlink2");
+	rename("born", "reborn");
+	printf("btime kept by write, chmod, link and rename: %s\n",
+	       b0 >= 0 && btime_of("reborn") == b0 && btime_of("bornlink2") == b0 ? "yes" : "no");
+	struct statx sx;
+	statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx);
+	printf("btime without STATX_BTIME: %s\n", sx.stx_mask & STATX_BTIME ? "given" : "none");
+	close(fd);
+	int tfd = open(".", O_TMPFILE | O_RDWR, 0600);
+	birth("O_TMPFILE file", tfd, "", AT_EMPTY_PATH);
+	close(tfd);
+	char shm[64];
+	snprintf(shm, sizeof shm, "/dev/shm/stat-btime-%d", getpid());
+	close(open(shm, O_CREAT | O_RDWR, 0600));
+	birth("new /dev/shm file", AT_FDCWD, shm, 0);
+	unlink(shm);
+	int mfd = memfd_create("born", 0);
+	birth_at("memfd", mfd, "", AT_EMPTY_PATH, 0);
+	close(mfd);
+	birth("this program (a host file)", AT_FDCWD, self, 0);
+	birth("/etc/passwd", AT_FDCWD, "/etc/passwd", 0);
+	/* devtmpfs's nodes: made at boot, changed since by the host */
+	birth_at("/dev/null", AT_FDCWD, "/dev/null", 0, 0);
+	birth_at("/dev/ptmx", AT_FDCWD, "/dev/ptmx", 0, 0);
+	birth("/dev/pts/ptmx", AT_FDCWD, "/dev/pts/ptmx", 0);
+	birth("/proc/self/status", AT_FDCWD, "/proc/self/status", 0);
+	birth("/sys/class", AT_FDCWD, "/sys/class", 0);
+	int p[2];
+	pipe(p);
+	birth("pipe", p[0], "", AT_EMPTY_PATH);
+	int so = socket(AF_UNIX, SOCK_STREAM, 0);
+	birth("socket", so, "", AT_EMPTY_PATH);
+}
 
 static void show(const char *what, int r, struct stat *st) {
 	if (r != 0) {
@@ -156,5 +243,6 @@ int main(int argc, char **argv) {
 	S(fstat(fd, &st));
 	unlink("file");
 	S(fstat(fd, &st));
+	births(argv[0]);
 	return 0;
 }

@@ -16,6 +16,8 @@
 //   - A device node made elsewhere with mknod(2) opens the device of this
 //     tree with its type and numbers (vfs.DeviceOpener), as a node opens
 //     its driver in Linux; ENXIO for numbers without one.
+//   - Files have birth times, as devtmpfs's (shmem) have: nothing here
+//     changes, so each file's change time is when it was made (born).
 //   - ptmx is the multiplexer of the devpts mounted at /dev/pts (pts is an
 //     empty directory here, the mount point): opening it makes a new
 //     pseudo-terminal pair there.
@@ -73,7 +75,7 @@ func New(pts *devpts.FS) *FS {
 		"stderr":  link(13, "/proc/self/fd/2"),
 		"shm":     shm,
 		"pts":     ptsDir,
-		"ptmx":    pts.Ptmx(attr(31, unix.S_IFCHR|0o666, unix.Mkdev(5, 2))),
+		"ptmx":    pts.Ptmx(attr(31, unix.S_IFCHR|0o666, unix.Mkdev(5, 2)), vfs.Birth{Time: now, Known: true}),
 	}}
 	for name, i := range loopEntries(attr, 14) {
 		fs.root.entries[name] = i
@@ -114,6 +116,9 @@ type dir struct {
 
 func (d *dir) Stat(ctx context.Context) (unix.Stat_t, error) { return d.st, nil }
 
+// BirthTime implements vfs.BirthTimer.
+func (d *dir) BirthTime(ctx context.Context) vfs.Birth { return born(d.st) }
+
 func (d *dir) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { return nil, unix.EISDIR }
 
 func (d *dir) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
@@ -145,6 +150,9 @@ type symlink struct {
 
 func (s *symlink) Stat(ctx context.Context) (unix.Stat_t, error) { return s.st, nil }
 
+// BirthTime implements vfs.BirthTimer.
+func (s *symlink) BirthTime(ctx context.Context) vfs.Birth { return born(s.st) }
+
 func (s *symlink) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { return nil, unix.ELOOP }
 
 func (s *symlink) Readlink(ctx context.Context) (string, error) { return s.target, nil }
@@ -167,6 +175,12 @@ type device struct {
 }
 
 func (d *device) Stat(ctx context.Context) (unix.Stat_t, error) { return d.st, nil }
+
+// BirthTime implements vfs.BirthTimer.
+func (d *device) BirthTime(ctx context.Context) vfs.Birth { return born(d.st) }
+
+// born is the birth time of a file of /dev whose attributes are st.
+func born(st unix.Stat_t) vfs.Birth { return vfs.Birth{Time: st.Ctim, Known: true} }
 
 // terminalOwner is the calling task as /dev/tty needs it (kernel.Task).
 type terminalOwner interface {

@@ -54,6 +54,9 @@ type loopDevice struct {
 
 func (d *loopDevice) Stat(ctx context.Context) (unix.Stat_t, error) { return d.st, nil }
 
+// BirthTime implements vfs.BirthTimer.
+func (d *loopDevice) BirthTime(ctx context.Context) vfs.Birth { return born(d.st) }
+
 func (d *loopDevice) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	return &loopFile{l: d.l}, nil
 }
@@ -65,6 +68,9 @@ type loopControl struct {
 }
 
 func (c *loopControl) Stat(ctx context.Context) (unix.Stat_t, error) { return c.st, nil }
+
+// BirthTime implements vfs.BirthTimer.
+func (c *loopControl) BirthTime(ctx context.Context) vfs.Birth { return born(c.st) }
 
 func (c *loopControl) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	return &controlFile{loops: c.loops}, nil

@@ -139,8 +139,11 @@ func (fs *FS) Statfs(ctx context.Context) (unix.Statfs_t, error) {
 }
 
 // Ptmx returns the multiplexer /dev/ptmx stands for, with the attributes
-// st (its node in /dev): opening it makes a new pair of this devpts.
-func (fs *FS) Ptmx(st unix.Stat_t) vfs.Inode { return &ptmx{fs: fs, st: st} }
+// st and birth time born (its node in /dev): opening it makes a new pair
+// of this devpts.
+func (fs *FS) Ptmx(st unix.Stat_t, born vfs.Birth) vfs.Inode {
+	return &ptmx{fs: fs, st: st, born: born}
+}
 
 func (fs *FS) attr(ino uint64, mode uint32, rdev uint64) unix.Stat_t {
 	return unix.Stat_t{Dev: fs.dev, Ino: ino, Mode: mode, Nlink: 1, Rdev: rdev, Blksize: 1024,
@@ -199,7 +202,8 @@ func (r *root) Open(ctx context.Context, flags int) (vfs.FileImpl, error) { retu
 func (r *root) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
 	fs := (*FS)(r)
 	if name == "ptmx" {
-		return fs.Ptmx(fs.attr(ptmxInoFixed, unix.S_IFCHR|fs.opts.PtmxMode, unix.Mkdev(linux.TTYAUX_MAJOR, linux.PTMX_MINOR))), nil
+		// devpts keeps no birth times.
+		return fs.Ptmx(fs.attr(ptmxInoFixed, unix.S_IFCHR|fs.opts.PtmxMode, unix.Mkdev(linux.TTYAUX_MAJOR, linux.PTMX_MINOR)), vfs.Birth{}), nil
 	}
 	n, err := strconv.ParseUint(name, 10, 32)
 	if err != nil || strconv.FormatUint(n, 10) != name {
@@ -232,11 +236,16 @@ func (r *root) ReadDir(ctx context.Context) ([]vfs.Dirent, error) {
 
 // ptmx opens new masters.
 type ptmx struct {
-	fs *FS
-	st unix.Stat_t
+	fs   *FS
+	st   unix.Stat_t
+	born vfs.Birth
 }
 
 func (m *ptmx) Stat(ctx context.Context) (unix.Stat_t, error) { return m.st, nil }
+
+// BirthTime implements vfs.BirthTimer: /dev/ptmx's node has one, as
+// devtmpfs's files do; devpts's own ptmx none.
+func (m *ptmx) BirthTime(ctx context.Context) vfs.Birth { return m.born }
 
 // OwnDevice implements vfs.OwnDevice: it opens a pair of its own devpts.
 func (m *ptmx) OwnDevice() {}

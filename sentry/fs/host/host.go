@@ -99,8 +99,8 @@ func newFromFile(root *os.File, ids *Identities, swap *Swap) (*FS, error) {
 		ids = NewIdentities()
 	}
 	fs := &FS{root: root, ids: ids, dirs: make(map[hostFile]*inode), swap: swap}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(root.Fd()), &st); err != nil {
+	st, born, err := fstat(int(root.Fd()))
+	if err != nil {
 		fs.root.Close()
 		return nil, fmt.Errorf("stat of sandbox root %s: %w", root.Name(), err)
 	}
@@ -108,7 +108,7 @@ func newFromFile(root *os.File, ids *Identities, swap *Swap) (*FS, error) {
 		fs.root.Close()
 		return nil, fmt.Errorf("sandbox root %s: %w", root.Name(), unix.ENOTDIR)
 	}
-	fs.top = fs.inodeFor(".", st)
+	fs.top = fs.inodeFor(".", st, born)
 	return fs, nil
 }
 
@@ -158,6 +158,7 @@ type inode struct {
 	path    string      // relative to the root, cleaned; "." for the root (guarded by fs.mu)
 	hostDev uint64      // the host's st_dev, for the inode numbers of entries
 	stat    unix.Stat_t // with the sandbox's numbers (guarded by fs.mu)
+	born    vfs.Birth   // the host's birth time, if it has one (guarded by fs.mu)
 }
 
 // where returns the inode's path and its last attributes.
@@ -179,25 +180,33 @@ func (i *inode) Stat(ctx context.Context) (unix.Stat_t, error) {
 	if !i.fs.writable {
 		return st, nil
 	}
-	hst, err := i.fs.lstat(p)
+	hst, born, err := i.fs.lstat(p)
 	if err != nil {
 		return st, err
 	}
 	st = i.fs.sandboxStat(hst)
 	i.fs.mu.Lock()
-	i.stat = st
+	i.stat, i.born = st, born
 	i.fs.mu.Unlock()
 	return st, nil
+}
+
+// BirthTime implements vfs.BirthTimer: the host's, as last seen (Stat
+// asks the host again for a writable tree).
+func (i *inode) BirthTime(ctx context.Context) vfs.Birth {
+	i.fs.mu.Lock()
+	defer i.fs.mu.Unlock()
+	return i.born
 }
 
 // Lookup implements vfs.Dir.
 func (i *inode) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
 	p := path.Join(i.hostPath(), name)
-	st, err := i.fs.lstat(p)
+	st, born, err := i.fs.lstat(p)
 	if err != nil {
 		return nil, err
 	}
-	return i.fs.inodeFor(p, st), nil
+	return i.fs.inodeFor(p, st, born), nil
 }
 
 // sandboxStat returns st, a host file's attributes, as the sandbox sees
@@ -206,26 +215,45 @@ func (fs *FS) sandboxStat(st unix.Stat_t) unix.Stat_t {
 	return fs.ids.File(fs.swap.owners(st))
 }
 
-// lstat returns the host attributes of the file at p, confined.
-func (fs *FS) lstat(p string) (unix.Stat_t, error) {
-	var st unix.Stat_t
+// lstat returns the host attributes and birth time of the file at p,
+// confined.
+func (fs *FS) lstat(p string) (unix.Stat_t, vfs.Birth, error) {
 	fd, err := fs.open(p, unix.O_PATH)
 	if err != nil {
-		return st, hostErr(err)
+		return unix.Stat_t{}, vfs.Birth{}, hostErr(err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Fstat(fd, &st); err != nil {
-		return st, hostErr(err)
+	st, born, err := fstat(fd)
+	if err != nil {
+		return st, born, hostErr(err)
 	}
-	return st, nil
+	return st, born, nil
+}
+
+// fstat is fstat(2) of the host file open at fd, through statx(2), which
+// also gives its birth time where the host's filesystem keeps one.
+func fstat(fd int) (unix.Stat_t, vfs.Birth, error) {
+	var x unix.Statx_t
+	// Only AT_EMPTY_PATH and this mask pass the sentry's seccomp filter
+	// (package confine).
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &x); err != nil {
+		return unix.Stat_t{}, vfs.Birth{}, err
+	}
+	ts := func(t unix.StatxTimestamp) unix.Timespec { return unix.Timespec{Sec: t.Sec, Nsec: int64(t.Nsec)} }
+	st := unix.Stat_t{
+		Dev: unix.Mkdev(x.Dev_major, x.Dev_minor), Ino: x.Ino, Nlink: uint64(x.Nlink), Mode: uint32(x.Mode),
+		Uid: x.Uid, Gid: x.Gid, Rdev: unix.Mkdev(x.Rdev_major, x.Rdev_minor), Size: int64(x.Size),
+		Blksize: int64(x.Blksize), Blocks: int64(x.Blocks), Atim: ts(x.Atime), Mtim: ts(x.Mtime), Ctim: ts(x.Ctime),
+	}
+	return st, vfs.Birth{Time: ts(x.Btime), Known: x.Mask&unix.STATX_BTIME != 0}, nil
 }
 
 // inodeFor returns the inode of the host file at p whose host attributes
 // are st: the one inode of a directory, a new one for anything else.
-func (fs *FS) inodeFor(p string, st unix.Stat_t) *inode {
+func (fs *FS) inodeFor(p string, st unix.Stat_t, born vfs.Birth) *inode {
 	sst := fs.sandboxStat(st)
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst}
+		return &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst, born: born}
 	}
 	key := hostFile{st.Dev, st.Ino}
 	fs.mu.Lock()
@@ -234,11 +262,11 @@ func (fs *FS) inodeFor(p string, st unix.Stat_t) *inode {
 		// A read-only tree is static: a directory found again under
 		// another name (a host bind mount) keeps its first one.
 		if fs.writable {
-			d.path, d.stat = p, sst
+			d.path, d.stat, d.born = p, sst, born
 		}
 		return d
 	}
-	d := &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst}
+	d := &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst, born: born}
 	fs.dirs[key] = d
 	return d
 }

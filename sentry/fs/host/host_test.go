@@ -177,3 +177,26 @@ func TestFileOwnsDescriptor(t *testing.T) {
 		t.Errorf("descriptor %d after Release: %v, want EBADF", fd, err)
 	}
 }
+
+// fstat, through statx for the birth time, gives what fstat(2) gives,
+// for a file, a directory and a symlink opened O_PATH.
+func TestFstatAsFstat(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f"), []byte("data"), 0o640)
+	os.Symlink("f", filepath.Join(dir, "l"))
+	for _, name := range []string{"f", ".", "l"} {
+		fd, err := unix.Open(filepath.Join(dir, name), unix.O_PATH|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want unix.Stat_t
+		if err := unix.Fstat(fd, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := fstat(fd)
+		unix.Close(fd)
+		if err != nil || got != want {
+			t.Errorf("%s: %+v %v, want %+v", name, got, err, want)
+		}
+	}
+}

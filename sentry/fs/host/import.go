@@ -97,6 +97,16 @@ func (h *hostFD) Stat(ctx context.Context) (unix.Stat_t, error) {
 	return h.ids.Descriptor(st), nil
 }
 
+// BirthTime implements vfs.BirthTimer: the host's, where its file has
+// one (a file on disk as stdin, not a pipe or terminal).
+func (h *hostFD) BirthTime(ctx context.Context) vfs.Birth {
+	_, born, err := fstat(h.fd())
+	if err != nil {
+		return vfs.Birth{}
+	}
+	return born
+}
+
 // Open implements vfs.Inode: opening /proc/PID/fd/N of an imported
 // descriptor (`echo > /dev/stderr`) opens it again. Linux opens the inode
 // anew; the sentry cannot name the host's file, so the new file is a

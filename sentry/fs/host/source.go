@@ -71,8 +71,8 @@ func (s Source) Close() error { return s.Dir.Close() }
 // directory, or its one file (a filesystem whose root is that file, which
 // the sandbox reaches nothing else through), read only or writable.
 func NewMount(src Source, ids *Identities, writable bool) (*FS, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(src.Dir.Fd()), &st); err != nil {
+	st, born, err := fstat(int(src.Dir.Fd()))
+	if err != nil {
 		src.Dir.Close()
 		return nil, fmt.Errorf("mount source %s: %w", src.Dir.Name(), err)
 	}
@@ -97,7 +97,7 @@ func NewMount(src Source, ids *Identities, writable bool) (*FS, error) {
 		return nil, fmt.Errorf("mount source %s: not open for writing", src.Dir.Name())
 	}
 	fs := &FS{root: src.Dir, ids: ids, dirs: make(map[hostFile]*inode), single: true, writable: writable}
-	fs.top = fs.inodeFor(".", st)
+	fs.top = fs.inodeFor(".", st, born)
 	return fs, nil
 }
 

@@ -66,11 +66,11 @@ func (i *inode) Create(ctx context.Context, creds vfs.Creds, name string, mode u
 
 // inodeOf returns the inode of the host file open at fd, at p.
 func (fs *FS) inodeOf(fd int, p string) (vfs.Inode, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	st, born, err := fstat(fd)
+	if err != nil {
 		return nil, hostErr(err)
 	}
-	return fs.inodeFor(p, st), nil
+	return fs.inodeFor(p, st, born), nil
 }
 
 // atParent runs change on a descriptor of directory i.

@@ -32,6 +32,7 @@ func (n *node) copyUp(ctx context.Context) error {
 		n.setXattrs(x)
 	}
 	n.st = st
+	n.born = vfs.BirthOf(ctx, n.lower)
 	if !vfs.IsDir(st.Mode) {
 		n.lower = nil
 	}

@@ -15,10 +15,11 @@
 //   - Deleting a name that exists below records a whiteout in the parent.
 //     Renaming moves the node itself (lower reference included), so
 //     renaming a lower directory works and needs no redirects.
-//   - Copied-up files keep the lower st_dev and st_ino; files created here
-//     get the lower root's st_dev and inode numbers with the top bit set, so
-//     they never collide with host numbers. A memory-only filesystem gets a
-//     device number of its own and inode numbers from 1.
+//   - Copied-up files keep the lower st_dev, st_ino and birth time (they
+//     are still that file); files created here get the lower root's
+//     st_dev and inode numbers with the top bit set, so they never collide
+//     with host numbers, and are born when made. A memory-only filesystem
+//     gets a device number of its own and inode numbers from 1.
 //   - A file opened read-only before it is copied up reads the current
 //     contents (it switches to the copy), and so do the mappings made
 //     before the copy up, shared and private, in every process: the copy
@@ -151,6 +152,7 @@ type node struct {
 	up    bool      // st, data, target and children are authoritative
 
 	st        unix.Stat_t // attributes when up (st.Size unused for files)
+	born      vfs.Birth   // the birth time when up: when made here, or the lower file's
 	data      *os.File    // regular file contents when up; nil while empty
 	charge    *dataCharge // what data is charged (charge.go); set with it
 	dataMu    sync.Mutex  // orders appends and truncations
@@ -210,7 +212,7 @@ func (fs *FS) newIno() uint64 { return fs.inoBase | fs.nextIno.Add(1) }
 // (mode_strip_sgid).
 func (fs *FS) newNode(creds vfs.Creds, mode uint32, rdev uint64, parent *node) *node {
 	now := vfs.Now()
-	n := &node{fs: fs, up: true}
+	n := &node{fs: fs, up: true, born: vfs.Birth{Time: now, Known: true}}
 	n.st = unix.Stat_t{Ino: fs.newIno(), Dev: fs.dev, Mode: mode, Nlink: 1, Uid: creds.UID(), Gid: creds.GID(), Rdev: rdev, Blksize: 4096, Atim: now, Mtim: now, Ctim: now}
 	if parent != nil {
 		n.flags = parent.flags & flagsInherited
@@ -264,6 +266,18 @@ func (n *node) stat(ctx context.Context) (unix.Stat_t, error) {
 		st.Blocks = 8
 	}
 	return st, nil
+}
+
+// BirthTime implements vfs.BirthTimer: a file made here was born then
+// (shmem_get_inode's i_crtime); one from below keeps the lower file's,
+// copied up or not.
+func (n *node) BirthTime(ctx context.Context) vfs.Birth {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	if !n.up {
+		return vfs.BirthOf(ctx, n.lower)
+	}
+	return n.born
 }
 
 func (n *node) mode() uint32 {

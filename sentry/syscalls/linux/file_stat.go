@@ -186,6 +186,9 @@ func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		showOwner(t, &st)
 		sx := toStatx(st)
 		sx.Attributes, sx.Attributes_mask = vfs.StatxAttributes(inode)
+		if mask&unix.STATX_BTIME != 0 {
+			setBirth(&sx, vfs.BirthOf(tg.ctx, inode))
+		}
 		// As vfs_getattr_nosec and vfs_statx: whether the file is an
 		// automount point, DAX or a mount's root is always answered, and
 		// so is its mount's ID (/proc/PID/mountinfo's; 0 for a file
@@ -200,6 +203,15 @@ func statx(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 		return kernel.CopyOut(t, a.Pointer(4), &sx)
 	})
+}
+
+// setBirth puts b in sx if the file has one: asked for (STATX_BTIME), as
+// ext4_getattr and shmem_getattr answer it.
+func setBirth(sx *unix.Statx_t, b vfs.Birth) {
+	if b.Known {
+		sx.Mask |= unix.STATX_BTIME
+		sx.Btime = unix.StatxTimestamp{Sec: b.Time.Sec, Nsec: uint32(b.Time.Nsec)}
+	}
 }
 
 func toStatx(st unix.Stat_t) unix.Statx_t {
