@@ -43,6 +43,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gvisor.dev/gvisor/pkg/abi/linux"
 	"runsc-lite/platform"
 	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/fs/inotify"
@@ -191,7 +192,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k.Pipes = pipe.NewAccounts()
 	k.Inotify = inotify.NewUsers()
 	k.nrOpen.Store(NROpenMax)
-	k.yamaScope.Store(YamaScopeRelational)
+	k.yamaScope.Store(linux.YAMA_SCOPE_RELATIONAL)
 	return k
 }
 

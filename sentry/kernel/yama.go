@@ -22,12 +22,11 @@ import (
 // over the tracee's for PTRACE_TRACEME's parent, 3 refuses both to all.
 // The scope is sandbox-wide, as Linux's is system-wide.
 
-// Yama's ptrace scopes.
+// Yama's ptrace scopes past linux.YAMA_SCOPE_DISABLED (0) and
+// linux.YAMA_SCOPE_RELATIONAL (1), which abi/linux lacks.
 const (
-	YamaScopeDisabled   = 0
-	YamaScopeRelational = 1
-	YamaScopeCapability = 2
-	YamaScopeNoAttach   = 3
+	YamaScopeCapability = 2 // YAMA_SCOPE_CAPABILITY
+	YamaScopeNoAttach   = 3 // YAMA_SCOPE_NO_ATTACH
 )
 
 // YamaScope is /proc/sys/kernel/yama/ptrace_scope.
@@ -40,7 +39,7 @@ func (k *Kernel) SetYamaScope(privileged bool, n int64) error {
 	if !privileged {
 		return unix.EPERM
 	}
-	min := int64(YamaScopeDisabled)
+	min := int64(linux.YAMA_SCOPE_DISABLED)
 	if k.YamaScope() == YamaScopeNoAttach {
 		min = YamaScopeNoAttach
 	}
@@ -57,9 +56,9 @@ func (k *Kernel) SetYamaScope(privileged bool, n int64) error {
 func (t *Task) yamaAllowsLocked(tracee *Task) bool {
 	capable := func() bool { return t.Creds().HasCapIn(tracee.TG.userNS(), linux.CAP_SYS_PTRACE) }
 	switch t.K.YamaScope() {
-	case YamaScopeDisabled:
+	case linux.YAMA_SCOPE_DISABLED:
 		return true
-	case YamaScopeRelational:
+	case linux.YAMA_SCOPE_RELATIONAL:
 		return t.TG.isAncestorOfLocked(tracee.TG) || tracee.TG.allowsTracerLocked(t.TG) || capable()
 	case YamaScopeCapability:
 		return capable()

@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gvisor.dev/gvisor/pkg/abi/linux"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/kernel/kerneltest"
 )
@@ -43,7 +44,7 @@ func TestYamaScopes(t *testing.T) {
 			t.Errorf("scope %d, %s: MayAttach %v, want %v", k.YamaScope(), what, got, want)
 		}
 	}
-	if k.YamaScope() != kernel.YamaScopeRelational {
+	if k.YamaScope() != linux.YAMA_SCOPE_RELATIONAL {
 		t.Fatalf("scope %d, want 1", k.YamaScope())
 	}
 	check("a sibling", b, a, false)
@@ -74,7 +75,7 @@ func TestYamaScopes(t *testing.T) {
 			t.Errorf("writing %d: %v, want EINVAL", n, err)
 		}
 	}
-	if err := k.SetYamaScope(true, kernel.YamaScopeDisabled); err != nil {
+	if err := k.SetYamaScope(true, linux.YAMA_SCOPE_DISABLED); err != nil {
 		t.Fatal(err)
 	}
 	check("a sibling", b, a, true)
@@ -102,7 +103,7 @@ func TestYamaScopes(t *testing.T) {
 	if err := kernel.TraceMe(d); err != unix.EPERM {
 		t.Errorf("scope 3, TRACEME: %v, want EPERM", err)
 	}
-	if err := k.SetYamaScope(true, kernel.YamaScopeRelational); err != unix.EINVAL {
+	if err := k.SetYamaScope(true, linux.YAMA_SCOPE_RELATIONAL); err != unix.EINVAL {
 		t.Errorf("scope 3 lowered: %v, want EINVAL", err)
 	}
 	if err := k.SetYamaScope(true, kernel.YamaScopeNoAttach); err != nil {
