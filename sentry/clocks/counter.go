@@ -264,11 +264,20 @@ func abs(x int64) int64 {
 // hostEstimate is the host's CLOCK_MONOTONIC as the sandbox keeps it: the
 // counter's line once calibrated, the host's clock before.
 func hostEstimate() int64 {
-	if l := counter.line.Load(); l != nil {
-		return l.at(rdtscOrdered())
+	for {
+		l := counter.line.Load()
+		if l == nil {
+			startCounter()
+			return hostMonotonic()
+		}
+		// As the vDSO's sequence count: a reading that a calibration
+		// overtook (the thread preempted between the two loads) would
+		// follow the old line past the new one's start, and could be
+		// ahead of a later reading on the new line.
+		if now := l.at(rdtscOrdered()); counter.line.Load() == l {
+			return now
+		}
 	}
-	startCounter()
-	return hostMonotonic()
 }
 
 // HostWait is how long the host must wait for d to pass on the sandbox's
