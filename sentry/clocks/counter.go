@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
 )
 
 // The sandbox's clocks are the time-stamp counter, calibrated against the
@@ -29,21 +31,6 @@ import (
 // rdtscOrdered reads the time-stamp counter after all earlier loads
 // (tsc_amd64.s).
 func rdtscOrdered() uint64
-
-// cpuid is the CPUID instruction (tsc_amd64.s).
-func cpuid(leaf uint32) (eax, ebx, ecx, edx uint32)
-
-// invariantTSC says whether the counter runs at a constant rate in every
-// power state (CPUID 0x80000007, EDX bit 8; Linux's nonstop_tsc). Without
-// it the counter's rate may change under the calibration, so the clocks
-// stay the host's and the vDSO makes the system call.
-func invariantTSC() bool {
-	if max, _, _, _ := cpuid(0x80000000); max < 0x80000007 {
-		return false
-	}
-	_, _, _, edx := cpuid(0x80000007)
-	return edx&(1<<8) != 0
-}
 
 // linear is CLOCK_MONOTONIC's estimate at counter value c: baseNs +
 // (c-baseCycles)*mult>>32. Immutable once published.
@@ -170,7 +157,9 @@ func startCounter() {
 		counter.first = takeSample()
 		counter.realtime.Store(counter.first.rt - counter.first.mono)
 		counter.mu.Unlock()
-		if invariantTSC() {
+		// A counter whose rate may change under the calibration
+		// keeps the host's clocks, and the vDSO the system call.
+		if platform.InvariantTSC() {
 			go calibrate()
 		}
 	})

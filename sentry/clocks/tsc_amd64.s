@@ -15,15 +15,3 @@ TEXT ·rdtscOrdered(SB), NOSPLIT, $0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// func cpuid(leaf uint32) (eax, ebx, ecx, edx uint32)
-//
-// CPUID of leaf, subleaf 0: it only reads the processor's identification.
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL leaf+0(FP), AX
-	XORL CX, CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
