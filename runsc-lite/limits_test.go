@@ -33,6 +33,8 @@ func TestLimitsMemory(t *testing.T) {
 		{[]string{"write", "/tmp/storm"}, `^write: No space left on device after (\d+) MiB\n$`},
 		{[]string{"write", "/dev/shm/storm"}, `^write: No space left on device after (\d+) MiB\n$`},
 		{[]string{"write", hostFile}, `^write: No space left on device after (\d+) MiB\n$`},
+		// A hole is free (TestSparseGrow), its data is not.
+		{[]string{"write", "/tmp/storm", "sparse"}, `^write: No space left on device after (\d+) MiB\n$`},
 		// 100 MiB held: the first child's copy fits, the second does not.
 		{[]string{"fork"}, `^fork: Cannot allocate memory after 1 children\nchildren that answered: 1\n$`},
 	}

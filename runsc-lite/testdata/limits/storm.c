@@ -1,6 +1,6 @@
 // storm: allocation storms that must end with an error, not a dead host.
 #define _GNU_SOURCE
-// usage: storm mmap|brk|mremap|shm|fork|write PATH|cpu
+// usage: storm mmap|brk|mremap|shm|fork|write PATH [sparse]|cpu
 // Each mode allocates until the sandbox refuses, reports how far it got in
 // MiB and the errno, and exits 0 if the errno is the expected one.
 #include <errno.h>
@@ -59,10 +59,16 @@ static int storm_mremap(void) {
 	}
 }
 
-static int storm_write(const char *path) {
+// storm_write writes 1 MiB at a time into path; sparse first makes it a
+// 64 GiB hole, which costs nothing, so that the writes fill the hole.
+static int storm_write(const char *path, int sparse) {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0) {
 		perror("open");
+		return 1;
+	}
+	if (sparse && ftruncate(fd, 64L << 30) != 0) {
+		perror("ftruncate");
 		return 1;
 	}
 	static char buf[MiB];
@@ -167,7 +173,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(argv[1], "mremap"))
 		return storm_mremap();
 	if (!strcmp(argv[1], "write") && argc > 2)
-		return storm_write(argv[2]);
+		return storm_write(argv[2], argc > 3 && !strcmp(argv[3], "sparse"));
 	if (!strcmp(argv[1], "fork"))
 		return storm_fork();
 	if (!strcmp(argv[1], "cpu"))

@@ -19,18 +19,22 @@ import (
 // Memory accounting: a file's contents live in a host memfd, which is host
 // memory, so they are charged to the sandbox's memory account (package
 // usage) of the task that makes the file bigger, by size rounded up to
-// pages: writes past the end, truncations up, fallocate (even with
-// FALLOC_FL_KEEP_SIZE, which allocates too) and copy up. Charging by size
-// rather than by pages written overcounts sparse files, but the sentry
-// cannot see pages the application fills through a mapping. The one
-// exception is the holes of a host file copied up: the copy keeps them
-// (copyup.go), so a sparse file of 13 GiB with one page of data costs a
-// page, not 13 GiB and ENOSPC; those holes are left out of the charge
+// pages: writes past the end, fallocate (even with FALLOC_FL_KEEP_SIZE,
+// which allocates too) and copy up. Charging by size rather than by pages
+// written overcounts sparse files, but the sentry cannot see pages the
+// application fills through a mapping. The exception is holes: those of a
+// host file copied up (the copy keeps them, copyup.go), and those a
+// truncation up or a write past the end makes, as a tmpfs file gets them
+// on Linux, so a sparse file of 16 GiB with one page of data costs a page,
+// not 16 GiB and ENOSPC. Holes are left out of the charge
 // (dataCharge.holes) for as long as the file keeps them. A write or an
 // allocation first takes out of them the holes it fills and those the
 // file lost since (pages filled through a mapping, seen in st_blocks),
 // so what the application fills is charged at its next write at the
-// latest; a truncation takes out those it cuts off. Beyond the
+// latest; a truncation takes out those it cuts off. Pages filled through
+// a shared mapping and never written are bounded by the stubs' cgroup
+// (docs/security.md, "Kernel-enforced limits"), as Linux's memory cgroup
+// bounds a tmpfs file's pages. Beyond the
 // limit the change fails with ENOSPC, as a full tmpfs does. The charge is
 // returned by a truncation down, and when the memfd is garbage collected
 // (the file is unlinked and no longer open); a failed charge collects
@@ -50,10 +54,15 @@ type dataCharge struct {
 	// file takes of it (reserved or settled), guarded by mu.
 	space *space
 	held  uint64
-	// holes is the bytes of the holes a copied-up host file came with
-	// that the charge leaves out (at most those the file still has);
-	// guarded by mu.
+	// holes is the bytes of holes (of a copy up, a truncation up, a
+	// write past the end) the charge leaves out, at most those the file
+	// still has once a write or a truncation has looked; guarded by mu.
 	holes uint64
+	// end is the size the file had at the last change the charge saw
+	// (at least that: FALLOC_FL_KEEP_SIZE may leave it beyond), so that
+	// only a write that starts beyond it needs the host's size to find
+	// the hole it leaves; guarded by mu.
+	end int64
 }
 
 // space is the size of a memory filesystem mounted with one (tmpfs's
@@ -202,6 +211,7 @@ func (c *dataCharge) grow(ctx context.Context, size int64) error {
 	defer c.mu.Unlock()
 	want := c.target(size)
 	if want <= c.bytes {
+		c.end = max(c.end, size)
 		return nil
 	}
 	if c.mem == nil {
@@ -226,22 +236,25 @@ func (c *dataCharge) grow(ctx context.Context, size int64) error {
 		c.mu.Lock()
 		want = c.target(size)
 		if want <= c.bytes {
+			c.end = max(c.end, size)
 			return nil
 		}
 	}
 	c.bytes = want
+	c.end = max(c.end, size)
 	return nil
 }
 
-// fillHoles takes out of the holes left out of the charge those a write
-// or an allocation of [off, off+length) of data is about to fill, and
-// those data no longer has, and returns the size grow is then to charge
-// for: off+length, or the file's size if larger while holes are left out
-// (the charge of a file with holes is not a prefix of it).
+// fillHoles adds to the holes left out of the charge those a write or an
+// allocation of [off, off+length) of data leaves before it (past the end
+// of the file), takes out of them those it is about to fill, and those
+// data no longer has, and returns the size grow is then to charge for:
+// off+length, or the file's size if larger while holes are left out (the
+// charge of a file with holes is not a prefix of it).
 func (c *dataCharge) fillHoles(data *os.File, off, length int64) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.holes == 0 {
+	if c.holes == 0 && off <= c.end {
 		return off + length
 	}
 	var st unix.Stat_t
@@ -251,6 +264,13 @@ func (c *dataCharge) fillHoles(data *os.File, off, length int64) int64 {
 	}
 	pages := pagesFor(st.Size)
 	now := pages - min(uint64(st.Blocks)*512, pages)
+	if start := uint64(off) &^ 4095; start > pages {
+		// The pages between the end and the write stay holes. If the
+		// write fails, the next look at the file's holes (here, or a
+		// truncation) takes them out again.
+		now += start - pages
+		c.holes += start - pages
+	}
 	filled, err := holeBytes(data, off, min(off+length, st.Size))
 	if err != nil {
 		filled = now
@@ -291,17 +311,25 @@ func holeBytes(data *os.File, off, end int64) (uint64, error) {
 // is full: about 20 ms, on the path that fails anyway.
 const reclaimTries = 20
 
-// truncate sets the charge of data to size bytes, which the file now
-// has.
+// truncate sets the charge of data to size bytes, which the file is about
+// to have: a truncation down returns the charge of what it cuts off, one
+// up charges nothing, the pages it adds being holes.
 func (c *dataCharge) truncate(ctx context.Context, data *os.File, size int64) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(data.Fd()), &st); err != nil {
+		return fmt.Errorf("the size of a file to truncate: %w", err)
+	}
 	c.mu.Lock()
 	if c.holes > 0 {
 		// The holes past size go with the truncation.
-		h, err := holeBytes(data, 0, size)
+		h, err := holeBytes(data, 0, min(size, st.Size))
 		if err != nil {
 			h = 0
 		}
 		c.holes = min(c.holes, h)
+	}
+	if old := pagesFor(st.Size); pagesFor(size) > old {
+		c.holes += pagesFor(size) - old
 	}
 	want := c.target(size)
 	if want < c.bytes {
@@ -309,7 +337,13 @@ func (c *dataCharge) truncate(ctx context.Context, data *os.File, size int64) er
 		c.bytes = want
 	}
 	c.mu.Unlock()
-	return c.grow(ctx, size)
+	if err := c.grow(ctx, size); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.end = size
+	c.mu.Unlock()
+	return nil
 }
 
 // pagesFor rounds size up to whole pages.
