@@ -17,6 +17,7 @@ import (
 // diffPrograms are the programs under testdata/diff, one per syscall family.
 var diffPrograms = []string{
 	"fileio",        // open/openat/creat/read/write/pread/pwrite/readv/writev/lseek
+	"atime",         // reads, getdents, mmap and readlink move the access time under relatime; O_NOATIME and FS_NOATIME_FL keep it
 	"stat",          // stat/fstat/lstat/fstatat/statx, statx's birth times (which files have one, kept by writes, links and renames)
 	"dirs",          // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
 	"links",         // link/symlink/readlink/unlink/rename/renameat2

@@ -199,7 +199,8 @@ func (f *File) io() (FileImpl, error) {
 // A blocking stream waits for its first bytes only, and returns what it
 // has after them.
 func (f *File) Read(ctx context.Context, dst usermem.IOSequence) (n int, err error) {
-	defer func() { f.fileEvent(ctx, n, unix.IN_ACCESS) }()
+	asked := dst.NumBytes()
+	defer func() { f.fileEvent(ctx, n, unix.IN_ACCESS); f.readDone(asked, n, err) }()
 	if !f.readable() {
 		return 0, unix.EBADF
 	}
@@ -332,7 +333,8 @@ func (f *File) positional(off int64) (FileImpl, error) {
 // PRead reads into dst at off without moving the position (pread64(2)),
 // dst cut as Read cuts it.
 func (f *File) PRead(ctx context.Context, dst usermem.IOSequence, off int64) (n int, err error) {
-	defer func() { f.fileEvent(ctx, n, unix.IN_ACCESS) }()
+	asked := dst.NumBytes()
+	defer func() { f.fileEvent(ctx, n, unix.IN_ACCESS); f.readDone(asked, n, err) }()
 	if !f.readable() {
 		return 0, unix.EBADF
 	}
@@ -602,7 +604,13 @@ func (f *File) Readiness(mask int16) int16 {
 // that position; the caller moves past the entries it consumed with
 // AdvanceDir. The listing is taken when reading from position
 // 0, so a directory changing while read is listed consistently.
-func (f *File) ReadDir(ctx context.Context) ([]Dirent, int64, error) {
+func (f *File) ReadDir(ctx context.Context) (_ []Dirent, _ int64, err error) {
+	defer func() {
+		if err == nil { // iterate_dir; after f.mu is given back (Flags takes it)
+			f.fileEvent(ctx, 1, unix.IN_ACCESS)
+			f.accessed()
+		}
+	}()
 	if f.isPath() {
 		return nil, 0, unix.EBADF
 	}

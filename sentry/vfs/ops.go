@@ -509,7 +509,11 @@ func ReadlinkDentry(ctx context.Context, d *Dentry) (string, error) {
 	if !IsSymlink(st.Mode) {
 		return "", unix.EINVAL
 	}
-	return readlink(ctx, d.inode)
+	target, err := readlink(ctx, d.inode)
+	if err == nil {
+		touchAtime(d, d.inode)
+	}
+	return target, err
 }
 
 // Access implements faccessat2(2): mode is F_OK or a mix of R_OK, W_OK

@@ -2,6 +2,7 @@
  * events of file operations (create, delete, modify, close, move,
  * attributes), the records a read returns, poll and epoll readiness. */
 #include "common.h"
+#include <dirent.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
@@ -163,6 +164,13 @@ int main(int argc, char **argv) {
 	close(fd);
 	T(read(in, buf, 8));
 	drain(in, "d");
+
+	/* Listing the directory is an access of it (iterate_dir). */
+	DIR *list = opendir("d");
+	while (readdir(list))
+		;
+	closedir(list);
+	drain(in, "d listed");
 
 	/* Watching a file itself; it is moved and then deleted. */
 	int in2 = inotify_init1(IN_NONBLOCK);

@@ -55,6 +55,7 @@ package overlay
 import (
 	"context"
 	"os"
+	"runsc-lite/abi"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -377,4 +378,15 @@ func (n *node) Readlink(ctx context.Context) (string, error) {
 		return "", unix.EINVAL
 	}
 	return l.Readlink(ctx)
+}
+
+// TouchAtime implements vfs.AtimeToucher for the times this layer keeps:
+// a file not copied up has the lower file's, which are the host's.
+func (n *node) TouchAtime(now unix.Timespec, nodiratime bool) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	if !n.up || n.flags&abi.FS_NOATIME_FL != 0 || nodiratime && vfs.IsDir(n.st.Mode) || !vfs.RelatimeNeedsUpdate(&n.st, now) {
+		return
+	}
+	n.st.Atim = now
 }

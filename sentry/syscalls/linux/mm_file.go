@@ -67,6 +67,7 @@ func mappedFile(t *kernel.Task, fd int32, o *mm.MmapOpts) error {
 	} else if w := f.WriteTracker(); w != nil {
 		o.Tracker = w // the mapping keeps the file's write access (ETXTBSY)
 	}
+	f.Accessed()
 	if d := f.Dentry(); d != nil {
 		o.Name, o.NameSource = vfs.PathOf(t.FS().Root(), d), d
 	} else if n, ok := f.Impl().(vfs.LinkNamer); ok && checked {
