@@ -9,6 +9,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -270,5 +271,38 @@ func TestAttackHostPrivacyRoot(t *testing.T) {
 	}
 	if strings.Contains(out, root) || strings.Contains(out, filepath.Base(root)) {
 		t.Errorf("the root's host path %s shows inside:\n%s", root, out)
+	}
+}
+
+// TestAttackHostCPUNumbers starts the sandbox inside a host cpuset of one
+// CPU that is not CPU 0, as a container's cpus often are: the sandbox has
+// one CPU, CPU 0, and no getcpu (the vDSO's, which read the host's CPU
+// number, or the system call) may name the host's.
+func TestAttackHostCPUNumbers(t *testing.T) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	last := -1
+	for i := 0; i < 1024; i++ {
+		if set.IsSet(i) {
+			last = i
+		}
+	}
+	if last < 1 {
+		t.Skip("needs a CPU other than CPU 0")
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		t.Skip("taskset (util-linux) is not installed")
+	}
+	prog := buildC(t, filepath.Join("testdata", "attack", "cpunum.c"), true)
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			r := runOut(t, runOpts{}, taskset, "-c", strconv.Itoa(last), runscBin, "run", "--platform", platform, "--", prog)
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "cpus 1, highest allowed 0, highest getcpu 0\n") {
+				t.Errorf("inside host CPU %d only, the sandbox showed a host CPU number: %v", last, r)
+			}
+		})
 	}
 }

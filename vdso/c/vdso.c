@@ -5,8 +5,11 @@
  * clock the sentry answers system calls with. Clocks it does not compute
  * (CPU-time clocks, the alarm clocks, any unknown id), and every clock
  * before the sentry has calibrated, are the system call, which traps to
- * the sentry like any other. getcpu reads the host CPU, as Linux's vDSO
- * does.
+ * the sentry like any other. getcpu is the system call too, as gVisor's
+ * vDSO makes it: the host CPU that Linux's vDSO reads (lsl) is the host's
+ * number, which under a cpuset (taskset, a container's cpus) is not the
+ * sandbox's (CPUs 0 to n-1), and the host thread does not follow the
+ * task's sched_setaffinity; the sentry answers within both.
  *
  * Built by build.sh as a position-independent shared object with no
  * relocations (Linux's vDSO has none either: nothing relocates it). */
@@ -134,13 +137,11 @@ int clock_getres(int, struct __kernel_timespec *) __attribute__((weak, alias("__
 struct getcpu_cache;
 long __vdso_getcpu(unsigned *cpu, unsigned *node, struct getcpu_cache *unused)
 {
-	unsigned p;
-	(void)unused;
-	__asm__ volatile("lsl %1, %0" : "=r"(p) : "r"(0x7b /* __CPUNODE_SEG */));
-	if (cpu)
-		*cpu = p & 0xfff;
-	if (node)
-		*node = p >> 12;
-	return 0;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(__NR_getcpu), "D"(cpu), "S"(node), "d"(unused)
+			 : "rcx", "r11", "memory");
+	return ret;
 }
 long getcpu(unsigned *, unsigned *, struct getcpu_cache *) __attribute__((weak, alias("__vdso_getcpu")));

@@ -157,6 +157,22 @@ int main(void)
 	T(getcpu(&cpu, &node));
 	CHECK(cpu < (unsigned)sysconf(_SC_NPROCESSORS_CONF));
 	printf("node: %u\n", node);
+	/* Pinned to one CPU, the vDSO's getcpu and the system call say it. */
+	cpu_set_t all, one;
+	CHECK(sched_getaffinity(0, sizeof all, &all) == 0);
+	int last = -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &all))
+			last = i;
+	CPU_ZERO(&one);
+	CPU_SET(last, &one);
+	T(sched_setaffinity(0, sizeof one, &one));
+	unsigned vcpu = ~0u, scpu = ~0u;
+	getcpu(&vcpu, NULL);
+	syscall(SYS_getcpu, &scpu, NULL, NULL);
+	printf("pinned to its last CPU: the vDSO says it: %s, the syscall: %s\n", vcpu == (unsigned)last ? "yes" : "no",
+	       scpu == (unsigned)last ? "yes" : "no");
+	T(sched_setaffinity(0, sizeof all, &all));
 
 	not_early("nanosleep", WAIT_NS, do_nanosleep);
 	not_early("clock_nanosleep absolute CLOCK_MONOTONIC", WAIT_NS, do_abs_mono);
