@@ -8,11 +8,25 @@
 //
 //   - No dentry cache. A walk builds a chain of Dentry values (name, inode,
 //     parent, mount) that lives as long as whoever holds it (an open file, a
-//     working directory). `..` follows this chain, so it is the physical
-//     parent, as in Linux; getcwd prints the names the chain was built with,
-//     so it does not see a later rename of an ancestor (a known gap).
-//     Filesystems that need stable identities (the overlay, tmpfs, dev) keep
-//     their own in-memory trees; the host filesystem does not need to.
+//     working directory). Filesystems that need stable identities (the
+//     overlay, tmpfs, dev) keep their own in-memory trees; the host
+//     filesystem does not need to.
+//   - Names follow renames, as Linux's dentry tree has them (d_path, "..")
+//     without a dentry tree here: the filesystems whose names change keep
+//     where each inode is (its parent and name, Placed in place.go), and a
+//     path built from a Dentry (getcwd, /proc/PID/cwd, exe and fd links,
+//     mountinfo), ".." and rename's loop check ask them at that moment
+//     instead of trusting the walk's chain (Dentry.current). The chain is
+//     cut at the mount's root and a mount is left through the dentry it is
+//     mounted on, itself made current, so a rename above a mount point, in
+//     another mount of the same filesystem (a bind mount), or across
+//     directories shows. Rename itself updates nothing here: each
+//     filesystem already moves its own node (the overlay's tree, the host
+//     tree's directory paths), and a Dentry held anywhere sees the move
+//     without being found. What cannot say where it is keeps the walk's
+//     name below its parent's current place: a file with several names (the
+//     Dentry knows which one it was opened by), a host file, and the
+//     filesystems that do not rename (proc, sys, dev).
 //   - Mount points are keyed by (mount, inode). A filesystem that can hold
 //     a mount point must return the same comparable Inode value (a pointer)
 //     for the same directory each time it is looked up; non-comparable

@@ -28,9 +28,13 @@ package vfs
 // queues of SignalDriven files carry it, and none of those is notified
 // under Kernel.mu.
 //
-// Leaves, under which no other lock is taken: VFS.mu (the mount table),
-// FDTable.mu (a file a change drops is released after it),
-// lockTable.mu (a file is stat'ed before it, and a blocked locker waits
+//	VFS.mu (the mount table)
+//	  the tree lock a filesystem's Placed.Ancestry takes (place.go):
+//	  paths are built under VFS.mu (mountinfo, bind mounts), so
+//	  Ancestry takes no other lock
+//
+// Leaves, under which no other lock is taken: FDTable.mu (a file a
+// change drops is released after it), lockTable.mu (a file is stat'ed before it, and a blocked locker waits
 // without it), writeCounts.mu (writeaccess.go: a file is stat'ed and
 // opened by its filesystem without it; the mm takes it under an address
 // space's lock, WriteTracker), watchTable.mu (events are delivered without it),

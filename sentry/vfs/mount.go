@@ -132,7 +132,9 @@ func (m *Mount) tree() []*Mount {
 func byID(a, b *Mount) int { return a.id - b.id }
 
 // Dentry is a name in a walk: an inode, the mount it was reached in, and
-// the directory it was reached from. A mount's root has no parent.
+// the directory it was reached from. A mount's root has no parent. The
+// chain is the walk's; current (place.go) gives the names and parents a
+// rename has changed since.
 type Dentry struct {
 	parent *Dentry
 	name   string
@@ -152,15 +154,18 @@ func (d *Dentry) Mount() *Mount { return d.mnt }
 
 // Unlinked reports whether d names nothing any more, so that its path is
 // shown with " (deleted)" as Linux's d_path does for an unhashed dentry:
-// an O_TMPFILE file's, or one whose inode has no link left. (A name
-// removed while the inode keeps another is not detected, nor a rename:
-// a Dentry is the name it was reached by.)
+// an O_TMPFILE file's, a removed directory's, or one whose inode has no
+// link left. (A name
+// removed while the inode keeps another is not detected.)
 func (d *Dentry) Unlinked(ctx context.Context) bool {
 	if d.unnamed {
 		return true
 	}
 	if d.parent == nil {
 		return false
+	}
+	if r, ok := d.inode.(Removable); ok && r.Removed() {
+		return true
 	}
 	if c, ok := d.inode.(LinkCounter); ok {
 		return !c.HasLinks()
@@ -282,10 +287,12 @@ func (v *VFS) isMountPoint(d *Dentry) bool {
 	return d.parent == nil || v.mountedAt(d) != nil
 }
 
-// PathOf returns d's absolute path as seen from root; a dentry that is
-// not below root gets "(unreachable)" in front, as getcwd(3) shows.
+// PathOf returns d's absolute path as seen from root, with the names its
+// directories have now (d_path); a dentry that is not below root gets
+// "(unreachable)" in front, as getcwd(3) shows.
 func PathOf(root, d *Dentry) string {
 	var parts []string
+	d = d.current()
 	for {
 		if d.mnt == root.mnt && sameInode(d.inode, root.inode) {
 			break
@@ -295,7 +302,7 @@ func PathOf(root, d *Dentry) string {
 			if point == nil {
 				return "(unreachable)" + joinReversed(parts)
 			}
-			d = point
+			d = point.current()
 			continue
 		}
 		parts = append(parts, d.name)

@@ -142,7 +142,11 @@ func (v *VFS) inodeEvent(ctx context.Context, d *Dentry, i Inode, mask uint32) {
 	}
 	// The parent's watch hears first, with the name, then the inode's
 	// own (fsnotify_handle_event: "report an event to the parent with
-	// name, then to the child without name").
+	// name, then to the child without name"): the parent and name the
+	// file has now (dget_parent), wherever it was opened.
+	if d != nil {
+		d = d.current()
+	}
 	unlinked := unlinkedFunc(ctx, d, i)
 	if d != nil && d.parent != nil {
 		if pkey, _, err := KeyOf(ctx, d.parent.inode); err == nil {

@@ -820,10 +820,10 @@ func renameNameErr(err error) error {
 	return err
 }
 
-// isAncestor reports whether a is d or one of d's parents in the same
-// mount.
+// isAncestor reports whether a is d or one of d's parents (now) in the
+// same mount.
 func isAncestor(a, d *Dentry) bool {
-	for ; d != nil; d = d.parent {
+	for d = d.current(); d != nil; d = d.parent {
 		if d.mnt == a.mnt && sameInode(d.inode, a.inode) {
 			return true
 		}

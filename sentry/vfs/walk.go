@@ -169,14 +169,15 @@ func (w *walker) step(d *Dentry, name string) (*Dentry, error) {
 	return next, w.checkMount(next)
 }
 
-// dotdot returns d's parent; the caller's root is its own parent, and so
+// dotdot returns d's parent, where it is now (a rename may have moved d
+// since it was walked to); the caller's root is its own parent, and so
 // is the VFS root.
 func (w *walker) dotdot(d *Dentry) *Dentry {
 	for {
 		if d.mnt == w.root.mnt && sameInode(d.inode, w.root.inode) {
 			return d
 		}
-		if d.parent != nil {
+		if d = d.current(); d.parent != nil {
 			return d.parent
 		}
 		_, point := d.mnt.mountedOn()
