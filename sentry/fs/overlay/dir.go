@@ -22,6 +22,7 @@ func (n *node) add(name string, c *node) {
 		n.children = make(map[string]*node)
 	}
 	n.children[name] = c
+	c.parent, c.name = n, name
 	delete(n.whiteouts, name)
 }
 
@@ -172,6 +173,7 @@ func (n *node) Unlink(ctx context.Context, name string) error {
 	}
 	n.remove(name)
 	c.dropLink()
+	c.unplace(n, name)
 	n.touch()
 	return nil
 }
@@ -237,6 +239,11 @@ func (n *node) Rename(ctx context.Context, oldName string, newDir vfs.Inode, new
 	}
 	srcDir := vfs.IsDir(src.mode())
 	dstDir := dst != nil && vfs.IsDir(dst.mode())
+	// No directory goes below itself (the VFS checked, on walks a
+	// concurrent rename may have outrun): the tree stays a tree.
+	if srcDir && nd.below(src) || dstDir && flags&unix.RENAME_EXCHANGE != 0 && n.below(dst) {
+		return unix.EINVAL
+	}
 	if dst != nil && flags&unix.RENAME_EXCHANGE == 0 {
 		if err := checkReplace(ctx, srcDir, dstDir, dst); err != nil {
 			return err
@@ -250,11 +257,14 @@ func (n *node) Rename(ctx context.Context, oldName string, newDir vfs.Inode, new
 	}
 	if flags&unix.RENAME_EXCHANGE != 0 {
 		n.children[oldName], nd.children[newName] = dst, src
+		dst.parent, dst.name = n, oldName
+		src.parent, src.name = nd, newName
 		moveDirLink(n, nd, srcDir)
 		moveDirLink(nd, n, dstDir)
 	} else {
 		if dst != nil {
 			dst.dropLink()
+			dst.unplace(nd, newName)
 			if dstDir {
 				nd.st.Nlink--
 			}

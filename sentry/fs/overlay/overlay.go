@@ -43,6 +43,9 @@
 //   - Extended attributes (user.*, trusted.*, security.*) are stored on
 //     the node, copied up with the lower file's own, charged and bounded
 //     (xattr.go).
+//   - Every node knows its parent and its name (place.go), so that paths
+//     follow renames as Linux's dentries do (vfs.Placed): getcwd and the
+//     /proc links of a directory that moved, or is below one that did.
 //   - One mutex per filesystem guards the tree and every node's attributes;
 //     file data is read and written without it.
 //
@@ -165,6 +168,12 @@ type node struct {
 	linkable  bool   // an O_TMPFILE file a link may still name (Tmpfile)
 	sealable  bool   // a memfd made with MFD_ALLOW_SEALING (seal.go); set before it is shared
 	flags     uint32 // inode attribute flags, FS_*_FL (fileattr.go)
+	// parent and name are where the node is (place.go): a name it has,
+	// set whenever a directory takes it and kept once it has none; parent
+	// is nil for the root, an O_TMPFILE file never named, and a file that
+	// lost the name kept here while it has another.
+	parent *node
+	name   string
 	// maps is what the mappings of the lower file hold (mapped.go): nil
 	// until one is made, and once the copy up moved them.
 	maps *lowerMaps
@@ -305,7 +314,7 @@ func (n *node) child(ctx context.Context, name string) (*node, error) {
 	if n.children == nil {
 		n.children = make(map[string]*node)
 	}
-	c := &node{fs: n.fs, lower: li}
+	c := &node{fs: n.fs, lower: li, parent: n, name: name}
 	n.children[name] = c
 	return c, nil
 }
