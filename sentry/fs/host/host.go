@@ -21,6 +21,10 @@
 //     asks the host each time. Directories are one inode per host
 //     directory (by device and inode number), so that mounts on them are
 //     found again; a directory found under a new name (renamed) takes it.
+//     A writable tree's directories know their parent, which the
+//     sandbox's renames move, and whether the sandbox removed them
+//     (place.go), so paths built from them follow renames and say
+//     " (deleted)".
 //   - Only directories, regular files and symlinks are opened; devices,
 //     FIFOs and sockets found on the host fail with EACCES, as on a
 //     filesystem mounted nodev (opening a host FIFO could block the sentry).
@@ -108,7 +112,7 @@ func newFromFile(root *os.File, ids *Identities, swap *Swap) (*FS, error) {
 		fs.root.Close()
 		return nil, fmt.Errorf("sandbox root %s: %w", root.Name(), unix.ENOTDIR)
 	}
-	fs.top = fs.inodeFor(".", st, born)
+	fs.top = fs.inodeFor(".", st, born, nil)
 	return fs, nil
 }
 
@@ -154,8 +158,13 @@ func openat2(dirfd int, p string, how *unix.OpenHow) (int, error) {
 
 // inode is a host file below the root.
 type inode struct {
-	fs      *FS
-	path    string      // relative to the root, cleaned; "." for the root (guarded by fs.mu)
+	fs   *FS
+	path string // relative to the root, cleaned; "." for the root (guarded by fs.mu)
+	// parent is the directory a directory is in (place.go), nil for the
+	// root and for files; gone, that the sandbox removed the directory.
+	// Guarded by fs.mu.
+	parent  *inode
+	gone    bool
 	hostDev uint64      // the host's st_dev, for the inode numbers of entries
 	stat    unix.Stat_t // with the sandbox's numbers (guarded by fs.mu)
 	born    vfs.Birth   // the host's birth time, if it has one (guarded by fs.mu)
@@ -206,7 +215,7 @@ func (i *inode) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return i.fs.inodeFor(p, st, born), nil
+	return i.fs.inodeFor(p, st, born, i), nil
 }
 
 // sandboxStat returns st, a host file's attributes, as the sandbox sees
@@ -248,9 +257,10 @@ func fstat(fd int) (unix.Stat_t, vfs.Birth, error) {
 	return st, vfs.Birth{Time: ts(x.Btime), Known: x.Mask&unix.STATX_BTIME != 0}, nil
 }
 
-// inodeFor returns the inode of the host file at p whose host attributes
-// are st: the one inode of a directory, a new one for anything else.
-func (fs *FS) inodeFor(p string, st unix.Stat_t, born vfs.Birth) *inode {
+// inodeFor returns the inode of the host file at p, in directory parent,
+// whose host attributes are st: the one inode of a directory, a new one
+// for anything else.
+func (fs *FS) inodeFor(p string, st unix.Stat_t, born vfs.Birth, parent *inode) *inode {
 	sst := fs.sandboxStat(st)
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst, born: born}
@@ -262,11 +272,11 @@ func (fs *FS) inodeFor(p string, st unix.Stat_t, born vfs.Birth) *inode {
 		// A read-only tree is static: a directory found again under
 		// another name (a host bind mount) keeps its first one.
 		if fs.writable {
-			d.path, d.stat, d.born = p, sst, born
+			d.path, d.parent, d.stat, d.born = p, parent, sst, born
 		}
 		return d
 	}
-	d := &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst, born: born}
+	d := &inode{fs: fs, path: p, parent: parent, hostDev: st.Dev, stat: sst, born: born}
 	fs.dirs[key] = d
 	return d
 }

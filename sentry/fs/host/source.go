@@ -97,7 +97,7 @@ func NewMount(src Source, ids *Identities, writable bool) (*FS, error) {
 		return nil, fmt.Errorf("mount source %s: not open for writing", src.Dir.Name())
 	}
 	fs := &FS{root: src.Dir, ids: ids, dirs: make(map[hostFile]*inode), single: true, writable: writable}
-	fs.top = fs.inodeFor(".", st, born)
+	fs.top = fs.inodeFor(".", st, born, nil)
 	return fs, nil
 }
 

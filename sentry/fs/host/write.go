@@ -31,6 +31,9 @@ func (i *inode) parentFD() (int, error) {
 	if !i.fs.writable {
 		return -1, unix.EROFS
 	}
+	if i.Removed() {
+		return -1, unix.ENOENT
+	}
 	fd, err := i.fs.open(i.hostPath(), unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return -1, hostErr(err)
@@ -70,7 +73,7 @@ func (fs *FS) inodeOf(fd int, p string) (vfs.Inode, error) {
 	if err != nil {
 		return nil, hostErr(err)
 	}
-	return fs.inodeFor(p, st, born), nil
+	return fs.inodeFor(p, st, born, nil), nil
 }
 
 // atParent runs change on a descriptor of directory i.
@@ -118,7 +121,11 @@ func (i *inode) Unlink(ctx context.Context, name string) error {
 
 // Rmdir implements vfs.DirWriter.
 func (i *inode) Rmdir(ctx context.Context, name string) error {
-	return i.atParent(func(pfd int) error { return unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR) })
+	if err := i.atParent(func(pfd int) error { return unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR) }); err != nil {
+		return err
+	}
+	i.fs.removed(path.Join(i.hostPath(), name))
+	return nil
 }
 
 // Rename implements vfs.DirWriter.
@@ -136,19 +143,29 @@ func (i *inode) Rename(ctx context.Context, oldName string, newDir vfs.Inode, ne
 	if err := i.atParent(func(pfd int) error { return unix.Renameat2(pfd, oldName, nfd, newName, uint(flags)) }); err != nil {
 		return err
 	}
-	i.fs.moved(oldPath, newPath, flags&unix.RENAME_EXCHANGE != 0)
+	if flags&unix.RENAME_EXCHANGE == 0 && oldPath != newPath {
+		i.fs.removed(newPath) // a directory renamed over
+	}
+	i.fs.moved(oldPath, newPath, i, nd, flags&unix.RENAME_EXCHANGE != 0)
 	return nil
 }
 
-// moved gives the directories known below oldPath their names below
-// newPath (and the other way round for an exchange).
-func (fs *FS) moved(oldPath, newPath string, exchange bool) {
+// moved gives the directories known below oldPath, in directory from,
+// their names below newPath, in directory to (and the other way round for
+// an exchange).
+func (fs *FS) moved(oldPath, newPath string, from, to *inode, exchange bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for _, d := range fs.dirs {
 		if rest, ok := below(d.path, oldPath); ok {
+			if rest == "" {
+				d.parent = to
+			}
 			d.path = newPath + rest
 		} else if rest, ok := below(d.path, newPath); ok && exchange {
+			if rest == "" {
+				d.parent = from
+			}
 			d.path = oldPath + rest
 		}
 	}
