@@ -291,11 +291,12 @@ func (t *Task) Exe() string {
 // time namespace's boot-time clock.
 func (t *Task) StartUptime() time.Duration { return t.startUptime }
 
-// ExeLink is what /proc/PID/exe shows: Exe, with " (deleted)" once its
-// name is gone; false once the task has let its executable go.
+// ExeLink is what /proc/PID/exe shows: the executable's path now (Exe,
+// its path at execve, until a rename moves it), with " (deleted)" once
+// its name is gone; false once the task has let its executable go.
 func (t *Task) ExeLink() (string, bool) {
 	t.mu.Lock()
-	exe, f := t.exe, t.exeFile
+	exe, f, fs := t.exe, t.exeFile, t.fs
 	if f != nil {
 		f.IncRef()
 	}
@@ -304,7 +305,14 @@ func (t *Task) ExeLink() (string, bool) {
 		return "", false
 	}
 	defer f.DecRef()
-	if d := f.Dentry(); d != nil && d.Unlinked(t.Ctx()) {
+	d := f.Dentry()
+	if d == nil {
+		return exe, true
+	}
+	if fs != nil {
+		exe = vfs.PathOf(fs.Root(), d)
+	}
+	if d.Unlinked(t.Ctx()) {
 		return exe + " (deleted)", true
 	}
 	return exe, true
