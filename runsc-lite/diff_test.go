@@ -21,6 +21,8 @@ var diffPrograms = []string{
 	"stat",          // stat/fstat/lstat/fstatat/statx, statx's birth times (which files have one, kept by writes, links and renames)
 	"dirs",          // mkdir/rmdir/getdents64/getcwd/chdir/fchdir
 	"links",         // link/symlink/readlink/unlink/rename/renameat2
+	"cwdrename",     // names that follow renames (d_path): getcwd, /proc/self/cwd, fd and exe links after the directory, a directory above it or the file itself is renamed, nested and across directories, " (deleted)" once removed; ".." of a moved directory; EINVAL for a directory moved below itself
+	"cwdmount",      // names that follow renames across mounts (needs a root host): a renamed directory above a tmpfs mount (getcwd, fd links, mountinfo), moves within the tmpfs, ".." up through its root, a bind mount's view of a directory renamed through the other mount
 	"perms",         // chmod/fchmod/umask/access/faccessat (needs a root host)
 	"fds",           // dup/dup2/dup3/fcntl/close_range/pipe2, what O_PATH descriptors may do
 	"truncate",      // truncate/ftruncate/fallocate
@@ -123,7 +125,7 @@ var diffPrograms = []string{
 
 // rootOnly are programs whose native output is only comparable when the
 // host runs them as root, as the sandbox does.
-var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "mntns": true, "pidns": true, "cgroupns": true, "bind": true, "pivot": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true, "inodeflags": true, "seccomp": true, "procexe": true, "nropen": true, "yama": true}
+var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "schedpolicy": true, "fhandle": true, "rawsock": true, "capsets": true, "sigpending": true, "nextid": true, "userns": true, "netns": true, "packetring": true, "sysnet": true, "sendunspec": true, "anyaddr": true, "ipcns": true, "mntns": true, "pidns": true, "cgroupns": true, "bind": true, "pivot": true, "msgcopy": true, "timens": true, "dumpable": true, "setgidstrip": true, "netfilter": true, "pipepages": true, "inodeflags": true, "seccomp": true, "procexe": true, "nropen": true, "yama": true, "cwdmount": true}
 
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and
