@@ -1,6 +1,15 @@
 package overlay
 
-import "runsc-lite/sentry/vfs"
+import (
+	"golang.org/x/sys/unix"
+
+	"runsc-lite/sentry/vfs"
+)
+
+// maxAncestry is how far up Ancestry goes: a path of more names is longer
+// than PATH_MAX, which d_path does not print anyway. Rename keeps the
+// tree a tree (below); the bound ends the walk whatever happens.
+const maxAncestry = unix.PathMax / 2
 
 // Ancestry implements vfs.Placed: the directories above n up to the
 // root, as renames left them. A file with several names does not say
@@ -13,7 +22,7 @@ func (n *node) Ancestry() ([]vfs.Step, bool) {
 	}
 	var up []vfs.Step
 	for c := n; c != n.fs.root; c = c.parent {
-		if c.parent == nil {
+		if c.parent == nil || len(up) == maxAncestry {
 			return nil, false
 		}
 		up = append(up, vfs.Step{Dir: c.parent, Name: c.name})
