@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/abi"
 	"runsc-lite/platform/systrap"
@@ -222,15 +223,18 @@ func TestFutexKeyAmongManyMappings(t *testing.T) {
 }
 
 // The sandbox is a kernel without KSM (its /sys has no kernel/mm/ksm):
-// MADV_MERGEABLE and MADV_UNMERGEABLE are EINVAL, as there. The host may
-// have KSM, so no differential program can check this.
+// MADV_MERGEABLE and MADV_UNMERGEABLE are EINVAL, as there; and without
+// memory-failure handling: MADV_HWPOISON and MADV_SOFT_OFFLINE are EINVAL
+// (they were taken and did nothing). The host may have either, and
+// poisoning a page natively as root loses it, so no differential program
+// can check this.
 func TestMadviseWithoutKSM(t *testing.T) {
 	m := newMM(t)
 	addr, err := m.Mmap(mm.MmapOpts{Length: abi.PageSize, Prot: unix.PROT_READ | unix.PROT_WRITE, Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, advice := range []int{unix.MADV_MERGEABLE, unix.MADV_UNMERGEABLE} {
+	for _, advice := range []int{unix.MADV_MERGEABLE, unix.MADV_UNMERGEABLE, unix.MADV_HWPOISON, linux.MADV_SOFT_OFFLINE} {
 		if err := m.Madvise(addr, abi.PageSize, advice); err != unix.EINVAL {
 			t.Errorf("madvise(%d) = %v, want EINVAL", advice, err)
 		}
