@@ -38,16 +38,17 @@ type Offsets struct {
 }
 
 // Boot returns the offsets that make the sandbox's monotonic and boot-time
-// clocks read BootDelay now.
+// clocks read BootDelay now: the same clock, until the host is suspended
+// (counter.boottime). Two readings of the host's clocks would put the
+// boot-time clock behind the monotonic one by the time between them.
 func Boot() (Offsets, error) {
-	var mono, boot unix.Timespec
+	startCounter()
+	var mono unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono); err != nil {
 		return Offsets{}, fmt.Errorf("reading CLOCK_MONOTONIC: %w", err)
 	}
-	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot); err != nil {
-		return Offsets{}, fmt.Errorf("reading CLOCK_BOOTTIME: %w", err)
-	}
-	return Offsets{Monotonic: BootDelay - time.Duration(mono.Nano()), Boottime: BootDelay - time.Duration(boot.Nano())}, nil
+	m := BootDelay - time.Duration(mono.Nano())
+	return Offsets{Monotonic: m, Boottime: m - time.Duration(counter.boottime.Load())}, nil
 }
 
 // Of returns the offset of clock: Monotonic, Boottime or 0.

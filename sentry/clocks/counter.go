@@ -130,7 +130,8 @@ var counter struct {
 	// line is the published estimate; nil until calibrated.
 	line atomic.Pointer[linear]
 	// realtime, boottime and tai are what the host's CLOCK_REALTIME,
-	// CLOCK_BOOTTIME and CLOCK_TAI add to its CLOCK_MONOTONIC.
+	// CLOCK_BOOTTIME and CLOCK_TAI add to its CLOCK_MONOTONIC; boottime
+	// as hostSuspended measures it, and moved only by a suspend.
 	realtime, boottime, tai atomic.Int64
 
 	startOnce sync.Once
@@ -143,14 +144,10 @@ var counter struct {
 // startCounter takes the first sample and starts calibrating.
 func startCounter() {
 	counter.startOnce.Do(func() {
-		var mono, boot, rt, tai unix.Timespec
-		// Monotonic first: the boot-time clock read after it is never
-		// behind it in the sandbox either.
-		unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
-		unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot)
+		var rt, tai unix.Timespec
 		unix.ClockGettime(unix.CLOCK_REALTIME, &rt)
 		unix.ClockGettime(unix.CLOCK_TAI, &tai)
-		counter.boottime.Store(max(boot.Nano()-mono.Nano(), 0))
+		counter.boottime.Store(hostSuspended())
 		// TAI is whole seconds ahead of UTC.
 		counter.tai.Store((tai.Nano() - rt.Nano() + int64(time.Second)/2) / int64(time.Second) * int64(time.Second))
 		counter.mu.Lock()
@@ -254,10 +251,39 @@ func recalibrate(s sample, next time.Duration) {
 	if rt := s.rt - s.mono; abs(rt-counter.realtime.Load()) > int64(realtimeStep) {
 		counter.realtime.Store(rt)
 	}
+	if b := hostSuspended(); b-counter.boottime.Load() > int64(suspendStep) {
+		counter.boottime.Store(b) // the host was suspended: boot time jumps
+	}
 	counter.line.Store(l)
 	for p := range counter.pages {
 		p.publish(l)
 	}
+}
+
+// suspendStep is how much more the host must have been suspended than
+// counter.boottime says before the boot-time clock follows: less is the
+// measurement's own error, which must not move the clock back and forth.
+const suspendStep = time.Millisecond
+
+// hostSuspended is how far the host's CLOCK_BOOTTIME is ahead of its
+// CLOCK_MONOTONIC (the time it spent suspended), measured from below: the
+// boot-time clock read between two monotonic readings, less the later
+// one, from the narrowest of sampleTries tries. From below, so that the
+// sandbox's boot-time clock, which is its monotonic clock plus this, is
+// never behind it, and the host's boot time never behind the sandbox's
+// (a host timer on CLOCK_BOOTTIME ends no earlier than it should).
+func hostSuspended() int64 {
+	best, width := int64(0), int64(math.MaxInt64)
+	for range sampleTries {
+		var m1, b, m2 unix.Timespec
+		unix.ClockGettime(unix.CLOCK_MONOTONIC, &m1)
+		unix.ClockGettime(unix.CLOCK_BOOTTIME, &b)
+		unix.ClockGettime(unix.CLOCK_MONOTONIC, &m2)
+		if w := m2.Nano() - m1.Nano(); w < width {
+			best, width = b.Nano()-m2.Nano(), w
+		}
+	}
+	return max(best, 0)
 }
 
 func abs(x int64) int64 {
