@@ -43,7 +43,7 @@ func (m *MemoryManager) FlushMappings() error {
 // NewInPlace returns an empty memory manager for an execve that keeps the
 // host process of old, the caller's, whose only user is the caller
 // (platform.Renewer); false if the platform cannot, the process has had
-// other threads, or its vDSO was rewritten. Like DeferMappings, the
+// other threads, or its vDSO was rewritten or reprotected. Like DeferMappings, the
 // changes are collected: the first flush takes the process over (old's
 // address space is released: every later use of it fails), unmaps
 // every application mapping and makes them. Until then old is intact, and
@@ -51,7 +51,7 @@ func (m *MemoryManager) FlushMappings() error {
 // cannot return to the old program.
 func NewInPlace(old *MemoryManager, mem *usage.Memory) (*MemoryManager, bool) {
 	r, ok := old.as.(platform.Renewer)
-	if !ok || old.Shared() || old.vdsoTrapped.Load() || !r.Renewable() {
+	if !ok || old.Shared() || old.vdsoChanged.Load() || !r.Renewable() {
 		return nil, false
 	}
 	m := New(old.as, mem)

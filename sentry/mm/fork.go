@@ -75,7 +75,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 		Argv: m.Argv, Envv: m.Envv, Auxv: m.Auxv}
 	c.SetRlimits(m.asLimit.Load(), m.dataLimit.Load())
 	c.notDumpable.Store(m.notDumpable.Load())
-	c.vdsoTrapped.Store(m.vdsoTrapped.Load())
+	c.vdsoChanged.Store(m.vdsoChanged.Load())
 	shared := make(map[*os.File]bool)
 	var dropped, wiped []VMA
 	for p := range m.vmas.all() {

@@ -122,10 +122,12 @@ type MemoryManager struct {
 	// it in the mm too, so fork copies it and execve's new mm drops it).
 	notDumpable atomic.Bool
 
-	// vdsoTrapped says the host vDSO's pages of the process were
-	// rewritten (TrapVDSOClocks): an execve must not keep the process
-	// (NewInPlace). Fork copies it, as the child's pages are copies.
-	vdsoTrapped atomic.Bool
+	// vdsoChanged says the process's vDSO or its data page may differ
+	// from a fresh process's: rewritten (TrapVDSOClocks), or their
+	// protection changed by mprotect. An execve must not keep the
+	// process (NewInPlace), which keeps those pages as they are. Fork
+	// copies it, as the child's pages are copies.
+	vdsoChanged atomic.Bool
 
 	// mu guards the mirror of the mappings and the program break, and
 	// orders every change of the real mappings.

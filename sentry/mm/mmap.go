@@ -349,8 +349,11 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 			}
 		}
 	}
-	if !m.covered(addr, end) || m.atMapLimit(addr, end, prot) {
+	if !m.protectable(addr, end) || m.atMapLimit(addr, end, prot) {
 		return unix.ENOMEM
+	}
+	if m.splitsSpecial(addr, end, prot) {
+		return unix.EINVAL
 	}
 	if m.sealedIn(addr, end) {
 		return unix.EPERM
@@ -381,16 +384,53 @@ func (m *MemoryManager) mprotectLocked(addr, end uintptr, prot int) error {
 		m.unadmit(old, next)
 		return err
 	}
-	m.update(addr, end, func(v *VMA) { v.Prot = prot })
+	m.update(addr, end, func(v *VMA) {
+		v.Prot = prot
+		if v.special {
+			m.vdsoChanged.Store(true)
+		}
+	})
 	m.settle(old, next)
 	return nil
 }
 
+// protectable reports whether [start, end) is wholly mapped by VMAs
+// mprotect may change: the application's, and the vDSO and its data
+// page, which Linux maps as special mappings the application may
+// reprotect within their VM_MAY* bits. The vDSO is private memory of
+// each stub process (stub/c/forkserver.c map_vdso), so a writable one is
+// the process's own copy; the data page is shared by the sandbox, and
+// mprotectLocked never lets it be writable.
+func (m *MemoryManager) protectable(start, end uintptr) bool {
+	return m.coveredBy(start, end, func(v *VMA) bool {
+		return !v.special || v.Name == "[vdso]" || v.Name == "[vvar]"
+	})
+}
+
+// splitsSpecial reports whether changing [start, end) to prot would
+// split the vDSO or its data page, which Linux forbids
+// (special_mapping_split: EINVAL); a VMA keeping its protection is not
+// split. m.mu is held.
+func (m *MemoryManager) splitsSpecial(start, end uintptr, prot int) bool {
+	for v := range m.vmas.in(start, end) {
+		if v.special && v.Prot != prot && (v.Start < start || end < v.End) {
+			return true
+		}
+	}
+	return false
+}
+
 // covered reports whether [start, end) is wholly mapped by application VMAs.
 func (m *MemoryManager) covered(start, end uintptr) bool {
+	return m.coveredBy(start, end, func(v *VMA) bool { return !v.special })
+}
+
+// coveredBy reports whether [start, end) is wholly mapped by VMAs that
+// ok accepts.
+func (m *MemoryManager) coveredBy(start, end uintptr, ok func(*VMA) bool) bool {
 	at := start
 	for v := range m.vmas.in(start, end) {
-		if v.Start > at || v.special {
+		if v.Start > at || !ok(v) {
 			return false
 		}
 		at = v.End

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"runsc-lite/platform"
 )
 
 // Every stub maps the sandbox's vDSO (package vdso), so the application
@@ -80,17 +82,26 @@ func (m *MemoryManager) TrapVDSOClocks() error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.vdsoTrapped.Store(true)
+	m.vdsoChanged.Store(true)
 	if err := m.as.Mprotect(v.Start, v.End-v.Start, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
 		return fmt.Errorf("making the vDSO writable: %w", err)
 	}
-	defer m.as.Mprotect(v.Start, v.End-v.Start, unix.PROT_READ|unix.PROT_EXEC)
+	defer m.restoreProtLocked(v)
 	for _, p := range patches {
 		if _, err := m.as.WriteAt(p.code, p.at); err != nil {
 			return fmt.Errorf("writing the vDSO at %#x: %w", p.at, err)
 		}
 	}
 	return nil
+}
+
+// restoreProtLocked gives the host's pages of r the protection the
+// mirror has for them, which the application may have changed (mprotect
+// of the vDSO); m.mu is held.
+func (m *MemoryManager) restoreProtLocked(r platform.Range) {
+	for v := range m.vmas.in(r.Start, r.End) {
+		m.as.Mprotect(max(v.Start, r.Start), min(v.End, r.End)-max(v.Start, r.Start), v.Prot)
+	}
 }
 
 // vdsoBase is the address the vDSO image was linked at: its first

@@ -1,7 +1,9 @@
 /* The vDSO's clocks: libc's clock_gettime, gettimeofday and time (the
  * vDSO) and the system calls agree and never go back against each other;
  * sleeps and timeouts measured by the vDSO never end early; getcpu and
- * clock_getres; the vDSO's data page cannot be written. */
+ * clock_getres; the vDSO's data page cannot be written nor executed, but
+ * may be made PROT_NONE; the vDSO itself may be made writable, and is
+ * then the process's own copy, which a new program does not keep. */
 #include "common.h"
 #include <linux/futex.h>
 #include <poll.h>
@@ -12,6 +14,7 @@
 #include <sys/select.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <sched.h>
 #include <time.h>
 
@@ -114,8 +117,128 @@ static void do_timerfd(void)
 static sigjmp_buf jump;
 static void on_segv(int sig) { siglongjmp(jump, sig); }
 
-int main(void)
+/* mapping finds the mapping named like name ending at end (0: any end)
+ * in /proc/self/maps: its start, end and permissions. */
+static int mapping(const char *name, unsigned long end, unsigned long *s, unsigned long *e, char perms[5])
 {
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	int found = 0;
+	while (maps && !found && fgets(line, sizeof line, maps))
+		found = sscanf(line, "%lx-%lx %4s", s, e, perms) == 3 && strstr(line, name) &&
+			(end == 0 || *e == end);
+	if (maps)
+		fclose(maps);
+	return found;
+}
+
+/* tries_read reads *p and says which signal, if any, stopped it. */
+static void tries_read(const char *what, volatile char *p)
+{
+	signal(SIGSEGV, on_segv);
+	int sig = sigsetjmp(jump, 1);
+	if (sig == 0) {
+		(void)*p;
+		printf("reading %s: ok\n", what);
+	} else {
+		printf("reading %s: signal %d\n", what, sig);
+	}
+	signal(SIGSEGV, SIG_DFL);
+}
+
+/* VDSO_PAD is a byte of the vDSO's ELF identification no one reads
+ * (EI_PAD): the one the writes below change. */
+#define VDSO_PAD 9
+
+/* vvar_protect gives each data mapping of the vDSO (Linux 6.1 has one,
+ * [vvar], later ones [vvar] and [vvar_vclock]) prot, whole: 0, or the
+ * first failure's -1. */
+static long vvar_protect(int prot)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	long r = 0;
+	while (maps && r == 0 && fgets(line, sizeof line, maps)) {
+		unsigned long s, e;
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && strstr(line, "[vvar"))
+			r = mprotect((void *)s, e - s, prot);
+	}
+	if (maps)
+		fclose(maps);
+	return r;
+}
+
+/* vvar_none makes the vDSO's data mappings PROT_NONE (reading them then
+ * faults) and readable again. */
+static void vvar_none(void)
+{
+	unsigned long s = 0, e = 0;
+	char perms[5] = "";
+	T(vvar_protect(PROT_READ | PROT_EXEC));
+	T(vvar_protect(PROT_EXEC));
+	T(vvar_protect(PROT_NONE));
+	CHECK(mapping("[vvar]", 0, &s, &e, perms));
+	printf("[vvar] after PROT_NONE: %s\n", perms);
+	if (s)
+		tries_read("the PROT_NONE vvar page", (char *)s);
+	T(vvar_protect(PROT_READ));
+	if (s)
+		tries_read("the vvar page again", (char *)s);
+}
+
+/* vdso_write makes the vDSO writable and changes a byte of it: a child
+ * forked before sees the vDSO as it was, one forked after sees the
+ * change, and a program it executes has a fresh vDSO. */
+static void vdso_write(char *self, unsigned long vdso)
+{
+	unsigned long s = vdso, e = vdso + 4096;
+	char perms[5] = "";
+	CHECK(mapping("[vdso]", 0, &s, &e, perms) && s == vdso);
+	volatile char *pad = (char *)vdso + VDSO_PAD;
+	char was = *pad;
+	int go[2];
+	T(pipe(go));
+	fflush(stdout);
+	pid_t before = fork();
+	if (before == 0) {
+		char c;
+		read(go[0], &c, 1);
+		printf("a child forked before the write sees it: %d\n", *pad != was);
+		fflush(stdout);
+		_exit(0);
+	}
+	T(mprotect((void *)s, e - s, PROT_READ | PROT_WRITE | PROT_EXEC));
+	if (mapping("[vdso]", 0, &s, &e, perms))
+		printf("[vdso] after PROT_WRITE: %s\n", perms);
+	if (perms[1] == 'w')
+		*pad = was ^ 0x5a;
+	printf("the write shows: %d\n", *pad == (char)(was ^ 0x5a));
+	fflush(stdout);
+	write(go[1], "x", 1);
+	waitpid(before, NULL, 0);
+	pid_t after = fork();
+	if (after == 0) {
+		printf("a child forked after the write sees it: %d\n", *pad != was);
+		fflush(stdout);
+		execl(self, self, "vdso-pad", (char *)NULL);
+		_exit(1);
+	}
+	waitpid(after, NULL, 0);
+	if (perms[1] == 'w')
+		*pad = was;
+	T(mprotect((void *)s, e - s, PROT_READ | PROT_EXEC));
+	if (mapping("[vdso]", 0, &s, &e, perms))
+		printf("[vdso] restored: %s\n", perms);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "vdso-pad") == 0) {
+		/* A fresh program: its vDSO is the kernel's, as mapped. */
+		printf("a new program's vDSO is pristine: %d\n",
+		       ((char *)getauxval(AT_SYSINFO_EHDR))[VDSO_PAD] == 0);
+		return 0;
+	}
 	ordered(CLOCK_MONOTONIC, "CLOCK_MONOTONIC");
 	ordered(CLOCK_MONOTONIC_RAW, "CLOCK_MONOTONIC_RAW");
 	ordered(CLOCK_BOOTTIME, "CLOCK_BOOTTIME");
@@ -209,6 +332,12 @@ int main(void)
 	} else {
 		printf("writing the vvar page: signal %d\n", sig);
 	}
+	signal(SIGSEGV, SIG_DFL);
+	CHECK(libc_ns(CLOCK_MONOTONIC) >= mono);
+
+	vvar_none();
+	CHECK(libc_ns(CLOCK_MONOTONIC) >= mono);
+	vdso_write(argv[0], (unsigned long)vdso);
 	CHECK(libc_ns(CLOCK_MONOTONIC) >= mono);
 	return 0;
 }
