@@ -33,7 +33,7 @@ var diffPrograms = []string{
 	"system",        // uname/getrandom/rlimits/sched_getaffinity/prctl/sysinfo
 	"rlimit",        // RLIMIT_AS/RLIMIT_DATA on mmap/mremap/brk/mprotect and fork, RLIMIT_CPU values, CPU time in getrusage/clock_gettime, RLIMIT_NOFILE's ceiling nr_open
 	"yama",          // Yama's ptrace scope as the host's kernel has it (the sandbox's: 1): PR_SET_PTRACER (EINVAL without Yama), attaches, process_vm_readv and /proc/PID/mem of uid-1000 processes to siblings, ancestors' exceptions, PTRACE_ANY, own children and PTRACE_TRACEME, ptrace_scope's writes (EINVAL, EACCES, EPERM in a user namespace) (needs a root host)
-	"nropen",        // /proc/sys/fs/nr_open written by root (EINVAL outside its range, its own value taken), EACCES for another user and a user namespace's root that is not the real root (needs a root host)
+	"nropen",        // /proc/sys/fs/nr_open written by root (EINVAL outside its range, its own value and values up to 2^31-64 taken; lowered below the hard RLIMIT_NOFILE: the limit and descriptors above stay, setrlimit past it EPERM), EACCES for another user and a user namespace's root that is not the real root (needs a root host)
 	"memory",        // mmap/munmap/mprotect/brk/mremap/madvise/msync
 	"maxrss",        // high-water marks: ru_maxrss of getrusage (SELF, THREAD, CHILDREN: the largest waited-for descendant's), wait4 and waitid; VmHWM and VmPeak after munmap; kept across execve while the new program's marks start again
 	"noreserve",     // MAP_NORESERVE reservations far beyond the sandbox's memory (ASan's shadow): not committed, pages touched, mprotect, mremap, fork, smaps "nr"

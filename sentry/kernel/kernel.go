@@ -191,7 +191,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k.AIO = aio.NewLimits()
 	k.Pipes = pipe.NewAccounts()
 	k.Inotify = inotify.NewUsers()
-	k.nrOpen.Store(NROpenMax)
+	k.nrOpen.Store(NROpenDefault)
 	k.yamaScope.Store(linux.YAMA_SCOPE_RELATIONAL)
 	return k
 }

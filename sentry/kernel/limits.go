@@ -1,22 +1,25 @@
 package kernel
 
 import (
+	"math"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 const infinity = ^uint64(0)
 
-// nr_open's bounds (/proc/sys/fs/nr_open): RLIMIT_NOFILE's hard limit is
-// at most nr_open, for root too (do_prlimit's EPERM). Linux's default,
-// 1024*1024, is also the sandbox's largest: a descriptor table is a slice
-// as long as its highest descriptor (vfs.FDTable), so descriptors stay
-// below it whatever the limit says, and root may lower nr_open but not
-// raise it past that (EINVAL, as Linux answers past its own largest,
-// 2^31-64). The smallest is BITS_PER_LONG, as Linux's.
+// nr_open's bounds and default (/proc/sys/fs/nr_open): RLIMIT_NOFILE's
+// hard limit is at most nr_open, for root too (do_prlimit's EPERM).
+// Linux's default is 1024*1024; root may set it from BITS_PER_LONG to
+// sysctl_nr_open_max, INT_MAX rounded down to a multiple of
+// BITS_PER_LONG (fs/file.c). A descriptor table is a slice as long as its
+// highest descriptor (vfs.FDTable), so the sentry keeps descriptors below
+// vfs.MaxFDs whatever the limit says.
 const (
-	NROpenMax = 1 << 20
-	NROpenMin = 64
+	NROpenDefault = 1 << 20
+	NROpenMax     = math.MaxInt32 &^ (NROpenMin - 1)
+	NROpenMin     = 64
 )
 
 // defaultLimits are what a process starts with: Linux's defaults for a
@@ -29,7 +32,7 @@ var defaultLimits = map[int]unix.Rlimit{
 	unix.RLIMIT_CORE:       {Cur: 0, Max: infinity},
 	unix.RLIMIT_RSS:        {Cur: infinity, Max: infinity},
 	unix.RLIMIT_NPROC:      {Cur: 4096, Max: 4096},
-	unix.RLIMIT_NOFILE:     {Cur: 1024, Max: NROpenMax},
+	unix.RLIMIT_NOFILE:     {Cur: 1024, Max: NROpenDefault},
 	unix.RLIMIT_MEMLOCK:    {Cur: 8 << 20, Max: 8 << 20},
 	unix.RLIMIT_AS:         {Cur: infinity, Max: infinity},
 	unix.RLIMIT_LOCKS:      {Cur: infinity, Max: infinity},

@@ -10,6 +10,13 @@ import (
 // DefaultFDLimit is RLIMIT_NOFILE's usual soft limit.
 const DefaultFDLimit = 1024
 
+// MaxFDs bounds a table's limit whatever RLIMIT_NOFILE says: a table is
+// a slice as long as its highest descriptor, which the application
+// chooses (dup2), so a limit up to nr_open's largest (2^31-64) would let
+// one process make the sentry allocate 32 GiB. It is Linux's default
+// nr_open, 1024*1024.
+const MaxFDs = 1 << 20
+
 // FDTable is a process's descriptor table. Threads created with
 // CLONE_FILES share one; fork copies it (Fork).
 type FDTable struct {
@@ -30,11 +37,11 @@ type fdEntry struct {
 func NewFDTable() *FDTable { return &FDTable{limit: DefaultFDLimit} }
 
 // SetLimit sets the number of descriptors the table may hold
-// (RLIMIT_NOFILE); existing descriptors above it stay.
-func (t *FDTable) SetLimit(n int) {
+// (RLIMIT_NOFILE), at most MaxFDs; existing descriptors above it stay.
+func (t *FDTable) SetLimit(n uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.limit = n
+	t.limit = int(min(n, MaxFDs))
 }
 
 // Get returns the file at fd with a new reference, or EBADF.

@@ -4,14 +4,23 @@
  * value is taken; another user's open for writing is EACCES, reading works;
  * root of a user namespace whose root is the real root writes it, one
  * mapped to another user is refused (sysctl's test_perm: the file's owner
- * is the global root). */
+ * is the global root). Values past Linux's default are taken, up to
+ * sysctl_nr_open_max (INT_MAX rounded down to a multiple of BITS_PER_LONG);
+ * nr_open lowered below a hard RLIMIT_NOFILE leaves it, and the
+ * descriptors above, in place but refuses (EPERM) a setrlimit past it.
+ * The host's own value is put back by the parent whatever the child that
+ * changes it does. */
 #include "common.h"
 #include <grp.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #define NR_OPEN "/proc/sys/fs/nr_open"
+
+/* orig is the value nr_open had. */
+static unsigned long orig;
 
 static void read_value(const char *who) {
 	char buf[32] = {0};
@@ -53,6 +62,47 @@ static void in_userns(const char *value, unsigned outside) {
 	waitpid(p, NULL, 0);
 }
 
+/* res prints a call's result, saved in r and e. */
+static void res(const char *what, int r, int e) {
+	printf("%s = %d %s\n", what, r, r ? ename(e) : "");
+}
+
+/* beyond raises nr_open past its value, up to the largest, then lowers
+ * it below the hard RLIMIT_NOFILE, which stays, with the descriptors
+ * above it; setrlimit keeping the hard limit past nr_open is EPERM, at
+ * it is taken. lim is the hard limit, a multiple of 64 at most the
+ * original nr_open; only it and the values printed relative to it show,
+ * as the host's and the sandbox's limits differ. The host's nr_open is
+ * below its value only between the two writes, without a print. */
+static void beyond(const char *value) {
+	char big[32], low[32];
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	unsigned long lim = (rl.rlim_max < orig ? rl.rlim_max : orig) & ~63UL;
+	CHECK(lim >= 4096);
+	rl.rlim_cur = rl.rlim_max = lim;
+	T(setrlimit(RLIMIT_NOFILE, &rl));
+	T(dup2(0, lim - 1) == (int)lim - 1);
+	snprintf(big, sizeof big, "%lu", orig + 65536);
+	T(put_text(NR_OPEN, "2147483584"));
+	read_value("after the largest");
+	T(put_text(NR_OPEN, big));
+	read_value("after its value + 65536");
+
+	snprintf(low, sizeof low, "%lu", lim - 64);
+	struct rlimit same = {1024, lim}, at = {1024, lim - 64};
+	int lowered = put_text(NR_OPEN, low);
+	int r1 = setrlimit(RLIMIT_NOFILE, &same), e1 = errno;
+	int r2 = setrlimit(RLIMIT_NOFILE, &at), e2 = errno;
+	int r3 = setrlimit(RLIMIT_NOFILE, &same), e3 = errno;
+	int back = put_text(NR_OPEN, value);
+	printf("nr_open lowered below the hard limit: %d, back: %d\n", lowered > 0, back > 0);
+	res("setrlimit(RLIMIT_NOFILE, {1024, the hard limit}) past nr_open", r1, e1);
+	res("setrlimit(RLIMIT_NOFILE, {1024, nr_open})", r2, e2);
+	res("setrlimit(RLIMIT_NOFILE, {1024, the old hard limit}) back", r3, e3);
+	printf("descriptor above nr_open kept: %d\n", fcntl(lim - 1, F_GETFD) >= 0);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	char value[32] = {0};
@@ -75,6 +125,20 @@ int main(int argc, char **argv) {
 	read_value("after the refusals");
 	T(put_text(NR_OPEN, value));
 	read_value("after its own value");
+	orig = strtoul(value, NULL, 10);
+	pid_t b = fork();
+	if (b == 0) {
+		beyond(value);
+		_exit(0);
+	}
+	int status = 0;
+	waitpid(b, &status, 0);
+	/* Put back, whatever the child did. */
+	if (put_text(NR_OPEN, value) < 0)
+		printf("restoring nr_open: %s\n", ename(errno));
+	printf("the child: %s %d\n", WIFEXITED(status) ? "exit" : "signal",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	read_value("restored");
 
 	pid_t p = fork();
 	if (p == 0) {

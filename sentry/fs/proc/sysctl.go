@@ -26,7 +26,7 @@ import (
 // is the sandbox's, made when it starts. The IPC, pipe and inotify limits
 // are the ones the sentry enforces (packages ipc, pipe, inotify), the
 // pipe ones writable by root as in Linux; fs/nr_open is the ceiling of
-// RLIMIT_NOFILE that setrlimit enforces (kernel.NROpenMax); a limit it does not have reads,
+// RLIMIT_NOFILE that setrlimit enforces (kernel.Kernel.SetNROpen); a limit it does not have reads,
 // where Linux has none, as the largest value (inotify's instances,
 // bounded only by descriptors). kernel/tainted is 0: the sandbox's kernel is
 // never tainted. kernel/core_pattern is Linux's default, "core".
@@ -50,9 +50,9 @@ func (fs *FileSystem) aioMaxNR() *valueFile {
 }
 
 // nrOpen is /proc/sys/fs/nr_open, the largest RLIMIT_NOFILE hard limit
-// (kernel.Kernel.SetNROpen): root may lower it, and raise it again up to
-// the sandbox's largest, Linux's default; sandbox-wide, as Linux's is
-// system-wide. An unsigned int, as proc_douintvec_minmax parses it.
+// (kernel.Kernel.SetNROpen): root may set it within Linux's bounds;
+// sandbox-wide, as Linux's is system-wide. An unsigned int, as
+// proc_douintvec_minmax parses it.
 func (fs *FileSystem) nrOpen() *valueFile {
 	k := fs.k
 	return &valueFile{tree: fs.tree, path: "/sys/fs/nr_open", perm: 0o644,

@@ -148,7 +148,7 @@ func setrlimit(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // applyLimit makes a new limit take effect where something enforces it.
 func applyLimit(t *kernel.Task, res int, l *unix.Rlimit) {
 	if l != nil && res == unix.RLIMIT_NOFILE {
-		t.FDs().SetLimit(int(min(l.Cur, kernel.NROpenMax)))
+		t.FDs().SetLimit(l.Cur)
 	}
 }
 
