@@ -125,6 +125,12 @@ type Attr struct {
 	UID, GID     uint32
 	Size         int64
 	Atime, Mtime unix.Timespec
+	// Now, if set, is the time of the change, the one reading of the
+	// clock that resolved UTIME_NOW: a filesystem stamps ctime (and a
+	// truncation's mtime) with it, so that times given as now are the
+	// ctime too, as notify_change's one current_time. Zero: the
+	// filesystem reads the clock.
+	Now unix.Timespec
 	// TimesGiven says the application gave a time other than "now"
 	// (utimensat with a time that is not UTIME_NOW): that needs the
 	// owner, where setting the current time needs only write permission.

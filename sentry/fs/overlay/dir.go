@@ -314,7 +314,10 @@ func (n *node) SetAttr(ctx context.Context, a vfs.Attr) error {
 	if err := n.copyUp(ctx); err != nil {
 		return err
 	}
-	now := vfs.Now()
+	now := a.Now
+	if now == (unix.Timespec{}) {
+		now = vfs.Now()
+	}
 	if a.Mask&vfs.AttrSize != 0 {
 		data, err := n.ensureData()
 		if err != nil {

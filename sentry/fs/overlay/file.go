@@ -162,10 +162,7 @@ func (f *file) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
 		}
 		done += w
 	}
-	n.fs.mu.Lock()
-	now := vfs.Now()
-	n.st.Mtim, n.st.Ctim = now, now
-	n.fs.mu.Unlock()
+	n.modified()
 	return done, nil
 }
 
@@ -248,5 +245,18 @@ func (f *file) Allocate(ctx context.Context, mode uint32, off, length int64) err
 		}
 	}
 	defer charge.settle(data)
-	return unix.Fallocate(int(data.Fd()), mode, off, length)
+	if err := unix.Fallocate(int(data.Fd()), mode, off, length); err != nil {
+		return err
+	}
+	n.modified() // shmem_fallocate's file_modified
+	return nil
+}
+
+// modified stamps a change of the file's data: mtime and ctime, from one
+// reading of the clock (file_update_time).
+func (n *node) modified() {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	now := vfs.Now()
+	n.st.Mtim, n.st.Ctim = now, now
 }

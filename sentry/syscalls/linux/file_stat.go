@@ -463,9 +463,9 @@ func fchown(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 func timesAttr(ts []unix.Timespec) (vfs.Attr, error) {
 	now := vfs.Now()
 	if ts == nil || ts[0].Nsec == unix.UTIME_NOW && ts[1].Nsec == unix.UTIME_NOW {
-		return vfs.Attr{Mask: vfs.AttrAtime | vfs.AttrMtime, Atime: now, Mtime: now}, nil
+		return vfs.Attr{Mask: vfs.AttrAtime | vfs.AttrMtime, Atime: now, Mtime: now, Now: now}, nil
 	}
-	attr := vfs.Attr{TimesGiven: true}
+	attr := vfs.Attr{TimesGiven: true, Now: now}
 	for i, bit := range []uint32{vfs.AttrAtime, vfs.AttrMtime} {
 		t := ts[i]
 		switch {
