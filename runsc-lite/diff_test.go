@@ -67,6 +67,7 @@ var diffPrograms = []string{
 	"inotify",       // inotify_init/inotify_init1/inotify_add_watch/inotify_rm_watch: events of file operations, reads, poll, epoll
 	"sockets",       // AF_UNIX: socketpair, bind/listen/connect/accept, datagrams, SCM_RIGHTS/SCM_CREDENTIALS, shutdown, poll
 	"membarrier",    // membarrier: query, global and private expedited barriers, registration across fork and execve
+	"mempolicy",     // NUMA policy on one node: set_mempolicy/get_mempolicy modes, flags, masks of every size and what is written back, mbind's per-mapping policy (maps splits and merges, holes, mprotect, mremap, fork), the task's across fork, threads and execve, set_mempolicy_home_node, migrate_pages, move_pages statuses
 	"mseal",         // mseal: argument errors, what a sealed mapping refuses (munmap, mprotect, mremap, MAP_FIXED, discards of read-only anonymous memory), fork, smaps
 	"mremap",        // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
 	"xattr",         // setxattr/getxattr/listxattr/removexattr and their l- and f- forms

@@ -72,6 +72,9 @@ type Task struct {
 	realBlocked atomic.Uint64
 	// AltStack is sigaltstack's stack_t, as the application set it.
 	AltStack linux.SignalStack
+	// memPolicy is set_mempolicy's NUMA policy, nil for MPOL_DEFAULT
+	// (mempolicy.go); children and execve keep it.
+	memPolicy *mm.MemPolicy
 	// Personality is personality(2)'s persona, recorded and inherited; no
 	// flag changes how the sentry behaves.
 	Personality uint32

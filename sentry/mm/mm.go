@@ -82,6 +82,9 @@ type VMA struct {
 	// shares: with Offset it identifies a futex word across processes.
 	shm     *shmObject
 	special bool // the platform's own ranges: never changed by the application
+	// policy is the mapping's NUMA policy (mbind; mempolicy.go), nil for
+	// MPOL_DEFAULT.
+	policy *MemPolicy
 	// Locked is VM_LOCKED (mlock, mlockall, MAP_LOCKED): recorded for
 	// VmLck and smaps; the pages are not pinned on the host.
 	Locked bool
@@ -511,7 +514,7 @@ func mergeable(p, v *VMA) bool {
 	return p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
 		p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
 		p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork && p.sealed == v.sealed &&
-		p.noReserve == v.noReserve && p.backing == v.backing &&
+		p.noReserve == v.noReserve && p.backing == v.backing && p.policy.Equal(v.policy) &&
 		(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset)
 }
 

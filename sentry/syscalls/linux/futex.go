@@ -99,11 +99,9 @@ func futexWaitUntil(t *kernel.Task, addr uintptr, private bool, val, bitset uint
 // getRobustList implements get_robust_list(2) for the caller (pid 0) or
 // another thread of the sandbox, a zombie's too.
 func getRobustList(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	target := t
-	if pid := a.Int(0); pid != 0 {
-		if target = t.LookupTaskOrZombie(int(pid)); target == nil {
-			return 0, unix.ESRCH
-		}
+	target, err := pidTask(t, a.Int(0))
+	if err != nil {
+		return 0, err
 	}
 	if !t.MayInspect(target) {
 		return 0, unix.EPERM

@@ -474,3 +474,15 @@ func fdPath(t *kernel.Task, f *vfs.File) string {
 	}
 	return ""
 }
+
+// pidTask returns the task pid names, the caller for 0, a zombie
+// included: ESRCH if there is none.
+func pidTask(t *kernel.Task, pid int32) (*kernel.Task, error) {
+	if pid == 0 {
+		return t, nil
+	}
+	if o := t.LookupTaskOrZombie(int(pid)); o != nil {
+		return o, nil
+	}
+	return nil, unix.ESRCH
+}

@@ -71,6 +71,7 @@ var registrars = []func(*kernel.SyscallTable){
 	registerFilesystem,
 	registerFileHandle,
 	registerAIO,
+	registerMempolicy,
 }
 
 // reg is shorthand for a fully implemented entry.
