@@ -58,7 +58,7 @@ var diffPrograms = []string{
 	"restart",       // SA_RESTART: which interrupted syscalls restart, EINTR, nanosleep time left
 	"futex2",        // FUTEX_WAKE_OP, PI futexes, robust lists
 	"reaper",        // PR_SET_CHILD_SUBREAPER adoption, PR_SET_PDEATHSIG when the creating process or thread exits, PTRACE_TRACEME racing the parent's exit
-	"stopcont",      // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED
+	"stopcont",      // SIGSTOP/SIGTSTP/SIGCONT, WUNTRACED/WCONTINUED, CLD_STOPPED/CLD_CONTINUED, the usage so far (own and waited-for children's CPU time, ru_maxrss) a stop or continue reports
 	"tty",           // terminal ioctls on non-terminals, /dev/tty without a controlling terminal
 	"pidfd",         // pidfd_open/pidfd_send_signal/pidfd_getfd, CLONE_PIDFD, waitid(P_PIDFD), poll and epoll
 	"capsets",       // bounding and ambient sets, securebits, capset's limits, what execve leaves of them for root, another user and SECBIT_NOROOT; /proc/self/status's Cap lines (needs a root host)

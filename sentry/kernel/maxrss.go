@@ -17,10 +17,10 @@ import (
 // own starts at nothing but with its parent's address space's mark, which
 // fork copies.
 
-// ChildUsage is what wait4 and waitid report of a child that exited
-// (Linux's getrusage(RUSAGE_BOTH) of the zombie): its CPU time and that of
-// the children it waited for, and the largest mark of resident memory
-// among them, in bytes.
+// ChildUsage is what wait4 and waitid report of a child that exited, or
+// so far of one that stopped or continued (Linux's getrusage(RUSAGE_BOTH)
+// of the child): its CPU time and that of the children it waited for, and
+// the largest mark of resident memory among them, in bytes.
 type ChildUsage struct {
 	User, Sys time.Duration
 	MaxRSS    uint64
@@ -30,6 +30,25 @@ type ChildUsage struct {
 func (c *ThreadGroup) childUsageLocked() ChildUsage {
 	cpu := c.exitCPU.add(c.childCPU)
 	return ChildUsage{User: cpu.user, Sys: cpu.sys, MaxRSS: max(c.maxRSS, c.childMaxRSS)}
+}
+
+// usageSoFar is a live process's ChildUsage (getrusage(RUSAGE_BOTH)):
+// its CPU time and its waited-for children's, and the largest mark of
+// resident memory among its own, its address space's now, and theirs.
+// k.mu is not held.
+func (tg *ThreadGroup) usageSoFar() ChildUsage {
+	user, sys := tg.CPUTime()
+	var m *mm.MemoryManager
+	tg.k.mu.Lock()
+	if len(tg.tasks) > 0 {
+		m = tg.tasks[0].MM()
+	}
+	u := ChildUsage{User: user + tg.childCPU.user, Sys: sys + tg.childCPU.sys, MaxRSS: max(tg.maxRSS, tg.childMaxRSS)}
+	tg.k.mu.Unlock()
+	if m != nil {
+		u.MaxRSS = max(u.MaxRSS, m.HiwaterRSS(0))
+	}
+	return u
 }
 
 // noteMaxRSSLocked raises the process's own mark to bytes; k.mu is held.

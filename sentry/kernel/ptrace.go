@@ -491,7 +491,7 @@ func (t *Task) waitTraceesLocked(o WaitOptions) (res WaitResult, found, matched 
 				continue
 			}
 			st.reported = !o.NoWait
-			return WaitResult{PID: t.TIDOf(tracee), kid: tracee.TID, UID: tracee.TG.realUID(), Stopped: st.status}, true, true
+			return WaitResult{PID: t.TIDOf(tracee), kid: tracee.TID, UID: tracee.TG.realUID(), Stopped: st.status, live: tracee.TG}, true, true
 		}
 	}
 	return WaitResult{}, false, matched

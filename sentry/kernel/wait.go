@@ -30,9 +30,12 @@ type WaitResult struct {
 	Status    ExitStatus
 	Stopped   int
 	Continued bool
-	// Usage is what a child that exited used, when the report is its
-	// exit (a zero Usage for a stop, a continue, or a tracee's exit).
+	// Usage is what the child used: all of it for an exit, so far for a
+	// stop or a continue (a zero Usage for a tracee's exit).
 	Usage ChildUsage
+	// live is the stopped or continued process whose usage so far Wait
+	// reads once it released k.mu.
+	live *ThreadGroup
 	// held is the zombie a tracer's wait for it releases to its parent
 	// (ThreadGroup.tracerHolds).
 	held *ThreadGroup
@@ -52,7 +55,18 @@ func (r WaitResult) WaitStatus() uint32 {
 // Wait waits for a child of t's process to exit, as wait4 and waitid do:
 // ECHILD if no child matches, a zero PID with NoHang if none has exited,
 // EINTR if the task is killed meanwhile. o.Pid is an ID of t's namespace.
+// A stop or continue reports the child's usage so far, as Linux's
+// wait_task_stopped and wait_task_continued do (getrusage(RUSAGE_BOTH)).
 func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
+	res, err := t.wait(o)
+	if res.live != nil {
+		res.Usage = res.live.usageSoFar()
+	}
+	return res, err
+}
+
+// wait is Wait but for a stop's or continue's usage.
+func (t *Task) wait(o WaitOptions) (WaitResult, error) {
 	if id := o.Pid; id > 0 || id < -1 {
 		kid := t.KernelIDOf(max(id, -id))
 		if kid == 0 {
@@ -87,11 +101,11 @@ func (t *Task) Wait(o WaitOptions) (WaitResult, error) {
 				}
 				return res, nil
 			case o.Stopped && c.job.stopReport:
-				res.Stopped = c.job.stopSig
+				res.Stopped, res.live = c.job.stopSig, c
 				c.job.stopReport = c.job.stopReport && o.NoWait
 				return res, nil
 			case o.Continued && c.job.contReport:
-				res.Continued = true
+				res.Continued, res.live = true, c
 				c.job.contReport = c.job.contReport && o.NoWait
 				return res, nil
 			}

@@ -2,10 +2,14 @@
  * sees both through wait4 (WUNTRACED, WCONTINUED), waitid (WSTOPPED,
  * WCONTINUED, WNOWAIT) and SIGCHLD (CLD_STOPPED, CLD_CONTINUED, none with
  * SA_NOCLDSTOP). A stopped child does not run; its nanosleep goes on after
- * SIGCONT. */
+ * SIGCONT. A stop or continue reports the child's usage so far, its
+ * waited-for children's included (only thresholds are compared, never
+ * times). */
 #include "common.h"
 #include <poll.h>
 #include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -48,6 +52,82 @@ static pid_t sleeper(void) {
 			pause();
 	}
 	return pid;
+}
+
+/* burn spends at least ms milliseconds of the process's CPU time. */
+static void burn(long ms) {
+	struct timespec ts;
+	do {
+		for (volatile int i = 0; i < 100000; i++)
+			;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	} while (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < ms);
+}
+
+/* usage prints whether a wait found the child and reported at least
+ * least_ms of CPU time and a mark of resident memory. */
+static void usage(const char *what, long r, const struct rusage *ru, long least_ms) {
+	long ms = (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000 + (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1000;
+	printf("%s: %s cpu>=%ldms %s maxrss>0 %s\n", what, r < 0 ? ename(errno) : "found", least_ms, ms >= least_ms ? "yes" : "NO",
+	       ru->ru_maxrss > 0 ? "yes" : "NO");
+}
+
+/* usage_so_far stops a child that burned CPU time, or whose waited-for
+ * child did, and reads its usage from each stop and continue report
+ * (wait_task_stopped and wait_task_continued's getrusage(RUSAGE_BOTH)). */
+static void usage_so_far(int grandchild) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (grandchild) {
+			pid_t g = fork();
+			if (g == 0) {
+				burn(100);
+				_exit(0);
+			}
+			waitpid(g, NULL, 0);
+		} else {
+			burn(60);
+		}
+		raise(SIGSTOP);
+		for (;;)
+			pause();
+	}
+	const char *who = grandchild ? "grandchild's" : "own";
+	struct rusage ru;
+	siginfo_t si;
+	char what[64];
+	/* WAITED(label, call) reports call's usage as who's label. */
+#define WAITED(label, call)                                                   \
+	do {                                                                  \
+		memset(&ru, 0, sizeof ru);                                    \
+		snprintf(what, sizeof what, "%s: %s", who, label);            \
+		usage(what, call, &ru, 50);                                   \
+	} while (0)
+	WAITED("waitid stop nowait", syscall(SYS_waitid, P_PID, pid, &si, WSTOPPED | WNOWAIT, &ru));
+	WAITED("wait4 stop", wait4(pid, NULL, WUNTRACED, &ru));
+	T(kill(pid, SIGCONT));
+	WAITED("waitid continue", syscall(SYS_waitid, P_PID, pid, &si, WCONTINUED | WNOWAIT, &ru));
+	WAITED("wait4 continue", wait4(pid, NULL, WCONTINUED, &ru));
+	T(kill(pid, SIGKILL));
+	WAITED("wait4 exit", wait4(pid, NULL, 0, &ru));
+#undef WAITED
+}
+
+/* traced_usage reads a tracee's usage so far from its signal-delivery
+ * stop, which wait_task_stopped reports too. */
+static void traced_usage(void) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		burn(60);
+		raise(SIGUSR1);
+		_exit(0);
+	}
+	struct rusage ru;
+	memset(&ru, 0, sizeof ru);
+	usage("traced: wait4 ptrace stop", wait4(pid, NULL, 0, &ru), &ru, 50);
+	T(kill(pid, SIGKILL));
+	WAIT("traced: kill", pid, 0);
 }
 
 static int handled;
@@ -148,6 +228,10 @@ int main(int argc, char **argv) {
 	T(read(p[0], &c, 1));
 	printf("child's nanosleep: %c\n", c);
 	WAIT("exit", pid, 0);
+
+	usage_so_far(0);
+	usage_so_far(1);
+	traced_usage();
 
 	/* SA_NOCLDSTOP: only the exit is signalled */
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);
