@@ -10,6 +10,7 @@ import (
 	"runsc-lite/sentry/fs/sys"
 	"runsc-lite/sentry/socket/hostinet"
 	"runsc-lite/sentry/socket/inet"
+	"runsc-lite/sentry/usage"
 )
 
 // Network namespaces (CLONE_NEWNET of clone(2) and unshare(2), setns(2)).
@@ -148,15 +149,16 @@ func (ns *NetNS) Interfaces() ([]inet.Interface, error) {
 }
 
 // SysFS returns the sysfs of the namespace, for a sandbox with cpus
-// CPUs: its class/net lists the namespace's interfaces whoever looks.
+// CPUs and the memory of account mem: its class/net lists the
+// namespace's interfaces whoever looks.
 // As Linux's sysfs_get_tree keeps one superblock per network namespace,
 // every sysfs mounted in ns is this one (the same st_dev), made on
 // first use.
-func (ns *NetNS) SysFS(cpus int) *sys.FileSystem {
+func (ns *NetNS) SysFS(cpus int, mem *usage.Memory) *sys.FileSystem {
 	ns.sysMu.Lock()
 	defer ns.sysMu.Unlock()
 	if ns.sysFS == nil {
-		ns.sysFS = sys.New(cpus, func() ([]sys.NetInterface, error) {
+		ns.sysFS = sys.New(cpus, mem, func() ([]sys.NetInterface, error) {
 			ifs, err := ns.Interfaces()
 			if err != nil {
 				return nil, err

@@ -64,7 +64,7 @@ func (r *Root) mountKernelFS(k *kernel.Kernel) (*proc.FileSystem, error) {
 	for _, m := range []struct {
 		path string
 		fs   vfs.FileSystem
-	}{{"/sys", k.RootNetNS().SysFS(k.CPUs())}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
+	}{{"/sys", k.RootNetNS().SysFS(k.CPUs(), k.Memory)}, {"/sys/fs/cgroup", cgroup.New(k)}, {"/proc", procFS}} {
 		if err := r.VFS.Mount(m.path, m.fs); err != nil {
 			return nil, fmt.Errorf("mounting %s: %w", m.path, err)
 		}

@@ -208,6 +208,17 @@ func (m *Memory) Limit() uint64 {
 	return m.limit
 }
 
+// Shown is the memory the sandbox shows it has, its limit (DefaultLimit
+// without one), and what of it is used, as /proc/meminfo and the memory
+// node's meminfo in /sys show them.
+func (m *Memory) Shown() (total, used uint64) {
+	total = m.Limit()
+	if total == 0 {
+		total = DefaultLimit()
+	}
+	return total, min(m.Used(), total)
+}
+
 // fallbackLimit is the default when the host's memory size is unknown.
 const fallbackLimit = 1 << 30
 

@@ -5,7 +5,8 @@
  * /proc/self/maps, holes, mprotect splits, mremap moves, fork), the task
  * policy across fork, threads and execve, set_mempolicy_home_node,
  * migrate_pages and move_pages (node 0 for present pages, -ENOENT for
- * absent ones, -EFAULT for unmapped ones), with Linux's errnos. */
+ * absent ones, -EFAULT for unmapped ones), with Linux's errnos; the node
+ * in /sys/devices/system/node and /proc/self/status as libnuma reads it. */
 #include "common.h"
 #include <pthread.h>
 #include <sys/mman.h>
@@ -414,6 +415,56 @@ static void pages(void) {
 	T(munmap(p, 3 * PG));
 }
 
+/* cat prints a file's first line, or its errno. */
+static void cat(const char *path) {
+	char line[256] = "";
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		printf("%s: %s\n", path, ename(errno));
+		return;
+	}
+	if (!fgets(line, sizeof line, f))
+		strcpy(line, "(empty)\n");
+	fclose(f);
+	printf("%s: %s", path, line);
+}
+
+/* sysfs prints what libnuma reads of the node: /sys/devices/system/node,
+ * the node's CPUs against the CPUs online, its distance and memory, and
+ * /proc/self/status's Mems_allowed lines. */
+static void sysfs(void) {
+	cat("/sys/devices/system/node/online");
+	cat("/sys/devices/system/node/possible");
+	cat("/sys/devices/system/node/has_cpu");
+	cat("/sys/devices/system/node/has_memory");
+	cat("/sys/devices/system/node/has_normal_memory");
+	cat("/sys/devices/system/node/node0/distance");
+	cat("/sys/devices/system/node/node1/distance");
+	char a[512] = "", b[512] = "";
+	FILE *f = fopen("/sys/devices/system/node/node0/cpulist", "r"), *g = fopen("/sys/devices/system/cpu/online", "r");
+	if (f && g && fgets(a, sizeof a, f) && fgets(b, sizeof b, g))
+		printf("node0's cpulist is the CPUs online: %s\n", strcmp(a, b) == 0 ? "yes" : "NO");
+	if (f)
+		fclose(f);
+	if (g)
+		fclose(g);
+	unsigned long total = 0, free = ~0UL;
+	f = fopen("/sys/devices/system/node/node0/meminfo", "r");
+	while (f && fgets(a, sizeof a, f)) {
+		sscanf(a, "Node 0 MemTotal: %lu kB", &total);
+		sscanf(a, "Node 0 MemFree: %lu kB", &free);
+	}
+	if (f)
+		fclose(f);
+	printf("node0 meminfo: total>0 %d free<=total %d\n", total > 0, free <= total);
+	f = fopen("/proc/self/status", "r");
+	while (f && fgets(a, sizeof a, f))
+		if (strncmp(a, "Mems_allowed", 12) == 0)
+			printf("%s", a);
+	if (f)
+		fclose(f);
+}
+
 int main(int argc, char **argv) {
 	if (argc > 2 && strcmp(argv[2], "exec") == 0) {
 		setvbuf(stdout, NULL, _IOLBF, 0);
@@ -434,5 +485,6 @@ int main(int argc, char **argv) {
 	setpol(MPOL_DEFAULT, NULL, 0);
 	mapping_policy();
 	pages();
+	sysfs();
 	return 0;
 }

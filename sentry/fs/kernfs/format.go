@@ -47,3 +47,19 @@ func CPUMask(first, n, bits int) string {
 	}
 	return b.String()
 }
+
+// KBLine is one line of a meminfo file: a name and kibibytes.
+type KBLine struct {
+	Name string
+	KB   uint64
+}
+
+// KBLines formats lines as /proc/meminfo and a node's meminfo do, each
+// after prefix: the name and its colon in 16 columns, the value in 8.
+func KBLines(prefix string, lines []KBLine) string {
+	var b strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&b, "%s%-16s%8d kB\n", prefix, l.Name+":", l.KB)
+	}
+	return b.String()
+}

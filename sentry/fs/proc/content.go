@@ -9,7 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/fs/kernfs"
 	"runsc-lite/sentry/kernel"
+	"runsc-lite/sentry/mm"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -122,6 +124,8 @@ func (fs *FileSystem) pidStatus(ctx context.Context, t *kernel.Task) string {
 		c.Caps.Inheritable, c.Caps.Permitted(), c.Caps.Effective(), c.Caps.Bounding(), c.Caps.Ambient, noNewPrivs(t), seccompMode, seccompFilters)
 	cpus := t.Affinity()
 	fmt.Fprintf(&b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", cpuBitmap(cpus, t.K.CPUs()), cpuList(cpus, t.K.CPUs()))
+	// The one memory node (package mm), in a mask of MAX_NUMNODES bits.
+	fmt.Fprintf(&b, "Mems_allowed:\t%s\nMems_allowed_list:\t%s\n", kernfs.CPUMask(0, 1, mm.MaxNumNodes), kernfs.CPUList(0, 1))
 	return b.String()
 }
 

@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"runsc-lite/abi"
+	"runsc-lite/sentry/fs/kernfs"
 	"runsc-lite/sentry/kernel"
-	"runsc-lite/sentry/usage"
 )
 
 // /proc/meminfo is the sandbox's memory account (package usage), in the
@@ -26,41 +26,27 @@ import (
 // vmallocTotalKB is VMALLOC_TOTAL on x86-64 with 4-level page tables.
 const vmallocTotalKB = 34359738367
 
-// memory returns the sandbox's memory limit and what of it is used.
-func memory(k *kernel.Kernel) (total, used uint64) {
-	total = k.Memory.Limit()
-	if total == 0 {
-		total = usage.DefaultLimit()
-	}
-	return total, min(k.Memory.Used(), total)
-}
-
 // meminfo is /proc/meminfo.
 func meminfo(k *kernel.Kernel) string {
-	total, used := memory(k)
+	total, used := k.Memory.Shown()
 	free := total - used
 	kb := func(b uint64) uint64 { return b >> 10 }
-	lines := []struct {
-		name string
-		kb   uint64
-	}{
-		{"MemTotal", kb(total)}, {"MemFree", kb(free)}, {"MemAvailable", kb(free)},
-		{"Buffers", 0}, {"Cached", 0}, {"SwapCached", 0},
-		{"Active", kb(used)}, {"Inactive", 0}, {"Active(anon)", kb(used)}, {"Inactive(anon)", 0},
-		{"Active(file)", 0}, {"Inactive(file)", 0}, {"Unevictable", 0}, {"Mlocked", 0},
-		{"SwapTotal", 0}, {"SwapFree", 0}, {"Dirty", 0}, {"Writeback", 0},
-		{"AnonPages", kb(used)}, {"Mapped", 0}, {"Shmem", 0}, {"KReclaimable", 0},
-		{"Slab", 0}, {"SReclaimable", 0}, {"SUnreclaim", 0}, {"KernelStack", 0}, {"PageTables", 0},
-		{"NFS_Unstable", 0}, {"Bounce", 0}, {"WritebackTmp", 0},
-		{"CommitLimit", kb(total)}, {"Committed_AS", kb(used)},
-		{"VmallocTotal", vmallocTotalKB}, {"VmallocUsed", 0}, {"VmallocChunk", 0}, {"Percpu", 0},
-		{"HardwareCorrupted", 0}, {"AnonHugePages", 0}, {"ShmemHugePages", 0}, {"ShmemPmdMapped", 0},
-		{"FileHugePages", 0}, {"FilePmdMapped", 0},
+	lines := []kernfs.KBLine{
+		{Name: "MemTotal", KB: kb(total)}, {Name: "MemFree", KB: kb(free)}, {Name: "MemAvailable", KB: kb(free)},
+		{Name: "Buffers", KB: 0}, {Name: "Cached", KB: 0}, {Name: "SwapCached", KB: 0},
+		{Name: "Active", KB: kb(used)}, {Name: "Inactive", KB: 0}, {Name: "Active(anon)", KB: kb(used)}, {Name: "Inactive(anon)", KB: 0},
+		{Name: "Active(file)", KB: 0}, {Name: "Inactive(file)", KB: 0}, {Name: "Unevictable", KB: 0}, {Name: "Mlocked", KB: 0},
+		{Name: "SwapTotal", KB: 0}, {Name: "SwapFree", KB: 0}, {Name: "Dirty", KB: 0}, {Name: "Writeback", KB: 0},
+		{Name: "AnonPages", KB: kb(used)}, {Name: "Mapped", KB: 0}, {Name: "Shmem", KB: 0}, {Name: "KReclaimable", KB: 0},
+		{Name: "Slab", KB: 0}, {Name: "SReclaimable", KB: 0}, {Name: "SUnreclaim", KB: 0}, {Name: "KernelStack", KB: 0}, {Name: "PageTables", KB: 0},
+		{Name: "NFS_Unstable", KB: 0}, {Name: "Bounce", KB: 0}, {Name: "WritebackTmp", KB: 0},
+		{Name: "CommitLimit", KB: kb(total)}, {Name: "Committed_AS", KB: kb(used)},
+		{Name: "VmallocTotal", KB: vmallocTotalKB}, {Name: "VmallocUsed", KB: 0}, {Name: "VmallocChunk", KB: 0}, {Name: "Percpu", KB: 0},
+		{Name: "HardwareCorrupted", KB: 0}, {Name: "AnonHugePages", KB: 0}, {Name: "ShmemHugePages", KB: 0}, {Name: "ShmemPmdMapped", KB: 0},
+		{Name: "FileHugePages", KB: 0}, {Name: "FilePmdMapped", KB: 0},
 	}
 	var b strings.Builder
-	for _, l := range lines {
-		fmt.Fprintf(&b, "%-16s%8d kB\n", l.name+":", l.kb)
-	}
+	b.WriteString(kernfs.KBLines("", lines))
 	b.WriteString("HugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\nHugePages_Surp:        0\n")
 	b.WriteString("Hugepagesize:       2048 kB\nHugetlb:               0 kB\n")
 	return b.String()
@@ -70,7 +56,7 @@ func meminfo(k *kernel.Kernel) string {
 // it; the sentry counts no paging or faults (the host handles them), so
 // those counters are 0.
 func vmstat(k *kernel.Kernel) string {
-	total, used := memory(k)
+	total, used := k.Memory.Shown()
 	const page = abi.PageSize
 	var b strings.Builder
 	fmt.Fprintf(&b, "nr_free_pages %d\nnr_anon_pages %d\nnr_mapped 0\nnr_file_pages 0\nnr_dirty 0\nnr_writeback 0\nnr_shmem 0\n", (total-used)/page, used/page)

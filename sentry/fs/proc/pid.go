@@ -190,7 +190,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"statm":        gen("statm", statm),
 			"io":           gen("io", ioFile),
 			"oom_score": gen("oom_score", func(t *kernel.Task) string {
-				total, _ := memory(fs.k)
+				total, _ := fs.k.Memory.Shown()
 				return oomScore(t, total)
 			}),
 			"oom_score_adj": fs.oomAdjFile(base+"/oom_score_adj", task, false),

@@ -6,6 +6,10 @@
 //     (empty), and for each CPU its online flag and topology, one package
 //     whose cores are the sandbox's CPUs, each its own core, as
 //     /proc/cpuinfo says. glibc's get_nprocs reads online.
+//   - devices/system/node: one memory node, node 0, with every CPU and
+//     the sandbox's memory (meminfo: the account /proc/meminfo shows), as
+//     the NUMA policy calls answer (package mm); libnuma and numactl read
+//     it.
 //   - fs/cgroup: where the sandbox's cgroup (package cgroup) is mounted.
 //   - class/net: the network interfaces of the namespace whose sysfs it is
 //     (the mounter's, package kernel's NetNS.SysFS: the sandbox's own
@@ -31,6 +35,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/sentry/fs/kernfs"
+	"runsc-lite/sentry/usage"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -49,16 +54,17 @@ type NetInterface struct {
 	MAC   [6]byte
 }
 
-// New returns the /sys of a sandbox that may use cpus CPUs and whose
-// network interfaces nets lists (nil: none).
-func New(cpus int, nets func() ([]NetInterface, error)) *FileSystem {
+// New returns the /sys of a sandbox that may use cpus CPUs and the memory
+// of account mem, and whose network interfaces nets lists (nil: none).
+func New(cpus int, mem *usage.Memory, nets func() ([]NetInterface, error)) *FileSystem {
 	tr := kernfs.Tree{Dev: vfs.NewDeviceID(), ReadOnly: true, Time: vfs.Now()}
 	empty := func(path string) *kernfs.Dir { return tr.Fixed(path, map[string]vfs.Inode{}) }
 	fs := &FileSystem{}
 	fs.root = tr.Fixed("/", map[string]vfs.Inode{
 		"devices": tr.Fixed("/devices", map[string]vfs.Inode{
 			"system": tr.Fixed("/devices/system", map[string]vfs.Inode{
-				"cpu": cpuDir(tr, cpus),
+				"cpu":  cpuDir(tr, cpus),
+				"node": nodeDir(tr, cpus, mem),
 			}),
 		}),
 		"fs": tr.Fixed("/fs", map[string]vfs.Inode{
@@ -115,6 +121,46 @@ func cpuDir(tr kernfs.Tree, n int) *kernfs.Dir {
 		})
 	}
 	return tr.Fixed(base, entries)
+}
+
+// nodeDir is /sys/devices/system/node: node 0, with n CPUs and mem's
+// memory.
+func nodeDir(tr kernfs.Tree, n int, mem *usage.Memory) *kernfs.Dir {
+	const base = "/devices/system/node"
+	line := func(s string) kernfs.Content { return kernfs.Static(s + "\n") }
+	entries := map[string]vfs.Inode{}
+	for _, name := range []string{"online", "possible", "has_cpu", "has_memory", "has_normal_memory"} {
+		entries[name] = tr.File(base+"/"+name, line("0"))
+	}
+	const dir = base + "/node0"
+	entries["node0"] = tr.Fixed(dir, map[string]vfs.Inode{
+		"cpumap":   tr.File(dir+"/cpumap", line(kernfs.CPUMask(0, n, n))),
+		"cpulist":  tr.File(dir+"/cpulist", line(kernfs.CPUList(0, n))),
+		"distance": tr.File(dir+"/distance", line("10")), // LOCAL_DISTANCE
+		"meminfo": tr.File(dir+"/meminfo", func(context.Context) (string, error) {
+			return nodeMeminfo(mem), nil
+		}),
+	})
+	return tr.Fixed(base, entries)
+}
+
+// nodeMeminfo is node 0's meminfo (node_read_meminfo): the lines of
+// /proc/meminfo that a node has, from the same account.
+func nodeMeminfo(mem *usage.Memory) string {
+	total, used := mem.Shown()
+	kb := func(b uint64) uint64 { return b >> 10 }
+	lines := []kernfs.KBLine{
+		{Name: "MemTotal", KB: kb(total)}, {Name: "MemFree", KB: kb(total - used)}, {Name: "MemUsed", KB: kb(used)}, {Name: "SwapCached", KB: 0},
+		{Name: "Active", KB: kb(used)}, {Name: "Inactive", KB: 0}, {Name: "Active(anon)", KB: kb(used)}, {Name: "Inactive(anon)", KB: 0},
+		{Name: "Active(file)", KB: 0}, {Name: "Inactive(file)", KB: 0}, {Name: "Unevictable", KB: 0}, {Name: "Mlocked", KB: 0},
+		{Name: "Dirty", KB: 0}, {Name: "Writeback", KB: 0}, {Name: "FilePages", KB: 0}, {Name: "Mapped", KB: 0}, {Name: "AnonPages", KB: kb(used)},
+		{Name: "Shmem", KB: 0}, {Name: "KernelStack", KB: 0}, {Name: "PageTables", KB: 0}, {Name: "SecPageTables", KB: 0}, {Name: "NFS_Unstable", KB: 0},
+		{Name: "Bounce", KB: 0}, {Name: "WritebackTmp", KB: 0}, {Name: "KReclaimable", KB: 0}, {Name: "Slab", KB: 0}, {Name: "SReclaimable", KB: 0},
+		{Name: "SUnreclaim", KB: 0}, {Name: "AnonHugePages", KB: 0}, {Name: "ShmemHugePages", KB: 0}, {Name: "ShmemPmdMapped", KB: 0},
+		{Name: "FileHugePages", KB: 0}, {Name: "FilePmdMapped", KB: 0},
+	}
+	return kernfs.KBLines("Node 0 ", lines) +
+		"Node 0 HugePages_Total:     0\nNode 0 HugePages_Free:      0\nNode 0 HugePages_Surp:      0\n"
 }
 
 // netDir is /sys/class/net: a directory per interface nets lists.

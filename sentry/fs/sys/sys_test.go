@@ -11,7 +11,7 @@ import (
 )
 
 func TestSys(t *testing.T) {
-	fs := New(3, nil)
+	fs := New(3, nil, nil)
 	ctx := context.Background()
 	for path, want := range map[string]string{
 		"devices/system/cpu/online":                             "0-2\n",
@@ -51,7 +51,7 @@ func TestSys(t *testing.T) {
 // with their attributes.
 func TestClassNet(t *testing.T) {
 	ctx := context.Background()
-	fs := New(1, func() ([]NetInterface, error) {
+	fs := New(1, nil, func() ([]NetInterface, error) {
 		return []NetInterface{{Name: "lo", Index: 1, Flags: unix.IFF_UP | unix.IFF_LOOPBACK | unix.IFF_RUNNING, MTU: 65536, Type: 772}}, nil
 	})
 	for path, want := range map[string]string{

@@ -163,7 +163,7 @@ func mountSysfs(t *kernel.Task, target, source, data string, flags uint64) error
 	if source == "" {
 		source = "none"
 	}
-	err := t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), t.MountNS().VFS, target, ns.SysFS(t.K.CPUs()),
+	err := t.K.VFS.MountAt(t.Ctx(), t.FSCreds(), t.FS(), t.MountNS().VFS, target, ns.SysFS(t.K.CPUs(), t.K.Memory),
 		vfs.MountOptions{Source: source, Type: "sysfs", Flags: flags})
 	if err != nil {
 		return fmt.Errorf("mounting sysfs on %s: %w", target, err)
