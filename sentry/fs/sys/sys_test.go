@@ -23,12 +23,17 @@ func TestSys(t *testing.T) {
 		"devices/system/cpu/cpu2/topology/core_siblings_list":   "0-2\n",
 		"devices/system/cpu/cpu0/topology/package_cpus":         "7\n",
 		"devices/system/cpu/cpu1/topology/thread_siblings_list": "1\n",
+		"devices/system/node/online":                            "0\n",
+		"devices/system/node/has_memory":                        "0\n",
+		"devices/system/node/node0/cpumap":                      "7\n",
+		"devices/system/node/node0/cpulist":                     "0-2\n",
+		"devices/system/node/node0/distance":                    "10\n",
 	} {
 		if got, err := kernfs.ReadPath(ctx, fs.Root(), path); got != want || err != nil {
 			t.Errorf("%s: %q, %v; want %q", path, got, err, want)
 		}
 	}
-	for _, path := range []string{"block", "class/dmi", "firmware", "devices/system/cpu/cpu3", "class/net/lo", "kernel"} {
+	for _, path := range []string{"block", "class/dmi", "firmware", "devices/system/cpu/cpu3", "devices/system/node/node1", "class/net/lo", "kernel"} {
 		if _, err := kernfs.ReadPath(ctx, fs.Root(), path); err != unix.ENOENT {
 			t.Errorf("%s: %v, want ENOENT", path, err)
 		}
