@@ -211,21 +211,42 @@ func (m *MemoryManager) SetHomeNode(start, end uintptr, node int) error {
 // nothing is mapped. Presence is the host's mincore of the page, which
 // also counts a file page in the page cache that the process has not
 // faulted in, and the shared zero page of an anonymous page only read
-// (which Linux answers -EFAULT).
+// (which Linux answers -EFAULT). The host is asked about a run of pages
+// at once (residencyWindow): the next addresses are usually near.
 func (m *MemoryManager) PageNodes(addrs []uintptr) []int32 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	status := make([]int32, len(addrs))
-	var vec [1]byte
+	var w residencyWindow
 	for i, a := range addrs {
 		switch v := m.shownAt(a); {
 		case v == nil:
 			status[i] = -int32(unix.EFAULT)
-		case m.as.Resident(a&^(pageSize-1), vec[:]) != nil || vec[0]&1 == 0:
+		case !w.present(m, v, a):
 			status[i] = -int32(unix.ENOENT)
-		default:
-			status[i] = 0
 		}
 	}
 	return status
+}
+
+// residencyWindow is the host's residency of a run of pages of one
+// mapping, from start.
+type residencyWindow struct {
+	start uintptr
+	vec   [64]byte
+	n     int // pages of vec that are known
+}
+
+// present reports whether the page of v at addr is resident, asking the
+// host about it and the pages after it in v unless w knows; m.mu is held.
+func (w *residencyWindow) present(m *MemoryManager, v *VMA, addr uintptr) bool {
+	page := addr &^ (pageSize - 1)
+	if page < w.start || page >= w.start+uintptr(w.n)*pageSize {
+		w.start, w.n = page, int((min(v.End, page+uintptr(len(w.vec))*pageSize)-page)/pageSize)
+		if err := m.as.Resident(page, w.vec[:w.n]); err != nil {
+			w.n = 0
+			return false
+		}
+	}
+	return w.vec[(page-w.start)/pageSize]&1 != 0
 }

@@ -382,6 +382,36 @@ static void pages(void) {
 	T(syscall(SYS_move_pages, 0, 1, pg, nodes, (void *)1, 0));
 	T(syscall(SYS_move_pages, 0x7ffffff0, 1, pg, NULL, st, 0));
 
+	/* a pointer array that runs into unmapped memory after 18 entries:
+	 * statuses are written a chunk of 16 at a time (nodes NULL) or page
+	 * by page (nodes given) up to the fault */
+	char *arr = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T(munmap(arr + PG, PG));
+	void **edge = (void **)(arr + PG) - 18;
+	int *enodes = (int *)(arr + PG) - 18;
+	int est[20];
+	for (int i = 0; i < 18; i++) {
+		edge[i] = i % 2 ? p : (char *)p + PG;
+	}
+	memset(est, 0x55, sizeof est);
+	T(syscall(SYS_move_pages, 0, 20, edge, NULL, est, 0));
+	printf("status 0 %d 1 %d 15 %d 16 %d 17 %d\n", est[0], est[1], est[15], est[16], est[17]);
+	memset(est, 0x55, sizeof est);
+	T(syscall(SYS_move_pages, 0, 18, edge, NULL, est, 0));
+	printf("status 0 %d 1 %d 15 %d 16 %d 17 %d\n", est[0], est[1], est[15], est[16], est[17]);
+	memset(enodes, 0, 18 * sizeof(int));
+	void *pg2[20];
+	for (int i = 0; i < 20; i++)
+		pg2[i] = i % 2 ? p : (char *)p + PG;
+	memset(est, 0x55, sizeof est);
+	T(syscall(SYS_move_pages, 0, 20, pg2, enodes, est, 0));
+	printf("status 0 %d 1 %d 15 %d 16 %d 17 %d 18 %d\n", est[0], est[1], est[15], est[16], est[17], est[18]);
+	enodes[10] = 3;
+	memset(est, 0x55, sizeof est);
+	T(syscall(SYS_move_pages, 0, 18, pg2, enodes, est, 0));
+	printf("status 0 %d 9 %d 10 %d 11 %d\n", est[0], est[9], est[10], est[11]);
+	T(munmap(arr, PG));
+
 	/* another process's pages */
 	int up[2], down[2];
 	pipe(up);

@@ -276,47 +276,93 @@ func movePages(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, pagesStat(t, m, n, pages, status)
 }
 
-// pagesStatChunk is how many pages do_pages_stat reads and answers at once.
-const pagesStatChunk = 16
+// pagesStatChunk is how many pages do_pages_stat reads and answers at
+// once; pagesBatch how many the sentry asks mm about at once, whose
+// questions to the host cover runs of pages.
+const (
+	pagesStatChunk = 16
+	pagesBatch     = 64 * pagesStatChunk
+)
 
-// pagesStat is do_pages_stat: each page's node or error in status, 16 at
-// a time; EFAULT if a chunk of pages cannot be read or written.
+// pagesStat is do_pages_stat: each page's node or error in status, read
+// and written 16 at a time; EFAULT at the first chunk of pages that cannot
+// be read (after the statuses before it are written) or of statuses that
+// cannot be written.
 func pagesStat(t *kernel.Task, m *mm.MemoryManager, n uint64, pages, status uintptr) error {
-	var addrs [pagesStatChunk]uintptr
+	addrs := make([]uintptr, min(n, pagesBatch))
 	for n > 0 {
-		c := min(n, pagesStatChunk)
-		if err := kernel.CopyInSlice(t, pages, addrs[:c]); err != nil {
-			return err
+		if dying(t) {
+			return unix.EINTR
 		}
-		if err := kernel.CopyOutSlice(t, status, m.PageNodes(addrs[:c])); err != nil {
-			return err
+		want := int(min(n, uint64(len(addrs))))
+		got, readErr := 0, error(nil)
+		for got < want && readErr == nil {
+			c := min(pagesStatChunk, want-got)
+			if readErr = kernel.CopyInSlice(t, pages+uintptr(got)*8, addrs[got:got+c]); readErr == nil {
+				got += c
+			}
 		}
-		pages += uintptr(c) * 8
-		status += uintptr(c) * 4
-		n -= c
+		st := m.PageNodes(addrs[:got])
+		for off := 0; off < got; off += pagesStatChunk {
+			if err := kernel.CopyOutSlice(t, status+uintptr(off)*4, st[off:min(off+pagesStatChunk, got)]); err != nil {
+				return err
+			}
+		}
+		if readErr != nil {
+			return readErr
+		}
+		pages += uintptr(got) * 8
+		status += uintptr(got) * 4
+		n -= uint64(got)
 	}
 	return nil
 }
 
-// movePagesTo is do_pages_move: page by page, its target node (ENODEV for
-// one that is not online), then its status, the node it is on (0) or an
-// error; all are on the target already.
+// movePagesTo is do_pages_move: page by page, its address and target node
+// (ENODEV for one that is not online), then its status, the node it is on
+// (0) or an error: all are on the target already. Pages are read ahead in
+// batches up to the first error, which ends the call once the statuses
+// before it are written.
 func movePagesTo(t *kernel.Task, m *mm.MemoryManager, n uint64, pages, nodes, status uintptr) error {
-	for i := uintptr(0); uint64(i) < n; i++ {
-		var addr uintptr
-		var node int32
-		if err := kernel.CopyIn(t, pages+i*8, &addr); err != nil {
+	addrs := make([]uintptr, 0, min(n, pagesBatch))
+	for i := uintptr(0); uint64(i) < n; i += uintptr(len(addrs)) {
+		if dying(t) {
+			return unix.EINTR
+		}
+		addrs = addrs[:0]
+		var stop error
+		for j := i; uint64(j) < n && len(addrs) < cap(addrs); j++ {
+			var addr uintptr
+			var node int32
+			if stop = kernel.CopyIn(t, pages+j*8, &addr); stop != nil {
+				break
+			}
+			if stop = kernel.CopyIn(t, nodes+j*4, &node); stop != nil {
+				break
+			}
+			if node != 0 {
+				stop = unix.ENODEV
+				break
+			}
+			addrs = append(addrs, addr)
+		}
+		if err := kernel.CopyOutSlice(t, status+i*4, m.PageNodes(addrs)); err != nil {
 			return err
 		}
-		if err := kernel.CopyIn(t, nodes+i*4, &node); err != nil {
-			return err
-		}
-		if node != 0 {
-			return unix.ENODEV
-		}
-		if err := kernel.CopyOutSlice(t, status+i*4, m.PageNodes([]uintptr{addr})); err != nil {
-			return err
+		if stop != nil {
+			return stop
 		}
 	}
 	return nil
+}
+
+// dying reports whether t must stop (its process is going away): a walk
+// of many pages, each a question to the host, ends early then.
+func dying(t *kernel.Task) bool {
+	select {
+	case <-t.Killed():
+		return true
+	default:
+		return false
+	}
 }
