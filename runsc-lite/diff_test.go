@@ -40,6 +40,7 @@ var diffPrograms = []string{
 	"efault",        // bad pointers everywhere
 	"process",       // fork/vfork/wait4/waitid/execve, pipes between processes
 	"sharedmem",     // memfd_create, MAP_SHARED across fork, process-shared semaphores
+	"copyxdev",      // copy_file_range across file systems (EXDEV: memfd and /dev/shm, /dev/shm and the working directory) and within one, Linux 6.1's order of checks: descriptors, offsets' pointers, flags, the files, EXDEV, overflow; lengths cut at EOF, overlaps in one file
 	"filetimes",     // mtime and ctime set to one time by write, pwrite, writev, ftruncate, fallocate (allocating, KEEP_SIZE, a punched hole), futimens and utimensat with UTIME_NOW, truncate, O_TRUNC, copy_file_range on a memfd and a tmpfs file; a pipe's times
 	"memfdseals",    // fcntl F_ADD_SEALS/F_GET_SEALS: each seal and errno, writes, truncations, fallocate, mmap and mprotect past them, fork
 	"timerfd",       // timerfd_create/settime/gettime, read, poll, epoll

@@ -82,19 +82,14 @@ func resultOr(done int64, err error) (int64, error) {
 	return 0, err
 }
 
-// copyInOffset reads a loff_t pointer argument (nil for NULL).
+// copyInOffset reads a loff_t pointer argument (nil for NULL): EINVAL
+// if negative.
 func copyInOffset(t *kernel.Task, addr uintptr) (*int64, error) {
-	if addr == 0 {
-		return nil, nil
-	}
-	var off int64
-	if err := kernel.CopyIn(t, addr, &off); err != nil {
-		return nil, err
-	}
-	if off < 0 {
+	off, err := copyInLoff(t, addr)
+	if err == nil && off != nil && *off < 0 {
 		return nil, unix.EINVAL
 	}
-	return &off, nil
+	return off, err
 }
 
 func copyOutOffset(t *kernel.Task, addr uintptr, off *int64) error {
@@ -146,46 +141,6 @@ func sendfile(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	return uintptr(n), copyOutOffset(t, a.Pointer(2), off)
-}
-
-func copyFileRange(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a.Uint(5) != 0 {
-		return 0, unix.EINVAL
-	}
-	in, out, err := twoFiles(t, a.Int(0), a.Int(2))
-	if err != nil {
-		return 0, err
-	}
-	defer in.DecRef()
-	defer out.DecRef()
-	if err := regularPair(in, out); err != nil {
-		return 0, err
-	}
-	// Not into an immutable file, even through a descriptor opened
-	// before it became one (generic_copy_file_checks).
-	if out.Immutable() {
-		return 0, unix.EPERM
-	}
-	count, err := rwLen(a.Int64(4))
-	if err != nil {
-		return 0, err
-	}
-	inOff, err := copyInOffset(t, a.Pointer(1))
-	if err != nil {
-		return 0, err
-	}
-	outOff, err := copyInOffset(t, a.Pointer(3))
-	if err != nil {
-		return 0, err
-	}
-	n, err := transfer(t, endpoint{in, inOff}, endpoint{out, outOff}, int64(count))
-	if err != nil {
-		return 0, err
-	}
-	if err := copyOutOffset(t, a.Pointer(1), inOff); err != nil {
-		return 0, err
-	}
-	return uintptr(n), copyOutOffset(t, a.Pointer(3), outOff)
 }
 
 // regularPair is generic_file_rw_checks for two files twoFiles gave:
