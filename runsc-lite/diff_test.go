@@ -70,6 +70,7 @@ var diffPrograms = []string{
 	"membarrier",    // membarrier: query, global and private expedited barriers, registration across fork and execve
 	"mempolicy",     // NUMA policy on one node: set_mempolicy/get_mempolicy modes, flags, masks of every size and what is written back, mbind's per-mapping policy (maps splits and merges, holes, mprotect, mremap, fork), the task's across fork, threads and execve, set_mempolicy_home_node, migrate_pages, move_pages statuses
 	"mseal",         // mseal: argument errors, what a sealed mapping refuses (munmap, mprotect, mremap, MAP_FIXED, discards of read-only anonymous memory), fork, smaps
+	"mapsrename",    // /proc/self/maps and smaps name a file mapping by its file's path now (d_path): after the file is renamed, its directory renamed or moved, the file moved; " (deleted)" once removed; a split joined again is one line; a forked child's view
 	"mremap",        // mremap moves of shared, memfd and private mappings across fork, MREMAP_FIXED/DONTUNMAP, errors; mincore residency
 	"xattr",         // setxattr/getxattr/listxattr/removexattr and their l- and f- forms
 	"epoll",         // epoll_ctl: instances watching instances, the depth limit and loops (ELOOP), EPOLLEXCLUSIVE, errors

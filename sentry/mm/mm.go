@@ -394,14 +394,15 @@ func (m *MemoryManager) Dumpable() bool { return !m.notDumpable.Load() }
 // SetDumpable is prctl(PR_SET_DUMPABLE).
 func (m *MemoryManager) SetDumpable(d bool) { m.notDumpable.Store(!d) }
 
-// Maps returns the mirror in /proc/self/maps format.
-func (m *MemoryManager) Maps() string {
+// Maps returns the mirror in /proc/self/maps format, file mappings named
+// by name (nil: by their names at mmap).
+func (m *MemoryManager) Maps(name Namer) string {
 	// The lines are made from a copy, outside m.mu: whether a name is
 	// gone is a question to its file system.
 	var b strings.Builder
 	for _, v := range m.VMAs() {
 		if v.shown() {
-			b.WriteString(v.MapsLine())
+			b.WriteString(v.MapsLine(name))
 		}
 	}
 	return b.String()
@@ -443,8 +444,9 @@ func (v *VMA) Shown() bool { return v.shown() }
 // (MAP_SHARED|MAP_ANONYMOUS, System V shared memory).
 func (v *VMA) AnonymousShared() bool { return v.shm != nil }
 
-// MapsLine is v's line of /proc/PID/maps, with its newline.
-func (v *VMA) MapsLine() string {
+// MapsLine is v's line of /proc/PID/maps, with its newline, a file
+// mapping named by name (nil: by its name at mmap).
+func (v *VMA) MapsLine(name Namer) string {
 	perm := []byte("---p")
 	if v.Prot&unix.PROT_READ != 0 {
 		perm[0] = 'r'
@@ -459,13 +461,24 @@ func (v *VMA) MapsLine() string {
 		perm[3] = 's'
 	}
 	line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", v.Start, v.End, perm, v.Offset, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
-	if v.Name != "" {
-		line = fmt.Sprintf("%-73s%s", line+" ", v.Name)
+	if n := v.currentName(name); n != "" {
+		line = fmt.Sprintf("%-73s%s", line+" ", n)
 		if v.nameSource != nil && v.nameSource.Unlinked(context.Background()) {
 			line += " (deleted)"
 		}
 	}
 	return line + "\n"
+}
+
+// currentName is v's name as /proc shows it now: its file's path by
+// name, or the name given at mmap.
+func (v *VMA) currentName(name Namer) string {
+	if v.nameSource != nil && name != nil {
+		if n := name(v.nameSource); n != "" {
+			return n
+		}
+	}
+	return v.Name
 }
 
 // VMAs returns a copy of the mirror.
@@ -508,11 +521,11 @@ func (m *MemoryManager) mergeAround(start, end uintptr) {
 
 // mergeable reports whether p and the VMA after it, v, are one VMA as
 // Linux would show it: contiguous, same protection, sharing, file (and
-// contiguous offsets), name and flags. mremap and /proc/self/maps depend
+// contiguous offsets), name (and where it comes from) and flags. mremap and /proc/self/maps depend
 // on it.
 func mergeable(p, v *VMA) bool {
 	return p.End == v.Start && !p.special && !v.special && p.Prot == v.Prot &&
-		p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.shm == v.shm && p.Locked == v.Locked &&
+		p.Shared == v.Shared && p.File == v.File && p.Name == v.Name && p.nameSource == v.nameSource && p.shm == v.shm && p.Locked == v.Locked &&
 		p.noWrite == v.noWrite && p.dontFork == v.dontFork && p.wipeOnFork == v.wipeOnFork && p.sealed == v.sealed &&
 		p.noReserve == v.noReserve && p.backing == v.backing && p.policy.Equal(v.policy) &&
 		(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset)

@@ -109,7 +109,7 @@ func TestMunmapAndMprotectSplit(t *testing.T) {
 	if _, err := m.CopyOut(a+3*4096, []byte{1}); err != nil {
 		t.Errorf("write to the page after the read-only one: %v", err)
 	}
-	maps := m.Maps()
+	maps := m.Maps(nil)
 	for _, want := range []string{"50000000-50001000 rw-p", "50002000-50003000 r--p", "50003000-50004000 rw-p"} {
 		if !strings.Contains(maps, want) {
 			t.Errorf("maps lacks %q:\n%s", want, maps)
@@ -159,8 +159,8 @@ func TestForkCopiesMirrorAndMemory(t *testing.T) {
 	if string(got) != "parent" {
 		t.Errorf("parent sees %q after the child wrote", got)
 	}
-	if c.Maps() != m.Maps() {
-		t.Errorf("child mirror differs:\n%s\nvs\n%s", c.Maps(), m.Maps())
+	if c.Maps(nil) != m.Maps(nil) {
+		t.Errorf("child mirror differs:\n%s\nvs\n%s", c.Maps(nil), m.Maps(nil))
 	}
 }
 

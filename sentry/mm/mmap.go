@@ -41,10 +41,17 @@ type MmapOpts struct {
 }
 
 // NameSource is where a file mapping's name comes from (a *vfs.Dentry).
+// Linux names a mapping by d_path of its file when /proc is read, so the
+// name follows renames of the file and its directories: a Namer gives it
+// then. Name, fixed at mmap, is the name without one.
 type NameSource interface {
 	// Unlinked reports whether the name is gone (d_path's " (deleted)").
 	Unlinked(ctx context.Context) bool
 }
+
+// Namer gives a file mapping's current path from its NameSource, as the
+// reader of /proc sees it; "" leaves the name given at mmap.
+type Namer func(NameSource) string
 
 // MapTracker is a mapped object that counts the mappings of it, as
 // Linux's vm_operations open and close do (a packet socket's rings may

@@ -197,7 +197,7 @@ func stringsAt(t *kernel.Task, r [2]uintptr) string {
 func cmdline(t *kernel.Task) string { return stringsAt(t, t.MM().Argv) }
 func environ(t *kernel.Task) string { return stringsAt(t, t.MM().Envv) }
 func auxv(t *kernel.Task) string    { return string(t.MM().Auxv) }
-func maps(t *kernel.Task) string    { return t.MM().Maps() }
+func maps(t *kernel.Task) string    { return t.MM().Maps(mapNamer(t)) }
 
 // limitNames are /proc/PID/limits's rows, by resource number, with their
 // units (fs/proc/base.c's lnames).

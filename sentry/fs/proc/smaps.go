@@ -9,6 +9,7 @@ import (
 	"runsc-lite/abi"
 	"runsc-lite/sentry/kernel"
 	"runsc-lite/sentry/mm"
+	"runsc-lite/sentry/vfs"
 )
 
 // The memory files of /proc/PID: smaps, smaps_rollup and statm, and the
@@ -161,10 +162,10 @@ func vmFlags(u *mm.MappingUsage) string {
 // smaps is /proc/PID/smaps: each mapping's maps line and its figures.
 func smaps(t *kernel.Task) string {
 	var b strings.Builder
-	usage := t.MM().Usage()
+	usage, name := t.MM().Usage(), mapNamer(t)
 	for i := range usage {
 		u := &usage[i]
-		b.WriteString(u.MapsLine())
+		b.WriteString(u.MapsLine(name))
 		kbLine(&b, "Size", uint64(u.End-u.Start))
 		kbLine(&b, "KernelPageSize", abi.PageSize)
 		kbLine(&b, "MMUPageSize", abi.PageSize)
@@ -191,4 +192,22 @@ func smapsRollup(t *kernel.Task) string {
 	fmt.Fprintf(&b, "%-73s[rollup]\n", head+" ")
 	c.write(&b, true)
 	return b.String()
+}
+
+// mapNamer names t's file mappings as d_path does when maps or smaps is
+// read: the file's path now, from t's root, after any rename of the file
+// or its directories (the sandbox's /proc names paths from the process's
+// root, as its fd links do).
+func mapNamer(t *kernel.Task) mm.Namer {
+	fs := t.FS()
+	if fs == nil {
+		return nil
+	}
+	root := fs.Root()
+	return func(s mm.NameSource) string {
+		if d, ok := s.(*vfs.Dentry); ok && d != nil {
+			return vfs.PathOf(root, d)
+		}
+		return ""
+	}
 }
