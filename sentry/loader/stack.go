@@ -137,7 +137,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 		{linux.AT_PLATFORM, uint64(strsAt + platOff)},
 		{atMinsigstksz, host[atMinsigstksz]},
 	}
-	if v := m.AddressSpace().VDSO(); v.End > v.Start {
+	if v := m.VDSO(); v.End > v.Start {
 		auxv = append(auxv, [2]uint64{linux.AT_SYSINFO_EHDR, uint64(v.Start)})
 	}
 	auxv = append(auxv, [2]uint64{linux.AT_NULL, 0})

@@ -80,8 +80,12 @@ type VMA struct {
 	Dev, Ino   uint64
 	// shm is the shared anonymous memory object mapped, which fork
 	// shares: with Offset it identifies a futex word across processes.
-	shm     *shmObject
-	special bool // the platform's own ranges: never changed by the application
+	shm *shmObject
+	// special marks the mappings the platform made: its own ranges
+	// ([platform], never changed by the application) and the vDSO and
+	// its data page ([vdso], [vvar]), Linux's special mappings, which
+	// the application may reprotect, unmap and move whole, never split.
+	special bool
 	// policy is the mapping's NUMA policy (mbind; mempolicy.go), nil for
 	// MPOL_DEFAULT.
 	policy *MemPolicy
@@ -126,10 +130,10 @@ type MemoryManager struct {
 	notDumpable atomic.Bool
 
 	// vdsoChanged says the process's vDSO or its data page may differ
-	// from a fresh process's: rewritten (TrapVDSOClocks), or their
-	// protection changed by mprotect. An execve must not keep the
-	// process (NewInPlace), which keeps those pages as they are. Fork
-	// copies it, as the child's pages are copies.
+	// from a fresh process's: rewritten (TrapVDSOClocks), their
+	// protection changed by mprotect, unmapped or moved. An execve must
+	// not keep the process (NewInPlace), which keeps those pages as they
+	// are. Fork copies it, as the child's pages are copies.
 	vdsoChanged atomic.Bool
 
 	// mu guards the mirror of the mappings and the program break, and
@@ -410,7 +414,11 @@ func (m *MemoryManager) Maps(name Namer) string {
 
 // shown reports whether /proc/PID/maps lists v: everything but the
 // platform's own ranges.
-func (v *VMA) shown() bool { return !(v.special && v.Name == "[platform]") }
+func (v *VMA) shown() bool { return !v.platformRange() }
+
+// platformRange reports whether v is one of the platform's own ranges,
+// which the application never changes.
+func (v *VMA) platformRange() bool { return v.special && v.Name == "[platform]" }
 
 // hostShared reports whether the host maps v shared. A shared mapping that
 // may never be writable (noWrite) is private on the host: it reads the
@@ -531,14 +539,26 @@ func mergeable(p, v *VMA) bool {
 		(v.File == nil || p.Offset+int64(p.End-p.Start) == v.Offset)
 }
 
-// overlaps reports whether [start, end) touches any VMA; special says
+// overlaps reports whether [start, end) touches any VMA; platform says
 // whether one of them is a platform range.
-func (m *MemoryManager) overlaps(start, end uintptr) (any, special bool) {
+func (m *MemoryManager) overlaps(start, end uintptr) (any, platform bool) {
 	for v := range m.vmas.in(start, end) {
 		any = true
-		special = special || v.special
+		platform = platform || v.platformRange()
 	}
-	return any, special
+	return any, platform
+}
+
+// cutsSpecial reports whether unmapping [start, end) would leave part of
+// the vDSO or its data page, which Linux refuses (special mappings do not
+// split: EINVAL from munmap); m.mu is held.
+func (m *MemoryManager) cutsSpecial(start, end uintptr) bool {
+	for v := range m.vmas.in(start, end) {
+		if v.special && (v.Start < start || end < v.End) {
+			return true
+		}
+	}
+	return false
 }
 
 // remove cuts [start, end) out of the mirror, splitting VMAs at its edges,
@@ -551,6 +571,11 @@ func (m *MemoryManager) remove(start, end uintptr) []*os.File {
 	var dropped []*os.File
 	for _, v := range cut {
 		m.vmas.del(v)
+		if v.special {
+			// The vDSO or its data page unmapped or moved: an execve
+			// needs a fresh process for a fresh vDSO.
+			m.vdsoChanged.Store(true)
+		}
 		if v.Start < start {
 			left := *v
 			left.End = start
@@ -652,7 +677,7 @@ func (m *MemoryManager) AccessibleLen(rs []platform.Range, write bool) int {
 func (m *MemoryManager) accessibleLocked(r platform.Range, need int) int {
 	at := r.Start
 	for v := range m.vmas.from(at) {
-		if v.Start > at || v.special && v.Name == "[platform]" || v.Prot&need == 0 {
+		if v.Start > at || v.platformRange() || v.Prot&need == 0 {
 			break
 		}
 		at = v.End

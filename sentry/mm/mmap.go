@@ -246,8 +246,11 @@ func (m *MemoryManager) place(addr, length uintptr, flags int) (uintptr, error) 
 		if addr < minAddr || end > TaskSize || end < addr {
 			return 0, unix.ENOMEM
 		}
-		busy, special := m.overlaps(addr, end)
-		if special {
+		// Over the vDSO or its data page a fixed mapping replaces them
+		// whole; a part is ENOMEM, as mmap_region fails for any failed
+		// unmap.
+		busy, platform := m.overlaps(addr, end)
+		if platform || m.cutsSpecial(addr, end) {
 			return 0, unix.ENOMEM
 		}
 		if busy && flags&unix.MAP_FIXED_NOREPLACE != 0 {
@@ -290,7 +293,7 @@ func (m *MemoryManager) Munmap(addr, length uintptr) error {
 
 // munmapLocked unmaps [addr, end), page-aligned; m.mu is held.
 func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
-	if _, special := m.overlaps(addr, end); special {
+	if _, platform := m.overlaps(addr, end); platform {
 		return unix.EINVAL
 	}
 	if m.sealedIn(addr, end) {
@@ -298,6 +301,9 @@ func (m *MemoryManager) munmapLocked(addr, end uintptr) error {
 	}
 	if m.mapCount() >= m.mem.MaxMapCount() && m.splitsOne(addr, end) {
 		return unix.ENOMEM
+	}
+	if m.cutsSpecial(addr, end) {
+		return unix.EINVAL
 	}
 	m.willChange(false)
 	if err := m.as.Munmap(addr, end-addr); err != nil {

@@ -61,7 +61,7 @@ func (m *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	defer m.notePeakVMLocked()
-	if v := m.vmaAt(old); v == nil {
+	if v := m.movableAt(old); v == nil {
 		return 0, unix.EFAULT
 	} else if v.sealed {
 		return 0, unix.EPERM
@@ -81,8 +81,8 @@ func (m *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int, newAddr u
 	if err != nil {
 		return 0, err
 	}
-	if v.aioRing {
-		return 0, unix.EFAULT // VM_DONTEXPAND
+	if v.dontExpand() {
+		return 0, unix.EFAULT
 	}
 	end := old + newLen
 	if old+oldLen == v.End && end <= TaskSize && end > old {
@@ -109,7 +109,7 @@ func (m *MemoryManager) mremapTo(old, oldLen, newLen uintptr, flags int, newAddr
 		if newAddr < minAddr {
 			return 0, unix.EPERM // mmap_min_addr, as for mmap with MAP_FIXED
 		}
-		if _, special := m.overlaps(newAddr, newAddr+newLen); special {
+		if _, platform := m.overlaps(newAddr, newAddr+newLen); platform {
 			return 0, unix.ENOMEM
 		}
 		if err := m.munmapLocked(newAddr, newAddr+newLen); err != nil {
@@ -127,10 +127,10 @@ func (m *MemoryManager) mremapTo(old, oldLen, newLen uintptr, flags int, newAddr
 		return 0, err
 	}
 	switch {
-	case v.aioRing && flags&unix.MREMAP_DONTUNMAP != 0:
+	case v.dontExpand() && flags&unix.MREMAP_DONTUNMAP != 0:
 		return 0, unix.EINVAL // no DONTUNMAP of a VM_DONTEXPAND mapping
-	case v.aioRing && newLen > oldLen:
-		return 0, unix.EFAULT // VM_DONTEXPAND
+	case v.dontExpand() && newLen > oldLen:
+		return 0, unix.EFAULT
 	}
 	if flags&unix.MREMAP_FIXED == 0 {
 		// DONTUNMAP alone: newAddr is a hint, as for mmap; a busy hint
@@ -152,12 +152,29 @@ func (m *MemoryManager) vmaAt(addr uintptr) *VMA {
 	return nil
 }
 
+// movableAt returns the VMA holding addr that mremap may move: an
+// application VMA, or the vDSO or its data page (special mappings, which
+// move whole; the vDSO's new place is where the sentry finds it from
+// then on, as vdso_mremap updates mm->context.vdso); nil for none or a
+// platform range. m.mu is held.
+func (m *MemoryManager) movableAt(addr uintptr) *VMA {
+	if v := m.vmas.containing(addr); v != nil && !v.platformRange() {
+		return v
+	}
+	return nil
+}
+
+// dontExpand reports whether v is VM_DONTEXPAND, which mremap may not
+// grow (EFAULT) or leave behind (DONTUNMAP: EINVAL): an AIO ring, the
+// vDSO and its data page.
+func (v *VMA) dontExpand() bool { return v.aioRing || v.special }
+
 // resizable returns the VMA that must hold all of [old, old+oldLen), as
 // Linux's vma_to_resize requires: EFAULT if it does not, EINVAL for an
 // empty old range of a private mapping (nothing to duplicate); m.mu is
 // held.
 func (m *MemoryManager) resizable(old, oldLen uintptr) (*VMA, error) {
-	v := m.vmaAt(old)
+	v := m.movableAt(old)
 	if v == nil || old+oldLen > v.End {
 		return nil, unix.EFAULT
 	}
@@ -195,7 +212,10 @@ func (m *MemoryManager) growInPlace(v VMA, end uintptr) error {
 // is free; m.mu is held. With DONTUNMAP, or an empty old range, the old
 // range stays mapped.
 func (m *MemoryManager) move(old, oldLen, newLen uintptr, flags int, dst uintptr) (uintptr, error) {
-	v := *m.vmaAt(old)
+	v := *m.movableAt(old)
+	if v.special && (old != v.Start || old+oldLen != v.End) {
+		return 0, unix.EINVAL // a special mapping does not split
+	}
 	moved := v
 	moved.Offset += int64(old - v.Start)
 	moved.Start, moved.End = dst, dst+newLen
@@ -231,7 +251,7 @@ func (m *MemoryManager) move(old, oldLen, newLen uintptr, flags int, dst uintptr
 		hostFlags := unix.MREMAP_MAYMOVE | unix.MREMAP_FIXED | flags&unix.MREMAP_DONTUNMAP
 		_, err = m.as.Mremap(old, oldLen, newLen, hostFlags, dst)
 	}
-	if errors.Is(err, unix.EFAULT) && v.shm == nil && !keepOld {
+	if errors.Is(err, unix.EFAULT) && v.shm == nil && !keepOld && !v.special {
 		// The host splits the range: map it afresh instead.
 		err = m.moveByMapping(&moved, old, oldLen)
 	}

@@ -54,23 +54,57 @@ func (m *MemoryManager) TrapVDSOClocks() error {
 	if len(image) != int(v.End-v.Start) {
 		return fmt.Errorf("the platform has no image of its %d-byte vDSO", v.End-v.Start)
 	}
+	offs, err := vdsoClockPatches(image)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// Where the vDSO is now: the application may have moved it, or
+	// unmapped it (then nothing calls it, and its old place may be
+	// other memory).
+	cur, ok := m.vdsoLocked()
+	if !ok {
+		return nil
+	}
+	if cur.End-cur.Start != v.End-v.Start {
+		return fmt.Errorf("the vDSO at %#x is %d bytes, its image %d", cur.Start, cur.End-cur.Start, v.End-v.Start)
+	}
+	m.vdsoChanged.Store(true)
+	if err := m.as.Mprotect(cur.Start, cur.End-cur.Start, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
+		return fmt.Errorf("making the vDSO writable: %w", err)
+	}
+	defer m.restoreProtLocked(cur)
+	for _, p := range offs {
+		if _, err := m.as.WriteAt(p.code, cur.Start+p.off); err != nil {
+			return fmt.Errorf("writing the vDSO at %#x: %w", cur.Start+p.off, err)
+		}
+	}
+	return nil
+}
+
+// vdsoPatch is code to write at an offset of the vDSO.
+type vdsoPatch struct {
+	off  uintptr
+	code []byte
+}
+
+// vdsoClockPatches returns, for the vDSO image, the system call stub to
+// write at the entry of each of its clock functions (vdsoClockCalls).
+func vdsoClockPatches(image []byte) ([]vdsoPatch, error) {
 	f, err := elf.NewFile(bytes.NewReader(image))
 	if err != nil {
-		return fmt.Errorf("parsing the vDSO: %w", err)
+		return nil, fmt.Errorf("parsing the vDSO: %w", err)
 	}
 	base, ok := vdsoBase(f)
 	if !ok {
-		return fmt.Errorf("the vDSO has no loadable segment")
+		return nil, fmt.Errorf("the vDSO has no loadable segment")
 	}
 	syms, err := f.DynamicSymbols()
 	if err != nil {
-		return fmt.Errorf("the vDSO's symbols: %w", err)
+		return nil, fmt.Errorf("the vDSO's symbols: %w", err)
 	}
-	type patch struct {
-		at   uintptr
-		code []byte
-	}
-	var patches []patch
+	var patches []vdsoPatch
 	for _, s := range syms {
 		nr, ok := vdsoClockCalls[s.Name]
 		code := syscallStub(nr)
@@ -78,21 +112,30 @@ func (m *MemoryManager) TrapVDSOClocks() error {
 			s.Value-base+uint64(len(code)) > uint64(len(image)) {
 			continue
 		}
-		patches = append(patches, patch{v.Start + uintptr(s.Value-base), code})
+		patches = append(patches, vdsoPatch{uintptr(s.Value - base), code})
 	}
+	return patches, nil
+}
+
+// VDSO is where the process's vDSO is now (empty if it has none): the
+// platform maps it at AddressSpace.VDSO, and the application may move it
+// (mremap) or unmap it, as Linux's mm->context.vdso follows it. The
+// loader gives it to a new program (AT_SYSINFO_EHDR).
+func (m *MemoryManager) VDSO() platform.Range {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.vdsoChanged.Store(true)
-	if err := m.as.Mprotect(v.Start, v.End-v.Start, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
-		return fmt.Errorf("making the vDSO writable: %w", err)
-	}
-	defer m.restoreProtLocked(v)
-	for _, p := range patches {
-		if _, err := m.as.WriteAt(p.code, p.at); err != nil {
-			return fmt.Errorf("writing the vDSO at %#x: %w", p.at, err)
+	r, _ := m.vdsoLocked()
+	return r
+}
+
+// vdsoLocked finds the vDSO's VMA; m.mu is held.
+func (m *MemoryManager) vdsoLocked() (platform.Range, bool) {
+	for v := range m.vmas.all() {
+		if v.special && v.Name == "[vdso]" {
+			return platform.Range{Start: v.Start, End: v.End}, true
 		}
 	}
-	return nil
+	return platform.Range{}, false
 }
 
 // restoreProtLocked gives the host's pages of r the protection the

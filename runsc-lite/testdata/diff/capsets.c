@@ -65,22 +65,6 @@ static void exec_show(void) {
 	_exit(1);
 }
 
-/* in_child runs fn in a child and waits for it. */
-static void in_child(const char *what, void (*fn)(void)) {
-	printf("== %s\n", what);
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		fn();
-		fflush(stdout);
-		_exit(0);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		printf("child status %x\n", st);
-}
-
 static void errors(void) {
 	T(prctl(PR_CAPBSET_READ, 64));
 	T(prctl(PR_CAPBSET_READ, -1));
@@ -168,12 +152,12 @@ int main(int argc, char **argv) {
 			prctl(PR_CAPBSET_DROP, c);
 	set_caps(base, base, 0);
 	show("root");
-	in_child("errors", errors);
-	in_child("bounding set", bounding);
-	in_child("ambient set", ambient);
-	in_child("another user", nonroot);
-	in_child("SECBIT_NOROOT", noroot);
-	in_child("SECBIT_KEEP_CAPS locked", keepcaps_locked);
-	in_child("SECBIT_NO_SETUID_FIXUP", no_fixup);
+	in_child("== errors", errors);
+	in_child("== bounding set", bounding);
+	in_child("== ambient set", ambient);
+	in_child("== another user", nonroot);
+	in_child("== SECBIT_NOROOT", noroot);
+	in_child("== SECBIT_KEEP_CAPS locked", keepcaps_locked);
+	in_child("== SECBIT_NO_SETUID_FIXUP", no_fixup);
 	return 0;
 }

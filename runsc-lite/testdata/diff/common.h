@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 static const char *ename(int e) {
 	const char *n = strerrorname_np(e);
@@ -117,4 +118,21 @@ static void setup(int argc, char **argv) {
 	/* The harness starts both runs in DIR (natively as the working
 	 * directory, in the sandbox with --cwd), so that a program does not
 	 * depend on chdir, which dirs.c tests. */
+}
+
+/* in_child prints what, runs fn in a forked child and waits for it,
+ * printing the child's wait status unless it exited with 0. */
+static void in_child(const char *what, void (*fn)(void)) {
+	printf("%s\n", what);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		fn();
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		printf("child status %x\n", st);
 }

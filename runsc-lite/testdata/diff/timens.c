@@ -5,7 +5,10 @@
  * through libc (the vDSO) and the raw syscall alike, and sysinfo's and
  * /proc/uptime's uptime; its absolute clock_nanosleep, timerfd and POSIX
  * timers and futex waits are on its clock; setns back; NS_GET_*; the
- * errnos. Only differences of clocks are printed, rounded to seconds.
+ * errnos; a vDSO moved with its data pages (mremap) keeps the offsets
+ * in a child that enters the namespace, and the old place of one
+ * unmapped is not written. Only differences of clocks are printed,
+ * rounded to seconds.
  * The host's time namespace is never touched: only new ones, of which
  * only the children are members. */
 #include "common.h"
@@ -19,6 +22,9 @@
 #include <linux/futex.h>
 #include <linux/nsfs.h>
 #include <linux/sched.h>
+#include <elf.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x80
@@ -83,6 +89,119 @@ static int waiter(void *arg) {
 static const clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE,
 				   CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_REALTIME};
 
+/* span is the range of the maps lines named [vdso] or [vvar...]. */
+struct span {
+	unsigned long lo, hi;
+};
+
+static int vdso_spans(struct span *out, int max) {
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0;
+	while (n < max && fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		char nm[256] = "";
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &lo, &hi, nm) == 3 &&
+		    (strcmp(nm, "[vdso]") == 0 || strncmp(nm, "[vvar", 5) == 0))
+			out[n++] = (struct span){lo, hi};
+	}
+	fclose(f);
+	return n;
+}
+
+/* vdso_func returns the address of the vDSO function name in the vDSO
+ * image at base (its dynamic symbol, less the image's link address). */
+static void *vdso_func(unsigned long base, const char *name) {
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)base;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(base + eh->e_phoff);
+	Elf64_Shdr *sh = (Elf64_Shdr *)(base + eh->e_shoff);
+	unsigned long link = 0;
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD) {
+			link = ph[i].p_vaddr - ph[i].p_offset;
+			break;
+		}
+	for (int i = 0; i < eh->e_shnum; i++) {
+		if (sh[i].sh_type != SHT_DYNSYM)
+			continue;
+		Elf64_Sym *sym = (Elf64_Sym *)(base + sh[i].sh_offset);
+		const char *str = (const char *)(base + sh[sh[i].sh_link].sh_offset);
+		for (unsigned long j = 0; j < sh[i].sh_size / sizeof *sym; j++)
+			if (strcmp(str + sym[j].st_name, name) == 0)
+				return (void *)(base + sym[j].st_value - link);
+	}
+	return NULL;
+}
+
+/* moved_vdso moves the vDSO and its data pages together, enters a new
+ * time namespace and reads CLOCK_MONOTONIC through the moved vDSO in a
+ * child: the namespace's offset, as the system call gives it. Run in a
+ * forked child: libc's clock functions still point at the old place. */
+static void moved_vdso(void) {
+	struct span sp[8];
+	int n = vdso_spans(sp, 8);
+	unsigned long lo = sp[0].lo, hi = sp[n - 1].hi, vdso = 0;
+	char line[64];
+	char *to = mmap(NULL, hi - lo, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (int i = 0; i < n; i++) {
+		if (sp[i].lo == getauxval(AT_SYSINFO_EHDR))
+			vdso = (unsigned long)to + (sp[i].lo - lo);
+		char *got = mremap((void *)sp[i].lo, sp[i].hi - sp[i].lo, sp[i].hi - sp[i].lo, MREMAP_MAYMOVE | MREMAP_FIXED,
+				   to + (sp[i].lo - lo));
+		if (got == MAP_FAILED) {
+			printf("  mremap: %s\n", ename(errno));
+			return;
+		}
+	}
+	int (*gettime)(clockid_t, struct timespec *) = vdso_func(vdso, "__vdso_clock_gettime");
+	printf("  moved vDSO's clock_gettime found: %s\n", gettime ? "yes" : "no");
+	T(unshare(CLONE_NEWTIME));
+	T(put_text("/proc/self/timens_offsets", "monotonic 1000 0"));
+	struct timespec before;
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &before);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct timespec a = {0, 0};
+		int r = gettime(CLOCK_MONOTONIC, &a);
+		printf("  child: moved vDSO's clock_gettime = %d, +%lds\n", r,
+		       secs((a.tv_sec - before.tv_sec) * 1000000000LL + (a.tv_nsec - before.tv_nsec)));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+/* unmapped_vdso unmaps the vDSO, maps memory of its own there, and enters
+ * a new time namespace: the child finds that memory as it was. */
+static void unmapped_vdso(void) {
+	unsigned long v = getauxval(AT_SYSINFO_EHDR);
+	struct span sp[8];
+	int n = vdso_spans(sp, 8);
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		if (sp[i].lo == v)
+			len = sp[i].hi - sp[i].lo;
+	T(munmap((void *)v, len));
+	unsigned char *p = mmap((void *)v, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	memset(p, 0xcc, len);
+	T(unshare(CLONE_NEWTIME));
+	T(put_text("/proc/self/timens_offsets", "monotonic 1000 0"));
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		size_t i = 0;
+		while (i < len && p[i] == 0xcc)
+			i++;
+		printf("  child: memory at the old vDSO's place untouched: %s\n", i == len ? "yes" : "no");
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	if (argc > 3) { /* the vfork child's exec */
@@ -91,6 +210,9 @@ int main(int argc, char **argv) {
 		       offset(CLOCK_MONOTONIC, 0, atoll(argv[2]), atoll(argv[3])));
 		return 0;
 	}
+	/* First, while the vDSO is the one the sandbox shares, unpatched. */
+	in_child("the vDSO moved", moved_vdso);
+	in_child("the vDSO unmapped", unmapped_vdso);
 	int init_ns = open("/proc/self/ns/time", O_RDONLY);
 	printf("NS_GET_NSTYPE: %#x\n", ioctl(init_ns, NS_GET_NSTYPE));
 	T(ioctl(init_ns, NS_GET_PARENT));
