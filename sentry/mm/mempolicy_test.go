@@ -57,8 +57,8 @@ func TestMbindSplitsAndMerges(t *testing.T) {
 	if err := m.Mbind(a+4096, a+2*4096, bind); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Count("\n"+m.Maps(), "\n5000"); got != 3 {
-		t.Errorf("%d mappings after mbind of the second page, want 3:\n%s", got, m.Maps())
+	if got := strings.Count("\n"+m.Maps(nil), "\n5000"); got != 3 {
+		t.Errorf("%d mappings after mbind of the second page, want 3:\n%s", got, m.Maps(nil))
 	}
 	if p, err := m.Policy(a + 4096 + 8); err != nil || !p.Equal(bind) {
 		t.Errorf("policy of the bound page: %v, %v", p, err)
@@ -69,8 +69,8 @@ func TestMbindSplitsAndMerges(t *testing.T) {
 	if err := m.Mbind(a, a+4*4096, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Count("\n"+m.Maps(), "\n5000"); got != 1 {
-		t.Errorf("%d mappings after the default, want 1:\n%s", got, m.Maps())
+	if got := strings.Count("\n"+m.Maps(nil), "\n5000"); got != 1 {
+		t.Errorf("%d mappings after the default, want 1:\n%s", got, m.Maps(nil))
 	}
 	if err := m.Munmap(a+2*4096, 4096); err != nil {
 		t.Fatal(err)
