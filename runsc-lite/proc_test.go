@@ -13,3 +13,14 @@ import "testing"
 func TestProcPIDReuse(t *testing.T) {
 	runAgainstOutput(t, "pidreuse", true)
 }
+
+// TestProcVMSysctls: root sets vm.max_map_count and vm.overcommit_memory
+// through /proc/sys/vm, and the sandbox's memory account enforces them
+// (mmap stops at the count). The files were bound to the account before
+// the sandbox made it: every write was EINVAL (LTP's munmap04 broke
+// restoring max_map_count). testdata/e2e/vmsysctl.out is what Linux
+// prints as root; the program never runs natively, as it would change
+// the host's sysctls.
+func TestProcVMSysctls(t *testing.T) {
+	runAgainstOutput(t, "vmsysctl", true)
+}

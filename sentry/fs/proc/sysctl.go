@@ -285,8 +285,13 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"yama":                  tr.Fixed("/sys/kernel/yama", map[string]vfs.Inode{"ptrace_scope": fs.ptraceScope()}),
 	})
 	vm := tr.Fixed("/sys/vm", map[string]vfs.Inode{
-		"overcommit_memory": fs.vmSysctl("overcommit_memory", k.Memory.Overcommit, k.Memory.SetOvercommit),
-		"max_map_count":     fs.vmSysctl("max_map_count", k.Memory.MaxMapCount, k.Memory.SetMaxMapCount),
+		// k.Memory is read at each access: the sandbox makes its account
+		// after this file system (a method value bound now would be the
+		// nil account's, which takes no write).
+		"overcommit_memory": fs.vmSysctl("overcommit_memory",
+			func() int { return k.Memory.Overcommit() }, func(n int64) error { return k.Memory.SetOvercommit(n) }),
+		"max_map_count": fs.vmSysctl("max_map_count",
+			func() int { return k.Memory.MaxMapCount() }, func(n int64) error { return k.Memory.SetMaxMapCount(n) }),
 	})
 	inotifyDir := tr.Fixed("/sys/fs/inotify", map[string]vfs.Inode{
 		"max_queued_events":  tr.File("/sys/fs/inotify/max_queued_events", num(inotify.MaxQueued)),
