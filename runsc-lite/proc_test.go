@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 // TestProcPIDReuse runs testdata/e2e/pidreuse.c, which makes a PID come
 // back through /proc/sys/kernel/ns_last_pid (so it runs only in the
@@ -23,4 +26,15 @@ func TestProcPIDReuse(t *testing.T) {
 // the host's sysctls.
 func TestProcVMSysctls(t *testing.T) {
 	runAgainstOutput(t, "vmsysctl", true)
+}
+
+// TestMeminfoShowsTheLimit: /proc/meminfo and node 0's meminfo in /sys
+// both show the sandbox's --memory-limit. The /sys one was made before
+// the sandbox's account, and showed the default limit.
+func TestMeminfoShowsTheLimit(t *testing.T) {
+	r := runscLite(t, runOpts{}, "run", "--memory-limit=256m", "--", "/bin/sh", "-c",
+		"grep -h MemTotal /proc/meminfo /sys/devices/system/node/node0/meminfo")
+	if r.code != 0 || !regexp.MustCompile(`^MemTotal: +262144 kB\nNode 0 MemTotal: +262144 kB\n$`).MatchString(r.stdout) {
+		t.Errorf("want both MemTotal lines at 262144 kB: %v", r)
+	}
 }

@@ -279,6 +279,10 @@ func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
 		s.tracer = strace.New(cfg.Strace, table, opts)
 		k.SetStrace(s.tracer)
 	}
+	// The memory account exists before the kernel's file systems, which
+	// show it (/proc/meminfo, /sys/devices/system/node) and set it
+	// (/proc/sys/vm).
+	k.Memory = usage.NewMemory(cfg.MemoryLimit)
 	procFS, err := root.mountKernelFS(k)
 	if err != nil {
 		if cfg.CwdSource != nil {
@@ -292,7 +296,6 @@ func (s *Sandbox) boot(clk clocks.Offsets, release func()) error {
 	if err := root.publishMounts(procFS); err != nil {
 		return err
 	}
-	k.Memory = usage.NewMemory(cfg.MemoryLimit)
 	ttyFD := terminalFD()
 	if ttyFD >= 0 {
 		var st unix.Stat_t
