@@ -342,3 +342,24 @@ func TestVolumeOnNoexecMount(t *testing.T) {
 		})
 	}
 }
+
+// TestVolumeOpenFileRenamed: an open file of a read-write volume is
+// fstat'ed, chmod'ed, truncated and stamped through its descriptor after
+// it was renamed, moved, had another file take its old name, and was
+// unlinked, as natively. These went to the path it was opened at: fstat
+// after a rename was ENOENT, and after another file took the name,
+// that file's.
+func TestVolumeOpenFileRenamed(t *testing.T) {
+	prog := buildC(t, filepath.Join("testdata", "e2e", "openrename.c"), false)
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			nd, sd := workDir(t, "native"), workDir(t, "volume")
+			// The sentry reads and writes host files as its own user.
+			if err := os.Chmod(sd, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			compareRunsFlags(t, platform, "", "", true, []string{"--volume", sd + ":/vol:rw"},
+				[]string{prog, nd}, []string{prog, "/vol"})
+		})
+	}
+}

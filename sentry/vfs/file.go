@@ -181,7 +181,16 @@ func (f *File) Writable() bool { return f.writable() }
 func (f *File) Stat() (unix.Stat_t, error) { return f.StatCtx(context.Background()) }
 
 // StatCtx is Stat for a caller.
-func (f *File) StatCtx(ctx context.Context) (unix.Stat_t, error) { return f.inode.Stat(ctx) }
+func (f *File) StatCtx(ctx context.Context) (unix.Stat_t, error) { return f.attrInode().Stat(ctx) }
+
+// attrInode is the inode whose attributes f's calls read and change: the
+// open file's own view of it when the filesystem has one (OpenInode).
+func (f *File) attrInode() Inode {
+	if o, ok := f.impl.(OpenInode); ok {
+		return o.Inode()
+	}
+	return f.inode
+}
 
 func (f *File) io() (FileImpl, error) {
 	if f.impl == nil {
@@ -505,7 +514,7 @@ func (f *File) SetAttr(ctx context.Context, creds Creds, a Attr) error {
 	if f.d.readOnly() {
 		return unix.EROFS
 	}
-	return f.v.attrEvent(ctx, setAttr(ctx, creds, f.inode, a), f.d, f.inode, a)
+	return f.v.attrEvent(ctx, setAttr(ctx, creds, f.attrInode(), a), f.d, f.inode, a)
 }
 
 // Sync implements fsync(2): files of a filesystem (regular files,

@@ -154,6 +154,16 @@ const (
 	AttrMtime
 )
 
+// OpenInode is a FileImpl whose open file answers for its inode's
+// attributes: a host file of a writable tree, whose inode knows the path it
+// was found at, which a rename makes name another file or none, while the
+// open descriptor still names this one. fstat, fchmod, fchown, futimens
+// and ftruncate act on what Inode returns (File.StatCtx, File.SetAttr), as
+// Linux's act on the open file's inode.
+type OpenInode interface {
+	Inode() Inode
+}
+
 // FileImpl is a filesystem's side of an open file. Offsets are managed by
 // the File unless the implementation is a Stream.
 type FileImpl interface {

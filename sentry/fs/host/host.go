@@ -24,7 +24,10 @@
 //     A writable tree's directories know their parent, which the
 //     sandbox's renames move, and whether the sandbox removed them
 //     (place.go), so paths built from them follow renames and say
-//     " (deleted)".
+//     " (deleted)". A file's inode is the path it was found at; an open
+//     file's attributes are read and changed through its descriptor
+//     (vfs.OpenInode), so that fstat, fchmod, futimens and ftruncate after
+//     a rename act on it, not on whatever took its old name.
 //   - Only directories, regular files and symlinks are opened; devices,
 //     FIFOs and sockets found on the host fail with EACCES, as on a
 //     filesystem mounted nodev (opening a host FIFO could block the sentry).
@@ -378,7 +381,7 @@ func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	if err != nil {
 		return nil, hostErr(err)
 	}
-	return &file{fd: fd, name: p, appends: flags&unix.O_APPEND != 0, shared: i.fs.single}, nil
+	return &file{fd: fd, name: p, appends: flags&unix.O_APPEND != 0, shared: i.fs.single, in: i}, nil
 }
 
 // OpenHost opens the regular file for reading and returns the host
@@ -398,6 +401,7 @@ func (i *inode) OpenHost() (*os.File, error) {
 type file struct {
 	fd      int    // owned: closed by Release
 	name    string // the path below the root, for errors
+	in      *inode // the inode it was opened from
 	appends bool   // opened O_APPEND: WriteAt(off < 0) is write(2)
 	// shared: the host descriptor shares its open file description (and
 	// so its flags) with the single-file mount's others: an append is a

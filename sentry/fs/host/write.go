@@ -212,6 +212,11 @@ func (i *inode) SetAttr(ctx context.Context, a vfs.Attr) error {
 		return hostErr(err)
 	}
 	defer unix.Close(fd)
+	return setAttrAt(fd, a)
+}
+
+// setAttrAt makes the changes of a but the size on the file fd names.
+func setAttrAt(fd int, a vfs.Attr) error {
 	if a.Mask&vfs.AttrMode != 0 {
 		if err := unix.Fchmodat(fd, "", a.Mode&0o7777, unix.AT_EMPTY_PATH); err != nil {
 			return hostErr(err)
@@ -242,4 +247,45 @@ func (i *inode) SetAttr(ctx context.Context, a vfs.Attr) error {
 		}
 	}
 	return nil
+}
+
+// Inode implements vfs.OpenInode: in a writable tree the open file's
+// attributes are read and changed through its descriptor, since the path
+// the inode was found at may name another file, or none, after a rename
+// (a file's inode, unlike a directory's, does not follow renames: moved).
+func (f *file) Inode() vfs.Inode {
+	if !f.in.fs.writable {
+		return f.in
+	}
+	return &openInode{inode: f.in, fd: f.fd}
+}
+
+// openInode is a writable tree's file as its open descriptor names it.
+type openInode struct {
+	*inode
+	fd int // the open file's, which it does not own
+}
+
+// Stat implements vfs.Inode: fstat of the descriptor.
+func (o *openInode) Stat(ctx context.Context) (unix.Stat_t, error) {
+	hst, born, err := fstat(o.fd)
+	if err != nil {
+		return unix.Stat_t{}, hostErr(err)
+	}
+	st := o.fs.sandboxStat(hst)
+	o.fs.mu.Lock()
+	o.inode.stat, o.inode.born = st, born
+	o.fs.mu.Unlock()
+	return st, nil
+}
+
+// SetAttr implements vfs.AttrSetter on the descriptor (ftruncate needs it
+// open for writing, which File.SetAttr checked).
+func (o *openInode) SetAttr(ctx context.Context, a vfs.Attr) error {
+	if a.Mask&vfs.AttrSize != 0 {
+		if err := unix.Ftruncate(o.fd, a.Size); err != nil {
+			return hostErr(err)
+		}
+	}
+	return setAttrAt(o.fd, a)
 }

@@ -118,6 +118,12 @@ func statTargetInode(t *kernel.Task, tg target) (unix.Stat_t, vfs.Inode, *vfs.De
 	if err != nil {
 		return unix.Stat_t{}, nil, nil, err
 	}
+	if tg.path == "" && tg.dir != nil {
+		// The descriptor itself: its open file's attributes (a host
+		// file renamed since it was opened, vfs.OpenInode).
+		st, err := tg.dir.StatCtx(tg.ctx)
+		return st, d.Inode(), d, err
+	}
 	st, err := d.Inode().Stat(tg.ctx)
 	return st, d.Inode(), d, err
 }
