@@ -22,10 +22,11 @@ import (
 
 // AtimeToucher is an inode whose access time the VFS moves.
 type AtimeToucher interface {
-	// TouchAtime sets the access time to now unless RelatimeNeedsUpdate
+	// TouchAtime sets the access time to Now unless RelatimeNeedsUpdate
 	// says no, the inode has FS_NOATIME_FL, or it is a directory and
-	// nodiratime is set.
-	TouchAtime(now unix.Timespec, nodiratime bool)
+	// nodiratime is set. It reads the clock only for an inode whose
+	// times it keeps: this runs at every read.
+	TouchAtime(nodiratime bool)
 }
 
 // RelatimeNeedsUpdate is relatime_need_update for an inode with times st
@@ -36,9 +37,9 @@ func RelatimeNeedsUpdate(st *unix.Stat_t, now unix.Timespec) bool {
 	return !after(st.Atim, st.Mtim) || !after(st.Atim, st.Ctim) || now.Sec-st.Atim.Sec >= day
 }
 
-// accessed moves the access time of f's inode after a read or a listing
-// (file_accessed).
-func (f *File) accessed() {
+// Accessed moves the access time of f's inode after a read, a listing or
+// a mapping (file_accessed).
+func (f *File) Accessed() {
 	if f.Flags()&unix.O_NOATIME != 0 {
 		return
 	}
@@ -50,7 +51,7 @@ func (f *File) accessed() {
 // for an empty request).
 func (f *File) readDone(asked, n int, err error) {
 	if asked > 0 && (n > 0 || err == nil) {
-		f.accessed()
+		f.Accessed()
 	}
 }
 
@@ -69,9 +70,5 @@ func touchAtime(d *Dentry, inode Inode) {
 	if flags&(unix.MS_NOATIME|unix.MS_RDONLY) != 0 {
 		return
 	}
-	t.TouchAtime(Now(), flags&unix.MS_NODIRATIME != 0)
+	t.TouchAtime(flags&unix.MS_NODIRATIME != 0)
 }
-
-// Accessed moves the access time of f's inode for a use outside the VFS's
-// reads: a mapping (mmap).
-func (f *File) Accessed() { f.accessed() }

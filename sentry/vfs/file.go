@@ -617,7 +617,7 @@ func (f *File) ReadDir(ctx context.Context) (_ []Dirent, _ int64, err error) {
 	defer func() {
 		if err == nil { // iterate_dir; after f.mu is given back (Flags takes it)
 			f.fileEvent(ctx, 1, unix.IN_ACCESS)
-			f.accessed()
+			f.Accessed()
 		}
 	}()
 	if f.isPath() {

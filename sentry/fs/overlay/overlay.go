@@ -391,11 +391,13 @@ func (n *node) Readlink(ctx context.Context) (string, error) {
 
 // TouchAtime implements vfs.AtimeToucher for the times this layer keeps:
 // a file not copied up has the lower file's, which are the host's.
-func (n *node) TouchAtime(now unix.Timespec, nodiratime bool) {
+func (n *node) TouchAtime(nodiratime bool) {
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
-	if !n.up || n.flags&abi.FS_NOATIME_FL != 0 || nodiratime && vfs.IsDir(n.st.Mode) || !vfs.RelatimeNeedsUpdate(&n.st, now) {
+	if !n.up || n.flags&abi.FS_NOATIME_FL != 0 || nodiratime && vfs.IsDir(n.st.Mode) {
 		return
 	}
-	n.st.Atim = now
+	if now := vfs.Now(); vfs.RelatimeNeedsUpdate(&n.st, now) {
+		n.st.Atim = now
+	}
 }

@@ -100,29 +100,26 @@ func withTarget(t *kernel.Task, dirfd int32, addr uintptr, flags int32, allowed 
 	return fn(target{ctx: t.Ctx(), dir: dir, path: path, follow: flags&unix.AT_SYMLINK_NOFOLLOW == 0})
 }
 
-// statTarget returns the target's attributes; for an anonymous file
-// (AT_EMPTY_PATH on a pipe) the file's own.
+// statTarget returns the target's attributes; for the descriptor itself
+// (AT_EMPTY_PATH) the open file's own.
 func statTarget(t *kernel.Task, tg target) (unix.Stat_t, error) {
 	st, _, _, err := statTargetInode(t, tg)
 	return st, err
 }
 
 // statTargetInode is statTarget that also returns the inode described
-// and its dentry (nil for an anonymous file).
+// and its dentry (nil for an anonymous file). The descriptor itself is
+// stat'ed as an open file: an anonymous one (a pipe) has no name, and a
+// host file renamed since it was opened is found by its descriptor, not
+// by its name (vfs.OpenInode).
 func statTargetInode(t *kernel.Task, tg target) (unix.Stat_t, vfs.Inode, *vfs.Dentry, error) {
-	d, err := tg.dentry(t)
-	if err == errAnonymous {
+	if tg.path == "" && tg.dir != nil {
 		st, err := tg.dir.StatCtx(tg.ctx)
-		return st, tg.dir.Inode(), nil, err
+		return st, tg.dir.Inode(), tg.dir.Dentry(), err
 	}
+	d, err := tg.dentry(t)
 	if err != nil {
 		return unix.Stat_t{}, nil, nil, err
-	}
-	if tg.path == "" && tg.dir != nil {
-		// The descriptor itself: its open file's attributes (a host
-		// file renamed since it was opened, vfs.OpenInode).
-		st, err := tg.dir.StatCtx(tg.ctx)
-		return st, d.Inode(), d, err
 	}
 	st, err := d.Inode().Stat(tg.ctx)
 	return st, d.Inode(), d, err
