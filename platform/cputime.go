@@ -1,10 +1,9 @@
 package platform
 
 import (
+	"bytes"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,20 +27,24 @@ func ProcessCPUTime(pid int) (user, sys time.Duration, err error) {
 		return 0, 0, fmt.Errorf("reading the CPU clock of process %d: %w", pid, err)
 	}
 	total := time.Duration(ts.Nano())
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	var ticks uint64
+	if readProcFile(pid, "stat", func(b []byte) { ticks = statSystemTicks(b) }) != nil {
 		return total, 0, nil
 	}
-	// pid (comm) state ppid ... utime stime: fields 14 and 15; comm may
-	// hold spaces and parentheses.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return total, 0, nil
-	}
-	ticks, _ := strconv.ParseUint(f[12], 10, 64)
 	sys = min(time.Duration(ticks)*time.Second/userHZ, total)
 	return total - sys, sys, nil
+}
+
+// statSystemTicks is the stime field of a /proc/<pid>/stat line, 0 if it
+// has none: fields 14 and 15 are utime and stime, and comm (field 2) may
+// hold spaces and parentheses.
+func statSystemTicks(stat []byte) uint64 {
+	f := bytes.Fields(stat[bytes.LastIndexByte(stat, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ticks, _ := strconv.ParseUint(string(f[12]), 10, 64)
+	return ticks
 }
 
 // CPUTimes keeps a host process's user and system times from going back.

@@ -106,32 +106,43 @@ func pagemapPages(pid int, addr uintptr, vec []byte, test func(entry uint64) boo
 // when read), which a sentry that only sees the page tables through
 // pagemap could not: it would have to walk them at every munmap.
 func ProcessPeakResident(pid int) (uint64, error) {
-	// One read of the file's first page, which holds the line, with
-	// plain syscalls: os.ReadFile cost five times as much on the 2-core
-	// VM (55us against 10), at every exit and execve.
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	var kb uint64
+	var found bool
+	err := readProcFile(pid, "status", func(b []byte) { kb, found = statusKB(b, "VmHWM") })
 	if err != nil {
-		return 0, fmt.Errorf("opening the status of process %d: %w", pid, err)
+		return 0, err
 	}
-	defer unix.Close(fd)
-	// A pooled buffer: a page on the caller's stack grew task goroutines'
-	// stacks at every exit (runtime.newstack was 40% of the read's cost).
-	bp := statusBuffers.Get().(*[4096]byte)
-	defer statusBuffers.Put(bp)
-	buf := bp[:]
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		return 0, fmt.Errorf("reading the status of process %d: %w", pid, err)
-	}
-	kb, ok := statusKB(buf[:max(n, 0)], "VmHWM")
-	if !ok {
+	if !found {
 		return 0, fmt.Errorf("the status of process %d has no VmHWM line", pid)
 	}
 	return kb << 10, nil
 }
 
-// statusBuffers holds ProcessPeakResident's read buffers.
-var statusBuffers = sync.Pool{New: func() any { return new([4096]byte) }}
+// readProcFile has use read the first page of /proc/<pid>/<name>, which
+// holds every line the platform reads there, with plain syscalls:
+// os.ReadFile (an fstat, two reads) cost five times as much on the 2-core
+// VM (55us against 10), at every exit and execve. use must not keep the
+// bytes.
+func readProcFile(pid int, name string, use func([]byte)) error {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening the %s of process %d: %w", name, pid, err)
+	}
+	defer unix.Close(fd)
+	// A pooled buffer: a page on the caller's stack grew task goroutines'
+	// stacks at every exit (runtime.newstack was 40% of the read's cost).
+	bp := procBuffers.Get().(*[4096]byte)
+	defer procBuffers.Put(bp)
+	n, err := unix.Read(fd, bp[:])
+	if err != nil {
+		return fmt.Errorf("reading the %s of process %d: %w", name, pid, err)
+	}
+	use(bp[:max(n, 0)])
+	return nil
+}
+
+// procBuffers holds readProcFile's read buffers.
+var procBuffers = sync.Pool{New: func() any { return new([4096]byte) }}
 
 // statusKB is the value of the line "name:  N kB" of a /proc/<pid>/status.
 func statusKB(status []byte, name string) (uint64, bool) {
