@@ -55,12 +55,7 @@ func NewInPlace(old *MemoryManager, mem *usage.Memory) (*MemoryManager, bool) {
 		return nil, false
 	}
 	m := New(old.as, mem)
-	m.as = &deferredAS{AddressSpace: old.as, takeOver: old}
-	// The host's mark of resident memory is the old program's until
-	// this one passes it (hiwater.go).
-	if h, err := old.as.PeakResident(); err == nil {
-		m.rss.base = h
-	}
+	m.as = &deferredAS{AddressSpace: old.as, takeOver: old, into: m}
 	return m, true
 }
 
@@ -72,18 +67,20 @@ func (m *MemoryManager) TookOver() bool {
 }
 
 // handOver gives m's host process to the memory manager of an execve in
-// place (NewInPlace) and keeps a released address space.
-func (m *MemoryManager) handOver() (platform.AddressSpace, error) {
+// place (NewInPlace) and keeps a released address space. It returns the
+// host's mark of resident memory as m leaves the process.
+func (m *MemoryManager) handOver() (platform.AddressSpace, uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.as.(platform.Renewer)
 	if !ok || m.released {
-		return nil, fmt.Errorf("the address space cannot be renewed")
+		return nil, 0, fmt.Errorf("the address space cannot be renewed")
 	}
 	// Its mark of resident memory, for the process's ru_maxrss, before
 	// the process is the new program's.
 	m.leaveHostLocked()
-	return r.Renew()
+	as, err := r.Renew()
+	return as, m.rss.final, err
 }
 
 // deferredAS collects the mapping changes of an address space until
@@ -95,6 +92,9 @@ type deferredAS struct {
 	// process the flush takes over (NewInPlace); AddressSpace is its
 	// address space until then, for Reserved, VDSO and VVAR.
 	takeOver *MemoryManager
+	// into is the memory manager this address space is for, whose mark
+	// of resident memory starts at the takeover (rssPeak.base).
+	into *MemoryManager
 	// ops are the changes not yet made; each file in them has a holder
 	// of its own (shareFile), released once the change is made or
 	// dropped, so that unmapping it meanwhile does not close it.
@@ -104,10 +104,13 @@ type deferredAS struct {
 // flush makes the collected changes.
 func (d *deferredAS) flush() error {
 	if d.takeOver != nil {
-		as, err := d.takeOver.handOver()
+		as, final, err := d.takeOver.handOver()
 		if err != nil {
 			return fmt.Errorf("keeping the process for execve: %w", err)
 		}
+		// The host's mark of resident memory is the old program's until
+		// this one passes it (hiwater.go).
+		d.into.rss.base.Store(final)
 		// Taken over: from here a failure is past the point of no return.
 		d.takeOver, d.AddressSpace = nil, as
 		b, ok := as.(platform.Batcher)

@@ -1,5 +1,7 @@
 package mm
 
+import "sync/atomic"
+
 // High-water marks, Linux's hiwater_rss and hiwater_vm: the most memory an
 // address space has had resident at once (VmHWM of /proc/PID/status, and
 // ru_maxrss of getrusage and wait4 with the process's own), and the most
@@ -29,10 +31,12 @@ package mm
 
 // rssPeak is what the memory manager knows of its mark of resident memory.
 type rssPeak struct {
-	// base is the host's mark when the program began on a host process
+	// base is the host's mark when the program took over a host process
 	// that an older one used (NewInPlace), 0 on a process of its own: a
-	// mark not above it may be the older program's.
-	base uint64
+	// mark not above it may be the older program's. Set once, at the
+	// takeover, which may run with m.mu held or not (the memory manager
+	// is not shared yet then).
+	base atomic.Uint64
 	// seen is the most bytes callers of HiwaterRSS found resident.
 	seen uint64
 	// final is the mark when the address space left its host process
@@ -59,7 +63,7 @@ func (m *MemoryManager) HiwaterRSS(rss uint64) uint64 {
 // process: the host's if it is this program's, else what the sentry saw;
 // m.mu is held.
 func (m *MemoryManager) hostHiwaterLocked() uint64 {
-	if h, err := m.as.PeakResident(); err == nil && h > m.rss.base {
+	if h, err := m.as.PeakResident(); err == nil && h > m.rss.base.Load() {
 		return max(h, m.rss.seen)
 	}
 	return m.rss.seen
