@@ -17,8 +17,9 @@
 //   - An inode is a path below the root plus the attributes seen when it
 //     was looked up. A read-only tree is treated as static while the
 //     sandbox runs, so Stat answers from that snapshot and costs no
-//     syscall; reads always see current contents. A writable tree's Stat
-//     asks the host each time. Directories are one inode per host
+//     syscall, and a symlink's target is read once; reads always see
+//     current contents. A writable tree's Stat and Readlink ask the host
+//     each time. Directories are one inode per host
 //     directory (by device and inode number), so that mounts on them are
 //     found again; a directory found under a new name (renamed) takes it.
 //     A writable tree's directories know their parent, which the
@@ -171,6 +172,9 @@ type inode struct {
 	hostDev uint64      // the host's st_dev, for the inode numbers of entries
 	stat    unix.Stat_t // with the sandbox's numbers (guarded by fs.mu)
 	born    vfs.Birth   // the host's birth time, if it has one (guarded by fs.mu)
+	// target is a symlink's target once read, in a read-only tree, which
+	// is static as its attributes are (guarded by fs.mu; "" until read).
+	target string
 }
 
 // where returns the inode's path and its last attributes.
@@ -353,6 +357,28 @@ func parseDirents(b []byte, out []vfs.Dirent) []vfs.Dirent {
 
 // Readlink implements vfs.Symlink.
 func (i *inode) Readlink(ctx context.Context) (string, error) {
+	if i.fs.writable {
+		return i.readlink()
+	}
+	// A path walk follows /bin, /lib64 and the like at every execve: three
+	// host calls each, the first time only.
+	i.fs.mu.Lock()
+	target := i.target
+	i.fs.mu.Unlock()
+	if target != "" {
+		return target, nil
+	}
+	target, err := i.readlink()
+	if err == nil {
+		i.fs.mu.Lock()
+		i.target = target
+		i.fs.mu.Unlock()
+	}
+	return target, err
+}
+
+// readlink reads the symlink's target from the host.
+func (i *inode) readlink() (string, error) {
 	fd, err := i.fs.open(i.hostPath(), unix.O_PATH)
 	if err != nil {
 		return "", hostErr(err)

@@ -200,3 +200,37 @@ func TestFstatAsFstat(t *testing.T) {
 		}
 	}
 }
+
+// TestSymlinkTargets: a read-only tree reads a symlink's target once, as
+// it keeps the attributes it looked up; a writable tree asks each time.
+func TestSymlinkTargets(t *testing.T) {
+	ctx := context.Background()
+	ro := t.TempDir()
+	os.Symlink("first", filepath.Join(ro, "l"))
+	roFS, err := New(ro, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roFS.Close()
+	rwFS, rw, _ := newWritable(t)
+	os.Symlink("first", filepath.Join(rw, "l"))
+	for _, c := range []struct {
+		fs   *FS
+		dir  string
+		want string
+	}{{roFS, ro, "first"}, {rwFS, rw, "second"}} {
+		l, err := c.fs.Root().(vfs.Dir).Lookup(ctx, "l")
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := l.(vfs.Symlink)
+		if got, err := link.Readlink(ctx); got != "first" || err != nil {
+			t.Fatalf("readlink: %q, %v", got, err)
+		}
+		os.Remove(filepath.Join(c.dir, "l"))
+		os.Symlink("second", filepath.Join(c.dir, "l"))
+		if got, err := link.Readlink(ctx); got != c.want || err != nil {
+			t.Errorf("writable %v: readlink after the host changed it: %q, %v; want %q", c.fs.writable, got, err, c.want)
+		}
+	}
+}
