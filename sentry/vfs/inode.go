@@ -155,11 +155,12 @@ const (
 )
 
 // OpenInode is a FileImpl whose open file answers for its inode's
-// attributes: a host file of a writable tree, whose inode knows the path it
-// was found at, which a rename makes name another file or none, while the
-// open descriptor still names this one. fstat, fchmod, fchown, futimens
-// and ftruncate act on what Inode returns (File.StatCtx, File.SetAttr), as
-// Linux's act on the open file's inode.
+// attributes: a host file of a writable tree, whose inode knows a path,
+// which a rename or unlink may make name another file or none, while the
+// open descriptor still names this one. fstat, fchmod, fchown, futimens,
+// ftruncate, fgetxattr and flistxattr act on what Inode returns
+// (File.StatCtx, File.SetAttr, File.GetXattr, File.ListXattr), as Linux's
+// act on the open file's inode.
 type OpenInode interface {
 	Inode() Inode
 }

@@ -242,7 +242,7 @@ func (f *File) GetXattr(ctx context.Context, c Creds, name string) ([]byte, erro
 	if f.isPath() {
 		return nil, unix.EBADF
 	}
-	return getXattr(ctx, c, f.inode, name)
+	return getXattr(ctx, c, f.attrInode(), name)
 }
 
 // ListXattr implements flistxattr(2).
@@ -250,7 +250,7 @@ func (f *File) ListXattr(ctx context.Context, c Creds) ([]string, error) {
 	if f.isPath() {
 		return nil, unix.EBADF
 	}
-	return listXattr(ctx, c, f.inode)
+	return listXattr(ctx, c, f.attrInode())
 }
 
 // SetXattr implements fsetxattr(2); the file need not be open for writing.

@@ -12,7 +12,9 @@ import (
 // descriptor opened for reading (fgetxattr and flistxattr refuse O_PATH
 // ones), so regular files and directories only: the sandbox sees no
 // attributes on host symlinks and special files, where user.* cannot be
-// anyway. A file the sentry cannot open has none either.
+// anyway. A file the sentry cannot open has none either. An open file of
+// a writable tree is read through its own descriptor (openInode), which
+// still names it after a rename.
 
 // xattrFD opens the file to read its attributes; ok is false when it has
 // none to show.
@@ -37,6 +39,32 @@ func (i *inode) GetXattr(ctx context.Context, name string) ([]byte, error) {
 		return nil, unix.ENODATA
 	}
 	defer unix.Close(fd)
+	return getXattr(fd, name)
+}
+
+// ListXattr implements vfs.XattrReader.
+func (i *inode) ListXattr(ctx context.Context) ([]string, error) {
+	fd, ok := i.xattrFD()
+	if !ok {
+		return nil, nil
+	}
+	defer unix.Close(fd)
+	return listXattr(fd)
+}
+
+// GetXattr implements vfs.XattrReader on the open file's descriptor, not
+// the path it was opened at (fgetxattr after a rename).
+func (o *openInode) GetXattr(ctx context.Context, name string) ([]byte, error) {
+	return getXattr(o.fd, name)
+}
+
+// ListXattr implements vfs.XattrReader on the open file's descriptor.
+func (o *openInode) ListXattr(ctx context.Context) ([]string, error) {
+	return listXattr(o.fd)
+}
+
+// getXattr reads the attribute name of the host file open at fd.
+func getXattr(fd int, name string) ([]byte, error) {
 	buf := make([]byte, linux.XATTR_SIZE_MAX)
 	n, err := unix.Fgetxattr(fd, name, buf)
 	if err != nil {
@@ -48,13 +76,8 @@ func (i *inode) GetXattr(ctx context.Context, name string) ([]byte, error) {
 	return bytes.Clone(buf[:n]), nil
 }
 
-// ListXattr implements vfs.XattrReader.
-func (i *inode) ListXattr(ctx context.Context) ([]string, error) {
-	fd, ok := i.xattrFD()
-	if !ok {
-		return nil, nil
-	}
-	defer unix.Close(fd)
+// listXattr lists the attributes of the host file open at fd.
+func listXattr(fd int) ([]string, error) {
 	buf := make([]byte, linux.XATTR_LIST_MAX)
 	n, err := unix.Flistxattr(fd, buf)
 	if err != nil {
