@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // hostIdentity is the host uid and gid the sandbox's files are written as
@@ -344,11 +346,13 @@ func TestVolumeOnNoexecMount(t *testing.T) {
 }
 
 // TestVolumeOpenFileRenamed: an open file of a read-write volume is
-// fstat'ed, chmod'ed, truncated and stamped through its descriptor after
-// it was renamed, moved, had another file take its old name, and was
-// unlinked, as natively. These went to the path it was opened at: fstat
-// after a rename was ENOENT, and after another file took the name,
-// that file's.
+// fstat'ed, chmod'ed, truncated, stamped and has its xattrs read through
+// its descriptor after it was renamed, moved, had another file take its
+// old name, and was unlinked, as natively; its /proc/self/fd link and
+// /proc/self/maps name it where it is now. These went to the path it was
+// opened at: fstat or fgetxattr after a rename was ENOENT, and after
+// another file took the name, that file's; the fd link and the mapping
+// kept the old name.
 func TestVolumeOpenFileRenamed(t *testing.T) {
 	prog := buildC(t, filepath.Join("testdata", "e2e", "openrename.c"), false)
 	for _, platform := range platforms {
@@ -357,6 +361,16 @@ func TestVolumeOpenFileRenamed(t *testing.T) {
 			// The sentry reads and writes host files as its own user.
 			if err := os.Chmod(sd, 0o777); err != nil {
 				t.Fatal(err)
+			}
+			// The sandbox cannot set a volume file's xattrs: "x" comes with one.
+			for _, dir := range []string{nd, sd} {
+				x := filepath.Join(dir, "x")
+				if err := os.WriteFile(x, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := unix.Setxattr(x, "user.t", []byte("kept"), 0); err != nil {
+					t.Skipf("user xattrs on %s: %v", dir, err)
+				}
 			}
 			compareRunsFlags(t, platform, "", "", true, []string{"--volume", sd + ":/vol:rw"},
 				[]string{prog, nd}, []string{prog, "/vol"})

@@ -25,8 +25,8 @@
 //     tree's directory paths), and a Dentry held anywhere sees the move
 //     without being found. What cannot say where it is keeps the walk's
 //     name below its parent's current place: a file with several names (the
-//     Dentry knows which one it was opened by), a host file, and the
-//     filesystems that do not rename (proc, sys, dev).
+//     Dentry knows which one it was opened by), a host file never opened,
+//     and the filesystems that do not rename (proc, sys, dev).
 //   - Mount points are keyed by (mount, inode). A filesystem that can hold
 //     a mount point must return the same comparable Inode value (a pointer)
 //     for the same directory each time it is looked up; non-comparable

@@ -26,9 +26,14 @@
 //     sandbox's renames move, and whether the sandbox removed them
 //     (place.go), so paths built from them follow renames and say
 //     " (deleted)". A file's inode is the path it was found at; an open
-//     file's attributes are read and changed through its descriptor
-//     (vfs.OpenInode), so that fstat, fchmod, futimens and ftruncate after
-//     a rename act on it, not on whatever took its old name.
+//     file's attributes are read and changed, and its xattrs read, through
+//     its descriptor (vfs.OpenInode), so that fstat, fchmod, futimens,
+//     ftruncate and fgetxattr after a rename act on it, not on whatever
+//     took its old name. A file once opened is tracked as the directories
+//     are (weakly, while anything holds its inode), so that its fd link
+//     and its mappings' names follow the sandbox's renames and say
+//     " (deleted)" after its unlink. Renames and removals made on the
+//     host directly are not seen: the old names stay.
 //   - Only directories, regular files and symlinks are opened; devices,
 //     FIFOs and sockets found on the host fail with EACCES, as on a
 //     filesystem mounted nodev (opening a host FIFO could block the sentry).
@@ -47,6 +52,7 @@ import (
 	"os"
 	"path"
 	"sync"
+	"weak"
 
 	"golang.org/x/sys/unix"
 
@@ -69,9 +75,16 @@ type FS struct {
 	// swapped back (Source.Swap). Immutable.
 	swap *Swap
 
-	mu sync.Mutex // guards dirs, and every inode's path and stat
+	// mu guards dirs, files and grown, and every inode's path, parent,
+	// gone, stat, born and target.
+	mu sync.Mutex
 	// dirs are the directories looked up, by host identity.
 	dirs map[hostFile]*inode
+	// files are the regular files of a writable tree opened, weakly
+	// held (track); grown is their count after the last drop of those
+	// collected.
+	files map[weak.Pointer[inode]]struct{}
+	grown int
 }
 
 // New opens the host directory root as a filesystem whose files get
@@ -164,9 +177,9 @@ func openat2(dirfd int, p string, how *unix.OpenHow) (int, error) {
 type inode struct {
 	fs   *FS
 	path string // relative to the root, cleaned; "." for the root (guarded by fs.mu)
-	// parent is the directory a directory is in (place.go), nil for the
-	// root and for files; gone, that the sandbox removed the directory.
-	// Guarded by fs.mu.
+	// parent is the directory a directory or file is in (place.go), nil
+	// for the root; gone, that the sandbox removed the directory, or
+	// the name of the open file. Guarded by fs.mu.
 	parent  *inode
 	gone    bool
 	hostDev uint64      // the host's st_dev, for the inode numbers of entries
@@ -270,7 +283,7 @@ func fstat(fd int) (unix.Stat_t, vfs.Birth, error) {
 func (fs *FS) inodeFor(p string, st unix.Stat_t, born vfs.Birth, parent *inode) *inode {
 	sst := fs.sandboxStat(st)
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return &inode{fs: fs, path: p, hostDev: st.Dev, stat: sst, born: born}
+		return &inode{fs: fs, path: p, parent: parent, hostDev: st.Dev, stat: sst, born: born}
 	}
 	key := hostFile{st.Dev, st.Ino}
 	fs.mu.Lock()
@@ -407,6 +420,7 @@ func (i *inode) Open(ctx context.Context, flags int) (vfs.FileImpl, error) {
 	if err != nil {
 		return nil, hostErr(err)
 	}
+	i.fs.track(i)
 	return &file{fd: fd, name: p, appends: flags&unix.O_APPEND != 0, shared: i.fs.single, in: i}, nil
 }
 

@@ -56,7 +56,7 @@ func (i *inode) Create(ctx context.Context, creds vfs.Creds, name string, mode u
 			return nil, hostErr(err)
 		}
 		defer unix.Close(fd)
-		return i.fs.inodeOf(fd, p)
+		return i.fs.inodeOf(fd, p, i)
 	case unix.S_IFIFO, unix.S_IFSOCK:
 		err := i.atParent(func(pfd int) error { return unix.Mknodat(pfd, name, mode&(unix.S_IFMT|0o7777), 0) })
 		if err != nil {
@@ -67,13 +67,14 @@ func (i *inode) Create(ctx context.Context, creds vfs.Creds, name string, mode u
 	return nil, unix.EPERM
 }
 
-// inodeOf returns the inode of the host file open at fd, at p.
-func (fs *FS) inodeOf(fd int, p string) (vfs.Inode, error) {
+// inodeOf returns the inode of the host file open at fd, at p in
+// directory parent.
+func (fs *FS) inodeOf(fd int, p string, parent *inode) (vfs.Inode, error) {
 	st, born, err := fstat(fd)
 	if err != nil {
 		return nil, hostErr(err)
 	}
-	return fs.inodeFor(p, st, born, nil), nil
+	return fs.inodeFor(p, st, born, parent), nil
 }
 
 // atParent runs change on a descriptor of directory i.
@@ -116,7 +117,11 @@ func (i *inode) Link(ctx context.Context, name string, target vfs.Inode) error {
 
 // Unlink implements vfs.DirWriter.
 func (i *inode) Unlink(ctx context.Context, name string) error {
-	return i.atParent(func(pfd int) error { return unix.Unlinkat(pfd, name, 0) })
+	if err := i.atParent(func(pfd int) error { return unix.Unlinkat(pfd, name, 0) }); err != nil {
+		return err
+	}
+	i.fs.removed(path.Join(i.hostPath(), name))
+	return nil
 }
 
 // Rmdir implements vfs.DirWriter.
@@ -144,19 +149,19 @@ func (i *inode) Rename(ctx context.Context, oldName string, newDir vfs.Inode, ne
 		return err
 	}
 	if flags&unix.RENAME_EXCHANGE == 0 && oldPath != newPath {
-		i.fs.removed(newPath) // a directory renamed over
+		i.fs.removed(newPath) // a directory or an open file renamed over
 	}
 	i.fs.moved(oldPath, newPath, i, nd, flags&unix.RENAME_EXCHANGE != 0)
 	return nil
 }
 
-// moved gives the directories known below oldPath, in directory from,
-// their names below newPath, in directory to (and the other way round for
-// an exchange).
+// moved gives the directories and open files known below oldPath, in
+// directory from, their names below newPath, in directory to (and the
+// other way round for an exchange).
 func (fs *FS) moved(oldPath, newPath string, from, to *inode, exchange bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	for _, d := range fs.dirs {
+	move := func(d *inode) {
 		if rest, ok := below(d.path, oldPath); ok {
 			if rest == "" {
 				d.parent = to
@@ -167,6 +172,14 @@ func (fs *FS) moved(oldPath, newPath string, from, to *inode, exchange bool) {
 				d.parent = from
 			}
 			d.path = oldPath + rest
+		}
+	}
+	for _, d := range fs.dirs {
+		move(d)
+	}
+	for f := range fs.files {
+		if i := f.Value(); i != nil {
+			move(i)
 		}
 	}
 }
@@ -251,8 +264,9 @@ func setAttrAt(fd int, a vfs.Attr) error {
 
 // Inode implements vfs.OpenInode: in a writable tree the open file's
 // attributes are read and changed through its descriptor, since the path
-// the inode was found at may name another file, or none, after a rename
-// (a file's inode, unlike a directory's, does not follow renames: moved).
+// the inode keeps may name another file, or none, after a rename (the
+// sandbox's move it, moved, but the host's do not, and the name the file
+// was opened by may be gone).
 func (f *file) Inode() vfs.Inode {
 	if !f.in.fs.writable {
 		return f.in
