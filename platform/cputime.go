@@ -35,6 +35,30 @@ func ProcessCPUTime(pid int) (user, sys time.Duration, err error) {
 	return total - sys, sys, nil
 }
 
+// ThreadCPUTime returns the CPU time the host has charged thread tid of
+// host process pid, from the first field of its schedstat (the
+// scheduler's sum_exec_runtime, in nanoseconds): the sentry may not read
+// another process's thread CPU clock (clock_gettime allows a thread's
+// only to its own process). The caller keeps pid from being reaped.
+func ThreadCPUTime(pid, tid int) (time.Duration, error) {
+	var ns uint64
+	var err error
+	if rerr := readProcFile(pid, "task/"+strconv.Itoa(tid)+"/schedstat", func(b []byte) {
+		f := bytes.Fields(b)
+		if len(f) == 0 {
+			err = fmt.Errorf("empty schedstat of thread %d of process %d", tid, pid)
+			return
+		}
+		ns, err = strconv.ParseUint(string(f[0]), 10, 64)
+	}); rerr != nil {
+		return 0, rerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("parsing the schedstat of thread %d of process %d: %w", tid, pid, err)
+	}
+	return time.Duration(ns), nil
+}
+
 // statSystemTicks is the stime field of a /proc/<pid>/stat line, 0 if it
 // has none: fields 14 and 15 are utime and stime, and comm (field 2) may
 // hold spaces and parentheses.

@@ -225,6 +225,16 @@ type Idler interface {
 	Idle()
 }
 
+// ThreadClock is a Context that knows the CPU time of its own
+// application thread, which its process's CPU time (AddressSpace.CPUTime)
+// sums with the others'.
+type ThreadClock interface {
+	// ThreadCPUTime returns the CPU time the host charged while it ran
+	// the context's application thread. It may be called from any
+	// goroutine.
+	ThreadCPUTime() time.Duration
+}
+
 // MaxUserAddress is the end of the user address space (x86-64, 4-level
 // page tables).
 const MaxUserAddress = 0x7ffffffff000

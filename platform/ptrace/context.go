@@ -2,6 +2,7 @@ package ptrace
 
 import (
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -13,9 +14,12 @@ import (
 // context is one application thread: a stub thread, and its tracer, in the
 // address space it last ran in.
 type context struct {
-	mu sync.Mutex // guards as and th for Interrupt
+	mu sync.Mutex // guards as and th for Interrupt and ThreadCPUTime, and cpuDone
 	as *addressSpace
 	th *tracer
+	// cpuDone is the CPU time of the stub threads c ran on before th (in
+	// the address spaces execve left).
+	cpuDone time.Duration
 
 	// fp and fpGen are the FP state the thread has: it needs writing only
 	// when the sentry passes another FPState or changed this one.
@@ -235,9 +239,42 @@ func (c *context) Bound() *addressSpace { return c.as }
 
 // Rebind implements platform.Bindable.
 func (c *context) Rebind(as *addressSpace) error {
+	// The new thread's time adds to the old one's; at Release there is
+	// no thread to come, and no read.
+	c.mu.Lock()
+	c.cpuDone = c.threadCPULocked()
+	c.mu.Unlock()
 	c.unbind()
 	return c.bind(as)
 }
 
 // Release implements platform.Context.
 func (c *context) Release() { c.unbind() }
+
+var _ platform.ThreadClock = (*context)(nil)
+
+// ThreadCPUTime implements platform.ThreadClock: each context has a stub
+// thread of its own, whose CPU time is the task's.
+func (c *context) ThreadCPUTime() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.threadCPULocked()
+}
+
+// threadCPULocked is cpuDone and the CPU time of the bound thread, if it
+// is still there. c.mu is held; use is taken only if that needs no wait
+// (a Switch holding it may wait for c.mu), to keep the pid from being
+// reaped under the read.
+func (c *context) threadCPULocked() time.Duration {
+	total := c.cpuDone
+	if c.as == nil || c.th == nil || !c.as.use.TryRLock() {
+		return total
+	}
+	defer c.as.use.RUnlock()
+	if !c.as.released.Load() {
+		if d, err := platform.ThreadCPUTime(c.as.pid, c.th.tid); err == nil {
+			total += d
+		}
+	}
+	return total
+}

@@ -57,6 +57,10 @@ type addressSpace struct {
 	// cpu keeps the process's CPU times monotonic across reads, and
 	// across a renewal (the same host process).
 	cpu *platform.CPUTimes
+	// sampleCPU is set once a thread's CPU time of the process was asked
+	// for: from then on each binding of a context to a stub thread reads
+	// the thread's CPU time where it begins and ends (threadcpu.go).
+	sampleCPU atomic.Bool
 
 	// use is held for reading while shared memory is in use, and for
 	// writing by Release, which unmaps it.
@@ -629,6 +633,7 @@ func (as *addressSpace) Renew() (platform.AddressSpace, error) {
 	n := &addressSpace{p: as.p, sh: as.sh, ctl: as.ctl, proc: as.proc, pid: as.pid, pidfd: as.pidfd,
 		seq: as.seq, binds: 1, renewedFrom: as, cpu: as.cpu}
 	n.ProcessMemory = platform.ProcessMemory{Holder: n, PID: as.pid, Reserved: reserved, Also: trapTable, Gone: errGone}
+	n.sampleCPU.Store(as.sampleCPU.Load()) // the same threads
 	as.slotMu.Lock()
 	n.slots, n.tids = as.slots, as.tids
 	as.tids = nil

@@ -19,10 +19,16 @@ import (
 type context struct {
 	p *Platform
 
-	mu   sync.Mutex // guards as and tid for Interrupt
+	// mu guards as and tid for Interrupt and ThreadCPUTime, and cpuDone
+	// and cpuFrom.
+	mu   sync.Mutex
 	as   *addressSpace
 	tid  int
 	slot int
+	// cpuDone is the CPU time c's application thread had in its bindings
+	// that ended; cpuFrom the CPU time the bound stub thread had when the
+	// binding began (threadcpu.go).
+	cpuDone, cpuFrom time.Duration
 
 	frame          frame              // the signal frame of the last stop
 	frameRegs      platform.Registers // the registers as the frame has them
@@ -222,6 +228,7 @@ func (c *context) bind(as *addressSpace) error {
 	}
 	c.mu.Lock()
 	c.as, c.tid, c.slot = as, t.tid, t.slot
+	c.cpuFrom, _ = as.threadCPU(t.tid)
 	c.mu.Unlock()
 	c.fsBase, c.gsBase = t.fsBase, t.gsBase
 	m := as.sh.Msg(t.slot)
@@ -306,6 +313,9 @@ func (c *context) forget() (as *addressSpace, tid int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	as, tid = c.as, c.tid
+	if as != nil {
+		c.endCPUSample(as, tid)
+	}
 	c.as, c.tid = nil, 0
 	return as, tid
 }
