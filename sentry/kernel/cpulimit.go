@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"runsc-lite/platform"
 	"runsc-lite/sentry/mm"
 )
 
@@ -95,6 +96,24 @@ func (tg *ThreadGroup) raiseCPUSoftLimit(cur uint64) {
 		l.Cur++
 		tg.limits[unix.RLIMIT_CPU] = l
 	}
+}
+
+// ThreadCPUTime returns the user and system time of the thread alone
+// (CLOCK_THREAD_CPUTIME_ID, RUSAGE_THREAD, /proc/PID/task/TID/stat): what
+// its platform context measured, split as the process's time is split
+// (the host's per-thread split would cost a second read at each sample),
+// or the process's time on a platform that cannot tell threads apart.
+func (t *Task) ThreadCPUTime() (user, sys time.Duration) {
+	clock, ok := t.ctx.(platform.ThreadClock)
+	if !ok {
+		return t.TG.CPUTime()
+	}
+	total := clock.ThreadCPUTime()
+	pu, ps := t.TG.CPUTime()
+	if pu+ps > 0 {
+		sys = time.Duration(float64(total) * float64(ps) / float64(pu+ps))
+	}
+	return t.cpu.Monotonic(total-sys, sys)
 }
 
 // CPUTime returns the user and system time of the process: that of the

@@ -41,6 +41,9 @@ type Task struct {
 	Regs platform.Registers
 	FP   *platform.FPState
 	ctx  platform.Context
+	// cpu keeps the thread's user and system times from going back
+	// (ThreadCPUTime).
+	cpu platform.CPUTimes
 	// sigFrame is the scratch buffer signal delivery and rt_sigreturn
 	// build and read frames in (sigFrameBuf).
 	sigFrame []byte

@@ -15,12 +15,17 @@ import (
 	"runsc-lite/sentry/vfs"
 )
 
-// pidStat is /proc/pid/stat (proc(5)): the fields programs read (pid, comm,
-// state, ppid, pgrp, session, tty_nr, tpgid, utime and stime (the
-// process's, as times(2) gives them), threads) are real; the others zero.
-func (fs *FileSystem) pidStat(ctx context.Context, t *kernel.Task) string {
+// pidStat is /proc/PID/stat, or a thread's /proc/PID/task/TID/stat
+// (proc(5)): the fields programs read (pid, comm, state, ppid, pgrp,
+// session, tty_nr, tpgid, utime and stime (the process's, as times(2)
+// gives them, or the thread's own), threads) are real; the others zero.
+func (fs *FileSystem) pidStat(ctx context.Context, t *kernel.Task, thread bool) string {
 	pgrp, sid, ttyDev, tpgid := t.JobInfo(fs.ns)
-	user, sys := t.TG.CPUTime()
+	times := t.TG.CPUTime
+	if thread {
+		times = t.ThreadCPUTime
+	}
+	user, sys := times()
 	id := fs.ns.IDOf(t.TID)
 	if t.IsZombie() {
 		id = fs.ns.IDOf(t.TG.PID)

@@ -179,7 +179,9 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			return nil, unix.ENOENT
 		}
 		c := map[string]vfs.Inode{
-			"stat":         genCaller("stat", fs.pidStat),
+			"stat": genCaller("stat", func(ctx context.Context, t *kernel.Task) string {
+				return fs.pidStat(ctx, t, pid == 0)
+			}),
 			"status":       genCaller("status", fs.pidStatus),
 			"cmdline":      gen("cmdline", cmdline),
 			"environ":      gen("environ", environ),

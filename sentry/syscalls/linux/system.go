@@ -163,7 +163,11 @@ func getrusage(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		user, sys := t.TG.ChildrenCPUTime()
 		ru.UTime, ru.STime, ru.MaxRSS = timeval(user), timeval(sys), int64(t.TG.ChildrenMaxRSS()/1024)
 	} else {
-		user, sys := t.TG.CPUTime()
+		times := t.TG.CPUTime
+		if a.Int(0) == unix.RUSAGE_THREAD {
+			times = t.ThreadCPUTime
+		}
+		user, sys := times()
 		ru.UTime, ru.STime, ru.MaxRSS = timeval(user), timeval(sys), int64(t.MaxRSS()/1024)
 	}
 	return 0, kernel.CopyOut(t, a.Pointer(1), &ru)

@@ -58,8 +58,7 @@ func clockGettime(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		// CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, and the
 		// clocks clock_getcpuclockid and pthread_getcpuclockid encode
 		// from a PID or thread ID (cpuClock). The process's CPU time is
-		// its stub process's, as in getrusage; a thread's is reported
-		// as its process's, which only goes forward too.
+		// its stub process's, as in getrusage; a thread's its own.
 		ts = unix.NsecToTimespec(int64(cpu()))
 	} else {
 		// The sandbox's clock, moved by the task's time namespace.

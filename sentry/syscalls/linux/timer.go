@@ -104,17 +104,20 @@ func alarm(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // encoded clock of a process or thread of the sandbox (clock_getcpuclockid,
 // which the C library's timer_create passes even for the caller's own), of
 // kind CPUCLOCK_PROF (user and system time), CPUCLOCK_VIRT (user) or
-// CPUCLOCK_SCHED (both, here). A thread's CPU time is its process's, as
-// clock_gettime reads it. ok is false for an encoded clock that names no
-// task, or no kind.
+// CPUCLOCK_SCHED (both, here). A thread's clock is the thread's own CPU
+// time (Task.ThreadCPUTime). ok is false for an encoded clock that names
+// no task, or no kind.
 func cpuClock(t *kernel.Task, clock int32) (cpu func() time.Duration, ok bool) {
 	tg, kind := t.TG, int32(linux.CPUCLOCK_SCHED)
+	var thread *kernel.Task // a thread's clock, not its process's
 	switch {
 	case clock < 0 && clock&linux.CPUCLOCK_CLOCK_MASK > linux.CPUCLOCK_SCHED:
 		// CPUCLOCK_MAX and CLOCKFD (a dynamic clock's descriptor: the
 		// sandbox has no PTP devices).
 		return nil, false
-	case clock == unix.CLOCK_PROCESS_CPUTIME_ID || clock == unix.CLOCK_THREAD_CPUTIME_ID:
+	case clock == unix.CLOCK_PROCESS_CPUTIME_ID:
+	case clock == unix.CLOCK_THREAD_CPUTIME_ID:
+		thread = t
 	case clock < 0:
 		kind = clock & linux.CPUCLOCK_CLOCK_MASK
 		if kind == linux.CLOCKFD {
@@ -130,14 +133,23 @@ func cpuClock(t *kernel.Task, clock int32) (cpu func() time.Duration, ok bool) {
 				return nil, false
 			}
 			tg = o.TG
+			if perThread {
+				thread = o
+			}
+		} else if clock&linux.CPUCLOCK_PERTHREAD_MASK != 0 {
+			thread = t
 		}
 	default:
 		return nil, true
 	}
-	if kind == linux.CPUCLOCK_VIRT {
-		return func() time.Duration { u, _ := tg.CPUTime(); return u }, true
+	times := tg.CPUTime
+	if thread != nil {
+		times = thread.ThreadCPUTime
 	}
-	return func() time.Duration { u, s := tg.CPUTime(); return u + s }, true
+	if kind == linux.CPUCLOCK_VIRT {
+		return func() time.Duration { u, _ := times(); return u }, true
+	}
+	return func() time.Duration { u, s := times(); return u + s }, true
 }
 
 func timerCreate(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
