@@ -3,7 +3,8 @@
 // for, writable through to the host directory); a tmpfs at /tmp and at
 // /dev/shm; the emulated /dev; then the mounts the caller adds (Mount:
 // host directories and files, the volumes and OCI bind mounts, read-only,
-// read-write or under an overlay of their own; memory filesystems). FIFOs
+// read-write or under an overlay of their own; memory filesystems; files
+// of memory the sandbox is given, such as its /etc/resolv.conf). FIFOs
 // of every filesystem open as in-sandbox pipes (fs/pipe). /proc and /sys
 // are left for the caller (VFS.Mount("/proc", ...)); their mount points
 // exist.
@@ -77,16 +78,23 @@ func (a Access) String() string {
 	return "overlay"
 }
 
-// Mount is a mount the caller adds: a host directory or file (Source set)
-// or a memory filesystem (Tmpfs set).
+// Mount is a mount the caller adds: a host directory or file (Source set),
+// a file of memory (Content set) or a memory filesystem (Tmpfs).
 type Mount struct {
 	Dest string // absolute path in the sandbox
 	// Source is the host directory or file bound at Dest; Build takes it
 	// over, whether or not it succeeds.
 	Source *host.Source
 	Access Access
-	// Tmpfs, when Source is nil, is the memory filesystem's options.
+	// Tmpfs, when Source and Content are nil, is the memory filesystem's
+	// options.
 	Tmpfs tmpfs.Options
+	// Content, when Source is nil and it is not, makes the mount one
+	// read-only regular file of the sandbox's memory holding it (0644,
+	// root's), on a tmpfs of its own: a file the sandbox is given rather
+	// than a host file (its generated /etc/resolv.conf), whose statfs
+	// shows no host disk.
+	Content []byte
 }
 
 // Entry is a mount as the sandbox's mount table (/proc/PID/mounts)
@@ -236,6 +244,20 @@ func Add(v *vfs.VFS, fsc *vfs.FSContext, m Mount) ([]Entry, error) {
 			m.Source.Close()
 		}
 		return nil, err
+	}
+	if m.Source == nil && m.Content != nil {
+		fs, err := tmpfs.NewFile(ctx, m.Content, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("mounting %s: %w", m.Dest, err)
+		}
+		made, err := ensureFile(ctx, v, fsc, m.Dest)
+		if err != nil {
+			return nil, err
+		}
+		if err := v.MountWithFlags(m.Dest, fs, unix.MS_RDONLY); err != nil {
+			return nil, err
+		}
+		return append(made, Entry{Source: "tmpfs", Path: m.Dest, Type: "tmpfs", Flags: "ro", Data: "mode=755"}), nil
 	}
 	if m.Source == nil {
 		made, err := ensureDirAll(ctx, v, fsc, m.Dest)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/usermem"
 	"runsc-lite/sentry/vfs"
@@ -139,4 +140,39 @@ func TestMounts(t *testing.T) {
 	wantErr(t, "rmdir /tmp", err, unix.EBUSY)
 	err = s.v.Rename(s.ctx, rootCreds, s.fsc, nil, "/tmp/x", nil, "/y", 0)
 	wantErr(t, "rename across mounts", err, unix.EXDEV)
+}
+
+// TestContentMount: a file of memory (the sandbox's generated
+// /etc/resolv.conf) mounted where the root has none: its contents, read
+// only, and statfs describes a tmpfs, not the host directory's disk.
+func TestContentMount(t *testing.T) {
+	s := newSandbox(t, nil)
+	const content = "nameserver 10.0.2.3\n"
+	e, err := Add(s.v, s.fsc, Mount{Dest: "/etc/resolv.conf", Content: []byte(content)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Entry{Source: "tmpfs", Path: "/etc/resolv.conf", Type: "tmpfs", Flags: "ro", Data: "mode=755"}); len(e) != 1 || e[0] != want {
+		t.Errorf("mount table entries %+v, want %+v", e, want)
+	}
+	if got, err := s.read("/etc/resolv.conf"); err != nil || got != content {
+		t.Errorf("read %q, %v; want %q", got, err, content)
+	}
+	st, err := s.v.StatAt(s.ctx, rootCreds, s.fsc, nil, "/etc/resolv.conf", true)
+	if err != nil || st.Mode != unix.S_IFREG|0o644 || st.Uid != 0 || st.Size != int64(len(content)) {
+		t.Errorf("stat: mode %o uid %d size %d, %v", st.Mode, st.Uid, st.Size, err)
+	}
+	_, err = s.open("/etc/resolv.conf", unix.O_WRONLY)
+	wantErr(t, "open for writing", err, unix.EROFS)
+	d, err := s.v.Lookup(s.ctx, rootCreds, s.fsc, nil, "/etc/resolv.conf", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, err := s.v.Statfs(s.ctx, d)
+	if err != nil || sf.Type != linux.TMPFS_MAGIC || sf.Flags&unix.ST_RDONLY == 0 {
+		t.Errorf("statfs: type %#x flags %#x, %v; want a read-only tmpfs", sf.Type, sf.Flags, err)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "etc")); err == nil {
+		t.Error("the mount point reached the host directory")
+	}
 }
