@@ -37,11 +37,14 @@ type tmpfsMount struct {
 type mountConfig struct {
 	Dest string
 	// File indexes the descriptor of the source (host.Source.Dir); -1 is
-	// a tmpfs.
+	// a tmpfs, or with Content a file of memory.
 	File   int
 	Access rootfs.Access
 	// Tmpfs is a tmpfs's options.
 	Tmpfs string
+	// Content is a read-only file of the sandbox's memory that the parent
+	// generated (the network's /etc/resolv.conf: rootfs.Mount.Content).
+	Content []byte
 }
 
 // parseVolume parses --volume HOST[:SANDBOX][:ro|rw]: SANDBOX defaults to
@@ -141,13 +144,16 @@ func toRootfs(cfgs []mountConfig, file func(int) *os.File, memory uint64) ([]roo
 	}
 	for _, c := range cfgs {
 		m := rootfs.Mount{Dest: c.Dest, Access: c.Access}
-		if c.File < 0 {
+		switch {
+		case c.File < 0 && c.Content != nil:
+			m.Content, m.Access = c.Content, rootfs.ReadOnly
+		case c.File < 0:
 			opts, err := tmpfs.ParseOptions(c.Tmpfs, memory, 0, 0)
 			if err != nil {
 				return fail(fmt.Errorf("tmpfs at %s: bad options %q", c.Dest, c.Tmpfs))
 			}
 			m.Tmpfs = opts
-		} else {
+		default:
 			f := file(c.File)
 			if f == nil {
 				return fail(fmt.Errorf("mount at %s: no descriptor %d", c.Dest, c.File))

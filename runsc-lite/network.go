@@ -5,22 +5,21 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"runsc-lite/netfwd"
-	"runsc-lite/sentry/fs/host"
 	"runsc-lite/sentry/fs/rootfs"
 )
 
 // The sandbox's network, as `run` sets it up in the parent: --network,
 // --allow-host-loopback and --publish. The parent starts the network
 // forwarder (package netfwd) in the host's network namespace, opens the
-// published ports' host sockets with the caller's rights, and writes the
-// sandbox's /etc/resolv.conf; the sentry gets descriptors only.
+// published ports' host sockets with the caller's rights, and makes the
+// sandbox's /etc/resolv.conf, which the sentry mounts from its memory;
+// the sentry gets descriptors and that file's contents only.
 
 // Network modes.
 const (
@@ -147,59 +146,37 @@ func resolvConf(path string) (netip.Addr, []string) {
 
 // sandboxNetwork is what the parent made for the sandbox's network.
 type sandboxNetwork struct {
-	fwd    *netfwd.Forwarder
-	tmpDir string // holds the sandbox's resolv.conf
+	fwd *netfwd.Forwarder
 }
 
-// close stops the forwarder and removes the resolv.conf.
+// close stops the forwarder.
 func (n *sandboxNetwork) close() {
 	if n.fwd != nil {
 		n.fwd.Stop()
 	}
-	if n.tmpDir != "" {
-		os.RemoveAll(n.tmpDir)
-	}
 }
 
-// setUpNetwork starts the forwarder and writes the sandbox's
+// setUpNetwork starts the forwarder and makes the sandbox's
 // /etc/resolv.conf (nameserver netfwd.DNS, which leads to the host's
-// first resolver), returned as a read-only bind mount. add passes a
-// descriptor to the sentry.
+// first resolver), returned as a mount of a read-only file of the
+// sandbox's memory: never a host file, whose statfs would show the host
+// disk that held it. add passes a descriptor to the sentry.
 func setUpNetwork(cfg *sentryConfig, allowHostLoopback bool, uid, gid int, add func(*os.File) int) (*sandboxNetwork, *mountConfig, error) {
-	n := &sandboxNetwork{}
 	dns, keep := resolvConf(hostResolvConfPath())
 	fwd, sentryEnd, err := netfwd.Start(netfwd.Policy{AllowHostLoopback: allowHostLoopback, HostDNS: dns}, false, uid, gid)
 	if err != nil {
 		return nil, nil, err
 	}
-	n.fwd = fwd
 	cfg.NetFile = add(sentryEnd)
+	n := &sandboxNetwork{fwd: fwd}
 	if !dns.IsValid() {
 		return n, nil, nil
-	}
-	removeStaleNetDirs()
-	if n.tmpDir, err = os.MkdirTemp("", netDirPrefix+strconv.Itoa(os.Getpid())+"-"); err != nil {
-		n.close()
-		return nil, nil, fmt.Errorf("the sandbox's resolv.conf: %w", err)
 	}
 	content := "# made by runsc-lite from the host's " + hostResolvConf + "\nnameserver " + netfwd.DNS.String() + "\n"
 	for _, l := range keep {
 		content += l + "\n"
 	}
-	file := filepath.Join(n.tmpDir, "resolv.conf")
-	if err := os.Chmod(n.tmpDir, 0o755); err == nil {
-		err = os.WriteFile(file, []byte(content), 0o644)
-	}
-	if err != nil {
-		n.close()
-		return nil, nil, fmt.Errorf("the sandbox's resolv.conf: %w", err)
-	}
-	src, err := host.OpenSource(file, false)
-	if err != nil {
-		n.close()
-		return nil, nil, fmt.Errorf("the sandbox's resolv.conf: %w", err)
-	}
-	return n, &mountConfig{Dest: "/etc/resolv.conf", File: add(src.Dir), Access: rootfs.ReadOnly}, nil
+	return n, &mountConfig{Dest: "/etc/resolv.conf", File: -1, Access: rootfs.ReadOnly, Content: []byte(content)}, nil
 }
 
 // setUpHostNetwork starts the forwarder for --network=host, which
@@ -223,24 +200,4 @@ func hostResolvConfPath() string {
 		return p
 	}
 	return hostResolvConf
-}
-
-// netDirPrefix names the directories that hold a sandbox's resolv.conf:
-// runsc-lite-net-PID-RANDOM in the temporary directory.
-const netDirPrefix = "runsc-lite-net-"
-
-// removeStaleNetDirs removes the resolv.conf directories of runsc-lite
-// processes that are gone: one killed (SIGKILL) could not remove its own.
-func removeStaleNetDirs() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), netDirPrefix+"*"))
-	for _, d := range dirs {
-		pidPart, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), netDirPrefix), "-")
-		pid, err := strconv.Atoi(pidPart)
-		if err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
-		if unix.Kill(pid, 0) == unix.ESRCH {
-			os.RemoveAll(d)
-		}
-	}
 }

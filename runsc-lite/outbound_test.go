@@ -428,27 +428,6 @@ except OSError as e:
 	}
 }
 
-// TestStaleNetDirs: the resolv.conf directory of a runsc-lite that is gone
-// (killed with SIGKILL, it could not remove it) is removed by the next
-// start; a live one's stays.
-func TestStaleNetDirs(t *testing.T) {
-	dead := filepath.Join(os.TempDir(), netDirPrefix+"4194305-test") // above any pid_max
-	live := filepath.Join(os.TempDir(), netDirPrefix+strconv.Itoa(os.Getppid())+"-test")
-	for _, d := range []string{dead, live} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		defer os.RemoveAll(d)
-	}
-	removeStaleNetDirs()
-	if _, err := os.Stat(dead); !os.IsNotExist(err) {
-		t.Errorf("%s stays: %v", dead, err)
-	}
-	if _, err := os.Stat(live); err != nil {
-		t.Errorf("%s was removed: %v", live, err)
-	}
-}
-
 // testNet is two network namespaces the test makes, joined by a veth
 // pair: a client, where runsc-lite (so its forwarder) and the native runs
 // go, so that the routes and sysctls a test needs change no namespace but

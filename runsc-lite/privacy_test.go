@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/clocks"
 	"runsc-lite/sentry/kernel"
@@ -271,6 +272,75 @@ func TestAttackHostPrivacyRoot(t *testing.T) {
 	}
 	if strings.Contains(out, root) || strings.Contains(out, filepath.Base(root)) {
 		t.Errorf("the root's host path %s shows inside:\n%s", root, out)
+	}
+}
+
+// TestAttackResolvConfFigures: the /etc/resolv.conf the sandbox's network
+// generates is no host file. statfs of it shows the sandbox's memory (a
+// tmpfs as big as --memory-limit, as /tmp), never the host disk that would
+// have held it (its type, size and free blocks: df showed the host's
+// volume), the mount table calls it a tmpfs, it refuses writes (EROFS),
+// and runsc-lite needs no host temporary directory for it.
+func TestAttackResolvConfFigures(t *testing.T) {
+	peek := buildC(t, filepath.Join("testdata", "attack", "peek.c"), true)
+	dir := workDir(t, "resolv")
+	hostResolv := filepath.Join(dir, "resolv.conf")
+	if err := os.WriteFile(hostResolv, []byte("nameserver 192.0.2.53\nsearch example.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var hostFS []unix.Statfs_t
+	for _, p := range []string{tmp, "/"} {
+		var st unix.Statfs_t
+		if err := unix.Statfs(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		hostFS = append(hostFS, st)
+	}
+	env := append(os.Environ(), resolvConfEnv+"="+hostResolv, "TMPDIR="+tmp)
+	for _, platform := range platforms {
+		t.Run(platform, func(t *testing.T) {
+			r := runscLite(t, runOpts{env: env}, "run", "--platform", platform, "--memory-limit", "256m", "--", peek,
+				"statfs:/etc/resolv.conf", "statfs:/tmp", "write:/etc/resolv.conf", "/etc/resolv.conf", "/proc/self/mountinfo")
+			if r.code != 0 {
+				t.Fatalf("peek: %v", r)
+			}
+			s := sections(r.stdout)
+			var typ, blocks, free uint64
+			if n, _ := fmt.Sscanf(s["statfs:/etc/resolv.conf"], "%v %d %d", &typ, &blocks, &free); n != 3 {
+				t.Fatalf("statfs /etc/resolv.conf: %q", s["statfs:/etc/resolv.conf"])
+			}
+			for _, h := range hostFS {
+				if typ == uint64(h.Type) && blocks == h.Blocks || blocks == h.Blocks && free == h.Bfree {
+					t.Errorf("statfs /etc/resolv.conf shows the host's figures: type %#x, %d blocks, %d free", typ, blocks, free)
+					break
+				}
+			}
+			if want := fmt.Sprintf("%#x %d", linux.TMPFS_MAGIC, 256<<20/4096); !strings.HasPrefix(s["statfs:/etc/resolv.conf"], want+" ") {
+				t.Errorf("statfs /etc/resolv.conf: %q; want the sandbox's memory, a tmpfs of --memory-limit (%s ...)", s["statfs:/etc/resolv.conf"], want)
+			}
+			if s["write:/etc/resolv.conf"] != "EROFS\n" {
+				t.Errorf("open /etc/resolv.conf for writing: %q, want EROFS", s["write:/etc/resolv.conf"])
+			}
+			if want := "nameserver 10.0.2.3\nsearch example.test\n"; !strings.HasSuffix(s["/etc/resolv.conf"], want) {
+				t.Errorf("/etc/resolv.conf:\n%s\nwant it to end:\n%s", s["/etc/resolv.conf"], want)
+			}
+			if !regexp.MustCompile(`(?m) /etc/resolv\.conf ro - tmpfs tmpfs `).MatchString(s["/proc/self/mountinfo"]) {
+				t.Errorf("mountinfo does not show /etc/resolv.conf as a read-only tmpfs:\n%s", s["/proc/self/mountinfo"])
+			}
+		})
+	}
+	// The file needs no host directory: a TMPDIR that cannot hold one
+	// changes nothing.
+	env = append(env, "TMPDIR="+filepath.Join(tmp, "missing"))
+	if r := runscLite(t, runOpts{env: env}, "run", "--", peek, "/etc/resolv.conf"); r.code != 0 || !strings.Contains(r.stdout, "nameserver 10.0.2.3\n") {
+		t.Errorf("with TMPDIR missing: %v", r)
+	}
+	if ents, err := os.ReadDir(tmp); err != nil || len(ents) != 0 {
+		t.Errorf("runsc-lite left files in its TMPDIR %s: %v %v", tmp, ents, err)
 	}
 }
 

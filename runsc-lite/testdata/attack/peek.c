@@ -4,6 +4,8 @@
  *   PATH       the file's contents, or "ERRNO" if it cannot be read;
  *   ls:DIR     each entry's d_ino and name, as getdents gives them;
  *   stat:PATH  st_dev and st_ino of the file;
+ *   statfs:PATH  f_type, f_blocks and f_bfree of its filesystem (statfs(2));
+ *   write:PATH   "ok" if it opens for appending, else the errno;
  *   uname      the fields of uname(2);
  *   sysinfo    uptime, totalram and procs of sysinfo(2);
  *   clocks     CLOCK_MONOTONIC and CLOCK_BOOTTIME in seconds, through the
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysinfo.h>
 #include <sys/times.h>
 #include <time.h>
@@ -57,6 +60,21 @@ int main(int argc, char **argv) {
 				printf("%s\n", strerrorname_np(errno));
 			else
 				printf("%llu %llu\n", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+		} else if (strncmp(a, "statfs:", 7) == 0) {
+			struct statfs sf;
+			if (statfs(a + 7, &sf) < 0)
+				printf("%s\n", strerrorname_np(errno));
+			else
+				printf("%#lx %llu %llu\n", (unsigned long)sf.f_type, (unsigned long long)sf.f_blocks,
+				       (unsigned long long)sf.f_bfree);
+		} else if (strncmp(a, "write:", 6) == 0) {
+			int fd = open(a + 6, O_WRONLY | O_APPEND);
+			if (fd < 0) {
+				printf("%s\n", strerrorname_np(errno));
+			} else {
+				printf("ok\n");
+				close(fd);
+			}
 		} else if (strcmp(a, "uname") == 0) {
 			struct utsname u;
 			uname(&u);
