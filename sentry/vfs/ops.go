@@ -683,7 +683,9 @@ func (v *VFS) Unlink(ctx context.Context, creds Creds, fsc *FSContext, dir *File
 	if trailing {
 		return unix.ENOTDIR
 	}
-	if v.mountedAt(d) != nil {
+	if v.mountedAt(d) != nil || d.mnt != parent.mnt {
+		// A file something is mounted on: the walk crossed into the
+		// mount (is_local_mountpoint).
 		return unix.EBUSY
 	}
 	dw, err := w.mayDelete(parent, d)
@@ -747,13 +749,13 @@ func (v *VFS) Rename(ctx context.Context, creds Creds, fsc *FSContext, oldDir *F
 	if (otrail || ntrail) && !IsDir(ost.Mode) {
 		return unix.ENOTDIR
 	}
-	if v.isMountPoint(od) {
+	if v.isMountPoint(od) || od.mnt != op.mnt {
 		return unix.EBUSY
 	}
 	nd, err := w.step(np, nname)
 	switch {
 	case err == nil:
-		if v.isMountPoint(nd) {
+		if v.isMountPoint(nd) || nd.mnt != np.mnt {
 			return unix.EBUSY
 		}
 	case err != unix.ENOENT:

@@ -67,7 +67,19 @@ int main(int argc, char **argv) {
 	T(read(fd, buf, sizeof buf - 1));
 	printf("file2 reads %s", buf);
 	close(fd);
+	/* A file that is a mount point is busy: unlinked, renamed, renamed
+	 * over or exchanged (is_local_mountpoint), here in its own
+	 * namespace. */
+	T(create("t/other", "other\n"));
+	T(unlink("t/file2"));
+	T(rename("t/file2", "t/moved"));
+	T(rename("t/other", "t/file2"));
+	T(renameat2(AT_FDCWD, "t/other", AT_FDCWD, "t/file2", RENAME_EXCHANGE));
+	T(renameat2(AT_FDCWD, "t/file2", AT_FDCWD, "t/other", RENAME_EXCHANGE));
+	T(link("t/other", "t/file2"));
+	T(unlink("t/other"));
 	T(umount("t/file2"));
+	T(unlink("t/file2"));
 
 	/* Submounts: only with MS_REC. */
 	T(mount("none", "t/src/sub", "tmpfs", 0, NULL));
