@@ -320,3 +320,45 @@ func TestFsxattrMatchesC(t *testing.T) {
 	}
 	checkLayout(t, "fileattr.h", want)
 }
+
+// TestSockDiagMatchesC checks the inet_diag and unix_diag structures.
+func TestSockDiagMatchesC(t *testing.T) {
+	var id InetDiagSockID
+	var req InetDiagReqV2
+	var m InetDiagMsg
+	var ureq UnixDiagReq
+	var um UnixDiagMsg
+	want := map[string]uintptr{
+		"sizeof(struct inet_diag_sockid)":                 unsafe.Sizeof(id),
+		"offsetof(struct inet_diag_sockid, idiag_dport)":  unsafe.Offsetof(id.DPort),
+		"offsetof(struct inet_diag_sockid, idiag_src)":    unsafe.Offsetof(id.Src),
+		"offsetof(struct inet_diag_sockid, idiag_dst)":    unsafe.Offsetof(id.Dst),
+		"offsetof(struct inet_diag_sockid, idiag_if)":     unsafe.Offsetof(id.If),
+		"offsetof(struct inet_diag_sockid, idiag_cookie)": unsafe.Offsetof(id.Cookie),
+		"sizeof(struct inet_diag_req_v2)":                 unsafe.Sizeof(req),
+		"offsetof(struct inet_diag_req_v2, idiag_ext)":    unsafe.Offsetof(req.Ext),
+		"offsetof(struct inet_diag_req_v2, idiag_states)": unsafe.Offsetof(req.States),
+		"offsetof(struct inet_diag_req_v2, id)":           unsafe.Offsetof(req.ID),
+		"sizeof(struct inet_diag_msg)":                    unsafe.Sizeof(m),
+		"offsetof(struct inet_diag_msg, idiag_state)":     unsafe.Offsetof(m.State),
+		"offsetof(struct inet_diag_msg, id)":              unsafe.Offsetof(m.ID),
+		"offsetof(struct inet_diag_msg, idiag_expires)":   unsafe.Offsetof(m.Expires),
+		"offsetof(struct inet_diag_msg, idiag_rqueue)":    unsafe.Offsetof(m.RQueue),
+		"offsetof(struct inet_diag_msg, idiag_wqueue)":    unsafe.Offsetof(m.WQueue),
+		"offsetof(struct inet_diag_msg, idiag_uid)":       unsafe.Offsetof(m.UID),
+		"offsetof(struct inet_diag_msg, idiag_inode)":     unsafe.Offsetof(m.Inode),
+		"sizeof(struct unix_diag_req)":                    unsafe.Sizeof(ureq),
+		"offsetof(struct unix_diag_req, udiag_states)":    unsafe.Offsetof(ureq.States),
+		"offsetof(struct unix_diag_req, udiag_ino)":       unsafe.Offsetof(ureq.Ino),
+		"offsetof(struct unix_diag_req, udiag_show)":      unsafe.Offsetof(ureq.Show),
+		"offsetof(struct unix_diag_req, udiag_cookie)":    unsafe.Offsetof(ureq.Cookie),
+		"sizeof(struct unix_diag_msg)":                    unsafe.Sizeof(um),
+		"offsetof(struct unix_diag_msg, udiag_state)":     unsafe.Offsetof(um.State),
+		"offsetof(struct unix_diag_msg, udiag_ino)":       unsafe.Offsetof(um.Ino),
+		"offsetof(struct unix_diag_msg, udiag_cookie)":    unsafe.Offsetof(um.Cookie),
+		"INET_DIAG_REQ_BYTECODE":                          INET_DIAG_REQ_BYTECODE,
+		"UDIAG_SHOW_NAME":                                 UDIAG_SHOW_NAME,
+		"UNIX_DIAG_NAME":                                  UNIX_DIAG_NAME,
+	}
+	checkLayout(t, "sockdiag.h", want)
+}
