@@ -39,9 +39,9 @@ func (st *Stack) ProcNet(name string) (string, error) {
 	return inet.ProcNetFile(st, name)
 }
 
-// SockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's host
-// sockets of that family and type, in the order they were made.
-func (st *Stack) SockTable(fam, typ int) string {
+// SockEntries implements inet.SockLister: the sandbox's host sockets of
+// family fam and type typ, in the order they were made.
+func (st *Stack) SockEntries(fam, typ int) []inet.SockEntry {
 	st.poller.mu.Lock()
 	var socks []*Socket
 	for _, s := range st.poller.socks {
@@ -57,7 +57,7 @@ func (st *Stack) SockTable(fam, typ int) string {
 			entries = append(entries, e)
 		}
 	}
-	return inet.SockTable(fam, typ, entries)
+	return entries
 }
 
 // procEntry is the socket's line of /proc/net/{tcp,udp}{,6}, from the
@@ -78,9 +78,7 @@ func (s *Socket) procEntry() inet.SockEntry {
 		e.Remote = zeroAddr(s.family)
 	}
 	if s.typ == sys.SOCK_STREAM {
-		if info, err := hostGetsockopt(s.fd, sys.SOL_TCP, sys.TCP_INFO, 1); err == nil && len(info) == 1 {
-			e.State = uint32(info[0]) // tcpi_state
-		}
+		s.tcpInfoEntry(&e)
 	} else if perr == nil {
 		e.State = linux.TCP_ESTABLISHED
 	}
@@ -97,6 +95,22 @@ func (s *Socket) procEntry() inet.SockEntry {
 		e.TxQueue = queueLen(s.fd, sys.SIOCOUTQ)
 	}
 	return e
+}
+
+// tcpInfoEntry sets e's state from the host socket's TCP_INFO, and a
+// listener's accept queue length and backlog, which tcp_get_info gives
+// in tcpi_unacked and tcpi_sacked.
+func (s *Socket) tcpInfoEntry(e *inet.SockEntry) {
+	var info linux.TCPInfo
+	b, err := hostGetsockopt(s.fd, sys.SOL_TCP, sys.TCP_INFO, len(abi.AsBytes(&info)))
+	if err != nil || len(b) == 0 {
+		return
+	}
+	copy(abi.AsBytes(&info), b) // an older host's is shorter
+	e.State = uint32(info.State)
+	if e.State == linux.TCP_LISTEN {
+		e.RxQueue, e.Backlog = int(info.Unacked), int(info.Sacked)
+	}
 }
 
 // queueLen is SIOCINQ or SIOCOUTQ of a host socket, 0 if it fails.

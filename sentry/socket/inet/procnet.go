@@ -28,8 +28,7 @@ var ProcNetFiles = []string{"tcp", "tcp6", "udp", "udp6", "dev", "if_inet6", "ro
 // ProcNetSource is a network /proc/net describes: the sandbox's stack,
 // or the host's with --network=host (package hostinet).
 type ProcNetSource interface {
-	// SockTable is /proc/net/tcp, tcp6, udp or udp6.
-	SockTable(fam, typ int) string
+	SockLister
 	// ProcDev, ProcIfInet6 and ProcRoute are /proc/net/dev, if_inet6
 	// and route.
 	ProcDev() (string, error)
@@ -42,13 +41,13 @@ type ProcNetSource interface {
 func ProcNetFile(src ProcNetSource, name string) (string, error) {
 	switch name {
 	case "tcp":
-		return src.SockTable(sys.AF_INET, sys.SOCK_STREAM), nil
+		return SockTable(sys.AF_INET, sys.SOCK_STREAM, src.SockEntries(sys.AF_INET, sys.SOCK_STREAM)), nil
 	case "tcp6":
-		return src.SockTable(sys.AF_INET6, sys.SOCK_STREAM), nil
+		return SockTable(sys.AF_INET6, sys.SOCK_STREAM, src.SockEntries(sys.AF_INET6, sys.SOCK_STREAM)), nil
 	case "udp":
-		return src.SockTable(sys.AF_INET, sys.SOCK_DGRAM), nil
+		return SockTable(sys.AF_INET, sys.SOCK_DGRAM, src.SockEntries(sys.AF_INET, sys.SOCK_DGRAM)), nil
 	case "udp6":
-		return src.SockTable(sys.AF_INET6, sys.SOCK_DGRAM), nil
+		return SockTable(sys.AF_INET6, sys.SOCK_DGRAM, src.SockEntries(sys.AF_INET6, sys.SOCK_DGRAM)), nil
 	case "dev":
 		return src.ProcDev()
 	case "if_inet6":
@@ -114,6 +113,7 @@ type SockEntry struct {
 	TxQueue, RxQueue      int
 	UID                   uint32
 	Ino                   uint64
+	Backlog               int // a listener's listen(2) backlog (sk_max_ack_backlog)
 }
 
 // Hashed reports whether Linux lists a socket of type typ in its
@@ -166,9 +166,18 @@ func SockTable(fam, typ int, entries []SockEntry) string {
 	return sb.String()
 }
 
-// SockTable is /proc/net/tcp, tcp6, udp or udp6: the sandbox's sockets
-// of that family and type, in the order they were made.
-func (st *Stack) SockTable(fam, typ int) string {
+// SockLister lists a network's TCP and UDP sockets, for /proc/net and
+// sock_diag (package netlink), which thereby agree.
+type SockLister interface {
+	// SockEntries are the sockets of family fam and type typ that
+	// Linux hashes (Hashed), in the order they were made.
+	SockEntries(fam, typ int) []SockEntry
+}
+
+// SockEntries are the sandbox's TCP or UDP sockets of family fam and
+// type typ that Linux hashes (Hashed), in the order they were made: what
+// /proc/net and sock_diag list.
+func (st *Stack) SockEntries(fam, typ int) []SockEntry {
 	st.mu.Lock()
 	var socks []*Socket
 	for s := range st.sockets {
@@ -180,28 +189,76 @@ func (st *Stack) SockTable(fam, typ int) string {
 	sort.Slice(socks, func(i, j int) bool { return socks[i].ino < socks[j].ino })
 	var entries []SockEntry
 	for _, s := range socks {
-		info, ok := s.endpoint().Info().(*stack.TransportEndpointInfo)
-		if !ok {
-			continue
-		}
-		id := info.ID
-		rx, _ := s.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
-		tx, _ := s.endpoint().GetSockOptInt(tcpip.SendQueueSizeOption)
-		e := SockEntry{Local: id.LocalAddress, Remote: id.RemoteAddress, LocalPort: id.LocalPort, RemotePort: id.RemotePort,
-			TxQueue: max(tx, 0), RxQueue: max(rx, 0), UID: s.uid, Ino: s.ino, State: linux.TCP_CLOSE}
-		if typ == sys.SOCK_STREAM {
-			e.State = linuxTCPState(tcp.EndpointState(s.endpoint().State()))
-			if e.State == linux.TCP_LISTEN {
-				e.RxQueue = 0 // Linux shows the accept queue's length; netstack keeps it to itself
-			}
-		} else if transport.DatagramEndpointState(s.endpoint().State()) == transport.DatagramEndpointStateConnected {
-			e.State = linux.TCP_ESTABLISHED
-		}
-		if Hashed(typ, e) {
+		if e, ok := s.sockEntry(); ok && Hashed(typ, e) {
 			entries = append(entries, e)
 		}
 	}
-	return SockTable(fam, typ, entries)
+	return entries
+}
+
+// sockEntry describes a TCP or UDP socket as /proc/net and sock_diag do
+// (false if netstack has no transport information for it).
+func (s *Socket) sockEntry() (SockEntry, bool) {
+	info, ok := s.endpoint().Info().(*stack.TransportEndpointInfo)
+	if !ok {
+		return SockEntry{}, false
+	}
+	id := info.ID
+	rx, _ := s.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+	tx, _ := s.endpoint().GetSockOptInt(tcpip.SendQueueSizeOption)
+	e := SockEntry{Local: id.LocalAddress, Remote: id.RemoteAddress, LocalPort: id.LocalPort, RemotePort: id.RemotePort,
+		TxQueue: max(tx, 0), RxQueue: max(rx, 0), UID: s.uid, Ino: s.ino, State: linux.TCP_CLOSE}
+	if s.typ == sys.SOCK_STREAM {
+		e.State = linuxTCPState(tcp.EndpointState(s.endpoint().State()))
+		if e.State == linux.TCP_LISTEN {
+			e.RxQueue, e.TxQueue = s.st.acceptQueueLen(s, id), 0
+			e.Backlog = int(s.backlog.Load())
+		}
+	} else if transport.DatagramEndpointState(s.endpoint().State()) == transport.DatagramEndpointStateConnected {
+		e.State = linux.TCP_ESTABLISHED
+	}
+	return e, true
+}
+
+// acceptQueueLen is the length of listener l's accept queue (Linux's
+// sk_ack_backlog), which netstack keeps to itself: its connections are
+// the established TCP endpoints on the listener's port and address that
+// no socket of the sandbox holds yet.
+func (st *Stack) acceptQueueLen(l *Socket, id stack.TransportEndpointID) int {
+	ns, err := st.netstack()
+	if err != nil {
+		return 0
+	}
+	held := st.heldEndpoints()
+	n := 0
+	for _, ep := range ns.RegisteredEndpoints() {
+		te, ok := ep.(tcpip.Endpoint)
+		if !ok || held[te] {
+			continue
+		}
+		info, ok := te.Info().(*stack.TransportEndpointInfo)
+		if !ok || info.TransProto != header.TCPProtocolNumber || info.ID.LocalPort != id.LocalPort {
+			continue
+		}
+		if id.LocalAddress.Len() != 0 && !id.LocalAddress.Unspecified() && info.ID.LocalAddress != id.LocalAddress {
+			continue
+		}
+		if st := linuxTCPState(tcp.EndpointState(te.State())); st == linux.TCP_ESTABLISHED || st == linux.TCP_CLOSE_WAIT {
+			n++
+		}
+	}
+	return n
+}
+
+// heldEndpoints are the netstack endpoints of the sandbox's sockets.
+func (st *Stack) heldEndpoints() map[tcpip.Endpoint]bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	held := make(map[tcpip.Endpoint]bool, len(st.sockets))
+	for s := range st.sockets {
+		held[s.endpoint()] = true
+	}
+	return held
 }
 
 // ProcRouteHeader is the first line of /proc/net/route, padded to 127

@@ -39,7 +39,8 @@ type Socket struct {
 	typ      int // SOCK_STREAM or SOCK_DGRAM
 	protocol int // IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
 	ino      uint64
-	uid      uint32 // the creator's effective user ID
+	uid      uint32       // the creator's effective user ID
+	backlog  atomic.Int32 // listen(2)'s backlog, as capped (sk_max_ack_backlog)
 	// ep is netstack's endpoint; connect(AF_UNSPEC) replaces a TCP
 	// socket's (disconnectStream).
 	ep    atomic.Pointer[tcpip.Endpoint]
@@ -566,7 +567,11 @@ func (s *Socket) Listen(backlog int32) error {
 	if backlog < 0 || backlog > maxBacklog {
 		backlog = maxBacklog
 	}
-	return errno(s.endpoint().Listen(int(backlog)))
+	if err := errno(s.endpoint().Listen(int(backlog))); err != nil {
+		return err
+	}
+	s.backlog.Store(backlog)
+	return nil
 }
 
 // maxBacklog is net.core.somaxconn.
