@@ -22,6 +22,7 @@
 #include <time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include "loop4.h"
 
 static void show_poll(const char *what, int fd) {
 	struct pollfd p = {fd, POLLIN | POLLOUT | POLLRDHUP, 0};
@@ -43,15 +44,7 @@ static void seton(int fd, int level, int name, int v) {
  * failure: no error came within poll's 5 s). */
 #define DEAD_PORT 7
 
-/* loop4 and loop6 are 127.0.0.1 and ::1 with port (host order). */
-static struct sockaddr_in loop4(int port) {
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
-
+/* loop6 is ::1 with port (host order). */
 static struct sockaddr_in6 loop6(int port) {
 	struct sockaddr_in6 a = {0};
 	a.sin6_family = AF_INET6;

@@ -12,14 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-
-static struct sockaddr_in loop4(int port) {
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
+#include "loop4.h"
 
 /* listener4 returns a TCP listener on 127.0.0.1, its address in *a. */
 static int listener4(struct sockaddr_in *a) {
