@@ -87,6 +87,7 @@ var diffPrograms = []string{
 	"devmem",        // /dev/null, /dev/zero, /dev/full: writes that never read the buffer, reads of nothing, zero fills cut at a hole
 	"madvise_drop",  // MADV_DONTNEED/MADV_FREE across stacks, file and shared mappings, holes
 	"patchsites",    // one `mov $nr,%eax; syscall` site and one `syscall; cmp $-4095,%rax` register site (and glibc's syscall(2)) and the register sites of glibc's pthread_create and start_thread (`syscall; mov 0x28(%r12),%rax`, `syscall; cmpb $0,disp32(%rbx)`) made hot (systrap patches them): results, flags, rcx/r11, threads, fork, SA_RESTART and restart_syscall restarts; signal handlers returning through glibc's __restore_rt (mov $15,%rax; syscall) with r12 changed in the frame
+	"sockdiag",      // NETLINK_SOCK_DIAG as ss uses it: SOCK_DIAG_BY_FAMILY dumps of TCP and UDP over 127.0.0.1 (a listener's accept queue and backlog, connected and queued connections, bound and connected UDP), state and port filters, an exact lookup, inodes as fstat's, errors of short requests, unknown types, families and protocols
 	"inet",          // TCP and UDP on 127.0.0.1 and ::1 (netstack): refused and non-blocking connects, backlog, half-close, resets, flags, poll/epoll, options, bad arguments
 	"oob",           // TCP urgent data on 127.0.0.1: MSG_OOB sends and receives, reads stopping at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI and select's exceptional set
 	"peekoff",       // SO_PEEK_OFF: values, and MSG_PEEK from the offset on Unix stream, datagram and seqpacket sockets, TCP and UDP on 127.0.0.1
@@ -136,7 +137,7 @@ var rootOnly = map[string]bool{"perms": true, "xattr": true, "mount": true, "sch
 // hostNetworkVariant are the programs also run with --network=host (as
 // the "host" variant, static): their sockets are then the host's, and
 // the output must still be the native run's.
-var hostNetworkVariant = map[string]bool{"inet": true, "oob": true, "peekoff": true}
+var hostNetworkVariant = map[string]bool{"inet": true, "sockdiag": true, "oob": true, "peekoff": true}
 
 func TestDiff(t *testing.T) {
 	if _, err := exec.LookPath("gcc"); err != nil {

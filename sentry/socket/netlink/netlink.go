@@ -1,4 +1,4 @@
-// Package netlink implements NETLINK_ROUTE sockets (netlink(7),
+// Package netlink implements NETLINK_ROUTE and NETLINK_SOCK_DIAG sockets (netlink(7),
 // rtnetlink(7)) inside the sandbox, enough for getifaddrs(3), `ip addr`,
 // `ip link` and `ip route`: dumps of links (RTM_GETLINK), addresses
 // (RTM_GETADDR) and routes (RTM_GETROUTE) that describe the sandbox's
@@ -24,6 +24,8 @@
 //     capabilities; write(2) on the socket counts as unprivileged.
 //   - Multicast group memberships are accepted and never deliver
 //     anything (no change notifications are sent).
+//   - NETLINK_SOCK_DIAG (diag.go) lists the sandbox's own TCP and UDP
+//     sockets, as /proc/net/tcp and udp do, for ss(8).
 //   - Other netlink protocols are EPROTONOSUPPORT at socket(2).
 package netlink
 
@@ -67,12 +69,14 @@ type portKey struct {
 // sk_buff's overhead, as netlink_dump allocates.
 const maxDatagram = 4096 - 320
 
-// Socket is one NETLINK_ROUTE socket.
+// Socket is one NETLINK_ROUTE or NETLINK_SOCK_DIAG socket.
 type Socket struct {
-	st    *inet.Stack
-	typ   int
-	ino   uint64
-	queue vfs.Queue
+	st       *inet.Stack
+	socks    inet.SockLister // the TCP and UDP sockets NETLINK_SOCK_DIAG lists
+	typ      int
+	protocol int // NETLINK_ROUTE or NETLINK_SOCK_DIAG
+	ino      uint64
+	queue    vfs.Queue
 	inet.SockTimeouts
 
 	// mu guards the fields below.
@@ -86,17 +90,18 @@ type Socket struct {
 	shut   bool
 }
 
-// New implements socket(2) for AF_NETLINK: typ SOCK_RAW or SOCK_DGRAM
-// (ESOCKTNOSUPPORT otherwise), protocol NETLINK_ROUTE
-// (EPROTONOSUPPORT otherwise). pid is the caller's process.
-func New(st *inet.Stack, typ, protocol, flags int, pid int) (*vfs.File, error) {
+// New implements socket(2) for AF_NETLINK in network namespace st: typ
+// SOCK_RAW or SOCK_DGRAM (ESOCKTNOSUPPORT otherwise), protocol
+// NETLINK_ROUTE or NETLINK_SOCK_DIAG (EPROTONOSUPPORT otherwise), whose
+// dumps list socks. pid is the caller's process.
+func New(st *inet.Stack, socks inet.SockLister, typ, protocol, flags int, pid int) (*vfs.File, error) {
 	if typ != sys.SOCK_RAW && typ != sys.SOCK_DGRAM {
 		return nil, sys.ESOCKTNOSUPPORT
 	}
-	if protocol != linux.NETLINK_ROUTE {
+	if protocol != linux.NETLINK_ROUTE && protocol != linux.NETLINK_SOCK_DIAG {
 		return nil, sys.EPROTONOSUPPORT
 	}
-	s := &Socket{st: st, typ: typ, ino: lastIno.Add(1), pid: uint32(pid), rcvbuf: 212992, sndbuf: 212992}
+	s := &Socket{st: st, socks: socks, typ: typ, protocol: protocol, ino: lastIno.Add(1), pid: uint32(pid), rcvbuf: 212992, sndbuf: 212992}
 	st.Hold() // its network namespace lives while it does
 	return vfs.NewFile(nil, nil, s, s, sys.O_RDWR|flags&sys.O_NONBLOCK), nil
 }

@@ -3,6 +3,7 @@ package netlink
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -58,10 +59,23 @@ func ack(h linux.NetlinkMessageHeader, port uint32, e sys.Errno) []byte {
 	return newMessage(linux.NLMSG_ERROR, 0, h.Seq, port, abi.AsBytes(&em)).bytes()
 }
 
+// errnoOf is the errno an error answers a request with: EINVAL unless
+// it is one.
+func errnoOf(err error) sys.Errno {
+	var e sys.Errno
+	if !errors.As(err, &e) {
+		return sys.EINVAL
+	}
+	return e
+}
+
 // answer handles one request and returns the datagrams of its replies.
 func (s *Socket) answer(h linux.NetlinkMessageHeader, payload []byte, port uint32, netAdmin bool) [][]byte {
 	if h.Flags&linux.NLM_F_REQUEST == 0 || h.Type < linux.NLMSG_MIN_TYPE {
 		return nil // not a request, or a control message: ignored
+	}
+	if s.protocol == linux.NETLINK_SOCK_DIAG {
+		return s.answerDiag(h, payload, port)
 	}
 	if !isGet(h.Type) && !netAdmin {
 		return [][]byte{ack(h, port, sys.EPERM)}
@@ -89,11 +103,7 @@ func (s *Socket) answer(h linux.NetlinkMessageHeader, payload []byte, port uint3
 		return [][]byte{ack(h, port, sys.EOPNOTSUPP)}
 	}
 	if err != nil {
-		e, ok := err.(sys.Errno)
-		if !ok {
-			e = sys.EINVAL
-		}
-		return [][]byte{ack(h, port, e)}
+		return [][]byte{ack(h, port, errnoOf(err))}
 	}
 	if !dump {
 		if h.Flags&linux.NLM_F_ACK != 0 {
@@ -318,7 +328,7 @@ func (s *Socket) GetOption(level, name, n int) ([]byte, error) {
 		case sys.SO_DOMAIN:
 			return i(sys.AF_NETLINK), nil
 		case sys.SO_PROTOCOL:
-			return i(linux.NETLINK_ROUTE), nil
+			return i(s.protocol), nil
 		case sys.SO_RCVBUF:
 			return i(s.rcvbuf), nil
 		case sys.SO_SNDBUF:

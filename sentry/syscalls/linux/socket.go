@@ -20,7 +20,7 @@ import (
 
 func registerSocket(st *kernel.SyscallTable) {
 	fd, hex, i := kernel.ArgFD, kernel.ArgHex, kernel.ArgInt
-	partial(st, unix.SYS_SOCKET, "socket", socket, "AF_UNIX; AF_INET and AF_INET6 TCP, UDP and ICMP echo (no raw sockets); AF_NETLINK NETLINK_ROUTE dumps; AF_PACKET SOCK_RAW and SOCK_DGRAM without rings", i, hex, i)
+	partial(st, unix.SYS_SOCKET, "socket", socket, "AF_UNIX; AF_INET and AF_INET6 TCP, UDP and ICMP echo (no raw sockets); AF_NETLINK NETLINK_ROUTE and NETLINK_SOCK_DIAG dumps; AF_PACKET SOCK_RAW and SOCK_DGRAM without rings", i, hex, i)
 	partial(st, unix.SYS_SOCKETPAIR, "socketpair", socketpair, "AF_UNIX only", i, hex, i, hex)
 	reg(st, unix.SYS_BIND, "bind", bind, fd, hex, i)
 	reg(st, unix.SYS_LISTEN, "listen", listen, fd, i)

@@ -512,7 +512,8 @@ func inetRecvError(s netSocket, dst usermem.IOSequence, flags int) (inet.Receive
 	return r, got, nil
 }
 
-// netlinkSocket implements socket(2) for AF_NETLINK (NETLINK_ROUTE only).
+// netlinkSocket implements socket(2) for AF_NETLINK (NETLINK_ROUTE and
+// NETLINK_SOCK_DIAG).
 func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	flags := int(typ) &^ 0xf
 	if flags&^socketFlags != 0 || int(typ)&0xf >= socketMax {
@@ -520,11 +521,15 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	}
 	var f *vfs.File
 	var err error
-	if ns := t.NetNS(); ns.Host != nil {
+	switch ns := t.NetNS(); {
+	case ns.Host != nil && protocol == linux.NETLINK_SOCK_DIAG:
+		// --network=host: the sandbox's own host sockets.
+		f, err = netlink.New(ns.Inet, ns.Host, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+	case ns.Host != nil:
 		// --network=host: the host's interfaces, addresses and routes.
 		f, err = ns.Host.NewNetlink(int(typ)&0xf, int(protocol), flags)
-	} else {
-		f, err = netlink.New(ns.Inet, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+	default:
+		f, err = netlink.New(ns.Inet, ns.Inet, int(typ)&0xf, int(protocol), flags, t.TG.PID)
 	}
 	if err != nil {
 		return 0, err
