@@ -21,12 +21,11 @@ import (
 // what the sandbox cannot answer (bytecode filters, other families and
 // protocols) is ENOENT, as Linux answers a family without a handler.
 
-// The request types of sock_diag besides SOCK_DIAG_BY_FAMILY
-// (<linux/inet_diag.h>, <linux/sock_diag.h>).
+// The old inet_diag request types (<linux/inet_diag.h>), of struct
+// inet_diag_req.
 const (
-	tcpDiagGetSock  = 18 // TCPDIAG_GETSOCK, the old inet_diag_req request
+	tcpDiagGetSock  = 18 // TCPDIAG_GETSOCK
 	dccpDiagGetSock = 19 // DCCPDIAG_GETSOCK
-	sockDestroy     = 21 // SOCK_DESTROY
 )
 
 // answerDiag handles one sock_diag request, as sock_diag_rcv_msg: the
@@ -37,7 +36,7 @@ func (s *Socket) answerDiag(h linux.NetlinkMessageHeader, payload []byte, port u
 	case sys.SOCK_DIAG_BY_FAMILY:
 	case tcpDiagGetSock, dccpDiagGetSock:
 		return [][]byte{ack(h, port, sys.ENOENT)}
-	case sockDestroy:
+	case sys.SOCK_DESTROY:
 		return [][]byte{ack(h, port, sys.EOPNOTSUPP)}
 	default:
 		return [][]byte{ack(h, port, sys.EINVAL)}
