@@ -519,6 +519,19 @@ func (s *Socket) writableLocked() bool {
 // that are not its peer.
 func (s *Socket) dgramQueueFull() bool { return len(s.rcv) > maxDgramQueue }
 
+// inqLocked is SIOCINQ: the bytes queued to read (a datagram socket's
+// next datagram's).
+func (s *Socket) inqLocked() int {
+	n := 0
+	for i, m := range s.rcv {
+		if s.typ == sys.SOCK_DGRAM && i > 0 {
+			break
+		}
+		n += len(m.data)
+	}
+	return n + s.oobDropped
+}
+
 // Ioctl implements vfs.Ioctler: SIOCINQ (FIONREAD) and SIOCOUTQ.
 func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uintptr) (uintptr, error) {
 	mu.Lock()
@@ -529,13 +542,7 @@ func (s *Socket) Ioctl(ctx context.Context, mem vfs.Memory, cmd uint32, arg uint
 			mu.Unlock()
 			return 0, sys.EINVAL
 		}
-		for i, m := range s.rcv {
-			if s.typ == sys.SOCK_DGRAM && i > 0 {
-				break
-			}
-			n += len(m.data)
-		}
-		n += s.oobDropped
+		n = s.inqLocked()
 	case sys.SIOCOUTQ:
 		n = s.charged
 	case sys.SIOCATMARK:
