@@ -328,6 +328,7 @@ func TestSockDiagMatchesC(t *testing.T) {
 	var m InetDiagMsg
 	var ureq UnixDiagReq
 	var um UnixDiagMsg
+	var rql UnixDiagRQLen
 	want := map[string]uintptr{
 		"sizeof(struct inet_diag_sockid)":                 unsafe.Sizeof(id),
 		"offsetof(struct inet_diag_sockid, idiag_dport)":  unsafe.Offsetof(id.DPort),
@@ -359,6 +360,13 @@ func TestSockDiagMatchesC(t *testing.T) {
 		"INET_DIAG_REQ_BYTECODE":                          INET_DIAG_REQ_BYTECODE,
 		"UDIAG_SHOW_NAME":                                 UDIAG_SHOW_NAME,
 		"UNIX_DIAG_NAME":                                  UNIX_DIAG_NAME,
+		"UDIAG_SHOW_PEER":                                 UDIAG_SHOW_PEER,
+		"UDIAG_SHOW_RQLEN":                                UDIAG_SHOW_RQLEN,
+		"UNIX_DIAG_PEER":                                  UNIX_DIAG_PEER,
+		"UNIX_DIAG_RQLEN":                                 UNIX_DIAG_RQLEN,
+		"UNIX_DIAG_SHUTDOWN":                              UNIX_DIAG_SHUTDOWN,
+		"sizeof(struct unix_diag_rqlen)":                  unsafe.Sizeof(rql),
+		"offsetof(struct unix_diag_rqlen, udiag_wqueue)":  unsafe.Offsetof(rql.WQueue),
 	}
 	checkLayout(t, "sockdiag.h", want)
 }

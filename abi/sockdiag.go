@@ -62,9 +62,24 @@ type UnixDiagMsg struct {
 	Cookie [2]uint32
 }
 
+// UnixDiagRQLen is struct unix_diag_rqlen, UNIX_DIAG_RQLEN's value.
+type UnixDiagRQLen struct {
+	RQueue uint32
+	WQueue uint32
+}
+
 // Constants of <linux/inet_diag.h> and <linux/unix_diag.h>.
 const (
-	INET_DIAG_REQ_BYTECODE = 1   // the request attribute of a filter program
-	UDIAG_SHOW_NAME        = 0x1 // unix_diag_req.udiag_show: the bound name
-	UNIX_DIAG_NAME         = 0   // the attribute of the bound name
+	INET_DIAG_REQ_BYTECODE = 1 // the request attribute of a filter program
+
+	// unix_diag_req.udiag_show bits: the attributes to add.
+	UDIAG_SHOW_NAME  = 0x1
+	UDIAG_SHOW_PEER  = 0x4
+	UDIAG_SHOW_RQLEN = 0x10
+
+	// unix_diag_msg's attributes.
+	UNIX_DIAG_NAME     = 0
+	UNIX_DIAG_PEER     = 2
+	UNIX_DIAG_RQLEN    = 4
+	UNIX_DIAG_SHUTDOWN = 6
 )

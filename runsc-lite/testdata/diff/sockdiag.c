@@ -2,7 +2,10 @@
  * dumps of TCP and UDP sockets over 127.0.0.1 (a listener with one
  * accepted and one queued connection, a bound and a connected UDP
  * socket), the state, port and NLM_F_DUMP filters, an exact lookup, and
- * the errors of short requests, unknown types, families and protocols.
+ * the errors of short requests, unknown types, families and protocols;
+ * then AF_UNIX sockets (a listener with an accepted and a queued
+ * connection, a bound and a connected datagram socket) with their names,
+ * peers and queues.
  * The native run sees the host's sockets too: only those whose ports
  * this program made, and that have a file (inode), are printed, by name
  * and by their ports' relations. */
@@ -10,16 +13,19 @@
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include "loop4.h"
 
 enum { L, C1, A1, C2, U, U2, NSOCK };
 static const char *names[NSOCK] = {"listener", "client1", "accepted1", "client2", "udp", "udpconn"};
-static int fds[NSOCK], lport[NSOCK], rport[NSOCK];
-static ino_t inos[NSOCK];
+static int fds[NSOCK];
+static long lport[NSOCK], rport[NSOCK], inos[NSOCK];
 
 static int port_of(int fd, int peer) {
 	struct sockaddr_in a;
@@ -29,41 +35,55 @@ static int port_of(int fd, int peer) {
 	return ntohs(a.sin_port);
 }
 
-/* portname names a port by the socket of this program that has it. */
-static const char *portname(int port) {
-	if (port == 0)
+/* which names, among the sockets named nm, the one whose key (port,
+ * inode) in keys is v; "0" for 0. */
+static const char *which(long v, const long *keys, const char **nm) {
+	if (v == 0)
 		return "0";
 	for (int i = 0; i < NSOCK; i++)
-		if (lport[i] == port)
-			return names[i];
+		if (keys[i] == v)
+			return nm[i];
 	return "other";
 }
 
-static void make_sockets(void) {
-	fds[L] = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = loop4(0);
-	if (bind(fds[L], (void *)&a, sizeof a) < 0 || listen(fds[L], 5) < 0)
-		printf("listener: %s\n", ename(errno));
-	a = loop4(port_of(fds[L], 0));
-	fds[C1] = socket(AF_INET, SOCK_STREAM, 0);
-	if (connect(fds[C1], (void *)&a, sizeof a) < 0)
-		printf("connect1: %s\n", ename(errno));
-	fds[A1] = accept(fds[L], NULL, NULL);
-	fds[C2] = socket(AF_INET, SOCK_STREAM, 0);
-	if (connect(fds[C2], (void *)&a, sizeof a) < 0)
-		printf("connect2: %s\n", ename(errno));
-	fds[U] = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in u = loop4(0);
-	if (bind(fds[U], (void *)&u, sizeof u) < 0)
-		printf("udp bind: %s\n", ename(errno));
-	u = loop4(port_of(fds[U], 0));
-	fds[U2] = socket(AF_INET, SOCK_DGRAM, 0);
-	if (connect(fds[U2], (void *)&u, sizeof u) < 0)
-		printf("udp connect: %s\n", ename(errno));
+static const char *portname(int port) { return which(port, lport, names); }
+
+/* connected is a new socket of fam and typ connected to addr. */
+static int connected(int fam, int typ, const void *addr, socklen_t len) {
+	int fd = socket(fam, typ, 0);
+	if (connect(fd, addr, len) < 0)
+		printf("connect %d/%d: %s\n", fam, typ, ename(errno));
+	return fd;
+}
+
+/* make_set makes, in family fam, a stream listener bound to *sa with
+ * backlog, a client it accepted and one left queued, a datagram socket
+ * bound to *da and one connected to it: out[L], [C1], [A1], [C2], [U],
+ * [U2]. *sa and *da become the bound addresses; inos the inodes. */
+static void make_set(int fam, void *sa, void *da, socklen_t len, int backlog, int *out, long *inos) {
+	socklen_t n = len;
+	out[L] = socket(fam, SOCK_STREAM, 0);
+	if (bind(out[L], sa, len) < 0 || listen(out[L], backlog) < 0 || getsockname(out[L], sa, &n) < 0)
+		printf("listener %d: %s\n", fam, ename(errno));
+	out[C1] = connected(fam, SOCK_STREAM, sa, len);
+	out[A1] = accept(out[L], NULL, NULL);
+	out[C2] = connected(fam, SOCK_STREAM, sa, len);
+	out[U] = socket(fam, SOCK_DGRAM, 0);
+	n = len;
+	if (bind(out[U], da, len) < 0 || getsockname(out[U], da, &n) < 0)
+		printf("datagram bind %d: %s\n", fam, ename(errno));
+	out[U2] = connected(fam, SOCK_DGRAM, da, len);
 	for (int i = 0; i < NSOCK; i++) {
 		struct stat st;
-		fstat(fds[i], &st);
+		fstat(out[i], &st);
 		inos[i] = st.st_ino;
+	}
+}
+
+static void make_sockets(void) {
+	struct sockaddr_in a = loop4(0), u = loop4(0);
+	make_set(AF_INET, &a, &u, sizeof a, 5, fds, inos);
+	for (int i = 0; i < NSOCK; i++) {
 		lport[i] = port_of(fds[i], 0);
 		rport[i] = port_of(fds[i], 1);
 	}
@@ -71,7 +91,7 @@ static void make_sockets(void) {
 }
 
 static int nl;
-static void answer(int proto);
+static void answer(void (*msg)(struct nlmsghdr *));
 static unsigned seq;
 
 /* request sends one sock_diag request of type typ with flags and payload. */
@@ -90,7 +110,7 @@ static void request(int typ, int flags, const void *payload, size_t len) {
 
 /* rows are the lines of the current answer, by socket: Linux dumps in
  * hash order, printed here in the program's. */
-static char rows[NSOCK][512];
+static char rows[8][512];
 
 /* show notes a message about one of this program's sockets (with a
  * file): which one, and its fields. */
@@ -114,7 +134,7 @@ static void show(const struct inet_diag_msg *m, int proto) {
 
 /* flush prints the rows of an answer and forgets them. */
 static void flush(void) {
-	for (int i = 0; i < NSOCK; i++) {
+	for (int i = 0; i < 8; i++) {
 		if (rows[i][0])
 			printf("%s\n", rows[i]);
 		rows[i][0] = 0;
@@ -123,12 +143,19 @@ static void flush(void) {
 
 /* replies reads the answer to the last request, to NLMSG_DONE or an
  * error, and prints what is about this program's sockets. */
+static int cur_proto;
+
+static void inet_msg(struct nlmsghdr *h) { show(NLMSG_DATA(h), cur_proto); }
+
 static void replies(int proto) {
-	answer(proto);
+	cur_proto = proto;
+	answer(inet_msg);
 	flush();
 }
 
-static void answer(int proto) {
+/* answer reads the answer to the last request, to NLMSG_DONE or an
+ * error, passing each socket's message to msg. */
+static void answer(void (*msg)(struct nlmsghdr *)) {
 	static char buf[1 << 16];
 	for (;;) {
 		ssize_t n = recv(nl, buf, sizeof buf, 0);
@@ -153,7 +180,7 @@ static void answer(int proto) {
 				return;
 			}
 			case SOCK_DIAG_BY_FAMILY:
-				show(NLMSG_DATA(h), proto);
+				msg(h);
 				break;
 			default:
 				printf("  type %d\n", h->nlmsg_type);
@@ -190,8 +217,90 @@ static void bad(const char *what, int typ, const void *payload, size_t len) {
 	replies(0);
 }
 
-int main(void) {
-	setvbuf(stdout, NULL, _IONBF, 0);
+/* The Unix sockets, made as the Internet ones (make_set). */
+enum { UL = L, UC1 = C1, UA1 = A1, UC2 = C2, UD = U, UD2 = U2, NUNIX = NSOCK };
+static const char *unames[NUNIX] = {"ulistener", "uclient1", "uaccepted1", "uclient2", "udgram", "udgramconn"};
+static int ufds[NUNIX];
+static long uinos[NUNIX];
+
+static struct sockaddr_un unix_addr(const char *path) {
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	strcpy(a.sun_path, path);
+	return a;
+}
+
+static void make_unix_sockets(void) {
+	struct sockaddr_un l = unix_addr("ux.sock"), d = unix_addr("ud.sock");
+	make_set(AF_UNIX, &l, &d, sizeof l, 4, ufds, uinos);
+	if (write(ufds[UC1], "abc", 3) != 3)
+		printf("unix write: %s\n", ename(errno));
+}
+
+static const char *uname_of(unsigned ino) { return which(ino, uinos, unames); }
+
+/* unix_row formats a message about one of this program's Unix sockets
+ * into row. */
+static void unix_row(struct nlmsghdr *h, char *row) {
+	struct unix_diag_msg *m = NLMSG_DATA(h);
+	row += sprintf(row, "  %s: family=%d type=%d state=%d cookie_set=%d", uname_of(m->udiag_ino), m->udiag_family,
+		       m->udiag_type, m->udiag_state,
+		       m->udiag_cookie[0] != INET_DIAG_NOCOOKIE || m->udiag_cookie[1] != INET_DIAG_NOCOOKIE);
+	int len = h->nlmsg_len - NLMSG_LENGTH(sizeof *m);
+	for (struct rtattr *a = (void *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		switch (a->rta_type) {
+		case UNIX_DIAG_NAME:
+			row += sprintf(row, " name=%.*s", (int)RTA_PAYLOAD(a), (char *)RTA_DATA(a));
+			break;
+		case UNIX_DIAG_PEER:
+			row += sprintf(row, " peer=%s", uname_of(*(unsigned *)RTA_DATA(a)));
+			break;
+		case UNIX_DIAG_RQLEN: {
+			struct unix_diag_rqlen *q = RTA_DATA(a);
+			row += sprintf(row, " rqueue=%u", q->udiag_rqueue);
+			if (m->udiag_state == TCP_LISTEN)
+				row += sprintf(row, " wqueue=%u", q->udiag_wqueue);
+			break;
+		}
+		case UNIX_DIAG_SHUTDOWN:
+			row += sprintf(row, " shutdown=%d", *(unsigned char *)RTA_DATA(a));
+			break;
+		default:
+			row += sprintf(row, " attr%d", a->rta_type);
+		}
+	}
+}
+
+/* unix_msg notes a message about one of this program's Unix sockets. */
+static void unix_msg(struct nlmsghdr *h) {
+	struct unix_diag_msg *m = NLMSG_DATA(h);
+	for (int i = 0; i < NUNIX; i++)
+		if (uinos[i] == m->udiag_ino)
+			unix_row(h, rows[i]);
+}
+
+static void unix_request(const char *what, int flags, unsigned states, unsigned ino, size_t len) {
+	struct unix_diag_req r = {.sdiag_family = AF_UNIX, .udiag_states = states, .udiag_ino = ino,
+				  .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN};
+	r.udiag_cookie[0] = r.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	printf("%s:\n", what);
+	request(SOCK_DIAG_BY_FAMILY, flags, &r, len);
+	answer(unix_msg);
+	flush();
+}
+
+static void unix_diag(void) {
+	make_unix_sockets();
+	unix_request("unix all states", NLM_F_DUMP, ~0u, 0, sizeof(struct unix_diag_req));
+	unix_request("unix listening", NLM_F_DUMP, 1 << TCP_LISTEN, 0, sizeof(struct unix_diag_req));
+	unix_request("unix exact uaccepted1", 0, 0, uinos[UA1], sizeof(struct unix_diag_req));
+	unix_request("unix exact inode 0", 0, 0, 0, sizeof(struct unix_diag_req));
+	unix_request("unix exact no such inode", 0, 0, 0xfffffff0u, sizeof(struct unix_diag_req));
+	unix_request("unix short request", NLM_F_DUMP, ~0u, 0, 8);
+}
+
+int main(int argc, char **argv) {
+	setup(argc, argv);
+
 	T(nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
 	if (nl < 0)
 		return 0;
@@ -225,5 +334,6 @@ int main(void) {
 	bad("short sock_diag_req", SOCK_DIAG_BY_FAMILY, &r, 1);
 	bad("short inet_diag_req_v2", SOCK_DIAG_BY_FAMILY, &r, 10);
 	bad("unknown type", SOCK_DIAG_BY_FAMILY + 2, &r, sizeof r);
+	unix_diag();
 	return 0;
 }

@@ -16,7 +16,8 @@ import (
 // back to /proc/net: SOCK_DIAG_BY_FAMILY requests for AF_INET and
 // AF_INET6 TCP and UDP sockets, answered from the same list of the
 // sandbox's sockets as /proc/net/tcp and udp (inet.SockLister), so that
-// both agree. Messages carry no
+// both agree, and for AF_UNIX ones (diagunix.go) as /proc/net/unix.
+// Inet messages carry no
 // attributes (INET_DIAG_INFO, MEMINFO and the like are left out), and
 // what the sandbox cannot answer (bytecode filters, other families and
 // protocols) is ENOENT, as Linux answers a family without a handler.
@@ -79,6 +80,8 @@ func (s *Socket) diagByFamily(h linux.NetlinkMessageHeader, payload []byte, port
 		return nil, sys.EINVAL
 	case fam == sys.AF_INET || fam == sys.AF_INET6:
 		return s.inetDiag(h, payload, port)
+	case fam == sys.AF_UNIX:
+		return s.unixDiag(h, payload, port)
 	}
 	return nil, sys.ENOENT
 }
@@ -160,7 +163,7 @@ func dumpMatches(req abi.InetDiagReqV2, e inet.SockEntry) bool {
 // cookie unless the request gives none (INET_DIAG_NOCOOKIE).
 func exactMatches(req abi.InetDiagReqV2, e inet.SockEntry) bool {
 	id := diagSockID(req.Family, e)
-	if req.ID.Cookie != [2]uint32{^uint32(0), ^uint32(0)} && req.ID.Cookie != id.Cookie {
+	if req.ID.Cookie != noCookie && req.ID.Cookie != id.Cookie {
 		return false
 	}
 	return req.ID.SPort == id.SPort && req.ID.DPort == id.DPort && req.ID.Src == id.Src && req.ID.Dst == id.Dst
@@ -179,15 +182,13 @@ func inetDiagMsg(fam uint8, typ int, e inet.SockEntry) abi.InetDiagMsg {
 }
 
 // diagSockID is e's struct inet_diag_sockid: ports in network order,
-// addresses as the family holds them, no interface, the inode number
-// as the cookie (unique among the sandbox's sockets, as
-// sock_gen_cookie's).
+// addresses as the family holds them, no interface, diagCookie.
 func diagSockID(fam uint8, e inet.SockEntry) abi.InetDiagSockID {
 	var id abi.InetDiagSockID
 	binary.BigEndian.PutUint16(id.SPort[:], e.LocalPort)
 	binary.BigEndian.PutUint16(id.DPort[:], e.RemotePort)
 	id.Src, id.Dst = diagAddr(fam, e.Local), diagAddr(fam, e.Remote)
-	id.Cookie = [2]uint32{uint32(e.Ino), uint32(e.Ino >> 32)}
+	id.Cookie = diagCookie(e.Ino)
 	return id
 }
 

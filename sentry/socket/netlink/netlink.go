@@ -24,8 +24,8 @@
 //     capabilities; write(2) on the socket counts as unprivileged.
 //   - Multicast group memberships are accepted and never deliver
 //     anything (no change notifications are sent).
-//   - NETLINK_SOCK_DIAG (diag.go) lists the sandbox's own TCP and UDP
-//     sockets, as /proc/net/tcp and udp do, for ss(8).
+//   - NETLINK_SOCK_DIAG (diag.go) lists the sandbox's own TCP, UDP and
+//     Unix sockets, as /proc/net/tcp, udp and unix do, for ss(8).
 //   - Other netlink protocols are EPROTONOSUPPORT at socket(2).
 package netlink
 
@@ -41,6 +41,7 @@ import (
 
 	"runsc-lite/abi"
 	"runsc-lite/sentry/socket/inet"
+	"runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/vfs"
 )
 
@@ -72,7 +73,8 @@ const maxDatagram = 4096 - 320
 // Socket is one NETLINK_ROUTE or NETLINK_SOCK_DIAG socket.
 type Socket struct {
 	st       *inet.Stack
-	socks    inet.SockLister // the TCP and UDP sockets NETLINK_SOCK_DIAG lists
+	socks    inet.SockLister     // the TCP and UDP sockets NETLINK_SOCK_DIAG lists
+	unix     func() []unix.Entry // the Unix sockets it lists
 	typ      int
 	protocol int // NETLINK_ROUTE or NETLINK_SOCK_DIAG
 	ino      uint64
@@ -93,17 +95,24 @@ type Socket struct {
 // New implements socket(2) for AF_NETLINK in network namespace st: typ
 // SOCK_RAW or SOCK_DGRAM (ESOCKTNOSUPPORT otherwise), protocol
 // NETLINK_ROUTE or NETLINK_SOCK_DIAG (EPROTONOSUPPORT otherwise), whose
-// dumps list socks. pid is the caller's process.
-func New(st *inet.Stack, socks inet.SockLister, typ, protocol, flags int, pid int) (*vfs.File, error) {
+// dumps list src. pid is the caller's process.
+func New(st *inet.Stack, src DiagSources, typ, protocol, flags int, pid int) (*vfs.File, error) {
 	if typ != sys.SOCK_RAW && typ != sys.SOCK_DGRAM {
 		return nil, sys.ESOCKTNOSUPPORT
 	}
 	if protocol != linux.NETLINK_ROUTE && protocol != linux.NETLINK_SOCK_DIAG {
 		return nil, sys.EPROTONOSUPPORT
 	}
-	s := &Socket{st: st, socks: socks, typ: typ, protocol: protocol, ino: lastIno.Add(1), pid: uint32(pid), rcvbuf: 212992, sndbuf: 212992}
+	s := &Socket{st: st, socks: src.Inet, unix: src.Unix, typ: typ, protocol: protocol, ino: lastIno.Add(1), pid: uint32(pid), rcvbuf: 212992, sndbuf: 212992}
 	st.Hold() // its network namespace lives while it does
 	return vfs.NewFile(nil, nil, s, s, sys.O_RDWR|flags&sys.O_NONBLOCK), nil
+}
+
+// DiagSources are what NETLINK_SOCK_DIAG lists: a network namespace's
+// TCP and UDP sockets, and its Unix sockets.
+type DiagSources struct {
+	Inet inet.SockLister
+	Unix func() []unix.Entry
 }
 
 // FromFile returns the netlink socket of f, if it is one.

@@ -521,15 +521,18 @@ func netlinkSocket(t *kernel.Task, typ, protocol int32) (uintptr, error) {
 	}
 	var f *vfs.File
 	var err error
-	switch ns := t.NetNS(); {
+	ns := t.NetNS()
+	src := netlink.DiagSources{Inet: ns.Inet, Unix: func() []unixsocket.Entry { return t.K.UnixSockets.Entries(ns.Inode) }}
+	switch {
 	case ns.Host != nil && protocol == linux.NETLINK_SOCK_DIAG:
 		// --network=host: the sandbox's own host sockets.
-		f, err = netlink.New(ns.Inet, ns.Host, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+		src.Inet = ns.Host
+		f, err = netlink.New(ns.Inet, src, int(typ)&0xf, int(protocol), flags, t.TG.PID)
 	case ns.Host != nil:
 		// --network=host: the host's interfaces, addresses and routes.
 		f, err = ns.Host.NewNetlink(int(typ)&0xf, int(protocol), flags)
 	default:
-		f, err = netlink.New(ns.Inet, ns.Inet, int(typ)&0xf, int(protocol), flags, t.TG.PID)
+		f, err = netlink.New(ns.Inet, src, int(typ)&0xf, int(protocol), flags, t.TG.PID)
 	}
 	if err != nil {
 		return 0, err
