@@ -67,9 +67,7 @@ import (
 )
 
 var (
-	// dev is st_dev of host-mode sockets.
-	dev     = vfs.NewDeviceID()
-	lastIno atomic.Uint64
+// dev is st_dev of host-mode sockets.
 )
 
 // Stack is the sandbox's network in host mode: the forwarder that
@@ -172,7 +170,7 @@ type Socket struct {
 
 // newSocket wraps host socket fd, which it then owns, and watches it.
 func (st *Stack) newSocket(fd, fam, typ, proto int) (*Socket, error) {
-	s := &Socket{st: st, fd: fd, family: fam, typ: typ, protocol: proto, ino: lastIno.Add(1)}
+	s := &Socket{st: st, fd: fd, family: fam, typ: typ, protocol: proto, ino: vfs.NewSockIno()}
 	if err := st.poller.add(s); err != nil {
 		sys.Close(fd)
 		st.log.Error("watching a host socket", "err", err)
@@ -208,7 +206,7 @@ func (s *Socket) MaxDatagram() int {
 
 // Stat implements vfs.Inode.
 func (s *Socket) Stat(ctx context.Context) (sys.Stat_t, error) {
-	return sys.Stat_t{Dev: dev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
+	return sys.Stat_t{Dev: vfs.SockDev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
 }
 
 // Open implements vfs.Inode: a socket cannot be opened by name.

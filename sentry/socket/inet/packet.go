@@ -103,7 +103,7 @@ func (st *Stack) NewPacket(typ, protocol, flags int, mem *usage.Memory) (*vfs.Fi
 	proto := ntohs(uint16(protocol))
 	wq := new(waiter.Queue)
 	ep := packet.NewEndpoint(ns, typ == sys.SOCK_DGRAM, tcpip.NetworkProtocolNumber(proto), wq)
-	s := &PacketSocket{st: st, typ: typ, ino: lastIno.Add(1), ep: ep, wq: wq, protocol: proto, mem: mem, hdrlen: tpHdrLen(sys.TPACKET_V1)}
+	s := &PacketSocket{st: st, typ: typ, ino: vfs.NewSockIno(), ep: ep, wq: wq, protocol: proto, mem: mem, hdrlen: tpHdrLen(sys.TPACKET_V1)}
 	if m, ok := ep.(stack.MappablePacketEndpoint); ok {
 		m.SetPacketMMapEndpoint(ringHook{s})
 	}
@@ -124,7 +124,7 @@ func (s *PacketSocket) NotifyEvent(mask waiter.EventMask) { s.queue.Notify(int16
 
 // Stat implements vfs.Inode.
 func (s *PacketSocket) Stat(ctx context.Context) (sys.Stat_t, error) {
-	return sys.Stat_t{Dev: dev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
+	return sys.Stat_t{Dev: vfs.SockDev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
 }
 
 // Open implements vfs.Inode.

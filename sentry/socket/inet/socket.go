@@ -23,10 +23,8 @@ import (
 )
 
 var (
-	// dev is st_dev of sockets (Linux's sockfs); Internet sockets have
-	// their own device, numbered apart from Unix sockets'.
-	dev     = vfs.NewDeviceID()
-	lastIno atomic.Uint64
+// dev is st_dev of sockets (Linux's sockfs); Internet sockets have
+// their own device, numbered apart from Unix sockets'.
 )
 
 // Socket is one AF_INET or AF_INET6 socket: a netstack endpoint. It is
@@ -193,7 +191,7 @@ func (s *Socket) fam() int { return int(s.family.Load()) }
 
 // newSocket wraps an endpoint and starts relaying its events.
 func newSocket(st *Stack, fam, typ, proto int, ep tcpip.Endpoint, wq *waiter.Queue, uid uint32) *Socket {
-	s := &Socket{st: st, typ: typ, protocol: proto, ino: lastIno.Add(1), wq: wq, uid: uid}
+	s := &Socket{st: st, typ: typ, protocol: proto, ino: vfs.NewSockIno(), wq: wq, uid: uid}
 	s.peekOff.Store(-1)
 	s.family.Store(int32(fam))
 	s.ep.Store(&ep)
@@ -234,7 +232,7 @@ func (s *Socket) Stream() bool { return s.typ == sys.SOCK_STREAM }
 
 // Stat implements vfs.Inode.
 func (s *Socket) Stat(ctx context.Context) (sys.Stat_t, error) {
-	return sys.Stat_t{Dev: dev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
+	return sys.Stat_t{Dev: vfs.SockDev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
 }
 
 // Open implements vfs.Inode: a socket cannot be opened by name.

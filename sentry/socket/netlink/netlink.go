@@ -34,7 +34,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	sys "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -43,11 +42,6 @@ import (
 	"runsc-lite/sentry/socket/inet"
 	"runsc-lite/sentry/socket/unix"
 	"runsc-lite/sentry/vfs"
-)
-
-var (
-	dev     = vfs.NewDeviceID()
-	lastIno atomic.Uint64
 )
 
 // ports are the bound sockets' port IDs, per network namespace (a
@@ -103,7 +97,7 @@ func New(st *inet.Stack, src DiagSources, typ, protocol, flags int, pid int) (*v
 	if protocol != linux.NETLINK_ROUTE && protocol != linux.NETLINK_SOCK_DIAG {
 		return nil, sys.EPROTONOSUPPORT
 	}
-	s := &Socket{st: st, socks: src.Inet, unix: src.Unix, typ: typ, protocol: protocol, ino: lastIno.Add(1), pid: uint32(pid), rcvbuf: 212992, sndbuf: 212992}
+	s := &Socket{st: st, socks: src.Inet, unix: src.Unix, typ: typ, protocol: protocol, ino: vfs.NewSockIno(), pid: uint32(pid), rcvbuf: 212992, sndbuf: 212992}
 	st.Hold() // its network namespace lives while it does
 	return vfs.NewFile(nil, nil, s, s, sys.O_RDWR|flags&sys.O_NONBLOCK), nil
 }
@@ -123,7 +117,7 @@ func FromFile(f *vfs.File) (*Socket, bool) {
 
 // Stat implements vfs.Inode.
 func (s *Socket) Stat(ctx context.Context) (sys.Stat_t, error) {
-	return sys.Stat_t{Dev: dev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
+	return sys.Stat_t{Dev: vfs.SockDev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
 }
 
 // Open implements vfs.Inode.

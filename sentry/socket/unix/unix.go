@@ -113,9 +113,7 @@ const (
 var mu sync.Mutex
 
 var (
-	// dev is st_dev of sockets (Linux's sockfs).
-	dev     = vfs.NewDeviceID()
-	lastIno atomic.Uint64
+// dev is st_dev of sockets (Linux's sockfs).
 )
 
 // Namespace is the names of one sandbox: bound paths and abstract names,
@@ -231,7 +229,7 @@ type Socket struct {
 // newSocket returns an unconnected socket of type typ (SOCK_STREAM,
 // SOCK_DGRAM or SOCK_SEQPACKET).
 func newSocket(ns *Namespace, net uint64, typ int) *Socket {
-	s := &Socket{ns: ns, net: net, typ: typ, ino: lastIno.Add(1), peerCred: noCred,
+	s := &Socket{ns: ns, net: net, typ: typ, ino: vfs.NewSockIno(), peerCred: noCred,
 		opts: options{sndbuf: DefaultBuf, rcvbuf: DefaultBuf, peekOff: -1}}
 	ns.allMu.Lock()
 	ns.all[s] = struct{}{}
@@ -297,7 +295,7 @@ func (s *Socket) Type() int { return s.typ }
 
 // Stat implements vfs.Inode.
 func (s *Socket) Stat(ctx context.Context) (sys.Stat_t, error) {
-	return sys.Stat_t{Dev: dev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
+	return sys.Stat_t{Dev: vfs.SockDev, Ino: s.ino, Nlink: 1, Mode: sys.S_IFSOCK | 0o777, Blksize: 4096}, nil
 }
 
 // Open implements vfs.Inode: a socket cannot be opened by name.
