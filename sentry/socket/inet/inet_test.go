@@ -7,6 +7,7 @@ import (
 	"time"
 
 	sys "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"runsc-lite/sentry/vfs"
 )
@@ -117,14 +118,7 @@ func TestProcNet(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := FromFile(f)
-	addr := encodeAddressBytes(sys.AF_INET, []byte{127, 0, 0, 1})
-	addr[2], addr[3] = 0x1f, 0x90 // port 8080
-	if err := s.Bind(addr); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(5); err != nil {
-		t.Fatal(err)
-	}
+	listenLoopback(t, s, 0x90) // port 8080
 	text, _ := st.ProcNet("tcp")
 	want := "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 "
 	if !containsLine(text, want) {
@@ -137,6 +131,21 @@ func TestProcNet(t *testing.T) {
 	if text, _ := st.ProcNet("if_inet6"); text != "00000000000000000000000000000001 01 80 10 80       lo\n" {
 		t.Errorf("/proc/net/if_inet6 = %q", text)
 	}
+}
+
+// listenLoopback makes s listen on 127.0.0.1, port 0x1f00+low, with a
+// backlog of 5, and returns that address.
+func listenLoopback(t *testing.T, s *Socket, low byte) []byte {
+	t.Helper()
+	addr := encodeAddressBytes(sys.AF_INET, []byte{127, 0, 0, 1})
+	addr[2], addr[3] = 0x1f, low
+	if err := s.Bind(addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(5); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
 
 func containsLine(text, prefix string) bool {
@@ -252,3 +261,41 @@ func TestPeekOffKinds(t *testing.T) {
 }
 
 var le = binary.LittleEndian
+
+// TestAcceptQueueEntries checks that a listener's queued connections are
+// counted (its RxQueue, as sk_ack_backlog) and listed as Linux lists
+// them: the listener's uid, no inode.
+func TestAcceptQueueEntries(t *testing.T) {
+	st := new(Stack)
+	l := newSock(t, st, sys.AF_INET, sys.SOCK_STREAM, 0)
+	addr := listenLoopback(t, l, 0x91) // port 8081
+	c1, c2 := newSock(t, st, sys.AF_INET, sys.SOCK_STREAM, 0), newSock(t, st, sys.AF_INET, sys.SOCK_STREAM, 0)
+	for _, c := range []*Socket{c1, c2} {
+		if err := c.Connect(addr); err != nil && err != sys.EINPROGRESS {
+			t.Fatal(err)
+		}
+	}
+	a := waitFor(t, l, sys.POLLIN, func() (*vfs.File, error) { f, _, err := l.Accept(0); return f, err })
+	defer a.DecRef()
+	want, _ := c2.sockEntry()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var listener, queued *SockEntry
+		for _, e := range st.SockEntries(sys.AF_INET, sys.SOCK_STREAM) {
+			switch {
+			case e.State == linux.TCP_LISTEN:
+				listener = &e
+			case e.Ino == 0 && e.LocalPort == 8081 && e.RemotePort == want.LocalPort:
+				queued = &e
+			}
+		}
+		if listener != nil && queued != nil {
+			if listener.RxQueue != 1 || listener.Backlog != 5 || queued.UID != l.uid {
+				t.Errorf("listener %+v, queued %+v", *listener, *queued)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no queued connection listed: listener %v", listener)
+		}
+	}
+}

@@ -189,8 +189,13 @@ func (st *Stack) SockEntries(fam, typ int) []SockEntry {
 	sort.Slice(socks, func(i, j int) bool { return socks[i].ino < socks[j].ino })
 	var entries []SockEntry
 	for _, s := range socks {
-		if e, ok := s.sockEntry(); ok && Hashed(typ, e) {
-			entries = append(entries, e)
+		e, ok := s.sockEntry()
+		if !ok || !Hashed(typ, e) {
+			continue
+		}
+		entries = append(entries, e)
+		if e.State == linux.TCP_LISTEN {
+			entries = append(entries, st.queuedEntries(s.uid, e.Local, e.LocalPort)...)
 		}
 	}
 	return entries
@@ -211,7 +216,7 @@ func (s *Socket) sockEntry() (SockEntry, bool) {
 	if s.typ == sys.SOCK_STREAM {
 		e.State = linuxTCPState(tcp.EndpointState(s.endpoint().State()))
 		if e.State == linux.TCP_LISTEN {
-			e.RxQueue, e.TxQueue = s.st.acceptQueueLen(s, id), 0
+			e.RxQueue, e.TxQueue = len(s.st.acceptQueue(id.LocalAddress, id.LocalPort)), 0
 			e.Backlog = int(s.backlog.Load())
 		}
 	} else if transport.DatagramEndpointState(s.endpoint().State()) == transport.DatagramEndpointStateConnected {
@@ -220,34 +225,53 @@ func (s *Socket) sockEntry() (SockEntry, bool) {
 	return e, true
 }
 
-// acceptQueueLen is the length of listener l's accept queue (Linux's
-// sk_ack_backlog), which netstack keeps to itself: its connections are
-// the established TCP endpoints on the listener's port and address that
-// no socket of the sandbox holds yet.
-func (st *Stack) acceptQueueLen(l *Socket, id stack.TransportEndpointID) int {
+// acceptQueue is the accept queue of the listener on addr and port
+// (Linux's sk_ack_backlog counts it), which netstack keeps to itself:
+// the established TCP endpoints there that no socket of the sandbox
+// holds yet.
+func (st *Stack) acceptQueue(addr tcpip.Address, port uint16) []tcpip.Endpoint {
 	ns, err := st.netstack()
 	if err != nil {
-		return 0
+		return nil
 	}
 	held := st.heldEndpoints()
-	n := 0
+	var queued []tcpip.Endpoint
 	for _, ep := range ns.RegisteredEndpoints() {
 		te, ok := ep.(tcpip.Endpoint)
 		if !ok || held[te] {
 			continue
 		}
 		info, ok := te.Info().(*stack.TransportEndpointInfo)
-		if !ok || info.TransProto != header.TCPProtocolNumber || info.ID.LocalPort != id.LocalPort {
+		if !ok || info.TransProto != header.TCPProtocolNumber || info.ID.LocalPort != port {
 			continue
 		}
-		if id.LocalAddress.Len() != 0 && !id.LocalAddress.Unspecified() && info.ID.LocalAddress != id.LocalAddress {
+		if addr.Len() != 0 && !addr.Unspecified() && info.ID.LocalAddress != addr {
 			continue
 		}
 		if st := linuxTCPState(tcp.EndpointState(te.State())); st == linux.TCP_ESTABLISHED || st == linux.TCP_CLOSE_WAIT {
-			n++
+			queued = append(queued, te)
 		}
 	}
-	return n
+	return queued
+}
+
+// queuedEntries describe the connections queued on the listener on
+// addr and port as Linux lists them: the listener's owner uid, no file
+// (inode 0).
+func (st *Stack) queuedEntries(uid uint32, addr tcpip.Address, port uint16) []SockEntry {
+	var entries []SockEntry
+	for _, ep := range st.acceptQueue(addr, port) {
+		info, ok := ep.Info().(*stack.TransportEndpointInfo)
+		if !ok {
+			continue
+		}
+		rx, _ := ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+		tx, _ := ep.GetSockOptInt(tcpip.SendQueueSizeOption)
+		entries = append(entries, SockEntry{Local: info.ID.LocalAddress, Remote: info.ID.RemoteAddress,
+			LocalPort: info.ID.LocalPort, RemotePort: info.ID.RemotePort, TxQueue: max(tx, 0), RxQueue: max(rx, 0),
+			UID: uid, State: linuxTCPState(tcp.EndpointState(ep.State()))})
+	}
+	return entries
 }
 
 // heldEndpoints are the netstack endpoints of the sandbox's sockets.
