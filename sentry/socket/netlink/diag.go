@@ -17,10 +17,10 @@ import (
 // AF_INET6 TCP and UDP sockets, answered from the same list of the
 // sandbox's sockets as /proc/net/tcp and udp (inet.SockLister), so that
 // both agree, and for AF_UNIX ones (diagunix.go) as /proc/net/unix.
-// Inet messages carry no
-// attributes (INET_DIAG_INFO, MEMINFO and the like are left out), and
-// what the sandbox cannot answer (bytecode filters, other families and
-// protocols) is ENOENT, as Linux answers a family without a handler.
+// Inet messages carry no attributes (INET_DIAG_INFO, MEMINFO and the
+// like are left out), and what the sandbox cannot answer (bytecode
+// filters, other families and protocols) is ENOENT, as Linux answers a
+// family or protocol without a handler.
 
 // The old inet_diag request types (<linux/inet_diag.h>), of struct
 // inet_diag_req.
@@ -56,8 +56,7 @@ func (s *Socket) answerDiag(h linux.NetlinkMessageHeader, payload []byte, port u
 		}
 		return msgs
 	}
-	done := newMessage(linux.NLMSG_DONE, linux.NLM_F_MULTI, h.Seq, port, binary.LittleEndian.AppendUint32(nil, uint32(-int32(failed.errno)))).bytes()
-	return pack(append(msgs, done))
+	return pack(append(msgs, doneMessage(h, port, failed.errno)))
 }
 
 // dumpFailed is an error a dump meets once started, which Linux reports
@@ -88,9 +87,9 @@ func (s *Socket) diagByFamily(h linux.NetlinkMessageHeader, payload []byte, port
 
 // inetDiag answers an inet_diag_req_v2 (inet_diag_handler_cmd): a dump
 // of the TCP or UDP sockets of its family in the states it asks for
-// (ENOENT for a bytecode filter; in NLMSG_DONE for another protocol), or, without
-// NLM_F_DUMP, the one socket its inet_diag_sockid names (ENOENT if
-// none).
+// (ENOENT for a bytecode filter, in NLMSG_DONE for another protocol),
+// or, without NLM_F_DUMP, the one socket its inet_diag_sockid names
+// (ENOENT if none).
 func (s *Socket) inetDiag(h linux.NetlinkMessageHeader, payload []byte, port uint32) ([][]byte, error) {
 	var req abi.InetDiagReqV2
 	as, err := fixedPart(payload, &req)

@@ -111,8 +111,15 @@ func (s *Socket) answer(h linux.NetlinkMessageHeader, payload []byte, port uint3
 		}
 		return msgs
 	}
-	done := newMessage(linux.NLMSG_DONE, linux.NLM_F_MULTI, h.Seq, port, make([]byte, 4)).bytes()
-	return pack(append(msgs, done))
+	return pack(append(msgs, doneMessage(h, port, 0)))
+}
+
+// doneMessage is the NLMSG_DONE that ends a dump answering h, with the
+// dump's errno (netlink_dump's dump_done_errno, negated; 0 if it
+// succeeded).
+func doneMessage(h linux.NetlinkMessageHeader, port uint32, e sys.Errno) []byte {
+	errno := binary.LittleEndian.AppendUint32(nil, uint32(-int32(e)))
+	return newMessage(linux.NLMSG_DONE, linux.NLM_F_MULTI, h.Seq, port, errno).bytes()
 }
 
 // family is the address family a request asks for (the first byte of
