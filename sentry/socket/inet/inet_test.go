@@ -277,14 +277,16 @@ func TestAcceptQueueEntries(t *testing.T) {
 	}
 	a := waitFor(t, l, sys.POLLIN, func() (*vfs.File, error) { f, _, err := l.Accept(0); return f, err })
 	defer a.DecRef()
-	want, _ := c2.sockEntry()
+	// Either connection may be the one accepted: the other is queued.
+	e1, _ := c1.sockEntry()
+	e2, _ := c2.sockEntry()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		var listener, queued *SockEntry
 		for _, e := range st.SockEntries(sys.AF_INET, sys.SOCK_STREAM) {
 			switch {
 			case e.State == linux.TCP_LISTEN:
 				listener = &e
-			case e.Ino == 0 && e.LocalPort == 8081 && e.RemotePort == want.LocalPort:
+			case e.Ino == 0 && e.LocalPort == 8081 && (e.RemotePort == e1.LocalPort || e.RemotePort == e2.LocalPort):
 				queued = &e
 			}
 		}
