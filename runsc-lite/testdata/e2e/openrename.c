@@ -94,6 +94,15 @@ static void swapped(void) {
 	unlink("q");
 	close(p);
 	close(q);
+	/* Two hard links of one file: rename(2) does nothing, both stay. */
+	int h = open("h", O_RDWR | O_CREAT, 0644);
+	link("h", "k");
+	printf("rename onto its own link: %d\n", rename("h", "k"));
+	linked("  h's", h);
+	printf("  h still there: %d\n", access("h", F_OK) == 0);
+	unlink("h");
+	unlink("k");
+	close(h);
 }
 
 int main(int argc, char **argv) {

@@ -149,6 +149,12 @@ func (i *inode) Rename(ctx context.Context, oldName string, newDir vfs.Inode, ne
 		return err
 	}
 	if flags&unix.RENAME_EXCHANGE == 0 && oldPath != newPath {
+		// Two hard links of one file: rename(2) does nothing, and both
+		// names stay (nothing moved, nothing was renamed over).
+		if fd, err := i.fs.open(oldPath, unix.O_PATH); err == nil {
+			unix.Close(fd)
+			return nil
+		}
 		i.fs.removed(newPath) // a directory or an open file renamed over
 	}
 	i.fs.moved(oldPath, newPath, i, nd, flags&unix.RENAME_EXCHANGE != 0)
