@@ -29,23 +29,12 @@ func TestThreadFilterNarrowsBase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := bpf.Compile(insns, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return compileFilter(t, insns)
 	}
 	base := compile(BaseFilter(syms))
 	thread := compile(ThreadFilter(syms, slot))
 	whole := compile(stub.Build("whole application thread", handlerRules(syms, seccomp.EqualTo(sysmsg.StateAddr(slot))), seccomp.Trap))
-	buf := make([]byte, (*linux.SeccompData)(nil).SizeBytes())
-	allows := func(p bpf.Program, d *linux.SeccompData) bool {
-		got, err := bpf.Exec[bpf.NativeEndian](p, seccomp.DataAsBPFInput(d, buf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return linux.BPFAction(got) == linux.SECCOMP_RET_ALLOW
-	}
+	allows := func(p bpf.Program, d *linux.SeccompData) bool { return filterAllows(t, p, d) }
 	sites := []uintptr{syms.HandlerSite, syms.PatchSite, syms.PatchResumeSite, syms.PatchSigreturnSite,
 		syms.RestorerSite, syms.SyscallSite, syms.HandlerSite + 2, 0x400000}
 	rw := uint64(unix.PROT_READ | unix.PROT_WRITE)
@@ -87,4 +76,25 @@ func TestThreadFilterNarrowsBase(t *testing.T) {
 		t.Errorf("only %d of %d probes are allowed: the probes miss the handler's syscalls", allowed, checked)
 	}
 	t.Logf("%d probes, %d allowed", checked, allowed)
+}
+
+// compileFilter compiles a seccomp program for pkg/bpf's interpreter.
+func compileFilter(t *testing.T, insns []bpf.Instruction) bpf.Program {
+	t.Helper()
+	p, err := bpf.Compile(insns, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// filterAllows reports whether program p allows the syscall d describes.
+func filterAllows(t *testing.T, p bpf.Program, d *linux.SeccompData) bool {
+	t.Helper()
+	buf := make([]byte, (*linux.SeccompData)(nil).SizeBytes())
+	got, err := bpf.Exec[bpf.NativeEndian](p, seccomp.DataAsBPFInput(d, buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return linux.BPFAction(got) == linux.SECCOMP_RET_ALLOW
 }

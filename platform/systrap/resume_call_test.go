@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/bpf"
-	"gvisor.dev/gvisor/pkg/seccomp"
 
 	"runsc-lite/platform"
 	"runsc-lite/stub"
@@ -37,18 +36,8 @@ func TestResumeCallsMatchFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	allowed := func(insns []bpf.Instruction, nr uintptr, args [6]uint64) bool {
-		prog, err := bpf.Compile(insns, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := linux.SeccompData{Nr: int32(nr), Arch: linux.AUDIT_ARCH_X86_64, InstructionPointer: uint64(syms.HandlerSite)}
-		copy(d.Args[:], args[:])
-		buf := make([]byte, (*linux.SeccompData)(nil).SizeBytes())
-		got, err := bpf.Exec[bpf.NativeEndian](prog, seccomp.DataAsBPFInput(&d, buf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return linux.BPFAction(got) == linux.SECCOMP_RET_ALLOW
+		d := linux.SeccompData{Nr: int32(nr), Arch: linux.AUDIT_ARCH_X86_64, InstructionPointer: uint64(syms.HandlerSite), Args: args}
+		return filterAllows(t, compileFilter(t, insns), &d)
 	}
 	lo, hi := uint64(resumeCallRange.Start), uint64(resumeCallRange.End)
 	anon := uint64(unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED)
