@@ -7,8 +7,3 @@ type SigsetArgpack struct {
 	Mask uint64 // address of a sigset_t, or 0
 	Size uint64
 }
-
-// STICKY_TIMEOUTS is the personality(2) flag (include/uapi/linux/personality.h)
-// under which select, pselect6 and ppoll leave their timeout argument as
-// it was, and an interrupted call is not restarted (poll_select_finish).
-const STICKY_TIMEOUTS = 0x4000000

@@ -28,6 +28,15 @@ func TestProcVMSysctls(t *testing.T) {
 	runAgainstOutput(t, "vmsysctl", true)
 }
 
+// TestRandomizeVASysctl: root sets kernel.randomize_va_space through
+// /proc/sys/kernel, and the execs that follow are laid out as it says
+// (testdata/e2e/randomizeva.c, a PIE; never run natively, as it would
+// change the host's sysctl; the file was missing, and every layout was
+// random).
+func TestRandomizeVASysctl(t *testing.T) {
+	runAgainstOutput(t, "randomizeva", false)
+}
+
 // TestMeminfoShowsTheLimit: /proc/meminfo and node 0's meminfo in /sys
 // both show the sandbox's --memory-limit. The /sys one was made before
 // the sandbox's account, and showed the default limit.

@@ -169,7 +169,7 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	c.inheritSched(t)
 	c.ioprio.Store(t.ioprio.Load())
 	c.sigMask.Store(t.SigMask())
-	c.Personality = t.Personality
+	c.personality.Store(t.personality.Load())
 	c.memPolicy = t.memPolicy // shared: a MemPolicy never changes
 	// The signal stack is inherited, but by a thread sharing the memory
 	// (not a vfork child) whose stack it cannot be (copy_process).

@@ -91,6 +91,7 @@ func (t *Task) exec(p string, byFD bool, open loader.Opener, argv, envv []string
 	}
 	m.SetCPUAccount(t.K.CPU)
 	m.SetRlimits(t.TG.MemoryRlimits())
+	m.SetRandomization(t.randomization())
 	res, err := loader.Load(m, open, p, argv, envv)
 	if err == nil {
 		if err = m.FlushMappings(); err != nil {

@@ -132,6 +132,8 @@ type Kernel struct {
 	nrOpen atomic.Uint32
 	// yamaScope is /proc/sys/kernel/yama/ptrace_scope (yama.go).
 	yamaScope atomic.Int32
+	// randomizeVA is /proc/sys/kernel/randomize_va_space (personality.go).
+	randomizeVA atomic.Int32
 	// Inotify counts each user's inotify instances against
 	// /proc/sys/fs/inotify/max_user_instances (package inotify).
 	Inotify *inotify.Users
@@ -193,6 +195,7 @@ func New(p platform.Platform, v *vfs.VFS, st *SyscallTable, log *slog.Logger) *K
 	k.Inotify = inotify.NewUsers()
 	k.nrOpen.Store(NROpenDefault)
 	k.yamaScope.Store(linux.YAMA_SCOPE_RELATIONAL)
+	k.randomizeVA.Store(int32(mm.RandomizeAll))
 	return k
 }
 

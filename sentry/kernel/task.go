@@ -78,9 +78,11 @@ type Task struct {
 	// memPolicy is set_mempolicy's NUMA policy, nil for MPOL_DEFAULT
 	// (mempolicy.go); children and execve keep it.
 	memPolicy *mm.MemPolicy
-	// Personality is personality(2)'s persona, recorded and inherited; no
-	// flag changes how the sentry behaves.
-	Personality uint32
+	// personality is personality(2)'s persona, inherited by children
+	// and kept across execve: ADDR_NO_RANDOMIZE and STICKY_TIMEOUTS
+	// change what the sentry does. Atomic: /proc/PID/personality reads
+	// it from other tasks.
+	personality atomic.Uint32
 	// nice is the task's nice value (priority.go).
 	nice atomic.Int32
 	// affinity is sched_setaffinity's mask (sched.go; nil: every CPU):

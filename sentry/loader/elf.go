@@ -38,7 +38,7 @@ func loadELF(m *mm.MemoryManager, open Opener, f File, resolved, path string, ar
 	}
 	bias := uintptr(0)
 	if exe.typ == elf.ET_DYN {
-		bias = dynBase + randomPages(1<<16)*pageSize
+		bias = dynBase + m.RandomPages(1<<16)*pageSize
 	}
 	var fix fixups
 	main, err := mapImage(m, exe, bias, resolved, &fix)

@@ -2,7 +2,6 @@ package loader
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"os"
 	"sync"
 
@@ -56,12 +55,6 @@ var hostAuxv = sync.OnceValue(func() map[uint64]uint64 {
 // must happen before the sentry makes itself undumpable.
 func ReadHostAuxv() { hostAuxv() }
 
-func randomPages(n uint64) uintptr {
-	var b [8]byte
-	rand.Read(b[:])
-	return uintptr(binary.LittleEndian.Uint64(b[:]) % n)
-}
-
 // initialStack is what buildStack wrote.
 type initialStack struct {
 	sp         uintptr // points at argc
@@ -78,7 +71,7 @@ func buildStack(m *mm.MemoryManager, si stackInfo) (initialStack, error) {
 	if size > maxArgBytes {
 		return initialStack{}, unix.E2BIG
 	}
-	top := (mm.TaskSize - randomPages(1<<22)*pageSize) &^ 0xf
+	top := (mm.TaskSize - m.RandomPages(1<<22)*pageSize) &^ 0xf
 	base := top - stackSize
 	prot := unix.PROT_READ | unix.PROT_WRITE
 	if si.execStack {

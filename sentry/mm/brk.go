@@ -9,11 +9,15 @@ import (
 const maxBrk = 1 << 40
 
 // SetBrkStart places the heap after the executable's end, at a random
-// offset of up to 32 MiB as Linux's brk randomization does.
+// offset of up to 32 MiB as Linux's brk randomization does
+// (RandomizeAll), else right after it.
 func (m *MemoryManager) SetBrkStart(end uintptr) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.brkStart = pageUp(end) + randomPages(1<<13)*pageSize
+	m.brkStart = pageUp(end)
+	if m.random >= RandomizeAll {
+		m.brkStart += randomPages(1<<13) * pageSize
+	}
 	m.brk = m.brkStart
 }
 

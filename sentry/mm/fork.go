@@ -71,7 +71,7 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 		m.mem.Uncharge(usage.Anon, charged)
 		return nil, err
 	}
-	c := &MemoryManager{as: as, mem: m.mem, cpu: m.cpu, platformVMAs: m.platformVMAs, mmapBase: m.mmapBase, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop,
+	c := &MemoryManager{as: as, mem: m.mem, cpu: m.cpu, platformVMAs: m.platformVMAs, mmapBase: m.mmapBase, random: m.random, brkStart: m.brkStart, brk: m.brk, StackTop: m.StackTop,
 		Argv: m.Argv, Envv: m.Envv, Auxv: m.Auxv}
 	c.SetRlimits(m.asLimit.Load(), m.dataLimit.Load())
 	c.notDumpable.Store(m.notDumpable.Load())

@@ -18,7 +18,8 @@
 // Layout, as Linux x86-64 lays out a 64-bit process: the stack near the top
 // of the user address space (above the platform's reserved range), the mmap
 // area growing down from below the reserved range, randomized by up to
-// 1 TiB like mmap_rnd_bits=28, and brk after the executable.
+// 1 TiB like mmap_rnd_bits=28, and brk after the executable; what is
+// randomized is layout.go's.
 //
 // A file mapping's contents may move to another file while it is mapped:
 // the overlay's copy up of a host file moves its mappings onto the copy
@@ -39,8 +40,6 @@ package mm
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"slices"
@@ -161,8 +160,11 @@ type MemoryManager struct {
 	// which never change (New puts them there, Fork copies them).
 	platformVMAs int
 	mmapBase     uintptr // guarded by mu
-	brkStart     uintptr // guarded by mu
-	brk          uintptr // guarded by mu
+	// random is how the loader lays the program out (layout.go): set
+	// before anything is mapped, read only after.
+	random   Randomization
+	brkStart uintptr // guarded by mu
+	brk      uintptr // guarded by mu
 	// StackTop is where the loader put the initial stack. It, Argv, Envv
 	// and Auxv are written by the loader before the address space is in
 	// use, and only read after.
@@ -247,31 +249,27 @@ func New(as platform.AddressSpace, mem *usage.Memory) *MemoryManager {
 	if v := as.VDSO(); v.End > v.Start {
 		m.insert(VMA{Start: v.Start, End: v.End, Prot: unix.PROT_READ | unix.PROT_EXEC, Name: "[vdso]", special: true})
 	}
-	m.mmapBase = m.lowestSpecial() - randomPages(1<<28)*pageSize - 128<<20
+	m.SetRandomization(RandomizeAll)
 	return m
 }
 
 // AddressSpace returns the platform address space.
 func (m *MemoryManager) AddressSpace() platform.AddressSpace { return m.as }
 
-// lowestSpecial is the start of the lowest platform range, or TaskSize.
-func (m *MemoryManager) lowestSpecial() uintptr {
+// mmapTop is where the mmap area would start without randomization: the
+// start of the lowest of the platform's reserved ranges in the upper half
+// of the address space, or TaskSize. A reserved range low in the address
+// space (systrap's trap table) is below the mmap area, not above it. The
+// vDSO does not count: the host put it at random, and mappings go around
+// it.
+func (m *MemoryManager) mmapTop() uintptr {
 	low := uintptr(TaskSize)
-	for v := range m.vmas.all() {
-		// A platform range low in the address space (systrap's trap
-		// table) is below the mmap area, not above it.
-		if v.special && v.Start < low && v.Start >= TaskSize/2 {
-			low = v.Start
+	for _, r := range m.as.Reserved() {
+		if r.Start < low && r.Start >= TaskSize/2 {
+			low = r.Start
 		}
 	}
 	return low &^ (pageSize - 1)
-}
-
-// randomPages returns a random number of pages below n.
-func randomPages(n uint64) uintptr {
-	var b [8]byte
-	rand.Read(b[:])
-	return uintptr(binary.LittleEndian.Uint64(b[:]) % n)
 }
 
 // SetCPUAccount makes the address space's CPU time go to c when it is

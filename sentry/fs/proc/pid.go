@@ -198,6 +198,7 @@ func (fs *FileSystem) taskDir(base string, task func() (*kernel.Task, error), pi
 			"oom_score_adj": fs.oomAdjFile(base+"/oom_score_adj", task, false),
 			"oom_adj":       fs.oomAdjFile(base+"/oom_adj", task, true),
 			"timerslack_ns": fs.timerSlackFile(base+"/timerslack_ns", task),
+			"personality":   fs.personalityFile(base+"/personality", live),
 			"pagemap":       &pagemapFile{tree: fs.tree, path: base + "/pagemap", task: live},
 			"ns":            fs.nsDir(base, task),
 			"net": fs.netDir(base+"/net", func(context.Context) (*kernel.NetNS, error) {

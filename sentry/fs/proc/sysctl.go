@@ -148,6 +148,22 @@ func (fs *FileSystem) vmSysctl(name string, get func() int, set func(int64) erro
 		}}
 }
 
+// randomizeVA is /proc/sys/kernel/randomize_va_space: how an execve lays
+// the new program out (kernel.SetRandomizeVA), which root may set to 0, 1
+// or 2: sandbox-wide, as Linux's is host-wide.
+func (fs *FileSystem) randomizeVA() *valueFile {
+	k := fs.k
+	return &valueFile{tree: fs.tree, path: "/sys/kernel/randomize_va_space", perm: 0o644,
+		get: func() (string, error) { return strconv.Itoa(k.RandomizeVA()) + "\n", nil },
+		set: func(_ context.Context, text string) error {
+			n, err := strconv.ParseInt(text, 10, 64)
+			if err != nil {
+				return unix.EINVAL
+			}
+			return k.SetRandomizeVA(n)
+		}}
+}
+
 // ipcNextID is /proc/sys/kernel/NAME (msg_next_id, sem_next_id,
 // shm_next_id): the identifier the next System V object of kind gets in
 // the caller's IPC namespace, -1 for none (ipc.Namespace.SetNextID);
@@ -280,6 +296,7 @@ func (fs *FileSystem) sysDir() *kernfs.Dir {
 		"overflowuid":           tr.File("/sys/kernel/overflowuid", num(65534)),
 		"pid_max":               tr.File("/sys/kernel/pid_max", num(kernel.MaxPID)),
 		"random":                random,
+		"randomize_va_space":    fs.randomizeVA(),
 		"threads-max":           tr.File("/sys/kernel/threads-max", func(context.Context) (string, error) { return strconv.Itoa(k.TaskLimit()) + "\n", nil }),
 		"version":               tr.File("/sys/kernel/version", kernfs.Static(kernel.Version+"\n")),
 		"yama":                  tr.Fixed("/sys/kernel/yama", map[string]vfs.Inode{"ptrace_scope": fs.ptraceScope()}),

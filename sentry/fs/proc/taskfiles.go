@@ -352,3 +352,20 @@ func (a *pagemapAccess) WriteAt(ctx context.Context, p []byte, off int64) (int, 
 
 // Release implements vfs.FileImpl.
 func (a *pagemapAccess) Release() {}
+
+// personalityFile is /proc/PID/personality: the task's persona in hex,
+// for its owner (0400) and, at read, only for a caller that may trace it
+// (proc_pid_personality's lock_trace: EPERM).
+func (fs *FileSystem) personalityFile(path string, task func() (*kernel.Task, error)) *valueFile {
+	return &valueFile{tree: fs.tree, path: path, perm: 0o400, owner: task,
+		getCtx: func(ctx context.Context) (string, error) {
+			t, err := task()
+			if err != nil {
+				return "", err
+			}
+			if c, ok := vfs.TaskOf(ctx).(*kernel.Task); ok && !c.MayAccessMemory(t) {
+				return "", unix.EPERM
+			}
+			return fmt.Sprintf("%08x\n", t.Personality()), nil
+		}}
+}

@@ -15,7 +15,7 @@ func registerSched(st *kernel.SyscallTable) {
 	partial(st, unix.SYS_SETPRIORITY, "setpriority", setpriority, "nice values are recorded, not applied: the host schedules every thread alike", kernel.ArgInt, kernel.ArgInt, kernel.ArgInt)
 	partial(st, unix.SYS_CAPGET, "capget", capget, "the five sets and securebits follow capset, prctl, setuid and execve; no file capabilities", kernel.ArgHex, kernel.ArgHex)
 	partial(st, unix.SYS_CAPSET, "capset", capset, "as capset(2) checks; permission checks ask for effective capabilities", kernel.ArgHex, kernel.ArgHex)
-	partial(st, unix.SYS_PERSONALITY, "personality", personality, "the persona is recorded; STICKY_TIMEOUTS is honoured, other flags such as ADDR_NO_RANDOMIZE change nothing", kernel.ArgHex)
+	partial(st, unix.SYS_PERSONALITY, "personality", personality, "the persona is recorded; ADDR_NO_RANDOMIZE and STICKY_TIMEOUTS are honoured, other flags (READ_IMPLIES_EXEC, MMAP_PAGE_ZERO, other execution domains) change nothing", kernel.ArgHex)
 	reg(st, unix.SYS_CHROOT, "chroot", chroot, kernel.ArgPath)
 	partial(st, unix.SYS_IOPRIO_SET, "ioprio_set", ioprioSet, "I/O priorities are recorded, not applied", kernel.ArgInt, kernel.ArgInt, kernel.ArgHex)
 	partial(st, unix.SYS_IOPRIO_GET, "ioprio_get", ioprioGet, "I/O priorities are recorded, not applied", kernel.ArgInt, kernel.ArgInt)
@@ -123,9 +123,9 @@ func capset(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // personality stores any persona, as Linux does, and returns the old one;
 // 0xffffffff only queries.
 func personality(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	old := t.Personality
+	old := t.Personality()
 	if p := a.Uint(0); p != 0xffffffff {
-		t.Personality = p
+		t.SetPersonality(p)
 	}
 	return uintptr(old), nil
 }

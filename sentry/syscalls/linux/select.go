@@ -54,7 +54,7 @@ func selectFDs(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 // is not written back, or cannot be, an interrupted call is not
 // restarted, since it would start again with its whole timeout.
 func finishTimeout(t *kernel.Task, err error, zero bool, writeBack func() error) error {
-	sticky := t.Personality&abi.STICKY_TIMEOUTS != 0
+	sticky := t.Personality()&abi.STICKY_TIMEOUTS != 0
 	if !sticky && (zero || writeBack() == nil) {
 		return err
 	}
