@@ -15,20 +15,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "../diff/common.h"
 #include "../diff/layout.h"
 
 static const char *va = "/proc/sys/kernel/randomize_va_space";
 
-static int put(const char *v) {
-	int fd = open(va, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	int r = write(fd, v, strlen(v));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r < 0 ? -1 : 0;
-}
+/* put writes v into randomize_va_space: 0, or -1 with errno. */
+static int put(const char *v) { return put_text(va, v) < 0 ? -1 : 0; }
 
 /* layout says what moved in three runs at setting v. */
 static void layout(const char *v) {

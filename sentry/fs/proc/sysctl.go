@@ -132,12 +132,11 @@ func (fs *FileSystem) inotifyInstances() *valueFile {
 		}}
 }
 
-// vmSysctl is /proc/sys/vm/NAME, a number of the sandbox's memory account
-// (usage.Memory) that root may set: sandbox-wide, as Linux's is host-wide.
-// max_map_count is usage.Memory.MaxMapCount, overcommit_memory
-// usage.Memory.Overcommit.
-func (fs *FileSystem) vmSysctl(name string, get func() int, set func(int64) error) *valueFile {
-	return &valueFile{tree: fs.tree, path: "/sys/vm/" + name, perm: 0o644,
+// intSysctl is the /proc/sys file at path (inside proc) holding a number
+// that root may set, sandbox-wide as Linux's is host-wide: get reads it,
+// set checks and stores it (text that is no number is EINVAL).
+func (fs *FileSystem) intSysctl(path string, get func() int, set func(int64) error) *valueFile {
+	return &valueFile{tree: fs.tree, path: path, perm: 0o644,
 		get: func() (string, error) { return strconv.Itoa(get()) + "\n", nil },
 		set: func(_ context.Context, text string) error {
 			n, err := strconv.ParseInt(text, 10, 64)
@@ -148,20 +147,17 @@ func (fs *FileSystem) vmSysctl(name string, get func() int, set func(int64) erro
 		}}
 }
 
+// vmSysctl is /proc/sys/vm/NAME, a number of the sandbox's memory account
+// (usage.Memory): max_map_count is usage.Memory.MaxMapCount,
+// overcommit_memory usage.Memory.Overcommit.
+func (fs *FileSystem) vmSysctl(name string, get func() int, set func(int64) error) *valueFile {
+	return fs.intSysctl("/sys/vm/"+name, get, set)
+}
+
 // randomizeVA is /proc/sys/kernel/randomize_va_space: how an execve lays
-// the new program out (kernel.SetRandomizeVA), which root may set to 0, 1
-// or 2: sandbox-wide, as Linux's is host-wide.
+// the new program out (kernel.SetRandomizeVA), 0, 1 or 2.
 func (fs *FileSystem) randomizeVA() *valueFile {
-	k := fs.k
-	return &valueFile{tree: fs.tree, path: "/sys/kernel/randomize_va_space", perm: 0o644,
-		get: func() (string, error) { return strconv.Itoa(k.RandomizeVA()) + "\n", nil },
-		set: func(_ context.Context, text string) error {
-			n, err := strconv.ParseInt(text, 10, 64)
-			if err != nil {
-				return unix.EINVAL
-			}
-			return k.SetRandomizeVA(n)
-		}}
+	return fs.intSysctl("/sys/kernel/randomize_va_space", fs.k.RandomizeVA, fs.k.SetRandomizeVA)
 }
 
 // ipcNextID is /proc/sys/kernel/NAME (msg_next_id, sem_next_id,
