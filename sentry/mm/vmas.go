@@ -29,6 +29,17 @@ type vmaSet struct {
 	shms  map[*shmObject]int
 	// shownBytes is the bytes of the shown mappings (VMA.shown).
 	shownBytes uint64
+	// hint is the mapping first found last, or nil; valid while it is in
+	// the set (del clears it). A syscall looks up the same range several
+	// times (mprotect's checks, its accounting, then the change; a fault's
+	// mapping, then its neighbours), and in a process with 10,000
+	// mappings each B-tree search cost about half a microsecond: Linux
+	// kept a per-thread cache of recent VMAs for the same reason.
+	hint *VMA
+	// pivot is the search key of first, prev and next, kept here so that
+	// a lookup allocates nothing (the tree does not keep it; none of them
+	// runs a caller's code during its search).
+	pivot VMA
 }
 
 // vmaDegree is the B-tree's degree: nodes of up to 2*16-1 pointers.
@@ -68,7 +79,11 @@ func (s *vmaSet) del(v *VMA) {
 	if s.t == nil {
 		return
 	}
-	if _, ok := s.t.Delete(v); !ok {
+	old, ok := s.t.Delete(v)
+	if s.hint == v || s.hint == old {
+		s.hint = nil
+	}
+	if !ok {
 		return
 	}
 	s.shownBytes -= v.shownSize()
@@ -120,20 +135,26 @@ func (s *vmaSet) first(addr uintptr) *VMA {
 	if s.t == nil {
 		return nil
 	}
+	if h := s.hint; h != nil && h.Start <= addr && addr < h.End {
+		return h // no mapping before it can end after addr: they are disjoint
+	}
 	var found *VMA
-	s.t.DescendLessOrEqual(&VMA{Start: addr}, func(v *VMA) bool {
+	s.pivot.Start = addr
+	s.t.DescendLessOrEqual(&s.pivot, func(v *VMA) bool {
 		if v.End > addr {
 			found = v
 		}
 		return false
 	})
-	if found != nil {
-		return found
+	if found == nil {
+		s.t.AscendGreaterOrEqual(&s.pivot, func(v *VMA) bool {
+			found = v
+			return false
+		})
 	}
-	s.t.AscendGreaterOrEqual(&VMA{Start: addr}, func(v *VMA) bool {
-		found = v
-		return false
-	})
+	if found != nil {
+		s.hint = found
+	}
 	return found
 }
 
@@ -151,11 +172,17 @@ func (s *vmaSet) from(addr uintptr) iter.Seq[*VMA] {
 // in walks, in address order, the mappings that overlap [start, end).
 func (s *vmaSet) in(start, end uintptr) iter.Seq[*VMA] {
 	return func(yield func(*VMA) bool) {
-		for v := range s.from(start) {
-			if v.Start >= end || !yield(v) {
-				return
-			}
+		f := s.first(start)
+		if f == nil || f.Start >= end {
+			return
 		}
+		fEnd := f.End
+		if !yield(f) || fEnd >= end {
+			return // the usual case: one mapping holds the range, no walk
+		}
+		s.t.AscendGreaterOrEqual(f, func(v *VMA) bool {
+			return v == f || v.Start < end && yield(v)
+		})
 	}
 }
 
@@ -191,7 +218,8 @@ func (s *vmaSet) containing(addr uintptr) *VMA {
 func (s *vmaSet) prev(v *VMA) *VMA {
 	var p *VMA
 	if v.Start > 0 {
-		s.t.DescendLessOrEqual(&VMA{Start: v.Start - 1}, func(w *VMA) bool {
+		s.pivot.Start = v.Start - 1
+		s.t.DescendLessOrEqual(&s.pivot, func(w *VMA) bool {
 			p = w
 			return false
 		})
@@ -202,7 +230,8 @@ func (s *vmaSet) prev(v *VMA) *VMA {
 // next returns the mapping after v, or nil.
 func (s *vmaSet) next(v *VMA) *VMA {
 	var n *VMA
-	s.t.AscendGreaterOrEqual(&VMA{Start: v.Start + 1}, func(w *VMA) bool {
+	s.pivot.Start = v.Start + 1
+	s.t.AscendGreaterOrEqual(&s.pivot, func(w *VMA) bool {
 		n = w
 		return false
 	})

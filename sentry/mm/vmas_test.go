@@ -3,6 +3,7 @@ package mm
 import (
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -131,7 +132,43 @@ func TestVMASetAgainstModel(t *testing.T) {
 				m.insert(v)
 			}
 			checkSet(t, m)
+			for range 4 {
+				start := page()
+				checkLookups(t, m, start, start+uintptr(1+r.IntN(8))*pageSize)
+			}
 		}
+	}
+}
+
+// checkLookups checks first, containing and in, whose answers may come
+// from the set's hint, against a walk over every mapping.
+func checkLookups(t *testing.T, m *MemoryManager, start, end uintptr) {
+	t.Helper()
+	var wantFirst, wantContaining *VMA
+	var wantIn []uintptr
+	for v := range m.vmas.all() {
+		if wantFirst == nil && v.End > start {
+			wantFirst = v
+		}
+		if v.Start <= start && start < v.End {
+			wantContaining = v
+		}
+		if v.Start < end && start < v.End {
+			wantIn = append(wantIn, v.Start)
+		}
+	}
+	if got := m.vmas.first(start); got != wantFirst {
+		t.Fatalf("first(%#x) = %v, want %v", start, got, wantFirst)
+	}
+	if got := m.vmas.containing(start); got != wantContaining {
+		t.Fatalf("containing(%#x) = %v, want %v", start, got, wantContaining)
+	}
+	var gotIn []uintptr
+	for v := range m.vmas.in(start, end) {
+		gotIn = append(gotIn, v.Start)
+	}
+	if !slices.Equal(gotIn, wantIn) {
+		t.Fatalf("in(%#x, %#x) starts at %#x, want %#x", start, end, gotIn, wantIn)
 	}
 }
 
