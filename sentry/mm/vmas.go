@@ -31,10 +31,10 @@ type vmaSet struct {
 	shownBytes uint64
 	// hint is the mapping first found last, or nil; valid while it is in
 	// the set (del clears it). A syscall looks up the same range several
-	// times (mprotect's checks, its accounting, then the change; a fault's
-	// mapping, then its neighbours), and in a process with 10,000
-	// mappings each B-tree search cost about half a microsecond: Linux
-	// kept a per-thread cache of recent VMAs for the same reason.
+	// times (mprotect's checks, its accounting, then the change), and in
+	// a process with 10,000 mappings each B-tree search cost a few tenths
+	// of a microsecond: Linux kept a per-thread cache of recent VMAs for
+	// the same reason.
 	hint *VMA
 	// pivot is the search key of first, prev and next, kept here so that
 	// a lookup allocates nothing (the tree does not keep it; none of them
