@@ -80,7 +80,7 @@ func (s *vmaSet) del(v *VMA) {
 		return
 	}
 	old, ok := s.t.Delete(v)
-	if s.hint == v || s.hint == old {
+	if s.hint == old { // the hint is always in the set, so only old can be it
 		s.hint = nil
 	}
 	if !ok {
