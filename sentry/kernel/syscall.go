@@ -71,6 +71,11 @@ type Syscall struct {
 type SyscallTable struct {
 	Entries map[uintptr]Syscall
 
+	// byNr holds the entries below directEntries by number, for dispatch
+	// without a map lookup on every syscall; nil where none is registered.
+	// Filled by Register alongside Entries.
+	byNr [directEntries]*Syscall
+
 	// errs are the registrations refused (Err).
 	errs []error
 
@@ -79,6 +84,10 @@ type SyscallTable struct {
 	unimplMu sync.Mutex
 	unimpl   map[uintptr]bool // reported once each; guarded by unimplMu
 }
+
+// directEntries bounds the numbers dispatch finds by index: x86-64's are
+// below 512 (the x32 ABI's start at 512).
+const directEntries = 512
 
 // NewSyscallTable returns an empty table.
 func NewSyscallTable() *SyscallTable {
@@ -96,6 +105,19 @@ func (st *SyscallTable) Register(nr uintptr, s Syscall) {
 		s.Support = Unimplemented
 	}
 	st.Entries[nr] = s
+	if nr < directEntries {
+		st.byNr[nr] = &s
+	}
+}
+
+// Lookup returns the entry of syscall nr, if one is registered.
+func (st *SyscallTable) Lookup(nr uintptr) (*Syscall, bool) {
+	if nr < directEntries {
+		s := st.byNr[nr]
+		return s, s != nil
+	}
+	s, ok := st.Entries[nr]
+	return &s, ok
 }
 
 // Err reports the registrations Register refused.
