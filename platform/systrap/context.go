@@ -39,6 +39,12 @@ type context struct {
 	// the sentry passes another FPState or changed this one.
 	fp    *platform.FPState
 	fpGen uint64
+	// lazy is the frame fp is still lazily loaded from (the last stop's),
+	// and fill its fillFP, made once: a method value made per stop would
+	// be an allocation per syscall. Only fp can be pending on it: Switch
+	// and forgetFP load fp before the frame is reused or fp replaced.
+	lazy lazyFP
+	fill func([]byte)
 
 	// unpatchable are the sites this thread found it cannot patch, in
 	// unpatchableIn: a syscall from one of them needs no look at its code.
@@ -112,7 +118,11 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	}
 	c.frame.loadRegs(regs)
 	c.frameRegs = *regs
-	c.frame.loadFP(fp, as)
+	c.lazy = lazyFP{fp: c.frame.fp, as: as}
+	if c.fill == nil {
+		c.fill = c.lazy.fillFP
+	}
+	fp.SetLazy(c.fill)
 	c.fp, c.fpGen = fp, fp.Generation()
 	if c.p.hasFSGSBase {
 		c.fsBase, c.gsBase = m.FsBase, m.GsBase

@@ -92,25 +92,25 @@ func (f frame) storeRegs(r, prev *platform.Registers) {
 	}
 }
 
-// loadFP makes the frame the lazy source of fp: it stays valid until the
-// thread runs again (the context loads it before that) or the address space
+// fillFP copies the FP state of the frame fp is lazily loaded from
+// (context.lazyFP, set by Switch) into b. The frame stays valid until the
+// thread runs again (the context loads fp before that) or the address space
 // is released, after which the thread's FP state no longer matters and
 // reads as a fresh thread's.
-func (f frame) loadFP(fp *platform.FPState, as *addressSpace) {
-	fp.SetLazy(func(b []byte) {
-		// TryRLock, not RLock: the caller may hold the read lock already,
-		// and a second RLock would wait for a pending Release forever.
-		if !as.use.TryRLock() {
-			copy(b, platform.NewFPState().Bytes())
-			return
-		}
-		defer as.use.RUnlock()
-		if as.released.Load() {
-			copy(b, platform.NewFPState().Bytes())
-			return
-		}
-		copy(b, f.fp)
-	})
+func (l *lazyFP) fillFP(b []byte) {
+	as := l.as
+	// TryRLock, not RLock: the caller may hold the read lock already,
+	// and a second RLock would wait for a pending Release forever.
+	if !as.use.TryRLock() {
+		copy(b, platform.NewFPState().Bytes())
+		return
+	}
+	defer as.use.RUnlock()
+	if as.released.Load() {
+		copy(b, platform.NewFPState().Bytes())
+		return
+	}
+	copy(b, l.fp)
 }
 
 // storeFP writes fp into the frame, keeping the frame's software-reserved
@@ -149,4 +149,11 @@ func (f frame) fault() (platform.Fault, bool) {
 		access = platform.AccessWrite
 	}
 	return platform.Fault{Addr: uintptr(mc.Cr2), Access: access}, true
+}
+
+// lazyFP is where a lazily loaded FP state comes from: a frame's XSAVE
+// area in an address space.
+type lazyFP struct {
+	fp []byte
+	as *addressSpace
 }
