@@ -84,6 +84,7 @@ func TestLayoutMatchesC(t *testing.T) {
 		"SYSMSG_STATE_EXIT":                           uint64(StateExit),
 		"SYSMSG_SET_FS":                               uint64(SetFS),
 		"SYSMSG_SET_GS":                               uint64(SetGS),
+		"SYSMSG_SET_FP":                               uint64(SetFP),
 		"STUB_REQ_SYSCALL":                            uint64(ReqSyscall),
 		"STUB_REQ_MMAP_FD":                            uint64(ReqMmapFD),
 		"STUB_REQ_NEW_THREAD":                         uint64(ReqNewThread),

@@ -144,6 +144,10 @@ const (
 const (
 	SetFS = 1
 	SetGS = 2
+	// SetFP says the sentry wrote the frame's FP state: a patched
+	// syscall's return loads it only then (the registers still hold what
+	// its entry saved), a signal frame's rt_sigreturn always.
+	SetFP = 4
 )
 
 // Syscall-thread request kinds (Control.Kind).

@@ -86,9 +86,9 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
 	c.frame.storeRegs(regs, &c.frameRegs)
-	c.storeFP(fp)
+	wroteFP := c.storeFP(fp)
 	m := as.sh.Msg(c.slot)
-	c.setBases(m, regs)
+	c.setBases(m, regs, wroteFP)
 
 	limit := c.p.spin.Limit(int(c.p.running.Add(1)))
 	if ctl, spin := as.sh.Control(), c.p.stubSpin(limit); atomic.LoadUint32(&ctl.SpinLimit) != spin {
@@ -135,23 +135,29 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers, fp
 	return ev, nil
 }
 
-// storeFP writes fp into the frame unless the thread already has it. A lazy
-// state the previous Switch left in another FPState is loaded first: its
-// frame is about to be reused.
-func (c *context) storeFP(fp *platform.FPState) {
+// storeFP writes fp into the frame unless the thread already has it, and
+// reports whether it did. A lazy state the previous Switch left in another
+// FPState is loaded first: its frame is about to be reused.
+func (c *context) storeFP(fp *platform.FPState) bool {
 	if fp == c.fp && fp.Generation() == c.fpGen {
-		return
+		return false
 	}
 	if c.fp != nil {
 		c.fp.Load()
 	}
 	c.frame.storeFP(fp)
 	c.fp = nil
+	return true
 }
 
-// setBases asks the handler to load new fs/gs bases before it returns.
-func (c *context) setBases(m *sysmsg.Msg, regs *platform.Registers) {
+// setBases asks the handler to load new fs/gs bases before it returns, and
+// the patch entry's return to load the FP state if the frame's is new
+// (wroteFP): its registers hold the state the entry saved.
+func (c *context) setBases(m *sysmsg.Msg, regs *platform.Registers, wroteFP bool) {
 	var set uint32
+	if wroteFP {
+		set |= sysmsg.SetFP
+	}
 	if regs.FsBase != c.fsBase {
 		m.NewFsBase, c.fsBase = regs.FsBase, regs.FsBase
 		set |= sysmsg.SetFS

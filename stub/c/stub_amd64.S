@@ -928,20 +928,23 @@ patch_resumed:
 	movabs $SYSMSG_REGION, %rbx
 	cmpl $0, STUB_CONTROL_FSGSBASE(%rbx)
 	je .Lpatch_resumed_nofsgs
-	mov MSG_SET(%r15), %eax
-	test $SYSMSG_SET_FS, %eax
+	mov MSG_SET(%r15), %r12d                /* kept for .Lpatch_return */
+	test %r12d, %r12d
+	jz 2f                                   /* not writing it saves a cache line */
+	test $SYSMSG_SET_FS, %r12d
 	jz 1f
 	mov MSG_NEW_FS(%r15), %rdx
 	wrfsbase %rdx
-1:	test $SYSMSG_SET_GS, %eax
-	jz 2f
+1:	test $SYSMSG_SET_GS, %r12d
+	jz 3f
 	mov MSG_NEW_GS(%r15), %rdx
 	wrgsbase %rdx
-2:	movl $0, MSG_SET(%r15)
+3:	movl $0, MSG_SET(%r15)
+2:
 	/* While %gs still names the slot, return without a syscall: the FP
-	 * state, the flags, the registers, and a jump through the frame's
-	 * rip. Otherwise (the application now has a gs base of its own),
-	 * rt_sigreturn. */
+	 * state if the sentry changed it, the flags, the registers, and a
+	 * jump through the frame's rip. Otherwise (the application now has a
+	 * gs base of its own), rt_sigreturn. */
 	rdgsbase %rdx
 	cmp %rdx, %r15
 	jne .Lpatch_sigreturn
@@ -972,16 +975,26 @@ patch_resumed:
 	mov $__NR_arch_prctl, %eax
 	lea 2f(%rip), %rbx
 	jmp patch_resume_syscall
-2:	movl $0, MSG_SET(%r15)
-	cmp %r13, %r15
+2:	test %r12d, %r12d
+	jz 3f
+	movl $0, MSG_SET(%r15)
+3:	cmp %r13, %r15
 	jne .Lpatch_sigreturn
 
+/* The FP registers still hold what the entry saved (nothing since has
+ * touched them: this code uses none, syscalls keep them, a signal
+ * handler's use is undone by its rt_sigreturn), so they are loaded from
+ * the frame only when the sentry wrote it (SYSMSG_SET_FP in %r12d): an
+ * xrstor is the dearest step of the return (120ns of a 2us round trip on
+ * the 2-core VM). */
 .Lpatch_return:
+	test $SYSMSG_SET_FP, %r12d
+	jz 1f
 	movabs $SYSMSG_REGION, %rbx
 	mov STUB_CONTROL_FPX_SW + 8(%rbx), %eax
 	mov STUB_CONTROL_FPX_SW + 12(%rbx), %edx
 	xrstor64 PF(SYSMSG_PF_FP)(%r15)
-	pushq MC(SC_EFLAGS)(%r15)
+1:	pushq MC(SC_EFLAGS)(%r15)
 	popfq
 	mov MC(SC_R8)(%r15), %r8
 	mov MC(SC_R9)(%r15), %r9

@@ -148,6 +148,8 @@
 /* sysmsg.set_bases bits. */
 #define SYSMSG_SET_FS 1
 #define SYSMSG_SET_GS 2
+#define SYSMSG_SET_FP 4 /* the sentry wrote the frame's FP state: a patched
+			 * syscall's return loads it (rt_sigreturn always does) */
 
 /* Kinds of syscall-thread request. */
 #define STUB_REQ_SYSCALL    1 /* run sysno(args) */

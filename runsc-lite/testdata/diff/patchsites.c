@@ -11,10 +11,13 @@
  * `mov $15,%rax; syscall` (the REX.W mov form), from 4 threads at once
  * and a forked child: each handler changes %r12 in its ucontext, which the
  * rt_sigreturn must put back.
+ * Vector registers, MXCSR and the x87 control word across a mov site, from
+ * threads that hand stub threads to each other.
  * The same as natively, whatever path the call takes. */
 #include "common.h"
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -149,6 +152,99 @@ static void *tails_thread_loop(void *arg) {
 	}
 	return (void *)bad;
 }
+
+/* fp_site: a 1us nanosleep from one mov site with every vector register
+ * (ymm with AVX, else xmm), MXCSR and the x87 control word set to values
+ * made from seed; reports whether the syscall kept them all. Linux keeps
+ * the FP state across a syscall; a patched site returns without restoring
+ * it unless the sentry changed it, and a thread that sleeps may come back
+ * on another thread's stub thread, whose registers are not its own. */
+static int fp_site(uint64_t seed) {
+	struct timespec ts = {0, 1000};
+	uint64_t in[64] __attribute__((aligned(32))), out[64] __attribute__((aligned(32)));
+	for (int i = 0; i < 64; i++) {
+		in[i] = seed * 0x9e3779b97f4a7c15ULL + i;
+		out[i] = 0;
+	}
+	uint32_t mx = 0x1f80 | (seed % 4) << 13, mx_out;
+	uint16_t cw = (0x37f & ~0xc00) | (seed % 4) << 10, cw_out;
+	long r;
+	if (__builtin_cpu_supports("avx")) {
+		__asm__ volatile(
+			"ldmxcsr %[mx]\n\tfldcw %[cw]\n\t"
+			"vmovdqa 0(%[in]), %%ymm0\n\tvmovdqa 32(%[in]), %%ymm1\n\t"
+			"vmovdqa 64(%[in]), %%ymm2\n\tvmovdqa 96(%[in]), %%ymm3\n\t"
+			"vmovdqa 128(%[in]), %%ymm4\n\tvmovdqa 160(%[in]), %%ymm5\n\t"
+			"vmovdqa 192(%[in]), %%ymm6\n\tvmovdqa 224(%[in]), %%ymm7\n\t"
+			"vmovdqa 256(%[in]), %%ymm8\n\tvmovdqa 288(%[in]), %%ymm9\n\t"
+			"vmovdqa 320(%[in]), %%ymm10\n\tvmovdqa 352(%[in]), %%ymm11\n\t"
+			"vmovdqa 384(%[in]), %%ymm12\n\tvmovdqa 416(%[in]), %%ymm13\n\t"
+			"vmovdqa 448(%[in]), %%ymm14\n\tvmovdqa 480(%[in]), %%ymm15\n\t"
+			"mov $35, %%eax\n\t"
+			"syscall\n\t"
+			"vmovdqa %%ymm0, 0(%[out])\n\tvmovdqa %%ymm1, 32(%[out])\n\t"
+			"vmovdqa %%ymm2, 64(%[out])\n\tvmovdqa %%ymm3, 96(%[out])\n\t"
+			"vmovdqa %%ymm4, 128(%[out])\n\tvmovdqa %%ymm5, 160(%[out])\n\t"
+			"vmovdqa %%ymm6, 192(%[out])\n\tvmovdqa %%ymm7, 224(%[out])\n\t"
+			"vmovdqa %%ymm8, 256(%[out])\n\tvmovdqa %%ymm9, 288(%[out])\n\t"
+			"vmovdqa %%ymm10, 320(%[out])\n\tvmovdqa %%ymm11, 352(%[out])\n\t"
+			"vmovdqa %%ymm12, 384(%[out])\n\tvmovdqa %%ymm13, 416(%[out])\n\t"
+			"vmovdqa %%ymm14, 448(%[out])\n\tvmovdqa %%ymm15, 480(%[out])\n\t"
+			"stmxcsr %[mxo]\n\tfnstcw %[cwo]\n\t"
+			"vzeroupper\n\t"
+			: "=a"(r), [mxo] "=m"(mx_out), [cwo] "=m"(cw_out)
+			: [in] "r"(in), [out] "r"(out), [mx] "m"(mx), [cw] "m"(cw), "D"(&ts), "S"(0L)
+			: "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+			  "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	} else {
+		__asm__ volatile(
+			"ldmxcsr %[mx]\n\tfldcw %[cw]\n\t"
+			"movdqa 0(%[in]), %%xmm0\n\tmovdqa 32(%[in]), %%xmm1\n\t"
+			"movdqa 64(%[in]), %%xmm2\n\tmovdqa 96(%[in]), %%xmm3\n\t"
+			"movdqa 128(%[in]), %%xmm4\n\tmovdqa 160(%[in]), %%xmm5\n\t"
+			"movdqa 192(%[in]), %%xmm6\n\tmovdqa 224(%[in]), %%xmm7\n\t"
+			"movdqa 256(%[in]), %%xmm8\n\tmovdqa 288(%[in]), %%xmm9\n\t"
+			"movdqa 320(%[in]), %%xmm10\n\tmovdqa 352(%[in]), %%xmm11\n\t"
+			"movdqa 384(%[in]), %%xmm12\n\tmovdqa 416(%[in]), %%xmm13\n\t"
+			"movdqa 448(%[in]), %%xmm14\n\tmovdqa 480(%[in]), %%xmm15\n\t"
+			"mov $35, %%eax\n\t"
+			"syscall\n\t"
+			"movdqa %%xmm0, 0(%[out])\n\tmovdqa %%xmm1, 32(%[out])\n\t"
+			"movdqa %%xmm2, 64(%[out])\n\tmovdqa %%xmm3, 96(%[out])\n\t"
+			"movdqa %%xmm4, 128(%[out])\n\tmovdqa %%xmm5, 160(%[out])\n\t"
+			"movdqa %%xmm6, 192(%[out])\n\tmovdqa %%xmm7, 224(%[out])\n\t"
+			"movdqa %%xmm8, 256(%[out])\n\tmovdqa %%xmm9, 288(%[out])\n\t"
+			"movdqa %%xmm10, 320(%[out])\n\tmovdqa %%xmm11, 352(%[out])\n\t"
+			"movdqa %%xmm12, 384(%[out])\n\tmovdqa %%xmm13, 416(%[out])\n\t"
+			"movdqa %%xmm14, 448(%[out])\n\tmovdqa %%xmm15, 480(%[out])\n\t"
+			"stmxcsr %[mxo]\n\tfnstcw %[cwo]\n\t"
+			: "=a"(r), [mxo] "=m"(mx_out), [cwo] "=m"(cw_out)
+			: [in] "r"(in), [out] "r"(out), [mx] "m"(mx), [cw] "m"(cw), "D"(&ts), "S"(0L)
+			: "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+			  "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	}
+	uint32_t mx_def = 0x1f80;
+	uint16_t cw_def = 0x37f;
+	__asm__ volatile("ldmxcsr %0\n\tfldcw %1" ::"m"(mx_def), "m"(cw_def));
+	int words = __builtin_cpu_supports("avx") ? 4 : 2;
+	int ok = r == 0 && mx_out == mx && cw_out == cw;
+	for (int reg = 0; reg < 16; reg++)
+		for (int w = 0; w < words; w++)
+			ok &= out[reg * 4 + w] == in[reg * 4 + w];
+	return ok;
+}
+
+/* fp_bad: n calls from the FP site, with values from n and the caller's
+ * stack (each thread its own); how many lost a register. */
+static long fp_bad(int n) {
+	long bad = 0;
+	uint64_t base = (uint64_t)(uintptr_t)&bad;
+	for (int i = 0; i < n; i++)
+		bad += !fp_site(base + i);
+	return bad;
+}
+
+static void *fp_thread_loop(void *arg) { return (void *)fp_bad(2000); }
 
 /* mov_bad: n calls from the mov site; how many were wrong. */
 static long mov_bad(int n) {
@@ -289,6 +385,7 @@ static void sigreturn_checks(void) {
 int main(int argc, char **argv) {
 	setup(argc, argv);
 	site_checks("mov site", mov_bad, mov_thread_loop);
+	site_checks("FP state across a mov site", fp_bad, fp_thread_loop);
 	restart_checks("libc", libc_read, libc_sleep);
 	site_checks("register site", reg_bad, reg_thread_loop);
 	site_checks("register sites of pthread_create", tails_bad, tails_thread_loop);
