@@ -68,6 +68,7 @@ func (t *Task) groupStop(sig int) {
 		return
 	}
 	tg.job = jobState{stopSig: sig, resumed: make(chan struct{}), stopReport: true}
+	tg.stopped.Store(true) // before the tasks are woken to see it
 	notify := tg.parentNotifyLocked(linux.CLD_STOPPED, sig)
 	tasks := append([]*Task(nil), tg.tasks...)
 	k.mu.Unlock()
@@ -89,6 +90,7 @@ func (tg *ThreadGroup) resume() {
 	}
 	close(tg.job.resumed)
 	tg.job = jobState{contReport: true}
+	tg.stopped.Store(false)
 	tg.ptraceNotifyListenersLocked()
 	notify := tg.parentNotifyLocked(linux.CLD_CONTINUED, int(unix.SIGCONT))
 	k.mu.Unlock()
@@ -119,6 +121,11 @@ func (tg *ThreadGroup) parentNotifyLocked(code int32, status int) func() {
 
 // waitWhileStopped holds the task while its process is stopped.
 func (t *Task) waitWhileStopped() {
+	if !t.TG.stopped.Load() {
+		// Not stopped now: a stop that comes later wakes the task
+		// (groupStop), which then comes back here.
+		return
+	}
 	k := t.K
 	for {
 		k.mu.Lock()

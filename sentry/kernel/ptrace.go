@@ -269,6 +269,12 @@ func (t *Task) ptraceEvent(event int, option uint32, msg uint64) bool {
 // ptraceSyscallEntry is the syscall-entry-stop; it returns whether the
 // syscall is emulated by the tracer (SYSEMU: the sentry runs nothing).
 func (t *Task) ptraceSyscallEntry() (sysemu bool) {
+	if !t.traced.Load() {
+		// Untraced (a tracer that attaches now first stops the task
+		// elsewhere, and asks for syscall stops only after): no k.mu
+		// on every syscall.
+		return false
+	}
 	k := t.K
 	k.mu.Lock()
 	want := t.ptrace.tracer != nil && (t.ptrace.syscallStops || t.ptrace.sysemu)
@@ -292,6 +298,9 @@ func (t *Task) ptraceSyscallEntry() (sysemu bool) {
 
 // ptraceSyscallExit is the syscall-exit-stop, after the result is in rax.
 func (t *Task) ptraceSyscallExit() {
+	if !t.traced.Load() { // as in ptraceSyscallEntry
+		return
+	}
 	k := t.K
 	k.mu.Lock()
 	want := t.ptrace.tracer != nil && t.ptrace.syscallStops
@@ -327,6 +336,12 @@ func (t *Task) setPtraceInterrupt(v bool) {
 // ptraceInterrupted serves a PTRACE_INTERRUPT (or the first stop of a
 // seized task's auto-attached child): a PTRACE_EVENT_STOP.
 func (t *Task) ptraceInterrupted() {
+	if !t.traced.Load() {
+		// Nothing to clear: an untraced task has no PTRACE_INTERRUPT
+		// pending and no syscall stop information (detachLocked
+		// clears both).
+		return
+	}
 	k := t.K
 	k.mu.Lock()
 	want := t.ptrace.tracer != nil && t.ptrace.interrupt
@@ -410,6 +425,7 @@ func (tracer *Task) detachLocked(tracee *Task, sig int) {
 	tracee.ptrace.options = 0
 	tracee.ptrace.syscallStops, tracee.ptrace.sysemu, tracee.ptrace.singlestep = false, false, false
 	tracee.setPtraceInterrupt(false)
+	tracee.ptrace.syscallInfo = syscallStopInfo{}
 	tracee.ptraceResumeLocked(sig)
 }
 

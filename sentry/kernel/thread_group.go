@@ -71,6 +71,9 @@ type ThreadGroup struct {
 	status ExitStatus
 	done   chan struct{} // closed (under k.mu) when the group becomes a zombie
 	job    jobState      // stopped by a stop signal (jobcontrol.go); guarded by k.mu
+	// stopped mirrors job.stopSig != 0 for the check every return to the
+	// application makes (waitWhileStopped) without k.mu.
+	stopped atomic.Bool
 
 	membarrier membarrierState // membarrier.go; atomic
 	// unkillable is Linux's SIGNAL_UNKILLABLE: the process is a nested
