@@ -157,9 +157,10 @@ func (t *Task) newChild(a CloneArgs, ns newNamespaces) (*Task, error) {
 	if f&unix.CLONE_FS == 0 {
 		fs = fs.Fork()
 	}
-	c := &Task{K: t.K, mm: m, fds: fds, fs: fs, Regs: t.Regs, FP: t.FP.Clone(),
+	c := &Task{K: t.K, fds: fds, fs: fs, Regs: t.Regs, FP: t.FP.Clone(),
 		ctx: t.K.Platform.NewContext(), killed: make(chan struct{}),
 		name: t.Name(), startUptime: t.K.Uptime()}
+	c.mm.Store(m)
 	t.mu.Lock()
 	c.exe, c.exeFile = t.exe, t.exeFile
 	if c.exeFile != nil {

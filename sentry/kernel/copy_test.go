@@ -37,7 +37,9 @@ func (f *flatMemory) VVAR() platform.Range       { return platform.Range{} }
 
 // taskWithMemory returns a task whose application memory is n bytes at 0.
 func taskWithMemory(n int) *Task {
-	return &Task{mm: mm.New(&flatMemory{b: make([]byte, n)}, nil)}
+	t := &Task{}
+	t.mm.Store(mm.New(&flatMemory{b: make([]byte, n)}, nil))
+	return t
 }
 
 func TestCopyRoundTrip(t *testing.T) {

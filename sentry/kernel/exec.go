@@ -133,7 +133,8 @@ func (t *Task) exec(p string, byFD bool, open loader.Opener, argv, envv []string
 	t.TG.noteMaxRSSLocked(oldRSS)
 	t.mu.Lock()
 	oldExe := t.exeFile
-	t.mm, t.fds, t.exe, t.exeFile, t.name = m, fds, res.Exe, exeFile, name
+	t.mm.Store(m)
+	t.fds, t.exe, t.exeFile, t.name = fds, res.Exe, exeFile, name
 	t.mu.Unlock()
 	t.TG.execed = true
 	t.K.mu.Unlock()

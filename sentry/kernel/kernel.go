@@ -213,7 +213,8 @@ func (k *Kernel) NewProcess(m *mm.MemoryManager, fds *vfs.FDTable, fs *vfs.FSCon
 		k.startLoadAvg()
 	}
 	m.SetCPUAccount(k.CPU)
-	t := &Task{K: k, TG: tg, TID: id, vtid: id, mm: m, fds: fds, fs: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{}), startUptime: k.Uptime()}
+	t := &Task{K: k, TG: tg, TID: id, vtid: id, fds: fds, fs: fs, FP: platform.NewFPState(), ctx: k.Platform.NewContext(), killed: make(chan struct{}), startUptime: k.Uptime()}
+	t.mm.Store(m)
 	tg.tasks = []*Task{t}
 	k.tasks[id] = t
 	k.groups[id] = tg

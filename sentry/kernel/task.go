@@ -116,11 +116,13 @@ type Task struct {
 	// the accessors MM, FDs, FS and Exe. Only the task's own goroutine
 	// (and its creator, before it runs) changes them.
 	mu   sync.Mutex
-	name string            // comm; guarded by mu
-	mm   *mm.MemoryManager // guarded by mu
-	fds  *vfs.FDTable      // guarded by mu
-	fs   *vfs.FSContext    // guarded by mu
-	exe  string            // the running executable's path (/proc/self/exe); guarded by mu
+	name string // comm; guarded by mu
+	// mm is written under mu (and K.mu: exec) and read without a lock:
+	// MM is called several times a syscall.
+	mm  atomic.Pointer[mm.MemoryManager]
+	fds *vfs.FDTable   // guarded by mu
+	fs  *vfs.FSContext // guarded by mu
+	exe string         // the running executable's path (/proc/self/exe); guarded by mu
 	// startUptime is the sandbox's uptime when the task was made
 	// (/proc/PID/stat's starttime); set before it runs.
 	startUptime time.Duration
@@ -268,11 +270,7 @@ func (t *Task) NoNewPrivs() bool { return t.noNewPrivs.Load() }
 func (t *Task) SetNoNewPrivs() { t.noNewPrivs.Store(true) }
 
 // MM is the task's address space.
-func (t *Task) MM() *mm.MemoryManager {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.mm
-}
+func (t *Task) MM() *mm.MemoryManager { return t.mm.Load() }
 
 // FDs is the task's descriptor table.
 func (t *Task) FDs() *vfs.FDTable {
