@@ -375,6 +375,9 @@ func kernelOnly(sig int) bool { return sig == int(unix.SIGKILL) || sig == int(un
 // POSIX timer's signal re-arms its timer (dequeue_signal's
 // posixtimer_rearm), with the signal locks released.
 func (t *Task) dequeue(blocked uint64) (SigInfo, bool) {
+	if t.sig.pending.maskSeen.Load()&^blocked == 0 && t.TG.pending.maskSeen.Load()&^blocked == 0 {
+		return SigInfo{}, false // nothing deliverable: no lock (pendingSet.maskSeen)
+	}
 	t.sig.mu.Lock()
 	si, timer, ok := t.sig.pending.take(blocked)
 	if !ok {

@@ -110,8 +110,12 @@ func (u *userSigCount) uncharge() {
 // pendingSet is the signals waiting for delivery, with the siginfo of each
 // (standard signals do not queue: a second one while pending is lost).
 type pendingSet struct {
-	mask  uint64
-	queue map[int][]queuedSignal
+	mask uint64
+	// maskSeen mirrors mask (setMask) for dequeue's check without the
+	// set's lock, made on every return to the application: a signal
+	// added after it interrupts the task, which comes back to dequeue.
+	maskSeen atomic.Uint64
+	queue    map[int][]queuedSignal
 	// next numbers each siginfo in the order it came: PTRACE_PEEKSIGINFO
 	// lists the queue in that order.
 	next uint64
@@ -151,7 +155,7 @@ func (p *pendingSet) add(si SigInfo, quota sigQuota) error {
 		return unix.EAGAIN
 	}
 	// Otherwise pending without its siginfo: take makes one up.
-	p.mask |= bit
+	p.setMask(p.mask | bit)
 	return nil
 }
 
@@ -176,7 +180,7 @@ func (p *pendingSet) addTimer(si SigInfo, it *IntervalTimer) {
 	}
 	p.queue[sig] = append(p.queue[sig], queuedSignal{si: si, seq: p.next, timer: it})
 	p.next++
-	p.mask |= 1 << (sig - 1)
+	p.setMask(p.mask | 1<<(sig-1))
 }
 
 // queued lists the queued siginfos in the order they came.
@@ -211,7 +215,7 @@ func (p *pendingSet) take(blocked uint64) (si SigInfo, timer *IntervalTimer, ok 
 	}
 	q := p.queue[sig]
 	if len(q) == 0 {
-		p.mask &^= 1 << (sig - 1)
+		p.setMask(p.mask &^ (1 << (sig - 1)))
 		return NewSigInfo(int32(sig), linux.SI_USER, 0, 0), nil, true
 	}
 	first := q[0]
@@ -226,7 +230,7 @@ func (p *pendingSet) take(blocked uint64) (si SigInfo, timer *IntervalTimer, ok 
 		// number: a process signalling itself in a loop allocates nothing.
 		q[0] = queuedSignal{}
 		p.queue[sig] = q[:0]
-		p.mask &^= 1 << (sig - 1)
+		p.setMask(p.mask &^ (1 << (sig - 1)))
 	} else {
 		q[0] = queuedSignal{}
 		p.queue[sig] = q[1:]
@@ -238,7 +242,7 @@ func (p *pendingSet) take(blocked uint64) (si SigInfo, timer *IntervalTimer, ok 
 func (p *pendingSet) remove(mask uint64) {
 	for sig := 1; sig <= 64; sig++ {
 		if bit := uint64(1) << (sig - 1); p.mask&mask&bit != 0 {
-			p.mask &^= bit
+			p.setMask(p.mask &^ bit)
 			for _, e := range p.queue[sig] {
 				e.charge.uncharge()
 				if e.timer != nil {
@@ -274,9 +278,15 @@ func (p *pendingSet) flushTimerSignals() {
 		clear(q[len(kept):])
 		p.queue[sig] = kept
 		if dropped && len(kept) == 0 {
-			p.mask &^= 1 << (sig - 1)
+			p.setMask(p.mask &^ (1 << (sig - 1)))
 		}
 	}
+}
+
+// setMask changes mask and its mirror.
+func (p *pendingSet) setMask(m uint64) {
+	p.mask = m
+	p.maskSeen.Store(m)
 }
 
 // close drops every pending signal and refuses those that come later:
