@@ -43,6 +43,9 @@ var defaultLimits = map[int]unix.Rlimit{
 	unix.RLIMIT_RTTIME:     {Cur: infinity, Max: infinity},
 }
 
+// FileSizeLimit is RLIMIT_FSIZE's soft limit, which every write checks.
+func (tg *ThreadGroup) FileSizeLimit() uint64 { return tg.fileSizeLimit.Load() }
+
 // Rlimit returns resource res's limit and, if next is not nil, replaces it
 // as setrlimit(2) does: raising the hard limit needs privilege.
 func (tg *ThreadGroup) Rlimit(res int, next *unix.Rlimit, privileged bool) (unix.Rlimit, error) {
@@ -68,6 +71,9 @@ func (tg *ThreadGroup) Rlimit(res int, next *unix.Rlimit, privileged bool) (unix
 			tg.limits = make(map[int]unix.Rlimit)
 		}
 		tg.limits[res] = *next
+		if res == unix.RLIMIT_FSIZE {
+			tg.fileSizeLimit.Store(next.Cur)
+		}
 		if res == unix.RLIMIT_CPU {
 			// The watcher reads the limit under tg.mu.
 			tg.mu.Unlock()

@@ -100,13 +100,16 @@ type ThreadGroup struct {
 	maxRSS, childMaxRSS uint64
 
 	// mu guards the process's identity, limits and timers.
-	mu          sync.Mutex
-	creds       Credentials         // guarded by mu
-	limits      map[int]unix.Rlimit // guarded by mu
-	realTimer   *IntervalTimer      // created once, under mu
-	cpuTimers   [3]*IntervalTimer   // ITIMER_VIRTUAL and ITIMER_PROF, by which; each created once, under mu
-	posixTimers *TimerTable         // created once, under mu
-	cpuWatched  atomic.Bool         // an RLIMIT_CPU watcher runs (cpulimit.go)
+	mu     sync.Mutex
+	creds  Credentials         // guarded by mu
+	limits map[int]unix.Rlimit // guarded by mu
+	// fileSizeLimit mirrors RLIMIT_FSIZE's soft limit (set under mu
+	// with limits) for the check every write makes, without mu.
+	fileSizeLimit atomic.Uint64
+	realTimer     *IntervalTimer    // created once, under mu
+	cpuTimers     [3]*IntervalTimer // ITIMER_VIRTUAL and ITIMER_PROF, by which; each created once, under mu
+	posixTimers   *TimerTable       // created once, under mu
+	cpuWatched    atomic.Bool       // an RLIMIT_CPU watcher runs (cpulimit.go)
 	// sigmu guards the signal actions and the signals pending for the
 	// process as a whole (a thread's own are in Task.sig).
 	sigmu       sync.Mutex
@@ -160,6 +163,7 @@ func (tg *ThreadGroup) Serial() uint64 { return tg.serial }
 func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 	tg := &ThreadGroup{PID: pid, k: k, serial: k.forks, parent: parent, children: make(map[*ThreadGroup]struct{}),
 		pgid: pid, sid: pid, done: make(chan struct{}), handlers: make(map[int]linux.SigAction)}
+	tg.fileSizeLimit.Store(defaultLimits[unix.RLIMIT_FSIZE].Cur)
 	if parent != nil {
 		parent.children[tg] = struct{}{}
 		tg.pgid, tg.sid, tg.ctty = parent.pgid, parent.sid, parent.ctty
@@ -173,6 +177,7 @@ func newThreadGroup(k *Kernel, pid int, parent *ThreadGroup) *ThreadGroup {
 		for r, l := range parent.limits {
 			tg.limits[r] = l
 		}
+		tg.fileSizeLimit.Store(parent.fileSizeLimit.Load())
 		parent.mu.Unlock()
 		parent.sigmu.Lock()
 		for sig, act := range parent.handlers {

@@ -366,8 +366,8 @@ func writeAtCtx(t *kernel.Task, ctx context.Context, f *vfs.File, src usermem.IO
 // RLIMIT_FSIZE, as generic_write_check_limits does: a write from a
 // position at or past the limit is vfs.ErrSizeLimit (EFBIG, SIGXFSZ).
 func sizeLimited(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64) (usermem.IOSequence, error) {
-	lim, _ := t.TG.Rlimit(unix.RLIMIT_FSIZE, nil, false)
-	if lim.Cur == unix.RLIM_INFINITY || src.NumBytes() == 0 {
+	limit := t.TG.FileSizeLimit()
+	if limit == unix.RLIM_INFINITY || src.NumBytes() == 0 {
 		return src, nil
 	}
 	st, err := f.Stat()
@@ -384,10 +384,10 @@ func sizeLimited(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64)
 			return src, nil
 		}
 	}
-	if uint64(pos) >= lim.Cur {
+	if uint64(pos) >= limit {
 		return src, vfs.ErrSizeLimit
 	}
-	if room := lim.Cur - uint64(pos); room < uint64(src.NumBytes()) {
+	if room := limit - uint64(pos); room < uint64(src.NumBytes()) {
 		src = src.TakeFirst(int(room))
 	}
 	return src, nil
@@ -395,11 +395,11 @@ func sizeLimited(t *kernel.Task, f *vfs.File, src usermem.IOSequence, off int64)
 
 // fileSizeLimit is the caller's RLIMIT_FSIZE for vfs.Attr.SizeLimit.
 func fileSizeLimit(t *kernel.Task) *uint64 {
-	lim, _ := t.TG.Rlimit(unix.RLIMIT_FSIZE, nil, false)
-	if lim.Cur == unix.RLIM_INFINITY {
+	limit := t.TG.FileSizeLimit()
+	if limit == unix.RLIM_INFINITY {
 		return nil
 	}
-	return &lim.Cur
+	return &limit
 }
 
 func readv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
