@@ -121,11 +121,11 @@ const (
 	PFUc            = 8
 	PFMc            = PFUc + 40
 	PFSigmask       = PFUc + 296
-	PFSi            = PFUc + 304
+	PFSi            = 384
 	PFFp            = 512
 	PatchStack      = SlotSize - 64
 	// MsgSelf is the offset of Msg.Self (SYSMSG_SELF).
-	MsgSelf = 72
+	MsgSelf = 80
 )
 
 // PatchUcontext is the stub address of slot i's patch frame's ucontext:
@@ -187,21 +187,25 @@ type Msg struct {
 	Ucontext      uint64
 	FsBase        uint64
 	GsBase        uint64
-	NewFsBase     uint64
-	NewGsBase     uint64
-	SetBases      uint32
-	// Sleep, when nonzero, tells the stopped thread to sleep rather than
-	// spin: its task waits in the sentry (Msg.Hold). A hint: the thread
-	// polls the state word as before either way.
-	Sleep uint32
-	// Self is the slot's own address, which the sentry writes when it
-	// resets the slot: without FSGSBASE the patch entry finds its slot
-	// by loading it through %gs (platform/systrap/patch.go).
-	Self uint64
+	// The words every hand-off reads or writes are in State's cache
+	// line: each line both sides write crosses between their CPUs at
+	// every round trip.
+	//
 	// StubCPU is the CPU the thread published its event on, and
 	// SentryCPU the CPU the sentry took it on (CPUNone until then):
 	// each side spins only while the other is on another CPU (cpu.go).
 	StubCPU, SentryCPU uint32
+	SetBases           uint32
+	// Sleep, when nonzero, tells the stopped thread to sleep rather than
+	// spin: its task waits in the sentry (Msg.Hold). A hint: the thread
+	// polls the state word as before either way.
+	Sleep     uint32
+	NewFsBase uint64
+	NewGsBase uint64
+	// Self is the slot's own address, which the sentry writes when it
+	// resets the slot: without FSGSBASE the patch entry finds its slot
+	// by loading it through %gs (platform/systrap/patch.go).
+	Self uint64
 	// CallNr, if not 0, is a mapping change (host syscall CallNr with
 	// CallArgs) that the handler makes before it returns into the
 	// application, and clears; CallRet is its result

@@ -693,9 +693,9 @@ stub_thread_setup:
 #define MSG_UCONTEXT 24
 #define MSG_FS      32
 #define MSG_GS      40
-#define MSG_NEW_FS  48
-#define MSG_NEW_GS  56
-#define MSG_SET     64
+#define MSG_NEW_FS  64
+#define MSG_NEW_GS  72
+#define MSG_SET     56
 #define SIGSYS_     31
 #define SYS_SECCOMP 1
 #define AUDIT_ARCH_X86_64 0xc000003e

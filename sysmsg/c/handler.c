@@ -28,11 +28,17 @@ _Static_assert(__builtin_offsetof(struct ucontext, uc_mcontext) + SYSMSG_PF_UC =
 	       "patch frame layout");
 _Static_assert(__builtin_offsetof(struct ucontext, uc_sigmask) + SYSMSG_PF_UC == SYSMSG_PF_SIGMASK,
 	       "patch frame layout");
-_Static_assert(sizeof(struct ucontext) + SYSMSG_PF_UC == SYSMSG_PF_SI, "patch frame layout");
+_Static_assert(sizeof(struct ucontext) + SYSMSG_PF_UC <= SYSMSG_PF_SI && SYSMSG_PF_SI % 64 == 0 &&
+		       SYSMSG_PF_SI + 128 <= SYSMSG_PF_FP, /* sizeof(siginfo_t) */
+	       "patch frame layout");
 _Static_assert(__builtin_offsetof(struct sigcontext, rip) == 128, "stub_amd64.S SC_RIP");
 _Static_assert(__builtin_offsetof(struct sigcontext, fpstate) == 184, "stub_amd64.S SC_FPSTATE");
-_Static_assert(__builtin_offsetof(struct sysmsg, set_bases) == 64, "stub_amd64.S MSG_SET");
-_Static_assert(__builtin_offsetof(struct sysmsg, new_gs_base) == 56, "stub_amd64.S MSG_NEW_GS");
+_Static_assert(__builtin_offsetof(struct sysmsg, set_bases) == 56, "stub_amd64.S MSG_SET");
+_Static_assert(__builtin_offsetof(struct sysmsg, new_fs_base) == 64, "stub_amd64.S MSG_NEW_FS");
+_Static_assert(__builtin_offsetof(struct sysmsg, new_gs_base) == 72, "stub_amd64.S MSG_NEW_GS");
+_Static_assert(__builtin_offsetof(struct sysmsg, sleep) == SYSMSG_SLEEP, "SYSMSG_SLEEP");
+_Static_assert(__builtin_offsetof(struct sysmsg, stub_cpu) == SYSMSG_STUB_CPU, "SYSMSG_STUB_CPU");
+_Static_assert(__builtin_offsetof(struct sysmsg, sentry_cpu) == SYSMSG_SENTRY_CPU, "SYSMSG_SENTRY_CPU");
 _Static_assert(__builtin_offsetof(struct sysmsg, self) == SYSMSG_SELF, "stub_amd64.S SYSMSG_SELF");
 _Static_assert(__builtin_offsetof(struct stub_control, fpx_sw) == STUB_CONTROL_FPX_SW, "control");
 _Static_assert(__builtin_offsetof(struct stub_control, has_fsgsbase) == STUB_CONTROL_FSGSBASE, "control");

@@ -108,13 +108,15 @@
 #define SYSMSG_TRAP_REG_FALLBACK  45   /* the register trap's fallback */
 #define SYSMSG_TRAP_REG_TAIL      47   /* the register trap's cmp */
 #define SYSMSG_TRAP_TAIL_LEN      63   /* the register trap's tail's length */
-/* The patch frame, laid out as the kernel's struct rt_sigframe: pretcode,
- * ucontext, siginfo; then the XSAVE area, 64-byte aligned. */
+/* The patch frame, laid out as the kernel's struct rt_sigframe (pretcode,
+ * ucontext), which is what rt_sigreturn reads; then the siginfo, at a cache
+ * line of its own (the part the patch entry writes, which the sentry
+ * reads, is one line); then the XSAVE area, 64-byte aligned. */
 #define SYSMSG_PATCH_FRAME        SYSMSG_ALTSTACK_OFFSET /* in the slot */
 #define SYSMSG_PF_UC              8
 #define SYSMSG_PF_MC              (SYSMSG_PF_UC + 40)   /* uc_mcontext */
 #define SYSMSG_PF_SIGMASK         (SYSMSG_PF_UC + 296)  /* uc_sigmask */
-#define SYSMSG_PF_SI              (SYSMSG_PF_UC + 304)  /* siginfo */
+#define SYSMSG_PF_SI              384                   /* siginfo */
 #define SYSMSG_PF_FP              512
 /* The patch entry's own stack, near the top of the signal stack. */
 #define SYSMSG_PATCH_STACK        (SYSMSG_SLOT_SIZE - 64)
@@ -127,15 +129,15 @@
 #define SYSMSG_STATE_EXIT   3 /* sentry -> stub: the thread should exit */
 
 /* Offset of sysmsg.self, which patch_entry_gs loads through %gs. */
-#define SYSMSG_SELF 72
+#define SYSMSG_SELF 80
 /* Offset of sysmsg.sleep, which the patch entry's spin polls. */
-#define SYSMSG_SLEEP 68
+#define SYSMSG_SLEEP 60
 /* Offset of sysmsg.call_ret (for attack tests that forge it). */
 #define SYSMSG_CALL_RET 144
 /* Offsets of sysmsg.stub_cpu and sysmsg.sentry_cpu, and what sentry_cpu
  * holds until the sentry has taken the event (no CPU's number). */
-#define SYSMSG_STUB_CPU   80
-#define SYSMSG_SENTRY_CPU 84
+#define SYSMSG_STUB_CPU   48
+#define SYSMSG_SENTRY_CPU 52
 #define SYSMSG_CPU_NONE   0xffffffff
 /* What stub_cpu holds when the stub cannot tell its CPU: never a
  * sentry_cpu value, so the two never match. */
@@ -215,20 +217,23 @@ struct sysmsg {
 	uint64_t ucontext;       /* stub address of the frame's ucontext */
 	uint64_t fs_base;        /* at the event, when the CPU has FSGSBASE */
 	uint64_t gs_base;
-	uint64_t new_fs_base;    /* applied before resuming, see set_bases */
-	uint64_t new_gs_base;
-	uint32_t set_bases;
-	uint32_t sleep;          /* nonzero: the sentry's answer will be long
-				  * (the task waits in the sentry), so the
-				  * stopped thread sleeps rather than spins */
-	uint64_t self;           /* the slot's own address, written by the
-				  * sentry: without FSGSBASE, patch_entry_gs
-				  * finds its slot with a load through %gs */
+	/* The words every hand-off reads or writes share the state's cache
+	 * line: each line the two sides both write crosses between their
+	 * CPUs at every round trip. */
 	uint32_t stub_cpu;       /* the CPU the thread published its event on
 				  * (SYSMSG_CPU_UNKNOWN: cannot tell) */
 	uint32_t sentry_cpu;     /* the CPU the sentry took the event on;
 				  * SYSMSG_CPU_NONE until it has (or when it
 				  * cannot tell) */
+	uint32_t set_bases;
+	uint32_t sleep;          /* nonzero: the sentry's answer will be long
+				  * (the task waits in the sentry), so the
+				  * stopped thread sleeps rather than spins */
+	uint64_t new_fs_base;    /* applied before resuming, see set_bases */
+	uint64_t new_gs_base;
+	uint64_t self;           /* the slot's own address, written by the
+				  * sentry: without FSGSBASE, patch_entry_gs
+				  * finds its slot with a load through %gs */
 	uint64_t call_nr;        /* a mapping change to make before returning
 				  * into the application, or 0 (written by
 				  * the sentry, cleared by the handler) */
