@@ -46,3 +46,11 @@ package kernel
 // the kernel's CPU time, which lists address spaces under Kernel.mu, sees
 // the old one or the new one; blocking waits (wait4, job control) wait on
 // treeChanged, which releases Kernel.mu.
+//
+// The checks every syscall and every return to the application make read
+// atomic mirrors instead of taking these locks: Task.traced (ptrace's
+// stops), ThreadGroup.stopped (job control), pendingSet.maskSeen (the
+// signal queues), ThreadGroup.fileSizeLimit (RLIMIT_FSIZE) and Task.mm.
+// Each is stored under its lock, before the task that must see it is
+// woken; a change made after a check interrupts the task, which checks
+// again on its way back.
